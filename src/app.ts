@@ -1,0 +1,24 @@
+// Assembles Joinery: platform HTTP layer plus every module's routes.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './platform/config.ts';
+import type { DatabaseHandle } from './platform/db.ts';
+import { buildHttpServer } from './platform/http.ts';
+import { registerAuthRoutes, type DemoAccountInfo } from './auth/routes.ts';
+import { registerWebRoutes } from './web/routes.ts';
+
+export interface AppOptions {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+  /** Shown on the sign-in page when serving the demo place. */
+  demo?: { password: string; accounts: DemoAccountInfo[] };
+}
+
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = await buildHttpServer({ config: options.config, database: options.database }, options.logger);
+  registerAuthRoutes(app, options.demo);
+  registerWebRoutes(app);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,46 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { testDatabaseTargets } from '../platform/testing.ts';
+import type { DatabaseHandle } from '../platform/db.ts';
+import { appendAudit, verifyAuditChain, type AuditEntry } from './log.ts';
+
+const entry = (personId: string, decision: AuditEntry['decision'] = 'allow'): AuditEntry => ({
+  actorUserId: 'u1', actorRole: 'practitioner', actorOrganisationId: null, action: 'read', personId,
+  category: 'demographics', purpose: 'direct_care', decision, reason: 'test',
+});
+
+for (const target of await testDatabaseTargets()) {
+  describe(`audit log on ${target.kind}`, () => {
+    let database: DatabaseHandle;
+    before(async () => { database = await target.open(); });
+    after(async () => { await database.close(); });
+
+    test('an intact chain verifies, including concurrent appends', async () => {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => appendAudit(database.db, entry(`p${i}`))));
+      await appendAudit(database.db, entry('p1', 'deny'), entry('p2'));
+      const result = await verifyAuditChain(database.db);
+      assert.deepEqual(result, { ok: true, eventsChecked: 22, problem: null });
+    });
+
+    test('the database refuses to edit or delete audit events', async () => {
+      await assert.rejects(sql`update audit_events set reason = 'nothing to see' where seq = 3`.execute(database.db), /append-only/);
+      await assert.rejects(sql`delete from audit_events where seq = 3`.execute(database.db), /append-only/);
+    });
+
+    test('an edit made behind the trigger\'s back is detected', async () => {
+      await sql`alter table audit_events disable trigger audit_events_no_update`.execute(database.db);
+      await sql`update audit_events set decision = 'allow' where seq = 21`.execute(database.db);
+      const edited = await verifyAuditChain(database.db);
+      assert.equal(edited.ok, false);
+      assert.equal(edited.problem, 'event 21 was edited');
+      await sql`update audit_events set decision = 'deny' where seq = 21`.execute(database.db);
+      assert.equal((await verifyAuditChain(database.db)).ok, true);
+      await sql`delete from audit_events where seq = 7`.execute(database.db);
+      const deleted = await verifyAuditChain(database.db);
+      assert.equal(deleted.problem, 'event 7 is missing (deleted)');
+      await sql`delete from audit_events where seq > 20`.execute(database.db);
+      await sql`alter table audit_events enable trigger audit_events_no_update`.execute(database.db);
+    });
+  });
+}

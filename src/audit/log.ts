@@ -1,0 +1,117 @@
+// Appending to and verifying the hash-chained audit log.
+import { createHash } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+
+export interface AuditEntry {
+  actorUserId: string | null;
+  actorRole: string | null;
+  actorOrganisationId: string | null;
+  /** What was attempted: 'read', 'write', 'export', 'search', 'sign_in', 'sign_out'... */
+  action: string;
+  personId: string | null;
+  category: string | null;
+  purpose: string | null;
+  decision: 'allow' | 'deny' | 'success' | 'failure';
+  /** Plain-English reason, free of personal data. */
+  reason: string;
+}
+
+interface ChainedFields extends AuditEntry {
+  seq: number;
+  at: string;
+  prevHash: string;
+}
+
+/** The hash covers every field, in a fixed order, plus the previous hash. */
+export function hashAuditEvent(e: ChainedFields): string {
+  const canonical = JSON.stringify([
+    e.seq, e.at, e.actorUserId, e.actorRole, e.actorOrganisationId, e.action,
+    e.personId, e.category, e.purpose, e.decision, e.reason, e.prevHash,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+async function appendInTransaction(trx: Transaction<Database>, entries: AuditEntry[]): Promise<void> {
+  // Locking the chain head serialises writers, so the chain never forks.
+  const head = await trx
+    .selectFrom('audit_chain_head')
+    .select(['last_seq', 'last_hash'])
+    .where('id', '=', 1)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  let seq = Number(head.last_seq);
+  let prevHash = head.last_hash;
+  const rows = entries.map((entry) => {
+    seq += 1;
+    const at = new Date().toISOString();
+    const hash = hashAuditEvent({ ...entry, seq, at, prevHash });
+    const row = {
+      seq, at: new Date(at), actor_user_id: entry.actorUserId, actor_role: entry.actorRole,
+      actor_organisation_id: entry.actorOrganisationId, action: entry.action, person_id: entry.personId,
+      category: entry.category, purpose: entry.purpose, decision: entry.decision, reason: entry.reason,
+      prev_hash: prevHash, hash,
+    };
+    prevHash = hash;
+    return row;
+  });
+  await trx.insertInto('audit_events').values(rows).execute();
+  await trx.updateTable('audit_chain_head').set({ last_seq: seq, last_hash: prevHash }).where('id', '=', 1).execute();
+}
+
+/** Appends events atomically. Pass a transaction to make the audit part of the same unit of work. */
+export async function appendAudit(db: Kysely<Database> | Transaction<Database>, ...entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  if (db.isTransaction) return appendInTransaction(db as Transaction<Database>, entries);
+  await db.transaction().execute((trx) => appendInTransaction(trx, entries));
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  eventsChecked: number;
+  /** First problem found, in words, e.g. "event 42 was edited". */
+  problem: string | null;
+}
+
+/** Walks the chain in pages and checks every hash and link, and that nothing is missing. */
+export async function verifyAuditChain(db: Kysely<Database>, onProgress?: (done: number, total: number) => void): Promise<AuditVerification> {
+  const head = await db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).executeTakeFirstOrThrow();
+  const total = Number(head.last_seq);
+  let prevHash = '0'.repeat(64);
+  let expectedSeq = 1;
+  const pageSize = 5000;
+  for (;;) {
+    const page = await db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('seq', '>=', expectedSeq)
+      .orderBy('seq')
+      .limit(pageSize)
+      .execute();
+    for (const row of page) {
+      const seq = Number(row.seq);
+      if (seq !== expectedSeq) return { ok: false, eventsChecked: expectedSeq - 1, problem: `event ${expectedSeq} is missing (deleted)` };
+      if (row.prev_hash !== prevHash) return { ok: false, eventsChecked: seq - 1, problem: `event ${seq} does not follow event ${seq - 1}` };
+      const recomputed = hashAuditEvent({
+        seq, at: new Date(row.at).toISOString(), actorUserId: row.actor_user_id, actorRole: row.actor_role,
+        actorOrganisationId: row.actor_organisation_id, action: row.action, personId: row.person_id,
+        category: row.category, purpose: row.purpose, decision: row.decision as AuditEntry['decision'],
+        reason: row.reason, prevHash: row.prev_hash,
+      });
+      if (recomputed !== row.hash) return { ok: false, eventsChecked: seq - 1, problem: `event ${seq} was edited` };
+      prevHash = row.hash;
+      expectedSeq = seq + 1;
+    }
+    onProgress?.(expectedSeq - 1, total);
+    if (page.length < pageSize) break;
+  }
+  if (expectedSeq - 1 !== total) return { ok: false, eventsChecked: expectedSeq - 1, problem: `events ${expectedSeq} to ${total} are missing (deleted)` };
+  if (prevHash !== head.last_hash && total > 0) return { ok: false, eventsChecked: total, problem: 'the last event does not match the chain head' };
+  return { ok: true, eventsChecked: total, problem: null };
+}
+
+/** Counts audit events, e.g. for the admin page. */
+export async function countAuditEvents(db: Kysely<Database>): Promise<number> {
+  const row = await sql<{ n: number }>`select last_seq as n from audit_chain_head where id = 1`.execute(db);
+  return Number(row.rows[0]?.n ?? 0);
+}

@@ -1,0 +1,66 @@
+// Users, their roles and database-backed sessions.
+import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+
+export const roles = ['citizen', 'practitioner', 'manager', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+export interface AuthTables {
+  users: {
+    id: string;
+    username: string;
+    display_name: string;
+    role: Role;
+    /** argon2id hash; null for accounts that only sign in through OIDC. */
+    password_hash: string | null;
+    oidc_subject: string | null;
+    /** The person this citizen account belongs to. */
+    person_id: string | null;
+    practitioner_id: string | null;
+    organisation_id: string | null;
+    failed_sign_ins: Generated<number>;
+    locked_until: Date | null;
+    created_at: Generated<Date>;
+    last_sign_in_at: Date | null;
+  };
+  sessions: {
+    /** SHA-256 of the cookie token: a stolen database does not yield live sessions. */
+    token_hash: string;
+    user_id: string;
+    created_at: Generated<Date>;
+    expires_at: Date;
+    last_seen_at: Generated<Date>;
+  };
+}
+
+export const authMigrations: Record<string, Migration> = {
+  '0005_auth': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table users (
+          id text primary key,
+          username text not null unique,
+          display_name text not null,
+          role text not null check (role in ('citizen', 'practitioner', 'manager', 'admin')),
+          password_hash text,
+          oidc_subject text unique,
+          person_id text references persons(id),
+          practitioner_id text references practitioners(id),
+          organisation_id text references organisations(id),
+          failed_sign_ins integer not null default 0,
+          locked_until timestamptz,
+          created_at timestamptz not null default now(),
+          last_sign_in_at timestamptz
+        );
+        create table sessions (
+          token_hash text primary key,
+          user_id text not null references users(id),
+          created_at timestamptz not null default now(),
+          expires_at timestamptz not null,
+          last_seen_at timestamptz not null default now()
+        );
+        create index sessions_user on sessions(user_id);
+        create index sessions_expiry on sessions(expires_at);
+      `.execute(db);
+    },
+  },
+};

@@ -1,0 +1,180 @@
+// joinery <command>: the command-line interface. Every command has --help; failures print one
+// clear line (no stack trace) and exit non-zero.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig, type Config } from './platform/config.ts';
+import { openDatabase, type DatabaseHandle } from './platform/db.ts';
+import { migrateToLatest } from './platform/migrate.ts';
+import { createLogger } from './platform/logger.ts';
+import { createProgress } from './platform/progress.ts';
+import { closeOnSignals, listen } from './main.ts';
+import { isPlaceLoaded, loadSyntheticPlace } from './demo/load-place.ts';
+import { createDemoAccounts, DEMO_PASSWORD } from './demo/accounts.ts';
+import { verifyAuditChain } from './audit/log.ts';
+import { writePlaceCsv } from './synth/write-csv.ts';
+import { registerLinkCommand } from './linkage/cli.ts';
+
+function positiveInt(name: string, max = 10_000_000) {
+  return (raw: string): number => {
+    const value = Number(raw.replace(/_/g, ''));
+    if (!Number.isInteger(value) || value < 1 || value > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max.toLocaleString('en-GB')}`);
+    return value;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) throw new InvalidArgumentError(`${name} must be a whole number, 0 or more`);
+    return value;
+  };
+}
+
+/** Runs an action and turns any failure into one line on stderr. */
+function oneLineErrors<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`joinery: ${message.split('\n')[0]}`);
+      if (process.env.JOINERY_DEBUG && error instanceof Error) console.error(error.stack);
+      process.exitCode = 1;
+    }
+  };
+}
+
+async function openMigrated(config: Config): Promise<DatabaseHandle> {
+  const database = await openDatabase(config);
+  try {
+    await migrateToLatest(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
+}
+
+function describeDatabase(database: DatabaseHandle): string {
+  return database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('joinery')
+    .description('Joinery: one care network around people and households.')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)');
+
+  program
+    .command('serve')
+    .description('Serve Joinery over HTTP on PORT (default 3000), on DATABASE_URL or the embedded database in JOINERY_DATA_DIR.')
+    .option('--no-migrate', 'do not apply pending database migrations first')
+    .action(oneLineErrors(async (options: { migrate: boolean }) => {
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const database = options.migrate ? await openMigrated(config) : await openDatabase(config);
+      try {
+        const { app, url } = await listen({ config, database, logger });
+        closeOnSignals(async () => { await app.close(); await database.close(); }, logger);
+        console.log(`Joinery is serving ${url} on ${describeDatabase(database)}`);
+      } catch (error) {
+        await database.close();
+        throw error;
+      }
+    }));
+
+  program
+    .command('demo')
+    .description('Load the synthetic demo place (if not loaded yet), create one sign-in per role, and serve it.')
+    .option('--people <n>', 'residents in the demo place (default JOINERY_DEMO_PEOPLE or 20000)', positiveInt('--people', 2_000_000))
+    .option('--seed <n>', 'seed of the synthetic place (default JOINERY_DEMO_SEED or 2026)', nonNegativeInt('--seed'))
+    .option('--no-serve', 'load the place and accounts, then exit')
+    .action(oneLineErrors(async (options: { people?: number; seed?: number; serve: boolean }) => {
+      const started = Date.now();
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const database = await openMigrated(config);
+      try {
+        console.log(`Database: ${describeDatabase(database)}`);
+        if (await isPlaceLoaded(database.db)) {
+          console.log('The demo place is already loaded; starting it.');
+        } else {
+          const people = options.people ?? config.demoPeople;
+          const progress = createProgress('Loading the demo place', people);
+          const summary = await loadSyntheticPlace(database.db, { seed: options.seed ?? config.demoSeed, people }, progress);
+          progress.stop(`${summary.placeName}: ${summary.people.toLocaleString('en-GB')} people in ${summary.households.toLocaleString('en-GB')} households, ${summary.sourceRecords.toLocaleString('en-GB')} agency records, ${summary.events.toLocaleString('en-GB')} events`);
+        }
+        const accounts = await createDemoAccounts(database.db);
+        const demo = { password: DEMO_PASSWORD, accounts };
+        if (!options.serve) {
+          await database.close();
+          console.log(`Demo place ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+          return;
+        }
+        const { app, url } = await listen({ config, database, logger, demo });
+        closeOnSignals(async () => { await app.close(); await database.close(); }, logger);
+        console.log(`\nJoinery is serving the demo place at ${url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+        console.log(`Demo sign-ins (password for each: ${DEMO_PASSWORD}):`);
+        for (const account of accounts) console.log(`  ${account.username.padEnd(13)} ${account.description}`);
+        console.log('\nPress Ctrl-C to stop.');
+      } catch (error) {
+        await database.close().catch(() => {});
+        throw error;
+      }
+    }));
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations (DATABASE_URL or the embedded database).')
+    .action(oneLineErrors(async () => {
+      const config = loadConfig();
+      const database = await openDatabase(config);
+      try {
+        const results = await migrateToLatest(database.db);
+        console.log(results.length === 0 ? 'The database is up to date.' : `Applied ${results.length} migration(s): ${results.map((r) => r.migrationName).join(', ')}`);
+      } finally {
+        await database.close();
+      }
+    }));
+
+  program
+    .command('generate')
+    .description('Write a synthetic place as CSV: each agency\'s own records, the ground truth, needs and events.')
+    .requiredOption('--people <n>', 'residents to generate (up to 2,000,000)', positiveInt('--people', 2_000_000))
+    .requiredOption('--out <dir>', 'folder to write the CSV files into (created if missing)')
+    .option('--seed <n>', 'seed (same seed and size, same place)', nonNegativeInt('--seed'), 2026)
+    .action(oneLineErrors(async (options: { people: number; out: string; seed: number }) => {
+      const outDir = path.resolve(options.out);
+      if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new Error(`--out ${outDir} is a file, not a folder`);
+      const progress = createProgress('Generating', options.people);
+      const summary = await writePlaceCsv({ seed: options.seed, people: options.people, outDir, onProgress: (done: number) => progress.update(done, 'people') });
+      progress.stop(`wrote ${outDir}`);
+      console.log(JSON.stringify(summary));
+    }));
+
+  const audit = program.command('audit').description('Work with the audit log.');
+  audit
+    .command('verify')
+    .description('Check the hash chain of the audit log: reports any edited or deleted event.')
+    .action(oneLineErrors(async () => {
+      const config = loadConfig();
+      const database = await openDatabase(config);
+      try {
+        const result = await verifyAuditChain(database.db);
+        if (result.ok) {
+          console.log(`Audit log intact: ${result.eventsChecked.toLocaleString('en-GB')} events verified.`);
+        } else {
+          console.error(`joinery: audit log has been tampered with: ${result.problem}`);
+          process.exitCode = 3;
+        }
+      } finally {
+        await database.close();
+      }
+    }));
+
+  registerLinkCommand(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

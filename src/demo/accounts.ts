@@ -1,0 +1,62 @@
+// One sign-in for each role in the demo place, chosen deterministically from the loaded data.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { createAccount } from '../auth/accounts.ts';
+import type { DemoAccountInfo } from '../auth/routes.ts';
+
+export const DEMO_PASSWORD = 'joinery-demo-2026';
+
+interface PickedPractitioner { id: string; organisation_id: string; given_name: string; family_name: string; role: string; organisation: string }
+
+/** A citizen with a story: an adult known to several agencies with current needs. */
+async function pickCitizen(db: Kysely<Database>): Promise<{ id: string; given_name: string; family_name: string }> {
+  const result = await sql<{ id: string; given_name: string; family_name: string }>`
+    select p.id, p.given_name, p.family_name
+    from persons p
+    join record_links l on l.person_id = p.id and l.superseded_at is null
+    join source_records s on s.id = l.source_record_id
+    where p.birth_date between date '1956-01-01' and date '2000-01-01'
+      and exists (select 1 from needs n where n.person_id = p.id and n.current)
+    group by p.id
+    having count(distinct s.source) >= 3
+    order by count(distinct s.source) desc, p.id
+    limit 1`.execute(db);
+  const row = result.rows[0];
+  if (!row) throw new Error('the demo place has no adult known to three agencies; load a bigger place');
+  return row;
+}
+
+/** A practitioner in council adult social care, whose organisation knows many people. */
+async function pickPractitioner(db: Kysely<Database>, citizenId: string): Promise<PickedPractitioner> {
+  const result = await sql<PickedPractitioner>`
+    select pr.id, pr.organisation_id, pr.given_name, pr.family_name, pr.role, o.name as organisation
+    from practitioners pr
+    join organisations o on o.id = pr.organisation_id
+    where exists (
+      select 1 from record_links l join source_records s on s.id = l.source_record_id
+      where l.person_id = ${citizenId} and l.superseded_at is null and s.source = o.source_code)
+    order by (o.kind = 'council_adult_social_care') desc, (pr.role = 'social_worker') desc, pr.id
+    limit 1`.execute(db);
+  const row = result.rows[0];
+  if (!row) throw new Error('no practitioner works for an organisation that knows the demo citizen');
+  return row;
+}
+
+export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAccountInfo[]> {
+  const existing = await db.selectFrom('users').select('username').where('username', 'in', ['citizen', 'practitioner', 'manager', 'admin']).execute();
+  const citizen = await pickCitizen(db);
+  const practitioner = await pickPractitioner(db, citizen.id);
+  const council = await db.selectFrom('organisations').select(['id', 'name']).where('kind', '=', 'council_adult_social_care').executeTakeFirst();
+  const accounts: DemoAccountInfo[] = [
+    { username: 'citizen', description: `${citizen.given_name} ${citizen.family_name}, a resident who sees and controls their own record` },
+    { username: 'practitioner', description: `${practitioner.given_name} ${practitioner.family_name}, ${practitioner.role.replace(/_/g, ' ')} at ${practitioner.organisation}` },
+    { username: 'manager', description: 'a commissioner who sees the place as a whole (aggregates only)' },
+    { username: 'admin', description: 'a system administrator (no personal data)' },
+  ];
+  if (existing.length === 4) return accounts;
+  await createAccount(db, { username: 'citizen', displayName: `${citizen.given_name} ${citizen.family_name}`, role: 'citizen', password: DEMO_PASSWORD, personId: citizen.id });
+  await createAccount(db, { username: 'practitioner', displayName: `${practitioner.given_name} ${practitioner.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: practitioner.id, organisationId: practitioner.organisation_id });
+  await createAccount(db, { username: 'manager', displayName: 'Morgan Reid (commissioner)', role: 'manager', password: DEMO_PASSWORD, organisationId: council?.id });
+  await createAccount(db, { username: 'admin', displayName: 'Alex Admin', role: 'admin', password: DEMO_PASSWORD });
+  return accounts;
+}

@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { pairwiseScores, syntheticPeople } from './test-data.ts';
+import type { LinkRecord } from './types.ts';
+
+const run = promisify(execFile);
+const LINK_MAIN = fileURLToPath(new URL('./link-main.ts', import.meta.url));
+const directory = await mkdtemp(join(tmpdir(), 'joinery-link-'));
+test.after(() => rm(directory, { recursive: true, force: true }));
+
+const MAP = 'first=given_name,last=family_name,dob=birth_date,gender=sex,pc=postcode,street=address,nhs=nhs_number';
+
+function toCsv(records: readonly LinkRecord[]): string {
+  return stringify(
+    records.map((r) => [r.id, r.fields.given_name, r.fields.family_name, r.fields.birth_date, r.fields.sex, r.fields.postcode, r.fields.address, r.fields.nhs_number, 'note']),
+    { header: true, columns: ['ref', 'first', 'last', 'dob', 'gender', 'pc', 'street', 'nhs', 'remarks'] },
+  );
+}
+
+async function linkCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [LINK_MAIN, 'link', ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+async function readClusters(path: string): Promise<Map<string, string>> {
+  const rows = parse(await readFile(path, 'utf8'), { columns: true }) as { record_id: string; cluster_id: string }[];
+  return new Map(rows.map((row) => [row.record_id, row.cluster_id]));
+}
+
+const people = syntheticPeople(150, 21);
+const personOf = new Map(people.flatMap((p) => p.records.map((r) => [r.id, p.personId] as const)));
+
+test('link deduplicates one file: a row per record, clusters agree with the truth', async () => {
+  const input = join(directory, 'people.csv');
+  const out = join(directory, 'clusters.csv');
+  const records = people.flatMap((p) => p.records);
+  await writeFile(input, toCsv(records));
+  const result = await linkCli(['--input', input, '--id-column', 'ref', '--map', MAP, '--out', out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(await readFile(out, 'utf8'), /^record_id,cluster_id\n/);
+  const clusters = await readClusters(out);
+  assert.equal(clusters.size, records.length);
+  const ids = [...clusters.keys()];
+  const scores = pairwiseScores(ids.map((id) => personOf.get(id)!), ids.map((id) => clusters.get(id)!));
+  assert.ok(scores.f1 >= 0.95, JSON.stringify(scores));
+});
+
+test('link across two files, with --map repeated and duplicates inside a file', async () => {
+  const fileA = join(directory, 'a.csv');
+  const fileB = join(directory, 'b.csv');
+  const out = join(directory, 'linked.csv');
+  // A holds each person's first record (and a within-file duplicate for some); B the rest.
+  const inA = people.flatMap((p, i) => (i % 10 === 0 && p.records.length > 2 ? p.records.slice(0, 2) : p.records.slice(0, 1)));
+  const inAIds = new Set(inA.map((r) => r.id));
+  const inB = people.flatMap((p) => p.records.filter((r) => !inAIds.has(r.id)));
+  await writeFile(fileA, toCsv(inA));
+  await writeFile(fileB, toCsv(inB));
+  const [firstHalf, secondHalf] = [MAP.split(',').slice(0, 3).join(','), MAP.split(',').slice(3).join(',')];
+  const result = await linkCli(['--input', fileA, '--input', fileB, '--id-column', 'ref', '--map', firstHalf, '--map', secondHalf, '--out', out]);
+  assert.equal(result.code, 0, result.stderr);
+  const clusters = await readClusters(out);
+  assert.equal(clusters.size, inA.length + inB.length);
+  const ids = [...clusters.keys()];
+  const scores = pairwiseScores(ids.map((id) => personOf.get(id)!), ids.map((id) => clusters.get(id)!));
+  assert.ok(scores.f1 >= 0.95, JSON.stringify(scores));
+});
+
+test('bad input exits 2 with one line on stderr', async () => {
+  const good = join(directory, 'good.csv');
+  await writeFile(good, toCsv(people[0]!.records));
+  const empty = join(directory, 'empty.csv');
+  await writeFile(empty, '');
+  const out = join(directory, 'never.csv');
+  const cases: [string, string[], RegExp][] = [
+    ['missing column', ['--input', good, '--id-column', 'ref', '--map', 'surname=family_name', '--out', out], /no column 'surname'/],
+    ['missing id column', ['--input', good, '--id-column', 'id', '--map', MAP, '--out', out], /no column 'id'/],
+    ['unreadable file', ['--input', join(directory, 'absent.csv'), '--id-column', 'ref', '--map', MAP, '--out', out], /cannot read/],
+    ['unknown field', ['--input', good, '--id-column', 'ref', '--map', 'first=forename', '--out', out], /unknown field 'forename'/],
+    ['empty file', ['--input', empty, '--id-column', 'ref', '--map', MAP, '--out', out], /is empty/],
+    ['no --map', ['--input', good, '--id-column', 'ref', '--out', out], /no fields mapped/],
+    ['no --input', ['--id-column', 'ref', '--map', MAP, '--out', out], /no input/],
+    ['malformed --map', ['--input', good, '--id-column', 'ref', '--map', 'first', '--out', out], /SRC=FIELD/],
+    ['unknown option', ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--fast'], /unknown option/],
+  ];
+  for (const [name, args, message] of cases) {
+    const result = await linkCli(args);
+    assert.equal(result.code, 2, `${name}: exit code`);
+    const lines = result.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `${name}: one line, got ${JSON.stringify(result.stderr)}`);
+    assert.match(lines[0]!, message, name);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, `${name}: no stack trace`);
+  }
+});

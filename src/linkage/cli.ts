@@ -1,0 +1,80 @@
+// `joinery link`: link or deduplicate CSV files into persons.
+
+import type { Command } from 'commander';
+import { LinkInputError } from './csv-input.ts';
+import { runLinkJob, writeClusterCsv } from './job.ts';
+import { createProgressReporter } from './progress.ts';
+
+interface LinkCommandOptions {
+  input: string[];
+  idColumn?: string;
+  map: string[];
+  out?: string;
+  workers?: string;
+}
+
+/** Bad input exits with this code and one line on stderr. */
+const BAD_INPUT_EXIT_CODE = 2;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function failBadInput(message: string): void {
+  console.error(`joinery link: ${message}`);
+  process.exitCode = BAD_INPUT_EXIT_CODE;
+}
+
+async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
+  if (!options.idColumn) return failBadInput('no id column: give --id-column NAME');
+  if (!options.out) return failBadInput('no output file: give --out clusters.csv');
+  if (options.map.length === 0) return failBadInput('no fields mapped: give --map SRC=FIELD[,SRC=FIELD...]');
+  const workers = options.workers === undefined ? undefined : Number(options.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    return failBadInput(`--workers must be a whole number of at least 1, got '${options.workers}'`);
+  }
+  const progress = createProgressReporter();
+  try {
+    const started = performance.now();
+    const { rows, result } = await runLinkJob({
+      inputs: options.input,
+      idColumn: options.idColumn,
+      maps: options.map,
+      workers,
+      onProgress: progress.onProgress,
+    });
+    progress.stop();
+    await writeClusterCsv(options.out, rows);
+    const clusters = new Set(rows.map((row) => row.clusterId)).size;
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.error(
+      `joinery link: ${rows.length} records, ${result.candidatePairCount} candidate pairs, ${clusters} persons in ${seconds}s → ${options.out}`,
+    );
+  } catch (error) {
+    progress.stop();
+    if (error instanceof LinkInputError) return failBadInput(error.message);
+    console.error(`joinery link: failed: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+export function registerLinkCommand(program: Command): void {
+  program
+    .command('link')
+    .description('link records of one person across CSV files (or deduplicate one file) into persons')
+    .option('--input <file>', 'CSV file; once to deduplicate, twice to link two files', collect, [])
+    .option('--id-column <name>', 'column holding each record id')
+    .option(
+      '--map <SRC=FIELD,...>',
+      'map a column to given_name, family_name, birth_date, sex, postcode, address, nhs_number, email, phone or text:NAME (repeatable)',
+      collect,
+      [],
+    )
+    .option('--out <file>', 'output CSV: record_id,cluster_id')
+    .option('--workers <n>', 'worker threads for pair scoring (default: up to 2)')
+    .exitOverride((error) => {
+      // Commander has already printed its one-line message; usage errors are bad input.
+      process.exit(error.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE);
+    })
+    .action(runLinkCommand);
+}

@@ -1,0 +1,213 @@
+// Parameter estimation without labels: u from random pairs (and exact value
+// frequencies), m and the match prior by Expectation–Maximisation on the
+// blocked pairs' comparison vectors, aggregated so EM runs over distinct patterns.
+
+import { NULL_LEVEL } from './types.ts';
+import type { PreparedRecord } from './types.ts';
+
+/** Small deterministic PRNG (mulberry32): the same data always learns the same model. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` random pairs of distinct records (with replacement across pairs). */
+export function randomPairs(recordCount: number, count: number, seed = 1): { left: Uint32Array; right: Uint32Array } {
+  const random = seededRandom(seed);
+  const left = new Uint32Array(count);
+  const right = new Uint32Array(count);
+  for (let k = 0; k < count; k++) {
+    const i = Math.floor(random() * recordCount);
+    let j = Math.floor(random() * (recordCount - 1));
+    if (j >= i) j++;
+    left[k] = i;
+    right[k] = j;
+  }
+  return { left, right };
+}
+
+export interface Patterns {
+  fieldCount: number;
+  /** Distinct comparison vectors, patterns × fields. */
+  levels: Uint8Array;
+  /** How many pairs share each pattern. */
+  counts: Float64Array;
+  /** For each input pair, its pattern number. */
+  patternOfPair: Uint32Array;
+}
+
+/** Collapses identical comparison vectors: EM cost then depends on distinct patterns, not pairs. */
+export function aggregatePatterns(levels: Uint8Array, fieldCount: number): Patterns {
+  const pairCount = fieldCount === 0 ? 0 : levels.length / fieldCount;
+  const index = new Map<string, number>();
+  const patternOfPair = new Uint32Array(pairCount);
+  const firstPair: number[] = [];
+  const counts: number[] = [];
+  for (let pair = 0; pair < pairCount; pair++) {
+    const offset = pair * fieldCount;
+    const key = String.fromCharCode(...levels.subarray(offset, offset + fieldCount));
+    let pattern = index.get(key);
+    if (pattern === undefined) {
+      pattern = counts.length;
+      index.set(key, pattern);
+      firstPair.push(pair);
+      counts.push(0);
+    }
+    counts[pattern]!++;
+    patternOfPair[pair] = pattern;
+  }
+  const distinct = new Uint8Array(counts.length * fieldCount);
+  firstPair.forEach((pair, pattern) => {
+    distinct.set(levels.subarray(pair * fieldCount, (pair + 1) * fieldCount), pattern * fieldCount);
+  });
+  return { fieldCount, levels: distinct, counts: Float64Array.from(counts), patternOfPair };
+}
+
+export interface MixtureParameters {
+  /** m[field][level] = P(level | match). */
+  m: number[][];
+  /** u[field][level] = P(level | non-match) among the pairs EM sees. */
+  u: number[][];
+  /** Share of the pairs that are matches. */
+  lambda: number;
+}
+
+export interface EmResult extends MixtureParameters {
+  iterations: number;
+  converged: boolean;
+}
+
+function normalised(counts: number[]): number[] {
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  return counts.map((count) => count / total);
+}
+
+/** Starting point: agreement levels likely among matches, u as given. */
+export function initialMixture(levelCounts: readonly number[], u: readonly (readonly number[])[]): MixtureParameters {
+  return {
+    m: levelCounts.map((count) => normalised(Array.from({ length: count }, (_, level) => 0.5 ** level * (level === 0 ? 8 : 1)))),
+    u: u.map((levels) => [...levels]),
+    lambda: 0.1,
+  };
+}
+
+/**
+ * Two-class mixture fitted by EM (fastLink / Splink style) under conditional
+ * independence. Missing levels are skipped. A pseudo-count per level keeps
+ * unseen levels from reaching probability 0.
+ */
+export function expectationMaximisation(
+  patterns: Patterns,
+  levelCounts: readonly number[],
+  start: MixtureParameters,
+  options: { maxIterations?: number; tolerance?: number; pseudoCount?: number; fixU?: boolean } = {},
+): EmResult {
+  const { maxIterations = 200, tolerance = 1e-6, pseudoCount = 0.5, fixU = false } = options;
+  const fieldCount = patterns.fieldCount;
+  const patternCount = patterns.counts.length;
+  let m = start.m.map((levels) => [...levels]);
+  let u = start.u.map((levels) => [...levels]);
+  let lambda = start.lambda;
+  const posterior = new Float64Array(patternCount);
+  let iterations = 0;
+  let converged = false;
+  while (iterations < maxIterations && !converged) {
+    iterations++;
+    const logM = m.map((levels) => levels.map(Math.log));
+    const logU = u.map((levels) => levels.map(Math.log));
+    const logPrior = Math.log(lambda) - Math.log(1 - lambda);
+    for (let p = 0; p < patternCount; p++) {
+      let logOdds = logPrior;
+      for (let f = 0; f < fieldCount; f++) {
+        const level = patterns.levels[p * fieldCount + f]!;
+        if (level !== NULL_LEVEL) logOdds += logM[f]![level]! - logU[f]![level]!;
+      }
+      posterior[p] = 1 / (1 + Math.exp(-logOdds));
+    }
+    const matchCounts = levelCounts.map((count) => new Array<number>(count).fill(pseudoCount));
+    const nonMatchCounts = levelCounts.map((count) => new Array<number>(count).fill(pseudoCount));
+    let matchTotal = 0;
+    let pairTotal = 0;
+    for (let p = 0; p < patternCount; p++) {
+      const count = patterns.counts[p]!;
+      const matchWeight = count * posterior[p]!;
+      const nonMatchWeight = count - matchWeight;
+      matchTotal += matchWeight;
+      pairTotal += count;
+      for (let f = 0; f < fieldCount; f++) {
+        const level = patterns.levels[p * fieldCount + f]!;
+        if (level === NULL_LEVEL) continue;
+        matchCounts[f]![level]! += matchWeight;
+        nonMatchCounts[f]![level]! += nonMatchWeight;
+      }
+    }
+    const nextM = matchCounts.map(normalised);
+    const nextU = fixU ? u : nonMatchCounts.map(normalised);
+    const nextLambda = Math.min(1 - 1e-9, Math.max(1e-9, matchTotal / pairTotal));
+    let change = Math.abs(nextLambda - lambda);
+    for (let f = 0; f < fieldCount; f++) {
+      for (let level = 0; level < levelCounts[f]!; level++) {
+        change = Math.max(change, Math.abs(nextM[f]![level]! - m[f]![level]!), Math.abs(nextU[f]![level]! - u[f]![level]!));
+      }
+    }
+    m = nextM;
+    u = nextU;
+    lambda = nextLambda;
+    converged = change < tolerance;
+  }
+  return { m, u, lambda, iterations, converged };
+}
+
+/** Level frequencies of one field over sampled pairs (missing levels skipped), with a pseudo-count. */
+export function levelDistribution(
+  levels: Uint8Array,
+  fieldCount: number,
+  field: number,
+  levelCount: number,
+  pseudoCount = 0.5,
+): number[] {
+  const counts = new Array<number>(levelCount).fill(pseudoCount);
+  for (let offset = field; offset < levels.length; offset += fieldCount) {
+    const level = levels[offset]!;
+    if (level !== NULL_LEVEL) counts[level]!++;
+  }
+  return normalised(counts);
+}
+
+/** How often each value occurs in a field, among records that have it. */
+export function valueCounts(records: readonly PreparedRecord[], slot: number): { counts: Map<string, number>; present: number } {
+  const counts = new Map<string, number>();
+  let present = 0;
+  for (const record of records) {
+    const value = record.values[slot];
+    if (!value) continue;
+    present++;
+    counts.set(value.value, (counts.get(value.value) ?? 0) + 1);
+  }
+  return { counts, present };
+}
+
+/** Exact probability that two distinct random records (both with the field) agree exactly. */
+export function exactAgreementShare(counts: Map<string, number>, present: number): number {
+  if (present < 2) return 0;
+  let agreeing = 0;
+  for (const count of counts.values()) agreeing += count * (count - 1);
+  return agreeing / (present * (present - 1));
+}
+
+/**
+ * u for one field: the exact level from value frequencies (exact, and precise for
+ * rare values such as identifiers), the other levels from sampled random pairs.
+ */
+export function combineU(sampled: readonly number[], exactShare: number, floor: number): number[] {
+  const exact = Math.max(exactShare, floor);
+  const rest = sampled.slice(1);
+  const restTotal = rest.reduce((sum, value) => sum + value, 0);
+  return [exact, ...rest.map((value) => (restTotal > 0 ? ((1 - exact) * value) / restTotal : (1 - exact) / rest.length))];
+}

@@ -1,0 +1,54 @@
+// The `joinery link` pipeline without the terminal: read the CSV files, link,
+// number the clusters, write the output. Shared by the CLI and the benchmark.
+
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'csv-stringify/sync';
+import { LinkInputError, parseMappings, readLinkRecords } from './csv-input.ts';
+import { linkRecords } from './link.ts';
+import type { LinkResult } from './link.ts';
+import type { LinkRecord, ProgressCallback } from './types.ts';
+
+export interface LinkJob {
+  /** One file: deduplicate it. Two files: link across them (duplicates within each still cluster). */
+  inputs: readonly string[];
+  idColumn: string;
+  /** `SRC=FIELD[,SRC=FIELD...]` options as given on the command line. */
+  maps: readonly string[];
+  workers?: number;
+  onProgress?: ProgressCallback;
+}
+
+export interface ClusterRow {
+  recordId: string;
+  clusterId: string;
+}
+
+export interface LinkJobResult {
+  records: LinkRecord[];
+  rows: ClusterRow[];
+  result: LinkResult;
+}
+
+export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
+  if (job.inputs.length === 0) throw new LinkInputError('no input: give --input FILE (once to deduplicate, twice to link)');
+  if (job.inputs.length > 2) throw new LinkInputError('at most two --input files can be linked');
+  if (job.idColumn.trim() === '') throw new LinkInputError('no id column: give --id-column NAME');
+  const mappings = parseMappings(job.maps);
+  const records: LinkRecord[] = [];
+  for (const input of job.inputs) records.push(...(await readLinkRecords(input, job.idColumn, mappings)));
+  const result = await linkRecords(records, { workers: job.workers, onProgress: job.onProgress });
+  const rows = records.map((record, index) => ({ recordId: record.id, clusterId: String(result.clusterOf[index]! + 1) }));
+  return { records, rows, result };
+}
+
+export async function writeClusterCsv(path: string, rows: readonly ClusterRow[]): Promise<void> {
+  const csv = stringify(
+    rows.map((row) => [row.recordId, row.clusterId]),
+    { header: true, columns: ['record_id', 'cluster_id'] },
+  );
+  try {
+    await writeFile(path, csv);
+  } catch (error) {
+    throw new LinkInputError(`cannot write output file '${path}': ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { explainPair } from './explain.ts';
+import { linkRecords } from './link.ts';
+import { modelFromJson, modelToJson } from './model.ts';
+import { addRecord, createLinkageIndex, matchAndAdd, matchRecord } from './online.ts';
+import { pairwiseScores, syntheticPeople } from './test-data.ts';
+import type { LinkRecord } from './types.ts';
+
+const people = syntheticPeople(400);
+const records = people.flatMap((person) => person.records);
+const truth = people.flatMap((person) => person.records.map(() => person.personId));
+const linked = await linkRecords(records, { workers: 1 });
+const model = linked.model;
+
+test('batch linking recovers the synthetic people', () => {
+  const scores = pairwiseScores(truth, linked.clusterOf);
+  assert.ok(scores.precision >= 0.97, `precision ${scores.precision}`);
+  assert.ok(scores.recall >= 0.95, `recall ${scores.recall}`);
+});
+
+test('learnt parameters: agreement is evidence for, NHS disagreement strongly against', () => {
+  const weightOf = (field: string, label: string): number => {
+    const level = model.fields.find((f) => f.spec.key === field)!.levels.find((l) => l.label === label)!;
+    return Math.log2(level.m / level.u);
+  };
+  assert.ok(weightOf('nhs_number', 'both_valid_equal') > 8);
+  assert.ok(weightOf('nhs_number', 'both_valid_different') < -3);
+  assert.ok(weightOf('birth_date', 'exact') > weightOf('birth_date', 'else'));
+  assert.ok(model.priorMatchProbability > 0 && model.priorMatchProbability < 0.01);
+});
+
+test('explainPair: field weights and the prior sum to the total', () => {
+  const [a, b] = people.find((person) => person.records.length > 1)!.records;
+  const explanation = explainPair(a!, b!, model);
+  const sum = explanation.fields.reduce((total, field) => total + field.weight, explanation.prior);
+  assert.ok(Math.abs(sum - explanation.total) < 1e-9);
+  assert.ok(explanation.probability > 0.95);
+  assert.equal(explanation.fields.length, model.fields.length);
+  const stranger = people.at(-1)!.records[0]!;
+  assert.ok(explainPair(a!, stranger, model).probability < 0.05);
+});
+
+test('term frequency: a shared rare family name is stronger evidence than a shared common one', () => {
+  const base: LinkRecord['fields'] = { given_name: 'x', birth_date: '1900-01-01' };
+  const common = explainPair(
+    { id: 'a', fields: { ...base, family_name: 'smith' }, text: {} },
+    { id: 'b', fields: { ...base, family_name: 'smith', given_name: 'y' }, text: {} },
+    model,
+  );
+  const rare = explainPair(
+    { id: 'a', fields: { ...base, family_name: 'zzyzx' }, text: {} },
+    { id: 'b', fields: { ...base, family_name: 'zzyzx', given_name: 'y' }, text: {} },
+    model,
+  );
+  const familyWeight = (e: typeof common): number => e.fields.find((f) => f.field === 'family_name')!.weight;
+  assert.ok(familyWeight(rare) > familyWeight(common));
+});
+
+test('the model survives a JSON round trip', () => {
+  const copy = modelFromJson(JSON.parse(JSON.stringify(modelToJson(model))));
+  const [a, b] = people.find((person) => person.records.length > 1)!.records;
+  assert.equal(explainPair(a!, b!, copy).total, explainPair(a!, b!, model).total);
+});
+
+test('online matching links duplicates, creates new people, and the index grows', () => {
+  const index = createLinkageIndex(model);
+  const withDuplicates = people.filter((person) => person.records.length > 1).slice(0, 50);
+  for (const person of withDuplicates) addRecord(index, person.records[0]!, person.personId);
+  let linkedCorrectly = 0;
+  for (const person of withDuplicates) {
+    const result = matchRecord(index, model, person.records[1]!);
+    if (result.decision === 'link' && result.personId === person.personId) linkedCorrectly++;
+    assert.notEqual(result.decision === 'link' && result.personId !== person.personId, true, 'never links to the wrong person');
+  }
+  assert.ok(linkedCorrectly >= 45, `linked ${linkedCorrectly} of 50`);
+
+  const newcomer: LinkRecord = {
+    id: 'new',
+    fields: { given_name: 'Quentin', family_name: 'Zanzibar', birth_date: '2001-02-03', postcode: 'ZZ9 9ZZ' },
+    text: {},
+  };
+  assert.equal(matchAndAdd(index, model, newcomer, 'person-new').decision, 'new');
+  const again = matchRecord(index, model, { ...newcomer, id: 'new-again' });
+  assert.equal(again.decision, 'link');
+  assert.equal(again.personId, 'person-new');
+});
+
+test('online matching: between the two thresholds is review, two people above the link threshold is review', () => {
+  const anna: LinkRecord = {
+    id: 'o',
+    fields: { given_name: 'Anna', family_name: 'Okonkwo', birth_date: '1970-05-06', sex: 'F', postcode: 'RV3 2AB' },
+    text: {},
+  };
+  const relative: LinkRecord = { id: 'm', fields: { ...anna.fields, birth_date: '1949-11-30' }, text: {} };
+  const probability = explainPair(anna, relative, model).probability;
+  const strict = { ...model, linkThreshold: Math.min(0.999, probability + (1 - probability) / 2), reviewThreshold: probability / 2 };
+  const index = createLinkageIndex(strict);
+  addRecord(index, anna, 'anna');
+  const uncertain = matchRecord(index, strict, relative);
+  assert.equal(uncertain.decision, 'review');
+  assert.equal(uncertain.personId, 'anna');
+
+  addRecord(index, { ...anna, id: 'o2' }, 'anna-twin-record');
+  const ambiguous = matchRecord(index, strict, { ...anna, id: 'o3' });
+  assert.equal(ambiguous.decision, 'review');
+  assert.equal(ambiguous.candidates.length, 2);
+});

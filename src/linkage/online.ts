@@ -1,0 +1,208 @@
+// Online matching: an in-memory index of blocking keys over all known records,
+// so one incoming record is scored only against the records sharing a key.
+
+import { blockingKeys, compileRules } from './blocking.ts';
+import type { CompiledRules } from './blocking.ts';
+import { compareField, createComparator } from './comparisons.ts';
+import type { Comparator } from './comparisons.ts';
+import { createScorer, fieldWeight, log2Odds, probabilityFromWeight } from './model.ts';
+import type { Scorer } from './model.ts';
+import { prepareRecord } from './prepare.ts';
+import type { FieldKind, LinkageModel, LinkRecord, PreparedRecord } from './types.ts';
+
+/** Records scanned per match, beyond blocks of at most SMALL_BLOCK records (always scanned). */
+const CANDIDATE_BUDGET = 2000;
+const SMALL_BLOCK = 64;
+
+/** One map per blocking rule (keeps each map small); a block is one record number or a list. */
+type Block = number | number[];
+
+export interface LinkageIndex {
+  model: LinkageModel;
+  comparator: Comparator;
+  scorer: Scorer;
+  rules: CompiledRules;
+  blocksByRule: Map<string, Block>[];
+  records: PreparedRecord[];
+  personIds: string[];
+  /** Per record, the match call that last saw it (dedupes candidates without a Set). */
+  lastSeen: Uint32Array;
+  matchCalls: number;
+  plan?: EarlyExitPlan;
+}
+
+export type MatchDecision = 'link' | 'review' | 'new';
+
+export interface CandidatePerson {
+  personId: string;
+  /** The person's record that matches best. */
+  recordId: string;
+  weight: number;
+  probability: number;
+}
+
+export interface MatchResult {
+  decision: MatchDecision;
+  /** The person to link to ("link"), or the best candidate ("review"); null for "new". */
+  personId: string | null;
+  /** Candidate persons, best first. */
+  candidates: CandidatePerson[];
+}
+
+export function createLinkageIndex(model: LinkageModel): LinkageIndex {
+  const specs = model.fields.map((field) => field.spec);
+  return {
+    model,
+    comparator: createComparator(specs),
+    scorer: createScorer(model),
+    rules: compileRules(model.blockingRules, specs),
+    blocksByRule: model.blockingRules.map(() => new Map()),
+    records: [],
+    personIds: [],
+    lastSeen: new Uint32Array(1024),
+    matchCalls: 0,
+  };
+}
+
+/** Cheap comparisons first, so hopeless candidates are dropped before the string metrics. */
+const COMPARISON_COST: Record<FieldKind, number> = {
+  nhs_number: 0,
+  sex: 1,
+  birth_date: 2,
+  postcode: 3,
+  email: 4,
+  phone: 5,
+  given_name: 6,
+  family_name: 7,
+  address: 8,
+  text: 9,
+};
+
+interface EarlyExitPlan {
+  order: number[];
+  /** Most weight the fields from order[k] on can still add. */
+  bestRemaining: Float64Array;
+}
+
+function earlyExitPlan(scorer: Scorer): EarlyExitPlan {
+  const fields = scorer.model.fields;
+  const order = fields.map((_, slot) => slot).sort((x, y) => COMPARISON_COST[fields[x]!.spec.kind] - COMPARISON_COST[fields[y]!.spec.kind]);
+  const bestRemaining = new Float64Array(order.length + 1);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const slot = order[k]!;
+    let best = Math.max(0, ...scorer.weights[slot]!); // 0: the field may be missing
+    if (scorer.frequencies[slot]) best = Math.max(best, scorer.logExactM[slot]! - Math.log2(scorer.minimumFrequency[slot]!));
+    bestRemaining[k] = bestRemaining[k + 1]! + best;
+  }
+  return { order, bestRemaining };
+}
+
+/** Match weight of a pair, or -Infinity as soon as it cannot reach `cutoff`. */
+function weightAtLeast(
+  index: LinkageIndex,
+  scorer: Scorer,
+  plan: EarlyExitPlan,
+  a: PreparedRecord,
+  b: PreparedRecord,
+  cutoff: number,
+): number {
+  let weight = scorer.priorWeight;
+  for (let k = 0; k < plan.order.length; k++) {
+    if (weight + plan.bestRemaining[k]! < cutoff) return Number.NEGATIVE_INFINITY;
+    const slot = plan.order[k]!;
+    weight += fieldWeight(scorer, slot, compareField(index.comparator, slot, a, b), a, b);
+  }
+  return weight;
+}
+
+function ruleOfKey(key: string): number {
+  return Number.parseInt(key, 10);
+}
+
+/** Adds a record (belonging to `personId`) to the index. */
+export function addRecord(index: LinkageIndex, record: LinkRecord, personId: string): void {
+  const prepared = prepareRecord(index.comparator.specs, record);
+  const number = index.records.length;
+  index.records.push(prepared);
+  index.personIds.push(personId);
+  if (number >= index.lastSeen.length) {
+    const grown = new Uint32Array(index.lastSeen.length * 2);
+    grown.set(index.lastSeen);
+    index.lastSeen = grown;
+  }
+  for (const key of blockingKeys(index.rules, prepared)) {
+    const blocks = index.blocksByRule[ruleOfKey(key)]!;
+    const block = blocks.get(key);
+    if (block === undefined) blocks.set(key, number);
+    else if (typeof block === 'number') blocks.set(key, [block, number]);
+    else block.push(number);
+  }
+}
+
+/** Scores `record` against the index and decides link / review / new. Does not add it. */
+export function matchRecord(index: LinkageIndex, model: LinkageModel, record: LinkRecord): MatchResult {
+  const scorer = model === index.model ? index.scorer : createScorer(model);
+  const plan = model === index.model ? (index.plan ??= earlyExitPlan(scorer)) : earlyExitPlan(scorer);
+  const cutoff = log2Odds(model.reviewThreshold);
+  const prepared = prepareRecord(index.comparator.specs, record);
+  const call = ++index.matchCalls;
+  const bestByPerson = new Map<string, CandidatePerson>();
+
+  const consider = (candidate: number): void => {
+    if (index.lastSeen[candidate] === call) return;
+    index.lastSeen[candidate] = call;
+    const other = index.records[candidate]!;
+    const weight = weightAtLeast(index, scorer, plan, prepared, other, cutoff);
+    if (weight === Number.NEGATIVE_INFINITY) return;
+    const personId = index.personIds[candidate]!;
+    const best = bestByPerson.get(personId);
+    if (!best || weight > best.weight) {
+      bestByPerson.set(personId, { personId, recordId: other.id, weight, probability: probabilityFromWeight(weight) });
+    }
+  };
+
+  // Smallest (most selective) blocks first; big blocks only while within the budget,
+  // so a common name cannot make one match scan thousands of records.
+  const blocks: number[][] = [];
+  for (const key of blockingKeys(index.rules, prepared)) {
+    const block = index.blocksByRule[ruleOfKey(key)]!.get(key);
+    if (block === undefined) continue;
+    if (typeof block === 'number') consider(block);
+    else if (block.length <= model.maxBlockSize) blocks.push(block);
+  }
+  blocks.sort((x, y) => x.length - y.length);
+  let scanned = 0;
+  for (const block of blocks) {
+    if (block.length > SMALL_BLOCK && scanned + block.length > CANDIDATE_BUDGET) continue;
+    scanned += block.length;
+    for (const candidate of block) consider(candidate);
+  }
+
+  const candidates = [...bestByPerson.values()]
+    .filter((candidate) => candidate.probability >= model.reviewThreshold)
+    .sort((x, y) => y.weight - x.weight);
+  return { ...decide(candidates, model), candidates };
+}
+
+/** Link when exactly one person clears the link threshold; review when it is ambiguous or uncertain. */
+function decide(candidates: readonly CandidatePerson[], model: LinkageModel): Omit<MatchResult, 'candidates'> {
+  const best = candidates[0];
+  if (!best) return { decision: 'new', personId: null };
+  const runnerUp = candidates[1];
+  if (best.probability >= model.linkThreshold && !(runnerUp && runnerUp.probability >= model.linkThreshold)) {
+    return { decision: 'link', personId: best.personId };
+  }
+  return { decision: 'review', personId: best.personId };
+}
+
+/** Matches a record and adds it: to the linked person, or as a new person with `newPersonId`. */
+export function matchAndAdd(
+  index: LinkageIndex,
+  model: LinkageModel,
+  record: LinkRecord,
+  newPersonId: string,
+): MatchResult {
+  const result = matchRecord(index, model, record);
+  addRecord(index, record, result.decision === 'link' ? result.personId! : newPersonId);
+  return result;
+}

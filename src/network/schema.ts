@@ -1,0 +1,96 @@
+// The care network's organisations, teams, practitioners and services (Open Referral UK shape
+// is produced from these by the directory module).
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export interface NetworkTables {
+  organisations: {
+    id: string;
+    name: string;
+    kind: string;
+    source_code: string;
+    locality_id: string | null;
+    postcode: string;
+    phone: string;
+    email: string;
+    website: string;
+  };
+  teams: { id: string; organisation_id: string; name: string };
+  practitioners: {
+    id: string;
+    organisation_id: string;
+    team_id: string;
+    given_name: string;
+    family_name: string;
+    role: string;
+    email: string;
+  };
+  services: {
+    id: string;
+    organisation_id: string;
+    team_id: string;
+    name: string;
+    description: string;
+    needs: string[];
+    eligibility: string;
+    min_age: number | null;
+    max_age: number | null;
+    locality_ids: string[];
+    postcode: string;
+    acknowledge_within_days: number;
+    first_contact_within_days: number;
+    capacity_per_month: number;
+  };
+}
+
+export const networkMigrations: Record<string, Migration> = {
+  '0002_network': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table organisations (
+          id text primary key,
+          name text not null,
+          kind text not null,
+          source_code text not null unique,
+          locality_id text references localities(id),
+          postcode text not null,
+          phone text not null,
+          email text not null,
+          website text not null
+        );
+        create table teams (
+          id text primary key,
+          organisation_id text not null references organisations(id),
+          name text not null
+        );
+        create index teams_organisation on teams(organisation_id);
+        create table practitioners (
+          id text primary key,
+          organisation_id text not null references organisations(id),
+          team_id text not null references teams(id),
+          given_name text not null,
+          family_name text not null,
+          role text not null,
+          email text not null
+        );
+        create index practitioners_organisation on practitioners(organisation_id);
+        create table services (
+          id text primary key,
+          organisation_id text not null references organisations(id),
+          team_id text not null references teams(id),
+          name text not null,
+          description text not null,
+          needs text[] not null,
+          eligibility text not null,
+          min_age integer,
+          max_age integer,
+          locality_ids text[] not null,
+          postcode text not null,
+          acknowledge_within_days integer not null,
+          first_contact_within_days integer not null,
+          capacity_per_month integer not null
+        );
+        create index services_organisation on services(organisation_id);
+      `.execute(db);
+    },
+  },
+};

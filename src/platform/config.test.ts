@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { loadConfig, ConfigError } from './config.ts';
+
+test('defaults serve on port 3000 from the embedded database folder', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 3000);
+  assert.equal(config.databaseUrl, undefined);
+  assert.equal(config.dataDir, path.resolve('.joinery/data'));
+  assert.equal(config.secureCookies, false);
+  assert.equal(config.oidc, undefined);
+});
+
+test('PORT, JOINERY_DATA_DIR and DATABASE_URL are honoured', () => {
+  const config = loadConfig({ PORT: '8080', JOINERY_DATA_DIR: '/tmp/j', DATABASE_URL: 'postgres://127.0.0.1:5432/test' });
+  assert.equal(config.port, 8080);
+  assert.equal(config.dataDir, '/tmp/j');
+  assert.equal(config.databaseUrl, 'postgres://127.0.0.1:5432/test');
+});
+
+test('bad values fail with one line naming the variable', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /^PORT must be a whole number from 0 to 65535 \(got "eighty"\)$/],
+    [{ PORT: '70000' }, /^PORT must be/],
+    [{ DATABASE_URL: 'mysql://x/y' }, /^DATABASE_URL must start with postgres:\/\//],
+    [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a valid URL/],
+    [{ SECURE_COOKIES: 'maybe' }, /^SECURE_COOKIES must be true or false/],
+    [{ OIDC_ISSUER: 'https://id.example' }, /^OIDC_ISSUER is set but OIDC_CLIENT_ID is not$/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+  }
+});
+
+test('https public URLs turn on secure cookies and OIDC redirect defaults follow the public URL', () => {
+  const config = loadConfig({ PUBLIC_URL: 'https://joinery.example/', OIDC_ISSUER: 'https://id.example', OIDC_CLIENT_ID: 'joinery' });
+  assert.equal(config.secureCookies, true);
+  assert.equal(config.oidc?.redirectUri, 'https://joinery.example/auth/oidc/callback');
+});

@@ -1,0 +1,128 @@
+// Configuration comes from environment variables only (twelve-factor), parsed once,
+// validated, and reported in one clear line when wrong.
+import path from 'node:path';
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  redirectUri: string;
+  /** Claim that names the Joinery user (matched against users.oidc_subject or users.username). */
+  usernameClaim: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** postgres://… when set; otherwise the embedded PGlite database in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  logLevel: string;
+  /** Send cookies with the Secure flag (on unless explicitly turned off for local http). */
+  secureCookies: boolean;
+  /** Public base URL, used for OIDC redirects and absolute links. */
+  publicUrl: string;
+  demoPeople: number;
+  demoSeed: number;
+  oidc: OidcConfig | undefined;
+  signInMaxAttempts: number;
+  signInLockMinutes: number;
+  sessionHours: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function intFrom(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function booleanFrom(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
+}
+
+function databaseUrlFrom(env: Env): string | undefined {
+  const raw = env.DATABASE_URL;
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL is not a valid URL (expected postgres://user@host:5432/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// (got ${url.protocol}//)`);
+  }
+  return raw;
+}
+
+function oidcFrom(env: Env, publicUrl: string): OidcConfig | undefined {
+  const issuer = env.OIDC_ISSUER;
+  if (!issuer) return undefined;
+  const clientId = env.OIDC_CLIENT_ID;
+  if (!clientId) throw new ConfigError('OIDC_ISSUER is set but OIDC_CLIENT_ID is not');
+  return {
+    issuer,
+    clientId,
+    clientSecret: env.OIDC_CLIENT_SECRET || undefined,
+    redirectUri: env.OIDC_REDIRECT_URI || `${publicUrl}/auth/oidc/callback`,
+    usernameClaim: env.OIDC_USERNAME_CLAIM || 'email',
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = intFrom(env, 'PORT', 3000, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/$/, '');
+  const isProduction = env.NODE_ENV === 'production';
+  return {
+    port,
+    host,
+    databaseUrl: databaseUrlFrom(env),
+    dataDir: path.resolve(env.JOINERY_DATA_DIR || '.joinery/data'),
+    logLevel: env.LOG_LEVEL || (isProduction ? 'info' : 'warn'),
+    secureCookies: booleanFrom(env, 'SECURE_COOKIES', publicUrl.startsWith('https://') || isProduction),
+    publicUrl,
+    demoPeople: intFrom(env, 'JOINERY_DEMO_PEOPLE', 20_000, 100, 2_000_000),
+    demoSeed: intFrom(env, 'JOINERY_DEMO_SEED', 2026, 0, 2 ** 31 - 1),
+    oidc: oidcFrom(env, publicUrl),
+    signInMaxAttempts: intFrom(env, 'SIGN_IN_MAX_ATTEMPTS', 5, 1, 100),
+    signInLockMinutes: intFrom(env, 'SIGN_IN_LOCK_MINUTES', 15, 1, 24 * 60),
+    sessionHours: intFrom(env, 'SESSION_HOURS', 8, 1, 24 * 30),
+  };
+}
+
+/** The README's table is generated from this list, so the two never drift. */
+export const configDocumentation: Array<{ name: string; default: string; meaning: string }> = [
+  { name: 'PORT', default: '3000', meaning: 'HTTP port for `serve` and `demo`.' },
+  { name: 'HOST', default: '127.0.0.1', meaning: 'Interface to listen on (0.0.0.0 in a container).' },
+  { name: 'DATABASE_URL', default: '(unset)', meaning: 'postgres://… to use a PostgreSQL server; unset uses embedded PGlite.' },
+  { name: 'JOINERY_DATA_DIR', default: '.joinery/data', meaning: "Folder of the embedded database (PGlite)." },
+  { name: 'PUBLIC_URL', default: 'http://localhost:PORT', meaning: 'Public base URL (OIDC redirect, links).' },
+  { name: 'SECURE_COOKIES', default: 'on for https or production', meaning: 'Mark session cookies Secure.' },
+  { name: 'LOG_LEVEL', default: 'warn (info in production)', meaning: 'pino log level; logs never carry personal data.' },
+  { name: 'NODE_ENV', default: '(unset)', meaning: '`production` turns on production defaults.' },
+  { name: 'JOINERY_DEMO_PEOPLE', default: '20000', meaning: 'Residents in the demo place loaded by `demo`.' },
+  { name: 'JOINERY_DEMO_SEED', default: '2026', meaning: 'Seed of the demo place (same seed, same place).' },
+  { name: 'SIGN_IN_MAX_ATTEMPTS', default: '5', meaning: 'Failed sign-ins before an account is locked.' },
+  { name: 'SIGN_IN_LOCK_MINUTES', default: '15', meaning: 'How long a locked account stays locked.' },
+  { name: 'SESSION_HOURS', default: '8', meaning: 'Session lifetime.' },
+  { name: 'OIDC_ISSUER', default: '(unset)', meaning: 'OpenID Connect issuer URL; turns on single sign-on.' },
+  { name: 'OIDC_CLIENT_ID', default: '(unset)', meaning: 'OIDC client id (required with OIDC_ISSUER).' },
+  { name: 'OIDC_CLIENT_SECRET', default: '(unset)', meaning: 'OIDC client secret (confidential clients).' },
+  { name: 'OIDC_REDIRECT_URI', default: 'PUBLIC_URL/auth/oidc/callback', meaning: 'OIDC redirect URI registered with the issuer.' },
+  { name: 'OIDC_USERNAME_CLAIM', default: 'email', meaning: 'ID-token claim matched to a Joinery user.' },
+];

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { testDatabaseTargets } from './testing.ts';
+import { migrateToLatest, pendingMigrations } from './migrate.ts';
+import { openPglite, openPostgres, redactDatabaseUrl, DatabaseOpenError, type DatabaseHandle } from './db.ts';
+import { allMigrations } from './schema.ts';
+
+for (const target of await testDatabaseTargets()) {
+  describe(`database on ${target.kind}`, () => {
+    let database: DatabaseHandle;
+    before(async () => { database = await target.open(); });
+    after(async () => { await database.close(); });
+
+    test('every migration is applied and a second run applies nothing', async () => {
+      assert.deepEqual(await pendingMigrations(database.db), []);
+      assert.deepEqual(await migrateToLatest(database.db), []);
+      const tables = await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_name in ('persons', 'households', 'source_records', 'users', 'sessions', 'audit_events')
+        and table_schema = current_schema()`.execute(database.db);
+      assert.equal(tables.rows[0]?.n, 6);
+      assert.equal(Object.keys(allMigrations).length > 0, true);
+    });
+
+    test('dates come back as the same calendar day and counts as numbers, on both engines', async () => {
+      const row = (await sql<{ d: string; n: number }>`select date '1985-03-31' as d, count(*) as n from generate_series(1, 3)`.execute(database.db)).rows[0];
+      assert.deepEqual(row, { d: '1985-03-31', n: 3 });
+    });
+
+    test('an invalid NHS number shape is refused by the database itself', async () => {
+      await assert.rejects(sql`insert into persons (id, given_name, family_name, nhs_number) values ('x', 'A', 'B', '12345')`.execute(database.db));
+    });
+  });
+}
+
+test('a data folder that cannot be written gives one clear error', async () => {
+  // A path under a plain file can never be a folder.
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-')), 'a-file');
+  fs.writeFileSync(file, 'not a folder');
+  await assert.rejects(openPglite(path.join(file, 'data')), (error: unknown) => {
+    assert.ok(error instanceof DatabaseOpenError);
+    assert.match(error.message, /^cannot use data folder .*a-file\/data \(ENOTDIR\); set JOINERY_DATA_DIR/);
+    assert.doesNotMatch(error.message, /\n/);
+    return true;
+  });
+});
+
+test('an unreachable database server gives one clear error without the password', async () => {
+  await assert.rejects(openPostgres('postgres://someone:secret@127.0.0.1:1/nowhere'), (error: unknown) => {
+    assert.ok(error instanceof DatabaseOpenError);
+    assert.match(error.message, /^cannot connect to postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere: /);
+    assert.doesNotMatch(error.message, /secret/);
+    return true;
+  });
+});
+
+test('redactDatabaseUrl hides the password only', () => {
+  assert.equal(redactDatabaseUrl('postgres://u:pw@db.example:5432/joinery'), 'postgres://u:***@db.example:5432/joinery');
+  assert.equal(redactDatabaseUrl('postgres://db.example/joinery'), 'postgres://db.example/joinery');
+});

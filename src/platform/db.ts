@@ -1,0 +1,215 @@
+// The data-access layer: Kysely over either embedded PGlite (the zero-setup default) or a
+// PostgreSQL server (DATABASE_URL). Same SQL, same migrations, same code paths.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
+import pg from 'pg';
+import {
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+} from 'kysely';
+import type { Database } from './schema.ts';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: DatabaseKind;
+  /** Where the data lives, safe to show (no credentials). */
+  location: string;
+  close(): Promise<void>;
+}
+
+export class DatabaseOpenError extends Error {
+  override name = 'DatabaseOpenError';
+}
+
+// Dates stay 'YYYY-MM-DD' strings (no time-zone shifts); counts come back as numbers.
+const OID_INT8 = 20;
+const OID_DATE = 1082;
+const OID_NUMERIC = 1700;
+const sharedParsers = {
+  [OID_INT8]: (value: string) => Number(value),
+  [OID_DATE]: (value: string) => value,
+  [OID_NUMERIC]: (value: string) => Number(value),
+};
+
+/** A promise-chain mutex: PGlite has one connection, so queries and transactions take turns. */
+function createMutex() {
+  let tail: Promise<void> = Promise.resolve();
+  return async function lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const previous = tail;
+    tail = previous.then(() => next);
+    await previous;
+    return release;
+  };
+}
+
+class PGliteConnection implements DatabaseConnection {
+  readonly #client: PGlite;
+  constructor(client: PGlite) {
+    this.#client = client;
+  }
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    // Without parameters use the simple protocol, as node-postgres does, so a migration can
+    // hold several statements.
+    const result =
+      query.parameters.length === 0
+        ? (((await this.#client.exec(query.sql)).at(-1) ?? { rows: [], affectedRows: 0 }) as { rows: R[]; affectedRows?: number })
+        : await this.#client.query<R>(query.sql, query.parameters as unknown[], { rowMode: 'object' });
+    const affected = result.affectedRows;
+    return {
+      rows: result.rows,
+      numAffectedRows: affected === undefined ? undefined : BigInt(affected),
+    };
+  }
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('Streaming queries are not supported on PGlite; page with LIMIT/OFFSET or keyset instead.');
+  }
+}
+
+class PGliteDriver implements Driver {
+  readonly #client: PGlite;
+  readonly #connection: PGliteConnection;
+  readonly #lock = createMutex();
+  #release: (() => void) | undefined;
+  constructor(client: PGlite) {
+    this.#client = client;
+    this.#connection = new PGliteConnection(client);
+  }
+  async init(): Promise<void> {
+    await this.#client.waitReady;
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    this.#release = await this.#lock();
+    return this.#connection;
+  }
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin'));
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+  async releaseConnection(): Promise<void> {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+  async destroy(): Promise<void> {
+    await this.#client.close();
+  }
+}
+
+function pgliteDialect(client: PGlite): Dialect {
+  return {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new PGliteDriver(client),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  };
+}
+
+function ensureWritableFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new DatabaseOpenError(`cannot use data folder ${dir} (${code}); set JOINERY_DATA_DIR to a folder you can write`);
+  }
+}
+
+/** Opens embedded PGlite in a folder (or in memory when dataDir is 'memory://'). */
+export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) ensureWritableFolder(dataDir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(inMemory ? undefined : dataDir, {
+      parsers: sharedParsers,
+      extensions: { pg_trgm, fuzzystrmatch },
+    });
+  } catch (error) {
+    throw new DatabaseOpenError(`cannot open the embedded database in ${dataDir}: ${(error as Error).message}`);
+  }
+  const db = new Kysely<Database>({ dialect: pgliteDialect(client) });
+  return {
+    db,
+    kind: 'pglite',
+    location: inMemory ? 'in memory' : path.resolve(dataDir),
+    close: () => db.destroy(),
+  };
+}
+
+/** A URL without its password, safe for logs and pages. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable)';
+  }
+}
+
+/** libpq falls back to the OS user when the URL names none; node-postgres needs telling. */
+export function withDefaultUser(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.username) return url;
+  parsed.username = process.env.PGUSER || os.userInfo().username;
+  return parsed.toString();
+}
+
+let pgParsersInstalled = false;
+function installPgParsers(): void {
+  if (pgParsersInstalled) return;
+  for (const [oid, parse] of Object.entries(sharedParsers)) pg.types.setTypeParser(Number(oid), parse);
+  pgParsersInstalled = true;
+}
+
+/**
+ * Opens a pool on a PostgreSQL server and proves it answers, so a bad DATABASE_URL fails
+ * at start-up in one line rather than on the first request. `searchPath` isolates tests.
+ */
+export async function openPostgres(url: string, options: { searchPath?: string; max?: number } = {}): Promise<DatabaseHandle> {
+  installPgParsers();
+  const pool = new pg.Pool({
+    connectionString: withDefaultUser(url),
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 5000,
+    ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
+  });
+  // An idle client losing its server must not crash the process.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    const reason = (error as Error).message.split('\n')[0];
+    throw new DatabaseOpenError(`cannot connect to ${redactDatabaseUrl(url)}: ${reason}`);
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', location: redactDatabaseUrl(url), close: () => db.destroy() };
+}
+
+export function openDatabase(config: { databaseUrl: string | undefined; dataDir: string }): Promise<DatabaseHandle> {
+  return config.databaseUrl ? openPostgres(config.databaseUrl) : openPglite(config.dataDir);
+}

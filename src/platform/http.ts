@@ -1,0 +1,217 @@
+// The HTTP layer: Fastify with security headers, CSRF, rate limits, sessions and views.
+// Modules register their own routes on top of this.
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
+import nunjucks from 'nunjucks';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { DatabaseHandle } from './db.ts';
+import { pathOnly } from './logger.ts';
+import { userForSession, type SignedInUser } from '../auth/accounts.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: SignedInUser | undefined;
+    sessionToken: string | undefined;
+  }
+  interface FastifyInstance {
+    joinery: AppContext;
+  }
+  interface FastifyContextConfig {
+    /** false turns CSRF checking off for a POST route (machine-to-machine APIs only). */
+    csrf?: boolean;
+  }
+}
+
+export interface AppContext {
+  config: Config;
+  database: DatabaseHandle;
+}
+
+export const SESSION_COOKIE = 'joinery_session';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+const govukDist = path.join(repoRoot, 'node_modules', 'govuk-frontend', 'dist');
+const viewsDir = path.join(repoRoot, 'src', 'web', 'views');
+const publicDir = path.join(repoRoot, 'src', 'web', 'public');
+
+/** A page-level error with a status and a message safe to show (no personal data). */
+export class HttpError extends Error {
+  readonly statusCode: number;
+  constructor(statusCode: number, message: string) {
+    super(message);
+    this.statusCode = statusCode;
+  }
+}
+
+export function requireRole(request: FastifyRequest, ...allowed: SignedInUser['role'][]): SignedInUser {
+  const user = request.user;
+  if (!user) throw new HttpError(401, 'Sign in to continue.');
+  if (!allowed.includes(user.role)) throw new HttpError(403, 'Your role does not give access to this page.');
+  return user;
+}
+
+/** View filters shared by every template. */
+export function addViewFilters(env: nunjucks.Environment): void {
+  env.addFilter('number', (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-GB') : String(value ?? '')));
+  env.addFilter('date', (value: unknown) => {
+    if (!value) return '';
+    const d = value instanceof Date ? value : new Date(String(value));
+    if (Number.isNaN(d.getTime())) return String(value);
+    return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+  });
+  env.addFilter('datetime', (value: unknown) => {
+    if (!value) return '';
+    const d = value instanceof Date ? value : new Date(String(value));
+    return d.toLocaleString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
+  });
+  env.addFilter('humanise', (value: unknown) => {
+    const s = String(value ?? '').replace(/_/g, ' ');
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  });
+}
+
+export async function buildHttpServer(context: AppContext, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's own request lines carry the full URL (with search terms): ours do not.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: true,
+    genReqId: () => randomUUID(),
+    bodyLimit: 1_048_576,
+  });
+  app.decorate('joinery', context);
+  app.decorateRequest('user', undefined);
+  app.decorateRequest('sessionToken', undefined);
+
+  await app.register(fastifyHelmet, {
+    enableCSPNonces: true,
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        upgradeInsecureRequests: context.config.secureCookies ? [] : null,
+      },
+    },
+    strictTransportSecurity: context.config.secureCookies,
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyCsrf, {
+    cookieKey: 'joinery_csrf',
+    cookieOpts: { httpOnly: true, sameSite: 'lax', secure: context.config.secureCookies, path: '/' },
+    getToken: (request) => (request.body as Record<string, string> | undefined)?._csrf ?? (request.headers['x-csrf-token'] as string | undefined),
+  });
+  await app.register(fastifyFormbody);
+  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyStatic, { root: path.join(govukDist, 'govuk', 'assets'), prefix: '/assets/', decorateReply: false, maxAge: '1d' });
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', decorateReply: false, maxAge: '1h' });
+  await app.register(fastifyStatic, {
+    root: path.join(govukDist, 'govuk'),
+    prefix: '/govuk/',
+    decorateReply: false,
+    allowedPath: (p) => p === '/govuk-frontend.min.css' || p === '/govuk-frontend.min.js',
+    maxAge: '1d',
+  });
+  await app.register(fastifyView, { engine: { nunjucks }, templates: [viewsDir, govukDist], options: { autoescape: true, onConfigure: addViewFilters } });
+
+  // Who is signed in: from the session cookie, looked up in the database on every request.
+  app.addHook('onRequest', async (request) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (!token) return;
+    const user = await userForSession(context.database.db, token);
+    if (user) {
+      request.user = user;
+      request.sessionToken = token;
+    }
+  });
+
+  // Every state-changing form is CSRF-protected.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.method === 'POST' && request.routeOptions.config?.csrf !== false) {
+      app.csrfProtection(request, reply, done);
+    } else done();
+  });
+
+  // One access log line per request: route and status, never query strings or bodies.
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, path: pathOnly(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), role: request.user?.role }, 'request');
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    return renderError(request, reply, 404, 'Page not found', 'If you typed the web address, check it is correct.');
+  });
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
+    const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
+    if (status === 401 && !request.url.startsWith('/api/')) {
+      return reply.redirect(`/sign-in?next=${encodeURIComponent(pathOnly(request.url))}`);
+    }
+    if (status >= 500) {
+      // Log the failure by reference, without the request body or query.
+      request.log.error({ err: { type: error.name, message: error.message, stack: error.stack }, path: pathOnly(request.url) }, 'request failed');
+      return renderError(request, reply, 500, 'Sorry, there is a problem with the service', `Try again later. Reference: ${request.id}`);
+    }
+    const message =
+      error instanceof HttpError ? error.message
+      : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? 'This form has expired. Go back, refresh the page and try again.'
+      : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'This kind of request body is not accepted here.'
+      : status === 429 ? 'Too many attempts. Wait a minute and try again.'
+      : 'The request could not be handled. Check what you entered and try again.';
+    return renderError(request, reply, status, status === 403 ? 'You do not have access to this' : 'There is a problem', message);
+  });
+
+  app.get('/health', async (_request, reply) => {
+    const started = process.hrtime.bigint();
+    try {
+      await sql`select 1`.execute(context.database.db);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      return { status: 'ok', database: { status: 'ok', kind: context.database.kind, latencyMs: Math.round(ms * 10) / 10 } };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', database: { status: 'unreachable', kind: context.database.kind } });
+    }
+  });
+
+  return app;
+}
+
+export function viewContext(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    cspNonce: (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script,
+    user: request.user,
+    currentPath: pathOnly(request.url),
+    csrfToken: reply.generateCsrf(),
+    ...extra,
+  };
+}
+
+export async function renderError(request: FastifyRequest, reply: FastifyReply, status: number, title: string, message: string) {
+  if (request.url.startsWith('/api/') || request.headers.accept === 'application/json') {
+    return reply.code(status).type('application/json').send({ error: title, message });
+  }
+  try {
+    const html = await reply.viewAsync('error.njk', viewContext(request, reply, { title, message, status }));
+    return reply.code(status).type('text/html; charset=utf-8').send(html);
+  } catch (error) {
+    // Even if the error page cannot render, never show internals: plain words only.
+    request.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'error page failed to render');
+    return reply.code(status).type('text/plain; charset=utf-8').send(`${title}. ${message}`);
+  }
+}

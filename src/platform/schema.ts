@@ -1,0 +1,20 @@
+// The whole database's shape, assembled from each module's tables, and the ordered migrations.
+import type { Migration } from 'kysely';
+import { placeMigrations, type PlaceTables } from '../place/schema.ts';
+import { networkMigrations, type NetworkTables } from '../network/schema.ts';
+import { peopleMigrations, type PeopleTables } from '../people/schema.ts';
+import { linkageMigrations, type LinkageTables } from '../linkage/migrations.ts';
+import { authMigrations, type AuthTables } from '../auth/schema.ts';
+import { auditMigrations, type AuditTables } from '../audit/schema.ts';
+
+export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables {}
+
+/** Every module's migrations; names carry a global sequence number so order is explicit. */
+export const allMigrations: Record<string, Migration> = {
+  ...placeMigrations,
+  ...networkMigrations,
+  ...peopleMigrations,
+  ...linkageMigrations,
+  ...authMigrations,
+  ...auditMigrations,
+};

@@ -1,0 +1,113 @@
+// Role home pages and the person page: thin handlers over module queries.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import { HttpError, requireRole, viewContext } from '../platform/http.ts';
+import { decideAccess } from '../platform/access.ts';
+import { pendingMigrations } from '../platform/migrate.ts';
+import { appendAudit, countAuditEvents } from '../audit/log.ts';
+import { placeSummary, populationByLocality, needsByDeprivation } from '../place/queries.ts';
+import { agenciesHolding, currentNeeds, organisationCaseload, personSummary, personTimeline, whoLooked } from '../people/record.ts';
+import { horizontalBarChart } from './charts.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+
+function personIdParam(request: FastifyRequest): string {
+  const id = (request.params as { id?: string }).id ?? '';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(404, 'There is no such person record.');
+  return id;
+}
+
+async function citizenHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: SignedInUser) {
+  const db = app.joinery.database.db;
+  if (!user.personId) throw new HttpError(403, 'This account is not linked to a person record.');
+  const decision = await decideAccess(db, { actor: user, personId: user.personId, category: 'demographics', purpose: 'self', action: 'read' });
+  if (!decision.allowed) throw new HttpError(403, decision.reason);
+  const [person, agencies, looks] = await Promise.all([
+    personSummary(db, user.personId), agenciesHolding(db, user.personId), whoLooked(db, user.personId, 5),
+  ]);
+  return reply.view('home-citizen.njk', viewContext(request, reply, { title: 'Your care network', person, agencies, looks }));
+}
+
+async function practitionerHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: SignedInUser) {
+  const db = app.joinery.database.db;
+  if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
+  const organisation = await db.selectFrom('organisations').select(['name', 'kind']).where('id', '=', user.organisationId).executeTakeFirst();
+  const caseload = await organisationCaseload(db, user.organisationId, 25);
+  // Names on a worklist are a read of each person's details: each is on the audit record.
+  await appendAudit(db, ...caseload.rows.map((r) => ({
+    actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: r.personId,
+    category: 'demographics', purpose: 'direct_care', decision: 'allow' as const, reason: 'on your organisation\'s caseload',
+  })));
+  return reply.view('home-practitioner.njk', viewContext(request, reply, { title: 'Your caseload', organisation, caseload }));
+}
+
+async function managerHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+  const db = app.joinery.database.db;
+  const [summary, localities, deciles] = await Promise.all([placeSummary(db), populationByLocality(db), needsByDeprivation(db)]);
+  const needsChart = horizontalBarChart({
+    id: 'needs-by-decile',
+    title: 'Current needs per 1,000 residents, by deprivation decile',
+    description: 'Decile 1 is the most deprived tenth of small areas. Bars show current recorded needs per 1,000 residents.',
+    data: deciles.map((d) => ({ label: `Decile ${d.decile}${d.decile === 1 ? ' (most deprived)' : d.decile === 10 ? ' (least)' : ''}`, value: d.needsPer1000 })),
+    decimals: 0,
+  });
+  return reply.view('home-manager.njk', viewContext(request, reply, { title: 'Your place', summary, localities, deciles, needsChart }));
+}
+
+async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+  const { database } = app.joinery;
+  const db = database.db;
+  const counts = (await sql<Record<string, number>>`
+    select (select count(*) from persons) as people, (select count(*) from households) as households,
+           (select count(*) from source_records) as "sourceRecords", (select count(*) from person_events) as events,
+           (select count(*) from organisations) as organisations, (select count(*) from practitioners) as practitioners,
+           (select count(*) from services) as services, (select count(*) from sessions where expires_at > now()) as "activeSessions"`.execute(db)).rows[0];
+  const usersByRole = await db.selectFrom('users').select(['role', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('role').orderBy('role').execute();
+  const sources = (await sql<{ source: string; organisation: string; records: number }>`
+    select s.source, o.name as organisation, count(*) as records
+    from source_records s left join organisations o on o.source_code = s.source
+    group by s.source, o.name order by s.source`.execute(db)).rows;
+  const [auditEvents, pending] = await Promise.all([countAuditEvents(db), pendingMigrations(db)]);
+  return reply.view('home-admin.njk', viewContext(request, reply, {
+    title: 'System administration', database: { kind: database.kind, location: database.location }, counts, usersByRole, sources, auditEvents, pending,
+  }));
+}
+
+export function registerWebRoutes(app: FastifyInstance): void {
+  app.get('/home', async (request, reply) => {
+    const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin');
+    switch (user.role) {
+      case 'citizen': return citizenHome(app, request, reply, user);
+      case 'practitioner': return practitionerHome(app, request, reply, user);
+      case 'manager': return managerHome(app, request, reply);
+      case 'admin': return adminHome(app, request, reply);
+    }
+  });
+
+  app.get('/my-record', async (request, reply) => {
+    const user = requireRole(request, 'citizen');
+    if (!user.personId) throw new HttpError(403, 'This account is not linked to a person record.');
+    return reply.redirect(`/people/${encodeURIComponent(user.personId)}`);
+  });
+
+  app.get('/people/:id', async (request, reply) => {
+    const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin');
+    const personId = personIdParam(request);
+    const db = app.joinery.database.db;
+    const purpose = user.role === 'citizen' ? 'self' : 'direct_care';
+    const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose, action: 'read' });
+    // Denials look the same whether or not the person exists, so ids cannot be probed.
+    if (!decision.allowed) throw new HttpError(403, `You cannot see this record: ${decision.reason}.`);
+    const person = await personSummary(db, personId);
+    if (!person) throw new HttpError(404, 'There is no such person record.');
+    const [agencies, needs, timeline, looks] = await Promise.all([
+      agenciesHolding(db, personId),
+      currentNeeds(db, personId, decision.visibleOrganisationIds),
+      personTimeline(db, personId, decision.visibleOrganisationIds, 30),
+      user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
+    ]);
+    return reply.view('person.njk', viewContext(request, reply, {
+      title: `${person.givenName} ${person.familyName}`, person, agencies, needs, timeline, looks,
+      isSelf: user.role === 'citizen', decisionReason: decision.reason, partialView: decision.visibleOrganisationIds !== 'all',
+    }));
+  });
+}
