@@ -104,7 +104,7 @@ export async function whoLooked(db: Kysely<Database>, personId: string, limit = 
 export interface CaseloadRow { personId: string; name: string; birthDate: string | null; needs: string[]; lastContact: Date | null }
 
 /** People the organisation knows who have current needs it recorded, most recent contact first. */
-export async function organisationCaseload(db: Kysely<Database>, organisationId: string, limit = 25): Promise<{ rows: CaseloadRow[]; knownPeople: number }> {
+export async function organisationCaseload(db: Kysely<Database>, organisationId: string, limit = 25): Promise<{ rows: CaseloadRow[]; knownPeople: number; withCurrentNeeds: number }> {
   const known = await sql<{ n: number }>`
     select count(distinct l.person_id) as n
     from record_links l join source_records s on s.id = l.source_record_id
@@ -120,8 +120,11 @@ export async function organisationCaseload(db: Kysely<Database>, organisationId:
     group by p.id
     order by last_contact desc nulls last, p.id
     limit ${limit}`.execute(db);
+  const withNeeds = await sql<{ n: number }>`
+    select count(distinct person_id) as n from needs where organisation_id = ${organisationId} and current`.execute(db);
   return {
     knownPeople: Number(known.rows[0]?.n ?? 0),
+    withCurrentNeeds: Number(withNeeds.rows[0]?.n ?? 0),
     rows: result.rows.map((r) => ({ personId: r.person_id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, needs: r.needs, lastContact: r.last_contact })),
   };
 }

@@ -1,0 +1,68 @@
+// Starts Joinery in-process for tests: a fresh embedded database, a small synthetic place,
+// the demo accounts, listening on a free port.
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { loadConfig } from '../../src/platform/config.ts';
+import { openPglite, type DatabaseHandle } from '../../src/platform/db.ts';
+import { migrateToLatest } from '../../src/platform/migrate.ts';
+import { createApp } from '../../src/app.ts';
+import { loadSyntheticPlace } from '../../src/demo/load-place.ts';
+import { createDemoAccounts, DEMO_PASSWORD } from '../../src/demo/accounts.ts';
+
+export interface TestServer {
+  app: FastifyInstance;
+  url: string;
+  database: DatabaseHandle;
+  /** Every log line the server wrote, for checking that no personal data leaks into logs. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export { DEMO_PASSWORD };
+
+export async function startTestServer(options: { people?: number; seed?: number; database?: DatabaseHandle; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const database = options.database ?? (await openPglite('memory://'));
+  await migrateToLatest(database.db);
+  await loadSyntheticPlace(database.db, { seed: options.seed ?? 7, people: options.people ?? 3000 });
+  const accounts = await createDemoAccounts(database.db);
+  const logs: string[] = [];
+  const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
+  const logger = pino({ level: 'info' }, sink);
+  const config = { ...loadConfig({ PORT: '0', ...options.env }), port: 0 };
+  const app = await createApp({ config, database, logger, demo: { password: DEMO_PASSWORD, accounts } });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    app, url: `http://127.0.0.1:${port}`, database, logs,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+/** Signs in through the real form (CSRF and all) with inject; returns the session cookie header. */
+export async function signIn(app: FastifyInstance, username: string, password = DEMO_PASSWORD): Promise<string> {
+  const page = await app.inject({ method: 'GET', url: '/sign-in' });
+  const csrfCookie = page.cookies.find((c) => c.name === 'joinery_csrf');
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
+  if (!csrfCookie || !token) throw new Error('sign-in page has no CSRF token');
+  const response = await app.inject({
+    method: 'POST', url: '/sign-in',
+    headers: { cookie: `joinery_csrf=${csrfCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ username, password, _csrf: token }).toString(),
+  });
+  const session = response.cookies.find((c) => c.name === 'joinery_session');
+  if (response.statusCode !== 302 || !session) throw new Error(`sign-in as ${username} failed with ${response.statusCode}`);
+  return `joinery_session=${session.value}; joinery_csrf=${csrfCookie.value}`;
+}
+
+/** Fetches a page as a signed-in user and returns a CSRF token usable for that user's forms. */
+export async function csrfTokenFor(app: FastifyInstance, cookie: string, url = '/home'): Promise<string> {
+  const page = await app.inject({ method: 'GET', url, headers: { cookie } });
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
+  if (!token) throw new Error(`no CSRF token on ${url}`);
+  return token;
+}
