@@ -1,0 +1,90 @@
+// The joinery command as an operator meets it: help everywhere, one-line errors, real work.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+
+const cli = path.resolve(import.meta.dirname, '..', 'src', 'cli.ts');
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-cli-'));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('--help lists every command, and every command has its own --help', () => {
+  const help = run(['--help']);
+  assert.equal(help.code, 0);
+  for (const command of ['serve', 'demo', 'migrate', 'generate', 'link', 'audit']) {
+    assert.match(help.stdout, new RegExp(`\\n  ${command}\\b`), `top-level help lists ${command}`);
+    const own = run([command, '--help']);
+    assert.equal(own.code, 0, `${command} --help`);
+    assert.match(own.stdout, /^Usage: joinery /);
+  }
+});
+
+test('bad configuration and bad arguments fail in one line, without a stack trace', () => {
+  const cases = [
+    { args: ['serve'], env: { DATABASE_URL: 'mysql://localhost/x' }, message: /^joinery: DATABASE_URL must start with postgres:\/\/ \(got mysql:\/\/\)\n$/ },
+    { args: ['serve'], env: { PORT: 'abc' }, message: /^joinery: PORT must be a whole number/ },
+    { args: ['migrate'], env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, message: /^joinery: cannot connect to postgres:\/\/nobody@127\.0\.0\.1:1\/none: / },
+    { args: ['generate', '--people', 'lots', '--out', tmp()], env: {}, message: /--people must be a whole number/ },
+  ];
+  for (const c of cases) {
+    const result = run(c.args, c.env);
+    assert.notEqual(result.code, 0, c.args.join(' '));
+    assert.match(result.stderr, c.message);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('migrate applies every migration once, then reports the database up to date', () => {
+  const env = { JOINERY_DATA_DIR: tmp() };
+  assert.match(run(['migrate'], env).stdout, /^Applied \d+ migration\(s\): 0001_place/);
+  assert.equal(run(['migrate'], env).stdout, 'The database is up to date.\n');
+  assert.match(run(['audit', 'verify'], env).stdout, /^Audit log intact: 0 events verified\./);
+});
+
+test('generate writes agency records and ground truth, with plain progress lines off a terminal', () => {
+  const out = tmp();
+  const result = run(['generate', '--people', '800', '--out', out, '--seed', '5']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /Generating: 100% \(8\d\d\/800\)/);
+  const truth = fs.readFileSync(path.join(out, 'truth.csv'), 'utf8').trim().split('\n');
+  assert.equal(truth[0], 'source,source_id,person_id');
+  const gp = fs.readFileSync(path.join(out, 'records_gp.csv'), 'utf8').split('\n')[0];
+  assert.equal(gp, 'source,source_id,given_name,family_name,birth_date,sex,postcode,address,nhs_number,phone,email,recorded_at');
+  assert.ok(truth.length > 800, 'every person has at least one agency record');
+});
+
+test('serve answers /health on PORT, and a port in use is a one-line error', async () => {
+  const dataDir = tmp();
+  assert.equal(run(['migrate'], { JOINERY_DATA_DIR: dataDir }).code, 0);
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as net.AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, PORT: String(port), JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' } });
+  try {
+    const started = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => { out += d; if (out.includes('serving')) resolve(out); });
+      child.stderr.on('data', (d) => { err += d; });
+      child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${out} ${err}`)));
+    });
+    assert.match(started, new RegExp(`Joinery is serving http://localhost:${port} on embedded PostgreSQL \\(PGlite\\)`));
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(health.status, 200);
+    const second = run(['serve'], { PORT: String(port), JOINERY_DATA_DIR: tmp() });
+    assert.equal(second.code, 1);
+    assert.equal(second.stderr, `joinery: port ${port} is already in use; stop the other program or set PORT to a free port\n`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
