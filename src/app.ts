@@ -6,6 +6,9 @@ import type { DatabaseHandle } from './platform/db.ts';
 import { buildHttpServer } from './platform/http.ts';
 import { registerAuthRoutes, type DemoAccountInfo } from './auth/routes.ts';
 import { registerWebRoutes } from './web/routes.ts';
+import { registerConsentRoutes } from './consent/routes.ts';
+import { registerDirectoryRoutes } from './directory/routes.ts';
+import { registerLinkageRoutes } from './linkage/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -19,6 +22,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = await buildHttpServer({ config: options.config, database: options.database }, options.logger);
   registerAuthRoutes(app, options.demo);
   registerWebRoutes(app);
+  registerConsentRoutes(app);
+  registerDirectoryRoutes(app);
+  registerLinkageRoutes(app);
   await app.ready();
   return app;
 }

@@ -13,7 +13,8 @@ import { isPlaceLoaded, loadSyntheticPlace } from './demo/load-place.ts';
 import { createDemoAccounts, DEMO_PASSWORD } from './demo/accounts.ts';
 import { verifyAuditChain } from './audit/log.ts';
 import { writePlaceCsv } from './synth/write-csv.ts';
-import { registerLinkCommand } from './linkage/cli.ts';
+import { registerIndexCommand, registerLinkCommand } from './linkage/cli.ts';
+import { registerDirectoryCommands } from './directory/cli.ts';
 
 function positiveInt(name: string, max = 10_000_000) {
   return (raw: string): number => {
@@ -174,6 +175,8 @@ export function buildProgram(): Command {
     }));
 
   registerLinkCommand(program);
+  registerIndexCommand(program, () => openMigrated(loadConfig()));
+  registerDirectoryCommands(program);
   return program;
 }
 

@@ -27,7 +27,7 @@ test('--help lists every command, and every command has its own --help', () => {
 });
 
 test('bad configuration and bad arguments fail in one line, without a stack trace', () => {
-  const cases = [
+  const cases: Array<{ args: string[]; env: Record<string, string>; message: RegExp }> = [
     { args: ['serve'], env: { DATABASE_URL: 'mysql://localhost/x' }, message: /^joinery: DATABASE_URL must start with postgres:\/\/ \(got mysql:\/\/\)\n$/ },
     { args: ['serve'], env: { PORT: 'abc' }, message: /^joinery: PORT must be a whole number/ },
     { args: ['migrate'], env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, message: /^joinery: cannot connect to postgres:\/\/nobody@127\.0\.0\.1:1\/none: / },
@@ -87,4 +87,24 @@ test('serve answers /health on PORT, and a port in use is a one-line error', asy
   } finally {
     child.kill('SIGTERM');
   }
+});
+
+test('audit verify passes an intact log and catches an edited one, exiting non-zero', async () => {
+  const { openPglite } = await import('../src/platform/db.ts');
+  const { migrateToLatest } = await import('../src/platform/migrate.ts');
+  const { appendAudit } = await import('../src/audit/log.ts');
+  const { sql } = await import('kysely');
+  const dataDir = tmp();
+  const handle = await openPglite(dataDir);
+  await migrateToLatest(handle.db);
+  const entry = { actorUserId: 'u', actorRole: 'practitioner', actorOrganisationId: null, action: 'read', personId: 'p-1', category: 'health', purpose: 'direct_care', decision: 'deny' as const, reason: 'test' };
+  await appendAudit(handle.db, entry, entry, entry);
+  await handle.close();
+  assert.equal(run(['audit', 'verify'], { JOINERY_DATA_DIR: dataDir }).stdout, 'Audit log intact: 3 events verified.\n');
+  const again = await openPglite(dataDir);
+  await sql`alter table audit_events disable trigger audit_events_no_update; update audit_events set decision = 'allow' where seq = 2;`.execute(again.db);
+  await again.close();
+  const tampered = run(['audit', 'verify'], { JOINERY_DATA_DIR: dataDir });
+  assert.equal(tampered.code, 3);
+  assert.equal(tampered.stderr, 'joinery: audit log has been tampered with: event 2 was edited\n');
 });

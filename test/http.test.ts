@@ -87,7 +87,7 @@ describe('Joinery over HTTP', () => {
     const citizenCookie = await signIn(server.app, 'citizen');
     const own = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie: citizenCookie } });
     const looked = own.body.slice(own.body.indexOf('Who looked at your record'));
-    assert.match(looked, /\(practitioner\) at [^<]+<\/strong> – [^<]+: your organisation holds a record of this person/);
+    assert.match(looked, /\(practitioner\) at [^<]+<\/strong>, [^<]+: looked at your record to care for you directly \(demographics/);
   });
 
   test('a practitioner with no relationship is refused, without the name, and the refusal is audited', async () => {
@@ -99,6 +99,7 @@ describe('Joinery over HTTP', () => {
     const audit = await server.database.db.selectFrom('audit_events').selectAll().where('person_id', '=', strangerId).orderBy('seq', 'desc').executeTakeFirstOrThrow();
     assert.equal(audit.decision, 'deny');
     assert.match(audit.reason, /no legitimate relationship/);
+    assert.match(page.body, /Emergency access/, 'the practitioner is offered break-glass');
   });
 
   test('managers and admins never see a person record', async () => {

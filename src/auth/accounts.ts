@@ -13,6 +13,7 @@ export interface SignedInUser {
   personId: string | null;
   practitionerId: string | null;
   organisationId: string | null;
+  teamId: string | null;
 }
 
 export function hashPassword(password: string): Promise<string> {
@@ -68,8 +69,16 @@ export type SignInResult =
 // Compared against when the username is unknown, so timing does not reveal which accounts exist.
 let decoyHash: Promise<string> | undefined;
 
-function toSignedInUser(row: Selectable<Database['users']>): SignedInUser {
+type UserRow = Selectable<Database['users']> & { team_id: string | null };
+
+/** Users with their practitioner's team, which access decisions need. */
+function usersWithTeam(db: Kysely<Database>) {
+  return db.selectFrom('users').leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id').selectAll('users').select('practitioners.team_id');
+}
+
+function toSignedInUser(row: UserRow): SignedInUser {
   return {
+    teamId: row.team_id,
     id: row.id,
     username: row.username,
     displayName: row.display_name,
@@ -87,7 +96,7 @@ export async function signInWithPassword(
   policy: { maxAttempts: number; lockMinutes: number },
   now: Date = new Date(),
 ): Promise<SignInResult> {
-  const row = await db.selectFrom('users').selectAll().where('username', '=', username.trim().toLowerCase()).executeTakeFirst();
+  const row = await usersWithTeam(db).where('users.username', '=', username.trim().toLowerCase()).executeTakeFirst();
   if (!row || !row.password_hash) {
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
     await passwordMatches(await decoyHash, password);
@@ -109,8 +118,8 @@ export async function signInWithPassword(
 }
 
 export async function findUserForOidc(db: Kysely<Database>, subject: string, username: string | undefined): Promise<SignedInUser | undefined> {
-  let query = db.selectFrom('users').selectAll().where('oidc_subject', '=', subject);
-  if (username) query = db.selectFrom('users').selectAll().where((eb) => eb.or([eb('oidc_subject', '=', subject), eb('username', '=', username.toLowerCase())]));
+  let query = usersWithTeam(db).where('users.oidc_subject', '=', subject);
+  if (username) query = usersWithTeam(db).where((eb) => eb.or([eb('users.oidc_subject', '=', subject), eb('users.username', '=', username.toLowerCase())]));
   const row = await query.executeTakeFirst();
   return row ? toSignedInUser(row) : undefined;
 }
@@ -129,10 +138,8 @@ export async function startSession(db: Kysely<Database>, userId: string, hours: 
 }
 
 export async function userForSession(db: Kysely<Database>, token: string): Promise<SignedInUser | undefined> {
-  const row = await db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .selectAll('users')
+  const row = await usersWithTeam(db)
+    .innerJoin('sessions', 'sessions.user_id', 'users.id')
     .where('sessions.token_hash', '=', tokenHash(token))
     .where('sessions.expires_at', '>', new Date())
     .executeTakeFirst();

@@ -1,7 +1,7 @@
 // Users, their roles and database-backed sessions.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 
-export const roles = ['citizen', 'practitioner', 'manager', 'admin'] as const;
+export const roles = ['citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer'] as const;
 export type Role = (typeof roles)[number];
 
 export interface AuthTables {
@@ -60,6 +60,15 @@ export const authMigrations: Record<string, Migration> = {
         );
         create index sessions_user on sessions(user_id);
         create index sessions_expiry on sessions(expires_at);
+      `.execute(db);
+    },
+  },
+  // data_quality: reviews the person index's uncertain matches (linkage module).
+  '0011_role_data_quality': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table users drop constraint if exists users_role_check;
+        alter table users add constraint users_role_check check (role in ('citizen', 'practitioner', 'manager', 'admin', 'data_quality'));
       `.execute(db);
     },
   },

@@ -1,6 +1,7 @@
 // One sign-in for each role in the demo place, chosen deterministically from the loaded data.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { createAccount } from '../auth/accounts.ts';
 import type { DemoAccountInfo } from '../auth/routes.ts';
 
@@ -53,6 +54,17 @@ export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAcco
     { username: 'manager', description: 'a commissioner who sees the place as a whole (aggregates only)' },
     { username: 'admin', description: 'a system administrator (no personal data)' },
   ];
+  // The person index's reviewer: sees only people in the linkage review queue.
+  accounts.push({ username: 'dataquality', description: 'a data quality officer who reviews uncertain matches in the person index' });
+  if (!(await db.selectFrom('users').select('id').where('username', '=', 'dataquality').executeTakeFirst())) {
+    await createAccount(db, { username: 'dataquality', displayName: 'Dana Quinn (data quality)', role: 'data_quality', password: DEMO_PASSWORD });
+  }
+  // The privacy officer reviews every emergency (break-glass) access.
+  accounts.push({ username: 'privacy', description: 'a privacy officer who reviews emergency (break-glass) access' });
+  if (!(await db.selectFrom('users').select('id').where('username', '=', 'privacy').executeTakeFirst())) {
+    await createAccount(db, { username: 'privacy', displayName: 'Priya Officer (privacy)', role: 'privacy_officer', password: DEMO_PASSWORD });
+  }
+  await seedDemoCitizenChoices(db, citizen.id);
   if (existing.length === 4) return accounts;
   await createAccount(db, { username: 'citizen', displayName: `${citizen.given_name} ${citizen.family_name}`, role: 'citizen', password: DEMO_PASSWORD, personId: citizen.id });
   await createAccount(db, { username: 'practitioner', displayName: `${practitioner.given_name} ${practitioner.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: practitioner.id, organisationId: practitioner.organisation_id });

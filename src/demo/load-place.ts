@@ -5,7 +5,10 @@ import type { Database } from '../platform/schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { createPlaceFrame, generateHouseholds } from '../synth/generate.ts';
 import type { GenerateOptions, HouseholdBundle, PlaceFrame } from '../synth/types.ts';
+import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from './bulk.ts';
+import { indexPlaceRecords, type IndexSummary } from '../linkage/person-index.ts';
+import { populateDirectoryFromPlace } from '../directory/populate.ts';
 
 export interface LoadSummary {
   placeName: string;
@@ -15,6 +18,8 @@ export interface LoadSummary {
   needs: number;
   events: number;
   seconds: number;
+  /** The person index's batch run over the agency records. */
+  linkage?: IndexSummary;
 }
 
 export async function isPlaceLoaded(db: Kysely<Database>): Promise<boolean> {
@@ -141,17 +146,7 @@ async function loadHouseholdBatch(db: Kysely<Database>, bundles: HouseholdBundle
       }),
     },
   ], records);
-  // The demo links agency records to people from the generator's ground truth; the person
-  // index (linkage module) replaces this with probabilistic linkage.
-  for (let start = 0; start < records.length; start += 5000) {
-    const batch = records.slice(start, start + 5000);
-    await sql`
-      insert into record_links (source_record_id, person_id, method, match_probability)
-      select s.id, m.person_id, 'synthetic_truth', 1
-      from unnest(${batch.map((r) => r.source)}::text[], ${batch.map((r) => r.sourceId)}::text[], ${batch.map((r) => r.truePersonId)}::text[])
-        as m(source, source_id, person_id)
-      join source_records s on s.source = m.source and s.source_id = m.source_id`.execute(db);
-  }
+  // Links from records to people are made afterwards, probabilistically, by the person index.
   await bulkInsert(db, 'needs', [
     { name: 'person_id', type: 'text', value: (n) => n.personId },
     { name: 'code', type: 'text', value: (n) => n.code },
@@ -207,6 +202,11 @@ export async function loadSyntheticPlace(db: Kysely<Database>, options: Generate
     if (batchPeople >= 2000) await flush();
   }
   await flush();
+  // The person index links every agency record to the spine (no ground truth used).
+  summary.linkage = await indexPlaceRecords(db);
+  await populateDirectoryFromPlace(db);
+  // Sharing choices, lawful bases, care networks and proxies, so access rules have work to do.
+  await seedConsent(db);
   await sql`analyze`.execute(db);
   summary.seconds = (Date.now() - started) / 1000;
   return summary;

@@ -1,6 +1,9 @@
 // `joinery link`: link or deduplicate CSV files into persons.
 
 import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { indexPlaceRecords } from './person-index.ts';
 import { LinkInputError } from './csv-input.ts';
 import { runLinkJob, writeClusterCsv } from './job.ts';
 import { createProgressReporter } from './progress.ts';
@@ -77,4 +80,32 @@ export function registerLinkCommand(program: Command): void {
       process.exit(error.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE);
     })
     .action(runLinkCommand);
+}
+
+/**
+ * `joinery index`: runs the person index over the database's agency records: links records
+ * without a link (or, with --relink-all, re-clusters all of them under reviewers' decisions).
+ */
+export function registerIndexCommand(
+  program: Command,
+  open: () => Promise<{ db: Kysely<Database>; close(): Promise<void> }>,
+): void {
+  program
+    .command('index')
+    .description('Link the agency records in the database to persons on the spine (the master person index).')
+    .option('--relink-all', 're-cluster every record, not only those without a link (reviewers\' decisions still hold)')
+    .action(async (options: { relinkAll?: boolean }) => {
+      const database = await open();
+      try {
+        const summary = await indexPlaceRecords(database.db, { relinkAll: options.relinkAll === true });
+        console.log(`Indexed ${summary.records.toLocaleString('en-GB')} agency records against ${summary.persons.toLocaleString('en-GB')} persons in ${summary.seconds.toFixed(1)} s: `
+          + `${summary.linked.toLocaleString('en-GB')} newly linked to a person, ${summary.newPersons.toLocaleString('en-GB')} new persons, ${summary.reviews.toLocaleString('en-GB')} new items to review`
+          + `${options.relinkAll ? `, ${summary.relinked.toLocaleString('en-GB')} links changed` : ''}.`);
+      } catch (error) {
+        console.error(`joinery index: ${(error as Error).message.split('\n')[0]}`);
+        process.exitCode = 1;
+      } finally {
+        await database.close();
+      }
+    });
 }

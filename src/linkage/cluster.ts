@@ -25,11 +25,25 @@ export interface ClusterOptions {
   cannotLinkKey?: (record: number) => string | null;
   /** Cross pairs checked per merge; bigger merges are checked on an even sample. */
   maxCrossPairs?: number;
+  /**
+   * A second key of the same kind, checked independently of `cannotLinkKey`: e.g. a spine
+   * person's id, so two registered persons never end in one cluster.
+   */
+  exclusiveKey?: (record: number) => string | null;
+  /** Pairs a person decided are the same: joined first, whatever their scores. */
+  mustLink?: readonly (readonly [number, number])[];
+  /** Pairs a person decided are not the same: never in one cluster. */
+  cannotLink?: readonly (readonly [number, number])[];
 }
 
 interface Cluster {
   members: number[];
   cannotLinkKey: string | null;
+  exclusiveKey: string | null;
+}
+
+function keysConflict(x: string | null, y: string | null): boolean {
+  return x !== null && y !== null && x !== y;
 }
 
 /** Deterministic even sample of cross pairs between two member lists. */
@@ -54,12 +68,53 @@ export function clusterRecords(
   pairProbability: (a: number, b: number) => number,
   options: ClusterOptions,
 ): number[] {
-  const { threshold, minimumAverageProbability = 0.5, cannotLinkKey, maxCrossPairs = 2500 } = options;
+  const { threshold, minimumAverageProbability = 0.5, cannotLinkKey, exclusiveKey, maxCrossPairs = 2500 } = options;
   const clusterOf = new Int32Array(recordCount);
   const clusters: (Cluster | undefined)[] = [];
   for (let record = 0; record < recordCount; record++) {
     clusterOf[record] = record;
-    clusters.push({ members: [record], cannotLinkKey: cannotLinkKey?.(record) ?? null });
+    clusters.push({ members: [record], cannotLinkKey: cannotLinkKey?.(record) ?? null, exclusiveKey: exclusiveKey?.(record) ?? null });
+  }
+  const forbidden = new Map<number, number[]>();
+  for (const [a, b] of options.cannotLink ?? []) {
+    if (a === b) continue;
+    forbidden.set(a, [...(forbidden.get(a) ?? []), b]);
+    forbidden.set(b, [...(forbidden.get(b) ?? []), a]);
+  }
+  const forbiddenBetween = (left: Cluster, right: number): boolean => {
+    if (forbidden.size === 0) return false;
+    for (const member of left.members) {
+      for (const other of forbidden.get(member) ?? []) if (clusterOf[other] === right) return true;
+    }
+    return false;
+  };
+  const join = (left: number, right: number): void => {
+    const clusterLeft = clusters[left]!;
+    const clusterRight = clusters[right]!;
+    const [keep, absorb] =
+      clusterLeft.members.length >= clusterRight.members.length ? [left, right] : [right, left];
+    const kept = clusters[keep]!;
+    const absorbed = clusters[absorb]!;
+    for (const member of absorbed.members) {
+      clusterOf[member] = keep;
+      kept.members.push(member);
+    }
+    kept.cannotLinkKey ??= absorbed.cannotLinkKey;
+    kept.exclusiveKey ??= absorbed.exclusiveKey;
+    clusters[absorb] = undefined;
+  };
+
+  // A person's decisions come first and are not second-guessed by the scores, only by
+  // the hard constraints (two valid NHS numbers, two registered persons, a cannot-link).
+  for (const [a, b] of options.mustLink ?? []) {
+    const left = clusterOf[a]!;
+    const right = clusterOf[b]!;
+    if (left === right) continue;
+    const clusterLeft = clusters[left]!;
+    const clusterRight = clusters[right]!;
+    if (keysConflict(clusterLeft.exclusiveKey, clusterRight.exclusiveKey)) continue;
+    if (forbiddenBetween(clusterLeft, right)) continue;
+    join(left, right);
   }
 
   const strongestFirst = links
@@ -72,29 +127,16 @@ export function clusterRecords(
     if (left === right) continue;
     const clusterLeft = clusters[left]!;
     const clusterRight = clusters[right]!;
-    if (
-      clusterLeft.cannotLinkKey !== null &&
-      clusterRight.cannotLinkKey !== null &&
-      clusterLeft.cannotLinkKey !== clusterRight.cannotLinkKey
-    ) {
-      continue;
-    }
+    if (keysConflict(clusterLeft.cannotLinkKey, clusterRight.cannotLinkKey)) continue;
+    if (keysConflict(clusterLeft.exclusiveKey, clusterRight.exclusiveKey)) continue;
+    if (forbiddenBetween(clusterLeft, right)) continue;
     if (clusterLeft.members.length > 1 || clusterRight.members.length > 1) {
       const pairs = crossPairs(clusterLeft.members, clusterRight.members, maxCrossPairs);
       let sum = 0;
       for (const [a, b] of pairs) sum += pairProbability(a, b);
       if (sum / pairs.length < minimumAverageProbability) continue;
     }
-    const [keep, absorb] =
-      clusterLeft.members.length >= clusterRight.members.length ? [left, right] : [right, left];
-    const kept = clusters[keep]!;
-    const absorbed = clusters[absorb]!;
-    for (const member of absorbed.members) {
-      clusterOf[member] = keep;
-      kept.members.push(member);
-    }
-    kept.cannotLinkKey ??= absorbed.cannotLinkKey;
-    clusters[absorb] = undefined;
+    join(left, right);
   }
 
   const numbering = new Map<number, number>();

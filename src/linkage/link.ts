@@ -17,6 +17,13 @@ export interface LinkOptions extends TrainingOptions {
   workers?: number;
   /** Match probability for records to end in one cluster (default: the model's link threshold). */
   clusterThreshold?: number;
+  /** Records with two different keys never share a cluster (e.g. two registered persons). */
+  exclusiveKey?: (record: number) => string | null;
+  /** Record pairs a reviewer decided are the same person / not the same person. */
+  mustLink?: readonly (readonly [number, number])[];
+  cannotLink?: readonly (readonly [number, number])[];
+  /** Also return the candidate pairs scoring between the review and the cluster threshold. */
+  collectUncertain?: boolean;
 }
 
 export interface LinkResult {
@@ -27,6 +34,14 @@ export interface LinkResult {
   candidatePairCount: number;
   /** Candidate pairs at or above the cluster threshold. */
   linkCount: number;
+  /** The records as compared, in input order. */
+  prepared: PreparedRecord[];
+  /** Match probability of any two records (input positions), scored on demand and cached. */
+  pairProbability: (a: number, b: number) => number;
+  /** Candidate pairs at or above the cluster threshold (strong evidence), weights in bits. */
+  links: WeightedLink[];
+  /** With `collectUncertain`: candidate pairs in the review band (below the cluster threshold). */
+  uncertainPairs: WeightedLink[];
 }
 
 function cannotLinkKeyOf(specs: readonly FieldSpec[], records: readonly PreparedRecord[]): (record: number) => string | null {
@@ -57,12 +72,17 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   const n = prepared.length;
   const weightOfPair = new Map<number, number>();
   const links: WeightedLink[] = [];
+  const uncertainPairs: WeightedLink[] = [];
   for (let pair = 0; pair < pairs.left.length; pair++) {
     const a = pairs.left[pair]!;
     const b = pairs.right[pair]!;
     const weight = matchWeight(scorer, levels, pair * fieldCount, prepared[a]!, prepared[b]!);
-    if (probabilityFromWeight(weight) >= threshold) {
+    const probability = probabilityFromWeight(weight);
+    if (probability >= threshold) {
       links.push({ a, b, weight });
+      weightOfPair.set(a * n + b, weight);
+    } else if (options.collectUncertain && probability >= model.reviewThreshold) {
+      uncertainPairs.push({ a, b, weight });
       weightOfPair.set(a * n + b, weight);
     }
   }
@@ -83,7 +103,13 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   const clusterOf = clusterRecords(n, links, pairProbability, {
     threshold,
     cannotLinkKey: cannotLinkKeyOf(specs, prepared),
+    exclusiveKey: options.exclusiveKey,
+    mustLink: options.mustLink,
+    cannotLink: options.cannotLink,
   });
   onProgress?.({ stage: 'clustering', done: 1, total: 1 });
-  return { clusterOf, model, specs, candidatePairCount: pairs.left.length, linkCount: links.length };
+  return {
+    clusterOf, model, specs, candidatePairCount: pairs.left.length, linkCount: links.length,
+    prepared, pairProbability, links, uncertainPairs,
+  };
 }

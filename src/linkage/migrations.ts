@@ -23,6 +23,90 @@ export interface LinkageTables {
     /** Null while current; set when a later link replaces this one. */
     superseded_at: Date | null;
   };
+  /** Earlier versions of a source record: an agency's update never loses the old fields. */
+  source_record_history: {
+    id: Generated<number>;
+    source_record_id: number;
+    fields: Record<string, string>;
+    received_at: Date;
+    replaced_at: Generated<Date>;
+  };
+  /** Trained linkage models (JSON); the newest is the one online matching uses. */
+  linkage_models: {
+    id: Generated<number>;
+    created_at: Generated<Date>;
+    model: unknown;
+    summary: unknown;
+  };
+  /** Uncertain pairs for a person to decide: a source record against a candidate person. */
+  linkage_reviews: {
+    id: Generated<number>;
+    source_record_id: number;
+    candidate_person_id: string;
+    /** The candidate's record that matched best: a source record, or null for the person's spine entry. */
+    compared_record_id: number | null;
+    probability: number;
+    /** Why it is here: 'uncertain' (review band) or 'ambiguous' (two persons compete). */
+    reason: string;
+    created_at: Generated<Date>;
+    status: Generated<string>;
+    decided_by: string | null;
+    decided_at: Date | null;
+    decision_reason: string | null;
+  };
+  /** Remembered decisions: must-link / cannot-link between a source record and a person. */
+  linkage_decisions: {
+    id: Generated<number>;
+    source_record_id: number;
+    person_id: string;
+    kind: 'must_link' | 'cannot_link';
+    review_id: number | null;
+    decided_by: string;
+    decided_at: Generated<Date>;
+    reason: string;
+  };
+  person_merges: {
+    id: Generated<number>;
+    survivor_id: string;
+    merged_id: string;
+    merged_by: string;
+    merged_at: Generated<Date>;
+    reason: string;
+    /** Highest row id per registered person table when the merge happened (bigserial ids only grow). */
+    high_water: Record<string, number>;
+    unmerged_at: Date | null;
+    unmerged_by: string | null;
+    unmerge_reason: string | null;
+  };
+  /** Which current link each merge replaced, and with which. */
+  person_merge_links: {
+    merge_id: number;
+    source_record_id: number;
+    from_link_id: number;
+    to_link_id: number;
+  };
+  /** Rows of person-owned tables (needs, events, later modules' tables) moved by a merge. */
+  person_reassignments: {
+    id: Generated<number>;
+    merge_id: number;
+    table_name: string;
+    row_id: string;
+    from_person_id: string;
+    to_person_id: string;
+    reassigned_at: Generated<Date>;
+    reverted_at: Date | null;
+  };
+  /** Things a person must check after an un-merge: a row or record whose owner is unclear. */
+  person_flags: {
+    id: Generated<number>;
+    person_id: string;
+    merge_id: number | null;
+    table_name: string;
+    row_id: string;
+    reason: string;
+    created_at: Generated<Date>;
+    resolved_at: Date | null;
+  };
 }
 
 export const linkageMigrations: Record<string, Migration> = {
@@ -48,6 +132,102 @@ export const linkageMigrations: Record<string, Migration> = {
         );
         create unique index record_links_current on record_links(source_record_id) where superseded_at is null;
         create index record_links_person on record_links(person_id) where superseded_at is null;
+      `.execute(db);
+    },
+  },
+  '0010_person_index': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table persons add column merged_into text references persons(id);
+        alter table persons add column origin text not null default 'spine';
+        -- Persons the index creates from agency records have no household: keep the records' address.
+        alter table persons add column linkage_postcode text;
+        alter table persons add column linkage_address text;
+        create table source_record_history (
+          id bigserial primary key,
+          source_record_id bigint not null references source_records(id),
+          fields jsonb not null,
+          received_at timestamptz not null,
+          replaced_at timestamptz not null default now()
+        );
+        create index source_record_history_record on source_record_history(source_record_id);
+        create table linkage_models (
+          id bigserial primary key,
+          created_at timestamptz not null default now(),
+          model jsonb not null,
+          summary jsonb not null
+        );
+        create table linkage_reviews (
+          id bigserial primary key,
+          source_record_id bigint not null references source_records(id),
+          candidate_person_id text not null references persons(id),
+          compared_record_id bigint references source_records(id),
+          probability double precision not null,
+          reason text not null,
+          created_at timestamptz not null default now(),
+          status text not null default 'open' check (status in ('open', 'same', 'different', 'withdrawn')),
+          decided_by text,
+          decided_at timestamptz,
+          decision_reason text
+        );
+        create unique index linkage_reviews_open on linkage_reviews(source_record_id, candidate_person_id) where status = 'open';
+        create index linkage_reviews_queue on linkage_reviews(created_at, id) where status = 'open';
+        create table linkage_decisions (
+          id bigserial primary key,
+          source_record_id bigint not null references source_records(id),
+          person_id text not null references persons(id),
+          kind text not null check (kind in ('must_link', 'cannot_link')),
+          review_id bigint references linkage_reviews(id),
+          decided_by text not null,
+          decided_at timestamptz not null default now(),
+          reason text not null
+        );
+        create index linkage_decisions_record on linkage_decisions(source_record_id);
+        create table person_merges (
+          id bigserial primary key,
+          survivor_id text not null references persons(id),
+          merged_id text not null references persons(id),
+          merged_by text not null,
+          merged_at timestamptz not null default now(),
+          reason text not null,
+          high_water jsonb not null,
+          unmerged_at timestamptz,
+          unmerged_by text,
+          unmerge_reason text,
+          check (survivor_id <> merged_id)
+        );
+        create unique index person_merges_active on person_merges(merged_id) where unmerged_at is null;
+        create table person_merge_links (
+          merge_id bigint not null references person_merges(id),
+          source_record_id bigint not null references source_records(id),
+          from_link_id bigint not null references record_links(id),
+          to_link_id bigint not null references record_links(id),
+          primary key (merge_id, source_record_id)
+        );
+        create index person_merge_links_to on person_merge_links(to_link_id);
+        create table person_reassignments (
+          id bigserial primary key,
+          merge_id bigint not null references person_merges(id),
+          table_name text not null,
+          row_id text not null,
+          from_person_id text not null references persons(id),
+          to_person_id text not null references persons(id),
+          reassigned_at timestamptz not null default now(),
+          reverted_at timestamptz
+        );
+        create index person_reassignments_merge on person_reassignments(merge_id);
+        create index person_reassignments_row on person_reassignments(table_name, row_id);
+        create table person_flags (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          merge_id bigint references person_merges(id),
+          table_name text not null,
+          row_id text not null,
+          reason text not null,
+          created_at timestamptz not null default now(),
+          resolved_at timestamptz
+        );
+        create index person_flags_open on person_flags(person_id) where resolved_at is null;
       `.execute(db);
     },
   },

@@ -184,14 +184,26 @@ export function matchRecord(index: LinkageIndex, model: LinkageModel, record: Li
   return { ...decide(candidates, model), candidates };
 }
 
-/** Link when exactly one person clears the link threshold; review when it is ambiguous or uncertain. */
+/**
+ * Bits by which the best person must beat a runner-up that also clears the link threshold.
+ * Household members share an address, a postcode and often a phone, so the runner-up can clear
+ * the threshold too; 5 bits is 32 times the odds.
+ */
+export const AMBIGUITY_MARGIN_BITS = 5;
+
+/** Whether the best candidate (candidates sorted best first) is clear enough to link to. */
+export function clearBest(candidates: readonly CandidatePerson[], model: LinkageModel): boolean {
+  const best = candidates[0];
+  if (!best || best.probability < model.linkThreshold) return false;
+  const runnerUp = candidates[1];
+  return !(runnerUp && runnerUp.probability >= model.linkThreshold && best.weight - runnerUp.weight < AMBIGUITY_MARGIN_BITS);
+}
+
+/** Link when one person clearly clears the link threshold; review when it is ambiguous or uncertain. */
 function decide(candidates: readonly CandidatePerson[], model: LinkageModel): Omit<MatchResult, 'candidates'> {
   const best = candidates[0];
   if (!best) return { decision: 'new', personId: null };
-  const runnerUp = candidates[1];
-  if (best.probability >= model.linkThreshold && !(runnerUp && runnerUp.probability >= model.linkThreshold)) {
-    return { decision: 'link', personId: best.personId };
-  }
+  if (clearBest(candidates, model)) return { decision: 'link', personId: best.personId };
   return { decision: 'review', personId: best.personId };
 }
 

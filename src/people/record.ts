@@ -2,6 +2,7 @@
 // for the person first; these functions only fetch.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { purposeLabels, type Purpose } from '../consent/categories.ts';
 
 export interface PersonSummary {
   id: string;
@@ -37,68 +38,90 @@ export async function personSummary(db: Kysely<Database>, personId: string): Pro
   };
 }
 
-export interface AgencyHolding { organisation: string; kind: string; records: number; firstRecorded: Date }
+export interface AgencyHolding { organisationId: string; organisation: string; kind: string; records: number; firstRecorded: Date }
 
 /** Which agencies hold records of the person: transparency for the person, context for practitioners. */
 export async function agenciesHolding(db: Kysely<Database>, personId: string): Promise<AgencyHolding[]> {
-  const result = await sql<{ organisation: string; kind: string; records: number; first_recorded: Date }>`
-    select o.name as organisation, o.kind, count(*) as records, min(s.received_at) as first_recorded
+  const result = await sql<{ organisation_id: string; organisation: string; kind: string; records: number; first_recorded: Date }>`
+    select o.id as organisation_id, o.name as organisation, o.kind, count(*) as records, min(s.received_at) as first_recorded
     from record_links l
     join source_records s on s.id = l.source_record_id
     join organisations o on o.source_code = s.source
     where l.person_id = ${personId} and l.superseded_at is null
-    group by o.name, o.kind
+    group by o.id, o.name, o.kind
     order by min(s.received_at)`.execute(db);
-  return result.rows.map((r) => ({ organisation: r.organisation, kind: r.kind, records: r.records, firstRecorded: r.first_recorded }));
+  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, records: r.records, firstRecorded: r.first_recorded }));
 }
 
-export interface TimelineItem { at: Date; type: string; organisation: string; value: number | null }
+export interface TimelineItem { at: Date; type: string; organisationId: string; organisation: string; value: number | null }
 
 export async function personTimeline(db: Kysely<Database>, personId: string, visibleOrganisationIds: string[] | 'all', limit = 30): Promise<TimelineItem[]> {
   if (visibleOrganisationIds !== 'all' && visibleOrganisationIds.length === 0) return [];
   let query = db
     .selectFrom('person_events as e')
     .innerJoin('organisations as o', 'o.id', 'e.organisation_id')
-    .select(['e.at', 'e.type', 'o.name as organisation', 'e.value'])
+    .select(['e.at', 'e.type', 'e.organisation_id as organisationId', 'o.name as organisation', 'e.value'])
     .where('e.person_id', '=', personId);
   if (visibleOrganisationIds !== 'all') query = query.where('e.organisation_id', 'in', visibleOrganisationIds);
   return query.orderBy('e.at', 'desc').limit(limit).execute();
 }
 
-export interface NeedItem { code: string; organisation: string; recordedAt: string; severity: number }
+export interface NeedItem { code: string; organisationId: string; organisation: string; recordedAt: string; severity: number }
 
 export async function currentNeeds(db: Kysely<Database>, personId: string, visibleOrganisationIds: string[] | 'all'): Promise<NeedItem[]> {
   if (visibleOrganisationIds !== 'all' && visibleOrganisationIds.length === 0) return [];
   let query = db
     .selectFrom('needs as n')
     .innerJoin('organisations as o', 'o.id', 'n.organisation_id')
-    .select(['n.code', 'o.name as organisation', 'n.recorded_at as recordedAt', 'n.severity'])
+    .select(['n.code', 'n.organisation_id as organisationId', 'o.name as organisation', 'n.recorded_at as recordedAt', 'n.severity'])
     .where('n.person_id', '=', personId)
     .where('n.current', '=', true);
   if (visibleOrganisationIds !== 'all') query = query.where('n.organisation_id', 'in', visibleOrganisationIds);
   return query.orderBy('n.recorded_at', 'desc').execute();
 }
 
-export interface LookEntry { at: Date; who: string; action: string; purpose: string | null; decision: string; reason: string }
+export interface LookEntry {
+  at: Date;
+  who: string;
+  action: string;
+  /** One plain-English sentence: what was looked at, why, and what was refused. */
+  summary: string;
+  refused: boolean;
+  emergency: boolean;
+}
 
-/** Who looked at the person's record and why, in words the person understands. */
+const actionWords: Record<string, string> = {
+  read: 'looked at your record', list: 'saw your name on a worklist', search: 'found you in a search', export: 'exported your record',
+  write: 'changed your record', break_glass: 'used emergency access to your record', break_glass_review: 'reviewed an emergency access to your record',
+};
+
+/** Who looked at the person's record and why, grouped per visit, in words the person understands. */
 export async function whoLooked(db: Kysely<Database>, personId: string, limit = 20): Promise<LookEntry[]> {
-  const result = await sql<{ at: Date; display_name: string | null; role: string | null; organisation: string | null; action: string; purpose: string | null; decision: string; reason: string }>`
-    select a.at, u.display_name, a.actor_role as role, o.name as organisation, a.action, a.purpose, a.decision, a.reason
+  const result = await sql<{ at: Date; display_name: string | null; role: string | null; organisation: string | null; action: string; purpose: string | null; allowed: string[] | null; refused: string[] | null; reason: string }>`
+    select min(a.at) as at, u.display_name, a.actor_role as role, o.name as organisation, a.action, a.purpose,
+           array_agg(a.category order by a.seq) filter (where a.decision = 'allow' and a.category is not null) as allowed,
+           array_agg(a.category order by a.seq) filter (where a.decision = 'deny' and a.category is not null) as refused,
+           min(a.reason) as reason
     from audit_events a
     left join users u on u.id = a.actor_user_id
     left join organisations o on o.id = a.actor_organisation_id
     where a.person_id = ${personId} and (u.person_id is distinct from ${personId})
-    order by a.seq desc
+    group by a.actor_user_id, u.display_name, a.actor_role, o.name, a.action, a.purpose, date_trunc('minute', a.at)
+    order by min(a.seq) desc
     limit ${limit}`.execute(db);
-  return result.rows.map((r) => ({
-    at: r.at,
-    who: [r.display_name ?? 'Someone', r.role ? `(${r.role})` : '', r.organisation ? `at ${r.organisation}` : ''].filter(Boolean).join(' '),
-    action: r.action,
-    purpose: r.purpose,
-    decision: r.decision,
-    reason: r.reason,
-  }));
+  return result.rows.map((r) => {
+    const who = [r.display_name ?? 'Someone', r.role ? `(${r.role.replace(/_/g, ' ')})` : '', r.organisation ? `at ${r.organisation}` : ''].filter(Boolean).join(' ');
+    const purpose = r.purpose ? ` ${purposeLabels[r.purpose as Purpose] ?? ''}` : '';
+    const allowed = (r.allowed ?? []).map((c) => c.replace(/_/g, ' '));
+    const refused = (r.refused ?? []).map((c) => c.replace(/_/g, ' '));
+    const emergency = r.action === 'break_glass';
+    let summary = `${actionWords[r.action] ?? r.action}${purpose}`;
+    if (emergency) summary += `. Their reason: "${r.reason.replace(/^emergency access for \d+ minutes: /, '')}"`;
+    else if (allowed.length > 0 && refused.length === 0) summary += ` (${allowed.join(', ')})`;
+    else if (allowed.length > 0) summary += ` (${allowed.join(', ')}); refused: ${refused.join(', ')}`;
+    else if (refused.length > 0) summary += `, and was refused: ${r.reason}`;
+    return { at: r.at, who, action: r.action, summary, refused: allowed.length === 0 && refused.length > 0, emergency };
+  });
 }
 
 export interface CaseloadRow { personId: string; name: string; birthDate: string | null; needs: string[]; lastContact: Date | null }
@@ -127,4 +150,18 @@ export async function organisationCaseload(db: Kysely<Database>, organisationId:
     withCurrentNeeds: Number(withNeeds.rows[0]?.n ?? 0),
     rows: result.rows.map((r) => ({ personId: r.person_id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, needs: r.needs, lastContact: r.last_contact })),
   };
+}
+
+export interface HeldRecord { organisationId: string; organisation: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string> }
+
+/** Each agency's own record of the person, exactly as that agency holds it. */
+export async function recordsHeld(db: Kysely<Database>, personId: string): Promise<HeldRecord[]> {
+  const result = await sql<{ organisation_id: string; organisation: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
+    select o.id as organisation_id, o.name as organisation, s.source, s.source_id, s.received_at, s.fields
+    from record_links l
+    join source_records s on s.id = l.source_record_id
+    join organisations o on o.source_code = s.source
+    where l.person_id = ${personId} and l.superseded_at is null
+    order by s.received_at`.execute(db);
+  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, source: r.source, sourceId: r.source_id, receivedAt: r.received_at, fields: r.fields }));
 }

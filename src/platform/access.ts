@@ -1,93 +1,115 @@
 // The one access decision every read and write of personal data passes through.
-// Foundation rules (extended by the consent module): a citizen sees their own record; a
-// practitioner sees a person only while their organisation has a legitimate relationship
-// (it holds a current record of the person) and only for care purposes, and sees events
-// recorded by their own organisation; managers and administrators see aggregates only.
-// Every decision, allow or deny, is written to the audit log with its reason.
+// It loads the facts (relationships of care, the person's sharing directives, lawful bases,
+// break-glass, proxies) in one query, applies the pure policy in consent/policy.ts per category,
+// and writes every decision, allow or deny, to the audit log with its reason.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
+import { loadAccessFacts } from '../consent/facts.ts';
+import { decideCategory, type Actor, type CategoryDecision } from '../consent/policy.ts';
+import { categories, purposes, type Category, type Purpose } from '../consent/categories.ts';
 
-export const categories = [
-  'demographics', 'about_me', 'health', 'social_care', 'housing', 'criminal_justice',
-  'children_safeguarding', 'finances', 'plans',
-] as const;
-export type Category = (typeof categories)[number];
+export { categories, purposes, type Category, type Purpose };
 
-export const purposes = ['direct_care', 'care_coordination', 'safeguarding', 'planning', 'self'] as const;
-export type Purpose = (typeof purposes)[number];
+export type AccessAction = 'read' | 'write' | 'export' | 'search' | 'list';
+
+export interface RecordAccessRequest {
+  actor: SignedInUser;
+  personId: string;
+  categories: readonly Category[];
+  purpose: Purpose;
+  action: AccessAction;
+}
+
+export interface RecordAccess {
+  /** True when at least one category may be seen (in full or the actor's own organisation's part). */
+  allowed: boolean;
+  byCategory: Record<Category, CategoryDecision>;
+  /** The reason of the first requested category: what a refusal page says. */
+  reason: string;
+  /** Whether an active break-glass grant is what allows access. */
+  breakGlass: boolean;
+}
+
+export function actorOf(user: SignedInUser): Actor {
+  return {
+    userId: user.id, role: user.role, personId: user.personId, organisationId: user.organisationId,
+    teamId: user.teamId, practitionerId: user.practitionerId,
+  };
+}
+
+async function personInReviewQueue(db: Kysely<Database>, personId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('linkage_reviews')
+    .select('linkage_reviews.id')
+    .where('linkage_reviews.status', '=', 'open')
+    .where((eb) => eb.or([
+      eb('linkage_reviews.candidate_person_id', '=', personId),
+      eb.exists(eb.selectFrom('record_links').select('record_links.id')
+        .whereRef('record_links.source_record_id', '=', 'linkage_reviews.source_record_id')
+        .where('record_links.superseded_at', 'is', null)
+        .where('record_links.person_id', '=', personId)),
+    ]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Decides access to several categories of one person's record at once, auditing each. */
+export async function decideRecordAccess(db: Kysely<Database>, request: RecordAccessRequest, now: Date = new Date()): Promise<RecordAccess> {
+  const { actor: user, personId, purpose } = request;
+  const actor = actorOf(user);
+  const needsFacts = actor.role === 'citizen' || actor.role === 'practitioner';
+  const baseFacts = needsFacts ? await loadAccessFacts(db, actor, personId, now) : {
+    now, relationships: [], organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, actsAsProxy: false,
+  };
+  const inReviewQueue = actor.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
+  const facts = { ...baseFacts, inReviewQueue };
+  const byCategory = {} as Record<Category, CategoryDecision>;
+  for (const category of request.categories) byCategory[category] = decideCategory(actor, personId, category, purpose, facts);
+  const decisions = request.categories.map((c) => byCategory[c]);
+  await appendAudit(db, ...decisions.map((d) => ({
+    actorUserId: user.id,
+    actorRole: user.role,
+    actorOrganisationId: user.organisationId,
+    action: request.action,
+    personId,
+    category: d.category,
+    purpose,
+    decision: d.scope === 'none' ? ('deny' as const) : ('allow' as const),
+    reason: d.scope === 'own_organisation' ? `${d.reason} (own organisation's entries only)` : d.reason,
+  })));
+  return {
+    allowed: decisions.some((d) => d.scope !== 'none'),
+    byCategory,
+    reason: decisions[0]?.reason ?? 'nothing was asked for',
+    breakGlass: decisions.some((d) => d.basis === 'break_glass'),
+  };
+}
 
 export interface AccessRequest {
   actor: SignedInUser;
   personId: string;
   category: Category;
   purpose: Purpose;
-  action: 'read' | 'write' | 'export' | 'search';
+  action: AccessAction;
 }
 
 export interface AccessDecision {
   allowed: boolean;
   reason: string;
-  /** For practitioners: the only organisation whose items they may see (their own). */
+  /** The organisations whose entries may be shown: every one, or only the actor's own. */
   visibleOrganisationIds: string[] | 'all';
 }
 
-async function organisationKnowsPerson(db: Kysely<Database>, organisationId: string, personId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('record_links')
-    .innerJoin('source_records', 'source_records.id', 'record_links.source_record_id')
-    .innerJoin('organisations', 'organisations.source_code', 'source_records.source')
-    .select('record_links.id')
-    .where('record_links.person_id', '=', personId)
-    .where('record_links.superseded_at', 'is', null)
-    .where('organisations.id', '=', organisationId)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/** Pure part of the decision, given the facts; exported for property tests. */
-export function decide(
-  request: Pick<AccessRequest, 'actor' | 'personId' | 'purpose'>,
-  facts: { organisationKnowsPerson: boolean },
-): AccessDecision {
-  const { actor, personId, purpose } = request;
-  switch (actor.role) {
-    case 'citizen':
-      if (actor.personId === personId && purpose === 'self') {
-        return { allowed: true, reason: 'the person viewing their own record', visibleOrganisationIds: 'all' };
-      }
-      return { allowed: false, reason: 'a citizen may see only their own record', visibleOrganisationIds: [] };
-    case 'practitioner':
-      if (purpose !== 'direct_care' && purpose !== 'care_coordination') {
-        return { allowed: false, reason: `purpose ${purpose} is not open to practitioners here`, visibleOrganisationIds: [] };
-      }
-      if (!actor.organisationId || !facts.organisationKnowsPerson) {
-        return { allowed: false, reason: 'no legitimate relationship: your organisation does not hold a record of this person', visibleOrganisationIds: [] };
-      }
-      return { allowed: true, reason: 'your organisation holds a record of this person (direct care)', visibleOrganisationIds: [actor.organisationId] };
-    case 'manager':
-    case 'admin':
-      return { allowed: false, reason: `the ${actor.role} role sees aggregate figures only`, visibleOrganisationIds: [] };
-  }
-}
-
+/** One category: the common case for a single page or API read. */
 export async function decideAccess(db: Kysely<Database>, request: AccessRequest): Promise<AccessDecision> {
-  const { actor, personId } = request;
-  const knows =
-    actor.role === 'practitioner' && actor.organisationId ? await organisationKnowsPerson(db, actor.organisationId, personId) : false;
-  const decision = decide(request, { organisationKnowsPerson: knows });
-  await appendAudit(db, {
-    actorUserId: actor.id,
-    actorRole: actor.role,
-    actorOrganisationId: actor.organisationId,
-    action: request.action,
-    personId,
-    category: request.category,
-    purpose: request.purpose,
-    decision: decision.allowed ? 'allow' : 'deny',
+  const access = await decideRecordAccess(db, { ...request, categories: [request.category] });
+  const decision = access.byCategory[request.category];
+  return {
+    allowed: decision.scope !== 'none',
     reason: decision.reason,
-  });
-  return decision;
+    visibleOrganisationIds: decision.scope === 'all' ? 'all' : decision.scope === 'own_organisation' && request.actor.organisationId ? [request.actor.organisationId] : [],
+  };
 }

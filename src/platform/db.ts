@@ -28,7 +28,29 @@ export interface DatabaseHandle {
   kind: DatabaseKind;
   /** Where the data lives, safe to show (no credentials). */
   location: string;
+  /**
+   * A hot-path query as a named prepared statement (planned once per connection on a server);
+   * for the few queries where Kysely's per-call planning cost matters, e.g. access decisions.
+   */
+  prepared<R>(name: string, text: string, values: unknown[]): Promise<R[]>;
   close(): Promise<void>;
+}
+
+const preparedByDb = new WeakMap<object, DatabaseHandle['prepared']>();
+
+function register(handle: DatabaseHandle): DatabaseHandle {
+  preparedByDb.set(handle.db, handle.prepared);
+  return handle;
+}
+
+/**
+ * Runs a hot-path query as a named prepared statement when `db` is a handle's Kysely instance
+ * on a server, and as an ordinary parameterised query otherwise (PGlite, transactions).
+ */
+export async function preparedQuery<R>(db: Kysely<Database>, name: string, text: string, values: unknown[]): Promise<R[]> {
+  const prepared = preparedByDb.get(db);
+  if (prepared) return prepared<R>(name, text, values);
+  return (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
 }
 
 export class DatabaseOpenError extends Error {
@@ -150,12 +172,14 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     throw new DatabaseOpenError(`cannot open the embedded database in ${dataDir}: ${(error as Error).message}`);
   }
   const db = new Kysely<Database>({ dialect: pgliteDialect(client) });
-  return {
+  return register({
     db,
     kind: 'pglite',
     location: inMemory ? 'in memory' : path.resolve(dataDir),
+    // PGlite shares its one connection with Kysely, so go through Kysely's lock.
+    prepared: async <R>(_name: string, text: string, values: unknown[]) => (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows,
     close: () => db.destroy(),
-  };
+  });
 }
 
 /** A URL without its password, safe for logs and pages. */
@@ -207,7 +231,11 @@ export async function openPostgres(url: string, options: { searchPath?: string; 
     throw new DatabaseOpenError(`cannot connect to ${redactDatabaseUrl(url)}: ${reason}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', location: redactDatabaseUrl(url), close: () => db.destroy() };
+  return register({
+    db, kind: 'postgres', location: redactDatabaseUrl(url),
+    prepared: async <R>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as R[],
+    close: () => db.destroy(),
+  });
 }
 
 export function openDatabase(config: { databaseUrl: string | undefined; dataDir: string }): Promise<DatabaseHandle> {

@@ -55,6 +55,12 @@ export class HttpError extends Error {
   }
 }
 
+/** Any signed-in user; the access decision then says what they may see (and audits refusals). */
+export function requireSignedIn(request: FastifyRequest): SignedInUser {
+  if (!request.user) throw new HttpError(401, 'Sign in to continue.');
+  return request.user;
+}
+
 export function requireRole(request: FastifyRequest, ...allowed: SignedInUser['role'][]): SignedInUser {
   const user = request.user;
   if (!user) throw new HttpError(401, 'Sign in to continue.');

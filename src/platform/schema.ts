@@ -6,8 +6,10 @@ import { peopleMigrations, type PeopleTables } from '../people/schema.ts';
 import { linkageMigrations, type LinkageTables } from '../linkage/migrations.ts';
 import { authMigrations, type AuthTables } from '../auth/schema.ts';
 import { auditMigrations, type AuditTables } from '../audit/schema.ts';
+import { directoryMigrations, type DirectoryTables } from '../directory/schema.ts';
+import { consentMigrations, type ConsentTables } from '../consent/schema.ts';
 
-export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables {}
+export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables {}
 
 /** Every module's migrations; names carry a global sequence number so order is explicit. */
 export const allMigrations: Record<string, Migration> = {
@@ -17,4 +19,6 @@ export const allMigrations: Record<string, Migration> = {
   ...linkageMigrations,
   ...authMigrations,
   ...auditMigrations,
+  ...directoryMigrations,
+  ...consentMigrations,
 };

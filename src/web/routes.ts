@@ -2,11 +2,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { decideAccess } from '../platform/access.ts';
+import { categories, decideAccess, decideRecordAccess } from '../platform/access.ts';
+import { startBreakGlass } from '../consent/break-glass.ts';
+import { buildSharedRecord } from '../people/shared-record.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
 import { appendAudit, countAuditEvents } from '../audit/log.ts';
 import { placeSummary, populationByLocality, needsByDeprivation } from '../place/queries.ts';
-import { agenciesHolding, currentNeeds, organisationCaseload, personSummary, personTimeline, whoLooked } from '../people/record.ts';
+import { agenciesHolding, currentNeeds, organisationCaseload, personSummary, personTimeline, recordsHeld, whoLooked } from '../people/record.ts';
 import { horizontalBarChart } from './charts.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 
@@ -74,12 +76,14 @@ async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: F
 
 export function registerWebRoutes(app: FastifyInstance): void {
   app.get('/home', async (request, reply) => {
-    const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin');
+    const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer');
     switch (user.role) {
       case 'citizen': return citizenHome(app, request, reply, user);
       case 'practitioner': return practitionerHome(app, request, reply, user);
       case 'manager': return managerHome(app, request, reply);
       case 'admin': return adminHome(app, request, reply);
+      case 'data_quality': return reply.redirect('/linkage/review');
+      case 'privacy_officer': return reply.redirect('/privacy');
     }
   });
 
@@ -90,24 +94,49 @@ export function registerWebRoutes(app: FastifyInstance): void {
   });
 
   app.get('/people/:id', async (request, reply) => {
-    const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin');
+    const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer');
     const personId = personIdParam(request);
     const db = app.joinery.database.db;
-    const purpose = user.role === 'citizen' ? 'self' : 'direct_care';
-    const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose, action: 'read' });
-    // Denials look the same whether or not the person exists, so ids cannot be probed.
-    if (!decision.allowed) throw new HttpError(403, `You cannot see this record: ${decision.reason}.`);
+    const purpose = user.role === 'citizen' ? 'self' : user.role === 'data_quality' ? 'care_coordination' : 'direct_care';
+    const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose, action: 'read' });
+    const demographics = access.byCategory.demographics;
+    // Refusals look the same whether or not the person exists, so ids cannot be probed.
+    if (!access.allowed || demographics.scope === 'none') {
+      return reply.code(403).view('person-refused.njk', viewContext(request, reply, {
+        title: 'You cannot see this record', reason: access.reason, personId,
+        canBreakGlass: user.role === 'practitioner',
+      }));
+    }
     const person = await personSummary(db, personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
-    const [agencies, needs, timeline, looks] = await Promise.all([
+    const [agencies, needs, timeline, looks, held] = await Promise.all([
       agenciesHolding(db, personId),
-      currentNeeds(db, personId, decision.visibleOrganisationIds),
-      personTimeline(db, personId, decision.visibleOrganisationIds, 30),
+      currentNeeds(db, personId, 'all'),
+      personTimeline(db, personId, 'all', 300),
       user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
+      user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
     ]);
+    const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
+    const isSelf = user.role === 'citizen';
     return reply.view('person.njk', viewContext(request, reply, {
-      title: `${person.givenName} ${person.familyName}`, person, agencies, needs, timeline, looks,
-      isSelf: user.role === 'citizen', decisionReason: decision.reason, partialView: decision.visibleOrganisationIds !== 'all',
+      title: `${person.givenName} ${person.familyName}`, person, view, looks, isSelf,
+      held: held.map((r) => ({ ...r, rows: Object.entries(r.fields).filter(([, v]) => v).map(([k, v]) => ({ key: { text: k.replace(/_/g, ' ') }, value: { text: v } })) })),
+      breakGlass: access.breakGlass, demographicsReason: demographics.reason,
     }));
   });
+
+  app.post('/people/:id/break-glass', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const personId = personIdParam(request);
+    const reason = String((request.body as Record<string, unknown> | undefined)?.reason ?? '').trim();
+    if (reason.length < 10 || reason.length > 500) {
+      return reply.code(400).view('person-refused.njk', viewContext(request, reply, {
+        title: 'You cannot see this record', reason: 'Emergency access needs a reason.', personId, canBreakGlass: true,
+        error: 'Say why you need emergency access, in 10 to 500 characters',
+      }));
+    }
+    await startBreakGlass(app.joinery.database.db, user, personId, reason);
+    return reply.redirect(`/people/${encodeURIComponent(personId)}`);
+  });
+
 }

@@ -2,7 +2,7 @@
 // Never downloads a browser. Missing Chromium skips browser tests locally and fails on CI.
 import fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 

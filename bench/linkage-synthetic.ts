@@ -1,0 +1,104 @@
+// Benchmark: link every agency record of a synthetic place (deduplication, the same pipeline as
+// `joinery link`) and score it against the generator's truth; then time online matching of
+// single records against an index of everyone.
+//
+//   node bench/linkage-synthetic.ts [--people 100000] [--seed 7] [--workers 2] [--online 2000]
+//
+// Prints one JSON object: people, records, pairwise precision/recall/F1, seconds, peak RSS,
+// online p50/p99 in milliseconds.
+
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createPlaceFrame, generateHouseholds } from '../src/synth/generate.ts';
+import { linkRecords } from '../src/linkage/link.ts';
+import { addRecord, createLinkageIndex, matchRecord } from '../src/linkage/online.ts';
+import { pairwiseScores } from '../src/linkage/person-index.ts';
+import type { LinkRecord } from '../src/linkage/types.ts';
+
+const { values } = parseArgs({
+  options: {
+    people: { type: 'string', default: '100000' },
+    seed: { type: 'string', default: '7' },
+    workers: { type: 'string', default: '2' },
+    online: { type: 'string', default: '2000' },
+  },
+});
+const people = Number(values.people.replace(/_/g, ''));
+const seed = Number(values.seed);
+const onlineSamples = Number(values.online);
+
+function peakRssMiB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+const started = performance.now();
+const records: LinkRecord[] = [];
+const truth: string[] = [];
+let generatedPeople = 0;
+for (const bundle of generateHouseholds(createPlaceFrame({ seed, people }), { seed, people })) {
+  generatedPeople += bundle.people.length;
+  for (const r of bundle.sourceRecords) {
+    const fields: LinkRecord['fields'] = {};
+    if (r.givenName) fields.given_name = r.givenName;
+    if (r.familyName) fields.family_name = r.familyName;
+    if (r.birthDate) fields.birth_date = r.birthDate;
+    if (r.sex) fields.sex = r.sex;
+    if (r.postcode) fields.postcode = r.postcode;
+    if (r.addressLine) fields.address = r.addressLine;
+    if (r.nhsNumber) fields.nhs_number = r.nhsNumber;
+    if (r.phone) fields.phone = r.phone;
+    if (r.email) fields.email = r.email;
+    records.push({ id: `${r.source}:${r.sourceId}`, fields, text: {} });
+    truth.push(r.truePersonId);
+  }
+}
+const generated = performance.now();
+
+const result = await linkRecords(records, { workers: Number(values.workers) });
+const linked = performance.now();
+const scores = pairwiseScores(result.clusterOf.map(String), truth);
+
+// Online: an index of every record but a held-out sample, then each held-out record alone.
+const step = Math.max(1, Math.floor(records.length / onlineSamples));
+const heldOut = new Set<number>();
+for (let i = 0; i < records.length && heldOut.size < onlineSamples; i += step) heldOut.add(i);
+const index = createLinkageIndex(result.model);
+for (let i = 0; i < records.length; i++) if (!heldOut.has(i)) addRecord(index, records[i]!, `c${result.clusterOf[i]}`);
+const indexed = performance.now();
+const clusterSize = new Map<number, number>();
+for (let i = 0; i < records.length; i++) if (!heldOut.has(i)) clusterSize.set(result.clusterOf[i]!, (clusterSize.get(result.clusterOf[i]!) ?? 0) + 1);
+const latencies: number[] = [];
+const decisions: Record<string, number> = { link: 0, review: 0, new: 0 };
+let correctOnline = 0;
+for (const i of heldOut) {
+  const t0 = performance.now();
+  const match = matchRecord(index, result.model, records[i]!);
+  latencies.push(performance.now() - t0);
+  decisions[match.decision] = (decisions[match.decision] ?? 0) + 1;
+  const alone = !clusterSize.has(result.clusterOf[i]!);
+  if (alone ? match.decision === 'new' : match.decision === 'link' && match.personId === `c${result.clusterOf[i]}`) correctOnline++;
+}
+latencies.sort((a, b) => a - b);
+const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+
+const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
+process.stdout.write(JSON.stringify({
+  people: generatedPeople,
+  records: records.length,
+  candidatePairs: result.candidatePairCount,
+  precision: round(scores.precision),
+  recall: round(scores.recall),
+  f1: round(scores.f1),
+  generateSeconds: round((generated - started) / 1000, 1),
+  linkSeconds: round((linked - generated) / 1000, 1),
+  peakRssMiB: peakRssMiB(),
+  online: {
+    indexedRecords: records.length - heldOut.size,
+    indexSeconds: round((indexed - linked) / 1000, 1),
+    samples: latencies.length,
+    p50ms: round(quantile(0.5), 3),
+    p99ms: round(quantile(0.99), 3),
+    decisions,
+    agreesWithBatch: round(correctOnline / Math.max(1, latencies.length), 3),
+  },
+}, null, 2) + '\n');

@@ -1,0 +1,63 @@
+// Loads everything the access policy needs about one person and one actor in a single query,
+// so a decision costs one round trip however many rules there are.
+import type { Kysely } from 'kysely';
+import { preparedQuery } from '../platform/db.ts';
+import type { Database } from '../platform/schema.ts';
+import type { AccessFacts, Actor, Directive, LawfulBasis, Relationship } from './policy.ts';
+import type { Category, Purpose } from './categories.ts';
+
+interface FactsRow {
+  relationships: Array<{ organisation_id: string; team_id: string | null; practitioner_id: string | null; kind: Relationship['kind'] }> | null;
+  holds_record: boolean;
+  directives: Array<{ id: number; category: string; recipient_kind: Directive['recipientKind']; recipient_id: string | null; purposes: string[]; decision: Directive['decision']; valid_from: string; valid_until: string | null; withdrawn_at: string | null; recorded_at: string }> | null;
+  bases: Array<{ id: number; category: string; purpose: string; basis: LawfulBasis['basis']; organisation_id: string | null; valid_from: string; valid_until: string | null; ended_at: string | null }> | null;
+  break_glass_until: Date | null;
+  acts_as_proxy: boolean;
+}
+
+// $1 person, $2 the practitioner's organisation (or null), $3 user, $4 now, $5 the citizen's own person (or null).
+const ACCESS_FACTS_SQL = `
+  select
+    (select json_agg(json_build_object('organisation_id', r.organisation_id, 'team_id', r.team_id, 'practitioner_id', r.practitioner_id, 'kind', r.kind))
+       from care_relationships r where r.person_id = $1 and r.ended_at is null) as relationships,
+    ($2::text is not null and exists (
+       select 1 from record_links l
+       join source_records s on s.id = l.source_record_id
+       join organisations o on o.source_code = s.source
+       where l.person_id = $1 and l.superseded_at is null and o.id = $2)) as holds_record,
+    (select json_agg(json_build_object('id', d.id, 'category', d.category, 'recipient_kind', d.recipient_kind, 'recipient_id', d.recipient_id,
+            'purposes', d.purposes, 'decision', d.decision, 'valid_from', d.valid_from, 'valid_until', d.valid_until,
+            'withdrawn_at', d.withdrawn_at, 'recorded_at', d.recorded_at))
+       from consent_directives d where d.person_id = $1) as directives,
+    (select json_agg(json_build_object('id', b.id, 'category', b.category, 'purpose', b.purpose, 'basis', b.basis,
+            'organisation_id', b.organisation_id, 'valid_from', b.valid_from, 'valid_until', b.valid_until, 'ended_at', b.ended_at))
+       from lawful_bases b where b.person_id = $1) as bases,
+    (select max(g.expires_at) from break_glass_grants g where g.person_id = $1 and g.user_id = $3 and g.expires_at > $4::timestamptz) as break_glass_until,
+    ($5::text is not null and exists (
+       select 1 from proxies x where x.person_id = $1 and x.proxy_person_id = $5
+         and x.revoked_at is null and x.valid_from <= $4::timestamptz and (x.valid_until is null or x.valid_until > $4::timestamptz))) as acts_as_proxy`;
+
+const toDate = (value: string | null): Date | null => (value === null ? null : new Date(value));
+
+export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, personId: string, now: Date = new Date()): Promise<Omit<AccessFacts, 'inReviewQueue'>> {
+  const organisationId = actor.role === 'practitioner' ? actor.organisationId : null;
+  const proxyPersonId = actor.role === 'citizen' ? actor.personId : null;
+  const rows = await preparedQuery<FactsRow>(db, 'joinery_access_facts', ACCESS_FACTS_SQL, [personId, organisationId, actor.userId, now, proxyPersonId]);
+  const row = rows[0]!;
+  return {
+    now,
+    relationships: (row.relationships ?? []).map((r) => ({ organisationId: r.organisation_id, teamId: r.team_id, practitionerId: r.practitioner_id, kind: r.kind })),
+    organisationHoldsRecord: Boolean(row.holds_record),
+    directives: (row.directives ?? []).map((d) => ({
+      id: Number(d.id), category: d.category as Category | '*', recipientKind: d.recipient_kind, recipientId: d.recipient_id,
+      purposes: d.purposes as Purpose[], decision: d.decision, validFrom: new Date(d.valid_from), validUntil: toDate(d.valid_until),
+      withdrawnAt: toDate(d.withdrawn_at), recordedAt: new Date(d.recorded_at),
+    })),
+    lawfulBases: (row.bases ?? []).map((b) => ({
+      id: Number(b.id), category: b.category as Category | '*', purpose: b.purpose as Purpose, basis: b.basis, organisationId: b.organisation_id,
+      validFrom: new Date(b.valid_from), validUntil: toDate(b.valid_until), endedAt: toDate(b.ended_at),
+    })),
+    breakGlassUntil: row.break_glass_until ? new Date(row.break_glass_until) : null,
+    actsAsProxy: Boolean(row.acts_as_proxy),
+  };
+}

@@ -1,0 +1,171 @@
+// The access policy as a pure function of the facts: who is asking, their relationship to the
+// person, the person's sharing directives, any lawful basis, and break-glass. Kept pure so it
+// can be tested exhaustively and property-tested; platform/access.ts loads the facts and audits.
+import type { Category, Purpose } from './categories.ts';
+
+export interface Actor {
+  userId: string;
+  role: 'citizen' | 'practitioner' | 'manager' | 'admin' | 'data_quality' | 'privacy_officer';
+  personId: string | null;
+  organisationId: string | null;
+  teamId: string | null;
+  practitionerId: string | null;
+}
+
+export type RecipientKind = 'organisation' | 'team' | 'network';
+
+export interface Directive {
+  id: number;
+  category: Category | '*';
+  recipientKind: RecipientKind;
+  recipientId: string | null;
+  purposes: Purpose[];
+  decision: 'permit' | 'deny';
+  validFrom: Date;
+  validUntil: Date | null;
+  withdrawnAt: Date | null;
+  recordedAt: Date;
+}
+
+export interface LawfulBasis {
+  id: number;
+  category: Category | '*';
+  purpose: Purpose;
+  basis: 'safeguarding' | 'legal_obligation' | 'vital_interests' | 'public_task';
+  organisationId: string | null;
+  validFrom: Date;
+  validUntil: Date | null;
+  endedAt: Date | null;
+}
+
+export interface Relationship {
+  organisationId: string;
+  teamId: string | null;
+  practitionerId: string | null;
+  kind: 'network' | 'referral' | 'case';
+}
+
+export interface AccessFacts {
+  now: Date;
+  /** Active relationships of anyone with the person (filtered to the actor's below). */
+  relationships: Relationship[];
+  /** The actor's organisation holds a current agency record of the person (an open case). */
+  organisationHoldsRecord: boolean;
+  directives: Directive[];
+  lawfulBases: LawfulBasis[];
+  /** Expiry of the actor's active break-glass grant on this person, if any. */
+  breakGlassUntil: Date | null;
+  /** The actor is an active proxy (parent, registered carer) for the person. */
+  actsAsProxy: boolean;
+  /** Data-quality reviewers only: the person is in the linkage review queue. */
+  inReviewQueue: boolean;
+}
+
+/** all = every agency's items; own_organisation = only what the actor's organisation recorded. */
+export type Scope = 'all' | 'own_organisation' | 'none';
+
+export type Basis = 'self' | 'proxy' | 'consent' | 'lawful_basis' | 'break_glass' | 'own_records' | 'identification' | 'review_queue' | 'none';
+
+export interface CategoryDecision {
+  category: Category;
+  purpose: Purpose;
+  scope: Scope;
+  basis: Basis;
+  /** Plain English, free of personal data: shown to practitioners and, in the audit, to the person. */
+  reason: string;
+}
+
+const deny = (category: Category, purpose: Purpose, reason: string): CategoryDecision => ({ category, purpose, scope: 'none', basis: 'none', reason });
+
+export function isActive(item: { validFrom: Date; validUntil: Date | null; withdrawnAt?: Date | null; endedAt?: Date | null }, now: Date): boolean {
+  if (item.validFrom > now) return false;
+  if (item.validUntil && item.validUntil <= now) return false;
+  if (item.withdrawnAt && item.withdrawnAt <= now) return false;
+  if (item.endedAt && item.endedAt <= now) return false;
+  return true;
+}
+
+function actorRelationships(actor: Actor, facts: AccessFacts): Relationship[] {
+  return facts.relationships.filter((r) =>
+    (r.practitionerId !== null && r.practitionerId === actor.practitionerId) ||
+    (r.practitionerId === null && r.teamId !== null && r.teamId === actor.teamId) ||
+    (r.practitionerId === null && r.teamId === null && r.organisationId === actor.organisationId));
+}
+
+/** Whether a directive's recipient covers the actor: their team, their organisation, or the whole network. */
+export function directiveCoversActor(d: Directive, actor: Actor): boolean {
+  if (d.recipientKind === 'team') return d.recipientId !== null && d.recipientId === actor.teamId;
+  if (d.recipientKind === 'organisation') return d.recipientId !== null && d.recipientId === actor.organisationId;
+  return true;
+}
+
+/**
+ * The person's own word for this actor, category and purpose: of the active directives that
+ * cover it, the latest one counts ("your latest choice counts"), so a refusal given after a
+ * permission always takes effect, and an exception given after a refusal does too.
+ */
+export function applicableDirective(directives: Directive[], actor: Actor, category: Category, purpose: Purpose, now: Date): Directive | undefined {
+  let latest: Directive | undefined;
+  for (const d of directives) {
+    if (!isActive(d, now)) continue;
+    if (d.category !== category && d.category !== '*') continue;
+    if (!d.purposes.includes(purpose)) continue;
+    if (!directiveCoversActor(d, actor)) continue;
+    if (!latest || d.recordedAt > latest.recordedAt || (d.recordedAt.getTime() === latest.recordedAt.getTime() && d.id > latest.id)) latest = d;
+  }
+  return latest;
+}
+
+function practitionerDecision(actor: Actor, category: Category, purpose: Purpose, facts: AccessFacts): CategoryDecision {
+  if (!actor.organisationId) return deny(category, purpose, 'your account is not linked to an organisation');
+  if (purpose !== 'direct_care' && purpose !== 'care_coordination' && purpose !== 'safeguarding') {
+    return deny(category, purpose, `practitioners cannot open a person's record for ${purpose}`);
+  }
+  if (facts.breakGlassUntil && facts.breakGlassUntil > facts.now) {
+    return { category, purpose, scope: 'all', basis: 'break_glass', reason: 'emergency access (break-glass), reported to the person and the privacy officer' };
+  }
+  const related = actorRelationships(actor, facts).length > 0 || facts.organisationHoldsRecord;
+  if (!related) return deny(category, purpose, 'no legitimate relationship: you, your team and your organisation are not involved in this person\'s care');
+
+  const basis = facts.lawfulBases.find((b) =>
+    isActive(b, facts.now) && (b.category === category || b.category === '*') && b.purpose === purpose &&
+    (b.organisationId === null || b.organisationId === actor.organisationId));
+  if (basis) {
+    return { category, purpose, scope: 'all', basis: 'lawful_basis', reason: `shared without consent on a lawful basis (${basis.basis.replace(/_/g, ' ')})` };
+  }
+  if (purpose === 'safeguarding') {
+    return { category, purpose, scope: 'own_organisation', basis: 'own_records', reason: 'no safeguarding basis is recorded: you see what your organisation recorded' };
+  }
+  const directive = applicableDirective(facts.directives, actor, category, purpose, facts.now);
+  if (directive?.decision === 'permit') {
+    return { category, purpose, scope: 'all', basis: 'consent', reason: 'the person agreed to share this with you' };
+  }
+  if (directive?.decision === 'deny') {
+    return { category, purpose, scope: 'own_organisation', basis: 'own_records', reason: 'the person has asked for this not to be shared with you: you see what your organisation recorded' };
+  }
+  if (category === 'demographics') {
+    return { category, purpose, scope: 'all', basis: 'identification', reason: 'basic details identify the person to those involved in their care' };
+  }
+  return { category, purpose, scope: 'own_organisation', basis: 'own_records', reason: 'the person has not agreed to share this with you: you see what your organisation recorded' };
+}
+
+export function decideCategory(actor: Actor, personId: string, category: Category, purpose: Purpose, facts: AccessFacts): CategoryDecision {
+  switch (actor.role) {
+    case 'citizen':
+      if (purpose !== 'self') return deny(category, purpose, 'citizens use their own record for themselves only');
+      if (actor.personId === personId) return { category, purpose, scope: 'all', basis: 'self', reason: 'the person viewing their own record' };
+      if (facts.actsAsProxy) return { category, purpose, scope: 'all', basis: 'proxy', reason: 'acting for the person as their registered proxy' };
+      return deny(category, purpose, 'a citizen may see only their own record, or that of someone they are a registered proxy for');
+    case 'practitioner':
+      return practitionerDecision(actor, category, purpose, facts);
+    case 'data_quality':
+      if (purpose !== 'care_coordination') return deny(category, purpose, `purpose ${purpose} is not open to data quality reviewers`);
+      if (category !== 'demographics') return deny(category, purpose, 'data quality reviewers see identifying details only');
+      if (!facts.inReviewQueue) return deny(category, purpose, 'data quality reviewers see only people in the linkage review queue');
+      return { category, purpose, scope: 'all', basis: 'review_queue', reason: 'the person is in the linkage review queue' };
+    case 'privacy_officer':
+    case 'manager':
+    case 'admin':
+      return deny(category, purpose, `the ${actor.role.replace(/_/g, ' ')} role sees aggregate figures only`);
+  }
+}

@@ -1,0 +1,174 @@
+// The person's rights in the browser: sharing choices, downloads, corrections; and the
+// practitioner's correction inbox and the privacy officer's break-glass review list.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
+import { categories, decideRecordAccess } from '../platform/access.ts';
+import { appendAudit } from '../audit/log.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+import { categoryLabels } from './categories.ts';
+import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, recordDirective, withdrawDirective } from './directives.ts';
+import { personExport, toFhirBundle } from './export.ts';
+import { breakGlassReviewList, reviewBreakGlass } from './break-glass.ts';
+import { agenciesHolding, personSummary } from '../people/record.ts';
+
+type Body = Record<string, unknown>;
+const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
+
+/** The person a citizen acts on: themselves, or (?for=) someone they are a registered proxy for. */
+async function subjectOf(app: FastifyInstance, request: FastifyRequest, user: SignedInUser, action: 'read' | 'write' | 'export'): Promise<string> {
+  const requested = (request.query as Record<string, unknown> | undefined)?.for;
+  const personId = typeof requested === 'string' && requested !== '' ? requested : user.personId;
+  if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
+  const access = await decideRecordAccess(app.joinery.database.db, { actor: user, personId, categories: ['demographics'], purpose: 'self', action });
+  if (!access.allowed) throw new HttpError(403, 'You can only manage your own record, or that of someone you are a registered proxy for.');
+  return personId;
+}
+
+const forSuffix = (user: SignedInUser, personId: string) => (personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`);
+
+export function registerConsentRoutes(app: FastifyInstance): void {
+  const db = app.joinery.database.db;
+
+  async function renderSharing(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+    const [person, directives, bases, agencies] = await Promise.all([personSummary(db, personId), directivesOf(db, personId), lawfulBasesOf(db, personId), agenciesHolding(db, personId)]);
+    return reply.code(status).view('sharing.njk', viewContext(request, reply, {
+      title: 'Who can see your record', person, directives, bases, agencies, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId,
+      categoryOptions: [{ value: '*', text: 'All of my information' }, ...categories.map((c) => ({ value: c, text: categoryLabels[c] }))],
+      ...extra,
+    }));
+  }
+
+  app.get('/my-record/sharing', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'read');
+    return renderSharing(request, reply, user, personId);
+  });
+
+  app.post('/my-record/sharing', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'write');
+    try {
+      const directive = parseDirectiveForm(bodyOf(request));
+      await recordDirective(db, user, personId, directive);
+    } catch (error) {
+      if (error instanceof DirectiveInputError) return renderSharing(request, reply, user, personId, { error: { field: error.field, text: error.message }, values: bodyOf(request) }, 400);
+      throw error;
+    }
+    return reply.redirect(`/my-record/sharing${forSuffix(user, personId)}`);
+  });
+
+  app.post('/my-record/sharing/:id/withdraw', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'write');
+    const id = Number((request.params as { id: string }).id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such sharing choice.');
+    const changed = await withdrawDirective(db, user, personId, id);
+    if (!changed) throw new HttpError(404, 'There is no such sharing choice in force.');
+    return reply.redirect(`/my-record/sharing${forSuffix(user, personId)}`);
+  });
+
+  app.get('/my-record/download.json', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'export');
+    await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
+    const data = await personExport(db, personId);
+    if (!data) throw new HttpError(404, 'There is no such person record.');
+    return reply.header('content-disposition', 'attachment; filename="my-record.json"').type('application/json').send(JSON.stringify(data, null, 2));
+  });
+
+  app.get('/my-record/download.fhir.json', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'export');
+    await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
+    const data = await personExport(db, personId);
+    if (!data) throw new HttpError(404, 'There is no such person record.');
+    return reply.header('content-disposition', 'attachment; filename="my-record.fhir.json"').type('application/fhir+json').send(JSON.stringify(toFhirBundle(data), null, 2));
+  });
+
+  async function renderCorrections(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+    const [agencies, requests] = await Promise.all([
+      agenciesHolding(db, personId),
+      db.selectFrom('correction_requests as c').innerJoin('organisations as o', 'o.id', 'c.organisation_id')
+        .select(['c.id', 'o.name as organisation', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolved_at', 'c.resolution_note'])
+        .where('c.person_id', '=', personId).orderBy('c.created_at', 'desc').execute(),
+    ]);
+    return reply.code(status).view('corrections.njk', viewContext(request, reply, { title: 'Ask for a correction', agencies, requests, forSuffix: forSuffix(user, personId), ...extra }));
+  }
+
+  app.get('/my-record/corrections', async (request, reply) => {
+    const user = requireSignedIn(request);
+    return renderCorrections(request, reply, user, await subjectOf(app, request, user, 'read'));
+  });
+
+  app.post('/my-record/corrections', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'write');
+    const body = bodyOf(request);
+    const organisationId = typeof body.organisation === 'string' ? body.organisation : '';
+    const item = typeof body.item === 'string' ? body.item.trim() : '';
+    const wrong = typeof body.wrong === 'string' ? body.wrong.trim() : '';
+    const right = typeof body.right === 'string' ? body.right.trim() : '';
+    const agencies = await agenciesHolding(db, personId);
+    const errors: Array<{ text: string; href: string }> = [];
+    if (!agencies.some((a) => a.organisationId === organisationId)) errors.push({ text: 'Choose the service that holds the information', href: '#organisation' });
+    if (item.length < 2 || item.length > 200) errors.push({ text: 'Say which information is wrong, in up to 200 characters', href: '#item' });
+    if (wrong.length < 2 || wrong.length > 2000) errors.push({ text: 'Say what is wrong, in up to 2,000 characters', href: '#wrong' });
+    if (right.length > 2000) errors.push({ text: 'What it should say must be 2,000 characters or fewer', href: '#right' });
+    if (errors.length) return renderCorrections(request, reply, user, personId, { errors, values: body }, 400);
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('correction_requests').values({
+        person_id: personId, requested_by: user.id, organisation_id: organisationId, item_description: item, what_is_wrong: wrong,
+        what_it_should_say: right || null, resolved_at: null, resolved_by: null, resolution_note: null,
+      }).execute();
+      await appendAudit(trx, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: null, action: 'write', personId, category: null, purpose: 'self', decision: 'success', reason: 'asked for a correction' });
+    });
+    return reply.redirect(`/my-record/corrections${forSuffix(user, personId)}`);
+  });
+
+  // The data owner's inbox: corrections asked of the practitioner's organisation.
+  app.get('/corrections', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
+    const rows = await db.selectFrom('correction_requests as c').innerJoin('persons as p', 'p.id', 'c.person_id')
+      .select(['c.id', 'c.person_id', 'p.given_name', 'p.family_name', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note'])
+      .where('c.organisation_id', '=', user.organisationId).orderBy('c.status').orderBy('c.created_at').limit(200).execute();
+    // The requests are the organisation's own records of the person: audit each name shown.
+    await appendAudit(db, ...rows.map((r) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: r.person_id, category: 'demographics', purpose: 'direct_care', decision: 'allow' as const, reason: 'a correction the person asked your organisation to make' })));
+    return reply.view('corrections-inbox.njk', viewContext(request, reply, { title: 'Corrections asked of your organisation', rows }));
+  });
+
+  app.post('/corrections/:id', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const id = Number((request.params as { id: string }).id);
+    const body = bodyOf(request);
+    const outcome = body.outcome === 'corrected' || body.outcome === 'declined' ? body.outcome : null;
+    const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
+    if (!Number.isSafeInteger(id) || !outcome || note.length < 2) throw new HttpError(400, 'Choose corrected or declined and say what was done, so the person knows.');
+    const row = await db.selectFrom('correction_requests').select(['person_id', 'organisation_id', 'status']).where('id', '=', id).executeTakeFirst();
+    if (!row || row.organisation_id !== user.organisationId) throw new HttpError(404, 'There is no such correction request for your organisation.');
+    if (row.status !== 'open') throw new HttpError(409, 'This correction request has already been answered.');
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('correction_requests').set({ status: outcome, resolved_at: new Date(), resolved_by: user.id, resolution_note: note }).where('id', '=', id).execute();
+      await appendAudit(trx, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: row.person_id, category: null, purpose: 'direct_care', decision: 'success', reason: `answered a correction request: ${outcome}` });
+    });
+    return reply.redirect('/corrections');
+  });
+
+  app.get('/privacy', async (request, reply) => {
+    const user = requireRole(request, 'privacy_officer');
+    const grants = await breakGlassReviewList(db);
+    await appendAudit(db, ...grants.map((g) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: g.personId, category: 'demographics', purpose: 'safeguarding', decision: 'allow' as const, reason: 'privacy officer reviewing emergency access' })));
+    return reply.view('privacy-review.njk', viewContext(request, reply, { title: 'Emergency access to review', grants }));
+  });
+
+  app.post('/privacy/break-glass/:id', async (request, reply) => {
+    const user = requireRole(request, 'privacy_officer');
+    const id = Number((request.params as { id: string }).id);
+    const body = bodyOf(request);
+    const outcome = body.outcome === 'appropriate' || body.outcome === 'inappropriate' ? body.outcome : null;
+    const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
+    if (!Number.isSafeInteger(id) || !outcome) throw new HttpError(400, 'Choose whether the emergency access was appropriate.');
+    if (!(await reviewBreakGlass(db, user, id, outcome, note))) throw new HttpError(404, 'There is no such emergency access waiting for review.');
+    return reply.redirect('/privacy');
+  });
+}

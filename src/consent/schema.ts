@@ -1,0 +1,190 @@
+// The person's sharing choices, lawful bases, relationships of care, break-glass, proxies and
+// correction requests. Nothing here is deleted: withdrawals, expiries and endings are recorded.
+import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+
+export interface ConsentTables {
+  care_relationships: {
+    id: Generated<number>;
+    person_id: string;
+    organisation_id: string;
+    team_id: string | null;
+    practitioner_id: string | null;
+    kind: 'network' | 'referral' | 'case';
+    role_label: string | null;
+    reason: string;
+    started_at: Generated<Date>;
+    ended_at: Date | null;
+    recorded_by: string | null;
+  };
+  consent_directives: {
+    id: Generated<number>;
+    person_id: string;
+    category: string;
+    recipient_kind: 'organisation' | 'team' | 'network';
+    recipient_id: string | null;
+    purposes: string[];
+    decision: 'permit' | 'deny';
+    valid_from: Generated<Date>;
+    valid_until: Date | null;
+    recorded_at: Generated<Date>;
+    recorded_by: string | null;
+    recorded_by_role: string | null;
+    withdrawn_at: Date | null;
+    withdrawn_by: string | null;
+    note: string | null;
+  };
+  lawful_bases: {
+    id: Generated<number>;
+    person_id: string;
+    category: string;
+    purpose: string;
+    basis: 'safeguarding' | 'legal_obligation' | 'vital_interests' | 'public_task';
+    organisation_id: string | null;
+    explanation: string;
+    recorded_by: string | null;
+    recorded_at: Generated<Date>;
+    valid_from: Generated<Date>;
+    valid_until: Date | null;
+    ended_at: Date | null;
+  };
+  break_glass_grants: {
+    id: Generated<number>;
+    user_id: string;
+    person_id: string;
+    reason: string;
+    started_at: Generated<Date>;
+    expires_at: Date;
+    reviewed_at: Date | null;
+    reviewed_by: string | null;
+    review_outcome: 'appropriate' | 'inappropriate' | null;
+    review_note: string | null;
+  };
+  proxies: {
+    id: Generated<number>;
+    person_id: string;
+    proxy_person_id: string;
+    kind: 'parent' | 'carer';
+    permitted_by: string;
+    valid_from: Generated<Date>;
+    valid_until: Date | null;
+    revoked_at: Date | null;
+    revoked_by: string | null;
+  };
+  correction_requests: {
+    id: Generated<number>;
+    person_id: string;
+    requested_by: string;
+    organisation_id: string;
+    item_description: string;
+    what_is_wrong: string;
+    what_it_should_say: string | null;
+    status: Generated<'open' | 'corrected' | 'declined'>;
+    created_at: Generated<Date>;
+    resolved_at: Date | null;
+    resolved_by: string | null;
+    resolution_note: string | null;
+  };
+}
+
+export const consentMigrations: Record<string, Migration> = {
+  '0030_consent': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table care_relationships (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          organisation_id text not null references organisations(id),
+          team_id text references teams(id),
+          practitioner_id text references practitioners(id),
+          kind text not null check (kind in ('network', 'referral', 'case')),
+          role_label text,
+          reason text not null,
+          started_at timestamptz not null default now(),
+          ended_at timestamptz,
+          recorded_by text
+        );
+        create index care_relationships_person on care_relationships(person_id) where ended_at is null;
+        create index care_relationships_practitioner on care_relationships(practitioner_id) where ended_at is null;
+        create table consent_directives (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          category text not null,
+          recipient_kind text not null check (recipient_kind in ('organisation', 'team', 'network')),
+          recipient_id text,
+          purposes text[] not null,
+          decision text not null check (decision in ('permit', 'deny')),
+          valid_from timestamptz not null default now(),
+          valid_until timestamptz,
+          recorded_at timestamptz not null default now(),
+          recorded_by text,
+          recorded_by_role text,
+          withdrawn_at timestamptz,
+          withdrawn_by text,
+          note text,
+          check (recipient_kind = 'network' or recipient_id is not null)
+        );
+        create index consent_directives_person on consent_directives(person_id);
+        create table lawful_bases (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          category text not null,
+          purpose text not null,
+          basis text not null check (basis in ('safeguarding', 'legal_obligation', 'vital_interests', 'public_task')),
+          organisation_id text references organisations(id),
+          explanation text not null,
+          recorded_by text,
+          recorded_at timestamptz not null default now(),
+          valid_from timestamptz not null default now(),
+          valid_until timestamptz,
+          ended_at timestamptz
+        );
+        create index lawful_bases_person on lawful_bases(person_id);
+        create table break_glass_grants (
+          id bigserial primary key,
+          user_id text not null references users(id),
+          person_id text not null references persons(id),
+          reason text not null,
+          started_at timestamptz not null default now(),
+          expires_at timestamptz not null,
+          reviewed_at timestamptz,
+          reviewed_by text,
+          review_outcome text check (review_outcome in ('appropriate', 'inappropriate')),
+          review_note text
+        );
+        create index break_glass_person_user on break_glass_grants(person_id, user_id);
+        create index break_glass_unreviewed on break_glass_grants(started_at) where reviewed_at is null;
+        create table proxies (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          proxy_person_id text not null references persons(id),
+          kind text not null check (kind in ('parent', 'carer')),
+          permitted_by text not null,
+          valid_from timestamptz not null default now(),
+          valid_until timestamptz,
+          revoked_at timestamptz,
+          revoked_by text
+        );
+        create index proxies_proxy on proxies(proxy_person_id);
+        create table correction_requests (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          requested_by text not null,
+          organisation_id text not null references organisations(id),
+          item_description text not null,
+          what_is_wrong text not null,
+          what_it_should_say text,
+          status text not null default 'open' check (status in ('open', 'corrected', 'declined')),
+          created_at timestamptz not null default now(),
+          resolved_at timestamptz,
+          resolved_by text,
+          resolution_note text
+        );
+        create index correction_requests_organisation on correction_requests(organisation_id, status);
+        create index correction_requests_person on correction_requests(person_id);
+        alter table users drop constraint if exists users_role_check;
+        alter table users add constraint users_role_check
+          check (role in ('citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer'));
+      `.execute(db);
+    },
+  },
+};

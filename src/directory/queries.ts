@@ -1,0 +1,380 @@
+// Directory search and the Open Referral UK (HSDS 3 UK profile) objects built from our tables.
+// One search serves the public API and the directory pages: free text, need (taxonomy term,
+// including its child terms), age, organisation, opening day and hours, and distance from a
+// postcode (haversine over location latitude and longitude).
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { orukId } from './ids.ts';
+
+type Json = Record<string, unknown>;
+
+export interface Origin { postcode: string; lat: number; lon: number }
+
+export interface ServiceFilters {
+  /** Free text: every word must appear in the service's name, description, eligibility, organisation or needs. */
+  search?: string;
+  /** ORUK taxonomy term ids: a service matches if it carries any of them or any of their child terms. */
+  taxonomyTermIds?: string[];
+  taxonomyId?: string;
+  /** ORUK `minimum_age`: services whose minimum age is at least this. */
+  minimumAge?: number;
+  /** ORUK `maximum_age`: services whose maximum age is at most this. */
+  maximumAge?: number;
+  /** A person's age: services whose age range includes it. */
+  age?: number;
+  /** Network organisation id. */
+  organisationId?: string;
+  /** Two-letter day code (MO..SU): services with opening hours on that day. */
+  day?: string;
+  /** "HH:MM:SS": services opening at or after this time. */
+  startTime?: string;
+  /** "HH:MM:SS": services closing at or before this time. */
+  endTime?: string;
+  origin?: Origin;
+  /** A postcode: only services whose service area covers it (the whole place, or its locality). */
+  coversPostcode?: string;
+  /** With origin: only services with a location within this many metres. */
+  withinMetres?: number;
+}
+
+export interface Paging { page: number; perPage: number }
+
+export interface ServiceHit { id: string; distance: number | null }
+export interface SalHit { id: string; serviceId: string; locationId: string; distance: number | null }
+
+export interface PageOf<T> { total: number; rows: T[] }
+
+/** "rv3 2ab" / "RV32AB" → "RV3 2AB". */
+export function normalisePostcode(raw: string): string {
+  const compact = raw.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return compact.length > 3 ? `${compact.slice(0, -3)} ${compact.slice(-3)}` : compact;
+}
+
+export async function lookupPostcode(db: Kysely<Database>, raw: string): Promise<Origin | null> {
+  const postcode = normalisePostcode(raw);
+  if (!/^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$/.test(postcode)) return null;
+  const row = await db.selectFrom('postcodes').select(['postcode', 'lat', 'lon']).where('postcode', '=', postcode).executeTakeFirst();
+  return row ? { postcode: row.postcode, lat: row.lat, lon: row.lon } : null;
+}
+
+const EARTH_RADIUS_M = 6_371_008.8;
+
+/** Great-circle distance in metres from the origin to the location aliased `l`. */
+function distanceFrom(origin: Origin): RawBuilder<number> {
+  const lat = sql`${origin.lat}::float8`;
+  const lon = sql`${origin.lon}::float8`;
+  return sql<number>`(2 * ${EARTH_RADIUS_M}::float8 * asin(least(1::float8, sqrt(
+    power(sin(radians(l.latitude - ${lat}) / 2), 2)
+    + cos(radians(${lat})) * cos(radians(l.latitude)) * power(sin(radians(l.longitude - ${lon}) / 2), 2)))))`;
+}
+
+/** A latitude/longitude box around the origin that contains the circle (lets an index help). */
+function boundingBox(origin: Origin, metres: number): RawBuilder<unknown> {
+  const dLat = (metres / EARTH_RADIUS_M) * (180 / Math.PI);
+  const dLon = dLat / Math.max(0.01, Math.cos((origin.lat * Math.PI) / 180));
+  return sql`l.latitude between ${origin.lat - dLat}::float8 and ${origin.lat + dLat}::float8
+    and l.longitude between ${origin.lon - dLon}::float8 and ${origin.lon + dLon}::float8`;
+}
+
+function likePattern(word: string): string {
+  return `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Conditions on the service aliased `s` (organisation `o`). */
+function serviceConditions(f: ServiceFilters): RawBuilder<unknown>[] {
+  const where: RawBuilder<unknown>[] = [];
+  for (const word of (f.search ?? '').split(/\s+/).filter(Boolean).slice(0, 10)) {
+    const p = likePattern(word);
+    where.push(sql`(s.name ilike ${p} or s.description ilike ${p} or s.eligibility ilike ${p} or o.name ilike ${p}
+      or exists (select 1 from directory_service_terms st join directory_taxonomy_terms t on t.id = st.term_id
+                 where st.service_id = s.id and t.name ilike ${p}))`);
+  }
+  if (f.taxonomyTermIds && f.taxonomyTermIds.length > 0) {
+    where.push(sql`exists (select 1 from directory_service_terms st join directory_taxonomy_terms t on t.id = st.term_id
+      where st.service_id = s.id and (t.id in (${sql.join(f.taxonomyTermIds)}) or t.parent_id in (${sql.join(f.taxonomyTermIds)})))`);
+  }
+  if (f.taxonomyId) {
+    where.push(sql`exists (select 1 from directory_service_terms st join directory_taxonomy_terms t on t.id = st.term_id
+      where st.service_id = s.id and t.taxonomy_id = ${f.taxonomyId})`);
+  }
+  if (f.minimumAge !== undefined) where.push(sql`s.min_age >= ${f.minimumAge}`);
+  if (f.maximumAge !== undefined) where.push(sql`s.max_age <= ${f.maximumAge}`);
+  if (f.age !== undefined) where.push(sql`(s.min_age is null or s.min_age <= ${f.age}) and (s.max_age is null or s.max_age >= ${f.age})`);
+  if (f.coversPostcode) {
+    where.push(sql`(cardinality(s.locality_ids) = 0 or exists (select 1 from postcodes pc join small_areas sa on sa.id = pc.small_area_id
+      where pc.postcode = ${f.coversPostcode} and sa.locality_id = any(s.locality_ids)))`);
+  }
+  if (f.organisationId) where.push(sql`s.organisation_id = ${f.organisationId}`);
+  if (f.day || f.startTime || f.endTime) {
+    const parts: RawBuilder<unknown>[] = [sql`sc.service_id = s.id`];
+    if (f.day) parts.push(sql`(',' || coalesce(sc.byday, '') || ',') like ${`%,${f.day},%`}`);
+    if (f.startTime) parts.push(sql`sc.opens_at >= ${f.startTime}`);
+    if (f.endTime) parts.push(sql`sc.closes_at <= ${f.endTime}`);
+    where.push(sql`exists (select 1 from directory_schedules sc where ${sql.join(parts, sql` and `)})`);
+  }
+  return where;
+}
+
+function whereClause(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
+  return conditions.length === 0 ? sql`true` : sql.join(conditions, sql` and `);
+}
+
+/** Services matching the filters: nearest first when there is an origin, else by name. */
+export async function searchServices(db: Kysely<Database>, f: ServiceFilters, paging: Paging): Promise<PageOf<ServiceHit>> {
+  const conditions = serviceConditions(f);
+  // Distances are worked out once per location, then the nearest location of each service wins.
+  let near = sql`select null::text as service_id, null::float8 as distance where false`;
+  let order = sql`s.name, o.name, s.id`;
+  if (f.origin) {
+    const box = f.withinMetres !== undefined ? sql` and ${boundingBox(f.origin, f.withinMetres)}` : sql``;
+    near = sql`select sal.service_id, min(loc.distance) as distance
+      from (select l.id, ${distanceFrom(f.origin)} as distance from directory_locations l
+            where l.latitude is not null and l.longitude is not null${box}) loc
+      join directory_service_at_locations sal on sal.location_id = loc.id
+      group by sal.service_id`;
+    order = sql`d.distance nulls last, s.name, o.name, s.id`;
+    if (f.withinMetres !== undefined) conditions.push(sql`d.distance <= ${f.withinMetres}::float8`);
+  }
+  const result = await sql<{ id: string; distance: number | null; total: number }>`
+    with d as (${near})
+    select s.id, d.distance, count(*) over () as total
+    from services s
+    join organisations o on o.id = s.organisation_id
+    left join d on d.service_id = s.id
+    where ${whereClause(conditions)}
+    order by ${order}
+    limit ${paging.perPage} offset ${(paging.page - 1) * paging.perPage}`.execute(db);
+  const total = result.rows[0]?.total ?? (paging.page > 1 ? await countServices(db, f) : 0);
+  return { total: Number(total), rows: result.rows.map((r) => ({ id: r.id, distance: r.distance === null ? null : Number(r.distance) })) };
+}
+
+async function countServices(db: Kysely<Database>, f: ServiceFilters): Promise<number> {
+  return (await searchServices(db, f, { page: 1, perPage: 1 })).total;
+}
+
+/** Service-at-location rows matching the filters: nearest first when there is an origin. */
+export async function searchServiceAtLocations(db: Kysely<Database>, f: ServiceFilters, paging: Paging): Promise<PageOf<SalHit>> {
+  const conditions = serviceConditions(f);
+  let distance: RawBuilder<unknown> = sql`null::float8`;
+  let order = sql`s.name, o.name, l.name, sal.id`;
+  if (f.origin) {
+    distance = sql`case when l.latitude is null or l.longitude is null then null else ${distanceFrom(f.origin)} end`;
+    order = sql`distance nulls last, s.name, o.name, sal.id`;
+    if (f.withinMetres !== undefined) {
+      conditions.push(boundingBox(f.origin, f.withinMetres));
+      conditions.push(sql`${distanceFrom(f.origin)} <= ${f.withinMetres}::float8`);
+    }
+  }
+  const result = await sql<{ id: string; service_id: string; location_id: string; distance: number | null; total: number }>`
+    select sal.id, sal.service_id, sal.location_id, ${distance} as distance, count(*) over () as total
+    from directory_service_at_locations sal
+    join services s on s.id = sal.service_id
+    join organisations o on o.id = s.organisation_id
+    join directory_locations l on l.id = sal.location_id
+    where ${whereClause(conditions)}
+    order by ${order}
+    limit ${paging.perPage} offset ${(paging.page - 1) * paging.perPage}`.execute(db);
+  let total = result.rows[0]?.total;
+  if (total === undefined) total = paging.page > 1 ? (await searchServiceAtLocations(db, f, { page: 1, perPage: 1 })).total : 0;
+  return {
+    total: Number(total),
+    rows: result.rows.map((r) => ({ id: r.id, serviceId: r.service_id, locationId: r.location_id, distance: r.distance === null ? null : Number(r.distance) })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building ORUK objects. Absent values are left out (the schemas type them as strings, not null).
+
+function compact<T extends Json>(object: T): T {
+  for (const key of Object.keys(object)) if (object[key] === null || object[key] === undefined) delete object[key];
+  return object;
+}
+
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const list = map.get(k);
+    if (list) list.push(row);
+    else map.set(k, [row]);
+  }
+  return map;
+}
+
+const iso = (value: Date | string | null): string | null => (value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString());
+
+export async function organisationObjects(db: Kysely<Database>, organisationIds: string[]): Promise<Map<string, Json>> {
+  if (organisationIds.length === 0) return new Map();
+  const rows = await db.selectFrom('organisations')
+    .leftJoin('directory_organisation_details as d', 'd.organisation_id', 'organisations.id')
+    .select(['organisations.id', 'organisations.name', 'organisations.email', 'organisations.website', 'organisations.kind',
+      'd.description', 'd.logo', 'd.uri', 'd.parent_organization_id'])
+    .where('organisations.id', 'in', [...new Set(organisationIds)]).execute();
+  return new Map(rows.map((o) => [o.id, compact({
+    id: orukId('organization', o.id),
+    name: o.name,
+    description: o.description ?? o.name,
+    email: o.email || null,
+    website: o.website || null,
+    logo: o.logo,
+    uri: o.uri,
+    parent_organization_id: o.parent_organization_id,
+  })]));
+}
+
+/** ORUK service_list objects (one-to-one fields and the organisation), keyed by network id. */
+export async function serviceListObjects(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
+  if (serviceIds.length === 0) return new Map();
+  const rows = await db.selectFrom('services as s')
+    .leftJoin('directory_service_details as d', 'd.service_id', 's.id')
+    .select(['s.id', 's.organisation_id', 's.name', 's.description', 's.eligibility', 's.min_age', 's.max_age',
+      'd.status', 'd.url', 'd.email', 'd.fees', 'd.accreditations', 'd.assured_date', 'd.assurer_email', 'd.alert', 'd.last_modified'])
+    .where('s.id', 'in', [...new Set(serviceIds)]).execute();
+  const organisations = await organisationObjects(db, rows.map((r) => r.organisation_id));
+  return new Map(rows.map((s) => [s.id, compact({
+    id: orukId('service', s.id),
+    organization_id: orukId('organization', s.organisation_id),
+    name: s.name,
+    description: s.description || null,
+    url: s.url,
+    email: s.email,
+    status: s.status ?? 'active',
+    fees: s.fees,
+    accreditations: s.accreditations,
+    eligibility_description: s.eligibility || null,
+    minimum_age: s.min_age,
+    maximum_age: s.max_age,
+    assured_date: s.assured_date,
+    assurer_email: s.assurer_email,
+    alert: s.alert,
+    last_modified: iso(s.last_modified),
+    organization: organisations.get(s.organisation_id),
+  })]));
+}
+
+/** ORUK location objects with their addresses and accessibility, keyed by location id. */
+export async function locationObjects(db: Kysely<Database>, locationIds: string[]): Promise<Map<string, Json>> {
+  if (locationIds.length === 0) return new Map();
+  const ids = [...new Set(locationIds)];
+  const [locations, addresses] = await Promise.all([
+    db.selectFrom('directory_locations').selectAll().where('id', 'in', ids).execute(),
+    db.selectFrom('directory_addresses').selectAll().where('location_id', 'in', ids).orderBy('location_id').orderBy('sort').orderBy('id').execute(),
+  ]);
+  const byLocation = groupBy(addresses, (a) => a.location_id);
+  return new Map(locations.map((l) => [l.id, compact({
+    id: l.id,
+    location_type: l.location_type,
+    name: l.name,
+    description: l.description,
+    latitude: l.latitude,
+    longitude: l.longitude,
+    external_identifier: l.external_identifier,
+    external_identifier_type: l.external_identifier_type,
+    addresses: (byLocation.get(l.id) ?? []).map((a) => compact({
+      id: a.id, location_id: a.location_id, attention: a.attention, address_1: a.address_1, city: a.city, region: a.region,
+      state_province: a.state_province, postal_code: a.postal_code, country: a.country, address_type: a.address_type,
+    })),
+    accessibility: JSON.parse(l.accessibility) as Json[],
+  })]));
+}
+
+export function termObject(t: { id: string; name: string; description: string; parent_id: string | null; taxonomy: string | null; taxonomy_id: string | null; term_uri: string | null; code: string | null }): Json {
+  return compact({ id: t.id, name: t.name, description: t.description, parent_id: t.parent_id, taxonomy: t.taxonomy, taxonomy_id: t.taxonomy_id, term_uri: t.term_uri, term: t.code });
+}
+
+/** Fully nested ORUK service objects (the `service` schema), keyed by network id. */
+export async function fullServiceObjects(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
+  const ids = [...new Set(serviceIds)];
+  if (ids.length === 0) return new Map();
+  const [base, schedules, areas, sals, contacts, phones, costs, terms] = await Promise.all([
+    serviceListObjects(db, ids),
+    db.selectFrom('directory_schedules').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
+    db.selectFrom('directory_service_areas').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
+    db.selectFrom('directory_service_at_locations').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('id').execute(),
+    db.selectFrom('directory_contacts').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
+    db.selectFrom('directory_phones').innerJoin('directory_contacts as c', 'c.id', 'directory_phones.contact_id')
+      .selectAll('directory_phones').where('c.service_id', 'in', ids).orderBy('directory_phones.contact_id').orderBy('directory_phones.sort').orderBy('directory_phones.id').execute(),
+    db.selectFrom('directory_cost_options').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
+    db.selectFrom('directory_service_terms as st').innerJoin('directory_taxonomy_terms as t', 't.id', 'st.term_id')
+      .select(['st.service_id', 'st.attribute_id', 'st.link_type', 'st.sort', 't.id', 't.name', 't.description', 't.parent_id', 't.taxonomy', 't.taxonomy_id', 't.term_uri', 't.code'])
+      .where('st.service_id', 'in', ids).orderBy('st.service_id').orderBy('st.sort').orderBy('t.id').execute(),
+  ]);
+  const locations = await locationObjects(db, sals.map((s) => s.location_id));
+  const salSchedules = await db.selectFrom('directory_schedules').selectAll()
+    .where('service_at_location_id', 'in', sals.length ? sals.map((s) => s.id) : ['']).orderBy('sort').orderBy('id').execute();
+  const bySchedule = groupBy(schedules, (r) => r.service_id!);
+  const bySalSchedule = groupBy(salSchedules, (r) => r.service_at_location_id!);
+  const byArea = groupBy(areas, (r) => r.service_id);
+  const bySal = groupBy(sals, (r) => r.service_id);
+  const byContact = groupBy(contacts, (r) => r.service_id);
+  const byPhone = groupBy(phones, (r) => r.contact_id);
+  const byCost = groupBy(costs, (r) => r.service_id);
+  const byTerm = groupBy(terms, (r) => r.service_id);
+  const scheduleObject = (r: (typeof schedules)[number]) => compact({
+    id: r.id, service_id: r.service_id === null ? null : orukId('service', r.service_id), service_at_location_id: r.service_at_location_id,
+    valid_from: r.valid_from, valid_to: r.valid_to, dtstart: r.dtstart, freq: r.freq, interval: r.interval, byday: r.byday, bymonthday: r.bymonthday,
+    description: r.description, opens_at: r.opens_at, closes_at: r.closes_at, schedule_link: r.schedule_link, attending_type: r.attending_type, notes: r.notes,
+  });
+  const out = new Map<string, Json>();
+  for (const id of ids) {
+    const service = base.get(id);
+    if (!service) continue;
+    const sid = service.id as string;
+    out.set(id, {
+      ...service,
+      schedules: (bySchedule.get(id) ?? []).map(scheduleObject),
+      service_areas: (byArea.get(id) ?? []).map((a) => compact({
+        id: a.id, service_id: sid, name: a.name, extent: a.extent, extent_type: a.extent_type, uri: a.uri, service_area: a.service_area,
+      })),
+      service_at_locations: (bySal.get(id) ?? []).map((s) => compact({
+        id: s.id, service_id: sid, location_id: s.location_id, location: locations.get(s.location_id),
+        schedules: bySalSchedule.has(s.id) ? bySalSchedule.get(s.id)!.map(scheduleObject) : undefined,
+      })),
+      contacts: (byContact.get(id) ?? []).map((c) => compact({
+        id: c.id, service_id: sid, name: c.name, title: c.title, email: c.email,
+        phones: (byPhone.get(c.id) ?? []).map((p) => compact({ id: p.id, contact_id: c.id, number: p.number, description: p.description })),
+      })),
+      cost_options: (byCost.get(id) ?? []).map((c) => compact({
+        id: c.id, service_id: sid, valid_from: c.valid_from, valid_to: c.valid_to, option: c.option, amount: c.amount, amount_description: c.amount_description,
+      })),
+      attributes: (byTerm.get(id) ?? []).map((t) => compact({
+        id: t.attribute_id, link_id: sid, taxonomy_term_id: t.id, link_type: t.link_type, taxonomy_term: termObject(t),
+      })),
+    });
+  }
+  return out;
+}
+
+/** ORUK service_at_location list objects: the link, its location, and the service's one-to-one fields. */
+export async function serviceAtLocationObjects(db: Kysely<Database>, hits: SalHit[], full = false): Promise<Map<string, Json>> {
+  const [services, locations] = await Promise.all([
+    full ? fullServiceObjects(db, hits.map((h) => h.serviceId)) : serviceListObjects(db, hits.map((h) => h.serviceId)),
+    locationObjects(db, hits.map((h) => h.locationId)),
+  ]);
+  return new Map(hits.map((h) => [h.id, compact({
+    id: h.id,
+    service_id: orukId('service', h.serviceId),
+    location_id: h.locationId,
+    location: locations.get(h.locationId),
+    service: services.get(h.serviceId),
+    distance: h.distance === null ? null : Math.round(h.distance),
+  })]));
+}
+
+/** Finds our network id for an ORUK service id (ours are derived, imported ones are the UUID itself). */
+export async function serviceIdForOruk(db: Kysely<Database>, uuid: string): Promise<string | null> {
+  const id = uuid.toLowerCase();
+  const indexed = await db.selectFrom('directory_service_details').select('service_id').where('oruk_id', '=', id).executeTakeFirst();
+  if (indexed) return indexed.service_id;
+  // Services added to the network after the directory was built: derive and compare.
+  const rows = await db.selectFrom('services').select('id').execute();
+  return rows.find((r) => orukId('service', r.id) === id)?.id ?? null;
+}
+
+export async function organisationIdForOruk(db: Kysely<Database>, uuid: string): Promise<string | null> {
+  const id = uuid.toLowerCase();
+  const indexed = await db.selectFrom('directory_organisation_details').select('organisation_id').where('oruk_id', '=', id).executeTakeFirst();
+  if (indexed) return indexed.organisation_id;
+  const rows = await db.selectFrom('organisations').select('id').execute();
+  return rows.find((r) => orukId('organization', r.id) === id)?.id ?? null;
+}

@@ -1,0 +1,194 @@
+// The in-process side of the person index: the online matching index over every spine person
+// and every linked source record, built lazily from the database, kept in step by every write
+// the linkage module makes, and one lock per database so writes to the index take turns.
+
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { addRecord, createLinkageIndex } from './online.ts';
+import type { LinkageIndex } from './online.ts';
+import { modelFromJson } from './model.ts';
+import { FIELD_NAMES } from './types.ts';
+import type { LinkageModel, LinkRecord } from './types.ts';
+
+/** Who did something to the index: a signed-in user, or the system itself. */
+export interface Actor {
+  id: string;
+  role: string;
+  organisationId?: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = { id: 'system:linkage', role: 'system', organisationId: null };
+
+export const SPINE_PREFIX = 'person:';
+export const RECORD_PREFIX = 'record:';
+
+/** A person's row as the index compares it. */
+export interface AnchorRow {
+  id: string;
+  given_name: string;
+  family_name: string;
+  birth_date: string | null;
+  sex: string | null;
+  nhs_number: string | null;
+  phone: string | null;
+  email: string | null;
+  postcode: string | null;
+  address_line: string | null;
+}
+
+export function anchorLinkRecord(row: AnchorRow): LinkRecord {
+  return linkRecordFromFields(SPINE_PREFIX + row.id, {
+    given_name: row.given_name, family_name: row.family_name, birth_date: row.birth_date ?? '', sex: row.sex ?? '',
+    postcode: row.postcode ?? '', address: row.address_line ?? '', nhs_number: row.nhs_number ?? '', phone: row.phone ?? '',
+    email: row.email ?? '',
+  });
+}
+
+/** A source record's fields as the linkage engine takes them (known fields, non-empty only). */
+export function linkRecordFromFields(id: string, fields: Record<string, unknown>): LinkRecord {
+  const out: LinkRecord['fields'] = {};
+  for (const name of FIELD_NAMES) {
+    const value = fields[name];
+    if (typeof value === 'string' && value.trim() !== '') out[name] = value;
+  }
+  return { id, fields: out, text: {} };
+}
+
+export interface IndexState {
+  modelId: number;
+  model: LinkageModel;
+  index: LinkageIndex;
+  /** 'person:ID' / 'record:ID' → entry number in the index. */
+  entryOf: Map<string, number>;
+  /** Merged person → the person it was merged into (follow to the end for the live person). */
+  mergedInto: Map<string, string>;
+  /** Source record id → persons a reviewer said it is not. */
+  cannotLink: Map<number, Set<string>>;
+  /** Source record id → the person a reviewer said it is. */
+  mustLink: Map<number, string>;
+}
+
+const states = new WeakMap<object, Promise<IndexState>>();
+const locks = new WeakMap<object, Promise<void>>();
+
+/** Runs `work` when no other index write on this database is running. */
+export async function withIndexLock<T>(db: Kysely<Database>, work: () => Promise<T>): Promise<T> {
+  const previous = locks.get(db) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  locks.set(db, previous.then(() => mine));
+  await previous;
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
+
+export function livePerson(state: Pick<IndexState, 'mergedInto'>, personId: string): string {
+  let current = personId;
+  for (let hops = 0; hops < 1000; hops++) {
+    const next = state.mergedInto.get(current);
+    if (next === undefined) return current;
+    current = next;
+  }
+  return current;
+}
+
+export async function latestModel(db: Kysely<Database>): Promise<{ id: number; model: LinkageModel } | undefined> {
+  const row = await db.selectFrom('linkage_models').select(['id', 'model']).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row && { id: row.id, model: modelFromJson(row.model) };
+}
+
+/** Every live (not merged) person, with the household's address for comparison. */
+export async function loadAnchors(db: Kysely<Database>, personIds?: readonly string[]): Promise<AnchorRow[]> {
+  const only = personIds ? sql`and p.id = any(${[...personIds]}::text[])` : sql``;
+  const result = await sql<AnchorRow>`
+    select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date, p.sex, p.nhs_number, p.phone, p.email,
+           coalesce(h.postcode, p.linkage_postcode) as postcode, coalesce(h.address_line, p.linkage_address) as address_line
+    from persons p left join households h on h.id = p.household_id
+    where p.merged_into is null ${only}
+    order by p.id`.execute(db);
+  return result.rows;
+}
+
+async function buildState(db: Kysely<Database>): Promise<IndexState | undefined> {
+  const latest = await latestModel(db);
+  if (!latest) return undefined;
+  const index = createLinkageIndex(latest.model);
+  const entryOf = new Map<string, number>();
+  for (const anchor of await loadAnchors(db)) {
+    entryOf.set(SPINE_PREFIX + anchor.id, index.records.length);
+    addRecord(index, anchorLinkRecord(anchor), anchor.id);
+  }
+  const pageSize = 20_000;
+  let after = 0;
+  for (;;) {
+    const page = await db
+      .selectFrom('source_records as s')
+      .innerJoin('record_links as l', (join) => join.onRef('l.source_record_id', '=', 's.id').on('l.superseded_at', 'is', null))
+      .select(['s.id', 's.fields', 'l.person_id'])
+      .where('s.id', '>', after)
+      .orderBy('s.id')
+      .limit(pageSize)
+      .execute();
+    for (const row of page) {
+      entryOf.set(RECORD_PREFIX + row.id, index.records.length);
+      addRecord(index, linkRecordFromFields(RECORD_PREFIX + row.id, row.fields), row.person_id);
+    }
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]!.id;
+  }
+  const state: IndexState = { modelId: latest.id, model: latest.model, index, entryOf, mergedInto: new Map(), cannotLink: new Map(), mustLink: new Map() };
+  const merged = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
+  for (const row of merged.rows) state.mergedInto.set(row.id, row.merged_into);
+  const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind']).orderBy('id').execute();
+  for (const decision of decisions) noteDecision(state, decision.source_record_id, decision.person_id, decision.kind);
+  return state;
+}
+
+export function noteDecision(state: IndexState, sourceRecordId: number, personId: string, kind: 'must_link' | 'cannot_link'): void {
+  if (kind === 'must_link') {
+    state.mustLink.set(sourceRecordId, personId);
+    state.cannotLink.get(sourceRecordId)?.delete(personId);
+  } else {
+    const set = state.cannotLink.get(sourceRecordId) ?? new Set<string>();
+    set.add(personId);
+    state.cannotLink.set(sourceRecordId, set);
+    if (state.mustLink.get(sourceRecordId) === personId) state.mustLink.delete(sourceRecordId);
+  }
+}
+
+/** The loaded index for this database, or undefined when no model has been trained yet. */
+export async function indexState(db: Kysely<Database>): Promise<IndexState | undefined> {
+  let state = states.get(db);
+  if (!state) {
+    state = buildState(db).then((built) => {
+      if (!built) states.delete(db);
+      return built as IndexState;
+    });
+    states.set(db, state);
+  }
+  return (await state) ?? undefined;
+}
+
+/** The index state only if it is already loaded (writes keep a loaded index in step; an unloaded one loads fresh). */
+export async function loadedState(db: Kysely<Database>): Promise<IndexState | undefined> {
+  const state = states.get(db);
+  return state ? ((await state) ?? undefined) : undefined;
+}
+
+/** Forgets the in-process index (a new model was trained): the next match rebuilds it. */
+export function forgetIndexState(db: Kysely<Database>): void {
+  states.delete(db);
+}
+
+/** Keeps a loaded index in step with link changes made in the database. */
+export async function noteLinkChanges(db: Kysely<Database>, changes: readonly { sourceRecordId: number; personId: string }[]): Promise<void> {
+  const state = await loadedState(db);
+  if (!state) return;
+  for (const change of changes) {
+    const entry = state.entryOf.get(RECORD_PREFIX + change.sourceRecordId);
+    if (entry !== undefined) state.index.personIds[entry] = change.personId;
+  }
+}

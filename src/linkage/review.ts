@@ -1,0 +1,227 @@
+// The review queue: pairs the index could not settle, for a data quality reviewer to decide.
+// Decisions are remembered as must-link / cannot-link and bind later batch and online linking.
+
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { appendAudit } from '../audit/log.ts';
+import { explainPair } from './explain.ts';
+import type { PairExplanation } from './explain.ts';
+import {
+  SPINE_PREFIX,
+  RECORD_PREFIX,
+  anchorLinkRecord,
+  indexState,
+  linkRecordFromFields,
+  livePerson,
+  loadAnchors,
+  loadedState,
+  noteDecision,
+  noteLinkChanges,
+  withIndexLock,
+} from './index-state.ts';
+import type { Actor, AnchorRow } from './index-state.ts';
+import { mergeUnlocked } from './merge.ts';
+import { addRecord } from './online.ts';
+import { bestValues, newPersonId } from './person-index.ts';
+
+export interface QueueItem {
+  id: number;
+  source: string;
+  createdAt: Date;
+  probability: number;
+  reason: string;
+}
+
+export interface QueueSummary {
+  open: number;
+  decidedSame: number;
+  decidedDifferent: number;
+  items: QueueItem[];
+}
+
+/** Open items, oldest first. No names here: the list itself reveals nobody. */
+export async function reviewQueue(db: Kysely<Database>, limit = 50): Promise<QueueSummary> {
+  const counts = await sql<{ status: string; n: number }>`select status, count(*)::int as n from linkage_reviews group by status`.execute(db);
+  const count = (status: string) => counts.rows.find((row) => row.status === status)?.n ?? 0;
+  const items = await db
+    .selectFrom('linkage_reviews as r')
+    .innerJoin('source_records as s', 's.id', 'r.source_record_id')
+    .select(['r.id', 's.source', 'r.created_at', 'r.probability', 'r.reason'])
+    .where('r.status', '=', 'open')
+    .orderBy('r.created_at')
+    .orderBy('r.id')
+    .limit(limit)
+    .execute();
+  return {
+    open: count('open'),
+    decidedSame: count('same'),
+    decidedDifferent: count('different'),
+    items: items.map((item) => ({ id: item.id, source: item.source, createdAt: item.created_at, probability: item.probability, reason: item.reason })),
+  };
+}
+
+export interface ReviewSide {
+  /** "Source record" or "Person record". */
+  kind: 'source_record' | 'person';
+  label: string;
+  personId: string;
+  fields: { name: string; value: string }[];
+}
+
+export interface ReviewItem {
+  id: number;
+  status: string;
+  reason: string;
+  probability: number;
+  sourceRecordId: number;
+  left: ReviewSide;
+  right: ReviewSide;
+  explanation: PairExplanation;
+}
+
+const SHOWN_FIELDS: [string, string][] = [
+  ['given_name', 'Given name'], ['family_name', 'Family name'], ['birth_date', 'Date of birth'], ['sex', 'Sex'],
+  ['nhs_number', 'NHS number'], ['postcode', 'Postcode'], ['address', 'Address'], ['phone', 'Phone'], ['email', 'Email'],
+];
+
+function sideFields(fields: Record<string, string>): { name: string; value: string }[] {
+  return SHOWN_FIELDS.map(([key, name]) => ({ name, value: fields[key] ?? '' }));
+}
+
+function anchorFields(anchor: AnchorRow): Record<string, string> {
+  return {
+    given_name: anchor.given_name, family_name: anchor.family_name, birth_date: anchor.birth_date ?? '', sex: anchor.sex ?? '',
+    nhs_number: anchor.nhs_number ?? '', postcode: anchor.postcode ?? '', address: anchor.address_line ?? '', phone: anchor.phone ?? '', email: anchor.email ?? '',
+  };
+}
+
+export class ReviewError extends Error {
+  override name = 'ReviewError';
+}
+
+/** The persons a review item shows (for the access decision before it is shown). */
+export async function reviewPersons(db: Kysely<Database>, id: number): Promise<string[] | undefined> {
+  const row = await sql<{ candidate_person_id: string; current_person_id: string | null }>`
+    select r.candidate_person_id, l.person_id as current_person_id from linkage_reviews r
+    left join record_links l on l.source_record_id = r.source_record_id and l.superseded_at is null
+    where r.id = ${id}`.execute(db);
+  const found = row.rows[0];
+  if (!found) return undefined;
+  return [...new Set([found.current_person_id, found.candidate_person_id].filter((p): p is string => p !== null))];
+}
+
+/** One item with both records side by side and the model's explanation. */
+export async function reviewItem(db: Kysely<Database>, id: number): Promise<ReviewItem | undefined> {
+  const row = await sql<{
+    id: number; status: string; reason: string; probability: number; source_record_id: number; candidate_person_id: string;
+    compared_record_id: number | null; source: string; fields: Record<string, string>; current_person_id: string | null;
+  }>`
+    select r.id, r.status, r.reason, r.probability, r.source_record_id, r.candidate_person_id, r.compared_record_id,
+           s.source, s.fields, l.person_id as current_person_id
+    from linkage_reviews r join source_records s on s.id = r.source_record_id
+    left join record_links l on l.source_record_id = r.source_record_id and l.superseded_at is null
+    where r.id = ${id}`.execute(db);
+  const item = row.rows[0];
+  if (!item) return undefined;
+  const state = await indexState(db);
+  if (!state) throw new ReviewError('the person index has no model yet');
+  const candidate = livePerson(state, item.candidate_person_id);
+  let rightFields: Record<string, string>;
+  let right: ReviewSide;
+  let rightRecord;
+  const compared = item.compared_record_id === null ? undefined
+    : await db.selectFrom('source_records').select(['source', 'fields']).where('id', '=', item.compared_record_id).executeTakeFirst();
+  if (compared) {
+    rightFields = compared.fields;
+    right = { kind: 'source_record', label: `Record held by ${compared.source}, linked to the candidate person`, personId: candidate, fields: sideFields(rightFields) };
+    rightRecord = linkRecordFromFields(RECORD_PREFIX + item.compared_record_id, rightFields);
+  } else {
+    const [anchor] = await loadAnchors(db, [candidate]);
+    if (!anchor) throw new ReviewError('the candidate person is not on the index');
+    rightFields = anchorFields(anchor);
+    right = { kind: 'person', label: 'The candidate person on the person index', personId: candidate, fields: sideFields(rightFields) };
+    rightRecord = anchorLinkRecord(anchor);
+  }
+  const left: ReviewSide = {
+    kind: 'source_record', label: `Record held by ${item.source}`, personId: item.current_person_id ?? '', fields: sideFields(item.fields),
+  };
+  const explanation = explainPair(linkRecordFromFields(RECORD_PREFIX + item.source_record_id, item.fields), rightRecord, state.model);
+  return { id: item.id, status: item.status, reason: item.reason, probability: item.probability, sourceRecordId: item.source_record_id, left, right, explanation };
+}
+
+export type ReviewDecision = 'same' | 'different';
+
+export interface DecisionResult {
+  /** The person the record is linked to after the decision. */
+  personId: string;
+}
+
+/**
+ * Records a reviewer's decision. "Same": the record links to the candidate person (a person the
+ * index created for this record alone is merged into it); "different": the pair is never linked.
+ */
+export async function decideReview(
+  db: Kysely<Database>, id: number, decision: ReviewDecision, actor: Actor, reason: string,
+): Promise<DecisionResult> {
+  if (reason.trim() === '' && decision === 'different') throw new ReviewError('Give a reason for the decision.');
+  return withIndexLock(db, async () => {
+    const state = await indexState(db);
+    const item = await db.selectFrom('linkage_reviews').select(['id', 'status', 'source_record_id', 'candidate_person_id']).where('id', '=', id).executeTakeFirst();
+    if (!item) throw new ReviewError('There is no such review item.');
+    if (item.status !== 'open') throw new ReviewError('This item has already been decided.');
+    const candidate = state ? livePerson(state, item.candidate_person_id) : item.candidate_person_id;
+    const current = await db.selectFrom('record_links').select(['person_id']).where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).executeTakeFirstOrThrow();
+    const currentPerson = state ? livePerson(state, current.person_id) : current.person_id;
+    let personId = currentPerson;
+    let retire: string | null = null;
+
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('linkage_decisions').values({
+        source_record_id: item.source_record_id, person_id: candidate, kind: decision === 'same' ? 'must_link' : 'cannot_link',
+        review_id: id, decided_by: actor.id, reason,
+      }).execute();
+      if (decision === 'same' && currentPerson !== candidate) {
+        personId = candidate;
+        await trx.updateTable('record_links').set({ superseded_at: new Date() }).where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).execute();
+        await trx.insertInto('record_links').values({ source_record_id: item.source_record_id, person_id: candidate, method: 'reviewer', match_probability: 1 }).execute();
+        const left = await sql<{ origin: string; links: number }>`
+          select p.origin, (select count(*)::int from record_links l where l.person_id = p.id and l.superseded_at is null) as links
+          from persons p where p.id = ${currentPerson}`.execute(trx);
+        if (left.rows[0]?.origin === 'linkage' && left.rows[0].links === 0) retire = currentPerson;
+      } else if (decision === 'different' && currentPerson === candidate) {
+        // Not the person it is linked to: it becomes a person of its own.
+        const fields = (await trx.selectFrom('source_records').select('fields').where('id', '=', item.source_record_id).executeTakeFirstOrThrow()).fields;
+        personId = newPersonId();
+        const values = bestValues([fields]);
+        await sql`insert into persons (id, given_name, family_name, birth_date, sex, nhs_number, phone, email, origin, linkage_postcode, linkage_address)
+          values (${personId}, ${values.given_name}, ${values.family_name}, ${values.birth_date}::date, ${values.sex}, ${values.nhs_number}, ${values.phone}, ${values.email}, 'linkage', ${values.postcode}, ${values.address})`.execute(trx);
+        await trx.updateTable('record_links').set({ superseded_at: new Date() }).where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).execute();
+        await trx.insertInto('record_links').values({ source_record_id: item.source_record_id, person_id: personId, method: 'reviewer', match_probability: null }).execute();
+      }
+      await trx.updateTable('linkage_reviews').set({ status: decision, decided_by: actor.id, decided_at: new Date(), decision_reason: reason }).where('id', '=', id).execute();
+      if (decision === 'same') {
+        // The record's other open questions are answered too.
+        await trx.updateTable('linkage_reviews').set({ status: 'withdrawn', decided_by: actor.id, decided_at: new Date(), decision_reason: `answered by review ${id}` })
+          .where('source_record_id', '=', item.source_record_id).where('status', '=', 'open').execute();
+      }
+      await appendAudit(trx, {
+        actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId ?? null, action: 'write',
+        personId: candidate, category: 'demographics', purpose: 'care_coordination', decision: 'success',
+        reason: `person index review ${id}: ${decision === 'same' ? 'same person' : 'not the same person'}`,
+      });
+    });
+
+    if (state) noteDecision(state, item.source_record_id, candidate, decision === 'same' ? 'must_link' : 'cannot_link');
+    await noteLinkChanges(db, [{ sourceRecordId: item.source_record_id, personId }]);
+    if (personId !== currentPerson && decision === 'different') {
+      const loaded = await loadedState(db);
+      const [anchor] = await loadAnchors(db, [personId]);
+      if (loaded && anchor) {
+        loaded.entryOf.set(SPINE_PREFIX + personId, loaded.index.records.length);
+        addRecord(loaded.index, anchorLinkRecord(anchor), personId);
+      }
+    }
+    if (retire !== null) await mergeUnlocked(db, candidate, retire, actor, `review ${id}: the record this person was created for is ${candidate}`);
+    return { personId };
+  });
+}

@@ -1,0 +1,62 @@
+// Builds the shared-record view a reader may see from everything held, applying the access
+// decision per category: items from other agencies are withheld unless the decision allows
+// them, and for sensitive categories even the fact that something is withheld is not shown.
+import { categoryLabels, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, silentlyWithheld, type Category } from '../consent/categories.ts';
+import type { CategoryDecision } from '../consent/policy.ts';
+import type { AgencyHolding, NeedItem, TimelineItem } from './record.ts';
+
+export interface RecordSection {
+  category: Category;
+  label: string;
+  needs: NeedItem[];
+  events: TimelineItem[];
+  /** Items held by other agencies that this reader may not see (0 where even that is withheld). */
+  withheld: number;
+  reason: string;
+}
+
+export interface SharedRecordView {
+  sections: RecordSection[];
+  agencies: AgencyHolding[];
+  /** Agencies not listed because being known to them is itself withheld information. */
+  agenciesWithheld: number;
+}
+
+function visible(decision: CategoryDecision | undefined, organisationId: string, ownOrganisationId: string | null): boolean {
+  if (!decision) return false;
+  if (decision.scope === 'all') return true;
+  return decision.scope === 'own_organisation' && organisationId === ownOrganisationId;
+}
+
+export function buildSharedRecord(
+  decisions: Partial<Record<Category, CategoryDecision>>,
+  ownOrganisationId: string | null,
+  held: { needs: NeedItem[]; events: TimelineItem[]; agencies: AgencyHolding[] },
+): SharedRecordView {
+  const sections = new Map<Category, RecordSection>();
+  const sectionFor = (category: Category): RecordSection => {
+    let section = sections.get(category);
+    if (!section) {
+      section = { category, label: categoryLabels[category], needs: [], events: [], withheld: 0, reason: decisions[category]?.reason ?? '' };
+      sections.set(category, section);
+    }
+    return section;
+  };
+  for (const need of held.needs) {
+    const category = categoryOfNeed(need.code);
+    if (visible(decisions[category], need.organisationId, ownOrganisationId)) sectionFor(category).needs.push(need);
+    else if (!silentlyWithheld.has(category) && decisions[category]) sectionFor(category).withheld += 1;
+  }
+  for (const event of held.events) {
+    const category = categoryOfEvent(event.type);
+    if (visible(decisions[category], event.organisationId, ownOrganisationId)) sectionFor(category).events.push(event);
+    else if (!silentlyWithheld.has(category) && decisions[category]) sectionFor(category).withheld += 1;
+  }
+  const agencies = held.agencies.filter((a) => visible(decisions[categoryOfOrganisationKind(a.kind)], a.organisationId, ownOrganisationId));
+  const order = Object.keys(categoryLabels) as Category[];
+  return {
+    sections: order.map((c) => sections.get(c)).filter((s): s is RecordSection => s !== undefined),
+    agencies,
+    agenciesWithheld: held.agencies.length - agencies.length,
+  };
+}

@@ -1,0 +1,160 @@
+// The access matrix, generated from the rules: every role and relationship × every personal-data
+// page and download × every consent state. Checks that nothing leaks (markers of health,
+// criminal-justice and identifying data appear only where the rules allow) and that every
+// refusal is on the audit record.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { startTestServer, signIn, type TestServer } from './support/server.ts';
+import { createAccount } from '../src/auth/accounts.ts';
+import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
+
+type Relationship = 'none' | 'network' | 'referral';
+type ConsentState = 'none' | 'granted' | 'refused' | 'withdrawn' | 'expired' | 'break_glass';
+interface ActorCase { name: string; username: string; kind: 'practitioner' | 'self' | 'proxy' | 'other_citizen' | 'no_person_access'; relationship?: Relationship }
+interface Endpoint { name: string; url: (personId: string) => string; canShow: Array<'name' | 'health' | 'cj'> }
+interface Expectation { status: number; name: boolean; health: boolean; cj: boolean }
+
+const NAME = 'Quixotemarker';
+const HEALTH = '4242.5';
+const CJ = '9191.5';
+const consentStates: ConsentState[] = ['none', 'granted', 'refused', 'withdrawn', 'expired', 'break_glass'];
+const endpoints: Endpoint[] = [
+  { name: 'person page', url: (id) => `/people/${id}`, canShow: ['name', 'health', 'cj'] },
+  { name: 'download JSON', url: (id) => `/my-record/download.json?for=${id}`, canShow: ['name', 'health', 'cj'] },
+  { name: 'download FHIR', url: (id) => `/my-record/download.fhir.json?for=${id}`, canShow: ['name'] },
+  { name: 'sharing choices', url: (id) => `/my-record/sharing?for=${id}`, canShow: ['name'] },
+  { name: 'corrections', url: (id) => `/my-record/corrections?for=${id}`, canShow: [] },
+];
+
+/** The rules, stated independently of the implementation. */
+function expected(actor: ActorCase, consent: ConsentState, endpoint: Endpoint): Expectation {
+  const refused = { status: 403, name: false, health: false, cj: false };
+  const shows = (name: boolean, health: boolean, cj: boolean): Expectation => ({
+    status: 200, name: name && endpoint.canShow.includes('name'), health: health && endpoint.canShow.includes('health'), cj: cj && endpoint.canShow.includes('cj'),
+  });
+  switch (actor.kind) {
+    case 'self':
+    case 'proxy':
+      return shows(true, true, true);
+    case 'other_citizen':
+    case 'no_person_access':
+      return refused;
+    case 'practitioner':
+      if (endpoint.name !== 'person page') return refused; // a citizen's own tools
+      if (consent === 'break_glass') return shows(true, true, true);
+      if (actor.relationship === 'none') return refused;
+      return shows(true, consent === 'granted', false);
+  }
+}
+
+let server: TestServer;
+let personId: string;
+const actors: ActorCase[] = [];
+const cookies = new Map<string, string>();
+const userIds = new Map<string, string>();
+
+before(async () => {
+  server = await startTestServer({ people: 2000, seed: 11 });
+  const db = server.database.db;
+  const org = async (kind: string) => (await db.selectFrom('organisations').select(['id', 'source_code']).where('kind', '=', kind).orderBy('id').executeTakeFirstOrThrow());
+  const gp = await org('gp_practice');
+  const probation = await org('probation');
+  // The person under test, known to a GP (health) and to probation (criminal justice).
+  personId = 'p-matrix-1';
+  await sql`insert into persons (id, given_name, family_name, birth_date, sex) values
+    (${personId}, 'Xavier', ${NAME}, '1980-02-02', 'male'), ('p-matrix-proxy', 'Yvonne', 'Carer', '1975-05-05', 'female'), ('p-matrix-other', 'Zed', 'Other', '1990-09-09', 'male')`.execute(db);
+  for (const [source, id] of [[gp.source_code, 'M-GP-1'], [probation.source_code, 'M-PR-1']]) {
+    const row = await db.insertInto('source_records').values({ source: source!, source_id: id!, fields: { given_name: 'Xavier', family_name: NAME } }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('record_links').values({ source_record_id: row.id, person_id: personId, method: 'test_fixture', match_probability: 1, superseded_at: null }).execute();
+  }
+  await db.insertInto('person_events').values([
+    { person_id: personId, organisation_id: gp.id, type: 'gp_consultation', at: new Date('2026-03-03T10:00:00Z'), value: Number(HEALTH) },
+    { person_id: personId, organisation_id: probation.id, type: 'arrest', at: new Date('2026-04-04T10:00:00Z'), value: Number(CJ) },
+  ]).execute();
+  await db.insertInto('proxies').values({ person_id: personId, proxy_person_id: 'p-matrix-proxy', kind: 'carer', permitted_by: 'the person', valid_until: null, revoked_at: null, revoked_by: null }).execute();
+
+  // Practitioners from organisations that hold no record of the person.
+  const others = await sql<{ id: string; organisation_id: string; team_id: string }>`
+    select distinct on (pr.organisation_id) pr.id, pr.organisation_id, pr.team_id from practitioners pr
+    join organisations o on o.id = pr.organisation_id
+    where o.kind in ('housing_association', 'charity', 'school', 'council_housing') order by pr.organisation_id, pr.id limit 3`.execute(db);
+  assert.equal(others.rows.length, 3);
+  const relationships: Relationship[] = ['none', 'network', 'referral'];
+  for (const [i, rel] of relationships.entries()) {
+    const pr = others.rows[i]!;
+    const username = `matrix-practitioner-${rel}`;
+    userIds.set(username, await createAccount(db, { username, displayName: `Practitioner ${rel}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: pr.id, organisationId: pr.organisation_id }));
+    if (rel !== 'none') {
+      await db.insertInto('care_relationships').values({ person_id: personId, organisation_id: pr.organisation_id, team_id: rel === 'network' ? pr.team_id : null, practitioner_id: rel === 'network' ? pr.id : null, kind: rel, role_label: null, reason: 'matrix test', ended_at: null, recorded_by: null }).execute();
+    }
+    actors.push({ name: `practitioner, relationship ${rel}`, username, kind: 'practitioner', relationship: rel });
+  }
+  const citizen = async (username: string, person: string) => userIds.set(username, await createAccount(db, { username, displayName: username, role: 'citizen', password: DEMO_PASSWORD, personId: person }));
+  await citizen('matrix-self', personId);
+  await citizen('matrix-proxy', 'p-matrix-proxy');
+  await citizen('matrix-other', 'p-matrix-other');
+  actors.push({ name: 'the person', username: 'matrix-self', kind: 'self' }, { name: 'their registered carer (proxy)', username: 'matrix-proxy', kind: 'proxy' }, { name: 'another citizen', username: 'matrix-other', kind: 'other_citizen' });
+  for (const role of ['manager', 'admin', 'data_quality', 'privacy_officer'] as const) {
+    const username = `matrix-${role}`;
+    userIds.set(username, await createAccount(db, { username, displayName: username, role, password: DEMO_PASSWORD }));
+    actors.push({ name: role, username, kind: 'no_person_access' });
+  }
+  for (const actor of actors) cookies.set(actor.username, await signIn(server.app, actor.username));
+});
+
+after(async () => { await server?.close(); });
+
+async function setConsent(state: ConsentState): Promise<void> {
+  const db = server.database.db;
+  await db.deleteFrom('consent_directives').where('person_id', '=', personId).execute();
+  await db.deleteFrom('break_glass_grants').where('person_id', '=', personId).execute();
+  const day = 86_400_000;
+  const base = { person_id: personId, category: 'health', recipient_kind: 'network' as const, recipient_id: null, purposes: ['direct_care', 'care_coordination'], recorded_by: null, recorded_by_role: 'citizen', withdrawn_by: null, note: null };
+  const past = new Date(Date.now() - 30 * day);
+  if (state === 'granted') await db.insertInto('consent_directives').values({ ...base, decision: 'permit', valid_from: past, recorded_at: past, valid_until: null, withdrawn_at: null }).execute();
+  if (state === 'refused') {
+    await db.insertInto('consent_directives').values({ ...base, decision: 'permit', valid_from: past, recorded_at: past, valid_until: null, withdrawn_at: null }).execute();
+    await db.insertInto('consent_directives').values({ ...base, decision: 'deny', valid_from: new Date(Date.now() - day), recorded_at: new Date(Date.now() - day), valid_until: null, withdrawn_at: null }).execute();
+  }
+  if (state === 'withdrawn') await db.insertInto('consent_directives').values({ ...base, decision: 'permit', valid_from: past, recorded_at: past, valid_until: null, withdrawn_at: new Date(Date.now() - 1000) }).execute();
+  if (state === 'expired') await db.insertInto('consent_directives').values({ ...base, decision: 'permit', valid_from: past, recorded_at: past, valid_until: new Date(Date.now() - 1000), withdrawn_at: null }).execute();
+  if (state === 'break_glass') {
+    for (const actor of actors.filter((a) => a.kind === 'practitioner')) {
+      await db.insertInto('break_glass_grants').values({ user_id: userIds.get(actor.username)!, person_id: personId, reason: 'matrix test emergency', expires_at: new Date(Date.now() + 3_600_000), reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
+    }
+  }
+}
+
+test('access matrix: no leaks, every refusal audited', async (t) => {
+  let cases = 0;
+  const failures: string[] = [];
+  for (const consent of consentStates) {
+    await setConsent(consent);
+    for (const actor of actors) {
+      for (const endpoint of endpoints) {
+        cases += 1;
+        const expect = expected(actor, consent, endpoint);
+        const before = await server.database.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow();
+        const response = await server.app.inject({ method: 'GET', url: endpoint.url(personId), headers: { cookie: cookies.get(actor.username)! } });
+        const body = response.body;
+        const label = `${actor.name} × ${endpoint.name} × consent ${consent}`;
+        if (response.statusCode !== expect.status) failures.push(`${label}: status ${response.statusCode}, expected ${expect.status}`);
+        for (const [marker, text] of [['name', NAME], ['health', HEALTH], ['cj', CJ]] as const) {
+          const shown = body.includes(text);
+          if (shown && !expect[marker]) failures.push(`${label}: LEAK of ${marker}`);
+          if (!shown && expect[marker]) failures.push(`${label}: ${marker} missing`);
+        }
+        if (response.statusCode === 403) {
+          const denial = await server.database.db.selectFrom('audit_events').select('seq')
+            .where('seq', '>', Number(before.seq ?? 0)).where('person_id', '=', personId).where('decision', '=', 'deny')
+            .where('actor_user_id', '=', userIds.get(actor.username)!).executeTakeFirst();
+          if (!denial) failures.push(`${label}: refusal not audited`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.equal(cases, consentStates.length * 10 * endpoints.length);
+  t.diagnostic(`access matrix: ${cases} cases, 0 leaks, every refusal audited`);
+});
