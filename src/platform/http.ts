@@ -26,6 +26,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     joinery: AppContext;
+    /** Every route registered, for route-wide tests (fuzzing, access matrices). */
+    routeList: Array<{ method: string; url: string }>;
   }
   interface FastifyContextConfig {
     /** false turns CSRF checking off for a POST route (machine-to-machine APIs only). */
@@ -100,6 +102,11 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
   app.decorate('joinery', context);
   app.decorateRequest('user', undefined);
   app.decorateRequest('sessionToken', undefined);
+  const routeList: Array<{ method: string; url: string }> = [];
+  app.decorate('routeList', routeList);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: route.url });
+  });
 
   await app.register(fastifyHelmet, {
     enableCSPNonces: true,
