@@ -155,4 +155,25 @@ describe('consent, rights and break-glass', () => {
     assert.doesNotMatch(after.body, /Unconscious in A&amp;E/);
     assert.deepEqual((await verifyAuditChain(db)).problem, null);
   });
+
+  test('a parent signs in, sees the child they act for, opens the child\'s record and manages its sharing', async () => {
+    const db = server.database.db;
+    const pair = await db.selectFrom('proxies as x').innerJoin('persons as c', 'c.id', 'x.person_id')
+      .select(['x.person_id', 'x.proxy_person_id', 'c.given_name', 'c.family_name']).where('x.kind', '=', 'parent').orderBy('x.id').executeTakeFirstOrThrow();
+    const { createAccount } = await import('../src/auth/accounts.ts');
+    await createAccount(db, { username: 'parent-of-child', displayName: 'Parent', role: 'citizen', password: 'a long parent passphrase', personId: pair.proxy_person_id });
+    const cookie = await signIn(server.app, 'parent-of-child', 'a long parent passphrase');
+    const home = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie } });
+    assert.match(home.body, /People you act for/);
+    assert.ok(home.body.includes(`${pair.given_name} ${pair.family_name}`));
+    const child = await server.app.inject({ method: 'GET', url: `/people/${pair.person_id}`, headers: { cookie } });
+    assert.equal(child.statusCode, 200);
+    const sharing = await server.app.inject({ method: 'GET', url: `/my-record/sharing?for=${pair.person_id}`, headers: { cookie } });
+    assert.equal(sharing.statusCode, 200);
+    assert.ok(sharing.body.includes(`${pair.given_name} ${pair.family_name}`));
+    // Revoked: the access ends at once.
+    await db.updateTable('proxies').set({ revoked_at: new Date() }).where('person_id', '=', pair.person_id).where('proxy_person_id', '=', pair.proxy_person_id).execute();
+    const after = await server.app.inject({ method: 'GET', url: `/people/${pair.person_id}`, headers: { cookie } });
+    assert.equal(after.statusCode, 403);
+  });
 });

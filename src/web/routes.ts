@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { categories, decideAccess, decideRecordAccess } from '../platform/access.ts';
 import { startBreakGlass } from '../consent/break-glass.ts';
+import { proxiesOf } from '../consent/proxies.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
 import { appendAudit, countAuditEvents } from '../audit/log.ts';
@@ -23,10 +24,10 @@ async function citizenHome(app: FastifyInstance, request: FastifyRequest, reply:
   if (!user.personId) throw new HttpError(403, 'This account is not linked to a person record.');
   const decision = await decideAccess(db, { actor: user, personId: user.personId, category: 'demographics', purpose: 'self', action: 'read' });
   if (!decision.allowed) throw new HttpError(403, decision.reason);
-  const [person, agencies, looks] = await Promise.all([
-    personSummary(db, user.personId), agenciesHolding(db, user.personId), whoLooked(db, user.personId, 5),
+  const [person, agencies, looks, actingFor] = await Promise.all([
+    personSummary(db, user.personId), agenciesHolding(db, user.personId), whoLooked(db, user.personId, 5), proxiesOf(db, user.personId),
   ]);
-  return reply.view('home-citizen.njk', viewContext(request, reply, { title: 'Your care network', person, agencies, looks }));
+  return reply.view('home-citizen.njk', viewContext(request, reply, { title: 'Your care network', person, agencies, looks, actingFor }));
 }
 
 async function practitionerHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: SignedInUser) {
