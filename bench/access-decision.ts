@@ -26,7 +26,7 @@ async function open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const admin = await openPostgres(serverUrl, { max: 1 });
   await sql`create schema ${sql.id(schema)}`.execute(admin.db);
-  const handle = await openPostgres(serverUrl, { searchPath: schema, max: 4 });
+  const handle = await openPostgres(serverUrl, { searchPath: `${schema},public`, max: 4 });
   return { handle, cleanup: async () => { await handle.close(); await sql`drop schema ${sql.id(schema)} cascade`.execute(admin.db); await admin.close(); } };
 }
 

@@ -7,8 +7,10 @@ import { buildHttpServer } from './platform/http.ts';
 import { registerAuthRoutes, type DemoAccountInfo } from './auth/routes.ts';
 import { registerWebRoutes } from './web/routes.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
+import { registerRecordsRoutes } from './records/routes.ts';
 import { registerDirectoryRoutes } from './directory/routes.ts';
 import { registerLinkageRoutes } from './linkage/routes.ts';
+import { registerReferralRoutes } from './referrals/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -23,8 +25,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerAuthRoutes(app, options.demo);
   registerWebRoutes(app);
   registerConsentRoutes(app);
+  registerRecordsRoutes(app);
   registerDirectoryRoutes(app);
   registerLinkageRoutes(app);
+  registerReferralRoutes(app);
   await app.ready();
   return app;
 }

@@ -64,7 +64,7 @@ export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAcco
   if (!(await db.selectFrom('users').select('id').where('username', '=', 'privacy').executeTakeFirst())) {
     await createAccount(db, { username: 'privacy', displayName: 'Priya Officer (privacy)', role: 'privacy_officer', password: DEMO_PASSWORD });
   }
-  await seedDemoCitizenChoices(db, citizen.id);
+  await seedDemoCitizenChoices(db, citizen.id, practitioner.id);
   if (existing.length === 4) return accounts;
   await createAccount(db, { username: 'citizen', displayName: `${citizen.given_name} ${citizen.family_name}`, role: 'citizen', password: DEMO_PASSWORD, personId: citizen.id });
   await createAccount(db, { username: 'practitioner', displayName: `${practitioner.given_name} ${practitioner.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: practitioner.id, organisationId: practitioner.organisation_id });

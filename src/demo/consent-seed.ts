@@ -45,6 +45,22 @@ export async function seedConsent(db: Kysely<Database>): Promise<void> {
       insert into care_relationships (person_id, organisation_id, team_id, practitioner_id, kind, role_label, reason)
       select l.person_id, l.organisation_id, pr.team_id, l.practitioner_id, 'network', 'lead practitioner', 'named coordinator for several needs'
       from lead l join practitioners pr on pr.id = l.practitioner_id`.execute(trx);
+    // "About me" in people's own words for some of those with current needs.
+    await sql`
+      insert into about_me_versions (person_id, what_matters, how_to_support, written_by, written_by_role, created_at)
+      select n.person_id,
+             case (abs(hashtext(n.person_id)) % 4)
+               when 0 then 'Keeping my flat and seeing my kids at weekends. I want to get back to work one day.'
+               when 1 then 'My dog, my garden and my friends at the community centre. I don''t want to go into a home.'
+               when 2 then 'Looking after my mum without falling apart myself. I need a break sometimes.'
+               else 'Being treated like a person, not a case number. Staying off the drink one day at a time.' end,
+             case (abs(hashtext(n.person_id)) % 3)
+               when 0 then 'Ring before you visit. Mornings are hard for me.'
+               when 1 then 'Please explain things plainly and write them down for me.'
+               else 'Talk to me, not about me. My sister can help with letters.' end,
+             'seed', 'citizen', now() - interval '20 days'
+      from (select distinct person_id from needs where current) n
+      where abs(hashtext(n.person_id || 'aboutme')) % 100 < 30`.execute(trx);
     // Parents act for their children under 16; registered carers for the person they care for.
     await sql`
       insert into proxies (person_id, proxy_person_id, kind, permitted_by, valid_from)
@@ -59,7 +75,14 @@ export async function seedConsent(db: Kysely<Database>): Promise<void> {
 }
 
 /** The demo citizen's own choices: share with the network, but keep probation private. */
-export async function seedDemoCitizenChoices(db: Kysely<Database>, personId: string): Promise<void> {
+export async function seedDemoCitizenChoices(db: Kysely<Database>, personId: string, leadPractitionerId?: string): Promise<void> {
+  // The demo practitioner is the demo citizen's lead, so messages and the network meet in the demo.
+  const lead = await db.selectFrom('care_relationships').select(['id', 'practitioner_id']).where('person_id', '=', personId).where('role_label', '=', 'lead practitioner').where('ended_at', 'is', null).executeTakeFirst();
+  if (leadPractitionerId && lead?.practitioner_id !== leadPractitionerId) {
+    if (lead) await db.updateTable('care_relationships').set({ role_label: 'former lead practitioner' }).where('id', '=', lead.id).execute();
+    const pr = await db.selectFrom('practitioners').select(['organisation_id', 'team_id']).where('id', '=', leadPractitionerId).executeTakeFirstOrThrow();
+    await db.insertInto('care_relationships').values({ person_id: personId, organisation_id: pr.organisation_id, team_id: pr.team_id, practitioner_id: leadPractitionerId, kind: 'network', role_label: 'lead practitioner', reason: 'named coordinator after assessment', ended_at: null, recorded_by: null }).execute();
+  }
   const existing = await db.selectFrom('consent_directives').select('id').where('person_id', '=', personId).executeTakeFirst();
   if (existing) return;
   const now = Date.now();

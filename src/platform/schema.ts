@@ -8,8 +8,12 @@ import { authMigrations, type AuthTables } from '../auth/schema.ts';
 import { auditMigrations, type AuditTables } from '../audit/schema.ts';
 import { directoryMigrations, type DirectoryTables } from '../directory/schema.ts';
 import { consentMigrations, type ConsentTables } from '../consent/schema.ts';
+import { referralMigrations, type ReferralTables } from '../referrals/schema.ts';
+import { recordsMigrations, type RecordsTables } from '../records/schema.ts';
+import { budgetsMigrations, type BudgetsTables } from '../budgets/schema.ts';
+import { plansMigrations, type PlansTables } from '../plans/schema.ts';
 
-export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables {}
+export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables, BudgetsTables, RecordsTables, ReferralTables, PlansTables {}
 
 /** Every module's migrations; names carry a global sequence number so order is explicit. */
 export const allMigrations: Record<string, Migration> = {
@@ -21,4 +25,8 @@ export const allMigrations: Record<string, Migration> = {
   ...auditMigrations,
   ...directoryMigrations,
   ...consentMigrations,
+  ...referralMigrations,
+  ...plansMigrations,
+  ...recordsMigrations,
+  ...budgetsMigrations,
 };

@@ -5,6 +5,7 @@ import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { categories, decideAccess, decideRecordAccess } from '../platform/access.ts';
 import { startBreakGlass } from '../consent/break-glass.ts';
 import { proxiesOf } from '../consent/proxies.ts';
+import { householdOf } from '../records/household.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
 import { appendAudit, countAuditEvents } from '../audit/log.ts';
@@ -110,12 +111,15 @@ export function registerWebRoutes(app: FastifyInstance): void {
     }
     const person = await personSummary(db, personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
-    const [agencies, needs, timeline, looks, held] = await Promise.all([
+    const aboutMeVisible = access.byCategory.about_me.scope === 'all';
+    const [agencies, needs, timeline, looks, held, aboutMe, householdId] = await Promise.all([
       agenciesHolding(db, personId),
       currentNeeds(db, personId, 'all'),
       personTimeline(db, personId, 'all', 300),
       user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
       user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
+      aboutMeVisible ? db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support', 'created_at']).where('person_id', '=', personId).orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst() : Promise.resolve(undefined),
+      householdOf(db, personId),
     ]);
     const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
     const isSelf = user.role === 'citizen';
@@ -123,6 +127,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
       title: `${person.givenName} ${person.familyName}`, person, view, looks, isSelf,
       held: held.map((r) => ({ ...r, rows: Object.entries(r.fields).filter(([, v]) => v).map(([k, v]) => ({ key: { text: k.replace(/_/g, ' ') }, value: { text: v } })) })),
       breakGlass: access.breakGlass, demographicsReason: demographics.reason,
+      aboutMe, aboutMeVisible, aboutMeReason: access.byCategory.about_me.reason, householdId,
     }));
   });
 

@@ -1,0 +1,78 @@
+// The household view: members, how they are related, address history, and each member's
+// current needs, each shown only as far as the reader may see that member's record.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+import { categories, decideRecordAccess } from '../platform/access.ts';
+import { currentNeeds } from '../people/record.ts';
+import { buildSharedRecord } from '../people/shared-record.ts';
+
+export interface HouseholdMemberView {
+  personId: string;
+  visible: boolean;
+  name: string | null;
+  age: number | null;
+  needs: Array<{ code: string; organisation: string }>;
+  relationships: Array<{ type: string; to: string }>;
+}
+
+export interface HouseholdView {
+  id: string;
+  composition: string;
+  tenure: string;
+  addressLine: string;
+  postcode: string;
+  addresses: Array<{ addressLine: string; postcode: string; from: string | null; to: string | null }>;
+  members: HouseholdMemberView[];
+  hiddenMembers: number;
+}
+
+function ageOn(birthDate: string | null, today: Date): number | null {
+  if (!birthDate) return null;
+  const [y, m, d] = birthDate.split('-').map(Number) as [number, number, number];
+  let age = today.getUTCFullYear() - y;
+  if (today.getUTCMonth() + 1 < m || (today.getUTCMonth() + 1 === m && today.getUTCDate() < d)) age -= 1;
+  return age;
+}
+
+export async function householdOf(db: Kysely<Database>, personId: string): Promise<string | null> {
+  const row = await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst();
+  return row?.household_id ?? null;
+}
+
+/** Returns undefined when the reader may see no member of the household (or it does not exist). */
+export async function householdView(db: Kysely<Database>, user: SignedInUser, householdId: string): Promise<HouseholdView | undefined> {
+  const household = await db.selectFrom('households').selectAll().where('id', '=', householdId).executeTakeFirst();
+  if (!household) return undefined;
+  const people = await db.selectFrom('persons').select(['id', 'given_name', 'family_name', 'birth_date'])
+    .where('household_id', '=', householdId).where(sql<boolean>`merged_into is null`).orderBy('birth_date').execute();
+  const purpose = user.role === 'citizen' ? 'self' : 'direct_care';
+  const today = new Date();
+  const members: HouseholdMemberView[] = [];
+  for (const p of people) {
+    const access = await decideRecordAccess(db, { actor: user, personId: p.id, categories, purpose, action: 'read' });
+    const visible = access.byCategory.demographics.scope !== 'none';
+    let needs: HouseholdMemberView['needs'] = [];
+    if (visible) {
+      const view = buildSharedRecord(access.byCategory, user.organisationId, { needs: await currentNeeds(db, p.id, 'all'), events: [], agencies: [] });
+      needs = view.sections.flatMap((s) => s.needs.map((n) => ({ code: n.code, organisation: n.organisation })));
+    }
+    members.push({ personId: p.id, visible, name: visible ? `${p.given_name} ${p.family_name}` : null, age: visible ? ageOn(p.birth_date, today) : null, needs, relationships: [] });
+  }
+  const visibleIds = new Set(members.filter((m) => m.visible).map((m) => m.personId));
+  if (visibleIds.size === 0) return undefined;
+  const relationships = await db.selectFrom('relationships').selectAll().where('person_id', 'in', [...visibleIds]).where('related_person_id', 'in', [...visibleIds]).execute();
+  const names = new Map(members.map((m) => [m.personId, m.name ?? '']));
+  for (const member of members) {
+    member.relationships = relationships.filter((r) => r.person_id === member.personId)
+      .map((r) => ({ type: r.type.replace(/_/g, ' '), to: names.get(r.related_person_id) ?? '' }));
+  }
+  const addresses = await db.selectFrom('household_addresses').select(['address_line', 'postcode', 'from_date', 'to_date'])
+    .where('household_id', '=', householdId).orderBy('from_date', 'desc').execute();
+  return {
+    id: household.id, composition: household.composition, tenure: household.tenure, addressLine: household.address_line, postcode: household.postcode,
+    addresses: addresses.map((a) => ({ addressLine: a.address_line, postcode: a.postcode, from: a.from_date, to: a.to_date })),
+    members: members.filter((m) => m.visible),
+    hiddenMembers: members.filter((m) => !m.visible).length,
+  };
+}

@@ -1,0 +1,84 @@
+// The network around a person: who is involved, in what role, and how to reach them; with a
+// named lead practitioner. Joining or leaving the network is a recorded act with a reason,
+// and it is what gives a practitioner a legitimate relationship with the person.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+import { appendAudit } from '../audit/log.ts';
+
+export interface NetworkMember {
+  id: number;
+  kind: string;
+  roleLabel: string | null;
+  practitioner: string | null;
+  practitionerRole: string | null;
+  practitionerEmail: string | null;
+  team: string | null;
+  organisation: string;
+  organisationPhone: string;
+  reason: string;
+  since: Date;
+  endedAt: Date | null;
+  isLead: boolean;
+}
+
+export async function networkOf(db: Kysely<Database>, personId: string, includeEnded = false): Promise<NetworkMember[]> {
+  const rows = await sql<{ id: number; kind: string; role_label: string | null; practitioner: string | null; practitioner_role: string | null; practitioner_email: string | null; team: string | null; organisation: string; organisation_phone: string; reason: string; started_at: Date; ended_at: Date | null }>`
+    select r.id, r.kind, r.role_label, pr.given_name || ' ' || pr.family_name as practitioner, pr.role as practitioner_role, pr.email as practitioner_email,
+           t.name as team, o.name as organisation, o.phone as organisation_phone, r.reason, r.started_at, r.ended_at
+    from care_relationships r
+    join organisations o on o.id = r.organisation_id
+    left join practitioners pr on pr.id = r.practitioner_id
+    left join teams t on t.id = r.team_id
+    where r.person_id = ${personId} ${includeEnded ? sql`` : sql`and r.ended_at is null`}
+    order by (r.role_label = 'lead practitioner') desc nulls last, r.started_at`.execute(db);
+  return rows.rows.map((r) => ({
+    id: Number(r.id), kind: r.kind, roleLabel: r.role_label, practitioner: r.practitioner, practitionerRole: r.practitioner_role,
+    practitionerEmail: r.practitioner_email, team: r.team, organisation: r.organisation, organisationPhone: r.organisation_phone,
+    reason: r.reason, since: r.started_at, endedAt: r.ended_at, isLead: r.role_label === 'lead practitioner' && r.ended_at === null,
+  }));
+}
+
+export class NetworkInputError extends Error {}
+
+export async function addToNetwork(db: Kysely<Database>, actor: SignedInUser, personId: string, input: { practitionerId: string; roleLabel: string; reason: string }): Promise<void> {
+  const reason = input.reason.trim();
+  const roleLabel = input.roleLabel.trim();
+  if (reason.length < 5 || reason.length > 500) throw new NetworkInputError('Say why this person is joining the network, in 5 to 500 characters');
+  if (roleLabel.length < 2 || roleLabel.length > 80) throw new NetworkInputError('Give their role in this person\'s care, for example "housing support"');
+  await db.transaction().execute(async (trx) => {
+    const practitioner = await trx.selectFrom('practitioners').select(['id', 'organisation_id', 'team_id']).where('id', '=', input.practitionerId).executeTakeFirst();
+    if (!practitioner) throw new NetworkInputError('Choose a practitioner from the list');
+    const already = await trx.selectFrom('care_relationships').select('id').where('person_id', '=', personId)
+      .where('practitioner_id', '=', practitioner.id).where('ended_at', 'is', null).executeTakeFirst();
+    if (already) throw new NetworkInputError('That practitioner is already in this person\'s network');
+    if (roleLabel.toLowerCase() === 'lead practitioner') {
+      // One lead at a time: the previous lead stays in the network in a plain role.
+      await trx.updateTable('care_relationships').set({ role_label: 'former lead practitioner' }).where('person_id', '=', personId)
+        .where('role_label', '=', 'lead practitioner').where('ended_at', 'is', null).execute();
+    }
+    await trx.insertInto('care_relationships').values({
+      person_id: personId, organisation_id: practitioner.organisation_id, team_id: practitioner.team_id, practitioner_id: practitioner.id,
+      kind: 'network', role_label: roleLabel.toLowerCase() === 'lead practitioner' ? 'lead practitioner' : roleLabel, reason, ended_at: null, recorded_by: actor.id,
+    }).execute();
+    await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId, category: null, purpose: 'care_coordination', decision: 'success', reason: `added to the care network: ${reason}` });
+  });
+}
+
+export async function endNetworkMembership(db: Kysely<Database>, actor: SignedInUser, personId: string, relationshipId: number, reason: string): Promise<boolean> {
+  if (reason.trim().length < 5) throw new NetworkInputError('Say why this person is leaving the network, in at least 5 characters');
+  return db.transaction().execute(async (trx) => {
+    const result = await trx.updateTable('care_relationships').set({ ended_at: new Date() }).where('id', '=', relationshipId)
+      .where('person_id', '=', personId).where('ended_at', 'is', null).where('kind', '=', 'network').executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) return false;
+    await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId, category: null, purpose: 'care_coordination', decision: 'success', reason: `left the care network: ${reason.trim().slice(0, 200)}` });
+    return true;
+  });
+}
+
+export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<{ practitionerId: string; name: string; organisation: string } | undefined> {
+  const row = await db.selectFrom('care_relationships as r').innerJoin('practitioners as p', 'p.id', 'r.practitioner_id').innerJoin('organisations as o', 'o.id', 'r.organisation_id')
+    .select(['p.id', 'p.given_name', 'p.family_name', 'o.name']).where('r.person_id', '=', personId).where('r.role_label', '=', 'lead practitioner')
+    .where('r.ended_at', 'is', null).orderBy('r.started_at', 'desc').executeTakeFirst();
+  return row ? { practitionerId: row.id, name: `${row.given_name} ${row.family_name}`, organisation: row.name } : undefined;
+}

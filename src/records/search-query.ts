@@ -1,0 +1,62 @@
+// Understanding what a practitioner typed into "find a person": an NHS number, a date of birth,
+// a postcode and/or a name, in the forms people actually type them.
+import { isValidNhsNumber } from '../people/nhs-number.ts';
+
+export interface PersonQuery {
+  name: string | null;
+  nhsNumber: string | null;
+  birthDate: string | null;
+  postcode: string | null;
+}
+
+export class SearchQueryError extends Error {}
+
+const POSTCODE = /\b([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})\b/i;
+const ISO_DATE = /\b(\d{4})-(\d{1,2})-(\d{1,2})\b/;
+const UK_DATE = /\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b/;
+const NHS = /\b(\d{3})\s?(\d{3})\s?(\d{4})\b/;
+
+function isoDate(year: number, month: number, day: number): string | null {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  return date.toISOString().slice(0, 10);
+}
+
+export function parsePersonQuery(raw: string): PersonQuery {
+  let rest = raw.normalize('NFKC').slice(0, 200);
+  const query: PersonQuery = { name: null, nhsNumber: null, birthDate: null, postcode: null };
+  const nhs = NHS.exec(rest);
+  if (nhs) {
+    const digits = nhs.slice(1).join('');
+    if (!isValidNhsNumber(digits)) throw new SearchQueryError(`${nhs[0]} is not a valid NHS number: check the digits`);
+    query.nhsNumber = digits;
+    rest = rest.replace(nhs[0], ' ');
+  }
+  const iso = ISO_DATE.exec(rest);
+  const uk = iso ? null : UK_DATE.exec(rest);
+  if (iso || uk) {
+    const [y, m, d] = iso ? [Number(iso[1]), Number(iso[2]), Number(iso[3])] : [Number(uk![3]), Number(uk![2]), Number(uk![1])];
+    const date = isoDate(y, m, d);
+    if (!date) throw new SearchQueryError(`${(iso ?? uk)![0]} is not a real date: enter a date of birth like 31/03/1985`);
+    query.birthDate = date;
+    rest = rest.replace((iso ?? uk)![0], ' ');
+  }
+  const postcode = POSTCODE.exec(rest);
+  if (postcode) {
+    query.postcode = `${postcode[1]}${postcode[2]}`.toUpperCase();
+    rest = rest.replace(postcode[0], ' ');
+  }
+  const name = rest.toLowerCase().replace(/[^\p{L}\p{M}' -]/gu, ' ').replace(/\s+/g, ' ').trim();
+  if (name.length >= 2) query.name = name;
+  if (!query.name && !query.nhsNumber && !query.birthDate && !query.postcode) {
+    throw new SearchQueryError('Enter a name, date of birth, NHS number or postcode');
+  }
+  return query;
+}
+
+/** The date with day and month swapped, when that is also a real date (a common slip). */
+export function swappedDayMonth(iso: string): string | null {
+  const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
+  if (m === d || d > 12) return null;
+  return isoDate(y, d, m);
+}
