@@ -59,11 +59,41 @@ async function appendInTransaction(trx: Transaction<Database>, entries: AuditEnt
   await trx.updateTable('audit_chain_head').set({ last_seq: seq, last_hash: prevHash }).where('id', '=', 1).execute();
 }
 
+interface PendingAppend { entries: AuditEntry[]; resolve: () => void; reject: (error: unknown) => void }
+interface GroupCommit { queue: PendingAppend[]; flushing: boolean }
+const groupCommits = new WeakMap<object, GroupCommit>();
+
+/**
+ * Group commit: appends that arrive while a flush is running wait for the next one and are
+ * written together in one transaction, so concurrent requests share one lock on the chain head
+ * instead of queueing for it one by one. Every caller still waits until its events are durable.
+ */
+async function flushGroup(db: Kysely<Database>, group: GroupCommit): Promise<void> {
+  group.flushing = true;
+  while (group.queue.length > 0) {
+    const batch = group.queue.splice(0, group.queue.length);
+    try {
+      await db.transaction().execute((trx) => appendInTransaction(trx, batch.flatMap((p) => p.entries)));
+      for (const p of batch) p.resolve();
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+  group.flushing = false;
+}
+
 /** Appends events atomically. Pass a transaction to make the audit part of the same unit of work. */
 export async function appendAudit(db: Kysely<Database> | Transaction<Database>, ...entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   if (db.isTransaction) return appendInTransaction(db as Transaction<Database>, entries);
-  await db.transaction().execute((trx) => appendInTransaction(trx, entries));
+  let group = groupCommits.get(db);
+  if (!group) {
+    group = { queue: [], flushing: false };
+    groupCommits.set(db, group);
+  }
+  const done = new Promise<void>((resolve, reject) => group.queue.push({ entries, resolve, reject }));
+  if (!group.flushing) void flushGroup(db as Kysely<Database>, group);
+  return done;
 }
 
 export interface AuditVerification {

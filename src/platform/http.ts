@@ -165,7 +165,7 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
 
   // One access log line per request: route and status, never query strings or bodies.
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, path: pathOnly(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), role: request.user?.role }, 'request');
+    request.log.info({ method: request.method, path: pathOnly(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, role: request.user?.role }, 'request');
   });
 
   app.setNotFoundHandler(async (request, reply) => {
