@@ -10,7 +10,12 @@ import { registerConsentRoutes } from './consent/routes.ts';
 import { registerRecordsRoutes } from './records/routes.ts';
 import { registerDirectoryRoutes } from './directory/routes.ts';
 import { registerLinkageRoutes } from './linkage/routes.ts';
+import { registerBudgetRoutes } from './budgets/routes.ts';
 import { registerReferralRoutes } from './referrals/routes.ts';
+import { registerPlansRoutes } from './plans/routes.ts';
+import { registerInsightRoutes } from './insight/routes.ts';
+import { registerFhirRoutes } from './fhir/routes.ts';
+import { registerInteropRoutes } from './interop/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -28,7 +33,12 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerRecordsRoutes(app);
   registerDirectoryRoutes(app);
   registerLinkageRoutes(app);
+  registerBudgetRoutes(app);
   registerReferralRoutes(app);
+  registerPlansRoutes(app);
+  registerInsightRoutes(app);
+  registerFhirRoutes(app);
+  registerInteropRoutes(app);
   await app.ready();
   return app;
 }

@@ -15,6 +15,8 @@ import { verifyAuditChain } from './audit/log.ts';
 import { writePlaceCsv } from './synth/write-csv.ts';
 import { registerIndexCommand, registerLinkCommand } from './linkage/cli.ts';
 import { registerDirectoryCommands } from './directory/cli.ts';
+import { registerInsightCommands } from './insight/cli.ts';
+import { registerInteropCommands } from './interop/cli.ts';
 
 function positiveInt(name: string, max = 10_000_000) {
   return (raw: string): number => {
@@ -177,6 +179,8 @@ export function buildProgram(): Command {
   registerLinkCommand(program);
   registerIndexCommand(program, () => openMigrated(loadConfig()));
   registerDirectoryCommands(program);
+  registerInsightCommands(program, () => openMigrated(loadConfig()));
+  registerInteropCommands(program);
   return program;
 }
 

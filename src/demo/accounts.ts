@@ -2,6 +2,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
+import { setUpReferralDemo } from '../referrals/demo.ts';
+import { setUpPlansDemo } from '../plans/demo.ts';
 import { createAccount } from '../auth/accounts.ts';
 import type { DemoAccountInfo } from '../auth/routes.ts';
 
@@ -65,6 +67,10 @@ export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAcco
     await createAccount(db, { username: 'privacy', displayName: 'Priya Officer (privacy)', role: 'privacy_officer', password: DEMO_PASSWORD });
   }
   await seedDemoCitizenChoices(db, citizen.id, practitioner.id);
+  // Receiving services' practitioners (housing, GP) and the citizen's own referrals.
+  accounts.push(...await setUpReferralDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD));
+  // The multiple-disadvantage coordinator, and the citizen's own shared plan.
+  accounts.push(...await setUpPlansDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD));
   if (existing.length === 4) return accounts;
   await createAccount(db, { username: 'citizen', displayName: `${citizen.given_name} ${citizen.family_name}`, role: 'citizen', password: DEMO_PASSWORD, personId: citizen.id });
   await createAccount(db, { username: 'practitioner', displayName: `${practitioner.given_name} ${practitioner.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: practitioner.id, organisationId: practitioner.organisation_id });

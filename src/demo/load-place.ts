@@ -9,6 +9,9 @@ import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from './bulk.ts';
 import { indexPlaceRecords, type IndexSummary } from '../linkage/person-index.ts';
 import { populateDirectoryFromPlace } from '../directory/populate.ts';
+import { seedBudgets, type BudgetSeedSummary } from '../budgets/seed.ts';
+import { seedDemoReferrals } from '../referrals/seed.ts';
+import { seedPlans } from '../plans/seed.ts';
 
 export interface LoadSummary {
   placeName: string;
@@ -20,6 +23,8 @@ export interface LoadSummary {
   seconds: number;
   /** The person index's batch run over the agency records. */
   linkage?: IndexSummary;
+  /** Pooled funds, a year and more of spend, personal budgets and outcome payments. */
+  budgets?: BudgetSeedSummary;
 }
 
 export async function isPlaceLoaded(db: Kysely<Database>): Promise<boolean> {
@@ -174,8 +179,26 @@ function dedupeRelationships<R extends { personId: string; relatedPersonId: stri
   });
 }
 
+/**
+ * How agency records are joined to people: by the person index (the product, always for the
+ * demo), or, for city-scale benchmarks of other features only, from the generator's ground
+ * truth (the index cannot yet link a million people's records within a benchmark's budget).
+ */
+export type PlaceLinking = 'person_index' | 'ground_truth';
+
+async function linkFromGroundTruth(db: Kysely<Database>, records: Array<{ source: string; sourceId: string; truePersonId: string }>): Promise<void> {
+  for (let start = 0; start < records.length; start += 10_000) {
+    const batch = records.slice(start, start + 10_000);
+    await sql`
+      insert into record_links (source_record_id, person_id, method, match_probability)
+      select s.id, m.person_id, 'synthetic_truth', 1
+      from unnest(${batch.map((r) => r.source)}::text[], ${batch.map((r) => r.sourceId)}::text[], ${batch.map((r) => r.truePersonId)}::text[]) as m(source, source_id, person_id)
+      join source_records s on s.source = m.source and s.source_id = m.source_id`.execute(db);
+  }
+}
+
 /** Generates and loads a place in one transaction-per-batch stream; refuses if one is loaded. */
-export async function loadSyntheticPlace(db: Kysely<Database>, options: GenerateOptions, progress: Progress = silentProgress): Promise<LoadSummary> {
+export async function loadSyntheticPlace(db: Kysely<Database>, options: GenerateOptions & { linking?: PlaceLinking }, progress: Progress = silentProgress): Promise<LoadSummary> {
   const started = Date.now();
   if (await isPlaceLoaded(db)) throw new Error('a place is already loaded in this database');
   const frame = createPlaceFrame(options);
@@ -188,7 +211,10 @@ export async function loadSyntheticPlace(db: Kysely<Database>, options: Generate
     const current = batch;
     batch = [];
     batchPeople = 0;
-    await db.transaction().execute((trx) => loadHouseholdBatch(trx, current));
+    await db.transaction().execute(async (trx) => {
+      await loadHouseholdBatch(trx, current);
+      if (options.linking === 'ground_truth') await linkFromGroundTruth(trx, current.flatMap((b) => b.sourceRecords));
+    });
     progress.update(summary.people, 'people');
   };
   for (const bundle of generateHouseholds(frame, options)) {
@@ -203,10 +229,15 @@ export async function loadSyntheticPlace(db: Kysely<Database>, options: Generate
   }
   await flush();
   // The person index links every agency record to the spine (no ground truth used).
-  summary.linkage = await indexPlaceRecords(db);
+  if (options.linking !== 'ground_truth') summary.linkage = await indexPlaceRecords(db);
   await populateDirectoryFromPlace(db);
   // Sharing choices, lawful bases, care networks and proxies, so access rules have work to do.
   await seedConsent(db);
+  summary.budgets = await seedBudgets(db);
+  // Referral histories and pathway journeys, so inboxes, waiting lists and flow charts are real.
+  await seedDemoReferrals(db, options.seed);
+  // People on each operating model, with shared plans and assessments over time.
+  await seedPlans(db);
   await sql`analyze`.execute(db);
   summary.seconds = (Date.now() - started) / 1000;
   return summary;

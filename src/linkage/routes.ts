@@ -68,10 +68,10 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'data_quality');
     const db = app.joinery.database.db;
     const id = reviewIdParam(request);
-    const body = (request.body ?? {}) as { decision?: string; reason?: string };
+    const body = (request.body ?? {}) as { decision?: unknown; reason?: unknown };
     const decision = body.decision === 'same' ? 'same' : body.decision === 'different' ? 'different' : null;
     if (!decision) throw new HttpError(400, 'Choose "Same person" or "Not the same person".');
-    const reason = (body.reason ?? '').trim().slice(0, 500);
+    const reason = (typeof body.reason === 'string' ? body.reason : '').trim().slice(0, 500);
     try {
       await decideReview(db, id, decision, { id: user.id, role: user.role, organisationId: user.organisationId }, reason || (decision === 'same' ? 'same person' : ''));
     } catch (error) {

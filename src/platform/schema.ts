@@ -12,8 +12,10 @@ import { referralMigrations, type ReferralTables } from '../referrals/schema.ts'
 import { recordsMigrations, type RecordsTables } from '../records/schema.ts';
 import { budgetsMigrations, type BudgetsTables } from '../budgets/schema.ts';
 import { plansMigrations, type PlansTables } from '../plans/schema.ts';
+import { interopMigrations, type InteropTables } from '../interop/schema.ts';
+import { insightMigrations, type InsightTables } from '../insight/schema.ts';
 
-export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables, BudgetsTables, RecordsTables, ReferralTables, PlansTables {}
+export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables, BudgetsTables, RecordsTables, ReferralTables, PlansTables, InteropTables, InsightTables {}
 
 /** Every module's migrations; names carry a global sequence number so order is explicit. */
 export const allMigrations: Record<string, Migration> = {
@@ -29,4 +31,6 @@ export const allMigrations: Record<string, Migration> = {
   ...plansMigrations,
   ...recordsMigrations,
   ...budgetsMigrations,
+  ...interopMigrations,
+  ...insightMigrations,
 };

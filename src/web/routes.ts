@@ -13,6 +13,8 @@ import { placeSummary, populationByLocality, needsByDeprivation } from '../place
 import { agenciesHolding, currentNeeds, organisationCaseload, personSummary, personTimeline, recordsHeld, whoLooked } from '../people/record.ts';
 import { horizontalBarChart } from './charts.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
+import { personCost } from '../budgets/queries.ts';
+import { financialYearLabel, formatPounds } from '../budgets/goals.ts';
 
 function personIdParam(request: FastifyRequest): string {
   const id = (request.params as { id?: string }).id ?? '';
@@ -123,7 +125,13 @@ export function registerWebRoutes(app: FastifyInstance): void {
     ]);
     const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
     const isSelf = user.role === 'citizen';
+    // Whole-system cost: money is 'finances'; own_organisation scope shows only that agency's spend.
+    const finances = access.byCategory.finances;
+    const cost = finances.scope === 'none' ? null : await personCost(db, personId, finances.scope === 'all' ? 'all' : user.organisationId ? [user.organisationId] : []);
+    // The household total includes other members' spending, which this decision does not cover.
+    const wholeSystemCost = cost === null ? null : { scope: finances.scope, reason: finances.reason, cost: { ...cost, household: null } };
     return reply.view('person.njk', viewContext(request, reply, {
+      wholeSystemCost, gbp: formatPounds, fyLabel: financialYearLabel,
       title: `${person.givenName} ${person.familyName}`, person, view, looks, isSelf,
       held: held.map((r) => ({ ...r, rows: Object.entries(r.fields).filter(([, v]) => v).map(([k, v]) => ({ key: { text: k.replace(/_/g, ' ') }, value: { text: v } })) })),
       breakGlass: access.breakGlass, demographicsReason: demographics.reason,

@@ -1,0 +1,830 @@
+// Joinery's tables as FHIR R4 resources: for each resource type, the SQL that yields its rows,
+// its search parameters (as SQL conditions), how a row becomes a resource, and which person
+// and category of information the access decision is asked about.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/categories.ts';
+import { anyOf, checkId, dateCondition, parseToken, referenceId, stringCondition, type Cond } from './params.ts';
+import { invalid } from './outcome.ts';
+
+export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+export const PERSON_SYSTEM = 'urn:joinery:person';
+export const SOURCE_SYSTEM_PREFIX = 'urn:joinery:source:';
+export const ORGANISATION_CODE_SYSTEM = 'urn:joinery:organisation-code';
+const CODE_SYSTEM = 'urn:joinery:code';
+
+export type Row = Record<string, unknown> & { id: string; version_id: number; last_updated: Date | string | null };
+
+export interface AccessSpec {
+  /** The person the row is about. */
+  personOf(row: Row): string | null;
+  /** The category the row falls into. */
+  categoryOf(row: Row): Category;
+  /** Organisations whose entry this is: an 'own_organisation' decision shows only the actor's. */
+  organisationsOf?(row: Row): string[];
+  /** A further rule beyond the access decision (e.g. audit trails: the person and privacy officers only). */
+  gate?(actor: SignedInUser, row: Row): boolean;
+  /** Categories of the row's parts (CareTeam participants), each decided separately. */
+  partCategories?(row: Row): Category[];
+  /** Persons a row lists (a household's members): each is decided, and only the allowed are shown. */
+  membersOf?(row: Row): string[];
+  /** Drops parts the decision does not allow; null hides the row. */
+  redact?(row: Row, allowed: (category: Category, organisationId: string | null) => boolean): Row | null;
+}
+
+export interface ResourceDef {
+  type: string;
+  /** SQL yielding the rows; the columns id, version_id, last_updated always; person_id when personal. */
+  base: RawBuilder<unknown>;
+  params: Record<string, (value: string) => Cond>;
+  /** Parameter names and types for the CapabilityStatement. */
+  paramTypes: Record<string, 'token' | 'string' | 'date' | 'reference' | 'number' | 'uri'>;
+  /** _include targets: parameter name → resource type referenced (rows' column holding the id). */
+  includes?: Record<string, { type: string; column: string }>;
+  access?: AccessSpec;
+  hydrate?(db: Kysely<Database>, rows: Row[]): Promise<void>;
+  toFhir(row: Row): Resource;
+  interactions: Array<'read' | 'search-type' | 'create' | 'update' | 'vread'>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function meta(type: string, idExpr: string, natural: string | null) {
+  return {
+    cols: sql.raw(`coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, ${natural ?? 'null::timestamptz'}) as last_updated`),
+    join: sql.raw(`left join fhir_meta m on m.resource_type = '${type}' and m.resource_id = ${idExpr}`),
+  };
+}
+
+function instant(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const date = value instanceof Date ? value : new Date(String(value));
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function dateOnly(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  const text = String(value);
+  return /^\d{4}-\d{2}-\d{2}/.test(text) ? text.slice(0, 10) : undefined;
+}
+
+function metaOf(row: Row): Resource['meta'] {
+  const lastUpdated = instant(row.last_updated);
+  return { versionId: String(row.version_id ?? 1), ...(lastUpdated ? { lastUpdated } : {}) };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const ref = (type: string, id: unknown, display?: unknown) => (typeof id === 'string' && id !== ''
+  ? { reference: `${type}/${id}`, ...(str(display) ? { display: String(display) } : {}) } : undefined);
+const text = (v: string) => ({ text: v });
+const code = (system: string, c: string, display?: string) => ({ coding: [{ system, code: c, ...(display ? { display } : {}) }], text: display ?? c });
+const compact = <T extends Record<string, unknown>>(o: T): T => {
+  for (const key of Object.keys(o)) {
+    const v = o[key];
+    if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) delete o[key];
+  }
+  return o;
+};
+
+const idParam = (column = 'r.id') => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${checkId(x)}`);
+const lastUpdatedParam = (v: string) => dateCondition('r.last_updated', v, 'instant');
+const personParam = (column = 'r.person_id') => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${referenceId(x, 'Patient')}`);
+const refParam = (column: string, type: string) => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${referenceId(x, type)}`);
+const eqParam = (column: string, map: (v: string) => string | string[] = (v) => v) => (v: string) => anyOf(v, (x) => {
+  const mapped = map(parseToken(x).code);
+  return Array.isArray(mapped) ? sql`${sql.raw(column)} = any(${mapped}::text[])` : sql`${sql.raw(column)} = ${mapped}`;
+});
+const common = { _id: idParam(), _lastUpdated: lastUpdatedParam };
+const commonTypes = { _id: 'token', _lastUpdated: 'date' } as const;
+
+function reverse(map: Record<string, string>): (v: string) => string[] {
+  return (v) => {
+    const out = Object.entries(map).filter(([, f]) => f === v).map(([k]) => k);
+    if (out.length === 0) throw invalid(`"${v}" is not a status used here`);
+    return out;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patient
+
+const patientMeta = meta('Patient', 'p.id', 'p.created_at');
+const patient: ResourceDef = {
+  type: 'Patient',
+  base: sql`select p.id, p.id as person_id, p.given_name, p.middle_name, p.family_name, p.birth_date::text as birth_date, p.sex,
+      p.nhs_number, p.phone, p.email, p.merged_into, coalesce(h.address_line, p.linkage_address) as address_line,
+      coalesce(h.postcode, p.linkage_postcode) as postcode, ${patientMeta.cols}
+    from persons p left join households h on h.id = p.household_id ${patientMeta.join}`,
+  params: {
+    ...common,
+    identifier: (v) => anyOf(v, (x) => {
+      const { system, code: value } = parseToken(x);
+      if (system === NHS_NUMBER_SYSTEM) return sql`r.nhs_number = ${value.replace(/\s/g, '')}`;
+      if (system === PERSON_SYSTEM) return sql`r.id = ${value}`;
+      if (system?.startsWith(SOURCE_SYSTEM_PREFIX)) {
+        return sql`r.id in (select l.person_id from source_records s join record_links l on l.source_record_id = s.id and l.superseded_at is null
+          where s.source = ${system.slice(SOURCE_SYSTEM_PREFIX.length)} and s.source_id = ${value})`;
+      }
+      if (system !== null) return sql`false`;
+      return sql`(r.nhs_number = ${value.replace(/\s/g, '')} or r.id = ${value})`;
+    }),
+    name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name', 'r.middle_name'], x)),
+    family: (v) => anyOf(v, (x) => stringCondition(['r.family_name'], x)),
+    given: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.middle_name'], x)),
+    birthdate: (v) => dateCondition('r.birth_date::date', v, 'date'),
+    gender: eqParam('r.sex'),
+    'address-postalcode': (v) => anyOf(v, (x) => stringCondition(['r.postcode'], x)),
+    active: (v) => (v === 'true' ? sql`r.merged_into is null` : sql`r.merged_into is not null`),
+  },
+  paramTypes: { ...commonTypes, identifier: 'token', name: 'string', family: 'string', given: 'string', birthdate: 'date', gender: 'token', 'address-postalcode': 'string', active: 'token' },
+  access: { personOf: (r) => r.id, categoryOf: () => 'demographics' },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'Patient' as const,
+      id: r.id,
+      meta: metaOf(r),
+      identifier: [
+        ...(str(r.nhs_number) ? [{ system: NHS_NUMBER_SYSTEM, value: String(r.nhs_number) }] : []),
+        { system: PERSON_SYSTEM, value: r.id },
+      ],
+      active: r.merged_into === null,
+      name: [compact({ use: 'official' as const, family: str(r.family_name), given: [str(r.given_name), str(r.middle_name)].filter((x): x is string => !!x) })],
+      telecom: [
+        ...(str(r.phone) ? [{ system: 'phone' as const, value: String(r.phone) }] : []),
+        ...(str(r.email) ? [{ system: 'email' as const, value: String(r.email) }] : []),
+      ],
+      gender: r.sex === 'female' ? 'female' as const : r.sex === 'male' ? 'male' as const : 'unknown' as const,
+      birthDate: dateOnly(r.birth_date),
+      address: str(r.address_line) || str(r.postcode) ? [compact({ use: 'home' as const, line: str(r.address_line) ? [String(r.address_line)] : undefined, postalCode: str(r.postcode) })] : undefined,
+      link: str(r.merged_into) ? [{ other: { reference: `Patient/${String(r.merged_into)}` }, type: 'replaced-by' as const }] : undefined,
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// RelatedPerson: a person's family and household relationships. Id: person.related.type-index.
+
+const relatedMeta = meta('RelatedPerson', 'x.id', null);
+const relationshipCodes: Record<string, string> = { parent: 'PRN', child: 'CHILD', partner: 'SIGOTHR', spouse: 'SPS', sibling: 'SIB', carer: 'CAREGIVER', cared_for: 'DEPEN' };
+const related: ResourceDef = {
+  type: 'RelatedPerson',
+  base: sql`select x.*, ${relatedMeta.cols} from (
+      select md5(rel.person_id || '|' || rel.related_person_id || '|' || rel.type) as id, rel.person_id, rel.related_person_id, rel.type,
+        q.given_name, q.family_name, q.sex, q.birth_date::text as birth_date
+      from relationships rel join persons q on q.id = rel.related_person_id) x ${relatedMeta.join}`,
+  params: { ...common, patient: personParam(), relationship: eqParam('r.type'), name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)) },
+  paramTypes: { ...commonTypes, patient: 'reference', relationship: 'token', name: 'string' },
+  includes: { patient: { type: 'Patient', column: 'person_id' } },
+  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics' },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const c = relationshipCodes[String(r.type)];
+    return compact({
+      resourceType: 'RelatedPerson' as const,
+      id: r.id,
+      meta: metaOf(r),
+      patient: ref('Patient', r.person_id)!,
+      relationship: [c ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: c }], text: String(r.type) } : text(String(r.type))],
+      name: [compact({ family: str(r.family_name), given: str(r.given_name) ? [String(r.given_name)] : undefined })],
+      gender: r.sex === 'female' ? 'female' as const : r.sex === 'male' ? 'male' as const : undefined,
+      birthDate: dateOnly(r.birth_date),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Group: a household. Members are shown only where the actor may see their demographics.
+
+const groupMeta = meta('Group', 'h.id', null);
+const group: ResourceDef = {
+  type: 'Group',
+  base: sql`select h.id, h.composition, h.tenure, ${groupMeta.cols} from households h ${groupMeta.join}`,
+  params: {
+    ...common,
+    member: (v) => anyOf(v, (x) => sql`r.id in (select household_id from persons where id = ${referenceId(x, 'Patient')})`),
+  },
+  paramTypes: { ...commonTypes, member: 'reference' },
+  async hydrate(db, rows) {
+    if (rows.length === 0) return;
+    const members = await db.selectFrom('persons').select(['id', 'household_id']).where('household_id', 'in', rows.map((r) => r.id)).where(sql<boolean>`merged_into is null`).orderBy('id').execute();
+    for (const row of rows) row.members = members.filter((m) => m.household_id === row.id).map((m) => m.id);
+  },
+  access: {
+    personOf: () => null,
+    categoryOf: () => 'demographics',
+    membersOf: (r) => (r.members as string[] | undefined) ?? [],
+  },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const members = (r.members as string[] | undefined) ?? [];
+    return compact({
+      resourceType: 'Group' as const,
+      id: r.id,
+      meta: metaOf(r),
+      identifier: [{ system: 'urn:joinery:household', value: r.id }],
+      type: 'person' as const,
+      actual: true,
+      code: text('household'),
+      name: `Household (${String(r.composition).replace(/_/g, ' ')})`,
+      quantity: members.length,
+      member: members.map((id) => ({ entity: { reference: `Patient/${id}` } })),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Organization, Practitioner, PractitionerRole, HealthcareService, Location: the network.
+
+const orgMeta = meta('Organization', 'o.id', null);
+const organization: ResourceDef = {
+  type: 'Organization',
+  base: sql`select o.*, ${orgMeta.cols} from organisations o ${orgMeta.join}`,
+  params: {
+    ...common,
+    name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
+    identifier: (v) => anyOf(v, (x) => sql`r.source_code = ${parseToken(x).code}`),
+    type: eqParam('r.kind'),
+  },
+  paramTypes: { ...commonTypes, name: 'string', identifier: 'token', type: 'token' },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'Organization' as const,
+      id: r.id,
+      meta: metaOf(r),
+      identifier: [{ system: ORGANISATION_CODE_SYSTEM, value: String(r.source_code) }],
+      active: true,
+      type: [code(`${CODE_SYSTEM}:organisation-kind`, String(r.kind), String(r.kind).replace(/_/g, ' '))],
+      name: String(r.name),
+      telecom: [
+        ...(str(r.phone) ? [{ system: 'phone' as const, value: String(r.phone) }] : []),
+        ...(str(r.email) ? [{ system: 'email' as const, value: String(r.email) }] : []),
+        ...(str(r.website) ? [{ system: 'url' as const, value: String(r.website) }] : []),
+      ],
+      address: str(r.postcode) ? [{ postalCode: String(r.postcode) }] : undefined,
+    });
+  },
+};
+
+const practitionerMeta = meta('Practitioner', 'x.id', null);
+const practitioner: ResourceDef = {
+  type: 'Practitioner',
+  base: sql`select x.*, ${practitionerMeta.cols} from practitioners x ${practitionerMeta.join}`,
+  params: {
+    ...common,
+    name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
+    family: (v) => anyOf(v, (x) => stringCondition(['r.family_name'], x)),
+    given: (v) => anyOf(v, (x) => stringCondition(['r.given_name'], x)),
+    email: (v) => anyOf(v, (x) => sql`lower(r.email) = lower(${parseToken(x).code})`),
+  },
+  paramTypes: { ...commonTypes, name: 'string', family: 'string', given: 'string', email: 'token' },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'Practitioner' as const,
+      id: r.id,
+      meta: metaOf(r),
+      active: true,
+      name: [{ family: String(r.family_name), given: [String(r.given_name)] }],
+      telecom: str(r.email) ? [{ system: 'email' as const, value: String(r.email), use: 'work' as const }] : undefined,
+    });
+  },
+};
+
+const roleMeta = meta('PractitionerRole', 'x.id', null);
+const practitionerRole: ResourceDef = {
+  type: 'PractitionerRole',
+  base: sql`select x.*, ${roleMeta.cols} from practitioners x ${roleMeta.join}`,
+  params: {
+    ...common,
+    practitioner: refParam('r.id', 'Practitioner'),
+    organization: refParam('r.organisation_id', 'Organization'),
+    role: eqParam('r.role'),
+  },
+  paramTypes: { ...commonTypes, practitioner: 'reference', organization: 'reference', role: 'token' },
+  includes: { practitioner: { type: 'Practitioner', column: 'id' }, organization: { type: 'Organization', column: 'organisation_id' } },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'PractitionerRole' as const,
+      id: r.id,
+      meta: metaOf(r),
+      active: true,
+      practitioner: ref('Practitioner', r.id),
+      organization: ref('Organization', r.organisation_id),
+      code: [code(`${CODE_SYSTEM}:practitioner-role`, String(r.role), String(r.role).replace(/_/g, ' '))],
+      telecom: str(r.email) ? [{ system: 'email' as const, value: String(r.email), use: 'work' as const }] : undefined,
+    });
+  },
+};
+
+const serviceMeta = meta('HealthcareService', 'x.id', null);
+const healthcareService: ResourceDef = {
+  type: 'HealthcareService',
+  base: sql`select x.id, x.organisation_id, x.name, x.description, x.needs, x.eligibility, x.min_age, x.max_age, x.postcode,
+      (select array_agg(sl.location_id order by sl.location_id) from directory_service_at_locations sl where sl.service_id = x.id) as location_ids,
+      ${serviceMeta.cols}
+    from services x ${serviceMeta.join}`,
+  params: {
+    ...common,
+    name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
+    organization: refParam('r.organisation_id', 'Organization'),
+    'service-category': (v) => anyOf(v, (x) => sql`${parseToken(x).code} = any(r.needs)`),
+    location: (v) => anyOf(v, (x) => sql`${referenceId(x, 'Location')} = any(r.location_ids)`),
+  },
+  paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'service-category': 'token', location: 'reference' },
+  includes: { organization: { type: 'Organization', column: 'organisation_id' } },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const needs = (r.needs as string[] | null) ?? [];
+    return compact({
+      resourceType: 'HealthcareService' as const,
+      id: r.id,
+      meta: metaOf(r),
+      active: true,
+      providedBy: ref('Organization', r.organisation_id),
+      category: needs.map((n) => code(`${CODE_SYSTEM}:need`, n, n.replace(/_/g, ' '))),
+      name: String(r.name),
+      comment: str(r.description),
+      location: ((r.location_ids as string[] | null) ?? []).map((id) => ({ reference: `Location/${id}` })),
+      eligibility: str(r.eligibility) ? [{ code: text('eligibility'), comment: String(r.eligibility) }] : undefined,
+    });
+  },
+};
+
+const locationMeta = meta('Location', 'x.id', null);
+const location: ResourceDef = {
+  type: 'Location',
+  base: sql`select x.id, x.organisation_id, x.name, x.description, x.latitude, x.longitude,
+      a.address_1, a.city, a.postal_code, ${locationMeta.cols}
+    from directory_locations x left join lateral (select * from directory_addresses d where d.location_id = x.id limit 1) a on true
+    ${locationMeta.join}`,
+  params: {
+    ...common,
+    name: (v) => anyOf(v, (x) => stringCondition(['r.name'], x)),
+    organization: refParam('r.organisation_id', 'Organization'),
+    'address-postalcode': (v) => anyOf(v, (x) => stringCondition(['r.postal_code'], x)),
+  },
+  paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'address-postalcode': 'string' },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'Location' as const,
+      id: r.id,
+      meta: metaOf(r),
+      status: 'active' as const,
+      name: str(r.name),
+      description: str(r.description),
+      address: str(r.address_1) || str(r.postal_code) ? compact({ line: str(r.address_1) ? [String(r.address_1)] : undefined, city: str(r.city), postalCode: str(r.postal_code) }) : undefined,
+      position: typeof r.latitude === 'number' && typeof r.longitude === 'number' ? { latitude: r.latitude, longitude: r.longitude } : undefined,
+      managingOrganization: ref('Organization', r.organisation_id),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// CareTeam: the person's care network (active working relationships), one team per person.
+
+const careTeamMeta = meta('CareTeam', 'x.id', 'x.started');
+const careTeam: ResourceDef = {
+  type: 'CareTeam',
+  base: sql`select x.*, ${careTeamMeta.cols} from (
+      select c.person_id as id, c.person_id, max(c.started_at) as started
+      from care_relationships c where c.ended_at is null group by c.person_id) x ${careTeamMeta.join}`,
+  params: { ...common, patient: personParam(), subject: personParam(), status: (v) => (v === 'active' ? sql`true` : sql`false`) },
+  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', status: 'token' },
+  includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' } },
+  async hydrate(db, rows) {
+    if (rows.length === 0) return;
+    const parts = await db.selectFrom('care_relationships').innerJoin('organisations', 'organisations.id', 'care_relationships.organisation_id')
+      .select(['care_relationships.id', 'care_relationships.person_id', 'care_relationships.organisation_id', 'care_relationships.practitioner_id',
+        'care_relationships.kind', 'care_relationships.role_label', 'care_relationships.started_at', 'organisations.kind as org_kind', 'organisations.name as org_name'])
+      .where('care_relationships.person_id', 'in', rows.map((r) => r.id)).where('care_relationships.ended_at', 'is', null)
+      .orderBy('care_relationships.id').execute();
+    for (const row of rows) row.participants = parts.filter((p) => p.person_id === row.id);
+  },
+  access: {
+    personOf: (r) => r.id,
+    categoryOf: () => 'demographics',
+    partCategories: (r) => ((r.participants as Array<{ org_kind: string }>) ?? []).map((p) => categoryOfOrganisationKind(p.org_kind)),
+    redact(r, allowed) {
+      const participants = ((r.participants as Array<{ org_kind: string; organisation_id: string }>) ?? [])
+        .filter((p) => allowed(categoryOfOrganisationKind(p.org_kind), p.organisation_id));
+      return participants.length === 0 ? null : { ...r, participants };
+    },
+  },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const participants = (r.participants as Array<{ organisation_id: string; practitioner_id: string | null; role_label: string | null; kind: string; started_at: Date; org_name: string }>) ?? [];
+    return compact({
+      resourceType: 'CareTeam' as const,
+      id: r.id,
+      meta: metaOf(r),
+      status: 'active' as const,
+      name: 'Care network',
+      subject: ref('Patient', r.person_id),
+      participant: participants.map((p) => compact({
+        role: [text(p.role_label ?? p.kind)],
+        member: p.practitioner_id ? ref('Practitioner', p.practitioner_id) : ref('Organization', p.organisation_id, p.org_name),
+        onBehalfOf: p.practitioner_id ? ref('Organization', p.organisation_id, p.org_name) : undefined,
+        period: { start: instant(p.started_at) },
+      })),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// EpisodeOfCare: each working relationship (network membership, referral, case).
+
+const episodeMeta = meta('EpisodeOfCare', 'x.id::text', 'coalesce(x.ended_at, x.started_at)');
+const episodeOfCare: ResourceDef = {
+  type: 'EpisodeOfCare',
+  base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.practitioner_id, x.kind, x.role_label, x.reason, x.started_at, x.ended_at,
+      o.kind as org_kind, case when x.ended_at is null then 'active' else 'finished' end as status, ${episodeMeta.cols}
+    from care_relationships x join organisations o on o.id = x.organisation_id ${episodeMeta.join}`,
+  params: {
+    ...common,
+    patient: personParam(),
+    status: eqParam('r.status'),
+    organization: refParam('r.organisation_id', 'Organization'),
+    type: eqParam('r.kind'),
+    date: (v) => dateCondition('r.started_at', v, 'instant'),
+  },
+  paramTypes: { ...commonTypes, patient: 'reference', status: 'token', organization: 'reference', type: 'token', date: 'date' },
+  includes: { patient: { type: 'Patient', column: 'person_id' }, organization: { type: 'Organization', column: 'organisation_id' } },
+  access: { personOf: (r) => String(r.person_id), categoryOf: (r) => categoryOfOrganisationKind(String(r.org_kind)), organisationsOf: (r) => [String(r.organisation_id)] },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'EpisodeOfCare' as const,
+      id: r.id,
+      meta: metaOf(r),
+      status: r.status as 'active' | 'finished',
+      type: [code(`${CODE_SYSTEM}:relationship-kind`, String(r.kind))],
+      patient: ref('Patient', r.person_id)!,
+      managingOrganization: ref('Organization', r.organisation_id),
+      period: compact({ start: instant(r.started_at), end: instant(r.ended_at) }),
+      careManager: ref('Practitioner', r.practitioner_id),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Consent: the person's sharing choices. Seen by the person and privacy officers.
+
+const consentMeta = meta('Consent', 'x.id::text', 'coalesce(x.withdrawn_at, x.recorded_at)');
+const selfOrPrivacyOfficer = (actor: SignedInUser, row: Row) => actor.role === 'privacy_officer' || (actor.personId !== null && actor.personId === row.person_id);
+const consent: ResourceDef = {
+  type: 'Consent',
+  base: sql`select x.id::text as id, x.person_id, x.category, x.recipient_kind, x.recipient_id, x.purposes, x.decision, x.valid_from, x.valid_until,
+      x.recorded_at, x.withdrawn_at, case when x.withdrawn_at is not null then 'inactive' else 'active' end as status, ${consentMeta.cols}
+    from consent_directives x ${consentMeta.join}`,
+  params: { ...common, patient: personParam(), status: eqParam('r.status'), date: (v) => dateCondition('r.recorded_at', v, 'instant') },
+  paramTypes: { ...commonTypes, patient: 'reference', status: 'token', date: 'date' },
+  includes: { patient: { type: 'Patient', column: 'person_id' } },
+  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const recipient = r.recipient_kind === 'organisation' ? ref('Organization', r.recipient_id) : r.recipient_kind === 'team' ? { display: `Team ${String(r.recipient_id)}` } : { display: 'The whole care network' };
+    return compact({
+      resourceType: 'Consent' as const,
+      id: r.id,
+      meta: metaOf(r),
+      status: r.status as 'active' | 'inactive',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
+      patient: ref('Patient', r.person_id),
+      dateTime: instant(r.recorded_at),
+      policyRule: { text: 'Joinery sharing choice' },
+      provision: compact({
+        type: r.decision === 'permit' ? 'permit' as const : 'deny' as const,
+        period: compact({ start: instant(r.valid_from), end: instant(r.valid_until) }),
+        actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] }, reference: recipient! }],
+        purpose: ((r.purposes as string[]) ?? []).map((p) => ({ system: `${CODE_SYSTEM}:purpose`, code: p })),
+        class: [{ system: `${CODE_SYSTEM}:category`, code: String(r.category) }],
+      }),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// AuditEvent: who looked at a person's record. Seen by the person and privacy officers.
+
+const auditMeta = meta('AuditEvent', 'x.seq::text', 'x.at');
+const auditActions: Record<string, 'C' | 'R' | 'U' | 'D' | 'E'> = { read: 'R', search: 'E', list: 'R', write: 'U', export: 'R' };
+const audit: ResourceDef = {
+  type: 'AuditEvent',
+  base: sql`select x.seq::text as id, x.seq, x.at, x.actor_user_id, x.actor_role, x.actor_organisation_id, x.action, x.person_id, x.category, x.purpose,
+      x.decision, x.reason, u.display_name, ${auditMeta.cols}
+    from audit_events x left join users u on u.id = x.actor_user_id ${auditMeta.join}`,
+  params: {
+    ...common,
+    patient: personParam(),
+    entity: personParam(),
+    date: (v) => dateCondition('r.at', v, 'instant'),
+    outcome: eqParam('r.decision', (c) => (c === '0' ? 'allow' : 'deny')),
+  },
+  paramTypes: { ...commonTypes, patient: 'reference', entity: 'reference', date: 'date', outcome: 'token' },
+  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer },
+  interactions: ['read', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'AuditEvent' as const,
+      id: r.id,
+      meta: metaOf(r),
+      type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110110', display: 'Patient Record' },
+      subtype: [{ system: `${CODE_SYSTEM}:audit-action`, code: String(r.action) }],
+      action: auditActions[String(r.action)] ?? 'E',
+      recorded: instant(r.at)!,
+      outcome: r.decision === 'allow' ? '0' as const : '4' as const,
+      outcomeDesc: str(r.reason),
+      purposeOfEvent: str(r.purpose) ? [{ coding: [{ system: `${CODE_SYSTEM}:purpose`, code: String(r.purpose) }] }] : undefined,
+      agent: [compact({
+        type: str(r.actor_role) ? text(String(r.actor_role)) : undefined,
+        who: compact({ display: str(r.display_name) ?? 'Joinery', identifier: str(r.actor_user_id) ? { system: 'urn:joinery:user', value: String(r.actor_user_id) } : undefined }),
+        requestor: true,
+      })],
+      source: { observer: { display: 'Joinery' } },
+      entity: [compact({ what: ref('Patient', r.person_id), securityLabel: str(r.category) ? [{ system: `${CODE_SYSTEM}:category`, code: String(r.category) }] : undefined })],
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// ServiceRequest and Task: a closed-loop referral (HL7 social care referral pattern).
+
+const referralStatusToRequest: Record<string, 'active' | 'completed' | 'revoked'> = {
+  sent: 'active', received: 'active', accepted: 'active', in_progress: 'active', completed: 'completed', declined: 'revoked', cancelled: 'revoked',
+};
+const referralStatusToTask: Record<string, 'requested' | 'received' | 'accepted' | 'rejected' | 'in-progress' | 'completed' | 'cancelled'> = {
+  sent: 'requested', received: 'received', accepted: 'accepted', declined: 'rejected', in_progress: 'in-progress', completed: 'completed', cancelled: 'cancelled',
+};
+const urgencyToPriority: Record<string, 'routine' | 'urgent' | 'asap'> = { routine: 'routine', soon: 'urgent', urgent: 'asap' };
+
+function referralBase(type: string) {
+  const m = meta(type, 'x.id', 'greatest(x.sent_at, x.acknowledged_at, x.accepted_at, x.first_contact_at, x.closed_at)');
+  return sql`select x.id, x.person_id, x.from_organisation_id, x.from_practitioner_id, x.service_id, x.organisation_id, x.assigned_practitioner_id,
+      x.reason, x.urgency, x.status as referral_status, x.sent_at, x.closed_at, x.decline_reason, x.onward_from_id, o.kind as org_kind, s.name as service_name,
+      greatest(x.sent_at, x.acknowledged_at, x.accepted_at, x.first_contact_at, x.closed_at) as modified_at, ${m.cols}
+    from referrals x join organisations o on o.id = x.organisation_id join services s on s.id = x.service_id ${m.join}`;
+}
+const referralAccess: AccessSpec = {
+  personOf: (r) => String(r.person_id),
+  categoryOf: (r) => categoryOfOrganisationKind(String(r.org_kind)),
+  organisationsOf: (r) => [String(r.organisation_id), String(r.from_organisation_id)],
+};
+const referralParams = {
+  ...common,
+  patient: personParam(),
+  subject: personParam(),
+  requester: (v: string) => anyOf(v, (x) => sql`(r.from_organisation_id = ${referenceId(x)} or r.from_practitioner_id = ${referenceId(x)})`),
+  performer: (v: string) => anyOf(v, (x) => sql`(r.organisation_id = ${referenceId(x)} or r.service_id = ${referenceId(x)} or r.assigned_practitioner_id = ${referenceId(x)})`),
+  authored: (v: string) => dateCondition('r.sent_at', v, 'instant'),
+};
+const referralParamTypes = { ...commonTypes, patient: 'reference', subject: 'reference', requester: 'reference', performer: 'reference', authored: 'date', status: 'token' } as const;
+
+const serviceRequest: ResourceDef = {
+  type: 'ServiceRequest',
+  base: referralBase('ServiceRequest'),
+  params: { ...referralParams, status: eqParam('r.referral_status', reverse(referralStatusToRequest)) },
+  paramTypes: referralParamTypes,
+  includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' } },
+  access: referralAccess,
+  interactions: ['read', 'vread', 'search-type', 'create'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'ServiceRequest' as const,
+      id: r.id,
+      meta: metaOf(r),
+      status: referralStatusToRequest[String(r.referral_status)] ?? 'unknown',
+      intent: 'order' as const,
+      category: [{ coding: [{ system: 'http://snomed.info/sct', code: '3457005', display: 'Patient referral' }] }],
+      priority: urgencyToPriority[String(r.urgency)],
+      code: text(String(r.service_name)),
+      subject: ref('Patient', r.person_id)!,
+      authoredOn: instant(r.sent_at),
+      requester: ref('Organization', r.from_organisation_id),
+      performer: [ref('HealthcareService', r.service_id, r.service_name)!],
+      reasonCode: [text(String(r.reason))],
+      replaces: str(r.onward_from_id) ? [{ reference: `ServiceRequest/${String(r.onward_from_id)}` }] : undefined,
+    });
+  },
+};
+
+const task: ResourceDef = {
+  type: 'Task',
+  base: referralBase('Task'),
+  params: {
+    ...referralParams,
+    status: eqParam('r.referral_status', reverse(referralStatusToTask)),
+    owner: refParam('r.organisation_id', 'Organization'),
+    focus: refParam('r.id', 'ServiceRequest'),
+    'business-status': eqParam('r.referral_status'),
+  },
+  paramTypes: { ...referralParamTypes, owner: 'reference', focus: 'reference', 'business-status': 'token' },
+  includes: { patient: { type: 'Patient', column: 'person_id' }, focus: { type: 'ServiceRequest', column: 'id' } },
+  access: referralAccess,
+  interactions: ['read', 'vread', 'search-type', 'update'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'Task' as const,
+      id: r.id,
+      meta: metaOf(r),
+      basedOn: [{ reference: `ServiceRequest/${r.id}` }],
+      status: referralStatusToTask[String(r.referral_status)] ?? 'requested',
+      statusReason: str(r.decline_reason) ? text(String(r.decline_reason)) : undefined,
+      businessStatus: text(String(r.referral_status)),
+      intent: 'order' as const,
+      priority: urgencyToPriority[String(r.urgency)],
+      code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
+      focus: { reference: `ServiceRequest/${r.id}` },
+      for: ref('Patient', r.person_id),
+      authoredOn: instant(r.sent_at),
+      lastModified: instant(r.modified_at),
+      requester: ref('Organization', r.from_organisation_id),
+      owner: r.assigned_practitioner_id ? ref('Practitioner', r.assigned_practitioner_id) : ref('Organization', r.organisation_id),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// CarePlan and Goal: shared plans.
+
+const planMeta = meta('CarePlan', 'x.id', 'coalesce((select max(e.at) from plan_events e where e.plan_id = x.id), x.created_at)');
+const carePlan: ResourceDef = {
+  type: 'CarePlan',
+  base: sql`select x.id, x.person_id, x.household_id, x.subject_kind, x.title, x.status as plan_status, x.organisation_id, x.created_at, x.ends_on, x.strengths,
+      case when x.status = 'active' then 'active' else 'completed' end as status, ${planMeta.cols}
+    from plans x ${planMeta.join}`,
+  params: {
+    ...common,
+    patient: (v) => anyOf(v, (x) => sql`(r.person_id = ${referenceId(x, 'Patient')} or r.id in (select plan_id from plan_members where person_id = ${referenceId(x, 'Patient')}))`),
+    subject: (v) => anyOf(v, (x) => (x.startsWith('Group/') ? sql`r.household_id = ${referenceId(x, 'Group')}` : sql`r.person_id = ${referenceId(x, 'Patient')}`)),
+    status: eqParam('r.status'),
+    date: (v) => dateCondition('r.created_at', v, 'instant'),
+  },
+  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', status: 'token', date: 'date' },
+  includes: { patient: { type: 'Patient', column: 'person_id' } },
+  async hydrate(db, rows) {
+    if (rows.length === 0) return;
+    const goals = await db.selectFrom('plan_goals').select(['id', 'plan_id']).where('plan_id', 'in', rows.map((r) => r.id)).orderBy('id').execute();
+    for (const row of rows) row.goal_ids = goals.filter((g) => g.plan_id === row.id).map((g) => g.id);
+  },
+  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'plans' },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'CarePlan' as const,
+      id: r.id,
+      meta: metaOf(r),
+      status: r.status as 'active' | 'completed',
+      intent: 'plan' as const,
+      title: str(r.title),
+      description: str(r.strengths) ? `Strengths: ${String(r.strengths)}` : undefined,
+      subject: r.subject_kind === 'household' && r.household_id ? ref('Group', r.household_id)! : ref('Patient', r.person_id)!,
+      created: instant(r.created_at),
+      period: str(r.ends_on) ? { end: dateOnly(r.ends_on) } : undefined,
+      author: ref('Organization', r.organisation_id),
+      goal: ((r.goal_ids as string[]) ?? []).map((id) => ({ reference: `Goal/${id}` })),
+    });
+  },
+};
+
+const goalStatus: Record<string, 'active' | 'completed' | 'cancelled'> = { open: 'active', achieved: 'completed', stopped: 'cancelled' };
+const goalMeta = meta('Goal', 'x.id', 'x.created_at');
+const goal: ResourceDef = {
+  type: 'Goal',
+  base: sql`select x.id, coalesce(x.person_id, p.person_id) as person_id, x.plan_id, x.text, x.outcome_codes, x.set_by, x.status as goal_status, x.created_at, x.organisation_id,
+      ${goalMeta.cols}
+    from plan_goals x join plans p on p.id = x.plan_id ${goalMeta.join}`,
+  params: {
+    ...common,
+    patient: personParam(),
+    subject: personParam(),
+    'lifecycle-status': eqParam('r.goal_status', reverse(goalStatus)),
+  },
+  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', 'lifecycle-status': 'token' },
+  includes: { patient: { type: 'Patient', column: 'person_id' } },
+  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'plans' },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const outcomes = Array.isArray(r.outcome_codes) ? (r.outcome_codes as string[]) : [];
+    return compact({
+      resourceType: 'Goal' as const,
+      id: r.id,
+      meta: metaOf(r),
+      lifecycleStatus: goalStatus[String(r.goal_status)] ?? 'active',
+      achievementStatus: r.goal_status === 'achieved' ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'achieved' }] } : undefined,
+      category: outcomes.map((c) => ({ coding: [{ system: `${CODE_SYSTEM}:outcome`, code: String(c) }] })),
+      description: text(String(r.text)),
+      subject: ref('Patient', r.person_id)!,
+      startDate: dateOnly(r.created_at),
+      expressedBy: r.set_by === 'person' ? ref('Patient', r.person_id) : ref('Organization', r.organisation_id),
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Questionnaire and QuestionnaireResponse: the plans module stores them in FHIR shape.
+
+const questionnaireMeta = meta('Questionnaire', 'x.id', 'x.created_at');
+const questionnaire: ResourceDef = {
+  type: 'Questionnaire',
+  base: sql`select x.id, x.version, x.title, x.status, x.category, x.definition, x.created_at, ${questionnaireMeta.cols} from questionnaires x ${questionnaireMeta.join}`,
+  params: {
+    ...common,
+    title: (v) => anyOf(v, (x) => sql`r.title ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
+    status: eqParam('r.status'),
+    version: eqParam('r.version'),
+  },
+  paramTypes: { ...commonTypes, title: 'string', status: 'token', version: 'token' },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const definition = (typeof r.definition === 'string' ? JSON.parse(r.definition) : r.definition) as Record<string, unknown>;
+    return { ...definition, resourceType: 'Questionnaire', id: r.id, meta: metaOf(r) } as Resource;
+  },
+};
+
+const responseMeta = meta('QuestionnaireResponse', 'x.id', 'x.authored_at');
+const questionnaireResponse: ResourceDef = {
+  type: 'QuestionnaireResponse',
+  base: sql`select x.id, x.questionnaire_id, x.questionnaire_version, x.person_id, x.organisation_id, x.practitioner_id, x.authored_at, x.response, x.complete,
+      q.category, case when x.complete then 'completed' else 'in-progress' end as status, ${responseMeta.cols}
+    from questionnaire_responses x join questionnaires q on q.id = x.questionnaire_id ${responseMeta.join}`,
+  params: {
+    ...common,
+    patient: personParam(),
+    subject: personParam(),
+    status: eqParam('r.status'),
+    questionnaire: (v) => anyOf(v, (x) => sql`r.questionnaire_id = ${referenceId(x.split('|')[0]!)}`),
+    authored: (v) => dateCondition('r.authored_at', v, 'instant'),
+  },
+  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', status: 'token', questionnaire: 'reference', authored: 'date' },
+  includes: { patient: { type: 'Patient', column: 'person_id' }, questionnaire: { type: 'Questionnaire', column: 'questionnaire_id' } },
+  access: {
+    personOf: (r) => String(r.person_id),
+    categoryOf: (r) => (isCategory(r.category) ? r.category : 'social_care'),
+    organisationsOf: (r) => (r.organisation_id ? [String(r.organisation_id)] : []),
+  },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    const stored = (typeof r.response === 'string' ? JSON.parse(r.response) : r.response) as Record<string, unknown>;
+    return compact({
+      ...stored,
+      resourceType: 'QuestionnaireResponse' as const,
+      id: r.id,
+      meta: metaOf(r),
+      questionnaire: `Questionnaire/${String(r.questionnaire_id)}`,
+      status: r.status as 'completed' | 'in-progress',
+      subject: ref('Patient', r.person_id),
+      authored: instant(r.authored_at),
+      author: r.practitioner_id ? ref('Practitioner', r.practitioner_id) : ref('Organization', r.organisation_id),
+    }) as Resource;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Observation: events recorded by agencies about a person (attendances, sessions, scores).
+
+const observationMeta = meta('Observation', 'x.id::text', 'x.at');
+const observation: ResourceDef = {
+  type: 'Observation',
+  base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.type, x.at, x.value, ${observationMeta.cols} from person_events x ${observationMeta.join}`,
+  params: {
+    ...common,
+    patient: personParam(),
+    subject: personParam(),
+    code: eqParam('r.type'),
+    date: (v) => dateCondition('r.at', v, 'instant'),
+    performer: refParam('r.organisation_id', 'Organization'),
+    status: (v) => (v.split(',').includes('final') ? sql`true` : sql`false`),
+  },
+  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', code: 'token', date: 'date', performer: 'reference', status: 'token' },
+  includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' }, performer: { type: 'Organization', column: 'organisation_id' } },
+  access: { personOf: (r) => String(r.person_id), categoryOf: (r) => categoryOfEvent(String(r.type)), organisationsOf: (r) => [String(r.organisation_id)] },
+  interactions: ['read', 'vread', 'search-type'],
+  toFhir(r) {
+    return compact({
+      resourceType: 'Observation' as const,
+      id: r.id,
+      meta: metaOf(r),
+      status: 'final' as const,
+      category: [{ coding: [{ system: `${CODE_SYSTEM}:category`, code: categoryOfEvent(String(r.type)) }] }],
+      code: code(`${CODE_SYSTEM}:event-type`, String(r.type), String(r.type).replace(/_/g, ' ')),
+      subject: ref('Patient', r.person_id),
+      effectiveDateTime: instant(r.at),
+      performer: [ref('Organization', r.organisation_id)!],
+      valueQuantity: typeof r.value === 'number' ? { value: r.value } : undefined,
+    });
+  },
+};
+
+export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries([
+  patient, related, group, organization, practitioner, practitionerRole, careTeam, healthcareService, location, consent,
+  episodeOfCare, audit, serviceRequest, task, carePlan, goal, questionnaire, questionnaireResponse, observation,
+].map((d) => [d.type, d]));

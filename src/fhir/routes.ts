@@ -1,0 +1,313 @@
+// The FHIR R4 REST API at /fhir: CapabilityStatement, read, vread (current version), search
+// (GET and POST _search), create, update, and transaction / batch Bundles. Bearer tokens only
+// (the web session is not accepted, so no CSRF is needed); every error is an OperationOutcome.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bundle, BundleEntry, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import { userForApiToken } from '../interop/tokens.ts';
+import { withIndexLock, forgetIndexState, indexState } from '../linkage/index-state.ts';
+import { defFor, readResource, readRow, search, type FhirContext, type Query } from './engine.ts';
+import { FhirError, invalid, operationOutcome } from './outcome.ts';
+import { resourceDefs } from './resources.ts';
+import { createPatient, createPatientStandalone, createServiceRequest, joined, updatePatient, updateTask, type WriteResult } from './writes.ts';
+import { validateFhir } from './validate.ts';
+import { checkId } from './params.ts';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/fhir`;
+}
+
+function context(request: FastifyRequest): FhirContext {
+  const user = request.user;
+  if (!user) throw new FhirError(401, 'login', 'send a bearer token: Authorization: Bearer <token> (joinery token create --user NAME)');
+  return { db: request.server.joinery.database.db, actor: user, base: baseUrl(request) };
+}
+
+function sendResource(reply: FastifyReply, resource: Resource, status = 200): FastifyReply {
+  const version = resource.meta?.versionId;
+  if (version) reply.header('etag', `W/"${version}"`);
+  if (resource.meta?.lastUpdated) reply.header('last-modified', new Date(resource.meta.lastUpdated).toUTCString());
+  return reply.code(status).type(FHIR_JSON).send(resource);
+}
+
+function checkValid(resource: unknown, type: string): Resource {
+  const r = resource as Resource | undefined;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid('the body must be a FHIR resource in JSON');
+  if (r.resourceType !== type) throw invalid(`the body must be a ${type}, not ${String(r.resourceType)}`);
+  const issues = validateFhir(r);
+  if (issues.length > 0) {
+    const error = new FhirError(400, 'structure', issues.map((i) => `${i.expression?.[0] ?? type}: ${i.details?.text ?? i.diagnostics ?? 'invalid'}`).slice(0, 10).join('; '));
+    throw error;
+  }
+  return r;
+}
+
+async function doCreate(ctx: FhirContext, type: string, body: unknown): Promise<WriteResult> {
+  const def = defFor(type);
+  if (!def.interactions.includes('create')) throw new FhirError(405, 'not-supported', `${type} cannot be created through this API`);
+  const resource = checkValid(body, type);
+  if (type === 'Patient') return createPatientStandalone(ctx, resource);
+  return createServiceRequest(ctx, ctx.db, resource);
+}
+
+async function doUpdate(ctx: FhirContext, type: string, id: string, body: unknown, ifMatch?: string): Promise<WriteResult> {
+  const def = defFor(type);
+  checkId(id);
+  if (!def.interactions.includes('update')) throw new FhirError(405, 'not-supported', `${type} cannot be updated through this API`);
+  const resource = checkValid(body, type);
+  if (type === 'Patient') return ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch));
+  return updateTask(ctx, ctx.db, id, resource, ifMatch);
+}
+
+export function capabilityStatement(base: string): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    id: 'joinery',
+    url: `${base}/metadata`,
+    name: 'JoineryFhirApi',
+    title: 'Joinery FHIR R4 API',
+    status: 'active',
+    date: '2026-11-23',
+    publisher: 'Joinery',
+    kind: 'instance',
+    software: { name: 'Joinery', version: '0.1.0' },
+    implementation: { description: 'Joinery: one care network around people and households', url: base },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [{
+      mode: 'server',
+      documentation: 'Bearer tokens (joinery token create --user NAME). Every read and search passes the same access decision as the web, and is audited.',
+      security: { service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }], text: 'Bearer token' }] },
+      resource: Object.values(resourceDefs).map((def) => ({
+        type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined ? R extends { type: infer T } ? T : never : never,
+        interaction: def.interactions.map((code) => ({ code })),
+        versioning: 'versioned' as const,
+        readHistory: false,
+        updateCreate: false,
+        searchInclude: Object.keys(def.includes ?? {}).map((p) => `${def.type}:${p}`),
+        searchParam: Object.entries(def.paramTypes).map(([name, type]) => ({ name, type })),
+      })),
+      interaction: [{ code: 'transaction' }, { code: 'batch' }],
+    }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bundles
+
+interface Planned { index: number; entry: BundleEntry; method: string; type: string; id?: string; query?: Query }
+
+function plan(entry: BundleEntry, index: number): Planned {
+  const method = entry.request?.method;
+  const url = entry.request?.url;
+  if (!method || !url) throw invalid(`entry ${index + 1} has no request.method and request.url`);
+  const [path, queryString] = url.replace(/^\/+/, '').replace(/^fhir\//, '').split('?');
+  const parts = path!.split('/');
+  const type = parts[0]!;
+  defFor(type);
+  if (method === 'GET') {
+    if (parts.length === 2) return { index, entry, method, type, id: checkId(parts[1]!) };
+    const query: Query = {};
+    for (const [k, v] of new URLSearchParams(queryString ?? '')) {
+      const existing = query[k];
+      query[k] = existing === undefined ? v : [...(Array.isArray(existing) ? existing : [existing]), v];
+    }
+    return { index, entry, method, type, query };
+  }
+  if (method === 'POST' && parts.length === 1) return { index, entry, method, type };
+  if (method === 'PUT' && parts.length === 2) return { index, entry, method, type, id: checkId(parts[1]!) };
+  throw new FhirError(405, 'not-supported', `entry ${index + 1}: ${method} ${url} is not supported in a Bundle`);
+}
+
+const order: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+/** Replaces urn:uuid references with the ids the POSTs got. */
+function resolveReferences(value: unknown, ids: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveReferences(v, ids));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = k === 'reference' && typeof v === 'string' && ids.has(v) ? ids.get(v) : resolveReferences(v, ids);
+    return out;
+  }
+  return value;
+}
+
+function statusLine(status: number): string {
+  return `${status} ${({ 200: 'OK', 201: 'Created', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 412: 'Precondition Failed', 422: 'Unprocessable Entity' } as Record<number, string>)[status] ?? ''}`.trim();
+}
+
+async function writtenEntry(ctx: FhirContext, result: WriteResult): Promise<BundleEntry> {
+  const resource = await readResource(ctx, result.type, result.id);
+  return {
+    fullUrl: `${ctx.base}/${result.type}/${result.id}`,
+    resource,
+    response: {
+      status: statusLine(result.created ? 201 : 200),
+      location: `${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`,
+      etag: `W/"${resource.meta?.versionId ?? '1'}"`,
+      ...(resource.meta?.lastUpdated ? { lastModified: resource.meta.lastUpdated } : {}),
+    },
+  };
+}
+
+async function readEntry(ctx: FhirContext, p: Planned): Promise<BundleEntry> {
+  if (p.id) {
+    const resource = await readResource(ctx, p.type, p.id);
+    return { fullUrl: `${ctx.base}/${p.type}/${p.id}`, resource, response: { status: '200 OK', etag: `W/"${resource.meta?.versionId ?? '1'}"` } };
+  }
+  return { resource: await search(ctx, p.type, p.query ?? {}), response: { status: '200 OK' } };
+}
+
+async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
+  const entries = bundle.entry ?? [];
+  if (entries.length > 1000) throw invalid('a transaction may hold at most 1,000 entries');
+  const planned = entries.map(plan).sort((a, b) => (order[a.method]! - order[b.method]!) || a.index - b.index);
+  for (const p of planned) if (p.method !== 'GET') checkValid(p.entry.resource, p.type);
+  const ids = new Map<string, string>();
+  const writes = new Map<number, WriteResult>();
+  await withIndexLock(ctx.db, async () => {
+    await indexState(ctx.db);
+    try {
+      await ctx.db.transaction().execute(async (trx) => {
+        const db = joined(trx);
+        const tctx = { ...ctx, db };
+        for (const p of planned) {
+          if (p.method === 'GET') continue;
+          const resource = resolveReferences(p.entry.resource, ids) as Resource;
+          let result: WriteResult;
+          if (p.method === 'POST') {
+            const def = defFor(p.type);
+            if (!def.interactions.includes('create')) throw new FhirError(405, 'not-supported', `${p.type} cannot be created through this API`);
+            result = p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await createServiceRequest(tctx, db, resource);
+            if (p.entry.fullUrl?.startsWith('urn:uuid:')) ids.set(p.entry.fullUrl, `${p.type}/${result.id}`);
+          } else {
+            const def = defFor(p.type);
+            if (!def.interactions.includes('update')) throw new FhirError(405, 'not-supported', `${p.type} cannot be updated through this API`);
+            const ifMatch = p.entry.request?.ifMatch;
+            result = p.type === 'Patient' ? await updatePatient(tctx, db, p.id!, resource, ifMatch) : await updateTask(tctx, db, p.id!, resource, ifMatch);
+          }
+          writes.set(p.index, result);
+        }
+      });
+    } catch (error) {
+      forgetIndexState(ctx.db);
+      throw error;
+    }
+  });
+  const out: BundleEntry[] = new Array(entries.length);
+  for (const p of planned) out[p.index] = writes.has(p.index) ? await writtenEntry(ctx, writes.get(p.index)!) : await readEntry(ctx, p);
+  return { resourceType: 'Bundle', type: 'transaction-response', timestamp: new Date().toISOString(), entry: out };
+}
+
+async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
+  const entries = bundle.entry ?? [];
+  if (entries.length > 1000) throw invalid('a batch may hold at most 1,000 entries');
+  const out: BundleEntry[] = [];
+  for (const [index, entry] of entries.entries()) {
+    try {
+      const p = plan(entry, index);
+      if (p.method === 'GET') out.push(await readEntry(ctx, p));
+      else if (p.method === 'POST') out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, entry.resource)));
+      else out.push(await writtenEntry(ctx, await doUpdate(ctx, p.type, p.id!, entry.resource, entry.request?.ifMatch)));
+    } catch (error) {
+      const status = error instanceof FhirError ? error.status : 500;
+      const outcome = error instanceof FhirError ? operationOutcome('error', error.code, error.message) : operationOutcome('error', 'exception', 'this entry could not be processed');
+      out.push({ response: { status: statusLine(status), outcome } });
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', timestamp: new Date().toISOString(), entry: out };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function registerFhirRoutes(app: FastifyInstance): void {
+  void app.register(async (fhir) => {
+    fhir.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string', bodyLimit: 10_485_760 }, (_request, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(new FhirError(400, 'structure', 'the body is not valid JSON'), undefined);
+      }
+    });
+
+    // Bearer tokens replace the session here: a cookie must not act on the API (no CSRF on these routes).
+    fhir.addHook('onRequest', async (request) => {
+      request.user = undefined;
+      const header = request.headers.authorization;
+      if (!header) return;
+      const m = /^Bearer\s+(\S+)$/i.exec(header);
+      const user = m ? await userForApiToken(request.server.joinery.database.db, m[1]!) : undefined;
+      if (!user) throw new FhirError(401, 'login', 'the bearer token is not valid (unknown, expired or revoked)');
+      request.user = user;
+    });
+
+    fhir.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+      if (error instanceof FhirError) {
+        if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="joinery-fhir"');
+        return reply.code(error.status).type(FHIR_JSON).send(operationOutcome('error', error.code, error.message));
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 500) {
+        request.log.error({ err: { type: error.name, message: error.message, stack: error.stack }, path: request.routeOptions.url }, 'fhir request failed');
+        return reply.code(500).type(FHIR_JSON).send(operationOutcome('error', 'exception', `the request could not be handled; reference ${request.id}`));
+      }
+      const message = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send application/fhir+json'
+        : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'the body is too large'
+          : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is not valid JSON'
+            : status === 429 ? 'too many requests; wait and try again' : 'the request could not be handled';
+      return reply.code(status).type(FHIR_JSON).send(operationOutcome('error', status === 415 ? 'not-supported' : status === 429 ? 'throttled' : 'invalid', message));
+    });
+    fhir.setNotFoundHandler(async (_request, reply) => reply.code(404).type(FHIR_JSON).send(operationOutcome('error', 'not-found', 'there is nothing at this address in the FHIR API')));
+
+    fhir.get('/metadata', async (request, reply) => reply.type(FHIR_JSON).send(capabilityStatement(baseUrl(request))));
+
+    fhir.get('/:type', async (request, reply) => {
+      const { type } = request.params as { type: string };
+      return reply.type(FHIR_JSON).send(await search(context(request), type, request.query as Query));
+    });
+    fhir.post('/:type/_search', { config: { csrf: false } }, async (request, reply) => {
+      const { type } = request.params as { type: string };
+      const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Query;
+      return reply.type(FHIR_JSON).send(await search(context(request), type, { ...(request.query as Query), ...body }));
+    });
+    fhir.get('/:type/:id', async (request, reply) => {
+      const { type, id } = request.params as { type: string; id: string };
+      return sendResource(reply, await readResource(context(request), type, id));
+    });
+    fhir.get('/:type/:id/_history/:vid', async (request, reply) => {
+      const { type, id, vid } = request.params as { type: string; id: string; vid: string };
+      const resource = await readResource(context(request), type, id);
+      if (resource.meta?.versionId !== vid) throw new FhirError(404, 'not-found', `only the current version (${resource.meta?.versionId ?? '1'}) of ${type}/${id} is kept`);
+      return sendResource(reply, resource);
+    });
+    fhir.post('/:type', { config: { csrf: false } }, async (request, reply) => {
+      const { type } = request.params as { type: string };
+      const ctx = context(request);
+      const result = await doCreate(ctx, type, request.body);
+      const resource = await readResource(ctx, result.type, result.id);
+      reply.header('location', `${ctx.base}/${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`);
+      return sendResource(reply, resource, 201);
+    });
+    fhir.put('/:type/:id', { config: { csrf: false } }, async (request, reply) => {
+      const { type, id } = request.params as { type: string; id: string };
+      const ctx = context(request);
+      const result = await doUpdate(ctx, type, id, request.body, request.headers['if-match']);
+      return sendResource(reply, await readResource(ctx, result.type, result.id));
+    });
+    fhir.post('/', { config: { csrf: false } }, async (request, reply) => {
+      const ctx = context(request);
+      const bundle = request.body as Bundle | undefined;
+      if (!bundle || bundle.resourceType !== 'Bundle') throw invalid('POST a Bundle of type transaction or batch to the base');
+      if (bundle.type === 'transaction') return reply.type(FHIR_JSON).send(await runTransaction(ctx, bundle));
+      if (bundle.type === 'batch') return reply.type(FHIR_JSON).send(await runBatch(ctx, bundle));
+      throw invalid('the Bundle must be of type transaction or batch');
+    });
+    // Methods the API does not offer still answer with an OperationOutcome.
+    for (const method of ['DELETE', 'PATCH'] as const) {
+      fhir.route({ method, url: '/*', config: { csrf: false }, handler: async () => { throw new FhirError(405, 'not-supported', `${method} is not supported by this API`); } });
+    }
+  }, { prefix: '/fhir' });
+}
+
+export { readRow };

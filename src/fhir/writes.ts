@@ -1,0 +1,195 @@
+// FHIR create and update. Patient create goes through the person index (the record is stored
+// as received from the actor's organisation and linked, or a new person is made); Patient update
+// changes the spine's demographics; ServiceRequest create sends a referral; Task update moves a
+// referral through the closed loop (acknowledge, accept, decline, start, complete, cancel).
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Database } from '../platform/schema.ts';
+import { decideRecordAccess } from '../platform/access.ts';
+import { isCategory, type Category } from '../consent/categories.ts';
+import { withIndexLock, forgetIndexState, indexState } from '../linkage/index-state.ts';
+import { applyReferralAction, ReferralInputError, sendReferral } from '../referrals/referrals.ts';
+import type { ReferralAction } from '../referrals/state.ts';
+import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { storeAndLinkBatch } from '../interop/link-batch.ts';
+import { fieldsFromPatient } from '../interop/import.ts';
+import { purposeOf, readRow, type FhirContext } from './engine.ts';
+import { FhirError, invalid } from './outcome.ts';
+import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from './resources.ts';
+import { referenceId } from './params.ts';
+
+export const SHARED_CATEGORY_EXTENSION = 'urn:joinery:extension:shared-category';
+
+export interface WriteResult { type: string; id: string; created: boolean }
+
+export async function bumpVersion(db: Kysely<Database>, type: string, id: string): Promise<number> {
+  const row = await sql<{ version_id: number }>`
+    insert into fhir_meta (resource_type, resource_id, version_id, last_updated) values (${type}, ${id}, 2, now())
+    on conflict (resource_type, resource_id) do update set version_id = fhir_meta.version_id + 1, last_updated = now()
+    returning version_id`.execute(db);
+  return Number(row.rows[0]!.version_id);
+}
+
+/** W/"3" or "3" → 3; a wrong If-Match is a 412. */
+export function checkIfMatch(ifMatch: string | undefined, current: number): void {
+  if (!ifMatch) return;
+  const m = /^(?:W\/)?"?(\d+)"?$/.exec(ifMatch.trim());
+  if (!m || Number(m[1]) !== current) throw new FhirError(412, 'conflict', `the resource has changed since version ${m?.[1] ?? ifMatch}; read it again (it is now version ${current})`);
+}
+
+function requirePractitioner(ctx: FhirContext): string {
+  if (ctx.actor.role !== 'practitioner' || !ctx.actor.organisationId) throw new FhirError(403, 'forbidden', 'only practitioners of a member organisation can write here');
+  return ctx.actor.organisationId;
+}
+
+function asReferralError(error: unknown): never {
+  if (error instanceof ReferralInputError) {
+    throw new FhirError(error.status, error.status === 403 ? 'forbidden' : error.status === 404 ? 'not-found' : error.status === 409 ? 'business-rule' : 'invalid', error.message);
+  }
+  throw error;
+}
+
+/**
+ * A view of a transaction in which nested `transaction()` calls join the outer one, so functions
+ * that open their own transaction take part in a FHIR transaction Bundle, all or nothing.
+ */
+export function joined(trx: Transaction<Database>): Kysely<Database> {
+  return new Proxy(trx, {
+    get(target, prop) {
+      if (prop === 'transaction') return () => ({ execute: <T>(work: (t: Kysely<Database>) => Promise<T>) => work(joined(target)) });
+      const value: unknown = Reflect.get(target, prop, target);
+      // Kysely keeps its state in private fields: its methods must run on the real object.
+      return typeof value === 'function' && prop !== 'constructor' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as unknown as Kysely<Database>;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** `indexDb` is the database whose in-process person index matches (the real one, not a transaction). */
+export async function createPatient(ctx: FhirContext, db: Kysely<Database>, indexDb: Kysely<Database>, resource: Resource): Promise<WriteResult> {
+  const organisationId = requirePractitioner(ctx);
+  const org = await db.selectFrom('organisations').select('source_code').where('id', '=', organisationId).executeTakeFirstOrThrow();
+  const source = `fhir-${org.source_code.toLowerCase()}`;
+  const withId = { ...resource, id: undefined } as Record<string, unknown>;
+  const identifiers = Array.isArray(withId.identifier) ? withId.identifier as Array<{ system?: string; value?: string }> : [];
+  if (!identifiers.some((i) => i.system === SOURCE_SYSTEM_PREFIX + source)) {
+    withId.identifier = [...identifiers, { system: SOURCE_SYSTEM_PREFIX + source, value: randomUUID() }];
+  }
+  const cleaned = fieldsFromPatient(source, withId);
+  if (typeof cleaned === 'string') throw invalid(cleaned);
+  const result = await storeAndLinkBatch(indexDb, db, source, [cleaned]);
+  const outcome = result.bySourceId.get(cleaned.sourceId)!;
+  const personId = outcome.personId!;
+  // Registering someone starts a working relationship: the organisation may now see them.
+  const existing = await db.selectFrom('care_relationships').select('id').where('person_id', '=', personId)
+    .where('organisation_id', '=', organisationId).where('ended_at', 'is', null).executeTakeFirst();
+  if (!existing) {
+    await db.insertInto('care_relationships').values({
+      person_id: personId, organisation_id: organisationId, team_id: ctx.actor.teamId, practitioner_id: ctx.actor.practitionerId,
+      kind: 'case', role_label: 'registered the person', reason: 'registered through the FHIR API', ended_at: null, recorded_by: ctx.actor.id,
+    }).execute();
+  }
+  await decideRecordAccess(db, { actor: ctx.actor, personId, categories: ['demographics'], purpose: purposeOf(ctx.actor), action: 'write' });
+  return { type: 'Patient', id: personId, created: outcome.outcome === 'new_person' || outcome.outcome === 'review' };
+}
+
+export async function createPatientStandalone(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+  return withIndexLock(ctx.db, async () => {
+    // Load the person index before the transaction: on PGlite the transaction holds the only connection.
+    await indexState(ctx.db);
+    try {
+      return await ctx.db.transaction().execute((trx) => createPatient(ctx, trx, ctx.db, resource));
+    } catch (error) {
+      forgetIndexState(ctx.db);
+      throw error;
+    }
+  });
+}
+
+export async function updatePatient(ctx: FhirContext, db: Kysely<Database>, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  requirePractitioner(ctx);
+  if (resource.resourceType !== 'Patient') throw invalid('the body must be a Patient');
+  if (resource.id !== id) throw invalid('the Patient in the body must carry the id in the URL');
+  const current = await readRow({ ...ctx, db }, 'Patient', id, 'write');
+  if (current.merged_into) throw new FhirError(409, 'conflict', `Patient/${id} was merged into Patient/${String(current.merged_into)}; update that one`);
+  checkIfMatch(ifMatch, Number(current.version_id));
+  const access = await decideRecordAccess(db, { actor: ctx.actor, personId: id, categories: ['demographics'], purpose: purposeOf(ctx.actor), action: 'write' });
+  if (access.byCategory.demographics.scope === 'none') throw new FhirError(403, 'forbidden', access.reason);
+  const name = resource.name?.[0];
+  const given = name?.given?.[0]?.trim();
+  const family = name?.family?.trim();
+  if (!given || !family) throw invalid('a Patient needs a given and a family name');
+  const nhs = resource.identifier?.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value?.replace(/\s/g, '') ?? null;
+  if (nhs !== null && !isValidNhsNumber(nhs)) throw invalid('the NHS number fails its check digit');
+  const birthDate = resource.birthDate ?? null;
+  if (birthDate !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(birthDate) || birthDate > new Date().toISOString().slice(0, 10))) throw invalid('birthDate must be a full date, not in the future');
+  const sex = resource.gender === 'female' || resource.gender === 'male' ? resource.gender : null;
+  await db.updateTable('persons').set({
+    given_name: given, middle_name: name?.given?.slice(1).join(' ') || null, family_name: family, birth_date: birthDate, sex,
+    nhs_number: nhs, phone: resource.telecom?.find((t) => t.system === 'phone')?.value ?? null, email: resource.telecom?.find((t) => t.system === 'email')?.value ?? null,
+  }).where('id', '=', id).execute();
+  await bumpVersion(db, 'Patient', id);
+  return { type: 'Patient', id, created: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function createServiceRequest(ctx: FhirContext, db: Kysely<Database>, resource: Resource): Promise<WriteResult> {
+  if (resource.resourceType !== 'ServiceRequest') throw invalid('the body must be a ServiceRequest');
+  if (!resource.subject?.reference) throw invalid('ServiceRequest.subject must reference the Patient');
+  const personId = referenceId(resource.subject.reference, 'Patient');
+  const performer = resource.performer?.[0]?.reference;
+  if (!performer) throw invalid('ServiceRequest.performer must reference the HealthcareService referred to');
+  const serviceId = referenceId(performer, 'HealthcareService');
+  const reason = resource.reasonCode?.[0]?.text ?? resource.note?.[0]?.text ?? '';
+  const categories: Category[] = [];
+  for (const ext of resource.extension ?? []) {
+    if (ext.url !== SHARED_CATEGORY_EXTENSION) continue;
+    if (!isCategory(ext.valueCode)) throw invalid(`${String(ext.valueCode)} is not a category of information`);
+    categories.push(ext.valueCode);
+  }
+  const urgency = resource.priority === 'asap' || resource.priority === 'stat' ? 'urgent' : resource.priority === 'urgent' ? 'soon' : 'routine';
+  try {
+    const id = await sendReferral(db, ctx.actor, {
+      personId, serviceId, reason: reason.trim().slice(0, 2000), personWords: null, urgency, consent: categories.length > 0 ? 'given' : 'not_given', categories,
+      onwardConsent: false, journeyStep: null,
+    });
+    return { type: 'ServiceRequest', id, created: true };
+  } catch (error) {
+    return asReferralError(error);
+  }
+}
+
+const taskActions: Record<string, ReferralAction['kind']> = {
+  received: 'acknowledge', accepted: 'accept', rejected: 'decline', 'in-progress': 'start', completed: 'complete', cancelled: 'cancel',
+};
+
+export async function updateTask(ctx: FhirContext, db: Kysely<Database>, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  if (resource.resourceType !== 'Task') throw invalid('the body must be a Task');
+  if (resource.id !== id) throw invalid('the Task in the body must carry the id in the URL');
+  const current = await readRow({ ...ctx, db }, 'Task', id, 'write');
+  checkIfMatch(ifMatch, Number(current.version_id));
+  const currentTask = (await import('./resources.ts')).resourceDefs.Task!.toFhir(current) as { status: string; owner?: { reference?: string } };
+  const actions: ReferralAction[] = [];
+  const ownerRef = resource.owner?.reference;
+  if (ownerRef?.startsWith('Practitioner/') && ownerRef !== currentTask.owner?.reference) {
+    actions.push({ kind: 'assign', practitionerId: referenceId(ownerRef, 'Practitioner') });
+  }
+  if (resource.status !== currentTask.status) {
+    const kind = taskActions[resource.status];
+    if (!kind) throw new FhirError(422, 'business-rule', `a referral cannot be moved to ${resource.status}`);
+    const why = resource.statusReason?.text?.trim() ?? '';
+    actions.push(kind === 'decline' ? { kind, reason: why, onwardServiceId: null } : kind === 'cancel' ? { kind, reason: why || 'cancelled by the requester' } : kind === 'complete' ? { kind, note: why || undefined } : { kind } as ReferralAction);
+  }
+  if (actions.length === 0) return { type: 'Task', id, created: false };
+  try {
+    for (const action of actions) await applyReferralAction(db, ctx.actor, id, action);
+  } catch (error) {
+    return asReferralError(error);
+  }
+  await bumpVersion(db, 'Task', id);
+  await bumpVersion(db, 'ServiceRequest', id);
+  return { type: 'Task', id, created: false };
+}

@@ -1,0 +1,254 @@
+// What the dashboards show, read from the precomputed cube (refresh.ts) and turned into
+// suppressed tables: small numbers (1–4) hidden with complements so no total gives them away;
+// overlapping-set counts (UpSet) hidden when small and rounded to 5.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { activeFramework } from '../plans/store.ts';
+import { ageBands, type Dimension } from './refresh.ts';
+import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
+import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, roundToFive, slopeIndex, suppressTable, type Gap, type GroupEstimate, type SlopeIndex, type Trend } from './stats.ts';
+
+export const dimensionLabels: Record<Dimension | 'small_area', string> = {
+  all: 'Everyone', quintile: 'Deprivation quintile', decile: 'Deprivation decile', locality: 'Locality', sex: 'Sex', ethnicity: 'Ethnicity group',
+  age_band: 'Age band', disability: 'Disability', small_area: 'Small area',
+};
+
+type CubeRow = Database['insight_cube'];
+
+async function cube(db: Kysely<Database>, section: string, measure: string | null, dimension: string): Promise<CubeRow[]> {
+  let q = db.selectFrom('insight_cube').selectAll().where('section', '=', section).where('dimension', '=', dimension);
+  if (measure !== null) q = q.where('measure', '=', measure);
+  return (await q.execute()).map((r) => ({ ...r, n: Number(r.n), d: Number(r.d), s: Number(r.s), ss: Number(r.ss) }));
+}
+
+interface ValueLabel { value: string; label: string }
+
+/** The values of a dimension in display order (quintile 1 = most deprived first), with labels. */
+export async function dimensionOrder(db: Kysely<Database>, dimension: Dimension | 'small_area'): Promise<ValueLabel[]> {
+  switch (dimension) {
+    case 'all': return [{ value: 'all', label: 'Everyone' }];
+    case 'quintile': return [1, 2, 3, 4, 5].map((q) => ({ value: String(q), label: `Quintile ${q}${q === 1 ? ' (most deprived)' : q === 5 ? ' (least deprived)' : ''}` }));
+    case 'decile': return Array.from({ length: 10 }, (_, i) => ({ value: String(i + 1), label: `Decile ${i + 1}${i === 0 ? ' (most deprived)' : i === 9 ? ' (least deprived)' : ''}` }));
+    case 'sex': return [{ value: 'female', label: 'Female' }, { value: 'male', label: 'Male' }];
+    case 'ethnicity': return ['asian', 'black', 'mixed', 'white', 'other'].map((v) => ({ value: v, label: v === 'other' ? 'Other ethnic group' : `${v[0]!.toUpperCase()}${v.slice(1)}` }));
+    case 'age_band': return ageBands.map((b) => ({ value: b, label: b === '75+' ? '75 and over' : b.replace('-', ' to ') }));
+    case 'disability': return [{ value: 'yes', label: 'Disabled' }, { value: 'no', label: 'Not disabled' }];
+    case 'locality': return (await db.selectFrom('localities').select(['id', 'name']).orderBy('name').execute()).map((l) => ({ value: l.id, label: l.name }));
+    case 'small_area': return (await db.selectFrom('small_areas').select(['id', 'name', 'deprivation_decile']).orderBy('deprivation_decile').orderBy('name').execute()).map((a) => ({ value: a.id, label: `${a.name} (decile ${a.deprivation_decile})` }));
+  }
+}
+
+export interface CountRow { label: string; count: number | null; share: number | null }
+export interface CountTable { rows: CountRow[]; total: number | null }
+
+/** Residents by one dimension, suppressed. */
+export async function populationBy(db: Kysely<Database>, dimension: Dimension | 'small_area'): Promise<CountTable> {
+  const [order, rows] = await Promise.all([dimensionOrder(db, dimension), cube(db, 'population', 'residents', dimension)]);
+  const byValue = new Map(rows.map((r) => [r.value, r.n]));
+  // Values outside the expected list (e.g. "unknown") still count towards the total.
+  const extra = rows.filter((r) => !order.some((o) => o.value === r.value)).map((r) => ({ value: r.value, label: humanise(r.value) }));
+  const all = [...order, ...extra];
+  const t = suppressTable(all.map((o) => byValue.get(o.value) ?? 0));
+  return { rows: all.map((o, i) => ({ label: o.label, count: t.cells[i]!, share: t.cells[i] !== null && t.total ? Math.round((t.cells[i]! / t.total) * 1000) / 10 : null })), total: t.total };
+}
+
+export interface NeedRow { code: string; label: string; outcomes: string[]; people: number | null; per1000: number | null }
+export interface OutcomeNowRow { code: string; label: string; statement: string; people: number | null; per1000: number | null; needs: string[] }
+
+/** Current needs recorded by any agency, and the framework's outcomes they map to. */
+export async function needsAssessment(db: Kysely<Database>): Promise<{ needs: NeedRow[]; outcomes: OutcomeNowRow[]; residents: number; anyNeed: number | null; framework: string }> {
+  const framework = await activeFramework(db);
+  const [needs, outcomes, pop] = await Promise.all([cube(db, 'needs', null, 'all'), cube(db, 'outcome_now', null, 'all'), cube(db, 'population', 'residents', 'all')]);
+  const residents = pop[0]?.n ?? 0;
+  const per = (n: number | null) => (n === null || residents === 0 ? null : Math.round((n / residents) * 10_000) / 10);
+  const needMap = new Map(needs.map((r) => [r.measure, r.n]));
+  const outcomeLabel = new Map(framework.outcomes.map((o) => [o.code, o.label]));
+  // People can have several needs: these are not parts of a total, so each is suppressed on its own.
+  const needRows = needCodes.map((code) => {
+    const n = needMap.get(code) ?? 0;
+    const shown = n > 0 && n < 5 ? null : n;
+    return { code, label: humanise(code), outcomes: (framework.needs[code] ?? []).map((c) => outcomeLabel.get(c) ?? c), people: shown, per1000: per(shown) };
+  }).sort((a, b) => (b.people ?? 0) - (a.people ?? 0));
+  const outMap = new Map(outcomes.map((r) => [r.measure, r.n]));
+  const outcomeRows = framework.outcomes.map((o) => {
+    const n = outMap.get(o.code) ?? 0;
+    const shown = n > 0 && n < 5 ? null : n;
+    return { code: o.code, label: o.label, statement: o.statement, people: shown, per1000: per(shown), needs: Object.entries(framework.needs).filter(([, cs]) => cs.includes(o.code)).map(([code]) => humanise(code)) };
+  });
+  const anyNeed = needMap.get('any') ?? 0;
+  return { needs: needRows, outcomes: outcomeRows, residents, anyNeed: anyNeed > 0 && anyNeed < 5 ? null : anyNeed, framework: framework.name };
+}
+
+export interface Intersection { mask: number; groups: string[]; people: number | null }
+export interface Overlaps { sets: Array<{ code: string; label: string; people: number | null }>; intersections: Intersection[]; hidden: number; housingAndMentalHealth: number | null; threeOrMoreMd: number | null; anyMd: number | null }
+
+const popcount = (m: number) => { let c = 0; while (m) { c += m & 1; m >>>= 1; } return c; };
+
+/** Overlaps between the services that know people (exact combinations), for the UpSet chart. */
+export async function overlaps(db: Kysely<Database>): Promise<Overlaps> {
+  const rows = await cube(db, 'overlap', 'people', 'mask');
+  const masks = rows.map((r) => ({ mask: Number(r.value), n: r.n }));
+  const sumWhere = (pred: (m: number) => boolean) => masks.filter((m) => pred(m.mask)).reduce((s, m) => s + m.n, 0);
+  const sets = serviceGroups.map((g) => ({ code: g.code, label: g.label, people: roundToFive(sumWhere((m) => (m & groupBit(g.code)) !== 0)) }));
+  const shown = masks.map((m) => ({ mask: m.mask, groups: serviceGroups.filter((g) => (m.mask & groupBit(g.code)) !== 0).map((g) => g.label), people: roundToFive(m.n) }))
+    .filter((i) => i.people !== null && i.people > 0).sort((a, b) => (b.people ?? 0) - (a.people ?? 0) || popcount(b.mask) - popcount(a.mask));
+  const both = groupBit('housing') | groupBit('mental_health');
+  const md = multipleDisadvantageGroups.reduce((m, c) => m | groupBit(c), 0);
+  return {
+    sets, intersections: shown, hidden: masks.length - shown.length,
+    housingAndMentalHealth: roundToFive(sumWhere((m) => (m & both) === both)),
+    threeOrMoreMd: roundToFive(sumWhere((m) => popcount(m & md) >= 3)),
+    anyMd: roundToFive(sumWhere((m) => (m & md) !== 0)),
+  };
+}
+
+export interface ServiceDemand { service: string; organisation: string; referralsIn: number | null; waiting: number | null; accepted: number | null; completed: number | null; capacity: number; utilisation: number | null }
+
+/** Demand and capacity per service over the 12 months to `asOf`: referrals in, waiting now, accepted, completed, against yearly capacity. */
+export async function demandAndCapacity(db: Kysely<Database>, asOf: Date = new Date()): Promise<{ rows: ServiceDemand[]; totals: Omit<ServiceDemand, 'service' | 'organisation' | 'utilisation'> }> {
+  const rows = (await sql<{ service: string; organisation: string; capacity: number; referrals_in: number; waiting: number; accepted: number; completed: number }>`
+    select s.name as service, o.name as organisation, s.capacity_per_month * 12 as capacity,
+      count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months')::int as referrals_in,
+      count(r.id) filter (where r.status in ('sent', 'received', 'accepted'))::int as waiting,
+      count(r.id) filter (where r.accepted_at > ${asOf}::timestamptz - interval '12 months')::int as accepted,
+      count(r.id) filter (where r.status = 'completed' and r.closed_at > ${asOf}::timestamptz - interval '12 months')::int as completed
+    from services s join organisations o on o.id = s.organisation_id left join referrals r on r.service_id = s.id
+    group by s.id, s.name, o.name, s.capacity_per_month
+    having count(r.id) > 0
+    order by count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months') desc, s.name`.execute(db)).rows;
+  const col = (pick: (r: typeof rows[number]) => number) => suppressTable(rows.map((r) => Number(pick(r))));
+  const [inT, waitT, accT, compT] = [col((r) => r.referrals_in), col((r) => r.waiting), col((r) => r.accepted), col((r) => r.completed)];
+  return {
+    rows: rows.map((r, i) => ({
+      service: r.service, organisation: r.organisation, referralsIn: inT.cells[i]!, waiting: waitT.cells[i]!, accepted: accT.cells[i]!, completed: compT.cells[i]!,
+      capacity: Number(r.capacity), utilisation: inT.cells[i] !== null && Number(r.capacity) > 0 ? Math.round((inT.cells[i]! / Number(r.capacity)) * 100) : null,
+    })),
+    totals: { referralsIn: inT.total, waiting: waitT.total, accepted: accT.total, completed: compT.total, capacity: rows.reduce((s, r) => s + Number(r.capacity), 0) },
+  };
+}
+
+// -------------------------------------------------------------------------------------------
+// Inequalities
+
+export interface MeasureDef { id: string; label: string; kind: 'outcome' | 'access'; unit: string; higherIsWorse: boolean; description: string }
+
+export async function measures(db: Kysely<Database>): Promise<MeasureDef[]> {
+  const framework = await activeFramework(db);
+  return [
+    { id: 'access:first_contact_days', label: 'Time to first contact', kind: 'access', unit: 'days', higherIsWorse: true, description: 'Mean days from a referral being sent to the person\'s first contact with the service.' },
+    { id: 'access:acceptance', label: 'Referral acceptance', kind: 'access', unit: '%', higherIsWorse: false, description: 'Referrals accepted, as a percentage of referrals decided (accepted or declined).' },
+    ...framework.outcomes.map((o) => ({
+      id: `outcome:${o.code}`, label: o.label, kind: 'outcome' as const, unit: 'per 1,000', higherIsWorse: true,
+      description: `New needs threatening "${o.statement}": residents per 1,000 with a need mapped to this outcome first recorded by any agency in the period.`,
+    })),
+  ];
+}
+
+export interface GroupRow { label: string; value: number | null; lower: number | null; upper: number | null; count: number | null; denominator: number | null }
+export interface PeriodRow { period: string; sii: SlopeIndex | null; gap: Gap | null; quintiles: GroupRow[]; suppressed: boolean }
+export interface InequalityView {
+  measure: MeasureDef;
+  dimension: Dimension;
+  periods: PeriodRow[];
+  /** The split by the chosen dimension over the latest year (last four quarters). */
+  split: { label: string; rows: GroupRow[]; total: GroupRow | null; sii: SlopeIndex | null; gap: Gap | null };
+  trend: Trend;
+  headline: string;
+}
+
+function estimateFor(measure: MeasureDef, label: string, n: number, d: number, s: number, ss: number, population: number): GroupEstimate {
+  if (measure.id === 'access:acceptance') return proportionEstimate(label, n, d);
+  if (measure.id === 'access:first_contact_days') return { ...meanEstimate(label, n, s, ss), population: n };
+  return rateEstimate(label, n, population);
+}
+
+/** Suppresses a set of groups (with a total): hidden counts hide the estimate and its interval. */
+function suppressGroups(estimates: GroupEstimate[], totalEstimate: GroupEstimate | null): { rows: GroupRow[]; total: GroupRow | null; anyHidden: boolean } {
+  // Both the count and what it is out of are counts of people or referrals: either being small hides the group.
+  const counts = suppressTable(estimates.map((e) => e.count));
+  const denominators = suppressTable(estimates.map((e) => Math.round(e.denominator)));
+  const t = { cells: counts.cells.map((c, i) => (c === null || denominators.cells[i] === null ? null : c)), total: counts.total === null || denominators.total === null ? null : counts.total };
+  const row = (e: GroupEstimate, shown: boolean): GroupRow => {
+    if (!shown || e.value === null) return { label: e.label, value: null, lower: null, upper: null, count: shown ? e.count : null, denominator: shown ? e.denominator : null };
+    const se = Math.sqrt(e.variance ?? 0);
+    return { label: e.label, value: e.value, lower: e.value - 1.96 * se, upper: e.value + 1.96 * se, count: e.count, denominator: e.denominator };
+  };
+  return {
+    rows: estimates.map((e, i) => row(e, t.cells[i] !== null)),
+    total: totalEstimate ? row(totalEstimate, t.total !== null) : null,
+    anyHidden: t.cells.some((c) => c === null),
+  };
+}
+
+const quarterIndex = (q: string) => { const [y, n] = q.split('-Q'); return Number(y) * 4 + Number(n) - 1; };
+
+/** Splits, gaps and the slope index by quarter for one measure, and the split by one dimension over the latest year. */
+export async function inequality(db: Kysely<Database>, measureId: string, dimension: Dimension, quarters = 8): Promise<InequalityView | undefined> {
+  const all = await measures(db);
+  const measure = all.find((m) => m.id === measureId);
+  if (!measure) return undefined;
+  const [kind, code] = measureId.split(':') as ['outcome' | 'access', string];
+  const section = kind === 'outcome' ? 'outcome_quarter' : 'access';
+  const [qRows, popQ, dRows, popD, order, refresh] = await Promise.all([
+    cube(db, section, code, 'quintile'), cube(db, 'population', 'residents', 'quintile'),
+    cube(db, section, code, dimension), cube(db, 'population', 'residents', dimension), dimensionOrder(db, dimension),
+    db.selectFrom('insight_refreshes').select('latest_date').orderBy('id', 'desc').limit(1).executeTakeFirst(),
+  ]);
+  // Complete quarters only: the quarter holding the latest data is still filling up.
+  const latest = refresh?.latest_date ? String(refresh.latest_date).slice(0, 10) : null;
+  const latestQ = latest ? `${latest.slice(0, 4)}-Q${Math.floor((Number(latest.slice(5, 7)) - 1) / 3) + 1}` : null;
+  const periods = [...new Set(qRows.map((r) => r.period))].filter((p) => !latestQ || quarterIndex(p) < quarterIndex(latestQ)).sort().slice(-quarters);
+  const popOf = (rows: CubeRow[]) => new Map(rows.map((r) => [r.value, r.n]));
+  const popQuintile = popOf(popQ);
+  const periodRows: PeriodRow[] = periods.map((period) => {
+    const estimates = [1, 2, 3, 4, 5].map((q) => {
+      const r = qRows.find((x) => x.period === period && x.value === String(q));
+      return estimateFor(measure, `Quintile ${q}`, r?.n ?? 0, r?.d ?? 0, r?.s ?? 0, r?.ss ?? 0, popQuintile.get(String(q)) ?? 0);
+    });
+    const s = suppressGroups(estimates, null);
+    const safe = !s.anyHidden;
+    return { period, quintiles: s.rows, suppressed: !safe, sii: safe ? slopeIndex(estimates) : null, gap: safe ? gapBetween(estimates[0]!, estimates[4]!) : null };
+  });
+  // The split over the latest four complete quarters.
+  const lastYear = new Set(periods.slice(-4));
+  const popDim = popOf(popD);
+  const sumFor = (value: string) => dRows.filter((r) => r.value === value && lastYear.has(r.period)).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
+  // Rates over a year of quarters: people per 1,000 per year.
+  const estimates = order.map((o) => { const a = sumFor(o.value); return estimateFor(measure, o.label, a.n, a.d, a.s, a.ss, popDim.get(o.value) ?? 0); });
+  const totals = dRows.filter((r) => lastYear.has(r.period)).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
+  const totalPop = [...popDim.values()].reduce((s, n) => s + n, 0);
+  const split = suppressGroups(estimates, estimateFor(measure, 'Everyone', totals.n, totals.d, totals.s, totals.ss, totalPop));
+  const ordered = dimension === 'quintile' || dimension === 'decile';
+  const trend = gapTrend(periodRows.filter((p) => p.sii).map((p) => ({ period: quarterIndex(p.period), estimate: p.sii!.estimate, se: p.sii!.se })));
+  return {
+    measure, dimension, periods: periodRows, trend, headline: headline(measure, trend, periodRows),
+    split: { label: dimensionLabels[dimension], rows: split.rows, total: split.total, sii: ordered && !split.anyHidden ? slopeIndex(estimates) : null, gap: ordered && !split.anyHidden ? gapBetween(estimates[0]!, estimates[estimates.length - 1]!) : null },
+  };
+}
+
+const fmt = (v: number, d = 1) => v.toLocaleString('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+/** The plain-English answer to "is the gap narrowing?". */
+export function headline(measure: MeasureDef, trend: Trend, periods: PeriodRow[]): string {
+  const unit = measure.unit === '%' ? ' percentage points' : measure.unit === 'days' ? ' days' : ` ${measure.unit}`;
+  if (trend.verdict === 'not enough data') return `Not enough quarters with safe figures to say whether the gap in ${measure.label.toLowerCase()} is narrowing (${trend.periods} of the ${periods.length} quarters could be used).`;
+  const last = [...periods].reverse().find((p) => p.sii);
+  const direction = trend.meanGap >= 0 ? (measure.higherIsWorse ? 'the most deprived fare worse' : 'the most deprived fare better') : (measure.higherIsWorse ? 'the least deprived fare worse' : 'the least deprived fare better');
+  const change = `The slope index changed by ${fmt(trend.slope.estimate, 2)}${unit} a quarter (95% confidence interval ${fmt(trend.slope.lower, 2)} to ${fmt(trend.slope.upper, 2)}) over ${trend.periods} quarters.`;
+  const lastText = last ? ` In ${last.period} the slope index was ${fmt(last.sii!.estimate)}${unit} (${fmt(last.sii!.lower)} to ${fmt(last.sii!.upper)}): ${direction}.` : '';
+  const verdict = trend.verdict === 'narrowing' ? 'Yes: the gap is narrowing.' : trend.verdict === 'widening' ? 'No: the gap is widening.' : 'Not clearly: the gap shows no clear change.';
+  return `${verdict} ${change}${lastText}`;
+}
+
+/** Every measure's trend verdict, for the headline panel and the board report. */
+export async function headlines(db: Kysely<Database>): Promise<Array<{ measure: MeasureDef; verdict: Trend['verdict']; text: string; latestSii: SlopeIndex | null; period: string | null }>> {
+  const list = await measures(db);
+  const out = [];
+  for (const m of list) {
+    const view = await inequality(db, m.id, 'quintile');
+    if (!view) continue;
+    const last = [...view.periods].reverse().find((p) => p.sii) ?? null;
+    out.push({ measure: m, verdict: view.trend.verdict, text: view.headline, latestSii: last?.sii ?? null, period: last?.period ?? null });
+  }
+  return out;
+}

@@ -1,0 +1,149 @@
+// OpenAPI 3.1 description of Joinery's machine APIs: the FHIR R4 API (/fhir), the import,
+// mapping and webhook JSON API (/api), and a pointer to the Open Referral UK API (/oruk).
+import { resourceDefs } from '../fhir/resources.ts';
+import { mappableFields } from './import.ts';
+import { outboxTopics } from './outbox.ts';
+
+const fhirJson = (ref = '#/components/schemas/Resource') => ({ 'application/fhir+json': { schema: { $ref: ref } } });
+const outcome = { description: 'An OperationOutcome saying what is wrong', content: fhirJson('#/components/schemas/OperationOutcome') };
+const errors = { 400: outcome, 401: outcome, 403: outcome, 404: outcome };
+const jsonError = { description: 'What is wrong', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+
+export function openApiDocument(server: string): Record<string, unknown> {
+  const paths: Record<string, unknown> = {
+    '/fhir/metadata': {
+      get: { tags: ['FHIR'], summary: 'CapabilityStatement: resources, interactions and search parameters', security: [], responses: { 200: { description: 'CapabilityStatement', content: fhirJson() } } },
+    },
+    '/fhir': {
+      post: {
+        tags: ['FHIR'], summary: 'A transaction (all or nothing) or batch Bundle', requestBody: { required: true, content: fhirJson('#/components/schemas/Bundle') },
+        responses: { 200: { description: 'transaction-response or batch-response Bundle', content: fhirJson('#/components/schemas/Bundle') }, ...errors, 412: outcome },
+      },
+    },
+  };
+  for (const def of Object.values(resourceDefs)) {
+    const params = Object.entries(def.paramTypes).map(([name, type]) => ({
+      name, in: 'query', required: false, schema: { type: 'string' },
+      description: `FHIR ${type} search parameter${type === 'date' ? ' (prefixes eq, ne, gt, lt, ge, le, sa, eb)' : type === 'token' ? ' (system|code or code)' : type === 'reference' ? ' (Type/id or id)' : ''}`,
+    }));
+    params.push(
+      { name: '_count', in: 'query', required: false, schema: { type: 'string' }, description: 'Page size, 0-500 (default 20)' },
+      { name: '_offset', in: 'query', required: false, schema: { type: 'string' }, description: 'Paging offset; follow the Bundle\'s next link' },
+    );
+    if (def.includes) params.push({ name: '_include', in: 'query', required: false, schema: { type: 'string' }, description: `One of ${Object.keys(def.includes).map((p) => `${def.type}:${p}`).join(', ')}` });
+    const typePath: Record<string, unknown> = {
+      get: { tags: ['FHIR'], summary: `Search ${def.type}`, parameters: params, responses: { 200: { description: 'searchset Bundle, only what the token\'s user may see', content: fhirJson('#/components/schemas/Bundle') }, ...errors } },
+    };
+    if (def.interactions.includes('create')) {
+      typePath.post = { tags: ['FHIR'], summary: `Create ${def.type}${def.type === 'Patient' ? ' (linked through the person index: may return an existing person)' : def.type === 'ServiceRequest' ? ' (sends a referral)' : ''}`, requestBody: { required: true, content: fhirJson() }, responses: { 201: { description: 'Created', content: fhirJson() }, ...errors } };
+    }
+    paths[`/fhir/${def.type}`] = typePath;
+    const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } }];
+    const instance: Record<string, unknown> = {
+      get: { tags: ['FHIR'], summary: `Read ${def.type}`, parameters: idParam, responses: { 200: { description: def.type, headers: { ETag: { schema: { type: 'string' } } }, content: fhirJson() }, ...errors } },
+    };
+    if (def.interactions.includes('update')) {
+      instance.put = {
+        tags: ['FHIR'], summary: `Update ${def.type}${def.type === 'Task' ? ' (status moves the referral: received, accepted, rejected, in-progress, completed, cancelled)' : ''}`,
+        parameters: [...idParam, { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'W/"versionId" for optimistic locking' }],
+        requestBody: { required: true, content: fhirJson() }, responses: { 200: { description: 'Updated', content: fhirJson() }, ...errors, 412: outcome },
+      };
+    }
+    paths[`/fhir/${def.type}/{id}`] = instance;
+  }
+
+  const importJob = { description: 'An import job', content: { 'application/json': { schema: { $ref: '#/components/schemas/ImportJob' } } } };
+  Object.assign(paths, {
+    '/api/imports': {
+      post: {
+        tags: ['Imports'], summary: 'Upload an agency feed; it is imported in the background (resumable, idempotent on source and record id)',
+        parameters: [
+          { name: 'source', in: 'query', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } },
+          { name: 'mapping', in: 'query', required: false, schema: { type: 'string' }, description: 'Saved column mapping (required for CSV)' },
+          { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['csv', 'ndjson', 'bundle'] } },
+          { name: 'name', in: 'query', required: false, schema: { type: 'string' }, description: 'File name to show' },
+        ],
+        requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: { type: 'string' } }, 'application/fhir+json': { schema: { $ref: '#/components/schemas/Bundle' } } } },
+        responses: { 202: importJob, 400: jsonError, 401: jsonError, 403: jsonError },
+      },
+      get: { tags: ['Imports'], summary: 'The latest 50 import jobs', responses: { 200: { description: 'Jobs', content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/ImportJob' } } } } } } }, 401: jsonError, 403: jsonError } },
+    },
+    '/api/imports/{id}': {
+      get: { tags: ['Imports'], summary: 'An import\'s progress and counts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: importJob, 404: jsonError } },
+    },
+    '/api/imports/{id}/errors': {
+      get: {
+        tags: ['Imports'], summary: 'Row-level errors with their line numbers', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: { 200: { description: 'Errors', content: { 'application/json': { schema: { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, message: { type: 'string' } } } } } } } } }, 404: jsonError },
+      },
+    },
+    '/api/import-mappings/{source}/{name}': {
+      put: {
+        tags: ['Imports'], summary: 'Save a CSV column mapping for a source',
+        parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ColumnMapping' } } } },
+        responses: { 200: { description: 'Saved', content: { 'application/json': { schema: { $ref: '#/components/schemas/ColumnMapping' } } } }, 400: jsonError },
+      },
+    },
+    '/api/webhooks': {
+      post: {
+        tags: ['Webhooks'], summary: 'Subscribe a URL to events (admin); returns the signing secret once',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['url'], properties: { url: { type: 'string', format: 'uri' }, topics: { type: 'array', items: { type: 'string', enum: [...outboxTopics] } } } } } } },
+        responses: { 201: { description: 'Created', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, secret: { type: 'string' } } } } } }, 400: jsonError },
+      },
+      get: { tags: ['Webhooks'], summary: 'Subscriptions with delivery counts (admin)', responses: { 200: { description: 'Subscriptions' } } },
+    },
+    '/oruk/services': {
+      get: { tags: ['Directory'], summary: 'Open Referral UK services (see the directory module)', security: [], responses: { 200: { description: 'ORUK page of services' } } },
+    },
+  });
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Joinery machine APIs',
+      version: '0.1.0',
+      description: 'FHIR R4 (/fhir), bulk imports and webhooks (/api). Authenticate with a bearer token (`joinery token create --user NAME`): the token acts as that user and sees only what they may; every access is audited.',
+    },
+    servers: [{ url: server }],
+    security: [{ bearer: [] }],
+    tags: [{ name: 'FHIR' }, { name: 'Imports' }, { name: 'Webhooks' }, { name: 'Directory' }],
+    paths,
+    webhooks: {
+      event: {
+        post: {
+          summary: 'An event from the transactional outbox, signed with the subscription secret',
+          parameters: [{ name: 'X-Joinery-Signature', in: 'header', required: true, schema: { type: 'string' }, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' }],
+          requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Event' } } } },
+          responses: { 200: { description: 'Any 2xx acknowledges; anything else is retried with exponential backoff' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Resource: { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string' }, id: { type: 'string' } }, additionalProperties: true, description: 'A FHIR R4 resource (http://hl7.org/fhir/R4)' },
+        Bundle: { type: 'object', required: ['resourceType', 'type'], properties: { resourceType: { const: 'Bundle' }, type: { type: 'string' }, link: { type: 'array', items: { type: 'object' } }, entry: { type: 'array', items: { type: 'object' } } }, additionalProperties: true },
+        OperationOutcome: { type: 'object', required: ['resourceType', 'issue'], properties: { resourceType: { const: 'OperationOutcome' }, issue: { type: 'array', items: { type: 'object', properties: { severity: { type: 'string' }, code: { type: 'string' }, diagnostics: { type: 'string' } } } } } },
+        Error: { type: 'object', properties: { error: { type: 'string' } } },
+        ColumnMapping: { type: 'object', required: ['idColumn', 'columns'], properties: { idColumn: { type: 'string' }, columns: { type: 'object', properties: Object.fromEntries(mappableFields.map((f) => [f, { type: 'string' }])), additionalProperties: false } } },
+        ImportJob: {
+          type: 'object',
+          properties: Object.fromEntries([
+            ['jobId', { type: 'integer' }], ['status', { type: 'string', enum: ['running', 'done', 'failed'] }], ['source', { type: 'string' }], ['fileName', { type: 'string' }], ['format', { type: 'string' }],
+            ['linesDone', { type: 'integer' }], ['linesTotal', { type: ['integer', 'null'] }], ['percent', { type: ['number', 'null'] }], ['stored', { type: 'integer' }], ['unchanged', { type: 'integer' }],
+            ['linked', { type: 'integer' }], ['newPerson', { type: 'integer' }], ['review', { type: 'integer' }], ['errors', { type: 'integer' }],
+          ]),
+        },
+        Event: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, type: { type: 'string', enum: [...outboxTopics] }, occurredAt: { type: 'string', format: 'date-time' },
+            resource: { type: 'object', properties: { resourceType: { type: 'string' }, id: { type: 'string' }, reference: { type: 'string' } } },
+            data: { type: 'object', description: 'States only (e.g. status, previousStatus), never personal details: read the resource through /fhir' },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,225 @@
+// Running an assessment against the shared record: prefill through the access decision (only
+// what this reader may see is offered, each answer with its source), then score, store the
+// FHIR QuestionnaireResponse and count what was reused versus asked ("tell it once").
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+import { decideRecordAccess, type Category, type Purpose } from '../platform/access.ts';
+import { categoryOfEvent, categoryOfNeed, isCategory } from '../consent/categories.ts';
+import type { CategoryDecision } from '../consent/policy.ts';
+import {
+  answersFromResponse, buildResponse, categoryOfQuestionnaire, EXT, extensionOf, flattenItems, parseAnswers, scoreResponse,
+  type AnswerError, type Answers, type Questionnaire, type QuestionnaireResponse, type ScoreResult,
+} from './questionnaire.ts';
+import { prefillQuestionnaire, tellItOnce, type AnswerFact, type EventFact, type NeedFact, type Prefilled, type PrefillFacts, type TellItOnceCounts } from './prefill.ts';
+import { parseJson } from './store.ts';
+import { appendPlanEvent } from './plans.ts';
+
+export class AccessRefused extends Error {}
+
+export function purposeFor(user: SignedInUser): Purpose {
+  return user.role === 'citizen' ? 'self' : 'direct_care';
+}
+
+/** Whether an item recorded by an organisation may be shown under this decision. */
+export function visibleUnder(decision: CategoryDecision | undefined, organisationId: string | null, ownOrganisationId: string | null): boolean {
+  if (!decision) return false;
+  if (decision.scope === 'all') return true;
+  return decision.scope === 'own_organisation' && organisationId !== null && organisationId === ownOrganisationId;
+}
+
+interface RawFacts { facts: PrefillFacts; categories: Set<Category> }
+
+async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromAnswers: string[], now: Date): Promise<RawFacts> {
+  const since = new Date(now.getTime() - 400 * 86_400_000);
+  const [needs, events, person, responses] = await Promise.all([
+    db.selectFrom('needs as n').innerJoin('organisations as o', 'o.id', 'n.organisation_id')
+      .select(['n.code', 'n.severity', 'n.organisation_id', 'o.name', 'n.recorded_at']).where('n.person_id', '=', personId).where('n.current', '=', true).execute(),
+    db.selectFrom('person_events as e').innerJoin('organisations as o', 'o.id', 'e.organisation_id')
+      .select(['e.type', 'e.at', 'e.value', 'e.organisation_id', 'o.name']).where('e.person_id', '=', personId).where('e.at', '>=', since).execute(),
+    db.selectFrom('persons as p').leftJoin('households as h', 'h.id', 'p.household_id')
+      .select(['p.birth_date', 'h.tenure', 'h.composition']).where('p.id', '=', personId).executeTakeFirst(),
+    linkIdsFromAnswers.length === 0 ? Promise.resolve([]) : db.selectFrom('questionnaire_responses as r')
+      .innerJoin('questionnaires as q', (j) => j.onRef('q.id', '=', 'r.questionnaire_id').onRef('q.version', '=', 'r.questionnaire_version'))
+      .leftJoin('organisations as o', 'o.id', 'r.organisation_id')
+      .select(['r.response', 'r.authored_at', 'r.organisation_id', 'o.name', 'q.category', 'q.title'])
+      .where('r.person_id', '=', personId).where('r.authored_at', '>=', since).execute(),
+  ]);
+  const categories = new Set<Category>();
+  const needFacts: NeedFact[] = needs.map((n) => {
+    const category = categoryOfNeed(n.code);
+    categories.add(category);
+    return { code: n.code, severity: n.severity, organisationId: n.organisation_id, organisation: n.name, recordedAt: String(n.recorded_at), category };
+  });
+  const eventFacts: EventFact[] = events.map((e) => {
+    const category = categoryOfEvent(e.type);
+    categories.add(category);
+    return { type: e.type, at: new Date(e.at), value: e.value, organisationId: e.organisation_id, organisation: e.name, category };
+  });
+  const wanted = new Set(linkIdsFromAnswers);
+  const answerFacts: AnswerFact[] = [];
+  for (const r of responses) {
+    const category = isCategory(r.category) ? r.category : 'social_care';
+    const answers = answersFromResponse(parseJson<QuestionnaireResponse>(r.response));
+    for (const [linkId, value] of Object.entries(answers)) {
+      if (!wanted.has(linkId)) continue;
+      categories.add(category);
+      answerFacts.push({ linkId, value, authoredAt: new Date(r.authored_at), organisationId: r.organisation_id, organisation: r.name, category, questionnaire: r.title });
+    }
+  }
+  let household: PrefillFacts['household'] = null;
+  if (person?.tenure && person.composition) {
+    household = { tenure: person.tenure, composition: person.composition, category: 'housing' };
+    categories.add('housing');
+  }
+  let age: number | null = null;
+  if (person?.birth_date) {
+    const b = new Date(`${String(person.birth_date).slice(0, 10)}T00:00:00Z`);
+    age = now.getUTCFullYear() - b.getUTCFullYear() - (now.getUTCMonth() < b.getUTCMonth() || (now.getUTCMonth() === b.getUTCMonth() && now.getUTCDate() < b.getUTCDate()) ? 1 : 0);
+    categories.add('demographics');
+  }
+  return { facts: { now, needs: needFacts, events: eventFacts, household, age, answers: answerFacts }, categories };
+}
+
+export interface PrefillResult {
+  prefilled: Record<string, Prefilled>;
+  /** Answers the network holds that this reader may not be shown (not counted for silent categories). */
+  withheld: number;
+}
+
+/**
+ * Prefilled answers for this actor: the facts the network holds, filtered by the access decision
+ * (audited, once per category consulted), then run through the questionnaire's prefill rules.
+ */
+export async function prefillFor(db: Kysely<Database>, actor: SignedInUser, personId: string, q: Questionnaire, now: Date = new Date()): Promise<PrefillResult> {
+  const answerLinkIds = flattenItems(q.item).map((f) => extensionOf(f.item, EXT.prefill)?.valueExpression?.expression ?? '')
+    .filter((e) => e.startsWith('answer:')).map((e) => e.split(':')[1] ?? '');
+  const { facts, categories } = await loadRawFacts(db, personId, answerLinkIds, now);
+  const all = prefillQuestionnaire(q, facts);
+  if (categories.size === 0 || Object.keys(all).length === 0) return { prefilled: {}, withheld: 0 };
+  const access = await decideRecordAccess(db, { actor, personId, categories: [...categories], purpose: purposeFor(actor), action: 'read' });
+  const own = actor.organisationId;
+  const ok = (category: string, organisationId: string | null) => visibleUnder(access.byCategory[category as Category], organisationId, own);
+  const visibleFacts: PrefillFacts = {
+    now,
+    needs: facts.needs.filter((n) => ok(n.category, n.organisationId)),
+    events: facts.events.filter((e) => ok(e.category, e.organisationId)),
+    household: facts.household && ok(facts.household.category, null) ? facts.household : null,
+    age: ok('demographics', null) ? facts.age : null,
+    answers: facts.answers.filter((a) => ok(a.category, a.organisationId)),
+  };
+  const prefilled = prefillQuestionnaire(q, visibleFacts);
+  const silent = new Set(['criminal_justice', 'children_safeguarding']);
+  const withheld = Object.entries(all).filter(([linkId, p]) => !prefilled[linkId] && !silent.has(p.source.category)).length;
+  return { prefilled, withheld };
+}
+
+export interface SubmitInput {
+  actor: SignedInUser;
+  personId: string;
+  questionnaire: Questionnaire;
+  /** Form values keyed by linkId. */
+  raw: Record<string, string | undefined>;
+  now?: Date;
+}
+
+export type SubmitResult =
+  | { ok: false; errors: AnswerError[]; answers: Answers }
+  | { ok: true; responseId: string; score: ScoreResult; counts: TellItOnceCounts; response: QuestionnaireResponse };
+
+/** Checks, scores and stores a completed assessment. The actor must be allowed to write the form's category. */
+export async function submitAssessment(db: Kysely<Database>, input: SubmitInput): Promise<SubmitResult> {
+  const { actor, personId, questionnaire: q } = input;
+  const now = input.now ?? new Date();
+  const category = categoryOfQuestionnaire(q) as Category;
+  const access = await decideRecordAccess(db, { actor, personId, categories: [category], purpose: purposeFor(actor), action: 'write' });
+  if (!access.allowed) throw new AccessRefused(access.reason);
+  const { answers, errors } = parseAnswers(q, input.raw);
+  if (errors.length > 0) return { ok: false, errors, answers };
+  // Prefill again on the server, through the access decision: the client's word is not trusted.
+  const { prefilled } = await prefillFor(db, actor, personId, q, now);
+  const { counts, reused } = tellItOnce(answers, prefilled);
+  const score = scoreResponse(q, answers);
+  const id = randomUUID();
+  const response = buildResponse(q, answers, {
+    subjectReference: `Patient/${personId}`, authored: now.toISOString(),
+    author: actor.practitionerId ? { reference: `Practitioner/${actor.practitionerId}`, display: actor.displayName } : { reference: `RelatedPerson/${actor.personId ?? actor.id}`, display: actor.displayName },
+    reused, score,
+  });
+  response.id = id;
+  const enrolment = await db.selectFrom('model_enrolments as e').innerJoin('operating_models as m', 'm.id', 'e.model_id')
+    .select(['e.id']).where('e.person_id', '=', personId).where('e.ended_at', 'is', null)
+    .where((eb) => eb.or([
+      eb(sql<string>`m.config->'assessment'->>'questionnaireId'`, '=', q.id),
+      eb(sql<string>`m.config->'identification'->>'questionnaireId'`, '=', q.id),
+    ]))
+    .orderBy('e.enrolled_at', 'desc').executeTakeFirst();
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('questionnaire_responses').values({
+      id, questionnaire_id: q.id, questionnaire_version: q.version, person_id: personId, organisation_id: actor.organisationId,
+      practitioner_id: actor.practitionerId, author_user_id: actor.id, author_role: actor.role, enrolment_id: enrolment?.id ?? null,
+      authored_at: now, response: JSON.stringify(response), total_score: score.total, domain_scores: JSON.stringify(score.domains),
+      rules_met: JSON.stringify(score.rules), complete: score.complete, items_answered: counts.answered, items_reused: counts.reused,
+      items_asked: counts.asked, items_changed: counts.changed,
+    }).execute();
+    const sources = Object.entries(reused);
+    if (sources.length > 0) {
+      await trx.insertInto('response_prefill_sources').values(sources.map(([linkId, s]) => ({
+        response_id: id, link_id: linkId, kind: s.kind, category: s.category, organisation_id: s.organisationId, recorded_at: s.recordedAt, detail: s.detail,
+      }))).execute();
+    }
+    const plans = await trx.selectFrom('plan_members as m').innerJoin('plans as p', 'p.id', 'm.plan_id').select('p.id')
+      .where('m.person_id', '=', personId).where('p.status', '=', 'active').execute();
+    for (const plan of plans) {
+      await appendPlanEvent(trx, plan.id, actor, 'assessment', `${q.title} completed${score.total !== null ? `: total ${score.total}` : ''}`, { responseId: id, personId, questionnaireId: q.id, total: score.total }, now);
+    }
+  });
+  return { ok: true, responseId: id, score, counts, response };
+}
+
+export interface ResponseSummary {
+  id: string;
+  questionnaireId: string;
+  title: string;
+  category: string;
+  authoredAt: Date;
+  organisationId: string | null;
+  organisation: string | null;
+  total: number | null;
+  domains: Record<string, number | null>;
+  rules: Record<string, boolean>;
+  reused: number;
+  asked: number;
+}
+
+/** Every response about the person (callers filter by the access decision with visibleUnder). */
+export async function responsesAbout(db: Kysely<Database>, personId: string): Promise<ResponseSummary[]> {
+  const rows = await db.selectFrom('questionnaire_responses as r')
+    .innerJoin('questionnaires as q', (j) => j.onRef('q.id', '=', 'r.questionnaire_id').onRef('q.version', '=', 'r.questionnaire_version'))
+    .leftJoin('organisations as o', 'o.id', 'r.organisation_id')
+    .select(['r.id', 'r.questionnaire_id', 'q.title', 'q.category', 'r.authored_at', 'r.organisation_id', 'o.name', 'r.total_score', 'r.domain_scores', 'r.rules_met', 'r.items_reused', 'r.items_asked'])
+    .where('r.person_id', '=', personId).orderBy('r.authored_at').orderBy('r.id').execute();
+  return rows.map((r) => ({
+    id: r.id, questionnaireId: r.questionnaire_id, title: r.title, category: r.category, authoredAt: new Date(r.authored_at), organisationId: r.organisation_id,
+    organisation: r.name, total: r.total_score, domains: parseJson(r.domain_scores), rules: parseJson(r.rules_met), reused: r.items_reused, asked: r.items_asked,
+  }));
+}
+
+/** "Tell it once" per form: answers reused from the shared record versus asked again. */
+export async function tellItOnceByForm(db: Kysely<Database>): Promise<Array<{ questionnaireId: string; title: string; responses: number; answered: number; reused: number; asked: number; changed: number; people: number }>> {
+  const rows = await sql<{ questionnaire_id: string; title: string; responses: number; answered: number; reused: number; asked: number; changed: number; people: number }>`
+    select r.questionnaire_id, min(q.title) as title, count(*)::int as responses, sum(r.items_answered)::int as answered,
+           sum(r.items_reused)::int as reused, sum(r.items_asked)::int as asked, sum(r.items_changed)::int as changed, count(distinct r.person_id)::int as people
+    from questionnaire_responses r join questionnaires q on q.id = r.questionnaire_id and q.version = r.questionnaire_version
+    group by r.questionnaire_id order by r.questionnaire_id`.execute(db);
+  return rows.rows.map((r) => ({ questionnaireId: r.questionnaire_id, title: r.title, responses: Number(r.responses), answered: Number(r.answered), reused: Number(r.reused), asked: Number(r.asked), changed: Number(r.changed), people: Number(r.people) }));
+}
+
+/** "Tell it once" for one person: over all their assessments, answers reused versus asked. */
+export async function tellItOnceForPerson(db: Kysely<Database>, personId: string): Promise<{ responses: number; reused: number; asked: number }> {
+  const row = await db.selectFrom('questionnaire_responses')
+    .select([(eb) => eb.fn.countAll<number>().as('responses'), (eb) => eb.fn.sum<number>('items_reused').as('reused'), (eb) => eb.fn.sum<number>('items_asked').as('asked')])
+    .where('person_id', '=', personId).executeTakeFirst();
+  return { responses: Number(row?.responses ?? 0), reused: Number(row?.reused ?? 0), asked: Number(row?.asked ?? 0) };
+}

@@ -1,0 +1,249 @@
+// Shared plans for a person or a whole household: goals in the person's words mapped to
+// outcomes, actions for any agency in the network with due dates, reviews with goal attainment,
+// and the full history as append-only plan events. Callers decide access first (routes.ts).
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+
+type Actor = Pick<SignedInUser, 'id' | 'role' | 'organisationId'>;
+
+export class PlanInputError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+export async function appendPlanEvent(db: Kysely<Database>, planId: string, actor: Actor | null, kind: string, summary: string, detail: Record<string, unknown> = {}, at: Date = new Date()): Promise<void> {
+  await db.insertInto('plan_events').values({
+    plan_id: planId, at, actor_user_id: actor?.id ?? null, actor_role: actor?.role ?? null, actor_organisation_id: actor?.organisationId ?? null,
+    kind, summary, detail: JSON.stringify(detail),
+  }).execute();
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+function checkDate(field: string, value: string | null | undefined, label: string): string | null {
+  if (!value) return null;
+  if (!DATE.test(value) || Number.isNaN(Date.parse(value))) throw new PlanInputError(field, `Enter ${label} as a real date`);
+  return value;
+}
+
+/** Records (once) that an organisation is part of the person's care network for this plan. */
+export async function joinNetwork(db: Kysely<Database>, personId: string, organisationId: string, practitionerId: string | null, roleLabel: string, reason: string, recordedBy: string | null): Promise<void> {
+  const existing = await db.selectFrom('care_relationships').select('id').where('person_id', '=', personId).where('organisation_id', '=', organisationId)
+    .where('ended_at', 'is', null).where((eb) => (practitionerId ? eb('practitioner_id', '=', practitionerId) : eb('practitioner_id', 'is', null))).executeTakeFirst();
+  if (existing) return;
+  const team = practitionerId ? await db.selectFrom('practitioners').select('team_id').where('id', '=', practitionerId).executeTakeFirst() : undefined;
+  await db.insertInto('care_relationships').values({
+    person_id: personId, organisation_id: organisationId, team_id: team?.team_id ?? null, practitioner_id: practitionerId, kind: 'network', role_label: roleLabel, reason, recorded_by: recordedBy,
+  }).execute();
+}
+
+export interface NewPlan {
+  personId: string;
+  householdId: string | null;
+  memberIds: string[];
+  title: string;
+  modelId?: string | null;
+  enrolmentId?: string | null;
+  strengths?: string | null;
+  connections?: string | null;
+  nextReviewOn?: string | null;
+  endsOn?: string | null;
+}
+
+export async function createPlan(db: Kysely<Database>, actor: Actor, input: NewPlan, now: Date = new Date()): Promise<string> {
+  const title = input.title.trim();
+  if (title.length < 3 || title.length > 200) throw new PlanInputError('title', 'Give the plan a name of 3 to 200 characters');
+  const nextReviewOn = checkDate('nextReviewOn', input.nextReviewOn, 'the first review date');
+  const members = [...new Set([input.personId, ...input.memberIds])];
+  const id = randomUUID();
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('plans').values({
+      id, subject_kind: members.length > 1 && input.householdId ? 'household' : 'person', person_id: input.personId, household_id: input.householdId,
+      model_id: input.modelId ?? null, enrolment_id: input.enrolmentId ?? null, title, strengths: input.strengths?.trim() || null, connections: input.connections?.trim() || null,
+      status: 'active', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, next_review_on: nextReviewOn, ends_on: checkDate('endsOn', input.endsOn, 'the end date'),
+    }).execute();
+    await trx.insertInto('plan_members').values(members.map((m) => ({ plan_id: id, person_id: m }))).execute();
+    await appendPlanEvent(trx, id, actor, 'created', `Plan "${title}" started${members.length > 1 ? ` for a household of ${members.length}` : ''}`, { members, nextReviewOn }, now);
+  });
+  return id;
+}
+
+export interface NewGoal { personId: string | null; text: string; outcomeCodes: string[]; setBy: 'person' | 'practitioner' }
+
+export async function addGoal(db: Kysely<Database>, actor: Actor, planId: string, input: NewGoal, knownOutcomes: ReadonlySet<string>, now: Date = new Date()): Promise<string> {
+  const text = input.text.trim();
+  if (text.length < 3 || text.length > 500) throw new PlanInputError('goalText', 'Write the goal in 3 to 500 characters');
+  const codes = [...new Set(input.outcomeCodes)];
+  if (codes.length === 0) throw new PlanInputError('outcomes', 'Choose at least one outcome this goal works towards');
+  for (const c of codes) if (!knownOutcomes.has(c)) throw new PlanInputError('outcomes', 'Choose outcomes from the list');
+  const id = randomUUID();
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('plan_goals').values({
+      id, plan_id: planId, person_id: input.personId, text, outcome_codes: JSON.stringify(codes), set_by: input.setBy,
+      organisation_id: actor.role === 'citizen' ? null : actor.organisationId, created_by: actor.id, created_at: now, status: 'open',
+    }).execute();
+    await appendPlanEvent(trx, planId, actor, 'goal_added', `Goal added${input.setBy === 'person' ? ' by the person, in their own words' : ''}: "${text}"`, { goalId: id, outcomes: codes }, now);
+  });
+  return id;
+}
+
+export interface NewAction { goalId: string | null; description: string; assignedOrganisationId: string; assignedPractitionerId: string | null; dueOn: string }
+
+/** Adds an action for any agency; that agency joins the care network of every member of the plan. */
+export async function addAction(db: Kysely<Database>, actor: Actor, planId: string, input: NewAction, now: Date = new Date()): Promise<string> {
+  const description = input.description.trim();
+  if (description.length < 3 || description.length > 500) throw new PlanInputError('description', 'Describe the action in 3 to 500 characters');
+  const dueOn = checkDate('dueOn', input.dueOn, 'the due date');
+  if (!dueOn) throw new PlanInputError('dueOn', 'Enter the date the action is due');
+  const org = await db.selectFrom('organisations').select(['id', 'name']).where('id', '=', input.assignedOrganisationId).executeTakeFirst();
+  if (!org) throw new PlanInputError('assignedOrganisationId', 'Choose the organisation that will do this');
+  if (input.goalId) {
+    const goal = await db.selectFrom('plan_goals').select('id').where('id', '=', input.goalId).where('plan_id', '=', planId).executeTakeFirst();
+    if (!goal) throw new PlanInputError('goalId', 'Choose a goal from this plan');
+  }
+  const id = randomUUID();
+  await db.transaction().execute(async (trx) => {
+    const plan = await trx.selectFrom('plans').select('title').where('id', '=', planId).executeTakeFirstOrThrow();
+    await trx.insertInto('plan_actions').values({
+      id, plan_id: planId, goal_id: input.goalId, description, assigned_organisation_id: org.id, assigned_practitioner_id: input.assignedPractitionerId,
+      due_on: dueOn, status: 'open', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, completed_at: null, completed_by: null,
+    }).execute();
+    const members = await trx.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute();
+    for (const m of members) await joinNetwork(trx, m.person_id, org.id, input.assignedPractitionerId, 'plan partner', `actions in the shared plan "${plan.title}"`, actor.id);
+    await appendPlanEvent(trx, planId, actor, 'action_added', `Action for ${org.name}, due ${dueOn}: "${description}"`, { actionId: id, organisationId: org.id, dueOn }, now);
+  });
+  return id;
+}
+
+export async function completeAction(db: Kysely<Database>, actor: Actor, planId: string, actionId: string, now: Date = new Date()): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const action = await trx.selectFrom('plan_actions').select(['id', 'description', 'status']).where('id', '=', actionId).where('plan_id', '=', planId).executeTakeFirst();
+    if (!action) throw new PlanInputError('action', 'There is no such action in this plan');
+    if (action.status !== 'open') return;
+    await trx.updateTable('plan_actions').set({ status: 'done', completed_at: now, completed_by: actor.id }).where('id', '=', actionId).execute();
+    await appendPlanEvent(trx, planId, actor, 'action_done', `Action done: "${action.description}"`, { actionId }, now);
+  });
+}
+
+export interface NewReview { reviewedOn: string; scores: Record<string, number>; note: string | null; nextReviewOn: string | null }
+
+/** A review: goal attainment (0–10) for each goal, a snapshot of actions done, and the next review date. */
+export async function recordReview(db: Kysely<Database>, actor: Actor, planId: string, input: NewReview, now: Date = new Date()): Promise<string> {
+  const reviewedOn = checkDate('reviewedOn', input.reviewedOn, 'the review date');
+  if (!reviewedOn) throw new PlanInputError('reviewedOn', 'Enter the review date');
+  const nextReviewOn = checkDate('nextReviewOn', input.nextReviewOn, 'the next review date');
+  for (const [goalId, score] of Object.entries(input.scores)) {
+    if (!Number.isInteger(score) || score < 0 || score > 10) throw new PlanInputError(`goal-${goalId}`, 'Score each goal from 0 (not started) to 10 (fully achieved)');
+  }
+  const id = randomUUID();
+  await db.transaction().execute(async (trx) => {
+    const goals = await trx.selectFrom('plan_goals').select('id').where('plan_id', '=', planId).execute();
+    const known = new Set(goals.map((g) => g.id));
+    const scores = Object.entries(input.scores).filter(([g]) => known.has(g));
+    const counts = await trx.selectFrom('plan_actions').select([
+      (eb) => eb.fn.countAll<number>().as('total'),
+      (eb) => eb.fn.sum<number>(sql`case when status = 'done' then 1 else 0 end`).as('done'),
+    ]).where('plan_id', '=', planId).where('status', '!=', 'cancelled').executeTakeFirst();
+    const done = Number(counts?.done ?? 0);
+    const total = Number(counts?.total ?? 0);
+    await trx.insertInto('plan_reviews').values({
+      id, plan_id: planId, reviewed_on: reviewedOn, organisation_id: actor.organisationId, note: input.note?.trim() || null,
+      actions_done: done, actions_total: total, next_review_on: nextReviewOn, created_by: actor.id, created_at: now,
+    }).execute();
+    if (scores.length > 0) await trx.insertInto('goal_attainment').values(scores.map(([goalId, score]) => ({ review_id: id, goal_id: goalId, score }))).execute();
+    if (nextReviewOn) await trx.updateTable('plans').set({ next_review_on: nextReviewOn }).where('id', '=', planId).execute();
+    const mean = scores.length ? Math.round((scores.reduce((a, [, s]) => a + s, 0) / scores.length) * 10) / 10 : null;
+    await appendPlanEvent(trx, planId, actor, 'reviewed', `Plan reviewed: ${done} of ${total} actions done${mean !== null ? `, goals ${mean} out of 10 on average` : ''}${nextReviewOn ? `; next review ${nextReviewOn}` : ''}`, { reviewId: id, done, total, mean }, now);
+  });
+  return id;
+}
+
+export async function updateGoalStatus(db: Kysely<Database>, actor: Actor, planId: string, goalId: string, status: 'open' | 'achieved' | 'stopped', now: Date = new Date()): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const goal = await trx.selectFrom('plan_goals').select(['text', 'status']).where('id', '=', goalId).where('plan_id', '=', planId).executeTakeFirst();
+    if (!goal) throw new PlanInputError('goal', 'There is no such goal in this plan');
+    if (goal.status === status) return;
+    await trx.updateTable('plan_goals').set({ status }).where('id', '=', goalId).execute();
+    await appendPlanEvent(trx, planId, actor, 'goal_status', `Goal marked ${status}: "${goal.text}"`, { goalId, status }, now);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export interface PlanGoal { id: string; personId: string | null; text: string; outcomeCodes: string[]; setBy: string; organisationId: string | null; organisation: string | null; createdAt: Date; status: string }
+export interface PlanAction { id: string; goalId: string | null; description: string; assignedOrganisationId: string; assignedOrganisation: string; assignedPractitioner: string | null; dueOn: string; status: string; organisationId: string | null; completedAt: Date | null; overdue: boolean }
+export interface PlanReview { id: string; reviewedOn: string; organisationId: string | null; organisation: string | null; note: string | null; actionsDone: number; actionsTotal: number; nextReviewOn: string | null; scores: Record<string, number> }
+export interface PlanEvent { id: number; at: Date; kind: string; summary: string; actorOrganisationId: string | null; organisation: string | null; actorRole: string | null }
+
+export interface PlanDetail {
+  id: string;
+  subjectKind: 'person' | 'household';
+  personId: string;
+  householdId: string | null;
+  modelId: string | null;
+  title: string;
+  strengths: string | null;
+  connections: string | null;
+  status: string;
+  organisationId: string | null;
+  organisation: string | null;
+  createdAt: Date;
+  nextReviewOn: string | null;
+  endsOn: string | null;
+  members: Array<{ personId: string; name: string }>;
+  goals: PlanGoal[];
+  actions: PlanAction[];
+  reviews: PlanReview[];
+  events: PlanEvent[];
+}
+
+const ymd = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v ?? '').slice(0, 10));
+
+export async function plansOf(db: Kysely<Database>, personId: string): Promise<string[]> {
+  const rows = await db.selectFrom('plan_members as m').innerJoin('plans as p', 'p.id', 'm.plan_id').select('p.id')
+    .where('m.person_id', '=', personId).orderBy(sql`p.status = 'active'`, 'desc').orderBy('p.created_at', 'desc').execute();
+  return rows.map((r) => r.id);
+}
+
+export async function loadPlan(db: Kysely<Database>, planId: string, today: string = new Date().toISOString().slice(0, 10)): Promise<PlanDetail | undefined> {
+  const plan = await db.selectFrom('plans as p').leftJoin('organisations as o', 'o.id', 'p.organisation_id').selectAll('p').select('o.name as organisation')
+    .where('p.id', '=', planId).executeTakeFirst();
+  if (!plan) return undefined;
+  const [members, goals, actions, reviews, attainment, events] = await Promise.all([
+    db.selectFrom('plan_members as m').innerJoin('persons as p', 'p.id', 'm.person_id').select(['p.id', 'p.given_name', 'p.family_name']).where('m.plan_id', '=', planId).orderBy('p.birth_date').execute(),
+    db.selectFrom('plan_goals as g').leftJoin('organisations as o', 'o.id', 'g.organisation_id').selectAll('g').select('o.name as organisation').where('g.plan_id', '=', planId).orderBy('g.created_at').orderBy('g.id').execute(),
+    db.selectFrom('plan_actions as a').innerJoin('organisations as o', 'o.id', 'a.assigned_organisation_id').leftJoin('practitioners as pr', 'pr.id', 'a.assigned_practitioner_id')
+      .selectAll('a').select(['o.name as organisation', 'pr.given_name', 'pr.family_name']).where('a.plan_id', '=', planId).orderBy('a.due_on').orderBy('a.id').execute(),
+    db.selectFrom('plan_reviews as r').leftJoin('organisations as o', 'o.id', 'r.organisation_id').selectAll('r').select('o.name as organisation').where('r.plan_id', '=', planId).orderBy('r.reviewed_on').orderBy('r.created_at').execute(),
+    db.selectFrom('goal_attainment as a').innerJoin('plan_reviews as r', 'r.id', 'a.review_id').select(['a.review_id', 'a.goal_id', 'a.score']).where('r.plan_id', '=', planId).execute(),
+    db.selectFrom('plan_events as e').leftJoin('organisations as o', 'o.id', 'e.actor_organisation_id').select(['e.id', 'e.at', 'e.kind', 'e.summary', 'e.actor_organisation_id', 'o.name', 'e.actor_role'])
+      .where('e.plan_id', '=', planId).orderBy('e.id', 'desc').execute(),
+  ]);
+  const scores = new Map<string, Record<string, number>>();
+  for (const a of attainment) (scores.get(a.review_id) ?? scores.set(a.review_id, {}).get(a.review_id)!)[a.goal_id] = Number(a.score);
+  return {
+    id: plan.id, subjectKind: plan.subject_kind, personId: plan.person_id, householdId: plan.household_id, modelId: plan.model_id, title: plan.title,
+    strengths: plan.strengths, connections: plan.connections, status: plan.status, organisationId: plan.organisation_id, organisation: plan.organisation,
+    createdAt: new Date(plan.created_at), nextReviewOn: plan.next_review_on ? ymd(plan.next_review_on) : null, endsOn: plan.ends_on ? ymd(plan.ends_on) : null,
+    members: members.map((m) => ({ personId: m.id, name: `${m.given_name} ${m.family_name}` })),
+    goals: goals.map((g) => ({
+      id: g.id, personId: g.person_id, text: g.text, outcomeCodes: typeof g.outcome_codes === 'string' ? JSON.parse(g.outcome_codes) as string[] : g.outcome_codes as string[],
+      setBy: g.set_by, organisationId: g.organisation_id, organisation: g.organisation, createdAt: new Date(g.created_at), status: g.status,
+    })),
+    actions: actions.map((a) => ({
+      id: a.id, goalId: a.goal_id, description: a.description, assignedOrganisationId: a.assigned_organisation_id, assignedOrganisation: a.organisation,
+      assignedPractitioner: a.given_name ? `${a.given_name} ${a.family_name}` : null, dueOn: ymd(a.due_on), status: a.status, organisationId: a.organisation_id,
+      completedAt: a.completed_at ? new Date(a.completed_at) : null, overdue: a.status === 'open' && ymd(a.due_on) < today,
+    })),
+    reviews: reviews.map((r) => ({
+      id: r.id, reviewedOn: ymd(r.reviewed_on), organisationId: r.organisation_id, organisation: r.organisation, note: r.note, actionsDone: r.actions_done,
+      actionsTotal: r.actions_total, nextReviewOn: r.next_review_on ? ymd(r.next_review_on) : null, scores: scores.get(r.id) ?? {},
+    })),
+    events: events.map((e) => ({ id: Number(e.id), at: new Date(e.at), kind: e.kind, summary: e.summary, actorOrganisationId: e.actor_organisation_id, organisation: e.name, actorRole: e.actor_role })),
+  };
+}

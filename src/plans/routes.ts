@@ -1,0 +1,488 @@
+// The plan page, assessments, and the outcomes framework in the browser. Every read and write
+// of a person's plan or assessments passes the access decision: category 'plans' for the plan,
+// the questionnaire's own category for its responses, per household member for their goals.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
+import { decideRecordAccess, type Category } from '../platform/access.ts';
+import { appendAudit } from '../audit/log.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+import type { CategoryDecision } from '../consent/policy.ts';
+import { suppressSmall } from '../web/charts.ts';
+import { personSummary } from '../people/record.ts';
+import { activeFramework, ensurePlansDefaults, listQuestionnaires, loadOperatingModels, loadQuestionnaire, outcomeMappings } from './store.ts';
+import { AccessRefused, prefillFor, purposeFor, responsesAbout, submitAssessment, tellItOnceByForm, tellItOnceForPerson, visibleUnder, type ResponseSummary } from './assessments.ts';
+import { addAction, addGoal, completeAction, createPlan, joinNetwork, loadPlan, plansOf, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
+import { categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
+import type { Prefilled } from './prefill.ts';
+import { lineChart } from './line-chart.ts';
+import { addMonths, nextAssessmentDue, type OperatingModel } from './models.ts';
+
+type Body = Record<string, unknown>;
+const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
+const str = (body: Body, key: string): string => {
+  const v = body[key];
+  return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+};
+const list = (body: Body, key: string): string[] => {
+  const v = body[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+};
+const ID = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+function param(request: FastifyRequest, name: string, notFound: string): string {
+  const value = (request.params as Record<string, string | undefined>)[name] ?? '';
+  if (!ID.test(value)) throw new HttpError(404, notFound);
+  return value;
+}
+
+const monthLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' });
+const dayLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'Europe/London' });
+
+/** What of a plan this reader may see: 'all' of it, or only their own organisation's entries. */
+function planVisibility(decision: CategoryDecision | undefined, own: string | null) {
+  return {
+    item: (organisationId: string | null) => visibleUnder(decision, organisationId, own),
+    action: (a: { organisationId: string | null; assignedOrganisationId: string }) => visibleUnder(decision, a.organisationId, own) || visibleUnder(decision, a.assignedOrganisationId, own),
+  };
+}
+
+function filterPlan(plan: PlanDetail, user: SignedInUser, decisions: Map<string, CategoryDecision>): PlanDetail & { hiddenMembers: number } {
+  const own = user.organisationId;
+  const lead = planVisibility(decisions.get(plan.personId), own);
+  const memberVisible = (personId: string | null) => decisions.get(personId ?? plan.personId)?.scope !== 'none' && decisions.has(personId ?? plan.personId);
+  const goalVisible = (g: PlanDetail['goals'][number]) => memberVisible(g.personId) && planVisibility(decisions.get(g.personId ?? plan.personId), own).item(g.organisationId);
+  const members = plan.members.filter((m) => memberVisible(m.personId));
+  return {
+    ...plan,
+    members,
+    hiddenMembers: plan.members.length - members.length,
+    goals: plan.goals.filter(goalVisible),
+    actions: plan.actions.filter((a) => lead.action(a)),
+    reviews: plan.reviews.filter((r) => lead.item(r.organisationId)),
+    events: plan.events.filter((e) => lead.item(e.actorOrganisationId) || (e.actorOrganisationId === null && decisions.get(plan.personId)?.scope === 'all')),
+  };
+}
+
+interface ChartBlock { id: string; title: string; svg: string; head: string[]; rows: Array<{ label: string; cells: string[] }>; note: string }
+
+function assessmentChart(q: Questionnaire, responses: ResponseSummary[]): ChartBlock {
+  const config = scoringOf(q);
+  const xLabels = responses.map((r) => monthLabel(r.authoredAt));
+  const max = Math.max(...config.domains.map((d) => d.max), 1);
+  const min = Math.min(...config.domains.map((d) => d.min), 0);
+  const series = config.domains.map((d) => ({ label: d.display, values: responses.map((r) => r.domains[d.code] ?? null) }));
+  const higherBetter = config.domains.every((d) => d.higherIsBetter);
+  const svg = lineChart({
+    id: `chart-${q.id}`, title: `${q.title}: scores at each assessment`,
+    description: `${responses.length} assessments from ${xLabels[0] ?? ''} to ${xLabels[xLabels.length - 1] ?? ''}. Each line is one area, scored ${min} to ${max}. The table below gives every score.`,
+    xLabels, series, yMin: min, yMax: max,
+    yLabel: higherBetter ? 'Higher is better' : config.domains.some((d) => d.higherIsBetter) ? 'Anxiety: lower is better; others: higher is better' : 'Lower is better (less need)',
+  });
+  const rows = config.domains.map((d) => ({ label: d.display, cells: responses.map((r) => (r.domains[d.code] ?? '–').toString()) }));
+  if (config.total === 'sum') rows.push({ label: 'Total', cells: responses.map((r) => (r.total ?? '–').toString()) });
+  for (const rule of config.rules) rows.push({ label: rule.display.split(':')[0]!, cells: responses.map((r) => (r.rules[rule.code] ? 'Yes' : 'No')) });
+  return { id: `chart-${q.id}`, title: q.title, svg, head: responses.map((r) => dayLabel(r.authoredAt)), rows, note: q.description };
+}
+
+function reviewChart(plan: PlanDetail): ChartBlock | null {
+  if (plan.reviews.length === 0) return null;
+  const visibleGoals = new Set(plan.goals.map((g) => g.id));
+  const means = plan.reviews.map((r) => {
+    const s = Object.entries(r.scores).filter(([g]) => visibleGoals.has(g)).map(([, v]) => v);
+    return s.length ? Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10 : null;
+  });
+  const share = plan.reviews.map((r) => (r.actionsTotal ? Math.round((r.actionsDone / r.actionsTotal) * 100) / 10 : null));
+  const xLabels = plan.reviews.map((r) => dayLabel(r.reviewedOn));
+  const svg = lineChart({
+    id: `chart-review-${plan.id}`, title: 'Progress at each review',
+    description: `${plan.reviews.length} reviews. One line is the average goal attainment (0 not started, 10 achieved); the other the share of actions done (0 none, 10 all). The table below gives every figure.`,
+    xLabels, yMin: 0, yMax: 10, yLabel: 'Higher is better',
+    series: [
+      { label: 'Goals (average, 0–10)', values: means },
+      ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}`, values: plan.reviews.map((r) => r.scores[g.id] ?? null) })),
+      { label: 'Actions done (0–10)', values: share },
+    ],
+  });
+  return {
+    id: `chart-review-${plan.id}`, title: 'Progress at each review', svg, head: xLabels,
+    rows: [
+      ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}: ${g.text}`, cells: plan.reviews.map((r) => (r.scores[g.id] ?? '–').toString()) })),
+      { label: 'Goals, average', cells: means.map((m) => (m ?? '–').toString()) },
+      { label: 'Actions done', cells: plan.reviews.map((r) => `${r.actionsDone} of ${r.actionsTotal}`) },
+    ],
+    note: 'Goal attainment is agreed with the person at each review.',
+  };
+}
+
+function conditionText(q: Questionnaire, item: QuestionnaireItem): string | null {
+  if (!item.enableWhen?.length) return null;
+  const all = flattenItems(q.item).map((f) => f.item);
+  const parts = item.enableWhen.map((c) => {
+    const target = all.find((i) => i.linkId === c.question);
+    const option = target?.answerOption?.find((o) => o.valueCoding.code === c.answerCoding?.code);
+    const answer = option?.valueCoding.display ?? String(c.answerCoding?.code ?? c.answerBoolean ?? c.answerDecimal ?? c.answerInteger ?? '');
+    return `“${target?.text ?? c.question}” is ${c.operator === '!=' ? 'not ' : ''}“${answer}”`;
+  });
+  return `Answer only if ${parts.join((item.enableBehavior ?? 'all') === 'all' ? ' and ' : ' or ')}.`;
+}
+
+interface FormQuestion {
+  linkId: string; id: string; name: string; type: string; text: string; hint: string | null; condition: string | null; enabled: boolean;
+  options: Array<{ value: string; text: string; checked: boolean }>; value: string; prefill: { detail: string; organisation: string | null; recordedAt: string | null } | null; error: string | null;
+  hintText: string;
+}
+
+function formModel(q: Questionnaire, values: Answers, prefilled: Record<string, Prefilled>, errors: AnswerError[]) {
+  const enabled = enabledLinkIds(q, values);
+  const toQuestion = (item: QuestionnaireItem): FormQuestion => {
+    const value = values[item.linkId];
+    const p = prefilled[item.linkId];
+    return {
+      linkId: item.linkId, id: `q-${item.linkId}`, name: `q-${item.linkId}`, type: item.type, text: item.text,
+      hint: extensionOf(item, EXT.hint)?.valueString ?? null, condition: conditionText(q, item), enabled: enabled.has(item.linkId),
+      options: (item.answerOption ?? []).map((o) => ({ value: o.valueCoding.code, text: o.valueCoding.display ?? o.valueCoding.code, checked: value === o.valueCoding.code })),
+      value: value === undefined ? '' : String(value),
+      prefill: p ? { detail: p.source.detail, organisation: p.source.organisation, recordedAt: p.source.recordedAt } : null,
+      error: errors.find((e) => e.linkId === item.linkId)?.text ?? null,
+      hintText: [
+        conditionText(q, item),
+        p ? `Already known from the shared record: ${p.source.detail}${p.source.recordedAt ? `, ${dayLabel(p.source.recordedAt)}` : ''}. Change it if it is no longer right.` : null,
+        extensionOf(item, EXT.hint)?.valueString ?? null,
+      ].filter(Boolean).join(' '),
+    };
+  };
+  return q.item.map((group) => ({
+    linkId: group.linkId, title: group.type === 'group' ? group.text : '',
+    questions: (group.type === 'group' ? group.item ?? [] : [group]).filter(isQuestion).map(toQuestion),
+  }));
+}
+
+export function registerPlansRoutes(app: FastifyInstance): void {
+  const db = app.joinery.database.db;
+  app.addHook('onReady', async () => { await ensurePlansDefaults(db); });
+
+  async function frameworkOutcomes() {
+    const framework = await activeFramework(db);
+    return { framework, known: new Set(framework.outcomes.map((o) => o.code)) };
+  }
+
+  /** The person's plan page, with every access decision applied. */
+  async function renderPlanPage(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+    const purpose = purposeFor(user);
+    const assessmentCategories: Category[] = ['social_care', 'education', 'about_me'];
+    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics', 'plans', ...assessmentCategories], purpose, action: 'read' });
+    if (!access.allowed || access.byCategory.demographics.scope === 'none') {
+      return reply.code(403).view('person-refused.njk', viewContext(request, reply, { title: 'You cannot see this record', reason: access.reason, personId, canBreakGlass: user.role === 'practitioner' }));
+    }
+    const person = await personSummary(db, personId);
+    if (!person) throw new HttpError(404, 'There is no such person record.');
+    const { framework } = await frameworkOutcomes();
+    const outcomeLabel = new Map(framework.outcomes.map((o) => [o.code, o.label]));
+    const planIds = await plansOf(db, personId);
+    const requested = (request.query as Record<string, unknown>).plan;
+    const planId = typeof requested === 'string' && planIds.includes(requested) ? requested : planIds[0];
+    let plan: (PlanDetail & { hiddenMembers: number }) | null = null;
+    const plansDecision = access.byCategory.plans;
+    if (planId && plansDecision.scope !== 'none') {
+      const raw = (await loadPlan(db, planId))!;
+      const decisions = new Map<string, CategoryDecision>([[personId, plansDecision]]);
+      if (raw.personId !== personId) {
+        decisions.set(raw.personId, (await decideRecordAccess(db, { actor: user, personId: raw.personId, categories: ['plans'], purpose, action: 'read' })).byCategory.plans);
+      }
+      for (const m of raw.members) {
+        if (decisions.has(m.personId)) continue;
+        decisions.set(m.personId, (await decideRecordAccess(db, { actor: user, personId: m.personId, categories: ['plans'], purpose, action: 'read' })).byCategory.plans);
+      }
+      plan = filterPlan(raw, user, decisions);
+    }
+    const [responses, enrolments, models, questionnaires, tio, organisations] = await Promise.all([
+      responsesAbout(db, personId),
+      db.selectFrom('model_enrolments as e').leftJoin('practitioners as pr', 'pr.id', 'e.lead_practitioner_id').innerJoin('organisations as o', 'o.id', 'e.lead_organisation_id')
+        .select(['e.id', 'e.model_id', 'e.enrolled_at', 'e.planned_end', 'e.consent_recorded_at', 'e.lead_role_label', 'pr.given_name', 'pr.family_name', 'o.name as organisation', 'e.lead_organisation_id'])
+        .where('e.person_id', '=', personId).where('e.ended_at', 'is', null).execute(),
+      loadOperatingModels(db),
+      listQuestionnaires(db),
+      tellItOnceForPerson(db, personId),
+      user.role === 'practitioner' ? db.selectFrom('organisations').select(['id', 'name', 'kind']).orderBy('name').execute() : Promise.resolve([]),
+    ]);
+    const visibleResponses = responses.filter((r) => visibleUnder(access.byCategory[r.category as Category], r.organisationId, user.organisationId));
+    const charts: ChartBlock[] = [];
+    for (const qid of [...new Set(visibleResponses.map((r) => r.questionnaireId))]) {
+      const q = await loadQuestionnaire(db, qid);
+      if (q) charts.push(assessmentChart(q, visibleResponses.filter((r) => r.questionnaireId === qid)));
+    }
+    const modelById = new Map<string, OperatingModel>(models.map((m) => [m.id, m]));
+    const enrolmentViews = enrolments.filter((e) => visibleUnder(plansDecision, e.lead_organisation_id, user.organisationId)).map((e) => {
+      const model = modelById.get(e.model_id);
+      const last = visibleResponses.filter((r) => r.questionnaireId === model?.config.assessment.questionnaireId).at(-1);
+      return {
+        model, enrolledAt: e.enrolled_at, plannedEnd: e.planned_end, consent: e.consent_recorded_at, lead: e.given_name ? `${e.given_name} ${e.family_name}` : null,
+        leadRole: e.lead_role_label, organisation: e.organisation, assessmentDue: model ? nextAssessmentDue(model.config, last?.authoredAt ?? null, new Date(e.enrolled_at)) : null,
+        assessmentTitle: questionnaires.find((q) => q.id === model?.config.assessment.questionnaireId)?.title ?? '',
+      };
+    });
+    const model = plan?.modelId ? modelById.get(plan.modelId) : enrolmentViews[0]?.model;
+    const sections = model?.config.planSections ?? ['goals', 'actions', 'strengths', 'connections'];
+    const partnerKinds = new Set(model?.config.deliveryPartners.organisationKinds ?? []);
+    const today = new Date().toISOString().slice(0, 10);
+    const household = user.role === 'practitioner' && person.householdSize > 1
+      ? await db.selectFrom('persons').select(['id', 'given_name', 'family_name']).where('household_id', '=', (await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst())?.household_id ?? '').where('id', '!=', personId).orderBy('birth_date').execute()
+      : [];
+    return reply.code(status).view('plans-person.njk', viewContext(request, reply, {
+      title: `Plan: ${person.givenName} ${person.familyName}`, person, personId, isSelf: user.role === 'citizen',
+      isPractitioner: user.role === 'practitioner', ownOrganisationId: user.organisationId,
+      plan, planIds, sections, model, enrolments: enrolmentViews, charts, reviewChart: plan ? reviewChart(plan) : null, tellItOnce: tio,
+      plansReason: plansDecision.reason, plansScope: plansDecision.scope,
+      outcomes: framework.outcomes, outcomeLabel: Object.fromEntries(outcomeLabel),
+      outcomeItems: framework.outcomes.map((o) => ({ value: o.code, text: o.label, hint: { text: o.statement } })),
+      membersText: plan ? plan.members.map((m) => m.name).join(', ') : '',
+      memberItems: plan ? plan.members.map((m) => ({ value: m.personId, text: m.name, selected: m.personId === personId })) : [],
+      goalItems: [{ value: '', text: 'Not linked to one goal' }, ...(plan?.goals ?? []).map((g, i) => ({ value: g.id, text: `Goal ${i + 1}: ${g.text}` }))],
+      questionnaires, qItems: questionnaires.map((q) => ({ value: q.id, text: q.title })),
+      householdMembers: household.map((h) => ({ id: h.id, name: `${h.given_name} ${h.family_name}` })),
+      hhItems: household.map((h) => ({ value: h.id, text: `${h.given_name} ${h.family_name}` })),
+      organisationOptions: [
+        { value: '', text: 'Choose an organisation' },
+        ...organisations.filter((o) => partnerKinds.has(o.kind)).map((o) => ({ value: o.id, text: `${o.name} (delivery partner)` })),
+        ...organisations.filter((o) => !partnerKinds.has(o.kind)).map((o) => ({ value: o.id, text: o.name })),
+      ],
+      defaultDue: addMonths(today, 1), defaultReview: addMonths(today, model?.config.reviewEveryMonths ?? 3), today,
+      ...extra,
+    }));
+  }
+
+  app.get('/people/:id/plan', async (request, reply) => {
+    const user = requireRole(request, 'citizen', 'practitioner');
+    const personId = param(request, 'id', 'There is no such person record.');
+    const q = request.query as Record<string, unknown>;
+    const saved = typeof q.saved === 'string' && ID.test(q.saved) ? await db.selectFrom('questionnaire_responses as r').innerJoin('questionnaires as qq', (j) => j.onRef('qq.id', '=', 'r.questionnaire_id').onRef('qq.version', '=', 'r.questionnaire_version'))
+      .select(['qq.title', 'r.total_score', 'r.items_reused', 'r.items_asked', 'r.person_id']).where('r.id', '=', q.saved).executeTakeFirst() : undefined;
+    return renderPlanPage(request, reply, user, personId, { saved: saved && saved.person_id === personId ? saved : null });
+  });
+
+  app.get('/my-plan', async (request, reply) => {
+    const user = requireRole(request, 'citizen');
+    if (!user.personId) throw new HttpError(403, 'This account is not linked to a person record.');
+    return reply.redirect(`/people/${encodeURIComponent(user.personId)}/plan`);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Assessments
+
+  async function renderAssessment(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, q: Questionnaire, values: Answers | null, errors: AnswerError[], status = 200) {
+    const person = await personSummary(db, personId);
+    if (!person) throw new HttpError(404, 'There is no such person record.');
+    const { prefilled, withheld } = await prefillFor(db, user, personId, q);
+    const initial: Answers = values ?? Object.fromEntries(Object.entries(prefilled).map(([k, p]) => [k, p.value]));
+    const questions = flattenItems(q.item).filter((f) => isQuestion(f.item)).length;
+    return reply.code(status).view('plans-assessment.njk', viewContext(request, reply, {
+      title: `${q.title}: ${person.givenName} ${person.familyName}`, person, personId, questionnaire: q, groups: formModel(q, initial, prefilled, errors),
+      prefilledCount: Object.keys(prefilled).length, questions, withheld, errors: errors.map((e) => ({ text: e.text, href: `#q-${e.linkId}` })),
+    }));
+  }
+
+  async function assessmentAccess(user: SignedInUser, personId: string, q: Questionnaire, action: 'read' | 'write') {
+    const access = await decideRecordAccess(db, { actor: user, personId, categories: [categoryOfQuestionnaire(q) as Category], purpose: purposeFor(user), action });
+    if (!access.allowed) throw new HttpError(403, `You cannot assess this person: ${access.reason}.`);
+  }
+
+  app.get('/people/:id/assessments/start', async (request, reply) => {
+    requireRole(request, 'practitioner');
+    const personId = param(request, 'id', 'There is no such person record.');
+    const qid = String((request.query as Record<string, unknown>).qid ?? '');
+    if (!ID.test(qid)) throw new HttpError(404, 'There is no such assessment.');
+    return reply.redirect(`/people/${encodeURIComponent(personId)}/assessments/${encodeURIComponent(qid)}`);
+  });
+
+  app.get('/people/:id/assessments/:qid', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const personId = param(request, 'id', 'There is no such person record.');
+    const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
+    if (!q) throw new HttpError(404, 'There is no such assessment.');
+    await assessmentAccess(user, personId, q, 'read');
+    return renderAssessment(request, reply, user, personId, q, null, []);
+  });
+
+  app.post('/people/:id/assessments/:qid', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const personId = param(request, 'id', 'There is no such person record.');
+    const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
+    if (!q) throw new HttpError(404, 'There is no such assessment.');
+    const body = bodyOf(request);
+    const raw: Record<string, string> = {};
+    for (const { item } of flattenItems(q.item)) if (isQuestion(item)) raw[item.linkId] = str(body, `q-${item.linkId}`);
+    let result;
+    try {
+      result = await submitAssessment(db, { actor: user, personId, questionnaire: q, raw });
+    } catch (error) {
+      if (error instanceof AccessRefused) throw new HttpError(403, `You cannot assess this person: ${error.message}.`);
+      throw error;
+    }
+    if (!result.ok) return renderAssessment(request, reply, user, personId, q, { ...result.answers, ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => v && result.answers[k] === undefined)) }, result.errors, 400);
+    return reply.redirect(`/people/${encodeURIComponent(personId)}/plan?saved=${encodeURIComponent(result.responseId)}#assessments`);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Plans
+
+  async function planFor(request: FastifyRequest, user: SignedInUser, action: 'write') {
+    const planId = param(request, 'planId', 'There is no such plan.');
+    const plan = await db.selectFrom('plans').select(['id', 'person_id', 'status']).where('id', '=', planId).executeTakeFirst();
+    if (!plan) throw new HttpError(404, 'There is no such plan.');
+    const access = await decideRecordAccess(db, { actor: user, personId: plan.person_id, categories: ['plans'], purpose: purposeFor(user), action });
+    if (access.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot change this plan: you are not part of this person\'s care network.');
+    return { plan, decision: access.byCategory.plans };
+  }
+
+  const backTo = async (body: Body, plan: { id: string; person_id: string }) => {
+    const back = str(body, 'back');
+    const member = back && ID.test(back) ? await db.selectFrom('plan_members').select('person_id').where('plan_id', '=', plan.id).where('person_id', '=', back).executeTakeFirst() : undefined;
+    return `/people/${encodeURIComponent(member?.person_id ?? plan.person_id)}/plan?plan=${encodeURIComponent(plan.id)}`;
+  };
+
+  async function withPlanErrors(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, work: () => Promise<void>, redirect: string | (() => string)) {
+    try {
+      await work();
+    } catch (error) {
+      if (error instanceof PlanInputError) return renderPlanPage(request, reply, user, personId, { error: { field: error.field, text: error.message }, values: bodyOf(request) }, 400);
+      throw error;
+    }
+    return reply.redirect(typeof redirect === 'string' ? redirect : redirect());
+  }
+
+  app.post('/people/:id/plans', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const personId = param(request, 'id', 'There is no such person record.');
+    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['plans'], purpose: 'direct_care', action: 'write' });
+    if (access.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot start a plan for this person: you are not part of their care network.');
+    const body = bodyOf(request);
+    const person = await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst();
+    if (!person) throw new HttpError(404, 'There is no such person record.');
+    const requested = list(body, 'members').filter((m) => ID.test(m));
+    const members: string[] = [];
+    if (requested.length > 0 && person.household_id) {
+      const inHousehold = await db.selectFrom('persons').select('id').where('household_id', '=', person.household_id).where('id', 'in', requested).execute();
+      const agreed = str(body, 'memberConsent') === 'yes';
+      for (const m of inHousehold) {
+        let d = await decideRecordAccess(db, { actor: user, personId: m.id, categories: ['plans'], purpose: 'direct_care', action: 'write' });
+        if (d.byCategory.plans.scope === 'none' && agreed && user.organisationId) {
+          // The household member agreed to be part of the plan: the practitioner joins their care
+          // network (recorded, and on the audit trail the person sees). They then see what their
+          // own organisation records, and more only if the member shares it.
+          await joinNetwork(db, m.id, user.organisationId, user.practitionerId, 'household plan', 'agreed to be part of a household plan', user.id);
+          await appendAudit(db, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: m.id, category: 'plans', purpose: 'direct_care', decision: 'allow', reason: 'joined the care network: the person agreed to be part of a household plan' });
+          d = await decideRecordAccess(db, { actor: user, personId: m.id, categories: ['plans'], purpose: 'direct_care', action: 'write' });
+        }
+        if (d.byCategory.plans.scope !== 'none') members.push(m.id);
+      }
+    }
+    const enrolment = await db.selectFrom('model_enrolments').select(['id', 'model_id']).where('person_id', '=', personId).where('ended_at', 'is', null).orderBy('enrolled_at', 'desc').executeTakeFirst();
+    let planId = '';
+    return withPlanErrors(request, reply, user, personId, async () => {
+      planId = await createPlan(db, user, {
+        personId, householdId: members.length > 0 ? person.household_id : null, memberIds: members, title: str(body, 'title'),
+        modelId: enrolment?.model_id ?? null, enrolmentId: enrolment?.id ?? null, strengths: str(body, 'strengths'), connections: str(body, 'connections'),
+        nextReviewOn: str(body, 'nextReviewOn') || null,
+      });
+    }, () => `/people/${encodeURIComponent(personId)}/plan?plan=${encodeURIComponent(planId)}`);
+  });
+
+  app.post('/plans/:planId/goals', async (request, reply) => {
+    const user = requireRole(request, 'practitioner', 'citizen');
+    const { plan } = await planFor(request, user, 'write');
+    const body = bodyOf(request);
+    const { known } = await frameworkOutcomes();
+    const forPerson = str(body, 'goalPerson');
+    const member = forPerson && ID.test(forPerson) ? await db.selectFrom('plan_members').select('person_id').where('plan_id', '=', plan.id).where('person_id', '=', forPerson).executeTakeFirst() : undefined;
+    const goalPerson = member?.person_id ?? (user.role === 'citizen' ? user.personId : plan.person_id);
+    if (goalPerson && goalPerson !== plan.person_id) {
+      const d = await decideRecordAccess(db, { actor: user, personId: goalPerson, categories: ['plans'], purpose: purposeFor(user), action: 'write' });
+      if (d.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot set goals for this person.');
+    }
+    return withPlanErrors(request, reply, user, str(body, 'back') || plan.person_id, () => addGoal(db, user, plan.id, {
+      personId: goalPerson ?? null, text: str(body, 'goalText'), outcomeCodes: list(body, 'outcomes'), setBy: user.role === 'citizen' ? 'person' : 'practitioner',
+    }, known).then(() => undefined), await backTo(body, plan));
+  });
+
+  app.post('/plans/:planId/actions', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const { plan } = await planFor(request, user, 'write');
+    const body = bodyOf(request);
+    const goalId = str(body, 'goalId');
+    return withPlanErrors(request, reply, user, plan.person_id, () => addAction(db, user, plan.id, {
+      goalId: goalId && ID.test(goalId) ? goalId : null, description: str(body, 'description'), assignedOrganisationId: str(body, 'assignedOrganisationId'),
+      assignedPractitionerId: null, dueOn: str(body, 'dueOn'),
+    }).then(() => undefined), await backTo(body, plan));
+  });
+
+  app.post('/plans/:planId/actions/:actionId/done', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const { plan } = await planFor(request, user, 'write');
+    const actionId = param(request, 'actionId', 'There is no such action.');
+    const action = await db.selectFrom('plan_actions').select(['assigned_organisation_id', 'organisation_id']).where('id', '=', actionId).where('plan_id', '=', plan.id).executeTakeFirst();
+    if (!action) throw new HttpError(404, 'There is no such action.');
+    if (action.assigned_organisation_id !== user.organisationId && action.organisation_id !== user.organisationId) {
+      throw new HttpError(403, 'Only the organisation doing this action, or the one that set it, can mark it done.');
+    }
+    await completeAction(db, user, plan.id, actionId);
+    return reply.redirect(await backTo(bodyOf(request), plan));
+  });
+
+  app.post('/plans/:planId/reviews', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const { plan } = await planFor(request, user, 'write');
+    const body = bodyOf(request);
+    const scores: Record<string, number> = {};
+    for (const [key, value] of Object.entries(body)) {
+      const m = /^goal-(.+)$/.exec(key);
+      if (!m || typeof value !== 'string' || value === '') continue;
+      scores[m[1]!] = Number(value);
+    }
+    return withPlanErrors(request, reply, user, plan.person_id, () => recordReview(db, user, plan.id, {
+      reviewedOn: str(body, 'reviewedOn'), scores, note: str(body, 'note') || null, nextReviewOn: str(body, 'nextReviewOn') || null,
+    }).then(() => undefined), await backTo(body, plan));
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // A partner's worklist: open actions assigned to my organisation.
+
+  app.get('/plans/actions', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
+    const rows = await db.selectFrom('plan_actions as a').innerJoin('plans as p', 'p.id', 'a.plan_id').innerJoin('persons as pe', 'pe.id', 'p.person_id')
+      .select(['a.id', 'a.description', 'a.due_on', 'p.id as plan_id', 'p.title', 'p.person_id', 'pe.given_name', 'pe.family_name'])
+      .where('a.assigned_organisation_id', '=', user.organisationId).where('a.status', '=', 'open').where('p.status', '=', 'active')
+      .orderBy('a.due_on').orderBy('a.id').limit(50).execute();
+    await appendAudit(db, ...rows.map((r) => ({
+      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list' as const, personId: r.person_id,
+      category: 'plans', purpose: 'direct_care', decision: 'allow' as const, reason: 'an action in their plan is assigned to your organisation',
+    })));
+    const today = new Date().toISOString().slice(0, 10);
+    return reply.view('plans-actions.njk', viewContext(request, reply, {
+      title: 'Plan actions for your organisation',
+      actions: rows.map((r) => ({ ...r, due: String(r.due_on).slice(0, 10), overdue: String(r.due_on).slice(0, 10) < today, name: `${r.given_name} ${r.family_name}` })),
+    }));
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // The common language: framework, assessments, models and "tell it once" (aggregates only).
+
+  app.get('/outcomes', async (request, reply) => {
+    requireSignedIn(request);
+    const { framework } = await frameworkOutcomes();
+    const [mappings, questionnaires, models, byForm] = await Promise.all([outcomeMappings(db, framework.id), listQuestionnaires(db), loadOperatingModels(db), tellItOnceByForm(db)]);
+    const outcomes = framework.outcomes.map((o) => ({
+      ...o,
+      needs: mappings.filter((m) => m.sourceKind === 'need' && m.outcomeCode === o.code).map((m) => m.sourceCode),
+      domains: mappings.filter((m) => m.sourceKind === 'domain' && m.outcomeCode === o.code).length,
+      questions: mappings.filter((m) => m.sourceKind === 'question' && m.outcomeCode === o.code).length,
+    }));
+    const enrolled = await db.selectFrom('model_enrolments').select(['model_id', (eb) => eb.fn.countAll<number>().as('n')]).where('ended_at', 'is', null).groupBy('model_id').execute();
+    const counts = new Map(enrolled.map((e) => [e.model_id, Number(e.n)]));
+    return reply.view('plans-outcomes.njk', viewContext(request, reply, {
+      title: 'Outcomes, assessments and operating models', framework, outcomes, questionnaires,
+      models: models.map((m) => ({ ...m, people: suppressSmall(counts.get(m.id) ?? 0), assessmentTitle: questionnaires.find((q) => q.id === m.config.assessment.questionnaireId)?.title ?? m.config.assessment.questionnaireId })),
+      byForm: byForm.map((f) => ({ ...f, responses: suppressSmall(f.responses), people: suppressSmall(f.people), share: f.answered ? Math.round((f.reused / f.answered) * 100) : 0, suppressed: f.people > 0 && f.people < 5 })),
+    }));
+  });
+}

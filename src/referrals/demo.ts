@@ -1,0 +1,77 @@
+// Demo accounts for receiving services and the demo citizen's own referrals, so "My referrals",
+// the housing inbox and the practitioner's sent list have something true to show.
+import type { Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { createAccount } from '../auth/accounts.ts';
+import type { DemoAccountInfo } from '../auth/routes.ts';
+import { insertReferral, serviceFor } from './referrals.ts';
+import { onReferralChange } from './pathways.ts';
+
+const DAY = 86_400_000;
+
+/** A practitioner in the team that runs the named service of the first organisation of that kind. */
+async function receiver(db: Kysely<Database>, kind: string, serviceName: string) {
+  return db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id').innerJoin('practitioners as p', 'p.team_id', 's.team_id')
+    .select(['s.id as service_id', 'p.id', 'p.given_name', 'p.family_name', 'p.role', 'p.organisation_id', 'o.name as organisation'])
+    .where('o.kind', '=', kind).where('s.name', '=', serviceName).orderBy('o.id').orderBy('p.id').executeTakeFirst();
+}
+
+export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string, practitionerId: string, password: string): Promise<DemoAccountInfo[]> {
+  const accounts: DemoAccountInfo[] = [];
+  const housing = await receiver(db, 'council_housing', 'Housing options and homelessness prevention');
+  if (housing) {
+    accounts.push({ username: 'housing', description: `${housing.given_name} ${housing.family_name}, ${housing.role.replace(/_/g, ' ')} at ${housing.organisation}, who receives housing referrals` });
+    if (!(await db.selectFrom('users').select('id').where('username', '=', 'housing').executeTakeFirst())) {
+      await createAccount(db, { username: 'housing', displayName: `${housing.given_name} ${housing.family_name}`, role: 'practitioner', password, practitionerId: housing.id, organisationId: housing.organisation_id });
+    }
+  }
+  const gp = await receiver(db, 'gp_practice', 'Frailty and care coordination');
+  if (gp) {
+    accounts.push({ username: 'gp', description: `${gp.given_name} ${gp.family_name}, ${gp.role.replace(/_/g, ' ')} at ${gp.organisation}` });
+    if (!(await db.selectFrom('users').select('id').where('username', '=', 'gp').executeTakeFirst())) {
+      await createAccount(db, { username: 'gp', displayName: `${gp.given_name} ${gp.family_name}`, role: 'practitioner', password, practitionerId: gp.id, organisationId: gp.organisation_id });
+    }
+  }
+  // The demo citizen's referrals: one waiting with housing now, one finished with a charity.
+  if (await db.selectFrom('referrals').select('id').where('id', '=', 'ref-demo-citizen-1').executeTakeFirst()) return accounts;
+  const from = await db.selectFrom('practitioners as p').innerJoin('organisations as o', 'o.id', 'p.organisation_id')
+    .select(['p.id', 'p.organisation_id', 'p.team_id', 'p.given_name', 'p.family_name', 'o.name as organisation']).where('p.id', '=', practitionerId).executeTakeFirst();
+  if (!from || !housing) return accounts;
+  const label = `${from.given_name} ${from.family_name}, ${from.organisation}`;
+  const now = Date.now();
+  const housingService = await serviceFor(db, housing.service_id);
+  const befriending = await db.selectFrom('services').select('id').where('name', '=', 'Befriending').executeTakeFirst();
+  const charityService = befriending ? await serviceFor(db, befriending.id) : undefined;
+  await db.transaction().execute(async (trx) => {
+    const base = { personId: citizenId, personWords: 'I need somewhere settled before I can sort anything else out.', urgency: 'soon' as const, sharingBasis: 'consent' as const,
+      onwardConsent: true, onwardFromId: null, journeyId: null, stepCode: null, byLabel: label, byRole: 'practitioner', note: null,
+      from: { organisationId: from.organisation_id, teamId: from.team_id, practitionerId: from.id, userId: null } };
+    if (housingService) {
+      const sentAt = new Date(now - 6 * DAY);
+      await insertReferral(trx, { ...base, id: 'ref-demo-citizen-1', service: housingService, reason: 'Private tenancy ends next month and the landlord will not renew; at risk of homelessness within 56 days.', categories: ['demographics', 'housing', 'about_me'], now: sentAt });
+      const ackAt = new Date(now - 5 * DAY);
+      await trx.updateTable('referrals').set({ status: 'received', acknowledged_at: ackAt }).where('id', '=', 'ref-demo-citizen-1').execute();
+      await trx.insertInto('referral_events').values({ referral_id: 'ref-demo-citizen-1', at: ackAt, action: 'acknowledge', from_status: 'sent', to_status: 'received', by_user_id: null, by_role: 'practitioner', by_organisation_id: housingService.organisation_id, by_label: `${housing.given_name} ${housing.family_name}, ${housing.organisation}`, note: null }).execute();
+      for (const category of ['demographics', 'housing', 'about_me']) {
+        await trx.insertInto('consent_directives').values({ person_id: citizenId, category, recipient_kind: 'organisation', recipient_id: housingService.organisation_id, purposes: ['direct_care', 'care_coordination'], decision: 'permit', valid_from: sentAt, recorded_at: sentAt, valid_until: null, recorded_by: null, recorded_by_role: 'practitioner', withdrawn_at: null, withdrawn_by: null, note: `agreed when referred to ${housingService.name}` }).execute();
+      }
+    }
+    if (charityService) {
+      const sentAt = new Date(now - 70 * DAY);
+      await insertReferral(trx, { ...base, id: 'ref-demo-citizen-2', service: charityService, reason: 'Very isolated since moving; would like someone to visit.', personWords: 'It would be nice to have someone to talk to.', urgency: 'routine', categories: ['demographics', 'social_care'], now: sentAt });
+      const steps: Array<[string, 'received' | 'accepted' | 'in_progress' | 'completed', number, string | null]> = [
+        ['acknowledge', 'received', 69, null], ['accept', 'accepted', 68, null], ['start', 'in_progress', 60, null], ['complete', 'completed', 10, 'Weekly visits arranged; now part of a local lunch club.'],
+      ];
+      let previous = 'sent';
+      for (const [action, status, daysAgo, note] of steps) {
+        const at = new Date(now - daysAgo * DAY);
+        await trx.insertInto('referral_events').values({ referral_id: 'ref-demo-citizen-2', at, action, from_status: previous, to_status: status, by_user_id: null, by_role: 'practitioner', by_organisation_id: charityService.organisation_id, by_label: charityService.organisation, note }).execute();
+        previous = status;
+      }
+      await trx.updateTable('referrals').set({ status: 'completed', acknowledged_at: new Date(now - 69 * DAY), accepted_at: new Date(now - 68 * DAY), first_contact_at: new Date(now - 60 * DAY), closed_at: new Date(now - 10 * DAY) }).where('id', '=', 'ref-demo-citizen-2').execute();
+      await trx.updateTable('care_relationships').set({ ended_at: new Date(now - 10 * DAY) }).where('person_id', '=', citizenId).where('kind', '=', 'referral').where('organisation_id', '=', charityService.organisation_id).where('ended_at', 'is', null).execute();
+      await onReferralChange(trx, { journeyId: null, stepCode: null, referralId: 'ref-demo-citizen-2' }, 'complete', null, new Date(now - 10 * DAY));
+    }
+  });
+  return accounts;
+}

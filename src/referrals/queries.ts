@@ -1,0 +1,145 @@
+// Reading referrals: a service's inbox, what an organisation sent, one person's referrals, one
+// referral with its history, and each service's waiting list from real referral data.
+// Callers decide access to the person before showing names (see routes.ts).
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { ukDate } from './working-days.ts';
+import type { ReferralStatus, Urgency } from './state.ts';
+
+export interface ReferralFilters {
+  status?: ReferralStatus | 'open';
+  urgency?: Urgency;
+  overdue?: boolean;
+  serviceId?: string;
+  teamId?: string;
+}
+
+export interface ReferralListRow {
+  id: string; personId: string; givenName: string; familyName: string; birthDate: string | null;
+  status: ReferralStatus; urgency: Urgency; sentAt: Date; service: string; serviceId: string; organisation: string; team: string;
+  fromOrganisation: string; assigned: string | null; acknowledgeDue: string; firstContactDue: string;
+  overdue: 'acknowledgement' | 'first contact' | null; onwardReferralId: string | null; onwardFromId: string | null;
+}
+
+/** Which clock, if any, a referral has missed on `today` (a UK calendar date). */
+export function overdueOf(r: { status: string; acknowledge_due: string; first_contact_due: string }, today: string): ReferralListRow['overdue'] {
+  if (r.status === 'sent' && today > r.acknowledge_due) return 'acknowledgement';
+  if ((r.status === 'sent' || r.status === 'received' || r.status === 'accepted') && today > r.first_contact_due) return 'first contact';
+  return null;
+}
+
+const urgencyOrder = sql`case r.urgency when 'urgent' then 0 when 'soon' then 1 else 2 end`;
+
+function baseList(db: Kysely<Database>) {
+  return db.selectFrom('referrals as r')
+    .innerJoin('persons as p', 'p.id', 'r.person_id')
+    .innerJoin('services as s', 's.id', 'r.service_id')
+    .innerJoin('organisations as o', 'o.id', 'r.organisation_id')
+    .innerJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
+    .innerJoin('teams as t', 't.id', 'r.team_id')
+    .leftJoin('practitioners as a', 'a.id', 'r.assigned_practitioner_id')
+    .select(['r.id', 'r.person_id', 'p.given_name', 'p.family_name', 'p.birth_date', 'r.status', 'r.urgency', 'r.sent_at', 's.name as service', 'r.service_id',
+      'o.name as organisation', 't.name as team', 'fo.name as from_organisation', 'a.given_name as a_given', 'a.family_name as a_family',
+      'r.acknowledge_due', 'r.first_contact_due', 'r.onward_referral_id', 'r.onward_from_id']);
+}
+
+type BaseRow = Awaited<ReturnType<ReturnType<typeof baseList>['execute']>>[number];
+
+function toListRow(r: BaseRow, today: string): ReferralListRow {
+  return {
+    id: r.id, personId: r.person_id, givenName: r.given_name, familyName: r.family_name, birthDate: r.birth_date, status: r.status, urgency: r.urgency,
+    sentAt: r.sent_at, service: r.service, serviceId: r.service_id, organisation: r.organisation, team: r.team, fromOrganisation: r.from_organisation,
+    assigned: r.a_given ? `${r.a_given} ${r.a_family}` : null, acknowledgeDue: r.acknowledge_due, firstContactDue: r.first_contact_due,
+    overdue: overdueOf(r, today), onwardReferralId: r.onward_referral_id, onwardFromId: r.onward_from_id,
+  };
+}
+
+export interface ListPage { total: number; rows: ReferralListRow[] }
+
+/** Referrals to (side 'to') or from (side 'from') an organisation, filtered, most urgent and oldest first. */
+export async function listReferrals(db: Kysely<Database>, side: 'to' | 'from', organisationId: string, filters: ReferralFilters, page = 1, perPage = 50, now: Date = new Date()): Promise<ListPage> {
+  const today = ukDate(now);
+  let q = baseList(db).where(side === 'to' ? 'r.organisation_id' : 'r.from_organisation_id', '=', organisationId);
+  if (filters.status === 'open') q = q.where('r.status', 'in', ['sent', 'received', 'accepted', 'in_progress']);
+  else if (filters.status) q = q.where('r.status', '=', filters.status);
+  if (filters.urgency) q = q.where('r.urgency', '=', filters.urgency);
+  if (filters.serviceId) q = q.where('r.service_id', '=', filters.serviceId);
+  if (filters.teamId) q = q.where('r.team_id', '=', filters.teamId);
+  if (filters.overdue) {
+    q = q.where((eb) => eb.or([
+      eb.and([eb('r.status', '=', 'sent'), eb('r.acknowledge_due', '<', today)]),
+      eb.and([eb('r.status', 'in', ['sent', 'received', 'accepted']), eb('r.first_contact_due', '<', today)]),
+    ]));
+  }
+  const counted = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const rows = await q.orderBy(sql`case when r.status in ('sent', 'received', 'accepted', 'in_progress') then 0 else 1 end`).orderBy(urgencyOrder).orderBy('r.sent_at', 'asc')
+    .limit(perPage).offset((page - 1) * perPage).execute();
+  return { total: Number(counted.n), rows: rows.map((r) => toListRow(r, today)) };
+}
+
+export async function referralsOfPerson(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<ReferralListRow[]> {
+  const rows = await baseList(db).where('r.person_id', '=', personId).orderBy('r.sent_at', 'desc').execute();
+  return rows.map((r) => toListRow(r, ukDate(now)));
+}
+
+export interface ReferralEventView { at: Date; action: string; toStatus: string; byLabel: string; note: string | null }
+
+export async function referralHistory(db: Kysely<Database>, ids: string[]): Promise<Map<string, ReferralEventView[]>> {
+  const map = new Map<string, ReferralEventView[]>();
+  if (ids.length === 0) return map;
+  const rows = await db.selectFrom('referral_events').select(['referral_id', 'at', 'action', 'to_status', 'by_label', 'note'])
+    .where('referral_id', 'in', ids).orderBy('at').orderBy('id').execute();
+  for (const r of rows) map.set(r.referral_id, [...(map.get(r.referral_id) ?? []), { at: r.at, action: r.action, toStatus: r.to_status, byLabel: r.by_label, note: r.note }]);
+  return map;
+}
+
+export async function referralById(db: Kysely<Database>, id: string) {
+  return db.selectFrom('referrals as r')
+    .innerJoin('services as s', 's.id', 'r.service_id')
+    .innerJoin('organisations as o', 'o.id', 'r.organisation_id')
+    .innerJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
+    .innerJoin('teams as t', 't.id', 'r.team_id')
+    .leftJoin('practitioners as a', 'a.id', 'r.assigned_practitioner_id')
+    .leftJoin('pathway_journeys as j', 'j.id', 'r.journey_id')
+    .leftJoin('pathways as pw', 'pw.id', 'j.pathway_id')
+    .selectAll('r')
+    .select(['s.name as service', 'o.name as organisation', 'fo.name as from_organisation', 't.name as team', 'a.given_name as a_given', 'a.family_name as a_family', 'pw.name as pathway'])
+    .where('r.id', '=', id).executeTakeFirst();
+}
+
+export interface WaitingList { serviceId: string; waiting: number; medianDaysToFirstContact: number | null; measuredOn: number }
+
+/**
+ * Each service's waiting list from its own referrals: how many are waiting for first contact now,
+ * and the typical (median) calendar days from sending to first contact over the last year.
+ */
+export async function waitingLists(db: Kysely<Database>, serviceIds: string[], now: Date = new Date()): Promise<Map<string, WaitingList>> {
+  const map = new Map<string, WaitingList>();
+  if (serviceIds.length === 0) return map;
+  const since = new Date(now.getTime() - 365 * 86_400_000);
+  const rows = (await sql<{ service_id: string; waiting: number; median: number | null; measured: number }>`
+    select r.service_id,
+      count(*) filter (where r.status in ('sent', 'received', 'accepted')) as waiting,
+      percentile_cont(0.5) within group (order by extract(epoch from (r.first_contact_at - r.sent_at)) / 86400) filter (where r.first_contact_at is not null and r.sent_at >= ${since}) as median,
+      count(*) filter (where r.first_contact_at is not null and r.sent_at >= ${since}) as measured
+    from referrals r where r.service_id in (${sql.join(serviceIds)})
+    group by r.service_id`.execute(db)).rows;
+  for (const id of serviceIds) map.set(id, { serviceId: id, waiting: 0, medianDaysToFirstContact: null, measuredOn: 0 });
+  for (const r of rows) {
+    map.set(r.service_id, { serviceId: r.service_id, waiting: Number(r.waiting), medianDaysToFirstContact: r.median === null ? null : Math.round(Number(r.median)), measuredOn: Number(r.measured) });
+  }
+  return map;
+}
+
+/** Counts for a worklist panel: open referrals to and from the organisation, and how many are overdue. */
+export async function referralCounts(db: Kysely<Database>, organisationId: string, now: Date = new Date()) {
+  const today = ukDate(now);
+  const row = (await sql<{ inbox: number; inbox_overdue: number; sent_open: number; sent_overdue: number }>`
+    select
+      count(*) filter (where organisation_id = ${organisationId} and status in ('sent', 'received', 'accepted', 'in_progress')) as inbox,
+      count(*) filter (where organisation_id = ${organisationId} and ((status = 'sent' and acknowledge_due < ${today}) or (status in ('sent', 'received', 'accepted') and first_contact_due < ${today}))) as inbox_overdue,
+      count(*) filter (where from_organisation_id = ${organisationId} and status in ('sent', 'received', 'accepted', 'in_progress')) as sent_open,
+      count(*) filter (where from_organisation_id = ${organisationId} and ((status = 'sent' and acknowledge_due < ${today}) or (status in ('sent', 'received', 'accepted') and first_contact_due < ${today}))) as sent_overdue
+    from referrals where organisation_id = ${organisationId} or from_organisation_id = ${organisationId}`.execute(db)).rows[0]!;
+  return { inbox: Number(row.inbox), inboxOverdue: Number(row.inbox_overdue), sentOpen: Number(row.sent_open), sentOverdue: Number(row.sent_overdue) };
+}

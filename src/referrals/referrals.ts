@@ -1,0 +1,302 @@
+// Sending referrals and moving them through their life. Every change is one transaction: the
+// referral row, its history event, the receiving team's relationship with the person, any
+// onward referral, the pathway step it serves, and the audit record.
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
+import { appendAudit } from '../audit/log.ts';
+import { decideRecordAccess } from '../platform/access.ts';
+import { recordDirective } from '../consent/directives.ts';
+import { carePurposes, categoryLabels, isCategory, type Category } from '../consent/categories.ts';
+import { addWorkingDays, ukDate } from './working-days.ts';
+import { isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
+import { onReferralChange } from './pathways.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export class ReferralInputError extends Error {
+  readonly field: string;
+  readonly status: number;
+  constructor(field: string, message: string, status = 400) {
+    super(message);
+    this.field = field;
+    this.status = status;
+  }
+}
+
+export function newReferralId(): string {
+  return `ref-${randomBytes(8).toString('hex')}`;
+}
+
+export interface NewReferral {
+  personId: string;
+  serviceId: string;
+  reason: string;
+  personWords: string | null;
+  urgency: Urgency;
+  /** 'given': the person agreed to share `categories`; 'not_given': refer only on a lawful basis. */
+  consent: 'given' | 'not_given';
+  categories: Category[];
+  onwardConsent: boolean;
+  /** A waiting step of one of the person's pathway journeys that this referral serves. */
+  journeyStep: { journeyId: number; stepCode: string } | null;
+}
+
+type Body = Record<string, unknown>;
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]);
+const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+
+/** Validates the referral form; throws ReferralInputError naming the field. */
+export function parseReferralForm(personId: string, body: Body): NewReferral {
+  const serviceId = str(body.service, 80);
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(serviceId)) throw new ReferralInputError('service', 'Choose the service to refer to');
+  const reason = str(body.reason, 2000);
+  if (reason.length < 5) throw new ReferralInputError('reason', 'Say why you are referring, in a sentence or two');
+  const urgency = body.urgency;
+  if (!isUrgency(urgency)) throw new ReferralInputError('urgency', 'Choose how urgent this is');
+  const consent = body.consent;
+  if (consent !== 'given' && consent !== 'not_given') throw new ReferralInputError('consent', 'Say whether the person agrees to share their information with this service');
+  const rawCategories = list(body.categories);
+  const cats = rawCategories.filter(isCategory);
+  if (cats.length !== rawCategories.length) throw new ReferralInputError('categories', 'Choose information from the list');
+  if (consent === 'given' && cats.length === 0) throw new ReferralInputError('categories', 'Choose what the person agrees to share');
+  let journeyStep: NewReferral['journeyStep'] = null;
+  const step = str(body.step, 100);
+  if (step) {
+    const m = /^(\d{1,12}):([a-z0-9-]{1,40})$/.exec(step);
+    if (!m) throw new ReferralInputError('step', 'Choose a pathway step from the list');
+    journeyStep = { journeyId: Number(m[1]), stepCode: m[2]! };
+  }
+  return {
+    personId, serviceId, reason, personWords: str(body.words, 2000) || null, urgency, consent,
+    categories: consent === 'given' ? [...new Set(cats)] : [], onwardConsent: body.onward_consent === 'yes', journeyStep,
+  };
+}
+
+export interface ServiceRow { id: string; name: string; organisation_id: string; team_id: string; organisation: string; acknowledge_within_days: number; first_contact_within_days: number }
+
+export async function serviceFor(db: Db, serviceId: string): Promise<ServiceRow | undefined> {
+  return db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
+    .select(['s.id', 's.name', 's.organisation_id', 's.team_id', 'o.name as organisation', 's.acknowledge_within_days', 's.first_contact_within_days'])
+    .where('s.id', '=', serviceId).executeTakeFirst();
+}
+
+/** "Sam Patel, Riverford Council Housing Services": who acted, for the history. */
+export async function actorLabel(db: Db, user: SignedInUser): Promise<string> {
+  if (user.role === 'citizen') return 'The person';
+  const org = user.organisationId ? await db.selectFrom('organisations').select('name').where('id', '=', user.organisationId).executeTakeFirst() : undefined;
+  return org ? `${user.displayName}, ${org.name}` : user.displayName;
+}
+
+async function hasLawfulBasis(db: Db, personId: string, now: Date): Promise<boolean> {
+  const row = await db.selectFrom('lawful_bases').select('id').where('person_id', '=', personId).where('ended_at', 'is', null)
+    .where('valid_from', '<=', now).where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)])).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface InsertReferral {
+  id: string;
+  personId: string;
+  from: { organisationId: string; teamId: string | null; practitionerId: string | null; userId: string | null };
+  service: ServiceRow;
+  reason: string;
+  personWords: string | null;
+  urgency: Urgency;
+  categories: string[];
+  sharingBasis: 'consent' | 'lawful_basis' | 'identification';
+  onwardConsent: boolean;
+  onwardFromId: string | null;
+  journeyId: number | null;
+  stepCode: string | null;
+  byLabel: string;
+  byRole: string | null;
+  note: string | null;
+  now: Date;
+}
+
+/** The referral row, its first event, and the receiving team's relationship with the person. */
+export async function insertReferral(trx: Transaction<Database>, r: InsertReferral): Promise<void> {
+  const sentDay = ukDate(r.now);
+  const relationship = await trx.insertInto('care_relationships').values({
+    person_id: r.personId, organisation_id: r.service.organisation_id, team_id: r.service.team_id, practitioner_id: null, kind: 'referral',
+    role_label: 'receiving service', reason: `open referral to ${r.service.name}`, started_at: r.now, ended_at: null, recorded_by: r.from.userId,
+  }).returning('id').executeTakeFirstOrThrow();
+  await trx.insertInto('referrals').values({
+    id: r.id, person_id: r.personId, from_organisation_id: r.from.organisationId, from_team_id: r.from.teamId, from_practitioner_id: r.from.practitionerId,
+    from_user_id: r.from.userId, service_id: r.service.id, organisation_id: r.service.organisation_id, team_id: r.service.team_id,
+    assigned_practitioner_id: null, reason: r.reason, person_words: r.personWords, urgency: r.urgency,
+    shared_categories: sql<string[]>`${JSON.stringify(r.categories)}::jsonb`, sharing_basis: r.sharingBasis, onward_consent: r.onwardConsent,
+    status: 'sent', sent_at: r.now, acknowledged_at: null, accepted_at: null, first_contact_at: null, closed_at: null,
+    acknowledge_due: addWorkingDays(sentDay, r.service.acknowledge_within_days), first_contact_due: addWorkingDays(sentDay, r.service.first_contact_within_days),
+    decline_reason: null, onward_from_id: r.onwardFromId, onward_referral_id: null, relationship_id: Number(relationship.id),
+    journey_id: r.journeyId, step_code: r.stepCode,
+  }).execute();
+  await trx.insertInto('referral_events').values({
+    referral_id: r.id, at: r.now, action: 'send', from_status: null, to_status: 'sent', by_user_id: r.from.userId, by_role: r.byRole,
+    by_organisation_id: r.from.organisationId, by_label: r.byLabel, note: r.note,
+  }).execute();
+  if (r.journeyId !== null && r.stepCode !== null) {
+    await trx.updateTable('pathway_journey_steps').set({ referral_id: r.id }).where('journey_id', '=', r.journeyId).where('step_code', '=', r.stepCode).execute();
+  }
+}
+
+/**
+ * Sends a referral. The referrer must be allowed to coordinate the person's care; the person's
+ * consent to share is recorded as sharing choices for the receiving organisation, and without
+ * consent a recorded lawful basis is required.
+ */
+export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, input: NewReferral, now: Date = new Date()): Promise<string> {
+  if (actor.role !== 'practitioner' || !actor.organisationId) throw new ReferralInputError('service', 'Only practitioners can send referrals', 403);
+  const access = await decideRecordAccess(db, { actor, personId: input.personId, categories: ['demographics'], purpose: 'care_coordination', action: 'write' });
+  if (access.byCategory.demographics.scope === 'none') throw new ReferralInputError('person', access.reason, 403);
+  const service = await serviceFor(db, input.serviceId);
+  if (!service) throw new ReferralInputError('service', 'Choose a service from the directory');
+  let sharingBasis: InsertReferral['sharingBasis'] = 'consent';
+  if (input.consent === 'not_given') {
+    if (!(await hasLawfulBasis(db, input.personId, now))) {
+      throw new ReferralInputError('consent', 'The person has not agreed to share their information and no lawful basis to share without consent is recorded, so this referral cannot be sent. Talk to the person first.');
+    }
+    sharingBasis = 'lawful_basis';
+  }
+  if (input.journeyStep) {
+    const step = await db.selectFrom('pathway_journey_steps as s').innerJoin('pathway_journeys as j', 'j.id', 's.journey_id')
+      .select(['s.status', 's.referral_id']).where('j.person_id', '=', input.personId).where('j.status', '=', 'active')
+      .where('s.journey_id', '=', input.journeyStep.journeyId).where('s.step_code', '=', input.journeyStep.stepCode).executeTakeFirst();
+    if (!step || step.status !== 'waiting' || step.referral_id) throw new ReferralInputError('step', 'That pathway step is not waiting for a referral');
+  }
+  // The person's word, recorded as their sharing choices for the receiving organisation.
+  for (const category of input.categories) {
+    await recordDirective(db, actor, input.personId, {
+      category, recipientKind: 'organisation', recipientId: service.organisation_id, purposes: [...carePurposes], decision: 'permit',
+      validUntil: null, note: `agreed when referred to ${service.name}`,
+    });
+  }
+  const id = newReferralId();
+  const practitioner = actor.practitionerId ? await db.selectFrom('practitioners').select('team_id').where('id', '=', actor.practitionerId).executeTakeFirst() : undefined;
+  const byLabel = await actorLabel(db, actor);
+  await db.transaction().execute(async (trx) => {
+    await insertReferral(trx, {
+      id, personId: input.personId, service, reason: input.reason, personWords: input.personWords, urgency: input.urgency,
+      from: { organisationId: actor.organisationId!, teamId: practitioner?.team_id ?? null, practitionerId: actor.practitionerId, userId: actor.id },
+      categories: input.categories, sharingBasis, onwardConsent: input.onwardConsent, onwardFromId: null,
+      journeyId: input.journeyStep?.journeyId ?? null, stepCode: input.journeyStep?.stepCode ?? null,
+      byLabel, byRole: actor.role, note: null, now,
+    });
+    await appendAudit(trx, {
+      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId: input.personId,
+      category: 'social_care', purpose: 'care_coordination', decision: 'success', reason: `referral sent to ${service.organisation} (${sharingBasis === 'consent' ? 'with consent' : 'on a lawful basis'})`,
+    });
+  });
+  return id;
+}
+
+export interface ReferralRow {
+  id: string; person_id: string; status: ReferralStatus; service_id: string; organisation_id: string; team_id: string;
+  from_organisation_id: string; relationship_id: number | null; shared_categories: string[]; sharing_basis: 'consent' | 'lawful_basis' | 'identification';
+  onward_consent: boolean; reason: string; person_words: string | null; urgency: Urgency; journey_id: number | null; step_code: string | null;
+}
+
+/** How the actor stands to this referral: receiver, referrer and/or the person themself. */
+export function partiesOf(user: SignedInUser, r: Pick<ReferralRow, 'organisation_id' | 'from_organisation_id' | 'person_id'>): Party[] {
+  const parties: Party[] = [];
+  if (user.role === 'practitioner' && user.organisationId) {
+    if (user.organisationId === r.organisation_id) parties.push('receiver');
+    if (user.organisationId === r.from_organisation_id) parties.push('referrer');
+  }
+  if (user.role === 'citizen' && user.personId === r.person_id) parties.push('person');
+  return parties;
+}
+
+export interface ActionOutcome { status: ReferralStatus; onwardReferralId: string | null }
+
+/** Applies one action to a referral, refusing anything the state machine does not allow. */
+export async function applyReferralAction(db: Kysely<Database>, actor: SignedInUser, referralId: string, action: ReferralAction, now: Date = new Date()): Promise<ActionOutcome> {
+  const byLabel = await actorLabel(db, actor);
+  return db.transaction().execute(async (trx) => {
+    const r = await trx.selectFrom('referrals').selectAll().where('id', '=', referralId).forUpdate().executeTakeFirst() as ReferralRow | undefined;
+    if (!r) throw new ReferralInputError('referral', 'There is no such referral', 404);
+    const parties = partiesOf(actor, r);
+    if (parties.length === 0) throw new ReferralInputError('referral', 'This referral is not to or from your organisation', 403);
+    const party: Party = action.kind === 'cancel' ? parties[0]! : parties.includes('receiver') ? 'receiver' : parties[0]!;
+    const result = transition({ status: r.status, serviceId: r.service_id }, action, party);
+    if (!result.ok) throw new ReferralInputError(result.field ?? 'action', result.error, result.field ? 400 : 409);
+
+    let note: string | null = null;
+    let onwardId: string | null = null;
+    const set: Record<string, unknown> = { status: result.status };
+    if (action.kind === 'acknowledge') set.acknowledged_at = now;
+    if (action.kind === 'accept') set.accepted_at = now;
+    if (action.kind === 'start') set.first_contact_at = now;
+    if (action.kind === 'complete') note = action.note?.trim() || null;
+    if (action.kind === 'cancel') note = action.reason.trim();
+    if (action.kind === 'assign') {
+      const practitioner = await trx.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'organisation_id']).where('id', '=', action.practitionerId).executeTakeFirst();
+      if (!practitioner || practitioner.organisation_id !== r.organisation_id) throw new ReferralInputError('practitioner', 'Choose a practitioner in your organisation');
+      set.assigned_practitioner_id = practitioner.id;
+      note = `Assigned to ${practitioner.given_name} ${practitioner.family_name}`;
+    }
+    if (action.kind === 'decline') {
+      const onward = await serviceFor(trx, result.onwardServiceId!);
+      if (!onward) throw new ReferralInputError('onward', 'Choose a service from the directory to hand this referral on to');
+      onwardId = newReferralId();
+      note = `${action.reason.trim()} Handed on to ${onward.name} (${onward.organisation}).`;
+      set.decline_reason = action.reason.trim();
+      set.onward_referral_id = onwardId;
+      // The onward referral shares what the person agreed, if they agreed to be handed on.
+      const carry = r.onward_consent && r.sharing_basis === 'consent';
+      const categories = carry ? r.shared_categories : r.sharing_basis === 'lawful_basis' ? [] : [];
+      const practitioner = actor.practitionerId ? await trx.selectFrom('practitioners').select('team_id').where('id', '=', actor.practitionerId).executeTakeFirst() : undefined;
+      // insert the onward referral first so the declined row can point at it (the check constraint)
+      await insertReferral(trx, {
+        id: onwardId, personId: r.person_id, service: onward, reason: `Handed on by ${byLabel}: ${action.reason.trim()}\n\nOriginal reason: ${r.reason}`,
+        personWords: r.person_words, urgency: r.urgency, categories, sharingBasis: carry ? 'consent' : r.sharing_basis === 'lawful_basis' ? 'lawful_basis' : 'identification',
+        onwardConsent: false, onwardFromId: r.id, journeyId: r.journey_id, stepCode: r.step_code,
+        from: { organisationId: r.organisation_id, teamId: practitioner?.team_id ?? r.team_id, practitionerId: actor.practitionerId, userId: actor.id },
+        byLabel, byRole: actor.role, note: 'Created automatically when the previous service declined, so nobody is dropped', now,
+      });
+      for (const category of categories.filter(isCategory)) {
+        await trx.insertInto('consent_directives').values({
+          person_id: r.person_id, category, recipient_kind: 'organisation', recipient_id: onward.organisation_id, purposes: [...carePurposes],
+          decision: 'permit', valid_until: null, recorded_by: actor.id, recorded_by_role: actor.role, withdrawn_at: null, withdrawn_by: null,
+          note: `the person agreed to be handed on when first referred (${categoryLabels[category]})`,
+        }).execute();
+      }
+    }
+    if (result.closes) set.closed_at = now;
+    await trx.updateTable('referrals').set(set).where('id', '=', r.id).execute();
+    await trx.insertInto('referral_events').values({
+      referral_id: r.id, at: now, action: action.kind, from_status: r.status, to_status: result.status, by_user_id: actor.id, by_role: actor.role,
+      by_organisation_id: actor.organisationId, by_label: byLabel, note,
+    }).execute();
+    // Access follows relationships: the receiving team's ends when the referral closes.
+    if (result.closes && r.relationship_id !== null) {
+      await trx.updateTable('care_relationships').set({ ended_at: now }).where('id', '=', r.relationship_id).where('ended_at', 'is', null).execute();
+    }
+    await onReferralChange(trx, { journeyId: r.journey_id, stepCode: r.step_code, referralId: r.id }, action.kind, onwardId, now);
+    await appendAudit(trx, {
+      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId: r.person_id,
+      category: 'social_care', purpose: 'care_coordination', decision: 'success', reason: `referral ${action.kind === 'decline' ? 'declined and handed on' : action.kind}`,
+    });
+    return { status: result.status, onwardReferralId: onwardId };
+  });
+}
+
+export interface BulkOutcome { done: number; refused: Array<{ id: string; error: string }> }
+
+/** Bulk acknowledge or assign: each referral is its own step; refusals are reported, not fatal. */
+export async function bulkReferralAction(db: Kysely<Database>, actor: SignedInUser, ids: string[], action: ReferralAction, now: Date = new Date()): Promise<BulkOutcome> {
+  const outcome: BulkOutcome = { done: 0, refused: [] };
+  for (const id of ids) {
+    try {
+      await applyReferralAction(db, actor, id, action, now);
+      outcome.done += 1;
+    } catch (error) {
+      if (error instanceof ReferralInputError) outcome.refused.push({ id, error: error.message });
+      else throw error;
+    }
+  }
+  return outcome;
+}
+
+export { isOpen };

@@ -1,0 +1,209 @@
+// Closed-loop referrals (with their append-only history) and whole-system pathways.
+import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { pathwayDefinitions } from './pathway-definitions.ts';
+
+export interface ReferralTables {
+  referrals: {
+    id: string;
+    person_id: string;
+    from_organisation_id: string;
+    from_team_id: string | null;
+    from_practitioner_id: string | null;
+    from_user_id: string | null;
+    service_id: string;
+    organisation_id: string;
+    team_id: string;
+    assigned_practitioner_id: string | null;
+    reason: string;
+    person_words: string | null;
+    urgency: 'routine' | 'soon' | 'urgent';
+    /** Categories the person agreed to share with the receiving organisation (JSON array). */
+    shared_categories: string[];
+    /** How sharing is justified: the person's consent, a recorded lawful basis, or identity only. */
+    sharing_basis: 'consent' | 'lawful_basis' | 'identification';
+    /** The person agreed that, if this service cannot help, it may hand the referral on. */
+    onward_consent: boolean;
+    status: 'sent' | 'received' | 'accepted' | 'declined' | 'in_progress' | 'completed' | 'cancelled';
+    sent_at: Date;
+    acknowledged_at: Date | null;
+    accepted_at: Date | null;
+    first_contact_at: Date | null;
+    closed_at: Date | null;
+    acknowledge_due: string;
+    first_contact_due: string;
+    decline_reason: string | null;
+    onward_from_id: string | null;
+    onward_referral_id: string | null;
+    relationship_id: number | null;
+    journey_id: number | null;
+    step_code: string | null;
+  };
+  referral_events: {
+    id: Generated<number>;
+    referral_id: string;
+    at: Date;
+    action: string;
+    from_status: string | null;
+    to_status: string;
+    by_user_id: string | null;
+    by_role: string | null;
+    by_organisation_id: string | null;
+    /** Who acted, as shown in the history: a practitioner and their organisation, never the person's details. */
+    by_label: string;
+    note: string | null;
+  };
+  pathways: { id: string; name: string; description: string; entry_criteria: string };
+  pathway_steps: {
+    pathway_id: string;
+    code: string;
+    name: string;
+    stage: number;
+    owner_kind: string;
+    service_name: string | null;
+    owner_role: string | null;
+    entry_criteria: string;
+    expected_days: number;
+  };
+  pathway_journeys: {
+    id: Generated<number>;
+    person_id: string;
+    pathway_id: string;
+    status: 'active' | 'completed' | 'left';
+    started_at: Date;
+    ended_at: Date | null;
+    left_at_step: string | null;
+    started_by: string | null;
+  };
+  pathway_journey_steps: {
+    id: Generated<number>;
+    journey_id: number;
+    step_code: string;
+    status: 'waiting' | 'in_progress' | 'done' | 'dropped';
+    ready_at: Date;
+    started_at: Date | null;
+    completed_at: Date | null;
+    referral_id: string | null;
+  };
+}
+
+export const referralMigrations: Record<string, Migration> = {
+  '0040_referrals': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table referrals (
+          id text primary key,
+          person_id text not null references persons(id),
+          from_organisation_id text not null references organisations(id),
+          from_team_id text references teams(id),
+          from_practitioner_id text references practitioners(id),
+          from_user_id text,
+          service_id text not null references services(id),
+          organisation_id text not null references organisations(id),
+          team_id text not null references teams(id),
+          assigned_practitioner_id text references practitioners(id),
+          reason text not null,
+          person_words text,
+          urgency text not null check (urgency in ('routine', 'soon', 'urgent')),
+          shared_categories jsonb not null default '[]',
+          sharing_basis text not null check (sharing_basis in ('consent', 'lawful_basis', 'identification')),
+          onward_consent boolean not null default false,
+          status text not null check (status in ('sent', 'received', 'accepted', 'declined', 'in_progress', 'completed', 'cancelled')),
+          sent_at timestamptz not null,
+          acknowledged_at timestamptz,
+          accepted_at timestamptz,
+          first_contact_at timestamptz,
+          closed_at timestamptz,
+          acknowledge_due date not null,
+          first_contact_due date not null,
+          decline_reason text,
+          onward_from_id text references referrals(id),
+          onward_referral_id text references referrals(id),
+          relationship_id bigint,
+          journey_id bigint,
+          step_code text,
+          -- Closed loop, enforced by the database too: a decline always names where it went.
+          check (status <> 'declined' or (decline_reason is not null and onward_referral_id is not null))
+        );
+        create index referrals_inbox on referrals(organisation_id, status, sent_at);
+        create index referrals_sent on referrals(from_organisation_id, sent_at);
+        create index referrals_person on referrals(person_id);
+        create index referrals_service on referrals(service_id, status);
+        create table referral_events (
+          id bigserial primary key,
+          referral_id text not null references referrals(id),
+          at timestamptz not null,
+          action text not null,
+          from_status text,
+          to_status text not null,
+          by_user_id text,
+          by_role text,
+          by_organisation_id text,
+          by_label text not null,
+          note text
+        );
+        create index referral_events_referral on referral_events(referral_id, at);
+        create function referral_events_append_only() returns trigger language plpgsql as $$
+        begin
+          raise exception 'referral history is append-only';
+        end $$;
+        create trigger referral_events_no_update before update or delete on referral_events
+          for each row execute function referral_events_append_only();
+      `.execute(db);
+    },
+  },
+  '0041_pathways': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table pathways (
+          id text primary key,
+          name text not null,
+          description text not null,
+          entry_criteria text not null
+        );
+        create table pathway_steps (
+          pathway_id text not null references pathways(id),
+          code text not null,
+          name text not null,
+          stage integer not null,
+          owner_kind text not null,
+          service_name text,
+          owner_role text,
+          entry_criteria text not null,
+          expected_days integer not null,
+          primary key (pathway_id, code)
+        );
+        create table pathway_journeys (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          pathway_id text not null references pathways(id),
+          status text not null check (status in ('active', 'completed', 'left')),
+          started_at timestamptz not null,
+          ended_at timestamptz,
+          left_at_step text,
+          started_by text
+        );
+        create index pathway_journeys_person on pathway_journeys(person_id);
+        create index pathway_journeys_pathway on pathway_journeys(pathway_id, status);
+        create table pathway_journey_steps (
+          id bigserial primary key,
+          journey_id bigint not null references pathway_journeys(id),
+          step_code text not null,
+          status text not null check (status in ('waiting', 'in_progress', 'done', 'dropped')),
+          ready_at timestamptz not null,
+          started_at timestamptz,
+          completed_at timestamptz,
+          referral_id text references referrals(id),
+          unique (journey_id, step_code)
+        );
+      `.execute(db);
+      // The shipped pathway definitions, as data.
+      for (const p of pathwayDefinitions) {
+        await sql`insert into pathways (id, name, description, entry_criteria) values (${p.id}, ${p.name}, ${p.description}, ${p.entryCriteria})`.execute(db);
+        for (const s of p.steps) {
+          await sql`insert into pathway_steps (pathway_id, code, name, stage, owner_kind, service_name, owner_role, entry_criteria, expected_days)
+            values (${p.id}, ${s.code}, ${s.name}, ${s.stage}, ${s.ownerKind}, ${s.serviceName}, ${s.ownerRole}, ${s.entryCriteria}, ${s.expectedDays})`.execute(db);
+        }
+      }
+    },
+  },
+};
