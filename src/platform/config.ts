@@ -120,6 +120,7 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'SIGN_IN_MAX_ATTEMPTS', default: '5', meaning: 'Failed sign-ins before an account is locked.' },
   { name: 'SIGN_IN_LOCK_MINUTES', default: '15', meaning: 'How long a locked account stays locked.' },
   { name: 'SESSION_HOURS', default: '8', meaning: 'Session lifetime.' },
+  { name: 'JOINERY_INSIGHT_KEY', default: '(a random key kept in the database)', meaning: 'Secret for the pseudonymous keys analytics run on (HMAC of person ids).' },
   { name: 'OIDC_ISSUER', default: '(unset)', meaning: 'OpenID Connect issuer URL; turns on single sign-on.' },
   { name: 'OIDC_CLIENT_ID', default: '(unset)', meaning: 'OIDC client id (required with OIDC_ISSUER).' },
   { name: 'OIDC_CLIENT_SECRET', default: '(unset)', meaning: 'OIDC client secret (confidential clients).' },
