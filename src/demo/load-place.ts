@@ -32,7 +32,7 @@ export async function isPlaceLoaded(db: Kysely<Database>): Promise<boolean> {
   return row !== undefined;
 }
 
-async function loadFrame(db: Kysely<Database>, frame: PlaceFrame): Promise<void> {
+export async function loadFrame(db: Kysely<Database>, frame: PlaceFrame): Promise<void> {
   const { place } = frame;
   await db.insertInto('places').values({ id: place.id, name: place.name, postcode_area: place.postcodeArea, seed: place.seed }).execute();
   await bulkInsert(db, 'localities', [
