@@ -22,7 +22,7 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
     assert.deepEqual(await seriousAccessibilityProblems(page), [], `${what} passes axe`);
   }
 
-  test('refer → acknowledge → accept, with the person seeing each step', async () => {
+  test('refer → acknowledge → accept → first contact → complete, with the person seeing each step', async () => {
     const db = server.database.db;
     const citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
     const housingOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'housing').executeTakeFirstOrThrow()).organisation_id!;
@@ -70,6 +70,13 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
     await receiver.getByRole('button', { name: 'Accept' }).click();
     await receiver.waitForLoadState('load');
     assert.ok(await receiver.getByText('Accepted', { exact: true }).first().isVisible());
+    // First contact, then the outcome: the loop closes.
+    await receiver.getByRole('button', { name: 'Record first contact' }).click();
+    await receiver.waitForLoadState('load');
+    await receiver.getByLabel('Outcome, for the referrer and the person (optional)').fill('Rehoused with support; referral closed.');
+    await receiver.getByRole('button', { name: 'Mark as completed' }).click();
+    await receiver.waitForLoadState('load');
+    assert.ok(await receiver.getByText('Completed', { exact: true }).first().isVisible());
     await closePage(receiver);
 
     const person = await openPage(browser);
@@ -77,7 +84,7 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
     await person.getByRole('link', { name: 'My referrals' }).click();
     await person.waitForLoadState('load');
     const content = await person.content();
-    for (const step of ['Sent', 'Acknowledged', 'Accepted', service.name]) assert.ok(content.includes(step), `the person sees "${step}"`);
+    for (const step of ['Sent', 'Acknowledged', 'Accepted', 'Completed', service.name]) assert.ok(content.includes(step), `the person sees "${step}"`);
     await accessible(person, 'my referrals');
     await person.goto(`${server.url}/people/${citizenId}/pathways`);
     await accessible(person, 'my pathways');
