@@ -50,7 +50,8 @@ export function monthsOfYear(year: number): string[] {
   });
 }
 
+const poundsFormat = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
+
 export function formatPounds(pence: number): string {
-  const pounds = pence / 100;
-  return `£${pounds.toLocaleString('en-GB', { maximumFractionDigits: 0 })}`;
+  return `£${poundsFormat.format(pence / 100)}`;
 }

@@ -70,19 +70,26 @@ export function requireRole(request: FastifyRequest, ...allowed: SignedInUser['r
   return user;
 }
 
+// Formatters are built once: toLocale*String with options builds a new one on every call,
+// which dominated rendering a long timeline.
+const numberFormat = new Intl.NumberFormat('en-GB');
+const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+const dateTimeFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
+
 /** View filters shared by every template. */
 export function addViewFilters(env: nunjucks.Environment): void {
-  env.addFilter('number', (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-GB') : String(value ?? '')));
+  env.addFilter('number', (value: unknown) => (typeof value === 'number' ? numberFormat.format(value) : String(value ?? '')));
   env.addFilter('date', (value: unknown) => {
     if (!value) return '';
     const d = value instanceof Date ? value : new Date(String(value));
     if (Number.isNaN(d.getTime())) return String(value);
-    return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+    return dateFormat.format(d);
   });
   env.addFilter('datetime', (value: unknown) => {
     if (!value) return '';
     const d = value instanceof Date ? value : new Date(String(value));
-    return d.toLocaleString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
+    if (Number.isNaN(d.getTime())) return String(value);
+    return dateTimeFormat.format(d);
   });
   env.addFilter('humanise', (value: unknown) => {
     const s = String(value ?? '').replace(/_/g, ' ');
