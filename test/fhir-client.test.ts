@@ -11,6 +11,8 @@ import { createAccount } from '../src/auth/accounts.ts';
 import { validateFhir } from '../src/fhir/validate.ts';
 import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/people/nhs-number.ts';
+import http from 'node:http';
+import { addWebhook } from '../src/interop/outbox.ts';
 
 let server: TestServer;
 let client: Client;
@@ -131,8 +133,20 @@ describe('fhir-kit-client against Joinery', () => {
     assert.equal(await people(), before, 'the failed transaction created no one');
   });
 
-  test('a referral sent as a ServiceRequest is acknowledged and accepted by the receiver through Task', async () => {
+  test('a referral sent as a ServiceRequest is acknowledged and accepted by the receiver through Task, and each step is a webhook', async () => {
     const db = server.database.db;
+    // A subscriber on this machine: the running server's dispatcher delivers to it.
+    const events: Array<{ type: string; resource: { reference: string }; data: { status: string } }> = [];
+    const hook = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        events.push(JSON.parse(body) as (typeof events)[number]);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    await addWebhook(db, { url: `http://127.0.0.1:${(hook.address() as { port: number }).port}/events`, topics: ['referral.status'], createdBy: null });
     const mine = await db.selectFrom('users').select(['organisation_id']).where('username', '=', 'practitioner').executeTakeFirstOrThrow();
     const patient = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Referee', given: ['Rowan'] }], birthDate: '1985-05-05', identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(31337) }] } }) as Patient);
     const service = await db.selectFrom('services').select(['id', 'organisation_id']).where('organisation_id', '!=', mine.organisation_id!).orderBy('id').executeTakeFirstOrThrow();
@@ -163,6 +177,10 @@ describe('fhir-kit-client against Joinery', () => {
       (error: { response?: { status: number; data?: Resource } }) => error.response?.status === 422 && error.response.data?.resourceType === 'OperationOutcome');
     const found = await client.search({ resourceType: 'ServiceRequest', searchParams: { patient: `Patient/${patient.id}`, status: 'active' } }) as unknown as Bundle;
     assert.deepEqual(found.entry?.map((e) => e.resource?.id), [request.id]);
+    const statuses = () => events.filter((e) => e.resource.reference === `ServiceRequest/${request.id}`).map((e) => e.data.status);
+    for (let i = 0; i < 100 && statuses().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(statuses(), ['sent', 'received', 'accepted'], 'each state change was delivered, in order');
+    await new Promise<void>((resolve) => hook.close(() => resolve()));
   });
 
   test('a citizen\'s token cannot create, and cannot read someone else', async () => {

@@ -312,35 +312,31 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   let errors: Array<{ line: number; message: string }> = [];
   let lastLine = skipThrough;
 
-  const flush = async () => {
-    if (lastLine === Number(current.lines_done)) return;
-    const expected = Number(current.lines_done);
-    const batchRecords = records;
-    const batchErrors = errors;
-    records = [];
-    errors = [];
+  interface Batch { records: IncomingRecord[]; errors: Array<{ line: number; message: string }>; last: number; expected: number }
+
+  const commit = async (batch: Batch) => {
     try {
       current = await withIndexLock(db, async () => {
         // Load the person index before the transaction: on PGlite the transaction holds the only connection.
         if (options.link !== false) await indexState(db);
         return db.transaction().execute(async (trx) => {
-        const result = await storeAndLinkBatch(db, trx, source, batchRecords, { link: options.link });
-        if (batchErrors.length > 0) {
-          await sql`insert into import_errors (job_id, line, message)
-            select ${current.id}, * from unnest(${batchErrors.map((e) => e.line)}::bigint[], ${batchErrors.map((e) => e.message)}::text[])`.execute(trx);
-        }
-        const updated = await trx.updateTable('import_jobs').set({
-          lines_done: lastLine,
-          records_stored: sql`records_stored + ${result.stored}`,
-          records_unchanged: sql`records_unchanged + ${result.unchanged}`,
-          records_linked: sql`records_linked + ${result.linked}`,
-          records_new_person: sql`records_new_person + ${result.newPerson}`,
-          records_review: sql`records_review + ${result.review}`,
-          errors: sql`errors + ${batchErrors.length}`,
-          updated_at: new Date(),
-        } as never).where('id', '=', current.id).where('lines_done', '=', expected).returningAll().executeTakeFirst() as JobRow | undefined;
-        if (!updated) throw new Error('another run is importing this file at the same time');
-        return updated;
+          const result = await storeAndLinkBatch(db, trx, source, batch.records, { link: options.link });
+          if (batch.errors.length > 0) {
+            await sql`insert into import_errors (job_id, line, message)
+              select ${current.id}, * from unnest(${batch.errors.map((e) => e.line)}::bigint[], ${batch.errors.map((e) => e.message)}::text[])`.execute(trx);
+          }
+          const updated = await trx.updateTable('import_jobs').set({
+            lines_done: batch.last,
+            records_stored: sql`records_stored + ${result.stored}`,
+            records_unchanged: sql`records_unchanged + ${result.unchanged}`,
+            records_linked: sql`records_linked + ${result.linked}`,
+            records_new_person: sql`records_new_person + ${result.newPerson}`,
+            records_review: sql`records_review + ${result.review}`,
+            errors: sql`errors + ${batch.errors.length}`,
+            updated_at: new Date(),
+          } as never).where('id', '=', current.id).where('lines_done', '=', batch.expected).returningAll().executeTakeFirst() as JobRow | undefined;
+          if (!updated) throw new Error('another run is importing this file at the same time');
+          return updated;
         });
       });
     } catch (error) {
@@ -353,6 +349,25 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
     await options.afterBatch?.(progress);
   };
 
+  // One batch commits while the next is read and checked: the database and the parser overlap.
+  // Batches still commit one after another, each with its checkpoint.
+  let inflight: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | null = null;
+  const settle = async () => {
+    await inflight;
+    if (failure) throw failure.error;
+  };
+  const flush = async () => {
+    await settle();
+    const batch: Batch = { records, errors, last: lastLine, expected: Number(current.lines_done) };
+    records = [];
+    errors = [];
+    if (batch.last === batch.expected) return;
+    inflight = commit(batch).catch((error: unknown) => {
+      failure = { error };
+    });
+  };
+
   try {
     for await (const item of items) {
       if ('error' in item) errors.push({ line: item.line, message: item.error });
@@ -360,10 +375,13 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
       lastLine = Math.max(lastLine, item.line);
       if (records.length + errors.length >= batchSize) await flush();
     }
+    await settle();
     // Trailing blank lines count as done.
     lastLine = Math.max(lastLine, Number(current.lines_done));
     if (records.length + errors.length > 0) await flush();
+    await settle();
   } catch (error) {
+    await inflight;
     if (error instanceof ImportInputError) {
       await db.updateTable('import_jobs').set({ status: 'failed', updated_at: new Date() }).where('id', '=', current.id).execute();
     }

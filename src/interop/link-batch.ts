@@ -62,19 +62,31 @@ export async function storeAndLinkBatch(
   // The last version of a record in the batch wins; earlier ones count as superseded in-file.
   const latest = new Map<string, SourceFields>();
   for (const record of input) latest.set(record.sourceId, record.fields);
-  const ids = [...latest.keys()];
-  const existingRows = (await sql<{ id: number; source_id: string; fields: SourceFields; received_at: Date; person_id: string | null }>`
+  // New records go straight in; those this source sent before are compared with what is stored.
+  const insertedIds = new Map<string, number>();
+  const entries = [...latest.entries()];
+  for (let start = 0; start < entries.length; start += 5000) {
+    const batch = entries.slice(start, start + 5000);
+    const rows = (await sql<{ id: number; source_id: string }>`
+      insert into source_records (source, source_id, fields)
+      select ${source}, t.source_id, t.fields::jsonb from unnest(${batch.map(([id]) => id)}::text[], ${batch.map(([, fields]) => JSON.stringify(fields))}::text[]) as t(source_id, fields)
+      on conflict (source, source_id) do nothing
+      returning id, source_id`.execute(trx)).rows;
+    for (const row of rows) insertedIds.set(row.source_id, Number(row.id));
+  }
+  const seenBefore = entries.filter(([id]) => !insertedIds.has(id)).map(([id]) => id);
+  const existingRows = seenBefore.length === 0 ? [] : (await sql<{ id: number; source_id: string; fields: SourceFields; received_at: Date; person_id: string | null }>`
     select s.id, s.source_id, s.fields, s.received_at, l.person_id
     from source_records s left join record_links l on l.source_record_id = s.id and l.superseded_at is null
-    where s.source = ${source} and s.source_id = any(${ids}::text[])`.execute(trx)).rows;
+    where s.source = ${source} and s.source_id = any(${seenBefore}::text[])`.execute(trx)).rows;
   const existing = new Map(existingRows.map((row) => [row.source_id, row]));
 
-  const fresh: Array<{ sourceId: string; fields: SourceFields }> = [];
+  const fresh = entries.filter(([id]) => insertedIds.has(id)).map(([sourceId, fields]) => ({ sourceId, fields }));
   const changed: Array<{ id: number; sourceId: string; fields: SourceFields; old: (typeof existingRows)[number] }> = [];
-  for (const [sourceId, fields] of latest) {
-    const old = existing.get(sourceId);
-    if (!old) fresh.push({ sourceId, fields });
-    else if (sameFields(old.fields, fields) && old.person_id !== null) {
+  for (const sourceId of seenBefore) {
+    const fields = latest.get(sourceId)!;
+    const old = existing.get(sourceId)!;
+    if (sameFields(old.fields, fields) && old.person_id !== null) {
       result.unchanged++;
       result.bySourceId.set(sourceId, { sourceRecordId: Number(old.id), personId: old.person_id, outcome: 'unchanged' });
     } else changed.push({ id: Number(old.id), sourceId, fields, old });
@@ -90,15 +102,6 @@ export async function storeAndLinkBatch(
     await sql`update source_records s set fields = u.fields::jsonb, received_at = now()
       from unnest(${changed.map((c) => c.id)}::bigint[], ${changed.map((c) => JSON.stringify(c.fields))}::text[]) as u(id, fields)
       where s.id = u.id`.execute(trx);
-  }
-  const insertedIds = new Map<string, number>();
-  for (let start = 0; start < fresh.length; start += 5000) {
-    const batch = fresh.slice(start, start + 5000);
-    const rows = (await sql<{ id: number; source_id: string }>`
-      insert into source_records (source, source_id, fields)
-      select ${source}, t.source_id, t.fields::jsonb from unnest(${batch.map((r) => r.sourceId)}::text[], ${batch.map((r) => JSON.stringify(r.fields))}::text[]) as t(source_id, fields)
-      returning id, source_id`.execute(trx)).rows;
-    for (const row of rows) insertedIds.set(row.source_id, Number(row.id));
   }
   result.stored = fresh.length + changed.length;
 
