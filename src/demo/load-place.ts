@@ -5,6 +5,7 @@ import type { Database } from '../platform/schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { createPlaceFrame, generateHouseholds } from '../synth/generate.ts';
 import type { GenerateOptions, HouseholdBundle, PlaceFrame } from '../synth/types.ts';
+import { refreshInsight } from '../insight/refresh.ts';
 import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from './bulk.ts';
 import { indexPlaceRecords, type IndexSummary } from '../linkage/person-index.ts';
@@ -238,6 +239,9 @@ export async function loadSyntheticPlace(db: Kysely<Database>, options: Generate
   await seedDemoReferrals(db, options.seed);
   // People on each operating model, with shared plans and assessments over time.
   await seedPlans(db);
+  await sql`analyze`.execute(db);
+  // Analytics summaries (pseudonymous, precomputed) so the dashboards are current from the start.
+  await refreshInsight(db);
   await sql`analyze`.execute(db);
   summary.seconds = (Date.now() - started) / 1000;
   return summary;
