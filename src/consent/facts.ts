@@ -23,8 +23,8 @@ const ACCESS_FACTS_SQL = `
     ($2::text is not null and exists (
        select 1 from record_links l
        join source_records s on s.id = l.source_record_id
-       join organisations o on o.source_code = s.source
-       where l.person_id = $1 and l.superseded_at is null and o.id = $2)) as holds_record,
+       where l.person_id = $1 and l.superseded_at is null
+         and s.source = (select o.source_code from organisations o where o.id = $2))) as holds_record,
     (select json_agg(json_build_object('id', d.id, 'category', d.category, 'recipient_kind', d.recipient_kind, 'recipient_id', d.recipient_id,
             'purposes', d.purposes, 'decision', d.decision, 'valid_from', d.valid_from, 'valid_until', d.valid_until,
             'withdrawn_at', d.withdrawn_at, 'recorded_at', d.recorded_at))
