@@ -23,6 +23,14 @@ for (const target of await testDatabaseTargets()) {
       assert.deepEqual(result, { ok: true, eventsChecked: 22, problem: null });
     });
 
+    test('appends inside a write\'s transaction and grouped appends interleave without forking the chain', async () => {
+      await appendAudit(database.db, entry('p30'));
+      await database.db.transaction().execute((trx) => appendAudit(trx, entry('p31'), entry('p32')));
+      await Promise.all([appendAudit(database.db, entry('p33')), appendAudit(database.db, entry('p34'))]);
+      const result = await verifyAuditChain(database.db);
+      assert.deepEqual(result, { ok: true, eventsChecked: 27, problem: null });
+    });
+
     test('the database refuses to edit or delete audit events', async () => {
       await assert.rejects(sql`update audit_events set reason = 'nothing to see' where seq = 3`.execute(database.db), /append-only/);
       await assert.rejects(sql`delete from audit_events where seq = 3`.execute(database.db), /append-only/);
