@@ -3,6 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { preparedQuery } from '../platform/db.ts';
 import type { Role } from './schema.ts';
 
 export interface SignedInUser {
@@ -76,7 +77,7 @@ function usersWithTeam(db: Kysely<Database>) {
   return db.selectFrom('users').leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id').selectAll('users').select('practitioners.team_id');
 }
 
-function toSignedInUser(row: UserRow): SignedInUser {
+function toSignedInUser(row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>): SignedInUser {
   return {
     teamId: row.team_id,
     id: row.id,
@@ -137,12 +138,18 @@ export async function startSession(db: Kysely<Database>, userId: string, hours: 
   return { token, expiresAt };
 }
 
+// Every request looks up its session: a prepared statement, planned once per connection.
+const SESSION_USER_SQL = `
+  select u.id, u.username, u.display_name, u.role, u.person_id, u.practitioner_id, u.organisation_id, pr.team_id
+  from sessions s
+  join users u on u.id = s.user_id
+  left join practitioners pr on pr.id = u.practitioner_id
+  where s.token_hash = $1 and s.expires_at > $2`;
+
 export async function userForSession(db: Kysely<Database>, token: string): Promise<SignedInUser | undefined> {
-  const row = await usersWithTeam(db)
-    .innerJoin('sessions', 'sessions.user_id', 'users.id')
-    .where('sessions.token_hash', '=', tokenHash(token))
-    .where('sessions.expires_at', '>', new Date())
-    .executeTakeFirst();
+  const rows = await preparedQuery<Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>>(
+    db, 'joinery_session_user', SESSION_USER_SQL, [tokenHash(token), new Date()]);
+  const row = rows[0];
   return row ? toSignedInUser(row) : undefined;
 }
 

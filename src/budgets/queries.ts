@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { preparedQuery } from '../platform/db.ts';
 import { suppressSmall } from '../web/charts.ts';
 import { financialYearOf, goalLabels, monthsOfYear, pathwayLabels } from './goals.ts';
 
@@ -138,16 +139,27 @@ export interface PersonCost {
   household: { members: number; pence: number } | null;
 }
 
-/** Whole-system cost of one person across agencies; `organisationIds` limits it to those agencies' entries. */
-export async function personCost(db: Kysely<Database>, personId: string, organisationIds: readonly string[] | 'all'): Promise<PersonCost> {
-  const orgFilter = organisationIds === 'all' ? sql`true` : organisationIds.length === 0 ? sql`false` : sql`s.organisation_id = any(${[...organisationIds]}::text[])`;
-  const rows = (await sql<{ year: number; agency: string | null; goal: string | null; on: string; description: string; pence: number; kind: string }>`
-    select t.financial_year as year, coalesce(o.name, case when a.kind = 'outcome_payment' then 'Outcome payments' else 'Direct payment (your choice)' end) as agency,
-      p.goal_code as goal, t.occurred_on::text as on, t.description, p.amount_pence::bigint as pence, t.kind
-    from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
-    left join services s on s.id = p.service_id left join organisations o on o.id = s.organisation_id
-    where p.person_id = ${personId} and a.kind in ${spendKinds} and ${orgFilter}
-    order by t.occurred_on desc, t.id`.execute(db)).rows;
+const sortedByYearAgency = (m: Map<string, { year: number; agency: string; pence: number; items: number }>) => [...m.values()].sort((a, b) => b.year - a.year || b.pence - a.pence);
+const sortedByGoal = (m: Map<string, number>) => [...m].map(([goal, pence]) => ({ goal, pence })).sort((a, b) => b.pence - a.pence);
+const recentOf = (rows: Array<{ on: string; description: string; agency: string | null; pence: number }>) =>
+  rows.slice(0, 10).map((r) => ({ on: r.on, description: r.description, agency: r.agency ?? 'Other', pence: Number(r.pence) }));
+
+// $1 person; $2 the agencies whose entries count (null: every agency's).
+const PERSON_COST_SQL = `
+  select t.financial_year as year, coalesce(o.name, case when a.kind = 'outcome_payment' then 'Outcome payments' else 'Direct payment (your choice)' end) as agency,
+    p.goal_code as goal, t.occurred_on::text as on, t.description, p.amount_pence::bigint as pence, t.kind
+  from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
+  left join services s on s.id = p.service_id left join organisations o on o.id = s.organisation_id
+  where p.person_id = $1 and a.kind in ('spend', 'outcome_payment') and ($2::text[] is null or s.organisation_id = any($2::text[]))
+  order by t.occurred_on desc, t.id`;
+
+/**
+ * Whole-system cost of one person across agencies; `organisationIds` limits it to those agencies' entries.
+ * `household: false` skips the household total for callers that do not show it.
+ */
+export async function personCost(db: Kysely<Database>, personId: string, organisationIds: readonly string[] | 'all', options: { household?: boolean } = {}): Promise<PersonCost> {
+  const rows = await preparedQuery<{ year: number; agency: string | null; goal: string | null; on: string; description: string; pence: number; kind: string }>(
+    db, 'joinery_person_cost', PERSON_COST_SQL, [personId, organisationIds === 'all' ? null : [...organisationIds]]);
   const byYearAgency = new Map<string, { year: number; agency: string; pence: number; items: number }>();
   const byGoal = new Map<string, number>();
   let total = 0;
@@ -163,6 +175,7 @@ export async function personCost(db: Kysely<Database>, personId: string, organis
     byGoal.set(goal, (byGoal.get(goal) ?? 0) + pence);
   }
   let household: PersonCost['household'] = null;
+  if (options.household === false) return { total, byYearAgency: sortedByYearAgency(byYearAgency), byGoal: sortedByGoal(byGoal), recent: recentOf(rows), household };
   const householdId = (await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst())?.household_id ?? null;
   // The household total sums other people's costs: only for those who may see every agency's spend.
   if (householdId && organisationIds === 'all') {
@@ -173,9 +186,9 @@ export async function personCost(db: Kysely<Database>, personId: string, organis
   }
   return {
     total,
-    byYearAgency: [...byYearAgency.values()].sort((a, b) => b.year - a.year || b.pence - a.pence),
-    byGoal: [...byGoal].map(([goal, pence]) => ({ goal, pence })).sort((a, b) => b.pence - a.pence),
-    recent: rows.slice(0, 10).map((r) => ({ on: r.on, description: r.description, agency: r.agency ?? 'Other', pence: Number(r.pence) })),
+    byYearAgency: sortedByYearAgency(byYearAgency),
+    byGoal: sortedByGoal(byGoal),
+    recent: recentOf(rows),
     household,
   };
 }

@@ -1,6 +1,7 @@
 // Reading a person's shared record. Callers must hold an allow decision from platform/access
 // for the person first; these functions only fetch.
 import { sql, type Kysely } from 'kysely';
+import { preparedQuery } from '../platform/db.ts';
 import type { Database } from '../platform/schema.ts';
 import { purposeLabels, type Purpose } from '../consent/categories.ts';
 
@@ -78,6 +79,75 @@ export async function currentNeeds(db: Kysely<Database>, personId: string, visib
     .where('n.current', '=', true);
   if (visibleOrganisationIds !== 'all') query = query.where('n.organisation_id', 'in', visibleOrganisationIds);
   return query.orderBy('n.recorded_at', 'desc').execute();
+}
+
+export interface PersonPage {
+  person: PersonSummary;
+  householdId: string | null;
+  agencies: AgencyHolding[];
+  needs: NeedItem[];
+  timeline: TimelineItem[];
+  aboutMe: { what_matters: string; how_to_support: string; created_at: Date } | undefined;
+}
+
+// Everything the shared person page shows, fetched in one round trip as a prepared statement:
+// the same rows personSummary, agenciesHolding, currentNeeds(all), personTimeline(all) and the
+// latest "about me" return. $1 person, $2 timeline length, $3 whether "about me" may be read.
+const PERSON_PAGE_SQL = `
+  select
+    (select json_build_object('id', p.id, 'given_name', p.given_name, 'family_name', p.family_name, 'birth_date', p.birth_date, 'sex', p.sex,
+              'nhs_number', p.nhs_number, 'phone', p.phone, 'email', p.email, 'household_id', p.household_id,
+              'address_line', h.address_line, 'postcode', h.postcode, 'composition', h.composition,
+              'household_size', (select count(*) from persons m where m.household_id = p.household_id))
+       from persons p left join households h on h.id = p.household_id where p.id = $1) as person,
+    (select json_agg(a order by a.first_recorded) from (
+       select o.id as organisation_id, o.name as organisation, o.kind, count(*) as records, min(s.received_at) as first_recorded
+       from record_links l
+       join source_records s on s.id = l.source_record_id
+       join organisations o on o.source_code = s.source
+       where l.person_id = $1 and l.superseded_at is null
+       group by o.id, o.name, o.kind) a) as agencies,
+    (select json_agg(n order by n.recorded_at desc) from (
+       select n.code, n.organisation_id, o.name as organisation, n.recorded_at, n.severity
+       from needs n join organisations o on o.id = n.organisation_id
+       where n.person_id = $1 and n.current) n) as needs,
+    (select json_agg(e order by e.at desc) from (
+       select e.at, e.type, e.organisation_id, o.name as organisation, e.value
+       from person_events e join organisations o on o.id = e.organisation_id
+       where e.person_id = $1 order by e.at desc limit $2) e) as timeline,
+    case when $3::boolean then (
+       select json_build_object('what_matters', v.what_matters, 'how_to_support', v.how_to_support, 'created_at', v.created_at)
+       from about_me_versions v where v.person_id = $1 order by v.created_at desc, v.id desc limit 1) end as about_me`;
+
+interface PersonPageRow {
+  person: { id: string; given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null; phone: string | null;
+    email: string | null; household_id: string | null; address_line: string | null; postcode: string | null; composition: string | null; household_size: number } | null;
+  agencies: Array<{ organisation_id: string; organisation: string; kind: string; records: number; first_recorded: string }> | null;
+  needs: Array<{ code: string; organisation_id: string; organisation: string; recorded_at: string; severity: number }> | null;
+  timeline: Array<{ at: string; type: string; organisation_id: string; organisation: string; value: number | null }> | null;
+  about_me: { what_matters: string; how_to_support: string; created_at: string } | null;
+}
+
+/**
+ * The person page's reads in one round trip. Like the functions it stands for, it only fetches:
+ * callers must hold an allow decision first, and filter what they show by it.
+ */
+export async function personPage(db: Kysely<Database>, personId: string, options: { timelineLimit: number; aboutMe: boolean }): Promise<PersonPage | undefined> {
+  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL, [personId, options.timelineLimit, options.aboutMe]);
+  const row = rows[0];
+  const p = row?.person;
+  if (!row || !p) return undefined;
+  return {
+    person: {
+      id: p.id, givenName: p.given_name, familyName: p.family_name, birthDate: p.birth_date, sex: p.sex, nhsNumber: p.nhs_number, phone: p.phone,
+      email: p.email, addressLine: p.address_line, postcode: p.postcode, householdSize: Number(p.household_size ?? 1), householdComposition: p.composition,
+    },
+    householdId: p.household_id,
+    agencies: (row.agencies ?? []).map((a) => ({ organisationId: a.organisation_id, organisation: a.organisation, kind: a.kind, records: Number(a.records), firstRecorded: new Date(a.first_recorded) })),
+    needs: (row.needs ?? []).map((n) => ({ code: n.code, organisationId: n.organisation_id, organisation: n.organisation, recordedAt: n.recorded_at, severity: n.severity })),
+    timeline: (row.timeline ?? []).map((e) => ({ at: new Date(e.at), type: e.type, organisationId: e.organisation_id, organisation: e.organisation, value: e.value })),
+    aboutMe: row.about_me ? { what_matters: row.about_me.what_matters, how_to_support: row.about_me.how_to_support, created_at: new Date(row.about_me.created_at) } : undefined,
+  };
 }
 
 export interface LookEntry {

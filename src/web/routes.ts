@@ -5,12 +5,11 @@ import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { categories, decideAccess, decideRecordAccess } from '../platform/access.ts';
 import { startBreakGlass } from '../consent/break-glass.ts';
 import { proxiesOf } from '../consent/proxies.ts';
-import { householdOf } from '../records/household.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
 import { appendAudit, countAuditEvents } from '../audit/log.ts';
 import { placeSummary, populationByLocality, needsByDeprivation } from '../place/queries.ts';
-import { agenciesHolding, currentNeeds, organisationCaseload, personSummary, personTimeline, recordsHeld, whoLooked } from '../people/record.ts';
+import { agenciesHolding, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from '../people/record.ts';
 import { horizontalBarChart } from './charts.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { personCost } from '../budgets/queries.ts';
@@ -111,24 +110,22 @@ export function registerWebRoutes(app: FastifyInstance): void {
         canBreakGlass: user.role === 'practitioner',
       }));
     }
-    const person = await personSummary(db, personId);
-    if (!person) throw new HttpError(404, 'There is no such person record.');
     const aboutMeVisible = access.byCategory.about_me.scope === 'all';
-    const [agencies, needs, timeline, looks, held, aboutMe, householdId] = await Promise.all([
-      agenciesHolding(db, personId),
-      currentNeeds(db, personId, 'all'),
-      personTimeline(db, personId, 'all', 300),
-      user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
-      user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
-      aboutMeVisible ? db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support', 'created_at']).where('person_id', '=', personId).orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst() : Promise.resolve(undefined),
-      householdOf(db, personId),
-    ]);
-    const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
-    const isSelf = user.role === 'citizen';
     // Whole-system cost: money is 'finances'; own_organisation scope shows only that agency's spend.
     const finances = access.byCategory.finances;
-    const cost = finances.scope === 'none' ? null : await personCost(db, personId, finances.scope === 'all' ? 'all' : user.organisationId ? [user.organisationId] : []);
-    // The household total includes other members' spending, which this decision does not cover.
+    // The page's reads in one prepared round trip, and the cost beside it (without the household
+    // total, which this decision does not cover and the page does not show).
+    const [page, looks, held, cost] = await Promise.all([
+      personPage(db, personId, { timelineLimit: 300, aboutMe: aboutMeVisible }),
+      user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
+      user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
+      finances.scope === 'none' ? Promise.resolve(null)
+        : personCost(db, personId, finances.scope === 'all' ? 'all' : user.organisationId ? [user.organisationId] : [], { household: false }),
+    ]);
+    if (!page) throw new HttpError(404, 'There is no such person record.');
+    const { person, agencies, needs, timeline, aboutMe, householdId } = page;
+    const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
+    const isSelf = user.role === 'citizen';
     const wholeSystemCost = cost === null ? null : { scope: finances.scope, reason: finances.reason, cost: { ...cost, household: null } };
     return reply.view('person.njk', viewContext(request, reply, {
       wholeSystemCost, gbp: formatPounds, fyLabel: financialYearLabel,
