@@ -15,35 +15,36 @@ interface FactsRow {
   acts_as_proxy: boolean;
 }
 
-// $1 person, $2 the practitioner's organisation (or null), $3 user, $4 now, $5 the citizen's own person (or null).
-const ACCESS_FACTS_SQL = `
-  select
+// The facts about one person, as columns; `person` is how the query names the person:
+// $1 for one person, t.person_id for several. $2 the practitioner's organisation (or null),
+// $3 user, $4 now, $5 the citizen's own person (or null).
+const factsColumns = (person: string) => `
     (select json_agg(json_build_object('organisation_id', r.organisation_id, 'team_id', r.team_id, 'practitioner_id', r.practitioner_id, 'kind', r.kind))
-       from care_relationships r where r.person_id = $1 and r.ended_at is null) as relationships,
+       from care_relationships r where r.person_id = ${person} and r.ended_at is null) as relationships,
     ($2::text is not null and exists (
        select 1 from record_links l
        join source_records s on s.id = l.source_record_id
-       where l.person_id = $1 and l.superseded_at is null
+       where l.person_id = ${person} and l.superseded_at is null
          and s.source = (select o.source_code from organisations o where o.id = $2))) as holds_record,
     (select json_agg(json_build_object('id', d.id, 'category', d.category, 'recipient_kind', d.recipient_kind, 'recipient_id', d.recipient_id,
             'purposes', d.purposes, 'decision', d.decision, 'valid_from', d.valid_from, 'valid_until', d.valid_until,
             'withdrawn_at', d.withdrawn_at, 'recorded_at', d.recorded_at))
-       from consent_directives d where d.person_id = $1) as directives,
+       from consent_directives d where d.person_id = ${person}) as directives,
     (select json_agg(json_build_object('id', b.id, 'category', b.category, 'purpose', b.purpose, 'basis', b.basis,
             'organisation_id', b.organisation_id, 'valid_from', b.valid_from, 'valid_until', b.valid_until, 'ended_at', b.ended_at))
-       from lawful_bases b where b.person_id = $1) as bases,
-    (select max(g.expires_at) from break_glass_grants g where g.person_id = $1 and g.user_id = $3 and g.expires_at > $4::timestamptz) as break_glass_until,
+       from lawful_bases b where b.person_id = ${person}) as bases,
+    (select max(g.expires_at) from break_glass_grants g where g.person_id = ${person} and g.user_id = $3 and g.expires_at > $4::timestamptz) as break_glass_until,
     ($5::text is not null and exists (
-       select 1 from proxies x where x.person_id = $1 and x.proxy_person_id = $5
+       select 1 from proxies x where x.person_id = ${person} and x.proxy_person_id = $5
          and x.revoked_at is null and x.valid_from <= $4::timestamptz and (x.valid_until is null or x.valid_until > $4::timestamptz))) as acts_as_proxy`;
+
+const ACCESS_FACTS_SQL = `select ${factsColumns('$1')}`;
+// $1 the people (text[]): one row of facts per person, in one round trip.
+const ACCESS_FACTS_MANY_SQL = `select t.person_id, ${factsColumns('t.person_id')} from unnest($1::text[]) as t(person_id)`;
 
 const toDate = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
-export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, personId: string, now: Date = new Date()): Promise<Omit<AccessFacts, 'inReviewQueue'>> {
-  const organisationId = actor.role === 'practitioner' ? actor.organisationId : null;
-  const proxyPersonId = actor.role === 'citizen' ? actor.personId : null;
-  const rows = await preparedQuery<FactsRow>(db, 'joinery_access_facts', ACCESS_FACTS_SQL, [personId, organisationId, actor.userId, now, proxyPersonId]);
-  const row = rows[0]!;
+function toFacts(row: FactsRow, now: Date): Omit<AccessFacts, 'inReviewQueue'> {
   return {
     now,
     relationships: (row.relationships ?? []).map((r) => ({ organisationId: r.organisation_id, teamId: r.team_id, practitionerId: r.practitioner_id, kind: r.kind })),
@@ -60,4 +61,22 @@ export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, person
     breakGlassUntil: row.break_glass_until ? new Date(row.break_glass_until) : null,
     actsAsProxy: Boolean(row.acts_as_proxy),
   };
+}
+
+const actorParams = (actor: Actor, now: Date) => [
+  actor.role === 'practitioner' ? actor.organisationId : null, actor.userId, now, actor.role === 'citizen' ? actor.personId : null,
+];
+
+export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, personId: string, now: Date = new Date()): Promise<Omit<AccessFacts, 'inReviewQueue'>> {
+  const rows = await preparedQuery<FactsRow>(db, 'joinery_access_facts', ACCESS_FACTS_SQL, [personId, ...actorParams(actor, now)]);
+  return toFacts(rows[0]!, now);
+}
+
+/** The facts for several people at once (a page of search results), in one round trip. */
+export async function loadAccessFactsForMany(db: Kysely<Database>, actor: Actor, personIds: readonly string[], now: Date = new Date()): Promise<Map<string, Omit<AccessFacts, 'inReviewQueue'>>> {
+  const facts = new Map<string, Omit<AccessFacts, 'inReviewQueue'>>();
+  if (personIds.length === 0) return facts;
+  const rows = await preparedQuery<FactsRow & { person_id: string }>(db, 'joinery_access_facts_many', ACCESS_FACTS_MANY_SQL, [[...new Set(personIds)], ...actorParams(actor, now)]);
+  for (const row of rows) facts.set(row.person_id, toFacts(row, now));
+  return facts;
 }

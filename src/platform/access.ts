@@ -5,9 +5,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { appendAudit } from '../audit/log.ts';
-import { loadAccessFacts } from '../consent/facts.ts';
-import { decideCategory, type Actor, type CategoryDecision } from '../consent/policy.ts';
+import { appendAudit, type AuditEntry } from '../audit/log.ts';
+import { loadAccessFacts, loadAccessFactsForMany } from '../consent/facts.ts';
+import { decideCategory, type AccessFacts, type Actor, type CategoryDecision } from '../consent/policy.ts';
 import { categories, purposes, type Category, type Purpose } from '../consent/categories.ts';
 
 export { categories, purposes, type Category, type Purpose };
@@ -56,20 +56,18 @@ async function personInReviewQueue(db: Kysely<Database>, personId: string): Prom
   return row !== undefined;
 }
 
-/** Decides access to several categories of one person's record at once, auditing each. */
-export async function decideRecordAccess(db: Kysely<Database>, request: RecordAccessRequest, now: Date = new Date()): Promise<RecordAccess> {
-  const { actor: user, personId, purpose } = request;
+const noFacts = (now: Date) => ({
+  now, relationships: [], organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, actsAsProxy: false,
+});
+
+/** The policy over loaded facts, and the audit entries its decisions make (appended by the caller). */
+function decide(request: Omit<RecordAccessRequest, 'personId'>, personId: string, facts: AccessFacts): { access: RecordAccess; audit: AuditEntry[] } {
+  const { actor: user, purpose } = request;
   const actor = actorOf(user);
-  const needsFacts = actor.role === 'citizen' || actor.role === 'practitioner';
-  const baseFacts = needsFacts ? await loadAccessFacts(db, actor, personId, now) : {
-    now, relationships: [], organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, actsAsProxy: false,
-  };
-  const inReviewQueue = actor.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
-  const facts = { ...baseFacts, inReviewQueue };
   const byCategory = {} as Record<Category, CategoryDecision>;
   for (const category of request.categories) byCategory[category] = decideCategory(actor, personId, category, purpose, facts);
   const decisions = request.categories.map((c) => byCategory[c]);
-  await appendAudit(db, ...decisions.map((d) => ({
+  const audit = decisions.map((d) => ({
     actorUserId: user.id,
     actorRole: user.role,
     actorOrganisationId: user.organisationId,
@@ -79,13 +77,49 @@ export async function decideRecordAccess(db: Kysely<Database>, request: RecordAc
     purpose,
     decision: d.scope === 'none' ? ('deny' as const) : ('allow' as const),
     reason: d.scope === 'own_organisation' ? `${d.reason} (own organisation's entries only)` : d.reason,
-  })));
+  }));
   return {
-    allowed: decisions.some((d) => d.scope !== 'none'),
-    byCategory,
-    reason: decisions[0]?.reason ?? 'nothing was asked for',
-    breakGlass: decisions.some((d) => d.basis === 'break_glass'),
+    access: {
+      allowed: decisions.some((d) => d.scope !== 'none'),
+      byCategory,
+      reason: decisions[0]?.reason ?? 'nothing was asked for',
+      breakGlass: decisions.some((d) => d.basis === 'break_glass'),
+    },
+    audit,
   };
+}
+
+const needsFacts = (user: SignedInUser) => user.role === 'citizen' || user.role === 'practitioner';
+
+/** Decides access to several categories of one person's record at once, auditing each. */
+export async function decideRecordAccess(db: Kysely<Database>, request: RecordAccessRequest, now: Date = new Date()): Promise<RecordAccess> {
+  const { actor: user, personId } = request;
+  const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
+  const inReviewQueue = user.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
+  const { access, audit } = decide(request, personId, { ...baseFacts, inReviewQueue });
+  await appendAudit(db, ...audit);
+  return access;
+}
+
+/**
+ * The same decision for several people at once (a page of search results): the facts for all of
+ * them in one query, the same policy for each, and every decision audited in one append.
+ */
+export async function decideRecordAccessForMany(db: Kysely<Database>, request: Omit<RecordAccessRequest, 'personId'> & { personIds: readonly string[] }, now: Date = new Date()): Promise<Map<string, RecordAccess>> {
+  const { actor: user, personIds } = request;
+  const loaded = needsFacts(user) ? await loadAccessFactsForMany(db, actorOf(user), personIds, now) : new Map<string, ReturnType<typeof noFacts>>();
+  const result = new Map<string, RecordAccess>();
+  const audit: AuditEntry[] = [];
+  for (const personId of personIds) {
+    if (result.has(personId)) continue;
+    const baseFacts = loaded.get(personId) ?? noFacts(now);
+    const inReviewQueue = user.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
+    const decided = decide(request, personId, { ...baseFacts, inReviewQueue });
+    result.set(personId, decided.access);
+    audit.push(...decided.audit);
+  }
+  await appendAudit(db, ...audit);
+  return result;
 }
 
 export interface AccessRequest {
