@@ -23,6 +23,11 @@ export interface RecordsTables {
     sent_at: Generated<Date>;
     read_at: Date | null;
   };
+  /** Distinct lower-cased names of persons, for typo-tolerant search (kept by triggers). */
+  person_names: {
+    kind: 'full' | 'family';
+    name: string;
+  };
   service_feedback: {
     id: Generated<number>;
     service_id: string;
@@ -73,6 +78,43 @@ export const recordsMigrations: Record<string, Migration> = {
           created_at timestamptz not null default now()
         );
         create index service_feedback_service on service_feedback(service_id);
+      `.execute(db);
+    },
+  },
+  // Finding a person by a misspelt name without touching every person who shares a common
+  // name's trigrams: the distinct names (full and family, lower-cased) are a small table with
+  // their own trigram index; fuzzy matching runs over names, and people are then fetched by
+  // exact name through b-tree indexes, best-matching name first. Triggers keep the names in step
+  // with persons (statement-level, so bulk loads pay once per statement, in a fixed order so
+  // concurrent writers cannot deadlock); names no longer used simply match nobody.
+  '0091_person_name_search': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table person_names (
+          kind text not null check (kind in ('full', 'family')),
+          name text not null,
+          primary key (kind, name)
+        );
+        insert into person_names (kind, name)
+          select 'full', lower(given_name || ' ' || family_name) from persons
+          union select 'family', lower(family_name) from persons;
+        create index person_names_trgm on person_names using gin (name public.gin_trgm_ops);
+        create index persons_full_name on persons ((lower(given_name || ' ' || family_name)), id);
+        create index persons_family_given on persons ((lower(family_name)), given_name, id);
+        create function person_names_note() returns trigger language plpgsql as $$
+        begin
+          insert into person_names (kind, name)
+            select distinct k.kind, k.name
+            from new_rows n
+            cross join lateral (values ('full', lower(n.given_name || ' ' || n.family_name)), ('family', lower(n.family_name))) as k(kind, name)
+            order by 1, 2
+          on conflict do nothing;
+          return null;
+        end $$;
+        create trigger persons_names_insert after insert on persons referencing new table as new_rows
+          for each statement execute function person_names_note();
+        create trigger persons_names_update after update on persons referencing new table as new_rows
+          for each statement execute function person_names_note();
       `.execute(db);
     },
   },

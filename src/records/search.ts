@@ -2,50 +2,137 @@
 // (forgiving a swapped day and month), NHS numbers and postcodes, returning only people the
 // searcher may see. The SQL narrows to people the searcher has a relationship with; the access
 // decision then has the last word for each hit, and every hit is audited as a search.
+//
+// The work is bounded by the query's shape. An NHS number, a date of birth or a postcode picks a
+// few people through its index and a name then only ranks them. A name alone is matched against
+// the distinct names (person_names, a small table with its own trigram index), and people are
+// fetched by exact name, best-matching name first, stopping as soon as enough people the searcher
+// may see are found: a misspelt common name no longer means checking every person who shares
+// its trigrams. The ranking is the same as matching every person: score (the better of full-name
+// and family-name similarity), then family name, given name and id. pg_trgm lives in public, so
+// its functions and operator are named there (a schema-isolated search_path still finds them).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { decideRecordAccess } from '../platform/access.ts';
+import { decideRecordAccessForMany } from '../platform/access.ts';
 import { swappedDayMonth, type PersonQuery } from './search-query.ts';
 
 export interface SearchHit { personId: string; name: string; birthDate: string | null; postcode: string | null; score: number }
 
-function relationshipFilter(user: SignedInUser): RawBuilder<unknown> {
-  return sql`(
-    exists (select 1 from care_relationships r where r.person_id = p.id and r.ended_at is null
-              and (r.practitioner_id = ${user.practitionerId} or (r.practitioner_id is null and r.team_id = ${user.teamId})
-                   or (r.practitioner_id is null and r.team_id is null and r.organisation_id = ${user.organisationId})))
-    or exists (select 1 from record_links l join source_records s on s.id = l.source_record_id
-               join organisations o on o.source_code = s.source
-               where l.person_id = p.id and l.superseded_at is null and o.id = ${user.organisationId})
-    or exists (select 1 from break_glass_grants g where g.person_id = p.id and g.user_id = ${user.id} and g.expires_at > now())
-  )`;
+interface Row { id: string; given_name: string; family_name: string; birth_date: string | null; postcode: string | null; score: number }
+
+/**
+ * One row when the searcher has a relationship with the person `p` (their own, their team's or
+ * organisation's care relationship, a record their organisation holds, or their break-glass).
+ * A lateral probe with LIMIT 1, checked per candidate: candidates are few, and this keeps the
+ * planner from building the whole organisation's caseload to test them against.
+ */
+function relationshipProbe(user: SignedInUser, person: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`lateral (
+    select 1 from care_relationships r where r.person_id = ${person} and r.ended_at is null
+      and (r.practitioner_id = ${user.practitionerId} or (r.practitioner_id is null and r.team_id = ${user.teamId})
+           or (r.practitioner_id is null and r.team_id is null and r.organisation_id = ${user.organisationId}))
+    union all
+    select 1 from record_links l join source_records s on s.id = l.source_record_id
+      where l.person_id = ${person} and l.superseded_at is null
+        and s.source = (select o.source_code from organisations o where o.id = ${user.organisationId})
+    union all
+    select 1 from break_glass_grants g where g.person_id = ${person} and g.user_id = ${user.id} and g.expires_at > now()
+    limit 1)`;
 }
 
-export async function searchPeople(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit = 25): Promise<SearchHit[]> {
-  if (user.role !== 'practitioner') return [];
+const scoreOf = (name: string | null) => name
+  ? sql`greatest(public.similarity(lower(p.given_name || ' ' || p.family_name), ${name}), public.similarity(lower(p.family_name), ${name}))`
+  : sql`1`;
+
+/** NHS number, date of birth and/or postcode: their indexes pick the people; a name only ranks and filters them. */
+async function searchByKeys(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit: number): Promise<Row[]> {
   const conditions: RawBuilder<unknown>[] = [sql`p.merged_into is null`];
   if (query.nhsNumber) conditions.push(sql`p.nhs_number = ${query.nhsNumber}`);
   if (query.birthDate) {
     const swapped = swappedDayMonth(query.birthDate);
     conditions.push(swapped ? sql`p.birth_date in (${query.birthDate}::date, ${swapped}::date)` : sql`p.birth_date = ${query.birthDate}::date`);
   }
-  if (query.postcode) conditions.push(sql`replace(upper(h.postcode), ' ', '') = ${query.postcode}`);
-  if (query.name) conditions.push(sql`(lower(p.given_name || ' ' || p.family_name) % ${query.name} or lower(p.family_name) % ${query.name})`);
-  conditions.push(relationshipFilter(user));
-  const score = query.name
-    ? sql`greatest(similarity(lower(p.given_name || ' ' || p.family_name), ${query.name}), similarity(lower(p.family_name), ${query.name}))`
-    : sql`1`;
-  const rows = await sql<{ id: string; given_name: string; family_name: string; birth_date: string | null; postcode: string | null; score: number }>`
-    select p.id, p.given_name, p.family_name, p.birth_date, h.postcode, ${score}::float8 as score
-    from persons p left join households h on h.id = p.household_id
-    where ${sql.join(conditions, sql` and `)}
+  if (query.postcode) conditions.push(sql`p.household_id in (select h.id from households h where replace(upper(h.postcode), ' ', '') = ${query.postcode})`);
+  const nameFilter = query.name
+    ? sql`where (lower(p.given_name || ' ' || p.family_name) operator(public.%) ${query.name} or lower(p.family_name) operator(public.%) ${query.name})`
+    : sql``;
+  return (await sql<Row>`
+    with keyed as materialized (select p.id from persons p where ${sql.join(conditions, sql` and `)})
+    select p.id, p.given_name, p.family_name, p.birth_date, h.postcode, ${scoreOf(query.name)}::float8 as score
+    from keyed k
+    join persons p on p.id = k.id
+    cross join ${relationshipProbe(user, sql`p.id`)} v
+    left join households h on h.id = p.household_id
+    ${nameFilter}
     order by score desc, p.family_name, p.given_name, p.id
-    limit ${limit}`.execute(db);
-  const hits: SearchHit[] = [];
-  for (const r of rows.rows) {
-    const access = await decideRecordAccess(db, { actor: user, personId: r.id, categories: ['demographics'], purpose: 'direct_care', action: 'search' });
-    if (access.allowed) hits.push({ personId: r.id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, postcode: r.postcode, score: Number(r.score) });
-  }
-  return hits;
+    limit ${limit}`.execute(db)).rows;
+}
+
+/**
+ * How many people, best-matching name first, a name-only search checks for a relationship with
+ * the searcher in each of its two streams. It bounds the work for a misspelt common name that
+ * thousands of people match when the searcher knows few of them: only weaker matches beyond the
+ * best `candidates` can be missed, and adding a date of birth or postcode finds anyone.
+ */
+const NAME_CANDIDATES_PER_HIT = 40;
+
+/**
+ * A name alone. People matched by full name are taken best name first; people matched by family
+ * name are needed only where their family name scores at least as well as the last full-name hit
+ * (otherwise they cannot make the list), best family name first. Each stream stops at `limit`
+ * people the searcher may see (or after checking its candidates); the final ranking is over at
+ * most twice `limit` people.
+ */
+async function searchByName(db: Kysely<Database>, user: SignedInUser, name: string, limit: number): Promise<Row[]> {
+  const candidates = limit * NAME_CANDIDATES_PER_HIT;
+  return (await sql<Row>`
+    with matched_names as materialized (
+      select n.kind, n.name, public.similarity(n.name, ${name}) as s from person_names n where n.name operator(public.%) ${name}
+    ),
+    by_full as materialized (
+      select c.id, c.s
+      from (
+        select p.id, g.s
+        from (select m.name, m.s from matched_names m where m.kind = 'full' order by m.s desc, m.name) g
+        cross join lateral (
+          select p.id from persons p
+          where lower(p.given_name || ' ' || p.family_name) = g.name and p.merged_into is null
+          order by p.id limit ${candidates}) p
+        limit ${candidates}) c
+      cross join ${relationshipProbe(user, sql`c.id`)} v
+      limit ${limit}
+    ),
+    cutoff as (select case when count(*) >= ${limit} then min(s) else 0 end as s from by_full),
+    by_family as materialized (
+      select c.id
+      from (
+        select p.id
+        from (select m.name, m.s from matched_names m where m.kind = 'family' and m.s >= (select s from cutoff) order by m.s desc, m.name) g
+        cross join lateral (
+          select p.id from persons p
+          where lower(p.family_name) = g.name and p.merged_into is null
+          order by p.given_name, p.id limit ${candidates}) p
+        limit ${candidates}) c
+      cross join ${relationshipProbe(user, sql`c.id`)} v
+      limit ${limit}
+    ),
+    hits as (select id from by_full union select id from by_family)
+    select p.id, p.given_name, p.family_name, p.birth_date, h.postcode, ${scoreOf(name)}::float8 as score
+    from hits
+    join persons p on p.id = hits.id
+    left join households h on h.id = p.household_id
+    order by score desc, p.family_name, p.given_name, p.id
+    limit ${limit}`.execute(db)).rows;
+}
+
+export async function searchPeople(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit = 25): Promise<SearchHit[]> {
+  if (user.role !== 'practitioner') return [];
+  const rows = query.nhsNumber || query.birthDate || query.postcode || !query.name
+    ? await searchByKeys(db, user, query, limit)
+    : await searchByName(db, user, query.name, limit);
+  // The access decision for every hit at once (one query for the facts, one audit append).
+  const access = await decideRecordAccessForMany(db, { actor: user, personIds: rows.map((r) => r.id), categories: ['demographics'], purpose: 'direct_care', action: 'search' });
+  return rows.filter((r) => access.get(r.id)?.allowed)
+    .map((r) => ({ personId: r.id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, postcode: r.postcode, score: Number(r.score) }));
 }
