@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createPlaceFrame, generateHouseholds } from '../src/synth/generate.ts';
 import { linkRecords } from '../src/linkage/link.ts';
-import { addRecord, createLinkageIndex, matchRecord } from '../src/linkage/online.ts';
+import { addPreparedRecord, createLinkageIndex, matchRecord } from '../src/linkage/online.ts';
 import { pairwiseScores } from '../src/linkage/person-index.ts';
 import type { LinkRecord } from '../src/linkage/types.ts';
 
@@ -56,6 +56,7 @@ const generated = performance.now();
 
 const result = await linkRecords(records, { workers: Number(values.workers) });
 const linked = performance.now();
+const linkPeakRssMiB = peakRssMiB();
 const scores = pairwiseScores(result.clusterOf.map(String), truth);
 
 // Online: an index of every record but a held-out sample, then each held-out record alone.
@@ -63,7 +64,7 @@ const step = Math.max(1, Math.floor(records.length / onlineSamples));
 const heldOut = new Set<number>();
 for (let i = 0; i < records.length && heldOut.size < onlineSamples; i += step) heldOut.add(i);
 const index = createLinkageIndex(result.model);
-for (let i = 0; i < records.length; i++) if (!heldOut.has(i)) addRecord(index, records[i]!, `c${result.clusterOf[i]}`);
+for (let i = 0; i < records.length; i++) if (!heldOut.has(i)) addPreparedRecord(index, result.prepared[i]!, `c${result.clusterOf[i]}`);
 const indexed = performance.now();
 const clusterSize = new Map<number, number>();
 for (let i = 0; i < records.length; i++) if (!heldOut.has(i)) clusterSize.set(result.clusterOf[i]!, (clusterSize.get(result.clusterOf[i]!) ?? 0) + 1);
@@ -91,6 +92,7 @@ process.stdout.write(JSON.stringify({
   f1: round(scores.f1),
   generateSeconds: round((generated - started) / 1000, 1),
   linkSeconds: round((linked - generated) / 1000, 1),
+  linkPeakRssMiB,
   peakRssMiB: peakRssMiB(),
   online: {
     indexedRecords: records.length - heldOut.size,

@@ -2,6 +2,7 @@
 // Several rules are unioned so a typo in one field does not lose the pair;
 // rules adapt to the fields that are mapped, and oversized blocks are skipped.
 
+import type { PreparedColumns } from './prepare.ts';
 import type { BlockingRule, FieldSpec, KeyTransform, PreparedRecord, PreparedValue } from './types.ts';
 
 /** Every rule the engine knows; a rule is used when all of its fields are mapped. */
@@ -60,7 +61,7 @@ export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly 
   return rules;
 }
 
-function transformValue(value: PreparedValue, transform: KeyTransform): string | null {
+export function transformValue(value: PreparedValue, transform: KeyTransform): string | null {
   switch (transform) {
     case 'value':
       return value.value;
@@ -93,91 +94,192 @@ export function compileRules(rules: readonly BlockingRule[], specs: readonly Fie
   return { rules, slots: rules.map((rule) => rule.parts.map(([field]) => slotOf.get(field) ?? -1)) };
 }
 
-/** The blocking keys of one record, each prefixed by its rule number so rules never collide. */
-export function blockingKeys(compiled: CompiledRules, record: PreparedRecord): string[] {
-  const keys: string[] = [];
-  compiled.rules.forEach((rule, ruleNumber) => {
-    let key = String(ruleNumber);
-    const slots = compiled.slots[ruleNumber]!;
-    for (let part = 0; part < slots.length; part++) {
-      const value = slots[part]! < 0 ? null : record.values[slots[part]!];
-      const reduced = value ? transformValue(value, rule.parts[part]![1]) : null;
-      if (!reduced) return;
-      key += '\u0001' + reduced;
-    }
-    keys.push(key);
-  });
-  return keys;
-}
-
-/** Growable list of numbers without per-element boxing. */
-class NumberList {
-  values = new Float64Array(1024);
-  length = 0;
-  push(value: number): void {
-    if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[this.length++] = value;
-  }
-}
-
-export interface CandidatePairs {
-  left: Uint32Array;
-  right: Uint32Array;
+/**
+ * Every record's blocks under every rule, in typed arrays that worker threads share.
+ * Blocks are numbered across rules, so two records are in the same block of rule r
+ * exactly when `blockOf[a * ruleCount + r] === blockOf[b * ruleCount + r] >= 0` (record-major).
+ */
+export interface BlockIndex {
+  recordCount: number;
+  ruleCount: number;
+  /** blockOf[record * ruleCount + rule]: the record's block under the rule, -1 without a key. */
+  blockOf: Int32Array;
+  /** Members of block b are members[blockStart[b]] .. members[blockStart[b + 1] - 1]. */
+  blockStart: Int32Array;
+  members: Int32Array;
+  /** Blocks with at least two and at most maxBlockSize members, in rule order: the ones compared. */
+  usableBlocks: Int32Array;
+  maxBlockSize: number;
   /** Blocks left out because they were larger than the cap. */
   skippedBlocks: number;
 }
 
-/** Groups record numbers by blocking key. */
-export function buildBlocks(compiled: CompiledRules, records: readonly PreparedRecord[]): Map<string, number[]> {
-  const blocks = new Map<string, number[]>();
-  records.forEach((record, index) => {
-    for (const key of blockingKeys(compiled, record)) {
-      const members = blocks.get(key);
-      if (members) members.push(index);
-      else blocks.set(key, [index]);
+function sharedInt32(length: number, shared: boolean): Int32Array {
+  return shared ? new Int32Array(new SharedArrayBuffer(Math.max(1, length) * 4)).subarray(0, length) : new Int32Array(length);
+}
+
+/** The reduced value of every dictionary entry under one transform, numbered (-1: no key). */
+function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTransform): { numbers: Int32Array; count: number } {
+  const numberOf = new Map<string, number>();
+  const numbers = new Int32Array(dictionary.length);
+  dictionary.forEach((value, id) => {
+    const reduced = transformValue(value, transform);
+    if (!reduced) {
+      numbers[id] = -1;
+      return;
     }
+    let number = numberOf.get(reduced);
+    if (number === undefined) numberOf.set(reduced, (number = numberOf.size));
+    numbers[id] = number;
   });
-  return blocks;
+  return { numbers, count: numberOf.size };
 }
 
 /**
- * All distinct pairs (i < j) of records sharing a block no bigger than `maxBlockSize`.
- * Pairs are encoded as i * n + j, sorted and deduplicated: cheaper than a Set at scale.
+ * Groups records by blocking key, rule by rule. Keys are computed once per distinct
+ * value and combined as numbers, and blocks are laid out by counting sort (no per-block arrays).
  */
-export function candidatePairs(
+export function buildBlockIndex(
   compiled: CompiledRules,
-  records: readonly PreparedRecord[],
+  columns: PreparedColumns,
   maxBlockSize: number,
-): CandidatePairs {
-  const n = records.length;
-  const encoded = new NumberList();
-  let skippedBlocks = 0;
-  for (const members of buildBlocks(compiled, records).values()) {
-    if (members.length < 2) continue;
-    if (members.length > maxBlockSize) {
-      skippedBlocks++;
-      continue;
+  shared = false,
+): BlockIndex {
+  const { fieldCount, ids, dictionaries } = columns;
+  const n = fieldCount === 0 ? 0 : ids.length / fieldCount;
+  const ruleCount = compiled.rules.length;
+  const blockOf = sharedInt32(n * ruleCount, shared);
+  const sizes: number[] = [];
+  for (let rule = 0; rule < ruleCount; rule++) {
+    const slots = compiled.slots[rule]!;
+    const parts = slots.map((slot, part) =>
+      slot < 0 ? null : reducedNumbers(dictionaries[slot]!, compiled.rules[rule]!.parts[part]![1]),
+    );
+    const blockOfKey = new Map<number, number>();
+    for (let record = 0; record < n; record++) {
+      let key = 0;
+      for (let part = 0; part < slots.length; part++) {
+        const reduced = parts[part];
+        const id = reduced ? ids[record * fieldCount + slots[part]!]! : -1;
+        const number = id < 0 ? -1 : reduced!.numbers[id]!;
+        if (number < 0) {
+          key = -1;
+          break;
+        }
+        key = key * reduced!.count + number;
+      }
+      if (key < 0) {
+        blockOf[record * ruleCount + rule] = -1;
+        continue;
+      }
+      let block = blockOfKey.get(key);
+      if (block === undefined) {
+        block = sizes.length;
+        blockOfKey.set(key, block);
+        sizes.push(0);
+      }
+      sizes[block]!++;
+      blockOf[record * ruleCount + rule] = block;
     }
-    for (let x = 0; x < members.length; x++) {
-      for (let y = x + 1; y < members.length; y++) {
-        const i = members[x]!;
-        const j = members[y]!;
-        encoded.push(i < j ? i * n + j : j * n + i);
+  }
+  const blockStart = sharedInt32(sizes.length + 1, shared);
+  for (let block = 0; block < sizes.length; block++) blockStart[block + 1] = blockStart[block]! + sizes[block]!;
+  const members = sharedInt32(blockStart[sizes.length]!, shared);
+  const filled = new Int32Array(sizes.length);
+  for (let record = 0; record < n; record++) {
+    for (let rule = 0; rule < ruleCount; rule++) {
+      const block = blockOf[record * ruleCount + rule]!;
+      if (block >= 0) members[blockStart[block]! + filled[block]!++] = record;
+    }
+  }
+  let usableCount = 0;
+  let skippedBlocks = 0;
+  for (const size of sizes) {
+    if (size > maxBlockSize) skippedBlocks++;
+    else if (size >= 2) usableCount++;
+  }
+  const usableBlocks = sharedInt32(usableCount, shared);
+  let next = 0;
+  sizes.forEach((size, block) => {
+    if (size >= 2 && size <= maxBlockSize) usableBlocks[next++] = block;
+  });
+  return { recordCount: n, ruleCount, blockOf, blockStart, members, usableBlocks, maxBlockSize, skippedBlocks };
+}
+
+function blockSize(index: BlockIndex, block: number): number {
+  return index.blockStart[block + 1]! - index.blockStart[block]!;
+}
+
+/** Pairs in usable blocks [from, to): the unit of work handed to a thread. */
+export function pairsInBlocks(index: BlockIndex, from: number, to: number): number {
+  let pairs = 0;
+  for (let u = from; u < to; u++) {
+    const size = blockSize(index, index.usableBlocks[u]!);
+    pairs += (size * (size - 1)) / 2;
+  }
+  return pairs;
+}
+
+/** Splits the usable blocks into ranges of roughly `pairsPerRange` pairs each. */
+export function blockRanges(index: BlockIndex, pairsPerRange: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let from = 0;
+  let pairs = 0;
+  for (let u = 0; u < index.usableBlocks.length; u++) {
+    const size = blockSize(index, index.usableBlocks[u]!);
+    pairs += (size * (size - 1)) / 2;
+    if (pairs >= pairsPerRange) {
+      ranges.push([from, u + 1]);
+      from = u + 1;
+      pairs = 0;
+    }
+  }
+  if (from < index.usableBlocks.length) ranges.push([from, index.usableBlocks.length]);
+  return ranges;
+}
+
+/**
+ * Visits each distinct candidate pair (a < b) of the usable blocks [from, to) once: a pair
+ * is visited in the first rule that puts both records in one usable block, so no global
+ * set or sort of pairs is needed and ranges can be scanned independently.
+ */
+export function forEachCandidatePair(
+  index: BlockIndex,
+  from: number,
+  to: number,
+  visit: (a: number, b: number) => void,
+): void {
+  const { ruleCount, blockOf, blockStart, members, maxBlockSize } = index;
+  for (let u = from; u < to; u++) {
+    const block = index.usableBlocks[u]!;
+    const start = blockStart[block]!;
+    const end = blockStart[block + 1]!;
+    const rule = ruleOfBlock(index, block);
+    for (let x = start; x < end; x++) {
+      for (let y = x + 1; y < end; y++) {
+        let a = members[x]!;
+        let b = members[y]!;
+        if (a > b) [a, b] = [b, a];
+        let seenEarlier = false;
+        for (let earlier = 0; earlier < rule; earlier++) {
+          const shared = blockOf[a * ruleCount + earlier]!;
+          if (shared >= 0 && shared === blockOf[b * ruleCount + earlier]) {
+            const size = blockStart[shared + 1]! - blockStart[shared]!;
+            if (size <= maxBlockSize) {
+              seenEarlier = true;
+              break;
+            }
+          }
+        }
+        if (!seenEarlier) visit(a, b);
       }
     }
   }
-  const sorted = encoded.values.subarray(0, encoded.length).sort();
-  let unique = 0;
-  for (let k = 0; k < sorted.length; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[unique++] = sorted[k]!;
-  const left = new Uint32Array(unique);
-  const right = new Uint32Array(unique);
-  for (let k = 0; k < unique; k++) {
-    left[k] = Math.floor(sorted[k]! / n);
-    right[k] = sorted[k]! - left[k]! * n;
-  }
-  return { left, right, skippedBlocks };
+}
+
+/** The rule a block belongs to: the rule under which its first member has this block. */
+function ruleOfBlock(index: BlockIndex, block: number): number {
+  const first = index.members[index.blockStart[block]!]!;
+  for (let rule = 0; rule < index.ruleCount; rule++) if (index.blockOf[first * index.ruleCount + rule] === block) return rule;
+  return index.ruleCount;
 }

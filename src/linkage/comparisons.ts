@@ -175,23 +175,22 @@ export function createComparator(specs: readonly FieldSpec[]): Comparator {
 
 function namesSwapped(comparator: Comparator, a: PreparedRecord, b: PreparedRecord): boolean {
   if (comparator.givenSlot < 0 || comparator.familySlot < 0) return false;
-  const givenA = a.values[comparator.givenSlot]?.value;
-  const familyA = a.values[comparator.familySlot]?.value;
-  const givenB = b.values[comparator.givenSlot]?.value;
-  const familyB = b.values[comparator.familySlot]?.value;
-  return (givenA !== undefined && givenA === familyB) || (familyA !== undefined && familyA === givenB);
+  return swappedNames(
+    a.values[comparator.givenSlot], a.values[comparator.familySlot],
+    b.values[comparator.givenSlot], b.values[comparator.familySlot],
+  );
 }
 
-/** The comparison level of one field for a pair of records. */
-export function compareField(comparator: Comparator, slot: number, a: PreparedRecord, b: PreparedRecord): number {
-  const valueA = a.values[slot];
-  const valueB = b.values[slot];
-  if (!valueA || !valueB) return NULL_LEVEL;
-  switch (comparator.kinds[slot]!) {
+/**
+ * The comparison level of two present values of one field kind. `namesSwapped` (names
+ * only) says the pair's given and family names were written the other way round.
+ */
+export function compareValues(kind: FieldKind, valueA: PreparedValue, valueB: PreparedValue, namesSwapped: boolean): number {
+  switch (kind) {
     case 'given_name':
-      return compareName(valueA, valueB, true, valueA.value !== valueB.value && namesSwapped(comparator, a, b));
+      return compareName(valueA, valueB, true, namesSwapped);
     case 'family_name':
-      return compareName(valueA, valueB, false, valueA.value !== valueB.value && namesSwapped(comparator, a, b));
+      return compareName(valueA, valueB, false, namesSwapped);
     case 'birth_date':
       return compareDate(valueA, valueB);
     case 'postcode':
@@ -211,6 +210,26 @@ export function compareField(comparator: Comparator, slot: number, a: PreparedRe
   }
 }
 
+/** Given and family names written the other way round (either side's given name is the other's family name). */
+export function swappedNames(
+  givenA: PreparedValue | null | undefined,
+  familyA: PreparedValue | null | undefined,
+  givenB: PreparedValue | null | undefined,
+  familyB: PreparedValue | null | undefined,
+): boolean {
+  return (!!givenA && !!familyB && givenA.value === familyB.value) || (!!familyA && !!givenB && familyA.value === givenB.value);
+}
+
+/** The comparison level of one field for a pair of records. */
+export function compareField(comparator: Comparator, slot: number, a: PreparedRecord, b: PreparedRecord): number {
+  const valueA = a.values[slot];
+  const valueB = b.values[slot];
+  if (!valueA || !valueB) return NULL_LEVEL;
+  const kind = comparator.kinds[slot]!;
+  const isName = kind === 'given_name' || kind === 'family_name';
+  return compareValues(kind, valueA, valueB, isName && valueA.value !== valueB.value && namesSwapped(comparator, a, b));
+}
+
 /** Writes the comparison vector of a pair into `out` starting at `offset`. */
 export function comparePair(
   comparator: Comparator,
@@ -220,22 +239,4 @@ export function comparePair(
   offset: number,
 ): void {
   for (let slot = 0; slot < comparator.kinds.length; slot++) out[offset + slot] = compareField(comparator, slot, a, b);
-}
-
-/** Compares many pairs given as parallel index arrays; returns pairs × fields levels. */
-export function compareIndexedPairs(
-  comparator: Comparator,
-  records: readonly PreparedRecord[],
-  left: Uint32Array,
-  right: Uint32Array,
-  onProgress?: (done: number) => void,
-): Uint8Array {
-  const fieldCount = comparator.kinds.length;
-  const levels = new Uint8Array(left.length * fieldCount);
-  for (let pair = 0; pair < left.length; pair++) {
-    comparePair(comparator, records[left[pair]!]!, records[right[pair]!]!, levels, pair * fieldCount);
-    if (onProgress && (pair & 0x3fff) === 0x3fff) onProgress(pair + 1);
-  }
-  onProgress?.(left.length);
-  return levels;
 }

@@ -106,9 +106,16 @@ export function expectationMaximisation(
   patterns: Patterns,
   levelCounts: readonly number[],
   start: MixtureParameters,
-  options: { maxIterations?: number; tolerance?: number; pseudoCount?: number; fixU?: boolean } = {},
+  options: {
+    maxIterations?: number;
+    tolerance?: number;
+    pseudoCount?: number;
+    fixU?: boolean;
+    /** Fields whose m is known (e.g. from anchor pairs) and kept as started. */
+    fixedM?: readonly boolean[];
+  } = {},
 ): EmResult {
-  const { maxIterations = 200, tolerance = 1e-6, pseudoCount = 0.5, fixU = false } = options;
+  const { maxIterations = 200, tolerance = 1e-6, pseudoCount = 0.5, fixU = false, fixedM = [] } = options;
   const fieldCount = patterns.fieldCount;
   const patternCount = patterns.counts.length;
   let m = start.m.map((levels) => [...levels]);
@@ -147,7 +154,7 @@ export function expectationMaximisation(
         nonMatchCounts[f]![level]! += nonMatchWeight;
       }
     }
-    const nextM = matchCounts.map(normalised);
+    const nextM = matchCounts.map((counts, f) => (fixedM[f] ? m[f]! : normalised(counts)));
     const nextU = fixU ? u : nonMatchCounts.map(normalised);
     const nextLambda = Math.min(1 - 1e-9, Math.max(1e-9, matchTotal / pairTotal));
     let change = Math.abs(nextLambda - lambda);
@@ -210,4 +217,31 @@ export function combineU(sampled: readonly number[], exactShare: number, floor: 
   const rest = sampled.slice(1);
   const restTotal = rest.reduce((sum, value) => sum + value, 0);
   return [exact, ...rest.map((value) => (restTotal > 0 ? ((1 - exact) * value) / restTotal : (1 - exact) / rest.length))];
+}
+
+/**
+ * m from anchor pairs: pairs that agree on an identifier (both NHS numbers valid and
+ * equal) are the same person, so how often their other fields agree at each level is m
+ * for those fields. EM left alone can settle on "same household" as its match class
+ * (shared surname, address, phone), which under-weighs a different date of birth or
+ * given name; anchoring m on identity avoids that. Null when there are too few anchors.
+ */
+export function mFromAnchors(
+  patterns: Pick<Patterns, 'fieldCount' | 'levels' | 'counts'>,
+  anchorField: number,
+  levelCounts: readonly number[],
+  minimumAnchors: number,
+  pseudoCount = 0.5,
+): number[][] | null {
+  const counts = levelCounts.map((count) => new Array<number>(count).fill(pseudoCount));
+  let anchors = 0;
+  for (let p = 0; p < patterns.counts.length; p++) {
+    if (patterns.levels[p * patterns.fieldCount + anchorField] !== 0) continue;
+    anchors += patterns.counts[p]!;
+    for (let f = 0; f < patterns.fieldCount; f++) {
+      const level = patterns.levels[p * patterns.fieldCount + f]!;
+      if (level !== NULL_LEVEL) counts[f]![level]! += patterns.counts[p]!;
+    }
+  }
+  return anchors >= minimumAnchors ? counts.map(normalised) : null;
 }

@@ -1,14 +1,16 @@
-// Batch linking of whole files: prepare, learn the model, score candidate pairs
-// (comparison split across worker threads), cluster into persons.
+// Batch linking of whole files: prepare, block, learn the model, score candidate pairs
+// (scans split across worker threads sharing the columns), cluster into persons.
 
 import { availableParallelism } from 'node:os';
 import { clusterRecords } from './cluster.ts';
 import type { WeightedLink } from './cluster.ts';
 import { comparePair, createComparator } from './comparisons.ts';
-import { createComparePool } from './compare-pool.ts';
-import { createScorer, matchWeight, probabilityFromWeight } from './model.ts';
-import { fieldSpecsFor, prepareRecord } from './prepare.ts';
-import { trainModel } from './train.ts';
+import { createLinkPool } from './link-pool.ts';
+import { createScorer, log2Odds, matchWeight, probabilityFromWeight, termFrequencyU } from './model.ts';
+import type { ScoringTables } from './pair-scan.ts';
+import { fieldSpecsFor, prepareTable } from './prepare.ts';
+import type { PreparedColumns } from './prepare.ts';
+import { blockRecords, DEFAULT_MAX_BLOCK_SIZE, trainModel } from './train.ts';
 import type { TrainingOptions } from './train.ts';
 import type { FieldSpec, LinkageModel, LinkRecord, PreparedRecord } from './types.ts';
 
@@ -53,19 +55,47 @@ function cannotLinkKeyOf(specs: readonly FieldSpec[], records: readonly Prepared
   };
 }
 
+/** The model's weights as the scoring loop reads them, exact-match weights resolved per dictionary value. */
+export function scoringTables(model: LinkageModel, columns: PreparedColumns, minimumProbability: number): ScoringTables {
+  const scorer = createScorer(model);
+  return {
+    priorWeight: scorer.priorWeight,
+    weights: scorer.weights,
+    exactWeightById: model.fields.map((_, slot) =>
+      scorer.frequencies[slot]
+        ? Float64Array.from(columns.dictionaries[slot]!, (value) => scorer.logExactM[slot]! - Math.log2(termFrequencyU(scorer, slot, value.value)))
+        : null,
+    ),
+    minimumWeight: log2Odds(minimumProbability),
+  };
+}
+
 export async function linkRecords(records: readonly LinkRecord[], options: LinkOptions = {}): Promise<LinkResult> {
   const { workers = Math.min(2, availableParallelism()), onProgress } = options;
+  const threaded = workers > 1;
+  onProgress?.({ stage: 'preparing', done: 0, total: records.length });
   const specs = fieldSpecsFor(records);
-  const prepared = records.map((record) => prepareRecord(specs, record));
-  const pool = createComparePool(specs, prepared, workers);
+  const table = prepareTable(specs, records, threaded);
+  const prepared = table.records;
+  onProgress?.({ stage: 'blocking', done: 0, total: 1 });
+  const blocking = blockRecords(specs, table, options.maxBlockSize ?? DEFAULT_MAX_BLOCK_SIZE, threaded);
+  onProgress?.({ stage: 'blocking', done: 1, total: 1 });
+  const pool = createLinkPool({ kinds: specs.map((spec) => spec.kind), fieldCount: table.fieldCount, ids: table.ids, dictionaries: table.dictionaries, index: blocking.index }, workers);
   let training;
+  let scored;
+  const threshold = options.clusterThreshold;
   try {
-    training = await trainModel(specs, prepared, pool, options);
+    training = await trainModel(specs, prepared, blocking, pool, options);
+    const clusterThreshold = threshold ?? training.model.linkThreshold;
+    const keepFrom = options.collectUncertain ? Math.min(training.model.reviewThreshold, clusterThreshold) : clusterThreshold;
+    scored = await pool.score(scoringTables(training.model, table, keepFrom), (done, total) =>
+      onProgress?.({ stage: 'scoring', done, total }),
+    );
   } finally {
     await pool.close();
   }
-  const { model, pairs, levels } = training;
-  const threshold = options.clusterThreshold ?? model.linkThreshold;
+  const { model } = training;
+  const clusterThreshold = threshold ?? model.linkThreshold;
 
   const scorer = createScorer(model);
   const fieldCount = specs.length;
@@ -73,20 +103,14 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   const weightOfPair = new Map<number, number>();
   const links: WeightedLink[] = [];
   const uncertainPairs: WeightedLink[] = [];
-  for (let pair = 0; pair < pairs.left.length; pair++) {
-    const a = pairs.left[pair]!;
-    const b = pairs.right[pair]!;
-    const weight = matchWeight(scorer, levels, pair * fieldCount, prepared[a]!, prepared[b]!);
-    const probability = probabilityFromWeight(weight);
-    if (probability >= threshold) {
-      links.push({ a, b, weight });
-      weightOfPair.set(a * n + b, weight);
-    } else if (options.collectUncertain && probability >= model.reviewThreshold) {
-      uncertainPairs.push({ a, b, weight });
-      weightOfPair.set(a * n + b, weight);
-    }
+  for (let pair = 0; pair < scored.left.length; pair++) {
+    const a = scored.left[pair]!;
+    const b = scored.right[pair]!;
+    const weight = scored.weights[pair]!;
+    if (probabilityFromWeight(weight) >= clusterThreshold) links.push({ a, b, weight });
+    else uncertainPairs.push({ a, b, weight });
+    weightOfPair.set(a * n + b, weight);
   }
-  onProgress?.({ stage: 'scoring', done: pairs.left.length, total: pairs.left.length });
 
   const comparator = createComparator(specs);
   const scratch = new Uint8Array(fieldCount);
@@ -100,8 +124,9 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
     }
     return probabilityFromWeight(weight);
   };
+  onProgress?.({ stage: 'clustering', done: 0, total: 1 });
   const clusterOf = clusterRecords(n, links, pairProbability, {
-    threshold,
+    threshold: clusterThreshold,
     cannotLinkKey: cannotLinkKeyOf(specs, prepared),
     exclusiveKey: options.exclusiveKey,
     mustLink: options.mustLink,
@@ -109,7 +134,7 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   });
   onProgress?.({ stage: 'clustering', done: 1, total: 1 });
   return {
-    clusterOf, model, specs, candidatePairCount: pairs.left.length, linkCount: links.length,
+    clusterOf, model, specs, candidatePairCount: training.candidatePairCount, linkCount: links.length,
     prepared, pairProbability, links, uncertainPairs,
   };
 }

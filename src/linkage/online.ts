@@ -1,14 +1,14 @@
 // Online matching: an in-memory index of blocking keys over all known records,
 // so one incoming record is scored only against the records sharing a key.
 
-import { blockingKeys, compileRules } from './blocking.ts';
+import { compileRules, transformValue } from './blocking.ts';
 import type { CompiledRules } from './blocking.ts';
 import { compareField, createComparator } from './comparisons.ts';
 import type { Comparator } from './comparisons.ts';
 import { createScorer, fieldWeight, log2Odds, probabilityFromWeight } from './model.ts';
 import type { Scorer } from './model.ts';
 import { prepareRecord } from './prepare.ts';
-import type { FieldKind, LinkageModel, LinkRecord, PreparedRecord } from './types.ts';
+import type { FieldKind, LinkageModel, LinkRecord, PreparedRecord, PreparedValue } from './types.ts';
 
 /** Records scanned per match, beyond blocks of at most SMALL_BLOCK records (always scanned). */
 const CANDIDATE_BUDGET = 2000;
@@ -17,12 +17,23 @@ const SMALL_BLOCK = 64;
 /** One map per blocking rule (keeps each map small); a block is one record number or a list. */
 type Block = number | number[];
 
+/** Part numbers are below this, so a two-part key packs into one exact double. */
+const PART_RANGE = 2 ** 26;
+
+/** Field kinds whose values repeat a lot: records share one prepared value object each. */
+const SHARED_VALUE_KINDS: ReadonlySet<FieldKind> = new Set(['given_name', 'family_name', 'birth_date', 'sex', 'postcode']);
+
 export interface LinkageIndex {
   model: LinkageModel;
   comparator: Comparator;
   scorer: Scorer;
   rules: CompiledRules;
-  blocksByRule: Map<string, Block>[];
+  /** Blocks keyed by number: each key part's reduced value is numbered once (far smaller than string keys at scale). */
+  blocksByRule: Map<number, Block>[];
+  /** partNumbers[rule][part]: reduced value → number. */
+  partNumbers: Map<string, number>[][];
+  /** Per field slot of a repeating kind, one prepared value per distinct value. */
+  sharedValues: (Map<string, PreparedValue> | null)[];
   records: PreparedRecord[];
   personIds: string[];
   /** Per record, the match call that last saw it (dedupes candidates without a Set). */
@@ -57,6 +68,11 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     scorer: createScorer(model),
     rules: compileRules(model.blockingRules, specs),
     blocksByRule: model.blockingRules.map(() => new Map()),
+    partNumbers: model.blockingRules.map((rule) => {
+      if (rule.parts.length > 2) throw new Error(`Blocking rule ${rule.name} has more than two parts`);
+      return rule.parts.map(() => new Map<string, number>());
+    }),
+    sharedValues: specs.map((spec) => (SHARED_VALUE_KINDS.has(spec.kind) ? new Map<string, PreparedValue>() : null)),
     records: [],
     personIds: [],
     lastSeen: new Uint32Array(1024),
@@ -115,13 +131,53 @@ function weightAtLeast(
   return weight;
 }
 
-function ruleOfKey(key: string): number {
-  return Number.parseInt(key, 10);
+/**
+ * The record's block key under each rule (NaN: no key). With `create`, unseen part values
+ * are numbered; without, a value the index has never seen means no block can match.
+ */
+function blockKeysOf(index: LinkageIndex, record: PreparedRecord, create: boolean): Float64Array {
+  const keys = new Float64Array(index.rules.rules.length).fill(Number.NaN);
+  index.rules.rules.forEach((rule, ruleNumber) => {
+    const slots = index.rules.slots[ruleNumber]!;
+    let key = 0;
+    for (let part = 0; part < slots.length; part++) {
+      const value = slots[part]! < 0 ? null : record.values[slots[part]!];
+      const reduced = value ? transformValue(value, rule.parts[part]![1]) : null;
+      if (!reduced) return;
+      const numbers = index.partNumbers[ruleNumber]![part]!;
+      let number = numbers.get(reduced);
+      if (number === undefined) {
+        if (!create || numbers.size >= PART_RANGE) return;
+        numbers.set(reduced, (number = numbers.size));
+      }
+      key = key * PART_RANGE + number;
+    }
+    keys[ruleNumber] = key;
+  });
+  return keys;
+}
+
+/** The record with repeating values swapped for the index's shared copies. */
+function withSharedValues(index: LinkageIndex, record: PreparedRecord): PreparedRecord {
+  const values = record.values.map((value, slot) => {
+    const shared = index.sharedValues[slot];
+    if (!value || !shared) return value;
+    const known = shared.get(value.value);
+    if (known) return known;
+    shared.set(value.value, value);
+    return value;
+  });
+  return { id: record.id, values };
 }
 
 /** Adds a record (belonging to `personId`) to the index. */
 export function addRecord(index: LinkageIndex, record: LinkRecord, personId: string): void {
-  const prepared = prepareRecord(index.comparator.specs, record);
+  addPreparedRecord(index, prepareRecord(index.comparator.specs, record), personId);
+}
+
+/** Adds an already prepared record (fields in the model's order). */
+export function addPreparedRecord(index: LinkageIndex, record: PreparedRecord, personId: string): void {
+  const prepared = withSharedValues(index, record);
   const number = index.records.length;
   index.records.push(prepared);
   index.personIds.push(personId);
@@ -130,8 +186,11 @@ export function addRecord(index: LinkageIndex, record: LinkRecord, personId: str
     grown.set(index.lastSeen);
     index.lastSeen = grown;
   }
-  for (const key of blockingKeys(index.rules, prepared)) {
-    const blocks = index.blocksByRule[ruleOfKey(key)]!;
+  const keys = blockKeysOf(index, prepared, true);
+  for (let rule = 0; rule < keys.length; rule++) {
+    const key = keys[rule]!;
+    if (Number.isNaN(key)) continue;
+    const blocks = index.blocksByRule[rule]!;
     const block = blocks.get(key);
     if (block === undefined) blocks.set(key, number);
     else if (typeof block === 'number') blocks.set(key, [block, number]);
@@ -164,8 +223,10 @@ export function matchRecord(index: LinkageIndex, model: LinkageModel, record: Li
   // Smallest (most selective) blocks first; big blocks only while within the budget,
   // so a common name cannot make one match scan thousands of records.
   const blocks: number[][] = [];
-  for (const key of blockingKeys(index.rules, prepared)) {
-    const block = index.blocksByRule[ruleOfKey(key)]!.get(key);
+  const keys = blockKeysOf(index, prepared, false);
+  for (let rule = 0; rule < keys.length; rule++) {
+    if (Number.isNaN(keys[rule]!)) continue;
+    const block = index.blocksByRule[rule]!.get(keys[rule]!);
     if (block === undefined) continue;
     if (typeof block === 'number') consider(block);
     else if (block.length <= model.maxBlockSize) blocks.push(block);

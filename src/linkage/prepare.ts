@@ -125,3 +125,62 @@ export function prepareValue(spec: FieldSpec, raw: string | undefined): Prepared
 export function prepareRecord(specs: readonly FieldSpec[], record: LinkRecord): PreparedRecord {
   return { id: record.id, values: specs.map((spec) => prepareValue(spec, rawValue(record, spec))) };
 }
+
+/**
+ * Records prepared as a table of value numbers: each distinct raw value is normalised
+ * once (names, dates and postcodes repeat a lot) and each distinct normalised value gets
+ * one number, so equal numbers mean equal values. `ids[record * fieldCount + slot]`
+ * indexes `dictionaries[slot]`, -1 when the record has nothing to compare in that field.
+ * Record-major, so one record's numbers share a cache line; typed, so worker threads can
+ * share the table without copying every record.
+ */
+export interface PreparedColumns {
+  fieldCount: number;
+  ids: Int32Array;
+  dictionaries: PreparedValue[][];
+}
+
+export interface PreparedTable extends PreparedColumns {
+  records: PreparedRecord[];
+}
+
+export function prepareTable(specs: readonly FieldSpec[], records: readonly LinkRecord[], shared = false): PreparedTable {
+  const n = records.length;
+  const fieldCount = specs.length;
+  const length = n * fieldCount;
+  const ids = shared ? new Int32Array(new SharedArrayBuffer(Math.max(1, length) * 4)).subarray(0, length) : new Int32Array(length);
+  const dictionaries: PreparedValue[][] = specs.map(() => []);
+  const idOfRaw = specs.map(() => new Map<string, number>());
+  const idOfValue = specs.map(() => new Map<string, number>());
+  const prepared: PreparedRecord[] = new Array<PreparedRecord>(n);
+  for (let index = 0; index < n; index++) {
+    const record = records[index]!;
+    const values: (PreparedValue | null)[] = new Array<PreparedValue | null>(fieldCount);
+    for (let slot = 0; slot < fieldCount; slot++) {
+      const spec = specs[slot]!;
+      const raw = rawValue(record, spec);
+      let id = -1;
+      if (raw !== undefined) {
+        const known = idOfRaw[slot]!.get(raw);
+        if (known !== undefined) id = known;
+        else {
+          const value = prepareValue(spec, raw);
+          if (value) {
+            const same = idOfValue[slot]!.get(value.value);
+            if (same !== undefined) id = same;
+            else {
+              id = dictionaries[slot]!.length;
+              dictionaries[slot]!.push(value);
+              idOfValue[slot]!.set(value.value, id);
+            }
+          }
+          idOfRaw[slot]!.set(raw, id);
+        }
+      }
+      ids[index * fieldCount + slot] = id;
+      values[slot] = id < 0 ? null : dictionaries[slot]![id]!;
+    }
+    prepared[index] = { id: record.id, values };
+  }
+  return { records: prepared, fieldCount, ids, dictionaries };
+}

@@ -114,30 +114,38 @@ export function damerauLevenshtein(a: string, b: string, bound = Number.MAX_SAFE
   if (Math.abs(lengthA - lengthB) > bound) return bound + 1;
   if (lengthA === 0) return lengthB;
   if (lengthB === 0) return lengthA;
+  if (bound <= 1) return withinOneEdit(a, b) ? 1 : bound + 1;
   // Each character with no counterpart in the other string needs its own edit.
   if (bound < lengthA + lengthB) {
     const lowerBound = Math.max(positionsOutside(a, characterMask(b)), positionsOutside(b, characterMask(a)));
     if (lowerBound > bound) return bound + 1;
   }
-  ensureScratch(lengthB + 1);
+  ensureScratch(lengthB + 2);
+  // Only cells within `bound` of the diagonal can stay within the bound: a banded table
+  // (O(n·bound) instead of O(n·m)), with "too far" (bound + 1) just outside the band.
+  const tooFar = Math.min(bound + 1, lengthA + lengthB + 1);
   let before = twoRowsBack;
   let previous = previousRow;
   let current = currentRow;
-  for (let j = 0; j <= lengthB; j++) previous[j] = j;
+  for (let j = 0; j <= lengthB; j++) previous[j] = j < tooFar ? j : tooFar;
   for (let i = 1; i <= lengthA; i++) {
-    current[0] = i;
-    let rowMinimum = i;
+    const low = Math.max(1, i - bound);
+    const high = Math.min(lengthB, i + bound);
+    current[low - 1] = low === 1 ? Math.min(i, tooFar) : tooFar;
+    let rowMinimum = current[low - 1];
     const codeA = a.charCodeAt(i - 1);
-    for (let j = 1; j <= lengthB; j++) {
+    for (let j = low; j <= high; j++) {
       const codeB = b.charCodeAt(j - 1);
       const cost = codeA === codeB ? 0 : 1;
       let distance = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
       if (i > 1 && j > 1 && codeA === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === codeB) {
         distance = Math.min(distance, before[j - 2] + 1);
       }
+      if (distance > tooFar) distance = tooFar;
       current[j] = distance;
       if (distance < rowMinimum) rowMinimum = distance;
     }
+    if (high < lengthB) current[high + 1] = tooFar;
     if (rowMinimum > bound) return bound + 1;
     const recycled = before;
     before = previous;
@@ -146,6 +154,33 @@ export function damerauLevenshtein(a: string, b: string, bound = Number.MAX_SAFE
   }
   const result = previous[lengthB];
   return result > bound ? bound + 1 : result;
+}
+
+/**
+ * One edit apart (the strings differ): one substitution, one adjacent swap, or one
+ * character inserted. A linear scan, for the many "one typo" levels.
+ */
+function withinOneEdit(a: string, b: string): boolean {
+  if (a.length !== b.length) {
+    const [short, long] = a.length < b.length ? [a, b] : [b, a];
+    if (long.length - short.length !== 1) return false;
+    let i = 0;
+    while (i < short.length && short.charCodeAt(i) === long.charCodeAt(i)) i++;
+    for (let k = i; k < short.length; k++) if (short.charCodeAt(k) !== long.charCodeAt(k + 1)) return false;
+    return true;
+  }
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (a.charCodeAt(i) === b.charCodeAt(i)) continue;
+    if (first >= 0) {
+      // A second difference: only an adjacent swap of the first one is still one edit.
+      if (i !== first + 1 || a.charCodeAt(first) !== b.charCodeAt(i) || a.charCodeAt(i) !== b.charCodeAt(first)) return false;
+      for (let k = i + 1; k < a.length; k++) if (a.charCodeAt(k) !== b.charCodeAt(k)) return false;
+      return true;
+    }
+    first = i;
+  }
+  return true;
 }
 
 /** Share of distinct tokens the two sets have in common (Jaccard). */

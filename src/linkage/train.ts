@@ -1,35 +1,42 @@
 // Learns a linkage model from the data alone: blocking rules from the mapped
-// fields, u from random pairs, m and the prior by EM on the blocked pairs.
+// fields, u from random pairs, m and the prior by EM on (a sample of) the blocked pairs.
 
-import { blockingRulesFor, candidatePairs, compileRules } from './blocking.ts';
-import type { CandidatePairs } from './blocking.ts';
+import { blockingRulesFor, buildBlockIndex, compileRules, pairsInBlocks } from './blocking.ts';
+import type { BlockIndex } from './blocking.ts';
 import { levelLabels } from './comparisons.ts';
-import type { ComparePool } from './compare-pool.ts';
+import type { LinkPool } from './link-pool.ts';
+import type { PreparedTable } from './prepare.ts';
 import {
-  aggregatePatterns,
   combineU,
   exactAgreementShare,
   expectationMaximisation,
   initialMixture,
+  mFromAnchors,
   levelDistribution,
   randomPairs,
   valueCounts,
 } from './estimate.ts';
 import type { EmResult } from './estimate.ts';
-import type { FieldKind, FieldSpec, LinkageModel, PreparedRecord, ProgressCallback } from './types.ts';
+import type { BlockingRule, FieldKind, FieldSpec, LinkageModel, PreparedRecord, ProgressCallback } from './types.ts';
 
 export interface TrainingOptions {
   /** Random pairs sampled to estimate u. */
   uSamplePairs?: number;
   maxBlockSize?: number;
+  /** Candidate pairs whose comparison patterns EM learns from (a random share beyond this). */
+  trainingPairs?: number;
   linkThreshold?: number;
   reviewThreshold?: number;
   onProgress?: ProgressCallback;
 }
 
-export const DEFAULT_MAX_BLOCK_SIZE = 2000;
+export const DEFAULT_MAX_BLOCK_SIZE = 60;
 export const DEFAULT_LINK_THRESHOLD = 0.95;
 export const DEFAULT_REVIEW_THRESHOLD = 0.5;
+// EM's estimates settle long before this many pairs; more only costs time.
+const DEFAULT_TRAINING_PAIRS = 2_000_000;
+// Anchor pairs (equal valid NHS numbers) needed before their field agreement is trusted as m.
+const MINIMUM_ANCHOR_PAIRS = 1000;
 // Enough for levels with u around 1e-4; exact levels are counted exactly from value frequencies.
 const DEFAULT_U_SAMPLE_PAIRS = 400_000;
 
@@ -38,9 +45,10 @@ const TERM_FREQUENCY_KINDS: ReadonlySet<FieldKind> = new Set(['given_name', 'fam
 
 export interface TrainingResult {
   model: LinkageModel;
-  pairs: CandidatePairs;
-  /** Comparison vectors of the candidate pairs (pairs × fields). */
-  levels: Uint8Array;
+  /** Distinct candidate pairs the blocking rules produce. */
+  candidatePairCount: number;
+  /** Candidate pairs whose comparison patterns EM learnt from. */
+  trainingPairCount: number;
   em: EmResult;
 }
 
@@ -65,15 +73,32 @@ function estimateU(
   });
 }
 
+/** The blocking rules for the data and its block index, with typed arrays worker threads can share. */
+export function blockRecords(
+  specs: readonly FieldSpec[],
+  table: PreparedTable,
+  maxBlockSize = DEFAULT_MAX_BLOCK_SIZE,
+  shared = false,
+): { rules: BlockingRule[]; index: BlockIndex } {
+  const rules = blockingRulesFor(specs, table.records);
+  return { rules, index: buildBlockIndex(compileRules(rules, specs), table, maxBlockSize, shared) };
+}
+
+/**
+ * Learns the model: u from random pairs (and exact value frequencies), m and the share
+ * of matches by EM over the comparison patterns of a sample of the candidate pairs
+ * (every pair up to `trainingPairs`; beyond that an even random share).
+ */
 export async function trainModel(
   specs: readonly FieldSpec[],
   records: readonly PreparedRecord[],
-  pool: ComparePool,
+  blocking: { rules: BlockingRule[]; index: BlockIndex },
+  pool: LinkPool,
   options: TrainingOptions = {},
 ): Promise<TrainingResult> {
   const {
     uSamplePairs = DEFAULT_U_SAMPLE_PAIRS,
-    maxBlockSize = DEFAULT_MAX_BLOCK_SIZE,
+    trainingPairs = DEFAULT_TRAINING_PAIRS,
     linkThreshold = DEFAULT_LINK_THRESHOLD,
     reviewThreshold = DEFAULT_REVIEW_THRESHOLD,
     onProgress,
@@ -81,28 +106,28 @@ export async function trainModel(
   const n = records.length;
   const totalPairs = (n * (n - 1)) / 2;
 
-  onProgress?.({ stage: 'blocking', done: 0, total: 1 });
-  const blockingRules = blockingRulesFor(specs, records);
-  const pairs = candidatePairs(compileRules(blockingRules, specs), records, maxBlockSize);
-  onProgress?.({ stage: 'blocking', done: 1, total: 1 });
-
   const sampleSize = Math.max(0, Math.min(uSamplePairs, Math.round(totalPairs)));
+  onProgress?.({ stage: 'estimating u', done: 0, total: sampleSize });
   const sample = randomPairs(n, sampleSize);
-  const sampleLevels = await pool.compare(sample.left, sample.right, (done) =>
-    onProgress?.({ stage: 'estimating u', done, total: sampleSize }),
-  );
-  const u = estimateU(specs, records, sampleLevels);
+  const u = estimateU(specs, records, await pool.compare(sample.left, sample.right));
+  onProgress?.({ stage: 'estimating u', done: sampleSize, total: sampleSize });
 
-  const levels = await pool.compare(pairs.left, pairs.right, (done) =>
-    onProgress?.({ stage: 'comparing pairs', done, total: pairs.left.length }),
-  );
+  const blockedPairs = pairsInBlocks(blocking.index, 0, blocking.index.usableBlocks.length);
+  const sampleRate = Math.min(1, trainingPairs / Math.max(1, blockedPairs));
+  const training = await pool.train(sampleRate, (done, total) => onProgress?.({ stage: 'estimating m', done, total }));
   const levelCounts = specs.map((spec) => levelLabels(spec.kind).length);
-  const em = expectationMaximisation(aggregatePatterns(levels, specs.length), levelCounts, initialMixture(levelCounts, u));
-  onProgress?.({ stage: 'estimating m', done: 1, total: 1 });
+  const patterns = { fieldCount: specs.length, levels: training.patterns, counts: training.counts, patternOfPair: new Uint32Array(0) };
+  const start = initialMixture(levelCounts, u);
+  const anchorField = specs.findIndex((spec) => spec.kind === 'nhs_number');
+  const anchoredM = anchorField < 0 ? null : mFromAnchors(patterns, anchorField, levelCounts, MINIMUM_ANCHOR_PAIRS);
+  // With anchors, the other fields' m is known; EM learns the identifier's own m and the prior.
+  const em = anchoredM
+    ? expectationMaximisation(patterns, levelCounts, { ...start, m: anchoredM }, { fixedM: specs.map((_, slot) => slot !== anchorField) })
+    : expectationMaximisation(patterns, levelCounts, start);
 
   // EM's prior is among blocked pairs; scoring uses u from random pairs, so the
   // prior must be the chance that two random records match.
-  const expectedMatches = em.lambda * pairs.left.length;
+  const expectedMatches = em.lambda * training.pairCount;
   const priorMatchProbability = Math.min(0.5, Math.max(1e-12, expectedMatches / Math.max(1, totalPairs)));
 
   const termFrequencies: Record<string, Map<string, number>> = {};
@@ -117,11 +142,12 @@ export async function trainModel(
       levels: levelLabels(spec.kind).map((label, level) => ({ label, m: em.m[slot]![level]!, u: u[slot]![level]! })),
     })),
     priorMatchProbability,
-    blockingRules,
+    blockingRules: blocking.rules,
     termFrequencies,
-    maxBlockSize,
+    maxBlockSize: blocking.index.maxBlockSize,
     linkThreshold,
     reviewThreshold,
   };
-  return { model, pairs, levels, em };
+  const trainingPairCount = training.counts.reduce((sum, count) => sum + count, 0);
+  return { model, candidatePairCount: training.pairCount, trainingPairCount, em };
 }

@@ -1,0 +1,172 @@
+// Runs the pair scans of batch linking on worker threads that share the columns and the
+// block index (typed arrays over SharedArrayBuffers), handing out block ranges as threads
+// free up. Small inputs run inline: starting a thread costs more than they do.
+
+import { Worker } from 'node:worker_threads';
+import { blockRanges, pairsInBlocks } from './blocking.ts';
+import { compareListedPairs, scanForScoring, scanForTraining } from './pair-scan.ts';
+import type { ScanData, ScoredPairs, ScoringTables, TrainingScan } from './pair-scan.ts';
+
+export type LinkJob =
+  | { type: 'train'; id: number; from: number; to: number; sampleRate: number }
+  | { type: 'tables'; id: number; tables: ScoringTables }
+  | { type: 'score'; id: number; from: number; to: number }
+  | { type: 'compare'; id: number; left: Uint32Array; right: Uint32Array };
+
+/** Pattern counts merged across ranges. */
+export interface TrainingPatterns {
+  pairCount: number;
+  patterns: Uint8Array;
+  counts: Float64Array;
+}
+
+export interface LinkPool {
+  /** Counts every candidate pair and aggregates the comparison patterns of a `sampleRate` share. */
+  train(sampleRate: number, onProgress?: (done: number, total: number) => void): Promise<TrainingPatterns>;
+  /** Every candidate pair at or above the tables' minimum weight. */
+  score(tables: ScoringTables, onProgress?: (done: number, total: number) => void): Promise<ScoredPairs>;
+  /** Comparison vectors of listed pairs (random pairs for u). */
+  compare(left: Uint32Array, right: Uint32Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Below this many candidate pairs everything runs on the calling thread. */
+const INLINE_PAIR_LIMIT = 50_000;
+/** Pairs per range handed to a thread: small enough to balance, big enough to amortise messages. */
+const PAIRS_PER_RANGE = 250_000;
+
+function mergePatterns(parts: readonly TrainingScan[], fieldCount: number): TrainingPatterns {
+  const numberOf = new Map<string, number>();
+  const patterns: Uint8Array[] = [];
+  const counts: number[] = [];
+  let pairCount = 0;
+  for (const part of parts) {
+    pairCount += part.pairCount;
+    for (let p = 0; p < part.counts.length; p++) {
+      const pattern = part.patterns.subarray(p * fieldCount, (p + 1) * fieldCount);
+      const key = String.fromCharCode(...pattern);
+      const known = numberOf.get(key);
+      if (known !== undefined) counts[known]! += part.counts[p]!;
+      else {
+        numberOf.set(key, counts.length);
+        patterns.push(pattern);
+        counts.push(part.counts[p]!);
+      }
+    }
+  }
+  const flat = new Uint8Array(patterns.length * fieldCount);
+  patterns.forEach((pattern, p) => flat.set(pattern, p * fieldCount));
+  return { pairCount, patterns: flat, counts: Float64Array.from(counts) };
+}
+
+function concatScored(parts: readonly ScoredPairs[]): ScoredPairs {
+  const total = parts.reduce((sum, part) => sum + part.left.length, 0);
+  const merged: ScoredPairs = {
+    left: new Uint32Array(total), right: new Uint32Array(total), weights: new Float64Array(total), scanned: 0,
+  };
+  let offset = 0;
+  for (const part of parts) {
+    merged.left.set(part.left, offset);
+    merged.right.set(part.right, offset);
+    merged.weights.set(part.weights, offset);
+    merged.scanned += part.scanned;
+    offset += part.left.length;
+  }
+  return merged;
+}
+
+export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
+  const { index } = data;
+  const totalBlocks = index.usableBlocks.length;
+  const inline = workerCount <= 1 || pairsInBlocks(index, 0, totalBlocks) < INLINE_PAIR_LIMIT;
+  const ranges = blockRanges(index, PAIRS_PER_RANGE);
+  const rangePairs = ranges.map(([from, to]) => pairsInBlocks(index, from, to));
+  const totalPairs = rangePairs.reduce((sum, pairs) => sum + pairs, 0);
+  let workers: Worker[] | undefined;
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
+
+  function start(): Worker[] {
+    workers ??= Array.from({ length: workerCount }, () => {
+      const worker = new Worker(new URL('./link-worker.ts', import.meta.url), { workerData: data });
+      worker.on('message', (message: { id: number; result: unknown }) => {
+        pending.get(message.id)?.resolve(message.result);
+        pending.delete(message.id);
+      });
+      worker.on('error', (error) => {
+        for (const waiting of pending.values()) waiting.reject(error);
+        pending.clear();
+      });
+      return worker;
+    });
+    return workers;
+  }
+
+  function run<T>(worker: Worker, job: LinkJob, transfer: ArrayBuffer[] = []): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      pending.set(job.id, { resolve: resolve as (value: unknown) => void, reject });
+      worker.postMessage(job, transfer);
+    });
+  }
+
+  /** Hands ranges to whichever thread is free; results come back in range order. */
+  async function overRanges<T>(
+    makeJob: (from: number, to: number) => LinkJob,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<T[]> {
+    const pool = start();
+    const results = new Array<T>(ranges.length);
+    let next = 0;
+    let done = 0;
+    await Promise.all(pool.map(async (worker) => {
+      while (next < ranges.length) {
+        const r = next++;
+        const [from, to] = ranges[r]!;
+        results[r] = await run<T>(worker, makeJob(from, to));
+        done += rangePairs[r]!;
+        onProgress?.(done, totalPairs);
+      }
+    }));
+    return results;
+  }
+
+  return {
+    async train(sampleRate, onProgress) {
+      if (inline) {
+        const result = scanForTraining(data, 0, totalBlocks, sampleRate);
+        onProgress?.(totalPairs, totalPairs);
+        return mergePatterns([result], data.kinds.length);
+      }
+      const parts = await overRanges<TrainingScan>((from, to) => ({ type: 'train', id: nextId++, from, to, sampleRate }), onProgress);
+      return mergePatterns(parts, data.kinds.length);
+    },
+    async score(tables, onProgress) {
+      if (inline) {
+        const result = scanForScoring(data, 0, totalBlocks, tables);
+        onProgress?.(totalPairs, totalPairs);
+        return result;
+      }
+      await Promise.all(start().map((worker) => run(worker, { type: 'tables', id: nextId++, tables })));
+      return concatScored(await overRanges<ScoredPairs>((from, to) => ({ type: 'score', id: nextId++, from, to }), onProgress));
+    },
+    async compare(left, right) {
+      if (inline || left.length < INLINE_PAIR_LIMIT) return compareListedPairs(data, left, right);
+      const pool = start();
+      const chunk = Math.ceil(left.length / pool.length);
+      const parts = await Promise.all(pool.map((worker, w) => run<Uint8Array>(worker, {
+        type: 'compare', id: nextId++, left: left.slice(w * chunk, (w + 1) * chunk), right: right.slice(w * chunk, (w + 1) * chunk),
+      })));
+      const levels = new Uint8Array(left.length * data.kinds.length);
+      let offset = 0;
+      for (const part of parts) {
+        levels.set(part, offset);
+        offset += part.length;
+      }
+      return levels;
+    },
+    async close() {
+      if (workers) await Promise.all(workers.map((worker) => worker.terminate()));
+      workers = undefined;
+    },
+  };
+}

@@ -1,0 +1,213 @@
+// The inner loops of batch linking, run over ranges of blocks on worker threads (or inline
+// for small inputs): compare candidate pairs through the shared columns, either to learn
+// (comparison patterns of a sample of pairs) or to score (keeping only pairs that may match).
+
+import { forEachCandidatePair } from './blocking.ts';
+import type { BlockIndex } from './blocking.ts';
+import { compareValues, swappedNames } from './comparisons.ts';
+import { NULL_LEVEL } from './types.ts';
+import type { FieldKind, PreparedValue } from './types.ts';
+import type { PreparedColumns } from './prepare.ts';
+
+export interface ScanData extends PreparedColumns {
+  kinds: readonly FieldKind[];
+  index: BlockIndex;
+}
+
+/** Cheap comparisons first, so scoring can stop early on pairs that cannot match. */
+const COST_ORDER: readonly FieldKind[] = [
+  'nhs_number', 'sex', 'birth_date', 'postcode', 'phone', 'email', 'family_name', 'given_name', 'text', 'address',
+];
+
+export function slotsByCost(kinds: readonly FieldKind[]): Int32Array {
+  const slots = kinds.map((_, slot) => slot);
+  slots.sort((x, y) => COST_ORDER.indexOf(kinds[x]!) - COST_ORDER.indexOf(kinds[y]!) || x - y);
+  return Int32Array.from(slots);
+}
+
+function valueAt(data: ScanData, slot: number, record: number): PreparedValue | null {
+  const id = data.ids[record * data.fieldCount + slot]!;
+  return id < 0 ? null : data.dictionaries[slot]![id]!;
+}
+
+/** Comparison level of one field for records a and b (NULL_LEVEL when either lacks it). */
+export function compareSlot(data: ScanData, givenSlot: number, familySlot: number, slot: number, a: number, b: number): number {
+  const valueA = valueAt(data, slot, a);
+  const valueB = valueAt(data, slot, b);
+  if (!valueA || !valueB) return NULL_LEVEL;
+  const kind = data.kinds[slot]!;
+  let swapped = false;
+  if ((kind === 'given_name' || kind === 'family_name') && valueA.value !== valueB.value && givenSlot >= 0 && familySlot >= 0) {
+    swapped = swappedNames(
+      valueAt(data, givenSlot, a), valueAt(data, familySlot, a), valueAt(data, givenSlot, b), valueAt(data, familySlot, b),
+    );
+  }
+  return compareValues(kind, valueA, valueB, swapped);
+}
+
+/** Deterministic pseudo-random number in [0, 1) for a pair: the training sample is reproducible. */
+export function pairHash(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return (h >>> 0) / 4294967296;
+}
+
+export interface TrainingScan {
+  /** Distinct candidate pairs in the range. */
+  pairCount: number;
+  /** Comparison patterns of the sampled pairs (patterns × fields) and how many pairs had each. */
+  patterns: Uint8Array;
+  counts: Float64Array;
+}
+
+/** Counts the range's candidate pairs and aggregates the comparison patterns of a `sampleRate` share of them. */
+export function scanForTraining(data: ScanData, from: number, to: number, sampleRate: number): TrainingScan {
+  const fieldCount = data.kinds.length;
+  const givenSlot = data.kinds.indexOf('given_name');
+  const familySlot = data.kinds.indexOf('family_name');
+  const vector = new Uint8Array(fieldCount);
+  const patternNumber = new Map<string, number>();
+  const patternList: Uint8Array[] = [];
+  const counts: number[] = [];
+  let pairCount = 0;
+  forEachCandidatePair(data.index, from, to, (a, b) => {
+    pairCount++;
+    if (sampleRate < 1 && pairHash(a, b) >= sampleRate) return;
+    for (let slot = 0; slot < fieldCount; slot++) vector[slot] = compareSlot(data, givenSlot, familySlot, slot, a, b);
+    const key = String.fromCharCode(...vector);
+    const known = patternNumber.get(key);
+    if (known !== undefined) counts[known]!++;
+    else {
+      patternNumber.set(key, counts.length);
+      patternList.push(vector.slice());
+      counts.push(1);
+    }
+  });
+  const patterns = new Uint8Array(patternList.length * fieldCount);
+  patternList.forEach((pattern, p) => patterns.set(pattern, p * fieldCount));
+  return { pairCount, patterns, counts: Float64Array.from(counts) };
+}
+
+/** A model's weights laid out for the scoring loop. */
+export interface ScoringTables {
+  priorWeight: number;
+  /** weights[slot][level] = log2(m / u). */
+  weights: Float64Array[];
+  /** Term-frequency adjusted weight of an exact match per dictionary value, or null for fields without. */
+  exactWeightById: (Float64Array | null)[];
+  /** Pairs below this weight are dropped. */
+  minimumWeight: number;
+}
+
+export interface ScoredPairs {
+  left: Uint32Array;
+  right: Uint32Array;
+  weights: Float64Array;
+  /** Candidate pairs scanned. */
+  scanned: number;
+}
+
+class PairBuffer {
+  left = new Uint32Array(4096);
+  right = new Uint32Array(4096);
+  weights = new Float64Array(4096);
+  length = 0;
+  push(a: number, b: number, weight: number): void {
+    if (this.length === this.left.length) {
+      const size = this.length * 2;
+      const left = new Uint32Array(size);
+      const right = new Uint32Array(size);
+      const weights = new Float64Array(size);
+      left.set(this.left);
+      right.set(this.right);
+      weights.set(this.weights);
+      [this.left, this.right, this.weights] = [left, right, weights];
+    }
+    this.left[this.length] = a;
+    this.right[this.length] = b;
+    this.weights[this.length++] = weight;
+  }
+}
+
+/** The largest weight each field can add at a level below exact (never below 0: a missing value adds 0). */
+function bestBelowExact(tables: ScoringTables): Float64Array {
+  return Float64Array.from(tables.weights, (levels) => {
+    let most = 0;
+    for (let level = 1; level < levels.length; level++) most = Math.max(most, levels[level]!);
+    return most;
+  });
+}
+
+/**
+ * Scores the range's candidate pairs and keeps those at or above the minimum weight.
+ * First an upper bound without any string metric: fields that agree exactly or are
+ * missing are settled, the rest counted at their best non-exact level. Then the
+ * unsettled fields are compared cheapest first, tightening the bound, and the pair is
+ * dropped as soon as it cannot reach the minimum. The kept pairs and their weights are
+ * exactly those of a full comparison.
+ */
+export function scanForScoring(data: ScanData, from: number, to: number, tables: ScoringTables): ScoredPairs {
+  const order = slotsByCost(data.kinds);
+  const best = bestBelowExact(tables);
+  const fieldCount = data.kinds.length;
+  const settled = new Uint8Array(fieldCount);
+  const givenSlot = data.kinds.indexOf('given_name');
+  const familySlot = data.kinds.indexOf('family_name');
+  const nhsSlot = data.kinds.indexOf('nhs_number');
+  const sexSlot = data.kinds.indexOf('sex');
+  const kept = new PairBuffer();
+  let scanned = 0;
+  forEachCandidatePair(data.index, from, to, (a, b) => {
+    scanned++;
+    let bound = tables.priorWeight;
+    const rowA = a * fieldCount;
+    const rowB = b * fieldCount;
+    for (let slot = 0; slot < fieldCount; slot++) {
+      const idA = data.ids[rowA + slot]!;
+      const idB = data.ids[rowB + slot]!;
+      settled[slot] = 1;
+      if (idA < 0 || idB < 0) continue;
+      if (slot === nhsSlot || slot === sexSlot) {
+        const level = compareSlot(data, givenSlot, familySlot, slot, a, b);
+        if (level !== NULL_LEVEL) bound += tables.weights[slot]![level]!;
+      } else if (idA === idB) {
+        const exact = tables.exactWeightById[slot];
+        bound += exact ? exact[idA]! : tables.weights[slot]![0]!;
+      } else {
+        settled[slot] = 0;
+        bound += best[slot]!;
+      }
+    }
+    if (bound < tables.minimumWeight) return;
+    for (let k = 0; k < order.length; k++) {
+      const slot = order[k]!;
+      if (settled[slot] === 1) continue;
+      const level = compareSlot(data, givenSlot, familySlot, slot, a, b);
+      bound += tables.weights[slot]![level]! - best[slot]!;
+      if (bound < tables.minimumWeight) return;
+    }
+    kept.push(a, b, bound);
+  });
+  return {
+    left: kept.left.slice(0, kept.length),
+    right: kept.right.slice(0, kept.length),
+    weights: kept.weights.slice(0, kept.length),
+    scanned,
+  };
+}
+
+/** Comparison vectors (pairs × fields) of the given pairs. */
+export function compareListedPairs(data: ScanData, left: Uint32Array, right: Uint32Array): Uint8Array {
+  const fieldCount = data.kinds.length;
+  const givenSlot = data.kinds.indexOf('given_name');
+  const familySlot = data.kinds.indexOf('family_name');
+  const levels = new Uint8Array(left.length * fieldCount);
+  for (let pair = 0; pair < left.length; pair++) {
+    for (let slot = 0; slot < fieldCount; slot++) {
+      levels[pair * fieldCount + slot] = compareSlot(data, givenSlot, familySlot, slot, left[pair]!, right[pair]!);
+    }
+  }
+  return levels;
+}
