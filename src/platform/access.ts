@@ -102,6 +102,23 @@ export async function decideRecordAccess(db: Kysely<Database>, request: RecordAc
 }
 
 /**
+ * Decides, and runs `read` while the decision's audit events are being written, returning once
+ * both are done. The reads overlap the audit write instead of waiting for it, yet nothing read
+ * can reach the reader before its decision is on the record: if the audit fails, this throws and
+ * the data is dropped. `read` gets the decision and must itself read nothing it does not allow.
+ */
+export async function decideRecordAccessAndRead<T>(db: Kysely<Database>, request: RecordAccessRequest, read: (access: RecordAccess) => Promise<T>, now: Date = new Date()): Promise<{ access: RecordAccess; data: T }> {
+  const { actor: user, personId } = request;
+  const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
+  const inReviewQueue = user.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
+  const { access, audit } = decide(request, personId, { ...baseFacts, inReviewQueue });
+  const [audited, data] = await Promise.allSettled([appendAudit(db, ...audit), read(access)]);
+  if (audited.status === 'rejected') throw audited.reason;
+  if (data.status === 'rejected') throw data.reason;
+  return { access, data: data.value };
+}
+
+/**
  * The same decision for several people at once (a page of search results): the facts for all of
  * them in one query, the same policy for each, and every decision audited in one append.
  */

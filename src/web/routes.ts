@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { categories, decideAccess, decideRecordAccess } from '../platform/access.ts';
+import { categories, decideAccess, decideRecordAccessAndRead, type RecordAccess } from '../platform/access.ts';
 import { startBreakGlass } from '../consent/break-glass.ts';
 import { proxiesOf } from '../consent/proxies.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';
@@ -101,27 +101,33 @@ export function registerWebRoutes(app: FastifyInstance): void {
     const personId = personIdParam(request);
     const db = app.joinery.database.db;
     const purpose = user.role === 'citizen' ? 'self' : user.role === 'data_quality' ? 'care_coordination' : 'direct_care';
-    const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose, action: 'read' });
+    const seen = (access: RecordAccess) => access.allowed && access.byCategory.demographics.scope !== 'none';
+    // The page's reads (in one prepared round trip, with the cost beside it) run while the
+    // decision is audited; the page is rendered only once both are done.
+    const { access, data } = await decideRecordAccessAndRead(db, { actor: user, personId, categories, purpose, action: 'read' }, async (access) => {
+      if (!seen(access)) return undefined;
+      const finances = access.byCategory.finances;
+      return Promise.all([
+        personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all' }),
+        user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
+        user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
+        // Whole-system cost: money is 'finances'; own_organisation scope shows only that agency's
+        // spend. Without the household total, which this decision does not cover and the page does not show.
+        finances.scope === 'none' ? Promise.resolve(null)
+          : personCost(db, personId, finances.scope === 'all' ? 'all' : user.organisationId ? [user.organisationId] : [], { household: false }),
+      ]);
+    });
     const demographics = access.byCategory.demographics;
     // Refusals look the same whether or not the person exists, so ids cannot be probed.
-    if (!access.allowed || demographics.scope === 'none') {
+    if (!data || !seen(access)) {
       return reply.code(403).view('person-refused.njk', viewContext(request, reply, {
         title: 'You cannot see this record', reason: access.reason, personId,
         canBreakGlass: user.role === 'practitioner',
       }));
     }
     const aboutMeVisible = access.byCategory.about_me.scope === 'all';
-    // Whole-system cost: money is 'finances'; own_organisation scope shows only that agency's spend.
     const finances = access.byCategory.finances;
-    // The page's reads in one prepared round trip, and the cost beside it (without the household
-    // total, which this decision does not cover and the page does not show).
-    const [page, looks, held, cost] = await Promise.all([
-      personPage(db, personId, { timelineLimit: 300, aboutMe: aboutMeVisible }),
-      user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
-      user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
-      finances.scope === 'none' ? Promise.resolve(null)
-        : personCost(db, personId, finances.scope === 'all' ? 'all' : user.organisationId ? [user.organisationId] : [], { household: false }),
-    ]);
+    const [page, looks, held, cost] = data;
     if (!page) throw new HttpError(404, 'There is no such person record.');
     const { person, agencies, needs, timeline, aboutMe, householdId } = page;
     const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
