@@ -111,10 +111,11 @@ const PERSON_PAGE_SQL = `
        select n.code, n.organisation_id, o.name as organisation, n.recorded_at, n.severity
        from needs n join organisations o on o.id = n.organisation_id
        where n.person_id = $1 and n.current) n) as needs,
-    (select json_agg(e order by e.at desc) from (
-       select e.at, e.type, e.organisation_id, o.name as organisation, e.value
-       from person_events e join organisations o on o.id = e.organisation_id
-       where e.person_id = $1 order by e.at desc limit $2) e) as timeline,
+    (select json_agg(json_build_object('at', e.at, 'type', e.type, 'organisation_id', e.organisation_id,
+              'organisation', (select o.name from organisations o where o.id = e.organisation_id), 'value', e.value) order by e.at desc)
+       -- organisation_id is a required reference, so looking the name up per event drops none.
+       from (select e.at, e.type, e.organisation_id, e.value from person_events e
+             where e.person_id = $1 order by e.at desc limit $2) e) as timeline,
     case when $3::boolean then (
        select json_build_object('what_matters', v.what_matters, 'how_to_support', v.how_to_support, 'created_at', v.created_at)
        from about_me_versions v where v.person_id = $1 order by v.created_at desc, v.id desc limit 1) end as about_me`;
