@@ -141,25 +141,32 @@ export interface PersonCost {
 
 const sortedByYearAgency = (m: Map<string, { year: number; agency: string; pence: number; items: number }>) => [...m.values()].sort((a, b) => b.year - a.year || b.pence - a.pence);
 const sortedByGoal = (m: Map<string, number>) => [...m].map(([goal, pence]) => ({ goal, pence })).sort((a, b) => b.pence - a.pence);
-const recentOf = (rows: Array<{ on: string; description: string; agency: string | null; pence: number }>) =>
+const recentOf = (rows: ReadonlyArray<{ on: string; description: string; agency: string | null; pence: number }>) =>
   rows.slice(0, 10).map((r) => ({ on: r.on, description: r.description, agency: r.agency ?? 'Other', pence: Number(r.pence) }));
 
-// $1 person; $2 the agencies whose entries count (null: every agency's).
-const PERSON_COST_SQL = `
+/** One ledger posting of a person's spend, newest first: what personCost summarises. */
+export interface PersonCostRow { year: number; agency: string | null; goal: string | null; on: string; description: string; pence: number; kind: string }
+
+/**
+ * The rows of a person's spend, as SQL that other read models can embed in their own query.
+ * `person` and `organisations` name SQL parameters: the person, and the agencies whose entries
+ * count (a text[]; null: every agency's).
+ */
+export const personCostRowsSql = (person: string, organisations: string) => `
   select t.financial_year as year, coalesce(o.name, case when a.kind = 'outcome_payment' then 'Outcome payments' else 'Direct payment (your choice)' end) as agency,
     p.goal_code as goal, t.occurred_on::text as on, t.description, p.amount_pence::bigint as pence, t.kind
   from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
   left join services s on s.id = p.service_id left join organisations o on o.id = s.organisation_id
-  where p.person_id = $1 and a.kind in ('spend', 'outcome_payment') and ($2::text[] is null or s.organisation_id = any($2::text[]))
+  where p.person_id = ${person} and a.kind in ('spend', 'outcome_payment') and (${organisations}::text[] is null or s.organisation_id = any(${organisations}::text[]))
   order by t.occurred_on desc, t.id`;
 
-/**
- * Whole-system cost of one person across agencies; `organisationIds` limits it to those agencies' entries.
- * `household: false` skips the household total for callers that do not show it.
- */
-export async function personCost(db: Kysely<Database>, personId: string, organisationIds: readonly string[] | 'all', options: { household?: boolean } = {}): Promise<PersonCost> {
-  const rows = await preparedQuery<{ year: number; agency: string | null; goal: string | null; on: string; description: string; pence: number; kind: string }>(
-    db, 'joinery_person_cost', PERSON_COST_SQL, [personId, organisationIds === 'all' ? null : [...organisationIds]]);
+const PERSON_COST_SQL = personCostRowsSql('$1', '$2');
+
+/** The parameter personCostRowsSql expects for the agencies whose entries count. */
+export const costOrganisations = (organisationIds: readonly string[] | 'all') => (organisationIds === 'all' ? null : [...organisationIds]);
+
+/** Totals by year and agency, by goal, and the latest items, from a person's spend rows (newest first). */
+export function summarisePersonCost(rows: readonly PersonCostRow[]): Omit<PersonCost, 'household'> {
   const byYearAgency = new Map<string, { year: number; agency: string; pence: number; items: number }>();
   const byGoal = new Map<string, number>();
   let total = 0;
@@ -174,8 +181,18 @@ export async function personCost(db: Kysely<Database>, personId: string, organis
     const goal = r.goal ? goalLabels[r.goal] ?? r.goal : 'Not linked to a goal';
     byGoal.set(goal, (byGoal.get(goal) ?? 0) + pence);
   }
+  return { total, byYearAgency: sortedByYearAgency(byYearAgency), byGoal: sortedByGoal(byGoal), recent: recentOf(rows) };
+}
+
+/**
+ * Whole-system cost of one person across agencies; `organisationIds` limits it to those agencies' entries.
+ * `household: false` skips the household total for callers that do not show it.
+ */
+export async function personCost(db: Kysely<Database>, personId: string, organisationIds: readonly string[] | 'all', options: { household?: boolean } = {}): Promise<PersonCost> {
+  const rows = await preparedQuery<PersonCostRow>(db, 'joinery_person_cost', PERSON_COST_SQL, [personId, costOrganisations(organisationIds)]);
+  const summary = summarisePersonCost(rows);
   let household: PersonCost['household'] = null;
-  if (options.household === false) return { total, byYearAgency: sortedByYearAgency(byYearAgency), byGoal: sortedByGoal(byGoal), recent: recentOf(rows), household };
+  if (options.household === false) return { ...summary, household };
   const householdId = (await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst())?.household_id ?? null;
   // The household total sums other people's costs: only for those who may see every agency's spend.
   if (householdId && organisationIds === 'all') {
@@ -184,13 +201,7 @@ export async function personCost(db: Kysely<Database>, personId: string, organis
       from ledger_postings p join ledger_accounts a on a.id = p.account_id where p.household_id = ${householdId} and a.kind in ${spendKinds}`.execute(db)).rows[0];
     if (h && h.members > 1) household = { members: h.members, pence: Number(h.pence) };
   }
-  return {
-    total,
-    byYearAgency: sortedByYearAgency(byYearAgency),
-    byGoal: sortedByGoal(byGoal),
-    recent: recentOf(rows),
-    household,
-  };
+  return { ...summary, household };
 }
 
 export interface CohortCost { code: string; label: string; pence: number; people: number | null; perPersonPence: number | null; outcomes: number | null; perOutcomePence: number | null }

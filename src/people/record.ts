@@ -2,6 +2,7 @@
 // for the person first; these functions only fetch.
 import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
+import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/queries.ts';
 import type { Database } from '../platform/schema.ts';
 import { purposeLabels, type Purpose } from '../consent/categories.ts';
 
@@ -88,11 +89,15 @@ export interface PersonPage {
   needs: NeedItem[];
   timeline: TimelineItem[];
   aboutMe: { what_matters: string; how_to_support: string; created_at: Date } | undefined;
+  /** The person's spend (without the household total), when it was asked for. */
+  cost: Omit<PersonCost, 'household'> | null;
 }
 
 // Everything the shared person page shows, fetched in one round trip as a prepared statement:
 // the same rows personSummary, agenciesHolding, currentNeeds(all), personTimeline(all) and the
-// latest "about me" return. $1 person, $2 timeline length, $3 whether "about me" may be read.
+// latest "about me" return, and the person's spend rows as personCost reads them (budgets).
+// $1 person, $2 timeline length, $3 whether "about me" may be read, $4 whether spend may be read,
+// $5 the agencies whose spend counts (null: every agency's).
 const PERSON_PAGE_SQL = `
   select
     (select json_build_object('id', p.id, 'given_name', p.given_name, 'family_name', p.family_name, 'birth_date', p.birth_date, 'sex', p.sex,
@@ -118,7 +123,8 @@ const PERSON_PAGE_SQL = `
              where e.person_id = $1 order by e.at desc limit $2) e) as timeline,
     case when $3::boolean then (
        select json_build_object('what_matters', v.what_matters, 'how_to_support', v.how_to_support, 'created_at', v.created_at)
-       from about_me_versions v where v.person_id = $1 order by v.created_at desc, v.id desc limit 1) end as about_me`;
+       from about_me_versions v where v.person_id = $1 order by v.created_at desc, v.id desc limit 1) end as about_me,
+    case when $4::boolean then (select coalesce(json_agg(c), '[]') from (${personCostRowsSql('$1', '$5')}) c) end as cost`;
 
 interface PersonPageRow {
   person: { id: string; given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null; phone: string | null;
@@ -127,14 +133,17 @@ interface PersonPageRow {
   needs: Array<{ code: string; organisation_id: string; organisation: string; recorded_at: string; severity: number }> | null;
   timeline: Array<{ at: string; type: string; organisation_id: string; organisation: string; value: number | null }> | null;
   about_me: { what_matters: string; how_to_support: string; created_at: string } | null;
+  cost: PersonCostRow[] | null;
 }
 
 /**
  * The person page's reads in one round trip. Like the functions it stands for, it only fetches:
  * callers must hold an allow decision first, and filter what they show by it.
  */
-export async function personPage(db: Kysely<Database>, personId: string, options: { timelineLimit: number; aboutMe: boolean }): Promise<PersonPage | undefined> {
-  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL, [personId, options.timelineLimit, options.aboutMe]);
+export async function personPage(db: Kysely<Database>, personId: string,
+  options: { timelineLimit: number; aboutMe: boolean; cost: readonly string[] | 'all' | null }): Promise<PersonPage | undefined> {
+  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL,
+    [personId, options.timelineLimit, options.aboutMe, options.cost !== null, options.cost === null ? null : costOrganisations(options.cost)]);
   const row = rows[0];
   const p = row?.person;
   if (!row || !p) return undefined;
@@ -148,6 +157,7 @@ export async function personPage(db: Kysely<Database>, personId: string, options
     needs: (row.needs ?? []).map((n) => ({ code: n.code, organisationId: n.organisation_id, organisation: n.organisation, recordedAt: n.recorded_at, severity: n.severity })),
     timeline: (row.timeline ?? []).map((e) => ({ at: new Date(e.at), type: e.type, organisationId: e.organisation_id, organisation: e.organisation, value: e.value })),
     aboutMe: row.about_me ? { what_matters: row.about_me.what_matters, how_to_support: row.about_me.how_to_support, created_at: new Date(row.about_me.created_at) } : undefined,
+    cost: row.cost ? summarisePersonCost(row.cost) : null,
   };
 }
 

@@ -12,7 +12,6 @@ import { placeSummary, populationByLocality, needsByDeprivation } from '../place
 import { agenciesHolding, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from '../people/record.ts';
 import { horizontalBarChart } from './charts.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { personCost } from '../budgets/queries.ts';
 import { financialYearLabel, formatPounds } from '../budgets/goals.ts';
 
 function personIdParam(request: FastifyRequest): string {
@@ -102,19 +101,18 @@ export function registerWebRoutes(app: FastifyInstance): void {
     const db = app.joinery.database.db;
     const purpose = user.role === 'citizen' ? 'self' : user.role === 'data_quality' ? 'care_coordination' : 'direct_care';
     const seen = (access: RecordAccess) => access.allowed && access.byCategory.demographics.scope !== 'none';
-    // The page's reads (in one prepared round trip, with the cost beside it) run while the
-    // decision is audited; the page is rendered only once both are done.
+    // The page's reads (one prepared round trip) run while the decision is audited; the page is
+    // rendered only once both are done.
     const { access, data } = await decideRecordAccessAndRead(db, { actor: user, personId, categories, purpose, action: 'read' }, async (access) => {
       if (!seen(access)) return undefined;
+      // Whole-system cost: money is 'finances'; own_organisation scope shows only that agency's
+      // spend. Without the household total, which this decision does not cover and the page does not show.
       const finances = access.byCategory.finances;
+      const cost = finances.scope === 'none' ? null : finances.scope === 'all' ? 'all' as const : user.organisationId ? [user.organisationId] : [];
       return Promise.all([
-        personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all' }),
+        personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
         user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
         user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
-        // Whole-system cost: money is 'finances'; own_organisation scope shows only that agency's
-        // spend. Without the household total, which this decision does not cover and the page does not show.
-        finances.scope === 'none' ? Promise.resolve(null)
-          : personCost(db, personId, finances.scope === 'all' ? 'all' : user.organisationId ? [user.organisationId] : [], { household: false }),
       ]);
     });
     const demographics = access.byCategory.demographics;
@@ -127,9 +125,9 @@ export function registerWebRoutes(app: FastifyInstance): void {
     }
     const aboutMeVisible = access.byCategory.about_me.scope === 'all';
     const finances = access.byCategory.finances;
-    const [page, looks, held, cost] = data;
+    const [page, looks, held] = data;
     if (!page) throw new HttpError(404, 'There is no such person record.');
-    const { person, agencies, needs, timeline, aboutMe, householdId } = page;
+    const { person, agencies, needs, timeline, aboutMe, householdId, cost } = page;
     const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
     const isSelf = user.role === 'citizen';
     const wholeSystemCost = cost === null ? null : { scope: finances.scope, reason: finances.reason, cost: { ...cost, household: null } };
