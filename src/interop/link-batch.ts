@@ -10,7 +10,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../demo/bulk.ts';
 import { bestValues, newPersonId, type SourceFields } from '../linkage/person-index.ts';
-import { addRecord, clearBest, matchRecord, type CandidatePerson } from '../linkage/online.ts';
+import { addPreparedRecord, addRecord, clearBest, matchPreparedRecord, type CandidatePerson } from '../linkage/online.ts';
+import { prepareRecord } from '../linkage/prepare.ts';
 import {
   RECORD_PREFIX, SPINE_PREFIX, anchorLinkRecord, indexState, linkRecordFromFields, livePerson, type IndexState,
 } from '../linkage/index-state.ts';
@@ -128,7 +129,10 @@ export async function storeAndLinkBatch(
       const entry = state.entryOf.get(RECORD_PREFIX + record.id);
       if (entry !== undefined) state.index.personIds[entry] = '';
     }
-    const match = matchRecord(state.index, state.model, linkRecordFromFields('incoming', record.fields));
+    // Prepared once: matched, then added to the index under its record key.
+    const key = RECORD_PREFIX + record.id;
+    const prepared = prepareRecord(state.index.comparator.specs, linkRecordFromFields(key, record.fields));
+    const match = matchPreparedRecord(state.index, state.model, prepared);
     const candidates = liveCandidates(state, match.candidates, state.cannotLink.get(record.id));
     const best = candidates[0];
     const mustLink = state.mustLink.get(record.id);
@@ -162,9 +166,8 @@ export async function storeAndLinkBatch(
       }
     }
     // Keep the in-process index in step as the batch goes (a failed batch forgets the index).
-    const key = RECORD_PREFIX + record.id;
     state.entryOf.set(key, state.index.records.length);
-    addRecord(state.index, linkRecordFromFields(key, record.fields), personId);
+    addPreparedRecord(state.index, prepared, personId);
     if (outcome === 'new_person' || (outcome === 'review' && currentPerson === null)) {
       const values = bestValues([record.fields]);
       const anchor = { id: personId, given_name: values.given_name, family_name: values.family_name, birth_date: values.birth_date, sex: values.sex, nhs_number: values.nhs_number, phone: values.phone, email: values.email, postcode: values.postcode, address_line: values.address };
