@@ -54,7 +54,14 @@ for (const bundle of generateHouseholds(createPlaceFrame({ seed, people }), { se
 }
 const generated = performance.now();
 
-const result = await linkRecords(records, { workers: Number(values.workers) });
+// Seconds from the start of linking to the start of each stage.
+const stageStarts: Record<string, number> = {};
+const result = await linkRecords(records, {
+  workers: Number(values.workers),
+  onProgress: (event) => {
+    stageStarts[event.stage] ??= Math.round((performance.now() - generated) / 100) / 10;
+  },
+});
 const linked = performance.now();
 const linkPeakRssMiB = peakRssMiB();
 const scores = pairwiseScores(result.clusterOf.map(String), truth);
@@ -92,6 +99,7 @@ process.stdout.write(JSON.stringify({
   f1: round(scores.f1),
   generateSeconds: round((generated - started) / 1000, 1),
   linkSeconds: round((linked - generated) / 1000, 1),
+  stageStarts,
   linkPeakRssMiB,
   peakRssMiB: peakRssMiB(),
   online: {
