@@ -20,8 +20,11 @@ type Block = number | number[];
 /** Part numbers are below this, so a two-part key packs into one exact double. */
 const PART_RANGE = 2 ** 26;
 
-/** Field kinds whose values repeat a lot: records share one prepared value object each. */
-const SHARED_VALUE_KINDS: ReadonlySet<FieldKind> = new Set(['given_name', 'family_name', 'birth_date', 'sex', 'postcode']);
+/** Value numbers in a record's row: the field is missing / present but not among the index's values. */
+const MISSING = -1;
+const UNKNOWN = -2;
+/** Part numbers per value not worked out yet. */
+const NOT_COMPUTED = -2;
 
 export interface LinkageIndex {
   model: LinkageModel;
@@ -32,8 +35,15 @@ export interface LinkageIndex {
   blocksByRule: Map<number, Block>[];
   /** partNumbers[rule][part]: reduced value → number. */
   partNumbers: Map<string, number>[][];
-  /** Per field slot of a repeating kind, one prepared value per distinct value. */
-  sharedValues: (Map<string, PreparedValue> | null)[];
+  /** partOfValue[rule][part][value number]: the part number of that value of the part's field (NOT_COMPUTED, -1: no key). */
+  partOfValue: Int32Array[][];
+  /** Per field slot, one number and one prepared value object per distinct normalised value. */
+  valueNumbers: Map<string, number>[];
+  values: PreparedValue[][];
+  /** Record-major value numbers (records × fields): candidates are first bounded on these integers. */
+  rows: Int32Array;
+  /** Per field slot and value number, the weight of an exact match under the index's model (NaN: not computed). */
+  exactWeights: Float64Array[];
   records: PreparedRecord[];
   personIds: string[];
   /** Per record, the match call that last saw it (dedupes candidates without a Set). */
@@ -72,7 +82,11 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
       if (rule.parts.length > 2) throw new Error(`Blocking rule ${rule.name} has more than two parts`);
       return rule.parts.map(() => new Map<string, number>());
     }),
-    sharedValues: specs.map((spec) => (SHARED_VALUE_KINDS.has(spec.kind) ? new Map<string, PreparedValue>() : null)),
+    partOfValue: model.blockingRules.map((rule) => rule.parts.map(() => new Int32Array(0))),
+    valueNumbers: specs.map(() => new Map<string, number>()),
+    values: specs.map(() => []),
+    rows: new Int32Array(1024 * Math.max(1, specs.length)),
+    exactWeights: specs.map(() => new Float64Array(0)),
     records: [],
     personIds: [],
     lastSeen: new Uint32Array(1024),
@@ -114,31 +128,62 @@ function earlyExitPlan(scorer: Scorer): EarlyExitPlan {
   };
 }
 
+function grown<T extends Int32Array | Float64Array>(array: T, length: number, fill: number): T {
+  if (array.length >= length) return array;
+  const bigger = new (array.constructor as new (size: number) => T)(Math.max(length, array.length * 2, 64));
+  bigger.fill(fill);
+  bigger.set(array);
+  return bigger;
+}
+
+/** Weight of an exact match on value `number` of a field, under the index's own model (cached). */
+function exactWeight(index: LinkageIndex, slot: number, number: number, record: PreparedRecord): number {
+  let cache = index.exactWeights[slot]!;
+  if (number >= cache.length) cache = index.exactWeights[slot] = grown(cache, index.values[slot]!.length, Number.NaN);
+  let weight = cache[number]!;
+  if (Number.isNaN(weight)) cache[number] = weight = fieldWeight(index.scorer, slot, 0, record, record);
+  return weight;
+}
+
 /**
- * Match weight of a pair, or -Infinity as soon as it cannot reach `cutoff`. First a bound
- * without string metrics (fields missing or exactly equal are settled, the rest counted at
- * their best non-exact level), then the unsettled fields cheapest first: the same weight a
- * full comparison gives, for far less work on the many candidates that share only a block.
+ * Match weight of the incoming record against indexed record `candidate`, or -Infinity as
+ * soon as it cannot reach `cutoff`. First a bound on value numbers alone (fields missing or
+ * holding the same value are settled, the rest counted at their best non-exact level), then
+ * the unsettled fields cheapest first: the same weight a full comparison gives, for far less
+ * work on the many candidates that only share a block.
  */
 function weightAtLeast(
   index: LinkageIndex,
   scorer: Scorer,
   plan: EarlyExitPlan,
-  a: PreparedRecord,
-  b: PreparedRecord,
+  incoming: PreparedRecord,
+  incomingNumbers: Int32Array,
+  candidate: number,
   cutoff: number,
   settled: Uint8Array,
 ): number {
+  const other = index.records[candidate]!;
+  const fieldCount = settled.length;
+  const row = candidate * fieldCount;
+  const rows = index.rows;
+  const ownModel = scorer === index.scorer;
   let bound = scorer.priorWeight;
-  for (let slot = 0; slot < settled.length; slot++) {
-    const valueA = a.values[slot];
-    const valueB = b.values[slot];
+  for (let slot = 0; slot < fieldCount; slot++) {
+    const a = incomingNumbers[slot]!;
+    const b = rows[row + slot]!;
     settled[slot] = 1;
-    if (!valueA || !valueB) continue;
-    if (slot === plan.nhsSlot || slot === plan.sexSlot) {
-      bound += fieldWeight(scorer, slot, compareField(index.comparator, slot, a, b), a, b);
-    } else if (valueA.value === valueB.value) {
-      bound += fieldWeight(scorer, slot, 0, a, b);
+    if (a === MISSING || b === MISSING) continue;
+    if (slot === plan.nhsSlot) {
+      // Counts only when both pass the check digit (then equal numbers mean equal values).
+      if (incoming.values[slot]!.valid && other.values[slot]!.valid) bound += scorer.weights[slot]![a === b ? 0 : 1]!;
+    } else if (slot === plan.sexSlot) {
+      bound += scorer.weights[slot]![a === b ? 0 : 1]!;
+    } else if (a === b) {
+      if (ownModel) {
+        const cache = index.exactWeights[slot]!;
+        const cached = a < cache.length ? cache[a]! : Number.NaN;
+        bound += Number.isNaN(cached) ? exactWeight(index, slot, a, other) : cached;
+      } else bound += fieldWeight(scorer, slot, 0, other, other);
     } else {
       settled[slot] = 0;
       bound += plan.bestBelowExact[slot]!;
@@ -148,49 +193,89 @@ function weightAtLeast(
   for (let k = 0; k < plan.order.length; k++) {
     const slot = plan.order[k]!;
     if (settled[slot] === 1) continue;
-    bound += scorer.weights[slot]![compareField(index.comparator, slot, a, b)]! - plan.bestBelowExact[slot]!;
+    bound += scorer.weights[slot]![compareField(index.comparator, slot, incoming, other)]! - plan.bestBelowExact[slot]!;
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   return bound;
 }
 
 /**
- * The record's block key under each rule (NaN: no key). With `create`, unseen part values
- * are numbered; without, a value the index has never seen means no block can match.
+ * Each field's value number (MISSING, or UNKNOWN for a value the index has never seen; with
+ * `create`, unseen values are numbered and the record's values swapped for the shared copies).
  */
-function blockKeysOf(index: LinkageIndex, record: PreparedRecord, create: boolean): Float64Array {
+function valueNumbersOf(index: LinkageIndex, record: PreparedRecord, create: boolean): Int32Array {
+  const numbers = new Int32Array(record.values.length);
+  for (let slot = 0; slot < record.values.length; slot++) {
+    const value = record.values[slot];
+    if (!value) {
+      numbers[slot] = MISSING;
+      continue;
+    }
+    let number = index.valueNumbers[slot]!.get(value.value);
+    if (number === undefined) {
+      if (!create) {
+        numbers[slot] = UNKNOWN;
+        continue;
+      }
+      number = index.values[slot]!.length;
+      index.values[slot]!.push(value);
+      index.valueNumbers[slot]!.set(value.value, number);
+    }
+    numbers[slot] = number;
+  }
+  return numbers;
+}
+
+/** The part number of a reduced value (undefined: never seen and not created). */
+function partNumber(index: LinkageIndex, rule: number, part: number, reduced: string, create: boolean): number | undefined {
+  const numbers = index.partNumbers[rule]![part]!;
+  let number = numbers.get(reduced);
+  if (number === undefined && create && numbers.size < PART_RANGE) numbers.set(reduced, (number = numbers.size));
+  return number;
+}
+
+/**
+ * The record's block key under each rule (NaN: no key). Known values' key parts are worked
+ * out once per value; with `create`, unseen parts are numbered, without, a part the index has
+ * never seen means no block can match.
+ */
+function blockKeysOf(index: LinkageIndex, record: PreparedRecord, numbers: Int32Array, create: boolean): Float64Array {
   const keys = new Float64Array(index.rules.rules.length).fill(Number.NaN);
-  index.rules.rules.forEach((rule, ruleNumber) => {
-    const slots = index.rules.slots[ruleNumber]!;
+  for (let rule = 0; rule < keys.length; rule++) {
+    const slots = index.rules.slots[rule]!;
+    const parts = index.rules.rules[rule]!.parts;
     let key = 0;
     for (let part = 0; part < slots.length; part++) {
-      const value = slots[part]! < 0 ? null : record.values[slots[part]!];
-      const reduced = value ? transformValue(value, rule.parts[part]![1]) : null;
-      if (!reduced) return;
-      const numbers = index.partNumbers[ruleNumber]![part]!;
-      let number = numbers.get(reduced);
-      if (number === undefined) {
-        if (!create || numbers.size >= PART_RANGE) return;
-        numbers.set(reduced, (number = numbers.size));
+      const slot = slots[part]!;
+      const valueNumber = slot < 0 ? MISSING : numbers[slot]!;
+      if (valueNumber === MISSING) {
+        key = Number.NaN;
+        break;
+      }
+      let number: number | undefined;
+      if (valueNumber >= 0) {
+        let cache = index.partOfValue[rule]![part]!;
+        if (valueNumber >= cache.length) cache = index.partOfValue[rule]![part] = grown(cache, index.values[slot]!.length, NOT_COMPUTED);
+        number = cache[valueNumber]!;
+        if (number === NOT_COMPUTED) {
+          const reduced = transformValue(record.values[slot]!, parts[part]![1]);
+          number = reduced ? partNumber(index, rule, part, reduced, create) : -1;
+          // Only a settled answer is cached: a part not yet numbered may be numbered later.
+          if (number !== undefined) cache[valueNumber] = number;
+        }
+      } else {
+        const reduced = transformValue(record.values[slot]!, parts[part]![1]);
+        number = reduced ? partNumber(index, rule, part, reduced, false) : -1;
+      }
+      if (number === undefined || number < 0) {
+        key = Number.NaN;
+        break;
       }
       key = key * PART_RANGE + number;
     }
-    keys[ruleNumber] = key;
-  });
+    keys[rule] = key;
+  }
   return keys;
-}
-
-/** The record with repeating values swapped for the index's shared copies. */
-function withSharedValues(index: LinkageIndex, record: PreparedRecord): PreparedRecord {
-  const values = record.values.map((value, slot) => {
-    const shared = index.sharedValues[slot];
-    if (!value || !shared) return value;
-    const known = shared.get(value.value);
-    if (known) return known;
-    shared.set(value.value, value);
-    return value;
-  });
-  return { id: record.id, values };
 }
 
 /** Adds a record (belonging to `personId`) to the index. */
@@ -200,16 +285,23 @@ export function addRecord(index: LinkageIndex, record: LinkRecord, personId: str
 
 /** Adds an already prepared record (fields in the model's order). */
 export function addPreparedRecord(index: LinkageIndex, record: PreparedRecord, personId: string): void {
-  const prepared = withSharedValues(index, record);
+  const numbers = valueNumbersOf(index, record, true);
+  const fieldCount = numbers.length;
+  const prepared: PreparedRecord = {
+    id: record.id,
+    values: record.values.map((value, slot) => (value ? index.values[slot]![numbers[slot]!]! : null)),
+  };
   const number = index.records.length;
   index.records.push(prepared);
   index.personIds.push(personId);
   if (number >= index.lastSeen.length) {
-    const grown = new Uint32Array(index.lastSeen.length * 2);
-    grown.set(index.lastSeen);
-    index.lastSeen = grown;
+    const bigger = new Uint32Array(index.lastSeen.length * 2);
+    bigger.set(index.lastSeen);
+    index.lastSeen = bigger;
   }
-  const keys = blockKeysOf(index, prepared, true);
+  index.rows = grown(index.rows, (number + 1) * fieldCount, MISSING);
+  index.rows.set(numbers, number * fieldCount);
+  const keys = blockKeysOf(index, prepared, numbers, true);
   for (let rule = 0; rule < keys.length; rule++) {
     const key = keys[rule]!;
     if (Number.isNaN(key)) continue;
@@ -232,26 +324,26 @@ export function matchPreparedRecord(index: LinkageIndex, model: LinkageModel, pr
   const plan = model === index.model ? (index.plan ??= earlyExitPlan(scorer)) : earlyExitPlan(scorer);
   const cutoff = log2Odds(model.reviewThreshold);
   const settled = new Uint8Array(prepared.values.length);
+  const numbers = valueNumbersOf(index, prepared, false);
   const call = ++index.matchCalls;
   const bestByPerson = new Map<string, CandidatePerson>();
 
   const consider = (candidate: number): void => {
     if (index.lastSeen[candidate] === call) return;
     index.lastSeen[candidate] = call;
-    const other = index.records[candidate]!;
-    const weight = weightAtLeast(index, scorer, plan, prepared, other, cutoff, settled);
+    const weight = weightAtLeast(index, scorer, plan, prepared, numbers, candidate, cutoff, settled);
     if (weight === Number.NEGATIVE_INFINITY) return;
     const personId = index.personIds[candidate]!;
     const best = bestByPerson.get(personId);
     if (!best || weight > best.weight) {
-      bestByPerson.set(personId, { personId, recordId: other.id, weight, probability: probabilityFromWeight(weight) });
+      bestByPerson.set(personId, { personId, recordId: index.records[candidate]!.id, weight, probability: probabilityFromWeight(weight) });
     }
   };
 
   // Smallest (most selective) blocks first; big blocks only while within the budget,
   // so a common name cannot make one match scan thousands of records.
   const blocks: number[][] = [];
-  const keys = blockKeysOf(index, prepared, false);
+  const keys = blockKeysOf(index, prepared, numbers, false);
   for (let rule = 0; rule < keys.length; rule++) {
     if (Number.isNaN(keys[rule]!)) continue;
     const block = index.blocksByRule[rule]!.get(keys[rule]!);
