@@ -2,7 +2,7 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
 
 export type IssueType = 'invalid' | 'structure' | 'required' | 'value' | 'not-found' | 'forbidden' | 'login' | 'security'
-  | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly';
+  | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly' | 'informational';
 
 export class FhirError extends Error {
   readonly status: number;

@@ -14,6 +14,21 @@ export const PERSON_SYSTEM = 'urn:joinery:person';
 export const SOURCE_SYSTEM_PREFIX = 'urn:joinery:source:';
 export const ORGANISATION_CODE_SYSTEM = 'urn:joinery:organisation-code';
 const CODE_SYSTEM = 'urn:joinery:code';
+export const OUTCOME_SYSTEM = `${CODE_SYSTEM}:outcome`;
+export const CATEGORY_SYSTEM = `${CODE_SYSTEM}:category`;
+export const PURPOSE_SYSTEM = `${CODE_SYSTEM}:purpose`;
+export const RELATIONSHIP_KIND_SYSTEM = `${CODE_SYSTEM}:relationship-kind`;
+/** Goal: the CarePlan (shared plan) the goal belongs to. */
+export const CARE_PLAN_EXTENSION = 'urn:joinery:extension:care-plan';
+/** Why someone joined a person's care network (CareTeam participant, EpisodeOfCare). */
+export const REASON_EXTENSION = 'urn:joinery:extension:reason';
+/** Why someone leaves a person's care network (on the CareTeam, or the EpisodeOfCare being finished). */
+export const END_REASON_EXTENSION = 'urn:joinery:extension:end-reason';
+/** EpisodeOfCare: the member's role in the person's care, e.g. "housing support". */
+export const ROLE_EXTENSION = 'urn:joinery:extension:role';
+
+const directoryWrites = 'The service directory is kept in Open Referral UK format by administrators (joinery directory import); it cannot be changed through FHIR yet.';
+const networkWrites = 'Practitioners and their roles are the member organisations\' staff, set up by administrators with their accounts; they cannot be changed through FHIR yet.';
 
 export type Row = Record<string, unknown> & { id: string; version_id: number; last_updated: Date | string | null };
 
@@ -47,6 +62,8 @@ export interface ResourceDef {
   hydrate?(db: Kysely<Database>, rows: Row[]): Promise<void>;
   toFhir(row: Row): Resource;
   interactions: Array<'read' | 'search-type' | 'create' | 'update' | 'vread'>;
+  /** What a create or update does, and why one that is not offered is not (405 and the CapabilityStatement say so). */
+  writes: { create: string; update: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +160,10 @@ const patient: ResourceDef = {
   paramTypes: { ...commonTypes, identifier: 'token', name: 'string', family: 'string', given: 'string', birthdate: 'date', gender: 'token', 'address-postalcode': 'string', active: 'token' },
   access: { personOf: (r) => r.id, categoryOf: () => 'demographics' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Registers the person through the person index (practitioners): an existing person is linked and returned, and the organisation starts a working relationship.',
+    update: 'Changes the person\'s name, birth date, sex, NHS number and contact details (practitioners who may see them).',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'Patient' as const,
@@ -182,6 +203,10 @@ const related: ResourceDef = {
   includes: { patient: { type: 'Patient', column: 'person_id' } },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics' },
   interactions: ['read', 'vread', 'search-type'],
+  writes: {
+    create: 'Family and household relationships come from the agencies\' records through the person index; Joinery has no way to record one by hand yet, so neither does this API.',
+    update: 'Family and household relationships come from the agencies\' records through the person index; they are not edited here.',
+  },
   toFhir(r) {
     const c = relationshipCodes[String(r.type)];
     return compact({
@@ -220,6 +245,10 @@ const group: ResourceDef = {
     membersOf: (r) => (r.members as string[] | undefined) ?? [],
   },
   interactions: ['read', 'vread', 'search-type'],
+  writes: {
+    create: 'Households are formed from the agencies\' address records by the person index; Joinery has no way to make one by hand yet.',
+    update: 'Households are formed from the agencies\' address records by the person index; they are not edited here.',
+  },
   toFhir(r) {
     const members = (r.members as string[] | undefined) ?? [];
     return compact({
@@ -252,6 +281,7 @@ const organization: ResourceDef = {
   },
   paramTypes: { ...commonTypes, name: 'string', identifier: 'token', type: 'token' },
   interactions: ['read', 'vread', 'search-type'],
+  writes: { create: directoryWrites, update: directoryWrites },
   toFhir(r) {
     return compact({
       resourceType: 'Organization' as const,
@@ -284,6 +314,7 @@ const practitioner: ResourceDef = {
   },
   paramTypes: { ...commonTypes, name: 'string', family: 'string', given: 'string', email: 'token' },
   interactions: ['read', 'vread', 'search-type'],
+  writes: { create: networkWrites, update: networkWrites },
   toFhir(r) {
     return compact({
       resourceType: 'Practitioner' as const,
@@ -309,6 +340,7 @@ const practitionerRole: ResourceDef = {
   paramTypes: { ...commonTypes, practitioner: 'reference', organization: 'reference', role: 'token' },
   includes: { practitioner: { type: 'Practitioner', column: 'id' }, organization: { type: 'Organization', column: 'organisation_id' } },
   interactions: ['read', 'vread', 'search-type'],
+  writes: { create: networkWrites, update: networkWrites },
   toFhir(r) {
     return compact({
       resourceType: 'PractitionerRole' as const,
@@ -340,6 +372,7 @@ const healthcareService: ResourceDef = {
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'service-category': 'token', location: 'reference' },
   includes: { organization: { type: 'Organization', column: 'organisation_id' } },
   interactions: ['read', 'vread', 'search-type'],
+  writes: { create: directoryWrites, update: directoryWrites },
   toFhir(r) {
     const needs = (r.needs as string[] | null) ?? [];
     return compact({
@@ -372,6 +405,7 @@ const location: ResourceDef = {
   },
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'address-postalcode': 'string' },
   interactions: ['read', 'vread', 'search-type'],
+  writes: { create: directoryWrites, update: directoryWrites },
   toFhir(r) {
     return compact({
       resourceType: 'Location' as const,
@@ -418,7 +452,11 @@ const careTeam: ResourceDef = {
       return participants.length === 0 ? null : { ...r, participants };
     },
   },
-  interactions: ['read', 'vread', 'search-type'],
+  interactions: ['read', 'vread', 'search-type', 'update'],
+  writes: {
+    create: 'Each person has one care network, CareTeam/<patient id>, which exists while anyone works with them: add or remove members with PUT CareTeam/<patient id>.',
+    update: 'Adds a named practitioner to the person\'s care network (participant.member Practitioner/<id>, role text, and the reason in extension urn:joinery:extension:reason), or ends a network membership by leaving its member out (the reason in the CareTeam\'s extension urn:joinery:extension:end-reason). Practitioners who may see the person.',
+  },
   toFhir(r) {
     const participants = (r.participants as Array<{ organisation_id: string; practitioner_id: string | null; role_label: string | null; kind: string; started_at: Date; org_name: string }>) ?? [];
     return compact({
@@ -458,14 +496,22 @@ const episodeOfCare: ResourceDef = {
   paramTypes: { ...commonTypes, patient: 'reference', status: 'token', organization: 'reference', type: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' }, organization: { type: 'Organization', column: 'organisation_id' } },
   access: { personOf: (r) => String(r.person_id), categoryOf: (r) => categoryOfOrganisationKind(String(r.org_kind)), organisationsOf: (r) => [String(r.organisation_id)] },
-  interactions: ['read', 'vread', 'search-type'],
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'A named practitioner joins the person\'s care network (careManager Practitioner/<id>, extensions urn:joinery:extension:role and urn:joinery:extension:reason). Practitioners who may see the person.',
+    update: 'status finished ends a care network membership (the reason in extension urn:joinery:extension:end-reason); referrals and cases end when they close.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'EpisodeOfCare' as const,
+      extension: [
+        ...(str(r.role_label) ? [{ url: ROLE_EXTENSION, valueString: String(r.role_label) }] : []),
+        ...(str(r.reason) ? [{ url: REASON_EXTENSION, valueString: String(r.reason) }] : []),
+      ],
       id: r.id,
       meta: metaOf(r),
       status: r.status as 'active' | 'finished',
-      type: [code(`${CODE_SYSTEM}:relationship-kind`, String(r.kind))],
+      type: [code(RELATIONSHIP_KIND_SYSTEM, String(r.kind))],
       patient: ref('Patient', r.person_id)!,
       managingOrganization: ref('Organization', r.organisation_id),
       period: compact({ start: instant(r.started_at), end: instant(r.ended_at) }),
@@ -479,6 +525,9 @@ const episodeOfCare: ResourceDef = {
 
 const consentMeta = meta('Consent', 'x.id::text', 'coalesce(x.withdrawn_at, x.recorded_at)');
 const selfOrPrivacyOfficer = (actor: SignedInUser, row: Row) => actor.role === 'privacy_officer' || (actor.personId !== null && actor.personId === row.person_id);
+// Sharing choices: the person, whoever acts for them as a registered proxy (the access decision
+// for a citizen allows only those two), and privacy officers; never practitioners.
+const personProxyOrPrivacyOfficer = (actor: SignedInUser) => actor.role === 'privacy_officer' || actor.role === 'citizen';
 const consent: ResourceDef = {
   type: 'Consent',
   base: sql`select x.id::text as id, x.person_id, x.category, x.recipient_kind, x.recipient_id, x.purposes, x.decision, x.valid_from, x.valid_until,
@@ -487,8 +536,12 @@ const consent: ResourceDef = {
   params: { ...common, patient: personParam(), status: eqParam('r.status'), date: (v) => dateCondition('r.recorded_at', v, 'instant') },
   paramTypes: { ...commonTypes, patient: 'reference', status: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
-  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer },
-  interactions: ['read', 'vread', 'search-type'],
+  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: personProxyOrPrivacyOfficer },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Records a sharing choice (the person, or their registered proxy): provision.type permit or deny, provision.class the category (none: all information), provision.actor an Organization (none: the whole care network), provision.purpose direct_care and/or care_coordination, optionally provision.period.end.',
+    update: 'status inactive withdraws the sharing choice, at once; a choice is never edited: withdraw it and record a new one.',
+  },
   toFhir(r) {
     const recipient = r.recipient_kind === 'organisation' ? ref('Organization', r.recipient_id) : r.recipient_kind === 'team' ? { display: `Team ${String(r.recipient_id)}` } : { display: 'The whole care network' };
     return compact({
@@ -505,8 +558,8 @@ const consent: ResourceDef = {
         type: r.decision === 'permit' ? 'permit' as const : 'deny' as const,
         period: compact({ start: instant(r.valid_from), end: instant(r.valid_until) }),
         actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] }, reference: recipient! }],
-        purpose: ((r.purposes as string[]) ?? []).map((p) => ({ system: `${CODE_SYSTEM}:purpose`, code: p })),
-        class: [{ system: `${CODE_SYSTEM}:category`, code: String(r.category) }],
+        purpose: ((r.purposes as string[]) ?? []).map((p) => ({ system: PURPOSE_SYSTEM, code: p })),
+        class: [{ system: CATEGORY_SYSTEM, code: String(r.category) }],
       }),
     });
   },
@@ -532,6 +585,10 @@ const audit: ResourceDef = {
   paramTypes: { ...commonTypes, patient: 'reference', entity: 'reference', date: 'date', outcome: 'token' },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer },
   interactions: ['read', 'search-type'],
+  writes: {
+    create: 'AuditEvent is the audit trail of who looked at a record and why: only Joinery itself writes it, as each access is decided, so that it can be trusted.',
+    update: 'AuditEvent is the audit trail of who looked at a record and why: it is append-only and hash-chained (joinery audit verify), so it is never changed.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'AuditEvent' as const,
@@ -596,6 +653,10 @@ const serviceRequest: ResourceDef = {
   includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' } },
   access: referralAccess,
   interactions: ['read', 'vread', 'search-type', 'create'],
+  writes: {
+    create: 'Sends a referral (practitioners): subject the Patient, performer the HealthcareService, reasonCode, priority, and the categories shared with the person\'s agreement (extension urn:joinery:extension:shared-category).',
+    update: 'A referral is moved on through its Task (PUT Task/<id>); the request as sent is not edited.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'ServiceRequest' as const,
@@ -630,6 +691,10 @@ const task: ResourceDef = {
   includes: { patient: { type: 'Patient', column: 'person_id' }, focus: { type: 'ServiceRequest', column: 'id' } },
   access: referralAccess,
   interactions: ['read', 'vread', 'search-type', 'update'],
+  writes: {
+    create: 'A Task is made when a referral is sent (POST ServiceRequest).',
+    update: 'Moves the referral through the closed loop: status received, accepted, rejected, in-progress, completed or cancelled (statusReason.text says why), and owner assigns a Practitioner.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'Task' as const,
@@ -676,7 +741,11 @@ const carePlan: ResourceDef = {
     for (const row of rows) row.goal_ids = goals.filter((g) => g.plan_id === row.id).map((g) => g.id);
   },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'plans' },
-  interactions: ['read', 'vread', 'search-type'],
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Starts a shared plan for a person (practitioners in their care network): title, description (strengths), period.end. Goals are then added as Goal resources.',
+    update: 'Renames the plan, changes its strengths or end date, and closes (status completed) or reopens (active) it. Goals change through Goal.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'CarePlan' as const,
@@ -711,16 +780,21 @@ const goal: ResourceDef = {
   paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', 'lifecycle-status': 'token' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'plans' },
-  interactions: ['read', 'vread', 'search-type'],
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Adds a goal to the person\'s shared plan (practitioners in their care network, or the person): description.text in the person\'s words, category the outcomes it works towards (urn:joinery:code:outcome), and the plan in extension urn:joinery:extension:care-plan (default: the person\'s active plan).',
+    update: 'lifecycleStatus active, completed (achieved) or cancelled (stopped); a goal\'s words and outcomes stay as agreed.',
+  },
   toFhir(r) {
     const outcomes = Array.isArray(r.outcome_codes) ? (r.outcome_codes as string[]) : [];
     return compact({
       resourceType: 'Goal' as const,
       id: r.id,
       meta: metaOf(r),
+      extension: [{ url: CARE_PLAN_EXTENSION, valueReference: { reference: `CarePlan/${String(r.plan_id)}` } }],
       lifecycleStatus: goalStatus[String(r.goal_status)] ?? 'active',
       achievementStatus: r.goal_status === 'achieved' ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'achieved' }] } : undefined,
-      category: outcomes.map((c) => ({ coding: [{ system: `${CODE_SYSTEM}:outcome`, code: String(c) }] })),
+      category: outcomes.map((c) => ({ coding: [{ system: OUTCOME_SYSTEM, code: String(c) }] })),
       description: text(String(r.text)),
       subject: ref('Patient', r.person_id)!,
       startDate: dateOnly(r.created_at),
@@ -744,6 +818,10 @@ const questionnaire: ResourceDef = {
   },
   paramTypes: { ...commonTypes, title: 'string', status: 'token', version: 'token' },
   interactions: ['read', 'vread', 'search-type'],
+  writes: {
+    create: 'Assessment forms are part of the place\'s outcomes framework, installed with a version and their scoring; they are not made through this API.',
+    update: 'Assessment forms are versioned with their scoring: changing one here would change what past responses mean.',
+  },
   toFhir(r) {
     const definition = (typeof r.definition === 'string' ? JSON.parse(r.definition) : r.definition) as Record<string, unknown>;
     return { ...definition, resourceType: 'Questionnaire', id: r.id, meta: metaOf(r) } as Resource;
@@ -771,7 +849,11 @@ const questionnaireResponse: ResourceDef = {
     categoryOf: (r) => (isCategory(r.category) ? r.category : 'social_care'),
     organisationsOf: (r) => (r.organisation_id ? [String(r.organisation_id)] : []),
   },
-  interactions: ['read', 'vread', 'search-type'],
+  interactions: ['read', 'vread', 'search-type', 'create'],
+  writes: {
+    create: 'Records a completed assessment (practitioners who may write the form\'s category): checked, scored and stored as in the web form, linked to the person\'s active plans.',
+    update: 'A completed assessment is a record of what was said at the time; record a new QuestionnaireResponse instead of changing one.',
+  },
   toFhir(r) {
     const stored = (typeof r.response === 'string' ? JSON.parse(r.response) : r.response) as Record<string, unknown>;
     return compact({
@@ -808,13 +890,17 @@ const observation: ResourceDef = {
   includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' }, performer: { type: 'Organization', column: 'organisation_id' } },
   access: { personOf: (r) => String(r.person_id), categoryOf: (r) => categoryOfEvent(String(r.type)), organisationsOf: (r) => [String(r.organisation_id)] },
   interactions: ['read', 'vread', 'search-type'],
+  writes: {
+    create: 'Observations are the events agencies record in their own systems (attendances, sessions, scores); they arrive through agency feeds (POST /api/imports) and are kept as received. Assessments are recorded as QuestionnaireResponse.',
+    update: 'Observations are kept as the agency recorded them; a correction is asked of that agency (the person\'s right to rectification), not made here.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'Observation' as const,
       id: r.id,
       meta: metaOf(r),
       status: 'final' as const,
-      category: [{ coding: [{ system: `${CODE_SYSTEM}:category`, code: categoryOfEvent(String(r.type)) }] }],
+      category: [{ coding: [{ system: CATEGORY_SYSTEM, code: categoryOfEvent(String(r.type)) }] }],
       code: code(`${CODE_SYSTEM}:event-type`, String(r.type), String(r.type).replace(/_/g, ' ')),
       subject: ref('Patient', r.person_id),
       effectiveDateTime: instant(r.at),

@@ -9,6 +9,7 @@ import { defFor, readResource, readRow, search, type FhirContext, type Query } f
 import { FhirError, invalid, operationOutcome } from './outcome.ts';
 import { resourceDefs } from './resources.ts';
 import { createPatient, createPatientStandalone, createServiceRequest, joined, updatePatient, updateTask, type WriteResult } from './writes.ts';
+import { careWriters, type Writer } from './care-writes.ts';
 import { validateFhir } from './validate.ts';
 import { checkId } from './params.ts';
 
@@ -43,21 +44,54 @@ function checkValid(resource: unknown, type: string): Resource {
   return r;
 }
 
-async function doCreate(ctx: FhirContext, type: string, body: unknown): Promise<WriteResult> {
+/** Create and update for every writable type but Patient create (which needs the person index). */
+const writers: Record<string, Writer> = {
+  ...careWriters,
+  Patient: { update: (ctx, id, resource, ifMatch) => updatePatient(ctx, ctx.db, id, resource, ifMatch) },
+  ServiceRequest: { create: (ctx, resource) => createServiceRequest(ctx, ctx.db, resource) },
+  Task: { update: (ctx, id, resource, ifMatch) => updateTask(ctx, ctx.db, id, resource, ifMatch) },
+};
+
+/** The writer for a create or update the type offers; otherwise a 405 saying why not. */
+function writerFor(type: string, interaction: 'create' | 'update'): Writer {
   const def = defFor(type);
-  if (!def.interactions.includes('create')) throw new FhirError(405, 'not-supported', `${type} cannot be created through this API`);
+  const writer = writers[type];
+  const special = type === 'Patient' && interaction === 'create';
+  if (!def.interactions.includes(interaction) || (!special && !writer?.[interaction])) {
+    throw new FhirError(405, 'not-supported', `${type} cannot be ${interaction === 'create' ? 'created' : 'updated'} through this API: ${def.writes[interaction]}`);
+  }
+  return writer ?? {};
+}
+
+async function doCreate(ctx: FhirContext, type: string, body: unknown): Promise<WriteResult> {
+  const writer = writerFor(type, 'create');
   const resource = checkValid(body, type);
   if (type === 'Patient') return createPatientStandalone(ctx, resource);
-  return createServiceRequest(ctx, ctx.db, resource);
+  return writer.create!(ctx, resource);
 }
 
 async function doUpdate(ctx: FhirContext, type: string, id: string, body: unknown, ifMatch?: string): Promise<WriteResult> {
-  const def = defFor(type);
   checkId(id);
-  if (!def.interactions.includes('update')) throw new FhirError(405, 'not-supported', `${type} cannot be updated through this API`);
+  const writer = writerFor(type, 'update');
   const resource = checkValid(body, type);
   if (type === 'Patient') return ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch));
-  return updateTask(ctx, ctx.db, id, resource, ifMatch);
+  return writer.update!(ctx, id, resource, ifMatch);
+}
+
+/**
+ * The resource as written, read back through the access decision. A write can leave it out of the
+ * writer's sight (a member of another agency joined the network; the writer left it): then the
+ * answer says so instead of showing it.
+ */
+async function writtenResource(ctx: FhirContext, result: WriteResult): Promise<Resource> {
+  try {
+    return await readResource(ctx, result.type, result.id);
+  } catch (error) {
+    if (error instanceof FhirError && error.status === 404) {
+      return operationOutcome('information', 'informational', `${result.type}/${result.id} was ${result.created ? 'created' : 'updated'}; the access rules do not show it to you`);
+    }
+    throw error;
+  }
 }
 
 export function capabilityStatement(base: string): CapabilityStatement {
@@ -77,10 +111,11 @@ export function capabilityStatement(base: string): CapabilityStatement {
     format: ['application/fhir+json', 'json'],
     rest: [{
       mode: 'server',
-      documentation: 'Bearer tokens (joinery token create --user NAME). Every read and search passes the same access decision as the web, and is audited.',
+      documentation: 'Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages.',
       security: { service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }], text: 'Bearer token' }] },
       resource: Object.values(resourceDefs).map((def) => ({
         type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined ? R extends { type: infer T } ? T : never : never,
+        documentation: `Create: ${def.interactions.includes('create') ? '' : 'not offered. '}${def.writes.create} Update: ${def.interactions.includes('update') ? '' : 'not offered. '}${def.writes.update}`,
         interaction: def.interactions.map((code) => ({ code })),
         versioning: 'versioned' as const,
         readHistory: false,
@@ -138,15 +173,16 @@ function statusLine(status: number): string {
 }
 
 async function writtenEntry(ctx: FhirContext, result: WriteResult): Promise<BundleEntry> {
-  const resource = await readResource(ctx, result.type, result.id);
+  const resource = await writtenResource(ctx, result);
   return {
     fullUrl: `${ctx.base}/${result.type}/${result.id}`,
-    resource,
+    ...(resource.resourceType === 'OperationOutcome' ? {} : { resource }),
     response: {
       status: statusLine(result.created ? 201 : 200),
       location: `${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`,
       etag: `W/"${resource.meta?.versionId ?? '1'}"`,
       ...(resource.meta?.lastUpdated ? { lastModified: resource.meta.lastUpdated } : {}),
+      ...(resource.resourceType === 'OperationOutcome' ? { outcome: resource } : {}),
     },
   };
 }
@@ -177,15 +213,11 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
           const resource = resolveReferences(p.entry.resource, ids) as Resource;
           let result: WriteResult;
           if (p.method === 'POST') {
-            const def = defFor(p.type);
-            if (!def.interactions.includes('create')) throw new FhirError(405, 'not-supported', `${p.type} cannot be created through this API`);
-            result = p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await createServiceRequest(tctx, db, resource);
+            const writer = writerFor(p.type, 'create');
+            result = p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource);
             if (p.entry.fullUrl?.startsWith('urn:uuid:')) ids.set(p.entry.fullUrl, `${p.type}/${result.id}`);
           } else {
-            const def = defFor(p.type);
-            if (!def.interactions.includes('update')) throw new FhirError(405, 'not-supported', `${p.type} cannot be updated through this API`);
-            const ifMatch = p.entry.request?.ifMatch;
-            result = p.type === 'Patient' ? await updatePatient(tctx, db, p.id!, resource, ifMatch) : await updateTask(tctx, db, p.id!, resource, ifMatch);
+            result = await writerFor(p.type, 'update').update!(tctx, p.id!, resource, p.entry.request?.ifMatch);
           }
           writes.set(p.index, result);
         }
@@ -285,7 +317,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       const { type } = request.params as { type: string };
       const ctx = context(request);
       const result = await doCreate(ctx, type, request.body);
-      const resource = await readResource(ctx, result.type, result.id);
+      const resource = await writtenResource(ctx, result);
       reply.header('location', `${ctx.base}/${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`);
       return sendResource(reply, resource, 201);
     });
@@ -293,7 +325,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       const { type, id } = request.params as { type: string; id: string };
       const ctx = context(request);
       const result = await doUpdate(ctx, type, id, request.body, request.headers['if-match']);
-      return sendResource(reply, await readResource(ctx, result.type, result.id));
+      return sendResource(reply, await writtenResource(ctx, result));
     });
     fhir.post('/', { config: { csrf: false } }, async (request, reply) => {
       const ctx = context(request);

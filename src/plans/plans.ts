@@ -162,13 +162,42 @@ export async function recordReview(db: Kysely<Database>, actor: Actor, planId: s
   return id;
 }
 
-export async function updateGoalStatus(db: Kysely<Database>, actor: Actor, planId: string, goalId: string, status: 'open' | 'achieved' | 'stopped', now: Date = new Date()): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** Marks a goal open, achieved or stopped; returns whether it changed. */
+export async function updateGoalStatus(db: Kysely<Database>, actor: Actor, planId: string, goalId: string, status: 'open' | 'achieved' | 'stopped', now: Date = new Date()): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
     const goal = await trx.selectFrom('plan_goals').select(['text', 'status']).where('id', '=', goalId).where('plan_id', '=', planId).executeTakeFirst();
     if (!goal) throw new PlanInputError('goal', 'There is no such goal in this plan');
-    if (goal.status === status) return;
+    if (goal.status === status) return false;
     await trx.updateTable('plan_goals').set({ status }).where('id', '=', goalId).execute();
     await appendPlanEvent(trx, planId, actor, 'goal_status', `Goal marked ${status}: "${goal.text}"`, { goalId, status }, now);
+    return true;
+  });
+}
+
+export interface PlanChanges { title?: string; strengths?: string | null; endsOn?: string | null; status?: 'active' | 'closed' }
+
+/** Renames a plan, changes its strengths or end date, closes or reopens it; each change is a plan event. */
+export async function updatePlan(db: Kysely<Database>, actor: Actor, planId: string, changes: PlanChanges, now: Date = new Date()): Promise<boolean> {
+  const title = changes.title?.trim();
+  if (title !== undefined && (title.length < 3 || title.length > 200)) throw new PlanInputError('title', 'Give the plan a name of 3 to 200 characters');
+  const endsOn = changes.endsOn === undefined ? undefined : checkDate('endsOn', changes.endsOn, 'the end date');
+  const strengths = changes.strengths === undefined ? undefined : changes.strengths?.trim() || null;
+  if (strengths && strengths.length > 2000) throw new PlanInputError('strengths', 'Describe the strengths in 2,000 characters or fewer');
+  return db.transaction().execute(async (trx) => {
+    const plan = await trx.selectFrom('plans').select(['title', 'strengths', 'ends_on', 'status']).where('id', '=', planId).executeTakeFirst();
+    if (!plan) throw new PlanInputError('plan', 'There is no such plan');
+    const currentEnd = plan.ends_on ? String(plan.ends_on).slice(0, 10) : null;
+    const set: { title?: string; strengths?: string | null; ends_on?: string | null; status?: 'active' | 'closed' } = {};
+    const said: string[] = [];
+    if (title !== undefined && title !== plan.title) { set.title = title; said.push(`renamed "${title}"`); }
+    if (strengths !== undefined && strengths !== plan.strengths) { set.strengths = strengths; said.push('strengths updated'); }
+    if (endsOn !== undefined && endsOn !== currentEnd) { set.ends_on = endsOn; said.push(endsOn ? `ends ${endsOn}` : 'no end date'); }
+    if (changes.status !== undefined && changes.status !== plan.status) { set.status = changes.status; said.push(changes.status === 'closed' ? 'closed' : 'reopened'); }
+    if (said.length === 0) return false;
+    await trx.updateTable('plans').set(set).where('id', '=', planId).execute();
+    const kind = set.status === 'closed' ? 'closed' : set.status === 'active' ? 'reopened' : 'updated';
+    await appendPlanEvent(trx, planId, actor, kind, `Plan ${said.join(', ')}`, { changes: Object.keys(set) }, now);
+    return true;
   });
 }
 

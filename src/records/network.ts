@@ -41,12 +41,13 @@ export async function networkOf(db: Kysely<Database>, personId: string, includeE
 
 export class NetworkInputError extends Error {}
 
-export async function addToNetwork(db: Kysely<Database>, actor: SignedInUser, personId: string, input: { practitionerId: string; roleLabel: string; reason: string }): Promise<void> {
+/** Adds a named practitioner to the person's network; returns the new relationship's id. */
+export async function addToNetwork(db: Kysely<Database>, actor: SignedInUser, personId: string, input: { practitionerId: string; roleLabel: string; reason: string }): Promise<number> {
   const reason = input.reason.trim();
   const roleLabel = input.roleLabel.trim();
   if (reason.length < 5 || reason.length > 500) throw new NetworkInputError('Say why this person is joining the network, in 5 to 500 characters');
   if (roleLabel.length < 2 || roleLabel.length > 80) throw new NetworkInputError('Give their role in this person\'s care, for example "housing support"');
-  await db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
     const practitioner = await trx.selectFrom('practitioners').select(['id', 'organisation_id', 'team_id']).where('id', '=', input.practitionerId).executeTakeFirst();
     if (!practitioner) throw new NetworkInputError('Choose a practitioner from the list');
     const already = await trx.selectFrom('care_relationships').select('id').where('person_id', '=', personId)
@@ -57,11 +58,12 @@ export async function addToNetwork(db: Kysely<Database>, actor: SignedInUser, pe
       await trx.updateTable('care_relationships').set({ role_label: 'former lead practitioner' }).where('person_id', '=', personId)
         .where('role_label', '=', 'lead practitioner').where('ended_at', 'is', null).execute();
     }
-    await trx.insertInto('care_relationships').values({
+    const row = await trx.insertInto('care_relationships').values({
       person_id: personId, organisation_id: practitioner.organisation_id, team_id: practitioner.team_id, practitioner_id: practitioner.id,
       kind: 'network', role_label: roleLabel.toLowerCase() === 'lead practitioner' ? 'lead practitioner' : roleLabel, reason, ended_at: null, recorded_by: actor.id,
-    }).execute();
+    }).returning('id').executeTakeFirstOrThrow();
     await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId, category: null, purpose: 'care_coordination', decision: 'success', reason: `added to the care network: ${reason}` });
+    return Number(row.id);
   });
 }
 
