@@ -35,7 +35,9 @@ export function openApiDocument(server: string): Record<string, unknown> {
       get: { tags: ['FHIR'], summary: `Search ${def.type}`, parameters: params, responses: { 200: { description: 'searchset Bundle, only what the token\'s user may see', content: fhirJson('#/components/schemas/Bundle') }, ...errors } },
     };
     if (def.interactions.includes('create')) {
-      typePath.post = { tags: ['FHIR'], summary: `Create ${def.type}${def.type === 'Patient' ? ' (linked through the person index: may return an existing person)' : def.type === 'ServiceRequest' ? ' (sends a referral)' : ''}`, requestBody: { required: true, content: fhirJson() }, responses: { 201: { description: 'Created', content: fhirJson() }, ...errors } };
+      typePath.post = { tags: ['FHIR'], summary: `Create ${def.type}`, description: def.writes.create, requestBody: { required: true, content: fhirJson() }, responses: { 201: { description: 'Created', content: fhirJson() }, ...errors, 422: outcome } };
+    } else {
+      typePath.post = { tags: ['FHIR'], summary: `Create ${def.type}: not offered`, description: def.writes.create, responses: { 405: outcome } };
     }
     paths[`/fhir/${def.type}`] = typePath;
     const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } }];
@@ -44,10 +46,12 @@ export function openApiDocument(server: string): Record<string, unknown> {
     };
     if (def.interactions.includes('update')) {
       instance.put = {
-        tags: ['FHIR'], summary: `Update ${def.type}${def.type === 'Task' ? ' (status moves the referral: received, accepted, rejected, in-progress, completed, cancelled)' : ''}`,
+        tags: ['FHIR'], summary: `Update ${def.type}`, description: def.writes.update,
         parameters: [...idParam, { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'W/"versionId" for optimistic locking' }],
-        requestBody: { required: true, content: fhirJson() }, responses: { 200: { description: 'Updated', content: fhirJson() }, ...errors, 412: outcome },
+        requestBody: { required: true, content: fhirJson() }, responses: { 200: { description: 'Updated', content: fhirJson() }, ...errors, 412: outcome, 422: outcome },
       };
+    } else {
+      instance.put = { tags: ['FHIR'], summary: `Update ${def.type}: not offered`, description: def.writes.update, parameters: idParam, responses: { 405: outcome } };
     }
     paths[`/fhir/${def.type}/{id}`] = instance;
   }
