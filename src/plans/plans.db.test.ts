@@ -12,7 +12,7 @@ import { decideAccess } from '../platform/access.ts';
 import { activeFramework, ensurePlansDefaults, installFramework, loadQuestionnaire, outcomeMappings } from './store.ts';
 import { defaultFramework } from './framework.ts';
 import { prefillFor, submitAssessment, tellItOnceByForm } from './assessments.ts';
-import { addAction, addGoal, completeAction, createPlan, loadPlan, recordReview } from './plans.ts';
+import { addAction, addGoal, completeAction, createPlan, loadPlan, recordReview, updateGoalStatus, updatePlan } from './plans.ts';
 import { assessmentSeries, changeFromFirstToLatest, goalAttainmentRows, measurementRows } from './measurements.ts';
 
 async function fixture(db: Kysely<Database>) {
@@ -139,6 +139,23 @@ for (const target of await testDatabaseTargets()) {
     test('the plan\'s history is append-only', async () => {
       await assert.rejects(() => sql`update plan_events set summary = 'changed' where plan_id = ${planId}`.execute(db), /append-only/);
       await assert.rejects(() => sql`delete from plan_events where plan_id = ${planId}`.execute(db), /append-only/);
+    });
+
+    test('a plan is renamed, given an end date and closed, each change on its history; a goal is marked achieved once', async () => {
+      const own = await createPlan(db, users.coordinator, { personId: 'p-mum', householdId: null, memberIds: [], title: 'Own plan' });
+      const goal = await addGoal(db, users.coordinator, own, { personId: 'p-mum', text: 'Sleep better', outcomeCodes: ['HOME'], setBy: 'practitioner' }, new Set(defaultFramework.outcomes.map((o) => o.code)));
+      await assert.rejects(() => updatePlan(db, users.coordinator, own, { title: 'x' }), /3 to 200/);
+      await assert.rejects(() => updatePlan(db, users.coordinator, own, { endsOn: '2027-02-30' }), /real date/);
+      assert.equal(await updatePlan(db, users.coordinator, own, { title: 'Own plan' }), false, 'nothing changed, nothing recorded');
+      assert.equal(await updatePlan(db, users.coordinator, own, { title: 'Settled and well', endsOn: '2027-06-30', strengths: ' Loves music ' }), true);
+      assert.equal(await updatePlan(db, users.coordinator, own, { status: 'closed' }), true);
+      assert.equal(await updateGoalStatus(db, users.coordinator, own, goal, 'achieved'), true);
+      assert.equal(await updateGoalStatus(db, users.coordinator, own, goal, 'achieved'), false);
+      const plan = (await loadPlan(db, own))!;
+      assert.deepEqual([plan.title, plan.endsOn, plan.strengths, plan.status], ['Settled and well', '2027-06-30', 'Loves music', 'closed']);
+      assert.equal(plan.goals[0]?.status, 'achieved');
+      assert.deepEqual(plan.events.map((e) => e.kind).reverse(), ['created', 'goal_added', 'updated', 'closed', 'goal_status']);
+      assert.match(plan.events.find((e) => e.kind === 'updated')!.summary, /renamed "Settled and well", strengths updated, ends 2027-06-30/);
     });
 
     test('submitting an assessment stores the FHIR response, scores, sources and tell-it-once counts; measurements follow', async () => {

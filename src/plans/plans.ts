@@ -26,7 +26,8 @@ export async function appendPlanEvent(db: Kysely<Database>, planId: string, acto
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function checkDate(field: string, value: string | null | undefined, label: string): string | null {
   if (!value) return null;
-  if (!DATE.test(value) || Number.isNaN(Date.parse(value))) throw new PlanInputError(field, `Enter ${label} as a real date`);
+  // Date.parse rolls 2027-02-30 over to March: a real date reads back as itself.
+  if (!DATE.test(value) || Number.isNaN(Date.parse(value)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) throw new PlanInputError(field, `Enter ${label} as a real date`);
   return value;
 }
 
