@@ -4,6 +4,7 @@
 // drives the person page at a fixed request rate with autocannon (in its own process, as clients
 // are other machines), and times person searches.
 // Prints one JSON object; server time comes from the server's own request log.
+// JOINERY_BENCH_SLOWEST=1 also prints the 30 slowest page requests to stderr.
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
