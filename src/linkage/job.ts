@@ -35,7 +35,10 @@ export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
   if (job.idColumn.trim() === '') throw new LinkInputError('no id column: give --id-column NAME');
   const mappings = parseMappings(job.maps);
   const records: LinkRecord[] = [];
-  for (const input of job.inputs) records.push(...(await readLinkRecords(input, job.idColumn, mappings)));
+  for (const input of job.inputs) {
+    // One by one: spreading millions of records into push() overflows the call stack.
+    for (const record of await readLinkRecords(input, job.idColumn, mappings)) records.push(record);
+  }
   const result = await linkRecords(records, { workers: job.workers, onProgress: job.onProgress });
   const rows = records.map((record, index) => ({ recordId: record.id, clusterId: String(result.clusterOf[index]! + 1) }));
   return { records, rows, result };
