@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { runLinkJob } from './job.ts';
 import { pairwiseScores, syntheticPeople } from './test-data.ts';
 import type { LinkRecord } from './types.ts';
 
@@ -103,4 +104,17 @@ test('bad input exits 2 with one line on stderr', async () => {
     assert.match(lines[0]!, message, name);
     assert.doesNotMatch(result.stderr, /\n\s+at /, `${name}: no stack trace`);
   }
+});
+
+test('a file of 200,000 records links in one run, every record in the output', async () => {
+  const many = syntheticPeople(100_000, 5);
+  const records = many.flatMap((p) => p.records);
+  assert.ok(records.length > 190_000, `records: ${records.length}`);
+  const input = join(directory, 'many.csv');
+  await writeFile(input, toCsv(records));
+  const { rows } = await runLinkJob({ inputs: [input], idColumn: 'ref', maps: [MAP] });
+  assert.equal(rows.length, records.length);
+  const truth = new Map(many.flatMap((p) => p.records.map((r) => [r.id, p.personId] as const)));
+  const scores = pairwiseScores(rows.map((row) => truth.get(row.recordId)!), rows.map((row) => row.clusterId));
+  assert.ok(scores.f1 >= 0.95, JSON.stringify(scores));
 });
