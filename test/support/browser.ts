@@ -1,5 +1,6 @@
 // A real browser for UI tests: Debian's Chromium driven by playwright-core, with axe-core.
 // Never downloads a browser. Missing Chromium skips browser tests locally and fails on CI.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -25,6 +26,7 @@ export async function signInAs(page: Page, baseUrl: string, username: string, pa
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForLoadState('load');
+  assert.doesNotMatch(new URL(page.url()).pathname, /^\/sign-in/, `${username} is signed in (left the sign-in page)`);
 }
 
 export interface AxeFinding { id: string; impact: string | null | undefined; help: string; targets: string[] }

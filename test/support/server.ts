@@ -1,5 +1,6 @@
 // Starts Joinery in-process for tests: a fresh embedded database, a small synthetic place,
 // the demo accounts, listening on a free port.
+import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -33,7 +34,8 @@ export async function startTestServer(options: { people?: number; seed?: number;
   const app = await createApp({ config, database, logger, demo: { password: DEMO_PASSWORD, accounts } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  assert.ok(typeof address === 'object' && address && address.port > 0, 'the test server is listening on a port');
+  const port = address.port;
   return {
     app, url: `http://127.0.0.1:${port}`, database, logs,
     async close() {
@@ -48,14 +50,15 @@ export async function signIn(app: FastifyInstance, username: string, password = 
   const page = await app.inject({ method: 'GET', url: '/sign-in' });
   const csrfCookie = page.cookies.find((c) => c.name === 'joinery_csrf');
   const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
-  if (!csrfCookie || !token) throw new Error('sign-in page has no CSRF token');
+  assert.ok(csrfCookie && token, 'the sign-in page sets a CSRF cookie and carries its token');
   const response = await app.inject({
     method: 'POST', url: '/sign-in',
     headers: { cookie: `joinery_csrf=${csrfCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ username, password, _csrf: token }).toString(),
   });
   const session = response.cookies.find((c) => c.name === 'joinery_session');
-  if (response.statusCode !== 302 || !session) throw new Error(`sign-in as ${username} failed with ${response.statusCode}`);
+  assert.equal(response.statusCode, 302, `sign-in as ${username} failed with ${response.statusCode}`);
+  assert.ok(session, `sign-in as ${username} failed: no session cookie`);
   return `joinery_session=${session.value}; joinery_csrf=${csrfCookie.value}`;
 }
 
@@ -63,6 +66,6 @@ export async function signIn(app: FastifyInstance, username: string, password = 
 export async function csrfTokenFor(app: FastifyInstance, cookie: string, url = '/home'): Promise<string> {
   const page = await app.inject({ method: 'GET', url, headers: { cookie } });
   const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
-  if (!token) throw new Error(`no CSRF token on ${url}`);
+  assert.ok(token, `${url} carries a CSRF token`);
   return token;
 }
