@@ -41,6 +41,17 @@ function sameId(resource: Resource, id: string): void {
   if (resource.id !== id) throw invalid(`the ${resource.resourceType} in the body must carry the id in the URL`);
 }
 
+/** The start of an update: the body's id, the writer's role, the current row (visible to them) at the version they expect. */
+async function currentForUpdate(
+  ctx: FhirContext, resource: Resource, id: string, ifMatch: string | undefined, roles: Array<SignedInUser['role']>, doing: string,
+): Promise<Awaited<ReturnType<typeof readRow>>> {
+  sameId(resource, id);
+  requireRoles(ctx, roles, doing);
+  const current = await readRow(ctx, resource.resourceType, id, 'write');
+  checkIfMatch(ifMatch, Number(current.version_id));
+  return current;
+}
+
 function asInputError(error: unknown): never {
   if (error instanceof PlanInputError || error instanceof DirectiveInputError || error instanceof NetworkInputError) throw unprocessable(error.message);
   if (error instanceof AccessRefused) throw forbidden(`you cannot do this for this person: ${error.message}`);
@@ -94,10 +105,7 @@ async function createCarePlan(ctx: FhirContext, resource: Resource): Promise<Wri
 
 async function updateCarePlan(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   const plan = resource as CarePlan;
-  sameId(plan, id);
-  requireRoles(ctx, ['practitioner'], 'change a plan');
-  const current = await readRow(ctx, 'CarePlan', id, 'write');
-  checkIfMatch(ifMatch, Number(current.version_id));
+  const current = await currentForUpdate(ctx, plan, id, ifMatch, ['practitioner'], 'change a plan');
   await requireWrite(ctx, String(current.person_id), ['plans'], 'change this plan');
   const subject = current.subject_kind === 'household' && current.household_id ? `Group/${String(current.household_id)}` : `Patient/${String(current.person_id)}`;
   if ((plan.subject?.reference ?? '') !== subject) throw unprocessable(`a plan stays with its subject (${subject})`);
@@ -153,10 +161,7 @@ async function createGoal(ctx: FhirContext, resource: Resource): Promise<WriteRe
 
 async function updateGoal(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   const goal = resource as Goal;
-  sameId(goal, id);
-  requireRoles(ctx, ['practitioner', 'citizen'], 'change goals');
-  const current = await readRow(ctx, 'Goal', id, 'write');
-  checkIfMatch(ifMatch, Number(current.version_id));
+  const current = await currentForUpdate(ctx, goal, id, ifMatch, ['practitioner', 'citizen'], 'change goals');
   const personId = String(current.person_id);
   await requireWrite(ctx, personId, ['plans'], 'change this goal');
   const plan = await ctx.db.selectFrom('plans').select('person_id').where('id', '=', String(current.plan_id)).executeTakeFirstOrThrow();
@@ -302,10 +307,7 @@ const memberRef = (p: Participant) => (p.practitioner_id ? `Practitioner/${p.pra
 
 async function updateCareTeam(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   const team = resource as CareTeam;
-  sameId(team, id);
-  requireRoles(ctx, ['practitioner'], 'change a person\'s care network');
-  const current = await readRow(ctx, 'CareTeam', id, 'write');
-  checkIfMatch(ifMatch, Number(current.version_id));
+  const current = await currentForUpdate(ctx, team, id, ifMatch, ['practitioner'], 'change a person\'s care network');
   await requireNetworkWrite(ctx, id);
   if (team.subject?.reference !== `Patient/${id}`) throw unprocessable(`CareTeam/${id} is the care network of Patient/${id}`);
   // Only what this reader was shown can be removed: members withheld from them are kept.
@@ -373,10 +375,7 @@ async function createEpisodeOfCare(ctx: FhirContext, resource: Resource): Promis
 
 async function updateEpisodeOfCare(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   const episode = resource as EpisodeOfCare;
-  sameId(episode, id);
-  requireRoles(ctx, ['practitioner'], 'change a person\'s care network');
-  const current = await readRow(ctx, 'EpisodeOfCare', id, 'write');
-  checkIfMatch(ifMatch, Number(current.version_id));
+  const current = await currentForUpdate(ctx, episode, id, ifMatch, ['practitioner'], 'change a person\'s care network');
   const personId = String(current.person_id);
   await requireNetworkWrite(ctx, personId);
   const same = (ref: string | undefined, type: string, value: unknown) => (value ? ref === `${type}/${String(value)}` : !ref);
