@@ -240,3 +240,15 @@ export function comparePair(
 ): void {
   for (let slot = 0; slot < comparator.kinds.length; slot++) out[offset + slot] = compareField(comparator, slot, a, b);
 }
+
+/** Cheap comparisons first, so scoring can stop early on pairs that cannot match. */
+const COST_ORDER: readonly FieldKind[] = [
+  'nhs_number', 'sex', 'birth_date', 'postcode', 'phone', 'email', 'family_name', 'given_name', 'text', 'address',
+];
+
+/** Field slots in the order they are cheapest to compare. */
+export function slotsByCost(kinds: readonly FieldKind[]): Int32Array {
+  const slots = kinds.map((_, slot) => slot);
+  slots.sort((x, y) => COST_ORDER.indexOf(kinds[x]!) - COST_ORDER.indexOf(kinds[y]!) || x - y);
+  return Int32Array.from(slots);
+}

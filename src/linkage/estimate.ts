@@ -42,31 +42,47 @@ export interface Patterns {
   patternOfPair: Uint32Array;
 }
 
-/** Collapses identical comparison vectors: EM cost then depends on distinct patterns, not pairs. */
+/** Counts distinct comparison vectors: EM's cost then depends on distinct patterns, not pairs. */
+export class PatternTally {
+  private readonly numberOf = new Map<string, number>();
+  private readonly patterns: Uint8Array[] = [];
+  private readonly counts: number[] = [];
+  readonly fieldCount: number;
+  constructor(fieldCount: number) {
+    this.fieldCount = fieldCount;
+  }
+
+  /** Counts `pattern` (fieldCount levels) `count` times; returns its pattern number. */
+  add(pattern: Uint8Array, count = 1): number {
+    const key = String.fromCharCode(...pattern);
+    let number = this.numberOf.get(key);
+    if (number === undefined) {
+      number = this.counts.length;
+      this.numberOf.set(key, number);
+      this.patterns.push(pattern.slice());
+      this.counts.push(0);
+    }
+    this.counts[number]! += count;
+    return number;
+  }
+
+  /** Distinct patterns (patterns × fields) and how many pairs had each. */
+  result(): { levels: Uint8Array; counts: Float64Array } {
+    const levels = new Uint8Array(this.patterns.length * this.fieldCount);
+    this.patterns.forEach((pattern, p) => levels.set(pattern, p * this.fieldCount));
+    return { levels, counts: Float64Array.from(this.counts) };
+  }
+}
+
+/** Collapses identical comparison vectors of pairs (pairs × fields), remembering each pair's pattern. */
 export function aggregatePatterns(levels: Uint8Array, fieldCount: number): Patterns {
   const pairCount = fieldCount === 0 ? 0 : levels.length / fieldCount;
-  const index = new Map<string, number>();
+  const tally = new PatternTally(fieldCount);
   const patternOfPair = new Uint32Array(pairCount);
-  const firstPair: number[] = [];
-  const counts: number[] = [];
   for (let pair = 0; pair < pairCount; pair++) {
-    const offset = pair * fieldCount;
-    const key = String.fromCharCode(...levels.subarray(offset, offset + fieldCount));
-    let pattern = index.get(key);
-    if (pattern === undefined) {
-      pattern = counts.length;
-      index.set(key, pattern);
-      firstPair.push(pair);
-      counts.push(0);
-    }
-    counts[pattern]!++;
-    patternOfPair[pair] = pattern;
+    patternOfPair[pair] = tally.add(levels.subarray(pair * fieldCount, (pair + 1) * fieldCount));
   }
-  const distinct = new Uint8Array(counts.length * fieldCount);
-  firstPair.forEach((pair, pattern) => {
-    distinct.set(levels.subarray(pair * fieldCount, (pair + 1) * fieldCount), pattern * fieldCount);
-  });
-  return { fieldCount, levels: distinct, counts: Float64Array.from(counts), patternOfPair };
+  return { fieldCount, ...tally.result(), patternOfPair };
 }
 
 export interface MixtureParameters {

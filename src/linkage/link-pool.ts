@@ -4,6 +4,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { blockRanges, pairsInBlocks } from './blocking.ts';
+import { PatternTally } from './estimate.ts';
 import { compareListedPairs, scanForScoring, scanForTraining } from './pair-scan.ts';
 import type { ScanData, ScoredPairs, ScoringTables, TrainingScan } from './pair-scan.ts';
 
@@ -36,27 +37,14 @@ const INLINE_PAIR_LIMIT = 50_000;
 const PAIRS_PER_RANGE = 250_000;
 
 function mergePatterns(parts: readonly TrainingScan[], fieldCount: number): TrainingPatterns {
-  const numberOf = new Map<string, number>();
-  const patterns: Uint8Array[] = [];
-  const counts: number[] = [];
+  const tally = new PatternTally(fieldCount);
   let pairCount = 0;
   for (const part of parts) {
     pairCount += part.pairCount;
-    for (let p = 0; p < part.counts.length; p++) {
-      const pattern = part.patterns.subarray(p * fieldCount, (p + 1) * fieldCount);
-      const key = String.fromCharCode(...pattern);
-      const known = numberOf.get(key);
-      if (known !== undefined) counts[known]! += part.counts[p]!;
-      else {
-        numberOf.set(key, counts.length);
-        patterns.push(pattern);
-        counts.push(part.counts[p]!);
-      }
-    }
+    for (let p = 0; p < part.counts.length; p++) tally.add(part.patterns.subarray(p * fieldCount, (p + 1) * fieldCount), part.counts[p]!);
   }
-  const flat = new Uint8Array(patterns.length * fieldCount);
-  patterns.forEach((pattern, p) => flat.set(pattern, p * fieldCount));
-  return { pairCount, patterns: flat, counts: Float64Array.from(counts) };
+  const { levels, counts } = tally.result();
+  return { pairCount, patterns: levels, counts };
 }
 
 function concatScored(parts: readonly ScoredPairs[]): ScoredPairs {

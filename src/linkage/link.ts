@@ -7,6 +7,7 @@ import type { WeightedLink } from './cluster.ts';
 import { comparePair, createComparator } from './comparisons.ts';
 import { createLinkPool } from './link-pool.ts';
 import { createScorer, log2Odds, matchWeight, probabilityFromWeight, termFrequencyU } from './model.ts';
+import type { Scorer } from './model.ts';
 import type { ScoringTables } from './pair-scan.ts';
 import { fieldSpecsFor, prepareTable } from './prepare.ts';
 import type { PreparedColumns } from './prepare.ts';
@@ -56,8 +57,8 @@ function cannotLinkKeyOf(specs: readonly FieldSpec[], records: readonly Prepared
 }
 
 /** The model's weights as the scoring loop reads them, exact-match weights resolved per dictionary value. */
-export function scoringTables(model: LinkageModel, columns: PreparedColumns, minimumProbability: number): ScoringTables {
-  const scorer = createScorer(model);
+export function scoringTables(scorer: Scorer, columns: PreparedColumns, minimumProbability: number): ScoringTables {
+  const { model } = scorer;
   return {
     priorWeight: scorer.priorWeight,
     weights: scorer.weights,
@@ -82,13 +83,15 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   onProgress?.({ stage: 'blocking', done: 1, total: 1 });
   const pool = createLinkPool({ kinds: specs.map((spec) => spec.kind), fieldCount: table.fieldCount, ids: table.ids, dictionaries: table.dictionaries, index: blocking.index }, workers);
   let training;
+  let scorer: Scorer;
   let scored;
   const threshold = options.clusterThreshold;
   try {
     training = await trainModel(specs, prepared, blocking, pool, options);
     const clusterThreshold = threshold ?? training.model.linkThreshold;
     const keepFrom = options.collectUncertain ? Math.min(training.model.reviewThreshold, clusterThreshold) : clusterThreshold;
-    scored = await pool.score(scoringTables(training.model, table, keepFrom), (done, total) =>
+    scorer = createScorer(training.model);
+    scored = await pool.score(scoringTables(scorer, table, keepFrom), (done, total) =>
       onProgress?.({ stage: 'scoring', done, total }),
     );
   } finally {
@@ -97,7 +100,6 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   const { model } = training;
   const clusterThreshold = threshold ?? model.linkThreshold;
 
-  const scorer = createScorer(model);
   const fieldCount = specs.length;
   const n = prepared.length;
   const weightOfPair = new Map<number, number>();

@@ -43,6 +43,15 @@ export function createScorer(model: LinkageModel): Scorer {
   };
 }
 
+/** The largest weight each field can add at a level below exact (never below 0: a missing value adds 0). */
+export function bestWeightsBelowExact(weights: readonly Float64Array[]): Float64Array {
+  return Float64Array.from(weights, (levels) => {
+    let most = 0;
+    for (let level = 1; level < levels.length; level++) most = Math.max(most, levels[level]!);
+    return most;
+  });
+}
+
 /** u of an exact match on this value: how often random records share it. */
 export function termFrequencyU(scorer: Scorer, slot: number, value: string): number {
   const table = scorer.frequencies[slot];

@@ -3,12 +3,12 @@
 
 import { compileRules, transformValue } from './blocking.ts';
 import type { CompiledRules } from './blocking.ts';
-import { compareField, createComparator } from './comparisons.ts';
+import { compareField, createComparator, slotsByCost } from './comparisons.ts';
 import type { Comparator } from './comparisons.ts';
-import { createScorer, fieldWeight, log2Odds, probabilityFromWeight } from './model.ts';
+import { bestWeightsBelowExact, createScorer, fieldWeight, log2Odds, probabilityFromWeight } from './model.ts';
 import type { Scorer } from './model.ts';
 import { prepareRecord } from './prepare.ts';
-import type { FieldKind, LinkageModel, LinkRecord, PreparedRecord, PreparedValue } from './types.ts';
+import type { LinkageModel, LinkRecord, PreparedRecord, PreparedValue } from './types.ts';
 
 /** Records scanned per match, beyond blocks of at most SMALL_BLOCK records (always scanned). */
 const CANDIDATE_BUDGET = 2000;
@@ -94,22 +94,9 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
   };
 }
 
-/** Cheap comparisons first, so hopeless candidates are dropped before the string metrics. */
-const COMPARISON_COST: Record<FieldKind, number> = {
-  nhs_number: 0,
-  sex: 1,
-  birth_date: 2,
-  postcode: 3,
-  email: 4,
-  phone: 5,
-  given_name: 6,
-  family_name: 7,
-  address: 8,
-  text: 9,
-};
-
 interface EarlyExitPlan {
-  order: number[];
+  /** Field slots, cheapest to compare first. */
+  order: Int32Array;
   /** Most weight each field can add below its exact level (at least 0: it may be missing). */
   bestBelowExact: Float64Array;
   nhsSlot: number;
@@ -118,11 +105,9 @@ interface EarlyExitPlan {
 
 function earlyExitPlan(scorer: Scorer): EarlyExitPlan {
   const fields = scorer.model.fields;
-  const order = fields.map((_, slot) => slot).sort((x, y) => COMPARISON_COST[fields[x]!.spec.kind] - COMPARISON_COST[fields[y]!.spec.kind]);
-  const bestBelowExact = Float64Array.from(scorer.weights, (levels) => Math.max(0, ...levels.subarray(1)));
   return {
-    order,
-    bestBelowExact,
+    order: slotsByCost(fields.map((field) => field.spec.kind)),
+    bestBelowExact: bestWeightsBelowExact(scorer.weights),
     nhsSlot: fields.findIndex((field) => field.spec.kind === 'nhs_number'),
     sexSlot: fields.findIndex((field) => field.spec.kind === 'sex'),
   };

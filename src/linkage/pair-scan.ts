@@ -4,7 +4,9 @@
 
 import { forEachCandidatePair } from './blocking.ts';
 import type { BlockIndex } from './blocking.ts';
-import { compareValues, swappedNames } from './comparisons.ts';
+import { compareValues, slotsByCost, swappedNames } from './comparisons.ts';
+import { PatternTally } from './estimate.ts';
+import { bestWeightsBelowExact } from './model.ts';
 import { NULL_LEVEL } from './types.ts';
 import type { FieldKind, PreparedValue } from './types.ts';
 import type { PreparedColumns } from './prepare.ts';
@@ -12,17 +14,6 @@ import type { PreparedColumns } from './prepare.ts';
 export interface ScanData extends PreparedColumns {
   kinds: readonly FieldKind[];
   index: BlockIndex;
-}
-
-/** Cheap comparisons first, so scoring can stop early on pairs that cannot match. */
-const COST_ORDER: readonly FieldKind[] = [
-  'nhs_number', 'sex', 'birth_date', 'postcode', 'phone', 'email', 'family_name', 'given_name', 'text', 'address',
-];
-
-export function slotsByCost(kinds: readonly FieldKind[]): Int32Array {
-  const slots = kinds.map((_, slot) => slot);
-  slots.sort((x, y) => COST_ORDER.indexOf(kinds[x]!) - COST_ORDER.indexOf(kinds[y]!) || x - y);
-  return Int32Array.from(slots);
 }
 
 function valueAt(data: ScanData, slot: number, record: number): PreparedValue | null {
@@ -68,26 +59,16 @@ export function scanForTraining(data: ScanData, from: number, to: number, sample
   const givenSlot = data.kinds.indexOf('given_name');
   const familySlot = data.kinds.indexOf('family_name');
   const vector = new Uint8Array(fieldCount);
-  const patternNumber = new Map<string, number>();
-  const patternList: Uint8Array[] = [];
-  const counts: number[] = [];
+  const tally = new PatternTally(fieldCount);
   let pairCount = 0;
   forEachCandidatePair(data.index, from, to, (a, b) => {
     pairCount++;
     if (sampleRate < 1 && pairHash(a, b) >= sampleRate) return;
     for (let slot = 0; slot < fieldCount; slot++) vector[slot] = compareSlot(data, givenSlot, familySlot, slot, a, b);
-    const key = String.fromCharCode(...vector);
-    const known = patternNumber.get(key);
-    if (known !== undefined) counts[known]!++;
-    else {
-      patternNumber.set(key, counts.length);
-      patternList.push(vector.slice());
-      counts.push(1);
-    }
+    tally.add(vector);
   });
-  const patterns = new Uint8Array(patternList.length * fieldCount);
-  patternList.forEach((pattern, p) => patterns.set(pattern, p * fieldCount));
-  return { pairCount, patterns, counts: Float64Array.from(counts) };
+  const { levels, counts } = tally.result();
+  return { pairCount, patterns: levels, counts };
 }
 
 /** A model's weights laid out for the scoring loop. */
@@ -131,15 +112,6 @@ class PairBuffer {
   }
 }
 
-/** The largest weight each field can add at a level below exact (never below 0: a missing value adds 0). */
-function bestBelowExact(tables: ScoringTables): Float64Array {
-  return Float64Array.from(tables.weights, (levels) => {
-    let most = 0;
-    for (let level = 1; level < levels.length; level++) most = Math.max(most, levels[level]!);
-    return most;
-  });
-}
-
 /**
  * Scores the range's candidate pairs and keeps those at or above the minimum weight.
  * First an upper bound without any string metric: fields that agree exactly or are
@@ -150,7 +122,7 @@ function bestBelowExact(tables: ScoringTables): Float64Array {
  */
 export function scanForScoring(data: ScanData, from: number, to: number, tables: ScoringTables): ScoredPairs {
   const order = slotsByCost(data.kinds);
-  const best = bestBelowExact(tables);
+  const best = bestWeightsBelowExact(tables.weights);
   const fieldCount = data.kinds.length;
   const settled = new Uint8Array(fieldCount);
   const givenSlot = data.kinds.indexOf('given_name');

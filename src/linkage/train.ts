@@ -52,8 +52,9 @@ export interface TrainingResult {
   em: EmResult;
 }
 
-function termFrequencyTable(records: readonly PreparedRecord[], slot: number): Map<string, number> {
-  const { counts, present } = valueCounts(records, slot);
+type ValueCounts = ReturnType<typeof valueCounts>;
+
+function termFrequencyTable({ counts, present }: ValueCounts): Map<string, number> {
   const table = new Map<string, number>();
   for (const [value, count] of counts) table.set(value, count / present);
   return table;
@@ -61,14 +62,15 @@ function termFrequencyTable(records: readonly PreparedRecord[], slot: number): M
 
 function estimateU(
   specs: readonly FieldSpec[],
-  records: readonly PreparedRecord[],
+  recordCount: number,
+  countsBySlot: readonly ValueCounts[],
   sampleLevels: Uint8Array,
 ): number[][] {
-  const floor = 1 / Math.max(2, records.length * records.length);
+  const floor = 1 / Math.max(2, recordCount * recordCount);
   return specs.map((spec, slot) => {
     const levelCount = levelLabels(spec.kind).length;
     const sampled = levelDistribution(sampleLevels, specs.length, slot, levelCount);
-    const { counts, present } = valueCounts(records, slot);
+    const { counts, present } = countsBySlot[slot]!;
     return combineU(sampled, exactAgreementShare(counts, present), floor);
   });
 }
@@ -109,7 +111,9 @@ export async function trainModel(
   const sampleSize = Math.max(0, Math.min(uSamplePairs, Math.round(totalPairs)));
   onProgress?.({ stage: 'estimating u', done: 0, total: sampleSize });
   const sample = randomPairs(n, sampleSize);
-  const u = estimateU(specs, records, await pool.compare(sample.left, sample.right));
+  // Value counts serve both u's exact levels and the term frequencies: counted once per field.
+  const countsBySlot = specs.map((_, slot) => valueCounts(records, slot));
+  const u = estimateU(specs, n, countsBySlot, await pool.compare(sample.left, sample.right));
   onProgress?.({ stage: 'estimating u', done: sampleSize, total: sampleSize });
 
   const blockedPairs = pairsInBlocks(blocking.index, 0, blocking.index.usableBlocks.length);
@@ -132,7 +136,7 @@ export async function trainModel(
 
   const termFrequencies: Record<string, Map<string, number>> = {};
   specs.forEach((spec, slot) => {
-    if (TERM_FREQUENCY_KINDS.has(spec.kind)) termFrequencies[spec.key] = termFrequencyTable(records, slot);
+    if (TERM_FREQUENCY_KINDS.has(spec.kind)) termFrequencies[spec.key] = termFrequencyTable(countsBySlot[slot]!);
   });
 
   const model: LinkageModel = {
