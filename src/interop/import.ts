@@ -9,10 +9,10 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { forgetIndexState, indexState, withIndexLock } from '../linkage/index-state.ts';
+import { acquireIndexLock, forgetIndexState, indexState, type IndexState } from '../linkage/index-state.ts';
 import { isValidNhsNumber } from '../people/nhs-number.ts';
 import type { SourceFields } from '../linkage/person-index.ts';
-import { storeAndLinkBatch, type IncomingRecord } from './link-batch.ts';
+import { planLinks, storeBatch, writeLinkPlan, type IncomingRecord, type LinkPlan } from './link-batch.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/resources.ts';
 
 export const mappableFields = ['given_name', 'middle_name', 'family_name', 'birth_date', 'sex', 'nhs_number', 'phone', 'email', 'postcode', 'address'] as const;
@@ -281,6 +281,48 @@ function progressOf(job: JobRow, resumed: boolean): ImportProgress {
   };
 }
 
+/** A batch not committed because an earlier one failed (the earlier error is the one reported). */
+class BatchAbandoned extends Error {}
+
+/** Records an import matches under one hold of the index lock before letting other writers in. */
+const RECORDS_PER_WINDOW = 50_000;
+
+/**
+ * The import's hold on the person index lock: taken when a batch is to be linked, kept across
+ * batches in flight, and given up (after they commit) once a window's worth has gone through.
+ */
+class ImportWindow {
+  private release: (() => void) | null = null;
+  private records = 0;
+  private readonly db: Kysely<Database>;
+  private readonly link: boolean;
+  constructor(db: Kysely<Database>, link: boolean) {
+    this.db = db;
+    this.link = link;
+  }
+
+  /** Opens the window if need be and returns the index to link with (loaded before any transaction). */
+  async enter(records: number, drain: () => Promise<unknown>): Promise<IndexState | undefined> {
+    if (!this.link) return undefined;
+    if (this.release && this.records >= RECORDS_PER_WINDOW) {
+      await drain();
+      this.close();
+    }
+    if (!this.release) {
+      this.release = await acquireIndexLock(this.db);
+      this.records = 0;
+    }
+    this.records += records;
+    // On PGlite a transaction holds the only connection: the index must be loaded before one opens.
+    return indexState(this.db);
+  }
+
+  close(): void {
+    this.release?.();
+    this.release = null;
+  }
+}
+
 export async function runImport(db: Kysely<Database>, options: ImportOptions): Promise<ImportProgress> {
   const { source, file } = options;
   if (!isSourceCode(source)) throw new ImportInputError('a source code is lower-case letters, digits, - and _');
@@ -314,17 +356,49 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
 
   interface Batch { records: IncomingRecord[]; errors: Array<{ line: number; message: string }>; last: number; expected: number }
 
-  const commit = async (batch: Batch) => {
-    try {
-      current = await withIndexLock(db, async () => {
-        // Load the person index before the transaction: on PGlite the transaction holds the only connection.
-        if (options.link !== false) await indexState(db);
-        return db.transaction().execute(async (trx) => {
-          const result = await storeAndLinkBatch(db, trx, source, batch.records, { link: options.link });
+  // Two batches are in flight at once: while the database writes one batch's links, it stores
+  // the next, which this process then matches (on PostgreSQL the two run on separate cores). Each batch commits in its own transaction with its checkpoint, and both
+  // matching and commits go in file order. The index lock is held across a window of batches,
+  // so no other writer sees index entries whose batch has not committed; the window closes
+  // now and then to let other writers (a registration, a review decision) take their turn.
+  const window = new ImportWindow(db, options.link !== false);
+  let linkTurn: Promise<void> = Promise.resolve();
+  let commitTurn: Promise<void> = Promise.resolve();
+  // Set by the first batch that fails (assigned inside callbacks, so typed by assertion).
+  let failure = null as { error: unknown } | null;
+  const inflight = new Set<Promise<void>>();
+
+  const commit = (batch: Batch, state: IndexState | undefined): Promise<void> => {
+    const afterLinks = linkTurn;
+    const afterCommits = commitTurn;
+    let linksDone!: () => void;
+    let committed!: () => void;
+    linkTurn = new Promise((resolve) => (linksDone = resolve));
+    commitTurn = new Promise((resolve) => (committed = resolve));
+    const stopIfFailed = () => {
+      if (failure) throw new BatchAbandoned();
+    };
+    return (async () => {
+      try {
+        current = await db.transaction().execute(async (trx) => {
+          const stored = await storeBatch(trx, source, batch.records);
+          await afterLinks;
+          stopIfFailed();
+          let plan: LinkPlan;
+          try {
+            plan = planLinks(state, stored);
+          } finally {
+            linksDone();
+          }
+          // Links may name persons the previous batch created: they must be committed first.
+          await afterCommits;
+          stopIfFailed();
+          await writeLinkPlan(trx, plan);
           if (batch.errors.length > 0) {
             await sql`insert into import_errors (job_id, line, message)
               select ${current.id}, * from unnest(${batch.errors.map((e) => e.line)}::bigint[], ${batch.errors.map((e) => e.message)}::text[])`.execute(trx);
           }
+          const { result } = stored;
           const updated = await trx.updateTable('import_jobs').set({
             lines_done: batch.last,
             records_stored: sql`records_stored + ${result.stored}`,
@@ -338,34 +412,39 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
           if (!updated) throw new Error('another run is importing this file at the same time');
           return updated;
         });
-      });
-    } catch (error) {
-      // The in-process index may hold records the rolled-back batch added: rebuild it on next use.
-      forgetIndexState(db);
-      throw error;
-    }
-    const progress = progressOf(current, resumed);
-    options.onProgress?.(progress);
-    await options.afterBatch?.(progress);
+        committed();
+        const progress = progressOf(current, resumed);
+        options.onProgress?.(progress);
+        await options.afterBatch?.(progress);
+      } catch (error) {
+        // The in-process index may hold records the rolled-back batch added: rebuild it on next use.
+        forgetIndexState(db);
+        if (!(error instanceof BatchAbandoned)) failure ??= { error };
+      } finally {
+        linksDone();
+        committed();
+      }
+    })();
   };
 
-  // One batch commits while the next is read and checked: the database and the parser overlap.
-  // Batches still commit one after another, each with its checkpoint.
-  let inflight: Promise<void> = Promise.resolve();
-  let failure: { error: unknown } | null = null;
-  const settle = async () => {
-    await inflight;
-    if (failure) throw failure.error;
-  };
+  let expected = Number(current.lines_done);
   const flush = async () => {
-    await settle();
-    const batch: Batch = { records, errors, last: lastLine, expected: Number(current.lines_done) };
+    const batch: Batch = { records, errors, last: lastLine, expected };
     records = [];
     errors = [];
     if (batch.last === batch.expected) return;
-    inflight = commit(batch).catch((error: unknown) => {
-      failure = { error };
-    });
+    expected = batch.last;
+    while (inflight.size >= 2) await Promise.race(inflight);
+    if (failure) return;
+    const state = await window.enter(batch.records.length, () => Promise.all(inflight));
+    const running = commit(batch, state);
+    inflight.add(running);
+    void running.then(() => inflight.delete(running));
+  };
+  const drain = async () => {
+    await Promise.all(inflight);
+    window.close();
+    if (failure) throw failure.error;
   };
 
   try {
@@ -374,18 +453,18 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
       else records.push(item.record);
       lastLine = Math.max(lastLine, item.line);
       if (records.length + errors.length >= batchSize) await flush();
+      if (failure) break;
     }
-    await settle();
     // Trailing blank lines count as done.
-    lastLine = Math.max(lastLine, Number(current.lines_done));
-    if (records.length + errors.length > 0) await flush();
-    await settle();
+    if (!failure && records.length + errors.length > 0) await flush();
+    await drain();
   } catch (error) {
-    await inflight;
+    await Promise.all(inflight);
+    window.close();
     if (error instanceof ImportInputError) {
       await db.updateTable('import_jobs').set({ status: 'failed', updated_at: new Date() }).where('id', '=', current.id).execute();
     }
-    throw error;
+    throw failure ? failure.error : error;
   }
   current = await db.updateTable('import_jobs').set({ status: 'done', finished_at: new Date(), updated_at: new Date() }).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow() as JobRow;
   const done = progressOf(current, resumed);

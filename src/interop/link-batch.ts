@@ -3,14 +3,17 @@
 // (source, source_id): a record received again with the same fields changes nothing; with
 // different fields its old version goes to source_record_history.
 //
-// Matching runs against the in-process index of `db`; records are added to it as the batch
-// goes, so two records of the same new person in one file link together. If the caller's
-// transaction fails, call `forgetIndexState(db)` (the index is rebuilt on next use).
+// Three steps, so a bulk import can overlap them across batches (the database stores one
+// batch while this process matches the next): storeBatch and writeLinkPlan run in the
+// caller's transaction, planLinks is CPU only. Matching runs against the in-process index of
+// `db`; records are added to it as the batch goes, so two records of the same new person in
+// one file link together. If the transaction fails, call `forgetIndexState(db)` (the index is
+// rebuilt on next use).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../demo/bulk.ts';
 import { bestValues, newPersonId, type SourceFields } from '../linkage/person-index.ts';
-import { addPreparedRecord, addRecord, clearBest, matchPreparedRecord, type CandidatePerson } from '../linkage/online.ts';
+import { addInternedRecord, addRecord, clearBest, internRecord, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
 import { prepareRecord } from '../linkage/prepare.ts';
 import {
   RECORD_PREFIX, SPINE_PREFIX, anchorLinkRecord, indexState, linkRecordFromFields, livePerson, type IndexState,
@@ -51,6 +54,20 @@ function liveCandidates(state: IndexState, candidates: readonly CandidatePerson[
 
 const REVIEW_CANDIDATES = 3;
 
+/** A batch after storing: its counts so far and the records that need linking. */
+export interface StoredBatch {
+  result: BatchResult;
+  toLink: Array<{ id: number; sourceId: string; fields: SourceFields; currentPerson: string | null }>;
+}
+
+/** What linking a batch decided, to be written in the batch's transaction. */
+export interface LinkPlan {
+  newPersons: Array<{ id: string; records: SourceFields[] }>;
+  links: Array<{ sourceRecordId: number; personId: string; method: string; probability: number | null }>;
+  supersede: number[];
+  reviews: Array<{ sourceRecordId: number; candidatePersonId: string; comparedRecordId: number | null; probability: number; reason: string }>;
+}
+
 export async function storeAndLinkBatch(
   db: Kysely<Database>,
   trx: Kysely<Database>,
@@ -58,19 +75,28 @@ export async function storeAndLinkBatch(
   input: readonly IncomingRecord[],
   options: { link?: boolean } = {},
 ): Promise<BatchResult> {
+  const stored = await storeBatch(trx, source, input);
+  const state = options.link === false || stored.toLink.length === 0 ? undefined : await indexState(db);
+  await writeLinkPlan(trx, planLinks(state, stored));
+  return stored.result;
+}
+
+/** Stores the batch's records (new ones inserted, changed ones updated with their history kept). */
+export async function storeBatch(trx: Kysely<Database>, source: string, input: readonly IncomingRecord[]): Promise<StoredBatch> {
   const result: BatchResult = { stored: 0, unchanged: 0, linked: 0, newPerson: 0, review: 0, unlinked: 0, bySourceId: new Map() };
-  if (input.length === 0) return result;
+  if (input.length === 0) return { result, toLink: [] };
   // The last version of a record in the batch wins; earlier ones count as superseded in-file.
   const latest = new Map<string, SourceFields>();
   for (const record of input) latest.set(record.sourceId, record.fields);
   // New records go straight in; those this source sent before are compared with what is stored.
+  // The batch travels as one JSON document: far cheaper to send than text arrays.
   const insertedIds = new Map<string, number>();
   const entries = [...latest.entries()];
   for (let start = 0; start < entries.length; start += 5000) {
     const batch = entries.slice(start, start + 5000);
     const rows = (await sql<{ id: number; source_id: string }>`
       insert into source_records (source, source_id, fields)
-      select ${source}, t.source_id, t.fields::jsonb from unnest(${batch.map(([id]) => id)}::text[], ${batch.map(([, fields]) => JSON.stringify(fields))}::text[]) as t(source_id, fields)
+      select ${source}, e->>0, e->1 from jsonb_array_elements(${JSON.stringify(batch)}::jsonb) as e
       on conflict (source, source_id) do nothing
       returning id, source_id`.execute(trx)).rows;
     for (const row of rows) insertedIds.set(row.source_id, Number(row.id));
@@ -105,37 +131,43 @@ export async function storeAndLinkBatch(
       where s.id = u.id`.execute(trx);
   }
   result.stored = fresh.length + changed.length;
-
   const toLink = [
     ...fresh.map((r) => ({ id: insertedIds.get(r.sourceId)!, sourceId: r.sourceId, fields: r.fields, currentPerson: null as string | null })),
     ...changed.map((c) => ({ id: c.id, sourceId: c.sourceId, fields: c.fields, currentPerson: c.old.person_id })),
   ];
-  const state = options.link === false ? undefined : await indexState(db);
+  return { result, toLink };
+}
+
+/**
+ * Links a stored batch through the person index (no `state`: no model trained yet, so the
+ * records stay unlinked). CPU only; the index is updated as it goes. Fills in the batch's
+ * result and returns what to write.
+ */
+export function planLinks(state: IndexState | undefined, stored: StoredBatch): LinkPlan {
+  const { result, toLink } = stored;
+  const plan: LinkPlan = { newPersons: [], links: [], supersede: [], reviews: [] };
   if (!state) {
     for (const record of toLink) {
       result.unlinked++;
       result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId: record.currentPerson, outcome: record.currentPerson ? 'kept' : 'unlinked' });
     }
-    return result;
+    return plan;
   }
-
-  const newPersons: Array<{ id: string; records: SourceFields[] }> = [];
-  const links: Array<{ sourceRecordId: number; personId: string; method: string; probability: number | null }> = [];
-  const supersede: number[] = [];
-  const reviews: Array<{ sourceRecordId: number; candidatePersonId: string; comparedRecordId: number | null; probability: number; reason: string }> = [];
   for (const record of toLink) {
     const currentPerson = record.currentPerson === null ? null : livePerson(state, record.currentPerson);
     if (record.currentPerson !== null) {
       const entry = state.entryOf.get(RECORD_PREFIX + record.id);
-      if (entry !== undefined) state.index.personIds[entry] = '';
+      if (entry !== undefined) setEntryPerson(state.index, entry, '');
     }
-    // Prepared once: matched, then added to the index under its record key.
+    // Prepared and numbered once: matched, then added to the index under its record key.
     const key = RECORD_PREFIX + record.id;
-    const prepared = prepareRecord(state.index.comparator.specs, linkRecordFromFields(key, record.fields));
-    const match = matchPreparedRecord(state.index, state.model, prepared);
-    const candidates = liveCandidates(state, match.candidates, state.cannotLink.get(record.id));
-    const best = candidates[0];
+    const interned = internRecord(state.index, prepareRecord(state.index.comparator.specs, linkRecordFromFields(key, record.fields)));
+    const ruledOut = state.cannotLink.get(record.id);
     const mustLink = state.mustLink.get(record.id);
+    // A reviewer's word on this record changes who may win: then every candidate is scored.
+    const match = matchInternedRecord(state.index, state.model, interned, { decisionOnly: ruledOut === undefined && mustLink === undefined });
+    const candidates = liveCandidates(state, match.candidates, ruledOut);
+    const best = candidates[0];
     const linkTo = mustLink !== undefined ? livePerson(state, mustLink) : best && clearBest(candidates, state.model) ? best.personId : null;
     let personId: string;
     let outcome: BatchOutcome;
@@ -149,16 +181,16 @@ export async function storeAndLinkBatch(
       outcome = best ? 'review' : 'kept';
     } else {
       personId = newPersonId();
-      newPersons.push({ id: personId, records: [record.fields] });
+      plan.newPersons.push({ id: personId, records: [record.fields] });
       outcome = best ? 'review' : 'new_person';
     }
     if (currentPerson !== personId) {
-      if (currentPerson !== null) supersede.push(record.id);
-      links.push({ sourceRecordId: record.id, personId, method: mustLink !== undefined ? 'reviewer' : linkTo !== null ? 'probabilistic' : 'probabilistic_new', probability });
+      if (currentPerson !== null) plan.supersede.push(record.id);
+      plan.links.push({ sourceRecordId: record.id, personId, method: mustLink !== undefined ? 'reviewer' : linkTo !== null ? 'probabilistic' : 'probabilistic_new', probability });
     }
     if (linkTo === null && best) {
       for (const candidate of candidates.filter((c) => c.personId !== personId && c.probability >= state.model.reviewThreshold).slice(0, REVIEW_CANDIDATES)) {
-        reviews.push({
+        plan.reviews.push({
           sourceRecordId: record.id, candidatePersonId: candidate.personId, probability: candidate.probability,
           comparedRecordId: candidate.recordId.startsWith(RECORD_PREFIX) ? Number(candidate.recordId.slice(RECORD_PREFIX.length)) : null,
           reason: candidate.probability >= state.model.linkThreshold ? 'ambiguous' : 'uncertain',
@@ -167,7 +199,7 @@ export async function storeAndLinkBatch(
     }
     // Keep the in-process index in step as the batch goes (a failed batch forgets the index).
     state.entryOf.set(key, state.index.records.length);
-    addPreparedRecord(state.index, prepared, personId);
+    addInternedRecord(state.index, interned, personId);
     if (outcome === 'new_person' || (outcome === 'review' && currentPerson === null)) {
       const values = bestValues([record.fields]);
       const anchor = { id: personId, given_name: values.given_name, family_name: values.family_name, birth_date: values.birth_date, sex: values.sex, nhs_number: values.nhs_number, phone: values.phone, email: values.email, postcode: values.postcode, address_line: values.address };
@@ -179,7 +211,12 @@ export async function storeAndLinkBatch(
     else if (outcome === 'review') result.review++;
     result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId, outcome });
   }
+  return plan;
+}
 
+/** Writes a batch's new persons, links and review items. */
+export async function writeLinkPlan(trx: Kysely<Database>, plan: LinkPlan): Promise<void> {
+  const { newPersons, links, supersede, reviews } = plan;
   if (newPersons.length > 0) {
     const rows = newPersons.map((person) => ({ id: person.id, ...bestValues(person.records) }));
     await bulkInsert(trx, 'persons', [
@@ -212,5 +249,4 @@ export async function storeAndLinkBatch(
         ${reviews.map((r) => r.comparedRecordId)}::bigint[], ${reviews.map((r) => r.probability)}::float8[], ${reviews.map((r) => r.reason)}::text[])
       on conflict (source_record_id, candidate_person_id) where status = 'open' do nothing`.execute(trx);
   }
-  return result;
 }

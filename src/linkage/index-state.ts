@@ -4,7 +4,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { addRecord, createLinkageIndex } from './online.ts';
+import { addRecord, createLinkageIndex, setEntryPerson } from './online.ts';
 import type { LinkageIndex } from './online.ts';
 import { modelFromJson } from './model.ts';
 import { FIELD_NAMES } from './types.ts';
@@ -73,16 +73,22 @@ const locks = new WeakMap<object, Promise<void>>();
 
 /** Runs `work` when no other index write on this database is running. */
 export async function withIndexLock<T>(db: Kysely<Database>, work: () => Promise<T>): Promise<T> {
-  const previous = locks.get(db) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  locks.set(db, previous.then(() => mine));
-  await previous;
+  const release = await acquireIndexLock(db);
   try {
     return await work();
   } finally {
     release();
   }
+}
+
+/** Waits for the index lock and returns its release (for holds that span several steps). */
+export async function acquireIndexLock(db: Kysely<Database>): Promise<() => void> {
+  const previous = locks.get(db) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  locks.set(db, previous.then(() => mine));
+  await previous;
+  return release;
 }
 
 export function livePerson(state: Pick<IndexState, 'mergedInto'>, personId: string): string {
@@ -189,6 +195,6 @@ export async function noteLinkChanges(db: Kysely<Database>, changes: readonly { 
   if (!state) return;
   for (const change of changes) {
     const entry = state.entryOf.get(RECORD_PREFIX + change.sourceRecordId);
-    if (entry !== undefined) state.index.personIds[entry] = change.personId;
+    if (entry !== undefined) setEntryPerson(state.index, entry, change.personId);
   }
 }

@@ -6,7 +6,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/log.ts';
-import { addRecord, matchRecord } from './online.ts';
+import { addRecord, matchRecord, setEntryPerson } from './online.ts';
 import {
   RECORD_PREFIX,
   SPINE_PREFIX,
@@ -286,9 +286,9 @@ async function rematchSince(
     for (const row of candidates.rows) {
       const entry = state.entryOf.get(RECORD_PREFIX + row.source_record_id);
       const saved = entry === undefined ? undefined : state.index.personIds[entry];
-      if (entry !== undefined) state.index.personIds[entry] = '';
+      if (entry !== undefined) setEntryPerson(state.index, entry, '');
       const match = matchRecord(state.index, state.model, linkRecordFromFields('rematch', row.fields));
-      if (entry !== undefined) state.index.personIds[entry] = saved!;
+      if (entry !== undefined) setEntryPerson(state.index, entry, saved!);
       const scores = new Map<string, number>();
       for (const candidate of match.candidates) {
         if (candidate.personId === '') continue;

@@ -40,14 +40,29 @@ export interface LinkageIndex {
   /** Per field slot, one number and one prepared value object per distinct normalised value. */
   valueNumbers: Map<string, number>[];
   values: PreparedValue[][];
-  /** Record-major value numbers (records × fields): candidates are first bounded on these integers. */
+  /**
+   * Record-major rows of `stride` integers: the record's value numbers per field, then its
+   * person number, then the match call that last saw it. Everything a candidate is first
+   * bounded on sits in one cache line, so the many candidates that only share a block cost
+   * one memory read each.
+   */
   rows: Int32Array;
+  stride: number;
   /** Per field slot and value number, the weight of an exact match under the index's model (NaN: not computed). */
   exactWeights: Float64Array[];
   records: PreparedRecord[];
-  personIds: string[];
-  /** Per record, the match call that last saw it (dedupes candidates without a Set). */
-  lastSeen: Uint32Array;
+  /** Per record, its person ('' once the record no longer votes); change with setEntryPerson. */
+  readonly personIds: readonly string[];
+  /** Person id ↔ person number (the number is kept in each record's row). */
+  personNumberOf: Map<string, number>;
+  personIdOf: string[];
+  /** Per person number, within the current match call: its best weight so far and that record. */
+  personCall: Int32Array;
+  personBest: Float64Array;
+  personBestEntry: Int32Array;
+  /** Per value number of the NHS number field: whether it passes the check digit. */
+  nhsValid: Uint8Array;
+  nhsSlot: number;
   matchCalls: number;
   plan?: EarlyExitPlan;
 }
@@ -85,11 +100,18 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     partOfValue: model.blockingRules.map((rule) => rule.parts.map(() => new Int32Array(0))),
     valueNumbers: specs.map(() => new Map<string, number>()),
     values: specs.map(() => []),
-    rows: new Int32Array(1024 * Math.max(1, specs.length)),
+    rows: new Int32Array(1024 * (specs.length + 2)),
+    stride: specs.length + 2,
     exactWeights: specs.map(() => new Float64Array(0)),
     records: [],
     personIds: [],
-    lastSeen: new Uint32Array(1024),
+    personNumberOf: new Map(),
+    personIdOf: [],
+    personCall: new Int32Array(1024),
+    personBest: new Float64Array(1024),
+    personBestEntry: new Int32Array(1024),
+    nhsValid: new Uint8Array(1024),
+    nhsSlot: specs.findIndex((spec) => spec.kind === 'nhs_number'),
     matchCalls: 0,
   };
 }
@@ -97,9 +119,10 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
 interface EarlyExitPlan {
   /** Field slots, cheapest to compare first. */
   order: Int32Array;
+  /** Field slots, widest spread of weight first: the bound falls fastest in this order. */
+  boundOrder: Int32Array;
   /** Most weight each field can add below its exact level (at least 0: it may be missing). */
   bestBelowExact: Float64Array;
-  nhsSlot: number;
   sexSlot: number;
 }
 
@@ -107,10 +130,22 @@ function earlyExitPlan(scorer: Scorer): EarlyExitPlan {
   const fields = scorer.model.fields;
   return {
     order: slotsByCost(fields.map((field) => field.spec.kind)),
+    boundOrder: Int32Array.from(fields.map((_, slot) => slot)).sort((x, y) => spread(scorer, y) - spread(scorer, x) || x - y),
     bestBelowExact: bestWeightsBelowExact(scorer.weights),
-    nhsSlot: fields.findIndex((field) => field.spec.kind === 'nhs_number'),
     sexSlot: fields.findIndex((field) => field.spec.kind === 'sex'),
   };
+}
+
+/** How far apart a field's best and worst weights are. */
+function spread(scorer: Scorer, slot: number): number {
+  const levels = [...scorer.weights[slot]!, 0];
+  return Math.max(...levels) - Math.min(...levels);
+}
+
+function grownBytes(array: Uint8Array, length: number): Uint8Array {
+  const bigger = new Uint8Array(Math.max(length, array.length * 2));
+  bigger.set(array);
+  return bigger;
 }
 
 function grown<T extends Int32Array | Float64Array>(array: T, length: number, fill: number): T {
@@ -132,57 +167,98 @@ function exactWeight(index: LinkageIndex, slot: number, number: number, record: 
 
 /**
  * Match weight of the incoming record against indexed record `candidate`, or -Infinity as
- * soon as it cannot reach `cutoff`. First a bound on value numbers alone (fields missing or
- * holding the same value are settled, the rest counted at their best non-exact level), then
- * the unsettled fields cheapest first: the same weight a full comparison gives, for far less
- * work on the many candidates that only share a block.
+ * soon as it cannot reach `cutoff`. The bound starts at the incoming record's perfect score
+ * and comes down field by field on value numbers alone, the most telling field first (a
+ * different valid NHS number rules out a household member at the first field): fields
+ * missing or holding the same value are settled, the rest held at their best non-exact
+ * level. Then the unsettled fields are compared, cheapest first. The same weight a full
+ * comparison gives, for far less work on the many candidates that only share a block.
  */
 function weightAtLeast(
   index: LinkageIndex,
   scorer: Scorer,
   plan: EarlyExitPlan,
-  incoming: PreparedRecord,
-  incomingNumbers: Int32Array,
+  incoming: IncomingScore,
   candidate: number,
   cutoff: number,
   settled: Uint8Array,
 ): number {
-  const other = index.records[candidate]!;
+  const numbers = incoming.numbers;
   const fieldCount = settled.length;
-  const row = candidate * fieldCount;
+  const row = candidate * index.stride;
   const rows = index.rows;
-  const ownModel = scorer === index.scorer;
-  let bound = scorer.priorWeight;
-  for (let slot = 0; slot < fieldCount; slot++) {
-    const a = incomingNumbers[slot]!;
-    const b = rows[row + slot]!;
+  const nhsSlot = index.nhsSlot;
+  let bound = incoming.perfect;
+  for (let k = 0; k < fieldCount; k++) {
+    const slot = plan.boundOrder[k]!;
+    const a = numbers[slot]!;
     settled[slot] = 1;
-    if (a === MISSING || b === MISSING) continue;
-    if (slot === plan.nhsSlot) {
+    if (a === MISSING) continue;
+    const b = rows[row + slot]!;
+    let weight: number;
+    if (b === MISSING) weight = 0;
+    else if (slot === nhsSlot) {
       // Counts only when both pass the check digit (then equal numbers mean equal values).
-      if (incoming.values[slot]!.valid && other.values[slot]!.valid) bound += scorer.weights[slot]![a === b ? 0 : 1]!;
-    } else if (slot === plan.sexSlot) {
-      bound += scorer.weights[slot]![a === b ? 0 : 1]!;
-    } else if (a === b) {
-      if (ownModel) {
-        const cache = index.exactWeights[slot]!;
-        const cached = a < cache.length ? cache[a]! : Number.NaN;
-        bound += Number.isNaN(cached) ? exactWeight(index, slot, a, other) : cached;
-      } else bound += fieldWeight(scorer, slot, 0, other, other);
-    } else {
+      weight = incoming.nhsValid && index.nhsValid[b] === 1 ? scorer.weights[slot]![a === b ? 0 : 1]! : 0;
+    } else if (slot === plan.sexSlot) weight = scorer.weights[slot]![a === b ? 0 : 1]!;
+    else if (a === b) weight = incoming.exact[slot]!;
+    else {
       settled[slot] = 0;
-      bound += plan.bestBelowExact[slot]!;
+      weight = plan.bestBelowExact[slot]!;
     }
+    bound -= incoming.best[slot]! - weight;
+    if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
-  if (bound < cutoff) return Number.NEGATIVE_INFINITY;
+  const other = index.records[candidate]!;
   for (let k = 0; k < plan.order.length; k++) {
     const slot = plan.order[k]!;
     if (settled[slot] === 1) continue;
-    bound += scorer.weights[slot]![compareField(index.comparator, slot, incoming, other)]! - plan.bestBelowExact[slot]!;
+    bound += scorer.weights[slot]![compareField(index.comparator, slot, incoming.record, other)]! - plan.bestBelowExact[slot]!;
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   return bound;
 }
+
+/** What is worked out once per incoming record before its candidates are scored. */
+interface IncomingScore {
+  record: PreparedRecord;
+  /** Value numbers in the index (MISSING, UNKNOWN). */
+  numbers: Int32Array;
+  /** Per field, the weight of an exact match on this record's value. */
+  exact: Float64Array;
+  /** Per field, the most it can add against any record (0 when missing). */
+  best: Float64Array;
+  /** The most any indexed record can score: the prior plus every field's best. */
+  perfect: number;
+  nhsValid: boolean;
+}
+
+/** A field missing on the other side adds 0, so no field's best is below 0. */
+function incomingScore(index: LinkageIndex, scorer: Scorer, plan: EarlyExitPlan, record: PreparedRecord, numbers: Int32Array): IncomingScore {
+  const exact = new Float64Array(numbers.length);
+  const best = new Float64Array(numbers.length);
+  let perfect = scorer.priorWeight;
+  for (let slot = 0; slot < numbers.length; slot++) {
+    const number = numbers[slot]!;
+    if (number === MISSING) continue;
+    const levels = scorer.weights[slot]!;
+    let most = Math.max(0, plan.bestBelowExact[slot]!);
+    if (slot === index.nhsSlot) most = record.values[slot]!.valid ? Math.max(most, levels[0]!, levels[1]!) : 0;
+    else if (slot === plan.sexSlot) most = Math.max(most, levels[0]!, levels[1]!);
+    else if (number >= 0) {
+      // Term-frequency adjusted: the same for the candidate's copy of this value.
+      exact[slot] = scorer === index.scorer ? exactWeight(index, slot, number, record) : fieldWeight(scorer, slot, 0, record, record);
+      most = Math.max(most, exact[slot]!);
+    }
+    best[slot] = most;
+    perfect += most;
+  }
+  const nhsValid = index.nhsSlot >= 0 && record.values[index.nhsSlot]?.valid === true;
+  return { record, numbers, exact, best, perfect, nhsValid };
+}
+
+/** Rounding between two sums of the same weights in a different order. */
+const PERFECT_SLACK = 1e-9;
 
 /**
  * Each field's value number (MISSING, or UNKNOWN for a value the index has never seen; with
@@ -205,6 +281,10 @@ function valueNumbersOf(index: LinkageIndex, record: PreparedRecord, create: boo
       number = index.values[slot]!.length;
       index.values[slot]!.push(value);
       index.valueNumbers[slot]!.set(value.value, number);
+      if (slot === index.nhsSlot) {
+        if (number >= index.nhsValid.length) index.nhsValid = grownBytes(index.nhsValid, number + 1);
+        index.nhsValid[number] = value.valid ? 1 : 0;
+      }
     }
     numbers[slot] = number;
   }
@@ -270,23 +350,39 @@ export function addRecord(index: LinkageIndex, record: LinkRecord, personId: str
 
 /** Adds an already prepared record (fields in the model's order). */
 export function addPreparedRecord(index: LinkageIndex, record: PreparedRecord, personId: string): void {
-  const numbers = valueNumbersOf(index, record, true);
-  const fieldCount = numbers.length;
-  const prepared: PreparedRecord = {
-    id: record.id,
-    values: record.values.map((value, slot) => (value ? index.values[slot]![numbers[slot]!]! : null)),
+  addInternedRecord(index, internRecord(index, record), personId);
+}
+
+/**
+ * A prepared record numbered into the index once (its values and block key parts), for a
+ * record that is matched and then added: the work is not done twice. Its values are swapped
+ * for the index's shared copies.
+ */
+export interface InternedRecord {
+  record: PreparedRecord;
+  numbers: Int32Array;
+  keys: Float64Array;
+}
+
+export function internRecord(index: LinkageIndex, prepared: PreparedRecord): InternedRecord {
+  const numbers = valueNumbersOf(index, prepared, true);
+  const record: PreparedRecord = {
+    id: prepared.id,
+    values: prepared.values.map((value, slot) => (value ? index.values[slot]![numbers[slot]!]! : null)),
   };
+  return { record, numbers, keys: blockKeysOf(index, record, numbers, true) };
+}
+
+export function addInternedRecord(index: LinkageIndex, interned: InternedRecord, personId: string): void {
+  const { record: prepared, numbers, keys } = interned;
+  const fieldCount = numbers.length;
   const number = index.records.length;
   index.records.push(prepared);
-  index.personIds.push(personId);
-  if (number >= index.lastSeen.length) {
-    const bigger = new Uint32Array(index.lastSeen.length * 2);
-    bigger.set(index.lastSeen);
-    index.lastSeen = bigger;
-  }
-  index.rows = grown(index.rows, (number + 1) * fieldCount, MISSING);
-  index.rows.set(numbers, number * fieldCount);
-  const keys = blockKeysOf(index, prepared, numbers, true);
+  (index.personIds as string[]).push('');
+  index.rows = grown(index.rows, (number + 1) * index.stride, MISSING);
+  index.rows.set(numbers, number * index.stride);
+  index.rows[number * index.stride + fieldCount + 1] = 0;
+  setEntryPerson(index, number, personId);
   for (let rule = 0; rule < keys.length; rule++) {
     const key = keys[rule]!;
     if (Number.isNaN(key)) continue;
@@ -298,37 +394,115 @@ export function addPreparedRecord(index: LinkageIndex, record: PreparedRecord, p
   }
 }
 
+/** Says which person an indexed record belongs to; '' takes it out of matching (it no longer votes). */
+export function setEntryPerson(index: LinkageIndex, entry: number, personId: string): void {
+  (index.personIds as string[])[entry] = personId;
+  let person = -1;
+  if (personId !== '') {
+    const known = index.personNumberOf.get(personId);
+    if (known !== undefined) person = known;
+    else {
+      person = index.personIdOf.length;
+      index.personIdOf.push(personId);
+      index.personNumberOf.set(personId, person);
+      if (person >= index.personCall.length) {
+        index.personCall = grown(index.personCall, person + 1, 0);
+        index.personBest = grown(index.personBest, person + 1, 0);
+        index.personBestEntry = grown(index.personBestEntry, person + 1, 0);
+      }
+    }
+  }
+  index.rows[entry * index.stride + index.comparator.specs.length] = person;
+}
+
+/** A new match call number (call numbers mark what one match has seen, without clearing). */
+function nextMatchCall(index: LinkageIndex): number {
+  if (index.matchCalls >= 0x7fffffff) {
+    for (let entry = 0; entry < index.records.length; entry++) index.rows[entry * index.stride + index.stride - 1] = 0;
+    index.personCall.fill(0);
+    index.matchCalls = 0;
+  }
+  return ++index.matchCalls;
+}
+
 /** Scores `record` against the index and decides link / review / new. Does not add it. */
 export function matchRecord(index: LinkageIndex, model: LinkageModel, record: LinkRecord): MatchResult {
   return matchPreparedRecord(index, model, prepareRecord(index.comparator.specs, record));
 }
 
+export interface MatchOptions {
+  /**
+   * Only the decision is wanted: once one person clears the link threshold, persons more than
+   * AMBIGUITY_MARGIN_BITS below it can neither link nor make the link ambiguous, so they are
+   * not scored out. When the decision is not a link, the record is matched again in full, so
+   * a review still lists every candidate.
+   */
+  decisionOnly?: boolean;
+}
+
 /** As matchRecord, for a record already prepared with the index's field specs. */
-export function matchPreparedRecord(index: LinkageIndex, model: LinkageModel, prepared: PreparedRecord): MatchResult {
+export function matchPreparedRecord(index: LinkageIndex, model: LinkageModel, prepared: PreparedRecord, options: MatchOptions = {}): MatchResult {
+  // Looked up without numbering: a value or key part the index has never seen matches nothing.
+  const numbers = valueNumbersOf(index, prepared, false);
+  return matchNumbered(index, model, prepared, numbers, blockKeysOf(index, prepared, numbers, false), options);
+}
+
+/** As matchRecord, for a record interned to be added after it is matched. */
+export function matchInternedRecord(index: LinkageIndex, model: LinkageModel, interned: InternedRecord, options: MatchOptions = {}): MatchResult {
+  return matchNumbered(index, model, interned.record, interned.numbers, interned.keys, options);
+}
+
+function matchNumbered(index: LinkageIndex, model: LinkageModel, prepared: PreparedRecord, numbers: Int32Array, keys: Float64Array, options: MatchOptions): MatchResult {
+  const result = scoreCandidates(index, model, prepared, numbers, keys, options.decisionOnly === true);
+  if (result.match.decision === 'link' || !result.pruned) return result.match;
+  return scoreCandidates(index, model, prepared, numbers, keys, false).match;
+}
+
+function scoreCandidates(
+  index: LinkageIndex,
+  model: LinkageModel,
+  prepared: PreparedRecord,
+  numbers: Int32Array,
+  keys: Float64Array,
+  prune: boolean,
+): { match: MatchResult; pruned: boolean } {
   const scorer = model === index.model ? index.scorer : createScorer(model);
   const plan = model === index.model ? (index.plan ??= earlyExitPlan(scorer)) : earlyExitPlan(scorer);
-  const cutoff = log2Odds(model.reviewThreshold);
+  const reviewWeight = log2Odds(model.reviewThreshold);
+  const linkWeight = log2Odds(model.linkThreshold);
+  let cutoff = reviewWeight;
   const settled = new Uint8Array(prepared.values.length);
-  const numbers = valueNumbersOf(index, prepared, false);
-  const call = ++index.matchCalls;
-  const bestByPerson = new Map<string, CandidatePerson>();
-
+  const call = nextMatchCall(index);
+  const { rows, stride, personCall, personBest, personBestEntry } = index;
+  const personColumn = stride - 2;
+  const touched: number[] = [];
+  // A person's further records need only be scored while they could beat its best so far,
+  // and not at all once that best is the most any record can score (a person often holds
+  // the same details in several agencies' records).
+  const incoming = incomingScore(index, scorer, plan, prepared, numbers);
+  const perfect = incoming.perfect - PERFECT_SLACK;
   const consider = (candidate: number): void => {
-    if (index.lastSeen[candidate] === call) return;
-    index.lastSeen[candidate] = call;
-    const weight = weightAtLeast(index, scorer, plan, prepared, numbers, candidate, cutoff, settled);
+    const at = candidate * stride;
+    if (rows[at + stride - 1] === call) return;
+    rows[at + stride - 1] = call;
+    const person = rows[at + personColumn]!;
+    if (person < 0) return;
+    const seen = personCall[person] === call;
+    if (seen && personBest[person]! >= perfect) return;
+    const weight = weightAtLeast(index, scorer, plan, incoming, candidate, seen ? Math.max(cutoff, personBest[person]!) : cutoff, settled);
     if (weight === Number.NEGATIVE_INFINITY) return;
-    const personId = index.personIds[candidate]!;
-    const best = bestByPerson.get(personId);
-    if (!best || weight > best.weight) {
-      bestByPerson.set(personId, { personId, recordId: index.records[candidate]!.id, weight, probability: probabilityFromWeight(weight) });
-    }
+    if (prune && weight >= linkWeight && weight - AMBIGUITY_MARGIN_BITS > cutoff) cutoff = weight - AMBIGUITY_MARGIN_BITS;
+    if (!seen) {
+      personCall[person] = call;
+      touched.push(person);
+    } else if (weight <= personBest[person]!) return;
+    personBest[person] = weight;
+    personBestEntry[person] = candidate;
   };
 
   // Smallest (most selective) blocks first; big blocks only while within the budget,
   // so a common name cannot make one match scan thousands of records.
   const blocks: number[][] = [];
-  const keys = blockKeysOf(index, prepared, numbers, false);
   for (let rule = 0; rule < keys.length; rule++) {
     if (Number.isNaN(keys[rule]!)) continue;
     const block = index.blocksByRule[rule]!.get(keys[rule]!);
@@ -344,10 +518,16 @@ export function matchPreparedRecord(index: LinkageIndex, model: LinkageModel, pr
     for (const candidate of block) consider(candidate);
   }
 
-  const candidates = [...bestByPerson.values()]
-    .filter((candidate) => candidate.probability >= model.reviewThreshold)
-    .sort((x, y) => y.weight - x.weight);
-  return { ...decide(candidates, model), candidates };
+  const candidates: CandidatePerson[] = [];
+  for (const person of touched) {
+    const weight = personBest[person]!;
+    const probability = probabilityFromWeight(weight);
+    if (probability < model.reviewThreshold) continue;
+    candidates.push({ personId: index.personIdOf[person]!, recordId: index.records[personBestEntry[person]!]!.id, weight, probability });
+  }
+  candidates.sort((x, y) => y.weight - x.weight);
+  const match = { ...decide(candidates, model), candidates };
+  return { match, pruned: cutoff > reviewWeight };
 }
 
 /**

@@ -13,7 +13,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../demo/bulk.ts';
 import { linkRecords } from './link.ts';
-import { AMBIGUITY_MARGIN_BITS, addRecord, clearBest, matchRecord } from './online.ts';
+import { AMBIGUITY_MARGIN_BITS, addRecord, clearBest, matchRecord, setEntryPerson } from './online.ts';
 import type { CandidatePerson } from './online.ts';
 import { log2Odds, modelToJson, probabilityFromWeight } from './model.ts';
 import { isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.ts';
@@ -399,7 +399,7 @@ export async function receiveSourceRecord(
     if (existing) {
       // Its old version must not vote for itself.
       const entry = state.entryOf.get(RECORD_PREFIX + existing.id);
-      if (entry !== undefined) state.index.personIds[entry] = '';
+      if (entry !== undefined) setEntryPerson(state.index, entry, '');
     }
     const match = matchRecord(state.index, state.model, record);
     const candidates = liveCandidates(state, match.candidates, existing?.id ?? null);
