@@ -79,8 +79,8 @@ describe('FHIR writes for the care record', () => {
     assertValid(statement, 'CapabilityStatement');
     const interactions = Object.fromEntries(statement.rest![0]!.resource!.map((r) => [r.type, r.interaction!.map((i) => i.code).filter((c) => c === 'create' || c === 'update').sort()]));
     assert.deepEqual(interactions, {
-      Patient: ['create', 'update'], RelatedPerson: [], Group: [], Organization: [], Practitioner: [], PractitionerRole: [], CareTeam: ['update'],
-      HealthcareService: [], Location: [], Consent: ['create', 'update'], EpisodeOfCare: ['create', 'update'], AuditEvent: [], ServiceRequest: ['create'],
+      Patient: ['create', 'update'], RelatedPerson: [], Group: [], Organization: ['create', 'update'], Practitioner: [], PractitionerRole: [], CareTeam: ['update'],
+      HealthcareService: ['create', 'update'], Location: ['create', 'update'], Consent: ['create', 'update'], EpisodeOfCare: ['create', 'update'], AuditEvent: [], ServiceRequest: ['create'],
       Task: ['update'], CarePlan: ['create', 'update'], Goal: ['create', 'update'], Questionnaire: [], QuestionnaireResponse: ['create'], Observation: [],
     });
     const audit = statement.rest![0]!.resource!.find((r) => r.type === 'AuditEvent')!;
@@ -335,7 +335,7 @@ describe('FHIR writes for the care record', () => {
     const forged = await server.database.db.selectFrom('audit_events').select('seq').where('seq', '>', before).where('reason', 'like', '%Forger%').execute();
     assert.equal(forged.length, 0, 'no audit event was written from a request');
     await assert.rejects(clients.practitioner!.create({ resourceType: 'Observation', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } }), refused(405, /agency feeds/));
-    await assert.rejects(clients.practitioner!.create({ resourceType: 'Organization', body: { resourceType: 'Organization', name: 'New charity' } }), refused(405, /Open Referral UK/));
+    await assert.rejects(clients.practitioner!.create({ resourceType: 'Questionnaire', body: { resourceType: 'Questionnaire', status: 'active' } }), refused(405, /outcomes framework/));
     await assert.rejects(clients.practitioner!.update({ resourceType: 'ServiceRequest', id: 'x1', body: { resourceType: 'ServiceRequest', id: 'x1', status: 'active', intent: 'order', subject: { reference: `Patient/${personId}` } } }), refused(405, /Task/));
   });
 });

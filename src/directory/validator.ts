@@ -19,7 +19,8 @@ const UPSTREAM = 'https://raw.githubusercontent.com/openreferral/uk-profile/main
 
 export type OrukSchemaName =
   | 'compiled/service' | 'compiled/service_list' | 'compiled/service_package' | 'compiled/organization' | 'compiled/organization_list'
-  | 'compiled/service_at_location' | 'compiled/service_at_location_list' | 'taxonomy' | 'taxonomy_term' | 'phone';
+  | 'compiled/service_at_location' | 'compiled/service_at_location_list' | 'taxonomy' | 'taxonomy_term' | 'phone'
+  | 'organization' | 'location' | 'service';
 
 let ajv: Ajv2020 | undefined;
 

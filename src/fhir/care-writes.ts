@@ -27,22 +27,22 @@ export interface Writer {
 const forbidden = (message: string) => new FhirError(403, 'forbidden', message);
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
 
-function requireRoles(ctx: FhirContext, roles: Array<SignedInUser['role']>, what: string): void {
+export function requireRoles(ctx: FhirContext, roles: Array<SignedInUser['role']>, what: string): void {
   if (!roles.includes(ctx.actor.role)) throw forbidden(`only ${roles.map((r) => `${r}s`).join(' and ')} can ${what}`);
 }
 
 /** The access decision for a write (audited, allow or deny); refuses when the category is not allowed. */
-async function requireWrite(ctx: FhirContext, personId: string, categories: Category[], what: string, purpose: Purpose = purposeOf(ctx.actor)): Promise<void> {
+export async function requireWrite(ctx: FhirContext, personId: string, categories: Category[], what: string, purpose: Purpose = purposeOf(ctx.actor)): Promise<void> {
   const access = await decideRecordAccess(ctx.db, { actor: ctx.actor, personId, categories, purpose, action: 'write' });
   if (access.byCategory[categories[0]!].scope === 'none') throw forbidden(`you cannot ${what}: ${access.reason}`);
 }
 
-function sameId(resource: Resource, id: string): void {
+export function sameId(resource: Resource, id: string): void {
   if (resource.id !== id) throw invalid(`the ${resource.resourceType} in the body must carry the id in the URL`);
 }
 
 /** The start of an update: the body's id, the writer's role, the current row (visible to them) at the version they expect. */
-async function currentForUpdate(
+export async function currentForUpdate(
   ctx: FhirContext, resource: Resource, id: string, ifMatch: string | undefined, roles: Array<SignedInUser['role']>, doing: string,
 ): Promise<Awaited<ReturnType<typeof readRow>>> {
   sameId(resource, id);

@@ -14,6 +14,9 @@ export const PERSON_SYSTEM = 'urn:joinery:person';
 export const SOURCE_SYSTEM_PREFIX = 'urn:joinery:source:';
 export const ORGANISATION_CODE_SYSTEM = 'urn:joinery:organisation-code';
 const CODE_SYSTEM = 'urn:joinery:code';
+export const ORGANISATION_KIND_SYSTEM = `${CODE_SYSTEM}:organisation-kind`;
+export const NEED_SYSTEM = `${CODE_SYSTEM}:need`;
+export const PRACTITIONER_ROLE_SYSTEM = `${CODE_SYSTEM}:practitioner-role`;
 export const OUTCOME_SYSTEM = `${CODE_SYSTEM}:outcome`;
 export const CATEGORY_SYSTEM = `${CODE_SYSTEM}:category`;
 export const PURPOSE_SYSTEM = `${CODE_SYSTEM}:purpose`;
@@ -27,7 +30,7 @@ export const END_REASON_EXTENSION = 'urn:joinery:extension:end-reason';
 /** EpisodeOfCare: the member's role in the person's care, e.g. "housing support". */
 export const ROLE_EXTENSION = 'urn:joinery:extension:role';
 
-const directoryWrites = 'The service directory is kept in Open Referral UK format by administrators (joinery directory import); it cannot be changed through FHIR yet.';
+
 const networkWrites = 'Practitioners and their roles are the member organisations\' staff, set up by administrators with their accounts; they cannot be changed through FHIR yet.';
 
 export type Row = Record<string, unknown> & { id: string; version_id: number; last_updated: Date | string | null };
@@ -280,8 +283,11 @@ const organization: ResourceDef = {
     type: eqParam('r.kind'),
   },
   paramTypes: { ...commonTypes, name: 'string', identifier: 'token', type: 'token' },
-  interactions: ['read', 'vread', 'search-type'],
-  writes: { create: directoryWrites, update: directoryWrites },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Adds a member organisation to the service directory (administrators): name, identifier (urn:joinery:organisation-code; made up when not given), type (urn:joinery:code:organisation-kind; other when not given), telecom phone, email and url, address postalCode. It shows in the directory pages and the Open Referral UK API.',
+    update: 'Changes an organisation\'s name, telecom and postcode (administrators). Its code and kind stay, as agency feeds and the access rules depend on them; organisations are not closed here (make their services inactive).',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'Organization' as const,
@@ -289,7 +295,7 @@ const organization: ResourceDef = {
       meta: metaOf(r),
       identifier: [{ system: ORGANISATION_CODE_SYSTEM, value: String(r.source_code) }],
       active: true,
-      type: [code(`${CODE_SYSTEM}:organisation-kind`, String(r.kind), String(r.kind).replace(/_/g, ' '))],
+      type: [code(ORGANISATION_KIND_SYSTEM, String(r.kind), String(r.kind).replace(/_/g, ' '))],
       name: String(r.name),
       telecom: [
         ...(str(r.phone) ? [{ system: 'phone' as const, value: String(r.phone) }] : []),
@@ -349,7 +355,7 @@ const practitionerRole: ResourceDef = {
       active: true,
       practitioner: ref('Practitioner', r.id),
       organization: ref('Organization', r.organisation_id),
-      code: [code(`${CODE_SYSTEM}:practitioner-role`, String(r.role), String(r.role).replace(/_/g, ' '))],
+      code: [code(PRACTITIONER_ROLE_SYSTEM, String(r.role), String(r.role).replace(/_/g, ' '))],
       telecom: str(r.email) ? [{ system: 'email' as const, value: String(r.email), use: 'work' as const }] : undefined,
     });
   },
@@ -359,9 +365,10 @@ const serviceMeta = meta('HealthcareService', 'x.id', null);
 const healthcareService: ResourceDef = {
   type: 'HealthcareService',
   base: sql`select x.id, x.organisation_id, x.name, x.description, x.needs, x.eligibility, x.min_age, x.max_age, x.postcode,
+      d.status as directory_status, d.email as directory_email, d.url as directory_url,
       (select array_agg(sl.location_id order by sl.location_id) from directory_service_at_locations sl where sl.service_id = x.id) as location_ids,
       ${serviceMeta.cols}
-    from services x ${serviceMeta.join}`,
+    from services x left join directory_service_details d on d.service_id = x.id ${serviceMeta.join}`,
   params: {
     ...common,
     name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
@@ -371,21 +378,28 @@ const healthcareService: ResourceDef = {
   },
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'service-category': 'token', location: 'reference' },
   includes: { organization: { type: 'Organization', column: 'organisation_id' } },
-  interactions: ['read', 'vread', 'search-type'],
-  writes: { create: directoryWrites, update: directoryWrites },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Adds a service to the directory (administrators): providedBy the Organization, name, comment (description), category the needs it meets (urn:joinery:code:need), location the Locations it is offered at, eligibility comment, telecom email and url, active. It can then be referred to.',
+    update: 'Changes what the directory says about a service (administrators): the same fields; active false marks it inactive. It stays with the organisation that provides it.',
+  },
   toFhir(r) {
     const needs = (r.needs as string[] | null) ?? [];
     return compact({
       resourceType: 'HealthcareService' as const,
       id: r.id,
       meta: metaOf(r),
-      active: true,
+      active: r.directory_status === null || r.directory_status === undefined || r.directory_status === 'active',
       providedBy: ref('Organization', r.organisation_id),
-      category: needs.map((n) => code(`${CODE_SYSTEM}:need`, n, n.replace(/_/g, ' '))),
+      category: needs.map((n) => code(NEED_SYSTEM, n, n.replace(/_/g, ' '))),
       name: String(r.name),
       comment: str(r.description),
       location: ((r.location_ids as string[] | null) ?? []).map((id) => ({ reference: `Location/${id}` })),
       eligibility: str(r.eligibility) ? [{ code: text('eligibility'), comment: String(r.eligibility) }] : undefined,
+      telecom: [
+        ...(str(r.directory_email) ? [{ system: 'email' as const, value: String(r.directory_email) }] : []),
+        ...(str(r.directory_url) ? [{ system: 'url' as const, value: String(r.directory_url) }] : []),
+      ],
     });
   },
 };
@@ -394,8 +408,8 @@ const locationMeta = meta('Location', 'x.id', null);
 const location: ResourceDef = {
   type: 'Location',
   base: sql`select x.id, x.organisation_id, x.name, x.description, x.latitude, x.longitude,
-      a.address_1, a.city, a.postal_code, ${locationMeta.cols}
-    from directory_locations x left join lateral (select * from directory_addresses d where d.location_id = x.id limit 1) a on true
+      a.address_1, a.city, a.region, a.postal_code, ${locationMeta.cols}
+    from directory_locations x left join lateral (select * from directory_addresses d where d.location_id = x.id order by d.sort, d.id limit 1) a on true
     ${locationMeta.join}`,
   params: {
     ...common,
@@ -404,8 +418,11 @@ const location: ResourceDef = {
     'address-postalcode': (v) => anyOf(v, (x) => stringCondition(['r.postal_code'], x)),
   },
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'address-postalcode': 'string' },
-  interactions: ['read', 'vread', 'search-type'],
-  writes: { create: directoryWrites, update: directoryWrites },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Adds a place where services are offered (administrators): name, description, address (line, city, district, state, postalCode, country), position (else the postcode\'s centre), managingOrganization. Services name it in HealthcareService.location.',
+    update: 'Changes a location\'s name, description, street address, position and managing organisation (administrators). Locations stay active; a service stops being offered there through HealthcareService.location.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'Location' as const,
@@ -414,7 +431,7 @@ const location: ResourceDef = {
       status: 'active' as const,
       name: str(r.name),
       description: str(r.description),
-      address: str(r.address_1) || str(r.postal_code) ? compact({ line: str(r.address_1) ? [String(r.address_1)] : undefined, city: str(r.city), postalCode: str(r.postal_code) }) : undefined,
+      address: str(r.address_1) || str(r.postal_code) ? compact({ line: str(r.address_1) ? [String(r.address_1)] : undefined, city: str(r.city), district: str(r.region), postalCode: str(r.postal_code) }) : undefined,
       position: typeof r.latitude === 'number' && typeof r.longitude === 'number' ? { latitude: r.latitude, longitude: r.longitude } : undefined,
       managingOrganization: ref('Organization', r.organisation_id),
     });

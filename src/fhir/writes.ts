@@ -31,6 +31,12 @@ export async function bumpVersion(db: Kysely<Database>, type: string, id: string
   return Number(row.rows[0]!.version_id);
 }
 
+/** A new row's first version, stamped with when it was made (rows made outside FHIR have version 1 without a stamp). */
+export async function stampCreated(db: Kysely<Database>, type: string, id: string): Promise<void> {
+  await sql`insert into fhir_meta (resource_type, resource_id, version_id, last_updated) values (${type}, ${id}, 1, now())
+    on conflict (resource_type, resource_id) do nothing`.execute(db);
+}
+
 /** W/"3" or "3" → 3; a wrong If-Match is a 412. */
 export function checkIfMatch(ifMatch: string | undefined, current: number): void {
   if (!ifMatch) return;

@@ -1,0 +1,159 @@
+// FHIR create and update for what administrators keep: the service directory (Organization,
+// Location, HealthcareService, through the directory module's own item functions, so the
+// directory pages and the Open Referral UK API show the same change). No personal data is
+// written here; each write leaves an audit entry naming the resource, never its content.
+import type { HealthcareService, Location, Organization, Resource } from '@medplum/fhirtypes';
+import { appendAudit } from '../audit/log.ts';
+import {
+  createLocationItem, createOrganisationItem, createServiceItem, DirectoryItemError, updateLocationItem, updateOrganisationItem, updateServiceItem,
+  type LocationItem, type OrganisationItem, type ServiceItem,
+} from '../directory/items.ts';
+import type { FhirContext } from './engine.ts';
+import { FhirError, invalid } from './outcome.ts';
+import { referenceId } from './params.ts';
+import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM } from './resources.ts';
+import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
+import { bumpVersion, stampCreated, type WriteResult } from './writes.ts';
+
+const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
+
+export async function guardedItem<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DirectoryItemError) {
+      throw new FhirError(error.status, error.status === 404 ? 'not-found' : error.status === 409 ? 'conflict' : error.status === 422 ? 'business-rule' : 'invalid', error.message);
+    }
+    throw error;
+  }
+}
+
+/** An audit entry for an administrator's change to shared reference data (no person, no content). */
+export async function auditAdminWrite(ctx: FhirContext, what: string): Promise<void> {
+  await appendAudit(ctx.db, {
+    actorUserId: ctx.actor.id, actorRole: ctx.actor.role, actorOrganisationId: ctx.actor.organisationId, action: 'write',
+    personId: null, category: null, purpose: null, decision: 'success', reason: `${what} through the FHIR API`,
+  });
+}
+
+const telecomValue = (resource: { telecom?: Array<{ system?: string; value?: string }> }, system: string): string | null =>
+  resource.telecom?.find((t) => t.system === system)?.value?.trim() || null;
+
+function only<T>(list: T[] | undefined, what: string): T | undefined {
+  if ((list?.length ?? 0) > 1) throw unprocessable(`give one ${what}`);
+  return list?.[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organization
+
+function organisationItem(org: Organization): OrganisationItem {
+  if (org.active === false) throw unprocessable('organisations are not closed through this API: mark their services inactive (HealthcareService.active false)');
+  const kinds = (org.type ?? []).flatMap((t) => t.coding ?? []).filter((c) => c.system === ORGANISATION_KIND_SYSTEM);
+  if (kinds.length > 1) throw unprocessable('an organisation is of one kind (one type coding in urn:joinery:code:organisation-kind)');
+  const codes = (org.identifier ?? []).filter((i) => i.system === ORGANISATION_CODE_SYSTEM);
+  if (codes.length > 1) throw unprocessable('an organisation has one code (one identifier in urn:joinery:organisation-code)');
+  return {
+    name: org.name ?? '', sourceCode: codes[0]?.value ?? null, kind: kinds[0]?.code ?? null,
+    email: telecomValue(org, 'email'), website: telecomValue(org, 'url'), phone: telecomValue(org, 'phone'),
+    postcode: only(org.address, 'address (its postcode)')?.postalCode ?? null,
+  };
+}
+
+async function createOrganization(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+  requireRoles(ctx, ['admin'], 'change the service directory');
+  const id = await guardedItem(() => createOrganisationItem(ctx.db, organisationItem(resource as Organization)));
+  await stampCreated(ctx.db, 'Organization', id);
+  await auditAdminWrite(ctx, `directory: added Organization/${id}`);
+  return { type: 'Organization', id, created: true };
+}
+
+async function updateOrganization(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], 'change the service directory');
+  const changed = await guardedItem(() => updateOrganisationItem(ctx.db, id, organisationItem(resource as Organization)));
+  if (changed) {
+    await bumpVersion(ctx.db, 'Organization', id);
+    await auditAdminWrite(ctx, `directory: changed Organization/${id}`);
+  }
+  return { type: 'Organization', id, created: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Location
+
+function locationItem(location: Location): LocationItem {
+  if (location.status && location.status !== 'active') throw unprocessable('locations stay active here; stop offering a service there through HealthcareService.location');
+  const address = location.address;
+  if (address && (address.line?.length ?? 0) > 1) throw unprocessable('give the street address on one line (address.line with one entry)');
+  return {
+    name: location.name ?? null, description: location.description ?? null,
+    organisationId: location.managingOrganization?.reference ? referenceId(location.managingOrganization.reference, 'Organization') : null,
+    latitude: location.position?.latitude ?? null, longitude: location.position?.longitude ?? null,
+    address: address ? {
+      line: address.line?.[0] ?? '', city: address.city ?? null, region: address.district ?? null, stateProvince: address.state ?? null,
+      postalCode: address.postalCode ?? '', country: address.country ?? null,
+    } : null,
+  };
+}
+
+async function createLocation(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+  requireRoles(ctx, ['admin'], 'change the service directory');
+  const id = await guardedItem(() => createLocationItem(ctx.db, locationItem(resource as Location)));
+  await stampCreated(ctx.db, 'Location', id);
+  await auditAdminWrite(ctx, `directory: added Location/${id}`);
+  return { type: 'Location', id, created: true };
+}
+
+async function updateLocation(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], 'change the service directory');
+  const changed = await guardedItem(() => updateLocationItem(ctx.db, id, locationItem(resource as Location)));
+  if (changed) {
+    await bumpVersion(ctx.db, 'Location', id);
+    await auditAdminWrite(ctx, `directory: changed Location/${id}`);
+  }
+  return { type: 'Location', id, created: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HealthcareService
+
+function serviceItem(service: HealthcareService, currentStatus: string | null): ServiceItem {
+  const provider = service.providedBy?.reference;
+  if (!provider) throw invalid('HealthcareService.providedBy must reference the Organization providing the service');
+  const needs = (service.category ?? []).flatMap((c) => c.coding ?? []).filter((c) => !c.system || c.system === NEED_SYSTEM).map((c) => c.code ?? '');
+  const eligibility = only(service.eligibility, 'eligibility (its comment)');
+  // Only a change of active changes the ORUK status, so "temporarily closed" and the like survive an update.
+  const wasActive = currentStatus === null || currentStatus === 'active';
+  const active = service.active !== false;
+  return {
+    organisationId: referenceId(provider, 'Organization'), name: service.name ?? '', description: service.comment ?? null, eligibility: eligibility?.comment ?? null,
+    needs, status: active === wasActive && currentStatus !== null ? currentStatus : active ? 'active' : 'inactive',
+    email: telecomValue(service, 'email'), url: telecomValue(service, 'url'),
+    locationIds: (service.location ?? []).map((l) => referenceId(l.reference ?? '', 'Location')),
+  };
+}
+
+async function createHealthcareService(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+  requireRoles(ctx, ['admin'], 'change the service directory');
+  const id = await guardedItem(() => createServiceItem(ctx.db, serviceItem(resource as HealthcareService, null)));
+  await stampCreated(ctx.db, 'HealthcareService', id);
+  await auditAdminWrite(ctx, `directory: added HealthcareService/${id}`);
+  return { type: 'HealthcareService', id, created: true };
+}
+
+async function updateHealthcareService(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], 'change the service directory');
+  const status = typeof current.directory_status === 'string' ? current.directory_status : null;
+  const changed = await guardedItem(() => updateServiceItem(ctx.db, id, serviceItem(resource as HealthcareService, status)));
+  if (changed) {
+    await bumpVersion(ctx.db, 'HealthcareService', id);
+    await auditAdminWrite(ctx, `directory: changed HealthcareService/${id}`);
+  }
+  return { type: 'HealthcareService', id, created: false };
+}
+
+export const directoryWriters: Record<string, Writer> = {
+  Organization: { create: createOrganization, update: updateOrganization },
+  Location: { create: createLocation, update: updateLocation },
+  HealthcareService: { create: createHealthcareService, update: updateHealthcareService },
+};

@@ -1,0 +1,187 @@
+// Writing the service directory, the network's staff, family relationships and households
+// through FHIR with a third-party client (fhir-kit-client). Each type is created, read back (and
+// seen where people look: the directory pages, the Open Referral UK API), updated with version
+// checks, refused for roles that may not, refused for bad bodies, and validated against FHIR R4;
+// relationships that end and people who move household stay on record with who and when.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client } from 'fhir-kit-client';
+import type { Bundle, HealthcareService, Location, OperationOutcome, Organization, Resource } from '@medplum/fhirtypes';
+import { signIn, startTestServer, type TestServer } from './support/server.ts';
+import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { createApiTokenForUsername } from '../src/interop/tokens.ts';
+import { validateFhir } from '../src/fhir/validate.ts';
+import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM } from '../src/fhir/resources.ts';
+import { orukId } from '../src/directory/ids.ts';
+
+function assertValid(resource: unknown, where: string): void {
+  const issues = validateFhir(resource);
+  assert.deepEqual(issues.map((i) => `${i.expression?.join(',') ?? ''} ${i.details?.text ?? i.diagnostics ?? ''}`), [], `${where} is valid FHIR R4`);
+}
+
+type HttpFailure = { response?: { status: number; data?: Resource } };
+/** The call fails with this status and a valid OperationOutcome whose text matches. */
+function refused(status: number, text?: RegExp) {
+  return (error: HttpFailure) => {
+    assert.equal(error.response?.status, status);
+    const outcome = error.response?.data as OperationOutcome;
+    assert.equal(outcome?.resourceType, 'OperationOutcome');
+    assertValid(outcome, `OperationOutcome ${status}`);
+    if (text) assert.match(outcome.issue[0]!.diagnostics ?? '', text);
+    return true;
+  };
+}
+
+const USERS = ['admin', 'practitioner', 'manager', 'citizen'] as const;
+type User = (typeof USERS)[number];
+
+for (const target of await testDatabaseTargets()) {
+  describe(`FHIR writes for the directory, staff, relationships and households on ${target.kind}`, () => {
+    let server: TestServer;
+    const clients = {} as Record<User, Client>;
+    const tokens = {} as Record<User, string>;
+
+    /** A raw request, for headers fhir-kit-client does not give back. */
+    async function send(method: string, path: string, as: User, body?: unknown, headers: Record<string, string> = {}) {
+      const response = await fetch(`${server.url}/fhir/${path}`, {
+        method, headers: { authorization: `Bearer ${tokens[as]}`, 'content-type': 'application/fhir+json', ...headers }, ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: response.status, headers: response.headers, body: await response.json() as Resource };
+    }
+    const count = async (table: 'organisations' | 'services' | 'directory_locations' | 'practitioners' | 'relationships' | 'households') =>
+      Number((await server.database.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const oruk = async (path: string) => {
+      const response = await fetch(`${server.url}/oruk/${path}`);
+      assert.equal(response.status, 200, `GET /oruk/${path}`);
+      return await response.json() as Record<string, unknown>;
+    };
+
+    before(async () => {
+      server = await startTestServer({ people: 600, database: await target.open() });
+      for (const user of USERS) {
+        tokens[user] = (await createApiTokenForUsername(server.database.db, user, 'admin writes test')).token;
+        clients[user] = new Client({ baseUrl: `${server.url}/fhir`, bearerToken: tokens[user] });
+      }
+    });
+    after(async () => server?.close());
+
+    test('an administrator adds an organisation, a location and a service; the directory pages and the ORUK API show them', async () => {
+      const created = await send('POST', 'Organization', 'admin', {
+        resourceType: 'Organization', name: 'Riverford Men\'s Shed', identifier: [{ system: ORGANISATION_CODE_SYSTEM, value: 'MENSHED' }],
+        type: [{ coding: [{ system: ORGANISATION_KIND_SYSTEM, code: 'charity' }] }],
+        telecom: [{ system: 'phone', value: '01632 960123' }, { system: 'email', value: 'hello@menshed.example' }, { system: 'url', value: 'https://menshed.example' }],
+        address: [{ postalCode: 'rv1 1aa' }],
+      });
+      assert.equal(created.status, 201);
+      const org = created.body as Organization;
+      assertValid(org, 'created Organization');
+      assert.equal(created.headers.get('location'), `${server.url}/fhir/Organization/${org.id}/_history/1`);
+      assert.equal(org.name, 'Riverford Men\'s Shed');
+      assert.equal(org.identifier?.[0]?.value, 'MENSHED');
+      assert.equal(org.type?.[0]?.coding?.[0]?.code, 'charity');
+      assert.deepEqual(org.telecom?.map((t) => t.value), ['01632 960123', 'hello@menshed.example', 'https://menshed.example']);
+      assert.equal(org.address?.[0]?.postalCode, 'RV1 1AA', 'the postcode is normalised as the directory does');
+      assert.ok(org.meta?.lastUpdated, 'a new organisation says when it was made');
+      const audited = await server.database.db.selectFrom('audit_events').select(['actor_role', 'person_id']).where('reason', 'like', `directory: added Organization/${org.id}%`).execute();
+      assert.deepEqual(audited, [{ actor_role: 'admin', person_id: null }], 'the change is on the audit trail, naming the administrator');
+
+      const postcode = (await server.database.db.selectFrom('postcodes').select(['postcode', 'lat', 'lon']).orderBy('postcode').executeTakeFirstOrThrow());
+      const location = await clients.admin.create({
+        resourceType: 'Location',
+        body: { resourceType: 'Location', name: 'The Shed', description: 'Workshop behind the library', address: { line: ['2 Mill Lane'], city: 'Riverford', postalCode: postcode.postcode }, managingOrganization: { reference: `Organization/${org.id}` } },
+      }) as unknown as Location;
+      assertValid(location, 'created Location');
+      assert.deepEqual(location.address?.line, ['2 Mill Lane']);
+      assert.deepEqual(location.position, { latitude: postcode.lat, longitude: postcode.lon }, 'without a position, the postcode places it on the map');
+      assert.equal(location.managingOrganization?.reference, `Organization/${org.id}`);
+
+      const service = await clients.admin.create({
+        resourceType: 'HealthcareService',
+        body: {
+          resourceType: 'HealthcareService', providedBy: { reference: `Organization/${org.id}` }, name: 'Shed sessions', comment: 'Woodwork and company for men who feel alone.',
+          category: [{ coding: [{ system: NEED_SYSTEM, code: 'social_isolation' }] }], location: [{ reference: `Location/${location.id}` }],
+          eligibility: [{ comment: 'Men over 18' }], telecom: [{ system: 'email', value: 'sessions@menshed.example' }],
+        },
+      }) as unknown as HealthcareService;
+      assertValid(service, 'created HealthcareService');
+      assert.equal(service.active, true);
+      assert.equal(service.category?.[0]?.coding?.[0]?.code, 'social_isolation');
+      assert.deepEqual(service.location?.map((l) => l.reference), [`Location/${location.id}`]);
+      assert.equal(service.eligibility?.[0]?.comment, 'Men over 18');
+
+      // The ORUK API and the directory pages read the same tables.
+      const orukService = await oruk(`services/${orukId('service', service.id!)}`);
+      assert.equal(orukService.name, 'Shed sessions');
+      assert.equal(orukService.status, 'active');
+      assert.equal((orukService.organization as { name: string }).name, 'Riverford Men\'s Shed');
+      const orukLocation = (orukService.service_at_locations as Array<{ location: { name: string; addresses: Array<{ address_1: string }> } }>)[0]!.location;
+      assert.equal(orukLocation.name, 'The Shed');
+      assert.equal(orukLocation.addresses[0]!.address_1, '2 Mill Lane');
+      assert.deepEqual((orukService.attributes as Array<{ taxonomy_term: { term: string } }>).map((a) => a.taxonomy_term.term), ['social_isolation']);
+      const cookie = await signIn(server.app, 'citizen');
+      const page = await server.app.inject({ method: 'GET', url: `/directory?q=${encodeURIComponent('Shed sessions')}`, headers: { cookie } });
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /Shed sessions/, 'the directory search finds the new service');
+
+      // Updates with version checks: the organisation is renamed, the service made inactive.
+      const renamed = await clients.admin.update({ resourceType: 'Organization', id: org.id!, body: { ...org, name: 'Riverford Shed' }, options: { headers: { 'if-match': 'W/"1"' } } }) as unknown as Organization;
+      assert.equal(renamed.name, 'Riverford Shed');
+      assert.equal(renamed.meta?.versionId, '2');
+      assertValid(renamed, 'updated Organization');
+      await assert.rejects(clients.admin.update({ resourceType: 'Organization', id: org.id!, body: { ...renamed, name: 'Stale' }, options: { headers: { 'if-match': 'W/"1"' } } }), refused(412, /version 2/));
+      assert.equal((await oruk(`organizations/${orukId('organization', org.id!)}`)).name, 'Riverford Shed', 'the ORUK API shows the new name');
+
+      const moved = await clients.admin.update({
+        resourceType: 'Location', id: location.id!, body: { ...location, address: { line: ['3 Mill Lane'], city: 'Riverford', postalCode: postcode.postcode } }, options: { headers: { 'if-match': 'W/"1"' } },
+      }) as unknown as Location;
+      assert.deepEqual(moved.address?.line, ['3 Mill Lane']);
+      assert.equal(moved.meta?.versionId, '2');
+
+      const closed = await clients.admin.update({ resourceType: 'HealthcareService', id: service.id!, body: { ...service, active: false }, options: { headers: { 'if-match': 'W/"1"' } } }) as unknown as HealthcareService;
+      assert.equal(closed.active, false);
+      assert.equal(closed.meta?.versionId, '2');
+      assertValid(closed, 'updated HealthcareService');
+      assert.equal((await oruk(`services/${orukId('service', service.id!)}`)).status, 'inactive', 'the ORUK API shows the service inactive');
+
+      // Searches find the new items; a transaction Bundle adds an organisation and its service together.
+      const found = await clients.practitioner.search({ resourceType: 'HealthcareService', searchParams: { organization: org.id! } }) as unknown as Bundle;
+      assert.deepEqual(found.entry?.map((e) => e.resource?.id), [service.id]);
+      const bundle = await clients.admin.transaction({
+        body: {
+          resourceType: 'Bundle', type: 'transaction',
+          entry: [
+            { fullUrl: 'urn:uuid:0d3c4a9e-0000-4000-8000-0000000000b1', resource: { resourceType: 'Organization', name: 'Riverford Repair Café' }, request: { method: 'POST', url: 'Organization' } },
+            { resource: { resourceType: 'HealthcareService', name: 'Repair evenings', providedBy: { reference: 'urn:uuid:0d3c4a9e-0000-4000-8000-0000000000b1' }, category: [{ coding: [{ system: NEED_SYSTEM, code: 'financial_hardship' }] }] }, request: { method: 'POST', url: 'HealthcareService' } },
+          ],
+        } as never,
+      }) as unknown as Bundle;
+      assertValid(bundle, 'transaction-response');
+      assert.deepEqual(bundle.entry!.map((e) => e.response?.status.slice(0, 3)), ['201', '201']);
+      assert.equal((bundle.entry![1]!.resource as HealthcareService).providedBy?.reference, `Organization/${bundle.entry![0]!.resource!.id}`);
+    });
+
+    test('only administrators change the directory, and bad items are refused with the reason', async () => {
+      const before = [await count('organisations'), await count('services'), await count('directory_locations')];
+      for (const as of ['practitioner', 'manager', 'citizen'] as const) {
+        await assert.rejects(clients[as].create({ resourceType: 'Organization', body: { resourceType: 'Organization', name: 'Sneaky charity' } }), refused(403, /only admins/));
+        await assert.rejects(clients[as].create({ resourceType: 'Location', body: { resourceType: 'Location', name: 'Sneaky hall' } }), refused(403, /only admins/));
+      }
+      const anyService = await clients.admin.search({ resourceType: 'HealthcareService', searchParams: { _count: 1 } }) as unknown as Bundle;
+      const existing = anyService.entry![0]!.resource as HealthcareService;
+      await assert.rejects(clients.practitioner.update({ resourceType: 'HealthcareService', id: existing.id!, body: { ...existing, name: 'Renamed by a practitioner' } }), refused(403));
+      assert.notEqual((await clients.admin.read({ resourceType: 'HealthcareService', id: existing.id! }) as unknown as HealthcareService).name, 'Renamed by a practitioner');
+
+      await assert.rejects(clients.admin.create({ resourceType: 'Organization', body: { resourceType: 'Organization', telecom: [{ system: 'email', value: 'x@y.example' }] } }), refused(400, /name/));
+      await assert.rejects(clients.admin.create({ resourceType: 'Organization', body: { resourceType: 'Organization', name: 'Bad mail', telecom: [{ system: 'email', value: 'not an email' }] } }), refused(400, /email/));
+      await assert.rejects(clients.admin.create({ resourceType: 'Organization', body: { resourceType: 'Organization', name: 'Odd kind', type: [{ coding: [{ system: ORGANISATION_KIND_SYSTEM, code: 'spaceport' }] }] } }), refused(422, /kind of member organisation/));
+      await assert.rejects(clients.admin.create({ resourceType: 'Location', body: { resourceType: 'Location', name: 'Nowhere', address: { line: ['1 High Street'], postalCode: 'NOT A CODE' } } }), refused(400, /postcode/));
+      await assert.rejects(clients.admin.create({ resourceType: 'HealthcareService', body: { resourceType: 'HealthcareService', name: 'No provider' } }), refused(400, /providedBy/));
+      await assert.rejects(clients.admin.create({
+        resourceType: 'HealthcareService', body: { resourceType: 'HealthcareService', name: 'Odd need', providedBy: { reference: `Organization/${existing.providedBy!.reference!.split('/')[1]}` }, category: [{ coding: [{ system: NEED_SYSTEM, code: 'dragons' }] }] },
+      }), refused(422, /taxonomy/));
+      const otherOrg = (await server.database.db.selectFrom('organisations').select('id').where('id', '!=', existing.providedBy!.reference!.split('/')[1]!).orderBy('id').executeTakeFirstOrThrow()).id;
+      await assert.rejects(clients.admin.update({ resourceType: 'HealthcareService', id: existing.id!, body: { ...existing, providedBy: { reference: `Organization/${otherOrg}` } } }), refused(422, /stays with the organisation/));
+      assert.deepEqual([await count('organisations'), await count('services'), await count('directory_locations')], before, 'nothing was written');
+    });
+  });
+}
