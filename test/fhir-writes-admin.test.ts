@@ -6,12 +6,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
-import type { Bundle, HealthcareService, Location, OperationOutcome, Organization, Resource } from '@medplum/fhirtypes';
+import type { Bundle, HealthcareService, Location, OperationOutcome, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { signIn, startTestServer, type TestServer } from './support/server.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { validateFhir } from '../src/fhir/validate.ts';
-import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM } from '../src/fhir/resources.ts';
+import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from '../src/fhir/resources.ts';
 import { orukId } from '../src/directory/ids.ts';
 
 function assertValid(resource: unknown, where: string): void {
@@ -182,6 +182,74 @@ for (const target of await testDatabaseTargets()) {
       const otherOrg = (await server.database.db.selectFrom('organisations').select('id').where('id', '!=', existing.providedBy!.reference!.split('/')[1]!).orderBy('id').executeTakeFirstOrThrow()).id;
       await assert.rejects(clients.admin.update({ resourceType: 'HealthcareService', id: existing.id!, body: { ...existing, providedBy: { reference: `Organization/${otherOrg}` } } }), refused(422, /stays with the organisation/));
       assert.deepEqual([await count('organisations'), await count('services'), await count('directory_locations')], before, 'nothing was written');
+    });
+
+    test('an administrator adds a practitioner and gives them a role; a colleague who signs in keeps their account', async () => {
+      const org = (await server.database.db.selectFrom('organisations').select('id').orderBy('id').executeTakeFirstOrThrow()).id;
+      const otherOrg = (await server.database.db.selectFrom('organisations').select('id').where('id', '!=', org).orderBy('id').executeTakeFirstOrThrow()).id;
+      const practitioner = await clients.admin.create({
+        resourceType: 'Practitioner',
+        body: { resourceType: 'Practitioner', name: [{ family: 'Okafor', given: ['Ada'] }], telecom: [{ system: 'email', value: 'ada.okafor@work.example' }], extension: [{ url: ORGANIZATION_EXTENSION, valueReference: { reference: `Organization/${org}` } }] },
+      }) as unknown as Practitioner;
+      assertValid(practitioner, 'created Practitioner');
+      assert.equal(practitioner.active, true);
+      assert.equal(practitioner.name?.[0]?.family, 'Okafor');
+      assert.equal(practitioner.telecom?.[0]?.value, 'ada.okafor@work.example');
+      await assert.rejects(clients.admin.read({ resourceType: 'PractitionerRole', id: practitioner.id! }), refused(404), 'no role until one is given');
+
+      const role = await send('POST', 'PractitionerRole', 'admin', {
+        resourceType: 'PractitionerRole', practitioner: { reference: `Practitioner/${practitioner.id}` }, organization: { reference: `Organization/${org}` }, code: [{ text: 'Link worker' }],
+      });
+      assert.equal(role.status, 201);
+      const given = role.body as PractitionerRole;
+      assertValid(given, 'created PractitionerRole');
+      assert.equal(given.id, practitioner.id, 'a practitioner\'s role has their id');
+      assert.equal(given.code?.[0]?.coding?.[0]?.code, 'link_worker');
+      assert.equal(given.organization?.reference, `Organization/${org}`);
+      await assert.rejects(clients.admin.create({ resourceType: 'PractitionerRole', body: { ...given, id: undefined } }), refused(409, /already has a role/));
+      const colleagues = await clients.practitioner.search({ resourceType: 'PractitionerRole', searchParams: { organization: org, role: 'link_worker' } }) as unknown as Bundle;
+      assert.ok(colleagues.entry?.some((e) => e.resource?.id === practitioner.id), 'colleagues find the new link worker');
+
+      const current = await clients.admin.read({ resourceType: 'Practitioner', id: practitioner.id! }) as unknown as Practitioner;
+      const renamed = await clients.admin.update({ resourceType: 'Practitioner', id: practitioner.id!, body: { ...current, name: [{ family: 'Okafor-Reid', given: ['Ada'] }] }, options: { headers: { 'if-match': `W/"${current.meta?.versionId}"` } } }) as unknown as Practitioner;
+      assert.equal(renamed.name?.[0]?.family, 'Okafor-Reid');
+      assert.equal(Number(renamed.meta?.versionId), Number(current.meta?.versionId) + 1);
+      await assert.rejects(clients.admin.update({ resourceType: 'Practitioner', id: practitioner.id!, body: { ...renamed, active: false }, options: { headers: { 'if-match': `W/"${current.meta?.versionId}"` } } }), refused(412));
+
+      const moved = await clients.admin.update({
+        resourceType: 'PractitionerRole', id: practitioner.id!, body: { ...given, organization: { reference: `Organization/${otherOrg}` }, code: [{ coding: [{ system: PRACTITIONER_ROLE_SYSTEM, code: 'social_worker' }] }], active: false },
+        options: { headers: { 'if-match': 'W/"1"' } },
+      }) as unknown as PractitionerRole;
+      assertValid(moved, 'updated PractitionerRole');
+      assert.equal(moved.organization?.reference, `Organization/${otherOrg}`);
+      assert.equal(moved.code?.[0]?.coding?.[0]?.code, 'social_worker');
+      assert.equal(moved.active, false);
+      assert.equal((await clients.admin.read({ resourceType: 'Practitioner', id: practitioner.id! }) as unknown as Practitioner).active, false, 'they no longer work in the network');
+
+      // Someone who signs in: their details change, their account and its organisation do not.
+      const account = await server.database.db.selectFrom('users').select(['id', 'practitioner_id', 'organisation_id', 'display_name', 'password_hash']).where('username', '=', 'practitioner').executeTakeFirstOrThrow();
+      const signsIn = await clients.admin.read({ resourceType: 'PractitionerRole', id: account.practitioner_id! }) as unknown as PractitionerRole;
+      const elsewhere = signsIn.organization?.reference === `Organization/${org}` ? otherOrg : org;
+      await assert.rejects(clients.admin.update({ resourceType: 'PractitionerRole', id: signsIn.id!, body: { ...signsIn, organization: { reference: `Organization/${elsewhere}` } } }), refused(422, /signs in/));
+      const person = await clients.admin.read({ resourceType: 'Practitioner', id: account.practitioner_id! }) as unknown as Practitioner;
+      await clients.admin.update({ resourceType: 'Practitioner', id: person.id!, body: { ...person, telecom: [{ system: 'email', value: 'new.address@work.example' }] } });
+      assert.deepEqual(await server.database.db.selectFrom('users').select(['id', 'practitioner_id', 'organisation_id', 'display_name', 'password_hash']).where('username', '=', 'practitioner').executeTakeFirstOrThrow(), account, 'the account is untouched');
+      assert.equal((await clients.practitioner.read({ resourceType: 'Practitioner', id: person.id! }) as unknown as Practitioner).telecom?.[0]?.value, 'new.address@work.example');
+    });
+
+    test('only administrators change staff, and bad practitioners are refused', async () => {
+      const before = await count('practitioners');
+      const org = (await server.database.db.selectFrom('organisations').select('id').orderBy('id').executeTakeFirstOrThrow()).id;
+      const body = { resourceType: 'Practitioner', name: [{ family: 'Nobody', given: ['Sam'] }], extension: [{ url: ORGANIZATION_EXTENSION, valueReference: { reference: `Organization/${org}` } }] };
+      for (const as of ['practitioner', 'manager', 'citizen'] as const) await assert.rejects(clients[as].create({ resourceType: 'Practitioner', body }), refused(403, /only admins/));
+      const someone = (await clients.admin.search({ resourceType: 'PractitionerRole', searchParams: { _count: 1 } }) as unknown as Bundle).entry![0]!.resource as PractitionerRole;
+      await assert.rejects(clients.practitioner.update({ resourceType: 'PractitionerRole', id: someone.id!, body: { ...someone, code: [{ text: 'boss' }] } }), refused(403));
+      await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, extension: undefined } }), refused(400, /Organization they work for/));
+      await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, name: [{ given: ['Sam'] }] } }), refused(400, /family name/));
+      await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, telecom: [{ system: 'email', value: 'sam at work' }] } }), refused(400, /email/));
+      await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, extension: [{ url: ORGANIZATION_EXTENSION, valueReference: { reference: 'Organization/no-such-org' } }] } }), refused(404, /organisation/));
+      await assert.rejects(clients.admin.update({ resourceType: 'PractitionerRole', id: someone.id!, body: { ...someone, practitioner: { reference: 'Practitioner/someone-else' } } }), refused(422, /stays the same/));
+      assert.equal(await count('practitioners'), before, 'nothing was written');
     });
   });
 }

@@ -1,17 +1,20 @@
 // FHIR create and update for what administrators keep: the service directory (Organization,
 // Location, HealthcareService, through the directory module's own item functions, so the
-// directory pages and the Open Referral UK API show the same change). No personal data is
-// written here; each write leaves an audit entry naming the resource, never its content.
-import type { HealthcareService, Location, Organization, Resource } from '@medplum/fhirtypes';
+// directory pages and the Open Referral UK API show the same change) and the member
+// organisations' staff (Practitioner, PractitionerRole, through the network's staff functions).
+// No resident's data is written here; each write leaves an audit entry naming the resource,
+// never its content.
+import type { HealthcareService, Location, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { appendAudit } from '../audit/log.ts';
 import {
   createLocationItem, createOrganisationItem, createServiceItem, DirectoryItemError, updateLocationItem, updateOrganisationItem, updateServiceItem,
   type LocationItem, type OrganisationItem, type ServiceItem,
 } from '../directory/items.ts';
+import { createPractitioner, setRole, StaffInputError, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/staff.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { referenceId } from './params.ts';
-import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM } from './resources.ts';
+import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from './resources.ts';
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
 import { bumpVersion, stampCreated, type WriteResult } from './writes.ts';
 
@@ -21,7 +24,7 @@ export async function guardedItem<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof DirectoryItemError) {
+    if (error instanceof DirectoryItemError || error instanceof StaffInputError) {
       throw new FhirError(error.status, error.status === 404 ? 'not-found' : error.status === 409 ? 'conflict' : error.status === 422 ? 'business-rule' : 'invalid', error.message);
     }
     throw error;
@@ -152,8 +155,84 @@ async function updateHealthcareService(ctx: FhirContext, id: string, resource: R
   return { type: 'HealthcareService', id, created: false };
 }
 
-export const directoryWriters: Record<string, Writer> = {
+// ---------------------------------------------------------------------------------------------
+// Practitioner and PractitionerRole: one row per practitioner, so a role has the practitioner's id.
+
+const STAFF = 'change the network\'s staff';
+
+function practitionerInput(practitioner: Practitioner): PractitionerInput {
+  const name = only(practitioner.name, 'name');
+  return { givenName: (name?.given ?? []).join(' '), familyName: name?.family ?? '', email: telecomValue(practitioner, 'email'), active: practitioner.active !== false };
+}
+
+function employer(practitioner: Practitioner): string | null {
+  const reference = practitioner.extension?.find((e) => e.url === ORGANIZATION_EXTENSION)?.valueReference?.reference;
+  return reference ? referenceId(reference, 'Organization') : null;
+}
+
+async function createPractitionerResource(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+  requireRoles(ctx, ['admin'], STAFF);
+  const practitioner = resource as Practitioner;
+  const organisationId = employer(practitioner);
+  if (!organisationId) throw invalid(`say which member Organization they work for, in extension ${ORGANIZATION_EXTENSION} (valueReference)`);
+  const id = await guardedItem(() => createPractitioner(ctx.db, { ...practitionerInput(practitioner), organisationId }));
+  await stampCreated(ctx.db, 'Practitioner', id);
+  await auditAdminWrite(ctx, `staff: added Practitioner/${id}`);
+  return { type: 'Practitioner', id, created: true };
+}
+
+async function updatePractitionerResource(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
+  const organisationId = employer(resource as Practitioner);
+  if (organisationId && organisationId !== current.organisation_id) throw unprocessable('a practitioner\'s organisation changes through their PractitionerRole');
+  const input = practitionerInput(resource as Practitioner);
+  if (await guardedItem(() => updatePractitioner(ctx.db, id, input))) {
+    await bumpVersion(ctx.db, 'Practitioner', id);
+    // The role shows the work email and whether they are active, not the name.
+    const roleChanged = (input.email ?? '') !== current.email || input.active !== (current.active !== false);
+    if (roleChanged && current.role !== 'unassigned') await bumpVersion(ctx.db, 'PractitionerRole', id);
+    await auditAdminWrite(ctx, `staff: changed Practitioner/${id}`);
+  }
+  return { type: 'Practitioner', id, created: false };
+}
+
+function roleInput(role: PractitionerRole): RoleInput {
+  const organisation = role.organization?.reference;
+  if (!organisation) throw invalid('PractitionerRole.organization must reference the member Organization');
+  const concept = only(role.code, 'role (one code)');
+  const code = concept?.coding?.find((c) => c.system === PRACTITIONER_ROLE_SYSTEM)?.code ?? concept?.text ?? '';
+  if (!code.trim()) throw invalid(`PractitionerRole.code must give the role (a code in ${PRACTITIONER_ROLE_SYSTEM}, or text)`);
+  return { organisationId: referenceId(organisation, 'Organization'), role: code, active: role.active !== false };
+}
+
+async function createPractitionerRole(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+  requireRoles(ctx, ['admin'], STAFF);
+  const role = resource as PractitionerRole;
+  if (!role.practitioner?.reference) throw invalid('PractitionerRole.practitioner must reference the Practitioner (made first with POST Practitioner)');
+  const id = referenceId(role.practitioner.reference, 'Practitioner');
+  await guardedItem(() => setRole(ctx.db, id, roleInput(role), true));
+  await stampCreated(ctx.db, 'PractitionerRole', id);
+  await bumpVersion(ctx.db, 'Practitioner', id);
+  await auditAdminWrite(ctx, `staff: gave Practitioner/${id} a role`);
+  return { type: 'PractitionerRole', id, created: true };
+}
+
+async function updatePractitionerRole(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
+  const role = resource as PractitionerRole;
+  if (role.practitioner?.reference !== `Practitioner/${id}`) throw unprocessable(`PractitionerRole/${id} is the role of Practitioner/${id}; the practitioner stays the same`);
+  if (await guardedItem(() => setRole(ctx.db, id, roleInput(role), false))) {
+    await bumpVersion(ctx.db, 'PractitionerRole', id);
+    await bumpVersion(ctx.db, 'Practitioner', id);
+    await auditAdminWrite(ctx, `staff: changed PractitionerRole/${id}`);
+  }
+  return { type: 'PractitionerRole', id, created: false };
+}
+
+export const adminWriters: Record<string, Writer> = {
   Organization: { create: createOrganization, update: updateOrganization },
   Location: { create: createLocation, update: updateLocation },
   HealthcareService: { create: createHealthcareService, update: updateHealthcareService },
+  Practitioner: { create: createPractitionerResource, update: updatePractitionerResource },
+  PractitionerRole: { create: createPractitionerRole, update: updatePractitionerRole },
 };

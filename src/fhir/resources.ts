@@ -27,11 +27,12 @@ export const CARE_PLAN_EXTENSION = 'urn:joinery:extension:care-plan';
 export const REASON_EXTENSION = 'urn:joinery:extension:reason';
 /** Why someone leaves a person's care network (on the CareTeam, or the EpisodeOfCare being finished). */
 export const END_REASON_EXTENSION = 'urn:joinery:extension:end-reason';
+/** Practitioner create: the member Organization they work for (their role there is then given as a PractitionerRole). */
+export const ORGANIZATION_EXTENSION = 'urn:joinery:extension:organization';
 /** EpisodeOfCare: the member's role in the person's care, e.g. "housing support". */
 export const ROLE_EXTENSION = 'urn:joinery:extension:role';
 
 
-const networkWrites = 'Practitioners and their roles are the member organisations\' staff, set up by administrators with their accounts; they cannot be changed through FHIR yet.';
 
 export type Row = Record<string, unknown> & { id: string; version_id: number; last_updated: Date | string | null };
 
@@ -319,14 +320,17 @@ const practitioner: ResourceDef = {
     email: (v) => anyOf(v, (x) => sql`lower(r.email) = lower(${parseToken(x).code})`),
   },
   paramTypes: { ...commonTypes, name: 'string', family: 'string', given: 'string', email: 'token' },
-  interactions: ['read', 'vread', 'search-type'],
-  writes: { create: networkWrites, update: networkWrites },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Adds a member organisation\'s staff member (administrators): name (family, given), telecom email (work), active, and the Organization they work for in extension urn:joinery:extension:organization. Give their role with POST PractitionerRole (practitioner Practitioner/<id>).',
+    update: 'Changes a practitioner\'s name, work email and active (administrators); active false also ends their PractitionerRole. Their organisation changes through PractitionerRole; a sign-in account is never changed here.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'Practitioner' as const,
       id: r.id,
       meta: metaOf(r),
-      active: true,
+      active: r.active !== false,
       name: [{ family: String(r.family_name), given: [String(r.given_name)] }],
       telecom: str(r.email) ? [{ system: 'email' as const, value: String(r.email), use: 'work' as const }] : undefined,
     });
@@ -336,7 +340,7 @@ const practitioner: ResourceDef = {
 const roleMeta = meta('PractitionerRole', 'x.id', null);
 const practitionerRole: ResourceDef = {
   type: 'PractitionerRole',
-  base: sql`select x.*, ${roleMeta.cols} from practitioners x ${roleMeta.join}`,
+  base: sql`select x.*, ${roleMeta.cols} from practitioners x ${roleMeta.join} where x.role <> 'unassigned'`,
   params: {
     ...common,
     practitioner: refParam('r.id', 'Practitioner'),
@@ -345,14 +349,17 @@ const practitionerRole: ResourceDef = {
   },
   paramTypes: { ...commonTypes, practitioner: 'reference', organization: 'reference', role: 'token' },
   includes: { practitioner: { type: 'Practitioner', column: 'id' }, organization: { type: 'Organization', column: 'organisation_id' } },
-  interactions: ['read', 'vread', 'search-type'],
-  writes: { create: networkWrites, update: networkWrites },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+  writes: {
+    create: 'Gives a new practitioner (one without a role yet) their role (administrators): practitioner, organization, code (urn:joinery:code:practitioner-role code, or text), active. Each practitioner has one role here, with the Practitioner\'s id.',
+    update: 'Changes the role, organisation (not for someone who signs in: that follows their account) and active (administrators). The practitioner stays the same.',
+  },
   toFhir(r) {
     return compact({
       resourceType: 'PractitionerRole' as const,
       id: r.id,
       meta: metaOf(r),
-      active: true,
+      active: r.active !== false,
       practitioner: ref('Practitioner', r.id),
       organization: ref('Organization', r.organisation_id),
       code: [code(PRACTITIONER_ROLE_SYSTEM, String(r.role), String(r.role).replace(/_/g, ' '))],

@@ -1,6 +1,6 @@
 // The care network's organisations, teams, practitioners and services (Open Referral UK shape
 // is produced from these by the directory module).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 
 export interface NetworkTables {
   organisations: {
@@ -23,6 +23,8 @@ export interface NetworkTables {
     family_name: string;
     role: string;
     email: string;
+    /** False once they no longer work in the network (kept, as referrals and plans name them). */
+    active: Generated<boolean>;
   };
   services: {
     id: string;
@@ -91,6 +93,11 @@ export const networkMigrations: Record<string, Migration> = {
         );
         create index services_organisation on services(organisation_id);
       `.execute(db);
+    },
+  },
+  '0007_network_practitioner_active': {
+    async up(db: Kysely<unknown>) {
+      await sql`alter table practitioners add column active boolean not null default true`.execute(db);
     },
   },
 };
