@@ -3,31 +3,23 @@
 // input line fully processed), so a restart carries on after it, losing and duplicating
 // nothing; (source, source_id) is unique besides. Bad rows are recorded with their line number
 // and skipped; the good rows go on. People are linked through the person index as it goes.
-import { createHash } from 'node:crypto';
+// The file is read and checked on a worker thread (read-items.ts); this thread matches, and
+// the database stores, batches that overlap (see runImport).
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'csv-parse';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { acquireIndexLock, forgetIndexState, indexState, type IndexState } from '../linkage/index-state.ts';
-import { isValidNhsNumber } from '../people/nhs-number.ts';
-import type { SourceFields } from '../linkage/person-index.ts';
 import { planLinks, storeBatch, writeLinkPlan, type IncomingRecord, type LinkPlan } from './link-batch.ts';
-import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/resources.ts';
+import {
+  countLines, fileHash, formatOf, ImportInputError, mappableFields, type ColumnMapping, type ImportFormat, type MappableField,
+} from './read-input.ts';
+import { readItems } from './read-items.ts';
 
-export const mappableFields = ['given_name', 'middle_name', 'family_name', 'birth_date', 'sex', 'nhs_number', 'phone', 'email', 'postcode', 'address'] as const;
-export type MappableField = (typeof mappableFields)[number];
-
-export interface ColumnMapping { source: string; name: string; idColumn: string; columns: Partial<Record<MappableField, string>> }
-
-export type ImportFormat = 'csv' | 'ndjson' | 'bundle';
-
-export class ImportInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ImportInputError';
-  }
-}
+export {
+  cleanFields, fieldsFromPatient, fileHash, formatOf, ImportInputError, mappableFields,
+  type ColumnMapping, type ImportFormat, type InputItem, type MappableField,
+} from './read-input.ts';
 
 export function isSourceCode(value: string): boolean {
   return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value);
@@ -64,180 +56,7 @@ export function parseMapArgument(text: string): Partial<Record<MappableField, st
   return out;
 }
 
-export function formatOf(file: string): ImportFormat {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.csv') return 'csv';
-  if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
-  if (ext === '.json') return 'bundle';
-  throw new ImportInputError(`cannot tell the format of ${path.basename(file)}: use .csv, .ndjson or .json (a FHIR Bundle)`);
-}
-
 // ---------------------------------------------------------------------------------------------
-// Field cleaning: row-level errors for what cannot be taken, normal forms for the rest.
-
-function normaliseDate(raw: string): string | null {
-  const value = raw.trim();
-  let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  let iso: string | null = null;
-  if (m) iso = `${m[1]}-${m[2]}-${m[3]}`;
-  m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(value);
-  if (m) iso = `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`;
-  if (!iso) return null;
-  const date = new Date(`${iso}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === iso ? iso : null;
-}
-
-/** Checks and normalises one record's fields; a string is the row's error. */
-export function cleanFields(sourceId: string | undefined, raw: Partial<Record<string, string>>): { sourceId: string; fields: SourceFields } | string {
-  if (!sourceId || sourceId.trim() === '') return 'the record id is missing';
-  if (sourceId.length > 200) return 'the record id is longer than 200 characters';
-  const fields: SourceFields = {};
-  for (const field of mappableFields) {
-    const value = raw[field];
-    if (typeof value === 'string' && value.trim() !== '') fields[field] = value.trim();
-  }
-  if (!fields.given_name && !fields.family_name) return 'there is no name (given or family)';
-  if (fields.birth_date) {
-    const iso = normaliseDate(fields.birth_date);
-    if (!iso) return `the date of birth "${fields.birth_date}" is not a date (use YYYY-MM-DD or DD/MM/YYYY)`;
-    if (iso > new Date().toISOString().slice(0, 10)) return `the date of birth ${iso} is in the future`;
-    fields.birth_date = iso;
-  }
-  if (fields.nhs_number) {
-    const digits = fields.nhs_number.replace(/[\s-]/g, '');
-    if (!/^\d{10}$/.test(digits)) return `the NHS number "${fields.nhs_number}" is not 10 digits`;
-    // A wrong check digit is kept as received (agencies mistype): the index weighs it, never trusts it.
-    fields.nhs_number = isValidNhsNumber(digits) ? digits : fields.nhs_number;
-  }
-  return { sourceId: sourceId.trim(), fields };
-}
-
-/** A FHIR Patient as source fields; the record id is the identifier for this source, else the resource id. */
-export function fieldsFromPatient(source: string, resource: unknown): { sourceId: string; fields: SourceFields } | string {
-  if (!resource || typeof resource !== 'object') return 'not a JSON object';
-  const r = resource as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (r.resourceType !== 'Patient') return `a ${String(r.resourceType ?? 'resource without resourceType')} is not a Patient (only Patient records are imported)`;
-  const identifiers = Array.isArray(r.identifier) ? r.identifier as Array<{ system?: string; value?: string }> : [];
-  const own = identifiers.find((i) => i.system === SOURCE_SYSTEM_PREFIX + source)?.value ?? (typeof r.id === 'string' ? r.id : undefined);
-  const name = Array.isArray(r.name) ? r.name[0] as { given?: string[]; family?: string } | undefined : undefined;
-  const telecom = Array.isArray(r.telecom) ? r.telecom as Array<{ system?: string; value?: string }> : [];
-  const address = Array.isArray(r.address) ? r.address[0] as { line?: string[]; postalCode?: string } | undefined : undefined;
-  return cleanFields(own, {
-    given_name: name?.given?.[0],
-    middle_name: name?.given?.slice(1).join(' '),
-    family_name: name?.family,
-    birth_date: typeof r.birthDate === 'string' ? r.birthDate : undefined,
-    sex: r.gender === 'female' || r.gender === 'male' ? r.gender : undefined,
-    nhs_number: identifiers.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value,
-    phone: telecom.find((t) => t.system === 'phone')?.value,
-    email: telecom.find((t) => t.system === 'email')?.value,
-    postcode: address?.postalCode,
-    address: address?.line?.join(', '),
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading input: items with the input line they came from, or a line's error.
-
-export type InputItem = { line: number; record: IncomingRecord } | { line: number; error: string };
-
-async function* csvItems(file: string, mapping: ColumnMapping, skipThrough: number): AsyncGenerator<InputItem> {
-  // Lines csv-parse could not read at all (e.g. a broken quote); the parser reads ahead, so each
-  // is held back until the records before it have gone: items come out in line order.
-  const unreadable: InputItem[] = [];
-  const parser = fs.createReadStream(file).pipe(parse({
-    columns: false, info: true, bom: true, skip_empty_lines: true, relax_column_count: true, skip_records_with_error: true, trim: true,
-  }));
-  parser.on('skip', (error: Error & { lines?: number }) => {
-    unreadable.push({ line: error.lines ?? 0, error: 'this line could not be read as CSV (check its quotes)' });
-  });
-  let header: string[] | undefined;
-  let index = new Map<string, number>();
-  for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    const line = item.info.lines;
-    unreadable.sort((a, b) => a.line - b.line);
-    while (unreadable.length > 0 && unreadable[0]!.line < line) {
-      const held = unreadable.shift()!;
-      if (held.line > skipThrough) yield held;
-    }
-    if (!header) {
-      header = item.record;
-      index = new Map(header.map((name, i) => [name, i]));
-      const missing = [mapping.idColumn, ...Object.values(mapping.columns)].filter((c) => c && !index.has(c));
-      if (missing.length > 0) throw new ImportInputError(`the file has no column ${missing.map((m) => `"${m}"`).join(', ')} that mapping ${mapping.name} needs`);
-      continue;
-    }
-    if (line <= skipThrough) continue;
-    if (item.record.length !== header.length) {
-      yield { line, error: `this line has ${item.record.length} fields; the header has ${header.length}` };
-      continue;
-    }
-    const raw: Partial<Record<string, string>> = {};
-    for (const [field, column] of Object.entries(mapping.columns)) raw[field] = item.record[index.get(column!)!];
-    const cleaned = cleanFields(item.record[index.get(mapping.idColumn)!], raw);
-    yield typeof cleaned === 'string' ? { line, error: cleaned } : { line, record: cleaned };
-  }
-  for (const held of unreadable.sort((a, b) => a.line - b.line)) if (held.line > skipThrough) yield held;
-}
-
-async function* ndjsonItems(file: string, source: string, skipThrough: number): AsyncGenerator<InputItem> {
-  const { createInterface } = await import('node:readline');
-  const lines = createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
-    if (line <= skipThrough || text.trim() === '') continue;
-    let resource: unknown;
-    try {
-      resource = JSON.parse(text);
-    } catch {
-      yield { line, error: 'this line is not JSON' };
-      continue;
-    }
-    const cleaned = fieldsFromPatient(source, resource);
-    yield typeof cleaned === 'string' ? { line, error: cleaned } : { line, record: cleaned };
-  }
-}
-
-/** A Bundle's entries, numbered from 1 (the "line" of a bundle import is its entry number). */
-async function* bundleItems(file: string, source: string, skipThrough: number): AsyncGenerator<InputItem> {
-  let bundle: { resourceType?: string; entry?: Array<{ resource?: unknown }> };
-  try {
-    bundle = JSON.parse(await fs.promises.readFile(file, 'utf8'));
-  } catch {
-    throw new ImportInputError('the file is not JSON');
-  }
-  if (bundle.resourceType !== 'Bundle') throw new ImportInputError('the file is not a FHIR Bundle');
-  const entries = bundle.entry ?? [];
-  for (let i = skipThrough; i < entries.length; i++) {
-    const cleaned = fieldsFromPatient(source, entries[i]?.resource);
-    yield typeof cleaned === 'string' ? { line: i + 1, error: cleaned } : { line: i + 1, record: cleaned };
-  }
-}
-
-async function countLines(file: string, format: ImportFormat): Promise<number> {
-  if (format === 'bundle') {
-    try {
-      return (JSON.parse(await fs.promises.readFile(file, 'utf8')) as { entry?: unknown[] }).entry?.length ?? 0;
-    } catch {
-      return 0;
-    }
-  }
-  let count = 0;
-  let last = 10;
-  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) count++;
-    if (chunk.length > 0) last = chunk[chunk.length - 1]!;
-  }
-  return last === 10 ? count : count + 1;
-}
-
-export async function fileHash(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
-  return hash.digest('hex');
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running an import
 
@@ -345,9 +164,7 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
 
   const batchSize = options.batchSize ?? 5000;
   const skipThrough = Number(job.lines_done);
-  const items = format === 'csv' ? csvItems(file, options.mapping!, skipThrough)
-    : format === 'ndjson' ? ndjsonItems(file, source, skipThrough)
-      : bundleItems(file, source, skipThrough);
+  const items = readItems({ file, format, mapping: options.mapping, source, skipThrough });
   let current = job;
   options.onProgress?.(progressOf(current, resumed));
   let records: IncomingRecord[] = [];

@@ -13,10 +13,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../demo/bulk.ts';
 import { bestValues, newPersonId, type SourceFields } from '../linkage/person-index.ts';
-import { addInternedRecord, addRecord, clearBest, internRecord, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
-import { prepareRecord } from '../linkage/prepare.ts';
+import { addInternedRecord, addRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
 import {
-  RECORD_PREFIX, SPINE_PREFIX, anchorLinkRecord, indexState, linkRecordFromFields, livePerson, type IndexState,
+  RECORD_PREFIX, SPINE_PREFIX, anchorLinkRecord, indexState, livePerson, type IndexState,
 } from '../linkage/index-state.ts';
 
 export interface IncomingRecord { sourceId: string; fields: SourceFields }
@@ -161,7 +160,7 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     }
     // Prepared and numbered once: matched, then added to the index under its record key.
     const key = RECORD_PREFIX + record.id;
-    const interned = internRecord(state.index, prepareRecord(state.index.comparator.specs, linkRecordFromFields(key, record.fields)));
+    const interned = internFields(state.index, key, record.fields);
     const ruledOut = state.cannotLink.get(record.id);
     const mustLink = state.mustLink.get(record.id);
     // A reviewer's word on this record changes who may win: then every candidate is scored.

@@ -7,7 +7,7 @@ import { compareField, createComparator, slotsByCost } from './comparisons.ts';
 import type { Comparator } from './comparisons.ts';
 import { bestWeightsBelowExact, createScorer, fieldWeight, log2Odds, probabilityFromWeight } from './model.ts';
 import type { Scorer } from './model.ts';
-import { prepareRecord } from './prepare.ts';
+import { prepareRecord, prepareValue } from './prepare.ts';
 import type { LinkageModel, LinkRecord, PreparedRecord, PreparedValue } from './types.ts';
 
 /** Records scanned per match, beyond blocks of at most SMALL_BLOCK records (always scanned). */
@@ -39,6 +39,8 @@ export interface LinkageIndex {
   partOfValue: Int32Array[][];
   /** Per field slot, one number and one prepared value object per distinct normalised value. */
   valueNumbers: Map<string, number>[];
+  /** Per field slot, raw value as received → value number (MISSING: nothing to compare): a raw value seen before is not normalised again. */
+  rawNumbers: Map<string, number>[];
   values: PreparedValue[][];
   /**
    * Record-major rows of `stride` integers: the record's value numbers per field, then its
@@ -99,6 +101,7 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     }),
     partOfValue: model.blockingRules.map((rule) => rule.parts.map(() => new Int32Array(0))),
     valueNumbers: specs.map(() => new Map<string, number>()),
+    rawNumbers: specs.map(() => new Map<string, number>()),
     values: specs.map(() => []),
     rows: new Int32Array(1024 * (specs.length + 2)),
     stride: specs.length + 2,
@@ -272,24 +275,27 @@ function valueNumbersOf(index: LinkageIndex, record: PreparedRecord, create: boo
       numbers[slot] = MISSING;
       continue;
     }
-    let number = index.valueNumbers[slot]!.get(value.value);
-    if (number === undefined) {
-      if (!create) {
-        numbers[slot] = UNKNOWN;
-        continue;
-      }
-      number = index.values[slot]!.length;
-      index.values[slot]!.push(value);
-      index.valueNumbers[slot]!.set(value.value, number);
-      if (slot === index.nhsSlot) {
-        if (number >= index.nhsValid.length) index.nhsValid = grownBytes(index.nhsValid, number + 1);
-        index.nhsValid[number] = value.valid ? 1 : 0;
-      }
-    }
-    numbers[slot] = number;
+    numbers[slot] = create ? numberValue(index, slot, value) : index.valueNumbers[slot]!.get(value.value) ?? UNKNOWN;
   }
   return numbers;
 }
+
+/** The value's number in its field, numbering it if the index has not seen it. */
+function numberValue(index: LinkageIndex, slot: number, value: PreparedValue): number {
+  let number = index.valueNumbers[slot]!.get(value.value);
+  if (number !== undefined) return number;
+  number = index.values[slot]!.length;
+  index.values[slot]!.push(value);
+  index.valueNumbers[slot]!.set(value.value, number);
+  if (slot === index.nhsSlot) {
+    if (number >= index.nhsValid.length) index.nhsValid = grownBytes(index.nhsValid, number + 1);
+    index.nhsValid[number] = value.valid ? 1 : 0;
+  }
+  return number;
+}
+
+/** Distinct raw values remembered per field before the memory is cleared (it is only a shortcut). */
+const RAW_CACHE_LIMIT = 1_000_000;
 
 /** The part number of a reduced value (undefined: never seen and not created). */
 function partNumber(index: LinkageIndex, rule: number, part: number, reduced: string, create: boolean): number | undefined {
@@ -370,6 +376,36 @@ export function internRecord(index: LinkageIndex, prepared: PreparedRecord): Int
     id: prepared.id,
     values: prepared.values.map((value, slot) => (value ? index.values[slot]![numbers[slot]!]! : null)),
   };
+  return { record, numbers, keys: blockKeysOf(index, record, numbers, true) };
+}
+
+/**
+ * As internRecord, straight from a record's fields as received (the known linkage fields):
+ * each raw value is normalised only the first time the index meets it.
+ */
+export function internFields(index: LinkageIndex, id: string, fields: Readonly<Record<string, unknown>>): InternedRecord {
+  const specs = index.comparator.specs;
+  const numbers = new Int32Array(specs.length);
+  const values: (PreparedValue | null)[] = [];
+  for (let slot = 0; slot < specs.length; slot++) {
+    const spec = specs[slot]!;
+    const raw = spec.kind === 'text' ? undefined : fields[spec.kind];
+    let number: number = MISSING;
+    if (typeof raw === 'string') {
+      const known = index.rawNumbers[slot]!;
+      const cached = known.get(raw);
+      if (cached !== undefined) number = cached;
+      else {
+        const value = prepareValue(spec, raw);
+        if (value) number = numberValue(index, slot, value);
+        if (known.size >= RAW_CACHE_LIMIT) known.clear();
+        known.set(raw, number);
+      }
+    }
+    numbers[slot] = number;
+    values.push(number === MISSING ? null : index.values[slot]![number]!);
+  }
+  const record: PreparedRecord = { id, values };
   return { record, numbers, keys: blockKeysOf(index, record, numbers, true) };
 }
 
