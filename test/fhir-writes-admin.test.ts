@@ -6,12 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
-import type { Bundle, HealthcareService, Location, OperationOutcome, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
+import type { Bundle, HealthcareService, Location, OperationOutcome, Organization, Patient, Practitioner, PractitionerRole, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { signIn, startTestServer, type TestServer } from './support/server.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { validateFhir } from '../src/fhir/validate.ts';
-import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from '../src/fhir/resources.ts';
+import { NEED_SYSTEM, NHS_NUMBER_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PERSON_SYSTEM, PRACTITIONER_ROLE_SYSTEM } from '../src/fhir/resources.ts';
+import { nhsCheckDigit } from '../src/people/nhs-number.ts';
 import { orukId } from '../src/directory/ids.ts';
 
 function assertValid(resource: unknown, where: string): void {
@@ -32,7 +33,15 @@ function refused(status: number, text?: RegExp) {
   };
 }
 
-const USERS = ['admin', 'practitioner', 'manager', 'citizen'] as const;
+function nhsNumber(seed: number): string {
+  for (let n = seed; ; n++) {
+    const first9 = String(900000000 + (n % 99999999)).padStart(9, '0');
+    const check = nhsCheckDigit(first9);
+    if (check !== null) return first9 + String(check);
+  }
+}
+
+const USERS = ['admin', 'practitioner', 'gp', 'manager', 'citizen'] as const;
 type User = (typeof USERS)[number];
 
 for (const target of await testDatabaseTargets()) {
@@ -64,6 +73,14 @@ for (const target of await testDatabaseTargets()) {
       }
     });
     after(async () => server?.close());
+
+    /** A person the practitioner registers (which gives their organisation a working relationship with them). */
+    async function register(family: string, given: string, seed: number, birthDate: string): Promise<string> {
+      const patient = await clients.practitioner.create({
+        resourceType: 'Patient', body: { resourceType: 'Patient', identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(seed) }], name: [{ family, given: [given] }], birthDate, gender: 'female' },
+      }) as unknown as Patient;
+      return patient.id!;
+    }
 
     test('an administrator adds an organisation, a location and a service; the directory pages and the ORUK API show them', async () => {
       const created = await send('POST', 'Organization', 'admin', {
@@ -250,6 +267,67 @@ for (const target of await testDatabaseTargets()) {
       await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, extension: [{ url: ORGANIZATION_EXTENSION, valueReference: { reference: 'Organization/no-such-org' } }] } }), refused(404, /organisation/));
       await assert.rejects(clients.admin.update({ resourceType: 'PractitionerRole', id: someone.id!, body: { ...someone, practitioner: { reference: 'Practitioner/someone-else' } } }), refused(422, /stays the same/));
       assert.equal(await count('practitioners'), before, 'nothing was written');
+    });
+
+    test('a practitioner records that one person cares for another, then ends it; the ended relationship stays on record with who and when', async () => {
+      const mother = await register('Halloran', 'Nora', 7301, '1948-03-02');
+      const daughter = await register('Halloran', 'Siobhan', 7402, '1975-11-20');
+      const created = await send('POST', 'RelatedPerson', 'practitioner', {
+        resourceType: 'RelatedPerson', patient: { reference: `Patient/${mother}` }, identifier: [{ system: PERSON_SYSTEM, value: daughter }],
+        relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'CAREGIVER' }] }],
+      });
+      assert.equal(created.status, 201);
+      const carer = created.body as RelatedPerson;
+      assertValid(carer, 'created RelatedPerson');
+      assert.equal(carer.patient.reference, `Patient/${mother}`);
+      assert.equal(carer.name?.[0]?.given?.[0], 'Siobhan', 'the related person\'s name is their own record\'s');
+      assert.equal(carer.relationship?.[0]?.text, 'carer');
+      assert.equal(carer.active, true);
+      assert.ok(carer.period?.start, 'it says when it was recorded');
+      // Recorded both ways: the daughter's record shows the mother she cares for.
+      const hers = await clients.practitioner.search({ resourceType: 'RelatedPerson', searchParams: { patient: daughter } }) as unknown as Bundle;
+      assert.deepEqual(hers.entry?.map((e) => (e.resource as RelatedPerson).relationship?.[0]?.text), ['cared_for']);
+      await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...carer, id: undefined, meta: undefined } }), refused(409, /already recorded/));
+
+      await assert.rejects(clients.practitioner.update({ resourceType: 'RelatedPerson', id: carer.id!, body: { ...carer, active: false }, options: { headers: { 'if-match': 'W/"7"' } } }), refused(412));
+      const ended = await clients.practitioner.update({ resourceType: 'RelatedPerson', id: carer.id!, body: { ...carer, active: false }, options: { headers: { 'if-match': 'W/"1"' } } }) as unknown as RelatedPerson;
+      assertValid(ended, 'ended RelatedPerson');
+      assert.equal(ended.id, carer.id, 'the relationship keeps its id');
+      assert.equal(ended.active, false);
+      assert.ok(ended.period?.end, 'it says when it ended');
+      assert.equal(ended.meta?.versionId, '2');
+      const active = await clients.practitioner.search({ resourceType: 'RelatedPerson', searchParams: { patient: mother, active: 'true' } }) as unknown as Bundle;
+      assert.equal(active.entry?.length ?? 0, 0, 'an ended relationship no longer shows as active');
+      const practitionerUser = (await server.database.db.selectFrom('users').select('id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).id;
+      const rows = await server.database.db.selectFrom('relationships').select(['person_id', 'type', 'recorded_by', 'ended_by', 'ended_at'])
+        .where('person_id', 'in', [mother, daughter]).orderBy('person_id').execute();
+      assert.equal(rows.length, 2, 'both rows are kept');
+      for (const row of rows) {
+        assert.equal(row.recorded_by, practitionerUser);
+        assert.equal(row.ended_by, practitionerUser, 'who ended it is kept');
+        assert.ok(row.ended_at, 'when it ended is kept');
+      }
+      await assert.rejects(clients.practitioner.update({ resourceType: 'RelatedPerson', id: carer.id!, body: { ...ended, active: true } }), refused(422, /not restarted/));
+      const audits = await server.database.db.selectFrom('audit_events').select(['person_id', 'decision']).where('action', '=', 'write').where('person_id', 'in', [mother, daughter]).where('actor_user_id', '=', practitionerUser).execute();
+      assert.ok(audits.some((a) => a.person_id === daughter && a.decision === 'allow'), 'the access decision for the related person is on the audit trail');
+    });
+
+    test('relationships are refused for people the writer may not change, and for bad bodies', async () => {
+      const person = await register('Quayle', 'Ivy', 7503, '1990-01-15');
+      const other = await register('Quayle', 'Tom', 7604, '1988-06-30');
+      const before = await count('relationships');
+      const body = { resourceType: 'RelatedPerson', patient: { reference: `Patient/${person}` }, identifier: [{ system: PERSON_SYSTEM, value: other }], relationship: [{ text: 'partner' }] };
+      for (const as of ['gp', 'manager', 'citizen', 'admin'] as const) await assert.rejects(clients[as].create({ resourceType: 'RelatedPerson', body }), refused(403));
+      await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: undefined } }), refused(400, /name the related person/));
+      await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, relationship: [{ text: 'neighbour' }] } }), refused(422, /parent, child/));
+      await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: [{ system: PERSON_SYSTEM, value: person }] } }), refused(422, /themselves/));
+      await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: [{ system: PERSON_SYSTEM, value: 'no-such-person' }] } }), refused(404));
+      assert.equal(await count('relationships'), before, 'nothing was written');
+      const partner = await clients.practitioner.create({ resourceType: 'RelatedPerson', body }) as unknown as RelatedPerson;
+      assert.equal(partner.relationship?.[0]?.coding?.[0]?.code, 'SIGOTHR');
+      await assert.rejects(clients.practitioner.update({ resourceType: 'RelatedPerson', id: partner.id!, body: { ...partner, relationship: [{ text: 'spouse' }] } }), refused(422, /end it/));
+      await assert.rejects(clients.gp.update({ resourceType: 'RelatedPerson', id: partner.id!, body: { ...partner, active: false } }), refused(404));
+      assert.equal((await clients.practitioner.read({ resourceType: 'RelatedPerson', id: partner.id! }) as unknown as RelatedPerson).active, true, 'the refused update ended nothing');
     });
   });
 }

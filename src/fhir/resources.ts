@@ -194,34 +194,43 @@ const patient: ResourceDef = {
 // ---------------------------------------------------------------------------------------------
 // RelatedPerson: a person's family and household relationships. Id: person.related.type-index.
 
-const relatedMeta = meta('RelatedPerson', 'x.id', null);
-const relationshipCodes: Record<string, string> = { parent: 'PRN', child: 'CHILD', partner: 'SIGOTHR', spouse: 'SPS', sibling: 'SIB', carer: 'CAREGIVER', cared_for: 'DEPEN' };
+const relatedMeta = meta('RelatedPerson', 'x.id', 'coalesce(x.ended_at, x.recorded_at)');
+export const RELATIONSHIP_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
+export const relationshipCodes: Record<string, string> = { parent: 'PRN', child: 'CHILD', partner: 'SIGOTHR', spouse: 'SPS', sibling: 'SIB', carer: 'CAREGIVER', cared_for: 'DEPEN' };
 const related: ResourceDef = {
   type: 'RelatedPerson',
   base: sql`select x.*, ${relatedMeta.cols} from (
       select md5(rel.person_id || '|' || rel.related_person_id || '|' || rel.type) as id, rel.person_id, rel.related_person_id, rel.type,
-        q.given_name, q.family_name, q.sex, q.birth_date::text as birth_date
+        rel.recorded_at, rel.ended_at, q.given_name, q.family_name, q.sex, q.birth_date::text as birth_date
       from relationships rel join persons q on q.id = rel.related_person_id) x ${relatedMeta.join}`,
-  params: { ...common, patient: personParam(), relationship: eqParam('r.type'), name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)) },
-  paramTypes: { ...commonTypes, patient: 'reference', relationship: 'token', name: 'string' },
+  params: {
+    ...common, patient: personParam(), relationship: eqParam('r.type'), name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
+    active: (v) => (v === 'true' ? sql`r.ended_at is null` : sql`r.ended_at is not null`),
+  },
+  paramTypes: { ...commonTypes, patient: 'reference', relationship: 'token', name: 'string', active: 'token' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics' },
-  interactions: ['read', 'vread', 'search-type'],
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Family and household relationships come from the agencies\' records through the person index; Joinery has no way to record one by hand yet, so neither does this API.',
-    update: 'Family and household relationships come from the agencies\' records through the person index; they are not edited here.',
+    create: 'Records that another known person is the Patient\'s parent, child, partner, spouse, sibling, carer or cared_for (practitioners who may change both people\'s details): patient the Patient, identifier (system urn:joinery:person) the related person\'s Patient id, relationship one code (v3-RoleCode PRN, CHILD, SIGOTHR, SPS, SIB, CAREGIVER, DEPEN, or the type as text). The inverse (a parent\'s child) is recorded too. Name, gender and birth date are the related Patient\'s own.',
+    update: 'Ends the relationship with active false (and its inverse); it stays on record with when it ended and who ended it. Its people and type stay; an ended relationship is not restarted.',
   },
   toFhir(r) {
     const c = relationshipCodes[String(r.type)];
+    const start = instant(r.recorded_at);
+    const end = instant(r.ended_at);
     return compact({
       resourceType: 'RelatedPerson' as const,
       id: r.id,
       meta: metaOf(r),
+      identifier: [{ system: PERSON_SYSTEM, value: String(r.related_person_id) }],
+      active: r.ended_at === null || r.ended_at === undefined,
       patient: ref('Patient', r.person_id)!,
-      relationship: [c ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: c }], text: String(r.type) } : text(String(r.type))],
+      relationship: [c ? { coding: [{ system: RELATIONSHIP_CODE_SYSTEM, code: c }], text: String(r.type) } : text(String(r.type))],
       name: [compact({ family: str(r.family_name), given: str(r.given_name) ? [String(r.given_name)] : undefined })],
       gender: r.sex === 'female' ? 'female' as const : r.sex === 'male' ? 'male' as const : undefined,
       birthDate: dateOnly(r.birth_date),
+      period: start || end ? compact({ start, end }) : undefined,
     });
   },
 };

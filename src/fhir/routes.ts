@@ -10,7 +10,8 @@ import { FhirError, invalid, operationOutcome } from './outcome.ts';
 import { resourceDefs } from './resources.ts';
 import { createPatient, createPatientStandalone, createServiceRequest, joined, updatePatient, updateTask, type WriteResult } from './writes.ts';
 import { careWriters, type Writer } from './care-writes.ts';
-import { directoryWriters } from './admin-writes.ts';
+import { adminWriters } from './admin-writes.ts';
+import { familyWriters } from './family-writes.ts';
 import { validateFhir } from './validate.ts';
 import { checkId } from './params.ts';
 
@@ -48,7 +49,8 @@ function checkValid(resource: unknown, type: string): Resource {
 /** Create and update for every writable type but Patient create (which needs the person index). */
 const writers: Record<string, Writer> = {
   ...careWriters,
-  ...directoryWriters,
+  ...adminWriters,
+  ...familyWriters,
   Patient: { update: (ctx, id, resource, ifMatch) => updatePatient(ctx, ctx.db, id, resource, ifMatch) },
   ServiceRequest: { create: (ctx, resource) => createServiceRequest(ctx, ctx.db, resource) },
   Task: { update: (ctx, id, resource, ifMatch) => updateTask(ctx, ctx.db, id, resource, ifMatch) },

@@ -35,7 +35,19 @@ export interface PeopleTables {
     email: string | null;
     created_at: Generated<Date>;
   };
-  relationships: { person_id: string; related_person_id: string; type: string };
+  /**
+   * Family relationships: related_person_id is the person's `type` (their parent, carer...). Rows
+   * are never deleted: an ended one keeps when and by whom (null for relationships from agencies' data).
+   */
+  relationships: {
+    person_id: string;
+    related_person_id: string;
+    type: string;
+    recorded_at: Generated<Date | null>;
+    recorded_by: Generated<string | null>;
+    ended_at: Generated<Date | null>;
+    ended_by: Generated<string | null>;
+  };
   needs: {
     id: Generated<number>;
     person_id: string;
@@ -122,6 +134,17 @@ export const peopleMigrations: Record<string, Migration> = {
           value double precision
         );
         create index person_events_person_at on person_events(person_id, at desc);
+      `.execute(db);
+    },
+  },
+  '0008_people_relationship_history': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table relationships add column recorded_at timestamptz;
+        alter table relationships add column recorded_by text references users(id);
+        alter table relationships add column ended_at timestamptz;
+        alter table relationships add column ended_by text references users(id);
+        alter table relationships add constraint relationships_ended_by check ((ended_at is null) = (ended_by is null));
       `.execute(db);
     },
   },

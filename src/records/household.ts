@@ -61,7 +61,8 @@ export async function householdView(db: Kysely<Database>, user: SignedInUser, ho
   }
   const visibleIds = new Set(members.filter((m) => m.visible).map((m) => m.personId));
   if (visibleIds.size === 0) return undefined;
-  const relationships = await db.selectFrom('relationships').selectAll().where('person_id', 'in', [...visibleIds]).where('related_person_id', 'in', [...visibleIds]).execute();
+  const relationships = await db.selectFrom('relationships').selectAll().where('person_id', 'in', [...visibleIds]).where('related_person_id', 'in', [...visibleIds])
+    .where('ended_at', 'is', null).execute();
   const names = new Map(members.map((m) => [m.personId, m.name ?? '']));
   for (const member of members) {
     member.relationships = relationships.filter((r) => r.person_id === member.personId)
