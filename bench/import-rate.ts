@@ -1,6 +1,6 @@
 // Bulk import rate into PGlite and PostgreSQL, printing JSON.
 //
-//   node bench/import-rate.ts [--people 20000] [--copies 5] [--batch 5000] [--skip-pglite] [--skip-postgres]
+//   node bench/import-rate.ts [--people 20000] [--copies 5] [--batch 5000] [--skip-pglite] [--skip-postgres] [--linked-only]
 //
 // A synthetic place of --people residents is loaded (spine, agency records, trained linkage
 // model). The feed is every agency record of that place (realistic typos, missing fields), sent
@@ -9,7 +9,7 @@
 // source_records, checkpoint; no linking) and the rate with online linking through the person
 // index (every record matched against the in-process index, then links, new persons and review
 // items written in the same batch transaction). Last, the bulk path: the stored-only feed linked
-// afterwards in one batch pass (`joinery index`).
+// afterwards in one batch pass (`joinery index`). --linked-only stops after the linked run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '2026' },
     'skip-pglite': { type: 'boolean', default: false },
     'skip-postgres': { type: 'boolean', default: false },
+    'linked-only': { type: 'boolean', default: false },
   },
 });
 const people = Number(values.people);
@@ -79,15 +80,23 @@ async function measure(database: DatabaseHandle) {
   const run = async (source: string, link: boolean) => {
     await saveMapping(db, mapping(source));
     const t0 = performance.now();
+    const cpu0 = process.threadCpuUsage();
     const result = await runImport(db, { source, file: feed, mapping: mapping(source), batchSize, link });
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.threadCpuUsage(cpu0);
     return {
       records: result.stored, errors: result.errors, seconds: Math.round(seconds * 100) / 100, recordsPerSecond: Math.round(result.stored / seconds),
+      // This thread's CPU time: the rest of the wall time it waited on the database and the reader thread.
+      mainThreadCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       ...(link ? { linked: result.linked, newPersons: result.newPerson, review: result.review } : {}),
     };
   };
   const raw = await run('bench-raw', false);
   const linked = await run('bench-linked', true);
+  if (values['linked-only']) {
+    console.error(JSON.stringify(linked));
+    return { kind: database.kind, withLinking: linked };
+  }
   const rerun = performance.now();
   const again = await runImport(db, { source: 'bench-linked', file: feed, mapping: mapping('bench-linked') });
   const againSeconds = (performance.now() - rerun) / 1000;
