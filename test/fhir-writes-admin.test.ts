@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
-import type { Bundle, HealthcareService, Location, OperationOutcome, Organization, Patient, Practitioner, PractitionerRole, RelatedPerson, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Group, HealthcareService, Location, OperationOutcome, Organization, Patient, Practitioner, PractitionerRole, RelatedPerson, Resource } from '@medplum/fhirtypes';
+import { sql } from 'kysely';
 import { signIn, startTestServer, type TestServer } from './support/server.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
@@ -243,6 +244,21 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(moved.active, false);
       assert.equal((await clients.admin.read({ resourceType: 'Practitioner', id: practitioner.id! }) as unknown as Practitioner).active, false, 'they no longer work in the network');
 
+      // A transaction Bundle adds a practitioner and their role together.
+      const both = await clients.admin.transaction({
+        body: {
+          resourceType: 'Bundle', type: 'transaction',
+          entry: [
+            { fullUrl: 'urn:uuid:5e1b2c3d-0000-4000-8000-0000000000c1', resource: { resourceType: 'Practitioner', name: [{ family: 'Achebe', given: ['Chinua'] }], extension: [{ url: ORGANIZATION_EXTENSION, valueReference: { reference: `Organization/${org}` } }] }, request: { method: 'POST', url: 'Practitioner' } },
+            { resource: { resourceType: 'PractitionerRole', practitioner: { reference: 'urn:uuid:5e1b2c3d-0000-4000-8000-0000000000c1' }, organization: { reference: `Organization/${org}` }, code: [{ text: 'housing officer' }] }, request: { method: 'POST', url: 'PractitionerRole' } },
+          ],
+        } as never,
+      }) as unknown as Bundle;
+      assertValid(both, 'transaction-response');
+      assert.deepEqual(both.entry!.map((e) => e.response?.status.slice(0, 3)), ['201', '201']);
+      assert.equal((both.entry![1]!.resource as PractitionerRole).code?.[0]?.coding?.[0]?.code, 'housing_officer');
+      assert.equal(both.entry![1]!.resource!.id, both.entry![0]!.resource!.id);
+
       // Someone who signs in: their details change, their account and its organisation do not.
       const account = await server.database.db.selectFrom('users').select(['id', 'practitioner_id', 'organisation_id', 'display_name', 'password_hash']).where('username', '=', 'practitioner').executeTakeFirstOrThrow();
       const signsIn = await clients.admin.read({ resourceType: 'PractitionerRole', id: account.practitioner_id! }) as unknown as PractitionerRole;
@@ -328,6 +344,79 @@ for (const target of await testDatabaseTargets()) {
       await assert.rejects(clients.practitioner.update({ resourceType: 'RelatedPerson', id: partner.id!, body: { ...partner, relationship: [{ text: 'spouse' }] } }), refused(422, /end it/));
       await assert.rejects(clients.gp.update({ resourceType: 'RelatedPerson', id: partner.id!, body: { ...partner, active: false } }), refused(404));
       assert.equal((await clients.practitioner.read({ resourceType: 'RelatedPerson', id: partner.id! }) as unknown as RelatedPerson).active, true, 'the refused update ended nothing');
+    });
+
+    /** People the practitioner's organisation works with, each from a different household (so they may change their details). */
+    async function writablePeople(n: number, skip: string[] = []): Promise<string[]> {
+      const user = await server.database.db.selectFrom('users').select(['id', 'organisation_id']).where('username', '=', 'practitioner').executeTakeFirstOrThrow();
+      const rows = await sql<{ id: string; household_id: string }>`
+        select distinct on (p.household_id) p.id, p.household_id from persons p join care_relationships c on c.person_id = p.id
+        where c.organisation_id = ${user.organisation_id} and c.ended_at is null and p.household_id is not null and p.merged_into is null
+          and not (p.id = any(${skip}::text[]))
+        order by p.household_id, p.id limit ${n}`.execute(server.database.db);
+      assert.equal(rows.rows.length, n, `the synthetic place has ${n} people the practitioner works with`);
+      return rows.rows.map((r) => r.id);
+    }
+    const householdOf = async (personId: string) => (await server.database.db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirstOrThrow()).household_id;
+
+    test('a practitioner makes a household and changes who lives in it; nobody is left without a household, and every move is kept', async () => {
+      const [x, y, z] = await writablePeople(3);
+      const before = { x: await householdOf(x!), y: await householdOf(y!), z: await householdOf(z!) };
+      const member = (id: string) => ({ entity: { reference: `Patient/${id}` } });
+      const created = await send('POST', 'Group', 'practitioner', { resourceType: 'Group', type: 'person', actual: true, member: [member(x!), member(y!)] });
+      assert.equal(created.status, 201);
+      const group = created.body as Group;
+      assertValid(group, 'created Group');
+      assert.deepEqual(group.member?.map((m) => m.entity.reference).sort(), [`Patient/${x}`, `Patient/${y}`].sort());
+      assert.equal(await householdOf(x!), group.id);
+      const practitionerUser = (await server.database.db.selectFrom('users').select('id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).id;
+      const movesIn = await server.database.db.selectFrom('household_moves').select(['person_id', 'from_household_id', 'moved_by']).where('to_household_id', '=', group.id!).orderBy('person_id').execute();
+      assert.deepEqual(movesIn, [{ person_id: x, from_household_id: before.x, moved_by: practitionerUser }, { person_id: y, from_household_id: before.y, moved_by: practitionerUser }].sort((a, b) => a.person_id!.localeCompare(b.person_id!)));
+      const theirs = await clients.practitioner.search({ resourceType: 'Group', searchParams: { member: `Patient/${x}` } }) as unknown as Bundle;
+      assert.deepEqual(theirs.entry?.map((e) => e.resource?.id), [group.id], 'searching by member finds the new household');
+
+      // Z moves in; Y is left out and gets a household of their own.
+      await assert.rejects(clients.practitioner.update({ resourceType: 'Group', id: group.id!, body: { ...group, member: [member(x!), member(z!)] }, options: { headers: { 'if-match': 'W/"9"' } } }), refused(412));
+      assert.equal(await householdOf(z!), before.z, 'the refused update moved nobody');
+      const changed = await clients.practitioner.update({ resourceType: 'Group', id: group.id!, body: { ...group, member: [member(x!), member(z!)] }, options: { headers: { 'if-match': `W/"${group.meta?.versionId}"` } } }) as unknown as Group;
+      assertValid(changed, 'updated Group');
+      assert.deepEqual(changed.member?.map((m) => m.entity.reference).sort(), [`Patient/${x}`, `Patient/${z}`].sort());
+      assert.equal(Number(changed.meta?.versionId), Number(group.meta?.versionId) + 1);
+      const yNow = await householdOf(y!);
+      assert.ok(yNow && yNow !== group.id && yNow !== before.y, 'the person left out has a new household of their own');
+      const own = await clients.practitioner.read({ resourceType: 'Group', id: yNow }) as unknown as Group;
+      assert.deepEqual(own.member?.map((m) => m.entity.reference), [`Patient/${y}`]);
+      const history = await server.database.db.selectFrom('household_moves').select(['from_household_id', 'to_household_id', 'moved_by', 'moved_at']).where('person_id', '=', y!).orderBy('id').execute();
+      assert.deepEqual(history.map((h) => [h.from_household_id, h.to_household_id]), [[before.y, group.id], [group.id, yNow]], 'both of Y\'s moves are on record');
+      assert.ok(history.every((h) => h.moved_by === practitionerUser && h.moved_at instanceof Date));
+      const zMove = await server.database.db.selectFrom('household_moves').select(['from_household_id']).where('person_id', '=', z!).execute();
+      assert.deepEqual(zMove, [{ from_household_id: before.z }]);
+      const audits = await server.database.db.selectFrom('audit_events').select('decision').where('action', '=', 'write').where('person_id', '=', z!).where('actor_user_id', '=', practitionerUser).execute();
+      assert.ok(audits.some((a) => a.decision === 'allow'), 'the access decision for the person moved is on the audit trail');
+    });
+
+    test('households are refused for people the writer may not change, and for bad bodies', async () => {
+      const [x, y] = await writablePeople(2);
+      const member = (id: string) => ({ entity: { reference: `Patient/${id}` } });
+      // Newly registered people: only the registering organisation works with them.
+      const mine = [await register('Penhaligon', 'Rose', 7705, '1970-02-02'), await register('Penhaligon', 'Jack', 7806, '1969-09-09')];
+      const gpPatient = await clients.gp.create({
+        resourceType: 'Patient', body: { resourceType: 'Patient', identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(7907) }], name: [{ family: 'Tremayne', given: ['Kit'] }], birthDate: '1960-05-05', gender: 'male' },
+      }) as unknown as Patient;
+      const households = await count('households');
+      const body = { resourceType: 'Group', type: 'person', actual: true, member: [member(x!), member(y!)] };
+      for (const as of ['gp', 'manager', 'citizen', 'admin'] as const) {
+        await assert.rejects(clients[as].create({ resourceType: 'Group', body: { ...body, member: mine.map(member) } }), refused(403), `${as} may not move people they do not work with`);
+      }
+      await assert.rejects(clients.practitioner.create({ resourceType: 'Group', body: { ...body, member: [member(x!), member(gpPatient.id!)] } }), refused(403), 'someone the practitioner does not work with cannot be moved');
+      await assert.rejects(clients.practitioner.create({ resourceType: 'Group', body: { ...body, type: 'animal' } }), refused(422, /type person/));
+      await assert.rejects(clients.practitioner.create({ resourceType: 'Group', body: { ...body, member: [member(x!), member(x!)] } }), refused(400, /more than once/));
+      await assert.rejects(clients.practitioner.create({ resourceType: 'Group', body: { ...body, member: [{ entity: { reference: 'Organization/x' } }] } }), refused(400, /Patient/));
+      assert.equal(await count('households'), households, 'no household was made');
+      const made = await clients.practitioner.create({ resourceType: 'Group', body }) as unknown as Group;
+      await assert.rejects(clients.practitioner.update({ resourceType: 'Group', id: made.id!, body: { ...made, member: [] } }), refused(422, /not emptied/));
+      await assert.rejects(clients.practitioner.update({ resourceType: 'Group', id: made.id!, body: { ...made, member: [...made.member!, member(gpPatient.id!)] } }), refused(403));
+      assert.equal((await clients.practitioner.read({ resourceType: 'Group', id: made.id! }) as unknown as Group).member?.length, 2, 'the refused updates moved nobody');
     });
   });
 }

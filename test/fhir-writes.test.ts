@@ -79,7 +79,7 @@ describe('FHIR writes for the care record', () => {
     assertValid(statement, 'CapabilityStatement');
     const interactions = Object.fromEntries(statement.rest![0]!.resource!.map((r) => [r.type, r.interaction!.map((i) => i.code).filter((c) => c === 'create' || c === 'update').sort()]));
     assert.deepEqual(interactions, {
-      Patient: ['create', 'update'], RelatedPerson: ['create', 'update'], Group: [], Organization: ['create', 'update'], Practitioner: ['create', 'update'], PractitionerRole: ['create', 'update'], CareTeam: ['update'],
+      Patient: ['create', 'update'], RelatedPerson: ['create', 'update'], Group: ['create', 'update'], Organization: ['create', 'update'], Practitioner: ['create', 'update'], PractitionerRole: ['create', 'update'], CareTeam: ['update'],
       HealthcareService: ['create', 'update'], Location: ['create', 'update'], Consent: ['create', 'update'], EpisodeOfCare: ['create', 'update'], AuditEvent: [], ServiceRequest: ['create'],
       Task: ['update'], CarePlan: ['create', 'update'], Goal: ['create', 'update'], Questionnaire: [], QuestionnaireResponse: ['create'], Observation: [],
     });

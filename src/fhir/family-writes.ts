@@ -2,7 +2,8 @@
 // relationships, the people module) and Group (households). Both are personal data: a
 // practitioner writes them only when the access decision (audited, allow or deny) lets them
 // change the details of every person concerned, and history is kept (who and when).
-import type { RelatedPerson, Resource } from '@medplum/fhirtypes';
+import type { Group, RelatedPerson, Resource } from '@medplum/fhirtypes';
+import { createHousehold, HouseholdInputError, setHouseholdMembers, type MoveResult } from '../people/households.ts';
 import { endRelationship, isRelationshipType, recordRelationship, RelationshipInputError, type RelationshipKey } from '../people/relationships.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
@@ -17,7 +18,7 @@ async function guardedFamily<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof RelationshipInputError) {
+    if (error instanceof RelationshipInputError || error instanceof HouseholdInputError) {
       throw new FhirError(error.status, error.status === 404 ? 'not-found' : error.status === 409 ? 'conflict' : 'business-rule', error.message);
     }
     throw error;
@@ -78,6 +79,59 @@ async function updateRelatedPerson(ctx: FhirContext, id: string, resource: Resou
   return { type: 'RelatedPerson', id, created: false };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Group: a household. Members are Patients; the writer must be allowed to change the details of
+// everyone who moves, and of someone already in the household they move into.
+
+function memberIds(group: Group): string[] {
+  if (group.type !== 'person' || group.actual !== true) throw unprocessable('a household is a Group of type person with actual true');
+  const ids = (group.member ?? []).filter((m) => m.inactive !== true).map((m) => {
+    const reference = m.entity?.reference;
+    if (!reference) throw invalid('each Group.member needs entity, a reference to the Patient');
+    return referenceId(reference, 'Patient');
+  });
+  if (new Set(ids).size !== ids.length) throw invalid('a person is listed more than once in Group.member');
+  return ids;
+}
+
+/** Versions of everything a move changed: the households, and the people (their address comes from the household). */
+async function bumpMoved(ctx: FhirContext, result: MoveResult): Promise<void> {
+  const households = new Set<string>();
+  for (const m of result.moved) {
+    if (m.from && !result.newHouseholds.includes(m.from)) households.add(m.from);
+    if (!result.newHouseholds.includes(m.to)) households.add(m.to);
+    await bumpVersion(ctx.db, 'Patient', m.personId);
+  }
+  for (const h of households) await bumpVersion(ctx.db, 'Group', h);
+  for (const h of result.newHouseholds) await stampCreated(ctx.db, 'Group', h);
+}
+
+async function createGroup(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+  requireRoles(ctx, ['practitioner'], 'change who lives in a household');
+  const members = memberIds(resource as Group);
+  if (members.length === 0) throw unprocessable('a household has at least one member');
+  await requireFamilyWrite(ctx, members, 'move these people into a new household');
+  const result = await guardedFamily(() => createHousehold(ctx.db, ctx.actor.id, members));
+  await bumpMoved(ctx, result);
+  return { type: 'Group', id: result.householdId, created: true };
+}
+
+async function updateGroup(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  // The current household as this writer may see it: only members shown to them can be left out.
+  const current = await currentForUpdate(ctx, resource, id, ifMatch, ['practitioner'], 'change who lives in a household');
+  const shown = (current.members as string[] | undefined) ?? [];
+  const wanted = memberIds(resource as Group);
+  const joining = wanted.filter((m) => !shown.includes(m));
+  const leaving = shown.filter((m) => !wanted.includes(m));
+  if (joining.length === 0 && leaving.length === 0) return { type: 'Group', id, created: false };
+  const staying = shown.find((m) => wanted.includes(m));
+  await requireFamilyWrite(ctx, [...new Set([...joining, ...leaving, ...(staying ? [staying] : [])])], 'move people into or out of this household');
+  const result = await guardedFamily(() => setHouseholdMembers(ctx.db, ctx.actor.id, id, wanted, shown));
+  await bumpMoved(ctx, result);
+  return { type: 'Group', id, created: false };
+}
+
 export const familyWriters: Record<string, Writer> = {
   RelatedPerson: { create: createRelatedPerson, update: updateRelatedPerson },
+  Group: { create: createGroup, update: updateGroup },
 };

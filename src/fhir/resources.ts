@@ -257,10 +257,10 @@ const group: ResourceDef = {
     categoryOf: () => 'demographics',
     membersOf: (r) => (r.members as string[] | undefined) ?? [],
   },
-  interactions: ['read', 'vread', 'search-type'],
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Households are formed from the agencies\' address records by the person index; Joinery has no way to make one by hand yet.',
-    update: 'Households are formed from the agencies\' address records by the person index; they are not edited here.',
+    create: 'Makes a household of the Patients in member (type person, actual true), each moving from their old household, at the first member\'s address (practitioners who may change every member\'s details). Each move is kept with who made it and when.',
+    update: 'Sets who lives in the household (practitioners who may change the details of everyone who moves and of someone already in it): a Patient added to member moves in from their old household; a member left out (or inactive) gets a household of their own at this address, never none. Members the writer is not shown stay. Each move is kept with who made it and when.',
   },
   toFhir(r) {
     const members = (r.members as string[] | undefined) ?? [];

@@ -19,6 +19,16 @@ export interface PeopleTables {
     from_date: string | null;
     to_date: string | null;
   };
+  /** Who moved whom from which household to which, and when (a household's membership history). */
+  household_moves: {
+    id: Generated<number>;
+    person_id: string;
+    /** Null when the person had no household before. */
+    from_household_id: string | null;
+    to_household_id: string;
+    moved_at: Generated<Date>;
+    moved_by: string;
+  };
   persons: {
     id: string;
     household_id: string | null;
@@ -145,6 +155,22 @@ export const peopleMigrations: Record<string, Migration> = {
         alter table relationships add column ended_at timestamptz;
         alter table relationships add column ended_by text references users(id);
         alter table relationships add constraint relationships_ended_by check ((ended_at is null) = (ended_by is null));
+      `.execute(db);
+    },
+  },
+  '0009_people_household_moves': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table household_moves (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          from_household_id text references households(id),
+          to_household_id text not null references households(id),
+          moved_at timestamptz not null default now(),
+          moved_by text not null references users(id)
+        );
+        create index household_moves_person on household_moves(person_id, moved_at);
+        create index household_moves_to on household_moves(to_household_id);
       `.execute(db);
     },
   },
