@@ -106,6 +106,9 @@ class BatchAbandoned extends Error {}
 /** Records an import matches under one hold of the index lock before letting other writers in. */
 const RECORDS_PER_WINDOW = 50_000;
 
+/** Batches between reading and committing at once (see runImport). */
+const MAX_IN_FLIGHT = 2;
+
 /**
  * The import's hold on the person index lock: taken when a batch is to be linked, kept across
  * batches in flight, and given up (after they commit) once a window's worth has gone through.
@@ -198,7 +201,7 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
     return (async () => {
       try {
         current = await db.transaction().execute(async (trx) => {
-          const stored = await storeBatch(trx, source, batch.records);
+          const stored = await storeBatch(trx, source, batch.records, { outcomes: false });
           await afterLinks;
           stopIfFailed();
           let plan: LinkPlan;
@@ -251,7 +254,7 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
     errors = [];
     if (batch.last === batch.expected) return;
     expected = batch.last;
-    while (inflight.size >= 2) await Promise.race(inflight);
+    while (inflight.size >= MAX_IN_FLIGHT) await Promise.race(inflight);
     if (failure) return;
     const state = await window.enter(batch.records.length, () => Promise.all(inflight));
     const running = commit(batch, state);

@@ -30,6 +30,7 @@ export interface BatchResult {
   review: number;
   /** Stored without linking: no linkage model has been trained yet (run `joinery index`). */
   unlinked: number;
+  /** Each record's outcome (left empty for a bulk import, which only counts). */
   bySourceId: Map<string, { sourceRecordId: number; personId: string | null; outcome: BatchOutcome }>;
 }
 
@@ -57,6 +58,8 @@ const REVIEW_CANDIDATES = 3;
 export interface StoredBatch {
   result: BatchResult;
   toLink: Array<{ id: number; sourceId: string; fields: SourceFields; currentPerson: string | null }>;
+  /** Whether each record's outcome is kept in result.bySourceId. */
+  outcomes: boolean;
 }
 
 /** What linking a batch decided, to be written in the batch's transaction. */
@@ -81,9 +84,15 @@ export async function storeAndLinkBatch(
 }
 
 /** Stores the batch's records (new ones inserted, changed ones updated with their history kept). */
-export async function storeBatch(trx: Kysely<Database>, source: string, input: readonly IncomingRecord[]): Promise<StoredBatch> {
+export async function storeBatch(
+  trx: Kysely<Database>,
+  source: string,
+  input: readonly IncomingRecord[],
+  options: { outcomes?: boolean } = {},
+): Promise<StoredBatch> {
   const result: BatchResult = { stored: 0, unchanged: 0, linked: 0, newPerson: 0, review: 0, unlinked: 0, bySourceId: new Map() };
-  if (input.length === 0) return { result, toLink: [] };
+  const outcomes = options.outcomes !== false;
+  if (input.length === 0) return { result, toLink: [], outcomes };
   // The last version of a record in the batch wins; earlier ones count as superseded in-file.
   const latest = new Map<string, SourceFields>();
   for (const record of input) latest.set(record.sourceId, record.fields);
@@ -114,7 +123,7 @@ export async function storeBatch(trx: Kysely<Database>, source: string, input: r
     const old = existing.get(sourceId)!;
     if (sameFields(old.fields, fields) && old.person_id !== null) {
       result.unchanged++;
-      result.bySourceId.set(sourceId, { sourceRecordId: Number(old.id), personId: old.person_id, outcome: 'unchanged' });
+      if (outcomes) result.bySourceId.set(sourceId, { sourceRecordId: Number(old.id), personId: old.person_id, outcome: 'unchanged' });
     } else changed.push({ id: Number(old.id), sourceId, fields, old });
   }
   result.unchanged += input.length - latest.size;
@@ -134,7 +143,7 @@ export async function storeBatch(trx: Kysely<Database>, source: string, input: r
     ...fresh.map((r) => ({ id: insertedIds.get(r.sourceId)!, sourceId: r.sourceId, fields: r.fields, currentPerson: null as string | null })),
     ...changed.map((c) => ({ id: c.id, sourceId: c.sourceId, fields: c.fields, currentPerson: c.old.person_id })),
   ];
-  return { result, toLink };
+  return { result, toLink, outcomes };
 }
 
 /**
@@ -148,7 +157,7 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
   if (!state) {
     for (const record of toLink) {
       result.unlinked++;
-      result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId: record.currentPerson, outcome: record.currentPerson ? 'kept' : 'unlinked' });
+      if (stored.outcomes) result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId: record.currentPerson, outcome: record.currentPerson ? 'kept' : 'unlinked' });
     }
     return plan;
   }
@@ -208,7 +217,7 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;
     else if (outcome === 'new_person') result.newPerson++;
     else if (outcome === 'review') result.review++;
-    result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId, outcome });
+    if (stored.outcomes) result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId, outcome });
   }
   return plan;
 }
