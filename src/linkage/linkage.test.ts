@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { explainPair } from './explain.ts';
 import { linkRecords } from './link.ts';
 import { modelFromJson, modelToJson } from './model.ts';
-import { addRecord, createLinkageIndex, matchAndAdd, matchRecord } from './online.ts';
+import { addRecord, createLinkageIndex, internFields, matchAndAdd, matchInternedRecord, matchRecord, setEntryPerson } from './online.ts';
 import { pairwiseScores, syntheticPeople } from './test-data.ts';
 import type { LinkRecord } from './types.ts';
 
@@ -105,4 +105,35 @@ test('online matching: between the two thresholds is review, two people above th
   const ambiguous = matchRecord(index, strict, { ...anna, id: 'o3' });
   assert.equal(ambiguous.decision, 'review');
   assert.equal(ambiguous.candidates.length, 2);
+});
+
+test('a bulk match (raw fields interned once, decision only) decides as a full match, and still lists every candidate when it does not link', () => {
+  const index = createLinkageIndex(model);
+  for (const person of people.slice(0, 300)) for (const record of person.records.slice(0, -1)) addRecord(index, record, person.personId);
+  const incoming = people.flatMap((person) => person.records.slice(-1));
+  let links = 0;
+  let others = 0;
+  for (const record of incoming) {
+    const full = matchRecord(index, model, record);
+    const bulk = matchInternedRecord(index, model, internFields(index, record.id, record.fields), { decisionOnly: true });
+    assert.equal(bulk.decision, full.decision, record.id);
+    assert.equal(bulk.personId, full.personId, record.id);
+    if (full.decision === 'link') {
+      links++;
+      assert.ok(Math.abs(bulk.candidates[0]!.weight - full.candidates[0]!.weight) < 1e-9, 'the same best weight');
+    } else {
+      others++;
+      assert.deepEqual(bulk.candidates.map((c) => c.personId), full.candidates.map((c) => c.personId), `${record.id}: every candidate for review`);
+    }
+  }
+  assert.ok(links > 100 && others > 50, `both kinds of decision were tried (${links} links, ${others} others)`);
+});
+
+test('a record taken out of matching (setEntryPerson "") no longer votes for its person', () => {
+  const index = createLinkageIndex(model);
+  const person = people.find((p) => p.records.length > 1)!;
+  addRecord(index, person.records[0]!, person.personId);
+  assert.equal(matchRecord(index, model, person.records[1]!).personId, person.personId);
+  setEntryPerson(index, 0, '');
+  assert.equal(matchRecord(index, model, person.records[1]!).decision, 'new');
 });
