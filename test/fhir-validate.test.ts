@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { validateFhir } from '../src/fhir/validate.ts';
+import { assertValid } from './support/fhir.ts';
 import { resourceDefs } from '../src/fhir/resources.ts';
 
 let server: TestServer;
@@ -16,11 +16,6 @@ async function get(path: string, as = 'practitioner'): Promise<{ status: number;
   const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${tokens[as]}`, accept: 'application/fhir+json' } });
   assert.match(response.headers.get('content-type') ?? '', /application\/fhir\+json/, `${path} answers FHIR JSON`);
   return { status: response.status, body: await response.json() as Resource, headers: response.headers };
-}
-
-function assertValid(resource: unknown, where: string): void {
-  const issues = validateFhir(resource);
-  assert.deepEqual(issues.map((i) => `${i.expression?.join(',') ?? ''} ${i.details?.text ?? i.diagnostics ?? ''}`), [], `${where} is valid FHIR R4`);
 }
 
 /** References inside a resource are Type/id (or absolute URLs): a reader can follow them. */

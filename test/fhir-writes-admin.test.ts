@@ -6,33 +6,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
-import type { Bundle, Group, HealthcareService, Location, OperationOutcome, Organization, Patient, Practitioner, PractitionerRole, RelatedPerson, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Group, HealthcareService, Location, Organization, Patient, Practitioner, PractitionerRole, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import { signIn, startTestServer, type TestServer } from './support/server.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { validateFhir } from '../src/fhir/validate.ts';
+import { assertValid, refused } from './support/fhir.ts';
 import { NEED_SYSTEM, NHS_NUMBER_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PERSON_SYSTEM, PRACTITIONER_ROLE_SYSTEM } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/people/nhs-number.ts';
 import { orukId } from '../src/directory/ids.ts';
-
-function assertValid(resource: unknown, where: string): void {
-  const issues = validateFhir(resource);
-  assert.deepEqual(issues.map((i) => `${i.expression?.join(',') ?? ''} ${i.details?.text ?? i.diagnostics ?? ''}`), [], `${where} is valid FHIR R4`);
-}
-
-type HttpFailure = { response?: { status: number; data?: Resource } };
-/** The call fails with this status and a valid OperationOutcome whose text matches. */
-function refused(status: number, text?: RegExp) {
-  return (error: HttpFailure) => {
-    assert.equal(error.response?.status, status);
-    const outcome = error.response?.data as OperationOutcome;
-    assert.equal(outcome?.resourceType, 'OperationOutcome');
-    assertValid(outcome, `OperationOutcome ${status}`);
-    if (text) assert.match(outcome.issue[0]!.diagnostics ?? '', text);
-    return true;
-  };
-}
 
 function nhsNumber(seed: number): string {
   for (let n = seed; ; n++) {

@@ -6,10 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
-import type { Bundle, CapabilityStatement, CarePlan, CareTeam, Consent, EpisodeOfCare, Goal, OperationOutcome, Patient, Questionnaire, QuestionnaireItem, QuestionnaireResponse, QuestionnaireResponseItem, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, CarePlan, CareTeam, Consent, EpisodeOfCare, Goal, Patient, Questionnaire, QuestionnaireItem, QuestionnaireResponse, QuestionnaireResponseItem, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { validateFhir } from '../src/fhir/validate.ts';
+import { assertValid, refused } from './support/fhir.ts';
 import { CARE_PLAN_EXTENSION, END_REASON_EXTENSION, NHS_NUMBER_SYSTEM, OUTCOME_SYSTEM, REASON_EXTENSION, ROLE_EXTENSION } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/people/nhs-number.ts';
 
@@ -23,24 +23,6 @@ function nhsNumber(seed: number): string {
     const check = nhsCheckDigit(first9);
     if (check !== null) return first9 + String(check);
   }
-}
-
-function assertValid(resource: unknown, where: string): void {
-  const issues = validateFhir(resource);
-  assert.deepEqual(issues.map((i) => `${i.expression?.join(',') ?? ''} ${i.details?.text ?? i.diagnostics ?? ''}`), [], `${where} is valid FHIR R4`);
-}
-
-type HttpFailure = { response?: { status: number; data?: Resource } };
-/** The call fails with this status and a valid OperationOutcome whose text matches. */
-function refused(status: number, text?: RegExp) {
-  return (error: HttpFailure) => {
-    assert.equal(error.response?.status, status);
-    const outcome = error.response?.data as OperationOutcome;
-    assert.equal(outcome?.resourceType, 'OperationOutcome');
-    assertValid(outcome, `OperationOutcome ${status}`);
-    if (text) assert.match(outcome.issue[0]!.diagnostics ?? '', text);
-    return true;
-  };
 }
 
 /** A raw request, for headers fhir-kit-client does not give back. */

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { RefusedInput } from '../platform/refused.ts';
 import { orukId } from './ids.ts';
 import { normalisePostcode } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
@@ -13,13 +14,8 @@ import { NEED_TERMS, needTermId } from './taxonomy.ts';
 import { orukErrors } from './validator.ts';
 
 /** A refused item: 400 for a malformed value, 404 for an unknown reference, 409 for a clash, 422 for a rule. */
-export class DirectoryItemError extends Error {
+export class DirectoryItemError extends RefusedInput {
   override name = 'DirectoryItemError';
-  readonly status: 400 | 404 | 409 | 422;
-  constructor(status: 400 | 404 | 409 | 422, message: string) {
-    super(message);
-    this.status = status;
-  }
 }
 
 /** The kinds of member organisation (they decide which category of information an organisation's records fall in). */

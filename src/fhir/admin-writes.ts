@@ -6,11 +6,12 @@
 // never its content.
 import type { HealthcareService, Location, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { appendAudit } from '../audit/log.ts';
+import { RefusedInput } from '../platform/refused.ts';
 import {
-  createLocationItem, createOrganisationItem, createServiceItem, DirectoryItemError, updateLocationItem, updateOrganisationItem, updateServiceItem,
+  createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
   type LocationItem, type OrganisationItem, type ServiceItem,
 } from '../directory/items.ts';
-import { createPractitioner, setRole, StaffInputError, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/staff.ts';
+import { createPractitioner, setRole, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/staff.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { referenceId } from './params.ts';
@@ -24,7 +25,7 @@ export async function guardedItem<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof DirectoryItemError || error instanceof StaffInputError) {
+    if (error instanceof RefusedInput) {
       throw new FhirError(error.status, error.status === 404 ? 'not-found' : error.status === 409 ? 'conflict' : error.status === 422 ? 'business-rule' : 'invalid', error.message);
     }
     throw error;
@@ -63,24 +64,6 @@ function organisationItem(org: Organization): OrganisationItem {
   };
 }
 
-async function createOrganization(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
-  requireRoles(ctx, ['admin'], 'change the service directory');
-  const id = await guardedItem(() => createOrganisationItem(ctx.db, organisationItem(resource as Organization)));
-  await stampCreated(ctx.db, 'Organization', id);
-  await auditAdminWrite(ctx, `directory: added Organization/${id}`);
-  return { type: 'Organization', id, created: true };
-}
-
-async function updateOrganization(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
-  await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], 'change the service directory');
-  const changed = await guardedItem(() => updateOrganisationItem(ctx.db, id, organisationItem(resource as Organization)));
-  if (changed) {
-    await bumpVersion(ctx.db, 'Organization', id);
-    await auditAdminWrite(ctx, `directory: changed Organization/${id}`);
-  }
-  return { type: 'Organization', id, created: false };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Location
 
@@ -97,24 +80,6 @@ function locationItem(location: Location): LocationItem {
       postalCode: address.postalCode ?? '', country: address.country ?? null,
     } : null,
   };
-}
-
-async function createLocation(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
-  requireRoles(ctx, ['admin'], 'change the service directory');
-  const id = await guardedItem(() => createLocationItem(ctx.db, locationItem(resource as Location)));
-  await stampCreated(ctx.db, 'Location', id);
-  await auditAdminWrite(ctx, `directory: added Location/${id}`);
-  return { type: 'Location', id, created: true };
-}
-
-async function updateLocation(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
-  await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], 'change the service directory');
-  const changed = await guardedItem(() => updateLocationItem(ctx.db, id, locationItem(resource as Location)));
-  if (changed) {
-    await bumpVersion(ctx.db, 'Location', id);
-    await auditAdminWrite(ctx, `directory: changed Location/${id}`);
-  }
-  return { type: 'Location', id, created: false };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,23 +101,38 @@ function serviceItem(service: HealthcareService, currentStatus: string | null): 
   };
 }
 
-async function createHealthcareService(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
-  requireRoles(ctx, ['admin'], 'change the service directory');
-  const id = await guardedItem(() => createServiceItem(ctx.db, serviceItem(resource as HealthcareService, null)));
-  await stampCreated(ctx.db, 'HealthcareService', id);
-  await auditAdminWrite(ctx, `directory: added HealthcareService/${id}`);
-  return { type: 'HealthcareService', id, created: true };
-}
+// ---------------------------------------------------------------------------------------------
+// The three directory types: the same steps around each type's own item function.
 
-async function updateHealthcareService(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
-  const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], 'change the service directory');
-  const status = typeof current.directory_status === 'string' ? current.directory_status : null;
-  const changed = await guardedItem(() => updateServiceItem(ctx.db, id, serviceItem(resource as HealthcareService, status)));
-  if (changed) {
-    await bumpVersion(ctx.db, 'HealthcareService', id);
-    await auditAdminWrite(ctx, `directory: changed HealthcareService/${id}`);
-  }
-  return { type: 'HealthcareService', id, created: false };
+const DIRECTORY = 'change the service directory';
+
+/**
+ * A writer for a directory type: administrators only; a create stamps the new item's version,
+ * an update bumps it only when something changed; both leave an audit entry.
+ */
+function directoryWriter<Item>(
+  type: 'Organization' | 'Location' | 'HealthcareService',
+  toItem: (resource: Resource, current: Record<string, unknown> | null) => Item,
+  create: (db: FhirContext['db'], item: Item) => Promise<string>,
+  update: (db: FhirContext['db'], id: string, item: Item) => Promise<boolean>,
+): Writer {
+  return {
+    async create(ctx, resource) {
+      requireRoles(ctx, ['admin'], DIRECTORY);
+      const id = await guardedItem(() => create(ctx.db, toItem(resource, null)));
+      await stampCreated(ctx.db, type, id);
+      await auditAdminWrite(ctx, `directory: added ${type}/${id}`);
+      return { type, id, created: true };
+    },
+    async update(ctx, id, resource, ifMatch) {
+      const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], DIRECTORY);
+      if (await guardedItem(() => update(ctx.db, id, toItem(resource, current)))) {
+        await bumpVersion(ctx.db, type, id);
+        await auditAdminWrite(ctx, `directory: changed ${type}/${id}`);
+      }
+      return { type, id, created: false };
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,9 +210,10 @@ async function updatePractitionerRole(ctx: FhirContext, id: string, resource: Re
 }
 
 export const adminWriters: Record<string, Writer> = {
-  Organization: { create: createOrganization, update: updateOrganization },
-  Location: { create: createLocation, update: updateLocation },
-  HealthcareService: { create: createHealthcareService, update: updateHealthcareService },
+  Organization: directoryWriter('Organization', (r) => organisationItem(r as Organization), createOrganisationItem, updateOrganisationItem),
+  Location: directoryWriter('Location', (r) => locationItem(r as Location), createLocationItem, updateLocationItem),
+  HealthcareService: directoryWriter('HealthcareService', (r, current) => serviceItem(r as HealthcareService, typeof current?.directory_status === 'string' ? current.directory_status : null),
+    createServiceItem, updateServiceItem),
   Practitioner: { create: createPractitionerResource, update: updatePractitionerResource },
   PractitionerRole: { create: createPractitionerRole, update: updatePractitionerRole },
 };

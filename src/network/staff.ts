@@ -5,16 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export const UNASSIGNED_ROLE = 'unassigned';
 
-export class StaffInputError extends Error {
+export class StaffInputError extends RefusedInput {
   override name = 'StaffInputError';
-  readonly status: 400 | 404 | 409 | 422;
-  constructor(status: 400 | 404 | 409 | 422, message: string) {
-    super(message);
-    this.status = status;
-  }
 }
 
 export interface PractitionerInput { givenName: string; familyName: string; email: string | null; active: boolean }
