@@ -6,31 +6,19 @@
 // never its content.
 import type { HealthcareService, Location, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { appendAudit } from '../audit/log.ts';
-import { RefusedInput } from '../platform/refused.ts';
 import {
   createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
   type LocationItem, type OrganisationItem, type ServiceItem,
 } from '../directory/items.ts';
 import { createPractitioner, setRole, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/staff.ts';
 import type { FhirContext } from './engine.ts';
-import { FhirError, invalid } from './outcome.ts';
+import { FhirError, invalid, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';
 import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from './resources.ts';
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
 import { bumpVersion, stampCreated, type WriteResult } from './writes.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
-
-export async function guardedItem<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof RefusedInput) {
-      throw new FhirError(error.status, error.status === 404 ? 'not-found' : error.status === 409 ? 'conflict' : error.status === 422 ? 'business-rule' : 'invalid', error.message);
-    }
-    throw error;
-  }
-}
 
 /** An audit entry for an administrator's change to shared reference data (no person, no content). */
 export async function auditAdminWrite(ctx: FhirContext, what: string): Promise<void> {
@@ -119,14 +107,14 @@ function directoryWriter<Item>(
   return {
     async create(ctx, resource) {
       requireRoles(ctx, ['admin'], DIRECTORY);
-      const id = await guardedItem(() => create(ctx.db, toItem(resource, null)));
+      const id = await refusalsAsOutcomes(() => create(ctx.db, toItem(resource, null)));
       await stampCreated(ctx.db, type, id);
       await auditAdminWrite(ctx, `directory: added ${type}/${id}`);
       return { type, id, created: true };
     },
     async update(ctx, id, resource, ifMatch) {
       const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], DIRECTORY);
-      if (await guardedItem(() => update(ctx.db, id, toItem(resource, current)))) {
+      if (await refusalsAsOutcomes(() => update(ctx.db, id, toItem(resource, current)))) {
         await bumpVersion(ctx.db, type, id);
         await auditAdminWrite(ctx, `directory: changed ${type}/${id}`);
       }
@@ -155,7 +143,7 @@ async function createPractitionerResource(ctx: FhirContext, resource: Resource):
   const practitioner = resource as Practitioner;
   const organisationId = employer(practitioner);
   if (!organisationId) throw invalid(`say which member Organization they work for, in extension ${ORGANIZATION_EXTENSION} (valueReference)`);
-  const id = await guardedItem(() => createPractitioner(ctx.db, { ...practitionerInput(practitioner), organisationId }));
+  const id = await refusalsAsOutcomes(() => createPractitioner(ctx.db, { ...practitionerInput(practitioner), organisationId }));
   await stampCreated(ctx.db, 'Practitioner', id);
   await auditAdminWrite(ctx, `staff: added Practitioner/${id}`);
   return { type: 'Practitioner', id, created: true };
@@ -166,7 +154,7 @@ async function updatePractitionerResource(ctx: FhirContext, id: string, resource
   const organisationId = employer(resource as Practitioner);
   if (organisationId && organisationId !== current.organisation_id) throw unprocessable('a practitioner\'s organisation changes through their PractitionerRole');
   const input = practitionerInput(resource as Practitioner);
-  if (await guardedItem(() => updatePractitioner(ctx.db, id, input))) {
+  if (await refusalsAsOutcomes(() => updatePractitioner(ctx.db, id, input))) {
     await bumpVersion(ctx.db, 'Practitioner', id);
     // The role shows the work email and whether they are active, not the name.
     const roleChanged = (input.email ?? '') !== current.email || input.active !== (current.active !== false);
@@ -190,7 +178,7 @@ async function createPractitionerRole(ctx: FhirContext, resource: Resource): Pro
   const role = resource as PractitionerRole;
   if (!role.practitioner?.reference) throw invalid('PractitionerRole.practitioner must reference the Practitioner (made first with POST Practitioner)');
   const id = referenceId(role.practitioner.reference, 'Practitioner');
-  await guardedItem(() => setRole(ctx.db, id, roleInput(role), true));
+  await refusalsAsOutcomes(() => setRole(ctx.db, id, roleInput(role), true));
   await stampCreated(ctx.db, 'PractitionerRole', id);
   await bumpVersion(ctx.db, 'Practitioner', id);
   await auditAdminWrite(ctx, `staff: gave Practitioner/${id} a role`);
@@ -201,7 +189,7 @@ async function updatePractitionerRole(ctx: FhirContext, id: string, resource: Re
   await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
   const role = resource as PractitionerRole;
   if (role.practitioner?.reference !== `Practitioner/${id}`) throw unprocessable(`PractitionerRole/${id} is the role of Practitioner/${id}; the practitioner stays the same`);
-  if (await guardedItem(() => setRole(ctx.db, id, roleInput(role), false))) {
+  if (await refusalsAsOutcomes(() => setRole(ctx.db, id, roleInput(role), false))) {
     await bumpVersion(ctx.db, 'PractitionerRole', id);
     await bumpVersion(ctx.db, 'Practitioner', id);
     await auditAdminWrite(ctx, `staff: changed PractitionerRole/${id}`);

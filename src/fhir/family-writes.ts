@@ -3,27 +3,16 @@
 // practitioner writes them only when the access decision (audited, allow or deny) lets them
 // change the details of every person concerned, and history is kept (who and when).
 import type { Group, RelatedPerson, Resource } from '@medplum/fhirtypes';
-import { createHousehold, HouseholdInputError, setHouseholdMembers, type MoveResult } from '../people/households.ts';
-import { endRelationship, isRelationshipType, recordRelationship, RelationshipInputError, type RelationshipKey } from '../people/relationships.ts';
+import { createHousehold, setHouseholdMembers, type MoveResult } from '../people/households.ts';
+import { endRelationship, isRelationshipType, recordRelationship, type RelationshipKey } from '../people/relationships.ts';
 import type { FhirContext } from './engine.ts';
-import { FhirError, invalid, notFound } from './outcome.ts';
+import { FhirError, invalid, notFound, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';
 import { PERSON_SYSTEM, RELATIONSHIP_CODE_SYSTEM, relationshipCodes } from './resources.ts';
 import { currentForUpdate, requireRoles, requireWrite, type Writer } from './care-writes.ts';
 import { bumpVersion, stampCreated, type WriteResult } from './writes.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
-
-async function guardedFamily<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof RelationshipInputError || error instanceof HouseholdInputError) {
-      throw new FhirError(error.status, error.status === 404 ? 'not-found' : error.status === 409 ? 'conflict' : 'business-rule', error.message);
-    }
-    throw error;
-  }
-}
 
 /** Both must exist (else a 404 that does not say which), then the actor must be allowed to change each one's details (audited). */
 async function requireFamilyWrite(ctx: FhirContext, personIds: string[], what: string): Promise<void> {
@@ -57,7 +46,7 @@ async function createRelatedPerson(ctx: FhirContext, resource: Resource): Promis
   const key = relationshipKey(related);
   if (related.active === false) throw unprocessable('a relationship is recorded active; end it afterwards with an update (active false)');
   await requireFamilyWrite(ctx, [key.personId, key.relatedPersonId], 'record a relationship between these people');
-  const id = await guardedFamily(() => recordRelationship(ctx.db, ctx.actor.id, key));
+  const id = await refusalsAsOutcomes(() => recordRelationship(ctx.db, ctx.actor.id, key));
   await stampCreated(ctx.db, 'RelatedPerson', id);
   return { type: 'RelatedPerson', id, created: true };
 }
@@ -111,7 +100,7 @@ async function createGroup(ctx: FhirContext, resource: Resource): Promise<WriteR
   const members = memberIds(resource as Group);
   if (members.length === 0) throw unprocessable('a household has at least one member');
   await requireFamilyWrite(ctx, members, 'move these people into a new household');
-  const result = await guardedFamily(() => createHousehold(ctx.db, ctx.actor.id, members));
+  const result = await refusalsAsOutcomes(() => createHousehold(ctx.db, ctx.actor.id, members));
   await bumpMoved(ctx, result);
   return { type: 'Group', id: result.householdId, created: true };
 }
@@ -126,7 +115,7 @@ async function updateGroup(ctx: FhirContext, id: string, resource: Resource, ifM
   if (joining.length === 0 && leaving.length === 0) return { type: 'Group', id, created: false };
   const staying = shown.find((m) => wanted.includes(m));
   await requireFamilyWrite(ctx, [...new Set([...joining, ...leaving, ...(staying ? [staying] : [])])], 'move people into or out of this household');
-  const result = await guardedFamily(() => setHouseholdMembers(ctx.db, ctx.actor.id, id, wanted, shown));
+  const result = await refusalsAsOutcomes(() => setHouseholdMembers(ctx.db, ctx.actor.id, id, wanted, shown));
   await bumpMoved(ctx, result);
   return { type: 'Group', id, created: false };
 }

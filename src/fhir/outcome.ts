@@ -1,5 +1,6 @@
 // FHIR errors: every failure under /fhir is an OperationOutcome, never HTML.
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { RefusedInput } from '../platform/refused.ts';
 
 export type IssueType = 'invalid' | 'structure' | 'required' | 'value' | 'not-found' | 'forbidden' | 'login' | 'security'
   | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly' | 'informational';
@@ -28,4 +29,16 @@ export function notFound(type: string, id: string): FhirError {
 
 export function invalid(message: string): FhirError {
   return new FhirError(400, 'invalid', message);
+}
+
+const ISSUE_OF_STATUS: Record<RefusedInput['status'], IssueType> = { 400: 'invalid', 404: 'not-found', 409: 'conflict', 422: 'business-rule' };
+
+/** Runs a write through a domain module, answering the input it refuses with the matching OperationOutcome. */
+export async function refusalsAsOutcomes<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof RefusedInput) throw new FhirError(error.status, ISSUE_OF_STATUS[error.status], error.message);
+    throw error;
+  }
 }

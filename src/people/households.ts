@@ -4,14 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
-export class HouseholdInputError extends Error {
+export class HouseholdInputError extends RefusedInput {
   override name = 'HouseholdInputError';
-  readonly status: 404 | 422;
-  constructor(status: 404 | 422, message: string) {
-    super(message);
-    this.status = status;
-  }
 }
 
 export interface MemberRow { id: string; household_id: string | null; birth_date: string | null; merged_into: string | null }

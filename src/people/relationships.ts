@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export const RELATIONSHIP_TYPES = ['parent', 'child', 'partner', 'spouse', 'sibling', 'carer', 'cared_for'] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
@@ -23,13 +24,8 @@ export function relationshipId(personId: string, relatedPersonId: string, type: 
   return createHash('md5').update(`${personId}|${relatedPersonId}|${type}`, 'utf8').digest('hex');
 }
 
-export class RelationshipInputError extends Error {
+export class RelationshipInputError extends RefusedInput {
   override name = 'RelationshipInputError';
-  readonly status: 404 | 409 | 422;
-  constructor(status: 404 | 409 | 422, message: string) {
-    super(message);
-    this.status = status;
-  }
 }
 
 export interface RelationshipKey { personId: string; relatedPersonId: string; type: RelationshipType }
