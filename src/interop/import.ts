@@ -177,10 +177,11 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   interface Batch { records: IncomingRecord[]; errors: Array<{ line: number; message: string }>; last: number; expected: number }
 
   // Two batches are in flight at once: while the database writes one batch's links, it stores
-  // the next, which this process then matches (on PostgreSQL the two run on separate cores). Each batch commits in its own transaction with its checkpoint, and both
-  // matching and commits go in file order. The index lock is held across a window of batches,
-  // so no other writer sees index entries whose batch has not committed; the window closes
-  // now and then to let other writers (a registration, a review decision) take their turn.
+  // the next, which this thread then matches (on PostgreSQL the two run on separate cores).
+  // Each batch commits in its own transaction with its checkpoint, and both matching and
+  // commits go in file order. The index lock is held across a window of batches, so no other
+  // writer sees index entries whose batch has not committed; the window closes now and then to
+  // let other writers (a registration, a review decision) take their turn.
   const window = new ImportWindow(db, options.link !== false);
   let linkTurn: Promise<void> = Promise.resolve();
   let commitTurn: Promise<void> = Promise.resolve();
@@ -275,7 +276,6 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
       if (records.length + errors.length >= batchSize) await flush();
       if (failure) break;
     }
-    // Trailing blank lines count as done.
     if (!failure && records.length + errors.length > 0) await flush();
     await drain();
   } catch (error) {
