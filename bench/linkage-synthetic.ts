@@ -2,16 +2,18 @@
 // `joinery link`) and score it against the generator's truth; then time online matching of
 // single records against an index of everyone.
 //
-//   node bench/linkage-synthetic.ts [--people 100000] [--seed 7] [--workers 2] [--online 2000]
+//   node bench/linkage-synthetic.ts [--people 100000] [--seed 7] [--workers 2] [--online 2000] [--bulk 200000]
 //
 // Prints one JSON object: people, records, pairwise precision/recall/F1, seconds, peak RSS,
-// online p50/p99 in milliseconds.
+// online p50/p99 in milliseconds, and the bulk matching rate: --bulk records sent again under new ids
+// (as a bulk import does: raw fields interned once, decision-only matching, then added), on this
+// thread alone, with no database.
 
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createPlaceFrame, generateHouseholds } from '../src/synth/generate.ts';
 import { linkRecords } from '../src/linkage/link.ts';
-import { addPreparedRecord, createLinkageIndex, matchRecord } from '../src/linkage/online.ts';
+import { addInternedRecord, addPreparedRecord, createLinkageIndex, internFields, matchInternedRecord, matchRecord } from '../src/linkage/online.ts';
 import { pairwiseScores } from '../src/linkage/person-index.ts';
 import type { LinkRecord } from '../src/linkage/types.ts';
 
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '7' },
     workers: { type: 'string', default: '2' },
     online: { type: 'string', default: '2000' },
+    bulk: { type: 'string', default: '200000' },
   },
 });
 const people = Number(values.people.replace(/_/g, ''));
@@ -87,6 +90,20 @@ for (const i of heldOut) {
   if (alone ? match.decision === 'new' : match.decision === 'link' && match.personId === `c${result.clusterOf[i]}`) correctOnline++;
 }
 latencies.sort((a, b) => a - b);
+
+// Bulk: records sent again under new ids, spread over the whole place.
+const bulkCount = Math.min(Number(values.bulk), records.length);
+const bulkStep = records.length / Math.max(1, bulkCount);
+const bulkDecisions: Record<string, number> = { link: 0, review: 0, new: 0 };
+const bulkStarted = performance.now();
+for (let k = 0; k < bulkCount; k++) {
+  const record = records[Math.floor(k * bulkStep)]!;
+  const interned = internFields(index, `again:${k}`, record.fields);
+  const match = matchInternedRecord(index, result.model, interned, { decisionOnly: true });
+  bulkDecisions[match.decision] = (bulkDecisions[match.decision] ?? 0) + 1;
+  addInternedRecord(index, interned, match.personId ?? `again:${k}`);
+}
+const bulkSeconds = (performance.now() - bulkStarted) / 1000;
 const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
 
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -111,4 +128,5 @@ process.stdout.write(JSON.stringify({
     decisions,
     agreesWithBatch: round(correctOnline / Math.max(1, latencies.length), 3),
   },
+  bulk: { records: bulkCount, seconds: round(bulkSeconds, 2), recordsPerSecond: Math.round(bulkCount / bulkSeconds), decisions: bulkDecisions },
 }, null, 2) + '\n');

@@ -65,6 +65,8 @@ export interface LinkageIndex {
   /** Per value number of the NHS number field: whether it passes the check digit. */
   nhsValid: Uint8Array;
   nhsSlot: number;
+  /** Per-field work arrays for the record being scored (reused: small Float64Arrays are costly to allocate per record). */
+  scratch: { exact: Float64Array; best: Float64Array };
   matchCalls: number;
   plan?: EarlyExitPlan;
 }
@@ -115,6 +117,7 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     personBestEntry: new Int32Array(1024),
     nhsValid: new Uint8Array(1024),
     nhsSlot: specs.findIndex((spec) => spec.kind === 'nhs_number'),
+    scratch: { exact: new Float64Array(specs.length), best: new Float64Array(specs.length) },
     matchCalls: 0,
   };
 }
@@ -227,7 +230,7 @@ interface IncomingScore {
   record: PreparedRecord;
   /** Value numbers in the index (MISSING, UNKNOWN). */
   numbers: Int32Array;
-  /** Per field, the weight of an exact match on this record's value. */
+  /** Per field, the weight of an exact match on this record's value (the index's scratch). */
   exact: Float64Array;
   /** Per field, the most it can add against any record (0 when missing). */
   best: Float64Array;
@@ -238,8 +241,10 @@ interface IncomingScore {
 
 /** A field missing on the other side adds 0, so no field's best is below 0. */
 function incomingScore(index: LinkageIndex, scorer: Scorer, plan: EarlyExitPlan, record: PreparedRecord, numbers: Int32Array): IncomingScore {
-  const exact = new Float64Array(numbers.length);
-  const best = new Float64Array(numbers.length);
+  // The index's scratch arrays: an IncomingScore lives only while one record is scored.
+  const { exact, best } = index.scratch;
+  exact.fill(0);
+  best.fill(0);
   let perfect = scorer.priorWeight;
   for (let slot = 0; slot < numbers.length; slot++) {
     const number = numbers[slot]!;
@@ -310,8 +315,9 @@ function partNumber(index: LinkageIndex, rule: number, part: number, reduced: st
  * out once per value; with `create`, unseen parts are numbered, without, a part the index has
  * never seen means no block can match.
  */
-function blockKeysOf(index: LinkageIndex, record: PreparedRecord, numbers: Int32Array, create: boolean): Float64Array {
-  const keys = new Float64Array(index.rules.rules.length).fill(Number.NaN);
+function blockKeysOf(index: LinkageIndex, record: PreparedRecord, numbers: Int32Array, create: boolean): number[] {
+  // A plain array: a Float64Array this size would get its own off-heap buffer, per record.
+  const keys: number[] = new Array<number>(index.rules.rules.length).fill(Number.NaN);
   for (let rule = 0; rule < keys.length; rule++) {
     const slots = index.rules.slots[rule]!;
     const parts = index.rules.rules[rule]!.parts;
@@ -367,7 +373,7 @@ export function addPreparedRecord(index: LinkageIndex, record: PreparedRecord, p
 export interface InternedRecord {
   record: PreparedRecord;
   numbers: Int32Array;
-  keys: Float64Array;
+  keys: number[];
 }
 
 export function internRecord(index: LinkageIndex, prepared: PreparedRecord): InternedRecord {
@@ -488,7 +494,7 @@ export function matchInternedRecord(index: LinkageIndex, model: LinkageModel, in
   return matchNumbered(index, model, interned.record, interned.numbers, interned.keys, options);
 }
 
-function matchNumbered(index: LinkageIndex, model: LinkageModel, prepared: PreparedRecord, numbers: Int32Array, keys: Float64Array, options: MatchOptions): MatchResult {
+function matchNumbered(index: LinkageIndex, model: LinkageModel, prepared: PreparedRecord, numbers: Int32Array, keys: readonly number[], options: MatchOptions): MatchResult {
   const result = scoreCandidates(index, model, prepared, numbers, keys, options.decisionOnly === true);
   if (result.match.decision === 'link' || !result.pruned) return result.match;
   return scoreCandidates(index, model, prepared, numbers, keys, false).match;
@@ -499,7 +505,7 @@ function scoreCandidates(
   model: LinkageModel,
   prepared: PreparedRecord,
   numbers: Int32Array,
-  keys: Float64Array,
+  keys: readonly number[],
   prune: boolean,
 ): { match: MatchResult; pruned: boolean } {
   const scorer = model === index.model ? index.scorer : createScorer(model);
