@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse';
 import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { isCalendarDate } from '../linkage/normalise.ts';
 import type { SourceFields } from '../linkage/person-index.ts';
 import type { IncomingRecord } from './link-batch.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/resources.ts';
@@ -34,14 +35,6 @@ export function formatOf(file: string): ImportFormat {
 
 // ---------------------------------------------------------------------------------------------
 // Field cleaning: row-level errors for what cannot be taken, normal forms for the rest.
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function isCalendarDate(year: number, month: number, day: number): boolean {
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
-}
 
 /** YYYY-MM-DD or DD/MM/YYYY as YYYY-MM-DD; null when it is not a real date. (Arithmetic, not Date: this runs per row.) */
 function normaliseDate(raw: string): string | null {

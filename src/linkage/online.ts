@@ -148,13 +148,7 @@ function spread(scorer: Scorer, slot: number): number {
   return Math.max(...levels) - Math.min(...levels);
 }
 
-function grownBytes(array: Uint8Array, length: number): Uint8Array {
-  const bigger = new Uint8Array(Math.max(length, array.length * 2));
-  bigger.set(array);
-  return bigger;
-}
-
-function grown<T extends Int32Array | Float64Array>(array: T, length: number, fill: number): T {
+function grown<T extends Uint8Array | Int32Array | Float64Array>(array: T, length: number, fill: number): T {
   if (array.length >= length) return array;
   const bigger = new (array.constructor as new (size: number) => T)(Math.max(length, array.length * 2, 64));
   bigger.fill(fill);
@@ -269,8 +263,8 @@ function incomingScore(index: LinkageIndex, scorer: Scorer, plan: EarlyExitPlan,
 const PERFECT_SLACK = 1e-9;
 
 /**
- * Each field's value number (MISSING, or UNKNOWN for a value the index has never seen; with
- * `create`, unseen values are numbered and the record's values swapped for the shared copies).
+ * Each field's value number: MISSING, or UNKNOWN for a value the index has never seen (with
+ * `create`, unseen values are numbered instead).
  */
 function valueNumbersOf(index: LinkageIndex, record: PreparedRecord, create: boolean): Int32Array {
   const numbers = new Int32Array(record.values.length);
@@ -293,7 +287,7 @@ function numberValue(index: LinkageIndex, slot: number, value: PreparedValue): n
   index.values[slot]!.push(value);
   index.valueNumbers[slot]!.set(value.value, number);
   if (slot === index.nhsSlot) {
-    if (number >= index.nhsValid.length) index.nhsValid = grownBytes(index.nhsValid, number + 1);
+    index.nhsValid = grown(index.nhsValid, number + 1, 0);
     index.nhsValid[number] = value.valid ? 1 : 0;
   }
   return number;

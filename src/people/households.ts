@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { ageOn } from './age.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
 export class HouseholdInputError extends RefusedInput {
@@ -26,14 +27,6 @@ export async function membersOf(db: Kysely<Database>, personIds: string[]): Prom
 /** The people in a household now (merged records aside). */
 export async function householdMembers(db: Kysely<Database>, householdId: string): Promise<string[]> {
   return (await db.selectFrom('persons').select('id').where('household_id', '=', householdId).where(sql<boolean>`merged_into is null`).orderBy('id').execute()).map((r) => r.id);
-}
-
-function ageOn(birthDate: string | null, today: Date): number | null {
-  if (!birthDate) return null;
-  const born = new Date(`${birthDate.slice(0, 10)}T00:00:00Z`);
-  let age = today.getUTCFullYear() - born.getUTCFullYear();
-  if (today.getUTCMonth() < born.getUTCMonth() || (today.getUTCMonth() === born.getUTCMonth() && today.getUTCDate() < born.getUTCDate())) age--;
-  return age;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { ageOn } from '../people/age.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { decideRecordAccess, type Category, type Purpose } from '../platform/access.ts';
 import { categoryOfEvent, categoryOfNeed, isCategory } from '../consent/categories.ts';
@@ -73,12 +74,8 @@ async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromA
     household = { tenure: person.tenure, composition: person.composition, category: 'housing' };
     categories.add('housing');
   }
-  let age: number | null = null;
-  if (person?.birth_date) {
-    const b = new Date(`${String(person.birth_date).slice(0, 10)}T00:00:00Z`);
-    age = now.getUTCFullYear() - b.getUTCFullYear() - (now.getUTCMonth() < b.getUTCMonth() || (now.getUTCMonth() === b.getUTCMonth() && now.getUTCDate() < b.getUTCDate()) ? 1 : 0);
-    categories.add('demographics');
-  }
+  const age = person?.birth_date ? ageOn(String(person.birth_date), now) : null;
+  if (age !== null) categories.add('demographics');
   return { facts: { now, needs: needFacts, events: eventFacts, household, age, answers: answerFacts }, categories };
 }
 

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categories, decideRecordAccess } from '../platform/access.ts';
+import { ageOn } from '../people/age.ts';
 import { currentNeeds } from '../people/record.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';
 
@@ -25,14 +26,6 @@ export interface HouseholdView {
   addresses: Array<{ addressLine: string; postcode: string; from: string | null; to: string | null }>;
   members: HouseholdMemberView[];
   hiddenMembers: number;
-}
-
-function ageOn(birthDate: string | null, today: Date): number | null {
-  if (!birthDate) return null;
-  const [y, m, d] = birthDate.split('-').map(Number) as [number, number, number];
-  let age = today.getUTCFullYear() - y;
-  if (today.getUTCMonth() + 1 < m || (today.getUTCMonth() + 1 === m && today.getUTCDate() < d)) age -= 1;
-  return age;
 }
 
 export async function householdOf(db: Kysely<Database>, personId: string): Promise<string | null> {
