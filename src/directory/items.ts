@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { orukId } from './ids.ts';
-import { normalisePostcode } from './queries.ts';
+import { lookupPostcode, normalisePostcode } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
 import { NEED_TERMS, needTermId } from './taxonomy.ts';
 import { orukErrors } from './validator.ts';
@@ -139,7 +139,7 @@ async function checkedLocation(db: Kysely<Database>, id: string, item: LocationI
   let longitude = item.longitude ?? null;
   // Without a position, the postcode's centre places it on the map and in distance searches.
   if (latitude === null && address) {
-    const known = await db.selectFrom('postcodes').select(['lat', 'lon']).where('postcode', '=', address.postal_code).executeTakeFirst();
+    const known = await lookupPostcode(db, address.postal_code);
     if (known) ({ lat: latitude, lon: longitude } = known);
   }
   const fields = {
