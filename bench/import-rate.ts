@@ -1,6 +1,6 @@
 // Bulk import rate into PGlite and PostgreSQL, printing JSON.
 //
-//   node bench/import-rate.ts [--people 20000] [--copies 5] [--batch 5000] [--skip-pglite] [--skip-postgres] [--linked-only]
+//   node bench/import-rate.ts [--people 20000] [--copies 5] [--batch 5000] [--skip-pglite] [--skip-postgres] [--linked-only] [--place-cache]
 //
 // A synthetic place of --people residents is loaded (spine, agency records, trained linkage
 // model). The feed is every agency record of that place (realistic typos, missing fields), sent
@@ -9,12 +9,17 @@
 // source_records, checkpoint; no linking) and the rate with online linking through the person
 // index (every record matched against the in-process index, then links, new persons and review
 // items written in the same batch transaction). Last, the bulk path: the stored-only feed linked
-// afterwards in one batch pass (`joinery index`). --linked-only stops after the linked run.
+// afterwards in one batch pass (`joinery index`). --linked-only measures the linked run alone.
+// --place-cache (PostgreSQL) keeps the loaded place as a template database and measures on a
+// copy of it, so a second run at city scale skips the place load (12 minutes at a million).
+// --cpu-profile FILE writes a V8 CPU profile of this thread during the linked run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
 import { sql } from 'kysely';
 import { openPglite, openPostgres, type DatabaseHandle } from '../src/platform/db.ts';
 import { migrateToLatest } from '../src/platform/migrate.ts';
@@ -23,6 +28,10 @@ import { writePlaceCsv } from '../src/synth/write-csv.ts';
 import { indexState } from '../src/linkage/index-state.ts';
 import { indexPlaceRecords } from '../src/linkage/person-index.ts';
 import { runImport, saveMapping, type ColumnMapping } from '../src/interop/import.ts';
+import { ensureHeapLimit } from '../bin/heap-limit.mjs';
+
+// With the heap limit `joinery` itself runs with (the index of a city is several GB).
+await ensureHeapLimit(import.meta.filename);
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +42,8 @@ const { values } = parseArgs({
     'skip-pglite': { type: 'boolean', default: false },
     'skip-postgres': { type: 'boolean', default: false },
     'linked-only': { type: 'boolean', default: false },
+    'place-cache': { type: 'boolean', default: false },
+    'cpu-profile': { type: 'string' },
   },
 });
 const people = Number(values.people);
@@ -67,11 +78,35 @@ const mapping = (source: string): ColumnMapping => ({
   columns: { given_name: 'given_name', family_name: 'family_name', birth_date: 'birth_date', sex: 'sex', postcode: 'postcode', address: 'address', nhs_number: 'nhs_number', phone: 'phone', email: 'email' },
 });
 
-async function measure(database: DatabaseHandle) {
+/** CPU seconds used so far by this machine's PostgreSQL server processes (Linux /proc; 0 elsewhere). */
+function postgresCpuSeconds(): number {
+  let ticks = 0;
+  try {
+    for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch { /* the process ended */ }
+    }
+  } catch {
+    return 0;
+  }
+  return ticks / 100;
+}
+
+/** Milliseconds this process has spent in garbage collection pauses so far. */
+let gcMilliseconds = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMilliseconds += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
+async function measure(database: DatabaseHandle, placeLoaded = false) {
   const db = database.db;
   await migrateToLatest(db);
   let started = performance.now();
-  await loadSyntheticPlace(db, { seed, people });
+  if (!placeLoaded) await loadSyntheticPlace(db, { seed, people });
   const loadSeconds = (performance.now() - started) / 1000;
   started = performance.now();
   await indexState(db);
@@ -81,22 +116,44 @@ async function measure(database: DatabaseHandle) {
     await saveMapping(db, mapping(source));
     const t0 = performance.now();
     const cpu0 = process.threadCpuUsage();
+    const processCpu0 = process.cpuUsage();
+    const postgresCpu0 = postgresCpuSeconds();
+    const gc0 = gcMilliseconds;
+    const profiler = link && values['cpu-profile'] ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const result = await runImport(db, { source, file: feed, mapping: mapping(source), batchSize, link });
     const seconds = (performance.now() - t0) / 1000;
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      fs.writeFileSync(values['cpu-profile']!, JSON.stringify(profile));
+      profiler.disconnect();
+    }
+    const gcSeconds = (gcMilliseconds - gc0) / 1000;
     const cpu = process.threadCpuUsage(cpu0);
+    const processCpu = process.cpuUsage(processCpu0);
+    const postgresCpu = database.kind === 'postgres' ? postgresCpuSeconds() - postgresCpu0 : undefined;
     return {
       records: result.stored, errors: result.errors, seconds: Math.round(seconds * 100) / 100, recordsPerSecond: Math.round(result.stored / seconds),
       // This thread's CPU time: the rest of the wall time it waited on the database and the reader thread.
       mainThreadCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+      // This process's CPU time (the reader thread and garbage collection besides), and the database server's.
+      processCpuSeconds: Math.round((processCpu.user + processCpu.system) / 1e4) / 100,
+      gcPauseSeconds: Math.round(gcSeconds * 100) / 100,
+      ...(postgresCpu === undefined ? {} : { postgresCpuSeconds: Math.round(postgresCpu * 100) / 100 }),
       ...(link ? { linked: result.linked, newPersons: result.newPerson, review: result.review } : {}),
     };
   };
+  if (values['linked-only']) {
+    const linked = await run('bench-linked', true);
+    console.error(JSON.stringify(linked));
+    return { kind: database.kind, indexLoadSeconds: Math.round(indexLoadSeconds * 10) / 10, withLinking: linked };
+  }
   const raw = await run('bench-raw', false);
   const linked = await run('bench-linked', true);
-  if (values['linked-only']) {
-    console.error(JSON.stringify(linked));
-    return { kind: database.kind, withLinking: linked };
-  }
   const rerun = performance.now();
   const again = await runImport(db, { source: 'bench-linked', file: feed, mapping: mapping('bench-linked') });
   const againSeconds = (performance.now() - rerun) / 1000;
@@ -127,7 +184,58 @@ if (!values['skip-pglite']) {
     await database.close();
   }
 }
-if (!values['skip-postgres']) {
+/** A copy of a database holding the loaded place, made from a template kept between runs. */
+async function cachedPlaceDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const cached = `joinery_bench_place_${people}_${seed}`;
+  const withDatabase = (name: string) => { const u = new URL(url); u.pathname = `/${name}`; return u.toString(); };
+  const admin = await openPostgres(url, { max: 1 });
+  try {
+    const exists = await sql<{ n: number }>`select count(*)::int as n from pg_database where datname = ${cached}`.execute(admin.db);
+    if (exists.rows[0]!.n === 0) {
+      // Loaded under another name and renamed when complete, so a cut-short load is never used.
+      const loading = `${cached}_loading`;
+      await sql`drop database if exists ${sql.id(loading)}`.execute(admin.db);
+      await sql`create database ${sql.id(loading)}`.execute(admin.db);
+      const target = await openPostgres(withDatabase(loading), { max: 4 });
+      const started = performance.now();
+      try {
+        await migrateToLatest(target.db);
+        await loadSyntheticPlace(target.db, { seed, people });
+      } finally {
+        await target.close();
+      }
+      console.error(JSON.stringify({ placeCached: cached, loadSeconds: Math.round((performance.now() - started) / 100) / 10 }));
+      await sql`alter database ${sql.id(loading)} rename to ${sql.id(cached)}`.execute(admin.db);
+    }
+    const run = `joinery_bench_run_${randomBytes(5).toString('hex')}`;
+    await sql`create database ${sql.id(run)} template ${sql.id(cached)}`.execute(admin.db);
+    return {
+      url: withDatabase(run),
+      drop: async () => {
+        const cleanup = await openPostgres(url, { max: 1 });
+        await sql`drop database ${sql.id(run)}`.execute(cleanup.db);
+        await cleanup.close();
+      },
+    };
+  } finally {
+    await admin.close();
+  }
+}
+
+if (!values['skip-postgres'] && values['place-cache']) {
+  const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://127.0.0.1:5432/test';
+  const copy = await cachedPlaceDatabase(url);
+  try {
+    const database = await openPostgres(copy.url, { max: 4 });
+    try {
+      results.push(await measure(database, true));
+    } finally {
+      await database.close();
+    }
+  } finally {
+    await copy.drop();
+  }
+} else if (!values['skip-postgres']) {
   const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://127.0.0.1:5432/test';
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   try {

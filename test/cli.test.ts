@@ -108,3 +108,24 @@ test('audit verify passes an intact log and catches an edited one, exiting non-z
   assert.equal(tampered.code, 3);
   assert.equal(tampered.stderr, 'joinery: audit log has been tampered with: event 2 was edited\n');
 });
+
+test('the joinery launcher runs with the heap a city\'s person index needs, and passes on arguments and exit status', async () => {
+  const { wantedHeapMegabytes } = await import('../bin/heap-limit.mjs');
+  assert.ok(wantedHeapMegabytes() >= 4096);
+  // A script launched as bin/joinery.mjs launches the CLI: it reports its own heap limit.
+  const script = path.join(tmp(), 'report-heap.mjs');
+  fs.writeFileSync(script, `import v8 from 'node:v8';
+import { ensureHeapLimit } from ${JSON.stringify(path.resolve(import.meta.dirname, '..', 'bin', 'heap-limit.mjs'))};
+await ensureHeapLimit(import.meta.filename);
+console.log(JSON.stringify({ heapMegabytes: v8.getHeapStatistics().heap_size_limit / 1048576, args: process.argv.slice(2) }));
+process.exit(3);
+`);
+  const result = spawnSync(process.execPath, [script, '--people', '5'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 3, result.stderr);
+  const report = JSON.parse(result.stdout) as { heapMegabytes: number; args: string[] };
+  assert.ok(report.heapMegabytes >= wantedHeapMegabytes(), `heap limit ${report.heapMegabytes} MB`);
+  assert.deepEqual(report.args, ['--people', '5']);
+  const help = spawnSync(process.execPath, [path.resolve(import.meta.dirname, '..', 'bin', 'joinery.mjs'), '--help'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: joinery /);
+});

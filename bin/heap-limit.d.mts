@@ -1,0 +1,3 @@
+export function wantedHeapMegabytes(): number;
+export function heapFlags(): string[];
+export function ensureHeapLimit(script: string, node?: string): Promise<void>;
