@@ -184,6 +184,8 @@ if (!values['skip-pglite']) {
     await database.close();
   }
 }
+const serverUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://127.0.0.1:5432/test';
+
 /** A copy of a database holding the loaded place, made from a template kept between runs. */
 async function cachedPlaceDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
   const cached = `joinery_bench_place_${people}_${seed}`;
@@ -223,8 +225,7 @@ async function cachedPlaceDatabase(url: string): Promise<{ url: string; drop(): 
 }
 
 if (!values['skip-postgres'] && values['place-cache']) {
-  const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://127.0.0.1:5432/test';
-  const copy = await cachedPlaceDatabase(url);
+  const copy = await cachedPlaceDatabase(serverUrl);
   try {
     const database = await openPostgres(copy.url, { max: 4 });
     try {
@@ -236,18 +237,17 @@ if (!values['skip-postgres'] && values['place-cache']) {
     await copy.drop();
   }
 } else if (!values['skip-postgres']) {
-  const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://127.0.0.1:5432/test';
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   try {
-    const admin = await openPostgres(url, { max: 1 });
+    const admin = await openPostgres(serverUrl, { max: 1 });
     await sql`create schema ${sql.id(schema)}`.execute(admin.db);
     await admin.close();
-    const database = await openPostgres(url, { searchPath: schema, max: 4 });
+    const database = await openPostgres(serverUrl, { searchPath: schema, max: 4 });
     try {
       results.push(await measure(database));
     } finally {
       await database.close();
-      const cleanup = await openPostgres(url, { max: 1 });
+      const cleanup = await openPostgres(serverUrl, { max: 1 });
       await sql`drop schema ${sql.id(schema)} cascade`.execute(cleanup.db);
       await cleanup.close();
     }

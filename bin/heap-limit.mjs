@@ -15,7 +15,7 @@ export function wantedHeapMegabytes() {
 }
 
 /** Node flags that give this machine's wanted heap limit (none if this process has it already). */
-export function heapFlags() {
+function heapFlags() {
   const current = v8.getHeapStatistics().heap_size_limit / MEGABYTE;
   const wanted = wantedHeapMegabytes();
   return current >= wanted ? [] : [`--max-old-space-size=${wanted}`];

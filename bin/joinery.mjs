@@ -5,15 +5,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureHeapLimit, heapFlags } from './heap-limit.mjs';
+import { ensureHeapLimit } from './heap-limit.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'src', 'cli.ts');
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
-  if (heapFlags().length === 0) await import(cli);
-  else await ensureHeapLimit(cli);
+  // Hands over to a child with the larger heap (and never returns) unless this process has it.
+  await ensureHeapLimit(cli);
+  await import(cli);
 } else {
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(pinned)) {

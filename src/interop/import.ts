@@ -12,12 +12,12 @@ import type { Database } from '../platform/schema.ts';
 import { acquireIndexLock, forgetIndexState, indexState, type IndexState } from '../linkage/index-state.ts';
 import { planLinks, storeBatch, writeLinkPlan, type IncomingRecord, type LinkPlan } from './link-batch.ts';
 import {
-  countLines, fileHash, formatOf, ImportInputError, mappableFields, type ColumnMapping, type ImportFormat, type MappableField,
+  bundleEntries, formatOf, ImportInputError, mappableFields, scanFile, type ColumnMapping, type ImportFormat, type MappableField,
 } from './read-input.ts';
 import { readItems } from './read-items.ts';
 
 export {
-  cleanFields, fieldsFromPatient, fileHash, formatOf, ImportInputError, mappableFields,
+  cleanFields, fieldsFromPatient, formatOf, ImportInputError, mappableFields,
   type ColumnMapping, type ImportFormat, type InputItem, type MappableField,
 } from './read-input.ts';
 
@@ -151,12 +151,12 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   if (!fs.existsSync(file)) throw new ImportInputError(`there is no file ${file}`);
   const format = options.format ?? formatOf(file);
   if (format === 'csv' && !options.mapping) throw new ImportInputError('a CSV import needs a column mapping (--mapping NAME)');
-  const hash = await fileHash(file);
+  const { hash, lines } = await scanFile(file);
   const fileName = options.fileName ?? path.basename(file);
   let job = await db.selectFrom('import_jobs').selectAll().where('source', '=', source).where('file_hash', '=', hash).executeTakeFirst() as JobRow | undefined;
   const resumed = job !== undefined;
   if (!job) {
-    const total = await countLines(file, format);
+    const total = format === 'bundle' ? await bundleEntries(file) : lines;
     job = await db.insertInto('import_jobs').values({
       source, format, mapping_name: options.mapping?.name ?? null, file_name: fileName, file_hash: hash, lines_total: total, created_by: options.createdBy ?? null, finished_at: null,
     }).onConflict((oc) => oc.columns(['source', 'file_hash']).doNothing()).returningAll().executeTakeFirst() as JobRow | undefined
