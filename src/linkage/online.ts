@@ -1,6 +1,7 @@
 // Online matching: an in-memory index of blocking keys over all known records,
 // so one incoming record is scored only against the records sharing a key.
 
+import { addToBlock, blockSize, createBlockTable, findBlock, newestRecord, previousRecord, type BlockTable } from './block-table.ts';
 import { compileRules, transformValue } from './blocking.ts';
 import type { CompiledRules } from './blocking.ts';
 import { compareField, createComparator, slotsByCost } from './comparisons.ts';
@@ -13,9 +14,6 @@ import type { LinkageModel, LinkRecord, PreparedRecord, PreparedValue } from './
 /** Records scanned per match, beyond blocks of at most SMALL_BLOCK records (always scanned). */
 const CANDIDATE_BUDGET = 2000;
 const SMALL_BLOCK = 64;
-
-/** One map per blocking rule (keeps each map small); a block is one record number or a list. */
-type Block = number | number[];
 
 /** Part numbers are below this, so a two-part key packs into one exact double. */
 const PART_RANGE = 2 ** 26;
@@ -31,8 +29,8 @@ export interface LinkageIndex {
   comparator: Comparator;
   scorer: Scorer;
   rules: CompiledRules;
-  /** Blocks keyed by number: each key part's reduced value is numbered once (far smaller than string keys at scale). */
-  blocksByRule: Map<number, Block>[];
+  /** Per blocking rule, its blocks keyed by number: each key part's reduced value is numbered once (far smaller than string keys at scale). */
+  blocksByRule: BlockTable[];
   /** partNumbers[rule][part]: reduced value → number. */
   partNumbers: Map<string, number>[][];
   /** partOfValue[rule][part][value number]: the part number of that value of the part's field (NOT_COMPUTED, -1: no key). */
@@ -96,7 +94,7 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     comparator: createComparator(specs),
     scorer: createScorer(model),
     rules: compileRules(model.blockingRules, specs),
-    blocksByRule: model.blockingRules.map(() => new Map()),
+    blocksByRule: model.blockingRules.map(() => createBlockTable()),
     partNumbers: model.blockingRules.map((rule) => {
       if (rule.parts.length > 2) throw new Error(`Blocking rule ${rule.name} has more than two parts`);
       return rule.parts.map(() => new Map<string, number>());
@@ -130,11 +128,14 @@ interface EarlyExitPlan {
   /** Most weight each field can add below its exact level (at least 0: it may be missing). */
   bestBelowExact: Float64Array;
   sexSlot: number;
+  /** Per blocking rule, a bit per field slot it keys on (0: a field the model lacks, or too many slots to say). */
+  ruleFields: Int32Array;
 }
 
-function earlyExitPlan(scorer: Scorer): EarlyExitPlan {
+function earlyExitPlan(scorer: Scorer, rules: CompiledRules): EarlyExitPlan {
   const fields = scorer.model.fields;
   return {
+    ruleFields: Int32Array.from(rules.slots, (slots) => (slots.every((slot) => slot >= 0 && slot < 31) ? slots.reduce((bits, slot) => bits | (1 << slot), 0) : 0)),
     order: slotsByCost(fields.map((field) => field.spec.kind)),
     boundOrder: Int32Array.from(fields.map((_, slot) => slot)).sort((x, y) => spread(scorer, y) - spread(scorer, x) || x - y),
     bestBelowExact: bestWeightsBelowExact(scorer.weights),
@@ -421,12 +422,7 @@ export function addInternedRecord(index: LinkageIndex, interned: InternedRecord,
   setEntryPerson(index, number, personId);
   for (let rule = 0; rule < keys.length; rule++) {
     const key = keys[rule]!;
-    if (Number.isNaN(key)) continue;
-    const blocks = index.blocksByRule[rule]!;
-    const block = blocks.get(key);
-    if (block === undefined) blocks.set(key, number);
-    else if (typeof block === 'number') blocks.set(key, [block, number]);
-    else block.push(number);
+    if (!Number.isNaN(key)) addToBlock(index.blocksByRule[rule]!, key, number);
   }
 }
 
@@ -503,7 +499,7 @@ function scoreCandidates(
   prune: boolean,
 ): { match: MatchResult; pruned: boolean } {
   const scorer = model === index.model ? index.scorer : createScorer(model);
-  const plan = model === index.model ? (index.plan ??= earlyExitPlan(scorer)) : earlyExitPlan(scorer);
+  const plan = model === index.model ? (index.plan ??= earlyExitPlan(scorer, index.rules)) : earlyExitPlan(scorer, index.rules);
   const reviewWeight = log2Odds(model.reviewThreshold);
   const linkWeight = log2Odds(model.linkThreshold);
   let cutoff = reviewWeight;
@@ -537,21 +533,31 @@ function scoreCandidates(
   };
 
   // Smallest (most selective) blocks first; big blocks only while within the budget,
-  // so a common name cannot make one match scan thousands of records.
-  const blocks: number[][] = [];
+  // so a common name cannot make one match scan thousands of records. A record not yet seen
+  // lies outside every block scanned so far (and every empty one), so it differs from the
+  // incoming record on at least one field of each of those rules. Rules with no field in
+  // common each cost it a field's exact level, so their least losses add up; once the
+  // perfect score less that sum is below the cutoff, no unseen record can count and the
+  // scan stops (the same result, without reading the large blocks).
+  const blocks: Array<{ rule: number; slot: number; size: number }> = [];
+  const unseen = { loss: 0, fields: 0 };
   for (let rule = 0; rule < keys.length; rule++) {
     if (Number.isNaN(keys[rule]!)) continue;
-    const block = index.blocksByRule[rule]!.get(keys[rule]!);
-    if (block === undefined) continue;
-    if (typeof block === 'number') consider(block);
-    else if (block.length <= model.maxBlockSize) blocks.push(block);
+    const table = index.blocksByRule[rule]!;
+    const slot = findBlock(table, keys[rule]!);
+    const size = slot < 0 ? 0 : blockSize(table, slot);
+    if (size === 0) ruleOutUnseen(unseen, index, plan, incoming, rule);
+    else if (size === 1 || size <= model.maxBlockSize) blocks.push({ rule, slot, size });
   }
-  blocks.sort((x, y) => x.length - y.length);
+  blocks.sort((x, y) => x.size - y.size);
   let scanned = 0;
-  for (const block of blocks) {
-    if (block.length > SMALL_BLOCK && scanned + block.length > CANDIDATE_BUDGET) continue;
-    scanned += block.length;
-    for (const candidate of block) consider(candidate);
+  for (const { rule, slot, size } of blocks) {
+    if (incoming.perfect - unseen.loss < cutoff - PERFECT_SLACK) break;
+    if (size > SMALL_BLOCK && scanned + size > CANDIDATE_BUDGET) continue;
+    if (size > 1) scanned += size;
+    const table = index.blocksByRule[rule]!;
+    for (let candidate = newestRecord(table, slot); candidate >= 0; candidate = previousRecord(table, candidate)) consider(candidate);
+    ruleOutUnseen(unseen, index, plan, incoming, rule);
   }
 
   const candidates: CandidatePerson[] = [];
@@ -564,6 +570,21 @@ function scoreCandidates(
   candidates.sort((x, y) => y.weight - x.weight);
   const match = { ...decide(candidates, model), candidates };
   return { match, pruned: cutoff > reviewWeight };
+}
+
+/**
+ * Notes that no unseen record shares the incoming record's block of `rule`: it differs on
+ * one of the rule's fields, so that field is below its exact level (at most its best
+ * non-exact weight, or 0 when missing). The least such loss is added when the rule shares no
+ * field with the rules already counted (a lower bound that stays sound).
+ */
+function ruleOutUnseen(unseen: { loss: number; fields: number }, index: LinkageIndex, plan: EarlyExitPlan, incoming: IncomingScore, rule: number): void {
+  const fields = plan.ruleFields[rule]!;
+  if (fields === 0 || (fields & unseen.fields) !== 0) return;
+  let least = Number.POSITIVE_INFINITY;
+  for (const slot of index.rules.slots[rule]!) least = Math.min(least, incoming.best[slot]! - plan.bestBelowExact[slot]!);
+  unseen.loss += Math.max(0, least);
+  unseen.fields |= fields;
 }
 
 /**
