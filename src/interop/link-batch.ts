@@ -15,7 +15,7 @@ import { bulkInsert } from '../demo/bulk.ts';
 import { bestValues, newPersonId, type SourceFields } from '../linkage/person-index.ts';
 import { addInternedRecord, addRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
 import {
-  RECORD_PREFIX, SPINE_PREFIX, anchorLinkRecord, indexState, livePerson, type IndexState,
+  RECORD_PREFIX, anchorLinkRecord, indexState, livePerson, type IndexState,
 } from '../linkage/index-state.ts';
 
 export interface IncomingRecord { sourceId: string; fields: SourceFields }
@@ -164,7 +164,7 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
   for (const record of toLink) {
     const currentPerson = record.currentPerson === null ? null : livePerson(state, record.currentPerson);
     if (record.currentPerson !== null) {
-      const entry = state.entryOf.get(RECORD_PREFIX + record.id);
+      const entry = state.recordEntries.get(record.id);
       if (entry !== undefined) setEntryPerson(state.index, entry, '');
     }
     // Prepared and numbered once: matched, then added to the index under its record key.
@@ -206,12 +206,12 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
       }
     }
     // Keep the in-process index in step as the batch goes (a failed batch forgets the index).
-    state.entryOf.set(key, state.index.records.length);
+    state.recordEntries.set(record.id, state.index.records.length);
     addInternedRecord(state.index, interned, personId);
     if (outcome === 'new_person' || (outcome === 'review' && currentPerson === null)) {
       const values = bestValues([record.fields]);
       const anchor = { id: personId, given_name: values.given_name, family_name: values.family_name, birth_date: values.birth_date, sex: values.sex, nhs_number: values.nhs_number, phone: values.phone, email: values.email, postcode: values.postcode, address_line: values.address };
-      state.entryOf.set(SPINE_PREFIX + personId, state.index.records.length);
+      state.personEntries.set(personId, state.index.records.length);
       addRecord(state.index, anchorLinkRecord(anchor), personId);
     }
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;

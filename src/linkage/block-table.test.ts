@@ -21,7 +21,7 @@ test('a block table keeps every record under its key, through growth, for keys u
     addToBlock(table, key, record);
     expected.set(key, [...(expected.get(key) ?? []), record]);
   }
-  assert.ok(table.keys.length > 1024, 'the table grew');
+  assert.ok(table.keys.length / 2 > 1024, 'the table grew');
   assert.equal(table.count, expected.size);
   for (const [key, records] of expected) assert.deepEqual(recordsIn(table, key), records);
   assert.deepEqual(recordsIn(table, 12345.0 * 2 ** 26 + 7), [], 'an unknown key has no block');

@@ -7,21 +7,34 @@
 const EMPTY = -1;
 const INITIAL_CAPACITY = 1024;
 
+/**
+ * Each slot of the hash table is 16 bytes, so a lookup reads one cache line: the block key as
+ * a double (an integer below 2^52), then the block's newest record and its size as int32s.
+ */
 export interface BlockTable {
-  /** Slot → block key (an integer below 2^52), meaningful where `newest` is not EMPTY. */
+  /** Slot s: its key at keys[2s]. */
   keys: Float64Array;
-  /** Slot → the record added last to the block (EMPTY: a free slot). */
-  newest: Int32Array;
-  /** Slot → records in the block. */
-  sizes: Int32Array;
+  /** Slot s: the record added last to the block at slots[4s + 2] (EMPTY: a free slot), records in the block at slots[4s + 3]. */
+  slots: Int32Array;
   /** Blocks held. */
   count: number;
   /** Record → the record added before it to the same block (EMPTY: the first). */
   previous: Int32Array;
 }
 
+function slotArrays(capacity: number): Pick<BlockTable, 'keys' | 'slots'> {
+  const buffer = new ArrayBuffer(capacity * 16);
+  const slots = new Int32Array(buffer);
+  for (let slot = 0; slot < capacity; slot++) slots[4 * slot + 2] = EMPTY;
+  return { keys: new Float64Array(buffer), slots };
+}
+
+function capacityOf(table: BlockTable): number {
+  return table.keys.length / 2;
+}
+
 export function createBlockTable(): BlockTable {
-  return { keys: new Float64Array(INITIAL_CAPACITY), newest: new Int32Array(INITIAL_CAPACITY).fill(EMPTY), sizes: new Int32Array(INITIAL_CAPACITY), count: 0, previous: new Int32Array(INITIAL_CAPACITY) };
+  return { ...slotArrays(INITIAL_CAPACITY), count: 0, previous: new Int32Array(INITIAL_CAPACITY) };
 }
 
 /** A well-mixed 32-bit hash of an integer key below 2^53 (both halves count). */
@@ -36,20 +49,21 @@ function hashKey(key: number): number {
 
 /** The slot holding `key`, or -1 when no block has it. */
 export function findBlock(table: BlockTable, key: number): number {
-  const mask = table.keys.length - 1;
+  const { keys, slots } = table;
+  const mask = capacityOf(table) - 1;
   for (let slot = hashKey(key) & mask; ; slot = (slot + 1) & mask) {
-    if (table.newest[slot] === EMPTY) return -1;
-    if (table.keys[slot] === key) return slot;
+    if (slots[4 * slot + 2] === EMPTY) return -1;
+    if (keys[2 * slot] === key) return slot;
   }
 }
 
 export function blockSize(table: BlockTable, slot: number): number {
-  return table.sizes[slot]!;
+  return table.slots[4 * slot + 3]!;
 }
 
 /** The block's records, newest first: start at `newestRecord(slot)`, step with `previousRecord` until -1. */
 export function newestRecord(table: BlockTable, slot: number): number {
-  return table.newest[slot]!;
+  return table.slots[4 * slot + 2]!;
 }
 
 export function previousRecord(table: BlockTable, record: number): number {
@@ -58,36 +72,39 @@ export function previousRecord(table: BlockTable, record: number): number {
 
 /** Puts `record` in the block of `key` (records are numbered from 0 and added in order). */
 export function addToBlock(table: BlockTable, key: number, record: number): void {
-  if ((table.count + 1) * 10 > table.keys.length * 7) rehash(table, table.keys.length * 2);
+  if ((table.count + 1) * 10 > capacityOf(table) * 7) rehash(table, capacityOf(table) * 2);
   if (record >= table.previous.length) {
     const previous = new Int32Array(Math.max(record + 1, table.previous.length * 2));
     previous.set(table.previous);
     table.previous = previous;
   }
-  const mask = table.keys.length - 1;
+  const { keys, slots } = table;
+  const mask = capacityOf(table) - 1;
   let slot = hashKey(key) & mask;
-  while (table.newest[slot] !== EMPTY && table.keys[slot] !== key) slot = (slot + 1) & mask;
-  if (table.newest[slot] === EMPTY) {
-    table.keys[slot] = key;
+  while (slots[4 * slot + 2] !== EMPTY && keys[2 * slot] !== key) slot = (slot + 1) & mask;
+  if (slots[4 * slot + 2] === EMPTY) {
+    keys[2 * slot] = key;
+    slots[4 * slot + 3] = 0;
     table.count++;
   }
-  table.previous[record] = table.newest[slot]!;
-  table.newest[slot] = record;
-  table.sizes[slot]!++;
+  table.previous[record] = slots[4 * slot + 2]!;
+  slots[4 * slot + 2] = record;
+  slots[4 * slot + 3]!++;
 }
 
 function rehash(table: BlockTable, capacity: number): void {
-  const { keys, newest, sizes } = table;
-  table.keys = new Float64Array(capacity);
-  table.newest = new Int32Array(capacity).fill(EMPTY);
-  table.sizes = new Int32Array(capacity);
+  const { keys, slots } = table;
+  const grown = slotArrays(capacity);
   const mask = capacity - 1;
-  for (let old = 0; old < keys.length; old++) {
-    if (newest[old] === EMPTY) continue;
-    let slot = hashKey(keys[old]!) & mask;
-    while (table.newest[slot] !== EMPTY) slot = (slot + 1) & mask;
-    table.keys[slot] = keys[old]!;
-    table.newest[slot] = newest[old]!;
-    table.sizes[slot] = sizes[old]!;
+  for (let old = 0; old < keys.length / 2; old++) {
+    if (slots[4 * old + 2] === EMPTY) continue;
+    const key = keys[2 * old]!;
+    let slot = hashKey(key) & mask;
+    while (grown.slots[4 * slot + 2] !== EMPTY) slot = (slot + 1) & mask;
+    grown.keys[2 * slot] = key;
+    grown.slots[4 * slot + 2] = slots[4 * old + 2]!;
+    grown.slots[4 * slot + 3] = slots[4 * old + 3]!;
   }
+  table.keys = grown.keys;
+  table.slots = grown.slots;
 }

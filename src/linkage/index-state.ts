@@ -58,8 +58,10 @@ export interface IndexState {
   modelId: number;
   model: LinkageModel;
   index: LinkageIndex;
-  /** 'person:ID' / 'record:ID' → entry number in the index. */
-  entryOf: Map<string, number>;
+  /** Source record id → its entry number in the index (a number key: far cheaper than a string at millions of records). */
+  recordEntries: Map<number, number>;
+  /** Spine person id → the entry number of the person's own details. */
+  personEntries: Map<string, number>;
   /** Merged person → the person it was merged into (follow to the end for the live person). */
   mergedInto: Map<string, string>;
   /** Source record id → persons a reviewer said it is not. */
@@ -122,9 +124,10 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
   const latest = await latestModel(db);
   if (!latest) return undefined;
   const index = createLinkageIndex(latest.model);
-  const entryOf = new Map<string, number>();
+  const recordEntries = new Map<number, number>();
+  const personEntries = new Map<string, number>();
   for (const anchor of await loadAnchors(db)) {
-    entryOf.set(SPINE_PREFIX + anchor.id, index.records.length);
+    personEntries.set(anchor.id, index.records.length);
     addRecord(index, anchorLinkRecord(anchor), anchor.id);
   }
   const pageSize = 20_000;
@@ -139,13 +142,13 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
       .limit(pageSize)
       .execute();
     for (const row of page) {
-      entryOf.set(RECORD_PREFIX + row.id, index.records.length);
+      recordEntries.set(Number(row.id), index.records.length);
       addRecord(index, linkRecordFromFields(RECORD_PREFIX + row.id, row.fields), row.person_id);
     }
     if (page.length < pageSize) break;
     after = page[page.length - 1]!.id;
   }
-  const state: IndexState = { modelId: latest.id, model: latest.model, index, entryOf, mergedInto: new Map(), cannotLink: new Map(), mustLink: new Map() };
+  const state: IndexState = { modelId: latest.id, model: latest.model, index, recordEntries, personEntries, mergedInto: new Map(), cannotLink: new Map(), mustLink: new Map() };
   const merged = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
   for (const row of merged.rows) state.mergedInto.set(row.id, row.merged_into);
   const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind']).orderBy('id').execute();
@@ -194,7 +197,7 @@ export async function noteLinkChanges(db: Kysely<Database>, changes: readonly { 
   const state = await loadedState(db);
   if (!state) return;
   for (const change of changes) {
-    const entry = state.entryOf.get(RECORD_PREFIX + change.sourceRecordId);
+    const entry = state.recordEntries.get(Number(change.sourceRecordId));
     if (entry !== undefined) setEntryPerson(state.index, entry, change.personId);
   }
 }

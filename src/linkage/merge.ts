@@ -8,8 +8,6 @@ import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/log.ts';
 import { addRecord, matchRecord, setEntryPerson } from './online.ts';
 import {
-  RECORD_PREFIX,
-  SPINE_PREFIX,
   anchorLinkRecord,
   indexState,
   linkRecordFromFields,
@@ -272,10 +270,10 @@ async function rematchSince(
   const state = await indexState(db);
   if (!state) return { rematched: 0, flags: 0 };
   // The restored person must be in the index under its own id.
-  if (!state.entryOf.has(SPINE_PREFIX + mergedId)) {
+  if (!state.personEntries.has(mergedId)) {
     const [anchor] = await loadAnchors(db, [mergedId]);
     if (anchor) {
-      state.entryOf.set(SPINE_PREFIX + mergedId, state.index.records.length);
+      state.personEntries.set(mergedId, state.index.records.length);
       addRecord(state.index, anchorLinkRecord(anchor), mergedId);
     }
   }
@@ -284,7 +282,7 @@ async function rematchSince(
   const changes: { sourceRecordId: number; personId: string }[] = [];
   await db.transaction().execute(async (trx) => {
     for (const row of candidates.rows) {
-      const entry = state.entryOf.get(RECORD_PREFIX + row.source_record_id);
+      const entry = state.recordEntries.get(Number(row.source_record_id));
       const saved = entry === undefined ? undefined : state.index.personIds[entry];
       if (entry !== undefined) setEntryPerson(state.index, entry, '');
       const match = matchRecord(state.index, state.model, linkRecordFromFields('rematch', row.fields));

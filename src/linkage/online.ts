@@ -64,7 +64,7 @@ export interface LinkageIndex {
   nhsValid: Uint8Array;
   nhsSlot: number;
   /** Per-field work arrays for the record being scored (reused: small Float64Arrays are costly to allocate per record). */
-  scratch: { exact: Float64Array; best: Float64Array };
+  scratch: { exact: Float64Array; best: Float64Array; settled: Uint8Array };
   matchCalls: number;
   plan?: EarlyExitPlan;
 }
@@ -115,7 +115,7 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     personBestEntry: new Int32Array(1024),
     nhsValid: new Uint8Array(1024),
     nhsSlot: specs.findIndex((spec) => spec.kind === 'nhs_number'),
-    scratch: { exact: new Float64Array(specs.length), best: new Float64Array(specs.length) },
+    scratch: { exact: new Float64Array(specs.length), best: new Float64Array(specs.length), settled: new Uint8Array(specs.length) },
     matchCalls: 0,
   };
 }
@@ -503,7 +503,7 @@ function scoreCandidates(
   const reviewWeight = log2Odds(model.reviewThreshold);
   const linkWeight = log2Odds(model.linkThreshold);
   let cutoff = reviewWeight;
-  const settled = new Uint8Array(prepared.values.length);
+  const settled = index.scratch.settled;
   const call = nextMatchCall(index);
   const { rows, stride, personCall, personBest, personBestEntry } = index;
   const personColumn = stride - 2;

@@ -20,7 +20,6 @@ import { isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.
 import type { ProgressCallback } from './types.ts';
 import {
   RECORD_PREFIX,
-  SPINE_PREFIX,
   anchorLinkRecord,
   forgetIndexState,
   indexState,
@@ -398,7 +397,7 @@ export async function receiveSourceRecord(
     const record = linkRecordFromFields('incoming', fields);
     if (existing) {
       // Its old version must not vote for itself.
-      const entry = state.entryOf.get(RECORD_PREFIX + existing.id);
+      const entry = state.recordEntries.get(Number(existing.id));
       if (entry !== undefined) setEntryPerson(state.index, entry, '');
     }
     const match = matchRecord(state.index, state.model, record);
@@ -466,13 +465,13 @@ export async function receiveSourceRecord(
 
     // Keep the in-process index in step: the new version joins under its person.
     const key = RECORD_PREFIX + outcome.sourceRecordId;
-    state.entryOf.set(key, state.index.records.length);
+    state.recordEntries.set(Number(outcome.sourceRecordId), state.index.records.length);
     addRecord(state.index, linkRecordFromFields(key, fields), outcome.personId);
     if (outcome.outcome === 'new_person' || outcome.outcome === 'review') {
       if (!existing) {
         const [anchor] = await loadAnchors(db, [outcome.personId]);
         if (anchor) {
-          state.entryOf.set(SPINE_PREFIX + anchor.id, state.index.records.length);
+          state.personEntries.set(anchor.id, state.index.records.length);
           addRecord(state.index, anchorLinkRecord(anchor), anchor.id);
         }
       }

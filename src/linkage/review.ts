@@ -7,7 +7,6 @@ import { appendAudit } from '../audit/log.ts';
 import { explainPair } from './explain.ts';
 import type { PairExplanation } from './explain.ts';
 import {
-  SPINE_PREFIX,
   RECORD_PREFIX,
   anchorLinkRecord,
   indexState,
@@ -217,7 +216,7 @@ export async function decideReview(
       const loaded = await loadedState(db);
       const [anchor] = await loadAnchors(db, [personId]);
       if (loaded && anchor) {
-        loaded.entryOf.set(SPINE_PREFIX + personId, loaded.index.records.length);
+        loaded.personEntries.set(personId, loaded.index.records.length);
         addRecord(loaded.index, anchorLinkRecord(anchor), personId);
       }
     }
