@@ -107,7 +107,7 @@ class BatchAbandoned extends Error {}
 const RECORDS_PER_WINDOW = 50_000;
 
 /** Batches between reading and committing at once (see runImport). */
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 3;
 
 /**
  * The import's hold on the person index lock: taken when a batch is to be linked, kept across

@@ -231,4 +231,41 @@ export const linkageMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
+  '0012_record_links_person_check': {
+    // A link must name a person, but as a foreign key that check takes a row lock on the
+    // person for every link: a bulk import then rewrote a page of persons (and its WAL) per
+    // record, two thirds of the cost of storing a link. Persons are never deleted (merges
+    // keep both), so the lock guards nothing: the check runs once per statement instead,
+    // and deleting a person who has links, or renaming one, is refused outright.
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table record_links drop constraint record_links_person_id_fkey;
+        create function record_links_person_exists() returns trigger language plpgsql as $$
+        begin
+          if exists (select 1 from new_links n where not exists (select 1 from persons p where p.id = n.person_id)) then
+            raise foreign_key_violation using message = 'a record link names a person who does not exist';
+          end if;
+          return null;
+        end $$;
+        create trigger record_links_person_insert after insert on record_links
+          referencing new table as new_links for each statement execute function record_links_person_exists();
+        create trigger record_links_person_update after update on record_links
+          referencing new table as new_links for each statement execute function record_links_person_exists();
+        create function persons_keep_linked() returns trigger language plpgsql as $$
+        begin
+          if tg_op = 'UPDATE' and new.id = old.id then
+            return new;
+          end if;
+          -- Waits for link inserts in flight, so none can name this person unseen.
+          lock table record_links in share mode;
+          if exists (select 1 from record_links where person_id = old.id) then
+            raise foreign_key_violation using message = 'a person with agency records linked cannot be deleted or renamed';
+          end if;
+          return case when tg_op = 'DELETE' then old else new end;
+        end $$;
+        create trigger persons_keep_linked before delete or update of id on persons
+          for each row execute function persons_keep_linked();
+      `.execute(db);
+    },
+  },
 };

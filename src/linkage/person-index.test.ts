@@ -49,6 +49,21 @@ for (const target of await testDatabaseTargets()) {
     });
     after(async () => { await database?.close(); });
 
+    test('a link must name a person, and a person with links cannot be deleted or renamed', async () => {
+      const db = database.db;
+      const record = await db.selectFrom('source_records').select('id').orderBy('id').limit(1).executeTakeFirstOrThrow();
+      await assert.rejects(
+        db.insertInto('record_links').values({ source_record_id: record.id, person_id: 'p-nobody', method: 'reviewer', match_probability: null, superseded_at: new Date() }).execute(),
+        /names a person who does not exist/,
+      );
+      const linked = await db.selectFrom('record_links').select(['id', 'person_id']).orderBy('id').limit(1).executeTakeFirstOrThrow();
+      await assert.rejects(db.updateTable('record_links').set({ person_id: 'p-nobody' }).where('id', '=', linked.id).execute(), /names a person who does not exist/);
+      await assert.rejects(db.deleteFrom('persons').where('id', '=', linked.person_id).execute(), /cannot be deleted or renamed/);
+      await assert.rejects(db.updateTable('persons').set({ id: 'p-renamed' }).where('id', '=', linked.person_id).execute(), /cannot be deleted or renamed/);
+      const still = await db.selectFrom('record_links').select('person_id').where('id', '=', linked.id).executeTakeFirstOrThrow();
+      assert.equal(still.person_id, linked.person_id, 'the link is unchanged');
+    });
+
     test('every agency record is linked to exactly one person, and nearly always the right one', async () => {
       const records = await sql<{ source: string; source_id: string; person_id: string | null; links: number; method: string | null }>`
         select s.source, s.source_id, min(l.person_id) as person_id, count(l.id)::int as links, min(l.method) as method
