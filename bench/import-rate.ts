@@ -96,6 +96,11 @@ function postgresCpuSeconds(): number {
   return ticks / 100;
 }
 
+/** The server's current write-ahead log position. */
+async function walPosition(db: DatabaseHandle['db']): Promise<string> {
+  return (await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(db)).rows[0]!.lsn;
+}
+
 /** Milliseconds this process has spent in garbage collection pauses so far. */
 let gcMilliseconds = 0;
 new PerformanceObserver((list) => {
@@ -118,6 +123,7 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
     const cpu0 = process.threadCpuUsage();
     const processCpu0 = process.cpuUsage();
     const postgresCpu0 = postgresCpuSeconds();
+    const wal0 = database.kind === 'postgres' ? await walPosition(db) : undefined;
     const gc0 = gcMilliseconds;
     const profiler = link && values['cpu-profile'] ? new Session() : undefined;
     if (profiler) {
@@ -136,6 +142,7 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
     const cpu = process.threadCpuUsage(cpu0);
     const processCpu = process.cpuUsage(processCpu0);
     const postgresCpu = database.kind === 'postgres' ? postgresCpuSeconds() - postgresCpu0 : undefined;
+    const walMegabytes = wal0 === undefined ? undefined : Number((await sql<{ bytes: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${wal0}::pg_lsn)::text as bytes`.execute(db)).rows[0]!.bytes) / 1e6;
     return {
       records: result.stored, errors: result.errors, seconds: Math.round(seconds * 100) / 100, recordsPerSecond: Math.round(result.stored / seconds),
       // This thread's CPU time: the rest of the wall time it waited on the database and the reader thread.
@@ -144,6 +151,8 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
       processCpuSeconds: Math.round((processCpu.user + processCpu.system) / 1e4) / 100,
       gcPauseSeconds: Math.round(gcSeconds * 100) / 100,
       ...(postgresCpu === undefined ? {} : { postgresCpuSeconds: Math.round(postgresCpu * 100) / 100 }),
+      // Write-ahead log the server wrote meanwhile (all of it: other databases' writes count too).
+      ...(walMegabytes === undefined ? {} : { postgresWalMegabytes: Math.round(walMegabytes) }),
       ...(link ? { linked: result.linked, newPersons: result.newPerson, review: result.review } : {}),
     };
   };

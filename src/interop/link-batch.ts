@@ -206,12 +206,12 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
       }
     }
     // Keep the in-process index in step as the batch goes (a failed batch forgets the index).
-    state.recordEntries.set(record.id, state.index.records.length);
+    state.recordEntries.set(record.id, state.index.recordIds.length);
     addInternedRecord(state.index, interned, personId);
     if (outcome === 'new_person' || (outcome === 'review' && currentPerson === null)) {
       const values = bestValues([record.fields]);
       const anchor = { id: personId, given_name: values.given_name, family_name: values.family_name, birth_date: values.birth_date, sex: values.sex, nhs_number: values.nhs_number, phone: values.phone, email: values.email, postcode: values.postcode, address_line: values.address };
-      state.personEntries.set(personId, state.index.records.length);
+      state.personEntries.set(personId, state.index.recordIds.length);
       addRecord(state.index, anchorLinkRecord(anchor), personId);
     }
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;

@@ -127,7 +127,7 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
   const recordEntries = new Map<number, number>();
   const personEntries = new Map<string, number>();
   for (const anchor of await loadAnchors(db)) {
-    personEntries.set(anchor.id, index.records.length);
+    personEntries.set(anchor.id, index.recordIds.length);
     addRecord(index, anchorLinkRecord(anchor), anchor.id);
   }
   const pageSize = 20_000;
@@ -142,7 +142,7 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
       .limit(pageSize)
       .execute();
     for (const row of page) {
-      recordEntries.set(Number(row.id), index.records.length);
+      recordEntries.set(Number(row.id), index.recordIds.length);
       addRecord(index, linkRecordFromFields(RECORD_PREFIX + row.id, row.fields), row.person_id);
     }
     if (page.length < pageSize) break;

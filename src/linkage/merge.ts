@@ -273,7 +273,7 @@ async function rematchSince(
   if (!state.personEntries.has(mergedId)) {
     const [anchor] = await loadAnchors(db, [mergedId]);
     if (anchor) {
-      state.personEntries.set(mergedId, state.index.records.length);
+      state.personEntries.set(mergedId, state.index.recordIds.length);
       addRecord(state.index, anchorLinkRecord(anchor), mergedId);
     }
   }

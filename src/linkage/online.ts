@@ -14,6 +14,8 @@ import type { LinkageModel, LinkRecord, PreparedRecord, PreparedValue } from './
 /** Records scanned per match, beyond blocks of at most SMALL_BLOCK records (always scanned). */
 const CANDIDATE_BUDGET = 2000;
 const SMALL_BLOCK = 64;
+/** Blocks scanned as soon as they are found (a person's own few records under a near-unique key). */
+const TINY_BLOCK = 4;
 
 /** Part numbers are below this, so a two-part key packs into one exact double. */
 const PART_RANGE = 2 ** 26;
@@ -50,7 +52,11 @@ export interface LinkageIndex {
   stride: number;
   /** Per field slot and value number, the weight of an exact match under the index's model (NaN: not computed). */
   exactWeights: Float64Array[];
-  records: PreparedRecord[];
+  /**
+   * Per indexed record, its id. Its values are not kept as objects: the row's value numbers
+   * name them (see indexedRecord), which spares the garbage collector two objects a record.
+   */
+  recordIds: string[];
   /** Per record, its person ('' once the record no longer votes); change with setEntryPerson. */
   readonly personIds: readonly string[];
   /** Person id ↔ person number (the number is kept in each record's row). */
@@ -106,7 +112,7 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     rows: new Int32Array(1024 * (specs.length + 2)),
     stride: specs.length + 2,
     exactWeights: specs.map(() => new Float64Array(0)),
-    records: [],
+    recordIds: [],
     personIds: [],
     personNumberOf: new Map(),
     personIdOf: [],
@@ -210,7 +216,7 @@ function weightAtLeast(
     bound -= incoming.best[slot]! - weight;
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
-  const other = index.records[candidate]!;
+  const other = indexedRecord(index, candidate);
   for (let k = 0; k < plan.order.length; k++) {
     const slot = plan.order[k]!;
     if (settled[slot] === 1) continue;
@@ -218,6 +224,16 @@ function weightAtLeast(
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   return bound;
+}
+
+/** An indexed record with its values, rebuilt from its row (for the few candidates compared in full). */
+function indexedRecord(index: LinkageIndex, entry: number): PreparedRecord {
+  const row = entry * index.stride;
+  const values = index.values.map((values, slot) => {
+    const number = index.rows[row + slot]!;
+    return number >= 0 ? values[number]! : null;
+  });
+  return { id: index.recordIds[entry]!, values };
 }
 
 /** What is worked out once per incoming record before its candidates are scored. */
@@ -413,8 +429,8 @@ export function internFields(index: LinkageIndex, id: string, fields: Readonly<R
 export function addInternedRecord(index: LinkageIndex, interned: InternedRecord, personId: string): void {
   const { record: prepared, numbers, keys } = interned;
   const fieldCount = numbers.length;
-  const number = index.records.length;
-  index.records.push(prepared);
+  const number = index.recordIds.length;
+  index.recordIds.push(prepared.id);
   (index.personIds as string[]).push('');
   index.rows = grown(index.rows, (number + 1) * index.stride, MISSING);
   index.rows.set(numbers, number * index.stride);
@@ -450,7 +466,7 @@ export function setEntryPerson(index: LinkageIndex, entry: number, personId: str
 /** A new match call number (call numbers mark what one match has seen, without clearing). */
 function nextMatchCall(index: LinkageIndex): number {
   if (index.matchCalls >= 0x7fffffff) {
-    for (let entry = 0; entry < index.records.length; entry++) index.rows[entry * index.stride + index.stride - 1] = 0;
+    for (let entry = 0; entry < index.recordIds.length; entry++) index.rows[entry * index.stride + index.stride - 1] = 0;
     index.personCall.fill(0);
     index.matchCalls = 0;
   }
@@ -538,26 +554,35 @@ function scoreCandidates(
   // incoming record on at least one field of each of those rules. Rules with no field in
   // common each cost it a field's exact level, so their least losses add up; once the
   // perfect score less that sum is below the cutoff, no unseen record can count and the
-  // scan stops (the same result, without reading the large blocks).
-  const blocks: Array<{ rule: number; slot: number; size: number }> = [];
+  // scan stops (the same result, without reading the large blocks). Tiny blocks are scanned
+  // as their rule comes up, so a record settled by its NHS number block never looks up the
+  // rest; the others wait and go smallest first.
   const unseen = { loss: 0, fields: 0 };
-  for (let rule = 0; rule < keys.length; rule++) {
+  const stopped = () => incoming.perfect - unseen.loss < cutoff - PERFECT_SLACK;
+  const scan = (rule: number, slot: number) => {
+    const table = index.blocksByRule[rule]!;
+    for (let candidate = newestRecord(table, slot); candidate >= 0; candidate = previousRecord(table, candidate)) consider(candidate);
+    ruleOutUnseen(unseen, index, plan, incoming, rule);
+  };
+  const waiting: Array<{ rule: number; slot: number; size: number }> = [];
+  let scanned = 0;
+  for (let rule = 0; rule < keys.length && !stopped(); rule++) {
     if (Number.isNaN(keys[rule]!)) continue;
     const table = index.blocksByRule[rule]!;
     const slot = findBlock(table, keys[rule]!);
     const size = slot < 0 ? 0 : blockSize(table, slot);
     if (size === 0) ruleOutUnseen(unseen, index, plan, incoming, rule);
-    else if (size === 1 || size <= model.maxBlockSize) blocks.push({ rule, slot, size });
+    else if (size <= TINY_BLOCK) {
+      if (size > 1) scanned += size;
+      scan(rule, slot);
+    } else if (size <= model.maxBlockSize) waiting.push({ rule, slot, size });
   }
-  blocks.sort((x, y) => x.size - y.size);
-  let scanned = 0;
-  for (const { rule, slot, size } of blocks) {
-    if (incoming.perfect - unseen.loss < cutoff - PERFECT_SLACK) break;
+  waiting.sort((x, y) => x.size - y.size);
+  for (const { rule, slot, size } of waiting) {
+    if (stopped()) break;
     if (size > SMALL_BLOCK && scanned + size > CANDIDATE_BUDGET) continue;
-    if (size > 1) scanned += size;
-    const table = index.blocksByRule[rule]!;
-    for (let candidate = newestRecord(table, slot); candidate >= 0; candidate = previousRecord(table, candidate)) consider(candidate);
-    ruleOutUnseen(unseen, index, plan, incoming, rule);
+    scanned += size;
+    scan(rule, slot);
   }
 
   const candidates: CandidatePerson[] = [];
@@ -565,7 +590,7 @@ function scoreCandidates(
     const weight = personBest[person]!;
     const probability = probabilityFromWeight(weight);
     if (probability < model.reviewThreshold) continue;
-    candidates.push({ personId: index.personIdOf[person]!, recordId: index.records[personBestEntry[person]!]!.id, weight, probability });
+    candidates.push({ personId: index.personIdOf[person]!, recordId: index.recordIds[personBestEntry[person]!]!, weight, probability });
   }
   candidates.sort((x, y) => y.weight - x.weight);
   const match = { ...decide(candidates, model), candidates };

@@ -465,13 +465,13 @@ export async function receiveSourceRecord(
 
     // Keep the in-process index in step: the new version joins under its person.
     const key = RECORD_PREFIX + outcome.sourceRecordId;
-    state.recordEntries.set(Number(outcome.sourceRecordId), state.index.records.length);
+    state.recordEntries.set(Number(outcome.sourceRecordId), state.index.recordIds.length);
     addRecord(state.index, linkRecordFromFields(key, fields), outcome.personId);
     if (outcome.outcome === 'new_person' || outcome.outcome === 'review') {
       if (!existing) {
         const [anchor] = await loadAnchors(db, [outcome.personId]);
         if (anchor) {
-          state.personEntries.set(anchor.id, state.index.records.length);
+          state.personEntries.set(anchor.id, state.index.recordIds.length);
           addRecord(state.index, anchorLinkRecord(anchor), anchor.id);
         }
       }

@@ -216,7 +216,7 @@ export async function decideReview(
       const loaded = await loadedState(db);
       const [anchor] = await loadAnchors(db, [personId]);
       if (loaded && anchor) {
-        loaded.personEntries.set(personId, loaded.index.records.length);
+        loaded.personEntries.set(personId, loaded.index.recordIds.length);
         addRecord(loaded.index, anchorLinkRecord(anchor), personId);
       }
     }
