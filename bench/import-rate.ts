@@ -1,6 +1,6 @@
 // Bulk import rate into PGlite and PostgreSQL, printing JSON.
 //
-//   node bench/import-rate.ts [--people 20000] [--copies 5] [--batch 5000] [--skip-pglite] [--skip-postgres] [--linked-only] [--place-cache]
+//   node bench/import-rate.ts [--people 20000] [--copies 5] [--batch 10000] [--skip-pglite] [--skip-postgres] [--linked-only] [--place-cache]
 //
 // A synthetic place of --people residents is loaded (spine, agency records, trained linkage
 // model). The feed is every agency record of that place (realistic typos, missing fields), sent
@@ -27,7 +27,7 @@ import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { writePlaceCsv } from '../src/synth/write-csv.ts';
 import { indexState } from '../src/linkage/index-state.ts';
 import { indexPlaceRecords } from '../src/linkage/person-index.ts';
-import { runImport, saveMapping, type ColumnMapping } from '../src/interop/import.ts';
+import { DEFAULT_BATCH_SIZE, runImport, saveMapping, type ColumnMapping } from '../src/interop/import.ts';
 import { ensureHeapLimit } from '../bin/heap-limit.mjs';
 
 // With the heap limit `joinery` itself runs with (the index of a city is several GB).
@@ -37,7 +37,7 @@ const { values } = parseArgs({
   options: {
     people: { type: 'string', default: '20000' },
     copies: { type: 'string', default: '5' },
-    batch: { type: 'string', default: '5000' },
+    batch: { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
     seed: { type: 'string', default: '2026' },
     'skip-pglite': { type: 'boolean', default: false },
     'skip-postgres': { type: 'boolean', default: false },

@@ -5,7 +5,7 @@ import { loadConfig } from '../platform/config.ts';
 import { openDatabase, type DatabaseHandle } from '../platform/db.ts';
 import { migrateToLatest } from '../platform/migrate.ts';
 import { createProgress } from '../platform/progress.ts';
-import { ImportInputError, loadMapping, parseMapArgument, runImport, saveMapping, formatOf, importErrors } from './import.ts';
+import { DEFAULT_BATCH_SIZE, ImportInputError, loadMapping, parseMapArgument, runImport, saveMapping, formatOf, importErrors } from './import.ts';
 import { createApiTokenForUsername, revokeApiToken } from './tokens.ts';
 import { addWebhook, outboxTopics } from './outbox.ts';
 
@@ -35,7 +35,7 @@ export function registerInteropCommands(program: Command): void {
     .argument('<file>', 'the file to import (.csv, .ndjson or .json)')
     .requiredOption('--source <code>', 'the agency source code the records come from (e.g. gp-riverside)')
     .option('--mapping <name>', 'the saved column mapping to read a CSV with (see joinery import-mapping)')
-    .option('--batch <n>', 'records per committed batch', (v) => Number(v), 5000)
+    .option('--batch <n>', 'records per committed batch', (v) => Number(v), DEFAULT_BATCH_SIZE)
     .option('--no-link', 'store the records without linking them (link later with joinery index)')
     .action(async (file: string, options: { source: string; mapping?: string; batch: number; link: boolean }) => {
       try {
@@ -48,7 +48,7 @@ export function registerInteropCommands(program: Command): void {
           const started = Date.now();
           let firstLine = 0;
           const result = await runImport(database.db, {
-            source: options.source, file: resolved, mapping, format, batchSize: Number.isInteger(options.batch) && options.batch > 0 ? options.batch : 5000, link: options.link,
+            source: options.source, file: resolved, mapping, format, batchSize: Number.isInteger(options.batch) && options.batch > 0 ? options.batch : DEFAULT_BATCH_SIZE, link: options.link,
             onProgress(p) {
               if (!progress) {
                 firstLine = p.linesDone;

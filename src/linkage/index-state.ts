@@ -54,12 +54,46 @@ export function linkRecordFromFields(id: string, fields: Record<string, unknown>
   return { id, fields: out, text: {} };
 }
 
+/** Ids below this are held in an array; any above it (a sequence run far ahead) in a map. */
+const DENSE_ID_LIMIT = 2 ** 27;
+
+/**
+ * Source record id → its entry number in the index. Record ids come from a sequence, so they
+ * are dense: an array indexed by id answers without the hashing and cache misses of a map of
+ * millions of entries.
+ */
+export class RecordEntries {
+  private dense = new Int32Array(1024).fill(-1);
+  private readonly sparse = new Map<number, number>();
+
+  get(id: number): number | undefined {
+    if (Number.isInteger(id) && id >= 0 && id < DENSE_ID_LIMIT) {
+      const entry = id < this.dense.length ? this.dense[id]! : -1;
+      return entry < 0 ? undefined : entry;
+    }
+    return this.sparse.get(id);
+  }
+
+  set(id: number, entry: number): void {
+    if (!(Number.isInteger(id) && id >= 0 && id < DENSE_ID_LIMIT)) {
+      this.sparse.set(id, entry);
+      return;
+    }
+    if (id >= this.dense.length) {
+      const bigger = new Int32Array(Math.min(DENSE_ID_LIMIT, Math.max(id + 1, this.dense.length * 2))).fill(-1);
+      bigger.set(this.dense);
+      this.dense = bigger;
+    }
+    this.dense[id] = entry;
+  }
+}
+
 export interface IndexState {
   modelId: number;
   model: LinkageModel;
   index: LinkageIndex;
   /** Source record id → its entry number in the index (a number key: far cheaper than a string at millions of records). */
-  recordEntries: Map<number, number>;
+  recordEntries: RecordEntries;
   /** Spine person id → the entry number of the person's own details. */
   personEntries: Map<string, number>;
   /** Merged person → the person it was merged into (follow to the end for the live person). */
@@ -124,7 +158,7 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
   const latest = await latestModel(db);
   if (!latest) return undefined;
   const index = createLinkageIndex(latest.model);
-  const recordEntries = new Map<number, number>();
+  const recordEntries = new RecordEntries();
   const personEntries = new Map<string, number>();
   for (const anchor of await loadAnchors(db)) {
     personEntries.set(anchor.id, index.recordIds.length);

@@ -231,40 +231,52 @@ export const linkageMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
-  '0012_record_links_person_check': {
-    // A link must name a person, but as a foreign key that check takes a row lock on the
-    // person for every link: a bulk import then rewrote a page of persons (and its WAL) per
-    // record, two thirds of the cost of storing a link. Persons are never deleted (merges
-    // keep both), so the lock guards nothing: the check runs once per statement instead,
-    // and deleting a person who has links, or renaming one, is refused outright.
+  '0012_record_links_checked_per_statement': {
+    // A link must name a stored record and a person, but as foreign keys those checks take a
+    // row lock on the record and on the person for every link: a bulk import then rewrote a
+    // page of persons (and its WAL) per record, two thirds of the cost of storing a link.
+    // Records and persons are never deleted (corrections and merges keep both), so the locks
+    // guard nothing: the checks run once per statement instead, and deleting or renumbering a
+    // record or a person that has links is refused outright.
     async up(db: Kysely<unknown>) {
       await sql`
         alter table record_links drop constraint record_links_person_id_fkey;
-        create function record_links_person_exists() returns trigger language plpgsql as $$
+        alter table record_links drop constraint record_links_source_record_id_fkey;
+        create function record_links_targets_exist() returns trigger language plpgsql as $$
         begin
           if exists (select 1 from new_links n where not exists (select 1 from persons p where p.id = n.person_id)) then
             raise foreign_key_violation using message = 'a record link names a person who does not exist';
           end if;
+          if exists (select 1 from new_links n where not exists (select 1 from source_records s where s.id = n.source_record_id)) then
+            raise foreign_key_violation using message = 'a record link names a source record that does not exist';
+          end if;
           return null;
         end $$;
-        create trigger record_links_person_insert after insert on record_links
-          referencing new table as new_links for each statement execute function record_links_person_exists();
-        create trigger record_links_person_update after update on record_links
-          referencing new table as new_links for each statement execute function record_links_person_exists();
-        create function persons_keep_linked() returns trigger language plpgsql as $$
+        create trigger record_links_targets_insert after insert on record_links
+          referencing new table as new_links for each statement execute function record_links_targets_exist();
+        create trigger record_links_targets_update after update on record_links
+          referencing new table as new_links for each statement execute function record_links_targets_exist();
+        create function keep_linked() returns trigger language plpgsql as $$
         begin
           if tg_op = 'UPDATE' and new.id = old.id then
             return new;
           end if;
-          -- Waits for link inserts in flight, so none can name this person unseen.
+          -- Waits for link inserts in flight, so none can name this row unseen.
           lock table record_links in share mode;
-          if exists (select 1 from record_links where person_id = old.id) then
-            raise foreign_key_violation using message = 'a person with agency records linked cannot be deleted or renamed';
+          -- One branch per table: plpgsql plans a statement only when it runs (the ids' types differ).
+          if tg_table_name = 'persons' then
+            if exists (select 1 from record_links where person_id = old.id) then
+              raise foreign_key_violation using message = 'a person with links cannot be deleted or renumbered';
+            end if;
+          elsif exists (select 1 from record_links where source_record_id = old.id) then
+            raise foreign_key_violation using message = 'a source record with links cannot be deleted or renumbered';
           end if;
           return case when tg_op = 'DELETE' then old else new end;
         end $$;
         create trigger persons_keep_linked before delete or update of id on persons
-          for each row execute function persons_keep_linked();
+          for each row execute function keep_linked();
+        create trigger source_records_keep_linked before delete or update of id on source_records
+          for each row execute function keep_linked();
       `.execute(db);
     },
   },

@@ -72,6 +72,8 @@ export interface LinkageIndex {
   /** Per-field work arrays for the record being scored (reused: small Float64Arrays are costly to allocate per record). */
   scratch: { exact: Float64Array; best: Float64Array; settled: Uint8Array };
   matchCalls: number;
+  /** The best candidate's person number in the last match (-1: none): usually the person the record then joins, found without a lookup. */
+  lastBestPerson: number;
   plan?: EarlyExitPlan;
 }
 
@@ -123,6 +125,7 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     nhsSlot: specs.findIndex((spec) => spec.kind === 'nhs_number'),
     scratch: { exact: new Float64Array(specs.length), best: new Float64Array(specs.length), settled: new Uint8Array(specs.length) },
     matchCalls: 0,
+    lastBestPerson: -1,
   };
 }
 
@@ -446,7 +449,9 @@ export function addInternedRecord(index: LinkageIndex, interned: InternedRecord,
 export function setEntryPerson(index: LinkageIndex, entry: number, personId: string): void {
   (index.personIds as string[])[entry] = personId;
   let person = -1;
-  if (personId !== '') {
+  const hint = index.lastBestPerson;
+  if (hint >= 0 && index.personIdOf[hint] === personId) person = hint;
+  else if (personId !== '') {
     const known = index.personNumberOf.get(personId);
     if (known !== undefined) person = known;
     else {
@@ -586,10 +591,12 @@ function scoreCandidates(
   }
 
   const candidates: CandidatePerson[] = [];
+  index.lastBestPerson = -1;
   for (const person of touched) {
     const weight = personBest[person]!;
     const probability = probabilityFromWeight(weight);
     if (probability < model.reviewThreshold) continue;
+    if (index.lastBestPerson < 0 || weight > personBest[index.lastBestPerson]!) index.lastBestPerson = person;
     candidates.push({ personId: index.personIdOf[person]!, recordId: index.recordIds[personBestEntry[person]!]!, weight, probability });
   }
   candidates.sort((x, y) => y.weight - x.weight);

@@ -49,19 +49,21 @@ for (const target of await testDatabaseTargets()) {
     });
     after(async () => { await database?.close(); });
 
-    test('a link must name a person, and a person with links cannot be deleted or renamed', async () => {
+    test('a link must name a stored record and a person, and neither can be deleted or renumbered while linked', async () => {
       const db = database.db;
       const record = await db.selectFrom('source_records').select('id').orderBy('id').limit(1).executeTakeFirstOrThrow();
-      await assert.rejects(
-        db.insertInto('record_links').values({ source_record_id: record.id, person_id: 'p-nobody', method: 'reviewer', match_probability: null, superseded_at: new Date() }).execute(),
-        /names a person who does not exist/,
-      );
-      const linked = await db.selectFrom('record_links').select(['id', 'person_id']).orderBy('id').limit(1).executeTakeFirstOrThrow();
+      const person = await db.selectFrom('persons').select('id').orderBy('id').limit(1).executeTakeFirstOrThrow();
+      const link = (sourceRecordId: number, personId: string) =>
+        db.insertInto('record_links').values({ source_record_id: sourceRecordId, person_id: personId, method: 'reviewer', match_probability: null, superseded_at: new Date() }).execute();
+      await assert.rejects(link(record.id, 'p-nobody'), /names a person who does not exist/);
+      await assert.rejects(link(987_654_321, person.id), /names a source record that does not exist/);
+      const linked = await db.selectFrom('record_links').select(['id', 'person_id', 'source_record_id']).orderBy('id').limit(1).executeTakeFirstOrThrow();
       await assert.rejects(db.updateTable('record_links').set({ person_id: 'p-nobody' }).where('id', '=', linked.id).execute(), /names a person who does not exist/);
-      await assert.rejects(db.deleteFrom('persons').where('id', '=', linked.person_id).execute(), /cannot be deleted or renamed/);
-      await assert.rejects(db.updateTable('persons').set({ id: 'p-renamed' }).where('id', '=', linked.person_id).execute(), /cannot be deleted or renamed/);
-      const still = await db.selectFrom('record_links').select('person_id').where('id', '=', linked.id).executeTakeFirstOrThrow();
-      assert.equal(still.person_id, linked.person_id, 'the link is unchanged');
+      await assert.rejects(db.deleteFrom('persons').where('id', '=', linked.person_id).execute(), /a person with links cannot be deleted or renumbered/);
+      await assert.rejects(db.updateTable('persons').set({ id: 'p-renamed' }).where('id', '=', linked.person_id).execute(), /a person with links cannot be deleted or renumbered/);
+      await assert.rejects(db.deleteFrom('source_records').where('id', '=', linked.source_record_id).execute(), /a source record with links cannot be deleted or renumbered/);
+      const still = await db.selectFrom('record_links').select(['person_id', 'source_record_id']).where('id', '=', linked.id).executeTakeFirstOrThrow();
+      assert.deepEqual(still, { person_id: linked.person_id, source_record_id: linked.source_record_id }, 'the link is unchanged');
     });
 
     test('every agency record is linked to exactly one person, and nearly always the right one', async () => {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RecordEntries } from './index-state.ts';
 import { addToBlock, blockSize, createBlockTable, findBlock, newestRecord, previousRecord, type BlockTable } from './block-table.ts';
 
 function recordsIn(table: BlockTable, key: number): number[] {
@@ -25,4 +26,18 @@ test('a block table keeps every record under its key, through growth, for keys u
   assert.equal(table.count, expected.size);
   for (const [key, records] of expected) assert.deepEqual(recordsIn(table, key), records);
   assert.deepEqual(recordsIn(table, 12345.0 * 2 ** 26 + 7), [], 'an unknown key has no block');
+});
+
+test('record entries answer by source record id, for dense ids and ids far beyond them', () => {
+  const entries = new RecordEntries();
+  for (let id = 1; id <= 5000; id += 3) entries.set(id, id * 2);
+  entries.set(2 ** 40, 7);
+  entries.set(0, 0);
+  assert.equal(entries.get(4999), 9998);
+  assert.equal(entries.get(5000), undefined, 'an id never set has no entry');
+  assert.equal(entries.get(0), 0, 'entry 0 is an entry');
+  assert.equal(entries.get(2 ** 40), 7);
+  assert.equal(entries.get(123_456_789), undefined);
+  entries.set(4999, 1);
+  assert.equal(entries.get(4999), 1, 'a record re-entered points at its new entry');
 });
