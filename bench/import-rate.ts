@@ -101,6 +101,11 @@ async function walPosition(db: DatabaseHandle['db']): Promise<string> {
   return (await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(db)).rows[0]!.lsn;
 }
 
+/** Megabytes of write-ahead log the server has written since `position`. */
+async function walMegabytesSince(db: DatabaseHandle['db'], position: string): Promise<number> {
+  return Number((await sql<{ bytes: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${position}::pg_lsn)::text as bytes`.execute(db)).rows[0]!.bytes) / 1e6;
+}
+
 /** Milliseconds this process has spent in garbage collection pauses so far. */
 let gcMilliseconds = 0;
 new PerformanceObserver((list) => {
@@ -142,7 +147,7 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
     const cpu = process.threadCpuUsage(cpu0);
     const processCpu = process.cpuUsage(processCpu0);
     const postgresCpu = database.kind === 'postgres' ? postgresCpuSeconds() - postgresCpu0 : undefined;
-    const walMegabytes = wal0 === undefined ? undefined : Number((await sql<{ bytes: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${wal0}::pg_lsn)::text as bytes`.execute(db)).rows[0]!.bytes) / 1e6;
+    const walMegabytes = wal0 === undefined ? undefined : await walMegabytesSince(db, wal0);
     return {
       records: result.stored, errors: result.errors, seconds: Math.round(seconds * 100) / 100, recordsPerSecond: Math.round(result.stored / seconds),
       // This thread's CPU time: the rest of the wall time it waited on the database and the reader thread.

@@ -13,9 +13,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../demo/bulk.ts';
 import { bestValues, newPersonId, type SourceFields } from '../linkage/person-index.ts';
-import { addInternedRecord, addRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
+import { addInternedRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
 import {
-  RECORD_PREFIX, anchorLinkRecord, indexState, livePerson, type IndexState,
+  RECORD_PREFIX, indexAnchor, indexState, livePerson, type IndexState,
 } from '../linkage/index-state.ts';
 
 export interface IncomingRecord { sourceId: string; fields: SourceFields }
@@ -211,8 +211,7 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     if (outcome === 'new_person' || (outcome === 'review' && currentPerson === null)) {
       const values = bestValues([record.fields]);
       const anchor = { id: personId, given_name: values.given_name, family_name: values.family_name, birth_date: values.birth_date, sex: values.sex, nhs_number: values.nhs_number, phone: values.phone, email: values.email, postcode: values.postcode, address_line: values.address };
-      state.personEntries.set(personId, state.index.recordIds.length);
-      addRecord(state.index, anchorLinkRecord(anchor), personId);
+      indexAnchor(state, anchor);
     }
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;
     else if (outcome === 'new_person') result.newPerson++;

@@ -66,8 +66,12 @@ export class RecordEntries {
   private dense = new Int32Array(1024).fill(-1);
   private readonly sparse = new Map<number, number>();
 
+  private static isDense(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < DENSE_ID_LIMIT;
+  }
+
   get(id: number): number | undefined {
-    if (Number.isInteger(id) && id >= 0 && id < DENSE_ID_LIMIT) {
+    if (RecordEntries.isDense(id)) {
       const entry = id < this.dense.length ? this.dense[id]! : -1;
       return entry < 0 ? undefined : entry;
     }
@@ -75,7 +79,7 @@ export class RecordEntries {
   }
 
   set(id: number, entry: number): void {
-    if (!(Number.isInteger(id) && id >= 0 && id < DENSE_ID_LIMIT)) {
+    if (!RecordEntries.isDense(id)) {
       this.sparse.set(id, entry);
       return;
     }
@@ -86,6 +90,18 @@ export class RecordEntries {
     }
     this.dense[id] = entry;
   }
+}
+
+/** Adds a spine person's own details to the index, noting their entry. */
+export function indexAnchor(state: Pick<IndexState, 'index' | 'personEntries'>, anchor: AnchorRow): void {
+  state.personEntries.set(anchor.id, state.index.recordIds.length);
+  addRecord(state.index, anchorLinkRecord(anchor), anchor.id);
+}
+
+/** Adds a source record's current version to the index under `personId`, noting its entry. */
+export function indexSourceRecord(state: Pick<IndexState, 'index' | 'recordEntries'>, sourceRecordId: number, fields: Record<string, unknown>, personId: string): void {
+  state.recordEntries.set(sourceRecordId, state.index.recordIds.length);
+  addRecord(state.index, linkRecordFromFields(RECORD_PREFIX + sourceRecordId, fields), personId);
 }
 
 export interface IndexState {
@@ -160,10 +176,7 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
   const index = createLinkageIndex(latest.model);
   const recordEntries = new RecordEntries();
   const personEntries = new Map<string, number>();
-  for (const anchor of await loadAnchors(db)) {
-    personEntries.set(anchor.id, index.recordIds.length);
-    addRecord(index, anchorLinkRecord(anchor), anchor.id);
-  }
+  for (const anchor of await loadAnchors(db)) indexAnchor({ index, personEntries }, anchor);
   const pageSize = 20_000;
   let after = 0;
   for (;;) {
@@ -175,10 +188,7 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
       .orderBy('s.id')
       .limit(pageSize)
       .execute();
-    for (const row of page) {
-      recordEntries.set(Number(row.id), index.recordIds.length);
-      addRecord(index, linkRecordFromFields(RECORD_PREFIX + row.id, row.fields), row.person_id);
-    }
+    for (const row of page) indexSourceRecord({ index, recordEntries }, Number(row.id), row.fields, row.person_id);
     if (page.length < pageSize) break;
     after = page[page.length - 1]!.id;
   }

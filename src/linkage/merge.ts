@@ -6,9 +6,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/log.ts';
-import { addRecord, matchRecord, setEntryPerson } from './online.ts';
+import { matchRecord, setEntryPerson } from './online.ts';
 import {
-  anchorLinkRecord,
+  indexAnchor,
   indexState,
   linkRecordFromFields,
   livePerson,
@@ -272,10 +272,7 @@ async function rematchSince(
   // The restored person must be in the index under its own id.
   if (!state.personEntries.has(mergedId)) {
     const [anchor] = await loadAnchors(db, [mergedId]);
-    if (anchor) {
-      state.personEntries.set(mergedId, state.index.recordIds.length);
-      addRecord(state.index, anchorLinkRecord(anchor), mergedId);
-    }
+    if (anchor) indexAnchor(state, anchor);
   }
   let rematched = 0;
   let flags = 0;

@@ -13,7 +13,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../demo/bulk.ts';
 import { linkRecords } from './link.ts';
-import { AMBIGUITY_MARGIN_BITS, addRecord, clearBest, matchRecord, setEntryPerson } from './online.ts';
+import { AMBIGUITY_MARGIN_BITS, clearBest, matchRecord, setEntryPerson } from './online.ts';
 import type { CandidatePerson } from './online.ts';
 import { log2Odds, modelToJson, probabilityFromWeight } from './model.ts';
 import { isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.ts';
@@ -21,6 +21,8 @@ import type { ProgressCallback } from './types.ts';
 import {
   RECORD_PREFIX,
   anchorLinkRecord,
+  indexAnchor,
+  indexSourceRecord,
   forgetIndexState,
   indexState,
   linkRecordFromFields,
@@ -464,16 +466,11 @@ export async function receiveSourceRecord(
     });
 
     // Keep the in-process index in step: the new version joins under its person.
-    const key = RECORD_PREFIX + outcome.sourceRecordId;
-    state.recordEntries.set(Number(outcome.sourceRecordId), state.index.recordIds.length);
-    addRecord(state.index, linkRecordFromFields(key, fields), outcome.personId);
+    indexSourceRecord(state, Number(outcome.sourceRecordId), fields, outcome.personId);
     if (outcome.outcome === 'new_person' || outcome.outcome === 'review') {
       if (!existing) {
         const [anchor] = await loadAnchors(db, [outcome.personId]);
-        if (anchor) {
-          state.personEntries.set(anchor.id, state.index.recordIds.length);
-          addRecord(state.index, anchorLinkRecord(anchor), anchor.id);
-        }
+        if (anchor) indexAnchor(state, anchor);
       }
     }
     return outcome;

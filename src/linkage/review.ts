@@ -9,6 +9,7 @@ import type { PairExplanation } from './explain.ts';
 import {
   RECORD_PREFIX,
   anchorLinkRecord,
+  indexAnchor,
   indexState,
   linkRecordFromFields,
   livePerson,
@@ -20,7 +21,6 @@ import {
 } from './index-state.ts';
 import type { Actor, AnchorRow } from './index-state.ts';
 import { mergeUnlocked } from './merge.ts';
-import { addRecord } from './online.ts';
 import { bestValues, newPersonId } from './person-index.ts';
 
 export interface QueueItem {
@@ -215,10 +215,7 @@ export async function decideReview(
     if (personId !== currentPerson && decision === 'different') {
       const loaded = await loadedState(db);
       const [anchor] = await loadAnchors(db, [personId]);
-      if (loaded && anchor) {
-        loaded.personEntries.set(personId, loaded.index.recordIds.length);
-        addRecord(loaded.index, anchorLinkRecord(anchor), personId);
-      }
+      if (loaded && anchor) indexAnchor(loaded, anchor);
     }
     if (retire !== null) await mergeUnlocked(db, candidate, retire, actor, `review ${id}: the record this person was created for is ${candidate}`);
     return { personId };
