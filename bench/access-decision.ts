@@ -10,7 +10,7 @@ import type { Database } from '../src/platform/schema.ts';
 import { loadAccessFacts } from '../src/consent/facts.ts';
 import { decideCategory, type Actor } from '../src/consent/policy.ts';
 import { categories } from '../src/consent/categories.ts';
-import { decideRecordAccess } from '../src/platform/access.ts';
+import { decideRecordAccess } from '../src/consent/index.ts';
 import { createProgress } from '../src/platform/progress.ts';
 
 const { values } = parseArgs({ options: { people: { type: 'string', default: '1000000' }, engine: { type: 'string', default: 'postgres' }, samples: { type: 'string', default: '5000' } } });

@@ -145,7 +145,7 @@ const recentOf = (rows: ReadonlyArray<{ on: string; description: string; agency:
   rows.slice(0, 10).map((r) => ({ on: r.on, description: r.description, agency: r.agency ?? 'Other', pence: Number(r.pence) }));
 
 /** One ledger posting of a person's spend, newest first: what personCost summarises. */
-export interface PersonCostRow { year: number; agency: string | null; goal: string | null; on: string; description: string; pence: number; kind: string }
+export interface PersonCostRow { year: number; agency: string | null; goal: string | null; on: string; description: string; pence: number; kind: string; organisation_id: string | null; organisation_kind: string | null }
 
 /**
  * The rows of a person's spend, as SQL that other read models can embed in their own query.
@@ -154,7 +154,7 @@ export interface PersonCostRow { year: number; agency: string | null; goal: stri
  */
 export const personCostRowsSql = (person: string, organisations: string) => `
   select t.financial_year as year, coalesce(o.name, case when a.kind = 'outcome_payment' then 'Outcome payments' else 'Direct payment (your choice)' end) as agency,
-    p.goal_code as goal, t.occurred_on::text as on, t.description, p.amount_pence::bigint as pence, t.kind
+    p.goal_code as goal, t.occurred_on::text as on, t.description, p.amount_pence::bigint as pence, t.kind, o.id as organisation_id, o.kind as organisation_kind
   from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
   left join services s on s.id = p.service_id left join organisations o on o.id = s.organisation_id
   where p.person_id = ${person} and a.kind in ('spend', 'outcome_payment') and (${organisations}::text[] is null or s.organisation_id = any(${organisations}::text[]))

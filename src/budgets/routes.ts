@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify/sync';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { decideAccess } from '../platform/access.ts';
+import { decideAccess } from '../consent/index.ts';
 import { horizontalBarChart } from '../web/charts.ts';
 import { cumulativeChart } from './charts.ts';
 import { budgetOverview, cohortCosts, contractSchedule, contractsSummary, FORECAST_METHOD, fundsList, latestSpendDate, personalBudgetsOf } from './queries.ts';

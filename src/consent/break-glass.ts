@@ -5,20 +5,21 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export const BREAK_GLASS_MINUTES = 60;
 
-export async function startBreakGlass(db: Kysely<Database>, user: SignedInUser, personId: string, reason: string, now: Date = new Date()): Promise<Date> {
+/** Starts an emergency access in the caller's transaction; practitioners only. */
+export async function startBreakGlass(trx: Kysely<Database>, user: SignedInUser, personId: string, reason: string, now: Date = new Date()): Promise<Date> {
+  if (user.role !== 'practitioner' || !user.organisationId) throw new RefusedInput(422, 'Only practitioners of a member organisation can use emergency access');
   const expiresAt = new Date(now.getTime() + BREAK_GLASS_MINUTES * 60_000);
-  await db.transaction().execute(async (trx) => {
-    const exists = await trx.selectFrom('persons').select('id').where('id', '=', personId).executeTakeFirst();
-    await appendAudit(trx, {
-      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'break_glass', personId,
-      category: null, purpose: 'direct_care', decision: exists ? 'allow' : 'deny',
-      reason: exists ? `emergency access for ${BREAK_GLASS_MINUTES} minutes: ${reason}` : 'emergency access asked for a record that does not exist',
-    });
-    if (exists) await trx.insertInto('break_glass_grants').values({ user_id: user.id, person_id: personId, reason, expires_at: expiresAt, reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
+  const exists = await trx.selectFrom('persons').select('id').where('id', '=', personId).executeTakeFirst();
+  await appendAudit(trx, {
+    actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'break_glass', personId,
+    category: null, purpose: 'direct_care', decision: exists ? 'allow' : 'deny',
+    reason: exists ? `emergency access for ${BREAK_GLASS_MINUTES} minutes: ${reason}` : 'emergency access asked for a record that does not exist',
   });
+  if (exists) await trx.insertInto('break_glass_grants').values({ user_id: user.id, person_id: personId, reason, expires_at: expiresAt, reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
   return expiresAt;
 }
 
@@ -51,15 +52,13 @@ export async function breakGlassReviewList(db: Kysely<Database>, includeReviewed
   }));
 }
 
-export async function reviewBreakGlass(db: Kysely<Database>, reviewer: SignedInUser, grantId: number, outcome: 'appropriate' | 'inappropriate', note: string): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const grant = await trx.selectFrom('break_glass_grants').select(['person_id', 'reviewed_at']).where('id', '=', grantId).forUpdate().executeTakeFirst();
-    if (!grant || grant.reviewed_at) return false;
-    await trx.updateTable('break_glass_grants').set({ reviewed_at: new Date(), reviewed_by: reviewer.id, review_outcome: outcome, review_note: note }).where('id', '=', grantId).execute();
-    await appendAudit(trx, {
-      actorUserId: reviewer.id, actorRole: reviewer.role, actorOrganisationId: reviewer.organisationId, action: 'break_glass_review', personId: grant.person_id,
-      category: null, purpose: 'safeguarding', decision: 'success', reason: `privacy officer reviewed an emergency access: ${outcome}`,
-    });
-    return true;
+export async function reviewBreakGlass(trx: Kysely<Database>, reviewer: SignedInUser, grantId: number, outcome: 'appropriate' | 'inappropriate', note: string): Promise<boolean> {
+  const grant = await trx.selectFrom('break_glass_grants').select(['person_id', 'reviewed_at']).where('id', '=', grantId).forUpdate().executeTakeFirst();
+  if (!grant || grant.reviewed_at) return false;
+  await trx.updateTable('break_glass_grants').set({ reviewed_at: new Date(), reviewed_by: reviewer.id, review_outcome: outcome, review_note: note }).where('id', '=', grantId).execute();
+  await appendAudit(trx, {
+    actorUserId: reviewer.id, actorRole: reviewer.role, actorOrganisationId: reviewer.organisationId, action: 'break_glass_review', personId: grant.person_id,
+    category: null, purpose: 'safeguarding', decision: 'success', reason: `privacy officer reviewed an emergency access: ${outcome}`,
   });
+  return true;
 }

@@ -7,7 +7,7 @@ export const categories = [
 ] as const;
 export type Category = (typeof categories)[number];
 
-export const purposes = ['direct_care', 'care_coordination', 'safeguarding', 'planning', 'self'] as const;
+export const purposes = ['direct_care', 'care_coordination', 'safeguarding', 'planning', 'self', 'identity_review'] as const;
 export type Purpose = (typeof purposes)[number];
 
 /** Purposes a person can agree to share for (planning uses pseudonymised aggregates only). */
@@ -32,6 +32,7 @@ export const purposeLabels: Record<Purpose, string> = {
   safeguarding: 'to keep you or others safe from harm',
   planning: 'to plan services (as anonymous numbers only)',
   self: 'because it is your own record',
+  identity_review: 'to check whether two records are the same person',
 };
 
 /** Categories whose very existence is sensitive: a withheld item is not even counted. */

@@ -1,11 +1,14 @@
 // Recording and withdrawing a person's sharing choices. Nothing is deleted: a withdrawal is
 // stamped on the directive, so the history of what the person said is kept.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { bulkInsert } from '../platform/bulk.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
-import { categoryLabels, isCategory, isPurpose, purposeLabels, type Category, type Purpose } from './categories.ts';
+import { carePurposes, categoryLabels, isCategory, isPurpose, purposeLabels, type Category, type Purpose } from './categories.ts';
 import type { RecipientKind } from './policy.ts';
+
+type Trx = Transaction<Database> | Kysely<Database>;
 
 export class DirectiveInputError extends Error {
   readonly field: string;
@@ -51,40 +54,70 @@ export function parseDirectiveForm(body: Record<string, unknown>, now: Date = ne
   return { category, recipientKind, recipientId, purposes: [...new Set(purposes)], decision, validUntil, note };
 }
 
-export async function recordDirective(db: Kysely<Database>, actor: SignedInUser, personId: string, directive: NewDirective): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    if (directive.recipientKind === 'organisation') {
-      const org = await trx.selectFrom('organisations').select('id').where('id', '=', directive.recipientId!).executeTakeFirst();
-      if (!org) throw new DirectiveInputError('recipient', 'That organisation is not part of the care network');
-    }
-    const row = await trx.insertInto('consent_directives').values({
-      person_id: personId, category: directive.category, recipient_kind: directive.recipientKind, recipient_id: directive.recipientId,
-      purposes: directive.purposes, decision: directive.decision, valid_until: directive.validUntil, recorded_by: actor.id,
-      recorded_by_role: actor.role, withdrawn_at: null, withdrawn_by: null, note: directive.note,
-    }).returning('id').executeTakeFirstOrThrow();
-    await appendAudit(trx, {
-      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId,
-      category: directive.category === '*' ? null : directive.category, purpose: 'self', decision: 'success',
-      reason: `sharing choice recorded: ${directive.decision === 'permit' ? 'share' : 'do not share'}`,
-    });
-    return Number(row.id);
+/** A practitioner's record of what the person agreed to, for one referral: who, on what evidence. */
+export interface OnBehalf { evidence: string; referralId: string | null }
+
+/**
+ * Records a sharing choice in the caller's transaction and audits it. A citizen records their
+ * own choice or, for someone they act for, their proxy's; a practitioner records only what the
+ * person told them (`onBehalf`), which never outranks the person's own word (consent/policy.ts)
+ * and is shown to the person with who recorded it and why.
+ */
+export async function recordDirective(trx: Trx, actor: SignedInUser, personId: string, directive: NewDirective, onBehalf?: OnBehalf): Promise<number> {
+  const recordedFor = actor.role === 'citizen' ? (actor.personId === personId ? 'person' : 'proxy') : 'practitioner';
+  if (recordedFor === 'practitioner') {
+    if (actor.role !== 'practitioner' || !onBehalf || onBehalf.evidence.trim().length < 2) throw new DirectiveInputError('consent', 'A practitioner can only record what the person agreed to, with how they agreed');
+    if (directive.category === '*' || directive.recipientKind !== 'organisation') throw new DirectiveInputError('categories', 'A choice recorded for the person covers only the information a referral needs, for the service it goes to');
+  }
+  if (directive.recipientKind === 'organisation') {
+    const org = await trx.selectFrom('organisations').select('id').where('id', '=', directive.recipientId!).executeTakeFirst();
+    if (!org) throw new DirectiveInputError('recipient', 'That organisation is not part of the care network');
+  }
+  const row = await trx.insertInto('consent_directives').values({
+    person_id: personId, category: directive.category, recipient_kind: directive.recipientKind, recipient_id: directive.recipientId,
+    purposes: directive.purposes, decision: directive.decision, valid_until: directive.validUntil, recorded_by: actor.id,
+    recorded_by_role: actor.role, withdrawn_at: null, withdrawn_by: null, note: directive.note,
+    recorded_for: recordedFor, evidence: onBehalf?.evidence.trim().slice(0, 500) ?? null, referral_id: onBehalf?.referralId ?? null,
+  }).returning('id').executeTakeFirstOrThrow();
+  await appendAudit(trx, {
+    actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId,
+    category: directive.category === '*' ? null : directive.category, purpose: recordedFor === 'practitioner' ? 'care_coordination' : 'self', decision: 'success',
+    reason: `sharing choice recorded${recordedFor === 'practitioner' ? ' by a practitioner for the person' : recordedFor === 'proxy' ? ' by a proxy' : ''}: ${directive.decision === 'permit' ? 'share' : 'do not share'}`,
   });
+  return Number(row.id);
 }
 
 /** Withdrawal takes effect at once: the next access decision no longer sees the directive. */
-export async function withdrawDirective(db: Kysely<Database>, actor: SignedInUser, personId: string, directiveId: number): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const updated = await trx.updateTable('consent_directives').set({ withdrawn_at: new Date(), withdrawn_by: actor.id })
-      .where('id', '=', directiveId).where('person_id', '=', personId).where('withdrawn_at', 'is', null).executeTakeFirst();
-    const changed = Number(updated.numUpdatedRows) === 1;
-    if (changed) {
-      await appendAudit(trx, {
-        actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId,
-        category: null, purpose: 'self', decision: 'success', reason: 'sharing choice withdrawn',
-      });
-    }
-    return changed;
-  });
+export async function withdrawDirective(trx: Trx, actor: SignedInUser, personId: string, directiveId: number): Promise<boolean> {
+  const updated = await trx.updateTable('consent_directives').set({ withdrawn_at: new Date(), withdrawn_by: actor.id })
+    .where('id', '=', directiveId).where('person_id', '=', personId).where('withdrawn_at', 'is', null).executeTakeFirst();
+  const changed = Number(updated.numUpdatedRows) === 1;
+  if (changed) {
+    await appendAudit(trx, {
+      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId,
+      category: null, purpose: 'self', decision: 'success', reason: 'sharing choice withdrawn',
+    });
+  }
+  return changed;
+}
+
+export interface SeededDirective {
+  personId: string; category: Category | '*'; recipientKind: RecipientKind; recipientId: string | null; decision: 'permit' | 'deny';
+  recordedAt: Date; validUntil: Date | null; withdrawnAt: Date | null; recordedFor: 'person' | 'practitioner'; note: string | null; evidence: string | null;
+}
+
+/** A synthetic place's history of sharing choices, in bulk (demo and benchmark loading only). */
+export async function seedDirectives(trx: Trx, rows: readonly SeededDirective[]): Promise<void> {
+  const ts = (d: Date | null) => d?.toISOString() ?? null;
+  const txt = (name: string, value: (r: SeededDirective) => unknown) => ({ name, type: 'text', value });
+  await bulkInsert(trx, 'consent_directives', [
+    txt('person_id', (r) => r.personId), txt('category', (r) => r.category), txt('recipient_kind', (r) => r.recipientKind), txt('recipient_id', (r) => r.recipientId),
+    { name: 'purposes', type: 'text[]', value: () => `{${carePurposes.join(',')}}` }, txt('decision', (r) => r.decision),
+    { name: 'valid_from', type: 'timestamptz', value: (r) => ts(r.recordedAt) }, { name: 'recorded_at', type: 'timestamptz', value: (r) => ts(r.recordedAt) },
+    { name: 'valid_until', type: 'timestamptz', value: (r) => ts(r.validUntil) }, { name: 'withdrawn_at', type: 'timestamptz', value: (r) => ts(r.withdrawnAt) },
+    txt('recorded_by_role', (r) => (r.recordedFor === 'person' ? 'citizen' : 'practitioner')), txt('recorded_for', (r) => r.recordedFor),
+    txt('note', (r) => r.note), txt('evidence', (r) => r.evidence),
+  ], [...rows], 10_000);
 }
 
 export interface DirectiveView {
@@ -94,13 +127,18 @@ export interface DirectiveView {
   validUntil: Date | null;
   withdrawnAt: Date | null;
   status: 'in force' | 'withdrawn' | 'expired' | 'not yet started';
+  /** Whose word it is, in plain English: "You", "Your proxy", or the practitioner who recorded it and on what evidence. */
+  recordedBy: string;
+  byPractitioner: boolean;
 }
 
 /** The person's choices in plain sentences, newest first, with their state. */
 export async function directivesOf(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<DirectiveView[]> {
   const rows = await db.selectFrom('consent_directives as d').leftJoin('organisations as o', (j) => j.onRef('o.id', '=', 'd.recipient_id').on('d.recipient_kind', '=', 'organisation'))
     .leftJoin('teams as t', (j) => j.onRef('t.id', '=', 'd.recipient_id').on('d.recipient_kind', '=', 'team'))
-    .select(['d.id', 'd.category', 'd.recipient_kind', 'o.name as organisation', 't.name as team', 'd.purposes', 'd.decision', 'd.valid_from', 'd.valid_until', 'd.withdrawn_at', 'd.recorded_at'])
+    .leftJoin('users as u', 'u.id', 'd.recorded_by').leftJoin('organisations as uo', 'uo.id', 'u.organisation_id')
+    .select(['d.id', 'd.category', 'd.recipient_kind', 'o.name as organisation', 't.name as team', 'd.purposes', 'd.decision', 'd.valid_from', 'd.valid_until', 'd.withdrawn_at', 'd.recorded_at',
+      'd.recorded_for', 'd.evidence', 'd.note', 'u.display_name as recorder', 'uo.name as recorder_organisation'])
     .where('d.person_id', '=', personId).orderBy('d.recorded_at', 'desc').orderBy('d.id', 'desc').execute();
   return rows.map((r) => {
     const what = r.category === '*' ? 'all of your information' : categoryLabels[r.category as Category]?.toLowerCase() ?? r.category;
@@ -108,15 +146,18 @@ export async function directivesOf(db: Kysely<Database>, personId: string, now: 
     const why = r.purposes.map((p) => purposeLabels[p as Purpose] ?? p).join(' and ');
     const sentence = `${r.decision === 'permit' ? 'Share' : 'Do not share'} ${what} with ${who}, ${why}`;
     const status = r.withdrawn_at ? 'withdrawn' : r.valid_until && r.valid_until <= now ? 'expired' : r.valid_from > now ? 'not yet started' : 'in force';
-    return { id: Number(r.id), sentence, recordedAt: r.recorded_at, validUntil: r.valid_until, withdrawnAt: r.withdrawn_at, status };
+    const recorder = [r.recorder, r.recorder_organisation].filter(Boolean).join(', ') || 'a practitioner';
+    const recordedBy = r.recorded_for === 'person' ? 'You' : r.recorded_for === 'proxy' ? `Someone acting for you (${r.recorder ?? 'your proxy'})`
+      : `Recorded for you by ${recorder}${r.note ? ` (${r.note})` : ''}${r.evidence ? `: "${r.evidence}"` : ''}. Your own choices count before this one.`;
+    return { id: Number(r.id), sentence, recordedAt: r.recorded_at, validUntil: r.valid_until, withdrawnAt: r.withdrawn_at, status, recordedBy, byPractitioner: r.recorded_for === 'practitioner' };
   });
 }
 
-export interface LawfulBasisView { explanation: string; basis: string; category: string; organisation: string | null; since: Date }
+export interface LawfulBasisView { explanation: string; basis: string; category: string; categoryCode: string; organisation: string | null; since: Date }
 
 export async function lawfulBasesOf(db: Kysely<Database>, personId: string): Promise<LawfulBasisView[]> {
   const rows = await db.selectFrom('lawful_bases as b').leftJoin('organisations as o', 'o.id', 'b.organisation_id')
     .select(['b.explanation', 'b.basis', 'b.category', 'o.name as organisation', 'b.valid_from'])
     .where('b.person_id', '=', personId).where('b.ended_at', 'is', null).orderBy('b.valid_from', 'desc').execute();
-  return rows.map((r) => ({ explanation: r.explanation, basis: r.basis.replace(/_/g, ' '), category: categoryLabels[r.category as Category] ?? r.category, organisation: r.organisation, since: r.valid_from }));
+  return rows.map((r) => ({ explanation: r.explanation, basis: r.basis.replace(/_/g, ' '), category: categoryLabels[r.category as Category] ?? r.category, categoryCode: r.category, organisation: r.organisation, since: r.valid_from }));
 }

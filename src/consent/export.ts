@@ -4,9 +4,14 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { personSummary, recordsHeld, whoLooked } from '../people/record.ts';
 import { directivesOf, lawfulBasesOf } from './directives.ts';
-import { categoryOfEvent, categoryOfNeed } from './categories.ts';
+import { categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, type Category } from './categories.ts';
 
-export async function personExport(db: Kysely<Database>, personId: string) {
+/**
+ * Everything held that the reader may see: `canSee` is the access decision for the person or
+ * their proxy, per category (safeguarding stays out until a practitioner releases it, and a
+ * proxy sees only their scope), applied to needs, events, agencies, bases and who looked.
+ */
+export async function personExport(db: Kysely<Database>, personId: string, canSee: (category: Category) => boolean) {
   const person = await personSummary(db, personId);
   if (!person) return undefined;
   const [records, needs, events, directives, lawfulBases, looks, corrections] = await Promise.all([
@@ -27,11 +32,11 @@ export async function personExport(db: Kysely<Database>, personId: string) {
   return {
     exportedAt: new Date().toISOString(),
     person,
-    recordsHeldByEachService: records.map((r) => ({ service: r.organisation, reference: r.sourceId, since: r.receivedAt, asRecorded: r.fields })),
-    needs: needs.rows.map((n) => ({ need: n.code, category: categoryOfNeed(n.code), recordedBy: n.organisation, recordedOn: n.recorded_at, severity: n.severity, current: n.current })),
-    events: events.rows.map((e) => ({ event: e.type, category: categoryOfEvent(e.type), recordedBy: e.organisation, at: e.at, value: e.value })),
+    recordsHeldByEachService: records.filter((r) => canSee(categoryOfOrganisationKind(r.kind))).map((r) => ({ service: r.organisation, reference: r.sourceId, since: r.receivedAt, asRecorded: r.fields })),
+    needs: needs.rows.filter((n) => canSee(categoryOfNeed(n.code))).map((n) => ({ need: n.code, category: categoryOfNeed(n.code), recordedBy: n.organisation, recordedOn: n.recorded_at, severity: n.severity, current: n.current })),
+    events: events.rows.filter((e) => canSee(categoryOfEvent(e.type))).map((e) => ({ event: e.type, category: categoryOfEvent(e.type), recordedBy: e.organisation, at: e.at, value: e.value })),
     sharingChoices: directives,
-    sharedWithoutConsent: lawfulBases,
+    sharedWithoutConsent: lawfulBases.filter((b) => b.categoryCode === '*' || canSee(b.categoryCode as Category)),
     whoLooked: looks,
     correctionRequests: corrections,
   };

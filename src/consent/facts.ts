@@ -9,10 +9,11 @@ import type { Category, Purpose } from './categories.ts';
 interface FactsRow {
   relationships: Array<{ organisation_id: string; team_id: string | null; practitioner_id: string | null; kind: Relationship['kind'] }> | null;
   holds_record: boolean;
-  directives: Array<{ id: number; category: string; recipient_kind: Directive['recipientKind']; recipient_id: string | null; purposes: string[]; decision: Directive['decision']; valid_from: string; valid_until: string | null; withdrawn_at: string | null; recorded_at: string }> | null;
+  directives: Array<{ id: number; category: string; recipient_kind: Directive['recipientKind']; recipient_id: string | null; purposes: string[]; decision: Directive['decision']; valid_from: string; valid_until: string | null; withdrawn_at: string | null; recorded_at: string; recorded_for: Directive['recordedFor'] }> | null;
   bases: Array<{ id: number; category: string; purpose: string; basis: LawfulBasis['basis']; organisation_id: string | null; valid_from: string; valid_until: string | null; ended_at: string | null }> | null;
   break_glass_until: Date | null;
-  acts_as_proxy: boolean;
+  proxy_scope: string[] | null;
+  safeguarding_released: boolean;
 }
 
 // The facts about one person, as columns; `person` is how the query names the person:
@@ -28,15 +29,20 @@ const factsColumns = (person: string) => `
          and s.source = (select o.source_code from organisations o where o.id = $2))) as holds_record,
     (select json_agg(json_build_object('id', d.id, 'category', d.category, 'recipient_kind', d.recipient_kind, 'recipient_id', d.recipient_id,
             'purposes', d.purposes, 'decision', d.decision, 'valid_from', d.valid_from, 'valid_until', d.valid_until,
-            'withdrawn_at', d.withdrawn_at, 'recorded_at', d.recorded_at))
+            'withdrawn_at', d.withdrawn_at, 'recorded_at', d.recorded_at, 'recorded_for', d.recorded_for))
        from consent_directives d where d.person_id = ${person}) as directives,
     (select json_agg(json_build_object('id', b.id, 'category', b.category, 'purpose', b.purpose, 'basis', b.basis,
             'organisation_id', b.organisation_id, 'valid_from', b.valid_from, 'valid_until', b.valid_until, 'ended_at', b.ended_at))
        from lawful_bases b where b.person_id = ${person}) as bases,
     (select max(g.expires_at) from break_glass_grants g where g.person_id = ${person} and g.user_id = $3 and g.expires_at > $4::timestamptz) as break_glass_until,
+    -- Proxies in force: not revoked, within their dates, and a parent's only while the child is under 16
+    -- (checked against the birth date as it is now, so a corrected birth date counts at once).
+    (select array_agg(distinct c) from proxies x join persons child on child.id = x.person_id, unnest(x.scope) as c
+       where $5::text is not null and x.person_id = ${person} and x.proxy_person_id = $5
+         and x.revoked_at is null and x.valid_from <= $4::timestamptz and (x.valid_until is null or x.valid_until > $4::timestamptz)
+         and (x.kind <> 'parent' or (child.birth_date is not null and child.birth_date + interval '16 years' > $4::timestamptz))) as proxy_scope,
     ($5::text is not null and exists (
-       select 1 from proxies x where x.person_id = ${person} and x.proxy_person_id = $5
-         and x.revoked_at is null and x.valid_from <= $4::timestamptz and (x.valid_until is null or x.valid_until > $4::timestamptz))) as acts_as_proxy`;
+       select 1 from safeguarding_releases sr where sr.person_id = ${person} and sr.withdrawn_at is null and sr.released_at <= $4::timestamptz)) as safeguarding_released`;
 
 const ACCESS_FACTS_SQL = `select ${factsColumns('$1')}`;
 // $1 the people (text[]): one row of facts per person, in one round trip.
@@ -52,14 +58,15 @@ function toFacts(row: FactsRow, now: Date): Omit<AccessFacts, 'inReviewQueue'> {
     directives: (row.directives ?? []).map((d) => ({
       id: Number(d.id), category: d.category as Category | '*', recipientKind: d.recipient_kind, recipientId: d.recipient_id,
       purposes: d.purposes as Purpose[], decision: d.decision, validFrom: new Date(d.valid_from), validUntil: toDate(d.valid_until),
-      withdrawnAt: toDate(d.withdrawn_at), recordedAt: new Date(d.recorded_at),
+      withdrawnAt: toDate(d.withdrawn_at), recordedAt: new Date(d.recorded_at), recordedFor: d.recorded_for,
     })),
     lawfulBases: (row.bases ?? []).map((b) => ({
       id: Number(b.id), category: b.category as Category | '*', purpose: b.purpose as Purpose, basis: b.basis, organisationId: b.organisation_id,
       validFrom: new Date(b.valid_from), validUntil: toDate(b.valid_until), endedAt: toDate(b.ended_at),
     })),
     breakGlassUntil: row.break_glass_until ? new Date(row.break_glass_until) : null,
-    actsAsProxy: Boolean(row.acts_as_proxy),
+    proxyScope: row.proxy_scope === null ? null : row.proxy_scope as Category[],
+    safeguardingReleased: Boolean(row.safeguarding_released),
   };
 }
 

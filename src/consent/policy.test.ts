@@ -8,12 +8,12 @@ const now = new Date('2026-11-23T12:00:00Z');
 const practitioner: Actor = { userId: 'u1', role: 'practitioner', personId: null, organisationId: 'org-housing', teamId: 'team-h1', practitionerId: 'pr-1' };
 const baseFacts: AccessFacts = {
   now, relationships: [{ organisationId: 'org-housing', teamId: null, practitionerId: null, kind: 'network' }],
-  organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, actsAsProxy: false, inReviewQueue: false,
+  organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, proxyScope: null, safeguardingReleased: false, inReviewQueue: false,
 };
 let nextId = 1;
 const directive = (partial: Partial<Directive>): Directive => ({
   id: nextId++, category: 'health', recipientKind: 'network', recipientId: null, purposes: ['direct_care', 'care_coordination'],
-  decision: 'permit', validFrom: new Date('2026-01-01'), validUntil: null, withdrawnAt: null, recordedAt: new Date('2026-01-01'), ...partial,
+  decision: 'permit', validFrom: new Date('2026-01-01'), validUntil: null, withdrawnAt: null, recordedAt: new Date('2026-01-01'), recordedFor: 'person', ...partial,
 });
 
 describe('the access policy', () => {
@@ -70,7 +70,7 @@ describe('the access policy', () => {
     const citizen: Actor = { userId: 'u2', role: 'citizen', personId: 'p1', organisationId: null, teamId: null, practitionerId: null };
     assert.equal(decideCategory(citizen, 'p1', 'health', 'self', baseFacts).basis, 'self');
     assert.equal(decideCategory(citizen, 'p2', 'health', 'self', baseFacts).scope, 'none');
-    assert.equal(decideCategory(citizen, 'p2', 'health', 'self', { ...baseFacts, actsAsProxy: true }).basis, 'proxy');
+    assert.equal(decideCategory(citizen, 'p2', 'health', 'self', { ...baseFacts, proxyScope: ['health'] }).basis, 'proxy');
     assert.equal(decideCategory(citizen, 'p1', 'health', 'direct_care', baseFacts).scope, 'none');
   });
 
@@ -114,7 +114,7 @@ function replay(ops: Op[]): { directives: Directive[]; clock: Date } {
         : op.recipient === 'other_org' ? { recipientKind: 'organisation' as const, recipientId: 'org-gp' }
         : { recipientKind: 'team' as const, recipientId: 'team-h1' };
       directives.push({ id: id++, category: op.category, ...recipient, purposes: ['direct_care'], decision: op.decision, validFrom: clock,
-        validUntil: op.hoursValid ? new Date(clock.getTime() + op.hoursValid * 3_600_000) : null, withdrawnAt: null, recordedAt: clock });
+        validUntil: op.hoursValid ? new Date(clock.getTime() + op.hoursValid * 3_600_000) : null, withdrawnAt: null, recordedAt: clock, recordedFor: 'person' });
     } else if (op.kind === 'withdraw') {
       const target = directives[op.index % Math.max(1, directives.length)];
       if (target && !target.withdrawnAt) target.withdrawnAt = clock;

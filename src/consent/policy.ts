@@ -1,6 +1,6 @@
 // The access policy as a pure function of the facts: who is asking, their relationship to the
 // person, the person's sharing directives, any lawful basis, and break-glass. Kept pure so it
-// can be tested exhaustively and property-tested; platform/access.ts loads the facts and audits.
+// can be tested exhaustively and property-tested; consent/access.ts loads the facts and audits.
 import type { Category, Purpose } from './categories.ts';
 
 export interface Actor {
@@ -25,6 +25,8 @@ export interface Directive {
   validUntil: Date | null;
   withdrawnAt: Date | null;
   recordedAt: Date;
+  /** Whose word: the person's or their proxy's own choice outranks a practitioner's record of it. */
+  recordedFor: 'person' | 'proxy' | 'practitioner';
 }
 
 export interface LawfulBasis {
@@ -55,8 +57,13 @@ export interface AccessFacts {
   lawfulBases: LawfulBasis[];
   /** Expiry of the actor's active break-glass grant on this person, if any. */
   breakGlassUntil: Date | null;
-  /** The actor is an active proxy (parent, registered carer) for the person. */
-  actsAsProxy: boolean;
+  /**
+   * The categories the actor may see as the person's proxy (a parent until the child is 16, a
+   * carer while the caring relationship lasts), or null when they are not a proxy in force.
+   */
+  proxyScope: Category[] | null;
+  /** A practitioner has released safeguarding information to the person it concerns (and their proxies). */
+  safeguardingReleased: boolean;
   /** Data-quality reviewers only: the person is in the linkage review queue. */
   inReviewQueue: boolean;
 }
@@ -99,10 +106,14 @@ export function directiveCoversActor(d: Directive, actor: Actor): boolean {
   return true;
 }
 
+const ownWord = (d: Directive) => d.recordedFor !== 'practitioner';
+
 /**
- * The person's own word for this actor, category and purpose: of the active directives that
- * cover it, the latest one counts ("your latest choice counts"), so a refusal given after a
- * permission always takes effect, and an exception given after a refusal does too.
+ * The person's word for this actor, category and purpose. Choices the person (or their proxy)
+ * made themselves outrank what a practitioner recorded on their behalf, whenever each was made:
+ * a referrer's note that the person agreed never overrides the person's own "do not share".
+ * Within the same rank, the latest choice counts, so a refusal given after a permission always
+ * takes effect, and an exception given after a refusal does too.
  */
 export function applicableDirective(directives: Directive[], actor: Actor, category: Category, purpose: Purpose, now: Date): Directive | undefined {
   let latest: Directive | undefined;
@@ -111,7 +122,9 @@ export function applicableDirective(directives: Directive[], actor: Actor, categ
     if (d.category !== category && d.category !== '*') continue;
     if (!d.purposes.includes(purpose)) continue;
     if (!directiveCoversActor(d, actor)) continue;
-    if (!latest || d.recordedAt > latest.recordedAt || (d.recordedAt.getTime() === latest.recordedAt.getTime() && d.id > latest.id)) latest = d;
+    if (!latest) { latest = d; continue; }
+    if (ownWord(d) !== ownWord(latest)) { if (ownWord(d)) latest = d; continue; }
+    if (d.recordedAt > latest.recordedAt || (d.recordedAt.getTime() === latest.recordedAt.getTime() && d.id > latest.id)) latest = d;
   }
   return latest;
 }
@@ -151,15 +164,26 @@ function practitionerDecision(actor: Actor, category: Category, purpose: Purpose
 
 export function decideCategory(actor: Actor, personId: string, category: Category, purpose: Purpose, facts: AccessFacts): CategoryDecision {
   switch (actor.role) {
-    case 'citizen':
+    case 'citizen': {
       if (purpose !== 'self') return deny(category, purpose, 'citizens use their own record for themselves only');
-      if (actor.personId === personId) return { category, purpose, scope: 'all', basis: 'self', reason: 'the person viewing their own record' };
-      if (facts.actsAsProxy) return { category, purpose, scope: 'all', basis: 'proxy', reason: 'acting for the person as their registered proxy' };
-      return deny(category, purpose, 'a citizen may see only their own record, or that of someone they are a registered proxy for');
+      const self = actor.personId === personId;
+      if (!self && facts.proxyScope === null) return deny(category, purpose, 'a citizen may see only their own record, or that of someone they are a registered proxy for');
+      // Safeguarding concerns stay with the professionals protecting the person until one of
+      // them decides it is safe for the person (and so their family) to see them.
+      if (category === 'children_safeguarding' && !facts.safeguardingReleased) {
+        return deny(category, purpose, 'safeguarding information is shared with the person and their family only when a practitioner releases it');
+      }
+      if (self) return { category, purpose, scope: 'all', basis: 'self', reason: 'the person viewing their own record' };
+      if (category !== 'children_safeguarding' && !facts.proxyScope!.includes(category)) {
+        return deny(category, purpose, 'this is outside what you may see as the person\'s proxy');
+      }
+      return { category, purpose, scope: 'all', basis: 'proxy', reason: 'acting for the person as their registered proxy' };
+    }
     case 'practitioner':
       return practitionerDecision(actor, category, purpose, facts);
     case 'data_quality':
-      if (purpose !== 'care_coordination') return deny(category, purpose, `purpose ${purpose} is not open to data quality reviewers`);
+      // Reviewers compare a candidate pair on the review page; they never open a person's record.
+      if (purpose !== 'identity_review') return deny(category, purpose, `purpose ${purpose} is not open to data quality reviewers: they compare records on the review page only`);
       if (category !== 'demographics') return deny(category, purpose, 'data quality reviewers see identifying details only');
       if (!facts.inReviewQueue) return deny(category, purpose, 'data quality reviewers see only people in the linkage review queue');
       return { category, purpose, scope: 'all', basis: 'review_queue', reason: 'the person is in the linkage review queue' };

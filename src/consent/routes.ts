@@ -2,7 +2,9 @@
 // practitioner's correction inbox and the privacy officer's break-glass review list.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
-import { categories, decideRecordAccess } from '../platform/access.ts';
+import { categories, decideRecordAccess } from './access.ts';
+import { categoryOfOrganisationKind, type Category } from './categories.ts';
+import { endProxy, proxiesFor, ProxyRefused } from './proxies.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categoryLabels } from './categories.ts';
@@ -30,9 +32,16 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
 
   async function renderSharing(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
-    const [person, directives, bases, agencies] = await Promise.all([personSummary(db, personId), directivesOf(db, personId), lawfulBasesOf(db, personId), agenciesHolding(db, personId)]);
+    const [person, directives, allBases, allAgencies, actingForMe, access] = await Promise.all([
+      personSummary(db, personId), directivesOf(db, personId), lawfulBasesOf(db, personId), agenciesHolding(db, personId), proxiesFor(db, personId),
+      decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'read' }),
+    ]);
+    // The same categories as every other surface: what the reader may not see is not listed here either.
+    const canSee = (category: string) => category === '*' || access.byCategory[category as Category]?.scope === 'all';
+    const bases = allBases.filter((b) => canSee(b.categoryCode));
+    const agencies = allAgencies.filter((a) => canSee(categoryOfOrganisationKind(a.kind)));
     return reply.code(status).view('sharing.njk', viewContext(request, reply, {
-      title: 'Who can see your record', person, directives, bases, agencies, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId,
+      title: 'Who can see your record', person, directives, bases, agencies, actingForMe, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId,
       categoryOptions: [{ value: '*', text: 'All of my information' }, ...categories.map((c) => ({ value: c, text: categoryLabels[c] }))],
       ...extra,
     }));
@@ -49,7 +58,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const personId = await subjectOf(app, request, user, 'write');
     try {
       const directive = parseDirectiveForm(bodyOf(request));
-      await recordDirective(db, user, personId, directive);
+      await db.transaction().execute((trx) => recordDirective(trx, user, personId, directive));
     } catch (error) {
       if (error instanceof DirectiveInputError) return renderSharing(request, reply, user, personId, { error: { field: error.field, text: error.message }, values: bodyOf(request) }, 400);
       throw error;
@@ -62,16 +71,32 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const personId = await subjectOf(app, request, user, 'write');
     const id = Number((request.params as { id: string }).id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such sharing choice.');
-    const changed = await withdrawDirective(db, user, personId, id);
+    const changed = await db.transaction().execute((trx) => withdrawDirective(trx, user, personId, id));
     if (!changed) throw new HttpError(404, 'There is no such sharing choice in force.');
     return reply.redirect(`/my-record/sharing${forSuffix(user, personId)}`);
+  });
+
+  // The person ends someone's power to act for them (a child ending a parent's early, an adult a
+  // carer's), or a proxy steps down: either way it ends at once.
+  app.post('/my-record/proxies/:id/end', async (request, reply) => {
+    const user = requireRole(request, 'citizen');
+    const id = Number((request.params as { id: string }).id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such proxy.');
+    try {
+      const ended = await db.transaction().execute((trx) => endProxy(trx, user, id, 'ended by the person or their proxy'));
+      if (!ended) throw new HttpError(404, 'There is no such proxy in force.');
+    } catch (error) {
+      if (error instanceof ProxyRefused) throw new HttpError(403, error.message);
+      throw error;
+    }
+    return reply.redirect(user.personId ? '/my-record/sharing' : '/');
   });
 
   app.get('/my-record/download.json', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'export');
-    await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
-    const data = await personExport(db, personId);
+    const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
+    const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all');
     if (!data) throw new HttpError(404, 'There is no such person record.');
     return reply.header('content-disposition', 'attachment; filename="my-record.json"').type('application/json').send(JSON.stringify(data, null, 2));
   });
@@ -79,8 +104,8 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   app.get('/my-record/download.fhir.json', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'export');
-    await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
-    const data = await personExport(db, personId);
+    const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
+    const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all');
     if (!data) throw new HttpError(404, 'There is no such person record.');
     return reply.header('content-disposition', 'attachment; filename="my-record.fhir.json"').type('application/fhir+json').send(JSON.stringify(toFhirBundle(data), null, 2));
   });
@@ -168,7 +193,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const outcome = body.outcome === 'appropriate' || body.outcome === 'inappropriate' ? body.outcome : null;
     const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
     if (!Number.isSafeInteger(id) || !outcome) throw new HttpError(400, 'Choose whether the emergency access was appropriate.');
-    if (!(await reviewBreakGlass(db, user, id, outcome, note))) throw new HttpError(404, 'There is no such emergency access waiting for review.');
+    if (!(await db.transaction().execute((trx) => reviewBreakGlass(trx, user, id, outcome, note)))) throw new HttpError(404, 'There is no such emergency access waiting for review.');
     return reply.redirect('/privacy');
   });
 }

@@ -32,6 +32,12 @@ export interface ConsentTables {
     withdrawn_at: Date | null;
     withdrawn_by: string | null;
     note: string | null;
+    /** Whose word this is: the person's own, their proxy's, or a practitioner's record of what the person said. */
+    recorded_for: Generated<'person' | 'proxy' | 'practitioner'>;
+    /** For a practitioner's record: what the person agreed to and how (e.g. "said yes on the phone"). */
+    evidence: Generated<string | null>;
+    /** The referral a practitioner-recorded choice was made for: it covers that referral's needs only. */
+    referral_id: Generated<string | null>;
   };
   lawful_bases: {
     id: Generated<number>;
@@ -69,6 +75,19 @@ export interface ConsentTables {
     valid_until: Date | null;
     revoked_at: Date | null;
     revoked_by: string | null;
+    /** The categories the proxy may see; children's safeguarding is never among them by default. */
+    scope: Generated<string[]>;
+    revoked_reason: Generated<string | null>;
+  };
+  /** A practitioner's decision that safeguarding information may be shown to the person it concerns and their proxies. */
+  safeguarding_releases: {
+    id: Generated<number>;
+    person_id: string;
+    released_by: string;
+    reason: string;
+    released_at: Generated<Date>;
+    withdrawn_at: Date | null;
+    withdrawn_by: string | null;
   };
   correction_requests: {
     id: Generated<number>;
@@ -184,6 +203,36 @@ export const consentMigrations: Record<string, Migration> = {
         alter table users drop constraint if exists users_role_check;
         alter table users add constraint users_role_check
           check (role in ('citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer'));
+      `.execute(db);
+    },
+  },
+  // Whose word counts, proxies with an end and a scope, and safeguarding kept from its subject
+  // unless released: the facts the access policy needs to rank choices and end proxies.
+  '0031_consent_whose_word_proxy_ends': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table consent_directives add column recorded_for text not null default 'person'
+          check (recorded_for in ('person', 'proxy', 'practitioner'));
+        alter table consent_directives add column evidence text;
+        alter table consent_directives add column referral_id text;
+        update consent_directives set recorded_for = 'practitioner' where recorded_by_role = 'practitioner';
+        update consent_directives d set recorded_for = 'proxy' from users u
+          where u.id = d.recorded_by and u.role = 'citizen' and u.person_id is distinct from d.person_id;
+        alter table proxies add column scope text[] not null default array['demographics', 'about_me', 'health', 'social_care', 'housing', 'education', 'criminal_justice', 'finances', 'plans'];
+        alter table proxies add column revoked_reason text;
+        -- A parent acts for a child until the child's 16th birthday.
+        update proxies x set valid_until = (p.birth_date + interval '16 years')
+          from persons p where p.id = x.person_id and x.kind = 'parent' and x.valid_until is null and p.birth_date is not null;
+        create table safeguarding_releases (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          released_by text not null references users(id),
+          reason text not null,
+          released_at timestamptz not null default now(),
+          withdrawn_at timestamptz,
+          withdrawn_by text
+        );
+        create index safeguarding_releases_person on safeguarding_releases(person_id);
       `.execute(db);
     },
   },

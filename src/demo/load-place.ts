@@ -7,7 +7,7 @@ import { createPlaceFrame, generateHouseholds } from '../synth/generate.ts';
 import type { GenerateOptions, HouseholdBundle, PlaceFrame } from '../synth/types.ts';
 import { refreshInsight } from '../insight/refresh.ts';
 import { seedConsent } from './consent-seed.ts';
-import { bulkInsert } from './bulk.ts';
+import { bulkInsert } from '../platform/bulk.ts';
 import { indexPlaceRecords, type IndexSummary } from '../linkage/person-index.ts';
 import { populateDirectoryFromPlace } from '../directory/populate.ts';
 import { seedBudgets, type BudgetSeedSummary } from '../budgets/seed.ts';

@@ -4,9 +4,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { decideRecordAccess, type AccessAction, type Purpose } from '../platform/access.ts';
-import type { Category } from '../consent/categories.ts';
-import type { CategoryDecision } from '../consent/policy.ts';
+import { decideRecordAccess, decideRecordAccessForMany, type AccessAction, type Purpose } from '../consent/index.ts';
+import type { Category } from '../consent/index.ts';
+import type { CategoryDecision } from '../consent/index.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
 import { checkId, type Cond } from './params.ts';
@@ -28,30 +28,44 @@ export function defFor(type: string): ResourceDef {
   return def;
 }
 
+/** Decisions made during one search, by person and category: each is asked (and audited) once. */
+export type Decisions = Map<string, Partial<Record<Category, CategoryDecision>>>;
+
 /** Keeps the rows the actor may see (parts redacted), asking the access decision once per person. */
-export async function authorise(ctx: FhirContext, def: ResourceDef, rows: Row[], action: AccessAction): Promise<Row[]> {
+export async function authorise(ctx: FhirContext, def: ResourceDef, rows: Row[], action: AccessAction, decided: Decisions = new Map()): Promise<Row[]> {
   const spec = def.access;
   if (!spec) return rows;
   const purpose = purposeOf(ctx.actor);
   const wanted = new Map<string, Set<Category>>();
   const want = (personId: string, categories: Category[]) => {
+    const known = decided.get(personId);
     const set = wanted.get(personId) ?? new Set<Category>();
-    for (const c of categories) set.add(c);
-    wanted.set(personId, set);
+    for (const c of categories) if (!known?.[c]) set.add(c);
+    if (set.size > 0) wanted.set(personId, set);
   };
   for (const row of rows) {
     const personId = spec.personOf(row);
     if (personId) want(personId, [spec.categoryOf(row), ...(spec.partCategories?.(row) ?? [])]);
     for (const member of spec.membersOf?.(row) ?? []) want(member, ['demographics']);
   }
-  const decisions = new Map<string, Record<Category, CategoryDecision>>();
-  for (const [personId, categories] of wanted) {
-    const access = await decideRecordAccess(ctx.db, { actor: ctx.actor, personId, categories: [...categories], purpose, action });
-    decisions.set(personId, access.byCategory);
+  // People wanting the same categories are decided together (one query for the facts, one audit append).
+  const groups = new Map<string, { categories: Category[]; personIds: string[] }>();
+  for (const [personId, set] of wanted) {
+    const key = [...set].sort().join();
+    const group = groups.get(key) ?? { categories: [...set], personIds: [] };
+    group.personIds.push(personId);
+    groups.set(key, group);
+  }
+  for (const { categories, personIds } of groups.values()) {
+    const request = { actor: ctx.actor, categories, purpose, action };
+    const byPerson = personIds.length === 1
+      ? new Map([[personIds[0]!, await decideRecordAccess(ctx.db, { ...request, personId: personIds[0]! })]])
+      : await decideRecordAccessForMany(ctx.db, { ...request, personIds });
+    for (const [personId, access] of byPerson) decided.set(personId, { ...decided.get(personId), ...access.byCategory });
   }
   const orgId = ctx.actor.organisationId;
   const allowedFor = (personId: string) => (category: Category, organisationId: string | null): boolean => {
-    const decision = decisions.get(personId)?.[category];
+    const decision = decided.get(personId)?.[category];
     if (!decision || decision.scope === 'none') return false;
     if (decision.scope === 'all') return true;
     return organisationId === null || organisationId === orgId;
@@ -101,20 +115,82 @@ export async function readResource(ctx: FhirContext, type: string, id: string): 
 
 export type Query = Record<string, string | string[] | undefined>;
 
-const controlParams = new Set(['_count', '_offset', '_include', '_format', '_pretty', '_total']);
+// _after is the position a next link carries: the id of the last entry of the page before (always
+// a row the actor saw), so following next links costs a page each rather than a scan from the start.
+const controlParams = new Set(['_count', '_offset', '_after', '_include', '_format', '_pretty', '_total']);
+
+// Bounds on the work one search does through the access decision. Rows the actor may not see are
+// skipped, so a page can need many rows read; when a bound is reached the Bundle ends there (no
+// next link) rather than say anything about what lay beyond. Rows of one person (the usual search,
+// by patient) cost one decision however many there are; each person decided is also an audit entry,
+// so the people looked at grow with the page asked for, as the rows did before.
+const SCAN_ROWS = 5_000;
+const CHUNK_ROWS = 500;
+const peopleBudget = (skip: number, count: number) => Math.min(1_000, 100 + 3 * (skip + count));
 
 function values(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-export function searchUrl(ctx: FhirContext, type: string, query: Query, overrides: Record<string, string>): string {
+/** The search URL with some parameters replaced, or left out where the override is undefined. */
+export function searchUrl(ctx: FhirContext, type: string, query: Query, overrides: Record<string, string | undefined>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (key in overrides) continue;
     for (const v of values(value)) params.append(key, v);
   }
-  for (const [key, value] of Object.entries(overrides)) params.set(key, value);
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) params.set(key, value);
   return `${ctx.base}/${type}?${params.toString()}`;
+}
+
+/**
+ * One page of the rows the actor may see, in id order: `skip` of them passed over first (after
+ * the id `after`, if given), then up to `count`; `more` when a further visible row exists. Paging
+ * is over visible rows only, so nothing here depends on the rows the access decision hides.
+ */
+async function visiblePage(ctx: FhirContext, def: ResourceDef, conditions: Cond[], after: string | undefined, skip: number, count: number, decided: Decisions): Promise<{ rows: Row[]; more: boolean }> {
+  const from = (id: string | undefined) => (id === undefined ? conditions : [...conditions, sql`r.id > ${id}`]);
+  const spec = def.access;
+  if (!spec) {
+    // Nothing is hidden: the database pages directly.
+    const rows = await selectRows(ctx, def, from(after), count + 1, skip);
+    return { rows: rows.slice(0, count), more: rows.length > count };
+  }
+  const rows: Row[] = [];
+  const people = new Set<string>();
+  const budget = peopleBudget(skip, count);
+  let skipped = 0;
+  let lastId = after;
+  let scanned = 0;
+  // As many rows as would do if all were visible, then more at a time as rows turn out hidden.
+  let size = Math.min(CHUNK_ROWS, skip + count + 1);
+  while (scanned < SCAN_ROWS) {
+    const want = Math.min(size, SCAN_ROWS - scanned);
+    const read = await selectRows(ctx, def, from(lastId), want, 0);
+    // Rows whose people would go over the budget are not looked at.
+    let fits = 0;
+    for (const row of read) {
+      const personId = spec.personOf(row);
+      const fresh = new Set([...(personId ? [personId] : []), ...(spec.membersOf?.(row) ?? [])].filter((p) => !people.has(p)));
+      if (people.size + fresh.size > budget) break;
+      for (const p of fresh) people.add(p);
+      fits++;
+    }
+    const chunk = read.slice(0, fits);
+    scanned += chunk.length;
+    const kept = new Map((await authorise(ctx, def, chunk, 'search', decided)).map((row) => [row.id, row]));
+    for (const row of chunk) {
+      const keep = kept.get(row.id);
+      if (!keep) continue;
+      if (skipped < skip) skipped++;
+      else if (rows.length < count) rows.push(keep);
+      else return { rows, more: true };
+    }
+    if (fits < read.length || read.length < want) break;
+    lastId = chunk.at(-1)!.id;
+    size = Math.min(CHUNK_ROWS, size * 2);
+  }
+  return { rows, more: false };
 }
 
 export async function search(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
@@ -137,28 +213,13 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   const offsetRaw = values(query._offset)[0];
   const offset = offsetRaw === undefined ? 0 : Number(offsetRaw);
   if (!Number.isInteger(offset) || offset < 0 || offset > 10_000_000) throw invalid('_offset must be a whole number, 0 or more');
+  const afterRaw = values(query._after)[0];
+  const after = afterRaw === undefined ? undefined : checkId(afterRaw);
 
-  // Rows the actor may not see are dropped by the access decision; read on (up to three pages' worth)
-  // so a page is full where it can be. The next link continues after the last row looked at.
-  const visible: Row[] = [];
-  let scanned = 0;
-  let more = false;
-  while (count > 0) {
-    const chunk = await selectRows(ctx, def, conditions, count + 1, offset + scanned);
-    const page = chunk.slice(0, count);
-    const kept = new Map((await authorise(ctx, def, page, 'search')).map((row) => [row.id, row]));
-    let consumed = 0;
-    for (const row of page) {
-      consumed++;
-      const keep = kept.get(row.id);
-      if (keep) visible.push(keep);
-      if (visible.length === count) break;
-    }
-    scanned += consumed;
-    // More rows exist when this chunk had one beyond the page, or the page was not used up.
-    more = chunk.length > count || consumed < page.length;
-    if (!more || visible.length >= count || scanned >= count * 3) break;
-  }
+  // _offset counts the rows the actor may see; a next link's _after says where its page starts.
+  // _total is not answered: a count of matches would count the hidden ones too.
+  const decided: Decisions = new Map();
+  const { rows: visible, more } = count > 0 ? await visiblePage(ctx, def, conditions, after, after === undefined ? offset : 0, count, decided) : { rows: [], more: false };
   const entries: BundleEntry[] = visible.map((row) => ({ fullUrl: `${ctx.base}/${type}/${row.id}`, resource: def.toFhir(row), search: { mode: 'match' } }));
 
   // _include: referenced resources, each through its own access decision.
@@ -171,15 +232,15 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
     if (ids.length === 0) continue;
     const targetDef = defFor(spec.type);
     const included = await selectRows(ctx, targetDef, [sql`r.id = any(${ids}::text[])`], ids.length, 0);
-    for (const row of await authorise(ctx, targetDef, included, 'search')) {
+    for (const row of await authorise(ctx, targetDef, included, 'search', decided)) {
       const fullUrl = `${ctx.base}/${spec.type}/${row.id}`;
       if (!entries.some((e) => e.fullUrl === fullUrl)) entries.push({ fullUrl, resource: targetDef.toFhir(row), search: { mode: 'include' } });
     }
   }
 
   const link: BundleLink[] = [{ relation: 'self', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset) }) }];
-  if (offset > 0) link.push({ relation: 'previous', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(Math.max(0, offset - count)) }) });
-  if (more) link.push({ relation: 'next', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset + scanned) }) });
+  if (offset > 0) link.push({ relation: 'previous', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined }) });
+  if (more) link.push({ relation: 'next', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset + count), _after: String(visible.at(-1)!.id) }) });
   return {
     resourceType: 'Bundle',
     type: 'searchset',

@@ -4,6 +4,7 @@
 // change the details of every person concerned, and history is kept (who and when).
 import type { Group, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { createHousehold, setHouseholdMembers, type MoveResult } from '../people/households.ts';
+import { endProxiesWithRelationship } from '../consent/index.ts';
 import { endRelationship, isRelationshipType, recordRelationship, type RelationshipKey } from '../people/relationships.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, notFound, refusalsAsOutcomes } from './outcome.ts';
@@ -63,8 +64,12 @@ async function updateRelatedPerson(ctx: FhirContext, id: string, resource: Resou
   const active = related.active !== false;
   if (active === wasActive) return { type: 'RelatedPerson', id, created: false };
   if (active) throw unprocessable('an ended relationship stays ended on record; it is not restarted');
-  const ended = await endRelationship(ctx.db, ctx.actor.id, key);
-  for (const endedId of ended) await bumpVersion(ctx.db, 'RelatedPerson', endedId);
+  await ctx.db.transaction().execute(async (trx) => {
+    const ended = await endRelationship(trx, ctx.actor.id, key);
+    for (const endedId of ended) await bumpVersion(trx, 'RelatedPerson', endedId);
+    // A parent's or carer's proxy rests on the relationship: it ends with it, at once.
+    if (['parent', 'child', 'carer', 'cared_for'].includes(key.type)) await endProxiesWithRelationship(trx, ctx.actor, key.personId, key.relatedPersonId);
+  });
   return { type: 'RelatedPerson', id, created: false };
 }
 

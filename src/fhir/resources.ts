@@ -5,7 +5,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/categories.ts';
+import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
 import { anyOf, checkId, dateCondition, parseToken, referenceId, stringCondition, type Cond } from './params.ts';
 import { invalid } from './outcome.ts';
 
@@ -332,7 +332,7 @@ const practitioner: ResourceDef = {
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
     create: 'Adds a member organisation\'s staff member (administrators): name (family, given), telecom email (work), active, and the Organization they work for in extension urn:joinery:extension:organization. Give their role with POST PractitionerRole (practitioner Practitioner/<id>).',
-    update: 'Changes a practitioner\'s name, work email and active (administrators); active false also ends their PractitionerRole. Their organisation changes through PractitionerRole; a sign-in account is never changed here.',
+    update: 'Changes a practitioner\'s name, work email and active (administrators); active false also ends their PractitionerRole, and the sessions and tokens of their sign-in account at once. Their organisation changes through PractitionerRole; a sign-in account is otherwise never changed here.',
   },
   toFhir(r) {
     return compact({
@@ -361,7 +361,7 @@ const practitionerRole: ResourceDef = {
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
     create: 'Gives a new practitioner (one without a role yet) their role (administrators): practitioner, organization, code (urn:joinery:code:practitioner-role code, or text), active. Each practitioner has one role here, with the Practitioner\'s id.',
-    update: 'Changes the role, organisation (not for someone who signs in: that follows their account) and active (administrators). The practitioner stays the same.',
+    update: 'Changes the role, organisation (not for someone who signs in: that follows their account) and active (administrators; active false also ends the sessions and tokens of their sign-in account at once). The practitioner stays the same.',
   },
   toFhir(r) {
     return compact({

@@ -323,7 +323,9 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       const result = await doCreate(ctx, type, request.body);
       const resource = await writtenResource(ctx, result);
       reply.header('location', `${ctx.base}/${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`);
-      return sendResource(reply, resource, 201);
+      // A Patient that matched someone already known was not created: 200, and only its identifier
+      // unless the access rules already show that person to the writer.
+      return sendResource(reply, resource, result.created ? 201 : 200);
     });
     fhir.put('/:type/:id', { config: { csrf: false } }, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../platform/schema.ts';
-import { decideRecordAccess } from '../platform/access.ts';
-import { isCategory, type Category } from '../consent/categories.ts';
+import { decideRecordAccess, openRelationship } from '../consent/index.ts';
+import { isCategory, type Category } from '../consent/index.ts';
 import { withIndexLock, forgetIndexState, indexState } from '../linkage/index-state.ts';
 import { applyReferralAction, ReferralInputError, sendReferral } from '../referrals/referrals.ts';
 import type { ReferralAction } from '../referrals/state.ts';
@@ -88,17 +88,25 @@ export async function createPatient(ctx: FhirContext, db: Kysely<Database>, inde
   const result = await storeAndLinkBatch(indexDb, db, source, [cleaned]);
   const outcome = result.bySourceId.get(cleaned.sourceId)!;
   const personId = outcome.personId!;
-  // Registering someone starts a working relationship: the organisation may now see them.
-  const existing = await db.selectFrom('care_relationships').select('id').where('person_id', '=', personId)
-    .where('organisation_id', '=', organisationId).where('ended_at', 'is', null).executeTakeFirst();
-  if (!existing) {
-    await db.insertInto('care_relationships').values({
-      person_id: personId, organisation_id: organisationId, team_id: ctx.actor.teamId, practitioner_id: ctx.actor.practitionerId,
-      kind: 'case', role_label: 'registered the person', reason: 'registered through the FHIR API', ended_at: null, recorded_by: ctx.actor.id,
-    }).execute();
+  const isNew = outcome.outcome === 'new_person' || (outcome.outcome === 'review' && await isProvisional(db, personId, source, cleaned.sourceId));
+  // Registering someone new opens a case for the registering organisation, which now holds their
+  // record. Matching someone already known opens nothing: access to an existing person's record
+  // follows a referral, a case their own agency opened, or joining their network, never a match.
+  if (isNew) {
+    await openRelationship(db, {
+      personId, organisationId, teamId: ctx.actor.teamId, practitionerId: ctx.actor.practitionerId,
+      ground: { kind: 'case', reason: 'registered the person through the FHIR API' }, recordedBy: ctx.actor,
+    });
   }
   await decideRecordAccess(db, { actor: ctx.actor, personId, categories: ['demographics'], purpose: purposeOf(ctx.actor), action: 'write' });
-  return { type: 'Patient', id: personId, created: outcome.outcome === 'new_person' || outcome.outcome === 'review' };
+  return { type: 'Patient', id: personId, created: isNew };
+}
+
+/** Whether the person was made for this record (a provisional person pending review), not matched. */
+async function isProvisional(db: Kysely<Database>, personId: string, source: string, sourceId: string): Promise<boolean> {
+  const links = await db.selectFrom('record_links as l').innerJoin('source_records as s', 's.id', 'l.source_record_id')
+    .select(['s.source', 's.source_id']).where('l.person_id', '=', personId).where('l.superseded_at', 'is', null).execute();
+  return links.length === 1 && links[0]!.source === source && links[0]!.source_id === sourceId;
 }
 
 export async function createPatientStandalone(ctx: FhirContext, resource: Resource): Promise<WriteResult> {

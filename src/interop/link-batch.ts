@@ -11,7 +11,7 @@
 // rebuilt on next use).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { bulkInsert } from '../demo/bulk.ts';
+import { bulkInsert } from '../platform/bulk.ts';
 import { bestValues, newPersonId, type SourceFields } from '../linkage/person-index.ts';
 import { addInternedRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
 import {

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { bulkInsert } from '../demo/bulk.ts';
+import { bulkInsert } from '../platform/bulk.ts';
 import { linkRecords } from './link.ts';
 import { AMBIGUITY_MARGIN_BITS, clearBest, matchRecord, setEntryPerson } from './online.ts';
 import type { CandidatePerson } from './online.ts';

@@ -4,6 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/log.ts';
+import { damerauLevenshtein } from './string-metrics.ts';
 import { explainPair } from './explain.ts';
 import type { PairExplanation } from './explain.ts';
 import {
@@ -87,6 +88,37 @@ function sideFields(fields: Record<string, string>): { name: string; value: stri
   return SHOWN_FIELDS.map(([key, name]) => ({ name, value: fields[key] ?? '' }));
 }
 
+/** Fields of the candidate shown as they are: names are what the reviewer weighs, and the incoming record already carries them. */
+const CANDIDATE_FIELDS_SHOWN = new Set(['given_name', 'family_name']);
+const squash = (v: string) => v.toLowerCase().replace(/[^a-z0-9@.]/g, '');
+
+/**
+ * How the candidate's value compares with the incoming record's, in words, without showing it.
+ * The review queue must not become a way to read someone's record: a reviewer sees the incoming
+ * record in full and, of the candidate, only their names and how each other field compares.
+ */
+export function comparedInWords(key: string, incoming: string, candidate: string): string {
+  if (CANDIDATE_FIELDS_SHOWN.has(key)) return candidate;
+  if (!candidate.trim()) return 'Not held';
+  if (!incoming.trim()) return 'Held (not shown: nothing to compare with)';
+  const a = squash(incoming);
+  const b = squash(candidate);
+  if (a === b) return 'Same';
+  if (key === 'birth_date' && /^\d{4}-\d{2}-\d{2}$/.test(incoming) && /^\d{4}-\d{2}-\d{2}$/.test(candidate)) {
+    const [y1, m1, d1] = incoming.split('-');
+    const [y2, m2, d2] = candidate.split('-');
+    if (y1 === y2 && m1 === d2 && d1 === m2) return 'Different: day and month swapped';
+    if (m1 === m2 && d1 === d2) return 'Different year, same day and month';
+    if (y1 === y2) return 'Same year, different day or month';
+    return 'Different';
+  }
+  return damerauLevenshtein(a, b, 3) <= 2 ? 'Close: one or two characters differ' : 'Different';
+}
+
+function candidateFields(incoming: Record<string, string>, candidate: Record<string, string>): { name: string; value: string }[] {
+  return SHOWN_FIELDS.map(([key, name]) => ({ name, value: comparedInWords(key, incoming[key] ?? '', candidate[key] ?? '') }));
+}
+
 function anchorFields(anchor: AnchorRow): Record<string, string> {
   return {
     given_name: anchor.given_name, family_name: anchor.family_name, birth_date: anchor.birth_date ?? '', sex: anchor.sex ?? '',
@@ -132,13 +164,13 @@ export async function reviewItem(db: Kysely<Database>, id: number): Promise<Revi
     : await db.selectFrom('source_records').select(['source', 'fields']).where('id', '=', item.compared_record_id).executeTakeFirst();
   if (compared) {
     rightFields = compared.fields;
-    right = { kind: 'source_record', label: `Record held by ${compared.source}, linked to the candidate person`, personId: candidate, fields: sideFields(rightFields) };
+    right = { kind: 'source_record', label: `Record held by ${compared.source}, linked to the candidate person`, personId: candidate, fields: candidateFields(item.fields, rightFields) };
     rightRecord = linkRecordFromFields(RECORD_PREFIX + item.compared_record_id, rightFields);
   } else {
     const [anchor] = await loadAnchors(db, [candidate]);
     if (!anchor) throw new ReviewError('the candidate person is not on the index');
     rightFields = anchorFields(anchor);
-    right = { kind: 'person', label: 'The candidate person on the person index', personId: candidate, fields: sideFields(rightFields) };
+    right = { kind: 'person', label: 'The candidate person on the person index', personId: candidate, fields: candidateFields(item.fields, rightFields) };
     rightRecord = anchorLinkRecord(anchor);
   }
   const left: ReviewSide = {

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { decideAccess } from '../platform/access.ts';
+import { decideAccess } from '../consent/index.ts';
 import { decideReview, reviewItem, reviewPersons, reviewQueue, ReviewError } from './review.ts';
 import { FIELD_LABELS, signedBits, waterfallChart } from './waterfall.ts';
 
@@ -38,9 +38,10 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const id = reviewIdParam(request);
     const persons = await reviewPersons(db, id);
     if (!persons) throw new HttpError(404, 'There is no such review item.');
-    // Both persons' identifying details are shown: each look is an access decision, audited.
+    // The pair is compared, not opened: the candidate's fields other than names are shown only as
+    // how they compare. Each look is still an access decision for identity review, audited.
     for (const personId of persons) {
-      const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'care_coordination', action: 'read' });
+      const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
       if (!decision.allowed) throw new HttpError(403, decision.reason);
     }
     const item = await reviewItem(db, id);

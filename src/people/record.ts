@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
 import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/queries.ts';
 import type { Database } from '../platform/schema.ts';
-import { purposeLabels, type Purpose } from '../consent/categories.ts';
+import { purposeLabels, type Purpose } from '../consent/index.ts';
 
 export interface PersonSummary {
   id: string;
@@ -141,9 +141,11 @@ interface PersonPageRow {
  * callers must hold an allow decision first, and filter what they show by it.
  */
 export async function personPage(db: Kysely<Database>, personId: string,
-  options: { timelineLimit: number; aboutMe: boolean; cost: readonly string[] | 'all' | null }): Promise<PersonPage | undefined> {
+  options: { timelineLimit: number; aboutMe: boolean; cost: ((row: PersonCostRow) => boolean) | null }): Promise<PersonPage | undefined> {
+  // Every agency's spend rows are read and the caller's rule picks those it may show: what a
+  // payment reveals depends on who paid (a probation payment is criminal justice information).
   const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL,
-    [personId, options.timelineLimit, options.aboutMe, options.cost !== null, options.cost === null ? null : costOrganisations(options.cost)]);
+    [personId, options.timelineLimit, options.aboutMe, options.cost !== null, costOrganisations('all')]);
   const row = rows[0];
   const p = row?.person;
   if (!row || !p) return undefined;
@@ -157,7 +159,7 @@ export async function personPage(db: Kysely<Database>, personId: string,
     needs: (row.needs ?? []).map((n) => ({ code: n.code, organisationId: n.organisation_id, organisation: n.organisation, recordedAt: n.recorded_at, severity: n.severity })),
     timeline: (row.timeline ?? []).map((e) => ({ at: new Date(e.at), type: e.type, organisationId: e.organisation_id, organisation: e.organisation, value: e.value })),
     aboutMe: row.about_me ? { what_matters: row.about_me.what_matters, how_to_support: row.about_me.how_to_support, created_at: new Date(row.about_me.created_at) } : undefined,
-    cost: row.cost ? summarisePersonCost(row.cost) : null,
+    cost: row.cost && options.cost ? summarisePersonCost(row.cost.filter(options.cost)) : null,
   };
 }
 
@@ -233,16 +235,16 @@ export async function organisationCaseload(db: Kysely<Database>, organisationId:
   };
 }
 
-export interface HeldRecord { organisationId: string; organisation: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string> }
+export interface HeldRecord { organisationId: string; organisation: string; kind: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string> }
 
 /** Each agency's own record of the person, exactly as that agency holds it. */
 export async function recordsHeld(db: Kysely<Database>, personId: string): Promise<HeldRecord[]> {
-  const result = await sql<{ organisation_id: string; organisation: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
-    select o.id as organisation_id, o.name as organisation, s.source, s.source_id, s.received_at, s.fields
+  const result = await sql<{ organisation_id: string; organisation: string; kind: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
+    select o.id as organisation_id, o.name as organisation, o.kind, s.source, s.source_id, s.received_at, s.fields
     from record_links l
     join source_records s on s.id = l.source_record_id
     join organisations o on o.source_code = s.source
     where l.person_id = ${personId} and l.superseded_at is null
     order by s.received_at`.execute(db);
-  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, source: r.source, sourceId: r.source_id, receivedAt: r.received_at, fields: r.fields }));
+  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, source: r.source, sourceId: r.source_id, receivedAt: r.received_at, fields: r.fields }));
 }

@@ -1,8 +1,7 @@
 // Builds the shared-record view a reader may see from everything held, applying the access
 // decision per category: items from other agencies are withheld unless the decision allows
 // them, and for sensitive categories even the fact that something is withheld is not shown.
-import { categoryLabels, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, silentlyWithheld, type Category } from '../consent/categories.ts';
-import type { CategoryDecision } from '../consent/policy.ts';
+import { categoryLabels, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, silentlyWithheld, visibleToReader, type Category, type CategoryDecision } from '../consent/index.ts';
 import type { AgencyHolding, NeedItem, TimelineItem } from './record.ts';
 
 export interface RecordSection {
@@ -22,11 +21,6 @@ export interface SharedRecordView {
   agenciesWithheld: number;
 }
 
-function visible(decision: CategoryDecision | undefined, organisationId: string, ownOrganisationId: string | null): boolean {
-  if (!decision) return false;
-  if (decision.scope === 'all') return true;
-  return decision.scope === 'own_organisation' && organisationId === ownOrganisationId;
-}
 
 export function buildSharedRecord(
   decisions: Partial<Record<Category, CategoryDecision>>,
@@ -44,15 +38,15 @@ export function buildSharedRecord(
   };
   for (const need of held.needs) {
     const category = categoryOfNeed(need.code);
-    if (visible(decisions[category], need.organisationId, ownOrganisationId)) sectionFor(category).needs.push(need);
+    if (visibleToReader(decisions, category, need.organisationId, ownOrganisationId)) sectionFor(category).needs.push(need);
     else if (!silentlyWithheld.has(category) && decisions[category]) sectionFor(category).withheld += 1;
   }
   for (const event of held.events) {
     const category = categoryOfEvent(event.type);
-    if (visible(decisions[category], event.organisationId, ownOrganisationId)) sectionFor(category).events.push(event);
+    if (visibleToReader(decisions, category, event.organisationId, ownOrganisationId)) sectionFor(category).events.push(event);
     else if (!silentlyWithheld.has(category) && decisions[category]) sectionFor(category).withheld += 1;
   }
-  const agencies = held.agencies.filter((a) => visible(decisions[categoryOfOrganisationKind(a.kind)], a.organisationId, ownOrganisationId));
+  const agencies = held.agencies.filter((a) => visibleToReader(decisions, categoryOfOrganisationKind(a.kind), a.organisationId, ownOrganisationId));
   const order = Object.keys(categoryLabels) as Category[];
   return {
     sections: order.map((c) => sections.get(c)).filter((s): s is RecordSection => s !== undefined),

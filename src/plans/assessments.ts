@@ -6,9 +6,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { ageOn } from '../people/age.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { decideRecordAccess, type Category, type Purpose } from '../platform/access.ts';
-import { categoryOfEvent, categoryOfNeed, isCategory } from '../consent/categories.ts';
-import type { CategoryDecision } from '../consent/policy.ts';
+import { decideRecordAccess, type Category, type Purpose } from '../consent/index.ts';
+import { categoryOfEvent, categoryOfNeed, isCategory } from '../consent/index.ts';
+import type { CategoryDecision } from '../consent/index.ts';
 import {
   answersFromResponse, buildResponse, categoryOfQuestionnaire, EXT, extensionOf, flattenItems, parseAnswers, scoreResponse,
   type AnswerError, type Answers, type Questionnaire, type QuestionnaireResponse, type ScoreResult,

@@ -4,7 +4,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { DemoAccountInfo } from '../auth/routes.ts';
 import { createAccount } from '../auth/accounts.ts';
-import { addAction, addGoal, createPlan, joinNetwork, plansOf } from './plans.ts';
+import { addAction, addGoal, createPlan, plansOf } from './plans.ts';
+import { makeLeadPractitioner } from '../consent/index.ts';
+import type { SignedInUser } from '../auth/accounts.ts';
 import { addMonths } from './models.ts';
 
 export async function setUpPlansDemo(db: Kysely<Database>, citizenId: string, practitionerId: string, password: string): Promise<DemoAccountInfo[]> {
@@ -23,8 +25,9 @@ export async function setUpPlansDemo(db: Kysely<Database>, citizenId: string, pr
   if ((await plansOf(db, citizenId)).length === 0) {
     const practitioner = await db.selectFrom('practitioners').select(['id', 'organisation_id']).where('id', '=', practitionerId).executeTakeFirst();
     if (practitioner) {
-      const actor = { id: 'demo', role: 'practitioner' as const, organisationId: practitioner.organisation_id };
-      await joinNetwork(db, citizenId, practitioner.organisation_id, practitioner.id, 'lead practitioner', 'the demo citizen\'s shared plan', null);
+      const team = await db.selectFrom('practitioners').select('team_id').where('id', '=', practitioner.id).executeTakeFirstOrThrow();
+      const actor: SignedInUser = { id: 'demo', username: 'demo', displayName: 'Demo set-up', role: 'practitioner', personId: null, practitionerId: practitioner.id, organisationId: practitioner.organisation_id, teamId: team.team_id };
+      await makeLeadPractitioner(db, citizenId, practitioner.id, 'the demo citizen\'s shared plan', null);
       const today = new Date().toISOString().slice(0, 10);
       const planId = await createPlan(db, actor, { personId: citizenId, householdId: null, memberIds: [], title: 'My support plan', nextReviewOn: addMonths(today, 3) });
       const framework = new Set(['WELL', 'CONN', 'HOME', 'INFO', 'TOGETHER']);

@@ -8,7 +8,7 @@ import { testDatabaseTargets } from '../platform/testing.ts';
 import type { Database } from '../platform/schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { decideAccess } from '../platform/access.ts';
+import { decideAccess } from '../consent/index.ts';
 import { activeFramework, ensurePlansDefaults, installFramework, loadQuestionnaire, outcomeMappings } from './store.ts';
 import { defaultFramework } from './framework.ts';
 import { prefillFor, submitAssessment, tellItOnceByForm } from './assessments.ts';

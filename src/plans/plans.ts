@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
+import { joinNetworkOnce } from '../consent/index.ts';
 
 type Actor = Pick<SignedInUser, 'id' | 'role' | 'organisationId'>;
 
@@ -29,17 +30,6 @@ function checkDate(field: string, value: string | null | undefined, label: strin
   // Date.parse rolls 2027-02-30 over to March: a real date reads back as itself.
   if (!DATE.test(value) || Number.isNaN(Date.parse(value)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) throw new PlanInputError(field, `Enter ${label} as a real date`);
   return value;
-}
-
-/** Records (once) that an organisation is part of the person's care network for this plan. */
-export async function joinNetwork(db: Kysely<Database>, personId: string, organisationId: string, practitionerId: string | null, roleLabel: string, reason: string, recordedBy: string | null): Promise<void> {
-  const existing = await db.selectFrom('care_relationships').select('id').where('person_id', '=', personId).where('organisation_id', '=', organisationId)
-    .where('ended_at', 'is', null).where((eb) => (practitionerId ? eb('practitioner_id', '=', practitionerId) : eb('practitioner_id', 'is', null))).executeTakeFirst();
-  if (existing) return;
-  const team = practitionerId ? await db.selectFrom('practitioners').select('team_id').where('id', '=', practitionerId).executeTakeFirst() : undefined;
-  await db.insertInto('care_relationships').values({
-    person_id: personId, organisation_id: organisationId, team_id: team?.team_id ?? null, practitioner_id: practitionerId, kind: 'network', role_label: roleLabel, reason, recorded_by: recordedBy,
-  }).execute();
 }
 
 export interface NewPlan {
@@ -95,7 +85,7 @@ export async function addGoal(db: Kysely<Database>, actor: Actor, planId: string
 export interface NewAction { goalId: string | null; description: string; assignedOrganisationId: string; assignedPractitionerId: string | null; dueOn: string }
 
 /** Adds an action for any agency; that agency joins the care network of every member of the plan. */
-export async function addAction(db: Kysely<Database>, actor: Actor, planId: string, input: NewAction, now: Date = new Date()): Promise<string> {
+export async function addAction(db: Kysely<Database>, actor: SignedInUser, planId: string, input: NewAction, now: Date = new Date()): Promise<string> {
   const description = input.description.trim();
   if (description.length < 3 || description.length > 500) throw new PlanInputError('description', 'Describe the action in 3 to 500 characters');
   const dueOn = checkDate('dueOn', input.dueOn, 'the due date');
@@ -114,7 +104,13 @@ export async function addAction(db: Kysely<Database>, actor: Actor, planId: stri
       due_on: dueOn, status: 'open', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, completed_at: null, completed_by: null,
     }).execute();
     const members = await trx.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute();
-    for (const m of members) await joinNetwork(trx, m.person_id, org.id, input.assignedPractitionerId, 'plan partner', `actions in the shared plan "${plan.title}"`, actor.id);
+    for (const m of members) {
+      const team = input.assignedPractitionerId ? await trx.selectFrom('practitioners').select('team_id').where('id', '=', input.assignedPractitionerId).executeTakeFirst() : undefined;
+      await joinNetworkOnce(trx, actor, {
+        personId: m.person_id, organisationId: org.id, teamId: team?.team_id ?? null, practitionerId: input.assignedPractitionerId,
+        roleLabel: 'plan partner', reason: `actions in the shared plan "${plan.title}"`,
+      });
+    }
     await appendPlanEvent(trx, planId, actor, 'action_added', `Action for ${org.name}, due ${dueOn}: "${description}"`, { actionId: id, organisationId: org.id, dueOn }, now);
   });
   return id;

@@ -3,15 +3,15 @@
 // the questionnaire's own category for its responses, per household member for their goals.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
-import { decideRecordAccess, type Category } from '../platform/access.ts';
+import { decideRecordAccess, joinNetworkByAgreement, type Category } from '../consent/index.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import type { CategoryDecision } from '../consent/policy.ts';
+import type { CategoryDecision } from '../consent/index.ts';
 import { suppressSmall } from '../web/charts.ts';
 import { personSummary } from '../people/record.ts';
 import { activeFramework, ensurePlansDefaults, listQuestionnaires, loadOperatingModels, loadQuestionnaire, outcomeMappings } from './store.ts';
 import { AccessRefused, prefillFor, purposeFor, responsesAbout, submitAssessment, tellItOnceByForm, tellItOnceForPerson, visibleUnder, type ResponseSummary } from './assessments.ts';
-import { addAction, addGoal, completeAction, createPlan, joinNetwork, loadPlan, plansOf, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
+import { addAction, addGoal, completeAction, createPlan, loadPlan, plansOf, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
 import { categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
 import type { Prefilled } from './prefill.ts';
 import { lineChart } from './line-chart.ts';
@@ -369,8 +369,9 @@ export function registerPlansRoutes(app: FastifyInstance): void {
           // The household member agreed to be part of the plan: the practitioner joins their care
           // network (recorded, and on the audit trail the person sees). They then see what their
           // own organisation records, and more only if the member shares it.
-          await joinNetwork(db, m.id, user.organisationId, user.practitionerId, 'household plan', 'agreed to be part of a household plan', user.id);
-          await appendAudit(db, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: m.id, category: 'plans', purpose: 'direct_care', decision: 'allow', reason: 'joined the care network: the person agreed to be part of a household plan' });
+          await db.transaction().execute((trx) => joinNetworkByAgreement(trx, user, {
+            personId: m.id, viaPersonId: personId, roleLabel: 'household plan', reason: 'agreed to be part of a household plan',
+          }));
           d = await decideRecordAccess(db, { actor: user, personId: m.id, categories: ['plans'], purpose: 'direct_care', action: 'write' });
         }
         if (d.byCategory.plans.scope !== 'none') members.push(m.id);

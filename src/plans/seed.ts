@@ -4,12 +4,13 @@
 // set-based, anchored on the place's own latest event date rather than the wall clock.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { bulkInsert } from '../demo/bulk.ts';
+import { bulkInsert } from '../platform/bulk.ts';
+import { seedDirectives, seedRelationships } from '../consent/index.ts';
 import { ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';
 import { addMonths } from './models.ts';
 import { buildResponse, scoreResponse, type Answers, type Questionnaire } from './questionnaire.ts';
 import { prefillQuestionnaire, tellItOnce, type PrefillFacts } from './prefill.ts';
-import { categoryOfEvent, categoryOfNeed } from '../consent/categories.ts';
+import { categoryOfEvent, categoryOfNeed } from '../consent/index.ts';
 
 /** FNV-1a: a deterministic number in [0, 1) from a string. */
 export function unit(text: string): number {
@@ -342,8 +343,10 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     const col = (name: string, type: string) => ({ name, type, value: (r: Record<string, unknown>) => r[name] ?? null });
     await bulkInsert(trx, 'model_enrolments', [txt('id'), txt('model_id'), txt('person_id'), txt('household_id'), txt('lead_practitioner_id'), txt('lead_organisation_id'), txt('lead_role_label'),
       txt('identified_by_response_id'), col('consent_recorded_at', 'timestamptz'), txt('consent_note'), col('enrolled_at', 'timestamptz'), col('planned_end', 'date')], enrolments as unknown as Array<Record<string, unknown>>);
-    await bulkInsert(trx, 'care_relationships', [txt('person_id'), txt('organisation_id'), txt('team_id'), txt('practitioner_id'), { name: 'kind', type: 'text', value: () => 'network' },
-      txt('role_label'), txt('reason'), col('started_at', 'timestamptz')], relationships as unknown as Array<Record<string, unknown>>);
+    await seedRelationships(trx, relationships.map((r) => ({
+      personId: r.person_id, organisationId: r.organisation_id, teamId: r.team_id, practitionerId: r.practitioner_id, kind: 'network' as const,
+      roleLabel: r.role_label, reason: r.reason, startedAt: r.started_at, endedAt: null,
+    })));
     await bulkInsert(trx, 'questionnaire_responses', [txt('id'), txt('questionnaire_id'), txt('questionnaire_version'), txt('person_id'), txt('organisation_id'), txt('practitioner_id'),
       txt('author_role'), txt('enrolment_id'), col('authored_at', 'timestamptz'), col('response', 'jsonb'), col('total_score', 'float8'), col('domain_scores', 'jsonb'), col('rules_met', 'jsonb'),
       col('complete', 'boolean'), col('items_answered', 'int'), col('items_reused', 'int'), col('items_asked', 'int'), col('items_changed', 'int')], responses, 1000);
@@ -361,13 +364,11 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     events.sort((a, b) => a.at.getTime() - b.at.getTime() || a.plan_id.localeCompare(b.plan_id));
     await bulkInsert(trx, 'plan_events', [txt('plan_id'), col('at', 'timestamptz'), txt('actor_user_id'), txt('actor_role'), txt('actor_organisation_id'), txt('kind'), txt('summary'), col('detail', 'jsonb')],
       events as unknown as Array<Record<string, unknown>>);
-    if (directives.length > 0) {
-      // purposes is an array column, which unnest cannot carry per row: it is the same for all.
-      await sql`
-        insert into consent_directives (person_id, category, recipient_kind, recipient_id, purposes, decision, valid_from, recorded_at, recorded_by_role, note)
-        select t.person_id, '*', 'network', null, array['direct_care', 'care_coordination'], 'permit', t.at, t.at, 'practitioner', t.note
-        from unnest(${directives.map((d) => d.person_id)}::text[], ${directives.map((d) => d.recorded_at)}::timestamptz[], ${directives.map((d) => d.note)}::text[]) as t(person_id, at, note)`.execute(trx);
-    }
+    // Each member signed the model's consent form on joining: their own word, to the whole network.
+    await seedDirectives(trx, directives.map((d) => ({
+      personId: d.person_id, category: '*' as const, recipientKind: 'network' as const, recipientId: null, decision: 'permit' as const, recordedAt: d.recorded_at,
+      validUntil: null, withdrawnAt: null, recordedFor: 'person' as const, note: d.note, evidence: null,
+    })));
   });
   return { enrolments: enrolments.length, plans: plans.length, responses: responses.length, seconds: (Date.now() - started) / 1000 };
 }

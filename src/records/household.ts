@@ -3,7 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { categories, decideRecordAccess } from '../platform/access.ts';
+import { categories, decideRecordAccess } from '../consent/index.ts';
 import { ageOn } from '../people/age.ts';
 import { currentNeeds } from '../people/record.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';

@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { appendAudit } from '../audit/log.ts';
+import { addPractitionerToNetwork, endRelationship, RelationshipRefused } from '../consent/index.ts';
 
 export interface NetworkMember {
   id: number;
@@ -41,41 +41,28 @@ export async function networkOf(db: Kysely<Database>, personId: string, includeE
 
 export class NetworkInputError extends Error {}
 
-/** Adds a named practitioner to the person's network; returns the new relationship's id. */
+/**
+ * Adds a named practitioner to the person's network (consent opens the relationship, under its
+ * rule that only someone already involved may); returns the new relationship's id.
+ */
 export async function addToNetwork(db: Kysely<Database>, actor: SignedInUser, personId: string, input: { practitionerId: string; roleLabel: string; reason: string }): Promise<number> {
   const reason = input.reason.trim();
   const roleLabel = input.roleLabel.trim();
   if (reason.length < 5 || reason.length > 500) throw new NetworkInputError('Say why this person is joining the network, in 5 to 500 characters');
   if (roleLabel.length < 2 || roleLabel.length > 80) throw new NetworkInputError('Give their role in this person\'s care, for example "housing support"');
   return db.transaction().execute(async (trx) => {
-    const practitioner = await trx.selectFrom('practitioners').select(['id', 'organisation_id', 'team_id']).where('id', '=', input.practitionerId).executeTakeFirst();
-    if (!practitioner) throw new NetworkInputError('Choose a practitioner from the list');
-    const already = await trx.selectFrom('care_relationships').select('id').where('person_id', '=', personId)
-      .where('practitioner_id', '=', practitioner.id).where('ended_at', 'is', null).executeTakeFirst();
-    if (already) throw new NetworkInputError('That practitioner is already in this person\'s network');
-    if (roleLabel.toLowerCase() === 'lead practitioner') {
-      // One lead at a time: the previous lead stays in the network in a plain role.
-      await trx.updateTable('care_relationships').set({ role_label: 'former lead practitioner' }).where('person_id', '=', personId)
-        .where('role_label', '=', 'lead practitioner').where('ended_at', 'is', null).execute();
+    try {
+      return await addPractitionerToNetwork(trx, actor, { personId, practitionerId: input.practitionerId, roleLabel, reason });
+    } catch (error) {
+      if (error instanceof RelationshipRefused) throw new NetworkInputError(error.message);
+      throw error;
     }
-    const row = await trx.insertInto('care_relationships').values({
-      person_id: personId, organisation_id: practitioner.organisation_id, team_id: practitioner.team_id, practitioner_id: practitioner.id,
-      kind: 'network', role_label: roleLabel.toLowerCase() === 'lead practitioner' ? 'lead practitioner' : roleLabel, reason, ended_at: null, recorded_by: actor.id,
-    }).returning('id').executeTakeFirstOrThrow();
-    await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId, category: null, purpose: 'care_coordination', decision: 'success', reason: `added to the care network: ${reason}` });
-    return Number(row.id);
   });
 }
 
 export async function endNetworkMembership(db: Kysely<Database>, actor: SignedInUser, personId: string, relationshipId: number, reason: string): Promise<boolean> {
   if (reason.trim().length < 5) throw new NetworkInputError('Say why this person is leaving the network, in at least 5 characters');
-  return db.transaction().execute(async (trx) => {
-    const result = await trx.updateTable('care_relationships').set({ ended_at: new Date() }).where('id', '=', relationshipId)
-      .where('person_id', '=', personId).where('ended_at', 'is', null).where('kind', '=', 'network').executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) return false;
-    await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId, category: null, purpose: 'care_coordination', decision: 'success', reason: `left the care network: ${reason.trim().slice(0, 200)}` });
-    return true;
-  });
+  return db.transaction().execute((trx) => endRelationship(trx, actor, { relationshipId, personId, kind: 'network', reason: `left the care network: ${reason.trim().slice(0, 200)}` }));
 }
 
 export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<{ practitionerId: string; name: string; organisation: string } | undefined> {

@@ -2,7 +2,7 @@
 // messages to their lead practitioner, feedback on services.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
-import { decideRecordAccess } from '../platform/access.ts';
+import { decideRecordAccess } from '../consent/index.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { parsePersonQuery, SearchQueryError } from './search-query.ts';

@@ -14,7 +14,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { decideRecordAccessForMany } from '../platform/access.ts';
+import { decideRecordAccessForMany } from '../consent/index.ts';
 import { swappedDayMonth, type PersonQuery } from './search-query.ts';
 
 export interface SearchHit { personId: string; name: string; birthDate: string | null; postcode: string | null; score: number }

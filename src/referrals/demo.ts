@@ -5,6 +5,7 @@ import type { Database } from '../platform/schema.ts';
 import { createAccount } from '../auth/accounts.ts';
 import type { DemoAccountInfo } from '../auth/routes.ts';
 import { insertReferral, serviceFor } from './referrals.ts';
+import { endRelationshipsOfOrganisation, seedDirectives } from '../consent/index.ts';
 import { onReferralChange } from './pathways.ts';
 
 const DAY = 86_400_000;
@@ -44,7 +45,7 @@ export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string,
   const charityService = befriending ? await serviceFor(db, befriending.id) : undefined;
   await db.transaction().execute(async (trx) => {
     const base = { personId: citizenId, personWords: 'I need somewhere settled before I can sort anything else out.', urgency: 'soon' as const, sharingBasis: 'consent' as const,
-      onwardConsent: true, onwardFromId: null, journeyId: null, stepCode: null, byLabel: label, byRole: 'practitioner', note: null,
+      onwardConsent: true, onwardFromId: null, journeyId: null, stepCode: null, byLabel: label, byRole: 'practitioner', by: null, note: null,
       from: { organisationId: from.organisation_id, teamId: from.team_id, practitionerId: from.id, userId: null } };
     if (housingService) {
       const sentAt = new Date(now - 6 * DAY);
@@ -52,9 +53,10 @@ export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string,
       const ackAt = new Date(now - 5 * DAY);
       await trx.updateTable('referrals').set({ status: 'received', acknowledged_at: ackAt }).where('id', '=', 'ref-demo-citizen-1').execute();
       await trx.insertInto('referral_events').values({ referral_id: 'ref-demo-citizen-1', at: ackAt, action: 'acknowledge', from_status: 'sent', to_status: 'received', by_user_id: null, by_role: 'practitioner', by_organisation_id: housingService.organisation_id, by_label: `${housing.given_name} ${housing.family_name}, ${housing.organisation}`, note: null }).execute();
-      for (const category of ['demographics', 'housing', 'about_me']) {
-        await trx.insertInto('consent_directives').values({ person_id: citizenId, category, recipient_kind: 'organisation', recipient_id: housingService.organisation_id, purposes: ['direct_care', 'care_coordination'], decision: 'permit', valid_from: sentAt, recorded_at: sentAt, valid_until: null, recorded_by: null, recorded_by_role: 'practitioner', withdrawn_at: null, withdrawn_by: null, note: `agreed when referred to ${housingService.name}` }).execute();
-      }
+      await seedDirectives(trx, (['demographics', 'housing', 'about_me'] as const).map((category) => ({
+        personId: citizenId, category, recipientKind: 'organisation' as const, recipientId: housingService.organisation_id, decision: 'permit' as const, recordedAt: sentAt,
+        validUntil: null, withdrawnAt: null, recordedFor: 'practitioner' as const, note: `when referring you to ${housingService.name}`, evidence: 'you agreed when the referral was made',
+      })));
     }
     if (charityService) {
       const sentAt = new Date(now - 70 * DAY);
@@ -69,7 +71,7 @@ export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string,
         previous = status;
       }
       await trx.updateTable('referrals').set({ status: 'completed', acknowledged_at: new Date(now - 69 * DAY), accepted_at: new Date(now - 68 * DAY), first_contact_at: new Date(now - 60 * DAY), closed_at: new Date(now - 10 * DAY) }).where('id', '=', 'ref-demo-citizen-2').execute();
-      await trx.updateTable('care_relationships').set({ ended_at: new Date(now - 10 * DAY) }).where('person_id', '=', citizenId).where('kind', '=', 'referral').where('organisation_id', '=', charityService.organisation_id).where('ended_at', 'is', null).execute();
+      await endRelationshipsOfOrganisation(trx, citizenId, charityService.organisation_id, 'referral', new Date(now - 10 * DAY), 'referral completed');
       await onReferralChange(trx, { journeyId: null, stepCode: null, referralId: 'ref-demo-citizen-2' }, 'complete', null, new Date(now - 10 * DAY));
     }
   });

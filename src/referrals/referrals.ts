@@ -6,9 +6,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
-import { decideRecordAccess } from '../platform/access.ts';
-import { recordDirective } from '../consent/directives.ts';
-import { carePurposes, categoryLabels, isCategory, type Category } from '../consent/categories.ts';
+import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, openRelationship, recordDirective, type Category } from '../consent/index.ts';
 import { addWorkingDays, ukDate } from './working-days.ts';
 import { isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
 import { onReferralChange } from './pathways.ts';
@@ -38,6 +36,8 @@ export interface NewReferral {
   /** 'given': the person agreed to share `categories`; 'not_given': refer only on a lawful basis. */
   consent: 'given' | 'not_given';
   categories: Category[];
+  /** How the person agreed, in the referrer's words (shown to the person beside the choice it records). */
+  consentEvidence?: string | null;
   onwardConsent: boolean;
   /** A waiting step of one of the person's pathway journeys that this referral serves. */
   journeyStep: { journeyId: number; stepCode: string } | null;
@@ -70,7 +70,7 @@ export function parseReferralForm(personId: string, body: Body): NewReferral {
   }
   return {
     personId, serviceId, reason, personWords: str(body.words, 2000) || null, urgency, consent,
-    categories: consent === 'given' ? [...new Set(cats)] : [], onwardConsent: body.onward_consent === 'yes', journeyStep,
+    categories: consent === 'given' ? [...new Set(cats)] : [], consentEvidence: str(body.consent_evidence, 300) || null, onwardConsent: body.onward_consent === 'yes', journeyStep,
   };
 }
 
@@ -111,6 +111,8 @@ export interface InsertReferral {
   stepCode: string | null;
   byLabel: string;
   byRole: string | null;
+  /** The user sending it (null for seeded history). */
+  by: SignedInUser | null;
   note: string | null;
   now: Date;
 }
@@ -118,10 +120,10 @@ export interface InsertReferral {
 /** The referral row, its first event, and the receiving team's relationship with the person. */
 export async function insertReferral(trx: Transaction<Database>, r: InsertReferral): Promise<void> {
   const sentDay = ukDate(r.now);
-  const relationship = await trx.insertInto('care_relationships').values({
-    person_id: r.personId, organisation_id: r.service.organisation_id, team_id: r.service.team_id, practitioner_id: null, kind: 'referral',
-    role_label: 'receiving service', reason: `open referral to ${r.service.name}`, started_at: r.now, ended_at: null, recorded_by: r.from.userId,
-  }).returning('id').executeTakeFirstOrThrow();
+  const relationshipId = await openRelationship(trx, {
+    personId: r.personId, organisationId: r.service.organisation_id, teamId: r.service.team_id, practitionerId: null,
+    ground: { kind: 'referral', serviceName: r.service.name }, recordedBy: r.by, startedAt: r.now,
+  });
   await trx.insertInto('referrals').values({
     id: r.id, person_id: r.personId, from_organisation_id: r.from.organisationId, from_team_id: r.from.teamId, from_practitioner_id: r.from.practitionerId,
     from_user_id: r.from.userId, service_id: r.service.id, organisation_id: r.service.organisation_id, team_id: r.service.team_id,
@@ -129,7 +131,7 @@ export async function insertReferral(trx: Transaction<Database>, r: InsertReferr
     shared_categories: sql<string[]>`${JSON.stringify(r.categories)}::jsonb`, sharing_basis: r.sharingBasis, onward_consent: r.onwardConsent,
     status: 'sent', sent_at: r.now, acknowledged_at: null, accepted_at: null, first_contact_at: null, closed_at: null,
     acknowledge_due: addWorkingDays(sentDay, r.service.acknowledge_within_days), first_contact_due: addWorkingDays(sentDay, r.service.first_contact_within_days),
-    decline_reason: null, onward_from_id: r.onwardFromId, onward_referral_id: null, relationship_id: Number(relationship.id),
+    decline_reason: null, onward_from_id: r.onwardFromId, onward_referral_id: null, relationship_id: relationshipId,
     journey_id: r.journeyId, step_code: r.stepCode,
   }).execute();
   await trx.insertInto('referral_events').values({
@@ -165,23 +167,24 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
       .where('s.journey_id', '=', input.journeyStep.journeyId).where('s.step_code', '=', input.journeyStep.stepCode).executeTakeFirst();
     if (!step || step.status !== 'waiting' || step.referral_id) throw new ReferralInputError('step', 'That pathway step is not waiting for a referral');
   }
-  // The person's word, recorded as their sharing choices for the receiving organisation.
-  for (const category of input.categories) {
-    await recordDirective(db, actor, input.personId, {
-      category, recipientKind: 'organisation', recipientId: service.organisation_id, purposes: [...carePurposes], decision: 'permit',
-      validUntil: null, note: `agreed when referred to ${service.name}`,
-    });
-  }
   const id = newReferralId();
   const practitioner = actor.practitionerId ? await db.selectFrom('practitioners').select('team_id').where('id', '=', actor.practitionerId).executeTakeFirst() : undefined;
   const byLabel = await actorLabel(db, actor);
   await db.transaction().execute(async (trx) => {
+    // What the person agreed to share, as the referrer recorded it: for the receiving
+    // organisation and these categories only, shown to the person, and never above their own word.
+    for (const category of input.categories) {
+      await recordDirective(trx, actor, input.personId, {
+        category, recipientKind: 'organisation', recipientId: service.organisation_id, purposes: [...carePurposes], decision: 'permit',
+        validUntil: null, note: `when referring you to ${service.name}`,
+      }, { evidence: input.consentEvidence?.trim() || 'you agreed when the referral was made', referralId: id });
+    }
     await insertReferral(trx, {
       id, personId: input.personId, service, reason: input.reason, personWords: input.personWords, urgency: input.urgency,
       from: { organisationId: actor.organisationId!, teamId: practitioner?.team_id ?? null, practitionerId: actor.practitionerId, userId: actor.id },
       categories: input.categories, sharingBasis, onwardConsent: input.onwardConsent, onwardFromId: null,
       journeyId: input.journeyStep?.journeyId ?? null, stepCode: input.journeyStep?.stepCode ?? null,
-      byLabel, byRole: actor.role, note: null, now,
+      byLabel, byRole: actor.role, by: actor, note: null, now,
     });
     await appendAudit(trx, {
       actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId: input.personId,
@@ -253,14 +256,13 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
         personWords: r.person_words, urgency: r.urgency, categories, sharingBasis: carry ? 'consent' : r.sharing_basis === 'lawful_basis' ? 'lawful_basis' : 'identification',
         onwardConsent: false, onwardFromId: r.id, journeyId: r.journey_id, stepCode: r.step_code,
         from: { organisationId: r.organisation_id, teamId: practitioner?.team_id ?? r.team_id, practitionerId: actor.practitionerId, userId: actor.id },
-        byLabel, byRole: actor.role, note: 'Created automatically when the previous service declined, so nobody is dropped', now,
+        byLabel, byRole: actor.role, by: actor, note: 'Created automatically when the previous service declined, so nobody is dropped', now,
       });
       for (const category of categories.filter(isCategory)) {
-        await trx.insertInto('consent_directives').values({
-          person_id: r.person_id, category, recipient_kind: 'organisation', recipient_id: onward.organisation_id, purposes: [...carePurposes],
-          decision: 'permit', valid_until: null, recorded_by: actor.id, recorded_by_role: actor.role, withdrawn_at: null, withdrawn_by: null,
-          note: `the person agreed to be handed on when first referred (${categoryLabels[category]})`,
-        }).execute();
+        await recordDirective(trx, actor, r.person_id, {
+          category, recipientKind: 'organisation', recipientId: onward.organisation_id, purposes: [...carePurposes], decision: 'permit', validUntil: null,
+          note: `when handing your referral on to ${onward.name}`,
+        }, { evidence: `you agreed to be handed on when first referred (${categoryLabels[category]})`, referralId: onwardId });
       }
     }
     if (result.closes) set.closed_at = now;
@@ -271,7 +273,7 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     }).execute();
     // Access follows relationships: the receiving team's ends when the referral closes.
     if (result.closes && r.relationship_id !== null) {
-      await trx.updateTable('care_relationships').set({ ended_at: now }).where('id', '=', r.relationship_id).where('ended_at', 'is', null).execute();
+      await endRelationship(trx, actor, { relationshipId: r.relationship_id, reason: `referral ${result.status}`, at: now });
     }
     await onReferralChange(trx, { journeyId: r.journey_id, stepCode: r.step_code, referralId: r.id }, action.kind, onwardId, now);
     await appendAudit(trx, {

@@ -3,9 +3,9 @@
 // with onward routes and the flow charts have real waits. A few thousand rows, bulk inserted.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { bulkInsert } from '../demo/bulk.ts';
+import { bulkInsert } from '../platform/bulk.ts';
 import { streamFor, type Rng } from '../synth/random.ts';
-import { categoryOfNeed } from '../consent/categories.ts';
+import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';
 import { addWorkingDays, ukDate } from './working-days.ts';
 import { pathwayDefinitions, stagesOf, type PathwayDefinition } from './pathway-definitions.ts';
 import type { ReferralStatus, Urgency } from './state.ts';
@@ -313,18 +313,19 @@ export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: 
       { name: 'note', type: 'text', value: (e) => e.note },
     ], events, 10_000);
     // The receiving team's relationship with each person: open while the referral is, ended when it closed.
-    await sql`
-      insert into care_relationships (person_id, organisation_id, team_id, practitioner_id, kind, role_label, reason, started_at, ended_at, recorded_by)
-      select r.person_id, r.organisation_id, r.team_id, null, 'referral', 'receiving service', 'open referral to ' || s.name, r.sent_at, r.closed_at, r.id
-      from referrals r join services s on s.id = r.service_id`.execute(trx);
-    await sql`update referrals r set relationship_id = c.id from care_relationships c where c.kind = 'referral' and c.recorded_by = r.id`.execute(trx);
-    await sql`update care_relationships set recorded_by = null where kind = 'referral' and recorded_by like 'ref-demo-%'`.execute(trx);
-    // What each person agreed to share with the receiving organisation, recorded as their sharing choices.
-    await sql`
-      insert into consent_directives (person_id, category, recipient_kind, recipient_id, purposes, decision, valid_from, recorded_at, recorded_by_role, note)
-      select r.person_id, c.category, 'organisation', r.organisation_id, array['direct_care', 'care_coordination'], 'permit', r.sent_at, r.sent_at, 'practitioner', 'agreed when referred'
-      from referrals r cross join lateral jsonb_array_elements_text(r.shared_categories) as c(category)
-      where r.onward_from_id is null`.execute(trx);
+    const serviceNames = new Map(services.map((svc) => [svc.id, svc.name]));
+    const relationshipIds = await seedRelationships(trx, referrals.map((r) => ({
+      personId: r.person_id, organisationId: r.organisation_id, teamId: r.team_id, practitionerId: null, kind: 'referral' as const,
+      roleLabel: 'receiving service', reason: `open referral to ${serviceNames.get(r.service_id) ?? 'a service'}`, startedAt: r.sent_at, endedAt: r.closed_at,
+    })));
+    await sql`update referrals r set relationship_id = u.relationship_id
+      from unnest(${referrals.map((r) => r.id)}::text[], ${relationshipIds}::bigint[]) as u(id, relationship_id) where r.id = u.id`.execute(trx);
+    // What each person agreed to share with the receiving organisation, as the referrer recorded it.
+    await seedDirectives(trx, referrals.filter((r) => r.onward_from_id === null).flatMap((r) => r.shared_categories.filter(isCategory).map((category) => ({
+      personId: r.person_id, category, recipientKind: 'organisation' as const, recipientId: r.organisation_id, decision: 'permit' as const, recordedAt: r.sent_at,
+      validUntil: null, withdrawnAt: null, recordedFor: 'practitioner' as const, note: `when referring you to ${serviceNames.get(r.service_id) ?? 'a service'}`,
+      evidence: 'you agreed when the referral was made',
+    }))));
   });
   return { referrals: referrals.length, journeys: journeys.length };
 }

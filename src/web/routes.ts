@@ -2,9 +2,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { categories, decideAccess, decideRecordAccessAndRead, type RecordAccess } from '../platform/access.ts';
-import { startBreakGlass } from '../consent/break-glass.ts';
-import { proxiesOf } from '../consent/proxies.ts';
+import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, visibleToReader, type RecordAccess } from '../consent/index.ts';
+import type { PersonCostRow } from '../budgets/queries.ts';
+import { startBreakGlass } from '../consent/index.ts';
+import { proxiesOf } from '../consent/index.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
 import { appendAudit, countAuditEvents } from '../audit/log.ts';
@@ -99,16 +100,20 @@ export function registerWebRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer');
     const personId = personIdParam(request);
     const db = app.joinery.database.db;
-    const purpose = user.role === 'citizen' ? 'self' : user.role === 'data_quality' ? 'care_coordination' : 'direct_care';
+    // Data-quality reviewers compare candidate pairs on the review page and never open a record here.
+    const purpose = user.role === 'citizen' ? 'self' : 'direct_care';
     const seen = (access: RecordAccess) => access.allowed && access.byCategory.demographics.scope !== 'none';
     // The page's reads (one prepared round trip) run while the decision is audited; the page is
     // rendered only once both are done.
     const { access, data } = await decideRecordAccessAndRead(db, { actor: user, personId, categories, purpose, action: 'read' }, async (access) => {
       if (!seen(access)) return undefined;
-      // Whole-system cost: money is 'finances'; own_organisation scope shows only that agency's
-      // spend. Without the household total, which this decision does not cover and the page does not show.
-      const finances = access.byCategory.finances;
-      const cost = finances.scope === 'none' ? null : finances.scope === 'all' ? 'all' as const : user.organisationId ? [user.organisationId] : [];
+      // Whole-system cost: money is 'finances', and who was paid is information of the payer's own
+      // category (a probation payment says the person is known to probation), so a row is shown
+      // only when both are. Without the household total, which this decision does not cover.
+      const own = user.organisationId;
+      const cost = access.byCategory.finances.scope === 'none' ? null : (row: PersonCostRow) =>
+        visibleToReader(access.byCategory, 'finances', row.organisation_id, own) &&
+        (row.organisation_kind === null || visibleToReader(access.byCategory, categoryOfOrganisationKind(row.organisation_kind), row.organisation_id, own));
       return Promise.all([
         personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
         user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
@@ -150,7 +155,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
         error: 'Say why you need emergency access, in 10 to 500 characters',
       }));
     }
-    await startBreakGlass(app.joinery.database.db, user, personId, reason);
+    await app.joinery.database.db.transaction().execute((trx) => startBreakGlass(trx, user, personId, reason));
     return reply.redirect(`/people/${encodeURIComponent(personId)}`);
   });
 

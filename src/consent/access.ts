@@ -3,12 +3,12 @@
 // break-glass, proxies) in one query, applies the pure policy in consent/policy.ts per category,
 // and writes every decision, allow or deny, to the audit log with its reason.
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit, type AuditEntry } from '../audit/log.ts';
-import { loadAccessFacts, loadAccessFactsForMany } from '../consent/facts.ts';
-import { decideCategory, type AccessFacts, type Actor, type CategoryDecision } from '../consent/policy.ts';
-import { categories, purposes, type Category, type Purpose } from '../consent/categories.ts';
+import { loadAccessFacts, loadAccessFactsForMany } from './facts.ts';
+import { decideCategory, type AccessFacts, type Actor, type CategoryDecision } from './policy.ts';
+import { categories, purposes, type Category, type Purpose } from './categories.ts';
 
 export { categories, purposes, type Category, type Purpose };
 
@@ -57,7 +57,7 @@ async function personInReviewQueue(db: Kysely<Database>, personId: string): Prom
 }
 
 const noFacts = (now: Date) => ({
-  now, relationships: [], organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, actsAsProxy: false,
+  now, relationships: [], organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, proxyScope: null, safeguardingReleased: false,
 });
 
 /** The policy over loaded facts, and the audit entries its decisions make (appended by the caller). */

@@ -1,0 +1,28 @@
+// The consent module's public face. It owns every fact that grants access to a person's record
+// (relationships of care, sharing choices, proxies, lawful bases, safeguarding releases,
+// break-glass) and the one access decision over them. Other modules import only from here, and
+// write those facts only through these functions, in the transaction they run in
+// (consent/ownership.test.ts fails if any other module writes the tables).
+export {
+  actorOf, decideAccess, decideRecordAccess, decideRecordAccessAndRead, decideRecordAccessForMany,
+  type AccessAction, type AccessDecision, type AccessRequest, type RecordAccess, type RecordAccessRequest,
+} from './access.ts';
+export {
+  carePurposes, categories, categoryLabels, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, isCategory, isPurpose,
+  purposeLabels, purposes, silentlyWithheld, type Category, type Purpose,
+} from './categories.ts';
+export type { CategoryDecision, Scope } from './policy.ts';
+export {
+  addPractitionerToNetwork, endRelationship, joinNetworkByAgreement, endRelationshipsOfOrganisation, joinNetworkOnce, makeLeadPractitioner, mayExtendNetwork,
+  openRelationship, RelationshipRefused, seedRelationships, type OpenRelationship, type RelationshipGround, type SeededRelationship,
+} from './relationships.ts';
+export {
+  DirectiveInputError, parseDirectiveForm, recordDirective, seedDirectives, withdrawDirective, type NewDirective, type OnBehalf, type SeededDirective,
+} from './directives.ts';
+export {
+  DEFAULT_PROXY_SCOPE, endProxiesWithRelationship, endProxy, grantProxy, parentalProxyEnds, proxiesFor, proxiesOf, ProxyRefused, seedProxies,
+  type NewProxy, type ProxyFor, type SeededProxy,
+} from './proxies.ts';
+export { releaseSafeguardingToPerson, ReleaseRefused, seedLawfulBases, withdrawSafeguardingRelease, type SeededLawfulBasis } from './lawful-bases.ts';
+export { startBreakGlass, BREAK_GLASS_MINUTES } from './break-glass.ts';
+export { visibleToReader } from './visibility.ts';
