@@ -17,6 +17,7 @@ import { registerIndexCommand, registerLinkCommand } from './linkage/cli.ts';
 import { registerDirectoryCommands } from './directory/cli.ts';
 import { registerInsightCommands } from './insight/cli.ts';
 import { registerInteropCommands } from './interop/cli.ts';
+import { registerAccountCommands } from './auth/cli.ts';
 
 function positiveInt(name: string, max = 10_000_000) {
   return (raw: string): number => {
@@ -181,6 +182,7 @@ export function buildProgram(): Command {
   registerDirectoryCommands(program);
   registerInsightCommands(program, () => openMigrated(loadConfig()));
   registerInteropCommands(program);
+  registerAccountCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
   return program;
 }
 

@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testDatabaseTargets } from '../platform/testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import { createAccount, endSession, hashPassword, signInWithPassword, startSession, userForSession } from './accounts.ts';
+import { createAccount, disableAccount, enableAccount, endSession, findUserForOidc, hashPassword, signInWithPassword, startSession, userForSession } from './accounts.ts';
 
 const policy = { maxAttempts: 3, lockMinutes: 15 };
 
@@ -20,6 +20,7 @@ for (const target of await testDatabaseTargets()) {
       await createAccount(database.db, { username: 'Ana.Admin', displayName: 'Ana', role: 'admin', password: 'a long passphrase' });
     });
     after(async () => { await database.close(); });
+    const idOf = async (username: string) => (await database.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
 
     test('right password signs in (username is case-insensitive); wrong password does not', async () => {
       const ok = await signInWithPassword(database.db, 'ana.admin', 'a long passphrase', policy);
@@ -52,6 +53,32 @@ for (const target of await testDatabaseTargets()) {
       await endSession(database.db, token);
       assert.equal(await userForSession(database.db, token), undefined);
       assert.equal(await userForSession(database.db, 'made-up-token'), undefined);
+    });
+
+    test('the only enabled administrator cannot be disabled, even at the command line; with another, they can', async () => {
+      await assert.rejects(disableAccount(database.db, null, (await idOf('ana.admin')), 'testing'), /only administrator account that is enabled/);
+      assert.equal((await signInWithPassword(database.db, 'ana.admin', 'a long passphrase', policy)).outcome, 'signed_in');
+      await createAccount(database.db, { username: 'bo.admin', displayName: 'Bo', role: 'admin', password: 'another passphrase' });
+      assert.equal(await disableAccount(database.db, null, await idOf('bo.admin'), 'testing'), true);
+      assert.equal((await signInWithPassword(database.db, 'bo.admin', 'another passphrase', policy)).outcome, 'disabled');
+      // Bo disabled, Ana is the only one left again.
+      await assert.rejects(disableAccount(database.db, null, await idOf('ana.admin'), 'testing'), /only administrator/);
+      assert.equal(await enableAccount(database.db, null, await idOf('bo.admin')), true);
+      assert.equal((await signInWithPassword(database.db, 'bo.admin', 'another passphrase', policy)).outcome, 'signed_in');
+    });
+
+    test('single sign-on refuses a disabled account and a practitioner who has left', async () => {
+      await createAccount(database.db, { username: 'sso.user', displayName: 'S', role: 'manager', oidcSubject: 'sub-1' });
+      assert.equal((await findUserForOidc(database.db, 'sub-1', undefined)).outcome, 'signed_in');
+      await disableAccount(database.db, null, await idOf('sso.user'), 'left');
+      assert.equal((await findUserForOidc(database.db, 'sub-1', undefined)).outcome, 'disabled');
+      assert.equal((await findUserForOidc(database.db, 'sub-unknown', undefined)).outcome, 'unknown');
+
+      await database.db.insertInto('organisations').values({ id: 'o1', name: 'Org', kind: 'charity', source_code: 'O1', locality_id: null, postcode: '', phone: '', email: '', website: '' }).execute();
+      await database.db.insertInto('teams').values({ id: 't1', organisation_id: 'o1', name: 'Team' }).execute();
+      await database.db.insertInto('practitioners').values({ id: 'pr1', organisation_id: 'o1', team_id: 't1', given_name: 'P', family_name: 'Q', role: 'link_worker', email: '', active: false }).execute();
+      await createAccount(database.db, { username: 'leaver', displayName: 'P Q', role: 'practitioner', oidcSubject: 'sub-2', practitionerId: 'pr1', organisationId: 'o1' });
+      assert.equal((await findUserForOidc(database.db, 'sub-2', undefined)).outcome, 'disabled');
     });
   });
 }

@@ -1,9 +1,13 @@
-// Accounts, password sign-in with lockout, and database-backed sessions.
+// Accounts, password sign-in with lockout, database-backed sessions, and ending an account:
+// an administrator disables it, or the practitioner it belongs to leaves the network.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { preparedQuery } from '../platform/db.ts';
+import { RefusedInput } from '../platform/refused.ts';
+import { appendAudit } from '../audit/log.ts';
+import { revokeTokensOfUser } from '../interop/tokens.ts';
 import type { Role } from './schema.ts';
 
 export interface SignedInUser {
@@ -65,16 +69,24 @@ export async function createAccount(db: Kysely<Database>, account: NewAccount): 
 export type SignInResult =
   | { outcome: 'signed_in'; user: SignedInUser }
   | { outcome: 'wrong_credentials' }
-  | { outcome: 'locked'; until: Date; justLocked: boolean };
+  | { outcome: 'locked'; until: Date; justLocked: boolean }
+  /** The password was right, but the account is disabled or its practitioner has left. */
+  | { outcome: 'disabled' };
 
 // Compared against when the username is unknown, so timing does not reveal which accounts exist.
 let decoyHash: Promise<string> | undefined;
 
 type UserRow = Selectable<Database['users']> & { team_id: string | null };
 
-/** Users with their practitioner's team, which access decisions need. */
+/** Users with their practitioner's team (which access decisions need) and whether they are still active. */
 function usersWithTeam(db: Kysely<Database>) {
-  return db.selectFrom('users').leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id').selectAll('users').select('practitioners.team_id');
+  return db.selectFrom('users').leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id').selectAll('users')
+    .select(['practitioners.team_id', 'practitioners.active as practitioner_active']);
+}
+
+/** An account acts only while not disabled and, if it is a practitioner's, while they are active. */
+function mayAct(row: { disabled_at: Date | null; practitioner_active: boolean | null }): boolean {
+  return row.disabled_at === null && row.practitioner_active !== false;
 }
 
 function toSignedInUser(row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>): SignedInUser {
@@ -105,6 +117,8 @@ export async function signInWithPassword(
   }
   if (row.locked_until && row.locked_until > now) return { outcome: 'locked', until: row.locked_until, justLocked: false };
   if (await passwordMatches(row.password_hash, password)) {
+    // Said only after the right password, so the answer does not tell strangers which accounts are disabled.
+    if (!mayAct(row)) return { outcome: 'disabled' };
     await db.updateTable('users').set({ failed_sign_ins: 0, locked_until: null, last_sign_in_at: now }).where('id', '=', row.id).execute();
     return { outcome: 'signed_in', user: toSignedInUser(row) };
   }
@@ -118,11 +132,15 @@ export async function signInWithPassword(
   return { outcome: 'wrong_credentials' };
 }
 
-export async function findUserForOidc(db: Kysely<Database>, subject: string, username: string | undefined): Promise<SignedInUser | undefined> {
+export type OidcMatch = { outcome: 'signed_in'; user: SignedInUser } | { outcome: 'disabled' } | { outcome: 'unknown' };
+
+export async function findUserForOidc(db: Kysely<Database>, subject: string, username: string | undefined): Promise<OidcMatch> {
   let query = usersWithTeam(db).where('users.oidc_subject', '=', subject);
   if (username) query = usersWithTeam(db).where((eb) => eb.or([eb('users.oidc_subject', '=', subject), eb('users.username', '=', username.toLowerCase())]));
   const row = await query.executeTakeFirst();
-  return row ? toSignedInUser(row) : undefined;
+  if (!row) return { outcome: 'unknown' };
+  // The identity provider vouched for who they are, so saying the account is disabled reveals nothing.
+  return mayAct(row) ? { outcome: 'signed_in', user: toSignedInUser(row) } : { outcome: 'disabled' };
 }
 
 function tokenHash(token: string): string {
@@ -138,13 +156,16 @@ export async function startSession(db: Kysely<Database>, userId: string, hours: 
   return { token, expiresAt };
 }
 
-// Every request looks up its session: a prepared statement, planned once per connection.
+// Every request looks up its session: a prepared statement, planned once per connection. A
+// disabled account, or a practitioner no longer active, has no session, however it was ended
+// (this server, another one, a FHIR write, the database itself).
 const SESSION_USER_SQL = `
   select u.id, u.username, u.display_name, u.role, u.person_id, u.practitioner_id, u.organisation_id, pr.team_id
   from sessions s
   join users u on u.id = s.user_id
   left join practitioners pr on pr.id = u.practitioner_id
-  where s.token_hash = $1 and s.expires_at > $2`;
+  where s.token_hash = $1 and s.expires_at > $2
+    and u.disabled_at is null and coalesce(pr.active, true)`;
 
 export async function userForSession(db: Kysely<Database>, token: string): Promise<SignedInUser | undefined> {
   const rows = await preparedQuery<Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>>(
@@ -155,4 +176,145 @@ export async function userForSession(db: Kysely<Database>, token: string): Promi
 
 export async function endSession(db: Kysely<Database>, token: string): Promise<void> {
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash(token)).execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ending an account
+
+export class AccountInputError extends RefusedInput {
+  override name = 'AccountInputError';
+}
+
+/** Ends everything an account holds now: its sessions go and its bearer tokens are revoked. */
+async function endSessionsAndTokens(db: Kysely<Database>, userId: string): Promise<{ sessions: number; tokens: number }> {
+  const deleted = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+  return { sessions: Number(deleted.numDeletedRows), tokens: await revokeTokensOfUser(db, userId) };
+}
+
+/** Who acts, for the audit trail: an administrator, or an operator at the command line (null). */
+function auditActor(admin: SignedInUser | null) {
+  return { actorUserId: admin?.id ?? null, actorRole: admin?.role ?? null, actorOrganisationId: admin?.organisationId ?? null };
+}
+const where = (admin: SignedInUser | null) => (admin ? '' : ' at the command line');
+
+/**
+ * Disables an account: in one transaction it is marked disabled, its sessions end and its tokens
+ * are revoked, and the audit trail says so (the account's id, not its name or the reason, which
+ * only administrators see). Refuses an administrator's own account and the last enabled
+ * administrator's, so a place always keeps someone who can enable accounts. False if it was
+ * already disabled.
+ */
+export async function disableAccount(db: Kysely<Database>, admin: SignedInUser | null, userId: string, reason: string): Promise<boolean> {
+  const why = reason.trim();
+  if (!why) throw new AccountInputError(400, 'Enter why you are disabling this account');
+  if (why.length > 500) throw new AccountInputError(400, 'The reason must be 500 characters or fewer');
+  if (admin?.id === userId) throw new AccountInputError(409, 'You cannot disable your own account. Ask another administrator.');
+  return db.transaction().execute(async (trx) => {
+    // Locking the administrators' rows first: two administrators disabling each other at once
+    // cannot both succeed.
+    const admins = await trx.selectFrom('users').select(['id', 'disabled_at']).where('role', '=', 'admin').orderBy('id').forUpdate().execute();
+    const account = await trx.selectFrom('users').select(['id', 'role', 'disabled_at']).where('id', '=', userId).forUpdate().executeTakeFirst();
+    if (!account) throw new AccountInputError(404, 'There is no such account.');
+    if (account.disabled_at) return false;
+    if (account.role === 'admin' && !admins.some((a) => a.id !== userId && a.disabled_at === null)) {
+      throw new AccountInputError(409, 'This is the only administrator account that is enabled. Enable or create another first.');
+    }
+    await trx.updateTable('users').set({ disabled_at: new Date(), disabled_by: admin?.id ?? null, disabled_reason: why }).where('id', '=', userId).execute();
+    const ended = await endSessionsAndTokens(trx, userId);
+    await appendAudit(trx, {
+      ...auditActor(admin), action: 'disable_account', personId: null, category: null, purpose: null, decision: 'success',
+      reason: `disabled account ${userId}${where(admin)}: ${ended.sessions} sessions ended, ${ended.tokens} tokens revoked`,
+    });
+    return true;
+  });
+}
+
+/**
+ * Enables a disabled account: they may sign in again. What they held before stays ended (a fresh
+ * sign-in, new tokens). False if it was not disabled.
+ */
+export async function enableAccount(db: Kysely<Database>, admin: SignedInUser | null, userId: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const account = await trx.selectFrom('users').select(['id', 'disabled_at']).where('id', '=', userId).forUpdate().executeTakeFirst();
+    if (!account) throw new AccountInputError(404, 'There is no such account.');
+    if (!account.disabled_at) return false;
+    await trx.updateTable('users').set({ disabled_at: null, disabled_by: null, disabled_reason: null }).where('id', '=', userId).execute();
+    await appendAudit(trx, {
+      ...auditActor(admin), action: 'enable_account', personId: null, category: null, purpose: null, decision: 'success',
+      reason: `enabled account ${userId}${where(admin)}`,
+    });
+    return true;
+  });
+}
+
+/** The account called `username`, for the command line. */
+export async function accountIdFor(db: Kysely<Database>, username: string): Promise<string> {
+  const row = await db.selectFrom('users').select('id').where('username', '=', username.trim().toLowerCase()).executeTakeFirst();
+  if (!row) throw new AccountInputError(404, `there is no account called ${username}`);
+  return row.id;
+}
+
+/**
+ * A practitioner stopped being active (they left the network): the sessions and tokens of their
+ * account end now, in the caller's transaction, on the audit trail. The account is not disabled:
+ * made active again, they sign in afresh.
+ */
+export async function endAccessOfPractitioner(db: Kysely<Database>, actor: SignedInUser, practitionerId: string): Promise<void> {
+  const accounts = await db.selectFrom('users').select('id').where('practitioner_id', '=', practitionerId).execute();
+  for (const account of accounts) {
+    const ended = await endSessionsAndTokens(db, account.id);
+    await appendAudit(db, {
+      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'end_sessions', personId: null, category: null, purpose: null,
+      decision: 'success', reason: `account ${account.id} of Practitioner/${practitionerId} no longer active: ${ended.sessions} sessions ended, ${ended.tokens} tokens revoked`,
+    });
+  }
+}
+
+export interface AccountListing {
+  id: string;
+  username: string;
+  /** Null for a resident's account: administrators see no personal data of residents. */
+  displayName: string | null;
+  role: Role;
+  organisation: string | null;
+  lastSignInAt: Date | null;
+  state: 'active' | 'disabled' | 'left' | 'locked';
+  disabledAt: Date | null;
+  disabledBy: string | null;
+  disabledReason: string | null;
+  lockedUntil: Date | null;
+}
+
+function accountListing(r: {
+  id: string; username: string; display_name: string; role: Role; organisation: string | null; last_sign_in_at: Date | null; disabled_at: Date | null;
+  disabled_reason: string | null; locked_until: Date | null; practitioner_active: boolean | null; disabled_by: string | null;
+}, now: Date): AccountListing {
+  return {
+    id: r.id, username: r.username, displayName: r.role === 'citizen' ? null : r.display_name, role: r.role, organisation: r.organisation,
+    lastSignInAt: r.last_sign_in_at,
+    state: r.disabled_at ? 'disabled' : r.practitioner_active === false ? 'left' : r.locked_until && r.locked_until > now ? 'locked' : 'active',
+    disabledAt: r.disabled_at, disabledBy: r.disabled_by, disabledReason: r.disabled_reason, lockedUntil: r.locked_until,
+  };
+}
+
+function accountRows(db: Kysely<Database>) {
+  return db.selectFrom('users as u')
+    .leftJoin('organisations as o', 'o.id', 'u.organisation_id')
+    .leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
+    .leftJoin('users as by', 'by.id', 'u.disabled_by')
+    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'o.name as organisation', 'u.last_sign_in_at', 'u.disabled_at', 'u.disabled_reason',
+      'u.locked_until', 'p.active as practitioner_active', 'by.username as disabled_by']);
+}
+
+/** Accounts for the administrators' page, by username, with how many there are in all. */
+export async function listAccounts(db: Kysely<Database>, limit = 2000, now: Date = new Date()): Promise<{ accounts: AccountListing[]; total: number }> {
+  const rows = await accountRows(db).orderBy('u.username').limit(limit).execute();
+  const total = Number((await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  return { total, accounts: rows.map((r) => accountListing(r, now)) };
+}
+
+/** One account for the disable page. */
+export async function accountForAdmin(db: Kysely<Database>, userId: string, now: Date = new Date()): Promise<AccountListing | undefined> {
+  const row = await accountRows(db).where('u.id', '=', userId).executeTakeFirst();
+  return row ? accountListing(row, now) : undefined;
 }

@@ -1,10 +1,14 @@
-// Sign-in (password and OIDC) and sign-out pages.
+// Sign-in (password and OIDC) and sign-out pages, and the administrators' accounts pages.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidc from 'openid-client';
 import { SESSION_COOKIE, HttpError, viewContext } from '../platform/http.ts';
 import { appendAudit } from '../audit/log.ts';
 import { endSession, findUserForOidc, signInWithPassword, startSession, type SignedInUser } from './accounts.ts';
+import { registerAccountAdminRoutes } from './admin-routes.ts';
+
+/** All a disabled account is told: no who, when or why. */
+export const DISABLED_ACCOUNT_MESSAGE = 'This account is disabled. Contact your administrator.';
 
 export interface DemoAccountInfo {
   username: string;
@@ -68,6 +72,10 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
         const minutes = Math.max(1, Math.ceil((result.until.getTime() - Date.now()) / 60_000));
         return renderSignIn(request, reply, { error: `This account is locked after too many failed attempts. Try again in ${minutes} minutes, or ask your administrator to unlock it.`, username, next }, 423);
       }
+      if (result.outcome === 'disabled') {
+        await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account' });
+        return renderSignIn(request, reply, { error: DISABLED_ACCOUNT_MESSAGE, username, next }, 403);
+      }
       await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'wrong username or password' });
       return renderSignIn(request, reply, { error: 'The username or password is not right', username, next }, 401);
     },
@@ -83,6 +91,8 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return renderSignIn(request, reply, { notice: 'You have signed out.' });
   });
+
+  registerAccountAdminRoutes(app);
 
   if (!oidcSettings) return;
 
@@ -132,9 +142,14 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
     }
     if (!claims) throw new HttpError(400, 'Your organisation did not send an identity. Start again.');
     const claimed = claims[oidcSettings.usernameClaim];
-    const user = await findUserForOidc(database.db, claims.sub, typeof claimed === 'string' ? claimed : undefined);
+    const match = await findUserForOidc(database.db, claims.sub, typeof claimed === 'string' ? claimed : undefined);
     reply.clearCookie('joinery_oidc', { path: '/auth/oidc' });
-    if (!user) throw new HttpError(403, 'Your organisation account is not set up in Joinery. Ask your administrator.');
+    if (match.outcome === 'unknown') throw new HttpError(403, 'Your organisation account is not set up in Joinery. Ask your administrator.');
+    if (match.outcome === 'disabled') {
+      await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account with OpenID Connect' });
+      throw new HttpError(403, DISABLED_ACCOUNT_MESSAGE);
+    }
+    const user = match.user;
     await appendAudit(database.db, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'success', reason: 'signed in with OpenID Connect' });
     await beginSession(app, reply, user);
     return reply.redirect('/home');

@@ -21,6 +21,12 @@ export interface AuthTables {
     locked_until: Date | null;
     created_at: Generated<Date>;
     last_sign_in_at: Date | null;
+    /** Set while an administrator has disabled the account: no sign-in, no session, no token. */
+    disabled_at: Generated<Date | null>;
+    /** The user id of the administrator who disabled it (null from the command line). */
+    disabled_by: Generated<string | null>;
+    /** Why, in the administrator's words: shown to administrators only, never audited. */
+    disabled_reason: Generated<string | null>;
   };
   sessions: {
     /** SHA-256 of the cookie token: a stolen database does not yield live sessions. */
@@ -69,6 +75,17 @@ export const authMigrations: Record<string, Migration> = {
       await sql`
         alter table users drop constraint if exists users_role_check;
         alter table users add constraint users_role_check check (role in ('citizen', 'practitioner', 'manager', 'admin', 'data_quality'));
+      `.execute(db);
+    },
+  },
+  // An account can be ended (someone leaves) without deleting it: referrals, plans and the audit
+  // trail still name it.
+  '0013_auth_account_disabled': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table users add column disabled_at timestamptz;
+        alter table users add column disabled_by text references users(id);
+        alter table users add column disabled_reason text;
       `.execute(db);
     },
   },

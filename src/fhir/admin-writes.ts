@@ -3,7 +3,8 @@
 // directory pages and the Open Referral UK API show the same change) and the member
 // organisations' staff (Practitioner, PractitionerRole, through the network's staff functions).
 // No resident's data is written here; each write leaves an audit entry naming the resource,
-// never its content.
+// never its content. A practitioner made inactive (they left) loses their sign-in's sessions and
+// tokens in the same transaction as the change.
 import type { HealthcareService, Location, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { appendAudit } from '../audit/log.ts';
 import {
@@ -16,7 +17,8 @@ import { FhirError, invalid, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';
 import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from './resources.ts';
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
-import { bumpVersion, stampCreated, type WriteResult } from './writes.ts';
+import { bumpVersion, joined, stampCreated, type WriteResult } from './writes.ts';
+import { endAccessOfPractitioner } from '../auth/accounts.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
 
@@ -149,7 +151,21 @@ async function createPractitionerResource(ctx: FhirContext, resource: Resource):
   return { type: 'Practitioner', id, created: true };
 }
 
+/** One unit of work (joining a transaction Bundle's, if in one), so a leaver's sign-in ends with the change. */
+function inTransaction(ctx: FhirContext, work: (tctx: FhirContext) => Promise<WriteResult>): Promise<WriteResult> {
+  return ctx.db.transaction().execute((trx) => work({ ...ctx, db: joined(trx) }));
+}
+
+/** The practitioner was active and no longer is: their account's sessions and tokens end now. */
+async function endedIfLeft(ctx: FhirContext, id: string, wasActive: boolean, active: boolean): Promise<void> {
+  if (wasActive && !active) await endAccessOfPractitioner(ctx.db, ctx.actor, id);
+}
+
 async function updatePractitionerResource(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  return inTransaction(ctx, (tctx) => updatePractitionerInTransaction(tctx, id, resource, ifMatch));
+}
+
+async function updatePractitionerInTransaction(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
   const organisationId = employer(resource as Practitioner);
   if (organisationId && organisationId !== current.organisation_id) throw unprocessable('a practitioner\'s organisation changes through their PractitionerRole');
@@ -160,6 +176,7 @@ async function updatePractitionerResource(ctx: FhirContext, id: string, resource
     const roleChanged = (input.email ?? '') !== current.email || input.active !== (current.active !== false);
     if (roleChanged && current.role !== 'unassigned') await bumpVersion(ctx.db, 'PractitionerRole', id);
     await auditAdminWrite(ctx, `staff: changed Practitioner/${id}`);
+    await endedIfLeft(ctx, id, current.active !== false, input.active);
   }
   return { type: 'Practitioner', id, created: false };
 }
@@ -186,13 +203,20 @@ async function createPractitionerRole(ctx: FhirContext, resource: Resource): Pro
 }
 
 async function updatePractitionerRole(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
-  await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
+  return inTransaction(ctx, (tctx) => updatePractitionerRoleInTransaction(tctx, id, resource, ifMatch));
+}
+
+async function updatePractitionerRoleInTransaction(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+  const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
   const role = resource as PractitionerRole;
   if (role.practitioner?.reference !== `Practitioner/${id}`) throw unprocessable(`PractitionerRole/${id} is the role of Practitioner/${id}; the practitioner stays the same`);
-  if (await refusalsAsOutcomes(() => setRole(ctx.db, id, roleInput(role), false))) {
+  const input = roleInput(role);
+  if (await refusalsAsOutcomes(() => setRole(ctx.db, id, input, false))) {
     await bumpVersion(ctx.db, 'PractitionerRole', id);
     await bumpVersion(ctx.db, 'Practitioner', id);
     await auditAdminWrite(ctx, `staff: changed PractitionerRole/${id}`);
+    // The role's active is the practitioner's: ending the role is leaving too.
+    await endedIfLeft(ctx, id, current.active !== false, input.active);
   }
   return { type: 'PractitionerRole', id, created: false };
 }

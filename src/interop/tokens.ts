@@ -32,7 +32,17 @@ export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** The user a bearer token belongs to, if it is live (not expired or revoked). */
+/** Revokes every live token of a user (their account was disabled, or they left): returns how many. */
+export async function revokeTokensOfUser(db: Kysely<Database>, userId: string, now: Date = new Date()): Promise<number> {
+  const result = await db.updateTable('api_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * The user a bearer token belongs to, if it is live (not expired or revoked) and its account may
+ * act: not disabled and, for a practitioner, still active in the network. Checked on every
+ * request, so a change made anywhere (another server, a FHIR write, the database) counts at once.
+ */
 export async function userForApiToken(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<SignedInUser | undefined> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
   const row = await db.selectFrom('api_tokens')
@@ -42,6 +52,8 @@ export async function userForApiToken(db: Kysely<Database>, token: string, now: 
     .where('api_tokens.token_hash', '=', hashToken(token))
     .where('api_tokens.revoked_at', 'is', null)
     .where('api_tokens.expires_at', '>', now)
+    .where('users.disabled_at', 'is', null)
+    .where((eb) => eb.or([eb('practitioners.id', 'is', null), eb('practitioners.active', '=', true)]))
     .executeTakeFirst();
   if (!row) return undefined;
   // Record use at most once a minute, so reads do not turn into writes.
