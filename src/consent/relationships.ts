@@ -74,7 +74,7 @@ export async function openRelationship(trx: Trx, input: OpenRelationship): Promi
   await appendAudit(trx, {
     actorUserId: by?.id ?? null, actorRole: by?.role ?? null, actorOrganisationId: by?.organisationId ?? input.organisationId, action: 'write',
     personId: input.personId, category: null, purpose: 'care_coordination', decision: 'success',
-    reason: `relationship of care opened (${input.ground.kind}): ${rowOf(input).reason}`.slice(0, 300),
+    reason: (input.ground.kind === 'network' ? `added to the care network: ${input.ground.reason}` : input.ground.kind === 'case' ? `case opened: ${input.ground.reason}` : `relationship of care opened: ${rowOf(input).reason}`).slice(0, 300),
   });
   return Number(row.id);
 }
@@ -145,7 +145,7 @@ export async function makeLeadPractitioner(trx: Trx, personId: string, practitio
   await openRelationship(trx, { personId, organisationId: pr.organisation_id, teamId: pr.team_id, practitionerId, ground: { kind: 'network', roleLabel: 'lead practitioner', reason }, recordedBy });
 }
 
-/** Ends one relationship (network membership or a closed referral's); returns whether it was open. */
+/** Ends one relationship; `reason` is the audit's sentence, e.g. "left the care network: moved away". */
 export async function endRelationship(trx: Trx, by: SignedInUser | null, input: { relationshipId: number; personId?: string; kind?: 'network' | 'referral' | 'case'; reason: string; at?: Date }): Promise<boolean> {
   let query = trx.updateTable('care_relationships').set({ ended_at: input.at ?? new Date() }).where('id', '=', input.relationshipId).where('ended_at', 'is', null);
   if (input.personId) query = query.where('person_id', '=', input.personId);
@@ -154,7 +154,7 @@ export async function endRelationship(trx: Trx, by: SignedInUser | null, input: 
   if (!ended) return false;
   await appendAudit(trx, {
     actorUserId: by?.id ?? null, actorRole: by?.role ?? null, actorOrganisationId: by?.organisationId ?? ended.organisation_id, action: 'write',
-    personId: ended.person_id, category: null, purpose: 'care_coordination', decision: 'success', reason: `relationship of care ended: ${input.reason}`.slice(0, 300),
+    personId: ended.person_id, category: null, purpose: 'care_coordination', decision: 'success', reason: input.reason.slice(0, 300),
   });
   return true;
 }

@@ -6,7 +6,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
-import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, openRelationship, recordDirective, type Category } from '../consent/index.ts';
+import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, mayExtendNetwork, openRelationship, recordDirective, type Category } from '../consent/index.ts';
 import { addWorkingDays, ukDate } from './working-days.ts';
 import { isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
 import { onReferralChange } from './pathways.ts';
@@ -152,6 +152,9 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
   if (actor.role !== 'practitioner' || !actor.organisationId) throw new ReferralInputError('service', 'Only practitioners can send referrals', 403);
   const access = await decideRecordAccess(db, { actor, personId: input.personId, categories: ['demographics'], purpose: 'care_coordination', action: 'write' });
   if (access.byCategory.demographics.scope === 'none') throw new ReferralInputError('person', access.reason, 403);
+  // A referral opens the receiving service's relationship with the person: emergency access lets
+  // a practitioner look for an hour, never open a lasting door for anyone.
+  if (access.breakGlass && !(await mayExtendNetwork(db, actor, input.personId))) throw new ReferralInputError('person', 'Emergency access lets you see this record, not refer the person: ask someone involved in their care to refer', 403);
   const service = await serviceFor(db, input.serviceId);
   if (!service) throw new ReferralInputError('service', 'Choose a service from the directory');
   let sharingBasis: InsertReferral['sharingBasis'] = 'consent';
@@ -273,7 +276,7 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     }).execute();
     // Access follows relationships: the receiving team's ends when the referral closes.
     if (result.closes && r.relationship_id !== null) {
-      await endRelationship(trx, actor, { relationshipId: r.relationship_id, reason: `referral ${result.status}`, at: now });
+      await endRelationship(trx, actor, { relationshipId: r.relationship_id, reason: `relationship of care ended: referral ${result.status}`, at: now });
     }
     await onReferralChange(trx, { journeyId: r.journey_id, stepCode: r.step_code, referralId: r.id }, action.kind, onwardId, now);
     await appendAudit(trx, {

@@ -1,0 +1,111 @@
+// The write side of the access matrix: who may create which fact that grants access. Every kind
+// of user tries every route that can open a relationship, record a sharing choice or start an
+// emergency access for a person, and the test counts the facts in the database before and after:
+// a fact may appear only where the rules say, and a refused attempt changes nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { startTestServer, signIn, type TestServer } from './support/server.ts';
+import { createAccount } from '../src/auth/accounts.ts';
+import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
+
+type Kind = 'stranger' | 'network' | 'break_glass' | 'self' | 'proxy' | 'ended_proxy' | 'other_citizen' | 'manager' | 'admin' | 'data_quality' | 'privacy_officer';
+type Fact = 'relationship' | 'directive' | 'break_glass';
+interface Route { name: string; fact: Fact; url: (personId: string) => string; form: (ctx: { practitionerId: string; serviceId: string }) => Record<string, string> }
+
+const routes: Route[] = [
+  { name: 'add to network', fact: 'relationship', url: (id) => `/people/${id}/network`, form: (c) => ({ practitioner: c.practitionerId, role: 'support', reason: 'helping with the tenancy' }) },
+  { name: 'refer to a service', fact: 'relationship', url: (id) => `/people/${id}/refer`, form: (c) => ({ service: c.serviceId, reason: 'needs support with the tenancy', urgency: 'routine', consent: 'given', categories: 'housing' }) },
+  { name: 'sharing choice', fact: 'directive', url: (id) => `/my-record/sharing?for=${id}`, form: () => ({ decision: 'permit', category: 'health', recipient: 'network', purposes: 'direct_care' }) },
+  { name: 'emergency access', fact: 'break_glass', url: (id) => `/people/${id}/break-glass`, form: () => ({ reason: 'unconscious in A&E, need medication history' }) },
+];
+
+/** The rules, stated independently: which kinds of user may create each fact for the person. */
+function mayCreate(kind: Kind, route: Route): boolean {
+  switch (route.name) {
+    case 'add to network': case 'refer to a service': return kind === 'network';
+    case 'sharing choice': return kind === 'self' || kind === 'proxy';
+    case 'emergency access': return kind === 'stranger' || kind === 'network' || kind === 'break_glass';
+  }
+  return false;
+}
+
+let server: TestServer;
+const personId = 'p-wmatrix';
+const cookies = new Map<Kind, string>();
+let ctx: { practitionerId: string; serviceId: string };
+
+const db = () => server.database.db;
+async function factCount(fact: Fact): Promise<number> {
+  const table = fact === 'relationship' ? 'care_relationships' : fact === 'directive' ? 'consent_directives' : 'break_glass_grants';
+  return Number((await db().selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('person_id', '=', personId).executeTakeFirstOrThrow()).n);
+}
+
+before(async () => {
+  server = await startTestServer({ people: 1000, seed: 31 });
+  await sql`insert into persons (id, given_name, family_name, birth_date, sex) values
+    (${personId}, 'Wren', 'Matrix', '1970-07-07', 'female'), ('p-wmatrix-proxy', 'Pip', 'Matrix', '1969-01-01', 'male'),
+    ('p-wmatrix-ex', 'Eve', 'Matrix', '1968-01-01', 'female'), ('p-wmatrix-other', 'Oz', 'Other', '1990-01-01', 'male')`.execute(db());
+  await db().insertInto('proxies').values([
+    { person_id: personId, proxy_person_id: 'p-wmatrix-proxy', kind: 'carer', permitted_by: 'the person', valid_until: null, revoked_at: null, revoked_by: null },
+    { person_id: personId, proxy_person_id: 'p-wmatrix-ex', kind: 'carer', permitted_by: 'the person', valid_until: null, revoked_at: new Date(Date.now() - 86_400_000), revoked_by: null },
+  ]).execute();
+  const practitioners = (await sql<{ id: string; organisation_id: string; team_id: string }>`
+    select distinct on (pr.organisation_id) pr.id, pr.organisation_id, pr.team_id from practitioners pr
+    where exists (select 1 from services s where s.organisation_id = pr.organisation_id)
+    order by pr.organisation_id, pr.id limit 4`.execute(db())).rows;
+  assert.equal(practitioners.length, 4);
+  const [stranger, network, glass, colleague] = practitioners as [typeof practitioners[0], typeof practitioners[0], typeof practitioners[0], typeof practitioners[0]];
+  const service = await db().selectFrom('services').select('id').where('organisation_id', '=', colleague.organisation_id).orderBy('id').executeTakeFirstOrThrow();
+  ctx = { practitionerId: colleague.id, serviceId: service.id };
+  await db().insertInto('care_relationships').values({ person_id: personId, organisation_id: network.organisation_id, team_id: network.team_id, practitioner_id: network.id, kind: 'network', role_label: 'lead', reason: 'matrix', ended_at: null, recorded_by: null }).execute();
+  const accounts: Array<[Kind, Record<string, unknown>]> = [
+    ['stranger', { role: 'practitioner', practitionerId: stranger.id, organisationId: stranger.organisation_id }],
+    ['network', { role: 'practitioner', practitionerId: network.id, organisationId: network.organisation_id }],
+    ['break_glass', { role: 'practitioner', practitionerId: glass.id, organisationId: glass.organisation_id }],
+    ['self', { role: 'citizen', personId }], ['proxy', { role: 'citizen', personId: 'p-wmatrix-proxy' }], ['ended_proxy', { role: 'citizen', personId: 'p-wmatrix-ex' }],
+    ['other_citizen', { role: 'citizen', personId: 'p-wmatrix-other' }],
+    ['manager', { role: 'manager' }], ['admin', { role: 'admin' }], ['data_quality', { role: 'data_quality' }], ['privacy_officer', { role: 'privacy_officer' }],
+  ];
+  for (const [kind, account] of accounts) {
+    const id = await createAccount(db(), { username: `wm-${kind}`, displayName: kind, password: DEMO_PASSWORD, ...account } as Parameters<typeof createAccount>[1]);
+    if (kind === 'break_glass') {
+      await db().insertInto('break_glass_grants').values({ user_id: id, person_id: personId, reason: 'matrix', expires_at: new Date(Date.now() + 3_600_000), reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
+    }
+    cookies.set(kind, await signIn(server.app, `wm-${kind}`));
+  }
+});
+
+after(async () => { await server?.close(); });
+
+/** A CSRF token for the user's forms, from a page every signed-in user can open (the sign-out form on any page). */
+async function csrfFor(cookie: string): Promise<string> {
+  let response = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie } });
+  if (response.statusCode === 302) response = await server.app.inject({ method: 'GET', url: String(response.headers.location), headers: { cookie } });
+  const token = /name="_csrf" value="([^"]+)"/.exec(response.body)?.[1];
+  assert.ok(token, `/home answered ${response.statusCode} without a CSRF token`);
+  return token;
+}
+
+test('access matrix, write side: only the rules create the facts that grant access', async (t) => {
+  const failures: string[] = [];
+  let cases = 0;
+  for (const route of routes) {
+    for (const [kind, cookie] of cookies) {
+      cases += 1;
+      const before = await factCount(route.fact);
+      const token = await csrfFor(cookie);
+      const response = await server.app.inject({
+        method: 'POST', url: route.url(personId), headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ ...route.form(ctx), _csrf: token }).toString(),
+      });
+      const created = (await factCount(route.fact)) > before;
+      const label = `${kind} × ${route.name} (${response.statusCode})`;
+      if (mayCreate(kind, route) && !created) failures.push(`${label}: should have created a ${route.fact}`);
+      if (!mayCreate(kind, route) && created) failures.push(`${label}: SIDE DOOR, created a ${route.fact}`);
+      if (!mayCreate(kind, route) && response.statusCode < 400) failures.push(`${label}: refusal should say so`);
+    }
+  }
+  assert.deepEqual(failures, []);
+  t.diagnostic(`write matrix: ${cases} cases (${cookies.size} kinds of user × ${routes.length} routes), 0 side doors`);
+});
