@@ -72,7 +72,7 @@ describe('the linkage review queue', { skip: !browserAvailable() && 'Chromium no
       .where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).executeTakeFirstOrThrow();
     assert.deepEqual(link, { person_id: item.candidate_person_id, method: 'reviewer' });
     const audit = await server.database.db.selectFrom('audit_events').select(['action', 'decision'])
-      .where('actor_role', '=', 'data_quality').where('purpose', '=', 'care_coordination').execute();
+      .where('actor_role', '=', 'data_quality').where('purpose', '=', 'identity_review').execute();
     assert.ok(audit.some((row) => row.action === 'read' && row.decision === 'allow'), 'viewing the records is on the audit record');
     assert.ok(audit.some((row) => row.action === 'write'), 'the decision is on the audit record');
     await closePage(page);

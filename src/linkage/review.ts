@@ -237,7 +237,7 @@ export async function decideReview(
       }
       await appendAudit(trx, {
         actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId ?? null, action: 'write',
-        personId: candidate, category: 'demographics', purpose: 'care_coordination', decision: 'success',
+        personId: candidate, category: 'demographics', purpose: 'identity_review', decision: 'success',
         reason: `person index review ${id}: ${decision === 'same' ? 'same person' : 'not the same person'}`,
       });
     });
