@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { preparedQuery } from '../platform/db.ts';
-import { suppressSmall } from '../web/charts.ts';
+import { suppressSmall } from '../platform/disclosure.ts';
 import { financialYearOf, goalLabels, monthsOfYear, pathwayLabels } from './goals.ts';
 
 export const FORECAST_METHOD = 'Spend to date plus the average of the last three months with spend recorded, for each month left in the year (run-rate).';

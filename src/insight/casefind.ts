@@ -1,12 +1,14 @@
 // Runs the case-finding rules: each active rule (from insight_rules) is compiled and its matches
 // become worklist entries for the team of an organisation that already holds a record on the
-// person (a legitimate relationship). Analysts see entries by pseudonym and matched facts only;
-// the team opens the person through the access decision.
+// person (a legitimate relationship). Only that team's practitioners see the entries (facts that
+// matched, no names) and open the person through the access decision; managers see counts per
+// rule and team, protected so no team's count can be worked out from the rule's total.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { compileRule, parseRuleDefinition, type RuleDefinition } from './rules.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
+import { protectCells, type Sum } from '../platform/disclosure.ts';
 
 export interface RuleRunResult { ruleId: string; name: string; matched: number; seconds: number }
 export interface CaseFindingRun { runId: number; rules: RuleRunResult[]; entries: number; seconds: number }
@@ -68,36 +70,47 @@ function factsOf(v: unknown): string[] {
   return Array.isArray(parsed) ? parsed.map(String) : [];
 }
 
-/** A team's (or organisation's) open entries: what matched, never names. */
+/**
+ * The open entries of a practitioner's team: what matched, never names. Entries for an
+ * organisation with no team go to all its practitioners; an account in no team sees only those.
+ */
 export async function worklistFor(db: Kysely<Database>, scope: { organisationId: string; teamId?: string | null }, limit = 200): Promise<WorklistEntry[]> {
   let q = db.selectFrom('insight_worklist as w').innerJoin('insight_rules as r', 'r.id', 'w.rule_id')
     .leftJoin('organisations as o', 'o.id', 'w.organisation_id').leftJoin('teams as t', 't.id', 'w.team_id')
     .select(['w.id', 'w.rule_id', 'r.name as rule_name', 'w.person_id', 'w.pkey', 'w.facts', 'w.found_at', 'o.name as organisation', 't.name as team', 'w.status'])
     .where('w.organisation_id', '=', scope.organisationId).where('w.status', '=', 'open');
-  if (scope.teamId) q = q.where((eb) => eb.or([eb('w.team_id', '=', scope.teamId!), eb('w.team_id', 'is', null)]));
+  q = scope.teamId ? q.where((eb) => eb.or([eb('w.team_id', '=', scope.teamId!), eb('w.team_id', 'is', null)])) : q.where('w.team_id', 'is', null);
   const rows = await q.orderBy('w.rule_id').orderBy('w.id').limit(limit).execute();
   return rows.map((r) => ({ id: Number(r.id), ruleId: r.rule_id, ruleName: r.rule_name, personId: r.person_id, pkey: r.pkey, facts: factsOf(r.facts), foundAt: new Date(r.found_at), organisation: r.organisation, team: r.team, status: r.status }));
 }
 
-/** For analysts: counts per rule and team, and a sample of entries by pseudonym (no person ids, no names). */
-export async function worklistSummary(db: Kysely<Database>): Promise<{ rules: Array<{ id: string; name: string; description: string; open: number }>; byTeam: Array<{ ruleId: string; organisation: string; team: string | null; open: number }>; sample: Array<{ ruleId: string; pkey: string; facts: string[]; team: string | null }>; lastRun: { finishedAt: Date | null; seconds: number | null } | null }> {
+export interface RuleCount { id: string; name: string; description: string; open: number | null }
+export interface TeamCount { ruleId: string; organisation: string; team: string | null; open: number | null }
+
+/**
+ * For managers: open entries per rule and per team, no person-level rows. Each rule's teams and
+ * its total are one table protected together (a team's count is never the total minus the
+ * others shown); every page showing these counts reads them from here, so they agree. Teams
+ * are listed by name, not by size, as an order by size would bound the hidden counts.
+ */
+export async function worklistSummary(db: Kysely<Database>): Promise<{ rules: RuleCount[]; byTeam: TeamCount[]; lastRun: { finishedAt: Date | null; seconds: number | null } | null }> {
   const rules = await sql<{ id: string; name: string; description: string; open: number }>`
     select r.id, r.name, r.description, count(w.id) filter (where w.status = 'open')::int as open
     from insight_rules r left join insight_worklist w on w.rule_id = r.id where r.active group by r.id order by r.id`.execute(db);
   const byTeam = await sql<{ rule_id: string; organisation: string; team: string | null; open: number }>`
     select w.rule_id, coalesce(o.name, 'No team holds a record') as organisation, t.name as team, count(*)::int as open
     from insight_worklist w left join organisations o on o.id = w.organisation_id left join teams t on t.id = w.team_id
-    where w.status = 'open' group by w.rule_id, o.name, t.name order by w.rule_id, count(*) desc limit 60`.execute(db);
-  const sample = await sql<{ rule_id: string; pkey: string; facts: unknown; team: string | null }>`
-    select s.rule_id, s.pkey, s.facts, s.team from (
-      select w.rule_id, w.pkey, w.facts, t.name as team, row_number() over (partition by w.rule_id order by w.pkey) as k
-      from insight_worklist w left join teams t on t.id = w.team_id where w.status = 'open') s
-    where s.k <= 5 order by s.rule_id, s.pkey`.execute(db);
+    where w.status = 'open' group by w.rule_id, w.organisation_id, o.name, w.team_id, t.name order by w.rule_id, o.name, t.name`.execute(db);
   const last = await db.selectFrom('insight_runs').select(['finished_at', 'seconds']).orderBy('id', 'desc').limit(1).executeTakeFirst();
-  return {
-    rules: rules.rows.map((r) => ({ ...r, open: Number(r.open) })),
-    byTeam: byTeam.rows.map((r) => ({ ruleId: r.rule_id, organisation: r.organisation, team: r.team, open: Number(r.open) })),
-    sample: sample.rows.map((r) => ({ ruleId: r.rule_id, pkey: r.pkey, facts: factsOf(r.facts), team: r.team })),
-    lastRun: last ? { finishedAt: last.finished_at ? new Date(last.finished_at) : null, seconds: last.seconds } : null,
-  };
+  const shownRules: RuleCount[] = [];
+  const shownTeams: TeamCount[] = [];
+  for (const r of rules.rows) {
+    const teams = byTeam.rows.filter((t) => t.rule_id === r.id);
+    const values = [Number(r.open), ...teams.map((t) => Number(t.open))];
+    const sums: Sum[] = teams.length > 0 ? [{ total: 0, parts: teams.map((_, i) => i + 1) }] : [];
+    const p = protectCells(values, sums);
+    shownRules.push({ id: r.id, name: r.name, description: r.description, open: p.cells[0]! });
+    teams.forEach((t, i) => shownTeams.push({ ruleId: t.rule_id, organisation: t.organisation, team: t.team, open: p.cells[i + 1]! }));
+  }
+  return { rules: shownRules, byTeam: shownTeams, lastRun: last ? { finishedAt: last.finished_at ? new Date(last.finished_at) : null, seconds: last.seconds } : null };
 }

@@ -1,12 +1,15 @@
-// What the dashboards show, read from the precomputed cube (refresh.ts) and turned into
-// suppressed tables: small numbers (1–4) hidden with complements so no total gives them away;
-// overlapping-set counts (UpSet) hidden when small and rounded to 5.
+// What the dashboards show, read from the precomputed cube (refresh.ts) and passed through
+// disclosure control (src/platform/disclosure.ts): every split of a measure is protected as one
+// table, because the splits add up to the same total, deciles add up to quintiles, small areas to
+// localities and the latest four quarters to the year, and a page could be set beside another.
+// Overlapping-set counts (UpSet) are hidden when small and rounded to 5.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { activeFramework } from '../plans/store.ts';
+import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../platform/disclosure.ts';
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
-import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, roundToFive, slopeIndex, suppressTable, type Gap, type GroupEstimate, type SlopeIndex, type Trend } from './stats.ts';
+import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, slopeIndex, type Gap, type GroupEstimate, type SlopeIndex, type Trend } from './stats.ts';
 
 export const dimensionLabels: Record<Dimension | 'small_area', string> = {
   all: 'Everyone', quintile: 'Deprivation quintile', decile: 'Deprivation decile', locality: 'Locality', sex: 'Sex', ethnicity: 'Ethnicity group',
@@ -15,8 +18,9 @@ export const dimensionLabels: Record<Dimension | 'small_area', string> = {
 
 type CubeRow = Database['insight_cube'];
 
-async function cube(db: Kysely<Database>, section: string, measure: string | null, dimension: string): Promise<CubeRow[]> {
-  let q = db.selectFrom('insight_cube').selectAll().where('section', '=', section).where('dimension', '=', dimension);
+async function cube(db: Kysely<Database>, section: string, measure: string | null, dimension: string | null): Promise<CubeRow[]> {
+  let q = db.selectFrom('insight_cube').selectAll().where('section', '=', section);
+  if (dimension !== null) q = q.where('dimension', '=', dimension);
   if (measure !== null) q = q.where('measure', '=', measure);
   return (await q.execute()).map((r) => ({ ...r, n: Number(r.n), d: Number(r.d), s: Number(r.s), ss: Number(r.ss) }));
 }
@@ -41,15 +45,75 @@ export async function dimensionOrder(db: Kysely<Database>, dimension: Dimension 
 export interface CountRow { label: string; count: number | null; share: number | null }
 export interface CountTable { rows: CountRow[]; total: number | null }
 
+/** One measure's counts over a period, every way the pages split them. */
+interface Margins {
+  total: number;
+  /** Dimension → value → count. */
+  by: Map<string, Map<string, number>>;
+  /** Quarter → quintile → count, for the quarters that make up the year in `by`. */
+  quarters: Map<string, Map<string, number>>;
+}
+
+interface ProtectedMargins {
+  total: number | null;
+  cell(dimension: string, value: string): number | null;
+  quarter(period: string, value: string): number | null;
+}
+
+const splitOf = (m: Map<string, Map<string, number>>, key: string) => { let v = m.get(key); if (!v) { v = new Map(); m.set(key, v); } return v; };
+
+/**
+ * Protects all of a measure's splits as one table. The sums stated are the ones that hold: each
+ * dimension's values add up to the total, deciles to their quintile ((decile + 1) / 2, as
+ * refresh.ts defines it), small areas to their locality, quarters to the year. Every page reads
+ * its cells from here, so the same figure is hidden on every page that could show it.
+ */
+function protectMargins(m: Margins, localityOf: ReadonlyMap<string, string>): ProtectedMargins {
+  const values = [m.total];
+  const index = new Map<string, number>();
+  const add = (key: string, n: number) => { index.set(key, values.length); values.push(n); };
+  for (const [dimension, split] of m.by) for (const [value, n] of split) add(`${dimension}|${value}`, n);
+  for (const [period, split] of m.quarters) for (const [value, n] of split) add(`q|${period}|${value}`, n);
+  const sums: Sum[] = [];
+  const sumIfHolds = (total: number | undefined, parts: Array<number | undefined>) => {
+    const ps = parts.filter((p): p is number => p !== undefined);
+    if (total === undefined || ps.length === 0 || values[total] !== ps.reduce((a, p) => a + values[p]!, 0)) return;
+    sums.push({ total, parts: ps });
+  };
+  for (const [dimension, split] of m.by) sumIfHolds(0, [...split.keys()].map((v) => index.get(`${dimension}|${v}`)));
+  const nested = (fine: string, coarse: string, parent: (value: string) => string | undefined) => {
+    for (const v of m.by.get(coarse)?.keys() ?? []) sumIfHolds(index.get(`${coarse}|${v}`), [...(m.by.get(fine)?.keys() ?? [])].filter((f) => parent(f) === v).map((f) => index.get(`${fine}|${f}`)));
+  };
+  nested('decile', 'quintile', (d) => String((Number(d) + 1) >> 1));
+  nested('small_area', 'locality', (a) => localityOf.get(a));
+  for (const q of m.by.get('quintile')?.keys() ?? []) sumIfHolds(index.get(`quintile|${q}`), [...m.quarters.keys()].map((p) => index.get(`q|${p}|${q}`)));
+  const p = protectCells(values, sums);
+  const at = (key: string) => { const i = index.get(key); return i === undefined ? 0 : p.cells[i]!; };
+  return { total: p.cells[0]!, cell: (dimension, value) => (dimension === 'all' ? p.cells[0]! : at(`${dimension}|${value}`)), quarter: (period, value) => at(`q|${period}|${value}`) };
+}
+
+async function localities(db: Kysely<Database>): Promise<Map<string, string>> {
+  return new Map((await db.selectFrom('small_areas').select(['id', 'locality_id']).execute()).map((a) => [a.id, a.locality_id]));
+}
+
+/** Residents by every dimension and small area, protected as one table. */
+function protectedPopulation(rows: readonly CubeRow[], localityOf: ReadonlyMap<string, string>): ProtectedMargins {
+  const by = new Map<string, Map<string, number>>();
+  for (const r of rows) if (r.dimension !== 'all') splitOf(by, r.dimension).set(r.value, r.n);
+  const total = rows.find((r) => r.dimension === 'all')?.n ?? 0;
+  return protectMargins({ total, by, quarters: new Map() }, localityOf);
+}
+
 /** Residents by one dimension, suppressed. */
 export async function populationBy(db: Kysely<Database>, dimension: Dimension | 'small_area'): Promise<CountTable> {
-  const [order, rows] = await Promise.all([dimensionOrder(db, dimension), cube(db, 'population', 'residents', dimension)]);
-  const byValue = new Map(rows.map((r) => [r.value, r.n]));
+  const [order, all, localityOf] = await Promise.all([dimensionOrder(db, dimension), cube(db, 'population', 'residents', null), localities(db)]);
+  const t = protectedPopulation(all, localityOf);
+  const rows = all.filter((r) => r.dimension === dimension);
   // Values outside the expected list (e.g. "unknown") still count towards the total.
   const extra = rows.filter((r) => !order.some((o) => o.value === r.value)).map((r) => ({ value: r.value, label: humanise(r.value) }));
-  const all = [...order, ...extra];
-  const t = suppressTable(all.map((o) => byValue.get(o.value) ?? 0));
-  return { rows: all.map((o, i) => ({ label: o.label, count: t.cells[i]!, share: t.cells[i] !== null && t.total ? Math.round((t.cells[i]! / t.total) * 1000) / 10 : null })), total: t.total };
+  const values = [...order, ...extra];
+  const cells = values.map((o) => t.cell(dimension, o.value));
+  return { rows: values.map((o, i) => ({ label: o.label, count: cells[i]!, share: cells[i] !== null && t.total ? Math.round((cells[i]! / t.total) * 1000) / 10 : null })), total: t.total };
 }
 
 export interface NeedRow { code: string; label: string; outcomes: string[]; people: number | null; per1000: number | null }
@@ -104,7 +168,11 @@ export async function overlaps(db: Kysely<Database>): Promise<Overlaps> {
 
 export interface ServiceDemand { service: string; organisation: string; referralsIn: number | null; waiting: number | null; accepted: number | null; completed: number | null; capacity: number; utilisation: number | null }
 
-/** Demand and capacity per service over the 12 months to `asOf`: referrals in, waiting now, accepted, completed, against yearly capacity. */
+/**
+ * Demand and capacity per service over the 12 months to `asOf`: referrals in, waiting now,
+ * accepted, completed, against yearly capacity. Listed by name: an order by demand would bound
+ * each suppressed count between its neighbours'.
+ */
 export async function demandAndCapacity(db: Kysely<Database>, asOf: Date = new Date()): Promise<{ rows: ServiceDemand[]; totals: Omit<ServiceDemand, 'service' | 'organisation' | 'utilisation'> }> {
   const rows = (await sql<{ service: string; organisation: string; capacity: number; referrals_in: number; waiting: number; accepted: number; completed: number }>`
     select s.name as service, o.name as organisation, s.capacity_per_month * 12 as capacity,
@@ -115,7 +183,7 @@ export async function demandAndCapacity(db: Kysely<Database>, asOf: Date = new D
     from services s join organisations o on o.id = s.organisation_id left join referrals r on r.service_id = s.id
     group by s.id, s.name, o.name, s.capacity_per_month
     having count(r.id) > 0
-    order by count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months') desc, s.name`.execute(db)).rows;
+    order by s.name, o.name`.execute(db)).rows;
   const col = (pick: (r: typeof rows[number]) => number) => suppressTable(rows.map((r) => Number(pick(r))));
   const [inT, waitT, accT, compT] = [col((r) => r.referrals_in), col((r) => r.waiting), col((r) => r.accepted), col((r) => r.completed)];
   return {
@@ -162,22 +230,12 @@ function estimateFor(measure: MeasureDef, label: string, n: number, d: number, s
   return rateEstimate(label, n, population);
 }
 
-/** Suppresses a set of groups (with a total): hidden counts hide the estimate and its interval. */
-function suppressGroups(estimates: GroupEstimate[], totalEstimate: GroupEstimate | null): { rows: GroupRow[]; total: GroupRow | null; anyHidden: boolean } {
-  // Both the count and what it is out of are counts of people or referrals: either being small hides the group.
-  const counts = suppressTable(estimates.map((e) => e.count));
-  const denominators = suppressTable(estimates.map((e) => Math.round(e.denominator)));
-  const t = { cells: counts.cells.map((c, i) => (c === null || denominators.cells[i] === null ? null : c)), total: counts.total === null || denominators.total === null ? null : counts.total };
-  const row = (e: GroupEstimate, shown: boolean): GroupRow => {
-    if (!shown || e.value === null) return { label: e.label, value: null, lower: null, upper: null, count: shown ? e.count : null, denominator: shown ? e.denominator : null };
-    const se = Math.sqrt(e.variance ?? 0);
-    return { label: e.label, value: e.value, lower: e.value - 1.96 * se, upper: e.value + 1.96 * se, count: e.count, denominator: e.denominator };
-  };
-  return {
-    rows: estimates.map((e, i) => row(e, t.cells[i] !== null)),
-    total: totalEstimate ? row(totalEstimate, t.total !== null) : null,
-    anyHidden: t.cells.some((c) => c === null),
-  };
+/** A group's row: shown only when both its count and what it is out of may be shown (each gives the other away beside the value). */
+function groupRow(e: GroupEstimate, count: number | null, denominator: number | null): GroupRow {
+  if (count === null || denominator === null) return { label: e.label, value: null, lower: null, upper: null, count: null, denominator: null };
+  if (e.value === null) return { label: e.label, value: null, lower: null, upper: null, count, denominator };
+  const se = Math.sqrt(e.variance ?? 0);
+  return { label: e.label, value: e.value, lower: e.value - 1.96 * se, upper: e.value + 1.96 * se, count, denominator };
 }
 
 const quarterIndex = (q: string) => { const [y, n] = q.split('-Q'); return Number(y) * 4 + Number(n) - 1; };
@@ -189,40 +247,63 @@ export async function inequality(db: Kysely<Database>, measureId: string, dimens
   if (!measure) return undefined;
   const [kind, code] = measureId.split(':') as ['outcome' | 'access', string];
   const section = kind === 'outcome' ? 'outcome_quarter' : 'access';
-  const [qRows, popQ, dRows, popD, order, refresh] = await Promise.all([
-    cube(db, section, code, 'quintile'), cube(db, 'population', 'residents', 'quintile'),
-    cube(db, section, code, dimension), cube(db, 'population', 'residents', dimension), dimensionOrder(db, dimension),
+  const [rows, popRows, localityOf, order, refresh] = await Promise.all([
+    cube(db, section, code, null), cube(db, 'population', 'residents', null), localities(db), dimensionOrder(db, dimension),
     db.selectFrom('insight_refreshes').select('latest_date').orderBy('id', 'desc').limit(1).executeTakeFirst(),
   ]);
+  const population = protectedPopulation(popRows, localityOf);
+  const qRows = rows.filter((r) => r.dimension === 'quintile');
   // Complete quarters only: the quarter holding the latest data is still filling up.
   const latest = refresh?.latest_date ? String(refresh.latest_date).slice(0, 10) : null;
   const latestQ = latest ? `${latest.slice(0, 4)}-Q${Math.floor((Number(latest.slice(5, 7)) - 1) / 3) + 1}` : null;
   const periods = [...new Set(qRows.map((r) => r.period))].filter((p) => !latestQ || quarterIndex(p) < quarterIndex(latestQ)).sort().slice(-quarters);
-  const popOf = (rows: CubeRow[]) => new Map(rows.map((r) => [r.value, r.n]));
-  const popQuintile = popOf(popQ);
+  const lastYear = new Set(periods.slice(-4));
+  const popOf = (d: string) => new Map(popRows.filter((r) => r.dimension === d).map((r) => [r.value, r.n]));
+
+  // The latest year, every dimension, and its quarters by quintile: counts and (for access measures) what they are out of, each protected as one table.
+  const year = rows.filter((r) => lastYear.has(r.period));
+  const margins = (pick: (r: CubeRow) => number): ProtectedMargins => {
+    const by = new Map<string, Map<string, number>>();
+    const byQuarter = new Map<string, Map<string, number>>();
+    let total = 0;
+    for (const r of year) {
+      if (r.dimension === 'all') total += pick(r);
+      else { const split = splitOf(by, r.dimension); split.set(r.value, (split.get(r.value) ?? 0) + pick(r)); }
+      if (r.dimension === 'quintile') splitOf(byQuarter, r.period).set(r.value, pick(r));
+    }
+    return protectMargins({ total, by, quarters: byQuarter }, localityOf);
+  };
+  const counts = margins((r) => r.n);
+  // Outcome rates are out of residents (protected with the population); first contact times are out of their own count.
+  const outOf: ProtectedMargins = kind === 'outcome' ? population : code === 'first_contact_days' ? counts : margins((r) => r.d);
+  const shownIn = (m: ProtectedMargins, period: string, q: string, n: number) => (lastYear.has(period) ? m.quarter(period, q) : isSmall(n) ? null : n);
+
+  const popQuintile = popOf('quintile');
   const periodRows: PeriodRow[] = periods.map((period) => {
     const estimates = [1, 2, 3, 4, 5].map((q) => {
       const r = qRows.find((x) => x.period === period && x.value === String(q));
       return estimateFor(measure, `Quintile ${q}`, r?.n ?? 0, r?.d ?? 0, r?.s ?? 0, r?.ss ?? 0, popQuintile.get(String(q)) ?? 0);
     });
-    const s = suppressGroups(estimates, null);
-    const safe = !s.anyHidden;
-    return { period, quintiles: s.rows, suppressed: !safe, sii: safe ? slopeIndex(estimates) : null, gap: safe ? gapBetween(estimates[0]!, estimates[4]!) : null };
+    const shown = estimates.map((e, i) => groupRow(e, shownIn(counts, period, String(i + 1), e.count),
+      kind === 'outcome' ? population.cell('quintile', String(i + 1)) : shownIn(outOf, period, String(i + 1), Math.round(e.denominator))));
+    const safe = shown.every((r) => r.count !== null && r.denominator !== null);
+    return { period, quintiles: shown, suppressed: !safe, sii: safe ? slopeIndex(estimates) : null, gap: safe ? gapBetween(estimates[0]!, estimates[4]!) : null };
   });
   // The split over the latest four complete quarters.
-  const lastYear = new Set(periods.slice(-4));
-  const popDim = popOf(popD);
-  const sumFor = (value: string) => dRows.filter((r) => r.value === value && lastYear.has(r.period)).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
+  const popDim = popOf(dimension);
+  const sumFor = (value: string) => year.filter((r) => r.dimension === dimension && r.value === value).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
   // Rates over a year of quarters: people per 1,000 per year.
   const estimates = order.map((o) => { const a = sumFor(o.value); return estimateFor(measure, o.label, a.n, a.d, a.s, a.ss, popDim.get(o.value) ?? 0); });
-  const totals = dRows.filter((r) => lastYear.has(r.period)).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
+  const splitRows = estimates.map((e, i) => groupRow(e, counts.cell(dimension, order[i]!.value), outOf.cell(dimension, order[i]!.value)));
+  const totals = year.filter((r) => r.dimension === dimension).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
   const totalPop = [...popDim.values()].reduce((s, n) => s + n, 0);
-  const split = suppressGroups(estimates, estimateFor(measure, 'Everyone', totals.n, totals.d, totals.s, totals.ss, totalPop));
+  const total = groupRow(estimateFor(measure, 'Everyone', totals.n, totals.d, totals.s, totals.ss, totalPop), counts.total, outOf.total);
+  const anyHidden = splitRows.some((r) => r.count === null || r.denominator === null);
   const ordered = dimension === 'quintile' || dimension === 'decile';
   const trend = gapTrend(periodRows.filter((p) => p.sii).map((p) => ({ period: quarterIndex(p.period), estimate: p.sii!.estimate, se: p.sii!.se })));
   return {
     measure, dimension, periods: periodRows, trend, headline: headline(measure, trend, periodRows),
-    split: { label: dimensionLabels[dimension], rows: split.rows, total: split.total, sii: ordered && !split.anyHidden ? slopeIndex(estimates) : null, gap: ordered && !split.anyHidden ? gapBetween(estimates[0]!, estimates[estimates.length - 1]!) : null },
+    split: { label: dimensionLabels[dimension], rows: splitRows, total, sii: ordered && !anyHidden ? slopeIndex(estimates) : null, gap: ordered && !anyHidden ? gapBetween(estimates[0]!, estimates[estimates.length - 1]!) : null },
   };
 }
 

@@ -1,7 +1,7 @@
 // Insight pages. Managers and commissioners: the joint needs assessment, the inequality
-// dashboard, case-finding rules and their results (aggregates, pseudonyms and facts only), CSV
-// exports and a printable board report. Practitioners: their team's case-finding worklist, from
-// which they open a person only through the access decision on the person page.
+// dashboard, case-finding rules and how many each finds per team (counts only, never rows about a
+// person), CSV exports and a printable board report. Practitioners: their team's case-finding
+// worklist, from which they open a person only through the access decision on the person page.
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'csv-stringify/sync';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
@@ -11,7 +11,6 @@ import { dimensions, ensureInsight, lastRefresh, refreshInsight, type Dimension 
 import { demandAndCapacity, dimensionLabels, headlines, inequality, measures, needsAssessment, overlaps, populationBy, type GroupRow, type InequalityView } from './queries.ts';
 import { ciLineChart, estimateChart, upsetChart } from './charts.ts';
 import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
-import { isSmall } from './stats.ts';
 import type { Predicate } from './rules.ts';
 
 type Query = Record<string, string | undefined>;
@@ -136,7 +135,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     return reply.view('insight-report.njk', viewContext(request, reply, {
       title: 'Board report: needs, access and inequalities', ...needs, ineq, access, count, fmt, generatedAt: new Date(),
       headlines: all.map((h) => ({ ...h, sii: h.latestSii ? fmt(h.latestSii.estimate, 2) : 'not shown' })),
-      rules: summary.rules.map((r) => ({ ...r, open: isSmall(r.open) ? null : r.open })),
+      rules: summary.rules,
     }));
   });
 
@@ -180,12 +179,9 @@ export function registerInsightRoutes(app: FastifyInstance): void {
   app.get('/insight/casefinding', async (request, reply) => {
     requireRole(request, 'manager');
     const [summary, rules] = await Promise.all([worklistSummary(db), loadRules(db)]);
-    const hide = (n: number) => (isSmall(n) ? null : n);
     return reply.view('insight-casefinding.njk', viewContext(request, reply, {
       title: 'Case-finding', count, lastRun: summary.lastRun,
-      rules: summary.rules.map((r) => ({ ...r, open: hide(r.open), conditions: (rules.find((x) => x.id === r.id)?.definition.all ?? []).map(describePredicate), assignTo: (rules.find((x) => x.id === r.id)?.definition.assignTo.organisationKinds ?? []).map((k) => k.replace(/_/g, ' ')).join(', then ') })),
-      byTeam: summary.byTeam.map((t) => ({ ...t, open: hide(t.open) })),
-      sample: summary.sample,
+      rules: summary.rules.map((r) => ({ ...r, teams: summary.byTeam.filter((t) => t.ruleId === r.id), conditions: (rules.find((x) => x.id === r.id)?.definition.all ?? []).map(describePredicate), assignTo: (rules.find((x) => x.id === r.id)?.definition.assignTo.organisationKinds ?? []).map((k) => k.replace(/_/g, ' ')).join(', then ') })),
     }));
   });
 

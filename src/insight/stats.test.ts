@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
-import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, ridits, roundToFive, slopeIndex, suppressTable, wilson, Z95 } from './stats.ts';
+import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, ridits, slopeIndex, wilson, Z95 } from './stats.ts';
 
 const close = (actual: number, expected: number, eps = 1e-9) => assert.ok(Math.abs(actual - expected) < eps, `${actual} is not ${expected}`);
 
@@ -70,43 +69,4 @@ test('gap trend: a steadily falling gap is narrowing; flat noise is no clear cha
   // A negative gap (least deprived fare worse) moving towards zero is also narrowing.
   assert.equal(gapTrend([-10, -8, -6, -4].map((g, i) => ({ period: i, estimate: g, se: 1 }))).verdict, 'narrowing');
   assert.equal(gapTrend([{ period: 0, estimate: 1, se: 1 }]).verdict, 'not enough data');
-});
-
-test('suppression: small counts hidden with a complement so the total cannot recover them', () => {
-  assert.deepEqual(suppressTable([10, 20, 30]), { cells: [10, 20, 30], total: 60, reasons: [null, null, null] });
-  const t = suppressTable([3, 50, 7, 0]);
-  assert.deepEqual(t.cells, [null, 50, null, 0]);
-  assert.deepEqual(t.reasons, ['small', null, 'complement', null]);
-  assert.equal(t.total, 60);
-  // Two small cells only and nothing else: the total goes too.
-  assert.equal(suppressTable([2, 3, 0]).total, null);
-  assert.equal(roundToFive(3), null);
-  assert.equal(roundToFive(7), 5);
-  assert.equal(roundToFive(8), 10);
-});
-
-/** Every value a hidden cell could take, given the shown cells and total (hidden cells are ≥ 1: zeros are shown). */
-function feasibleValues(shown: Array<number | null>, total: number, index: number): Set<number> {
-  const hidden = shown.map((c, i) => (c === null ? i : -1)).filter((i) => i >= 0);
-  const sum = total - shown.reduce<number>((s, c) => s + (c ?? 0), 0);
-  const others = hidden.length - 1;
-  const values = new Set<number>();
-  if (!hidden.includes(index)) return values;
-  for (let v = 1; v <= sum - others; v++) values.add(v);
-  return values;
-}
-
-test('property: no shown cell is 1–4, and no hidden cell can be worked out from the total', () => {
-  fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 400 })), { minLength: 1, maxLength: 12 }), (counts) => {
-    const t = suppressTable(counts);
-    for (const c of t.cells) assert.ok(c === null || c === 0 || c >= 5, `shown cell ${c}`);
-    assert.ok(t.total === null || t.total === 0 || t.total >= 5);
-    if (t.total !== null) {
-      for (let i = 0; i < counts.length; i++) {
-        if (t.cells[i] === null) assert.ok(feasibleValues(t.cells, t.total, i).size >= 2, `cell ${i} of ${JSON.stringify(counts)} is recoverable`);
-      }
-    }
-    // What is shown is what was counted.
-    counts.forEach((c, i) => assert.ok(t.cells[i] === null || t.cells[i] === c));
-  }), { numRuns: 2000 });
 });

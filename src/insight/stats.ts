@@ -1,9 +1,8 @@
 // Statistics for the inequality dashboard, as small pure functions tested on hand-made data:
 // group estimates with their sampling variance, the absolute and relative gap between the most
 // and least deprived, the slope index of inequality (weighted regression on the ridit of the
-// deprivation rank) with a 95% confidence interval, the trend of a gap over time, and disclosure
-// control (small numbers 1–4 suppressed, with complementary suppression so no hidden cell can be
-// recovered from a total by subtraction).
+// deprivation rank) with a 95% confidence interval, and the trend of a gap over time. Disclosure
+// control is not here: every module's aggregates share src/platform/disclosure.ts.
 
 export const Z95 = 1.959963984540054;
 
@@ -149,59 +148,4 @@ export function gapTrend(points: Array<{ period: number; estimate: number; se: n
   const towardsZero = yBar >= 0 ? slope.upper < 0 : slope.lower > 0;
   const awayFromZero = yBar >= 0 ? slope.lower > 0 : slope.upper < 0;
   return { slope, periods: usable.length, verdict: towardsZero ? 'narrowing' : awayFromZero ? 'widening' : 'no clear change', meanGap: yBar };
-}
-
-// -------------------------------------------------------------------------------------------
-// Disclosure control
-
-/** True when a count would single out a small group (1–4). Zero is shown: it discloses nothing about anyone. */
-export function isSmall(count: number): boolean {
-  return count > 0 && count < 5;
-}
-
-export interface SuppressedTable {
-  /** Each cell as shown: null = suppressed. */
-  cells: Array<number | null>;
-  /** The total as shown (null = suppressed, when no safe complement exists). */
-  total: number | null;
-  /** Why each cell was hidden: 'small' (1–4) or 'complement' (hidden so a small one cannot be worked out). */
-  reasons: Array<'small' | 'complement' | null>;
-}
-
-/**
- * Suppresses a one-way table shown with its total. Counts 1–4 are hidden. If any cell is hidden
- * while the total is shown, the hidden set must not let anyone work a cell out by subtraction:
- * it must hold at least two cells and at least one of 5 or more (so the hidden sum could be
- * split many ways). The smallest safe cells are hidden as complements; if there are none, the
- * total is hidden instead.
- */
-export function suppressTable(counts: number[], showTotal = true): SuppressedTable {
-  const cells: Array<number | null> = counts.map((c) => (isSmall(c) ? null : c));
-  const reasons: Array<'small' | 'complement' | null> = counts.map((c) => (isSmall(c) ? 'small' : null));
-  const total = counts.reduce((s, c) => s + c, 0);
-  const hidden = () => reasons.filter((r) => r !== null).length;
-  if (!showTotal) return { cells, total: null, reasons };
-  if (hidden() === 0) return { cells, total: isSmall(total) ? null : total, reasons };
-  const hasLargeHidden = () => counts.some((c, i) => reasons[i] !== null && c >= 5);
-  // Complements: the smallest shown non-zero cells, until the hidden set is safe.
-  const candidates = counts.map((c, i) => ({ c, i })).filter(({ c, i }) => reasons[i] === null && c >= 5).sort((a, b) => a.c - b.c || a.i - b.i);
-  for (const { i } of candidates) {
-    if (hidden() >= 2 && hasLargeHidden()) break;
-    cells[i] = null;
-    reasons[i] = 'complement';
-  }
-  if (hidden() >= 2 && hasLargeHidden()) return { cells, total: isSmall(total) ? null : total, reasons };
-  return { cells, total: null, reasons };
-}
-
-/** Counts rounded to the nearest 5 after small numbers are hidden: for overlapping sets (UpSet) where subtraction across many totals is possible. */
-export function roundToFive(count: number): number | null {
-  if (isSmall(count)) return null;
-  return Math.round(count / 5) * 5;
-}
-
-/** A number for display: null shows as "fewer than 5" (the caller's template decides the words). */
-export function formatNumber(value: number | null, decimals = 0): string {
-  if (value === null || !Number.isFinite(value)) return '[c]';
-  return value.toLocaleString('en-GB', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }

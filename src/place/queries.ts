@@ -1,7 +1,8 @@
-// Aggregate figures about the place. Only counts leave here, with small numbers suppressed.
+// Aggregate figures about the place. Only counts leave here, through disclosure control: the
+// localities add up to the place, so each column is protected with its total.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { suppressSmall } from '../web/charts.ts';
+import { isSmall, suppressTable } from '../platform/disclosure.ts';
 
 export interface PlaceSummary {
   name: string;
@@ -24,7 +25,7 @@ export async function placeSummary(db: Kysely<Database>): Promise<PlaceSummary |
   return { name: place.name, ...result.rows[0]! };
 }
 
-export interface LocalityRow { locality: string; people: number | null; households: number | null; peopleWithNeeds: number | null; mostDeprivedShare: number }
+export interface LocalityRow { locality: string; people: number | null; households: number | null; peopleWithNeeds: number | null; mostDeprivedShare: number | null }
 
 export async function populationByLocality(db: Kysely<Database>): Promise<LocalityRow[]> {
   const result = await sql<{ locality: string; people: number; households: number; people_with_needs: number; most_deprived_people: number }>`
@@ -39,13 +40,18 @@ export async function populationByLocality(db: Kysely<Database>): Promise<Locali
     join persons p on p.household_id = h.id
     group by l.name
     order by l.name`.execute(db);
-  return result.rows.map((r) => ({
-    locality: r.locality,
-    people: suppressSmall(r.people),
-    households: suppressSmall(r.households),
-    peopleWithNeeds: suppressSmall(r.people_with_needs),
-    mostDeprivedShare: r.people > 0 ? Math.round((r.most_deprived_people / r.people) * 1000) / 10 : 0,
-  }));
+  // Each column adds up to a figure shown elsewhere (residents, households, people with needs,
+  // people in the most deprived areas), so each is protected as a table with its total. A share
+  // gives its count away, so it shows only when both its counts do.
+  const column = (pick: (r: typeof result.rows[number]) => number) => suppressTable(result.rows.map((r) => Number(pick(r)))).cells;
+  const [people, households, withNeeds, mostDeprived] = [column((r) => r.people), column((r) => r.households), column((r) => r.people_with_needs), column((r) => r.most_deprived_people)];
+  return result.rows.map((r, i) => {
+    const [n, deprived] = [people[i]!, mostDeprived[i]!];
+    return {
+      locality: r.locality, people: n, households: households[i]!, peopleWithNeeds: withNeeds[i]!,
+      mostDeprivedShare: n === null || deprived === null ? null : n > 0 ? Math.round((deprived / n) * 1000) / 10 : 0,
+    };
+  });
 }
 
 export interface DecileRow { decile: number; people: number | null; needsPer1000: number | null; crisisEventsPer1000: number | null }
@@ -65,10 +71,17 @@ export async function needsByDeprivation(db: Kysely<Database>): Promise<DecileRo
     from residents r
     group by r.decile
     order by r.decile`.execute(db);
-  return result.rows.map((r) => ({
+  // Deciles add up to the residents; a rate gives its count away beside a shown population, so a
+  // rate shows only when its decile's population does and its own count is not 1 to 4.
+  const people = suppressTable(result.rows.map((r) => Number(r.people))).cells;
+  const rate = (n: number, i: number) => {
+    const residents = people[i]!;
+    return residents === null || residents === 0 || isSmall(Number(n)) ? null : Math.round((Number(n) / residents) * 10000) / 10;
+  };
+  return result.rows.map((r, i) => ({
     decile: r.decile,
-    people: suppressSmall(r.people),
-    needsPer1000: r.people >= 5 ? Math.round((r.needs / r.people) * 10000) / 10 : null,
-    crisisEventsPer1000: r.people >= 5 ? Math.round((r.crisis / r.people) * 10000) / 10 : null,
+    people: people[i]!,
+    needsPer1000: rate(r.needs, i),
+    crisisEventsPer1000: rate(r.crisis, i),
   }));
 }

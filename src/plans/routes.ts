@@ -7,7 +7,7 @@ import { decideRecordAccess, joinNetworkByAgreement, type Category } from '../co
 import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import type { CategoryDecision } from '../consent/index.ts';
-import { suppressSmall } from '../web/charts.ts';
+import { suppressSmall } from '../platform/disclosure.ts';
 import { personSummary } from '../people/record.ts';
 import { activeFramework, ensurePlansDefaults, listQuestionnaires, loadOperatingModels, loadQuestionnaire, outcomeMappings } from './store.ts';
 import { AccessRefused, prefillFor, purposeFor, responsesAbout, submitAssessment, tellItOnceByForm, tellItOnceForPerson, visibleUnder, type ResponseSummary } from './assessments.ts';

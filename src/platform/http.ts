@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db.ts';
 import { pathOnly } from './logger.ts';
+import { SUPPRESSION_NOTE } from './disclosure.ts';
 import { userForSession, type SignedInUser } from '../auth/accounts.ts';
 
 declare module 'fastify' {
@@ -76,8 +77,9 @@ const numberFormat = new Intl.NumberFormat('en-GB');
 const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
 const dateTimeFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
 
-/** View filters shared by every template. */
+/** View filters shared by every template, and the one sentence saying why a figure is suppressed. */
 export function addViewFilters(env: nunjucks.Environment): void {
+  env.addGlobal('suppressionNote', SUPPRESSION_NOTE);
   env.addFilter('number', (value: unknown) => (typeof value === 'number' ? numberFormat.format(value) : String(value ?? '')));
   env.addFilter('date', (value: unknown) => {
     if (!value) return '';

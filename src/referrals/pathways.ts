@@ -2,6 +2,7 @@
 // them move, each person's position and waits, and the flow through each step for managers.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { protectCells, type Sum } from '../platform/disclosure.ts';
 import type { ActionKind } from './state.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -113,18 +114,22 @@ export interface FlowStep {
   pathwayId: string; code: string; name: string; stage: number; expectedDays: number;
   /** People at the step now (waiting or in progress). */
   current: number; waiting: number; reached: number; completed: number; droppedOut: number;
+  /** Never shown, but they make the shown counts add up: at the step = waiting + in progress; reached = at the step + completed + dropped out + left elsewhere. */
+  inProgress: number; leftElsewhere: number;
   medianWaitDays: number | null; p90WaitDays: number | null;
 }
 
 /** Flow through every step of every pathway, over pseudonymous journey rows (no names). */
 export async function pathwayFlow(db: Db, now: Date = new Date()): Promise<FlowStep[]> {
-  const rows = (await sql<{ pathway_id: string; code: string; name: string; stage: number; expected_days: number; current: number; waiting: number; reached: number; completed: number; dropped: number; median: number | null; p90: number | null }>`
+  const rows = (await sql<{ pathway_id: string; code: string; name: string; stage: number; expected_days: number; current: number; waiting: number; reached: number; completed: number; dropped: number; in_progress: number; left_elsewhere: number; median: number | null; p90: number | null }>`
     select s.pathway_id, s.code, s.name, s.stage, s.expected_days,
       count(js.id) filter (where js.status in ('waiting', 'in_progress') and j.status = 'active') as current,
       count(js.id) filter (where js.status = 'waiting' and j.status = 'active') as waiting,
       count(js.id) as reached,
       count(js.id) filter (where js.status = 'done') as completed,
       count(js.id) filter (where js.status = 'dropped') as dropped,
+      count(js.id) filter (where js.status = 'in_progress' and j.status = 'active') as in_progress,
+      count(js.id) filter (where js.status in ('waiting', 'in_progress') and j.status <> 'active') as left_elsewhere,
       percentile_cont(0.5) within group (order by extract(epoch from (coalesce(js.started_at, case when js.status = 'waiting' and j.status = 'active' then ${now}::timestamptz end) - js.ready_at)) / 86400) as median,
       percentile_cont(0.9) within group (order by extract(epoch from (coalesce(js.started_at, case when js.status = 'waiting' and j.status = 'active' then ${now}::timestamptz end) - js.ready_at)) / 86400) as p90
     from pathway_steps s
@@ -135,6 +140,58 @@ export async function pathwayFlow(db: Db, now: Date = new Date()): Promise<FlowS
   return rows.map((r) => ({
     pathwayId: r.pathway_id, code: r.code, name: r.name, stage: Number(r.stage), expectedDays: Number(r.expected_days),
     current: Number(r.current), waiting: Number(r.waiting), reached: Number(r.reached), completed: Number(r.completed), droppedOut: Number(r.dropped),
+    inProgress: Number(r.in_progress), leftElsewhere: Number(r.left_elsewhere),
     medianWaitDays: r.median === null ? null : Math.round(Number(r.median) * 10) / 10, p90WaitDays: r.p90 === null ? null : Math.round(Number(r.p90) * 10) / 10,
   }));
+}
+
+export interface ShownFlowStep extends Omit<FlowStep, 'current' | 'waiting' | 'reached' | 'completed' | 'droppedOut' | 'inProgress' | 'leftElsewhere'> {
+  /** null = suppressed. */
+  current: number | null; waiting: number | null; reached: number | null; completed: number | null; droppedOut: number | null;
+}
+
+/**
+ * The flow as managers may see it. Each pathway's counts are protected as one table, with every
+ * way they add up: within a step (reached = at the step + completed + dropped out + left while
+ * elsewhere; at the step = waiting + in progress), every step of a stage opening together (equal
+ * reached), and a one-step stage's completions reaching the next stage. A relation between steps
+ * is stated only where the data bears it out, as the check needs sums that hold. Waits describe
+ * a group, so they show only beside a shown count of at least 5 people reaching the step.
+ */
+export function protectFlow(flow: readonly FlowStep[]): ShownFlowStep[] {
+  const shown: ShownFlowStep[] = [];
+  for (const pathwayId of [...new Set(flow.map((f) => f.pathwayId))]) {
+    const steps = flow.filter((f) => f.pathwayId === pathwayId);
+    const values: number[] = [];
+    const sums: Sum[] = [];
+    const unshown: number[] = [];
+    // Per step, cells b+0..b+6: waiting, in progress, at the step, completed, dropped out, left elsewhere, reached.
+    const base = steps.map((s) => {
+      const b = values.length;
+      values.push(s.waiting, s.inProgress, s.current, s.completed, s.droppedOut, s.leftElsewhere, s.reached);
+      sums.push({ total: b + 2, parts: [b, b + 1] }, { total: b + 6, parts: [b + 2, b + 3, b + 4, b + 5] });
+      unshown.push(b + 1, b + 5);
+      return b;
+    });
+    const stages = [...new Set(steps.map((s) => s.stage))].sort((a, b) => a - b);
+    stages.forEach((stage, k) => {
+      const here = steps.map((s, i) => ({ s, b: base[i]! })).filter(({ s }) => s.stage === stage);
+      const first = here[0]!;
+      for (const other of here.slice(1)) if (other.s.reached === first.s.reached) sums.push({ total: first.b + 6, parts: [other.b + 6] });
+      if (here.length !== 1) return;
+      for (const [i, next] of steps.entries()) if (next.stage === stages[k + 1] && next.reached === first.s.completed) sums.push({ total: base[i]! + 6, parts: [first.b + 3] });
+    });
+    const p = protectCells(values, sums, { unshown });
+    steps.forEach((s, i) => {
+      const b = base[i]!;
+      const { inProgress: _inProgress, leftElsewhere: _leftElsewhere, ...rest } = s;
+      const reached = p.cells[b + 6]!;
+      const waitsShown = reached !== null && reached >= 5;
+      shown.push({
+        ...rest, waiting: p.cells[b]!, current: p.cells[b + 2]!, completed: p.cells[b + 3]!, droppedOut: p.cells[b + 4]!, reached,
+        medianWaitDays: waitsShown ? s.medianWaitDays : null, p90WaitDays: waitsShown ? s.p90WaitDays : null,
+      });
+    });
+  }
+  return shown;
 }

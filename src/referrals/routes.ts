@@ -8,11 +8,12 @@ import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { decideRecordAccess } from '../consent/index.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categories, categoryLabels, type Category } from '../consent/index.ts';
-import { horizontalBarChart, suppressSmall } from '../web/charts.ts';
+import { horizontalBarChart } from '../web/charts.ts';
+import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral } from './referrals.ts';
 import { listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
 import { actionLabels, availableActions, isReferralStatus, isUrgency, statusLabels, urgencies, type ActionKind, type ReferralAction, type ReferralStatus } from './state.ts';
-import { journeysOf, listPathways, pathwayFlow, startJourney } from './pathways.ts';
+import { journeysOf, listPathways, pathwayFlow, protectFlow, startJourney } from './pathways.ts';
 import { ukDate } from './working-days.ts';
 
 type Body = Record<string, unknown>;
@@ -306,16 +307,12 @@ export function registerReferralRoutes(app: FastifyInstance): void {
   app.get('/pathways', async (request, reply) => {
     requireRole(request, 'manager');
     const [pathways, flow] = await Promise.all([listPathways(db), pathwayFlow(db)]);
+    const shown = protectFlow(flow);
     const sections = pathways.map((p) => {
-      const steps = flow.filter((f) => f.pathwayId === p.id).map((f) => ({
-        ...f, current: suppressSmall(f.current), waiting: suppressSmall(f.waiting), reached: suppressSmall(f.reached), completed: suppressSmall(f.completed),
-        droppedOut: suppressSmall(f.droppedOut),
-        // Waits describe a group: shown only when at least 5 people's waits make them up.
-        medianWaitDays: f.reached >= 5 ? f.medianWaitDays : null, p90WaitDays: f.reached >= 5 ? f.p90WaitDays : null,
-      }));
+      const steps = shown.filter((f) => f.pathwayId === p.id);
       const chart = horizontalBarChart({
         id: `flow-${p.id}`, title: `${p.name}: median wait before each step starts (days)`,
-        description: 'Each bar is one step of the pathway, in order. Its length is the median number of days people waited from the step becoming ready to its first contact. Steps with fewer than 5 people are suppressed.',
+        description: `Each bar is one step of the pathway, in order. Its length is the median number of days people waited from the step becoming ready to its first contact. ${SUPPRESSION_NOTE}`,
         data: steps.map((s) => ({ label: s.name.length > 28 ? `${s.name.slice(0, 27)}…` : s.name, value: s.medianWaitDays })), decimals: 1, unit: ' d',
       });
       return { ...p, steps, chart };

@@ -36,8 +36,3 @@ export function horizontalBarChart(options: { id: string; title: string; descrip
     + rows.join('')
     + '</svg>';
 }
-
-/** Values 1–4 are suppressed (shown as null) so no small group can be singled out. */
-export function suppressSmall(count: number): number | null {
-  return count > 0 && count < 5 ? null : count;
-}
