@@ -8,10 +8,13 @@ import { sql } from 'kysely';
 import { startTestServer, signIn, type TestServer } from './support/server.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
+import { createApiToken } from '../src/interop/tokens.ts';
 
 type Kind = 'stranger' | 'network' | 'break_glass' | 'self' | 'proxy' | 'ended_proxy' | 'other_citizen' | 'manager' | 'admin' | 'data_quality' | 'privacy_officer';
 type Fact = 'relationship' | 'directive' | 'break_glass';
 interface Route { name: string; fact: Fact; url: (personId: string) => string; form: (ctx: { practitionerId: string; serviceId: string }) => Record<string, string> }
+/** A FHIR write, sent with the user's bearer token. */
+interface FhirRoute { name: string; fact: Fact; path: string; body: (ctx: { secondPractitionerId: string; organisationId: string }) => Record<string, unknown> }
 
 const routes: Route[] = [
   { name: 'add to network', fact: 'relationship', url: (id) => `/people/${id}/network`, form: (c) => ({ practitioner: c.practitionerId, role: 'support', reason: 'helping with the tenancy' }) },
@@ -20,20 +23,50 @@ const routes: Route[] = [
   { name: 'emergency access', fact: 'break_glass', url: (id) => `/people/${id}/break-glass`, form: () => ({ reason: 'unconscious in A&E, need medication history' }) },
 ];
 
+const fhirRoutes: FhirRoute[] = [
+  {
+    name: 'FHIR Patient matching the person', fact: 'relationship', path: 'Patient',
+    body: () => ({ resourceType: 'Patient', name: [{ family: known.family_name, given: [known.given_name] }], birthDate: known.birth_date, gender: known.sex }),
+  },
+  {
+    name: 'FHIR EpisodeOfCare (join the network)', fact: 'relationship', path: 'EpisodeOfCare',
+    body: (c) => ({
+      resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: `Patient/${personId}` }, careManager: { reference: `Practitioner/${c.secondPractitionerId}` },
+      extension: [{ url: 'urn:joinery:extension:role', valueString: 'money advice' }, { url: 'urn:joinery:extension:reason', valueString: 'debts with the council' }],
+    }),
+  },
+  {
+    name: 'FHIR Consent (a sharing choice)', fact: 'directive', path: 'Consent',
+    body: (c) => ({
+      resourceType: 'Consent', status: 'active', patient: { reference: `Patient/${personId}` },
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }], policyRule: { text: 'Joinery sharing choice' },
+      provision: {
+        type: 'permit', class: [{ system: 'urn:joinery:code:category', code: 'housing' }], purpose: [{ system: 'urn:joinery:code:purpose', code: 'direct_care' }],
+        actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Organization/${c.organisationId}` } }],
+      },
+    }),
+  },
+];
+
 /** The rules, stated independently: which kinds of user may create each fact for the person. */
-function mayCreate(kind: Kind, route: Route): boolean {
+function mayCreate(kind: Kind, route: { name: string }): boolean {
   switch (route.name) {
-    case 'add to network': case 'refer to a service': return kind === 'network';
-    case 'sharing choice': return kind === 'self' || kind === 'proxy';
+    case 'add to network': case 'refer to a service': case 'FHIR EpisodeOfCare (join the network)': return kind === 'network';
+    case 'sharing choice': case 'FHIR Consent (a sharing choice)': return kind === 'self' || kind === 'proxy';
     case 'emergency access': return kind === 'stranger' || kind === 'network' || kind === 'break_glass';
+    case 'FHIR Patient matching the person': return false; // registering a match never opens a relationship
   }
   return false;
 }
 
 let server: TestServer;
-const personId = 'p-wmatrix';
+/** A person the person index already knows (so a FHIR registration of their details matches them). */
+let personId = '';
+let known: { given_name: string; family_name: string; birth_date: string; sex: string };
 const cookies = new Map<Kind, string>();
-let ctx: { practitionerId: string; serviceId: string };
+const tokens = new Map<Kind, string>();
+let ctx: { practitionerId: string; secondPractitionerId: string; serviceId: string; organisationId: string };
 
 const db = () => server.database.db;
 async function factCount(fact: Fact): Promise<number> {
@@ -43,21 +76,34 @@ async function factCount(fact: Fact): Promise<number> {
 
 before(async () => {
   server = await startTestServer({ people: 1000, seed: 31 });
+  const row = (await sql<{ id: string; given_name: string; family_name: string; birth_date: string; sex: string }>`
+    select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date, p.sex from persons p
+    where p.merged_into is null and p.birth_date < '2000-01-01' and p.sex is not null
+      and exists (select 1 from record_links l where l.person_id = p.id and l.superseded_at is null)
+    order by p.id limit 1`.execute(db())).rows[0]!;
+  personId = row.id;
+  known = row;
+  // Start from nothing: no relationship, choice, proxy or emergency access.
+  for (const table of ['care_relationships', 'consent_directives', 'proxies', 'break_glass_grants'] as const) await db().deleteFrom(table).where('person_id', '=', personId).execute();
   await sql`insert into persons (id, given_name, family_name, birth_date, sex) values
-    (${personId}, 'Wren', 'Matrix', '1970-07-07', 'female'), ('p-wmatrix-proxy', 'Pip', 'Matrix', '1969-01-01', 'male'),
-    ('p-wmatrix-ex', 'Eve', 'Matrix', '1968-01-01', 'female'), ('p-wmatrix-other', 'Oz', 'Other', '1990-01-01', 'male')`.execute(db());
+    ('p-wmatrix-proxy', 'Pip', 'Matrix', '1969-01-01', 'male'), ('p-wmatrix-ex', 'Eve', 'Matrix', '1968-01-01', 'female'), ('p-wmatrix-other', 'Oz', 'Other', '1990-01-01', 'male')`.execute(db());
   await db().insertInto('proxies').values([
     { person_id: personId, proxy_person_id: 'p-wmatrix-proxy', kind: 'carer', permitted_by: 'the person', valid_until: null, revoked_at: null, revoked_by: null },
     { person_id: personId, proxy_person_id: 'p-wmatrix-ex', kind: 'carer', permitted_by: 'the person', valid_until: null, revoked_at: new Date(Date.now() - 86_400_000), revoked_by: null },
   ]).execute();
   const practitioners = (await sql<{ id: string; organisation_id: string; team_id: string }>`
     select distinct on (pr.organisation_id) pr.id, pr.organisation_id, pr.team_id from practitioners pr
+    join organisations o on o.id = pr.organisation_id
     where exists (select 1 from services s where s.organisation_id = pr.organisation_id)
+      and not exists (select 1 from record_links l join source_records r on r.id = l.source_record_id
+                      where l.person_id = ${personId} and l.superseded_at is null and r.source = o.source_code)
     order by pr.organisation_id, pr.id limit 4`.execute(db())).rows;
   assert.equal(practitioners.length, 4);
   const [stranger, network, glass, colleague] = practitioners as [typeof practitioners[0], typeof practitioners[0], typeof practitioners[0], typeof practitioners[0]];
   const service = await db().selectFrom('services').select('id').where('organisation_id', '=', colleague.organisation_id).orderBy('id').executeTakeFirstOrThrow();
-  ctx = { practitionerId: colleague.id, serviceId: service.id };
+  // A second colleague for the FHIR route, so each route adds someone not yet in the network.
+  const second = await db().selectFrom('practitioners').select('id').where('id', 'not in', practitioners.map((p) => p.id)).orderBy('id').executeTakeFirstOrThrow();
+  ctx = { practitionerId: colleague.id, secondPractitionerId: second.id, serviceId: service.id, organisationId: colleague.organisation_id };
   await db().insertInto('care_relationships').values({ person_id: personId, organisation_id: network.organisation_id, team_id: network.team_id, practitioner_id: network.id, kind: 'network', role_label: 'lead', reason: 'matrix', ended_at: null, recorded_by: null }).execute();
   const accounts: Array<[Kind, Record<string, unknown>]> = [
     ['stranger', { role: 'practitioner', practitionerId: stranger.id, organisationId: stranger.organisation_id }],
@@ -73,6 +119,7 @@ before(async () => {
       await db().insertInto('break_glass_grants').values({ user_id: id, person_id: personId, reason: 'matrix', expires_at: new Date(Date.now() + 3_600_000), reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
     }
     cookies.set(kind, await signIn(server.app, `wm-${kind}`));
+    tokens.set(kind, (await createApiToken(db(), id, 'write matrix')).token);
   }
 });
 
@@ -106,6 +153,23 @@ test('access matrix, write side: only the rules create the facts that grant acce
       if (!mayCreate(kind, route) && response.statusCode < 400) failures.push(`${label}: refusal should say so`);
     }
   }
+  for (const route of fhirRoutes) {
+    for (const [kind, token] of tokens) {
+      cases += 1;
+      const before = await factCount(route.fact);
+      const response = await fetch(`${server.url}/fhir/${route.path}`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(route.body(ctx)),
+      });
+      const text = await response.text();
+      const created = (await factCount(route.fact)) > before;
+      const label = `${kind} × ${route.name} (${response.status})`;
+      if (mayCreate(kind, route) && !created) failures.push(`${label}: should have created a ${route.fact}: ${text.slice(0, 200)}`);
+      if (!mayCreate(kind, route) && created) failures.push(`${label}: SIDE DOOR, created a ${route.fact}`);
+      if (!mayCreate(kind, route) && response.status === 201 && route.path !== 'Patient') failures.push(`${label}: refusal should say so`);
+      if (route.path === 'Patient' && response.status === 201) failures.push(`${label}: a match was answered as a new Patient`);
+      if (route.path === 'Patient' && response.status < 300 && !text.includes(personId)) failures.push(`${label}: the match should be named by its identifier`);
+    }
+  }
   assert.deepEqual(failures, []);
-  t.diagnostic(`write matrix: ${cases} cases (${cookies.size} kinds of user × ${routes.length} routes), 0 side doors`);
+  t.diagnostic(`write matrix: ${cases} cases (${cookies.size} kinds of user × ${routes.length + fhirRoutes.length} routes, web and FHIR), 0 side doors`);
 });

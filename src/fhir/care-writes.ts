@@ -219,7 +219,7 @@ async function createConsent(ctx: FhirContext, resource: Resource): Promise<Writ
   if (consent.status !== 'active') throw unprocessable('a sharing choice is recorded active; withdraw one with status inactive');
   if (consent.provision?.period?.start && new Date(consent.provision.period.start) > new Date()) throw unprocessable('a sharing choice takes effect when it is recorded; provision.period.start cannot be in the future');
   const fields = consentFields(consent);
-  const id = await guarded(async () => recordDirective(ctx.db, ctx.actor, personId, parseDirectiveForm({ ...fields })));
+  const id = await guarded(async () => ctx.db.transaction().execute((trx) => recordDirective(trx, ctx.actor, personId, parseDirectiveForm({ ...fields }))));
   return { type: 'Consent', id: String(id), created: true };
 }
 
@@ -239,7 +239,7 @@ async function updateConsent(ctx: FhirContext, id: string, resource: Resource, i
   }
   if (consent.status === current.status) return { type: 'Consent', id, created: false };
   if (consent.status !== 'inactive') throw unprocessable('a withdrawn sharing choice is not put back: record a new one');
-  const changed = await withdrawDirective(ctx.db, ctx.actor, personId, Number(id));
+  const changed = await ctx.db.transaction().execute((trx) => withdrawDirective(trx, ctx.actor, personId, Number(id)));
   if (changed) await bumpVersion(ctx.db, 'Consent', id);
   return { type: 'Consent', id, created: false };
 }
