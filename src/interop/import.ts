@@ -117,7 +117,7 @@ const MAX_IN_FLIGHT = 3;
  * batches in flight, and given up (after they commit) once a window's worth has gone through.
  */
 class ImportWindow {
-  private release: (() => void) | null = null;
+  private release: (() => Promise<void>) | null = null;
   private records = 0;
   private readonly db: Kysely<Database>;
   private readonly link: boolean;
@@ -131,7 +131,7 @@ class ImportWindow {
     if (!this.link) return undefined;
     if (this.release && this.records >= RECORDS_PER_WINDOW) {
       await drain();
-      this.close();
+      await this.close();
     }
     if (!this.release) {
       this.release = await acquireIndexLock(this.db);
@@ -142,9 +142,11 @@ class ImportWindow {
     return indexState(this.db);
   }
 
-  close(): void {
-    this.release?.();
+  /** Lets other writers in, in this process and (on PostgreSQL) every other. */
+  async close(): Promise<void> {
+    const release = this.release;
     this.release = null;
+    await release?.();
   }
 }
 
@@ -267,7 +269,7 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   };
   const drain = async () => {
     await Promise.all(inflight);
-    window.close();
+    await window.close();
     if (failure) throw failure.error;
   };
 
@@ -283,7 +285,7 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
     await drain();
   } catch (error) {
     await Promise.all(inflight);
-    window.close();
+    await window.close();
     if (error instanceof ImportInputError) {
       await db.updateTable('import_jobs').set({ status: 'failed', updated_at: new Date() }).where('id', '=', current.id).execute();
     }

@@ -1,9 +1,13 @@
 // The in-process side of the person index: the online matching index over every spine person
 // and every linked source record, built lazily from the database, kept in step by every write
-// the linkage module makes, and one lock per database so writes to the index take turns.
+// the linkage module makes, and one lock so writes to the index take turns. On PostgreSQL the
+// lock is also a database advisory lock, so writers in every process take turns, and each
+// process catches its index up with what the others committed before it matches anything:
+// correctness never rests on one process's memory.
 
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { databaseKindOf } from '../platform/db.ts';
 import { addRecord, createLinkageIndex, setEntryPerson } from './online.ts';
 import type { LinkageIndex } from './online.ts';
 import { modelFromJson } from './model.ts';
@@ -118,29 +122,130 @@ export interface IndexState {
   cannotLink: Map<number, Set<string>>;
   /** Source record id → the person a reviewer said it is. */
   mustLink: Map<number, string>;
+  /** How far this process has followed the database (ids of links and decisions, a digest of merges). */
+  seen: Watermarks;
+}
+
+/** What this process's index has taken in: everything up to these, from every process. */
+export interface Watermarks { modelId: number; linkId: number; decisionId: number; merges: string }
+
+async function currentWatermarks(db: Kysely<Database>): Promise<Watermarks> {
+  const row = (await sql<{ model_id: string | null; link_id: string | null; decision_id: string | null; merges: string }>`
+    select (select max(id) from linkage_models)::text as model_id, (select max(id) from record_links)::text as link_id, (select max(id) from linkage_decisions)::text as decision_id,
+           (select count(*)::text || '/' || coalesce(max(id), 0)::text || '/' || count(unmerged_at)::text from person_merges) as merges`.execute(db)).rows[0]!;
+  return { modelId: Number(row.model_id ?? 0), linkId: Number(row.link_id ?? 0), decisionId: Number(row.decision_id ?? 0), merges: row.merges };
 }
 
 const states = new WeakMap<object, Promise<IndexState>>();
 const locks = new WeakMap<object, Promise<void>>();
 
-/** Runs `work` when no other index write on this database is running. */
+/** The advisory lock every process's person-index writers take in turn ('JoinIdx' as a number). */
+const INDEX_LOCK_KEY = 0x4a6f696e496478;
+
+/** Runs `work` when no other index write on this database is running, in this or any process. */
 export async function withIndexLock<T>(db: Kysely<Database>, work: () => Promise<T>): Promise<T> {
   const release = await acquireIndexLock(db);
   try {
     return await work();
   } finally {
-    release();
+    await release();
   }
 }
 
-/** Waits for the index lock and returns its release (for holds that span several steps). */
-export async function acquireIndexLock(db: Kysely<Database>): Promise<() => void> {
+/**
+ * Holds PostgreSQL's advisory lock on a connection of its own until released: a session lock,
+ * because an import's window spans many transactions. A process that dies loses its connection,
+ * and the server releases the lock with it.
+ */
+async function holdDatabaseLock(db: Kysely<Database>): Promise<() => Promise<void>> {
+  let letGo!: () => void;
+  const released = new Promise<void>((resolve) => (letGo = resolve));
+  let taken!: () => void;
+  let failed!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => { taken = resolve; failed = reject; });
+  const held = db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${INDEX_LOCK_KEY})`.execute(connection);
+    taken();
+    await released;
+    await sql`select pg_advisory_unlock(${INDEX_LOCK_KEY})`.execute(connection);
+  }).catch((error: unknown) => failed(error));
+  await ready;
+  return async () => { letGo(); await held; };
+}
+
+/**
+ * Waits for the index lock and returns its release (for holds that span several steps). Once
+ * held, a loaded index takes in what other processes committed; on release it notes how far
+ * the database has come, which is all its own doing while it held the lock.
+ */
+export async function acquireIndexLock(db: Kysely<Database>): Promise<() => Promise<void>> {
   const previous = locks.get(db) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
+  let releaseLocal!: () => void;
+  const mine = new Promise<void>((resolve) => (releaseLocal = resolve));
   locks.set(db, previous.then(() => mine));
   await previous;
-  return release;
+  let releaseDatabase: (() => Promise<void>) | null = null;
+  try {
+    if (databaseKindOf(db) === 'postgres') releaseDatabase = await holdDatabaseLock(db);
+    await catchUp(db);
+  } catch (error) {
+    await releaseDatabase?.();
+    releaseLocal();
+    throw error;
+  }
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    try {
+      const state = await loadedState(db).catch(() => undefined);
+      if (state) state.seen = await currentWatermarks(db);
+    } finally {
+      await releaseDatabase?.();
+      releaseLocal();
+    }
+  };
+}
+
+/**
+ * Takes in what was committed since this index last looked: new and changed links (a source
+ * record re-read with its current fields), the persons they name, reviewers' decisions, and
+ * merges. Idempotent, so taking in one's own writes again does no harm.
+ */
+export async function catchUp(db: Kysely<Database>): Promise<void> {
+  const state = await loadedState(db);
+  if (!state) return;
+  const now = await currentWatermarks(db);
+  // Another process trained a new model: this index is rebuilt with it when next used.
+  if (now.modelId !== state.modelId) {
+    forgetIndexState(db);
+    return;
+  }
+  if (now.linkId > state.seen.linkId) {
+    const links = await sql<{ source_record_id: string; person_id: string; fields: Record<string, unknown> }>`
+      select l.source_record_id, l.person_id, s.fields from record_links l join source_records s on s.id = l.source_record_id
+      where l.id > ${state.seen.linkId} and l.id <= ${now.linkId} order by l.id`.execute(db);
+    const newPersons = new Set<string>();
+    for (const link of links.rows) {
+      const id = Number(link.source_record_id);
+      const entry = state.recordEntries.get(id);
+      // The record may have changed as well as moved: its old entry stops voting, the current one is added.
+      if (entry !== undefined) setEntryPerson(state.index, entry, '');
+      indexSourceRecord(state, id, link.fields, link.person_id);
+      if (!state.personEntries.has(link.person_id)) newPersons.add(link.person_id);
+    }
+    if (newPersons.size > 0) for (const anchor of await loadAnchors(db, [...newPersons])) indexAnchor(state, anchor);
+  }
+  if (now.decisionId > state.seen.decisionId) {
+    const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind'])
+      .where('id', '>', state.seen.decisionId).where('id', '<=', now.decisionId).orderBy('id').execute();
+    for (const decision of decisions) noteDecision(state, Number(decision.source_record_id), decision.person_id, decision.kind);
+  }
+  if (now.merges !== state.seen.merges) {
+    const merged = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
+    state.mergedInto = new Map(merged.rows.map((row) => [row.id, row.merged_into]));
+  }
+  state.seen = now;
 }
 
 export function livePerson(state: Pick<IndexState, 'mergedInto'>, personId: string): string {
@@ -173,6 +278,8 @@ export async function loadAnchors(db: Kysely<Database>, personIds?: readonly str
 async function buildState(db: Kysely<Database>): Promise<IndexState | undefined> {
   const latest = await latestModel(db);
   if (!latest) return undefined;
+  // Noted before reading: whatever commits while the index is read is taken in by the next catch-up.
+  const seen = await currentWatermarks(db);
   const index = createLinkageIndex(latest.model);
   const recordEntries = new RecordEntries();
   const personEntries = new Map<string, number>();
@@ -192,7 +299,7 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
     if (page.length < pageSize) break;
     after = page[page.length - 1]!.id;
   }
-  const state: IndexState = { modelId: latest.id, model: latest.model, index, recordEntries, personEntries, mergedInto: new Map(), cannotLink: new Map(), mustLink: new Map() };
+  const state: IndexState = { modelId: latest.id, model: latest.model, index, recordEntries, personEntries, mergedInto: new Map(), cannotLink: new Map(), mustLink: new Map(), seen };
   const merged = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
   for (const row of merged.rows) state.mergedInto.set(row.id, row.merged_into);
   const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind']).orderBy('id').execute();

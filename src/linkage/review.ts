@@ -4,6 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/log.ts';
+import { RefusedInput } from '../platform/refused.ts';
 import { damerauLevenshtein } from './string-metrics.ts';
 import { explainPair } from './explain.ts';
 import type { PairExplanation } from './explain.ts';
@@ -126,8 +127,12 @@ function anchorFields(anchor: AnchorRow): Record<string, string> {
   };
 }
 
-export class ReviewError extends Error {
+/** A review refused: 400 a missing reason, 404 no such item, 409 decided already, 422 nothing to compare yet. */
+export class ReviewError extends RefusedInput {
   override name = 'ReviewError';
+  constructor(message: string, status: 400 | 404 | 409 | 422 = 400) {
+    super(status, message);
+  }
 }
 
 /** The persons a review item shows (for the access decision before it is shown). */
@@ -155,7 +160,7 @@ export async function reviewItem(db: Kysely<Database>, id: number): Promise<Revi
   const item = row.rows[0];
   if (!item) return undefined;
   const state = await indexState(db);
-  if (!state) throw new ReviewError('the person index has no model yet');
+  if (!state) throw new ReviewError('the person index has no model yet', 422);
   const candidate = livePerson(state, item.candidate_person_id);
   let rightFields: Record<string, string>;
   let right: ReviewSide;
@@ -168,7 +173,7 @@ export async function reviewItem(db: Kysely<Database>, id: number): Promise<Revi
     rightRecord = linkRecordFromFields(RECORD_PREFIX + item.compared_record_id, rightFields);
   } else {
     const [anchor] = await loadAnchors(db, [candidate]);
-    if (!anchor) throw new ReviewError('the candidate person is not on the index');
+    if (!anchor) throw new ReviewError('the candidate person is not on the index', 422);
     rightFields = anchorFields(anchor);
     right = { kind: 'person', label: 'The candidate person on the person index', personId: candidate, fields: candidateFields(item.fields, rightFields) };
     rightRecord = anchorLinkRecord(anchor);
@@ -198,8 +203,8 @@ export async function decideReview(
   return withIndexLock(db, async () => {
     const state = await indexState(db);
     const item = await db.selectFrom('linkage_reviews').select(['id', 'status', 'source_record_id', 'candidate_person_id']).where('id', '=', id).executeTakeFirst();
-    if (!item) throw new ReviewError('There is no such review item.');
-    if (item.status !== 'open') throw new ReviewError('This item has already been decided.');
+    if (!item) throw new ReviewError('There is no such review item.', 404);
+    if (item.status !== 'open') throw new ReviewError('This item has already been decided.', 409);
     const candidate = state ? livePerson(state, item.candidate_person_id) : item.candidate_person_id;
     const current = await db.selectFrom('record_links').select(['person_id']).where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).executeTakeFirstOrThrow();
     const currentPerson = state ? livePerson(state, current.person_id) : current.person_id;
@@ -207,6 +212,10 @@ export async function decideReview(
     let retire: string | null = null;
 
     await db.transaction().execute(async (trx) => {
+      // Compare and set: of two reviewers deciding the same item at once, in any process, one wins.
+      const claimed = await trx.updateTable('linkage_reviews').set({ status: decision, decided_by: actor.id, decided_at: new Date(), decision_reason: reason })
+        .where('id', '=', id).where('status', '=', 'open').returning('id').executeTakeFirst();
+      if (!claimed) throw new ReviewError('This item has already been decided.', 409);
       await trx.insertInto('linkage_decisions').values({
         source_record_id: item.source_record_id, person_id: candidate, kind: decision === 'same' ? 'must_link' : 'cannot_link',
         review_id: id, decided_by: actor.id, reason,
@@ -229,7 +238,6 @@ export async function decideReview(
         await trx.updateTable('record_links').set({ superseded_at: new Date() }).where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).execute();
         await trx.insertInto('record_links').values({ source_record_id: item.source_record_id, person_id: personId, method: 'reviewer', match_probability: null }).execute();
       }
-      await trx.updateTable('linkage_reviews').set({ status: decision, decided_by: actor.id, decided_at: new Date(), decision_reason: reason }).where('id', '=', id).execute();
       if (decision === 'same') {
         // The record's other open questions are answered too.
         await trx.updateTable('linkage_reviews').set({ status: 'withdrawn', decided_by: actor.id, decided_at: new Date(), decision_reason: `answered by review ${id}` })

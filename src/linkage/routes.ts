@@ -76,7 +76,7 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     try {
       await decideReview(db, id, decision, { id: user.id, role: user.role, organisationId: user.organisationId }, reason || (decision === 'same' ? 'same person' : ''));
     } catch (error) {
-      if (error instanceof ReviewError) throw new HttpError(400, error.message);
+      if (error instanceof ReviewError) throw new HttpError(error.status, error.message);
       throw error;
     }
     return reply.redirect(`/linkage/review?decided=${decision}`, 303);

@@ -37,10 +37,20 @@ export interface DatabaseHandle {
 }
 
 const preparedByDb = new WeakMap<object, DatabaseHandle['prepared']>();
+const kindByDb = new WeakMap<object, DatabaseKind>();
 
 function register(handle: DatabaseHandle): DatabaseHandle {
   preparedByDb.set(handle.db, handle.prepared);
+  kindByDb.set(handle.db, handle.kind);
   return handle;
+}
+
+/**
+ * Which engine a handle's Kysely instance runs on (undefined for a transaction): a server can be
+ * shared by many processes, the embedded database by one, and some locking differs between them.
+ */
+export function databaseKindOf(db: object): DatabaseKind | undefined {
+  return kindByDb.get(db);
 }
 
 /**
