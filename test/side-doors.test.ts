@@ -13,6 +13,7 @@ import { sendReferral } from '../src/referrals/referrals.ts';
 import { categories } from '../src/consent/index.ts';
 import { ensureAccounts, postTransactions } from '../src/budgets/ledger.ts';
 import { relationshipId } from '../src/people/relationships.ts';
+import { pseudonym } from '../src/budgets/queries.ts';
 
 const HEALTH = '4242.5';
 const CJ = '9191.5';
@@ -248,4 +249,16 @@ test('finding 4: the review queue is not a door to the person page', async () =>
     assert.ok(!item.body.includes(value), `the candidate's ${what} is not shown`);
   }
   assert.match(item.body, /Same|Not held|Different|Held/, 'each other field says how it compares');
+});
+
+test('finding 7: a commissioner\'s outcome contract shows payments by month, never a line per person', async () => {
+  const cookie = await signIn(server.app, 'manager');
+  const contract = await db().selectFrom('outcome_contracts').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const paid = await db().selectFrom('outcome_payment_lines').select(['person_id', 'evidence']).where('contract_id', '=', contract.id).execute();
+  assert.ok(paid.length > 0, 'the demo contract has paid outcomes to hide');
+  const response = await page(cookie, `/budgets/contracts/${contract.id}`);
+  assert.equal(response.statusCode, 200);
+  assert.match(response.body, /Payments by month/);
+  assert.ok(!/Attendance \d|Tenancy started \d/.test(response.body), 'no one\'s evidence (attendance figures, tenancy dates) is listed');
+  for (const line of paid) assert.ok(!response.body.includes(line.person_id) && !response.body.includes(pseudonym(line.person_id)), 'no person is named, even by id or pseudonym');
 });

@@ -246,7 +246,7 @@ export async function contractsSummary(db: Kysely<Database>) {
   return rows.map((r) => ({ ...r, enrolled: suppressSmall(r.enrolled), lines: suppressSmall(r.lines), pence: Number(r.pence) }));
 }
 
-/** The payment schedule: one line per achieved outcome with its evidence, people shown by pseudonym only. */
+/** A contract's rate card with what each outcome earned, and its payments totalled by month. */
 export async function contractSchedule(db: Kysely<Database>, contractId: string) {
   const contract = await db.selectFrom('outcome_contracts').selectAll().where('id', '=', contractId).executeTakeFirst();
   if (!contract) return undefined;
@@ -259,9 +259,25 @@ export async function contractSchedule(db: Kysely<Database>, contractId: string)
   });
   return {
     contract, cards: perCard,
-    lines: lines.map((l) => ({ key: l.id.replace(l.person_id, pseudonym(l.person_id)), reference: pseudonym(l.person_id), rateCardId: l.rate_card_id, goal: goalLabels[l.goal_code] ?? l.goal_code, pence: Number(l.amount_pence), achievedOn: l.achieved_on, evidence: describeEvidence(l.evidence) })),
+    // Commissioners see what was paid each month, never a line per person: a pseudonym beside an
+    // attendance figure and its dates is enough to find a child in a school. The per-person
+    // evidence stays in the ledger for audit.
+    months: paymentsByMonth(lines.map((l) => ({ achievedOn: l.achieved_on, pence: Number(l.amount_pence) }))),
     totalPence: lines.reduce((s, l) => s + Number(l.amount_pence), 0),
   };
+}
+
+/** Outcome payments totalled by month, newest first; the number of outcomes hidden when 1 to 4. */
+export function paymentsByMonth(lines: ReadonlyArray<{ achievedOn: string | Date; pence: number }>): Array<{ month: string; outcomes: number | null; pence: number }> {
+  const byMonth = new Map<string, { outcomes: number; pence: number }>();
+  for (const line of lines) {
+    const month = (line.achievedOn instanceof Date ? line.achievedOn.toISOString() : String(line.achievedOn)).slice(0, 7);
+    const entry = byMonth.get(month) ?? { outcomes: 0, pence: 0 };
+    entry.outcomes += 1;
+    entry.pence += line.pence;
+    byMonth.set(month, entry);
+  }
+  return [...byMonth.entries()].sort((a, b) => (a[0] < b[0] ? 1 : -1)).map(([month, e]) => ({ month, outcomes: suppressSmall(e.outcomes), pence: e.pence }));
 }
 
 export function describeEvidence(evidence: unknown): string {
