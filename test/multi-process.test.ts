@@ -21,7 +21,9 @@ import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { isValidNhsNumber } from '../src/people/nhs-number.ts';
 
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
-const cli = path.resolve(import.meta.dirname, '..', 'bin', 'joinery.mjs');
+// The CLI itself, not the bin/joinery.mjs shim: the shim hands over to a child process, and a
+// kill must reach the process that serves.
+const cli = path.resolve(import.meta.dirname, '..', 'src', 'cli.ts');
 const postgresHere = (await testDatabaseTargets()).some((t) => t.kind === 'postgres');
 
 const schema = `jt_mp_${randomBytes(5).toString('hex')}`;
