@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
 import { loadConfig, type Config } from './platform/config.ts';
 import { openDatabase, type DatabaseHandle } from './platform/db.ts';
 import { migrateToLatest } from './platform/migrate.ts';
@@ -11,7 +12,8 @@ import { createProgress } from './platform/progress.ts';
 import { closeOnSignals, listen } from './main.ts';
 import { isPlaceLoaded, loadSyntheticPlace } from './demo/load-place.ts';
 import { createDemoAccounts, DEMO_PASSWORD } from './demo/accounts.ts';
-import { verifyAuditChain } from './audit/log.ts';
+import { startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint } from './audit/log.ts';
+import { readAuditKey } from './audit/key.ts';
 import { writePlaceCsv } from './synth/write-csv.ts';
 import { registerIndexCommand, registerLinkCommand } from './linkage/cli.ts';
 import { registerDirectoryCommands } from './directory/cli.ts';
@@ -60,6 +62,15 @@ async function openMigrated(config: Config): Promise<DatabaseHandle> {
   return database;
 }
 
+/** While serving, signed checkpoints of the audit log's head go to a file outside the database. */
+function startCheckpoints(config: Config, database: DatabaseHandle, logger: Logger) {
+  return startAuditCheckpoints(database.db, {
+    file: config.audit.checkpointFile,
+    everySeconds: config.audit.checkpointSeconds,
+    onError: (error) => logger.error({ err: error }, 'could not write an audit checkpoint'),
+  });
+}
+
 function describeDatabase(database: DatabaseHandle): string {
   return database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;
 }
@@ -79,8 +90,9 @@ export function buildProgram(): Command {
       const logger = createLogger(config.logLevel);
       const database = options.migrate ? await openMigrated(config) : await openDatabase(config);
       try {
-        const { app, url } = await listen({ config, database, logger });
-        closeOnSignals(async () => { await app.close(); await database.close(); }, logger);
+        const checkpoints = await startCheckpoints(config, database, logger);
+        const { app, url } = await listen({ config, database, logger }).catch(async (error: unknown) => { await checkpoints.stop(); throw error; });
+        closeOnSignals(async () => { await app.close(); await checkpoints.stop(); await database.close(); }, logger);
         console.log(`Joinery is serving ${url} on ${describeDatabase(database)}`);
       } catch (error) {
         await database.close();
@@ -116,8 +128,9 @@ export function buildProgram(): Command {
           console.log(`Demo place ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
           return;
         }
-        const { app, url } = await listen({ config, database, logger, demo });
-        closeOnSignals(async () => { await app.close(); await database.close(); }, logger);
+        const checkpoints = await startCheckpoints(config, database, logger);
+        const { app, url } = await listen({ config, database, logger, demo }).catch(async (error: unknown) => { await checkpoints.stop(); throw error; });
+        closeOnSignals(async () => { await app.close(); await checkpoints.stop(); await database.close(); }, logger);
         console.log(`\nJoinery is serving the demo place at ${url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
         console.log(`Demo sign-ins (password for each: ${DEMO_PASSWORD}):`);
         for (const account of accounts) console.log(`  ${account.username.padEnd(13)} ${account.description}`);
@@ -157,21 +170,50 @@ export function buildProgram(): Command {
       console.log(JSON.stringify(summary));
     }));
 
-  const audit = program.command('audit').description('Work with the audit log.');
+  const audit = program.command('audit').description('Check the audit log, and checkpoint it outside the database.');
   audit
     .command('verify')
-    .description('Check the hash chain of the audit log: reports any edited or deleted event.')
-    .action(oneLineErrors(async () => {
+    .description('Check the audit log up to its head as it is when the check begins: every event\'s keyed hash and link, and every signed checkpoint in JOINERY_AUDIT_CHECKPOINT_FILE. Reports edited or deleted events, truncation, deletions at the end and a chain rehashed without the key; exits 3 if it finds any.')
+    .option('--checkpoints <file>', 'checkpoint file to check against (default JOINERY_AUDIT_CHECKPOINT_FILE)')
+    .action(oneLineErrors(async (options: { checkpoints?: string }) => {
       const config = loadConfig();
-      const database = await openDatabase(config);
+      const checkpointFile = path.resolve(options.checkpoints ?? config.audit.checkpointFile);
+      const database = await openMigrated(config);
       try {
-        const result = await verifyAuditChain(database.db);
-        if (result.ok) {
-          console.log(`Audit log intact: ${result.eventsChecked.toLocaleString('en-GB')} events verified.`);
+        const key = readAuditKey(config.audit, { generate: false }) ?? null;
+        const result = await verifyAuditChain(database.db, { checkpointFile, key });
+        const n = (value: number) => value.toLocaleString('en-GB');
+        const plain = Math.min(result.keyedFrom - 1, result.eventsChecked);
+        const checked = result.eventsChecked === result.headSeq ? n(result.eventsChecked) : `${n(result.eventsChecked)} of ${n(result.headSeq)}, up to the first problem`;
+        console.log(`Events: checked ${checked} (the log up to its head when the check began)${plain > 0 ? `; events 1 to ${n(plain)} carry plain hashes from before the audit key` : ''}.`);
+        if (result.checkpointFile === null) {
+          console.log(`Checkpoints: no file at ${checkpointFile}, so events deleted from the end of the log cannot be detected.`);
         } else {
-          console.error(`joinery: audit log has been tampered with: ${result.problem}`);
+          const latest = result.latestCheckpoint ? `; the latest matching is of event ${n(result.latestCheckpoint.seq)}, written at ${result.latestCheckpoint.at}` : '';
+          console.log(`Checkpoints: compared ${n(result.checkpointsChecked)} signed checkpoint(s) in ${result.checkpointFile}${latest}.`);
+        }
+        if (result.ok) {
+          console.log(`Audit log intact: ${n(result.eventsChecked)} events verified.`);
+        } else {
+          for (const problem of result.problems) console.error(`joinery: audit log has been tampered with: ${problem}`);
           process.exitCode = 3;
         }
+      } finally {
+        await database.close();
+      }
+    }));
+  audit
+    .command('checkpoint')
+    .description('Write a signed checkpoint of the audit log\'s head to JOINERY_AUDIT_CHECKPOINT_FILE now (servers write one every JOINERY_AUDIT_CHECKPOINT_SECONDS while the log moves on).')
+    .action(oneLineErrors(async () => {
+      const config = loadConfig();
+      const database = await openMigrated(config);
+      try {
+        const key = readAuditKey(config.audit, { generate: true })!;
+        const checkpoint = await writeAuditCheckpoint(database.db, config.audit.checkpointFile, { key });
+        console.log(checkpoint
+          ? `Checkpoint of event ${checkpoint.seq.toLocaleString('en-GB')} written to ${config.audit.checkpointFile}.`
+          : 'The audit log is empty: nothing to checkpoint.');
       } finally {
         await database.close();
       }

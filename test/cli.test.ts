@@ -42,10 +42,10 @@ test('bad configuration and bad arguments fail in one line, without a stack trac
 });
 
 test('migrate applies every migration once, then reports the database up to date', () => {
-  const env = { JOINERY_DATA_DIR: tmp() };
+  const env = { JOINERY_DATA_DIR: path.join(tmp(), 'data') };
   assert.match(run(['migrate'], env).stdout, /^Applied \d+ migration\(s\): 0001_place/);
   assert.equal(run(['migrate'], env).stdout, 'The database is up to date.\n');
-  assert.match(run(['audit', 'verify'], env).stdout, /^Audit log intact: 0 events verified\./);
+  assert.match(run(['audit', 'verify'], env).stdout, /\nAudit log intact: 0 events verified\.\n$/);
 });
 
 test('generate writes agency records and ground truth, with plain progress lines off a terminal', () => {
@@ -89,24 +89,50 @@ test('serve answers /health on PORT, and a port in use is a one-line error', asy
   }
 });
 
-test('audit verify passes an intact log and catches an edited one, exiting non-zero', async () => {
+test('audit checkpoint and audit verify: an intact log passes; an edit, a deleted tail or a truncation exits 3 naming it', async () => {
   const { openPglite } = await import('../src/platform/db.ts');
   const { migrateToLatest } = await import('../src/platform/migrate.ts');
+  const { loadConfig } = await import('../src/platform/config.ts');
   const { appendAudit } = await import('../src/audit/log.ts');
+  const { readAuditKey, setAuditKey } = await import('../src/audit/key.ts');
   const { sql } = await import('kysely');
-  const dataDir = tmp();
-  const handle = await openPglite(dataDir);
+  const folder = tmp();
+  const env = { JOINERY_DATA_DIR: path.join(folder, 'data') };
+  // The key the CLI will use by default: generated beside the data folder, readable by its owner only.
+  setAuditKey(readAuditKey(loadConfig(env).audit, { generate: true })!);
+  assert.equal(fs.statSync(path.join(folder, 'audit.key')).mode & 0o777, 0o600);
+  const handle = await openPglite(env.JOINERY_DATA_DIR);
   await migrateToLatest(handle.db);
   const entry = { actorUserId: 'u', actorRole: 'practitioner', actorOrganisationId: null, action: 'read', personId: 'p-1', category: 'health', purpose: 'direct_care', decision: 'deny' as const, reason: 'test' };
   await appendAudit(handle.db, entry, entry, entry);
   await handle.close();
-  assert.equal(run(['audit', 'verify'], { JOINERY_DATA_DIR: dataDir }).stdout, 'Audit log intact: 3 events verified.\n');
-  const again = await openPglite(dataDir);
-  await sql`alter table audit_events disable trigger audit_events_no_update; update audit_events set decision = 'allow' where seq = 2;`.execute(again.db);
-  await again.close();
-  const tampered = run(['audit', 'verify'], { JOINERY_DATA_DIR: dataDir });
-  assert.equal(tampered.code, 3);
-  assert.equal(tampered.stderr, 'joinery: audit log has been tampered with: event 2 was edited\n');
+  const checkpoints = path.join(folder, 'audit-checkpoints.log');
+  assert.equal(run(['audit', 'checkpoint'], env).stdout, `Checkpoint of event 3 written to ${checkpoints}.\n`);
+  const intact = run(['audit', 'verify'], env);
+  assert.equal(intact.code, 0, intact.stderr);
+  assert.equal(intact.stdout, [
+    'Events: checked 3 (the log up to its head when the check began).',
+    `Checkpoints: compared 1 signed checkpoint(s) in ${checkpoints}; the latest matching is of event 3, written at ${JSON.parse(fs.readFileSync(checkpoints, 'utf8')).at}.`,
+    'Audit log intact: 3 events verified.',
+    '',
+  ].join('\n'));
+  const superuser = async (statements: string) => {
+    const again = await openPglite(env.JOINERY_DATA_DIR);
+    await sql.raw(`alter table audit_events disable trigger user; ${statements}; alter table audit_events enable trigger user;`).execute(again.db);
+    await again.close();
+  };
+  await superuser(`update audit_events set decision = 'allow' where seq = 2`);
+  const edited = run(['audit', 'verify'], env);
+  assert.equal(edited.code, 3);
+  assert.equal(edited.stderr, 'joinery: audit log has been tampered with: event 2 was edited\n');
+  await superuser(`update audit_events set decision = 'deny' where seq = 2; delete from audit_events where seq = 3; update audit_chain_head set last_seq = 2, last_hash = (select hash from audit_events where seq = 2)`);
+  const tail = run(['audit', 'verify'], env);
+  assert.equal(tail.code, 3);
+  assert.match(tail.stderr, /^joinery: audit log has been tampered with: events after 2 were deleted: a checkpoint written at \S+ records event 3\n$/);
+  await superuser(`truncate audit_events; update audit_chain_head set last_seq = 0, last_hash = repeat('0', 64)`);
+  const truncated = run(['audit', 'verify'], env);
+  assert.equal(truncated.code, 3);
+  assert.match(truncated.stderr, /every event was deleted: a checkpoint written at \S+ records event 3/);
 });
 
 test('the joinery launcher runs with the heap a city\'s person index needs, and passes on arguments and exit status', async () => {

@@ -1,8 +1,13 @@
-// Appending to and verifying the hash-chained audit log.
-import { createHash } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+// Appending to and verifying the audit log: a hash chain keyed with a secret held outside the
+// database (HMAC-SHA256), with signed checkpoints of its head written outside it too.
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { preparedQuery } from '../platform/db.ts';
+import { ConfigError } from '../platform/config.ts';
+import { auditKey, auditKeyConfirmed, confirmAuditKey } from './key.ts';
+import { appendCheckpointLine, checkpointLine, readCheckpoints, type AuditCheckpoint, type CheckpointLine } from './checkpoint.ts';
 
 export interface AuditEntry {
   actorUserId: string | null;
@@ -24,25 +29,41 @@ interface ChainedFields extends AuditEntry {
   prevHash: string;
 }
 
-/** The hash covers every field, in a fixed order, plus the previous hash. */
-export function hashAuditEvent(e: ChainedFields): string {
+/**
+ * The hash covers every field, in a fixed order, plus the previous hash. With a key it is an
+ * HMAC, which nobody without the key can recompute after changing the log; without one it is the
+ * plain SHA-256 the events written before the keyed chain started carry.
+ */
+export function hashAuditEvent(e: ChainedFields, key: KeyObject | null): string {
   const canonical = JSON.stringify([
     e.seq, e.at, e.actorUserId, e.actorRole, e.actorOrganisationId, e.action,
     e.personId, e.category, e.purpose, e.decision, e.reason, e.prevHash,
   ]);
-  return createHash('sha256').update(canonical).digest('hex');
+  return (key ? createHmac('sha256', key) : createHash('sha256')).update(canonical).digest('hex');
+}
+
+type EventRow = Selectable<Database['audit_events']>;
+
+function hashRow(row: EventRow, key: KeyObject | null): string {
+  return hashAuditEvent({
+    seq: Number(row.seq), at: new Date(row.at).toISOString(), actorUserId: row.actor_user_id, actorRole: row.actor_role,
+    actorOrganisationId: row.actor_organisation_id, action: row.action, personId: row.person_id,
+    category: row.category, purpose: row.purpose, decision: row.decision as AuditEntry['decision'],
+    reason: row.reason, prevHash: row.prev_hash,
+  }, key);
 }
 
 interface ChainHead { seq: number; hash: string }
 
-/** Chains entries onto a head: sequence numbers, times and hashes, ready to insert. */
+/** Chains entries onto a head: sequence numbers, times and keyed hashes, ready to insert. */
 function chainRows(head: ChainHead, entries: AuditEntry[]) {
+  const key = auditKey();
   let seq = head.seq;
   let prevHash = head.hash;
   const rows = entries.map((entry) => {
     seq += 1;
     const at = new Date().toISOString();
-    const hash = hashAuditEvent({ ...entry, seq, at, prevHash });
+    const hash = hashAuditEvent({ ...entry, seq, at, prevHash }, key);
     const row = {
       seq, at, actor_user_id: entry.actorUserId, actor_role: entry.actorRole,
       actor_organisation_id: entry.actorOrganisationId, action: entry.action, person_id: entry.personId,
@@ -55,7 +76,42 @@ function chainRows(head: ChainHead, entries: AuditEntry[]) {
   return { rows, head: { seq, hash: prevHash } };
 }
 
+/** The head row and the event it points at, read in one statement (a consistent snapshot). */
+async function readHeadWithEvent(db: Kysely<Database> | Transaction<Database>) {
+  const rows = await sql<{ last_seq: number; last_hash: string; keyed_from: number; log_id: string } & Partial<EventRow>>`
+    select h.last_seq, h.last_hash, h.keyed_from, h.log_id, e.*
+    from audit_chain_head h left join audit_events e on e.seq = h.last_seq
+    where h.id = 1`.execute(db);
+  const row = rows.rows[0]!;
+  return {
+    head: { seq: Number(row.last_seq), hash: row.last_hash, keyedFrom: Number(row.keyed_from), logId: row.log_id },
+    event: row.seq === null || row.seq === undefined ? undefined : (row as EventRow),
+  };
+}
+
+/** Whether the head event carries the hash `key` gives it (or the plain one, before the keyed chain). */
+function headMatchesKey(head: AuditHead, event: EventRow | undefined, key: KeyObject): boolean {
+  if (head.seq === 0) return true;
+  if (!event || event.hash !== head.hash) return false;
+  return hashRow(event, Number(event.seq) >= head.keyedFrom ? key : null) === event.hash;
+}
+
+/**
+ * Once per process, before its first append: a process holding another key (a server started
+ * without JOINERY_AUDIT_KEY on another machine, a CLI run from another folder) would chain on
+ * events nobody can verify, so it refuses instead. One query, then never again.
+ */
+async function confirmKeyMatchesChain(db: Kysely<Database> | Transaction<Database>): Promise<void> {
+  if (auditKeyConfirmed()) return;
+  const { head, event } = await readHeadWithEvent(db);
+  if (!headMatchesKey(head, event, auditKey())) {
+    throw new ConfigError('the audit key is not the one this audit log was written with (check JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE), or its last event was altered: run joinery audit verify');
+  }
+  confirmAuditKey();
+}
+
 async function appendInTransaction(trx: Transaction<Database>, entries: AuditEntry[]): Promise<void> {
+  await confirmKeyMatchesChain(trx);
   // Locking the chain head serialises writers, so the chain never forks.
   const locked = await trx
     .selectFrom('audit_chain_head')
@@ -122,6 +178,7 @@ async function flushGroup(db: Kysely<Database>, group: GroupCommit): Promise<voi
   while (group.queue.length > 0) {
     const batch = group.queue.splice(0, group.queue.length);
     try {
+      await confirmKeyMatchesChain(db);
       await appendBatch(db, group, batch.flatMap((p) => p.entries));
       for (const p of batch) p.resolve();
     } catch (error) {
@@ -146,48 +203,215 @@ export async function appendAudit(db: Kysely<Database> | Transaction<Database>, 
   return done;
 }
 
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  /** First event hashed with the key; events before it were written before the keyed chain. */
+  keyedFrom: number;
+  logId: string;
+}
+
+/** The chain head as it is now, in one statement: what a check or a checkpoint stands on. */
+export async function readAuditHead(db: Kysely<Database>): Promise<AuditHead> {
+  const row = await db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash', 'keyed_from', 'log_id']).where('id', '=', 1).executeTakeFirstOrThrow();
+  return { seq: Number(row.last_seq), hash: row.last_hash, keyedFrom: Number(row.keyed_from), logId: row.log_id };
+}
+
+/**
+ * Writes a signed checkpoint of the head to `file`, after checking that the head event carries
+ * its keyed hash (so a tampered head is never signed). Returns undefined when there is nothing
+ * new to attest: an empty log, or a head not past `after`.
+ */
+export async function writeAuditCheckpoint(db: Kysely<Database>, file: string, options: { after?: number; key?: KeyObject } = {}): Promise<AuditCheckpoint | undefined> {
+  const key = options.key ?? auditKey();
+  const { head, event } = await readHeadWithEvent(db);
+  if (head.seq === 0 || head.seq <= (options.after ?? 0)) return undefined;
+  if (!headMatchesKey(head, event, key)) {
+    throw new ConfigError(`the audit log's last event (${head.seq}) does not carry this audit key's hash, so no checkpoint was written: the key is not the one the log was written with (check JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE), or the log was altered (run joinery audit verify)`);
+  }
+  const line = checkpointLine(key, { log: head.logId, seq: head.seq, hash: head.hash, keyedFrom: head.keyedFrom });
+  await appendCheckpointLine(file, line);
+  return JSON.parse(line) as AuditCheckpoint;
+}
+
+/**
+ * A server's checkpoints: one at start (which also fails the start when the key does not fit
+ * the log), then every `everySeconds` while the log moves on, and a last one on stop. Every
+ * server writes its own; the file takes lines from several processes (see checkpoint.ts).
+ */
+export async function startAuditCheckpoints(
+  db: Kysely<Database>,
+  options: { file: string; everySeconds: number; onError: (error: unknown) => void },
+): Promise<{ stop(): Promise<void> }> {
+  let last = (await writeAuditCheckpoint(db, options.file))?.seq ?? 0;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = running.then(async () => {
+      last = (await writeAuditCheckpoint(db, options.file, { after: last }))?.seq ?? last;
+    }).catch(options.onError);
+    return running;
+  };
+  const timer = setInterval(tick, options.everySeconds * 1000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await tick();
+    },
+  };
+}
+
 export interface AuditVerification {
   ok: boolean;
+  /** Events checked: every event up to the head as it was when the check began, unless a problem stopped the walk. */
   eventsChecked: number;
-  /** First problem found, in words, e.g. "event 42 was edited". */
+  /** The head's event number when the check began. */
+  headSeq: number;
+  /** First event hashed with the key (those before it have plain hashes). */
+  keyedFrom: number;
+  /** The checkpoint file read, or null when none was given or it does not exist. */
+  checkpointFile: string | null;
+  /** Signed checkpoints of this log compared with it. */
+  checkpointsChecked: number;
+  latestCheckpoint: { seq: number; at: string } | null;
+  /** Every problem found, in words, e.g. "event 42 was edited"; the first also as `problem`. */
+  problems: string[];
   problem: string | null;
 }
 
-/** Walks the chain in pages and checks every hash and link, and that nothing is missing. */
-export async function verifyAuditChain(db: Kysely<Database>, onProgress?: (done: number, total: number) => void): Promise<AuditVerification> {
-  const head = await db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).executeTakeFirstOrThrow();
-  const total = Number(head.last_seq);
+interface Checkpoints {
+  /** Checkpoints at or before the head, by event. */
+  bySeq: Map<number, AuditCheckpoint>;
+  /** The furthest checkpoint beyond the head, if any: events after the head were deleted. */
+  beyondHead: AuditCheckpoint | undefined;
+  problems: string[];
+}
+
+/** "line 7 of FILE", or "line 7 of FILE (and 3 more lines)": one problem however many lines share it. */
+function linesOf(file: string, lines: number[]): string {
+  return `line ${lines[0]} of ${file}${lines.length > 1 ? ` (and ${lines.length - 1} more line(s))` : ''}`;
+}
+
+function loadCheckpoints(file: string, head: AuditHead, lines: CheckpointLine[]): Checkpoints {
+  const result: Checkpoints = { bySeq: new Map(), beyondHead: undefined, problems: [] };
+  const unsigned: number[] = [];
+  const otherLog: number[] = [];
+  let movedStart: AuditCheckpoint | undefined;
+  for (const entry of lines) {
+    if (!entry.ok) {
+      unsigned.push(entry.line);
+      continue;
+    }
+    const c = entry.checkpoint;
+    if (c.log !== head.logId) {
+      otherLog.push(entry.line);
+      continue;
+    }
+    if (c.keyedFrom !== head.keyedFrom) movedStart ??= c;
+    if (c.seq > head.seq) {
+      if (!result.beyondHead || c.seq > result.beyondHead.seq) result.beyondHead = c;
+      continue;
+    }
+    const earlier = result.bySeq.get(c.seq);
+    if (earlier && earlier.hash !== c.hash) {
+      result.problems.push(`the checkpoints written at ${earlier.at} and ${c.at} disagree about event ${c.seq}: the log was rewritten between them`);
+    } else {
+      result.bySeq.set(c.seq, c);
+    }
+  }
+  if (unsigned.length > 0) result.problems.push(`${linesOf(file, unsigned)} is not a checkpoint signed with the audit key`);
+  if (otherLog.length > 0) result.problems.push(`${linesOf(file, otherLog)} is a checkpoint of another audit log: the log was replaced, or the file belongs to another database (give each its own JOINERY_AUDIT_CHECKPOINT_FILE)`);
+  if (movedStart) result.problems.push(`the keyed chain starts at event ${head.keyedFrom} here, but checkpoints record it starting at event ${movedStart.keyedFrom}: the log was rewritten without the key`);
+  if (result.beyondHead) {
+    const c = result.beyondHead;
+    result.problems.push(`${head.seq === 0 ? 'every event was deleted' : `events after ${head.seq} were deleted`}: a checkpoint written at ${c.at} records event ${c.seq}`);
+  }
+  return result;
+}
+
+/**
+ * Checks the log against a snapshot of its head taken when the check begins: every hash and
+ * link of the events up to it (keyed hashes from `keyedFrom` on), and every signed checkpoint in
+ * `checkpointFile`. Events appended meanwhile are left for the next check, so a live log is
+ * never reported as tampered. The checkpoint file is read before the head, so a checkpoint
+ * written meanwhile is never beyond the snapshot.
+ */
+export async function verifyAuditChain(
+  db: Kysely<Database>,
+  options: { checkpointFile?: string; key?: KeyObject | null; onProgress?: (done: number, total: number) => void } = {},
+): Promise<AuditVerification> {
+  const key = options.key === undefined ? auditKey() : options.key;
+  const file = options.checkpointFile;
+  const lines = file && key ? await readCheckpoints(file, key) : undefined;
+  const head = await readAuditHead(db);
+  if (!key && (head.seq >= head.keyedFrom || (file && (await fileExists(file))))) {
+    throw new ConfigError('the audit key is needed to check this audit log: set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE to the key it was written with');
+  }
+  const checkpoints = lines ? loadCheckpoints(file!, head, lines) : { bySeq: new Map<number, AuditCheckpoint>(), beyondHead: undefined, problems: [] };
+  const chainProblems: string[] = [];
+  const mismatches: Array<{ seq: number; at: string }> = [];
+  let checkpointsChecked = 0;
+  let latestCheckpoint: AuditVerification['latestCheckpoint'] = null;
   let prevHash = '0'.repeat(64);
   let expectedSeq = 1;
   const pageSize = 5000;
-  for (;;) {
+  walk: while (expectedSeq <= head.seq) {
     const page = await db
       .selectFrom('audit_events')
       .selectAll()
       .where('seq', '>=', expectedSeq)
+      .where('seq', '<=', head.seq)
       .orderBy('seq')
       .limit(pageSize)
       .execute();
     for (const row of page) {
       const seq = Number(row.seq);
-      if (seq !== expectedSeq) return { ok: false, eventsChecked: expectedSeq - 1, problem: `event ${expectedSeq} is missing (deleted)` };
-      if (row.prev_hash !== prevHash) return { ok: false, eventsChecked: seq - 1, problem: `event ${seq} does not follow event ${seq - 1}` };
-      const recomputed = hashAuditEvent({
-        seq, at: new Date(row.at).toISOString(), actorUserId: row.actor_user_id, actorRole: row.actor_role,
-        actorOrganisationId: row.actor_organisation_id, action: row.action, personId: row.person_id,
-        category: row.category, purpose: row.purpose, decision: row.decision as AuditEntry['decision'],
-        reason: row.reason, prevHash: row.prev_hash,
-      });
-      if (recomputed !== row.hash) return { ok: false, eventsChecked: seq - 1, problem: `event ${seq} was edited` };
+      if (seq !== expectedSeq) { chainProblems.push(`event ${expectedSeq} is missing (deleted)`); break walk; }
+      if (row.prev_hash !== prevHash) { chainProblems.push(`event ${seq} does not follow event ${seq - 1}`); break walk; }
+      if (hashRow(row, seq >= head.keyedFrom ? key : null) !== row.hash) {
+        // A plain hash where a keyed one belongs: recomputed by someone without the key.
+        const rehashed = seq >= head.keyedFrom && hashRow(row, null) === row.hash;
+        const firstKeyed = seq === head.keyedFrom ? ', or the audit key is not the one the log was written with' : '';
+        chainProblems.push(rehashed ? `event ${seq} was rewritten: its hash was not made with the audit key` : `event ${seq} was edited${firstKeyed}`);
+        break walk;
+      }
+      const checkpoint = checkpoints.bySeq.get(seq);
+      if (checkpoint) {
+        checkpointsChecked += 1;
+        if (checkpoint.hash !== row.hash) mismatches.push({ seq, at: checkpoint.at });
+        else latestCheckpoint = { seq, at: checkpoint.at };
+      }
       prevHash = row.hash;
       expectedSeq = seq + 1;
     }
-    onProgress?.(expectedSeq - 1, total);
-    if (page.length < pageSize) break;
+    options.onProgress?.(expectedSeq - 1, head.seq);
+    if (page.length === 0) break;
   }
-  if (expectedSeq - 1 !== total) return { ok: false, eventsChecked: expectedSeq - 1, problem: `events ${expectedSeq} to ${total} are missing (deleted)` };
-  if (prevHash !== head.last_hash && total > 0) return { ok: false, eventsChecked: total, problem: 'the last event does not match the chain head' };
-  return { ok: true, eventsChecked: total, problem: null };
+  if (chainProblems.length === 0) {
+    if (expectedSeq - 1 !== head.seq) chainProblems.push(`events ${expectedSeq} to ${head.seq} are missing (deleted)`);
+    else if (head.seq > 0 && prevHash !== head.hash) chainProblems.push('the last event does not match the chain head');
+  }
+  if (mismatches.length > 0) {
+    const [first] = mismatches;
+    const more = mismatches.length > 1 ? ` (and ${mismatches.length - 1} later checkpoint(s) do not match either)` : '';
+    checkpoints.problems.unshift(`event ${first!.seq} is not the event checkpointed at ${first!.at}${more}: the log was rewritten`);
+  }
+  const problems = [...chainProblems, ...checkpoints.problems];
+  return {
+    ok: problems.length === 0,
+    eventsChecked: expectedSeq - 1,
+    headSeq: head.seq,
+    keyedFrom: head.keyedFrom,
+    checkpointFile: lines ? file! : null,
+    checkpointsChecked,
+    latestCheckpoint,
+    problems,
+    problem: problems[0] ?? null,
+  };
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  return fs.promises.access(file).then(() => true, () => false);
 }
 
 /** Counts audit events, e.g. for the admin page. */

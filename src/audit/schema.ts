@@ -1,4 +1,5 @@
-// The audit log: append-only and hash-chained, so any edit or deletion is detectable.
+// The audit log: append-only and hash-chained (HMAC with a key kept outside the database), so any
+// edit or deletion is detectable.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 
 export interface AuditTables {
@@ -17,7 +18,15 @@ export interface AuditTables {
     prev_hash: string;
     hash: string;
   };
-  audit_chain_head: { id: number; last_seq: number; last_hash: string };
+  audit_chain_head: {
+    id: number;
+    last_seq: number;
+    last_hash: string;
+    /** First event hashed with the audit key; events before it have plain SHA-256 hashes. */
+    keyed_from: number;
+    /** Names this log in checkpoints, so one database's checkpoints are not taken for another's. */
+    log_id: string;
+  };
 }
 
 export const auditMigrations: Record<string, Migration> = {
@@ -53,6 +62,22 @@ export const auditMigrations: Record<string, Migration> = {
         end $$;
         create trigger audit_events_no_update before update or delete on audit_events
           for each row execute function audit_events_append_only();
+      `.execute(db);
+    },
+  },
+  '0015_audit_keyed_chain': {
+    async up(db: Kysely<unknown>) {
+      // From here on events are HMAC-chained with the audit key; those already written keep
+      // their plain hashes, and the first keyed event's HMAC covers the last plain one.
+      // TRUNCATE skips row triggers, so it gets its own refusal (a superuser can still drop it:
+      // the key and the checkpoints are what catch them).
+      await sql`
+        alter table audit_chain_head add column keyed_from bigint;
+        update audit_chain_head set keyed_from = last_seq + 1;
+        alter table audit_chain_head alter column keyed_from set not null;
+        alter table audit_chain_head add column log_id text not null default gen_random_uuid()::text;
+        create trigger audit_events_no_truncate before truncate on audit_events
+          for each statement execute function audit_events_append_only();
       `.execute(db);
     },
   },

@@ -27,6 +27,9 @@ test('bad values fail with one line naming the variable', () => {
     [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a valid URL/],
     [{ SECURE_COOKIES: 'maybe' }, /^SECURE_COOKIES must be true or false/],
     [{ OIDC_ISSUER: 'https://id.example' }, /^OIDC_ISSUER is set but OIDC_CLIENT_ID is not$/],
+    [{ JOINERY_AUDIT_KEY: 'short' }, /^JOINERY_AUDIT_KEY must be at least 32 characters$/],
+    [{ JOINERY_AUDIT_KEY: 'k'.repeat(32), JOINERY_AUDIT_KEY_FILE: '/run/secrets/audit' }, /^set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE, not both$/],
+    [{ JOINERY_AUDIT_CHECKPOINT_SECONDS: '0' }, /^JOINERY_AUDIT_CHECKPOINT_SECONDS must be a whole number from 1 to 86400/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
@@ -37,4 +40,12 @@ test('https public URLs turn on secure cookies and OIDC redirect defaults follow
   const config = loadConfig({ PUBLIC_URL: 'https://joinery.example/', OIDC_ISSUER: 'https://id.example', OIDC_CLIENT_ID: 'joinery' });
   assert.equal(config.secureCookies, true);
   assert.equal(config.oidc?.redirectUri, 'https://joinery.example/auth/oidc/callback');
+});
+
+test('the audit key and its checkpoints live beside the data folder, never in it, unless told otherwise', () => {
+  const { audit } = loadConfig({ JOINERY_DATA_DIR: '/srv/joinery/data' });
+  assert.deepEqual(audit, { key: undefined, keyFile: '/srv/joinery/audit.key', generateKey: true, checkpointFile: '/srv/joinery/audit-checkpoints.log', checkpointSeconds: 60 });
+  assert.equal(loadConfig({ NODE_ENV: 'production' }).audit.generateKey, false, 'production never makes up a key');
+  const given = loadConfig({ JOINERY_AUDIT_KEY_FILE: '/run/secrets/audit', JOINERY_AUDIT_CHECKPOINT_FILE: '/var/log/joinery/audit.log', JOINERY_AUDIT_CHECKPOINT_SECONDS: '10' }).audit;
+  assert.deepEqual([given.keyFile, given.generateKey, given.checkpointFile, given.checkpointSeconds], ['/run/secrets/audit', false, '/var/log/joinery/audit.log', 10]);
 });

@@ -11,6 +11,19 @@ export interface OidcConfig {
   usernameClaim: string;
 }
 
+/** Where the audit log's key and its checkpoints live: outside the database, by design. */
+export interface AuditConfig {
+  /** The key itself (JOINERY_AUDIT_KEY); when unset, the key is read from keyFile. */
+  key: string | undefined;
+  keyFile: string;
+  /** Create keyFile when it is missing: only for the default location, and never in production. */
+  generateKey: boolean;
+  /** Append-only file of signed checkpoints of the chain head. */
+  checkpointFile: string;
+  /** How often a server writes a checkpoint (when the log has moved on). */
+  checkpointSeconds: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -28,6 +41,7 @@ export interface Config {
   signInMaxAttempts: number;
   signInLockMinutes: number;
   sessionHours: number;
+  audit: AuditConfig;
 }
 
 export class ConfigError extends Error {
@@ -83,16 +97,33 @@ function oidcFrom(env: Env, publicUrl: string): OidcConfig | undefined {
   };
 }
 
+function auditFrom(env: Env, dataDir: string, isProduction: boolean): AuditConfig {
+  const key = env.JOINERY_AUDIT_KEY || undefined;
+  const keyFile = env.JOINERY_AUDIT_KEY_FILE || undefined;
+  if (key !== undefined && keyFile !== undefined) throw new ConfigError('set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE, not both');
+  if (key !== undefined && key.trim().length < 32) throw new ConfigError('JOINERY_AUDIT_KEY must be at least 32 characters');
+  // By default beside the data folder, never inside it: a copy of the database carries no key.
+  const configFolder = path.dirname(dataDir);
+  return {
+    key: key?.trim(),
+    keyFile: path.resolve(keyFile ?? path.join(configFolder, 'audit.key')),
+    generateKey: keyFile === undefined && !isProduction,
+    checkpointFile: path.resolve(env.JOINERY_AUDIT_CHECKPOINT_FILE || path.join(configFolder, 'audit-checkpoints.log')),
+    checkpointSeconds: intFrom(env, 'JOINERY_AUDIT_CHECKPOINT_SECONDS', 60, 1, 24 * 60 * 60),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = intFrom(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST || '127.0.0.1';
   const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/$/, '');
   const isProduction = env.NODE_ENV === 'production';
+  const dataDir = path.resolve(env.JOINERY_DATA_DIR || '.joinery/data');
   return {
     port,
     host,
     databaseUrl: databaseUrlFrom(env),
-    dataDir: path.resolve(env.JOINERY_DATA_DIR || '.joinery/data'),
+    dataDir,
     logLevel: env.LOG_LEVEL || (isProduction ? 'info' : 'warn'),
     secureCookies: booleanFrom(env, 'SECURE_COOKIES', publicUrl.startsWith('https://') || isProduction),
     publicUrl,
@@ -102,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     signInMaxAttempts: intFrom(env, 'SIGN_IN_MAX_ATTEMPTS', 5, 1, 100),
     signInLockMinutes: intFrom(env, 'SIGN_IN_LOCK_MINUTES', 15, 1, 24 * 60),
     sessionHours: intFrom(env, 'SESSION_HOURS', 8, 1, 24 * 30),
+    audit: auditFrom(env, dataDir, isProduction),
   };
 }
 
@@ -121,6 +153,10 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'SIGN_IN_LOCK_MINUTES', default: '15', meaning: 'How long a locked account stays locked.' },
   { name: 'SESSION_HOURS', default: '8', meaning: 'Session lifetime.' },
   { name: 'JOINERY_INSIGHT_KEY', default: '(a random key kept in the database)', meaning: 'Secret for the pseudonymous keys analytics run on (HMAC of person ids).' },
+  { name: 'JOINERY_AUDIT_KEY', default: '(unset)', meaning: 'Secret key (32+ characters) of the audit chain (HMAC-SHA256) and its checkpoints. Keep it outside the database, e.g. in a secrets manager; every process on one database needs the same key.' },
+  { name: 'JOINERY_AUDIT_KEY_FILE', default: 'audit.key beside the data folder', meaning: 'File holding the audit key instead. Generated (mode 0600) when missing, except in production, where the key or this file must be given.' },
+  { name: 'JOINERY_AUDIT_CHECKPOINT_FILE', default: 'audit-checkpoints.log beside the data folder', meaning: 'Append-only file of signed checkpoints of the audit chain head, one JSON line each; ship it to your SIEM. One file per database.' },
+  { name: 'JOINERY_AUDIT_CHECKPOINT_SECONDS', default: '60', meaning: 'How often a server writes a checkpoint (when the log has moved on).' },
   { name: 'OIDC_ISSUER', default: '(unset)', meaning: 'OpenID Connect issuer URL; turns on single sign-on.' },
   { name: 'OIDC_CLIENT_ID', default: '(unset)', meaning: 'OIDC client id (required with OIDC_ISSUER).' },
   { name: 'OIDC_CLIENT_SECRET', default: '(unset)', meaning: 'OIDC client secret (confidential clients).' },
