@@ -71,7 +71,7 @@ async function freePort(): Promise<number> {
 interface Server { url: string; child: ChildProcess; port: number }
 async function startServer(port?: number): Promise<Server> {
   const p = port ?? await freePort();
-  const child = spawn(process.execPath, [cli, 'serve', '--no-migrate'], { env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(p), LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [cli, 'serve', '--no-migrate'], { env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl, PORT: String(p), LOG_LEVEL: 'silent' }, stdio: 'ignore' });
   const server = { url: `http://127.0.0.1:${p}`, child, port: p };
   for (let i = 0; i < 300; i++) {
     try { if ((await fetch(`${server.url}/health`)).ok) return server; } catch { /* starting */ }
@@ -130,7 +130,7 @@ async function writer(worker: number): Promise<void> {
 async function importer(): Promise<void> {
   while (Date.now() < until && !importDone) {
     importRuns++;
-    const child = spawn(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], { env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], { env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
     const killer = setTimeout(() => child.kill('SIGKILL'), 500 + Math.random() * 3000);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(killer);
@@ -160,7 +160,7 @@ async function chaos(): Promise<void> {
 await Promise.all([chaos(), importer(), ...Array.from({ length: 6 }, (_, w) => writer(w))]);
 for (const server of servers) server.child.kill('SIGTERM');
 // A last clean import run, so the feed is wholly in.
-if (!importDone) spawnSync(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], { env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+if (!importDone) spawnSync(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], { env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
 
 const stored = new Set((await sql<{ source_id: string }>`select source_id from source_records where source = ${fhirSource}`.execute(handle.db)).rows.map((r) => r.source_id));
 const lost = acknowledged.filter((a) => !stored.has(a.sourceId));

@@ -54,7 +54,7 @@ async function freePort(): Promise<number> {
 async function startServer(): Promise<string> {
   const port = await freePort();
   const child = spawn(process.execPath, [cli, 'serve', '--no-migrate'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl(), PORT: String(port), LOG_LEVEL: 'silent' }, stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl(), PORT: String(port), LOG_LEVEL: 'silent' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
   let stderr = '';
@@ -72,7 +72,7 @@ async function startServer(): Promise<string> {
 
 function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, DATABASE_URL: databaseUrl(), LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl(), LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';
     child.stdout!.on('data', (chunk) => (output += String(chunk)));

@@ -1,6 +1,9 @@
 // Starts Joinery in-process for tests: a fresh embedded database, a small synthetic place,
 // the demo accounts, listening on a free port.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -30,12 +33,17 @@ export async function startTestServer(options: { people?: number; seed?: number;
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
   const logger = pino({ level: 'info' }, sink);
-  const config = { ...loadConfig({ PORT: '0', ...options.env }), port: 0 };
+  // Each test server's audit checkpoints go to a file of its own: its throwaway database's
+  // checkpoints must never land beside the demo's, where `audit verify` would rightly object.
+  const checkpoints = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-test-audit-')), 'audit-checkpoints.log');
+  const config = { ...loadConfig({ PORT: '0', JOINERY_AUDIT_CHECKPOINT_FILE: checkpoints, ...options.env }), port: 0 };
   const app = await createApp({ config, database, logger, demo: { password: DEMO_PASSWORD, accounts } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   assert.ok(typeof address === 'object' && address && address.port > 0, 'the test server is listening on a port');
   const port = address.port;
+  // Links in the APIs are built on PUBLIC_URL: unless a test chose one, it is where this server listens.
+  if (!options.env?.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${port}`;
   return {
     app, url: `http://127.0.0.1:${port}`, database, logs,
     async close() {
