@@ -221,10 +221,12 @@ export async function catchUp(db: Kysely<Database>): Promise<void> {
     forgetIndexState(db);
     return;
   }
-  if (now.linkId > state.seen.linkId) {
-    const links = await sql<{ source_record_id: string; person_id: string; fields: Record<string, unknown> }>`
-      select l.source_record_id, l.person_id, s.fields from record_links l join source_records s on s.id = l.source_record_id
-      where l.id > ${state.seen.linkId} and l.id <= ${now.linkId} order by l.id`.execute(db);
+  // Paged, so a night's import by another process is taken in without holding it all at once.
+  for (let after = state.seen.linkId; after < now.linkId;) {
+    const links = await sql<{ id: string; source_record_id: string; person_id: string; fields: Record<string, unknown> }>`
+      select l.id, l.source_record_id, l.person_id, s.fields from record_links l join source_records s on s.id = l.source_record_id
+      where l.id > ${after} and l.id <= ${now.linkId} order by l.id limit 20000`.execute(db);
+    if (links.rows.length === 0) break;
     const newPersons = new Set<string>();
     for (const link of links.rows) {
       const id = Number(link.source_record_id);
@@ -235,6 +237,7 @@ export async function catchUp(db: Kysely<Database>): Promise<void> {
       if (!state.personEntries.has(link.person_id)) newPersons.add(link.person_id);
     }
     if (newPersons.size > 0) for (const anchor of await loadAnchors(db, [...newPersons])) indexAnchor(state, anchor);
+    after = Number(links.rows[links.rows.length - 1]!.id);
   }
   if (now.decisionId > state.seen.decisionId) {
     const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind'])
