@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { indexPlaceRecords } from './person-index.ts';
 import { LinkInputError } from './csv-input.ts';
+import { evaluateClusters, formatEvaluation, readLabels } from './evaluate.ts';
 import { runLinkJob, writeClusterCsv } from './job.ts';
 import { createProgressReporter } from './progress.ts';
 
@@ -14,6 +15,7 @@ interface LinkCommandOptions {
   map: string[];
   out?: string;
   workers?: string;
+  labels?: string;
 }
 
 /** Bad input exits with this code and one line on stderr. */
@@ -38,6 +40,8 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
   }
   const progress = createProgressReporter();
   try {
+    // Read before linking, so a bad labels file fails in a second rather than after the run.
+    const labels = options.labels === undefined ? undefined : await readLabels(options.labels);
     const started = performance.now();
     const { rows, result } = await runLinkJob({
       inputs: options.input,
@@ -53,6 +57,7 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
     console.error(
       `joinery link: ${rows.length} records, ${result.candidatePairCount} candidate pairs, ${clusters} persons in ${seconds}s → ${options.out}`,
     );
+    if (labels) console.log(formatEvaluation(evaluateClusters(rows, labels), options.labels!));
   } catch (error) {
     progress.stop();
     if (error instanceof LinkInputError) return failBadInput(error.message);
@@ -75,6 +80,7 @@ export function registerLinkCommand(program: Command): void {
     )
     .option('--out <file>', 'output CSV: record_id,cluster_id')
     .option('--workers <n>', 'worker threads for pair scoring (default: up to 2)')
+    .option('--labels <file>', 'known answers as record_id,cluster_id: print pairwise and person precision, recall and F1')
     .exitOverride((error) => {
       // Commander has already printed its one-line message; usage errors are bad input.
       process.exit(error.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE);
