@@ -42,6 +42,15 @@ for (const target of await testDatabaseTargets()) {
       assert.equal((await signInWithPassword(database.db, 'locky', 'right password', policy, later)).outcome, 'signed_in');
     });
 
+    test('40 wrong passwords at once lock the account after the limit: the right one is then refused, and only the limit is checked', async () => {
+      await createAccount(database.db, { username: 'besieged', displayName: 'B', role: 'practitioner', password: 'right password' });
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => signInWithPassword(database.db, 'besieged', `guess ${i}`, policy)));
+      assert.ok(results.every((r) => r.outcome === 'wrong_credentials' || r.outcome === 'locked'));
+      assert.equal(results.filter((r) => r.outcome === 'wrong_credentials').length, policy.maxAttempts - 1, 'the attempts before the limit were checked');
+      assert.equal(results.filter((r) => r.outcome === 'locked' && r.justLocked).length, 1, 'one attempt reached the limit and locked the account');
+      assert.equal((await signInWithPassword(database.db, 'besieged', 'right password', policy)).outcome, 'locked');
+    });
+
     test('a session token finds its user until it is ended; the token itself is not stored', async () => {
       const result = await signInWithPassword(database.db, 'ana.admin', 'a long passphrase', policy);
       assert.equal(result.outcome, 'signed_in');

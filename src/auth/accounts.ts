@@ -2,7 +2,7 @@
 // an administrator disables it, or the practitioner it belongs to leaves the network.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { preparedQuery } from '../platform/db.ts';
 import { RefusedInput } from '../platform/refused.ts';
@@ -102,6 +102,14 @@ function toSignedInUser(row: Pick<UserRow, 'id' | 'username' | 'display_name' | 
   };
 }
 
+/**
+ * Checks a password, at most `maxAttempts` times in a row per account, however many attempts
+ * arrive at once (on any number of servers): each attempt is counted, in one UPDATE, before its
+ * password is checked, and the attempt that reaches the limit locks the account; a right
+ * password then clears the count. A locked account's password is not checked at all (so a lock
+ * cannot be used to test guesses), and an unknown username is checked against a decoy hash, so
+ * unknown, locked and wrong all take the same work and get the same answer from the sign-in page.
+ */
 export async function signInWithPassword(
   db: Kysely<Database>,
   username: string,
@@ -109,27 +117,31 @@ export async function signInWithPassword(
   policy: { maxAttempts: number; lockMinutes: number },
   now: Date = new Date(),
 ): Promise<SignInResult> {
-  const row = await usersWithTeam(db).where('users.username', '=', username.trim().toLowerCase()).executeTakeFirst();
-  if (!row || !row.password_hash) {
+  const name = username.trim().toLowerCase();
+  const until = new Date(now.getTime() + policy.lockMinutes * 60_000);
+  const claimed = (await sql<{ id: string; password_hash: string; failed_sign_ins: number }>`
+    update users set
+      failed_sign_ins = case when failed_sign_ins + 1 >= ${policy.maxAttempts} then 0 else failed_sign_ins + 1 end,
+      locked_until = case when failed_sign_ins + 1 >= ${policy.maxAttempts} then ${until} else locked_until end
+    where username = ${name} and password_hash is not null and (locked_until is null or locked_until <= ${now})
+    returning id, password_hash, failed_sign_ins`.execute(db)).rows[0];
+  if (!claimed) {
+    // Unknown, or locked: the same decoy check either way.
+    const locked = await db.selectFrom('users').select('locked_until').where('username', '=', name).where('password_hash', 'is not', null).executeTakeFirst();
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
     await passwordMatches(await decoyHash, password);
-    return { outcome: 'wrong_credentials' };
+    return locked?.locked_until && locked.locked_until > now ? { outcome: 'locked', until: locked.locked_until, justLocked: false } : { outcome: 'wrong_credentials' };
   }
-  if (row.locked_until && row.locked_until > now) return { outcome: 'locked', until: row.locked_until, justLocked: false };
-  if (await passwordMatches(row.password_hash, password)) {
+  if (await passwordMatches(claimed.password_hash, password)) {
+    await db.updateTable('users').set({ failed_sign_ins: 0, locked_until: null }).where('id', '=', claimed.id).execute();
+    const row = await usersWithTeam(db).where('users.id', '=', claimed.id).executeTakeFirstOrThrow();
     // Said only after the right password, so the answer does not tell strangers which accounts are disabled.
     if (!mayAct(row)) return { outcome: 'disabled' };
-    await db.updateTable('users').set({ failed_sign_ins: 0, locked_until: null, last_sign_in_at: now }).where('id', '=', row.id).execute();
+    await db.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', row.id).execute();
     return { outcome: 'signed_in', user: toSignedInUser(row) };
   }
-  const failures = row.failed_sign_ins + 1;
-  if (failures >= policy.maxAttempts) {
-    const until = new Date(now.getTime() + policy.lockMinutes * 60_000);
-    await db.updateTable('users').set({ failed_sign_ins: 0, locked_until: until }).where('id', '=', row.id).execute();
-    return { outcome: 'locked', until, justLocked: true };
-  }
-  await db.updateTable('users').set({ failed_sign_ins: failures }).where('id', '=', row.id).execute();
-  return { outcome: 'wrong_credentials' };
+  // The count went back to 0 only if this attempt set the lock.
+  return claimed.failed_sign_ins === 0 ? { outcome: 'locked', until, justLocked: true } : { outcome: 'wrong_credentials' };
 }
 
 export type OidcMatch = { outcome: 'signed_in'; user: SignedInUser } | { outcome: 'disabled' } | { outcome: 'unknown' };

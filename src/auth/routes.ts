@@ -15,10 +15,31 @@ export interface DemoAccountInfo {
   description: string;
 }
 
-/** Only same-site relative paths are followed after sign-in (no open redirects). */
+// A path on this site: one '/' then not another '/' or '\\' (which browsers read as '//', another
+// site), and no control characters (browsers drop tab, CR and LF, so '/<tab>/evil.example' is
+// '//evil.example'; CR/LF cannot go in a Location header at all).
+const SAME_ORIGIN_PATH = /^\/(?![/\\])[^\p{Cc}\\]*$/u;
+
+/** Only same-origin paths are followed after sign-in (no open redirects), checked as sent and percent-decoded. */
 export function safeNextPath(next: unknown): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return '/home';
-  return next;
+  if (typeof next !== 'string' || next.length > 2000 || !SAME_ORIGIN_PATH.test(next)) return '/home';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(next);
+  } catch {
+    return '/home';
+  }
+  return SAME_ORIGIN_PATH.test(decoded) ? next : '/home';
+}
+
+/**
+ * The one answer to a failed password sign-in, whether the username is unknown, the password
+ * wrong or the account locked (even with the right password): a different answer for locked
+ * accounts would tell strangers which usernames exist, and one after the right password would
+ * let a lock be used to test guesses. So the page says what the lock rule is instead.
+ */
+export function failedSignInMessage(policy: { maxAttempts: number; lockMinutes: number }): string {
+  return `The username or password is not right. After ${policy.maxAttempts} failed attempts in a row, an account is locked for ${policy.lockMinutes} minutes.`;
 }
 
 async function beginSession(app: FastifyInstance, reply: FastifyReply, user: SignedInUser): Promise<void> {
@@ -67,17 +88,17 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
         await beginSession(app, reply, result.user);
         return reply.redirect(next);
       }
+      const policy = { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes };
       if (result.outcome === 'locked') {
         await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: result.justLocked ? 'account locked after repeated failures' : 'attempt on a locked account' });
-        const minutes = Math.max(1, Math.ceil((result.until.getTime() - Date.now()) / 60_000));
-        return renderSignIn(request, reply, { error: `This account is locked after too many failed attempts. Try again in ${minutes} minutes, or ask your administrator to unlock it.`, username, next }, 423);
+        return renderSignIn(request, reply, { error: failedSignInMessage(policy), username, next }, 401);
       }
       if (result.outcome === 'disabled') {
         await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account' });
         return renderSignIn(request, reply, { error: DISABLED_ACCOUNT_MESSAGE, username, next }, 403);
       }
       await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'wrong username or password' });
-      return renderSignIn(request, reply, { error: 'The username or password is not right', username, next }, 401);
+      return renderSignIn(request, reply, { error: failedSignInMessage(policy), username, next }, 401);
     },
   );
 
@@ -89,6 +110,9 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
       }
     }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    // The sign-in form shown next belongs to no session (its CSRF token is bound to none).
+    request.user = undefined;
+    request.sessionToken = undefined;
     return renderSignIn(request, reply, { notice: 'You have signed out.' });
   });
 

@@ -4,8 +4,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { HttpError } from '../platform/http.ts';
-import { pathOnly } from '../platform/logger.ts';
+import { HttpError, routeOf } from '../platform/http.ts';
+import { errorForLog, pathOnly } from '../platform/logger.ts';
 import { isUuid, orukId } from './ids.ts';
 import {
   fullServiceObjects, lookupPostcode, organisationIdForOruk, organisationObjects, searchServiceAtLocations, searchServices,
@@ -179,7 +179,7 @@ export function registerOrukApi(app: FastifyInstance): void {
     api.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
       const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
       if (status >= 500) {
-        request.log.error({ err: { type: error.name, message: error.message, stack: error.stack }, path: pathOnly(request.url) }, 'oruk request failed');
+        request.log.error({ err: errorForLog(error), path: routeOf(request) }, 'oruk request failed');
         return reply.code(500).type('application/json').send({ status: 500, error: 'Internal Server Error', message: `Something went wrong. Reference: ${request.id}` });
       }
       const message = error instanceof HttpError ? error.message : status === 429 ? 'Too many requests. Wait a minute and try again.' : 'The request could not be understood.';

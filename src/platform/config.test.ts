@@ -42,6 +42,16 @@ test('https public URLs turn on secure cookies and OIDC redirect defaults follow
   assert.equal(config.oidc?.redirectUri, 'https://joinery.example/auth/oidc/callback');
 });
 
+test('no proxy is trusted unless TRUSTED_PROXIES names it; a malformed entry fails in one line', () => {
+  assert.deepEqual(loadConfig({}).trustedProxies, []);
+  assert.deepEqual(loadConfig({ TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,loopback,fd00::/8' }).trustedProxies, ['10.0.0.5', '10.1.0.0/16', 'loopback', 'fd00::/8']);
+  for (const bad of ['*', 'true', '10.0.0.300', '10.0.0.0/33', 'proxy.example']) {
+    assert.throws(() => loadConfig({ TRUSTED_PROXIES: bad }), (error: unknown) => error instanceof ConfigError && /^TRUSTED_PROXIES must list proxy addresses/.test(error.message), bad);
+  }
+  assert.equal(loadConfig({ API_REQUESTS_PER_MINUTE: '30' }).apiRequestsPerMinute, 30);
+  assert.throws(() => loadConfig({ API_REQUESTS_PER_MINUTE: '0' }), /^API_REQUESTS_PER_MINUTE must be/);
+});
+
 test('the audit key and its checkpoints live beside the data folder, never in it, unless told otherwise', () => {
   const { audit } = loadConfig({ JOINERY_DATA_DIR: '/srv/joinery/data' });
   assert.deepEqual(audit, { key: undefined, keyFile: '/srv/joinery/audit.key', generateKey: true, checkpointFile: '/srv/joinery/audit-checkpoints.log', checkpointSeconds: 60 });

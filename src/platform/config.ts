@@ -1,5 +1,6 @@
 // Configuration comes from environment variables only (twelve-factor), parsed once,
 // validated, and reported in one clear line when wrong.
+import net from 'node:net';
 import path from 'node:path';
 
 export interface OidcConfig {
@@ -41,6 +42,13 @@ export interface Config {
   signInMaxAttempts: number;
   signInLockMinutes: number;
   sessionHours: number;
+  /**
+   * Proxies whose X-Forwarded-For/-Proto/-Host are believed (addresses, CIDR ranges, or
+   * loopback/linklocal/uniquelocal). Empty: none, so a client cannot choose its own address.
+   */
+  trustedProxies: string[];
+  /** Requests each user (or, without a token, each address) may make per minute to /fhir and to /api. */
+  apiRequestsPerMinute: number;
   audit: AuditConfig;
 }
 
@@ -113,6 +121,23 @@ function auditFrom(env: Env, dataDir: string, isProduction: boolean): AuditConfi
   };
 }
 
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustedProxiesFrom(env: Env): string[] {
+  const raw = env.TRUSTED_PROXIES?.trim();
+  if (!raw) return [];
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    const [address, prefix, extra] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!PROXY_PRESETS.has(entry) && (family === 0 || !prefixOk || extra !== undefined)) {
+      throw new ConfigError(`TRUSTED_PROXIES must list proxy addresses or ranges, like 10.0.0.5,10.1.0.0/16 or loopback (got "${entry}")`);
+    }
+  }
+  return entries;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = intFrom(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST || '127.0.0.1';
@@ -133,6 +158,8 @@ export function loadConfig(env: Env = process.env): Config {
     signInMaxAttempts: intFrom(env, 'SIGN_IN_MAX_ATTEMPTS', 5, 1, 100),
     signInLockMinutes: intFrom(env, 'SIGN_IN_LOCK_MINUTES', 15, 1, 24 * 60),
     sessionHours: intFrom(env, 'SESSION_HOURS', 8, 1, 24 * 30),
+    trustedProxies: trustedProxiesFrom(env),
+    apiRequestsPerMinute: intFrom(env, 'API_REQUESTS_PER_MINUTE', 1200, 1, 1_000_000),
     audit: auditFrom(env, dataDir, isProduction),
   };
 }
@@ -152,6 +179,8 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'SIGN_IN_MAX_ATTEMPTS', default: '5', meaning: 'Failed sign-ins before an account is locked.' },
   { name: 'SIGN_IN_LOCK_MINUTES', default: '15', meaning: 'How long a locked account stays locked.' },
   { name: 'SESSION_HOURS', default: '8', meaning: 'Session lifetime.' },
+  { name: 'TRUSTED_PROXIES', default: '(unset: none)', meaning: 'Comma-separated addresses or CIDR ranges of the reverse proxies in front of Joinery (or loopback, linklocal, uniquelocal). Only their X-Forwarded-For and X-Forwarded-Proto are believed; unset, the connecting address is the client (so a client cannot pick its own address to dodge the sign-in limit). Links in the APIs always come from PUBLIC_URL, never from forwarded headers.' },
+  { name: 'API_REQUESTS_PER_MINUTE', default: '1200', meaning: 'Requests each user (by bearer token, else by address) may make per minute to the FHIR API and to the JSON API; past it, 429. Counted per process.' },
   { name: 'JOINERY_INSIGHT_KEY', default: '(a random key kept in the database)', meaning: 'Secret for the pseudonymous keys analytics run on (HMAC of person ids).' },
   { name: 'JOINERY_AUDIT_KEY', default: '(unset)', meaning: 'Secret key (32+ characters) of the audit chain (HMAC-SHA256) and its checkpoints. Keep it outside the database, e.g. in a secrets manager; every process on one database needs the same key.' },
   { name: 'JOINERY_AUDIT_KEY_FILE', default: 'audit.key beside the data folder', meaning: 'File holding the audit key instead. Generated (mode 0600) when missing, except in production, where the key or this file must be given.' },

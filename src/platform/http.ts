@@ -16,7 +16,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db.ts';
-import { pathOnly } from './logger.ts';
+import { errorForLog, pathOnly } from './logger.ts';
 import { SUPPRESSION_NOTE } from './disclosure.ts';
 import { userForSession, type SignedInUser } from '../auth/accounts.ts';
 
@@ -104,7 +104,9 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's own request lines carry the full URL (with search terms): ours do not.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    // Forwarded headers are believed only from the proxies configured: otherwise any client could
+    // name its own address (and dodge the per-address sign-in limit with each request).
+    trustProxy: context.config.trustedProxies.length > 0 ? context.config.trustedProxies : false,
     genReqId: () => randomUUID(),
     bodyLimit: 1_048_576,
   });
@@ -140,6 +142,11 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
     cookieKey: 'joinery_csrf',
     cookieOpts: { httpOnly: true, sameSite: 'lax', secure: context.config.secureCookies, path: '/' },
     getToken: (request) => (request.body as Record<string, string> | undefined)?._csrf ?? (request.headers['x-csrf-token'] as string | undefined),
+    // Tokens are bound to the session they were issued in, so a token (and CSRF cookie) from
+    // another session, planted or stolen, does not work. The HMAC key needs no secrecy: what an
+    // attacker lacks is the session token inside it. It is the same in every process.
+    getUserInfo: csrfUserInfo,
+    csrfOpts: { hmacKey: 'joinery-csrf-session-binding' },
   });
   await app.register(fastifyFormbody);
   await app.register(fastifyRateLimit, { global: false });
@@ -165,6 +172,14 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
     }
   });
 
+  // NUL characters are refused before anything reads them: PostgreSQL cannot store them in text,
+  // so they would otherwise end as a database error (a 500) wherever they reach a query.
+  app.addHook('preValidation', async (request) => {
+    if (holdsNul(request.params) || holdsNul(request.query) || holdsNul(request.body)) {
+      throw new HttpError(400, 'Text sent to Joinery cannot contain NUL characters. Remove them and try again.');
+    }
+  });
+
   // Every state-changing form is CSRF-protected.
   app.addHook('preHandler', (request, reply, done) => {
     if (request.method === 'POST' && request.routeOptions.config?.csrf !== false) {
@@ -172,9 +187,10 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
     } else done();
   });
 
-  // One access log line per request: route and status, never query strings or bodies.
+  // One access log line per request: the route pattern (/people/:id, never the person's id) and
+  // the status; never the path itself, query strings or bodies.
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, path: pathOnly(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, role: request.user?.role }, 'request');
+    request.log.info({ method: request.method, path: routeOf(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, role: request.user?.role }, 'request');
   });
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -187,14 +203,15 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
       return reply.redirect(`/sign-in?next=${encodeURIComponent(pathOnly(request.url))}`);
     }
     if (status >= 500) {
-      // Log the failure by reference, without the request body or query.
-      request.log.error({ err: { type: error.name, message: error.message, stack: error.stack }, path: pathOnly(request.url) }, 'request failed');
+      // Log the failure by reference and route, without the path's ids, the request body or query.
+      request.log.error({ err: errorForLog(error), path: routeOf(request) }, 'request failed');
       return renderError(request, reply, 500, 'Sorry, there is a problem with the service', `Try again later. Reference: ${request.id}`);
     }
     const message =
       error instanceof HttpError ? error.message
       : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? 'This form has expired. Go back, refresh the page and try again.'
       : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'This kind of request body is not accepted here.'
+      : status === 413 ? 'What you sent is too large.'
       : status === 429 ? 'Too many attempts. Wait a minute and try again.'
       : 'The request could not be handled. Check what you entered and try again.';
     return renderError(request, reply, status, status === 403 ? 'You do not have access to this' : 'There is a problem', message);
@@ -214,12 +231,43 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
   return app;
 }
 
+/** What a CSRF token is bound to: the session it was issued in, or none before sign-in. */
+function csrfUserInfo(request: FastifyRequest): string {
+  return request.sessionToken ? `session:${request.sessionToken}` : 'signed-out';
+}
+
+/** The route pattern a request matched, e.g. /people/:id: what logs name instead of the path. */
+export function routeOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? '(no route)';
+}
+
+/** Whether a parsed query, form or JSON body holds a NUL character anywhere (uploads of raw bytes are not looked in). */
+export function holdsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 64 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || typeof (value as { pipe?: unknown }).pipe === 'function') return false;
+  if (Array.isArray(value)) return value.some((v) => holdsNul(v, depth + 1));
+  for (const [key, v] of Object.entries(value)) if (key.includes('\u0000') || holdsNul(v, depth + 1)) return true;
+  return false;
+}
+
+/**
+ * A per-user request budget for a machine API (/fhir, /api): keyed by the bearer token's user,
+ * or the address when there is none. Added as a preHandler, after the API has found the user.
+ */
+export function apiRateLimit(app: FastifyInstance, api: string) {
+  return app.rateLimit({
+    max: app.joinery.config.apiRequestsPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `${api}:${request.user ? `user:${request.user.id}` : `address:${request.ip}`}`,
+  });
+}
+
 export function viewContext(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     cspNonce: (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script,
     user: request.user,
     currentPath: pathOnly(request.url),
-    csrfToken: reply.generateCsrf(),
+    csrfToken: reply.generateCsrf({ userInfo: csrfUserInfo(request) }),
     ...extra,
   };
 }
@@ -233,7 +281,7 @@ export async function renderError(request: FastifyRequest, reply: FastifyReply, 
     return reply.code(status).type('text/html; charset=utf-8').send(html);
   } catch (error) {
     // Even if the error page cannot render, never show internals: plain words only.
-    request.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'error page failed to render');
+    request.log.error({ err: errorForLog(error as Error), path: routeOf(request) }, 'error page failed to render');
     return reply.code(status).type('text/plain; charset=utf-8').send(`${title}. ${message}`);
   }
 }

@@ -15,3 +15,22 @@ export function pathOnly(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }
+
+// Identifiers an error message can carry from the request or the database (person and household
+// ids like p-0000001, UUIDs, a constraint's "Key (person_id)=(...)" detail).
+const IDS = [
+  /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
+  /\b[a-z]{1,4}-\d{4,}\b/gi,
+  /\)=\([^)]*\)/g,
+];
+
+/** The text with identifiers masked, for error messages and stacks that go to the log. */
+export function withoutIds(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return IDS.reduce((out, pattern) => out.replace(pattern, (match) => (match.startsWith(')=(') ? ')=(…)' : '…')), text);
+}
+
+/** An error as the log records it: its kind, and its message and stack without identifiers. */
+export function errorForLog(error: Error): { type: string; message: string | undefined; stack: string | undefined } {
+  return { type: error.name, message: withoutIds(error.message), stack: withoutIds(error.stack) };
+}
