@@ -1,8 +1,8 @@
 // Commissioner pages (aggregates only): pooled funds, budget versus spend with forecast,
 // approvals, cohort and pathway costs, outcome contracts; CSV export. Citizen: their personal budget.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { stringify } from 'csv-stringify/sync';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
+import { safeCsv } from '../platform/csv.ts';
 import { decideAccess } from '../consent/index.ts';
 import { horizontalBarChart } from '../web/charts.ts';
 import { cumulativeChart } from './charts.ts';
@@ -84,7 +84,7 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     else if (view === 'partners') rows = [['partner', 'contribution_gbp', 'share_of_spend_gbp', 'share_of_forecast_gbp'], ...overview.byPartner.map((p) => [p.name, pounds(p.pence), pounds(p.spentPence), pounds(p.forecastPence)])];
     else throw new HttpError(400, 'Choose allocations, months, services, localities or partners.');
     const name = `${overview.fund.id}-${overview.year}-${view}.csv`;
-    return reply.header('content-disposition', `attachment; filename="${name}"`).type('text/csv; charset=utf-8').send(stringify(rows));
+    return reply.header('content-disposition', `attachment; filename="${name}"`).type('text/csv; charset=utf-8').send(safeCsv(rows));
   });
 
   app.post('/budgets/changes', async (request, reply) => {

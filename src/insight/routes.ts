@@ -3,8 +3,8 @@
 // person), CSV exports and a printable board report. Practitioners: their team's case-finding
 // worklist, from which they open a person only through the access decision on the person page.
 import type { FastifyInstance } from 'fastify';
-import { stringify } from 'csv-stringify/sync';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
+import { safeCsv } from '../platform/csv.ts';
 import { appendAudit } from '../audit/log.ts';
 import { horizontalBarChart } from '../web/charts.ts';
 import { dimensions, ensureInsight, lastRefresh, refreshInsight, type Dimension } from './refresh.ts';
@@ -173,7 +173,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
         ...data.view.periods.map((p) => ['quarter', p.period, '', '', '', '', '', cell(p.sii?.estimate ?? null), cell(p.sii?.lower ?? null), cell(p.sii?.upper ?? null), cell(p.gap?.absolute.estimate ?? null), cell(p.gap?.relative?.estimate ?? null)]),
       ];
     } else throw new HttpError(404, 'There is no such export.');
-    return reply.header('content-disposition', `attachment; filename="insight-${table}"`).type('text/csv; charset=utf-8').send(stringify(rows));
+    return reply.header('content-disposition', `attachment; filename="insight-${table}"`).type('text/csv; charset=utf-8').send(safeCsv(rows));
   });
 
   app.get('/insight/casefinding', async (request, reply) => {
