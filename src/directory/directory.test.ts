@@ -56,6 +56,20 @@ describe('the validator accepts the official examples and refuses broken ones', 
     assert.match(errors.join('\n'), /schedules\[0\]\.id must match format "uuid"|status must be one of/);
   });
 
+  test('links must be web addresses: javascript:, data: and vbscript: urls and websites are refused', () => {
+    for (const link of ['javascript:alert(document.cookie)', 'JAVASCRIPT:alert(1)', 'data:text/html,<script>alert(1)</script>', 'vbscript:msgbox(1)', 'https://', 'http:/evil.example']) {
+      const service = structuredClone(example('service_full')) as Json;
+      service.url = link;
+      assert.deepEqual(orukErrors('compiled/service', service), ['url must be a web address starting http:// or https://'], link);
+      const organization = structuredClone(example('organization_full')) as Json;
+      organization.website = link;
+      assert.ok(orukErrors('compiled/organization', organization).length > 0, `website ${link}`);
+    }
+    const service = structuredClone(example('service_full')) as Json;
+    service.url = 'https://www.riverford.example/services/food-bank?day=mon';
+    assert.deepEqual(orukErrors('compiled/service', service), []);
+  });
+
   test('ids are stable UUIDs, and UUIDs are kept as they are', () => {
     assert.equal(orukId('service', 'org-gp-01-svc1'), orukId('service', 'org-gp-01-svc1'));
     assert.notEqual(orukId('service', 'org-gp-01-svc1'), orukId('organization', 'org-gp-01-svc1'));

@@ -24,6 +24,21 @@ export type OrukSchemaName =
 
 let ajv: Ajv2020 | undefined;
 
+/**
+ * A link people can follow safely: http or https with a host. The ORUK schemas' "uri" fields are
+ * all web links (a service's url, an organisation's website and logo, schedule and taxonomy
+ * links), shown as links on directory pages, so javascript:, data: and the like are refused.
+ */
+export function isWebLink(value: string): boolean {
+  if (!/^https?:\/\/[^\s/?#]+\S*$/i.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 function readSchema(relative: string): Record<string, unknown> {
   const file = path.join(ORUK_SCHEMA_DIR, 'schema', `${relative}.json`);
   if (!fs.existsSync(file)) throw new Error(`the Open Referral UK schemas are not at ${ORUK_SCHEMA_DIR} (set JOINERY_ORUK_SCHEMAS)`);
@@ -35,6 +50,7 @@ function instance(): Ajv2020 {
   // The schemas carry Frictionless Data keywords (constraints, core, example...): not strict.
   const created = new Ajv2020({ strict: false, allErrors: false });
   addFormats(created);
+  created.addFormat('uri', { type: 'string', validate: isWebLink });
   // Every schema, named as the OpenAPI description names it, so relative $refs resolve offline.
   const names = ['schema', 'schema/compiled'].flatMap((folder) => {
     const dir = path.join(ORUK_SCHEMA_DIR, folder);
@@ -57,6 +73,7 @@ export function orukValidator(name: OrukSchemaName): ValidateFunction {
 export function describeSchemaError(error: ErrorObject, root = ''): string {
   const where = (root + error.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, '/').replace(/~0/g, '~')}`)).join('')).replace(/^\./, '') || '(top level)';
   if (error.keyword === 'required') return `${where}: ${(error.params as { missingProperty: string }).missingProperty} is required`;
+  if (error.keyword === 'format' && (error.params as { format: string }).format === 'uri') return `${where} must be a web address starting http:// or https://`;
   if (error.keyword === 'enum') return `${where} must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   return `${where} ${error.message ?? 'is not valid'}`;
 }
