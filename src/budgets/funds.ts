@@ -3,9 +3,9 @@
 // posted to the ledger) only when a second person approves it; both are kept for good.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { ensureAccounts, postTransactions, type AccountInput, type TransactionInput } from './ledger.ts';
+import { accountBalances, ensureAccounts, postTransactions, type AccountInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, contributionAccount, fundAccount, type TargetKind } from './accounts.ts';
-import { financialYearLabel } from './goals.ts';
+import { financialYearLabel, formatPounds } from './goals.ts';
 
 export class FundChangeError extends Error {
   override name = 'FundChangeError';
@@ -62,6 +62,25 @@ export async function proposeChange(db: Kysely<Database>, proposer: Person, chan
   return Number(row.id);
 }
 
+/**
+ * Refuses a change that would leave the fund with less than nothing unallocated for its year (an
+ * allocation, or a contribution taken back, larger than what is unallocated). The pool's account
+ * is locked first, so approvals at the same moment are checked one after the other; the database
+ * checks the same rule (migration 0061) whatever writes the ledger.
+ */
+async function checkPoolCovers(trx: Kysely<Database>, c: { fund_id: string; financial_year: number; kind: string; amount_pence: number | string }): Promise<void> {
+  const pool = fundAccount(c.fund_id, c.financial_year);
+  const change = c.kind === 'allocation' ? -Number(c.amount_pence) : Number(c.amount_pence);
+  if (change >= 0) return;
+  await trx.selectFrom('ledger_accounts').select('id').where('id', '=', pool.id).forUpdate().execute();
+  const unallocated = (await accountBalances(trx, [pool.id])).get(pool.id) ?? 0;
+  if (unallocated + change < 0) {
+    throw new FundChangeError(`This ${c.kind === 'allocation' ? 'allocation' : 'reduction'} is ${formatPounds(-change - unallocated)} more than the fund has unallocated for ${financialYearLabel(c.financial_year)} (${formatPounds(unallocated)}). Reject it, or propose a smaller change.`);
+  }
+}
+
+const OVERDRAWN = /would have less than nothing unallocated/;
+
 /** A second person approves (posting the change to the ledger) or rejects it. */
 export async function decideChange(db: Kysely<Database>, decider: Person, changeId: number, decision: 'approved' | 'rejected', decidedOn: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
@@ -77,7 +96,11 @@ export async function decideChange(db: Kysely<Database>, decider: Person, change
         amountPence: Number(c.amount_pence), reason: c.reason,
       }, decidedOn, decider.id);
       await ensureAccounts(trx, entry.accounts);
-      await postTransactions(trx, [entry.transaction]);
+      await checkPoolCovers(trx, c);
+      await postTransactions(trx, [entry.transaction]).catch((error: unknown) => {
+        if (error instanceof Error && OVERDRAWN.test(error.message)) throw new FundChangeError('This change would leave the fund with less than nothing unallocated. Reject it, or propose a smaller change.');
+        throw error;
+      });
       transactionId = entry.transaction.id;
     }
     await trx.insertInto('fund_change_decisions').values({ change_id: changeId, decision, decided_by: decider.id, decided_by_name: decider.name, transaction_id: transactionId }).execute();

@@ -327,4 +327,33 @@ export const budgetsMigrations: Record<string, Migration> = {
       }
     },
   },
+  // A pooled fund never has less than nothing unallocated, whatever writes the ledger. Checked per
+  // statement, after locking the fund's accounts, so two approvals at once (on any servers) are
+  // checked one after the other. Only postings that take money out of the pool are refused: a
+  // contribution to a fund already below zero (from before this check) is still let in.
+  '0061_budgets_fund_invariant': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create function ledger_fund_not_overdrawn() returns trigger language plpgsql as $$
+        declare
+          overdrawn text;
+        begin
+          perform 1 from ledger_accounts a
+            where a.kind = 'fund' and a.id in (select account_id from new_postings)
+            order by a.id for update;
+          select m.account_id into overdrawn
+            from (select account_id, sum(amount_pence) as change from new_postings group by account_id) m
+            join ledger_accounts a on a.id = m.account_id and a.kind = 'fund'
+            where m.change < 0 and (select sum(p.amount_pence) from ledger_postings p where p.account_id = m.account_id) < 0
+            limit 1;
+          if overdrawn is not null then
+            raise exception 'pooled fund account % would have less than nothing unallocated', overdrawn using errcode = 'check_violation';
+          end if;
+          return null;
+        end $$;
+        create trigger ledger_postings_fund_not_overdrawn after insert on ledger_postings
+          referencing new table as new_postings for each statement execute function ledger_fund_not_overdrawn();
+      `.execute(db);
+    },
+  },
 };
