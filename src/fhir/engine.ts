@@ -8,14 +8,16 @@ import { decideRecordAccess, decideRecordAccessForMany, type AccessAction, type 
 import type { Category } from '../consent/index.ts';
 import type { CategoryDecision } from '../consent/index.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
-import { FhirError, invalid, notFound } from './outcome.ts';
+import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
 import { checkId, type Cond } from './params.ts';
 
 export interface FhirContext {
   db: Kysely<Database>;
   actor: SignedInUser;
-  /** Absolute base URL of the FHIR endpoint, e.g. http://host/fhir */
+  /** Absolute base URL of the FHIR endpoint, from PUBLIC_URL, e.g. https://joinery.example/fhir */
   base: string;
+  /** Aborted when the client goes away: long work (batches, searches) stops between steps. */
+  signal?: AbortSignal;
 }
 
 export function purposeOf(actor: SignedInUser): Purpose {
@@ -165,6 +167,7 @@ async function visiblePage(ctx: FhirContext, def: ResourceDef, conditions: Cond[
   // As many rows as would do if all were visible, then more at a time as rows turn out hidden.
   let size = Math.min(CHUNK_ROWS, skip + count + 1);
   while (scanned < SCAN_ROWS) {
+    await stopIfClientGone(ctx.signal);
     const want = Math.min(size, SCAN_ROWS - scanned);
     const read = await selectRows(ctx, def, from(lastId), want, 0);
     // Rows whose people would go over the budget are not looked at.

@@ -3,16 +3,19 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { RefusedInput } from '../platform/refused.ts';
 
 export type IssueType = 'invalid' | 'structure' | 'required' | 'value' | 'not-found' | 'forbidden' | 'login' | 'security'
-  | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly' | 'informational';
+  | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly' | 'too-long' | 'informational';
 
 export class FhirError extends Error {
   readonly status: number;
   readonly code: IssueType;
-  constructor(status: number, code: IssueType, message: string) {
+  /** Where in the resource the problem is (FHIRPath), when it is in one place. */
+  readonly expression: string[] | undefined;
+  constructor(status: number, code: IssueType, message: string, expression?: string[]) {
     super(message);
     this.name = 'FhirError';
     this.status = status;
     this.code = code;
+    this.expression = expression;
   }
 }
 
@@ -29,6 +32,16 @@ export function notFound(type: string, id: string): FhirError {
 
 export function invalid(message: string): FhirError {
   return new FhirError(400, 'invalid', message);
+}
+
+/**
+ * Between steps of long work: lets the event loop run first (an embedded database answers
+ * without yielding, so otherwise no other request, and no news of a closed connection, gets in
+ * until the work is done), then stops if the client has gone: nobody is waiting for the rest.
+ */
+export async function stopIfClientGone(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new FhirError(499, 'processing', 'the client closed the connection; the rest of the request was not done');
 }
 
 const ISSUE_OF_STATUS: Record<RefusedInput['status'], IssueType> = { 400: 'invalid', 404: 'not-found', 409: 'conflict', 422: 'business-rule' };

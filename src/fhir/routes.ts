@@ -6,7 +6,10 @@ import type { Bundle, BundleEntry, CapabilityStatement, Resource } from '@medplu
 import { userForApiToken } from '../interop/tokens.ts';
 import { withIndexLock, forgetIndexState, indexState } from '../linkage/index-state.ts';
 import { defFor, readResource, readRow, search, type FhirContext, type Query } from './engine.ts';
-import { FhirError, invalid, operationOutcome } from './outcome.ts';
+import { FhirError, invalid, operationOutcome, stopIfClientGone } from './outcome.ts';
+import { checkBundleEntries, checkResourceSize, MAX_BUNDLE_BYTES, MAX_RESOURCE_BYTES } from './limits.ts';
+import { apiRateLimit, HttpError } from '../platform/http.ts';
+import { errorForLog } from '../platform/logger.ts';
 import { resourceDefs } from './resources.ts';
 import { createPatient, createPatientStandalone, createServiceRequest, joined, updatePatient, updateTask, type WriteResult } from './writes.ts';
 import { careWriters, type Writer } from './care-writes.ts';
@@ -17,14 +20,18 @@ import { checkId } from './params.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
+/** Links are built on PUBLIC_URL: Host and X-Forwarded-Host are chosen by the client. */
 function baseUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}/fhir`;
+  return `${request.server.joinery.config.publicUrl}/fhir`;
 }
+
+/** Aborted when a request's client goes away before its answer is sent. */
+const clientGone = new WeakMap<object, AbortSignal>();
 
 function context(request: FastifyRequest): FhirContext {
   const user = request.user;
   if (!user) throw new FhirError(401, 'login', 'send a bearer token: Authorization: Bearer <token> (joinery token create --user NAME)');
-  return { db: request.server.joinery.database.db, actor: user, base: baseUrl(request) };
+  return { db: request.server.joinery.database.db, actor: user, base: baseUrl(request), signal: clientGone.get(request.raw) };
 }
 
 function sendResource(reply: FastifyReply, resource: Resource, status = 200): FastifyReply {
@@ -38,6 +45,7 @@ function checkValid(resource: unknown, type: string): Resource {
   const r = resource as Resource | undefined;
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid('the body must be a FHIR resource in JSON');
   if (r.resourceType !== type) throw invalid(`the body must be a ${type}, not ${String(r.resourceType)}`);
+  checkResourceSize(r, type);
   const issues = validateFhir(r);
   if (issues.length > 0) {
     const error = new FhirError(400, 'structure', issues.map((i) => `${i.expression?.[0] ?? type}: ${i.details?.text ?? i.diagnostics ?? 'invalid'}`).slice(0, 10).join('; '));
@@ -201,7 +209,7 @@ async function readEntry(ctx: FhirContext, p: Planned): Promise<BundleEntry> {
 
 async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
   const entries = bundle.entry ?? [];
-  if (entries.length > 1000) throw invalid('a transaction may hold at most 1,000 entries');
+  checkBundleEntries(entries.length, 'transaction');
   const planned = entries.map(plan).sort((a, b) => (order[a.method]! - order[b.method]!) || a.index - b.index);
   for (const p of planned) if (p.method !== 'GET') checkValid(p.entry.resource, p.type);
   const ids = new Map<string, string>();
@@ -214,6 +222,8 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
         const tctx = { ...ctx, db };
         for (const p of planned) {
           if (p.method === 'GET') continue;
+          // Rolled back if the client has gone: nobody would learn the ids it was given.
+          await stopIfClientGone(ctx.signal);
           const resource = resolveReferences(p.entry.resource, ids) as Resource;
           let result: WriteResult;
           if (p.method === 'POST') {
@@ -232,15 +242,20 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
     }
   });
   const out: BundleEntry[] = new Array(entries.length);
-  for (const p of planned) out[p.index] = writes.has(p.index) ? await writtenEntry(ctx, writes.get(p.index)!) : await readEntry(ctx, p);
+  for (const p of planned) {
+    await stopIfClientGone(ctx.signal);
+    out[p.index] = writes.has(p.index) ? await writtenEntry(ctx, writes.get(p.index)!) : await readEntry(ctx, p);
+  }
   return { resourceType: 'Bundle', type: 'transaction-response', timestamp: new Date().toISOString(), entry: out };
 }
 
 async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
   const entries = bundle.entry ?? [];
-  if (entries.length > 1000) throw invalid('a batch may hold at most 1,000 entries');
+  checkBundleEntries(entries.length, 'batch');
   const out: BundleEntry[] = [];
   for (const [index, entry] of entries.entries()) {
+    // Between entries, not within one: the client that went will not read the rest.
+    await stopIfClientGone(ctx.signal);
     try {
       const p = plan(entry, index);
       if (p.method === 'GET') out.push(await readEntry(ctx, p));
@@ -259,7 +274,7 @@ async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
 
 export function registerFhirRoutes(app: FastifyInstance): void {
   void app.register(async (fhir) => {
-    fhir.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string', bodyLimit: 10_485_760 }, (_request, body, done) => {
+    fhir.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string', bodyLimit: MAX_BUNDLE_BYTES }, (_request, body, done) => {
       try {
         done(null, JSON.parse(body as string));
       } catch {
@@ -278,21 +293,33 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       request.user = user;
     });
 
+    fhir.addHook('onRequest', async (request, reply) => {
+      const controller = new AbortController();
+      reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
+      clientGone.set(request.raw, controller.signal);
+    });
+
+    // Each user's requests per minute, after the token has said who they are.
+    fhir.addHook('preHandler', apiRateLimit(app, 'fhir'));
+
     fhir.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
       if (error instanceof FhirError) {
         if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="joinery-fhir"');
-        return reply.code(error.status).type(FHIR_JSON).send(operationOutcome('error', error.code, error.message));
+        return reply.code(error.status).type(FHIR_JSON).send(operationOutcome('error', error.code, error.message, error.expression));
+      }
+      if (error instanceof HttpError && error.statusCode < 500) {
+        return reply.code(error.statusCode).type(FHIR_JSON).send(operationOutcome('error', 'invalid', error.message));
       }
       const status = error.statusCode ?? 500;
       if (status >= 500) {
-        request.log.error({ err: { type: error.name, message: error.message, stack: error.stack }, path: request.routeOptions.url }, 'fhir request failed');
+        request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'fhir request failed');
         return reply.code(500).type(FHIR_JSON).send(operationOutcome('error', 'exception', `the request could not be handled; reference ${request.id}`));
       }
       const message = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send application/fhir+json'
-        : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'the body is too large'
+        : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the body is too large: one resource may be at most ${MAX_RESOURCE_BYTES.toLocaleString('en-GB')} bytes, a Bundle ${MAX_BUNDLE_BYTES.toLocaleString('en-GB')}`
           : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is not valid JSON'
             : status === 429 ? 'too many requests; wait and try again' : 'the request could not be handled';
-      return reply.code(status).type(FHIR_JSON).send(operationOutcome('error', status === 415 ? 'not-supported' : status === 429 ? 'throttled' : 'invalid', message));
+      return reply.code(status).type(FHIR_JSON).send(operationOutcome('error', status === 415 ? 'not-supported' : status === 429 ? 'throttled' : status === 413 ? 'too-costly' : 'invalid', message));
     });
     fhir.setNotFoundHandler(async (_request, reply) => reply.code(404).type(FHIR_JSON).send(operationOutcome('error', 'not-found', 'there is nothing at this address in the FHIR API')));
 
@@ -317,7 +344,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       if (resource.meta?.versionId !== vid) throw new FhirError(404, 'not-found', `only the current version (${resource.meta?.versionId ?? '1'}) of ${type}/${id} is kept`);
       return sendResource(reply, resource);
     });
-    fhir.post('/:type', { config: { csrf: false } }, async (request, reply) => {
+    fhir.post('/:type', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
       const { type } = request.params as { type: string };
       const ctx = context(request);
       const result = await doCreate(ctx, type, request.body);
@@ -327,7 +354,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       // unless the access rules already show that person to the writer.
       return sendResource(reply, resource, result.created ? 201 : 200);
     });
-    fhir.put('/:type/:id', { config: { csrf: false } }, async (request, reply) => {
+    fhir.put('/:type/:id', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
       const { type, id } = request.params as { type: string; id: string };
       const ctx = context(request);
       const result = await doUpdate(ctx, type, id, request.body, request.headers['if-match']);

@@ -6,7 +6,8 @@ import { outboxTopics } from './outbox.ts';
 
 const fhirJson = (ref = '#/components/schemas/Resource') => ({ 'application/fhir+json': { schema: { $ref: ref } } });
 const outcome = { description: 'An OperationOutcome saying what is wrong', content: fhirJson('#/components/schemas/OperationOutcome') };
-const errors = { 400: outcome, 401: outcome, 403: outcome, 404: outcome };
+// 413: a resource over 1 MiB or a Bundle over 10 MiB or 100 entries; 429: past the user's requests per minute.
+const errors = { 400: outcome, 401: outcome, 403: outcome, 404: outcome, 413: outcome, 429: outcome };
 const jsonError = { description: 'What is wrong', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 
 export function openApiDocument(server: string): Record<string, unknown> {
@@ -107,7 +108,7 @@ export function openApiDocument(server: string): Record<string, unknown> {
     info: {
       title: 'Joinery machine APIs',
       version: '0.1.0',
-      description: 'FHIR R4 (/fhir), bulk imports and webhooks (/api). Authenticate with a bearer token (`joinery token create --user NAME`): the token acts as that user and sees only what they may; every access is audited.',
+      description: 'FHIR R4 (/fhir), bulk imports and webhooks (/api). Authenticate with a bearer token (`joinery token create --user NAME`): the token acts as that user and sees only what they may; every access is audited. Limits: one resource 1 MiB, a string 10,000 characters (500 in names, identifiers, telecoms and addresses; 422 too-long), a Bundle 10 MiB and 100 entries (413), API_REQUESTS_PER_MINUTE per user (429). A batch stops when its client disconnects.',
     },
     servers: [{ url: server }],
     security: [{ bearer: [] }],

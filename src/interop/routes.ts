@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HttpError } from '../platform/http.ts';
+import { apiRateLimit, HttpError } from '../platform/http.ts';
+import { errorForLog } from '../platform/logger.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { userForApiToken } from './tokens.ts';
 import { ImportInputError, importErrors, importJob, isSourceCode, loadMapping, runImport, saveMapping, mappableFields, type ImportFormat } from './import.ts';
@@ -28,7 +29,8 @@ function jobUrl(id: number): string {
 
 export function registerInteropRoutes(app: FastifyInstance): void {
   startWebhookDispatcher(app);
-  app.get('/openapi.json', async (request) => openApiDocument(`${request.protocol}://${request.host}`));
+  // Links come from PUBLIC_URL, never from Host or X-Forwarded-Host (which a client chooses).
+  app.get('/openapi.json', async () => openApiDocument(app.joinery.config.publicUrl));
 
   void app.register(async (api) => {
     api.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/ndjson', 'application/fhir+json', 'application/octet-stream'],
@@ -43,16 +45,17 @@ export function registerInteropRoutes(app: FastifyInstance): void {
       if (!user) throw new HttpError(401, 'The bearer token is not valid (unknown, expired or revoked).');
       request.user = user;
     });
+    api.addHook('preHandler', apiRateLimit(app, 'api'));
 
     api.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
       if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: error.message });
       if (error instanceof ImportInputError || error instanceof WebhookInputError) return reply.code(400).send({ error: error.message });
       const status = error.statusCode ?? 500;
       if (status >= 500) {
-        request.log.error({ err: { type: error.name, message: error.message }, path: request.routeOptions.url }, 'api request failed');
+        request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'api request failed');
         return reply.code(500).send({ error: `The request could not be handled. Reference: ${request.id}` });
       }
-      return reply.code(status).send({ error: status === 415 ? 'This content type is not accepted here.' : status === 413 ? 'The upload is too large.' : 'The request could not be handled.' });
+      return reply.code(status).send({ error: status === 415 ? 'This content type is not accepted here.' : status === 413 ? 'The upload is too large.' : status === 429 ? 'Too many requests. Wait a minute and try again.' : 'The request could not be handled.' });
     });
 
     // Upload a file: it is stored, then imported in the background; poll the job for progress.
