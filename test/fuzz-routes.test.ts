@@ -21,7 +21,7 @@ after(async () => { await server?.close(); });
 const hostileText = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom("' or 1=1 --", '../../etc/passwd', '%00', '<script>alert(1)</script>', '9'.repeat(400), '-1', '0', '1e309', 'NaN', '{}', '[]', 'null', '\u202e', '😀'),
+  fc.constantFrom("' or 1=1 --", '../../etc/passwd', '%00', 'a\u0000b', '<script>alert(1)</script>', '9'.repeat(400), '-1', '0', '1e309', 'NaN', '{}', '[]', 'null', '\u202e', '😀'),
 );
 
 function fillPath(url: string, values: string[]): string {
