@@ -24,6 +24,9 @@ const STANDARD_RULES: readonly BlockingRule[] = [
     parts: [['birth_date', 'unordered_day_month'], ['given_name', 'initial']],
   },
   { name: 'given_metaphone+family_metaphone', parts: [['given_name', 'metaphone'], ['family_name', 'metaphone']] },
+  // Given and family names written the other way round, or a typo in an email's domain, still meet.
+  { name: 'birth_date+name_initials_unordered', parts: [['birth_date', 'value'], ['given_name', 'unordered_initials']] },
+  { name: 'email_local_part', parts: [['email', 'local_part']] },
   { name: 'postcode+family_metaphone', parts: [['postcode', 'value'], ['family_name', 'metaphone']] },
   { name: 'postcode+given_metaphone', parts: [['postcode', 'value'], ['given_name', 'metaphone']] },
   { name: 'address+family_initial', parts: [['address', 'value'], ['family_name', 'initial']] },
@@ -52,7 +55,8 @@ function looksLikeIdentifier(slot: number, records: readonly PreparedRecord[]): 
 /** The blocking rules for these fields, plus one per free-text field that behaves like an identifier. */
 export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly PreparedRecord[]): BlockingRule[] {
   const mapped = new Set(specs.map((spec) => spec.key));
-  const rules = STANDARD_RULES.filter((rule) => rule.parts.every(([field]) => mapped.has(field)));
+  const rules = STANDARD_RULES.filter((rule) => rule.parts.every(([field, transform]) =>
+    mapped.has(field) && (transform !== 'unordered_initials' || mapped.has('family_name'))));
   specs.forEach((spec, slot) => {
     if (spec.kind === 'text' && looksLikeIdentifier(slot, records)) {
       rules.push({ name: spec.key, parts: [[spec.key, 'value']] });
@@ -61,8 +65,19 @@ export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly 
   return rules;
 }
 
-export function transformValue(value: PreparedValue, transform: KeyTransform): string | null {
+/** The key part of a value; `paired` is the family name, for 'unordered_initials' only. */
+export function transformValue(value: PreparedValue, transform: KeyTransform, paired?: PreparedValue | null): string | null {
   switch (transform) {
+    case 'local_part': {
+      const at = value.value.indexOf('@');
+      return at < 0 ? value.value : at === 0 ? null : value.value.slice(0, at);
+    }
+    case 'unordered_initials': {
+      if (!paired) return null;
+      const x = value.value[0]!;
+      const y = paired.value[0]!;
+      return x < y ? x + y : y + x;
+    }
     case 'value':
       return value.value;
     case 'valid':
@@ -86,12 +101,20 @@ export function transformValue(value: PreparedValue, transform: KeyTransform): s
 /** Rules compiled against field slots. */
 export interface CompiledRules {
   rules: readonly BlockingRule[];
+  /** Per rule, per part: the slot of its field (-1: not mapped). */
   slots: readonly (readonly number[])[];
+  /** Per rule, per part: the second field a part reads ('unordered_initials': the family name), else -1. */
+  paired: readonly (readonly number[])[];
+  /** Per rule, every slot it keys on (a record outside its block differs on one of them). */
+  fieldSlots: readonly (readonly number[])[];
 }
 
 export function compileRules(rules: readonly BlockingRule[], specs: readonly FieldSpec[]): CompiledRules {
   const slotOf = new Map(specs.map((spec, slot) => [spec.key, slot]));
-  return { rules, slots: rules.map((rule) => rule.parts.map(([field]) => slotOf.get(field) ?? -1)) };
+  const slots = rules.map((rule) => rule.parts.map(([field]) => slotOf.get(field) ?? -1));
+  const paired = rules.map((rule) => rule.parts.map(([, transform]) => (transform === 'unordered_initials' ? slotOf.get('family_name') ?? -1 : -1)));
+  const fieldSlots = rules.map((_, rule) => [...slots[rule]!, ...paired[rule]!.filter((slot) => slot >= 0)]);
+  return { rules, slots, paired, fieldSlots };
 }
 
 /**
@@ -118,8 +141,17 @@ function sharedInt32(length: number, shared: boolean): Int32Array {
   return shared ? new Int32Array(new SharedArrayBuffer(Math.max(1, length) * 4)).subarray(0, length) : new Int32Array(length);
 }
 
+interface ReducedNumbers {
+  /** Per dictionary value, its part number (-1: no key). */
+  numbers: Int32Array;
+  /** Part numbers are below this. */
+  count: number;
+  /** Parts reduced per record: the number of a reduced text. */
+  number?: (text: string) => number;
+}
+
 /** The reduced value of every dictionary entry under one transform, numbered (-1: no key). */
-function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTransform): { numbers: Int32Array; count: number } {
+function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTransform): ReducedNumbers {
   const numberOf = new Map<string, number>();
   const numbers = new Int32Array(dictionary.length);
   dictionary.forEach((value, id) => {
@@ -133,6 +165,22 @@ function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTran
     numbers[id] = number;
   });
   return { numbers, count: numberOf.size };
+}
+
+/** Numbers for a part reduced per record: numbered as they come, within a fixed range. */
+function pairedNumbers(): ReducedNumbers {
+  const numberOf = new Map<string, number>();
+  // Two initials are far fewer than this (any beyond would only share blocks), so the range is fixed up front.
+  const count = 1 << 20;
+  return {
+    numbers: new Int32Array(0),
+    count,
+    number(text) {
+      let number = numberOf.get(text);
+      if (number === undefined) numberOf.set(text, (number = numberOf.size % count));
+      return number;
+    },
+  };
 }
 
 /**
@@ -152,8 +200,9 @@ export function buildBlockIndex(
   const sizes: number[] = [];
   for (let rule = 0; rule < ruleCount; rule++) {
     const slots = compiled.slots[rule]!;
+    const paired = compiled.paired[rule]!;
     const parts = slots.map((slot, part) =>
-      slot < 0 ? null : reducedNumbers(dictionaries[slot]!, compiled.rules[rule]!.parts[part]![1]),
+      slot < 0 ? null : paired[part]! >= 0 ? pairedNumbers() : reducedNumbers(dictionaries[slot]!, compiled.rules[rule]!.parts[part]![1]),
     );
     const blockOfKey = new Map<number, number>();
     for (let record = 0; record < n; record++) {
@@ -161,7 +210,13 @@ export function buildBlockIndex(
       for (let part = 0; part < slots.length; part++) {
         const reduced = parts[part];
         const id = reduced ? ids[record * fieldCount + slots[part]!]! : -1;
-        const number = id < 0 ? -1 : reduced!.numbers[id]!;
+        let number = id < 0 || paired[part]! >= 0 ? -1 : reduced!.numbers[id]!;
+        if (id >= 0 && paired[part]! >= 0) {
+          // A part reading two fields is reduced per record, not per value.
+          const other = ids[record * fieldCount + paired[part]!]!;
+          const text = other < 0 ? null : transformValue(dictionaries[slots[part]!]![id]!, compiled.rules[rule]!.parts[part]![1], dictionaries[paired[part]!]![other]!);
+          number = text === null ? -1 : reduced!.number!(text);
+        }
         if (number < 0) {
           key = -1;
           break;

@@ -80,3 +80,32 @@ test('the nickname table is symmetric and holds at least 60 pairs', () => {
   assert.ok(areNicknames('bill', 'william'));
   assert.ok(!areNicknames('bill', 'robert'));
 });
+
+const CONTACT_SPECS: FieldSpec[] = (['given_name', 'family_name', 'email', 'phone'] as FieldName[]).map((name) => ({ key: name, kind: name }));
+const contactComparator = createComparator(CONTACT_SPECS);
+
+function contactLevels(a: LinkRecord['fields'], b: LinkRecord['fields']): string[] {
+  const [x, y] = [prepareRecord(CONTACT_SPECS, { id: 'a', fields: a, text: {} }), prepareRecord(CONTACT_SPECS, { id: 'b', fields: b, text: {} })];
+  return CONTACT_SPECS.map((spec, slot) => {
+    const level = compareField(contactComparator, slot, x, y);
+    return level === NULL_LEVEL ? 'null' : levelLabels(spec.kind)[level]!;
+  });
+}
+
+test('a swap counts once: the given name takes the swapped level, the family name adds nothing', () => {
+  assert.deepEqual(contactLevels({ given_name: 'anna', family_name: 'smith' }, { given_name: 'smith', family_name: 'anna' }).slice(0, 2), ['swapped_with_family_name', 'null']);
+  // A typo on one side of the swap is still a swap.
+  assert.deepEqual(contactLevels({ given_name: 'anna', family_name: 'smith' }, { given_name: 'smiht', family_name: 'anna' }).slice(0, 2), ['swapped_with_family_name', 'null']);
+  // One name shared crosswise is not: "john thomas" and "thomas smith" are two people.
+  assert.deepEqual(contactLevels({ given_name: 'john', family_name: 'thomas' }, { given_name: 'thomas', family_name: 'smith' }).slice(0, 2), ['else', 'else']);
+});
+
+test('emails: a typo in the domain is close, a namesake\'s numbered account is not, a mailbox named after the person says nothing at another domain', () => {
+  const email = (a: string, b: string, names: LinkRecord['fields'] = {}): string => contactLevels({ ...names, email: a }, { ...names, email: b })[2]!;
+  assert.equal(email('olivia.brennan@gmail.com', 'olivia.brennan@gmial.com'), 'damerau_levenshtein<=1');
+  assert.equal(email('oliver.hughes12@gmail.com', 'oliver.hughes13@gmail.com'), 'else');
+  assert.equal(email('jsmith@gmail.com', 'jsmith@outlook.com', { family_name: 'smith' }), 'null');
+  assert.equal(email('kestrel77@gmail.com', 'kestrel77@outlook.com', { family_name: 'smith' }), 'same_local_part');
+  const phone = (a: string, b: string): string => contactLevels({ phone: a }, { phone: b })[3]!;
+  assert.equal(phone('07700 900123', '+44 7700 900213'), 'damerau_levenshtein<=1');
+});

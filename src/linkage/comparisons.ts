@@ -19,6 +19,9 @@ export const GIVEN_NAME_LEVELS = [
   'else',
 ] as const;
 
+const SWAPPED_GIVEN_LEVEL = GIVEN_NAME_LEVELS.indexOf('swapped_with_family_name');
+
+/** The family name's swapped level is never given now (a swap counts once, on the given name); it stays so stored models' level numbers hold. */
 export const FAMILY_NAME_LEVELS = GIVEN_NAME_LEVELS.filter((label) => label !== 'nickname').map((label) =>
   label === 'swapped_with_family_name' ? 'swapped_with_given_name' : label,
 );
@@ -44,6 +47,44 @@ export const TEXT_LEVELS = [
   'jaro_winkler>=0.7',
   'else',
 ] as const;
+
+/**
+ * Levels at which a field says "the same person" rather than "the same household": a
+ * household shares a surname, an address, a phone and often an email, but not a given name,
+ * a birth date or an NHS number. Only these fields count for the person check (model.ts).
+ */
+const PERSON_AGREEMENT: Partial<Record<FieldKind, readonly string[]>> = {
+  given_name: GIVEN_NAME_LEVELS.filter((label) => label !== 'else' && label !== 'jaro_winkler>=0.7'),
+  birth_date: ['exact', 'swapped_day_month', 'one_digit_typo'],
+  nhs_number: ['both_valid_equal'],
+};
+
+/** What a level says in the person check: nothing, the same person, the same identifier, a different person. */
+export const PERSON_NOTHING = 0;
+export const PERSON_AGREES = 1;
+export const PERSON_IDENTIFIER = 2;
+export const PERSON_CONTRADICTS = 3;
+
+/**
+ * Per level of a field, what it says in the person check; null for fields that are not about
+ * the person. An NHS number, or a free-text column that behaves like an identifier (a
+ * reference number, FEBRL's social security number: equal or one typo apart), is an
+ * identifier: it outweighs everything else. A birth date wholly different (not a typo, not day
+ * and month swapped, over a year apart) contradicts: a father and son of one name at one
+ * address differ there.
+ */
+export function personLevels(kind: FieldKind, identifier = false): Uint8Array | null {
+  const labels = levelLabels(kind);
+  if (kind === 'text') {
+    return identifier ? Uint8Array.from(labels, (label) => (label === 'exact' || label === 'damerau_levenshtein<=1' ? PERSON_IDENTIFIER : PERSON_NOTHING)) : null;
+  }
+  const agreeing = PERSON_AGREEMENT[kind];
+  if (!agreeing) return null;
+  return Uint8Array.from(labels, (label) => {
+    if (!agreeing.includes(label)) return kind === 'birth_date' && label === 'else' ? PERSON_CONTRADICTS : PERSON_NOTHING;
+    return kind === 'nhs_number' ? PERSON_IDENTIFIER : PERSON_AGREES;
+  });
+}
 
 export function levelLabels(kind: FieldKind): readonly string[] {
   switch (kind) {
@@ -78,10 +119,10 @@ function phoneticMatch(a: PreparedValue, b: PreparedValue): boolean {
 }
 
 /**
- * Names. `swapped` says the given and family names were written the other way round.
- * Given names also match through the nickname table.
+ * Names, given names also through the nickname table. Names written the other way round are
+ * found per pair (swappedNames), not here.
  */
-export function compareName(a: PreparedValue, b: PreparedValue, isGivenName: boolean, swapped: boolean): number {
+export function compareName(a: PreparedValue, b: PreparedValue, isGivenName: boolean): number {
   const x = a.value;
   const y = b.value;
   const shift = isGivenName ? 0 : 1; // family names have no nickname level
@@ -94,7 +135,7 @@ export function compareName(a: PreparedValue, b: PreparedValue, isGivenName: boo
   if (edits <= 2) return 4 - shift;
   if (similarity >= 0.88) return 5 - shift;
   if (phoneticMatch(a, b)) return 6 - shift;
-  if (swapped) return 7 - shift;
+  // Level 7 - shift is the swapped level (swappedNameLevel).
   if (similarity >= 0.7) return 8 - shift;
   return 9 - shift;
 }
@@ -124,11 +165,37 @@ export function compareNhsNumber(a: PreparedValue, b: PreparedValue): number {
   return a.value === b.value ? 0 : 1;
 }
 
+/** Same length, one position differing, a digit in both: "smith12" and "smith13" are two people's numbered accounts, not a typo. */
+function oneDigitChanged(x: string, y: string): boolean {
+  if (x.length !== y.length) return false;
+  let at = -1;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] === y[i]) continue;
+    if (at >= 0) return false;
+    at = i;
+  }
+  return at >= 0 && x[at]! >= '0' && x[at]! <= '9' && y[at]! >= '0' && y[at]! <= '9';
+}
+
+/** Emails: exact, a typo (letters swapped or mistyped, not another number), the same mailbox name elsewhere. */
 function compareEmail(a: PreparedValue, b: PreparedValue): number {
   if (a.value === b.value) return 0;
-  if (damerauLevenshtein(a.value, b.value, 1) <= 1) return 1;
+  if (damerauLevenshtein(a.value, b.value, 1) <= 1 && !oneDigitChanged(a.value, b.value)) return 1;
   const localA = a.value.split('@')[0];
-  return localA !== '' && localA === b.value.split('@')[0] ? 2 : 3;
+  return localA !== '' && localA === b.value.split('@')[0] ? SAME_LOCAL_PART_LEVEL : 3;
+}
+
+const SAME_LOCAL_PART_LEVEL = EMAIL_LEVELS.indexOf('same_local_part');
+
+/**
+ * The same mailbox name at another domain says nothing beyond the names when it is made of
+ * them: namesakes choose "james.cooper" at every provider. Such a pair's email is no evidence
+ * (its names are weighed already); a mailbox name that is not the person's name still counts.
+ */
+export function emailLevelGivenNames(level: number, email: PreparedValue, family: PreparedValue | null | undefined): number {
+  if (level !== SAME_LOCAL_PART_LEVEL || !family || family.value.length < 3) return level;
+  const at = email.value.indexOf('@');
+  return email.value.slice(0, at).replace(/[^a-z]/g, '').includes(family.value.replace(/[^a-z]/g, '')) ? NULL_LEVEL : level;
 }
 
 function comparePhone(a: PreparedValue, b: PreparedValue): number {
@@ -181,16 +248,13 @@ function namesSwapped(comparator: Comparator, a: PreparedRecord, b: PreparedReco
   );
 }
 
-/**
- * The comparison level of two present values of one field kind. `namesSwapped` (names
- * only) says the pair's given and family names were written the other way round.
- */
-export function compareValues(kind: FieldKind, valueA: PreparedValue, valueB: PreparedValue, namesSwapped: boolean): number {
+/** The comparison level of two present values of one field kind (names as written: see swappedNames). */
+export function compareValues(kind: FieldKind, valueA: PreparedValue, valueB: PreparedValue): number {
   switch (kind) {
     case 'given_name':
-      return compareName(valueA, valueB, true, namesSwapped);
+      return compareName(valueA, valueB, true);
     case 'family_name':
-      return compareName(valueA, valueB, false, namesSwapped);
+      return compareName(valueA, valueB, false);
     case 'birth_date':
       return compareDate(valueA, valueB);
     case 'postcode':
@@ -210,14 +274,38 @@ export function compareValues(kind: FieldKind, valueA: PreparedValue, valueB: Pr
   }
 }
 
-/** Given and family names written the other way round (either side's given name is the other's family name). */
+/** How one name of a record compares with the other kind of name of another: missing, equal, close (a typo or two) or different. */
+function crossName(x: PreparedValue | null | undefined, y: PreparedValue | null | undefined): 'missing' | 'equal' | 'close' | 'different' {
+  if (!x || !y) return 'missing';
+  if (x.value === y.value) return 'equal';
+  return damerauLevenshtein(x.value, y.value, 2) <= 2 && Math.min(x.value.length, y.value.length) > 3 ? 'close' : 'different';
+}
+
+/**
+ * Given and family names written the other way round: one record's given name is the other's
+ * family name, and its family name is the other's given name too (or within a typo or two).
+ * One shared name alone ("john thomas" and "thomas smith") is not a swap.
+ */
 export function swappedNames(
   givenA: PreparedValue | null | undefined,
   familyA: PreparedValue | null | undefined,
   givenB: PreparedValue | null | undefined,
   familyB: PreparedValue | null | undefined,
 ): boolean {
-  return (!!givenA && !!familyB && givenA.value === familyB.value) || (!!familyA && !!givenB && familyA.value === givenB.value);
+  const first = crossName(givenA, familyB);
+  if (first === 'different' || first === 'missing') return false;
+  const second = crossName(familyA, givenB);
+  if (second === 'different' || second === 'missing') return false;
+  return first === 'equal' || second === 'equal';
+}
+
+/**
+ * The level of a name when the pair's names are written the other way round: the given name
+ * takes the swapped level and the family name adds nothing, so the swap counts once (both at
+ * their swapped levels would count one piece of evidence twice).
+ */
+export function swappedNameLevel(kind: FieldKind): number {
+  return kind === 'given_name' ? SWAPPED_GIVEN_LEVEL : NULL_LEVEL;
 }
 
 /** The comparison level of one field for a pair of records. */
@@ -226,8 +314,13 @@ export function compareField(comparator: Comparator, slot: number, a: PreparedRe
   const valueB = b.values[slot];
   if (!valueA || !valueB) return NULL_LEVEL;
   const kind = comparator.kinds[slot]!;
-  const isName = kind === 'given_name' || kind === 'family_name';
-  return compareValues(kind, valueA, valueB, isName && valueA.value !== valueB.value && namesSwapped(comparator, a, b));
+  if ((kind === 'given_name' || kind === 'family_name') && valueA.value !== valueB.value && namesSwapped(comparator, a, b)) {
+    return swappedNameLevel(kind);
+  }
+  const level = compareValues(kind, valueA, valueB);
+  if (kind !== 'email' || comparator.familySlot < 0) return level;
+  const familyA = a.values[comparator.familySlot];
+  return emailLevelGivenNames(emailLevelGivenNames(level, valueA, familyA), valueA, b.values[comparator.familySlot]);
 }
 
 /** Writes the comparison vector of a pair into `out` starting at `offset`. */

@@ -261,3 +261,75 @@ export function mFromAnchors(
   }
   return anchors >= minimumAnchors ? counts.map(normalised) : null;
 }
+
+export interface IdentitySession {
+  /** The identity field whose m this session learns (the others are held agreeing). */
+  field: number;
+  /** Pairs in the session and the share EM put in the match class. */
+  pairs: number;
+  lambda: number;
+}
+
+/**
+ * m without an identifier, as Splink does it: one EM per identity field (given name, family
+ * name, birth date), each over the candidate pairs that agree on the other identity fields (a
+ * blocking rule that does not involve the field being learnt), with u fixed from random pairs.
+ * Pairs agreeing on a person's name and birth date are mostly that person, whatever else they
+ * share, so EM cannot settle on "same household" (shared surname, address, phone) as its
+ * match class, which it does over all candidate pairs. The held fields are left out of their
+ * session; every other field's m is the average over the sessions, weighted by their matches.
+ * `agrees(field, level)` says which levels hold a field as agreeing (e.g. exact, names
+ * swapped); a held field may also be missing, so long as one agrees. Null when no session had
+ * enough pairs.
+ */
+export function mFromIdentitySessions(
+  patterns: Pick<Patterns, 'fieldCount' | 'levels' | 'counts'>,
+  levelCounts: readonly number[],
+  u: readonly (readonly number[])[],
+  identityFields: readonly number[],
+  agrees: (field: number, level: number) => boolean,
+  minimumPairs: number,
+): { m: number[][]; sessions: IdentitySession[] } | null {
+  const { fieldCount } = patterns;
+  const sums = levelCounts.map((count) => new Array<number>(count).fill(0));
+  const weights = new Array<number>(fieldCount).fill(0);
+  const sessions: IdentitySession[] = [];
+  for (const field of identityFields) {
+    const held = identityFields.filter((other) => other !== field);
+    if (held.length === 0) continue;
+    const tally = new PatternTally(fieldCount);
+    const pattern = new Uint8Array(fieldCount);
+    let pairs = 0;
+    for (let p = 0; p < patterns.counts.length; p++) {
+      const offset = p * fieldCount;
+      // Held fields agree or are missing (a swapped pair's family name adds nothing), one at least agreeing.
+      let agreeing = 0;
+      let contradicted = false;
+      for (const h of held) {
+        const level = patterns.levels[offset + h]!;
+        if (level === NULL_LEVEL) continue;
+        if (agrees(h, level)) agreeing++;
+        else contradicted = true;
+      }
+      if (contradicted || agreeing === 0) continue;
+      pattern.set(patterns.levels.subarray(offset, offset + fieldCount));
+      for (const h of held) pattern[h] = NULL_LEVEL;
+      tally.add(pattern, patterns.counts[p]!);
+      pairs += patterns.counts[p]!;
+    }
+    if (pairs < minimumPairs) continue;
+    const session = { fieldCount, ...tally.result(), patternOfPair: new Uint32Array(0) };
+    const start = initialMixture(levelCounts, u);
+    const em = expectationMaximisation(session, levelCounts, { ...start, lambda: 0.5 });
+    const matches = em.lambda * pairs;
+    if (matches < 1) continue;
+    sessions.push({ field, pairs, lambda: em.lambda });
+    for (let f = 0; f < fieldCount; f++) {
+      if (held.includes(f)) continue;
+      weights[f]! += matches;
+      for (let level = 0; level < levelCounts[f]!; level++) sums[f]![level]! += matches * em.m[f]![level]!;
+    }
+  }
+  if (sessions.length === 0 || weights.some((weight) => weight === 0)) return null;
+  return { m: sums.map((levels, f) => levels.map((sum) => sum / weights[f]!)), sessions };
+}

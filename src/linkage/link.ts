@@ -68,6 +68,7 @@ export function scoringTables(scorer: Scorer, columns: PreparedColumns, minimumP
         : null,
     ),
     minimumWeight: log2Odds(minimumProbability),
+    person: scorer.person,
   };
 }
 

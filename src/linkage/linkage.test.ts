@@ -139,9 +139,10 @@ function sharesBlock(a: LinkRecord, b: LinkRecord): boolean {
   const [x, y] = [prepareRecord(specs, a), prepareRecord(specs, b)];
   return rules.rules.some((rule, r) => rule.parts.every(([, transform], part) => {
     const slot = rules.slots[r]![part]!;
+    const paired = rules.paired[r]![part]!;
     const [vx, vy] = [x.values[slot], y.values[slot]];
-    const key = vx && transformValue(vx, transform);
-    return !!key && !!vy && key === transformValue(vy, transform);
+    const key = vx && transformValue(vx, transform, paired >= 0 ? x.values[paired] : undefined);
+    return !!key && !!vy && key === transformValue(vy, transform, paired >= 0 ? y.values[paired] : undefined);
   }));
 }
 

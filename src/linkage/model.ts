@@ -1,6 +1,7 @@
 // Match weights: Fellegi–Sunter log2(m/u) per field plus the prior, with
 // term-frequency adjustment of exact matches (a shared "smith" says less than a shared "okonkwo").
 
+import { PERSON_AGREES, PERSON_CONTRADICTS, PERSON_IDENTIFIER, personLevels } from './comparisons.ts';
 import { NULL_LEVEL } from './types.ts';
 import type { LinkageModel, PreparedRecord } from './types.ts';
 
@@ -24,11 +25,40 @@ export interface Scorer {
   frequencies: (Map<string, number> | undefined)[];
   /** Lowest frequency used, for values never seen in training. */
   minimumFrequency: Float64Array;
+  person: PersonCheck;
+}
+
+/**
+ * The person check's caps, in bits: even odds (a review at the default review threshold of
+ * 0.5), and below it. Fixed rather than drawn from the thresholds, so a pair weighs the same
+ * whatever thresholds a caller matches with.
+ */
+export const DOUBTFUL_CAP_BITS = 0;
+export const OTHER_PERSON_CAP_BITS = -1;
+
+/** The person check's tables (see personCap). */
+export interface PersonCheck {
+  /** Slots of the fields about the person. */
+  slots: Int32Array;
+  /** Per slot and level, what the level says (comparisons.ts personLevels). */
+  levels: (Uint8Array | null)[];
+  /** Most a pair may weigh when it is doubtful (DOUBTFUL_CAP_BITS) / when everything about the person disagrees (OTHER_PERSON_CAP_BITS). */
+  doubtfulCap: number;
+  otherPersonCap: number;
 }
 
 export function createScorer(model: LinkageModel): Scorer {
   const frequencies = model.fields.map((field) => (field.termFrequency ? model.termFrequencies[field.spec.key] : undefined));
+  // Free-text columns that block on their own whole value were found to behave like identifiers (blocking.ts).
+  const identifiers = new Set(model.blockingRules.filter((rule) => rule.parts.length === 1 && rule.parts[0]![1] === 'value').map((rule) => rule.parts[0]![0]));
+  const levels = model.fields.map((field) => personLevels(field.spec.kind, identifiers.has(field.spec.key)));
   return {
+    person: {
+      slots: Int32Array.from(levels.flatMap((codes, slot) => (codes ? [slot] : []))),
+      levels,
+      doubtfulCap: DOUBTFUL_CAP_BITS,
+      otherPersonCap: OTHER_PERSON_CAP_BITS,
+    },
     model,
     priorWeight: log2Odds(model.priorMatchProbability),
     weights: model.fields.map((field) => Float64Array.from(field.levels, (level) => Math.log2(level.m / level.u))),
@@ -80,7 +110,38 @@ export function matchWeight(
   let weight = scorer.priorWeight;
   const fieldCount = scorer.weights.length;
   for (let slot = 0; slot < fieldCount; slot++) weight += fieldWeight(scorer, slot, levels[offset + slot]!, a, b);
-  return weight;
+  return Math.min(weight, personCap(scorer.person, (slot) => levels[offset + slot]!));
+}
+
+/**
+ * The person check, precision first: the most a pair may weigh given what the fields about the
+ * person say (comparisons.ts personLevels), Infinity when nothing holds it back. A household
+ * shares surname, address, phone and town, which together can outweigh a different given name
+ * and birth date under the model's independence assumption; two people of one household must
+ * not join. So: an agreeing identifier (NHS number, reference number) settles it; else a
+ * wholly different birth date is at most a review (a father and son of one name); else one
+ * agreeing given name or birth date is enough; nothing known is at most a review; everything
+ * known disagreeing is not even that. Models without such fields are not checked.
+ */
+export function personCap(check: PersonCheck, levelOf: (slot: number) => number): number {
+  const slots = check.slots;
+  if (slots.length === 0) return Number.POSITIVE_INFINITY;
+  let known = false;
+  let agrees = false;
+  let contradicted = false;
+  for (let k = 0; k < slots.length; k++) {
+    const slot = slots[k]!;
+    const level = levelOf(slot);
+    if (level === NULL_LEVEL) continue;
+    const says = check.levels[slot]![level];
+    if (says === PERSON_IDENTIFIER) return Number.POSITIVE_INFINITY;
+    known = true;
+    if (says === PERSON_AGREES) agrees = true;
+    else if (says === PERSON_CONTRADICTS) contradicted = true;
+  }
+  if (contradicted) return check.doubtfulCap;
+  if (agrees) return Number.POSITIVE_INFINITY;
+  return known ? check.otherPersonCap : check.doubtfulCap;
 }
 
 /** JSON-friendly form of a model (maps become arrays of [value, frequency]). */

@@ -6,9 +6,10 @@ import { compileRules, transformValue } from './blocking.ts';
 import type { CompiledRules } from './blocking.ts';
 import { compareField, createComparator, slotsByCost } from './comparisons.ts';
 import type { Comparator } from './comparisons.ts';
-import { bestWeightsBelowExact, createScorer, fieldWeight, log2Odds, probabilityFromWeight } from './model.ts';
+import { bestWeightsBelowExact, createScorer, fieldWeight, log2Odds, personCap, probabilityFromWeight } from './model.ts';
 import type { Scorer } from './model.ts';
 import { prepareRecord, prepareValue } from './prepare.ts';
+import { NULL_LEVEL } from './types.ts';
 import type { LinkageModel, LinkRecord, PreparedRecord, PreparedValue } from './types.ts';
 
 /** Records scanned per match, beyond blocks of at most SMALL_BLOCK records (always scanned). */
@@ -144,7 +145,7 @@ interface EarlyExitPlan {
 function earlyExitPlan(scorer: Scorer, rules: CompiledRules): EarlyExitPlan {
   const fields = scorer.model.fields;
   return {
-    ruleFields: Int32Array.from(rules.slots, (slots) => (slots.every((slot) => slot >= 0 && slot < 31) ? slots.reduce((bits, slot) => bits | (1 << slot), 0) : 0)),
+    ruleFields: Int32Array.from(rules.fieldSlots, (slots) => (slots.every((slot) => slot >= 0 && slot < 31) ? slots.reduce((bits, slot) => bits | (1 << slot), 0) : 0)),
     order: slotsByCost(fields.map((field) => field.spec.kind)),
     boundOrder: Int32Array.from(fields.map((_, slot) => slot)).sort((x, y) => spread(scorer, y) - spread(scorer, x) || x - y),
     bestBelowExact: bestWeightsBelowExact(scorer.weights),
@@ -223,7 +224,14 @@ function weightAtLeast(
   for (let k = 0; k < plan.order.length; k++) {
     const slot = plan.order[k]!;
     if (settled[slot] === 1) continue;
-    bound += scorer.weights[slot]![compareField(index.comparator, slot, incoming.record, other)]! - plan.bestBelowExact[slot]!;
+    // A present value can still add nothing: a family name when the names are swapped.
+    const level = compareField(index.comparator, slot, incoming.record, other);
+    bound += (level === NULL_LEVEL ? 0 : scorer.weights[slot]![level]!) - plan.bestBelowExact[slot]!;
+    if (bound < cutoff) return Number.NEGATIVE_INFINITY;
+  }
+  // The person check (model.ts), only for the few candidates it could pull down.
+  if (bound > scorer.person.otherPersonCap) {
+    bound = Math.min(bound, personCap(scorer.person, (slot) => compareField(index.comparator, slot, incoming.record, other)));
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   return bound;
@@ -344,7 +352,12 @@ function blockKeysOf(index: LinkageIndex, record: PreparedRecord, numbers: Int32
         break;
       }
       let number: number | undefined;
-      if (valueNumber >= 0) {
+      const paired = index.rules.paired[rule]![part]!;
+      if (paired >= 0) {
+        // A part reading two fields (names in either order) is reduced per record.
+        const reduced = transformValue(record.values[slot]!, parts[part]![1], record.values[paired]);
+        number = reduced ? partNumber(index, rule, part, reduced, create) : -1;
+      } else if (valueNumber >= 0) {
         let cache = index.partOfValue[rule]![part]!;
         if (valueNumber >= cache.length) cache = index.partOfValue[rule]![part] = grown(cache, index.values[slot]!.length, NOT_COMPUTED);
         number = cache[valueNumber]!;
@@ -614,7 +627,7 @@ function ruleOutUnseen(unseen: { loss: number; fields: number }, index: LinkageI
   const fields = plan.ruleFields[rule]!;
   if (fields === 0 || (fields & unseen.fields) !== 0) return;
   let least = Number.POSITIVE_INFINITY;
-  for (const slot of index.rules.slots[rule]!) least = Math.min(least, incoming.best[slot]! - plan.bestBelowExact[slot]!);
+  for (const slot of index.rules.fieldSlots[rule]!) least = Math.min(least, incoming.best[slot]! - plan.bestBelowExact[slot]!);
   unseen.loss += Math.max(0, least);
   unseen.fields |= fields;
 }

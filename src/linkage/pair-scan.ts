@@ -4,9 +4,10 @@
 
 import { forEachCandidatePair } from './blocking.ts';
 import type { BlockIndex } from './blocking.ts';
-import { compareValues, slotsByCost, swappedNames } from './comparisons.ts';
+import { compareValues, emailLevelGivenNames, slotsByCost, swappedNameLevel, swappedNames } from './comparisons.ts';
 import { PatternTally } from './estimate.ts';
-import { bestWeightsBelowExact } from './model.ts';
+import { bestWeightsBelowExact, personCap } from './model.ts';
+import type { PersonCheck } from './model.ts';
 import { NULL_LEVEL } from './types.ts';
 import type { FieldKind, PreparedValue } from './types.ts';
 import type { PreparedColumns } from './prepare.ts';
@@ -27,13 +28,13 @@ export function compareSlot(data: ScanData, givenSlot: number, familySlot: numbe
   const valueB = valueAt(data, slot, b);
   if (!valueA || !valueB) return NULL_LEVEL;
   const kind = data.kinds[slot]!;
-  let swapped = false;
-  if ((kind === 'given_name' || kind === 'family_name') && valueA.value !== valueB.value && givenSlot >= 0 && familySlot >= 0) {
-    swapped = swappedNames(
-      valueAt(data, givenSlot, a), valueAt(data, familySlot, a), valueAt(data, givenSlot, b), valueAt(data, familySlot, b),
-    );
+  if ((kind === 'given_name' || kind === 'family_name') && valueA.value !== valueB.value && givenSlot >= 0 && familySlot >= 0
+    && swappedNames(valueAt(data, givenSlot, a), valueAt(data, familySlot, a), valueAt(data, givenSlot, b), valueAt(data, familySlot, b))) {
+    return swappedNameLevel(kind);
   }
-  return compareValues(kind, valueA, valueB, swapped);
+  const level = compareValues(kind, valueA, valueB);
+  if (kind !== 'email' || familySlot < 0) return level;
+  return emailLevelGivenNames(emailLevelGivenNames(level, valueA, valueAt(data, familySlot, a)), valueA, valueAt(data, familySlot, b));
 }
 
 /** Deterministic pseudo-random number in [0, 1) for a pair: the training sample is reproducible. */
@@ -80,6 +81,8 @@ export interface ScoringTables {
   exactWeightById: (Float64Array | null)[];
   /** Pairs below this weight are dropped. */
   minimumWeight: number;
+  /** The person check (model.ts personCap). */
+  person: PersonCheck;
 }
 
 export interface ScoredPairs {
@@ -157,7 +160,13 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
       const slot = order[k]!;
       if (settled[slot] === 1) continue;
       const level = compareSlot(data, givenSlot, familySlot, slot, a, b);
-      bound += tables.weights[slot]![level]! - best[slot]!;
+      // A present value can still add nothing: a family name when the names are swapped.
+      bound += (level === NULL_LEVEL ? 0 : tables.weights[slot]![level]!) - best[slot]!;
+      if (bound < tables.minimumWeight) return;
+    }
+    // Only pairs that would be kept, and could be capped, pay for the person check.
+    if (bound > tables.person.otherPersonCap) {
+      bound = Math.min(bound, personCap(tables.person, (slot) => compareSlot(data, givenSlot, familySlot, slot, a, b)));
       if (bound < tables.minimumWeight) return;
     }
     kept.push(a, b, bound);

@@ -58,6 +58,9 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
           level: field.level === 'null' ? 'missing on one side' : field.level.replace(/_/g, ' '),
           bits: signedBits(field.weight),
         })),
+        ...(item.explanation.personCheck
+          ? [{ field: 'Person check', level: item.explanation.personCheck.reason, bits: signedBits(item.explanation.total - item.explanation.personCheck.uncapped) }]
+          : []),
         { field: 'Match weight', level: '', bits: signedBits(item.explanation.total) },
       ],
       percent: (item.explanation.probability * 100).toFixed(1),

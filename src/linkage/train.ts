@@ -12,6 +12,7 @@ import {
   expectationMaximisation,
   initialMixture,
   mFromAnchors,
+  mFromIdentitySessions,
   levelDistribution,
   randomPairs,
   valueCounts,
@@ -37,6 +38,10 @@ export const DEFAULT_REVIEW_THRESHOLD = 0.5;
 const DEFAULT_TRAINING_PAIRS = 2_000_000;
 // Anchor pairs (equal valid NHS numbers) needed before their field agreement is trusted as m.
 const MINIMUM_ANCHOR_PAIRS = 1000;
+// Pairs a session of identity-field EM needs before its m is used.
+const MINIMUM_SESSION_PAIRS = 50;
+/** What identifies a person when there is no identifier: each is learnt with the others held agreeing. */
+const IDENTITY_KINDS: ReadonlySet<FieldKind> = new Set(['given_name', 'family_name', 'birth_date']);
 // Enough for levels with u around 1e-4; exact levels are counted exactly from value frequencies.
 const DEFAULT_U_SAMPLE_PAIRS = 400_000;
 
@@ -125,9 +130,19 @@ export async function trainModel(
   const anchorField = specs.findIndex((spec) => spec.kind === 'nhs_number');
   const anchoredM = anchorField < 0 ? null : mFromAnchors(patterns, anchorField, levelCounts, MINIMUM_ANCHOR_PAIRS);
   // With anchors, the other fields' m is known; EM learns the identifier's own m and the prior.
+  // Without, m comes from one EM session per identity field and EM learns only the prior.
+  const identityFields = specs.flatMap((spec, slot) => (IDENTITY_KINDS.has(spec.kind) ? [slot] : []));
+  const labels = specs.map((spec) => levelLabels(spec.kind));
+  const sessionM = anchoredM ? null : mFromIdentitySessions(
+    patterns, levelCounts, u, identityFields,
+    (field, level) => level === 0 || labels[field]![level]?.startsWith('swapped_with') === true,
+    MINIMUM_SESSION_PAIRS,
+  );
   const em = anchoredM
     ? expectationMaximisation(patterns, levelCounts, { ...start, m: anchoredM }, { fixedM: specs.map((_, slot) => slot !== anchorField) })
-    : expectationMaximisation(patterns, levelCounts, start);
+    : sessionM
+      ? expectationMaximisation(patterns, levelCounts, { ...start, m: sessionM.m }, { fixedM: specs.map(() => true) })
+      : expectationMaximisation(patterns, levelCounts, start);
 
   // EM's prior is among blocked pairs; scoring uses u from random pairs, so the
   // prior must be the chance that two random records match.

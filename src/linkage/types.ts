@@ -83,7 +83,11 @@ export type KeyTransform =
   | 'metaphone'
   | 'prefix3'
   | 'initial'
-  | 'unordered_day_month';
+  | 'unordered_day_month'
+  /** Emails: the part before the @ (a typo in the domain still meets). */
+  | 'local_part'
+  /** On given_name: the initials of the given and the family name in either order (names written the other way round still meet). */
+  | 'unordered_initials';
 
 export interface BlockingRule {
   name: string;

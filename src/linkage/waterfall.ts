@@ -32,6 +32,10 @@ export function waterfallChart(options: { id: string; explanation: PairExplanati
         return { label: FIELD_LABELS[field.field] ?? field.field, start, end: running, kind: field.weight > 0 ? 'for' : field.weight < 0 ? 'against' : 'none' };
       });
     })(),
+    // The person check held the total down (a household's shared details, not the person's).
+    ...(explanation.personCheck
+      ? [{ label: 'Person check', start: explanation.personCheck.uncapped, end: explanation.total, kind: 'against' }]
+      : []),
     { label: 'Match weight', start: 0, end: explanation.total, kind: 'total' },
   ];
   const labelWidth = 170;
@@ -56,7 +60,8 @@ export function waterfallChart(options: { id: string; explanation: PairExplanati
   });
   const zero = x(0);
   const description = `Each field's contribution to the match weight in bits, from the prior odds of ${signedBits(explanation.prior)} to a total of `
-    + `${signedBits(explanation.total)} bits, a match probability of ${(explanation.probability * 100).toFixed(1)}%. Bars to the right count for a match, to the left against.`;
+    + `${signedBits(explanation.total)} bits, a match probability of ${(explanation.probability * 100).toFixed(1)}%. Bars to the right count for a match, to the left against.`
+    + (explanation.personCheck ? ` ${explanation.personCheck.reason}` : '');
   return `<svg class="joinery-chart joinery-waterfall" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${labelWidth + plotWidth + valueWidth + 10} ${height}" width="${labelWidth + plotWidth + valueWidth + 10}" height="${height}" xmlns="http://www.w3.org/2000/svg">`
     + `<title id="${id}-title">Why these records do or do not match</title><desc id="${id}-desc">${escapeXml(description)}</desc>`
     + `<line class="axis" stroke="#0b0c0c" x1="${zero.toFixed(1)}" y1="0" x2="${zero.toFixed(1)}" y2="${height - 20}"></line>`
