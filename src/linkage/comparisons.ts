@@ -64,6 +64,8 @@ export const PERSON_NOTHING = 0;
 export const PERSON_AGREES = 1;
 export const PERSON_IDENTIFIER = 2;
 export const PERSON_CONTRADICTS = 3;
+/** The same mailbox: enough when nothing else about the person is known, never against what is. */
+export const PERSON_SUPPORTS = 4;
 
 /**
  * Per level of a field, what it says in the person check; null for fields that are not about
@@ -71,10 +73,12 @@ export const PERSON_CONTRADICTS = 3;
  * reference number, FEBRL's social security number: equal or one typo apart), is an
  * identifier: it outweighs everything else. A birth date wholly different (not a typo, not day
  * and month swapped, over a year apart) contradicts: a father and son of one name at one
- * address differ there.
+ * address differ there. The same email address supports: a mailbox is one person's more
+ * often than not, but a household may share one.
  */
 export function personLevels(kind: FieldKind, identifier = false): Uint8Array | null {
   const labels = levelLabels(kind);
+  if (kind === 'email') return Uint8Array.from(labels, (label) => (label === 'exact' ? PERSON_SUPPORTS : PERSON_NOTHING));
   if (kind === 'text') {
     return identifier ? Uint8Array.from(labels, (label) => (label === 'exact' || label === 'damerau_levenshtein<=1' ? PERSON_IDENTIFIER : PERSON_NOTHING)) : null;
   }

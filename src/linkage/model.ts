@@ -1,9 +1,9 @@
 // Match weights: Fellegi–Sunter log2(m/u) per field plus the prior, with
 // term-frequency adjustment of exact matches (a shared "smith" says less than a shared "okonkwo").
 
-import { PERSON_AGREES, PERSON_CONTRADICTS, PERSON_IDENTIFIER, personLevels } from './comparisons.ts';
+import { PERSON_AGREES, PERSON_CONTRADICTS, PERSON_IDENTIFIER, PERSON_SUPPORTS, personLevels } from './comparisons.ts';
 import { NULL_LEVEL } from './types.ts';
-import type { LinkageModel, PreparedRecord } from './types.ts';
+import type { FieldKind, LinkageModel, PreparedRecord } from './types.ts';
 
 export function log2Odds(probability: number): number {
   return Math.log2(probability / (1 - probability));
@@ -42,6 +42,7 @@ export interface PersonCheck {
   slots: Int32Array;
   /** Per slot and level, what the level says (comparisons.ts personLevels). */
   levels: (Uint8Array | null)[];
+  kinds: readonly FieldKind[];
   /** Most a pair may weigh when it is doubtful (DOUBTFUL_CAP_BITS) / when everything about the person disagrees (OTHER_PERSON_CAP_BITS). */
   doubtfulCap: number;
   otherPersonCap: number;
@@ -56,6 +57,7 @@ export function createScorer(model: LinkageModel): Scorer {
     person: {
       slots: Int32Array.from(levels.flatMap((codes, slot) => (codes ? [slot] : []))),
       levels,
+      kinds: model.fields.map((field) => field.spec.kind),
       doubtfulCap: DOUBTFUL_CAP_BITS,
       otherPersonCap: OTHER_PERSON_CAP_BITS,
     },
@@ -120,8 +122,9 @@ export function matchWeight(
  * and birth date under the model's independence assumption; two people of one household must
  * not join. So: an agreeing identifier (NHS number, reference number) settles it; else a
  * wholly different birth date is at most a review (a father and son of one name); else one
- * agreeing given name or birth date is enough; nothing known is at most a review; everything
- * known disagreeing is not even that. Models without such fields are not checked.
+ * agreeing given name or birth date is enough; everything known disagreeing is not even a
+ * review; nothing known is at most a review, unless the email address is the same. Models
+ * without such fields are not checked.
  */
 export function personCap(check: PersonCheck, levelOf: (slot: number) => number): number {
   const slots = check.slots;
@@ -129,19 +132,26 @@ export function personCap(check: PersonCheck, levelOf: (slot: number) => number)
   let known = false;
   let agrees = false;
   let contradicted = false;
+  let supported = false;
   for (let k = 0; k < slots.length; k++) {
     const slot = slots[k]!;
     const level = levelOf(slot);
     if (level === NULL_LEVEL) continue;
     const says = check.levels[slot]![level];
     if (says === PERSON_IDENTIFIER) return Number.POSITIVE_INFINITY;
+    if (says === PERSON_SUPPORTS) {
+      supported = true;
+      continue;
+    }
+    if (check.kinds[slot] === 'email') continue; // a different mailbox says nothing about the person
     known = true;
     if (says === PERSON_AGREES) agrees = true;
     else if (says === PERSON_CONTRADICTS) contradicted = true;
   }
   if (contradicted) return check.doubtfulCap;
   if (agrees) return Number.POSITIVE_INFINITY;
-  return known ? check.otherPersonCap : check.doubtfulCap;
+  if (known) return check.otherPersonCap;
+  return supported ? Number.POSITIVE_INFINITY : check.doubtfulCap;
 }
 
 /** JSON-friendly form of a model (maps become arrays of [value, frequency]). */
