@@ -26,6 +26,10 @@ const STANDARD_RULES: readonly BlockingRule[] = [
   { name: 'given_metaphone+family_metaphone', parts: [['given_name', 'metaphone'], ['family_name', 'metaphone']] },
   // Given and family names written the other way round, or a typo in an email's domain, still meet.
   { name: 'birth_date+name_initials_unordered', parts: [['birth_date', 'value'], ['given_name', 'unordered_initials']] },
+  // Whole names in either order: far smaller blocks than prefixes or sounds when names are
+  // common, so a typo in the birth date, or no birth date, still meets at a million records.
+  { name: 'birth_year+names_unordered', parts: [['birth_date', 'year'], ['given_name', 'unordered_names']] },
+  { name: 'names_unordered', parts: [['given_name', 'unordered_names']] },
   { name: 'email_local_part', parts: [['email', 'local_part']] },
   { name: 'postcode+family_metaphone', parts: [['postcode', 'value'], ['family_name', 'metaphone']] },
   { name: 'postcode+given_metaphone', parts: [['postcode', 'value'], ['given_name', 'metaphone']] },
@@ -56,7 +60,7 @@ function looksLikeIdentifier(slot: number, records: readonly PreparedRecord[]): 
 export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly PreparedRecord[]): BlockingRule[] {
   const mapped = new Set(specs.map((spec) => spec.key));
   const rules = STANDARD_RULES.filter((rule) => rule.parts.every(([field, transform]) =>
-    mapped.has(field) && (transform !== 'unordered_initials' || mapped.has('family_name'))));
+    mapped.has(field) && (!PAIRED_TRANSFORMS.has(transform) || mapped.has('family_name'))));
   specs.forEach((spec, slot) => {
     if (spec.kind === 'text' && looksLikeIdentifier(slot, records)) {
       rules.push({ name: spec.key, parts: [[spec.key, 'value']] });
@@ -65,7 +69,10 @@ export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly 
   return rules;
 }
 
-/** The key part of a value; `paired` is the family name, for 'unordered_initials' only. */
+/** Transforms of the given name that read the family name too (names written either way round). */
+const PAIRED_TRANSFORMS: ReadonlySet<KeyTransform> = new Set(['unordered_initials', 'unordered_names']);
+
+/** The key part of a value; `paired` is the family name, for PAIRED_TRANSFORMS only. */
 export function transformValue(value: PreparedValue, transform: KeyTransform, paired?: PreparedValue | null): string | null {
   switch (transform) {
     case 'local_part': {
@@ -77,6 +84,12 @@ export function transformValue(value: PreparedValue, transform: KeyTransform, pa
       const x = value.value[0]!;
       const y = paired.value[0]!;
       return x < y ? x + y : y + x;
+    }
+    case 'unordered_names': {
+      if (!paired) return null;
+      const x = value.value;
+      const y = paired.value;
+      return x < y ? `${x}|${y}` : `${y}|${x}`;
     }
     case 'value':
       return value.value;
@@ -103,7 +116,7 @@ export interface CompiledRules {
   rules: readonly BlockingRule[];
   /** Per rule, per part: the slot of its field (-1: not mapped). */
   slots: readonly (readonly number[])[];
-  /** Per rule, per part: the second field a part reads ('unordered_initials': the family name), else -1. */
+  /** Per rule, per part: the second field a part reads (PAIRED_TRANSFORMS: the family name), else -1. */
   paired: readonly (readonly number[])[];
   /** Per rule, every slot it keys on (a record outside its block differs on one of them). */
   fieldSlots: readonly (readonly number[])[];
@@ -112,7 +125,7 @@ export interface CompiledRules {
 export function compileRules(rules: readonly BlockingRule[], specs: readonly FieldSpec[]): CompiledRules {
   const slotOf = new Map(specs.map((spec, slot) => [spec.key, slot]));
   const slots = rules.map((rule) => rule.parts.map(([field]) => slotOf.get(field) ?? -1));
-  const paired = rules.map((rule) => rule.parts.map(([, transform]) => (transform === 'unordered_initials' ? slotOf.get('family_name') ?? -1 : -1)));
+  const paired = rules.map((rule) => rule.parts.map(([, transform]) => (PAIRED_TRANSFORMS.has(transform) ? slotOf.get('family_name') ?? -1 : -1)));
   const fieldSlots = rules.map((_, rule) => [...slots[rule]!, ...paired[rule]!.filter((slot) => slot >= 0)]);
   return { rules, slots, paired, fieldSlots };
 }
@@ -170,8 +183,9 @@ function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTran
 /** Numbers for a part reduced per record: numbered as they come, within a fixed range. */
 function pairedNumbers(): ReducedNumbers {
   const numberOf = new Map<string, number>();
-  // Two initials are far fewer than this (any beyond would only share blocks), so the range is fixed up front.
-  const count = 1 << 20;
+  // Fixed up front (the part is numbered as records come); beyond it, distinct keys would only
+  // share blocks, which costs pairs, never a pair. 2^24 keeps keys of two parts exact doubles.
+  const count = 1 << 24;
   return {
     numbers: new Int32Array(0),
     count,

@@ -229,9 +229,16 @@ function weightAtLeast(
     bound += (level === NULL_LEVEL ? 0 : scorer.weights[slot]![level]!) - plan.bestBelowExact[slot]!;
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
-  // The person check (model.ts), only for the few candidates it could pull down.
+  // The person check (model.ts), only for the few candidates it could pull down; equal value
+  // numbers (the usual case for a record of the same person) settle a field without comparing.
   if (bound > scorer.person.otherPersonCap) {
-    bound = Math.min(bound, personCap(scorer.person, (slot) => compareField(index.comparator, slot, incoming.record, other)));
+    bound = Math.min(bound, personCap(scorer.person, (slot) => {
+      const a = numbers[slot]!;
+      const b = rows[row + slot]!;
+      if (a === MISSING || b === MISSING) return NULL_LEVEL;
+      if (a === b && slot !== nhsSlot) return 0;
+      return compareField(index.comparator, slot, incoming.record, other);
+    }));
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   return bound;
