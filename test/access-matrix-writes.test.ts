@@ -9,10 +9,11 @@ import { startTestServer, signIn, type TestServer } from './support/server.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
 import { createApiToken } from '../src/interop/tokens.ts';
+import { createPlan } from '../src/plans/plans.ts';
 
 type Kind = 'stranger' | 'network' | 'break_glass' | 'self' | 'proxy' | 'ended_proxy' | 'other_citizen' | 'manager' | 'admin' | 'data_quality' | 'privacy_officer';
 type Fact = 'relationship' | 'directive' | 'break_glass';
-interface Route { name: string; fact: Fact; url: (personId: string) => string; form: (ctx: { practitionerId: string; serviceId: string }) => Record<string, string> }
+interface Route { name: string; fact: Fact; url: (personId: string) => string; form: (ctx: { practitionerId: string; serviceId: string; thirdOrganisationId: string }) => Record<string, string> }
 /** A FHIR write, sent with the user's bearer token. */
 interface FhirRoute { name: string; fact: Fact; path: string; body: (ctx: { secondPractitionerId: string; organisationId: string }) => Record<string, unknown> }
 
@@ -21,7 +22,13 @@ const routes: Route[] = [
   { name: 'refer to a service', fact: 'relationship', url: (id) => `/people/${id}/refer`, form: (c) => ({ service: c.serviceId, reason: 'needs support with the tenancy', urgency: 'routine', consent: 'given', categories: 'housing' }) },
   { name: 'sharing choice', fact: 'directive', url: (id) => `/my-record/sharing?for=${id}`, form: () => ({ decision: 'permit', category: 'health', recipient: 'network', purposes: 'direct_care' }) },
   { name: 'emergency access', fact: 'break_glass', url: (id) => `/people/${id}/break-glass`, form: () => ({ reason: 'unconscious in A&E, need medication history' }) },
+  // An action for another agency brings that agency into the network of everyone in the plan.
+  {
+    name: 'plan action for another agency', fact: 'relationship', url: () => `/plans/${planId}/actions`,
+    form: (c) => ({ description: 'Help with a benefits claim', assignedOrganisationId: c.thirdOrganisationId, dueOn: '2030-01-31' }),
+  },
 ];
+let planId = '';
 
 const fhirRoutes: FhirRoute[] = [
   {
@@ -52,7 +59,7 @@ const fhirRoutes: FhirRoute[] = [
 /** The rules, stated independently: which kinds of user may create each fact for the person. */
 function mayCreate(kind: Kind, route: { name: string }): boolean {
   switch (route.name) {
-    case 'add to network': case 'refer to a service': case 'FHIR EpisodeOfCare (join the network)': return kind === 'network';
+    case 'add to network': case 'refer to a service': case 'FHIR EpisodeOfCare (join the network)': case 'plan action for another agency': return kind === 'network';
     case 'sharing choice': case 'FHIR Consent (a sharing choice)': return kind === 'self' || kind === 'proxy';
     case 'emergency access': return kind === 'stranger' || kind === 'network' || kind === 'break_glass';
     case 'FHIR Patient matching the person': return false; // registering a match never opens a relationship
@@ -66,7 +73,7 @@ let personId = '';
 let known: { given_name: string; family_name: string; birth_date: string; sex: string };
 const cookies = new Map<Kind, string>();
 const tokens = new Map<Kind, string>();
-let ctx: { practitionerId: string; secondPractitionerId: string; serviceId: string; organisationId: string };
+let ctx: { practitionerId: string; secondPractitionerId: string; serviceId: string; organisationId: string; thirdOrganisationId: string };
 
 const db = () => server.database.db;
 async function factCount(fact: Fact): Promise<number> {
@@ -103,7 +110,12 @@ before(async () => {
   const service = await db().selectFrom('services').select('id').where('organisation_id', '=', colleague.organisation_id).orderBy('id').executeTakeFirstOrThrow();
   // A second colleague for the FHIR route, so each route adds someone not yet in the network.
   const second = await db().selectFrom('practitioners').select('id').where('id', 'not in', practitioners.map((p) => p.id)).orderBy('id').executeTakeFirstOrThrow();
-  ctx = { practitionerId: colleague.id, secondPractitionerId: second.id, serviceId: service.id, organisationId: colleague.organisation_id };
+  // A third agency, in nobody's network for the person, for plan actions.
+  const third = await db().selectFrom('organisations').select('id').where('id', 'not in', practitioners.map((p) => p.organisation_id))
+    .where('source_code', 'not in', (await db().selectFrom('source_records as s').innerJoin('record_links as l', 'l.source_record_id', 's.id').select('s.source').where('l.person_id', '=', personId).execute()).map((r) => r.source).concat(['-']))
+    .orderBy('id').executeTakeFirstOrThrow();
+  ctx = { practitionerId: colleague.id, secondPractitionerId: second.id, serviceId: service.id, organisationId: colleague.organisation_id, thirdOrganisationId: third.id };
+  planId = await createPlan(db(), { id: 'wm-plan-author', role: 'practitioner', organisationId: network.organisation_id }, { personId, householdId: null, memberIds: [], title: 'Matrix plan' });
   await db().insertInto('care_relationships').values({ person_id: personId, organisation_id: network.organisation_id, team_id: network.team_id, practitioner_id: network.id, kind: 'network', role_label: 'lead', reason: 'matrix', ended_at: null, recorded_by: null }).execute();
   const accounts: Array<[Kind, Record<string, unknown>]> = [
     ['stranger', { role: 'practitioner', practitionerId: stranger.id, organisationId: stranger.organisation_id }],

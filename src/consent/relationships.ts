@@ -84,12 +84,13 @@ export async function openRelationship(trx: Trx, input: OpenRelationship): Promi
  * added again. The user must be allowed to extend the network (see mayExtendNetwork).
  */
 export async function joinNetworkOnce(trx: Trx, user: SignedInUser, input: Omit<OpenRelationship, 'ground' | 'recordedBy'> & { roleLabel: string; reason: string }): Promise<number | null> {
-  const existing = await trx.selectFrom('care_relationships').select('id').where('person_id', '=', input.personId).where('organisation_id', '=', input.organisationId)
-    .where('ended_at', 'is', null).where((eb) => (input.practitionerId ? eb('practitioner_id', '=', input.practitionerId) : eb('practitioner_id', 'is', null))).executeTakeFirst();
-  if (existing) return null;
+  // Asked first, so the answer does not depend on whether the service happens to be in already.
   if (!(await mayExtendNetwork(trx, user, input.personId))) {
     throw new RelationshipRefused(422, 'Only someone already involved in this person\'s care can bring another service into their network');
   }
+  const existing = await trx.selectFrom('care_relationships').select('id').where('person_id', '=', input.personId).where('organisation_id', '=', input.organisationId)
+    .where('ended_at', 'is', null).where((eb) => (input.practitionerId ? eb('practitioner_id', '=', input.practitionerId) : eb('practitioner_id', 'is', null))).executeTakeFirst();
+  if (existing) return null;
   return openRelationship(trx, { ...input, ground: { kind: 'network', roleLabel: input.roleLabel, reason: input.reason }, recordedBy: user });
 }
 

@@ -1,5 +1,6 @@
 // The HTTP layer: Fastify with security headers, CSRF, rate limits, sessions and views.
 // Modules register their own routes on top of this.
+import { RefusedInput } from './refused.ts';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -198,7 +199,8 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
   });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
-    const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
+    // A domain module's refusal (RefusedInput) carries its own status and a message meant for users.
+    const status = error instanceof HttpError ? error.statusCode : error instanceof RefusedInput ? error.status : (error.statusCode ?? 500);
     if (status === 401 && !request.url.startsWith('/api/')) {
       return reply.redirect(`/sign-in?next=${encodeURIComponent(pathOnly(request.url))}`);
     }
@@ -208,7 +210,7 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
       return renderError(request, reply, 500, 'Sorry, there is a problem with the service', `Try again later. Reference: ${request.id}`);
     }
     const message =
-      error instanceof HttpError ? error.message
+      error instanceof HttpError || error instanceof RefusedInput ? error.message
       : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? 'This form has expired. Go back, refresh the page and try again.'
       : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'This kind of request body is not accepted here.'
       : status === 413 ? 'What you sent is too large.'
