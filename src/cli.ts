@@ -228,4 +228,9 @@ export function buildProgram(): Command {
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+// A command that lets an error escape (the embedded database held by a server, say) still fails in one line.
+await buildProgram().parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`joinery: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
+  if (process.env.JOINERY_DEBUG && error instanceof Error) console.error(error.stack);
+  process.exitCode = 1;
+});

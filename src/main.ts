@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createApp, type AppOptions } from './app.ts';
+import { noteServing } from './platform/data-lock.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -22,7 +23,10 @@ export async function listen(options: AppOptions): Promise<{ app: FastifyInstanc
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host === '0.0.0.0' || host === '127.0.0.1' || host === '::' ? 'localhost' : host;
-  return { app, url: `http://${shownHost}:${actualPort}` };
+  const url = `http://${shownHost}:${actualPort}`;
+  // A command refused the embedded database's folder can then say where the server is.
+  if (options.database.kind === 'pglite') noteServing(options.database.location, url);
+  return { app, url };
 }
 
 /** Close cleanly on Ctrl-C or a container stop, so PGlite flushes its files. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -59,4 +60,29 @@ test('an unreachable database server gives one clear error without the password'
 test('redactDatabaseUrl hides the password only', () => {
   assert.equal(redactDatabaseUrl('postgres://u:pw@db.example:5432/joinery'), 'postgres://u:***@db.example:5432/joinery');
   assert.equal(redactDatabaseUrl('postgres://db.example/joinery'), 'postgres://db.example/joinery');
+});
+
+test('the embedded database is opened by one holder at a time; a dead holder\'s lock is taken over', { timeout: 60_000 }, async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-lock-')), 'data');
+  const first = await openPglite(dir);
+  try {
+    await assert.rejects(openPglite(dir), (error: unknown) => {
+      assert.ok(error instanceof DatabaseOpenError);
+      assert.match(error.message, new RegExp(`^the embedded database in ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is in use by another process \\(pid ${process.pid}\\b`));
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+  } finally {
+    await first.close();
+  }
+  assert.equal(fs.existsSync(path.join(dir, 'joinery.lock')), false, 'closing gives the folder back');
+  // A lock left by a process that has gone is stale. (Another folder: PGlite opened twice on one
+  // folder in one process keeps the process alive.)
+  const other = path.join(path.dirname(dir), 'other');
+  fs.mkdirSync(other);
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  fs.writeFileSync(path.join(other, 'joinery.lock'), JSON.stringify({ pid: Number(gone.stdout), host: os.hostname(), started: null }));
+  const second = await openPglite(other);
+  await second.close();
+  fs.rmSync(path.dirname(dir), { recursive: true, force: true });
 });

@@ -20,6 +20,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { Database } from './schema.ts';
+import { FolderInUse, lockFolder, type FolderHolder } from './data-lock.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -65,6 +66,27 @@ export async function preparedQuery<R>(db: Kysely<Database>, name: string, text:
 
 export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
+}
+
+/**
+ * The embedded database's folder is held by another process (see data-lock.ts). One line naming
+ * the folder and the holder; `advice` says what to do instead (a command with an HTTP
+ * equivalent names it).
+ */
+export class DatabaseInUseError extends DatabaseOpenError {
+  override name = 'DatabaseInUseError';
+  readonly folder: string;
+  readonly holder: FolderHolder;
+  constructor(folder: string, holder: FolderHolder, advice = 'stop it first, or run Joinery on PostgreSQL (DATABASE_URL), where commands can run beside servers') {
+    const who = `pid ${holder.pid}${holder.host === os.hostname() ? '' : ` on ${holder.host}`}${holder.serving ? `, serving ${holder.serving}` : ''}`;
+    super(`the embedded database in ${folder} is in use by another process (${who}); ${advice}`);
+    this.folder = folder;
+    this.holder = holder;
+  }
+
+  withAdvice(advice: string): DatabaseInUseError {
+    return new DatabaseInUseError(this.folder, this.holder, advice);
+  }
 }
 
 // Dates stay 'YYYY-MM-DD' strings (no time-zone shifts); counts come back as numbers.
@@ -171,7 +193,17 @@ function ensureWritableFolder(dir: string): void {
 /** Opens embedded PGlite in a folder (or in memory when dataDir is 'memory://'). */
 export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   const inMemory = dataDir.startsWith('memory://');
-  if (!inMemory) ensureWritableFolder(dataDir);
+  let release = () => {};
+  if (!inMemory) {
+    ensureWritableFolder(dataDir);
+    // One process per folder: PGlite has no lock of its own, and a second writer loses data.
+    try {
+      release = await lockFolder(dataDir);
+    } catch (error) {
+      if (error instanceof FolderInUse) throw new DatabaseInUseError(error.folder, error.holder);
+      throw new DatabaseOpenError(`cannot lock the data folder ${dataDir}: ${(error as Error).message}`);
+    }
+  }
   let client: PGlite;
   try {
     client = await PGlite.create(inMemory ? undefined : dataDir, {
@@ -179,6 +211,7 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
       extensions: { pg_trgm, fuzzystrmatch },
     });
   } catch (error) {
+    release();
     throw new DatabaseOpenError(`cannot open the embedded database in ${dataDir}: ${(error as Error).message}`);
   }
   const db = new Kysely<Database>({ dialect: pgliteDialect(client) });
@@ -188,7 +221,13 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     location: inMemory ? 'in memory' : path.resolve(dataDir),
     // PGlite shares its one connection with Kysely, so go through Kysely's lock.
     prepared: async <R>(_name: string, text: string, values: unknown[]) => (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows,
-    close: () => db.destroy(),
+    close: async () => {
+      try {
+        await db.destroy();
+      } finally {
+        release();
+      }
+    },
   });
 }
 
