@@ -96,7 +96,8 @@ for (const target of await testDatabaseTargets()) {
         }), /simulated crash/);
         forgetIndexState(db); // a new process starts with a fresh index
         const job = await db.selectFrom('import_jobs').selectAll().where('source', '=', 'test-gp').executeTakeFirstOrThrow();
-        assert.equal(job.status, 'running');
+        assert.equal(job.status, 'failed', 'a run that stops on an error says so (and resumes below)');
+        assert.match(job.failure ?? '', /send the same file again to resume/);
         const partial = await countFor(db, 'test-gp');
         assert.ok(Number(job.lines_done) > 1 && Number(job.lines_done) < feed.lines, 'stopped part-way');
         assert.equal(partial.records, Number(job.records_stored), 'exactly the checkpointed rows are stored');

@@ -1,18 +1,32 @@
 // `joinery import`, `joinery import-mapping`, `joinery token create|revoke`, `joinery webhook add|list`.
+// On the embedded database a running server holds the data folder, so these are refused while it
+// runs, each saying what to do instead (the server's HTTP equivalent where there is one).
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../platform/config.ts';
-import { openDatabase, type DatabaseHandle } from '../platform/db.ts';
+import { DatabaseInUseError, openDatabase, type DatabaseHandle } from '../platform/db.ts';
 import { migrateToLatest } from '../platform/migrate.ts';
 import { createProgress } from '../platform/progress.ts';
-import { DEFAULT_BATCH_SIZE, ImportInputError, loadMapping, parseMapArgument, runImport, saveMapping, formatOf, importErrors } from './import.ts';
+import { DEFAULT_BATCH_SIZE, ImportInputError, loadMapping, parseMapArgument, rejectedCsv, runImport, saveMapping, formatOf, importErrors } from './import.ts';
 import { createApiTokenForUsername, revokeApiToken } from './tokens.ts';
 import { addWebhook, outboxTopics } from './outbox.ts';
 
 const BAD_INPUT_EXIT_CODE = 2;
 
-async function withDatabase(action: (database: DatabaseHandle) => Promise<void>): Promise<void> {
-  const database = await openDatabase(loadConfig());
+/** What to do instead when a server holds the embedded database: given where it serves, if it says. */
+type Advice = (serving: string | undefined) => string;
+
+const elsewhere = 'or run Joinery on PostgreSQL (DATABASE_URL), where commands can run beside servers';
+
+async function withDatabase(action: (database: DatabaseHandle) => Promise<void>, advice?: Advice): Promise<void> {
+  let database: DatabaseHandle;
+  try {
+    database = await openDatabase(loadConfig());
+  } catch (error) {
+    if (error instanceof DatabaseInUseError && advice) throw error.withAdvice(advice(error.holder.serving));
+    throw error;
+  }
   try {
     await migrateToLatest(database.db);
     await action(database);
@@ -31,16 +45,20 @@ function fail(command: string, error: unknown): void {
 export function registerInteropCommands(program: Command): void {
   program
     .command('import')
-    .description('Import an agency feed: CSV (with a saved column mapping), NDJSON of FHIR Patients, or a FHIR Bundle (.json). Resumable: run it again after a stop and it carries on; a finished file is not imported twice.')
+    .description('Import an agency feed: CSV (with a saved column mapping), NDJSON of FHIR Patients, or a FHIR Bundle (.json). Bad rows are set aside with their line and reason, and the rest load. Resumable: run it again after a stop (or a crash) and it carries on; a finished file is not imported twice.')
     .argument('<file>', 'the file to import (.csv, .ndjson or .json)')
     .requiredOption('--source <code>', 'the agency source code the records come from (e.g. gp-riverside)')
     .option('--mapping <name>', 'the saved column mapping to read a CSV with (see joinery import-mapping)')
     .option('--batch <n>', 'records per committed batch', (v) => Number(v), DEFAULT_BATCH_SIZE)
     .option('--no-link', 'store the records without linking them (link later with joinery index)')
-    .action(async (file: string, options: { source: string; mapping?: string; batch: number; link: boolean }) => {
+    .option('--rejected <file>', 'write the rows set aside (line, reason, the row as sent) to this CSV file')
+    .action(async (file: string, options: { source: string; mapping?: string; batch: number; link: boolean; rejected?: string }) => {
       try {
         const resolved = path.resolve(file);
         const format = formatOf(resolved);
+        const sendInstead: Advice = (serving) => serving
+          ? `stop it first, or send the file to that server instead: POST ${serving}/api/imports?source=${options.source}${options.mapping ? `&mapping=${options.mapping}` : ''} with the file as the body and a bearer token (see the README)`
+          : 'stop it first, or wait for it to finish';
         await withDatabase(async (database) => {
           const mapping = options.mapping ? await loadMapping(database.db, options.source, options.mapping) : undefined;
           if (options.mapping && !mapping) throw new ImportInputError(`source ${options.source} has no mapping called ${options.mapping}`);
@@ -64,14 +82,29 @@ export function registerInteropCommands(program: Command): void {
             console.log(`Already imported (job ${result.jobId}): nothing to do.`);
             firstLine = result.linesDone;
           }
-          console.log(`Import ${result.jobId} ${result.status}: ${result.stored.toLocaleString('en-GB')} records stored, ${result.unchanged.toLocaleString('en-GB')} unchanged, ` +
-            `${result.linked.toLocaleString('en-GB')} linked to a person, ${result.newPerson.toLocaleString('en-GB')} new people, ${result.review.toLocaleString('en-GB')} for review, ` +
-            `${result.errors.toLocaleString('en-GB')} rows with errors` + (result.linesDone > firstLine ? ` (${((result.linesDone - firstLine) / Math.max(seconds, 0.001)).toFixed(0)} lines/s)` : ''));
+          const n = (value: number) => value.toLocaleString('en-GB');
+          const setAside = `${n(result.errors)} ${result.errors === 1 ? 'row' : 'rows'} set aside` +
+            (result.duplicates > 0 ? ` (${n(result.duplicates)} repeated record ${result.duplicates === 1 ? 'id' : 'ids'})` : '');
+          console.log(`Import ${result.jobId} ${result.status}: ${n(result.stored)} records stored, ${n(result.unchanged)} unchanged, ` +
+            `${n(result.linked)} linked to a person, ${n(result.newPerson)} new people, ${n(result.review)} for review, ${setAside}` +
+            (result.linesDone > firstLine ? ` (${((result.linesDone - firstLine) / Math.max(seconds, 0.001)).toFixed(0)} lines/s)` : ''));
+          for (const warning of result.warnings) console.log(`Warning: ${warning}`);
           if (result.errors > 0) {
             for (const error of await importErrors(database.db, result.jobId, 10)) console.log(`  line ${error.line}: ${error.message}`);
-            if (result.errors > 10) console.log(`  … and ${(result.errors - 10).toLocaleString('en-GB')} more (GET /api/imports/${result.jobId}/errors)`);
+            if (result.errors > 10) console.log(`  … and ${n(result.errors - 10)} more`);
+            if (options.rejected) {
+              const out = path.resolve(options.rejected);
+              const temporary = `${out}.${process.pid}.tmp`;
+              const stream = fs.createWriteStream(temporary);
+              for await (const text of rejectedCsv(database.db, result.jobId)) if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+              await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+              fs.renameSync(temporary, out);
+              console.log(`The rows set aside (line, reason and the row as sent) are written to ${out}`);
+            } else {
+              console.log(`  Every row set aside, with the row as sent: run again with --rejected FILE, or GET /api/imports/${result.jobId}/rejected`);
+            }
           }
-        });
+        }, sendInstead);
       } catch (error) {
         fail('import', error);
       }
@@ -90,7 +123,9 @@ export function registerInteropCommands(program: Command): void {
         await withDatabase(async (database) => {
           await saveMapping(database.db, { source: options.source, name: options.name, idColumn: options.idColumn, columns });
           console.log(`Saved mapping ${options.name} for ${options.source}: ${Object.keys(columns).length} fields`);
-        });
+        }, (serving) => serving
+          ? `stop it first, or save the mapping through that server: PUT ${serving}/api/import-mappings/${options.source}/${options.name} with {"idColumn": ..., "columns": {...}} and a bearer token`
+          : `stop it first, ${elsewhere}`);
       } catch (error) {
         fail('import-mapping', error);
       }
@@ -109,7 +144,7 @@ export function registerInteropCommands(program: Command): void {
           const created = await createApiTokenForUsername(database.db, options.user, options.name, options.days);
           console.log(created.token);
           console.error(`Token ${created.id} for ${options.user}, expires ${created.expiresAt.toISOString().slice(0, 10)}. Send it as "Authorization: Bearer <token>".`);
-        });
+        }, () => `stop it first (tokens are made only at the command line: no API can mint one), ${elsewhere}`);
       } catch (error) {
         fail('token create', error);
       }
@@ -122,7 +157,7 @@ export function registerInteropCommands(program: Command): void {
       try {
         await withDatabase(async (database) => {
           console.log((await revokeApiToken(database.db, id)) ? `Revoked ${id}` : `No live token ${id}`);
-        });
+        }, () => `stop it first (or disable the token's account on the accounts page, which revokes its tokens at once), ${elsewhere}`);
       } catch (error) {
         fail('token revoke', error);
       }
@@ -139,7 +174,9 @@ export function registerInteropCommands(program: Command): void {
         await withDatabase(async (database) => {
           const created = await addWebhook(database.db, { url: options.url, topics: options.topics.split(',').map((t) => t.trim()), createdBy: null });
           console.log(`Webhook ${created.id}; signing secret: ${created.secret}`);
-        });
+        }, (serving) => serving
+          ? `stop it first, or subscribe through that server: POST ${serving}/api/webhooks with {"url": ..., "topics": [...]} and an administrator's bearer token`
+          : `stop it first, ${elsewhere}`);
       } catch (error) {
         fail('webhook add', error);
       }

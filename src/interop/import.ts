@@ -1,18 +1,26 @@
 // Bulk agency feeds: CSV (through a saved column mapping), NDJSON of FHIR Patients, or a FHIR
 // Bundle. Resumable: each batch of rows commits together with the job's checkpoint (the last
 // input line fully processed), so a restart carries on after it, losing and duplicating
-// nothing; (source, source_id) is unique besides. Bad rows are recorded with their line number
-// and skipped; the good rows go on. People are linked through the person index as it goes.
+// nothing; (source, source_id) is unique besides. Bad rows are quarantined, never block: each
+// is set aside with its line number, reason and the row as sent (import_quarantine), and the
+// good rows go on. People are linked through the person index as it goes.
 // The file is read and checked on a worker thread (read-items.ts); this thread matches, and
 // the database stores, batches that overlap (see runImport).
+//
+// A job records the process running it and beats a heartbeat (updated_at), so a job whose
+// process died is marked failed (reapLostImports: at server start, now and then while serving,
+// and before every import) and resumes when the same file is sent again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { RefusedInput } from '../platform/refused.ts';
+import { safeCsv } from '../platform/csv.ts';
+import { hasStopped, isThisProcess, thisProcess, type ProcessOwner } from '../platform/process-owner.ts';
 import { acquireIndexLock, forgetIndexState, indexState, type IndexState } from '../linkage/index-state.ts';
 import { planLinks, storeBatch, writeLinkPlan, type IncomingRecord, type LinkPlan } from './link-batch.ts';
 import {
-  bundleEntries, formatOf, ImportInputError, mappableFields, scanFile, type ColumnMapping, type ImportFormat, type MappableField,
+  bundleEntries, formatOf, ImportInputError, mappableFields, scanFile, type ColumnMapping, type FileScan, type ImportFormat, type MappableField,
 } from './read-input.ts';
 import { readItems } from './read-items.ts';
 
@@ -85,19 +93,102 @@ export interface ImportProgress {
   linked: number;
   newPerson: number;
   review: number;
+  /** Rows set aside (quarantined), repeated record ids included. */
   errors: number;
+  /** Rows set aside because their record id came earlier in the file. */
+  duplicates: number;
+  /** utf-8, or windows-1252 when some lines were not UTF-8 (see scanFile). */
+  encoding: string;
+  warnings: string[];
+  /** Why the job stopped, while it is failed. */
+  failure: string | null;
   /** True when this run resumed a job a previous run had started. */
   resumed: boolean;
 }
 
-type JobRow = { id: number; status: string; lines_done: number; lines_total: number | null; records_stored: number; records_unchanged: number; records_linked: number; records_new_person: number; records_review: number; errors: number };
+type JobRow = {
+  id: number; status: string; lines_done: number; lines_total: number | null; records_stored: number; records_unchanged: number; records_linked: number;
+  records_new_person: number; records_review: number; errors: number; duplicates: number; encoding: string; warnings: string[] | string; failure: string | null;
+  owner_host: string | null; owner_pid: number | null; owner_started: string | null; updated_at: Date;
+};
 
 function progressOf(job: JobRow, resumed: boolean): ImportProgress {
   return {
     jobId: Number(job.id), status: job.status, linesDone: Number(job.lines_done), linesTotal: job.lines_total === null ? null : Number(job.lines_total),
     stored: Number(job.records_stored), unchanged: Number(job.records_unchanged), linked: Number(job.records_linked),
-    newPerson: Number(job.records_new_person), review: Number(job.records_review), errors: Number(job.errors), resumed,
+    newPerson: Number(job.records_new_person), review: Number(job.records_review), errors: Number(job.errors), duplicates: Number(job.duplicates),
+    encoding: job.encoding, warnings: typeof job.warnings === 'string' ? JSON.parse(job.warnings) as string[] : job.warnings, failure: job.failure, resumed,
   };
+}
+
+/** The same file sent while its import is still running (here or in another live process). */
+export class ImportBusy extends RefusedInput {
+  readonly jobId: number;
+  constructor(jobId: number, owner: ProcessOwner | null) {
+    super(409, `this file is already being imported as job ${jobId}${owner ? ` (by process ${owner.pid} on ${owner.host})` : ''}; watch GET /api/imports/${jobId}, or send it again once that run stops`);
+    this.jobId = jobId;
+  }
+}
+
+/** Jobs this process is running now (a job owned by this process but not here was lost). */
+const activeJobs = new Set<number>();
+
+/** How often a running job says it is alive, and how long without word before it counts as lost. */
+const HEARTBEAT_MS = 30_000;
+export const LOST_AFTER_MINUTES = 10;
+
+function ownerOf(job: JobRow): ProcessOwner | null {
+  return job.owner_host === null || job.owner_pid === null ? null : { host: job.owner_host, pid: Number(job.owner_pid), started: job.owner_started };
+}
+
+/** Why a running job is lost, or null while its process may still be running it. */
+function lostBecause(job: JobRow, now: number): string | null {
+  const owner = ownerOf(job);
+  const after = `(after line ${Number(job.lines_done).toLocaleString('en-GB')}); send the same file again to resume`;
+  if (owner && isThisProcess(owner)) return activeJobs.has(Number(job.id)) ? null : `this process stopped running it before it finished ${after}`;
+  if (owner && hasStopped(owner)) return `process ${owner.pid} on ${owner.host} stopped before it finished ${after}`;
+  if (now - new Date(job.updated_at).getTime() > LOST_AFTER_MINUTES * 60_000) {
+    return `${owner ? `process ${owner.pid} on ${owner.host}` : 'the process running it'} sent no word for ${LOST_AFTER_MINUTES} minutes, so it stopped before it finished ${after}`;
+  }
+  return null;
+}
+
+/**
+ * Marks failed every running job whose process has stopped (or has been silent for
+ * LOST_AFTER_MINUTES), saying why; the same file sent again resumes it. Returns how many.
+ */
+export async function reapLostImports(db: Kysely<Database>): Promise<number> {
+  const running = await db.selectFrom('import_jobs').selectAll().where('status', '=', 'running').execute() as unknown as JobRow[];
+  const now = Date.now();
+  let reaped = 0;
+  for (const job of running) {
+    const reason = lostBecause(job, now);
+    if (reason === null) continue;
+    // Only if nobody has taken it up meanwhile (same owner, no newer heartbeat; a JavaScript
+    // date keeps milliseconds, the column microseconds).
+    const result = await db.updateTable('import_jobs').set({ status: 'failed', failure: reason })
+      .where('id', '=', job.id).where('status', '=', 'running')
+      .where(sql<boolean>`owner_pid is not distinct from ${job.owner_pid} and owner_host is not distinct from ${job.owner_host}
+        and updated_at < ${new Date(job.updated_at)}::timestamptz + interval '1 millisecond'`)
+      .executeTakeFirst();
+    reaped += Number(result.numUpdatedRows);
+  }
+  return reaped;
+}
+
+function encodingOf(scan: FileScan): { encoding: string; warnings: string[] } {
+  if (scan.nonUtf8Lines === 0) return { encoding: 'utf-8', warnings: [] };
+  const n = scan.nonUtf8Lines.toLocaleString('en-GB');
+  const lines = scan.nonUtf8Lines === 1 ? `${n} line is` : `${n} lines are`;
+  return {
+    encoding: 'windows-1252',
+    warnings: [`${lines} not UTF-8 and ${scan.nonUtf8Lines === 1 ? 'was' : 'were'} read as Windows-1252 (Latin-1), first on line ${scan.firstNonUtf8Line}${scan.utf8Beyond ? ' (the other lines are UTF-8)' : ''}: check that names with accents look right, and send UTF-8 next time`],
+  };
+}
+
+/** Text PostgreSQL will store: NUL shown as \u2400, broken characters replaced; cut to 2,000 characters. */
+function storableRow(row: string): string {
+  return row.replaceAll('\u0000', '\u2400').toWellFormed().slice(0, 2000);
 }
 
 /** A batch not committed because an earlier one failed (the earlier error is the one reported). */
@@ -156,30 +247,72 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   if (!fs.existsSync(file)) throw new ImportInputError(`there is no file ${file}`);
   const format = options.format ?? formatOf(file);
   if (format === 'csv' && !options.mapping) throw new ImportInputError('a CSV import needs a column mapping (--mapping NAME)');
-  const { hash, lines } = await scanFile(file);
+  const scan = await scanFile(file);
+  const { hash, lines } = scan;
   const fileName = options.fileName ?? path.basename(file);
-  let job = await db.selectFrom('import_jobs').selectAll().where('source', '=', source).where('file_hash', '=', hash).executeTakeFirst() as JobRow | undefined;
-  const resumed = job !== undefined;
-  if (!job) {
+  // A job of this file whose process died is failed first, so it can be taken up below.
+  await reapLostImports(db);
+  const me = thisProcess();
+  const mine = { owner_host: me.host, owner_pid: me.pid, owner_started: me.started };
+  const existing = await db.selectFrom('import_jobs').selectAll().where('source', '=', source).where('file_hash', '=', hash).executeTakeFirst() as JobRow | undefined;
+  let job: JobRow | undefined;
+  if (!existing) {
     const total = format === 'bundle' ? await bundleEntries(file) : lines;
+    const { encoding, warnings } = encodingOf(scan);
     job = await db.insertInto('import_jobs').values({
       source, format, mapping_name: options.mapping?.name ?? null, file_name: fileName, file_hash: hash, lines_total: total, created_by: options.createdBy ?? null, finished_at: null,
-    }).onConflict((oc) => oc.columns(['source', 'file_hash']).doNothing()).returningAll().executeTakeFirst() as JobRow | undefined
-      ?? await db.selectFrom('import_jobs').selectAll().where('source', '=', source).where('file_hash', '=', hash).executeTakeFirstOrThrow() as JobRow;
+      encoding, warnings: JSON.stringify(warnings) as never, failure: null, ...mine,
+    }).onConflict((oc) => oc.columns(['source', 'file_hash']).doNothing()).returningAll().executeTakeFirst() as JobRow | undefined;
   }
-  if (job.status === 'done') return progressOf(job, true);
-  if (job.status === 'failed') job = await db.updateTable('import_jobs').set({ status: 'running' }).where('id', '=', job.id).returningAll().executeTakeFirstOrThrow() as JobRow;
+  const resumed = job === undefined;
+  if (!job) {
+    // Another run's job: finished, failed (take it up), or running (refused: two runs of one job would race).
+    const found = existing ?? await db.selectFrom('import_jobs').selectAll().where('source', '=', source).where('file_hash', '=', hash).executeTakeFirstOrThrow() as JobRow;
+    if (found.status === 'done') return progressOf(found, true);
+    job = await db.updateTable('import_jobs').set({ status: 'running', failure: null, updated_at: new Date(), ...mine })
+      .where('id', '=', found.id).where('status', '=', 'failed').returningAll().executeTakeFirst() as JobRow | undefined;
+    if (!job) {
+      const now = await db.selectFrom('import_jobs').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow() as JobRow;
+      if (now.status === 'done') return progressOf(now, true);
+      throw new ImportBusy(Number(now.id), ownerOf(now));
+    }
+  }
+  const jobId = Number(job.id);
+  activeJobs.add(jobId);
+  const heartbeat = setInterval(() => {
+    void db.updateTable('import_jobs').set({ updated_at: new Date() }).where('id', '=', jobId).where('status', '=', 'running')
+      .where('owner_pid', '=', me.pid).where('owner_host', '=', me.host).execute().catch(() => {});
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  try {
+    return await runClaimedImport(db, options, job, resumed, format, scan);
+  } catch (error) {
+    // Failed, saying why, and resumable: the next run of the file carries on from the checkpoint.
+    const code = (error as { code?: unknown }).code;
+    const failure = error instanceof ImportInputError ? error.message
+      : `the import stopped on an error${typeof code === 'string' ? ` (${code})` : ''}; send the same file again to resume`;
+    await db.updateTable('import_jobs').set({ status: 'failed', failure, updated_at: new Date() }).where('id', '=', jobId).where('status', '=', 'running').execute().catch(() => {});
+    throw error;
+  } finally {
+    clearInterval(heartbeat);
+    activeJobs.delete(jobId);
+  }
+}
+
+async function runClaimedImport(db: Kysely<Database>, options: ImportOptions, job: JobRow, resumed: boolean, format: ImportFormat, scan: FileScan): Promise<ImportProgress> {
+  const { source, file } = options;
 
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const skipThrough = Number(job.lines_done);
-  const items = readItems({ file, format, mapping: options.mapping, source, skipThrough });
+  const items = readItems({ file, format, mapping: options.mapping, source, skipThrough, mixed: scan.nonUtf8Lines > 0 });
   let current = job;
   options.onProgress?.(progressOf(current, resumed));
   let records: IncomingRecord[] = [];
-  let errors: Array<{ line: number; message: string }> = [];
+  let errors: SetAside[] = [];
   let lastLine = skipThrough;
 
-  interface Batch { records: IncomingRecord[]; errors: Array<{ line: number; message: string }>; last: number; expected: number }
+  interface SetAside { line: number; reason: string; row: string; duplicate: boolean }
+  interface Batch { records: IncomingRecord[]; errors: SetAside[]; last: number; expected: number }
 
   // Two batches are in flight at once: while the database writes one batch's links, it stores
   // the next, which this thread then matches (on PostgreSQL the two run on separate cores).
@@ -221,8 +354,9 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
           stopIfFailed();
           await writeLinkPlan(trx, plan);
           if (batch.errors.length > 0) {
-            await sql`insert into import_errors (job_id, line, message)
-              select ${current.id}, * from unnest(${batch.errors.map((e) => e.line)}::bigint[], ${batch.errors.map((e) => e.message)}::text[])`.execute(trx);
+            await sql`insert into import_quarantine (job_id, line, reason, row_text)
+              select ${current.id}, * from unnest(${batch.errors.map((e) => e.line)}::bigint[], ${batch.errors.map((e) => e.reason)}::text[],
+                ${batch.errors.map((e) => storableRow(e.row))}::text[])`.execute(trx);
           }
           const { result } = stored;
           const updated = await trx.updateTable('import_jobs').set({
@@ -233,6 +367,7 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
             records_new_person: sql`records_new_person + ${result.newPerson}`,
             records_review: sql`records_review + ${result.review}`,
             errors: sql`errors + ${batch.errors.length}`,
+            duplicates: sql`duplicates + ${batch.errors.filter((e) => e.duplicate).length}`,
             updated_at: new Date(),
           } as never).where('id', '=', current.id).where('lines_done', '=', batch.expected).returningAll().executeTakeFirst() as JobRow | undefined;
           if (!updated) throw new Error('another run is importing this file at the same time');
@@ -275,7 +410,7 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
 
   try {
     for await (const item of items) {
-      if ('error' in item) errors.push({ line: item.line, message: item.error });
+      if ('error' in item) errors.push({ line: item.line, reason: item.error, row: item.row, duplicate: item.duplicate === true });
       else records.push(item.record);
       lastLine = Math.max(lastLine, item.line);
       if (records.length + errors.length >= batchSize) await flush();
@@ -286,20 +421,37 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   } catch (error) {
     await Promise.all(inflight);
     await window.close();
-    if (error instanceof ImportInputError) {
-      await db.updateTable('import_jobs').set({ status: 'failed', updated_at: new Date() }).where('id', '=', current.id).execute();
-    }
     throw failure ? failure.error : error;
   }
-  current = await db.updateTable('import_jobs').set({ status: 'done', finished_at: new Date(), updated_at: new Date() }).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow() as JobRow;
+  current = await db.updateTable('import_jobs').set({ status: 'done', failure: null, finished_at: new Date(), updated_at: new Date() }).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow() as JobRow;
   const done = progressOf(current, resumed);
   options.onProgress?.(done);
   return done;
 }
 
 export async function importErrors(db: Kysely<Database>, jobId: number, limit = 100): Promise<Array<{ line: number; message: string }>> {
-  const rows = await db.selectFrom('import_errors').select(['line', 'message']).where('job_id', '=', jobId).orderBy('line').limit(limit).execute();
-  return rows.map((r) => ({ line: Number(r.line), message: r.message }));
+  const rows = await db.selectFrom('import_quarantine').select(['line', 'reason']).where('job_id', '=', jobId).orderBy('line').orderBy('id').limit(limit).execute();
+  return rows.map((r) => ({ line: Number(r.line), message: r.reason }));
+}
+
+/** The rows a job set aside: line, reason and the row as sent. */
+export async function rejectedRows(db: Kysely<Database>, jobId: number, limit = 1000): Promise<Array<{ line: number; reason: string; row: string }>> {
+  const rows = await db.selectFrom('import_quarantine').select(['line', 'reason', 'row_text']).where('job_id', '=', jobId).orderBy('line').orderBy('id').limit(limit).execute();
+  return rows.map((r) => ({ line: Number(r.line), reason: r.reason, row: r.row_text }));
+}
+
+/** Every row a job set aside as CSV (line, reason, row), a page at a time; formula-safe for spreadsheets. */
+export async function* rejectedCsv(db: Kysely<Database>, jobId: number): AsyncGenerator<string> {
+  yield safeCsv([['line', 'reason', 'row']]);
+  let after = { line: -1, id: -1 };
+  for (;;) {
+    const page = await db.selectFrom('import_quarantine').select(['id', 'line', 'reason', 'row_text']).where('job_id', '=', jobId)
+      .where(sql<boolean>`(line, id) > (${after.line}, ${after.id})`).orderBy('line').orderBy('id').limit(5000).execute();
+    if (page.length === 0) return;
+    yield safeCsv(page.map((r) => [Number(r.line), r.reason, r.row_text]));
+    const last = page.at(-1)!;
+    after = { line: Number(last.line), id: Number(last.id) };
+  }
 }
 
 export async function importJob(db: Kysely<Database>, jobId: number): Promise<(ImportProgress & { source: string; fileName: string; format: string; startedAt: Date; finishedAt: Date | null }) | undefined> {

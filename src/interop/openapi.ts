@@ -69,7 +69,7 @@ export function openApiDocument(server: string): Record<string, unknown> {
           { name: 'name', in: 'query', required: false, schema: { type: 'string' }, description: 'File name to show' },
         ],
         requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: { type: 'string' } }, 'application/fhir+json': { schema: { $ref: '#/components/schemas/Bundle' } } } },
-        responses: { 202: importJob, 400: jsonError, 401: jsonError, 403: jsonError },
+        responses: { 202: importJob, 400: jsonError, 401: jsonError, 403: jsonError, 409: { ...jsonError, description: 'The same file is being imported now (watch the job it names)' } },
       },
       get: { tags: ['Imports'], summary: 'The latest 50 import jobs', responses: { 200: { description: 'Jobs', content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/ImportJob' } } } } } } }, 401: jsonError, 403: jsonError } },
     },
@@ -80,6 +80,13 @@ export function openApiDocument(server: string): Record<string, unknown> {
       get: {
         tags: ['Imports'], summary: 'Row-level errors with their line numbers', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
         responses: { 200: { description: 'Errors', content: { 'application/json': { schema: { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, message: { type: 'string' } } } } } } } } }, 404: jsonError },
+      },
+    },
+    '/api/imports/{id}/rejected': {
+      get: {
+        tags: ['Imports'], summary: 'Download the rows set aside (quarantined) as CSV: line, reason, and the row as sent (up to 2,000 characters), to fix and send again',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: { 200: { description: 'CSV with the header line,reason,row', content: { 'text/csv': { schema: { type: 'string' } } } }, 401: jsonError, 403: jsonError, 404: jsonError },
       },
     },
     '/api/import-mappings/{source}/{name}': {
@@ -137,7 +144,10 @@ export function openApiDocument(server: string): Record<string, unknown> {
           properties: Object.fromEntries([
             ['jobId', { type: 'integer' }], ['status', { type: 'string', enum: ['running', 'done', 'failed'] }], ['source', { type: 'string' }], ['fileName', { type: 'string' }], ['format', { type: 'string' }],
             ['linesDone', { type: 'integer' }], ['linesTotal', { type: ['integer', 'null'] }], ['percent', { type: ['number', 'null'] }], ['stored', { type: 'integer' }], ['unchanged', { type: 'integer' }],
-            ['linked', { type: 'integer' }], ['newPerson', { type: 'integer' }], ['review', { type: 'integer' }], ['errors', { type: 'integer' }],
+            ['linked', { type: 'integer' }], ['newPerson', { type: 'integer' }], ['review', { type: 'integer' }],
+            ['errors', { type: 'integer', description: 'Rows set aside (download them from links.rejected)' }], ['duplicates', { type: 'integer', description: 'Rows set aside because their record id came earlier in the file (the first is kept)' }],
+            ['encoding', { type: 'string', enum: ['utf-8', 'windows-1252'], description: 'windows-1252 when some lines were not UTF-8 and were read as Windows-1252 (see warnings)' }],
+            ['warnings', { type: 'array', items: { type: 'string' } }], ['failure', { type: ['string', 'null'], description: 'Why a failed job stopped; send the same file again to resume it' }],
           ]),
         },
         Event: {

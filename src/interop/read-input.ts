@@ -1,10 +1,15 @@
 // Reading an agency's feed: CSV rows through a saved column mapping, NDJSON of FHIR Patients,
-// or a FHIR Bundle, as items in input-line order, each a cleaned record or that line's error.
-// Pure input work with no database, so it can run on a worker thread (see read-worker.ts).
+// or a FHIR Bundle, as items in input-line order, each a cleaned record or that line's error
+// (with the row as sent, to be set aside). Pure input work with no database, so it can run on a
+// worker thread (see read-worker.ts). Text is UTF-8; a line that is not is read as Windows-1252
+// (see scanFile for why), and files that are not text at all are refused.
 import { createHash } from 'node:crypto';
+import { isAscii, isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { RefusedInput } from '../platform/refused.ts';
 import { isValidNhsNumber } from '../people/nhs-number.ts';
 import { isCalendarDate } from '../linkage/normalise.ts';
 import type { SourceFields } from '../linkage/person-index.ts';
@@ -18,9 +23,10 @@ export interface ColumnMapping { source: string; name: string; idColumn: string;
 
 export type ImportFormat = 'csv' | 'ndjson' | 'bundle';
 
-export class ImportInputError extends Error {
+/** A file (or option) that cannot be imported at all: 400 over HTTP, exit code 2 at the command line. */
+export class ImportInputError extends RefusedInput {
   constructor(message: string) {
-    super(message);
+    super(400, message);
     this.name = 'ImportInputError';
   }
 }
@@ -56,14 +62,35 @@ function todayIso(): string {
   return today.iso;
 }
 
+/** Longest field value taken: a name of megabytes would stall the person index's string comparisons. */
+export const MAX_FIELD_LENGTH = 1000;
+
+const fieldNames: Record<MappableField, string> = {
+  given_name: 'given name', middle_name: 'middle name', family_name: 'family name', birth_date: 'date of birth', sex: 'sex',
+  nhs_number: 'NHS number', phone: 'phone number', email: 'email address', postcode: 'postcode', address: 'address',
+};
+
+/** Why a value cannot be stored as text, if it cannot: PostgreSQL refuses NUL, and JSON's lone surrogates. */
+function unstorable(value: string, what: string): string | undefined {
+  if (value.includes('\u0000')) return `the ${what} holds a NUL (zero) byte, which is not text`;
+  if (!value.isWellFormed()) return `the ${what} holds a broken character (half of a UTF-16 pair)`;
+  return undefined;
+}
+
 /** Checks and normalises one record's fields; a string is the row's error. */
 export function cleanFields(sourceId: string | undefined, raw: Partial<Record<string, string>>): { sourceId: string; fields: SourceFields } | string {
   if (!sourceId || sourceId.trim() === '') return 'the record id is missing';
   if (sourceId.length > 200) return 'the record id is longer than 200 characters';
+  const badId = unstorable(sourceId, 'record id');
+  if (badId) return badId;
   const fields: SourceFields = {};
   for (const field of mappableFields) {
     const value = raw[field];
-    if (typeof value === 'string' && value.trim() !== '') fields[field] = value.trim();
+    if (typeof value !== 'string') continue;
+    const bad = unstorable(value, fieldNames[field]);
+    if (bad) return bad;
+    if (value.length > MAX_FIELD_LENGTH) return `the ${fieldNames[field]} is longer than ${MAX_FIELD_LENGTH.toLocaleString('en-GB')} characters`;
+    if (value.trim() !== '') fields[field] = value.trim();
   }
   if (!fields.given_name && !fields.family_name) return 'there is no name (given or family)';
   if (fields.birth_date) {
@@ -106,19 +133,81 @@ export function fieldsFromPatient(source: string, resource: unknown): { sourceId
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading input: items with the input line they came from, or a line's error.
+// Reading input: items with the input line they came from, or a line's error and the row as sent.
 
-export type InputItem = { line: number; record: IncomingRecord } | { line: number; error: string };
+/**
+ * A record, or a line set aside with the row as sent. A record carries what it was read from
+ * (`raw`: a CSV row's fields, an NDJSON line, a Bundle entry's resource) only as far as the
+ * reading thread, which turns it into text if the record is set aside there (a repeated id).
+ */
+export type InputItem = { line: number; record: IncomingRecord; raw?: unknown } | { line: number; error: string; row: string; duplicate?: true };
 
-export async function* csvItems(file: string, mapping: ColumnMapping, skipThrough: number): AsyncGenerator<InputItem> {
+/** A CSV row as text again (for a row set aside: csv-parse keeps no raw text without a cost per row). */
+export function csvRow(fields: readonly string[]): string {
+  return fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
+}
+
+/** The text of a record's row as read (see InputItem). */
+export function rowText(raw: unknown): string {
+  if (Array.isArray(raw)) return csvRow(raw as string[]);
+  if (typeof raw === 'string') return raw;
+  return JSON.stringify(raw ?? null) ?? '';
+}
+
+const windows1252 = new TextDecoder('windows-1252');
+
+/**
+ * The file's bytes as UTF-8, line by line: a line that is valid UTF-8 passes through, any other
+ * is read as Windows-1252. Only used on a file the scan found lines of both in (or any
+ * non-UTF-8 line), so a clean file keeps the direct path.
+ */
+function utf8Lines(): Transform {
+  let carry: Buffer = Buffer.alloc(0);
+  const convert = (region: Buffer): Buffer => {
+    if (isUtf8(region)) return region;
+    const out: Buffer[] = [];
+    let start = 0;
+    while (start < region.length) {
+      const nl = region.indexOf(10, start);
+      const end = nl === -1 ? region.length : nl + 1;
+      const line = region.subarray(start, end);
+      out.push(isUtf8(line) ? line : Buffer.from(windows1252.decode(line), 'utf8'));
+      start = end;
+    }
+    return Buffer.concat(out);
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const joined = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const last = joined.lastIndexOf(10);
+      if (last === -1) {
+        carry = Buffer.from(joined);
+        return done();
+      }
+      carry = Buffer.from(joined.subarray(last + 1));
+      done(null, convert(joined.subarray(0, last + 1)));
+    },
+    flush(done) {
+      done(null, carry.length > 0 ? convert(carry) : undefined);
+    },
+  });
+}
+
+/** The file as UTF-8 bytes: as it is, or through utf8Lines when some lines are not UTF-8. */
+function openText(file: string, mixed: boolean): Readable {
+  const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  return mixed ? stream.pipe(utf8Lines()) : stream;
+}
+
+export async function* csvItems(file: string, mapping: ColumnMapping, mixed = false): AsyncGenerator<InputItem> {
   // Lines csv-parse could not read at all (e.g. a broken quote); the parser reads ahead, so each
   // is held back until the records before it have gone: items come out in line order.
   const unreadable: InputItem[] = [];
-  const parser = fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({
+  const parser = openText(file, mixed).pipe(parse({
     columns: false, info: true, bom: true, skip_empty_lines: true, relax_column_count: true, skip_records_with_error: true, trim: true,
   }));
   parser.on('skip', (error: Error & { lines?: number }) => {
-    unreadable.push({ line: error.lines ?? 0, error: 'this line could not be read as CSV (check its quotes)' });
+    unreadable.push({ line: error.lines ?? 0, error: 'this line could not be read as CSV (check its quotes)', row: '' });
   });
   let header: string[] | undefined;
   // Per mapped field, its column's position; worked out once from the header.
@@ -127,10 +216,7 @@ export async function* csvItems(file: string, mapping: ColumnMapping, skipThroug
   for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
     const line = item.info.lines;
     if (unreadable.length > 1) unreadable.sort((a, b) => a.line - b.line);
-    while (unreadable.length > 0 && unreadable[0]!.line < line) {
-      const held = unreadable.shift()!;
-      if (held.line > skipThrough) yield held;
-    }
+    while (unreadable.length > 0 && unreadable[0]!.line < line) yield unreadable.shift()!;
     if (!header) {
       header = item.record;
       const index = new Map(header.map((name, i) => [name, i]));
@@ -140,78 +226,156 @@ export async function* csvItems(file: string, mapping: ColumnMapping, skipThroug
       idPosition = index.get(mapping.idColumn)!;
       continue;
     }
-    if (line <= skipThrough) continue;
     if (item.record.length !== header.length) {
-      yield { line, error: `this line has ${item.record.length} fields; the header has ${header.length}` };
+      yield { line, error: `this line has ${item.record.length} fields; the header has ${header.length}`, row: csvRow(item.record) };
       continue;
     }
     const raw: Partial<Record<string, string>> = {};
     for (const [field, position] of positions) raw[field] = item.record[position];
     const cleaned = cleanFields(item.record[idPosition], raw);
-    yield typeof cleaned === 'string' ? { line, error: cleaned } : { line, record: cleaned };
+    yield typeof cleaned === 'string' ? { line, error: cleaned, row: csvRow(item.record) } : { line, record: cleaned, raw: item.record };
   }
-  for (const held of unreadable.sort((a, b) => a.line - b.line)) if (held.line > skipThrough) yield held;
+  yield* unreadable.sort((a, b) => a.line - b.line);
 }
 
-export async function* ndjsonItems(file: string, source: string, skipThrough: number): AsyncGenerator<InputItem> {
+export async function* ndjsonItems(file: string, source: string, mixed = false): AsyncGenerator<InputItem> {
   const { createInterface } = await import('node:readline');
-  const lines = createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+  const lines = createInterface({ input: openText(file, mixed), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {
     line++;
-    if (line <= skipThrough || text.trim() === '') continue;
+    if (text.trim() === '') continue;
     let resource: unknown;
     try {
-      resource = JSON.parse(text);
+      resource = JSON.parse(line === 1 ? text.replace(/^\uFEFF/, '') : text);
     } catch {
-      yield { line, error: 'this line is not JSON' };
+      yield { line, error: 'this line is not JSON', row: text };
       continue;
     }
     const cleaned = fieldsFromPatient(source, resource);
-    yield typeof cleaned === 'string' ? { line, error: cleaned } : { line, record: cleaned };
+    yield typeof cleaned === 'string' ? { line, error: cleaned, row: text } : { line, record: cleaned, raw: text };
   }
 }
 
+async function readText(file: string, mixed: boolean): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of openText(file, mixed)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** A Bundle's entries, numbered from 1 (the "line" of a bundle import is its entry number). */
-export async function* bundleItems(file: string, source: string, skipThrough: number): AsyncGenerator<InputItem> {
+export async function* bundleItems(file: string, source: string, mixed = false): AsyncGenerator<InputItem> {
   let bundle: { resourceType?: string; entry?: Array<{ resource?: unknown }> };
   try {
-    bundle = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    bundle = JSON.parse((await readText(file, mixed)).replace(/^\uFEFF/, ''));
   } catch {
     throw new ImportInputError('the file is not JSON');
   }
   if (bundle.resourceType !== 'Bundle') throw new ImportInputError('the file is not a FHIR Bundle');
   const entries = bundle.entry ?? [];
-  for (let i = skipThrough; i < entries.length; i++) {
+  for (let i = 0; i < entries.length; i++) {
     const cleaned = fieldsFromPatient(source, entries[i]?.resource);
-    yield typeof cleaned === 'string' ? { line: i + 1, error: cleaned } : { line: i + 1, record: cleaned };
+    yield typeof cleaned === 'string' ? { line: i + 1, error: cleaned, row: rowText(entries[i]?.resource) } : { line: i + 1, record: cleaned, raw: entries[i]?.resource };
+  }
+}
+
+export interface FileScan {
+  /** SHA-256 of the file: identifies a resumable job. */
+  hash: string;
+  /** Input lines of a CSV or NDJSON file. */
+  lines: number;
+  /** Lines that are not valid UTF-8 (read as Windows-1252), and the first of them. */
+  nonUtf8Lines: number;
+  firstNonUtf8Line: number | null;
+  /** Whether any line was valid UTF-8 beyond ASCII (so the file mixes the two). */
+  utf8Beyond: boolean;
+}
+
+/** Files that are not text: refused up front with what to do instead. */
+function refuseNonText(head: Buffer): void {
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+    throw new ImportInputError('the file is UTF-16 (Unicode text in two bytes a character), not UTF-8: save it as UTF-8 (in Excel, "CSV UTF-8") and send it again');
+  }
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])) || head.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))) {
+    throw new ImportInputError('the file is a spreadsheet (or another zip archive), not text: save it as CSV UTF-8 and send that');
+  }
+  let zeros = 0;
+  for (let i = head.indexOf(0); i !== -1; i = head.indexOf(0, i + 1)) zeros++;
+  if (zeros > head.length / 10) {
+    throw new ImportInputError('the file is not text (a tenth of its first bytes are zero: UTF-16 without a byte-order mark, or binary): save it as UTF-8 and send it again');
   }
 }
 
 /**
- * The file's SHA-256 (which identifies a resumable job) and its lines (the input lines of a CSV
- * or NDJSON file), in one read of the file through one reused 1 MB buffer: a read stream
- * allocates a fresh buffer per 64 KB, which at a few hundred megabytes costs seconds.
+ * The file's SHA-256 (which identifies a resumable job), its lines, and which lines are not
+ * UTF-8, in one read of the file through one reused 1 MB buffer (a read stream allocates a fresh
+ * buffer per 64 KB, which at a few hundred megabytes costs seconds). UTF-8 is checked natively a
+ * megabyte at a time; only a region that fails is looked at line by line.
+ *
+ * A line that is not UTF-8 is read as Windows-1252 rather than refused: that is what Excel and
+ * older agency systems on Windows write (and Latin-1 is the same in every printable character
+ * but the 27 Windows adds, such as ’ and €), and refusing would hold back a whole feed for a
+ * few accented names. Every byte means something in Windows-1252, so the text may still be
+ * wrong if the file was in another code page: the job carries a warning saying how many lines
+ * and the first, to check. Line by line, so two systems' exports joined into one file both read
+ * right.
  */
-export async function scanFile(file: string): Promise<{ hash: string; lines: number }> {
+export async function scanFile(file: string): Promise<FileScan> {
   const hash = createHash('sha256');
   let count = 0;
   let last = 10;
+  let nonUtf8Lines = 0;
+  let firstNonUtf8Line: number | null = null;
+  let utf8Beyond = false;
+  // Bytes after the last newline so far (a line split across reads), and the line they start.
+  let carry: Buffer = Buffer.alloc(0);
+  const checkRegion = (region: Buffer, firstLine: number) => {
+    if (isUtf8(region)) {
+      if (!utf8Beyond && !isAscii(region)) utf8Beyond = true;
+      return;
+    }
+    let line = firstLine;
+    for (let start = 0; start < region.length; line++) {
+      const nl = region.indexOf(10, start);
+      const end = nl === -1 ? region.length : nl + 1;
+      const text = region.subarray(start, end);
+      if (!isUtf8(text)) {
+        nonUtf8Lines++;
+        firstNonUtf8Line ??= line;
+      } else if (!utf8Beyond && !isAscii(text)) utf8Beyond = true;
+      start = end;
+    }
+  };
   const handle = await fs.promises.open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(1 << 20);
+    let first = true;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       const chunk = buffer.subarray(0, bytesRead);
+      if (first) refuseNonText(chunk.subarray(0, 4096));
+      first = false;
       hash.update(chunk);
+      const linesBefore = count;
       for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) count++;
       last = chunk[bytesRead - 1]!;
+      const lastNl = chunk.lastIndexOf(10);
+      if (lastNl === -1) {
+        carry = Buffer.concat([carry, chunk]);
+        continue;
+      }
+      // The line carried over ends in this chunk: check it whole, then the rest in place.
+      const firstNl = chunk.indexOf(10);
+      checkRegion(carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, firstNl + 1)]) : chunk.subarray(0, firstNl + 1), linesBefore + 1);
+      checkRegion(chunk.subarray(firstNl + 1, lastNl + 1), linesBefore + 2);
+      carry = Buffer.from(chunk.subarray(lastNl + 1));
     }
+    if (carry.length > 0) checkRegion(carry, count + 1);
   } finally {
     await handle.close();
   }
-  return { hash: hash.digest('hex'), lines: last === 10 ? count : count + 1 };
+  return { hash: hash.digest('hex'), lines: last === 10 ? count : count + 1, nonUtf8Lines, firstNonUtf8Line, utf8Beyond };
 }
 
 /** A FHIR Bundle's input lines: its entries (0 when it is not JSON; reading it says why). */

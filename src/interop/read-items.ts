@@ -9,8 +9,10 @@ export interface ReadRequest {
   format: ImportFormat;
   mapping?: ColumnMapping;
   source: string;
-  /** Input lines already done (a resumed import): not read again. */
+  /** Input lines already done (a resumed import): read again only to know their record ids. */
   skipThrough: number;
+  /** Some lines are not UTF-8: read line by line (see scanFile). */
+  mixed: boolean;
 }
 
 export type ReadMessage = { items: InputItem[] } | { done: true } | { error: string; inputError: boolean };

@@ -1,16 +1,19 @@
 // The native JSON API for integration staff and agency systems: bulk import uploads and their
-// progress and errors, saved column mappings, webhook subscriptions; and /openapi.json.
+// progress, errors and set-aside rows (as CSV), saved column mappings, webhook subscriptions;
+// and /openapi.json.
 // Bearer tokens only (JSON APIs for machines: no session, no CSRF).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiRateLimit, HttpError } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { userForApiToken } from './tokens.ts';
-import { ImportInputError, importErrors, importJob, isSourceCode, loadMapping, runImport, saveMapping, mappableFields, type ImportFormat } from './import.ts';
+import { RefusedInput } from '../platform/refused.ts';
+import { ImportInputError, importErrors, importJob, isSourceCode, loadMapping, rejectedCsv, runImport, saveMapping, mappableFields, type ImportFormat } from './import.ts';
+import { createUploadFolder, startImportReaper } from './uploads.ts';
 import { addWebhook, createDispatcher, outboxTopics, WebhookInputError } from './outbox.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -27,8 +30,13 @@ function jobUrl(id: number): string {
   return `/api/imports/${id}`;
 }
 
+function jobLinks(id: number) {
+  return { self: jobUrl(id), errors: `${jobUrl(id)}/errors`, rejected: `${jobUrl(id)}/rejected` };
+}
+
 export function registerInteropRoutes(app: FastifyInstance): void {
   startWebhookDispatcher(app);
+  startImportReaper(app);
   // Links come from PUBLIC_URL, never from Host or X-Forwarded-Host (which a client chooses).
   app.get('/openapi.json', async () => openApiDocument(app.joinery.config.publicUrl));
 
@@ -50,6 +58,7 @@ export function registerInteropRoutes(app: FastifyInstance): void {
     api.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
       if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: error.message });
       if (error instanceof ImportInputError || error instanceof WebhookInputError) return reply.code(400).send({ error: error.message });
+      if (error instanceof RefusedInput) return reply.code(error.status).send({ error: error.message });
       const status = error.statusCode ?? 500;
       if (status >= 500) {
         request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'api request failed');
@@ -71,9 +80,9 @@ export function registerInteropRoutes(app: FastifyInstance): void {
       if (format === 'csv' && !mapping) throw new HttpError(400, 'A CSV upload needs ?mapping=NAME, a mapping saved for this source.');
       const body = request.body;
       if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'The upload is empty.');
-      const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'joinery-import-'));
-      const file = path.join(dir, `${randomUUID()}.${format === 'csv' ? 'csv' : format === 'ndjson' ? 'ndjson' : 'json'}`);
-      await fs.promises.writeFile(file, body);
+      const upload = await createUploadFolder();
+      const file = path.join(upload.dir, `${randomUUID()}.${format === 'csv' ? 'csv' : format === 'ndjson' ? 'ndjson' : 'json'}`);
+      await fs.promises.writeFile(file, body).catch(async (error: unknown) => { await upload.remove(); throw error; });
       const fileName = (query.name ?? `upload.${format}`).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
       const db = request.server.joinery.database.db;
       let resolveJob!: (id: number) => void;
@@ -82,10 +91,11 @@ export function registerInteropRoutes(app: FastifyInstance): void {
         source: query.source, file, fileName, mapping, format, createdBy: user.id,
         onProgress: (p) => resolveJob(p.jobId),
       });
-      void run.catch((error: Error) => request.log.warn({ err: { type: error.name } }, 'import stopped')).finally(() => fs.promises.rm(dir, { recursive: true, force: true }));
+      // The copy goes when the import ends, however it ends (a crash: see startImportReaper).
+      void run.catch((error: Error) => request.log.warn({ err: { type: error.name } }, 'import stopped')).finally(() => upload.remove());
       const id = await Promise.race([jobId, run.then((p) => p.jobId)]);
       const job = await importJob(db, id);
-      return reply.code(202).header('location', jobUrl(id)).send({ ...job, links: { self: jobUrl(id), errors: `${jobUrl(id)}/errors` } });
+      return reply.code(202).header('location', jobUrl(id)).send({ ...job, links: jobLinks(id) });
     });
 
     api.get('/imports', async (request) => {
@@ -102,7 +112,7 @@ export function registerInteropRoutes(app: FastifyInstance): void {
       const job = Number.isSafeInteger(id) ? await importJob(request.server.joinery.database.db, id) : undefined;
       if (!job) throw new HttpError(404, 'There is no such import.');
       const percent = job.linesTotal ? Math.min(100, Math.round((job.linesDone / job.linesTotal) * 1000) / 10) : null;
-      return { ...job, percent, links: { self: jobUrl(id), errors: `${jobUrl(id)}/errors` } };
+      return { ...job, percent, links: jobLinks(id) };
     });
 
     api.get('/imports/:id/errors', async (request) => {
@@ -110,6 +120,16 @@ export function registerInteropRoutes(app: FastifyInstance): void {
       const id = Number((request.params as { id: string }).id);
       if (!Number.isSafeInteger(id) || !(await importJob(request.server.joinery.database.db, id))) throw new HttpError(404, 'There is no such import.');
       return { errors: await importErrors(request.server.joinery.database.db, id, 1000) };
+    });
+
+    // Every row the import set aside, with its line, the reason and the row as sent, to fix and send again.
+    api.get('/imports/:id/rejected', async (request, reply) => {
+      requireTokenRole(request, IMPORT_ROLES);
+      const id = Number((request.params as { id: string }).id);
+      const db = request.server.joinery.database.db;
+      if (!Number.isSafeInteger(id) || !(await importJob(db, id))) throw new HttpError(404, 'There is no such import.');
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="import-${id}-rejected.csv"`)
+        .send(Readable.from(rejectedCsv(db, id)));
     });
 
     api.put('/import-mappings/:source/:name', { config: { csrf: false } }, async (request) => {

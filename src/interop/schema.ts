@@ -1,5 +1,5 @@
 // Interoperability tables: API tokens for machines, FHIR resource versions, bulk import jobs
-// (with a checkpoint per file and row-level errors), saved column mappings, and the
+// (with a checkpoint per file and the rows they set aside), saved column mappings, and the
 // transactional outbox behind signed webhooks.
 //
 // The outbox is written by triggers, so an event row commits or rolls back with the change
@@ -52,17 +52,31 @@ export interface InteropTables {
     records_linked: Generated<number>;
     records_new_person: Generated<number>;
     records_review: Generated<number>;
+    /** Rows set aside (quarantined), repeated record ids included. */
     errors: Generated<number>;
+    /** Rows set aside because their record id came earlier in the same file. */
+    duplicates: Generated<number>;
+    /** utf-8, or windows-1252 when some lines were not UTF-8 (read as Windows-1252, with a warning). */
+    encoding: Generated<string>;
+    warnings: Generated<string[]>;
+    /** Why the job stopped, when it failed; cleared when a later run finishes it. */
+    failure: string | null;
+    /** The process running the job (see platform/process-owner.ts); updated_at is its heartbeat. */
+    owner_host: string | null;
+    owner_pid: number | null;
+    owner_started: string | null;
     started_at: Generated<Date>;
     updated_at: Generated<Date>;
     finished_at: Date | null;
     created_by: string | null;
   };
-  import_errors: {
+  /** Rows an import set aside: the input line, why, and the row as sent (cut to 2,000 characters). */
+  import_quarantine: {
     id: Generated<number>;
     job_id: number;
     line: number;
-    message: string;
+    reason: string;
+    row_text: string;
   };
   outbox: {
     id: Generated<number>;
@@ -244,6 +258,28 @@ export const interopMigrations: Record<string, Migration> = {
           for each statement execute function interop_network_outbox();
         create trigger care_relationships_outbox_update after update on care_relationships referencing new table as new_rows
           for each statement execute function interop_network_outbox();
+      `.execute(db);
+    },
+  },
+  // Quarantine rather than block: the row errors table becomes the rows set aside, with the row
+  // as sent; a job records its duplicates, encoding and warnings, why it failed, and which
+  // process runs it (so a job whose process died can be failed and resumed).
+  '0085_interop_import_quarantine': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table import_errors rename to import_quarantine;
+        alter index import_errors_job rename to import_quarantine_job;
+        alter table import_quarantine rename column message to reason;
+        alter table import_quarantine add column row_text text not null default '';
+        alter table import_jobs
+          add column duplicates bigint not null default 0,
+          add column encoding text not null default 'utf-8',
+          add column warnings jsonb not null default '[]',
+          add column failure text,
+          add column owner_host text,
+          add column owner_pid integer,
+          add column owner_started text;
+        create index import_jobs_running on import_jobs(id) where status = 'running';
       `.execute(db);
     },
   },
