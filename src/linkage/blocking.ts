@@ -13,6 +13,10 @@ const STANDARD_RULES: readonly BlockingRule[] = [
   { name: 'postcode+birth_year', parts: [['postcode', 'value'], ['birth_date', 'year']] },
   { name: 'family_metaphone+birth_date', parts: [['family_name', 'metaphone'], ['birth_date', 'value']] },
   { name: 'given_prefix+family_prefix', parts: [['given_name', 'prefix3'], ['family_name', 'prefix3']] },
+  // Given and family names written the other way round still meet. With both names mapped it
+  // stands in for birth date + given initial, whose pairs the unordered day and month rule below
+  // also holds (an index pays for each rule on every record it adds).
+  { name: 'birth_date+name_initials_unordered', parts: [['birth_date', 'value'], ['given_name', 'unordered_initials']] },
   { name: 'birth_date+given_initial', parts: [['birth_date', 'value'], ['given_name', 'initial']] },
   // Day and month written the wrong way round still share this key.
   {
@@ -24,12 +28,7 @@ const STANDARD_RULES: readonly BlockingRule[] = [
     parts: [['birth_date', 'unordered_day_month'], ['given_name', 'initial']],
   },
   { name: 'given_metaphone+family_metaphone', parts: [['given_name', 'metaphone'], ['family_name', 'metaphone']] },
-  // Given and family names written the other way round, or a typo in an email's domain, still meet.
-  { name: 'birth_date+name_initials_unordered', parts: [['birth_date', 'value'], ['given_name', 'unordered_initials']] },
-  // Whole names in either order: far smaller blocks than prefixes or sounds when names are
-  // common, so a typo in the birth date, or no birth date, still meets at a million records.
-  { name: 'birth_year+names_unordered', parts: [['birth_date', 'year'], ['given_name', 'unordered_names']] },
-  { name: 'names_unordered', parts: [['given_name', 'unordered_names']] },
+  // A typo in an email's domain still meets.
   { name: 'email_local_part', parts: [['email', 'local_part']] },
   { name: 'postcode+family_metaphone', parts: [['postcode', 'value'], ['family_name', 'metaphone']] },
   { name: 'postcode+given_metaphone', parts: [['postcode', 'value'], ['given_name', 'metaphone']] },
@@ -59,8 +58,10 @@ function looksLikeIdentifier(slot: number, records: readonly PreparedRecord[]): 
 /** The blocking rules for these fields, plus one per free-text field that behaves like an identifier. */
 export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly PreparedRecord[]): BlockingRule[] {
   const mapped = new Set(specs.map((spec) => spec.key));
-  const rules = STANDARD_RULES.filter((rule) => rule.parts.every(([field, transform]) =>
+  const usable = STANDARD_RULES.filter((rule) => rule.parts.every(([field, transform]) =>
     mapped.has(field) && (!PAIRED_TRANSFORMS.has(transform) || mapped.has('family_name'))));
+  const unordered = usable.some((rule) => rule.name === 'birth_date+name_initials_unordered');
+  const rules = usable.filter((rule) => !(unordered && rule.name === 'birth_date+given_initial'));
   specs.forEach((spec, slot) => {
     if (spec.kind === 'text' && looksLikeIdentifier(slot, records)) {
       rules.push({ name: spec.key, parts: [[spec.key, 'value']] });
@@ -70,7 +71,7 @@ export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly 
 }
 
 /** Transforms of the given name that read the family name too (names written either way round). */
-const PAIRED_TRANSFORMS: ReadonlySet<KeyTransform> = new Set(['unordered_initials', 'unordered_names']);
+const PAIRED_TRANSFORMS: ReadonlySet<KeyTransform> = new Set(['unordered_initials']);
 
 /** The key part of a value; `paired` is the family name, for PAIRED_TRANSFORMS only. */
 export function transformValue(value: PreparedValue, transform: KeyTransform, paired?: PreparedValue | null): string | null {
@@ -84,12 +85,6 @@ export function transformValue(value: PreparedValue, transform: KeyTransform, pa
       const x = value.value[0]!;
       const y = paired.value[0]!;
       return x < y ? x + y : y + x;
-    }
-    case 'unordered_names': {
-      if (!paired) return null;
-      const x = value.value;
-      const y = paired.value;
-      return x < y ? `${x}|${y}` : `${y}|${x}`;
     }
     case 'value':
       return value.value;

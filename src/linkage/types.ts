@@ -87,9 +87,7 @@ export type KeyTransform =
   /** Emails: the part before the @ (a typo in the domain still meets). */
   | 'local_part'
   /** On given_name: the initials of the given and the family name in either order (names written the other way round still meet). */
-  | 'unordered_initials'
-  /** On given_name: the given and family names in either order. */
-  | 'unordered_names';
+  | 'unordered_initials';
 
 export interface BlockingRule {
   name: string;
