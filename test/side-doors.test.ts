@@ -139,7 +139,7 @@ test('finding 2: a referral\'s recorded consent never overrides the person\'s ow
 test('finding 5: the cost panel leaves out payments by agencies whose information the person withheld', async () => {
   const service = await db().selectFrom('services').select('id').where('organisation_id', '=', orgs.probation.id).orderBy('id').executeTakeFirstOrThrow();
   await ensureAccounts(db(), [
-    { id: 'side-fund', kind: 'fund', name: 'Side fund' }, { id: 'side-spend', kind: 'spend', name: 'Side spend', serviceId: service.id },
+    { id: 'side-fund', kind: 'partner_contribution', name: 'Side contribution' }, { id: 'side-spend', kind: 'spend', name: 'Side spend', serviceId: service.id },
   ]);
   await postTransactions(db(), [{
     id: 'side-tx-1', kind: 'spend', occurredOn: isoDaysAgo(20), description: 'Supervision', recordedBy: 'test',
