@@ -6,8 +6,8 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { preparedQuery } from '../platform/db.ts';
 import { RefusedInput } from '../platform/refused.ts';
-import { appendAudit } from '../audit/log.ts';
-import { revokeTokensOfUser } from '../interop/tokens.ts';
+import { appendAudit } from '../audit/index.ts';
+import { revokeTokensOfUser } from '../interop/index.ts';
 import type { Role } from './schema.ts';
 
 export interface SignedInUser {

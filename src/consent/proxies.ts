@@ -7,8 +7,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
-import { appendAudit } from '../audit/log.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { appendAudit } from '../audit/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { categories, type Category } from './categories.ts';
 

@@ -6,8 +6,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
-import { appendAudit } from '../audit/log.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { appendAudit } from '../audit/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { loadAccessFacts } from './facts.ts';
 import { actorOf } from './access.ts';

@@ -6,7 +6,7 @@
 // never its content. A practitioner made inactive (they left) loses their sign-in's sessions and
 // tokens in the same transaction as the change.
 import type { HealthcareService, Location, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from '../audit/index.ts';
 import {
   createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
   type LocationItem, type OrganisationItem, type ServiceItem,

@@ -6,7 +6,7 @@ import type { DemoAccountInfo } from '../auth/routes.ts';
 import { createAccount } from '../auth/accounts.ts';
 import { addAction, addGoal, createPlan, plansOf } from './plans.ts';
 import { makeLeadPractitioner } from '../consent/index.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { addMonths } from './models.ts';
 
 export async function setUpPlansDemo(db: Kysely<Database>, citizenId: string, practitionerId: string, password: string): Promise<DemoAccountInfo[]> {

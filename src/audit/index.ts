@@ -1,0 +1,2 @@
+// The audit module's front door: appending to the hash-chained log and verifying it.
+export { appendAudit, type AuditEntry } from './log.ts';

@@ -1,0 +1,3 @@
+// The auth module's front door: who is signed in, and their role.
+export type { SignedInUser } from './accounts.ts';
+export type { Role } from './schema.ts';

@@ -1,0 +1,2 @@
+// The interop module's front door: bearer tokens other modules end with an account.
+export { revokeTokensOfUser } from './tokens.ts';
