@@ -7,6 +7,7 @@ import { blockRanges, pairsInBlocks } from './blocking.ts';
 import { PatternTally } from './estimate.ts';
 import { compareListedPairs, scanForScoring, scanForTraining } from './pair-scan.ts';
 import type { ScanData, ScoredPairs, ScoringTables, TrainingScan } from './pair-scan.ts';
+import { createWeightHistogram, mergeWeightHistogram } from './weight-histogram.ts';
 
 export type LinkJob =
   | { type: 'train'; id: number; from: number; to: number; sampleRate: number }
@@ -24,7 +25,7 @@ export interface TrainingPatterns {
 export interface LinkPool {
   /** Counts every candidate pair and aggregates the comparison patterns of a `sampleRate` share. */
   train(sampleRate: number, onProgress?: (done: number, total: number) => void): Promise<TrainingPatterns>;
-  /** Every candidate pair at or above the tables' minimum weight. */
+  /** Every candidate pair at or above the tables' minimum weight (and, if asked, every pair's weight in a histogram). */
   score(tables: ScoringTables, onProgress?: (done: number, total: number) => void): Promise<ScoredPairs>;
   /** Comparison vectors of listed pairs (random pairs for u). */
   compare(left: Uint32Array, right: Uint32Array): Promise<Uint8Array>;
@@ -49,8 +50,10 @@ function mergePatterns(parts: readonly TrainingScan[], fieldCount: number): Trai
 
 function concatScored(parts: readonly ScoredPairs[]): ScoredPairs {
   const total = parts.reduce((sum, part) => sum + part.left.length, 0);
+  const firstHistogram = parts.find((part) => part.histogram)?.histogram;
   const merged: ScoredPairs = {
     left: new Uint32Array(total), right: new Uint32Array(total), weights: new Float64Array(total), scanned: 0,
+    histogram: firstHistogram ? createWeightHistogram(firstHistogram.origin) : null,
   };
   let offset = 0;
   for (const part of parts) {
@@ -58,6 +61,7 @@ function concatScored(parts: readonly ScoredPairs[]): ScoredPairs {
     merged.right.set(part.right, offset);
     merged.weights.set(part.weights, offset);
     merged.scanned += part.scanned;
+    if (merged.histogram && part.histogram) mergeWeightHistogram(merged.histogram, part.histogram);
     offset += part.left.length;
   }
   return merged;

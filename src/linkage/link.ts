@@ -14,6 +14,8 @@ import type { PreparedColumns } from './prepare.ts';
 import { blockRecords, DEFAULT_MAX_BLOCK_SIZE, trainModel } from './train.ts';
 import type { TrainingOptions } from './train.ts';
 import type { FieldSpec, LinkageModel, LinkRecord, PreparedRecord } from './types.ts';
+import { createWeightHistogram } from './weight-histogram.ts';
+import type { WeightHistogram } from './weight-histogram.ts';
 
 export interface LinkOptions extends TrainingOptions {
   /** Worker threads for pair comparison (default: up to 2, one per core). */
@@ -27,6 +29,12 @@ export interface LinkOptions extends TrainingOptions {
   cannotLink?: readonly (readonly [number, number])[];
   /** Also return the candidate pairs scoring between the review and the cluster threshold. */
   collectUncertain?: boolean;
+  /**
+   * Also count every candidate pair's match weight into a histogram (the model report). Every
+   * pair is then scored in full rather than given up once it cannot link, so scoring takes longer;
+   * memory does not grow.
+   */
+  weightHistogram?: boolean;
 }
 
 export interface LinkResult {
@@ -45,6 +53,8 @@ export interface LinkResult {
   links: WeightedLink[];
   /** With `collectUncertain`: candidate pairs in the review band (below the cluster threshold). */
   uncertainPairs: WeightedLink[];
+  /** With `weightHistogram`: every candidate pair's weight, in bins with an edge at the cluster threshold. */
+  weightHistogram: WeightHistogram | null;
 }
 
 function cannotLinkKeyOf(specs: readonly FieldSpec[], records: readonly PreparedRecord[]): (record: number) => string | null {
@@ -92,7 +102,9 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
     const clusterThreshold = threshold ?? training.model.linkThreshold;
     const keepFrom = options.collectUncertain ? Math.min(training.model.reviewThreshold, clusterThreshold) : clusterThreshold;
     scorer = createScorer(training.model);
-    scored = await pool.score(scoringTables(scorer, table, keepFrom), (done, total) =>
+    const tables = scoringTables(scorer, table, keepFrom);
+    if (options.weightHistogram) tables.histogramOrigin = log2Odds(clusterThreshold);
+    scored = await pool.score(tables, (done, total) =>
       onProgress?.({ stage: 'scoring', done, total }),
     );
   } finally {
@@ -139,5 +151,7 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   return {
     clusterOf, model, specs, candidatePairCount: training.candidatePairCount, linkCount: links.length,
     prepared, pairProbability, links, uncertainPairs,
+    // No blocks at all means no ranges were scanned, so no histogram came back: an empty one.
+    weightHistogram: options.weightHistogram ? scored.histogram ?? createWeightHistogram(log2Odds(clusterThreshold)) : null,
   };
 }

@@ -11,6 +11,8 @@ import type { PersonCheck } from './model.ts';
 import { NULL_LEVEL } from './types.ts';
 import type { FieldKind, PreparedValue } from './types.ts';
 import type { PreparedColumns } from './prepare.ts';
+import { addWeight, createWeightHistogram, firstBinCeiling } from './weight-histogram.ts';
+import type { WeightHistogram } from './weight-histogram.ts';
 
 export interface ScanData extends PreparedColumns {
   kinds: readonly FieldKind[];
@@ -83,6 +85,12 @@ export interface ScoringTables {
   minimumWeight: number;
   /** The person check (model.ts personCap). */
   person: PersonCheck;
+  /**
+   * When set, every candidate pair's weight is counted into a histogram with this origin (the
+   * model report's distribution), kept or not: a pair is scored until it is known to fall in the
+   * histogram's open-ended first bin, far below any threshold, rather than until it cannot be kept.
+   */
+  histogramOrigin?: number;
 }
 
 export interface ScoredPairs {
@@ -91,6 +99,8 @@ export interface ScoredPairs {
   weights: Float64Array;
   /** Candidate pairs scanned. */
   scanned: number;
+  /** With `histogramOrigin`: the weights of every candidate pair scanned, in bins. */
+  histogram: WeightHistogram | null;
 }
 
 class PairBuffer {
@@ -121,7 +131,8 @@ class PairBuffer {
  * missing are settled, the rest counted at their best non-exact level. Then the
  * unsettled fields are compared cheapest first, tightening the bound, and the pair is
  * dropped as soon as it cannot reach the minimum. The kept pairs and their weights are
- * exactly those of a full comparison.
+ * exactly those of a full comparison. With a histogram a pair is given up only below the
+ * histogram's first bin, and is counted there at the bound reached.
  */
 export function scanForScoring(data: ScanData, from: number, to: number, tables: ScoringTables): ScoredPairs {
   const order = slotsByCost(data.kinds);
@@ -133,6 +144,10 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
   const nhsSlot = data.kinds.indexOf('nhs_number');
   const sexSlot = data.kinds.indexOf('sex');
   const kept = new PairBuffer();
+  const histogram = tables.histogramOrigin === undefined ? null : createWeightHistogram(tables.histogramOrigin);
+  // A pair is given up only once it cannot be kept and the histogram needs no more of its weight.
+  const giveUpBelow = histogram ? Math.min(tables.minimumWeight, firstBinCeiling(histogram)) : tables.minimumWeight;
+  const giveUp = histogram ? (bound: number): void => addWeight(histogram, bound) : (): void => {};
   let scanned = 0;
   forEachCandidatePair(data.index, from, to, (a, b) => {
     scanned++;
@@ -155,27 +170,28 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
         bound += best[slot]!;
       }
     }
-    if (bound < tables.minimumWeight) return;
+    if (bound < giveUpBelow) return giveUp(bound);
     for (let k = 0; k < order.length; k++) {
       const slot = order[k]!;
       if (settled[slot] === 1) continue;
       const level = compareSlot(data, givenSlot, familySlot, slot, a, b);
       // A present value can still add nothing: a family name when the names are swapped.
       bound += (level === NULL_LEVEL ? 0 : tables.weights[slot]![level]!) - best[slot]!;
-      if (bound < tables.minimumWeight) return;
+      if (bound < giveUpBelow) return giveUp(bound);
     }
-    // Only pairs that would be kept, and could be capped, pay for the person check.
+    // Only pairs the check could hold down pay for it (without a histogram, only those still kept).
     if (bound > tables.person.otherPersonCap) {
       bound = Math.min(bound, personCap(tables.person, (slot) => compareSlot(data, givenSlot, familySlot, slot, a, b)));
-      if (bound < tables.minimumWeight) return;
     }
-    kept.push(a, b, bound);
+    if (histogram) addWeight(histogram, bound);
+    if (bound >= tables.minimumWeight) kept.push(a, b, bound);
   });
   return {
     left: kept.left.slice(0, kept.length),
     right: kept.right.slice(0, kept.length),
     weights: kept.weights.slice(0, kept.length),
     scanned,
+    histogram,
   };
 }
 
