@@ -9,7 +9,7 @@ import { registerWebRoutes } from './web/routes.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
 import { registerRecordsRoutes } from './records/routes.ts';
 import { registerDirectoryRoutes } from './directory/routes.ts';
-import { registerLinkageRoutes } from './linkage/routes.ts';
+import { registerLinkageRoutes } from './linkage/index.ts';
 import { registerBudgetRoutes } from './budgets/routes.ts';
 import { registerReferralRoutes } from './referrals/routes.ts';
 import { registerPlansRoutes } from './plans/routes.ts';

@@ -5,7 +5,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { sql } from 'kysely';
-import { receiveSourceRecord } from '../src/linkage/person-index.ts';
+import { receiveSourceRecord } from '../src/linkage/index.ts';
 import { startTestServer, DEMO_PASSWORD, type TestServer } from './support/server.ts';
 import { browserAvailable, closePage, launchBrowser, openPage, seriousAccessibilityProblems, signInAs } from './support/browser.ts';
 

@@ -8,7 +8,7 @@ import type { GenerateOptions, HouseholdBundle, PlaceFrame } from '../synth/type
 import { refreshInsight } from '../insight/refresh.ts';
 import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from '../platform/bulk.ts';
-import { indexPlaceRecords, type IndexSummary } from '../linkage/person-index.ts';
+import { indexPlaceRecords, type IndexSummary } from '../linkage/index.ts';
 import { populateDirectoryFromPlace } from '../directory/populate.ts';
 import { seedBudgets, type BudgetSeedSummary } from '../budgets/seed.ts';
 import { seedDemoReferrals } from '../referrals/seed.ts';

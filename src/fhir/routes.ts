@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { userForApiToken } from '../interop/tokens.ts';
-import { withIndexLock, forgetIndexState, indexState } from '../linkage/index-state.ts';
+import { withIndexLock, forgetIndexState, indexState } from '../linkage/index.ts';
 import { defFor, readResource, readRow, search, type FhirContext, type Query } from './engine.ts';
 import { FhirError, invalid, operationOutcome, stopIfClientGone } from './outcome.ts';
 import { checkBundleEntries, checkResourceSize, MAX_BUNDLE_BYTES, MAX_RESOURCE_BYTES } from './limits.ts';

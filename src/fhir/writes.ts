@@ -8,11 +8,10 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../platform/schema.ts';
 import { decideRecordAccess, openRelationship } from '../consent/index.ts';
 import { isCategory, type Category } from '../consent/index.ts';
-import { withIndexLock, forgetIndexState, indexState } from '../linkage/index-state.ts';
+import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '../linkage/index.ts';
 import { applyReferralAction, ReferralInputError, sendReferral } from '../referrals/referrals.ts';
 import type { ReferralAction } from '../referrals/state.ts';
 import { isValidNhsNumber } from '../people/nhs-number.ts';
-import { storeAndLinkBatch } from '../interop/link-batch.ts';
 import { fieldsFromPatient } from '../interop/import.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
@@ -88,7 +87,7 @@ export async function createPatient(ctx: FhirContext, db: Kysely<Database>, inde
   const result = await storeAndLinkBatch(indexDb, db, source, [cleaned]);
   const outcome = result.bySourceId.get(cleaned.sourceId)!;
   const personId = outcome.personId!;
-  const isNew = outcome.outcome === 'new_person' || (outcome.outcome === 'review' && await isProvisional(db, personId, source, cleaned.sourceId));
+  const isNew = outcome.createdPerson;
   // Registering someone new opens a case for the registering organisation, which now holds their
   // record. Matching someone already known opens nothing: access to an existing person's record
   // follows a referral, a case their own agency opened, or joining their network, never a match.
@@ -100,13 +99,6 @@ export async function createPatient(ctx: FhirContext, db: Kysely<Database>, inde
   }
   await decideRecordAccess(db, { actor: ctx.actor, personId, categories: ['demographics'], purpose: purposeOf(ctx.actor), action: 'write' });
   return { type: 'Patient', id: personId, created: isNew };
-}
-
-/** Whether the person was made for this record (a provisional person pending review), not matched. */
-async function isProvisional(db: Kysely<Database>, personId: string, source: string, sourceId: string): Promise<boolean> {
-  const links = await db.selectFrom('record_links as l').innerJoin('source_records as s', 's.id', 'l.source_record_id')
-    .select(['s.source', 's.source_id']).where('l.person_id', '=', personId).where('l.superseded_at', 'is', null).execute();
-  return links.length === 1 && links[0]!.source === source && links[0]!.source_id === sourceId;
 }
 
 export async function createPatientStandalone(ctx: FhirContext, resource: Resource): Promise<WriteResult> {

@@ -17,8 +17,9 @@ import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { hasStopped, isThisProcess, thisProcess, type ProcessOwner } from '../platform/process-owner.ts';
-import { acquireIndexLock, forgetIndexState, indexState, type IndexState } from '../linkage/index-state.ts';
-import { planLinks, storeBatch, writeLinkPlan, type IncomingRecord, type LinkPlan } from './link-batch.ts';
+import {
+  acquireIndexLock, forgetIndexState, indexState, planLinks, storeBatch, writeLinkPlan, type IncomingRecord, type IndexState, type LinkPlan,
+} from '../linkage/index.ts';
 import {
   bundleEntries, formatOf, ImportInputError, mappableFields, scanFile, type ColumnMapping, type FileScan, type ImportFormat, type MappableField,
 } from './read-input.ts';

@@ -11,9 +11,7 @@ import { Transform, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { RefusedInput } from '../platform/refused.ts';
 import { isValidNhsNumber } from '../people/nhs-number.ts';
-import { isCalendarDate } from '../linkage/normalise.ts';
-import type { SourceFields } from '../linkage/person-index.ts';
-import type { IncomingRecord } from './link-batch.ts';
+import { isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/resources.ts';
 
 export const mappableFields = ['given_name', 'middle_name', 'family_name', 'birth_date', 'sex', 'nhs_number', 'phone', 'email', 'postcode', 'address'] as const;

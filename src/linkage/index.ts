@@ -1,4 +1,7 @@
-// Public API of the record-linkage engine.
+// The linkage module's public surface: the record-linkage engine (link files, match one record,
+// explain a pair), the person index in the database (every agency record linked to a person,
+// with the one decision for each arriving record), and the `joinery link` / `joinery index`
+// commands. Other modules import only this file.
 
 export type {
   BlockingRule,
@@ -22,3 +25,20 @@ export { modelFromJson, modelToJson, probabilityFromWeight } from './model.ts';
 export { isValidNhsNumber } from './normalise.ts';
 export { runLinkJob, writeClusterCsv } from './job.ts';
 export { registerLinkCommand } from './cli.ts';
+export { registerIndexCommand } from './cli.ts';
+export { registerLinkageRoutes } from './routes.ts';
+
+// The person index in the database.
+export type { SourceFields } from './link-writes.ts';
+export { bestValues } from './link-writes.ts';
+export {
+  decideLink, planLinks, receiveSourceRecord, storeAndLinkBatch, storeBatch, writeLinkPlan,
+} from './receive.ts';
+export type {
+  BatchOutcome, BatchResult, IncomingRecord, LinkDecision, LinkPlan, ReceiveResult, RecordOutcome, StoredBatch,
+} from './receive.ts';
+export { indexPlaceRecords, pairwiseScores } from './person-index.ts';
+export type { IndexOptions, IndexSummary } from './person-index.ts';
+export { acquireIndexLock, forgetIndexState, indexState, withIndexLock } from './index-state.ts';
+export type { IndexState } from './index-state.ts';
+export { isCalendarDate } from './normalise.ts';

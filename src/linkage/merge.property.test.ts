@@ -9,7 +9,7 @@ import { openPglite, type DatabaseHandle } from '../platform/db.ts';
 import { migrateToLatest } from '../platform/migrate.ts';
 import { loadSyntheticPlace } from '../demo/load-place.ts';
 import { mergePersons, unmerge } from './merge.ts';
-import { receiveSourceRecord } from './person-index.ts';
+import { receiveSourceRecord } from './receive.ts';
 
 const actor = { id: 'u-property', role: 'data_quality' };
 

@@ -7,7 +7,8 @@ import { testDatabaseTargets } from '../platform/testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { loadSyntheticPlace } from '../demo/load-place.ts';
 import { createPlaceFrame, generateHouseholds } from '../synth/generate.ts';
-import { indexPlaceRecords, pairwiseScores, receiveSourceRecord } from './person-index.ts';
+import { indexPlaceRecords, pairwiseScores } from './person-index.ts';
+import { receiveSourceRecord } from './receive.ts';
 import { decideReview, reviewItem } from './review.ts';
 import { mergePersons, unmerge } from './merge.ts';
 

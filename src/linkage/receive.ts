@@ -1,7 +1,9 @@
-// Stores a batch of agency records as received and links each one through the person index,
-// in the caller's transaction: the batch equivalent of receiveSourceRecord. Idempotent on
-// (source, source_id): a record received again with the same fields changes nothing; with
-// different fields its old version goes to source_record_history.
+// The one home of the person index's link decisions: every agency record that arrives (a bulk
+// import, a FHIR Patient create, a record an agency sends one at a time) is stored as received
+// and then linked here, to an existing person, a new person, or a new person with items for a
+// reviewer. `decideLink` is the decision; everything else stores, plans and writes around it.
+// Idempotent on (source, source_id): a record received again with the same fields changes
+// nothing; with different fields its old version goes to source_record_history.
 //
 // Three steps, so a bulk import can overlap them across batches (the database stores one
 // batch while this process matches the next): storeBatch and writeLinkPlan run in the
@@ -12,11 +14,12 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
-import { bestValues, newPersonId, type SourceFields } from '../linkage/person-index.ts';
-import { addInternedRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from '../linkage/online.ts';
+import { addInternedRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from './online.ts';
 import {
-  RECORD_PREFIX, indexAnchor, indexState, livePerson, type IndexState,
-} from '../linkage/index-state.ts';
+  RECORD_PREFIX, forgetIndexState, indexAnchor, indexState, livePerson, withIndexLock, type IndexState,
+} from './index-state.ts';
+import { indexWhileLocked } from './person-index.ts';
+import { bestValues, insertLinks, insertNewPersons, insertReviews, newPersonId, type NewReview, type SourceFields } from './link-writes.ts';
 
 export interface IncomingRecord { sourceId: string; fields: SourceFields }
 
@@ -31,7 +34,7 @@ export interface BatchResult {
   /** Stored without linking: no linkage model has been trained yet (run `joinery index`). */
   unlinked: number;
   /** Each record's outcome (left empty for a bulk import, which only counts). */
-  bySourceId: Map<string, { sourceRecordId: number; personId: string | null; outcome: BatchOutcome }>;
+  bySourceId: Map<string, RecordOutcome>;
 }
 
 function sameFields(a: SourceFields, b: SourceFields): boolean {
@@ -123,7 +126,7 @@ export async function storeBatch(
     const old = existing.get(sourceId)!;
     if (sameFields(old.fields, fields) && old.person_id !== null) {
       result.unchanged++;
-      if (outcomes) result.bySourceId.set(sourceId, { sourceRecordId: Number(old.id), personId: old.person_id, outcome: 'unchanged' });
+      if (outcomes) result.bySourceId.set(sourceId, { sourceRecordId: Number(old.id), personId: old.person_id, outcome: 'unchanged', createdPerson: false, probability: null, candidates: [] });
     } else changed.push({ id: Number(old.id), sourceId, fields, old });
   }
   result.unchanged += input.length - latest.size;
@@ -146,6 +149,76 @@ export async function storeBatch(
   return { result, toLink, outcomes };
 }
 
+/** What the index decided for one record, before anything is written. */
+export interface LinkDecision {
+  personId: string;
+  outcome: Exclude<BatchOutcome, 'unchanged' | 'unlinked'>;
+  /** The match probability of the link (1 for a reviewer's must-link), null when nothing matched. */
+  probability: number | null;
+  method: 'reviewer' | 'probabilistic' | 'probabilistic_new';
+  /** A new person was made for this record (a stranger, or a doubtful match sent to review). */
+  createdPerson: boolean;
+  /** Other persons a reviewer should compare it with. */
+  reviews: Omit<NewReview, 'sourceRecordId'>[];
+  /** Every live candidate, best first. */
+  candidates: CandidatePerson[];
+}
+
+/**
+ * The decision: link to the one clearly best person (or the person a reviewer tied the record
+ * to), keep a changed record where it was when nothing is now clear, or make a new person; and
+ * when the evidence is doubtful, open review items for the persons it might also be.
+ */
+export function decideLink(
+  state: IndexState,
+  record: { id: number; currentPerson: string | null },
+  candidatesFound: readonly CandidatePerson[],
+): LinkDecision {
+  const currentPerson = record.currentPerson === null ? null : livePerson(state, record.currentPerson);
+  const mustLink = state.mustLink.get(record.id);
+  const candidates = liveCandidates(state, candidatesFound, state.cannotLink.get(record.id));
+  const best = candidates[0];
+  const linkTo = mustLink !== undefined ? livePerson(state, mustLink) : best && clearBest(candidates, state.model) ? best.personId : null;
+  let personId: string;
+  let outcome: LinkDecision['outcome'];
+  let probability: number | null = null;
+  let createdPerson = false;
+  if (linkTo !== null) {
+    personId = linkTo;
+    probability = mustLink !== undefined ? 1 : best!.probability;
+    outcome = currentPerson === null ? 'linked' : currentPerson === personId ? 'kept' : 'relinked';
+  } else if (currentPerson !== null) {
+    // A changed record that no longer clearly matches anyone stays where it is.
+    personId = currentPerson;
+    outcome = best ? 'review' : 'kept';
+  } else {
+    personId = newPersonId();
+    createdPerson = true;
+    outcome = best ? 'review' : 'new_person';
+  }
+  const reviews = linkTo !== null || !best ? [] : candidates
+    .filter((candidate) => candidate.personId !== personId && candidate.probability >= state.model.reviewThreshold)
+    .slice(0, REVIEW_CANDIDATES)
+    .map((candidate) => ({
+      candidatePersonId: candidate.personId, probability: candidate.probability,
+      comparedRecordId: candidate.recordId.startsWith(RECORD_PREFIX) ? Number(candidate.recordId.slice(RECORD_PREFIX.length)) : null,
+      reason: candidate.probability >= state.model.linkThreshold ? 'ambiguous' : 'uncertain',
+    }));
+  const method = mustLink !== undefined ? 'reviewer' : linkTo !== null ? 'probabilistic' : 'probabilistic_new';
+  return { personId, outcome, probability, method, createdPerson, reviews, candidates };
+}
+
+/** One record's outcome as the caller sees it. */
+export interface RecordOutcome {
+  sourceRecordId: number;
+  personId: string | null;
+  outcome: BatchOutcome;
+  createdPerson: boolean;
+  /** The new link's match probability (null when unchanged, kept or a new person). */
+  probability: number | null;
+  candidates: CandidatePerson[];
+}
+
 /**
  * Links a stored batch through the person index (no `state`: no model trained yet, so the
  * records stay unlinked). CPU only; the index is updated as it goes. Fills in the batch's
@@ -157,58 +230,36 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
   if (!state) {
     for (const record of toLink) {
       result.unlinked++;
-      if (stored.outcomes) result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId: record.currentPerson, outcome: record.currentPerson ? 'kept' : 'unlinked' });
+      if (stored.outcomes) {
+        result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId: record.currentPerson, outcome: record.currentPerson ? 'kept' : 'unlinked', createdPerson: false, probability: null, candidates: [] });
+      }
     }
     return plan;
   }
   for (const record of toLink) {
-    const currentPerson = record.currentPerson === null ? null : livePerson(state, record.currentPerson);
     if (record.currentPerson !== null) {
+      // Its old version must not vote for itself.
       const entry = state.recordEntries.get(record.id);
       if (entry !== undefined) setEntryPerson(state.index, entry, '');
     }
     // Prepared and numbered once: matched, then added to the index under its record key.
-    const key = RECORD_PREFIX + record.id;
-    const interned = internFields(state.index, key, record.fields);
-    const ruledOut = state.cannotLink.get(record.id);
-    const mustLink = state.mustLink.get(record.id);
+    const interned = internFields(state.index, RECORD_PREFIX + record.id, record.fields);
     // A reviewer's word on this record changes who may win: then every candidate is scored.
-    const match = matchInternedRecord(state.index, state.model, interned, { decisionOnly: ruledOut === undefined && mustLink === undefined });
-    const candidates = liveCandidates(state, match.candidates, ruledOut);
-    const best = candidates[0];
-    const linkTo = mustLink !== undefined ? livePerson(state, mustLink) : best && clearBest(candidates, state.model) ? best.personId : null;
-    let personId: string;
-    let outcome: BatchOutcome;
-    let probability: number | null = null;
-    if (linkTo !== null) {
-      personId = linkTo;
-      probability = mustLink !== undefined ? 1 : best!.probability;
-      outcome = currentPerson === null ? 'linked' : currentPerson === personId ? 'kept' : 'relinked';
-    } else if (currentPerson !== null) {
-      personId = currentPerson;
-      outcome = best ? 'review' : 'kept';
-    } else {
-      personId = newPersonId();
-      plan.newPersons.push({ id: personId, records: [record.fields] });
-      outcome = best ? 'review' : 'new_person';
-    }
+    const reviewed = state.cannotLink.has(record.id) || state.mustLink.has(record.id);
+    const match = matchInternedRecord(state.index, state.model, interned, { decisionOnly: !reviewed });
+    const decision = decideLink(state, record, match.candidates);
+    const { personId, outcome } = decision;
+    const currentPerson = record.currentPerson === null ? null : livePerson(state, record.currentPerson);
+    if (decision.createdPerson) plan.newPersons.push({ id: personId, records: [record.fields] });
     if (currentPerson !== personId) {
       if (currentPerson !== null) plan.supersede.push(record.id);
-      plan.links.push({ sourceRecordId: record.id, personId, method: mustLink !== undefined ? 'reviewer' : linkTo !== null ? 'probabilistic' : 'probabilistic_new', probability });
+      plan.links.push({ sourceRecordId: record.id, personId, method: decision.method, probability: decision.probability });
     }
-    if (linkTo === null && best) {
-      for (const candidate of candidates.filter((c) => c.personId !== personId && c.probability >= state.model.reviewThreshold).slice(0, REVIEW_CANDIDATES)) {
-        plan.reviews.push({
-          sourceRecordId: record.id, candidatePersonId: candidate.personId, probability: candidate.probability,
-          comparedRecordId: candidate.recordId.startsWith(RECORD_PREFIX) ? Number(candidate.recordId.slice(RECORD_PREFIX.length)) : null,
-          reason: candidate.probability >= state.model.linkThreshold ? 'ambiguous' : 'uncertain',
-        });
-      }
-    }
+    for (const review of decision.reviews) plan.reviews.push({ sourceRecordId: record.id, ...review });
     // Keep the in-process index in step as the batch goes (a failed batch forgets the index).
     state.recordEntries.set(record.id, state.index.recordIds.length);
     addInternedRecord(state.index, interned, personId);
-    if (outcome === 'new_person' || (outcome === 'review' && currentPerson === null)) {
+    if (decision.createdPerson) {
       const values = bestValues([record.fields]);
       const anchor = { id: personId, given_name: values.given_name, family_name: values.family_name, birth_date: values.birth_date, sex: values.sex, nhs_number: values.nhs_number, phone: values.phone, email: values.email, postcode: values.postcode, address_line: values.address };
       indexAnchor(state, anchor);
@@ -216,44 +267,58 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;
     else if (outcome === 'new_person') result.newPerson++;
     else if (outcome === 'review') result.review++;
-    if (stored.outcomes) result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId, outcome });
+    if (stored.outcomes) {
+      result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId, outcome, createdPerson: decision.createdPerson, probability: decision.probability, candidates: decision.candidates });
+    }
   }
   return plan;
 }
 
-/** Writes a batch's new persons, links and review items. */
-export async function writeLinkPlan(trx: Kysely<Database>, plan: LinkPlan): Promise<void> {
-  const { newPersons, links, supersede, reviews } = plan;
-  if (newPersons.length > 0) {
-    const rows = newPersons.map((person) => ({ id: person.id, ...bestValues(person.records) }));
-    await bulkInsert(trx, 'persons', [
-      { name: 'id', type: 'text', value: (p) => p.id },
-      { name: 'given_name', type: 'text', value: (p) => p.given_name },
-      { name: 'family_name', type: 'text', value: (p) => p.family_name },
-      { name: 'birth_date', type: 'date', value: (p) => p.birth_date },
-      { name: 'sex', type: 'text', value: (p) => p.sex },
-      { name: 'nhs_number', type: 'text', value: (p) => p.nhs_number },
-      { name: 'phone', type: 'text', value: (p) => p.phone },
-      { name: 'email', type: 'text', value: (p) => p.email },
-      { name: 'origin', type: 'text', value: () => 'linkage' },
-      { name: 'linkage_postcode', type: 'text', value: (p) => p.postcode },
-      { name: 'linkage_address', type: 'text', value: (p) => p.address },
-    ], rows);
+/** Writes a batch's new persons, links and review items; returns the review items' ids. */
+export async function writeLinkPlan(trx: Kysely<Database>, plan: LinkPlan): Promise<number[]> {
+  await insertNewPersons(trx, plan.newPersons);
+  if (plan.supersede.length > 0) {
+    await sql`update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${plan.supersede}::bigint[])`.execute(trx);
   }
-  if (supersede.length > 0) {
-    await sql`update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${supersede}::bigint[])`.execute(trx);
-  }
-  await bulkInsert(trx, 'record_links', [
-    { name: 'source_record_id', type: 'bigint', value: (l) => l.sourceRecordId },
-    { name: 'person_id', type: 'text', value: (l) => l.personId },
-    { name: 'method', type: 'text', value: (l) => l.method },
-    { name: 'match_probability', type: 'float8', value: (l) => l.probability },
-  ], links);
-  if (reviews.length > 0) {
-    await sql`
-      insert into linkage_reviews (source_record_id, candidate_person_id, compared_record_id, probability, reason)
-      select * from unnest(${reviews.map((r) => r.sourceRecordId)}::bigint[], ${reviews.map((r) => r.candidatePersonId)}::text[],
-        ${reviews.map((r) => r.comparedRecordId)}::bigint[], ${reviews.map((r) => r.probability)}::float8[], ${reviews.map((r) => r.reason)}::text[])
-      on conflict (source_record_id, candidate_person_id) where status = 'open' do nothing`.execute(trx);
-  }
+  await insertLinks(trx, plan.links, false);
+  return insertReviews(trx, plan.reviews);
+}
+
+/** What receiving one record did. */
+export interface ReceiveResult {
+  sourceRecordId: number;
+  outcome: Exclude<BatchOutcome, 'unlinked'>;
+  /** The person the record is now linked to. */
+  personId: string;
+  probability: number | null;
+  createdPerson: boolean;
+  /** Review items opened for this record. */
+  reviewIds: number[];
+  candidates: CandidatePerson[];
+}
+
+/**
+ * One agency record, stored and linked at once in its own transaction, under the index lock
+ * (trains the first model if there is none yet). The same decision as a bulk import's.
+ */
+export async function receiveSourceRecord(db: Kysely<Database>, source: string, sourceId: string, fields: SourceFields): Promise<ReceiveResult> {
+  return withIndexLock(db, async () => {
+    if (!await indexState(db)) await indexWhileLocked(db, {});
+    const state = await indexState(db);
+    if (!state) throw new Error('the person index could not be built');
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const stored = await storeBatch(trx, source, [{ sourceId, fields }]);
+        const reviewIds = await writeLinkPlan(trx, planLinks(state, stored));
+        const outcome = stored.result.bySourceId.get(sourceId)!;
+        return {
+          sourceRecordId: outcome.sourceRecordId, outcome: outcome.outcome as ReceiveResult['outcome'], personId: livePerson(state, outcome.personId!), probability: outcome.probability,
+          createdPerson: outcome.createdPerson, reviewIds, candidates: outcome.candidates,
+        };
+      });
+    } catch (error) {
+      forgetIndexState(db);
+      throw error;
+    }
+  });
 }

@@ -1,0 +1,111 @@
+// The person index's writes: new persons made from their records' best values, links from
+// records to persons (superseding the old link), and items for a reviewer. Shared by the batch
+// re-clustering (person-index.ts) and the one-record-at-a-time decisions (receive.ts), so a
+// person is made, and a link or review item written, the same way whichever path decided it.
+
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { bulkInsert } from '../platform/bulk.ts';
+import { isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.ts';
+
+/** An agency record's fields as received, by Joinery field name. */
+export type SourceFields = Record<string, string>;
+
+/** A new person's values: per field the most common non-empty value among its records. */
+export function bestValues(records: readonly SourceFields[]): {
+  given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null;
+  phone: string | null; email: string | null; postcode: string | null; address: string | null;
+} {
+  const mode = (field: string, accept: (value: string) => string | null = (v) => v): string | null => {
+    const counts = new Map<string, number>();
+    for (const record of records) {
+      const raw = record[field];
+      const value = typeof raw === 'string' && raw.trim() !== '' ? accept(raw.trim()) : null;
+      if (value !== null) counts.set(value, (counts.get(value) ?? 0) + 1);
+    }
+    let best: string | null = null;
+    let bestCount = 0;
+    for (const [value, count] of counts) if (count > bestCount) [best, bestCount] = [value, count];
+    return best;
+  };
+  const isoDate = (value: string): string | null => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
+    const date = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value ? value : null;
+  };
+  const sex = (value: string): string | null => {
+    const normal = normaliseSex(value);
+    return normal === 'f' ? 'female' : normal === 'm' ? 'male' : null;
+  };
+  const nhs = (value: string): string | null => {
+    const normal = normaliseNhsNumber(value);
+    return normal !== null && isValidNhsNumber(normal) ? normal : null;
+  };
+  return {
+    given_name: mode('given_name') ?? '',
+    family_name: mode('family_name') ?? '',
+    birth_date: mode('birth_date', isoDate),
+    sex: mode('sex', sex),
+    nhs_number: mode('nhs_number', nhs),
+    phone: mode('phone'),
+    email: mode('email'),
+    postcode: mode('postcode'),
+    address: mode('address'),
+  };
+}
+
+export function newPersonId(): string {
+  return `lp-${randomUUID()}`;
+}
+
+export async function insertNewPersons(db: Kysely<Database>, persons: { id: string; records: SourceFields[] }[]): Promise<void> {
+  const rows = persons.map((person) => ({ id: person.id, ...bestValues(person.records) }));
+  await bulkInsert(db, 'persons', [
+    { name: 'id', type: 'text', value: (p) => p.id },
+    { name: 'given_name', type: 'text', value: (p) => p.given_name },
+    { name: 'family_name', type: 'text', value: (p) => p.family_name },
+    { name: 'birth_date', type: 'date', value: (p) => p.birth_date },
+    { name: 'sex', type: 'text', value: (p) => p.sex },
+    { name: 'nhs_number', type: 'text', value: (p) => p.nhs_number },
+    { name: 'phone', type: 'text', value: (p) => p.phone },
+    { name: 'email', type: 'text', value: (p) => p.email },
+    { name: 'origin', type: 'text', value: () => 'linkage' },
+    { name: 'linkage_postcode', type: 'text', value: (p) => p.postcode },
+    { name: 'linkage_address', type: 'text', value: (p) => p.address },
+  ], rows);
+}
+
+export interface NewLink { sourceRecordId: number; personId: string; method: string; probability: number | null }
+
+export async function insertLinks(db: Kysely<Database>, links: readonly NewLink[], supersede: boolean): Promise<void> {
+  if (supersede) {
+    for (let start = 0; start < links.length; start += 5000) {
+      const ids = links.slice(start, start + 5000).map((link) => link.sourceRecordId);
+      await sql`update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${ids}::bigint[])`.execute(db);
+    }
+  }
+  await bulkInsert(db, 'record_links', [
+    { name: 'source_record_id', type: 'bigint', value: (l) => l.sourceRecordId },
+    { name: 'person_id', type: 'text', value: (l) => l.personId },
+    { name: 'method', type: 'text', value: (l) => l.method },
+    { name: 'match_probability', type: 'float8', value: (l) => l.probability },
+  ], links as NewLink[]);
+}
+
+export interface NewReview { sourceRecordId: number; candidatePersonId: string; comparedRecordId: number | null; probability: number; reason: string }
+
+export async function insertReviews(db: Kysely<Database>, reviews: readonly NewReview[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (let start = 0; start < reviews.length; start += 5000) {
+    const batch = reviews.slice(start, start + 5000);
+    const result = await sql<{ id: number }>`
+      insert into linkage_reviews (source_record_id, candidate_person_id, compared_record_id, probability, reason)
+      select * from unnest(${batch.map((r) => r.sourceRecordId)}::bigint[], ${batch.map((r) => r.candidatePersonId)}::text[],
+        ${batch.map((r) => r.comparedRecordId)}::bigint[], ${batch.map((r) => r.probability)}::float8[], ${batch.map((r) => r.reason)}::text[])
+      on conflict (source_record_id, candidate_person_id) where status = 'open' do nothing
+      returning id`.execute(db);
+    ids.push(...result.rows.map((row) => row.id));
+  }
+  return ids;
+}
