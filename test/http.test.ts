@@ -87,7 +87,7 @@ describe('Joinery over HTTP', () => {
     const citizenCookie = await signIn(server.app, 'citizen');
     const own = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie: citizenCookie } });
     const looked = own.body.slice(own.body.indexOf('Who looked at your record'));
-    assert.match(looked, /\(practitioner\) at [^<]+<\/strong>, [^<]+: looked at your record to care for you directly \(demographics/);
+    assert.match(looked, /\(practitioner\) at [^<]+<\/strong>, [^<]+: looked at your record to care for you directly: basic details/);
   });
 
   test('a practitioner with no relationship is refused, without the name, and the refusal is audited', async () => {

@@ -164,3 +164,18 @@ export async function decideAccess(db: Kysely<Database>, request: AccessRequest)
     visibleOrganisationIds: decision.scope === 'all' ? 'all' : decision.scope === 'own_organisation' && request.actor.organisationId ? [request.actor.organisationId] : [],
   };
 }
+
+/**
+ * What a surface actually showed, once it is built: one event per category shown (action
+ * "disclose"), after the decision's own events. The decision says what the reader may see; this
+ * says what they saw, which is what the person is told in "who looked" (a category the reader may
+ * see only their own organisation's entries of, and where it had none, was not looked at).
+ */
+export async function recordDisclosure(db: Kysely<Database>, actor: SignedInUser, personId: string, purpose: Purpose, shown: Iterable<Category>, surface: string): Promise<void> {
+  const wanted = new Set(shown);
+  const entries: AuditEntry[] = categories.filter((c) => wanted.has(c)).map((category) => ({
+    actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'disclose', personId, category, purpose,
+    decision: 'allow', reason: `shown on ${surface}`,
+  }));
+  if (entries.length > 0) await appendAudit(db, ...entries);
+}

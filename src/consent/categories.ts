@@ -26,6 +26,20 @@ export const categoryLabels: Record<Category, string> = {
   plans: 'My plans and goals',
 };
 
+/** Short plain words for a category, to list in a sentence ("basic details, health, housing and plans"). */
+export const categoryPlainWords: Record<Category, string> = {
+  demographics: 'basic details (name, date of birth, address)',
+  about_me: 'about me',
+  health: 'health',
+  social_care: 'social care',
+  housing: 'housing',
+  education: 'school',
+  criminal_justice: 'police and probation',
+  children_safeguarding: "children's safeguarding",
+  finances: 'money',
+  plans: 'plans',
+};
+
 export const purposeLabels: Record<Purpose, string> = {
   direct_care: 'to care for you directly',
   care_coordination: 'to coordinate your care between services',

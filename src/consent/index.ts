@@ -4,11 +4,11 @@
 // write those facts only through these functions, in the transaction they run in
 // (consent/ownership.test.ts fails if any other module writes the tables).
 export {
-  actorOf, decideAccess, decideRecordAccess, decideRecordAccessAndRead, decideRecordAccessForMany,
+  actorOf, decideAccess, decideRecordAccess, decideRecordAccessAndRead, decideRecordAccessForMany, recordDisclosure,
   type AccessAction, type AccessDecision, type AccessRequest, type RecordAccess, type RecordAccessRequest,
 } from './access.ts';
 export {
-  carePurposes, categories, categoryLabels, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, isCategory, isPurpose,
+  carePurposes, categories, categoryLabels, categoryPlainWords, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, isCategory, isPurpose,
   purposeLabels, purposes, silentlyWithheld, type Category, type Purpose,
 } from './categories.ts';
 export type { CategoryDecision, Scope } from './policy.ts';

@@ -4,7 +4,6 @@ import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
 import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/queries.ts';
 import type { Database } from '../platform/schema.ts';
-import { purposeLabels, type Purpose } from '../consent/index.ts';
 
 export interface PersonSummary {
   id: string;
@@ -163,49 +162,7 @@ export async function personPage(db: Kysely<Database>, personId: string,
   };
 }
 
-export interface LookEntry {
-  at: Date;
-  who: string;
-  action: string;
-  /** One plain-English sentence: what was looked at, why, and what was refused. */
-  summary: string;
-  refused: boolean;
-  emergency: boolean;
-}
-
-const actionWords: Record<string, string> = {
-  read: 'looked at your record', list: 'saw your name on a worklist', search: 'found you in a search', export: 'exported your record',
-  write: 'changed your record', break_glass: 'used emergency access to your record', break_glass_review: 'reviewed an emergency access to your record',
-};
-
-/** Who looked at the person's record and why, grouped per visit, in words the person understands. */
-export async function whoLooked(db: Kysely<Database>, personId: string, limit = 20): Promise<LookEntry[]> {
-  const result = await sql<{ at: Date; display_name: string | null; role: string | null; organisation: string | null; action: string; purpose: string | null; allowed: string[] | null; refused: string[] | null; reason: string }>`
-    select min(a.at) as at, u.display_name, a.actor_role as role, o.name as organisation, a.action, a.purpose,
-           array_agg(a.category order by a.seq) filter (where a.decision = 'allow' and a.category is not null) as allowed,
-           array_agg(a.category order by a.seq) filter (where a.decision = 'deny' and a.category is not null) as refused,
-           min(a.reason) as reason
-    from audit_events a
-    left join users u on u.id = a.actor_user_id
-    left join organisations o on o.id = a.actor_organisation_id
-    where a.person_id = ${personId} and (u.person_id is distinct from ${personId})
-    group by a.actor_user_id, u.display_name, a.actor_role, o.name, a.action, a.purpose, date_trunc('minute', a.at)
-    order by min(a.seq) desc
-    limit ${limit}`.execute(db);
-  return result.rows.map((r) => {
-    const who = [r.display_name ?? 'Someone', r.role ? `(${r.role.replace(/_/g, ' ')})` : '', r.organisation ? `at ${r.organisation}` : ''].filter(Boolean).join(' ');
-    const purpose = r.purpose ? ` ${purposeLabels[r.purpose as Purpose] ?? ''}` : '';
-    const allowed = (r.allowed ?? []).map((c) => c.replace(/_/g, ' '));
-    const refused = (r.refused ?? []).map((c) => c.replace(/_/g, ' '));
-    const emergency = r.action === 'break_glass';
-    let summary = `${actionWords[r.action] ?? r.action}${purpose}`;
-    if (emergency) summary += `. Their reason: "${r.reason.replace(/^emergency access for \d+ minutes: /, '')}"`;
-    else if (allowed.length > 0 && refused.length === 0) summary += ` (${allowed.join(', ')})`;
-    else if (allowed.length > 0) summary += ` (${allowed.join(', ')}); refused: ${refused.join(', ')}`;
-    else if (refused.length > 0) summary += `, and was refused: ${r.reason}`;
-    return { at: r.at, who, action: r.action, summary, refused: allowed.length === 0 && refused.length > 0, emergency };
-  });
-}
+export { whoLooked, type LookEntry } from './who-looked.ts';
 
 export interface CaseloadRow { personId: string; name: string; birthDate: string | null; needs: string[]; lastContact: Date | null }
 

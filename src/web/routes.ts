@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, visibleToReader, type RecordAccess } from '../consent/index.ts';
+import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, recordDisclosure, visibleToReader, type Category, type RecordAccess } from '../consent/index.ts';
 import type { PersonCostRow } from '../budgets/queries.ts';
 import { startBreakGlass } from '../consent/index.ts';
 import { proxiesOf } from '../consent/index.ts';
@@ -103,6 +103,8 @@ export function registerWebRoutes(app: FastifyInstance): void {
     // Data-quality reviewers compare candidate pairs on the review page and never open a record here.
     const purpose = user.role === 'citizen' ? 'self' : 'direct_care';
     const seen = (access: RecordAccess) => access.allowed && access.byCategory.demographics.scope !== 'none';
+    // Categories the cost panel shows (the money, and who paid it), for the record of what was disclosed.
+    const costShown = new Set<Category>();
     // The page's reads (one prepared round trip) run while the decision is audited; the page is
     // rendered only once both are done.
     const { access, data } = await decideRecordAccessAndRead(db, { actor: user, personId, categories, purpose, action: 'read' }, async (access) => {
@@ -111,9 +113,12 @@ export function registerWebRoutes(app: FastifyInstance): void {
       // category (a probation payment says the person is known to probation), so a row is shown
       // only when both are. Without the household total, which this decision does not cover.
       const own = user.organisationId;
-      const cost = access.byCategory.finances.scope === 'none' ? null : (row: PersonCostRow) =>
-        visibleToReader(access.byCategory, 'finances', row.organisation_id, own) &&
-        (row.organisation_kind === null || visibleToReader(access.byCategory, categoryOfOrganisationKind(row.organisation_kind), row.organisation_id, own));
+      const cost = access.byCategory.finances.scope === 'none' ? null : (row: PersonCostRow) => {
+        const payer = row.organisation_kind === null ? null : categoryOfOrganisationKind(row.organisation_kind);
+        const visible = visibleToReader(access.byCategory, 'finances', row.organisation_id, own) && (payer === null || visibleToReader(access.byCategory, payer, row.organisation_id, own));
+        if (visible) { costShown.add('finances'); if (payer) costShown.add(payer); }
+        return visible;
+      };
       return Promise.all([
         personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
         user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
@@ -135,6 +140,14 @@ export function registerWebRoutes(app: FastifyInstance): void {
     const { person, agencies, needs, timeline, aboutMe, householdId, cost } = page;
     const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
     const isSelf = user.role === 'citizen';
+    // What this page shows, on the audit record beside the decision: what the person is told was looked at.
+    if (user.personId !== personId) {
+      const shown = new Set<Category>(['demographics', ...costShown]);
+      for (const section of view.sections) if (section.needs.length > 0 || section.events.length > 0) shown.add(section.category);
+      for (const agency of view.agencies) shown.add(categoryOfOrganisationKind(agency.kind));
+      if (aboutMe && aboutMeVisible) shown.add('about_me');
+      await recordDisclosure(db, user, personId, purpose, shown, 'the person page');
+    }
     const wholeSystemCost = cost === null ? null : { scope: finances.scope, reason: finances.reason, cost: { ...cost, household: null } };
     return reply.view('person.njk', viewContext(request, reply, {
       wholeSystemCost, gbp: formatPounds, fyLabel: financialYearLabel,
