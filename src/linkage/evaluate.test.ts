@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { evaluateClusters, formatEvaluation, readLabels } from './evaluate.ts';
+import { evaluateClusters, evaluatePairLabels, formatEvaluation, formatPairEvaluation, readAnyLabels, readLabels } from './evaluate.ts';
 
 const run = promisify(execFile);
 const LINK_MAIN = fileURLToPath(new URL('./link-main.ts', import.meta.url));
@@ -95,4 +95,26 @@ test('a labels file without record_id,cluster_id is bad input: exit 2, one line'
   assert.equal(failure.code, 2);
   assert.equal(failure.stderr.trim().split('\n').length, 1);
   assert.match(failure.stderr, /needs columns record_id,cluster_id/);
+});
+
+// Decided pairs, scored by hand against PREDICTED above (X = {r1 r2}, Y = {r3 r4 r5}, Z = {r6 r7}):
+//   r1-r2 same, joined: right. r3-r4 different, joined: wrong. r4-r5 same, joined: right.
+//   r1-r3 same, apart: missed. r6-r8 different, apart: rightly kept apart. r1-r99: not in output.
+//   Precision 2/3, recall 2/3, F1 2/3.
+test('decided pairs (a review queue\'s decisions) score the output on the pairs people looked at', async () => {
+  const labelsPath = join(directory, 'pairs.csv');
+  await writeFile(labelsPath, 'record_a,record_b,same\nr1,r2,yes\nr3,r4,no\nr4,r5,true\nr1,r3,1\nr6,r8,different\nr1,r99,yes\n');
+  const labels = await readAnyLabels(labelsPath);
+  assert.equal(labels.kind, 'pairs');
+  const evaluation = evaluatePairLabels(PREDICTED, labels.kind === 'pairs' ? labels.pairs : []);
+  assert.deepEqual(
+    { labelled: evaluation.labelled, missing: evaluation.missing, tp: evaluation.pairs.truePositives, fp: evaluation.pairs.falsePositives, fn: evaluation.pairs.falseNegatives, tn: evaluation.pairs.trueNegatives },
+    { labelled: 5, missing: 1, tp: 2, fp: 1, fn: 1, tn: 1 },
+  );
+  assert.ok(Math.abs(evaluation.pairs.precision - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(evaluation.pairs.recall - 2 / 3) < 1e-12);
+  assert.match(formatPairEvaluation(evaluation, 'pairs.csv'), /5 pairs scored \(1 with a record not in this output left out\)[\s\S]*0\.667\s+0\.667\s+0\.667\s+2 joined rightly, 1 wrongly, 1 missed, 1 rightly kept apart/);
+
+  await writeFile(labelsPath, 'record_a,record_b,same\nr1,r2,perhaps\n');
+  await assert.rejects(readAnyLabels(labelsPath), /row 2: 'same' must be yes or no/);
 });

@@ -1,6 +1,7 @@
 // Scoring a linkage against labels a data-quality officer holds (record_id,cluster_id):
 // pairwise precision and recall say how many joined pairs are right and how many true
 // pairs were found; cluster precision and recall say how many persons came out exactly right.
+// Labels can also be decided pairs (record_a,record_b,same), such as a review queue's decisions.
 
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
@@ -71,25 +72,40 @@ export function evaluateClusters(
   };
 }
 
-/** Reads record_id,cluster_id labels (the same shape `joinery link` writes). */
-export async function readLabels(path: string): Promise<Map<string, string>> {
+async function readLabelRows(path: string): Promise<Record<string, string>[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     throw new LinkInputError(`cannot read labels file '${path}'`);
   }
-  let rows: Record<string, string>[];
   try {
-    rows = parse(text, { columns: true, bom: true, trim: true, skip_empty_lines: true }) as Record<string, string>[];
+    return parse(text, { columns: true, bom: true, trim: true, skip_empty_lines: true }) as Record<string, string>[];
   } catch (error) {
     throw new LinkInputError(`cannot parse labels '${path}' as CSV: ${(error as Error).message}`);
   }
+}
+
+const LABEL_SHAPES = 'record_id,cluster_id (who is who) or record_a,record_b,same (decided pairs)';
+
+/** Reads record_id,cluster_id labels (the same shape `joinery link` writes). */
+export async function readLabels(path: string): Promise<Map<string, string>> {
+  const labels = await readAnyLabels(path);
+  if (labels.kind !== 'clusters') throw new LinkInputError(`labels file '${path}' needs columns record_id,cluster_id`);
+  return labels.clusters;
+}
+
+export type Labels = { kind: 'clusters'; clusters: Map<string, string> } | { kind: 'pairs'; pairs: PairLabel[] };
+
+/** Reads labels of either shape, told apart by their columns. */
+export async function readAnyLabels(path: string): Promise<Labels> {
+  const rows = await readLabelRows(path);
   const first = rows[0];
-  if (!first || !('record_id' in first) || !('cluster_id' in first)) {
-    throw new LinkInputError(`labels file '${path}' needs columns record_id,cluster_id`);
+  if (first && 'record_id' in first && 'cluster_id' in first) {
+    return { kind: 'clusters', clusters: new Map(rows.map((row) => [row.record_id!, row.cluster_id!])) };
   }
-  return new Map(rows.map((row) => [row.record_id!, row.cluster_id!]));
+  if (first && 'record_a' in first && 'record_b' in first && 'same' in first) return { kind: 'pairs', pairs: pairLabelsFromRows(rows, path) };
+  throw new LinkInputError(`labels file '${path}' needs columns ${LABEL_SHAPES}`);
 }
 
 const figure = (value: number): string => value.toFixed(3);
@@ -106,5 +122,75 @@ export function formatEvaluation(evaluation: Evaluation, labelsPath: string): st
       + `   ${count(pairs.truePositives)} pairs joined rightly, ${count(pairs.falsePositives)} wrongly, ${count(pairs.falseNegatives)} missed`,
     `  persons    ${figure(clusters.precision)}      ${figure(clusters.recall)}   ${figure(clusters.f1)}`
       + `   ${count(clusters.exact)} of ${count(clusters.predicted)} persons found are exactly one true person; ${count(clusters.true)} true persons`,
+  ].join('\n');
+}
+
+/** A pair a person has labelled: the same person or not. */
+export interface PairLabel { recordA: string; recordB: string; same: boolean }
+
+export interface PairEvaluation {
+  /** Labelled pairs whose two records are both in the output. */
+  labelled: number;
+  /** Labelled pairs with a record the output does not hold. */
+  missing: number;
+  pairs: Scores & { truePositives: number; falsePositives: number; falseNegatives: number; trueNegatives: number };
+}
+
+/**
+ * Scores an output against pairs someone decided (a review queue's decisions, a clerical
+ * sample): precision among labelled pairs it joined, recall among labelled same pairs. Only the
+ * labelled pairs count, so these figures describe the doubtful pairs people were asked about.
+ */
+export function evaluatePairLabels(rows: readonly { recordId: string; clusterId: string }[], labels: readonly PairLabel[]): PairEvaluation {
+  const clusterOf = new Map(rows.map((row) => [row.recordId, row.clusterId]));
+  let truePositives = 0;
+  let falsePositives = 0;
+  let falseNegatives = 0;
+  let trueNegatives = 0;
+  let missing = 0;
+  for (const label of labels) {
+    const a = clusterOf.get(label.recordA);
+    const b = clusterOf.get(label.recordB);
+    if (a === undefined || b === undefined) {
+      missing++;
+      continue;
+    }
+    const joined = a === b;
+    if (joined && label.same) truePositives++;
+    else if (joined) falsePositives++;
+    else if (label.same) falseNegatives++;
+    else trueNegatives++;
+  }
+  return {
+    labelled: labels.length - missing,
+    missing,
+    pairs: { ...scores(truePositives, truePositives + falsePositives, truePositives + falseNegatives), truePositives, falsePositives, falseNegatives, trueNegatives },
+  };
+}
+
+const SAME_WORDS = new Set(['1', 'true', 'yes', 'same', 'match', 'y']);
+const DIFFERENT_WORDS = new Set(['0', 'false', 'no', 'different', 'non-match', 'nonmatch', 'n']);
+
+/** Parses record_a,record_b,same rows (the shape `joinery review-labels` writes). */
+export function pairLabelsFromRows(rows: readonly Record<string, string>[], path: string): PairLabel[] {
+  return rows.map((row, i) => {
+    const word = (row.same ?? '').trim().toLowerCase();
+    if (!SAME_WORDS.has(word) && !DIFFERENT_WORDS.has(word)) {
+      throw new LinkInputError(`labels file '${path}' row ${i + 2}: 'same' must be yes or no (or true/false, 1/0), got '${row.same ?? ''}'`);
+    }
+    if (!row.record_a || !row.record_b) throw new LinkInputError(`labels file '${path}' row ${i + 2}: record_a and record_b are both needed`);
+    return { recordA: row.record_a, recordB: row.record_b, same: SAME_WORDS.has(word) };
+  });
+}
+
+/** The pair evaluation as a short table for a terminal. */
+export function formatPairEvaluation(evaluation: PairEvaluation, labelsPath: string): string {
+  const { pairs } = evaluation;
+  return [
+    `Against the labelled pairs in ${labelsPath}: ${count(evaluation.labelled)} pairs scored`
+      + (evaluation.missing > 0 ? ` (${count(evaluation.missing)} with a record not in this output left out)` : ''),
+    '             precision  recall  F1',
+    `  pairs      ${figure(pairs.precision)}      ${figure(pairs.recall)}   ${figure(pairs.f1)}`
+      + `   ${count(pairs.truePositives)} joined rightly, ${count(pairs.falsePositives)} wrongly, ${count(pairs.falseNegatives)} missed, ${count(pairs.trueNegatives)} rightly kept apart`,
   ].join('\n');
 }

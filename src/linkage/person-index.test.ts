@@ -10,6 +10,7 @@ import { createPlaceFrame, generateHouseholds } from '../synth/generate.ts';
 import { indexPlaceRecords, pairwiseScores } from './person-index.ts';
 import { receiveSourceRecord } from './receive.ts';
 import { decideReview, reviewItem } from './review.ts';
+import { reviewerAgreement, reviewerPairLabels } from './review-labels.ts';
 import { mergePersons, unmerge } from './merge.ts';
 
 const PLACE = { seed: 11, people: 1500 };
@@ -163,6 +164,24 @@ for (const target of await testDatabaseTargets()) {
       const reasked = await database.db.selectFrom('linkage_reviews').select('id')
         .where('source_record_id', '=', different.source_record_id).where('candidate_person_id', '=', different.candidate_person_id).where('status', '=', 'open').execute();
       assert.deepEqual(reasked, [], 'a decided pair is not asked again');
+
+      // The decisions come back as labelled pairs, named as the agencies name their records.
+      const labels = await reviewerPairLabels(database.db);
+      const named = async (id: number) => {
+        const row = await database.db.selectFrom('source_records').select(['source', 'source_id']).where('id', '=', id).executeTakeFirstOrThrow();
+        return `${row.source}:${row.source_id}`;
+      };
+      const sameLabel = labels.find((label) => label.same);
+      assert.equal(sameLabel?.recordA, await named(same.source_record_id));
+      const differentLabel = labels.find((label) => !label.same);
+      assert.deepEqual(
+        { a: differentLabel?.recordA, b: differentLabel?.recordB, probability: differentLabel?.probability },
+        { a: await named(different.source_record_id), b: `person:${person.id}`, probability: 0.99 },
+        'compared with the person\'s own entry, the pair names the person',
+      );
+      const agreement = await reviewerAgreement(database.db, labels);
+      assert.equal(agreement.decided, 2);
+      assert.equal(agreement.bands.find((band) => band.from === 0.99)?.different, 1, 'the 99% pair reviewers called different is counted in the top band');
     });
 
     test('merge moves records and needs; un-merge puts them back and flags what was recorded while merged', async () => {
