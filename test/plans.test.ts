@@ -150,4 +150,131 @@ describe('shared plans and assessments over HTTP', () => {
       assert.ok(page.body.includes(text), `outcomes page shows ${text}`);
     }
   });
+
+  // Issue 21: everyday plan work without dead ends.
+
+  test('a household member ticked without their agreement is an error that keeps what was typed; nothing is created', async () => {
+    const db = server.database.db;
+    const row = (await sql<{ person_id: string; member: string; name: string }>`
+      select e.person_id, m.id as member, m.given_name || ' ' || m.family_name as name
+      from model_enrolments e join users u on u.practitioner_id = e.lead_practitioner_id and u.username = 'coordinator'
+      join persons p on p.id = e.person_id join persons m on m.household_id = p.household_id and m.id <> p.id
+      where e.model_id = 'md-coordination' and e.person_id <> ${personId}
+        and not exists (select 1 from care_relationships r where r.person_id = m.id and r.ended_at is null and r.organisation_id = u.organisation_id)
+      order by e.person_id, m.id limit 1`.execute(db)).rows[0];
+    assert.ok(row, 'a coordinator\'s person has a household member the coordinator does not care for yet');
+    const counts = async () => (await sql<{ plans: number; relationships: number }>`
+      select (select count(*)::int from plan_members where person_id = ${row.person_id}) as plans,
+             (select count(*)::int from care_relationships where person_id = ${row.member}) as relationships`.execute(db)).rows[0]!;
+    const before = await counts();
+    const url = `/people/${row.person_id}/plan`;
+    const noAgreement = await form(coordinator, `/people/${row.person_id}/plans`, { title: 'A warmer home for us both', members: [row.member], strengths: 'Loves cooking', nextReviewOn: '2027-03-01' }, url);
+    assert.equal(noAgreement.statusCode, 400);
+    assert.ok(noAgreement.body.includes('There is a problem'), 'an error summary');
+    assert.match(noAgreement.body, /href="#memberConsent"/, 'the summary links to the agreement box');
+    assert.ok(noAgreement.body.includes(`Confirm that ${row.name.replace(/'/g, '&#39;')} has agreed to be part of this plan`));
+    assert.ok(noAgreement.body.includes('value="A warmer home for us both"'), 'the name typed is kept');
+    assert.ok(noAgreement.body.includes('Loves cooking'), 'the strengths typed are kept');
+    assert.match(noAgreement.body, new RegExp(`value="${row.member}" checked`), 'the member stays ticked');
+    assert.deepEqual(await counts(), before, 'no plan, and nobody joins the member\'s network');
+
+    // A refused plan must not bring the practitioner into the member's network either.
+    const shortName = await form(coordinator, `/people/${row.person_id}/plans`, { title: 'A', members: [row.member], memberConsent: 'yes' }, url);
+    assert.equal(shortName.statusCode, 400);
+    assert.match(shortName.body, /href="#title"/);
+    assert.match(shortName.body, /name="memberConsent" type="checkbox" value="yes" checked/, 'the agreement stays ticked');
+    assert.deepEqual(await counts(), before, 'a refused plan opens no relationship');
+
+    const agreed = await form(coordinator, `/people/${row.person_id}/plans`, { title: 'A warmer home for us both', members: [row.member], memberConsent: 'yes' }, url);
+    assert.equal(agreed.statusCode, 302);
+    const planId = new URL(String(agreed.headers.location), 'http://x').searchParams.get('plan')!;
+    const members = await db.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute();
+    assert.deepEqual(members.map((m) => m.person_id).sort(), [row.person_id, row.member].sort(), 'both are in the plan');
+  });
+
+  test('plans are listed by the names people gave them', async () => {
+    const url = `/people/${personId}/plan`;
+    for (const title of ['Move to a ground-floor flat', 'Back to work by the summer']) {
+      const created = await form(coordinator, `/people/${personId}/plans`, { title }, url);
+      assert.equal(created.statusCode, 302);
+    }
+    const page = await server.app.inject({ method: 'GET', url, headers: { cookie: coordinator } });
+    const list = /data-testid="plan-list">([\s\S]*?)<\/ul>/.exec(page.body)?.[1] ?? '';
+    assert.ok(list.includes('Move to a ground-floor flat') && list.includes('Back to work by the summer'), 'each plan is listed by its name');
+    assert.doesNotMatch(page.body, />plan \d+</, 'no unnamed "plan 2"');
+    assert.doesNotMatch(page.body, />this plan</);
+  });
+
+  test('an empty review is refused, keeping the form; a review\'s note is shown in the plan\'s history', async () => {
+    const db = server.database.db;
+    const url = `/people/${personId}/plan`;
+    const created = await form(coordinator, `/people/${personId}/plans`, { title: 'Reviews that say something' }, url);
+    const planId = new URL(String(created.headers.location), 'http://x').searchParams.get('plan')!;
+    await form(coordinator, `/plans/${planId}/goals`, { goalText: 'Sleep through the night', outcomes: ['WELL'], back: personId }, url);
+    const goalId = (await db.selectFrom('plan_goals').select('id').where('plan_id', '=', planId).executeTakeFirstOrThrow()).id;
+    const empty = await form(coordinator, `/plans/${planId}/reviews`, { reviewedOn: '2026-12-20', [`goal-${goalId}`]: '', note: '', nextReviewOn: '2027-03-20', back: personId }, url);
+    assert.equal(empty.statusCode, 400, 'an empty review is not saved');
+    assert.ok(empty.body.includes('Score at least one goal from 0 to 10, or write what has changed'));
+    assert.match(empty.body, new RegExp(`href="#goal-${goalId}"`));
+    assert.ok(empty.body.includes('value="2026-12-20"'), 'the review date typed is kept');
+    assert.equal((await db.selectFrom('plan_reviews').select('id').where('plan_id', '=', planId).execute()).length, 0);
+
+    const saved = await form(coordinator, `/plans/${planId}/reviews`, { reviewedOn: '2026-12-20', [`goal-${goalId}`]: '3', note: 'Sleeping better since the new mattress', nextReviewOn: '2027-03-20', back: personId }, url);
+    assert.equal(saved.statusCode, 302);
+    const page = await server.app.inject({ method: 'GET', url: String(saved.headers.location), headers: { cookie: coordinator } });
+    assert.ok(page.body.includes('Review recorded'), 'a success banner');
+    const history = page.body.slice(page.body.indexOf('id="history"'));
+    assert.ok(history.includes('Sleeping better since the new mattress'), 'the review\'s note is in the plan\'s history');
+  });
+
+  test('one assessment is shown as a table, not a chart of dots on top of each other; charts have titled axes', async () => {
+    const db = server.database.db;
+    const row = (await sql<{ person_id: string }>`
+      select e.person_id from model_enrolments e join users u on u.practitioner_id = e.lead_practitioner_id and u.username = 'coordinator'
+      where e.model_id = 'md-coordination' and e.person_id <> ${personId}
+        and not exists (select 1 from questionnaire_responses r where r.person_id = e.person_id and r.questionnaire_id = 'carers-assessment')
+        and (select count(*) from questionnaire_responses r where r.person_id = e.person_id and r.questionnaire_id = 'md-assessment') >= 2
+      order by e.person_id limit 1`.execute(db)).rows[0];
+    assert.ok(row, 'a person with two or more assessments of one kind and none of another');
+    const url = `/people/${row.person_id}/plan`;
+    const saved = await form(coordinator, `/people/${row.person_id}/assessments/carers-assessment`, {
+      'q-care-hours': 'h1', 'q-care-nights': 'no', 'q-carer-health': 'ch1', 'q-life-balance': 'lb1', 'q-lonely': 'lo1', 'q-money-worries': 'mo1', 'q-emergency': 'yes',
+    }, url);
+    assert.equal(saved.statusCode, 302);
+    const page = await server.app.inject({ method: 'GET', url, headers: { cookie: coordinator } });
+    assert.ok(!page.body.includes('id="chart-carers-assessment-title"'), 'no chart for a single assessment');
+    assert.ok(page.body.includes('Carer&#39;s assessment: every figure'), 'its table is there');
+    assert.ok(page.body.includes('One assessment so far'), 'the page says why there is no chart yet');
+    const chart = /<svg[^>]*aria-labelledby="chart-md-assessment-title[\s\S]*?<\/svg>/.exec(page.body)?.[0] ?? '';
+    assert.ok(chart, 'two or more assessments are charted');
+    assert.ok(chart.includes('Date of assessment'), 'the horizontal axis is titled');
+    assert.match(chart, /Score \(0 to 4\)/, 'the vertical axis is titled');
+  });
+
+  test('conditional questions are revealed under the answer that needs them; no "answer only if" text', async () => {
+    const page = await server.app.inject({ method: 'GET', url: `/people/${personId}/assessments/md-assessment`, headers: { cookie: coordinator } });
+    assert.equal(page.statusCode, 200);
+    assert.ok(!/answer only if/i.test(page.body), 'no "Answer only if" instructions');
+    const reveal = page.body.indexOf('id="conditional-q-harm-any"');
+    assert.ok(reveal > 0, 'the "Yes" answer reveals a question');
+    assert.ok(reveal < page.body.indexOf('name="q-harm-level"') && page.body.indexOf('name="q-harm-level"') < page.body.indexOf('name="q-others-any"'), 'how serious it was is asked under "Yes"');
+  });
+
+  test('a follow-up enabled by several answers is asked before saving, without JavaScript', async () => {
+    const db = server.database.db;
+    const count = async () => (await db.selectFrom('questionnaire_responses').select('id').where('person_id', '=', personId).where('questionnaire_id', '=', 'carers-assessment').execute()).length;
+    const before = await count();
+    const answers = { 'q-care-hours': 'h2', 'q-care-nights': 'no', 'q-carer-health': 'ch3', 'q-life-balance': 'lb1', 'q-lonely': 'lo1', 'q-money-worries': 'mo1', 'q-emergency': 'yes' };
+    const first = await form(coordinator, `/people/${personId}/assessments/carers-assessment`, answers);
+    assert.equal(first.statusCode, 200);
+    assert.ok(first.body.includes('Your answers need one more question before the assessment is saved'));
+    assert.ok(first.body.includes('Have you been able to talk to your GP about this?'));
+    assert.ok(!/answer only if/i.test(first.body));
+    assert.match(first.body, /name="asked" value="carer-gp"/);
+    assert.match(first.body, /name="q-carer-health" type="radio" value="ch3" checked/, 'the answers given are kept');
+    assert.equal(await count(), before, 'nothing saved yet');
+    const second = await form(coordinator, `/people/${personId}/assessments/carers-assessment`, { ...answers, asked: 'carer-gp', 'q-carer-gp': 'no' });
+    assert.equal(second.statusCode, 302);
+    assert.equal(await count(), before + 1);
+  });
 });

@@ -10,7 +10,7 @@ import { decideRecordAccess, type Category, type Purpose } from '../consent/inde
 import { categoryOfEvent, categoryOfNeed, isCategory } from '../consent/index.ts';
 import type { CategoryDecision } from '../consent/index.ts';
 import {
-  answersFromResponse, buildResponse, categoryOfQuestionnaire, EXT, extensionOf, flattenItems, parseAnswers, scoreResponse,
+  answersFromResponse, askedAs, buildResponse, categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, flattenItems, parseAnswers, scoreResponse,
   type AnswerError, type Answers, type Questionnaire, type QuestionnaireResponse, type ScoreResult,
 } from './questionnaire.ts';
 import { prefillQuestionnaire, tellItOnce, type AnswerFact, type EventFact, type NeedFact, type Prefilled, type PrefillFacts, type TellItOnceCounts } from './prefill.ts';
@@ -118,11 +118,16 @@ export interface SubmitInput {
   questionnaire: Questionnaire;
   /** Form values keyed by linkId. */
   raw: Record<string, string | undefined>;
+  /**
+   * From a form: the follow-up questions it showed. A follow-up the answers enable that was not
+   * shown is asked before anything is saved (the form comes back with it). Omitted by API clients.
+   */
+  asked?: string[];
   now?: Date;
 }
 
 export type SubmitResult =
-  | { ok: false; errors: AnswerError[]; answers: Answers }
+  | { ok: false; errors: AnswerError[]; answers: Answers; followUps: string[] }
   | { ok: true; responseId: string; score: ScoreResult; counts: TellItOnceCounts; response: QuestionnaireResponse };
 
 /** Checks, scores and stores a completed assessment. The actor must be allowed to write the form's category. */
@@ -133,7 +138,10 @@ export async function submitAssessment(db: Kysely<Database>, input: SubmitInput)
   const access = await decideRecordAccess(db, { actor, personId, categories: [category], purpose: purposeFor(actor), action: 'write' });
   if (!access.allowed) throw new AccessRefused(access.reason);
   const { answers, errors } = parseAnswers(q, input.raw);
-  if (errors.length > 0) return { ok: false, errors, answers };
+  const layout = askedAs(q);
+  const enabled = enabledLinkIds(q, answers);
+  const followUps = input.asked === undefined ? [] : [...enabled].filter((linkId) => layout.get(linkId)?.kind === 'follow-up' && !input.asked!.includes(linkId));
+  if (errors.length > 0 || followUps.length > 0) return { ok: false, errors: errors.filter((e) => !followUps.includes(e.linkId)), answers, followUps };
   // Prefill again on the server, through the access decision: the client's word is not trusted.
   const { prefilled } = await prefillFor(db, actor, personId, q, now);
   const { counts, reused } = tellItOnce(answers, prefilled);

@@ -1,6 +1,7 @@
-// A server-rendered SVG line chart for scores over time (one line per domain or goal). Colours
-// and dash patterns are SVG presentation attributes, not style attributes, so the CSP needs no
-// 'unsafe-inline'. Always shown with a data table beside it (the table is the accessible view).
+// A server-rendered SVG line chart for scores over time (one line per domain or goal), with both
+// axes titled. Colours and dash patterns are SVG presentation attributes, not style attributes,
+// so the CSP needs no 'unsafe-inline'. Always shown with a data table beside it (the table is the
+// accessible view). A line needs two points: callers show a single measurement as a table alone.
 
 export interface LineSeries { label: string; values: Array<number | null> }
 
@@ -12,6 +13,11 @@ export interface LineChartOptions {
   series: LineSeries[];
   yMin: number;
   yMax: number;
+  /** What the horizontal axis measures, e.g. "Date of assessment". */
+  xTitle: string;
+  /** What the vertical axis measures, e.g. "Score (0 to 4)". */
+  yTitle: string;
+  /** Which way is better, said under the chart. */
   yLabel?: string;
 }
 
@@ -24,14 +30,14 @@ function escapeXml(text: string): string {
 }
 
 export function lineChart(options: LineChartOptions): string {
-  const { id, title, description, xLabels, series, yMin, yMax, yLabel } = options;
-  const left = 44;
+  const { id, title, description, xLabels, series, yMin, yMax, yLabel, xTitle, yTitle } = options;
+  const left = 64;
   const plotWidth = 420;
   const legendWidth = 230;
   const top = 12;
   const plotHeight = 220;
   const legendHeight = series.length * 20 + 10;
-  const height = Math.max(top + plotHeight + 46, legendHeight + top);
+  const height = Math.max(top + plotHeight + (yLabel ? 66 : 46), legendHeight + top);
   const width = left + plotWidth + legendWidth;
   const span = yMax - yMin || 1;
   const x = (i: number) => left + (xLabels.length <= 1 ? plotWidth / 2 : (i / (xLabels.length - 1)) * plotWidth);
@@ -48,7 +54,10 @@ export function lineChart(options: LineChartOptions): string {
     if (i % labelEvery !== 0 && i !== xLabels.length - 1) return;
     parts.push(`<text x="${x(i).toFixed(1)}" y="${top + plotHeight + 20}" text-anchor="middle">${escapeXml(label)}</text>`);
   });
-  if (yLabel) parts.push(`<text x="${left}" y="${top + plotHeight + 40}">${escapeXml(yLabel)}</text>`);
+  parts.push(`<line class="axis" x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}"></line>`);
+  parts.push(`<text class="axis-title" x="${left + plotWidth / 2}" y="${top + plotHeight + 40}" text-anchor="middle">${escapeXml(xTitle)}</text>`);
+  parts.push(`<text class="axis-title" transform="rotate(-90)" x="${-(top + plotHeight / 2)}" y="16" text-anchor="middle">${escapeXml(yTitle)}</text>`);
+  if (yLabel) parts.push(`<text x="${left}" y="${top + plotHeight + 60}">${escapeXml(yLabel)}</text>`);
   series.forEach((s, si) => {
     const colour = palette[si % palette.length]!;
     const dash = dashes[si % dashes.length]!;

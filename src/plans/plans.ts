@@ -5,14 +5,17 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { joinNetworkOnce } from '../consent/index.ts';
+import { decideRecordAccess, joinNetworkByAgreement, joinNetworkOnce, RelationshipRefused } from '../consent/index.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 type Actor = Pick<SignedInUser, 'id' | 'role' | 'organisationId'>;
 
-export class PlanInputError extends Error {
+/** A plan form refused: `field` is the id of the form field to fix (the error summary links to it). */
+export class PlanInputError extends RefusedInput {
+  override name = 'PlanInputError';
   readonly field: string;
   constructor(field: string, message: string) {
-    super(message);
+    super(400, message);
     this.field = field;
   }
 }
@@ -45,22 +48,79 @@ export interface NewPlan {
   endsOn?: string | null;
 }
 
-export async function createPlan(db: Kysely<Database>, actor: Actor, input: NewPlan, now: Date = new Date()): Promise<string> {
+interface CheckedPlan { title: string; nextReviewOn: string | null; endsOn: string | null }
+
+function checkNewPlan(input: NewPlan): CheckedPlan {
   const title = input.title.trim();
   if (title.length < 3 || title.length > 200) throw new PlanInputError('title', 'Give the plan a name of 3 to 200 characters');
-  const nextReviewOn = checkDate('nextReviewOn', input.nextReviewOn, 'the first review date');
+  return { title, nextReviewOn: checkDate('nextReviewOn', input.nextReviewOn, 'the first review date'), endsOn: checkDate('endsOn', input.endsOn, 'the end date') };
+}
+
+async function insertPlan(trx: Kysely<Database>, actor: Actor, input: NewPlan, checked: CheckedPlan, now: Date): Promise<string> {
+  const { title, nextReviewOn } = checked;
   const members = [...new Set([input.personId, ...input.memberIds])];
   const id = randomUUID();
-  await db.transaction().execute(async (trx) => {
-    await trx.insertInto('plans').values({
-      id, subject_kind: members.length > 1 && input.householdId ? 'household' : 'person', person_id: input.personId, household_id: input.householdId,
-      model_id: input.modelId ?? null, enrolment_id: input.enrolmentId ?? null, title, strengths: input.strengths?.trim() || null, connections: input.connections?.trim() || null,
-      status: 'active', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, next_review_on: nextReviewOn, ends_on: checkDate('endsOn', input.endsOn, 'the end date'),
-    }).execute();
-    await trx.insertInto('plan_members').values(members.map((m) => ({ plan_id: id, person_id: m }))).execute();
-    await appendPlanEvent(trx, id, actor, 'created', `Plan "${title}" started${members.length > 1 ? ` for a household of ${members.length}` : ''}`, { members, nextReviewOn }, now);
-  });
+  await trx.insertInto('plans').values({
+    id, subject_kind: members.length > 1 && input.householdId ? 'household' : 'person', person_id: input.personId, household_id: input.householdId,
+    model_id: input.modelId ?? null, enrolment_id: input.enrolmentId ?? null, title, strengths: input.strengths?.trim() || null, connections: input.connections?.trim() || null,
+    status: 'active', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, next_review_on: nextReviewOn, ends_on: checked.endsOn,
+  }).execute();
+  await trx.insertInto('plan_members').values(members.map((m) => ({ plan_id: id, person_id: m }))).execute();
+  await appendPlanEvent(trx, id, actor, 'created', `Plan "${title}" started${members.length > 1 ? ` for a household of ${members.length}` : ''}`, { members, nextReviewOn }, now);
   return id;
+}
+
+/** A plan for one person, or for members the caller has already checked (FHIR, the demo, tests). */
+export async function createPlan(db: Kysely<Database>, actor: Actor, input: NewPlan, now: Date = new Date()): Promise<string> {
+  const checked = checkNewPlan(input);
+  return db.transaction().execute((trx) => insertPlan(trx, actor, input, checked, now));
+}
+
+export interface StartPlan extends Omit<NewPlan, 'householdId' | 'memberIds'> {
+  /** Other members of the person's household to include, as ticked on the form. */
+  memberIds: string[];
+  /** The practitioner confirmed that each member added agreed to be part of the plan. */
+  membersAgreed: boolean;
+}
+
+/**
+ * Starts a plan from the plan page, for the person alone or with members of their household.
+ * The caller has decided the practitioner may write the lead person's plans. Every member added
+ * must have agreed: a practitioner not yet in a member's care network joins it by that agreement
+ * (consent module), in the same transaction as the plan, so a refused plan joins nobody's network
+ * and a member is never silently left out.
+ */
+export async function startPlan(db: Kysely<Database>, user: SignedInUser, input: StartPlan, now: Date = new Date()): Promise<string> {
+  const person = await db.selectFrom('persons').select('household_id').where('id', '=', input.personId).executeTakeFirst();
+  if (!person) throw new PlanInputError('title', 'There is no such person record');
+  const requested = [...new Set(input.memberIds)].filter((m) => m !== input.personId);
+  const household = requested.length > 0 && person.household_id
+    ? await db.selectFrom('persons').select(['id', 'given_name', 'family_name']).where('household_id', '=', person.household_id).where('id', 'in', requested).execute()
+    : [];
+  if (household.length !== requested.length) throw new PlanInputError('members', 'Choose people from this household');
+  const checked = checkNewPlan({ ...input, householdId: null });
+  if (household.length > 0 && !input.membersAgreed) {
+    throw new PlanInputError('memberConsent', household.length === 1
+      ? `Confirm that ${household[0]!.given_name} ${household[0]!.family_name} has agreed to be part of this plan, or untick them`
+      : 'Confirm that each person you added has agreed to be part of this plan, or untick those who have not');
+  }
+  // Who the practitioner must join by the member's agreement: decided (and audited) before any write.
+  const toJoin: string[] = [];
+  for (const m of household) {
+    const access = await decideRecordAccess(db, { actor: user, personId: m.id, categories: ['plans'], purpose: 'direct_care', action: 'write' });
+    if (access.byCategory.plans.scope === 'none') toJoin.push(m.id);
+  }
+  return db.transaction().execute(async (trx) => {
+    for (const m of household.filter((h) => toJoin.includes(h.id))) {
+      try {
+        await joinNetworkByAgreement(trx, user, { personId: m.id, viaPersonId: input.personId, roleLabel: 'household plan', reason: 'agreed to be part of a household plan' });
+      } catch (error) {
+        if (error instanceof RelationshipRefused) throw new PlanInputError('members', `You cannot add ${m.given_name} ${m.family_name}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`);
+        throw error;
+      }
+    }
+    return insertPlan(trx, user, { ...input, householdId: household.length > 0 ? person.household_id : null, memberIds: household.map((h) => h.id) }, checked, now);
+  });
 }
 
 export interface NewGoal { personId: string | null; text: string; outcomeCodes: string[]; setBy: 'person' | 'practitioner' }
@@ -132,15 +192,23 @@ export interface NewReview { reviewedOn: string; scores: Record<string, number>;
 export async function recordReview(db: Kysely<Database>, actor: Actor, planId: string, input: NewReview, now: Date = new Date()): Promise<string> {
   const reviewedOn = checkDate('reviewedOn', input.reviewedOn, 'the review date');
   if (!reviewedOn) throw new PlanInputError('reviewedOn', 'Enter the review date');
-  const nextReviewOn = checkDate('nextReviewOn', input.nextReviewOn, 'the next review date');
+  const nextReviewOn = checkDate('reviewNextOn', input.nextReviewOn, 'the next review date');
   for (const [goalId, score] of Object.entries(input.scores)) {
     if (!Number.isInteger(score) || score < 0 || score > 10) throw new PlanInputError(`goal-${goalId}`, 'Score each goal from 0 (not started) to 10 (fully achieved)');
   }
+  const note = input.note?.trim() || null;
+  if (note && note.length > 2000) throw new PlanInputError('note', 'Write what has changed in 2,000 characters or fewer');
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
-    const goals = await trx.selectFrom('plan_goals').select('id').where('plan_id', '=', planId).execute();
+    const goals = await trx.selectFrom('plan_goals').select('id').where('plan_id', '=', planId).orderBy('created_at').orderBy('id').execute();
     const known = new Set(goals.map((g) => g.id));
     const scores = Object.entries(input.scores).filter(([g]) => known.has(g));
+    // A review says something: a score for at least one goal, or what has changed.
+    if (scores.length === 0 && !note) {
+      throw goals.length > 0
+        ? new PlanInputError(`goal-${goals[0]!.id}`, 'Score at least one goal from 0 to 10, or write what has changed')
+        : new PlanInputError('note', 'Write what has changed since the plan started or was last reviewed');
+    }
     const counts = await trx.selectFrom('plan_actions').select([
       (eb) => eb.fn.countAll<number>().as('total'),
       (eb) => eb.fn.sum<number>(sql`case when status = 'done' then 1 else 0 end`).as('done'),
@@ -148,7 +216,7 @@ export async function recordReview(db: Kysely<Database>, actor: Actor, planId: s
     const done = Number(counts?.done ?? 0);
     const total = Number(counts?.total ?? 0);
     await trx.insertInto('plan_reviews').values({
-      id, plan_id: planId, reviewed_on: reviewedOn, organisation_id: actor.organisationId, note: input.note?.trim() || null,
+      id, plan_id: planId, reviewed_on: reviewedOn, organisation_id: actor.organisationId, note,
       actions_done: done, actions_total: total, next_review_on: nextReviewOn, created_by: actor.id, created_at: now,
     }).execute();
     if (scores.length > 0) await trx.insertInto('goal_attainment').values(scores.map(([goalId, score]) => ({ review_id: id, goal_id: goalId, score }))).execute();
@@ -204,7 +272,7 @@ export async function updatePlan(db: Kysely<Database>, actor: Actor, planId: str
 export interface PlanGoal { id: string; personId: string | null; text: string; outcomeCodes: string[]; setBy: string; organisationId: string | null; organisation: string | null; createdAt: Date; status: string }
 export interface PlanAction { id: string; goalId: string | null; description: string; assignedOrganisationId: string; assignedOrganisation: string; assignedPractitioner: string | null; dueOn: string; status: string; organisationId: string | null; completedAt: Date | null; overdue: boolean }
 export interface PlanReview { id: string; reviewedOn: string; organisationId: string | null; organisation: string | null; note: string | null; actionsDone: number; actionsTotal: number; nextReviewOn: string | null; scores: Record<string, number> }
-export interface PlanEvent { id: number; at: Date; kind: string; summary: string; actorOrganisationId: string | null; organisation: string | null; actorRole: string | null }
+export interface PlanEvent { id: number; at: Date; kind: string; summary: string; actorOrganisationId: string | null; organisation: string | null; actorRole: string | null; reviewId: string | null }
 
 export interface PlanDetail {
   id: string;
@@ -228,12 +296,25 @@ export interface PlanDetail {
   events: PlanEvent[];
 }
 
+function reviewIdOf(detail: unknown): string | null {
+  const parsed = typeof detail === 'string' ? JSON.parse(detail) as unknown : detail;
+  const id = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>).reviewId : undefined;
+  return typeof id === 'string' ? id : null;
+}
+
 const ymd = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v ?? '').slice(0, 10));
 
 export async function plansOf(db: Kysely<Database>, personId: string): Promise<string[]> {
-  const rows = await db.selectFrom('plan_members as m').innerJoin('plans as p', 'p.id', 'm.plan_id').select('p.id')
-    .where('m.person_id', '=', personId).orderBy(sql`p.status = 'active'`, 'desc').orderBy('p.created_at', 'desc').execute();
-  return rows.map((r) => r.id);
+  return (await planListOf(db, personId)).map((p) => p.id);
+}
+
+export interface PlanListEntry { id: string; title: string; status: string; createdAt: Date; subjectKind: 'person' | 'household' }
+
+/** The plans a person is a member of, active first then newest first, with the names people gave them. */
+export async function planListOf(db: Kysely<Database>, personId: string): Promise<PlanListEntry[]> {
+  const rows = await db.selectFrom('plan_members as m').innerJoin('plans as p', 'p.id', 'm.plan_id').select(['p.id', 'p.title', 'p.status', 'p.created_at', 'p.subject_kind'])
+    .where('m.person_id', '=', personId).orderBy(sql`p.status = 'active'`, 'desc').orderBy('p.created_at', 'desc').orderBy('p.id').execute();
+  return rows.map((r) => ({ id: r.id, title: r.title, status: r.status, createdAt: new Date(r.created_at), subjectKind: r.subject_kind }));
 }
 
 export async function loadPlan(db: Kysely<Database>, planId: string, today: string = new Date().toISOString().slice(0, 10)): Promise<PlanDetail | undefined> {
@@ -247,7 +328,7 @@ export async function loadPlan(db: Kysely<Database>, planId: string, today: stri
       .selectAll('a').select(['o.name as organisation', 'pr.given_name', 'pr.family_name']).where('a.plan_id', '=', planId).orderBy('a.due_on').orderBy('a.id').execute(),
     db.selectFrom('plan_reviews as r').leftJoin('organisations as o', 'o.id', 'r.organisation_id').selectAll('r').select('o.name as organisation').where('r.plan_id', '=', planId).orderBy('r.reviewed_on').orderBy('r.created_at').execute(),
     db.selectFrom('goal_attainment as a').innerJoin('plan_reviews as r', 'r.id', 'a.review_id').select(['a.review_id', 'a.goal_id', 'a.score']).where('r.plan_id', '=', planId).execute(),
-    db.selectFrom('plan_events as e').leftJoin('organisations as o', 'o.id', 'e.actor_organisation_id').select(['e.id', 'e.at', 'e.kind', 'e.summary', 'e.actor_organisation_id', 'o.name', 'e.actor_role'])
+    db.selectFrom('plan_events as e').leftJoin('organisations as o', 'o.id', 'e.actor_organisation_id').select(['e.id', 'e.at', 'e.kind', 'e.summary', 'e.actor_organisation_id', 'o.name', 'e.actor_role', 'e.detail'])
       .where('e.plan_id', '=', planId).orderBy('e.id', 'desc').execute(),
   ]);
   const scores = new Map<string, Record<string, number>>();
@@ -270,6 +351,9 @@ export async function loadPlan(db: Kysely<Database>, planId: string, today: stri
       id: r.id, reviewedOn: ymd(r.reviewed_on), organisationId: r.organisation_id, organisation: r.organisation, note: r.note, actionsDone: r.actions_done,
       actionsTotal: r.actions_total, nextReviewOn: r.next_review_on ? ymd(r.next_review_on) : null, scores: scores.get(r.id) ?? {},
     })),
-    events: events.map((e) => ({ id: Number(e.id), at: new Date(e.at), kind: e.kind, summary: e.summary, actorOrganisationId: e.actor_organisation_id, organisation: e.name, actorRole: e.actor_role })),
+    events: events.map((e) => ({
+      id: Number(e.id), at: new Date(e.at), kind: e.kind, summary: e.summary, actorOrganisationId: e.actor_organisation_id, organisation: e.name, actorRole: e.actor_role,
+      reviewId: reviewIdOf(e.detail),
+    })),
   };
 }

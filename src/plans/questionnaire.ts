@@ -217,6 +217,35 @@ export function enabledLinkIds(q: Questionnaire, answers: Answers): Set<string> 
   return enabled;
 }
 
+/**
+ * How a conditional question is asked on a form. 'reveal': under the one answer of an earlier
+ * question in its group that enables it (GOV.UK conditional reveal; without JavaScript it is
+ * shown there, and ignored unless that answer is chosen). 'follow-up': enabled by several
+ * answers or other rules, so it is shown once the answers given enable it, and the form comes
+ * back with it before saving. Unconditional questions are 'always' asked.
+ */
+export type AskedAs = { kind: 'always' } | { kind: 'reveal'; under: string; option: string } | { kind: 'follow-up' };
+
+export function askedAs(q: Questionnaire): Map<string, AskedAs> {
+  const result = new Map<string, AskedAs>();
+  const visit = (items: QuestionnaireItem[]) => {
+    items.forEach((item, index) => {
+      if (item.item) visit(item.item);
+      if (!isQuestion(item)) return;
+      const conditions = item.enableWhen ?? [];
+      if (conditions.length === 0) { result.set(item.linkId, { kind: 'always' }); return; }
+      const only = conditions.length === 1 ? conditions[0]! : undefined;
+      const trigger = only ? items.slice(0, index).find((i) => i.linkId === only.question) : undefined;
+      const code = only?.operator === '=' ? only.answerCoding?.code : undefined;
+      const revealable = trigger && code !== undefined && trigger.type === 'choice' && !trigger.enableWhen?.length
+        && trigger.answerOption?.some((o) => o.valueCoding.code === code);
+      result.set(item.linkId, revealable ? { kind: 'reveal', under: trigger.linkId, option: code } : { kind: 'follow-up' });
+    });
+  };
+  visit(q.item);
+  return result;
+}
+
 /** Answers with those to disabled questions removed. */
 export function effectiveAnswers(q: Questionnaire, answers: Answers): Answers {
   const enabled = enabledLinkIds(q, answers);

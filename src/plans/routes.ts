@@ -3,7 +3,7 @@
 // the questionnaire's own category for its responses, per household member for their goals.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
-import { decideRecordAccess, joinNetworkByAgreement, type Category } from '../consent/index.ts';
+import { decideRecordAccess, type Category } from '../consent/index.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import type { CategoryDecision } from '../consent/index.ts';
@@ -11,8 +11,8 @@ import { suppressSmall } from '../platform/disclosure.ts';
 import { personSummary } from '../people/record.ts';
 import { activeFramework, ensurePlansDefaults, listQuestionnaires, loadOperatingModels, loadQuestionnaire, outcomeMappings } from './store.ts';
 import { AccessRefused, prefillFor, purposeFor, responsesAbout, submitAssessment, tellItOnceByForm, tellItOnceForPerson, visibleUnder, type ResponseSummary } from './assessments.ts';
-import { addAction, addGoal, completeAction, createPlan, loadPlan, plansOf, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
-import { categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
+import { addAction, addGoal, completeAction, loadPlan, planListOf, PlanInputError, recordReview, startPlan, type PlanDetail } from './plans.ts';
+import { askedAs, categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
 import type { Prefilled } from './prefill.ts';
 import { lineChart } from './line-chart.ts';
 import { addMonths, nextAssessmentDue, type OperatingModel } from './models.ts';
@@ -29,6 +29,15 @@ const list = (body: Body, key: string): string[] => {
 };
 const ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 
+/** The success banner after each plan job (the page then shows the change itself). */
+const DONE = {
+  started: 'Plan started',
+  goal: 'Goal added',
+  action: 'Action added: the organisation doing it sees it in their plan actions',
+  actionDone: 'Action marked done',
+  review: 'Review recorded',
+} as const;
+
 function param(request: FastifyRequest, name: string, notFound: string): string {
   const value = (request.params as Record<string, string | undefined>)[name] ?? '';
   if (!ID.test(value)) throw new HttpError(404, notFound);
@@ -36,7 +45,7 @@ function param(request: FastifyRequest, name: string, notFound: string): string 
 }
 
 const monthLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' });
-const dayLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'Europe/London' });
+const dayLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
 
 /** What of a plan this reader may see: 'all' of it, or only their own organisation's entries. */
 function planVisibility(decision: CategoryDecision | undefined, own: string | null) {
@@ -63,7 +72,8 @@ function filterPlan(plan: PlanDetail, user: SignedInUser, decisions: Map<string,
   };
 }
 
-interface ChartBlock { id: string; title: string; svg: string; head: string[]; rows: Array<{ label: string; cells: string[] }>; note: string }
+/** Scores over time: a chart of lines once there are two points, and always the table of every figure. */
+interface ChartBlock { id: string; title: string; svg: string; single: string | null; head: string[]; rows: Array<{ label: string; cells: string[] }>; note: string }
 
 function assessmentChart(q: Questionnaire, responses: ResponseSummary[]): ChartBlock {
   const config = scoringOf(q);
@@ -72,16 +82,20 @@ function assessmentChart(q: Questionnaire, responses: ResponseSummary[]): ChartB
   const min = Math.min(...config.domains.map((d) => d.min), 0);
   const series = config.domains.map((d) => ({ label: d.display, values: responses.map((r) => r.domains[d.code] ?? null) }));
   const higherBetter = config.domains.every((d) => d.higherIsBetter);
-  const svg = lineChart({
+  // One assessment is one point per area: dots on top of each other say nothing a table does not.
+  const svg = responses.length < 2 ? '' : lineChart({
     id: `chart-${q.id}`, title: `${q.title}: scores at each assessment`,
     description: `${responses.length} assessments from ${xLabels[0] ?? ''} to ${xLabels[xLabels.length - 1] ?? ''}. Each line is one area, scored ${min} to ${max}. The table below gives every score.`,
-    xLabels, series, yMin: min, yMax: max,
+    xLabels, series, yMin: min, yMax: max, xTitle: 'Date of assessment', yTitle: `Score (${min} to ${max})`,
     yLabel: higherBetter ? 'Higher is better' : config.domains.some((d) => d.higherIsBetter) ? 'Anxiety: lower is better; others: higher is better' : 'Lower is better (less need)',
   });
-  const rows = config.domains.map((d) => ({ label: d.display, cells: responses.map((r) => (r.domains[d.code] ?? '–').toString()) }));
-  if (config.total === 'sum') rows.push({ label: 'Total', cells: responses.map((r) => (r.total ?? '–').toString()) });
+  const rows = config.domains.map((d) => ({ label: d.display, cells: responses.map((r) => (r.domains[d.code] ?? 'Not scored').toString()) }));
+  if (config.total === 'sum') rows.push({ label: 'Total', cells: responses.map((r) => (r.total ?? 'Not scored').toString()) });
   for (const rule of config.rules) rows.push({ label: rule.display.split(':')[0]!, cells: responses.map((r) => (r.rules[rule.code] ? 'Yes' : 'No')) });
-  return { id: `chart-${q.id}`, title: q.title, svg, head: responses.map((r) => dayLabel(r.authoredAt)), rows, note: q.description };
+  return {
+    id: `chart-${q.id}`, title: q.title, svg, head: responses.map((r) => dayLabel(r.authoredAt)), rows, note: q.description,
+    single: responses.length === 1 ? `One assessment so far, on ${dayLabel(responses[0]!.authoredAt)}: each area is scored ${min} to ${max}. A chart of how things change appears after the next one.` : null,
+  };
 }
 
 function reviewChart(plan: PlanDetail): ChartBlock | null {
@@ -93,10 +107,10 @@ function reviewChart(plan: PlanDetail): ChartBlock | null {
   });
   const share = plan.reviews.map((r) => (r.actionsTotal ? Math.round((r.actionsDone / r.actionsTotal) * 100) / 10 : null));
   const xLabels = plan.reviews.map((r) => dayLabel(r.reviewedOn));
-  const svg = lineChart({
+  const svg = plan.reviews.length < 2 ? '' : lineChart({
     id: `chart-review-${plan.id}`, title: 'Progress at each review',
     description: `${plan.reviews.length} reviews. One line is the average goal attainment (0 not started, 10 achieved); the other the share of actions done (0 none, 10 all). The table below gives every figure.`,
-    xLabels, yMin: 0, yMax: 10, yLabel: 'Higher is better',
+    xLabels, yMin: 0, yMax: 10, xTitle: 'Date of review', yTitle: 'Progress (0 to 10)', yLabel: 'Higher is better',
     series: [
       { label: 'Goals (average, 0–10)', values: means },
       ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}`, values: plan.reviews.map((r) => r.scores[g.id] ?? null) })),
@@ -106,55 +120,68 @@ function reviewChart(plan: PlanDetail): ChartBlock | null {
   return {
     id: `chart-review-${plan.id}`, title: 'Progress at each review', svg, head: xLabels,
     rows: [
-      ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}: ${g.text}`, cells: plan.reviews.map((r) => (r.scores[g.id] ?? '–').toString()) })),
-      { label: 'Goals, average', cells: means.map((m) => (m ?? '–').toString()) },
+      ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}: ${g.text}`, cells: plan.reviews.map((r) => (r.scores[g.id] ?? 'Not scored').toString()) })),
+      { label: 'Goals, average', cells: means.map((m) => (m ?? 'Not scored').toString()) },
       { label: 'Actions done', cells: plan.reviews.map((r) => `${r.actionsDone} of ${r.actionsTotal}`) },
     ],
     note: 'Goal attainment is agreed with the person at each review.',
+    single: plan.reviews.length === 1 ? `One review so far, on ${xLabels[0]}. A chart of progress appears after the next one.` : null,
   };
 }
 
-function conditionText(q: Questionnaire, item: QuestionnaireItem): string | null {
-  if (!item.enableWhen?.length) return null;
-  const all = flattenItems(q.item).map((f) => f.item);
-  const parts = item.enableWhen.map((c) => {
-    const target = all.find((i) => i.linkId === c.question);
-    const option = target?.answerOption?.find((o) => o.valueCoding.code === c.answerCoding?.code);
-    const answer = option?.valueCoding.display ?? String(c.answerCoding?.code ?? c.answerBoolean ?? c.answerDecimal ?? c.answerInteger ?? '');
-    return `“${target?.text ?? c.question}” is ${c.operator === '!=' ? 'not ' : ''}“${answer}”`;
-  });
-  return `Answer only if ${parts.join((item.enableBehavior ?? 'all') === 'all' ? ' and ' : ' or ')}.`;
-}
+interface FormOption { value: string; text: string; checked: boolean; reveal: FormQuestion | null }
 
 interface FormQuestion {
-  linkId: string; id: string; name: string; type: string; text: string; hint: string | null; condition: string | null; enabled: boolean;
-  options: Array<{ value: string; text: string; checked: boolean }>; value: string; prefill: { detail: string; organisation: string | null; recordedAt: string | null } | null; error: string | null;
+  linkId: string; id: string; name: string; type: string; text: string; followUp: boolean;
+  options: FormOption[]; value: string; prefill: { detail: string; organisation: string | null; recordedAt: string | null } | null; error: string | null;
   hintText: string;
 }
 
+/**
+ * The assessment form: each group's questions in order, a question revealed by one answer nested
+ * under that answer, and follow-ups (enabled by several answers) only once the answers enable
+ * them. `asked` lists the follow-ups on the form, so the server knows which were seen.
+ */
 function formModel(q: Questionnaire, values: Answers, prefilled: Record<string, Prefilled>, errors: AnswerError[]) {
   const enabled = enabledLinkIds(q, values);
+  const layout = askedAs(q);
+  const asked: string[] = [];
   const toQuestion = (item: QuestionnaireItem): FormQuestion => {
     const value = values[item.linkId];
     const p = prefilled[item.linkId];
+    const reveals = flattenItems(q.item).map((f) => f.item).filter((i) => {
+      const how = layout.get(i.linkId);
+      return how?.kind === 'reveal' && how.under === item.linkId;
+    });
     return {
-      linkId: item.linkId, id: `q-${item.linkId}`, name: `q-${item.linkId}`, type: item.type, text: item.text,
-      hint: extensionOf(item, EXT.hint)?.valueString ?? null, condition: conditionText(q, item), enabled: enabled.has(item.linkId),
-      options: (item.answerOption ?? []).map((o) => ({ value: o.valueCoding.code, text: o.valueCoding.display ?? o.valueCoding.code, checked: value === o.valueCoding.code })),
+      linkId: item.linkId, id: `q-${item.linkId}`, name: `q-${item.linkId}`, type: item.type, text: item.text, followUp: layout.get(item.linkId)?.kind === 'follow-up',
+      options: (item.answerOption ?? []).map((o) => {
+        const revealed = reveals.find((r) => (layout.get(r.linkId) as { option: string }).option === o.valueCoding.code);
+        return { value: o.valueCoding.code, text: o.valueCoding.display ?? o.valueCoding.code, checked: value === o.valueCoding.code, reveal: revealed ? toQuestion(revealed) : null };
+      }),
       value: value === undefined ? '' : String(value),
       prefill: p ? { detail: p.source.detail, organisation: p.source.organisation, recordedAt: p.source.recordedAt } : null,
       error: errors.find((e) => e.linkId === item.linkId)?.text ?? null,
       hintText: [
-        conditionText(q, item),
         p ? `Already known from the shared record: ${p.source.detail}${p.source.recordedAt ? `, ${dayLabel(p.source.recordedAt)}` : ''}. Change it if it is no longer right.` : null,
         extensionOf(item, EXT.hint)?.valueString ?? null,
       ].filter(Boolean).join(' '),
     };
   };
-  return q.item.map((group) => ({
+  const shown = (item: QuestionnaireItem) => {
+    const how = layout.get(item.linkId)?.kind ?? 'always';
+    if (how === 'reveal') return false;
+    if (how === 'follow-up') {
+      if (!enabled.has(item.linkId)) return false;
+      asked.push(item.linkId);
+    }
+    return true;
+  };
+  const groups = q.item.map((group) => ({
     linkId: group.linkId, title: group.type === 'group' ? group.text : '',
-    questions: (group.type === 'group' ? group.item ?? [] : [group]).filter(isQuestion).map(toQuestion),
+    questions: (group.type === 'group' ? group.item ?? [] : [group]).filter(isQuestion).filter(shown).map(toQuestion),
   }));
+  return { groups, asked };
 }
 
 export function registerPlansRoutes(app: FastifyInstance): void {
@@ -178,7 +205,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const { framework } = await frameworkOutcomes();
     const outcomeLabel = new Map(framework.outcomes.map((o) => [o.code, o.label]));
-    const planIds = await plansOf(db, personId);
+    const planList = await planListOf(db, personId);
+    const planIds = planList.map((p) => p.id);
     const requested = (request.query as Record<string, unknown>).plan;
     const planId = typeof requested === 'string' && planIds.includes(requested) ? requested : planIds[0];
     let plan: (PlanDetail & { hiddenMembers: number }) | null = null;
@@ -228,10 +256,15 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const household = user.role === 'practitioner' && person.householdSize > 1
       ? await db.selectFrom('persons').select(['id', 'given_name', 'family_name']).where('household_id', '=', (await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst())?.household_id ?? '').where('id', '!=', personId).orderBy('birth_date').execute()
       : [];
+    // What was typed into the form that was refused, to show it again.
+    const typed = (extra.values ?? null) as Body | null;
+    const notes = new Map((plan?.reviews ?? []).map((r) => [r.id, r.note]));
     return reply.code(status).view('plans-person.njk', viewContext(request, reply, {
       title: `Plan: ${person.givenName} ${person.familyName}`, person, personId, isSelf: user.role === 'citizen',
       isPractitioner: user.role === 'practitioner', ownOrganisationId: user.organisationId,
-      plan, planIds, sections, model, enrolments: enrolmentViews, charts, reviewChart: plan ? reviewChart(plan) : null, tellItOnce: tio,
+      plan, planIds, sections,
+      planList: plansDecision.scope === 'none' ? [] : planList.map((p) => ({ ...p, current: p.id === plan?.id })),
+      history: (plan?.events ?? []).slice(0, 40).map((e) => ({ ...e, note: e.reviewId ? notes.get(e.reviewId) ?? null : null })), model, enrolments: enrolmentViews, charts, reviewChart: plan ? reviewChart(plan) : null, tellItOnce: tio,
       plansReason: plansDecision.reason, plansScope: plansDecision.scope,
       outcomes: framework.outcomes, outcomeLabel: Object.fromEntries(outcomeLabel),
       outcomeItems: framework.outcomes.map((o) => ({ value: o.code, text: o.label, hint: { text: o.statement } })),
@@ -240,7 +273,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       goalItems: [{ value: '', text: 'Not linked to one goal' }, ...(plan?.goals ?? []).map((g, i) => ({ value: g.id, text: `Goal ${i + 1}: ${g.text}` }))],
       questionnaires, qItems: questionnaires.map((q) => ({ value: q.id, text: q.title })),
       householdMembers: household.map((h) => ({ id: h.id, name: `${h.given_name} ${h.family_name}` })),
-      hhItems: household.map((h) => ({ value: h.id, text: `${h.given_name} ${h.family_name}` })),
+      hhItems: household.map((h) => ({ value: h.id, text: `${h.given_name} ${h.family_name}`, checked: typed ? list(typed, 'members').includes(h.id) : false })),
+      consentItems: [{ value: 'yes', text: 'Each person added has agreed to be part of this plan (you join their care network; they can see that you did)', checked: typed ? str(typed, 'memberConsent') === 'yes' : false }],
       organisationOptions: [
         { value: '', text: 'Choose an organisation' },
         ...organisations.filter((o) => partnerKinds.has(o.kind)).map((o) => ({ value: o.id, text: `${o.name} (delivery partner)` })),
@@ -257,7 +291,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const q = request.query as Record<string, unknown>;
     const saved = typeof q.saved === 'string' && ID.test(q.saved) ? await db.selectFrom('questionnaire_responses as r').innerJoin('questionnaires as qq', (j) => j.onRef('qq.id', '=', 'r.questionnaire_id').onRef('qq.version', '=', 'r.questionnaire_version'))
       .select(['qq.title', 'r.total_score', 'r.items_reused', 'r.items_asked', 'r.person_id']).where('r.id', '=', q.saved).executeTakeFirst() : undefined;
-    return renderPlanPage(request, reply, user, personId, { saved: saved && saved.person_id === personId ? saved : null });
+    const done = typeof q.done === 'string' && Object.hasOwn(DONE, q.done) ? DONE[q.done as keyof typeof DONE] : null;
+    return renderPlanPage(request, reply, user, personId, { saved: saved && saved.person_id === personId ? saved : null, done });
   });
 
   app.get('/my-plan', async (request, reply) => {
@@ -269,14 +304,17 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   // ---------------------------------------------------------------------------------------------
   // Assessments
 
-  async function renderAssessment(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, q: Questionnaire, values: Answers | null, errors: AnswerError[], status = 200) {
+  async function renderAssessment(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, q: Questionnaire, values: Answers | null, errors: AnswerError[], status = 200, followUps: string[] = []) {
     const person = await personSummary(db, personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const { prefilled, withheld } = await prefillFor(db, user, personId, q);
     const initial: Answers = values ?? Object.fromEntries(Object.entries(prefilled).map(([k, p]) => [k, p.value]));
     const questions = flattenItems(q.item).filter((f) => isQuestion(f.item)).length;
+    const { groups, asked } = formModel(q, initial, prefilled, errors);
+    const items = flattenItems(q.item).map((f) => f.item);
     return reply.code(status).view('plans-assessment.njk', viewContext(request, reply, {
-      title: `${q.title}: ${person.givenName} ${person.familyName}`, person, personId, questionnaire: q, groups: formModel(q, initial, prefilled, errors),
+      title: `${q.title}: ${person.givenName} ${person.familyName}`, person, personId, questionnaire: q, groups, asked,
+      followUps: followUps.map((linkId) => ({ text: items.find((i) => i.linkId === linkId)?.text ?? linkId, href: `#q-${linkId}` })),
       prefilledCount: Object.keys(prefilled).length, questions, withheld, errors: errors.map((e) => ({ text: e.text, href: `#q-${e.linkId}` })),
     }));
   }
@@ -313,12 +351,16 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     for (const { item } of flattenItems(q.item)) if (isQuestion(item)) raw[item.linkId] = str(body, `q-${item.linkId}`);
     let result;
     try {
-      result = await submitAssessment(db, { actor: user, personId, questionnaire: q, raw });
+      result = await submitAssessment(db, { actor: user, personId, questionnaire: q, raw, asked: list(body, 'asked') });
     } catch (error) {
       if (error instanceof AccessRefused) throw new HttpError(403, `You cannot assess this person: ${error.message}.`);
       throw error;
     }
-    if (!result.ok) return renderAssessment(request, reply, user, personId, q, { ...result.answers, ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => v && result.answers[k] === undefined)) }, result.errors, 400);
+    if (!result.ok) {
+      const typed = { ...result.answers, ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => v && result.answers[k] === undefined)) };
+      // Follow-up questions alone are not a mistake: the form comes back with them to answer.
+      return renderAssessment(request, reply, user, personId, q, typed, result.errors, result.errors.length > 0 ? 400 : 200, result.followUps);
+    }
     return reply.redirect(`/people/${encodeURIComponent(personId)}/plan?saved=${encodeURIComponent(result.responseId)}#assessments`);
   });
 
@@ -334,17 +376,18 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     return { plan, decision: access.byCategory.plans };
   }
 
-  const backTo = async (body: Body, plan: { id: string; person_id: string }) => {
+  const backTo = async (body: Body, plan: { id: string; person_id: string }, done: keyof typeof DONE) => {
     const back = str(body, 'back');
     const member = back && ID.test(back) ? await db.selectFrom('plan_members').select('person_id').where('plan_id', '=', plan.id).where('person_id', '=', back).executeTakeFirst() : undefined;
-    return `/people/${encodeURIComponent(member?.person_id ?? plan.person_id)}/plan?plan=${encodeURIComponent(plan.id)}`;
+    return `/people/${encodeURIComponent(member?.person_id ?? plan.person_id)}/plan?plan=${encodeURIComponent(plan.id)}&done=${done}`;
   };
 
-  async function withPlanErrors(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, work: () => Promise<void>, redirect: string | (() => string)) {
+  /** Runs a plan change; a refusal shows the plan page again with the error and what was typed in that form. */
+  async function withPlanErrors(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, form: 'plan' | 'goal' | 'action' | 'review', work: () => Promise<void>, redirect: string | (() => string)) {
     try {
       await work();
     } catch (error) {
-      if (error instanceof PlanInputError) return renderPlanPage(request, reply, user, personId, { error: { field: error.field, text: error.message }, values: bodyOf(request) }, 400);
+      if (error instanceof PlanInputError) return renderPlanPage(request, reply, user, personId, { error: { field: error.field, text: error.message }, errorForm: form, values: bodyOf(request) }, 400);
       throw error;
     }
     return reply.redirect(typeof redirect === 'string' ? redirect : redirect());
@@ -356,36 +399,15 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const access = await decideRecordAccess(db, { actor: user, personId, categories: ['plans'], purpose: 'direct_care', action: 'write' });
     if (access.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot start a plan for this person: you are not part of their care network.');
     const body = bodyOf(request);
-    const person = await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst();
-    if (!person) throw new HttpError(404, 'There is no such person record.');
-    const requested = list(body, 'members').filter((m) => ID.test(m));
-    const members: string[] = [];
-    if (requested.length > 0 && person.household_id) {
-      const inHousehold = await db.selectFrom('persons').select('id').where('household_id', '=', person.household_id).where('id', 'in', requested).execute();
-      const agreed = str(body, 'memberConsent') === 'yes';
-      for (const m of inHousehold) {
-        let d = await decideRecordAccess(db, { actor: user, personId: m.id, categories: ['plans'], purpose: 'direct_care', action: 'write' });
-        if (d.byCategory.plans.scope === 'none' && agreed && user.organisationId) {
-          // The household member agreed to be part of the plan: the practitioner joins their care
-          // network (recorded, and on the audit trail the person sees). They then see what their
-          // own organisation records, and more only if the member shares it.
-          await db.transaction().execute((trx) => joinNetworkByAgreement(trx, user, {
-            personId: m.id, viaPersonId: personId, roleLabel: 'household plan', reason: 'agreed to be part of a household plan',
-          }));
-          d = await decideRecordAccess(db, { actor: user, personId: m.id, categories: ['plans'], purpose: 'direct_care', action: 'write' });
-        }
-        if (d.byCategory.plans.scope !== 'none') members.push(m.id);
-      }
-    }
     const enrolment = await db.selectFrom('model_enrolments').select(['id', 'model_id']).where('person_id', '=', personId).where('ended_at', 'is', null).orderBy('enrolled_at', 'desc').executeTakeFirst();
     let planId = '';
-    return withPlanErrors(request, reply, user, personId, async () => {
-      planId = await createPlan(db, user, {
-        personId, householdId: members.length > 0 ? person.household_id : null, memberIds: members, title: str(body, 'title'),
+    return withPlanErrors(request, reply, user, personId, 'plan', async () => {
+      planId = await startPlan(db, user, {
+        personId, memberIds: list(body, 'members').filter((m) => ID.test(m)), membersAgreed: str(body, 'memberConsent') === 'yes', title: str(body, 'title'),
         modelId: enrolment?.model_id ?? null, enrolmentId: enrolment?.id ?? null, strengths: str(body, 'strengths'), connections: str(body, 'connections'),
         nextReviewOn: str(body, 'nextReviewOn') || null,
       });
-    }, () => `/people/${encodeURIComponent(personId)}/plan?plan=${encodeURIComponent(planId)}`);
+    }, () => `/people/${encodeURIComponent(personId)}/plan?plan=${encodeURIComponent(planId)}&done=started`);
   });
 
   app.post('/plans/:planId/goals', async (request, reply) => {
@@ -400,9 +422,9 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       const d = await decideRecordAccess(db, { actor: user, personId: goalPerson, categories: ['plans'], purpose: purposeFor(user), action: 'write' });
       if (d.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot set goals for this person.');
     }
-    return withPlanErrors(request, reply, user, str(body, 'back') || plan.person_id, () => addGoal(db, user, plan.id, {
+    return withPlanErrors(request, reply, user, str(body, 'back') || plan.person_id, 'goal', () => addGoal(db, user, plan.id, {
       personId: goalPerson ?? null, text: str(body, 'goalText'), outcomeCodes: list(body, 'outcomes'), setBy: user.role === 'citizen' ? 'person' : 'practitioner',
-    }, known).then(() => undefined), await backTo(body, plan));
+    }, known).then(() => undefined), await backTo(body, plan, 'goal'));
   });
 
   app.post('/plans/:planId/actions', async (request, reply) => {
@@ -410,10 +432,10 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const { plan } = await planFor(request, user, 'write');
     const body = bodyOf(request);
     const goalId = str(body, 'goalId');
-    return withPlanErrors(request, reply, user, plan.person_id, () => addAction(db, user, plan.id, {
+    return withPlanErrors(request, reply, user, plan.person_id, 'action', () => addAction(db, user, plan.id, {
       goalId: goalId && ID.test(goalId) ? goalId : null, description: str(body, 'description'), assignedOrganisationId: str(body, 'assignedOrganisationId'),
       assignedPractitionerId: null, dueOn: str(body, 'dueOn'),
-    }).then(() => undefined), await backTo(body, plan));
+    }).then(() => undefined), await backTo(body, plan, 'action'));
   });
 
   app.post('/plans/:planId/actions/:actionId/done', async (request, reply) => {
@@ -426,7 +448,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       throw new HttpError(403, 'Only the organisation doing this action, or the one that set it, can mark it done.');
     }
     await completeAction(db, user, plan.id, actionId);
-    return reply.redirect(await backTo(bodyOf(request), plan));
+    return reply.redirect(await backTo(bodyOf(request), plan, 'actionDone'));
   });
 
   app.post('/plans/:planId/reviews', async (request, reply) => {
@@ -439,9 +461,9 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       if (!m || typeof value !== 'string' || value === '') continue;
       scores[m[1]!] = Number(value);
     }
-    return withPlanErrors(request, reply, user, plan.person_id, () => recordReview(db, user, plan.id, {
+    return withPlanErrors(request, reply, user, plan.person_id, 'review', () => recordReview(db, user, plan.id, {
       reviewedOn: str(body, 'reviewedOn'), scores, note: str(body, 'note') || null, nextReviewOn: str(body, 'nextReviewOn') || null,
-    }).then(() => undefined), await backTo(body, plan));
+    }).then(() => undefined), await backTo(body, plan, 'review'));
   });
 
   // ---------------------------------------------------------------------------------------------
