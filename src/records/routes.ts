@@ -6,7 +6,7 @@ import { decideRecordAccess } from '../consent/index.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { parsePersonQuery, SearchQueryError } from './search-query.ts';
-import { searchPeople } from './search.ts';
+import { searchPeoplePage } from './search.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary, agenciesHolding } from '../people/record.ts';
@@ -33,13 +33,23 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
 
   app.get('/search', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const q = text((request.query as Record<string, unknown>)?.q, 200);
-    if (!q) return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, hits: null }));
+    const query = (request.query as Record<string, unknown>) ?? {};
+    const q = text(query.q, 200);
+    if (!q) return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result: null }));
     try {
-      const hits = await searchPeople(db, user, parsePersonQuery(q));
-      return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, hits }));
+      const result = await searchPeoplePage(db, user, parsePersonQuery(q), { page: Number(text(query.page, 4)) || 1, perPage: 25 });
+      const href = (page: number) => `/search?q=${encodeURIComponent(q)}&page=${page}`;
+      const pagination = result.pages <= 1 ? null : {
+        previous: result.page > 1 ? { href: href(result.page - 1) } : undefined,
+        next: result.page < result.pages ? { href: href(result.page + 1) } : undefined,
+        items: Array.from({ length: result.pages }, (_, i) => ({ number: i + 1, href: href(i + 1), current: i + 1 === result.page })),
+        landmarkLabel: 'Pages of people found',
+      };
+      const showing = { from: (result.page - 1) * result.perPage + 1, to: Math.min(result.page * result.perPage, result.total) };
+      const count = result.moreThanLimit ? `more than ${result.total}` : String(result.total);
+      return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result, pagination, showing, count }));
     } catch (error) {
-      if (error instanceof SearchQueryError) return reply.code(400).view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, hits: null, error: error.message }));
+      if (error instanceof SearchQueryError) return reply.code(400).view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result: null, error: error.message }));
       throw error;
     }
   });

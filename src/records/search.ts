@@ -84,8 +84,7 @@ const NAME_CANDIDATES_PER_HIT = 40;
  * people the searcher may see (or after checking its candidates); the final ranking is over at
  * most twice `limit` people.
  */
-async function searchByName(db: Kysely<Database>, user: SignedInUser, name: string, limit: number): Promise<Row[]> {
-  const candidates = limit * NAME_CANDIDATES_PER_HIT;
+async function searchByName(db: Kysely<Database>, user: SignedInUser, name: string, limit: number, candidates = limit * NAME_CANDIDATES_PER_HIT): Promise<Row[]> {
   return (await sql<Row>`
     with matched_names as materialized (
       select n.kind, n.name, public.similarity(n.name, ${name}) as s from person_names n where n.name operator(public.%) ${name}
@@ -127,12 +126,46 @@ async function searchByName(db: Kysely<Database>, user: SignedInUser, name: stri
 }
 
 export async function searchPeople(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit = 25): Promise<SearchHit[]> {
-  if (user.role !== 'practitioner') return [];
+  return (await searchPeoplePage(db, user, query, { page: 1, perPage: limit })).hits;
+}
+
+/** The most people a search counts and pages through; past it, the searcher is asked to narrow it. */
+export const SEARCH_COUNT_LIMIT = 100;
+
+export interface SearchPage {
+  hits: SearchHit[];
+  /** How many people match, up to SEARCH_COUNT_LIMIT. */
+  total: number;
+  /** More than SEARCH_COUNT_LIMIT people match. */
+  moreThanLimit: boolean;
+  page: number;
+  perPage: number;
+  pages: number;
+}
+
+/**
+ * One page of a search, and how many people match (up to SEARCH_COUNT_LIMIT). The matches are
+ * ranked and counted in SQL (people the searcher has a relationship with); the access decision,
+ * and so the audit record of who was found, covers only the page shown: a name on page 3 the
+ * searcher never opened was not seen. A name-only search checks no more candidates than one page
+ * of 25 did, so counting costs little more than finding.
+ */
+export async function searchPeoplePage(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, options: { page: number; perPage: number }): Promise<SearchPage> {
+  const perPage = Math.max(1, options.perPage);
+  const empty = { hits: [], total: 0, moreThanLimit: false, page: 1, perPage, pages: 1 };
+  if (user.role !== 'practitioner') return empty;
+  const limit = Math.max(SEARCH_COUNT_LIMIT, perPage) + 1;
   const rows = query.nhsNumber || query.birthDate || query.postcode || !query.name
     ? await searchByKeys(db, user, query, limit)
-    : await searchByName(db, user, query.name, limit);
-  // The access decision for every hit at once (one query for the facts, one audit append).
-  const access = await decideRecordAccessForMany(db, { actor: user, personIds: rows.map((r) => r.id), categories: ['demographics'], purpose: 'direct_care', action: 'search' });
-  return rows.filter((r) => access.get(r.id)?.allowed)
+    : await searchByName(db, user, query.name, limit, Math.max(25, perPage) * NAME_CANDIDATES_PER_HIT);
+  const moreThanLimit = rows.length > limit - 1;
+  const total = Math.min(rows.length, limit - 1);
+  const pages = Math.max(1, Math.ceil(total / perPage));
+  const page = Math.min(Math.max(1, Math.trunc(options.page) || 1), pages);
+  const shown = rows.slice((page - 1) * perPage, page * perPage);
+  // The access decision for every hit shown at once (one query for the facts, one audit append).
+  const access = await decideRecordAccessForMany(db, { actor: user, personIds: shown.map((r) => r.id), categories: ['demographics'], purpose: 'direct_care', action: 'search' });
+  const hits = shown.filter((r) => access.get(r.id)?.allowed)
     .map((r) => ({ personId: r.id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, postcode: r.postcode, score: Number(r.score) }));
+  return { hits, total, moreThanLimit, page, perPage, pages };
 }
