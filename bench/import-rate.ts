@@ -13,6 +13,10 @@
 // --place-cache (PostgreSQL) keeps the loaded place as a template database and measures on a
 // copy of it, so a second run at city scale skips the place load (12 minutes at a million).
 // --cpu-profile FILE writes a V8 CPU profile of this thread during the linked run.
+// --feed messy sends instead --people × --copies records of people new to the place, written by
+// the independent corruptor in bench/foreign-data.ts (shape A: names, birth date, town, email;
+// no NHS numbers; names swapped, day and month transposed, typos, blanks, common names): the
+// hard case for linking as it goes, where every record must be matched and few stop early.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +33,7 @@ import { indexState } from '../src/linkage/index-state.ts';
 import { indexPlaceRecords } from '../src/linkage/person-index.ts';
 import { DEFAULT_BATCH_SIZE, runImport, saveMapping, type ColumnMapping } from '../src/interop/import.ts';
 import { ensureHeapLimit } from '../bin/heap-limit.mjs';
+import { foreignData } from './foreign-data.ts';
 
 // With the heap limit `joinery` itself runs with (the index of a city is several GB).
 await ensureHeapLimit(import.meta.filename);
@@ -44,6 +49,7 @@ const { values } = parseArgs({
     'linked-only': { type: 'boolean', default: false },
     'place-cache': { type: 'boolean', default: false },
     'cpu-profile': { type: 'string' },
+    feed: { type: 'string', default: 'copies' },
   },
 });
 const people = Number(values.people);
@@ -55,28 +61,39 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-import-bench-'));
 const placeDir = path.join(work, 'place');
 await writePlaceCsv({ outDir: placeDir, people, seed });
 const feed = path.join(work, 'feed.csv');
-const header = 'source,source_id,given_name,family_name,birth_date,sex,postcode,address,nhs_number,phone,email,recorded_at';
-const out = fs.createWriteStream(feed);
-out.write(`${header}\n`);
+if (values.feed !== 'copies' && values.feed !== 'messy') throw new Error(`--feed must be copies or messy, got '${values.feed}'`);
+const messy = values.feed === 'messy';
 let records = 0;
-const recordFiles = fs.readdirSync(placeDir).filter((f) => f.startsWith('records_')).sort();
-for (let copy = 0; copy < copies; copy++) {
-  for (const file of recordFiles) {
-    const lines = fs.readFileSync(path.join(placeDir, file), 'utf8').split('\n').slice(1).filter((l) => l !== '');
-    for (const line of lines) {
-      const comma = line.indexOf(',', line.indexOf(',') + 1);
-      const id = line.slice(line.indexOf(',') + 1, comma);
-      out.write(`${line.slice(0, line.indexOf(','))},${id}-c${copy}${line.slice(comma)}\n`);
-      records++;
+if (messy) {
+  // Seeded apart from the place, so these are people the place does not hold.
+  const data = foreignData({ records: people * copies, seed: seed + 1, shape: 'A' });
+  fs.writeFileSync(feed, `${data.header.join(',')}\n${data.lines.join('\n')}\n`);
+  records = data.lines.length;
+} else {
+  const header = 'source,source_id,given_name,family_name,birth_date,sex,postcode,address,nhs_number,phone,email,recorded_at';
+  const out = fs.createWriteStream(feed);
+  out.write(`${header}\n`);
+  const recordFiles = fs.readdirSync(placeDir).filter((f) => f.startsWith('records_')).sort();
+  for (let copy = 0; copy < copies; copy++) {
+    for (const file of recordFiles) {
+      const lines = fs.readFileSync(path.join(placeDir, file), 'utf8').split('\n').slice(1).filter((l) => l !== '');
+      for (const line of lines) {
+        const comma = line.indexOf(',', line.indexOf(',') + 1);
+        const id = line.slice(line.indexOf(',') + 1, comma);
+        out.write(`${line.slice(0, line.indexOf(','))},${id}-c${copy}${line.slice(comma)}\n`);
+        records++;
+      }
     }
   }
+  await new Promise<void>((resolve) => out.end(resolve));
 }
-await new Promise<void>((resolve) => out.end(resolve));
 
-const mapping = (source: string): ColumnMapping => ({
-  source, name: 'bench', idColumn: 'source_id',
-  columns: { given_name: 'given_name', family_name: 'family_name', birth_date: 'birth_date', sex: 'sex', postcode: 'postcode', address: 'address', nhs_number: 'nhs_number', phone: 'phone', email: 'email' },
-});
+const mapping = (source: string): ColumnMapping => messy
+  ? { source, name: 'bench', idColumn: 'id', columns: { given_name: 'first_name', family_name: 'last_name', birth_date: 'dob', address: 'city', email: 'email' } }
+  : {
+    source, name: 'bench', idColumn: 'source_id',
+    columns: { given_name: 'given_name', family_name: 'family_name', birth_date: 'birth_date', sex: 'sex', postcode: 'postcode', address: 'address', nhs_number: 'nhs_number', phone: 'phone', email: 'email' },
+  };
 
 /** CPU seconds used so far by this machine's PostgreSQL server processes (Linux /proc; 0 elsewhere). */
 function postgresCpuSeconds(): number {
@@ -270,4 +287,4 @@ if (!values['skip-postgres'] && values['place-cache']) {
   }
 }
 fs.rmSync(work, { recursive: true, force: true });
-console.log(JSON.stringify({ benchmark: 'import-rate', people, copies, feedRecords: records, batchSize, cpus: os.cpus().length, results }, null, 2));
+console.log(JSON.stringify({ benchmark: 'import-rate', people, copies, feed: values.feed, feedRecords: records, batchSize, cpus: os.cpus().length, results }, null, 2));
