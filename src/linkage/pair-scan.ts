@@ -180,10 +180,13 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
       if (bound < giveUpBelow) return giveUp(bound);
     }
     // Only pairs the check could hold down pay for it (without a histogram, only those still kept).
+    let heldDown = false;
     if (bound > tables.person.otherPersonCap) {
-      bound = Math.min(bound, personCap(tables.person, (slot) => compareSlot(data, givenSlot, familySlot, slot, a, b)));
+      const cap = personCap(tables.person, (slot) => compareSlot(data, givenSlot, familySlot, slot, a, b));
+      heldDown = cap < bound;
+      if (heldDown) bound = cap;
     }
-    if (histogram) addWeight(histogram, bound);
+    if (histogram) addWeight(histogram, bound, heldDown);
     if (bound >= tables.minimumWeight) kept.push(a, b, bound);
   });
   return {

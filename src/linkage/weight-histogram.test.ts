@@ -20,6 +20,11 @@ test('bins have an edge at the origin; the first and last bins are open-ended', 
   assert.deepEqual(atOrAbove(histogram, 0).pairs, 1);
   assert.deepEqual(atOrAbove(histogram, -5).pairs, 2);
   assert.ok(Math.abs(atOrAbove(histogram, -5).expectedMatches - (1 / (1 + 2 ** -5) + 0.5)) < 1e-12);
+  // A pair the person check held down is counted, but not as a likely match.
+  addWeight(histogram, 0, true);
+  assert.deepEqual(atOrAbove(histogram, -5).pairs, 3);
+  assert.deepEqual(atOrAbove(histogram, -5).heldDown, 1);
+  assert.ok(Math.abs(atOrAbove(histogram, -5).expectedMatches - (1 / (1 + 2 ** -5) + 0.5)) < 1e-12);
 });
 
 test('linking with a histogram: every candidate pair counted once, the links are the pairs at or above the threshold', async () => {

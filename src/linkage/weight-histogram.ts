@@ -28,9 +28,13 @@ export interface WeightHistogram {
   /**
    * Sum of the pairs' match probabilities per bin: the true matches the model expects there. In
    * the first bin a pair may be counted at a bound above its weight (scanning stopped early), so
-   * that bin's figure is at most what it would be, and tiny.
+   * that bin's figure is at most what it would be, and tiny. Pairs the person check held down
+   * add nothing: their capped weight is a verdict (review at most, or a household's), not a
+   * probability, and counting a capped pair at even odds would invent true matches.
    */
   expectedMatches: Float64Array;
+  /** Of each bin's pairs, those the person check held down (model.ts personCap). */
+  heldDown: Float64Array;
 }
 
 export function createWeightHistogram(origin: number): WeightHistogram {
@@ -39,6 +43,7 @@ export function createWeightHistogram(origin: number): WeightHistogram {
     binBits: HISTOGRAM_BIN_BITS,
     counts: new Float64Array(BINS_BELOW + BINS_ABOVE),
     expectedMatches: new Float64Array(BINS_BELOW + BINS_ABOVE),
+    heldDown: new Float64Array(BINS_BELOW + BINS_ABOVE),
   };
 }
 
@@ -62,10 +67,11 @@ export function binOf(histogram: WeightHistogram, weight: number): number {
   return Math.min(histogram.counts.length - 1, Math.max(0, bin));
 }
 
-export function addWeight(histogram: WeightHistogram, weight: number): void {
+export function addWeight(histogram: WeightHistogram, weight: number, heldDown = false): void {
   const bin = binOf(histogram, weight);
   histogram.counts[bin]! += 1;
-  histogram.expectedMatches[bin]! += probabilityFromWeight(weight);
+  if (heldDown) histogram.heldDown[bin]! += 1;
+  else histogram.expectedMatches[bin]! += probabilityFromWeight(weight);
 }
 
 /** Adds `part` (counted over another range of blocks with the same origin) into `into`. */
@@ -73,17 +79,20 @@ export function mergeWeightHistogram(into: WeightHistogram, part: WeightHistogra
   for (let bin = 0; bin < into.counts.length; bin++) {
     into.counts[bin]! += part.counts[bin]!;
     into.expectedMatches[bin]! += part.expectedMatches[bin]!;
+    into.heldDown[bin]! += part.heldDown[bin]!;
   }
 }
 
-/** Pairs, and true matches the model expects among them, at or above `origin + steps` bin widths. */
-export function atOrAbove(histogram: WeightHistogram, steps: number): { pairs: number; expectedMatches: number } {
+/** Pairs, true matches the model expects among them, and those held down, at or above `origin + steps` bin widths. */
+export function atOrAbove(histogram: WeightHistogram, steps: number): { pairs: number; expectedMatches: number; heldDown: number } {
   const from = Math.max(0, BINS_BELOW + steps);
   let pairs = 0;
   let expectedMatches = 0;
+  let heldDown = 0;
   for (let bin = from; bin < histogram.counts.length; bin++) {
     pairs += histogram.counts[bin]!;
     expectedMatches += histogram.expectedMatches[bin]!;
+    heldDown += histogram.heldDown[bin]!;
   }
-  return { pairs, expectedMatches };
+  return { pairs, expectedMatches, heldDown };
 }
