@@ -80,6 +80,11 @@ const BENCHMARKS: Benchmark[] = [
     metrics: [{ name: 'import rate, linking as it goes', unit: 'records/s', better: 'higher', pick: at('withLinking.recordsPerSecond') }],
   },
   {
+    id: 'import-messy', what: 'bulk import of a messy feed of people new to the place (no NHS numbers), linking as it goes', script: 'import-rate.ts',
+    args: (people) => ['--people', String(Math.max(2000, Math.round(people / 4))), '--copies', '4', '--skip-pglite', '--linked-only', '--feed', 'messy'],
+    metrics: [{ name: 'import rate, messy feed of new people', unit: 'records/s', better: 'higher', pick: at('withLinking.recordsPerSecond') }],
+  },
+  {
     id: 'access', what: 'the access decision on PostgreSQL', script: 'access-decision.ts',
     args: (people) => ['--people', String(people * 5), '--samples', '3000'],
     metrics: [
