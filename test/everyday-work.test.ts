@@ -6,8 +6,15 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { startTestServer, signIn, type TestServer } from './support/server.ts';
+import { startTestServer, signIn, csrfTokenFor, type TestServer } from './support/server.ts';
 
+const form = (values: Record<string, string | string[]>) => {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
+  return params.toString();
+};
+
+const titleOf = (html: string) => /<title[^>]*>([^<]*)<\/title>/.exec(html)?.[1]?.trim() ?? '';
 const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 
 describe('everyday work without dead ends (issue 21)', () => {
@@ -28,6 +35,29 @@ describe('everyday work without dead ends (issue 21)', () => {
   async function get(cookie: string, url: string) {
     return server.app.inject({ method: 'GET', url, headers: { cookie } });
   }
+
+  async function post(cookie: string, url: string, values: Record<string, string | string[]>, tokenPage = '/home') {
+    const token = await csrfTokenFor(server.app, cookie, tokenPage);
+    return server.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ ...values, _csrf: token }) });
+  }
+
+  /** Someone the practitioner's organisation has nothing to do with, with an NHS number and a date of birth. */
+  async function stranger(offset = 0) {
+    return (await sql<{ id: string; given_name: string; family_name: string; birth_date: string; nhs_number: string }>`
+      select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date, p.nhs_number from persons p
+      where p.merged_into is null and p.nhs_number is not null and p.birth_date is not null
+        and not exists (select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
+                        where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerOrg})
+        and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${practitionerOrg})
+        and not exists (select 1 from users u where u.person_id = p.id)
+        and not exists (select 1 from persons q where q.id <> p.id and q.birth_date = p.birth_date and lower(q.given_name) = lower(p.given_name) and lower(q.family_name) = lower(p.family_name))
+      order by p.id offset ${offset} limit 1`.execute(server.database.db)).rows[0]!;
+  }
+
+  const dob = (iso: string) => {
+    const [year, month, day] = iso.split('-');
+    return { 'dob-day': String(Number(day)), 'dob-month': String(Number(month)), 'dob-year': year! };
+  };
 
   test('who looked: one line per reader, each kind of information once, only what was shown, repeated looks summarised', async () => {
     const practitioner = await signIn(server.app, 'practitioner');
@@ -88,5 +118,82 @@ describe('everyday work without dead ends (issue 21)', () => {
     // Only the names shown are on the record as found in a search.
     const audited = Number((await sql<{ n: number }>`select count(*) as n from audit_events where action = 'search' and person_id in (${sql.join(people.map((p) => p.id))})`.execute(db)).rows[0]!.n);
     assert.equal(audited, 30);
+  });
+
+  test('emergency access can be reached from search: exact details find one person and offer break-glass with a reason', async () => {
+    const practitioner = await signIn(server.app, 'practitioner');
+    const search = await get(practitioner, '/search?q=zzqx');
+    assert.match(search.body, /href="\/emergency-access"/, 'the search page leads to emergency access');
+    const form = await get(practitioner, '/emergency-access');
+    assert.equal(form.statusCode, 200);
+    assert.match(textOf(form.body), /NHS number/);
+    const target = await stranger();
+    // By NHS number and date of birth.
+    const found = await post(practitioner, '/emergency-access', { nhs: target.nhs_number, ...dob(target.birth_date) }, '/emergency-access');
+    assert.equal(found.statusCode, 200);
+    assert.ok(found.body.includes(`${target.given_name} ${target.family_name}`), 'the one exact match is named');
+    assert.match(found.body, new RegExp(`action="/people/${target.id}/break-glass"`));
+    assert.match(textOf(found.body), /Why do you need emergency access\?/);
+    // By name and date of birth, whatever the case.
+    const byName = await post(practitioner, '/emergency-access', { 'given-name': target.given_name.toUpperCase(), 'family-name': ` ${target.family_name.toLowerCase()} `, ...dob(target.birth_date) }, '/emergency-access');
+    assert.ok(byName.body.includes(`action="/people/${target.id}/break-glass"`));
+    // Break-glass with a reason opens the record.
+    const opened = await post(practitioner, `/people/${target.id}/break-glass`, { reason: 'Collapsed at the day centre, need medication history' }, '/emergency-access');
+    assert.equal(opened.statusCode, 302);
+    const record = await get(practitioner, `/people/${target.id}`);
+    assert.equal(record.statusCode, 200);
+    assert.match(record.body, /You are using emergency access/);
+    const audited = await server.database.db.selectFrom('audit_events').select(['decision', 'reason']).where('action', '=', 'emergency_search').where('person_id', '=', target.id).execute();
+    assert.equal(audited.length, 2, 'each emergency search that found the person is on their audit record');
+    assert.ok(audited.every((a) => !a.reason.includes(target.family_name) && !a.reason.includes(target.nhs_number)), 'the audit reason carries no details typed');
+  });
+
+  test('emergency access search cannot be used to browse or enumerate people', async () => {
+    const practitioner = await signIn(server.app, 'practitioner');
+    const target = await stranger(1);
+    const other = await stranger(2);
+    const misses: Array<Record<string, string>> = [
+      { 'given-name': target.given_name, 'family-name': target.family_name.slice(0, -1), ...dob(target.birth_date) },
+      { 'given-name': target.given_name, 'family-name': target.family_name, ...dob(other.birth_date === target.birth_date ? '1900-01-01' : other.birth_date) },
+      { nhs: other.nhs_number, ...dob(target.birth_date === other.birth_date ? '1900-01-01' : target.birth_date) },
+      { 'family-name': target.family_name, ...dob(target.birth_date) },
+    ];
+    for (const values of misses) {
+      const response = await post(practitioner, '/emergency-access', values, '/emergency-access');
+      assert.ok([200, 400].includes(response.statusCode), JSON.stringify(values));
+      for (const p of [target, other]) {
+        assert.ok(!response.body.includes(p.given_name + ' ' + p.family_name), `no name of anyone not matching exactly (${JSON.stringify(values)})`);
+        assert.ok(!response.body.includes(`/people/${p.id}`), 'no link to anyone');
+      }
+    }
+    // Half-filled details are refused with what is missing, keeping what was typed, and say "Error:" in the title.
+    const half = await post(practitioner, '/emergency-access', { 'family-name': 'Smith', 'dob-day': '7', 'dob-month': '', 'dob-year': '1999' }, '/emergency-access');
+    assert.equal(half.statusCode, 400);
+    assert.match(titleOf(half.body), /^Error: /);
+    assert.match(textOf(half.body), /Date of birth must include a month/);
+    assert.match(half.body, /value="Smith"/);
+    // Only practitioners who may use emergency access can search this way.
+    for (const username of ['citizen', 'manager', 'privacy', 'dataquality', 'admin']) {
+      const cookie = await signIn(server.app, username);
+      assert.equal((await get(cookie, '/emergency-access')).statusCode, 403, username);
+      const token = await csrfTokenFor(server.app, cookie, '/directory');
+      const refused = await server.app.inject({ method: 'POST', url: '/emergency-access', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ nhs: target.nhs_number, ...dob(target.birth_date), _csrf: token }) });
+      assert.equal(refused.statusCode, 403, username);
+      assert.ok(!refused.body.includes(target.family_name), username);
+    }
+  });
+
+  test('emergency access searches are limited per hour, so guessing cannot be kept up', async () => {
+    const gp = await signIn(server.app, 'gp');
+    const target = await stranger(3);
+    let last;
+    for (let i = 0; i < 11; i++) {
+      last = await post(gp, '/emergency-access', { 'given-name': 'Nobody', 'family-name': `Guess${i}`, ...dob('1980-01-01') }, '/emergency-access');
+    }
+    assert.equal(last!.statusCode, 429);
+    assert.match(textOf(last!.body), /emergency searches in the last hour/);
+    const blocked = await post(gp, '/emergency-access', { nhs: target.nhs_number, ...dob(target.birth_date) }, '/emergency-access');
+    assert.equal(blocked.statusCode, 429);
+    assert.ok(!blocked.body.includes(target.family_name), 'even an exact match is not shown past the limit');
   });
 });

@@ -7,6 +7,8 @@ import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { parsePersonQuery, SearchQueryError } from './search-query.ts';
 import { searchPeoplePage } from './search.ts';
+import { emergencySearch, EmergencySearchInputError, EmergencySearchLimited, mayUseEmergencyAccess, parseEmergencySearch, typedValues, type EmergencySearchResult, type FieldError } from './emergency-search.ts';
+import { dateInputItems } from '../platform/date-input.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary, agenciesHolding } from '../people/record.ts';
@@ -50,6 +52,44 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result, pagination, showing, count }));
     } catch (error) {
       if (error instanceof SearchQueryError) return reply.code(400).view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result: null, error: error.message }));
+      throw error;
+    }
+  });
+
+  // Emergency access: finding someone the practitioner does not work with, by exact details only.
+  function emergencyUser(request: FastifyRequest): SignedInUser {
+    const user = requireRole(request, 'practitioner');
+    if (!mayUseEmergencyAccess(user)) throw new HttpError(403, 'Only practitioners of a member organisation can use emergency access.');
+    return user;
+  }
+
+  async function renderEmergency(request: FastifyRequest, reply: FastifyReply, options: { body?: Body; errors?: FieldError[]; limited?: string; result?: EmergencySearchResult } = {}, status = 200) {
+    const errors = options.errors ?? [];
+    const typed = typedValues(options.body ?? {});
+    const errorFor = (field: string) => errors.find((e) => e.field === field)?.text;
+    return reply.code(status).view('records-emergency.njk', viewContext(request, reply, {
+      title: `${errors.length || options.limited ? 'Error: ' : ''}Emergency access`,
+      typed, errors: errors.map((e) => ({ text: e.text, href: `#${e.field === 'dob' ? `dob-${e.parts?.[0] ?? 'day'}` : e.field}` })),
+      nhsError: errorFor('nhs'), givenNameError: errorFor('given-name'), familyNameError: errorFor('family-name'), dobError: errorFor('dob'),
+      dobItems: dateInputItems(typed.dob, errors.find((e) => e.field === 'dob')?.parts ?? []),
+      limited: options.limited, result: options.result,
+    }));
+  }
+
+  app.get('/emergency-access', async (request, reply) => {
+    emergencyUser(request);
+    return renderEmergency(request, reply);
+  });
+
+  app.post('/emergency-access', async (request, reply) => {
+    const user = emergencyUser(request);
+    const body = bodyOf(request);
+    try {
+      const result = await emergencySearch(db, user, parseEmergencySearch(body));
+      return renderEmergency(request, reply, { body, result });
+    } catch (error) {
+      if (error instanceof EmergencySearchInputError) return renderEmergency(request, reply, { body, errors: error.errors }, 400);
+      if (error instanceof EmergencySearchLimited) return renderEmergency(request, reply, { body, limited: error.message }, 429);
       throw error;
     }
   });
