@@ -95,6 +95,8 @@ test('bad input exits 2 with one line on stderr', async () => {
     ['no --input', ['--id-column', 'ref', '--map', MAP, '--out', out], /no input/],
     ['malformed --map', ['--input', good, '--id-column', 'ref', '--map', 'first', '--out', out], /SRC=FIELD/],
     ['unknown option', ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--fast'], /unknown option/],
+    ['report in a missing folder', ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--report', join(directory, 'absent', 'report.html')], /cannot write report file .*absent.* does not exist/],
+    ['report path is a folder', ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--report', directory], /cannot write report file .* it is a folder/],
   ];
   for (const [name, args, message] of cases) {
     const result = await linkCli(args);

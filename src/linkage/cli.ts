@@ -6,8 +6,10 @@ import type { Database } from '../platform/schema.ts';
 import { indexPlaceRecords } from './person-index.ts';
 import { LinkInputError } from './csv-input.ts';
 import { evaluateClusters, formatEvaluation, readLabels } from './evaluate.ts';
-import { runLinkJob, writeClusterCsv } from './job.ts';
+import { checkWritable, runLinkJob, writeClusterCsv, writeReportFile } from './job.ts';
+import { log2Odds } from './model.ts';
 import { createProgressReporter } from './progress.ts';
+import { renderLinkReport } from './report.ts';
 
 interface LinkCommandOptions {
   input: string[];
@@ -16,6 +18,7 @@ interface LinkCommandOptions {
   out?: string;
   workers?: string;
   labels?: string;
+  report?: string;
 }
 
 /** Bad input exits with this code and one line on stderr. */
@@ -42,13 +45,17 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
   try {
     // Read before linking, so a bad labels file fails in a second rather than after the run.
     const labels = options.labels === undefined ? undefined : await readLabels(options.labels);
+    if (options.report !== undefined) await checkWritable(options.report, 'report file');
     const started = performance.now();
-    const { rows, result } = await runLinkJob({
+    const { rows, result, mappings } = await runLinkJob({
       inputs: options.input,
       idColumn: options.idColumn,
       maps: options.map,
       workers,
       onProgress: progress.onProgress,
+      weightHistogram: options.report !== undefined,
+      // The report measures each threshold it shows against the labels, down to the review band.
+      collectUncertain: options.report !== undefined && labels !== undefined,
     });
     progress.stop();
     await writeClusterCsv(options.out, rows);
@@ -57,7 +64,23 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
     console.error(
       `joinery link: ${rows.length} records, ${result.candidatePairCount} candidate pairs, ${clusters} persons in ${seconds}s → ${options.out}`,
     );
-    if (labels) console.log(formatEvaluation(evaluateClusters(rows, labels), options.labels!));
+    const evaluation = labels ? evaluateClusters(rows, labels) : undefined;
+    if (evaluation) console.log(formatEvaluation(evaluation, options.labels!));
+    if (options.report !== undefined) {
+      const { model } = result;
+      await writeReportFile(options.report, renderLinkReport({
+        result,
+        inputs: options.input,
+        mappings,
+        recordIds: rows.map((row) => row.recordId),
+        persons: clusters,
+        clusterThreshold: model.linkThreshold,
+        pairsCompleteFrom: labels ? log2Odds(Math.min(model.reviewThreshold, model.linkThreshold)) : log2Odds(model.linkThreshold),
+        labels: labels && evaluation ? { path: options.labels!, truth: labels, evaluation } : undefined,
+        generatedAt: new Date(),
+      }));
+      console.error(`joinery link: model report → ${options.report}`);
+    }
   } catch (error) {
     progress.stop();
     if (error instanceof LinkInputError) return failBadInput(error.message);
@@ -81,6 +104,7 @@ export function registerLinkCommand(program: Command): void {
     .option('--out <file>', 'output CSV: record_id,cluster_id')
     .option('--workers <n>', 'worker threads for pair scoring (default: up to 2)')
     .option('--labels <file>', 'known answers as record_id,cluster_id: print pairwise and person precision, recall and F1')
+    .option('--report <file>', 'write the model as an HTML page: each field\'s m and u, the match weights, what moving the threshold would change')
     .exitOverride((error) => {
       // Commander has already printed its one-line message; usage errors are bad input.
       process.exit(error.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE);

@@ -380,7 +380,9 @@ p,ul,ol,dl{margin:0 0 15px;max-width:40em}
 @media (min-width:641px){.lead{font-size:24px}}
 .hint{color:#505a5f}
 a{color:#1d70b8}
-a:focus,.table-container:focus,summary:focus{outline:3px solid #fd0;outline-offset:0;background:#fd0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
+a:focus,.table-container:focus,summary:focus{outline:3px solid #fd0;outline-offset:0;background:#fd0;color:#0b0c0c;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
+.contents li{margin-bottom:8px}
+.contents a{display:inline-block;min-height:24px;padding:2px 0}
 .table-container:focus{background:none}
 code,.wrap{overflow-wrap:anywhere}
 .summary-list{margin:0 0 20px}
@@ -573,7 +575,7 @@ export function renderLinkReport(input: LinkReportInput): string {
     + '<div class="width-container"><main id="main-content">'
     + '<h1>Record linkage report</h1>'
     + `<p class="lead">How <code>joinery link</code> decided which of ${count(input.recordIds.length)} records are the same person: what it learnt about each field, where the pairs it compared fell, and what a different threshold would change.</p>`
-    + '<nav aria-labelledby="contents-title"><h2 id="contents-title">Contents</h2><ol>'
+    + '<nav aria-labelledby="contents-title"><h2 id="contents-title">Contents</h2><ol class="contents">'
     + '<li><a href="#summary">Summary of the run</a></li><li><a href="#accuracy">How accurate the linking is</a></li>'
     + '<li><a href="#threshold">What moving the threshold would change</a></li><li><a href="#distribution">Match weights of the candidate pairs</a></li>'
     + '<li><a href="#fields">What each field says</a></li></ol></nav>'
