@@ -15,7 +15,7 @@ import { createDemoAccounts, DEMO_PASSWORD } from './demo/accounts.ts';
 import { startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint } from './audit/log.ts';
 import { readAuditKey } from './audit/key.ts';
 import { writePlaceCsv } from './synth/write-csv.ts';
-import { registerIndexCommand, registerLinkCommand } from './linkage/index.ts';
+import { registerIndexCommand, registerLinkCommand, registerReviewLabelsCommand } from './linkage/index.ts';
 import { registerDirectoryCommands } from './directory/cli.ts';
 import { registerInsightCommands } from './insight/cli.ts';
 import { registerInteropCommands } from './interop/cli.ts';
@@ -221,6 +221,7 @@ export function buildProgram(): Command {
 
   registerLinkCommand(program);
   registerIndexCommand(program, () => openMigrated(loadConfig()));
+  registerReviewLabelsCommand(program, () => openMigrated(loadConfig()));
   registerDirectoryCommands(program);
   registerInsightCommands(program, () => openMigrated(loadConfig()));
   registerInteropCommands(program);

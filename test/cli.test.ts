@@ -155,3 +155,32 @@ process.exit(3);
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /^Usage: joinery /);
 });
+
+test('review-labels writes what reviewers decided as labelled pairs and compares them with the model\'s probabilities', async () => {
+  const { openPglite } = await import('../src/platform/db.ts');
+  const { migrateToLatest } = await import('../src/platform/migrate.ts');
+  const { sql } = await import('kysely');
+  const folder = tmp();
+  const env = { JOINERY_DATA_DIR: path.join(folder, 'data') };
+  const handle = await openPglite(env.JOINERY_DATA_DIR);
+  await migrateToLatest(handle.db);
+  await sql`insert into persons (id, given_name, family_name) values ('p-ann', 'Ann', 'Ames'), ('p-bob', 'Bob', 'Birch')`.execute(handle.db);
+  const ids = (await sql<{ id: number }>`insert into source_records (source, source_id, fields) values
+    ('GP01', 'g1', '{}'), ('HA01', 'h7', '{}'), ('HA01', 'h8', '{}') returning id`.execute(handle.db)).rows.map((row) => Number(row.id));
+  await sql`insert into linkage_reviews (source_record_id, candidate_person_id, compared_record_id, probability, reason, status, decided_by, decided_at) values
+    (${ids[1]}, 'p-ann', ${ids[0]}, 0.93, 'uncertain', 'same', 'u-dq', now()),
+    (${ids[2]}, 'p-bob', null, 0.97, 'ambiguous', 'different', 'u-dq', now()),
+    (${ids[2]}, 'p-ann', ${ids[0]}, 0.6, 'uncertain', 'open', null, null)`.execute(handle.db);
+  await handle.close();
+
+  const out = path.join(folder, 'pairs.csv');
+  const result = run(['review-labels', '--out', out], env);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'record_a,record_b,same,model_probability,decided_at');
+  assert.deepEqual(lines.slice(1).map((line) => line.split(',').slice(0, 4).join(',')), ['HA01:h7,GP01:g1,yes,0.9300', 'HA01:h8,person:p-bob,no,0.9700'], 'decided items only, the open one left out');
+  assert.match(result.stdout, /2 decided review items/);
+  assert.match(result.stdout, /90%–95%\s+1\s+0\s+100%/);
+  assert.match(result.stdout, /95%–99%\s+0\s+1\s+0%/);
+  assert.match(result.stderr, /2 decided pairs → /);
+});

@@ -1,15 +1,19 @@
-// `joinery link`: link or deduplicate CSV files into persons.
+// `joinery link`: link or deduplicate CSV files into persons; `joinery index`: the person index
+// over the database's agency records; `joinery review-labels`: reviewers' decisions as labels.
 
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'csv-stringify/sync';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { indexPlaceRecords } from './person-index.ts';
 import { LinkInputError } from './csv-input.ts';
-import { evaluateClusters, formatEvaluation, readLabels } from './evaluate.ts';
+import { evaluateClusters, evaluatePairLabels, formatEvaluation, formatPairEvaluation, readAnyLabels } from './evaluate.ts';
 import { checkWritable, runLinkJob, writeClusterCsv, writeReportFile } from './job.ts';
 import { log2Odds } from './model.ts';
 import { createProgressReporter } from './progress.ts';
 import { renderLinkReport } from './report.ts';
+import { formatAgreement, reviewerAgreement, reviewerPairLabels } from './review-labels.ts';
 
 interface LinkCommandOptions {
   input: string[];
@@ -44,7 +48,10 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
   const progress = createProgressReporter();
   try {
     // Read before linking, so a bad labels file fails in a second rather than after the run.
-    const labels = options.labels === undefined ? undefined : await readLabels(options.labels);
+    const anyLabels = options.labels === undefined ? undefined : await readAnyLabels(options.labels);
+    // Who-is-who labels score everything; decided pairs score only the pairs people looked at.
+    const labels = anyLabels?.kind === 'clusters' ? anyLabels.clusters : undefined;
+    const pairLabels = anyLabels?.kind === 'pairs' ? anyLabels.pairs : undefined;
     if (options.report !== undefined) await checkWritable(options.report, 'report file');
     const started = performance.now();
     const { rows, result, mappings } = await runLinkJob({
@@ -66,6 +73,7 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
     );
     const evaluation = labels ? evaluateClusters(rows, labels) : undefined;
     if (evaluation) console.log(formatEvaluation(evaluation, options.labels!));
+    if (pairLabels) console.log(formatPairEvaluation(evaluatePairLabels(rows, pairLabels), options.labels!));
     if (options.report !== undefined) {
       const { model } = result;
       await writeReportFile(options.report, renderLinkReport({
@@ -103,7 +111,7 @@ export function registerLinkCommand(program: Command): void {
     )
     .option('--out <file>', 'output CSV: record_id,cluster_id')
     .option('--workers <n>', 'worker threads for pair scoring (default: up to 2)')
-    .option('--labels <file>', 'known answers as record_id,cluster_id: print pairwise and person precision, recall and F1')
+    .option('--labels <file>', 'known answers as record_id,cluster_id (print pairwise and person precision, recall and F1), or decided pairs as record_a,record_b,same (as `joinery review-labels` writes)')
     .option('--report <file>', 'write the model as an HTML page: each field\'s m and u, the match weights, what moving the threshold would change')
     .exitOverride((error) => {
       // Commander has already printed its one-line message; usage errors are bad input.
@@ -133,6 +141,37 @@ export function registerIndexCommand(
           + `${options.relinkAll ? `, ${summary.relinked.toLocaleString('en-GB')} links changed` : ''}.`);
       } catch (error) {
         console.error(`joinery index: ${(error as Error).message.split('\n')[0]}`);
+        process.exitCode = 1;
+      } finally {
+        await database.close();
+      }
+    });
+}
+
+/**
+ * `joinery review-labels`: what reviewers decided, as labelled pairs a data-quality officer can
+ * score a `joinery link` run with, and how the model's probabilities compare with the decisions.
+ */
+export function registerReviewLabelsCommand(
+  program: Command,
+  open: () => Promise<{ db: Kysely<Database>; close(): Promise<void> }>,
+): void {
+  program
+    .command('review-labels')
+    .description('Reviewers\' decisions from the review queue as labelled pairs (record_a,record_b,same), and how they compare with the probabilities the model gave.')
+    .option('--out <file>', 'write the decided pairs as CSV (records named source:source_id; a person\'s own entry person:ID)')
+    .action(async (options: { out?: string }) => {
+      const database = await open();
+      try {
+        const labels = await reviewerPairLabels(database.db);
+        if (options.out !== undefined) {
+          const rows = labels.map((label) => [label.recordA, label.recordB, label.same ? 'yes' : 'no', label.probability.toFixed(4), label.decidedAt.toISOString()]);
+          await writeFile(options.out, stringify([['record_a', 'record_b', 'same', 'model_probability', 'decided_at'], ...rows]));
+          console.error(`joinery review-labels: ${labels.length.toLocaleString('en-GB')} decided pairs → ${options.out}`);
+        }
+        console.log(formatAgreement(await reviewerAgreement(database.db, labels)));
+      } catch (error) {
+        console.error(`joinery review-labels: ${(error as Error).message.split('\n')[0]}`);
         process.exitCode = 1;
       } finally {
         await database.close();

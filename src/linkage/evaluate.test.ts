@@ -118,3 +118,24 @@ test('decided pairs (a review queue\'s decisions) score the output on the pairs 
   await writeFile(labelsPath, 'record_a,record_b,same\nr1,r2,perhaps\n');
   await assert.rejects(readAnyLabels(labelsPath), /row 2: 'same' must be yes or no/);
 });
+
+test('joinery link --labels with decided pairs prints how the output fares on those pairs', async () => {
+  const input = join(directory, 'pairs-people.csv');
+  const labels = join(directory, 'decided-pairs.csv');
+  const out = join(directory, 'pairs-clusters.csv');
+  const rows = ['id,first,last,dob,email'];
+  const given = ['ann', 'bob', 'cara', 'dev', 'eli', 'fay', 'gus', 'hana', 'ivo', 'jo'];
+  const family = ['ames', 'birch', 'cole', 'dunn', 'eyre', 'frost', 'grey', 'hale', 'ince', 'judd'];
+  for (let p = 0; p < 100; p++) {
+    const first = given[p % 10]!;
+    const last = family[Math.floor(p / 10)]!;
+    rows.push(`a${p},${first},${last},19${50 + (p % 40)}-0${1 + (p % 9)}-1${p % 10},${first}.${last}${p}@example.org`);
+    rows.push(`b${p},${first}e,${last},19${50 + (p % 40)}-0${1 + (p % 9)}-1${p % 10},${first}.${last}${p}@example.org`);
+  }
+  await writeFile(input, rows.join('\n') + '\n');
+  // Two pairs a reviewer called the same person, one they kept apart, one naming a record not in the file.
+  await writeFile(labels, 'record_a,record_b,same\na1,b1,yes\na2,b2,yes\na3,a4,no\na5,zz,yes\n');
+  const { stdout } = await run(process.execPath, [LINK_MAIN, 'link', '--input', input, '--id-column', 'id', '--map', 'first=given_name,last=family_name,dob=birth_date,email=email', '--out', out, '--labels', labels]);
+  assert.match(stdout, /Against the labelled pairs in .*decided-pairs\.csv: 3 pairs scored \(1 with a record not in this output left out\)/);
+  assert.match(stdout, /pairs\s+1\.000\s+1\.000\s+1\.000\s+2 joined rightly, 0 wrongly, 0 missed, 1 rightly kept apart/);
+});

@@ -25,7 +25,7 @@ export { modelFromJson, modelToJson, probabilityFromWeight } from './model.ts';
 export { isValidNhsNumber } from './normalise.ts';
 export { runLinkJob, writeClusterCsv } from './job.ts';
 export { registerLinkCommand } from './cli.ts';
-export { registerIndexCommand } from './cli.ts';
+export { registerIndexCommand, registerReviewLabelsCommand } from './cli.ts';
 export { registerLinkageRoutes } from './routes.ts';
 
 // The person index in the database.
