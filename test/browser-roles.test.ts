@@ -7,7 +7,7 @@ import { browserAvailable, closePage, launchBrowser, openPage, seriousAccessibil
 
 const roles = [
   { username: 'citizen', heading: /^Hello, /, text: 'Services that hold records about you' },
-  { username: 'practitioner', heading: 'Your caseload', text: 'people known to your organisation' },
+  { username: 'practitioner', heading: 'Your work', text: 'people known to your organisation' },
   { username: 'manager', heading: 'Riverford', text: 'Need follows deprivation' },
   { username: 'admin', heading: 'System administration', text: 'Agency feeds' },
 ];

@@ -1,6 +1,7 @@
 // Precomputing the dashboards' figures. A refresh (after a load or an import, from the CLI, or
 // from the dashboard's button) rebuilds, in the database:
-//   1. insight_person_facts / insight_need_facts / insight_referral_facts: one row per resident,
+//   1. insight_person_facts / insight_need_facts / insight_referral_facts: one row per resident
+//      (as place/residents.ts defines them, the same count as the manager's home page),
 //      per resident and need, per referral, keyed by an HMAC pseudonym: no names, no person ids;
 //   2. insight_cube: the aggregates every dashboard reads (population by each dimension, needs
 //      and outcomes, overlaps between services, outcomes and access measures by quarter and group).
@@ -11,6 +12,7 @@ import { silentProgress, type Progress } from '../platform/progress.ts';
 import { activeFramework } from '../plans/store.ts';
 import { groupSources, needCodes } from './groups.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
+import { residents } from '../place/residents.ts';
 
 /** The dimensions every measure is split by; 'all' is everyone. */
 export const dimensions = ['all', 'quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability'] as const;
@@ -56,9 +58,9 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
                when p.birth_date > ${asOf}::date - interval '75 years' then '65-74'
                else '75+' end,
           coalesce(p.sex, 'unknown'), coalesce(p.ethnicity_group, 'unknown'), p.disability, coalesce(g.mask, 0), coalesce(n.mask, 0)
-        from persons p
-        join households h on h.id = p.household_id
-        join small_areas sa on sa.id = h.small_area_id
+        from ${residents} r
+        join persons p on p.id = r.person_id
+        join small_areas sa on sa.id = r.small_area_id
         left join (
           select k.person_id, bit_or(k.bit) as mask from (
             select l.person_id, g.bit from record_links l

@@ -12,6 +12,7 @@ import { demandAndCapacity, dimensionLabels, headlines, inequality, measures, ne
 import { ciLineChart, estimateChart, upsetChart } from './charts.ts';
 import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
 import type { Predicate } from './rules.ts';
+import { RESIDENTS_HINT } from '../place/residents.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -87,7 +88,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     const by = query.by === 'small_area' ? 'small_area' : dimensionParam(query.by);
     const data = await needsPage(by);
     return reply.view('insight-needs.njk', viewContext(request, reply, {
-      title: 'Joint needs assessment', ...data, count, fmt,
+      title: 'Joint needs assessment', ...data, count, fmt, residentsHint: RESIDENTS_HINT,
       dimensionOptions: [...splitDimensions, 'small_area'].map((d) => ({ value: d, text: dimensionLabels[d as Dimension], selected: d === by })),
     }));
   });
@@ -133,7 +134,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     const access = await inequalityPage({ measure: 'access:first_contact_days', by: 'quintile' });
     const summary = await worklistSummary(db);
     return reply.view('insight-report.njk', viewContext(request, reply, {
-      title: 'Board report: needs, access and inequalities', ...needs, ineq, access, count, fmt, generatedAt: new Date(),
+      title: 'Board report: needs, access and inequalities', ...needs, ineq, access, count, fmt, generatedAt: new Date(), residentsHint: RESIDENTS_HINT,
       headlines: all.map((h) => ({ ...h, sii: h.latestSii ? fmt(h.latestSii.estimate, 2) : 'not shown' })),
       rules: summary.rules,
     }));

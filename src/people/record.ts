@@ -166,28 +166,56 @@ export { whoLooked, type LookEntry } from './who-looked.ts';
 
 export interface CaseloadRow { personId: string; name: string; birthDate: string | null; needs: string[]; lastContact: Date | null }
 
-/** People the organisation knows who have current needs it recorded, most recent contact first. */
-export async function organisationCaseload(db: Kysely<Database>, organisationId: string, limit = 25): Promise<{ rows: CaseloadRow[]; knownPeople: number; withCurrentNeeds: number }> {
-  const known = await sql<{ n: number }>`
-    select count(distinct l.person_id) as n
-    from record_links l join source_records s on s.id = l.source_record_id
-    join organisations o on o.source_code = s.source
-    where o.id = ${organisationId} and l.superseded_at is null`.execute(db);
+export interface CaseloadPage {
+  rows: CaseloadRow[];
+  knownPeople: number;
+  withCurrentNeeds: number;
+  /** People matching the search (everyone with current needs when there is none). */
+  matching: number;
+  page: number;
+  perPage: number;
+  pages: number;
+}
+
+/** Words of a name search, each matched anywhere in the person's full name, LIKE wildcards escaped. */
+function nameWords(query: string): string[] {
+  return query.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 5).map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+}
+
+/**
+ * People the organisation knows who have current needs it recorded, most recent contact first, a
+ * page at a time, optionally only those whose name holds every word of `query`. The caller
+ * decides access to the people on the page before showing their names.
+ */
+export async function organisationCaseload(db: Kysely<Database>, organisationId: string, options: { page?: number; perPage?: number; query?: string } = {}): Promise<CaseloadPage> {
+  const perPage = Math.max(1, Math.min(100, options.perPage ?? 25));
+  const words = nameWords(options.query ?? '');
+  const nameMatches = words.length === 0 ? sql`true`
+    : sql.join(words.map((w) => sql`lower(p.given_name || ' ' || p.family_name) like ${w}`), sql` and `);
+  const counts = (await sql<{ known: number; with_needs: number; matching: number }>`
+    select
+      (select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id
+         join organisations o on o.source_code = s.source where o.id = ${organisationId} and l.superseded_at is null)::int as known,
+      (select count(distinct person_id) from needs where organisation_id = ${organisationId} and current)::int as with_needs,
+      (select count(*) from persons p where ${nameMatches}
+         and exists (select 1 from needs n where n.person_id = p.id and n.organisation_id = ${organisationId} and n.current))::int as matching`.execute(db)).rows[0]!;
+  const matching = Number(counts.matching);
+  const pages = Math.max(1, Math.ceil(matching / perPage));
+  const page = Math.min(Math.max(1, Math.trunc(options.page ?? 1) || 1), pages);
   const result = await sql<{ person_id: string; given_name: string; family_name: string; birth_date: string | null; needs: string[]; last_contact: Date | null }>`
     select p.id as person_id, p.given_name, p.family_name, p.birth_date,
            array_agg(distinct n.code order by n.code) as needs,
            (select max(e.at) from person_events e where e.person_id = p.id and e.organisation_id = ${organisationId}) as last_contact
     from needs n
     join persons p on p.id = n.person_id
-    where n.organisation_id = ${organisationId} and n.current
+    where n.organisation_id = ${organisationId} and n.current and ${nameMatches}
     group by p.id
     order by last_contact desc nulls last, p.id
-    limit ${limit}`.execute(db);
-  const withNeeds = await sql<{ n: number }>`
-    select count(distinct person_id) as n from needs where organisation_id = ${organisationId} and current`.execute(db);
+    limit ${perPage} offset ${(page - 1) * perPage}`.execute(db);
   return {
-    knownPeople: Number(known.rows[0]?.n ?? 0),
-    withCurrentNeeds: Number(withNeeds.rows[0]?.n ?? 0),
+    knownPeople: Number(counts.known),
+    withCurrentNeeds: Number(counts.with_needs),
+    matching, page, perPage, pages,
     rows: result.rows.map((r) => ({ personId: r.person_id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, needs: r.needs, lastContact: r.last_contact })),
   };
 }

@@ -3,9 +3,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { isSmall, suppressTable } from '../platform/disclosure.ts';
+import { residents } from './residents.ts';
 
 export interface PlaceSummary {
   name: string;
+  /** Residents, as residents.ts defines them. */
   people: number;
   households: number;
   localities: number;
@@ -17,7 +19,7 @@ export async function placeSummary(db: Kysely<Database>): Promise<PlaceSummary |
   const place = await db.selectFrom('places').select('name').executeTakeFirst();
   if (!place) return undefined;
   const result = await sql<Omit<PlaceSummary, 'name'>>`
-    select (select count(*) from persons) as people,
+    select (select count(*) from ${residents} r) as people,
            (select count(*) from households) as households,
            (select count(*) from localities) as localities,
            (select count(*) from small_areas) as "smallAreas",
@@ -36,8 +38,9 @@ export async function populationByLocality(db: Kysely<Database>): Promise<Locali
            count(p.id) filter (where a.deprivation_decile <= 2) as most_deprived_people
     from localities l
     join small_areas a on a.locality_id = l.id
-    join households h on h.small_area_id = a.id
-    join persons p on p.household_id = h.id
+    join ${residents} r on r.small_area_id = a.id
+    join households h on h.id = r.household_id
+    join persons p on p.id = r.person_id
     group by l.name
     order by l.name`.execute(db);
   // Each column adds up to a figure shown elsewhere (residents, households, people with needs,
@@ -60,8 +63,8 @@ export interface DecileRow { decile: number; people: number | null; needsPer1000
 export async function needsByDeprivation(db: Kysely<Database>): Promise<DecileRow[]> {
   const result = await sql<{ decile: number; people: number; needs: number; crisis: number }>`
     with residents as (
-      select p.id, a.deprivation_decile as decile
-      from persons p join households h on h.id = p.household_id join small_areas a on a.id = h.small_area_id
+      select r.person_id as id, a.deprivation_decile as decile
+      from ${residents} r join small_areas a on a.id = r.small_area_id
     )
     select r.decile,
            count(*) as people,

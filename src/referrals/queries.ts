@@ -7,7 +7,8 @@ import { ukDate } from './working-days.ts';
 import type { ReferralStatus, Urgency } from './state.ts';
 
 export interface ReferralFilters {
-  status?: ReferralStatus | 'open';
+  /** 'open': not closed; 'waiting': not yet seen (sent, acknowledged or accepted, before first contact). */
+  status?: ReferralStatus | 'open' | 'waiting';
   urgency?: Urgency;
   overdue?: boolean;
   serviceId?: string;
@@ -61,6 +62,7 @@ export async function listReferrals(db: Kysely<Database>, side: 'to' | 'from', o
   const today = ukDate(now);
   let q = baseList(db).where(side === 'to' ? 'r.organisation_id' : 'r.from_organisation_id', '=', organisationId);
   if (filters.status === 'open') q = q.where('r.status', 'in', ['sent', 'received', 'accepted', 'in_progress']);
+  else if (filters.status === 'waiting') q = q.where('r.status', 'in', ['sent', 'received', 'accepted']);
   else if (filters.status) q = q.where('r.status', '=', filters.status);
   if (filters.urgency) q = q.where('r.urgency', '=', filters.urgency);
   if (filters.serviceId) q = q.where('r.service_id', '=', filters.serviceId);

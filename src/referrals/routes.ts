@@ -59,7 +59,7 @@ function filtersFrom(query: Query): { filters: ReferralFilters; form: Record<str
   const team = first(query.team);
   const overdue = first(query.overdue) === '1';
   const filters: ReferralFilters = {};
-  if (status === 'open' || isReferralStatus(status)) filters.status = status;
+  if (status === 'open' || status === 'waiting' || isReferralStatus(status)) filters.status = status;
   if (isUrgency(urgency)) filters.urgency = urgency;
   if (ID.test(service)) filters.serviceId = service;
   if (ID.test(team)) filters.teamId = team;
@@ -107,7 +107,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const refused = first(query.refused);
     return reply.view(side === 'to' ? 'referrals-inbox.njk' : 'referrals-sent.njk', viewContext(request, reply, {
       title: side === 'to' ? 'Referral inbox' : 'Referrals you sent', organisation, total: result.total, rows: present(result.rows, visible), form,
-      statusItems: [option('', 'Any status', form.status!), option('open', 'Open (not closed)', form.status!), ...Object.entries(statusLabels).map(([v, t]) => option(v, t, form.status!))],
+      statusItems: [option('', 'Any status', form.status!), option('open', 'Open (not closed)', form.status!), option('waiting', 'Waiting (not yet seen)', form.status!), ...Object.entries(statusLabels).map(([v, t]) => option(v, t, form.status!))],
       urgencyItems: [option('', 'Any urgency', form.urgency!), ...urgencies.map((u) => option(u, urgencyLabels[u]!, form.urgency!))],
       serviceItems: [option('', 'All services', form.service!), ...services.map((s) => option(s.id, s.name, form.service!))],
       teamItems: [option('', 'All teams', form.team!), ...teams.map((t) => option(t.id, t.name, form.team!))],

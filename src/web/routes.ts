@@ -8,10 +8,12 @@ import { startBreakGlass } from '../consent/index.ts';
 import { proxiesOf } from '../consent/index.ts';
 import { buildSharedRecord } from '../people/shared-record.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
-import { appendAudit, countAuditEvents } from '../audit/log.ts';
+import { countAuditEvents } from '../audit/log.ts';
 import { placeSummary, populationByLocality, needsByDeprivation } from '../place/queries.ts';
-import { agenciesHolding, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from '../people/record.ts';
+import { RESIDENTS_HINT } from '../place/residents.ts';
+import { agenciesHolding, personPage, personSummary, recordsHeld, whoLooked } from '../people/record.ts';
 import { horizontalBarChart } from './charts.ts';
+import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { financialYearLabel, formatPounds } from '../budgets/goals.ts';
 
@@ -32,17 +34,10 @@ async function citizenHome(app: FastifyInstance, request: FastifyRequest, reply:
   return reply.view('home-citizen.njk', viewContext(request, reply, { title: 'Your care network', person, agencies, looks, actingFor }));
 }
 
-async function practitionerHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: SignedInUser) {
-  const db = app.joinery.database.db;
+async function practitionerHomePage(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: SignedInUser) {
   if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
-  const organisation = await db.selectFrom('organisations').select(['name', 'kind']).where('id', '=', user.organisationId).executeTakeFirst();
-  const caseload = await organisationCaseload(db, user.organisationId, 25);
-  // Names on a worklist are a read of each person's details: each is on the audit record.
-  await appendAudit(db, ...caseload.rows.map((r) => ({
-    actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: r.personId,
-    category: 'demographics', purpose: 'direct_care', decision: 'allow' as const, reason: 'on your organisation\'s caseload',
-  })));
-  return reply.view('home-practitioner.njk', viewContext(request, reply, { title: 'Your caseload', organisation, caseload }));
+  const home = await practitionerHome(app.joinery.database.db, user, caseloadQuery(request.query));
+  return reply.view('home-practitioner.njk', viewContext(request, reply, { title: 'Your work', ...home }));
 }
 
 async function managerHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
@@ -55,7 +50,7 @@ async function managerHome(app: FastifyInstance, request: FastifyRequest, reply:
     data: deciles.map((d) => ({ label: `Decile ${d.decile}${d.decile === 1 ? ' (most deprived)' : d.decile === 10 ? ' (least)' : ''}`, value: d.needsPer1000 })),
     decimals: 0,
   });
-  return reply.view('home-manager.njk', viewContext(request, reply, { title: 'Your place', summary, localities, deciles, needsChart }));
+  return reply.view('home-manager.njk', viewContext(request, reply, { title: 'Your place', summary, localities, deciles, needsChart, residentsHint: RESIDENTS_HINT }));
 }
 
 async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
@@ -82,7 +77,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer');
     switch (user.role) {
       case 'citizen': return citizenHome(app, request, reply, user);
-      case 'practitioner': return practitionerHome(app, request, reply, user);
+      case 'practitioner': return practitionerHomePage(app, request, reply, user);
       case 'manager': return managerHome(app, request, reply);
       case 'admin': return adminHome(app, request, reply);
       case 'data_quality': return reply.redirect('/linkage/review');

@@ -1,0 +1,82 @@
+// A practitioner's home page, as one view model: their team's referral inbox first when the team
+// receives referrals (counts and a date, no names), plans due for review of people they work
+// with (each through the access decision, in plans/reviews-due.ts), and their organisation's
+// caseload a page at a time, searchable by name. The names on the caseload page shown pass the
+// access decision (one query, one audit append for the page); names on other pages are not read.
+import type { Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { decideRecordAccessForMany } from '../consent/index.ts';
+import { organisationCaseload, type CaseloadPage } from '../people/record.ts';
+import { teamInbox, type TeamInbox } from '../referrals/team-inbox.ts';
+import { ukDate } from '../referrals/working-days.ts';
+import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/reviews-due.ts';
+
+export const CASELOAD_PER_PAGE = 25;
+
+export interface CaseloadQuery { page: number; q: string }
+
+/** The caseload's page and search from the query string; anything odd is the first page, no search. */
+export function caseloadQuery(raw: unknown): CaseloadQuery {
+  const query = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const page = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
+  const q = typeof query.q === 'string' ? query.q.replace(/[\p{Cc}\p{Cf}]/gu, ' ').trim().slice(0, 100) : '';
+  return { page, q };
+}
+
+export interface PractitionerHome {
+  organisation: { name: string; kind: string } | undefined;
+  inbox: (TeamInbox & { team: string }) | null;
+  plansDue: PlansDue;
+  reviewWithinDays: number;
+  caseload: CaseloadPage & { hidden: number; from: number; to: number };
+  q: string;
+  pageHref: (page: number) => string;
+  pagination: { previous?: { href: string }; next?: { href: string }; items: Array<{ number?: number; href?: string; current?: boolean; ellipsis?: boolean }> } | null;
+}
+
+function caseloadHref(q: string, page: number): string {
+  const params = new URLSearchParams();
+  if (q) params.set('q', q);
+  if (page > 1) params.set('page', String(page));
+  const s = params.toString();
+  return `/home${s ? `?${s}` : ''}#caseload`;
+}
+
+/** Page numbers to offer: the first, the last, and those around the current one, with gaps. */
+export function pageItems(current: number, pages: number, href: (n: number) => string) {
+  const wanted = [...new Set([1, current - 1, current, current + 1, pages])].filter((n) => n >= 1 && n <= pages).sort((a, b) => a - b);
+  const items: Array<{ number?: number; href?: string; current?: boolean; ellipsis?: boolean }> = [];
+  wanted.forEach((n, i) => {
+    if (i > 0 && n - wanted[i - 1]! > 1) items.push({ ellipsis: true });
+    items.push({ number: n, href: href(n), current: n === current });
+  });
+  return items;
+}
+
+export async function practitionerHome(db: Kysely<Database>, user: SignedInUser, query: CaseloadQuery, now: Date = new Date()): Promise<PractitionerHome> {
+  const organisationId = user.organisationId!;
+  const [organisation, inbox, plansDue, caseload] = await Promise.all([
+    db.selectFrom('organisations').select(['name', 'kind']).where('id', '=', organisationId).executeTakeFirst(),
+    user.teamId ? teamInbox(db, user.teamId, now) : Promise.resolve(null),
+    plansDueForReview(db, user, ukDate(now)),
+    organisationCaseload(db, organisationId, { page: query.page, perPage: CASELOAD_PER_PAGE, query: query.q }),
+  ]);
+  const team = inbox ? await db.selectFrom('teams').select('name').where('id', '=', inbox.teamId).executeTakeFirst() : undefined;
+  // Names on a worklist are a read of each person's basic details: the decision for the page shown, all on the audit record.
+  const access = caseload.rows.length === 0 ? new Map()
+    : await decideRecordAccessForMany(db, { actor: user, personIds: caseload.rows.map((r) => r.personId), categories: ['demographics'], purpose: 'direct_care', action: 'list' });
+  const rows = caseload.rows.filter((r) => access.get(r.personId)?.allowed);
+  const from = caseload.matching === 0 ? 0 : (caseload.page - 1) * caseload.perPage + 1;
+  const pageHref = (page: number) => caseloadHref(query.q, page);
+  return {
+    organisation, plansDue, reviewWithinDays: REVIEW_DUE_WITHIN_DAYS, q: query.q, pageHref,
+    inbox: inbox ? { ...inbox, team: team?.name ?? 'your team' } : null,
+    caseload: { ...caseload, rows, hidden: caseload.rows.length - rows.length, from, to: from === 0 ? 0 : from + caseload.rows.length - 1 },
+    pagination: caseload.pages > 1 ? {
+      previous: caseload.page > 1 ? { href: pageHref(caseload.page - 1) } : undefined,
+      next: caseload.page < caseload.pages ? { href: pageHref(caseload.page + 1) } : undefined,
+      items: pageItems(caseload.page, caseload.pages, pageHref),
+    } : null,
+  };
+}
