@@ -56,6 +56,20 @@ async function personInReviewQueue(db: Kysely<Database>, personId: string): Prom
   return row !== undefined;
 }
 
+/** A merge of two person records that has not been undone: a data-quality reviewer may check and undo it. */
+async function personInUndoableMerge(db: Kysely<Database>, personId: string): Promise<boolean> {
+  const row = await db.selectFrom('person_merges').select('id').where('unmerged_at', 'is', null)
+    .where((eb) => eb.or([eb('survivor_id', '=', personId), eb('merged_id', '=', personId)])).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** What only a data-quality reviewer's decision needs: whether the person is in the review queue or an undoable merge. */
+async function identityReviewFacts(db: Kysely<Database>, user: SignedInUser, personId: string): Promise<{ inReviewQueue: boolean; inUndoableMerge: boolean }> {
+  if (user.role !== 'data_quality') return { inReviewQueue: false, inUndoableMerge: false };
+  const [inReviewQueue, inUndoableMerge] = await Promise.all([personInReviewQueue(db, personId), personInUndoableMerge(db, personId)]);
+  return { inReviewQueue, inUndoableMerge };
+}
+
 const noFacts = (now: Date) => ({
   now, relationships: [], organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, proxyScope: null, safeguardingReleased: false,
 });
@@ -95,8 +109,7 @@ const needsFacts = (user: SignedInUser) => user.role === 'citizen' || user.role 
 export async function decideRecordAccess(db: Kysely<Database>, request: RecordAccessRequest, now: Date = new Date()): Promise<RecordAccess> {
   const { actor: user, personId } = request;
   const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
-  const inReviewQueue = user.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
-  const { access, audit } = decide(request, personId, { ...baseFacts, inReviewQueue });
+  const { access, audit } = decide(request, personId, { ...baseFacts, ...(await identityReviewFacts(db, user, personId)) });
   await appendAudit(db, ...audit);
   return access;
 }
@@ -110,8 +123,7 @@ export async function decideRecordAccess(db: Kysely<Database>, request: RecordAc
 export async function decideRecordAccessAndRead<T>(db: Kysely<Database>, request: RecordAccessRequest, read: (access: RecordAccess) => Promise<T>, now: Date = new Date()): Promise<{ access: RecordAccess; data: T }> {
   const { actor: user, personId } = request;
   const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
-  const inReviewQueue = user.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
-  const { access, audit } = decide(request, personId, { ...baseFacts, inReviewQueue });
+  const { access, audit } = decide(request, personId, { ...baseFacts, ...(await identityReviewFacts(db, user, personId)) });
   const [audited, data] = await Promise.allSettled([appendAudit(db, ...audit), read(access)]);
   if (audited.status === 'rejected') throw audited.reason;
   if (data.status === 'rejected') throw data.reason;
@@ -130,8 +142,7 @@ export async function decideRecordAccessForMany(db: Kysely<Database>, request: O
   for (const personId of personIds) {
     if (result.has(personId)) continue;
     const baseFacts = loaded.get(personId) ?? noFacts(now);
-    const inReviewQueue = user.role === 'data_quality' ? await personInReviewQueue(db, personId) : false;
-    const decided = decide(request, personId, { ...baseFacts, inReviewQueue });
+    const decided = decide(request, personId, { ...baseFacts, ...(await identityReviewFacts(db, user, personId)) });
     result.set(personId, decided.access);
     audit.push(...decided.audit);
   }

@@ -82,6 +82,18 @@ describe('the access policy', () => {
       }
     }
   });
+
+  test('data-quality reviewers see basic details of people in the review queue or an undoable merge, for identity review only', () => {
+    const reviewer: Actor = { ...practitioner, role: 'data_quality' };
+    const none = { ...baseFacts, relationships: [] };
+    assert.equal(decideCategory(reviewer, 'p1', 'demographics', 'identity_review', none).scope, 'none');
+    for (const facts of [{ ...none, inReviewQueue: true }, { ...none, inUndoableMerge: true }]) {
+      assert.equal(decideCategory(reviewer, 'p1', 'demographics', 'identity_review', facts).scope, 'all');
+      assert.equal(decideCategory(reviewer, 'p1', 'demographics', 'direct_care', facts).scope, 'none', 'never for care: they do not open person pages');
+      for (const category of categories.filter((c) => c !== 'demographics')) assert.equal(decideCategory(reviewer, 'p1', category, 'identity_review', facts).scope, 'none', category);
+    }
+    assert.match(decideCategory(reviewer, 'p1', 'demographics', 'identity_review', { ...none, inUndoableMerge: true }).reason, /merge/);
+  });
 });
 
 // Random histories of what the person said: grants and refusals to various recipients,

@@ -66,12 +66,14 @@ export interface AccessFacts {
   safeguardingReleased: boolean;
   /** Data-quality reviewers only: the person is in the linkage review queue. */
   inReviewQueue: boolean;
+  /** Data-quality reviewers only: the person is in a merge of two person records not yet undone (so it can be checked and undone). */
+  inUndoableMerge?: boolean;
 }
 
 /** all = every agency's items; own_organisation = only what the actor's organisation recorded. */
 export type Scope = 'all' | 'own_organisation' | 'none';
 
-export type Basis = 'self' | 'proxy' | 'consent' | 'lawful_basis' | 'break_glass' | 'own_records' | 'identification' | 'review_queue' | 'none';
+export type Basis = 'self' | 'proxy' | 'consent' | 'lawful_basis' | 'break_glass' | 'own_records' | 'identification' | 'review_queue' | 'merge_review' | 'none';
 
 export interface CategoryDecision {
   category: Category;
@@ -185,8 +187,9 @@ export function decideCategory(actor: Actor, personId: string, category: Categor
       // Reviewers compare a candidate pair on the review page; they never open a person's record.
       if (purpose !== 'identity_review') return deny(category, purpose, `purpose ${purpose} is not open to data quality reviewers: they compare records on the review page only`);
       if (category !== 'demographics') return deny(category, purpose, 'data quality reviewers see identifying details only');
-      if (!facts.inReviewQueue) return deny(category, purpose, 'data quality reviewers see only people in the linkage review queue');
-      return { category, purpose, scope: 'all', basis: 'review_queue', reason: 'the person is in the linkage review queue' };
+      if (facts.inReviewQueue) return { category, purpose, scope: 'all', basis: 'review_queue', reason: 'the person is in the linkage review queue' };
+      if (facts.inUndoableMerge) return { category, purpose, scope: 'all', basis: 'merge_review', reason: 'the person is in a merge of person records that can still be undone' };
+      return deny(category, purpose, 'data quality reviewers see only people in the linkage review queue, or in a merge that can still be undone');
     case 'privacy_officer':
     case 'manager':
     case 'admin':
