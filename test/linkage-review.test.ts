@@ -66,7 +66,10 @@ describe('the linkage review queue', { skip: !browserAvailable() && 'Chromium no
     assert.ok((await page.content()).includes('Decision saved: same person'));
     const openAfter = Number((await page.getByTestId('open-count').textContent())?.replace(/,/g, ''));
     assert.ok(openAfter < openBefore, 'the queue is shorter');
-    assert.equal(await page.getByRole('link', { name: `Review ${id}`, exact: true }).count(), 0, 'the item has left the queue');
+    const waiting = page.locator('table', { has: page.locator('caption', { hasText: 'Waiting for review' }) });
+    assert.equal(await waiting.getByRole('link', { name: `Review ${id}`, exact: true }).count(), 0, 'the item has left the queue');
+    const decidedLately = page.locator('table', { has: page.locator('caption', { hasText: 'Decided lately' }) });
+    assert.equal(await decidedLately.getByRole('link', { name: `Review ${id}`, exact: true }).count(), 1, 'and is listed as decided');
 
     const link = await server.database.db.selectFrom('record_links').select(['person_id', 'method'])
       .where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).executeTakeFirstOrThrow();

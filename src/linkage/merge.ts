@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/log.ts';
+import { RefusedInput } from '../platform/refused.ts';
 import { matchRecord, setEntryPerson } from './online.ts';
 import {
   indexAnchor,
@@ -44,8 +45,17 @@ export function registeredPersonOwnedTables(): readonly PersonOwnedTable[] {
   return personOwnedTables;
 }
 
-export class MergeError extends Error {
+/** A merge or un-merge refused: the persons are not in a state it can apply to (409). */
+export class MergeError extends RefusedInput {
   override name = 'MergeError';
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
+export interface MergeOptions {
+  /** The review item the merge was decided on, kept with the merge. */
+  reviewId?: number;
 }
 
 export interface MergeResult {
@@ -66,8 +76,9 @@ export async function mergePersons(
   mergedId: string,
   actor: Actor,
   reason: string,
+  options: MergeOptions = {},
 ): Promise<MergeResult> {
-  return withIndexLock(db, () => mergeUnlocked(db, survivorId, mergedId, actor, reason));
+  return withIndexLock(db, () => mergeUnlocked(db, survivorId, mergedId, actor, reason, options));
 }
 
 export async function mergeUnlocked(
@@ -76,6 +87,7 @@ export async function mergeUnlocked(
   mergedId: string,
   actor: Actor,
   reason: string,
+  options: MergeOptions = {},
 ): Promise<MergeResult> {
   if (survivorId === mergedId) throw new MergeError('a person cannot be merged into themselves');
   const { result, moved } = await db.transaction().execute(async (trx) => {
@@ -94,7 +106,7 @@ export async function mergeUnlocked(
       highWater[owned.table] = Number(row.rows[0]?.max ?? 0);
     }
     const merge = await trx.insertInto('person_merges').values({
-      survivor_id: survivorId, merged_id: mergedId, merged_by: actor.id, reason, high_water: JSON.stringify(highWater) as never,
+      survivor_id: survivorId, merged_id: mergedId, merged_by: actor.id, reason, high_water: JSON.stringify(highWater) as never, review_id: options.reviewId ?? null,
     }).returning('id').executeTakeFirstOrThrow();
 
     const moved = await moveLinks(trx, mergedId, survivorId, 'merge', null);
@@ -304,4 +316,58 @@ async function rematchSince(
   });
   await noteLinkChanges(db, changes);
   return { rematched, flags };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the merge history (data-quality pages). Names of the persons are not read here: the
+// caller shows them only where the access decision for identity review allows.
+
+export interface MergeSummary {
+  id: number;
+  survivorId: string;
+  mergedId: string;
+  mergedAt: Date;
+  mergedBy: string;
+  reason: string;
+  reviewId: number | null;
+  /** Agency records the merge moved to the survivor. */
+  recordsMoved: number;
+  unmergedAt: Date | null;
+  unmergedBy: string | null;
+  unmergeReason: string | null;
+}
+
+async function mergeSummaries(db: Kysely<Database>, where: { mergeId?: number; personId?: string }): Promise<MergeSummary[]> {
+  const rows = await sql<{
+    id: number; survivor_id: string; merged_id: string; merged_at: Date; merged_by: string | null; reason: string; review_id: number | null;
+    moved: number; unmerged_at: Date | null; unmerged_by: string | null; unmerge_reason: string | null;
+  }>`
+    select m.id, m.survivor_id, m.merged_id, m.merged_at, coalesce(a.display_name, 'An automatic process') as merged_by, m.reason, m.review_id,
+           (select count(*)::int from person_merge_links ml where ml.merge_id = m.id) as moved,
+           m.unmerged_at, b.display_name as unmerged_by, m.unmerge_reason
+    from person_merges m left join users a on a.id = m.merged_by left join users b on b.id = m.unmerged_by
+    where (${where.mergeId ?? null}::bigint is null or m.id = ${where.mergeId ?? null})
+      and (${where.personId ?? null}::text is null or m.survivor_id = ${where.personId ?? null} or m.merged_id = ${where.personId ?? null})
+    order by m.merged_at desc, m.id desc
+    limit 200`.execute(db);
+  return rows.rows.map((r) => ({
+    id: Number(r.id), survivorId: r.survivor_id, mergedId: r.merged_id, mergedAt: new Date(r.merged_at), mergedBy: r.merged_by ?? 'An automatic process', reason: r.reason,
+    reviewId: r.review_id === null ? null : Number(r.review_id), recordsMoved: Number(r.moved), unmergedAt: r.unmerged_at ? new Date(r.unmerged_at) : null,
+    unmergedBy: r.unmerged_at ? r.unmerged_by ?? 'An automatic process' : null, unmergeReason: r.unmerge_reason,
+  }));
+}
+
+export async function mergeSummary(db: Kysely<Database>, mergeId: number): Promise<MergeSummary | undefined> {
+  return (await mergeSummaries(db, { mergeId }))[0];
+}
+
+/** Every merge a person took part in, as survivor or as the person merged, newest first. */
+export async function mergeHistoryOf(db: Kysely<Database>, personId: string): Promise<MergeSummary[]> {
+  return mergeSummaries(db, { personId });
+}
+
+/** The merge made from a review item, if one was. */
+export async function mergeOfReview(db: Kysely<Database>, reviewId: number): Promise<MergeSummary | undefined> {
+  const row = await db.selectFrom('person_merges').select('id').where('review_id', '=', reviewId).orderBy('id', 'desc').executeTakeFirst();
+  return row ? mergeSummary(db, Number(row.id)) : undefined;
 }

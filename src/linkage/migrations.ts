@@ -77,6 +77,8 @@ export interface LinkageTables {
     unmerged_at: Date | null;
     unmerged_by: string | null;
     unmerge_reason: string | null;
+    /** The review item a data-quality reviewer merged from, if any (0017). */
+    review_id: number | null;
   };
   /** Which current link each merge replaced, and with which. */
   person_merge_links: {
@@ -277,6 +279,17 @@ export const linkageMigrations: Record<string, Migration> = {
           for each row execute function keep_linked();
         create trigger source_records_keep_linked before delete or update of id on source_records
           for each row execute function keep_linked();
+      `.execute(db);
+    },
+  },
+  '0017_linkage_merge_review': {
+    // A merge made from a review item names it, so the decided item can show the merge and the
+    // merge its review (both pages link to each other, and the merge can be undone from there).
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table person_merges add column review_id bigint references linkage_reviews(id);
+        create index person_merges_review on person_merges(review_id) where review_id is not null;
+        create index person_merges_survivor on person_merges(survivor_id);
       `.execute(db);
     },
   },

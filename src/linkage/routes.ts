@@ -1,87 +1,281 @@
-// The linkage review pages for the data quality role: the queue, one item with both records
-// and the waterfall of the explanation, and the decision form.
+// The data-quality pages: the review queue, one item with both records and the waterfall of the
+// explanation, the decision form, merging the two persons of an item (with a confirmation page),
+// a decided item read-only, and the merge history with un-merge. Reviewers never open a person
+// page: every name shown passes the access decision for identity review (people in the queue, or
+// in a merge that can still be undone), and of a candidate only names are shown.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { decideAccess } from '../consent/index.ts';
-import { decideReview, reviewItem, reviewPersons, reviewQueue, ReviewError } from './review.ts';
-import { FIELD_LABELS, signedBits, waterfallChart } from './waterfall.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { decideAccess, recordDisclosure } from '../consent/index.ts';
+import { decidedReview, decideReview, mergeFromReview, recentDecisions, reviewItem, reviewPersons, reviewQueue, ReviewError, type ReviewItem } from './review.ts';
+import { MergeError, mergeHistoryOf, mergeOfReview, mergeSummary, unmerge, type MergeSummary } from './merge.ts';
+import { FIELD_LABELS, levelInWords, signedBits, waterfallChart } from './waterfall.ts';
 
-function reviewIdParam(request: FastifyRequest): number {
-  const raw = (request.params as { id?: string }).id ?? '';
-  if (!/^[0-9]{1,15}$/.test(raw)) throw new HttpError(404, 'There is no such review item.');
+function numberParam(request: FastifyRequest, name: string, notFound: string): number {
+  const raw = (request.params as Record<string, string | undefined>)[name] ?? '';
+  if (!/^[0-9]{1,15}$/.test(raw)) throw new HttpError(404, notFound);
   return Number(raw);
 }
+
+const PERSON_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 const REASONS: Record<string, string> = {
   uncertain: 'Scores in the uncertain band',
   ambiguous: 'Matches two people strongly',
 };
 
-export function registerLinkageRoutes(app: FastifyInstance): void {
-  app.get('/linkage/review', async (request, reply) => {
-    requireRole(request, 'data_quality');
-    const db = app.joinery.database.db;
-    const queue = await reviewQueue(db, 100);
-    const decided = (request.query as { decided?: string }).decided;
-    return reply.view('linkage-review.njk', viewContext(request, reply, {
-      title: 'Records to review',
-      queue,
-      items: queue.items.map((item) => ({ ...item, reasonText: REASONS[item.reason] ?? item.reason, percent: (item.probability * 100).toFixed(1) })),
-      decided: decided && /^(same|different)$/.test(decided) ? decided : null,
-    }));
-  });
+const DECISIONS: Record<string, string> = {
+  same: 'Same person',
+  different: 'Not the same person',
+  withdrawn: 'Answered by another review of the same record',
+};
 
-  app.get('/linkage/review/:id', async (request, reply) => {
-    const user = requireRole(request, 'data_quality');
-    const db = app.joinery.database.db;
-    const id = reviewIdParam(request);
+const dateOnly = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+const timeFormat = new Intl.DateTimeFormat('en-GB', { hour: 'numeric', minute: '2-digit', hour12: true, timeZone: 'Europe/London' });
+
+/** A date as GOV.UK writes it ("7 November 1999"); anything that is not a whole date is shown as it is. */
+function writtenDate(value: string): string {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? dateOnly.format(new Date(`${value}T00:00:00Z`)) : value;
+}
+
+/** "7 November 2026 at 2:05pm". */
+function writtenWhen(at: Date | null): string {
+  return at ? `${dayFormat.format(at)} at ${timeFormat.format(at).replace(/\s/g, '').toLowerCase()}` : '';
+}
+
+type Body = Record<string, unknown>;
+const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
+const text = (body: Body, key: string, max = 500): string => (typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '');
+
+export function registerLinkageRoutes(app: FastifyInstance): void {
+  const db = app.joinery.database.db;
+
+  /**
+   * The names of these persons where the access decision for identity review allows (each look
+   * decided and audited, and what was shown recorded for the person's "who looked"); null where not.
+   */
+  async function namesFor(user: SignedInUser, personIds: string[], surface: string): Promise<Map<string, string | null>> {
+    const names = new Map<string, string | null>();
+    for (const personId of new Set(personIds)) {
+      const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
+      if (!decision.allowed) { names.set(personId, null); continue; }
+      const person = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirst();
+      names.set(personId, person ? `${person.given_name} ${person.family_name}`.trim() : null);
+      if (person) await recordDisclosure(db, user, personId, 'identity_review', ['demographics'], surface);
+    }
+    return names;
+  }
+
+  /** Both persons of an open item may be compared: each look is an access decision for identity review, audited. */
+  async function openItem(user: SignedInUser, id: number): Promise<ReviewItem> {
     const persons = await reviewPersons(db, id);
     if (!persons) throw new HttpError(404, 'There is no such review item.');
-    // The pair is compared, not opened: the candidate's fields other than names are shown only as
-    // how they compare. Each look is still an access decision for identity review, audited.
     for (const personId of persons) {
       const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
       if (!decision.allowed) throw new HttpError(403, decision.reason);
     }
     const item = await reviewItem(db, id);
     if (!item) throw new HttpError(404, 'There is no such review item.');
-    return reply.view('linkage-review-item.njk', viewContext(request, reply, {
-      title: `Review ${item.id}: are these the same person?`,
+    for (const personId of persons) await recordDisclosure(db, user, personId, 'identity_review', ['demographics'], 'the linkage review page');
+    return item;
+  }
+
+  function itemView(item: ReviewItem) {
+    return {
       item,
-      rows: item.left.fields.map((field, i) => ({ name: field.name, left: field.value, right: item.right.fields[i]?.value ?? '' })),
+      rows: item.left.fields.map((field, i) => ({
+        name: field.name,
+        left: field.name === 'Date of birth' ? writtenDate(field.value) : field.value,
+        right: item.right.fields[i]?.value ?? '',
+      })),
       chart: waterfallChart({ id: `waterfall-${item.id}`, explanation: item.explanation }),
       weights: [
         { field: 'Starting odds (prior)', level: '', bits: signedBits(item.explanation.prior) },
-        ...item.explanation.fields.map((field) => ({
-          field: FIELD_LABELS[field.field] ?? field.field,
-          level: field.level === 'null' ? 'missing on one side' : field.level.replace(/_/g, ' '),
-          bits: signedBits(field.weight),
-        })),
+        ...item.explanation.fields.map((field) => ({ field: FIELD_LABELS[field.field] ?? field.field, level: levelInWords(field.level), bits: signedBits(field.weight) })),
         ...(item.explanation.personCheck
           ? [{ field: 'Person check', level: item.explanation.personCheck.reason, bits: signedBits(item.explanation.total - item.explanation.personCheck.uncapped) }]
           : []),
         { field: 'Match weight', level: '', bits: signedBits(item.explanation.total) },
       ],
       percent: (item.explanation.probability * 100).toFixed(1),
-      errors: null,
+      canMerge: item.status === 'open' && item.left.personId !== '' && item.left.personId !== item.right.personId && item.otherRecordsOfCurrent > 0,
+    };
+  }
+
+  async function renderDecided(request: FastifyRequest, reply: FastifyReply, id: number, notice: string | null = null) {
+    const decided = await decidedReview(db, id);
+    if (!decided) throw new HttpError(404, 'There is no such review item.');
+    const merge = await mergeOfReview(db, id);
+    return reply.view('linkage-review-decided.njk', viewContext(request, reply, {
+      title: `Review ${decided.id}: ${DECISIONS[decided.status] ?? decided.status}`,
+      decided, decision: DECISIONS[decided.status] ?? decided.status, reasonText: REASONS[decided.reason] ?? decided.reason,
+      percent: (decided.probability * 100).toFixed(1), added: dayFormat.format(decided.createdAt), when: writtenWhen(decided.decidedAt), merge, notice,
     }));
+  }
+
+  app.get('/linkage/review', async (request, reply) => {
+    requireRole(request, 'data_quality');
+    const [queue, recent] = await Promise.all([reviewQueue(db, 100), recentDecisions(db, 10)]);
+    const query = request.query as { decided?: string; item?: string };
+    const decided = query.decided && /^(same|different)$/.test(query.decided) ? query.decided : null;
+    return reply.view('linkage-review.njk', viewContext(request, reply, {
+      title: 'Records to review',
+      queue,
+      items: queue.items.map((item) => ({ ...item, reasonText: REASONS[item.reason] ?? item.reason, percent: (item.probability * 100).toFixed(1) })),
+      recent: recent.map((r) => ({ ...r, decision: DECISIONS[r.status] ?? r.status, when: writtenWhen(r.decidedAt) })),
+      decided,
+      decidedItem: decided && query.item && /^[0-9]{1,15}$/.test(query.item) ? Number(query.item) : null,
+    }));
+  });
+
+  app.get('/linkage/review/:id', async (request, reply) => {
+    const user = requireRole(request, 'data_quality');
+    const id = numberParam(request, 'id', 'There is no such review item.');
+    const status = await db.selectFrom('linkage_reviews').select('status').where('id', '=', id).executeTakeFirst();
+    if (!status) throw new HttpError(404, 'There is no such review item.');
+    // A decided item is a record of the decision; its people have left the queue, so neither is shown.
+    if (status.status !== 'open') return renderDecided(request, reply, id, (request.query as { already?: string }).already ? 'Someone else decided this item before your decision was saved. Their decision stands.' : null);
+    const item = await openItem(user, id);
+    return reply.view('linkage-review-item.njk', viewContext(request, reply, { title: `Review ${item.id}: are these the same person?`, ...itemView(item), errors: null, values: {} }));
   });
 
   app.post('/linkage/review/:id', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
-    const db = app.joinery.database.db;
-    const id = reviewIdParam(request);
-    const body = (request.body ?? {}) as { decision?: unknown; reason?: unknown };
+    const id = numberParam(request, 'id', 'There is no such review item.');
+    const body = bodyOf(request);
     const decision = body.decision === 'same' ? 'same' : body.decision === 'different' ? 'different' : null;
-    if (!decision) throw new HttpError(400, 'Choose "Same person" or "Not the same person".');
-    const reason = (typeof body.reason === 'string' ? body.reason : '').trim().slice(0, 500);
+    const reason = text(body, 'reason');
     try {
+      if (!decision) throw new ReviewError('Choose “Same person” or “Not the same person”');
       await decideReview(db, id, decision, { id: user.id, role: user.role, organisationId: user.organisationId }, reason || (decision === 'same' ? 'same person' : ''));
     } catch (error) {
-      if (error instanceof ReviewError) throw new HttpError(error.status, error.message);
+      if (!(error instanceof ReviewError)) throw error;
+      if (error.status === 409) return reply.redirect(`/linkage/review/${id}?already=1`, 303);
+      if (error.status !== 400) throw new HttpError(error.status, error.message);
+      // The form again, with what was typed and the error: never a dead end.
+      const item = await openItem(user, id);
+      return reply.code(400).view('linkage-review-item.njk', viewContext(request, reply, {
+        title: `Error: Review ${item.id}: are these the same person?`, ...itemView(item), values: { reason },
+        errors: [{ text: error.message, href: '#reason' }],
+      }));
+    }
+    return reply.redirect(`/linkage/review?decided=${decision}&item=${id}`, 303);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Merging the two persons of an item: what will happen, then the merge.
+
+  async function renderMergeConfirm(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, id: number, values: { reason: string }, errors: Array<{ text: string; href: string }> | null) {
+    const item = await openItem(user, id);
+    if (!itemView(item).canMerge) return reply.redirect(`/linkage/review/${id}`, 303);
+    const names = await namesFor(user, [item.left.personId, item.right.personId], 'the merge confirmation page');
+    return reply.code(errors ? 400 : 200).view('linkage-merge-confirm.njk', viewContext(request, reply, {
+      title: `${errors ? 'Error: ' : ''}Merge these two people?`, item,
+      current: names.get(item.left.personId) ?? 'the person this record is linked to now', candidate: names.get(item.right.personId) ?? 'the candidate',
+      records: item.otherRecordsOfCurrent + 1, values, errors,
+    }));
+  }
+
+  app.get('/linkage/review/:id/merge', async (request, reply) => {
+    const user = requireRole(request, 'data_quality');
+    const id = numberParam(request, 'id', 'There is no such review item.');
+    const status = await db.selectFrom('linkage_reviews').select('status').where('id', '=', id).executeTakeFirst();
+    if (!status) throw new HttpError(404, 'There is no such review item.');
+    if (status.status !== 'open') return reply.redirect(`/linkage/review/${id}`, 303);
+    return renderMergeConfirm(request, reply, user, id, { reason: '' }, null);
+  });
+
+  app.post('/linkage/review/:id/merge', async (request, reply) => {
+    const user = requireRole(request, 'data_quality');
+    const id = numberParam(request, 'id', 'There is no such review item.');
+    const reason = text(bodyOf(request), 'reason');
+    let mergeId: number;
+    try {
+      ({ mergeId } = await mergeFromReview(db, id, { id: user.id, role: user.role, organisationId: user.organisationId }, reason));
+    } catch (error) {
+      if (!(error instanceof ReviewError)) throw error;
+      if (error.status === 400) return renderMergeConfirm(request, reply, user, id, { reason }, [{ text: error.message, href: '#reason' }]);
+      if (error.status === 409 && /already been decided/.test(error.message)) return reply.redirect(`/linkage/review/${id}?already=1`, 303);
+      throw new HttpError(error.status, error.message);
+    }
+    return reply.redirect(`/linkage/merges/${mergeId}?done=merged`, 303);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // The merge history: one merge, a person's merges, and undoing a merge.
+
+  async function mergeView(user: SignedInUser, merge: MergeSummary, surface: string) {
+    const names = await namesFor(user, [merge.survivorId, merge.mergedId], surface);
+    return {
+      merge,
+      survivor: names.get(merge.survivorId) ?? null,
+      merged: names.get(merge.mergedId) ?? null,
+      mergedWhen: writtenWhen(merge.mergedAt),
+      unmergedWhen: writtenWhen(merge.unmergedAt),
+    };
+  }
+
+  async function mergeFor(request: FastifyRequest): Promise<MergeSummary> {
+    const merge = await mergeSummary(db, numberParam(request, 'id', 'There is no such merge.'));
+    if (!merge) throw new HttpError(404, 'There is no such merge.');
+    return merge;
+  }
+
+  app.get('/linkage/merges/:id', async (request, reply) => {
+    const user = requireRole(request, 'data_quality');
+    const merge = await mergeFor(request);
+    const done = (request.query as { done?: string }).done;
+    const view = await mergeView(user, merge, 'the merge history');
+    return reply.view('linkage-merge.njk', viewContext(request, reply, {
+      title: `Merge ${merge.id}`, ...view, done: done === 'merged' || done === 'undone' ? done : null,
+    }));
+  });
+
+  async function renderUndoConfirm(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, merge: MergeSummary, values: { reason: string }, errors: Array<{ text: string; href: string }> | null) {
+    const view = await mergeView(user, merge, 'the un-merge confirmation page');
+    return reply.code(errors ? 400 : 200).view('linkage-unmerge-confirm.njk', viewContext(request, reply, {
+      title: `${errors ? 'Error: ' : ''}Undo merge ${merge.id}?`, ...view, values, errors,
+    }));
+  }
+
+  app.get('/linkage/merges/:id/undo', async (request, reply) => {
+    const user = requireRole(request, 'data_quality');
+    const merge = await mergeFor(request);
+    if (merge.unmergedAt) return reply.redirect(`/linkage/merges/${merge.id}`, 303);
+    return renderUndoConfirm(request, reply, user, merge, { reason: '' }, null);
+  });
+
+  app.post('/linkage/merges/:id/undo', async (request, reply) => {
+    const user = requireRole(request, 'data_quality');
+    const merge = await mergeFor(request);
+    const reason = text(bodyOf(request), 'reason');
+    if (!reason) return renderUndoConfirm(request, reply, user, merge, { reason }, [{ text: 'Give a reason for undoing the merge', href: '#reason' }]);
+    try {
+      await unmerge(db, merge.id, { id: user.id, role: user.role, organisationId: user.organisationId }, reason);
+    } catch (error) {
+      // Undone already (by someone else, or a second click): the merge page says by whom and when.
+      if (error instanceof MergeError) return reply.redirect(`/linkage/merges/${merge.id}`, 303);
       throw error;
     }
-    return reply.redirect(`/linkage/review?decided=${decision}`, 303);
+    return reply.redirect(`/linkage/merges/${merge.id}?done=undone`, 303);
+  });
+
+  app.get('/linkage/people/:personId/merges', async (request, reply) => {
+    const user = requireRole(request, 'data_quality');
+    const personId = (request.params as { personId?: string }).personId ?? '';
+    if (!PERSON_ID.test(personId)) throw new HttpError(404, 'There is no such person record.');
+    const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
+    if (!decision.allowed) throw new HttpError(403, `You cannot see this person's merge history: ${decision.reason}.`);
+    const merges = await mergeHistoryOf(db, personId);
+    const names = await namesFor(user, [personId, ...merges.flatMap((m) => [m.survivorId, m.mergedId])], 'the merge history');
+    return reply.view('linkage-merge-history.njk', viewContext(request, reply, {
+      title: `Merge history: ${names.get(personId) ?? 'person record'}`, name: names.get(personId) ?? 'this person',
+      merges: merges.map((m) => ({
+        ...m, mergedWhen: writtenWhen(m.mergedAt), unmergedWhen: writtenWhen(m.unmergedAt),
+        survivor: names.get(m.survivorId) ?? 'a person record not shown', merged: names.get(m.mergedId) ?? 'a person record not shown',
+      })),
+    }));
   });
 }

@@ -13,6 +13,37 @@ export const FIELD_LABELS: Record<string, string> = {
   address: 'Address', nhs_number: 'NHS number', email: 'Email', phone: 'Phone',
 };
 
+/** Each comparison level in plain words, as a reviewer would say it (the labels are the model's). */
+const LEVEL_WORDS: Record<string, string> = {
+  exact: 'Same',
+  nickname: 'A short form of the same name (for example Bill and William)',
+  'damerau_levenshtein<=1': 'One character different',
+  'damerau_levenshtein<=2': 'Two characters different',
+  'jaro_winkler>=0.95': 'Very similar',
+  'jaro_winkler>=0.88': 'Similar',
+  'jaro_winkler>=0.7': 'Somewhat similar',
+  double_metaphone: 'Sounds the same',
+  swapped_with_family_name: 'Given and family names the other way round',
+  swapped_with_given_name: 'Given and family names the other way round',
+  swapped_day_month: 'Day and month swapped',
+  one_digit_typo: 'One digit different',
+  within_a_year: 'Within a year',
+  sector: 'Same postcode sector (nearby streets)',
+  district: 'Same postcode district (same area)',
+  both_valid_equal: 'Same',
+  both_valid_different: 'Different',
+  same_local_part: 'Same name before the @',
+  same_last_6_digits: 'Same last 6 digits',
+  'shared_words>=0.6': 'Most words the same',
+  else: 'Different',
+  null: 'Not given on one side',
+};
+
+/** A comparison level in plain words; an unknown label is shown with its underscores as spaces. */
+export function levelInWords(level: string): string {
+  return LEVEL_WORDS[level] ?? level.replace(/_/g, ' ');
+}
+
 /** Presentation attributes, not inline styles: allowed under the CSP. GOV.UK palette. */
 const FILL: Record<string, string> = { prior: '#505a5f', total: '#1d70b8', for: '#00703c', against: '#d4351c', none: '#b1b4b6' };
 
