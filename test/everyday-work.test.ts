@@ -196,4 +196,109 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.equal(blocked.statusCode, 429);
     assert.ok(!blocked.body.includes(target.family_name), 'even an exact match is not shown past the limit');
   });
+
+  const banner = (html: string) => {
+    const at = html.indexOf('govuk-notification-banner--success');
+    return at < 0 ? '' : textOf(html.slice(at, html.indexOf('</div>\n', html.indexOf('govuk-notification-banner__content', at)) + 6));
+  };
+
+  async function follow(cookie: string, response: { statusCode: number; headers: Record<string, unknown> }) {
+    assert.equal(response.statusCode, 302);
+    return get(cookie, String(response.headers.location));
+  }
+
+  test('saving and withdrawing a sharing choice, sending a correction, a message or feedback each say it worked', async () => {
+    const citizen = await signIn(server.app, 'citizen');
+    const saved = await follow(citizen, await post(citizen, '/my-record/sharing', { decision: 'permit', category: 'housing', recipient: 'network', purposes: ['direct_care'] }, '/my-record/sharing'));
+    assert.match(banner(saved.body), /Your choice has been saved/);
+    const id = (await server.database.db.selectFrom('consent_directives').select('id').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+    const withdrawn = await follow(citizen, await post(citizen, `/my-record/sharing/${id}/withdraw`, {}, '/my-record/sharing'));
+    assert.match(banner(withdrawn.body), /Your choice has been withdrawn/);
+    const plain = await get(citizen, '/my-record/sharing');
+    assert.equal(banner(plain.body), '', 'no banner when nothing was just done');
+    const corrected = await follow(citizen, await post(citizen, '/my-record/corrections', { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900123' }, '/my-record/corrections'));
+    assert.match(banner(corrected.body), /Your request has been sent/);
+    const messaged = await follow(citizen, await post(citizen, '/my-record/messages', { body: 'Can we move Thursday to the afternoon?' }, '/my-record/messages'));
+    assert.match(banner(messaged.body), /Your message has been sent/);
+    const feedbackPage = await get(citizen, '/my-record/feedback');
+    const service = /<option value="([^"]+)">/.exec(feedbackPage.body.slice(feedbackPage.body.indexOf('id="service"')))?.[1];
+    assert.ok(service, 'the person uses a service');
+    const fed = await follow(citizen, await post(citizen, '/my-record/feedback', { service, rating: '4' }, '/my-record/feedback'));
+    assert.match(banner(fed.body), /Thank you/);
+  });
+
+  test('every form shown again with errors says "Error:" in the page title, and keeps what was typed', async () => {
+    const citizen = await signIn(server.app, 'citizen');
+    const practitioner = await signIn(server.app, 'practitioner');
+    const target = await stranger(4);
+    const cases: Array<[string, string, string, Record<string, string | string[]>, string]> = [
+      ['sharing', citizen, '/my-record/sharing', { decision: 'maybe', category: '*', recipient: 'network', purposes: 'direct_care' }, '/my-record/sharing'],
+      ['corrections', citizen, '/my-record/corrections', { organisation: '', item: 'Address typed here', wrong: '' }, '/my-record/corrections'],
+      ['about me', citizen, '/my-record/about-me', { what_matters: '', how_to_support: 'Kept text' }, '/my-record/about-me'],
+      ['messages', citizen, '/my-record/messages', { body: '' }, '/my-record/messages'],
+      ['feedback', citizen, '/my-record/feedback', { service: 'nope', rating: '9', comment: 'Kept comment' }, '/my-record/feedback'],
+      ['network', practitioner, `/people/${citizenId}/network`, { practitioner: 'nobody', role: 'Kept role', reason: '' }, `/people/${citizenId}/network`],
+      ['emergency access', practitioner, `/people/${target.id}/break-glass`, { reason: 'short' }, '/search'],
+    ];
+    for (const [name, cookie, url, values, tokenPage] of cases) {
+      const response = await post(cookie, url, values, tokenPage);
+      assert.equal(response.statusCode, 400, name);
+      assert.match(titleOf(response.body), /^Error: /, `${name}: ${titleOf(response.body)}`);
+      assert.match(response.body, /govuk-error-summary/, name);
+    }
+    const search = await get(practitioner, '/search?q=31/02/1985');
+    assert.match(titleOf(search.body), /^Error: /, 'search');
+    const corrections = await post(citizen, '/my-record/corrections', { organisation: '', item: 'Address typed here', wrong: '' }, '/my-record/corrections');
+    assert.match(corrections.body, /value="Address typed here"/);
+  });
+
+  test('a sharing choice can end on a date given as day, month and year, checked like any GOV.UK date', async () => {
+    const citizen = await signIn(server.app, 'citizen');
+    const page = await get(citizen, '/my-record/sharing');
+    assert.doesNotMatch(page.body, /type="date"/, 'no browser date picker');
+    for (const part of ['day', 'month', 'year']) assert.match(page.body, new RegExp(`name="until-${part}"`));
+    const year = String(new Date().getUTCFullYear() + 1);
+    const bad = await post(citizen, '/my-record/sharing', { decision: 'permit', category: 'housing', recipient: 'network', purposes: 'direct_care', 'until-day': '31', 'until-month': '2', 'until-year': year }, '/my-record/sharing');
+    assert.equal(bad.statusCode, 400);
+    assert.match(textOf(bad.body), /The end date must be a real date/);
+    assert.match(bad.body, /name="until-day"[^>]*value="31"|value="31"[^>]*name="until-day"/, 'the day typed is kept');
+    const good = await post(citizen, '/my-record/sharing', { decision: 'permit', category: 'housing', recipient: 'network', purposes: 'direct_care', 'until-day': '7', 'until-month': '11', 'until-year': year }, '/my-record/sharing');
+    assert.equal(good.statusCode, 302);
+    const stored = await server.database.db.selectFrom('consent_directives').select('valid_until').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    assert.equal(stored.valid_until?.toISOString().slice(0, 10), `${year}-11-07`);
+    const shown = await get(citizen, '/my-record/sharing');
+    assert.match(textOf(shown.body), new RegExp(`until 7 November ${year}`));
+  });
+
+  test('what each service holds is shown with plain labels and dates written out', async () => {
+    const citizen = await signIn(server.app, 'citizen');
+    const page = await get(citizen, `/people/${citizenId}`);
+    assert.equal(page.statusCode, 200);
+    const held = textOf(page.body.slice(page.body.indexOf('What each service holds')));
+    assert.match(held, /Date of birth \d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December) \d{4}/);
+    assert.match(held, /Last name /);
+    assert.doesNotMatch(held, /birth date|family name|given name|nhs number|\d{4}-\d{2}-\d{2}/);
+  });
+
+  test('the sharing page starts with who can see what now, for each service, and why; old choices are folded away', async () => {
+    const db = server.database.db;
+    const citizen = await signIn(server.app, 'citizen');
+    // Everything shared with the network, but criminal justice information kept private.
+    assert.equal((await post(citizen, '/my-record/sharing', { decision: 'permit', category: '*', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing')).statusCode, 302);
+    assert.equal((await post(citizen, '/my-record/sharing', { decision: 'deny', category: 'criminal_justice', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing')).statusCode, 302);
+    const page = await get(citizen, '/my-record/sharing');
+    assert.equal(page.statusCode, 200);
+    const body = textOf(page.body);
+    assert.ok(body.indexOf('Who can see what now') >= 0 && body.indexOf('Who can see what now') < body.indexOf('Your choices in force'), 'the summary comes first');
+    const summary = body.slice(body.indexOf('Who can see what now'), body.indexOf('Your choices in force'));
+    const org = (await db.selectFrom('organisations').select('name').where('id', '=', practitionerOrg).executeTakeFirstOrThrow()).name;
+    const line = summary.slice(summary.indexOf(org), summary.indexOf(org) + 600);
+    assert.ok(summary.includes(org), 'the practitioner\'s organisation is listed');
+    assert.match(line, /Can see [^.]*health[^.]*: you agreed to share it\./);
+    assert.match(line, /Only what they recorded themselves of criminal justice: you asked for it not to be shared with them\./);
+    const inForce = Number((await sql<{ n: number }>`select count(*) as n from consent_directives where person_id = ${citizenId} and withdrawn_at is null and (valid_until is null or valid_until > now())`.execute(db)).rows[0]!.n);
+    assert.equal((page.body.match(/>Withdraw<span/g) ?? []).length, inForce, 'only choices in force are listed to withdraw');
+    const earlier = Number((await sql<{ n: number }>`select count(*) as n from consent_directives where person_id = ${citizenId} and (withdrawn_at is not null or valid_until <= now())`.execute(db)).rows[0]!.n);
+    if (earlier > 0) assert.match(body, new RegExp(`Earlier choices, withdrawn or ended \\(${earlier}\\)`));
+  });
 });

@@ -34,7 +34,7 @@ export const categoryPlainWords: Record<Category, string> = {
   social_care: 'social care',
   housing: 'housing',
   education: 'school',
-  criminal_justice: 'police and probation',
+  criminal_justice: 'criminal justice',
   children_safeguarding: "children's safeguarding",
   finances: 'money',
   plans: 'plans',

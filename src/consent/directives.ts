@@ -3,6 +3,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
+import { readDateInput } from '../platform/date-input.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
 import { carePurposes, categoryLabels, isCategory, isPurpose, purposeLabels, type Category, type Purpose } from './categories.ts';
@@ -43,10 +44,15 @@ export function parseDirectiveForm(body: Record<string, unknown>, now: Date = ne
   const rawPurposes = Array.isArray(body.purposes) ? body.purposes : body.purposes === undefined ? [] : [body.purposes];
   const purposes = rawPurposes.filter(isPurpose).filter((p) => p === 'direct_care' || p === 'care_coordination');
   if (purposes.length === 0 || purposes.length !== rawPurposes.length) throw new DirectiveInputError('purposes', 'Choose at least one reason the information may be used for');
+  // The end date in GOV.UK day, month and year boxes (until-day, until-month, until-year); an
+  // API client may still send one ISO date as until.
   let validUntil: Date | null = null;
-  if (typeof body.until === 'string' && body.until.trim() !== '') {
-    const parsed = /^\d{4}-\d{2}-\d{2}$/.test(body.until.trim()) ? new Date(`${body.until.trim()}T23:59:59Z`) : new Date(NaN);
-    if (Number.isNaN(parsed.getTime())) throw new DirectiveInputError('until', 'Enter the end date as a date, for example 2027-03-31');
+  const boxes = readDateInput(body, 'until', 'The end date');
+  if (boxes.kind === 'error') throw new DirectiveInputError('until', boxes.message);
+  const iso = boxes.kind === 'date' ? boxes.iso : typeof body.until === 'string' ? body.until.trim() : '';
+  if (iso !== '') {
+    const parsed = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T23:59:59Z`) : new Date(NaN);
+    if (Number.isNaN(parsed.getTime())) throw new DirectiveInputError('until', 'The end date must be a real date');
     if (parsed <= now) throw new DirectiveInputError('until', 'The end date must be in the future');
     validUntil = parsed;
   }

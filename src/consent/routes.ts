@@ -11,7 +11,26 @@ import { categoryLabels } from './categories.ts';
 import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, recordDirective, withdrawDirective } from './directives.ts';
 import { personExport, toFhirBundle } from './export.ts';
 import { breakGlassReviewList, reviewBreakGlass } from './break-glass.ts';
+import { whoCanSeeWhat } from './summary.ts';
 import { agenciesHolding, personSummary } from '../people/record.ts';
+import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
+import { dateInputItems, dateParts } from '../platform/date-input.ts';
+
+const sharingDone: Record<string, SuccessMessage> = {
+  saved: { heading: 'Your choice has been saved', text: 'It takes effect straight away: the next time anyone opens the record, it counts.' },
+  withdrawn: { heading: 'Your choice has been withdrawn', text: 'It takes effect straight away.' },
+  'proxy-ended': { heading: 'Their access has ended', text: 'They can no longer see the record or make choices for it.' },
+};
+const correctionsDone: Record<string, SuccessMessage> = {
+  sent: { heading: 'Your request has been sent', text: 'The service that holds the information must answer it. You can follow it here.' },
+};
+const inboxDone: Record<string, SuccessMessage> = {
+  corrected: { heading: 'The record has been corrected', text: 'The old value is kept in its history, and the person has been told.' },
+  declined: { heading: 'Your answer has been sent', text: 'The person can see it on their corrections page.' },
+};
+const privacyDone: Record<string, SuccessMessage> = {
+  reviewed: { heading: 'Your review has been recorded', text: 'It is listed under completed reviews.' },
+};
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -40,9 +59,16 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const canSee = (category: string) => category === '*' || access.byCategory[category as Category]?.scope === 'all';
     const bases = allBases.filter((b) => canSee(b.categoryCode));
     const agencies = allAgencies.filter((a) => canSee(categoryOfOrganisationKind(a.kind)));
+    const summary = await whoCanSeeWhat(db, user, personId, canSee);
+    const error = extra.error as { field: string } | undefined;
+    const values = (extra.values ?? {}) as Record<string, unknown>;
     return reply.code(status).view('sharing.njk', viewContext(request, reply, {
-      title: 'Who can see your record', person, directives, bases, agencies, actingForMe, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId,
+      title: 'Who can see your record', person, bases, agencies, actingForMe, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId, summary,
+      directives: directives.filter((d) => d.status === 'in force' || d.status === 'not yet started'), earlierDirectives: directives.filter((d) => d.status === 'withdrawn' || d.status === 'expired'),
       categoryOptions: [{ value: '*', text: 'All of my information' }, ...categories.map((c) => ({ value: c, text: categoryLabels[c] }))],
+      success: error ? null : successFrom(request, sharingDone),
+      untilItems: dateInputItems(dateParts(values, 'until'), error?.field === 'until' ? ['day', 'month', 'year'] : []),
+      purposesChosen: extra.values ? [values.purposes].flat().filter((p) => typeof p === 'string') : ['direct_care', 'care_coordination'],
       ...extra,
     }));
   }
@@ -63,7 +89,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       if (error instanceof DirectiveInputError) return renderSharing(request, reply, user, personId, { error: { field: error.field, text: error.message }, values: bodyOf(request) }, 400);
       throw error;
     }
-    return reply.redirect(`/my-record/sharing${forSuffix(user, personId)}`);
+    return reply.redirect(withDone(`/my-record/sharing${forSuffix(user, personId)}`, 'saved'));
   });
 
   app.post('/my-record/sharing/:id/withdraw', async (request, reply) => {
@@ -73,7 +99,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such sharing choice.');
     const changed = await db.transaction().execute((trx) => withdrawDirective(trx, user, personId, id));
     if (!changed) throw new HttpError(404, 'There is no such sharing choice in force.');
-    return reply.redirect(`/my-record/sharing${forSuffix(user, personId)}`);
+    return reply.redirect(withDone(`/my-record/sharing${forSuffix(user, personId)}`, 'withdrawn'));
   });
 
   // The person ends someone's power to act for them (a child ending a parent's early, an adult a
@@ -89,7 +115,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       if (error instanceof ProxyRefused) throw new HttpError(403, error.message);
       throw error;
     }
-    return reply.redirect(user.personId ? '/my-record/sharing' : '/');
+    return reply.redirect(user.personId ? withDone('/my-record/sharing', 'proxy-ended') : '/');
   });
 
   app.get('/my-record/download.json', async (request, reply) => {
@@ -117,7 +143,9 @@ export function registerConsentRoutes(app: FastifyInstance): void {
         .select(['c.id', 'o.name as organisation', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolved_at', 'c.resolution_note'])
         .where('c.person_id', '=', personId).orderBy('c.created_at', 'desc').execute(),
     ]);
-    return reply.code(status).view('corrections.njk', viewContext(request, reply, { title: 'Ask for a correction', agencies, requests, forSuffix: forSuffix(user, personId), ...extra }));
+    return reply.code(status).view('corrections.njk', viewContext(request, reply, {
+      title: 'Ask for a correction', agencies, requests, forSuffix: forSuffix(user, personId), success: extra.errors ? null : successFrom(request, correctionsDone), ...extra,
+    }));
   }
 
   app.get('/my-record/corrections', async (request, reply) => {
@@ -139,7 +167,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     if (item.length < 2 || item.length > 200) errors.push({ text: 'Say which information is wrong, in up to 200 characters', href: '#item' });
     if (wrong.length < 2 || wrong.length > 2000) errors.push({ text: 'Say what is wrong, in up to 2,000 characters', href: '#wrong' });
     if (right.length > 2000) errors.push({ text: 'What it should say must be 2,000 characters or fewer', href: '#right' });
-    if (errors.length) return renderCorrections(request, reply, user, personId, { errors, values: body }, 400);
+    if (errors.length) return renderCorrections(request, reply, user, personId, { errors, values: body, fieldErrors: Object.fromEntries(errors.map((e) => [e.href.slice(1), e.text])) }, 400);
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('correction_requests').values({
         person_id: personId, requested_by: user.id, organisation_id: organisationId, item_description: item, what_is_wrong: wrong,
@@ -147,7 +175,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       }).execute();
       await appendAudit(trx, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: null, action: 'write', personId, category: null, purpose: 'self', decision: 'success', reason: 'asked for a correction' });
     });
-    return reply.redirect(`/my-record/corrections${forSuffix(user, personId)}`);
+    return reply.redirect(withDone(`/my-record/corrections${forSuffix(user, personId)}`, 'sent'));
   });
 
   // The data owner's inbox: corrections asked of the practitioner's organisation.
@@ -159,7 +187,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       .where('c.organisation_id', '=', user.organisationId).orderBy('c.status').orderBy('c.created_at').limit(200).execute();
     // The requests are the organisation's own records of the person: audit each name shown.
     await appendAudit(db, ...rows.map((r) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: r.person_id, category: 'demographics', purpose: 'direct_care', decision: 'allow' as const, reason: 'a correction the person asked your organisation to make' })));
-    return reply.view('corrections-inbox.njk', viewContext(request, reply, { title: 'Corrections asked of your organisation', rows }));
+    return reply.view('corrections-inbox.njk', viewContext(request, reply, { title: 'Corrections asked of your organisation', rows, success: successFrom(request, inboxDone) }));
   });
 
   app.post('/corrections/:id', async (request, reply) => {
@@ -176,14 +204,14 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       await trx.updateTable('correction_requests').set({ status: outcome, resolved_at: new Date(), resolved_by: user.id, resolution_note: note }).where('id', '=', id).execute();
       await appendAudit(trx, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: row.person_id, category: null, purpose: 'direct_care', decision: 'success', reason: `answered a correction request: ${outcome}` });
     });
-    return reply.redirect('/corrections');
+    return reply.redirect(withDone('/corrections', outcome));
   });
 
   app.get('/privacy', async (request, reply) => {
     const user = requireRole(request, 'privacy_officer');
     const grants = await breakGlassReviewList(db);
     await appendAudit(db, ...grants.map((g) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: g.personId, category: 'demographics', purpose: 'safeguarding', decision: 'allow' as const, reason: 'privacy officer reviewing emergency access' })));
-    return reply.view('privacy-review.njk', viewContext(request, reply, { title: 'Emergency access to review', grants }));
+    return reply.view('privacy-review.njk', viewContext(request, reply, { title: 'Emergency access to review', grants, success: successFrom(request, privacyDone) }));
   });
 
   app.post('/privacy/break-glass/:id', async (request, reply) => {
@@ -194,6 +222,6 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
     if (!Number.isSafeInteger(id) || !outcome) throw new HttpError(400, 'Choose whether the emergency access was appropriate.');
     if (!(await db.transaction().execute((trx) => reviewBreakGlass(trx, user, id, outcome, note)))) throw new HttpError(404, 'There is no such emergency access waiting for review.');
-    return reply.redirect('/privacy');
+    return reply.redirect(withDone('/privacy', 'reviewed'));
   });
 }

@@ -233,3 +233,31 @@ export async function recordsHeld(db: Kysely<Database>, personId: string): Promi
     order by s.received_at`.execute(db);
   return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, source: r.source, sourceId: r.source_id, receivedAt: r.received_at, fields: r.fields }));
 }
+
+/** Plain labels for the fields agencies send, in the order a person reads them. */
+const heldFieldLabels: Record<string, string> = {
+  given_name: 'First name', middle_name: 'Middle names', family_name: 'Last name', birth_date: 'Date of birth', sex: 'Sex', nhs_number: 'NHS number',
+  address: 'Address', address_line: 'Address', postcode: 'Postcode', phone: 'Phone', email: 'Email',
+};
+const heldFieldOrder = Object.keys(heldFieldLabels);
+const writtenDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/**
+ * An agency's record as a person reads it: plain labels rather than field names, dates written
+ * out ("7 November 1999"), known fields first; the values themselves exactly as the agency holds
+ * them. Empty fields are left out.
+ */
+export function heldFieldRows(fields: Record<string, string>): Array<{ field: string; label: string; value: string }> {
+  const rank = (field: string) => { const i = heldFieldOrder.indexOf(field); return i < 0 ? heldFieldOrder.length : i; };
+  return Object.entries(fields)
+    .filter(([, value]) => typeof value === 'string' && value.trim() !== '')
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([field, value]) => {
+      const label = heldFieldLabels[field] ?? (field.charAt(0).toUpperCase() + field.slice(1)).replace(/_/g, ' ');
+      const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
+      const asDate = date ? new Date(Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]))) : null;
+      const shown = asDate && asDate.getUTCDate() === Number(date![3]) ? writtenDate.format(asDate)
+        : field === 'sex' ? value.charAt(0).toUpperCase() + value.slice(1) : value;
+      return { field, label, value: shown };
+    });
+}

@@ -11,7 +11,7 @@
 // counted from the audit record, so the limit holds across servers.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';

@@ -9,6 +9,7 @@ import { parsePersonQuery, SearchQueryError } from './search-query.ts';
 import { searchPeoplePage } from './search.ts';
 import { emergencySearch, EmergencySearchInputError, EmergencySearchLimited, mayUseEmergencyAccess, parseEmergencySearch, typedValues, type EmergencySearchResult, type FieldError } from './emergency-search.ts';
 import { dateInputItems } from '../platform/date-input.ts';
+import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary, agenciesHolding } from '../people/record.ts';
@@ -189,7 +190,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.from_user_id').select(['m.body', 'm.sent_at', 'm.from_role', 'u.display_name'])
         .where('m.person_id', '=', personId).orderBy('m.sent_at', 'desc').limit(50).execute(),
     ]);
-    return reply.code(status).view('records-messages.njk', viewContext(request, reply, { title: 'Messages', lead, messages, personId, ...extra }));
+    const success = extra.error ? null : successFrom(request, { sent: { heading: 'Your message has been sent', text: lead ? `${lead.name} will read it and answer here.` : undefined } });
+    return reply.code(status).view('records-messages.njk', viewContext(request, reply, { title: 'Messages', lead, messages, personId, values: extra.values, success, ...extra }));
   }
 
   app.get('/my-record/messages', async (request, reply) => {
@@ -203,9 +205,9 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const message = text(bodyOf(request).body, 4000);
     const lead = await leadPractitionerOf(db, personId);
     if (!lead) return renderMessages(request, reply, personId, { error: 'You do not have a lead practitioner yet, so there is nobody to send this to' }, 400);
-    if (message.length < 2) return renderMessages(request, reply, personId, { error: 'Write your message' }, 400);
+    if (message.length < 2) return renderMessages(request, reply, personId, { error: 'Write your message', values: bodyOf(request) }, 400);
     await db.insertInto('messages').values({ person_id: personId, from_user_id: user.id, from_role: user.role, to_practitioner_id: lead.practitionerId, body: message, read_at: null }).execute();
-    return reply.redirect('/my-record/messages');
+    return reply.redirect(withDone(personId === user.personId ? '/my-record/messages' : `/my-record/messages?for=${encodeURIComponent(personId)}`, 'sent'));
   });
 
   app.get('/messages', async (request, reply) => {
@@ -228,7 +230,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       : [];
     const given = await db.selectFrom('service_feedback as f').innerJoin('services as s', 's.id', 'f.service_id').select(['s.name', 'f.rating', 'f.comment', 'f.created_at'])
       .where('f.person_id', '=', personId).orderBy('f.created_at', 'desc').execute();
-    return reply.code(status).view('records-feedback.njk', viewContext(request, reply, { title: 'Give feedback on a service', services, given, ...extra }));
+    const success = extra.error ? null : successFrom(request, { sent: { heading: 'Thank you: your feedback has been sent', text: 'You can see it below, with any feedback you have given before.' } });
+    return reply.code(status).view('records-feedback.njk', viewContext(request, reply, { title: 'Give feedback on a service', services, given, success, ...extra }));
   }
 
   app.get('/my-record/feedback', async (request, reply) => {
@@ -244,9 +247,9 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const rating = Number(body.rating);
     const agencies = await agenciesHolding(db, personId);
     const service = await db.selectFrom('services').select(['id', 'organisation_id']).where('id', '=', serviceId).executeTakeFirst();
-    if (!service || !agencies.some((a) => a.organisationId === service.organisation_id)) return renderFeedback(request, reply, personId, { error: 'Choose a service you use' }, 400);
-    if (!Number.isInteger(rating) || rating < 1 || rating > 5) return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5' }, 400);
+    if (!service || !agencies.some((a) => a.organisationId === service.organisation_id)) return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
+    if (!Number.isInteger(rating) || rating < 1 || rating > 5) return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5', errorField: 'rating', values: body }, 400);
     await db.insertInto('service_feedback').values({ service_id: service.id, person_id: personId, rating, comment: text(body.comment, 2000) || null }).execute();
-    return reply.redirect('/my-record/feedback');
+    return reply.redirect(withDone('/my-record/feedback', 'sent'));
   });
 }

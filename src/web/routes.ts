@@ -11,7 +11,7 @@ import { pendingMigrations } from '../platform/migrate.ts';
 import { countAuditEvents } from '../audit/log.ts';
 import { placeSummary, populationByLocality, needsByDeprivation } from '../place/queries.ts';
 import { RESIDENTS_HINT } from '../place/residents.ts';
-import { agenciesHolding, personPage, personSummary, recordsHeld, whoLooked } from '../people/record.ts';
+import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/record.ts';
 import { horizontalBarChart } from './charts.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
@@ -147,7 +147,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
     return reply.view('person.njk', viewContext(request, reply, {
       wholeSystemCost, gbp: formatPounds, fyLabel: financialYearLabel,
       title: `${person.givenName} ${person.familyName}`, person, view, looks, isSelf,
-      held: held.map((r) => ({ ...r, rows: Object.entries(r.fields).filter(([, v]) => v).map(([k, v]) => ({ key: { text: k.replace(/_/g, ' ') }, value: { text: v } })) })),
+      held: held.map((r) => ({ ...r, rows: heldFieldRows(r.fields).map((f) => ({ key: { text: f.label }, value: { text: f.value } })) })),
       breakGlass: access.breakGlass, demographicsReason: demographics.reason,
       aboutMe, aboutMeVisible, aboutMeReason: access.byCategory.about_me.reason, householdId,
     }));

@@ -1,0 +1,91 @@
+// "Who can see what now", at the top of the person's sharing page: for each organisation
+// involved in their care (a relationship, a record it holds, a lawful basis naming it), which
+// kinds of information its practitioners can see today, and why, worked out by the same policy
+// the access decision uses, from the person's own facts. Nothing is audited: no record is read.
+import type { Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { loadAccessFacts } from './facts.ts';
+import { actorOf } from './access.ts';
+import { applicableDirective, decideCategory, type AccessFacts, type Actor } from './policy.ts';
+import { categories, categoryOfOrganisationKind, categoryPlainWords, type Category } from './categories.ts';
+
+export interface SeenGroup {
+  /** Plain words, each once. */
+  categories: string[];
+  /** The same as a phrase: "health, housing and plans". */
+  phrase: string;
+  why: string;
+}
+
+export interface OrganisationSharing {
+  organisationId: string;
+  organisation: string;
+  /** What its practitioners can see in full: every agency's entries. */
+  canSee: SeenGroup[];
+  /** What they see only their own organisation's entries of. */
+  ownOnly: SeenGroup[];
+}
+
+interface Organisation { id: string; name: string; kind: string }
+
+const asWords = (list: Category[]) => categories.filter((c) => list.includes(c)).map((c) => categoryPlainWords[c]);
+const asPhrase = (words: string[]) => (words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`);
+
+/**
+ * The policy's answer for a practitioner of each organisation, caring for the person directly,
+ * for every category `viewerMaySee` allows (what the viewer may not see is not mentioned).
+ */
+export function summariseSharing(personId: string, facts: Awaited<ReturnType<typeof loadAccessFacts>>, organisations: readonly Organisation[], viewerMaySee: (category: Category) => boolean): OrganisationSharing[] {
+  const shown = categories.filter(viewerMaySee);
+  return organisations.map((org) => {
+    const actor: Actor = { userId: 'sharing-summary', role: 'practitioner', personId: null, organisationId: org.id, teamId: null, practitionerId: null };
+    // A practitioner of the organisation in the person's network, without emergency access; the
+    // data-quality reviewer's facts play no part in a practitioner's decision.
+    const orgFacts = {
+      ...facts, relationships: [{ organisationId: org.id, teamId: null, practitionerId: null, kind: 'network' }], organisationHoldsRecord: true,
+      breakGlassUntil: null, proxyScope: null, inReviewQueue: false, inUndoableMerge: false,
+    } as AccessFacts;
+    const groups = new Map<string, { full: boolean; list: Category[] }>();
+    const add = (why: string, full: boolean, category: Category) => {
+      const group = groups.get(why) ?? { full, list: [] };
+      group.list.push(category);
+      groups.set(why, group);
+    };
+    for (const category of shown) {
+      const decision = decideCategory(actor, personId, category, 'direct_care', orgFacts);
+      if (decision.scope === 'all') {
+        add(decision.basis === 'identification' ? 'so they know who you are'
+          : decision.basis === 'lawful_basis' ? `the law allows it without asking you (${decision.reason.replace(/^.*\((.*)\)$/, '$1')})`
+          : 'you agreed to share it', true, category);
+      } else {
+        const refused = applicableDirective(orgFacts.directives, actor, category, 'direct_care', facts.now)?.decision === 'deny';
+        add(refused ? 'you asked for it not to be shared with them' : 'you have not agreed to share it', false, category);
+      }
+    }
+    const canSee: SeenGroup[] = [];
+    const ownOnly: SeenGroup[] = [];
+    for (const [why, group] of groups) {
+      const words = asWords(group.list);
+      (group.full ? canSee : ownOnly).push({ categories: words, phrase: asPhrase(words), why });
+    }
+    return { organisationId: org.id, organisation: org.name, canSee, ownOnly };
+  });
+}
+
+/** The summary for the sharing page: the person's facts and the organisations involved, then the policy. */
+export async function whoCanSeeWhat(db: Kysely<Database>, viewer: SignedInUser, personId: string, viewerMaySee: (category: Category) => boolean, now: Date = new Date()): Promise<OrganisationSharing[]> {
+  const facts = await loadAccessFacts(db, actorOf(viewer), personId, now);
+  const involved = await db.selectFrom('organisations as o').select(['o.id', 'o.name', 'o.kind'])
+    .where((eb) => eb.or([
+      eb.exists(eb.selectFrom('care_relationships as r').select('r.id').whereRef('r.organisation_id', '=', 'o.id').where('r.person_id', '=', personId).where('r.ended_at', 'is', null)),
+      eb.exists(eb.selectFrom('record_links as l').innerJoin('source_records as s', 's.id', 'l.source_record_id').select('l.id')
+        .whereRef('s.source', '=', 'o.source_code').where('l.person_id', '=', personId).where('l.superseded_at', 'is', null)),
+      eb.exists(eb.selectFrom('consent_directives as d').select('d.id').whereRef('d.recipient_id', '=', 'o.id').where('d.recipient_kind', '=', 'organisation')
+        .where('d.person_id', '=', personId).where('d.withdrawn_at', 'is', null)),
+    ]))
+    .orderBy('o.name').execute();
+  // Being known to an organisation is itself information of its category (probation is criminal justice).
+  const organisations = involved.filter((o) => viewerMaySee(categoryOfOrganisationKind(o.kind)));
+  return summariseSharing(personId, facts, organisations, viewerMaySee);
+}
