@@ -1,6 +1,9 @@
 // In Chromium with axe: a coordinator runs an assessment with prefilled answers and sees the
 // chart gain a point, creates a household plan with actions for two agencies, a partner marks
-// an action done, and the review chart moves. No serious or critical accessibility problems.
+// an action done, and the review table moves. Then the coordinator's everyday plan jobs on a
+// 375 px screen (issue 21): each step says what happened, a refused form keeps what was typed,
+// plans are listed by name, a follow-up question is revealed by its answer. No serious or
+// critical accessibility problems, and no page wider than the screen.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -137,11 +140,110 @@ describe('a coordinator and a partner work on one shared plan', { skip: !browser
     await back.getByLabel(/Goal 1: .*0 to 10/).fill('4');
     await back.getByLabel('What has changed').fill('Heating fixed by housing');
     await submit(back, 'Record review');
-    assert.equal(await back.locator('svg[aria-labelledby^="chart-review-"]').count(), 1);
+    assert.equal(await back.locator('svg[aria-labelledby^="chart-review-"]').count(), 0, 'one review is a table, not a chart of single dots');
+    assert.ok((await back.getByText('One review so far').count()) > 0);
     const actionsRow = back.getByRole('row', { name: /Actions done/ });
     assert.match((await actionsRow.textContent()) ?? '', /1 of 2/);
     assert.ok((await back.getByText('Action done: "Fix the heating before winter"').count()) > 0, 'the history records who did what');
     assert.deepEqual(await seriousAccessibilityProblems(back), []);
     await closePage(back);
+  });
+});
+describe('the coordinator\'s plan jobs on a phone, without dead ends (issue 21)', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let personId: string;
+  let member: { id: string; name: string };
+  before(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser();
+    const row = (await sql<{ person_id: string; member: string; name: string }>`
+      select e.person_id, m.id as member, m.given_name || ' ' || m.family_name as name
+      from model_enrolments e join users u on u.practitioner_id = e.lead_practitioner_id and u.username = 'coordinator'
+      join persons p on p.id = e.person_id join persons m on m.household_id = p.household_id and m.id <> p.id
+      where e.model_id = 'md-coordination'
+      order by e.person_id desc, m.id limit 1`.execute(server.database.db)).rows[0];
+    assert.ok(row);
+    personId = row.person_id;
+    member = { id: row.member, name: row.name };
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const phone = async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
+    return context.newPage();
+  };
+  const fitsTheScreen = async (page: Page, where: string) => {
+    const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+    assert.ok(width <= 375, `${where}: the page is ${width} px wide on a 375 px screen`);
+    assert.deepEqual(await seriousAccessibilityProblems(page), [], where);
+  };
+  const submit = async (page: Page, name: string) => {
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name, exact: true }).click()]);
+  };
+  const summary = (page: Page) => page.locator('.govuk-error-summary');
+  const banner = (page: Page) => page.locator('.govuk-notification-banner--success');
+
+  test('start a household plan, add a goal, review it and answer an assessment, each step saying what happened', async () => {
+    const page = await phone();
+    await signInAs(page, server.url, 'coordinator', DEMO_PASSWORD);
+    await page.goto(`${server.url}/people/${personId}/plan`);
+    await fitsTheScreen(page, 'the plan page');
+
+    // A household member ticked without their agreement: an error, and what was typed is kept.
+    await page.getByText('Start a new plan').click();
+    await page.getByLabel('Name of the plan').fill('A warm and settled home');
+    await page.getByLabel(member.name).check();
+    await submit(page, 'Start plan');
+    assert.match((await summary(page).textContent()) ?? '', /has agreed to be part of this plan/);
+    assert.match(await page.title(), /^Error: /);
+    assert.equal(await page.getByLabel('Name of the plan').inputValue(), 'A warm and settled home');
+    assert.ok(await page.getByLabel(member.name).isChecked(), 'the member is still ticked');
+    await fitsTheScreen(page, 'the plan form with its error');
+    await summary(page).getByRole('link').click();
+    await page.getByLabel(/Each person added has agreed/).check();
+    await submit(page, 'Start plan');
+    assert.match((await banner(page).textContent()) ?? '', /Plan started/);
+    assert.equal((await page.locator('#plan').textContent())?.trim(), 'A warm and settled home');
+    assert.ok((await page.getByText('(household plan)').count()) > 0, `${member.name} is in it`);
+    const list = page.getByTestId('plan-list');
+    assert.ok((await list.textContent())?.includes('A warm and settled home'), 'plans are listed by name');
+    assert.doesNotMatch((await list.textContent()) ?? '', /plan \d/);
+    await fitsTheScreen(page, 'the new plan');
+
+    await page.getByText('Add a goal', { exact: true }).click();
+    await page.getByLabel('The goal, in the person\'s own words').fill('Keep the flat warm this winter');
+    await page.getByLabel('Suitable home').check();
+    await submit(page, 'Add goal');
+    assert.match((await banner(page).textContent()) ?? '', /Goal added/);
+
+    // An empty review is refused, with the form open and what was typed kept.
+    await page.getByText('Record a review').click();
+    await page.getByLabel('Date of review').fill('2026-12-01');
+    await submit(page, 'Record review');
+    assert.match((await summary(page).textContent()) ?? '', /Score at least one goal from 0 to 10, or write what has changed/);
+    assert.equal(await page.getByLabel('Date of review').inputValue(), '2026-12-01');
+    await fitsTheScreen(page, 'the review form with its error');
+    await page.getByLabel('What has changed').fill('New radiator fitted; still damp in the bedroom');
+    await submit(page, 'Record review');
+    assert.match((await banner(page).textContent()) ?? '', /Review recorded/);
+    assert.ok((await page.locator('#history ~ ol').getByText('New radiator fitted; still damp in the bedroom').count()) === 1, 'the note is in the history');
+    await fitsTheScreen(page, 'the plan after a review');
+
+    // A follow-up question appears under the answer that needs it.
+    await page.getByLabel('Start an assessment').selectOption('md-assessment');
+    await submit(page, 'Start assessment');
+    assert.equal(await page.getByText(/answer only if/i).count(), 0);
+    const harm = page.getByRole('group', { name: 'In the last three months, has the person harmed themselves or spoken about ending their life?' });
+    const followUp = page.getByRole('group', { name: 'How serious and how recent was it?' });
+    await harm.getByLabel('Yes', { exact: true }).check();
+    assert.ok(await followUp.isVisible(), '"Yes" reveals how serious it was');
+    await harm.getByLabel('No', { exact: true }).check();
+    assert.ok(!(await followUp.isVisible()), '"No" hides it again');
+    await fitsTheScreen(page, 'the assessment');
+    await page.context().close();
   });
 });
