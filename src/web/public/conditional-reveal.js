@@ -3,6 +3,7 @@
 // which ARIA does not allow on a radio (axe reports it as critical, and the Design System lists
 // it as a known issue). The revealed question follows its answer in reading order, so the
 // attribute is taken off whenever Frontend sets it; nothing else on the page is touched.
+/* global document, Element, MutationObserver */
 const radios = '.govuk-radios__input[aria-expanded]';
 const strip = (element) => element.removeAttribute('aria-expanded');
 document.querySelectorAll(radios).forEach(strip);
