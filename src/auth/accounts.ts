@@ -318,11 +318,40 @@ function accountRows(db: Kysely<Database>) {
       'u.locked_until', 'p.active as practitioner_active', 'by.username as disabled_by']);
 }
 
-/** Accounts for the administrators' page, by username, with how many there are in all. */
-export async function listAccounts(db: Kysely<Database>, limit = 2000, now: Date = new Date()): Promise<{ accounts: AccountListing[]; total: number }> {
-  const rows = await accountRows(db).orderBy('u.username').limit(limit).execute();
+export type AccountState = AccountListing['state'];
+export const accountStates: readonly AccountState[] = ['active', 'locked', 'disabled', 'left'];
+
+export interface AccountFilter {
+  /** Words of a username, or of the name of a staff account (residents' names are never searched). */
+  q?: string;
+  role?: Role;
+  state?: AccountState;
+  page?: number;
+  perPage?: number;
+}
+
+/**
+ * Accounts for the administrators' page, by username, a page at a time, filtered by a search,
+ * role and state; with how many match and how many there are in all.
+ */
+export async function listAccounts(db: Kysely<Database>, filter: AccountFilter = {}, now: Date = new Date()): Promise<{ accounts: AccountListing[]; total: number; matching: number; page: number; pages: number; perPage: number }> {
+  const perPage = Math.max(1, Math.min(200, filter.perPage ?? 50));
+  let query = accountRows(db);
+  const words = (filter.q ?? '').toLowerCase().split(/\s+/).filter(Boolean).slice(0, 5).map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  for (const w of words) {
+    query = query.where((eb) => eb.or([eb(sql`lower(u.username)`, 'like', w), eb.and([eb('u.role', '<>', 'citizen'), eb(sql`lower(u.display_name)`, 'like', w)])]));
+  }
+  if (filter.role) query = query.where('u.role', '=', filter.role);
+  if (filter.state === 'disabled') query = query.where('u.disabled_at', 'is not', null);
+  else if (filter.state === 'left') query = query.where('u.disabled_at', 'is', null).where('p.active', '=', false);
+  else if (filter.state === 'locked') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(p.active, true)`).where('u.locked_until', '>', now);
+  else if (filter.state === 'active') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(p.active, true)`).where((eb) => eb.or([eb('u.locked_until', 'is', null), eb('u.locked_until', '<=', now)]));
+  const matching = Number((await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const pages = Math.max(1, Math.ceil(matching / perPage));
+  const page = Math.min(Math.max(1, Math.trunc(filter.page ?? 1) || 1), pages);
+  const rows = await query.orderBy('u.username').limit(perPage).offset((page - 1) * perPage).execute();
   const total = Number((await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  return { total, accounts: rows.map((r) => accountListing(r, now)) };
+  return { total, matching, page, pages, perPage, accounts: rows.map((r) => accountListing(r, now)) };
 }
 
 /** One account for the disable page. */

@@ -1,9 +1,20 @@
-// The administrators' accounts page: every account with its state, and disabling one (with a
-// reason) or enabling it again. Disabling ends the account's sessions and tokens at once
-// (accounts.ts); an administrator never disables their own account.
+// The administrators' accounts pages: every account with its state, searched and filtered a page
+// at a time; creating an account (role, organisation, team) with a one-time link for the person
+// to set their own password; a new link for a forgotten password; unlocking an account locked
+// after failed sign-ins; and disabling one (with a reason) or enabling it again. Disabling ends
+// the account's sessions and tokens at once (accounts.ts); an administrator never disables their
+// own account. Every route is for administrators only, every form carries its CSRF token, and
+// every change is audited (accounts.ts, account-admin.ts). The set-password page the link opens
+// is in password-link-routes.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { AccountInputError, accountForAdmin, disableAccount, enableAccount, listAccounts, type AccountListing } from './accounts.ts';
+import { AccountInputError, accountForAdmin, accountStates, disableAccount, enableAccount, listAccounts, type AccountListing, type AccountState } from './accounts.ts';
+import {
+  AccountFormRefused, PASSWORD_LINK_HOURS, createAccountWithLink, creatableRoles, issuePasswordLink, newAccountInput, roleHints, roleLabels, unlockAccount,
+  type NewAccountInput, type PasswordLink,
+} from './account-admin.ts';
+import { registerPasswordLinkRoutes } from './password-link-routes.ts';
+import { roles, type Role } from './schema.ts';
 
 function accountIdParam(request: FastifyRequest): string {
   const id = (request.params as { id?: string }).id ?? '';
@@ -17,11 +28,24 @@ function asHttpError(error: unknown): never {
   throw error;
 }
 
+const one = (value: unknown): string => (typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '');
+const bodyOf = (request: FastifyRequest): Record<string, unknown> => (request.body && typeof request.body === 'object' ? request.body as Record<string, unknown> : {});
+
+const doneMessages: Record<string, string> = {
+  disabled: 'The account is disabled. They have been signed out and their API tokens no longer work.',
+  enabled: 'The account is enabled. They can sign in again; their old sessions and API tokens stay ended.',
+  unlocked: 'The account is unlocked. They can sign in again now.',
+  'not-locked': 'The account was not locked, so nothing changed.',
+};
+
+const stateLabels: Record<AccountState, string> = { active: 'Active', locked: 'Locked after failed sign-ins', disabled: 'Disabled', left: 'Left the network' };
+
 export function registerAccountAdminRoutes(app: FastifyInstance): void {
   const { database } = app.joinery;
+  const db = database.db;
 
   async function accountOr404(id: string): Promise<AccountListing> {
-    const account = await accountForAdmin(database.db, id);
+    const account = await accountForAdmin(db, id);
     if (!account) throw new HttpError(404, 'There is no such account.');
     return account;
   }
@@ -32,13 +56,93 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
     }));
   }
 
+  /** The link page: shown once, never cached, never stored. */
+  function renderLink(request: FastifyRequest, reply: FastifyReply, account: AccountListing, link: PasswordLink, created: boolean) {
+    return reply.code(created ? 201 : 200).header('cache-control', 'no-store').view('admin-account-link.njk', viewContext(request, reply, {
+      title: created ? `Account created for ${account.username}` : `New link to set a password for ${account.username}`,
+      account, created, hours: PASSWORD_LINK_HOURS, expiresAt: link.expiresAt,
+      url: `${app.joinery.config.publicUrl}/set-password/${link.token}`, roleLabel: roleLabels[account.role],
+    }));
+  }
+
   app.get('/admin/accounts', async (request, reply) => {
     requireRole(request, 'admin');
-    const { accounts, total } = await listAccounts(database.db);
-    const done = (request.query as Record<string, unknown>)?.done;
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const q = one(query.q).replace(/[\p{Cc}\p{Cf}]/gu, ' ').trim().slice(0, 100);
+    const role = (roles as readonly string[]).includes(one(query.role)) ? one(query.role) as Role : undefined;
+    const state = (accountStates as readonly string[]).includes(one(query.state)) ? one(query.state) as AccountState : undefined;
+    const pageRaw = one(query.page);
+    const page = /^\d{1,6}$/.test(pageRaw) ? Number(pageRaw) : 1;
+    const result = await listAccounts(db, { q, role, state, page });
+    const done = one(query.done);
+    const params = (n: number) => {
+      const p = new URLSearchParams();
+      if (q) p.set('q', q);
+      if (role) p.set('role', role);
+      if (state) p.set('state', state);
+      if (n > 1) p.set('page', String(n));
+      const s = p.toString();
+      return `/admin/accounts${s ? `?${s}` : ''}`;
+    };
+    const from = result.matching === 0 ? 0 : (result.page - 1) * result.perPage + 1;
     return reply.view('admin-accounts.njk', viewContext(request, reply, {
-      title: 'Accounts', accounts, total, done: done === 'disabled' || done === 'enabled' ? done : null,
+      title: 'Accounts', ...result, q, role: role ?? '', state: state ?? '', from, to: from === 0 ? 0 : from + result.accounts.length - 1,
+      filtered: Boolean(q || role || state),
+      done: doneMessages[done] ?? null, roleLabels, stateLabels,
+      roleItems: [{ value: '', text: 'Any role' }, ...roles.map((r) => ({ value: r, text: roleLabels[r], selected: r === role }))],
+      stateItems: [{ value: '', text: 'Any state' }, ...accountStates.map((s) => ({ value: s, text: stateLabels[s], selected: s === state }))],
+      pagination: result.pages > 1 ? {
+        previous: result.page > 1 ? { href: params(result.page - 1) } : undefined,
+        next: result.page < result.pages ? { href: params(result.page + 1) } : undefined,
+      } : null,
     }));
+  });
+
+  async function renderNew(request: FastifyRequest, reply: FastifyReply, values: Partial<NewAccountInput>, errors: Array<{ field: string; message: string }> = [], status = 200) {
+    const [organisations, teams] = await Promise.all([
+      db.selectFrom('organisations').select(['id', 'name']).orderBy('name').execute(),
+      db.selectFrom('teams').innerJoin('organisations', 'organisations.id', 'teams.organisation_id').select(['teams.id', 'teams.name', 'organisations.name as organisation'])
+        .orderBy('organisations.name').orderBy('teams.name').execute(),
+    ]);
+    const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
+    return reply.code(status).view('admin-account-new.njk', viewContext(request, reply, {
+      title: `${errors.length ? 'Error: ' : ''}Create an account`, values, errors, errorOf,
+      errorList: errors.map((e) => ({ text: e.message, href: `#${e.field === 'role' ? 'role' : e.field}` })),
+      roleItems: creatableRoles.map((r) => ({ value: r, text: roleLabels[r], hint: { text: roleHints[r] }, checked: values.role === r })),
+      organisationItems: [{ value: '', text: 'Choose an organisation' }, ...organisations.map((o) => ({ value: o.id, text: o.name, selected: o.id === values.organisationId }))],
+      teamItems: [{ value: '', text: 'Choose a team' }, ...teams.map((t) => ({ value: t.id, text: `${t.name} (${t.organisation})`, selected: t.id === values.teamId }))],
+    }));
+  }
+
+  app.get('/admin/accounts/new', async (request, reply) => {
+    requireRole(request, 'admin');
+    return renderNew(request, reply, {});
+  });
+
+  app.post('/admin/accounts/new', async (request, reply) => {
+    const admin = requireRole(request, 'admin');
+    const input = newAccountInput(bodyOf(request));
+    try {
+      const { userId, link } = await createAccountWithLink(db, admin, input);
+      return renderLink(request, reply, await accountOr404(userId), link, true);
+    } catch (error) {
+      if (error instanceof AccountFormRefused) return renderNew(request, reply, input, error.errors, 400);
+      asHttpError(error);
+    }
+  });
+
+  app.post('/admin/accounts/:id/password-link', async (request, reply) => {
+    const admin = requireRole(request, 'admin');
+    const account = await accountOr404(accountIdParam(request));
+    const link = await issuePasswordLink(db, admin, account.id).catch(asHttpError);
+    return renderLink(request, reply, account, link, false);
+  });
+
+  app.post('/admin/accounts/:id/unlock', async (request, reply) => {
+    const admin = requireRole(request, 'admin');
+    const account = await accountOr404(accountIdParam(request));
+    const changed = await unlockAccount(db, admin, account.id).catch(asHttpError);
+    return reply.redirect(`/admin/accounts?done=${changed ? 'unlocked' : 'not-locked'}`);
   });
 
   app.get('/admin/accounts/:id/disable', async (request, reply) => {
@@ -52,10 +156,10 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
   app.post('/admin/accounts/:id/disable', async (request, reply) => {
     const admin = requireRole(request, 'admin');
     const account = await accountOr404(accountIdParam(request));
-    const raw = (request.body as Record<string, unknown> | undefined)?.reason;
+    const raw = bodyOf(request).reason;
     const reason = typeof raw === 'string' ? raw.slice(0, 2000) : '';
     try {
-      await disableAccount(database.db, admin, account.id, reason);
+      await disableAccount(db, admin, account.id, reason);
     } catch (error) {
       // A missing or long reason is the form's to show; any other refusal is the page's.
       if (error instanceof AccountInputError && error.status === 400) return renderDisable(request, reply, account, { error: error.message, reason }, 400);
@@ -67,7 +171,9 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
   app.post('/admin/accounts/:id/enable', async (request, reply) => {
     const admin = requireRole(request, 'admin');
     const account = await accountOr404(accountIdParam(request));
-    await enableAccount(database.db, admin, account.id).catch(asHttpError);
+    await enableAccount(db, admin, account.id).catch(asHttpError);
     return reply.redirect('/admin/accounts?done=enabled');
   });
+
+  registerPasswordLinkRoutes(app);
 }

@@ -1,4 +1,4 @@
-// Users, their roles and database-backed sessions.
+// Users, their roles, database-backed sessions, and one-time links to set a password.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 
 export const roles = ['citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer'] as const;
@@ -27,6 +27,21 @@ export interface AuthTables {
     disabled_by: Generated<string | null>;
     /** Why, in the administrator's words: shown to administrators only, never audited. */
     disabled_reason: Generated<string | null>;
+  };
+  /**
+   * One-time links an administrator gives someone to set their own password (a new account, or
+   * one whose password is forgotten). Only a SHA-256 of the link's token is kept; the link itself
+   * is shown once, to the administrator who made it.
+   */
+  password_links: {
+    token_hash: string;
+    user_id: string;
+    created_at: Generated<Date>;
+    /** The administrator who made it (null from the command line). */
+    created_by: string | null;
+    expires_at: Date;
+    /** Set when the link was used, or when a newer link for the account replaced it. */
+    used_at: Date | null;
   };
   sessions: {
     /** SHA-256 of the cookie token: a stolen database does not yield live sessions. */
@@ -86,6 +101,23 @@ export const authMigrations: Record<string, Migration> = {
         alter table users add column disabled_at timestamptz;
         alter table users add column disabled_by text references users(id);
         alter table users add column disabled_reason text;
+      `.execute(db);
+    },
+  },
+  // Administrators create accounts without ever knowing the password: the person sets it through
+  // a one-time link that expires.
+  '0014_auth_password_links': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table password_links (
+          token_hash text primary key,
+          user_id text not null references users(id),
+          created_at timestamptz not null default now(),
+          created_by text references users(id),
+          expires_at timestamptz not null,
+          used_at timestamptz
+        );
+        create index password_links_user on password_links(user_id) where used_at is null;
       `.execute(db);
     },
   },

@@ -16,6 +16,7 @@ import { ImportInputError, importErrors, importJob, isSourceCode, loadMapping, r
 import { createUploadFolder, startImportReaper } from './uploads.ts';
 import { addWebhook, createDispatcher, outboxTopics, WebhookInputError } from './outbox.ts';
 import { openApiDocument } from './openapi.ts';
+import { registerInteropAdminRoutes } from './admin-routes.ts';
 
 const IMPORT_ROLES: ReadonlyArray<SignedInUser['role']> = ['admin', 'data_quality'];
 
@@ -37,6 +38,7 @@ function jobLinks(id: number) {
 export function registerInteropRoutes(app: FastifyInstance): void {
   startWebhookDispatcher(app);
   startImportReaper(app);
+  registerInteropAdminRoutes(app);
   // Links come from PUBLIC_URL, never from Host or X-Forwarded-Host (which a client chooses).
   app.get('/openapi.json', async () => openApiDocument(app.joinery.config.publicUrl));
 

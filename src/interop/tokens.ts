@@ -1,9 +1,12 @@
 // Bearer tokens for machine clients (FHIR API, import API). Only a SHA-256 of the token is
-// stored; the token itself is shown once, when it is created.
+// stored; the token itself is shown once, when it is created. Administrators list every token
+// (never the token itself) and revoke one, on the audit trail.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
+import { appendAudit } from '../audit/index.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export const TOKEN_PREFIX = 'jnt_';
 
@@ -30,6 +33,60 @@ export async function createApiTokenForUsername(db: Kysely<Database>, username: 
 export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<boolean> {
   const result = await db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+export type TokenState = 'live' | 'expired' | 'revoked';
+export const tokenStates: readonly TokenState[] = ['live', 'expired', 'revoked'];
+
+export interface TokenListing {
+  id: string; name: string; username: string; role: string; createdAt: Date; expiresAt: Date; revokedAt: Date | null; lastUsedAt: Date | null;
+  state: TokenState;
+  /** Live, but its account may not act (disabled, or its practitioner left): it is refused on use. */
+  accountEnded: boolean;
+}
+
+/** Every token for the administrators' page (never the token), newest first, a page at a time. */
+export async function listApiTokens(db: Kysely<Database>, filter: { state?: TokenState; q?: string; page?: number; perPage?: number } = {}, now: Date = new Date()) {
+  const perPage = Math.max(1, Math.min(200, filter.perPage ?? 50));
+  let query = db.selectFrom('api_tokens as t').innerJoin('users as u', 'u.id', 't.user_id').leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
+    .select(['t.id', 't.name', 'u.username', 'u.role', 't.created_at', 't.expires_at', 't.revoked_at', 't.last_used_at', 'u.disabled_at', 'p.active as practitioner_active']);
+  if (filter.state === 'revoked') query = query.where('t.revoked_at', 'is not', null);
+  else if (filter.state === 'expired') query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '<=', now);
+  else if (filter.state === 'live') query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '>', now);
+  const q = (filter.q ?? '').toLowerCase().trim();
+  if (q) {
+    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb(eb.fn('lower', ['u.username']), 'like', like), eb(eb.fn('lower', ['t.name']), 'like', like)]));
+  }
+  const matching = Number((await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const pages = Math.max(1, Math.ceil(matching / perPage));
+  const page = Math.min(Math.max(1, Math.trunc(filter.page ?? 1) || 1), pages);
+  const rows = await query.orderBy('t.created_at', 'desc').orderBy('t.id').limit(perPage).offset((page - 1) * perPage).execute();
+  const tokens: TokenListing[] = rows.map((r) => ({
+    id: r.id, name: r.name, username: r.username, role: r.role, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at,
+    state: r.revoked_at ? 'revoked' : r.expires_at <= now ? 'expired' : 'live',
+    accountEnded: r.disabled_at !== null || r.practitioner_active === false,
+  }));
+  return { tokens, matching, page, pages, perPage };
+}
+
+export class TokenRefused extends RefusedInput {
+  override name = 'TokenRefused';
+}
+
+/** An administrator revokes a token: it stops working on its next use. False if it was not live. */
+export async function revokeApiTokenAsAdmin(db: Kysely<Database>, admin: SignedInUser, id: string, now: Date = new Date()): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const token = await trx.selectFrom('api_tokens').select(['id', 'user_id', 'revoked_at', 'expires_at']).where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!token) throw new TokenRefused(404, 'There is no such API token.');
+    if (token.revoked_at) return false;
+    await trx.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
+    await appendAudit(trx, {
+      actorUserId: admin.id, actorRole: admin.role, actorOrganisationId: admin.organisationId, action: 'revoke_token', personId: null, category: null, purpose: null,
+      decision: 'success', reason: `revoked API token ${id} of account ${token.user_id}${token.expires_at <= now ? ' (already expired)' : ''}`,
+    });
+    return true;
+  });
 }
 
 /** Revokes every live token of a user (their account was disabled, or they left): returns how many. */

@@ -1,7 +1,8 @@
 // The member organisations' staff, one practitioner at a time (the FHIR API's Practitioner and
 // PractitionerRole writes, by administrators). A practitioner is one row: who they are (name,
 // work email, active) and their role in an organisation and team. A new practitioner has no role
-// ('unassigned') until one is given. Sign-in accounts are never changed here.
+// ('unassigned') until one is given, unless an administrator creating their account names the
+// team and role at once. Sign-in accounts are never changed here.
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
@@ -47,6 +48,19 @@ export async function createPractitioner(db: Kysely<Database>, input: Practition
   const fields = checkPerson(input);
   const id = randomUUID();
   await db.insertInto('practitioners').values({ id, ...fields, organisation_id: input.organisationId, team_id: await teamIn(db, input.organisationId), role: UNASSIGNED_ROLE }).execute();
+  return id;
+}
+
+/**
+ * A practitioner with their role in a chosen team from the start: how an administrator's new
+ * account for someone who joins a team gets the team the access rules read.
+ */
+export async function createPractitionerInTeam(db: Kysely<Database>, input: PractitionerInput & { organisationId: string; teamId: string; role: string }): Promise<string> {
+  const fields = checkPerson(input);
+  const team = await db.selectFrom('teams').select('id').where('id', '=', input.teamId).where('organisation_id', '=', input.organisationId).executeTakeFirst();
+  if (!team) throw new StaffInputError(404, 'that team is not part of that organisation');
+  const id = randomUUID();
+  await db.insertInto('practitioners').values({ id, ...fields, organisation_id: input.organisationId, team_id: team.id, role: normaliseRole(input.role) }).execute();
   return id;
 }
 

@@ -1,0 +1,224 @@
+// What administrators do to accounts besides ending them (accounts.ts): create one for someone
+// joining (role, organisation and team), give someone a one-time link to set their own password,
+// and unlock an account locked after failed sign-ins. Administrators never choose or see a
+// password: a link's token is shown once, to the administrator who made it, and only its SHA-256
+// is kept; it works once, for 72 hours, and a newer link for the account replaces it. Every
+// change is on the audit trail by account id, without names.
+import { createHash, randomBytes } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { appendAudit } from '../audit/index.ts';
+import { createPractitionerInTeam } from '../network/staff.ts';
+import { AccountInputError, createAccount, hashPassword, type SignedInUser } from './accounts.ts';
+import type { Role } from './schema.ts';
+
+export const PASSWORD_LINK_HOURS = 72;
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 200;
+
+/** The roles an administrator can give. A resident's account is never made by an administrator: it is tied to a person's record. */
+export const creatableRoles = ['practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer'] as const satisfies readonly Role[];
+export type CreatableRole = typeof creatableRoles[number];
+
+export const roleLabels: Record<Role, string> = {
+  citizen: 'Resident', practitioner: 'Practitioner', manager: 'Manager or commissioner', admin: 'Administrator',
+  data_quality: 'Data-quality officer', privacy_officer: 'Privacy officer',
+};
+
+export const roleHints: Record<CreatableRole, string> = {
+  practitioner: 'Works with people in a team: sees the records the access rules allow.',
+  manager: 'Sees the place in figures only, never a person.',
+  admin: 'Manages accounts, API tokens and feeds; sees no personal data.',
+  data_quality: 'Reviews uncertain matches in the person index.',
+  privacy_officer: 'Reviews emergency accesses to records.',
+};
+
+export interface NewAccountInput {
+  username: string; givenName: string; familyName: string; role: string; organisationId: string; teamId: string; jobRole: string; email: string;
+}
+
+export interface FieldError { field: keyof NewAccountInput; message: string }
+
+/** A new-account form that cannot be used as it is: every problem, by field, in the order of the form. */
+export class AccountFormRefused extends AccountInputError {
+  override name = 'AccountFormRefused';
+  readonly errors: FieldError[];
+  constructor(errors: FieldError[]) {
+    super(400, errors[0]?.message ?? 'Check the account details');
+    this.errors = errors;
+  }
+}
+
+const text = (value: unknown, max: number) => (typeof value === 'string' ? value.replace(/[\p{Cc}]/gu, ' ').trim().slice(0, max) : '');
+
+/** The form's values, trimmed and cut to size (what the form shows again when it has errors). */
+export function newAccountInput(body: Record<string, unknown>): NewAccountInput {
+  return {
+    username: text(body.username, 80).toLowerCase(), givenName: text(body.givenName, 120), familyName: text(body.familyName, 120), role: text(body.role, 40),
+    organisationId: text(body.organisationId, 80), teamId: text(body.teamId, 80), jobRole: text(body.jobRole, 80), email: text(body.email, 200),
+  };
+}
+
+async function checkNewAccount(db: Kysely<Database>, input: NewAccountInput): Promise<FieldError[]> {
+  const errors: FieldError[] = [];
+  if (!input.username) errors.push({ field: 'username', message: 'Enter a username' });
+  else if (!/^[a-z0-9][a-z0-9._-]{2,63}$/.test(input.username)) errors.push({ field: 'username', message: 'A username is 3 to 64 lower-case letters, digits, dots, hyphens or underscores, starting with a letter or digit' });
+  else if (await db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst()) errors.push({ field: 'username', message: 'There is already an account with that username: choose another' });
+  if (!input.givenName) errors.push({ field: 'givenName', message: 'Enter their first name' });
+  else if (input.givenName.length > 100) errors.push({ field: 'givenName', message: 'The first name must be 100 characters or fewer' });
+  if (!input.familyName) errors.push({ field: 'familyName', message: 'Enter their last name' });
+  else if (input.familyName.length > 100) errors.push({ field: 'familyName', message: 'The last name must be 100 characters or fewer' });
+  if (!(creatableRoles as readonly string[]).includes(input.role)) {
+    errors.push({ field: 'role', message: 'Choose what they do' });
+    return errors;
+  }
+  const needsOrganisation = input.role === 'practitioner' || input.role === 'manager';
+  const organisation = input.organisationId ? await db.selectFrom('organisations').select('id').where('id', '=', input.organisationId).executeTakeFirst() : undefined;
+  if (needsOrganisation && !input.organisationId) errors.push({ field: 'organisationId', message: input.role === 'practitioner' ? 'Choose the organisation they work for' : 'Choose the organisation they manage for' });
+  else if (input.organisationId && !organisation) errors.push({ field: 'organisationId', message: 'Choose an organisation from the list' });
+  if (input.role === 'practitioner') {
+    if (!input.teamId) errors.push({ field: 'teamId', message: 'Choose the team they work in' });
+    else if (organisation && !(await db.selectFrom('teams').select('id').where('id', '=', input.teamId).where('organisation_id', '=', organisation.id).executeTakeFirst())) {
+      errors.push({ field: 'teamId', message: 'Choose a team of the organisation you chose' });
+    }
+    if (input.jobRole && !/^[A-Za-z][A-Za-z0-9 _-]{1,63}$/.test(input.jobRole)) errors.push({ field: 'jobRole', message: 'A job title is letters, digits, spaces and hyphens, for example: social worker' });
+    if (input.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email)) errors.push({ field: 'email', message: 'Enter a work email address in the correct format, like name@example.org' });
+  }
+  return errors;
+}
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+const actorOf = (admin: SignedInUser) => ({ actorUserId: admin.id, actorRole: admin.role, actorOrganisationId: admin.organisationId });
+
+export interface PasswordLink { token: string; expiresAt: Date }
+
+/** A new one-time link for an account, replacing any unused one, in the caller's transaction. */
+async function newPasswordLink(db: Kysely<Database>, admin: SignedInUser | null, userId: string, now: Date): Promise<PasswordLink> {
+  await db.updateTable('password_links').set({ used_at: now }).where('user_id', '=', userId).where('used_at', 'is', null).execute();
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + PASSWORD_LINK_HOURS * 3_600_000);
+  await db.insertInto('password_links').values({ token_hash: hashOf(token), user_id: userId, created_by: admin?.id ?? null, expires_at: expiresAt, used_at: null }).execute();
+  return { token, expiresAt };
+}
+
+/**
+ * Creates an account with no password and a one-time link to set one. A practitioner gets a
+ * practitioner record in the chosen team (what the access rules read). Refuses with every
+ * problem in the form at once.
+ */
+export async function createAccountWithLink(db: Kysely<Database>, admin: SignedInUser, input: NewAccountInput, now: Date = new Date()): Promise<{ userId: string; link: PasswordLink }> {
+  const errors = await checkNewAccount(db, input);
+  if (errors.length > 0) throw new AccountFormRefused(errors);
+  const role = input.role as CreatableRole;
+  return db.transaction().execute(async (trx) => {
+    const practitionerId = role === 'practitioner'
+      ? await createPractitionerInTeam(trx, { givenName: input.givenName, familyName: input.familyName, email: input.email || null, active: true, organisationId: input.organisationId, teamId: input.teamId, role: input.jobRole || 'practitioner' })
+      : undefined;
+    let userId: string;
+    try {
+      userId = await createAccount(trx, {
+        username: input.username, displayName: `${input.givenName} ${input.familyName}`, role,
+        organisationId: role === 'practitioner' || role === 'manager' || input.organisationId ? input.organisationId || undefined : undefined, practitionerId,
+      });
+    } catch (error) {
+      // Two administrators choosing the same username at once: the second is told, as the form would.
+      if ((error as { code?: string }).code === '23505') throw new AccountFormRefused([{ field: 'username', message: 'There is already an account with that username: choose another' }]);
+      throw error;
+    }
+    const link = await newPasswordLink(trx, admin, userId, now);
+    await appendAudit(trx, {
+      ...actorOf(admin), action: 'create_account', personId: null, category: null, purpose: null, decision: 'success',
+      reason: `created account ${userId} (${role})${practitionerId ? ` for Practitioner/${practitionerId}` : ''} with a set-password link until ${link.expiresAt.toISOString()}`,
+    });
+    return { userId, link };
+  });
+}
+
+/**
+ * A new one-time link for someone to set their password (a forgotten one, or a link that expired).
+ * Not for residents' accounts (an administrator must never be able to sign in as a resident) nor a
+ * disabled account (enable it first).
+ */
+export async function issuePasswordLink(db: Kysely<Database>, admin: SignedInUser, userId: string, now: Date = new Date()): Promise<PasswordLink> {
+  return db.transaction().execute(async (trx) => {
+    const account = await trx.selectFrom('users').select(['id', 'role', 'disabled_at']).where('id', '=', userId).forUpdate().executeTakeFirst();
+    if (!account) throw new AccountInputError(404, 'There is no such account.');
+    if (account.role === 'citizen') throw new AccountInputError(422, 'Residents set their own passwords: an administrator cannot give a link for a resident\'s account.');
+    if (account.disabled_at) throw new AccountInputError(409, 'This account is disabled. Enable it before giving a link to set a password.');
+    const link = await newPasswordLink(trx, admin, userId, now);
+    await appendAudit(trx, {
+      ...actorOf(admin), action: 'issue_password_link', personId: null, category: null, purpose: null, decision: 'success',
+      reason: `gave account ${userId} a set-password link until ${link.expiresAt.toISOString()}`,
+    });
+    return link;
+  });
+}
+
+/** Unlocks an account locked after failed sign-ins. False if it was not locked. */
+export async function unlockAccount(db: Kysely<Database>, admin: SignedInUser, userId: string, now: Date = new Date()): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const account = await trx.selectFrom('users').select(['id', 'locked_until']).where('id', '=', userId).forUpdate().executeTakeFirst();
+    if (!account) throw new AccountInputError(404, 'There is no such account.');
+    if (!account.locked_until || account.locked_until <= now) return false;
+    await trx.updateTable('users').set({ locked_until: null, failed_sign_ins: 0 }).where('id', '=', userId).execute();
+    await appendAudit(trx, {
+      ...actorOf(admin), action: 'unlock_account', personId: null, category: null, purpose: null, decision: 'success',
+      reason: `unlocked account ${userId}, locked after failed sign-ins until ${account.locked_until.toISOString()}`,
+    });
+    return true;
+  });
+}
+
+/** The account a link is for, while it is unused and unexpired; undefined for any other token. */
+export async function accountForPasswordLink(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<{ userId: string; username: string } | undefined> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
+  const row = await db.selectFrom('password_links').innerJoin('users', 'users.id', 'password_links.user_id')
+    .select(['users.id', 'users.username']).where('password_links.token_hash', '=', hashOf(token))
+    .where('password_links.used_at', 'is', null).where('password_links.expires_at', '>', now).executeTakeFirst();
+  return row ? { userId: row.id, username: row.username } : undefined;
+}
+
+export class PasswordRefused extends AccountInputError {
+  override name = 'PasswordRefused';
+  readonly field: 'password' | 'confirm';
+  constructor(field: 'password' | 'confirm', message: string) {
+    super(400, message);
+    this.field = field;
+  }
+}
+
+/** Whether a password may be set for `username`: long enough, not too long, not the username, typed twice the same. */
+export function checkNewPassword(username: string, password: string, confirm: string): void {
+  if (!password) throw new PasswordRefused('password', 'Enter a password');
+  if ([...password].length < PASSWORD_MIN_LENGTH) throw new PasswordRefused('password', `Your password must be at least ${PASSWORD_MIN_LENGTH} characters`);
+  if (password.length > PASSWORD_MAX_LENGTH) throw new PasswordRefused('password', `Your password must be ${PASSWORD_MAX_LENGTH} characters or fewer`);
+  if (password.trim().toLowerCase() === username.toLowerCase()) throw new PasswordRefused('password', 'Your password must not be your username');
+  if (password !== confirm) throw new PasswordRefused('confirm', 'The passwords do not match: type the same password twice');
+}
+
+/**
+ * Sets the password of the link's account and uses the link up, in one transaction: the link is
+ * claimed in the same UPDATE that checks it, so two uses at once cannot both succeed. The
+ * account's sessions end and any lock is cleared. Undefined when the link is not (or no longer) valid.
+ */
+export async function setPasswordWithLink(db: Kysely<Database>, token: string, password: string, confirm: string, now: Date = new Date()): Promise<{ username: string } | undefined> {
+  const account = await accountForPasswordLink(db, token, now);
+  if (!account) return undefined;
+  checkNewPassword(account.username, password, confirm);
+  const hash = await hashPassword(password);
+  return db.transaction().execute(async (trx) => {
+    const claimed = (await sql<{ user_id: string }>`
+      update password_links set used_at = ${now}
+      where token_hash = ${hashOf(token)} and used_at is null and expires_at > ${now}
+      returning user_id`.execute(trx)).rows[0];
+    if (!claimed) return undefined;
+    await trx.updateTable('users').set({ password_hash: hash, failed_sign_ins: 0, locked_until: null }).where('id', '=', claimed.user_id).execute();
+    const ended = await trx.deleteFrom('sessions').where('user_id', '=', claimed.user_id).executeTakeFirst();
+    const user = await trx.selectFrom('users').select(['role', 'organisation_id']).where('id', '=', claimed.user_id).executeTakeFirstOrThrow();
+    await appendAudit(trx, {
+      actorUserId: claimed.user_id, actorRole: user.role, actorOrganisationId: user.organisation_id, action: 'set_password', personId: null, category: null, purpose: null,
+      decision: 'success', reason: `account ${claimed.user_id} set its password with a one-time link; ${Number(ended.numDeletedRows)} sessions ended`,
+    });
+    return { username: account.username };
+  });
+}
