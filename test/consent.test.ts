@@ -106,7 +106,9 @@ describe('consent, rights and break-glass', () => {
     const inbox = await server.app.inject({ method: 'GET', url: '/corrections', headers: { cookie: practitioner } });
     assert.match(inbox.body, /My phone number/);
     const request = await server.database.db.selectFrom('correction_requests').select('id').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow();
-    const answer = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Updated in our system on 23 November' }, '/corrections');
+    const target = /<option value="(\d+:phone)"/.exec(inbox.body)?.[1];
+    assert.ok(target, 'the practitioner chooses the field of their own record to correct');
+    const answer = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Updated in our system on 23 November', target, value: '07700 900999' }, '/corrections');
     assert.equal(answer.statusCode, 302);
     const mine = await server.app.inject({ method: 'GET', url: '/my-record/corrections', headers: { cookie: citizen } });
     assert.match(mine.body, /Corrected/);

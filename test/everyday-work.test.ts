@@ -301,4 +301,45 @@ describe('everyday work without dead ends (issue 21)', () => {
     const earlier = Number((await sql<{ n: number }>`select count(*) as n from consent_directives where person_id = ${citizenId} and (withdrawn_at is not null or valid_until <= now())`.execute(db)).rows[0]!.n);
     if (earlier > 0) assert.match(body, new RegExp(`Earlier choices, withdrawn or ended \\(${earlier}\\)`));
   });
+
+  test('a correction marked corrected changes the service\'s record, keeps the old value in its history, and tells the person what changed', async () => {
+    const db = server.database.db;
+    const citizen = await signIn(server.app, 'citizen');
+    const practitioner = await signIn(server.app, 'practitioner');
+    const record = (await sql<{ id: number; fields: Record<string, string> }>`
+      select s.id, s.fields from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
+      where l.person_id = ${citizenId} and l.superseded_at is null and o.id = ${practitionerOrg} order by s.id limit 1`.execute(db)).rows[0]!;
+    const oldPhone = record.fields.phone ?? '';
+    assert.equal((await post(citizen, '/my-record/corrections', { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900456' }, '/my-record/corrections')).statusCode, 302);
+    const request = await db.selectFrom('correction_requests').select('id').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const inbox = await get(practitioner, '/corrections');
+    assert.match(inbox.body, new RegExp(`<option value="${record.id}:phone"`), 'the practitioner chooses the field of their own record');
+    // Corrected without saying what to change: refused, nothing changes, and the form says why.
+    const vague = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Done' }, '/corrections');
+    assert.equal(vague.statusCode, 400);
+    assert.match(titleOf(vague.body), /^Error: /);
+    assert.match(textOf(vague.body), /Choose which part of your record to correct/);
+    // Another organisation's record cannot be reached by sending its id.
+    const foreign = (await sql<{ id: number }>`
+      select s.id from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
+      where l.person_id = ${citizenId} and l.superseded_at is null and o.id <> ${practitionerOrg} order by s.id limit 1`.execute(db)).rows[0];
+    if (foreign) {
+      const refused = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Done', target: `${foreign.id}:phone`, value: '07700 900456' }, '/corrections');
+      assert.equal(refused.statusCode, 400);
+      const untouched = await db.selectFrom('source_records').select('fields').where('id', '=', foreign.id).executeTakeFirstOrThrow();
+      assert.notEqual(untouched.fields.phone, '07700 900456');
+    }
+    const answered = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Updated our record', target: `${record.id}:phone`, value: '07700 900456' }, '/corrections');
+    assert.equal(answered.statusCode, 302);
+    const stored = await db.selectFrom('source_records').select('fields').where('id', '=', record.id).executeTakeFirstOrThrow();
+    assert.equal(stored.fields.phone, '07700 900456', 'the stored value changed');
+    const history = await db.selectFrom('source_record_history').select('fields').where('source_record_id', '=', record.id).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    assert.equal(history.fields.phone ?? '', oldPhone, 'the old value is kept in the record\'s history');
+    const mine = textOf((await get(citizen, '/my-record/corrections')).body);
+    assert.match(mine, new RegExp(`they corrected their record: Phone changed from “${oldPhone ? oldPhone.replace(/[+]/g, '\\+') : 'nothing'}” to “07700 900456”`));
+    const page = textOf((await get(citizen, `/people/${citizenId}`)).body);
+    assert.match(page.slice(page.indexOf('What each service holds')), /Phone 07700 900456/);
+    const again = await post(practitioner, `/corrections/${request.id}`, { outcome: 'declined', note: 'changed my mind' }, '/corrections');
+    assert.equal(again.statusCode, 409, 'an answered request cannot be answered twice');
+  });
 });

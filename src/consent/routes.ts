@@ -12,7 +12,8 @@ import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, r
 import { personExport, toFhirBundle } from './export.ts';
 import { breakGlassReviewList, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
-import { agenciesHolding, personSummary } from '../people/record.ts';
+import { agenciesHolding, heldFieldLabel, heldFieldValue, personSummary } from '../people/record.ts';
+import { answerCorrection, correctableFields, CorrectionInputError } from './corrections.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
 import { dateInputItems, dateParts } from '../platform/date-input.ts';
 
@@ -140,11 +141,15 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const [agencies, requests] = await Promise.all([
       agenciesHolding(db, personId),
       db.selectFrom('correction_requests as c').innerJoin('organisations as o', 'o.id', 'c.organisation_id')
-        .select(['c.id', 'o.name as organisation', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolved_at', 'c.resolution_note'])
+        .select(['c.id', 'o.name as organisation', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolved_at', 'c.resolution_note',
+          'c.corrected_field', 'c.corrected_from', 'c.corrected_to'])
         .where('c.person_id', '=', personId).orderBy('c.created_at', 'desc').execute(),
     ]);
+    const withChanges = requests.map((r) => ({
+      ...r, change: r.corrected_field ? { label: heldFieldLabel(r.corrected_field), from: r.corrected_from ? heldFieldValue(r.corrected_field, r.corrected_from) : 'nothing', to: heldFieldValue(r.corrected_field, r.corrected_to ?? '') } : null,
+    }));
     return reply.code(status).view('corrections.njk', viewContext(request, reply, {
-      title: 'Ask for a correction', agencies, requests, forSuffix: forSuffix(user, personId), success: extra.errors ? null : successFrom(request, correctionsDone), ...extra,
+      title: 'Ask for a correction', agencies, requests: withChanges, forSuffix: forSuffix(user, personId), success: extra.errors ? null : successFrom(request, correctionsDone), ...extra,
     }));
   }
 
@@ -179,31 +184,51 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   });
 
   // The data owner's inbox: corrections asked of the practitioner's organisation.
-  app.get('/corrections', async (request, reply) => {
-    const user = requireRole(request, 'practitioner');
+  async function renderInbox(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, extra: { error?: { requestId: number; field: string; text: string }; values?: Body } = {}, status = 200) {
     if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
     const rows = await db.selectFrom('correction_requests as c').innerJoin('persons as p', 'p.id', 'c.person_id')
-      .select(['c.id', 'c.person_id', 'p.given_name', 'p.family_name', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note'])
+      .select(['c.id', 'c.person_id', 'p.given_name', 'p.family_name', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note',
+        'c.corrected_field', 'c.corrected_from', 'c.corrected_to'])
       .where('c.organisation_id', '=', user.organisationId).orderBy('c.status').orderBy('c.created_at').limit(200).execute();
     // The requests are the organisation's own records of the person: audit each name shown.
     await appendAudit(db, ...rows.map((r) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: r.person_id, category: 'demographics', purpose: 'direct_care', decision: 'allow' as const, reason: 'a correction the person asked your organisation to make' })));
-    return reply.view('corrections-inbox.njk', viewContext(request, reply, { title: 'Corrections asked of your organisation', rows, success: successFrom(request, inboxDone) }));
+    const fields = await correctableFields(db, user.organisationId, rows.filter((r) => r.status === 'open').map((r) => r.person_id));
+    const error = extra.error;
+    return reply.code(status).view('corrections-inbox.njk', viewContext(request, reply, {
+      title: 'Corrections asked of your organisation', success: error ? null : successFrom(request, inboxDone),
+      errors: error ? [{ text: error.text, href: `#${error.field}-${error.requestId}` }] : [],
+      rows: rows.map((r) => {
+        const mine = error?.requestId === Number(r.id);
+        const values = mine ? extra.values ?? {} : {};
+        return {
+          ...r, id: Number(r.id), error: mine ? error : null,
+          values: { outcome: values.outcome, target: values.target, value: typeof values.value === 'string' ? values.value : r.what_it_should_say ?? '', note: values.note },
+          fields: fields.get(r.person_id) ?? [],
+          change: r.corrected_field ? { label: heldFieldLabel(r.corrected_field), from: r.corrected_from ? heldFieldValue(r.corrected_field, r.corrected_from) : 'nothing', to: heldFieldValue(r.corrected_field, r.corrected_to ?? '') } : null,
+        };
+      }),
+    }));
+  }
+
+  app.get('/corrections', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    return renderInbox(request, reply, user);
   });
 
   app.post('/corrections/:id', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const id = Number((request.params as { id: string }).id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such correction request for your organisation.');
     const body = bodyOf(request);
+    const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
     const outcome = body.outcome === 'corrected' || body.outcome === 'declined' ? body.outcome : null;
-    const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
-    if (!Number.isSafeInteger(id) || !outcome || note.length < 2) throw new HttpError(400, 'Choose corrected or declined and say what was done, so the person knows.');
-    const row = await db.selectFrom('correction_requests').select(['person_id', 'organisation_id', 'status']).where('id', '=', id).executeTakeFirst();
-    if (!row || row.organisation_id !== user.organisationId) throw new HttpError(404, 'There is no such correction request for your organisation.');
-    if (row.status !== 'open') throw new HttpError(409, 'This correction request has already been answered.');
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('correction_requests').set({ status: outcome, resolved_at: new Date(), resolved_by: user.id, resolution_note: note }).where('id', '=', id).execute();
-      await appendAudit(trx, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: row.person_id, category: null, purpose: 'direct_care', decision: 'success', reason: `answered a correction request: ${outcome}` });
-    });
+    try {
+      if (!outcome) throw new CorrectionInputError('outcome', 'Choose whether you corrected the record or declined');
+      await answerCorrection(db, user, id, { outcome, note: text('note'), target: text('target'), value: text('value') });
+    } catch (error) {
+      if (error instanceof CorrectionInputError) return renderInbox(request, reply, user, { error: { requestId: id, field: error.field, text: error.message }, values: body }, 400);
+      throw error;
+    }
     return reply.redirect(withDone('/corrections', outcome));
   });
 

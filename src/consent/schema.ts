@@ -102,6 +102,11 @@ export interface ConsentTables {
     resolved_at: Date | null;
     resolved_by: string | null;
     resolution_note: string | null;
+    /** A correction applied: the agency record changed, the field, and its value before and after. */
+    corrected_record_id: Generated<number | null>;
+    corrected_field: Generated<string | null>;
+    corrected_from: Generated<string | null>;
+    corrected_to: Generated<string | null>;
   };
 }
 
@@ -233,6 +238,18 @@ export const consentMigrations: Record<string, Migration> = {
           withdrawn_by text
         );
         create index safeguarding_releases_person on safeguarding_releases(person_id);
+      `.execute(db);
+    },
+  },
+  // A correction marked corrected changes the agency's record (the old version kept in the
+  // record's history): which record and field, and the value before and after, for the person.
+  '0032_consent_corrections_applied': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table correction_requests add column corrected_record_id bigint;
+        alter table correction_requests add column corrected_field text;
+        alter table correction_requests add column corrected_from text;
+        alter table correction_requests add column corrected_to text;
       `.execute(db);
     },
   },

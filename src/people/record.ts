@@ -239,25 +239,35 @@ const heldFieldLabels: Record<string, string> = {
   given_name: 'First name', middle_name: 'Middle names', family_name: 'Last name', birth_date: 'Date of birth', sex: 'Sex', nhs_number: 'NHS number',
   address: 'Address', address_line: 'Address', postcode: 'Postcode', phone: 'Phone', email: 'Email',
 };
-const heldFieldOrder = Object.keys(heldFieldLabels);
+/** The fields an agency's record of a person usually holds, in reading order. */
+export const heldFieldOrder = Object.keys(heldFieldLabels).filter((f) => f !== 'address_line' && f !== 'middle_name');
 const writtenDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/** A field's plain label: "Date of birth", not birth_date. */
+export function heldFieldLabel(field: string): string {
+  return heldFieldLabels[field] ?? (field.charAt(0).toUpperCase() + field.slice(1)).replace(/_/g, ' ');
+}
+
+/** A value as a person reads it: dates written out ("7 November 1999"), otherwise as the agency holds it. */
+export function heldFieldValue(field: string, value: string): string {
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
+  if (date) {
+    const asDate = new Date(Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3])));
+    if (asDate.getUTCDate() === Number(date[3])) return writtenDate.format(asDate);
+  }
+  return field === 'sex' ? value.charAt(0).toUpperCase() + value.slice(1) : value;
+}
 
 /**
  * An agency's record as a person reads it: plain labels rather than field names, dates written
- * out ("7 November 1999"), known fields first; the values themselves exactly as the agency holds
- * them. Empty fields are left out.
+ * out, known fields first; the values themselves exactly as the agency holds them. Empty fields
+ * are left out.
  */
 export function heldFieldRows(fields: Record<string, string>): Array<{ field: string; label: string; value: string }> {
-  const rank = (field: string) => { const i = heldFieldOrder.indexOf(field); return i < 0 ? heldFieldOrder.length : i; };
+  const order = Object.keys(heldFieldLabels);
+  const rank = (field: string) => { const i = order.indexOf(field); return i < 0 ? order.length : i; };
   return Object.entries(fields)
     .filter(([, value]) => typeof value === 'string' && value.trim() !== '')
     .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
-    .map(([field, value]) => {
-      const label = heldFieldLabels[field] ?? (field.charAt(0).toUpperCase() + field.slice(1)).replace(/_/g, ' ');
-      const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
-      const asDate = date ? new Date(Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]))) : null;
-      const shown = asDate && asDate.getUTCDate() === Number(date![3]) ? writtenDate.format(asDate)
-        : field === 'sex' ? value.charAt(0).toUpperCase() + value.slice(1) : value;
-      return { field, label, value: shown };
-    });
+    .map(([field, value]) => ({ field, label: heldFieldLabel(field), value: heldFieldValue(field, value) }));
 }

@@ -1,0 +1,133 @@
+// Corrections: the person asks the service holding information to correct it, and the service
+// answers. A correction the service makes changes its own record of the person, sent through the
+// person index as any update from that service is (linkage receiveSourceRecord: the old version
+// of the record kept in its history, the record linked again), and the request keeps which field
+// changed and its value before and after, so the person sees what was done.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { appendAudit } from '../audit/index.ts';
+import { receiveSourceRecord } from '../linkage/index.ts';
+import { RefusedInput } from '../platform/refused.ts';
+import { findWrittenDate } from '../platform/date-input.ts';
+import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { heldFieldLabel, heldFieldOrder, heldFieldValue } from '../people/record.ts';
+import { decideRecordAccess } from './access.ts';
+
+/** A problem with an answer, naming the form field it belongs to. */
+export class CorrectionInputError extends RefusedInput {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(400, message);
+    this.field = field;
+  }
+}
+
+export interface CorrectableField {
+  /** "<source record id>:<field>": what the form sends back. */
+  target: string;
+  label: string;
+  value: string;
+}
+
+interface OwnRecord { id: number; source: string; source_id: string; fields: Record<string, string> }
+
+/** The organisation's own current records of the person: the only ones it may correct. */
+async function ownRecords(db: Kysely<Database>, organisationId: string, personId: string): Promise<OwnRecord[]> {
+  return (await sql<OwnRecord>`
+    select s.id, s.source, s.source_id, s.fields from record_links l
+    join source_records s on s.id = l.source_record_id
+    join organisations o on o.source_code = s.source
+    where l.person_id = ${personId} and l.superseded_at is null and o.id = ${organisationId}
+    order by s.id`.execute(db)).rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** Every field of the organisation's records of each person, as the practitioner chooses what to correct. */
+export async function correctableFields(db: Kysely<Database>, organisationId: string, personIds: readonly string[]): Promise<Map<string, CorrectableField[]>> {
+  const result = new Map<string, CorrectableField[]>();
+  for (const personId of new Set(personIds)) {
+    const records = await ownRecords(db, organisationId, personId);
+    result.set(personId, records.flatMap((r) => {
+      // Every field the record may hold, filled or not (a missing phone number can be added).
+      const fields = [...new Set([...heldFieldOrder, ...Object.keys(r.fields)])];
+      return fields.map((field) => ({
+        target: `${r.id}:${field}`, label: `${heldFieldLabel(field)}${records.length > 1 ? ` (record ${r.source_id})` : ''}`,
+        value: r.fields[field] ? heldFieldValue(field, r.fields[field]) : 'not recorded',
+      }));
+    }));
+  }
+  return result;
+}
+
+/** What was typed for the new value, checked and in the form the record keeps. */
+function newValue(field: string, typed: string): string {
+  const value = typed.trim().replace(/\s+/g, ' ');
+  if (value.length === 0 || value.length > 200) throw new CorrectionInputError('value', 'Enter what the record should say now, in up to 200 characters');
+  if (field === 'birth_date') {
+    const date = findWrittenDate(value);
+    if (!date || !date.iso || date.match.trim() !== value) throw new CorrectionInputError('value', 'Enter the date of birth as a date, for example 7 November 1999');
+    if (date.iso > new Date().toISOString().slice(0, 10)) throw new CorrectionInputError('value', 'The date of birth must be in the past');
+    return date.iso;
+  }
+  if (field === 'nhs_number') {
+    const digits = value.replace(/[\s-]/g, '');
+    if (!isValidNhsNumber(digits)) throw new CorrectionInputError('value', 'Enter a real NHS number, like 943 476 5919');
+    return digits;
+  }
+  if (field === 'sex') {
+    const sex = value.toLowerCase();
+    if (sex !== 'female' && sex !== 'male') throw new CorrectionInputError('value', 'Enter female or male, as the record holds sex');
+    return sex;
+  }
+  return value;
+}
+
+export interface CorrectionAnswer {
+  outcome: 'corrected' | 'declined';
+  note: string;
+  /** "<source record id>:<field>" of the organisation's record, when corrected. */
+  target?: string;
+  value?: string;
+}
+
+/**
+ * The service's answer to a correction request, in its practitioner's name. Corrected: the field
+ * of the organisation's own record changes (after the access decision for a write), the old
+ * version is kept, and the request records the change; declined: the answer alone. Either way
+ * it is audited and the person sees it.
+ */
+export async function answerCorrection(db: Kysely<Database>, user: SignedInUser, requestId: number, answer: CorrectionAnswer): Promise<void> {
+  if (user.role !== 'practitioner' || !user.organisationId) throw new RefusedInput(404, 'There is no such correction request for your organisation.');
+  const request = await db.selectFrom('correction_requests').select(['person_id', 'organisation_id', 'status']).where('id', '=', requestId).executeTakeFirst();
+  if (!request || request.organisation_id !== user.organisationId) throw new RefusedInput(404, 'There is no such correction request for your organisation.');
+  if (request.status !== 'open') throw new RefusedInput(409, 'This correction request has already been answered.');
+  const note = answer.note.trim().slice(0, 2000);
+  if (note.length < 2) throw new CorrectionInputError('note', 'Say what you did, so the person knows');
+  const personId = request.person_id;
+  let change: { recordId: number; field: string; from: string; to: string } | null = null;
+  if (answer.outcome === 'corrected') {
+    const [recordPart, field] = (answer.target ?? '').split(/:(.*)/s);
+    const record = (await ownRecords(db, user.organisationId, personId)).find((r) => String(r.id) === recordPart);
+    if (!record || !field || !/^[a-z][a-z0-9_]{0,40}$/.test(field)) throw new CorrectionInputError('target', 'Choose which part of your record to correct');
+    const to = newValue(field, answer.value ?? '');
+    const from = record.fields[field] ?? '';
+    if (from === to) throw new CorrectionInputError('value', 'That is what the record already says: enter what it should say now');
+    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics'], purpose: 'direct_care', action: 'write' });
+    if (access.byCategory.demographics.scope === 'none') throw new RefusedInput(404, 'There is no such correction request for your organisation.');
+    // The service sends its corrected record, as it would any update: the index keeps the old version.
+    await receiveSourceRecord(db, record.source, record.source_id, { ...record.fields, [field]: to });
+    change = { recordId: record.id, field, from, to };
+  }
+  await db.transaction().execute(async (trx) => {
+    const updated = await trx.updateTable('correction_requests').set({
+      status: answer.outcome, resolved_at: new Date(), resolved_by: user.id, resolution_note: note,
+      ...(change ? { corrected_record_id: change.recordId, corrected_field: change.field, corrected_from: change.from, corrected_to: change.to } : {}),
+    }).where('id', '=', requestId).where('status', '=', 'open').executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw new RefusedInput(409, 'This correction request has already been answered.');
+    await appendAudit(trx, {
+      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId, category: change ? 'demographics' : null,
+      purpose: 'direct_care', decision: 'success',
+      reason: change ? `answered a correction request: corrected the ${change.field.replace(/_/g, ' ')} in their own record` : 'answered a correction request: declined',
+    });
+  });
+}
