@@ -342,4 +342,41 @@ describe('everyday work without dead ends (issue 21)', () => {
     const again = await post(practitioner, `/corrections/${request.id}`, { outcome: 'declined', note: 'changed my mind' }, '/corrections');
     assert.equal(again.statusCode, 409, 'an answered request cannot be answered twice');
   });
+
+  test('the person\'s download holds about me, plans, referrals, messages and budget too, through the access decision', async () => {
+    const db = server.database.db;
+    const citizen = await signIn(server.app, 'citizen');
+    assert.equal((await post(citizen, '/my-record/about-me', { what_matters: 'My allotment and my neighbours', how_to_support: 'Call after ten' }, '/my-record/about-me')).statusCode, 302);
+    assert.equal((await post(citizen, '/my-record/messages', { body: 'Please send letters in large print' }, '/my-record/messages')).statusCode, 302);
+    const data = (await get(citizen, '/my-record/download.json')).json();
+    assert.ok(data.aboutMe.some((v: { whatMatters: string }) => v.whatMatters === 'My allotment and my neighbours'), 'about me, every version');
+    assert.ok(data.messages.some((m: { message: string }) => m.message === 'Please send letters in large print'), 'messages');
+    const referrals = Number((await sql<{ n: number }>`select count(*) as n from referrals where person_id = ${citizenId}`.execute(db)).rows[0]!.n);
+    assert.ok(referrals > 0, 'the demo citizen has referrals');
+    assert.equal(data.referrals.length, referrals, 'every referral');
+    assert.ok(data.referrals[0].service && data.referrals[0].status && Array.isArray(data.referrals[0].history));
+    const plans = Number((await sql<{ n: number }>`select count(*) as n from plan_members where person_id = ${citizenId}`.execute(db)).rows[0]!.n);
+    assert.ok(plans > 0, 'the demo citizen has a plan');
+    assert.equal(data.plans.length, plans);
+    assert.ok(Array.isArray(data.plans[0].goals) && data.plans[0].title);
+    const budgets = Number((await sql<{ n: number }>`select count(*) as n from personal_budgets where person_id = ${citizenId}`.execute(db)).rows[0]!.n);
+    assert.equal(data.personalBudgets.length, budgets);
+    const bundle = (await get(citizen, '/my-record/download.fhir.json')).json();
+    const types = new Set(bundle.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType));
+    for (const type of ['CarePlan', 'ServiceRequest', 'Communication']) assert.ok(types.has(type), `the FHIR Bundle has ${type}`);
+  });
+
+  test('a proxy\'s download holds only what the access decision lets them see', async () => {
+    const db = server.database.db;
+    const pair = await db.selectFrom('proxies as x').select(['x.id', 'x.person_id', 'x.proxy_person_id']).where('x.kind', '=', 'parent').where('x.revoked_at', 'is', null).orderBy('x.id').executeTakeFirstOrThrow();
+    // A proxy whose scope leaves out "about me", plans and money.
+    await db.updateTable('proxies').set({ scope: ['demographics', 'health'] }).where('id', '=', pair.id).execute();
+    await db.insertInto('about_me_versions').values({ person_id: pair.person_id, what_matters: 'Football on Saturdays', how_to_support: '', written_by: 'seed', written_by_role: 'citizen' }).execute();
+    const { createAccount } = await import('../src/auth/accounts.ts');
+    await createAccount(db, { username: 'proxy-download', displayName: 'Parent', role: 'citizen', password: 'a long parent passphrase', personId: pair.proxy_person_id });
+    const cookie = await signIn(server.app, 'proxy-download', 'a long parent passphrase');
+    const data = (await get(cookie, `/my-record/download.json?for=${pair.person_id}`)).json();
+    assert.deepEqual([data.aboutMe, data.plans, data.personalBudgets, data.messages], [[], [], [], []]);
+    assert.ok(!JSON.stringify(data).includes('Football on Saturdays'));
+  });
 });
