@@ -1,11 +1,11 @@
 // Insight charts as server-rendered SVG: an UpSet-style chart of overlaps between services,
 // estimates with 95% confidence intervals by group, and a line of the slope index over time
-// with its confidence band. Accessible (role="img", title, desc), no inline styles (classes in
+// with its confidence band; value axes have round ticks and titles naming their unit (web/axis.ts). Accessible (role="img", title, desc), no inline styles (classes in
 // /static/insight.css), and always shown beside a data table holding the same numbers.
 
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
-}
+import { axisTitle, escapeXml, niceTicks, stepDecimals, tickLabel, tickText } from '../web/axis.ts';
+
+export { escapeXml };
 
 const num = (v: number, d = 1) => v.toLocaleString('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d });
 
@@ -58,19 +58,30 @@ export function upsetChart(options: { id: string; title: string; description: st
 
 export interface Estimate { label: string; value: number | null; lower: number | null; upper: number | null }
 
-/** Estimates by group with 95% confidence intervals (a dot and a whisker); suppressed groups are labelled. */
-export function estimateChart(options: { id: string; title: string; description: string; data: Estimate[]; unit: string; decimals?: number }): string {
+/**
+ * Estimates by group with 95% confidence intervals (a dot and a whisker) on a value axis with
+ * round ticks and a title naming the unit; suppressed groups are labelled.
+ */
+export function estimateChart(options: { id: string; title: string; description: string; data: Estimate[]; unit: string; axisTitle?: string; decimals?: number }): string {
   const { id, title, description, data, unit, decimals = 1 } = options;
-  const labelW = 200; const plotW = 360; const rowH = 28;
-  const height = data.length * rowH + 30;
+  const labelW = 200; const plotW = 360; const rowH = 28; const top = 6;
+  const plotH = data.length * rowH;
+  const height = top + plotH + 56;
   const values = data.flatMap((d) => [d.lower, d.upper, d.value]).filter((v): v is number => v !== null && Number.isFinite(v));
-  const lo = Math.min(0, ...values); const hi = Math.max(1, ...values);
+  const ticks = niceTicks(Math.min(0, ...values), Math.max(0, ...values), 5);
+  const lo = ticks[0]!; const hi = ticks[ticks.length - 1]!;
   const x = (v: number) => labelW + ((v - lo) / (hi - lo || 1)) * plotW;
+  const tickDecimals = stepDecimals(ticks);
   const parts = [open(id, title, description, labelW + plotW + 130, height)];
-  parts.push(`<line class="axis" x1="${x(lo)}" y1="0" x2="${x(lo)}" y2="${height - 20}"></line>`);
-  parts.push(`<text class="insight-small" x="${x(lo)}" y="${height - 4}" text-anchor="start">${num(lo)}</text><text class="insight-small" x="${x(hi)}" y="${height - 4}" text-anchor="end">${num(hi)} ${escapeXml(unit)}</text>`);
+  for (const t of ticks) {
+    parts.push(`<line class="grid" x1="${x(t).toFixed(1)}" y1="${top}" x2="${x(t).toFixed(1)}" y2="${top + plotH}"></line>`);
+    parts.push(tickText('x', x(t), top + plotH + 16, tickLabel(t, tickDecimals), 'middle'));
+  }
+  parts.push(`<line class="axis" x1="${labelW}" y1="${top + plotH}" x2="${labelW + plotW}" y2="${top + plotH}"></line>`);
+  if (lo < 0 && hi > 0) parts.push(`<line class="insight-zero" x1="${x(0).toFixed(1)}" y1="${top}" x2="${x(0).toFixed(1)}" y2="${top + plotH}"></line>`);
+  parts.push(axisTitle('x', labelW + plotW / 2, top + plotH + 42, options.axisTitle ?? unit));
   data.forEach((d, i) => {
-    const y = i * rowH + 16;
+    const y = top + i * rowH + 14;
     parts.push(`<text class="insight-label" x="${labelW - 8}" y="${y + 5}" text-anchor="end">${escapeXml(d.label)}</text>`);
     if (d.value === null) {
       parts.push(`<text class="insight-small insight-value" x="${labelW + 6}" y="${y + 5}">suppressed</text>`);
@@ -84,19 +95,28 @@ export function estimateChart(options: { id: string; title: string; description:
   return parts.join('');
 }
 
-/** A line over periods with a shaded 95% confidence band and a zero line. */
-export function ciLineChart(options: { id: string; title: string; description: string; points: Array<{ label: string; value: number | null; lower: number | null; upper: number | null }>; unit: string }): string {
+/**
+ * A line over periods with a shaded 95% confidence band and a zero line, on a value axis with
+ * round ticks; both axes have titles (the value axis's names its unit).
+ */
+export function ciLineChart(options: { id: string; title: string; description: string; points: Array<{ label: string; value: number | null; lower: number | null; upper: number | null }>; unit: string; xTitle?: string }): string {
   const { id, title, description, points, unit } = options;
-  const left = 60; const plotW = 460; const top = 10; const plotH = 200; const width = left + plotW + 30; const height = top + plotH + 50;
+  const left = 86; const plotW = 460; const top = 10; const plotH = 200; const width = left + plotW + 30; const height = top + plotH + 64;
   const values = points.flatMap((p) => [p.value, p.lower, p.upper]).filter((v): v is number => v !== null && Number.isFinite(v));
-  const lo = Math.min(0, ...values); const hi = Math.max(0.001, ...values);
+  const ticks = niceTicks(Math.min(0, ...values), Math.max(0, ...values), 5);
+  const lo = ticks[0]!; const hi = ticks[ticks.length - 1]!;
   const x = (i: number) => left + (points.length <= 1 ? plotW / 2 : (i / (points.length - 1)) * plotW);
   const y = (v: number) => top + plotH - ((v - lo) / (hi - lo || 1)) * plotH;
+  const tickDecimals = stepDecimals(ticks);
   const parts = [open(id, title, description, width, height)];
+  for (const t of ticks) {
+    parts.push(`<line class="grid" x1="${left}" y1="${y(t).toFixed(1)}" x2="${left + plotW}" y2="${y(t).toFixed(1)}"></line>`);
+    parts.push(tickText('y', left - 6, y(t) + 4, tickLabel(t, tickDecimals), 'end'));
+  }
   parts.push(`<line class="axis" x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}"></line>`);
   parts.push(`<line class="insight-zero" x1="${left}" y1="${y(0).toFixed(1)}" x2="${left + plotW}" y2="${y(0).toFixed(1)}"></line>`);
-  parts.push(`<text class="insight-small" x="${left - 6}" y="${y(hi) + 4}" text-anchor="end">${num(hi)}</text><text class="insight-small" x="${left - 6}" y="${y(lo) + 4}" text-anchor="end">${num(lo)}</text>`);
-  parts.push(`<text class="insight-small" x="${left}" y="${height - 4}">${escapeXml(unit)}</text>`);
+  parts.push(axisTitle('y', 16, top + plotH / 2, unit));
+  parts.push(axisTitle('x', left + plotW / 2, top + plotH + 50, options.xTitle ?? 'Quarter'));
   // The band: runs of consecutive periods with an interval.
   let run: number[] = [];
   const flush = () => {
@@ -118,7 +138,7 @@ export function ciLineChart(options: { id: string; title: string; description: s
   if (path) parts.push(`<path class="insight-line" d="${path.trim()}"></path>`);
   points.forEach((p, i) => {
     if (p.value !== null) parts.push(`<circle class="insight-point" cx="${x(i).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="4"></circle>`);
-    parts.push(`<text class="insight-small" x="${x(i).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle">${escapeXml(p.label)}</text>`);
+    parts.push(tickText('x', x(i), top + plotH + 18, p.label, 'middle'));
   });
   parts.push('</svg>');
   return parts.join('');

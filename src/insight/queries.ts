@@ -9,6 +9,7 @@ import { activeFramework } from '../plans/store.ts';
 import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../platform/disclosure.ts';
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
+import { ukDate } from '../referrals/working-days.ts';
 import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, slopeIndex, type Gap, type GroupEstimate, type SlopeIndex, type Trend } from './stats.ts';
 
 export const dimensionLabels: Record<Dimension | 'small_area', string> = {
@@ -166,32 +167,119 @@ export async function overlaps(db: Kysely<Database>): Promise<Overlaps> {
   };
 }
 
-export interface ServiceDemand { service: string; organisation: string; referralsIn: number | null; waiting: number | null; accepted: number | null; completed: number | null; capacity: number; utilisation: number | null }
+export interface ServiceDemand {
+  serviceId: string; service: string; organisation: string; referralsIn: number | null; waiting: number | null; accepted: number | null; completed: number | null; capacity: number; utilisation: number | null;
+  /** The service's promise: first contact within this many working days of a referral. */
+  targetDays: number;
+  /** Referrals whose first contact is known or whose target date has passed, and of them those seen by the target date. */
+  measured: number | null; seenWithin: number | null;
+  /** Percentage seen within the target: shown only when both its counts are. */
+  seenWithinShare: number | null;
+  /** Needs the service addresses (need codes). */
+  needs: string[];
+}
 
 /**
  * Demand and capacity per service over the 12 months to `asOf`: referrals in, waiting now,
- * accepted, completed, against yearly capacity. Listed by name: an order by demand would bound
- * each suppressed count between its neighbours'.
+ * accepted, completed, against yearly capacity; and the service's target wait (first contact
+ * within so many working days) with the share of referrals seen within it. Listed by name: an
+ * order by demand would bound each suppressed count between its neighbours'.
  */
-export async function demandAndCapacity(db: Kysely<Database>, asOf: Date = new Date()): Promise<{ rows: ServiceDemand[]; totals: Omit<ServiceDemand, 'service' | 'organisation' | 'utilisation'> }> {
-  const rows = (await sql<{ service: string; organisation: string; capacity: number; referrals_in: number; waiting: number; accepted: number; completed: number }>`
-    select s.name as service, o.name as organisation, s.capacity_per_month * 12 as capacity,
+export async function demandAndCapacity(db: Kysely<Database>, asOf: Date = new Date()): Promise<{ rows: ServiceDemand[]; totals: Omit<ServiceDemand, 'serviceId' | 'service' | 'organisation' | 'utilisation' | 'targetDays' | 'seenWithinShare' | 'needs'> }> {
+  const today = ukDate(asOf);
+  const rows = (await sql<{ id: string; service: string; organisation: string; capacity: number; target: number; needs: string[]; referrals_in: number; waiting: number; accepted: number; completed: number; measured: number; within: number }>`
+    select s.id, s.name as service, o.name as organisation, s.capacity_per_month * 12 as capacity, s.first_contact_within_days as target, s.needs,
       count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months')::int as referrals_in,
       count(r.id) filter (where r.status in ('sent', 'received', 'accepted'))::int as waiting,
       count(r.id) filter (where r.accepted_at > ${asOf}::timestamptz - interval '12 months')::int as accepted,
-      count(r.id) filter (where r.status = 'completed' and r.closed_at > ${asOf}::timestamptz - interval '12 months')::int as completed
+      count(r.id) filter (where r.status = 'completed' and r.closed_at > ${asOf}::timestamptz - interval '12 months')::int as completed,
+      count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months' and r.status not in ('cancelled', 'declined')
+        and (r.first_contact_at is not null or r.first_contact_due < ${today}))::int as measured,
+      count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months' and r.status not in ('cancelled', 'declined')
+        and r.first_contact_at is not null and (r.first_contact_at at time zone 'Europe/London')::date <= r.first_contact_due)::int as within
     from services s join organisations o on o.id = s.organisation_id left join referrals r on r.service_id = s.id
-    group by s.id, s.name, o.name, s.capacity_per_month
+    group by s.id, s.name, o.name, s.capacity_per_month, s.first_contact_within_days, s.needs
     having count(r.id) > 0
     order by s.name, o.name`.execute(db)).rows;
   const col = (pick: (r: typeof rows[number]) => number) => suppressTable(rows.map((r) => Number(pick(r))));
-  const [inT, waitT, accT, compT] = [col((r) => r.referrals_in), col((r) => r.waiting), col((r) => r.accepted), col((r) => r.completed)];
+  const [inT, waitT, accT, compT, measT, withinT] = [col((r) => r.referrals_in), col((r) => r.waiting), col((r) => r.accepted), col((r) => r.completed), col((r) => r.measured), col((r) => r.within)];
   return {
-    rows: rows.map((r, i) => ({
-      service: r.service, organisation: r.organisation, referralsIn: inT.cells[i]!, waiting: waitT.cells[i]!, accepted: accT.cells[i]!, completed: compT.cells[i]!,
-      capacity: Number(r.capacity), utilisation: inT.cells[i] !== null && Number(r.capacity) > 0 ? Math.round((inT.cells[i]! / Number(r.capacity)) * 100) : null,
-    })),
-    totals: { referralsIn: inT.total, waiting: waitT.total, accepted: accT.total, completed: compT.total, capacity: rows.reduce((s, r) => s + Number(r.capacity), 0) },
+    rows: rows.map((r, i) => {
+      const [measured, within] = [measT.cells[i]!, withinT.cells[i]!];
+      return {
+        serviceId: r.id, service: r.service, organisation: r.organisation, referralsIn: inT.cells[i]!, waiting: waitT.cells[i]!, accepted: accT.cells[i]!, completed: compT.cells[i]!,
+        capacity: Number(r.capacity), utilisation: inT.cells[i] !== null && Number(r.capacity) > 0 ? Math.round((inT.cells[i]! / Number(r.capacity)) * 100) : null,
+        targetDays: Number(r.target), needs: r.needs ?? [], measured, seenWithin: within,
+        // The share gives away the count of those not seen in time, so that must be shown-able too.
+        seenWithinShare: measured !== null && within !== null && measured > 0 && !isSmall(measured - within) ? Math.round((within / measured) * 100) : null,
+      };
+    }),
+    totals: { referralsIn: inT.total, waiting: waitT.total, accepted: accT.total, completed: compT.total, capacity: rows.reduce((s, r) => s + Number(r.capacity), 0), measured: measT.total, seenWithin: withinT.total },
+  };
+}
+
+export interface MonthDemand { month: string; referrals: number | null; capacity: number; partial: boolean }
+
+/** The 12 calendar months to the one holding `asOf` (UK time), oldest first, as YYYY-MM. */
+export function lastTwelveMonths(asOf: Date): string[] {
+  const [y, m] = ukDate(asOf).split('-').map(Number) as [number, number];
+  return Array.from({ length: 12 }, (_, i) => {
+    const d = new Date(Date.UTC(y, m - 12 + i, 1));
+    return d.toISOString().slice(0, 7);
+  });
+}
+
+/**
+ * Referrals received each calendar month (UK time) over the last 12, against capacity a month:
+ * for every service, or one. The months add up to the year, so they are protected as one table
+ * with their total; the current month is marked as partial.
+ */
+export async function demandByMonth(db: Kysely<Database>, serviceId: string | null, asOf: Date = new Date()): Promise<{ months: MonthDemand[]; total: number | null; capacityPerMonth: number }> {
+  const months = lastTwelveMonths(asOf);
+  const from = `${months[0]}-01`;
+  const counts = (await sql<{ month: string; n: number }>`
+    select to_char(r.sent_at at time zone 'Europe/London', 'YYYY-MM') as month, count(*)::int as n
+    from referrals r
+    where (r.sent_at at time zone 'Europe/London')::date >= ${from}::date and ${serviceId === null ? sql`true` : sql`r.service_id = ${serviceId}`}
+    group by 1`.execute(db)).rows;
+  const capacity = Number((await sql<{ n: number }>`
+    select coalesce(sum(capacity_per_month), 0)::int as n from services where ${serviceId === null ? sql`true` : sql`id = ${serviceId}`}`.execute(db)).rows[0]!.n);
+  const byMonth = new Map(counts.map((c) => [c.month, Number(c.n)]));
+  const t = suppressTable(months.map((m) => byMonth.get(m) ?? 0));
+  const current = ukDate(asOf).slice(0, 7);
+  return { months: months.map((m, i) => ({ month: m, referrals: t.cells[i]!, capacity, partial: m === current })), total: t.total, capacityPerMonth: capacity };
+}
+
+export interface OutcomeServices {
+  code: string; label: string; statement: string; people: number | null; per1000: number | null;
+  /** Needs mapped to the outcome, with their labels. */
+  needs: Array<{ code: string; label: string }>;
+  /** Services addressing any of those needs, with their demand figures and which of the needs they address. */
+  services: Array<ServiceDemand & { addresses: string[] }>;
+  /** Services addressing the needs that have had no referrals (not in the demand figures). */
+  quietServices: Array<{ serviceId: string; service: string; organisation: string; targetDays: number; addresses: string[] }>;
+}
+
+/** From an outcome to the services contributing to it: those addressing the needs that map to it. */
+export async function servicesForOutcome(db: Kysely<Database>, code: string, asOf: Date = new Date()): Promise<OutcomeServices | undefined> {
+  const framework = await activeFramework(db);
+  const outcome = framework.outcomes.find((o) => o.code === code);
+  if (!outcome) return undefined;
+  const needs = Object.entries(framework.needs).filter(([, codes]) => codes.includes(code)).map(([need]) => need).sort();
+  const [assessment, demand, all] = await Promise.all([
+    needsAssessment(db), demandAndCapacity(db, asOf),
+    db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id').select(['s.id', 's.name', 'o.name as organisation', 's.needs', 's.first_contact_within_days'])
+      .orderBy('s.name').orderBy('o.name').execute(),
+  ]);
+  const now = assessment.outcomes.find((o) => o.code === code);
+  const addresses = (serviceNeeds: string[] | null) => needs.filter((n) => (serviceNeeds ?? []).includes(n));
+  const contributing = all.filter((s) => addresses(s.needs).length > 0);
+  const withDemand = new Map(demand.rows.map((r) => [r.serviceId, r]));
+  return {
+    code, label: outcome.label, statement: outcome.statement, people: now?.people ?? null, per1000: now?.per1000 ?? null,
+    needs: needs.map((n) => ({ code: n, label: humanise(n) })),
+    services: contributing.filter((s) => withDemand.has(s.id)).map((s) => ({ ...withDemand.get(s.id)!, addresses: addresses(s.needs).map(humanise) })),
+    quietServices: contributing.filter((s) => !withDemand.has(s.id)).map((s) => ({ serviceId: s.id, service: s.name, organisation: s.organisation, targetDays: Number(s.first_contact_within_days), addresses: addresses(s.needs).map(humanise) })),
   };
 }
 

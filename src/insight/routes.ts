@@ -6,9 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { appendAudit } from '../audit/log.ts';
-import { horizontalBarChart } from '../web/charts.ts';
+import { horizontalBarChart, monthlyColumnsAgainstLine } from '../web/charts.ts';
 import { dimensions, ensureInsight, lastRefresh, refreshInsight, type Dimension } from './refresh.ts';
-import { demandAndCapacity, dimensionLabels, headlines, inequality, measures, needsAssessment, overlaps, populationBy, type GroupRow, type InequalityView } from './queries.ts';
+import { demandAndCapacity, demandByMonth, dimensionLabels, headlines, inequality, measures, needsAssessment, overlaps, populationBy, servicesForOutcome, type GroupRow, type InequalityView, type MonthDemand } from './queries.ts';
 import { ciLineChart, estimateChart, upsetChart } from './charts.ts';
 import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
 import type { Predicate } from './rules.ts';
@@ -44,13 +44,13 @@ function describePredicate(p: Predicate): string {
 function inequalityCharts(view: InequalityView, decimals: number) {
   const unit = view.measure.unit;
   const split = estimateChart({
-    id: 'split-chart', unit, decimals,
+    id: 'split-chart', unit, decimals, axisTitle: `${view.measure.label} (${unit})`,
     title: `${view.measure.label} by ${view.split.label.toLowerCase()}, latest year`,
     description: `Each dot is the group's value in ${unit} with a line for its 95% confidence interval. Groups with fewer than 5 are suppressed. The table beside the chart has the same numbers.`,
     data: view.split.rows.map((r) => ({ label: r.label, value: r.value, lower: r.lower, upper: r.upper })),
   });
   const trend = ciLineChart({
-    id: 'sii-chart', unit: `Slope index (${unit})`,
+    id: 'sii-chart', unit: `Slope index of inequality (${unit})`, xTitle: 'Quarter',
     title: `Slope index of inequality in ${view.measure.label.toLowerCase()} by quarter`,
     description: 'The line is the slope index of inequality each quarter (the modelled gap between the most and least deprived); the shaded band is its 95% confidence interval. The dashed line is no gap. The table below has the same numbers.',
     points: view.periods.map((p) => ({ label: p.period, value: p.sii?.estimate ?? null, lower: p.sii?.lower ?? null, upper: p.sii?.upper ?? null })),
@@ -60,26 +60,39 @@ function inequalityCharts(view: InequalityView, decimals: number) {
 
 const rowText = (r: GroupRow, d: number) => ({ label: r.label, value: fmt(r.value, d), ci: r.value === null || r.lower === null ? '' : `${fmt(r.lower, d)} to ${fmt(r.upper, d)}`, count: count(r.count), denominator: count(r.denominator) });
 
+/** Referrals received each month against capacity: the chart (its table is beside it on the page). */
+function monthsChart(id: string, what: string, months: MonthDemand[]): string {
+  return monthlyColumnsAgainstLine({
+    id, title: `Referrals received each month against capacity, ${what}`,
+    description: `Columns are referrals received in each of the last 12 months (the last month so far); the line is capacity, the referrals a month the services say they can take. Months of fewer than 5 are suppressed (marked s). The table below has the same numbers.`,
+    data: months.map((m) => ({ month: m.month, value: m.referrals, line: m.capacity })),
+    valueTitle: 'Referrals received a month', columnLabel: 'Referrals received', lineLabel: 'Capacity (referrals a month)',
+  });
+}
+
+const monthLabel = (month: string) => new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${month}-01T00:00:00Z`));
+
 export function registerInsightRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
 
   async function needsPage(by: Dimension | 'small_area') {
     await ensureInsight(db);
-    const [population, assessment, overlap, demand, refreshed] = await Promise.all([populationBy(db, by), needsAssessment(db), overlaps(db), demandAndCapacity(db), lastRefresh(db)]);
+    const [population, assessment, overlap, demand, refreshed, months] = await Promise.all([populationBy(db, by), needsAssessment(db), overlaps(db), demandAndCapacity(db), lastRefresh(db), demandByMonth(db, null)]);
     const populationChart = horizontalBarChart({
       id: 'population-chart', title: `Residents by ${dimensionLabels[by].toLowerCase()}`, description: 'Bars show residents in each group; groups of fewer than 5 are suppressed. The table beside the chart has the same numbers.',
-      data: population.rows.slice(0, 40).map((r) => ({ label: r.label, value: r.count })),
+      data: population.rows.slice(0, 40).map((r) => ({ label: r.label, value: r.count })), axisTitle: 'Residents',
     });
     const outcomesChart = horizontalBarChart({
       id: 'outcomes-chart', title: 'Residents with a current need, by outcome in the framework', description: 'Residents per 1,000 with a current need recorded by any agency that maps to each outcome. The table beside the chart has the same numbers.',
-      data: assessment.outcomes.map((o) => ({ label: o.label, value: o.per1000 })), decimals: 1,
+      data: assessment.outcomes.map((o) => ({ label: o.label, value: o.per1000 })), decimals: 1, axisTitle: 'Residents with a current need, per 1,000',
     });
+    const demandChart = monthsChart('demand-months', 'all services', months.months);
     const upset = upsetChart({
       id: 'overlap-chart', title: 'People known to each combination of services',
       description: 'UpSet chart. Each column is one exact combination of services (dots joined below the bar); the bar is the number of people known to exactly that combination. Bars on the left are everyone known to each service. Counts are rounded to the nearest 5 and combinations with fewer than 5 people are not shown. The table below has the same numbers.',
       data: { sets: overlap.sets, intersections: overlap.intersections },
     });
-    return { population, assessment, overlap, overlapTop: overlap.intersections.slice(0, 14), demand, refreshed, populationChart, outcomesChart, upset, by, dimensionLabel: dimensionLabels[by] };
+    return { population, assessment, overlap, overlapTop: overlap.intersections.slice(0, 14), demand, refreshed, populationChart, outcomesChart, upset, by, dimensionLabel: dimensionLabels[by], months, demandChart };
   }
 
   app.get('/insight', async (request, reply) => {
@@ -88,8 +101,33 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     const by = query.by === 'small_area' ? 'small_area' : dimensionParam(query.by);
     const data = await needsPage(by);
     return reply.view('insight-needs.njk', viewContext(request, reply, {
-      title: 'Joint needs assessment', ...data, count, fmt, residentsHint: RESIDENTS_HINT,
+      title: 'Joint needs assessment', ...data, count, fmt, residentsHint: RESIDENTS_HINT, monthLabel,
       dimensionOptions: [...splitDimensions, 'small_area'].map((d) => ({ value: d, text: dimensionLabels[d as Dimension], selected: d === by })),
+    }));
+  });
+
+  app.get('/insight/outcomes/:code', async (request, reply) => {
+    requireRole(request, 'manager');
+    const code = (request.params as { code?: string }).code ?? '';
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(code)) throw new HttpError(404, 'There is no such outcome in the framework.');
+    await ensureInsight(db);
+    const outcome = await servicesForOutcome(db, code);
+    if (!outcome) throw new HttpError(404, 'There is no such outcome in the framework.');
+    return reply.view('insight-outcome.njk', viewContext(request, reply, { title: `${outcome.label}: services contributing`, outcome, count, fmt }));
+  });
+
+  app.get('/insight/services/:id', async (request, reply) => {
+    requireRole(request, 'manager');
+    const id = (request.params as { id?: string }).id ?? '';
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(404, 'There is no such service.');
+    const service = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
+      .select(['s.id', 's.name', 's.description', 'o.name as organisation', 's.first_contact_within_days', 's.acknowledge_within_days', 's.capacity_per_month']).where('s.id', '=', id).executeTakeFirst();
+    if (!service) throw new HttpError(404, 'There is no such service.');
+    const [months, demand] = await Promise.all([demandByMonth(db, id), demandAndCapacity(db)]);
+    const row = demand.rows.find((r) => r.serviceId === id) ?? null;
+    return reply.view('insight-service.njk', viewContext(request, reply, {
+      title: `${service.name}: demand and waits`, service, months, row, count, fmt, monthLabel,
+      chart: monthsChart('service-months', service.name, months.months),
     }));
   });
 
@@ -165,7 +203,8 @@ export function registerInsightRoutes(app: FastifyInstance): void {
       rows = [['combination', 'people_rounded_to_5'], ...o.sets.map((s) => [`${s.label} (any)`, cell(s.people)]), ...o.intersections.map((i) => [i.groups.join(' + '), cell(i.people)])];
     } else if (table === 'demand.csv') {
       const d = await demandAndCapacity(db);
-      rows = [['service', 'organisation', 'referrals_in_12m', 'waiting_now', 'accepted_12m', 'completed_12m', 'capacity_12m'], ...d.rows.map((r) => [r.service, r.organisation, cell(r.referralsIn), cell(r.waiting), cell(r.accepted), cell(r.completed), r.capacity])];
+      rows = [['service', 'organisation', 'referrals_in_12m', 'waiting_now', 'accepted_12m', 'completed_12m', 'capacity_12m', 'target_first_contact_working_days', 'measured_12m', 'seen_within_target_12m', 'seen_within_target_percent'],
+        ...d.rows.map((r) => [r.service, r.organisation, cell(r.referralsIn), cell(r.waiting), cell(r.accepted), cell(r.completed), r.capacity, r.targetDays, cell(r.measured), cell(r.seenWithin), cell(r.seenWithinShare)])];
     } else if (table === 'inequality.csv') {
       const data = await inequalityPage(query);
       rows = [

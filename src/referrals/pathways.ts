@@ -1,9 +1,13 @@
 // People's journeys along pathways: starting one, moving steps on as the referrals that serve
 // them move, each person's position and waits, and the flow through each step for managers.
+// Every wait is in working days (weekends and England and Wales bank holidays do not count, as
+// for the services' own clocks), from the UK date a step became ready to the date it started,
+// so a wait is compared with the step's expected working days in one unit.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { protectCells, type Sum } from '../platform/disclosure.ts';
 import type { ActionKind } from './state.ts';
+import { BANK_HOLIDAYS_ENGLAND_WALES, ukDate, workingDaysBetween } from './working-days.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -73,8 +77,6 @@ export async function advanceJourney(trx: Db, journeyId: number, now: Date): Pro
   else await trx.updateTable('pathway_journeys').set({ status: 'completed', ended_at: now }).where('id', '=', journeyId).execute();
 }
 
-const DAY_MS = 86_400_000;
-
 export interface JourneyView {
   id: number; pathwayId: string; pathway: string; status: string; startedAt: Date; endedAt: Date | null;
   position: string;
@@ -97,10 +99,10 @@ export async function journeysOf(db: Db, personId: string, now: Date = new Date(
     const steps = defs.filter((d) => d.pathway_id === j.pathway_id).map((d) => {
       const t = mine.find((m) => m.step_code === d.code);
       const waitEnd = t?.started_at ?? (t && t.status === 'waiting' && j.status === 'active' ? now : null);
-      const waitDays = t && waitEnd ? Math.max(0, Math.floor((waitEnd.getTime() - t.ready_at.getTime()) / DAY_MS)) : null;
+      const waitDays = t && waitEnd ? workingDaysBetween(ukDate(t.ready_at), ukDate(waitEnd)) : null;
       return {
         code: d.code, name: d.name, stage: d.stage, status: t?.status ?? 'not_started', readyAt: t?.ready_at ?? null, startedAt: t?.started_at ?? null,
-        completedAt: t?.completed_at ?? null, waitDays, expectedDays: d.expected_days, overWait: waitDays !== null && waitDays > d.expected_days * 7 / 5,
+        completedAt: t?.completed_at ?? null, waitDays, expectedDays: d.expected_days, overWait: waitDays !== null && waitDays > d.expected_days,
         referralId: t?.referral_id ?? null, service: t?.service ?? null,
       };
     });
@@ -116,6 +118,7 @@ export interface FlowStep {
   current: number; waiting: number; reached: number; completed: number; droppedOut: number;
   /** Never shown, but they make the shown counts add up: at the step = waiting + in progress; reached = at the step + completed + dropped out + left elsewhere. */
   inProgress: number; leftElsewhere: number;
+  /** Waits in working days, as expectedDays. */
   medianWaitDays: number | null; p90WaitDays: number | null;
 }
 
@@ -130,11 +133,19 @@ export async function pathwayFlow(db: Db, now: Date = new Date()): Promise<FlowS
       count(js.id) filter (where js.status = 'dropped') as dropped,
       count(js.id) filter (where js.status = 'in_progress' and j.status = 'active') as in_progress,
       count(js.id) filter (where js.status in ('waiting', 'in_progress') and j.status <> 'active') as left_elsewhere,
-      percentile_cont(0.5) within group (order by extract(epoch from (coalesce(js.started_at, case when js.status = 'waiting' and j.status = 'active' then ${now}::timestamptz end) - js.ready_at)) / 86400) as median,
-      percentile_cont(0.9) within group (order by extract(epoch from (coalesce(js.started_at, case when js.status = 'waiting' and j.status = 'active' then ${now}::timestamptz end) - js.ready_at)) / 86400) as p90
+      percentile_cont(0.5) within group (order by w.working_days) as median,
+      percentile_cont(0.9) within group (order by w.working_days) as p90
     from pathway_steps s
     left join pathway_journeys j on j.pathway_id = s.pathway_id
     left join pathway_journey_steps js on js.journey_id = j.id and js.step_code = s.code
+    left join lateral (
+      -- Working days from the UK date the step became ready to the date it started (or today, still waiting).
+      select (select count(*) from generate_series(x.ready + 1, x.ended, interval '1 day') d
+              where extract(isodow from d) < 6 and d::date <> all(${[...BANK_HOLIDAYS_ENGLAND_WALES]}::date[]))::int as working_days
+      from (select (js.ready_at at time zone 'Europe/London')::date as ready,
+                   (coalesce(js.started_at, case when js.status = 'waiting' and j.status = 'active' then ${now}::timestamptz end) at time zone 'Europe/London')::date as ended) x
+      where x.ended is not null
+    ) w on true
     group by s.pathway_id, s.code, s.name, s.stage, s.expected_days
     order by s.pathway_id, s.stage, s.code`.execute(db)).rows;
   return rows.map((r) => ({

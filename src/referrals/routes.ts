@@ -311,9 +311,9 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const sections = pathways.map((p) => {
       const steps = shown.filter((f) => f.pathwayId === p.id);
       const chart = horizontalBarChart({
-        id: `flow-${p.id}`, title: `${p.name}: median wait before each step starts (days)`,
-        description: `Each bar is one step of the pathway, in order. Its length is the median number of days people waited from the step becoming ready to its first contact. ${SUPPRESSION_NOTE}`,
-        data: steps.map((s) => ({ label: s.name.length > 28 ? `${s.name.slice(0, 27)}…` : s.name, value: s.medianWaitDays })), decimals: 1, unit: ' d',
+        id: `flow-${p.id}`, title: `${p.name}: median wait before each step starts, in working days`,
+        description: `Each bar is one step of the pathway, in order. Its length is the median number of working days people waited from the step becoming ready to its start. ${SUPPRESSION_NOTE}`,
+        data: steps.map((s) => ({ label: s.name.length > 28 ? `${s.name.slice(0, 27)}…` : s.name, value: s.medianWaitDays })), decimals: 1, axisTitle: 'Median wait (working days)',
       });
       return { ...p, steps, chart };
     });

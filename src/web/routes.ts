@@ -48,7 +48,7 @@ async function managerHome(app: FastifyInstance, request: FastifyRequest, reply:
     title: 'Current needs per 1,000 residents, by deprivation decile',
     description: 'Decile 1 is the most deprived tenth of small areas. Bars show current recorded needs per 1,000 residents.',
     data: deciles.map((d) => ({ label: `Decile ${d.decile}${d.decile === 1 ? ' (most deprived)' : d.decile === 10 ? ' (least)' : ''}`, value: d.needsPer1000 })),
-    decimals: 0,
+    decimals: 0, axisTitle: 'Current needs per 1,000 residents',
   });
   return reply.view('home-manager.njk', viewContext(request, reply, { title: 'Your place', summary, localities, deciles, needsChart, residentsHint: RESIDENTS_HINT }));
 }
