@@ -32,6 +32,13 @@ describe('everyday work without dead ends (issue 21)', () => {
   });
   after(async () => { await server?.close(); });
 
+  // Sign-ins are limited per address per minute: each user signs in once for the whole file.
+  const sessions = new Map<string, Promise<string>>();
+  const signedIn = (username: string, password?: string) => {
+    if (!sessions.has(username)) sessions.set(username, signIn(server.app, username, password));
+    return sessions.get(username)!;
+  };
+
   async function get(cookie: string, url: string) {
     return server.app.inject({ method: 'GET', url, headers: { cookie } });
   }
@@ -60,7 +67,7 @@ describe('everyday work without dead ends (issue 21)', () => {
   };
 
   test('who looked: one line per reader, each kind of information once, only what was shown, repeated looks summarised', async () => {
-    const practitioner = await signIn(server.app, 'practitioner');
+    const practitioner = await signedIn('practitioner');
     let shown = '';
     for (let i = 0; i < 3; i++) {
       const page = await get(practitioner, `/people/${citizenId}`);
@@ -69,7 +76,7 @@ describe('everyday work without dead ends (issue 21)', () => {
     }
     // The demo citizen asked for police, courts and probation information not to be shared.
     const criminalJusticeShown = shown.includes('<h2 class="govuk-heading-m">Police, courts and probation</h2>');
-    const citizen = await signIn(server.app, 'citizen');
+    const citizen = await signedIn('citizen');
     const own = await get(citizen, `/people/${citizenId}`);
     const section = own.body.slice(own.body.indexOf('Who looked'), own.body.indexOf('</ul>', own.body.indexOf('Who looked')));
     const lines = section.split('<li').slice(1).map(textOf).filter((l) => l.includes(practitionerName) && l.includes('looked at your record'));
@@ -87,7 +94,7 @@ describe('everyday work without dead ends (issue 21)', () => {
     const db = server.database.db;
     const person = await db.selectFrom('persons').select(['birth_date', 'given_name', 'family_name']).where('id', '=', citizenId).executeTakeFirstOrThrow();
     const written = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${person.birth_date}T12:00:00Z`));
-    const practitioner = await signIn(server.app, 'practitioner');
+    const practitioner = await signedIn('practitioner');
     for (const q of [written, `${person.family_name} ${written}`]) {
       const page = await get(practitioner, `/search?q=${encodeURIComponent(q)}`);
       assert.equal(page.statusCode, 200, q);
@@ -103,7 +110,7 @@ describe('everyday work without dead ends (issue 21)', () => {
     await db.insertInto('care_relationships').values(people.map((p) => ({
       person_id: p.id, organisation_id: practitionerOrg, team_id: null, practitioner_id: null, kind: 'network' as const, role_label: null, reason: 'search test', ended_at: null, recorded_by: null,
     }))).execute();
-    const practitioner = await signIn(server.app, 'practitioner');
+    const practitioner = await signedIn('practitioner');
     const first = await get(practitioner, '/search?q=Quorndon');
     assert.equal(first.statusCode, 200);
     const text = textOf(first.body);
@@ -121,7 +128,7 @@ describe('everyday work without dead ends (issue 21)', () => {
   });
 
   test('emergency access can be reached from search: exact details find one person and offer break-glass with a reason', async () => {
-    const practitioner = await signIn(server.app, 'practitioner');
+    const practitioner = await signedIn('practitioner');
     const search = await get(practitioner, '/search?q=zzqx');
     assert.match(search.body, /href="\/emergency-access"/, 'the search page leads to emergency access');
     const form = await get(practitioner, '/emergency-access');
@@ -149,7 +156,7 @@ describe('everyday work without dead ends (issue 21)', () => {
   });
 
   test('emergency access search cannot be used to browse or enumerate people', async () => {
-    const practitioner = await signIn(server.app, 'practitioner');
+    const practitioner = await signedIn('practitioner');
     const target = await stranger(1);
     const other = await stranger(2);
     const misses: Array<Record<string, string>> = [
@@ -174,7 +181,7 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.match(half.body, /value="Smith"/);
     // Only practitioners who may use emergency access can search this way.
     for (const username of ['citizen', 'manager', 'privacy', 'dataquality', 'admin']) {
-      const cookie = await signIn(server.app, username);
+      const cookie = await signedIn(username);
       assert.equal((await get(cookie, '/emergency-access')).statusCode, 403, username);
       const token = await csrfTokenFor(server.app, cookie, '/directory');
       const refused = await server.app.inject({ method: 'POST', url: '/emergency-access', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ nhs: target.nhs_number, ...dob(target.birth_date), _csrf: token }) });
@@ -184,7 +191,7 @@ describe('everyday work without dead ends (issue 21)', () => {
   });
 
   test('emergency access searches are limited per hour, so guessing cannot be kept up', async () => {
-    const gp = await signIn(server.app, 'gp');
+    const gp = await signedIn('gp');
     const target = await stranger(3);
     let last;
     for (let i = 0; i < 11; i++) {
@@ -208,7 +215,7 @@ describe('everyday work without dead ends (issue 21)', () => {
   }
 
   test('saving and withdrawing a sharing choice, sending a correction, a message or feedback each say it worked', async () => {
-    const citizen = await signIn(server.app, 'citizen');
+    const citizen = await signedIn('citizen');
     const saved = await follow(citizen, await post(citizen, '/my-record/sharing', { decision: 'permit', category: 'housing', recipient: 'network', purposes: ['direct_care'] }, '/my-record/sharing'));
     assert.match(banner(saved.body), /Your choice has been saved/);
     const id = (await server.database.db.selectFrom('consent_directives').select('id').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
@@ -228,8 +235,8 @@ describe('everyday work without dead ends (issue 21)', () => {
   });
 
   test('every form shown again with errors says "Error:" in the page title, and keeps what was typed', async () => {
-    const citizen = await signIn(server.app, 'citizen');
-    const practitioner = await signIn(server.app, 'practitioner');
+    const citizen = await signedIn('citizen');
+    const practitioner = await signedIn('practitioner');
     const target = await stranger(4);
     const cases: Array<[string, string, string, Record<string, string | string[]>, string]> = [
       ['sharing', citizen, '/my-record/sharing', { decision: 'maybe', category: '*', recipient: 'network', purposes: 'direct_care' }, '/my-record/sharing'],
@@ -253,7 +260,7 @@ describe('everyday work without dead ends (issue 21)', () => {
   });
 
   test('a sharing choice can end on a date given as day, month and year, checked like any GOV.UK date', async () => {
-    const citizen = await signIn(server.app, 'citizen');
+    const citizen = await signedIn('citizen');
     const page = await get(citizen, '/my-record/sharing');
     assert.doesNotMatch(page.body, /type="date"/, 'no browser date picker');
     for (const part of ['day', 'month', 'year']) assert.match(page.body, new RegExp(`name="until-${part}"`));
@@ -271,7 +278,7 @@ describe('everyday work without dead ends (issue 21)', () => {
   });
 
   test('what each service holds is shown with plain labels and dates written out', async () => {
-    const citizen = await signIn(server.app, 'citizen');
+    const citizen = await signedIn('citizen');
     const page = await get(citizen, `/people/${citizenId}`);
     assert.equal(page.statusCode, 200);
     const held = textOf(page.body.slice(page.body.indexOf('What each service holds')));
@@ -282,7 +289,7 @@ describe('everyday work without dead ends (issue 21)', () => {
 
   test('the sharing page starts with who can see what now, for each service, and why; old choices are folded away', async () => {
     const db = server.database.db;
-    const citizen = await signIn(server.app, 'citizen');
+    const citizen = await signedIn('citizen');
     // Everything shared with the network, but criminal justice information kept private.
     assert.equal((await post(citizen, '/my-record/sharing', { decision: 'permit', category: '*', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing')).statusCode, 302);
     assert.equal((await post(citizen, '/my-record/sharing', { decision: 'deny', category: 'criminal_justice', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing')).statusCode, 302);
@@ -304,8 +311,8 @@ describe('everyday work without dead ends (issue 21)', () => {
 
   test('a correction marked corrected changes the service\'s record, keeps the old value in its history, and tells the person what changed', async () => {
     const db = server.database.db;
-    const citizen = await signIn(server.app, 'citizen');
-    const practitioner = await signIn(server.app, 'practitioner');
+    const citizen = await signedIn('citizen');
+    const practitioner = await signedIn('practitioner');
     const record = (await sql<{ id: number; fields: Record<string, string> }>`
       select s.id, s.fields from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
       where l.person_id = ${citizenId} and l.superseded_at is null and o.id = ${practitionerOrg} order by s.id limit 1`.execute(db)).rows[0]!;
@@ -345,7 +352,7 @@ describe('everyday work without dead ends (issue 21)', () => {
 
   test('the person\'s download holds about me, plans, referrals, messages and budget too, through the access decision', async () => {
     const db = server.database.db;
-    const citizen = await signIn(server.app, 'citizen');
+    const citizen = await signedIn('citizen');
     assert.equal((await post(citizen, '/my-record/about-me', { what_matters: 'My allotment and my neighbours', how_to_support: 'Call after ten' }, '/my-record/about-me')).statusCode, 302);
     assert.equal((await post(citizen, '/my-record/messages', { body: 'Please send letters in large print' }, '/my-record/messages')).statusCode, 302);
     const data = (await get(citizen, '/my-record/download.json')).json();
@@ -374,9 +381,37 @@ describe('everyday work without dead ends (issue 21)', () => {
     await db.insertInto('about_me_versions').values({ person_id: pair.person_id, what_matters: 'Football on Saturdays', how_to_support: '', written_by: 'seed', written_by_role: 'citizen' }).execute();
     const { createAccount } = await import('../src/auth/accounts.ts');
     await createAccount(db, { username: 'proxy-download', displayName: 'Parent', role: 'citizen', password: 'a long parent passphrase', personId: pair.proxy_person_id });
-    const cookie = await signIn(server.app, 'proxy-download', 'a long parent passphrase');
+    const cookie = await signedIn('proxy-download', 'a long parent passphrase');
     const data = (await get(cookie, `/my-record/download.json?for=${pair.person_id}`)).json();
     assert.deepEqual([data.aboutMe, data.plans, data.personalBudgets, data.messages], [[], [], [], []]);
     assert.ok(!JSON.stringify(data).includes('Football on Saturdays'));
+  });
+
+  test('the privacy officer sees what was viewed during each emergency access, and the reviews already done', async () => {
+    const db = server.database.db;
+    const practitioner = await signedIn('practitioner');
+    const target = await stranger(5);
+    assert.equal((await post(practitioner, `/people/${target.id}/break-glass`, { reason: 'Found wandering, confused, need his medication list' }, '/search')).statusCode, 302);
+    let shown = '';
+    for (let i = 0; i < 2; i++) shown = (await get(practitioner, `/people/${target.id}`)).body;
+    const privacy = await signedIn('privacy');
+    const list = await get(privacy, '/privacy');
+    const card = textOf(list.body.slice(list.body.indexOf(`${target.given_name} ${target.family_name}`)));
+    const during = card.slice(0, card.indexOf('Was it appropriate?'));
+    assert.match(during, /Opened the person page 2 times/);
+    assert.match(during, /basic details \(name, date of birth, address\)/);
+    const shownHealth = shown.includes('<h2 class="govuk-heading-m">Health (GP, hospital');
+    if (shownHealth) assert.match(during, /health/); else assert.doesNotMatch(during, /\bhealth\b/);
+    const grant = await db.selectFrom('break_glass_grants').select('id').where('person_id', '=', target.id).executeTakeFirstOrThrow();
+    const reviewed = await post(privacy, `/privacy/break-glass/${grant.id}`, { outcome: 'appropriate', note: 'Confirmed with the ward' }, '/directory');
+    assert.equal(reviewed.statusCode, 302);
+    const after = await get(privacy, String(reviewed.headers.location));
+    assert.match(banner(after.body), /Your review has been recorded/);
+    const completed = textOf(after.body.slice(after.body.indexOf('Completed reviews')));
+    assert.ok(after.body.indexOf('Completed reviews') > 0, 'completed reviews are listed');
+    assert.ok(completed.includes(`${target.given_name} ${target.family_name}`));
+    assert.match(completed, /Appropriate/);
+    assert.match(completed, /Confirmed with the ward/);
+    assert.match(completed, /Found wandering, confused, need his medication list/);
   });
 });

@@ -6,6 +6,7 @@ import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
 import { RefusedInput } from '../platform/refused.ts';
+import { categories, categoryPlainWords, type Category } from './categories.ts';
 
 export const BREAK_GLASS_MINUTES = 60;
 
@@ -49,6 +50,84 @@ export async function breakGlassReviewList(db: Kysely<Database>, includeReviewed
   return rows.map((r) => ({
     id: Number(r.id), at: r.started_at, expiresAt: r.expires_at, practitioner: r.display_name, organisation: r.organisation,
     personId: r.person_id, personName: `${r.given_name} ${r.family_name}`, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note,
+  }));
+}
+
+/** What a practitioner did with an emergency access while it lasted, from the audit log. */
+export interface EmergencyUse {
+  /** Each surface that records what it showed, and how many times it was opened: "the person page", 2. */
+  surfaces: Array<{ surface: string; times: number }>;
+  /** Every kind of information shown, in plain words, each once. */
+  shown: string[];
+  /** Kinds of information read on surfaces that do not record what they showed (everything they could see). */
+  readElsewhere: string[];
+  exports: number;
+  changes: number;
+  refused: number;
+}
+
+/** For each grant: the audit events of its practitioner about its person between its start and end. */
+export async function emergencyUses(db: Kysely<Database>, grantIds: readonly number[]): Promise<Map<number, EmergencyUse>> {
+  const result = new Map<number, EmergencyUse>();
+  if (grantIds.length === 0) return result;
+  const rows = await db.selectFrom('break_glass_grants as g')
+    .innerJoin('audit_events as a', (j) => j.onRef('a.actor_user_id', '=', 'g.user_id').onRef('a.person_id', '=', 'g.person_id')
+      .onRef('a.at', '>=', 'g.started_at').onRef('a.at', '<=', 'g.expires_at'))
+    .select(['g.id as grant_id', 'a.seq', 'a.action', 'a.category', 'a.decision', 'a.reason'])
+    .where('g.id', 'in', [...grantIds]).where('a.action', '<>', 'break_glass').orderBy('a.seq').execute();
+  for (const id of grantIds) result.set(id, { surfaces: [], shown: [], readElsewhere: [], exports: 0, changes: 0, refused: 0 });
+  const byGrant = new Map<number, typeof rows>();
+  for (const row of rows) byGrant.set(Number(row.grant_id), [...(byGrant.get(Number(row.grant_id)) ?? []), row]);
+  for (const [id, events] of byGrant) {
+    const use = result.get(id)!;
+    const shown = new Set<Category>();
+    const readElsewhere = new Set<Category>();
+    const surfaceTimes = new Map<string, number>();
+    // A visit starts with a decision on basic details (every page decides them first); a surface
+    // that records what it showed follows its decision with "disclose" events naming itself.
+    let visit: { reads: Category[]; surface: string | null } | null = null;
+    const close = () => {
+      if (visit?.surface) surfaceTimes.set(visit.surface, (surfaceTimes.get(visit.surface) ?? 0) + 1);
+      else for (const c of visit?.reads ?? []) readElsewhere.add(c);
+      visit = null;
+    };
+    for (const e of events) {
+      const category = categories.includes(e.category as Category) ? (e.category as Category) : null;
+      if (e.action === 'read' && e.decision === 'allow') {
+        if (category === 'demographics' || visit === null) { close(); visit = { reads: [], surface: null }; }
+        if (category) visit!.reads.push(category);
+      } else if (e.action === 'disclose') {
+        visit ??= { reads: [], surface: null };
+        visit.surface ??= e.reason.replace(/^shown on /, '');
+        if (category) shown.add(category);
+      } else {
+        close();
+        if (e.decision === 'deny') use.refused += 1;
+        else if (e.action === 'export') use.exports += 1;
+        else if (e.action === 'write') use.changes += 1;
+      }
+    }
+    close();
+    use.surfaces = [...surfaceTimes].map(([surface, times]) => ({ surface, times }));
+    use.shown = categories.filter((c) => shown.has(c)).map((c) => categoryPlainWords[c]);
+    use.readElsewhere = categories.filter((c) => readElsewhere.has(c) && !shown.has(c)).map((c) => categoryPlainWords[c]);
+  }
+  return result;
+}
+
+/** Reviews already done, newest first: what was decided, by whom and when. */
+export async function completedBreakGlassReviews(db: Kysely<Database>, limit = 50): Promise<Array<BreakGlassForReview & { reviewer: string | null }>> {
+  const rows = await db.selectFrom('break_glass_grants as g')
+    .innerJoin('users as u', 'u.id', 'g.user_id')
+    .leftJoin('organisations as o', 'o.id', 'u.organisation_id')
+    .innerJoin('persons as p', 'p.id', 'g.person_id')
+    .leftJoin('users as r', 'r.id', 'g.reviewed_by')
+    .select(['g.id', 'g.started_at', 'g.expires_at', 'u.display_name', 'o.name as organisation', 'g.person_id', 'p.given_name', 'p.family_name', 'g.reason', 'g.reviewed_at',
+      'g.review_outcome', 'g.review_note', 'r.display_name as reviewer'])
+    .where('g.reviewed_at', 'is not', null).orderBy('g.reviewed_at', 'desc').orderBy('g.id', 'desc').limit(limit).execute();
+  return rows.map((r) => ({
+    id: Number(r.id), at: r.started_at, expiresAt: r.expires_at, practitioner: r.display_name, organisation: r.organisation,
+    personId: r.person_id, personName: `${r.given_name} ${r.family_name}`, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note, reviewer: r.reviewer,
   }));
 }
 

@@ -10,7 +10,7 @@ import type { SignedInUser } from '../auth/accounts.ts';
 import { categoryLabels } from './categories.ts';
 import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, recordDirective, withdrawDirective } from './directives.ts';
 import { personExport, toFhirBundle } from './export.ts';
-import { breakGlassReviewList, reviewBreakGlass } from './break-glass.ts';
+import { breakGlassReviewList, completedBreakGlassReviews, emergencyUses, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
 import { agenciesHolding, heldFieldLabel, heldFieldValue, personSummary } from '../people/record.ts';
 import { answerCorrection, correctableFields, CorrectionInputError } from './corrections.ts';
@@ -234,9 +234,13 @@ export function registerConsentRoutes(app: FastifyInstance): void {
 
   app.get('/privacy', async (request, reply) => {
     const user = requireRole(request, 'privacy_officer');
-    const grants = await breakGlassReviewList(db);
-    await appendAudit(db, ...grants.map((g) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: g.personId, category: 'demographics', purpose: 'safeguarding', decision: 'allow' as const, reason: 'privacy officer reviewing emergency access' })));
-    return reply.view('privacy-review.njk', viewContext(request, reply, { title: 'Emergency access to review', grants, success: successFrom(request, privacyDone) }));
+    const [grants, completed] = await Promise.all([breakGlassReviewList(db), completedBreakGlassReviews(db)]);
+    const uses = await emergencyUses(db, grants.map((g) => g.id));
+    // Names on the list, and what was looked at during each emergency access, are reads about each person.
+    await appendAudit(db, ...[...grants, ...completed].map((g) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: g.personId, category: 'demographics', purpose: 'safeguarding', decision: 'allow' as const, reason: 'privacy officer reviewing emergency access' })));
+    return reply.view('privacy-review.njk', viewContext(request, reply, {
+      title: 'Emergency access to review', grants: grants.map((g) => ({ ...g, use: uses.get(g.id) })), completed, success: successFrom(request, privacyDone),
+    }));
   });
 
   app.post('/privacy/break-glass/:id', async (request, reply) => {
