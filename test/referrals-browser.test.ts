@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, DEMO_PASSWORD, type TestServer } from './support/server.ts';
 import { browserAvailable, closePage, launchBrowser, openPage, seriousAccessibilityProblems, signInAs } from './support/browser.ts';
+import { ukDate } from '../src/referrals/working-days.ts';
 
 describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
@@ -49,7 +50,7 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
     await referrer.getByRole('button', { name: 'Send referral' }).click();
     await referrer.waitForLoadState('load');
     const referralUrl = referrer.url();
-    assert.match(referralUrl, /\/referrals\/ref-[0-9a-f]+$/);
+    assert.match(referralUrl, /\/referrals\/ref-[0-9a-f]+\?done=send$/);
     assert.ok(await referrer.getByText('Sent', { exact: true }).first().isVisible());
     await accessible(referrer, 'the sent referral');
     await referrer.goto(`${server.url}/referrals/sent`);
@@ -70,7 +71,12 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
     await receiver.getByRole('button', { name: 'Accept' }).click();
     await receiver.waitForLoadState('load');
     assert.ok(await receiver.getByText('Accepted', { exact: true }).first().isVisible());
-    // First contact, then the outcome: the loop closes.
+    // First contact (its day and how), then the outcome: the loop closes.
+    const today = ukDate(new Date());
+    await receiver.getByLabel('Day').fill(String(Number(today.slice(8, 10))));
+    await receiver.getByLabel('Month').fill(String(Number(today.slice(5, 7))));
+    await receiver.getByLabel('Year').fill(today.slice(0, 4));
+    await receiver.getByLabel('Visit in person').check();
     await receiver.getByRole('button', { name: 'Record first contact' }).click();
     await receiver.waitForLoadState('load');
     await receiver.getByLabel('Outcome, for the referrer and the person (optional)').fill('Rehoused with support; referral closed.');

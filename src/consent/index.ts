@@ -14,7 +14,7 @@ export {
 export type { CategoryDecision, Scope } from './policy.ts';
 export {
   addPractitionerToNetwork, endRelationship, joinNetworkByAgreement, endRelationshipsOfOrganisation, joinNetworkOnce, makeLeadPractitioner, mayExtendNetwork,
-  openRelationship, RelationshipRefused, seedRelationships, type OpenRelationship, type RelationshipGround, type SeededRelationship,
+  openRelationship, referralRelationshipsToOrganisation, RelationshipRefused, seedRelationships, type OpenRelationship, type RelationshipGround, type SeededRelationship,
 } from './relationships.ts';
 export {
   DirectiveInputError, parseDirectiveForm, recordDirective, seedDirectives, withdrawDirective, type NewDirective, type OnBehalf, type SeededDirective,

@@ -16,7 +16,7 @@ type Trx = Transaction<Database> | Kysely<Database>;
 
 /** Why a relationship exists, in the words shown to the person on their network page. */
 export type RelationshipGround =
-  /** A referral was sent to this service: the receiving team, while the referral is open. */
+  /** A referral was sent to this service: the receiving organisation, while the referral is open. */
   | { kind: 'referral'; serviceName: string }
   /** Someone already in the person's network added a named practitioner (or their organisation joined a plan). */
   | { kind: 'network'; roleLabel: string; reason: string }
@@ -167,6 +167,20 @@ export async function endRelationshipsOfOrganisation(trx: Trx, personId: string,
   if (rows.length > 0) {
     await appendAudit(trx, { actorUserId: null, actorRole: null, actorOrganisationId: organisationId, action: 'write', personId, category: null, purpose: 'care_coordination', decision: 'success', reason: `relationship of care ended: ${reason}`.slice(0, 300) });
   }
+  return rows.length;
+}
+
+/**
+ * Referral relationships belong to the receiving organisation, which receives the referral in its
+ * inbox and may act on it with any of its practitioners (referrals/referrals.ts insertReferral).
+ * Those opened for one team before that (migration 0042) are widened while their referral is
+ * open; ended ones are history and stay as they were. A schema change, not a user's act: like
+ * seeding, nothing is audited per person, and the rows themselves show the widening (team_id null).
+ */
+export async function referralRelationshipsToOrganisation(db: Kysely<Database>): Promise<number> {
+  const rows = await db.updateTable('care_relationships').set({ team_id: null })
+    .where('kind', '=', 'referral').where('practitioner_id', 'is', null).where('team_id', 'is not', null).where('ended_at', 'is', null)
+    .returning('id').execute();
   return rows.length;
 }
 

@@ -726,7 +726,7 @@ const task: ResourceDef = {
   interactions: ['read', 'vread', 'search-type', 'update'],
   writes: {
     create: 'A Task is made when a referral is sent (POST ServiceRequest).',
-    update: 'Moves the referral through the closed loop: status received, accepted, rejected, in-progress, completed or cancelled (statusReason.text says why), and owner assigns a Practitioner.',
+    update: 'Moves the referral through the closed loop: status received, accepted, rejected (declined with statusReason.text, not handed on), in-progress (first contact: executionPeriod.start its day, extension urn:joinery:extension:first-contact-method how: phone, visit, letter, video or other), completed or cancelled (statusReason.text says why), and owner assigns a Practitioner.',
   },
   toFhir(r) {
     return compact({

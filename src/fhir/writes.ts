@@ -10,7 +10,8 @@ import { decideRecordAccess, openRelationship } from '../consent/index.ts';
 import { isCategory, type Category } from '../consent/index.ts';
 import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '../linkage/index.ts';
 import { applyReferralAction, ReferralInputError, sendReferral } from '../referrals/referrals.ts';
-import type { ReferralAction } from '../referrals/state.ts';
+import { isContactMethod, type ReferralAction } from '../referrals/state.ts';
+import { ukDate } from '../referrals/working-days.ts';
 import { isValidNhsNumber } from '../people/nhs-number.ts';
 import { fieldsFromPatient } from '../interop/import.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
@@ -19,6 +20,8 @@ import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from './resources.ts';
 import { referenceId } from './params.ts';
 
 export const SHARED_CATEGORY_EXTENSION = 'urn:joinery:extension:shared-category';
+/** On a Task moved to in-progress: how the first contact was made (phone, visit, letter, video, other); executionPeriod.start is its day. */
+export const CONTACT_METHOD_EXTENSION = 'urn:joinery:extension:first-contact-method';
 
 export interface WriteResult { type: string; id: string; created: boolean }
 
@@ -187,7 +190,19 @@ export async function updateTask(ctx: FhirContext, db: Kysely<Database>, id: str
     const kind = taskActions[resource.status];
     if (!kind) throw new FhirError(422, 'business-rule', `a referral cannot be moved to ${resource.status}`);
     const why = resource.statusReason?.text?.trim() ?? '';
-    actions.push(kind === 'decline' ? { kind, reason: why, onwardServiceId: null } : kind === 'cancel' ? { kind, reason: why || 'cancelled by the requester' } : kind === 'complete' ? { kind, note: why || undefined } : { kind } as ReferralAction);
+    if (kind === 'start') {
+      // First contact, as on the page: its day (executionPeriod.start) and how it was made.
+      const start = resource.executionPeriod?.start ?? '';
+      if (!/^\d{4}-\d{2}-\d{2}/.test(start)) throw invalid('Task.executionPeriod.start must give the day of first contact');
+      const method = resource.extension?.find((e) => e.url === CONTACT_METHOD_EXTENSION)?.valueCode;
+      if (!isContactMethod(method)) throw invalid(`a Task moved to in-progress needs the extension ${CONTACT_METHOD_EXTENSION} saying how the first contact was made: phone, visit, letter, video or other`);
+      actions.push({ kind, contact: { on: start.length > 10 ? ukDate(new Date(start)) : start.slice(0, 10), method } });
+    } else {
+      // A rejected Task is declined with its reason and not handed on: FHIR names no onward service.
+      actions.push(kind === 'decline' ? { kind, reason: why, onwardServiceId: null, notHandedOn: true } : kind === 'cancel' ? { kind, reason: why || 'cancelled by the requester' } : kind === 'complete' ? { kind, note: why || undefined }
+        // Accepting someone outside the service's criteria: statusReason.text says why.
+        : kind === 'accept' ? { kind, eligibilityNote: why || undefined } : { kind } as ReferralAction);
+    }
   }
   if (actions.length === 0) return { type: 'Task', id, created: false };
   try {

@@ -7,6 +7,7 @@ import type { DemoAccountInfo } from '../auth/routes.ts';
 import { insertReferral, serviceFor } from './referrals.ts';
 import { endRelationshipsOfOrganisation, seedDirectives } from '../consent/index.ts';
 import { onReferralChange } from './pathways.ts';
+import { formatDay, ukDate } from './working-days.ts';
 
 const DAY = 86_400_000;
 
@@ -62,7 +63,7 @@ export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string,
       const sentAt = new Date(now - 70 * DAY);
       await insertReferral(trx, { ...base, id: 'ref-demo-citizen-2', service: charityService, reason: 'Very isolated since moving; would like someone to visit.', personWords: 'It would be nice to have someone to talk to.', urgency: 'routine', categories: ['demographics', 'social_care'], now: sentAt });
       const steps: Array<[string, 'received' | 'accepted' | 'in_progress' | 'completed', number, string | null]> = [
-        ['acknowledge', 'received', 69, null], ['accept', 'accepted', 68, null], ['start', 'in_progress', 60, null], ['complete', 'completed', 10, 'Weekly visits arranged; now part of a local lunch club.'],
+        ['acknowledge', 'received', 69, null], ['accept', 'accepted', 68, null], ['start', 'in_progress', 60, `Visit in person on ${formatDay(ukDate(new Date(now - 60 * DAY)))}`], ['complete', 'completed', 10, 'Weekly visits arranged; now part of a local lunch club.'],
       ];
       let previous = 'sent';
       for (const [action, status, daysAgo, note] of steps) {
@@ -70,7 +71,7 @@ export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string,
         await trx.insertInto('referral_events').values({ referral_id: 'ref-demo-citizen-2', at, action, from_status: previous, to_status: status, by_user_id: null, by_role: 'practitioner', by_organisation_id: charityService.organisation_id, by_label: charityService.organisation, note }).execute();
         previous = status;
       }
-      await trx.updateTable('referrals').set({ status: 'completed', acknowledged_at: new Date(now - 69 * DAY), accepted_at: new Date(now - 68 * DAY), first_contact_at: new Date(now - 60 * DAY), closed_at: new Date(now - 10 * DAY) }).where('id', '=', 'ref-demo-citizen-2').execute();
+      await trx.updateTable('referrals').set({ status: 'completed', acknowledged_at: new Date(now - 69 * DAY), accepted_at: new Date(now - 68 * DAY), first_contact_at: new Date(now - 60 * DAY), first_contact_on: ukDate(new Date(now - 60 * DAY)), first_contact_method: 'visit', closed_at: new Date(now - 10 * DAY) }).where('id', '=', 'ref-demo-citizen-2').execute();
       await endRelationshipsOfOrganisation(trx, citizenId, charityService.organisation_id, 'referral', new Date(now - 10 * DAY), 'referral completed');
       await onReferralChange(trx, { journeyId: null, stepCode: null, referralId: 'ref-demo-citizen-2' }, 'complete', null, new Date(now - 10 * DAY));
     }

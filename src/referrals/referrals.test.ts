@@ -10,6 +10,7 @@ import type { SignedInUser } from '../auth/accounts.ts';
 import { applyReferralAction, bulkReferralAction, ReferralInputError, sendReferral } from './referrals.ts';
 import { startJourney, journeysOf, pathwayFlow } from './pathways.ts';
 import { listReferrals, waitingLists } from './queries.ts';
+import { ukDate } from './working-days.ts';
 
 for (const target of await testDatabaseTargets()) {
   describe(`referrals on ${target.kind}`, () => {
@@ -58,7 +59,8 @@ for (const target of await testDatabaseTargets()) {
         assert.deepEqual(step, { referral_id: onward.id, status: 'waiting' });
 
         const onwardReceiver: SignedInUser = { ...receiver, id: 'u-onward', organisationId: onward.organisation_id, practitionerId: null, teamId: onward.team_id };
-        for (const kind of ['acknowledge', 'accept', 'start'] as const) await applyReferralAction(db, onwardReceiver, onward.id, { kind });
+        for (const kind of ['acknowledge', 'accept'] as const) await applyReferralAction(db, onwardReceiver, onward.id, { kind });
+        await applyReferralAction(db, onwardReceiver, onward.id, { kind: 'start', contact: { on: ukDate(new Date()), method: 'phone' } });
         await applyReferralAction(db, onwardReceiver, onward.id, { kind: 'complete', note: 'done' });
         const journey = (await journeysOf(db, pair.person_id)).find((j) => j.id === journeyId)!;
         assert.equal(journey.steps.find((s) => s.code === 'coordinator')!.status, 'done');

@@ -1,14 +1,17 @@
 // Sending referrals and moving them through their life. Every change is one transaction: the
-// referral row, its history event, the receiving team's relationship with the person, any
-// onward referral, the pathway step it serves, and the audit record.
+// referral row, its history event, the receiving organisation's relationship with the person,
+// any onward referral, the pathway step it serves, and the audit record. Who may act on a
+// referral is who may see the person: the receiving side acts only while the one access
+// decision lets it see them.
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
 import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, mayExtendNetwork, openRelationship, recordDirective, type Category } from '../consent/index.ts';
-import { addWorkingDays, ukDate } from './working-days.ts';
-import { isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
+import { addWorkingDays, formatDay, middayUk, ukDate } from './working-days.ts';
+import { contactMethodLabels, isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
+import { eligibilityProblem, personFacts, serviceCriteria } from './eligibility.ts';
 import { onReferralChange } from './pathways.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -117,11 +120,17 @@ export interface InsertReferral {
   now: Date;
 }
 
-/** The referral row, its first event, and the receiving team's relationship with the person. */
+/**
+ * The referral row, its first event, and the receiving organisation's relationship with the
+ * person. The relationship is the organisation's, not only the team's that runs the service: the
+ * organisation receives the referral in its inbox, any of its practitioners may triage, assign or
+ * act on it, and what the person agreed to share is recorded for the organisation. A team-only
+ * relationship left the rest of the organisation acting on referrals about people it could not see.
+ */
 export async function insertReferral(trx: Transaction<Database>, r: InsertReferral): Promise<void> {
   const sentDay = ukDate(r.now);
   const relationshipId = await openRelationship(trx, {
-    personId: r.personId, organisationId: r.service.organisation_id, teamId: r.service.team_id, practitionerId: null,
+    personId: r.personId, organisationId: r.service.organisation_id, teamId: null, practitionerId: null,
     ground: { kind: 'referral', serviceName: r.service.name }, recordedBy: r.by, startedAt: r.now,
   });
   await trx.insertInto('referrals').values({
@@ -157,6 +166,10 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
   if (access.breakGlass && !(await mayExtendNetwork(db, actor, input.personId))) throw new ReferralInputError('person', 'Emergency access lets you see this record, not refer the person: ask someone involved in their care to refer', 403);
   const service = await serviceFor(db, input.serviceId);
   if (!service) throw new ReferralInputError('service', 'Choose a service from the directory');
+  // Who the service is for: an 85-year-old is not referred to a primary school's attendance support.
+  const criteria = await serviceCriteria(db, service.id);
+  const problem = criteria ? await eligibilityProblem(db, criteria, await personFacts(db, input.personId, now)) : null;
+  if (problem) throw new ReferralInputError('service', `${problem}. Choose a service they can use`);
   let sharingBasis: InsertReferral['sharingBasis'] = 'consent';
   if (input.consent === 'not_given') {
     if (!(await hasLawfulBasis(db, input.personId, now))) {
@@ -201,6 +214,7 @@ export interface ReferralRow {
   id: string; person_id: string; status: ReferralStatus; service_id: string; organisation_id: string; team_id: string;
   from_organisation_id: string; relationship_id: number | null; shared_categories: string[]; sharing_basis: 'consent' | 'lawful_basis' | 'identification';
   onward_consent: boolean; reason: string; person_words: string | null; urgency: Urgency; journey_id: number | null; step_code: string | null;
+  sent_at: Date;
 }
 
 /** How the actor stands to this referral: receiver, referrer and/or the person themself. */
@@ -214,17 +228,29 @@ export function partiesOf(user: SignedInUser, r: Pick<ReferralRow, 'organisation
   return parties;
 }
 
+/** Which of the actor's parts in a referral an action is taken in: the receiver's, unless cancelling. */
+function partyFor(parties: Party[], action: ReferralAction): Party | undefined {
+  return action.kind === 'cancel' ? parties[0] : parties.includes('receiver') ? 'receiver' : parties[0];
+}
+
 export interface ActionOutcome { status: ReferralStatus; onwardReferralId: string | null }
 
 /** Applies one action to a referral, refusing anything the state machine does not allow. */
 export async function applyReferralAction(db: Kysely<Database>, actor: SignedInUser, referralId: string, action: ReferralAction, now: Date = new Date()): Promise<ActionOutcome> {
   const byLabel = await actorLabel(db, actor);
+  // The receiving side acts only on people it may see: the same decision that shows the name,
+  // taken (and audited, allow or deny) before the change, so a refusal is on the record too.
+  // Asked of steps the referral could take at all: a closed one says so, whoever asks.
+  const head = await db.selectFrom('referrals').select(['person_id', 'organisation_id', 'from_organisation_id', 'status', 'service_id']).where('id', '=', referralId).executeTakeFirst();
+  if (head && partyFor(partiesOf(actor, head), action) === 'receiver' && transition({ status: head.status, serviceId: head.service_id }, action, 'receiver').ok) {
+    const access = await decideRecordAccess(db, { actor, personId: head.person_id, categories: ['demographics'], purpose: 'care_coordination', action: 'write' }, now);
+    if (access.byCategory.demographics.scope === 'none') throw new ReferralInputError('referral', `You cannot act on this referral: ${access.reason}`, 403);
+  }
   return db.transaction().execute(async (trx) => {
     const r = await trx.selectFrom('referrals').selectAll().where('id', '=', referralId).forUpdate().executeTakeFirst() as ReferralRow | undefined;
     if (!r) throw new ReferralInputError('referral', 'There is no such referral', 404);
-    const parties = partiesOf(actor, r);
-    if (parties.length === 0) throw new ReferralInputError('referral', 'This referral is not to or from your organisation', 403);
-    const party: Party = action.kind === 'cancel' ? parties[0]! : parties.includes('receiver') ? 'receiver' : parties[0]!;
+    const party = partyFor(partiesOf(actor, r), action);
+    if (!party) throw new ReferralInputError('referral', 'This referral is not to or from your organisation', 403);
     const result = transition({ status: r.status, serviceId: r.service_id }, action, party);
     if (!result.ok) throw new ReferralInputError(result.field ?? 'action', result.error, result.field ? 400 : 409);
 
@@ -232,8 +258,28 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     let onwardId: string | null = null;
     const set: Record<string, unknown> = { status: result.status };
     if (action.kind === 'acknowledge') set.acknowledged_at = now;
-    if (action.kind === 'accept') set.accepted_at = now;
-    if (action.kind === 'start') set.first_contact_at = now;
+    if (action.kind === 'accept') {
+      // Accepting someone outside who the service is for is a decision to explain, not a slip.
+      const criteria = await serviceCriteria(trx, r.service_id);
+      const problem = criteria ? await eligibilityProblem(trx, criteria, await personFacts(trx, r.person_id, now)) : null;
+      const why = action.eligibilityNote?.trim() ?? '';
+      if (problem && !why) throw new ReferralInputError('eligibility_note', `${problem}. Say why you are accepting them`);
+      if (problem) note = `Accepted outside the service's criteria (${problem}): ${why}`;
+      set.accepted_at = now;
+    }
+    let stepAt = now;
+    if (action.kind === 'start') {
+      const today = ukDate(now);
+      const sentOn = ukDate(new Date(r.sent_at));
+      if (action.contact.on > today) throw new ReferralInputError('contact', 'The date of first contact must be today or in the past');
+      if (action.contact.on < sentOn) throw new ReferralInputError('contact', `The date of first contact must be on or after the day the referral was sent (${formatDay(sentOn)})`);
+      // The clock stops on the day of contact: now if it was today, otherwise midday that day (never before sending).
+      stepAt = action.contact.on === today ? now : new Date(Math.max(new Date(r.sent_at).getTime(), middayUk(action.contact.on).getTime()));
+      set.first_contact_at = stepAt;
+      set.first_contact_on = action.contact.on;
+      set.first_contact_method = action.contact.method;
+      note = `${contactMethodLabels[action.contact.method]} on ${formatDay(action.contact.on)}`;
+    }
     if (action.kind === 'complete') note = action.note?.trim() || null;
     if (action.kind === 'cancel') note = action.reason.trim();
     if (action.kind === 'assign') {
@@ -242,9 +288,17 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
       set.assigned_practitioner_id = practitioner.id;
       note = `Assigned to ${practitioner.given_name} ${practitioner.family_name}`;
     }
-    if (action.kind === 'decline') {
+    if (action.kind === 'decline' && result.onwardServiceId === null) {
+      // Nowhere to hand it on to (the person said no, or no service could help): the reason is
+      // the referrer's and the person's to read, and the loop closes on it.
+      note = `${action.reason.trim()} Not handed on to another service.`;
+      set.decline_reason = action.reason.trim();
+    } else if (action.kind === 'decline') {
       const onward = await serviceFor(trx, result.onwardServiceId!);
       if (!onward) throw new ReferralInputError('onward', 'Choose a service from the directory to hand this referral on to');
+      const onwardCriteria = await serviceCriteria(trx, onward.id);
+      const onwardProblem = onwardCriteria ? await eligibilityProblem(trx, onwardCriteria, await personFacts(trx, r.person_id, now)) : null;
+      if (onwardProblem) throw new ReferralInputError('onward', `${onwardProblem}. Choose a service they can use, or choose not to hand it on`);
       onwardId = newReferralId();
       note = `${action.reason.trim()} Handed on to ${onward.name} (${onward.organisation}).`;
       set.decline_reason = action.reason.trim();
@@ -278,10 +332,11 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     if (result.closes && r.relationship_id !== null) {
       await endRelationship(trx, actor, { relationshipId: r.relationship_id, reason: `relationship of care ended: referral ${result.status}`, at: now });
     }
-    await onReferralChange(trx, { journeyId: r.journey_id, stepCode: r.step_code, referralId: r.id }, action.kind, onwardId, now);
+    await onReferralChange(trx, { journeyId: r.journey_id, stepCode: r.step_code, referralId: r.id }, action.kind, onwardId, stepAt);
     await appendAudit(trx, {
       actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId: r.person_id,
-      category: 'social_care', purpose: 'care_coordination', decision: 'success', reason: `referral ${action.kind === 'decline' ? 'declined and handed on' : action.kind}`,
+      category: 'social_care', purpose: 'care_coordination', decision: 'success',
+      reason: `referral ${action.kind === 'decline' ? (onwardId ? 'declined and handed on' : 'declined, not handed on') : action.kind}`,
     });
     return { status: result.status, onwardReferralId: onwardId };
   });

@@ -1,20 +1,32 @@
-// Referral and pathway pages: send a referral from a person's record, each organisation's
-// inbox (filters, bulk acknowledge and assign) and sent list, one referral with its history and
-// actions, the person's own "My referrals", pathways on a person's record and the flow for managers.
+// Referral and pathway pages: send a referral from a person's record (services grouped by
+// organisation, narrowed by need, only those the person fits) or from a directory service page
+// (choose the person among people you work with), each organisation's inbox (filters, bulk
+// acknowledge and assign) and sent list, one referral with its history and actions (each
+// confirmed in a banner), the person's own "My referrals", pathways on a person's record and the
+// flow for managers. Routes parse; the use cases in referrals.ts decide access and eligibility.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { decideRecordAccess } from '../consent/index.ts';
+import { dateInputItems, dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
+import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
+import { decideRecordAccess, decideRecordAccessForMany } from '../consent/index.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categories, categoryLabels, type Category } from '../consent/index.ts';
 import { horizontalBarChart } from '../web/charts.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
+import { parsePersonQuery, SearchQueryError } from '../records/search-query.ts';
+import { searchPeople } from '../records/search.ts';
+import { NEED_GROUPS, NEED_TERMS } from '../directory/taxonomy.ts';
 import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral } from './referrals.ts';
 import { listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
-import { actionLabels, availableActions, isReferralStatus, isUrgency, statusLabels, urgencies, type ActionKind, type ReferralAction, type ReferralStatus } from './state.ts';
+import {
+  availableActions, contactMethodLabels, isOpen, contactMethods, historyLabel, isContactMethod, isReferralStatus, isUrgency, statusLabels, urgencies,
+  type ActionKind, type ReferralAction, type ReferralStatus,
+} from './state.ts';
+import { agesText, eligibilityProblem, fits, personFacts, serviceCriteria, type PersonFacts } from './eligibility.ts';
 import { journeysOf, listPathways, pathwayFlow, protectFlow, startJourney } from './pathways.ts';
-import { ukDate } from './working-days.ts';
+import { formatDay, ukDate } from './working-days.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -44,9 +56,12 @@ async function visibleNames(db: Kysely<Database>, user: SignedInUser, personIds:
   return visible;
 }
 
+/** A list's rows as shown: a name only where the access decision allows it, and why not where it does not. */
 function present(rows: ReferralListRow[], visible: Set<string>) {
   return rows.map((r) => ({
-    ...r, name: visible.has(r.personId) ? `${r.givenName} ${r.familyName}` : 'Name withheld', nameVisible: visible.has(r.personId),
+    ...r, nameVisible: visible.has(r.personId),
+    // Access follows the referral: once it has closed, the receiving side no longer sees who it was about.
+    name: visible.has(r.personId) ? `${r.givenName} ${r.familyName}` : isOpen(r.status) ? 'Name withheld' : 'Name not shown: referral closed',
     givenName: undefined, familyName: undefined, birthDate: visible.has(r.personId) ? r.birthDate : null,
     statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
   }));
@@ -71,10 +86,66 @@ const option = (value: string, text: string, selected: string) => ({ value, text
 
 async function allServicesWithWaits(db: Kysely<Database>) {
   const services = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
-    .select(['s.id', 's.name', 'o.name as organisation', 's.acknowledge_within_days', 's.first_contact_within_days'])
+    .select(['s.id', 's.name', 'o.name as organisation', 's.acknowledge_within_days', 's.first_contact_within_days', 's.needs', 's.min_age', 's.max_age', 's.locality_ids'])
     .orderBy('o.name').orderBy('s.name').execute();
   const waits = await waitingLists(db, services.map((s) => s.id));
   return services.map((s) => ({ ...s, wait: waits.get(s.id)! }));
+}
+type ServiceWithWait = Awaited<ReturnType<typeof allServicesWithWaits>>[number];
+
+/** The need codes a filter value stands for: a group's terms, one term, or null for any need. */
+function needCodes(need: string): Set<string> | null {
+  if (NEED_GROUPS.some((g) => g.code === need)) return new Set(NEED_TERMS.filter((t) => t.group === need).map((t) => t.code));
+  if (NEED_TERMS.some((t) => t.code === need)) return new Set([need]);
+  return null;
+}
+
+function needItems(selected: string) {
+  const items = [{ value: '', text: 'Any need', selected: selected === '' }];
+  for (const group of NEED_GROUPS) {
+    items.push({ value: group.code, text: `${group.name}: all`, selected: selected === group.code });
+    for (const term of NEED_TERMS.filter((t) => t.group === group.code)) items.push({ value: term.code, text: `${group.name}: ${term.name}`, selected: selected === term.code });
+  }
+  return items;
+}
+
+/**
+ * The services a person can be referred to, as <optgroup>s by organisation: only those meeting
+ * the chosen need and that the person fits (age, area), and always the one already chosen.
+ */
+function serviceGroups(services: ServiceWithWait[], person: PersonFacts, chosen: string, need: Set<string> | null, exclude: string | null = null) {
+  const offered = services.filter((s) => s.id !== exclude && (s.id === chosen || ((!need || s.needs.some((n) => need.has(n))) && fits(s, person))));
+  const hiddenForFit = services.filter((s) => s.id !== exclude && s.id !== chosen && (!need || s.needs.some((n) => need.has(n))) && !fits(s, person)).length;
+  const groups: Array<{ label: string; items: Array<{ value: string; text: string; selected: boolean }> }> = [];
+  for (const s of offered) {
+    let group = groups[groups.length - 1];
+    if (!group || group.label !== s.organisation) groups.push(group = { label: s.organisation, items: [] });
+    const ages = agesText(s.min_age, s.max_age);
+    group.items.push({ value: s.id, text: `${s.name}${ages ? ` (${ages})` : ''}: ${waitText(s.wait)}`, selected: s.id === chosen });
+  }
+  return { groups, offered: offered.length, hiddenForFit };
+}
+
+/** Where an error on the referral page takes the reader: the first field of the form that failed. */
+const errorTargets: Record<string, string> = {
+  'start-contact': 'start-contact-day', 'start-method': 'start-method', 'accept-eligibility_note': 'accept-eligibility_note',
+  'decline-reason': 'decline-reason', 'decline-onward': 'decline-onward', 'cancel-reason': 'cancel-reason', 'assign-practitioner': 'assign-practitioner',
+};
+
+/** The confirmation after each step of a referral, for the success banner on the page it lands on. */
+function doneMessages(r: { service: string; organisation: string; acknowledge_due: string }, personName: string, assigned: string | null, onward: { service: string; organisation: string } | null): Record<string, SuccessMessage> {
+  return {
+    send: { heading: `Referral sent to ${r.service}`, text: `${r.organisation} must acknowledge it by ${formatDay(String(r.acknowledge_due).slice(0, 10))}. You and ${personName} will see every step.` },
+    acknowledge: { heading: 'Referral acknowledged', text: 'Accept it, or decline it saying why.' },
+    accept: { heading: 'Referral accepted', text: `Record the first contact when you have been in touch with ${personName}.` },
+    start: { heading: 'First contact recorded', text: 'The referrer and the person can see when and how.' },
+    complete: { heading: 'Referral completed', text: 'The referrer and the person can see the outcome.' },
+    decline: onward
+      ? { heading: 'Referral declined and handed on', text: `An onward referral has been sent to ${onward.service}, ${onward.organisation}.` }
+      : { heading: 'Referral declined', text: 'It was not handed on. The referrer and the person can see your reason.' },
+    cancel: { heading: 'Referral cancelled' },
+    assign: { heading: assigned ? `Referral assigned to ${assigned}` : 'Referral assigned' },
+  };
 }
 
 function waitText(w: { waiting: number; medianDaysToFirstContact: number | null; measuredOn: number }): string {
@@ -147,14 +218,22 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const person = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirst();
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const values = (extra.values ?? {}) as Body;
-    const services = await allServicesWithWaits(db);
-    const chosenService = first(values.service) || first((request.query as Query).service);
+    const query = request.query as Query;
+    const [services, facts] = await Promise.all([allServicesWithWaits(db), personFacts(db, personId)]);
+    const chosenService = first(values.service) || first(query.service);
+    const need = first(query.need);
+    const chosen = services.find((s) => s.id === chosenService);
+    const choice = serviceGroups(services, facts, chosenService, needCodes(need));
+    const chosenCriteria = chosen && !extra.error ? await serviceCriteria(db, chosen.id) : undefined;
     const journeys = await journeysOf(db, personId);
     const steps = journeys.filter((j) => j.status === 'active').flatMap((j) => j.steps.filter((s) => s.status === 'waiting' && !s.referralId).map((s) => ({ value: `${j.id}:${s.code}`, text: `${j.pathway}: ${s.name}` })));
     const chosenCats = new Set((Array.isArray(values.categories) ? values.categories : values.categories ? [values.categories] : ['demographics']).map(String));
     return reply.code(status).view('referrals-new.njk', viewContext(request, reply, {
       title: `${extra.error ? 'Error: ' : ''}Refer to a service`, personId, person: { name: `${person.given_name} ${person.family_name}` },
-      serviceItems: [{ value: '', text: 'Choose a service' }, ...services.map((s) => ({ value: s.id, text: `${s.name}, ${s.organisation} (${waitText(s.wait)})`, selected: s.id === chosenService }))],
+      serviceGroups: choice.groups, offered: choice.offered, hiddenForFit: choice.hiddenForFit, need, needItems: needItems(need), chosenService: chosen ? chosenService : '',
+      needName: need ? needItems(need).find((i) => i.selected && i.value)?.text ?? null : null,
+      // Chosen on a directory page for someone it is not for: said at once, not after typing the form.
+      chosenProblem: chosenCriteria ? await eligibilityProblem(db, chosenCriteria, facts) : null,
       categoryItems: categories.map((c: Category) => ({ value: c, text: categoryLabels[c], checked: chosenCats.has(c) })),
       stepItems: steps.length ? [{ value: '', text: 'Not part of a pathway' }, ...steps.map((s) => ({ ...s, selected: s.value === first(values.step) }))] : [],
       values, ...extra,
@@ -180,7 +259,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     try {
       const input = parseReferralForm(personId, body);
       const id = await sendReferral(db, user, input);
-      return reply.redirect(`/referrals/${id}`);
+      return reply.redirect(withDone(`/referrals/${id}`, 'send'));
     } catch (error) {
       if (error instanceof ReferralInputError) {
         if (error.status === 403) throw new HttpError(403, error.message);
@@ -189,6 +268,44 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       }
       throw error;
     }
+  });
+
+  // Refer from a directory service page: choose the person among people you work with, then the
+  // referral form opens with the service chosen. Only people the access decision lets the
+  // practitioner see are listed (their own network first, then anyone they find), each audited.
+  app.get('/referrals/new', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const query = request.query as Query;
+    const serviceId = first(query.service);
+    if (!ID.test(serviceId)) throw new HttpError(404, 'There is no such service in the directory.');
+    const service = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
+      .select(['s.id', 's.name', 's.min_age', 's.max_age', 's.locality_ids', 'o.name as organisation']).where('s.id', '=', serviceId).executeTakeFirst();
+    if (!service) throw new HttpError(404, 'There is no such service in the directory.');
+    const q = first(query.q).trim().slice(0, 200);
+    let error: string | null = null;
+    let people: Array<{ personId: string; name: string; birthDate: string | null }> = [];
+    if (q) {
+      try {
+        people = await searchPeople(db, user, parsePersonQuery(q), 20);
+      } catch (e) {
+        if (!(e instanceof SearchQueryError)) throw e;
+        error = e.message;
+      }
+    } else if (user.practitionerId) {
+      // The people whose network the practitioner is in, by name.
+      const mine = await db.selectFrom('care_relationships as r').innerJoin('persons as p', 'p.id', 'r.person_id')
+        .select(['p.id', 'p.given_name', 'p.family_name', 'p.birth_date']).where('r.practitioner_id', '=', user.practitionerId).where('r.ended_at', 'is', null)
+        .where(sql<boolean>`p.merged_into is null`).orderBy('p.family_name').orderBy('p.given_name').limit(20).execute();
+      const access = await decideRecordAccessForMany(db, { actor: user, personIds: mine.map((p) => p.id), categories: ['demographics'], purpose: 'care_coordination', action: 'list' });
+      people = mine.filter((p) => access.get(p.id)?.byCategory.demographics.scope !== 'none' && access.get(p.id)?.allowed)
+        .map((p) => ({ personId: p.id, name: `${p.given_name} ${p.family_name}`, birthDate: p.birth_date }));
+    }
+    const rows = await Promise.all([...new Map(people.map((p) => [p.personId, p])).values()].map(async (p) => ({
+      ...p, problem: await eligibilityProblem(db, service, await personFacts(db, p.personId)),
+    })));
+    return reply.code(error ? 400 : 200).view('referrals-choose-person.njk', viewContext(request, reply, {
+      title: `${error ? 'Error: ' : ''}Who are you referring to ${service.name}?`, service, ages: agesText(service.min_age, service.max_age), q, error, rows, searched: Boolean(q),
+    }));
   });
 
   async function loadReferralFor(user: SignedInUser, id: string) {
@@ -205,28 +322,66 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const nameVisible = access.byCategory.demographics.scope !== 'none';
     const person = nameVisible ? await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', r.person_id).executeTakeFirst() : undefined;
     const history = (await referralHistory(db, [r.id])).get(r.id) ?? [];
-    const actions = new Set<ActionKind>(parties.flatMap((p) => availableActions(r.status, p)));
+    const isReceiver = parties.includes('receiver');
+    // A receiving service that may not see the person may not act on the referral either (the
+    // use case refuses it too); the referrer and the person may still cancel.
+    const actingParties = parties.filter((p) => p !== 'receiver' || nameVisible);
+    const actions = new Set<ActionKind>(actingParties.flatMap((p) => availableActions(r.status, p)));
     const linked = [r.onward_referral_id, r.onward_from_id].filter((x): x is string => Boolean(x));
     const links = linked.length ? await db.selectFrom('referrals as x').innerJoin('services as s', 's.id', 'x.service_id').innerJoin('organisations as o', 'o.id', 'x.organisation_id')
       .select(['x.id', 'x.status', 's.name as service', 'o.name as organisation']).where('x.id', 'in', linked).execute() : [];
-    const isReceiver = parties.includes('receiver');
-    const [practitioners, services] = isReceiver && (actions.has('assign') || actions.has('decline')) ? await Promise.all([
+    const canAct = isReceiver && nameVisible;
+    const [practitioners, services] = canAct && (actions.has('assign') || actions.has('decline')) ? await Promise.all([
       db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'role']).where('organisation_id', '=', r.organisation_id).orderBy('family_name').execute(),
       allServicesWithWaits(db),
     ]) : [[], []];
+    const facts = canAct ? await personFacts(db, r.person_id) : null;
+    const criteria = canAct && actions.has('accept') ? await serviceCriteria(db, r.service_id) : undefined;
+    const values = (extra.values ?? {}) as Body;
+    const error = extra.error as { field: string; text: string; action: string } | undefined;
     const today = ukDate(new Date());
+    const chosenOnward = first(values.onward);
+    const onwardChoice = facts ? serviceGroups(services, facts, chosenOnward === 'none' ? '' : chosenOnward, null, r.service_id) : { groups: [] };
+    const handedOn = Boolean(r.onward_referral_id);
+    const detailsWithheld = !nameVisible && isReceiver && !parties.includes('referrer');
+    const firstContact = r.first_contact_on
+      ? `${formatDay(String(r.first_contact_on).slice(0, 10))}${r.first_contact_method ? `, ${contactMethodLabels[r.first_contact_method].toLowerCase()}` : ''}`
+      : r.first_contact_at ? formatDay(ukDate(new Date(r.first_contact_at))) : null;
+    const shared = (r.shared_categories ?? []).map((c) => categoryLabels[c as Category] ?? c);
+    const row = (key: string, text: string) => ({ key: { text: key }, value: { text } });
+    const summaryRows = [
+      row('Person', person ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${formatDay(String(person.birth_date).slice(0, 10))}` : ''}` : 'Name withheld'),
+      row('To', `${r.service}, ${r.organisation} (${r.team})`),
+      row('From', r.from_organisation),
+      row('Urgency', urgencyLabels[r.urgency]!),
+      // Without access, the receiving side sees neither who it is about nor what the referral says about them.
+      ...(detailsWithheld ? [] : [row('Reason', r.reason), row('In the person\'s words', r.person_words ?? 'Not given')]),
+      row('Shared with the service', shared.length ? shared.join(', ') : r.sharing_basis === 'lawful_basis' ? 'On a recorded lawful basis' : 'Name and contact details only, until the person agrees more'),
+      row('Acknowledge by', `${formatDay(String(r.acknowledge_due).slice(0, 10))}${r.acknowledged_at ? ` (acknowledged ${formatDay(ukDate(new Date(r.acknowledged_at)))})` : ''}`),
+      row('First contact by', `${formatDay(String(r.first_contact_due).slice(0, 10))}${firstContact ? ` (made ${firstContact})` : ''}`),
+      row('Assigned to', r.a_given ? `${r.a_given} ${r.a_family}` : 'Not assigned'),
+      row('Pathway', r.pathway ?? 'None'),
+    ];
     return reply.code(status).view('referrals-detail.njk', viewContext(request, reply, {
-      title: `Referral to ${r.service}`, r, parties, isReceiver, isPerson: parties.includes('person'), nameVisible, accessReason: access.reason,
+      title: `${error ? 'Error: ' : ''}Referral to ${r.service}`, r, parties, isReceiver, isPerson: parties.includes('person'), nameVisible, accessReason: access.reason,
+      detailsWithheld, summaryRows,
       person: person ? { name: `${person.given_name} ${person.family_name}`, birthDate: person.birth_date } : null,
       statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
       overdue: overdueOf(r, today), assigned: r.a_given ? `${r.a_given} ${r.a_family}` : null,
-      shared: (r.shared_categories ?? []).map((c) => categoryLabels[c as Category] ?? c),
-      history: history.map((h) => ({ ...h, label: h.action === 'send' ? 'Sent' : actionLabels[h.action as ActionKind] ?? h.action })),
-      actions: [...actions],
+      history: history.map((h) => ({ ...h, label: historyLabel(h.action, handedOn) })),
+      actions: [...actions], handedOn,
       onward: links.find((l) => l.id === r.onward_referral_id) ?? null,
       onwardFrom: links.find((l) => l.id === r.onward_from_id) ?? null,
       practitionerItems: [{ value: '', text: 'Choose a practitioner' }, ...practitioners.map((p) => ({ value: p.id, text: `${p.given_name} ${p.family_name} (${p.role.replace(/_/g, ' ')})`, selected: p.id === r.assigned_practitioner_id }))],
-      onwardItems: [{ value: '', text: 'Choose a service' }, ...services.filter((s) => s.id !== r.service_id).map((s) => ({ value: s.id, text: `${s.name}, ${s.organisation} (${waitText(s.wait)})`, selected: s.id === first((extra.values as Body | undefined)?.onward) }))],
+      onwardGroups: onwardChoice.groups, declineNotHandedOn: chosenOnward === 'none',
+      eligibilityProblem: criteria && facts ? await eligibilityProblem(db, criteria, facts) : null,
+      methodItems: contactMethods.map((m) => ({ value: m, text: contactMethodLabels[m], checked: first(values.method) === m })),
+      contactItems: dateInputItems(dateParts(values, 'contact'), error?.action === 'start' && error.field === 'contact' ? (extra.wrongParts as DatePart[] | undefined) ?? [] : []),
+      errorHref: error ? (error.action === 'start' && error.field === 'contact' && (extra.wrongParts as DatePart[] | undefined)?.length
+        ? `#start-contact-${(extra.wrongParts as DatePart[])[0]}` : `#${errorTargets[`${error.action}-${error.field}`] ?? 'actions'}`) : null,
+      success: error ? null : successFrom(request, doneMessages(r, person ? `${person.given_name} ${person.family_name}` : 'the person',
+        r.a_given ? `${r.a_given} ${r.a_family}` : null, links.find((l) => l.id === r.onward_referral_id) ?? null)),
+      values,
       ...extra,
     }));
   }
@@ -242,24 +397,40 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const kind = (request.params as { action?: string }).action ?? '';
     const body = bodyOf(request);
     let action: ReferralAction;
-    switch (kind) {
-      case 'acknowledge': case 'accept': case 'start': action = { kind }; break;
-      case 'complete': action = { kind, note: first(body.note).slice(0, 1000) }; break;
-      case 'decline': action = { kind, reason: first(body.reason).slice(0, 1000), onwardServiceId: ID.test(first(body.onward)) ? first(body.onward) : null }; break;
-      case 'cancel': action = { kind, reason: first(body.reason).slice(0, 1000) }; break;
-      case 'assign': action = { kind, practitionerId: ID.test(first(body.practitioner)) ? first(body.practitioner) : '' }; break;
-      default: throw new HttpError(404, 'There is no such action.');
-    }
+    let wrongParts: DatePart[] = ['day', 'month', 'year'];
     try {
+      switch (kind) {
+        case 'acknowledge': action = { kind }; break;
+        case 'accept': action = { kind, eligibilityNote: first(body.eligibility_note).slice(0, 1000) }; break;
+        case 'start': {
+          const date = readDateInput(body, 'contact', 'The date of first contact');
+          if (date.kind === 'empty') throw new ReferralInputError('contact', 'Enter the date of first contact');
+          if (date.kind === 'error') { wrongParts = date.parts; throw new ReferralInputError('contact', date.message); }
+          const method = first(body.method);
+          if (!isContactMethod(method)) throw new ReferralInputError('method', 'Choose how the first contact was made');
+          action = { kind, contact: { on: date.iso, method } };
+          break;
+        }
+        case 'complete': action = { kind, note: first(body.note).slice(0, 1000) }; break;
+        case 'decline': {
+          const onward = first(body.onward);
+          action = { kind, reason: first(body.reason).slice(0, 1000), onwardServiceId: ID.test(onward) && onward !== 'none' ? onward : null, notHandedOn: onward === 'none' };
+          break;
+        }
+        case 'cancel': action = { kind, reason: first(body.reason).slice(0, 1000) }; break;
+        case 'assign': action = { kind, practitionerId: ID.test(first(body.practitioner)) ? first(body.practitioner) : '' }; break;
+        default: throw new HttpError(404, 'There is no such action.');
+      }
       await applyReferralAction(db, user, id, action);
     } catch (error) {
       if (error instanceof ReferralInputError) {
         if (error.status === 403 || error.status === 404) throw new HttpError(error.status, error.message);
-        return renderReferral(request, reply, user, id, { error: { field: error.field, text: error.message, action: kind }, values: body }, error.status);
+        // The form is shown again, but only to someone who may see the referral at all.
+        return renderReferral(request, reply, user, id, { error: { field: error.field, text: error.message, action: kind }, values: body, wrongParts }, error.status);
       }
       throw error;
     }
-    return reply.redirect(user.role === 'citizen' ? '/my-referrals' : `/referrals/${id}`);
+    return reply.redirect(withDone(user.role === 'citizen' ? '/my-referrals' : `/referrals/${id}`, kind));
   });
 
   app.get('/my-referrals', async (request, reply) => {
@@ -270,10 +441,10 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const rows = await referralsOfPerson(db, user.personId);
     const history = await referralHistory(db, rows.map((r) => r.id));
     return reply.view('referrals-mine.njk', viewContext(request, reply, {
-      title: 'Your referrals',
+      title: 'Your referrals', success: successFrom(request, { cancel: { heading: 'Referral cancelled', text: 'The service and the referrer can see that you cancelled it, and why.' } }),
       rows: rows.map((r) => ({
         ...r, statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
-        history: (history.get(r.id) ?? []).map((h) => ({ ...h, label: h.action === 'send' ? 'Sent' : actionLabels[h.action as ActionKind] ?? h.action })),
+        history: (history.get(r.id) ?? []).map((h) => ({ ...h, label: historyLabel(h.action, Boolean(r.onwardReferralId)) })),
         canCancel: availableActions(r.status, 'person').includes('cancel'),
       })),
     }));

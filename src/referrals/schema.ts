@@ -1,5 +1,6 @@
 // Closed-loop referrals (with their append-only history) and whole-system pathways.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import type { Database } from '../platform/schema.ts';
 import { pathwayDefinitions } from './pathway-definitions.ts';
 
 export interface ReferralTables {
@@ -28,9 +29,13 @@ export interface ReferralTables {
     acknowledged_at: Date | null;
     accepted_at: Date | null;
     first_contact_at: Date | null;
+    /** The day of first contact as the receiving service recorded it (UK calendar date), and how it was made. */
+    first_contact_on: string | null;
+    first_contact_method: 'phone' | 'visit' | 'letter' | 'video' | 'other' | null;
     closed_at: Date | null;
     acknowledge_due: string;
     first_contact_due: string;
+    /** Why the receiving service declined: always given, whether or not it handed the referral on. */
     decline_reason: string | null;
     onward_from_id: string | null;
     onward_referral_id: string | null;
@@ -204,6 +209,31 @@ export const referralMigrations: Record<string, Migration> = {
             values (${p.id}, ${s.code}, ${s.name}, ${s.stage}, ${s.ownerKind}, ${s.serviceName}, ${s.ownerRole}, ${s.entryCriteria}, ${s.expectedDays})`.execute(db);
         }
       }
+    },
+  },
+  '0042_referrals_first_contact_and_decline_reasons': {
+    async up(db: Kysely<unknown>) {
+      // First contact is recorded with its day and how it was made. A decline needs a reason
+      // always, and an onward referral only when it is handed on: declining with the reason alone
+      // (the person said no, nowhere else can help) closes the loop in the open, shown to the
+      // referrer and the person, instead of forcing a hand-on nobody wants.
+      await sql`
+        alter table referrals add column first_contact_on date;
+        alter table referrals add column first_contact_method text check (first_contact_method in ('phone', 'visit', 'letter', 'video', 'other'));
+        do $$
+        declare c record;
+        begin
+          for c in select conname from pg_constraint where conrelid = 'referrals'::regclass and contype = 'c'
+                     and pg_get_constraintdef(oid) like '%onward_referral_id%' loop
+            execute format('alter table referrals drop constraint %I', c.conname);
+          end loop;
+        end $$;
+        alter table referrals add constraint referrals_declined_with_reason check (status <> 'declined' or decline_reason is not null);
+      `.execute(db);
+      // A referral's relationship of care is the receiving organisation's (see insertReferral):
+      // those opened for one team before are widened while their referral is open.
+      const { referralRelationshipsToOrganisation } = await import('../consent/index.ts');
+      await referralRelationshipsToOrganisation(db as Kysely<Database>);
     },
   },
 };

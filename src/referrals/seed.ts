@@ -6,9 +6,9 @@ import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { streamFor, type Rng } from '../synth/random.ts';
 import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';
-import { addWorkingDays, ukDate } from './working-days.ts';
+import { addWorkingDays, formatDay, ukDate } from './working-days.ts';
 import { pathwayDefinitions, stagesOf, type PathwayDefinition } from './pathway-definitions.ts';
-import type { ReferralStatus, Urgency } from './state.ts';
+import { contactMethodLabels, type ContactMethod, type ReferralStatus, type Urgency } from './state.ts';
 
 const DAY = 86_400_000;
 
@@ -19,7 +19,7 @@ interface ReferralRow {
   id: string; person_id: string; from_organisation_id: string; from_team_id: string | null; from_practitioner_id: string | null;
   service_id: string; organisation_id: string; team_id: string; assigned_practitioner_id: string | null; reason: string; person_words: string | null;
   urgency: Urgency; shared_categories: string[]; status: ReferralStatus; sent_at: Date; acknowledged_at: Date | null; accepted_at: Date | null;
-  first_contact_at: Date | null; closed_at: Date | null; acknowledge_due: string; first_contact_due: string; decline_reason: string | null;
+  first_contact_at: Date | null; first_contact_on: string | null; first_contact_method: ContactMethod | null; closed_at: Date | null; acknowledge_due: string; first_contact_due: string; decline_reason: string | null;
   onward_from_id: string | null; onward_referral_id: string | null; journey_id: number | null; step_code: string | null;
 }
 interface EventRow { referral_id: string; at: Date; action: string; from_status: string | null; to_status: string; by_organisation_id: string; by_label: string; note: string | null }
@@ -53,6 +53,8 @@ const WORDS = [
   'I just want to be able to stay in my own home.', 'I keep having to tell my story over and over.', 'I want to get back to work.',
   'I need help before things get worse.', 'Please call my daughter as well as me.', 'I want to see my kids more.', null, null, null,
 ];
+/** How first contacts were made, in rotation (not drawn from the random stream, so the rest of the place is unchanged). */
+const CONTACT_METHODS: ContactMethod[] = ['phone', 'visit', 'phone', 'letter', 'phone', 'video', 'visit', 'other'];
 const DECLINES = ['Outside our eligibility criteria: age.', 'We have no capacity this quarter; a partner service can see them sooner.', 'Needs are better met by a specialist service.', 'Lives outside our area.'];
 
 export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: Date = new Date()): Promise<{ referrals: number; journeys: number }> {
@@ -84,6 +86,7 @@ export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: 
   /** Builds one referral and its history from planned times; only what has happened by now is kept. */
   function build(plan: Plan): ReferralRow {
     const id = nextId();
+    const method = CONTACT_METHODS[n % CONTACT_METHODS.length]!;
     const sentDay = ukDate(plan.sentAt);
     let close = plan.closeAt && plan.closeAt <= now ? plan.closeAt : null;
     // Nothing happens after a cancellation, and nothing is recorded before it happened.
@@ -109,7 +112,7 @@ export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: 
       if (plan.outcome === 'declined' && close) ev(close, 'decline', 'declined', plan.declineReason ?? null);
       else {
         if (accept) ev(accept, 'accept', 'accepted');
-        if (start) ev(start, 'start', 'in_progress');
+        if (start) ev(start, 'start', 'in_progress', `${contactMethodLabels[method]} on ${formatDay(ukDate(start))}`);
         if (close && plan.outcome === 'completed') ev(close, 'complete', 'completed', 'Support finished; goals reviewed with the person');
         if (close && plan.outcome === 'cancelled') ev(close, 'cancel', 'cancelled', plan.cancelNote ?? 'The person moved out of the area', by);
       }
@@ -121,6 +124,7 @@ export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: 
       assigned_practitioner_id: ack && team?.length && rng.chance(0.7) ? rng.pick(team).id : null,
       reason: plan.reason, person_words: plan.words, urgency: plan.urgency, shared_categories: plan.categories, status, sent_at: plan.sentAt,
       acknowledged_at: ack, accepted_at: status === 'declined' ? null : accept, first_contact_at: status === 'declined' ? null : start,
+      first_contact_on: status === 'declined' || !start ? null : ukDate(start), first_contact_method: status === 'declined' || !start ? null : method,
       closed_at: status === 'declined' || status === 'completed' || status === 'cancelled' ? events[events.length - 1]!.at : null,
       acknowledge_due: addWorkingDays(sentDay, plan.service.ack), first_contact_due: addWorkingDays(sentDay, plan.service.fc),
       decline_reason: status === 'declined' ? plan.declineReason ?? 'Cannot help' : null, onward_from_id: plan.onwardFromId ?? null, onward_referral_id: null,
@@ -264,6 +268,8 @@ export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: 
       { name: 'acknowledged_at', type: 'timestamptz', value: (r) => ts(r.acknowledged_at) },
       { name: 'accepted_at', type: 'timestamptz', value: (r) => ts(r.accepted_at) },
       { name: 'first_contact_at', type: 'timestamptz', value: (r) => ts(r.first_contact_at) },
+      { name: 'first_contact_on', type: 'date', value: (r) => r.first_contact_on },
+      { name: 'first_contact_method', type: 'text', value: (r) => r.first_contact_method },
       { name: 'closed_at', type: 'timestamptz', value: (r) => ts(r.closed_at) },
       { name: 'acknowledge_due', type: 'date', value: (r) => r.acknowledge_due },
       { name: 'first_contact_due', type: 'date', value: (r) => r.first_contact_due },
@@ -312,10 +318,11 @@ export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: 
       { name: 'by_label', type: 'text', value: (e) => e.by_label },
       { name: 'note', type: 'text', value: (e) => e.note },
     ], events, 10_000);
-    // The receiving team's relationship with each person: open while the referral is, ended when it closed.
+    // The receiving organisation's relationship with each person (as a referral sent now opens
+    // it): open while the referral is, ended when it closed.
     const serviceNames = new Map(services.map((svc) => [svc.id, svc.name]));
     const relationshipIds = await seedRelationships(trx, referrals.map((r) => ({
-      personId: r.person_id, organisationId: r.organisation_id, teamId: r.team_id, practitionerId: null, kind: 'referral' as const,
+      personId: r.person_id, organisationId: r.organisation_id, teamId: null, practitionerId: null, kind: 'referral' as const,
       roleLabel: 'receiving service', reason: `open referral to ${serviceNames.get(r.service_id) ?? 'a service'}`, startedAt: r.sent_at, endedAt: r.closed_at,
     })));
     await sql`update referrals r set relationship_id = u.relationship_id

@@ -1,7 +1,9 @@
 // The life of a referral as a small pure function: which actions are allowed in which state,
 // by whom, and what each one needs. Every step is recorded as an event; nothing else moves a
 // referral. Closed loop: a referral can only leave the receiving service's hands by being
-// accepted, handed on (declined WITH an onward service) or cancelled with a reason.
+// accepted, handed on (declined with an onward service), declined with a reason the referrer
+// and the person see (when there is nowhere to hand it on to, for example the person said no),
+// or cancelled with a reason.
 
 export const referralStatuses = ['sent', 'received', 'accepted', 'declined', 'in_progress', 'completed', 'cancelled'] as const;
 export type ReferralStatus = (typeof referralStatuses)[number];
@@ -15,11 +17,26 @@ export type Urgency = (typeof urgencies)[number];
 /** Who is acting, relative to this referral. */
 export type Party = 'referrer' | 'receiver' | 'person';
 
+/** How a first contact was made. */
+export const contactMethods = ['phone', 'visit', 'letter', 'video', 'other'] as const;
+export type ContactMethod = (typeof contactMethods)[number];
+export const contactMethodLabels: Record<ContactMethod, string> = {
+  phone: 'Phone call', visit: 'Visit in person', letter: 'Letter', video: 'Video call', other: 'Another way',
+};
+export function isContactMethod(value: unknown): value is ContactMethod {
+  return typeof value === 'string' && (contactMethods as readonly string[]).includes(value);
+}
+
+/** The first contact as the receiving service recorded it: a UK calendar date (YYYY-MM-DD) and how. */
+export interface FirstContact { on: string; method: ContactMethod }
+
 export type ReferralAction =
   | { kind: 'acknowledge' }
-  | { kind: 'accept' }
-  | { kind: 'decline'; reason: string; onwardServiceId: string | null }
-  | { kind: 'start' }
+  /** eligibilityNote: why the service accepts someone outside who it says it is for. */
+  | { kind: 'accept'; eligibilityNote?: string }
+  /** Either hand on to another service, or (notHandedOn) decline with the reason alone. */
+  | { kind: 'decline'; reason: string; onwardServiceId: string | null; notHandedOn?: boolean }
+  | { kind: 'start'; contact: FirstContact }
   | { kind: 'complete'; note?: string }
   | { kind: 'cancel'; reason: string }
   | { kind: 'assign'; practitionerId: string };
@@ -39,7 +56,7 @@ export type TransitionResult =
     status: ReferralStatus;
     /** The receiving team's relationship with the person ends (the referral has closed). */
     closes: boolean;
-    /** Decline only: the onward referral to create and link. */
+    /** Decline only: the onward referral to create and link (null: declined without handing on). */
     onwardServiceId: string | null;
   }
   | { ok: false; error: string; field?: string };
@@ -56,10 +73,17 @@ const rules: Record<ActionKind, { from: readonly ReferralStatus[]; by: readonly 
   assign: { from: openStatuses, by: ['receiver'], to: null },
 };
 
+/** What one step of the history is called; a decline says whether it was handed on. */
+export function historyLabel(action: string, handedOn: boolean): string {
+  if (action === 'send') return 'Sent';
+  if (action === 'decline') return handedOn ? 'Declined and handed on' : 'Declined, not handed on';
+  return actionLabels[action as ActionKind] ?? action;
+}
+
 export const actionLabels: Record<ActionKind, string> = {
   acknowledge: 'Acknowledged',
   accept: 'Accepted',
-  decline: 'Declined and handed on',
+  decline: 'Declined',
   start: 'First contact made',
   complete: 'Completed',
   cancel: 'Cancelled',
@@ -102,12 +126,17 @@ export function transition(state: ReferralState, action: ReferralAction, party: 
   }
   if (action.kind === 'decline') {
     if (action.reason.trim().length === 0) return { ok: false, error: 'Say why your service cannot help', field: 'reason' };
-    if (!action.onwardServiceId) return { ok: false, error: 'Choose a service to hand this referral on to, so nobody is dropped', field: 'onward' };
+    if (action.notHandedOn) return { ok: true, status: 'declined', closes: true, onwardServiceId: null };
+    if (!action.onwardServiceId) return { ok: false, error: 'Choose a service to hand this referral on to, so nobody is dropped, or choose not to hand it on', field: 'onward' };
     if (action.onwardServiceId === state.serviceId) return { ok: false, error: 'Choose a different service to hand this referral on to', field: 'onward' };
     return { ok: true, status: 'declined', closes: true, onwardServiceId: action.onwardServiceId };
   }
   if (action.kind === 'cancel' && action.reason.trim().length === 0) return { ok: false, error: 'Say why the referral is being cancelled', field: 'reason' };
   if (action.kind === 'assign' && !action.practitionerId) return { ok: false, error: 'Choose a practitioner', field: 'practitioner' };
+  if (action.kind === 'start') {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(action.contact.on)) return { ok: false, error: 'Enter the date of first contact', field: 'contact' };
+    if (!isContactMethod(action.contact.method)) return { ok: false, error: 'Choose how the first contact was made', field: 'method' };
+  }
   const status = rule.to ?? state.status;
   return { ok: true, status, closes: !isOpen(status), onwardServiceId: null };
 }

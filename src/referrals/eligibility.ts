@@ -1,0 +1,77 @@
+// Who a service says it is for, checked against the person being referred: the age range and
+// the area covered that the directory holds for the service (Open Referral UK's minimum and
+// maximum age and service areas). Referrers see only the services a person fits; sending to one
+// they do not fit is refused with the reason; a receiving service may accept someone outside its
+// criteria only by saying why. Callers have already decided the actor may see the person's basic
+// details (their age and where they live are basic details).
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { ukDate } from './working-days.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface ServiceCriteria { id: string; name: string; min_age: number | null; max_age: number | null; locality_ids: string[] }
+export interface PersonFacts { age: number | null; localityId: string | null; localityName: string | null }
+
+/** "aged 4 to 11", "aged 70 and over", "aged 17 and under", "under 18", or null for any age. */
+export function agesText(min: number | null, max: number | null): string | null {
+  if (min === null && max === null) return null;
+  if (min !== null && max !== null) return min === 0 ? `under ${max + 1}` : `aged ${min} to ${max}`;
+  if (min !== null) return `aged ${min} and over`;
+  return `aged ${max} and under`;
+}
+
+/** Whole years between a birth date and a UK calendar date (both YYYY-MM-DD). */
+export function ageOn(birthDate: string, on: string): number {
+  const [by, bm, bd] = birthDate.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const [y, m, d] = on.split('-').map(Number) as [number, number, number];
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+export async function personFacts(db: Db, personId: string, now: Date = new Date()): Promise<PersonFacts> {
+  const row = (await sql<{ birth_date: string | null; locality_id: string | null; locality: string | null }>`
+    select p.birth_date::text as birth_date, sa.locality_id, l.name as locality from persons p
+    left join households h on h.id = p.household_id
+    left join small_areas sa on sa.id = h.small_area_id
+    left join localities l on l.id = sa.locality_id
+    where p.id = ${personId}`.execute(db)).rows[0];
+  return {
+    age: row?.birth_date ? ageOn(row.birth_date, ukDate(now)) : null,
+    localityId: row?.locality_id ?? null, localityName: row?.locality ?? null,
+  };
+}
+
+/** The names of the localities a service covers, for messages ("Westmoor and Oakwood"). */
+async function localityNames(db: Db, ids: string[]): Promise<string> {
+  if (ids.length === 0) return '';
+  const rows = await db.selectFrom('localities').select('name').where('id', 'in', ids).orderBy('name').execute();
+  const names = rows.map((r) => r.name);
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** Whether the person fits the service's age range and area (unknowns are not held against them). */
+export function fits(service: Pick<ServiceCriteria, 'min_age' | 'max_age' | 'locality_ids'>, person: PersonFacts): boolean {
+  if (person.age !== null && service.min_age !== null && person.age < service.min_age) return false;
+  if (person.age !== null && service.max_age !== null && person.age > service.max_age) return false;
+  if (person.localityId !== null && service.locality_ids.length > 0 && !service.locality_ids.includes(person.localityId)) return false;
+  return true;
+}
+
+/**
+ * Why the person does not fit the service, in a sentence for the error summary, or null when
+ * they do: "Attendance support is for people aged 4 to 11: this person is 85."
+ */
+export async function eligibilityProblem(db: Db, service: ServiceCriteria, person: PersonFacts): Promise<string | null> {
+  const ages = agesText(service.min_age, service.max_age);
+  if (ages && person.age !== null && !fits({ ...service, locality_ids: [] }, person)) {
+    return `${service.name} is for people ${ages}: this person is ${person.age}`;
+  }
+  if (person.localityId !== null && service.locality_ids.length > 0 && !service.locality_ids.includes(person.localityId)) {
+    return `${service.name} covers ${await localityNames(db, service.locality_ids)} only: this person lives in ${person.localityName ?? 'another area'}`;
+  }
+  return null;
+}
+
+export async function serviceCriteria(db: Db, serviceId: string): Promise<ServiceCriteria | undefined> {
+  return db.selectFrom('services').select(['id', 'name', 'min_age', 'max_age', 'locality_ids']).where('id', '=', serviceId).executeTakeFirst();
+}
