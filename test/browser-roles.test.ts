@@ -52,7 +52,7 @@ describe('each role signs in and sees an accessible home page', { skip: !browser
   test('a practitioner opens a person from the caseload and the citizen never sees another record', async () => {
     const page = await openPage(browser);
     await signInAs(page, server.url, 'practitioner', DEMO_PASSWORD);
-    const firstPerson = page.locator('table a.govuk-link').first();
+    const firstPerson = page.locator('#caseload table a.govuk-link').first();
     const name = (await firstPerson.textContent())?.trim() ?? '';
     await firstPerson.click();
     await page.waitForLoadState('load');
