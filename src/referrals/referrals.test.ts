@@ -11,6 +11,7 @@ import { applyReferralAction, bulkReferralAction, ReferralInputError, sendReferr
 import { startJourney, journeysOf, pathwayFlow } from './pathways.ts';
 import { listReferrals, waitingLists } from './queries.ts';
 import { ukDate } from './working-days.ts';
+import { referralRelationshipsToOrganisation } from '../consent/index.ts';
 
 for (const target of await testDatabaseTargets()) {
   describe(`referrals on ${target.kind}`, () => {
@@ -24,6 +25,16 @@ for (const target of await testDatabaseTargets()) {
         const openWithoutRelationship = await sql<{ n: number }>`select count(*) as n from referrals r join care_relationships c on c.id = r.relationship_id
           where (r.status in ('sent','received','accepted','in_progress')) <> (c.ended_at is null)`.execute(db);
         assert.equal(Number(openWithoutRelationship.rows[0]!.n), 0, 'relationships are open exactly while referrals are');
+        const teamOnly = await sql<{ n: number }>`select count(*) as n from referrals r join care_relationships c on c.id = r.relationship_id where c.team_id is not null`.execute(db);
+        assert.equal(Number(teamOnly.rows[0]!.n), 0, 'a referral\'s relationship is the receiving organisation\'s, not one team\'s');
+        // A database from before migration 0042 held team-only relationships: the open ones are widened, ended ones kept as they were.
+        const sample = (await sql<{ id: number; ended: boolean }>`(select c.id, false as ended from referrals r join care_relationships c on c.id = r.relationship_id where c.ended_at is null order by c.id limit 3)
+          union all (select c.id, true as ended from referrals r join care_relationships c on c.id = r.relationship_id where c.ended_at is not null order by c.id limit 3)`.execute(db)).rows;
+        assert.deepEqual(sample.map((x) => x.ended), [false, false, false, true, true, true]);
+        await sql`update care_relationships c set team_id = r.team_id from referrals r where r.relationship_id = c.id and c.id = any(${sample.map((x) => x.id)}::bigint[])`.execute(db);
+        assert.equal(await referralRelationshipsToOrganisation(db), sample.filter((x) => !x.ended).length);
+        const after = await db.selectFrom('care_relationships').select(['id', 'team_id']).where('id', 'in', sample.map((x) => x.id)).execute();
+        for (const x of sample) assert.equal(after.find((a) => Number(a.id) === Number(x.id))!.team_id === null, !x.ended, `relationship ${x.id} (${x.ended ? 'ended' : 'open'})`);
 
         // A person known to an organisation, and a service elsewhere.
         const pair = (await sql<{ person_id: string; organisation_id: string; practitioner_id: string; team_id: string }>`
