@@ -45,7 +45,7 @@ describe('pooled budgets in the browser', { skip: !browserAvailable() && 'Chromi
   test("a practitioner sees a person's whole-system cost on their record", async () => {
     const page = await openPage(browser);
     await signInAs(page, server.url, 'practitioner', DEMO_PASSWORD);
-    await page.locator('table a.govuk-link').first().click();
+    await page.locator('#caseload table a.govuk-link').first().click();
     await page.waitForLoadState('load');
     assert.ok(await page.getByRole('heading', { name: 'Whole-system cost' }).isVisible());
     assert.ok(await page.getByText(/in total across/).isVisible());
