@@ -1,5 +1,6 @@
 // Progressive enhancement on every page: GOV.UK Frontend's components, and tables that scroll
 // sideways inside their own box on a narrow screen instead of widening the page (joinery.css).
+/* global document */
 import { initAll } from '/govuk/govuk-frontend.min.js';
 initAll();
 
