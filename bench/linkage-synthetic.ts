@@ -3,12 +3,19 @@
 // single records against an index of everyone.
 //
 //   node bench/linkage-synthetic.ts [--people 100000] [--seed 7] [--workers 2] [--online 2000] [--bulk 200000]
+//   node bench/linkage-synthetic.ts --people 1000000 --csv DIR
+//
+// With --csv the same records are written to DIR/records.csv and DIR/truth.csv (record_id,cluster_id)
+// instead of being linked, and the `joinery link` arguments that link them are printed: the CLI's
+// figures (reading the file included) on the same records.
 //
 // Prints one JSON object: people, records, pairwise precision/recall/F1, seconds, peak RSS,
 // online p50/p99 in milliseconds, and the bulk matching rate: --bulk records sent again under new ids
 // (as a bulk import does: raw fields interned once, decision-only matching, then added), on this
 // thread alone, with no database.
 
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createPlaceFrame, generateHouseholds } from '../src/synth/generate.ts';
@@ -24,6 +31,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     online: { type: 'string', default: '2000' },
     bulk: { type: 'string', default: '200000' },
+    csv: { type: 'string' },
   },
 });
 const people = Number(values.people.replace(/_/g, ''));
@@ -56,6 +64,35 @@ for (const bundle of generateHouseholds(createPlaceFrame({ seed, people }), { se
   }
 }
 const generated = performance.now();
+
+if (values.csv !== undefined) {
+  const directory = values.csv;
+  mkdirSync(directory, { recursive: true });
+  const columns = ['given_name', 'family_name', 'birth_date', 'sex', 'postcode', 'address', 'nhs_number', 'phone', 'email'] as const;
+  const quoted = (text: string): string => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+  const write = (path: string, header: string, line: (i: number) => string): void => {
+    const fd = openSync(path, 'w');
+    let chunk = header + '\n';
+    for (let i = 0; i < records.length; i++) {
+      chunk += line(i) + '\n';
+      if (chunk.length > 1 << 20) {
+        writeSync(fd, chunk);
+        chunk = '';
+      }
+    }
+    writeSync(fd, chunk);
+    closeSync(fd);
+  };
+  const recordsFile = join(directory, 'records.csv');
+  const truthFile = join(directory, 'truth.csv');
+  write(recordsFile, ['record_id', ...columns].join(','), (i) => [records[i]!.id, ...columns.map((column) => records[i]!.fields[column] ?? '')].map(quoted).join(','));
+  write(truthFile, 'record_id,cluster_id', (i) => `${quoted(records[i]!.id)},${truth[i]}`);
+  process.stdout.write(JSON.stringify({
+    people: generatedPeople, records: records.length, recordsFile, truthFile,
+    link: ['--input', recordsFile, '--id-column', 'record_id', '--map', columns.map((column) => `${column}=${column}`).join(','), '--labels', truthFile],
+  }, null, 2) + '\n');
+  process.exit(0);
+}
 
 // Seconds from the start of linking to the start of each stage.
 const stageStarts: Record<string, number> = {};

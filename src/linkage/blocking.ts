@@ -3,7 +3,7 @@
 // rules adapt to the fields that are mapped, and oversized blocks are skipped.
 
 import type { PreparedColumns } from './prepare.ts';
-import type { BlockingRule, FieldSpec, KeyTransform, PreparedRecord, PreparedValue } from './types.ts';
+import type { BlockingRule, FieldSpec, KeyTransform, PreparedValue } from './types.ts';
 
 /** Every rule the engine knows; a rule is used when all of its fields are mapped. */
 const STANDARD_RULES: readonly BlockingRule[] = [
@@ -41,29 +41,30 @@ const STANDARD_RULES: readonly BlockingRule[] = [
  */
 const MAX_AVERAGE_BLOCK_PARTNERS = 4;
 
-function looksLikeIdentifier(slot: number, records: readonly PreparedRecord[]): boolean {
-  const counts = new Map<string, number>();
-  let present = 0;
-  for (const record of records) {
-    const value = record.values[slot];
-    if (!value) continue;
-    present++;
-    counts.set(value.value, (counts.get(value.value) ?? 0) + 1);
-  }
+/** How many records hold each value of a field (by value number), and how many hold any. */
+export interface ValueCounts {
+  counts: ArrayLike<number>;
+  present: number;
+}
+
+function looksLikeIdentifier({ counts, present }: ValueCounts): boolean {
   let partners = 0;
-  for (const count of counts.values()) partners += count * (count - 1);
+  for (let id = 0; id < counts.length; id++) partners += counts[id]! * (counts[id]! - 1);
   return present > 0 && partners / present <= MAX_AVERAGE_BLOCK_PARTNERS;
 }
 
-/** The blocking rules for these fields, plus one per free-text field that behaves like an identifier. */
-export function blockingRulesFor(specs: readonly FieldSpec[], records: readonly PreparedRecord[]): BlockingRule[] {
+/**
+ * The blocking rules for these fields, plus one per free-text field that behaves like an
+ * identifier; `countsOf(slot)` gives that field's value counts.
+ */
+export function blockingRulesFor(specs: readonly FieldSpec[], countsOf: (slot: number) => ValueCounts): BlockingRule[] {
   const mapped = new Set(specs.map((spec) => spec.key));
   const usable = STANDARD_RULES.filter((rule) => rule.parts.every(([field, transform]) =>
     mapped.has(field) && (!PAIRED_TRANSFORMS.has(transform) || mapped.has('family_name'))));
   const unordered = usable.some((rule) => rule.name === 'birth_date+name_initials_unordered');
   const rules = usable.filter((rule) => !(unordered && rule.name === 'birth_date+given_initial'));
   specs.forEach((spec, slot) => {
-    if (spec.kind === 'text' && looksLikeIdentifier(slot, records)) {
+    if (spec.kind === 'text' && looksLikeIdentifier(countsOf(slot))) {
       rules.push({ name: spec.key, parts: [[spec.key, 'value']] });
     }
   });
@@ -133,13 +134,20 @@ export function compileRules(rules: readonly BlockingRule[], specs: readonly Fie
 export interface BlockIndex {
   recordCount: number;
   ruleCount: number;
-  /** blockOf[record * ruleCount + rule]: the record's block under the rule, -1 without a key. */
+  /**
+   * blockOf[record * ruleCount + rule]: the record's block under the rule, -1 without one (no
+   * key, or a key no other record shares, or one shared by more than maxBlockSize records).
+   */
   blockOf: Int32Array;
-  /** Members of block b are members[blockStart[b]] .. members[blockStart[b + 1] - 1]. */
+  /**
+   * The blocks compared (at least two and at most maxBlockSize members), numbered in rule order:
+   * block b's members, ascending, are members[blockStart[b]] .. members[blockStart[b + 1] - 1].
+   */
   blockStart: Int32Array;
   members: Int32Array;
-  /** Blocks with at least two and at most maxBlockSize members, in rule order: the ones compared. */
-  usableBlocks: Int32Array;
+  /** Rule r's blocks are ruleStart[r] .. ruleStart[r + 1] - 1. */
+  ruleStart: Int32Array;
+  blockCount: number;
   maxBlockSize: number;
   /** Blocks left out because they were larger than the cap. */
   skippedBlocks: number;
@@ -154,12 +162,13 @@ interface ReducedNumbers {
   numbers: Int32Array;
   /** Part numbers are below this. */
   count: number;
-  /** Parts reduced per record: the number of a reduced text. */
-  number?: (text: string) => number;
 }
 
 /** The reduced value of every dictionary entry under one transform, numbered (-1: no key). */
 function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTransform): ReducedNumbers {
+  // Values are numbered once already (equal numbers, equal values): the whole value is its number.
+  if (transform === 'value') return { numbers: Int32Array.from(dictionary, (_, id) => id), count: dictionary.length };
+  if (transform === 'valid') return { numbers: Int32Array.from(dictionary, (value, id) => (value.valid ? id : -1)), count: dictionary.length };
   const numberOf = new Map<string, number>();
   const numbers = new Int32Array(dictionary.length);
   dictionary.forEach((value, id) => {
@@ -175,21 +184,90 @@ function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTran
   return { numbers, count: numberOf.size };
 }
 
-/** Numbers for a part reduced per record: numbered as they come, within a fixed range. */
-function pairedNumbers(): ReducedNumbers {
-  const numberOf = new Map<string, number>();
-  // Fixed up front (the part is numbered as records come); beyond it, distinct keys would only
-  // share blocks, which costs pairs, never a pair. 2^24 keeps keys of two parts exact doubles.
-  const count = 1 << 24;
-  return {
-    numbers: new Int32Array(0),
-    count,
-    number(text) {
-      let number = numberOf.get(text);
-      if (number === undefined) numberOf.set(text, (number = numberOf.size % count));
-      return number;
-    },
-  };
+/**
+ * Numbers for a part reduced per record from two fields (PAIRED_TRANSFORMS: the initials of the
+ * given and the family name in either order), numbered as they come. Fixed up front; beyond it,
+ * distinct keys would only share blocks, which costs pairs, never a pair. 2^24 keeps keys of two
+ * parts exact doubles.
+ */
+const PAIRED_RANGE = 1 << 24;
+
+/** Two-part keys whose second part has at most this many numbers are grouped by sorting (see buildBlockIndex). */
+const SORTED_PART_LIMIT = 1 << 22;
+
+/** First code unit of each dictionary value. */
+function initialCodes(dictionary: readonly PreparedValue[]): Int32Array {
+  return Int32Array.from(dictionary, (value) => value.value.charCodeAt(0));
+}
+
+/**
+ * Block numbers by key: an open-addressing hash table of integer keys (below 2^53) in typed
+ * arrays, one 16-byte slot per key (the key, then its block number), so that a lookup reads
+ * one cache line; it grows with the keys a rule has, so rules with few stay in cache. A Map
+ * would hold a heap number per key above 2^31.
+ */
+class KeyTable {
+  private keys = new Float64Array(0);
+  private slots = new Int32Array(0);
+  private count = 0;
+  private mask = 0;
+
+  constructor() {
+    this.clear();
+  }
+
+  /** Forgets every key. */
+  clear(): void {
+    this.allocate(1 << 12);
+  }
+
+  private allocate(capacity: number): void {
+    const buffer = new ArrayBuffer(capacity * 16);
+    this.keys = new Float64Array(buffer);
+    this.slots = new Int32Array(buffer).fill(-1);
+    this.mask = capacity - 1;
+    this.count = 0;
+  }
+
+  private static hash(key: number): number {
+    const low = key >>> 0;
+    const high = Math.floor(key / 4294967296) >>> 0;
+    let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+
+  /** The value of `key`, adding it with `value` (at least 0) when absent. */
+  getOrAdd(key: number, value: number): number {
+    const { keys, slots, mask } = this;
+    for (let slot = KeyTable.hash(key) & mask; ; slot = (slot + 1) & mask) {
+      const held = slots[4 * slot + 2]!;
+      if (held < 0) {
+        keys[2 * slot] = key;
+        slots[4 * slot + 2] = value;
+        if (++this.count * 2 > mask) this.grow();
+        return value;
+      }
+      if (keys[2 * slot] === key) return held;
+    }
+  }
+
+  private grow(): void {
+    const { keys, slots } = this;
+    const count = this.count;
+    this.allocate((this.mask + 1) * 2);
+    for (let old = 0; old < keys.length / 2; old++) {
+      const value = slots[4 * old + 2]!;
+      if (value < 0) continue;
+      const key = keys[2 * old]!;
+      let slot = KeyTable.hash(key) & this.mask;
+      while (this.slots[4 * slot + 2]! >= 0) slot = (slot + 1) & this.mask;
+      this.keys[2 * slot] = key;
+      this.slots[4 * slot + 2] = value;
+    }
+    this.count = count;
+  }
 }
 
 /**
@@ -206,144 +284,273 @@ export function buildBlockIndex(
   const n = fieldCount === 0 ? 0 : ids.length / fieldCount;
   const ruleCount = compiled.rules.length;
   const blockOf = sharedInt32(n * ruleCount, shared);
-  const sizes: number[] = [];
+  let sizes = new Int32Array(Math.max(1024, n));
+  let blockCount = 0;
+  /** A new block, numbered next. */
+  const newBlock = (): number => {
+    if (blockCount === sizes.length) {
+      const grown = new Int32Array(sizes.length * 2);
+      grown.set(sizes);
+      sizes = grown;
+    }
+    sizes[blockCount] = 0;
+    return blockCount++;
+  };
+  const blockOfKey = new KeyTable();
+  // A field's values reduced the same way serve every rule that reduces them so.
+  const reducedBy = new Map<string, ReducedNumbers>();
+  const reduce = (slot: number, transform: KeyTransform): ReducedNumbers => {
+    const key = `${slot} ${transform}`;
+    let reduced = reducedBy.get(key);
+    if (!reduced) reducedBy.set(key, (reduced = reducedNumbers(dictionaries[slot]!, transform)));
+    return reduced;
+  };
+  // Scratch, reused rule after rule: each record's part numbers, and records sorted by the first part.
+  const partNumbers = [new Int32Array(n), new Int32Array(n)];
+  const sortedRecords = new Int32Array(n);
+  const sortedSecond = new Int32Array(n);
+  const provisional = new Int32Array(n);
+  // Blocks are numbered rule after rule: rule r's are rawRuleStart[r] .. rawRuleStart[r + 1] - 1.
+  const rawRuleStart = new Int32Array(ruleCount + 1);
   for (let rule = 0; rule < ruleCount; rule++) {
+    rawRuleStart[rule] = blockCount;
     const slots = compiled.slots[rule]!;
     const paired = compiled.paired[rule]!;
-    const parts = slots.map((slot, part) =>
-      slot < 0 ? null : paired[part]! >= 0 ? pairedNumbers() : reducedNumbers(dictionaries[slot]!, compiled.rules[rule]!.parts[part]![1]),
-    );
-    const blockOfKey = new Map<number, number>();
-    for (let record = 0; record < n; record++) {
-      let key = 0;
-      for (let part = 0; part < slots.length; part++) {
-        const reduced = parts[part];
-        const id = reduced ? ids[record * fieldCount + slots[part]!]! : -1;
-        let number = id < 0 || paired[part]! >= 0 ? -1 : reduced!.numbers[id]!;
-        if (id >= 0 && paired[part]! >= 0) {
-          // A part reading two fields is reduced per record, not per value.
-          const other = ids[record * fieldCount + paired[part]!]!;
-          const text = other < 0 ? null : transformValue(dictionaries[slots[part]!]![id]!, compiled.rules[rule]!.parts[part]![1], dictionaries[paired[part]!]![other]!);
-          number = text === null ? -1 : reduced!.number!(text);
+    const partCount = slots.length;
+    const column = (record: number) => record * ruleCount + rule;
+    if (slots.some((slot) => slot < 0)) {
+      for (let record = 0; record < n; record++) blockOf[column(record)] = -1;
+      continue;
+    }
+    // Each record's number for each part (-1: no key): per dictionary value, or per record for
+    // a part reading two fields (the initials of both names in either order: transformValue
+    // 'unordered_initials'), numbered as they come.
+    while (partNumbers.length < partCount) partNumbers.push(new Int32Array(n));
+    const counts: number[] = [];
+    for (let part = 0; part < partCount; part++) {
+      const slot = slots[part]!;
+      const out = partNumbers[part]!;
+      if (paired[part]! < 0) {
+        const reduced = reduce(slot, compiled.rules[rule]!.parts[part]![1]);
+        for (let record = 0; record < n; record++) {
+          const id = ids[record * fieldCount + slot]!;
+          out[record] = id < 0 ? -1 : reduced.numbers[id]!;
         }
-        if (number < 0) {
-          key = -1;
-          break;
-        }
-        key = key * reduced!.count + number;
-      }
-      if (key < 0) {
-        blockOf[record * ruleCount + rule] = -1;
+        counts.push(reduced.count);
         continue;
       }
-      let block = blockOfKey.get(key);
-      if (block === undefined) {
-        block = sizes.length;
-        blockOfKey.set(key, block);
-        sizes.push(0);
+      const own = initialCodes(dictionaries[slot]!);
+      const theirs = initialCodes(dictionaries[paired[part]!]!);
+      const pairedNumber = new Map<number, number>();
+      for (let record = 0; record < n; record++) {
+        const id = ids[record * fieldCount + slot]!;
+        const other = ids[record * fieldCount + paired[part]!]!;
+        let number = -1;
+        if (id >= 0 && other >= 0) {
+          const x = own[id]!;
+          const y = theirs[other]!;
+          const code = x < y ? x * 65536 + y : y * 65536 + x;
+          const known = pairedNumber.get(code);
+          if (known !== undefined) number = known;
+          else pairedNumber.set(code, (number = pairedNumber.size % PAIRED_RANGE));
+        }
+        out[record] = number;
       }
-      sizes[block]!++;
-      blockOf[record * ruleCount + rule] = block;
+      counts.push(Math.min(PAIRED_RANGE, pairedNumber.size));
+    }
+    const [first, second] = partNumbers as [Int32Array, Int32Array];
+    if (partCount === 1) {
+      // One part: its number finds the block directly.
+      const direct = new Int32Array(counts[0]!).fill(-1);
+      for (let record = 0; record < n; record++) {
+        const number = first[record]!;
+        if (number < 0) {
+          blockOf[column(record)] = -1;
+          continue;
+        }
+        let block = direct[number]!;
+        if (block < 0) direct[number] = block = newBlock();
+        sizes[block]!++;
+        blockOf[column(record)] = block;
+      }
+    } else if (partCount === 2 && counts[1]! <= SORTED_PART_LIMIT) {
+      // Two parts: records sorted by the first (counting sort), then within each first part the
+      // second finds the block in a small array. Every step reads or writes arrays in order or
+      // small enough for the cache; a hash table of a million keys would miss it on every record.
+      const groupStart = new Int32Array(counts[0]! + 1);
+      for (let record = 0; record < n; record++) {
+        if (first[record]! >= 0 && second[record]! >= 0) groupStart[first[record]! + 1]!++;
+      }
+      for (let group = 0; group < counts[0]!; group++) groupStart[group + 1]! += groupStart[group]!;
+      const filled = groupStart.slice(0, counts[0]!);
+      for (let record = 0; record < n; record++) {
+        const group = first[record]!;
+        if (group < 0 || second[record]! < 0) continue;
+        const at = filled[group]!++;
+        sortedRecords[at] = record;
+        sortedSecond[at] = second[record]!;
+      }
+      const seenIn = new Int32Array(counts[1]!).fill(-1);
+      const blockIn = new Int32Array(counts[1]!);
+      let provisionalCount = 0;
+      for (let group = 0; group < counts[0]!; group++) {
+        for (let at = groupStart[group]!; at < groupStart[group + 1]!; at++) {
+          const number = sortedSecond[at]!;
+          if (seenIn[number] !== group) {
+            seenIn[number] = group;
+            blockIn[number] = provisionalCount++;
+          }
+          provisional[sortedRecords[at]!] = blockIn[number]!;
+        }
+      }
+      // Blocks numbered in order of their first record, as the other rules' are.
+      const blockOfProvisional = new Int32Array(provisionalCount).fill(-1);
+      for (let record = 0; record < n; record++) {
+        if (first[record]! < 0 || second[record]! < 0) {
+          blockOf[column(record)] = -1;
+          continue;
+        }
+        let block = blockOfProvisional[provisional[record]!]!;
+        if (block < 0) blockOfProvisional[provisional[record]!] = block = newBlock();
+        sizes[block]!++;
+        blockOf[column(record)] = block;
+      }
+    } else {
+      // Any other key: its parts combined into one number, looked up in a hash table.
+      blockOfKey.clear();
+      for (let record = 0; record < n; record++) {
+        let key = 0;
+        for (let part = 0; part < partCount && key >= 0; part++) {
+          const number = partNumbers[part]![record]!;
+          key = number < 0 ? -1 : key * counts[part]! + number;
+        }
+        if (key < 0) {
+          blockOf[column(record)] = -1;
+          continue;
+        }
+        let block = blockOfKey.getOrAdd(key, blockCount);
+        if (block === blockCount) block = newBlock();
+        sizes[block]!++;
+        blockOf[column(record)] = block;
+      }
     }
   }
-  const blockStart = sharedInt32(sizes.length + 1, shared);
-  for (let block = 0; block < sizes.length; block++) blockStart[block + 1] = blockStart[block]! + sizes[block]!;
-  const members = sharedInt32(blockStart[sizes.length]!, shared);
-  const filled = new Int32Array(sizes.length);
-  for (let record = 0; record < n; record++) {
-    for (let rule = 0; rule < ruleCount; rule++) {
-      const block = blockOf[record * ruleCount + rule]!;
+  rawRuleStart[ruleCount] = blockCount;
+  // Only blocks of 2 to maxBlockSize records are compared: they are numbered again, in order,
+  // and a record outside them has no block under the rule.
+  const usableNumber = new Int32Array(blockCount);
+  const ruleStart = new Int32Array(ruleCount + 1);
+  let usableCount = 0;
+  let skippedBlocks = 0;
+  for (let block = 0, rule = 0; block < blockCount; block++) {
+    while (rule <= ruleCount && rawRuleStart[rule] === block) ruleStart[rule++] = usableCount;
+    const size = sizes[block]!;
+    if (size > maxBlockSize) skippedBlocks++;
+    usableNumber[block] = size >= 2 && size <= maxBlockSize ? usableCount++ : -1;
+  }
+  const blockStart = sharedInt32(usableCount + 1, shared);
+  for (let block = 0; block < blockCount; block++) {
+    const usable = usableNumber[block]!;
+    if (usable >= 0) blockStart[usable + 1] = sizes[block]!;
+  }
+  for (let block = 0; block < usableCount; block++) blockStart[block + 1] = blockStart[block]! + blockStart[block + 1]!;
+  // Rules after the last block (and every rule when there are no blocks) start at the end.
+  for (let rule = 0; rule <= ruleCount; rule++) if (rawRuleStart[rule] === blockCount) ruleStart[rule] = usableCount;
+  const members = sharedInt32(blockStart[usableCount]!, shared);
+  const filled = new Int32Array(usableCount);
+  // Rule by rule, so that the members written fall in one rule's stretch of the array.
+  for (let rule = 0; rule < ruleCount; rule++) {
+    for (let record = 0, at = rule; record < n; record++, at += ruleCount) {
+      const raw = blockOf[at]!;
+      const block = raw < 0 ? -1 : usableNumber[raw]!;
+      blockOf[at] = block;
       if (block >= 0) members[blockStart[block]! + filled[block]!++] = record;
     }
   }
-  let usableCount = 0;
-  let skippedBlocks = 0;
-  for (const size of sizes) {
-    if (size > maxBlockSize) skippedBlocks++;
-    else if (size >= 2) usableCount++;
-  }
-  const usableBlocks = sharedInt32(usableCount, shared);
-  let next = 0;
-  sizes.forEach((size, block) => {
-    if (size >= 2 && size <= maxBlockSize) usableBlocks[next++] = block;
-  });
-  return { recordCount: n, ruleCount, blockOf, blockStart, members, usableBlocks, maxBlockSize, skippedBlocks };
+  return { recordCount: n, ruleCount, blockOf, blockStart, members, ruleStart, blockCount: usableCount, maxBlockSize, skippedBlocks };
 }
 
 function blockSize(index: BlockIndex, block: number): number {
   return index.blockStart[block + 1]! - index.blockStart[block]!;
 }
 
-/** Pairs in usable blocks [from, to): the unit of work handed to a thread. */
+/** Pairs in blocks [from, to): the unit of work handed to a thread. */
 export function pairsInBlocks(index: BlockIndex, from: number, to: number): number {
   let pairs = 0;
-  for (let u = from; u < to; u++) {
-    const size = blockSize(index, index.usableBlocks[u]!);
+  for (let block = from; block < to; block++) {
+    const size = blockSize(index, block);
     pairs += (size * (size - 1)) / 2;
   }
   return pairs;
 }
 
-/** Splits the usable blocks into ranges of roughly `pairsPerRange` pairs each. */
+/** Splits the blocks into ranges of roughly `pairsPerRange` pairs each. */
 export function blockRanges(index: BlockIndex, pairsPerRange: number): [number, number][] {
   const ranges: [number, number][] = [];
   let from = 0;
   let pairs = 0;
-  for (let u = 0; u < index.usableBlocks.length; u++) {
-    const size = blockSize(index, index.usableBlocks[u]!);
+  for (let block = 0; block < index.blockCount; block++) {
+    const size = blockSize(index, block);
     pairs += (size * (size - 1)) / 2;
     if (pairs >= pairsPerRange) {
-      ranges.push([from, u + 1]);
-      from = u + 1;
+      ranges.push([from, block + 1]);
+      from = block + 1;
       pairs = 0;
     }
   }
-  if (from < index.usableBlocks.length) ranges.push([from, index.usableBlocks.length]);
+  if (from < index.blockCount) ranges.push([from, index.blockCount]);
   return ranges;
 }
 
 /**
- * Visits each distinct candidate pair (a < b) of the usable blocks [from, to) once: a pair
- * is visited in the first rule that puts both records in one usable block, so no global
- * set or sort of pairs is needed and ranges can be scanned independently.
+ * Walks blocks one at a time with their members' block numbers under the earlier rules copied
+ * side by side, so that telling whether a pair of members met in an earlier rule reads this
+ * block's few cache lines rather than two random rows of a table of millions of records.
+ * A candidate pair (a < b) is visited in the first rule that puts both records in one block,
+ * so no global set or sort of pairs is needed and ranges of blocks can be scanned independently.
  */
-export function forEachCandidatePair(
-  index: BlockIndex,
-  from: number,
-  to: number,
-  visit: (a: number, b: number) => void,
-): void {
-  const { ruleCount, blockOf, blockStart, members, maxBlockSize } = index;
-  for (let u = from; u < to; u++) {
-    const block = index.usableBlocks[u]!;
+export class BlockCursor {
+  readonly index: BlockIndex;
+  /** Members of the block loaded last, ascending (the first `size`). */
+  readonly members: Int32Array;
+  size = 0;
+  /** The rule of the block loaded last. */
+  rule = 0;
+  /** earlier[x * rule + e]: member x's block under rule e < rule. */
+  private readonly earlier: Int32Array;
+
+  constructor(index: BlockIndex) {
+    this.index = index;
+    this.members = new Int32Array(Math.max(2, index.maxBlockSize));
+    this.earlier = new Int32Array(Math.max(2, index.maxBlockSize) * Math.max(1, index.ruleCount));
+  }
+
+  /** Loads a block: its members, and (unless told not to) their blocks under the earlier rules. */
+  load(block: number, withEarlier = true): void {
+    const { ruleStart, ruleCount, blockOf, members, blockStart } = this.index;
+    let rule = this.rule;
+    // Blocks are mostly loaded in order: start from the last block's rule.
+    if (rule >= ruleCount || ruleStart[rule]! > block) rule = 0;
+    while (ruleStart[rule + 1]! <= block) rule++;
+    this.rule = rule;
     const start = blockStart[block]!;
-    const end = blockStart[block + 1]!;
-    const rule = ruleOfBlock(index, block);
-    for (let x = start; x < end; x++) {
-      for (let y = x + 1; y < end; y++) {
-        let a = members[x]!;
-        let b = members[y]!;
-        if (a > b) [a, b] = [b, a];
-        let seenEarlier = false;
-        for (let earlier = 0; earlier < rule; earlier++) {
-          const shared = blockOf[a * ruleCount + earlier]!;
-          if (shared >= 0 && shared === blockOf[b * ruleCount + earlier]) {
-            const size = blockStart[shared + 1]! - blockStart[shared]!;
-            if (size <= maxBlockSize) {
-              seenEarlier = true;
-              break;
-            }
-          }
-        }
-        if (!seenEarlier) visit(a, b);
-      }
+    const size = blockStart[block + 1]! - start;
+    this.size = size;
+    for (let x = 0; x < size; x++) {
+      const record = members[start + x]!;
+      this.members[x] = record;
+      if (withEarlier) for (let e = 0; e < rule; e++) this.earlier[x * rule + e] = blockOf[record * ruleCount + e]!;
     }
   }
-}
 
-/** The rule a block belongs to: the rule under which its first member has this block. */
-function ruleOfBlock(index: BlockIndex, block: number): number {
-  const first = index.members[index.blockStart[block]!]!;
-  for (let rule = 0; rule < index.ruleCount; rule++) if (index.blockOf[first * index.ruleCount + rule] === block) return rule;
-  return index.ruleCount;
+  /** Whether members x < y of the loaded block meet here first: no earlier rule put them in one block. */
+  meetsFirstHere(x: number, y: number): boolean {
+    const rule = this.rule;
+    const earlier = this.earlier;
+    for (let e = 0; e < rule; e++) {
+      const block = earlier[x * rule + e]!;
+      if (block >= 0 && block === earlier[y * rule + e]) return false;
+    }
+    return true;
+  }
 }

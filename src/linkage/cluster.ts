@@ -36,26 +36,15 @@ export interface ClusterOptions {
   cannotLink?: readonly (readonly [number, number])[];
 }
 
-interface Cluster {
-  members: number[];
-  cannotLinkKey: string | null;
-  exclusiveKey: string | null;
+/** Candidate pairs as parallel typed arrays: pair k joins records left[k] and right[k] with weight weights[k]. */
+export interface LinkArrays {
+  left: Uint32Array;
+  right: Uint32Array;
+  weights: Float64Array;
 }
 
 function keysConflict(x: string | null, y: string | null): boolean {
   return x !== null && y !== null && x !== y;
-}
-
-/** Deterministic even sample of cross pairs between two member lists. */
-function crossPairs(left: readonly number[], right: readonly number[], limit: number): [number, number][] {
-  const total = left.length * right.length;
-  const count = Math.min(total, limit);
-  const pairs: [number, number][] = [];
-  for (let s = 0; s < count; s++) {
-    const k = Math.floor((s * total) / count);
-    pairs.push([left[Math.floor(k / right.length)]!, right[k % right.length]!]);
-  }
-  return pairs;
 }
 
 /**
@@ -68,12 +57,39 @@ export function clusterRecords(
   pairProbability: (a: number, b: number) => number,
   options: ClusterOptions,
 ): number[] {
+  return clusterLinks(recordCount, {
+    left: Uint32Array.from(links, (link) => link.a),
+    right: Uint32Array.from(links, (link) => link.b),
+    weights: Float64Array.from(links, (link) => link.weight),
+  }, pairProbability, options);
+}
+
+/**
+ * clusterRecords on links held in typed arrays. Clusters are kept in typed arrays too (each
+ * cluster's members a chain through `next`), not an object and an array per record: at a
+ * million people that is millions of objects fewer for the garbage collector.
+ */
+export function clusterLinks(
+  recordCount: number,
+  links: LinkArrays,
+  pairProbability: (a: number, b: number) => number,
+  options: ClusterOptions,
+): number[] {
   const { threshold, minimumAverageProbability = 0.5, cannotLinkKey, exclusiveKey, maxCrossPairs = 2500 } = options;
+  // Cluster c (numbered by its first record) holds size[c] records: head[c], next[head[c]], ... tail[c].
   const clusterOf = new Int32Array(recordCount);
-  const clusters: (Cluster | undefined)[] = [];
+  const head = new Int32Array(recordCount);
+  const tail = new Int32Array(recordCount);
+  const next = new Int32Array(recordCount).fill(-1);
+  const size = new Int32Array(recordCount).fill(1);
+  const cannotLinkKeys: (string | null)[] = new Array<string | null>(recordCount).fill(null);
+  const exclusiveKeys: (string | null)[] = new Array<string | null>(recordCount).fill(null);
   for (let record = 0; record < recordCount; record++) {
     clusterOf[record] = record;
-    clusters.push({ members: [record], cannotLinkKey: cannotLinkKey?.(record) ?? null, exclusiveKey: exclusiveKey?.(record) ?? null });
+    head[record] = record;
+    tail[record] = record;
+    if (cannotLinkKey) cannotLinkKeys[record] = cannotLinkKey(record) ?? null;
+    if (exclusiveKey) exclusiveKeys[record] = exclusiveKey(record) ?? null;
   }
   const forbidden = new Map<number, number[]>();
   for (const [a, b] of options.cannotLink ?? []) {
@@ -81,27 +97,30 @@ export function clusterRecords(
     forbidden.set(a, [...(forbidden.get(a) ?? []), b]);
     forbidden.set(b, [...(forbidden.get(b) ?? []), a]);
   }
-  const forbiddenBetween = (left: Cluster, right: number): boolean => {
+  const forbiddenBetween = (left: number, right: number): boolean => {
     if (forbidden.size === 0) return false;
-    for (const member of left.members) {
+    for (let member = head[left]!; member >= 0; member = next[member]!) {
       for (const other of forbidden.get(member) ?? []) if (clusterOf[other] === right) return true;
     }
     return false;
   };
   const join = (left: number, right: number): void => {
-    const clusterLeft = clusters[left]!;
-    const clusterRight = clusters[right]!;
-    const [keep, absorb] =
-      clusterLeft.members.length >= clusterRight.members.length ? [left, right] : [right, left];
-    const kept = clusters[keep]!;
-    const absorbed = clusters[absorb]!;
-    for (const member of absorbed.members) {
-      clusterOf[member] = keep;
-      kept.members.push(member);
-    }
-    kept.cannotLinkKey ??= absorbed.cannotLinkKey;
-    kept.exclusiveKey ??= absorbed.exclusiveKey;
-    clusters[absorb] = undefined;
+    const [keep, absorb] = size[left]! >= size[right]! ? [left, right] : [right, left];
+    for (let member = head[absorb]!; member >= 0; member = next[member]!) clusterOf[member] = keep;
+    next[tail[keep]!] = head[absorb]!;
+    tail[keep] = tail[absorb]!;
+    size[keep]! += size[absorb]!;
+    cannotLinkKeys[keep] ??= cannotLinkKeys[absorb]!;
+    exclusiveKeys[keep] ??= exclusiveKeys[absorb]!;
+  };
+  // Members of the two clusters a merge checks, copied out in order.
+  let leftMembers: Int32Array = new Int32Array(64);
+  let rightMembers: Int32Array = new Int32Array(64);
+  const membersOf = (cluster: number, into: Int32Array): Int32Array => {
+    const out = into.length >= size[cluster]! ? into : new Int32Array(Math.max(size[cluster]!, into.length * 2));
+    let k = 0;
+    for (let member = head[cluster]!; member >= 0; member = next[member]!) out[k++] = member;
+    return out;
   };
 
   // A person's decisions come first and are not second-guessed by the scores, only by
@@ -110,39 +129,46 @@ export function clusterRecords(
     const left = clusterOf[a]!;
     const right = clusterOf[b]!;
     if (left === right) continue;
-    const clusterLeft = clusters[left]!;
-    const clusterRight = clusters[right]!;
-    if (keysConflict(clusterLeft.exclusiveKey, clusterRight.exclusiveKey)) continue;
-    if (forbiddenBetween(clusterLeft, right)) continue;
+    if (keysConflict(exclusiveKeys[left]!, exclusiveKeys[right]!)) continue;
+    if (forbiddenBetween(left, right)) continue;
     join(left, right);
   }
 
-  const strongestFirst = links
-    .filter((link) => probabilityFromWeight(link.weight) >= threshold)
-    .sort((x, y) => y.weight - x.weight || x.a - y.a || x.b - y.b);
+  // Links at or above the threshold, strongest first (ties in record order).
+  const { left: linkA, right: linkB, weights } = links;
+  const strong: number[] = [];
+  for (let k = 0; k < weights.length; k++) if (probabilityFromWeight(weights[k]!) >= threshold) strong.push(k);
+  const strongestFirst = Uint32Array.from(strong).sort((x, y) => weights[y]! - weights[x]! || linkA[x]! - linkA[y]! || linkB[x]! - linkB[y]!);
 
   for (const link of strongestFirst) {
-    const left = clusterOf[link.a]!;
-    const right = clusterOf[link.b]!;
+    const left = clusterOf[linkA[link]!]!;
+    const right = clusterOf[linkB[link]!]!;
     if (left === right) continue;
-    const clusterLeft = clusters[left]!;
-    const clusterRight = clusters[right]!;
-    if (keysConflict(clusterLeft.cannotLinkKey, clusterRight.cannotLinkKey)) continue;
-    if (keysConflict(clusterLeft.exclusiveKey, clusterRight.exclusiveKey)) continue;
-    if (forbiddenBetween(clusterLeft, right)) continue;
-    if (clusterLeft.members.length > 1 || clusterRight.members.length > 1) {
-      const pairs = crossPairs(clusterLeft.members, clusterRight.members, maxCrossPairs);
+    if (keysConflict(cannotLinkKeys[left]!, cannotLinkKeys[right]!)) continue;
+    if (keysConflict(exclusiveKeys[left]!, exclusiveKeys[right]!)) continue;
+    if (forbiddenBetween(left, right)) continue;
+    const leftSize = size[left]!;
+    const rightSize = size[right]!;
+    if (leftSize > 1 || rightSize > 1) {
+      // Cross pairs checked: all, or an even deterministic sample of maxCrossPairs.
+      leftMembers = membersOf(left, leftMembers);
+      rightMembers = membersOf(right, rightMembers);
+      const total = leftSize * rightSize;
+      const count = Math.min(total, maxCrossPairs);
       let sum = 0;
-      for (const [a, b] of pairs) sum += pairProbability(a, b);
-      if (sum / pairs.length < minimumAverageProbability) continue;
+      for (let s = 0; s < count; s++) {
+        const k = Math.floor((s * total) / count);
+        sum += pairProbability(leftMembers[Math.floor(k / rightSize)]!, rightMembers[k % rightSize]!);
+      }
+      if (sum / count < minimumAverageProbability) continue;
     }
     join(left, right);
   }
 
-  const numbering = new Map<number, number>();
+  const numbering = new Int32Array(recordCount).fill(-1);
+  let clusters = 0;
   return Array.from(clusterOf, (cluster) => {
-    let number = numbering.get(cluster);
-    if (number === undefined) numbering.set(cluster, (number = numbering.size));
-    return number;
+    if (numbering[cluster]! < 0) numbering[cluster] = clusters++;
+    return numbering[cluster]!;
   });
 }

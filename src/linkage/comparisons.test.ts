@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
+  compareDate,
+  compareDateNumbers,
   DATE_LEVELS,
   GIVEN_NAME_LEVELS,
   POSTCODE_LEVELS,
@@ -108,4 +111,19 @@ test('emails: a typo in the domain is close, a namesake\'s numbered account is n
   assert.equal(email('kestrel77@gmail.com', 'kestrel77@outlook.com', { family_name: 'smith' }), 'same_local_part');
   const phone = (a: string, b: string): string => contactLevels({ phone: a }, { phone: b })[3]!;
   assert.equal(phone('07700 900123', '+44 7700 900213'), 'damerau_levenshtein<=1');
+});
+
+test('dates compared as numbers fall in the same levels as dates compared as text', () => {
+  const date = fc.tuple(fc.integer({ min: 1900, max: 2030 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }))
+    .map(([year, month, day]) => `${year}${String(month).padStart(2, '0')}${String(day).padStart(2, '0')}`);
+  // Near misses too: one digit changed or two neighbours swapped.
+  const pair = fc.oneof(
+    fc.tuple(date, date),
+    fc.tuple(date, fc.nat(7), fc.nat(9)).map(([x, at, digit]) => [x, x.slice(0, at) + digit + x.slice(at + 1)] as [string, string]),
+    fc.tuple(date, fc.nat(6)).map(([x, at]) => [x, x.slice(0, at) + x[at + 1] + x[at] + x.slice(at + 2)] as [string, string]),
+  );
+  fc.assert(fc.property(pair, ([x, y]) => {
+    const [a, b] = [record({ birth_date: x }).values[2]!, record({ birth_date: y }).values[2]!];
+    assert.equal(compareDateNumbers(Number(a.value), Number(a.swapped), a.dayNumber, Number(b.value), b.dayNumber), compareDate(a, b), `${x} ${y}`);
+  }), { numRuns: 5000 });
 });

@@ -2,7 +2,7 @@
 // ordered from strongest agreement to "else". NULL_LEVEL when either side is missing.
 
 import { areNicknames } from './nicknames.ts';
-import { damerauLevenshtein, jaroWinklerAtLeast, tokenJaccard } from './string-metrics.ts';
+import { damerauLevenshtein, jaroWinklerAtLeast, wordJaccard } from './string-metrics.ts';
 import { NULL_LEVEL } from './types.ts';
 import type { FieldKind, FieldSpec, PreparedRecord, PreparedValue } from './types.ts';
 
@@ -154,6 +154,40 @@ export function compareDate(a: PreparedValue, b: PreparedValue): number {
   return 4;
 }
 
+/**
+ * compareDate on dates held as numbers: two different YYYYMMDD values `x` and `y`, x with day and
+ * month swapped, and each one's days since 1970 (NaN when not a calendar date).
+ */
+export function compareDateNumbers(x: number, swappedX: number, dayX: number, y: number, dayY: number): number {
+  if (x === y) return 0;
+  if (swappedX === y) return 1;
+  if (oneDigitEdit(x, y)) return 2;
+  return Math.abs(dayX - dayY) <= 366 ? 3 : 4;
+}
+
+/** Two different eight-digit numbers one digit apart, or with two adjacent digits swapped (Damerau–Levenshtein 1). */
+function oneDigitEdit(x: number, y: number): boolean {
+  let first = -1;
+  let firstX = 0;
+  let firstY = 0;
+  for (let k = 0; k < 8; k++) {
+    const digitX = x % 10;
+    const digitY = y % 10;
+    x = (x - digitX) / 10;
+    y = (y - digitY) / 10;
+    if (digitX === digitY) continue;
+    if (first < 0) {
+      first = k;
+      firstX = digitX;
+      firstY = digitY;
+      continue;
+    }
+    // A second difference: only the first one's neighbour swapped with it, the rest equal.
+    return k === first + 1 && digitX === firstY && digitY === firstX && x === y;
+  }
+  return first >= 0;
+}
+
 /** Postcodes: same unit, same sector (UK), one typo, same district (UK). */
 export function comparePostcode(a: PreparedValue, b: PreparedValue): number {
   if (a.value === b.value) return 0;
@@ -182,11 +216,16 @@ function oneDigitChanged(x: string, y: string): boolean {
 }
 
 /** Emails: exact, a typo (letters swapped or mistyped, not another number), the same mailbox name elsewhere. */
-function compareEmail(a: PreparedValue, b: PreparedValue): number {
-  if (a.value === b.value) return 0;
-  if (damerauLevenshtein(a.value, b.value, 1) <= 1 && !oneDigitChanged(a.value, b.value)) return 1;
-  const localA = a.value.split('@')[0];
-  return localA !== '' && localA === b.value.split('@')[0] ? SAME_LOCAL_PART_LEVEL : 3;
+export function compareEmailText(x: string, y: string): number {
+  if (x === y) return 0;
+  if (damerauLevenshtein(x, y, 1) <= 1 && !oneDigitChanged(x, y)) return 1;
+  // The mailbox names (before the first @, or the whole address) compared in place.
+  const atX = x.indexOf('@');
+  const atY = y.indexOf('@');
+  const length = atX < 0 ? x.length : atX;
+  if (length === 0 || length !== (atY < 0 ? y.length : atY)) return 3;
+  for (let i = 0; i < length; i++) if (x.charCodeAt(i) !== y.charCodeAt(i)) return 3;
+  return SAME_LOCAL_PART_LEVEL;
 }
 
 const SAME_LOCAL_PART_LEVEL = EMAIL_LEVELS.indexOf('same_local_part');
@@ -197,31 +236,41 @@ const SAME_LOCAL_PART_LEVEL = EMAIL_LEVELS.indexOf('same_local_part');
  * (its names are weighed already); a mailbox name that is not the person's name still counts.
  */
 export function emailLevelGivenNames(level: number, email: PreparedValue, family: PreparedValue | null | undefined): number {
-  if (level !== SAME_LOCAL_PART_LEVEL || !family || family.value.length < 3) return level;
-  const at = email.value.indexOf('@');
-  return email.value.slice(0, at).replace(/[^a-z]/g, '').includes(family.value.replace(/[^a-z]/g, '')) ? NULL_LEVEL : level;
+  return emailLevelGivenNamesText(level, email.value, family ? family.value : null);
 }
 
-function comparePhone(a: PreparedValue, b: PreparedValue): number {
-  if (a.value === b.value) return 0;
-  if (damerauLevenshtein(a.value, b.value, 1) <= 1) return 1;
-  return a.value.length >= 6 && a.value.slice(-6) === b.value.slice(-6) ? 2 : 3;
+/** emailLevelGivenNames on the normalised email and family name. */
+export function emailLevelGivenNamesText(level: number, email: string, family: string | null): number {
+  if (level !== SAME_LOCAL_PART_LEVEL || family === null || family.length < 3) return level;
+  const at = email.indexOf('@');
+  return email.slice(0, at).replace(/[^a-z]/g, '').includes(family.replace(/[^a-z]/g, '')) ? NULL_LEVEL : level;
 }
 
-function compareAddress(a: PreparedValue, b: PreparedValue): number {
-  if (a.value === b.value) return 0;
-  if (damerauLevenshtein(a.value, b.value, 2) <= 2) return 1;
-  if (tokenJaccard(a.tokens ?? [], b.tokens ?? []) >= 0.6) return 2;
-  if (jaroWinklerAtLeast(a.value, b.value, 0.88) >= 0.88) return 3;
+/** Phone numbers (digits): exact, a typo, the same last six digits. */
+export function comparePhoneText(x: string, y: string): number {
+  if (x === y) return 0;
+  if (damerauLevenshtein(x, y, 1) <= 1) return 1;
+  if (x.length < 6 || y.length < 6) return 3;
+  for (let k = 1; k <= 6; k++) if (x.charCodeAt(x.length - k) !== y.charCodeAt(y.length - k)) return 3;
+  return 2;
+}
+
+/** Addresses (normalised): exact, two typos, most words shared, similar. */
+export function compareAddressText(x: string, y: string): number {
+  if (x === y) return 0;
+  if (damerauLevenshtein(x, y, 2) <= 2) return 1;
+  if (wordJaccard(x, y) >= 0.6) return 2;
+  if (jaroWinklerAtLeast(x, y, 0.88) >= 0.88) return 3;
   return 4;
 }
 
-function compareText(a: PreparedValue, b: PreparedValue): number {
-  if (a.value === b.value) return 0;
-  const edits = damerauLevenshtein(a.value, b.value, 2);
+/** Free text (normalised). */
+export function compareTextValues(x: string, y: string): number {
+  if (x === y) return 0;
+  const edits = damerauLevenshtein(x, y, 2);
   if (edits <= 1) return 1;
   if (edits <= 2) return 2;
-  const similarity = jaroWinklerAtLeast(a.value, b.value, 0.7);
+  const similarity = jaroWinklerAtLeast(x, y, 0.7);
   if (similarity >= 0.88) return 3;
   if (similarity >= 0.7) return 4;
   return 5;
@@ -268,13 +317,13 @@ export function compareValues(kind: FieldKind, valueA: PreparedValue, valueB: Pr
     case 'sex':
       return valueA.value === valueB.value ? 0 : 1;
     case 'email':
-      return compareEmail(valueA, valueB);
+      return compareEmailText(valueA.value, valueB.value);
     case 'phone':
-      return comparePhone(valueA, valueB);
+      return comparePhoneText(valueA.value, valueB.value);
     case 'address':
-      return compareAddress(valueA, valueB);
+      return compareAddressText(valueA.value, valueB.value);
     case 'text':
-      return compareText(valueA, valueB);
+      return compareTextValues(valueA.value, valueB.value);
   }
 }
 

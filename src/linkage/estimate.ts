@@ -3,7 +3,6 @@
 // blocked pairs' comparison vectors, aggregated so EM runs over distinct patterns.
 
 import { NULL_LEVEL } from './types.ts';
-import type { PreparedRecord } from './types.ts';
 
 /** Small deterministic PRNG (mulberry32): the same data always learns the same model. */
 export function seededRandom(seed: number): () => number {
@@ -203,24 +202,11 @@ export function levelDistribution(
   return normalised(counts);
 }
 
-/** How often each value occurs in a field, among records that have it. */
-export function valueCounts(records: readonly PreparedRecord[], slot: number): { counts: Map<string, number>; present: number } {
-  const counts = new Map<string, number>();
-  let present = 0;
-  for (const record of records) {
-    const value = record.values[slot];
-    if (!value) continue;
-    present++;
-    counts.set(value.value, (counts.get(value.value) ?? 0) + 1);
-  }
-  return { counts, present };
-}
-
 /** Exact probability that two distinct random records (both with the field) agree exactly. */
-export function exactAgreementShare(counts: Map<string, number>, present: number): number {
+export function exactAgreementShare(counts: ArrayLike<number>, present: number): number {
   if (present < 2) return 0;
   let agreeing = 0;
-  for (const count of counts.values()) agreeing += count * (count - 1);
+  for (let value = 0; value < counts.length; value++) agreeing += counts[value]! * (counts[value]! - 1);
   return agreeing / (present * (present - 1));
 }
 

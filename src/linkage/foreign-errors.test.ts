@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseMappings, readLinkRecords } from './csv-input.ts';
 import { seededRandom } from './estimate.ts';
 import { runLinkJob } from './job.ts';
 import { addRecord, createLinkageIndex, matchRecord } from './online.ts';
@@ -104,7 +105,8 @@ const directory = await mkdtemp(join(tmpdir(), 'joinery-foreign-errors-'));
 test.after(() => rm(directory, { recursive: true, force: true }));
 const input = join(directory, 'extract.csv');
 await writeFile(input, [csvLine(COLUMNS), ...[...background(), ...CASES].map((r) => csvLine(COLUMNS.map((c) => r[c])))].join('\n') + '\n');
-const { rows, records, result } = await runLinkJob({ inputs: [input], idColumn: 'id', maps: [MAP], workers: 1 });
+const { rows, result } = await runLinkJob({ inputs: [input], idColumn: 'id', maps: [MAP], workers: 1 });
+const records = await readLinkRecords(input, 'id', parseMappings([MAP]));
 const clusterOf = new Map(rows.map((r) => [r.recordId, r.clusterId]));
 const recordOf = new Map(records.map((r) => [r.id, r]));
 

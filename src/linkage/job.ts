@@ -1,14 +1,14 @@
 // The `joinery link` pipeline without the terminal: read the CSV files, link,
 // number the clusters, write the output. Shared by the CLI and the benchmark.
 
-import { access, constants, stat, writeFile } from 'node:fs/promises';
+import { access, constants, open, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
-import { LinkInputError, parseMappings, readLinkRecords } from './csv-input.ts';
+import { LinkInputError, parseMappings, readLinkColumns } from './csv-input.ts';
 import type { FieldMapping } from './csv-input.ts';
-import { linkRecords } from './link.ts';
+import { linkColumns } from './link.ts';
 import type { LinkResult } from './link.ts';
-import type { LinkRecord, ProgressCallback } from './types.ts';
+import type { RecordIds } from './prepare.ts';
+import type { ProgressCallback } from './types.ts';
 
 export interface LinkJob {
   /** One file: deduplicate it. Two files: link across them (duplicates within each still cluster). */
@@ -30,7 +30,6 @@ export interface ClusterRow {
 }
 
 export interface LinkJobResult {
-  records: LinkRecord[];
   mappings: FieldMapping[];
   rows: ClusterRow[];
   result: LinkResult;
@@ -41,25 +40,57 @@ export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
   if (job.inputs.length > 2) throw new LinkInputError('at most two --input files can be linked');
   if (job.idColumn.trim() === '') throw new LinkInputError('no id column: give --id-column NAME');
   const mappings = parseMappings(job.maps);
-  const records: LinkRecord[] = [];
-  for (const input of job.inputs) {
-    // One by one: spreading millions of records into push() overflows the call stack.
-    for (const record of await readLinkRecords(input, job.idColumn, mappings)) records.push(record);
-  }
-  const result = await linkRecords(records, {
+  // Read straight into columns: a file of millions of records becomes a few typed arrays and
+  // its distinct values, which linking lets go of once prepared (it keeps the record ids).
+  const input = await readLinkColumns(job.inputs, job.idColumn, mappings);
+  const result = await linkColumns(input, {
     workers: job.workers, onProgress: job.onProgress, weightHistogram: job.weightHistogram, collectUncertain: job.collectUncertain,
   });
-  const rows = records.map((record, index) => ({ recordId: record.id, clusterId: String(result.clusterOf[index]! + 1) }));
-  return { records, mappings, rows, result };
+  return { mappings, rows: clusterRows(input.recordIds, result.clusterOf), result };
 }
 
+/**
+ * One row per record: its id and cluster number (from 1), worked out when read. A row holds only
+ * its position, so a million rows cost a few dozen megabytes, not a string or two each.
+ */
+function clusterRows(ids: RecordIds, clusterOf: readonly number[]): ClusterRow[] {
+  class Row implements ClusterRow {
+    readonly position: number;
+    constructor(position: number) {
+      this.position = position;
+    }
+    get recordId(): string {
+      return ids.get(this.position);
+    }
+    get clusterId(): string {
+      return String(clusterOf[this.position]! + 1);
+    }
+  }
+  return Array.from({ length: ids.count }, (_, position) => new Row(position));
+}
+
+/** A CSV field as csv-stringify writes it: quoted when it holds a comma, a quote or a line break. */
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Writes record_id,cluster_id rows, a chunk at a time (the whole file is never one string). */
 export async function writeClusterCsv(path: string, rows: readonly ClusterRow[]): Promise<void> {
-  const csv = stringify(
-    rows.map((row) => [row.recordId, row.clusterId]),
-    { header: true, columns: ['record_id', 'cluster_id'] },
-  );
   try {
-    await writeFile(path, csv);
+    const file = await open(path, 'w');
+    try {
+      let chunk = 'record_id,cluster_id\n';
+      for (const row of rows) {
+        chunk += `${csvField(row.recordId)},${csvField(row.clusterId)}\n`;
+        if (chunk.length >= 1 << 20) {
+          await file.write(chunk);
+          chunk = '';
+        }
+      }
+      await file.write(chunk);
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     throw new LinkInputError(`cannot write output file '${path}': ${(error as Error).message}`);
   }

@@ -12,7 +12,7 @@ import { createWeightHistogram, mergeWeightHistogram } from './weight-histogram.
 export type LinkJob =
   | { type: 'train'; id: number; from: number; to: number; sampleRate: number }
   | { type: 'tables'; id: number; tables: ScoringTables }
-  | { type: 'score'; id: number; from: number; to: number }
+  | { type: 'score'; id: number; from: number; to: number; firstMeetings?: Uint8Array }
   | { type: 'compare'; id: number; left: Uint32Array; right: Uint32Array };
 
 /** Pattern counts merged across ranges. */
@@ -69,13 +69,15 @@ function concatScored(parts: readonly ScoredPairs[]): ScoredPairs {
 
 export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
   const { index } = data;
-  const totalBlocks = index.usableBlocks.length;
+  const totalBlocks = index.blockCount;
   const inline = workerCount <= 1 || pairsInBlocks(index, 0, totalBlocks) < INLINE_PAIR_LIMIT;
   const ranges = blockRanges(index, PAIRS_PER_RANGE);
   const rangePairs = ranges.map(([from, to]) => pairsInBlocks(index, from, to));
   const totalPairs = rangePairs.reduce((sum, pairs) => sum + pairs, 0);
   let workers: Worker[] | undefined;
   let nextId = 0;
+  // Which pairs of each range's blocks are candidates, as training found (scoring then skips the check).
+  let firstMeetings: Uint8Array[] | undefined;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
 
   function start(): Worker[] {
@@ -103,7 +105,7 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
 
   /** Hands ranges to whichever thread is free; results come back in range order. */
   async function overRanges<T>(
-    makeJob: (from: number, to: number) => LinkJob,
+    makeJob: (from: number, to: number, range: number) => LinkJob,
     onProgress?: (done: number, total: number) => void,
   ): Promise<T[]> {
     const pool = start();
@@ -114,7 +116,7 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
       while (next < ranges.length) {
         const r = next++;
         const [from, to] = ranges[r]!;
-        results[r] = await run<T>(worker, makeJob(from, to));
+        results[r] = await run<T>(worker, makeJob(from, to, r));
         done += rangePairs[r]!;
         onProgress?.(done, totalPairs);
       }
@@ -126,20 +128,22 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
     async train(sampleRate, onProgress) {
       if (inline) {
         const result = scanForTraining(data, 0, totalBlocks, sampleRate);
+        firstMeetings = [result.firstMeetings];
         onProgress?.(totalPairs, totalPairs);
         return mergePatterns([result], data.kinds.length);
       }
       const parts = await overRanges<TrainingScan>((from, to) => ({ type: 'train', id: nextId++, from, to, sampleRate }), onProgress);
+      firstMeetings = parts.map((part) => part.firstMeetings);
       return mergePatterns(parts, data.kinds.length);
     },
     async score(tables, onProgress) {
       if (inline) {
-        const result = scanForScoring(data, 0, totalBlocks, tables);
+        const result = scanForScoring(data, 0, totalBlocks, tables, firstMeetings?.[0]);
         onProgress?.(totalPairs, totalPairs);
         return result;
       }
       await Promise.all(start().map((worker) => run(worker, { type: 'tables', id: nextId++, tables })));
-      return concatScored(await overRanges<ScoredPairs>((from, to) => ({ type: 'score', id: nextId++, from, to }), onProgress));
+      return concatScored(await overRanges<ScoredPairs>((from, to, range) => ({ type: 'score', id: nextId++, from, to, firstMeetings: firstMeetings?.[range] }), onProgress));
     },
     async compare(left, right) {
       if (inline || left.length < INLINE_PAIR_LIMIT) return compareListedPairs(data, left, right);

@@ -14,7 +14,7 @@ port.on('message', (job: LinkJob) => {
   switch (job.type) {
     case 'train': {
       const result = scanForTraining(data, job.from, job.to, job.sampleRate);
-      port.postMessage({ id: job.id, result }, [result.patterns.buffer as ArrayBuffer, result.counts.buffer as ArrayBuffer]);
+      port.postMessage({ id: job.id, result }, [result.patterns.buffer as ArrayBuffer, result.counts.buffer as ArrayBuffer, result.firstMeetings.buffer as ArrayBuffer]);
       break;
     }
     case 'tables':
@@ -22,7 +22,7 @@ port.on('message', (job: LinkJob) => {
       port.postMessage({ id: job.id, result: null });
       break;
     case 'score': {
-      const result = scanForScoring(data, job.from, job.to, tables!);
+      const result = scanForScoring(data, job.from, job.to, tables!, job.firstMeetings);
       port.postMessage({ id: job.id, result }, [
         result.left.buffer as ArrayBuffer, result.right.buffer as ArrayBuffer, result.weights.buffer as ArrayBuffer,
       ]);

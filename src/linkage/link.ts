@@ -2,15 +2,16 @@
 // (scans split across worker threads sharing the columns), cluster into persons.
 
 import { availableParallelism } from 'node:os';
-import { clusterRecords } from './cluster.ts';
+import { clusterLinks } from './cluster.ts';
 import type { WeightedLink } from './cluster.ts';
 import { comparePair, createComparator } from './comparisons.ts';
 import { createLinkPool } from './link-pool.ts';
 import { createScorer, log2Odds, matchWeight, probabilityFromWeight, termFrequencyU } from './model.ts';
 import type { Scorer } from './model.ts';
+import { scanDataOf } from './pair-scan.ts';
 import type { ScoringTables } from './pair-scan.ts';
-import { fieldSpecsFor, prepareTable } from './prepare.ts';
-import type { PreparedColumns } from './prepare.ts';
+import { fieldSpecsForColumns, prepareColumns, preparedRecordAt, rawColumnsFromRecords } from './prepare.ts';
+import type { PreparedColumns, PreparedTable, RawColumns } from './prepare.ts';
 import { blockRecords, DEFAULT_MAX_BLOCK_SIZE, trainModel } from './train.ts';
 import type { TrainingOptions } from './train.ts';
 import type { FieldSpec, LinkageModel, LinkRecord, PreparedRecord } from './types.ts';
@@ -57,13 +58,73 @@ export interface LinkResult {
   weightHistogram: WeightHistogram | null;
 }
 
-function cannotLinkKeyOf(specs: readonly FieldSpec[], records: readonly PreparedRecord[]): (record: number) => string | null {
+/** Valid NHS numbers: records holding two different ones are never one person. */
+function cannotLinkKeyOf(specs: readonly FieldSpec[], table: PreparedTable): (record: number) => string | null {
   const slot = specs.findIndex((spec) => spec.kind === 'nhs_number');
   if (slot < 0) return () => null;
   return (record) => {
-    const value = records[record]!.values[slot];
+    const id = table.ids[record * table.fieldCount + slot]!;
+    const value = id < 0 ? null : table.dictionaries[slot]![id]!;
     return value?.valid ? value.value : null;
   };
+}
+
+/**
+ * Weights of pairs by record numbers (a < b), in an open-addressing hash table of typed arrays:
+ * a Map would hold a heap number per key at a million people (keys reach a * n + b ~ 4e12).
+ */
+class PairWeights {
+  private keys: Float64Array;
+  private weights: Float64Array;
+  private size = 0;
+  private readonly recordCount: number;
+
+  constructor(recordCount: number, expected: number) {
+    this.recordCount = recordCount;
+    let capacity = 1024;
+    while (capacity < expected * 2) capacity *= 2;
+    this.keys = new Float64Array(capacity).fill(-1);
+    this.weights = new Float64Array(capacity);
+  }
+
+  private slotOf(key: number): number {
+    const mask = this.keys.length - 1;
+    const low = key >>> 0;
+    const high = Math.floor(key / 4294967296) >>> 0;
+    let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    let slot = h & mask;
+    while (this.keys[slot] !== -1 && this.keys[slot] !== key) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  get(a: number, b: number): number | undefined {
+    const slot = this.slotOf(a < b ? a * this.recordCount + b : b * this.recordCount + a);
+    return this.keys[slot] === -1 ? undefined : this.weights[slot];
+  }
+
+  set(a: number, b: number, weight: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    const key = a < b ? a * this.recordCount + b : b * this.recordCount + a;
+    const slot = this.slotOf(key);
+    if (this.keys[slot] === -1) this.size++;
+    this.keys[slot] = key;
+    this.weights[slot] = weight;
+  }
+
+  private grow(): void {
+    const { keys, weights } = this;
+    this.keys = new Float64Array(keys.length * 2).fill(-1);
+    this.weights = new Float64Array(keys.length * 2);
+    for (let old = 0; old < keys.length; old++) {
+      if (keys[old] === -1) continue;
+      const slot = this.slotOf(keys[old]!);
+      this.keys[slot] = keys[old]!;
+      this.weights[slot] = weights[old]!;
+    }
+  }
 }
 
 /** The model's weights as the scoring loop reads them, exact-match weights resolved per dictionary value. */
@@ -83,22 +144,34 @@ export function scoringTables(scorer: Scorer, columns: PreparedColumns, minimumP
 }
 
 export async function linkRecords(records: readonly LinkRecord[], options: LinkOptions = {}): Promise<LinkResult> {
+  return linkColumns(rawColumnsFromRecords(records), options);
+}
+
+/**
+ * Links records given as raw columns (csv-input.ts reads files straight into them). Once the
+ * values are prepared, `input.rawIds` and `input.raw` are let go (emptied), so a caller holding
+ * the input keeps only its record ids.
+ */
+export async function linkColumns(input: RawColumns, options: LinkOptions = {}): Promise<LinkResult> {
   const { workers = Math.min(2, availableParallelism()), onProgress } = options;
   const threaded = workers > 1;
-  onProgress?.({ stage: 'preparing', done: 0, total: records.length });
-  const specs = fieldSpecsFor(records);
-  const table = prepareTable(specs, records, threaded);
-  const prepared = table.records;
+  const n = input.count;
+  const recordIds = input.recordIds;
+  onProgress?.({ stage: 'preparing', done: 0, total: n });
+  const specs = fieldSpecsForColumns(input);
+  const table = prepareColumns(specs, input, threaded);
+  input.rawIds = new Int32Array(0);
+  input.raw = [];
   onProgress?.({ stage: 'blocking', done: 0, total: 1 });
   const blocking = blockRecords(specs, table, options.maxBlockSize ?? DEFAULT_MAX_BLOCK_SIZE, threaded);
   onProgress?.({ stage: 'blocking', done: 1, total: 1 });
-  const pool = createLinkPool({ kinds: specs.map((spec) => spec.kind), fieldCount: table.fieldCount, ids: table.ids, dictionaries: table.dictionaries, index: blocking.index }, workers);
+  const pool = createLinkPool(scanDataOf(table, specs.map((spec) => spec.kind), blocking.index), workers);
   let training;
   let scorer: Scorer;
   let scored;
   const threshold = options.clusterThreshold;
   try {
-    training = await trainModel(specs, prepared, blocking, pool, options);
+    training = await trainModel(specs, table, blocking, pool, options);
     const clusterThreshold = threshold ?? training.model.linkThreshold;
     const keepFrom = options.collectUncertain ? Math.min(training.model.reviewThreshold, clusterThreshold) : clusterThreshold;
     scorer = createScorer(training.model);
@@ -114,43 +187,61 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
   const clusterThreshold = threshold ?? model.linkThreshold;
 
   const fieldCount = specs.length;
-  const n = prepared.length;
-  const weightOfPair = new Map<number, number>();
-  const links: WeightedLink[] = [];
-  const uncertainPairs: WeightedLink[] = [];
-  for (let pair = 0; pair < scored.left.length; pair++) {
-    const a = scored.left[pair]!;
-    const b = scored.right[pair]!;
-    const weight = scored.weights[pair]!;
-    if (probabilityFromWeight(weight) >= clusterThreshold) links.push({ a, b, weight });
-    else uncertainPairs.push({ a, b, weight });
-    weightOfPair.set(a * n + b, weight);
-  }
+  const scoredWeights = new PairWeights(n, scored.left.length);
+  for (let pair = 0; pair < scored.left.length; pair++) scoredWeights.set(scored.left[pair]!, scored.right[pair]!, scored.weights[pair]!);
 
   const comparator = createComparator(specs);
   const scratch = new Uint8Array(fieldCount);
   const pairProbability = (a: number, b: number): number => {
-    const key = a < b ? a * n + b : b * n + a;
-    let weight = weightOfPair.get(key);
+    let weight = scoredWeights.get(a, b);
     if (weight === undefined) {
-      comparePair(comparator, prepared[a]!, prepared[b]!, scratch, 0);
-      weight = matchWeight(scorer, scratch, 0, prepared[a]!, prepared[b]!);
-      weightOfPair.set(key, weight);
+      const recordA = preparedRecordAt(table, a, recordIds.get(a));
+      const recordB = preparedRecordAt(table, b, recordIds.get(b));
+      comparePair(comparator, recordA, recordB, scratch, 0);
+      weight = matchWeight(scorer, scratch, 0, recordA, recordB);
+      scoredWeights.set(a, b, weight);
     }
     return probabilityFromWeight(weight);
   };
   onProgress?.({ stage: 'clustering', done: 0, total: 1 });
-  const clusterOf = clusterRecords(n, links, pairProbability, {
+  const clusterOf = clusterLinks(n, scored, pairProbability, {
     threshold: clusterThreshold,
-    cannotLinkKey: cannotLinkKeyOf(specs, prepared),
+    cannotLinkKey: cannotLinkKeyOf(specs, table),
     exclusiveKey: options.exclusiveKey,
     mustLink: options.mustLink,
     cannotLink: options.cannotLink,
   });
   onProgress?.({ stage: 'clustering', done: 1, total: 1 });
+
+  // Made on first use: a command-line run needs none of these objects, and at a million people
+  // they would be millions.
+  let prepared: PreparedRecord[] | undefined;
+  let linked: { links: WeightedLink[]; uncertainPairs: WeightedLink[] } | undefined;
+  const linkLists = () => {
+    if (!linked) {
+      linked = { links: [], uncertainPairs: [] };
+      for (let pair = 0; pair < scored.left.length; pair++) {
+        const link = { a: scored.left[pair]!, b: scored.right[pair]!, weight: scored.weights[pair]! };
+        (probabilityFromWeight(link.weight) >= clusterThreshold ? linked.links : linked.uncertainPairs).push(link);
+      }
+    }
+    return linked;
+  };
+  let linkCount = 0;
+  for (let pair = 0; pair < scored.weights.length; pair++) if (probabilityFromWeight(scored.weights[pair]!) >= clusterThreshold) linkCount++;
   return {
-    clusterOf, model, specs, candidatePairCount: training.candidatePairCount, linkCount: links.length,
-    prepared, pairProbability, links, uncertainPairs,
+    clusterOf, model, specs, candidatePairCount: training.candidatePairCount, linkCount,
+    get prepared() {
+      prepared ??= Array.from({ length: n }, (_, record) => preparedRecordAt(table, record, recordIds.get(record)));
+      return prepared;
+    },
+    pairProbability,
+    get links() {
+      return linkLists().links;
+    },
+    get uncertainPairs() {
+      return linkLists().uncertainPairs;
+    },
     // No blocks at all means no ranges were scanned, so no histogram came back: an empty one.
     weightHistogram: options.weightHistogram ? scored.histogram ?? createWeightHistogram(log2Odds(clusterThreshold)) : null,
   };

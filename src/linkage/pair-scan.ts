@@ -2,9 +2,13 @@
 // for small inputs): compare candidate pairs through the shared columns, either to learn
 // (comparison patterns of a sample of pairs) or to score (keeping only pairs that may match).
 
-import { forEachCandidatePair } from './blocking.ts';
+import { BlockCursor, pairsInBlocks } from './blocking.ts';
 import type { BlockIndex } from './blocking.ts';
-import { compareValues, emailLevelGivenNames, slotsByCost, swappedNameLevel, swappedNames } from './comparisons.ts';
+import {
+  compareAddressText, compareDate, compareDateNumbers, compareEmailText, compareName, comparePhoneText, compareTextValues,
+  emailLevelGivenNamesText, slotsByCost, swappedNameLevel, swappedNames,
+} from './comparisons.ts';
+import { damerauLevenshtein } from './string-metrics.ts';
 import { PatternTally } from './estimate.ts';
 import { bestWeightsBelowExact, personCap } from './model.ts';
 import type { PersonCheck } from './model.ts';
@@ -14,29 +18,174 @@ import type { PreparedColumns } from './prepare.ts';
 import { addWeight, createWeightHistogram, firstBinCeiling } from './weight-histogram.ts';
 import type { WeightHistogram } from './weight-histogram.ts';
 
-export interface ScanData extends PreparedColumns {
-  kinds: readonly FieldKind[];
-  index: BlockIndex;
+/** Birth dates as numbers (all YYYYMMDD): the value, day and month swapped, days since 1970 (NaN: no calendar date). */
+export interface DateNumbers {
+  value: Int32Array;
+  swapped: Int32Array;
+  day: Float64Array;
 }
 
-function valueAt(data: ScanData, slot: number, record: number): PreparedValue | null {
-  const id = data.ids[record * data.fieldCount + slot]!;
-  return id < 0 ? null : data.dictionaries[slot]![id]!;
+/** Postcodes' sector and district as numbers (-1: none), for equality without strings. */
+export interface PostcodeNumbers {
+  sector: Int32Array;
+  district: Int32Array;
+}
+
+/**
+ * What the pair scans read, shared with worker threads: the table of value numbers and block
+ * index (SharedArrayBuffers), and of each field's values only what its comparison needs, so
+ * that each thread holds a lean copy: prepared values for names (nicknames, sounds), numbers for
+ * dates, the normalised strings for postcodes, emails, phones, addresses and free text (a
+ * million records have about as many of each), only the check-digit flags for NHS numbers and
+ * nothing for sex (equal value numbers are equal values). Numbers in typed arrays also keep the
+ * comparisons that most pairs reach (dates, postcodes) within a few cache lines.
+ */
+export interface ScanData {
+  fieldCount: number;
+  ids: Int32Array;
+  kinds: readonly FieldKind[];
+  /** Per slot: its kind as a number (KIND_CODES), for the comparisons' switch. */
+  kindCodes: Uint8Array;
+  index: BlockIndex;
+  /** Per slot: prepared values (names; dates that are not all YYYYMMDD), else null. */
+  details: (PreparedValue[] | null)[];
+  /** Per slot: normalised values (postcodes, emails, phones, addresses, free text), else null. */
+  texts: (string[] | null)[];
+  /** Per slot: NHS numbers' check digits pass, by value number, else null. */
+  valid: (Uint8Array | null)[];
+  dates: (DateNumbers | null)[];
+  postcodes: (PostcodeNumbers | null)[];
+}
+
+const TEXT_KINDS: ReadonlySet<FieldKind> = new Set(['postcode', 'email', 'phone', 'address', 'text']);
+
+const GIVEN_NAME = 0;
+const FAMILY_NAME = 1;
+const BIRTH_DATE = 2;
+const SEX = 3;
+const POSTCODE = 4;
+const ADDRESS = 5;
+const NHS_NUMBER = 6;
+const EMAIL = 7;
+const PHONE = 8;
+const TEXT = 9;
+const KIND_CODES: Record<FieldKind, number> = {
+  given_name: GIVEN_NAME, family_name: FAMILY_NAME, birth_date: BIRTH_DATE, sex: SEX, postcode: POSTCODE,
+  address: ADDRESS, nhs_number: NHS_NUMBER, email: EMAIL, phone: PHONE, text: TEXT,
+};
+const EIGHT_DIGITS = /^\d{8}$/;
+
+function dateNumbers(dictionary: readonly PreparedValue[]): DateNumbers | null {
+  if (!dictionary.every((value) => EIGHT_DIGITS.test(value.value) && EIGHT_DIGITS.test(value.swapped))) return null;
+  return {
+    value: Int32Array.from(dictionary, (value) => Number(value.value)),
+    swapped: Int32Array.from(dictionary, (value) => Number(value.swapped)),
+    day: Float64Array.from(dictionary, (value) => value.dayNumber),
+  };
+}
+
+function numbered(texts: readonly string[]): Int32Array {
+  const numberOf = new Map<string, number>();
+  return Int32Array.from(texts, (text) => {
+    if (text === '') return -1;
+    let number = numberOf.get(text);
+    if (number === undefined) numberOf.set(text, (number = numberOf.size));
+    return number;
+  });
+}
+
+/** The scans' view of prepared columns. */
+export function scanDataOf(columns: PreparedColumns, kinds: readonly FieldKind[], index: BlockIndex): ScanData {
+  const dates = kinds.map((kind, slot) => (kind === 'birth_date' ? dateNumbers(columns.dictionaries[slot]!) : null));
+  return {
+    fieldCount: columns.fieldCount,
+    ids: columns.ids,
+    kinds,
+    kindCodes: Uint8Array.from(kinds, (kind) => KIND_CODES[kind]),
+    index,
+    details: kinds.map((kind, slot) =>
+      kind === 'given_name' || kind === 'family_name' || (kind === 'birth_date' && !dates[slot]) ? columns.dictionaries[slot]! : null),
+    texts: kinds.map((kind, slot) => (TEXT_KINDS.has(kind) ? columns.dictionaries[slot]!.map((value) => value.value) : null)),
+    valid: kinds.map((kind, slot) => (kind === 'nhs_number' ? Uint8Array.from(columns.dictionaries[slot]!, (value) => (value.valid ? 1 : 0)) : null)),
+    dates,
+    postcodes: kinds.map((kind, slot) => (kind === 'postcode'
+      ? { sector: numbered(columns.dictionaries[slot]!.map((value) => value.sector)), district: numbered(columns.dictionaries[slot]!.map((value) => value.district)) }
+      : null)),
+  };
+}
+
+/** Where a comparison finds the two records' value numbers: rows of `rows` at offsets a and b. */
+function valueIn(data: ScanData, slot: number, rows: Int32Array, offset: number): PreparedValue | null {
+  const id = rows[offset + slot]!;
+  return id < 0 ? null : data.details[slot]![id]!;
+}
+
+/**
+ * Comparison level of one field for the records whose value numbers are at `rowA` and `rowB` in
+ * `rows` (the table itself, or a block's rows copied side by side); NULL_LEVEL when either lacks it.
+ * The same levels as comparisons.ts compareField on the prepared records.
+ */
+export function compareInRows(
+  data: ScanData, givenSlot: number, familySlot: number, slot: number, rows: Int32Array, rowA: number, rowB: number,
+): number {
+  const idA = rows[rowA + slot]!;
+  const idB = rows[rowB + slot]!;
+  if (idA < 0 || idB < 0) return NULL_LEVEL;
+  const kind = data.kindCodes[slot]!;
+  switch (kind) {
+    case GIVEN_NAME:
+    case FAMILY_NAME: {
+      if (idA !== idB && givenSlot >= 0 && familySlot >= 0
+        && swappedNames(valueIn(data, givenSlot, rows, rowA), valueIn(data, familySlot, rows, rowA), valueIn(data, givenSlot, rows, rowB), valueIn(data, familySlot, rows, rowB))) {
+        return swappedNameLevel(data.kinds[slot]!);
+      }
+      const details = data.details[slot]!;
+      return compareName(details[idA]!, details[idB]!, kind === GIVEN_NAME);
+    }
+    case BIRTH_DATE: {
+      if (idA === idB) return 0;
+      const dates = data.dates[slot];
+      if (!dates) return compareDate(data.details[slot]![idA]!, data.details[slot]![idB]!);
+      return compareDateNumbers(dates.value[idA]!, dates.swapped[idA]!, dates.day[idA]!, dates.value[idB]!, dates.day[idB]!);
+    }
+    case POSTCODE: {
+      if (idA === idB) return 0;
+      const { sector, district } = data.postcodes[slot]!;
+      if (sector[idA]! >= 0 && sector[idA] === sector[idB]) return 1;
+      const texts = data.texts[slot]!;
+      if (damerauLevenshtein(texts[idA]!, texts[idB]!, 1) <= 1) return 2;
+      return district[idA]! >= 0 && district[idA] === district[idB] ? 3 : 4;
+    }
+    case NHS_NUMBER: {
+      const valid = data.valid[slot]!;
+      if (valid[idA] === 0 || valid[idB] === 0) return NULL_LEVEL;
+      return idA === idB ? 0 : 1;
+    }
+    case SEX:
+      return idA === idB ? 0 : 1;
+    case EMAIL: {
+      const texts = data.texts[slot]!;
+      const email = texts[idA]!;
+      const level = compareEmailText(email, texts[idB]!);
+      if (familySlot < 0) return level;
+      const familyA = valueIn(data, familySlot, rows, rowA);
+      const familyB = valueIn(data, familySlot, rows, rowB);
+      return emailLevelGivenNamesText(emailLevelGivenNamesText(level, email, familyA ? familyA.value : null), email, familyB ? familyB.value : null);
+    }
+    case PHONE:
+      return comparePhoneText(data.texts[slot]![idA]!, data.texts[slot]![idB]!);
+    case ADDRESS:
+      return compareAddressText(data.texts[slot]![idA]!, data.texts[slot]![idB]!);
+    case TEXT:
+      return compareTextValues(data.texts[slot]![idA]!, data.texts[slot]![idB]!);
+    default:
+      throw new Error(`no comparison for field kind ${data.kinds[slot]}`);
+  }
 }
 
 /** Comparison level of one field for records a and b (NULL_LEVEL when either lacks it). */
 export function compareSlot(data: ScanData, givenSlot: number, familySlot: number, slot: number, a: number, b: number): number {
-  const valueA = valueAt(data, slot, a);
-  const valueB = valueAt(data, slot, b);
-  if (!valueA || !valueB) return NULL_LEVEL;
-  const kind = data.kinds[slot]!;
-  if ((kind === 'given_name' || kind === 'family_name') && valueA.value !== valueB.value && givenSlot >= 0 && familySlot >= 0
-    && swappedNames(valueAt(data, givenSlot, a), valueAt(data, familySlot, a), valueAt(data, givenSlot, b), valueAt(data, familySlot, b))) {
-    return swappedNameLevel(kind);
-  }
-  const level = compareValues(kind, valueA, valueB);
-  if (kind !== 'email' || familySlot < 0) return level;
-  return emailLevelGivenNames(emailLevelGivenNames(level, valueA, valueAt(data, familySlot, a)), valueA, valueAt(data, familySlot, b));
+  return compareInRows(data, givenSlot, familySlot, slot, data.ids, a * data.fieldCount, b * data.fieldCount);
 }
 
 /** Deterministic pseudo-random number in [0, 1) for a pair: the training sample is reproducible. */
@@ -51,9 +200,24 @@ export function pairHash(a: number, b: number): number {
 export interface TrainingScan {
   /** Distinct candidate pairs in the range. */
   pairCount: number;
+  /**
+   * One bit per pair of members of each block in the range, in scan order (block by block, then
+   * x < y): set when the pair is a candidate here (no earlier rule put it in one block). Scoring
+   * the range then needs neither the earlier rules' blocks nor the check.
+   */
+  firstMeetings: Uint8Array;
   /** Comparison patterns of the sampled pairs (patterns × fields) and how many pairs had each. */
   patterns: Uint8Array;
   counts: Float64Array;
+}
+
+/** A block's members' rows of value numbers copied side by side (member x's at x * fieldCount). */
+function loadRows(data: ScanData, cursor: BlockCursor, rows: Int32Array): void {
+  const { fieldCount, ids } = data;
+  for (let x = 0; x < cursor.size; x++) {
+    const from = cursor.members[x]! * fieldCount;
+    for (let slot = 0; slot < fieldCount; slot++) rows[x * fieldCount + slot] = ids[from + slot]!;
+  }
 }
 
 /** Counts the range's candidate pairs and aggregates the comparison patterns of a `sampleRate` share of them. */
@@ -63,15 +227,34 @@ export function scanForTraining(data: ScanData, from: number, to: number, sample
   const familySlot = data.kinds.indexOf('family_name');
   const vector = new Uint8Array(fieldCount);
   const tally = new PatternTally(fieldCount);
+  const cursor = new BlockCursor(data.index);
+  const rows = new Int32Array(cursor.members.length * fieldCount);
+  const firstMeetings = new Uint8Array(Math.ceil(pairsInBlocks(data.index, from, to) / 8));
+  let bit = 0;
   let pairCount = 0;
-  forEachCandidatePair(data.index, from, to, (a, b) => {
-    pairCount++;
-    if (sampleRate < 1 && pairHash(a, b) >= sampleRate) return;
-    for (let slot = 0; slot < fieldCount; slot++) vector[slot] = compareSlot(data, givenSlot, familySlot, slot, a, b);
-    tally.add(vector);
-  });
+  for (let block = from; block < to; block++) {
+    cursor.load(block);
+    let loaded = false;
+    const { members, size } = cursor;
+    for (let x = 0; x < size; x++) {
+      for (let y = x + 1; y < size; y++, bit++) {
+        if (!cursor.meetsFirstHere(x, y)) continue;
+        firstMeetings[bit >>> 3]! |= 1 << (bit & 7);
+        pairCount++;
+        if (sampleRate < 1 && pairHash(members[x]!, members[y]!) >= sampleRate) continue;
+        if (!loaded) {
+          loadRows(data, cursor, rows);
+          loaded = true;
+        }
+        for (let slot = 0; slot < fieldCount; slot++) {
+          vector[slot] = compareInRows(data, givenSlot, familySlot, slot, rows, x * fieldCount, y * fieldCount);
+        }
+        tally.add(vector);
+      }
+    }
+  }
   const { levels, counts } = tally.result();
-  return { pairCount, patterns: levels, counts };
+  return { pairCount, firstMeetings, patterns: levels, counts };
 }
 
 /** A model's weights laid out for the scoring loop. */
@@ -134,7 +317,7 @@ class PairBuffer {
  * exactly those of a full comparison. With a histogram a pair is given up only below the
  * histogram's first bin, and is counted there at the bound reached.
  */
-export function scanForScoring(data: ScanData, from: number, to: number, tables: ScoringTables): ScoredPairs {
+export function scanForScoring(data: ScanData, from: number, to: number, tables: ScoringTables, firstMeetings?: Uint8Array): ScoredPairs {
   const order = slotsByCost(data.kinds);
   const best = bestWeightsBelowExact(tables.weights);
   const fieldCount = data.kinds.length;
@@ -143,52 +326,76 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
   const familySlot = data.kinds.indexOf('family_name');
   const nhsSlot = data.kinds.indexOf('nhs_number');
   const sexSlot = data.kinds.indexOf('sex');
+  const nhsValid = nhsSlot < 0 ? null : data.valid[nhsSlot]!;
+  const exactWeightById = tables.exactWeightById;
+  // The weights of the exact level and of the second (sex and NHS numbers: different).
+  const exactWeight = Float64Array.from(tables.weights, (levels) => levels[0]!);
+  const differentWeight = Float64Array.from(tables.weights, (levels) => levels[1] ?? 0);
   const kept = new PairBuffer();
   const histogram = tables.histogramOrigin === undefined ? null : createWeightHistogram(tables.histogramOrigin);
   // A pair is given up only once it cannot be kept and the histogram needs no more of its weight.
   const giveUpBelow = histogram ? Math.min(tables.minimumWeight, firstBinCeiling(histogram)) : tables.minimumWeight;
   const giveUp = histogram ? (bound: number): void => addWeight(histogram, bound) : (): void => {};
+  const cursor = new BlockCursor(data.index);
+  const rows = new Int32Array(cursor.members.length * fieldCount);
   let scanned = 0;
-  forEachCandidatePair(data.index, from, to, (a, b) => {
-    scanned++;
-    let bound = tables.priorWeight;
-    const rowA = a * fieldCount;
-    const rowB = b * fieldCount;
-    for (let slot = 0; slot < fieldCount; slot++) {
-      const idA = data.ids[rowA + slot]!;
-      const idB = data.ids[rowB + slot]!;
-      settled[slot] = 1;
-      if (idA < 0 || idB < 0) continue;
-      if (slot === nhsSlot || slot === sexSlot) {
-        const level = compareSlot(data, givenSlot, familySlot, slot, a, b);
-        if (level !== NULL_LEVEL) bound += tables.weights[slot]![level]!;
-      } else if (idA === idB) {
-        const exact = tables.exactWeightById[slot];
-        bound += exact ? exact[idA]! : tables.weights[slot]![0]!;
-      } else {
-        settled[slot] = 0;
-        bound += best[slot]!;
+  let bit = 0;
+  for (let block = from; block < to; block++) {
+    cursor.load(block, !firstMeetings);
+    loadRows(data, cursor, rows);
+    const { members, size } = cursor;
+    for (let x = 0; x < size; x++) {
+      const rowA = x * fieldCount;
+      pairs: for (let y = x + 1; y < size; y++) {
+        if (firstMeetings ? (firstMeetings[bit >>> 3]! & (1 << (bit++ & 7))) === 0 : !cursor.meetsFirstHere(x, y)) continue;
+        scanned++;
+        const rowB = y * fieldCount;
+        let bound = tables.priorWeight;
+        for (let slot = 0; slot < fieldCount; slot++) {
+          const idA = rows[rowA + slot]!;
+          const idB = rows[rowB + slot]!;
+          settled[slot] = 1;
+          if (idA < 0 || idB < 0) continue;
+          if (slot === nhsSlot) {
+            // Counts only when both check digits pass (compareInRows NHS_NUMBER).
+            if (nhsValid![idA] === 1 && nhsValid![idB] === 1) bound += idA === idB ? exactWeight[slot]! : differentWeight[slot]!;
+          } else if (idA === idB) {
+            const exact = exactWeightById[slot];
+            bound += exact ? exact[idA]! : exactWeight[slot]!;
+          } else if (slot === sexSlot) {
+            bound += differentWeight[slot]!;
+          } else {
+            settled[slot] = 0;
+            bound += best[slot]!;
+          }
+        }
+        if (bound < giveUpBelow) {
+          giveUp(bound);
+          continue;
+        }
+        for (let k = 0; k < order.length; k++) {
+          const slot = order[k]!;
+          if (settled[slot] === 1) continue;
+          const level = compareInRows(data, givenSlot, familySlot, slot, rows, rowA, rowB);
+          // A present value can still add nothing: a family name when the names are swapped.
+          bound += (level === NULL_LEVEL ? 0 : tables.weights[slot]![level]!) - best[slot]!;
+          if (bound < giveUpBelow) {
+            giveUp(bound);
+            continue pairs;
+          }
+        }
+        // Only pairs the check could hold down pay for it (without a histogram, only those still kept).
+        let heldDown = false;
+        if (bound > tables.person.otherPersonCap) {
+          const cap = personCap(tables.person, (slot) => compareInRows(data, givenSlot, familySlot, slot, rows, rowA, rowB));
+          heldDown = cap < bound;
+          if (heldDown) bound = cap;
+        }
+        if (histogram) addWeight(histogram, bound, heldDown);
+        if (bound >= tables.minimumWeight) kept.push(members[x]!, members[y]!, bound);
       }
     }
-    if (bound < giveUpBelow) return giveUp(bound);
-    for (let k = 0; k < order.length; k++) {
-      const slot = order[k]!;
-      if (settled[slot] === 1) continue;
-      const level = compareSlot(data, givenSlot, familySlot, slot, a, b);
-      // A present value can still add nothing: a family name when the names are swapped.
-      bound += (level === NULL_LEVEL ? 0 : tables.weights[slot]![level]!) - best[slot]!;
-      if (bound < giveUpBelow) return giveUp(bound);
-    }
-    // Only pairs the check could hold down pay for it (without a histogram, only those still kept).
-    let heldDown = false;
-    if (bound > tables.person.otherPersonCap) {
-      const cap = personCap(tables.person, (slot) => compareSlot(data, givenSlot, familySlot, slot, a, b));
-      heldDown = cap < bound;
-      if (heldDown) bound = cap;
-    }
-    if (histogram) addWeight(histogram, bound, heldDown);
-    if (bound >= tables.minimumWeight) kept.push(a, b, bound);
-  });
+  }
   return {
     left: kept.left.slice(0, kept.length),
     right: kept.right.slice(0, kept.length),

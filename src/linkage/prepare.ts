@@ -68,12 +68,7 @@ export function preparedValue(value: string, details: Partial<Omit<PreparedValue
     sector: details.sector ?? '',
     district: details.district ?? '',
     valid: details.valid ?? false,
-    tokens: details.tokens ?? null,
   };
-}
-
-function words(text: string): string[] {
-  return [...new Set(text.split(' ').filter((word) => word !== ''))];
 }
 
 /** Normalises one raw value for its field kind; null when there is nothing to compare. */
@@ -113,17 +108,138 @@ export function prepareValue(spec: FieldSpec, raw: string | undefined): Prepared
     }
     case 'address': {
       const value = normaliseAddress(raw);
-      return value === '' ? null : preparedValue(value, { tokens: words(value) });
+      return value === '' ? null : preparedValue(value);
     }
     case 'text': {
       const value = normaliseText(raw);
-      return value === '' ? null : preparedValue(value, { tokens: words(value) });
+      return value === '' ? null : preparedValue(value);
     }
   }
 }
 
 export function prepareRecord(specs: readonly FieldSpec[], record: LinkRecord): PreparedRecord {
   return { id: record.id, values: specs.map((spec) => prepareValue(spec, rawValue(record, spec))) };
+}
+
+/** Record ids by position: a list of strings, or packed bytes (files of millions of records). */
+export interface RecordIds {
+  readonly count: number;
+  get(record: number): string;
+}
+
+/**
+ * Records as columns of raw values, as batch linking takes them in: each distinct raw value of a
+ * field once (`raw[column]`), and per record the number of its value in each column
+ * (`rawIds[record * keys.length + column]`, -1 when blank). A file of millions of records then
+ * costs a few typed arrays and its distinct values, not an object and a string per cell.
+ */
+export interface RawColumns {
+  count: number;
+  /** Field keys of the columns: a FieldName or `text:NAME`. */
+  keys: readonly string[];
+  rawIds: Int32Array;
+  raw: readonly (readonly string[])[];
+  recordIds: RecordIds;
+  /** The fields to compare, when the source says (link records: every field a record has); else fieldSpecsForColumns. */
+  specs?: FieldSpec[];
+}
+
+/** Builds raw columns record by record, numbering each distinct value of a column once. */
+export class RawColumnsBuilder {
+  readonly keys: readonly string[];
+  private readonly numberOf: Map<string, number>[];
+  private readonly raw: string[][];
+  private rawIds: Int32Array;
+  private count = 0;
+
+  constructor(keys: readonly string[]) {
+    this.keys = keys;
+    this.numberOf = keys.map(() => new Map<string, number>());
+    this.raw = keys.map(() => []);
+    this.rawIds = new Int32Array(Math.max(1, keys.length) * 1024);
+  }
+
+  /** Starts the next record, every column blank. */
+  beginRecord(): void {
+    const width = this.keys.length;
+    if ((this.count + 1) * width > this.rawIds.length) {
+      const grown = new Int32Array(this.rawIds.length * 2);
+      grown.set(this.rawIds);
+      this.rawIds = grown;
+    }
+    this.rawIds.fill(-1, this.count * width, (this.count + 1) * width);
+    this.count++;
+  }
+
+  /** Sets a column of the record begun last; '' leaves it blank. */
+  setValue(column: number, text: string): void {
+    if (text === '') return;
+    const numbers = this.numberOf[column]!;
+    let number = numbers.get(text);
+    if (number === undefined) {
+      number = this.raw[column]!.length;
+      numbers.set(text, number);
+      this.raw[column]!.push(text);
+    }
+    this.rawIds[(this.count - 1) * this.keys.length + column] = number;
+  }
+
+  /**
+   * For a caller that numbers values itself (instead of setValue): adds a value not seen before
+   * in the column and returns its number...
+   */
+  addDistinct(column: number, text: string): number {
+    this.raw[column]!.push(text);
+    return this.raw[column]!.length - 1;
+  }
+
+  /** ...and sets a column of the record begun last to a value's number. */
+  setNumber(column: number, number: number): void {
+    this.rawIds[(this.count - 1) * this.keys.length + column] = number;
+  }
+
+  build(recordIds: RecordIds): RawColumns {
+    if (recordIds.count !== this.count) throw new Error(`${recordIds.count} record ids for ${this.count} records`);
+    for (const numbers of this.numberOf) numbers.clear();
+    return { count: this.count, keys: this.keys, rawIds: this.rawIds.slice(0, this.count * this.keys.length), raw: this.raw, recordIds };
+  }
+}
+
+/** Link records as raw columns (their ids as given). */
+export function rawColumnsFromRecords(records: readonly LinkRecord[]): RawColumns {
+  const specs = fieldSpecsFor(records);
+  const width = specs.length;
+  const rawIds = new Int32Array(records.length * width).fill(-1);
+  // Column by column: one column's table of values is looked up at a time, and stays in cache.
+  const raw = specs.map((spec, column) => {
+    const values: string[] = [];
+    const numberOf = new Map<string, number>();
+    const name = spec.kind === 'text' ? spec.key.slice(TEXT_PREFIX.length) : spec.kind;
+    const text = spec.kind === 'text';
+    for (let record = 0; record < records.length; record++) {
+      const { fields, text: texts } = records[record]!;
+      const value = text ? texts[name] : fields[name as FieldName];
+      if (value === undefined || value === '') continue;
+      let number = numberOf.get(value);
+      if (number === undefined) {
+        number = values.length;
+        numberOf.set(value, number);
+        values.push(value);
+      }
+      rawIds[record * width + column] = number;
+    }
+    return values;
+  });
+  return { count: records.length, keys: specs.map((spec) => spec.key), rawIds, raw, recordIds: { count: records.length, get: (record) => records[record]!.id }, specs };
+}
+
+/** The fields to compare for raw columns: as the source says, else every column some record has a value in, in a stable order. */
+export function fieldSpecsForColumns(input: RawColumns): FieldSpec[] {
+  if (input.specs) return input.specs;
+  const keys = input.keys.filter((_, column) => input.raw[column]!.length > 0);
+  const specs: FieldSpec[] = FIELD_NAMES.filter((name) => keys.includes(name)).map((name) => ({ key: name, kind: name }));
+  for (const key of keys.filter((key) => key.startsWith(TEXT_PREFIX)).sort()) specs.push({ key, kind: 'text' });
+  return specs;
 }
 
 /**
@@ -141,46 +257,74 @@ export interface PreparedColumns {
 }
 
 export interface PreparedTable extends PreparedColumns {
-  records: PreparedRecord[];
+  recordCount: number;
+  /** counts[slot][id]: records holding the value. */
+  counts: Int32Array[];
+  /** Records with a value in the slot. */
+  present: number[];
 }
 
-export function prepareTable(specs: readonly FieldSpec[], records: readonly LinkRecord[], shared = false): PreparedTable {
-  const n = records.length;
+/**
+ * Prepares raw columns for the given fields: every distinct raw value normalised once, every
+ * record's raw numbers turned into value numbers (in a SharedArrayBuffer when `shared`).
+ * Values are numbered in order of the first record holding them.
+ */
+export function prepareColumns(specs: readonly FieldSpec[], input: RawColumns, shared = false): PreparedTable {
+  const n = input.count;
   const fieldCount = specs.length;
+  const width = input.keys.length;
   const length = n * fieldCount;
   const ids = shared ? new Int32Array(new SharedArrayBuffer(Math.max(1, length) * 4)).subarray(0, length) : new Int32Array(length);
-  const dictionaries: PreparedValue[][] = specs.map(() => []);
-  const idOfRaw = specs.map(() => new Map<string, number>());
-  const idOfValue = specs.map(() => new Map<string, number>());
-  const prepared: PreparedRecord[] = new Array<PreparedRecord>(n);
-  for (let index = 0; index < n; index++) {
-    const record = records[index]!;
-    const values: (PreparedValue | null)[] = new Array<PreparedValue | null>(fieldCount);
-    for (let slot = 0; slot < fieldCount; slot++) {
-      const spec = specs[slot]!;
-      const raw = rawValue(record, spec);
+  const dictionaries: PreparedValue[][] = [];
+  const valueOfRaw: Int32Array[] = [];
+  const columns = new Int32Array(fieldCount);
+  specs.forEach((spec, slot) => {
+    const column = input.keys.indexOf(spec.key);
+    columns[slot] = column;
+    const raw = input.raw[column]!;
+    const dictionary: PreparedValue[] = [];
+    const idOfValue = new Map<string, number>();
+    const valueOf = new Int32Array(raw.length);
+    for (let number = 0; number < raw.length; number++) {
+      const value = prepareValue(spec, raw[number]);
       let id = -1;
-      if (raw !== undefined) {
-        const known = idOfRaw[slot]!.get(raw);
-        if (known !== undefined) id = known;
+      if (value) {
+        const same = idOfValue.get(value.value);
+        if (same !== undefined) id = same;
         else {
-          const value = prepareValue(spec, raw);
-          if (value) {
-            const same = idOfValue[slot]!.get(value.value);
-            if (same !== undefined) id = same;
-            else {
-              id = dictionaries[slot]!.length;
-              dictionaries[slot]!.push(value);
-              idOfValue[slot]!.set(value.value, id);
-            }
-          }
-          idOfRaw[slot]!.set(raw, id);
+          id = dictionary.length;
+          dictionary.push(value);
+          idOfValue.set(value.value, id);
         }
       }
-      ids[index * fieldCount + slot] = id;
-      values[slot] = id < 0 ? null : dictionaries[slot]![id]!;
+      valueOf[number] = id;
     }
-    prepared[index] = { id: record.id, values };
+    dictionaries.push(dictionary);
+    valueOfRaw.push(valueOf);
+  });
+  // Record by record, so the raw and the prepared table are each read and written once in order.
+  const counts = dictionaries.map((dictionary) => new Int32Array(dictionary.length));
+  const present = new Array<number>(fieldCount).fill(0);
+  for (let record = 0; record < n; record++) {
+    for (let slot = 0; slot < fieldCount; slot++) {
+      const number = input.rawIds[record * width + columns[slot]!]!;
+      const id = number < 0 ? -1 : valueOfRaw[slot]![number]!;
+      ids[record * fieldCount + slot] = id;
+      if (id >= 0) {
+        counts[slot]![id]!++;
+        present[slot]!++;
+      }
+    }
   }
-  return { records: prepared, fieldCount, ids, dictionaries };
+  return { recordCount: n, fieldCount, ids, dictionaries, counts, present };
+}
+
+/** Record `record` of a prepared table as a PreparedRecord (made on demand: a table keeps no object per record). */
+export function preparedRecordAt(table: PreparedColumns, record: number, id: string): PreparedRecord {
+  const values = new Array<PreparedValue | null>(table.fieldCount);
+  for (let slot = 0; slot < table.fieldCount; slot++) {
+    const value = table.ids[record * table.fieldCount + slot]!;
+    values[slot] = value < 0 ? null : table.dictionaries[slot]![value]!;
+  }
+  return { id, values };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { damerauLevenshtein, jaro, jaroWinkler, jaroWinklerAtLeast, tokenJaccard } from './string-metrics.ts';
+import { damerauLevenshtein, jaro, jaroWinkler, jaroWinklerAtLeast, tokenJaccard, wordJaccard } from './string-metrics.ts';
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
@@ -59,4 +59,15 @@ test('the Jaro–Winkler pre-filter never hides a score at or above its floor', 
 test('token Jaccard shares words', () => {
   assert.equal(tokenJaccard(['8', 'stanley', 'street'], ['stanley', 'street']), 2 / 3);
   assert.equal(tokenJaccard([], ['a']), 0);
+});
+
+test('word Jaccard on strings is token Jaccard on their distinct words', () => {
+  const words = (text: string): string[] => [...new Set(text.split(' ').filter((word) => word !== ''))];
+  assert.equal(wordJaccard('8 stanley street', 'stanley street'), 2 / 3);
+  assert.equal(wordJaccard('', 'a'), 0);
+  assert.equal(wordJaccard('flat 2 flat 2 high street', 'flat 2 high road'), tokenJaccard(words('flat 2 flat 2 high street'), words('flat 2 high road')));
+  const text = fc.array(fc.constantFrom('a', 'b', 'ab', 'ba', 'c', ''), { maxLength: 6 }).map((parts) => parts.join(' '));
+  fc.assert(fc.property(text, text, (a, b) => {
+    assert.equal(wordJaccard(a, b), tokenJaccard(words(a), words(b)));
+  }));
 });

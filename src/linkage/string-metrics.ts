@@ -183,6 +183,65 @@ function withinOneEdit(a: string, b: string): boolean {
   return true;
 }
 
+const SPACE = 32;
+
+function sameCharacters(x: string, xStart: number, y: string, yStart: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (x.charCodeAt(xStart + k) !== y.charCodeAt(yStart + k)) return false;
+  return true;
+}
+
+/** Whether the word `text[start, end)` is one of the space-separated words of `other`. */
+function hasWord(other: string, text: string, start: number, end: number): boolean {
+  const length = end - start;
+  let wordStart = 0;
+  for (let i = 0; i <= other.length; i++) {
+    if (i < other.length && other.charCodeAt(i) !== SPACE) continue;
+    if (i - wordStart === length && sameCharacters(other, wordStart, text, start, length)) return true;
+    wordStart = i + 1;
+  }
+  return false;
+}
+
+/** Whether the word `text[start, end)` occurs earlier in `text` (`start` follows a space, or is 0). */
+function seenBefore(text: string, start: number, end: number): boolean {
+  const length = end - start;
+  let wordStart = 0;
+  for (let i = 0; i < start; i++) {
+    if (text.charCodeAt(i) !== SPACE) continue;
+    if (i - wordStart === length && sameCharacters(text, wordStart, text, start, length)) return true;
+    wordStart = i + 1;
+  }
+  return false;
+}
+
+/** Distinct words of `text` (split on spaces) and how many of them are words of `other`. */
+function wordsShared(text: string, other: string | null): { distinct: number; shared: number } {
+  let distinct = 0;
+  let shared = 0;
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && text.charCodeAt(i) !== SPACE) continue;
+    if (i > start && !seenBefore(text, start, i)) {
+      distinct++;
+      if (other !== null && hasWord(other, text, start, i)) shared++;
+    }
+    start = i + 1;
+  }
+  return { distinct, shared };
+}
+
+/**
+ * tokenJaccard of the distinct space-separated words of two strings, without making the
+ * word lists: the same figure as tokenJaccard(words(a), words(b)).
+ */
+export function wordJaccard(a: string, b: string): number {
+  const { distinct: distinctA, shared } = wordsShared(a, b);
+  if (distinctA === 0) return 0;
+  const { distinct: distinctB } = wordsShared(b, null);
+  if (distinctB === 0) return 0;
+  return shared / (distinctA + distinctB - shared);
+}
+
 /** Share of distinct tokens the two sets have in common (Jaccard). */
 export function tokenJaccard(a: readonly string[], b: readonly string[]): number {
   if (a.length === 0 || b.length === 0) return 0;

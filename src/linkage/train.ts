@@ -15,10 +15,9 @@ import {
   mFromIdentitySessions,
   levelDistribution,
   randomPairs,
-  valueCounts,
 } from './estimate.ts';
 import type { EmResult } from './estimate.ts';
-import type { BlockingRule, FieldKind, FieldSpec, LinkageModel, PreparedRecord, ProgressCallback } from './types.ts';
+import type { BlockingRule, FieldKind, FieldSpec, LinkageModel, PreparedValue, ProgressCallback } from './types.ts';
 
 export interface TrainingOptions {
   /** Random pairs sampled to estimate u. */
@@ -57,26 +56,24 @@ export interface TrainingResult {
   em: EmResult;
 }
 
-type ValueCounts = ReturnType<typeof valueCounts>;
-
-function termFrequencyTable({ counts, present }: ValueCounts): Map<string, number> {
+/** Relative frequency of each value among the records holding one (term-frequency adjustment). */
+function termFrequencyTable(dictionary: readonly PreparedValue[], counts: Int32Array, present: number): Map<string, number> {
   const table = new Map<string, number>();
-  for (const [value, count] of counts) table.set(value, count / present);
+  dictionary.forEach((value, id) => table.set(value.value, counts[id]! / present));
   return table;
 }
 
 function estimateU(
   specs: readonly FieldSpec[],
-  recordCount: number,
-  countsBySlot: readonly ValueCounts[],
+  table: PreparedTable,
   sampleLevels: Uint8Array,
 ): number[][] {
+  const recordCount = table.recordCount;
   const floor = 1 / Math.max(2, recordCount * recordCount);
   return specs.map((spec, slot) => {
     const levelCount = levelLabels(spec.kind).length;
     const sampled = levelDistribution(sampleLevels, specs.length, slot, levelCount);
-    const { counts, present } = countsBySlot[slot]!;
-    return combineU(sampled, exactAgreementShare(counts, present), floor);
+    return combineU(sampled, exactAgreementShare(table.counts[slot]!, table.present[slot]!), floor);
   });
 }
 
@@ -87,7 +84,7 @@ export function blockRecords(
   maxBlockSize = DEFAULT_MAX_BLOCK_SIZE,
   shared = false,
 ): { rules: BlockingRule[]; index: BlockIndex } {
-  const rules = blockingRulesFor(specs, table.records);
+  const rules = blockingRulesFor(specs, (slot) => ({ counts: table.counts[slot]!, present: table.present[slot]! }));
   return { rules, index: buildBlockIndex(compileRules(rules, specs), table, maxBlockSize, shared) };
 }
 
@@ -98,7 +95,7 @@ export function blockRecords(
  */
 export async function trainModel(
   specs: readonly FieldSpec[],
-  records: readonly PreparedRecord[],
+  table: PreparedTable,
   blocking: { rules: BlockingRule[]; index: BlockIndex },
   pool: LinkPool,
   options: TrainingOptions = {},
@@ -110,18 +107,17 @@ export async function trainModel(
     reviewThreshold = DEFAULT_REVIEW_THRESHOLD,
     onProgress,
   } = options;
-  const n = records.length;
+  const n = table.recordCount;
   const totalPairs = (n * (n - 1)) / 2;
 
   const sampleSize = Math.max(0, Math.min(uSamplePairs, Math.round(totalPairs)));
   onProgress?.({ stage: 'estimating u', done: 0, total: sampleSize });
   const sample = randomPairs(n, sampleSize);
-  // Value counts serve both u's exact levels and the term frequencies: counted once per field.
-  const countsBySlot = specs.map((_, slot) => valueCounts(records, slot));
-  const u = estimateU(specs, n, countsBySlot, await pool.compare(sample.left, sample.right));
+  // Value counts (from preparing) serve both u's exact levels and the term frequencies.
+  const u = estimateU(specs, table, await pool.compare(sample.left, sample.right));
   onProgress?.({ stage: 'estimating u', done: sampleSize, total: sampleSize });
 
-  const blockedPairs = pairsInBlocks(blocking.index, 0, blocking.index.usableBlocks.length);
+  const blockedPairs = pairsInBlocks(blocking.index, 0, blocking.index.blockCount);
   const sampleRate = Math.min(1, trainingPairs / Math.max(1, blockedPairs));
   const training = await pool.train(sampleRate, (done, total) => onProgress?.({ stage: 'estimating m', done, total }));
   const levelCounts = specs.map((spec) => levelLabels(spec.kind).length);
@@ -151,7 +147,7 @@ export async function trainModel(
 
   const termFrequencies: Record<string, Map<string, number>> = {};
   specs.forEach((spec, slot) => {
-    if (TERM_FREQUENCY_KINDS.has(spec.kind)) termFrequencies[spec.key] = termFrequencyTable(countsBySlot[slot]!);
+    if (TERM_FREQUENCY_KINDS.has(spec.kind)) termFrequencies[spec.key] = termFrequencyTable(table.dictionaries[slot]!, table.counts[slot]!, table.present[slot]!);
   });
 
   const model: LinkageModel = {

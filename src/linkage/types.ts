@@ -47,8 +47,6 @@ export interface PreparedValue {
   district: string;
   /** NHS numbers: passes the modulus 11 check. */
   valid: boolean;
-  /** Addresses and free text: distinct words, else null. */
-  tokens: readonly string[] | null;
 }
 
 /** A record ready for comparison: values indexed like the model's field specs. */
