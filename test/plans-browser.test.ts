@@ -246,4 +246,31 @@ describe('the coordinator\'s plan jobs on a phone, without dead ends (issue 21)'
     await fitsTheScreen(page, 'the assessment');
     await page.context().close();
   });
+
+  test('without JavaScript, a revealed question is shown under its answer and a follow-up comes back before saving', async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled: false });
+    context.setDefaultTimeout(20_000);
+    const page = await context.newPage();
+    await signInAs(page, server.url, 'coordinator', DEMO_PASSWORD);
+    await page.goto(`${server.url}/people/${personId}/assessments/md-assessment`);
+    assert.ok(await page.getByRole('group', { name: 'How serious and how recent was it?' }).isVisible(), 'shown under "Yes" without JavaScript');
+    await page.goto(`${server.url}/people/${personId}/assessments/carers-assessment`);
+    assert.equal(await page.getByText('Have you been able to talk to your GP about this?').count(), 0, 'not asked yet');
+    const answer = async (legend: string, option: string) => page.getByRole('group', { name: legend }).getByLabel(option, { exact: true }).check();
+    await answer('About how many hours a week do you spend caring?', '20 to 34 hours');
+    await answer('Do you often give care during the night?', 'No');
+    await answer('How is caring affecting your own physical or mental health?', 'A lot, most days');
+    await answer('Can you do things for yourself outside caring: work, learning, rest, hobbies?', 'Mostly');
+    await answer('Do you feel lonely or cut off because of caring?', 'Occasionally');
+    await answer('Does caring make money worries worse?', 'A little');
+    await answer('Is there a plan for who would care if you suddenly could not?', 'Partly');
+    await submit(page, 'Save assessment');
+    assert.match((await page.locator('.govuk-notification-banner').textContent()) ?? '', /one more question before the assessment is saved/);
+    assert.ok(await page.getByRole('group', { name: 'How is caring affecting your own physical or mental health?' }).getByLabel('A lot, most days', { exact: true }).isChecked(), 'answers kept');
+    await answer('Have you been able to talk to your GP about this?', 'No');
+    await submit(page, 'Save assessment');
+    assert.match((await page.locator('.govuk-notification-banner--success').textContent()) ?? '', /Carer.s assessment saved/);
+    // (axe runs as a script in the page, so it is run on these pages with JavaScript on, above.)
+    await context.close();
+  });
 });
