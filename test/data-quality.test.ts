@@ -167,4 +167,28 @@ describe('the data-quality officer\'s review jobs (issue 21)', () => {
       and not exists (select 1 from linkage_reviews r where r.candidate_person_id = p.id) order by id limit 1`.execute(db)).rows[0]!;
     assert.equal((await get(reviewer, `/linkage/people/${stranger.id}/merges`)).statusCode, 403, 'nor the merge history of someone outside the queue and its merges');
   });
+
+  test('the privacy officer\'s review form without an answer shows the form again with an error summary, keeping the note', async () => {
+    const db = server.database.db;
+    const practitionerUser = await db.selectFrom('users').select(['organisation_id']).where('username', '=', 'practitioner').executeTakeFirstOrThrow();
+    const stranger = (await sql<{ id: string }>`
+      select p.id from persons p where merged_into is null
+        and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${practitionerUser.organisation_id})
+        and not exists (select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
+                        where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerUser.organisation_id})
+      order by p.id limit 1`.execute(db)).rows[0]!;
+    const practitioner = await signIn(server.app, 'practitioner');
+    const opened = await post(practitioner, `/people/${stranger.id}/break-glass`, { reason: 'Found collapsed at the bus station' }, '/home');
+    assert.equal(opened.statusCode, 302);
+    const grant = await db.selectFrom('break_glass_grants').select('id').where('person_id', '=', stranger.id).executeTakeFirstOrThrow();
+    const privacy = await signIn(server.app, 'privacy');
+    const response = await post(privacy, `/privacy/break-glass/${grant.id}`, { note: 'Spoke to the duty manager' }, '/privacy');
+    assert.equal(response.statusCode, 400);
+    assert.ok(response.body.includes('There is a problem'), 'an error summary, not a dead end');
+    assert.match(response.body, new RegExp(`href="#outcome-${grant.id}"`));
+    assert.ok(response.body.includes('Spoke to the duty manager'), 'the note typed is kept');
+    assert.ok(response.body.includes('Found collapsed at the bus station'), 'the emergency access is still there to review');
+    const row = await db.selectFrom('break_glass_grants').select('reviewed_at').where('id', '=', grant.id).executeTakeFirstOrThrow();
+    assert.equal(row.reviewed_at, null, 'nothing reviewed');
+  });
 });

@@ -232,16 +232,20 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     return reply.redirect(withDone('/corrections', outcome));
   });
 
-  app.get('/privacy', async (request, reply) => {
-    const user = requireRole(request, 'privacy_officer');
+  /** The privacy officer's list; a refused review shows it again with the error at its card and what was typed. */
+  async function renderPrivacy(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, refused: { grantId: number; text: string; note: string } | null = null) {
     const [grants, completed] = await Promise.all([breakGlassReviewList(db), completedBreakGlassReviews(db)]);
     const uses = await emergencyUses(db, grants.map((g) => g.id));
     // Names on the list, and what was looked at during each emergency access, are reads about each person.
     await appendAudit(db, ...[...grants, ...completed].map((g) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: g.personId, category: 'demographics', purpose: 'safeguarding', decision: 'allow' as const, reason: 'privacy officer reviewing emergency access' })));
-    return reply.view('privacy-review.njk', viewContext(request, reply, {
-      title: 'Emergency access to review', grants: grants.map((g) => ({ ...g, use: uses.get(g.id) })), completed, success: successFrom(request, privacyDone),
+    return reply.code(refused ? 400 : 200).view('privacy-review.njk', viewContext(request, reply, {
+      title: 'Emergency access to review', completed, success: refused ? null : successFrom(request, privacyDone),
+      grants: grants.map((g) => ({ ...g, use: uses.get(g.id), error: refused?.grantId === g.id ? refused.text : null, note: refused?.grantId === g.id ? refused.note : '' })),
+      errors: refused ? [{ text: refused.text, href: `#outcome-${refused.grantId}` }] : [],
     }));
-  });
+  }
+
+  app.get('/privacy', async (request, reply) => renderPrivacy(request, reply, requireRole(request, 'privacy_officer')));
 
   app.post('/privacy/break-glass/:id', async (request, reply) => {
     const user = requireRole(request, 'privacy_officer');
@@ -249,7 +253,8 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const body = bodyOf(request);
     const outcome = body.outcome === 'appropriate' || body.outcome === 'inappropriate' ? body.outcome : null;
     const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
-    if (!Number.isSafeInteger(id) || !outcome) throw new HttpError(400, 'Choose whether the emergency access was appropriate.');
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such emergency access waiting for review.');
+    if (!outcome) return renderPrivacy(request, reply, user, { grantId: id, text: 'Choose whether the emergency access was appropriate', note });
     if (!(await db.transaction().execute((trx) => reviewBreakGlass(trx, user, id, outcome, note)))) throw new HttpError(404, 'There is no such emergency access waiting for review.');
     return reply.redirect(withDone('/privacy', 'reviewed'));
   });
