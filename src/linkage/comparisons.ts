@@ -328,7 +328,7 @@ export function compareValues(kind: FieldKind, valueA: PreparedValue, valueB: Pr
 }
 
 /** How one name of a record compares with the other kind of name of another: missing, equal, close (a typo or two) or different. */
-function crossName(x: PreparedValue | null | undefined, y: PreparedValue | null | undefined): 'missing' | 'equal' | 'close' | 'different' {
+export function crossName(x: PreparedValue | null | undefined, y: PreparedValue | null | undefined): 'missing' | 'equal' | 'close' | 'different' {
   if (!x || !y) return 'missing';
   if (x.value === y.value) return 'equal';
   return damerauLevenshtein(x.value, y.value, 2) <= 2 && Math.min(x.value.length, y.value.length) > 3 ? 'close' : 'different';

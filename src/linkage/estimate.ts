@@ -41,35 +41,102 @@ export interface Patterns {
   patternOfPair: Uint32Array;
 }
 
-/** Counts distinct comparison vectors: EM's cost then depends on distinct patterns, not pairs. */
+/**
+ * Counts distinct comparison vectors: EM's cost then depends on distinct patterns, not pairs.
+ * A pattern of up to 13 fields is keyed by one number (four bits a level, NULL_LEVEL as 15) in an
+ * open-addressing table of typed arrays, so counting a pair allocates nothing; longer patterns
+ * are keyed by a string.
+ */
 export class PatternTally {
   private readonly numberOf = new Map<string, number>();
-  private readonly patterns: Uint8Array[] = [];
-  private readonly counts: number[] = [];
+  private keys = new Float64Array(1024).fill(-1);
+  private numbers = new Int32Array(1024);
+  private levels = new Uint8Array(1024);
+  private counts = new Float64Array(64);
+  private size = 0;
   readonly fieldCount: number;
+  private readonly numeric: boolean;
   constructor(fieldCount: number) {
     this.fieldCount = fieldCount;
+    this.numeric = fieldCount <= 13;
   }
 
   /** Counts `pattern` (fieldCount levels) `count` times; returns its pattern number. */
   add(pattern: Uint8Array, count = 1): number {
-    const key = String.fromCharCode(...pattern);
-    let number = this.numberOf.get(key);
-    if (number === undefined) {
-      number = this.counts.length;
-      this.numberOf.set(key, number);
-      this.patterns.push(pattern.slice());
-      this.counts.push(0);
-    }
+    const number = this.numeric ? this.numberByKey(pattern) : this.numberByText(pattern);
     this.counts[number]! += count;
     return number;
   }
 
+  private numberByText(pattern: Uint8Array): number {
+    const key = String.fromCharCode(...pattern);
+    let number = this.numberOf.get(key);
+    if (number === undefined) {
+      number = this.append(pattern);
+      this.numberOf.set(key, number);
+    }
+    return number;
+  }
+
+  private numberByKey(pattern: Uint8Array): number {
+    let key = 0;
+    for (let f = 0; f < this.fieldCount; f++) {
+      const level = pattern[f]!;
+      // (Fields have at most ten levels; any other level keeps its pattern keyed by text.)
+      if (level >= 15 && level !== NULL_LEVEL) return this.numberByText(pattern);
+      key = key * 16 + (level === NULL_LEVEL ? 15 : level);
+    }
+    const mask = this.keys.length - 1;
+    let h = Math.imul((key >>> 0) ^ Math.imul(Math.floor(key / 4294967296) >>> 0, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    let slot = h & mask;
+    while (this.keys[slot] !== -1) {
+      if (this.keys[slot] === key) return this.numbers[slot]!;
+      slot = (slot + 1) & mask;
+    }
+    const number = this.append(pattern);
+    this.keys[slot] = key;
+    this.numbers[slot] = number;
+    if (this.size * 2 > mask) this.rehash();
+    return number;
+  }
+
+  private append(pattern: Uint8Array): number {
+    const number = this.size++;
+    if (this.size * this.fieldCount > this.levels.length) {
+      const grown = new Uint8Array(this.levels.length * 2 + this.fieldCount);
+      grown.set(this.levels);
+      this.levels = grown;
+    }
+    if (this.size > this.counts.length) {
+      const grown = new Float64Array(this.counts.length * 2);
+      grown.set(this.counts);
+      this.counts = grown;
+    }
+    this.levels.set(pattern.subarray(0, this.fieldCount), number * this.fieldCount);
+    return number;
+  }
+
+  private rehash(): void {
+    const { keys, numbers } = this;
+    this.keys = new Float64Array(keys.length * 2).fill(-1);
+    this.numbers = new Int32Array(keys.length * 2);
+    const mask = this.keys.length - 1;
+    for (let old = 0; old < keys.length; old++) {
+      const key = keys[old]!;
+      if (key === -1) continue;
+      let h = Math.imul((key >>> 0) ^ Math.imul(Math.floor(key / 4294967296) >>> 0, 0x9e3779b1), 0x85ebca6b);
+      h ^= h >>> 15;
+      let slot = h & mask;
+      while (this.keys[slot] !== -1) slot = (slot + 1) & mask;
+      this.keys[slot] = key;
+      this.numbers[slot] = numbers[old]!;
+    }
+  }
+
   /** Distinct patterns (patterns × fields) and how many pairs had each. */
   result(): { levels: Uint8Array; counts: Float64Array } {
-    const levels = new Uint8Array(this.patterns.length * this.fieldCount);
-    this.patterns.forEach((pattern, p) => levels.set(pattern, p * this.fieldCount));
-    return { levels, counts: Float64Array.from(this.counts) };
+    return { levels: this.levels.slice(0, this.size * this.fieldCount), counts: this.counts.slice(0, this.size) };
   }
 }
 

@@ -6,7 +6,7 @@ import { BlockCursor, pairsInBlocks } from './blocking.ts';
 import type { BlockIndex } from './blocking.ts';
 import {
   compareAddressText, compareDate, compareDateNumbers, compareEmailText, compareName, comparePhoneText, compareTextValues,
-  emailLevelGivenNamesText, slotsByCost, swappedNameLevel, swappedNames,
+  crossName, emailLevelGivenNamesText, slotsByCost, swappedNameLevel,
 } from './comparisons.ts';
 import { damerauLevenshtein } from './string-metrics.ts';
 import { PatternTally } from './estimate.ts';
@@ -55,6 +55,38 @@ export interface ScanData {
   valid: (Uint8Array | null)[];
   dates: (DateNumbers | null)[];
   postcodes: (PostcodeNumbers | null)[];
+  /** Per slot: remembered levels of pairs of values (names, small dictionaries of text), else null. */
+  memos: (LevelMemo | null)[];
+  /** Remembered crossName of a given name (by value number) and a family name, for the swap check. */
+  crossMemo: LevelMemo | null;
+}
+
+/**
+ * Levels of pairs of values remembered, for comparisons that cost string metrics and whose
+ * values repeat (names, towns): a direct-mapped cache, the pair last seen in a slot kept.
+ * Typed arrays only, so each worker thread gets its own copy.
+ */
+export interface LevelMemo {
+  /** Slot s holds the pair numbered keys[s] (first * stride + second; -1: empty) at levels[s]. */
+  keys: Float64Array;
+  levels: Uint8Array;
+  stride: number;
+}
+
+const MEMO_SLOTS = 1 << 18;
+/** Text and address fields with at most this many distinct values remember their levels. */
+const MEMO_DICTIONARY_LIMIT = 1 << 17;
+
+function levelMemo(stride: number): LevelMemo {
+  return { keys: new Float64Array(MEMO_SLOTS).fill(-1), levels: new Uint8Array(MEMO_SLOTS), stride };
+}
+
+function memoSlot(key: number): number {
+  const low = key >>> 0;
+  const high = Math.floor(key / 4294967296) >>> 0;
+  let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 13;
+  return (h ^ (h >>> 16)) & (MEMO_SLOTS - 1);
 }
 
 const TEXT_KINDS: ReadonlySet<FieldKind> = new Set(['postcode', 'email', 'phone', 'address', 'text']);
@@ -96,6 +128,8 @@ function numbered(texts: readonly string[]): Int32Array {
 
 /** The scans' view of prepared columns. */
 export function scanDataOf(columns: PreparedColumns, kinds: readonly FieldKind[], index: BlockIndex): ScanData {
+  const given = kinds.indexOf('given_name');
+  const family = kinds.indexOf('family_name');
   const dates = kinds.map((kind, slot) => (kind === 'birth_date' ? dateNumbers(columns.dictionaries[slot]!) : null));
   return {
     fieldCount: columns.fieldCount,
@@ -111,7 +145,48 @@ export function scanDataOf(columns: PreparedColumns, kinds: readonly FieldKind[]
     postcodes: kinds.map((kind, slot) => (kind === 'postcode'
       ? { sector: numbered(columns.dictionaries[slot]!.map((value) => value.sector)), district: numbered(columns.dictionaries[slot]!.map((value) => value.district)) }
       : null)),
+    memos: kinds.map((kind, slot) => {
+      const size = columns.dictionaries[slot]!.length;
+      const remembered = kind === 'given_name' || kind === 'family_name' || ((kind === 'text' || kind === 'address') && size <= MEMO_DICTIONARY_LIMIT);
+      return remembered ? levelMemo(size) : null;
+    }),
+    crossMemo: given >= 0 && family >= 0 ? levelMemo(columns.dictionaries[family]!.length) : null,
   };
+}
+
+const CROSS_CODES = { missing: 0, equal: 1, close: 2, different: 3 } as const;
+
+/** crossName of a given name and a family name by value numbers (-1: missing), remembered. */
+function crossCode(data: ScanData, givenSlot: number, familySlot: number, given: number, family: number): number {
+  if (given < 0 || family < 0) return CROSS_CODES.missing;
+  const memo = data.crossMemo!;
+  const key = given * memo.stride + family;
+  const slot = memoSlot(key);
+  if (memo.keys[slot] === key) return memo.levels[slot]!;
+  const code = CROSS_CODES[crossName(data.details[givenSlot]![given]!, data.details[familySlot]![family]!)];
+  memo.keys[slot] = key;
+  memo.levels[slot] = code;
+  return code;
+}
+
+/** comparisons.ts swappedNames on value numbers. */
+function swappedInRows(data: ScanData, givenSlot: number, familySlot: number, rows: Int32Array, rowA: number, rowB: number): boolean {
+  const first = crossCode(data, givenSlot, familySlot, rows[rowA + givenSlot]!, rows[rowB + familySlot]!);
+  if (first === CROSS_CODES.different || first === CROSS_CODES.missing) return false;
+  const second = crossCode(data, givenSlot, familySlot, rows[rowB + givenSlot]!, rows[rowA + familySlot]!);
+  if (second === CROSS_CODES.different || second === CROSS_CODES.missing) return false;
+  return first === CROSS_CODES.equal || second === CROSS_CODES.equal;
+}
+
+/** A comparison's level for values idA and idB, remembered in `memo`. */
+function remembered(memo: LevelMemo, idA: number, idB: number, compare: () => number): number {
+  const key = idA * memo.stride + idB;
+  const slot = memoSlot(key);
+  if (memo.keys[slot] === key) return memo.levels[slot]!;
+  const level = compare();
+  memo.keys[slot] = key;
+  memo.levels[slot] = level;
+  return level;
 }
 
 /** Where a comparison finds the two records' value numbers: rows of `rows` at offsets a and b. */
@@ -135,12 +210,10 @@ export function compareInRows(
   switch (kind) {
     case GIVEN_NAME:
     case FAMILY_NAME: {
-      if (idA !== idB && givenSlot >= 0 && familySlot >= 0
-        && swappedNames(valueIn(data, givenSlot, rows, rowA), valueIn(data, familySlot, rows, rowA), valueIn(data, givenSlot, rows, rowB), valueIn(data, familySlot, rows, rowB))) {
-        return swappedNameLevel(data.kinds[slot]!);
-      }
+      if (idA === idB) return 0;
+      if (givenSlot >= 0 && familySlot >= 0 && swappedInRows(data, givenSlot, familySlot, rows, rowA, rowB)) return swappedNameLevel(data.kinds[slot]!);
       const details = data.details[slot]!;
-      return compareName(details[idA]!, details[idB]!, kind === GIVEN_NAME);
+      return remembered(data.memos[slot]!, idA, idB, () => compareName(details[idA]!, details[idB]!, kind === GIVEN_NAME));
     }
     case BIRTH_DATE: {
       if (idA === idB) return 0;
@@ -174,10 +247,16 @@ export function compareInRows(
     }
     case PHONE:
       return comparePhoneText(data.texts[slot]![idA]!, data.texts[slot]![idB]!);
-    case ADDRESS:
-      return compareAddressText(data.texts[slot]![idA]!, data.texts[slot]![idB]!);
-    case TEXT:
-      return compareTextValues(data.texts[slot]![idA]!, data.texts[slot]![idB]!);
+    case ADDRESS: {
+      const texts = data.texts[slot]!;
+      const memo = data.memos[slot];
+      return memo ? remembered(memo, idA, idB, () => compareAddressText(texts[idA]!, texts[idB]!)) : compareAddressText(texts[idA]!, texts[idB]!);
+    }
+    case TEXT: {
+      const texts = data.texts[slot]!;
+      const memo = data.memos[slot];
+      return memo ? remembered(memo, idA, idB, () => compareTextValues(texts[idA]!, texts[idB]!)) : compareTextValues(texts[idA]!, texts[idB]!);
+    }
     default:
       throw new Error(`no comparison for field kind ${data.kinds[slot]}`);
   }
