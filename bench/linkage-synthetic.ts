@@ -1,6 +1,6 @@
 // Benchmark: link every agency record of a synthetic place (deduplication, the same pipeline as
-// `joinery link`) and score it against the generator's truth; then time online matching of
-// single records against an index of everyone.
+// `joinery link`: the records go in as columns, as the command reads a file) and score it against
+// the generator's truth; then time online matching of single records against an index of everyone.
 //
 //   node bench/linkage-synthetic.ts [--people 100000] [--seed 7] [--workers 2] [--online 2000] [--bulk 200000]
 //   node bench/linkage-synthetic.ts --people 1000000 --csv DIR
@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createPlaceFrame, generateHouseholds } from '../src/synth/generate.ts';
-import { linkRecords } from '../src/linkage/link.ts';
+import { linkColumns } from '../src/linkage/link.ts';
+import { RawColumnsBuilder } from '../src/linkage/prepare.ts';
 import { addInternedRecord, addPreparedRecord, createLinkageIndex, internFields, matchInternedRecord, matchRecord } from '../src/linkage/online.ts';
 import { pairwiseScores } from '../src/linkage/person-index.ts';
 import type { LinkRecord } from '../src/linkage/types.ts';
@@ -42,38 +43,49 @@ function peakRssMiB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
+// The records are held as `joinery link` holds a file it reads: in columns (each distinct value of
+// a field once), ids in a list, not an object per record, so the process measures linking rather
+// than the generator's output. `recordAt` makes a record's object when one is needed.
+const FIELDS = ['given_name', 'family_name', 'birth_date', 'sex', 'postcode', 'address', 'nhs_number', 'phone', 'email'] as const;
 const started = performance.now();
-const records: LinkRecord[] = [];
+const builder = new RawColumnsBuilder(FIELDS);
+const ids: string[] = [];
 const truth: string[] = [];
 let generatedPeople = 0;
 for (const bundle of generateHouseholds(createPlaceFrame({ seed, people }), { seed, people })) {
   generatedPeople += bundle.people.length;
   for (const r of bundle.sourceRecords) {
-    const fields: LinkRecord['fields'] = {};
-    if (r.givenName) fields.given_name = r.givenName;
-    if (r.familyName) fields.family_name = r.familyName;
-    if (r.birthDate) fields.birth_date = r.birthDate;
-    if (r.sex) fields.sex = r.sex;
-    if (r.postcode) fields.postcode = r.postcode;
-    if (r.addressLine) fields.address = r.addressLine;
-    if (r.nhsNumber) fields.nhs_number = r.nhsNumber;
-    if (r.phone) fields.phone = r.phone;
-    if (r.email) fields.email = r.email;
-    records.push({ id: `${r.source}:${r.sourceId}`, fields, text: {} });
+    builder.beginRecord();
+    [r.givenName, r.familyName, r.birthDate, r.sex, r.postcode, r.addressLine, r.nhsNumber, r.phone, r.email].forEach((value, column) => {
+      if (value) builder.setValue(column, value);
+    });
+    ids.push(`${r.source}:${r.sourceId}`);
     truth.push(r.truePersonId);
   }
 }
+const input = builder.build({ count: ids.length, get: (record) => ids[record]! });
+// Linking lets go of the columns once prepared: keep them for the records asked for afterwards.
+const { rawIds, raw } = input;
+function recordAt(record: number): LinkRecord {
+  const fields: LinkRecord['fields'] = {};
+  FIELDS.forEach((field, column) => {
+    const number = rawIds[record * FIELDS.length + column]!;
+    if (number >= 0) fields[field] = raw[column]![number]!;
+  });
+  return { id: ids[record]!, fields, text: {} };
+}
+const recordCount = ids.length;
 const generated = performance.now();
 
 if (values.csv !== undefined) {
   const directory = values.csv;
   mkdirSync(directory, { recursive: true });
-  const columns = ['given_name', 'family_name', 'birth_date', 'sex', 'postcode', 'address', 'nhs_number', 'phone', 'email'] as const;
+  const columns = FIELDS;
   const quoted = (text: string): string => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
   const write = (path: string, header: string, line: (i: number) => string): void => {
     const fd = openSync(path, 'w');
     let chunk = header + '\n';
-    for (let i = 0; i < records.length; i++) {
+    for (let i = 0; i < recordCount; i++) {
       chunk += line(i) + '\n';
       if (chunk.length > 1 << 20) {
         writeSync(fd, chunk);
@@ -85,10 +97,13 @@ if (values.csv !== undefined) {
   };
   const recordsFile = join(directory, 'records.csv');
   const truthFile = join(directory, 'truth.csv');
-  write(recordsFile, ['record_id', ...columns].join(','), (i) => [records[i]!.id, ...columns.map((column) => records[i]!.fields[column] ?? '')].map(quoted).join(','));
-  write(truthFile, 'record_id,cluster_id', (i) => `${quoted(records[i]!.id)},${truth[i]}`);
+  write(recordsFile, ['record_id', ...columns].join(','), (i) => {
+    const record = recordAt(i);
+    return [record.id, ...columns.map((column) => record.fields[column] ?? '')].map(quoted).join(',');
+  });
+  write(truthFile, 'record_id,cluster_id', (i) => `${quoted(ids[i]!)},${truth[i]}`);
   process.stdout.write(JSON.stringify({
-    people: generatedPeople, records: records.length, recordsFile, truthFile,
+    people: generatedPeople, records: recordCount, recordsFile, truthFile,
     link: ['--input', recordsFile, '--id-column', 'record_id', '--map', columns.map((column) => `${column}=${column}`).join(','), '--labels', truthFile],
   }, null, 2) + '\n');
   process.exit(0);
@@ -96,7 +111,7 @@ if (values.csv !== undefined) {
 
 // Seconds from the start of linking to the start of each stage.
 const stageStarts: Record<string, number> = {};
-const result = await linkRecords(records, {
+const result = await linkColumns(input, {
   workers: Number(values.workers),
   onProgress: (event) => {
     stageStarts[event.stage] ??= Math.round((performance.now() - generated) / 100) / 10;
@@ -107,20 +122,20 @@ const linkPeakRssMiB = peakRssMiB();
 const scores = pairwiseScores(result.clusterOf.map(String), truth);
 
 // Online: an index of every record but a held-out sample, then each held-out record alone.
-const step = Math.max(1, Math.floor(records.length / onlineSamples));
+const step = Math.max(1, Math.floor(recordCount / onlineSamples));
 const heldOut = new Set<number>();
-for (let i = 0; i < records.length && heldOut.size < onlineSamples; i += step) heldOut.add(i);
+for (let i = 0; i < recordCount && heldOut.size < onlineSamples; i += step) heldOut.add(i);
 const index = createLinkageIndex(result.model);
-for (let i = 0; i < records.length; i++) if (!heldOut.has(i)) addPreparedRecord(index, result.prepared[i]!, `c${result.clusterOf[i]}`);
+for (let i = 0; i < recordCount; i++) if (!heldOut.has(i)) addPreparedRecord(index, result.prepared[i]!, `c${result.clusterOf[i]}`);
 const indexed = performance.now();
 const clusterSize = new Map<number, number>();
-for (let i = 0; i < records.length; i++) if (!heldOut.has(i)) clusterSize.set(result.clusterOf[i]!, (clusterSize.get(result.clusterOf[i]!) ?? 0) + 1);
+for (let i = 0; i < recordCount; i++) if (!heldOut.has(i)) clusterSize.set(result.clusterOf[i]!, (clusterSize.get(result.clusterOf[i]!) ?? 0) + 1);
 const latencies: number[] = [];
 const decisions: Record<string, number> = { link: 0, review: 0, new: 0 };
 let correctOnline = 0;
 for (const i of heldOut) {
   const t0 = performance.now();
-  const match = matchRecord(index, result.model, records[i]!);
+  const match = matchRecord(index, result.model, recordAt(i));
   latencies.push(performance.now() - t0);
   decisions[match.decision] = (decisions[match.decision] ?? 0) + 1;
   const alone = !clusterSize.has(result.clusterOf[i]!);
@@ -129,12 +144,12 @@ for (const i of heldOut) {
 latencies.sort((a, b) => a - b);
 
 // Bulk: records sent again under new ids, spread over the whole place.
-const bulkCount = Math.min(Number(values.bulk), records.length);
-const bulkStep = records.length / Math.max(1, bulkCount);
+const bulkCount = Math.min(Number(values.bulk), recordCount);
+const bulkStep = recordCount / Math.max(1, bulkCount);
 const bulkDecisions: Record<string, number> = { link: 0, review: 0, new: 0 };
 const bulkStarted = performance.now();
 for (let k = 0; k < bulkCount; k++) {
-  const record = records[Math.floor(k * bulkStep)]!;
+  const record = recordAt(Math.floor(k * bulkStep));
   const interned = internFields(index, `again:${k}`, record.fields);
   const match = matchInternedRecord(index, result.model, interned, { decisionOnly: true });
   bulkDecisions[match.decision] = (bulkDecisions[match.decision] ?? 0) + 1;
@@ -146,7 +161,7 @@ const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.fl
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
 process.stdout.write(JSON.stringify({
   people: generatedPeople,
-  records: records.length,
+  records: recordCount,
   candidatePairs: result.candidatePairCount,
   precision: round(scores.precision),
   recall: round(scores.recall),
@@ -157,7 +172,7 @@ process.stdout.write(JSON.stringify({
   linkPeakRssMiB,
   peakRssMiB: peakRssMiB(),
   online: {
-    indexedRecords: records.length - heldOut.size,
+    indexedRecords: recordCount - heldOut.size,
     indexSeconds: round((indexed - linked) / 1000, 1),
     samples: latencies.length,
     p50ms: round(quantile(0.5), 3),
