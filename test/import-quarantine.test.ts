@@ -51,6 +51,24 @@ function deadPid(): number {
 
 for (const target of await testDatabaseTargets()) {
   describe(`import quarantine on ${target.kind}`, () => {
+    test('a date of birth in year 0000 (or before 1850) is set aside with its reason; the batch still loads', async () => {
+      const database = await target.open();
+      try {
+        await saveMapping(database.db, mapping('clinic'));
+        const file = path.join(tmp, `year-zero-${target.kind}.csv`);
+        fs.writeFileSync(file, 'Id,First,Last,Born\nZ1,Ida,Zero,0000-04-27\nZ2,Ivo,Early,1849-12-31\nZ3,Ann,Fine,1962-04-27\n');
+        const result = await runImport(database.db, { source: 'clinic', file, mapping: mapping('clinic') });
+        assert.equal(result.stored, 1);
+        const rejected = await rejectedRows(database.db, result.jobId);
+        assert.deepEqual(rejected.map((row) => [row.line, row.reason]), [
+          [2, 'the date of birth 0000-04-27 is before 1850, so it cannot be right'],
+          [3, 'the date of birth 1849-12-31 is before 1850, so it cannot be right'],
+        ]);
+      } finally {
+        await database.close();
+      }
+    });
+
     test('a NUL byte and a repeated record id are set aside with line and reason; the other rows load', async () => {
       const database = await target.open();
       try {

@@ -11,7 +11,7 @@ import { Transform, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { RefusedInput } from '../platform/refused.ts';
 import { isValidNhsNumber } from '../people/nhs-number.ts';
-import { isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
+import { EARLIEST_BIRTH_DATE, isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/resources.ts';
 
 export const mappableFields = ['given_name', 'middle_name', 'family_name', 'birth_date', 'sex', 'nhs_number', 'phone', 'email', 'postcode', 'address'] as const;
@@ -95,6 +95,7 @@ export function cleanFields(sourceId: string | undefined, raw: Partial<Record<st
     const iso = normaliseDate(fields.birth_date);
     if (!iso) return `the date of birth "${fields.birth_date}" is not a date (use YYYY-MM-DD or DD/MM/YYYY)`;
     if (iso > todayIso()) return `the date of birth ${iso} is in the future`;
+    if (iso < EARLIEST_BIRTH_DATE) return `the date of birth ${iso} is before ${EARLIEST_BIRTH_DATE.slice(0, 4)}, so it cannot be right`;
     fields.birth_date = iso;
   }
   if (fields.nhs_number) {

@@ -41,4 +41,4 @@ export { indexPlaceRecords, pairwiseScores } from './person-index.ts';
 export type { IndexOptions, IndexSummary } from './person-index.ts';
 export { acquireIndexLock, forgetIndexState, indexState, withIndexLock } from './index-state.ts';
 export type { IndexState } from './index-state.ts';
-export { isCalendarDate } from './normalise.ts';
+export { EARLIEST_BIRTH_DATE, isCalendarDate } from './normalise.ts';

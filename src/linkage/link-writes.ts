@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
-import { isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.ts';
+import { EARLIEST_BIRTH_DATE, isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.ts';
 
 /** An agency record's fields as received, by Joinery field name. */
 export type SourceFields = Record<string, string>;
@@ -30,7 +30,8 @@ export function bestValues(records: readonly SourceFields[]): {
     return best;
   };
   const isoDate = (value: string): string | null => {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
+    // A year such as 0000 parses in JavaScript but PostgreSQL refuses it, and would fail the batch.
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || value < EARLIEST_BIRTH_DATE) return null;
     const date = new Date(`${value}T00:00:00Z`);
     return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value ? value : null;
   };

@@ -27,6 +27,13 @@ export function isCalendarDate(year: number, month: number, day: number): boolea
 }
 
 /**
+ * The earliest date of birth a record may hold: nobody alive or recently dead was born before
+ * it, and years such as 0000 (a typo, or a blank filled with zeros) are not dates PostgreSQL can
+ * store. Earlier ones are refused on import rather than stored or made a person's.
+ */
+export const EARLIEST_BIRTH_DATE = '1850-01-01';
+
+/**
  * Birth dates to YYYYMMDD. Accepts ISO (YYYY-MM-DD), compact (YYYYMMDD) and UK
  * (DD/MM/YYYY). Eight digits that are not a calendar date are kept: they are
  * usually a typo of the real date and still compare well digit by digit.
