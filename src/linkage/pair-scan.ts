@@ -290,12 +290,18 @@ export interface TrainingScan {
   counts: Float64Array;
 }
 
-/** A block's members' rows of value numbers copied side by side (member x's at x * fieldCount). */
-function loadRows(data: ScanData, cursor: BlockCursor, rows: Int32Array): void {
+/**
+ * A block's members' rows of value numbers copied side by side (member x's at x * fieldCount).
+ * An NHS number that fails its check digit is copied as missing: it compares as missing
+ * (compareInRows gives NULL_LEVEL either way), and the pair loops then read no flags per pair.
+ */
+function loadRows(data: ScanData, cursor: BlockCursor, rows: Int32Array, nhsSlot: number): void {
   const { fieldCount, ids } = data;
+  const valid = nhsSlot < 0 ? null : data.valid[nhsSlot]!;
   for (let x = 0; x < cursor.size; x++) {
     const from = cursor.members[x]! * fieldCount;
     for (let slot = 0; slot < fieldCount; slot++) rows[x * fieldCount + slot] = ids[from + slot]!;
+    if (valid && rows[x * fieldCount + nhsSlot]! >= 0 && valid[rows[x * fieldCount + nhsSlot]!] === 0) rows[x * fieldCount + nhsSlot] = -1;
   }
 }
 
@@ -304,6 +310,7 @@ export function scanForTraining(data: ScanData, from: number, to: number, sample
   const fieldCount = data.kinds.length;
   const givenSlot = data.kinds.indexOf('given_name');
   const familySlot = data.kinds.indexOf('family_name');
+  const nhsSlot = data.kinds.indexOf('nhs_number');
   const vector = new Uint8Array(fieldCount);
   const tally = new PatternTally(fieldCount);
   const cursor = new BlockCursor(data.index);
@@ -322,7 +329,7 @@ export function scanForTraining(data: ScanData, from: number, to: number, sample
         pairCount++;
         if (sampleRate < 1 && pairHash(members[x]!, members[y]!) >= sampleRate) continue;
         if (!loaded) {
-          loadRows(data, cursor, rows);
+          loadRows(data, cursor, rows, nhsSlot);
           loaded = true;
         }
         for (let slot = 0; slot < fieldCount; slot++) {
@@ -405,7 +412,6 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
   const familySlot = data.kinds.indexOf('family_name');
   const nhsSlot = data.kinds.indexOf('nhs_number');
   const sexSlot = data.kinds.indexOf('sex');
-  const nhsValid = nhsSlot < 0 ? null : data.valid[nhsSlot]!;
   const exactWeightById = tables.exactWeightById;
   // The weights of the exact level and of the second (sex and NHS numbers: different).
   const exactWeight = Float64Array.from(tables.weights, (levels) => levels[0]!);
@@ -421,7 +427,7 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
   let bit = 0;
   for (let block = from; block < to; block++) {
     cursor.load(block, !firstMeetings);
-    loadRows(data, cursor, rows);
+    loadRows(data, cursor, rows, nhsSlot);
     const { members, size } = cursor;
     for (let x = 0; x < size; x++) {
       const rowA = x * fieldCount;
@@ -435,15 +441,11 @@ export function scanForScoring(data: ScanData, from: number, to: number, tables:
           const idB = rows[rowB + slot]!;
           settled[slot] = 1;
           if (idA < 0 || idB < 0) continue;
-          if (slot === nhsSlot) {
-            // Counts only when both check digits pass (compareInRows NHS_NUMBER).
-            if (nhsValid![idA] === 1 && nhsValid![idB] === 1) bound += idA === idB ? exactWeight[slot]! : differentWeight[slot]!;
-          } else if (idA === idB) {
+          if (idA === idB) {
             const exact = exactWeightById[slot];
             bound += exact ? exact[idA]! : exactWeight[slot]!;
-          } else if (slot === sexSlot) {
-            bound += differentWeight[slot]!;
-          } else {
+          } else if (slot === nhsSlot || slot === sexSlot) bound += differentWeight[slot]!;
+          else {
             settled[slot] = 0;
             bound += best[slot]!;
           }
