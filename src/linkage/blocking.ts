@@ -270,21 +270,58 @@ class KeyTable {
   }
 }
 
+/** How one part of a rule's key is read from a record: numbers per dictionary value, or a pair of names' initials. */
+export type KeyPart =
+  | { slot: number; numbers: Int32Array; count: number }
+  | { slot: number; pairedSlot: number; own: Int32Array; theirs: Int32Array };
+
+/** What building one rule's blocks needs besides the table of value numbers: its key parts (null: a field is not mapped). */
+export type RulePlan = KeyPart[] | null;
+
 /**
- * Groups records by blocking key, rule by rule. Keys are computed once per distinct
- * value and combined as numbers, and blocks are laid out by counting sort (no per-block arrays).
+ * Each rule's key parts, from the dictionaries: values reduced once per field and transform
+ * (the whole value is its own value number). Rule by rule, blocks can then be built on any
+ * thread that shares the table of value numbers (blockRule).
  */
-export function buildBlockIndex(
-  compiled: CompiledRules,
-  columns: PreparedColumns,
-  maxBlockSize: number,
-  shared = false,
-): BlockIndex {
-  const { fieldCount, ids, dictionaries } = columns;
+export function blockingPlan(compiled: CompiledRules, columns: PreparedColumns): RulePlan[] {
+  const reducedBy = new Map<string, ReducedNumbers>();
+  const reduce = (slot: number, transform: KeyTransform): ReducedNumbers => {
+    const key = `${slot} ${transform}`;
+    let reduced = reducedBy.get(key);
+    if (!reduced) reducedBy.set(key, (reduced = reducedNumbers(columns.dictionaries[slot]!, transform)));
+    return reduced;
+  };
+  const initials = new Map<number, Int32Array>();
+  const initialsOf = (slot: number): Int32Array => {
+    let codes = initials.get(slot);
+    if (!codes) initials.set(slot, (codes = initialCodes(columns.dictionaries[slot]!)));
+    return codes;
+  };
+  return compiled.rules.map((rule, r) => {
+    const slots = compiled.slots[r]!;
+    if (slots.some((slot) => slot < 0)) return null;
+    return slots.map((slot, part): KeyPart => {
+      const pairedSlot = compiled.paired[r]![part]!;
+      if (pairedSlot >= 0) return { slot, pairedSlot, own: initialsOf(slot), theirs: initialsOf(pairedSlot) };
+      const { numbers, count } = reduce(slot, rule.parts[part]![1]);
+      return { slot, numbers, count };
+    });
+  });
+}
+
+/**
+ * Builds one rule's blocks: writes each record's block under the rule into its column of
+ * `blockOf` (record-major, `ruleCount` columns; -1 without a key), blocks numbered from 0 in
+ * order of their first record, and returns the blocks' sizes.
+ */
+export function blockRule(plan: RulePlan, ids: Int32Array, fieldCount: number, blockOf: Int32Array, ruleCount: number, rule: number): Int32Array {
   const n = fieldCount === 0 ? 0 : ids.length / fieldCount;
-  const ruleCount = compiled.rules.length;
-  const blockOf = sharedInt32(n * ruleCount, shared);
-  let sizes = new Int32Array(Math.max(1024, n));
+  const column = (record: number) => record * ruleCount + rule;
+  if (!plan) {
+    for (let record = 0; record < n; record++) blockOf[column(record)] = -1;
+    return new Int32Array(0);
+  }
+  let sizes = new Int32Array(1024);
   let blockCount = 0;
   /** A new block, numbered next. */
   const newBlock = (): number => {
@@ -296,178 +333,190 @@ export function buildBlockIndex(
     sizes[blockCount] = 0;
     return blockCount++;
   };
-  const blockOfKey = new KeyTable();
-  // A field's values reduced the same way serve every rule that reduces them so.
-  const reducedBy = new Map<string, ReducedNumbers>();
-  const reduce = (slot: number, transform: KeyTransform): ReducedNumbers => {
-    const key = `${slot} ${transform}`;
-    let reduced = reducedBy.get(key);
-    if (!reduced) reducedBy.set(key, (reduced = reducedNumbers(dictionaries[slot]!, transform)));
-    return reduced;
-  };
-  // Scratch, reused rule after rule: each record's part numbers, and records sorted by the first part.
-  const partNumbers = [new Int32Array(n), new Int32Array(n)];
-  const sortedRecords = new Int32Array(n);
-  const sortedSecond = new Int32Array(n);
-  const provisional = new Int32Array(n);
-  // Blocks are numbered rule after rule: rule r's are rawRuleStart[r] .. rawRuleStart[r + 1] - 1.
-  const rawRuleStart = new Int32Array(ruleCount + 1);
-  for (let rule = 0; rule < ruleCount; rule++) {
-    rawRuleStart[rule] = blockCount;
-    const slots = compiled.slots[rule]!;
-    const paired = compiled.paired[rule]!;
-    const partCount = slots.length;
-    const column = (record: number) => record * ruleCount + rule;
-    if (slots.some((slot) => slot < 0)) {
-      for (let record = 0; record < n; record++) blockOf[column(record)] = -1;
-      continue;
-    }
-    // Each record's number for each part (-1: no key): per dictionary value, or per record for
-    // a part reading two fields (the initials of both names in either order: transformValue
-    // 'unordered_initials'), numbered as they come.
-    while (partNumbers.length < partCount) partNumbers.push(new Int32Array(n));
-    const counts: number[] = [];
-    for (let part = 0; part < partCount; part++) {
-      const slot = slots[part]!;
-      const out = partNumbers[part]!;
-      if (paired[part]! < 0) {
-        const reduced = reduce(slot, compiled.rules[rule]!.parts[part]![1]);
-        for (let record = 0; record < n; record++) {
-          const id = ids[record * fieldCount + slot]!;
-          out[record] = id < 0 ? -1 : reduced.numbers[id]!;
-        }
-        counts.push(reduced.count);
-        continue;
-      }
-      const own = initialCodes(dictionaries[slot]!);
-      const theirs = initialCodes(dictionaries[paired[part]!]!);
-      const pairedNumber = new Map<number, number>();
+  // Each record's number for each part (-1: no key): per dictionary value, or per record for
+  // a part reading two fields (the initials of both names in either order: transformValue
+  // 'unordered_initials'), numbered as they come.
+  const partCount = plan.length;
+  const partNumbers: Int32Array[] = [];
+  const counts: number[] = [];
+  for (const part of plan) {
+    const out = new Int32Array(n);
+    partNumbers.push(out);
+    const slot = part.slot;
+    if ('numbers' in part) {
+      const numbers = part.numbers;
       for (let record = 0; record < n; record++) {
         const id = ids[record * fieldCount + slot]!;
-        const other = ids[record * fieldCount + paired[part]!]!;
-        let number = -1;
-        if (id >= 0 && other >= 0) {
-          const x = own[id]!;
-          const y = theirs[other]!;
-          const code = x < y ? x * 65536 + y : y * 65536 + x;
-          const known = pairedNumber.get(code);
-          if (known !== undefined) number = known;
-          else pairedNumber.set(code, (number = pairedNumber.size % PAIRED_RANGE));
-        }
-        out[record] = number;
+        out[record] = id < 0 ? -1 : numbers[id]!;
       }
-      counts.push(Math.min(PAIRED_RANGE, pairedNumber.size));
+      counts.push(part.count);
+      continue;
     }
-    const [first, second] = partNumbers as [Int32Array, Int32Array];
-    if (partCount === 1) {
-      // One part: its number finds the block directly.
-      const direct = new Int32Array(counts[0]!).fill(-1);
-      for (let record = 0; record < n; record++) {
-        const number = first[record]!;
-        if (number < 0) {
-          blockOf[column(record)] = -1;
-          continue;
+    const { own, theirs, pairedSlot } = part;
+    const pairedNumber = new Map<number, number>();
+    for (let record = 0; record < n; record++) {
+      const id = ids[record * fieldCount + slot]!;
+      const other = ids[record * fieldCount + pairedSlot]!;
+      let number = -1;
+      if (id >= 0 && other >= 0) {
+        const x = own[id]!;
+        const y = theirs[other]!;
+        const code = x < y ? x * 65536 + y : y * 65536 + x;
+        const known = pairedNumber.get(code);
+        if (known !== undefined) number = known;
+        else pairedNumber.set(code, (number = pairedNumber.size % PAIRED_RANGE));
+      }
+      out[record] = number;
+    }
+    counts.push(Math.min(PAIRED_RANGE, pairedNumber.size));
+  }
+  const [first, second] = partNumbers as [Int32Array, Int32Array];
+  if (partCount === 1) {
+    // One part: its number finds the block directly.
+    const direct = new Int32Array(counts[0]!).fill(-1);
+    for (let record = 0; record < n; record++) {
+      const number = first[record]!;
+      if (number < 0) {
+        blockOf[column(record)] = -1;
+        continue;
+      }
+      let block = direct[number]!;
+      if (block < 0) direct[number] = block = newBlock();
+      sizes[block]!++;
+      blockOf[column(record)] = block;
+    }
+  } else if (partCount === 2 && counts[1]! <= SORTED_PART_LIMIT) {
+    // Two parts: records sorted by the first (counting sort), then within each first part the
+    // second finds the block in a small array. Every step reads or writes arrays in order or
+    // small enough for the cache; a hash table of a million keys would miss it on every record.
+    const groupStart = new Int32Array(counts[0]! + 1);
+    for (let record = 0; record < n; record++) {
+      if (first[record]! >= 0 && second[record]! >= 0) groupStart[first[record]! + 1]!++;
+    }
+    for (let group = 0; group < counts[0]!; group++) groupStart[group + 1]! += groupStart[group]!;
+    const filled = groupStart.slice(0, counts[0]!);
+    const sortedRecords = new Int32Array(groupStart[counts[0]!]!);
+    const sortedSecond = new Int32Array(groupStart[counts[0]!]!);
+    for (let record = 0; record < n; record++) {
+      const group = first[record]!;
+      if (group < 0 || second[record]! < 0) continue;
+      const at = filled[group]!++;
+      sortedRecords[at] = record;
+      sortedSecond[at] = second[record]!;
+    }
+    const seenIn = new Int32Array(counts[1]!).fill(-1);
+    const blockIn = new Int32Array(counts[1]!);
+    const provisional = new Int32Array(n);
+    let provisionalCount = 0;
+    for (let group = 0; group < counts[0]!; group++) {
+      for (let at = groupStart[group]!; at < groupStart[group + 1]!; at++) {
+        const number = sortedSecond[at]!;
+        if (seenIn[number] !== group) {
+          seenIn[number] = group;
+          blockIn[number] = provisionalCount++;
         }
-        let block = direct[number]!;
-        if (block < 0) direct[number] = block = newBlock();
-        sizes[block]!++;
-        blockOf[column(record)] = block;
+        provisional[sortedRecords[at]!] = blockIn[number]!;
       }
-    } else if (partCount === 2 && counts[1]! <= SORTED_PART_LIMIT) {
-      // Two parts: records sorted by the first (counting sort), then within each first part the
-      // second finds the block in a small array. Every step reads or writes arrays in order or
-      // small enough for the cache; a hash table of a million keys would miss it on every record.
-      const groupStart = new Int32Array(counts[0]! + 1);
-      for (let record = 0; record < n; record++) {
-        if (first[record]! >= 0 && second[record]! >= 0) groupStart[first[record]! + 1]!++;
+    }
+    // Blocks numbered in order of their first record, as the other rules' are.
+    const blockOfProvisional = new Int32Array(provisionalCount).fill(-1);
+    for (let record = 0; record < n; record++) {
+      if (first[record]! < 0 || second[record]! < 0) {
+        blockOf[column(record)] = -1;
+        continue;
       }
-      for (let group = 0; group < counts[0]!; group++) groupStart[group + 1]! += groupStart[group]!;
-      const filled = groupStart.slice(0, counts[0]!);
-      for (let record = 0; record < n; record++) {
-        const group = first[record]!;
-        if (group < 0 || second[record]! < 0) continue;
-        const at = filled[group]!++;
-        sortedRecords[at] = record;
-        sortedSecond[at] = second[record]!;
+      let block = blockOfProvisional[provisional[record]!]!;
+      if (block < 0) blockOfProvisional[provisional[record]!] = block = newBlock();
+      sizes[block]!++;
+      blockOf[column(record)] = block;
+    }
+  } else {
+    // Any other key: its parts combined into one number, looked up in a hash table.
+    const blockOfKey = new KeyTable();
+    for (let record = 0; record < n; record++) {
+      let key = 0;
+      for (let part = 0; part < partCount && key >= 0; part++) {
+        const number = partNumbers[part]![record]!;
+        key = number < 0 ? -1 : key * counts[part]! + number;
       }
-      const seenIn = new Int32Array(counts[1]!).fill(-1);
-      const blockIn = new Int32Array(counts[1]!);
-      let provisionalCount = 0;
-      for (let group = 0; group < counts[0]!; group++) {
-        for (let at = groupStart[group]!; at < groupStart[group + 1]!; at++) {
-          const number = sortedSecond[at]!;
-          if (seenIn[number] !== group) {
-            seenIn[number] = group;
-            blockIn[number] = provisionalCount++;
-          }
-          provisional[sortedRecords[at]!] = blockIn[number]!;
-        }
+      if (key < 0) {
+        blockOf[column(record)] = -1;
+        continue;
       }
-      // Blocks numbered in order of their first record, as the other rules' are.
-      const blockOfProvisional = new Int32Array(provisionalCount).fill(-1);
-      for (let record = 0; record < n; record++) {
-        if (first[record]! < 0 || second[record]! < 0) {
-          blockOf[column(record)] = -1;
-          continue;
-        }
-        let block = blockOfProvisional[provisional[record]!]!;
-        if (block < 0) blockOfProvisional[provisional[record]!] = block = newBlock();
-        sizes[block]!++;
-        blockOf[column(record)] = block;
-      }
-    } else {
-      // Any other key: its parts combined into one number, looked up in a hash table.
-      blockOfKey.clear();
-      for (let record = 0; record < n; record++) {
-        let key = 0;
-        for (let part = 0; part < partCount && key >= 0; part++) {
-          const number = partNumbers[part]![record]!;
-          key = number < 0 ? -1 : key * counts[part]! + number;
-        }
-        if (key < 0) {
-          blockOf[column(record)] = -1;
-          continue;
-        }
-        let block = blockOfKey.getOrAdd(key, blockCount);
-        if (block === blockCount) block = newBlock();
-        sizes[block]!++;
-        blockOf[column(record)] = block;
-      }
+      let block = blockOfKey.getOrAdd(key, blockCount);
+      if (block === blockCount) block = newBlock();
+      sizes[block]!++;
+      blockOf[column(record)] = block;
     }
   }
-  rawRuleStart[ruleCount] = blockCount;
-  // Only blocks of 2 to maxBlockSize records are compared: they are numbered again, in order,
-  // and a record outside them has no block under the rule.
-  const usableNumber = new Int32Array(blockCount);
+  return sizes.slice(0, blockCount);
+}
+
+/**
+ * The block index from every rule's blocks (blockRule): only blocks of 2 to maxBlockSize records
+ * are kept, numbered rule after rule in order, with their members laid out by counting sort (no
+ * per-block arrays); a record outside them has no block under the rule.
+ */
+export function finishBlockIndex(blockOf: Int32Array, sizesByRule: readonly Int32Array[], recordCount: number, maxBlockSize: number, shared = false): BlockIndex {
+  const n = recordCount;
+  const ruleCount = sizesByRule.length;
+  const usableByRule: Int32Array[] = [];
   const ruleStart = new Int32Array(ruleCount + 1);
   let usableCount = 0;
   let skippedBlocks = 0;
-  for (let block = 0, rule = 0; block < blockCount; block++) {
-    while (rule <= ruleCount && rawRuleStart[rule] === block) ruleStart[rule++] = usableCount;
-    const size = sizes[block]!;
-    if (size > maxBlockSize) skippedBlocks++;
-    usableNumber[block] = size >= 2 && size <= maxBlockSize ? usableCount++ : -1;
+  for (let rule = 0; rule < ruleCount; rule++) {
+    ruleStart[rule] = usableCount;
+    const sizes = sizesByRule[rule]!;
+    const usable = new Int32Array(sizes.length);
+    for (let block = 0; block < sizes.length; block++) {
+      const size = sizes[block]!;
+      if (size > maxBlockSize) skippedBlocks++;
+      usable[block] = size >= 2 && size <= maxBlockSize ? usableCount++ : -1;
+    }
+    usableByRule.push(usable);
   }
+  ruleStart[ruleCount] = usableCount;
   const blockStart = sharedInt32(usableCount + 1, shared);
-  for (let block = 0; block < blockCount; block++) {
-    const usable = usableNumber[block]!;
-    if (usable >= 0) blockStart[usable + 1] = sizes[block]!;
+  for (let rule = 0; rule < ruleCount; rule++) {
+    const sizes = sizesByRule[rule]!;
+    const usable = usableByRule[rule]!;
+    for (let block = 0; block < sizes.length; block++) if (usable[block]! >= 0) blockStart[usable[block]! + 1] = sizes[block]!;
   }
   for (let block = 0; block < usableCount; block++) blockStart[block + 1] = blockStart[block]! + blockStart[block + 1]!;
-  // Rules after the last block (and every rule when there are no blocks) start at the end.
-  for (let rule = 0; rule <= ruleCount; rule++) if (rawRuleStart[rule] === blockCount) ruleStart[rule] = usableCount;
   const members = sharedInt32(blockStart[usableCount]!, shared);
   const filled = new Int32Array(usableCount);
   // Rule by rule, so that the members written fall in one rule's stretch of the array.
   for (let rule = 0; rule < ruleCount; rule++) {
+    const usable = usableByRule[rule]!;
     for (let record = 0, at = rule; record < n; record++, at += ruleCount) {
-      const raw = blockOf[at]!;
-      const block = raw < 0 ? -1 : usableNumber[raw]!;
+      const local = blockOf[at]!;
+      const block = local < 0 ? -1 : usable[local]!;
       blockOf[at] = block;
       if (block >= 0) members[blockStart[block]! + filled[block]!++] = record;
     }
   }
   return { recordCount: n, ruleCount, blockOf, blockStart, members, ruleStart, blockCount: usableCount, maxBlockSize, skippedBlocks };
+}
+
+/** Groups records by blocking key, rule by rule, on this thread (link-pool blockRules spreads the rules over threads). */
+export function buildBlockIndex(
+  compiled: CompiledRules,
+  columns: PreparedColumns,
+  maxBlockSize: number,
+  shared = false,
+): BlockIndex {
+  const { fieldCount, ids } = columns;
+  const n = fieldCount === 0 ? 0 : ids.length / fieldCount;
+  const ruleCount = compiled.rules.length;
+  const blockOf = newBlockOf(n, ruleCount, shared);
+  const plans = blockingPlan(compiled, columns);
+  const sizes = plans.map((plan, rule) => blockRule(plan, ids, fieldCount, blockOf, ruleCount, rule));
+  return finishBlockIndex(blockOf, sizes, n, maxBlockSize, shared);
+}
+
+/** The record-major table of blocks per rule that blockRule fills. */
+export function newBlockOf(recordCount: number, ruleCount: number, shared: boolean): Int32Array {
+  return sharedInt32(recordCount * ruleCount, shared);
 }
 
 function blockSize(index: BlockIndex, block: number): number {

@@ -3,13 +3,16 @@
 // free up. Small inputs run inline: starting a thread costs more than they do.
 
 import { Worker } from 'node:worker_threads';
-import { blockRanges, pairsInBlocks } from './blocking.ts';
+import { blockRanges, blockRule, pairsInBlocks } from './blocking.ts';
+import type { BlockIndex, RulePlan } from './blocking.ts';
 import { PatternTally } from './estimate.ts';
 import { compareListedPairs, scanForScoring, scanForTraining } from './pair-scan.ts';
 import type { ScanData, ScoredPairs, ScoringTables, TrainingScan } from './pair-scan.ts';
 import { createWeightHistogram, mergeWeightHistogram } from './weight-histogram.ts';
 
 export type LinkJob =
+  | { type: 'index'; id: number; index: BlockIndex }
+  | { type: 'block'; id: number; plan: RulePlan; blockOf: Int32Array; ruleCount: number; rule: number }
   | { type: 'train'; id: number; from: number; to: number; sampleRate: number }
   | { type: 'tables'; id: number; tables: ScoringTables }
   | { type: 'score'; id: number; from: number; to: number; firstMeetings?: Uint8Array }
@@ -23,6 +26,10 @@ export interface TrainingPatterns {
 }
 
 export interface LinkPool {
+  /** Builds each rule's blocks into its column of `blockOf` (blocking.ts blockRule), rules spread over the threads; their sizes by rule. */
+  blockRules(plans: readonly RulePlan[], blockOf: Int32Array): Promise<Int32Array[]>;
+  /** Hands the threads the block index (shared, not copied): the scans need it, comparing listed pairs does not. */
+  useIndex(index: BlockIndex): Promise<void>;
   /** Counts every candidate pair and aggregates the comparison patterns of a `sampleRate` share. */
   train(sampleRate: number, onProgress?: (done: number, total: number) => void): Promise<TrainingPatterns>;
   /** Every candidate pair at or above the tables' minimum weight (and, if asked, every pair's weight in a histogram). */
@@ -67,13 +74,16 @@ function concatScored(parts: readonly ScoredPairs[]): ScoredPairs {
   return merged;
 }
 
+/**
+ * Threads for the pair scans, started at once (with more than one worker) so that they load while
+ * the calling thread goes on: comparing listed pairs (u's random pairs) needs only the prepared
+ * values, so it can run while the caller builds the block index, handed over with useIndex.
+ */
 export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
-  const { index } = data;
-  const totalBlocks = index.blockCount;
-  const inline = workerCount <= 1 || pairsInBlocks(index, 0, totalBlocks) < INLINE_PAIR_LIMIT;
-  const ranges = blockRanges(index, PAIRS_PER_RANGE);
-  const rangePairs = ranges.map(([from, to]) => pairsInBlocks(index, from, to));
-  const totalPairs = rangePairs.reduce((sum, pairs) => sum + pairs, 0);
+  let inline = true;
+  let ranges: [number, number][] = [];
+  let rangePairs: number[] = [];
+  let totalPairs = 0;
   let workers: Worker[] | undefined;
   let nextId = 0;
   // Which pairs of each range's blocks are candidates, as training found (scoring then skips the check).
@@ -95,6 +105,7 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
     });
     return workers;
   }
+  if (workerCount > 1) start();
 
   function run<T>(worker: Worker, job: LinkJob, transfer: ArrayBuffer[] = []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -125,7 +136,32 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
   }
 
   return {
+    async blockRules(plans, blockOf) {
+      const ruleCount = plans.length;
+      if (workerCount <= 1) return plans.map((plan, rule) => blockRule(plan, data.ids, data.fieldCount, blockOf, ruleCount, rule));
+      const sizes = new Array<Int32Array>(ruleCount);
+      // Costliest first (two-part keys), so that no thread is left with a long rule at the end.
+      const order = plans.map((_, rule) => rule).sort((x, y) => (plans[y]?.length ?? 0) - (plans[x]?.length ?? 0) || x - y);
+      let next = 0;
+      await Promise.all(start().map(async (worker) => {
+        while (next < order.length) {
+          const rule = order[next++]!;
+          sizes[rule] = await run<Int32Array>(worker, { type: 'block', id: nextId++, plan: plans[rule]!, blockOf, ruleCount, rule });
+        }
+      }));
+      return sizes;
+    },
+    async useIndex(index) {
+      data.index = index;
+      const blockCount = index.blockCount;
+      ranges = blockRanges(index, PAIRS_PER_RANGE);
+      rangePairs = ranges.map(([from, to]) => pairsInBlocks(index, from, to));
+      totalPairs = rangePairs.reduce((sum, pairs) => sum + pairs, 0);
+      inline = workerCount <= 1 || pairsInBlocks(index, 0, blockCount) < INLINE_PAIR_LIMIT;
+      if (workers) await Promise.all(workers.map((worker) => run(worker, { type: 'index', id: nextId++, index })));
+    },
     async train(sampleRate, onProgress) {
+      const totalBlocks = data.index.blockCount;
       if (inline) {
         const result = scanForTraining(data, 0, totalBlocks, sampleRate);
         firstMeetings = [result.firstMeetings];
@@ -137,6 +173,7 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
       return mergePatterns(parts, data.kinds.length);
     },
     async score(tables, onProgress) {
+      const totalBlocks = data.index.blockCount;
       if (inline) {
         const result = scanForScoring(data, 0, totalBlocks, tables, firstMeetings?.[0]);
         onProgress?.(totalPairs, totalPairs);
@@ -146,7 +183,7 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
       return concatScored(await overRanges<ScoredPairs>((from, to, range) => ({ type: 'score', id: nextId++, from, to, firstMeetings: firstMeetings?.[range] }), onProgress));
     },
     async compare(left, right) {
-      if (inline || left.length < INLINE_PAIR_LIMIT) return compareListedPairs(data, left, right);
+      if (workerCount <= 1 || left.length < INLINE_PAIR_LIMIT) return compareListedPairs(data, left, right);
       const pool = start();
       const chunk = Math.ceil(left.length / pool.length);
       const parts = await Promise.all(pool.map((worker, w) => run<Uint8Array>(worker, {

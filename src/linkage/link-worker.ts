@@ -2,6 +2,7 @@
 // training, scoring and comparison jobs over the ranges it is handed.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { blockRule } from './blocking.ts';
 import { compareListedPairs, scanForScoring, scanForTraining } from './pair-scan.ts';
 import type { ScanData, ScoringTables } from './pair-scan.ts';
 import type { LinkJob } from './link-pool.ts';
@@ -12,6 +13,15 @@ let tables: ScoringTables | undefined;
 
 port.on('message', (job: LinkJob) => {
   switch (job.type) {
+    case 'block': {
+      const sizes = blockRule(job.plan, data.ids, data.fieldCount, job.blockOf, job.ruleCount, job.rule);
+      port.postMessage({ id: job.id, result: sizes }, [sizes.buffer as ArrayBuffer]);
+      break;
+    }
+    case 'index':
+      data.index = job.index;
+      port.postMessage({ id: job.id, result: null });
+      break;
     case 'train': {
       const result = scanForTraining(data, job.from, job.to, job.sampleRate);
       port.postMessage({ id: job.id, result }, [result.patterns.buffer as ArrayBuffer, result.counts.buffer as ArrayBuffer, result.firstMeetings.buffer as ArrayBuffer]);

@@ -12,7 +12,7 @@ import { scanDataOf } from './pair-scan.ts';
 import type { ScoringTables } from './pair-scan.ts';
 import { fieldSpecsForColumns, prepareColumns, preparedRecordAt, rawColumnsFromRecords } from './prepare.ts';
 import type { PreparedColumns, PreparedTable, RawColumns } from './prepare.ts';
-import { blockRecords, DEFAULT_MAX_BLOCK_SIZE, trainModel } from './train.ts';
+import { blockRecords, blockRecordsOnThreads, DEFAULT_MAX_BLOCK_SIZE, sampleForU, trainModel } from './train.ts';
 import type { TrainingOptions } from './train.ts';
 import type { FieldSpec, LinkageModel, LinkRecord, PreparedRecord } from './types.ts';
 import { createWeightHistogram } from './weight-histogram.ts';
@@ -143,6 +143,9 @@ export function scoringTables(scorer: Scorer, columns: PreparedColumns, minimumP
   };
 }
 
+/** Fewer records than this are linked on the calling thread alone. */
+const THREADED_MINIMUM_RECORDS = 5000;
+
 export async function linkRecords(records: readonly LinkRecord[], options: LinkOptions = {}): Promise<LinkResult> {
   return linkColumns(rawColumnsFromRecords(records), options);
 }
@@ -154,24 +157,29 @@ export async function linkRecords(records: readonly LinkRecord[], options: LinkO
  */
 export async function linkColumns(input: RawColumns, options: LinkOptions = {}): Promise<LinkResult> {
   const { workers = Math.min(2, availableParallelism()), onProgress } = options;
-  const threaded = workers > 1;
   const n = input.count;
+  // Threads only pay for themselves beyond a few thousand records.
+  const threaded = workers > 1 && n >= THREADED_MINIMUM_RECORDS;
   const recordIds = input.recordIds;
   onProgress?.({ stage: 'preparing', done: 0, total: n });
   const specs = fieldSpecsForColumns(input);
   const table = prepareColumns(specs, input, threaded);
   input.rawIds = new Int32Array(0);
   input.raw = [];
-  onProgress?.({ stage: 'blocking', done: 0, total: 1 });
-  const blocking = blockRecords(specs, table, options.maxBlockSize ?? DEFAULT_MAX_BLOCK_SIZE, threaded);
-  onProgress?.({ stage: 'blocking', done: 1, total: 1 });
-  const pool = createLinkPool(scanDataOf(table, specs.map((spec) => spec.kind), blocking.index), workers);
+  // The threads start now: they compare u's random pairs, then build the blocks rule by rule.
+  const pool = createLinkPool(scanDataOf(table, specs.map((spec) => spec.kind)), threaded ? workers : 1);
   let training;
   let scorer: Scorer;
   let scored;
   const threshold = options.clusterThreshold;
   try {
-    training = await trainModel(specs, table, blocking, pool, options);
+    const uSample = sampleForU(table, pool, options.uSamplePairs);
+    onProgress?.({ stage: 'blocking', done: 0, total: 1 });
+    const maxBlockSize = options.maxBlockSize ?? DEFAULT_MAX_BLOCK_SIZE;
+    const blocking = threaded ? await blockRecordsOnThreads(specs, table, pool, maxBlockSize) : blockRecords(specs, table, maxBlockSize);
+    onProgress?.({ stage: 'blocking', done: 1, total: 1 });
+    await pool.useIndex(blocking.index);
+    training = await trainModel(specs, table, blocking, pool, options, uSample);
     const clusterThreshold = threshold ?? training.model.linkThreshold;
     const keepFrom = options.collectUncertain ? Math.min(training.model.reviewThreshold, clusterThreshold) : clusterThreshold;
     scorer = createScorer(training.model);

@@ -126,8 +126,14 @@ function numbered(texts: readonly string[]): Int32Array {
   });
 }
 
-/** The scans' view of prepared columns. */
-export function scanDataOf(columns: PreparedColumns, kinds: readonly FieldKind[], index: BlockIndex): ScanData {
+/** No blocks yet (link-pool useIndex hands the block index over once built). */
+const NO_BLOCKS: BlockIndex = {
+  recordCount: 0, ruleCount: 0, blockOf: new Int32Array(0), blockStart: new Int32Array(1), members: new Int32Array(0),
+  ruleStart: new Int32Array(1), blockCount: 0, maxBlockSize: 0, skippedBlocks: 0,
+};
+
+/** The scans' view of prepared columns (with the block index when built). */
+export function scanDataOf(columns: PreparedColumns, kinds: readonly FieldKind[], index: BlockIndex = NO_BLOCKS): ScanData {
   const given = kinds.indexOf('given_name');
   const family = kinds.indexOf('family_name');
   const dates = kinds.map((kind, slot) => (kind === 'birth_date' ? dateNumbers(columns.dictionaries[slot]!) : null));

@@ -1,7 +1,7 @@
 // Learns a linkage model from the data alone: blocking rules from the mapped
 // fields, u from random pairs, m and the prior by EM on (a sample of) the blocked pairs.
 
-import { blockingRulesFor, buildBlockIndex, compileRules, pairsInBlocks } from './blocking.ts';
+import { blockingPlan, blockingRulesFor, buildBlockIndex, compileRules, finishBlockIndex, newBlockOf, pairsInBlocks } from './blocking.ts';
 import type { BlockIndex } from './blocking.ts';
 import { levelLabels } from './comparisons.ts';
 import type { LinkPool } from './link-pool.ts';
@@ -77,6 +77,24 @@ function estimateU(
   });
 }
 
+/** Random pairs being compared for u: how many, and (when done) their comparison vectors. */
+export interface USample {
+  pairs: number;
+  levels: Promise<Uint8Array>;
+}
+
+/**
+ * Starts comparing random pairs for u (as many as `samplePairs`, fewer when there are fewer
+ * pairs): they need only the prepared values, so the pool's threads can compare them while
+ * the caller builds the block index.
+ */
+export function sampleForU(table: PreparedTable, pool: LinkPool, samplePairs = DEFAULT_U_SAMPLE_PAIRS): USample {
+  const n = table.recordCount;
+  const pairs = Math.max(0, Math.min(samplePairs, Math.round((n * (n - 1)) / 2)));
+  const sample = randomPairs(n, pairs);
+  return { pairs, levels: pool.compare(sample.left, sample.right) };
+}
+
 /** The blocking rules for the data and its block index, with typed arrays worker threads can share. */
 export function blockRecords(
   specs: readonly FieldSpec[],
@@ -86,6 +104,20 @@ export function blockRecords(
 ): { rules: BlockingRule[]; index: BlockIndex } {
   const rules = blockingRulesFor(specs, (slot) => ({ counts: table.counts[slot]!, present: table.present[slot]! }));
   return { rules, index: buildBlockIndex(compileRules(rules, specs), table, maxBlockSize, shared) };
+}
+
+/** blockRecords with the rules' blocks built on the pool's threads (the table in SharedArrayBuffers). */
+export async function blockRecordsOnThreads(
+  specs: readonly FieldSpec[],
+  table: PreparedTable,
+  pool: LinkPool,
+  maxBlockSize = DEFAULT_MAX_BLOCK_SIZE,
+): Promise<{ rules: BlockingRule[]; index: BlockIndex }> {
+  const rules = blockingRulesFor(specs, (slot) => ({ counts: table.counts[slot]!, present: table.present[slot]! }));
+  const compiled = compileRules(rules, specs);
+  const blockOf = newBlockOf(table.recordCount, rules.length, true);
+  const sizes = await pool.blockRules(blockingPlan(compiled, table), blockOf);
+  return { rules, index: finishBlockIndex(blockOf, sizes, table.recordCount, maxBlockSize, true) };
 }
 
 /**
@@ -99,6 +131,7 @@ export async function trainModel(
   blocking: { rules: BlockingRule[]; index: BlockIndex },
   pool: LinkPool,
   options: TrainingOptions = {},
+  uSample?: USample,
 ): Promise<TrainingResult> {
   const {
     uSamplePairs = DEFAULT_U_SAMPLE_PAIRS,
@@ -110,12 +143,11 @@ export async function trainModel(
   const n = table.recordCount;
   const totalPairs = (n * (n - 1)) / 2;
 
-  const sampleSize = Math.max(0, Math.min(uSamplePairs, Math.round(totalPairs)));
-  onProgress?.({ stage: 'estimating u', done: 0, total: sampleSize });
-  const sample = randomPairs(n, sampleSize);
+  const sample = uSample ?? sampleForU(table, pool, uSamplePairs);
+  onProgress?.({ stage: 'estimating u', done: 0, total: sample.pairs });
   // Value counts (from preparing) serve both u's exact levels and the term frequencies.
-  const u = estimateU(specs, table, await pool.compare(sample.left, sample.right));
-  onProgress?.({ stage: 'estimating u', done: sampleSize, total: sampleSize });
+  const u = estimateU(specs, table, await sample.levels);
+  onProgress?.({ stage: 'estimating u', done: sample.pairs, total: sample.pairs });
 
   const blockedPairs = pairsInBlocks(blocking.index, 0, blocking.index.blockCount);
   const sampleRate = Math.min(1, trainingPairs / Math.max(1, blockedPairs));
