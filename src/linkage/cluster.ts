@@ -23,6 +23,8 @@ export interface ClusterOptions {
   minimumAverageProbability?: number;
   /** A key two records in one cluster must not disagree on (valid NHS number), or null. */
   cannotLinkKey?: (record: number) => string | null;
+  /** The same as cannotLinkKey, as a number per record (-1: none): read instead of it when given. */
+  cannotLinkNumbers?: Int32Array;
   /** Cross pairs checked per merge; bigger merges are checked on an even sample. */
   maxCrossPairs?: number;
   /**
@@ -43,8 +45,23 @@ export interface LinkArrays {
   weights: Float64Array;
 }
 
-function keysConflict(x: string | null, y: string | null): boolean {
-  return x !== null && y !== null && x !== y;
+function keysConflict(x: number, y: number): boolean {
+  return x >= 0 && y >= 0 && x !== y;
+}
+
+/** Keys as numbers per record (-1: none), equal numbers for equal keys. */
+function keyNumbers(recordCount: number, key: ((record: number) => string | null) | undefined): Int32Array {
+  const numbers = new Int32Array(recordCount).fill(-1);
+  if (!key) return numbers;
+  const numberOf = new Map<string, number>();
+  for (let record = 0; record < recordCount; record++) {
+    const text = key(record);
+    if (text === null || text === undefined) continue;
+    let number = numberOf.get(text);
+    if (number === undefined) numberOf.set(text, (number = numberOf.size));
+    numbers[record] = number;
+  }
+  return numbers;
 }
 
 /**
@@ -82,14 +99,13 @@ export function clusterLinks(
   const tail = new Int32Array(recordCount);
   const next = new Int32Array(recordCount).fill(-1);
   const size = new Int32Array(recordCount).fill(1);
-  const cannotLinkKeys: (string | null)[] = new Array<string | null>(recordCount).fill(null);
-  const exclusiveKeys: (string | null)[] = new Array<string | null>(recordCount).fill(null);
+  // Each cluster's keys, as numbers (-1: none), kept at the cluster's number.
+  const cannotLinkKeys = options.cannotLinkNumbers ? options.cannotLinkNumbers.slice() : keyNumbers(recordCount, cannotLinkKey);
+  const exclusiveKeys = keyNumbers(recordCount, exclusiveKey);
   for (let record = 0; record < recordCount; record++) {
     clusterOf[record] = record;
     head[record] = record;
     tail[record] = record;
-    if (cannotLinkKey) cannotLinkKeys[record] = cannotLinkKey(record) ?? null;
-    if (exclusiveKey) exclusiveKeys[record] = exclusiveKey(record) ?? null;
   }
   const forbidden = new Map<number, number[]>();
   for (const [a, b] of options.cannotLink ?? []) {
@@ -110,8 +126,8 @@ export function clusterLinks(
     next[tail[keep]!] = head[absorb]!;
     tail[keep] = tail[absorb]!;
     size[keep]! += size[absorb]!;
-    cannotLinkKeys[keep] ??= cannotLinkKeys[absorb]!;
-    exclusiveKeys[keep] ??= exclusiveKeys[absorb]!;
+    if (cannotLinkKeys[keep]! < 0) cannotLinkKeys[keep] = cannotLinkKeys[absorb]!;
+    if (exclusiveKeys[keep]! < 0) exclusiveKeys[keep] = exclusiveKeys[absorb]!;
   };
   // Members of the two clusters a merge checks, copied out in order.
   let leftMembers: Int32Array = new Int32Array(64);

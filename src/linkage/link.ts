@@ -58,15 +58,15 @@ export interface LinkResult {
   weightHistogram: WeightHistogram | null;
 }
 
-/** Valid NHS numbers: records holding two different ones are never one person. */
-function cannotLinkKeyOf(specs: readonly FieldSpec[], table: PreparedTable): (record: number) => string | null {
+/** Valid NHS numbers as value numbers per record (-1: none): records holding two different ones are never one person. */
+function cannotLinkNumbersOf(specs: readonly FieldSpec[], table: PreparedTable): Int32Array | undefined {
   const slot = specs.findIndex((spec) => spec.kind === 'nhs_number');
-  if (slot < 0) return () => null;
-  return (record) => {
+  if (slot < 0) return undefined;
+  const valid = Uint8Array.from(table.dictionaries[slot]!, (value) => (value.valid ? 1 : 0));
+  return Int32Array.from({ length: table.recordCount }, (_, record) => {
     const id = table.ids[record * table.fieldCount + slot]!;
-    const value = id < 0 ? null : table.dictionaries[slot]![id]!;
-    return value?.valid ? value.value : null;
-  };
+    return id >= 0 && valid[id] === 1 ? id : -1;
+  });
 }
 
 /**
@@ -214,7 +214,7 @@ export async function linkColumns(input: RawColumns, options: LinkOptions = {}):
   onProgress?.({ stage: 'clustering', done: 0, total: 1 });
   const clusterOf = clusterLinks(n, scored, pairProbability, {
     threshold: clusterThreshold,
-    cannotLinkKey: cannotLinkKeyOf(specs, table),
+    cannotLinkNumbers: cannotLinkNumbersOf(specs, table),
     exclusiveKey: options.exclusiveKey,
     mustLink: options.mustLink,
     cannotLink: options.cannotLink,
