@@ -309,12 +309,26 @@ export function blockingPlan(compiled: CompiledRules, columns: PreparedColumns):
   });
 }
 
+/** Arrays of one length per record that blockRule works in, kept from rule to rule (and thread by thread). */
+export class BlockScratch {
+  private readonly arrays: Int32Array[] = [];
+
+  /** The k-th array, at least `length` long (its contents are left from before). */
+  array(k: number, length: number): Int32Array {
+    let array = this.arrays[k];
+    if (!array || array.length < length) this.arrays[k] = array = new Int32Array(length);
+    return array;
+  }
+}
+
 /**
  * Builds one rule's blocks: writes each record's block under the rule into its column of
  * `blockOf` (record-major, `ruleCount` columns; -1 without a key), blocks numbered from 0 in
  * order of their first record, and returns the blocks' sizes.
  */
-export function blockRule(plan: RulePlan, ids: Int32Array, fieldCount: number, blockOf: Int32Array, ruleCount: number, rule: number): Int32Array {
+export function blockRule(
+  plan: RulePlan, ids: Int32Array, fieldCount: number, blockOf: Int32Array, ruleCount: number, rule: number, scratch: BlockScratch = new BlockScratch(),
+): Int32Array {
   const n = fieldCount === 0 ? 0 : ids.length / fieldCount;
   const column = (record: number) => record * ruleCount + rule;
   if (!plan) {
@@ -340,7 +354,7 @@ export function blockRule(plan: RulePlan, ids: Int32Array, fieldCount: number, b
   const partNumbers: Int32Array[] = [];
   const counts: number[] = [];
   for (const part of plan) {
-    const out = new Int32Array(n);
+    const out = scratch.array(partNumbers.length, n);
     partNumbers.push(out);
     const slot = part.slot;
     if ('numbers' in part) {
@@ -395,8 +409,8 @@ export function blockRule(plan: RulePlan, ids: Int32Array, fieldCount: number, b
     }
     for (let group = 0; group < counts[0]!; group++) groupStart[group + 1]! += groupStart[group]!;
     const filled = groupStart.slice(0, counts[0]!);
-    const sortedRecords = new Int32Array(groupStart[counts[0]!]!);
-    const sortedSecond = new Int32Array(groupStart[counts[0]!]!);
+    const sortedRecords = scratch.array(partCount, n);
+    const sortedSecond = scratch.array(partCount + 1, n);
     for (let record = 0; record < n; record++) {
       const group = first[record]!;
       if (group < 0 || second[record]! < 0) continue;
@@ -406,7 +420,7 @@ export function blockRule(plan: RulePlan, ids: Int32Array, fieldCount: number, b
     }
     const seenIn = new Int32Array(counts[1]!).fill(-1);
     const blockIn = new Int32Array(counts[1]!);
-    const provisional = new Int32Array(n);
+    const provisional = scratch.array(partCount + 2, n);
     let provisionalCount = 0;
     for (let group = 0; group < counts[0]!; group++) {
       for (let at = groupStart[group]!; at < groupStart[group + 1]!; at++) {
@@ -510,7 +524,8 @@ export function buildBlockIndex(
   const ruleCount = compiled.rules.length;
   const blockOf = newBlockOf(n, ruleCount, shared);
   const plans = blockingPlan(compiled, columns);
-  const sizes = plans.map((plan, rule) => blockRule(plan, ids, fieldCount, blockOf, ruleCount, rule));
+  const scratch = new BlockScratch();
+  const sizes = plans.map((plan, rule) => blockRule(plan, ids, fieldCount, blockOf, ruleCount, rule, scratch));
   return finishBlockIndex(blockOf, sizes, n, maxBlockSize, shared);
 }
 

@@ -3,7 +3,7 @@
 // free up. Small inputs run inline: starting a thread costs more than they do.
 
 import { Worker } from 'node:worker_threads';
-import { blockRanges, blockRule, pairsInBlocks } from './blocking.ts';
+import { blockRanges, blockRule, BlockScratch, pairsInBlocks } from './blocking.ts';
 import type { BlockIndex, RulePlan } from './blocking.ts';
 import { PatternTally } from './estimate.ts';
 import { compareListedPairs, scanForScoring, scanForTraining } from './pair-scan.ts';
@@ -138,7 +138,10 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
   return {
     async blockRules(plans, blockOf) {
       const ruleCount = plans.length;
-      if (workerCount <= 1) return plans.map((plan, rule) => blockRule(plan, data.ids, data.fieldCount, blockOf, ruleCount, rule));
+      if (workerCount <= 1) {
+        const scratch = new BlockScratch();
+        return plans.map((plan, rule) => blockRule(plan, data.ids, data.fieldCount, blockOf, ruleCount, rule, scratch));
+      }
       const sizes = new Array<Int32Array>(ruleCount);
       // Costliest first (two-part keys), so that no thread is left with a long rule at the end.
       const order = plans.map((_, rule) => rule).sort((x, y) => (plans[y]?.length ?? 0) - (plans[x]?.length ?? 0) || x - y);

@@ -2,7 +2,7 @@
 // training, scoring and comparison jobs over the ranges it is handed.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { blockRule } from './blocking.ts';
+import { BlockScratch, blockRule } from './blocking.ts';
 import { compareListedPairs, scanForScoring, scanForTraining } from './pair-scan.ts';
 import type { ScanData, ScoringTables } from './pair-scan.ts';
 import type { LinkJob } from './link-pool.ts';
@@ -10,11 +10,12 @@ import type { LinkJob } from './link-pool.ts';
 const data = workerData as ScanData;
 const port = parentPort!;
 let tables: ScoringTables | undefined;
+const scratch = new BlockScratch();
 
 port.on('message', (job: LinkJob) => {
   switch (job.type) {
     case 'block': {
-      const sizes = blockRule(job.plan, data.ids, data.fieldCount, job.blockOf, job.ruleCount, job.rule);
+      const sizes = blockRule(job.plan, data.ids, data.fieldCount, job.blockOf, job.ruleCount, job.rule, scratch);
       port.postMessage({ id: job.id, result: sizes }, [sizes.buffer as ArrayBuffer]);
       break;
     }

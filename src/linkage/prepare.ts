@@ -156,18 +156,18 @@ export class RawColumnsBuilder {
     this.keys = keys;
     this.numberOf = keys.map(() => new Map<string, number>());
     this.raw = keys.map(() => []);
-    this.rawIds = new Int32Array(Math.max(1, keys.length) * 1024);
+    this.rawIds = new Int32Array(Math.max(1, keys.length) * 1024).fill(-1);
   }
 
   /** Starts the next record, every column blank. */
   beginRecord(): void {
     const width = this.keys.length;
     if ((this.count + 1) * width > this.rawIds.length) {
-      const grown = new Int32Array(this.rawIds.length * 2);
+      // Room is blank (-1) until set: filled once as it is made, not record by record.
+      const grown = new Int32Array(this.rawIds.length * 2).fill(-1, this.rawIds.length);
       grown.set(this.rawIds);
       this.rawIds = grown;
     }
-    this.rawIds.fill(-1, this.count * width, (this.count + 1) * width);
     this.count++;
   }
 
@@ -282,19 +282,26 @@ export function prepareColumns(specs: readonly FieldSpec[], input: RawColumns, s
     const column = input.keys.indexOf(spec.key);
     columns[slot] = column;
     const raw = input.raw[column]!;
+    // Equal normalised values share a number. A value that normalising left as it was can only
+    // equal one that normalising changed (raw values are distinct), so only the changed ones are
+    // looked up in a table: an NHS number or an email address usually needs no lookup at all.
+    const values = raw.map((text) => prepareValue(spec, text));
+    const idOfChanged = new Map<string, number>();
+    values.forEach((value, number) => {
+      if (value && value.value !== raw[number]) idOfChanged.set(value.value, -1);
+    });
     const dictionary: PreparedValue[] = [];
-    const idOfValue = new Map<string, number>();
     const valueOf = new Int32Array(raw.length);
     for (let number = 0; number < raw.length; number++) {
-      const value = prepareValue(spec, raw[number]);
+      const value = values[number];
       let id = -1;
       if (value) {
-        const same = idOfValue.get(value.value);
-        if (same !== undefined) id = same;
+        const known = idOfChanged.size === 0 ? undefined : idOfChanged.get(value.value);
+        if (known !== undefined && known >= 0) id = known;
         else {
           id = dictionary.length;
           dictionary.push(value);
-          idOfValue.set(value.value, id);
+          if (known !== undefined) idOfChanged.set(value.value, id);
         }
       }
       valueOf[number] = id;
