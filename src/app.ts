@@ -10,7 +10,7 @@ import { registerConsentRoutes } from './consent/routes.ts';
 import { registerRecordsRoutes } from './records/routes.ts';
 import { registerDirectoryRoutes } from './directory/routes.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
-import { registerBudgetRoutes } from './budgets/routes.ts';
+import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes } from './referrals/routes.ts';
 import { registerPlansRoutes } from './plans/routes.ts';
 import { registerInsightRoutes } from './insight/routes.ts';

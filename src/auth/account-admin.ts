@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
-import { createPractitionerInTeam } from '../network/staff.ts';
+import { createPractitionerInTeam } from '../network/index.ts';
 import { AccountInputError, createAccount, hashPassword, type SignedInUser } from './accounts.ts';
 import type { Role } from './schema.ts';
 

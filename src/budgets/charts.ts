@@ -1,7 +1,7 @@
 // Cumulative budget, spend and forecast over a financial year as a server-rendered SVG line
 // chart (presentation attributes only: no inline styles, so the CSP stays strict). The amount
 // axis has round ticks in short form (£3.5m, not £3,521,750) and both axes have titles.
-import { axisTitle, escapeXml, niceTicks, shortPounds, tickText } from '../web/axis.ts';
+import { axisTitle, escapeXml, niceTicks, shortPounds, tickText } from '../ui/index.ts';
 
 export interface Series { label: string; values: (number | null)[]; colour: string; dashed?: boolean }
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { decideAccess } from '../consent/index.ts';
-import { horizontalBarChart } from '../web/charts.ts';
+import { horizontalBarChart } from '../ui/index.ts';
 import { cumulativeChart } from './charts.ts';
 import { budgetOverview, cohortCosts, contractSchedule, contractsSummary, FORECAST_METHOD, fundsList, latestSpendDate, personalBudgetsOf } from './queries.ts';
 import { decideChange, FundChangeError, pendingChanges, proposeChange, recentDecisions, type ChangeInput } from './funds.ts';

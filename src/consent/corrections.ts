@@ -10,8 +10,8 @@ import { appendAudit } from '../audit/index.ts';
 import { receiveSourceRecord } from '../linkage/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { findWrittenDate } from '../platform/date-input.ts';
-import { isValidNhsNumber } from '../people/nhs-number.ts';
-import { heldFieldLabel, heldFieldOrder, heldFieldValue } from '../people/record.ts';
+import { isValidNhsNumber } from '../people/index.ts';
+import { heldFieldLabel, heldFieldOrder, heldFieldValue } from '../people/index.ts';
 import { decideRecordAccess } from './access.ts';
 
 /** A problem with an answer, naming the form field it belongs to. */

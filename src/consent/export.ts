@@ -2,9 +2,9 @@
 // a FHIR R4 Bundle they can take elsewhere.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { personSummary, recordsHeld, whoLooked } from '../people/record.ts';
+import { personSummary, recordsHeld, whoLooked } from '../people/index.ts';
 import { directivesOf, lawfulBasesOf } from './directives.ts';
-import { personalBudgetsOf } from '../budgets/queries.ts';
+import { personalBudgetsOf } from '../budgets/index.ts';
 import { categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, type Category } from './categories.ts';
 
 /**

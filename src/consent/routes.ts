@@ -12,7 +12,7 @@ import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, r
 import { personExport, toFhirBundle } from './export.ts';
 import { breakGlassReviewList, completedBreakGlassReviews, emergencyUses, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
-import { agenciesHolding, heldFieldLabel, heldFieldValue, personSummary } from '../people/record.ts';
+import { agenciesHolding, heldFieldLabel, heldFieldValue, personSummary } from '../people/index.ts';
 import { answerCorrection, correctableFields, CorrectionInputError } from './corrections.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
 import { dateInputItems, dateParts } from '../platform/date-input.ts';

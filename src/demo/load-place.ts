@@ -10,7 +10,7 @@ import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { indexPlaceRecords, type IndexSummary } from '../linkage/index.ts';
 import { populateDirectoryFromPlace } from '../directory/populate.ts';
-import { seedBudgets, type BudgetSeedSummary } from '../budgets/seed.ts';
+import { seedBudgets, type BudgetSeedSummary } from '../budgets/index.ts';
 import { seedDemoReferrals } from '../referrals/seed.ts';
 import { seedPlans } from '../plans/seed.ts';
 

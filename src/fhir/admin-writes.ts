@@ -11,7 +11,7 @@ import {
   createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
   type LocationItem, type OrganisationItem, type ServiceItem,
 } from '../directory/items.ts';
-import { createPractitioner, setRole, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/staff.ts';
+import { createPractitioner, setRole, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/index.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';

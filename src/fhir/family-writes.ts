@@ -3,9 +3,9 @@
 // practitioner writes them only when the access decision (audited, allow or deny) lets them
 // change the details of every person concerned, and history is kept (who and when).
 import type { Group, RelatedPerson, Resource } from '@medplum/fhirtypes';
-import { createHousehold, setHouseholdMembers, type MoveResult } from '../people/households.ts';
+import { createHousehold, setHouseholdMembers, type MoveResult } from '../people/index.ts';
 import { endProxiesWithRelationship } from '../consent/index.ts';
-import { endRelationship, isRelationshipType, recordRelationship, type RelationshipKey } from '../people/relationships.ts';
+import { endRelationship, isRelationshipType, recordRelationship, type RelationshipKey } from '../people/index.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, notFound, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';

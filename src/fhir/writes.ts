@@ -12,7 +12,7 @@ import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '
 import { applyReferralAction, ReferralInputError, sendReferral } from '../referrals/referrals.ts';
 import { isContactMethod, type ReferralAction } from '../referrals/state.ts';
 import { ukDate } from '../referrals/working-days.ts';
-import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { isValidNhsNumber } from '../people/index.ts';
 import { fieldsFromPatient } from '../interop/import.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';

@@ -1,9 +1,9 @@
 // Insight charts as server-rendered SVG: an UpSet-style chart of overlaps between services,
 // estimates with 95% confidence intervals by group, and a line of the slope index over time
-// with its confidence band; value axes have round ticks and titles naming their unit (web/axis.ts). Accessible (role="img", title, desc), no inline styles (classes in
+// with its confidence band; value axes have round ticks and titles naming their unit (ui/axis.ts). Accessible (role="img", title, desc), no inline styles (classes in
 // /static/insight.css), and always shown beside a data table holding the same numbers.
 
-import { axisTitle, escapeXml, niceTicks, stepDecimals, tickLabel, tickText } from '../web/axis.ts';
+import { axisTitle, escapeXml, niceTicks, stepDecimals, tickLabel, tickText } from '../ui/index.ts';
 
 export { escapeXml };
 

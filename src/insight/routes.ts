@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { appendAudit } from '../audit/log.ts';
-import { horizontalBarChart, monthlyColumnsAgainstLine } from '../web/charts.ts';
+import { horizontalBarChart, monthlyColumnsAgainstLine } from '../ui/index.ts';
 import { dimensions, ensureInsight, lastRefresh, refreshInsight, type Dimension } from './refresh.ts';
 import { demandAndCapacity, demandByMonth, dimensionLabels, headlines, inequality, measures, needsAssessment, overlaps, populationBy, servicesForOutcome, type GroupRow, type InequalityView, type MonthDemand } from './queries.ts';
 import { ciLineChart, estimateChart, upsetChart } from './charts.ts';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { RefusedInput } from '../platform/refused.ts';
-import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { isValidNhsNumber } from '../people/index.ts';
 import { EARLIEST_BIRTH_DATE, isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/resources.ts';
 

@@ -2,7 +2,7 @@
 // for the person first; these functions only fetch.
 import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
-import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/queries.ts';
+import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/index.ts';
 import type { Database } from '../platform/schema.ts';
 
 export interface PersonSummary {

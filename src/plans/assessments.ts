@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { ageOn } from '../people/age.ts';
+import { ageOn } from '../people/index.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { decideRecordAccess, type Category, type Purpose } from '../consent/index.ts';
 import { categoryOfEvent, categoryOfNeed, isCategory } from '../consent/index.ts';

@@ -8,7 +8,7 @@ import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import type { CategoryDecision } from '../consent/index.ts';
 import { suppressSmall } from '../platform/disclosure.ts';
-import { personSummary } from '../people/record.ts';
+import { personSummary } from '../people/index.ts';
 import { activeFramework, ensurePlansDefaults, listQuestionnaires, loadOperatingModels, loadQuestionnaire, outcomeMappings } from './store.ts';
 import { AccessRefused, prefillFor, purposeFor, responsesAbout, submitAssessment, tellItOnceByForm, tellItOnceForPerson, visibleUnder, type ResponseSummary } from './assessments.ts';
 import { addAction, addGoal, completeAction, loadPlan, planListOf, PlanInputError, recordReview, startPlan, type PlanDetail } from './plans.ts';

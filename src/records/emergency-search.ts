@@ -15,7 +15,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
-import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { isValidNhsNumber } from '../people/index.ts';
 
 /** Emergency searches one practitioner may make in an hour. */
 export const EMERGENCY_SEARCHES_PER_HOUR = 10;

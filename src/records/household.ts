@@ -4,9 +4,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categories, decideRecordAccess } from '../consent/index.ts';
-import { ageOn } from '../people/age.ts';
-import { currentNeeds } from '../people/record.ts';
-import { buildSharedRecord } from '../people/shared-record.ts';
+import { ageOn } from '../people/index.ts';
+import { currentNeeds } from '../people/index.ts';
+import { buildSharedRecord } from '../people/index.ts';
 
 export interface HouseholdMemberView {
   personId: string;

@@ -12,7 +12,7 @@ import { dateInputItems } from '../platform/date-input.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
-import { personSummary, agenciesHolding } from '../people/record.ts';
+import { personSummary, agenciesHolding } from '../people/index.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});

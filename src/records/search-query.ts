@@ -1,6 +1,6 @@
 // Understanding what a practitioner typed into "find a person": an NHS number, a date of birth,
 // a postcode and/or a name, in the forms people actually type them.
-import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { isValidNhsNumber } from '../people/index.ts';
 import { calendarDate, findWrittenDate } from '../platform/date-input.ts';
 
 export interface PersonQuery {

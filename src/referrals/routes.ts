@@ -13,7 +13,7 @@ import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts'
 import { decideRecordAccess, decideRecordAccessForMany } from '../consent/index.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categories, categoryLabels, type Category } from '../consent/index.ts';
-import { horizontalBarChart } from '../web/charts.ts';
+import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import { parsePersonQuery, SearchQueryError } from '../records/search-query.ts';
 import { searchPeople } from '../records/search.ts';

@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
-import { organisationCaseload, type CaseloadPage } from '../people/record.ts';
+import { organisationCaseload, type CaseloadPage } from '../people/index.ts';
 import { teamInbox, type TeamInbox } from '../referrals/team-inbox.ts';
 import { ukDate } from '../referrals/working-days.ts';
 import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/reviews-due.ts';

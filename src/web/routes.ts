@@ -3,19 +3,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, recordDisclosure, visibleToReader, type Category, type RecordAccess } from '../consent/index.ts';
-import type { PersonCostRow } from '../budgets/queries.ts';
+import type { PersonCostRow } from '../budgets/index.ts';
 import { startBreakGlass } from '../consent/index.ts';
 import { proxiesOf } from '../consent/index.ts';
-import { buildSharedRecord } from '../people/shared-record.ts';
+import { buildSharedRecord } from '../people/index.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
 import { countAuditEvents } from '../audit/log.ts';
 import { placeSummary, populationByLocality, needsByDeprivation } from '../place/queries.ts';
 import { RESIDENTS_HINT } from '../place/residents.ts';
-import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/record.ts';
-import { horizontalBarChart } from './charts.ts';
+import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
+import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { financialYearLabel, formatPounds } from '../budgets/goals.ts';
+import { financialYearLabel, formatPounds } from '../budgets/index.ts';
 
 function personIdParam(request: FastifyRequest): string {
   const id = (request.params as { id?: string }).id ?? '';

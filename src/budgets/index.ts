@@ -1,0 +1,9 @@
+// The budgets module's front door: pooled funds and personal budgets as other modules need
+// them (a person's costs and budgets, money and year formats), its routes and the demo seed.
+// Other modules import only this file.
+export { financialYearLabel, formatPounds } from './goals.ts';
+export { costOrganisations, personCostRowsSql, personalBudgetsOf, summarisePersonCost } from './queries.ts';
+export type { PersonCost, PersonCostRow } from './queries.ts';
+export { seedBudgets } from './seed.ts';
+export type { BudgetSeedSummary } from './seed.ts';
+export { registerBudgetRoutes } from './routes.ts';

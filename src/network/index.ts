@@ -1,0 +1,4 @@
+// The network module's front door: organisations' staff (practitioners, their teams and roles).
+// Other modules import only this file.
+export { createPractitioner, createPractitionerInTeam, setRole, updatePractitioner } from './staff.ts';
+export type { PractitionerInput, RoleInput } from './staff.ts';

@@ -1,0 +1,11 @@
+// The people module's front door: persons, households and relationships between people, the
+// shared-record read model and NHS number check digits. Other modules import only this file.
+export { ageOn } from './age.ts';
+export { createHousehold, setHouseholdMembers } from './households.ts';
+export type { MoveResult } from './households.ts';
+export { isValidNhsNumber, syntheticNhsNumber } from './nhs-number.ts';
+export { agenciesHolding, currentNeeds, heldFieldLabel, heldFieldOrder, heldFieldRows, heldFieldValue, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from './record.ts';
+export type { CaseloadPage } from './record.ts';
+export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
+export type { RelationshipKey } from './relationships.ts';
+export { buildSharedRecord } from './shared-record.ts';
