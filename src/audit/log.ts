@@ -419,3 +419,14 @@ export async function countAuditEvents(db: Kysely<Database>): Promise<number> {
   const row = await sql<{ n: number }>`select last_seq as n from audit_chain_head where id = 1`.execute(db);
   return Number(row.rows[0]?.n ?? 0);
 }
+
+/**
+ * How many emergency searches a user has made since a moment (the hourly limit holds across
+ * servers because it is counted here). The action is written out so the partial index applies.
+ */
+export async function emergencySearchesSince(db: Kysely<Database>, userId: string, since: Date): Promise<number> {
+  const row = await sql<{ n: number }>`
+    select count(*)::int as n from audit_events
+    where action = 'emergency_search' and actor_user_id = ${userId} and at > ${since}`.execute(db);
+  return Number(row.rows[0]?.n ?? 0);
+}

@@ -12,7 +12,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { appendAudit } from '../audit/index.ts';
+import { appendAudit, emergencySearchesSince } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
 import { isValidNhsNumber } from '../people/index.ts';
@@ -89,9 +89,7 @@ export function mayUseEmergencyAccess(user: SignedInUser): boolean {
 /** One emergency search: limited, exact, audited. */
 export async function emergencySearch(db: Kysely<Database>, user: SignedInUser, input: EmergencySearchInput, now: Date = new Date()): Promise<EmergencySearchResult> {
   if (!mayUseEmergencyAccess(user)) throw new RefusedInput(422, 'Only practitioners of a member organisation can use emergency access');
-  const recent = Number((await sql<{ n: number }>`
-    select count(*)::int as n from audit_events
-    where actor_user_id = ${user.id} and action = 'emergency_search' and at > ${new Date(now.getTime() - 3_600_000)}`.execute(db)).rows[0]?.n ?? 0);
+  const recent = await emergencySearchesSince(db, user.id, new Date(now.getTime() - 3_600_000));
   if (recent >= EMERGENCY_SEARCHES_PER_HOUR) throw new EmergencySearchLimited();
   const matches = (await sql<{ id: string; given_name: string; family_name: string; birth_date: string }>`
     select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date from persons p
