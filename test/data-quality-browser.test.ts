@@ -7,32 +7,21 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { sql } from 'kysely';
-import { receiveSourceRecord } from '../src/linkage/index.ts';
 import { startTestServer, DEMO_PASSWORD, type TestServer } from './support/server.ts';
+import { lateRecordsInReview, type ReviewFixture } from './support/linkage.ts';
 import { browserAvailable, launchBrowser, seriousAccessibilityProblems, signInAs } from './support/browser.ts';
 
 describe('the data-quality officer\'s review jobs on a phone (issue 21)', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
   let browser: Browser;
   let agencyName: string;
-  const items: Array<{ reviewId: number; personId: string; fields: Record<string, string> }> = [];
+  const items: ReviewFixture[] = [];
   before(async () => {
     server = await startTestServer();
     browser = await launchBrowser();
     const db = server.database.db;
     agencyName = (await db.selectFrom('organisations').select('name').where('source_code', '=', 'HA01').executeTakeFirstOrThrow()).name;
-    const people = await sql<{ given_name: string; family_name: string; birth_date: string; postcode: string; address_line: string }>`
-      select p.given_name, p.family_name, p.birth_date::text as birth_date, h.postcode, h.address_line
-      from persons p join households h on h.id = p.household_id order by p.id limit 200`.execute(db);
-    let serial = 0;
-    for (const person of people.rows) {
-      const fields = { given_name: person.given_name.slice(0, 1), family_name: person.family_name, postcode: person.postcode, address: person.address_line, birth_date: `${person.birth_date.slice(0, 4)}-01-01` };
-      const result = await receiveSourceRecord(db, 'HA01', `dqb-late-${serial++}`, fields);
-      if (result.outcome === 'review' && result.reviewIds.length > 0) items.push({ reviewId: result.reviewIds[0]!, personId: result.personId, fields });
-      if (items.length >= 3) break;
-    }
-    assert.equal(items.length, 3, 'three records reach the review queue');
+    items.push(...await lateRecordsInReview(db, 3, 'dqb-late'));
     // The third item's record is linked to a person who has another agency's record too.
     const third = items[2]!;
     const other = await db.insertInto('source_records').values({ source: 'HOUS', source_id: `dqb-other-${third.reviewId}`, fields: third.fields }).returning('id').executeTakeFirstOrThrow();

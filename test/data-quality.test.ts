@@ -6,8 +6,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { receiveSourceRecord } from '../src/linkage/index.ts';
 import { startTestServer, signIn, csrfTokenFor, type TestServer } from './support/server.ts';
+import { lateRecordsInReview, type ReviewFixture } from './support/linkage.ts';
 
 const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 
@@ -15,23 +15,12 @@ describe('the data-quality officer\'s review jobs (issue 21)', () => {
   let server: TestServer;
   let reviewer: string;
   let agencyName: string;
-  const items: Array<{ reviewId: number; sourceRecordId: number; personId: string; fields: Record<string, string> }> = [];
+  const items: ReviewFixture[] = [];
   before(async () => {
     server = await startTestServer();
     const db = server.database.db;
     agencyName = (await db.selectFrom('organisations').select('name').where('source_code', '=', 'HA01').executeTakeFirstOrThrow()).name;
-    // Records arriving late with only an initial and a rough birth date are what the index cannot settle alone.
-    const people = await sql<{ given_name: string; family_name: string; birth_date: string; postcode: string; address_line: string }>`
-      select p.given_name, p.family_name, p.birth_date::text as birth_date, h.postcode, h.address_line
-      from persons p join households h on h.id = p.household_id order by p.id limit 200`.execute(db);
-    let serial = 0;
-    for (const person of people.rows) {
-      const fields = { given_name: person.given_name.slice(0, 1), family_name: person.family_name, postcode: person.postcode, address: person.address_line, birth_date: `${person.birth_date.slice(0, 4)}-01-01` };
-      const result = await receiveSourceRecord(db, 'HA01', `dq-late-${serial++}`, fields);
-      if (result.outcome === 'review' && result.reviewIds.length > 0) items.push({ reviewId: result.reviewIds[0]!, sourceRecordId: result.sourceRecordId, personId: result.personId, fields });
-      if (items.length >= 4) break;
-    }
-    assert.equal(items.length, 4, 'four records reach the review queue');
+    items.push(...await lateRecordsInReview(db, 4, 'dq-late'));
     reviewer = await signIn(server.app, 'dataquality');
   });
   after(async () => { await server?.close(); });
