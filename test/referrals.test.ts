@@ -35,6 +35,12 @@ describe('closed-loop referrals', () => {
     return server.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ ...values, _csrf: token }) });
   }
   const get = (cookie: string, url: string) => server.app.inject({ method: 'GET', url, headers: { cookie } });
+  /** Sends a referral from the person's referral form; returns its id. */
+  async function sendReferral(cookie: string, personId: string, values: Record<string, string | string[]>): Promise<string> {
+    const sent = await post(cookie, `/people/${personId}/refer`, values, `/people/${personId}/refer`);
+    assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
+    return sent.headers.location!.replace(/^\/referrals\//, '').replace(/\?.*$/, '');
+  }
 
   /** A service whose organisation has nothing to do with the person yet, and an account in its team. */
   async function strangerService(personId: string, username: string, excludeOrgs: string[] = [], kinds = ['charity', 'housing_association', 'drug_alcohol_service', 'probation', 'mental_health_trust'], withoutLawfulBasis = true) {
@@ -267,9 +273,7 @@ describe('closed-loop referrals', () => {
     const tenancy = await serviceNamed(me.organisation_id!, 'Tenancy sustainment');
     assert.notEqual(tenancy.team_id, me.team_id);
     const person = await adultKnownTo(referrerOrg, me.organisation_id!);
-    const sent = await post(practitioner, `/people/${person.id}/refer`, referralForm(tenancy.id), `/people/${person.id}/refer`);
-    assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
-    const id = sent.headers.location!.replace(/^\/referrals\//, '').replace(/\?.*$/, '');
+    const id = await sendReferral(practitioner, person.id, referralForm(tenancy.id));
     const detail = await get(housing, `/referrals/${id}`);
     assert.ok(detail.body.includes(html(`${person.given_name} ${person.family_name}`)), 'the receiving organisation sees the name');
     assert.ok(detail.body.includes('Housing and homelessness'), 'and the categories the referral shared');
@@ -284,9 +288,7 @@ describe('closed-loop referrals', () => {
     const referrerOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
     const options = await serviceNamed(me.organisation_id!, 'Housing options and homelessness prevention');
     const person = await adultKnownTo(referrerOrg, me.organisation_id!, [citizenId]);
-    const sent = await post(practitioner, `/people/${person.id}/refer`, referralForm(options.id), `/people/${person.id}/refer`);
-    assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
-    const id = sent.headers.location!.replace(/^\/referrals\//, '').replace(/\?.*$/, '');
+    const id = await sendReferral(practitioner, person.id, referralForm(options.id));
     // The relationship the referral opened ends (as if ended from the person's network): no access is left.
     const referral = await db.selectFrom('referrals').select('relationship_id').where('id', '=', id).executeTakeFirstOrThrow();
     await endRelationship(db, null, { relationshipId: Number(referral.relationship_id), reason: 'test: relationship ended elsewhere' });
@@ -342,9 +344,7 @@ describe('closed-loop referrals', () => {
     const referrerOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
     const temporary = await serviceNamed(me.organisation_id!, 'Temporary accommodation');
     const person = await adultKnownTo(referrerOrg, me.organisation_id!, [citizenId]);
-    const sent = await post(practitioner, `/people/${person.id}/refer`, referralForm(temporary.id), `/people/${person.id}/refer`);
-    assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
-    const id = sent.headers.location!.replace(/^\/referrals\//, '').replace(/\?.*$/, '');
+    const id = await sendReferral(practitioner, person.id, referralForm(temporary.id));
     assert.equal((await post(housing, `/referrals/${id}/acknowledge`, {}, '/referrals/inbox')).statusCode, 302);
     // The service's criteria change while the referral waits: it is now for people aged 70 and over.
     await db.updateTable('services').set({ min_age: 70 }).where('id', '=', temporary.id).execute();
@@ -402,9 +402,7 @@ describe('closed-loop referrals', () => {
     const referrerOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
     const options = await serviceNamed(me.organisation_id!, 'Housing options and homelessness prevention');
     const person = await adultKnownTo(referrerOrg, me.organisation_id!, [citizenId]);
-    const sent = await post(practitioner, `/people/${person.id}/refer`, referralForm(options.id), `/people/${person.id}/refer`);
-    assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
-    const id = sent.headers.location!.replace(/^\/referrals\//, '').replace(/\?.*$/, '');
+    const id = await sendReferral(practitioner, person.id, referralForm(options.id));
     for (const step of ['acknowledge', 'accept']) assert.equal((await post(housing, `/referrals/${id}/${step}`, {}, '/referrals/inbox')).statusCode, 302, step);
     const page = await get(housing, `/referrals/${id}`);
     assert.ok(page.body.includes('name="contact-day"') && page.body.includes('name="method"'), 'the form asks for the date and how');
@@ -436,9 +434,7 @@ describe('closed-loop referrals', () => {
     const practitioner = await cookieOf('practitioner');
     const citizenCookie = await cookieOf('citizen');
     const receiver = await strangerService(citizenId, 'receiver-decline', [], ['charity', 'housing_association', 'drug_alcohol_service', 'probation', 'mental_health_trust', 'hospital_trust', 'council_adult_social_care', 'council_housing'], false);
-    const sent = await post(practitioner, `/people/${citizenId}/refer`, referralForm(receiver.service_id, { categories: ['demographics'] }), `/people/${citizenId}/refer`);
-    assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
-    const id = sent.headers.location!.replace(/^\/referrals\//, '').replace(/\?.*$/, '');
+    const id = await sendReferral(practitioner, citizenId, referralForm(receiver.service_id, { categories: ['demographics'] }));
     const page = await get(receiver.cookie, `/referrals/${id}`);
     assert.ok(page.body.includes('value="none"'), 'declining offers not handing on');
     const noReason = await post(receiver.cookie, `/referrals/${id}/decline`, { reason: '', onward: 'none' }, '/referrals/inbox');
@@ -469,9 +465,7 @@ describe('closed-loop referrals', () => {
     });
     const send = async (skip: string[]) => {
       const person = await adultKnownTo(referrerOrg, me.organisation_id!, skip);
-      const sent = await post(practitioner, `/people/${person.id}/refer`, referralForm(options.id), `/people/${person.id}/refer`);
-      assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
-      return { id: sent.headers.location!.replace(/^\/referrals\//, '').replace(/\?.*$/, ''), personId: person.id };
+      return { id: await sendReferral(practitioner, person.id, referralForm(options.id)), personId: person.id };
     };
     const first = await send([citizenId]);
     const move = async (id: string, change: Record<string, unknown>) => {
