@@ -11,6 +11,7 @@ import { decideAccess, recordDisclosure } from '../consent/index.ts';
 import { decidedReview, decideReview, mergeFromReview, recentDecisions, reviewItem, reviewPersons, reviewQueue, ReviewError, type ReviewItem } from './review.ts';
 import { MergeError, mergeHistoryOf, mergeOfReview, mergeSummary, unmerge, type MergeSummary } from './merge.ts';
 import { FIELD_LABELS, levelInWords, signedBits, waterfallChart } from './waterfall.ts';
+import { writtenDate, writtenDay } from '../platform/dates.ts';
 
 function numberParam(request: FastifyRequest, name: string, notFound: string): number {
   const raw = (request.params as Record<string, string | undefined>)[name] ?? '';
@@ -31,18 +32,11 @@ const DECISIONS: Record<string, string> = {
   withdrawn: 'Answered by another review of the same record',
 };
 
-const dateOnly = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
 const timeFormat = new Intl.DateTimeFormat('en-GB', { hour: 'numeric', minute: '2-digit', hour12: true, timeZone: 'Europe/London' });
-
-/** A date as GOV.UK writes it ("7 November 1999"); anything that is not a whole date is shown as it is. */
-function writtenDate(value: string): string {
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? dateOnly.format(new Date(`${value}T00:00:00Z`)) : value;
-}
 
 /** "7 November 2026 at 2:05pm". */
 function writtenWhen(at: Date | null): string {
-  return at ? `${dayFormat.format(at)} at ${timeFormat.format(at).replace(/\s/g, '').toLowerCase()}` : '';
+  return at ? `${writtenDate(at)} at ${timeFormat.format(at).replace(/\s/g, '').toLowerCase()}` : '';
 }
 
 type Body = Record<string, unknown>;
@@ -87,7 +81,7 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
       item,
       rows: item.left.fields.map((field, i) => ({
         name: field.name,
-        left: field.name === 'Date of birth' ? writtenDate(field.value) : field.value,
+        left: field.name === 'Date of birth' ? writtenDay(field.value) : field.value,
         right: item.right.fields[i]?.value ?? '',
       })),
       chart: waterfallChart({ id: `waterfall-${item.id}`, explanation: item.explanation }),
@@ -111,7 +105,7 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     return reply.view('linkage-review-decided.njk', viewContext(request, reply, {
       title: `Review ${decided.id}: ${DECISIONS[decided.status] ?? decided.status}`,
       decided, decision: DECISIONS[decided.status] ?? decided.status, reasonText: REASONS[decided.reason] ?? decided.reason,
-      percent: (decided.probability * 100).toFixed(1), added: dayFormat.format(decided.createdAt), when: writtenWhen(decided.decidedAt), merge, notice,
+      percent: (decided.probability * 100).toFixed(1), added: writtenDate(decided.createdAt), when: writtenWhen(decided.decidedAt), merge, notice,
     }));
   }
 

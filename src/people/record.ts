@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
 import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/index.ts';
 import type { Database } from '../platform/schema.ts';
+import { writtenDay } from '../platform/dates.ts';
 
 export interface PersonSummary {
   id: string;
@@ -241,7 +242,6 @@ const heldFieldLabels: Record<string, string> = {
 };
 /** The fields an agency's record of a person usually holds, in reading order. */
 export const heldFieldOrder = Object.keys(heldFieldLabels).filter((f) => f !== 'address_line' && f !== 'middle_name');
-const writtenDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 /** A field's plain label: "Date of birth", not birth_date. */
 export function heldFieldLabel(field: string): string {
@@ -250,11 +250,7 @@ export function heldFieldLabel(field: string): string {
 
 /** A value as a person reads it: dates written out ("7 November 1999"), otherwise as the agency holds it. */
 export function heldFieldValue(field: string, value: string): string {
-  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
-  if (date) {
-    const asDate = new Date(Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3])));
-    if (asDate.getUTCDate() === Number(date[3])) return writtenDate.format(asDate);
-  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value.trim())) return writtenDay(value);
   return field === 'sex' ? value.charAt(0).toUpperCase() + value.slice(1) : value;
 }
 

@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { categories, categoryPlainWords, purposeLabels, type Category, type Purpose } from '../consent/index.ts';
+import { writtenDate } from '../platform/dates.ts';
 
 export interface LookEntry {
   /** The latest look in this line. */
@@ -75,14 +76,13 @@ const isCategory = (value: string | null): value is Category => value !== null &
 
 const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', timeZone: 'Europe/London' });
 const dayMonthFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', timeZone: 'Europe/London' });
-const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
 const monthYear = (d: Date) => new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'Europe/London' }).format(d);
 const yearOf = (d: Date) => new Intl.DateTimeFormat('en-GB', { year: 'numeric', timeZone: 'Europe/London' }).format(d);
 
 /** "on 3 November 2026", "between 3 and 9 November 2026", "between 28 October and 3 November 2026". */
 export function dateRangeWords(first: Date, last: Date): string {
-  const a = dateFormat.format(first);
-  const b = dateFormat.format(last);
+  const a = writtenDate(first);
+  const b = writtenDate(last);
   if (a === b) return `on ${b}`;
   if (monthYear(first) === monthYear(last)) return `between ${dayFormat.format(first)} and ${b}`;
   if (yearOf(first) === yearOf(last)) return `between ${dayMonthFormat.format(first)} and ${b}`;

@@ -16,6 +16,7 @@ import { askedAs, categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, fla
 import type { Prefilled } from './prefill.ts';
 import { lineChart } from './line-chart.ts';
 import { addMonths, nextAssessmentDue, type OperatingModel } from './models.ts';
+import { writtenDate } from '../platform/dates.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -45,7 +46,7 @@ function param(request: FastifyRequest, name: string, notFound: string): string 
 }
 
 const monthLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' });
-const dayLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+const dayLabel = (d: Date | string) => writtenDate(new Date(d));
 
 /** What of a plan this reader may see: 'all' of it, or only their own organisation's entries. */
 function planVisibility(decision: CategoryDecision | undefined, own: string | null) {

@@ -20,6 +20,7 @@ import type { DatabaseHandle } from './db.ts';
 import { errorForLog, pathOnly } from './logger.ts';
 import { SUPPRESSION_NOTE } from './disclosure.ts';
 import { userForSession, type SignedInUser } from '../auth/accounts.ts';
+import { writtenDate } from './dates.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -75,7 +76,6 @@ export function requireRole(request: FastifyRequest, ...allowed: SignedInUser['r
 // Formatters are built once: toLocale*String with options builds a new one on every call,
 // which dominated rendering a long timeline.
 const numberFormat = new Intl.NumberFormat('en-GB');
-const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
 const dateTimeFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
 
 /** View filters shared by every template, and the one sentence saying why a figure is suppressed. */
@@ -86,7 +86,7 @@ export function addViewFilters(env: nunjucks.Environment): void {
     if (!value) return '';
     const d = value instanceof Date ? value : new Date(String(value));
     if (Number.isNaN(d.getTime())) return String(value);
-    return dateFormat.format(d);
+    return writtenDate(d);
   });
   env.addFilter('datetime', (value: unknown) => {
     if (!value) return '';

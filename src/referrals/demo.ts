@@ -7,7 +7,8 @@ import type { DemoAccountInfo } from '../auth/routes.ts';
 import { insertReferral, serviceFor } from './referrals.ts';
 import { endRelationshipsOfOrganisation, seedDirectives } from '../consent/index.ts';
 import { onReferralChange } from './pathways.ts';
-import { formatDay, ukDate } from './working-days.ts';
+import { ukDate } from './working-days.ts';
+import { writtenDay } from '../platform/dates.ts';
 
 const DAY = 86_400_000;
 
@@ -63,7 +64,7 @@ export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string,
       const sentAt = new Date(now - 70 * DAY);
       await insertReferral(trx, { ...base, id: 'ref-demo-citizen-2', service: charityService, reason: 'Very isolated since moving; would like someone to visit.', personWords: 'It would be nice to have someone to talk to.', urgency: 'routine', categories: ['demographics', 'social_care'], now: sentAt });
       const steps: Array<[string, 'received' | 'accepted' | 'in_progress' | 'completed', number, string | null]> = [
-        ['acknowledge', 'received', 69, null], ['accept', 'accepted', 68, null], ['start', 'in_progress', 60, `Visit in person on ${formatDay(ukDate(new Date(now - 60 * DAY)))}`], ['complete', 'completed', 10, 'Weekly visits arranged; now part of a local lunch club.'],
+        ['acknowledge', 'received', 69, null], ['accept', 'accepted', 68, null], ['start', 'in_progress', 60, `Visit in person on ${writtenDay(ukDate(new Date(now - 60 * DAY)))}`], ['complete', 'completed', 10, 'Weekly visits arranged; now part of a local lunch club.'],
       ];
       let previous = 'sent';
       for (const [action, status, daysAgo, note] of steps) {

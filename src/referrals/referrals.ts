@@ -9,10 +9,11 @@ import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
 import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, mayExtendNetwork, openRelationship, recordDirective, type Category } from '../consent/index.ts';
-import { addWorkingDays, formatDay, middayUk, ukDate } from './working-days.ts';
+import { addWorkingDays, middayUk, ukDate } from './working-days.ts';
 import { contactMethodLabels, isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
 import { eligibilityProblem, personFacts, serviceCriteria } from './eligibility.ts';
 import { onReferralChange } from './pathways.ts';
+import { writtenDay } from '../platform/dates.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -272,13 +273,13 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
       const today = ukDate(now);
       const sentOn = ukDate(new Date(r.sent_at));
       if (action.contact.on > today) throw new ReferralInputError('contact', 'The date of first contact must be today or in the past');
-      if (action.contact.on < sentOn) throw new ReferralInputError('contact', `The date of first contact must be on or after the day the referral was sent (${formatDay(sentOn)})`);
+      if (action.contact.on < sentOn) throw new ReferralInputError('contact', `The date of first contact must be on or after the day the referral was sent (${writtenDay(sentOn)})`);
       // The clock stops on the day of contact: now if it was today, otherwise midday that day (never before sending).
       stepAt = action.contact.on === today ? now : new Date(Math.max(new Date(r.sent_at).getTime(), middayUk(action.contact.on).getTime()));
       set.first_contact_at = stepAt;
       set.first_contact_on = action.contact.on;
       set.first_contact_method = action.contact.method;
-      note = `${contactMethodLabels[action.contact.method]} on ${formatDay(action.contact.on)}`;
+      note = `${contactMethodLabels[action.contact.method]} on ${writtenDay(action.contact.on)}`;
     }
     if (action.kind === 'complete') note = action.note?.trim() || null;
     if (action.kind === 'cancel') note = action.reason.trim();

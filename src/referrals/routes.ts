@@ -26,7 +26,8 @@ import {
 } from './state.ts';
 import { agesText, eligibilityProblem, fits, personFacts, serviceCriteria, type PersonFacts } from './eligibility.ts';
 import { journeysOf, listPathways, pathwayFlow, protectFlow, startJourney } from './pathways.ts';
-import { formatDay, ukDate } from './working-days.ts';
+import { ukDate } from './working-days.ts';
+import { writtenDay } from '../platform/dates.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -135,7 +136,7 @@ const errorTargets: Record<string, string> = {
 /** The confirmation after each step of a referral, for the success banner on the page it lands on. */
 function doneMessages(r: { service: string; organisation: string; acknowledge_due: string }, personName: string, assigned: string | null, onward: { service: string; organisation: string } | null): Record<string, SuccessMessage> {
   return {
-    send: { heading: `Referral sent to ${r.service}`, text: `${r.organisation} must acknowledge it by ${formatDay(String(r.acknowledge_due).slice(0, 10))}. You and ${personName} will see every step.` },
+    send: { heading: `Referral sent to ${r.service}`, text: `${r.organisation} must acknowledge it by ${writtenDay(String(r.acknowledge_due).slice(0, 10))}. You and ${personName} will see every step.` },
     acknowledge: { heading: 'Referral acknowledged', text: 'Accept it, or decline it saying why.' },
     accept: { heading: 'Referral accepted', text: `Record the first contact when you have been in touch with ${personName}.` },
     start: { heading: 'First contact recorded', text: 'The referrer and the person can see when and how.' },
@@ -345,20 +346,20 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const handedOn = Boolean(r.onward_referral_id);
     const detailsWithheld = !nameVisible && isReceiver && !parties.includes('referrer');
     const firstContact = r.first_contact_on
-      ? `${formatDay(String(r.first_contact_on).slice(0, 10))}${r.first_contact_method ? `, ${contactMethodLabels[r.first_contact_method].toLowerCase()}` : ''}`
-      : r.first_contact_at ? formatDay(ukDate(new Date(r.first_contact_at))) : null;
+      ? `${writtenDay(String(r.first_contact_on).slice(0, 10))}${r.first_contact_method ? `, ${contactMethodLabels[r.first_contact_method].toLowerCase()}` : ''}`
+      : r.first_contact_at ? writtenDay(ukDate(new Date(r.first_contact_at))) : null;
     const shared = (r.shared_categories ?? []).map((c) => categoryLabels[c as Category] ?? c);
     const row = (key: string, text: string) => ({ key: { text: key }, value: { text } });
     const summaryRows = [
-      row('Person', person ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${formatDay(String(person.birth_date).slice(0, 10))}` : ''}` : 'Name withheld'),
+      row('Person', person ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${writtenDay(String(person.birth_date).slice(0, 10))}` : ''}` : 'Name withheld'),
       row('To', `${r.service}, ${r.organisation} (${r.team})`),
       row('From', r.from_organisation),
       row('Urgency', urgencyLabels[r.urgency]!),
       // Without access, the receiving side sees neither who it is about nor what the referral says about them.
       ...(detailsWithheld ? [] : [row('Reason', r.reason), row('In the person\'s words', r.person_words ?? 'Not given')]),
       row('Shared with the service', shared.length ? shared.join(', ') : r.sharing_basis === 'lawful_basis' ? 'On a recorded lawful basis' : 'Name and contact details only, until the person agrees more'),
-      row('Acknowledge by', `${formatDay(String(r.acknowledge_due).slice(0, 10))}${r.acknowledged_at ? ` (acknowledged ${formatDay(ukDate(new Date(r.acknowledged_at)))})` : ''}`),
-      row('First contact by', `${formatDay(String(r.first_contact_due).slice(0, 10))}${firstContact ? ` (made ${firstContact})` : ''}`),
+      row('Acknowledge by', `${writtenDay(String(r.acknowledge_due).slice(0, 10))}${r.acknowledged_at ? ` (acknowledged ${writtenDay(ukDate(new Date(r.acknowledged_at)))})` : ''}`),
+      row('First contact by', `${writtenDay(String(r.first_contact_due).slice(0, 10))}${firstContact ? ` (made ${firstContact})` : ''}`),
       row('Assigned to', r.a_given ? `${r.a_given} ${r.a_family}` : 'Not assigned'),
       row('Pathway', r.pathway ?? 'None'),
     ];

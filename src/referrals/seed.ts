@@ -6,9 +6,10 @@ import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { streamFor, type Rng } from '../synth/random.ts';
 import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';
-import { addWorkingDays, formatDay, ukDate } from './working-days.ts';
+import { addWorkingDays, ukDate } from './working-days.ts';
 import { pathwayDefinitions, stagesOf, type PathwayDefinition } from './pathway-definitions.ts';
 import { contactMethodLabels, type ContactMethod, type ReferralStatus, type Urgency } from './state.ts';
+import { writtenDay } from '../platform/dates.ts';
 
 const DAY = 86_400_000;
 
@@ -112,7 +113,7 @@ export async function seedDemoReferrals(db: Kysely<Database>, seed = 2026, now: 
       if (plan.outcome === 'declined' && close) ev(close, 'decline', 'declined', plan.declineReason ?? null);
       else {
         if (accept) ev(accept, 'accept', 'accepted');
-        if (start) ev(start, 'start', 'in_progress', `${contactMethodLabels[method]} on ${formatDay(ukDate(start))}`);
+        if (start) ev(start, 'start', 'in_progress', `${contactMethodLabels[method]} on ${writtenDay(ukDate(start))}`);
         if (close && plan.outcome === 'completed') ev(close, 'complete', 'completed', 'Support finished; goals reviewed with the person');
         if (close && plan.outcome === 'cancelled') ev(close, 'cancel', 'cancelled', plan.cancelNote ?? 'The person moved out of the area', by);
       }

@@ -36,11 +36,6 @@ export function ukDate(at: Date): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 
-const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-/** "3 March 2026" for a calendar date. */
-export function formatDay(isoDay: string): string {
-  return dayFormat.format(new Date(`${isoDay.slice(0, 10)}T00:00:00Z`));
-}
 
 /** Midday on a UK calendar date, as an instant (12:00 in London, summer time or not). */
 export function middayUk(isoDay: string): Date {
