@@ -10,6 +10,7 @@ import { DOUBTFUL_CAP_BITS, log2Odds, OTHER_PERSON_CAP_BITS, probabilityFromWeig
 import type { FieldKind, FieldModel } from './types.ts';
 import { atOrAbove, binOf, lowerEdge, originBin } from './weight-histogram.ts';
 import type { WeightHistogram } from './weight-histogram.ts';
+import { escapeXml, niceTicks, stepDecimals, tickLabel } from '../ui/index.ts';
 
 export interface LinkReportInput {
   result: Pick<LinkResult, 'model' | 'candidatePairCount' | 'linkCount' | 'weightHistogram' | 'links' | 'uncertainPairs'>;
@@ -51,9 +52,8 @@ export interface ThresholdRow {
   measured: { precision: number | null; recall: number | null } | null;
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+/** Text from the data (file names, column names) made safe for the page: the charts' own escaping. */
+export const escapeHtml = escapeXml;
 
 const FIELD_TITLES: Record<Exclude<FieldKind, 'text'>, string> = {
   given_name: 'Given name', family_name: 'Family name', birth_date: 'Date of birth', sex: 'Sex', postcode: 'Postcode',
@@ -103,7 +103,6 @@ const count = (value: number): string => Math.round(value).toLocaleString('en-GB
 const signedBits = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(1)}`;
 const bits = (value: number): string => `${value < 0 ? '−' : ''}${Math.abs(value).toFixed(1)}`;
 /** Axis ticks fall on round numbers: no decimals unless the step needs them. */
-const tickText = (value: number, step: number): string => `${value < -1e-9 ? '−' : ''}${Math.abs(value).toFixed(step >= 1 ? 0 : 1)}`;
 
 /** A share as a percentage, with enough figures to tell 0.01% from 0.0001%. */
 export function percent(share: number): string {
@@ -207,14 +206,6 @@ function scrollingTable(id: string, caption: string, head: string, body: string)
 
 const COLOUR = { text: '#0b0c0c', axis: '#0b0c0c', grid: '#b1b4b6', link: '#1d70b8', review: '#f47738', below: '#505a5f', for: '#00703c', against: '#d4351c' };
 
-/** Round steps for an axis spanning `span` units with about `wanted` ticks. */
-function tickStep(span: number, wanted: number): number {
-  const raw = span / wanted;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  for (const nice of [1, 2, 5, 10]) if (nice * magnitude >= raw) return nice * magnitude;
-  return 10 * magnitude;
-}
-
 function svgOpen(id: string, title: string, description: string, width: number, height: number): string {
   return `<svg class="chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" font-family="Arial, sans-serif" font-size="14" fill="${COLOUR.text}">`
     + `<title id="${id}-title">${escapeHtml(title)}</title><desc id="${id}-desc">${escapeHtml(description)}</desc>`;
@@ -272,10 +263,11 @@ function weightHistogramChart(histogram: WeightHistogram, reviewWeight: number, 
     bars.push(`<rect x="${(x(edge) + 0.5).toFixed(1)}" y="${y(pairs).toFixed(1)}" width="${Math.max(1, x(edge + histogram.binBits) - x(edge) - 1).toFixed(1)}" height="${(top + plotHeight - y(pairs)).toFixed(1)}" fill="${colour}"><title>${escapeHtml(`${binLabel(histogram, bin)} bits: ${count(pairs)} pairs`)}</title></rect>`);
   }
   const xTicks: string[] = [];
-  const step = tickStep(to - from, 8);
-  for (let tick = Math.ceil(from / step) * step; tick <= to; tick += step) {
+  const ticks = niceTicks(from, to, 8).filter((tick) => tick >= from && tick <= to);
+  const decimals = stepDecimals(ticks);
+  for (const tick of ticks) {
     xTicks.push(`<line x1="${x(tick).toFixed(1)}" y1="${top + plotHeight}" x2="${x(tick).toFixed(1)}" y2="${top + plotHeight + 6}" stroke="${COLOUR.axis}"/>`
-      + `<text x="${x(tick).toFixed(1)}" y="${top + plotHeight + 22}" text-anchor="middle">${tickText(tick, step)}</text>`);
+      + `<text x="${x(tick).toFixed(1)}" y="${top + plotHeight + 22}" text-anchor="middle">${tickLabel(tick, decimals)}</text>`);
   }
   const yTicks: string[] = [];
   for (let decade = 0; decade <= decades; decade++) {
@@ -322,9 +314,10 @@ function levelWeightChart(id: string, title: string, levels: readonly { words: s
   const plotWidth = width - left - right;
   const lowest = Math.min(0, ...levels.map((level) => level.weight));
   const highest = Math.max(0, ...levels.map((level) => level.weight));
-  const step = tickStep(Math.max(1, highest - lowest), 6);
-  const from = Math.floor(lowest / step) * step;
-  const to = Math.max(from + step, Math.ceil(highest / step) * step);
+  const tickValues = niceTicks(lowest, Math.max(highest, lowest + 1), 6);
+  const decimals = stepDecimals(tickValues);
+  const from = tickValues[0]!;
+  const to = tickValues.at(-1)!;
   const x = (weight: number): number => left + ((weight - from) / (to - from)) * plotWidth;
   const zero = x(0);
   let rowTop = top;
@@ -345,9 +338,9 @@ function levelWeightChart(id: string, title: string, levels: readonly { words: s
   });
   const axisY = rowTop + 4;
   const ticks: string[] = [];
-  for (let tick = from; tick <= to + 1e-9; tick += step) {
+  for (const tick of tickValues) {
     ticks.push(`<line x1="${x(tick).toFixed(1)}" y1="${axisY}" x2="${x(tick).toFixed(1)}" y2="${axisY + 6}" stroke="${COLOUR.axis}"/>`
-      + `<text x="${x(tick).toFixed(1)}" y="${axisY + 22}" text-anchor="middle">${tickText(tick, step)}</text>`);
+      + `<text x="${x(tick).toFixed(1)}" y="${axisY + 22}" text-anchor="middle">${tickLabel(tick, decimals)}</text>`);
   }
   const description = `Match weight in bits of each comparison level: ${levels.map((level) => `${level.words}, ${signedBits(level.weight)} bits`).join('; ')}. `
     + 'Bars to the right of zero count for a match, to the left against.';
