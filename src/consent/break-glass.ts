@@ -76,8 +76,7 @@ export async function emergencyUses(db: Kysely<Database>, grantIds: readonly num
     .select(['g.id as grant_id', 'a.seq', 'a.action', 'a.category', 'a.decision', 'a.reason'])
     .where('g.id', 'in', [...grantIds]).where('a.action', '<>', 'break_glass').orderBy('a.seq').execute();
   for (const id of grantIds) result.set(id, { surfaces: [], shown: [], readElsewhere: [], exports: 0, changes: 0, refused: 0 });
-  const byGrant = new Map<number, typeof rows>();
-  for (const row of rows) byGrant.set(Number(row.grant_id), [...(byGrant.get(Number(row.grant_id)) ?? []), row]);
+  const byGrant = Map.groupBy(rows, (row) => Number(row.grant_id));
   for (const [id, events] of byGrant) {
     const use = result.get(id)!;
     const shown = new Set<Category>();
