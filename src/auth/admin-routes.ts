@@ -15,6 +15,7 @@ import {
 } from './account-admin.ts';
 import { registerPasswordLinkRoutes } from './password-link-routes.ts';
 import { roles, type Role } from './schema.ts';
+import { pageHref, pagination, showing } from '../platform/pagination.ts';
 
 function accountIdParam(request: FastifyRequest): string {
   const id = (request.params as { id?: string }).id ?? '';
@@ -75,26 +76,14 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
     const page = /^\d{1,6}$/.test(pageRaw) ? Number(pageRaw) : 1;
     const result = await listAccounts(db, { q, role, state, page });
     const done = one(query.done);
-    const params = (n: number) => {
-      const p = new URLSearchParams();
-      if (q) p.set('q', q);
-      if (role) p.set('role', role);
-      if (state) p.set('state', state);
-      if (n > 1) p.set('page', String(n));
-      const s = p.toString();
-      return `/admin/accounts${s ? `?${s}` : ''}`;
-    };
-    const from = result.matching === 0 ? 0 : (result.page - 1) * result.perPage + 1;
+    const href = pageHref('/admin/accounts', { q, role, state });
     return reply.view('admin-accounts.njk', viewContext(request, reply, {
-      title: 'Accounts', ...result, q, role: role ?? '', state: state ?? '', from, to: from === 0 ? 0 : from + result.accounts.length - 1,
+      title: 'Accounts', ...result, q, role: role ?? '', state: state ?? '', ...showing(result.page, result.perPage, result.matching, result.accounts.length),
       filtered: Boolean(q || role || state),
       done: doneMessages[done] ?? null, roleLabels, stateLabels,
       roleItems: [{ value: '', text: 'Any role' }, ...roles.map((r) => ({ value: r, text: roleLabels[r], selected: r === role }))],
       stateItems: [{ value: '', text: 'Any state' }, ...accountStates.map((s) => ({ value: s, text: stateLabels[s], selected: s === state }))],
-      pagination: result.pages > 1 ? {
-        previous: result.page > 1 ? { href: params(result.page - 1) } : undefined,
-        next: result.page < result.pages ? { href: params(result.page + 1) } : undefined,
-      } : null,
+      pagination: pagination(result.page, result.pages, href),
     }));
   });
 

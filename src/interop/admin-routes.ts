@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { listApiTokens, revokeApiTokenAsAdmin, tokenStates, type TokenState } from './tokens.ts';
 import { feedHealth, QUIET_AFTER_DAYS } from './feed-health.ts';
+import { pageHref, pagination, showing } from '../platform/pagination.ts';
 
 const one = (value: unknown): string => (typeof value === 'string' ? value : '');
 
@@ -25,20 +26,12 @@ export function registerInteropAdminRoutes(app: FastifyInstance): void {
     const q = one(query.q).replace(/[\p{Cc}\p{Cf}]/gu, ' ').trim().slice(0, 100);
     const page = /^\d{1,6}$/.test(one(query.page)) ? Number(one(query.page)) : 1;
     const result = await listApiTokens(db, { state, q, page });
-    const href = (n: number) => {
-      const p = new URLSearchParams();
-      if (q) p.set('q', q);
-      if (state) p.set('state', state);
-      if (n > 1) p.set('page', String(n));
-      const s = p.toString();
-      return `/admin/tokens${s ? `?${s}` : ''}`;
-    };
-    const from = result.matching === 0 ? 0 : (result.page - 1) * result.perPage + 1;
+    const href = pageHref('/admin/tokens', { q, state });
     return reply.view('admin-tokens.njk', viewContext(request, reply, {
-      title: 'API tokens', ...result, q, state: state ?? '', filtered: Boolean(q || state), from, to: from === 0 ? 0 : from + result.tokens.length - 1,
+      title: 'API tokens', ...result, q, state: state ?? '', filtered: Boolean(q || state), ...showing(result.page, result.perPage, result.matching, result.tokens.length),
       done: doneMessages[one(query.done)] ?? null, tokenStateLabels,
       stateItems: [{ value: '', text: 'Any state' }, ...tokenStates.map((s) => ({ value: s, text: tokenStateLabels[s], selected: s === state }))],
-      pagination: result.pages > 1 ? { previous: result.page > 1 ? { href: href(result.page - 1) } : undefined, next: result.page < result.pages ? { href: href(result.page + 1) } : undefined } : null,
+      pagination: pagination(result.page, result.pages, href),
     }));
   });
 

@@ -13,6 +13,7 @@ import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary, agenciesHolding } from '../people/index.ts';
+import { pagination } from '../platform/pagination.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -42,15 +43,10 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     try {
       const result = await searchPeoplePage(db, user, parsePersonQuery(q), { page: Number(text(query.page, 4)) || 1, perPage: 25 });
       const href = (page: number) => `/search?q=${encodeURIComponent(q)}&page=${page}`;
-      const pagination = result.pages <= 1 ? null : {
-        previous: result.page > 1 ? { href: href(result.page - 1) } : undefined,
-        next: result.page < result.pages ? { href: href(result.page + 1) } : undefined,
-        items: Array.from({ length: result.pages }, (_, i) => ({ number: i + 1, href: href(i + 1), current: i + 1 === result.page })),
-        landmarkLabel: 'Pages of people found',
-      };
+      const pages = pagination(result.page, result.pages, href, { numbered: true, landmarkLabel: 'Pages of people found' });
       const showing = { from: (result.page - 1) * result.perPage + 1, to: Math.min(result.page * result.perPage, result.total) };
       const count = result.moreThanLimit ? `more than ${result.total}` : String(result.total);
-      return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result, pagination, showing, count }));
+      return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result, pagination: pages, showing, count }));
     } catch (error) {
       if (error instanceof SearchQueryError) return reply.code(400).view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result: null, error: error.message }));
       throw error;

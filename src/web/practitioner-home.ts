@@ -11,6 +11,7 @@ import { organisationCaseload, type CaseloadPage } from '../people/index.ts';
 import { teamInbox, type TeamInbox } from '../referrals/team-inbox.ts';
 import { ukDate } from '../referrals/working-days.ts';
 import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/reviews-due.ts';
+import { pageHref, pagination, showing, type Pagination } from '../platform/pagination.ts';
 
 export const CASELOAD_PER_PAGE = 25;
 
@@ -32,26 +33,7 @@ export interface PractitionerHome {
   caseload: CaseloadPage & { hidden: number; from: number; to: number };
   q: string;
   pageHref: (page: number) => string;
-  pagination: { previous?: { href: string }; next?: { href: string }; items: Array<{ number?: number; href?: string; current?: boolean; ellipsis?: boolean }> } | null;
-}
-
-function caseloadHref(q: string, page: number): string {
-  const params = new URLSearchParams();
-  if (q) params.set('q', q);
-  if (page > 1) params.set('page', String(page));
-  const s = params.toString();
-  return `/home${s ? `?${s}` : ''}#caseload`;
-}
-
-/** Page numbers to offer: the first, the last, and those around the current one, with gaps. */
-export function pageItems(current: number, pages: number, href: (n: number) => string) {
-  const wanted = [...new Set([1, current - 1, current, current + 1, pages])].filter((n) => n >= 1 && n <= pages).sort((a, b) => a - b);
-  const items: Array<{ number?: number; href?: string; current?: boolean; ellipsis?: boolean }> = [];
-  wanted.forEach((n, i) => {
-    if (i > 0 && n - wanted[i - 1]! > 1) items.push({ ellipsis: true });
-    items.push({ number: n, href: href(n), current: n === current });
-  });
-  return items;
+  pagination: Pagination | null;
 }
 
 export async function practitionerHome(db: Kysely<Database>, user: SignedInUser, query: CaseloadQuery, now: Date = new Date()): Promise<PractitionerHome> {
@@ -67,16 +49,11 @@ export async function practitionerHome(db: Kysely<Database>, user: SignedInUser,
   const access = caseload.rows.length === 0 ? new Map()
     : await decideRecordAccessForMany(db, { actor: user, personIds: caseload.rows.map((r) => r.personId), categories: ['demographics'], purpose: 'direct_care', action: 'list' });
   const rows = caseload.rows.filter((r) => access.get(r.personId)?.allowed);
-  const from = caseload.matching === 0 ? 0 : (caseload.page - 1) * caseload.perPage + 1;
-  const pageHref = (page: number) => caseloadHref(query.q, page);
+  const href = pageHref('/home', { q: query.q }, '#caseload');
   return {
-    organisation, plansDue, reviewWithinDays: REVIEW_DUE_WITHIN_DAYS, q: query.q, pageHref,
+    organisation, plansDue, reviewWithinDays: REVIEW_DUE_WITHIN_DAYS, q: query.q, pageHref: href,
     inbox: inbox ? { ...inbox, team: team?.name ?? 'your team' } : null,
-    caseload: { ...caseload, rows, hidden: caseload.rows.length - rows.length, from, to: from === 0 ? 0 : from + caseload.rows.length - 1 },
-    pagination: caseload.pages > 1 ? {
-      previous: caseload.page > 1 ? { href: pageHref(caseload.page - 1) } : undefined,
-      next: caseload.page < caseload.pages ? { href: pageHref(caseload.page + 1) } : undefined,
-      items: pageItems(caseload.page, caseload.pages, pageHref),
-    } : null,
+    caseload: { ...caseload, rows, hidden: caseload.rows.length - rows.length, ...showing(caseload.page, caseload.perPage, caseload.matching, caseload.rows.length) },
+    pagination: pagination(caseload.page, caseload.pages, href, { numbered: true }),
   };
 }
