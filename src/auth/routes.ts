@@ -6,6 +6,7 @@ import { SESSION_COOKIE, HttpError, viewContext } from '../platform/http.ts';
 import { appendAudit } from '../audit/log.ts';
 import { endSession, findUserForOidc, signInWithPassword, startSession, type SignedInUser } from './accounts.ts';
 import { registerAccountAdminRoutes } from './admin-routes.ts';
+import { registerAccountRoutes } from './account-routes.ts';
 
 /** All a disabled account is told: no who, when or why. */
 export const DISABLED_ACCOUNT_MESSAGE = 'This account is disabled. Contact your administrator.';
@@ -117,6 +118,7 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
   });
 
   registerAccountAdminRoutes(app);
+  registerAccountRoutes(app);
 
   if (!oidcSettings) return;
 

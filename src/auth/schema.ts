@@ -27,6 +27,10 @@ export interface AuthTables {
     disabled_by: Generated<string | null>;
     /** Why, in the administrator's words: shown to administrators only, never audited. */
     disabled_reason: Generated<string | null>;
+    /** Where notifications and account emails go; set by the account holder (null: none given). */
+    email: Generated<string | null>;
+    /** A mobile number for text messages, kept as +44… (E.164); null: none given. */
+    mobile: Generated<string | null>;
   };
   /**
    * One-time links an administrator gives someone to set their own password (a new account, or
@@ -118,6 +122,16 @@ export const authMigrations: Record<string, Migration> = {
           used_at timestamptz
         );
         create index password_links_user on password_links(user_id) where used_at is null;
+      `.execute(db);
+    },
+  },
+  // Contact details the account holder gives for notifications and account emails. Not unique:
+  // a family may share one address, and an address proves nothing about who signs in.
+  '0018_auth_contact_details': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table users add column email text check (email is null or length(email) <= 254);
+        alter table users add column mobile text check (mobile is null or mobile ~ '^\\+[1-9][0-9]{7,14}$');
       `.execute(db);
     },
   },

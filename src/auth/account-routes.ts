@@ -1,0 +1,38 @@
+// "Your account": the signed-in user's own name, username and contact details (email address and
+// mobile number), and changing the contact details. The page only ever reads and writes the
+// account of the session: no id is taken from the address or the form, so nobody can change
+// someone else's. Bad input comes back with the GOV.UK error summary and what was typed.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireSignedIn, viewContext } from '../platform/http.ts';
+import { successFrom, withDone } from '../platform/done.ts';
+import { changeOwnContactDetails, contactDetailsOf, type ContactFieldError } from './contact-details.ts';
+import { roleLabels } from './account-admin.ts';
+
+const text = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 500) : '');
+
+export function registerAccountRoutes(app: FastifyInstance): void {
+  const db = app.joinery.database.db;
+
+  async function render(request: FastifyRequest, reply: FastifyReply, values?: { email: string; mobile: string }, errors: ContactFieldError[] = [], status = 200) {
+    const user = requireSignedIn(request);
+    const saved = await contactDetailsOf(db, user.id);
+    const shown = values ?? { email: saved?.email ?? '', mobile: saved?.mobile ?? '' };
+    const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
+    return reply.code(status).header('cache-control', 'no-store').view('account.njk', viewContext(request, reply, {
+      title: 'Your account', values: shown, saved, errors, errorOf, roleLabel: roleLabels[user.role],
+      errorList: errors.map((e) => ({ text: e.message, href: `#${e.field}` })),
+      success: errors.length ? null : successFrom(request, { saved: { heading: 'Your contact details are saved', text: 'Notifications and account emails go to them from now on.' } }),
+    }));
+  }
+
+  app.get('/account', async (request, reply) => render(request, reply));
+
+  app.post('/account', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const values = { email: text(body.email), mobile: text(body.mobile) };
+    const result = await changeOwnContactDetails(db, user, values);
+    if (!result.ok) return render(request, reply, values, result.errors, 400);
+    return reply.redirect(withDone('/account', 'saved'));
+  });
+}

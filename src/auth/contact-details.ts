@@ -1,0 +1,93 @@
+// An account holder's own contact details (email address, mobile number): read and changed only
+// for the signed-in user's own account, checked the GOV.UK way, and used by notifications and
+// account emails. Changing them is audited without the values (the audit log holds no addresses).
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { appendAudit } from '../audit/index.ts';
+import type { SignedInUser } from './accounts.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface ContactDetails { email: string | null; mobile: string | null }
+
+export interface ContactDetailsInput { email: string; mobile: string }
+
+export interface ContactFieldError { field: 'email' | 'mobile'; message: string }
+
+export type ContactDetailsCheck = { ok: true; details: ContactDetails } | { ok: false; errors: ContactFieldError[] };
+
+// GOV.UK's advice: check there is something, an @, and a domain with a dot; no stricter
+// pattern, because real addresses break stricter ones.
+const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+
+/** An email address as typed (spaces trimmed), or an error message for the form. */
+export function checkEmail(typed: string): { value: string | null } | { error: string } {
+  const value = typed.trim();
+  if (value === '') return { value: null };
+  if (value.length > 254) return { error: 'Email address must be 254 characters or fewer' };
+  if (!EMAIL.test(value)) return { error: 'Enter an email address in the correct format, like name@example.com' };
+  return { value };
+}
+
+/**
+ * A mobile number in the international form +447700900123. UK numbers may be typed as
+ * 07700 900123, +44 7700 900123 or 0044 7700 900123 (spaces, dashes and brackets allowed);
+ * another country's need their + and country code.
+ */
+export function checkMobile(typed: string): { value: string | null } | { error: string } {
+  const raw = typed.trim();
+  if (raw === '') return { value: null };
+  if (!/^[+\d\s()-]+$/.test(raw)) return { error: 'Enter a mobile phone number, like 07700 900 982 or +44 7700 900 982' };
+  let digits = raw.replace(/[\s()-]/g, '');
+  if (digits.startsWith('00')) digits = `+${digits.slice(2)}`;
+  if (digits.startsWith('07')) digits = `+44${digits.slice(1)}`;
+  if (/^\+440/.test(digits)) digits = `+44${digits.slice(4)}`;
+  if (digits.startsWith('+44') || digits.startsWith('0')) {
+    if (!/^\+447\d{9}$/.test(digits)) return { error: 'Enter a UK mobile phone number, like 07700 900 982' };
+    return { value: digits };
+  }
+  if (!/^\+[1-9]\d{7,14}$/.test(digits)) return { error: 'Enter a mobile phone number, like 07700 900 982, or an international number starting with +' };
+  return { value: digits };
+}
+
+export function checkContactDetails(input: ContactDetailsInput): ContactDetailsCheck {
+  const email = checkEmail(input.email);
+  const mobile = checkMobile(input.mobile);
+  const errors: ContactFieldError[] = [];
+  if ('error' in email) errors.push({ field: 'email', message: email.error });
+  if ('error' in mobile) errors.push({ field: 'mobile', message: mobile.error });
+  if (errors.length > 0 || 'error' in email || 'error' in mobile) return { ok: false, errors };
+  return { ok: true, details: { email: email.value, mobile: mobile.value } };
+}
+
+/** The contact details of one account (any account: the caller decides who may ask). */
+export async function contactDetailsOf(db: Db, userId: string): Promise<ContactDetails | undefined> {
+  const row = await db.selectFrom('users').select(['email', 'mobile']).where('id', '=', userId).executeTakeFirst();
+  return row ? { email: row.email, mobile: row.mobile } : undefined;
+}
+
+/** Changes the signed-in user's own contact details: there is no way to name another account. */
+export async function changeOwnContactDetails(db: Kysely<Database>, user: SignedInUser, input: ContactDetailsInput): Promise<ContactDetailsCheck> {
+  const checked = checkContactDetails(input);
+  if (!checked.ok) return checked;
+  await db.transaction().execute(async (trx) => {
+    const before = await contactDetailsOf(trx, user.id);
+    await trx.updateTable('users').set({ email: checked.details.email, mobile: checked.details.mobile }).where('id', '=', user.id).execute();
+    const changed = [before?.email !== checked.details.email ? 'email address' : null, before?.mobile !== checked.details.mobile ? 'mobile number' : null].filter(Boolean);
+    if (changed.length > 0) {
+      await appendAudit(trx, {
+        actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'change_contact_details', personId: null, category: null, purpose: null,
+        decision: 'success', reason: `changed their own ${changed.join(' and ')}`,
+      });
+    }
+  });
+  return checked;
+}
+
+/** Active accounts of these people (citizens' own accounts), for telling them something. */
+export async function accountsOfPeople(db: Db, personIds: readonly string[]): Promise<string[]> {
+  if (personIds.length === 0) return [];
+  const rows = await db.selectFrom('users').select('id').where('person_id', 'in', [...new Set(personIds)]).where('role', '=', 'citizen')
+    .where('disabled_at', 'is', null).orderBy('id').execute();
+  return rows.map((r) => r.id);
+}
