@@ -7,6 +7,7 @@ import { buildHttpServer } from './platform/http.ts';
 import { registerAuthRoutes, type DemoAccountInfo } from './auth/routes.ts';
 import { registerWebRoutes } from './web/routes.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
+import { registerRightsRoutes } from './consent/index.ts';
 import { registerRecordsRoutes } from './records/routes.ts';
 import { registerDirectoryRoutes } from './directory/routes.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
@@ -30,6 +31,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerAuthRoutes(app, options.demo);
   registerWebRoutes(app);
   registerConsentRoutes(app);
+  registerRightsRoutes(app);
   registerRecordsRoutes(app);
   registerDirectoryRoutes(app);
   registerLinkageRoutes(app);

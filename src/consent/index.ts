@@ -26,3 +26,5 @@ export {
 export { releaseSafeguardingToPerson, ReleaseRefused, seedLawfulBases, withdrawSafeguardingRelease, type SeededLawfulBasis } from './lawful-bases.ts';
 export { startBreakGlass, BREAK_GLASS_MINUTES } from './break-glass.ts';
 export { visibleToReader } from './visibility.ts';
+export { caseFindingObjectionsFor, caseFindingObjectors } from './objections.ts';
+export { registerRightsRoutes } from './rights-routes.ts';

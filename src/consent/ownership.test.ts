@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const GRANTING_TABLES = ['care_relationships', 'consent_directives', 'proxies', 'lawful_bases', 'break_glass_grants', 'safeguarding_releases'];
+const GRANTING_TABLES = ['care_relationships', 'consent_directives', 'proxies', 'lawful_bases', 'break_glass_grants', 'safeguarding_releases',
+  // The person's other choices: objecting to case-finding, restrictions (which withhold), and what their informal network may know.
+  'casefinding_objections', 'rights_requests', 'informal_network_members'];
 const SRC = join(import.meta.dirname, '..');
 
 function sourceFiles(dir: string): string[] {

@@ -108,6 +108,60 @@ export interface ConsentTables {
     corrected_from: Generated<string | null>;
     corrected_to: Generated<string | null>;
   };
+  /** A person's objection to being found by case-finding rules; withdrawn, never deleted. */
+  casefinding_objections: {
+    id: Generated<number>;
+    person_id: string;
+    recorded_by: string;
+    recorded_for: 'person' | 'proxy';
+    reason: string | null;
+    objected_at: Generated<Date>;
+    withdrawn_at: Date | null;
+    withdrawn_by: string | null;
+  };
+  /**
+   * A request to restrict or erase information, routed to the organisation holding it (the data
+   * owner), due one calendar month from receipt (UK GDPR Art. 12(3)). A restriction in force
+   * withholds that category from everyone outside the owner until it is lifted.
+   */
+  rights_requests: {
+    id: Generated<number>;
+    person_id: string;
+    requested_by: string;
+    recorded_for: 'person' | 'proxy';
+    kind: 'restriction' | 'erasure';
+    organisation_id: string;
+    category: string;
+    what: string;
+    why: string;
+    received_at: Generated<Date>;
+    due_by: string;
+    status: Generated<'open' | 'restricted' | 'erased' | 'refused' | 'lifted'>;
+    decided_at: Date | null;
+    decided_by: string | null;
+    decision_note: string | null;
+    lifted_at: Date | null;
+    lifted_by: string | null;
+  };
+  /**
+   * Family, friends, neighbours and community groups the person names as able to help, and what
+   * the person agrees each may know. They have no account and no access to Joinery: this is the
+   * person's own record of their choice, which practitioners act on.
+   */
+  informal_network_members: {
+    id: Generated<number>;
+    person_id: string;
+    name: string;
+    kind: 'family' | 'friend' | 'neighbour' | 'community_group' | 'other';
+    relationship: string;
+    contact: string;
+    may_know: string[];
+    added_by: string;
+    added_for: 'person' | 'proxy';
+    added_at: Generated<Date>;
+    ended_at: Date | null;
+    ended_by: string | null;
+  };
 }
 
 export const consentMigrations: Record<string, Migration> = {
@@ -250,6 +304,70 @@ export const consentMigrations: Record<string, Migration> = {
         alter table correction_requests add column corrected_field text;
         alter table correction_requests add column corrected_from text;
         alter table correction_requests add column corrected_to text;
+      `.execute(db);
+    },
+  },
+  // Rights completed (issue 20): objecting to case-finding, and asking the data owner to
+  // restrict or erase, with the legal clock.
+  '0033_consent_objections_and_requests': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table casefinding_objections (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          recorded_by text not null,
+          recorded_for text not null check (recorded_for in ('person', 'proxy')),
+          reason text,
+          objected_at timestamptz not null default now(),
+          withdrawn_at timestamptz,
+          withdrawn_by text
+        );
+        create index casefinding_objections_person on casefinding_objections(person_id);
+        -- One objection in force per person: a second click, or a second process, adds nothing.
+        create unique index casefinding_objections_active on casefinding_objections(person_id) where withdrawn_at is null;
+        create table rights_requests (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          requested_by text not null,
+          recorded_for text not null check (recorded_for in ('person', 'proxy')),
+          kind text not null check (kind in ('restriction', 'erasure')),
+          organisation_id text not null references organisations(id),
+          category text not null,
+          what text not null,
+          why text not null,
+          received_at timestamptz not null default now(),
+          due_by date not null,
+          status text not null default 'open' check (status in ('open', 'restricted', 'erased', 'refused', 'lifted')),
+          decided_at timestamptz,
+          decided_by text,
+          decision_note text,
+          lifted_at timestamptz,
+          lifted_by text
+        );
+        create index rights_requests_person on rights_requests(person_id);
+        create index rights_requests_organisation on rights_requests(organisation_id, status);
+      `.execute(db);
+    },
+  },
+  // The informal network: people the person names, with what they agree each may know.
+  '0034_consent_informal_network': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table informal_network_members (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          name text not null,
+          kind text not null check (kind in ('family', 'friend', 'neighbour', 'community_group', 'other')),
+          relationship text not null,
+          contact text not null,
+          may_know text[] not null,
+          added_by text not null,
+          added_for text not null check (added_for in ('person', 'proxy')),
+          added_at timestamptz not null default now(),
+          ended_at timestamptz,
+          ended_by text
+        );
+        create index informal_network_person on informal_network_members(person_id);
       `.execute(db);
     },
   },

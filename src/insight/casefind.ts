@@ -3,12 +3,15 @@
 // person (a legitimate relationship). Only that team's practitioners see the entries (facts that
 // matched, no names) and open the person through the access decision; managers see counts per
 // rule and team, protected so no team's count can be worked out from the rule's total.
+// People who object to case-finding (a choice the consent module keeps) are skipped; an entry
+// found before they objected stays on the worklist, marked not to be contacted this way.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { compileRule, parseRuleDefinition, type RuleDefinition } from './rules.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
 import { protectCells, type Sum } from '../platform/disclosure.ts';
+import { caseFindingObjectionsFor, caseFindingObjectors } from '../consent/index.ts';
 
 export interface RuleRunResult { ruleId: string; name: string; matched: number; seconds: number }
 export interface CaseFindingRun { runId: number; rules: RuleRunResult[]; entries: number; seconds: number }
@@ -32,6 +35,7 @@ export async function runCaseFinding(db: Kysely<Database>, options: { asOf?: Dat
   progress.setTotal(rules.length);
   const results: RuleRunResult[] = [];
   let done = 0;
+  const objectors = await caseFindingObjectors(db);
   for (const rule of rules) {
     progress.update(done, rule.name);
     const t0 = Date.now();
@@ -39,7 +43,9 @@ export async function runCaseFinding(db: Kysely<Database>, options: { asOf?: Dat
     const matched = await db.transaction().execute(async (trx) => {
       // Short analytic queries: compiling them to machine code costs more than it saves.
       await sql`set local jit = off`.execute(trx);
-      await trx.deleteFrom('insight_worklist').where('rule_id', '=', rule.id).where('status', '=', 'open').execute();
+      // An objector's open entry is kept (shown as not to be contacted this way), never re-raised.
+      await trx.deleteFrom('insight_worklist').where('rule_id', '=', rule.id).where('status', '=', 'open')
+        .where(sql<boolean>`not (person_id = any(${objectors}::text[]))`).execute();
       const result = await sql`
         insert into insight_worklist (run_id, rule_id, person_id, pkey, organisation_id, team_id, facts, found_at)
         select ${runId}, ${rule.id}, m.person_id, ${pseudonymSql(key, sql`m.person_id`)}, a.organisation_id, a.team_id, m.facts, ${new Date()}
@@ -50,7 +56,8 @@ export async function runCaseFinding(db: Kysely<Database>, options: { asOf?: Dat
           where l.person_id = m.person_id and l.superseded_at is null and o.kind = any(${kinds}::text[])
           order by array_position(${kinds}::text[], o.kind), o.id limit 1
         ) a on true
-        where not exists (select 1 from insight_worklist w where w.rule_id = ${rule.id} and w.person_id = m.person_id and w.status <> 'open')`.execute(trx);
+        where not exists (select 1 from insight_worklist w where w.rule_id = ${rule.id} and w.person_id = m.person_id and w.status <> 'open')
+          and not (m.person_id = any(${objectors}::text[]))`.execute(trx);
       return Number(result.numAffectedRows ?? 0);
     });
     results.push({ ruleId: rule.id, name: rule.name, matched, seconds: (Date.now() - t0) / 1000 });
@@ -63,7 +70,11 @@ export async function runCaseFinding(db: Kysely<Database>, options: { asOf?: Dat
   return { runId, rules: results, entries, seconds };
 }
 
-export interface WorklistEntry { id: number; ruleId: string; ruleName: string; personId: string; pkey: string; facts: string[]; foundAt: Date; organisation: string | null; team: string | null; status: string }
+export interface WorklistEntry {
+  id: number; ruleId: string; ruleName: string; personId: string; pkey: string; facts: string[]; foundAt: Date; organisation: string | null; team: string | null; status: string;
+  /** When the person objected to case-finding, if they have: not to be contacted this way. */
+  objectedAt: Date | null;
+}
 
 function factsOf(v: unknown): string[] {
   const parsed = typeof v === 'string' ? JSON.parse(v) as unknown : v;
@@ -81,7 +92,11 @@ export async function worklistFor(db: Kysely<Database>, scope: { organisationId:
     .where('w.organisation_id', '=', scope.organisationId).where('w.status', '=', 'open');
   q = scope.teamId ? q.where((eb) => eb.or([eb('w.team_id', '=', scope.teamId!), eb('w.team_id', 'is', null)])) : q.where('w.team_id', 'is', null);
   const rows = await q.orderBy('w.rule_id').orderBy('w.id').limit(limit).execute();
-  return rows.map((r) => ({ id: Number(r.id), ruleId: r.rule_id, ruleName: r.rule_name, personId: r.person_id, pkey: r.pkey, facts: factsOf(r.facts), foundAt: new Date(r.found_at), organisation: r.organisation, team: r.team, status: r.status }));
+  const objections = await caseFindingObjectionsFor(db, rows.map((r) => r.person_id));
+  return rows.map((r) => ({
+    id: Number(r.id), ruleId: r.rule_id, ruleName: r.rule_name, personId: r.person_id, pkey: r.pkey, facts: factsOf(r.facts), foundAt: new Date(r.found_at),
+    organisation: r.organisation, team: r.team, status: r.status, objectedAt: objections.get(r.person_id) ?? null,
+  }));
 }
 
 export interface RuleCount { id: string; name: string; description: string; open: number | null }

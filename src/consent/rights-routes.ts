@@ -1,0 +1,65 @@
+// The person's rights beyond sharing choices, in the browser: objecting to case-finding, asking
+// the data owner to restrict or erase, and naming the people who can help them (their informal
+// network). The person, or their proxy (?for=), acts; every use case checks that again itself.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError, requireSignedIn, viewContext } from '../platform/http.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
+import { personSummary } from '../people/index.ts';
+import { decideRecordAccess } from './access.ts';
+import { caseFindingObjectionsOf, objectToCaseFinding, withdrawCaseFindingObjection } from './objections.ts';
+
+type Body = Record<string, unknown>;
+const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
+const text = (value: unknown, max: number) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
+
+const rightsDone: Record<string, SuccessMessage> = {
+  objected: { heading: 'Your objection has been recorded', text: 'Case-finding will not pick you out from now on. Teams who already had you on a list are told not to contact you this way.' },
+  'objection-withdrawn': { heading: 'Your objection has been withdrawn', text: 'Case-finding may include you again the next time it runs.' },
+};
+
+/** The person a citizen acts on: themselves, or (?for=) someone they are a registered proxy for. */
+async function subjectOf(app: FastifyInstance, request: FastifyRequest, user: SignedInUser, action: 'read' | 'write'): Promise<string> {
+  const requested = (request.query as Record<string, unknown> | undefined)?.for;
+  const personId = typeof requested === 'string' && requested !== '' ? requested : user.personId;
+  if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
+  const access = await decideRecordAccess(app.joinery.database.db, { actor: user, personId, categories: ['demographics'], purpose: 'self', action });
+  if (!access.allowed) throw new HttpError(403, 'You can only manage your own record, or that of someone you are a registered proxy for.');
+  return personId;
+}
+
+const forSuffix = (user: SignedInUser, personId: string) => (personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`);
+
+export function registerRightsRoutes(app: FastifyInstance): void {
+  const db = app.joinery.database.db;
+
+  async function renderRights(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+    const [person, objections] = await Promise.all([personSummary(db, personId), caseFindingObjectionsOf(db, personId)]);
+    const objection = objections.find((o) => o.withdrawnAt === null) ?? null;
+    return reply.code(status).view('rights.njk', viewContext(request, reply, {
+      title: 'Your privacy rights', person, isSelf: personId === user.personId, forSuffix: forSuffix(user, personId),
+      objection, earlierObjections: objections.filter((o) => o.withdrawnAt !== null),
+      success: extra.errors ? null : successFrom(request, rightsDone), values: {}, ...extra,
+    }));
+  }
+
+  app.get('/my-record/rights', async (request, reply) => {
+    const user = requireSignedIn(request);
+    return renderRights(request, reply, user, await subjectOf(app, request, user, 'read'));
+  });
+
+  app.post('/my-record/rights/case-finding/object', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'write');
+    await db.transaction().execute((trx) => objectToCaseFinding(trx, user, personId, text(bodyOf(request).reason, 500)));
+    return reply.redirect(withDone(`/my-record/rights${forSuffix(user, personId)}`, 'objected'));
+  });
+
+  app.post('/my-record/rights/case-finding/withdraw', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'write');
+    const withdrawn = await db.transaction().execute((trx) => withdrawCaseFindingObjection(trx, user, personId));
+    if (!withdrawn) throw new HttpError(404, 'There is no objection in force to withdraw.');
+    return reply.redirect(withDone(`/my-record/rights${forSuffix(user, personId)}`, 'objection-withdrawn'));
+  });
+}
