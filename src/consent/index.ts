@@ -28,3 +28,4 @@ export { startBreakGlass, BREAK_GLASS_MINUTES } from './break-glass.ts';
 export { visibleToReader } from './visibility.ts';
 export { caseFindingObjectionsFor, caseFindingObjectors } from './objections.ts';
 export { registerRightsRoutes } from './rights-routes.ts';
+export { informalNetworkOf, type InformalMember } from './informal-network.ts';

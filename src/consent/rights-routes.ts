@@ -7,7 +7,10 @@ import type { SignedInUser } from '../auth/index.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
 import { personSummary } from '../people/index.ts';
 import { decideRecordAccess } from './access.ts';
+import type { Category } from './categories.ts';
 import { caseFindingObjectionsOf, objectToCaseFinding, withdrawCaseFindingObjection } from './objections.ts';
+import { addInformalMember, endInformalMember, informalKindLabels, informalKinds, informalNetworkOf, mayKnowChoices, mayKnowLabels, parseInformalMember } from './informal-network.ts';
+import type { RightsInputError } from './acting.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -17,14 +20,21 @@ const rightsDone: Record<string, SuccessMessage> = {
   objected: { heading: 'Your objection has been recorded', text: 'Case-finding will not pick you out from now on. Teams who already had you on a list are told not to contact you this way.' },
   'objection-withdrawn': { heading: 'Your objection has been withdrawn', text: 'Case-finding may include you again the next time it runs.' },
 };
+const informalDone: Record<string, SuccessMessage> = {
+  added: { heading: 'They have been added to your network', text: 'Practitioners involved in your care who can see "about me" can now see who can help you, and what you agreed they may know.' },
+  ended: { heading: 'They have been removed from your network', text: 'Practitioners will no longer see them as someone who can help you.' },
+};
+
+const fieldErrors = (errors: RightsInputError[]) => Object.fromEntries(errors.map((e) => [e.field, e.message]));
+const errorList = (errors: RightsInputError[]) => errors.map((e) => ({ text: e.message, href: `#${e.field === 'kind' ? 'kind' : e.field === 'mayKnow' ? 'mayKnow' : e.field}` }));
 
 /** The person a citizen acts on: themselves, or (?for=) someone they are a registered proxy for. */
-async function subjectOf(app: FastifyInstance, request: FastifyRequest, user: SignedInUser, action: 'read' | 'write'): Promise<string> {
+async function subjectOf(app: FastifyInstance, request: FastifyRequest, user: SignedInUser, action: 'read' | 'write', category: Category = 'demographics'): Promise<string> {
   const requested = (request.query as Record<string, unknown> | undefined)?.for;
   const personId = typeof requested === 'string' && requested !== '' ? requested : user.personId;
   if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
-  const access = await decideRecordAccess(app.joinery.database.db, { actor: user, personId, categories: ['demographics'], purpose: 'self', action });
-  if (!access.allowed) throw new HttpError(403, 'You can only manage your own record, or that of someone you are a registered proxy for.');
+  const access = await decideRecordAccess(app.joinery.database.db, { actor: user, personId, categories: [category], purpose: 'self', action });
+  if (access.byCategory[category].scope !== 'all') throw new HttpError(403, 'You can only manage your own record, or that of someone you are a registered proxy for.');
   return personId;
 }
 
@@ -61,5 +71,43 @@ export function registerRightsRoutes(app: FastifyInstance): void {
     const withdrawn = await db.transaction().execute((trx) => withdrawCaseFindingObjection(trx, user, personId));
     if (!withdrawn) throw new HttpError(404, 'There is no objection in force to withdraw.');
     return reply.redirect(withDone(`/my-record/rights${forSuffix(user, personId)}`, 'objection-withdrawn'));
+  });
+
+  async function renderInformal(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: { errors?: RightsInputError[]; values?: Body } = {}, status = 200) {
+    const [person, members] = await Promise.all([personSummary(db, personId), informalNetworkOf(db, personId, true)]);
+    const values = extra.values ?? {};
+    const chosen = new Set([values.mayKnow].flat().filter((v) => typeof v === 'string'));
+    return reply.code(status).view('informal-network.njk', viewContext(request, reply, {
+      title: 'Family, friends and neighbours who can help', person, isSelf: personId === user.personId, forSuffix: forSuffix(user, personId),
+      members: members.filter((m) => m.endedAt === null), earlier: members.filter((m) => m.endedAt !== null),
+      kindItems: informalKinds.map((k) => ({ value: k, text: informalKindLabels[k], checked: values.kind === k })),
+      mayKnowItems: mayKnowChoices.map((m) => ({ value: m, text: mayKnowLabels[m], checked: chosen.has(m) })),
+      errors: extra.errors ? errorList(extra.errors) : null, fieldErrors: extra.errors ? fieldErrors(extra.errors) : {}, values,
+      success: extra.errors ? null : successFrom(request, informalDone),
+    }));
+  }
+
+  app.get('/my-record/informal-network', async (request, reply) => {
+    const user = requireSignedIn(request);
+    return renderInformal(request, reply, user, await subjectOf(app, request, user, 'read', 'about_me'));
+  });
+
+  app.post('/my-record/informal-network', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'write', 'about_me');
+    const body = bodyOf(request);
+    const { input, errors } = parseInformalMember(body);
+    if (!input) return renderInformal(request, reply, user, personId, { errors, values: body }, 400);
+    await db.transaction().execute((trx) => addInformalMember(trx, user, personId, input));
+    return reply.redirect(withDone(`/my-record/informal-network${forSuffix(user, personId)}`, 'added'));
+  });
+
+  app.post('/my-record/informal-network/:id/end', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await subjectOf(app, request, user, 'write', 'about_me');
+    const id = Number((request.params as { id: string }).id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such person in your network.');
+    if (!(await db.transaction().execute((trx) => endInformalMember(trx, user, personId, id)))) throw new HttpError(404, 'There is no such person in your network.');
+    return reply.redirect(withDone(`/my-record/informal-network${forSuffix(user, personId)}`, 'ended'));
   });
 }

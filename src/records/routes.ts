@@ -2,7 +2,7 @@
 // messages to their lead practitioner, feedback on services.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
-import { decideRecordAccess } from '../consent/index.ts';
+import { decideRecordAccess, informalNetworkOf, recordDisclosure, type RecordAccess } from '../consent/index.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { parsePersonQuery, SearchQueryError } from './search-query.ts';
@@ -98,33 +98,38 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     return reply.view('records-household.njk', viewContext(request, reply, { title: 'Household', household }));
   });
 
-  async function renderNetwork(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
-    const [person, members, ended] = await Promise.all([personSummary(db, personId), networkOf(db, personId), networkOf(db, personId, true)]);
+  async function renderNetwork(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, access: RecordAccess, extra: Record<string, unknown> = {}, status = 200) {
+    // Who the person says can help is part of "about me": shown only to a reader who may see it in full.
+    const informalVisible = access.byCategory.about_me?.scope === 'all';
+    const [person, members, ended, informal] = await Promise.all([
+      personSummary(db, personId), networkOf(db, personId), networkOf(db, personId, true), informalVisible ? informalNetworkOf(db, personId) : Promise.resolve([]),
+    ]);
+    if (informal.length > 0) await recordDisclosure(db, user, personId, user.role === 'citizen' ? 'self' : 'care_coordination', ['about_me'], 'the network page');
     const practitioners = user.role === 'practitioner'
       ? await db.selectFrom('practitioners as p').innerJoin('organisations as o', 'o.id', 'p.organisation_id')
         .select(['p.id', 'p.given_name', 'p.family_name', 'p.role', 'o.name as organisation']).orderBy('o.name').orderBy('p.family_name').limit(2000).execute()
       : [];
     return reply.code(status).view('records-network.njk', viewContext(request, reply, {
-      title: 'Network', person, members, history: ended.filter((m) => m.endedAt), practitioners, canEdit: user.role === 'practitioner', isSelf: user.role === 'citizen', ...extra,
+      title: 'Network', person, members, history: ended.filter((m) => m.endedAt), practitioners, canEdit: user.role === 'practitioner', isSelf: user.role === 'citizen',
+      informal, informalVisible, forSuffix: user.role === 'citizen' && user.personId !== personId ? `?for=${encodeURIComponent(personId)}` : '', ...extra,
     }));
   }
 
   app.get('/people/:id/network', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = idParam(request);
-    await openPerson(user, personId, 'read');
-    return renderNetwork(request, reply, user, personId);
+    return renderNetwork(request, reply, user, personId, await openPerson(user, personId, 'read'));
   });
 
   app.post('/people/:id/network', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request);
-    await openPerson(user, personId, 'write');
+    const access = await openPerson(user, personId, 'write');
     const body = bodyOf(request);
     try {
       await addToNetwork(db, user, personId, { practitionerId: text(body.practitioner, 64), roleLabel: text(body.role, 80), reason: text(body.reason, 500) });
     } catch (error) {
-      if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, { error: error.message, values: body }, 400);
+      if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, access, { error: error.message, values: body }, 400);
       throw error;
     }
     return reply.redirect(`/people/${encodeURIComponent(personId)}/network`);
@@ -133,13 +138,13 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   app.post('/people/:id/network/:rid/end', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request);
-    await openPerson(user, personId, 'write');
+    const access = await openPerson(user, personId, 'write');
     const relationshipId = Number((request.params as Record<string, string>).rid);
     if (!Number.isSafeInteger(relationshipId)) throw new HttpError(404, 'There is no such network member.');
     try {
       if (!(await endNetworkMembership(db, user, personId, relationshipId, text(bodyOf(request).reason, 500)))) throw new HttpError(404, 'There is no such network member.');
     } catch (error) {
-      if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, { error: error.message }, 400);
+      if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, access, { error: error.message }, 400);
       throw error;
     }
     return reply.redirect(`/people/${encodeURIComponent(personId)}/network`);
