@@ -9,7 +9,7 @@ import { registerWebRoutes } from './web/routes.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
 import { registerRightsRoutes } from './consent/index.ts';
 import { registerRecordsRoutes } from './records/routes.ts';
-import { registerDirectoryRoutes } from './directory/routes.ts';
+import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
 import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes } from './referrals/routes.ts';

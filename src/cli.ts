@@ -16,7 +16,7 @@ import { startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint } from '.
 import { readAuditKey } from './audit/key.ts';
 import { writePlaceCsv } from './synth/write-csv.ts';
 import { registerIndexCommand, registerLinkCommand, registerReviewLabelsCommand } from './linkage/index.ts';
-import { registerDirectoryCommands } from './directory/cli.ts';
+import { registerDirectoryCommands } from './directory/index.ts';
 import { registerInsightCommands } from './insight/cli.ts';
 import { registerInteropCommands } from './interop/cli.ts';
 import { registerAccountCommands } from './auth/cli.ts';

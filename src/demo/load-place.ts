@@ -9,7 +9,7 @@ import { refreshInsight } from '../insight/refresh.ts';
 import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { indexPlaceRecords, type IndexSummary } from '../linkage/index.ts';
-import { populateDirectoryFromPlace } from '../directory/populate.ts';
+import { populateDirectoryFromPlace } from '../directory/index.ts';
 import { seedBudgets, type BudgetSeedSummary } from '../budgets/index.ts';
 import { seedDemoReferrals } from '../referrals/seed.ts';
 import { seedPlans } from '../plans/seed.ts';

@@ -7,6 +7,7 @@ import type { Database } from '../platform/schema.ts';
 import { orukId } from './ids.ts';
 import { describeOpening } from './format.ts';
 import { NEED_GROUPS, NEED_TAXONOMY, NEED_TERMS, needTermId } from './taxonomy.ts';
+import { REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_SERVICE_NAMES, SELF_REFERRAL_TERM } from './referral-routes.ts';
 
 interface Opening { byday: string; opens: string; closes: string; notes?: string; attending?: string }
 
@@ -83,6 +84,28 @@ export async function ensureNeedTaxonomy(db: Kysely<Database>): Promise<void> {
     ...NEED_TERMS.map((t, i) => ({ id: needTermId(t.code), code: t.code, name: t.name, description: t.description, parent_id: needTermId(t.group), sort: 100 + i })),
   ].map((t) => ({ ...t, taxonomy_id: NEED_TAXONOMY.id, taxonomy: NEED_TAXONOMY.name, term_uri: null }));
   await db.insertInto('directory_taxonomy_terms').values(terms).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db.insertInto('directory_taxonomies')
+    .values({ id: REFERRAL_ROUTE_TAXONOMY.id, name: REFERRAL_ROUTE_TAXONOMY.name, description: REFERRAL_ROUTE_TAXONOMY.description, uri: null, version: REFERRAL_ROUTE_TAXONOMY.version })
+    .onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db.insertInto('directory_taxonomy_terms').values({
+    id: SELF_REFERRAL_TERM.id, taxonomy_id: REFERRAL_ROUTE_TAXONOMY.id, code: SELF_REFERRAL_TERM.code, name: SELF_REFERRAL_TERM.name,
+    description: SELF_REFERRAL_TERM.description, parent_id: null, taxonomy: REFERRAL_ROUTE_TAXONOMY.name, term_uri: null, sort: 1000,
+  }).onConflict((oc) => oc.column('id').doNothing()).execute();
+}
+
+/** Services that charge something, with what a resident is told (the rest are free). */
+const CHARGES: Record<string, { option: string; amount: number; description: string }> = {
+  'Day centre and outreach': { option: 'Hot meal', amount: 1.5, description: 'Hot meals £1.50; showers, laundry and advice are free. Nobody is turned away for not being able to pay.' },
+  'Young carers club': { option: 'Day trips', amount: 3, description: 'Day trips £3; weekly sessions are free, and help with costs is available.' },
+  'Home adaptations': { option: 'Larger adaptations', amount: 0, description: 'Equipment and minor adaptations under £1,000 are free; larger adaptations may be means-tested.' },
+  'Temporary accommodation': { option: 'Rent and service charge', amount: 120, description: 'A weekly rent and service charge, which Housing Benefit or Universal Credit may cover.' },
+  'Supported housing': { option: 'Rent and service charge', amount: 95, description: 'A weekly rent and service charge, usually covered by Housing Benefit.' },
+};
+
+/** A plausible day the organisation last confirmed a listing: spread over the last nine months. */
+function lastCheckedFor(serviceId: string, now: Date): Date {
+  const n = createHash('sha1').update(`checked:${serviceId}`).digest().readUInt32BE(0);
+  return new Date(now.getTime() - (n % 270) * 86_400_000);
 }
 
 /**
@@ -146,7 +169,8 @@ export async function populateDirectoryFromPlace(db: Kysely<Database>): Promise<
   const terms: Row<'directory_service_terms'>[] = [];
   for (const s of services) {
     details.push({
-      service_id: s.id, oruk_id: orukId('service', s.id), status: 'active', url: `${s.website}/services/${slug(s.name)}`, email: s.email, fees: 'Free',
+      service_id: s.id, oruk_id: orukId('service', s.id), status: 'active', url: `${s.website}/services/${slug(s.name)}`, email: s.email,
+      fees: CHARGES[s.name] ? CHARGES[s.name]!.description : 'Free',
       accreditations: null, assured_date: null, assurer_email: null, alert: null, last_modified: now,
     });
     const locationId = orgLocation.get(s.organisation_id);
@@ -164,7 +188,10 @@ export async function populateDirectoryFromPlace(db: Kysely<Database>): Promise<
       const name = localityId === null ? `The whole of ${placeName}` : `${localities.get(localityId) ?? localityId}, ${placeName}`;
       areas.push({ id: orukId('service_area', `${s.id}#${localityId ?? 'all'}`), service_id: s.id, name, extent: null, extent_type: null, uri: null, service_area: name, locality_id: localityId, sort: i });
     });
-    costs.push({ id: orukId('cost_option', s.id), service_id: s.id, option: 'Free', amount: 0, amount_description: 'No charge to the person using the service', valid_from: null, valid_to: null, sort: 0 });
+    const charge = CHARGES[s.name];
+    costs.push(charge
+      ? { id: orukId('cost_option', s.id), service_id: s.id, option: charge.option, amount: charge.amount, amount_description: charge.description, valid_from: null, valid_to: null, sort: 0 }
+      : { id: orukId('cost_option', s.id), service_id: s.id, option: 'Free', amount: 0, amount_description: 'No charge to the person using the service', valid_from: null, valid_to: null, sort: 0 });
     s.needs.forEach((need, i) => terms.push({ service_id: s.id, term_id: needTermId(need), attribute_id: orukId('attribute', `${s.id}#${need}`), link_type: 'need', sort: i }));
   }
 
@@ -183,5 +210,11 @@ export async function populateDirectoryFromPlace(db: Kysely<Database>): Promise<
   await insertAll('directory_service_areas', areas);
   await insertAll('directory_cost_options', costs);
   await insertAll('directory_service_terms', terms.filter((t) => knownTerms.has(t.term_id)));
+  // Who may refer themselves, and when each organisation last confirmed its listing.
+  const selfReferral = new Set(SELF_REFERRAL_SERVICE_NAMES);
+  for (const s of services) {
+    await db.updateTable('services').set({ accepts_self_referral: selfReferral.has(s.name), last_checked_at: lastCheckedFor(s.id, now) })
+      .where('id', '=', s.id).execute();
+  }
   return { organisations: organisations.length, services: services.length };
 }

@@ -5,6 +5,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { orukId } from './ids.ts';
+import { REFERRAL_ROUTE_LINK_TYPE, REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_TERM, selfReferralAttributeId } from './referral-routes.ts';
 
 type Json = Record<string, unknown>;
 
@@ -286,7 +287,7 @@ export function termObject(t: { id: string; name: string; description: string; p
 export async function fullServiceObjects(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
   const ids = [...new Set(serviceIds)];
   if (ids.length === 0) return new Map();
-  const [base, schedules, areas, sals, contacts, phones, costs, terms] = await Promise.all([
+  const [base, schedules, areas, sals, contacts, phones, costs, terms, selfReferral] = await Promise.all([
     serviceListObjects(db, ids),
     db.selectFrom('directory_schedules').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
     db.selectFrom('directory_service_areas').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
@@ -298,7 +299,9 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
     db.selectFrom('directory_service_terms as st').innerJoin('directory_taxonomy_terms as t', 't.id', 'st.term_id')
       .select(['st.service_id', 'st.attribute_id', 'st.link_type', 'st.sort', 't.id', 't.name', 't.description', 't.parent_id', 't.taxonomy', 't.taxonomy_id', 't.term_uri', 't.code'])
       .where('st.service_id', 'in', ids).orderBy('st.service_id').orderBy('st.sort').orderBy('t.id').execute(),
+    db.selectFrom('services').select('id').where('id', 'in', ids).where('accepts_self_referral', '=', true).execute(),
   ]);
+  const acceptsSelfReferral = new Set(selfReferral.map((r) => r.id));
   const locations = await locationObjects(db, sals.map((s) => s.location_id));
   const salSchedules = await db.selectFrom('directory_schedules').selectAll()
     .where('service_at_location_id', 'in', sals.length ? sals.map((s) => s.id) : ['']).orderBy('sort').orderBy('id').execute();
@@ -337,9 +340,16 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
       cost_options: (byCost.get(id) ?? []).map((c) => compact({
         id: c.id, service_id: sid, valid_from: c.valid_from, valid_to: c.valid_to, option: c.option, amount: c.amount, amount_description: c.amount_description,
       })),
-      attributes: (byTerm.get(id) ?? []).map((t) => compact({
-        id: t.attribute_id, link_id: sid, taxonomy_term_id: t.id, link_type: t.link_type, taxonomy_term: termObject(t),
-      })),
+      attributes: [
+        ...(byTerm.get(id) ?? []).map((t) => compact({
+          id: t.attribute_id, link_id: sid, taxonomy_term_id: t.id, link_type: t.link_type, taxonomy_term: termObject(t),
+        })),
+        // ORUK has no field for self-referral: it travels as a referral-route attribute.
+        ...(acceptsSelfReferral.has(id) ? [{
+          id: selfReferralAttributeId(sid), link_id: sid, taxonomy_term_id: SELF_REFERRAL_TERM.id, link_type: REFERRAL_ROUTE_LINK_TYPE,
+          taxonomy_term: termObject({ ...SELF_REFERRAL_TERM, parent_id: null, taxonomy: REFERRAL_ROUTE_TAXONOMY.name, taxonomy_id: REFERRAL_ROUTE_TAXONOMY.id, term_uri: null }),
+        }] : []),
+      ],
     });
   }
   return out;

@@ -8,6 +8,7 @@ import { orukId } from './ids.ts';
 import { fullServiceObjects } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
 import { orukErrors } from './validator.ts';
+import { SELF_REFERRAL_TERM } from './referral-routes.ts';
 
 type Json = Record<string, unknown>;
 
@@ -101,6 +102,7 @@ function checkConsistency(services: ServiceIn[]): { organizations: Map<string, O
       if (a.taxonomy_term_id && a.taxonomy_term_id.toLowerCase() !== a.taxonomy_term.id.toLowerCase()) {
         throw new DirectoryImportError(`${where}.attributes[${j}]: taxonomy_term_id does not match its taxonomy_term's id`);
       }
+      if (isSelfReferral(a)) return;
       if (!terms.has(a.taxonomy_term.id.toLowerCase())) terms.set(a.taxonomy_term.id.toLowerCase(), a.taxonomy_term);
     });
     (s.service_at_locations ?? []).forEach((sal, j) => {
@@ -124,6 +126,11 @@ function checkConsistency(services: ServiceIn[]): { organizations: Map<string, O
     if (!organizations.has(orgId)) throw new DirectoryImportError(`${label(s, i)}: organization_id ${orgId} is not given in full by any service in the file`);
   });
   return { organizations, locations, terms };
+}
+
+/** The referral-route attribute that says anyone may refer themselves (not a need). */
+function isSelfReferral(a: AttributeIn): boolean {
+  return (a.taxonomy_term_id ?? a.taxonomy_term?.id ?? '').toLowerCase() === SELF_REFERRAL_TERM.id;
 }
 
 /** Accepts an ORUK service package (array of full services) or a page of them ({ contents: [...] }). */
@@ -213,11 +220,11 @@ export async function importDirectory(db: Kysely<Database>, input: unknown): Pro
       const existing = existingServices.get(id);
       const networkId = existing?.id ?? id;
       serviceNetworkId.set(id, networkId);
-      const needs = (s.attributes ?? []).map((a) => a.taxonomy_term?.term).filter((t): t is string => typeof t === 'string');
+      const needs = (s.attributes ?? []).filter((a) => !isSelfReferral(a)).map((a) => a.taxonomy_term?.term).filter((t): t is string => typeof t === 'string');
       const postcode = s.service_at_locations?.flatMap((sal) => sal.location?.addresses ?? [])[0]?.postal_code ?? '';
       const fields = {
         organisation_id: orgId, name: s.name, description: s.description ?? '', needs, eligibility: s.eligibility_description ?? '',
-        min_age: orNull(s.minimum_age), max_age: orNull(s.maximum_age), postcode,
+        min_age: orNull(s.minimum_age), max_age: orNull(s.maximum_age), postcode, accepts_self_referral: (s.attributes ?? []).some(isSelfReferral),
       };
       if (existing) {
         const team = existing.organisation_id === orgId ? existing.team_id : await teamFor(trx, orgId, firstTeam);
@@ -304,7 +311,7 @@ export async function importDirectory(db: Kysely<Database>, input: unknown): Pro
         id: lower(c.id), service_id: sid, option: orNull(c.option), amount: orNull(c.amount), amount_description: orNull(c.amount_description),
         valid_from: orNull(c.valid_from), valid_to: orNull(c.valid_to), sort: i,
       }));
-      (s.attributes ?? []).forEach((a, i) => links.push({ service_id: sid, term_id: lower(a.taxonomy_term!.id), attribute_id: lower(a.id), link_type: orNull(a.link_type), sort: i }));
+      (s.attributes ?? []).filter((a) => !isSelfReferral(a)).forEach((a, i) => links.push({ service_id: sid, term_id: lower(a.taxonomy_term!.id), attribute_id: lower(a.id), link_type: orNull(a.link_type), sort: i }));
     }
     const insertAll = async <T extends keyof Database>(table: T, rows: object[]) => {
       for (const batch of chunks(rows)) await trx.insertInto(table).values(batch as never).execute();

@@ -10,7 +10,7 @@ import { appendAudit } from '../audit/index.ts';
 import {
   createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
   type LocationItem, type OrganisationItem, type ServiceItem,
-} from '../directory/items.ts';
+} from '../directory/index.ts';
 import { createPractitioner, setRole, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/index.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, refusalsAsOutcomes } from './outcome.ts';

@@ -1,6 +1,6 @@
 // The care network's organisations, teams, practitioners and services (Open Referral UK shape
 // is produced from these by the directory module).
-import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely';
 
 export interface NetworkTables {
   organisations: {
@@ -41,6 +41,11 @@ export interface NetworkTables {
     acknowledge_within_days: number;
     first_contact_within_days: number;
     capacity_per_month: number;
+    /** Added by the directory's migration 0021: anyone may ask for this service themselves. */
+    accepts_self_referral: Generated<boolean>;
+    /** When someone at the organisation last confirmed the listing is right (directory migration 0021). */
+    last_checked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+    last_checked_by: string | null;
   };
 }
 

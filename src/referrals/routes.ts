@@ -17,7 +17,7 @@ import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import { parsePersonQuery, SearchQueryError } from '../records/search-query.ts';
 import { searchPeople } from '../records/search.ts';
-import { NEED_GROUPS, NEED_TERMS } from '../directory/taxonomy.ts';
+import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
 import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral } from './referrals.ts';
 import { listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
 import {
