@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dateRangeWords, summariseLooks, type AuditRow } from './who-looked.ts';
+import { dateRangeWords, listWords, summariseLooks, type AuditRow } from './who-looked.ts';
 
 const DAY = 86_400_000;
 let seq = 0;
@@ -55,4 +55,22 @@ test('date ranges read naturally', () => {
   assert.equal(dateRangeWords(new Date('2026-11-03T10:00:00Z'), new Date('2026-11-03T18:00:00Z')), 'on 3 November 2026');
   assert.equal(dateRangeWords(new Date('2026-10-28T10:00:00Z'), new Date('2026-11-03T10:00:00Z')), 'between 28 October and 3 November 2026');
   assert.equal(dateRangeWords(new Date('2025-12-30T10:00:00Z'), new Date('2026-01-02T10:00:00Z')), 'between 30 December 2025 and 2 January 2026');
+});
+
+test('in Welsh, the same lines are written in Welsh, with Welsh dates and lists', () => {
+  const start = new Date('2026-11-03T10:00:00Z');
+  const rows = Array.from({ length: 3 }, (_, i) => pageView(new Date(start.getTime() + i * DAY), 'u-cy', {}, ['demographics', 'health', 'housing'])).flat();
+  const [look] = summariseLooks(rows, 20, 'cy');
+  assert.equal(look!.who, 'Sam Patel (ymarferydd) yn Riverford Adult Social Care');
+  assert.equal(look!.summary, 'edrychodd ar eich cofnod deirgwaith rhwng 3 a 5 Tachwedd 2026, i gydlynu eich gofal rhwng gwasanaethau: manylion sylfaenol (enw, dyddiad geni, cyfeiriad), iechyd a thai');
+  assert.equal(dateRangeWords(new Date('2026-10-28T10:00:00Z'), new Date('2026-11-03T10:00:00Z'), 'cy'), 'rhwng 28 Hydref a 3 Tachwedd 2026');
+  assert.equal(dateRangeWords(new Date('2026-11-03T10:00:00Z'), new Date('2026-11-03T18:00:00Z'), 'cy'), 'ar 3 Tachwedd 2026');
+});
+
+test('Welsh lists join with "a", "ac" before a vowel, and mutate after it', () => {
+  assert.equal(listWords(['iechyd', 'tai'], 'cy'), 'iechyd a thai');
+  assert.equal(listWords(['tai', 'cynlluniau', 'arian'], 'cy'), 'tai, cynlluniau ac arian');
+  assert.equal(listWords(['arian', 'cynlluniau'], 'cy'), 'arian a chynlluniau');
+  assert.equal(listWords(['tai', 'ysgol'], 'cy'), 'tai ac ysgol');
+  assert.equal(listWords(['health', 'housing']), 'health and housing');
 });

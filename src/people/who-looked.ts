@@ -4,11 +4,13 @@
 // 9 November 2026"), and for each only the kinds of information actually shown. Where a surface
 // records what it showed (a "disclose" event, written after the page is built), that is what is
 // listed; otherwise only categories the reader could see in full, never ones limited to their
-// own organisation's entries (which may have held nothing at all).
+// own organisation's entries (which may have held nothing at all). The lines are written in the
+// reader's language (English or Welsh, from platform/i18n's catalogues).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { categories, categoryPlainWords, purposeLabels, type Category, type Purpose } from '../consent/index.ts';
 import { writtenDate } from '../platform/dates.ts';
+import { translateText, translatorFor, type Language, type Translate } from '../platform/i18n/index.ts';
 
 export interface LookEntry {
   /** The latest look in this line. */
@@ -41,11 +43,8 @@ export interface AuditRow {
   reason: string;
 }
 
-const actionWords: Record<string, string> = {
-  read: 'looked at your record', list: 'saw your name on a worklist', search: 'found you in a search', export: 'exported your record',
-  write: 'changed your record', break_glass: 'used emergency access to your record', break_glass_review: 'reviewed an emergency access to your record',
-  emergency_search: 'found you with an emergency search',
-};
+/** Kinds of action with words in the catalogues (whoLooked.actions.*); others are shown as their code in words. */
+const namedActions = new Set(['read', 'list', 'search', 'export', 'write', 'break_glass', 'break_glass_review', 'emergency_search']);
 
 /** A visit: one decision (and what it showed) by one reader, for one kind of action. */
 interface Visit {
@@ -74,25 +73,43 @@ const RUN_GAP_MS = 7 * 86_400_000;
 
 const isCategory = (value: string | null): value is Category => value !== null && (categories as readonly string[]).includes(value);
 
-const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', timeZone: 'Europe/London' });
-const dayMonthFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', timeZone: 'Europe/London' });
-const monthYear = (d: Date) => new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'Europe/London' }).format(d);
-const yearOf = (d: Date) => new Intl.DateTimeFormat('en-GB', { year: 'numeric', timeZone: 'Europe/London' }).format(d);
+const london = { timeZone: 'Europe/London' } as const;
+const dayFormat = { en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', ...london }), cy: new Intl.DateTimeFormat('cy', { day: 'numeric', ...london }) };
+const dayMonthFormat = { en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', ...london }), cy: new Intl.DateTimeFormat('cy', { day: 'numeric', month: 'long', year: 'numeric', ...london }) };
+/** "28 October", "28 Hydref": the full date without its year (CLDR's Welsh day-and-month alone is "Hydref 28", which Welsh writing does not use). */
+const dayMonth = (language: Language, d: Date) => dayMonthFormat[language].formatToParts(d).filter((p) => p.type === 'day' || p.type === 'month').map((p) => p.value).join(' ');
+const monthYearFormat = new Intl.DateTimeFormat('en-GB', { month: 'numeric', year: 'numeric', ...london });
+const yearFormat = new Intl.DateTimeFormat('en-GB', { year: 'numeric', ...london });
 
-/** "on 3 November 2026", "between 3 and 9 November 2026", "between 28 October and 3 November 2026". */
-export function dateRangeWords(first: Date, last: Date): string {
-  const a = writtenDate(first);
-  const b = writtenDate(last);
-  if (a === b) return `on ${b}`;
-  if (monthYear(first) === monthYear(last)) return `between ${dayFormat.format(first)} and ${b}`;
-  if (yearOf(first) === yearOf(last)) return `between ${dayMonthFormat.format(first)} and ${b}`;
-  return `between ${a} and ${b}`;
+/** "on 3 November 2026", "between 3 and 9 November 2026", "between 28 October and 3 November 2026" (in Welsh, "rhwng 3 a 9 Tachwedd 2026"). */
+export function dateRangeWords(first: Date, last: Date, language: Language = 'en'): string {
+  const t = translatorFor(language);
+  const a = writtenDate(first, language);
+  const b = writtenDate(last, language);
+  if (a === b) return t('whoLooked.on', { date: b });
+  if (monthYearFormat.format(first) === monthYearFormat.format(last)) return t('whoLooked.between', { first: dayFormat[language].format(first), last: b });
+  if (yearFormat.format(first) === yearFormat.format(last)) return t('whoLooked.between', { first: dayMonth(language, first), last: b });
+  return t('whoLooked.between', { first: a, last: b });
 }
 
-/** "a", "a and b", "a, b and c". */
-export function listWords(items: readonly string[]): string {
+/**
+ * "a", "a and b", "a, b and c". In Welsh "a" is "ac" before a vowel and aspirates c, p and t
+ * ("iechyd a thai", "arian ac iechyd").
+ */
+export function listWords(items: readonly string[], language: Language = 'en'): string {
   if (items.length <= 1) return items[0] ?? '';
-  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+  const last = items[items.length - 1]!;
+  const joined = language === 'cy' ? `${/^[aeiouwyâêîôûŵŷ]/i.test(last) ? 'ac' : 'a'} ${aspirated(last)}` : `and ${last}`;
+  return `${items.slice(0, -1).join(', ')} ${joined}`;
+}
+
+/** The Welsh aspirate mutation after "a" (and): c → ch, p → ph, t → th; "ch", "ph" and "th" stay as they are. */
+function aspirated(word: string): string {
+  if (/^(ch|ph|th)/i.test(word)) return word;
+  const first = word.charAt(0);
+  const mutated = ({ c: 'ch', p: 'ph', t: 'th' } as Record<string, string>)[first.toLowerCase()];
+  if (!mutated) return word;
+  return (first === first.toUpperCase() ? mutated.charAt(0).toUpperCase() + mutated.slice(1) : mutated) + word.slice(1);
 }
 
 function kindOf(action: string): string {
@@ -135,8 +152,12 @@ function groupVisits(rows: readonly AuditRow[]): Visit[] {
   return visits;
 }
 
-function whoOf(row: AuditRow): string {
-  return [row.displayName ?? 'Someone', row.role ? `(${row.role.replace(/_/g, ' ')})` : '', row.organisation ? `at ${row.organisation}` : ''].filter(Boolean).join(' ');
+function whoOf(row: AuditRow, t: Translate): string {
+  return [
+    row.displayName ?? t('whoLooked.someone'),
+    row.role ? `(${t(`roles.${row.role}`, { defaultValue: row.role.replace(/_/g, ' ') })})` : '',
+    row.organisation ? t('whoLooked.atOrganisation', { organisation: row.organisation }) : '',
+  ].filter(Boolean).join(' ');
 }
 
 /** The categories a visit showed: what it recorded as shown, else what the reader could see in full. */
@@ -150,7 +171,8 @@ function shownBy(visit: Visit): Set<Category> {
  * reader doing the same thing within a week of each other make one line; emergency accesses
  * are always a line of their own, with the reason given.
  */
-export function summariseLooks(rows: readonly AuditRow[], limit = 20): LookEntry[] {
+export function summariseLooks(rows: readonly AuditRow[], limit = 20, language: Language = 'en'): LookEntry[] {
+  const t = translatorFor(language);
   const visits = groupVisits(rows);
   interface Run { visits: Visit[]; refused: boolean }
   const runs: Run[] = [];
@@ -178,22 +200,23 @@ export function summariseLooks(rows: readonly AuditRow[], limit = 20): LookEntry
       for (const c of shownBy(v)) shown.add(c);
       for (const p of v.purposes) purposes.add(p);
     }
-    const plain = categories.filter((c) => shown.has(c)).map((c) => categoryPlainWords[c]);
+    const plain = categories.filter((c) => shown.has(c)).map((c) => t(`categoryWords.${c}`, { defaultValue: categoryPlainWords[c] }));
     const times = run.visits.length;
     const emergency = firstVisit.kind === 'break_glass';
-    let summary = run.refused && firstVisit.kind === 'read' ? 'tried to look at your record' : actionWords[firstVisit.kind] ?? firstVisit.kind.replace(/_/g, ' ');
-    if (times > 1) summary += ` ${times} times ${dateRangeWords(firstVisit.first, lastVisit.last)}`;
-    const why = [...purposes].map((p) => purposeLabels[p as Purpose]).filter(Boolean);
+    let summary = run.refused && firstVisit.kind === 'read' ? t('whoLooked.actions.triedToRead')
+      : namedActions.has(firstVisit.kind) ? t(`whoLooked.actions.${firstVisit.kind}`) : firstVisit.kind.replace(/_/g, ' ');
+    if (times > 1) summary += ` ${t('whoLooked.times', { count: times, range: dateRangeWords(firstVisit.first, lastVisit.last, language) })}`;
+    const why = [...purposes].map((p) => (purposeLabels[p as Purpose] ? t(`purposes.${p}`, { defaultValue: purposeLabels[p as Purpose] }) : '')).filter(Boolean);
     if (emergency) {
-      summary += `. Their reason: "${firstVisit.row.reason.replace(/^emergency access for \d+ minutes: /, '')}"`;
+      summary += t('whoLooked.emergencyReason', { reason: firstVisit.row.reason.replace(/^emergency access for \d+ minutes: /, '') });
     } else if (run.refused) {
-      summary += `, and was refused: ${firstVisit.denyReason ?? 'they may not see it'}`;
+      summary += t('whoLooked.refused', { reason: firstVisit.denyReason ? translateText(language, firstVisit.denyReason) : t('whoLooked.mayNotSee') });
     } else {
-      if (why.length) summary += `${times > 1 ? ',' : ''} ${listWords(why)}`;
-      if (plain.length) summary += `: ${listWords(plain)}`;
+      if (why.length) summary += `${times > 1 ? ',' : ''} ${listWords(why, language)}`;
+      if (plain.length) summary += `: ${listWords(plain, language)}`;
     }
     return {
-      at: lastVisit.last, first: firstVisit.first, times, who: whoOf(row), action: firstVisit.kind, categories: plain, summary,
+      at: lastVisit.last, first: firstVisit.first, times, who: whoOf(row, t), action: firstVisit.kind, categories: plain, summary,
       refused: run.refused, emergency, order: lastVisit.row.seq,
     };
   });
@@ -204,7 +227,7 @@ export function summariseLooks(rows: readonly AuditRow[], limit = 20): LookEntry
 const EVENTS_READ = 5000;
 
 /** Who looked at the person's record and why, newest first, in words the person understands. */
-export async function whoLooked(db: Kysely<Database>, personId: string, limit = 20): Promise<LookEntry[]> {
+export async function whoLooked(db: Kysely<Database>, personId: string, limit = 20, language: Language = 'en'): Promise<LookEntry[]> {
   const result = await sql<{ seq: number; at: Date; actor_user_id: string | null; display_name: string | null; role: string | null; organisation: string | null;
     action: string; category: string | null; purpose: string | null; decision: string; reason: string }>`
     select a.seq, a.at, a.actor_user_id, u.display_name, a.actor_role as role, o.name as organisation, a.action, a.category, a.purpose, a.decision, a.reason
@@ -215,5 +238,5 @@ export async function whoLooked(db: Kysely<Database>, personId: string, limit = 
   return summariseLooks(result.rows.map((r) => ({
     seq: Number(r.seq), at: new Date(r.at), actorUserId: r.actor_user_id, displayName: r.display_name, role: r.role, organisation: r.organisation,
     action: r.action, category: r.category, purpose: r.purpose, decision: r.decision, reason: r.reason,
-  })), limit);
+  })), limit, language);
 }

@@ -21,11 +21,14 @@ import { errorForLog, pathOnly } from './logger.ts';
 import { SUPPRESSION_NOTE } from './disclosure.ts';
 import { userForSession, type SignedInUser } from '../auth/accounts.ts';
 import { writtenDate } from './dates.ts';
+import { chooseLanguage, isLanguage, LANGUAGE_COOKIE, languageLinks, translateText, translatorFor, type Language } from './i18n/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     user: SignedInUser | undefined;
     sessionToken: string | undefined;
+    /** The language pages are written in: a resident's choice; always English for professionals. */
+    language: Language;
   }
   interface FastifyInstance {
     joinery: AppContext;
@@ -76,23 +79,38 @@ export function requireRole(request: FastifyRequest, ...allowed: SignedInUser['r
 // Formatters are built once: toLocale*String with options builds a new one on every call,
 // which dominated rendering a long timeline.
 const numberFormat = new Intl.NumberFormat('en-GB');
-const dateTimeFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
+const dateTimeOptions: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' };
+const dateTimeFormats: Record<Language, Intl.DateTimeFormat> = { en: new Intl.DateTimeFormat('en-GB', dateTimeOptions), cy: new Intl.DateTimeFormat('cy', dateTimeOptions) };
+
+/** The page's language, from the template context a filter or global is called with (English in a macro imported without context). */
+function languageOfTemplate(context: unknown): Language {
+  const lang = (context as { ctx?: { lang?: unknown } } | undefined)?.ctx?.lang;
+  return isLanguage(lang) ? lang : 'en';
+}
 
 /** View filters shared by every template, and the one sentence saying why a figure is suppressed. */
 export function addViewFilters(env: nunjucks.Environment): void {
   env.addGlobal('suppressionNote', SUPPRESSION_NOTE);
-  env.addFilter('number', (value: unknown) => (typeof value === 'number' ? numberFormat.format(value) : String(value ?? '')));
-  env.addFilter('date', (value: unknown) => {
-    if (!value) return '';
-    const d = value instanceof Date ? value : new Date(String(value));
-    if (Number.isNaN(d.getTime())) return String(value);
-    return writtenDate(d);
+  // t("page.key", { name: ..., count: ... }): the message in the page's language (platform/i18n).
+  env.addGlobal('t', function (this: unknown, key: unknown, values?: Record<string, unknown>) {
+    return translatorFor(languageOfTemplate(this))(String(key), values);
   });
-  env.addFilter('datetime', (value: unknown) => {
+  // tText(message): English words another module produced (a refusal, a form error) in the page's language, when the catalogue's byText has them.
+  env.addGlobal('tText', function (this: unknown, text: unknown) {
+    return text === undefined || text === null ? text : translateText(languageOfTemplate(this), String(text));
+  });
+  env.addFilter('number', (value: unknown) => (typeof value === 'number' ? numberFormat.format(value) : String(value ?? '')));
+  env.addFilter('date', function (this: unknown, value: unknown) {
     if (!value) return '';
     const d = value instanceof Date ? value : new Date(String(value));
     if (Number.isNaN(d.getTime())) return String(value);
-    return dateTimeFormat.format(d);
+    return writtenDate(d, languageOfTemplate(this));
+  });
+  env.addFilter('datetime', function (this: unknown, value: unknown) {
+    if (!value) return '';
+    const d = value instanceof Date ? value : new Date(String(value));
+    if (Number.isNaN(d.getTime())) return String(value);
+    return dateTimeFormats[languageOfTemplate(this)].format(d);
   });
   env.addFilter('humanise', (value: unknown) => {
     const s = String(value ?? '').replace(/_/g, ' ');
@@ -114,6 +132,7 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
   app.decorate('joinery', context);
   app.decorateRequest('user', undefined);
   app.decorateRequest('sessionToken', undefined);
+  app.decorateRequest('language', 'en');
   const routeList: Array<{ method: string; url: string }> = [];
   app.decorate('routeList', routeList);
   app.addHook('onRoute', (route) => {
@@ -173,6 +192,20 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
     }
   });
 
+  // The language of a resident's pages: ?lang=cy (remembered in a cookie for a year), else the
+  // cookie, else Accept-Language. Professional pages are English only for now, so a practitioner's
+  // page never claims to be Welsh.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.user && request.user.role !== 'citizen') return;
+    const { language, chosenNow } = chooseLanguage({
+      query: (request.query as Record<string, unknown> | undefined)?.lang, cookie: request.cookies[LANGUAGE_COOKIE], acceptLanguage: request.headers['accept-language'],
+    });
+    request.language = language;
+    if (chosenNow) {
+      reply.setCookie(LANGUAGE_COOKIE, language, { path: '/', maxAge: 365 * 86_400, sameSite: 'lax', httpOnly: true, secure: context.config.secureCookies });
+    }
+  });
+
   // NUL characters are refused before anything reads them: PostgreSQL cannot store them in text,
   // so they would otherwise end as a database error (a 500) wherever they reach a query.
   app.addHook('preValidation', async (request) => {
@@ -195,7 +228,8 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
   });
 
   app.setNotFoundHandler(async (request, reply) => {
-    return renderError(request, reply, 404, 'Page not found', 'If you typed the web address, check it is correct.');
+    const t = translatorFor(request.language);
+    return renderError(request, reply, 404, t('errors.notFound.title'), t('errors.notFound.message'));
   });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
@@ -207,16 +241,18 @@ export async function buildHttpServer(context: AppContext, logger: Logger): Prom
     if (status >= 500) {
       // Log the failure by reference and route, without the path's ids, the request body or query.
       request.log.error({ err: errorForLog(error), path: routeOf(request) }, 'request failed');
-      return renderError(request, reply, 500, 'Sorry, there is a problem with the service', `Try again later. Reference: ${request.id}`);
+      const t = translatorFor(request.language);
+      return renderError(request, reply, 500, t('errors.unavailable.title'), t('errors.unavailable.message', { reference: request.id }));
     }
+    const t = translatorFor(request.language);
     const message =
-      error instanceof HttpError || error instanceof RefusedInput ? error.message
-      : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? 'This form has expired. Go back, refresh the page and try again.'
-      : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'This kind of request body is not accepted here.'
-      : status === 413 ? 'What you sent is too large.'
-      : status === 429 ? 'Too many attempts. Wait a minute and try again.'
-      : 'The request could not be handled. Check what you entered and try again.';
-    return renderError(request, reply, status, status === 403 ? 'You do not have access to this' : 'There is a problem', message);
+      error instanceof HttpError || error instanceof RefusedInput ? translateText(request.language, error.message)
+      : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? t('errors.formExpired')
+      : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? t('errors.mediaType')
+      : status === 413 ? t('errors.tooLarge')
+      : status === 429 ? t('errors.tooMany')
+      : t('errors.couldNotHandle');
+    return renderError(request, reply, status, status === 403 ? t('errors.forbidden.title') : t('errors.problem.title'), message);
   });
 
   app.get('/health', async (_request, reply) => {
@@ -265,9 +301,16 @@ export function apiRateLimit(app: FastifyInstance, api: string) {
 }
 
 export function viewContext(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const lang = request.language;
+  reply.header('content-language', lang);
+  // The switcher is shown on pages a resident sees (signed out, or as a citizen): professional pages are English only.
+  const resident = !request.user || request.user.role === 'citizen';
   return {
     cspNonce: (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script,
     user: request.user,
+    lang,
+    htmlLang: lang,
+    languageLinks: resident ? languageLinks(request.url, lang) : [],
     currentPath: pathOnly(request.url),
     csrfToken: reply.generateCsrf({ userInfo: csrfUserInfo(request) }),
     ...extra,

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
+import { translateText } from '../platform/i18n/index.ts';
 import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, recordDisclosure, visibleToReader, type Category, type RecordAccess } from '../consent/index.ts';
 import type { PersonCostRow } from '../budgets/index.ts';
 import { startBreakGlass } from '../consent/index.ts';
@@ -29,7 +30,7 @@ async function citizenHome(app: FastifyInstance, request: FastifyRequest, reply:
   const decision = await decideAccess(db, { actor: user, personId: user.personId, category: 'demographics', purpose: 'self', action: 'read' });
   if (!decision.allowed) throw new HttpError(403, decision.reason);
   const [person, agencies, looks, actingFor] = await Promise.all([
-    personSummary(db, user.personId), agenciesHolding(db, user.personId), whoLooked(db, user.personId, 5), proxiesOf(db, user.personId),
+    personSummary(db, user.personId), agenciesHolding(db, user.personId), whoLooked(db, user.personId, 5, request.language), proxiesOf(db, user.personId),
   ]);
   return reply.view('home-citizen.njk', viewContext(request, reply, { title: 'Your care network', person, agencies, looks, actingFor }));
 }
@@ -116,7 +117,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
       };
       return Promise.all([
         personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
-        user.role === 'citizen' ? whoLooked(db, personId, 20) : Promise.resolve([]),
+        user.role === 'citizen' ? whoLooked(db, personId, 20, request.language) : Promise.resolve([]),
         user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
       ]);
     });
@@ -147,7 +148,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
     return reply.view('person.njk', viewContext(request, reply, {
       wholeSystemCost, gbp: formatPounds, fyLabel: financialYearLabel,
       title: `${person.givenName} ${person.familyName}`, person, view, looks, isSelf,
-      held: held.map((r) => ({ ...r, rows: heldFieldRows(r.fields).map((f) => ({ key: { text: f.label }, value: { text: f.value } })) })),
+      held: held.map((r) => ({ ...r, rows: heldFieldRows(r.fields).map((f) => ({ key: { text: translateText(request.language, f.label) }, value: { text: f.value } })) })),
       breakGlass: access.breakGlass, demographicsReason: demographics.reason,
       aboutMe, aboutMeVisible, aboutMeReason: access.byCategory.about_me.reason, householdId,
     }));

@@ -1,0 +1,160 @@
+// Resident pages in the resident's language: English and Welsh message catalogues (en.json,
+// cy.json, keys grouped by page) read through i18next, which does interpolation and chooses
+// plural forms with Intl.PluralRules (Welsh has six: zero, one, two, few, many, other). A key with
+// no Welsh falls back to English, so a page is never blank, only partly translated. Professional
+// pages stay English: the language is chosen only for people not signed in and citizens.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import i18next from 'i18next';
+
+export const languages = ['en', 'cy'] as const;
+export type Language = (typeof languages)[number];
+
+/** Each language named in itself, as a language switcher shows it. */
+export const languageNames: Record<Language, string> = { en: 'English', cy: 'Cymraeg' };
+
+/** The cookie that remembers a resident's choice of language (not personal data: no account, no id). */
+export const LANGUAGE_COOKIE = 'joinery_lang';
+
+/** Look up a message by key (e.g. "signIn.title"), with values for {{placeholders}} and `count` for plurals. */
+export type Translate = (key: string, values?: Record<string, unknown>) => string;
+
+type Catalogue = Record<string, unknown>;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The catalogue of one language, as written in its JSON file. */
+export function catalogue(language: Language): Catalogue {
+  return JSON.parse(fs.readFileSync(path.join(here, `${language}.json`), 'utf8')) as Catalogue;
+}
+
+/**
+ * Translate functions over catalogues (the shipped ones, or a test's). A key the language lacks
+ * is looked up in English; a plural form it lacks falls to its own "other" form first.
+ */
+export function translatorsFrom(resources: Record<Language, Catalogue>): { translate: (language: Language) => Translate; has: (language: Language, key: string) => boolean } {
+  const instance = i18next.createInstance();
+  // initAsync false: the catalogues are in memory, so the instance is ready when init returns.
+  void instance.init({
+    initAsync: false,
+    lng: 'en',
+    fallbackLng: 'en',
+    supportedLngs: [...languages],
+    // Nunjucks escapes what templates print; escaping here too would show &amp; to the reader.
+    interpolation: { escapeValue: false },
+    // Keys are dotted paths; colons in them mean nothing special.
+    nsSeparator: false,
+    returnNull: false,
+    resources: Object.fromEntries(languages.map((language) => [language, { translation: resources[language] }])),
+  });
+  const fixed = new Map<Language, Translate>(languages.map((language) => {
+    const t = instance.getFixedT(language);
+    return [language, (key: string, values?: Record<string, unknown>) => String(t(key, values as never))];
+  }));
+  return {
+    translate: (language) => fixed.get(language)!,
+    has: (language, key) => instance.exists(key, { lng: language, fallbackLng: false } as never),
+  };
+}
+
+const shipped = translatorsFrom({ en: catalogue('en'), cy: catalogue('cy') });
+
+export function isLanguage(value: unknown): value is Language {
+  return typeof value === 'string' && (languages as readonly string[]).includes(value);
+}
+
+/** The translate function for a language (English for anything not shipped). */
+export function translatorFor(language: unknown): Translate {
+  return shipped.translate(isLanguage(language) ? language : 'en');
+}
+
+/** Whether a key has a message in the language itself (not through the English fallback). */
+export function hasMessage(language: Language, key: string): boolean {
+  return shipped.has(language, key);
+}
+
+/**
+ * The first shipped language an Accept-Language header asks for, best quality first
+ * ("cy-GB,cy;q=0.9,en;q=0.8" is Welsh); undefined when it asks for none of them.
+ */
+export function languageFromAcceptLanguage(header: string | undefined): Language | undefined {
+  if (!header) return undefined;
+  const asked = header.split(',').slice(0, 20).map((part, order) => {
+    const [tag = '', ...params] = part.trim().split(';');
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return { primary: tag.trim().toLowerCase().split('-')[0] ?? '', quality: q === undefined ? 1 : Number(q), order };
+  }).filter((a) => Number.isFinite(a.quality) && a.quality > 0);
+  asked.sort((a, b) => b.quality - a.quality || a.order - b.order);
+  return asked.map((a) => a.primary).find(isLanguage);
+}
+
+/**
+ * The language of a resident's pages: one chosen now (?lang=cy), else one chosen before (the
+ * cookie), else what the browser asks for, else English.
+ */
+export function chooseLanguage(input: { query?: unknown; cookie?: unknown; acceptLanguage?: string | undefined }): { language: Language; chosenNow: boolean } {
+  if (isLanguage(input.query)) return { language: input.query, chosenNow: true };
+  if (isLanguage(input.cookie)) return { language: input.cookie, chosenNow: false };
+  return { language: languageFromAcceptLanguage(input.acceptLanguage) ?? 'en', chosenNow: false };
+}
+
+const textMaps = new Map<Language, ReadonlyMap<string, string>>();
+
+/**
+ * For words that reach a page as English text from another module (a refusal's message, a form's
+ * error): the catalogue's `byText` section is keyed by the English itself. English text → the
+ * language's text; texts the language lacks are left out, so a caller keeps the English.
+ */
+export function textsInLanguage(language: Language): ReadonlyMap<string, string> {
+  let texts = textMaps.get(language);
+  if (!texts) {
+    const theirs = (catalogue(language).byText ?? {}) as Record<string, unknown>;
+    texts = new Map(Object.keys((catalogue('en').byText ?? {}) as Record<string, unknown>).flatMap((text) => (typeof theirs[text] === 'string' ? [[text, theirs[text] as string]] : [])));
+    textMaps.set(language, texts);
+  }
+  return texts;
+}
+
+/** English text from another module in the language, when the catalogue has it; else as it is. */
+export function translateText(language: Language, text: string): string {
+  return textsInLanguage(language).get(text) ?? text;
+}
+
+/** Every key in a catalogue, as dotted paths ("layout.skipLink"); plural forms keep their suffix. */
+export function catalogueKeys(entries: Catalogue, prefix = ''): string[] {
+  return Object.entries(entries).flatMap(([key, value]) =>
+    value !== null && typeof value === 'object' ? catalogueKeys(value as Catalogue, `${prefix}${key}.`) : [`${prefix}${key}`]);
+}
+
+const pluralSuffix = /_(zero|one|two|few|many|other)$/;
+
+/**
+ * Keys English has that Welsh lacks. A plural counts as present when Welsh has its `_other`
+ * form (Welsh needs more forms than English, never fewer).
+ */
+export function keysMissingFrom(language: Language): string[] {
+  const theirs = new Set(catalogueKeys(catalogue(language)));
+  const missing = new Set<string>();
+  for (const key of catalogueKeys(catalogue('en'))) {
+    const plural = pluralSuffix.exec(key);
+    const wanted = plural ? key.replace(pluralSuffix, '_other') : key;
+    if (!theirs.has(wanted)) missing.add(wanted);
+  }
+  return [...missing];
+}
+
+/**
+ * The links of a language switcher for the page at `url` (path and query): the page again in each
+ * language, keeping its query but for `lang`.
+ */
+export function languageLinks(url: string, current: Language): Array<{ language: Language; name: string; href: string; current: boolean }> {
+  const [rawPath = '/', query = ''] = url.split('?', 2);
+  // Only a path on this site: "//elsewhere.example" would be a link off it.
+  const pathPart = /^\/(?![/\\])/.test(rawPath) ? rawPath : '/';
+  return languages.map((language) => {
+    const params = new URLSearchParams(query);
+    params.set('lang', language);
+    return { language, name: languageNames[language], href: `${pathPart}?${params.toString()}`, current: language === current };
+  });
+}

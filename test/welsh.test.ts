@@ -1,0 +1,95 @@
+// Resident pages in Welsh over HTTP: choosing Cymraeg is remembered, the browser's language is the
+// default, pages say lang="cy" and are in Welsh (dates too), error pages are Welsh, and
+// professionals' pages stay English whatever the cookie says.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, signIn, type TestServer } from './support/server.ts';
+
+describe('resident pages in Welsh', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ people: 600, seed: 11 });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const htmlLang = (body: string) => /<html lang="([^"]+)"/.exec(body)?.[1];
+  const heading = (body: string) => /<h1[^>]*>([\s\S]*?)<\/h1>/.exec(body)?.[1]?.trim();
+
+  test('?lang=cy turns the sign-in page Welsh and is remembered in a cookie; ?lang=en turns it back', async () => {
+    const chosen = await server.app.inject({ method: 'GET', url: '/sign-in?lang=cy' });
+    assert.equal(chosen.statusCode, 200);
+    assert.equal(htmlLang(chosen.body), 'cy');
+    assert.equal(chosen.headers['content-language'], 'cy');
+    assert.equal(heading(chosen.body), 'Mewngofnodi i Joinery');
+    assert.match(chosen.body, /<title>Mewngofnodi – Joinery<\/title>/);
+    assert.match(chosen.body, /Neidio i&#39;r prif gynnwys/, 'the skip link');
+    assert.match(chosen.body, /href="\/sign-in\?lang=en" hreflang="en"/, 'a link back to English');
+    const cookie = chosen.cookies.find((c) => c.name === 'joinery_lang');
+    assert.equal(cookie?.value, 'cy');
+    assert.equal(cookie?.httpOnly, true);
+    assert.ok((cookie?.maxAge ?? 0) > 30 * 86_400, 'kept for more than a visit');
+
+    const later = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { cookie: 'joinery_lang=cy' } });
+    assert.equal(heading(later.body), 'Mewngofnodi i Joinery', 'the cookie keeps the choice');
+    const back = await server.app.inject({ method: 'GET', url: '/sign-in?lang=en', headers: { cookie: 'joinery_lang=cy' } });
+    assert.equal(htmlLang(back.body), 'en');
+    assert.equal(heading(back.body), 'Sign in to Joinery');
+    assert.equal(back.cookies.find((c) => c.name === 'joinery_lang')?.value, 'en');
+  });
+
+  test('without a choice, the browser\'s language decides; a cookie with nonsense in it is ignored', async () => {
+    const welsh = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { 'accept-language': 'cy-GB,cy;q=0.9,en;q=0.8' } });
+    assert.equal(htmlLang(welsh.body), 'cy');
+    assert.equal(welsh.cookies.find((c) => c.name === 'joinery_lang'), undefined, 'nothing is stored until the resident chooses');
+    const english = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { 'accept-language': 'fr, de;q=0.5' } });
+    assert.equal(htmlLang(english.body), 'en');
+    const odd = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { cookie: 'joinery_lang="><script>', 'accept-language': 'en' } });
+    assert.equal(htmlLang(odd.body), 'en');
+    assert.doesNotMatch(odd.body, /"><script>/);
+  });
+
+  test('a citizen\'s home page and record are in Welsh, with Welsh dates', async () => {
+    const cookie = await signIn(server.app, 'citizen');
+    const home = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie: `${cookie}; joinery_lang=cy` } });
+    assert.equal(home.statusCode, 200);
+    assert.equal(htmlLang(home.body), 'cy');
+    assert.match(heading(home.body) ?? '', /^Helo, /);
+    assert.match(home.body, /Eich manylion/);
+    assert.match(home.body, /Pwy sydd wedi edrych ar eich cofnod/);
+    assert.match(home.body, /Allgofnodi/);
+    assert.match(home.body, /\d{1,2} (Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr) \d{4}/, 'a date written in Welsh');
+    assert.doesNotMatch(home.body, /\d{1,2} (January|February|March|April|June|July|August|September|October|November|December) \d{4}/, 'no English dates');
+
+    const self = await server.app.inject({ method: 'GET', url: '/my-record', headers: { cookie: `${cookie}; joinery_lang=cy` } });
+    const record = await server.app.inject({ method: 'GET', url: self.headers.location as string, headers: { cookie: `${cookie}; joinery_lang=cy` } });
+    assert.equal(record.statusCode, 200);
+    assert.match(record.body, /Eich cofnod/);
+    assert.match(record.body, /Pwy sydd wedi edrych/);
+    assert.match(record.body, /Lawrlwytho eich cofnod \(JSON\)/);
+  });
+
+  test('error pages are Welsh for a resident who chose Welsh', async () => {
+    const missing = await server.app.inject({ method: 'GET', url: '/no-such-page', headers: { cookie: 'joinery_lang=cy' } });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(htmlLang(missing.body), 'cy');
+    assert.equal(heading(missing.body), 'Heb ddod o hyd i&#39;r dudalen');
+    assert.match(missing.body, /Mynd i&#39;r dechrau/);
+    const cookie = await signIn(server.app, 'citizen');
+    const refused = await server.app.inject({ method: 'GET', url: '/search', headers: { cookie: `${cookie}; joinery_lang=cy` } });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(heading(refused.body), 'Nid oes gennych fynediad at hyn');
+    assert.match(refused.body, /Nid yw eich rôl yn rhoi mynediad i&#39;r dudalen hon\./);
+  });
+
+  test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
+    const cookie = await signIn(server.app, 'practitioner');
+    const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
+    assert.equal(home.statusCode, 200);
+    assert.equal(htmlLang(home.body), 'en');
+    assert.match(home.body, /Sign out/);
+    assert.doesNotMatch(home.body, /Cymraeg/);
+    assert.equal(home.cookies.find((c) => c.name === 'joinery_lang'), undefined);
+  });
+});
