@@ -66,6 +66,12 @@ export async function contactDetailsOf(db: Db, userId: string): Promise<ContactD
   return row ? { email: row.email, mobile: row.mobile } : undefined;
 }
 
+/** Whether an account exists and may act (not disabled): a disabled account is told nothing. */
+export async function accountIsActive(db: Db, userId: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('disabled_at').where('id', '=', userId).executeTakeFirst();
+  return row !== undefined && row.disabled_at === null;
+}
+
 /** Changes the signed-in user's own contact details: there is no way to name another account. */
 export async function changeOwnContactDetails(db: Kysely<Database>, user: SignedInUser, input: ContactDetailsInput): Promise<ContactDetailsCheck> {
   const checked = checkContactDetails(input);
@@ -85,9 +91,9 @@ export async function changeOwnContactDetails(db: Kysely<Database>, user: Signed
 }
 
 /** Active accounts of these people (citizens' own accounts), for telling them something. */
-export async function accountsOfPeople(db: Db, personIds: readonly string[]): Promise<string[]> {
+export async function accountsOfPeople(db: Db, personIds: readonly string[]): Promise<Array<{ userId: string; personId: string }>> {
   if (personIds.length === 0) return [];
-  const rows = await db.selectFrom('users').select('id').where('person_id', 'in', [...new Set(personIds)]).where('role', '=', 'citizen')
+  const rows = await db.selectFrom('users').select(['id', 'person_id']).where('person_id', 'in', [...new Set(personIds)]).where('role', '=', 'citizen')
     .where('disabled_at', 'is', null).orderBy('id').execute();
-  return rows.map((r) => r.id);
+  return rows.map((r) => ({ userId: r.id, personId: r.person_id! }));
 }

@@ -2,6 +2,6 @@
 export type { SignedInUser } from './accounts.ts';
 export type { Role } from './schema.ts';
 export {
-  accountsOfPeople, changeOwnContactDetails, checkContactDetails, checkEmail, checkMobile, contactDetailsOf,
+  accountIsActive, accountsOfPeople, changeOwnContactDetails, checkContactDetails, checkEmail, checkMobile, contactDetailsOf,
   type ContactDetails, type ContactDetailsInput, type ContactFieldError,
 } from './contact-details.ts';

@@ -1,12 +1,15 @@
 // Break-glass: a practitioner's time-boxed emergency view of a record they could not otherwise
 // see, with a typed reason; reported to the person (in "who looked") and to the privacy
-// officer's review list.
+// officer's review list, and told to the person and whoever acts for them (a notification that
+// says only that a record they are linked to was opened in an emergency).
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit } from '../audit/log.ts';
 import { RefusedInput } from '../platform/refused.ts';
+import { notifyPeople } from '../notify/index.ts';
 import { categories, categoryPlainWords, type Category } from './categories.ts';
+import { proxyPersonIdsFor } from './proxies.ts';
 
 export const BREAK_GLASS_MINUTES = 60;
 
@@ -20,7 +23,10 @@ export async function startBreakGlass(trx: Kysely<Database>, user: SignedInUser,
     category: null, purpose: 'direct_care', decision: exists ? 'allow' : 'deny',
     reason: exists ? `emergency access for ${BREAK_GLASS_MINUTES} minutes: ${reason}` : 'emergency access asked for a record that does not exist',
   });
-  if (exists) await trx.insertInto('break_glass_grants').values({ user_id: user.id, person_id: personId, reason, expires_at: expiresAt, reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
+  if (exists) {
+    await trx.insertInto('break_glass_grants').values({ user_id: user.id, person_id: personId, reason, expires_at: expiresAt, reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
+    await notifyPeople(trx, { personIds: [personId, ...await proxyPersonIdsFor(trx, personId, now)], event: 'emergency_access', path: '/home' }, now);
+  }
   return expiresAt;
 }
 

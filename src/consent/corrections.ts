@@ -2,10 +2,12 @@
 // answers. A correction the service makes changes its own record of the person, sent through the
 // person index as any update from that service is (linkage receiveSourceRecord: the old version
 // of the record kept in its history, the record linked again), and the request keeps which field
-// changed and its value before and after, so the person sees what was done.
+// changed and its value before and after, so the person sees what was done. Whoever asked, and
+// the person's own account, are notified of the answer (without a word of it).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { accountsOfPeople, type SignedInUser } from '../auth/index.ts';
+import { notify } from '../notify/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { receiveSourceRecord } from '../linkage/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
@@ -98,7 +100,7 @@ export interface CorrectionAnswer {
  */
 export async function answerCorrection(db: Kysely<Database>, user: SignedInUser, requestId: number, answer: CorrectionAnswer): Promise<void> {
   if (user.role !== 'practitioner' || !user.organisationId) throw new RefusedInput(404, 'There is no such correction request for your organisation.');
-  const request = await db.selectFrom('correction_requests').select(['person_id', 'organisation_id', 'status']).where('id', '=', requestId).executeTakeFirst();
+  const request = await db.selectFrom('correction_requests').select(['person_id', 'organisation_id', 'status', 'requested_by']).where('id', '=', requestId).executeTakeFirst();
   if (!request || request.organisation_id !== user.organisationId) throw new RefusedInput(404, 'There is no such correction request for your organisation.');
   if (request.status !== 'open') throw new RefusedInput(409, 'This correction request has already been answered.');
   const note = answer.note.trim().slice(0, 2000);
@@ -129,5 +131,7 @@ export async function answerCorrection(db: Kysely<Database>, user: SignedInUser,
       purpose: 'direct_care', decision: 'success',
       reason: change ? `answered a correction request: corrected the ${change.field.replace(/_/g, ' ')} in their own record` : 'answered a correction request: declined',
     });
+    const told = new Set([request.requested_by, ...(await accountsOfPeople(trx, [personId])).map((a) => a.userId)]);
+    for (const userId of told) await notify(trx, { userId, event: 'correction_answered', path: '/my-record/corrections' });
   });
 }

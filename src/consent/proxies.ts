@@ -43,6 +43,15 @@ export async function proxiesOf(db: Kysely<Database>, proxyPersonId: string, now
     .map((r) => ({ proxyId: Number(r.id), personId: r.person_id, name: `${r.given_name} ${r.family_name}`, kind: r.kind, until: r.valid_until }));
 }
 
+/** The people who act for this person now (the same rule as the access facts): whom to tell when their record is opened in an emergency. */
+export async function proxyPersonIdsFor(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<string[]> {
+  const rows = await db.selectFrom('proxies as x').innerJoin('persons as p', 'p.id', 'x.person_id')
+    .select(['x.proxy_person_id', 'x.kind', 'p.birth_date'])
+    .where('x.person_id', '=', personId).where('x.revoked_at', 'is', null).where('x.valid_from', '<=', now)
+    .where((eb) => eb.or([eb('x.valid_until', 'is', null), eb('x.valid_until', '>', now)])).execute();
+  return [...new Set(rows.filter((r) => r.kind !== 'parent' || (r.birth_date !== null && parentalProxyEnds(r.birth_date) > now)).map((r) => r.proxy_person_id))];
+}
+
 export interface ActingForMe { proxyId: number; name: string; kind: 'parent' | 'carer'; since: Date; until: Date | null }
 
 /** Who can act for this person now: shown to them with a way to end it. */

@@ -3,11 +3,13 @@
 // enrolment, or they, their team or their organisation are in the person's care network, as the
 // access policy reads a relationship). Each person on the list passes the one access decision for their
 // plan and basic details (care coordination), and only those it allows are listed; every
-// decision, allow or deny, is on the audit record.
+// decision, allow or deny, is on the audit record. The person is told too: once a review comes
+// within the same fortnight, their own account gets one notice per plan and review date.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { accountsOfPeople, type SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany, visibleToReader } from '../consent/index.ts';
+import { notify } from '../notify/index.ts';
 
 /** How far ahead a review counts as due. */
 export const REVIEW_DUE_WITHIN_DAYS = 14;
@@ -56,4 +58,33 @@ export async function plansDueForReview(db: Kysely<Database>, user: SignedInUser
     reviewOn: c.next_review_on.slice(0, 10), daysUntil: dayNumber(c.next_review_on.slice(0, 10)) - dayNumber(today),
   }));
   return { plans, withheld: shown.length - plans.length, more };
+}
+
+const ukDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
+/** Today's date in the UK, YYYY-MM-DD. */
+export const ukToday = (now: Date = new Date()): string => ukDay.format(now);
+
+/**
+ * Tells each person with an account that a review of their active plan is coming up, once the
+ * review date is within REVIEW_DUE_WITHIN_DAYS (or passed less than that ago): one notice per
+ * plan and review date (a new date, set when the plan is reviewed, is a new notice). Safe to run
+ * on several servers at once: the notice's key is unique. Returns the notices queued.
+ */
+export async function noticeReviewsDue(db: Kysely<Database>, today: string, now: Date = new Date()): Promise<number> {
+  const until = new Date((dayNumber(today) + REVIEW_DUE_WITHIN_DAYS) * 86_400_000).toISOString().slice(0, 10);
+  // Reviews long overdue are the practitioners' to chase, not news to the person.
+  const since = new Date((dayNumber(today) - REVIEW_DUE_WITHIN_DAYS) * 86_400_000).toISOString().slice(0, 10);
+  const due = (await sql<{ id: string; person_id: string; next_review_on: string }>`
+    select id, person_id, next_review_on::text as next_review_on from plans
+    where status = 'active' and next_review_on between ${since}::date and ${until}::date and subject_kind = 'person'
+    order by id`.execute(db)).rows;
+  if (due.length === 0) return 0;
+  const accounts = Map.groupBy(await accountsOfPeople(db, due.map((p) => p.person_id)), (a) => a.personId);
+  let queued = 0;
+  for (const plan of due) {
+    for (const { userId } of accounts.get(plan.person_id) ?? []) {
+      queued += await notify(db, { userId, event: 'plan_review_due', path: '/my-plan', dedupeKey: `plan-review:${plan.id}:${plan.next_review_on.slice(0, 10)}` }, now);
+    }
+  }
+  return queued;
 }

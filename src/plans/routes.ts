@@ -17,6 +17,8 @@ import type { Prefilled } from './prefill.ts';
 import { lineChart } from './line-chart.ts';
 import { addMonths, nextAssessmentDue, type OperatingModel } from './models.ts';
 import { writtenDate } from '../platform/dates.ts';
+import { errorForLog } from '../platform/logger.ts';
+import { noticeReviewsDue, ukToday } from './reviews-due.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -188,6 +190,12 @@ function formModel(q: Questionnaire, values: Answers, prefilled: Record<string, 
 export function registerPlansRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
   app.addHook('onReady', async () => { await ensurePlansDefaults(db); });
+  // Residents are told when a plan review comes up: checked at start and every hour by each server
+  // (each notice is written once, whichever server gets there first).
+  let reviewNoticeTimer: NodeJS.Timeout | undefined;
+  const noticeReviews = () => noticeReviewsDue(db, ukToday()).catch((error: unknown) => app.log.error({ err: errorForLog(error as Error) }, 'plan review notices failed'));
+  app.addHook('onReady', async () => { reviewNoticeTimer = setInterval(() => void noticeReviews(), 3_600_000).unref(); void noticeReviews(); });
+  app.addHook('onClose', async () => clearInterval(reviewNoticeTimer));
 
   async function frameworkOutcomes() {
     const framework = await activeFramework(db);

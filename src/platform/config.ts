@@ -25,6 +25,23 @@ export interface AuditConfig {
   checkpointSeconds: number;
 }
 
+/** Where notifications go out: SMTP for email, GOV.UK Notify for text messages (and email if no SMTP). */
+export interface NotifyConfig {
+  /** smtp://user:password@host:port or smtps://…; email goes through it when set. */
+  smtpUrl: string | undefined;
+  /** The From address of emails. */
+  from: string;
+  /** GOV.UK Notify API key; text messages (and emails, without SMTP_URL) go through Notify when set. */
+  notifyApiKey: string | undefined;
+  notifyBaseUrl: string | undefined;
+  notifySmsTemplateId: string | undefined;
+  notifyEmailTemplateId: string | undefined;
+  /** The hour (UK time, 0-23) the daily summary goes out. */
+  digestHour: number;
+  /** Attempts before a notification is marked failed. */
+  maxAttempts: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -50,6 +67,7 @@ export interface Config {
   /** Requests each user (or, without a token, each address) may make per minute to /fhir and to /api. */
   apiRequestsPerMinute: number;
   audit: AuditConfig;
+  notify: NotifyConfig;
 }
 
 export class ConfigError extends Error {
@@ -121,6 +139,30 @@ function auditFrom(env: Env, dataDir: string, isProduction: boolean): AuditConfi
   };
 }
 
+function notifyFrom(env: Env): NotifyConfig {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(smtpUrl);
+    } catch {
+      throw new ConfigError('SMTP_URL is not a valid URL (expected smtp://user:password@host:587 or smtps://…:465)');
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError(`SMTP_URL must start with smtp:// or smtps:// (got ${url.protocol}//)`);
+  }
+  const from = env.NOTIFY_FROM || 'Joinery <no-reply@joinery.invalid>';
+  if (!/^[^\s@<>]+@[^\s@<>]+$|<[^\s@<>]+@[^\s@<>]+>$/.test(from)) throw new ConfigError(`NOTIFY_FROM must be an email address, like Joinery <no-reply@example.org> (got "${from}")`);
+  const notifyApiKey = env.NOTIFY_API_KEY || undefined;
+  const notifySmsTemplateId = env.NOTIFY_SMS_TEMPLATE_ID || undefined;
+  const notifyEmailTemplateId = env.NOTIFY_EMAIL_TEMPLATE_ID || undefined;
+  if (!notifyApiKey && (notifySmsTemplateId || notifyEmailTemplateId)) throw new ConfigError('NOTIFY_SMS_TEMPLATE_ID or NOTIFY_EMAIL_TEMPLATE_ID is set but NOTIFY_API_KEY is not');
+  return {
+    smtpUrl, from, notifyApiKey, notifyBaseUrl: env.NOTIFY_BASE_URL || undefined, notifySmsTemplateId, notifyEmailTemplateId,
+    digestHour: intFrom(env, 'NOTIFY_DIGEST_HOUR', 8, 0, 23),
+    maxAttempts: intFrom(env, 'NOTIFY_MAX_ATTEMPTS', 8, 1, 50),
+  };
+}
+
 const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 function trustedProxiesFrom(env: Env): string[] {
@@ -161,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: trustedProxiesFrom(env),
     apiRequestsPerMinute: intFrom(env, 'API_REQUESTS_PER_MINUTE', 1200, 1, 1_000_000),
     audit: auditFrom(env, dataDir, isProduction),
+    notify: notifyFrom(env),
   };
 }
 
@@ -186,6 +229,14 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'JOINERY_AUDIT_KEY_FILE', default: 'audit.key beside the data folder', meaning: 'File holding the audit key instead. Generated (mode 0600) when missing, except in production, where the key or this file must be given.' },
   { name: 'JOINERY_AUDIT_CHECKPOINT_FILE', default: 'audit-checkpoints.log beside the data folder', meaning: 'Append-only file of signed checkpoints of the audit chain head, one JSON line each; ship it to your SIEM. One file per database.' },
   { name: 'JOINERY_AUDIT_CHECKPOINT_SECONDS', default: '60', meaning: 'How often a server writes a checkpoint (when the log has moved on).' },
+  { name: 'SMTP_URL', default: '(unset)', meaning: 'Mail server for notification and account emails: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465. Unset: email goes through GOV.UK Notify if configured, otherwise each email is marked "not configured" on /admin/notifications.' },
+  { name: 'NOTIFY_FROM', default: 'Joinery <no-reply@joinery.invalid>', meaning: 'From address of emails sent through SMTP_URL.' },
+  { name: 'NOTIFY_API_KEY', default: '(unset)', meaning: 'GOV.UK Notify API key; text messages go through Notify (with NOTIFY_SMS_TEMPLATE_ID), and emails too when SMTP_URL is unset (with NOTIFY_EMAIL_TEMPLATE_ID).' },
+  { name: 'NOTIFY_SMS_TEMPLATE_ID', default: '(unset)', meaning: 'Notify text message template whose content is ((body)).' },
+  { name: 'NOTIFY_EMAIL_TEMPLATE_ID', default: '(unset)', meaning: 'Notify email template whose subject is ((subject)) and content ((body)).' },
+  { name: 'NOTIFY_BASE_URL', default: 'GOV.UK Notify', meaning: 'Another Notify API address (a stub for testing).' },
+  { name: 'NOTIFY_DIGEST_HOUR', default: '8', meaning: 'Hour of the day (UK time) the daily summary goes to those who chose one.' },
+  { name: 'NOTIFY_MAX_ATTEMPTS', default: '8', meaning: 'Attempts at sending one notification (retried with exponential backoff from 30 seconds) before it is marked failed.' },
   { name: 'OIDC_ISSUER', default: '(unset)', meaning: 'OpenID Connect issuer URL; turns on single sign-on.' },
   { name: 'OIDC_CLIENT_ID', default: '(unset)', meaning: 'OIDC client id (required with OIDC_ISSUER).' },
   { name: 'OIDC_CLIENT_SECRET', default: '(unset)', meaning: 'OIDC client secret (confidential clients).' },

@@ -1,6 +1,7 @@
 // Sending referrals and moving them through their life. Every change is one transaction: the
 // referral row, its history event, the receiving organisation's relationship with the person,
-// any onward referral, the pathway step it serves, and the audit record. Who may act on a
+// any onward referral, the pathway step it serves, the audit record, and a notification to the
+// person when the service acknowledges, accepts, declines or completes it. Who may act on a
 // referral is who may see the person: the receiving side acts only while the one access
 // decision lets it see them.
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { contactMethodLabels, isOpen, isUrgency, transition, type Party, type Re
 import { eligibilityProblem, personFacts, serviceCriteria } from './eligibility.ts';
 import { onReferralChange } from './pathways.ts';
 import { writtenDay } from '../platform/dates.ts';
+import { notifyPeople } from '../notify/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -329,6 +331,10 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
       referral_id: r.id, at: now, action: action.kind, from_status: r.status, to_status: result.status, by_user_id: actor.id, by_role: actor.role,
       by_organisation_id: actor.organisationId, by_label: byLabel, note,
     }).execute();
+    // The person is told there is news (never what it is) when the service moves the referral on.
+    if (action.kind === 'acknowledge' || action.kind === 'accept' || action.kind === 'decline' || action.kind === 'complete') {
+      await notifyPeople(trx, { personIds: [r.person_id], event: 'referral_step', path: '/my-referrals' }, now);
+    }
     // Access follows relationships: the receiving team's ends when the referral closes.
     if (result.closes && r.relationship_id !== null) {
       await endRelationship(trx, actor, { relationshipId: r.relationship_id, reason: `relationship of care ended: referral ${result.status}`, at: now });
