@@ -12,12 +12,11 @@ import { registerRecordsRoutes } from './records/routes.ts';
 import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
 import { registerBudgetRoutes } from './budgets/index.ts';
-import { registerReferralRoutes } from './referrals/routes.ts';
+import { registerReferralRoutes } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/routes.ts';
 import { registerInsightRoutes } from './insight/routes.ts';
 import { registerFhirRoutes } from './fhir/routes.ts';
 import { registerInteropRoutes } from './interop/routes.ts';
-import { registerNotifyRoutes } from './notify/index.ts';
 
 export interface AppOptions {
   config: Config;
@@ -42,7 +41,6 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerInsightRoutes(app);
   registerFhirRoutes(app);
   registerInteropRoutes(app);
-  registerNotifyRoutes(app);
   await app.ready();
   return app;
 }

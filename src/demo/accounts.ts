@@ -2,7 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
-import { setUpReferralDemo } from '../referrals/demo.ts';
+import { setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/demo.ts';
 import { createAccount } from '../auth/accounts.ts';
 import type { DemoAccountInfo } from '../auth/routes.ts';

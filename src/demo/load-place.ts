@@ -11,7 +11,7 @@ import { bulkInsert } from '../platform/bulk.ts';
 import { indexPlaceRecords, type IndexSummary } from '../linkage/index.ts';
 import { populateDirectoryFromPlace } from '../directory/index.ts';
 import { seedBudgets, type BudgetSeedSummary } from '../budgets/index.ts';
-import { seedDemoReferrals } from '../referrals/seed.ts';
+import { seedDemoReferrals } from '../referrals/index.ts';
 import { seedPlans } from '../plans/seed.ts';
 
 export interface LoadSummary {

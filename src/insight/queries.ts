@@ -9,7 +9,7 @@ import { activeFramework } from '../plans/store.ts';
 import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../platform/disclosure.ts';
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
-import { ukDate } from '../referrals/working-days.ts';
+import { ukDate } from '../referrals/index.ts';
 import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, slopeIndex, type Gap, type GroupEstimate, type SlopeIndex, type Trend } from './stats.ts';
 
 export const dimensionLabels: Record<Dimension | 'small_area', string> = {

@@ -8,8 +8,7 @@ import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
 import { organisationCaseload, type CaseloadPage } from '../people/index.ts';
-import { teamInbox, type TeamInbox } from '../referrals/team-inbox.ts';
-import { ukDate } from '../referrals/working-days.ts';
+import { teamInbox, ukDate, type TeamInbox } from '../referrals/index.ts';
 import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/reviews-due.ts';
 import { pageHref, pagination, showing, type Pagination } from '../platform/pagination.ts';
 

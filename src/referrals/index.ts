@@ -1,0 +1,11 @@
+// The referrals module's front door: what other modules use of referrals. Its routes, demo data,
+// the referral use cases the FHIR API drives, the UK working-day calendar, the team inbox, and
+// the one aggregate the public directory shows (a service's typical wait).
+export { registerReferralRoutes } from './routes.ts';
+export { setUpReferralDemo } from './demo.ts';
+export { seedDemoReferrals } from './seed.ts';
+export { applyReferralAction, ReferralInputError, sendReferral } from './referrals.ts';
+export { isContactMethod, type ReferralAction } from './state.ts';
+export { ukDate } from './working-days.ts';
+export { teamInbox, type TeamInbox } from './team-inbox.ts';
+export { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, TYPICAL_WAIT_MONTHS, type TypicalWait } from './typical-wait.ts';
