@@ -17,6 +17,7 @@ import { registerPlansRoutes } from './plans/routes.ts';
 import { registerInsightRoutes } from './insight/routes.ts';
 import { registerFhirRoutes } from './fhir/routes.ts';
 import { registerInteropRoutes } from './interop/routes.ts';
+import { registerNotifyRoutes } from './notify/index.ts';
 
 export interface AppOptions {
   config: Config;
@@ -41,6 +42,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerInsightRoutes(app);
   registerFhirRoutes(app);
   registerInteropRoutes(app);
+  registerNotifyRoutes(app);
   await app.ready();
   return app;
 }
