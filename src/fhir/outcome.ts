@@ -3,7 +3,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { RefusedInput } from '../platform/refused.ts';
 
 export type IssueType = 'invalid' | 'structure' | 'required' | 'value' | 'not-found' | 'forbidden' | 'login' | 'security'
-  | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly' | 'too-long' | 'informational';
+  | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly' | 'too-long' | 'informational' | 'multiple-matches' | 'duplicate';
 
 export class FhirError extends Error {
   readonly status: number;

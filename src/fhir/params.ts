@@ -11,6 +11,34 @@ export function parseToken(value: string): { system: string | null; code: string
   return { system: value.slice(0, bar) === '' ? null : value.slice(0, bar), code: value.slice(bar + 1) };
 }
 
+/**
+ * A token as FHIR reads it: `code` (any system), `system|code`, `system|` (any code of that
+ * system) and `|code` (a code with no system). `system` is undefined when no bar was given and
+ * '' for `|code`; `code` is '' for `system|`.
+ */
+export function parseTokenExact(value: string): { system: string | undefined; code: string } {
+  const bar = value.indexOf('|');
+  if (bar < 0) return { system: undefined, code: value };
+  return { system: value.slice(0, bar), code: value.slice(bar + 1) };
+}
+
+/**
+ * A token parameter over a column whose codes all belong to `systems` (none: the element is text
+ * only, so its codes have no system). A system the element does not use finds nothing; `system|`
+ * finds every row with a value; `|code` finds nothing where every code has a system.
+ */
+export function tokenCondition(column: string, systems: string[], value: string, map: (code: string) => string | string[] = (c) => c): Cond {
+  const { system, code } = parseTokenExact(value);
+  const col = sql.raw(column);
+  if (system !== undefined) {
+    if (system === '' ? systems.length > 0 : !systems.includes(system)) return sql`false`;
+    if (code === '') return sql`${col} is not null`;
+  }
+  if (code === '') throw invalid('a token search needs a code, a system| or both');
+  const mapped = map(code);
+  return Array.isArray(mapped) ? sql`${col} = any(${mapped}::text[])` : sql`${col} = ${mapped}`;
+}
+
 /** The id from `Type/id`, an absolute URL ending in Type/id, or a bare id. */
 export function referenceId(value: string, type?: string): string {
   const parts = value.split('/');
@@ -52,6 +80,14 @@ export function parseDateParam(value: string): { prefix: string; start: Date; en
     end = new Date(Date.UTC(year + 1, 0, 1));
   }
   if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) throw invalid(`"${value}" is not a real date`);
+  // Date.UTC rolls 30 February over into March: a day or month that is not real is refused.
+  const month = mo === undefined ? undefined : Number(mo);
+  const day = d === undefined ? undefined : Number(d);
+  if (month !== undefined && (month < 1 || month > 12)) throw invalid(`"${value}" is not a real date: there is no month ${mo}`);
+  if (day !== undefined && (day < 1 || new Date(Date.UTC(year, month! - 1, day)).getUTCMonth() !== month! - 1)) {
+    throw invalid(`"${value}" is not a real date: ${y}-${mo} has no day ${d}`);
+  }
+  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59)) throw invalid(`"${value}" is not a real time`);
   return { prefix, start, end };
 }
 
@@ -67,6 +103,30 @@ export function dateCondition(column: string, value: string, kind: 'date' | 'ins
     case 'le': return sql`${col} < ${bound(end)}`;
     case 'ne': return sql`(${col} < ${bound(start)} or ${col} >= ${bound(end)})`;
     default: return sql`(${col} >= ${bound(start)} and ${col} < ${bound(end)})`;
+  }
+}
+
+/**
+ * A date parameter on a Period [startColumn, endColumn), where an end that is null means the
+ * period is still going on (an open EpisodeOfCare). Prefixes as FHIR reads them for ranges: gt
+ * and ge find periods reaching beyond the value (ongoing ones always do), lt and le those that
+ * began before it, eq those lying within it, sa those starting after it, eb those ended before it.
+ */
+export function periodCondition(startColumn: string, endColumn: string, value: string): Cond {
+  const { prefix, start, end } = parseDateParam(value);
+  const s = sql.raw(startColumn);
+  const e = sql.raw(endColumn);
+  const at = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+  switch (prefix) {
+    case 'gt': return sql`(${e} is null or ${e} >= ${at(end)})`;
+    case 'ge': return sql`(${e} is null or ${e} >= ${at(start)})`;
+    case 'lt': return sql`${s} < ${at(start)}`;
+    case 'le': return sql`${s} < ${at(end)}`;
+    case 'sa': return sql`${s} >= ${at(end)}`;
+    case 'eb': return sql`(${e} is not null and ${e} < ${at(start)})`;
+    case 'ne': return sql`not (${s} >= ${at(start)} and ${e} is not null and ${e} < ${at(end)})`;
+    case 'ap': return sql`(${s} < ${at(end)} and (${e} is null or ${e} >= ${at(start)}))`;
+    default: return sql`(${s} >= ${at(start)} and ${e} is not null and ${e} < ${at(end)})`;
   }
 }
 

@@ -6,7 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
-import { anyOf, checkId, dateCondition, parseToken, referenceId, stringCondition, type Cond } from './params.ts';
+import { anyOf, checkId, dateCondition, parseToken, parseTokenExact, periodCondition, referenceId, stringCondition, tokenCondition, type Cond } from './params.ts';
 import { invalid } from './outcome.ts';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -115,11 +115,19 @@ const idParam = (column = 'r.id') => (v: string) => anyOf(v, (x) => sql`${sql.ra
 const lastUpdatedParam = (v: string) => dateCondition('r.last_updated', v, 'instant');
 const personParam = (column = 'r.person_id') => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${referenceId(x, 'Patient')}`);
 const refParam = (column: string, type: string) => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${referenceId(x, type)}`);
-const eqParam = (column: string, map: (v: string) => string | string[] = (v) => v) => (v: string) => anyOf(v, (x) => {
-  const mapped = map(parseToken(x).code);
-  return Array.isArray(mapped) ? sql`${sql.raw(column)} = any(${mapped}::text[])` : sql`${sql.raw(column)} = ${mapped}`;
-});
+/** A token parameter: `systems` are the code systems of the element's codes (none: text only). */
+const eqParam = (column: string, systems: string[], map: (v: string) => string | string[] = (v) => v) => (v: string) => anyOf(v, (x) => tokenCondition(column, systems, x, map));
+const fhirCodes = (name: string) => [`http://hl7.org/fhir/${name}`];
 const common = { _id: idParam(), _lastUpdated: lastUpdatedParam };
+
+/**
+ * Rows whose stored copy (fhir_identifiers, kept from what a partner sent) has the identifier:
+ * `system` undefined for any system, '' for none; `value` '' for any value of the system.
+ */
+export function storedIdentifierCondition(type: string, system: string | undefined, value: string): Cond {
+  return sql`r.id in (select i.resource_id from fhir_identifiers i where i.resource_type = ${type}
+    ${system === undefined ? sql`` : sql`and i.system = ${system}`} ${value === '' ? sql`` : sql`and i.value = ${value}`})`;
+}
 const commonTypes = { _id: 'token', _lastUpdated: 'date' } as const;
 
 function reverse(map: Record<string, string>): (v: string) => string[] {
@@ -143,21 +151,31 @@ const patient: ResourceDef = {
   params: {
     ...common,
     identifier: (v) => anyOf(v, (x) => {
-      const { system, code: value } = parseToken(x);
-      if (system === NHS_NUMBER_SYSTEM) return sql`r.nhs_number = ${value.replace(/\s/g, '')}`;
-      if (system === PERSON_SYSTEM) return sql`r.id = ${value}`;
+      const { system, code: value } = parseTokenExact(x);
+      const any = value === '';
+      if (system === NHS_NUMBER_SYSTEM) return any ? sql`r.nhs_number is not null` : sql`r.nhs_number = ${value.replace(/\s/g, '')}`;
+      if (system === PERSON_SYSTEM) return any ? sql`true` : sql`r.id = ${value}`;
       if (system?.startsWith(SOURCE_SYSTEM_PREFIX)) {
+        // The feed's code in any case: imports store the organisation's code as registered.
+        const source = system.slice(SOURCE_SYSTEM_PREFIX.length);
         return sql`r.id in (select l.person_id from source_records s join record_links l on l.source_record_id = s.id and l.superseded_at is null
-          where s.source = ${system.slice(SOURCE_SYSTEM_PREFIX.length)} and s.source_id = ${value})`;
+          where s.source = coalesce((select o.source_code from organisations o where lower(o.source_code) = lower(${source}) order by o.source_code limit 1), ${source})
+          ${any ? sql`` : sql`and s.source_id = ${value}`})`;
       }
-      if (system !== null) return sql`false`;
-      return sql`(r.nhs_number = ${value.replace(/\s/g, '')} or r.id = ${value})`;
+      if (any && system === '') throw invalid('a token search needs a code, a system| or both');
+      if (system !== undefined) return storedIdentifierCondition('Patient', system, value);
+      return sql`(r.nhs_number = ${value.replace(/\s/g, '')} or r.id = ${value} or ${storedIdentifierCondition('Patient', undefined, value)})`;
     }),
     name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name', 'r.middle_name'], x)),
     family: (v) => anyOf(v, (x) => stringCondition(['r.family_name'], x)),
     given: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.middle_name'], x)),
     birthdate: (v) => dateCondition('r.birth_date::date', v, 'date'),
-    gender: eqParam('r.sex'),
+    gender: (v) => anyOf(v, (x) => {
+      const { system, code: c } = parseTokenExact(x);
+      if (system !== undefined && system !== 'http://hl7.org/fhir/administrative-gender') return sql`false`;
+      if (c === '') return sql`true`;
+      return c === 'unknown' ? sql`(r.sex is null or r.sex not in ('female', 'male'))` : sql`r.sex = ${c}`;
+    }),
     'address-postalcode': (v) => anyOf(v, (x) => stringCondition(['r.postcode'], x)),
     active: (v) => (v === 'true' ? sql`r.merged_into is null` : sql`r.merged_into is not null`),
   },
@@ -197,6 +215,11 @@ const patient: ResourceDef = {
 const relatedMeta = meta('RelatedPerson', 'x.id', 'coalesce(x.ended_at, x.recorded_at)');
 export const RELATIONSHIP_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
 export const relationshipCodes: Record<string, string> = { parent: 'PRN', child: 'CHILD', partner: 'SIGOTHR', spouse: 'SPS', sibling: 'SIB', carer: 'CAREGIVER', cared_for: 'DEPEN' };
+/** A relationship code (SIGOTHR) or Joinery's own word for it (partner) → the types it names. */
+function relationshipTypeOf(code: string): string[] {
+  const types = Object.entries(relationshipCodes).filter(([, c]) => c === code).map(([type]) => type);
+  return types.length > 0 ? types : [code];
+}
 const related: ResourceDef = {
   type: 'RelatedPerson',
   base: sql`select x.*, ${relatedMeta.cols} from (
@@ -204,7 +227,7 @@ const related: ResourceDef = {
         rel.recorded_at, rel.ended_at, q.given_name, q.family_name, q.sex, q.birth_date::text as birth_date
       from relationships rel join persons q on q.id = rel.related_person_id) x ${relatedMeta.join}`,
   params: {
-    ...common, patient: personParam(), relationship: eqParam('r.type'), name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
+    ...common, patient: personParam(), relationship: eqParam('r.type', [RELATIONSHIP_CODE_SYSTEM], (c) => relationshipTypeOf(c)), name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
     active: (v) => (v === 'true' ? sql`r.ended_at is null` : sql`r.ended_at is not null`),
   },
   paramTypes: { ...commonTypes, patient: 'reference', relationship: 'token', name: 'string', active: 'token' },
@@ -289,8 +312,8 @@ const organization: ResourceDef = {
   params: {
     ...common,
     name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
-    identifier: (v) => anyOf(v, (x) => sql`r.source_code = ${parseToken(x).code}`),
-    type: eqParam('r.kind'),
+    identifier: eqParam('r.source_code', [ORGANISATION_CODE_SYSTEM]),
+    type: eqParam('r.kind', [ORGANISATION_KIND_SYSTEM]),
   },
   paramTypes: { ...commonTypes, name: 'string', identifier: 'token', type: 'token' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
@@ -354,7 +377,7 @@ const practitionerRole: ResourceDef = {
     ...common,
     practitioner: refParam('r.id', 'Practitioner'),
     organization: refParam('r.organisation_id', 'Organization'),
-    role: eqParam('r.role'),
+    role: eqParam('r.role', [PRACTITIONER_ROLE_SYSTEM]),
   },
   paramTypes: { ...commonTypes, practitioner: 'reference', organization: 'reference', role: 'token' },
   includes: { practitioner: { type: 'Practitioner', column: 'id' }, organization: { type: 'Organization', column: 'organisation_id' } },
@@ -389,7 +412,11 @@ const healthcareService: ResourceDef = {
     ...common,
     name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
     organization: refParam('r.organisation_id', 'Organization'),
-    'service-category': (v) => anyOf(v, (x) => sql`${parseToken(x).code} = any(r.needs)`),
+    'service-category': (v) => anyOf(v, (x) => {
+      const { system, code: c } = parseTokenExact(x);
+      if (system !== undefined && system !== NEED_SYSTEM) return sql`false`;
+      return c === '' ? sql`cardinality(r.needs) > 0` : sql`${c} = any(r.needs)`;
+    }),
     location: (v) => anyOf(v, (x) => sql`${referenceId(x, 'Location')} = any(r.location_ids)`),
   },
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'service-category': 'token', location: 'reference' },
@@ -521,10 +548,11 @@ const episodeOfCare: ResourceDef = {
   params: {
     ...common,
     patient: personParam(),
-    status: eqParam('r.status'),
+    status: eqParam('r.status', fhirCodes('episode-of-care-status')),
     organization: refParam('r.organisation_id', 'Organization'),
-    type: eqParam('r.kind'),
-    date: (v) => dateCondition('r.started_at', v, 'instant'),
+    type: eqParam('r.kind', [RELATIONSHIP_KIND_SYSTEM]),
+    // The episode's period: an ongoing one (no end yet) reaches past any date.
+    date: (v) => periodCondition('r.started_at', 'r.ended_at', v),
   },
   paramTypes: { ...commonTypes, patient: 'reference', status: 'token', organization: 'reference', type: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' }, organization: { type: 'Organization', column: 'organisation_id' } },
@@ -566,7 +594,7 @@ const consent: ResourceDef = {
   base: sql`select x.id::text as id, x.person_id, x.category, x.recipient_kind, x.recipient_id, x.purposes, x.decision, x.valid_from, x.valid_until,
       x.recorded_at, x.withdrawn_at, case when x.withdrawn_at is not null then 'inactive' else 'active' end as status, ${consentMeta.cols}
     from consent_directives x ${consentMeta.join}`,
-  params: { ...common, patient: personParam(), status: eqParam('r.status'), date: (v) => dateCondition('r.recorded_at', v, 'instant') },
+  params: { ...common, patient: personParam(), status: eqParam('r.status', fhirCodes('consent-state-codes')), date: (v) => dateCondition('r.recorded_at', v, 'instant') },
   paramTypes: { ...commonTypes, patient: 'reference', status: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: personProxyOrPrivacyOfficer },
@@ -613,7 +641,7 @@ const audit: ResourceDef = {
     patient: personParam(),
     entity: personParam(),
     date: (v) => dateCondition('r.at', v, 'instant'),
-    outcome: eqParam('r.decision', (c) => (c === '0' ? 'allow' : 'deny')),
+    outcome: eqParam('r.decision', fhirCodes('audit-event-outcome'), (c) => (c === '0' ? 'allow' : 'deny')),
   },
   paramTypes: { ...commonTypes, patient: 'reference', entity: 'reference', date: 'date', outcome: 'token' },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer },
@@ -681,7 +709,7 @@ const referralParamTypes = { ...commonTypes, patient: 'reference', subject: 'ref
 const serviceRequest: ResourceDef = {
   type: 'ServiceRequest',
   base: referralBase('ServiceRequest'),
-  params: { ...referralParams, status: eqParam('r.referral_status', reverse(referralStatusToRequest)) },
+  params: { ...referralParams, status: eqParam('r.referral_status', fhirCodes('request-status'), reverse(referralStatusToRequest)) },
   paramTypes: referralParamTypes,
   includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' } },
   access: referralAccess,
@@ -702,7 +730,8 @@ const serviceRequest: ResourceDef = {
       code: text(String(r.service_name)),
       subject: ref('Patient', r.person_id)!,
       authoredOn: instant(r.sent_at),
-      requester: ref('Organization', r.from_organisation_id),
+      // A resident's own request has no sending organisation: they asked themselves.
+      requester: r.from_organisation_id ? ref('Organization', r.from_organisation_id) : ref('Patient', r.person_id),
       performer: [ref('HealthcareService', r.service_id, r.service_name)!],
       reasonCode: [text(String(r.reason))],
       replaces: str(r.onward_from_id) ? [{ reference: `ServiceRequest/${String(r.onward_from_id)}` }] : undefined,
@@ -715,10 +744,17 @@ const task: ResourceDef = {
   base: referralBase('Task'),
   params: {
     ...referralParams,
-    status: eqParam('r.referral_status', reverse(referralStatusToTask)),
-    owner: refParam('r.organisation_id', 'Organization'),
+    status: eqParam('r.referral_status', fhirCodes('task-status'), reverse(referralStatusToTask)),
+    // The owner as the Task shows it: the assigned practitioner, else the receiving organisation.
+    owner: (v) => anyOf(v, (x) => {
+      const [kind] = x.split('/').slice(-2);
+      if (kind === 'Practitioner') return sql`r.assigned_practitioner_id = ${referenceId(x, 'Practitioner')}`;
+      if (kind === 'Organization') return sql`(r.organisation_id = ${referenceId(x, 'Organization')} and r.assigned_practitioner_id is null)`;
+      const id = referenceId(x);
+      return sql`(r.assigned_practitioner_id = ${id} or (r.organisation_id = ${id} and r.assigned_practitioner_id is null))`;
+    }),
     focus: refParam('r.id', 'ServiceRequest'),
-    'business-status': eqParam('r.referral_status'),
+    'business-status': eqParam('r.referral_status', []),
   },
   paramTypes: { ...referralParamTypes, owner: 'reference', focus: 'reference', 'business-status': 'token' },
   includes: { patient: { type: 'Patient', column: 'person_id' }, focus: { type: 'ServiceRequest', column: 'id' } },
@@ -744,7 +780,8 @@ const task: ResourceDef = {
       for: ref('Patient', r.person_id),
       authoredOn: instant(r.sent_at),
       lastModified: instant(r.modified_at),
-      requester: ref('Organization', r.from_organisation_id),
+      // A resident's own request has no sending organisation: they asked themselves.
+      requester: r.from_organisation_id ? ref('Organization', r.from_organisation_id) : ref('Patient', r.person_id),
       owner: r.assigned_practitioner_id ? ref('Practitioner', r.assigned_practitioner_id) : ref('Organization', r.organisation_id),
     });
   },
@@ -763,7 +800,7 @@ const carePlan: ResourceDef = {
     ...common,
     patient: (v) => anyOf(v, (x) => sql`(r.person_id = ${referenceId(x, 'Patient')} or r.id in (select plan_id from plan_members where person_id = ${referenceId(x, 'Patient')}))`),
     subject: (v) => anyOf(v, (x) => (x.startsWith('Group/') ? sql`r.household_id = ${referenceId(x, 'Group')}` : sql`r.person_id = ${referenceId(x, 'Patient')}`)),
-    status: eqParam('r.status'),
+    status: eqParam('r.status', fhirCodes('request-status')),
     date: (v) => dateCondition('r.created_at', v, 'instant'),
   },
   paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', status: 'token', date: 'date' },
@@ -808,7 +845,7 @@ const goal: ResourceDef = {
     ...common,
     patient: personParam(),
     subject: personParam(),
-    'lifecycle-status': eqParam('r.goal_status', reverse(goalStatus)),
+    'lifecycle-status': eqParam('r.goal_status', fhirCodes('goal-status'), reverse(goalStatus)),
   },
   paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', 'lifecycle-status': 'token' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
@@ -846,8 +883,8 @@ const questionnaire: ResourceDef = {
   params: {
     ...common,
     title: (v) => anyOf(v, (x) => sql`r.title ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
-    status: eqParam('r.status'),
-    version: eqParam('r.version'),
+    status: eqParam('r.status', fhirCodes('publication-status')),
+    version: eqParam('r.version', []),
   },
   paramTypes: { ...commonTypes, title: 'string', status: 'token', version: 'token' },
   interactions: ['read', 'vread', 'search-type'],
@@ -871,7 +908,7 @@ const questionnaireResponse: ResourceDef = {
     ...common,
     patient: personParam(),
     subject: personParam(),
-    status: eqParam('r.status'),
+    status: eqParam('r.status', fhirCodes('questionnaire-answers-status')),
     questionnaire: (v) => anyOf(v, (x) => sql`r.questionnaire_id = ${referenceId(x.split('|')[0]!)}`),
     authored: (v) => dateCondition('r.authored_at', v, 'instant'),
   },
@@ -914,7 +951,7 @@ const observation: ResourceDef = {
     ...common,
     patient: personParam(),
     subject: personParam(),
-    code: eqParam('r.type'),
+    code: eqParam('r.type', [`${CODE_SYSTEM}:event-type`]),
     date: (v) => dateCondition('r.at', v, 'instant'),
     performer: refParam('r.organisation_id', 'Organization'),
     status: (v) => (v.split(',').includes('final') ? sql`true` : sql`false`),

@@ -75,9 +75,31 @@ function writerFor(type: string, interaction: 'create' | 'update'): Writer {
   return writer ?? {};
 }
 
-async function doCreate(ctx: FhirContext, type: string, body: unknown): Promise<WriteResult> {
+/**
+ * Conditional create (If-None-Exist: a search): one match the actor can see is the answer, and
+ * nothing is created (200); more than one is a 412; none, and the create goes ahead.
+ */
+async function existingMatch(ctx: FhirContext, type: string, ifNoneExist: string | undefined): Promise<WriteResult | undefined> {
+  if (ifNoneExist === undefined || ifNoneExist.trim() === '') return undefined;
+  const query: Query = {};
+  for (const [k, v] of new URLSearchParams(ifNoneExist.replace(/^.*\?/, ''))) {
+    if (k.startsWith('_') && k !== '_id') throw invalid(`If-None-Exist takes search parameters, not ${k}`);
+    const existing = query[k];
+    query[k] = existing === undefined ? v : [...(Array.isArray(existing) ? existing : [existing]), v];
+  }
+  if (Object.keys(query).length === 0) throw invalid('If-None-Exist must be a search, e.g. identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009');
+  const found = await search(ctx, type, { ...query, _count: '2', _total: 'none' });
+  const matches = (found.entry ?? []).filter((e) => e.search?.mode === 'match');
+  if (matches.length > 1) throw new FhirError(412, 'multiple-matches', `If-None-Exist (${ifNoneExist}) matches more than one ${type}; make it more selective`);
+  const id = matches[0]?.resource?.id;
+  return id ? { type, id, created: false, matched: true } : undefined;
+}
+
+async function doCreate(ctx: FhirContext, type: string, body: unknown, ifNoneExist?: string): Promise<WriteResult> {
   const writer = writerFor(type, 'create');
   const resource = checkValid(body, type);
+  const existing = await existingMatch(ctx, type, ifNoneExist);
+  if (existing) return existing;
   if (type === 'Patient') return createPatientStandalone(ctx, resource);
   return writer.create!(ctx, resource);
 }
@@ -100,10 +122,37 @@ async function writtenResource(ctx: FhirContext, result: WriteResult): Promise<R
     return await readResource(ctx, result.type, result.id);
   } catch (error) {
     if (error instanceof FhirError && error.status === 404) {
-      return operationOutcome('information', 'informational', `${result.type}/${result.id} was ${result.created ? 'created' : 'updated'}; the access rules do not show it to you`);
+      const what = result.created ? 'created' : result.matched ? 'matched to someone already known (nothing new was created)' : 'updated';
+      return operationOutcome('information', 'informational', `${result.type}/${result.id} was ${what}; the access rules do not show it to you`);
     }
     throw error;
   }
+}
+
+const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
+
+/** Why the request's _format or Accept cannot be answered (XML, or FHIR other than 4.0), if it cannot. */
+export function unacceptable(request: FastifyRequest): string | undefined {
+  const format = (request.query as Record<string, unknown> | undefined)?._format;
+  for (const f of Array.isArray(format) ? format : format === undefined ? [] : [format]) {
+    const type = String(f).split(';')[0]!.trim().toLowerCase();
+    if (!JSON_FORMATS.has(type)) return `_format=${String(f)} is not offered: this server answers in FHIR R4 JSON only (_format=json)`;
+  }
+  const accept = request.headers.accept;
+  if (!accept) return undefined;
+  const ranges = accept.split(',').map((range) => {
+    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1).replace(/"/g, '');
+    return { type, q: Number(param('q') ?? 1), version: param('fhirversion') };
+  }).filter((r) => r.type !== '' && !(r.q === 0));
+  if (ranges.length === 0) return undefined;
+  const acceptable = ranges.some((r) => (JSON_FORMATS.has(r.type) || r.type === '*/*' || r.type === 'application/*')
+    && (r.version === undefined || r.version === '4.0' || r.version === '4.0.1'));
+  if (acceptable) return undefined;
+  const version = ranges.find((r) => r.version !== undefined)?.version;
+  return version && !['4.0', '4.0.1'].includes(version)
+    ? `FHIR ${version} is not offered: this server speaks FHIR R4 (fhirVersion=4.0) in JSON`
+    : `${accept} is not offered: this server answers application/fhir+json (FHIR R4) only`;
 }
 
 export function capabilityStatement(base: string): CapabilityStatement {
@@ -228,7 +277,8 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
           let result: WriteResult;
           if (p.method === 'POST') {
             const writer = writerFor(p.type, 'create');
-            result = p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource);
+            result = await existingMatch(tctx, p.type, p.entry.request?.ifNoneExist)
+              ?? (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource));
             if (p.entry.fullUrl?.startsWith('urn:uuid:')) ids.set(p.entry.fullUrl, `${p.type}/${result.id}`);
           } else {
             result = await writerFor(p.type, 'update').update!(tctx, p.id!, resource, p.entry.request?.ifMatch);
@@ -259,7 +309,7 @@ async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
     try {
       const p = plan(entry, index);
       if (p.method === 'GET') out.push(await readEntry(ctx, p));
-      else if (p.method === 'POST') out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, entry.resource)));
+      else if (p.method === 'POST') out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, entry.resource, entry.request?.ifNoneExist)));
       else out.push(await writtenEntry(ctx, await doUpdate(ctx, p.type, p.id!, entry.resource, entry.request?.ifMatch)));
     } catch (error) {
       const status = error instanceof FhirError ? error.status : 500;
@@ -280,6 +330,16 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       } catch {
         done(new FhirError(400, 'structure', 'the body is not valid JSON'), undefined);
       }
+    });
+
+    // Only JSON bodies: text/plain (which Fastify would otherwise read as a string) is a 415.
+    fhir.removeContentTypeParser('text/plain');
+
+    // Only FHIR R4 in JSON is spoken: XML, or another FHIR version, is a 406 rather than R4 JSON
+    // the client did not ask for. Checked before the token, so the refusal costs nothing.
+    fhir.addHook('onRequest', async (request) => {
+      const problem = unacceptable(request);
+      if (problem) throw new FhirError(406, 'not-supported', problem);
     });
 
     // Bearer tokens replace the session here: a cookie must not act on the API (no CSRF on these routes).
@@ -347,11 +407,13 @@ export function registerFhirRoutes(app: FastifyInstance): void {
     fhir.post('/:type', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
       const { type } = request.params as { type: string };
       const ctx = context(request);
-      const result = await doCreate(ctx, type, request.body);
+      const ifNoneExist = request.headers['if-none-exist'];
+      const result = await doCreate(ctx, type, request.body, Array.isArray(ifNoneExist) ? ifNoneExist[0] : ifNoneExist);
       const resource = await writtenResource(ctx, result);
       reply.header('location', `${ctx.base}/${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`);
-      // A Patient that matched someone already known was not created: 200, and only its identifier
-      // unless the access rules already show that person to the writer.
+      // Nothing new was made (a conditional create found its match, or a Patient matched someone
+      // already known through the person index): 200, as FHIR answers an existing resource, and
+      // only an OperationOutcome unless the access rules already show that person to the writer.
       return sendResource(reply, resource, result.created ? 201 : 200);
     });
     fhir.put('/:type/:id', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
@@ -367,6 +429,13 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       if (bundle.type === 'transaction') return reply.type(FHIR_JSON).send(await runTransaction(ctx, bundle));
       if (bundle.type === 'batch') return reply.type(FHIR_JSON).send(await runBatch(ctx, bundle));
       throw invalid('the Bundle must be of type transaction or batch');
+    });
+    // OPTIONS says which methods an address takes. No CORS headers: the API is for servers holding
+    // a bearer token, not for scripts on other sites' pages, so a browser's preflight learns only this.
+    fhir.options('/*', { config: { csrf: false } }, async (request, reply) => {
+      const depth = (request.params as { '*': string })['*'].split('/').filter(Boolean).length;
+      const allow = depth === 0 ? 'GET, POST, OPTIONS' : depth === 1 ? 'GET, POST, OPTIONS' : depth === 2 ? 'GET, PUT, OPTIONS' : 'GET, POST, OPTIONS';
+      return reply.code(204).header('allow', allow).send();
     });
     // Methods the API does not offer still answer with an OperationOutcome.
     for (const method of ['DELETE', 'PATCH'] as const) {

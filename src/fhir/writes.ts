@@ -21,7 +21,8 @@ export const SHARED_CATEGORY_EXTENSION = 'urn:joinery:extension:shared-category'
 /** On a Task moved to in-progress: how the first contact was made (phone, visit, letter, video, other); executionPeriod.start is its day. */
 export const CONTACT_METHOD_EXTENSION = 'urn:joinery:extension:first-contact-method';
 
-export interface WriteResult { type: string; id: string; created: boolean }
+/** `matched`: a create that found an existing resource (the person index matched someone known) and made none. */
+export interface WriteResult { type: string; id: string; created: boolean; matched?: boolean }
 
 export async function bumpVersion(db: Kysely<Database>, type: string, id: string): Promise<number> {
   const row = await sql<{ version_id: number }>`
@@ -99,7 +100,7 @@ export async function createPatient(ctx: FhirContext, db: Kysely<Database>, inde
     });
   }
   await decideRecordAccess(db, { actor: ctx.actor, personId, categories: ['demographics'], purpose: purposeOf(ctx.actor), action: 'write' });
-  return { type: 'Patient', id: personId, created: isNew };
+  return { type: 'Patient', id: personId, created: isNew, matched: !isNew };
 }
 
 export async function createPatientStandalone(ctx: FhirContext, resource: Resource): Promise<WriteResult> {

@@ -30,12 +30,31 @@ export {
   type ColumnMapping, type ImportFormat, type InputItem, type MappableField,
 } from './read-input.ts';
 
+/** A source code as written: letters (either case), digits, - and _. */
 export function isSourceCode(value: string): boolean {
-  return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value);
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(value);
 }
 
-export async function saveMapping(db: Kysely<Database>, mapping: ColumnMapping): Promise<void> {
-  if (!isSourceCode(mapping.source)) throw new ImportInputError('a source code is lower-case letters, digits, - and _');
+export const SOURCE_CODE_RULE = 'a source code is letters, digits, - and _ (the organisation\'s code, in either case)';
+
+/**
+ * The one form of a source code that is stored: the member organisation's code as registered
+ * (ASC, GP01), whatever case the feed was named in, because the access rules compare
+ * source_records.source with organisations.source_code exactly (an index lookup); otherwise a
+ * feed already imported under the same code in another case; otherwise lower case.
+ */
+export async function canonicalSource(db: Kysely<Database>, value: string): Promise<string> {
+  if (!isSourceCode(value)) throw new ImportInputError(SOURCE_CODE_RULE);
+  const org = await db.selectFrom('organisations').select('source_code')
+    .where(sql<boolean>`lower(source_code) = ${value.toLowerCase()}`).orderBy('source_code').executeTakeFirst();
+  if (org) return org.source_code;
+  const earlier = await db.selectFrom('import_jobs').select('source')
+    .where(sql<boolean>`lower(source) = ${value.toLowerCase()}`).orderBy('id').executeTakeFirst();
+  return earlier?.source ?? value.toLowerCase();
+}
+
+export async function saveMapping(db: Kysely<Database>, given: ColumnMapping): Promise<void> {
+  const mapping = { ...given, source: await canonicalSource(db, given.source) };
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(mapping.name)) throw new ImportInputError('a mapping name is letters, digits, - and _');
   if (!mapping.idColumn) throw new ImportInputError('say which column holds the agency\'s record id');
   for (const field of Object.keys(mapping.columns)) {
@@ -47,7 +66,8 @@ export async function saveMapping(db: Kysely<Database>, mapping: ColumnMapping):
     .execute();
 }
 
-export async function loadMapping(db: Kysely<Database>, source: string, name: string): Promise<ColumnMapping | undefined> {
+export async function loadMapping(db: Kysely<Database>, given: string, name: string): Promise<ColumnMapping | undefined> {
+  const source = await canonicalSource(db, given);
   const row = await db.selectFrom('import_mappings').selectAll().where('source', '=', source).where('name', '=', name).executeTakeFirst();
   return row && { source: row.source, name: row.name, idColumn: row.id_column, columns: (typeof row.columns === 'string' ? JSON.parse(row.columns) : row.columns) as ColumnMapping['columns'] };
 }
@@ -243,8 +263,9 @@ class ImportWindow {
 }
 
 export async function runImport(db: Kysely<Database>, options: ImportOptions): Promise<ImportProgress> {
-  const { source, file } = options;
-  if (!isSourceCode(source)) throw new ImportInputError('a source code is lower-case letters, digits, - and _');
+  const source = await canonicalSource(db, options.source);
+  options = { ...options, source };
+  const { file } = options;
   if (!fs.existsSync(file)) throw new ImportInputError(`there is no file ${file}`);
   const format = options.format ?? formatOf(file);
   if (format === 'csv' && !options.mapping) throw new ImportInputError('a CSV import needs a column mapping (--mapping NAME)');

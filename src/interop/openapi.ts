@@ -63,7 +63,7 @@ export function openApiDocument(server: string): Record<string, unknown> {
       post: {
         tags: ['Imports'], summary: 'Upload an agency feed; it is imported in the background (resumable, idempotent on source and record id)',
         parameters: [
-          { name: 'source', in: 'query', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } },
+          { name: 'source', in: 'query', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' } },
           { name: 'mapping', in: 'query', required: false, schema: { type: 'string' }, description: 'Saved column mapping (required for CSV)' },
           { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['csv', 'ndjson', 'bundle'] } },
           { name: 'name', in: 'query', required: false, schema: { type: 'string' }, description: 'File name to show' },

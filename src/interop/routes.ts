@@ -73,7 +73,7 @@ export function registerInteropRoutes(app: FastifyInstance): void {
     api.post('/imports', { config: { csrf: false } }, async (request, reply) => {
       const user = requireTokenRole(request, IMPORT_ROLES);
       const query = request.query as { source?: string; mapping?: string; format?: string; name?: string };
-      if (!query.source || !isSourceCode(query.source)) throw new HttpError(400, 'Give ?source=CODE (lower-case letters, digits, - and _).');
+      if (!query.source || !isSourceCode(query.source)) throw new HttpError(400, 'Give ?source=CODE (the organisation\'s code: letters, digits, - and _, in either case).');
       const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
       const format: ImportFormat = (query.format as ImportFormat | undefined)
         ?? (contentType === 'text/csv' ? 'csv' : contentType.includes('ndjson') ? 'ndjson' : 'bundle');

@@ -5,6 +5,7 @@ import { preparedQuery } from '../platform/db.ts';
 import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/index.ts';
 import type { Database } from '../platform/schema.ts';
 import { writtenDay } from '../platform/dates.ts';
+import { translateText, translatorFor, type Language } from '../platform/i18n/index.ts';
 
 export interface PersonSummary {
   id: string;
@@ -248,10 +249,15 @@ export function heldFieldLabel(field: string): string {
   return heldFieldLabels[field] ?? (field.charAt(0).toUpperCase() + field.slice(1)).replace(/_/g, ' ');
 }
 
-/** A value as a person reads it: dates written out ("7 November 1999"), otherwise as the agency holds it. */
-export function heldFieldValue(field: string, value: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value.trim())) return writtenDay(value);
-  return field === 'sex' ? value.charAt(0).toUpperCase() + value.slice(1) : value;
+/**
+ * A value as a person reads it: dates written out ("7 November 1999", in Welsh "7 Tachwedd 1999"),
+ * a recorded sex in the reader's language, otherwise as the agency holds it.
+ */
+export function heldFieldValue(field: string, value: string, language: Language = 'en'): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value.trim())) return writtenDay(value, language);
+  if (field !== 'sex') return value;
+  const capitalised = value.charAt(0).toUpperCase() + value.slice(1);
+  return translatorFor(language)(`sexes.${value.trim().toLowerCase()}`, { defaultValue: capitalised });
 }
 
 /**
@@ -259,11 +265,11 @@ export function heldFieldValue(field: string, value: string): string {
  * out, known fields first; the values themselves exactly as the agency holds them. Empty fields
  * are left out.
  */
-export function heldFieldRows(fields: Record<string, string>): Array<{ field: string; label: string; value: string }> {
+export function heldFieldRows(fields: Record<string, string>, language: Language = 'en'): Array<{ field: string; label: string; value: string }> {
   const order = Object.keys(heldFieldLabels);
   const rank = (field: string) => { const i = order.indexOf(field); return i < 0 ? order.length : i; };
   return Object.entries(fields)
     .filter(([, value]) => typeof value === 'string' && value.trim() !== '')
     .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
-    .map(([field, value]) => ({ field, label: heldFieldLabel(field), value: heldFieldValue(field, value) }));
+    .map(([field, value]) => ({ field, label: translateText(language, heldFieldLabel(field)), value: heldFieldValue(field, value, language) }));
 }

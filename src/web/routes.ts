@@ -2,7 +2,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { translateText } from '../platform/i18n/index.ts';
 import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, recordDisclosure, visibleToReader, type Category, type RecordAccess } from '../consent/index.ts';
 import type { PersonCostRow } from '../budgets/index.ts';
 import { startBreakGlass } from '../consent/index.ts';
@@ -148,7 +147,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
     return reply.view('person.njk', viewContext(request, reply, {
       wholeSystemCost, gbp: formatPounds, fyLabel: financialYearLabel,
       title: `${person.givenName} ${person.familyName}`, person, view, looks, isSelf,
-      held: held.map((r) => ({ ...r, rows: heldFieldRows(r.fields).map((f) => ({ key: { text: translateText(request.language, f.label) }, value: { text: f.value } })) })),
+      held: held.map((r) => ({ ...r, rows: heldFieldRows(r.fields, request.language).map((f) => ({ key: { text: f.label }, value: { text: f.value } })) })),
       breakGlass: access.breakGlass, demographicsReason: demographics.reason,
       aboutMe, aboutMeVisible, aboutMeReason: access.byCategory.about_me.reason, householdId,
     }));

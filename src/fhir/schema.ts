@@ -1,0 +1,58 @@
+// The FHIR module's own tables: each resource received through the API kept as it was sent
+// (beside the domain tables, which stay the truth for what Joinery models), so elements Joinery
+// does not model come back on read; and the identifiers of those resources, with their systems,
+// so foreign identifiers can be searched. A stored copy about a person is personal data: it is
+// read only through the access decision, under the category it was filed under.
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export interface FhirTables {
+  fhir_resources: {
+    resource_type: string;
+    resource_id: string;
+    /** The person the resource is about (null for the network's own resources). */
+    person_id: string | null;
+    /** The access decision's category for the stored copy (demographics for a Patient). */
+    category: string;
+    /** The resource as received, less id and meta (Joinery's own). */
+    content: unknown;
+    received_at: Date;
+    received_by: string | null;
+  };
+  fhir_identifiers: {
+    resource_type: string;
+    resource_id: string;
+    /** '' for an identifier with no system. */
+    system: string;
+    value: string;
+  };
+}
+
+export const fhirMigrations: Record<string, Migration> = {
+  '0110_fhir_resources': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table fhir_resources (
+          resource_type text not null,
+          resource_id text not null,
+          person_id text,
+          category text not null,
+          content jsonb not null,
+          received_at timestamptz not null default now(),
+          received_by text,
+          primary key (resource_type, resource_id)
+        );
+        create index fhir_resources_person on fhir_resources(person_id) where person_id is not null;
+        create table fhir_identifiers (
+          resource_type text not null,
+          resource_id text not null,
+          system text not null,
+          value text not null,
+          foreign key (resource_type, resource_id) references fhir_resources(resource_type, resource_id) on delete cascade
+        );
+        create index fhir_identifiers_value on fhir_identifiers(resource_type, value, system);
+        create index fhir_identifiers_system on fhir_identifiers(resource_type, system);
+        create index fhir_identifiers_resource on fhir_identifiers(resource_type, resource_id);
+      `.execute(db);
+    },
+  },
+};
