@@ -14,9 +14,10 @@ import { budgetsMigrations, type BudgetsTables } from '../budgets/schema.ts';
 import { plansMigrations, type PlansTables } from '../plans/schema.ts';
 import { interopMigrations, type InteropTables } from '../interop/schema.ts';
 import { insightMigrations, type InsightTables } from '../insight/schema.ts';
+import { fhirMigrations, type FhirTables } from '../fhir/schema.ts';
 import { notifyMigrations, type NotifyTables } from '../notify/schema.ts';
 
-export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables, BudgetsTables, RecordsTables, ReferralTables, PlansTables, InteropTables, InsightTables, NotifyTables {}
+export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables, BudgetsTables, RecordsTables, ReferralTables, PlansTables, InteropTables, InsightTables, NotifyTables, FhirTables {}
 
 /** Every module's migrations; names carry a global sequence number so order is explicit. */
 export const allMigrations: Record<string, Migration> = {
@@ -34,5 +35,6 @@ export const allMigrations: Record<string, Migration> = {
   ...budgetsMigrations,
   ...interopMigrations,
   ...insightMigrations,
+  ...fhirMigrations,
   ...notifyMigrations,
 };
