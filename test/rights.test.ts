@@ -9,7 +9,9 @@ import { sql } from 'kysely';
 import { startTestServer, signIn, csrfTokenFor, DEMO_PASSWORD, type TestServer } from './support/server.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { runCaseFinding } from '../src/insight/casefind.ts';
-import { writtenDate } from '../src/platform/dates.ts';
+import { writtenDate, writtenDay } from '../src/platform/dates.ts';
+import { decideRecordAccess, categoryOfOrganisationKind } from '../src/consent/index.ts';
+import { dueByFor } from '../src/consent/rights-requests.ts';
 
 const form = (values: Record<string, string | string[]>) => {
   const params = new URLSearchParams();
@@ -117,5 +119,121 @@ describe('objecting to case-finding', () => {
     assert.ok([401, 403, 302].includes(anonymous.statusCode), `not signed in: ${anonymous.statusCode}`);
     assert.equal(await objections(), before);
     assert.equal((await get(`/my-record/rights${forListed}`, cookies['rights-other'])).statusCode, 403, 'another citizen cannot read the page either');
+  });
+});
+
+describe('restriction and erasure requests', () => {
+  let ownerCategory: string;
+  let otherHolder: { organisationId: string; user: import('../src/auth/index.ts').SignedInUser };
+  const db = () => server.database.db;
+  const requestsOfListed = async () => db().selectFrom('rights_requests').selectAll().where('person_id', '=', listed.personId).orderBy('id').execute();
+  const scopeFor = async (user: import('../src/auth/index.ts').SignedInUser, category: string) =>
+    (await decideRecordAccess(db(), { actor: user, personId: listed.personId, categories: [category as 'health'], purpose: 'direct_care', action: 'read' })).byCategory[category as 'health'];
+
+  before(async () => {
+    const owner = await db().selectFrom('organisations').select(['kind']).where('id', '=', listed.organisationId).executeTakeFirstOrThrow();
+    ownerCategory = categoryOfOrganisationKind(owner.kind);
+    // Another organisation holding a record of the person, whose practitioners see everything once the person shares it.
+    const q = await sql<{ organisation_id: string; practitioner_id: string; team_id: string | null }>`
+      select o.id as organisation_id, pr.id as practitioner_id, pr.team_id from record_links l join source_records s on s.id = l.source_record_id
+      join organisations o on o.source_code = s.source join practitioners pr on pr.organisation_id = o.id
+      where l.person_id = ${listed.personId} and l.superseded_at is null and o.id <> ${listed.organisationId} order by o.id, pr.id limit 1`.execute(db());
+    assert.ok(q.rows[0], 'the listed person is known to a second organisation');
+    const r = q.rows[0];
+    const id = await createAccount(db(), { username: 'rights-otherholder', displayName: 'Other holder', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: r.practitioner_id, organisationId: r.organisation_id });
+    otherHolder = { organisationId: r.organisation_id, user: { id, username: 'rights-otherholder', displayName: 'Other holder', role: 'practitioner', personId: null, practitionerId: r.practitioner_id, organisationId: r.organisation_id, teamId: r.team_id } };
+    cookies['rights-otherholder'] = await signIn(server.app, 'rights-otherholder');
+    const shared = await post(cookies['rights-listed']!, '/my-record/sharing', { decision: 'permit', category: '*', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing');
+    assert.equal(shared.statusCode, 302);
+  });
+
+  test('the answer is due one calendar month from receipt', () => {
+    assert.equal(dueByFor(new Date('2026-03-15T10:00:00Z')), '2026-04-15');
+    assert.equal(dueByFor(new Date('2026-01-31T10:00:00Z')), '2026-02-28');
+    assert.equal(dueByFor(new Date('2026-12-20T10:00:00Z')), '2027-01-20');
+    assert.equal(dueByFor(new Date('2026-06-30T23:30:00Z')), '2026-08-01', 'received at 00:30 on 1 July in the UK');
+  });
+
+  test('a request with gaps shows the error summary and keeps what was typed', async () => {
+    const bad = await post(cookies['rights-listed']!, '/my-record/rights/requests', { kind: 'restriction', organisation: '', category: ownerCategory, what: 'My visit notes', why: '' }, '/my-record/rights');
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /There is a problem/);
+    assert.match(bad.body, /Choose the service that holds the information/);
+    assert.match(bad.body, /Say why you are asking/);
+    assert.ok(bad.body.includes('My visit notes'));
+    assert.equal((await requestsOfListed()).length, 0);
+  });
+
+  test('the resident asks for a restriction; it reaches the data owner with the legal clock, not anyone else', async () => {
+    assert.equal((await scopeFor(otherHolder.user, ownerCategory)).scope, 'all', 'shared with the other organisation before the restriction');
+    const sent = await post(cookies['rights-listed']!, '/my-record/rights/requests', { kind: 'restriction', organisation: listed.organisationId, category: ownerCategory, what: 'The notes of my last assessment', why: 'They are being disputed' }, '/my-record/rights');
+    assert.equal(sent.statusCode, 302);
+    const due = writtenDay(dueByFor(new Date()));
+    const mine = await get('/my-record/rights', cookies['rights-listed']);
+    assert.match(mine.body, /Waiting for an answer/);
+    assert.ok(mine.body.includes(due), `due by ${due}`);
+
+    const inbox = await get('/rights-requests', cookies['rights-team']);
+    assert.equal(inbox.statusCode, 200);
+    assert.ok(inbox.body.includes('The notes of my last assessment'));
+    assert.ok(inbox.body.includes(`Due by ${due}`));
+    const elsewhere = await get('/rights-requests', cookies['rights-otherholder']);
+    assert.ok(!elsewhere.body.includes('The notes of my last assessment'), 'another organisation does not see it');
+    const privacy = await signIn(server.app, 'privacy');
+    const clocks = await get('/rights-requests', privacy);
+    assert.equal(clocks.statusCode, 200);
+    assert.ok(clocks.body.includes(due), 'the privacy officer sees the clock');
+    assert.ok(!clocks.body.includes('The notes of my last assessment'), 'but not the words');
+    assert.equal((await get('/rights-requests', cookies['rights-listed'])).statusCode, 403);
+    assert.equal((await get('/rights-requests', cookies.manager)).statusCode, 403);
+  });
+
+  test('nobody else can ask for the person, and only the owner can answer', async () => {
+    const before = await requestsOfListed();
+    const values = { kind: 'erasure', organisation: listed.organisationId, category: ownerCategory, what: 'Everything', why: 'Attack' };
+    const forListed = `?for=${listed.personId}`;
+    assert.equal((await post(cookies['rights-other']!, `/my-record/rights/requests${forListed}`, values)).statusCode, 403, 'another citizen');
+    assert.equal((await post(cookies['rights-team']!, `/my-record/rights/requests${forListed}`, values)).statusCode, 403, 'a practitioner');
+    assert.equal((await post(cookies['rights-carer']!, `/my-record/rights/requests${forListed}`, values)).statusCode, 403, 'a proxy beyond their scope');
+    const id = before[0]!.id;
+    assert.equal((await post(cookies['rights-otherholder']!, `/rights-requests/${id}`, { outcome: 'restricted', note: 'Restricted by someone else' }, '/rights-requests')).statusCode, 404, 'a practitioner of another organisation');
+    assert.equal((await post(cookies['rights-listed']!, `/rights-requests/${id}`, { outcome: 'restricted', note: 'I restrict it myself' })).statusCode, 403, 'the person cannot answer their own request');
+    assert.deepEqual(await requestsOfListed(), before);
+  });
+
+  test('the owner restricts: the category is withheld from every other organisation until lifted, and the person sees the answer', async () => {
+    const [request] = await requestsOfListed();
+    const short = await post(cookies['rights-team']!, `/rights-requests/${request!.id}`, { outcome: 'restricted', note: 'ok' }, '/rights-requests');
+    assert.equal(short.statusCode, 400);
+    assert.match(short.body, /Say what is restricted/);
+    const answered = await post(cookies['rights-team']!, `/rights-requests/${request!.id}`, { outcome: 'restricted', note: 'Restricted while we review the disputed notes' }, '/rights-requests');
+    assert.equal(answered.statusCode, 302);
+    const other = await scopeFor(otherHolder.user, ownerCategory);
+    assert.equal(other.scope, 'own_organisation');
+    assert.match(other.reason, /asked for this to be restricted/);
+    const mine = await get('/my-record/rights', cookies['rights-listed']);
+    assert.match(mine.body, /Restricted on .*: Restricted while we review the disputed notes/);
+
+    const lifted = await post(cookies['rights-team']!, `/rights-requests/${request!.id}/lift`, {}, '/rights-requests');
+    assert.equal(lifted.statusCode, 302);
+    assert.equal((await scopeFor(otherHolder.user, ownerCategory)).scope, 'all', 'shared again once lifted');
+    const row = (await requestsOfListed())[0]!;
+    assert.equal(row.status, 'lifted');
+    assert.ok(row.lifted_at && row.decision_note, 'the history is kept');
+    const audited = await db().selectFrom('audit_events').select('seq').where('person_id', '=', listed.personId).where('reason', 'like', 'answered a restriction request%').executeTakeFirst();
+    assert.ok(audited);
+  });
+
+  test('the owner refuses an erasure with its lawful basis, and the person reads why', async () => {
+    const sent = await post(cookies['rights-listed']!, '/my-record/rights/requests', { kind: 'erasure', organisation: listed.organisationId, category: ownerCategory, what: 'My whole file', why: 'I no longer use the service' }, '/my-record/rights');
+    assert.equal(sent.statusCode, 302);
+    const erasure = (await requestsOfListed()).find((r) => r.kind === 'erasure')!;
+    const wrong = await post(cookies['rights-team']!, `/rights-requests/${erasure.id}`, { outcome: 'restricted', note: 'Restricted instead of erasing' }, '/rights-requests');
+    assert.equal(wrong.statusCode, 400, 'an erasure request is erased or refused');
+    const refused = await post(cookies['rights-team']!, `/rights-requests/${erasure.id}`, { outcome: 'refused', note: 'We must keep care records for 8 years (legal obligation, Records Management Code of Practice)' }, '/rights-requests');
+    assert.equal(refused.statusCode, 302);
+    const mine = await get('/my-record/rights', cookies['rights-listed']);
+    assert.match(mine.body, /Refused on .*We must keep care records for 8 years/);
+    assert.equal((await post(cookies['rights-team']!, `/rights-requests/${erasure.id}`, { outcome: 'refused', note: 'Answered a second time' }, '/rights-requests')).statusCode, 404, 'answered once');
   });
 });

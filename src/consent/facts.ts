@@ -14,6 +14,7 @@ interface FactsRow {
   break_glass_until: Date | null;
   proxy_scope: string[] | null;
   safeguarding_released: boolean;
+  restrictions: Array<{ organisation_id: string; category: string }> | null;
 }
 
 // The facts about one person, as columns; `person` is how the query names the person:
@@ -42,7 +43,10 @@ const factsColumns = (person: string) => `
          and x.revoked_at is null and x.valid_from <= $4::timestamptz and (x.valid_until is null or x.valid_until > $4::timestamptz)
          and (x.kind <> 'parent' or (child.birth_date is not null and child.birth_date + interval '16 years' > $4::timestamptz))) as proxy_scope,
     ($5::text is not null and exists (
-       select 1 from safeguarding_releases sr where sr.person_id = ${person} and sr.withdrawn_at is null and sr.released_at <= $4::timestamptz)) as safeguarding_released`;
+       select 1 from safeguarding_releases sr where sr.person_id = ${person} and sr.withdrawn_at is null and sr.released_at <= $4::timestamptz)) as safeguarding_released,
+    -- Restrictions the data owner has put in force at the person's request (Art. 18).
+    (select json_agg(json_build_object('organisation_id', rr.organisation_id, 'category', rr.category))
+       from rights_requests rr where rr.person_id = ${person} and rr.status = 'restricted') as restrictions`;
 
 const ACCESS_FACTS_SQL = `select ${factsColumns('$1')}`;
 // $1 the people (text[]): one row of facts per person, in one round trip.
@@ -67,6 +71,7 @@ function toFacts(row: FactsRow, now: Date): Omit<AccessFacts, 'inReviewQueue'> {
     breakGlassUntil: row.break_glass_until ? new Date(row.break_glass_until) : null,
     proxyScope: row.proxy_scope === null ? null : row.proxy_scope as Category[],
     safeguardingReleased: Boolean(row.safeguarding_released),
+    restrictions: (row.restrictions ?? []).map((r) => ({ organisationId: r.organisation_id, category: r.category })),
   };
 }
 

@@ -64,6 +64,11 @@ export interface AccessFacts {
   proxyScope: Category[] | null;
   /** A practitioner has released safeguarding information to the person it concerns (and their proxies). */
   safeguardingReleased: boolean;
+  /**
+   * Restrictions in force at the person's request (UK GDPR Art. 18): the organisation holding the
+   * information restricted this category, so every other organisation sees only its own entries.
+   */
+  restrictions?: Array<{ organisationId: string; category: string }>;
   /** Data-quality reviewers only: the person is in the linkage review queue. */
   inReviewQueue: boolean;
   /** Data-quality reviewers only: the person is in a merge of two person records not yet undone (so it can be checked and undone). */
@@ -150,6 +155,11 @@ function practitionerDecision(actor: Actor, category: Category, purpose: Purpose
   }
   if (purpose === 'safeguarding') {
     return { category, purpose, scope: 'own_organisation', basis: 'own_records', reason: 'no safeguarding basis is recorded: you see what your organisation recorded' };
+  }
+  // A restriction outranks any sharing choice: the person asked for it, and the owner agreed.
+  // A lawful basis (above) and break-glass still apply, as Art. 18(2) allows.
+  if (facts.restrictions?.some((r) => r.category === category && r.organisationId !== actor.organisationId)) {
+    return { category, purpose, scope: 'own_organisation', basis: 'own_records', reason: 'the person asked for this to be restricted: you see what your organisation recorded' };
   }
   const directive = applicableDirective(facts.directives, actor, category, purpose, facts.now);
   if (directive?.decision === 'permit') {
