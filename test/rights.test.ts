@@ -237,3 +237,38 @@ describe('restriction and erasure requests', () => {
     assert.equal((await post(cookies['rights-team']!, `/rights-requests/${erasure.id}`, { outcome: 'refused', note: 'Answered a second time' }, '/rights-requests')).statusCode, 404, 'answered once');
   });
 });
+
+describe('sharing with any organisation in the directory', () => {
+  test('the resident shares with a service not yet involved; its staff see it only once involved in their care', async () => {
+    const db = server.database.db;
+    const z = await sql<{ organisation_id: string; name: string; practitioner_id: string; team_id: string | null }>`
+      select o.id as organisation_id, o.name, pr.id as practitioner_id, pr.team_id from organisations o join practitioners pr on pr.organisation_id = o.id
+      where o.kind <> 'gp_practice' and not exists (select 1 from record_links l join source_records s on s.id = l.source_record_id where l.person_id = ${other.personId} and l.superseded_at is null and s.source = o.source_code)
+        and not exists (select 1 from care_relationships r where r.person_id = ${other.personId} and r.organisation_id = o.id)
+      order by o.id, pr.id limit 1`.execute(db);
+    const org = z.rows[0]!;
+    const userId = await createAccount(db, { username: 'rights-newservice', displayName: 'New service', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: org.practitioner_id, organisationId: org.organisation_id });
+    const practitioner = await signIn(server.app, 'rights-newservice');
+    const user = { id: userId, username: 'rights-newservice', displayName: 'New service', role: 'practitioner' as const, personId: null, practitionerId: org.practitioner_id, organisationId: org.organisation_id, teamId: org.team_id };
+
+    const page = await get('/my-record/sharing', cookies['rights-other']);
+    assert.match(page.body, /<optgroup label="[^"]+">/);
+    assert.ok(page.body.includes(`value="organisation:${org.organisation_id}"`), 'a service holding no record can be chosen');
+    const shared = await post(cookies['rights-other']!, '/my-record/sharing', { decision: 'permit', category: 'health', recipient: `organisation:${org.organisation_id}`, purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing');
+    assert.equal(shared.statusCode, 302);
+    const after = await get('/my-record/sharing', cookies['rights-other']);
+    assert.ok(after.body.includes(`with ${org.name.replace(/&/g, '&amp;').replace(/'/g, '&#39;')}`), 'the choice is listed in plain words');
+
+    // No side door: the choice alone does not let the service open the record.
+    assert.equal((await get(`/people/${other.personId}`, practitioner)).statusCode, 403);
+    const before = await decideRecordAccess(db, { actor: user, personId: other.personId, categories: ['health'], purpose: 'direct_care', action: 'read' });
+    assert.equal(before.byCategory.health.scope, 'none');
+
+    // Once the service is involved (a referral accepted), the person's choice counts for it.
+    await db.insertInto('care_relationships').values({ person_id: other.personId, organisation_id: org.organisation_id, team_id: null, practitioner_id: null, kind: 'referral', role_label: null, reason: 'test: referral accepted', ended_at: null, recorded_by: null }).execute();
+    assert.equal((await get(`/people/${other.personId}`, practitioner)).statusCode, 200);
+    const involved = await decideRecordAccess(db, { actor: user, personId: other.personId, categories: ['health'], purpose: 'direct_care', action: 'read' });
+    assert.equal(involved.byCategory.health.scope, 'all');
+    assert.match(involved.byCategory.health.reason, /agreed to share this with you/);
+  });
+});

@@ -61,10 +61,14 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const bases = allBases.filter((b) => canSee(b.categoryCode));
     const agencies = allAgencies.filter((a) => canSee(categoryOfOrganisationKind(a.kind)));
     const summary = await whoCanSeeWhat(db, user, personId, canSee);
+    // Every organisation in the directory can be chosen, grouped by kind; those holding a record come first.
+    const holding = new Set(agencies.map((a) => a.organisationId));
+    const directory = await db.selectFrom('organisations').select(['id', 'name', 'kind']).orderBy('kind').orderBy('name').execute();
+    const directoryGroups = [...Map.groupBy(directory.filter((o) => !holding.has(o.id)), (o) => o.kind)].map(([kind, list]) => ({ kind, organisations: list }));
     const error = extra.error as { field: string } | undefined;
     const values = (extra.values ?? {}) as Record<string, unknown>;
     return reply.code(status).view('sharing.njk', viewContext(request, reply, {
-      title: 'Who can see your record', person, bases, agencies, actingForMe, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId, summary,
+      title: 'Who can see your record', person, bases, agencies, actingForMe, directoryGroups, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId, summary,
       directives: directives.filter((d) => d.status === 'in force' || d.status === 'not yet started'), earlierDirectives: directives.filter((d) => d.status === 'withdrawn' || d.status === 'expired'),
       categoryOptions: [{ value: '*', text: 'All of my information' }, ...categories.map((c) => ({ value: c, text: categoryLabels[c] }))],
       success: error ? null : successFrom(request, sharingDone),
