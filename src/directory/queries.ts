@@ -36,6 +36,14 @@ export interface ServiceFilters {
   coversPostcode?: string;
   /** With origin: only services with a location within this many metres. */
   withinMetres?: number;
+  /** Only services anyone may refer themselves to. */
+  acceptsSelfReferral?: boolean;
+  /** 'free': no cost option with a charge; 'paid': at least one. */
+  cost?: 'free' | 'paid';
+  /** Opening hours on a Saturday or Sunday. */
+  weekends?: boolean;
+  /** Opening hours that run past 6pm. */
+  evenings?: boolean;
 }
 
 export interface Paging { page: number; perPage: number }
@@ -113,6 +121,16 @@ function serviceConditions(f: ServiceFilters): RawBuilder<unknown>[] {
     if (f.endTime) parts.push(sql`sc.closes_at <= ${f.endTime}`);
     where.push(sql`exists (select 1 from directory_schedules sc where ${sql.join(parts, sql` and `)})`);
   }
+  if (f.acceptsSelfReferral) where.push(sql`s.accepts_self_referral`);
+  if (f.cost) {
+    const charged = sql`exists (select 1 from directory_cost_options co where co.service_id = s.id and co.amount > 0)`;
+    where.push(f.cost === 'paid' ? charged : sql`not ${charged}`);
+  }
+  if (f.weekends) {
+    where.push(sql`exists (select 1 from directory_schedules sc where sc.service_id = s.id
+      and ((',' || coalesce(sc.byday, '') || ',') like '%,SA,%' or (',' || coalesce(sc.byday, '') || ',') like '%,SU,%'))`);
+  }
+  if (f.evenings) where.push(sql`exists (select 1 from directory_schedules sc where sc.service_id = s.id and sc.closes_at > '18:00:00')`);
   return where;
 }
 

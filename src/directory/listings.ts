@@ -1,0 +1,252 @@
+// An organisation keeps its own directory listings right: its practitioners (and an administrator
+// of that organisation) change how to get in touch, opening times, description, cost and whether
+// people may refer themselves, or confirm the listing is still right. Nobody else may: another
+// organisation's staff, residents and place-wide roles are refused. Every change is audited
+// (what changed, never the values) in the transaction that makes it. A listing not confirmed for
+// six months is stale, and the organisation is told which.
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { HttpError } from '../platform/http.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { appendAudit } from '../audit/index.ts';
+import { describeOpening, DAY_CODES } from './format.ts';
+import { orukId } from './ids.ts';
+import { isWebLink } from './validator.ts';
+
+/** A listing not confirmed for this many months is stale. */
+export const STALE_AFTER_MONTHS = 6;
+/** Opening-time rows the edit form offers (the listing's own, then empty ones to add). */
+export const MAX_OPENING_ROWS = 6;
+
+export interface OpeningRow { days: string[]; opens: string; closes: string; notes: string }
+
+export interface ListingForm {
+  description: string;
+  phone: string;
+  email: string;
+  url: string;
+  selfReferral: '' | 'yes' | 'no';
+  cost: '' | 'free' | 'paid';
+  costDescription: string;
+  openings: OpeningRow[];
+}
+
+export interface ListingError { field: string; text: string }
+
+export class ListingInputError extends Error {
+  readonly errors: ListingError[];
+  constructor(errors: ListingError[]) {
+    super(errors.map((e) => e.text).join('; '));
+    this.errors = errors;
+  }
+}
+
+/** The moment before which a check is stale. */
+export function staleBefore(now: Date): Date {
+  const at = new Date(now);
+  at.setUTCMonth(at.getUTCMonth() - STALE_AFTER_MONTHS);
+  return at;
+}
+
+/** The organisation's own staff who may keep its listings: a practitioner or an administrator of it. */
+function keeperOrganisation(user: SignedInUser | undefined): string | null {
+  if (!user || !user.organisationId) return null;
+  return user.role === 'practitioner' || user.role === 'admin' ? user.organisationId : null;
+}
+
+/** Whether this user may change this service's listing (shown as an "Edit" link; enforced on every write). */
+export function mayKeepListing(user: SignedInUser | undefined, serviceOrganisationId: string): boolean {
+  return keeperOrganisation(user) === serviceOrganisationId;
+}
+
+async function serviceOwner(db: Kysely<Database> | Transaction<Database>, serviceId: string): Promise<{ id: string; name: string; organisation_id: string }> {
+  const row = await db.selectFrom('services').select(['id', 'name', 'organisation_id']).where('id', '=', serviceId).executeTakeFirst();
+  if (!row) throw new HttpError(404, 'There is no such service in the directory.');
+  return row;
+}
+
+async function requireKeeper(db: Kysely<Database> | Transaction<Database>, user: SignedInUser, serviceId: string) {
+  const service = await serviceOwner(db, serviceId);
+  if (!mayKeepListing(user, service.organisation_id)) {
+    throw new HttpError(403, 'Only the organisation that runs this service can change its listing.');
+  }
+  return service;
+}
+
+/** The listing as the edit form shows it (the organisation's own staff only). */
+export async function listingForEdit(db: Kysely<Database>, user: SignedInUser, serviceId: string): Promise<{ name: string; organisationId: string; form: ListingForm; lastCheckedAt: Date | null }> {
+  const service = await requireKeeper(db, user, serviceId);
+  const [row, contact, phone, costs, schedules] = await Promise.all([
+    db.selectFrom('services').leftJoin('directory_service_details as d', 'd.service_id', 'services.id')
+      .select(['services.description', 'services.accepts_self_referral', 'services.last_checked_at', 'd.url', 'd.email', 'd.fees'])
+      .where('services.id', '=', serviceId).executeTakeFirstOrThrow(),
+    db.selectFrom('directory_contacts').select(['id', 'email']).where('service_id', '=', serviceId).orderBy('sort').orderBy('id').executeTakeFirst(),
+    db.selectFrom('directory_phones').innerJoin('directory_contacts as c', 'c.id', 'directory_phones.contact_id')
+      .select('directory_phones.number').where('c.service_id', '=', serviceId).orderBy('c.sort').orderBy('directory_phones.sort').executeTakeFirst(),
+    db.selectFrom('directory_cost_options').select(['amount', 'amount_description', 'option']).where('service_id', '=', serviceId).orderBy('sort').execute(),
+    db.selectFrom('directory_schedules').select(['byday', 'opens_at', 'closes_at', 'notes']).where('service_id', '=', serviceId).orderBy('sort').orderBy('id').execute(),
+  ]);
+  const paid = costs.some((c) => (c.amount ?? 0) > 0);
+  const hhmm = (t: string | null) => (t ?? '').slice(0, 5);
+  return {
+    name: service.name,
+    organisationId: service.organisation_id,
+    lastCheckedAt: row.last_checked_at,
+    form: {
+      description: row.description,
+      phone: phone?.number ?? '',
+      email: contact?.email ?? row.email ?? '',
+      url: row.url ?? '',
+      selfReferral: row.accepts_self_referral ? 'yes' : 'no',
+      cost: paid ? 'paid' : 'free',
+      costDescription: paid ? (costs.find((c) => (c.amount ?? 0) > 0)?.amount_description ?? row.fees ?? '') : (costs[0]?.amount_description ?? ''),
+      openings: schedules.map((s) => ({ days: (s.byday ?? '').split(',').filter(Boolean), opens: hhmm(s.opens_at), closes: hhmm(s.closes_at), notes: s.notes ?? '' })),
+    },
+  };
+}
+
+type Body = Record<string, unknown>;
+
+function field(body: Body, name: string, max: number): string {
+  const value = body[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first.trim().slice(0, max) : '';
+}
+
+function list(body: Body, name: string): string[] {
+  const value = body[name];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return typeof value === 'string' ? [value] : [];
+}
+
+const TIME = /^([01]?\d|2[0-3])[:.]([0-5]\d)$/;
+const normaliseTime = (t: string): string => {
+  const m = TIME.exec(t)!;
+  return `${m[1]!.padStart(2, '0')}:${m[2]}`;
+};
+
+/** Reads the edit form: what was typed is kept as typed, with every problem named against its field. */
+export function parseListingForm(body: Body): { form: ListingForm; errors: ListingError[] } {
+  const openings: OpeningRow[] = [];
+  for (let i = 0; i < MAX_OPENING_ROWS; i++) {
+    openings.push({
+      days: list(body, `days${i}`).filter((d) => (DAY_CODES as readonly string[]).includes(d)),
+      opens: field(body, `opens${i}`, 5), closes: field(body, `closes${i}`, 5), notes: field(body, `notes${i}`, 200),
+    });
+  }
+  const selfReferral = field(body, 'selfReferral', 3);
+  const cost = field(body, 'cost', 4);
+  const form: ListingForm = {
+    description: field(body, 'description', 2000),
+    phone: field(body, 'phone', 40),
+    email: field(body, 'email', 200),
+    url: field(body, 'url', 300),
+    selfReferral: selfReferral === 'yes' || selfReferral === 'no' ? selfReferral : '',
+    cost: cost === 'free' || cost === 'paid' ? cost : '',
+    costDescription: field(body, 'costDescription', 300),
+    openings,
+  };
+  const errors: ListingError[] = [];
+  if (!form.description) errors.push({ field: 'description', text: 'Enter a description of the service' });
+  if (!form.phone && !form.email) errors.push({ field: 'phone', text: 'Enter a phone number or an email address, so people know how to get in touch' });
+  if (form.phone && !/^\+?[0-9 ()-]{6,20}$/.test(form.phone)) errors.push({ field: 'phone', text: 'Enter a phone number, like 01632 960 001' });
+  if (form.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(form.email)) errors.push({ field: 'email', text: 'Enter an email address in the correct format, like name@example.org' });
+  if (form.url && !isWebLink(form.url)) errors.push({ field: 'url', text: 'Enter a website address starting with https://' });
+  if (!form.selfReferral) errors.push({ field: 'selfReferral', text: 'Select whether people can refer themselves' });
+  if (!form.cost) errors.push({ field: 'cost', text: 'Select whether the service is free' });
+  if (form.cost === 'paid' && !form.costDescription) errors.push({ field: 'costDescription', text: 'Enter what the service costs' });
+  form.openings.forEach((o, i) => {
+    const used = o.days.length > 0 || o.opens || o.closes || o.notes;
+    if (!used) return;
+    if (o.days.length === 0) errors.push({ field: `days${i}-MO`, text: `Opening times ${i + 1}: select at least one day` });
+    if (!TIME.test(o.opens)) errors.push({ field: `opens${i}`, text: `Opening times ${i + 1}: enter the opening time on the 24-hour clock, like 09:00` });
+    if (!TIME.test(o.closes)) errors.push({ field: `closes${i}`, text: `Opening times ${i + 1}: enter the closing time on the 24-hour clock, like 17:00` });
+    if (TIME.test(o.opens) && TIME.test(o.closes) && normaliseTime(o.closes) <= normaliseTime(o.opens)) {
+      errors.push({ field: `closes${i}`, text: `Opening times ${i + 1}: the closing time must be after the opening time` });
+    }
+  });
+  return { form, errors };
+}
+
+/** Saves the organisation's changes to its listing, which also counts as checking it. */
+export async function updateListing(db: Kysely<Database>, user: SignedInUser, serviceId: string, body: Body, now: Date = new Date()): Promise<void> {
+  const { form, errors } = parseListingForm(body);
+  if (errors.length > 0) throw new ListingInputError(errors);
+  await db.transaction().execute(async (trx) => {
+    const service = await requireKeeper(trx, user, serviceId);
+    await trx.updateTable('services').set({
+      description: form.description, accepts_self_referral: form.selfReferral === 'yes', last_checked_at: now, last_checked_by: user.practitionerId,
+    }).where('id', '=', serviceId).execute();
+    await trx.updateTable('directory_service_details').set({
+      url: form.url || null, email: form.email || null, fees: form.cost === 'paid' ? form.costDescription : 'Free', last_modified: now,
+    }).where('service_id', '=', serviceId).execute();
+
+    // How to get in touch: the listing's first contact carries the phone and email.
+    const contact = await trx.selectFrom('directory_contacts').select('id').where('service_id', '=', serviceId).orderBy('sort').orderBy('id').executeTakeFirst();
+    const contactId = contact?.id ?? orukId('contact', serviceId);
+    if (contact) await trx.updateTable('directory_contacts').set({ email: form.email || null }).where('id', '=', contactId).execute();
+    else await trx.insertInto('directory_contacts').values({ id: contactId, service_id: serviceId, name: 'Referrals and enquiries', title: null, email: form.email || null, sort: 0 }).execute();
+    const phone = await trx.selectFrom('directory_phones').select('id').where('contact_id', '=', contactId).orderBy('sort').orderBy('id').executeTakeFirst();
+    if (form.phone && phone) await trx.updateTable('directory_phones').set({ number: form.phone }).where('id', '=', phone.id).execute();
+    else if (form.phone) await trx.insertInto('directory_phones').values({ id: orukId('phone', `${serviceId}#${now.getTime()}`), contact_id: contactId, number: form.phone, description: 'Referrals and enquiries', sort: 0 }).execute();
+    else if (phone) await trx.deleteFrom('directory_phones').where('id', '=', phone.id).execute();
+
+    // Cost: one option saying whether, and what, people pay.
+    await trx.deleteFrom('directory_cost_options').where('service_id', '=', serviceId).execute();
+    await trx.insertInto('directory_cost_options').values(form.cost === 'paid'
+      ? { id: orukId('cost_option', `${serviceId}#${now.getTime()}`), service_id: serviceId, option: 'Charge', amount: paidAmount(form.costDescription), amount_description: form.costDescription, valid_from: null, valid_to: null, sort: 0 }
+      : { id: orukId('cost_option', `${serviceId}#${now.getTime()}`), service_id: serviceId, option: 'Free', amount: 0, amount_description: form.costDescription || 'No charge to the person using the service', valid_from: null, valid_to: null, sort: 0 }).execute();
+
+    // Opening times: the rows given replace the service's own schedule.
+    await trx.deleteFrom('directory_schedules').where('service_id', '=', serviceId).execute();
+    const rows = form.openings.filter((o) => o.days.length > 0);
+    if (rows.length > 0) {
+      await trx.insertInto('directory_schedules').values(rows.map((o, i) => {
+        const byday = DAY_CODES.filter((d) => o.days.includes(d)).join(',');
+        const opens = `${normaliseTime(o.opens)}:00`;
+        const closes = `${normaliseTime(o.closes)}:00`;
+        return {
+          id: orukId('schedule', `${serviceId}#${now.getTime()}#${i}`), service_id: serviceId, service_at_location_id: null, valid_from: null, valid_to: null,
+          dtstart: null, freq: 'WEEKLY', interval: 1, byday, bymonthday: null, description: describeOpening(byday, opens, closes),
+          opens_at: opens, closes_at: closes, schedule_link: null, attending_type: null, notes: o.notes || null, sort: i,
+        };
+      })).execute();
+    }
+    await appendAudit(trx, {
+      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: null, category: null, purpose: null,
+      decision: 'success', reason: `Updated the directory listing of ${service.name} (${service.id}): description, contact, opening times, cost and self-referral`,
+    });
+  });
+}
+
+/** A charge's amount for the ORUK cost option: the first sum of money in the words, else 1 (a charge of unknown size). */
+function paidAmount(description: string): number {
+  const m = /£\s?(\d+(?:\.\d{1,2})?)/.exec(description);
+  return m ? Math.max(0.01, Number(m[1])) : 1;
+}
+
+/** "Checked, still right": the organisation confirms its listing without changing it. */
+export async function confirmListing(db: Kysely<Database>, user: SignedInUser, serviceId: string, now: Date = new Date()): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const service = await requireKeeper(trx, user, serviceId);
+    await trx.updateTable('services').set({ last_checked_at: now, last_checked_by: user.practitionerId }).where('id', '=', serviceId).execute();
+    await appendAudit(trx, {
+      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: null, category: null, purpose: null,
+      decision: 'success', reason: `Confirmed the directory listing of ${service.name} (${service.id}) is still right`,
+    });
+  });
+}
+
+export interface StaleListing { id: string; name: string; lastCheckedAt: Date | null }
+
+/** The user's organisation's listings not confirmed for six months (none for anyone who cannot keep listings). */
+export async function staleListingsFor(db: Kysely<Database>, user: SignedInUser | undefined, now: Date = new Date()): Promise<StaleListing[]> {
+  const organisationId = keeperOrganisation(user);
+  if (!organisationId) return [];
+  const before = staleBefore(now);
+  const rows = await db.selectFrom('services').select(['id', 'name', 'last_checked_at'])
+    .where('organisation_id', '=', organisationId)
+    .where((eb) => eb.or([eb('last_checked_at', 'is', null), eb('last_checked_at', '<', before)]))
+    .orderBy('last_checked_at').orderBy('name').execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, lastCheckedAt: r.last_checked_at }));
+}
