@@ -3,7 +3,7 @@
 // professionals' pages stay English whatever the cookie says.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, signIn, type TestServer } from './support/server.ts';
+import { csrfTokenFor, startTestServer, signIn, type TestServer } from './support/server.ts';
 
 describe('resident pages in Welsh', () => {
   let server: TestServer;
@@ -81,6 +81,29 @@ describe('resident pages in Welsh', () => {
     assert.equal(refused.statusCode, 403);
     assert.equal(heading(refused.body), 'Nid oes gennych fynediad at hyn');
     assert.match(refused.body, /Nid yw eich rôl yn rhoi mynediad i&#39;r dudalen hon\./);
+  });
+
+  test('a resident\'s account and notification choices are in Welsh, errors and all', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const account = await server.app.inject({ method: 'GET', url: '/account', headers: { cookie } });
+    assert.equal(heading(account.body), 'Eich cyfrif');
+    assert.match(account.body, /Preswylydd/);
+    const token = await csrfTokenFor(server.app, cookie, '/account');
+    const bad = await server.app.inject({ method: 'POST', url: '/account', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, email: 'not an address', mobile: '' }).toString() });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /Mae problem wedi codi/);
+    assert.match(bad.body, /Rhowch gyfeiriad e-bost yn y fformat cywir/);
+    assert.match(bad.body, /value="not an address"/, 'what was typed is kept');
+    const saved = await server.app.inject({ method: 'POST', url: '/account', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, email: 'preswylydd@example.net', mobile: '' }).toString() });
+    assert.equal(saved.statusCode, 302);
+    const after = await server.app.inject({ method: 'GET', url: saved.headers.location as string, headers: { cookie } });
+    assert.match(after.body, /Mae eich manylion cyswllt wedi&#39;u cadw/, 'the success banner');
+    assert.match(after.body, /Llwyddiant/);
+    const notifications = await server.app.inject({ method: 'GET', url: '/account/notifications', headers: { cookie } });
+    assert.equal(heading(notifications.body), 'Hysbysiadau');
+    assert.match(notifications.body, /Neges destun/);
+    assert.match(notifications.body, /Un neges y dydd, am \d{1,2}:00, os digwyddodd rhywbeth/);
+    assert.match(notifications.body, /Neges newydd/);
   });
 
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {

@@ -99,6 +99,22 @@ export function addViewFilters(env: nunjucks.Environment): void {
   env.addGlobal('tText', function (this: unknown, text: unknown) {
     return text === undefined || text === null ? text : translateText(languageOfTemplate(this), String(text));
   });
+  // items | tItems: GOV.UK items (error lists, radios, checkboxes, selects) a route built in English, with their
+  // text, hints and dividers in the page's language (byText), the same way.
+  env.addFilter('tItems', function (this: unknown, items: unknown) {
+    if (!Array.isArray(items)) return items;
+    const language = languageOfTemplate(this);
+    if (language === 'en') return items;
+    const words = (value: unknown) => (typeof value === 'string' ? translateText(language, value) : value);
+    return items.map((item: unknown) => {
+      if (item === null || typeof item !== 'object') return item;
+      const copy: Record<string, unknown> = { ...(item as Record<string, unknown>) };
+      if ('text' in copy) copy.text = words(copy.text);
+      if ('divider' in copy) copy.divider = words(copy.divider);
+      if (copy.hint && typeof copy.hint === 'object') copy.hint = { ...(copy.hint as Record<string, unknown>), text: words((copy.hint as Record<string, unknown>).text) };
+      return copy;
+    });
+  });
   env.addFilter('number', (value: unknown) => (typeof value === 'number' ? numberFormat.format(value) : String(value ?? '')));
   env.addFilter('date', function (this: unknown, value: unknown) {
     if (!value) return '';

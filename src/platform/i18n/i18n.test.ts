@@ -42,6 +42,10 @@ test('a message Welsh lacks is shown in English rather than as its key', () => {
   assert.equal(translateText('cy', 'Sign in to continue.'), 'Mewngofnodwch i barhau.');
   assert.equal(translateText('cy', 'Some words no catalogue has.'), 'Some words no catalogue has.');
   assert.equal(translateText('en', 'Sign in to continue.'), 'Sign in to continue.');
+  assert.equal(translateText('cy', 'The username or password is not right. After 5 failed attempts in a row, an account is locked for 15 minutes.'),
+    "Nid yw'r enw defnyddiwr neu'r cyfrinair yn gywir. Ar ôl 5 ymgais aflwyddiannus yn olynol, caiff cyfrif ei gloi am 15 munud.", 'numbers inside a text are carried over');
+  assert.equal(translateText('cy', 'One message a day, at 8:00, if something happened'), 'Un neges y dydd, am 8:00, os digwyddodd rhywbeth');
+  assert.equal(translateText('cy', 'One message a day, at 8:00, if something happened, and more'), 'One message a day, at 8:00, if something happened, and more', 'a pattern matches whole texts only');
 });
 
 test('every message a resident can see in English has a Welsh one', () => {
@@ -72,6 +76,16 @@ test('the switcher links to the same page in each language, on this site only', 
   assert.equal(languageLinks('/home?lang=en', 'en')[1]!.href, '/home?lang=cy', 'the old choice is replaced, not repeated');
   assert.equal(languageLinks('//evil.example/x', 'en')[1]!.href, '/?lang=cy');
   assert.equal(languageLinks('/\\evil.example', 'en')[1]!.href, '/?lang=cy');
+});
+
+test('items a route built in English (radios, checkboxes, error lists) are shown in the page\'s language', () => {
+  const env = new nunjucks.Environment(undefined, { autoescape: true });
+  addViewFilters(env);
+  const items = [{ value: 'email', text: 'Email', hint: { text: 'Add an email address to your account first' } }, { divider: 'or' }, { value: 'x', text: 'Something only English has' }];
+  const page = '{% for i in items | tItems %}{{ i.text or i.divider }}/{{ i.hint.text if i.hint else "" }};{% endfor %}';
+  assert.equal(env.renderString(page, { items, lang: 'cy' }), 'E-bost/Ychwanegwch gyfeiriad e-bost at eich cyfrif yn gyntaf;neu/;Something only English has/;');
+  assert.equal(env.renderString(page, { items, lang: 'en' }), 'Email/Add an email address to your account first;or/;Something only English has/;');
+  assert.equal(items[0]!.text, 'Email', "the route's own items are left as they were");
 });
 
 test('templates write t() and dates in the page\'s language, and escape what they print', () => {

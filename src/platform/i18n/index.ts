@@ -99,26 +99,56 @@ export function chooseLanguage(input: { query?: unknown; cookie?: unknown; accep
   return { language: languageFromAcceptLanguage(input.acceptLanguage) ?? 'en', chosenNow: false };
 }
 
-const textMaps = new Map<Language, ReadonlyMap<string, string>>();
+interface TextLookup {
+  exact: ReadonlyMap<string, string>;
+  /** byText keys with {{placeholders}} ("After {{attempts}} failed attempts..."): matched whole, values carried over. */
+  patterns: Array<{ pattern: RegExp; names: string[]; text: string }>;
+}
+const textLookups = new Map<Language, TextLookup>();
+
+function lookupFor(language: Language): TextLookup {
+  let lookup = textLookups.get(language);
+  if (!lookup) {
+    const theirs = (catalogue(language).byText ?? {}) as Record<string, unknown>;
+    const pairs = Object.keys((catalogue('en').byText ?? {}) as Record<string, unknown>).flatMap((text) => (typeof theirs[text] === 'string' ? [[text, theirs[text] as string] as const] : []));
+    const placeholder = /\{\{\w+\}\}/;
+    lookup = {
+      exact: new Map(pairs.filter(([text]) => !placeholder.test(text))),
+      patterns: pairs.filter(([text]) => placeholder.test(text)).map(([english, text]) => {
+        const names: string[] = [];
+        const source = english.split(/(\{\{\w+\}\})/).map((part) => {
+          const name = /^\{\{(\w+)\}\}$/.exec(part)?.[1];
+          if (name) { names.push(name); return '(.+?)'; }
+          return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        }).join('');
+        return { pattern: new RegExp(`^${source}$`, 's'), names, text };
+      }),
+    };
+    textLookups.set(language, lookup);
+  }
+  return lookup;
+}
 
 /**
  * For words that reach a page as English text from another module (a refusal's message, a form's
- * error): the catalogue's `byText` section is keyed by the English itself. English text → the
+ * error, a route's radio labels): the catalogue's `byText` section is keyed by the English itself,
+ * and a key may hold {{placeholders}} for the numbers and names inside it. English text → the
  * language's text; texts the language lacks are left out, so a caller keeps the English.
  */
-export function textsInLanguage(language: Language): ReadonlyMap<string, string> {
-  let texts = textMaps.get(language);
-  if (!texts) {
-    const theirs = (catalogue(language).byText ?? {}) as Record<string, unknown>;
-    texts = new Map(Object.keys((catalogue('en').byText ?? {}) as Record<string, unknown>).flatMap((text) => (typeof theirs[text] === 'string' ? [[text, theirs[text] as string]] : [])));
-    textMaps.set(language, texts);
-  }
-  return texts;
-}
-
-/** English text from another module in the language, when the catalogue has it; else as it is. */
 export function translateText(language: Language, text: string): string {
-  return textsInLanguage(language).get(text) ?? text;
+  if (language === 'en') return text;
+  const lookup = lookupFor(language);
+  const exact = lookup.exact.get(text);
+  if (exact !== undefined) return exact;
+  for (const { pattern, names, text: theirs } of lookup.patterns) {
+    const match = pattern.exec(text);
+    if (match) return theirs.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
+      const i = names.indexOf(name);
+      // A value that is itself a known text (a reason inside a refusal) is translated too.
+      return i >= 0 ? lookup.exact.get(match[i + 1]!) ?? match[i + 1]! : whole;
+    });
+  }
+  return text;
 }
 
 /** Every key in a catalogue, as dotted paths ("layout.skipLink"); plural forms keep their suffix. */
