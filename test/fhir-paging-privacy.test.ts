@@ -116,7 +116,28 @@ for (const target of await testDatabaseTargets()) {
       const second = await get(pathOf(twos.link!.find((l) => l.relation === 'next')!.url));
       assert.deepEqual(ids(second), visibleIds.slice(2, 4));
       assert.equal(second.link?.find((l) => l.relation === 'next'), undefined, 'no next link when no further row is visible');
-      assert.equal(second.total, undefined, 'no total');
+      assert.equal(second.total, visibleIds.length, 'the last page knows the total: the rows the practitioner may see');
+      assert.equal(twos.total, undefined, 'no total before the end unless asked for');
+      const counted = await get(`/fhir/Observation?subject=Patient/${personId}&_count=1&_total=accurate`);
+      assert.equal(counted.total, visibleIds.length, '_total=accurate counts only the visible rows');
+      assert.equal((await get(`/fhir/Observation?subject=Patient/${personId}&_total=none`)).total, undefined);
+
+      // previous goes back a page at a time, to exactly the page before.
+      const pages: Bundle[] = [];
+      let at: string | undefined = `/fhir/Observation?subject=Patient/${personId}&_count=1`;
+      while (at) {
+        const bundle = await get(at);
+        pages.push(bundle);
+        const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+        at = next ? pathOf(next) : undefined;
+      }
+      for (let i = 1; i < pages.length; i++) {
+        const previous = pages[i]!.link?.find((l) => l.relation === 'previous')?.url;
+        assert.ok(previous, `page ${i + 1} has a previous link`);
+        assert.deepEqual(ids(await get(pathOf(previous))), ids(pages[i - 1]!), `page ${i + 1}'s previous is page ${i}`);
+      }
+      assert.equal(pages[0]!.link?.find((l) => l.relation === 'previous'), undefined);
+      assert.ok(pages.every((p) => (p.entry ?? []).length > 0 || !p.link?.some((l) => l.relation === 'next')), 'no empty page with a next link');
 
       for (let offset = 0; offset < visibleIds.length; offset++) {
         const bundle = await get(`/fhir/Observation?subject=Patient/${personId}&_count=1&_offset=${offset}`);
@@ -139,7 +160,7 @@ for (const target of await testDatabaseTargets()) {
       for (let offset = 0; offset <= 3; offset++) {
         const bundle = await get(`/fhir/AuditEvent?patient=${personId}&_count=1&_total=accurate&_offset=${offset}`);
         assert.equal(bundle.entry, undefined, `no AuditEvent at _offset=${offset}`);
-        assert.equal(bundle.total, undefined);
+        assert.equal(bundle.total, 0, 'none that they may see');
         assert.deepEqual(bundle.link?.map((l) => l.relation), offset > 0 ? ['self', 'previous'] : ['self'], `_offset=${offset}: no next link`);
       }
     });

@@ -201,3 +201,38 @@ describe('refusals a client can act on', () => {
     assertOutcome(sent, 415);
   });
 });
+
+describe('paging a practitioner through Patients and AuditEvents', () => {
+  test('every page but the last is full, none is empty with a next link, and the last gives the total', async () => {
+    let path: string | undefined = '/fhir/Patient?_count=25';
+    const seen: string[] = [];
+    let last: Bundle | undefined;
+    for (let page = 0; path; page++) {
+      assert.ok(page < 200, 'the next links come to an end');
+      const result = await call(path);
+      assert.equal(result.status, 200);
+      const bundle = result.body as Bundle;
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      const ids = (bundle.entry ?? []).map((e) => e.resource!.id!);
+      if (next) assert.equal(ids.length, 25, `page ${page + 1} is full when another follows`);
+      seen.push(...ids);
+      last = bundle;
+      path = next ? new URL(next).pathname + new URL(next).search : undefined;
+    }
+    assert.ok(seen.length > 0);
+    assert.equal(new Set(seen).size, seen.length, 'no Patient twice');
+    // A search whose rows are mostly hidden stops at its bound on work (people decided) without a
+    // total, rather than say how many hidden rows lie beyond; where it reached the end, the total is right.
+    if (last?.total !== undefined) assert.equal(last.total, seen.length, 'the last page says how many there were');
+    const few = (await call(`/fhir/Patient?identifier=${NHS_NUMBER_SYSTEM}|${nhs}`)).body as Bundle;
+    assert.equal(few.total, 1, 'a search that reaches its end gives its total');
+  });
+
+  test('a practitioner\'s AuditEvent search reads no audit rows and says none', async () => {
+    const result = await call('/fhir/AuditEvent?_count=50');
+    const bundle = result.body as Bundle;
+    assert.equal(bundle.entry, undefined);
+    assert.equal(bundle.total, 0);
+    assert.equal(bundle.link?.some((l) => l.relation === 'next'), false);
+  });
+});

@@ -150,13 +150,22 @@ export function searchUrl(ctx: FhirContext, type: string, query: Query, override
  * the id `after`, if given), then up to `count`; `more` when a further visible row exists. Paging
  * is over visible rows only, so nothing here depends on the rows the access decision hides.
  */
-async function visiblePage(ctx: FhirContext, def: ResourceDef, conditions: Cond[], after: string | undefined, skip: number, count: number, decided: Decisions): Promise<{ rows: Row[]; more: boolean }> {
-  const from = (id: string | undefined) => (id === undefined ? conditions : [...conditions, sql`r.id > ${id}`]);
+async function visiblePage(ctx: FhirContext, def: ResourceDef, given: Cond[], after: string | undefined, skip: number, count: number, decided: Decisions): Promise<{ rows: Row[]; more: boolean; complete: boolean; skipped: number }> {
   const spec = def.access;
+  // A rule that needs no decision (audit trails: the person and privacy officers only) is put in
+  // the query, so pages fill with rows the actor may see instead of scanning rows they may not.
+  const gate = spec?.gateSql?.(ctx.actor);
+  const conditions = gate ? [...given, gate] : given;
+  const from = (id: string | undefined) => (id === undefined ? conditions : [...conditions, sql`r.id > ${id}`]);
   if (!spec) {
     // Nothing is hidden: the database pages directly.
     const rows = await selectRows(ctx, def, from(after), count + 1, skip);
-    return { rows: rows.slice(0, count), more: rows.length > count };
+    if (rows.length === 0 && skip > 0) {
+      // Past the end: how many rows there are is the position of the last one.
+      const [last] = (await sql<{ n: number }>`select count(*)::int as n from (select 1 from (${def.base}) r ${from(after).length > 0 ? sql`where ${sql.join(from(after), sql` and `)}` : sql``} limit ${skip}) x`.execute(ctx.db)).rows;
+      return { rows: [], more: false, complete: true, skipped: Number(last?.n ?? 0) };
+    }
+    return { rows: rows.slice(0, count), more: rows.length > count, complete: rows.length <= count, skipped: skip };
   }
   const rows: Row[] = [];
   const people = new Set<string>();
@@ -187,13 +196,15 @@ async function visiblePage(ctx: FhirContext, def: ResourceDef, conditions: Cond[
       if (!keep) continue;
       if (skipped < skip) skipped++;
       else if (rows.length < count) rows.push(keep);
-      else return { rows, more: true };
+      else return { rows, more: true, complete: false, skipped };
     }
-    if (fits < read.length || read.length < want) break;
+    // Every row was read: what was found is all there is (a bound reached says nothing of the rest).
+    if (fits === read.length && read.length < want) return { rows, more: false, complete: true, skipped };
+    if (fits < read.length) break;
     lastId = chunk.at(-1)!.id;
     size = Math.min(CHUNK_ROWS, size * 2);
   }
-  return { rows, more: false };
+  return { rows, more: false, complete: false, skipped };
 }
 
 export async function search(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
@@ -219,10 +230,27 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   const afterRaw = values(query._after)[0];
   const after = afterRaw === undefined ? undefined : checkId(afterRaw);
 
+  const totalMode = values(query._total)[0] ?? 'estimate';
+  if (!['none', 'estimate', 'accurate'].includes(totalMode)) throw invalid('_total must be none, estimate or accurate');
+
   // _offset counts the rows the actor may see; a next link's _after says where its page starts.
-  // _total is not answered: a count of matches would count the hidden ones too.
   const decided: Decisions = new Map();
-  const { rows: visible, more } = count > 0 ? await visiblePage(ctx, def, conditions, after, after === undefined ? offset : 0, count, decided) : { rows: [], more: false };
+  const { rows: visible, more, complete, skipped } = count > 0 ? await visiblePage(ctx, def, conditions, after, after === undefined ? offset : 0, count, decided) : { rows: [], more: false, complete: false, skipped: 0 };
+  // Bundle.total counts the rows the actor may see, never the hidden ones (which would tell what the
+  // access decision withholds). When the last page is reached it is known at no cost (its position
+  // plus its rows), and given unless _total=none. Before then, _total=accurate counts the visible
+  // rows through the access decision, as pages are filled, up to the bound on a search's work; past
+  // that bound (and for the default, estimate) no total is given rather than a wrong one.
+  let total: number | undefined;
+  if (totalMode !== 'none') {
+    // The page's position: the rows skipped, or for a next link's page the _offset it carries.
+    const position = after === undefined ? skipped : offsetRaw === undefined ? undefined : offset;
+    if (complete && position !== undefined) total = position + visible.length;
+    else if (totalMode === 'accurate') {
+      const counted = await visiblePage(ctx, def, conditions, undefined, 0, SCAN_ROWS, decided);
+      if (counted.complete) total = counted.rows.length;
+    }
+  }
   const entries: BundleEntry[] = visible.map((row) => ({ fullUrl: `${ctx.base}/${type}/${row.id}`, resource: def.toFhir(row), search: { mode: 'match' } }));
 
   // _include: referenced resources, each through its own access decision.
@@ -248,6 +276,7 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
     resourceType: 'Bundle',
     type: 'searchset',
     timestamp: new Date().toISOString(),
+    ...(total !== undefined ? { total } : {}),
     link,
     ...(entries.length > 0 ? { entry: entries } : {}),
   };

@@ -45,6 +45,8 @@ export interface AccessSpec {
   organisationsOf?(row: Row): string[];
   /** A further rule beyond the access decision (e.g. audit trails: the person and privacy officers only). */
   gate?(actor: SignedInUser, row: Row): boolean;
+  /** The same rule as a condition on the rows (r.*), so searches read only rows it lets through. */
+  gateSql?(actor: SignedInUser): Cond | undefined;
   /** Categories of the row's parts (CareTeam participants), each decided separately. */
   partCategories?(row: Row): Category[];
   /** Persons a row lists (a household's members): each is decided, and only the allowed are shown. */
@@ -597,7 +599,10 @@ const consent: ResourceDef = {
   params: { ...common, patient: personParam(), status: eqParam('r.status', fhirCodes('consent-state-codes')), date: (v) => dateCondition('r.recorded_at', v, 'instant') },
   paramTypes: { ...commonTypes, patient: 'reference', status: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
-  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: personProxyOrPrivacyOfficer },
+  access: {
+    personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: personProxyOrPrivacyOfficer,
+    gateSql: (actor) => (personProxyOrPrivacyOfficer(actor) ? undefined : sql`false`),
+  },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
     create: 'Records a sharing choice (the person, or their registered proxy): provision.type permit or deny, provision.class the category (none: all information), provision.actor an Organization (none: the whole care network), provision.purpose direct_care and/or care_coordination, optionally provision.period.end.',
@@ -644,7 +649,10 @@ const audit: ResourceDef = {
     outcome: eqParam('r.decision', fhirCodes('audit-event-outcome'), (c) => (c === '0' ? 'allow' : 'deny')),
   },
   paramTypes: { ...commonTypes, patient: 'reference', entity: 'reference', date: 'date', outcome: 'token' },
-  access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer },
+  access: {
+    personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer,
+    gateSql: (actor) => (actor.role === 'privacy_officer' ? undefined : actor.personId ? sql`r.person_id = ${actor.personId}` : sql`false`),
+  },
   interactions: ['read', 'search-type'],
   writes: {
     create: 'AuditEvent is the audit trail of who looked at a record and why: only Joinery itself writes it, as each access is decided, so that it can be trusted.',
