@@ -106,6 +106,20 @@ describe('resident pages in Welsh', () => {
     assert.match(notifications.body, /Neges newydd/);
   });
 
+  test('asking for a correction and giving feedback work in Welsh, refusals of bad input included', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const page = await server.app.inject({ method: 'GET', url: '/my-record/corrections', headers: { cookie } });
+    assert.equal(heading(page.body), 'Gofyn am gywiriad');
+    const token = await csrfTokenFor(server.app, cookie, '/my-record/corrections');
+    const bad = await server.app.inject({ method: 'POST', url: '/my-record/corrections', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, organisation: '', item: '', wrong: '' }).toString() });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /Dewiswch y gwasanaeth sy&#39;n cadw&#39;r wybodaeth/);
+    assert.match(bad.body, /Dywedwch beth sy&#39;n anghywir, mewn hyd at 2,000 nod/);
+    const feedback = await server.app.inject({ method: 'GET', url: '/my-record/feedback', headers: { cookie } });
+    assert.equal(heading(feedback.body), 'Rhoi adborth am wasanaeth');
+    assert.match(feedback.body, /Sut oedd e\? \(1 gwael, 5 da iawn\)/);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
