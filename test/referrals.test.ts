@@ -390,7 +390,10 @@ describe('closed-loop referrals', () => {
     assert.ok(form.body.includes(`value="${tenancy.id}" selected`), 'the form opens with the service chosen');
     const citizenCookie = await cookieOf('citizen');
     assert.ok(!(await get(citizenCookie, `/directory/services/${tenancy.id}`)).body.includes('/referrals/new'), 'residents are not offered a Refer link');
-    assert.equal((await get(citizenCookie, `/referrals/new?service=${tenancy.id}`)).statusCode, 403);
+    // A resident on a referral link asks the service themselves (issue 20: it used to answer 403).
+    const asResident = await get(citizenCookie, `/referrals/new?service=${tenancy.id}`);
+    assert.equal(asResident.statusCode, 302);
+    assert.equal(asResident.headers.location, `/services/${tenancy.id}/refer-yourself`);
     assert.equal((await get(practitioner, '/referrals/new?service=no-such-service')).statusCode, 404);
   });
 

@@ -97,15 +97,16 @@ async function plansOf(db: Kysely<Database>, personId: string) {
 /** Referrals about the person, each shown only when both the sending and receiving services' categories may be seen (probation says criminal justice). */
 async function referralsOf(db: Kysely<Database>, personId: string, canSee: (category: Category) => boolean) {
   const rows = await db.selectFrom('referrals as r').innerJoin('services as s', 's.id', 'r.service_id')
-    .innerJoin('organisations as o', 'o.id', 'r.organisation_id').innerJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
+    .innerJoin('organisations as o', 'o.id', 'r.organisation_id').leftJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
     .select(['r.id', 'r.sent_at', 'r.status', 'r.urgency', 'r.reason', 'r.person_words', 'r.shared_categories', 'r.decline_reason', 'r.closed_at',
       's.name as service', 'o.name as organisation', 'o.kind', 'fo.name as from_organisation', 'fo.kind as from_kind'])
     .where('r.person_id', '=', personId).orderBy('r.sent_at', 'desc').execute();
-  const visible = rows.filter((r) => canSee(categoryOfOrganisationKind(r.kind)) && canSee(categoryOfOrganisationKind(r.from_kind)));
+  // A request the person made themselves has no sending organisation to hide.
+  const visible = rows.filter((r) => canSee(categoryOfOrganisationKind(r.kind)) && (r.from_kind === null || canSee(categoryOfOrganisationKind(r.from_kind))));
   const history = visible.length === 0 ? [] : await db.selectFrom('referral_events').select(['referral_id', 'at', 'action', 'to_status', 'by_label'])
     .where('referral_id', 'in', visible.map((r) => r.id)).orderBy('at').orderBy('id').execute();
   return visible.map((r) => ({
-    service: r.service, organisation: r.organisation, from: r.from_organisation, sent: r.sent_at, status: r.status, urgency: r.urgency, reason: r.reason,
+    service: r.service, organisation: r.organisation, from: r.from_organisation ?? 'you asked yourself', sent: r.sent_at, status: r.status, urgency: r.urgency, reason: r.reason,
     inYourWords: r.person_words, sharedWithThem: r.shared_categories, declineReason: r.decline_reason, closed: r.closed_at,
     history: history.filter((h) => h.referral_id === r.id).map((h) => ({ at: h.at, what: h.action.replace(/_/g, ' '), status: h.to_status.replace(/_/g, ' '), by: h.by_label })),
   }));

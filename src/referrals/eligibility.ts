@@ -61,13 +61,16 @@ export function fits(service: Pick<ServiceCriteria, 'min_age' | 'max_age' | 'loc
  * Why the person does not fit the service, in a sentence for the error summary, or null when
  * they do: "Attendance support is for people aged 4 to 11: this person is 85."
  */
-export async function eligibilityProblem(db: Db, service: ServiceCriteria, person: PersonFacts): Promise<string | null> {
+export async function eligibilityProblem(db: Db, service: ServiceCriteria, person: PersonFacts, subject: 'this person' | 'you' | 'they' = 'this person'): Promise<string | null> {
+  // Told to a resident asking for themselves ("you are 85") or for someone they act for.
+  const is = subject === 'this person' ? 'this person is' : subject === 'you' ? 'you are' : 'they are';
+  const lives = subject === 'this person' ? 'this person lives' : `${subject} live`;
   const ages = agesText(service.min_age, service.max_age);
   if (ages && person.age !== null && !fits({ ...service, locality_ids: [] }, person)) {
-    return `${service.name} is for people ${ages}: this person is ${person.age}`;
+    return `${service.name} is for people ${ages}: ${is} ${person.age}`;
   }
   if (person.localityId !== null && service.locality_ids.length > 0 && !service.locality_ids.includes(person.localityId)) {
-    return `${service.name} covers ${await localityNames(db, service.locality_ids)} only: this person lives in ${person.localityName ?? 'another area'}`;
+    return `${service.name} covers ${await localityNames(db, service.locality_ids)} only: ${lives} in ${person.localityName ?? 'another area'}`;
   }
   return null;
 }

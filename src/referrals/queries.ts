@@ -18,9 +18,21 @@ export interface ReferralFilters {
 export interface ReferralListRow {
   id: string; personId: string; givenName: string; familyName: string; birthDate: string | null;
   status: ReferralStatus; urgency: Urgency; sentAt: Date; service: string; serviceId: string; organisation: string; team: string;
+  /** The sending organisation; for a resident's own request, "Self-referral" or "Self-assessment". */
   fromOrganisation: string; assigned: string | null; acknowledgeDue: string; firstContactDue: string;
   overdue: 'acknowledgement' | 'first contact' | null; onwardReferralId: string | null; onwardFromId: string | null;
+  kind: 'professional' | 'self_referral' | 'self_assessment';
+  /** Made without signing in: the receiving side knows the person only by what they typed (typedName). */
+  typedOnly: boolean;
+  typedName: string | null;
+  typedBirthDate: string | null;
+  preferredContact: string | null;
+  reference: string | null;
+  /** The address or number for the preferred way of contact. */
+  contactValue: string | null;
 }
+
+export const kindLabels: Record<ReferralListRow['kind'], string> = { professional: 'Referral', self_referral: 'Self-referral', self_assessment: 'Self-assessment' };
 
 /** Which clock, if any, a referral has missed on `today` (a UK calendar date). */
 export function overdueOf(r: { status: string; acknowledge_due: string; first_contact_due: string }, today: string): ReferralListRow['overdue'] {
@@ -36,12 +48,14 @@ function baseList(db: Kysely<Database>) {
     .innerJoin('persons as p', 'p.id', 'r.person_id')
     .innerJoin('services as s', 's.id', 'r.service_id')
     .innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .innerJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
+    .leftJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
     .innerJoin('teams as t', 't.id', 'r.team_id')
     .leftJoin('practitioners as a', 'a.id', 'r.assigned_practitioner_id')
+    .leftJoin('referral_self_details as d', 'd.referral_id', 'r.id')
     .select(['r.id', 'r.person_id', 'p.given_name', 'p.family_name', 'p.birth_date', 'r.status', 'r.urgency', 'r.sent_at', 's.name as service', 'r.service_id',
       'o.name as organisation', 't.name as team', 'fo.name as from_organisation', 'a.given_name as a_given', 'a.family_name as a_family',
-      'r.acknowledge_due', 'r.first_contact_due', 'r.onward_referral_id', 'r.onward_from_id']);
+      'r.acknowledge_due', 'r.first_contact_due', 'r.onward_referral_id', 'r.onward_from_id', 'r.kind', 'r.relationship_id',
+      'd.given_name as d_given', 'd.family_name as d_family', 'd.birth_date as d_birth', 'd.preferred_contact', 'd.reference', 'd.email as d_email', 'd.phone as d_phone']);
 }
 
 type BaseRow = Awaited<ReturnType<ReturnType<typeof baseList>['execute']>>[number];
@@ -49,9 +63,14 @@ type BaseRow = Awaited<ReturnType<ReturnType<typeof baseList>['execute']>>[numbe
 function toListRow(r: BaseRow, today: string): ReferralListRow {
   return {
     id: r.id, personId: r.person_id, givenName: r.given_name, familyName: r.family_name, birthDate: r.birth_date, status: r.status, urgency: r.urgency,
-    sentAt: r.sent_at, service: r.service, serviceId: r.service_id, organisation: r.organisation, team: r.team, fromOrganisation: r.from_organisation,
+    sentAt: r.sent_at, service: r.service, serviceId: r.service_id, organisation: r.organisation, team: r.team,
+    fromOrganisation: r.from_organisation ?? kindLabels[r.kind],
     assigned: r.a_given ? `${r.a_given} ${r.a_family}` : null, acknowledgeDue: r.acknowledge_due, firstContactDue: r.first_contact_due,
     overdue: overdueOf(r, today), onwardReferralId: r.onward_referral_id, onwardFromId: r.onward_from_id,
+    kind: r.kind, typedOnly: r.kind !== 'professional' && r.relationship_id === null,
+    typedName: r.d_given ? `${r.d_given} ${r.d_family}` : null, typedBirthDate: r.d_birth ? String(r.d_birth).slice(0, 10) : null,
+    preferredContact: r.preferred_contact ?? null, reference: r.reference ?? null,
+    contactValue: r.preferred_contact === 'email' ? r.d_email : r.preferred_contact ? r.d_phone : null,
   };
 }
 
@@ -80,7 +99,10 @@ export async function listReferrals(db: Kysely<Database>, side: 'to' | 'from', o
 }
 
 export async function referralsOfPerson(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<ReferralListRow[]> {
-  const rows = await baseList(db).where('r.person_id', '=', personId).orderBy('r.sent_at', 'desc').execute();
+  // Also those filed against a record later merged into this one (a request held for a reviewer
+  // is filed against a provisional person until the reviewer joins the two).
+  const rows = await baseList(db).where((eb) => eb.or([eb('r.person_id', '=', personId), sql<boolean>`r.person_id in (select mp.id from persons mp where mp.merged_into = ${personId})`]))
+    .orderBy('r.sent_at', 'desc').execute();
   return rows.map((r) => toListRow(r, ukDate(now)));
 }
 
@@ -99,7 +121,7 @@ export async function referralById(db: Kysely<Database>, id: string) {
   return db.selectFrom('referrals as r')
     .innerJoin('services as s', 's.id', 'r.service_id')
     .innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .innerJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
+    .leftJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
     .innerJoin('teams as t', 't.id', 'r.team_id')
     .leftJoin('practitioners as a', 'a.id', 'r.assigned_practitioner_id')
     .leftJoin('pathway_journeys as j', 'j.id', 'r.journey_id')

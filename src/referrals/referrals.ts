@@ -14,6 +14,7 @@ import { addWorkingDays, middayUk, ukDate } from './working-days.ts';
 import { contactMethodLabels, isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
 import { eligibilityProblem, personFacts, serviceCriteria } from './eligibility.ts';
 import { onReferralChange } from './pathways.ts';
+import { copySelfDetails, eligibilityFactsOf } from './self-details.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { notifyPeople } from '../notify/index.ts';
 
@@ -104,7 +105,8 @@ async function hasLawfulBasis(db: Db, personId: string, now: Date): Promise<bool
 export interface InsertReferral {
   id: string;
   personId: string;
-  from: { organisationId: string; teamId: string | null; practitionerId: string | null; userId: string | null };
+  /** organisationId null: the person asked themselves (a self-referral or self-assessment). */
+  from: { organisationId: string | null; teamId: string | null; practitionerId: string | null; userId: string | null };
   service: ServiceRow;
   reason: string;
   personWords: string | null;
@@ -121,6 +123,13 @@ export interface InsertReferral {
   by: SignedInUser | null;
   note: string | null;
   now: Date;
+  /** Who started it (default a practitioner's referral). */
+  kind?: 'professional' | 'self_referral' | 'self_assessment';
+  /**
+   * Whether the receiving organisation's relationship of care opens (default yes). A request made
+   * without signing in opens none: nobody has shown who they are (see self-referral.ts).
+   */
+  openRelationship?: boolean;
 }
 
 /**
@@ -132,7 +141,7 @@ export interface InsertReferral {
  */
 export async function insertReferral(trx: Transaction<Database>, r: InsertReferral): Promise<void> {
   const sentDay = ukDate(r.now);
-  const relationshipId = await openRelationship(trx, {
+  const relationshipId = r.openRelationship === false ? null : await openRelationship(trx, {
     personId: r.personId, organisationId: r.service.organisation_id, teamId: null, practitionerId: null,
     ground: { kind: 'referral', serviceName: r.service.name }, recordedBy: r.by, startedAt: r.now,
   });
@@ -144,7 +153,7 @@ export async function insertReferral(trx: Transaction<Database>, r: InsertReferr
     status: 'sent', sent_at: r.now, acknowledged_at: null, accepted_at: null, first_contact_at: null, closed_at: null,
     acknowledge_due: addWorkingDays(sentDay, r.service.acknowledge_within_days), first_contact_due: addWorkingDays(sentDay, r.service.first_contact_within_days),
     decline_reason: null, onward_from_id: r.onwardFromId, onward_referral_id: null, relationship_id: relationshipId,
-    journey_id: r.journeyId, step_code: r.stepCode,
+    journey_id: r.journeyId, step_code: r.stepCode, kind: r.kind ?? 'professional',
   }).execute();
   await trx.insertInto('referral_events').values({
     referral_id: r.id, at: r.now, action: 'send', from_status: null, to_status: 'sent', by_user_id: r.from.userId, by_role: r.byRole,
@@ -215,13 +224,13 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
 
 export interface ReferralRow {
   id: string; person_id: string; status: ReferralStatus; service_id: string; organisation_id: string; team_id: string;
-  from_organisation_id: string; relationship_id: number | null; shared_categories: string[]; sharing_basis: 'consent' | 'lawful_basis' | 'identification';
+  from_organisation_id: string | null; kind: 'professional' | 'self_referral' | 'self_assessment'; relationship_id: number | null; shared_categories: string[]; sharing_basis: 'consent' | 'lawful_basis' | 'identification';
   onward_consent: boolean; reason: string; person_words: string | null; urgency: Urgency; journey_id: number | null; step_code: string | null;
   sent_at: Date;
 }
 
 /** How the actor stands to this referral: receiver, referrer and/or the person themself. */
-export function partiesOf(user: SignedInUser, r: Pick<ReferralRow, 'organisation_id' | 'from_organisation_id' | 'person_id'>): Party[] {
+export function partiesOf(user: SignedInUser, r: { organisation_id: string; from_organisation_id: string | null; person_id: string }): Party[] {
   const parties: Party[] = [];
   if (user.role === 'practitioner' && user.organisationId) {
     if (user.organisationId === r.organisation_id) parties.push('receiver');
@@ -236,6 +245,11 @@ function partyFor(parties: Party[], action: ReferralAction): Party | undefined {
   return action.kind === 'cancel' ? parties[0] : parties.includes('receiver') ? 'receiver' : parties[0];
 }
 
+/** A resident's request made without signing in: the receiving side holds only what they typed. */
+export function typedOnly(r: { kind: string; relationship_id: number | null }): boolean {
+  return r.kind !== 'professional' && r.relationship_id === null;
+}
+
 export interface ActionOutcome { status: ReferralStatus; onwardReferralId: string | null }
 
 /** Applies one action to a referral, refusing anything the state machine does not allow. */
@@ -244,8 +258,11 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
   // The receiving side acts only on people it may see: the same decision that shows the name,
   // taken (and audited, allow or deny) before the change, so a refusal is on the record too.
   // Asked of steps the referral could take at all: a closed one says so, whoever asks.
-  const head = await db.selectFrom('referrals').select(['person_id', 'organisation_id', 'from_organisation_id', 'status', 'service_id']).where('id', '=', referralId).executeTakeFirst();
-  if (head && partyFor(partiesOf(actor, head), action) === 'receiver' && transition({ status: head.status, serviceId: head.service_id }, action, 'receiver').ok) {
+  const head = await db.selectFrom('referrals').select(['person_id', 'organisation_id', 'from_organisation_id', 'status', 'service_id', 'kind', 'relationship_id']).where('id', '=', referralId).executeTakeFirst();
+  // A request a resident made without signing in gave the receiving organisation what they typed
+  // and nothing else: it acts on the request itself, never on the person's record, so there is no
+  // record access to decide (see self-referral.ts). Every other referral asks the decision.
+  if (head && partyFor(partiesOf(actor, head), action) === 'receiver' && !typedOnly(head) && transition({ status: head.status, serviceId: head.service_id }, action, 'receiver').ok) {
     const access = await decideRecordAccess(db, { actor, personId: head.person_id, categories: ['demographics'], purpose: 'care_coordination', action: 'write' }, now);
     if (access.byCategory.demographics.scope === 'none') throw new ReferralInputError('referral', `You cannot act on this referral: ${access.reason}`, 403);
   }
@@ -264,7 +281,7 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     if (action.kind === 'accept') {
       // Accepting someone outside who the service is for is a decision to explain, not a slip.
       const criteria = await serviceCriteria(trx, r.service_id);
-      const problem = criteria ? await eligibilityProblem(trx, criteria, await personFacts(trx, r.person_id, now)) : null;
+      const problem = criteria ? await eligibilityProblem(trx, criteria, await eligibilityFactsOf(trx, r, now)) : null;
       const why = action.eligibilityNote?.trim() ?? '';
       if (problem && !why) throw new ReferralInputError('eligibility_note', `${problem}. Say why you are accepting them`);
       if (problem) note = `Accepted outside the service's criteria (${problem}): ${why}`;
@@ -297,10 +314,14 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
       note = `${action.reason.trim()} Not handed on to another service.`;
       set.decline_reason = action.reason.trim();
     } else if (action.kind === 'decline') {
+      // What a resident typed goes to another service only if they said it may.
+      if (r.kind !== 'professional' && !r.onward_consent) {
+        throw new ReferralInputError('onward', 'The person asked to be asked before their request is passed on: contact them first, or decline without handing it on');
+      }
       const onward = await serviceFor(trx, result.onwardServiceId!);
       if (!onward) throw new ReferralInputError('onward', 'Choose a service from the directory to hand this referral on to');
       const onwardCriteria = await serviceCriteria(trx, onward.id);
-      const onwardProblem = onwardCriteria ? await eligibilityProblem(trx, onwardCriteria, await personFacts(trx, r.person_id, now)) : null;
+      const onwardProblem = onwardCriteria ? await eligibilityProblem(trx, onwardCriteria, await eligibilityFactsOf(trx, r, now)) : null;
       if (onwardProblem) throw new ReferralInputError('onward', `${onwardProblem}. Choose a service they can use, or choose not to hand it on`);
       onwardId = newReferralId();
       note = `${action.reason.trim()} Handed on to ${onward.name} (${onward.organisation}).`;
@@ -317,7 +338,11 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
         onwardConsent: false, onwardFromId: r.id, journeyId: r.journey_id, stepCode: r.step_code,
         from: { organisationId: r.organisation_id, teamId: practitioner?.team_id ?? r.team_id, practitionerId: actor.practitionerId, userId: actor.id },
         byLabel, byRole: actor.role, by: actor, note: 'Created automatically when the previous service declined, so nobody is dropped', now,
+        // A resident's own request stays theirs when handed on, with what they typed, and opens a
+        // relationship only if the first one did (never for a request made without signing in).
+        kind: r.kind, openRelationship: !typedOnly(r),
       });
+      if (r.kind !== 'professional') await copySelfDetails(trx, r.id, onwardId);
       for (const category of categories.filter(isCategory)) {
         await recordDirective(trx, actor, r.person_id, {
           category, recipientKind: 'organisation', recipientId: onward.organisation_id, purposes: [...carePurposes], decision: 'permit', validUntil: null,

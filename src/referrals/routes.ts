@@ -18,8 +18,10 @@ import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import { parsePersonQuery, SearchQueryError } from '../records/search-query.ts';
 import { searchPeople } from '../records/search.ts';
 import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
-import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral } from './referrals.ts';
-import { listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
+import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral, typedOnly } from './referrals.ts';
+import { kindLabels, listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
+import { eligibilityFactsOf, selfDetailsOf } from './self-details.ts';
+import { preferredContactLabels } from './self-referral.ts';
 import {
   availableActions, contactMethodLabels, isOpen, contactMethods, historyLabel, isContactMethod, isReferralStatus, isUrgency, statusLabels, urgencies,
   type ActionKind, type ReferralAction, type ReferralStatus,
@@ -28,6 +30,7 @@ import { agesText, eligibilityProblem, fits, personFacts, serviceCriteria, type 
 import { journeysOf, listPathways, pathwayFlow, protectFlow, startJourney } from './pathways.ts';
 import { ukDate } from './working-days.ts';
 import { writtenDay } from '../platform/dates.ts';
+import { registerSelfReferralRoutes } from './self-routes.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -60,10 +63,13 @@ async function visibleNames(db: Kysely<Database>, user: SignedInUser, personIds:
 /** A list's rows as shown: a name only where the access decision allows it, and why not where it does not. */
 function present(rows: ReferralListRow[], visible: Set<string>) {
   return rows.map((r) => ({
-    ...r, nameVisible: visible.has(r.personId),
+    ...r, nameVisible: visible.has(r.personId) || r.typedOnly,
     // Access follows the referral: once it has closed, the receiving side no longer sees who it was about.
-    name: visible.has(r.personId) ? `${r.givenName} ${r.familyName}` : isOpen(r.status) ? 'Name withheld' : 'Name not shown: referral closed',
-    givenName: undefined, familyName: undefined, birthDate: visible.has(r.personId) ? r.birthDate : null,
+    // A request made without signing in shows the name the person typed, never the record's.
+    name: r.typedOnly ? `${r.typedName ?? 'Name not given'} (as given)` : visible.has(r.personId) ? `${r.givenName} ${r.familyName}` : isOpen(r.status) ? 'Name withheld' : 'Name not shown: referral closed',
+    givenName: undefined, familyName: undefined, birthDate: r.typedOnly ? r.typedBirthDate : visible.has(r.personId) ? r.birthDate : null,
+    kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind], preferredContactLabel: r.preferredContact ? preferredContactLabels[r.preferredContact as 'email'] : null,
+    typedName: undefined, typedBirthDate: undefined, contactValue: visible.has(r.personId) || r.typedOnly ? r.contactValue : null,
     statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
   }));
 }
@@ -156,6 +162,7 @@ function waitText(w: { waiting: number; medianDaysToFirstContact: number | null;
 
 export function registerReferralRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
+  registerSelfReferralRoutes(app, { groups: NEED_GROUPS, terms: NEED_TERMS });
 
   async function renderList(request: FastifyRequest, reply: FastifyReply, side: 'to' | 'from') {
     const user = requireRole(request, 'practitioner');
@@ -165,7 +172,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const pageRaw = first(query.page);
     const page = /^\d{1,5}$/.test(pageRaw) && Number(pageRaw) >= 1 ? Number(pageRaw) : 1;
     const result = await listReferrals(db, side, user.organisationId, filters, page, 50);
-    const visible = await visibleNames(db, user, result.rows.map((r) => r.personId));
+    const visible = await visibleNames(db, user, result.rows.filter((r) => !r.typedOnly).map((r) => r.personId));
     const [organisation, services, teams, practitioners] = await Promise.all([
       db.selectFrom('organisations').select(['name']).where('id', '=', user.organisationId).executeTakeFirst(),
       db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', user.organisationId).orderBy('name').execute(),
@@ -275,9 +282,11 @@ export function registerReferralRoutes(app: FastifyInstance): void {
   // referral form opens with the service chosen. Only people the access decision lets the
   // practitioner see are listed (their own network first, then anyone they find), each audited.
   app.get('/referrals/new', async (request, reply) => {
-    const user = requireRole(request, 'practitioner');
     const query = request.query as Query;
     const serviceId = first(query.service);
+    // A resident on a service's "refer" link asks the service themselves, not as a practitioner.
+    if (request.user?.role === 'citizen' && ID.test(serviceId)) return reply.redirect(`/services/${encodeURIComponent(serviceId)}/refer-yourself`);
+    const user = requireRole(request, 'practitioner');
     if (!ID.test(serviceId)) throw new HttpError(404, 'There is no such service in the directory.');
     const service = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
       .select(['s.id', 's.name', 's.min_age', 's.max_age', 's.locality_ids', 'o.name as organisation']).where('s.id', '=', serviceId).executeTakeFirst();
@@ -319,24 +328,31 @@ export function registerReferralRoutes(app: FastifyInstance): void {
 
   async function renderReferral(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, id: string, extra: Record<string, unknown> = {}, status = 200) {
     const { r, parties } = await loadReferralFor(user, id);
-    const access = await decideRecordAccess(db, { actor: user, personId: r.person_id, categories: ['demographics'], purpose: user.role === 'citizen' ? 'self' : 'care_coordination', action: 'read' });
+    // A resident's request made without signing in: the practitioners it went to see what was
+    // typed, as typed, and never ask for the record the person index filed it against.
+    const typed = typedOnly(r) && user.role === 'practitioner';
+    const self = r.kind !== 'professional' ? await selfDetailsOf(db, r.id) : undefined;
+    const access = typed
+      ? { byCategory: { demographics: { scope: 'none' as const } }, reason: 'they were not signed in, so who they are is not confirmed' }
+      : await decideRecordAccess(db, { actor: user, personId: r.person_id, categories: ['demographics'], purpose: user.role === 'citizen' ? 'self' : 'care_coordination', action: 'read' });
     const nameVisible = access.byCategory.demographics.scope !== 'none';
-    const person = nameVisible ? await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', r.person_id).executeTakeFirst() : undefined;
+    const person = nameVisible ? await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', r.person_id).executeTakeFirst()
+      : typed && self ? { given_name: self.given_name, family_name: self.family_name, birth_date: self.birth_date } : undefined;
     const history = (await referralHistory(db, [r.id])).get(r.id) ?? [];
     const isReceiver = parties.includes('receiver');
     // A receiving service that may not see the person may not act on the referral either (the
     // use case refuses it too); the referrer and the person may still cancel.
-    const actingParties = parties.filter((p) => p !== 'receiver' || nameVisible);
+    const actingParties = parties.filter((p) => p !== 'receiver' || nameVisible || typed);
     const actions = new Set<ActionKind>(actingParties.flatMap((p) => availableActions(r.status, p)));
     const linked = [r.onward_referral_id, r.onward_from_id].filter((x): x is string => Boolean(x));
     const links = linked.length ? await db.selectFrom('referrals as x').innerJoin('services as s', 's.id', 'x.service_id').innerJoin('organisations as o', 'o.id', 'x.organisation_id')
       .select(['x.id', 'x.status', 's.name as service', 'o.name as organisation']).where('x.id', 'in', linked).execute() : [];
-    const canAct = isReceiver && nameVisible;
+    const canAct = isReceiver && (nameVisible || typed);
     const [practitioners, services] = canAct && (actions.has('assign') || actions.has('decline')) ? await Promise.all([
       db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'role']).where('organisation_id', '=', r.organisation_id).orderBy('family_name').execute(),
       allServicesWithWaits(db),
     ]) : [[], []];
-    const facts = canAct ? await personFacts(db, r.person_id) : null;
+    const facts = canAct ? await eligibilityFactsOf(db, r) : null;
     const criteria = canAct && actions.has('accept') ? await serviceCriteria(db, r.service_id) : undefined;
     const values = (extra.values ?? {}) as Body;
     const error = extra.error as { field: string; text: string; action: string } | undefined;
@@ -344,16 +360,27 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const chosenOnward = first(values.onward);
     const onwardChoice = facts ? serviceGroups(services, facts, chosenOnward === 'none' ? '' : chosenOnward, null, r.service_id) : { groups: [] };
     const handedOn = Boolean(r.onward_referral_id);
-    const detailsWithheld = !nameVisible && isReceiver && !parties.includes('referrer');
+    const detailsWithheld = !nameVisible && !typed && isReceiver && !parties.includes('referrer');
     const firstContact = r.first_contact_on
       ? `${writtenDay(String(r.first_contact_on).slice(0, 10))}${r.first_contact_method ? `, ${contactMethodLabels[r.first_contact_method].toLowerCase()}` : ''}`
       : r.first_contact_at ? writtenDay(ukDate(new Date(r.first_contact_at))) : null;
     const shared = (r.shared_categories ?? []).map((c) => categoryLabels[c as Category] ?? c);
     const row = (key: string, text: string) => ({ key: { text: key }, value: { text } });
     const summaryRows = [
-      row('Person', person ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${writtenDay(String(person.birth_date).slice(0, 10))}` : ''}` : 'Name withheld'),
+      row(typed ? 'Person, as they gave it' : 'Person', person ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${writtenDay(String(person.birth_date).slice(0, 10))}` : ''}` : 'Name withheld'),
       row('To', `${r.service}, ${r.organisation} (${r.team})`),
-      row('From', r.from_organisation),
+      row('From', r.from_organisation ? `${r.from_organisation}${r.kind !== 'professional' ? ` (handed on: first asked for by the person themselves)` : ''}` : kindLabels[r.kind]),
+      // What the resident gave so the service can reach them, to those the request went to and the person.
+      ...(self && !detailsWithheld ? [
+        row('Asked by', self.made_by === 'person' ? 'The person, signed in' : self.made_by === 'proxy' ? 'Someone registered to act for the person, signed in' : 'The person, not signed in'),
+        row('Reference', self.reference),
+        ...(typed && self.postcode ? [row('Postcode, as they gave it', self.postcode)] : []),
+        row('Email', self.email ?? 'Not given'),
+        row('Phone', self.phone ?? 'Not given'),
+        row('Preferred contact', preferredContactLabels[self.preferred_contact]),
+        row('Access and communication needs', self.access_needs ?? 'None given'),
+        ...(self.needs.length ? [row('Help asked for', self.needs.map((n) => NEED_TERMS.find((t) => t.code === n)?.name ?? n).join(', '))] : []),
+      ] : []),
       row('Urgency', urgencyLabels[r.urgency]!),
       // Without access, the receiving side sees neither who it is about nor what the referral says about them.
       ...(detailsWithheld ? [] : [row('Reason', r.reason), row('In the person\'s words', r.person_words ?? 'Not given')]),
@@ -364,7 +391,8 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       row('Pathway', r.pathway ?? 'None'),
     ];
     return reply.code(status).view('referrals-detail.njk', viewContext(request, reply, {
-      title: `${error ? 'Error: ' : ''}Referral to ${r.service}`, r, parties, isReceiver, isPerson: parties.includes('person'), nameVisible, accessReason: access.reason,
+      title: `${error ? 'Error: ' : ''}${kindLabels[r.kind] === 'Referral' ? 'Referral' : kindLabels[r.kind]} to ${r.service}`, r, parties, isReceiver, isPerson: parties.includes('person'), nameVisible, accessReason: access.reason,
+      typed, kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
       detailsWithheld, summaryRows,
       person: person ? { name: `${person.given_name} ${person.family_name}`, birthDate: person.birth_date } : null,
       statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
@@ -437,16 +465,23 @@ export function registerReferralRoutes(app: FastifyInstance): void {
   app.get('/my-referrals', async (request, reply) => {
     const user = requireRole(request, 'citizen');
     if (!user.personId) throw new HttpError(403, 'This account is not linked to a person record.');
-    const access = await decideRecordAccess(db, { actor: user, personId: user.personId, categories: ['social_care'], purpose: 'self', action: 'read' });
-    if (!access.allowed) throw new HttpError(403, access.reason);
-    const rows = await referralsOfPerson(db, user.personId);
+    // Their own, or (?for=) those of someone they act for as a registered proxy.
+    const requested = first((request.query as Query).for);
+    const personId = requested && ID.test(requested) ? requested : user.personId;
+    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['social_care'], purpose: 'self', action: 'read' });
+    if (!access.allowed || access.byCategory.social_care.scope === 'none') throw new HttpError(403, 'You can see your own referrals, or those of someone you are a registered proxy for.');
+    const rows = await referralsOfPerson(db, personId);
+    const forName = personId === user.personId ? null : await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirst();
     const history = await referralHistory(db, rows.map((r) => r.id));
     return reply.view('referrals-mine.njk', viewContext(request, reply, {
-      title: 'Your referrals', success: successFrom(request, { cancel: { heading: 'Referral cancelled', text: 'The service and the referrer can see that you cancelled it, and why.' } }),
+      title: forName ? `${forName.given_name} ${forName.family_name}'s referrals` : 'Your referrals', forName: forName ? `${forName.given_name} ${forName.family_name}` : null,
+      forQuery: personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`,
+      success: successFrom(request, { cancel: { heading: 'Referral cancelled', text: 'The service and the referrer can see that you cancelled it, and why.' } }),
       rows: rows.map((r) => ({
         ...r, statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
         history: (history.get(r.id) ?? []).map((h) => ({ ...h, label: historyLabel(h.action, Boolean(r.onwardReferralId)) })),
-        canCancel: availableActions(r.status, 'person').includes('cancel'),
+        canCancel: personId === user.personId && availableActions(r.status, 'person').includes('cancel'),
+        kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
       })),
     }));
   });

@@ -7,7 +7,8 @@ export interface ReferralTables {
   referrals: {
     id: string;
     person_id: string;
-    from_organisation_id: string;
+    /** Null for a self-referral or self-assessment: the person asked, no organisation sent it (migration 0043). */
+    from_organisation_id: string | null;
     from_team_id: string | null;
     from_practitioner_id: string | null;
     from_user_id: string | null;
@@ -42,6 +43,39 @@ export interface ReferralTables {
     relationship_id: number | null;
     journey_id: number | null;
     step_code: string | null;
+    /** Who started it: a practitioner's referral, the person's own self-referral, or their self-assessment (migration 0043). */
+    kind: Generated<'professional' | 'self_referral' | 'self_assessment'>;
+  };
+  /**
+   * What a resident typed when asking for help themselves (migrations 0043, 0044): the receiving
+   * service's only view of someone not signed in, whose identity the person index is checking.
+   */
+  referral_self_details: {
+    referral_id: string;
+    /** The person themselves signed in, a registered proxy signed in, or someone not signed in. */
+    made_by: 'person' | 'proxy' | 'not_signed_in';
+    by_user_id: string | null;
+    given_name: string;
+    family_name: string;
+    birth_date: string | null;
+    postcode: string | null;
+    email: string | null;
+    phone: string | null;
+    preferred_contact: 'email' | 'phone' | 'text';
+    access_needs: string | null;
+    /** The self-referral's record in the person index (not signed in only). */
+    source_record_id: number | null;
+    /** How the person was found: their own account, or the person index's decision (never shown to the referrer). */
+    identity: 'signed_in' | 'matched' | 'new_person' | 'review';
+    /** The reference number the resident is given. */
+    reference: string;
+    /** One per form shown, so a second press of the button sends nothing twice. */
+    submission_key: string;
+    created_at: Generated<Date>;
+    /** Self-assessment: the needs chosen from the directory taxonomy (JSON array of codes). */
+    needs: Generated<string[]>;
+    /** Self-assessment: what matters to the person, in their words. */
+    what_matters: string | null;
   };
   referral_events: {
     id: Generated<number>;
@@ -234,6 +268,49 @@ export const referralMigrations: Record<string, Migration> = {
       // those opened for one team before are widened while their referral is open.
       const { referralRelationshipsToOrganisation } = await import('../consent/index.ts');
       await referralRelationshipsToOrganisation(db as Kysely<Database>);
+    },
+  },
+  '0043_referrals_self_referral': {
+    async up(db: Kysely<unknown>) {
+      // A resident may ask a service for help themselves. Nobody sent it, so there is no sending
+      // organisation; what they typed is kept beside the referral, with how their identity was
+      // settled (their account, or the person index) and a key per form so nothing is doubled.
+      await sql`
+        alter table referrals alter column from_organisation_id drop not null;
+        alter table referrals add column kind text not null default 'professional'
+          check (kind in ('professional', 'self_referral', 'self_assessment'));
+        alter table referrals add constraint referrals_sender check (kind <> 'professional' or from_organisation_id is not null);
+        create table referral_self_details (
+          referral_id text primary key references referrals(id),
+          made_by text not null check (made_by in ('person', 'proxy', 'not_signed_in')),
+          by_user_id text,
+          given_name text not null,
+          family_name text not null,
+          birth_date date,
+          postcode text,
+          email text,
+          phone text,
+          preferred_contact text not null check (preferred_contact in ('email', 'phone', 'text')),
+          access_needs text,
+          source_record_id bigint,
+          identity text not null check (identity in ('signed_in', 'matched', 'new_person', 'review')),
+          reference text not null unique,
+          submission_key text not null unique,
+          created_at timestamptz not null default now(),
+          check (email is not null or phone is not null)
+        );
+        create index referrals_kind on referrals(kind) where kind <> 'professional';
+      `.execute(db);
+    },
+  },
+  '0044_referrals_self_assessment': {
+    async up(db: Kysely<unknown>) {
+      // "What matters to me / what help I need": the needs chosen and the person's own words,
+      // kept with the self-assessment referral they were routed through.
+      await sql`
+        alter table referral_self_details add column needs jsonb not null default '[]';
+        alter table referral_self_details add column what_matters text;
+      `.execute(db);
     },
   },
 };

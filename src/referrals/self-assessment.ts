@@ -1,0 +1,90 @@
+// "What matters to me / what help I need": a resident's short self-assessment, routed by need to
+// the team whose service meets it where the person lives, as a referral of kind
+// 'self_assessment' in the same closed loop, with a promised call-back date (the service's
+// first-contact clock in working days). Routing, stated once: among the services meeting at
+// least one chosen need that the person fits (age and area, eligibility.ts), the one meeting the
+// most of the chosen needs; then one open to self-referral; then the shortest first-contact
+// clock; then the shortest waiting list; then by name, so the same answers always go to the same
+// team. The person is told which service it went to, and why.
+import type { Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { fits, personFacts, type PersonFacts } from './eligibility.ts';
+import { serviceFor } from './referrals.ts';
+import { waitingLists } from './queries.ts';
+import { addWorkingDays, ukDate } from './working-days.ts';
+import { fileSelfMade, parseContact, SelfReferralInputError, subjectFor, type ContactDetails, type FieldError, type SelfReferralSent } from './self-referral.ts';
+
+export interface SelfAssessmentInput {
+  submissionKey: string;
+  needs: string[];
+  whatMatters: string;
+  help: string;
+  contact: ContactDetails;
+}
+
+type Body = Record<string, unknown>;
+const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]);
+
+/** Validates the self-assessment; `needCodes` are the directory taxonomy's terms. */
+export function parseSelfAssessmentForm(body: Body, needCodes: ReadonlySet<string>, now: Date = new Date()): SelfAssessmentInput {
+  const errors: FieldError[] = [];
+  const raw = list(body.needs).map(String);
+  const needs = [...new Set(raw.filter((n) => needCodes.has(n)))];
+  if (raw.length !== needs.length && needs.length === 0) errors.push({ field: 'needs', text: 'Choose help from the list' });
+  else if (needs.length === 0) errors.push({ field: 'needs', text: 'Choose at least one kind of help you need' });
+  const whatMatters = str(body.what_matters, 2000);
+  if (whatMatters.length < 3) errors.push({ field: 'what_matters', text: 'Tell us what matters to you, in your own words' });
+  const help = str(body.help, 2000);
+  const contact = parseContact(body, errors, true, now);
+  const submissionKey = str(body.submission, 40);
+  if (!/^[a-f0-9-]{36}$/.test(submissionKey)) errors.push({ field: 'submission', text: 'This form has expired. Go back, refresh the page and try again.' });
+  if (errors.length) throw new SelfReferralInputError(errors);
+  return { submissionKey, needs, whatMatters, help, contact };
+}
+
+export interface RoutedService { id: string; name: string; organisation: string; met: string[]; firstContactWithinDays: number }
+
+/** The service a self-assessment goes to (see the top of this file), or null when none meets the needs. */
+export async function routeSelfAssessment(db: Kysely<Database>, needs: string[], facts: PersonFacts): Promise<RoutedService | null> {
+  if (needs.length === 0) return null;
+  const services = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
+    .select(['s.id', 's.name', 'o.name as organisation', 's.needs', 's.min_age', 's.max_age', 's.locality_ids', 's.accepts_self_referral', 's.first_contact_within_days'])
+    .execute();
+  const candidates = services.map((s) => ({ ...s, met: s.needs.filter((n) => needs.includes(n)) })).filter((s) => s.met.length > 0 && fits(s, facts));
+  if (candidates.length === 0) return null;
+  const waits = await waitingLists(db, candidates.map((s) => s.id));
+  candidates.sort((a, b) => b.met.length - a.met.length || Number(b.accepts_self_referral) - Number(a.accepts_self_referral)
+    || a.first_contact_within_days - b.first_contact_within_days || (waits.get(a.id)?.waiting ?? 0) - (waits.get(b.id)?.waiting ?? 0) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const best = candidates[0]!;
+  return { id: best.id, name: best.name, organisation: best.organisation, met: best.met, firstContactWithinDays: best.first_contact_within_days };
+}
+
+/** The call-back date promised for a service: its first-contact clock in working days from today. */
+export function callBackBy(firstContactWithinDays: number, now: Date = new Date()): string {
+  return addWorkingDays(ukDate(now), firstContactWithinDays);
+}
+
+/** Sends the self-assessment to the team the needs route to; the person (or their proxy) must be signed in. */
+export async function sendSelfAssessment(db: Kysely<Database>, user: SignedInUser, forPerson: string | null, input: SelfAssessmentInput, needNames: (code: string) => string, now: Date = new Date()): Promise<SelfReferralSent & { met: string[] }> {
+  const subject = await subjectFor(db, user, forPerson);
+  const facts = await personFacts(db, subject.personId, now);
+  const routed = await routeSelfAssessment(db, input.needs, facts);
+  if (!routed) {
+    throw new SelfReferralInputError([{ field: 'needs', text: 'No service in the directory meets these needs where you live yet. Choose other help, or search the directory' }]);
+  }
+  const service = (await serviceFor(db, routed.id))!;
+  const p = await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', subject.personId).executeTakeFirstOrThrow();
+  const contact = { ...input.contact, givenName: p.given_name, familyName: p.family_name, birthDate: p.birth_date ? String(p.birth_date).slice(0, 10) : null };
+  const reason = [
+    `Help needed with: ${input.needs.map(needNames).join(', ')}.`,
+    `What matters to me: ${input.whatMatters}`,
+    input.help ? `What would help: ${input.help}` : '',
+  ].filter(Boolean).join('\n\n');
+  const sent = await fileSelfMade(db, {
+    kind: 'self_assessment', service, submissionKey: input.submissionKey, contact, reason, personWords: input.whatMatters, urgency: 'routine',
+    onwardConsent: true, categories: [], needs: input.needs, whatMatters: input.whatMatters, signedIn: { user, ...subject },
+  }, now);
+  return { ...sent, met: routed.met };
+}
