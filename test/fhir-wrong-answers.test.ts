@@ -236,3 +236,16 @@ describe('paging a practitioner through Patients and AuditEvents', () => {
     assert.equal(bundle.link?.some((l) => l.relation === 'next'), false);
   });
 });
+
+describe('what is sent is refused rather than silently changed', () => {
+  test('"gender": "femal" is refused, naming the element', async () => {
+    const sent = await post('/fhir/Patient', { ...person('Typo'), identifier: [], name: [{ family: 'Typo', given: ['Tess'] }], gender: 'femal' });
+    assertOutcome(sent, 400, /femal/);
+  });
+
+  test('an NHS number failing its check digit is refused, not dropped', async () => {
+    const bad = nhs.slice(0, 9) + String((Number(nhs[9]) + 1) % 10);
+    const sent = await post('/fhir/Patient', { ...person('Digit'), identifier: [{ system: NHS_NUMBER_SYSTEM, value: bad }], name: [{ family: 'Digit', given: ['Dora'] }] });
+    assertOutcome(sent, 422, /check digit/);
+  });
+});

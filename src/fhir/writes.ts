@@ -79,6 +79,12 @@ export async function createPatient(ctx: FhirContext, db: Kysely<Database>, inde
   const organisationId = requirePractitioner(ctx);
   const org = await db.selectFrom('organisations').select('source_code').where('id', '=', organisationId).executeTakeFirstOrThrow();
   const source = `fhir-${org.source_code.toLowerCase()}`;
+  // An NHS number failing its check digit is refused, not dropped: the sender learns it was mistyped.
+  for (const identifier of (resource as { identifier?: Array<{ system?: string; value?: string }> }).identifier ?? []) {
+    if (identifier.system === NHS_NUMBER_SYSTEM && identifier.value && !isValidNhsNumber(identifier.value.replace(/\s/g, ''))) {
+      throw new FhirError(422, 'value', `the NHS number ${identifier.value} fails its check digit; it was not stored`, ['Patient.identifier']);
+    }
+  }
   const withId = { ...resource, id: undefined } as Record<string, unknown>;
   const identifiers = Array.isArray(withId.identifier) ? withId.identifier as Array<{ system?: string; value?: string }> : [];
   if (!identifiers.some((i) => i.system === SOURCE_SYSTEM_PREFIX + source)) {
