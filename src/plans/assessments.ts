@@ -32,9 +32,9 @@ export function visibleUnder(decision: CategoryDecision | undefined, organisatio
 
 interface RawFacts { facts: PrefillFacts; categories: Set<Category> }
 
-async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromAnswers: string[], now: Date): Promise<RawFacts> {
+async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromAnswers: string[], now: Date, wantsAboutMe = false): Promise<RawFacts> {
   const since = new Date(now.getTime() - 400 * 86_400_000);
-  const [needs, events, person, responses] = await Promise.all([
+  const [needs, events, person, responses, aboutMe] = await Promise.all([
     db.selectFrom('needs as n').innerJoin('organisations as o', 'o.id', 'n.organisation_id')
       .select(['n.code', 'n.severity', 'n.organisation_id', 'o.name', 'n.recorded_at']).where('n.person_id', '=', personId).where('n.current', '=', true).execute(),
     db.selectFrom('person_events as e').innerJoin('organisations as o', 'o.id', 'e.organisation_id')
@@ -46,6 +46,9 @@ async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromA
       .leftJoin('organisations as o', 'o.id', 'r.organisation_id')
       .select(['r.response', 'r.authored_at', 'r.organisation_id', 'o.name', 'q.category', 'q.title'])
       .where('r.person_id', '=', personId).where('r.authored_at', '>=', since).execute(),
+    // "About me", the person's own words: read only when a question asks for it.
+    wantsAboutMe ? db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support', 'created_at']).where('person_id', '=', personId)
+      .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst() : Promise.resolve(undefined),
   ]);
   const categories = new Set<Category>();
   const needFacts: NeedFact[] = needs.map((n) => {
@@ -76,7 +79,9 @@ async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromA
   }
   const age = person?.birth_date ? ageOn(String(person.birth_date), now) : null;
   if (age !== null) categories.add('demographics');
-  return { facts: { now, needs: needFacts, events: eventFacts, household, age, answers: answerFacts }, categories };
+  const aboutMeFact = aboutMe ? { whatMatters: aboutMe.what_matters ?? '', howToSupport: aboutMe.how_to_support ?? '', writtenAt: new Date(aboutMe.created_at), category: 'about_me' } : null;
+  if (aboutMeFact) categories.add('about_me');
+  return { facts: { now, needs: needFacts, events: eventFacts, household, age, answers: answerFacts, aboutMe: aboutMeFact }, categories };
 }
 
 export interface PrefillResult {
@@ -90,9 +95,9 @@ export interface PrefillResult {
  * (audited, once per category consulted), then run through the questionnaire's prefill rules.
  */
 export async function prefillFor(db: Kysely<Database>, actor: SignedInUser, personId: string, q: Questionnaire, now: Date = new Date()): Promise<PrefillResult> {
-  const answerLinkIds = flattenItems(q.item).map((f) => extensionOf(f.item, EXT.prefill)?.valueExpression?.expression ?? '')
-    .filter((e) => e.startsWith('answer:')).map((e) => e.split(':')[1] ?? '');
-  const { facts, categories } = await loadRawFacts(db, personId, answerLinkIds, now);
+  const expressions = flattenItems(q.item).map((f) => extensionOf(f.item, EXT.prefill)?.valueExpression?.expression ?? '');
+  const answerLinkIds = expressions.filter((e) => e.startsWith('answer:')).map((e) => e.split(':')[1] ?? '');
+  const { facts, categories } = await loadRawFacts(db, personId, answerLinkIds, now, expressions.some((e) => e.startsWith('about-me:')));
   const all = prefillQuestionnaire(q, facts);
   if (categories.size === 0 || Object.keys(all).length === 0) return { prefilled: {}, withheld: 0 };
   const access = await decideRecordAccess(db, { actor, personId, categories: [...categories], purpose: purposeFor(actor), action: 'read' });
@@ -105,6 +110,7 @@ export async function prefillFor(db: Kysely<Database>, actor: SignedInUser, pers
     household: facts.household && ok(facts.household.category, null) ? facts.household : null,
     age: ok('demographics', null) ? facts.age : null,
     answers: facts.answers.filter((a) => ok(a.category, a.organisationId)),
+    aboutMe: facts.aboutMe && ok(facts.aboutMe.category, null) ? facts.aboutMe : null,
   };
   const prefilled = prefillQuestionnaire(q, visibleFacts);
   const silent = new Set(['criminal_justice', 'children_safeguarding']);
@@ -174,6 +180,8 @@ export async function submitAssessment(db: Kysely<Database>, input: SubmitInput)
         response_id: id, link_id: linkId, kind: s.kind, category: s.category, organisation_id: s.organisationId, recorded_at: s.recordedAt, detail: s.detail,
       }))).execute();
     }
+    // The assessment is saved: the author's draft of it has done its job.
+    await trx.deleteFrom('assessment_drafts').where('author_user_id', '=', actor.id).where('person_id', '=', personId).where('questionnaire_id', '=', q.id).execute();
     const plans = await trx.selectFrom('plan_members as m').innerJoin('plans as p', 'p.id', 'm.plan_id').select('p.id')
       .where('m.person_id', '=', personId).where('p.status', '=', 'active').execute();
     for (const plan of plans) {

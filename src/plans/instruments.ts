@@ -176,7 +176,7 @@ export const multipleDisadvantageAssessment: Questionnaire = questionnaire(
         { outcomes: ['HOME', 'SAFE'], enableWhen: [when('housing', 'hou2')], prefill: 'event-count:eviction_notice:183 => >=1:yes' }),
     ]),
     group('own-words', 'In the person\'s own words', [
-      item('matters', 'What matters most to the person right now?', 'text', { outcomes: ['INFO', 'TOGETHER'] }),
+      item('matters', 'What matters most to the person right now?', 'text', { outcomes: ['INFO', 'TOGETHER'], prefill: 'about-me:what_matters' }),
     ]),
   ],
 );

@@ -9,6 +9,7 @@
 //   household:tenure | household:composition
 //   person:age
 //   answer:<linkId>:<days>                  the latest answer to the same question in any assessment
+//   about-me:what_matters | about-me:how_to_support   the person's own words in "about me"
 // optionally followed by " => key:answer,..." mapping the value to an answer; keys are a value,
 // a comparison (>=n, >n, <=n, <n) or * (anything else). Unmapped values give no prefill.
 import { EXT, extensionOf, flattenItems, isQuestion, type AnswerValue, type PrefillSource, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
@@ -24,6 +25,8 @@ export interface PrefillFacts {
   household: { tenure: string; composition: string; category: string } | null;
   age: number | null;
   answers: AnswerFact[];
+  /** The person's latest "about me", in their own words (category about_me). */
+  aboutMe?: { whatMatters: string; howToSupport: string; writtenAt: Date; category: string } | null;
 }
 
 export interface Prefilled { value: AnswerValue; source: PrefillSource }
@@ -95,6 +98,13 @@ export function evaluateSource(expression: string, facts: PrefillFacts): Prefill
       const found = facts.answers.filter((a) => a.linkId === linkId && a.authoredAt.getTime() >= since && a.authoredAt <= facts.now).sort((a, b) => b.authoredAt.getTime() - a.authoredAt.getTime())[0];
       if (!found) return undefined;
       return { value: found.value, source: { kind: 'response', category: found.category, organisationId: found.organisationId, organisation: found.organisation, recordedAt: isoDate(found.authoredAt), detail: `answered in the ${found.questionnaire}${found.organisation ? ` (${found.organisation})` : ''}` } };
+    }
+    case 'about-me': {
+      const field = rest[0];
+      if (field !== 'what_matters' && field !== 'how_to_support') throw new PrefillExpressionError(`about-me has no field "${field ?? ''}"`);
+      const text = facts.aboutMe ? (field === 'what_matters' ? facts.aboutMe.whatMatters : facts.aboutMe.howToSupport).trim() : '';
+      if (!facts.aboutMe || text === '') return undefined;
+      return { value: text, source: { kind: 'about_me', category: facts.aboutMe.category, organisationId: null, organisation: null, recordedAt: isoDate(facts.aboutMe.writtenAt), detail: 'from "about me", in the person\'s own words' } };
     }
     default:
       throw new PrefillExpressionError(`unknown prefill source "${source}"`);

@@ -14,6 +14,7 @@ import { AccessRefused, prefillFor, purposeFor, responsesAbout, submitAssessment
 import { addAction, addGoal, completeAction, loadPlan, planListOf, PlanInputError, recordReview, startPlan, type PlanDetail } from './plans.ts';
 import { askedAs, categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
 import type { Prefilled } from './prefill.ts';
+import { discardDraft, draftFor, saveDraft, type Draft } from './drafts.ts';
 import { lineChart } from './line-chart.ts';
 import { addMonths, nextAssessmentDue, type OperatingModel } from './models.ts';
 import { writtenDate } from '../platform/dates.ts';
@@ -313,11 +314,13 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   // ---------------------------------------------------------------------------------------------
   // Assessments
 
-  async function renderAssessment(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, q: Questionnaire, values: Answers | null, errors: AnswerError[], status = 200, followUps: string[] = []) {
+  async function renderAssessment(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, q: Questionnaire, values: Answers | null, errors: AnswerError[], status = 200, followUps: string[] = [], draft: Draft | null = null) {
     const person = await personSummary(db, personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const { prefilled, withheld } = await prefillFor(db, user, personId, q);
-    const initial: Answers = values ?? Object.fromEntries(Object.entries(prefilled).map(([k, p]) => [k, p.value]));
+    // What was typed, else the author's draft over the prefilled answers, else the prefilled answers.
+    const fromPrefill = Object.fromEntries(Object.entries(prefilled).map(([k, p]) => [k, p.value]));
+    const initial: Answers = values ?? (draft ? { ...fromPrefill, ...draft.answers } : fromPrefill);
     const questions = flattenItems(q.item).filter((f) => isQuestion(f.item)).length;
     const { groups, asked } = formModel(q, initial, prefilled, errors);
     const items = flattenItems(q.item).map((f) => f.item);
@@ -325,8 +328,48 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       title: `${q.title}: ${person.givenName} ${person.familyName}`, person, personId, questionnaire: q, groups, asked,
       followUps: followUps.map((linkId) => ({ text: items.find((i) => i.linkId === linkId)?.text ?? linkId, href: `#q-${linkId}` })),
       prefilledCount: Object.keys(prefilled).length, questions, withheld, errors: errors.map((e) => ({ text: e.text, href: `#q-${e.linkId}` })),
+      draft: draft ? { savedAt: draft.savedAt } : null, draftSaved: (request.query as Record<string, unknown> | undefined)?.done === 'draft',
     }));
   }
+
+  /** The question values a form sent, keyed by linkId. */
+  const rawAnswers = (q: Questionnaire, body: Body) => {
+    const raw: Record<string, string> = {};
+    for (const { item } of flattenItems(q.item)) if (isQuestion(item)) raw[item.linkId] = str(body, `q-${item.linkId}`);
+    return raw;
+  };
+
+  async function assessmentOf(request: FastifyRequest) {
+    const personId = param(request, 'id', 'There is no such person record.');
+    const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
+    if (!q) throw new HttpError(404, 'There is no such assessment.');
+    return { personId, q };
+  }
+
+  // Saving a draft: on each change (the page's script asks for JSON) or "Save and come back later".
+  app.post('/people/:id/assessments/:qid/draft', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const { personId, q } = await assessmentOf(request);
+    const body = bodyOf(request);
+    let savedAt: Date;
+    try {
+      savedAt = await saveDraft(db, user, personId, q, rawAnswers(q, body), list(body, 'asked'));
+    } catch (error) {
+      if (error instanceof AccessRefused) throw new HttpError(403, `You cannot assess this person: ${error.message}.`);
+      throw error;
+    }
+    if (String(request.headers.accept ?? '').includes('application/json')) {
+      return reply.send({ savedAt: savedAt.toISOString(), text: `Draft saved at ${savedAt.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' })}` });
+    }
+    return reply.redirect(`/people/${encodeURIComponent(personId)}/assessments/${encodeURIComponent(q.id)}?done=draft`);
+  });
+
+  app.post('/people/:id/assessments/:qid/draft/discard', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const { personId, q } = await assessmentOf(request);
+    await discardDraft(db, user, personId, q.id);
+    return reply.redirect(`/people/${encodeURIComponent(personId)}/assessments/${encodeURIComponent(q.id)}`);
+  });
 
   async function assessmentAccess(user: SignedInUser, personId: string, q: Questionnaire, action: 'read' | 'write') {
     const access = await decideRecordAccess(db, { actor: user, personId, categories: [categoryOfQuestionnaire(q) as Category], purpose: purposeFor(user), action });
@@ -347,7 +390,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
     if (!q) throw new HttpError(404, 'There is no such assessment.');
     await assessmentAccess(user, personId, q, 'read');
-    return renderAssessment(request, reply, user, personId, q, null, []);
+    return renderAssessment(request, reply, user, personId, q, null, [], 200, [], await draftFor(db, user, personId, q));
   });
 
   app.post('/people/:id/assessments/:qid', async (request, reply) => {
@@ -356,8 +399,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
     if (!q) throw new HttpError(404, 'There is no such assessment.');
     const body = bodyOf(request);
-    const raw: Record<string, string> = {};
-    for (const { item } of flattenItems(q.item)) if (isQuestion(item)) raw[item.linkId] = str(body, `q-${item.linkId}`);
+    const raw = rawAnswers(q, body);
     let result;
     try {
       result = await submitAssessment(db, { actor: user, personId, questionnaire: q, raw, asked: list(body, 'asked') });
@@ -366,6 +408,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       throw error;
     }
     if (!result.ok) {
+      // Not saved yet, but nothing typed is lost: it is kept as the author's draft.
+      await saveDraft(db, user, personId, q, raw, list(body, 'asked'));
       const typed = { ...result.answers, ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => v && result.answers[k] === undefined)) };
       // Follow-up questions alone are not a mistake: the form comes back with them to answer.
       return renderAssessment(request, reply, user, personId, q, typed, result.errors, result.errors.length > 0 ? 400 : 200, result.followUps);
@@ -511,7 +555,12 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     }));
     const enrolled = await db.selectFrom('model_enrolments').select(['model_id', (eb) => eb.fn.countAll<number>().as('n')]).where('ended_at', 'is', null).groupBy('model_id').execute();
     const counts = new Map(enrolled.map((e) => [e.model_id, Number(e.n)]));
+    // Place-wide "tell it once": the forms shown in full (a form used with fewer than 5 people is
+    // left out, so its figures cannot be worked out from the total and the other rows).
+    const shownForms = byForm.filter((f) => !(f.people > 0 && f.people < 5));
+    const placeWide = { answered: shownForms.reduce((n, f) => n + f.answered, 0), reused: shownForms.reduce((n, f) => n + f.reused, 0), asked: shownForms.reduce((n, f) => n + f.asked, 0), leftOut: shownForms.length < byForm.length };
     return reply.view('plans-outcomes.njk', viewContext(request, reply, {
+      placeWide,
       title: 'Outcomes, assessments and operating models', framework, outcomes, questionnaires,
       models: models.map((m) => ({ ...m, people: suppressSmall(counts.get(m.id) ?? 0), assessmentTitle: questionnaires.find((q) => q.id === m.config.assessment.questionnaireId)?.title ?? m.config.assessment.questionnaireId })),
       byForm: byForm.map((f) => ({ ...f, responses: suppressSmall(f.responses), people: suppressSmall(f.people), share: f.answered ? Math.round((f.reused / f.answered) * 100) : 0, suppressed: f.people > 0 && f.people < 5 })),

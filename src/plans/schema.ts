@@ -151,6 +151,22 @@ export interface PlansTables {
     summary: string;
     detail: unknown;
   };
+  /**
+   * An assessment in progress, kept on the server for one author, one person and one instrument,
+   * so a timed-out session or a closed laptop loses nothing. Deleted when the assessment is saved
+   * or the author discards it: a draft is a working copy, never the record.
+   */
+  assessment_drafts: {
+    author_user_id: string;
+    person_id: string;
+    questionnaire_id: string;
+    questionnaire_version: string;
+    /** Form values as typed, keyed by linkId (not yet checked). */
+    answers: unknown;
+    /** The follow-up questions the form had shown. */
+    asked: string[];
+    saved_at: Date;
+  };
 }
 
 export const plansMigrations: Record<string, Migration> = {
@@ -350,6 +366,23 @@ export const plansMigrations: Record<string, Migration> = {
         end $$;
         create trigger plan_events_no_change before update or delete on plan_events
           for each row execute function plan_events_append_only();
+      `.execute(db);
+    },
+  },
+  // Drafts of assessments in progress (issue 20, tell it once completed).
+  '0053_plans_assessment_drafts': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table assessment_drafts (
+          author_user_id text not null references users(id),
+          person_id text not null references persons(id),
+          questionnaire_id text not null,
+          questionnaire_version text not null,
+          answers jsonb not null,
+          asked text[] not null default '{}',
+          saved_at timestamptz not null,
+          primary key (author_user_id, person_id, questionnaire_id)
+        );
       `.execute(db);
     },
   },
