@@ -4,6 +4,7 @@
 // a fact may appear only where the rules say, and a refused attempt changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { startTestServer, signIn, type TestServer } from './support/server.ts';
 import { createAccount } from '../src/auth/accounts.ts';
@@ -13,7 +14,7 @@ import { createPlan } from '../src/plans/plans.ts';
 
 type Kind = 'stranger' | 'network' | 'break_glass' | 'self' | 'proxy' | 'ended_proxy' | 'other_citizen' | 'manager' | 'admin' | 'data_quality' | 'privacy_officer';
 type Fact = 'relationship' | 'directive' | 'break_glass';
-interface Route { name: string; fact: Fact; url: (personId: string) => string; form: (ctx: { practitionerId: string; serviceId: string; thirdOrganisationId: string }) => Record<string, string> }
+interface Route { name: string; fact: Fact; url: (personId: string) => string; form: (ctx: { practitionerId: string; serviceId: string; thirdOrganisationId: string; selfServiceId: string }) => Record<string, string> }
 /** A FHIR write, sent with the user's bearer token. */
 interface FhirRoute { name: string; fact: Fact; path: string; body: (ctx: { secondPractitionerId: string; organisationId: string }) => Record<string, unknown> }
 
@@ -21,6 +22,11 @@ const routes: Route[] = [
   { name: 'add to network', fact: 'relationship', url: (id) => `/people/${id}/network`, form: (c) => ({ practitioner: c.practitionerId, role: 'support', reason: 'helping with the tenancy' }) },
   { name: 'refer to a service', fact: 'relationship', url: (id) => `/people/${id}/refer`, form: (c) => ({ service: c.serviceId, reason: 'needs support with the tenancy', urgency: 'routine', consent: 'given', categories: 'housing' }) },
   { name: 'sharing choice', fact: 'directive', url: (id) => `/my-record/sharing?for=${id}`, form: () => ({ decision: 'permit', category: 'health', recipient: 'network', purposes: 'direct_care' }) },
+  // A resident asking a service for help: for themselves, or as the person's registered proxy.
+  {
+    name: 'refer yourself (for the person)', fact: 'relationship', url: (id) => `/services/${selfServiceId}/refer-yourself?for=${id}`,
+    form: () => ({ for: personId, submission: randomUUID(), email: 'matrix@example.org', preferred_contact: 'email', help: 'Help to get out and about', urgency: 'routine', onward_consent: 'no' }),
+  },
   { name: 'emergency access', fact: 'break_glass', url: (id) => `/people/${id}/break-glass`, form: () => ({ reason: 'unconscious in A&E, need medication history' }) },
   // An action for another agency brings that agency into the network of everyone in the plan.
   {
@@ -29,6 +35,7 @@ const routes: Route[] = [
   },
 ];
 let planId = '';
+let selfServiceId = '';
 
 const fhirRoutes: FhirRoute[] = [
   {
@@ -60,7 +67,7 @@ const fhirRoutes: FhirRoute[] = [
 function mayCreate(kind: Kind, route: { name: string }): boolean {
   switch (route.name) {
     case 'add to network': case 'refer to a service': case 'FHIR EpisodeOfCare (join the network)': case 'plan action for another agency': return kind === 'network';
-    case 'sharing choice': case 'FHIR Consent (a sharing choice)': return kind === 'self' || kind === 'proxy';
+    case 'sharing choice': case 'FHIR Consent (a sharing choice)': case 'refer yourself (for the person)': return kind === 'self' || kind === 'proxy';
     case 'emergency access': return kind === 'stranger' || kind === 'network' || kind === 'break_glass';
     case 'FHIR Patient matching the person': return false; // registering a match never opens a relationship
   }
@@ -73,7 +80,7 @@ let personId = '';
 let known: { given_name: string; family_name: string; birth_date: string; sex: string };
 const cookies = new Map<Kind, string>();
 const tokens = new Map<Kind, string>();
-let ctx: { practitionerId: string; secondPractitionerId: string; serviceId: string; organisationId: string; thirdOrganisationId: string };
+let ctx: { practitionerId: string; secondPractitionerId: string; serviceId: string; organisationId: string; thirdOrganisationId: string; selfServiceId: string };
 
 const db = () => server.database.db;
 async function factCount(fact: Fact): Promise<number> {
@@ -114,7 +121,13 @@ before(async () => {
   const third = await db().selectFrom('organisations').select('id').where('id', 'not in', practitioners.map((p) => p.organisation_id))
     .where('source_code', 'not in', (await db().selectFrom('source_records as s').innerJoin('record_links as l', 'l.source_record_id', 's.id').select('s.source').where('l.person_id', '=', personId).execute()).map((r) => r.source).concat(['-']))
     .orderBy('id').executeTakeFirstOrThrow();
-  ctx = { practitionerId: colleague.id, secondPractitionerId: second.id, serviceId: service.id, organisationId: colleague.organisation_id, thirdOrganisationId: third.id };
+  // A service anyone may ask for themselves, open to the person's age wherever they live, of an
+  // organisation none of the other routes involve (its relationship, once the person asks, must not change theirs).
+  const involved = [...practitioners.map((p) => p.organisation_id), third.id];
+  selfServiceId = (await sql<{ id: string }>`select id from services where accepts_self_referral and cardinality(locality_ids) = 0 and organisation_id <> all(${involved}::text[])
+    and coalesce(min_age, 0) <= date_part('year', age(current_date, ${known.birth_date}::date)) and coalesce(max_age, 200) >= date_part('year', age(current_date, ${known.birth_date}::date))
+    order by id limit 1`.execute(db())).rows[0]!.id;
+  ctx = { practitionerId: colleague.id, secondPractitionerId: second.id, serviceId: service.id, organisationId: colleague.organisation_id, thirdOrganisationId: third.id, selfServiceId };
   planId = await createPlan(db(), { id: 'wm-plan-author', role: 'practitioner', organisationId: network.organisation_id }, { personId, householdId: null, memberIds: [], title: 'Matrix plan' });
   await db().insertInto('care_relationships').values({ person_id: personId, organisation_id: network.organisation_id, team_id: network.team_id, practitioner_id: network.id, kind: 'network', role_label: 'lead', reason: 'matrix', ended_at: null, recorded_by: null }).execute();
   const accounts: Array<[Kind, Record<string, unknown>]> = [
@@ -184,4 +197,25 @@ test('access matrix, write side: only the rules create the facts that grant acce
   }
   assert.deepEqual(failures, []);
   t.diagnostic(`write matrix: ${cases} cases (${cookies.size} kinds of user × ${routes.length + fhirRoutes.length} routes, web and FHIR), 0 side doors`);
+});
+
+test('access matrix, write side: someone not signed in who types the person\'s exact details opens nothing', async () => {
+  const household = await sql<{ postcode: string }>`select h.postcode from persons p join households h on h.id = p.household_id where p.id = ${personId}`.execute(db());
+  const facts = await Promise.all((['relationship', 'directive', 'break_glass'] as const).map(factCount));
+  const page = await server.app.inject({ method: 'GET', url: `/services/${selfServiceId}/refer-yourself` });
+  const csrf = page.cookies.find((c) => c.name === 'joinery_csrf')!;
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const submission = /name="submission" value="([^"]+)"/.exec(page.body)![1]!;
+  const [year, month, day] = known.birth_date.split('-');
+  const response = await server.app.inject({
+    method: 'POST', url: `/services/${selfServiceId}/refer-yourself`, headers: { cookie: `joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({
+      _csrf: token, submission, given_name: known.given_name, family_name: known.family_name, 'dob-day': String(Number(day)), 'dob-month': String(Number(month)), 'dob-year': year!,
+      postcode: household.rows[0]?.postcode ?? 'RV1 1AA', email: 'someone@example.org', preferred_contact: 'email', help: 'Please help me', urgency: 'routine', onward_consent: 'yes',
+    }).toString(),
+  });
+  assert.equal(response.statusCode, 302, response.body.slice(0, 300));
+  const filed = await db().selectFrom('referral_self_details as d').innerJoin('referrals as r', 'r.id', 'd.referral_id').select(['r.person_id', 'r.relationship_id', 'd.identity']).where('d.submission_key', '=', submission).executeTakeFirstOrThrow();
+  assert.equal(filed.relationship_id, null);
+  assert.deepEqual(await Promise.all((['relationship', 'directive', 'break_glass'] as const).map(factCount)), facts, 'no relationship, sharing choice or emergency access');
 });

@@ -1,7 +1,9 @@
 // The access matrix, generated from the rules: every role and relationship × every personal-data
 // page and download × every consent state. Checks that nothing leaks (markers of health,
 // criminal-justice and identifying data appear only where the rules allow) and that every
-// refusal is on the audit record.
+// refusal is on the audit record. Self-referrals too: a request typed by someone not signed in
+// and filed against the person shows what was typed to the service it went to and to the
+// person, and nothing of the record to anyone through it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -157,4 +159,98 @@ test('access matrix: no leaks, every refusal audited', async (t) => {
   assert.deepEqual(failures, []);
   assert.equal(cases, consentStates.length * 10 * endpoints.length);
   t.diagnostic(`access matrix: ${cases} cases, 0 leaks, every refusal audited`);
+});
+
+// Self-referrals. Someone not signed in types the person's name and date of birth and their own
+// email (TYPED): the request is filed against the person (as the person index's match would),
+// opens no relationship, and goes to a service of an organisation with no part in their care.
+const TYPED = 'typed-marker@example.org';
+const REAL_PHONE = '01632 960 777';
+type SelfEndpoint = 'referral page' | 'inbox' | 'my referrals' | 'person page';
+
+/** The self-referral rules, stated independently: who sees the request, and that it shows nothing of the record. */
+function expectedSelf(actor: ActorCase | 'receiver', consent: ConsentState, endpoint: SelfEndpoint): { status: number; name: boolean; typed: boolean } {
+  const refused = { status: 403, name: false, typed: false };
+  if (actor === 'receiver') {
+    if (endpoint === 'person page') return refused; // no door to the record, whatever the index matched
+    if (endpoint === 'my referrals') return refused;
+    return { status: 200, name: true, typed: true }; // what was typed: the name as given and the email
+  }
+  switch (actor.kind) {
+    case 'self':
+      if (endpoint === 'referral page') return { status: 200, name: true, typed: true };
+      if (endpoint === 'my referrals') return { status: 200, name: false, typed: false };
+      if (endpoint === 'person page') return { status: 200, name: true, typed: false }; // their own record, as in the matrix above
+      return refused;
+    case 'proxy':
+      if (endpoint === 'my referrals') return { status: 200, name: true, typed: false }; // "Xavier Quixotemarker's referrals"
+      if (endpoint === 'person page') return { status: 200, name: true, typed: false };
+      return refused;
+    case 'practitioner':
+      if (endpoint === 'inbox') return { status: 200, name: false, typed: false }; // their own inbox: not this request
+      if (endpoint === 'person page') return consent === 'break_glass' ? { status: 200, name: true, typed: false } : actor.relationship === 'none' ? refused : { status: 200, name: true, typed: false };
+      return refused;
+    default:
+      return refused;
+  }
+}
+
+test('access matrix, self-referrals: the service sees what was typed, nobody sees the record through it, 0 leaks', async (t) => {
+  const db = server.database.db;
+  await db.updateTable('persons').set({ phone: REAL_PHONE }).where('id', '=', personId).execute();
+  const matrixOrgs = (await db.selectFrom('practitioners').select('organisation_id').where('id', 'in', (await db.selectFrom('users').select('practitioner_id').where('username', 'like', 'matrix-practitioner-%').execute()).map((u) => u.practitioner_id!)).execute()).map((r) => r.organisation_id);
+  const service = (await sql<{ id: string; organisation_id: string; practitioner_id: string }>`
+    select s.id, s.organisation_id, p.id as practitioner_id from services s join practitioners p on p.team_id = s.team_id
+    where s.accepts_self_referral and coalesce(s.min_age, 0) <= 40 and coalesce(s.max_age, 200) >= 50 and cardinality(s.locality_ids) = 0
+      and s.organisation_id <> all(${matrixOrgs}::text[])
+      and not exists (select 1 from organisations o join source_records x on x.source = o.source_code join record_links l on l.source_record_id = x.id where o.id = s.organisation_id and l.person_id = ${personId})
+    order by s.id, p.id limit 1`.execute(db)).rows[0]!;
+  await createAccount(db, { username: 'matrix-sr-receiver', displayName: 'Receiver', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: service.practitioner_id, organisationId: service.organisation_id });
+  const receiverCookie = await signIn(server.app, 'matrix-sr-receiver');
+  // Sent through the real form, not signed in.
+  const page = await server.app.inject({ method: 'GET', url: `/services/${service.id}/refer-yourself` });
+  const csrf = page.cookies.find((c) => c.name === 'joinery_csrf')!;
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const submission = /name="submission" value="([^"]+)"/.exec(page.body)![1]!;
+  const sent = await server.app.inject({
+    method: 'POST', url: `/services/${service.id}/refer-yourself`, headers: { cookie: `joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ _csrf: token, submission, given_name: 'Xavier', family_name: NAME, 'dob-day': '2', 'dob-month': '2', 'dob-year': '1980', postcode: 'RV1 1AA', email: TYPED, preferred_contact: 'email', help: 'Help with getting out', urgency: 'routine', onward_consent: 'no' }).toString(),
+  });
+  assert.equal(sent.statusCode, 302, sent.body.slice(0, 300));
+  const row = await db.selectFrom('referral_self_details').select(['referral_id']).where('submission_key', '=', submission).executeTakeFirstOrThrow();
+  // Filed against the person, as the person index's match would file it.
+  await db.updateTable('referrals').set({ person_id: personId }).where('id', '=', row.referral_id).execute();
+  const relationships = (await db.selectFrom('care_relationships').select('id').where('person_id', '=', personId).execute()).length;
+
+  const urls: Record<SelfEndpoint, (actor: ActorCase | 'receiver') => string> = {
+    'referral page': () => `/referrals/${row.referral_id}`,
+    inbox: () => '/referrals/inbox?status=open',
+    'my referrals': (actor) => (actor !== 'receiver' && actor.kind === 'self' ? '/my-referrals' : `/my-referrals?for=${personId}`),
+    'person page': () => `/people/${personId}`,
+  };
+  const failures: string[] = [];
+  let cases = 0;
+  for (const consent of consentStates) {
+    await setConsent(consent);
+    for (const actor of [...actors, 'receiver' as const]) {
+      for (const endpoint of Object.keys(urls) as SelfEndpoint[]) {
+        cases += 1;
+        const cookie = actor === 'receiver' ? receiverCookie : cookies.get(actor.username)!;
+        const response = await server.app.inject({ method: 'GET', url: urls[endpoint](actor), headers: { cookie } });
+        const expect = expectedSelf(actor, consent, endpoint);
+        const label = `${actor === 'receiver' ? 'the receiving service' : actor.name} × self-referral ${endpoint} × consent ${consent}`;
+        if (response.statusCode !== expect.status) failures.push(`${label}: status ${response.statusCode}, expected ${expect.status}`);
+        const body = response.body;
+        if (body.includes(NAME) !== expect.name) failures.push(`${label}: name ${expect.name ? 'missing' : 'LEAK'}`);
+        if (body.includes(TYPED) !== expect.typed) failures.push(`${label}: typed details ${expect.typed ? 'missing' : 'LEAK'}`);
+        // Through the request, nothing of the record: not its phone number, health or criminal justice.
+        const throughRequest = endpoint !== 'person page' || actor === 'receiver';
+        if (throughRequest && body.includes(REAL_PHONE)) failures.push(`${label}: LEAK of the record's phone number`);
+        if (throughRequest && (body.includes(HEALTH) || body.includes(CJ))) failures.push(`${label}: LEAK of health or criminal justice`);
+      }
+    }
+  }
+  assert.equal((await db.selectFrom('care_relationships').select('id').where('person_id', '=', personId).execute()).length, relationships, 'reading opened nothing');
+  assert.deepEqual(failures, []);
+  t.diagnostic(`self-referral matrix: ${cases} cases, 0 leaks`);
 });
