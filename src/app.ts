@@ -8,7 +8,7 @@ import { registerAuthRoutes, type DemoAccountInfo } from './auth/routes.ts';
 import { registerWebRoutes } from './web/routes.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
 import { registerRightsRoutes } from './consent/index.ts';
-import { registerRecordsRoutes } from './records/routes.ts';
+import { registerRecordsRoutes } from './records/index.ts';
 import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
 import { registerBudgetRoutes } from './budgets/index.ts';

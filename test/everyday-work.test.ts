@@ -225,7 +225,7 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.equal(banner(plain.body), '', 'no banner when nothing was just done');
     const corrected = await follow(citizen, await post(citizen, '/my-record/corrections', { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900123' }, '/my-record/corrections'));
     assert.match(banner(corrected.body), /Your request has been sent/);
-    const messaged = await follow(citizen, await post(citizen, '/my-record/messages', { body: 'Can we move Thursday to the afternoon?' }, '/my-record/messages'));
+    const messaged = await follow(citizen, await post(citizen, '/my-record/messages', { topic: 'Thursday', body: 'Can we move Thursday to the afternoon?' }, '/my-record/messages'));
     assert.match(banner(messaged.body), /Your message has been sent/);
     const feedbackPage = await get(citizen, '/my-record/feedback');
     const service = /<option value="([^"]+)">/.exec(feedbackPage.body.slice(feedbackPage.body.indexOf('id="service"')))?.[1];
@@ -242,7 +242,7 @@ describe('everyday work without dead ends (issue 21)', () => {
       ['sharing', citizen, '/my-record/sharing', { decision: 'maybe', category: '*', recipient: 'network', purposes: 'direct_care' }, '/my-record/sharing'],
       ['corrections', citizen, '/my-record/corrections', { organisation: '', item: 'Address typed here', wrong: '' }, '/my-record/corrections'],
       ['about me', citizen, '/my-record/about-me', { what_matters: '', how_to_support: 'Kept text' }, '/my-record/about-me'],
-      ['messages', citizen, '/my-record/messages', { body: '' }, '/my-record/messages'],
+      ['messages', citizen, '/my-record/messages', { topic: 'Kept topic', body: '' }, '/my-record/messages'],
       ['feedback', citizen, '/my-record/feedback', { service: 'nope', rating: '9', comment: 'Kept comment' }, '/my-record/feedback'],
       ['network', practitioner, `/people/${citizenId}/network`, { practitioner: 'nobody', role: 'Kept role', reason: '' }, `/people/${citizenId}/network`],
       ['emergency access', practitioner, `/people/${target.id}/break-glass`, { reason: 'short' }, '/search'],
@@ -354,7 +354,7 @@ describe('everyday work without dead ends (issue 21)', () => {
     const db = server.database.db;
     const citizen = await signedIn('citizen');
     assert.equal((await post(citizen, '/my-record/about-me', { what_matters: 'My allotment and my neighbours', how_to_support: 'Call after ten' }, '/my-record/about-me')).statusCode, 302);
-    assert.equal((await post(citizen, '/my-record/messages', { body: 'Please send letters in large print' }, '/my-record/messages')).statusCode, 302);
+    assert.equal((await post(citizen, '/my-record/messages', { topic: 'Letters', body: 'Please send letters in large print' }, '/my-record/messages')).statusCode, 302);
     const data = (await get(citizen, '/my-record/download.json')).json();
     assert.ok(data.aboutMe.some((v: { whatMatters: string }) => v.whatMatters === 'My allotment and my neighbours'), 'about me, every version');
     assert.ok(data.messages.some((m: { message: string }) => m.message === 'Please send letters in large print'), 'messages');

@@ -111,11 +111,13 @@ describe('the shared record, household and network', () => {
 
   test('a message to the lead practitioner arrives in their inbox; feedback is recorded against a service the person uses', async () => {
     const cookie = await signIn(server.app, 'citizen');
-    const sent = await post(cookie, '/my-record/messages', { body: 'Can we move Thursday to Friday?' }, '/my-record/messages');
+    const sent = await post(cookie, '/my-record/messages', { topic: 'Moving Thursday', body: 'Can we move Thursday to Friday?' }, '/my-record/messages');
     assert.equal(sent.statusCode, 302);
     const lead = await signIn(server.app, 'practitioner');
     const inbox = await server.app.inject({ method: 'GET', url: '/messages', headers: { cookie: lead } });
-    assert.match(inbox.body, /Can we move Thursday to Friday\?/);
+    assert.match(inbox.body, /Moving Thursday/);
+    const thread = await server.app.inject({ method: 'GET', url: `/people/${citizen.id}/messages/${/\/messages\/(\d+)/.exec(String(sent.headers.location))![1]}`, headers: { cookie: lead } });
+    assert.match(thread.body, /Can we move Thursday to Friday\?/);
     const service = await sql<{ id: string }>`
       select s.id from services s join organisations o on o.id = s.organisation_id
       join source_records r on r.source = o.source_code join record_links l on l.source_record_id = r.id

@@ -12,7 +12,7 @@ import { activeFramework, loadQuestionnaire } from '../plans/store.ts';
 import { AccessRefused, submitAssessment } from '../plans/assessments.ts';
 import { flattenItems, isQuestion } from '../plans/questionnaire.ts';
 import { DirectiveInputError, parseDirectiveForm, recordDirective, withdrawDirective } from '../consent/index.ts';
-import { addToNetwork, endNetworkMembership, NetworkInputError } from '../records/network.ts';
+import { addToNetwork, endNetworkMembership, NetworkInputError } from '../records/index.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { referenceId } from './params.ts';

@@ -65,9 +65,15 @@ export async function endNetworkMembership(db: Kysely<Database>, actor: SignedIn
   return db.transaction().execute((trx) => endRelationship(trx, actor, { relationshipId, personId, kind: 'network', reason: `left the care network: ${reason.trim().slice(0, 200)}` }));
 }
 
-export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<{ practitionerId: string; name: string; organisation: string } | undefined> {
+export interface LeadPractitioner { practitionerId: string; name: string; role: string; organisation: string; organisationId: string; teamId: string; team: string }
+
+/** The person's lead practitioner now, with their organisation and team (who the person's messages go to). */
+export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<LeadPractitioner | undefined> {
   const row = await db.selectFrom('care_relationships as r').innerJoin('practitioners as p', 'p.id', 'r.practitioner_id').innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .select(['p.id', 'p.given_name', 'p.family_name', 'o.name']).where('r.person_id', '=', personId).where('r.role_label', '=', 'lead practitioner')
+    .innerJoin('teams as t', 't.id', 'p.team_id')
+    .select(['p.id', 'p.given_name', 'p.family_name', 'p.role', 'p.team_id', 'p.organisation_id', 'o.name', 't.name as team']).where('r.person_id', '=', personId).where('r.role_label', '=', 'lead practitioner')
     .where('r.ended_at', 'is', null).orderBy('r.started_at', 'desc').executeTakeFirst();
-  return row ? { practitionerId: row.id, name: `${row.given_name} ${row.family_name}`, organisation: row.name } : undefined;
+  return row ? {
+    practitionerId: row.id, name: `${row.given_name} ${row.family_name}`, role: row.role, organisation: row.name, organisationId: row.organisation_id, teamId: row.team_id, team: row.team,
+  } : undefined;
 }

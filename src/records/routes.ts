@@ -1,10 +1,10 @@
 // Finding a person, their household and network, and the citizen's own voice: about me,
-// messages to their lead practitioner, feedback on services.
+// conversations with their care team, communication needs, feedback on services.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import { decideRecordAccess, informalNetworkOf, recordDisclosure, type RecordAccess } from '../consent/index.ts';
-import { appendAudit } from '../audit/log.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import { appendAudit } from '../audit/index.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { parsePersonQuery, SearchQueryError } from './search-query.ts';
 import { searchPeoplePage } from './search.ts';
 import { emergencySearch, EmergencySearchInputError, EmergencySearchLimited, mayUseEmergencyAccess, parseEmergencySearch, typedValues, type EmergencySearchResult, type FieldError } from './emergency-search.ts';
@@ -13,7 +13,9 @@ import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary, agenciesHolding } from '../people/index.ts';
-import { pagination } from '../platform/pagination.ts';
+import { pageHref, pagination, showing } from '../platform/pagination.ts';
+import { answerAsPractitioner, conversationForPerson, conversationForPractitioner, conversationsOf, MessageInputError, openConversationsAsPractitioner, practitionerInbox, replyAsPerson, startConversation, TOPIC_MAX, type MessageFieldError } from './messages.ts';
+import { communicationNeedsOf, contactMethodLabels, contactMethods, languages, parseCommunicationNeeds, recordCommunicationNeeds, type NeedsFieldError } from './communication-needs.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -151,11 +153,11 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   });
 
   // About me: in the person's own words; every version kept.
-  async function citizenSubject(request: FastifyRequest, user: SignedInUser, action: 'read' | 'write'): Promise<string> {
+  async function citizenSubject(request: FastifyRequest, user: SignedInUser, action: 'read' | 'write', category: 'about_me' | 'demographics' = 'about_me'): Promise<string> {
     const requested = (request.query as Record<string, unknown> | undefined)?.for;
     const personId = typeof requested === 'string' && requested ? requested : user.personId;
     if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['about_me'], purpose: 'self', action });
+    const access = await decideRecordAccess(db, { actor: user, personId, categories: [category], purpose: 'self', action });
     if (!access.allowed) throw new HttpError(403, 'You can only change your own record, or that of someone you are a registered proxy for.');
     return personId;
   }
@@ -184,43 +186,208 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     return reply.redirect(`/people/${encodeURIComponent(personId)}`);
   });
 
-  // Messages between the person and their lead practitioner.
-  async function renderMessages(request: FastifyRequest, reply: FastifyReply, personId: string, extra: Record<string, unknown> = {}, status = 200) {
-    const [lead, messages] = await Promise.all([
-      leadPractitionerOf(db, personId),
-      db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.from_user_id').select(['m.body', 'm.sent_at', 'm.from_role', 'u.display_name'])
-        .where('m.person_id', '=', personId).orderBy('m.sent_at', 'desc').limit(50).execute(),
-    ]);
-    const success = extra.error ? null : successFrom(request, { sent: { heading: 'Your message has been sent', text: lead ? `${lead.name} will read it and answer here.` : undefined } });
-    return reply.code(status).view('records-messages.njk', viewContext(request, reply, { title: 'Messages', lead, messages, personId, values: extra.values, success, ...extra }));
+  // Conversations with the care team, one per topic. The person (or their proxy, ?for=) reads and
+  // writes under /my-record/messages; the lead practitioner and their team under /messages (what
+  // waits for an answer) and /people/:id/messages. The use cases in messages.ts decide access.
+  const pageNumber = (request: FastifyRequest): number => {
+    const raw = (request.query as Record<string, unknown> | undefined)?.page;
+    return typeof raw === 'string' && /^\d{1,6}$/.test(raw) ? Math.max(1, Number(raw)) : 1;
+  };
+  const threadParam = (request: FastifyRequest): number => {
+    const raw = (request.params as Record<string, string>).thread ?? '';
+    if (!/^\d{1,15}$/.test(raw)) throw new HttpError(404, 'There is no such conversation.');
+    return Number(raw);
+  };
+  /** The ?for= a proxy's links carry, or nothing for the person's own record. */
+  const forSuffix = (user: SignedInUser, personId: string) => (personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`);
+  const fieldErrors = (errors: Array<{ field: string; text: string }>) => ({
+    errorList: errors.map((e) => ({ text: e.text, href: `#${e.field}` })),
+    errorFor: Object.fromEntries(errors.map((e) => [e.field, { text: e.text }])),
+  });
+  const messageSuccess = (request: FastifyRequest, leadName?: string) => successFrom(request, {
+    sent: { heading: 'Your message has been sent', text: leadName ? `${leadName} or someone in their team will read it and answer here.` : undefined },
+    replied: { heading: 'Your reply has been sent', text: 'The person can read it in their messages.' },
+    closed: { heading: 'Marked as needing no written reply', text: 'The person can see the reason you gave.' },
+  });
+
+  async function renderConversations(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: { errors?: MessageFieldError[]; values?: Body } = {}, status = 200) {
+    const errors = extra.errors ?? [];
+    const [lead, person, list] = await Promise.all([leadPractitionerOf(db, personId), personSummary(db, personId), conversationsOf(db, personId, { page: pageNumber(request), perPage: 20 })]);
+    const href = pageHref('/my-record/messages', { for: personId === user.personId ? undefined : personId });
+    return reply.code(status).view('records-messages.njk', viewContext(request, reply, {
+      title: `${errors.length ? 'Error: ' : ''}Messages`, lead, list, person, isSelf: personId === user.personId, suffix: forSuffix(user, personId), topicMax: TOPIC_MAX,
+      values: extra.values, ...fieldErrors(errors), success: errors.length ? null : messageSuccess(request, lead?.name),
+      pagination: pagination(list.page, list.pages, href, { landmarkLabel: 'Pages of conversations' }), showing: showing(list.page, list.perPage, list.total, list.threads.length),
+    }));
   }
 
   app.get('/my-record/messages', async (request, reply) => {
     const user = requireSignedIn(request);
-    return renderMessages(request, reply, await citizenSubject(request, user, 'read'));
+    return renderConversations(request, reply, user, await citizenSubject(request, user, 'read'));
   });
 
   app.post('/my-record/messages', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await citizenSubject(request, user, 'write');
-    const message = text(bodyOf(request).body, 4000);
-    const lead = await leadPractitionerOf(db, personId);
-    if (!lead) return renderMessages(request, reply, personId, { error: 'You do not have a lead practitioner yet, so there is nobody to send this to' }, 400);
-    if (message.length < 2) return renderMessages(request, reply, personId, { error: 'Write your message', values: bodyOf(request) }, 400);
-    await db.insertInto('messages').values({ person_id: personId, from_user_id: user.id, from_role: user.role, to_practitioner_id: lead.practitionerId, body: message, read_at: null }).execute();
-    return reply.redirect(withDone(personId === user.personId ? '/my-record/messages' : `/my-record/messages?for=${encodeURIComponent(personId)}`, 'sent'));
+    const body = bodyOf(request);
+    if (!(await leadPractitionerOf(db, personId))) {
+      return renderConversations(request, reply, user, personId, { errors: [{ field: 'body', text: 'You do not have a lead practitioner yet, so there is nobody to send this to' }], values: body }, 400);
+    }
+    try {
+      const threadId = await startConversation(db, user, personId, { topic: body.topic, body: body.body });
+      return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
+    } catch (error) {
+      if (error instanceof MessageInputError) return renderConversations(request, reply, user, personId, { errors: error.errors, values: body }, 400);
+      throw error;
+    }
+  });
+
+  async function renderPersonThread(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, threadId: number, extra: { errors?: MessageFieldError[]; values?: Body } = {}, status = 200) {
+    const errors = extra.errors ?? [];
+    const [thread, lead] = await Promise.all([conversationForPerson(db, user, personId, threadId), leadPractitionerOf(db, personId)]);
+    const suffix = forSuffix(user, personId);
+    return reply.code(status).view('records-thread.njk', viewContext(request, reply, {
+      title: `${errors.length ? 'Error: ' : ''}${thread.topic}`, thread, forPerson: true, isSelf: personId === user.personId, lead,
+      action: `/my-record/messages/${thread.id}${suffix}`, back: `/my-record/messages${suffix}`,
+      values: extra.values, ...fieldErrors(errors), success: errors.length ? null : messageSuccess(request, lead?.name),
+    }));
+  }
+
+  app.get('/my-record/messages/:thread', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const threadId = threadParam(request);
+    return renderPersonThread(request, reply, user, await citizenSubject(request, user, 'read'), threadId);
+  });
+
+  app.post('/my-record/messages/:thread', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const threadId = threadParam(request);
+    const personId = await citizenSubject(request, user, 'write');
+    const body = bodyOf(request);
+    try {
+      await replyAsPerson(db, user, personId, threadId, { body: body.body });
+    } catch (error) {
+      if (error instanceof MessageInputError) return renderPersonThread(request, reply, user, personId, threadId, { errors: error.errors, values: body }, 400);
+      throw error;
+    }
+    return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
   });
 
   app.get('/messages', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const rows = user.practitionerId
-      ? await db.selectFrom('messages as m').innerJoin('persons as p', 'p.id', 'm.person_id')
-        .select(['m.id', 'm.person_id', 'p.given_name', 'p.family_name', 'm.body', 'm.sent_at', 'm.read_at'])
-        .where('m.to_practitioner_id', '=', user.practitionerId).orderBy('m.sent_at', 'desc').limit(100).execute()
-      : [];
-    await appendAudit(db, ...rows.map((r) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'read', personId: r.person_id, category: 'about_me', purpose: 'care_coordination', decision: 'allow' as const, reason: 'a message the person sent you as their lead practitioner' })));
-    if (user.practitionerId) await db.updateTable('messages').set({ read_at: new Date() }).where('to_practitioner_id', '=', user.practitionerId).where('read_at', 'is', null).execute();
-    return reply.view('records-inbox.njk', viewContext(request, reply, { title: 'Messages from people you lead for', rows }));
+    const all = (request.query as Record<string, unknown> | undefined)?.show === 'all';
+    const inbox = await practitionerInbox(db, user, { page: pageNumber(request), perPage: 25, all });
+    const href = pageHref('/messages', { show: all ? 'all' : undefined });
+    return reply.view('records-inbox.njk', viewContext(request, reply, {
+      title: all ? 'All conversations with people you and your team lead for' : 'Messages waiting for an answer', inbox, all,
+      pagination: pagination(inbox.page, inbox.pages, href, { numbered: true, landmarkLabel: 'Pages of conversations' }),
+      showing: showing(inbox.page, inbox.perPage, inbox.matching, inbox.rows.length + inbox.withheld),
+    }));
+  });
+
+  app.get('/people/:id/messages', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const personId = idParam(request);
+    const { access, lead } = await openConversationsAsPractitioner(db, user, personId, 'read');
+    const [person, list, needs] = await Promise.all([
+      personSummary(db, personId), conversationsOf(db, personId, { page: pageNumber(request), perPage: 20, reader: { user, access } }), communicationNeedsOf(db, personId),
+    ]);
+    if (!person) throw new HttpError(404, 'There is no such person record.');
+    await recordDisclosure(db, user, personId, 'care_coordination', list.threads.length ? ['demographics', 'about_me'] : ['demographics'], 'the person\'s conversations');
+    return reply.view('records-person-messages.njk', viewContext(request, reply, {
+      title: `Messages: ${person.givenName} ${person.familyName}`, person, list, lead, needs,
+      pagination: pagination(list.page, list.pages, pageHref(`/people/${encodeURIComponent(personId)}/messages`, {}), { landmarkLabel: 'Pages of conversations' }),
+    }));
+  });
+
+  async function renderPractitionerThread(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, threadId: number, extra: { errors?: MessageFieldError[]; values?: Body; form?: string } = {}, status = 200) {
+    const errors = extra.errors ?? [];
+    const thread = await conversationForPractitioner(db, user, personId, threadId);
+    const needs = await communicationNeedsOf(db, personId);
+    const base = `/people/${encodeURIComponent(personId)}/messages/${thread.id}`;
+    return reply.code(status).view('records-thread.njk', viewContext(request, reply, {
+      title: `${errors.length ? 'Error: ' : ''}${thread.topic}`, thread, forPerson: false, lead: thread.lead, needs, action: base, noReplyAction: `${base}/no-reply-needed`,
+      back: `/people/${encodeURIComponent(personId)}/messages`, values: extra.values, form: extra.form, ...fieldErrors(errors), success: errors.length ? null : messageSuccess(request),
+    }));
+  }
+
+  app.get('/people/:id/messages/:thread', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    return renderPractitionerThread(request, reply, user, idParam(request), threadParam(request));
+  });
+
+  for (const [path, kind, done] of [['', 'message', 'replied'], ['/no-reply-needed', 'no_reply_needed', 'closed']] as const) {
+    app.post(`/people/:id/messages/:thread${path}`, async (request, reply) => {
+      const user = requireRole(request, 'practitioner');
+      const personId = idParam(request);
+      const threadId = threadParam(request);
+      const body = bodyOf(request);
+      try {
+        await answerAsPractitioner(db, user, personId, threadId, { kind, body: kind === 'message' ? body.body : body.reason });
+      } catch (error) {
+        if (error instanceof MessageInputError) return renderPractitionerThread(request, reply, user, personId, threadId, { errors: error.errors, values: body, form: kind }, 400);
+        throw error;
+      }
+      return reply.redirect(withDone(`/people/${encodeURIComponent(personId)}/messages/${threadId}`, done));
+    });
+  }
+
+  // Communication needs: the person (or proxy) records them on their record; a practitioner
+  // involved in their care records what the person told them. Basic details' decision covers both.
+  async function renderNeeds(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: { errors?: NeedsFieldError[]; values?: Body } = {}, status = 200) {
+    const errors = extra.errors ?? [];
+    const [current, person] = await Promise.all([communicationNeedsOf(db, personId), personSummary(db, personId)]);
+    if (!person) throw new HttpError(404, 'There is no such person record.');
+    const known = (language: string | null) => language === null || (languages as readonly string[]).includes(language);
+    const values = extra.values ? {
+      language: text(extra.values.language, 60), language_other: text(extra.values.language_other, 60), contact_method: text(extra.values.contact_method, 10), contact_times: text(extra.values.contact_times, 200),
+      support: (Array.isArray(extra.values.support) ? extra.values.support : [extra.values.support]).filter((v): v is string => typeof v === 'string'),
+    } : {
+      language: current?.language ? (known(current.language) ? current.language : 'other') : '', language_other: current?.language && !known(current.language) ? current.language : '',
+      contact_method: current?.contactMethod ?? '', contact_times: current?.contactTimes ?? '',
+      support: current ? [current.interpreter && 'interpreter', current.bsl && 'bsl', current.easyRead && 'easy_read', current.largePrint && 'large_print'].filter(Boolean) : [],
+    };
+    const forPractitioner = user.role === 'practitioner';
+    const action = forPractitioner ? `/people/${encodeURIComponent(personId)}/communication-needs` : `/my-record/communication-needs${forSuffix(user, personId)}`;
+    return reply.code(status).view('records-communication-needs.njk', viewContext(request, reply, {
+      title: `${errors.length ? 'Error: ' : ''}Communication needs`, current, person, values, action, forPractitioner, isSelf: personId === user.personId,
+      languages, contactMethods: contactMethods.map((m) => ({ value: m, text: contactMethodLabels[m] })), ...fieldErrors(errors),
+      success: errors.length ? null : successFrom(request, { saved: { heading: 'Communication needs saved', text: forPractitioner ? 'Everyone who contacts the person sees them, and the person sees that you recorded them.' : 'Everyone who contacts you sees them, wherever they get in touch.' } }),
+      back: forPractitioner ? `/people/${encodeURIComponent(personId)}` : '/my-record',
+    }));
+  }
+
+  async function saveNeeds(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, redirectTo: string) {
+    const body = bodyOf(request);
+    const parsed = parseCommunicationNeeds(body);
+    if (!parsed.ok) return renderNeeds(request, reply, user, personId, { errors: parsed.errors, values: body }, 400);
+    await db.transaction().execute((trx) => recordCommunicationNeeds(trx, user, personId, parsed.value));
+    return reply.redirect(withDone(redirectTo, 'saved'));
+  }
+
+  app.get('/my-record/communication-needs', async (request, reply) => {
+    const user = requireSignedIn(request);
+    return renderNeeds(request, reply, user, await citizenSubject(request, user, 'read', 'demographics'));
+  });
+
+  app.post('/my-record/communication-needs', async (request, reply) => {
+    const user = requireSignedIn(request);
+    const personId = await citizenSubject(request, user, 'write', 'demographics');
+    return saveNeeds(request, reply, user, personId, `/my-record/communication-needs${forSuffix(user, personId)}`);
+  });
+
+  app.get('/people/:id/communication-needs', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const personId = idParam(request);
+    await openPerson(user, personId, 'read');
+    return renderNeeds(request, reply, user, personId);
+  });
+
+  app.post('/people/:id/communication-needs', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const personId = idParam(request);
+    await openPerson(user, personId, 'write');
+    return saveNeeds(request, reply, user, personId, `/people/${encodeURIComponent(personId)}/communication-needs`);
   });
 
   // Feedback on a service the person uses.

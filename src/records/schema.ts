@@ -1,6 +1,7 @@
 // The person's own voice and the network around them: "about me" in their words (every
-// version kept), messages to the lead practitioner, feedback on services; and the indexes
-// that make finding a person fast and typo-tolerant.
+// version kept), conversations with their care team (threads by topic, answered or waiting),
+// their communication needs, feedback on services; and the indexes that make finding a person
+// fast and typo-tolerant.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 
 export interface RecordsTables {
@@ -13,15 +14,49 @@ export interface RecordsTables {
     written_by_role: string;
     created_at: Generated<Date>;
   };
+  /** A conversation on one topic between the person (or their proxy) and their care team. */
+  message_threads: {
+    id: Generated<number>;
+    person_id: string;
+    topic: string;
+    /** The lead practitioner's organisation and team when the conversation started: who it was written to. */
+    organisation_id: string | null;
+    team_id: string | null;
+    started_by: string;
+    started_at: Generated<Date>;
+    last_message_at: Generated<Date>;
+    /** Since when the person's words have waited for an answer; null once answered (or marked "no reply needed"). */
+    waiting_since: Date | null;
+  };
   messages: {
     id: Generated<number>;
+    thread_id: number;
     person_id: string;
     from_user_id: string;
     from_role: string;
+    /** A message, or a practitioner's note that no written reply is needed (with its reason as the body). */
+    kind: Generated<'message' | 'no_reply_needed'>;
     to_practitioner_id: string | null;
     body: string;
     sent_at: Generated<Date>;
+    /** When the person (or their proxy) first saw a practitioner's message; null for their own. */
     read_at: Date | null;
+  };
+  /** How the person wants to be communicated with; every version kept, the latest is current. */
+  communication_needs: {
+    id: Generated<number>;
+    person_id: string;
+    language: string | null;
+    interpreter: boolean;
+    bsl: boolean;
+    easy_read: boolean;
+    large_print: boolean;
+    contact_method: 'email' | 'phone' | 'text' | 'letter' | null;
+    contact_times: string | null;
+    recorded_by: string;
+    recorded_by_role: string;
+    recorded_by_organisation_id: string | null;
+    recorded_at: Generated<Date>;
   };
   /** Distinct lower-cased names of persons, for typo-tolerant search (kept by triggers). */
   person_names: {
@@ -115,6 +150,62 @@ export const recordsMigrations: Record<string, Migration> = {
           for each statement execute function person_names_note();
         create trigger persons_names_update after update on persons referencing new table as new_rows
           for each statement execute function person_names_note();
+      `.execute(db);
+    },
+  },
+  // Conversations by topic. Earlier messages (one stream per person, which nobody could answer)
+  // become one conversation per person, "Messages sent before conversations", addressed to the
+  // organisation and team of the practitioner they went to, and waiting for an answer since the
+  // first of them: none was ever answered. Reading no longer marks anything; answering does.
+  '0092_records_message_threads': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table message_threads (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          topic text not null,
+          organisation_id text references organisations(id),
+          team_id text references teams(id),
+          started_by text not null references users(id),
+          started_at timestamptz not null default now(),
+          last_message_at timestamptz not null default now(),
+          waiting_since timestamptz
+        );
+        create index message_threads_person on message_threads(person_id, last_message_at desc);
+        create index message_threads_waiting on message_threads(waiting_since) where waiting_since is not null;
+        alter table messages add column thread_id bigint references message_threads(id);
+        alter table messages add column kind text not null default 'message' check (kind in ('message', 'no_reply_needed'));
+        insert into message_threads (person_id, topic, organisation_id, team_id, started_by, started_at, last_message_at, waiting_since)
+          select distinct on (m.person_id) m.person_id, 'Messages sent before conversations', pr.organisation_id, pr.team_id, m.from_user_id,
+                 first_value(m.sent_at) over w, last_value(m.sent_at) over w, first_value(m.sent_at) over w
+          from messages m left join practitioners pr on pr.id = m.to_practitioner_id
+          window w as (partition by m.person_id order by m.sent_at, m.id rows between unbounded preceding and unbounded following)
+          order by m.person_id, m.sent_at desc, m.id desc;
+        update messages m set thread_id = t.id, read_at = null from message_threads t where t.person_id = m.person_id;
+        alter table messages alter column thread_id set not null;
+        create index messages_thread on messages(thread_id, sent_at, id);
+      `.execute(db);
+    },
+  },
+  '0093_records_communication_needs': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table communication_needs (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          language text,
+          interpreter boolean not null default false,
+          bsl boolean not null default false,
+          easy_read boolean not null default false,
+          large_print boolean not null default false,
+          contact_method text check (contact_method in ('email', 'phone', 'text', 'letter')),
+          contact_times text,
+          recorded_by text not null references users(id),
+          recorded_by_role text not null,
+          recorded_by_organisation_id text references organisations(id),
+          recorded_at timestamptz not null default now()
+        );
+        create index communication_needs_person on communication_needs(person_id, recorded_at desc, id desc);
       `.execute(db);
     },
   },

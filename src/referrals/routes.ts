@@ -15,8 +15,7 @@ import type { SignedInUser } from '../auth/accounts.ts';
 import { categories, categoryLabels, type Category } from '../consent/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
-import { parsePersonQuery, SearchQueryError } from '../records/search-query.ts';
-import { searchPeople } from '../records/search.ts';
+import { communicationNeedsOf, parsePersonQuery, searchPeople, SearchQueryError } from '../records/index.ts';
 import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
 import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral, typedOnly } from './referrals.ts';
 import { kindLabels, listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
@@ -338,6 +337,8 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const nameVisible = access.byCategory.demographics.scope !== 'none';
     const person = nameVisible ? await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', r.person_id).executeTakeFirst()
       : typed && self ? { given_name: self.given_name, family_name: self.family_name, birth_date: self.birth_date } : undefined;
+    // Communication needs are contact details: whoever may see who the referral is about sees how to contact them.
+    const communication = nameVisible && user.role === 'practitioner' ? await communicationNeedsOf(db, r.person_id) : null;
     const history = (await referralHistory(db, [r.id])).get(r.id) ?? [];
     const isReceiver = parties.includes('receiver');
     // A receiving service that may not see the person may not act on the referral either (the
@@ -381,6 +382,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
         row('Access and communication needs', self.access_needs ?? 'None given'),
         ...(self.needs.length ? [row('Help asked for', self.needs.map((n) => NEED_TERMS.find((t) => t.code === n)?.name ?? n).join(', '))] : []),
       ] : []),
+      ...(nameVisible && user.role === 'practitioner' ? [row('Communication needs', communication?.summary.length ? communication.summary.join('; ') : 'None recorded')] : []),
       row('Urgency', urgencyLabels[r.urgency]!),
       // Without access, the receiving side sees neither who it is about nor what the referral says about them.
       ...(detailsWithheld ? [] : [row('Reason', r.reason), row('In the person\'s words', r.person_words ?? 'Not given')]),

@@ -1,5 +1,6 @@
 // A practitioner's home page, as one view model: their team's referral inbox first when the team
-// receives referrals (counts and a date, no names), plans due for review of people they work
+// receives referrals (counts and a date, no names), how many messages from people they or their
+// team lead for wait for an answer (a count), plans due for review of people they work
 // with (each through the access decision, in plans/reviews-due.ts), and their organisation's
 // caseload a page at a time, searchable by name. The names on the caseload page shown pass the
 // access decision (one query, one audit append for the page); names on other pages are not read.
@@ -11,6 +12,7 @@ import { organisationCaseload, type CaseloadPage } from '../people/index.ts';
 import { teamInbox, ukDate, type TeamInbox } from '../referrals/index.ts';
 import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/reviews-due.ts';
 import { pageHref, pagination, showing, type Pagination } from '../platform/pagination.ts';
+import { unansweredCount } from '../records/index.ts';
 
 export const CASELOAD_PER_PAGE = 25;
 
@@ -27,6 +29,8 @@ export function caseloadQuery(raw: unknown): CaseloadQuery {
 export interface PractitionerHome {
   organisation: { name: string; kind: string } | undefined;
   inbox: (TeamInbox & { team: string }) | null;
+  /** Conversations with people the practitioner or their team lead for, waiting for an answer (a count, no names). */
+  unansweredMessages: number;
   plansDue: PlansDue;
   reviewWithinDays: number;
   caseload: CaseloadPage & { hidden: number; from: number; to: number };
@@ -37,11 +41,12 @@ export interface PractitionerHome {
 
 export async function practitionerHome(db: Kysely<Database>, user: SignedInUser, query: CaseloadQuery, now: Date = new Date()): Promise<PractitionerHome> {
   const organisationId = user.organisationId!;
-  const [organisation, inbox, plansDue, caseload] = await Promise.all([
+  const [organisation, inbox, plansDue, caseload, unansweredMessages] = await Promise.all([
     db.selectFrom('organisations').select(['name', 'kind']).where('id', '=', organisationId).executeTakeFirst(),
     user.teamId ? teamInbox(db, user.teamId, now) : Promise.resolve(null),
     plansDueForReview(db, user, ukDate(now)),
     organisationCaseload(db, organisationId, { page: query.page, perPage: CASELOAD_PER_PAGE, query: query.q }),
+    unansweredCount(db, user),
   ]);
   const team = inbox ? await db.selectFrom('teams').select('name').where('id', '=', inbox.teamId).executeTakeFirst() : undefined;
   // Names on a worklist are a read of each person's basic details: the decision for the page shown, all on the audit record.
@@ -50,7 +55,7 @@ export async function practitionerHome(db: Kysely<Database>, user: SignedInUser,
   const rows = caseload.rows.filter((r) => access.get(r.personId)?.allowed);
   const href = pageHref('/home', { q: query.q }, '#caseload');
   return {
-    organisation, plansDue, reviewWithinDays: REVIEW_DUE_WITHIN_DAYS, q: query.q, pageHref: href,
+    organisation, plansDue, unansweredMessages, reviewWithinDays: REVIEW_DUE_WITHIN_DAYS, q: query.q, pageHref: href,
     inbox: inbox ? { ...inbox, team: team?.name ?? 'your team' } : null,
     caseload: { ...caseload, rows, hidden: caseload.rows.length - rows.length, ...showing(caseload.page, caseload.perPage, caseload.matching, caseload.rows.length) },
     pagination: pagination(caseload.page, caseload.pages, href, { numbered: true }),

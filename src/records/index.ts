@@ -1,0 +1,12 @@
+// The records module's front door: finding a person, the network around them, and the person's
+// own voice (about me, conversations with their care team, communication needs, feedback).
+// Other modules import only this file.
+export { registerRecordsRoutes } from './routes.ts';
+export { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf, type LeadPractitioner, type NetworkMember } from './network.ts';
+export { parsePersonQuery, SearchQueryError } from './search-query.ts';
+export { searchPeople, searchPeoplePage } from './search.ts';
+export {
+  communicationNeedsOf, communicationNeedsOfMany, communicationNeedsSummary, contactMethodLabels, contactMethods,
+  type CommunicationNeeds, type ContactMethod,
+} from './communication-needs.ts';
+export { unansweredCount } from './messages.ts';
