@@ -120,6 +120,30 @@ describe('resident pages in Welsh', () => {
     assert.match(feedback.body, /Sut oedd e\? \(1 gwael, 5 da iawn\)/);
   });
 
+  test('the public directory, signed out, in Welsh: search choices, results, errors and a service\'s page', async () => {
+    const cookie = 'joinery_lang=cy';
+    const search = await server.app.inject({ method: 'GET', url: '/services', headers: { cookie } });
+    assert.equal(search.statusCode, 200);
+    assert.equal(htmlLang(search.body), 'cy');
+    assert.equal(heading(search.body), 'Dod o hyd i wasanaeth');
+    assert.match(search.body, /Gyda beth ydych chi angen help\?/);
+    assert.match(search.body, />Unrhyw angen</);
+    assert.match(search.body, />Iechyd, anabledd a gofal: Eiddilwch a chwympiadau</, 'need choices built by the route, in Welsh');
+    assert.match(search.body, />O fewn 5 milltir</);
+    assert.match(search.body, /o wasanaethau wedi&#39;u canfod/);
+    const bad = await server.app.inject({ method: 'GET', url: '/services?distance=5', headers: { cookie } });
+    assert.match(bad.body, /<title>Gwall: Dod o hyd i wasanaeth – Joinery<\/title>/);
+    assert.match(bad.body, /Rhowch god post i chwilio yn ôl pellter/);
+    const id = /href="\/services\/([^"/?]+)"/.exec(search.body)?.[1];
+    assert.ok(id, 'a result links to its service');
+    const service = await server.app.inject({ method: 'GET', url: `/services/${id}`, headers: { cookie } });
+    assert.equal(service.statusCode, 200);
+    assert.match(service.body, /Sut i gysylltu/);
+    assert.match(service.body, /Oriau agor/);
+    assert.match(service.body, /(Dydd (Llun|Mawrth|Mercher|Iau|Gwener|Sadwrn|Sul)|Bob dydd)/, 'opening times in Welsh');
+    assert.doesNotMatch(service.body, /Monday|Tuesday|Wednesday|Thursday|Friday|Every day/);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });

@@ -99,29 +99,37 @@ export function chooseLanguage(input: { query?: unknown; cookie?: unknown; accep
   return { language: languageFromAcceptLanguage(input.acceptLanguage) ?? 'en', chosenNow: false };
 }
 
+interface Slot { name: string; kind: 'known' | 'number' | 'any' }
 interface TextLookup {
   exact: ReadonlyMap<string, string>;
-  /** byText keys with {{placeholders}} ("After {{attempts}} failed attempts..."): matched whole, values carried over. */
-  patterns: Array<{ pattern: RegExp; names: string[]; text: string }>;
+  /** byText keys with placeholders, most literal words first (the most specific wins). */
+  patterns: Array<{ pattern: RegExp; slots: Slot[]; text: string }>;
 }
 const textLookups = new Map<Language, TextLookup>();
+
+// Placeholders in a byText key: {{name}} stands for words the catalogue itself knows ("Monday",
+// "9am"), so "{{first}} to {{last}}" can never turn an unknown English sentence that happens to
+// hold " to " into half-Welsh; {{#name}} for a number; {{*name}} for any words at all (a name, a
+// reason), kept as they are unless the catalogue knows them.
+const placeholder = /\{\{[#*]?\w+\}\}/;
 
 function lookupFor(language: Language): TextLookup {
   let lookup = textLookups.get(language);
   if (!lookup) {
     const theirs = (catalogue(language).byText ?? {}) as Record<string, unknown>;
     const pairs = Object.keys((catalogue('en').byText ?? {}) as Record<string, unknown>).flatMap((text) => (typeof theirs[text] === 'string' ? [[text, theirs[text] as string] as const] : []));
-    const placeholder = /\{\{\w+\}\}/;
+    const literalLength = (english: string) => english.split(/\{\{[#*]?\w+\}\}/).join('').length;
     lookup = {
       exact: new Map(pairs.filter(([text]) => !placeholder.test(text))),
-      patterns: pairs.filter(([text]) => placeholder.test(text)).map(([english, text]) => {
-        const names: string[] = [];
-        const source = english.split(/(\{\{\w+\}\})/).map((part) => {
-          const name = /^\{\{(\w+)\}\}$/.exec(part)?.[1];
-          if (name) { names.push(name); return '(.+?)'; }
-          return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      patterns: pairs.filter(([text]) => placeholder.test(text)).sort(([a], [b]) => literalLength(b) - literalLength(a)).map(([english, text]) => {
+        const slots: Slot[] = [];
+        const source = english.split(/(\{\{[#*]?\w+\}\})/).map((part) => {
+          const slot = /^\{\{([#*]?)(\w+)\}\}$/.exec(part);
+          if (!slot) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          slots.push({ name: slot[2]!, kind: slot[1] === '#' ? 'number' : slot[1] === '*' ? 'any' : 'known' });
+          return slot[1] === '#' ? '(\\d[\\d.,:]*)' : '(.+?)';
         }).join('');
-        return { pattern: new RegExp(`^${source}$`, 's'), names, text };
+        return { pattern: new RegExp(`^${source}$`, 's'), slots, text };
       }),
     };
     textLookups.set(language, lookup);
@@ -129,26 +137,36 @@ function lookupFor(language: Language): TextLookup {
   return lookup;
 }
 
+/** The text in the language if the catalogue knows it (whole, or by a pattern whose known parts it knows), else undefined. */
+function knownText(language: Language, text: string, depth: number): string | undefined {
+  const lookup = lookupFor(language);
+  const exact = lookup.exact.get(text);
+  if (exact !== undefined || depth > 3) return exact;
+  for (const { pattern, slots, text: theirs } of lookup.patterns) {
+    const match = pattern.exec(text);
+    if (!match) continue;
+    const values = new Map<string, string>();
+    const complete = slots.every((slot, i) => {
+      const value = match[i + 1]!;
+      const known = slot.kind === 'number' ? value : knownText(language, value, depth + 1);
+      values.set(slot.name, known ?? value);
+      return known !== undefined || slot.kind === 'any';
+    });
+    if (complete) return theirs.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => values.get(name) ?? whole);
+  }
+  return undefined;
+}
+
 /**
  * For words that reach a page as English text from another module (a refusal's message, a form's
- * error, a route's radio labels): the catalogue's `byText` section is keyed by the English itself,
- * and a key may hold {{placeholders}} for the numbers and names inside it. English text → the
- * language's text; texts the language lacks are left out, so a caller keeps the English.
+ * error, a route's radio labels, a listing's opening times): the catalogue's `byText` section is
+ * keyed by the English itself, with placeholders for the parts that vary ("Monday to Friday,
+ * 9am to 5pm" → "Dydd Llun i Dydd Gwener, 9yb i 5yh"). Texts the language lacks are left as
+ * they are, in English.
  */
 export function translateText(language: Language, text: string): string {
   if (language === 'en') return text;
-  const lookup = lookupFor(language);
-  const exact = lookup.exact.get(text);
-  if (exact !== undefined) return exact;
-  for (const { pattern, names, text: theirs } of lookup.patterns) {
-    const match = pattern.exec(text);
-    if (match) return theirs.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
-      const i = names.indexOf(name);
-      // A value that is itself a known text (a reason inside a refusal) is translated too.
-      return i >= 0 ? lookup.exact.get(match[i + 1]!) ?? match[i + 1]! : whole;
-    });
-  }
-  return text;
+  return knownText(language, text, 0) ?? text;
 }
 
 /** Every key in a catalogue, as dotted paths ("layout.skipLink"); plural forms keep their suffix. */
