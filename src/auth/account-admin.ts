@@ -169,14 +169,22 @@ export async function unlockAccount(db: Kysely<Database>, admin: SignedInUser, u
   });
 }
 
-/** The account a link is for, while it is unused and unexpired; undefined for any other token. */
-export async function accountForPasswordLink(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<{ userId: string; username: string } | undefined> {
+/**
+ * The account a link is for, while it is unused and unexpired, the link is of this purpose, and the
+ * account may still act (not disabled, not a practitioner who has left); undefined for any other token.
+ */
+export async function accountForPasswordLink(db: Kysely<Database>, token: string, now: Date = new Date(), purpose: PasswordLinkPurpose = 'set_password'): Promise<{ userId: string; username: string } | undefined> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
   const row = await db.selectFrom('password_links').innerJoin('users', 'users.id', 'password_links.user_id')
-    .select(['users.id', 'users.username']).where('password_links.token_hash', '=', hashOf(token))
-    .where('password_links.used_at', 'is', null).where('password_links.expires_at', '>', now).executeTakeFirst();
+    .leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id')
+    .select(['users.id', 'users.username']).where('password_links.token_hash', '=', hashOf(token)).where('password_links.purpose', '=', purpose)
+    .where('password_links.used_at', 'is', null).where('password_links.expires_at', '>', now)
+    .where('users.disabled_at', 'is', null).where(sql<boolean>`coalesce(practitioners.active, true)`).executeTakeFirst();
   return row ? { userId: row.id, username: row.username } : undefined;
 }
+
+/** The links that set an existing account's password: an administrator's, or one asked for on the recovery page. */
+export type PasswordLinkPurpose = 'set_password' | 'reset_password';
 
 export class PasswordRefused extends AccountInputError {
   override name = 'PasswordRefused';
@@ -199,25 +207,31 @@ export function checkNewPassword(username: string, password: string, confirm: st
 /**
  * Sets the password of the link's account and uses the link up, in one transaction: the link is
  * claimed in the same UPDATE that checks it, so two uses at once cannot both succeed. The
- * account's sessions end and any lock is cleared. Undefined when the link is not (or no longer) valid.
+ * account's sessions end and any lock is cleared. Undefined when the link is not (or no longer)
+ * valid, or the account was disabled (or its practitioner left) since the link was made.
  */
-export async function setPasswordWithLink(db: Kysely<Database>, token: string, password: string, confirm: string, now: Date = new Date()): Promise<{ username: string } | undefined> {
-  const account = await accountForPasswordLink(db, token, now);
+export async function setPasswordWithLink(db: Kysely<Database>, token: string, password: string, confirm: string, now: Date = new Date(), purpose: PasswordLinkPurpose = 'set_password'): Promise<{ username: string } | undefined> {
+  const account = await accountForPasswordLink(db, token, now, purpose);
   if (!account) return undefined;
   checkNewPassword(account.username, password, confirm);
   const hash = await hashPassword(password);
   return db.transaction().execute(async (trx) => {
     const claimed = (await sql<{ user_id: string }>`
       update password_links set used_at = ${now}
-      where token_hash = ${hashOf(token)} and used_at is null and expires_at > ${now}
+      where token_hash = ${hashOf(token)} and purpose = ${purpose} and used_at is null and expires_at > ${now}
+        and exists (select 1 from users u left join practitioners p on p.id = u.practitioner_id
+                    where u.id = password_links.user_id and u.disabled_at is null and coalesce(p.active, true))
       returning user_id`.execute(trx)).rows[0];
     if (!claimed) return undefined;
+    const before = await trx.selectFrom('users').select(['role', 'organisation_id', 'locked_until']).where('id', '=', claimed.user_id).forUpdate().executeTakeFirstOrThrow();
     await trx.updateTable('users').set({ password_hash: hash, failed_sign_ins: 0, locked_until: null }).where('id', '=', claimed.user_id).execute();
     const ended = await trx.deleteFrom('sessions').where('user_id', '=', claimed.user_id).executeTakeFirst();
-    const user = await trx.selectFrom('users').select(['role', 'organisation_id']).where('id', '=', claimed.user_id).executeTakeFirstOrThrow();
+    const unlocked = before.locked_until && before.locked_until > now ? '; its lock was cleared' : '';
     await appendAudit(trx, {
-      actorUserId: claimed.user_id, actorRole: user.role, actorOrganisationId: user.organisation_id, action: 'set_password', personId: null, category: null, purpose: null,
-      decision: 'success', reason: `account ${claimed.user_id} set its password with a one-time link; ${Number(ended.numDeletedRows)} sessions ended`,
+      actorUserId: claimed.user_id, actorRole: before.role, actorOrganisationId: before.organisation_id, personId: null, category: null, purpose: null, decision: 'success',
+      ...(purpose === 'reset_password'
+        ? { action: 'reset_password', reason: `account ${claimed.user_id} reset its password with an emailed link${unlocked}; ${Number(ended.numDeletedRows)} sessions ended` }
+        : { action: 'set_password', reason: `account ${claimed.user_id} set its password with a one-time link${unlocked}; ${Number(ended.numDeletedRows)} sessions ended` }),
     });
     return { username: account.username };
   });

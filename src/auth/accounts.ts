@@ -146,10 +146,14 @@ export async function signInWithPassword(
 
 export type OidcMatch = { outcome: 'signed_in'; user: SignedInUser } | { outcome: 'disabled' } | { outcome: 'unknown' };
 
+/**
+ * The account an identity provider's sign-in is for: the one with its subject; failing that, a
+ * staff account whose username is the claim the provider vouched for. A resident's account is
+ * never found by a username claim, only by its subject (tied once by a proved identity, oidc.ts).
+ */
 export async function findUserForOidc(db: Kysely<Database>, subject: string, username: string | undefined): Promise<OidcMatch> {
-  let query = usersWithTeam(db).where('users.oidc_subject', '=', subject);
-  if (username) query = usersWithTeam(db).where((eb) => eb.or([eb('users.oidc_subject', '=', subject), eb('users.username', '=', username.toLowerCase())]));
-  const row = await query.executeTakeFirst();
+  let row = await usersWithTeam(db).where('users.oidc_subject', '=', subject).executeTakeFirst();
+  if (!row && username) row = await usersWithTeam(db).where('users.username', '=', username.toLowerCase()).where('users.role', '<>', 'citizen').where('users.oidc_subject', 'is', null).executeTakeFirst();
   if (!row) return { outcome: 'unknown' };
   // The identity provider vouched for who they are, so saying the account is disabled reveals nothing.
   return mayAct(row) ? { outcome: 'signed_in', user: toSignedInUser(row) } : { outcome: 'disabled' };

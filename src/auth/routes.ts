@@ -1,12 +1,12 @@
 // Sign-in (password and OIDC) and sign-out pages, and the administrators' accounts pages.
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import * as oidc from 'openid-client';
-import { SESSION_COOKIE, HttpError, viewContext } from '../platform/http.ts';
+import { SESSION_COOKIE, viewContext } from '../platform/http.ts';
 import { appendAudit } from '../audit/log.ts';
-import { endSession, findUserForOidc, signInWithPassword, startSession, type SignedInUser } from './accounts.ts';
+import { endSession, signInWithPassword, startSession, type SignedInUser } from './accounts.ts';
 import { registerAccountAdminRoutes } from './admin-routes.ts';
 import { registerAccountRoutes } from './account-routes.ts';
+import { registerOidcRoutes } from './oidc-routes.ts';
+import { registerRecoveryRoutes } from './recovery-routes.ts';
 
 /** All a disabled account is told: no who, when or why. */
 export const DISABLED_ACCOUNT_MESSAGE = 'This account is disabled. Contact your administrator.';
@@ -51,7 +51,6 @@ async function beginSession(app: FastifyInstance, reply: FastifyReply, user: Sig
 
 export function registerAuthRoutes(app: FastifyInstance, demo?: { password: string; accounts: DemoAccountInfo[] }): void {
   const { config, database } = app.joinery;
-  let oidcConfiguration: Promise<oidc.Configuration> | undefined;
   const oidcSettings = config.oidc;
 
   function renderSignIn(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) {
@@ -59,6 +58,7 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
       title: 'Sign in',
       next: safeNextPath((request.query as Record<string, unknown>)?.next),
       oidcEnabled: Boolean(oidcSettings),
+      oidcProviderName: oidcSettings?.providerName,
       demoAccounts: demo?.accounts ?? [],
       demoPassword: demo?.password,
       ...extra,
@@ -119,65 +119,7 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
 
   registerAccountAdminRoutes(app);
   registerAccountRoutes(app);
+  registerRecoveryRoutes(app);
 
-  if (!oidcSettings) return;
-
-  // OpenID Connect (authorisation code + PKCE). The issuer is discovered on first use so a
-  // temporarily unreachable identity provider does not stop the service starting.
-  const getConfiguration = () => {
-    oidcConfiguration ??= oidc.discovery(new URL(oidcSettings.issuer), oidcSettings.clientId, oidcSettings.clientSecret).catch((error: unknown) => {
-      oidcConfiguration = undefined;
-      throw error;
-    });
-    return oidcConfiguration;
-  };
-
-  app.get('/auth/oidc/login', async (_request, reply) => {
-    const configuration = await getConfiguration().catch(() => {
-      throw new HttpError(502, 'The sign-in service of your organisation cannot be reached. Try again later.');
-    });
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = randomBytes(16).toString('base64url');
-    const url = oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: oidcSettings.redirectUri,
-      scope: 'openid email profile',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
-    const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies, path: '/auth/oidc', maxAge: 600 };
-    reply.setCookie('joinery_oidc', JSON.stringify({ verifier, state }), cookie);
-    return reply.redirect(url.href);
-  });
-
-  app.get('/auth/oidc/callback', async (request, reply) => {
-    const configuration = await getConfiguration();
-    let saved: { verifier: string; state: string };
-    try {
-      saved = JSON.parse(request.cookies.joinery_oidc ?? '');
-    } catch {
-      throw new HttpError(400, 'Your sign-in took too long or was started elsewhere. Start again.');
-    }
-    const callbackUrl = new URL(request.url, config.publicUrl);
-    let claims: oidc.IDToken | undefined;
-    try {
-      const tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, { pkceCodeVerifier: saved.verifier, expectedState: saved.state });
-      claims = tokens.claims();
-    } catch {
-      throw new HttpError(400, 'Sign-in with your organisation did not complete. Start again.');
-    }
-    if (!claims) throw new HttpError(400, 'Your organisation did not send an identity. Start again.');
-    const claimed = claims[oidcSettings.usernameClaim];
-    const match = await findUserForOidc(database.db, claims.sub, typeof claimed === 'string' ? claimed : undefined);
-    reply.clearCookie('joinery_oidc', { path: '/auth/oidc' });
-    if (match.outcome === 'unknown') throw new HttpError(403, 'Your organisation account is not set up in Joinery. Ask your administrator.');
-    if (match.outcome === 'disabled') {
-      await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account with OpenID Connect' });
-      throw new HttpError(403, DISABLED_ACCOUNT_MESSAGE);
-    }
-    const user = match.user;
-    await appendAudit(database.db, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'success', reason: 'signed in with OpenID Connect' });
-    await beginSession(app, reply, user);
-    return reply.redirect('/home');
-  });
+  if (oidcSettings) registerOidcRoutes(app, oidcSettings, (reply, user) => beginSession(app, reply, user), DISABLED_ACCOUNT_MESSAGE);
 }

@@ -1,4 +1,5 @@
-// Users, their roles, database-backed sessions, and one-time links to set a password.
+// Users, their roles, database-backed sessions, and one-time links: to set a password (from an
+// administrator), to reset one (asked for by the account's holder), and to create a resident's account.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 
 export const roles = ['citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer'] as const;
@@ -39,7 +40,11 @@ export interface AuthTables {
    */
   password_links: {
     token_hash: string;
-    user_id: string;
+    /** The account the link sets a password for; null for a resident sign-up link (no account yet). */
+    user_id: string | null;
+    purpose: Generated<LinkPurpose>;
+    /** The person a resident sign-up link makes an account for, chosen by the module that issued it. */
+    person_id: Generated<string | null>;
     created_at: Generated<Date>;
     /** The administrator who made it (null from the command line). */
     created_by: string | null;
@@ -56,6 +61,15 @@ export interface AuthTables {
     last_seen_at: Generated<Date>;
   };
 }
+
+/**
+ * set_password: an administrator's link (72 hours); reset_password: asked for on the recovery page
+ * by whoever knows the account's email address or username (1 hour, sent only to the account's
+ * email address); resident_sign_up: creates a resident's account for a person (another module
+ * decides which person, and sends it).
+ */
+export const linkPurposes = ['set_password', 'reset_password', 'resident_sign_up'] as const;
+export type LinkPurpose = (typeof linkPurposes)[number];
 
 export const authMigrations: Record<string, Migration> = {
   '0005_auth': {
@@ -132,6 +146,22 @@ export const authMigrations: Record<string, Migration> = {
       await sql`
         alter table users add column email text check (email is null or length(email) <= 254);
         alter table users add column mobile text check (mobile is null or mobile ~ '^\\+[1-9][0-9]{7,14}$');
+      `.execute(db);
+    },
+  },
+  // Residents recover their own accounts: a reset link asked for by email address, and a sign-up
+  // link for a person who has no account yet (so user_id may be empty, with the person instead).
+  '0019_auth_password_reset': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table password_links add column purpose text not null default 'set_password'
+          check (purpose in ('set_password', 'reset_password', 'resident_sign_up'));
+        alter table password_links add column person_id text references persons(id);
+        alter table password_links alter column user_id drop not null;
+        alter table password_links add constraint password_links_target check (
+          case when purpose = 'resident_sign_up' then user_id is null and person_id is not null else user_id is not null and person_id is null end);
+        create index password_links_recent_resets on password_links(user_id, created_at) where purpose = 'reset_password';
+        create index password_links_person on password_links(person_id) where person_id is not null and used_at is null;
       `.execute(db);
     },
   },

@@ -8,8 +8,14 @@ export interface OidcConfig {
   clientId: string;
   clientSecret: string | undefined;
   redirectUri: string;
-  /** Claim that names the Joinery user (matched against users.oidc_subject or users.username). */
+  /** Claim that names a staff account's username (after users.oidc_subject; an email only when verified). */
   usernameClaim: string;
+  /** Scopes asked for: NHS login gives nhs_number, birthdate and identity_proofing_level with `profile`. */
+  scopes: string;
+  /** The provider's name on the sign-in page ("NHS login"); unset: "your organisation's account". */
+  providerName: string | undefined;
+  /** NHS login's vector of trust (`vtr`), e.g. ["P9.Cp.Cd","P9.Cp.Ck","P9.Cm"]; unset: not sent. */
+  vtr: string | undefined;
 }
 
 /** Where the audit log's key and its checkpoints live: outside the database, by design. */
@@ -114,12 +120,40 @@ function oidcFrom(env: Env, publicUrl: string): OidcConfig | undefined {
   if (!issuer) return undefined;
   const clientId = env.OIDC_CLIENT_ID;
   if (!clientId) throw new ConfigError('OIDC_ISSUER is set but OIDC_CLIENT_ID is not');
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(issuer);
+  } catch {
+    throw new ConfigError(`OIDC_ISSUER is not a valid URL (got "${issuer}")`);
+  }
+  // Plain http only for a provider on this machine (a local test provider): anywhere else a
+  // network could forge the provider's keys and answers.
+  if (issuerUrl.protocol !== 'https:' && !(issuerUrl.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(issuerUrl.hostname))) {
+    throw new ConfigError('OIDC_ISSUER must start with https:// (http:// only for localhost)');
+  }
+  const scopes = (env.OIDC_SCOPES || 'openid email profile').trim();
+  if (!scopes.split(/\s+/).includes('openid')) throw new ConfigError(`OIDC_SCOPES must include openid (got "${scopes}")`);
+  const vtr = env.OIDC_VTR || undefined;
+  if (vtr !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(vtr);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((v) => typeof v === 'string')) {
+      throw new ConfigError(`OIDC_VTR must be a JSON list of vectors of trust, like ["P9.Cp.Cd","P9.Cp.Ck","P9.Cm"] (got "${vtr}")`);
+    }
+  }
   return {
     issuer,
     clientId,
     clientSecret: env.OIDC_CLIENT_SECRET || undefined,
     redirectUri: env.OIDC_REDIRECT_URI || `${publicUrl}/auth/oidc/callback`,
     usernameClaim: env.OIDC_USERNAME_CLAIM || 'email',
+    scopes,
+    providerName: env.OIDC_PROVIDER_NAME?.trim() || undefined,
+    vtr,
   };
 }
 
@@ -241,5 +275,8 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'OIDC_CLIENT_ID', default: '(unset)', meaning: 'OIDC client id (required with OIDC_ISSUER).' },
   { name: 'OIDC_CLIENT_SECRET', default: '(unset)', meaning: 'OIDC client secret (confidential clients).' },
   { name: 'OIDC_REDIRECT_URI', default: 'PUBLIC_URL/auth/oidc/callback', meaning: 'OIDC redirect URI registered with the issuer.' },
-  { name: 'OIDC_USERNAME_CLAIM', default: 'email', meaning: 'ID-token claim matched to a Joinery user.' },
+  { name: 'OIDC_USERNAME_CLAIM', default: 'email', meaning: 'Claim matched to a staff account\'s username when no account has the subject (email only when email_verified).' },
+  { name: 'OIDC_SCOPES', default: 'openid email profile', meaning: 'Scopes asked of the provider (must include openid).' },
+  { name: 'OIDC_PROVIDER_NAME', default: '(unset)', meaning: 'Name on the sign-in link, e.g. NHS login.' },
+  { name: 'OIDC_VTR', default: '(unset)', meaning: 'Vector of trust sent to NHS login, a JSON list.' },
 ];

@@ -1,0 +1,134 @@
+// Signing in through an OpenID provider: an organisation's single sign-on, or NHS login (or one
+// like it). Authorisation code flow with PKCE, state and nonce, the provider discovered on first
+// use so an unreachable provider does not stop the service starting. The claims are read from the
+// ID token and, when the provider has one, its userinfo endpoint (NHS login gives the NHS number
+// and proofing level there); oidc.ts decides whose account it is. A refusal gets a page saying
+// what to do next, and nothing is created.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import * as oidc from 'openid-client';
+import { HttpError, viewContext } from '../platform/http.ts';
+import type { OidcConfig } from '../platform/config.ts';
+import { appendAudit } from '../audit/index.ts';
+import { signInWithOidc, type OidcClaims, type OidcRefusal } from './oidc.ts';
+import type { SignedInUser } from './accounts.ts';
+
+const FLOW_COOKIE = 'joinery_oidc';
+
+/** What each refusal tells the person: what happened and what they can do. */
+const REFUSALS: Record<OidcRefusal, { title: string; paragraphs: string[] }> = {
+  not_set_up: {
+    title: 'Your account is not set up in Joinery',
+    paragraphs: ['You signed in with your organisation, but Joinery has no account for you. Ask your administrator to set one up.'],
+  },
+  not_proved: {
+    title: 'Prove who you are to use Joinery',
+    paragraphs: [
+      'Your NHS login has not yet confirmed who you are to the level Joinery needs to show you your record (a photo ID check, called P9).',
+      'Prove who you are in the NHS App or on the NHS login website, then try again. Or sign in with your Joinery username and password.',
+    ],
+  },
+  no_account: {
+    title: 'There is no Joinery account for you yet',
+    paragraphs: [
+      'We could not find a Joinery account for the NHS number and date of birth in your NHS login, so you have not been signed in and no account has been made.',
+      'A service that supports you can invite you to Joinery, and when you ask a service for help yourself we email you a link to make an account. After that you can sign in with NHS login.',
+    ],
+  },
+  not_certain: {
+    title: 'We could not match your NHS login to one account',
+    paragraphs: [
+      'Your NHS login matches Joinery\'s records in a way we cannot be sure of, so we have not signed you in.',
+      'Sign in with your Joinery username and password, or ask the service that supports you to check the details it holds about you.',
+    ],
+  },
+};
+
+interface Flow { verifier: string; state: string; nonce: string }
+
+function savedFlow(request: FastifyRequest): Flow {
+  try {
+    const saved = JSON.parse(request.cookies[FLOW_COOKIE] ?? '') as Partial<Flow>;
+    if (typeof saved.verifier === 'string' && typeof saved.state === 'string' && typeof saved.nonce === 'string') return saved as Flow;
+  } catch {
+    // handled below
+  }
+  throw new HttpError(400, 'Your sign-in took too long or was started elsewhere. Start again.');
+}
+
+export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, beginSession: (reply: FastifyReply, user: SignedInUser) => Promise<void>, disabledMessage: string): void {
+  const { config, database } = app.joinery;
+  let configuration: Promise<oidc.Configuration> | undefined;
+  const issuer = new URL(settings.issuer);
+  // config.ts allows plain http only for a provider on this machine.
+  const insecure = issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined;
+  const getConfiguration = () => {
+    configuration ??= oidc.discovery(issuer, settings.clientId, settings.clientSecret, undefined, insecure).catch((error: unknown) => {
+      configuration = undefined;
+      throw error;
+    });
+    return configuration;
+  };
+  const unreachable = () => new HttpError(502, 'The sign-in service cannot be reached. Try again later.');
+
+  app.get('/auth/oidc/login', async (_request, reply) => {
+    const provider = await getConfiguration().catch(() => {
+      throw unreachable();
+    });
+    const flow: Flow = { verifier: oidc.randomPKCECodeVerifier(), state: randomBytes(16).toString('base64url'), nonce: randomBytes(16).toString('base64url') };
+    const parameters: Record<string, string> = {
+      redirect_uri: settings.redirectUri,
+      scope: settings.scopes,
+      code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
+      code_challenge_method: 'S256',
+      state: flow.state,
+      nonce: flow.nonce,
+    };
+    if (settings.vtr) parameters.vtr = settings.vtr;
+    const url = oidc.buildAuthorizationUrl(provider, parameters);
+    reply.setCookie(FLOW_COOKIE, JSON.stringify(flow), { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/auth/oidc', maxAge: 600 });
+    return reply.redirect(url.href);
+  });
+
+  app.get('/auth/oidc/callback', async (request, reply) => {
+    const saved = savedFlow(request);
+    // Whatever happens next, this flow's state, nonce and verifier are spent.
+    reply.clearCookie(FLOW_COOKIE, { path: '/auth/oidc' });
+    const provider = await getConfiguration().catch(() => {
+      throw unreachable();
+    });
+    // The redirect URI sent with the code must be the one the flow began with (the provider
+    // compares them), whatever host or path a proxy in front made this request arrive on.
+    const callbackUrl = new URL(settings.redirectUri);
+    callbackUrl.search = new URL(request.url, 'http://localhost').search;
+    let claims: OidcClaims;
+    try {
+      const tokens = await oidc.authorizationCodeGrant(provider, callbackUrl, { pkceCodeVerifier: saved.verifier, expectedState: saved.state, expectedNonce: saved.nonce, idTokenExpected: true });
+      const idToken = tokens.claims();
+      if (!idToken) throw new Error('no ID token');
+      claims = { ...idToken };
+      if (provider.serverMetadata().userinfo_endpoint) {
+        // The ID token's subject must be the userinfo's too (fetchUserInfo checks); its own claims win.
+        const userinfo = await oidc.fetchUserInfo(provider, tokens.access_token, idToken.sub);
+        claims = { ...userinfo, ...idToken };
+      }
+    } catch (error) {
+      request.log.warn({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'an OpenID sign-in did not complete');
+      throw new HttpError(400, 'Signing in did not complete. Start again.');
+    }
+    const result = await signInWithOidc(database.db, claims, settings.usernameClaim);
+    if (result.outcome === 'disabled') {
+      await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account with OpenID Connect' });
+      throw new HttpError(403, disabledMessage);
+    }
+    if (result.outcome === 'refused') {
+      await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: `OpenID Connect sign-in with no account (${result.reason})` });
+      const page = REFUSALS[result.reason];
+      return reply.code(403).header('cache-control', 'no-store').view('oidc-refused.njk', viewContext(request, reply, { title: page.title, paragraphs: page.paragraphs, providerName: settings.providerName }));
+    }
+    const user = result.user;
+    await appendAudit(database.db, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'success', reason: `signed in with OpenID Connect${result.linked ? ' for the first time' : ''}` });
+    await beginSession(reply, user);
+    return reply.redirect('/home');
+  });
+}
