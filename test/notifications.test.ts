@@ -2,7 +2,8 @@
 // account page, a practitioner opens their record with emergency access and answers their
 // correction request, and the resident's mailbox gets emails that say only that something
 // happened, with the right link. A mail server that refuses leads to retries and then "failed"
-// on the admin's page, which shows no message content or address. Choosing "do not tell me"
+// on the admin's page, which shows no message content or address, and once the mail server
+// is mended the admin sends it again. Choosing "do not tell me"
 // sends nothing; "once a day" sends one summary. Nobody changes another account's contact
 // details or choices, and forms without their CSRF token change nothing.
 import { test, before, after, describe } from 'node:test';
@@ -134,6 +135,18 @@ describe('notifications by email', () => {
       const practitioner = await signIn(server.app, 'practitioner');
       const refused = await server.app.inject({ method: 'GET', url: '/admin/notifications', headers: { cookie: practitioner } });
       assert.equal(refused.statusCode, 403, 'administrators only');
+      const notRetried = await post(practitioner, '/admin/notifications/retry', {}, '/home');
+      assert.equal(notRetried.statusCode, 403, 'only administrators send failed notifications again');
+      assert.equal((await row()).status, 'failed');
+
+      // The mail server is mended: the administrator sends the failed ones again, and it arrives.
+      smtp.mode = 'accept';
+      const before = smtp.mails.length;
+      const retried = await post(admin, '/admin/notifications/retry', {}, '/admin/notifications');
+      assert.equal(retried.statusCode, 302);
+      assert.equal(retried.headers.location, '/admin/notifications?done=retried');
+      const mail = await smtp.waitForMail((m) => m.to.includes(RESIDENT_EMAIL), before);
+      assert.equal(mail.subject, 'A record was opened with emergency access in Joinery');
     } finally {
       smtp.mode = 'accept';
     }

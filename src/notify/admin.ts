@@ -1,8 +1,12 @@
 // What the admin sees of notifications: how many are waiting, sent and failed, and each delivery
 // with its state, attempts, last error, channel, sender and the account it was for. Never the
 // message, an address or a number: the event's kind is all there is to see of what it said.
+// Once the cause is mended (a mail server configured, an address added), the admin can send the
+// failed ones again.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { appendAudit } from '../audit/index.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import type { Channel, DeliveryStatus, OutboxKind } from './schema.ts';
 
 export const deliveryStatuses: readonly DeliveryStatus[] = ['queued', 'sent', 'failed'];
@@ -57,4 +61,26 @@ export async function listDeliveries(db: Kysely<Database>, filter: { status?: De
     account: r.username ? { username: r.username, displayName: r.display_name ?? r.username } : null,
   }));
   return { deliveries, matching, page, pages, perPage };
+}
+
+/**
+ * Puts every failed notification back in the queue with its attempts counted afresh. Account
+ * emails are not among them: their text was erased when they failed (a password reset link
+ * must be asked for again). Returns how many will be sent again.
+ */
+export async function retryFailed(db: Kysely<Database>, admin: SignedInUser, now: Date = new Date()): Promise<number> {
+  if (admin.role !== 'admin') throw new Error('only administrators send failed notifications again');
+  return db.transaction().execute(async (trx) => {
+    const result = await trx.updateTable('notification_outbox')
+      .set({ status: 'queued', attempts: 0, next_attempt_at: now, failed_at: null })
+      .where('status', '=', 'failed').where('kind', '<>', 'account_email').executeTakeFirst();
+    const count = Number(result.numUpdatedRows);
+    if (count > 0) {
+      await appendAudit(trx, {
+        actorUserId: admin.id, actorRole: admin.role, actorOrganisationId: admin.organisationId, action: 'retry_notifications', personId: null, category: null, purpose: null,
+        decision: 'success', reason: `sent ${count} failed notification${count === 1 ? '' : 's'} again`,
+      });
+    }
+    return count;
+  });
 }

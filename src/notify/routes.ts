@@ -12,7 +12,7 @@ import { contactDetailsOf } from '../auth/index.ts';
 import { preferencesOf, setOwnPreferences, type PreferenceFieldError } from './notify.ts';
 import { createNotificationDispatcher } from './dispatcher.ts';
 import { sendersFromConfig, type Senders } from './senders.ts';
-import { deliveryCounts, deliveryStatuses, kindLabels, listDeliveries } from './admin.ts';
+import { deliveryCounts, deliveryStatuses, kindLabels, listDeliveries, retryFailed } from './admin.ts';
 import { eventWords } from './messages.ts';
 import { notificationEvents, type DeliveryStatus } from './schema.ts';
 
@@ -77,7 +77,17 @@ export function registerNotifyRoutes(app: FastifyInstance, options: NotifyRouteO
       statusItems: [{ value: '', text: 'Any state' }, ...deliveryStatuses.map((s) => ({ value: s, text: statusLabels[s], selected: s === status }))],
       pagination: pagination(result.page, result.pages, href, { numbered: true }),
       senders: { email: senders.email.name, sms: senders.sms.name },
+      success: successFrom(request, {
+        retried: { heading: 'Failed notifications are being sent again', text: 'Each is tried again straight away, with all its attempts.' },
+        'none-failed': { heading: 'Nothing to send again', text: 'No notification had failed.' },
+      }),
     }));
+  });
+
+  app.post('/admin/notifications/retry', async (request, reply) => {
+    const admin = requireRole(request, 'admin');
+    const count = await retryFailed(db, admin);
+    return reply.redirect(withDone('/admin/notifications', count > 0 ? 'retried' : 'none-failed'));
   });
 
   const senders = options.senders ?? sendersFromConfig(config.notify);
