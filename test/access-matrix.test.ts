@@ -14,12 +14,14 @@ import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
 type Relationship = 'none' | 'network' | 'referral';
 type ConsentState = 'none' | 'granted' | 'refused' | 'withdrawn' | 'expired' | 'break_glass';
 interface ActorCase { name: string; username: string; kind: 'practitioner' | 'self' | 'proxy' | 'other_citizen' | 'no_person_access'; relationship?: Relationship }
-interface Endpoint { name: string; url: (personId: string) => string; canShow: Array<'name' | 'health' | 'cj'> }
-interface Expectation { status: number; name: boolean; health: boolean; cj: boolean }
+interface Endpoint { name: string; url: (personId: string) => string; canShow: Array<'name' | 'health' | 'cj' | 'informal'> }
+interface Expectation { status: number; name: boolean; health: boolean; cj: boolean; informal: boolean }
 
 const NAME = 'Quixotemarker';
 const HEALTH = '4242.5';
 const CJ = '9191.5';
+/** A neighbour the person named in their informal network: no account, seen only by the person and their proxy here. */
+const INFORMAL = 'Nellinformalmarker';
 const consentStates: ConsentState[] = ['none', 'granted', 'refused', 'withdrawn', 'expired', 'break_glass'];
 const endpoints: Endpoint[] = [
   { name: 'person page', url: (id) => `/people/${id}`, canShow: ['name', 'health', 'cj'] },
@@ -27,13 +29,17 @@ const endpoints: Endpoint[] = [
   { name: 'download FHIR', url: (id) => `/my-record/download.fhir.json?for=${id}`, canShow: ['name'] },
   { name: 'sharing choices', url: (id) => `/my-record/sharing?for=${id}`, canShow: ['name'] },
   { name: 'corrections', url: (id) => `/my-record/corrections?for=${id}`, canShow: [] },
+  { name: 'privacy rights', url: (id) => `/my-record/rights?for=${id}`, canShow: ['name'] },
+  { name: 'informal network', url: (id) => `/my-record/informal-network?for=${id}`, canShow: ['name', 'informal'] },
 ];
 
 /** The rules, stated independently of the implementation. */
 function expected(actor: ActorCase, consent: ConsentState, endpoint: Endpoint): Expectation {
-  const refused = { status: 403, name: false, health: false, cj: false };
+  const refused = { status: 403, name: false, health: false, cj: false, informal: false };
   const shows = (name: boolean, health: boolean, cj: boolean): Expectation => ({
     status: 200, name: name && endpoint.canShow.includes('name'), health: health && endpoint.canShow.includes('health'), cj: cj && endpoint.canShow.includes('cj'),
+    // Informal network members are shown on these pages to the person and their proxy only.
+    informal: (actor.kind === 'self' || actor.kind === 'proxy') && endpoint.canShow.includes('informal'),
   });
   switch (actor.kind) {
     case 'self':
@@ -75,6 +81,7 @@ before(async () => {
     { person_id: personId, organisation_id: probation.id, type: 'arrest', at: new Date('2026-04-04T10:00:00Z'), value: Number(CJ) },
   ]).execute();
   await db.insertInto('proxies').values({ person_id: personId, proxy_person_id: 'p-matrix-proxy', kind: 'carer', permitted_by: 'the person', valid_until: null, revoked_at: null, revoked_by: null }).execute();
+  await db.insertInto('informal_network_members').values({ person_id: personId, name: INFORMAL, kind: 'neighbour', relationship: 'next door', contact: '07700 900999', may_know: ['has_plan'], added_by: 'the person', added_for: 'person', ended_at: null, ended_by: null }).execute();
 
   // Practitioners from organisations that hold no record of the person.
   const others = await sql<{ id: string; organisation_id: string; team_id: string }>`
@@ -142,7 +149,7 @@ test('access matrix: no leaks, every refusal audited', async (t) => {
         const body = response.body;
         const label = `${actor.name} × ${endpoint.name} × consent ${consent}`;
         if (response.statusCode !== expect.status) failures.push(`${label}: status ${response.statusCode}, expected ${expect.status}`);
-        for (const [marker, text] of [['name', NAME], ['health', HEALTH], ['cj', CJ]] as const) {
+        for (const [marker, text] of [['name', NAME], ['health', HEALTH], ['cj', CJ], ['informal', INFORMAL]] as const) {
           const shown = body.includes(text);
           if (shown && !expect[marker]) failures.push(`${label}: LEAK of ${marker}`);
           if (!shown && expect[marker]) failures.push(`${label}: ${marker} missing`);
