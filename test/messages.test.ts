@@ -242,6 +242,8 @@ describe('two-way contact and communication needs', () => {
     assert.equal(detail.statusCode, 200);
     assert.ok(detail.body.includes(citizen.name), `${party.username} sees who the referral is about`);
     assert.match(textOf(detail.body), /Communication needs Needs an interpreter: Polish; Large print/, `${party.username} sees how to contact them on the referral`);
+    const receiver = staff.find((u) => u.organisation_id === referral.organisation_id);
+    if (receiver) assert.match(textOf((await get(await signedIn(receiver.username), '/referrals/inbox')).body), /Needs an interpreter: Polish; Large print/, 'the receiving team\'s inbox row says so');
 
     // A practitioner told by phone records a change, attributed to them.
     const told = await post(practitioner, `/people/${citizen.id}/communication-needs`, { language: 'Polish', support: ['interpreter', 'easy_read'], contact_method: 'phone', contact_times: 'After 4pm' });

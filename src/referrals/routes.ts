@@ -15,7 +15,7 @@ import type { SignedInUser } from '../auth/accounts.ts';
 import { categories, categoryLabels, type Category } from '../consent/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
-import { communicationNeedsOf, parsePersonQuery, searchPeople, SearchQueryError } from '../records/index.ts';
+import { communicationNeedsOf, communicationNeedsOfMany, parsePersonQuery, searchPeople, SearchQueryError } from '../records/index.ts';
 import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
 import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral, typedOnly } from './referrals.ts';
 import { kindLabels, listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
@@ -178,13 +178,15 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       db.selectFrom('teams').select(['id', 'name']).where('organisation_id', '=', user.organisationId).orderBy('name').execute(),
       db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'role']).where('organisation_id', '=', user.organisationId).orderBy('family_name').orderBy('given_name').execute(),
     ]);
+    // The receiving team contacts the person next: how to, for each person whose name they may see.
+    const needs = side === 'to' ? await communicationNeedsOfMany(db, [...visible]) : new Map<string, { summary: string[] }>();
     const params = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
     const pageHref = (n: number) => `?${new URLSearchParams([...params.entries(), ['page', String(n)]]).toString()}`;
     const totalPages = Math.ceil(result.total / 50);
     const done = first(query.done);
     const refused = first(query.refused);
     return reply.view(side === 'to' ? 'referrals-inbox.njk' : 'referrals-sent.njk', viewContext(request, reply, {
-      title: side === 'to' ? 'Referral inbox' : 'Referrals you sent', organisation, total: result.total, rows: present(result.rows, visible), form,
+      title: side === 'to' ? 'Referral inbox' : 'Referrals you sent', organisation, total: result.total, rows: present(result.rows, visible).map((r) => ({ ...r, needs: !r.typedOnly && visible.has(r.personId) ? needs.get(r.personId)?.summary ?? null : null })), form,
       statusItems: [option('', 'Any status', form.status!), option('open', 'Open (not closed)', form.status!), option('waiting', 'Waiting (not yet seen)', form.status!), ...Object.entries(statusLabels).map(([v, t]) => option(v, t, form.status!))],
       urgencyItems: [option('', 'Any urgency', form.urgency!), ...urgencies.map((u) => option(u, urgencyLabels[u]!, form.urgency!))],
       serviceItems: [option('', 'All services', form.service!), ...services.map((s) => option(s.id, s.name, form.service!))],
