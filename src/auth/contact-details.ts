@@ -1,7 +1,7 @@
 // An account holder's own contact details (email address, mobile number): read and changed only
 // for the signed-in user's own account, checked the GOV.UK way, and used by notifications and
 // account emails. Changing them is audited without the values (the audit log holds no addresses).
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from './accounts.ts';
@@ -93,7 +93,8 @@ export async function changeOwnContactDetails(db: Kysely<Database>, user: Signed
 /** Active accounts of these people (citizens' own accounts), for telling them something. */
 export async function accountsOfPeople(db: Db, personIds: readonly string[]): Promise<Array<{ userId: string; personId: string }>> {
   if (personIds.length === 0) return [];
-  const rows = await db.selectFrom('users').select(['id', 'person_id']).where('person_id', 'in', [...new Set(personIds)]).where('role', '=', 'citizen')
+  // One array parameter, however many people: a place's worth of plan reviews stays one query.
+  const rows = await db.selectFrom('users').select(['id', 'person_id']).where(sql<boolean>`person_id = any(${[...new Set(personIds)]}::text[])`).where('role', '=', 'citizen')
     .where('disabled_at', 'is', null).orderBy('id').execute();
   return rows.map((r) => ({ userId: r.id, personId: r.person_id! }));
 }
