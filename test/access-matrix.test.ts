@@ -25,7 +25,7 @@ const INFORMAL = 'Nellinformalmarker';
 const consentStates: ConsentState[] = ['none', 'granted', 'refused', 'withdrawn', 'expired', 'break_glass'];
 const endpoints: Endpoint[] = [
   { name: 'person page', url: (id) => `/people/${id}`, canShow: ['name', 'health', 'cj'] },
-  { name: 'download JSON', url: (id) => `/my-record/download.json?for=${id}`, canShow: ['name', 'health', 'cj'] },
+  { name: 'download JSON', url: (id) => `/my-record/download.json?for=${id}`, canShow: ['name', 'health', 'cj', 'informal'] },
   { name: 'download FHIR', url: (id) => `/my-record/download.fhir.json?for=${id}`, canShow: ['name'] },
   { name: 'sharing choices', url: (id) => `/my-record/sharing?for=${id}`, canShow: ['name'] },
   { name: 'corrections', url: (id) => `/my-record/corrections?for=${id}`, canShow: [] },

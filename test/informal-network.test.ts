@@ -94,6 +94,9 @@ describe('the informal network', () => {
     const [row] = await members();
     assert.equal(row!.added_for, 'person');
     assert.deepEqual(row!.may_know, ['has_plan', 'may_be_contacted']);
+    // Their own download (right of access) lists who they named.
+    const download = await get('/my-record/download.json', 'informal-self');
+    assert.equal(download.json().peopleWhoCanHelp[0].name, MEMBER);
     // No account was made for them: they cannot sign in or be found as a user.
     assert.equal((await server.database.db.selectFrom('users').select('id').where('display_name', '=', MEMBER).execute()).length, 0);
   });

@@ -4,6 +4,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { personSummary, recordsHeld, whoLooked } from '../people/index.ts';
 import { directivesOf, lawfulBasesOf } from './directives.ts';
+import { informalNetworkOf } from './informal-network.ts';
+import { caseFindingObjectionsOf } from './objections.ts';
+import { rightsRequestsOf } from './rights-requests.ts';
 import { personalBudgetsOf } from '../budgets/index.ts';
 import { categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, type Category } from './categories.ts';
 
@@ -30,6 +33,11 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
       .select(['c.id', 'o.name as organisation', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note'])
       .where('c.person_id', '=', personId).orderBy('c.created_at').execute(),
   ]);
+  const [informal, objections, rightsRequests] = await Promise.all([
+    canSee('about_me') ? informalNetworkOf(db, personId, true) : [],
+    caseFindingObjectionsOf(db, personId),
+    rightsRequestsOf(db, personId),
+  ]);
   const [aboutMe, plans, referrals, messages, personalBudgets] = await Promise.all([
     canSee('about_me') ? aboutMeOf(db, personId) : [],
     canSee('plans') ? plansOf(db, personId) : [],
@@ -47,6 +55,11 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
     sharedWithoutConsent: lawfulBases.filter((b) => b.categoryCode === '*' || canSee(b.categoryCode as Category)),
     whoLooked: looks,
     correctionRequests: corrections,
+    restrictionAndErasureRequests: rightsRequests.filter((r) => canSee(r.categoryCode as Category)).map((r) => ({
+      asked: r.kind, of: r.organisation, category: r.category, which: r.what, why: r.why, received: r.receivedAt, dueBy: r.dueBy, status: r.statusLabel, answered: r.decidedAt, answer: r.decisionNote, restrictionLifted: r.liftedAt,
+    })),
+    objectionsToCaseFinding: objections.map((o) => ({ objected: o.objectedAt, reason: o.reason, withdrawn: o.withdrawnAt })),
+    peopleWhoCanHelp: informal.map((m) => ({ name: m.name, who: m.kindLabel, relationship: m.relationship, contact: m.contact, mayKnow: m.mayKnowLabels, added: m.addedAt, removed: m.endedAt })),
     aboutMe,
     plans,
     referrals,
