@@ -348,6 +348,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       support: current ? [current.interpreter && 'interpreter', current.bsl && 'bsl', current.easyRead && 'easy_read', current.largePrint && 'large_print'].filter(Boolean) : [],
     };
     const forPractitioner = user.role === 'practitioner';
+    // A practitioner was shown the person's name and contact needs: on the record for "who looked".
+    if (forPractitioner) await recordDisclosure(db, user, personId, 'care_coordination', ['demographics'], 'the communication needs page');
     const action = forPractitioner ? `/people/${encodeURIComponent(personId)}/communication-needs` : `/my-record/communication-needs${forSuffix(user, personId)}`;
     return reply.code(status).view('records-communication-needs.njk', viewContext(request, reply, {
       title: `${errors.length ? 'Error: ' : ''}Communication needs`, current, person, values, action, forPractitioner, isSelf: personId === user.personId,
