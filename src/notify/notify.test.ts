@@ -4,10 +4,10 @@
 // a failing sender is retried with backoff and then marked failed with its reason.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { testDatabaseTargets } from '../platform/testing.ts';
 import type { Database } from '../platform/schema.ts';
-import type { DatabaseHandle } from '../platform/db.ts';
+import { openPostgres, type DatabaseHandle } from '../platform/db.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { notify, notifyPeople, preferencesOf, sendTransactional, setOwnPreferences } from './notify.ts';
 import { createNotificationDispatcher, lastDigestTime } from './dispatcher.ts';
@@ -184,15 +184,23 @@ for (const target of await testDatabaseTargets()) {
       for (let i = 0; i < 60; i += 1) await notify(db, { userId: 'u-email', event: 'new_message', path: `/my-record/messages?n=${i}` });
       const a = recordingSender({ delayMs: 5 });
       const b = recordingSender({ delayMs: 5 });
-      const da = dispatcher({ email: a });
-      const db2 = dispatcher({ email: b });
-      let claimed = 0;
-      for (let round = 0; round < 5; round += 1) {
-        const [x, y] = await Promise.all([da.runOnce(), db2.runOnce()]);
-        claimed += x + y;
+      // On PostgreSQL the second dispatcher has a connection pool of its own, as another server would.
+      const schema = target.kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : null;
+      const other = schema ? await openPostgres(process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test', { searchPath: schema, max: 2 }) : null;
+      try {
+        const da = dispatcher({ email: a });
+        const db2 = createNotificationDispatcher(other?.db ?? db, { senders: { email: b, sms: recordingSender() }, publicUrl: () => PUBLIC_URL });
+        let claimed = 0;
+        for (let round = 0; round < 5; round += 1) {
+          const [x, y] = await Promise.all([da.runOnce(), db2.runOnce()]);
+          claimed += x + y;
+        }
+        assert.equal(claimed, 60);
+        if (other) assert.ok(a.sent.length > 0 && b.sent.length > 0, 'both servers sent some');
+      } finally {
+        await other?.close();
       }
       const links = [...a.sent, ...b.sent].map((m) => /n=(\d+)/.exec(m.text)![1]);
-      assert.equal(claimed, 60);
       assert.equal(links.length, 60);
       assert.equal(new Set(links).size, 60, 'no notification sent twice');
       assert.deepEqual(await deliveryCounts(db), { queued: 0, sent: 60, failed: 0 });
