@@ -104,6 +104,20 @@ describe('a Welsh-language journey (issue 20)', { skip: !browserAvailable() && '
     await page.waitForURL(/\/my-record\/messages/);
     assert.equal(await h1(page), 'Negeseuon');
     await checkPage(page, 'messages');
+    // Writing to the lead practitioner in Welsh: a mistake first, then sent.
+    await page.getByRole('button', { name: 'Anfon neges' }).click();
+    assert.ok(await page.getByRole('heading', { name: 'Mae problem wedi codi' }).isVisible());
+    assert.match(await mainText(page), /Rhowch beth yw pwnc eich neges/);
+    await checkPage(page, 'messages with an error');
+    await page.getByLabel("Am beth mae'n sôn?").fill('Ymweliad dydd Iau');
+    await page.getByLabel(/Eich neges at /).fill('Bore da. A allwch chi ddod ar ôl deg o\'r gloch, os gwelwch yn dda?');
+    await page.getByRole('button', { name: 'Anfon neges' }).click();
+    await page.waitForURL(/\/my-record\/messages\/\d+/);
+    assert.ok(await page.getByRole('heading', { name: "Mae eich neges wedi'i hanfon" }).isVisible(), 'the success banner, in Welsh');
+    assert.equal(await h1(page), 'Ymweliad dydd Iau');
+    assert.match(await mainText(page), /Yn aros ers llai nag awr/);
+    assert.match(await mainText(page), WELSH_DATE, 'when it was sent, in Welsh');
+    await checkPage(page, 'the conversation');
 
     // The choice outlives the page: a fresh visit is still Welsh.
     await page.goto(`${server.url}/home`);

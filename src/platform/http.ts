@@ -99,6 +99,19 @@ export function addViewFilters(env: nunjucks.Environment): void {
   env.addGlobal('tText', function (this: unknown, text: unknown) {
     return text === undefined || text === null ? text : translateText(languageOfTemplate(this), String(text));
   });
+  // pagination | tPagination: a route's GOV.UK pagination with "Previous", "Next" and its landmark label in the page's language.
+  env.addFilter('tPagination', function (this: unknown, value: unknown) {
+    const language = languageOfTemplate(this);
+    if (language === 'en' || value === null || typeof value !== 'object') return value;
+    const t = translatorFor(language);
+    const p = value as Record<string, unknown>;
+    return {
+      ...p,
+      previous: p.previous ? { text: t('common.previous'), ...(p.previous as object) } : p.previous,
+      next: p.next ? { text: t('common.next'), ...(p.next as object) } : p.next,
+      landmarkLabel: typeof p.landmarkLabel === 'string' ? translateText(language, p.landmarkLabel) : t('common.pagination'),
+    };
+  });
   // items | tItems: GOV.UK items (error lists, radios, checkboxes, selects) a route built in English, with their
   // text, hints and dividers in the page's language (byText), the same way.
   env.addFilter('tItems', function (this: unknown, items: unknown) {
