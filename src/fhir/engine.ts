@@ -10,6 +10,7 @@ import type { CategoryDecision } from '../consent/index.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
 import { checkId, type Cond } from './params.ts';
+import { withStoredCopies } from './stored.ts';
 
 export interface FhirContext {
   db: Kysely<Database>;
@@ -112,7 +113,16 @@ export async function readRow(ctx: FhirContext, type: string, id: string, action
 }
 
 export async function readResource(ctx: FhirContext, type: string, id: string): Promise<Resource> {
-  return defFor(type).toFhir(await readRow(ctx, type, id));
+  const def = defFor(type);
+  const [resource] = await withStoredCopies(ctx, def, [await readRow(ctx, type, id)]);
+  return resource!;
+}
+
+/** The row a write just made or changed, for filing its stored copy: never shown to anyone as it is. */
+export async function writtenRow(ctx: FhirContext, type: string, id: string): Promise<Row | undefined> {
+  const def = defFor(type);
+  const [row] = await selectRows(ctx, def, [sql`r.id = ${id}`], 1, 0);
+  return row;
 }
 
 export type Query = Record<string, string | string[] | undefined>;
@@ -251,7 +261,7 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
       if (counted.complete) total = counted.rows.length;
     }
   }
-  const entries: BundleEntry[] = visible.map((row) => ({ fullUrl: `${ctx.base}/${type}/${row.id}`, resource: def.toFhir(row), search: { mode: 'match' } }));
+  const entries: BundleEntry[] = (await withStoredCopies(ctx, def, visible)).map((resource) => ({ fullUrl: `${ctx.base}/${type}/${resource.id}`, resource, search: { mode: 'match' } }));
 
   // _include: referenced resources, each through its own access decision.
   for (const include of values(query._include)) {
@@ -263,9 +273,9 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
     if (ids.length === 0) continue;
     const targetDef = defFor(spec.type);
     const included = await selectRows(ctx, targetDef, [sql`r.id = any(${ids}::text[])`], ids.length, 0);
-    for (const row of await authorise(ctx, targetDef, included, 'search', decided)) {
-      const fullUrl = `${ctx.base}/${spec.type}/${row.id}`;
-      if (!entries.some((e) => e.fullUrl === fullUrl)) entries.push({ fullUrl, resource: targetDef.toFhir(row), search: { mode: 'include' } });
+    for (const resource of await withStoredCopies(ctx, targetDef, await authorise(ctx, targetDef, included, 'search', decided))) {
+      const fullUrl = `${ctx.base}/${spec.type}/${resource.id}`;
+      if (!entries.some((e) => e.fullUrl === fullUrl)) entries.push({ fullUrl, resource, search: { mode: 'include' } });
     }
   }
 

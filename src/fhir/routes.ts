@@ -2,10 +2,11 @@
 // (GET and POST _search), create, update, and transaction / batch Bundles. Bearer tokens only
 // (the web session is not accepted, so no CSRF is needed); every error is an OperationOutcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Bundle, BundleEntry, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { userForApiToken } from '../interop/tokens.ts';
 import { withIndexLock, forgetIndexState, indexState } from '../linkage/index.ts';
-import { defFor, readResource, readRow, search, type FhirContext, type Query } from './engine.ts';
+import { defFor, readResource, readRow, search, writtenRow, type FhirContext, type Query } from './engine.ts';
+import { keepReceived, notKept, notKeptOutcome } from './stored.ts';
 import { FhirError, invalid, operationOutcome, stopIfClientGone } from './outcome.ts';
 import { checkBundleEntries, checkResourceSize, MAX_BUNDLE_BYTES, MAX_RESOURCE_BYTES } from './limits.ts';
 import { apiRateLimit, HttpError } from '../platform/http.ts';
@@ -113,21 +114,46 @@ async function existingMatch(ctx: FhirContext, type: string, ifNoneExist: string
   return id ? { type, id, created: false, matched: true } : undefined;
 }
 
-async function doCreate(ctx: FhirContext, type: string, body: unknown, ifNoneExist?: string): Promise<WriteResult> {
+/** A write's result with what was sent, to say afterwards what of it was not kept. */
+type Written = WriteResult & { sent?: Resource };
+
+/**
+ * Files what was sent as the resource's stored copy, under the person and category of the row
+ * the write made. Not for a create that matched someone already known (the sender's copy must not
+ * replace theirs), nor for types whose rows are shown in parts (households, care networks).
+ */
+async function keepSent(ctx: FhirContext, db: FhirContext['db'], result: WriteResult, sent: Resource): Promise<void> {
+  if (result.matched) return;
+  const def = defFor(result.type);
+  if (def.access?.membersOf || def.access?.redact || def.access?.partCategories) return;
+  const row = await writtenRow({ ...ctx, db }, result.type, result.id);
+  if (!row) return;
+  await keepReceived(db, ctx, result.type, result.id, sent, def.access?.personOf(row) ?? null, def.access?.categoryOf(row) ?? 'demographics');
+}
+
+async function doCreate(ctx: FhirContext, type: string, body: unknown, ifNoneExist?: string): Promise<Written> {
   const writer = writerFor(type, 'create');
   const resource = checkValid(body, type);
   const existing = await existingMatch(ctx, type, ifNoneExist);
   if (existing) return existing;
-  if (type === 'Patient') return createPatientStandalone(ctx, resource);
-  return writer.create!(ctx, resource);
+  const result = type === 'Patient' ? await createPatientStandalone(ctx, resource) : await writer.create!(ctx, resource);
+  await keepSent(ctx, ctx.db, result, resource);
+  return { ...result, sent: resource };
 }
 
-async function doUpdate(ctx: FhirContext, type: string, id: string, body: unknown, ifMatch?: string): Promise<WriteResult> {
+async function doUpdate(ctx: FhirContext, type: string, id: string, body: unknown, ifMatch?: string): Promise<Written> {
   checkId(id);
   const writer = writerFor(type, 'update');
   const resource = checkValid(body, type);
-  if (type === 'Patient') return ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch));
-  return writer.update!(ctx, id, resource, ifMatch);
+  const result = type === 'Patient' ? await ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch)) : await writer.update!(ctx, id, resource, ifMatch);
+  await keepSent(ctx, ctx.db, result, resource);
+  return { ...result, sent: resource };
+}
+
+/** What of the resource sent did not come back on reading it, as warnings (none: an information issue). */
+function keptOutcome(result: Written, resource: Resource): OperationOutcome | undefined {
+  if (!result.sent || resource.resourceType === 'OperationOutcome') return undefined;
+  return notKeptOutcome(result.type, result.id, notKept(result.sent, resource));
 }
 
 /**
@@ -171,6 +197,17 @@ export function unacceptable(request: FastifyRequest): string | undefined {
   return version && !['4.0', '4.0.1'].includes(version)
     ? `FHIR ${version} is not offered: this server speaks FHIR R4 (fhirVersion=4.0) in JSON`
     : `${accept} is not offered: this server answers application/fhir+json (FHIR R4) only`;
+}
+
+/** Prefer: return=OperationOutcome asks for what was kept instead of the resource. */
+function preferOutcome(request: FastifyRequest): boolean {
+  return /return\s*=\s*OperationOutcome/i.test(String(request.headers.prefer ?? ''));
+}
+
+/** The paths not kept, in a header beside the resource (the full list: Prefer: return=OperationOutcome). */
+function notKeptHeader(reply: FastifyReply, kept: OperationOutcome | undefined): void {
+  const missing = (kept?.issue ?? []).filter((i) => i.severity === 'warning').map((i) => i.expression?.[0]).filter((p): p is string => !!p);
+  if (missing.length > 0) reply.header('x-fhir-not-kept', missing.slice(0, 20).join(', ') + (missing.length > 20 ? `, and ${missing.length - 20} more` : ''));
 }
 
 export function capabilityStatement(base: string): CapabilityStatement {
@@ -251,8 +288,9 @@ function statusLine(status: number): string {
   return `${status} ${({ 200: 'OK', 201: 'Created', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 412: 'Precondition Failed', 422: 'Unprocessable Entity' } as Record<number, string>)[status] ?? ''}`.trim();
 }
 
-async function writtenEntry(ctx: FhirContext, result: WriteResult): Promise<BundleEntry> {
+async function writtenEntry(ctx: FhirContext, result: Written): Promise<BundleEntry> {
   const resource = await writtenResource(ctx, result);
+  const kept = keptOutcome(result, resource);
   return {
     fullUrl: `${ctx.base}/${result.type}/${result.id}`,
     ...(resource.resourceType === 'OperationOutcome' ? {} : { resource }),
@@ -261,7 +299,7 @@ async function writtenEntry(ctx: FhirContext, result: WriteResult): Promise<Bund
       location: `${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`,
       etag: `W/"${resource.meta?.versionId ?? '1'}"`,
       ...(resource.meta?.lastUpdated ? { lastModified: resource.meta.lastUpdated } : {}),
-      ...(resource.resourceType === 'OperationOutcome' ? { outcome: resource } : {}),
+      ...(resource.resourceType === 'OperationOutcome' ? { outcome: resource } : kept ? { outcome: kept } : {}),
     },
   };
 }
@@ -280,7 +318,7 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
   const planned = entries.map(plan).sort((a, b) => (order[a.method]! - order[b.method]!) || a.index - b.index);
   for (const p of planned) if (p.method !== 'GET') checkValid(p.entry.resource, p.type);
   const ids = new Map<string, string>();
-  const writes = new Map<number, WriteResult>();
+  const writes = new Map<number, Written>();
   await withIndexLock(ctx.db, async () => {
     await indexState(ctx.db);
     try {
@@ -292,14 +330,20 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
           // Rolled back if the client has gone: nobody would learn the ids it was given.
           await stopIfClientGone(ctx.signal);
           const resource = resolveReferences(p.entry.resource, ids) as Resource;
-          let result: WriteResult;
+          let result: Written;
           if (p.method === 'POST') {
             const writer = writerFor(p.type, 'create');
-            result = await existingMatch(tctx, p.type, p.entry.request?.ifNoneExist)
-              ?? (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource));
+            const found = await existingMatch(tctx, p.type, p.entry.request?.ifNoneExist);
+            result = found ?? (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource));
+            if (!found) {
+              await keepSent(tctx, db, result, resource);
+              result = { ...result, sent: resource } as Written;
+            }
             if (p.entry.fullUrl?.startsWith('urn:uuid:')) ids.set(p.entry.fullUrl, `${p.type}/${result.id}`);
           } else {
             result = await writerFor(p.type, 'update').update!(tctx, p.id!, resource, p.entry.request?.ifMatch);
+            await keepSent(tctx, db, result, resource);
+            result = { ...result, sent: resource } as Written;
           }
           writes.set(p.index, result);
         }
@@ -429,6 +473,9 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       const result = await doCreate(ctx, type, request.body, Array.isArray(ifNoneExist) ? ifNoneExist[0] : ifNoneExist);
       const resource = await writtenResource(ctx, result);
       reply.header('location', `${ctx.base}/${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`);
+      const kept = keptOutcome(result, resource);
+      if (kept && preferOutcome(request)) return reply.code(result.created ? 201 : 200).type(FHIR_JSON).send(kept);
+      notKeptHeader(reply, kept);
       // Nothing new was made (a conditional create found its match, or a Patient matched someone
       // already known through the person index): 200, as FHIR answers an existing resource, and
       // only an OperationOutcome unless the access rules already show that person to the writer.
@@ -438,7 +485,11 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       const { type, id } = request.params as { type: string; id: string };
       const ctx = context(request);
       const result = await doUpdate(ctx, type, id, request.body, request.headers['if-match']);
-      return sendResource(reply, await writtenResource(ctx, result));
+      const resource = await writtenResource(ctx, result);
+      const kept = keptOutcome(result, resource);
+      if (kept && preferOutcome(request)) return reply.type(FHIR_JSON).send(kept);
+      notKeptHeader(reply, kept);
+      return sendResource(reply, resource);
     });
     fhir.post('/', { config: { csrf: false } }, async (request, reply) => {
       const ctx = context(request);

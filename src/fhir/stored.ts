@@ -1,0 +1,168 @@
+// Keeping what a partner sends: each resource created or updated through the API is stored as
+// received (fhir_resources, with its identifiers in fhir_identifiers so foreign ones can be
+// searched), and a read merges it with the domain view. The domain tables stay the truth for
+// what Joinery models (a name changed on the web page wins over an older copy); elements Joinery
+// does not model come back from the copy. After a write the read-back is compared with what was
+// sent, and anything that did not come back is named in an OperationOutcome warning.
+//
+// The copy is personal data under the access decision: it is merged only into a resource the
+// reader was already allowed (the same person and category as the domain row), and a Patient's
+// elements that say something about health (its GP, whether and when they died, and extensions,
+// whose meaning Joinery cannot know, so they are treated as the most sensitive) are a separate
+// category, decided (and audited) on their own.
+import { sql, type Kysely } from 'kysely';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Database } from '../platform/schema.ts';
+import { decideRecordAccess, type Category } from '../consent/index.ts';
+import { NHS_NUMBER_SYSTEM, PERSON_SYSTEM, SOURCE_SYSTEM_PREFIX, type ResourceDef, type Row } from './resources.ts';
+import type { FhirContext } from './engine.ts';
+
+type Json = Record<string, unknown>;
+
+/** A Patient's elements that fall under health rather than demographics. */
+const PATIENT_HEALTH_ELEMENTS = new Set(['generalPractitioner', 'deceasedBoolean', 'deceasedDateTime', 'extension', 'modifierExtension']);
+
+/** The category of one stored element: the row's own, but a Patient's health elements are health. */
+export function elementCategory(type: string, element: string, rowCategory: Category): Category {
+  return type === 'Patient' && PATIENT_HEALTH_ELEMENTS.has(element) ? 'health' : rowCategory;
+}
+
+/** Stores the resource as received (less id, meta and text, which are the server's), and its identifiers. */
+export async function keepReceived(db: Kysely<Database>, ctx: FhirContext, type: string, id: string, resource: Resource, personId: string | null, category: Category): Promise<void> {
+  const { id: _id, meta: _meta, text: _text, ...content } = resource as unknown as Json;
+  await sql`insert into fhir_resources (resource_type, resource_id, person_id, category, content, received_at, received_by)
+    values (${type}, ${id}, ${personId}, ${category}, ${JSON.stringify(content)}::jsonb, now(), ${ctx.actor.id})
+    on conflict (resource_type, resource_id) do update set person_id = excluded.person_id, category = excluded.category,
+      content = excluded.content, received_at = excluded.received_at, received_by = excluded.received_by`.execute(db);
+  await sql`delete from fhir_identifiers where resource_type = ${type} and resource_id = ${id}`.execute(db);
+  const identifiers = Array.isArray(content.identifier) ? content.identifier as Array<{ system?: string; value?: string }> : [];
+  for (const identifier of identifiers) {
+    if (typeof identifier.value !== 'string' || identifier.value === '') continue;
+    await sql`insert into fhir_identifiers (resource_type, resource_id, system, value) values (${type}, ${id}, ${identifier.system ?? ''}, ${identifier.value})`.execute(db);
+  }
+}
+
+interface StoredCopy { content: Json; received_by: string | null; organisation_id: string | null }
+
+async function loadCopies(db: Kysely<Database>, type: string, ids: string[]): Promise<Map<string, StoredCopy>> {
+  if (ids.length === 0) return new Map();
+  const rows = (await sql<{ resource_id: string; content: unknown; received_by: string | null; organisation_id: string | null }>`
+    select f.resource_id, f.content, f.received_by, u.organisation_id from fhir_resources f left join users u on u.id = f.received_by
+    where f.resource_type = ${type} and f.resource_id = any(${ids}::text[])`.execute(db)).rows;
+  return new Map(rows.map((r) => [r.resource_id, {
+    content: (typeof r.content === 'string' ? JSON.parse(r.content) : r.content) as Json, received_by: r.received_by, organisation_id: r.organisation_id,
+  }]));
+}
+
+const norm = (v: unknown) => (typeof v === 'string' ? v.replace(/\s/g, '').toLowerCase() : v);
+const JOINERY_SYSTEMS = (system: unknown) => system === NHS_NUMBER_SYSTEM || system === PERSON_SYSTEM || (typeof system === 'string' && system.startsWith(SOURCE_SYSTEM_PREFIX));
+
+/**
+ * The domain view with the stored copy's elements: the copy's own for what Joinery does not
+ * model; for what it does, the copy's richer form (all names, every address line, the name's use)
+ * while it still agrees with the domain, else the domain's value followed by the copy's others.
+ */
+function merge(type: string, view: Json, copy: Json, allowed: (element: string) => boolean): Json {
+  const out: Json = { ...view };
+  for (const [element, value] of Object.entries(copy)) {
+    if (!allowed(element)) continue;
+    if (!(element in view)) { out[element] = value; continue; }
+    if (type !== 'Patient' || !Array.isArray(value) || !Array.isArray(view[element])) continue;
+    const ours = view[element] as Json[];
+    const theirs = value as Json[];
+    if (element === 'identifier') {
+      // The sender's identifiers in their order, the NHS number as Joinery now holds it, then Joinery's own.
+      const nhs = ours.find((o) => o.system === NHS_NUMBER_SYSTEM);
+      const kept = theirs.flatMap((i) => (i.system === NHS_NUMBER_SYSTEM ? (nhs ? [norm(i.value) === norm(nhs.value) ? i : { ...i, value: nhs.value }] : [])
+        : JOINERY_SYSTEMS(i.system) ? [] : [i]));
+      out.identifier = [...kept, ...ours.filter((o) => !kept.some((k) => k.system === o.system))];
+    } else if (element === 'name') {
+      const first = theirs[0] as { family?: string; given?: string[] } | undefined;
+      const mine = ours[0] as { family?: string; given?: string[] } | undefined;
+      const agrees = first && mine && norm(first.family) === norm(mine.family) && norm(first.given?.[0]) === norm(mine.given?.[0]);
+      out.name = agrees ? theirs : [...ours, ...theirs.slice(1)];
+    } else if (element === 'address') {
+      const first = theirs[0] as { postalCode?: string } | undefined;
+      const mine = ours[0] as { postalCode?: string } | undefined;
+      out.address = first && mine && norm(first.postalCode) === norm(mine.postalCode) ? theirs : [...ours, ...theirs.slice(1)];
+    } else if (element === 'telecom') {
+      // The sender's list while it still holds every contact Joinery has; else Joinery's first.
+      const held = (o: Json) => theirs.some((t) => t.system === o.system && norm(t.value) === norm(o.value));
+      out.telecom = ours.every(held) ? theirs : [...ours, ...theirs.filter((t) => !ours.some((o) => o.system === t.system && norm(o.value) === norm(t.value)))];
+    }
+  }
+  // Gender other is kept as Joinery's unknown: the copy says which.
+  if (type === 'Patient' && view.gender === 'unknown' && copy.gender === 'other') out.gender = 'other';
+  return out;
+}
+
+/**
+ * Resources for rows the reader may see, each with its stored copy merged in: elements of the row's
+ * own category as the row was allowed; other categories (a Patient's health elements) only where
+ * the access decision allows them for that person (scope all, or the copy sent by the reader's
+ * own organisation), decided once per person and category, and audited.
+ */
+export async function withStoredCopies(ctx: FhirContext, def: ResourceDef, rows: Row[]): Promise<Resource[]> {
+  const views = rows.map((row) => def.toFhir(row));
+  const copies = await loadCopies(ctx.db, def.type, rows.map((r) => r.id));
+  if (copies.size === 0) return views;
+  const decided = new Map<string, boolean>();
+  const out: Resource[] = [];
+  for (const [i, row] of rows.entries()) {
+    const copy = copies.get(row.id);
+    if (!copy) { out.push(views[i]!); continue; }
+    const spec = def.access;
+    const personId = spec?.personOf(row) ?? null;
+    const rowCategory = spec?.categoryOf(row) ?? 'demographics';
+    const extra = [...new Set(Object.keys(copy.content).map((e) => elementCategory(def.type, e, rowCategory)).filter((c) => c !== rowCategory))];
+    for (const category of extra) {
+      const key = `${personId}|${category}|${copy.organisation_id}`;
+      if (decided.has(key) || !personId) continue;
+      const access = await decideRecordAccess(ctx.db, { actor: ctx.actor, personId, categories: [category], purpose: ctx.actor.role === 'citizen' ? 'self' : 'direct_care', action: 'read' });
+      const scope = access.byCategory[category]?.scope ?? 'none';
+      decided.set(key, scope === 'all' || (scope !== 'none' && copy.organisation_id !== null && copy.organisation_id === ctx.actor.organisationId));
+    }
+    const allowed = (element: string) => {
+      const category = elementCategory(def.type, element, rowCategory);
+      return category === rowCategory || (personId !== null && decided.get(`${personId}|${category}|${copy.organisation_id}`) === true);
+    };
+    out.push(merge(def.type, views[i] as unknown as Json, copy.content, allowed) as unknown as Resource);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What did not come back
+
+function paths(value: unknown, at: string, out: Map<string, string>): void {
+  if (Array.isArray(value)) { value.forEach((v, i) => paths(v, `${at}[${i}]`, out)); return; }
+  if (value && typeof value === 'object') { for (const [k, v] of Object.entries(value)) paths(v, `${at}.${k}`, out); return; }
+  out.set(at, JSON.stringify(value));
+}
+
+/** FHIRPath-like paths of the values sent that the read-back does not have (ids and meta aside). */
+export function notKept(sent: Resource, readBack: Resource): string[] {
+  const { id: _a, meta: _b, text: _c, ...s } = sent as unknown as Json;
+  const { id: _d, meta: _e, text: _f, ...r } = readBack as unknown as Json;
+  const want = new Map<string, string>();
+  const have = new Map<string, string>();
+  paths(s, sent.resourceType, want);
+  paths(r, sent.resourceType, have);
+  const haveValues = new Set([...have.entries()].map(([p, v]) => `${p.replace(/\[\d+\]/g, '[]')}=${v}`));
+  const missing: string[] = [];
+  for (const [path, value] of want) {
+    if (path.endsWith('.reference')) continue; // urn:uuid and absolute references are rewritten to ids
+    if (have.get(path) === value || haveValues.has(`${path.replace(/\[\d+\]/g, '[]')}=${value}`)) continue;
+    missing.push(path);
+  }
+  return missing;
+}
+
+export function notKeptOutcome(type: string, id: string, missing: string[]): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: missing.length === 0
+      ? [{ severity: 'information', code: 'informational', diagnostics: `${type}/${id}: everything sent was kept` }]
+      : missing.slice(0, 100).map((path) => ({ severity: 'warning' as const, code: 'informational' as const, diagnostics: `${path} was not kept`, expression: [path] })),
+  };
+}
