@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { startTestServer, signIn, csrfTokenFor, type TestServer } from './support/server.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
+import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 
 const form = (values: Record<string, string | string[]>) => {
   const params = new URLSearchParams();
@@ -201,6 +202,19 @@ describe('self-referral and self-assessment', () => {
     }
     assert.equal((await db.selectFrom('referrals').select('status').where('id', '=', d.id).executeTakeFirstOrThrow()).status, 'accepted');
     assert.equal((await server.app.inject({ method: 'GET', url: `/people/${victim.id}`, headers: { cookie: receiver } })).statusCode, 403, 'accepting opens no door either');
+
+    // Nor is what a stranger typed part of the person's record for anyone else: a practitioner in
+    // their care sees no such request in the FHIR API, and the receiving service cannot read it there either.
+    const carer = (await sql<{ id: string; organisation_id: string }>`select id, organisation_id from practitioners where organisation_id <> ${serviceOrg} order by id desc limit 1`.execute(db)).rows[0]!;
+    await db.insertInto('care_relationships').values({ person_id: victim.id, organisation_id: carer.organisation_id, team_id: null, practitioner_id: carer.id, kind: 'network', role_label: 'support', reason: 'test fixture', ended_at: null, recorded_by: null }).execute();
+    await createAccount(db, { username: 'sr-carer', displayName: 'In their care', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: carer.id, organisationId: carer.organisation_id });
+    for (const username of ['sr-carer', 'sr-receiver']) {
+      const { token } = await createApiTokenForUsername(db, username, 'self-referral test');
+      const search = await fetch(`${server.url}/fhir/ServiceRequest?patient=${victim.id}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' } });
+      assert.ok(!(await search.text()).includes(d.id), `${username}: the typed request is not in the FHIR API`);
+      const read = await fetch(`${server.url}/fhir/Task/${d.id}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' } });
+      assert.ok(read.status === 404 || read.status === 403, `${username}: Task read ${read.status}`);
+    }
   });
 
   test('the write side: a practitioner of another organisation can neither see nor act on a self-referral', async () => {

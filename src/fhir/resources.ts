@@ -697,7 +697,10 @@ function referralBase(type: string) {
   return sql`select x.id, x.person_id, x.from_organisation_id, x.from_practitioner_id, x.service_id, x.organisation_id, x.assigned_practitioner_id,
       x.reason, x.urgency, x.status as referral_status, x.sent_at, x.closed_at, x.decline_reason, x.onward_from_id, o.kind as org_kind, s.name as service_name,
       greatest(x.sent_at, x.acknowledged_at, x.accepted_at, x.first_contact_at, x.closed_at) as modified_at, ${m.cols}
-    from referrals x join organisations o on o.id = x.organisation_id join services s on s.id = x.service_id ${m.join}`;
+    from referrals x join organisations o on o.id = x.organisation_id join services s on s.id = x.service_id ${m.join}
+    -- A request typed by someone not signed in is not part of anyone's record of the person: it is
+    -- filed against them only by the person index, and shown to the service it went to on its own page.
+    where not (x.kind <> 'professional' and x.relationship_id is null)`;
 }
 const referralAccess: AccessSpec = {
   personOf: (r) => String(r.person_id),
