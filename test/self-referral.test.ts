@@ -317,6 +317,20 @@ describe('self-referral and self-assessment', () => {
     assert.equal(notTheirs.statusCode, 403);
   });
 
+  test('the signed-out form has a budget per address: the 21st send in an hour is refused', async () => {
+    const f = await visitorForm(server, `/services/${serviceId}/refer-yourself`);
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const response = await server.app.inject({
+        method: 'POST', url: `/services/${serviceId}/refer-yourself`, remoteAddress: '10.99.99.99',
+        headers: { cookie: f.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ _csrf: f.token, submission: f.submission, given_name: 'Flood' }),
+      });
+      statuses.push(response.statusCode);
+    }
+    assert.deepEqual(statuses.slice(0, 20), Array(20).fill(400), 'mistakes are shown, up to the budget');
+    assert.equal(statuses[20], 429);
+  });
+
   test('other roles do not refer themselves: a practitioner is sent to the professional referral', async () => {
     const page = await server.app.inject({ method: 'GET', url: `/services/${serviceId}/refer-yourself`, headers: { cookie: receiver } });
     assert.equal(page.statusCode, 403);
