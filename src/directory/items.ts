@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { orukId } from './ids.ts';
-import { lookupPostcode, normalisePostcode } from './queries.ts';
+import { changingDirectory, lookupPostcode, normalisePostcode } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
 import { NEED_TERMS, needTermId } from './taxonomy.ts';
 import { orukErrors } from './validator.ts';
@@ -68,7 +68,7 @@ async function checkedOrganisation(id: string, item: OrganisationItem, descripti
   return { name, email: orNull(item.email) ?? '', website: orNull(item.website) ?? '', phone: orNull(item.phone) ?? '', postcode: checkPostcode(item.postcode, 'the organisation\'s postcode') ?? '' };
 }
 
-export async function createOrganisationItem(db: Kysely<Database>, item: OrganisationItem): Promise<string> {
+async function createOrganisationItemNow(db: Kysely<Database>, item: OrganisationItem): Promise<string> {
   const id = randomUUID();
   const kind = orNull(item.kind) ?? 'other';
   if (!(ORGANISATION_KINDS as readonly string[]).includes(kind)) throw new DirectoryItemError(422, `"${kind.slice(0, 40)}" is not a kind of member organisation (${ORGANISATION_KINDS.join(', ')})`);
@@ -85,7 +85,7 @@ export async function createOrganisationItem(db: Kysely<Database>, item: Organis
 }
 
 /** Changes the name, contact details and postcode; the code and kind stay (feeds and the access rules depend on them). */
-export async function updateOrganisationItem(db: Kysely<Database>, id: string, item: OrganisationItem): Promise<boolean> {
+async function updateOrganisationItemNow(db: Kysely<Database>, id: string, item: OrganisationItem): Promise<boolean> {
   const current = await db.selectFrom('organisations').leftJoin('directory_organisation_details as d', 'd.organisation_id', 'organisations.id')
     .select(['organisations.id', 'organisations.name', 'organisations.kind', 'organisations.source_code', 'organisations.email', 'organisations.website',
       'organisations.phone', 'organisations.postcode', 'd.description', 'd.oruk_id'])
@@ -163,7 +163,7 @@ async function writeAddress(db: Kysely<Database>, locationId: string, address: N
   else await db.insertInto('directory_addresses').values({ id: orukId('address', locationId), location_id: locationId, attention: null, address_type: 'physical', sort: 0, ...address }).execute();
 }
 
-export async function createLocationItem(db: Kysely<Database>, item: LocationItem): Promise<string> {
+async function createLocationItemNow(db: Kysely<Database>, item: LocationItem): Promise<string> {
   const id = randomUUID();
   const { fields, address } = await checkedLocation(db, id, item);
   await db.insertInto('directory_locations').values({ id, ...fields, external_identifier: null, external_identifier_type: null, accessibility: '[]' }).execute();
@@ -171,7 +171,7 @@ export async function createLocationItem(db: Kysely<Database>, item: LocationIte
   return id;
 }
 
-export async function updateLocationItem(db: Kysely<Database>, id: string, item: LocationItem): Promise<boolean> {
+async function updateLocationItemNow(db: Kysely<Database>, id: string, item: LocationItem): Promise<boolean> {
   const current = await db.selectFrom('directory_locations').selectAll().where('id', '=', id).executeTakeFirst();
   if (!current) throw new DirectoryItemError(404, 'that location is not in the directory');
   const { fields, address } = await checkedLocation(db, id, item);
@@ -245,7 +245,7 @@ async function firstPostcode(db: Kysely<Database>, locationIds: string[]): Promi
   return row?.postal_code ?? '';
 }
 
-export async function createServiceItem(db: Kysely<Database>, item: ServiceItem): Promise<string> {
+async function createServiceItemNow(db: Kysely<Database>, item: ServiceItem): Promise<string> {
   const id = randomUUID();
   const s = await checkedService(db, id, item);
   let team = await db.selectFrom('teams').select('id').where('organisation_id', '=', item.organisationId).orderBy('id').executeTakeFirst();
@@ -266,7 +266,7 @@ export async function createServiceItem(db: Kysely<Database>, item: ServiceItem)
 }
 
 /** Changes what the directory says about a service; it stays with the organisation that provides it. */
-export async function updateServiceItem(db: Kysely<Database>, id: string, item: ServiceItem): Promise<boolean> {
+async function updateServiceItemNow(db: Kysely<Database>, id: string, item: ServiceItem): Promise<boolean> {
   const current = await db.selectFrom('services as s').leftJoin('directory_service_details as d', 'd.service_id', 's.id')
     .select(['s.id', 's.organisation_id', 's.name', 's.description', 's.needs', 's.eligibility', 's.postcode', 'd.status', 'd.email', 'd.url', 'd.oruk_id'])
     .where('s.id', '=', id).executeTakeFirst();
@@ -287,3 +287,11 @@ export async function updateServiceItem(db: Kysely<Database>, id: string, item: 
   await writeServiceLinks(db, id, s.needs, s.locationIds);
   return true;
 }
+
+// Each write tells the directory pages their cached services may be out of date.
+export const createOrganisationItem = changingDirectory(createOrganisationItemNow);
+export const updateOrganisationItem = changingDirectory(updateOrganisationItemNow);
+export const createLocationItem = changingDirectory(createLocationItemNow);
+export const updateLocationItem = changingDirectory(updateLocationItemNow);
+export const createServiceItem = changingDirectory(createServiceItemNow);
+export const updateServiceItem = changingDirectory(updateServiceItemNow);

@@ -12,6 +12,7 @@ import { appendAudit } from '../audit/index.ts';
 import { describeOpening, DAY_CODES } from './format.ts';
 import { orukId } from './ids.ts';
 import { isWebLink } from './validator.ts';
+import { changingDirectory } from './queries.ts';
 
 /** A listing not confirmed for this many months is stale. */
 export const STALE_AFTER_MONTHS = 6;
@@ -169,7 +170,7 @@ export function parseListingForm(body: Body): { form: ListingForm; errors: Listi
 }
 
 /** Saves the organisation's changes to its listing, which also counts as checking it. */
-export async function updateListing(db: Kysely<Database>, user: SignedInUser, serviceId: string, body: Body, now: Date = new Date()): Promise<void> {
+async function updateListingNow(db: Kysely<Database>, user: SignedInUser, serviceId: string, body: Body, now: Date = new Date()): Promise<void> {
   const { form, errors } = parseListingForm(body);
   if (errors.length > 0) throw new ListingInputError(errors);
   await db.transaction().execute(async (trx) => {
@@ -219,6 +220,9 @@ export async function updateListing(db: Kysely<Database>, user: SignedInUser, se
   });
 }
 
+/** Saves the organisation's changes to its listing (which also counts as checking it); the pages' cache is forgotten. */
+export const updateListing = changingDirectory(updateListingNow);
+
 /** A charge's amount for the ORUK cost option: the first sum of money in the words, else 1 (a charge of unknown size). */
 function paidAmount(description: string): number {
   const m = /£\s?(\d+(?:\.\d{1,2})?)/.exec(description);
@@ -226,7 +230,7 @@ function paidAmount(description: string): number {
 }
 
 /** "Checked, still right": the organisation confirms its listing without changing it. */
-export async function confirmListing(db: Kysely<Database>, user: SignedInUser, serviceId: string, now: Date = new Date()): Promise<void> {
+async function confirmListingNow(db: Kysely<Database>, user: SignedInUser, serviceId: string, now: Date = new Date()): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const service = await requireKeeper(trx, user, serviceId);
     await trx.updateTable('services').set({ last_checked_at: now, last_checked_by: user.practitionerId }).where('id', '=', serviceId).execute();
@@ -236,6 +240,9 @@ export async function confirmListing(db: Kysely<Database>, user: SignedInUser, s
     });
   });
 }
+
+/** "Checked, still right", forgetting the pages' cache. */
+export const confirmListing = changingDirectory(confirmListingNow);
 
 export interface StaleListing { id: string; name: string; lastCheckedAt: Date | null }
 

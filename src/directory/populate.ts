@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { orukId } from './ids.ts';
+import { changingDirectory } from './queries.ts';
 import { describeOpening } from './format.ts';
 import { NEED_GROUPS, NEED_TAXONOMY, NEED_TERMS, needTermId } from './taxonomy.ts';
 import { REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_SERVICE_NAMES, SELF_REFERRAL_TERM } from './referral-routes.ts';
@@ -112,7 +113,7 @@ function lastCheckedFor(serviceId: string, now: Date): Date {
  * Builds the directory from the network's organisations and services. Safe to run again:
  * services already in the directory are left as they are.
  */
-export async function populateDirectoryFromPlace(db: Kysely<Database>): Promise<{ organisations: number; services: number }> {
+async function populateDirectoryFromPlaceNow(db: Kysely<Database>): Promise<{ organisations: number; services: number }> {
   await ensureNeedTaxonomy(db);
   const place = await db.selectFrom('places').select('name').executeTakeFirst();
   const placeName = place?.name ?? 'the place';
@@ -218,3 +219,6 @@ export async function populateDirectoryFromPlace(db: Kysely<Database>): Promise<
   }
   return { organisations: organisations.length, services: services.length };
 }
+
+/** Builds the directory from the place (see populateDirectoryFromPlaceNow); the pages' cache is forgotten. */
+export const populateDirectoryFromPlace = changingDirectory(populateDirectoryFromPlaceNow);

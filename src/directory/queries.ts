@@ -373,6 +373,54 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
   return out;
 }
 
+// The directory's pages read the same few hundred services over and over, and building a full
+// ORUK service takes a dozen queries: the pages keep what they built, per database, until the
+// directory changes. Writes in this process (listing edits, imports, the FHIR admin API, filling
+// from the place) say so through directoryChanged(), before and after they write; another
+// process's writes are seen within CACHE_SECONDS.
+const CACHE_SECONDS = 60;
+let directoryVersion = 0;
+const pageCache = new WeakMap<object, { version: number; until: number; services: Map<string, Json> }>();
+
+/** Forget what the pages kept: the directory has changed (or is about to). */
+export function directoryChanged(): void {
+  directoryVersion += 1;
+}
+
+/** Wraps a write so the pages' cache is forgotten before it starts and after it ends. */
+export function changingDirectory<A extends unknown[], R>(write: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    directoryChanged();
+    try {
+      return await write(...args);
+    } finally {
+      directoryChanged();
+    }
+  };
+}
+
+/** fullServiceObjects for the pages, from the cache where it is still current. */
+export async function serviceObjectsForPages(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
+  const now = Date.now();
+  let cache = pageCache.get(db);
+  if (!cache || cache.version !== directoryVersion || cache.until < now) {
+    cache = { version: directoryVersion, until: now + CACHE_SECONDS * 1000, services: new Map() };
+    pageCache.set(db, cache);
+  }
+  const version = cache.version;
+  const missing = [...new Set(serviceIds)].filter((id) => !cache.services.has(id));
+  if (missing.length > 0) {
+    const built = await fullServiceObjects(db, missing);
+    // Kept only if nothing changed while it was built.
+    if (version === directoryVersion) for (const [id, object] of built) cache.services.set(id, object);
+    return new Map(serviceIds.flatMap((id) => {
+      const object = cache.services.get(id) ?? built.get(id);
+      return object ? [[id, object] as const] : [];
+    }));
+  }
+  return new Map(serviceIds.flatMap((id) => (cache.services.has(id) ? [[id, cache.services.get(id)!] as const] : [])));
+}
+
 /** ORUK service_at_location list objects: the link, its location, and the service's one-to-one fields. */
 export async function serviceAtLocationObjects(db: Kysely<Database>, hits: SalHit[], full = false): Promise<Map<string, Json>> {
   const [services, locations] = await Promise.all([

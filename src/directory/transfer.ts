@@ -5,7 +5,7 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { orukId } from './ids.ts';
-import { fullServiceObjects } from './queries.ts';
+import { changingDirectory, fullServiceObjects } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
 import { orukErrors } from './validator.ts';
 import { SELF_REFERRAL_TERM } from './referral-routes.ts';
@@ -150,7 +150,7 @@ function chunks<T>(rows: T[], size = 500): T[][] {
 }
 
 /** Loads a directory in the ORUK service package format. Throws DirectoryImportError on the first problem; nothing is written then. */
-export async function importDirectory(db: Kysely<Database>, input: unknown): Promise<ImportSummary> {
+async function importDirectoryNow(db: Kysely<Database>, input: unknown): Promise<ImportSummary> {
   const raw = servicesIn(input);
   const problems = orukErrors('compiled/service_package', raw, 'services');
   if (problems.length > 0) throw new DirectoryImportError(problems[0]!);
@@ -331,6 +331,9 @@ export async function importDirectory(db: Kysely<Database>, input: unknown): Pro
   });
   return { organizations: organizations.size, services: services.length, locations: locations.size, taxonomyTerms: terms.size };
 }
+
+/** Loads a directory in the ORUK service package format (see importDirectoryNow); the pages' cache is forgotten. */
+export const importDirectory = changingDirectory(importDirectoryNow);
 
 async function teamFor(trx: Transaction<Database>, organisationId: string, firstTeam: Map<string, string>): Promise<string> {
   const existing = firstTeam.get(organisationId);

@@ -12,7 +12,7 @@ import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import { writtenDate } from '../platform/dates.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, type TypicalWait } from '../referrals/index.ts';
-import { fullServiceObjects, lookupPostcode, searchServices, type ServiceFilters } from './queries.ts';
+import { lookupPostcode, searchServices, serviceObjectsForPages, type ServiceFilters } from './queries.ts';
 import { describeDistance, DAY_CODES } from './format.ts';
 import { NEED_GROUPS, NEED_TERMS, needTermId } from './taxonomy.ts';
 import { serviceApiPath } from './api.ts';
@@ -126,9 +126,10 @@ interface OrukServiceView {
  * View model of a service: its ORUK record, the network's facts, its typical wait and when it was
  * last checked. Staff fields (clocks, capacity) are only filled in for staff pages.
  */
-async function serviceCards(db: Kysely<Database>, hits: Array<{ id: string; distance: number | null }>, options: { staff: boolean; user?: SignedInUser; lang?: 'en' | 'cy' }) {
+async function serviceCards(db: Kysely<Database>, hits: Array<{ id: string; distance: number | null }>, options: { staff: boolean; user?: SignedInUser; lang?: 'en' | 'cy'; waits?: boolean }) {
   const ids = hits.map((h) => h.id);
-  const [oruk, facts, waits] = await Promise.all([fullServiceObjects(db, ids), networkFacts(db, ids), typicalWaits(db, ids)]);
+  // The typical wait is worked out from referrals on a service's own page, not for every search result.
+  const [oruk, facts, waits] = await Promise.all([serviceObjectsForPages(db, ids), networkFacts(db, ids), options.waits ? typicalWaits(db, ids) : new Map<string, TypicalWait>()]);
   const stale = staleBefore(new Date());
   return hits.flatMap((h) => {
     const service = oruk.get(h.id) as OrukServiceView | undefined;
@@ -148,7 +149,7 @@ async function serviceCards(db: Kysely<Database>, hits: Array<{ id: string; dist
       needs: (service.attributes ?? []).filter((a) => a.link_type !== 'referral_route').map((a) => a.taxonomy_term?.name).filter(Boolean),
       acceptsSelfReferral: network.accepts_self_referral,
       free: !(service.cost_options ?? []).some((c) => (c.amount ?? 0) > 0),
-      typicalWait: describeWait(waits.get(h.id)),
+      typicalWait: options.waits ? describeWait(waits.get(h.id)) : null,
       lastChecked: network.last_checked_at ? writtenDate(network.last_checked_at, options.lang ?? 'en') : null,
       stale: network.last_checked_at === null || network.last_checked_at < stale,
       mayEdit: mayKeepListing(options.user, network.organisation_id),
@@ -227,7 +228,7 @@ export function registerDirectoryPages(app: FastifyInstance): void {
 
   app.get('/services/:id', async (request, reply) => {
     const id = serviceIdParam(request);
-    const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: false, user: request.user, lang: request.language });
+    const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: false, user: request.user, lang: request.language, waits: true });
     if (!card) throw new HttpError(404, 'There is no such service in the directory.');
     return reply.view('directory-service.njk', viewContext(request, reply, { title: card.service.name, card, base: '/services', staff: false, minReferrals: TYPICAL_WAIT_MIN_REFERRALS }));
   });
@@ -240,7 +241,7 @@ export function registerDirectoryPages(app: FastifyInstance): void {
   app.get('/directory/services/:id', async (request, reply) => {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin');
     const id = serviceIdParam(request);
-    const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: isStaff(user), user, lang: request.language });
+    const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: isStaff(user), user, lang: request.language, waits: true });
     if (!card) throw new HttpError(404, 'There is no such service in the directory.');
     const query = request.query as Query;
     return reply.view('directory-service.njk', viewContext(request, reply, {

@@ -32,15 +32,9 @@ export async function typicalWaits(db: Kysely<Database>, serviceIds: readonly st
   if (ids.length === 0) return out;
   const since = new Date(now);
   since.setUTCMonth(since.getUTCMonth() - TYPICAL_WAIT_MONTHS);
-  // Only services with enough first contacts are read row by row; the rest are counted in SQL.
   const rows = await sql<{ service_id: string; sent_at: Date | string; first_contact_on: string }>`
-    select r.service_id, r.sent_at, r.first_contact_on
-    from referrals r
-    where r.service_id in (${sql.join(ids)}) and r.sent_at >= ${since} and r.first_contact_on is not null
-      and r.service_id in (
-        select service_id from referrals
-        where service_id in (${sql.join(ids)}) and sent_at >= ${since} and first_contact_on is not null
-        group by service_id having count(*) >= ${TYPICAL_WAIT_MIN_REFERRALS})`.execute(db);
+    select service_id, sent_at, first_contact_on from referrals
+    where service_id in (${sql.join(ids)}) and sent_at >= ${since} and first_contact_on is not null`.execute(db);
   const days = new Map<string, number[]>();
   for (const r of rows.rows) {
     const sent = ukDate(r.sent_at instanceof Date ? r.sent_at : new Date(r.sent_at));
