@@ -144,6 +144,22 @@ describe('resident pages in Welsh', () => {
     assert.doesNotMatch(service.body, /Monday|Tuesday|Wednesday|Thursday|Friday|Every day/);
   });
 
+  test('about me and communication needs are in Welsh', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const aboutMe = await server.app.inject({ method: 'GET', url: '/my-record/about-me', headers: { cookie } });
+    assert.equal(heading(aboutMe.body), 'Amdanaf i');
+    assert.match(aboutMe.body, /Beth sy&#39;n bwysig i mi/);
+    const token = await csrfTokenFor(server.app, cookie, '/my-record/about-me');
+    const bad = await server.app.inject({ method: 'POST', url: '/my-record/about-me', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, what_matters: '' }).toString() });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /Ysgrifennwch beth sy&#39;n bwysig i chi/);
+    const needs = await server.app.inject({ method: 'GET', url: '/my-record/communication-needs', headers: { cookie } });
+    assert.equal(needs.statusCode, 200);
+    assert.equal(heading(needs.body), 'Anghenion cyfathrebu');
+    assert.match(needs.body, />Cymraeg</, 'languages named in Welsh');
+    assert.match(needs.body, /Print bras/);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
