@@ -3,10 +3,11 @@
 // servers on one PostgreSQL never claim one row at once, and a row whose sender crashed is due
 // again when its lease ends. Then it sends: each straight-away row alone, and each account's due
 // daily rows on one channel as one summary. A failure is retried with exponential backoff, and
-// after the last attempt the row is marked failed with the reason, for the admin to see.
+// after the last attempt the row is marked failed with the reason, for the admin to see. A row
+// for an account disabled since it was written fails at once: no retry could rightly reach them.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { contactDetailsOf } from '../auth/index.ts';
+import { accountIsActive, contactDetailsOf } from '../auth/index.ts';
 import { digestMessage, eventMessage, smsText, type Message } from './messages.ts';
 import { failureText, SendFailure, type Senders } from './senders.ts';
 import type { Channel, Frequency, NotificationEvent, OutboxKind } from './schema.ts';
@@ -87,6 +88,8 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
 
   async function addressOf(row: Claimed): Promise<string> {
     if (row.to_address) return row.to_address;
+    // An account disabled since the row was written (someone who left) is told nothing more.
+    if (row.user_id && !(await accountIsActive(db, row.user_id))) throw new SendFailure('the account is disabled', { final: true });
     const contact = row.user_id ? await contactDetailsOf(db, row.user_id) : undefined;
     const address = row.channel === 'email' ? contact?.email : contact?.mobile;
     if (!address) throw new SendFailure(row.channel === 'email' ? 'the account has no email address' : 'the account has no mobile number');
@@ -101,7 +104,7 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
     return digestMessage(group.map((r) => ({ event: r.kind as NotificationEvent, path: r.path })), publicUrl);
   }
 
-  async function settle(group: Claimed[], now: Date, senderName: string, error: string | null): Promise<void> {
+  async function settle(group: Claimed[], now: Date, senderName: string, error: string | null, final = false): Promise<void> {
     const ids = group.map((r) => r.id);
     if (error === null) {
       await sql`update notification_outbox set status = 'sent', sent_at = now(), last_error = null, sender = ${senderName}, to_address = null, subject = null, body = null
@@ -109,7 +112,7 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
       return;
     }
     const attempts = Math.max(...group.map((r) => r.attempts));
-    if (attempts >= maxAttempts) {
+    if (attempts >= maxAttempts || final) {
       await sql`update notification_outbox set status = 'failed', failed_at = now(), last_error = ${error}, sender = ${senderName}, to_address = null, subject = null, body = null
         where id = any(${ids}::bigint[]) and status = 'queued'`.execute(db);
     } else {
@@ -123,14 +126,16 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
     const first = group[0]!;
     const sender = options.senders[first.channel];
     let error: string | null = null;
+    let final = false;
     try {
       const to = await addressOf(first);
       const message = messageFor(group);
       await sender.send({ to, subject: message.subject, text: first.channel === 'sms' ? smsText(message) : message.text, reference: `joinery-${first.id}` });
     } catch (e) {
       error = failureText(e);
+      final = e instanceof SendFailure && e.final;
     }
-    await settle(group, now, sender.name, error);
+    await settle(group, now, sender.name, error, final);
   }
 
   async function runOnce(now: Date = new Date()): Promise<number> {

@@ -166,6 +166,18 @@ for (const target of await testDatabaseTargets()) {
       assert.deepEqual(listed.map((r) => [r.kind, r.attempts, r.lastError, r.account?.username]), [['plan_review_due', 3, 'the mail server answered 451: try later', 'u-email']]);
     });
 
+    test('an account disabled after it was notified is told nothing', async () => {
+      await addUser(db, 'u-leaver', { email: 'leaver@example.org' });
+      await notify(db, { userId: 'u-leaver', event: 'new_message' });
+      await db.updateTable('users').set({ disabled_at: new Date() }).where('id', '=', 'u-leaver').execute();
+      const email = recordingSender();
+      await dispatcher({ email }).runOnce();
+      assert.equal(email.sent.length, 0);
+      const row = await db.selectFrom('notification_outbox').select(['status', 'last_error']).where('user_id', '=', 'u-leaver').executeTakeFirstOrThrow();
+      assert.deepEqual(row, { status: 'failed', last_error: 'the account is disabled' }, 'failed at once: no retry could reach them');
+      assert.equal(await notify(db, { userId: 'u-leaver', event: 'new_message' }), 0, 'and nothing new is written');
+    });
+
     test('a claim whose sender died is sent again once its lease ends, and only then', async () => {
       await notify(db, { userId: 'u-email', event: 'referral_step' });
       const now = new Date();

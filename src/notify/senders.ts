@@ -29,6 +29,12 @@ export type Senders = Record<Channel, Sender>;
 /** A failure whose message is safe to show an admin (no address, no content). */
 export class SendFailure extends Error {
   override name = 'SendFailure';
+  /** No later attempt could succeed (the account is disabled): failed at once, not retried. */
+  readonly final: boolean;
+  constructor(message: string, options: { final?: boolean } = {}) {
+    super(message);
+    this.final = options.final ?? false;
+  }
 }
 
 const SEND_TIMEOUT_MS = 30_000;
