@@ -5,3 +5,6 @@ export {
   accountIsActive, accountsOfPeople, changeOwnContactDetails, checkContactDetails, checkEmail, checkMobile, contactDetailsOf,
   type ContactDetails, type ContactDetailsInput, type ContactFieldError,
 } from './contact-details.ts';
+// A resident's own account, made from a link the consent or self-referral side emails to them
+// for a person it chose (resident-sign-up.ts): the page the link opens is /account/create/:token.
+export { inviteResidentToSignUp, SIGN_UP_LINK_HOURS, type SignUpInvitation } from './resident-sign-up.ts';

@@ -7,6 +7,7 @@ import { registerAccountAdminRoutes } from './admin-routes.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerOidcRoutes } from './oidc-routes.ts';
 import { registerRecoveryRoutes } from './recovery-routes.ts';
+import { registerSignUpRoutes } from './sign-up-routes.ts';
 
 /** All a disabled account is told: no who, when or why. */
 export const DISABLED_ACCOUNT_MESSAGE = 'This account is disabled. Contact your administrator.';
@@ -43,7 +44,7 @@ export function failedSignInMessage(policy: { maxAttempts: number; lockMinutes: 
   return `The username or password is not right. After ${policy.maxAttempts} failed attempts in a row, an account is locked for ${policy.lockMinutes} minutes.`;
 }
 
-async function beginSession(app: FastifyInstance, reply: FastifyReply, user: SignedInUser): Promise<void> {
+async function beginSession(app: FastifyInstance, reply: FastifyReply, user: Pick<SignedInUser, 'id'>): Promise<void> {
   const { config, database } = app.joinery;
   const { token, expiresAt } = await startSession(database.db, user.id, config.sessionHours);
   reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/', expires: expiresAt });
@@ -120,6 +121,7 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
   registerAccountAdminRoutes(app);
   registerAccountRoutes(app);
   registerRecoveryRoutes(app);
+  registerSignUpRoutes(app, (reply, userId) => beginSession(app, reply, { id: userId }));
 
   if (oidcSettings) registerOidcRoutes(app, oidcSettings, (reply, user) => beginSession(app, reply, user), DISABLED_ACCOUNT_MESSAGE);
 }

@@ -1,0 +1,149 @@
+// A resident makes their own account from a link emailed to them. Which person the account is for
+// is decided by the module that sends the link (the consent or self-referral side, which knows
+// why this email address belongs to this person); this module only keeps that promise: the link
+// works once, for 72 hours, only while newest, and only while the person has no resident account
+// and is a live person (not merged into another). Only a SHA-256 of its token is kept.
+import { createHash, randomBytes } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { appendAudit } from '../audit/index.ts';
+import { sendTransactional } from '../notify/index.ts';
+import { personSummary } from '../people/index.ts';
+import { createAccount, hashPassword, type SignedInUser } from './accounts.ts';
+import { checkNewPassword, PASSWORD_LINK_HOURS, PasswordRefused } from './account-admin.ts';
+import { checkEmail } from './contact-details.ts';
+import { RefusedInput } from '../platform/refused.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export const SIGN_UP_LINK_HOURS = PASSWORD_LINK_HOURS;
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+
+async function hasResidentAccount(db: Db, personId: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('users').select('id').where('person_id', '=', personId).where('role', '=', 'citizen').executeTakeFirst());
+}
+
+export type SignUpInvitation = { outcome: 'invited'; expiresAt: Date } | { outcome: 'has_account' };
+
+/**
+ * Emails `email` a link to make a resident account for `personId`, in the caller's transaction
+ * (through the notifications outbox), replacing any earlier sign-up link for the person. The
+ * caller has decided that this address belongs to this person. When the person already has an
+ * account nothing is sent, and the caller should tell them to sign in (or recover their account).
+ * `invitedBy` is who caused it (the resident's own self-referral: null).
+ */
+export async function inviteResidentToSignUp(
+  trx: Db, input: { personId: string; email: string; invitedBy: SignedInUser | null }, publicUrl: string, now: Date = new Date(),
+): Promise<SignUpInvitation> {
+  const email = checkEmail(input.email);
+  if ('error' in email || email.value === null) throw new RefusedInput(400, 'error' in email ? email.error : 'Enter an email address');
+  if (await hasResidentAccount(trx, input.personId)) return { outcome: 'has_account' };
+  await trx.updateTable('password_links').set({ used_at: now }).where('person_id', '=', input.personId).where('purpose', '=', 'resident_sign_up').where('used_at', 'is', null).execute();
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + SIGN_UP_LINK_HOURS * 3_600_000);
+  await trx.insertInto('password_links').values({
+    token_hash: hashOf(token), user_id: null, person_id: input.personId, purpose: 'resident_sign_up', created_by: input.invitedBy?.id ?? null, created_at: now, expires_at: expiresAt, used_at: null,
+  }).execute();
+  await sendTransactional(trx, { email: email.value, ...signUpEmail(`${publicUrl}/account/create/${token}`) }, now);
+  await appendAudit(trx, {
+    actorUserId: input.invitedBy?.id ?? null, actorRole: input.invitedBy?.role ?? null, actorOrganisationId: input.invitedBy?.organisationId ?? null,
+    action: 'invite_resident', personId: input.personId, category: null, purpose: null, decision: 'success',
+    reason: `emailed a link to make a resident account, until ${expiresAt.toISOString()}`,
+  });
+  return { outcome: 'invited', expiresAt };
+}
+
+export function signUpEmail(url: string): { subject: string; body: string } {
+  return {
+    subject: 'Make your Joinery account',
+    body: [
+      'You can now make a Joinery account, to see your record and what happens to your requests for help.',
+      '',
+      'To choose a username and password, open this link:',
+      url,
+      '',
+      `The link works once, for ${SIGN_UP_LINK_HOURS} hours. If you did not ask a service in Joinery for help, you can ignore this email.`,
+    ].join('\n'),
+  };
+}
+
+/** Whether a sign-up link can still be used: unused, unexpired, newest, and its person has no account yet. */
+export async function signUpLinkIsUsable(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<boolean> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return false;
+  const row = await db.selectFrom('password_links').innerJoin('persons', 'persons.id', 'password_links.person_id').select('password_links.person_id')
+    .where('token_hash', '=', hashOf(token)).where('purpose', '=', 'resident_sign_up').where('used_at', 'is', null).where('expires_at', '>', now)
+    .where(sql<boolean>`persons.merged_into is null`).executeTakeFirst();
+  return Boolean(row?.person_id) && !(await hasResidentAccount(db, row!.person_id!));
+}
+
+export interface SignUpInput { username: string; email: string; password: string; confirm: string }
+export interface SignUpFieldError { field: keyof SignUpInput; message: string }
+
+/** A sign-up form that cannot be used as it is: every problem, in the order of the form. */
+export class SignUpRefused extends RefusedInput {
+  override name = 'SignUpRefused';
+  readonly errors: SignUpFieldError[];
+  constructor(errors: SignUpFieldError[]) {
+    super(400, errors[0]?.message ?? 'Check what you entered');
+    this.errors = errors;
+  }
+}
+
+/** A resident's username: 3 to 64 lower-case letters, digits, dots, hyphens, underscores, or an email address. */
+const RESIDENT_USERNAME = /^[a-z0-9][a-z0-9._@+-]{2,63}$/;
+
+async function checkSignUp(db: Kysely<Database>, input: SignUpInput): Promise<SignUpFieldError[]> {
+  const errors: SignUpFieldError[] = [];
+  if (!input.username) errors.push({ field: 'username', message: 'Enter a username' });
+  else if (!RESIDENT_USERNAME.test(input.username)) errors.push({ field: 'username', message: 'A username is 3 to 64 letters, digits, dots, hyphens or underscores (or your email address), with no spaces' });
+  else if (await db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst()) errors.push({ field: 'username', message: 'That username is taken: choose another' });
+  const email = checkEmail(input.email);
+  if ('error' in email) errors.push({ field: 'email', message: email.error });
+  try {
+    checkNewPassword(input.username, input.password, input.confirm);
+  } catch (error) {
+    if (!(error instanceof PasswordRefused)) throw error;
+    errors.push({ field: error.field, message: error.message });
+  }
+  return errors;
+}
+
+/**
+ * Makes the resident's account from a sign-up link: checks the form (every problem at once), then
+ * in one transaction claims the link (so two uses at once cannot both succeed), makes sure the
+ * person still has no account, creates it with the person's name, and audits it. Undefined when
+ * the link cannot be used (used, expired, replaced, or the person has an account by now).
+ */
+export async function createResidentAccount(db: Kysely<Database>, token: string, input: SignUpInput, now: Date = new Date()): Promise<{ userId: string } | undefined> {
+  if (!(await signUpLinkIsUsable(db, token, now))) return undefined;
+  const errors = await checkSignUp(db, input);
+  if (errors.length > 0) throw new SignUpRefused(errors);
+  const hash = await hashPassword(input.password);
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const claimed = (await sql<{ person_id: string }>`
+        update password_links set used_at = ${now}
+        where token_hash = ${hashOf(token)} and purpose = 'resident_sign_up' and used_at is null and expires_at > ${now}
+        returning person_id`.execute(trx)).rows[0];
+      if (!claimed) return undefined;
+      // One account per person, however many links are used at once.
+      await sql`select pg_advisory_xact_lock(hashtext(${`resident-account:${claimed.person_id}`}))`.execute(trx);
+      if (await hasResidentAccount(trx, claimed.person_id)) return undefined;
+      const person = await personSummary(trx, claimed.person_id);
+      if (!person) return undefined;
+      const userId = await createAccount(trx, { username: input.username, displayName: `${person.givenName} ${person.familyName}`, role: 'citizen', personId: claimed.person_id });
+      const email = checkEmail(input.email);
+      await trx.updateTable('users').set({ password_hash: hash, email: 'value' in email ? email.value : null }).where('id', '=', userId).execute();
+      await appendAudit(trx, {
+        actorUserId: userId, actorRole: 'citizen', actorOrganisationId: null, action: 'create_account', personId: claimed.person_id, category: null, purpose: null,
+        decision: 'success', reason: `resident account ${userId} made with a sign-up link`,
+      });
+      return { userId };
+    });
+  } catch (error) {
+    // Someone took the username between the check and the insert.
+    if ((error as { code?: string }).code === '23505') throw new SignUpRefused([{ field: 'username', message: 'That username is taken: choose another' }]);
+    throw error;
+  }
+}
