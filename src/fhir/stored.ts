@@ -27,9 +27,9 @@ export function elementCategory(type: string, element: string, rowCategory: Cate
   return type === 'Patient' && PATIENT_HEALTH_ELEMENTS.has(element) ? 'health' : rowCategory;
 }
 
-/** Stores the resource as received (less id, meta and text, which are the server's), and its identifiers. */
+/** Stores the resource as received (less id and meta, which are the server's), and its identifiers. */
 export async function keepReceived(db: Kysely<Database>, ctx: FhirContext, type: string, id: string, resource: Resource, personId: string | null, category: Category): Promise<void> {
-  const { id: _id, meta: _meta, text: _text, ...content } = resource as unknown as Json;
+  const { id: _id, meta: _meta, ...content } = resource as unknown as Json;
   await sql`insert into fhir_resources (resource_type, resource_id, person_id, category, content, received_at, received_by)
     values (${type}, ${id}, ${personId}, ${category}, ${JSON.stringify(content)}::jsonb, now(), ${ctx.actor.id})
     on conflict (resource_type, resource_id) do update set person_id = excluded.person_id, category = excluded.category,
@@ -142,8 +142,8 @@ function paths(value: unknown, at: string, out: Map<string, string>): void {
 
 /** FHIRPath-like paths of the values sent that the read-back does not have (ids and meta aside). */
 export function notKept(sent: Resource, readBack: Resource): string[] {
-  const { id: _a, meta: _b, text: _c, ...s } = sent as unknown as Json;
-  const { id: _d, meta: _e, text: _f, ...r } = readBack as unknown as Json;
+  const { id: _a, meta: _b, ...s } = sent as unknown as Json;
+  const { id: _d, meta: _e, ...r } = readBack as unknown as Json;
   const want = new Map<string, string>();
   const have = new Map<string, string>();
   paths(s, sent.resourceType, want);
@@ -151,7 +151,7 @@ export function notKept(sent: Resource, readBack: Resource): string[] {
   const haveValues = new Set([...have.entries()].map(([p, v]) => `${p.replace(/\[\d+\]/g, '[]')}=${v}`));
   const missing: string[] = [];
   for (const [path, value] of want) {
-    if (path.endsWith('.reference')) continue; // urn:uuid and absolute references are rewritten to ids
+    if (path.endsWith('.reference') && /^"(urn:|https?:)/.test(value)) continue; // rewritten to Type/id in Bundles
     if (have.get(path) === value || haveValues.has(`${path.replace(/\[\d+\]/g, '[]')}=${value}`)) continue;
     missing.push(path);
   }
