@@ -377,7 +377,7 @@ describe('self-referral and self-assessment', () => {
     assert.match(bad.body, /Staying in my home/);
     const sent = await server.app.inject({
       method: 'POST', url: '/my-record/what-matters', headers: { cookie: citizen, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form({ _csrf: f.token, submission: f.submission, what_matters: 'Staying in my home and seeing friends', needs: ['social_isolation'], help: 'Someone to go with me to a group', email: 'me@example.com', preferred_contact: 'email' }),
+      payload: form({ _csrf: f.token, submission: f.submission, what_matters: 'Staying in my home and seeing friends', needs: ['social_isolation'], help: 'Someone to go with me to a group', email: 'me@example.com', preferred_contact: 'email', about_me: 'yes' }),
     });
     assert.equal(sent.statusCode, 302, sent.body.slice(0, 500));
     const key = new URL(sent.headers.location!, 'http://x').searchParams.get('key')!;
@@ -386,6 +386,8 @@ describe('self-referral and self-assessment', () => {
     assert.equal(r.kind, 'self_assessment');
     assert.ok(r.needs.includes('social_isolation'), 'the service meets the need chosen');
     assert.equal(r.what_matters, 'Staying in my home and seeing friends');
+    const aboutMe = await db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support']).where('person_id', '=', citizenId).orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    assert.deepEqual(aboutMe, { what_matters: 'Staying in my home and seeing friends', how_to_support: 'Someone to go with me to a group' }, 'kept as their "about me", for every assessment to prefill');
     const confirmation = await server.app.inject({ method: 'GET', url: sent.headers.location!, headers: { cookie: citizen } });
     assert.equal(confirmation.statusCode, 200);
     const { writtenDay } = await import('../src/platform/dates.ts');

@@ -9,6 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
+import { saveAboutMe } from '../records/index.ts';
 import { fits, personFacts, type PersonFacts } from './eligibility.ts';
 import { serviceFor } from './referrals.ts';
 import { waitingLists } from './queries.ts';
@@ -21,6 +22,8 @@ export interface SelfAssessmentInput {
   whatMatters: string;
   help: string;
   contact: ContactDetails;
+  /** Also keep what matters to them as their "about me", for every assessment to reuse. */
+  saveAboutMe: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -41,7 +44,7 @@ export function parseSelfAssessmentForm(body: Body, needCodes: ReadonlySet<strin
   const submissionKey = str(body.submission, 40);
   if (!/^[a-f0-9-]{36}$/.test(submissionKey)) errors.push({ field: 'submission', text: 'This form has expired. Go back, refresh the page and try again.' });
   if (errors.length) throw new SelfReferralInputError(errors);
-  return { submissionKey, needs, whatMatters, help, contact };
+  return { submissionKey, needs, whatMatters, help, contact, saveAboutMe: body.about_me === 'yes' };
 }
 
 export interface RoutedService { id: string; name: string; organisation: string; met: string[]; firstContactWithinDays: number }
@@ -85,6 +88,11 @@ export async function sendSelfAssessment(db: Kysely<Database>, user: SignedInUse
   const sent = await fileSelfMade(db, {
     kind: 'self_assessment', service, submissionKey: input.submissionKey, contact, reason, personWords: input.whatMatters, urgency: 'routine',
     onwardConsent: true, categories: [], needs: input.needs, whatMatters: input.whatMatters, signedIn: { user, ...subject },
+    // Tell it once: their words become the current "about me" (a new version, the old ones kept),
+    // which every assessment asking what matters prefills (plans/prefill.ts).
+    alsoInTransaction: input.saveAboutMe
+      ? async (trx, personId) => { await saveAboutMe(trx, user, personId, { whatMatters: input.whatMatters, ...(input.help ? { howToSupport: input.help } : {}), reason: 'updated "about me" from "What matters to you"' }); }
+      : undefined,
   }, now);
   return { ...sent, met: routed.met };
 }

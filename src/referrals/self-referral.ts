@@ -197,6 +197,8 @@ export interface SelfMade {
   whatMatters: string | null;
   /** Signed in: who, and for whom; null when not signed in. */
   signedIn: { user: SignedInUser; personId: string; madeBy: 'person' | 'proxy' } | null;
+  /** More to write with the request, in its transaction (a self-assessment's "about me"). */
+  alsoInTransaction?: (trx: Transaction<Database>, personId: string) => Promise<void>;
 }
 
 const uniqueViolation = (error: unknown) => typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505';
@@ -256,6 +258,7 @@ export async function fileSelfMade(db: Kysely<Database>, made: SelfMade, now: Da
         preferred_contact: c.preferredContact, access_needs: c.accessNeeds, source_record_id: sourceRecordId, identity, reference, submission_key: made.submissionKey,
         needs: sql<string[]>`${JSON.stringify(made.needs)}::jsonb`, what_matters: made.whatMatters,
       }).execute();
+      if (made.alsoInTransaction) await made.alsoInTransaction(trx, personId);
       await appendAudit(trx, {
         actorUserId: by?.id ?? null, actorRole: by?.role ?? null, actorOrganisationId: null, action: 'write', personId,
         category: 'social_care', purpose: made.signedIn ? 'self' : 'care_coordination', decision: 'success',

@@ -135,7 +135,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     const user = request.user ?? null;
     return reply.view('referrals-self-sent.njk', viewContext(request, reply, {
       title: 'Your request has been sent', sent, signedIn: Boolean(user && user.role === 'citizen'), kind: 'self_referral',
-      contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue),
+      contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue, request.language),
     }));
   });
 
@@ -160,6 +160,8 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
       })),
       contactItems: preferredContacts.map((c) => radio(shown, 'preferred_contact', c, preferredContactLabels[c])),
       preview: preview ? { ...preview, callBack: writtenDay(callBackBy(preview.firstContactWithinDays)) } : null,
+      // Kept as "about me" unless they say not (first shown ticked).
+      aboutMeChecked: !('submission' in values) || first(values.about_me) === 'yes',
       ...ev,
     }));
   }
@@ -198,7 +200,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     if (!sent || mine?.by_user_id !== user.id) throw new HttpError(404, 'There is no such request.');
     return reply.view('referrals-self-sent.njk', viewContext(request, reply, {
       title: 'Your answers have been sent', sent, signedIn: true, kind: 'self_assessment',
-      contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue),
+      contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue, request.language),
     }));
   });
 }
