@@ -160,6 +160,29 @@ describe('resident pages in Welsh', () => {
     assert.match(needs.body, /Print bras/);
   });
 
+  test('someone not signed in asks a service for help in Welsh, and is told what is missing in Welsh', async () => {
+    const search = await server.app.inject({ method: 'GET', url: '/services?self=yes', headers: { cookie: 'joinery_lang=cy' } });
+    const id = /href="\/services\/([^"/?]+)"/.exec(search.body)?.[1];
+    assert.ok(id, 'a service that takes self-referrals');
+    const form = await server.app.inject({ method: 'GET', url: `/services/${id}/refer-yourself`, headers: { cookie: 'joinery_lang=cy' } });
+    assert.equal(form.statusCode, 200);
+    assert.match(heading(form.body) ?? '', /^Gofyn i .* am help$/);
+    assert.match(form.body, /Amdanoch chi/);
+    assert.match(form.body, />\s*Diwrnod\s*</, 'the date of birth\'s parts are labelled in Welsh');
+    assert.match(form.body, /Pa mor fuan ydych chi angen help\?/);
+    const csrf = form.cookies.find((c) => c.name === 'joinery_csrf')!;
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+    const submission = /name="submission" value="([^"]+)"/.exec(form.body)![1]!;
+    const bad = await server.app.inject({
+      method: 'POST', url: `/services/${id}/refer-yourself`, headers: { cookie: `joinery_lang=cy; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token, submission }).toString(),
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /Rhowch eich enw cyntaf/);
+    assert.match(bad.body, /Rhowch eich dyddiad geni/);
+    assert.match(bad.body, /Dewiswch pa mor fuan rydych angen help/);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });

@@ -125,6 +125,8 @@ export function addViewFilters(env: nunjucks.Environment): void {
       if ('text' in copy) copy.text = words(copy.text);
       if ('divider' in copy) copy.divider = words(copy.divider);
       if (copy.hint && typeof copy.hint === 'object') copy.hint = { ...(copy.hint as Record<string, unknown>), text: words((copy.hint as Record<string, unknown>).text) };
+      // A GOV.UK date input's day, month and year, which the component would otherwise label in English.
+      if (!('label' in copy) && (copy.name === 'day' || copy.name === 'month' || copy.name === 'year')) copy.label = translatorFor(language)(`common.date.${copy.name}`);
       return copy;
     });
   });
