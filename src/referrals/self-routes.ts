@@ -160,6 +160,8 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
       })),
       contactItems: preferredContacts.map((c) => radio(shown, 'preferred_contact', c, preferredContactLabels[c])),
       preview: preview ? { ...preview, callBack: writtenDay(callBackBy(preview.firstContactWithinDays)) } : null,
+      // Kept as "about me" unless they say not (first shown ticked).
+      aboutMeChecked: !('submission' in values) || first(values.about_me) === 'yes',
       ...ev,
     }));
   }
