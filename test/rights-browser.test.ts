@@ -9,12 +9,14 @@ import { startTestServer, DEMO_PASSWORD, type TestServer } from './support/serve
 import { browserAvailable, launchBrowser, seriousAccessibilityProblems, signInAs } from './support/browser.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { runCaseFinding } from '../src/insight/casefind.ts';
-import { writtenDate } from '../src/platform/dates.ts';
+import { writtenDate, writtenDay } from '../src/platform/dates.ts';
+import { dueByFor } from '../src/consent/rights-requests.ts';
 
 describe('rights and the informal network in the browser', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
   let browser: Browser;
   let personId: string;
+  let ownerName: string;
   before(async () => {
     server = await startTestServer({ people: 3000, seed: 7 });
     browser = await launchBrowser();
@@ -25,6 +27,7 @@ describe('rights and the informal network in the browser', { skip: !browserAvail
       join practitioners pr on pr.organisation_id = w.organisation_id and pr.team_id is not distinct from w.team_id
       where w.status = 'open' and not exists (select 1 from users u where u.person_id = w.person_id) order by w.person_id, pr.id limit 1`.execute(db)).rows[0]!;
     personId = row.person_id;
+    ownerName = (await db.selectFrom('organisations').select('name').where('id', '=', row.organisation_id).executeTakeFirstOrThrow()).name;
     await createAccount(db, { username: 'browser-resident', displayName: 'Resident', role: 'citizen', password: DEMO_PASSWORD, personId });
     await createAccount(db, { username: 'browser-team', displayName: 'Team practitioner', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: row.practitioner_id, organisationId: row.organisation_id });
   });
@@ -40,6 +43,48 @@ describe('rights and the informal network in the browser', { skip: !browserAvail
   };
   const go = async (page: Page, action: () => Promise<unknown>) => { await Promise.all([page.waitForNavigation(), action()]); };
   const banner = (page: Page) => page.locator('.govuk-notification-banner--success');
+
+  test('a resident asks for a restriction; the service holding the record answers within the legal clock; the resident reads why', async () => {
+    const resident = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
+    await signInAs(resident, server.url, 'browser-resident', DEMO_PASSWORD);
+    await resident.goto(`${server.url}/my-record/rights`);
+    await resident.getByLabel('Restrict it').check();
+    await resident.getByLabel('Which service holds it?').selectOption({ label: ownerName });
+    await go(resident, () => resident.getByRole('button', { name: 'Send request' }).click());
+    assert.ok(await resident.getByText('There is a problem').isVisible(), 'what is missing is said');
+    await fitsTheScreen(resident, 'the request form with errors');
+    const category = resident.getByLabel('What kind of information is it?');
+    await category.selectOption({ index: 1 });
+    await resident.getByLabel('Which information?').fill('The notes of my last assessment');
+    await resident.getByLabel('Why are you asking?').fill('I dispute what they say');
+    await go(resident, () => resident.getByRole('button', { name: 'Send request' }).click());
+    assert.match((await banner(resident).textContent()) ?? '', /Your request has been sent/);
+    const due = writtenDay(dueByFor(new Date()));
+    assert.ok(await resident.getByText(due).first().isVisible(), `due by ${due}`);
+    await fitsTheScreen(resident, 'the privacy rights page with a request');
+    await resident.context().close();
+
+    const owner = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
+    await signInAs(owner, server.url, 'browser-team', DEMO_PASSWORD);
+    await owner.goto(`${server.url}/rights-requests`);
+    assert.ok(await owner.getByText(`Due by ${due}`).isVisible());
+    await fitsTheScreen(owner, 'the restriction and erasure inbox');
+    await owner.getByLabel('Refused').check();
+    await go(owner, () => owner.getByRole('button', { name: 'Send answer' }).click());
+    assert.ok(await owner.getByText('There is a problem').isVisible());
+    await fitsTheScreen(owner, 'the inbox with an error');
+    await owner.getByLabel('Refused').check();
+    await owner.getByLabel(/What you did, or why you refuse/).fill('We must keep these notes while the complaint is open (legal obligation)');
+    await go(owner, () => owner.getByRole('button', { name: 'Send answer' }).click());
+    assert.match((await banner(owner).textContent()) ?? '', /Your answer has been recorded/);
+    await owner.context().close();
+
+    const back = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
+    await signInAs(back, server.url, 'browser-resident', DEMO_PASSWORD);
+    await back.goto(`${server.url}/my-record/rights`);
+    assert.ok(await back.getByText(/We must keep these notes while the complaint is open/).isVisible());
+    await back.context().close();
+  });
 
   test('a resident objects to case-finding and names a neighbour; a practitioner sees both', async () => {
     const resident = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
