@@ -171,6 +171,12 @@ describe('two-way contact and communication needs', () => {
       const refusals = await db.selectFrom('audit_events').select('seq').where('actor_user_id', '=', userId).where('person_id', '=', citizen.id).where('decision', '=', 'deny').execute();
       assert.ok(refusals.length >= 1, `${username}'s refusals are on the audit record`);
     }
+    // The person page offers the conversations only to those they are with.
+    const link = `href="/people/${citizen.id}/messages"`;
+    assert.ok((await get(await signedIn('practitioner'), `/people/${citizen.id}`)).body.includes(link), 'the lead is offered the messages');
+    const otherTeamPage = await get(await signedIn('otherteam'), `/people/${citizen.id}`);
+    assert.equal(otherTeamPage.statusCode, 200);
+    assert.ok(!otherTeamPage.body.includes(link), 'another team of the organisation is not');
     const written = await db.selectFrom('messages').select('body').where('thread_id', '=', thread).execute();
     assert.deepEqual(written.map((m) => m.body), ['Only my care team should read this.']);
   });

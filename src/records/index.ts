@@ -9,5 +9,5 @@ export {
   communicationNeedsOf, communicationNeedsOfMany, communicationNeedsSummary, contactMethodLabels, contactMethods,
   type CommunicationNeeds, type ContactMethod,
 } from './communication-needs.ts';
-export { unansweredCount } from './messages.ts';
+export { isInCareTeam, unansweredCount } from './messages.ts';
 export { saveAboutMe } from './about-me.ts';

@@ -61,6 +61,14 @@ function inCareTeam(user: SignedInUser, lead: LeadPractitioner | undefined): boo
   return lead.practitionerId === user.practitionerId || (user.teamId !== null && user.teamId === lead.teamId);
 }
 
+/**
+ * Whether the person's conversations are with this practitioner (their lead, or the lead's team):
+ * for offering a link only. Opening them still asks the access decision.
+ */
+export async function isInCareTeam(db: Kysely<Database>, user: SignedInUser, personId: string): Promise<boolean> {
+  return user.role === 'practitioner' && inCareTeam(user, await leadPractitionerOf(db, personId));
+}
+
 const practitionerSees = (access: RecordAccess) => access.allowed && access.byCategory.demographics.scope !== 'none' && access.byCategory.about_me.scope !== 'none';
 
 /** A thread the reader may see under their decision: all, or those written to their own organisation. */

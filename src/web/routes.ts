@@ -14,7 +14,7 @@ import { RESIDENTS_HINT } from '../place/residents.ts';
 import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
-import { communicationNeedsOf } from '../records/index.ts';
+import { communicationNeedsOf, isInCareTeam } from '../records/index.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { financialYearLabel, formatPounds } from '../budgets/index.ts';
 
@@ -121,6 +121,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
         user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
         // Communication needs are contact details: shown with basic details, to the person and whoever may contact them.
         user.role === 'citizen' || user.role === 'practitioner' ? communicationNeedsOf(db, personId) : Promise.resolve(null),
+        isInCareTeam(db, user, personId),
       ]);
     });
     const demographics = access.byCategory.demographics;
@@ -133,7 +134,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
     }
     const aboutMeVisible = access.byCategory.about_me.scope === 'all';
     const finances = access.byCategory.finances;
-    const [page, looks, held, communicationNeeds] = data;
+    const [page, looks, held, communicationNeeds, inCareTeam] = data;
     if (!page) throw new HttpError(404, 'There is no such person record.');
     const { person, agencies, needs, timeline, aboutMe, householdId, cost } = page;
     const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
@@ -153,7 +154,7 @@ export function registerWebRoutes(app: FastifyInstance): void {
       held: held.map((r) => ({ ...r, rows: heldFieldRows(r.fields, request.language).map((f) => ({ key: { text: f.label }, value: { text: f.value } })) })),
       breakGlass: access.breakGlass, demographicsReason: demographics.reason,
       aboutMe, aboutMeVisible, aboutMeReason: access.byCategory.about_me.reason, householdId,
-      needs: communicationNeeds, needsShown: user.role === 'citizen' || user.role === 'practitioner',
+      needs: communicationNeeds, needsShown: user.role === 'citizen' || user.role === 'practitioner', inCareTeam,
     }));
   });
 
