@@ -183,6 +183,19 @@ describe('resident pages in Welsh', () => {
     assert.match(bad.body, /Dewiswch pa mor fuan rydych angen help/);
   });
 
+  test('a resident\'s sharing choices page is in Welsh, and so is a refused choice', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const page = await server.app.inject({ method: 'GET', url: '/my-record/sharing', headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.equal(heading(page.body), 'Pwy sy&#39;n gallu gweld eich cofnod');
+    assert.match(page.body, /Gwneud dewis newydd/);
+    assert.match(page.body, />Fy holl wybodaeth</);
+    const token = await csrfTokenFor(server.app, cookie, '/my-record/sharing');
+    const bad = await server.app.inject({ method: 'POST', url: '/my-record/sharing', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, category: 'health', recipient: 'network' }).toString() });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /Dewiswch a ydych am rannu neu beidio/);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
