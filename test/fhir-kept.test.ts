@@ -206,3 +206,29 @@ describe('the stored copy passes the access decision', () => {
     assert.equal(((await found.json()) as Bundle).entry, undefined);
   });
 });
+
+describe('staff details every token holder could read are not kept', () => {
+  test('a Practitioner\'s home address and birth date are refused with a warning; their professional identifier is kept', async () => {
+    const admin = (await createApiTokenForUsername(server.database.db, 'admin', 'kept')).token;
+    const org = (await server.database.db.selectFrom('organisations').select('id').orderBy('id').executeTakeFirstOrThrow()).id;
+    const response = await fetch(`${server.url}/fhir/Practitioner`, {
+      method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' },
+      body: JSON.stringify({
+        resourceType: 'Practitioner', name: [{ family: 'Keeling', given: ['Pat'] }], telecom: [{ system: 'email', value: 'pat.keeling@work.example' }],
+        identifier: [{ system: 'https://fhir.hl7.org.uk/Id/gmc-number', value: 'C1234567' }],
+        address: [{ line: ['1 Home Street'], postalCode: 'TF1 1AA' }], birthDate: '1980-01-01',
+        extension: [{ url: 'urn:joinery:extension:organization', valueReference: { reference: `Organization/${org}` } }],
+      }),
+    });
+    assert.equal(response.status, 201);
+    const outcome = await response.json() as OperationOutcome;
+    const named = outcome.issue.flatMap((i) => i.expression ?? []);
+    assert.ok(named.some((p) => p.startsWith('Practitioner.address')) && named.includes('Practitioner.birthDate'), JSON.stringify(outcome));
+    assert.ok(!named.some((p) => p.startsWith('Practitioner.identifier')), 'the GMC number is kept');
+    const id = /\/Practitioner\/([^/]+)\//.exec(response.headers.get('location') ?? '')?.[1];
+    const back = await client.read({ resourceType: 'Practitioner', id: id! }) as unknown as { address?: unknown; birthDate?: unknown; identifier?: Array<{ value?: string }> };
+    assert.equal(back.address, undefined);
+    assert.equal(back.birthDate, undefined);
+    assert.equal(back.identifier?.[0]?.value, 'C1234567');
+  });
+});

@@ -27,9 +27,17 @@ export function elementCategory(type: string, element: string, rowCategory: Cate
   return type === 'Patient' && PATIENT_HEALTH_ELEMENTS.has(element) ? 'health' : rowCategory;
 }
 
+/**
+ * Elements not kept of resources every token holder may read (the network's staff): a
+ * practitioner's home address, birth date, photo and gender are theirs, not the network's. The
+ * write's warnings name them.
+ */
+const NOT_KEPT: Record<string, string[]> = { Practitioner: ['address', 'birthDate', 'photo', 'gender'], PractitionerRole: [] };
+
 /** Stores the resource as received (less id and meta, which are the server's), and its identifiers. */
 export async function keepReceived(db: Kysely<Database>, ctx: FhirContext, type: string, id: string, resource: Resource, personId: string | null, category: Category): Promise<void> {
   const { id: _id, meta: _meta, ...content } = resource as unknown as Json;
+  for (const element of NOT_KEPT[type] ?? []) delete content[element];
   await sql`insert into fhir_resources (resource_type, resource_id, person_id, category, content, received_at, received_by)
     values (${type}, ${id}, ${personId}, ${category}, ${JSON.stringify(content)}::jsonb, now(), ${ctx.actor.id})
     on conflict (resource_type, resource_id) do update set person_id = excluded.person_id, category = excluded.category,
