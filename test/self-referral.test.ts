@@ -201,6 +201,15 @@ describe('self-referral and self-assessment', () => {
       assert.equal(moved.statusCode, 302, `${step}: ${moved.body.slice(0, 300)}`);
     }
     assert.equal((await db.selectFrom('referrals').select('status').where('id', '=', d.id).executeTakeFirstOrThrow()).status, 'accepted');
+    // First contact (by the way they asked) and completion, the rest of the same loop.
+    const { ukDate } = await import('../src/referrals/working-days.ts');
+    const today = ukDate(new Date());
+    for (const [step, values] of [['start', { 'contact-day': String(Number(today.slice(8, 10))), 'contact-month': String(Number(today.slice(5, 7))), 'contact-year': today.slice(0, 4), method: 'other' }], ['complete', { note: 'Talked it through by email' }]] as const) {
+      const token = await csrfTokenFor(server.app, receiver, `/referrals/${d.id}`);
+      const moved = await server.app.inject({ method: 'POST', url: `/referrals/${d.id}/${step}`, headers: { cookie: receiver, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ _csrf: token, ...values }) });
+      assert.equal(moved.statusCode, 302, `${step}: ${moved.body.slice(0, 300)}`);
+    }
+    assert.equal((await db.selectFrom('referrals').select('status').where('id', '=', d.id).executeTakeFirstOrThrow()).status, 'completed');
     assert.equal((await server.app.inject({ method: 'GET', url: `/people/${victim.id}`, headers: { cookie: receiver } })).statusCode, 403, 'accepting opens no door either');
 
     // Nor is what a stranger typed part of the person's record for anyone else: a practitioner in
