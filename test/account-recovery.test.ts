@@ -85,6 +85,29 @@ for (const target of await testDatabaseTargets()) {
       assert.match(spaced.body, /<input[^>]*id="identifier"[^>]*value="two words"/, 'what was typed is kept');
     });
 
+    test('a Welsh speaker gets the recovery and reset pages in Welsh', async () => {
+      const form = await server.app.inject({ method: 'GET', url: '/account/recover?lang=cy' });
+      assert.match(form.body, /<html lang="cy"/);
+      assert.match(textOf(form.body), /Wedi anghofio eich cyfrinair neu wedi’ch cloi allan\?/);
+      const cookie = 'joinery_lang=cy';
+      const page = await server.app.inject({ method: 'GET', url: '/account/recover', headers: { cookie } });
+      const csrf = page.cookies.find((c) => c.name === 'joinery_csrf')!;
+      const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+      const post = (identifier: string) => server.app.inject({
+        method: 'POST', url: '/account/recover', remoteAddress: '198.51.100.250',
+        headers: { cookie: `${cookie}; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ identifier, _csrf: token }).toString(),
+      });
+      const blank = await post('');
+      assert.equal(blank.statusCode, 400);
+      assert.match(textOf(blank.body), /Rhowch eich cyfeiriad e-bost neu eich enw defnyddiwr/);
+      const sent = await post('nobody.in.wales@example.org');
+      assert.match(textOf(sent.body), /Os oes cyfrif yn defnyddio’r cyfeiriad hwn, rydym wedi anfon dolen\. Mae’n gweithio unwaith, am 1 awr\./);
+      const expired = await server.app.inject({ method: 'GET', url: '/account/reset/not-a-real-token-at-all-0000', headers: { cookie } });
+      assert.equal(expired.statusCode, 410);
+      assert.match(textOf(expired.body), /Mae’r ddolen hon wedi dod i ben/);
+    });
+
     test('the answer is the same, word for word, whether or not an account uses the address; only the account\'s own address gets a link', async () => {
       const disabledId = await staffAccount('gone.manager', 'gone@example.org');
       await disableAccount(db(), null, disabledId, 'left the partnership');

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, SESSION_COOKIE, viewContext } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { PASSWORD_MIN_LENGTH, PasswordRefused, accountForPasswordLink, setPasswordWithLink } from './account-admin.ts';
-import { RECOVERY_ANSWER, RESET_LINK_MINUTES, recoveryIdentifier, requestPasswordReset } from './recovery.ts';
+import { recoveryIdentifier, requestPasswordReset } from './recovery.ts';
 
 /** Requests for a link one connection may make in RECOVERY_WINDOW. */
 const RECOVERY_REQUESTS_PER_WINDOW = 10;
@@ -17,13 +17,6 @@ const MAX_QUEUED_REQUESTS = 1000;
 
 const tokenOf = (request: FastifyRequest) => String((request.params as { token?: string }).token ?? '');
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
-
-// What the shared set-password page says for a reset link.
-const RESET_PAGE = {
-  formAction: (token: string) => `/account/reset/${token}`,
-  expiredText: `A link to reset your password works once, for ${RESET_LINK_MINUTES / 60} hour. This one has been used, has expired or was replaced by a newer one.`,
-  askAgain: true,
-};
 
 export function registerRecoveryRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
@@ -71,24 +64,20 @@ export function registerRecoveryRoutes(app: FastifyInstance): void {
     const identifier = recoveryIdentifier(typed);
     if (!identifier) {
       const message = typed.trim() ? 'Enter an email address or username without spaces, 254 characters or fewer' : 'Enter your email address or username';
-      return recoverPage(request, reply, { title: 'Error: Forgotten your password or locked out?', identifier: typed, error: message }, 400);
+      return recoverPage(request, reply, { identifier: typed, error: message }, 400);
     }
     const publicUrl = app.joinery.config.publicUrl;
     afterReply(() => requestPasswordReset(db, identifier, publicUrl));
-    return recoverPage(request, reply, { title: 'Check your email', sent: true, answer: RECOVERY_ANSWER });
+    return recoverPage(request, reply, { title: 'Check your email', sent: true });
   });
 
   function expired(request: FastifyRequest, reply: FastifyReply) {
-    return reply.code(410).header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, {
-      title: 'This link has expired', expired: true, expiredText: RESET_PAGE.expiredText, askAgain: true,
-    }));
+    return reply.code(410).header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, { title: 'This link has expired', expired: true, reset: true }));
   }
 
   function form(request: FastifyRequest, reply: FastifyReply, username: string, token: string, error?: { field: string; message: string }) {
     return reply.code(error ? 400 : 200).header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, {
-      title: error ? 'Error: Choose a new password' : 'Choose a new password', heading: 'Choose a new password', buttonText: 'Save new password',
-      intro: 'Saving a new password also unlocks your account and signs you out on every other device.',
-      username, formAction: RESET_PAGE.formAction(token), minLength: PASSWORD_MIN_LENGTH, error,
+      title: 'Choose a new password', reset: true, username, formAction: `/account/reset/${token}`, minLength: PASSWORD_MIN_LENGTH, error,
     }));
   }
 
@@ -111,8 +100,7 @@ export function registerRecoveryRoutes(app: FastifyInstance): void {
         request.sessionToken = undefined;
       }
       return reply.header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, {
-        title: 'Your password is saved', done: true, doneHeading: 'Your password is saved', username: done.username,
-        doneText: 'Your account is unlocked, and you have been signed out everywhere else.',
+        title: 'Your password is saved', done: true, reset: true, username: done.username,
       }));
     } catch (error) {
       if (!(error instanceof PasswordRefused)) throw error;

@@ -17,9 +17,6 @@ export const RESETS_PER_ACCOUNT_PER_HOUR = 3;
 /** At most this many accounts get a link from one request (a family may share one address). */
 const ACCOUNTS_PER_ADDRESS = 5;
 
-/** What the recovery page always says after a request, whatever happened. */
-export const RECOVERY_ANSWER = 'If an account uses this address, we have sent a link. It works once, for 1 hour.';
-
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** An email address or username as typed: trimmed, lower-case, a sane length; '' when it cannot be either. */
