@@ -196,6 +196,16 @@ describe('resident pages in Welsh', () => {
     assert.match(bad.body, /Dewiswch a ydych am rannu neu beidio/);
   });
 
+  test('a resident follows their referrals in Welsh', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const page = await server.app.inject({ method: 'GET', url: '/my-referrals', headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.equal(heading(page.body), 'Eich atgyfeiriadau');
+    assert.match(page.body, /Beth sydd wedi digwydd/, 'each referral\'s history');
+    assert.match(page.body, /<strong>Wedi&#39;i anfon<\/strong> gan /, 'its steps named in Welsh');
+    assert.doesNotMatch(page.body, /What has happened|Referred by /);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
