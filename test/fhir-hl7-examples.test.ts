@@ -62,5 +62,5 @@ test('every HL7 example Patient is kept, or what is not kept is named, or it is 
   }
   t.diagnostic(`${files.length} examples: ${kept} kept whole, ${warned} kept with warnings naming what was not, ${refused.length} refused`);
   for (const line of refused) t.diagnostic(`refused ${line}`);
-  assert.ok(kept >= files.length / 2, `most are kept whole (${kept} of ${files.length}); refused: ${refused.join('; ')}`);
+  assert.ok(kept >= 16, `at least 16 of the 22 are kept whole (${kept}); refused: ${refused.join('; ')}`);
 });

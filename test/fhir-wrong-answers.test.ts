@@ -249,3 +249,24 @@ describe('what is sent is refused rather than silently changed', () => {
     assertOutcome(sent, 422, /check digit/);
   });
 });
+
+describe('names as the world writes them', () => {
+  test('a Patient whose name is given only as text is accepted, and its name comes back as sent', async () => {
+    const sent: Patient = { resourceType: 'Patient', name: [{ use: 'official', text: '张无忌' }], gender: 'male', birthDate: '1990-02-03' };
+    const created = await post('/fhir/Patient', sent);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const back = await client.read({ resourceType: 'Patient', id: created.body!.id! }) as unknown as Patient;
+    assert.deepEqual(back.name, sent.name);
+    assert.deepEqual(await searchIds(`Patient?name=${encodeURIComponent('张无忌')}`), [created.body!.id]);
+  });
+
+  test('the official name is the one Joinery takes when a usual name comes first', async () => {
+    const created = await post('/fhir/Patient', { resourceType: 'Patient', name: [{ use: 'usual', given: ['Bex'] }, { use: 'official', family: 'Ormerod', given: ['Rebecca', 'Jane'] }], birthDate: '1985-07-08' });
+    assert.equal(created.status, 201);
+    const row = await server.database.db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', created.body!.id!).executeTakeFirstOrThrow();
+    assert.deepEqual(row, { given_name: 'Rebecca', family_name: 'Ormerod' });
+    const back = await client.read({ resourceType: 'Patient', id: created.body!.id! }) as unknown as Patient;
+    assert.deepEqual(back.name?.map((n) => n.use), ['usual', 'official'], 'both names come back, in the order sent');
+    assert.deepEqual(back.name?.[1]?.given, ['Rebecca', 'Jane'], 'with the middle name');
+  });
+});

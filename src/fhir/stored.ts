@@ -85,10 +85,15 @@ function merge(type: string, view: Json, copy: Json, allowed: (element: string) 
         : JOINERY_SYSTEMS(i.system) ? [] : [i]));
       out.identifier = [...kept, ...ours.filter((o) => !kept.some((k) => k.system === o.system))];
     } else if (element === 'name') {
-      const first = theirs[0] as { family?: string; given?: string[] } | undefined;
-      const mine = ours[0] as { family?: string; given?: string[] } | undefined;
-      const agrees = first && mine && norm(first.family) === norm(mine.family) && norm(first.given?.[0]) === norm(mine.given?.[0]);
-      out.name = agrees ? theirs : [...ours, ...theirs.slice(1)];
+      // The name Joinery took is the sender's official one (else the first in use), or its text alone.
+      type Name = { family?: string; given?: string[]; text?: string; use?: string };
+      const names = theirs as Name[];
+      const first = names.find((n) => n.use === 'official') ?? names.find((n) => n.use !== 'old' && n.use !== 'maiden') ?? names[0];
+      const mine = ours[0] as Name | undefined;
+      const agrees = first && mine && (first.family || first.given?.length
+        ? norm(first.family) === norm(mine.family) && norm(first.given?.[0]) === norm(mine.given?.[0])
+        : norm(first.text) === norm(mine.family));
+      out.name = agrees ? theirs : [...ours, ...theirs.filter((n) => n !== first)];
     } else if (element === 'address') {
       const first = theirs[0] as { postalCode?: string } | undefined;
       const mine = ours[0] as { postalCode?: string } | undefined;

@@ -114,7 +114,12 @@ export function fieldsFromPatient(source: string, resource: unknown): { sourceId
   if (r.resourceType !== 'Patient') return `a ${String(r.resourceType ?? 'resource without resourceType')} is not a Patient (only Patient records are imported)`;
   const identifiers = Array.isArray(r.identifier) ? r.identifier as Array<{ system?: string; value?: string }> : [];
   const own = identifiers.find((i) => i.system === SOURCE_SYSTEM_PREFIX + source)?.value ?? (typeof r.id === 'string' ? r.id : undefined);
-  const name = Array.isArray(r.name) ? r.name[0] as { given?: string[]; family?: string } | undefined : undefined;
+  const names = Array.isArray(r.name) ? r.name as Array<{ given?: string[]; family?: string; text?: string; use?: string }> : [];
+  // The official name if there is one; a name given only as text is taken whole as the family name
+  // (it cannot be split safely: many names put the family name first), and compared as such.
+  const chosen = names.find((n) => n.use === 'official') ?? names.find((n) => n.use !== 'old' && n.use !== 'maiden') ?? names[0];
+  const name = chosen && !chosen.family && !(chosen.given?.length) && typeof chosen.text === 'string' && chosen.text.trim() !== ''
+    ? { family: chosen.text.trim(), given: [] as string[] } : chosen;
   const telecom = Array.isArray(r.telecom) ? r.telecom as Array<{ system?: string; value?: string }> : [];
   const address = Array.isArray(r.address) ? r.address[0] as { line?: string[]; postalCode?: string } | undefined : undefined;
   return cleanFields(own, {
