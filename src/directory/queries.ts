@@ -380,7 +380,7 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
 // process's writes are seen within CACHE_SECONDS.
 const CACHE_SECONDS = 60;
 let directoryVersion = 0;
-const pageCache = new WeakMap<object, { version: number; until: number; services: Map<string, Json> }>();
+const pageCache = new WeakMap<object, { version: number; until: number; kinds: Map<string, Map<string, unknown>> }>();
 
 /** Forget what the pages kept: the directory has changed (or is about to). */
 export function directoryChanged(): void {
@@ -399,26 +399,33 @@ export function changingDirectory<A extends unknown[], R>(write: (...args: A) =>
   };
 }
 
-/** fullServiceObjects for the pages, from the cache where it is still current. */
-export async function serviceObjectsForPages(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
+/** Something the pages show about each service, from the cache where it is still current, else loaded (and kept). */
+export async function cachedForPages<T>(db: Kysely<Database>, kind: string, serviceIds: string[], load: (ids: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
   const now = Date.now();
   let cache = pageCache.get(db);
   if (!cache || cache.version !== directoryVersion || cache.until < now) {
-    cache = { version: directoryVersion, until: now + CACHE_SECONDS * 1000, services: new Map() };
+    cache = { version: directoryVersion, until: now + CACHE_SECONDS * 1000, kinds: new Map() };
     pageCache.set(db, cache);
   }
   const version = cache.version;
-  const missing = [...new Set(serviceIds)].filter((id) => !cache.services.has(id));
-  if (missing.length > 0) {
-    const built = await fullServiceObjects(db, missing);
-    // Kept only if nothing changed while it was built.
-    if (version === directoryVersion) for (const [id, object] of built) cache.services.set(id, object);
-    return new Map(serviceIds.flatMap((id) => {
-      const object = cache.services.get(id) ?? built.get(id);
-      return object ? [[id, object] as const] : [];
-    }));
+  let kept = cache.kinds.get(kind) as Map<string, T> | undefined;
+  if (!kept) {
+    kept = new Map();
+    cache.kinds.set(kind, kept);
   }
-  return new Map(serviceIds.flatMap((id) => (cache.services.has(id) ? [[id, cache.services.get(id)!] as const] : [])));
+  const missing = [...new Set(serviceIds)].filter((id) => !kept.has(id));
+  const built = missing.length > 0 ? await load(missing) : new Map<string, T>();
+  // Kept only if nothing changed while it was loaded.
+  if (version === directoryVersion) for (const [id, value] of built) kept.set(id, value);
+  return new Map(serviceIds.flatMap((id) => {
+    const value = kept.get(id) ?? built.get(id);
+    return value === undefined ? [] : [[id, value] as const];
+  }));
+}
+
+/** fullServiceObjects for the pages, from the cache where it is still current. */
+export function serviceObjectsForPages(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
+  return cachedForPages(db, 'oruk', serviceIds, (ids) => fullServiceObjects(db, ids));
 }
 
 /** ORUK service_at_location list objects: the link, its location, and the service's one-to-one fields. */

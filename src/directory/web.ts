@@ -12,7 +12,7 @@ import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import { writtenDate } from '../platform/dates.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, type TypicalWait } from '../referrals/index.ts';
-import { lookupPostcode, searchServices, serviceObjectsForPages, type ServiceFilters } from './queries.ts';
+import { cachedForPages, lookupPostcode, searchServices, serviceObjectsForPages, type ServiceFilters } from './queries.ts';
 import { describeDistance, DAY_CODES } from './format.ts';
 import { NEED_GROUPS, NEED_TERMS, needTermId } from './taxonomy.ts';
 import { serviceApiPath } from './api.ts';
@@ -21,7 +21,8 @@ import {
   staleListingsFor, updateListing, type ListingError, type ListingForm,
 } from './listings.ts';
 
-const PER_PAGE = 20;
+/** Results a page: ten for residents (short pages on a phone, and half the page to draw), twenty for staff. */
+const PER_PAGE = { '/services': 10, '/directory': 20 } as const;
 export const DISTANCE_CHOICES_MILES = [1, 3, 5, 10, 25];
 const METRES_PER_MILE = 1609.344;
 const DAY_NAMES: Record<string, string> = { MO: 'Monday', TU: 'Tuesday', WE: 'Wednesday', TH: 'Thursday', FR: 'Friday', SA: 'Saturday', SU: 'Sunday' };
@@ -128,8 +129,13 @@ interface OrukServiceView {
  */
 async function serviceCards(db: Kysely<Database>, hits: Array<{ id: string; distance: number | null }>, options: { staff: boolean; user?: SignedInUser; lang?: 'en' | 'cy'; waits?: boolean }) {
   const ids = hits.map((h) => h.id);
-  // The typical wait is worked out from referrals on a service's own page, not for every search result.
-  const [oruk, facts, waits] = await Promise.all([serviceObjectsForPages(db, ids), networkFacts(db, ids), options.waits ? typicalWaits(db, ids) : new Map<string, TypicalWait>()]);
+  // A service's own page reads its facts and typical wait afresh; search results use what the
+  // pages keep (the typical wait, from referrals, only on a service's own page).
+  const [oruk, facts, waits] = await Promise.all([
+    serviceObjectsForPages(db, ids),
+    options.waits ? networkFacts(db, ids) : cachedForPages(db, 'facts', ids, (missing) => networkFacts(db, missing)),
+    options.waits ? typicalWaits(db, ids) : new Map<string, TypicalWait>(),
+  ]);
   const stale = staleBefore(new Date());
   return hits.flatMap((h) => {
     const service = oruk.get(h.id) as OrukServiceView | undefined;
@@ -183,12 +189,12 @@ async function searchPage(request: FastifyRequest, reply: FastifyReply, db: Kyse
   let results: Awaited<ReturnType<typeof serviceCards>> = [];
   let total = 0;
   if (errors.length === 0) {
-    const hits = await searchServices(db, filters, { page, perPage: PER_PAGE });
+    const hits = await searchServices(db, filters, { page, perPage: PER_PAGE[base] });
     total = hits.total;
     results = await serviceCards(db, hits.rows, { staff, user: request.user, lang: request.language });
   }
   const href = pageHref(base, { ...form });
-  const totalPages = Math.ceil(total / PER_PAGE);
+  const totalPages = Math.ceil(total / PER_PAGE[base]);
   const errorFor = Object.fromEntries(errors.map((e) => [e.field, { text: e.text }]));
   const stale = base === '/directory' ? await staleListingsFor(db, request.user) : [];
   return reply.view('directory-search.njk', viewContext(request, reply, {
@@ -198,7 +204,7 @@ async function searchPage(request: FastifyRequest, reply: FastifyReply, db: Kyse
     distanceItems: [{ value: '', text: 'Any distance', selected: form.distance === '' }, ...DISTANCE_CHOICES_MILES.map((m) => ({ value: String(m), text: `Within ${m} mile${m === 1 ? '' : 's'}`, selected: form.distance === String(m) }))],
     costItems: [{ value: '', text: 'Free or paid', selected: form.cost === '' }, { value: 'free', text: 'Free only', selected: form.cost === 'free' }, { value: 'paid', text: 'Paid', selected: form.cost === 'paid' }],
     openItems: [{ value: '', text: 'Any time', selected: form.open === '' }, ...Object.entries(OPEN_CHOICES).map(([value, label]) => ({ value, text: label, selected: form.open === value }))],
-    results, total, page, totalPages, pagination: pagination(page, totalPages, href, { numbered: true }), shown: showing(page, PER_PAGE, total, results.length),
+    results, total, page, totalPages, pagination: pagination(page, totalPages, href, { numbered: true }), shown: showing(page, PER_PAGE[base], total, results.length),
     origin, searched: Object.values(form).some(Boolean), minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
     stale, staleMonths: STALE_AFTER_MONTHS, staleSince: writtenDate(staleBefore(new Date())),
   }));
