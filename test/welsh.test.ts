@@ -206,6 +206,18 @@ describe('resident pages in Welsh', () => {
     assert.doesNotMatch(page.body, /What has happened|Referred by /);
   });
 
+  test('a resident\'s privacy rights page is in Welsh, refusals of bad input included', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const page = await server.app.inject({ method: 'GET', url: '/my-record/rights', headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.equal(heading(page.body), 'Eich hawliau preifatrwydd');
+    assert.match(page.body, /Ei chyfyngu/);
+    const token = await csrfTokenFor(server.app, cookie, '/my-record/rights');
+    const bad = await server.app.inject({ method: 'POST', url: '/my-record/rights/requests', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token }).toString() });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /Dewiswch a ydych am i wybodaeth gael ei chyfyngu neu ei dileu/);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
