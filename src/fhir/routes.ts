@@ -227,7 +227,7 @@ export function capabilityStatement(base: string): CapabilityStatement {
     format: ['application/fhir+json', 'json'],
     rest: [{
       mode: 'server',
-      documentation: 'Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages.',
+      documentation: 'Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). FHIR R4 JSON only: XML or other versions answer 406.',
       security: { service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }], text: 'Bearer token' }] },
       resource: Object.values(resourceDefs).map((def) => ({
         type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined ? R extends { type: infer T } ? T : never : never,
@@ -236,6 +236,7 @@ export function capabilityStatement(base: string): CapabilityStatement {
         versioning: 'versioned' as const,
         readHistory: false,
         updateCreate: false,
+        conditionalCreate: def.interactions.includes('create'),
         searchInclude: Object.keys(def.includes ?? {}).map((p) => `${def.type}:${p}`),
         searchParam: Object.entries(def.paramTypes).map(([name, type]) => ({ name, type })),
       })),
