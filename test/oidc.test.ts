@@ -7,6 +7,10 @@
 // do, and no account is ever made.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { startLocalProvider, type LocalProvider, type NhsLoginIdentity } from './support/oidc-provider.ts';
@@ -228,3 +232,57 @@ for (const target of await testDatabaseTargets()) {
     });
   });
 }
+
+describe('a client that proves itself with a signed JWT (private_key_jwt, as NHS login requires)', () => {
+  const keys = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const registered = keys();
+  const stranger = keys();
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-oidc-key-'));
+  const keyFile = (name: string, key: ReturnType<typeof keys>['privateKey']) => {
+    const file = path.join(folder, name);
+    fs.writeFileSync(file, key.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    return file;
+  };
+  let provider: LocalProvider;
+  const servers: TestServer[] = [];
+
+  before(async () => {
+    provider = await startLocalProvider(`${PUBLIC_URL}/auth/oidc/callback`, {
+      clientJwks: { keys: [{ ...registered.publicKey.export({ format: 'jwk' }), kid: 'joinery-2026', use: 'sig', alg: 'RS512' }] },
+    });
+  });
+  after(async () => {
+    for (const server of servers) await server.close();
+    await provider?.close();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  async function serverWithKey(file: string): Promise<TestServer> {
+    const server = await startTestServer({
+      people: 300,
+      env: { PUBLIC_URL, OIDC_ISSUER: provider.issuer, OIDC_CLIENT_ID: provider.clientId, OIDC_CLIENT_PRIVATE_KEY_FILE: file, OIDC_CLIENT_KEY_ID: 'joinery-2026' },
+    });
+    servers.push(server);
+    await createAccount(server.database.db, { username: 'jwt.manager', displayName: 'Jo Manager', role: 'manager', oidcSubject: 'jwt-subject' });
+    return server;
+  }
+  async function signIn(server: TestServer) {
+    const login = await server.app.inject({ method: 'GET', url: '/auth/oidc/login' });
+    const flowCookie = login.cookies.find((c) => c.name === 'joinery_oidc')!.value;
+    provider.signInAs({ sub: 'jwt-subject' });
+    const back = await provider.authorise(String(login.headers.location));
+    return server.app.inject({ method: 'GET', url: `${back.pathname}${back.search}`, headers: { cookie: `joinery_oidc=${encodeURIComponent(flowCookie)}` } });
+  }
+
+  test('the registered key signs in; a key the provider does not know is refused at the token endpoint', async () => {
+    const good = await signIn(await serverWithKey(keyFile('registered.pem', registered.privateKey)));
+    assert.equal(good.statusCode, 302);
+    assert.equal(good.headers.location, '/home');
+    assert.ok(good.cookies.find((c) => c.name === 'joinery_session'));
+
+    const bad = await signIn(await serverWithKey(keyFile('stranger.pem', stranger.privateKey)));
+    assert.equal(bad.statusCode, 400);
+    assert.match(textOf(bad.body), /Signing in did not complete\. Start again\./);
+    assert.equal(bad.cookies.find((c) => c.name === 'joinery_session'), undefined);
+  });
+});

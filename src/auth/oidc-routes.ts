@@ -4,7 +4,8 @@
 // ID token and, when the provider has one, its userinfo endpoint (NHS login gives the NHS number
 // and proofing level there); oidc.ts decides whose account it is. A refusal gets a page saying
 // what to do next, and nothing is created.
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidc from 'openid-client';
 import { HttpError, viewContext } from '../platform/http.ts';
@@ -46,6 +47,26 @@ const REFUSALS: Record<OidcRefusal, { title: string; paragraphs: string[] }> = {
 
 interface Flow { verifier: string; state: string; nonce: string }
 
+/**
+ * The client proves itself to the token endpoint with a JWT signed by its own private key
+ * (private_key_jwt): RS512 for an RSA key, as NHS login asks, ES256 for an EC P-256 key. The key
+ * is read at start-up, so a missing or unreadable file stops the server with its name.
+ */
+function privateKeyJwt(file: string, keyId: string | undefined): oidc.ClientAuth {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`OIDC_CLIENT_PRIVATE_KEY_FILE cannot be read: ${file}`);
+  }
+  const key = createPrivateKey(pem);
+  const algorithm = key.asymmetricKeyType === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' }
+    : key.asymmetricKeyType === 'ec' ? { name: 'ECDSA', namedCurve: 'P-256' }
+    : undefined;
+  if (!algorithm) throw new Error(`OIDC_CLIENT_PRIVATE_KEY_FILE must hold an RSA or EC P-256 private key (${file} holds ${key.asymmetricKeyType})`);
+  return oidc.PrivateKeyJwt({ key: key.toCryptoKey(algorithm, false, ['sign']), kid: keyId });
+}
+
 function savedFlow(request: FastifyRequest): Flow {
   try {
     const saved = JSON.parse(request.cookies[FLOW_COOKIE] ?? '') as Partial<Flow>;
@@ -62,8 +83,9 @@ export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, b
   const issuer = new URL(settings.issuer);
   // config.ts allows plain http only for a provider on this machine.
   const insecure = issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined;
+  const clientAuthentication = settings.clientPrivateKeyFile ? privateKeyJwt(settings.clientPrivateKeyFile, settings.clientKeyId) : undefined;
   const getConfiguration = () => {
-    configuration ??= oidc.discovery(issuer, settings.clientId, settings.clientSecret, undefined, insecure).catch((error: unknown) => {
+    configuration ??= oidc.discovery(issuer, settings.clientId, settings.clientSecret, clientAuthentication, insecure).catch((error: unknown) => {
       configuration = undefined;
       throw error;
     });

@@ -16,6 +16,10 @@ export interface OidcConfig {
   providerName: string | undefined;
   /** NHS login's vector of trust (`vtr`), e.g. ["P9.Cp.Cd","P9.Cp.Ck","P9.Cm"]; unset: not sent. */
   vtr: string | undefined;
+  /** A PEM private key file: the client proves itself with a signed JWT (private_key_jwt, as NHS login requires) instead of a secret. */
+  clientPrivateKeyFile: string | undefined;
+  /** The key's id (kid) as registered with the provider. */
+  clientKeyId: string | undefined;
 }
 
 /** Where the audit log's key and its checkpoints live: outside the database, by design. */
@@ -133,6 +137,8 @@ function oidcFrom(env: Env, publicUrl: string): OidcConfig | undefined {
   }
   const scopes = (env.OIDC_SCOPES || 'openid email profile').trim();
   if (!scopes.split(/\s+/).includes('openid')) throw new ConfigError(`OIDC_SCOPES must include openid (got "${scopes}")`);
+  const clientPrivateKeyFile = env.OIDC_CLIENT_PRIVATE_KEY_FILE || undefined;
+  if (clientPrivateKeyFile && env.OIDC_CLIENT_SECRET) throw new ConfigError('set OIDC_CLIENT_SECRET or OIDC_CLIENT_PRIVATE_KEY_FILE, not both');
   const vtr = env.OIDC_VTR || undefined;
   if (vtr !== undefined) {
     let parsed: unknown;
@@ -154,6 +160,8 @@ function oidcFrom(env: Env, publicUrl: string): OidcConfig | undefined {
     scopes,
     providerName: env.OIDC_PROVIDER_NAME?.trim() || undefined,
     vtr,
+    clientPrivateKeyFile: clientPrivateKeyFile ? path.resolve(clientPrivateKeyFile) : undefined,
+    clientKeyId: env.OIDC_CLIENT_KEY_ID || undefined,
   };
 }
 
@@ -279,4 +287,6 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'OIDC_SCOPES', default: 'openid email profile', meaning: 'Scopes asked of the provider (must include openid).' },
   { name: 'OIDC_PROVIDER_NAME', default: '(unset)', meaning: 'Name on the sign-in link, e.g. NHS login.' },
   { name: 'OIDC_VTR', default: '(unset)', meaning: 'Vector of trust sent to NHS login, a JSON list.' },
+  { name: 'OIDC_CLIENT_PRIVATE_KEY_FILE', default: '(unset)', meaning: 'PEM private key (RSA or EC P-256) for private_key_jwt client authentication, as NHS login requires; instead of OIDC_CLIENT_SECRET.' },
+  { name: 'OIDC_CLIENT_KEY_ID', default: '(unset)', meaning: 'The key id (kid) of that key as registered with the provider.' },
 ];

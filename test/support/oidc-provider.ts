@@ -29,7 +29,12 @@ export interface LocalProvider {
   close(): Promise<void>;
 }
 
-export async function startLocalProvider(redirectUri: string): Promise<LocalProvider> {
+export interface LocalProviderOptions {
+  /** The client's public keys: it must then prove itself with a JWT signed RS512 (private_key_jwt, as NHS login asks) instead of a secret. */
+  clientJwks?: { keys: Array<Record<string, unknown>> };
+}
+
+export async function startLocalProvider(redirectUri: string, options: LocalProviderOptions = {}): Promise<LocalProvider> {
   const identities = new Map<string, NhsLoginIdentity>();
   let next: NhsLoginIdentity | undefined;
   const clientId = 'joinery';
@@ -43,9 +48,12 @@ export async function startLocalProvider(redirectUri: string): Promise<LocalProv
 
   const provider = new Provider(issuer, {
     clients: [{
-      client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri],
-      grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post',
+      client_id: clientId, redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'],
+      ...(options.clientJwks
+        ? { token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS512', jwks: options.clientJwks as never }
+        : { token_endpoint_auth_method: 'client_secret_post', client_secret: clientSecret }),
     }],
+    enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS512', 'ES256'] },
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
