@@ -218,6 +218,21 @@ describe('resident pages in Welsh', () => {
     assert.match(bad.body, /Dewiswch a ydych am i wybodaeth gael ei chyfyngu neu ei dileu/);
   });
 
+  test('a resident names people who can help, in Welsh', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const page = await server.app.inject({ method: 'GET', url: '/my-record/informal-network', headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.equal(heading(page.body), 'Teulu, ffrindiau a chymdogion a all helpu');
+    const token = await csrfTokenFor(server.app, cookie, '/my-record/informal-network');
+    const added = await server.app.inject({ method: 'POST', url: '/my-record/informal-network', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token, name: 'Gwen', kind: 'neighbour', contact: '07700 900 123, mornings', mayKnow: 'appointments' }).toString() });
+    assert.equal(added.statusCode, 302);
+    const after = await server.app.inject({ method: 'GET', url: added.headers.location as string, headers: { cookie } });
+    assert.match(after.body, /Maen nhw wedi&#39;u hychwanegu at eich rhwydwaith/);
+    assert.match(after.body, /<li>Fy apwyntiadau<\/li>/);
+    assert.match(after.body, />\s*Cymydog\s*</);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
