@@ -141,6 +141,24 @@ for (const target of await testDatabaseTargets()) {
       assert.equal((await accountsOf(person.id)).length, 1);
     });
 
+    test('a Welsh speaker makes their account in Welsh', async () => {
+      const path = await linkFor(people[7]!.id, 'cymraeg@example.org');
+      const cookie = 'joinery_lang=cy';
+      const form = await server.app.inject({ method: 'GET', url: path, headers: { cookie } });
+      assert.equal(form.statusCode, 200);
+      assert.match(form.body, /<html lang="cy"/);
+      assert.match(textOf(form.body), /Creu eich cyfrif Joinery/);
+      const page = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { cookie } });
+      const csrf = page.cookies.find((c) => c.name === 'joinery_csrf')!;
+      const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+      const bad = await server.app.inject({
+        method: 'POST', url: path, headers: { cookie: `${cookie}; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ username: '', email: '', password: PASSWORD, confirm: PASSWORD, _csrf: token }).toString(),
+      });
+      assert.equal(bad.statusCode, 400);
+      assert.match(textOf(bad.body), /Rhowch enw defnyddiwr/);
+    });
+
     test('an invitation needs a real email address', async () => {
       await assert.rejects(invite(people[6]!.id, 'not an address'), /Enter an email address in the correct format/);
     });

@@ -11,39 +11,10 @@ import * as oidc from 'openid-client';
 import { HttpError, viewContext } from '../platform/http.ts';
 import type { OidcConfig } from '../platform/config.ts';
 import { appendAudit } from '../audit/index.ts';
-import { signInWithOidc, type OidcClaims, type OidcRefusal } from './oidc.ts';
+import { signInWithOidc, type OidcClaims } from './oidc.ts';
 import type { SignedInUser } from './accounts.ts';
 
 const FLOW_COOKIE = 'joinery_oidc';
-
-/** What each refusal tells the person: what happened and what they can do. */
-const REFUSALS: Record<OidcRefusal, { title: string; paragraphs: string[] }> = {
-  not_set_up: {
-    title: 'Your account is not set up in Joinery',
-    paragraphs: ['You signed in with your organisation, but Joinery has no account for you. Ask your administrator to set one up.'],
-  },
-  not_proved: {
-    title: 'Prove who you are to use Joinery',
-    paragraphs: [
-      'Your NHS login has not yet confirmed who you are to the level Joinery needs to show you your record (a photo ID check, called P9).',
-      'Prove who you are in the NHS App or on the NHS login website, then try again. Or sign in with your Joinery username and password.',
-    ],
-  },
-  no_account: {
-    title: 'There is no Joinery account for you yet',
-    paragraphs: [
-      'We could not find a Joinery account for the NHS number and date of birth in your NHS login, so you have not been signed in and no account has been made.',
-      'A service that supports you can invite you to Joinery, and when you ask a service for help yourself we email you a link to make an account. After that you can sign in with NHS login.',
-    ],
-  },
-  not_certain: {
-    title: 'We could not match your NHS login to one account',
-    paragraphs: [
-      'Your NHS login matches Joinery\'s records in a way we cannot be sure of, so we have not signed you in.',
-      'Sign in with your Joinery username and password, or ask the service that supports you to check the details it holds about you.',
-    ],
-  },
-};
 
 interface Flow { verifier: string; state: string; nonce: string }
 
@@ -145,8 +116,8 @@ export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, b
     }
     if (result.outcome === 'refused') {
       await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: `OpenID Connect sign-in with no account (${result.reason})` });
-      const page = REFUSALS[result.reason];
-      return reply.code(403).header('cache-control', 'no-store').view('oidc-refused.njk', viewContext(request, reply, { title: page.title, paragraphs: page.paragraphs, providerName: settings.providerName }));
+      // What happened and what to do are the catalogues' oidcRefused.<reason> (English and Welsh).
+      return reply.code(403).header('cache-control', 'no-store').view('oidc-refused.njk', viewContext(request, reply, { title: 'You have not been signed in', reason: result.reason }));
     }
     const user = result.user;
     await appendAudit(database.db, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'success', reason: `signed in with OpenID Connect${result.linked ? ' for the first time' : ''}` });
