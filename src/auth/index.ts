@@ -8,3 +8,6 @@ export {
 // A resident's own account, made from a link the consent or self-referral side emails to them
 // for a person it chose (resident-sign-up.ts): the page the link opens is /account/create/:token.
 export { inviteResidentToSignUp, SIGN_UP_LINK_HOURS, type SignUpInvitation } from './resident-sign-up.ts';
+// An account made from a resident's own request for help, tied to no person until confirmed.
+export { PASSWORD_MIN_LENGTH } from './account-admin.ts';
+export { createUnconfirmedResidentAccount, SignUpRefused, usernameTakenRefusal, type SignUpFieldError, type SignUpInput } from './resident-sign-up.ts';

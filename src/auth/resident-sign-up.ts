@@ -93,7 +93,7 @@ export class SignUpRefused extends RefusedInput {
 /** A resident's username: 3 to 64 lower-case letters, digits, dots, hyphens, underscores, or an email address. */
 const RESIDENT_USERNAME = /^[a-z0-9][a-z0-9._@+-]{2,63}$/;
 
-async function checkSignUp(db: Kysely<Database>, input: SignUpInput): Promise<SignUpFieldError[]> {
+export async function checkSignUp(db: Kysely<Database>, input: SignUpInput): Promise<SignUpFieldError[]> {
   const errors: SignUpFieldError[] = [];
   if (!input.username) errors.push({ field: 'username', message: 'Enter a username' });
   else if (!RESIDENT_USERNAME.test(input.username)) errors.push({ field: 'username', message: 'A username is 3 to 64 letters, digits, dots, hyphens or underscores (or your email address), with no spaces' });
@@ -146,4 +146,35 @@ export async function createResidentAccount(db: Kysely<Database>, token: string,
     if ((error as { code?: string }).code === '23505') throw new SignUpRefused([{ field: 'username', message: 'That username is taken: choose another' }]);
     throw error;
   }
+}
+
+/**
+ * A resident account that is nobody's yet: made from a link sent to the email address typed on a
+ * request for help (the referrals module keeps the link and what the account may follow). Its
+ * person_id stays null, so the one access decision grants it nothing on any record; it becomes a
+ * person's account only when the consent module ties it (NHS login at P9, or a practitioner who
+ * confirmed who they are). Every problem with the form at once (SignUpRefused); in the caller's
+ * transaction, so the account and what it follows are made together.
+ */
+export async function createUnconfirmedResidentAccount(
+  trx: Transaction<Database>, input: SignUpInput & { displayName: string },
+): Promise<{ userId: string }> {
+  const errors = await checkSignUp(trx, input);
+  if (errors.length > 0) throw new SignUpRefused(errors);
+  const hash = await hashPassword(input.password);
+  const email = checkEmail(input.email);
+  // A username taken at the same moment fails the insert (23505): the caller, outside its
+  // transaction, answers it with usernameTakenRefusal().
+  const userId = await createAccount(trx, { username: input.username, displayName: input.displayName, role: 'citizen' });
+  await trx.updateTable('users').set({ password_hash: hash, email: 'value' in email ? email.value : null }).where('id', '=', userId).execute();
+  await appendAudit(trx, {
+    actorUserId: userId, actorRole: 'citizen', actorOrganisationId: null, action: 'create_account', personId: null, category: null, purpose: null,
+    decision: 'success', reason: `resident account ${userId} made from a request for help, not yet tied to a person`,
+  });
+  return { userId };
+}
+
+/** The form error for a username another sign-up took between the check and the insert (a unique violation), or undefined. */
+export function usernameTakenRefusal(error: unknown): SignUpRefused | undefined {
+  return (error as { code?: string } | null)?.code === '23505' ? new SignUpRefused([{ field: 'username', message: 'That username is taken: choose another' }]) : undefined;
 }

@@ -17,6 +17,7 @@ import { onReferralChange } from './pathways.ts';
 import { copySelfDetails, eligibilityFactsOf } from './self-details.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { notifyPeople } from '../notify/index.ts';
+import { notifyRequestFollower } from './request-accounts.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -360,6 +361,8 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     if (action.kind === 'acknowledge' || action.kind === 'accept' || action.kind === 'decline' || action.kind === 'complete') {
       await notifyPeople(trx, { personIds: [r.person_id], event: 'referral_step', path: '/my-referrals' }, now);
     }
+    // The account that follows a request made without signing in is told of every step, first contact too.
+    if (action.kind !== 'assign' && r.kind !== 'professional') await notifyRequestFollower(trx, r.id, r.person_id, now);
     // Access follows relationships: the receiving team's ends when the referral closes.
     if (result.closes && r.relationship_id !== null) {
       await endRelationship(trx, actor, { relationshipId: r.relationship_id, reason: `relationship of care ended: referral ${result.status}`, at: now });

@@ -30,6 +30,8 @@ import { journeysOf, listPathways, pathwayFlow, protectFlow, startJourney } from
 import { ukDate } from './working-days.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { registerSelfReferralRoutes } from './self-routes.ts';
+import { postServiceMessage, registerRequestAccountRoutes } from './request-routes.ts';
+import { requestConversationForService } from './request-accounts.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -151,6 +153,7 @@ function doneMessages(r: { service: string; organisation: string; acknowledge_du
       : { heading: 'Referral declined', text: 'It was not handed on. The referrer and the person can see your reason.' },
     cancel: { heading: 'Referral cancelled' },
     assign: { heading: assigned ? `Referral assigned to ${assigned}` : 'Referral assigned' },
+    message: { heading: 'Message sent', text: 'The person who asked is told there is a new message, and reads it on their request\'s page.' },
   };
 }
 
@@ -162,6 +165,7 @@ function waitText(w: { waiting: number; medianDaysToFirstContact: number | null;
 export function registerReferralRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
   registerSelfReferralRoutes(app, { groups: NEED_GROUPS, terms: NEED_TERMS });
+  registerRequestAccountRoutes(app);
 
   async function renderList(request: FastifyRequest, reply: FastifyReply, side: 'to' | 'from') {
     const user = requireRole(request, 'practitioner');
@@ -394,7 +398,10 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       row('Assigned to', r.a_given ? `${r.a_given} ${r.a_family}` : 'Not assigned'),
       row('Pathway', r.pathway ?? 'None'),
     ];
+    // The conversation with the one who asked, when they follow their request with an account.
+    const conversation = isReceiver ? await requestConversationForService(db, user, r.id) : undefined;
     return reply.code(status).view('referrals-detail.njk', viewContext(request, reply, {
+      conversation, messageError: extra.messageError ?? null, messageValue: extra.messageValue ?? '',
       title: `${error ? 'Error: ' : ''}${kindLabels[r.kind] === 'Referral' ? 'Referral' : kindLabels[r.kind]} to ${r.service}`, r, parties, isReceiver, isPerson: parties.includes('person'), nameVisible, accessReason: access.reason,
       typed, kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
       detailsWithheld, summaryRows,
@@ -422,6 +429,14 @@ export function registerReferralRoutes(app: FastifyInstance): void {
   app.get('/referrals/:id', async (request, reply) => {
     const user = requireRole(request, 'practitioner', 'citizen');
     return renderReferral(request, reply, user, idParam(request, 'There is no such referral.'));
+  });
+
+  app.post('/referrals/:id/messages', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const id = idParam(request, 'There is no such referral.');
+    const sent = await postServiceMessage(app, request, id);
+    if (sent.error) return renderReferral(request, reply, user, id, { messageError: sent.error, messageValue: first(sent.values.message) }, 400);
+    return reply.redirect(withDone(`/referrals/${id}`, 'message'));
   });
 
   app.post('/referrals/:id/:action', async (request, reply) => {

@@ -76,6 +76,27 @@ export interface ReferralTables {
     needs: Generated<string[]>;
     /** Self-assessment: what matters to the person, in their words. */
     what_matters: string | null;
+    /** The account made to follow this request (migration 0045): tied to no person, it sees only its own requests. */
+    account_id: Generated<string | null>;
+  };
+  /** Single-use links emailed to the address typed on a request made without signing in, to make an account that follows it (migration 0045). */
+  referral_account_links: {
+    token_hash: string;
+    referral_id: string;
+    created_at: Date;
+    expires_at: Date;
+    used_at: Date | null;
+  };
+  /** The conversation about a request between the account that follows it and the receiving team (migration 0045). */
+  referral_messages: {
+    id: Generated<number>;
+    referral_id: string;
+    author_user_id: string;
+    /** The one who asked (through their request's account), or the service it went to. */
+    author_side: 'requester' | 'service';
+    author_label: string;
+    body: string;
+    sent_at: Date;
   };
   referral_events: {
     id: Generated<number>;
@@ -310,6 +331,36 @@ export const referralMigrations: Record<string, Migration> = {
       await sql`
         alter table referral_self_details add column needs jsonb not null default '[]';
         alter table referral_self_details add column what_matters text;
+      `.execute(db);
+    },
+  },
+  '0045_referrals_self_referral_accounts': {
+    async up(db: Kysely<unknown>) {
+      // Someone who asked for help without signing in may follow their request with an account
+      // made from a link sent to the email address they typed. Anyone can type a neighbour's name,
+      // so that account is tied to the request, never to the person it was filed against: it sees
+      // the request's steps and what was typed, and talks with the team the request went to.
+      await sql`
+        alter table referral_self_details add column account_id text references users(id);
+        create index referral_self_details_account on referral_self_details(account_id) where account_id is not null;
+        create table referral_account_links (
+          token_hash text primary key,
+          referral_id text not null references referrals(id),
+          created_at timestamptz not null,
+          expires_at timestamptz not null,
+          used_at timestamptz
+        );
+        create index referral_account_links_open on referral_account_links(referral_id) where used_at is null;
+        create table referral_messages (
+          id bigserial primary key,
+          referral_id text not null references referrals(id),
+          author_user_id text not null references users(id),
+          author_side text not null check (author_side in ('requester', 'service')),
+          author_label text not null,
+          body text not null check (length(body) between 1 and 5000),
+          sent_at timestamptz not null
+        );
+        create index referral_messages_referral on referral_messages(referral_id, id);
       `.execute(db);
     },
   },

@@ -15,6 +15,7 @@ import {
   subjectFor, type FieldError,
 } from './self-referral.ts';
 import { newSubmissionKey } from './self-details.ts';
+import { accountOfferFor } from './request-routes.ts';
 import { callBackBy, parseSelfAssessmentForm, routeSelfAssessment, sendSelfAssessment } from './self-assessment.ts';
 
 type Body = Record<string, unknown>;
@@ -135,6 +136,8 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     const user = request.user ?? null;
     return reply.view('referrals-self-sent.njk', viewContext(request, reply, {
       title: 'Your request has been sent', sent, signedIn: Boolean(user && user.role === 'citizen'), kind: 'self_referral',
+      // Not signed in with an email address given: offer an account that follows this request (request-routes.ts).
+      ...(await accountOfferFor(db, request, sent.referralId)), serviceId: (request.params as { id?: string }).id ?? '', submissionKey: key,
       contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue, request.language),
     }));
   });
