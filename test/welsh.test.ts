@@ -233,6 +233,16 @@ describe('resident pages in Welsh', () => {
     assert.match(after.body, />\s*Cymydog\s*</);
   });
 
+  test('a resident\'s care network page is in Welsh', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const self = await server.app.inject({ method: 'GET', url: '/my-record', headers: { cookie } });
+    const page = await server.app.inject({ method: 'GET', url: `${self.headers.location as string}/network`, headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.equal(heading(page.body), 'Eich rhwydwaith');
+    assert.match(page.body, /Yn rhan ers/);
+    assert.match(page.body, /Prif ymarferydd/);
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
