@@ -134,6 +134,7 @@ for (const target of await testDatabaseTargets()) {
       for (let i = 1; i < pages.length; i++) {
         const previous = pages[i]!.link?.find((l) => l.relation === 'previous')?.url;
         assert.ok(previous, `page ${i + 1} has a previous link`);
+        assert.match(previous, /_before=/, 'previous is a cursor from the page\'s first row, not a scan from the start');
         assert.deepEqual(ids(await get(pathOf(previous))), ids(pages[i - 1]!), `page ${i + 1}'s previous is page ${i}`);
       }
       assert.equal(pages[0]!.link?.find((l) => l.relation === 'previous'), undefined);

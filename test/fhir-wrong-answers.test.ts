@@ -204,7 +204,7 @@ describe('refusals a client can act on', () => {
 
 describe('paging a practitioner through Patients and AuditEvents', () => {
   test('every page but the last is full, none is empty with a next link, and the last gives the total', async () => {
-    let path: string | undefined = '/fhir/Patient?_count=25';
+    let path: string | undefined = '/fhir/Patient?_count=5';
     const seen: string[] = [];
     let last: Bundle | undefined;
     for (let page = 0; path; page++) {
@@ -214,13 +214,24 @@ describe('paging a practitioner through Patients and AuditEvents', () => {
       const bundle = result.body as Bundle;
       const next = bundle.link?.find((l) => l.relation === 'next')?.url;
       const ids = (bundle.entry ?? []).map((e) => e.resource!.id!);
-      if (next) assert.equal(ids.length, 25, `page ${page + 1} is full when another follows`);
+      if (next) assert.equal(ids.length, 5, `page ${page + 1} is full when another follows`);
       seen.push(...ids);
       last = bundle;
       path = next ? new URL(next).pathname + new URL(next).search : undefined;
     }
     assert.ok(seen.length > 0);
     assert.equal(new Set(seen).size, seen.length, 'no Patient twice');
+    // Back again by previous links: the same Patients, page by page, in reverse.
+    const backwards: string[][] = [];
+    let back = last?.link?.find((l) => l.relation === 'previous')?.url;
+    for (let page = 0; back; page++) {
+      assert.ok(page < 200);
+      const bundle = (await call(new URL(back).pathname + new URL(back).search)).body as Bundle;
+      backwards.unshift((bundle.entry ?? []).map((e) => e.resource!.id!));
+      back = bundle.link?.find((l) => l.relation === 'previous')?.url;
+    }
+    assert.deepEqual(backwards.flat(), seen.slice(0, seen.length - (last?.entry?.length ?? 0)), 'previous links retrace the pages exactly');
+    assert.ok(backwards.length >= 2, 'several pages were walked back');
     // A search whose rows are mostly hidden stops at its bound on work (people decided) without a
     // total, rather than say how many hidden rows lie beyond; where it reached the end, the total is right.
     if (last?.total !== undefined) assert.equal(last.total, seen.length, 'the last page says how many there were');

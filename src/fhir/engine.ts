@@ -95,9 +95,9 @@ export async function authorise(ctx: FhirContext, def: ResourceDef, rows: Row[],
   return out;
 }
 
-async function selectRows(ctx: FhirContext, def: ResourceDef, conditions: Cond[], limit: number, offset: number): Promise<Row[]> {
+async function selectRows(ctx: FhirContext, def: ResourceDef, conditions: Cond[], limit: number, offset: number, backwards = false): Promise<Row[]> {
   const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
-  const rows = (await sql<Row>`select * from (${def.base}) r ${where} order by r.id limit ${limit} offset ${offset}`.execute(ctx.db)).rows;
+  const rows = (await sql<Row>`select * from (${def.base}) r ${where} order by r.id ${backwards ? sql`desc` : sql`asc`} limit ${limit} offset ${offset}`.execute(ctx.db)).rows;
   await def.hydrate?.(ctx.db, rows);
   return rows;
 }
@@ -129,7 +129,8 @@ export type Query = Record<string, string | string[] | undefined>;
 
 // _after is the position a next link carries: the id of the last entry of the page before (always
 // a row the actor saw), so following next links costs a page each rather than a scan from the start.
-const controlParams = new Set(['_count', '_offset', '_after', '_include', '_format', '_pretty', '_total']);
+// _before is the position a previous link carries: the id of the first entry of the page after.
+const controlParams = new Set(['_count', '_offset', '_after', '_before', '_include', '_format', '_pretty', '_total']);
 
 // Bounds on the work one search does through the access decision. Rows the actor may not see are
 // skipped, so a page can need many rows read; when a bound is reached the Bundle ends there (no
@@ -160,16 +161,17 @@ export function searchUrl(ctx: FhirContext, type: string, query: Query, override
  * the id `after`, if given), then up to `count`; `more` when a further visible row exists. Paging
  * is over visible rows only, so nothing here depends on the rows the access decision hides.
  */
-async function visiblePage(ctx: FhirContext, def: ResourceDef, given: Cond[], after: string | undefined, skip: number, count: number, decided: Decisions): Promise<{ rows: Row[]; more: boolean; complete: boolean; skipped: number }> {
+async function visiblePage(ctx: FhirContext, def: ResourceDef, given: Cond[], after: string | undefined, skip: number, count: number, decided: Decisions, backwards = false): Promise<{ rows: Row[]; more: boolean; complete: boolean; skipped: number }> {
   const spec = def.access;
   // A rule that needs no decision (audit trails: the person and privacy officers only) is put in
   // the query, so pages fill with rows the actor may see instead of scanning rows they may not.
   const gate = spec?.gateSql?.(ctx.actor);
   const conditions = gate ? [...given, gate] : given;
-  const from = (id: string | undefined) => (id === undefined ? conditions : [...conditions, sql`r.id > ${id}`]);
+  // Backwards (a previous link), `after` is the id the page ends before, and rows come in descending order.
+  const from = (id: string | undefined) => (id === undefined ? conditions : [...conditions, backwards ? sql`r.id < ${id}` : sql`r.id > ${id}`]);
   if (!spec) {
     // Nothing is hidden: the database pages directly.
-    const rows = await selectRows(ctx, def, from(after), count + 1, skip);
+    const rows = await selectRows(ctx, def, from(after), count + 1, skip, backwards);
     if (rows.length === 0 && skip > 0) {
       // Past the end: how many rows there are is the position of the last one.
       const [last] = (await sql<{ n: number }>`select count(*)::int as n from (select 1 from (${def.base}) r ${from(after).length > 0 ? sql`where ${sql.join(from(after), sql` and `)}` : sql``} limit ${skip}) x`.execute(ctx.db)).rows;
@@ -188,7 +190,7 @@ async function visiblePage(ctx: FhirContext, def: ResourceDef, given: Cond[], af
   while (scanned < SCAN_ROWS) {
     await stopIfClientGone(ctx.signal);
     const want = Math.min(size, SCAN_ROWS - scanned);
-    const read = await selectRows(ctx, def, from(lastId), want, 0);
+    const read = await selectRows(ctx, def, from(lastId), want, 0, backwards);
     // Rows whose people would go over the budget are not looked at.
     let fits = 0;
     for (const row of read) {
@@ -239,13 +241,23 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   if (!Number.isInteger(offset) || offset < 0 || offset > 10_000_000) throw invalid('_offset must be a whole number, 0 or more');
   const afterRaw = values(query._after)[0];
   const after = afterRaw === undefined ? undefined : checkId(afterRaw);
+  const beforeRaw = values(query._before)[0];
+  const before = beforeRaw === undefined ? undefined : checkId(beforeRaw);
+  if (after !== undefined && before !== undefined) throw invalid('give _after or _before, not both');
 
   const totalMode = values(query._total)[0] ?? 'estimate';
   if (!['none', 'estimate', 'accurate'].includes(totalMode)) throw invalid('_total must be none, estimate or accurate');
 
   // _offset counts the rows the actor may see; a next link's _after says where its page starts.
   const decided: Decisions = new Map();
-  const { rows: visible, more, complete, skipped } = count > 0 ? await visiblePage(ctx, def, conditions, after, after === undefined ? offset : 0, count, decided) : { rows: [], more: false, complete: false, skipped: 0 };
+  let page = count > 0 ? await visiblePage(ctx, def, conditions, after ?? before, after === undefined && before === undefined ? offset : 0, count, decided, before !== undefined) : { rows: [], more: false, complete: false, skipped: 0 };
+  if (before !== undefined) {
+    // A previous link's page, read backwards: in order again, and whether a visible row follows it.
+    const rows = page.rows.reverse();
+    const following = rows.length > 0 ? await visiblePage(ctx, def, conditions, rows.at(-1)!.id, 0, 1, decided) : { rows: [] };
+    page = { rows, more: following.rows.length > 0, complete: false, skipped: 0 };
+  }
+  const { rows: visible, more, complete, skipped } = page;
   // Bundle.total counts the rows the actor may see, never the hidden ones (which would tell what the
   // access decision withholds). When the last page is reached it is known at no cost (its position
   // plus its rows), and given unless _total=none. Before then, _total=accurate counts the visible
@@ -254,7 +266,7 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   let total: number | undefined;
   if (totalMode !== 'none') {
     // The page's position: the rows skipped, or for a next link's page the _offset it carries.
-    const position = after === undefined ? skipped : offsetRaw === undefined ? undefined : offset;
+    const position = after === undefined && before === undefined ? skipped : offsetRaw === undefined ? undefined : offset;
     if (complete && position !== undefined) total = position + visible.length;
     else if (totalMode === 'accurate') {
       const counted = await visiblePage(ctx, def, conditions, undefined, 0, SCAN_ROWS, decided);
@@ -280,8 +292,13 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   }
 
   const link: BundleLink[] = [{ relation: 'self', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset) }) }];
-  if (offset > 0) link.push({ relation: 'previous', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined }) });
-  if (more) link.push({ relation: 'next', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset + count), _after: String(visible.at(-1)!.id) }) });
+  // previous reads back from this page's first row (a cursor, as next is): no scan from the start.
+  if (offset > 0) {
+    link.push({ relation: 'previous', url: searchUrl(ctx, type, query, visible.length > 0
+      ? { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: String(visible[0]!.id) }
+      : { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: undefined }) });
+  }
+  if (more) link.push({ relation: 'next', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset + count), _after: String(visible.at(-1)!.id), _before: undefined }) });
   return {
     resourceType: 'Bundle',
     type: 'searchset',
