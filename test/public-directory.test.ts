@@ -258,6 +258,16 @@ for (const target of await testDatabaseTargets()) {
         assert.match((await page(`/services/${own.id}`)).text, /Cost Free/);
       });
 
+      test('an administrator of that organisation may keep its listings too', async () => {
+        await createAccount(db(), { username: 'orgadmin', displayName: 'Organisation Admin', role: 'admin', password: DEMO_PASSWORD, organisationId: practitioner.organisationId });
+        const admin = await signIn(server.app, 'orgadmin');
+        assert.match((await page(`/directory/services/${own.id}`, admin)).html, /Change the listing/);
+        const checked = await post(admin, `/directory/services/${own.id}/checked`, {}, `/directory/services/${own.id}`);
+        assert.equal(checked.statusCode, 303);
+        const by = await db().selectFrom('services').select('last_checked_by').where('id', '=', own.id).executeTakeFirstOrThrow();
+        assert.equal(by.last_checked_by, null, 'an administrator is no practitioner: the check is theirs, not a practitioner\'s');
+      });
+
       test('bad input gets an error summary, keeps what was typed, and changes nothing', async () => {
         const before = await db().selectFrom('services').select(['description', 'last_checked_at']).where('id', '=', own.id).executeTakeFirstOrThrow();
         const response = await post(practitioner.cookie, `/directory/services/${own.id}/edit`, {
