@@ -8,6 +8,8 @@ export { registerDirectoryRoutes } from './routes.ts';
 export { registerDirectoryCommands } from './cli.ts';
 export { populateDirectoryFromPlace } from './populate.ts';
 export { NEED_GROUPS, NEED_TERMS, needTermId } from './taxonomy.ts';
+// An organisation's listings not confirmed for six months, for a prompt wherever its staff look.
+export { staleListingsFor, STALE_AFTER_MONTHS, type StaleListing } from './listings.ts';
 export {
   createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
   type LocationItem, type OrganisationItem, type ServiceItem,
