@@ -243,6 +243,13 @@ describe('resident pages in Welsh', () => {
     assert.match(page.body, /Prif ymarferydd/);
   });
 
+  test('a resident\'s personal budget page is in Welsh', async () => {
+    const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
+    const page = await server.app.inject({ method: 'GET', url: '/my-record/budget', headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.equal(heading(page.body), 'Eich cyllideb bersonol');
+  });
+
   test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
     const cookie = await signIn(server.app, 'practitioner');
     const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
