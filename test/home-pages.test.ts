@@ -147,4 +147,21 @@ describe('home pages without dead ends (issue 21, finding 8)', () => {
     assert.match(insight, new RegExp(`${shown} residents`));
     for (const page of [home, insight]) assert.match(page, /Residents are people living at an address in one of the place's neighbourhoods/);
   });
+  test('every link on a resident\'s home page opens a page they may use, in English and in Welsh', async () => {
+    const cookie = await signIn(server.app, 'citizen');
+    for (const lang of ['en', 'cy']) {
+      const home = await get(`${cookie}; joinery_lang=${lang}`, '/home');
+      assert.equal(home.statusCode, 200);
+      const main = home.body.slice(home.body.indexOf('<main'), home.body.indexOf('</main>'));
+      const links = [...new Set([...main.matchAll(/<a class="govuk-link" href="(\/[^"#]*)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&')))];
+      for (const wanted of ['/my-referrals', '/my-record/what-matters', '/services', '/my-record/communication-needs', '/my-record/informal-network', '/my-record/rights', '/account']) {
+        assert.ok(links.includes(wanted), `the home page links to ${wanted} (${lang})`);
+      }
+      for (const href of links) {
+        let page = await get(`${cookie}; joinery_lang=${lang}`, href);
+        if (page.statusCode === 302) page = await get(`${cookie}; joinery_lang=${lang}`, String(page.headers.location));
+        assert.equal(page.statusCode, 200, `${href} opens for the resident (${lang})`);
+      }
+    }
+  });
 });
