@@ -13,7 +13,7 @@ import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
 
 type Relationship = 'none' | 'network' | 'referral';
 type ConsentState = 'none' | 'granted' | 'refused' | 'withdrawn' | 'expired' | 'break_glass';
-interface ActorCase { name: string; username: string; kind: 'practitioner' | 'self' | 'proxy' | 'other_citizen' | 'no_person_access'; relationship?: Relationship }
+interface ActorCase { name: string; username: string; kind: 'practitioner' | 'self' | 'proxy' | 'other_citizen' | 'no_person_access' | 'unconfirmed'; relationship?: Relationship }
 interface Endpoint { name: string; url: (personId: string) => string; canShow: Array<'name' | 'health' | 'cj' | 'informal'> }
 interface Expectation { status: number; name: boolean; health: boolean; cj: boolean; informal: boolean }
 
@@ -47,6 +47,7 @@ function expected(actor: ActorCase, consent: ConsentState, endpoint: Endpoint): 
       return shows(true, true, true);
     case 'other_citizen':
     case 'no_person_access':
+    case 'unconfirmed': // an account made from a request typed in the person's name: tied to no person until confirmed
       return refused;
     case 'practitioner':
       if (endpoint.name !== 'person page') return refused; // a citizen's own tools
@@ -104,6 +105,11 @@ before(async () => {
   await citizen('matrix-proxy', 'p-matrix-proxy');
   await citizen('matrix-other', 'p-matrix-other');
   actors.push({ name: 'the person', username: 'matrix-self', kind: 'self' }, { name: 'their registered carer (proxy)', username: 'matrix-proxy', kind: 'proxy' }, { name: 'another citizen', username: 'matrix-other', kind: 'other_citizen' });
+  // An account made from a link sent to the email address typed on a request for help: a citizen
+  // account tied to no person (the self-referral matrix below makes it the follower of a request
+  // typed in this person's name, as a stranger would).
+  userIds.set('matrix-unconfirmed', await createAccount(db, { username: 'matrix-unconfirmed', displayName: 'matrix-unconfirmed', role: 'citizen', password: DEMO_PASSWORD }));
+  actors.push({ name: 'an account following a request, not yet tied to a person', username: 'matrix-unconfirmed', kind: 'unconfirmed' });
   for (const role of ['manager', 'admin', 'data_quality', 'privacy_officer'] as const) {
     const username = `matrix-${role}`;
     userIds.set(username, await createAccount(db, { username, displayName: username, role, password: DEMO_PASSWORD }));
@@ -164,7 +170,7 @@ test('access matrix: no leaks, every refusal audited', async (t) => {
     }
   }
   assert.deepEqual(failures, []);
-  assert.equal(cases, consentStates.length * 10 * endpoints.length);
+  assert.equal(cases, consentStates.length * 11 * endpoints.length);
   t.diagnostic(`access matrix: ${cases} cases, 0 leaks, every refusal audited`);
 });
 
@@ -173,11 +179,18 @@ test('access matrix: no leaks, every refusal audited', async (t) => {
 // opens no relationship, and goes to a service of an organisation with no part in their care.
 const TYPED = 'typed-marker@example.org';
 const REAL_PHONE = '01632 960 777';
-type SelfEndpoint = 'referral page' | 'inbox' | 'my referrals' | 'person page';
+type SelfEndpoint = 'referral page' | 'inbox' | 'my referrals' | 'person page' | 'followed request';
 
 /** The self-referral rules, stated independently: who sees the request, and that it shows nothing of the record. */
 function expectedSelf(actor: ActorCase | 'receiver', consent: ConsentState, endpoint: SelfEndpoint): { status: number; name: boolean; typed: boolean } {
   const refused = { status: 403, name: false, typed: false };
+  // The request as its follower sees it (/my-requests/:reference): the account it was made for
+  // only; any other resident is told there is no such request, anyone else is refused.
+  if (endpoint === 'followed request') {
+    if (actor !== 'receiver' && actor.kind === 'unconfirmed') return { status: 200, name: true, typed: true }; // what they typed, the name included
+    if (actor !== 'receiver' && (actor.kind === 'self' || actor.kind === 'proxy' || actor.kind === 'other_citizen')) return { status: 404, name: false, typed: false };
+    return refused;
+  }
   if (actor === 'receiver') {
     if (endpoint === 'person page') return refused; // no door to the record, whatever the index matched
     if (endpoint === 'my referrals') return refused;
@@ -224,7 +237,9 @@ test('access matrix, self-referrals: the service sees what was typed, nobody see
     payload: new URLSearchParams({ _csrf: token, submission, given_name: 'Xavier', family_name: NAME, 'dob-day': '2', 'dob-month': '2', 'dob-year': '1980', postcode: 'RV1 1AA', email: TYPED, preferred_contact: 'email', help: 'Help with getting out', urgency: 'routine', onward_consent: 'no' }).toString(),
   });
   assert.equal(sent.statusCode, 302, sent.body.slice(0, 300));
-  const row = await db.selectFrom('referral_self_details').select(['referral_id']).where('submission_key', '=', submission).executeTakeFirstOrThrow();
+  const row = await db.selectFrom('referral_self_details').select(['referral_id', 'reference']).where('submission_key', '=', submission).executeTakeFirstOrThrow();
+  // The one who typed it follows it with an account tied to no person (made from the emailed link in test/self-referral-accounts.test.ts).
+  await db.updateTable('referral_self_details').set({ account_id: userIds.get('matrix-unconfirmed')! }).where('referral_id', '=', row.referral_id).execute();
   // Filed against the person, as the person index's match would file it.
   await db.updateTable('referrals').set({ person_id: personId }).where('id', '=', row.referral_id).execute();
   const relationships = (await db.selectFrom('care_relationships').select('id').where('person_id', '=', personId).execute()).length;
@@ -234,6 +249,7 @@ test('access matrix, self-referrals: the service sees what was typed, nobody see
     inbox: () => '/referrals/inbox?status=open',
     'my referrals': (actor) => (actor !== 'receiver' && actor.kind === 'self' ? '/my-referrals' : `/my-referrals?for=${personId}`),
     'person page': () => `/people/${personId}`,
+    'followed request': () => `/my-requests/${row.reference}`,
   };
   const failures: string[] = [];
   let cases = 0;

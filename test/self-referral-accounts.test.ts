@@ -25,6 +25,7 @@ describe('accounts that follow a request made without signing in', () => {
   let otherOrg: string;
   let citizen: string;
   let neighbour: { id: string; given_name: string; family_name: string; birth_date: string; postcode: string; nhs_number: string | null; phone: string | null };
+  let strangerReferral = '';
   let address = 0;
   const nextAddress = () => `10.9.${Math.floor(++address / 250)}.${address % 250 + 1}`;
   const db = () => server.database.db;
@@ -76,7 +77,7 @@ describe('accounts that follow a request made without signing in', () => {
     const confirmation = await server.app.inject({ method: 'GET', url: sent.headers.location!, headers: { cookie: v.cookie } });
     assert.match(textOf(confirmation.body), /Create an account to follow this request/);
     const key = new URL(sent.headers.location!, 'http://x').searchParams.get('key')!;
-    const offered = await post(`/services/${serviceId}/refer-yourself/sent/account`, { key }, v.cookie, v.token);
+    const offered = await post(`/services/${serviceId}/refer-yourself/sent/account?key=${key}`, {}, v.cookie, v.token);
     assert.equal(offered.statusCode, 302);
     const after = await server.app.inject({ method: 'GET', url: offered.headers.location!, headers: { cookie: v.cookie } });
     assert.match(textOf(after.body), /We have emailed you a link to create your account/);
@@ -102,6 +103,7 @@ describe('accounts that follow a request made without signing in', () => {
     // The email carries no personal details: only the reference and the link.
     for (const secret of [neighbour.given_name, neighbour.family_name, neighbour.birth_date, neighbour.postcode]) assert.ok(!asked.email.text.includes(secret), `the email does not say ${secret}`);
     const filed = await db().selectFrom('referrals').select('person_id').where('id', '=', asked.referralId).executeTakeFirstOrThrow();
+    strangerReferral = asked.referralId;
 
     const made = await createAccountWith(asked.link, 'stranger');
     assert.equal(made.statusCode, 302);
@@ -220,8 +222,77 @@ describe('accounts that follow a request made without signing in', () => {
     const page = await server.app.inject({ method: 'GET', url: sent.headers.location!, headers: { cookie: v.cookie } });
     assert.doesNotMatch(textOf(page.body), /Create an account to follow this request/);
     const key = new URL(sent.headers.location!, 'http://x').searchParams.get('key')!;
-    const forced = await post(`/services/${serviceId}/refer-yourself/sent/account`, { key }, v.cookie, v.token);
+    const forced = await post(`/services/${serviceId}/refer-yourself/sent/account?key=${key}`, {}, v.cookie, v.token);
     assert.match(forced.headers.location!, /account_link_not_possible/);
     assert.equal((await db().selectFrom('referral_account_links as l').innerJoin('referral_self_details as d', 'd.referral_id', 'l.referral_id').select('l.token_hash').where('d.submission_key', '=', key).execute()).length, 0);
+  });
+
+  /** The receiving practitioner records first contact today, by phone. */
+  async function firstContact(referralId: string) {
+    const today = new Date();
+    for (const step of ['acknowledge', 'accept']) await signedInPost(`/referrals/${referralId}/${step}`, {}, receiver, `/referrals/${referralId}`);
+    const started = await signedInPost(`/referrals/${referralId}/start`, {
+      'contact-day': String(today.getUTCDate()), 'contact-month': String(today.getUTCMonth() + 1), 'contact-year': String(today.getUTCFullYear()), method: 'phone',
+    }, receiver, `/referrals/${referralId}`);
+    assert.equal(started.statusCode, 302, started.body.slice(0, 500));
+  }
+
+  test('becoming the person: the receiving practitioner confirms who they are after first contact, never for someone else\'s organisation or a person with an account', async () => {
+    const asked = await askAndOfferAccount({ given_name: 'Hesper', family_name: 'Trevanionmarker', ...dob('1966-11-21'), postcode: 'RV1 1AA', email: 'hesper@example.org' });
+    assert.equal((await createAccountWith(asked.link, 'hesper')).statusCode, 302);
+    const hesper = await signIn(server.app, 'hesper', PASSWORD);
+    const identity = (await db().selectFrom('referral_self_details').select('identity').where('referral_id', '=', asked.referralId).executeTakeFirstOrThrow()).identity;
+    assert.ok(identity === 'new_person' || identity === 'matched', `settled by the person index (${identity})`);
+    const url = `/referrals/${asked.referralId}/confirm-identity`;
+
+    // Not before first contact.
+    const early = await signedInPost(url, { how: 'in_person_photo_id' }, receiver, `/referrals/${asked.referralId}`);
+    assert.equal(early.statusCode, 409);
+    await firstContact(asked.referralId);
+    const page = await server.app.inject({ method: 'GET', url: `/referrals/${asked.referralId}`, headers: { cookie: receiver } });
+    assert.match(textOf(page.body), /I have confirmed this person's identity/);
+    // Never while the person index is still deciding who it is about.
+    await db().updateTable('referral_self_details').set({ identity: 'review' }).where('referral_id', '=', asked.referralId).execute();
+    assert.equal((await signedInPost(url, { how: 'in_person_photo_id' }, receiver, `/referrals/${asked.referralId}`)).statusCode, 409);
+    await db().updateTable('referral_self_details').set({ identity }).where('referral_id', '=', asked.referralId).execute();
+    // Not by another organisation, the resident themselves, or someone not signed in; and how must be said.
+    assert.equal((await signedInPost(url, { how: 'in_person_photo_id' }, otherOrg, '/referrals/inbox')).statusCode, 403);
+    assert.equal((await signedInPost(url, { how: 'in_person_photo_id' }, hesper, `/my-requests/${asked.reference}`)).statusCode, 403);
+    const anonymous = await post(url, { how: 'in_person_photo_id' }, asked.visitor.cookie, asked.visitor.token);
+    assert.match(anonymous.headers.location ?? '', /^\/sign-in/);
+    const noHow = await signedInPost(url, {}, receiver, `/referrals/${asked.referralId}`);
+    assert.equal(noHow.statusCode, 400);
+    assert.match(noHow.body, /Choose how you confirmed who they are/);
+    assert.equal((await db().selectFrom('users').select('person_id').where('username', '=', 'hesper').executeTakeFirstOrThrow()).person_id, null, 'still nobody\'s');
+
+    const confirmed = await signedInPost(url, { how: 'phone_known_details' }, receiver, `/referrals/${asked.referralId}`);
+    assert.equal(confirmed.statusCode, 302);
+    const person = (await db().selectFrom('referrals').select('person_id').where('id', '=', asked.referralId).executeTakeFirstOrThrow()).person_id;
+    assert.equal((await db().selectFrom('users').select('person_id').where('username', '=', 'hesper').executeTakeFirstOrThrow()).person_id, person);
+    const audit = await db().selectFrom('audit_events').select(['reason', 'actor_user_id']).where('action', '=', 'confirm_identity').where('person_id', '=', person).executeTakeFirstOrThrow();
+    assert.match(audit.reason ?? '', /by phone, with details only the person would know/);
+    // Their account is now their own: their record opens, and their request is still theirs.
+    const record = await server.app.inject({ method: 'GET', url: '/my-record', headers: { cookie: hesper } });
+    assert.equal(record.statusCode, 302);
+    assert.equal(record.headers.location, `/people/${person}`);
+    const own = await server.app.inject({ method: 'GET', url: record.headers.location!, headers: { cookie: hesper } });
+    assert.equal(own.statusCode, 200);
+    assert.match(own.body, /Trevanionmarker/);
+    assert.equal((await server.app.inject({ method: 'GET', url: `/my-requests/${asked.reference}`, headers: { cookie: hesper } })).statusCode, 200);
+    // Done once: a second confirmation changes nothing.
+    assert.equal((await signedInPost(url, { how: 'in_person_photo_id' }, receiver, `/referrals/${asked.referralId}`)).statusCode, 409);
+  });
+
+  test('a request typed in the name of someone who has an account is never tied to them: the practitioner is told to ask them to sign in', async () => {
+    assert.ok(strangerReferral, 'the stranger attack ran first');
+    // Whatever the index decided for the stranger's request, say it matched the neighbour (the worst case).
+    await db().updateTable('referral_self_details').set({ identity: 'matched' }).where('referral_id', '=', strangerReferral).execute();
+    await db().updateTable('referrals').set({ person_id: neighbour.id }).where('id', '=', strangerReferral).execute();
+    await firstContact(strangerReferral);
+    const refused = await signedInPost(`/referrals/${strangerReferral}/confirm-identity`, { how: 'in_person_photo_id' }, receiver, `/referrals/${strangerReferral}`);
+    assert.equal(refused.statusCode, 409);
+    assert.match(textOf(refused.body), /This person already has a Joinery account/);
+    assert.equal((await db().selectFrom('users').select('person_id').where('username', '=', 'stranger').executeTakeFirstOrThrow()).person_id, null);
+    assert.equal((await db().selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id, neighbour.id);
   });
 });

@@ -10,4 +10,6 @@ export {
 export { inviteResidentToSignUp, SIGN_UP_LINK_HOURS, type SignUpInvitation } from './resident-sign-up.ts';
 // An account made from a resident's own request for help, tied to no person until confirmed.
 export { PASSWORD_MIN_LENGTH } from './account-admin.ts';
-export { createUnconfirmedResidentAccount, SignUpRefused, usernameTakenRefusal, type SignUpFieldError, type SignUpInput } from './resident-sign-up.ts';
+export {
+  createUnconfirmedResidentAccount, SignUpRefused, tieUnconfirmedAccountToPerson, usernameTakenRefusal, type SignUpFieldError, type SignUpInput, type TieOutcome,
+} from './resident-sign-up.ts';

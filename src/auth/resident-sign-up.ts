@@ -178,3 +178,22 @@ export async function createUnconfirmedResidentAccount(
 export function usernameTakenRefusal(error: unknown): SignUpRefused | undefined {
   return (error as { code?: string } | null)?.code === '23505' ? new SignUpRefused([{ field: 'username', message: 'That username is taken: choose another' }]) : undefined;
 }
+
+export type TieOutcome = 'tied' | 'person_has_account' | 'not_unconfirmed' | 'no_such_person';
+
+/**
+ * Makes an account made from a request for help the person's own resident account: called only
+ * by the consent module, which decides that who they are has been confirmed (the fact that
+ * grants access to the record). One resident account per person: refused when the person has one
+ * already (or gets one at the same moment), or when the account is not an unconfirmed resident's.
+ */
+export async function tieUnconfirmedAccountToPerson(trx: Transaction<Database>, userId: string, personId: string): Promise<TieOutcome> {
+  await sql`select pg_advisory_xact_lock(hashtext(${`resident-account:${personId}`}))`.execute(trx);
+  const account = await trx.selectFrom('users').select(['role', 'person_id', 'disabled_at']).where('id', '=', userId).forUpdate().executeTakeFirst();
+  if (!account || account.role !== 'citizen' || account.person_id !== null || account.disabled_at) return 'not_unconfirmed';
+  const person = await trx.selectFrom('persons').select('id').where('id', '=', personId).where(sql<boolean>`merged_into is null`).executeTakeFirst();
+  if (!person) return 'no_such_person';
+  if (await hasResidentAccount(trx, personId)) return 'person_has_account';
+  await trx.updateTable('users').set({ person_id: personId }).where('id', '=', userId).execute();
+  return 'tied';
+}

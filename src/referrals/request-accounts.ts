@@ -12,6 +12,8 @@ import { appendAudit } from '../audit/index.ts';
 import { createUnconfirmedResidentAccount, usernameTakenRefusal, type SignedInUser, type SignUpInput } from '../auth/index.ts';
 import { notify, sendTransactional } from '../notify/index.ts';
 import { HttpError } from '../platform/http.ts';
+import { RefusedInput } from '../platform/refused.ts';
+import { confirmAccountIdentity, isIdentityCheck } from '../consent/index.ts';
 import { referralHistory, type ReferralEventView } from './queries.ts';
 import { partiesOf } from './referrals.ts';
 import { historyLabel, statusLabels, type ReferralStatus } from './state.ts';
@@ -235,4 +237,44 @@ export async function notifyRequestFollower(trx: Transaction<Database>, referral
     .select(['d.account_id', 'd.reference', 'u.person_id']).where('d.referral_id', '=', referralId).executeTakeFirst();
   if (!d?.account_id || d.person_id === personId) return;
   await notify(trx, { userId: d.account_id, event: 'referral_step', path: `/my-requests/${d.reference}` }, now);
+}
+
+/**
+ * Whether the receiving practitioner may confirm who follows this request: an account follows it,
+ * is not tied to anyone yet, the person index settled who the request is about (matched or a new
+ * person, never while a reviewer is still deciding), and the service has been in touch (first
+ * contact recorded). The reason when not, for the page.
+ */
+export async function identityConfirmation(db: Db, actor: SignedInUser, referralId: string): Promise<{ possible: true } | { possible: false; reason: string } | undefined> {
+  if (actor.role !== 'practitioner') return undefined;
+  const r = await db.selectFrom('referrals as r').innerJoin('referral_self_details as d', 'd.referral_id', 'r.id').leftJoin('users as u', 'u.id', 'd.account_id')
+    .select(['r.organisation_id', 'r.from_organisation_id', 'r.person_id', 'r.first_contact_on', 'r.first_contact_at', 'd.identity', 'd.made_by', 'd.account_id', 'u.person_id as account_person'])
+    .where('r.id', '=', referralId).executeTakeFirst();
+  if (!r || !r.account_id || r.made_by !== 'not_signed_in' || !partiesOf(actor, r).includes('receiver')) return undefined;
+  if (r.account_person) return { possible: false, reason: 'Who they are has been confirmed: their account shows their record.' };
+  if (r.identity === 'review') return { possible: false, reason: 'The person index is still checking who this request is about, so who they are cannot be confirmed yet.' };
+  if (!r.first_contact_on && !r.first_contact_at) return { possible: false, reason: 'Record your first contact with them first: you confirm who they are when you are in touch.' };
+  return { possible: true };
+}
+
+/**
+ * The receiving practitioner records "I have confirmed this person's identity" and how: through
+ * the consent module, the request's account becomes the person's own (and sees their record).
+ */
+export async function confirmRequesterIdentity(db: Kysely<Database>, actor: SignedInUser, referralId: string, how: unknown): Promise<void> {
+  await receivingReferral(db, actor, referralId);
+  if (!isIdentityCheck(how)) throw new RequestMessageRefused('Choose how you confirmed who they are');
+  await db.transaction().execute(async (trx) => {
+    const state = await identityConfirmation(trx, actor, referralId);
+    if (!state) throw new HttpError(404, 'Nobody follows this request with an account.');
+    if (!state.possible) throw new HttpError(409, state.reason);
+    const r = await trx.selectFrom('referrals as r').innerJoin('referral_self_details as d', 'd.referral_id', 'r.id')
+      .select(['r.person_id', 'd.account_id', 'd.reference']).where('r.id', '=', referralId).forUpdate().executeTakeFirstOrThrow();
+    try {
+      await confirmAccountIdentity(trx, actor, { userId: r.account_id!, personId: r.person_id, how, context: `when in touch about request ${r.reference}` });
+    } catch (error) {
+      if (error instanceof RefusedInput) throw new HttpError(409, error.message);
+      throw error;
+    }
+  });
 }

@@ -33,7 +33,8 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
     if (!user || user.role !== 'citizen' || user.personId) return;
     const path = request.url;
     if (path === '/home' || path.startsWith('/home?')) return reply.redirect('/my-requests');
-    if (RECORD_PAGES.test(path)) {
+    // Their own record's pages (no ?for=): asking for someone else's goes to the page, whose access decision refuses it on the record.
+    if (RECORD_PAGES.test(path) && !/[?&]for=/.test(path)) {
       return reply.code(403).view('referrals-confirm-identity.njk', viewContext(request, reply, { title: 'We need to confirm who you are before you can see your record', oidcName: app.joinery.config.oidc ? (app.joinery.config.oidc.providerName ?? 'NHS login') : null }));
     }
   });
@@ -41,7 +42,7 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
   app.post('/services/:id/refer-yourself/sent/account', { config: { rateLimit: OFFER_RATE_LIMIT } }, async (request, reply) => {
     const id = (request.params as { id?: string }).id ?? '';
     if (!ID.test(id)) throw new HttpError(404, 'There is no such service in the directory.');
-    const key = text(bodyOf(request).key, 40);
+    const key = text((request.query as Record<string, unknown>).key, 40);
     // Read when asked: the address the server is reached at may be settled after start-up.
     const outcome = await offerRequestAccount(db, key, app.joinery.config.publicUrl);
     return reply.redirect(withDone(`/services/${encodeURIComponent(id)}/refer-yourself/sent?key=${encodeURIComponent(key)}`, outcome === 'sent' ? 'account_link' : 'account_link_not_possible'));

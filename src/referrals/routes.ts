@@ -31,7 +31,8 @@ import { ukDate } from './working-days.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { registerSelfReferralRoutes } from './self-routes.ts';
 import { postServiceMessage, registerRequestAccountRoutes } from './request-routes.ts';
-import { requestConversationForService } from './request-accounts.ts';
+import { confirmRequesterIdentity, identityConfirmation, requestConversationForService, RequestMessageRefused } from './request-accounts.ts';
+import { identityCheckLabels, identityChecks } from '../consent/index.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -154,6 +155,7 @@ function doneMessages(r: { service: string; organisation: string; acknowledge_du
     cancel: { heading: 'Referral cancelled' },
     assign: { heading: assigned ? `Referral assigned to ${assigned}` : 'Referral assigned' },
     message: { heading: 'Message sent', text: 'The person who asked is told there is a new message, and reads it on their request\'s page.' },
+    identity: { heading: 'Identity confirmed', text: 'Their account now shows their record, as the person\'s own account.' },
   };
 }
 
@@ -400,7 +402,11 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     ];
     // The conversation with the one who asked, when they follow their request with an account.
     const conversation = isReceiver ? await requestConversationForService(db, user, r.id) : undefined;
+    // Confirming who follows it, once the service is in touch (request-accounts.ts decides when).
+    const identity = isReceiver ? await identityConfirmation(db, user, r.id) : undefined;
     return reply.code(status).view('referrals-detail.njk', viewContext(request, reply, {
+      identity, identityError: extra.identityError ?? null,
+      identityItems: identityChecks.map((c) => ({ value: c, text: identityCheckLabels[c] })),
       conversation, messageError: extra.messageError ?? null, messageValue: extra.messageValue ?? '',
       title: `${error ? 'Error: ' : ''}${kindLabels[r.kind] === 'Referral' ? 'Referral' : kindLabels[r.kind]} to ${r.service}`, r, parties, isReceiver, isPerson: parties.includes('person'), nameVisible, accessReason: access.reason,
       typed, kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
@@ -437,6 +443,18 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const sent = await postServiceMessage(app, request, id);
     if (sent.error) return renderReferral(request, reply, user, id, { messageError: sent.error, messageValue: first(sent.values.message) }, 400);
     return reply.redirect(withDone(`/referrals/${id}`, 'message'));
+  });
+
+  app.post('/referrals/:id/confirm-identity', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const id = idParam(request, 'There is no such referral.');
+    try {
+      await confirmRequesterIdentity(db, user, id, first(bodyOf(request).how));
+    } catch (error) {
+      if (error instanceof RequestMessageRefused) return renderReferral(request, reply, user, id, { identityError: error.message }, 400);
+      throw error;
+    }
+    return reply.redirect(withDone(`/referrals/${id}`, 'identity'));
   });
 
   app.post('/referrals/:id/:action', async (request, reply) => {
