@@ -295,4 +295,28 @@ describe('accounts that follow a request made without signing in', () => {
     assert.equal((await db().selectFrom('users').select('person_id').where('username', '=', 'stranger').executeTakeFirstOrThrow()).person_id, null);
     assert.equal((await db().selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id, neighbour.id);
   });
+
+  test('an account not yet tied to a person asks for help again as someone not signed in would, and follows the new request too', async () => {
+    const asked = await askAndOfferAccount({ given_name: 'Ione', family_name: 'Penhallowmarker', ...dob('1958-07-30'), postcode: 'RV1 1AA', email: 'ione@example.org' });
+    assert.equal((await createAccountWith(asked.link, 'ione')).statusCode, 302);
+    const ione = await signIn(server.app, 'ione', PASSWORD);
+    const formPage = await server.app.inject({ method: 'GET', url: `/services/${serviceId}/refer-yourself`, headers: { cookie: ione } });
+    assert.equal(formPage.statusCode, 200);
+    assert.match(formPage.body, /name="given_name"/, 'they say who they are, as anyone not signed in does');
+    const submission = /name="submission" value="([^"]+)"/.exec(formPage.body)![1]!;
+    const sent = await signedInPost(`/services/${serviceId}/refer-yourself`, {
+      given_name: 'Ione', family_name: 'Penhallowmarker', ...dob('1958-07-30'), postcode: 'RV1 1AA', email: 'ione@example.org', phone: '', preferred_contact: 'email',
+      help: 'And now help with the garden too, please.', urgency: 'routine', onward_consent: 'no', submission,
+    }, ione, `/services/${serviceId}/refer-yourself`);
+    assert.equal(sent.statusCode, 302, sent.body.slice(0, 400));
+    const confirmation = await server.app.inject({ method: 'GET', url: sent.headers.location!, headers: { cookie: ione } });
+    assert.match(textOf(confirmation.body), /See your requests for help/);
+    assert.doesNotMatch(textOf(confirmation.body), /Create an account to follow this request/);
+    const second = await db().selectFrom('referral_self_details as d').innerJoin('referrals as r', 'r.id', 'd.referral_id').select(['d.reference', 'd.made_by', 'd.account_id', 'r.relationship_id'])
+      .where('d.submission_key', '=', submission).executeTakeFirstOrThrow();
+    assert.equal(second.made_by, 'not_signed_in');
+    assert.equal(second.relationship_id, null, 'it opens no relationship, as any request from someone unconfirmed');
+    const mine = await server.app.inject({ method: 'GET', url: '/my-requests', headers: { cookie: ione } });
+    assert.ok(mine.body.includes(asked.reference) && mine.body.includes(second.reference), 'both requests are followed');
+  });
 });

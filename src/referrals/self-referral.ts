@@ -197,6 +197,8 @@ export interface SelfMade {
   whatMatters: string | null;
   /** Signed in: who, and for whom; null when not signed in. */
   signedIn: { user: SignedInUser; personId: string; madeBy: 'person' | 'proxy' } | null;
+  /** Not signed in as a person, but with an account made from an earlier request: the account follows this one too (request-accounts.ts). */
+  followerAccountId?: string | null;
   /** More to write with the request, in its transaction (a self-assessment's "about me"). */
   alsoInTransaction?: (trx: Transaction<Database>, personId: string) => Promise<void>;
 }
@@ -256,7 +258,7 @@ export async function fileSelfMade(db: Kysely<Database>, made: SelfMade, now: Da
         referral_id: id, made_by: made.signedIn?.madeBy ?? 'not_signed_in', by_user_id: by?.id ?? null,
         given_name: c.givenName, family_name: c.familyName, birth_date: c.birthDate, postcode: c.postcode, email: c.email, phone: c.phone,
         preferred_contact: c.preferredContact, access_needs: c.accessNeeds, source_record_id: sourceRecordId, identity, reference, submission_key: made.submissionKey,
-        needs: sql<string[]>`${JSON.stringify(made.needs)}::jsonb`, what_matters: made.whatMatters,
+        needs: sql<string[]>`${JSON.stringify(made.needs)}::jsonb`, what_matters: made.whatMatters, account_id: made.signedIn ? null : made.followerAccountId ?? null,
       }).execute();
       if (made.alsoInTransaction) await made.alsoInTransaction(trx, personId);
       await appendAudit(trx, {
@@ -277,7 +279,9 @@ export async function fileSelfMade(db: Kysely<Database>, made: SelfMade, now: Da
 }
 
 /** Sends a self-referral to a service that accepts them, checking who the service is for. */
-export async function sendSelfReferral(db: Kysely<Database>, user: SignedInUser | null, forPerson: string | null, input: SelfReferralInput, now: Date = new Date()): Promise<SelfReferralSent> {
+export async function sendSelfReferral(
+  db: Kysely<Database>, user: SignedInUser | null, forPerson: string | null, input: SelfReferralInput, now: Date = new Date(), followerAccountId: string | null = null,
+): Promise<SelfReferralSent> {
   const service = await selfReferralService(db, input.serviceId);
   if (!service) throw new SelfReferralInputError([{ field: 'service', text: 'There is no such service in the directory.' }], 404);
   if (!service.accepts_self_referral) throw new SelfReferralInputError([{ field: 'service', text: `${service.name} does not take requests from residents themselves: ask a professional involved in your care to refer you.` }], 404);
@@ -298,7 +302,7 @@ export async function sendSelfReferral(db: Kysely<Database>, user: SignedInUser 
   return fileSelfMade(db, {
     kind: 'self_referral', service, submissionKey: input.submissionKey, contact, reason: input.help, personWords: input.help,
     urgency: input.urgency, onwardConsent: input.onwardConsent, categories: input.categories, needs: [], whatMatters: null,
-    signedIn: subject ? { user: user!, ...subject } : null,
+    signedIn: subject ? { user: user!, ...subject } : null, followerAccountId,
   }, now);
 }
 

@@ -66,8 +66,11 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
   function residentOrVisitor(request: FastifyRequest): SignedInUser | null {
     const user = request.user ?? null;
     if (user && user.role !== 'citizen') throw new HttpError(403, 'This page is for residents asking for help themselves. Practitioners refer people from their record or the directory.');
-    return user;
+    // An account made from an earlier request is nobody's yet: it asks as someone not signed in
+    // would (typing who they are), and follows the new request too.
+    return user && user.personId ? user : null;
   }
+  const followerOf = (request: FastifyRequest): string | null => (request.user && request.user.role === 'citizen' && !request.user.personId ? request.user.id : null);
 
   async function whoItems(user: SignedInUser, chosen: string) {
     const actingFor = user.personId ? await proxiesOf(db, user.personId) : [];
@@ -116,7 +119,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     const body = bodyOf(request);
     try {
       const input = parseSelfReferralForm(id, body, Boolean(user));
-      await sendSelfReferral(db, user, first(body.for) || null, input);
+      await sendSelfReferral(db, user, first(body.for) || null, input, new Date(), followerOf(request));
       return reply.redirect(`/services/${encodeURIComponent(id)}/refer-yourself/sent?key=${encodeURIComponent(input.submissionKey)}`);
     } catch (error) {
       if (error instanceof SelfReferralInputError) {
@@ -135,7 +138,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     if (!sent) throw new HttpError(404, 'There is no such request.');
     const user = request.user ?? null;
     return reply.view('referrals-self-sent.njk', viewContext(request, reply, {
-      title: 'Your request has been sent', sent, signedIn: Boolean(user && user.role === 'citizen'), kind: 'self_referral',
+      title: 'Your request has been sent', sent, signedIn: Boolean(user && user.role === 'citizen' && user.personId), kind: 'self_referral', followsRequests: Boolean(followerOf(request)),
       // Not signed in with an email address given: offer an account that follows this request (request-routes.ts).
       ...(await accountOfferFor(db, request, sent.referralId)), serviceId: (request.params as { id?: string }).id ?? '', submissionKey: key,
       contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue, request.language),
