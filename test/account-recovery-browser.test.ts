@@ -53,6 +53,7 @@ describe('a locked-out resident resets their password, in the browser (issue 20)
     await signInAs(page, server.url, 'citizen', DEMO_PASSWORD);
     await page.goto(`${server.url}/account`);
     await page.getByLabel('Email address').fill(ADDRESS);
+    await page.getByLabel('Your current password').fill(DEMO_PASSWORD);
     await submit(page, 'Save contact details');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForLoadState('load');

@@ -35,10 +35,11 @@ describe('notification choices in Chromium', { skip: !browserAvailable() && 'Chr
     try {
       await page.setViewportSize(PHONE);
       await signInAs(page, server.url, 'citizen', DEMO_PASSWORD);
-      await page.getByRole('link', { name: 'Your account' }).click();
+      await page.getByRole('link', { name: 'Your account', exact: true }).click();
       assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Your account');
       await fitsAndPasses(page, 'your account');
       await page.getByLabel('Email address').fill('resident.one@example.org');
+      await page.getByLabel('Your current password').fill(DEMO_PASSWORD);
       await page.getByRole('button', { name: 'Save contact details' }).click();
       await page.getByText('Your contact details are saved').waitFor();
 

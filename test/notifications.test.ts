@@ -10,6 +10,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, signIn, csrfTokenFor, type TestServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
 import { createNotificationDispatcher, lastDigestTime, smtpSender, type NotificationDispatcher } from '../src/notify/index.ts';
 
 const RESIDENT_EMAIL = 'resident.one@example.org';
@@ -66,7 +67,7 @@ describe('notifications by email', () => {
     assert.match(wrong.body, /href="#email">Enter an email address in the correct format/);
     assert.match(wrong.body, /href="#mobile">Enter a UK mobile phone number/);
     assert.match(wrong.body, /value="resident.one at example"/, 'what was typed is kept');
-    const saved = await post(citizen, '/account', { email: RESIDENT_EMAIL, mobile: '07700 900 982' });
+    const saved = await post(citizen, '/account', { email: RESIDENT_EMAIL, mobile: '07700 900 982', currentPassword: DEMO_PASSWORD });
     assert.equal(saved.statusCode, 302);
     const page = await server.app.inject({ method: 'GET', url: '/account?done=saved', headers: { cookie: citizen } });
     assert.match(page.body, /Your contact details are saved/);
@@ -185,7 +186,7 @@ describe('notifications by email', () => {
     const citizenUser = await db.selectFrom('users').select(['id', 'email']).where('username', '=', 'citizen').executeTakeFirstOrThrow();
     const citizenChoices = await db.selectFrom('notification_preferences').selectAll().where('user_id', '=', citizenUser.id).executeTakeFirstOrThrow();
     // The forms take no account id: whatever is sent, only the signed-in account changes.
-    const mine = await post(practitioner, '/account', { email: 'attacker@example.org', mobile: '', userId: citizenUser.id, id: citizenUser.id });
+    const mine = await post(practitioner, '/account', { email: 'attacker@example.org', mobile: '', currentPassword: DEMO_PASSWORD, userId: citizenUser.id, id: citizenUser.id });
     assert.equal(mine.statusCode, 302);
     const chose = await post(practitioner, '/account/notifications', { channels: 'none', frequency: 'immediate', userId: citizenUser.id }, '/account/notifications');
     assert.equal(chose.statusCode, 302);
@@ -202,5 +203,30 @@ describe('notifications by email', () => {
       assert.match(String(signedOut.headers.location), /^\/sign-in/);
     }
     assert.equal((await db.selectFrom('users').select('email').where('id', '=', citizenUser.id).executeTakeFirstOrThrow()).email, RESIDENT_EMAIL);
+  });
+  test('changing the email address (where reset links go) needs the current password, and the old address is told', async () => {
+    const db = server.database.db;
+    const citizen = await signIn(server.app, 'citizen');
+    const before = (await db.selectFrom('users').select('email').where('username', '=', 'citizen').executeTakeFirstOrThrow()).email;
+    assert.ok(before, 'the resident has an email address from the earlier test');
+    const mailsBefore = smtp.mails.length;
+    const none = await post(citizen, '/account', { email: 'someone.else@example.net', mobile: '' });
+    assert.equal(none.statusCode, 400);
+    assert.match(none.body, /href="#currentPassword">Enter your current password to change your email address/);
+    assert.match(none.body, /value="someone.else@example.net"/, 'what was typed is kept');
+    const wrong = await post(citizen, '/account', { email: 'someone.else@example.net', mobile: '', currentPassword: 'not my password' });
+    assert.equal(wrong.statusCode, 400);
+    assert.match(wrong.body, /Your current password is not right/);
+    assert.equal((await db.selectFrom('users').select('email').where('username', '=', 'citizen').executeTakeFirstOrThrow()).email, before, 'nothing changed');
+    const mobileOnly = await post(citizen, '/account', { email: before!, mobile: '07700 900 123' });
+    assert.equal(mobileOnly.statusCode, 302, 'the mobile number alone changes without the password');
+    const right = await post(citizen, '/account', { email: 'resident.new@example.net', mobile: '', currentPassword: DEMO_PASSWORD });
+    assert.equal(right.statusCode, 302);
+    await testDispatcher().runOnce();
+    const notice = smtp.mails.slice(mailsBefore).find((mail) => mail.to.includes(before!));
+    assert.ok(notice, 'the old address is told of the change');
+    assert.match(notice.subject, /email address of your Joinery account was changed/);
+    // Put it back for the tests after this one.
+    assert.equal((await post(citizen, '/account', { email: before!, mobile: '07700 900 982', currentPassword: DEMO_PASSWORD })).statusCode, 302);
   });
 });

@@ -4,6 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { csrfTokenFor, startTestServer, signIn, type TestServer } from './support/server.ts';
+import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
 
 describe('resident pages in Welsh', () => {
   let server: TestServer;
@@ -94,7 +95,7 @@ describe('resident pages in Welsh', () => {
     assert.match(bad.body, /Mae problem wedi codi/);
     assert.match(bad.body, /Rhowch gyfeiriad e-bost yn y fformat cywir/);
     assert.match(bad.body, /value="not an address"/, 'what was typed is kept');
-    const saved = await server.app.inject({ method: 'POST', url: '/account', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, email: 'preswylydd@example.net', mobile: '' }).toString() });
+    const saved = await server.app.inject({ method: 'POST', url: '/account', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, email: 'preswylydd@example.net', mobile: '', currentPassword: DEMO_PASSWORD }).toString() });
     assert.equal(saved.statusCode, 302);
     const after = await server.app.inject({ method: 'GET', url: saved.headers.location as string, headers: { cookie } });
     assert.match(after.body, /Mae eich manylion cyswllt wedi&#39;u cadw/, 'the success banner');

@@ -4,7 +4,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
-import type { SignedInUser } from './accounts.ts';
+import { signInWithPassword, type SignedInUser } from './accounts.ts';
+import { sendTransactional } from '../notify/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -12,7 +13,7 @@ export interface ContactDetails { email: string | null; mobile: string | null }
 
 export interface ContactDetailsInput { email: string; mobile: string }
 
-export interface ContactFieldError { field: 'email' | 'mobile'; message: string }
+export interface ContactFieldError { field: 'email' | 'mobile' | 'currentPassword'; message: string }
 
 export type ContactDetailsCheck = { ok: true; details: ContactDetails } | { ok: false; errors: ContactFieldError[] };
 
@@ -66,28 +67,66 @@ export async function contactDetailsOf(db: Db, userId: string): Promise<ContactD
   return row ? { email: row.email, mobile: row.mobile } : undefined;
 }
 
+/** Whether the account signs in with a password (so changing its email address asks for it). */
+export async function accountHasPassword(db: Db, userId: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+  return Boolean(row?.password_hash);
+}
+
 /** Whether an account exists and may act (not disabled): a disabled account is told nothing. */
 export async function accountIsActive(db: Db, userId: string): Promise<boolean> {
   const row = await db.selectFrom('users').select('disabled_at').where('id', '=', userId).executeTakeFirst();
   return row !== undefined && row.disabled_at === null;
 }
 
-/** Changes the signed-in user's own contact details: there is no way to name another account. */
-export async function changeOwnContactDetails(db: Kysely<Database>, user: SignedInUser, input: ContactDetailsInput): Promise<ContactDetailsCheck> {
+/** How many wrong passwords in a row lock an account, and for how long (the sign-in policy). */
+export interface PasswordPolicy { maxAttempts: number; lockMinutes: number }
+
+/**
+ * Changes the signed-in user's own contact details: there is no way to name another account.
+ * The email address is where password reset links go, so changing it on an account with a
+ * password needs that password again: otherwise anyone who found a session open (a shared
+ * computer, a stolen cookie) could point recovery at themselves and keep the account. Wrong
+ * passwords count towards the same lock as signing in. The old address is told of the change.
+ */
+export async function changeOwnContactDetails(
+  db: Kysely<Database>, user: SignedInUser, input: ContactDetailsInput & { currentPassword?: string }, policy: PasswordPolicy, now: Date = new Date(),
+): Promise<ContactDetailsCheck> {
   const checked = checkContactDetails(input);
   if (!checked.ok) return checked;
+  const before = await db.selectFrom('users').select(['email', 'mobile', 'password_hash']).where('id', '=', user.id).executeTakeFirstOrThrow();
+  const emailChanges = (before.email ?? null) !== checked.details.email;
+  if (emailChanges && before.password_hash !== null) {
+    const typed = input.currentPassword ?? '';
+    if (typed === '') return { ok: false, errors: [{ field: 'currentPassword', message: 'Enter your current password to change your email address' }] };
+    const result = await signInWithPassword(db, user.username, typed, policy, now);
+    if (result.outcome === 'locked') return { ok: false, errors: [{ field: 'currentPassword', message: 'Too many wrong passwords: your account is locked for now. Sign out and use "Forgotten your password or locked out?"' }] };
+    if (result.outcome !== 'signed_in') return { ok: false, errors: [{ field: 'currentPassword', message: 'Your current password is not right' }] };
+  }
   await db.transaction().execute(async (trx) => {
-    const before = await contactDetailsOf(trx, user.id);
     await trx.updateTable('users').set({ email: checked.details.email, mobile: checked.details.mobile }).where('id', '=', user.id).execute();
-    const changed = [before?.email !== checked.details.email ? 'email address' : null, before?.mobile !== checked.details.mobile ? 'mobile number' : null].filter(Boolean);
+    const changed = [emailChanges ? 'email address' : null, before.mobile !== checked.details.mobile ? 'mobile number' : null].filter(Boolean);
     if (changed.length > 0) {
       await appendAudit(trx, {
         actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'change_contact_details', personId: null, category: null, purpose: null,
         decision: 'success', reason: `changed their own ${changed.join(' and ')}`,
       });
     }
+    if (emailChanges && before.email) await sendTransactional(trx, { email: before.email, ...emailChangedNotice(user.username) }, now);
   });
   return checked;
+}
+
+/** Told to the old address: what changed, and what to do if it was not them. Nothing else. */
+export function emailChangedNotice(username: string): { subject: string; body: string } {
+  return {
+    subject: 'The email address of your Joinery account was changed',
+    body: [
+      `The email address of the Joinery account ${username} was changed, and emails about the account now go to the new address.`,
+      '',
+      'If you did not do this, contact your council or care team straight away: someone may be using your account.',
+    ].join('\n'),
+  };
 }
 
 /** Active accounts of these people (citizens' own accounts), for telling them something. */
