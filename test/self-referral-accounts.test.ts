@@ -177,8 +177,14 @@ for (const target of await testDatabaseTargets()) {
       await mailbox.waitFor('perpetua@example.org', before + 2);
       const withMessage = await server.app.inject({ method: 'GET', url: `/my-requests/${asked.reference}`, headers: { cookie: perpetua } });
       assert.ok(withMessage.body.includes('Can we call you on Tuesday morning?'));
+      // Assigned to the receiving practitioner, who is emailed when the person replies.
+      const receiverPractitioner = (await db().selectFrom('users').select(['practitioner_id']).where('username', '=', 'sra-receiver').executeTakeFirstOrThrow()).practitioner_id!;
+      await db().updateTable('users').set({ email: 'sra-receiver@example.org' }).where('username', '=', 'sra-receiver').execute();
+      assert.equal((await signedInPost(`/referrals/${asked.referralId}/assign`, { practitioner: receiverPractitioner }, receiver, `/referrals/${asked.referralId}`)).statusCode, 302);
       const replied = await signedInPost(`/my-requests/${asked.reference}/messages`, { message: 'Yes, after 10 please.' }, perpetua, `/my-requests/${asked.reference}`);
       assert.equal(replied.statusCode, 302);
+      const told = (await mailbox.waitFor('sra-receiver@example.org')).at(-1)!;
+      assert.ok(!told.text.includes('after 10'), 'the practitioner is told there is a reply, not what it says');
       const seen = await server.app.inject({ method: 'GET', url: `/referrals/${asked.referralId}`, headers: { cookie: receiver } });
       assert.ok(seen.body.includes('Yes, after 10 please.'));
 

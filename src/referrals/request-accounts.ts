@@ -187,6 +187,10 @@ export async function writeRequesterMessage(db: Kysely<Database>, user: SignedIn
   const body = checkedBody(raw);
   await db.transaction().execute(async (trx) => {
     await trx.insertInto('referral_messages').values({ referral_id: request.referralId, author_user_id: user.id, author_side: 'requester', author_label: 'The person who asked', body, sent_at: now }).execute();
+    // The practitioner the request is assigned to is told there is a reply (never what it says).
+    const assigned = await trx.selectFrom('referrals as r').innerJoin('users as u', 'u.practitioner_id', 'r.assigned_practitioner_id')
+      .select('u.id').where('r.id', '=', request.referralId).where('u.role', '=', 'practitioner').execute();
+    for (const a of assigned) await notify(trx, { userId: a.id, event: 'new_message', path: `/referrals/${request.referralId}#messages` }, now);
     await appendAudit(trx, {
       actorUserId: user.id, actorRole: user.role, actorOrganisationId: null, action: 'write', personId: null, category: null, purpose: null, decision: 'success',
       reason: `message about request ${reference} from the person who asked`,
