@@ -12,7 +12,7 @@ import { DEMO_PASSWORD } from '../src/demo/accounts.ts';
 import { createApiToken } from '../src/interop/tokens.ts';
 import { createPlan } from '../src/plans/plans.ts';
 
-type Kind = 'stranger' | 'network' | 'break_glass' | 'self' | 'proxy' | 'ended_proxy' | 'other_citizen' | 'manager' | 'admin' | 'data_quality' | 'privacy_officer';
+type Kind = 'stranger' | 'network' | 'break_glass' | 'self' | 'proxy' | 'ended_proxy' | 'other_citizen' | 'unconfirmed' | 'manager' | 'admin' | 'data_quality' | 'privacy_officer';
 type Fact = 'relationship' | 'directive' | 'break_glass';
 interface Route { name: string; fact: Fact; url: (personId: string) => string; form: (ctx: { practitionerId: string; serviceId: string; thirdOrganisationId: string; selfServiceId: string }) => Record<string, string> }
 /** A FHIR write, sent with the user's bearer token. */
@@ -136,6 +136,8 @@ before(async () => {
     ['break_glass', { role: 'practitioner', practitionerId: glass.id, organisationId: glass.organisation_id }],
     ['self', { role: 'citizen', personId }], ['proxy', { role: 'citizen', personId: 'p-wmatrix-proxy' }], ['ended_proxy', { role: 'citizen', personId: 'p-wmatrix-ex' }],
     ['other_citizen', { role: 'citizen', personId: 'p-wmatrix-other' }],
+    // An account made from a request for help, tied to no person until who they are is confirmed.
+    ['unconfirmed', { role: 'citizen' }],
     ['manager', { role: 'manager' }], ['admin', { role: 'admin' }], ['data_quality', { role: 'data_quality' }], ['privacy_officer', { role: 'privacy_officer' }],
   ];
   for (const [kind, account] of accounts) {
