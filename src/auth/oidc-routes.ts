@@ -12,6 +12,7 @@ import { HttpError, viewContext } from '../platform/http.ts';
 import type { OidcConfig } from '../platform/config.ts';
 import { appendAudit } from '../audit/index.ts';
 import { signInWithOidc, type OidcClaims } from './oidc.ts';
+import { confirmAccountIdentityByNhsLogin } from '../consent/index.ts';
 import type { SignedInUser } from './accounts.ts';
 
 const FLOW_COOKIE = 'joinery_oidc';
@@ -109,7 +110,12 @@ export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, b
       request.log.warn({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'an OpenID sign-in did not complete');
       throw new HttpError(400, 'Signing in did not complete. Start again.');
     }
-    const result = await signInWithOidc(database.db, claims, settings.usernameClaim);
+    // Signed in to an account made from a request for help: a P9 proof may make it the person's own (consent decides).
+    const current = request.user;
+    const unconfirmed = current && current.role === 'citizen' && !current.personId
+      ? { userId: current.id, confirm: (trx: Parameters<typeof confirmAccountIdentityByNhsLogin>[0], input: { userId: string; personId: string }) => confirmAccountIdentityByNhsLogin(trx, input) }
+      : undefined;
+    const result = await signInWithOidc(database.db, claims, settings.usernameClaim, unconfirmed);
     if (result.outcome === 'disabled') {
       await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account with OpenID Connect' });
       throw new HttpError(403, disabledMessage);

@@ -5,7 +5,7 @@
 // subject once, and only when the provider proved who they are to P9 and its NHS number and date
 // of birth name exactly one live person, who has exactly one resident account not yet tied to
 // another subject. Nothing else signs anyone in, and no account is ever created here.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { peopleWithVerifiedIdentity } from '../people/index.ts';
@@ -47,7 +47,17 @@ export function vouchedUsername(claims: OidcClaims, usernameClaim: string): stri
   return value;
 }
 
-export async function signInWithOidc(db: Kysely<Database>, claims: OidcClaims, usernameClaim: string): Promise<OidcSignIn> {
+/**
+ * Someone signed in to an account made from a request for help (tied to no person) who proves who
+ * they are with NHS login: when the proof names one live person with no resident account, the
+ * consent module ties that account to them (`confirm`, which decides and audits the fact).
+ */
+export interface UnconfirmedAccountProof {
+  userId: string;
+  confirm: (trx: Transaction<Database>, input: { userId: string; personId: string }) => Promise<boolean>;
+}
+
+export async function signInWithOidc(db: Kysely<Database>, claims: OidcClaims, usernameClaim: string, unconfirmed?: UnconfirmedAccountProof): Promise<OidcSignIn> {
   const found = await findUserForOidc(db, claims.sub, vouchedUsername(claims, usernameClaim));
   if (found.outcome === 'signed_in') return { ...found, linked: false };
   if (found.outcome === 'disabled') return found;
@@ -63,7 +73,10 @@ export async function signInWithOidc(db: Kysely<Database>, claims: OidcClaims, u
   return db.transaction().execute(async (trx) => {
     const accounts = await trx.selectFrom('users').select(['id', 'oidc_subject', 'disabled_at'])
       .where('person_id', '=', people[0]!).where('role', '=', 'citizen').orderBy('id').forUpdate().execute();
-    if (accounts.length === 0) return { outcome: 'refused', reason: 'no_account' } as const;
+    if (accounts.length === 0) {
+      if (!unconfirmed || !(await unconfirmed.confirm(trx, { userId: unconfirmed.userId, personId: people[0]! }))) return { outcome: 'refused', reason: 'no_account' } as const;
+      accounts.push({ id: unconfirmed.userId, oidc_subject: null, disabled_at: null });
+    }
     if (accounts.length > 1) return refusedUncertain(trx, 'the person has more than one resident account');
     const account = accounts[0]!;
     if (account.oidc_subject !== null) return refusedUncertain(trx, `account ${account.id} is already tied to another sign-in`);

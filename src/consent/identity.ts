@@ -36,3 +36,19 @@ export async function confirmAccountIdentity(
     reason: `confirmed who holds account ${input.userId} (${identityCheckLabels[input.how].toLowerCase()}), ${input.context}: the account now sees the person's record`,
   });
 }
+
+/**
+ * NHS login proved to P9 that the holder of `userId` (an account made from a request for help) is
+ * `personId`, who has no resident account: the account becomes theirs, audited. False when it
+ * cannot be (the account is not waiting to be confirmed, or the person has an account by now).
+ */
+export async function confirmAccountIdentityByNhsLogin(trx: Transaction<Database>, input: { userId: string; personId: string }): Promise<boolean> {
+  const outcome = await tieUnconfirmedAccountToPerson(trx, input.userId, input.personId);
+  if (outcome !== 'tied') return false;
+  await appendAudit(trx, {
+    actorUserId: input.userId, actorRole: 'citizen', actorOrganisationId: null, action: 'confirm_identity', personId: input.personId, category: 'demographics',
+    purpose: 'self', decision: 'success',
+    reason: `confirmed who holds account ${input.userId} by NHS login (NHS number and date of birth proved to P9): the account now sees the person's record`,
+  });
+  return true;
+}

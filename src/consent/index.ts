@@ -30,4 +30,4 @@ export { caseFindingObjectionsFor, caseFindingObjectors } from './objections.ts'
 export { registerRightsRoutes } from './rights-routes.ts';
 export { informalNetworkOf, type InformalMember } from './informal-network.ts';
 // Confirming who holds an account made from a request for help: the fact that ties it to the person.
-export { confirmAccountIdentity, identityCheckLabels, identityChecks, isIdentityCheck, type IdentityCheck } from './identity.ts';
+export { confirmAccountIdentity, confirmAccountIdentityByNhsLogin, identityCheckLabels, identityChecks, isIdentityCheck, type IdentityCheck } from './identity.ts';
