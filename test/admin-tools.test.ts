@@ -33,6 +33,15 @@ describe('administrators manage accounts, tokens and feeds (issue 21, finding 11
   const idOf = async (username: string) => (await db().selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
   const auditOf = async (action: string) => db().selectFrom('audit_events').select(['actor_user_id', 'reason']).where('action', '=', action).orderBy('seq').execute();
 
+  test('every administration page is in the navigation, notifications included, and each one opens', async () => {
+    const home = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie: admin } });
+    const navigation = home.body.slice(home.body.indexOf('govuk-service-navigation'), home.body.indexOf('</nav>', home.body.indexOf('govuk-service-navigation')));
+    for (const href of ['/admin/accounts', '/admin/tokens', '/admin/feeds', '/admin/notifications']) {
+      assert.match(navigation, new RegExp(`href="${href}"`), `the navigation links to ${href}`);
+      assert.equal((await server.app.inject({ method: 'GET', url: href, headers: { cookie: admin } })).statusCode, 200, href);
+    }
+  });
+
   test('accounts are listed a page at a time and searched by username or staff name, never a resident\'s name', async () => {
     const total = Number((await sql<{ n: number }>`select count(*)::int as n from users`.execute(db())).rows[0]!.n);
     const first = await get(admin, '/admin/accounts');
