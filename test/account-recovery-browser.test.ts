@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_PASSWORD, startTestServer, type TestServer } from './support/server.ts';
 import { browserAvailable, closePage, launchBrowser, openPage, seriousAccessibilityProblems, signInAs } from './support/browser.ts';
-import { linkIn, startMailbox, type Mailbox } from './support/mailbox.ts';
+import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const ADDRESS = 'jo.resident@example.org';
 const NEW_PASSWORD = 'kettle harbour lantern';
@@ -31,11 +31,11 @@ async function submit(page: Page, button: string): Promise<void> {
 
 describe('a locked-out resident resets their password, in the browser (issue 20)', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
-  let mailbox: Mailbox;
+  let mailbox: TestSmtpServer;
   let browser: Browser;
 
   before(async () => {
-    mailbox = await startMailbox();
+    mailbox = await startSmtpServer();
     server = await startTestServer({ people: 600, env: { SMTP_URL: mailbox.url, SIGN_IN_MAX_ATTEMPTS: '3' } });
     browser = await launchBrowser();
   });

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { DEMO_PASSWORD, signIn, startTestServer, type TestServer } from './support/server.ts';
-import { linkIn, startMailbox, type Mailbox } from './support/mailbox.ts';
+import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createAccount, disableAccount } from '../src/auth/accounts.ts';
 
@@ -20,12 +20,12 @@ const NEW_PASSWORD = 'a brand new passphrase';
 for (const target of await testDatabaseTargets()) {
   describe(`account recovery on ${target.kind}`, () => {
     let server: TestServer;
-    let mailbox: Mailbox;
+    let mailbox: TestSmtpServer;
     let connection = 0;
     const db = () => server.database.db;
 
     before(async () => {
-      mailbox = await startMailbox();
+      mailbox = await startSmtpServer();
       server = await startTestServer({ people: 600, database: await target.open(), env: { SMTP_URL: mailbox.url, SIGN_IN_MAX_ATTEMPTS: '3' } });
       await db().updateTable('users').set({ email: 'Resident.One@example.org' }).where('username', '=', 'citizen').execute();
     });

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_PASSWORD, startTestServer, type TestServer } from './support/server.ts';
 import { browserAvailable, launchBrowser, seriousAccessibilityProblems, signInAs } from './support/browser.ts';
-import { linkIn, startMailbox, type Mailbox } from './support/mailbox.ts';
+import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 
 const EMAIL = 'ffion.resident@example.org';
@@ -19,12 +19,12 @@ const PASSWORD = 'harbour kettle lantern';
 
 describe('a resident\'s front door, from finding a service to talking with it (issue 20)', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
-  let mailbox: Mailbox;
+  let mailbox: TestSmtpServer;
   let browser: Browser;
   let service: { id: string; name: string; organisation_id: string; practitioner_id: string; need: string; need_name: string };
 
   before(async () => {
-    mailbox = await startMailbox();
+    mailbox = await startSmtpServer();
     server = await startTestServer({ people: 800, env: { SMTP_URL: mailbox.url } });
     browser = await launchBrowser();
     const db = server.database.db;

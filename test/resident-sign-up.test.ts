@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { linkIn, startMailbox, type Mailbox } from './support/mailbox.ts';
+import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { inviteResidentToSignUp } from '../src/auth/index.ts';
 import { createAccount } from '../src/auth/accounts.ts';
@@ -19,12 +19,12 @@ const PASSWORD = 'my own new passphrase';
 for (const target of await testDatabaseTargets()) {
   describe(`resident sign-up on ${target.kind}`, () => {
     let server: TestServer;
-    let mailbox: Mailbox;
+    let mailbox: TestSmtpServer;
     let people: Array<{ id: string; given_name: string; family_name: string }>;
     const db = () => server.database.db;
 
     before(async () => {
-      mailbox = await startMailbox();
+      mailbox = await startSmtpServer();
       server = await startTestServer({ people: 600, database: await target.open(), env: { SMTP_URL: mailbox.url } });
       people = (await sql<{ id: string; given_name: string; family_name: string }>`
         select p.id, p.given_name, p.family_name from persons p

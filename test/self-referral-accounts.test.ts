@@ -9,7 +9,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestServer, signIn, csrfTokenFor, DEMO_PASSWORD, type TestServer } from './support/server.ts';
-import { linkIn, startMailbox, type Mailbox } from './support/mailbox.ts';
+import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 
@@ -21,7 +21,7 @@ const PASSWORD = 'a long enough passphrase';
 for (const target of await testDatabaseTargets()) {
   describe(`accounts that follow a request made without signing in, on ${target.kind}`, () => {
     let server: TestServer;
-    let mailbox: Mailbox;
+    let mailbox: TestSmtpServer;
     let serviceId: string;
     let receiver: string;
     let otherOrg: string;
@@ -33,7 +33,7 @@ for (const target of await testDatabaseTargets()) {
     const db = () => server.database.db;
 
     before(async () => {
-      mailbox = await startMailbox();
+      mailbox = await startSmtpServer();
       server = await startTestServer({ people: 1200, seed: 5, database: await target.open(), env: { SMTP_URL: mailbox.url } });
       const citizenPerson = (await db().selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
       // The neighbour is the demo resident, who has a citizen account of their own: the worst case.
