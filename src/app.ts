@@ -15,7 +15,7 @@ import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/routes.ts';
 import { registerInsightRoutes } from './insight/routes.ts';
-import { registerFhirRoutes } from './fhir/routes.ts';
+import { registerFhirRoutes } from './fhir/index.ts';
 import { registerInteropRoutes } from './interop/routes.ts';
 import { registerNotifyRoutes } from './notify/index.ts';
 

@@ -1,6 +1,6 @@
 // OpenAPI 3.1 description of Joinery's machine APIs: the FHIR R4 API (/fhir), the import,
 // mapping and webhook JSON API (/api), and a pointer to the Open Referral UK API (/oruk).
-import { resourceDefs } from '../fhir/resources.ts';
+import { resourceDefs } from '../fhir/index.ts';
 import { mappableFields } from './import.ts';
 import { outboxTopics } from './outbox.ts';
 

@@ -12,7 +12,7 @@ import { parse } from 'csv-parse';
 import { RefusedInput } from '../platform/refused.ts';
 import { isValidNhsNumber } from '../people/index.ts';
 import { EARLIEST_BIRTH_DATE, isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
-import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/resources.ts';
+import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/index.ts';
 
 export const mappableFields = ['given_name', 'middle_name', 'family_name', 'birth_date', 'sex', 'nhs_number', 'phone', 'email', 'postcode', 'address'] as const;
 export type MappableField = (typeof mappableFields)[number];

@@ -14,8 +14,8 @@ import { budgetsMigrations, type BudgetsTables } from '../budgets/schema.ts';
 import { plansMigrations, type PlansTables } from '../plans/schema.ts';
 import { interopMigrations, type InteropTables } from '../interop/schema.ts';
 import { insightMigrations, type InsightTables } from '../insight/schema.ts';
-import { fhirMigrations, type FhirTables } from '../fhir/schema.ts';
-import { notifyMigrations, type NotifyTables } from '../notify/schema.ts';
+import { fhirMigrations, type FhirTables } from '../fhir/index.ts';
+import { notifyMigrations, type NotifyTables } from '../notify/index.ts';
 
 export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables, BudgetsTables, RecordsTables, ReferralTables, PlansTables, InteropTables, InsightTables, NotifyTables, FhirTables {}
 

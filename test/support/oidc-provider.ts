@@ -3,6 +3,7 @@
 // userinfo endpoint, PKCE required, and one confidential client (Joinery). The test says who signs
 // in next (signInAs), and authorise() follows the provider's pages as a browser would, up to the
 // redirect back to Joinery.
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { type Account, type KoaContextWithOIDC } from 'oidc-provider';
@@ -96,6 +97,13 @@ export async function startLocalProvider(redirectUri: string, options: LocalProv
       res.end(String(error));
     });
   });
+
+  // The provider must publish what Joinery discovers (issuer, PKCE, userinfo), or every OIDC test
+  // would fail for the wrong reason: say so here, once.
+  const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json() as { issuer?: string; userinfo_endpoint?: string; code_challenge_methods_supported?: string[] };
+  assert.equal(discovery.issuer, issuer, 'the local provider names itself as the issuer Joinery is configured with');
+  assert.ok(discovery.userinfo_endpoint, 'the local provider serves userinfo, where NHS login gives the NHS number');
+  assert.ok(discovery.code_challenge_methods_supported?.includes('S256'), 'the local provider takes PKCE with S256');
 
   return {
     issuer, clientId, clientSecret,
