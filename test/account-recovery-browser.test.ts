@@ -81,7 +81,7 @@ describe('a locked-out resident resets their password, in the browser (issue 20)
     assert.match((await page.locator('main').textContent()) ?? '', /If an account uses this address, we have sent a link\. It works once, for 1 hour\./);
     await checked(page, 'the "check your email" page');
 
-    const [email] = await mailbox.waitFor(ADDRESS);
+    const [email] = await mailbox.waitFor(ADDRESS, 1, 'Reset your Joinery password');
     assert.equal(email!.subject, 'Reset your Joinery password');
     await page.goto(linkIn(email!, '/account/reset/'));
     assert.equal(await h1(page), 'Choose a new password');

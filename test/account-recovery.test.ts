@@ -16,6 +16,8 @@ import { createAccount, disableAccount } from '../src/auth/accounts.ts';
 const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 const ANSWER = 'If an account uses this address, we have sent a link. It works once, for 1 hour.';
 const NEW_PASSWORD = 'a brand new passphrase';
+// The demo citizen may also be told of a plan review falling due, depending on the day tests run.
+const RESET_SUBJECT = 'Reset your Joinery password';
 
 for (const target of await testDatabaseTargets()) {
   describe(`account recovery on ${target.kind}`, () => {
@@ -121,7 +123,7 @@ for (const target of await testDatabaseTargets()) {
       }
       assert.equal(strip(unknown.body), strip(known.body), 'an unknown address gets the very same page');
       assert.equal(strip(disabled.body), strip(known.body), 'a disabled account gets the very same page');
-      const [email] = await mailbox.waitFor('resident.one@example.org');
+      const [email] = await mailbox.waitFor('resident.one@example.org', 1, RESET_SUBJECT);
       assert.equal(email!.subject, 'Reset your Joinery password');
       assert.match(email!.text, /Your username is: citizen/);
       assert.match(email!.text, /works once, for 60 minutes/);
@@ -145,9 +147,9 @@ for (const target of await testDatabaseTargets()) {
       for (let i = 0; i < 3; i++) assert.equal((await trySignIn('citizen', 'not my password')).statusCode, 401);
       assert.equal((await trySignIn('citizen', DEMO_PASSWORD)).statusCode, 401, 'locked: even the right password is refused');
 
-      const before = mailbox.to('resident.one@example.org').length;
+      const before = mailbox.to('resident.one@example.org').filter((mail) => mail.subject === RESET_SUBJECT).length;
       assert.equal((await recover('citizen')).statusCode, 200, 'a username works as well as an address');
-      const emails = await mailbox.waitFor('resident.one@example.org', before + 1);
+      const emails = await mailbox.waitFor('resident.one@example.org', before + 1, RESET_SUBJECT);
       const path = pathOf(linkIn(emails.at(-1)!, '/account/reset/'));
 
       const form = await server.app.inject({ method: 'GET', url: path });

@@ -27,8 +27,12 @@ export interface TestSmtpServer {
   waitForMail(match?: (mail: ReceivedMail) => boolean, after?: number): Promise<ReceivedMail>;
   /** The mail delivered to this address so far. */
   to(address: string): ReceivedMail[];
-  /** Waits until this address has received `count` mails (at most 30 s), and returns them all. */
-  waitFor(address: string, count?: number): Promise<ReceivedMail[]>;
+  /**
+   * Waits until this address has received `count` mails (at most 30 s), and returns them all; with
+   * a subject, only mails with that subject count (a demo account may also be told, say, of a plan
+   * review falling due, depending on the day the tests run).
+   */
+  waitFor(address: string, count?: number, subject?: string): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
 
@@ -47,12 +51,13 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
         await pause(25);
       }
     },
-    async waitFor(address, count = 1) {
-      for (let waited = 0; to(address).length < count; waited += 25) {
-        if (waited > 30_000) throw new Error(`${address} received ${to(address).length} emails, not ${count}`);
+    async waitFor(address, count = 1, subject) {
+      const received = () => to(address).filter((mail) => subject === undefined || mail.subject === subject);
+      for (let waited = 0; received().length < count; waited += 25) {
+        if (waited > 30_000) throw new Error(`${address} received ${received().length} emails${subject ? ` titled '${subject}'` : ''}, not ${count}`);
         await pause(25);
       }
-      return to(address);
+      return received();
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
