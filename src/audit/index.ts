@@ -1,2 +1,8 @@
-// The audit module's front door: appending to the hash-chained log and verifying it.
-export { appendAudit, emergencySearchesSince, type AuditEntry } from './log.ts';
+// The audit module's front door: its tables first (the migration registry reads them while other
+// files may still load), then appending to the hash-chained log, counting it, verifying it and
+// writing signed checkpoints of it, and the key the chain is signed with.
+export { auditMigrations, type AuditTables } from './schema.ts';
+export {
+  appendAudit, countAuditEvents, emergencySearchesSince, startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint, type AuditEntry,
+} from './log.ts';
+export { readAuditKey } from './key.ts';

@@ -1,7 +1,7 @@
 // Sign-in (password and OIDC) and sign-out pages, and the administrators' accounts pages.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SESSION_COOKIE, viewContext } from '../platform/http.ts';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from '../audit/index.ts';
 import { endSession, signInWithPassword, startSession, type SignedInUser } from './accounts.ts';
 import { registerAccountAdminRoutes } from './admin-routes.ts';
 import { registerAccountRoutes } from './account-routes.ts';

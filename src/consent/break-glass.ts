@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { notifyPeople } from '../notify/index.ts';
 import { categories, categoryPlainWords, type Category } from './categories.ts';

@@ -5,7 +5,7 @@ import { HttpError, requireRole, requireSignedIn, viewContext } from '../platfor
 import { categories, decideRecordAccess } from './access.ts';
 import { categoryOfOrganisationKind, type Category } from './categories.ts';
 import { endProxy, proxiesFor, ProxyRefused } from './proxies.ts';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { categoryLabels } from './categories.ts';
 import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, recordDirective, withdrawDirective } from './directives.ts';

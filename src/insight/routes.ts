@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { safeCsv } from '../platform/csv.ts';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from '../audit/index.ts';
 import { horizontalBarChart, monthlyColumnsAgainstLine } from '../ui/index.ts';
 import { dimensions, ensureInsight, lastRefresh, refreshInsight, type Dimension } from './refresh.ts';
 import { demandAndCapacity, demandByMonth, dimensionLabels, headlines, inequality, measures, needsAssessment, overlaps, populationBy, servicesForOutcome, type GroupRow, type InequalityView, type MonthDemand } from './queries.ts';

@@ -5,7 +5,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { damerauLevenshtein } from './string-metrics.ts';
 import { explainPair } from './explain.ts';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from '../audit/index.ts';
 import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, mayExtendNetwork, openRelationship, recordDirective, type Category } from '../consent/index.ts';
 import { addWorkingDays, middayUk, ukDate } from './working-days.ts';
 import { contactMethodLabels, isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';

@@ -8,7 +8,7 @@ import { startBreakGlass } from '../consent/index.ts';
 import { proxiesOf } from '../consent/index.ts';
 import { buildSharedRecord } from '../people/index.ts';
 import { pendingMigrations } from '../platform/migrate.ts';
-import { countAuditEvents } from '../audit/log.ts';
+import { countAuditEvents } from '../audit/index.ts';
 import { placeSummary, populationByLocality, needsByDeprivation } from '../place/queries.ts';
 import { RESIDENTS_HINT } from '../place/residents.ts';
 import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
