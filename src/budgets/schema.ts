@@ -125,6 +125,34 @@ export interface BudgetsTables {
     transaction_id: string;
     evaluated_at: Generated<Date>;
   };
+  /** Who may decide or dispute funding for a partner (migration 0062): a practitioner of its organisation, appointed. */
+  budget_holders: { id: Generated<number>; user_id: string; partner_id: string; appointed_by: string; appointed_at: Generated<Date> };
+  budget_holder_endings: { holder_id: number; ended_by: string; ended_at: Generated<Date> };
+  /** A case-level "who pays" decision for one person's care package (migration 0062); its shares are versioned. */
+  funding_decisions: {
+    id: string; person_id: string; package: string; weekly_pence: number; starts_on: string; ends_on: string; recorded_by: string; recorded_at: Generated<Date>;
+  };
+  funding_decision_versions: {
+    decision_id: string; version: number; evidence: string; decided_by: string; decided_by_name: string; decided_by_organisation_id: string | null;
+    decided_on: string; reason: string; commitment_pence: number; transaction_id: string; recorded_at: Generated<Date>;
+  };
+  funding_shares: { decision_id: string; version: number; partner_id: string; basis_points: number; amount_pence: number };
+  funding_disputes: {
+    id: Generated<number>; decision_id: string; version: number; partner_id: string; reason: string; raised_by: string; raised_by_name: string; raised_at: Generated<Date>;
+  };
+  funding_dispute_resolutions: {
+    dispute_id: number; outcome: 'upheld' | 'changed'; reason: string; resolved_by: string; resolved_by_name: string; new_version: number | null; resolved_at: Generated<Date>;
+  };
+  /** A budget the household holds together (migration 0063), spent only while every adult member agrees. */
+  household_budgets: {
+    id: string; household_id: string; fund_id: string; financial_year: number; amount_pence: number; account_id: string; purpose: string;
+    agreed_on: string; recorded_by: string; recorded_by_name: string; recorded_at: Generated<Date>;
+  };
+  /** Each adult's agreement, and any withdrawal, in order: the latest row per person is their word now. */
+  household_budget_agreements: {
+    id: Generated<number>; budget_id: string; person_id: string; agrees: boolean; evidence: string; recorded_for: 'person' | 'practitioner';
+    recorded_by: string; recorded_by_name: string; recorded_at: Generated<Date>;
+  };
 }
 
 const appendOnlyTables = ['fund_changes', 'fund_change_decisions', 'ledger_accounts', 'ledger_transactions', 'ledger_postings', 'outcome_payment_lines'];
@@ -354,6 +382,142 @@ export const budgetsMigrations: Record<string, Migration> = {
         create trigger ledger_postings_fund_not_overdrawn after insert on ledger_postings
           referencing new table as new_postings for each statement execute function ledger_fund_not_overdrawn();
       `.execute(db);
+    },
+  },
+  // Who pays (issue 22): a funding decision splits a person's care package between partners and
+  // posts the commitment to the ledger; a partner may dispute its share and someone from another
+  // partner resolves it. Nothing here is edited: a change is a new version (and a reversal plus a
+  // new posting in the ledger); budget holders end by an ending row.
+  '0062_budgets_funding_decisions': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table budget_holders (
+          id bigserial primary key,
+          user_id text not null references users(id),
+          partner_id text not null references budget_partners(id),
+          appointed_by text not null,
+          appointed_at timestamptz not null default now()
+        );
+        create index budget_holders_user on budget_holders(user_id);
+        create table budget_holder_endings (
+          holder_id bigint primary key references budget_holders(id),
+          ended_by text not null,
+          ended_at timestamptz not null default now()
+        );
+        create table funding_decisions (
+          id text primary key,
+          person_id text not null references persons(id),
+          package text not null,
+          weekly_pence bigint not null check (weekly_pence > 0),
+          starts_on date not null,
+          ends_on date not null,
+          recorded_by text not null,
+          recorded_at timestamptz not null default now(),
+          check (ends_on > starts_on)
+        );
+        create index funding_decisions_person on funding_decisions(person_id);
+        create table funding_decision_versions (
+          decision_id text not null references funding_decisions(id),
+          version integer not null check (version >= 1),
+          evidence text not null,
+          decided_by text not null,
+          decided_by_name text not null,
+          decided_by_organisation_id text references organisations(id),
+          decided_on date not null,
+          reason text not null,
+          commitment_pence bigint not null check (commitment_pence > 0),
+          transaction_id text not null unique references ledger_transactions(id),
+          recorded_at timestamptz not null default now(),
+          primary key (decision_id, version)
+        );
+        create table funding_shares (
+          decision_id text not null,
+          version integer not null,
+          partner_id text not null references budget_partners(id),
+          basis_points integer not null check (basis_points between 1 and 10000),
+          amount_pence bigint not null check (amount_pence >= 0),
+          primary key (decision_id, version, partner_id),
+          foreign key (decision_id, version) references funding_decision_versions(decision_id, version)
+        );
+        create table funding_disputes (
+          id bigserial primary key,
+          decision_id text not null,
+          version integer not null,
+          partner_id text not null references budget_partners(id),
+          reason text not null,
+          raised_by text not null,
+          raised_by_name text not null,
+          raised_at timestamptz not null default now(),
+          foreign key (decision_id, version) references funding_decision_versions(decision_id, version)
+        );
+        create index funding_disputes_decision on funding_disputes(decision_id);
+        create table funding_dispute_resolutions (
+          dispute_id bigint primary key references funding_disputes(id),
+          outcome text not null check (outcome in ('upheld', 'changed')),
+          reason text not null,
+          resolved_by text not null,
+          resolved_by_name text not null,
+          new_version integer,
+          resolved_at timestamptz not null default now(),
+          check ((outcome = 'changed') = (new_version is not null))
+        );
+        -- Whoever raised a dispute does not resolve it.
+        create function funding_dispute_second_person() returns trigger language plpgsql as $$
+        begin
+          if exists (select 1 from funding_disputes d where d.id = new.dispute_id and d.raised_by = new.resolved_by) then
+            raise exception 'a dispute must be resolved by someone other than the person who raised it';
+          end if;
+          return new;
+        end $$;
+        create trigger funding_dispute_resolutions_second_person before insert on funding_dispute_resolutions
+          for each row execute function funding_dispute_second_person();
+      `.execute(db);
+      for (const table of ['budget_holders', 'budget_holder_endings', 'funding_decisions', 'funding_decision_versions', 'funding_shares', 'funding_disputes', 'funding_dispute_resolutions']) {
+        await sql`create trigger ${sql.id(`${table}_append_only`)} before update or delete on ${sql.table(table)}
+          for each row execute function budgets_append_only()`.execute(db);
+        await sql`create trigger ${sql.id(`${table}_no_truncate`)} before truncate on ${sql.table(table)}
+          for each statement execute function budgets_append_only()`.execute(db);
+      }
+    },
+  },
+  // Households in charge (issue 22): a budget the household holds, with each adult's agreement
+  // and any withdrawal kept in order (append-only).
+  '0063_budgets_household_budgets': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table household_budgets (
+          id text primary key,
+          household_id text not null references households(id),
+          fund_id text not null references funds(id),
+          financial_year integer not null,
+          amount_pence bigint not null check (amount_pence > 0),
+          account_id text not null references ledger_accounts(id),
+          purpose text not null,
+          agreed_on date not null,
+          recorded_by text not null,
+          recorded_by_name text not null,
+          recorded_at timestamptz not null default now()
+        );
+        create index household_budgets_household on household_budgets(household_id);
+        create table household_budget_agreements (
+          id bigserial primary key,
+          budget_id text not null references household_budgets(id),
+          person_id text not null references persons(id),
+          agrees boolean not null,
+          evidence text not null,
+          recorded_for text not null check (recorded_for in ('person', 'practitioner')),
+          recorded_by text not null,
+          recorded_by_name text not null,
+          recorded_at timestamptz not null default now()
+        );
+        create index household_budget_agreements_budget on household_budget_agreements(budget_id, person_id, id);
+      `.execute(db);
+      for (const table of ['household_budgets', 'household_budget_agreements']) {
+        await sql`create trigger ${sql.id(`${table}_append_only`)} before update or delete on ${sql.table(table)}
+          for each row execute function budgets_append_only()`.execute(db);
+        await sql`create trigger ${sql.id(`${table}_no_truncate`)} before truncate on ${sql.table(table)}
+          for each statement execute function budgets_append_only()`.execute(db);
+      }
     },
   },
 };
