@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { appendAudit, type AuditEntry } from '../audit/index.ts';
+import { personInReviewQueue, personInUndoableMerge } from '../linkage/index.ts';
 import { loadAccessFacts, loadAccessFactsForMany } from './facts.ts';
 import { decideCategory, type AccessFacts, type Actor, type CategoryDecision } from './policy.ts';
 import { categories, purposes, type Category, type Purpose } from './categories.ts';
@@ -37,30 +38,6 @@ export function actorOf(user: SignedInUser): Actor {
     userId: user.id, role: user.role, personId: user.personId, organisationId: user.organisationId,
     teamId: user.teamId, practitionerId: user.practitionerId,
   };
-}
-
-async function personInReviewQueue(db: Kysely<Database>, personId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('linkage_reviews')
-    .select('linkage_reviews.id')
-    .where('linkage_reviews.status', '=', 'open')
-    .where((eb) => eb.or([
-      eb('linkage_reviews.candidate_person_id', '=', personId),
-      eb.exists(eb.selectFrom('record_links').select('record_links.id')
-        .whereRef('record_links.source_record_id', '=', 'linkage_reviews.source_record_id')
-        .where('record_links.superseded_at', 'is', null)
-        .where('record_links.person_id', '=', personId)),
-    ]))
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/** A merge of two person records that has not been undone: a data-quality reviewer may check and undo it. */
-async function personInUndoableMerge(db: Kysely<Database>, personId: string): Promise<boolean> {
-  const row = await db.selectFrom('person_merges').select('id').where('unmerged_at', 'is', null)
-    .where((eb) => eb.or([eb('survivor_id', '=', personId), eb('merged_id', '=', personId)])).limit(1).executeTakeFirst();
-  return row !== undefined;
 }
 
 /** What only a data-quality reviewer's decision needs: whether the person is in the review queue or an undoable merge. */

@@ -3,6 +3,9 @@
 import type { Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
 import type { Database } from '../platform/schema.ts';
+import { personHeldUnderSourceSql } from '../linkage/index.ts';
+import { organisationSourceCodeSql } from '../network/index.ts';
+import { personBirthDateSql } from '../people/index.ts';
 import type { AccessFacts, Actor, Directive, LawfulBasis, Relationship } from './policy.ts';
 import type { Category, Purpose } from './categories.ts';
 
@@ -23,11 +26,9 @@ interface FactsRow {
 const factsColumns = (person: string) => `
     (select json_agg(json_build_object('organisation_id', r.organisation_id, 'team_id', r.team_id, 'practitioner_id', r.practitioner_id, 'kind', r.kind))
        from care_relationships r where r.person_id = ${person} and r.ended_at is null) as relationships,
-    ($2::text is not null and exists (
-       select 1 from record_links l
-       join source_records s on s.id = l.source_record_id
-       where l.person_id = ${person} and l.superseded_at is null
-         and s.source = (select o.source_code from organisations o where o.id = $2))) as holds_record,
+    -- Whether the practitioner's organisation holds a record of the person: the person index's
+    -- answer (linkage) over the organisation's source code (network), embedded here.
+    ($2::text is not null and ${personHeldUnderSourceSql(person, organisationSourceCodeSql('$2'))}) as holds_record,
     (select json_agg(json_build_object('id', d.id, 'category', d.category, 'recipient_kind', d.recipient_kind, 'recipient_id', d.recipient_id,
             'purposes', d.purposes, 'decision', d.decision, 'valid_from', d.valid_from, 'valid_until', d.valid_until,
             'withdrawn_at', d.withdrawn_at, 'recorded_at', d.recorded_at, 'recorded_for', d.recorded_for))
@@ -38,19 +39,23 @@ const factsColumns = (person: string) => `
     (select max(g.expires_at) from break_glass_grants g where g.person_id = ${person} and g.user_id = $3 and g.expires_at > $4::timestamptz) as break_glass_until,
     -- Proxies in force: not revoked, within their dates, and a parent's only while the child is under 16
     -- (checked against the birth date as it is now, so a corrected birth date counts at once).
-    (select array_agg(distinct c) from proxies x join persons child on child.id = x.person_id, unnest(x.scope) as c
+    (select array_agg(distinct c) from proxies x, unnest(x.scope) as c
        where $5::text is not null and x.person_id = ${person} and x.proxy_person_id = $5
          and x.revoked_at is null and x.valid_from <= $4::timestamptz and (x.valid_until is null or x.valid_until > $4::timestamptz)
-         and (x.kind <> 'parent' or (child.birth_date is not null and child.birth_date + interval '16 years' > $4::timestamptz))) as proxy_scope,
+         and (x.kind <> 'parent' or coalesce(${personBirthDateSql(person)} + interval '16 years' > $4::timestamptz, false))) as proxy_scope,
     ($5::text is not null and exists (
        select 1 from safeguarding_releases sr where sr.person_id = ${person} and sr.withdrawn_at is null and sr.released_at <= $4::timestamptz)) as safeguarding_released,
     -- Restrictions the data owner has put in force at the person's request (Art. 18).
     (select json_agg(json_build_object('organisation_id', rr.organisation_id, 'category', rr.category))
        from rights_requests rr where rr.person_id = ${person} and rr.status = 'restricted') as restrictions`;
 
-const ACCESS_FACTS_SQL = `select ${factsColumns('$1')}`;
+// Built on first use, not as the module loads: the fragments come from modules that may still be
+// loading then (linkage's routes import this module's front door).
+let accessFactsSql: string | undefined;
+const ACCESS_FACTS_SQL = (): string => (accessFactsSql ??= `select ${factsColumns('$1')}`);
 // $1 the people (text[]): one row of facts per person, in one round trip.
-const ACCESS_FACTS_MANY_SQL = `select t.person_id, ${factsColumns('t.person_id')} from unnest($1::text[]) as t(person_id)`;
+let accessFactsManySql: string | undefined;
+const ACCESS_FACTS_MANY_SQL = (): string => (accessFactsManySql ??= `select t.person_id, ${factsColumns('t.person_id')} from unnest($1::text[]) as t(person_id)`);
 
 const toDate = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
@@ -80,7 +85,7 @@ const actorParams = (actor: Actor, now: Date) => [
 ];
 
 export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, personId: string, now: Date = new Date()): Promise<Omit<AccessFacts, 'inReviewQueue'>> {
-  const rows = await preparedQuery<FactsRow>(db, 'joinery_access_facts', ACCESS_FACTS_SQL, [personId, ...actorParams(actor, now)]);
+  const rows = await preparedQuery<FactsRow>(db, 'joinery_access_facts', ACCESS_FACTS_SQL(), [personId, ...actorParams(actor, now)]);
   return toFacts(rows[0]!, now);
 }
 
@@ -88,7 +93,7 @@ export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, person
 export async function loadAccessFactsForMany(db: Kysely<Database>, actor: Actor, personIds: readonly string[], now: Date = new Date()): Promise<Map<string, Omit<AccessFacts, 'inReviewQueue'>>> {
   const facts = new Map<string, Omit<AccessFacts, 'inReviewQueue'>>();
   if (personIds.length === 0) return facts;
-  const rows = await preparedQuery<FactsRow & { person_id: string }>(db, 'joinery_access_facts_many', ACCESS_FACTS_MANY_SQL, [[...new Set(personIds)], ...actorParams(actor, now)]);
+  const rows = await preparedQuery<FactsRow & { person_id: string }>(db, 'joinery_access_facts_many', ACCESS_FACTS_MANY_SQL(), [[...new Set(personIds)], ...actorParams(actor, now)]);
   for (const row of rows) facts.set(row.person_id, toFacts(row, now));
   return facts;
 }

@@ -42,3 +42,11 @@ export type { IndexOptions, IndexSummary } from './person-index.ts';
 export { acquireIndexLock, forgetIndexState, indexState, withIndexLock } from './index-state.ts';
 export type { IndexState } from './index-state.ts';
 export { EARLIEST_BIRTH_DATE, isCalendarDate } from './normalise.ts';
+// Which agencies hold a person's records, as functions and as fragments other modules embed in
+// their own single statement (the access decision, the person page); and whether a person's
+// identity is under review (what a data-quality reviewer's access turns on).
+export {
+  agenciesHoldingPerson, agenciesHoldingPersonSql, heldSourcesSql, organisationHoldsPerson, peopleHeldByOrganisationCount, personHeldByOrganisation,
+  personHeldUnderSourceSql, recordsHeldOfPerson, type AgencyHolding, type HeldRecord,
+} from './holdings.ts';
+export { personInReviewQueue, personInUndoableMerge } from './identity-review.ts';

@@ -2,3 +2,7 @@
 // Other modules import only this file.
 export { createPractitioner, createPractitionerInTeam, setRole, updatePractitioner } from './staff.ts';
 export type { PractitionerInput, RoleInput } from './staff.ts';
+// Organisations' names, kinds and source codes as fragments to embed in one statement.
+export {
+  organisationKindOf, organisationNameOf, organisationNameSql, organisationSourceCodeOf, organisationSourceCodeSql, withOrganisationOfSource, withOrganisationOfSourceSql,
+} from './organisations.ts';

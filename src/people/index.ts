@@ -10,3 +10,5 @@ export type { CaseloadPage } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
 export type { RelationshipKey } from './relationships.ts';
 export { buildSharedRecord } from './shared-record.ts';
+// A person's date of birth as SQL text for other modules' prepared statements.
+export { personBirthDateSql } from './persons.ts';

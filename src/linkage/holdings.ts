@@ -1,0 +1,90 @@
+// The person index's answer to "which agencies hold records of this person", asked by the
+// person page, the access decision, corrections, rights requests and caseloads. It was written by
+// hand in each of them; now the index (which owns record_links and source_records) answers it,
+// naming organisations through the network module. Functions run a query; the *Sql and Kysely
+// fragments let a caller that must stay at one round trip (the access decision, the person page)
+// embed the answer in its own statement.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import { organisationSourceCodeOf, withOrganisationOfSource, withOrganisationOfSourceSql } from '../network/index.ts';
+
+/** SQL text: whether the person `personExpr` names has a current record under source `sourceExpr` (a boolean). */
+export const personHeldUnderSourceSql = (personExpr: string, sourceExpr: string): string => `exists (
+       select 1 from record_links l
+       join source_records s on s.id = l.source_record_id
+       where l.person_id = ${personExpr} and l.superseded_at is null
+         and s.source = ${sourceExpr})`;
+
+/** SQL text: the sources holding current records of the person: source, records, first_recorded. */
+export const heldSourcesSql = (personExpr: string): string => `
+       select s.source, count(*) as records, min(s.received_at) as first_recorded
+       from record_links l
+       join source_records s on s.id = l.source_record_id
+       where l.person_id = ${personExpr} and l.superseded_at is null
+       group by s.source`;
+
+/**
+ * SQL text: the agencies holding current records of the person, one row each: organisation_id,
+ * organisation (its name), kind, source, records, first_recorded (unordered).
+ */
+export const agenciesHoldingPersonSql = (personExpr: string): string => withOrganisationOfSourceSql(heldSourcesSql(personExpr));
+
+/** Kysely: whether the person (an id, or a column given as sql.ref) has a current record held by the organisation (likewise). */
+export function personHeldByOrganisation(person: string | RawBuilder<unknown>, organisation: string | RawBuilder<unknown>): RawBuilder<boolean> {
+  const source = organisationSourceCodeOf(typeof organisation === 'string' ? sql`${organisation}` : organisation);
+  return sql<boolean>`exists (select 1 from record_links l join source_records s on s.id = l.source_record_id
+    where l.person_id = ${person} and l.superseded_at is null and s.source = ${source})`;
+}
+
+/** Kysely: how many people the organisation holds current records of (a count). */
+export function peopleHeldByOrganisationCount(organisationId: string): RawBuilder<number> {
+  return sql<number>`(select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id
+    where s.source = ${organisationSourceCodeOf(organisationId)} and l.superseded_at is null)`;
+}
+
+export interface AgencyHolding { organisationId: string; organisation: string; kind: string; records: number; firstRecorded: Date }
+
+/** Kysely: the same rows as heldSourcesSql, for one person id. */
+function heldSources(personId: string): RawBuilder<unknown> {
+  return sql`select s.source, count(*) as records, min(s.received_at) as first_recorded
+    from record_links l join source_records s on s.id = l.source_record_id
+    where l.person_id = ${personId} and l.superseded_at is null
+    group by s.source`;
+}
+
+/** Which agencies hold records of the person, the earliest first: transparency for the person, context for practitioners. */
+export async function agenciesHoldingPerson(db: Kysely<Database>, personId: string): Promise<AgencyHolding[]> {
+  const result = await sql<{ organisation_id: string; organisation: string; kind: string; records: number; first_recorded: Date }>`
+    select a.organisation_id, a.organisation, a.kind, a.records, a.first_recorded from (${withOrganisationOfSource(heldSources(personId))}) a
+    order by a.first_recorded`.execute(db);
+  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, records: r.records, firstRecorded: r.first_recorded }));
+}
+
+/** Whether the organisation holds a current record of the person. */
+export async function organisationHoldsPerson(db: Kysely<Database>, organisationId: string, personId: string): Promise<boolean> {
+  const row = await sql<{ found: boolean }>`select ${personHeldByOrganisation(personId, organisationId)} as found`.execute(db);
+  return Boolean(row.rows[0]?.found);
+}
+
+export interface HeldRecord {
+  sourceRecordId: number; organisationId: string; organisation: string; kind: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string>;
+}
+
+/**
+ * Each agency's own current record of the person, exactly as that agency holds it, in the order
+ * they arrived (or only the records of one organisation, in the order they were stored).
+ */
+export async function recordsHeldOfPerson(db: Kysely<Database>, personId: string, options: { organisationId?: string } = {}): Promise<HeldRecord[]> {
+  const own = options.organisationId;
+  const records = sql`select s.id as source_record_id, s.source, s.source_id, s.received_at, s.fields
+    from record_links l join source_records s on s.id = l.source_record_id
+    where l.person_id = ${personId} and l.superseded_at is null`;
+  const result = await sql<{ source_record_id: string | number; organisation_id: string; organisation: string; kind: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
+    select h.source_record_id, h.organisation_id, h.organisation, h.kind, h.source, h.source_id, h.received_at, h.fields
+    from (${withOrganisationOfSource(records)}) h
+    ${own === undefined ? sql`order by h.received_at` : sql`where h.organisation_id = ${own} order by h.source_record_id`}`.execute(db);
+  return result.rows.map((r) => ({
+    sourceRecordId: Number(r.source_record_id), organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, source: r.source, sourceId: r.source_id,
+    receivedAt: r.received_at, fields: r.fields,
+  }));
+}

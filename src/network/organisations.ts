@@ -1,0 +1,42 @@
+// The network's organisations as fragments other modules embed in their own single statement:
+// a name, a kind or the source code an organisation's records arrive under, as plain SQL text
+// (prepared statements) or Kysely `sql` (builders). A hot path (the access decision, the person
+// page) gains no round trip by asking the owner; the batched queries are in lookups.ts.
+import { sql, type RawBuilder } from 'kysely';
+
+/** Kysely: the name of the organisation whose id is in column `ref` (null when none), for a select list. */
+export function organisationNameOf(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select o.name from organisations o where o.id = ${sql.ref(ref)})`;
+}
+
+/** Kysely: the kind of the organisation whose id is in column `ref` (null when none). */
+export function organisationKindOf(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select o.kind from organisations o where o.id = ${sql.ref(ref)})`;
+}
+
+/** Kysely: the source code records of the organisation in column/parameter `organisation` arrive under. */
+export function organisationSourceCodeOf(organisation: RawBuilder<unknown> | string): RawBuilder<string | null> {
+  const ref = typeof organisation === 'string' ? sql`${organisation}` : organisation;
+  return sql<string | null>`(select o.source_code from organisations o where o.id = ${ref})`;
+}
+
+/** SQL text: the source code of the organisation `organisationExpr` names (a scalar subquery). */
+export const organisationSourceCodeSql = (organisationExpr: string): string =>
+  `(select o.source_code from organisations o where o.id = ${organisationExpr})`;
+
+/** SQL text: the name of the organisation `organisationExpr` names (a scalar subquery). */
+export const organisationNameSql = (organisationExpr: string): string =>
+  `(select o.name from organisations o where o.id = ${organisationExpr})`;
+
+/**
+ * SQL text: the rows of `rowsSql` (which has a `source` column) with the organisation whose
+ * records arrive under that source: organisation_id, organisation (its name), kind, then the
+ * rows' own columns. Rows of a source no member organisation uses are left out.
+ */
+export const withOrganisationOfSourceSql = (rowsSql: string): string =>
+  `select o.id as organisation_id, o.name as organisation, o.kind, h.* from (${rowsSql}) h join organisations o on o.source_code = h.source`;
+
+/** Kysely: the same as withOrganisationOfSourceSql, for a builder's statement. */
+export function withOrganisationOfSource(rows: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`select o.id as organisation_id, o.name as organisation, o.kind, h.* from (${rows}) h join organisations o on o.source_code = h.source`;
+}
