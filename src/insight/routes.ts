@@ -13,6 +13,7 @@ import { ciLineChart, estimateChart, upsetChart } from './charts.ts';
 import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
 import type { Predicate } from './rules.ts';
 import { RESIDENTS_HINT } from '../place/residents.ts';
+import { registerFairnessRoutes } from './fairness-routes.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -247,4 +248,6 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     }
     return reply.view('insight-worklist.njk', viewContext(request, reply, { title: 'People to reach out to', entries }));
   });
+
+  registerFairnessRoutes(app);
 }

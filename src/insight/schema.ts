@@ -2,6 +2,7 @@
 // the dashboards read, case-finding rules as data, and the worklists they produce for teams.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 import { defaultRules } from './rules.ts';
+import { shippedRegister } from './register.ts';
 
 export interface InsightTables {
   insight_settings: { key: string; value: string };
@@ -27,7 +28,11 @@ export interface InsightTables {
   insight_cube: { section: string; measure: string; dimension: string; value: string; period: string; n: number; d: number; s: number; ss: number };
   insight_refreshes: { id: Generated<number>; started_at: Date; finished_at: Date; people: number; seconds: number; latest_date: string | null };
   /** Case-finding rules as data: a definition in the small predicate language (rules.ts). */
-  insight_rules: { id: string; name: string; description: string; definition: unknown; active: boolean; created_at: Generated<Date> };
+  insight_rules: {
+    id: string; name: string; description: string; definition: unknown; active: boolean; created_at: Generated<Date>;
+    /** The public register (0073): plain English, and the need the fairness check compares against ({ label, codes }). */
+    looks_for: string | null; why: string | null; who_sees: string | null; need: unknown;
+  };
   insight_runs: { id: Generated<number>; started_at: Date; finished_at: Date | null; rules: number; entries: number; seconds: number | null };
   /** A worklist entry: which team should look, and the facts that matched. The person is opened only through the access decision. */
   insight_worklist: {
@@ -101,6 +106,16 @@ export const insightMigrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       // A rerun checks each match against that person's earlier entries for the rule.
       await sql`create index insight_worklist_person on insight_worklist(person_id, rule_id)`.execute(db);
+    },
+  },
+  '0073_insight_rule_register': {
+    async up(db: Kysely<unknown>) {
+      // The public register of rules: what each looks for, why, who sees the result, and the need
+      // it is meant to find (the fairness check compares who it flags against who has that need).
+      await sql`alter table insight_rules add column looks_for text, add column why text, add column who_sees text, add column need jsonb`.execute(db);
+      for (const [id, r] of Object.entries(shippedRegister)) {
+        await sql`update insight_rules set looks_for = ${r.looksFor}, why = ${r.why}, who_sees = ${r.whoSees}, need = ${JSON.stringify(r.need)}::jsonb where id = ${id}`.execute(db);
+      }
     },
   },
 };
