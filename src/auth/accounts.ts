@@ -363,3 +363,9 @@ export async function accountForAdmin(db: Kysely<Database>, userId: string, now:
   const row = await accountRows(db).where('u.id', '=', userId).executeTakeFirst();
   return row ? accountListing(row, now) : undefined;
 }
+
+/** Creates the account unless one with its username exists already (demo set-ups run again); returns the new id, or null. */
+export async function createAccountUnlessTaken(db: Kysely<Database>, account: NewAccount): Promise<string | null> {
+  const taken = await db.selectFrom('users').select('id').where('username', '=', account.username.toLowerCase()).executeTakeFirst();
+  return taken ? null : createAccount(db, account);
+}

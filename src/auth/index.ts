@@ -13,3 +13,5 @@ export { PASSWORD_MIN_LENGTH } from './account-admin.ts';
 export {
   createUnconfirmedResidentAccount, SignUpRefused, tieUnconfirmedAccountToPerson, usernameTakenRefusal, type SignUpFieldError, type SignUpInput, type TieOutcome,
 } from './resident-sign-up.ts';
+// Demo set-ups make their named accounts once, whichever runs first.
+export { createAccountUnlessTaken, type NewAccount } from './accounts.ts';

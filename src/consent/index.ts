@@ -31,3 +31,5 @@ export { registerRightsRoutes } from './rights-routes.ts';
 export { informalNetworkOf, type InformalMember } from './informal-network.ts';
 // Confirming who holds an account made from a request for help: the fact that ties it to the person.
 export { confirmAccountIdentity, confirmAccountIdentityByNhsLogin, identityCheckLabels, identityChecks, isIdentityCheck, type IdentityCheck } from './identity.ts';
+// Narrowing a worklist to "my people" before each passes the access decision (grants nothing).
+export { peopleInCareOf } from './in-care-of.ts';

@@ -6,3 +6,5 @@ export type { PractitionerInput, RoleInput } from './staff.ts';
 export {
   organisationKindOf, organisationNameOf, organisationNameSql, organisationSourceCodeOf, organisationSourceCodeSql, withOrganisationOfSource, withOrganisationOfSourceSql,
 } from './organisations.ts';
+// Organisations and practitioners by id, batched, for other modules' lists and pages.
+export { allOrganisations, organisationById, organisationsByIds, practitionersByIds, type OrganisationRef, type PractitionerRef } from './lookups.ts';

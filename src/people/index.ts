@@ -12,3 +12,7 @@ export type { RelationshipKey } from './relationships.ts';
 export { buildSharedRecord } from './shared-record.ts';
 // A person's date of birth as SQL text for other modules' prepared statements.
 export { personBirthDateSql } from './persons.ts';
+// Persons, households, needs and events by id, batched, for other modules (they only fetch).
+export {
+  currentNeedRows, otherHouseholdMembers, peopleByIds, personById, personEventsSince, personHouseholdFacts, type EventRow, type NeedRow, type PersonRef,
+} from './lookups.ts';

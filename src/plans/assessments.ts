@@ -4,8 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { ageOn } from '../people/index.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import { ageOn, currentNeedRows, personEventsSince, personHouseholdFacts } from '../people/index.ts';
+import { organisationsByIds } from '../network/index.ts';
+import { currentAboutMe } from '../records/index.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, type Category, type Purpose } from '../consent/index.ts';
 import { categoryOfEvent, categoryOfNeed, isCategory } from '../consent/index.ts';
 import type { CategoryDecision } from '../consent/index.ts';
@@ -35,31 +37,29 @@ interface RawFacts { facts: PrefillFacts; categories: Set<Category> }
 async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromAnswers: string[], now: Date, wantsAboutMe = false): Promise<RawFacts> {
   const since = new Date(now.getTime() - 400 * 86_400_000);
   const [needs, events, person, responses, aboutMe] = await Promise.all([
-    db.selectFrom('needs as n').innerJoin('organisations as o', 'o.id', 'n.organisation_id')
-      .select(['n.code', 'n.severity', 'n.organisation_id', 'o.name', 'n.recorded_at']).where('n.person_id', '=', personId).where('n.current', '=', true).execute(),
-    db.selectFrom('person_events as e').innerJoin('organisations as o', 'o.id', 'e.organisation_id')
-      .select(['e.type', 'e.at', 'e.value', 'e.organisation_id', 'o.name']).where('e.person_id', '=', personId).where('e.at', '>=', since).execute(),
-    db.selectFrom('persons as p').leftJoin('households as h', 'h.id', 'p.household_id')
-      .select(['p.birth_date', 'h.tenure', 'h.composition']).where('p.id', '=', personId).executeTakeFirst(),
+    currentNeedRows(db, personId),
+    personEventsSince(db, personId, since),
+    personHouseholdFacts(db, personId),
     linkIdsFromAnswers.length === 0 ? Promise.resolve([]) : db.selectFrom('questionnaire_responses as r')
       .innerJoin('questionnaires as q', (j) => j.onRef('q.id', '=', 'r.questionnaire_id').onRef('q.version', '=', 'r.questionnaire_version'))
-      .leftJoin('organisations as o', 'o.id', 'r.organisation_id')
-      .select(['r.response', 'r.authored_at', 'r.organisation_id', 'o.name', 'q.category', 'q.title'])
+      .select(['r.response', 'r.authored_at', 'r.organisation_id', 'q.category', 'q.title'])
       .where('r.person_id', '=', personId).where('r.authored_at', '>=', since).execute(),
     // "About me", the person's own words: read only when a question asks for it.
-    wantsAboutMe ? db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support', 'created_at']).where('person_id', '=', personId)
-      .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst() : Promise.resolve(undefined),
+    wantsAboutMe ? currentAboutMe(db, personId) : Promise.resolve(undefined),
   ]);
+  // Every agency's name in one look-up; a need or event names an organisation the network knows.
+  const organisations = await organisationsByIds(db, [...needs.map((n) => n.organisationId), ...events.map((e) => e.organisationId), ...responses.map((r) => r.organisation_id)]);
+  const nameOf = (id: string | null) => (id === null ? null : organisations.get(id)?.name ?? null);
   const categories = new Set<Category>();
-  const needFacts: NeedFact[] = needs.map((n) => {
+  const needFacts: NeedFact[] = needs.filter((n) => organisations.has(n.organisationId)).map((n) => {
     const category = categoryOfNeed(n.code);
     categories.add(category);
-    return { code: n.code, severity: n.severity, organisationId: n.organisation_id, organisation: n.name, recordedAt: String(n.recorded_at), category };
+    return { code: n.code, severity: n.severity, organisationId: n.organisationId, organisation: nameOf(n.organisationId)!, recordedAt: String(n.recordedAt), category };
   });
-  const eventFacts: EventFact[] = events.map((e) => {
+  const eventFacts: EventFact[] = events.filter((e) => organisations.has(e.organisationId)).map((e) => {
     const category = categoryOfEvent(e.type);
     categories.add(category);
-    return { type: e.type, at: new Date(e.at), value: e.value, organisationId: e.organisation_id, organisation: e.name, category };
+    return { type: e.type, at: new Date(e.at), value: e.value, organisationId: e.organisationId, organisation: nameOf(e.organisationId)!, category };
   });
   const wanted = new Set(linkIdsFromAnswers);
   const answerFacts: AnswerFact[] = [];
@@ -69,7 +69,7 @@ async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromA
     for (const [linkId, value] of Object.entries(answers)) {
       if (!wanted.has(linkId)) continue;
       categories.add(category);
-      answerFacts.push({ linkId, value, authoredAt: new Date(r.authored_at), organisationId: r.organisation_id, organisation: r.name, category, questionnaire: r.title });
+      answerFacts.push({ linkId, value, authoredAt: new Date(r.authored_at), organisationId: r.organisation_id, organisation: nameOf(r.organisation_id), category, questionnaire: r.title });
     }
   }
   let household: PrefillFacts['household'] = null;
@@ -77,9 +77,9 @@ async function loadRawFacts(db: Kysely<Database>, personId: string, linkIdsFromA
     household = { tenure: person.tenure, composition: person.composition, category: 'housing' };
     categories.add('housing');
   }
-  const age = person?.birth_date ? ageOn(String(person.birth_date), now) : null;
+  const age = person?.birthDate ? ageOn(String(person.birthDate), now) : null;
   if (age !== null) categories.add('demographics');
-  const aboutMeFact = aboutMe ? { whatMatters: aboutMe.what_matters ?? '', howToSupport: aboutMe.how_to_support ?? '', writtenAt: new Date(aboutMe.created_at), category: 'about_me' } : null;
+  const aboutMeFact = aboutMe ? { whatMatters: aboutMe.whatMatters ?? '', howToSupport: aboutMe.howToSupport ?? '', writtenAt: new Date(aboutMe.createdAt), category: 'about_me' } : null;
   if (aboutMeFact) categories.add('about_me');
   return { facts: { now, needs: needFacts, events: eventFacts, household, age, answers: answerFacts, aboutMe: aboutMeFact }, categories };
 }
@@ -210,12 +210,12 @@ export interface ResponseSummary {
 export async function responsesAbout(db: Kysely<Database>, personId: string): Promise<ResponseSummary[]> {
   const rows = await db.selectFrom('questionnaire_responses as r')
     .innerJoin('questionnaires as q', (j) => j.onRef('q.id', '=', 'r.questionnaire_id').onRef('q.version', '=', 'r.questionnaire_version'))
-    .leftJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .select(['r.id', 'r.questionnaire_id', 'q.title', 'q.category', 'r.authored_at', 'r.organisation_id', 'o.name', 'r.total_score', 'r.domain_scores', 'r.rules_met', 'r.items_reused', 'r.items_asked'])
+    .select(['r.id', 'r.questionnaire_id', 'q.title', 'q.category', 'r.authored_at', 'r.organisation_id', 'r.total_score', 'r.domain_scores', 'r.rules_met', 'r.items_reused', 'r.items_asked'])
     .where('r.person_id', '=', personId).orderBy('r.authored_at').orderBy('r.id').execute();
+  const organisations = await organisationsByIds(db, rows.map((r) => r.organisation_id));
   return rows.map((r) => ({
     id: r.id, questionnaireId: r.questionnaire_id, title: r.title, category: r.category, authoredAt: new Date(r.authored_at), organisationId: r.organisation_id,
-    organisation: r.name, total: r.total_score, domains: parseJson(r.domain_scores), rules: parseJson(r.rules_met), reused: r.items_reused, asked: r.items_asked,
+    organisation: r.organisation_id === null ? null : organisations.get(r.organisation_id)?.name ?? null, total: r.total_score, domains: parseJson(r.domain_scores), rules: parseJson(r.rules_met), reused: r.items_reused, asked: r.items_asked,
   }));
 }
 

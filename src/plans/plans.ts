@@ -4,9 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, joinNetworkByAgreement, joinNetworkOnce, RelationshipRefused } from '../consent/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
+import { organisationById, organisationsByIds, practitionersByIds } from '../network/index.ts';
+import { peopleByIds, personById } from '../people/index.ts';
 
 type Actor = Pick<SignedInUser, 'id' | 'role' | 'organisationId'>;
 
@@ -91,17 +93,17 @@ export interface StartPlan extends Omit<NewPlan, 'householdId' | 'memberIds'> {
  * and a member is never silently left out.
  */
 export async function startPlan(db: Kysely<Database>, user: SignedInUser, input: StartPlan, now: Date = new Date()): Promise<string> {
-  const person = await db.selectFrom('persons').select('household_id').where('id', '=', input.personId).executeTakeFirst();
+  const person = await personById(db, input.personId);
   if (!person) throw new PlanInputError('title', 'There is no such person record');
   const requested = [...new Set(input.memberIds)].filter((m) => m !== input.personId);
-  const household = requested.length > 0 && person.household_id
-    ? await db.selectFrom('persons').select(['id', 'given_name', 'family_name']).where('household_id', '=', person.household_id).where('id', 'in', requested).execute()
+  const household = requested.length > 0 && person.householdId
+    ? (await peopleByIds(db, requested)).filter((p) => p.householdId === person.householdId)
     : [];
   if (household.length !== requested.length) throw new PlanInputError('members', 'Choose people from this household');
   const checked = checkNewPlan({ ...input, householdId: null });
   if (household.length > 0 && !input.membersAgreed) {
     throw new PlanInputError('memberConsent', household.length === 1
-      ? `Confirm that ${household[0]!.given_name} ${household[0]!.family_name} has agreed to be part of this plan, or untick them`
+      ? `Confirm that ${household[0]!.givenName} ${household[0]!.familyName} has agreed to be part of this plan, or untick them`
       : 'Confirm that each person you added has agreed to be part of this plan, or untick those who have not');
   }
   // Who the practitioner must join by the member's agreement: decided (and audited) before any write.
@@ -115,11 +117,11 @@ export async function startPlan(db: Kysely<Database>, user: SignedInUser, input:
       try {
         await joinNetworkByAgreement(trx, user, { personId: m.id, viaPersonId: input.personId, roleLabel: 'household plan', reason: 'agreed to be part of a household plan' });
       } catch (error) {
-        if (error instanceof RelationshipRefused) throw new PlanInputError('members', `You cannot add ${m.given_name} ${m.family_name}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`);
+        if (error instanceof RelationshipRefused) throw new PlanInputError('members', `You cannot add ${m.givenName} ${m.familyName}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`);
         throw error;
       }
     }
-    return insertPlan(trx, user, { ...input, householdId: household.length > 0 ? person.household_id : null, memberIds: household.map((h) => h.id) }, checked, now);
+    return insertPlan(trx, user, { ...input, householdId: household.length > 0 ? person.householdId : null, memberIds: household.map((h) => h.id) }, checked, now);
   });
 }
 
@@ -150,7 +152,7 @@ export async function addAction(db: Kysely<Database>, actor: SignedInUser, planI
   if (description.length < 3 || description.length > 500) throw new PlanInputError('description', 'Describe the action in 3 to 500 characters');
   const dueOn = checkDate('dueOn', input.dueOn, 'the due date');
   if (!dueOn) throw new PlanInputError('dueOn', 'Enter the date the action is due');
-  const org = await db.selectFrom('organisations').select(['id', 'name']).where('id', '=', input.assignedOrganisationId).executeTakeFirst();
+  const org = await organisationById(db, input.assignedOrganisationId);
   if (!org) throw new PlanInputError('assignedOrganisationId', 'Choose the organisation that will do this');
   if (input.goalId) {
     const goal = await db.selectFrom('plan_goals').select('id').where('id', '=', input.goalId).where('plan_id', '=', planId).executeTakeFirst();
@@ -164,10 +166,10 @@ export async function addAction(db: Kysely<Database>, actor: SignedInUser, planI
       due_on: dueOn, status: 'open', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, completed_at: null, completed_by: null,
     }).execute();
     const members = await trx.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute();
+    const team = input.assignedPractitionerId ? (await practitionersByIds(trx, [input.assignedPractitionerId])).get(input.assignedPractitionerId) : undefined;
     for (const m of members) {
-      const team = input.assignedPractitionerId ? await trx.selectFrom('practitioners').select('team_id').where('id', '=', input.assignedPractitionerId).executeTakeFirst() : undefined;
       await joinNetworkOnce(trx, actor, {
-        personId: m.person_id, organisationId: org.id, teamId: team?.team_id ?? null, practitionerId: input.assignedPractitionerId,
+        personId: m.person_id, organisationId: org.id, teamId: team?.teamId ?? null, practitionerId: input.assignedPractitionerId,
         roleLabel: 'plan partner', reason: `actions in the shared plan "${plan.title}"`,
       });
     }
@@ -318,41 +320,46 @@ export async function planListOf(db: Kysely<Database>, personId: string): Promis
 }
 
 export async function loadPlan(db: Kysely<Database>, planId: string, today: string = new Date().toISOString().slice(0, 10)): Promise<PlanDetail | undefined> {
-  const plan = await db.selectFrom('plans as p').leftJoin('organisations as o', 'o.id', 'p.organisation_id').selectAll('p').select('o.name as organisation')
-    .where('p.id', '=', planId).executeTakeFirst();
+  const plan = await db.selectFrom('plans as p').selectAll('p').where('p.id', '=', planId).executeTakeFirst();
   if (!plan) return undefined;
   const [members, goals, actions, reviews, attainment, events] = await Promise.all([
-    db.selectFrom('plan_members as m').innerJoin('persons as p', 'p.id', 'm.person_id').select(['p.id', 'p.given_name', 'p.family_name']).where('m.plan_id', '=', planId).orderBy('p.birth_date').execute(),
-    db.selectFrom('plan_goals as g').leftJoin('organisations as o', 'o.id', 'g.organisation_id').selectAll('g').select('o.name as organisation').where('g.plan_id', '=', planId).orderBy('g.created_at').orderBy('g.id').execute(),
-    db.selectFrom('plan_actions as a').innerJoin('organisations as o', 'o.id', 'a.assigned_organisation_id').leftJoin('practitioners as pr', 'pr.id', 'a.assigned_practitioner_id')
-      .selectAll('a').select(['o.name as organisation', 'pr.given_name', 'pr.family_name']).where('a.plan_id', '=', planId).orderBy('a.due_on').orderBy('a.id').execute(),
-    db.selectFrom('plan_reviews as r').leftJoin('organisations as o', 'o.id', 'r.organisation_id').selectAll('r').select('o.name as organisation').where('r.plan_id', '=', planId).orderBy('r.reviewed_on').orderBy('r.created_at').execute(),
+    db.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute().then((rows) => peopleByIds(db, rows.map((r) => r.person_id))),
+    db.selectFrom('plan_goals as g').selectAll('g').where('g.plan_id', '=', planId).orderBy('g.created_at').orderBy('g.id').execute(),
+    db.selectFrom('plan_actions as a').selectAll('a').where('a.plan_id', '=', planId).orderBy('a.due_on').orderBy('a.id').execute(),
+    db.selectFrom('plan_reviews as r').selectAll('r').where('r.plan_id', '=', planId).orderBy('r.reviewed_on').orderBy('r.created_at').execute(),
     db.selectFrom('goal_attainment as a').innerJoin('plan_reviews as r', 'r.id', 'a.review_id').select(['a.review_id', 'a.goal_id', 'a.score']).where('r.plan_id', '=', planId).execute(),
-    db.selectFrom('plan_events as e').leftJoin('organisations as o', 'o.id', 'e.actor_organisation_id').select(['e.id', 'e.at', 'e.kind', 'e.summary', 'e.actor_organisation_id', 'o.name', 'e.actor_role', 'e.detail'])
+    db.selectFrom('plan_events as e').select(['e.id', 'e.at', 'e.kind', 'e.summary', 'e.actor_organisation_id', 'e.actor_role', 'e.detail'])
       .where('e.plan_id', '=', planId).orderBy('e.id', 'desc').execute(),
   ]);
+  // The names of every organisation and practitioner the plan mentions, in one look-up each.
+  const [organisations, practitioners] = await Promise.all([
+    organisationsByIds(db, [plan.organisation_id, ...goals.map((g) => g.organisation_id), ...actions.map((a) => a.assigned_organisation_id), ...reviews.map((r) => r.organisation_id), ...events.map((e) => e.actor_organisation_id)]),
+    practitionersByIds(db, actions.map((a) => a.assigned_practitioner_id)),
+  ]);
+  const orgName = (id: string | null) => (id === null ? null : organisations.get(id)?.name ?? null);
   const scores = new Map<string, Record<string, number>>();
   for (const a of attainment) (scores.get(a.review_id) ?? scores.set(a.review_id, {}).get(a.review_id)!)[a.goal_id] = Number(a.score);
   return {
     id: plan.id, subjectKind: plan.subject_kind, personId: plan.person_id, householdId: plan.household_id, modelId: plan.model_id, title: plan.title,
-    strengths: plan.strengths, connections: plan.connections, status: plan.status, organisationId: plan.organisation_id, organisation: plan.organisation,
+    strengths: plan.strengths, connections: plan.connections, status: plan.status, organisationId: plan.organisation_id, organisation: orgName(plan.organisation_id),
     createdAt: new Date(plan.created_at), nextReviewOn: plan.next_review_on ? ymd(plan.next_review_on) : null, endsOn: plan.ends_on ? ymd(plan.ends_on) : null,
-    members: members.map((m) => ({ personId: m.id, name: `${m.given_name} ${m.family_name}` })),
+    members: members.map((m) => ({ personId: m.id, name: `${m.givenName} ${m.familyName}` })),
     goals: goals.map((g) => ({
       id: g.id, personId: g.person_id, text: g.text, outcomeCodes: typeof g.outcome_codes === 'string' ? JSON.parse(g.outcome_codes) as string[] : g.outcome_codes as string[],
-      setBy: g.set_by, organisationId: g.organisation_id, organisation: g.organisation, createdAt: new Date(g.created_at), status: g.status,
+      setBy: g.set_by, organisationId: g.organisation_id, organisation: orgName(g.organisation_id), createdAt: new Date(g.created_at), status: g.status,
     })),
-    actions: actions.map((a) => ({
-      id: a.id, goalId: a.goal_id, description: a.description, assignedOrganisationId: a.assigned_organisation_id, assignedOrganisation: a.organisation,
-      assignedPractitioner: a.given_name ? `${a.given_name} ${a.family_name}` : null, dueOn: ymd(a.due_on), status: a.status, organisationId: a.organisation_id,
+    // An action's organisation is one the network knows (as the join it replaces required).
+    actions: actions.filter((a) => organisations.has(a.assigned_organisation_id)).map((a) => ({ a, pr: a.assigned_practitioner_id ? practitioners.get(a.assigned_practitioner_id) : undefined })).map(({ a, pr }) => ({
+      id: a.id, goalId: a.goal_id, description: a.description, assignedOrganisationId: a.assigned_organisation_id, assignedOrganisation: orgName(a.assigned_organisation_id)!,
+      assignedPractitioner: pr?.givenName ? `${pr.givenName} ${pr.familyName}` : null, dueOn: ymd(a.due_on), status: a.status, organisationId: a.organisation_id,
       completedAt: a.completed_at ? new Date(a.completed_at) : null, overdue: a.status === 'open' && ymd(a.due_on) < today,
     })),
     reviews: reviews.map((r) => ({
-      id: r.id, reviewedOn: ymd(r.reviewed_on), organisationId: r.organisation_id, organisation: r.organisation, note: r.note, actionsDone: r.actions_done,
+      id: r.id, reviewedOn: ymd(r.reviewed_on), organisationId: r.organisation_id, organisation: orgName(r.organisation_id), note: r.note, actionsDone: r.actions_done,
       actionsTotal: r.actions_total, nextReviewOn: r.next_review_on ? ymd(r.next_review_on) : null, scores: scores.get(r.id) ?? {},
     })),
     events: events.map((e) => ({
-      id: Number(e.id), at: new Date(e.at), kind: e.kind, summary: e.summary, actorOrganisationId: e.actor_organisation_id, organisation: e.name, actorRole: e.actor_role,
+      id: Number(e.id), at: new Date(e.at), kind: e.kind, summary: e.summary, actorOrganisationId: e.actor_organisation_id, organisation: orgName(e.actor_organisation_id), actorRole: e.actor_role,
       reviewId: reviewIdOf(e.detail),
     })),
   };

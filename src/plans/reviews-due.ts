@@ -8,12 +8,15 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { accountsOfPeople, type SignedInUser } from '../auth/index.ts';
-import { decideRecordAccessForMany, visibleToReader } from '../consent/index.ts';
+import { decideRecordAccessForMany, peopleInCareOf, visibleToReader } from '../consent/index.ts';
+import { peopleByIds } from '../people/index.ts';
 import { notify } from '../notify/index.ts';
 
 /** How far ahead a review counts as due. */
 export const REVIEW_DUE_WITHIN_DAYS = 14;
 const MAX_LISTED = 50;
+/** Plans due read at a time while finding the practitioner's own (a page, not the whole place). */
+const CANDIDATE_PAGE = 500;
 
 export interface PlanDue {
   planId: string;
@@ -32,18 +35,18 @@ const dayNumber = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 8
 export async function plansDueForReview(db: Kysely<Database>, user: SignedInUser, today: string): Promise<PlansDue> {
   if (user.role !== 'practitioner' || !user.organisationId) return { plans: [], withheld: 0, more: false };
   const until = new Date((dayNumber(today) + REVIEW_DUE_WITHIN_DAYS) * 86_400_000).toISOString().slice(0, 10);
-  const candidates = (await sql<{ id: string; person_id: string; given_name: string; family_name: string; title: string; next_review_on: string; organisation_id: string | null }>`
-    select pl.id, pl.person_id, p.given_name, p.family_name, pl.title, pl.next_review_on::text as next_review_on, pl.organisation_id
-    from plans pl join persons p on p.id = pl.person_id
-    left join model_enrolments e on e.id = pl.enrolment_id
-    where pl.status = 'active' and pl.next_review_on is not null and pl.next_review_on <= ${until}::date
-      and ((${user.practitionerId}::text is not null and e.lead_practitioner_id = ${user.practitionerId})
-        or exists (select 1 from care_relationships r where r.person_id = pl.person_id and r.ended_at is null
-          and (r.practitioner_id = ${user.practitionerId}
-            or (r.practitioner_id is null and r.team_id = ${user.teamId})
-            or (r.practitioner_id is null and r.team_id is null and r.organisation_id = ${user.organisationId}))))
-    order by pl.next_review_on, pl.id
-    limit ${MAX_LISTED + 1}`.execute(db)).rows;
+  // Plans due, in order, a page at a time, kept when the practitioner leads the enrolment or is in
+  // the person's care network (consent module), until one more than the list shows is found.
+  const candidates: Array<{ id: string; person_id: string; title: string; next_review_on: string; organisation_id: string | null }> = [];
+  for (let offset = 0; candidates.length <= MAX_LISTED; offset += CANDIDATE_PAGE) {
+    const page = await db.selectFrom('plans as pl').leftJoin('model_enrolments as e', 'e.id', 'pl.enrolment_id')
+      .select(['pl.id', 'pl.person_id', 'pl.title', sql<string>`pl.next_review_on::text`.as('next_review_on'), 'pl.organisation_id', 'e.lead_practitioner_id'])
+      .where('pl.status', '=', 'active').where('pl.next_review_on', 'is not', null).where('pl.next_review_on', '<=', sql<string>`${until}::date`)
+      .orderBy('pl.next_review_on').orderBy('pl.id').limit(CANDIDATE_PAGE).offset(offset).execute();
+    const inCare = await peopleInCareOf(db, user, page.filter((c) => !(user.practitionerId !== null && c.lead_practitioner_id === user.practitionerId)).map((c) => c.person_id));
+    candidates.push(...page.filter((c) => (user.practitionerId !== null && c.lead_practitioner_id === user.practitionerId) || inCare.has(c.person_id)).slice(0, MAX_LISTED + 1 - candidates.length));
+    if (page.length < CANDIDATE_PAGE) break;
+  }
   const more = candidates.length > MAX_LISTED;
   const shown = candidates.slice(0, MAX_LISTED);
   if (shown.length === 0) return { plans: [], withheld: 0, more: false };
@@ -53,8 +56,9 @@ export async function plansDueForReview(db: Kysely<Database>, user: SignedInUser
     const a = access.get(c.person_id);
     return a !== undefined && a.byCategory.demographics.scope !== 'none' && visibleToReader(a.byCategory, 'plans', c.organisation_id, user.organisationId);
   };
-  const plans = shown.filter(allowed).map((c) => ({
-    planId: c.id, personId: c.person_id, name: `${c.given_name} ${c.family_name}`, title: c.title,
+  const names = new Map((await peopleByIds(db, shown.filter(allowed).map((c) => c.person_id))).map((p) => [p.id, `${p.givenName} ${p.familyName}`]));
+  const plans = shown.filter(allowed).filter((c) => names.has(c.person_id)).map((c) => ({
+    planId: c.id, personId: c.person_id, name: names.get(c.person_id)!, title: c.title,
     reviewOn: c.next_review_on.slice(0, 10), daysUntil: dayNumber(c.next_review_on.slice(0, 10)) - dayNumber(today),
   }));
   return { plans, withheld: shown.length - plans.length, more };

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import { decideRecordAccess, type Category } from '../consent/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import type { CategoryDecision } from '../consent/index.ts';
 import { suppressSmall } from '../platform/disclosure.ts';
 import { personSummary } from '../people/index.ts';

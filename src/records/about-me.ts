@@ -26,3 +26,10 @@ export async function saveAboutMe(trx: Transaction<Database> | Kysely<Database>,
   await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: null, action: 'write', personId, category: 'about_me', purpose: 'self', decision: 'success', reason: input.reason.slice(0, 300) });
   return true;
 }
+
+/** The current "about me" (the latest version), or undefined if the person has written none. Only fetches: the caller decides access. */
+export async function currentAboutMe(db: Kysely<Database>, personId: string): Promise<{ whatMatters: string; howToSupport: string | null; createdAt: Date } | undefined> {
+  const row = await db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support', 'created_at']).where('person_id', '=', personId)
+    .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row ? { whatMatters: row.what_matters, howToSupport: row.how_to_support, createdAt: row.created_at } : undefined;
+}

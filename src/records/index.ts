@@ -11,3 +11,4 @@ export {
 } from './communication-needs.ts';
 export { isInCareTeam, unansweredCount } from './messages.ts';
 export { saveAboutMe } from './about-me.ts';
+export { currentAboutMe } from './about-me.ts';
