@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './platform/config.ts';
 import type { DatabaseHandle } from './platform/db.ts';
 import { buildHttpServer } from './platform/http.ts';
-import { registerAuthRoutes, type DemoAccountInfo } from './auth/routes.ts';
+import { registerAuthRoutes, type DemoAccountInfo } from './auth/index.ts';
 import { registerWebRoutes } from './web/routes.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
 import { registerRightsRoutes } from './consent/index.ts';

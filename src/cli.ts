@@ -18,7 +18,7 @@ import { registerIndexCommand, registerLinkCommand, registerReviewLabelsCommand 
 import { registerDirectoryCommands } from './directory/index.ts';
 import { registerInsightCommands } from './insight/cli.ts';
 import { registerInteropCommands } from './interop/cli.ts';
-import { registerAccountCommands } from './auth/cli.ts';
+import { registerAccountCommands } from './auth/index.ts';
 
 function positiveInt(name: string, max = 10_000_000) {
   return (raw: string): number => {

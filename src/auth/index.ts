@@ -1,6 +1,12 @@
-// The auth module's front door: who is signed in, and their role.
+// The auth module's front door: its tables first (the migration registry reads them while other
+// files may still load); who is signed in and their role; making accounts and ending a
+// practitioner's access; the sign-in, account and administration routes and commands.
+export { authMigrations, type AuthTables } from './schema.ts';
 export type { SignedInUser } from './accounts.ts';
 export type { Role } from './schema.ts';
+export { createAccount, endAccessOfPractitioner } from './accounts.ts';
+export { registerAuthRoutes, type DemoAccountInfo } from './routes.ts';
+export { registerAccountCommands } from './cli.ts';
 export {
   accountIsActive, accountsOfPeople, changeOwnContactDetails, checkContactDetails, checkEmail, checkMobile, contactDetailsOf,
   type ContactDetails, type ContactDetailsInput, type ContactFieldError,

@@ -4,7 +4,7 @@
 // and writes every decision, allow or deny, to the audit log with its reason.
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, type AuditEntry } from '../audit/index.ts';
 import { personInReviewQueue, personInUndoableMerge } from '../linkage/index.ts';
 import { loadAccessFacts, loadAccessFactsForMany } from './facts.ts';

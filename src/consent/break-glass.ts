@@ -4,7 +4,7 @@
 // says only that a record they are linked to was opened in an emergency).
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { notifyPeople } from '../notify/index.ts';

@@ -6,7 +6,7 @@ import { categories, decideRecordAccess } from './access.ts';
 import { categoryOfOrganisationKind, type Category } from './categories.ts';
 import { endProxy, proxiesFor, ProxyRefused } from './proxies.ts';
 import { appendAudit } from '../audit/index.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { categoryLabels } from './categories.ts';
 import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, recordDirective, withdrawDirective } from './directives.ts';
 import { personExport, toFhirBundle } from './export.ts';

@@ -4,8 +4,7 @@ import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/demo.ts';
-import { createAccount } from '../auth/accounts.ts';
-import type { DemoAccountInfo } from '../auth/routes.ts';
+import { createAccount, type DemoAccountInfo } from '../auth/index.ts';
 
 export const DEMO_PASSWORD = 'joinery-demo-2026';
 

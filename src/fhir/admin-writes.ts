@@ -18,7 +18,7 @@ import { referenceId } from './params.ts';
 import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from './resources.ts';
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
 import { bumpVersion, joined, stampCreated, type WriteResult } from './writes.ts';
-import { endAccessOfPractitioner } from '../auth/accounts.ts';
+import { endAccessOfPractitioner } from '../auth/index.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
 

@@ -5,7 +5,7 @@
 // the web's. `ctx.db` is the database to write on: the server's, or a transaction Bundle's.
 import { sql } from 'kysely';
 import type { CarePlan, CareTeam, Consent, EpisodeOfCare, Extension, Goal, QuestionnaireResponse, QuestionnaireResponseItem, Resource } from '@medplum/fhirtypes';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, type Category, type Purpose } from '../consent/index.ts';
 import { addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updatePlan } from '../plans/plans.ts';
 import { activeFramework, loadQuestionnaire } from '../plans/store.ts';

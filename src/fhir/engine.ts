@@ -3,7 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, decideRecordAccessForMany, type AccessAction, type Purpose } from '../consent/index.ts';
 import type { Category } from '../consent/index.ts';
 import type { CategoryDecision } from '../consent/index.ts';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiRateLimit, HttpError } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { userForApiToken } from './tokens.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { ImportInputError, importErrors, importJob, isSourceCode, loadMapping, rejectedCsv, runImport, saveMapping, mappableFields, type ImportFormat } from './import.ts';

@@ -2,7 +2,7 @@
 // current needs, each shown only as far as the reader may see that member's record.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { categories, decideRecordAccess } from '../consent/index.ts';
 import { ageOn } from '../people/index.ts';
 import { currentNeeds } from '../people/index.ts';

@@ -3,7 +3,7 @@
 // and it is what gives a practitioner a legitimate relationship with the person.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { addPractitionerToNetwork, endRelationship, RelationshipRefused } from '../consent/index.ts';
 
 export interface NetworkMember {

@@ -13,7 +13,7 @@
 // its functions and operator are named there (a schema-isolated search_path still finds them).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
 import { swappedDayMonth, type PersonQuery } from './search-query.ts';
 

@@ -2,8 +2,7 @@
 // the housing inbox and the practitioner's sent list have something true to show.
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { createAccount } from '../auth/accounts.ts';
-import type { DemoAccountInfo } from '../auth/routes.ts';
+import { createAccount, type DemoAccountInfo } from '../auth/index.ts';
 import { insertReferral, serviceFor } from './referrals.ts';
 import { endRelationshipsOfOrganisation, seedDirectives } from '../consent/index.ts';
 import { onReferralChange } from './pathways.ts';

@@ -11,7 +11,7 @@ import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { dateInputItems, dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
 import { decideRecordAccess, decideRecordAccessForMany } from '../consent/index.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { categories, categoryLabels, type Category } from '../consent/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';

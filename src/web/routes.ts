@@ -15,7 +15,7 @@ import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld,
 import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import { communicationNeedsOf, isInCareTeam } from '../records/index.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { financialYearLabel, formatPounds } from '../budgets/index.ts';
 
 function personIdParam(request: FastifyRequest): string {
