@@ -7,6 +7,7 @@ import type { Database } from '../platform/schema.ts';
 import { dimensionOrder } from './queries.ts';
 import { HOW_TO_OBJECT, type RuleNeed } from './register.ts';
 import { humanise, needCodes } from './groups.ts';
+import { organisationNamed, teamNameOf } from '../network/index.ts';
 import { biasDimensions, biasTable, type BiasDimension, type BiasInput, type BiasTable, type GroupCounts, type GroupInput } from './fairness.ts';
 
 /** A rule's register entry as stored (migration 0073): null fields when a place's own rule has none yet. */
@@ -81,8 +82,8 @@ export interface FoundEntry {
  */
 export async function caseFindingAbout(db: Kysely<Database>, personId: string): Promise<FoundEntry[]> {
   const [rows, register] = await Promise.all([
-    db.selectFrom('insight_worklist as w').leftJoin('organisations as o', 'o.id', 'w.organisation_id').leftJoin('teams as t', 't.id', 'w.team_id')
-      .select(['w.rule_id', 'w.found_at', 'w.facts', 'w.status', 'o.name as organisation', 't.name as team'])
+    db.selectFrom('insight_worklist as w')
+      .select(['w.rule_id', 'w.found_at', 'w.facts', 'w.status', organisationNamed('w.organisation_id').as('organisation'), teamNameOf('w.team_id').as('team')])
       .where('w.person_id', '=', personId).orderBy('w.found_at', 'desc').orderBy('w.id', 'desc').execute(),
     db.selectFrom('insight_rules').select(['id', 'name', 'description', 'looks_for', 'why', 'who_sees', 'need']).execute(),
   ]);
