@@ -21,3 +21,5 @@ export {
 } from './resident-sign-up.ts';
 // Demo set-ups make their named accounts once, whichever runs first.
 export { createAccountUnlessTaken, type NewAccount } from './accounts.ts';
+// Users' names, organisations and persons for other modules' lists: fragments and a batched query.
+export { userDisplayNameOf, userOrganisationIdOf, userPersonIdOf, usersByIds, type UserRef } from './user-reads.ts';

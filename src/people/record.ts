@@ -3,6 +3,9 @@
 import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
 import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/index.ts';
+import { agenciesHoldingPerson, agenciesHoldingPersonSql, peopleHeldByOrganisationCount, recordsHeldOfPerson, type AgencyHolding } from '../linkage/index.ts';
+import { organisationNameOf, organisationNameSql } from '../network/index.ts';
+import { latestAboutMeSql } from '../records/index.ts';
 import type { Database } from '../platform/schema.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { translateText, translatorFor, type Language } from '../platform/i18n/index.ts';
@@ -41,19 +44,11 @@ export async function personSummary(db: Kysely<Database>, personId: string): Pro
   };
 }
 
-export interface AgencyHolding { organisationId: string; organisation: string; kind: string; records: number; firstRecorded: Date }
+export type { AgencyHolding };
 
-/** Which agencies hold records of the person: transparency for the person, context for practitioners. */
+/** Which agencies hold records of the person: transparency for the person, context for practitioners (the person index answers). */
 export async function agenciesHolding(db: Kysely<Database>, personId: string): Promise<AgencyHolding[]> {
-  const result = await sql<{ organisation_id: string; organisation: string; kind: string; records: number; first_recorded: Date }>`
-    select o.id as organisation_id, o.name as organisation, o.kind, count(*) as records, min(s.received_at) as first_recorded
-    from record_links l
-    join source_records s on s.id = l.source_record_id
-    join organisations o on o.source_code = s.source
-    where l.person_id = ${personId} and l.superseded_at is null
-    group by o.id, o.name, o.kind
-    order by min(s.received_at)`.execute(db);
-  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, records: r.records, firstRecorded: r.first_recorded }));
+  return agenciesHoldingPerson(db, personId);
 }
 
 export interface TimelineItem { at: Date; type: string; organisationId: string; organisation: string; value: number | null }
@@ -62,8 +57,8 @@ export async function personTimeline(db: Kysely<Database>, personId: string, vis
   if (visibleOrganisationIds !== 'all' && visibleOrganisationIds.length === 0) return [];
   let query = db
     .selectFrom('person_events as e')
-    .innerJoin('organisations as o', 'o.id', 'e.organisation_id')
-    .select(['e.at', 'e.type', 'e.organisation_id as organisationId', 'o.name as organisation', 'e.value'])
+    // organisation_id is a required reference, so every event has its organisation's name.
+    .select(['e.at', 'e.type', 'e.organisation_id as organisationId', organisationNameOf('e.organisation_id').$castTo<string>().as('organisation'), 'e.value'])
     .where('e.person_id', '=', personId);
   if (visibleOrganisationIds !== 'all') query = query.where('e.organisation_id', 'in', visibleOrganisationIds);
   return query.orderBy('e.at', 'desc').limit(limit).execute();
@@ -75,8 +70,7 @@ export async function currentNeeds(db: Kysely<Database>, personId: string, visib
   if (visibleOrganisationIds !== 'all' && visibleOrganisationIds.length === 0) return [];
   let query = db
     .selectFrom('needs as n')
-    .innerJoin('organisations as o', 'o.id', 'n.organisation_id')
-    .select(['n.code', 'n.organisation_id as organisationId', 'o.name as organisation', 'n.recorded_at as recordedAt', 'n.severity'])
+    .select(['n.code', 'n.organisation_id as organisationId', organisationNameOf('n.organisation_id').$castTo<string>().as('organisation'), 'n.recorded_at as recordedAt', 'n.severity'])
     .where('n.person_id', '=', personId)
     .where('n.current', '=', true);
   if (visibleOrganisationIds !== 'all') query = query.where('n.organisation_id', 'in', visibleOrganisationIds);
@@ -99,33 +93,28 @@ export interface PersonPage {
 // latest "about me" return, and the person's spend rows as personCost reads them (budgets).
 // $1 person, $2 timeline length, $3 whether "about me" may be read, $4 whether spend may be read,
 // $5 the agencies whose spend counts (null: every agency's).
-const PERSON_PAGE_SQL = `
+// Built on first use, as the fragments of other modules (linkage, network, records) may still be
+// loading when this module does.
+let personPageSql: string | undefined;
+const PERSON_PAGE_SQL = (): string => (personPageSql ??= `
   select
     (select json_build_object('id', p.id, 'given_name', p.given_name, 'family_name', p.family_name, 'birth_date', p.birth_date, 'sex', p.sex,
               'nhs_number', p.nhs_number, 'phone', p.phone, 'email', p.email, 'household_id', p.household_id,
               'address_line', h.address_line, 'postcode', h.postcode, 'composition', h.composition,
               'household_size', (select count(*) from persons m where m.household_id = p.household_id))
        from persons p left join households h on h.id = p.household_id where p.id = $1) as person,
-    (select json_agg(a order by a.first_recorded) from (
-       select o.id as organisation_id, o.name as organisation, o.kind, count(*) as records, min(s.received_at) as first_recorded
-       from record_links l
-       join source_records s on s.id = l.source_record_id
-       join organisations o on o.source_code = s.source
-       where l.person_id = $1 and l.superseded_at is null
-       group by o.id, o.name, o.kind) a) as agencies,
+    (select json_agg(a order by a.first_recorded) from (${agenciesHoldingPersonSql('$1')}) a) as agencies,
+    -- organisation_id is a required reference, so looking the name up per row drops none.
     (select json_agg(n order by n.recorded_at desc) from (
-       select n.code, n.organisation_id, o.name as organisation, n.recorded_at, n.severity
-       from needs n join organisations o on o.id = n.organisation_id
-       where n.person_id = $1 and n.current) n) as needs,
+       select n.code, n.organisation_id, ${organisationNameSql('n.organisation_id')} as organisation, n.recorded_at, n.severity
+       from needs n where n.person_id = $1 and n.current) n) as needs,
     (select json_agg(json_build_object('at', e.at, 'type', e.type, 'organisation_id', e.organisation_id,
-              'organisation', (select o.name from organisations o where o.id = e.organisation_id), 'value', e.value) order by e.at desc)
+              'organisation', ${organisationNameSql('e.organisation_id')}, 'value', e.value) order by e.at desc)
        -- organisation_id is a required reference, so looking the name up per event drops none.
        from (select e.at, e.type, e.organisation_id, e.value from person_events e
              where e.person_id = $1 order by e.at desc limit $2) e) as timeline,
-    case when $3::boolean then (
-       select json_build_object('what_matters', v.what_matters, 'how_to_support', v.how_to_support, 'created_at', v.created_at)
-       from about_me_versions v where v.person_id = $1 order by v.created_at desc, v.id desc limit 1) end as about_me,
-    case when $4::boolean then (select coalesce(json_agg(c), '[]') from (${personCostRowsSql('$1', '$5')}) c) end as cost`;
+    case when $3::boolean then ${latestAboutMeSql('$1')} end as about_me,
+    case when $4::boolean then (select coalesce(json_agg(c), '[]') from (${personCostRowsSql('$1', '$5')}) c) end as cost`);
 
 interface PersonPageRow {
   person: { id: string; given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null; phone: string | null;
@@ -145,7 +134,7 @@ export async function personPage(db: Kysely<Database>, personId: string,
   options: { timelineLimit: number; aboutMe: boolean; cost: ((row: PersonCostRow) => boolean) | null }): Promise<PersonPage | undefined> {
   // Every agency's spend rows are read and the caller's rule picks those it may show: what a
   // payment reveals depends on who paid (a probation payment is criminal justice information).
-  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL,
+  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL(),
     [personId, options.timelineLimit, options.aboutMe, options.cost !== null, costOrganisations('all')]);
   const row = rows[0];
   const p = row?.person;
@@ -196,8 +185,7 @@ export async function organisationCaseload(db: Kysely<Database>, organisationId:
     : sql.join(words.map((w) => sql`lower(p.given_name || ' ' || p.family_name) like ${w}`), sql` and `);
   const counts = (await sql<{ known: number; with_needs: number; matching: number }>`
     select
-      (select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id
-         join organisations o on o.source_code = s.source where o.id = ${organisationId} and l.superseded_at is null)::int as known,
+      ${peopleHeldByOrganisationCount(organisationId)}::int as known,
       (select count(distinct person_id) from needs where organisation_id = ${organisationId} and current)::int as with_needs,
       (select count(*) from persons p where ${nameMatches}
          and exists (select 1 from needs n where n.person_id = p.id and n.organisation_id = ${organisationId} and n.current))::int as matching`.execute(db)).rows[0]!;
@@ -224,16 +212,11 @@ export async function organisationCaseload(db: Kysely<Database>, organisationId:
 
 export interface HeldRecord { organisationId: string; organisation: string; kind: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string> }
 
-/** Each agency's own record of the person, exactly as that agency holds it. */
+/** Each agency's own record of the person, exactly as that agency holds it (the person index answers). */
 export async function recordsHeld(db: Kysely<Database>, personId: string): Promise<HeldRecord[]> {
-  const result = await sql<{ organisation_id: string; organisation: string; kind: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
-    select o.id as organisation_id, o.name as organisation, o.kind, s.source, s.source_id, s.received_at, s.fields
-    from record_links l
-    join source_records s on s.id = l.source_record_id
-    join organisations o on o.source_code = s.source
-    where l.person_id = ${personId} and l.superseded_at is null
-    order by s.received_at`.execute(db);
-  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, source: r.source, sourceId: r.source_id, receivedAt: r.received_at, fields: r.fields }));
+  return (await recordsHeldOfPerson(db, personId)).map((r) => ({
+    organisationId: r.organisationId, organisation: r.organisation, kind: r.kind, source: r.source, sourceId: r.sourceId, receivedAt: r.receivedAt, fields: r.fields,
+  }));
 }
 
 /** Plain labels for the fields agencies send, in the order a person reads them. */

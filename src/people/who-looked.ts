@@ -9,6 +9,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { categories, categoryPlainWords, purposeLabels, type Category, type Purpose } from '../consent/index.ts';
+import { latestAuditEventsAbout } from '../audit/index.ts';
+import { userDisplayNameOf, userPersonIdOf } from '../auth/index.ts';
+import { organisationNameOf } from '../network/index.ts';
 import { writtenDate } from '../platform/dates.ts';
 import { translateText, translatorFor, type Language, type Translate } from '../platform/i18n/index.ts';
 
@@ -230,11 +233,10 @@ const EVENTS_READ = 5000;
 export async function whoLooked(db: Kysely<Database>, personId: string, limit = 20, language: Language = 'en'): Promise<LookEntry[]> {
   const result = await sql<{ seq: number; at: Date; actor_user_id: string | null; display_name: string | null; role: string | null; organisation: string | null;
     action: string; category: string | null; purpose: string | null; decision: string; reason: string }>`
-    select a.seq, a.at, a.actor_user_id, u.display_name, a.actor_role as role, o.name as organisation, a.action, a.category, a.purpose, a.decision, a.reason
-    from (select * from audit_events where person_id = ${personId} order by at desc, seq desc limit ${EVENTS_READ}) a
-    left join users u on u.id = a.actor_user_id
-    left join organisations o on o.id = a.actor_organisation_id
-    where u.person_id is distinct from ${personId}`.execute(db);
+    select a.seq, a.at, a.actor_user_id, ${userDisplayNameOf('a.actor_user_id')} as display_name, a.actor_role as role,
+      ${organisationNameOf('a.actor_organisation_id')} as organisation, a.action, a.category, a.purpose, a.decision, a.reason
+    from (${latestAuditEventsAbout(personId, EVENTS_READ)}) a
+    where ${userPersonIdOf('a.actor_user_id')} is distinct from ${personId}`.execute(db);
   return summariseLooks(result.rows.map((r) => ({
     seq: Number(r.seq), at: new Date(r.at), actorUserId: r.actor_user_id, displayName: r.display_name, role: r.role, organisation: r.organisation,
     action: r.action, category: r.category, purpose: r.purpose, decision: r.decision, reason: r.reason,

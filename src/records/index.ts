@@ -12,3 +12,5 @@ export {
 export { isInCareTeam, unansweredCount } from './messages.ts';
 export { saveAboutMe } from './about-me.ts';
 export { currentAboutMe } from './about-me.ts';
+// "About me" for the person page's one statement and the person's export.
+export { aboutMeVersionsOf, latestAboutMeSql, type AboutMeVersion } from './about-me-reads.ts';
