@@ -230,10 +230,10 @@ export async function disputeShare(db: Db, actor: SignedInUser, decisionId: stri
   if (!decision) throw new FundingInputError('decision', 'There is no such funding decision', 404);
   const reason = input.reason.trim();
   if (reason.length < 10) throw new FundingInputError('reason', 'Say why your organisation disputes its share');
-  const { shares } = await currentVersion(db, decisionId);
-  if (!shares.some((s) => s.partnerId === input.partnerId)) throw new FundingInputError('partner', 'Choose a partner with a share in this decision');
   const mine = await requireDecider(db, actor, decision.person_id, [input.partnerId], 'dispute this share');
   if (!mine.includes(input.partnerId)) throw new FundingRefused('Only a budget holder of that partner can dispute its share');
+  const { shares } = await currentVersion(db, decisionId);
+  if (!shares.some((s) => s.partnerId === input.partnerId)) throw new FundingInputError('partner', 'Choose a partner with a share in this decision');
   return db.transaction().execute(async (trx) => {
     await lockDecision(trx, decisionId);
     if (await openDispute(trx, decisionId)) throw new FundingInputError('reason', 'This decision already has a dispute waiting to be resolved', 409);

@@ -7,3 +7,7 @@ export type { PersonCost, PersonCostRow } from './queries.ts';
 export { seedBudgets } from './seed.ts';
 export type { BudgetSeedSummary } from './seed.ts';
 export { registerBudgetRoutes } from './routes.ts';
+// Who pays (issue 22): the demo's funding decisions for the demo citizen.
+export { setUpFundingDemo, type FundingDemoInput } from './funding-seed.ts';
+// The pooled budget by fund and allocation (the place module's locality views read each locality's allocation).
+export { budgetOverview, fundsList } from './queries.ts';

@@ -10,6 +10,7 @@ import { budgetOverview, cohortCosts, contractSchedule, contractsSummary, FORECA
 import { decideChange, FundChangeError, pendingChanges, proposeChange, recentDecisions, type ChangeInput } from './funds.ts';
 import { runOutcomeContract } from './outcomes.ts';
 import { financialYearLabel, formatPounds, goalLabels, pathwayLabels } from './goals.ts';
+import { registerFundingRoutes } from './funding-routes.ts';
 
 type Query = Record<string, string | undefined>;
 const bodyOf = (request: FastifyRequest): Record<string, unknown> => (request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {});
@@ -31,6 +32,8 @@ function penceFromPounds(raw: unknown): number {
 export function registerBudgetRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
   const helpers = { gbp: formatPounds, fyLabel: financialYearLabel };
+  // Who pays for one person's care package (issue 22): practitioners and the person, per the access decision.
+  registerFundingRoutes(app);
 
   async function overviewPage(request: FastifyRequest, fundId: string, year: number | undefined) {
     if (!idPattern.test(fundId)) throw new HttpError(404, 'There is no such fund.');

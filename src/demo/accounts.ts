@@ -4,7 +4,10 @@ import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/demo.ts';
-import { createAccount, type DemoAccountInfo } from '../auth/index.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { setUpFundingDemo } from '../budgets/index.ts';
+import { createAccount } from '../auth/accounts.ts';
+import type { DemoAccountInfo } from '../auth/routes.ts';
 
 export const DEMO_PASSWORD = 'joinery-demo-2026';
 
@@ -70,10 +73,47 @@ export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAcco
   accounts.push(...await setUpReferralDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD));
   // The multiple-disadvantage coordinator, and the citizen's own shared plan.
   accounts.push(...await setUpPlansDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD));
-  if (existing.length === 4) return accounts;
+  if (existing.length !== 4) await createCoreAccounts(db, citizen, practitioner, council?.id);
+  // Who pays for the citizen's care (issue 22): the council and an NHS trust share packages.
+  accounts.push(...await fundingDemo(db, citizen.id, practitioner));
+  return accounts;
+}
+
+async function createCoreAccounts(db: Kysely<Database>, citizen: { id: string; given_name: string; family_name: string }, practitioner: PickedPractitioner, councilId: string | undefined): Promise<void> {
+  const council = councilId ? { id: councilId } : undefined;
   await createAccount(db, { username: 'citizen', displayName: `${citizen.given_name} ${citizen.family_name}`, role: 'citizen', password: DEMO_PASSWORD, personId: citizen.id });
   await createAccount(db, { username: 'practitioner', displayName: `${practitioner.given_name} ${practitioner.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: practitioner.id, organisationId: practitioner.organisation_id });
   await createAccount(db, { username: 'manager', displayName: 'Morgan Reid (commissioner)', role: 'manager', password: DEMO_PASSWORD, organisationId: council?.id });
   await createAccount(db, { username: 'admin', displayName: 'Alex Admin', role: 'admin', password: DEMO_PASSWORD });
-  return accounts;
+}
+
+/** A signed-in user as the demo set-up acts for them (the demo's own accounts only). */
+async function demoUser(db: Kysely<Database>, username: string): Promise<SignedInUser | undefined> {
+  const row = await db.selectFrom('users as u').leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
+    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.person_id', 'u.practitioner_id', 'u.organisation_id', 'p.team_id']).where('u.username', '=', username).executeTakeFirst();
+  return row ? { id: row.id, username: row.username, displayName: row.display_name, role: row.role, personId: row.person_id, practitionerId: row.practitioner_id, organisationId: row.organisation_id, teamId: row.team_id ?? null } : undefined;
+}
+
+/**
+ * An NHS budget holder whose trust holds a record of the demo citizen, and the demo's funding
+ * decisions (one changed on dispute, one disputed and waiting): the demo practitioner holds the
+ * council's budget.
+ */
+async function fundingDemo(db: Kysely<Database>, citizenId: string, practitioner: PickedPractitioner): Promise<DemoAccountInfo[]> {
+  const nhs = (await sql<PickedPractitioner>`
+    select pr.id, pr.organisation_id, pr.given_name, pr.family_name, pr.role, o.name as organisation
+    from practitioners pr join organisations o on o.id = pr.organisation_id
+    where o.kind in ('hospital_trust', 'mental_health_trust') and exists (
+      select 1 from record_links l join source_records s on s.id = l.source_record_id
+      where l.person_id = ${citizenId} and l.superseded_at is null and s.source = o.source_code)
+    order by (o.kind = 'hospital_trust') desc, pr.id limit 1`.execute(db)).rows[0];
+  if (!nhs) return [];
+  if (!(await db.selectFrom('users').select('id').where('username', '=', 'nhsfunding').executeTakeFirst())) {
+    await createAccount(db, { username: 'nhsfunding', displayName: `${nhs.given_name} ${nhs.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: nhs.id, organisationId: nhs.organisation_id });
+  }
+  const [councilUser, nhsUser] = await Promise.all([demoUser(db, 'practitioner'), demoUser(db, 'nhsfunding')]);
+  if (councilUser && nhsUser) {
+    await setUpFundingDemo(db, { citizenId, council: { user: councilUser, organisationName: practitioner.organisation }, nhs: { user: nhsUser, organisationName: nhs.organisation } });
+  }
+  return [{ username: 'nhsfunding', description: `${nhs.given_name} ${nhs.family_name}, NHS continuing healthcare budget holder at ${nhs.organisation}, who shares and disputes who pays for care packages` }];
 }

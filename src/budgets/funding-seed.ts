@@ -1,0 +1,54 @@
+// Demo "who pays" for the demo citizen: the council and an NHS trust as funding partners with a
+// budget holder each, one care package whose split the NHS disputed and the council changed,
+// and one with a dispute still waiting, so the pages show a whole history. Everything goes
+// through the use cases (access decisions, ledger postings and all). Runs once per database.
+import type { Kysely } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { appointBudgetHolder, budgetHolderPartners, disputeShare, recordFundingDecision, resolveDispute } from './funding.ts';
+
+export interface FundingDemoInput {
+  citizenId: string;
+  /** A council practitioner involved in the citizen's care, and their organisation's name. */
+  council: { user: SignedInUser; organisationName: string };
+  /** An NHS practitioner whose organisation holds a record of the citizen. */
+  nhs: { user: SignedInUser; organisationName: string };
+}
+
+async function partnerFor(db: Kysely<Database>, organisationId: string, id: string, name: string, kind: string): Promise<string> {
+  const existing = await db.selectFrom('budget_partners').select('id').where('organisation_id', '=', organisationId).orderBy('id').executeTakeFirst();
+  if (existing) return existing.id;
+  await db.insertInto('budget_partners').values({ id, name, kind, organisation_id: organisationId }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  return id;
+}
+
+const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
+export async function setUpFundingDemo(db: Kysely<Database>, input: FundingDemoInput): Promise<void> {
+  if (await db.selectFrom('funding_decisions').select('id').where('person_id', '=', input.citizenId).limit(1).executeTakeFirst()) return;
+  const { council, nhs } = input;
+  if (!council.user.organisationId || !nhs.user.organisationId) return;
+  const councilPartner = await partnerFor(db, council.user.organisationId, `org-${council.user.organisationId}`, council.organisationName, 'local_authority');
+  const nhsPartner = await partnerFor(db, nhs.user.organisationId, `nhs-${nhs.user.organisationId}`, `${nhs.organisationName} (NHS continuing healthcare)`, 'nhs');
+  for (const [user, partner] of [[council.user, councilPartner], [nhs.user, nhsPartner]] as const) {
+    if (!(await budgetHolderPartners(db, user)).includes(partner)) await appointBudgetHolder(db, { userId: user.id, organisationId: user.organisationId }, partner, 'seed:demo');
+  }
+  const today = new Date().toISOString().slice(0, 10);
+  const started = addDays(today, -60);
+  const homeCare = await recordFundingDecision(db, council.user, {
+    personId: input.citizenId, package: 'Home care, two visits a day, and a night sitter twice a week', weeklyPence: 61_250, startsOn: started, endsOn: addDays(started, 364),
+    shares: [{ partnerId: councilPartner, basisPoints: 6000 }, { partnerId: nhsPartner, basisPoints: 4000 }],
+    evidence: 'Care Act assessment and carer\'s assessment; the NHS continuing healthcare checklist found nursing needs at night.', decidedOn: addDays(started, -7),
+  });
+  const dispute = await disputeShare(db, nhs.user, homeCare, { partnerId: nhsPartner, reason: 'The full assessment found the night needs are for supervision, not nursing: they are social care needs.' });
+  await resolveDispute(db, council.user, homeCare, dispute, {
+    outcome: 'changed', reason: 'Joint panel agreed: night sitting is social care; district nursing input stays with the NHS.', decidedOn: addDays(started, 14),
+    shares: [{ partnerId: councilPartner, basisPoints: 7500 }, { partnerId: nhsPartner, basisPoints: 2500 }],
+  });
+  const equipment = await recordFundingDecision(db, nhs.user, {
+    personId: input.citizenId, package: 'Six weeks of reablement after a fall, with equipment at home', weeklyPence: 42_000, startsOn: addDays(today, -10), endsOn: addDays(today, 32),
+    shares: [{ partnerId: nhsPartner, basisPoints: 5000 }, { partnerId: councilPartner, basisPoints: 5000 }],
+    evidence: 'Discharge to assess: therapy assessment on the ward; equipment recommended by the occupational therapist.', decidedOn: addDays(today, -11),
+  });
+  await disputeShare(db, council.user, equipment, { partnerId: councilPartner, reason: 'The first six weeks of reablement after discharge are free to the person and funded by the NHS discharge fund.' });
+}
