@@ -4,10 +4,9 @@ import type { Logger } from 'pino';
 import type { Config } from './platform/config.ts';
 import type { DatabaseHandle } from './platform/db.ts';
 import { buildHttpServer } from './platform/http.ts';
-import { registerAuthRoutes, type DemoAccountInfo } from './auth/index.ts';
+import { registerAuthRoutes, userForSession, type DemoAccountInfo } from './auth/index.ts';
 import { registerWebRoutes } from './web/routes.ts';
-import { registerConsentRoutes } from './consent/routes.ts';
-import { registerRightsRoutes } from './consent/index.ts';
+import { registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
 import { registerRecordsRoutes } from './records/index.ts';
 import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
@@ -16,7 +15,7 @@ import { registerReferralRoutes } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/routes.ts';
 import { registerInsightRoutes } from './insight/routes.ts';
 import { registerFhirRoutes } from './fhir/index.ts';
-import { registerInteropRoutes } from './interop/routes.ts';
+import { registerInteropRoutes } from './interop/index.ts';
 import { registerNotifyRoutes } from './notify/index.ts';
 
 export interface AppOptions {
@@ -28,7 +27,7 @@ export interface AppOptions {
 }
 
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = await buildHttpServer({ config: options.config, database: options.database }, options.logger);
+  const app = await buildHttpServer({ config: options.config, database: options.database }, options.logger, userForSession);
   registerAuthRoutes(app, options.demo);
   registerWebRoutes(app);
   registerConsentRoutes(app);

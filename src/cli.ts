@@ -17,7 +17,7 @@ import { writePlaceCsv } from './synth/write-csv.ts';
 import { registerIndexCommand, registerLinkCommand, registerReviewLabelsCommand } from './linkage/index.ts';
 import { registerDirectoryCommands } from './directory/index.ts';
 import { registerInsightCommands } from './insight/cli.ts';
-import { registerInteropCommands } from './interop/cli.ts';
+import { registerInteropCommands } from './interop/index.ts';
 import { registerAccountCommands } from './auth/index.ts';
 
 function positiveInt(name: string, max = 10_000_000) {

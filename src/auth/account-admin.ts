@@ -9,7 +9,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { createPractitionerInTeam } from '../network/index.ts';
-import { AccountInputError, createAccount, hashPassword, type SignedInUser } from './accounts.ts';
+import { createAccount, hashPassword, type SignedInUser } from './accounts.ts';
+import { AccountInputError } from './errors.ts';
 import type { Role } from './schema.ts';
 
 export const PASSWORD_LINK_HOURS = 72;

@@ -5,7 +5,7 @@ import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { preparedQuery } from '../platform/db.ts';
-import { RefusedInput } from '../platform/refused.ts';
+import { AccountInputError } from './errors.ts';
 import { appendAudit } from '../audit/index.ts';
 import { revokeTokensOfUser } from '../interop/index.ts';
 import type { Role } from './schema.ts';
@@ -19,6 +19,14 @@ export interface SignedInUser {
   practitionerId: string | null;
   organisationId: string | null;
   teamId: string | null;
+}
+
+// Every request carries who is signed in (or undefined): the HTTP layer (platform/http.ts) sets it
+// from the session cookie with userForSession, and declares no more about it than this says.
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: SignedInUser | undefined;
+  }
 }
 
 export function hashPassword(password: string): Promise<string> {
@@ -197,9 +205,7 @@ export async function endSession(db: Kysely<Database>, token: string): Promise<v
 // ---------------------------------------------------------------------------------------------
 // Ending an account
 
-export class AccountInputError extends RefusedInput {
-  override name = 'AccountInputError';
-}
+export { AccountInputError };
 
 /** Ends everything an account holds now: its sessions go and its bearer tokens are revoked. */
 async function endSessionsAndTokens(db: Kysely<Database>, userId: string): Promise<{ sessions: number; tokens: number }> {

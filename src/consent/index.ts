@@ -3,6 +3,8 @@
 // break-glass) and the one access decision over them. Other modules import only from here, and
 // write those facts only through these functions, in the transaction they run in
 // (consent/ownership.test.ts fails if any other module writes the tables).
+// Its tables first: the migration registry reads them while the module's other files may still load.
+export { consentMigrations, type ConsentTables } from './schema.ts';
 export {
   actorOf, decideAccess, decideRecordAccess, decideRecordAccessAndRead, decideRecordAccessForMany, recordDisclosure,
   type AccessAction, type AccessDecision, type AccessRequest, type RecordAccess, type RecordAccessRequest,
@@ -28,6 +30,7 @@ export { startBreakGlass, BREAK_GLASS_MINUTES } from './break-glass.ts';
 export { visibleToReader } from './visibility.ts';
 export { caseFindingObjectionsFor, caseFindingObjectors } from './objections.ts';
 export { registerRightsRoutes } from './rights-routes.ts';
+export { registerConsentRoutes } from './routes.ts';
 export { informalNetworkOf, type InformalMember } from './informal-network.ts';
 // Confirming who holds an account made from a request for help: the fact that ties it to the person.
 export { confirmAccountIdentity, confirmAccountIdentityByNhsLogin, identityCheckLabels, identityChecks, isIdentityCheck, type IdentityCheck } from './identity.ts';

@@ -3,7 +3,7 @@
 // (the web session is not accepted, so no CSRF is needed); every error is an OperationOutcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { userForApiToken } from '../interop/tokens.ts';
+import { userForApiToken } from '../interop/index.ts';
 import { withIndexLock, forgetIndexState, indexState } from '../linkage/index.ts';
 import { defFor, readResource, readRow, search, writtenRow, type FhirContext, type Query } from './engine.ts';
 import { keepReceived, notKept, notKeptOutcome } from './stored.ts';

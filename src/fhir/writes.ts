@@ -11,7 +11,7 @@ import { isCategory, type Category } from '../consent/index.ts';
 import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '../linkage/index.ts';
 import { applyReferralAction, isContactMethod, ReferralInputError, sendReferral, ukDate, type ReferralAction } from '../referrals/index.ts';
 import { isValidNhsNumber } from '../people/index.ts';
-import { fieldsFromPatient } from '../interop/import.ts';
+import { fieldsFromPatient } from '../interop/index.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from './resources.ts';

@@ -19,13 +19,14 @@ import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db.ts';
 import { errorForLog, pathOnly } from './logger.ts';
 import { SUPPRESSION_NOTE } from './disclosure.ts';
-import { userForSession, type SignedInUser } from '../auth/accounts.ts';
+import type { Database } from './schema.ts';
+import type { Kysely } from 'kysely';
 import { writtenDate } from './dates.ts';
 import { chooseLanguage, isLanguage, LANGUAGE_COOKIE, languageLinks, translateText, translatorFor, type Language } from './i18n/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    user: SignedInUser | undefined;
+    // `user` (who is signed in) is declared by the auth module, which owns accounts and sessions.
     sessionToken: string | undefined;
     /** The language pages are written in: a resident's choice; always English for professionals. */
     language: Language;
@@ -45,6 +46,12 @@ export interface AppContext {
   config: Config;
   database: DatabaseHandle;
 }
+
+/** Who is signed in, as the auth module declares it on each request (the ground floor only carries it). */
+type SignedInUser = NonNullable<FastifyRequest['user']>;
+
+/** How a session cookie's token becomes who is signed in: the auth module's session look-up, given by app.ts. */
+export type SessionLookup = (db: Kysely<Database>, token: string) => Promise<SignedInUser | undefined>;
 
 export const SESSION_COOKIE = 'joinery_session';
 
@@ -149,7 +156,7 @@ export function addViewFilters(env: nunjucks.Environment): void {
   });
 }
 
-export async function buildHttpServer(context: AppContext, logger: Logger): Promise<FastifyInstance> {
+export async function buildHttpServer(context: AppContext, logger: Logger, userForSession: SessionLookup): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's own request lines carry the full URL (with search terms): ours do not.
