@@ -4,10 +4,8 @@ import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/demo.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { type SignedInUser, createAccount, type DemoAccountInfo } from '../auth/index.ts';
 import { setUpFundingDemo } from '../budgets/index.ts';
-import { createAccount } from '../auth/accounts.ts';
-import type { DemoAccountInfo } from '../auth/routes.ts';
 
 export const DEMO_PASSWORD = 'joinery-demo-2026';
 
