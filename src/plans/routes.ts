@@ -3,16 +3,17 @@
 // the questionnaire's own category for its responses, per household member for their goals.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
-import { decideRecordAccess, type Category } from '../consent/index.ts';
-import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import type { CategoryDecision } from '../consent/index.ts';
 import { suppressSmall } from '../platform/disclosure.ts';
 import { personSummary } from '../people/index.ts';
 import { activeFramework, ensurePlansDefaults, listQuestionnaires, loadOperatingModels, loadQuestionnaire, outcomeMappings } from './store.ts';
-import { AccessRefused, prefillFor, purposeFor, responsesAbout, submitAssessment, tellItOnceByForm, tellItOnceForPerson, visibleUnder, type ResponseSummary } from './assessments.ts';
-import { addAction, addGoal, completeAction, loadPlan, planListOf, PlanInputError, recordReview, startPlan, type PlanDetail } from './plans.ts';
-import { askedAs, categoryOfQuestionnaire, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
+import { AccessRefused, prefillFor, submitAssessment, tellItOnceByForm, type ResponseSummary } from './assessments.ts';
+import { addAction, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
+import {
+  actionsForOrganisation, addGoalFromPage, completeActionFromPage, decideAssessmentAccess, decideStartPlan, enrolmentsByModel, goalPersonFor, planMember, planPage,
+  planToChange, savedAssessment, startPlanFromPage, type PlanToChange,
+} from './use-cases.ts';
+import { askedAs, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
 import type { Prefilled } from './prefill.ts';
 import { discardDraft, draftFor, saveDraft, type Draft } from './drafts.ts';
 import { lineChart } from './line-chart.ts';
@@ -50,31 +51,6 @@ function param(request: FastifyRequest, name: string, notFound: string): string 
 
 const monthLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' });
 const dayLabel = (d: Date | string) => writtenDate(new Date(d));
-
-/** What of a plan this reader may see: 'all' of it, or only their own organisation's entries. */
-function planVisibility(decision: CategoryDecision | undefined, own: string | null) {
-  return {
-    item: (organisationId: string | null) => visibleUnder(decision, organisationId, own),
-    action: (a: { organisationId: string | null; assignedOrganisationId: string }) => visibleUnder(decision, a.organisationId, own) || visibleUnder(decision, a.assignedOrganisationId, own),
-  };
-}
-
-function filterPlan(plan: PlanDetail, user: SignedInUser, decisions: Map<string, CategoryDecision>): PlanDetail & { hiddenMembers: number } {
-  const own = user.organisationId;
-  const lead = planVisibility(decisions.get(plan.personId), own);
-  const memberVisible = (personId: string | null) => decisions.get(personId ?? plan.personId)?.scope !== 'none' && decisions.has(personId ?? plan.personId);
-  const goalVisible = (g: PlanDetail['goals'][number]) => memberVisible(g.personId) && planVisibility(decisions.get(g.personId ?? plan.personId), own).item(g.organisationId);
-  const members = plan.members.filter((m) => memberVisible(m.personId));
-  return {
-    ...plan,
-    members,
-    hiddenMembers: plan.members.length - members.length,
-    goals: plan.goals.filter(goalVisible),
-    actions: plan.actions.filter((a) => lead.action(a)),
-    reviews: plan.reviews.filter((r) => lead.item(r.organisationId)),
-    events: plan.events.filter((e) => lead.item(e.actorOrganisationId) || (e.actorOrganisationId === null && decisions.get(plan.personId)?.scope === 'all')),
-  };
-}
 
 /** Scores over time: a chart of lines once there are two points, and always the table of every figure. */
 interface ChartBlock { id: string; title: string; svg: string; single: string | null; head: string[]; rows: Array<{ label: string; cells: string[] }>; note: string }
@@ -203,59 +179,23 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     return { framework, known: new Set(framework.outcomes.map((o) => o.code)) };
   }
 
-  /** The person's plan page, with every access decision applied. */
+  /** The person's plan page, with every access decision applied (in the use case). */
   async function renderPlanPage(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
-    const purpose = purposeFor(user);
-    const assessmentCategories: Category[] = ['social_care', 'education', 'about_me'];
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics', 'plans', ...assessmentCategories], purpose, action: 'read' });
-    if (!access.allowed || access.byCategory.demographics.scope === 'none') {
-      return reply.code(403).view('person-refused.njk', viewContext(request, reply, { title: 'You cannot see this record', reason: access.reason, personId, canBreakGlass: user.role === 'practitioner' }));
+    const page = await planPage(db, user, personId, (request.query as Record<string, unknown>).plan);
+    if (page.refused) {
+      return reply.code(403).view('person-refused.njk', viewContext(request, reply, { title: 'You cannot see this record', reason: page.reason, personId, canBreakGlass: user.role === 'practitioner' }));
     }
-    const person = await personSummary(db, personId);
-    if (!person) throw new HttpError(404, 'There is no such person record.');
-    const { framework } = await frameworkOutcomes();
+    const { person, framework, planList, plan, plansDecision, responses: visibleResponses, models, questionnaires, tellItOnce: tio, organisations, household } = page;
     const outcomeLabel = new Map(framework.outcomes.map((o) => [o.code, o.label]));
-    const planList = await planListOf(db, personId);
     const planIds = planList.map((p) => p.id);
-    const requested = (request.query as Record<string, unknown>).plan;
-    const planId = typeof requested === 'string' && planIds.includes(requested) ? requested : planIds[0];
-    let plan: (PlanDetail & { hiddenMembers: number }) | null = null;
-    const plansDecision = access.byCategory.plans;
-    if (planId && plansDecision.scope !== 'none') {
-      const raw = (await loadPlan(db, planId))!;
-      const decisions = new Map<string, CategoryDecision>([[personId, plansDecision]]);
-      if (raw.personId !== personId) {
-        decisions.set(raw.personId, (await decideRecordAccess(db, { actor: user, personId: raw.personId, categories: ['plans'], purpose, action: 'read' })).byCategory.plans);
-      }
-      for (const m of raw.members) {
-        if (decisions.has(m.personId)) continue;
-        decisions.set(m.personId, (await decideRecordAccess(db, { actor: user, personId: m.personId, categories: ['plans'], purpose, action: 'read' })).byCategory.plans);
-      }
-      plan = filterPlan(raw, user, decisions);
-    }
-    const [responses, enrolments, models, questionnaires, tio, organisations] = await Promise.all([
-      responsesAbout(db, personId),
-      db.selectFrom('model_enrolments as e').leftJoin('practitioners as pr', 'pr.id', 'e.lead_practitioner_id').innerJoin('organisations as o', 'o.id', 'e.lead_organisation_id')
-        .select(['e.id', 'e.model_id', 'e.enrolled_at', 'e.planned_end', 'e.consent_recorded_at', 'e.lead_role_label', 'pr.given_name', 'pr.family_name', 'o.name as organisation', 'e.lead_organisation_id'])
-        .where('e.person_id', '=', personId).where('e.ended_at', 'is', null).execute(),
-      loadOperatingModels(db),
-      listQuestionnaires(db),
-      tellItOnceForPerson(db, personId),
-      user.role === 'practitioner' ? db.selectFrom('organisations').select(['id', 'name', 'kind']).orderBy('name').execute() : Promise.resolve([]),
-    ]);
-    const visibleResponses = responses.filter((r) => visibleUnder(access.byCategory[r.category as Category], r.organisationId, user.organisationId));
-    const charts: ChartBlock[] = [];
-    for (const qid of [...new Set(visibleResponses.map((r) => r.questionnaireId))]) {
-      const q = await loadQuestionnaire(db, qid);
-      if (q) charts.push(assessmentChart(q, visibleResponses.filter((r) => r.questionnaireId === qid)));
-    }
+    const charts: ChartBlock[] = page.questionnairesAnswered.map((a) => assessmentChart(a.questionnaire, a.responses));
     const modelById = new Map<string, OperatingModel>(models.map((m) => [m.id, m]));
-    const enrolmentViews = enrolments.filter((e) => visibleUnder(plansDecision, e.lead_organisation_id, user.organisationId)).map((e) => {
-      const model = modelById.get(e.model_id);
+    const enrolmentViews = page.enrolments.map((e) => {
+      const model = modelById.get(e.modelId);
       const last = visibleResponses.filter((r) => r.questionnaireId === model?.config.assessment.questionnaireId).at(-1);
       return {
-        model, enrolledAt: e.enrolled_at, plannedEnd: e.planned_end, consent: e.consent_recorded_at, lead: e.given_name ? `${e.given_name} ${e.family_name}` : null,
-        leadRole: e.lead_role_label, organisation: e.organisation, assessmentDue: model ? nextAssessmentDue(model.config, last?.authoredAt ?? null, new Date(e.enrolled_at)) : null,
+        model, enrolledAt: e.enrolledAt, plannedEnd: e.plannedEnd, consent: e.consentRecordedAt, lead: e.lead,
+        leadRole: e.leadRoleLabel, organisation: e.organisation, assessmentDue: model ? nextAssessmentDue(model.config, last?.authoredAt ?? null, new Date(e.enrolledAt)) : null,
         assessmentTitle: questionnaires.find((q) => q.id === model?.config.assessment.questionnaireId)?.title ?? '',
       };
     });
@@ -263,9 +203,6 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const sections = model?.config.planSections ?? ['goals', 'actions', 'strengths', 'connections'];
     const partnerKinds = new Set(model?.config.deliveryPartners.organisationKinds ?? []);
     const today = new Date().toISOString().slice(0, 10);
-    const household = user.role === 'practitioner' && person.householdSize > 1
-      ? await db.selectFrom('persons').select(['id', 'given_name', 'family_name']).where('household_id', '=', (await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst())?.household_id ?? '').where('id', '!=', personId).orderBy('birth_date').execute()
-      : [];
     // What was typed into the form that was refused, to show it again.
     const typed = (extra.values ?? null) as Body | null;
     const notes = new Map((plan?.reviews ?? []).map((r) => [r.id, r.note]));
@@ -282,8 +219,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       memberItems: plan ? plan.members.map((m) => ({ value: m.personId, text: m.name, selected: m.personId === personId })) : [],
       goalItems: [{ value: '', text: 'Not linked to one goal' }, ...(plan?.goals ?? []).map((g, i) => ({ value: g.id, text: `Goal ${i + 1}: ${g.text}` }))],
       questionnaires, qItems: questionnaires.map((q) => ({ value: q.id, text: q.title })),
-      householdMembers: household.map((h) => ({ id: h.id, name: `${h.given_name} ${h.family_name}` })),
-      hhItems: household.map((h) => ({ value: h.id, text: `${h.given_name} ${h.family_name}`, checked: typed ? list(typed, 'members').includes(h.id) : false })),
+      householdMembers: household.map((h) => ({ id: h.id, name: `${h.givenName} ${h.familyName}` })),
+      hhItems: household.map((h) => ({ value: h.id, text: `${h.givenName} ${h.familyName}`, checked: typed ? list(typed, 'members').includes(h.id) : false })),
       consentItems: [{ value: 'yes', text: 'Each person added has agreed to be part of this plan (you join their care network; they can see that you did)', checked: typed ? str(typed, 'memberConsent') === 'yes' : false }],
       organisationOptions: [
         { value: '', text: 'Choose an organisation' },
@@ -299,10 +236,9 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'citizen', 'practitioner');
     const personId = param(request, 'id', 'There is no such person record.');
     const q = request.query as Record<string, unknown>;
-    const saved = typeof q.saved === 'string' && ID.test(q.saved) ? await db.selectFrom('questionnaire_responses as r').innerJoin('questionnaires as qq', (j) => j.onRef('qq.id', '=', 'r.questionnaire_id').onRef('qq.version', '=', 'r.questionnaire_version'))
-      .select(['qq.title', 'r.total_score', 'r.items_reused', 'r.items_asked', 'r.person_id']).where('r.id', '=', q.saved).executeTakeFirst() : undefined;
+    const saved = typeof q.saved === 'string' && ID.test(q.saved) ? await savedAssessment(db, personId, q.saved) : null;
     const done = typeof q.done === 'string' && Object.hasOwn(DONE, q.done) ? DONE[q.done as keyof typeof DONE] : null;
-    return renderPlanPage(request, reply, user, personId, { saved: saved && saved.person_id === personId ? saved : null, done });
+    return renderPlanPage(request, reply, user, personId, { saved, done });
   });
 
   app.get('/my-plan', async (request, reply) => {
@@ -371,11 +307,6 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     return reply.redirect(`/people/${encodeURIComponent(personId)}/assessments/${encodeURIComponent(q.id)}`);
   });
 
-  async function assessmentAccess(user: SignedInUser, personId: string, q: Questionnaire, action: 'read' | 'write') {
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: [categoryOfQuestionnaire(q) as Category], purpose: purposeFor(user), action });
-    if (!access.allowed) throw new HttpError(403, `You cannot assess this person: ${access.reason}.`);
-  }
-
   app.get('/people/:id/assessments/start', async (request, reply) => {
     requireRole(request, 'practitioner');
     const personId = param(request, 'id', 'There is no such person record.');
@@ -389,7 +320,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const personId = param(request, 'id', 'There is no such person record.');
     const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
     if (!q) throw new HttpError(404, 'There is no such assessment.');
-    await assessmentAccess(user, personId, q, 'read');
+    await decideAssessmentAccess(db, user, personId, q, 'read');
     return renderAssessment(request, reply, user, personId, q, null, [], 200, [], await draftFor(db, user, personId, q));
   });
 
@@ -420,19 +351,12 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   // ---------------------------------------------------------------------------------------------
   // Plans
 
-  async function planFor(request: FastifyRequest, user: SignedInUser, action: 'write') {
-    const planId = param(request, 'planId', 'There is no such plan.');
-    const plan = await db.selectFrom('plans').select(['id', 'person_id', 'status']).where('id', '=', planId).executeTakeFirst();
-    if (!plan) throw new HttpError(404, 'There is no such plan.');
-    const access = await decideRecordAccess(db, { actor: user, personId: plan.person_id, categories: ['plans'], purpose: purposeFor(user), action });
-    if (access.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot change this plan: you are not part of this person\'s care network.');
-    return { plan, decision: access.byCategory.plans };
-  }
+  const planFor = (request: FastifyRequest, user: SignedInUser) => planToChange(db, user, param(request, 'planId', 'There is no such plan.'));
 
-  const backTo = async (body: Body, plan: { id: string; person_id: string }, done: keyof typeof DONE) => {
+  const backTo = async (body: Body, plan: PlanToChange, done: keyof typeof DONE) => {
     const back = str(body, 'back');
-    const member = back && ID.test(back) ? await db.selectFrom('plan_members').select('person_id').where('plan_id', '=', plan.id).where('person_id', '=', back).executeTakeFirst() : undefined;
-    return `/people/${encodeURIComponent(member?.person_id ?? plan.person_id)}/plan?plan=${encodeURIComponent(plan.id)}&done=${done}`;
+    const member = back && ID.test(back) ? await planMember(db, plan.id, back) : null;
+    return `/people/${encodeURIComponent(member ?? plan.person_id)}/plan?plan=${encodeURIComponent(plan.id)}&done=${done}`;
   };
 
   /** Runs a plan change; a refusal shows the plan page again with the error and what was typed in that form. */
@@ -449,15 +373,13 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   app.post('/people/:id/plans', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = param(request, 'id', 'There is no such person record.');
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['plans'], purpose: 'direct_care', action: 'write' });
-    if (access.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot start a plan for this person: you are not part of their care network.');
+    await decideStartPlan(db, user, personId);
     const body = bodyOf(request);
-    const enrolment = await db.selectFrom('model_enrolments').select(['id', 'model_id']).where('person_id', '=', personId).where('ended_at', 'is', null).orderBy('enrolled_at', 'desc').executeTakeFirst();
     let planId = '';
     return withPlanErrors(request, reply, user, personId, 'plan', async () => {
-      planId = await startPlan(db, user, {
+      planId = await startPlanFromPage(db, user, {
         personId, memberIds: list(body, 'members').filter((m) => ID.test(m)), membersAgreed: str(body, 'memberConsent') === 'yes', title: str(body, 'title'),
-        modelId: enrolment?.model_id ?? null, enrolmentId: enrolment?.id ?? null, strengths: str(body, 'strengths'), connections: str(body, 'connections'),
+        strengths: str(body, 'strengths'), connections: str(body, 'connections'),
         nextReviewOn: str(body, 'nextReviewOn') || null,
       });
     }, () => `/people/${encodeURIComponent(personId)}/plan?plan=${encodeURIComponent(planId)}&done=started`);
@@ -465,24 +387,18 @@ export function registerPlansRoutes(app: FastifyInstance): void {
 
   app.post('/plans/:planId/goals', async (request, reply) => {
     const user = requireRole(request, 'practitioner', 'citizen');
-    const { plan } = await planFor(request, user, 'write');
+    const plan = await planFor(request, user);
     const body = bodyOf(request);
-    const { known } = await frameworkOutcomes();
     const forPerson = str(body, 'goalPerson');
-    const member = forPerson && ID.test(forPerson) ? await db.selectFrom('plan_members').select('person_id').where('plan_id', '=', plan.id).where('person_id', '=', forPerson).executeTakeFirst() : undefined;
-    const goalPerson = member?.person_id ?? (user.role === 'citizen' ? user.personId : plan.person_id);
-    if (goalPerson && goalPerson !== plan.person_id) {
-      const d = await decideRecordAccess(db, { actor: user, personId: goalPerson, categories: ['plans'], purpose: purposeFor(user), action: 'write' });
-      if (d.byCategory.plans.scope === 'none') throw new HttpError(403, 'You cannot set goals for this person.');
-    }
-    return withPlanErrors(request, reply, user, str(body, 'back') || plan.person_id, 'goal', () => addGoal(db, user, plan.id, {
+    const goalPerson = await goalPersonFor(db, user, plan, forPerson && ID.test(forPerson) ? forPerson : null);
+    return withPlanErrors(request, reply, user, str(body, 'back') || plan.person_id, 'goal', () => addGoalFromPage(db, user, plan.id, {
       personId: goalPerson ?? null, text: str(body, 'goalText'), outcomeCodes: list(body, 'outcomes'), setBy: user.role === 'citizen' ? 'person' : 'practitioner',
-    }, known).then(() => undefined), await backTo(body, plan, 'goal'));
+    }).then(() => undefined), await backTo(body, plan, 'goal'));
   });
 
   app.post('/plans/:planId/actions', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const { plan } = await planFor(request, user, 'write');
+    const plan = await planFor(request, user);
     const body = bodyOf(request);
     const goalId = str(body, 'goalId');
     return withPlanErrors(request, reply, user, plan.person_id, 'action', () => addAction(db, user, plan.id, {
@@ -493,20 +409,15 @@ export function registerPlansRoutes(app: FastifyInstance): void {
 
   app.post('/plans/:planId/actions/:actionId/done', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const { plan } = await planFor(request, user, 'write');
+    const plan = await planFor(request, user);
     const actionId = param(request, 'actionId', 'There is no such action.');
-    const action = await db.selectFrom('plan_actions').select(['assigned_organisation_id', 'organisation_id']).where('id', '=', actionId).where('plan_id', '=', plan.id).executeTakeFirst();
-    if (!action) throw new HttpError(404, 'There is no such action.');
-    if (action.assigned_organisation_id !== user.organisationId && action.organisation_id !== user.organisationId) {
-      throw new HttpError(403, 'Only the organisation doing this action, or the one that set it, can mark it done.');
-    }
-    await completeAction(db, user, plan.id, actionId);
+    await completeActionFromPage(db, user, plan, actionId);
     return reply.redirect(await backTo(bodyOf(request), plan, 'actionDone'));
   });
 
   app.post('/plans/:planId/reviews', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const { plan } = await planFor(request, user, 'write');
+    const plan = await planFor(request, user);
     const body = bodyOf(request);
     const scores: Record<string, number> = {};
     for (const [key, value] of Object.entries(body)) {
@@ -524,19 +435,11 @@ export function registerPlansRoutes(app: FastifyInstance): void {
 
   app.get('/plans/actions', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
-    const rows = await db.selectFrom('plan_actions as a').innerJoin('plans as p', 'p.id', 'a.plan_id').innerJoin('persons as pe', 'pe.id', 'p.person_id')
-      .select(['a.id', 'a.description', 'a.due_on', 'p.id as plan_id', 'p.title', 'p.person_id', 'pe.given_name', 'pe.family_name'])
-      .where('a.assigned_organisation_id', '=', user.organisationId).where('a.status', '=', 'open').where('p.status', '=', 'active')
-      .orderBy('a.due_on').orderBy('a.id').limit(50).execute();
-    await appendAudit(db, ...rows.map((r) => ({
-      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list' as const, personId: r.person_id,
-      category: 'plans', purpose: 'direct_care', decision: 'allow' as const, reason: 'an action in their plan is assigned to your organisation',
-    })));
+    const rows = await actionsForOrganisation(db, user);
     const today = new Date().toISOString().slice(0, 10);
     return reply.view('plans-actions.njk', viewContext(request, reply, {
       title: 'Plan actions for your organisation',
-      actions: rows.map((r) => ({ ...r, due: String(r.due_on).slice(0, 10), overdue: String(r.due_on).slice(0, 10) < today, name: `${r.given_name} ${r.family_name}` })),
+      actions: rows.map((r) => ({ ...r, due: r.due_on.slice(0, 10), overdue: r.due_on.slice(0, 10) < today })),
     }));
   });
 
@@ -553,8 +456,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       domains: mappings.filter((m) => m.sourceKind === 'domain' && m.outcomeCode === o.code).length,
       questions: mappings.filter((m) => m.sourceKind === 'question' && m.outcomeCode === o.code).length,
     }));
-    const enrolled = await db.selectFrom('model_enrolments').select(['model_id', (eb) => eb.fn.countAll<number>().as('n')]).where('ended_at', 'is', null).groupBy('model_id').execute();
-    const counts = new Map(enrolled.map((e) => [e.model_id, Number(e.n)]));
+    const counts = await enrolmentsByModel(db);
     // Place-wide "tell it once": the forms shown in full (a form used with fewer than 5 people is
     // left out, so its figures cannot be worked out from the total and the other rows).
     const shownForms = byForm.filter((f) => !(f.people > 0 && f.people < 5));
