@@ -13,7 +13,8 @@ import { registerLinkageRoutes } from './linkage/index.ts';
 import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/routes.ts';
-import { registerInsightRoutes } from './insight/routes.ts';
+import { registerInsightRoutes } from './insight/index.ts';
+import { registerPlaceRoutes } from './place/index.ts';
 import { registerFhirRoutes } from './fhir/index.ts';
 import { registerInteropRoutes } from './interop/index.ts';
 import { registerNotifyRoutes } from './notify/index.ts';
@@ -39,6 +40,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerReferralRoutes(app);
   registerPlansRoutes(app);
   registerInsightRoutes(app);
+  registerPlaceRoutes(app);
   registerFhirRoutes(app);
   registerInteropRoutes(app);
   registerNotifyRoutes(app);

@@ -16,7 +16,7 @@ import { startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint, readAudi
 import { writePlaceCsv } from './synth/write-csv.ts';
 import { registerIndexCommand, registerLinkCommand, registerReviewLabelsCommand } from './linkage/index.ts';
 import { registerDirectoryCommands } from './directory/index.ts';
-import { registerInsightCommands } from './insight/cli.ts';
+import { registerInsightCommands } from './insight/index.ts';
 import { registerInteropCommands } from './interop/index.ts';
 import { registerAccountCommands } from './auth/index.ts';
 

@@ -4,6 +4,7 @@ import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/demo.ts';
+import { setUpLocalityLeadDemo } from './locality-lead.ts';
 import { type SignedInUser, createAccount, type DemoAccountInfo } from '../auth/index.ts';
 import { setUpFundingDemo } from '../budgets/index.ts';
 
@@ -66,6 +67,8 @@ export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAcco
   if (!(await db.selectFrom('users').select('id').where('username', '=', 'privacy').executeTakeFirst())) {
     await createAccount(db, { username: 'privacy', displayName: 'Priya Officer (privacy)', role: 'privacy_officer', password: DEMO_PASSWORD });
   }
+  // A locality lead: a manager at the organisation leading a locality (locality care organisations).
+  accounts.push(...await setUpLocalityLeadDemo(db, DEMO_PASSWORD));
   await seedDemoCitizenChoices(db, citizen.id, practitioner.id);
   // Receiving services' practitioners (housing, GP) and the citizen's own referrals.
   accounts.push(...await setUpReferralDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD));

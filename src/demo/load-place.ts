@@ -5,7 +5,8 @@ import type { Database } from '../platform/schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { createPlaceFrame, generateHouseholds } from '../synth/generate.ts';
 import type { GenerateOptions, HouseholdBundle, PlaceFrame } from '../synth/types.ts';
-import { refreshInsight } from '../insight/refresh.ts';
+import { refreshInsight } from '../insight/index.ts';
+import { seedLocalityOrganisations } from '../place/index.ts';
 import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { indexPlaceRecords, type IndexSummary } from '../linkage/index.ts';
@@ -234,6 +235,8 @@ export async function loadSyntheticPlace(db: Kysely<Database>, options: Generate
   await populateDirectoryFromPlace(db);
   // Sharing choices, lawful bases, care networks and proxies, so access rules have work to do.
   await seedConsent(db);
+  // Each locality's lead organisation and partners: the locality care organisations.
+  await seedLocalityOrganisations(db);
   summary.budgets = await seedBudgets(db);
   // Referral histories and pathway journeys, so inboxes, waiting lists and flow charts are real.
   await seedDemoReferrals(db, options.seed);

@@ -12,7 +12,7 @@ import { silentProgress, type Progress } from '../platform/progress.ts';
 import { activeFramework } from '../plans/store.ts';
 import { groupSources, needCodes } from './groups.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
-import { residents } from '../place/residents.ts';
+import { residents } from '../place/index.ts';
 
 /** The dimensions every measure is split by; 'all' is everyone. */
 export const dimensions = ['all', 'quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability'] as const;

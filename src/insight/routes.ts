@@ -12,7 +12,7 @@ import { demandAndCapacity, demandByMonth, dimensionLabels, headlines, inequalit
 import { ciLineChart, estimateChart, upsetChart } from './charts.ts';
 import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
 import type { Predicate } from './rules.ts';
-import { RESIDENTS_HINT } from '../place/residents.ts';
+import { RESIDENTS_HINT } from '../place/index.ts';
 import { registerFairnessRoutes } from './fairness-routes.ts';
 
 type Query = Record<string, string | undefined>;

@@ -15,6 +15,11 @@ export interface PlaceTables {
     target_population: number;
   };
   postcodes: { postcode: string; small_area_id: string; lat: number; lon: number };
+  /**
+   * Locality care organisations (issue 22): each locality's lead organisation and its partners.
+   * One lead per locality; who leads differs from locality to locality.
+   */
+  locality_organisations: { locality_id: string; organisation_id: string; role: 'lead' | 'partner'; since: string };
 }
 
 export const placeMigrations: Record<string, Migration> = {
@@ -51,6 +56,22 @@ export const placeMigrations: Record<string, Migration> = {
           lon double precision not null
         );
         create index postcodes_small_area on postcodes(small_area_id);
+      `.execute(db);
+    },
+  },
+  '0130_place_locality_organisations': {
+    async up(db: Kysely<unknown>) {
+      // A locality's lead organisation (at most one) and partners: the locality care organisation.
+      await sql`
+        create table locality_organisations (
+          locality_id text not null references localities(id),
+          organisation_id text not null references organisations(id),
+          role text not null check (role in ('lead', 'partner')),
+          since date not null,
+          primary key (locality_id, organisation_id)
+        );
+        create unique index locality_organisations_one_lead on locality_organisations(locality_id) where role = 'lead';
+        create index locality_organisations_organisation on locality_organisations(organisation_id);
       `.execute(db);
     },
   },

@@ -116,6 +116,51 @@ export const defaultOperatingModels: OperatingModel[] = [
       paymentByResults: null,
     },
   },
+  // Issue 22: the two models places asked for beside the four above. The seeded demo enrols no one
+  // on them (no eligibility needs), so the people on the four above stay as they were; practitioners
+  // enrol people on them in the app, and the locality care organisations are the place module's.
+  {
+    id: 'connected-care',
+    name: 'Community-led integrated care (Connected Care)',
+    summary: 'Local residents, trained as community navigators, help people with whatever they say matters (housing, money, health, care, loneliness), and the community shapes which services are offered in its neighbourhood.',
+    config: {
+      lead: { roleLabel: 'community navigator', practitionerRoles: ['link_worker', 'coordinator'], organisationKinds: ['charity'] },
+      assessment: { questionnaireId: 'ons4-wellbeing', everyMonths: 3 },
+      otherAssessments: ['carers-assessment'],
+      identification: null,
+      consentToEnrol: false,
+      planSubject: 'household',
+      planMonths: null,
+      reviewEveryMonths: 3,
+      planSections: ['strengths', 'connections', 'goals', 'actions'],
+      deliveryPartners: { organisationKinds: ['charity', 'council_housing', 'council_adult_social_care', 'gp_practice'], description: 'Community groups and every public service in the neighbourhood answer the navigator, under an agreement the community helped write.' },
+      anchor: null,
+      principles: ['Navigators come from the community they serve', 'One conversation covers whatever matters to the household: no wrong door', 'The community audits its own needs and shapes the services'],
+      eligibility: { needs: [], minNeeds: 1, minAge: null, maxAge: null },
+      paymentByResults: null,
+    },
+  },
+  {
+    id: 'locality-care-organisation',
+    name: 'Locality care organisation',
+    summary: 'Each locality has a lead organisation accountable for its population\'s care, with partner organisations under one agreement, a pooled budget and one integrated team; who leads differs from locality to locality.',
+    config: {
+      lead: { roleLabel: 'locality lead practitioner', practitionerRoles: ['coordinator', 'gp_care_coordinator', 'social_worker'], organisationKinds: ['council_adult_social_care', 'gp_practice', 'hospital_trust', 'housing_association', 'charity'] },
+      assessment: { questionnaireId: 'ons4-wellbeing', everyMonths: 6 },
+      otherAssessments: ['carers-assessment'],
+      identification: null,
+      consentToEnrol: true,
+      planSubject: 'person',
+      planMonths: null,
+      reviewEveryMonths: 6,
+      planSections: ['goals', 'actions', 'strengths', 'connections'],
+      deliveryPartners: { organisationKinds: ['gp_practice', 'hospital_trust', 'council_adult_social_care', 'council_housing', 'housing_association', 'mental_health_trust', 'charity'], description: 'The locality\'s partner organisations deliver the plan from a pooled budget; the lead organisation answers for the locality\'s outcomes and waits.' },
+      anchor: null,
+      principles: ['One lead organisation answers for the locality\'s population', 'Partners pool a budget and work as one team', 'The locality\'s needs, outcomes, inequalities and waits are reported together and compared with other localities'],
+      eligibility: { needs: [], minNeeds: 1, minAge: 18, maxAge: null },
+      paymentByResults: null,
+    },
+  },
 ];
 
 /** Months after a date, as YYYY-MM-DD (end-of-month safe). */

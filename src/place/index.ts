@@ -1,0 +1,8 @@
+// The place module's front door: the one definition of a resident, aggregate figures about the
+// place, and locality care organisations (each locality's lead organisation and partners, the
+// locality view for its leaders and the place view comparing localities). Other modules import
+// only this file.
+export { residents, RESIDENTS_HINT } from './residents.ts';
+export { needsByDeprivation, placeSummary, populationByLocality, type DecileRow, type LocalityRow, type PlaceSummary } from './queries.ts';
+export { localitiesOfOrganisation, localityLeadership, seedLocalityOrganisations, type LocalityLeadership } from './localities.ts';
+export { registerPlaceRoutes } from './routes.ts';
