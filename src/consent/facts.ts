@@ -4,13 +4,14 @@ import type { Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
 import type { Database } from '../platform/schema.ts';
 import { personHeldUnderSourceSql } from '../linkage/index.ts';
-import { organisationSourceCodeSql } from '../network/index.ts';
+import { organisationSourceCodeSql, teamIntegratedSql, teamNameSql } from '../network/index.ts';
 import { personBirthDateSql } from '../people/index.ts';
 import type { AccessFacts, Actor, Directive, LawfulBasis, Relationship } from './policy.ts';
 import type { Category, Purpose } from './categories.ts';
 
 interface FactsRow {
-  relationships: Array<{ organisation_id: string; team_id: string | null; practitioner_id: string | null; kind: Relationship['kind'] }> | null;
+  relationships: Array<{ organisation_id: string; team_id: string | null; practitioner_id: string | null; kind: Relationship['kind']; team_integrated: boolean | null }> | null;
+  member_teams: Array<{ team_id: string; name: string }> | null;
   holds_record: boolean;
   directives: Array<{ id: number; category: string; recipient_kind: Directive['recipientKind']; recipient_id: string | null; purposes: string[]; decision: Directive['decision']; valid_from: string; valid_until: string | null; withdrawn_at: string | null; recorded_at: string; recorded_for: Directive['recordedFor'] }> | null;
   bases: Array<{ id: number; category: string; purpose: string; basis: LawfulBasis['basis']; organisation_id: string | null; valid_from: string; valid_until: string | null; ended_at: string | null }> | null;
@@ -22,10 +23,15 @@ interface FactsRow {
 
 // The facts about one person, as columns; `person` is how the query names the person:
 // $1 for one person, t.person_id for several. $2 the practitioner's organisation (or null),
-// $3 user, $4 now, $5 the citizen's own person (or null).
+// $3 user, $4 now, $5 the citizen's own person (or null), $6 the practitioner (or null).
 const factsColumns = (person: string) => `
-    (select json_agg(json_build_object('organisation_id', r.organisation_id, 'team_id', r.team_id, 'practitioner_id', r.practitioner_id, 'kind', r.kind))
+    (select json_agg(json_build_object('organisation_id', r.organisation_id, 'team_id', r.team_id, 'practitioner_id', r.practitioner_id, 'kind', r.kind,
+            'team_integrated', ${teamIntegratedSql('r.team_id')}))
        from care_relationships r where r.person_id = ${person} and r.ended_at is null) as relationships,
+    -- The practitioner's ($6) current team memberships: an integrated team's relationship reaches its current members only.
+    (select json_agg(json_build_object('team_id', m.team_id, 'name', ${teamNameSql('m.team_id')}))
+       from team_memberships m
+       where $6::text is not null and m.practitioner_id = $6 and m.started_at <= $4::timestamptz and (m.ended_at is null or m.ended_at > $4::timestamptz)) as member_teams,
     -- Whether the practitioner's organisation holds a record of the person: the person index's
     -- answer (linkage) over the organisation's source code (network), embedded here.
     ($2::text is not null and ${personHeldUnderSourceSql(person, organisationSourceCodeSql('$2'))}) as holds_record,
@@ -62,7 +68,8 @@ const toDate = (value: string | null): Date | null => (value === null ? null : n
 function toFacts(row: FactsRow, now: Date): Omit<AccessFacts, 'inReviewQueue'> {
   return {
     now,
-    relationships: (row.relationships ?? []).map((r) => ({ organisationId: r.organisation_id, teamId: r.team_id, practitionerId: r.practitioner_id, kind: r.kind })),
+    relationships: (row.relationships ?? []).map((r) => ({ organisationId: r.organisation_id, teamId: r.team_id, practitionerId: r.practitioner_id, kind: r.kind, teamIntegrated: r.team_integrated === true })),
+    memberTeams: (row.member_teams ?? []).map((t) => ({ teamId: t.team_id, name: t.name })),
     organisationHoldsRecord: Boolean(row.holds_record),
     directives: (row.directives ?? []).map((d) => ({
       id: Number(d.id), category: d.category as Category | '*', recipientKind: d.recipient_kind, recipientId: d.recipient_id,
@@ -82,6 +89,7 @@ function toFacts(row: FactsRow, now: Date): Omit<AccessFacts, 'inReviewQueue'> {
 
 const actorParams = (actor: Actor, now: Date) => [
   actor.role === 'practitioner' ? actor.organisationId : null, actor.userId, now, actor.role === 'citizen' ? actor.personId : null,
+  actor.role === 'practitioner' ? actor.practitionerId : null,
 ];
 
 export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, personId: string, now: Date = new Date()): Promise<Omit<AccessFacts, 'inReviewQueue'>> {

@@ -34,5 +34,10 @@ export { registerConsentRoutes } from './routes.ts';
 export { informalNetworkOf, type InformalMember } from './informal-network.ts';
 // Confirming who holds an account made from a request for help: the fact that ties it to the person.
 export { confirmAccountIdentity, confirmAccountIdentityByNhsLogin, identityCheckLabels, identityChecks, isIdentityCheck, type IdentityCheck } from './identity.ts';
+// Integrated teams: membership (which grants access through the team's relationships) and the team's caseload.
+export {
+  addTeamMember, endTeamMembership, endTeamRelationship, isTeamMember, managesTeam, openTeamRelationship, recordTeamRefusal, seedTeamMember, seedTeamRelationship,
+  TEAM_CASELOAD_ROLE, teamCaseloadIds, teamMembers, TeamRefused, teamsOfPractitioner, type NewTeamMember, type TeamMember, type TeamOf,
+} from './teams.ts';
 // Narrowing a worklist to "my people" before each passes the access decision (grants nothing).
 export { peopleInCareOf } from './in-care-of.ts';

@@ -8,7 +8,9 @@ import { join, relative } from 'node:path';
 
 const GRANTING_TABLES = ['care_relationships', 'consent_directives', 'proxies', 'lawful_bases', 'break_glass_grants', 'safeguarding_releases',
   // The person's other choices: objecting to case-finding, restrictions (which withhold), and what their informal network may know.
-  'casefinding_objections', 'rights_requests', 'informal_network_members'];
+  'casefinding_objections', 'rights_requests', 'informal_network_members',
+  // Membership of an integrated team: the team's relationships reach its current members.
+  'team_memberships'];
 const SRC = join(import.meta.dirname, '..');
 
 function sourceFiles(dir: string): string[] {

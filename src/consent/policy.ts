@@ -45,7 +45,12 @@ export interface Relationship {
   teamId: string | null;
   practitionerId: string | null;
   kind: 'network' | 'referral' | 'case';
+  /** The relationship is held by an integrated team: it reaches the team's current members only (consent/teams.ts). */
+  teamIntegrated?: boolean;
 }
+
+/** A team the actor is a current member of (team_memberships), by which a team's relationship reaches them. */
+export interface TeamMembershipFact { teamId: string; name: string }
 
 export interface AccessFacts {
   now: Date;
@@ -69,6 +74,8 @@ export interface AccessFacts {
    * information restricted this category, so every other organisation sees only its own entries.
    */
   restrictions?: Array<{ organisationId: string; category: string }>;
+  /** Practitioners only: the teams the actor is a member of now, whatever organisation hosts them. */
+  memberTeams?: TeamMembershipFact[];
   /** Data-quality reviewers only: the person is in the linkage review queue. */
   inReviewQueue: boolean;
   /** Data-quality reviewers only: the person is in a merge of two person records not yet undone (so it can be checked and undone). */
@@ -99,16 +106,40 @@ export function isActive(item: { validFrom: Date; validUntil: Date | null; withd
   return true;
 }
 
-function actorRelationships(actor: Actor, facts: AccessFacts): Relationship[] {
+/**
+ * The team whose relationship reaches the actor through their membership of it, if that is how
+ * the relationship reaches them. An integrated team's relationship reaches its current members
+ * only, never someone whose home team it merely is.
+ */
+function throughMembership(r: Relationship, memberTeams: readonly TeamMembershipFact[] | undefined): TeamMembershipFact | undefined {
+  if (r.practitionerId !== null || r.teamId === null) return undefined;
+  return memberTeams?.find((t) => t.teamId === r.teamId);
+}
+
+/** The actor's own relationships with the person: theirs, their team's (home or by membership) or their organisation's. */
+export function actorRelationships(actor: Actor, facts: Pick<AccessFacts, 'relationships' | 'memberTeams'>): Relationship[] {
   return facts.relationships.filter((r) =>
     (r.practitionerId !== null && r.practitionerId === actor.practitionerId) ||
-    (r.practitionerId === null && r.teamId !== null && r.teamId === actor.teamId) ||
+    (r.practitionerId === null && r.teamId !== null && r.teamId === actor.teamId && !r.teamIntegrated) ||
+    throughMembership(r, facts.memberTeams) !== undefined ||
     (r.practitionerId === null && r.teamId === null && r.organisationId === actor.organisationId));
 }
 
-/** Whether a directive's recipient covers the actor: their team, their organisation, or the whole network. */
-export function directiveCoversActor(d: Directive, actor: Actor): boolean {
-  if (d.recipientKind === 'team') return d.recipientId !== null && d.recipientId === actor.teamId;
+/** The team the actor reaches the person through when its relationship is their only one (what the audit says). */
+function onlyThroughTeam(actor: Actor, facts: AccessFacts): TeamMembershipFact | undefined {
+  if (facts.organisationHoldsRecord) return undefined;
+  let team: TeamMembershipFact | undefined;
+  for (const r of actorRelationships(actor, facts)) {
+    const via = throughMembership(r, facts.memberTeams);
+    if (!via) return undefined;
+    team ??= via;
+  }
+  return team;
+}
+
+/** Whether a directive's recipient covers the actor: their team (home or by membership), their organisation, or the whole network. */
+export function directiveCoversActor(d: Directive, actor: Actor, memberTeams: readonly TeamMembershipFact[] = []): boolean {
+  if (d.recipientKind === 'team') return d.recipientId !== null && (d.recipientId === actor.teamId || memberTeams.some((t) => t.teamId === d.recipientId));
   if (d.recipientKind === 'organisation') return d.recipientId !== null && d.recipientId === actor.organisationId;
   return true;
 }
@@ -122,13 +153,13 @@ const ownWord = (d: Directive) => d.recordedFor !== 'practitioner';
  * Within the same rank, the latest choice counts, so a refusal given after a permission always
  * takes effect, and an exception given after a refusal does too.
  */
-export function applicableDirective(directives: Directive[], actor: Actor, category: Category, purpose: Purpose, now: Date): Directive | undefined {
+export function applicableDirective(directives: Directive[], actor: Actor, category: Category, purpose: Purpose, now: Date, memberTeams: readonly TeamMembershipFact[] = []): Directive | undefined {
   let latest: Directive | undefined;
   for (const d of directives) {
     if (!isActive(d, now)) continue;
     if (d.category !== category && d.category !== '*') continue;
     if (!d.purposes.includes(purpose)) continue;
-    if (!directiveCoversActor(d, actor)) continue;
+    if (!directiveCoversActor(d, actor, memberTeams)) continue;
     if (!latest) { latest = d; continue; }
     if (ownWord(d) !== ownWord(latest)) { if (ownWord(d)) latest = d; continue; }
     if (d.recordedAt > latest.recordedAt || (d.recordedAt.getTime() === latest.recordedAt.getTime() && d.id > latest.id)) latest = d;
@@ -137,6 +168,14 @@ export function applicableDirective(directives: Directive[], actor: Actor, categ
 }
 
 function practitionerDecision(actor: Actor, category: Category, purpose: Purpose, facts: AccessFacts): CategoryDecision {
+  const decision = practitionerDecisionOnFacts(actor, category, purpose, facts);
+  if (decision.scope === 'none' || decision.basis === 'break_glass') return decision;
+  // Duty cover: say (in the audit, and so to the person) that the way in was the team's relationship.
+  const team = onlyThroughTeam(actor, facts);
+  return team ? { ...decision, reason: `${decision.reason} (through the relationship of care held by ${team.name}, as a member of the team)` } : decision;
+}
+
+function practitionerDecisionOnFacts(actor: Actor, category: Category, purpose: Purpose, facts: AccessFacts): CategoryDecision {
   if (!actor.organisationId) return deny(category, purpose, 'your account is not linked to an organisation');
   if (purpose !== 'direct_care' && purpose !== 'care_coordination' && purpose !== 'safeguarding') {
     return deny(category, purpose, `practitioners cannot open a person's record for ${purpose}`);
@@ -161,7 +200,7 @@ function practitionerDecision(actor: Actor, category: Category, purpose: Purpose
   if (facts.restrictions?.some((r) => r.category === category && r.organisationId !== actor.organisationId)) {
     return { category, purpose, scope: 'own_organisation', basis: 'own_records', reason: 'the person asked for this to be restricted: you see what your organisation recorded' };
   }
-  const directive = applicableDirective(facts.directives, actor, category, purpose, facts.now);
+  const directive = applicableDirective(facts.directives, actor, category, purpose, facts.now, facts.memberTeams);
   if (directive?.decision === 'permit') {
     return { category, purpose, scope: 'all', basis: 'consent', reason: 'the person agreed to share this with you' };
   }

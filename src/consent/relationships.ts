@@ -8,9 +8,11 @@ import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
+import { practitionersByIds } from '../network/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { loadAccessFacts } from './facts.ts';
 import { actorOf } from './access.ts';
+import { actorRelationships } from './policy.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
@@ -59,12 +61,9 @@ export async function mayExtendNetwork(db: Kysely<Database>, user: SignedInUser,
   const actor = actorOf(user);
   const facts = await loadAccessFacts(db, actor, personId, now);
   if (facts.organisationHoldsRecord) return true;
-  return facts.relationships.some((r) =>
-    (r.practitionerId !== null && r.practitionerId === actor.practitionerId) ||
-    (r.practitionerId === null && r.teamId !== null && r.teamId === actor.teamId) ||
-    (r.practitionerId === null && r.teamId === null && r.organisationId === actor.organisationId) ||
-    // Anyone in the organisation's part of the network may bring a colleague in.
-    r.organisationId === actor.organisationId);
+  // Their own, their team's (an integrated team's through current membership) or their organisation's;
+  // and anyone in the organisation's part of the network may bring a colleague in.
+  return actorRelationships(actor, facts).length > 0 || facts.relationships.some((r) => r.organisationId === actor.organisationId);
 }
 
 /** Opens a relationship of care and audits it; returns its id. */
@@ -88,8 +87,12 @@ export async function joinNetworkOnce(trx: Trx, user: SignedInUser, input: Omit<
   if (!(await mayExtendNetwork(trx, user, input.personId))) {
     throw new RelationshipRefused(422, 'Only someone already involved in this person\'s care can bring another service into their network');
   }
+  // The same reach, lasting as long: a team's relationship (an integrated team's caseload) is not
+  // the organisation's, and a referral's ends with the referral, so neither stands in for it.
   const existing = await trx.selectFrom('care_relationships').select('id').where('person_id', '=', input.personId).where('organisation_id', '=', input.organisationId)
-    .where('ended_at', 'is', null).where((eb) => (input.practitionerId ? eb('practitioner_id', '=', input.practitionerId) : eb('practitioner_id', 'is', null))).executeTakeFirst();
+    .where('ended_at', 'is', null).where('kind', '=', 'network')
+    .where((eb) => (input.practitionerId ? eb('practitioner_id', '=', input.practitionerId)
+      : eb.and([eb('practitioner_id', 'is', null), input.teamId ? eb('team_id', '=', input.teamId) : eb('team_id', 'is', null)]))).executeTakeFirst();
   if (existing) return null;
   return openRelationship(trx, { ...input, ground: { kind: 'network', roleLabel: input.roleLabel, reason: input.reason }, recordedBy: user });
 }
@@ -114,7 +117,7 @@ export async function joinNetworkByAgreement(trx: Trx, user: SignedInUser, input
 
 /** Adds a named practitioner to the person's network; one lead at a time. */
 export async function addPractitionerToNetwork(trx: Trx, user: SignedInUser, input: { personId: string; practitionerId: string; roleLabel: string; reason: string }): Promise<number> {
-  const practitioner = await trx.selectFrom('practitioners').select(['id', 'organisation_id', 'team_id', 'active']).where('id', '=', input.practitionerId).executeTakeFirst();
+  const practitioner = (await practitionersByIds(trx, [input.practitionerId])).get(input.practitionerId);
   if (!practitioner || practitioner.active === false) throw new RelationshipRefused(400, 'Choose a practitioner from the list');
   if (!(await mayExtendNetwork(trx, user, input.personId))) {
     throw new RelationshipRefused(422, 'Only someone already involved in this person\'s care can add people to their network (emergency access is not enough)');
@@ -126,7 +129,7 @@ export async function addPractitionerToNetwork(trx: Trx, user: SignedInUser, inp
   // One lead at a time: the previous lead stays in the network in a plain role.
   if (lead) await demoteLead(trx, input.personId);
   return openRelationship(trx, {
-    personId: input.personId, organisationId: practitioner.organisation_id, teamId: practitioner.team_id, practitionerId: practitioner.id,
+    personId: input.personId, organisationId: practitioner.organisationId, teamId: practitioner.teamId, practitionerId: practitioner.id,
     ground: { kind: 'network', roleLabel: lead ? 'lead practitioner' : input.roleLabel, reason: input.reason }, recordedBy: user,
   });
 }
@@ -142,8 +145,9 @@ export async function makeLeadPractitioner(trx: Trx, personId: string, practitio
     .where('role_label', '=', 'lead practitioner').where('ended_at', 'is', null).executeTakeFirst();
   if (current?.practitioner_id === practitionerId) return;
   await demoteLead(trx, personId);
-  const pr = await trx.selectFrom('practitioners').select(['organisation_id', 'team_id']).where('id', '=', practitionerId).executeTakeFirstOrThrow();
-  await openRelationship(trx, { personId, organisationId: pr.organisation_id, teamId: pr.team_id, practitionerId, ground: { kind: 'network', roleLabel: 'lead practitioner', reason }, recordedBy });
+  const pr = (await practitionersByIds(trx, [practitionerId])).get(practitionerId);
+  if (!pr) throw new RelationshipRefused(400, 'There is no such practitioner');
+  await openRelationship(trx, { personId, organisationId: pr.organisationId, teamId: pr.teamId, practitionerId, ground: { kind: 'network', roleLabel: 'lead practitioner', reason }, recordedBy });
 }
 
 /** Ends one relationship; `reason` is the audit's sentence, e.g. "left the care network: moved away". */

@@ -162,6 +162,30 @@ export interface ConsentTables {
     ended_at: Date | null;
     ended_by: string | null;
   };
+  /**
+   * Membership of a team, across organisations (migration 0035): an integrated team's relationship
+   * of care reaches its current members only, so membership grants access and only this module
+   * starts and ends it. Kept with its end, never deleted: who was in the team, when, is history.
+   */
+  team_memberships: {
+    id: Generated<number>;
+    team_id: string;
+    practitioner_id: string;
+    /** The organisation employing the member (their own), whatever organisation hosts the team. */
+    home_organisation_id: string;
+    role_in_team: string;
+    /** Where the member works from, when co-located with the team (e.g. "Civic Centre hub, 3 days a week"). */
+    co_location: string | null;
+    /** Who manages the member day to day (their line manager), a practitioner of any organisation. */
+    line_manager_id: string | null;
+    /** The member may add and end the team's members. */
+    manages_team: Generated<boolean>;
+    started_at: Date;
+    ended_at: Date | null;
+    added_by: string | null;
+    ended_by: string | null;
+    end_reason: string | null;
+  };
 }
 
 export const consentMigrations: Record<string, Migration> = {
@@ -368,6 +392,31 @@ export const consentMigrations: Record<string, Migration> = {
           ended_by text
         );
         create index informal_network_person on informal_network_members(person_id);
+      `.execute(db);
+    },
+  },
+  // Integrated teams (issue 22): members from several organisations, each with their home
+  // organisation, co-location and line manager; one current membership per person and team.
+  '0035_consent_team_memberships': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table team_memberships (
+          id bigserial primary key,
+          team_id text not null references teams(id),
+          practitioner_id text not null references practitioners(id),
+          home_organisation_id text not null references organisations(id),
+          role_in_team text not null,
+          co_location text,
+          line_manager_id text references practitioners(id),
+          manages_team boolean not null default false,
+          started_at timestamptz not null,
+          ended_at timestamptz,
+          added_by text,
+          ended_by text,
+          end_reason text
+        );
+        create unique index team_memberships_current on team_memberships(team_id, practitioner_id) where ended_at is null;
+        create index team_memberships_practitioner on team_memberships(practitioner_id) where ended_at is null;
       `.execute(db);
     },
   },

@@ -8,3 +8,7 @@ export {
 } from './organisations.ts';
 // Organisations and practitioners by id, batched, for other modules' lists and pages.
 export { allOrganisations, organisationById, organisationsByIds, practitionersByIds, type OrganisationRef, type PractitionerRef } from './lookups.ts';
+// Teams, integrated teams above all (members from several organisations), and fragments naming them.
+export {
+  activePractitioners, createIntegratedTeam, integratedTeams, practitionerStanding, teamById, teamIntegratedSql, TeamInputError, teamNameSql, teamsByIds, type TeamRef,
+} from './teams.ts';

@@ -14,7 +14,16 @@ export interface NetworkTables {
     email: string;
     website: string;
   };
-  teams: { id: string; organisation_id: string; name: string };
+  teams: {
+    id: string;
+    /** The organisation hosting the team; an integrated team's members may come from any organisation. */
+    organisation_id: string;
+    name: string;
+    /** Migration 0120: members from several organisations, kept as memberships (consent module). */
+    integrated: Generated<boolean>;
+    /** Migration 0120: where the team is co-located, if it is (e.g. "Civic Centre hub"). */
+    base: Generated<string | null>;
+  };
   practitioners: {
     id: string;
     organisation_id: string;
@@ -103,6 +112,15 @@ export const networkMigrations: Record<string, Migration> = {
   '0007_network_practitioner_active': {
     async up(db: Kysely<unknown>) {
       await sql`alter table practitioners add column active boolean not null default true`.execute(db);
+    },
+  },
+  // Integrated teams (issue 22): a team of members from several organisations, and where it is based.
+  '0120_network_integrated_teams': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table teams add column integrated boolean not null default false;
+        alter table teams add column base text;
+      `.execute(db);
     },
   },
 };

@@ -317,7 +317,9 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
         actions.push({ id: actionId, plan_id: planId, goal_id: `${planId}-g${(i % planGoals.length) + 1}`, description: a.text, assigned_organisation_id: org.id, assigned_practitioner_id: null, due_on: dueOn, status: done ? 'done' : 'open', organisation_id: lead.organisation_id, created_by: null, created_at: enrolledAt, completed_at: completedAt, completed_by: null });
         events.push({ plan_id: planId, at: enrolledAt, actor_user_id: null, actor_role: 'practitioner', actor_organisation_id: lead.organisation_id, kind: 'action_added', summary: `Action for ${org.name}, due ${dueOn}: "${a.text}"`, detail: { actionId } });
         if (completedAt) events.push({ plan_id: planId, at: completedAt, actor_user_id: null, actor_role: 'practitioner', actor_organisation_id: org.id, kind: 'action_done', summary: `Action done: "${a.text}"`, detail: { actionId } });
-        if (org.id !== lead.organisation_id && !partnerOrgs.has(org.id)) {
+        // The lead's own organisation too: the lead's relationship is theirs alone, and a colleague
+        // who picks up an action assigned to the organisation needs the organisation's.
+        if (!partnerOrgs.has(org.id)) {
           partnerOrgs.add(org.id);
           for (const m of memberIds) relationships.push({ person_id: m, organisation_id: org.id, team_id: null, practitioner_id: null, role_label: 'plan partner', reason: `actions in the shared plan "${title}"`, started_at: enrolledAt });
         }
