@@ -20,7 +20,8 @@ import { CARE_PLAN_EXTENSION, CATEGORY_SYSTEM, END_REASON_EXTENSION, OUTCOME_SYS
 import { bumpVersion, checkIfMatch, type WriteResult } from './writes.ts';
 
 export interface Writer {
-  create?(ctx: FhirContext, resource: Resource): Promise<WriteResult>;
+  /** `assignedId`: the id a transaction gave the entry beforehand, so entries before it can refer to it. */
+  create?(ctx: FhirContext, resource: Resource, assignedId?: string): Promise<WriteResult>;
   update?(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult>;
 }
 

@@ -26,7 +26,7 @@ export function purposeOf(actor: SignedInUser): Purpose {
 }
 
 export function defFor(type: string): ResourceDef {
-  const def = resourceDefs[type];
+  const def = Object.hasOwn(resourceDefs, type) ? resourceDefs[type] : undefined;
   if (!def) throw new FhirError(404, 'not-supported', `resource type ${type} is not supported here`);
   return def;
 }

@@ -4,3 +4,5 @@
 export { fhirMigrations, type FhirTables } from './schema.ts';
 export { registerFhirRoutes } from './routes.ts';
 export { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX, resourceDefs } from './resources.ts';
+export { CLINICAL_TYPES, isClinicalType } from './clinical.ts';
+export { keepClinicalEntries, type ClinicalImport } from './clinical-writes.ts';

@@ -8,6 +8,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
 import { anyOf, checkId, dateCondition, parseToken, parseTokenExact, periodCondition, referenceId, stringCondition, tokenCondition, type Cond } from './params.ts';
 import { invalid } from './outcome.ts';
+import { clinicalDateCondition, clinicalDef, clinicalParams, clinicalSpecs, codesCondition, keptResource, NO_ORGANISATION } from './clinical.ts';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 export const PERSON_SYSTEM = 'urn:joinery:person';
@@ -68,6 +69,8 @@ export interface ResourceDef {
   hydrate?(db: Kysely<Database>, rows: Row[]): Promise<void>;
   toFhir(row: Row): Resource;
   interactions: Array<'read' | 'search-type' | 'create' | 'update' | 'vread'>;
+  /** The row is the resource as received (clinical types Joinery does not model): no copy is merged in. */
+  keptWhole?: boolean;
   /** What a create or update does, and why one that is not offered is not (405 and the CapabilityStatement say so). */
   writes: { create: string; update: string };
 }
@@ -952,30 +955,49 @@ const questionnaireResponse: ResourceDef = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Observation: events recorded by agencies about a person (attendances, sessions, scores).
+// Observation: events recorded by agencies about a person (attendances, sessions, scores), and
+// clinical Observations partners send (vital signs, results), kept whole as received (clinical.ts).
 
 const observationMeta = meta('Observation', 'x.id::text', 'x.at');
+const eventCodes = [`${CODE_SYSTEM}:event-type`];
+const keptObservation = clinicalParams(clinicalSpecs.Observation!);
+/** An event (not r.whole) or a kept Observation (r.whole): each condition on its own columns. */
+const eventOrKept = (event: Cond, kept: Cond) => sql`((not r.whole and ${event}) or (r.whole and ${kept}))`;
 const observation: ResourceDef = {
   type: 'Observation',
-  base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.type, x.at, x.value, ${observationMeta.cols} from person_events x ${observationMeta.join}`,
+  base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.type, x.at, x.value, null::jsonb as content, null::text[] as codes,
+      x.at as clinical_start, x.at as clinical_end, false as whole, ${observationMeta.cols}
+    from person_events x ${observationMeta.join}
+    union all
+    select f.resource_id, f.person_id, f.organisation_id, null, f.clinical_start, null, f.content, f.codes, f.clinical_start, f.clinical_end, true,
+      coalesce(fm.version_id, 1), coalesce(fm.last_updated, f.received_at)
+    from fhir_resources f left join fhir_meta fm on fm.resource_type = f.resource_type and fm.resource_id = f.resource_id
+    where f.resource_type = 'Observation' and f.whole`,
   params: {
     ...common,
     patient: personParam(),
     subject: personParam(),
-    code: eqParam('r.type', [`${CODE_SYSTEM}:event-type`]),
-    date: (v) => dateCondition('r.at', v, 'instant'),
+    code: (v) => anyOf(v, (x) => eventOrKept(tokenCondition('r.type', eventCodes, x), codesCondition('r.codes', x))),
+    date: (v) => eventOrKept(dateCondition('r.at', v, 'instant'), clinicalDateCondition(v)),
     performer: refParam('r.organisation_id', 'Organization'),
-    status: (v) => (v.split(',').includes('final') ? sql`true` : sql`false`),
+    status: (v) => eventOrKept(v.split(',').includes('final') ? sql`true` : sql`false`, sql`r.content->>'status' = any(${v.split(',')}::text[])`),
+    identifier: keptObservation.params.identifier!,
+    encounter: keptObservation.params.encounter!,
   },
-  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', code: 'token', date: 'date', performer: 'reference', status: 'token' },
+  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', code: 'token', date: 'date', performer: 'reference', status: 'token', identifier: 'token', encounter: 'reference' },
   includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' }, performer: { type: 'Organization', column: 'organisation_id' } },
-  access: { personOf: (r) => String(r.person_id), categoryOf: (r) => categoryOfEvent(String(r.type)), organisationsOf: (r) => [String(r.organisation_id)] },
-  interactions: ['read', 'vread', 'search-type'],
+  access: {
+    personOf: (r) => String(r.person_id),
+    categoryOf: (r) => (r.whole === true ? 'health' : categoryOfEvent(String(r.type))),
+    organisationsOf: (r) => [typeof r.organisation_id === 'string' ? r.organisation_id : NO_ORGANISATION],
+  },
+  interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Observations are the events agencies record in their own systems (attendances, sessions, scores); they arrive through agency feeds (POST /api/imports) and are kept as received. Assessments are recorded as QuestionnaireResponse.',
-    update: 'Observations are kept as the agency recorded them; a correction is asked of that agency (the person\'s right to rectification), not made here.',
+    create: 'Keeps a clinical Observation (a measurement or finding) as received, against the Patient named in subject (practitioners who may write the person\'s health): it is health information, shown beyond the sending organisation only where the person agreed. The events agencies record in their own systems (attendances, sessions) arrive through agency feeds (POST /api/imports); assessments are recorded as QuestionnaireResponse.',
+    update: 'Replaces a clinical Observation the writer\'s own organisation sent. The events agencies record are kept as the agency recorded them; a correction is asked of that agency (the person\'s right to rectification), not made here.',
   },
   toFhir(r) {
+    if (r.whole === true) return keptResource(r, 'Observation', metaOf(r));
     return compact({
       resourceType: 'Observation' as const,
       id: r.id,
@@ -991,7 +1013,11 @@ const observation: ResourceDef = {
   },
 };
 
+// Clinical types Joinery does not model, kept whole as received (clinical.ts).
+const clinical = ['Encounter', 'Condition', 'MedicationRequest', 'Immunization', 'AllergyIntolerance', 'DiagnosticReport', 'Procedure']
+  .map((type) => clinicalDef(type, metaOf, common, commonTypes));
+
 export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries([
   patient, related, group, organization, practitioner, practitionerRole, careTeam, healthcareService, location, consent,
-  episodeOfCare, audit, serviceRequest, task, carePlan, goal, questionnaire, questionnaireResponse, observation,
+  episodeOfCare, audit, serviceRequest, task, carePlan, goal, questionnaire, questionnaireResponse, observation, ...clinical,
 ].map((d) => [d.type, d]));

@@ -1,6 +1,7 @@
 // The FHIR R4 REST API at /fhir: CapabilityStatement, read, vread (current version), search
 // (GET and POST _search), create, update, and transaction / batch Bundles. Bearer tokens only
 // (the web session is not accepted, so no CSRF is needed); every error is an OperationOutcome.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { userForApiToken } from '../interop/index.ts';
@@ -16,6 +17,8 @@ import { createPatient, createPatientStandalone, createServiceRequest, joined, u
 import { careWriters, type Writer } from './care-writes.ts';
 import { adminWriters } from './admin-writes.ts';
 import { familyWriters } from './family-writes.ts';
+import { clinicalWriters } from './clinical-writes.ts';
+import { isClinicalType } from './clinical.ts';
 import { validateFhir } from './validate.ts';
 import { checkId } from './params.ts';
 
@@ -78,6 +81,7 @@ const writers: Record<string, Writer> = {
   ...careWriters,
   ...adminWriters,
   ...familyWriters,
+  ...clinicalWriters,
   Patient: { update: (ctx, id, resource, ifMatch) => updatePatient(ctx, ctx.db, id, resource, ifMatch) },
   ServiceRequest: { create: (ctx, resource) => createServiceRequest(ctx, ctx.db, resource) },
   Task: { update: (ctx, id, resource, ifMatch) => updateTask(ctx, ctx.db, id, resource, ifMatch) },
@@ -125,6 +129,8 @@ type Written = WriteResult & { sent?: Resource };
 async function keepSent(ctx: FhirContext, db: FhirContext['db'], result: WriteResult, sent: Resource): Promise<void> {
   if (result.matched) return;
   const def = defFor(result.type);
+  // A clinical resource is kept whole by its writer: the row is the copy.
+  if (def.keptWhole || isClinicalType(result.type)) return;
   if (def.access?.membersOf || def.access?.redact || def.access?.partCategories) return;
   const row = await writtenRow({ ...ctx, db }, result.type, result.id);
   if (!row) return;
@@ -227,7 +233,7 @@ export function capabilityStatement(base: string): CapabilityStatement {
     format: ['application/fhir+json', 'json'],
     rest: [{
       mode: 'server',
-      documentation: 'Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). FHIR R4 JSON only: XML or other versions answer 406.',
+      documentation: 'Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl\'s base), and take absolute request URLs. FHIR R4 JSON only: XML or other versions answer 406.',
       security: { service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }], text: 'Bearer token' }] },
       resource: Object.values(resourceDefs).map((def) => ({
         type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined ? R extends { type: infer T } ? T : never : never,
@@ -248,15 +254,35 @@ export function capabilityStatement(base: string): CapabilityStatement {
 // ---------------------------------------------------------------------------------------------
 // Bundles
 
-interface Planned { index: number; entry: BundleEntry; method: string; type: string; id?: string; query?: Query }
+interface Planned { index: number; entry: BundleEntry; method: string; type: string; id?: string; query?: Query; assignedId?: string }
+
+/**
+ * A request URL's path below the base, and its query: relative (Patient, /fhir/Patient/1) or
+ * absolute (https://example.org/fhir/Patient/123), whose base is whatever precedes the first
+ * segment naming a resource type.
+ */
+function requestTarget(url: string): { parts: string[]; queryString: string | undefined } {
+  if (/^https?:\/\//i.test(url)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw invalid(`${url.slice(0, 100)} is not a URL`);
+    }
+    const segments = parsed.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    const at = segments.findIndex((p) => Object.hasOwn(resourceDefs, p));
+    return { parts: at >= 0 ? segments.slice(at) : segments.slice(-1), queryString: parsed.search.replace(/^\?/, '') || undefined };
+  }
+  const [path, queryString] = url.replace(/^\/+/, '').replace(/^fhir\//, '').split('?');
+  return { parts: path!.split('/'), queryString };
+}
 
 function plan(entry: BundleEntry, index: number): Planned {
   const method = entry.request?.method;
   const url = entry.request?.url;
   if (!method || !url) throw invalid(`entry ${index + 1} has no request.method and request.url`);
-  const [path, queryString] = url.replace(/^\/+/, '').replace(/^fhir\//, '').split('?');
-  const parts = path!.split('/');
-  const type = parts[0]!;
+  const { parts, queryString } = requestTarget(url);
+  const type = parts[0] ?? '';
   defFor(type);
   if (method === 'GET') {
     if (parts.length === 2) return { index, entry, method, type, id: checkId(parts[1]!) };
@@ -274,15 +300,39 @@ function plan(entry: BundleEntry, index: number): Planned {
 
 const order: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
 
-/** Replaces urn:uuid references with the ids the POSTs got. */
-function resolveReferences(value: unknown, ids: Map<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => resolveReferences(v, ids));
+/** Replaces references to the Bundle's entries (urn:uuid, absolute URLs) with the ids the POSTs got. */
+function resolveReferences(value: unknown, ids: Map<string, string>, relative?: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveReferences(v, ids, relative));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = k === 'reference' && typeof v === 'string' && ids.has(v) ? ids.get(v) : resolveReferences(v, ids);
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = k === 'reference' && typeof v === 'string' && (ids.has(v) || relative?.has(v)) ? (ids.get(v) ?? relative!.get(v)) : resolveReferences(v, ids, relative);
+    }
     return out;
   }
   return value;
+}
+
+/** An absolute fullUrl's base and Type/id (https://example.org/fhir/Patient/123), if it is one. */
+function absoluteFullUrl(fullUrl: string | undefined): { base: string; local: string } | undefined {
+  const m = fullUrl ? /^(https?:\/\/.+)\/([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(fullUrl) : null;
+  return m && Object.hasOwn(resourceDefs, m[2]!) ? { base: m[1]!, local: `${m[2]}/${m[3]}` } : undefined;
+}
+
+/**
+ * Records the id an entry got under the names other entries may use for it: its fullUrl
+ * (urn:uuid or absolute), and for an absolute fullUrl its Type/id relative to that base (a
+ * relative reference in an entry of the same base means it, as FHIR resolves them).
+ */
+function nameEntry(fullUrl: string | undefined, reference: string, ids: Map<string, string>, relative: Map<string, Map<string, string>>): void {
+  if (!fullUrl) return;
+  if (fullUrl.startsWith('urn:uuid:') || fullUrl.startsWith('urn:oid:')) ids.set(fullUrl, reference);
+  const absolute = absoluteFullUrl(fullUrl);
+  if (absolute) {
+    ids.set(fullUrl, reference);
+    const local = relative.get(absolute.base) ?? relative.set(absolute.base, new Map()).get(absolute.base)!;
+    local.set(absolute.local, reference);
+  }
 }
 
 function statusLine(status: number): string {
@@ -316,9 +366,18 @@ async function readEntry(ctx: FhirContext, p: Planned): Promise<BundleEntry> {
 async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
   const entries = bundle.entry ?? [];
   checkBundleEntries(entries.length, 'transaction');
-  const planned = entries.map(plan).sort((a, b) => (order[a.method]! - order[b.method]!) || a.index - b.index);
+  // Patients are created first among the POSTs: the entries about them name them.
+  const patientFirst = (p: Planned) => (p.method === 'POST' && p.type === 'Patient' ? 0 : 1);
+  const planned = entries.map(plan).sort((a, b) => (order[a.method]! - order[b.method]!) || patientFirst(a) - patientFirst(b) || a.index - b.index);
   for (const p of planned) if (p.method !== 'GET') checkValid(p.entry.resource, p.type);
   const ids = new Map<string, string>();
+  const relative = new Map<string, Map<string, string>>();
+  // Clinical entries get their ids before any is written, so an entry may name one that follows it.
+  for (const p of planned) {
+    if (p.method !== 'POST' || !isClinicalType(p.type)) continue;
+    p.assignedId = randomUUID();
+    nameEntry(p.entry.fullUrl, `${p.type}/${p.assignedId}`, ids, relative);
+  }
   const writes = new Map<number, Written>();
   await withIndexLock(ctx.db, async () => {
     await indexState(ctx.db);
@@ -330,17 +389,18 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
           if (p.method === 'GET') continue;
           // Rolled back if the client has gone: nobody would learn the ids it was given.
           await stopIfClientGone(ctx.signal);
-          const resource = resolveReferences(p.entry.resource, ids) as Resource;
+          const base = absoluteFullUrl(p.entry.fullUrl)?.base;
+          const resource = resolveReferences(p.entry.resource, ids, base ? relative.get(base) : undefined) as Resource;
           let result: Written;
           if (p.method === 'POST') {
             const writer = writerFor(p.type, 'create');
             const found = await existingMatch(tctx, p.type, p.entry.request?.ifNoneExist);
-            result = found ?? (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource));
+            result = found ?? (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource, p.assignedId));
             if (!found) {
               await keepSent(tctx, db, result, resource);
               result = { ...result, sent: resource } as Written;
             }
-            if (p.entry.fullUrl?.startsWith('urn:uuid:')) ids.set(p.entry.fullUrl, `${p.type}/${result.id}`);
+            nameEntry(p.entry.fullUrl, `${p.type}/${result.id}`, ids, relative);
           } else {
             result = await writerFor(p.type, 'update').update!(tctx, p.id!, resource, p.entry.request?.ifMatch);
             await keepSent(tctx, db, result, resource);

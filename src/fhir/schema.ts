@@ -17,6 +17,15 @@ export interface FhirTables {
     content: unknown;
     received_at: Date;
     received_by: string | null;
+    /** True when the row is the resource itself (a clinical type Joinery does not model), not a copy beside a domain row. */
+    whole: boolean;
+    /** The organisation that sent a whole resource: an own-organisation decision shows only its own. */
+    organisation_id: string | null;
+    /** A whole resource's codes as system|code ('' system for none), for token searches. */
+    codes: string[] | null;
+    /** A whole resource's clinical date or period (end null and start set: still going on). */
+    clinical_start: Date | null;
+    clinical_end: Date | null;
   };
   fhir_identifiers: {
     resource_type: string;
@@ -52,6 +61,20 @@ export const fhirMigrations: Record<string, Migration> = {
         create index fhir_identifiers_value on fhir_identifiers(resource_type, value, system);
         create index fhir_identifiers_system on fhir_identifiers(resource_type, system);
         create index fhir_identifiers_resource on fhir_identifiers(resource_type, resource_id);
+      `.execute(db);
+    },
+  },
+  // Clinical resources Joinery does not model (Condition, Encounter, Immunization, ...) are kept
+  // whole in fhir_resources, against the person, with what their searches need beside them.
+  '0111_fhir_clinical': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table fhir_resources add column whole boolean not null default false;
+        alter table fhir_resources add column organisation_id text;
+        alter table fhir_resources add column codes text[];
+        alter table fhir_resources add column clinical_start timestamptz;
+        alter table fhir_resources add column clinical_end timestamptz;
+        create index fhir_resources_whole on fhir_resources(resource_type, person_id) where whole;
       `.execute(db);
     },
   },

@@ -35,11 +35,11 @@ export function elementCategory(type: string, element: string, rowCategory: Cate
 const NOT_KEPT: Record<string, string[]> = { Practitioner: ['address', 'birthDate', 'photo', 'gender'], PractitionerRole: [] };
 
 /** Stores the resource as received (less id and meta, which are the server's), and its identifiers. */
-export async function keepReceived(db: Kysely<Database>, ctx: FhirContext, type: string, id: string, resource: Resource, personId: string | null, category: Category): Promise<void> {
+export async function keepReceived(db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource, personId: string | null, category: Category): Promise<void> {
   const { id: _id, meta: _meta, ...content } = resource as unknown as Json;
   for (const element of NOT_KEPT[type] ?? []) delete content[element];
   await sql`insert into fhir_resources (resource_type, resource_id, person_id, category, content, received_at, received_by)
-    values (${type}, ${id}, ${personId}, ${category}, ${JSON.stringify(content)}::jsonb, now(), ${ctx.actor.id})
+    values (${type}, ${id}, ${personId}, ${category}, ${JSON.stringify(content)}::jsonb, now(), ${ctx?.actor.id ?? null})
     on conflict (resource_type, resource_id) do update set person_id = excluded.person_id, category = excluded.category,
       content = excluded.content, received_at = excluded.received_at, received_by = excluded.received_by`.execute(db);
   await sql`delete from fhir_identifiers where resource_type = ${type} and resource_id = ${id}`.execute(db);
@@ -56,7 +56,7 @@ async function loadCopies(db: Kysely<Database>, type: string, ids: string[]): Pr
   if (ids.length === 0) return new Map();
   const rows = (await sql<{ resource_id: string; content: unknown; received_by: string | null; organisation_id: string | null }>`
     select f.resource_id, f.content, f.received_by, u.organisation_id from fhir_resources f left join users u on u.id = f.received_by
-    where f.resource_type = ${type} and f.resource_id = any(${ids}::text[])`.execute(db)).rows;
+    where f.resource_type = ${type} and f.resource_id = any(${ids}::text[]) and not f.whole`.execute(db)).rows;
   return new Map(rows.map((r) => [r.resource_id, {
     content: (typeof r.content === 'string' ? JSON.parse(r.content) : r.content) as Json, received_by: r.received_by, organisation_id: r.organisation_id,
   }]));

@@ -88,6 +88,8 @@ export function registerInteropCommands(program: Command): void {
           console.log(`Import ${result.jobId} ${result.status}: ${n(result.stored)} records stored, ${n(result.unchanged)} unchanged, ` +
             `${n(result.linked)} linked to a person, ${n(result.newPerson)} new people, ${n(result.review)} for review, ${setAside}` +
             (result.linesDone > firstLine ? ` (${((result.linesDone - firstLine) / Math.max(seconds, 0.001)).toFixed(0)} lines/s)` : ''));
+          const clinical = Object.entries(result.clinical ?? {}).sort(([a], [b]) => a.localeCompare(b));
+          if (clinical.length > 0) console.log(`Clinical entries kept against the people linked (health): ${clinical.map(([type, count]) => `${n(count)} ${type}`).join(', ')}`);
           for (const warning of result.warnings) console.log(`Warning: ${warning}`);
           if (result.errors > 0) {
             for (const error of await importErrors(database.db, result.jobId, 10)) console.log(`  line ${error.line}: ${error.message}`);

@@ -24,6 +24,8 @@ import {
   bundleEntries, formatOf, ImportInputError, mappableFields, scanFile, type ColumnMapping, type FileScan, type ImportFormat, type MappableField,
 } from './read-input.ts';
 import { readItems } from './read-items.ts';
+import { fieldsFromPatient } from './read-input.ts';
+import { keepClinicalEntries } from '../fhir/index.ts';
 
 export {
   cleanFields, fieldsFromPatient, formatOf, ImportInputError, mappableFields,
@@ -125,6 +127,8 @@ export interface ImportProgress {
   failure: string | null;
   /** True when this run resumed a job a previous run had started. */
   resumed: boolean;
+  /** A Bundle's clinical entries (Condition, Encounter, ...) kept against the people linked, by type (this run only). */
+  clinical?: Record<string, number>;
 }
 
 type JobRow = {
@@ -445,8 +449,31 @@ async function runClaimedImport(db: Kysely<Database>, options: ImportOptions, jo
     await window.close();
     throw failure ? failure.error : error;
   }
-  current = await db.updateTable('import_jobs').set({ status: 'done', failure: null, finished_at: new Date(), updated_at: new Date() }).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow() as JobRow;
-  const done = progressOf(current, resumed);
+  // A Bundle's clinical entries, once its Patients are linked: kept against the people they are
+  // about, under this feed's organisation; those about no linked Patient are set aside, saying why.
+  let clinical: Record<string, number> | undefined;
+  if (format === 'bundle') {
+    const kept = await keepClinicalEntries(db, file, source, (entry) => {
+      const cleaned = fieldsFromPatient(source, entry.resource, entry.fullUrl);
+      return typeof cleaned === 'string' ? undefined : cleaned.sourceId;
+    });
+    clinical = kept.kept;
+    if (kept.setAside.length > 0) {
+      await db.transaction().execute(async (trx) => {
+        await sql`delete from import_quarantine where job_id = ${current.id} and line = any(${kept.setAside.map((e) => e.line)}::bigint[])`.execute(trx);
+        await sql`insert into import_quarantine (job_id, line, reason, row_text)
+          select ${current.id}, * from unnest(${kept.setAside.map((e) => e.line)}::bigint[], ${kept.setAside.map((e) => e.reason)}::text[],
+            ${kept.setAside.map((e) => storableRow(e.row))}::text[])`.execute(trx);
+        await trx.updateTable('import_jobs').set({ errors: sql`(select count(*) from import_quarantine q where q.job_id = ${current.id})` } as never).where('id', '=', current.id).execute();
+      });
+    }
+  }
+  current = await db.updateTable('import_jobs').set({
+    status: 'done', failure: null, finished_at: new Date(), updated_at: new Date(),
+    // A Bundle's clinical entries are read after its Patients: every entry has now been through.
+    ...(format === 'bundle' ? { lines_done: sql`greatest(lines_done, coalesce(lines_total, 0))` } : {}),
+  } as never).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow() as JobRow;
+  const done = { ...progressOf(current, resumed), ...(clinical ? { clinical } : {}) };
   options.onProgress?.(done);
   return done;
 }

@@ -12,7 +12,7 @@ import { parse } from 'csv-parse';
 import { RefusedInput } from '../platform/refused.ts';
 import { isValidNhsNumber } from '../people/index.ts';
 import { EARLIEST_BIRTH_DATE, isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
-import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/index.ts';
+import { isClinicalType, NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/index.ts';
 
 export const mappableFields = ['given_name', 'middle_name', 'family_name', 'birth_date', 'sex', 'nhs_number', 'phone', 'email', 'postcode', 'address'] as const;
 export type MappableField = (typeof mappableFields)[number];
@@ -107,13 +107,20 @@ export function cleanFields(sourceId: string | undefined, raw: Partial<Record<st
   return { sourceId: sourceId.trim(), fields };
 }
 
-/** A FHIR Patient as source fields; the record id is the identifier for this source, else the resource id. */
-export function fieldsFromPatient(source: string, resource: unknown): { sourceId: string; fields: SourceFields } | string {
+/**
+ * A FHIR Patient as source fields; the record id is the identifier for this source, else the
+ * resource id, else its first identifier with a system (system|value), else `fallbackId` (a Bundle
+ * entry's fullUrl): Patients in Bundles often have no id.
+ */
+export function fieldsFromPatient(source: string, resource: unknown, fallbackId?: string): { sourceId: string; fields: SourceFields } | string {
   if (!resource || typeof resource !== 'object') return 'not a JSON object';
   const r = resource as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   if (r.resourceType !== 'Patient') return `a ${String(r.resourceType ?? 'resource without resourceType')} is not a Patient (only Patient records are imported)`;
   const identifiers = Array.isArray(r.identifier) ? r.identifier as Array<{ system?: string; value?: string }> : [];
-  const own = identifiers.find((i) => i.system === SOURCE_SYSTEM_PREFIX + source)?.value ?? (typeof r.id === 'string' ? r.id : undefined);
+  // Without an id, the sender's first identifier (stable from one export to the next), else the fallback.
+  const firstIdentifier = identifiers.find((i) => typeof i.system === 'string' && i.system !== '' && typeof i.value === 'string' && i.value !== '');
+  const own = identifiers.find((i) => i.system === SOURCE_SYSTEM_PREFIX + source)?.value ?? (typeof r.id === 'string' ? r.id : undefined)
+    ?? (firstIdentifier ? `${firstIdentifier.system}|${firstIdentifier.value}` : undefined) ?? fallbackId;
   const names = Array.isArray(r.name) ? r.name as Array<{ given?: string[]; family?: string; text?: string; use?: string }> : [];
   // The official name if there is one; a name given only as text is taken whole as the family name
   // (it cannot be split safely: many names put the family name first), and compared as such.
@@ -269,7 +276,7 @@ async function readText(file: string, mixed: boolean): Promise<string> {
 
 /** A Bundle's entries, numbered from 1 (the "line" of a bundle import is its entry number). */
 export async function* bundleItems(file: string, source: string, mixed = false): AsyncGenerator<InputItem> {
-  let bundle: { resourceType?: string; entry?: Array<{ resource?: unknown }> };
+  let bundle: { resourceType?: string; entry?: Array<{ fullUrl?: string; resource?: unknown }> };
   try {
     bundle = JSON.parse((await readText(file, mixed)).replace(/^\uFEFF/, ''));
   } catch {
@@ -278,7 +285,9 @@ export async function* bundleItems(file: string, source: string, mixed = false):
   if (bundle.resourceType !== 'Bundle') throw new ImportInputError('the file is not a FHIR Bundle');
   const entries = bundle.entry ?? [];
   for (let i = 0; i < entries.length; i++) {
-    const cleaned = fieldsFromPatient(source, entries[i]?.resource);
+    // Clinical entries (Condition, Encounter, ...) are kept by the fhir module once the Patients are linked.
+    if (isClinicalType((entries[i]?.resource as { resourceType?: unknown } | undefined)?.resourceType)) continue;
+    const cleaned = fieldsFromPatient(source, entries[i]?.resource, entries[i]?.fullUrl);
     yield typeof cleaned === 'string' ? { line: i + 1, error: cleaned, row: rowText(entries[i]?.resource) } : { line: i + 1, record: cleaned, raw: entries[i]?.resource };
   }
 }

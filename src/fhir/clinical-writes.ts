@@ -1,0 +1,166 @@
+// Writing the clinical resources Joinery keeps whole (clinical.ts): through the API, a
+// practitioner files one against a person only when the access decision (audited, allow or deny)
+// lets them write that person's health; a refused write changes nothing. Through a bulk import
+// (`joinery import` of a Bundle), entries about the Patients the same Bundle brought are filed
+// under the feed's organisation, their Patient references resolved to the people the person
+// index linked them to.
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { sql, type Kysely } from 'kysely';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Database } from '../platform/schema.ts';
+import type { FhirContext } from './engine.ts';
+import { readRow } from './engine.ts';
+import { FhirError, invalid, notFound } from './outcome.ts';
+import { referenceId } from './params.ts';
+import { clinicalIndex, clinicalSpecs, isClinicalType } from './clinical.ts';
+import { keepReceived } from './stored.ts';
+import { validateFhir } from './validate.ts';
+import { checkIfMatch, bumpVersion, stampCreated } from './writes.ts';
+import { requireRoles, requireWrite, sameId, type Writer } from './care-writes.ts';
+
+type Json = Record<string, unknown>;
+
+/** The person a reference names, following a merge to the record that remains; undefined if unknown. */
+async function personOf(db: Kysely<Database>, reference: string): Promise<string | undefined> {
+  const id = referenceId(reference, 'Patient');
+  const row = await sql<{ id: string }>`select coalesce(merged_into, id) as id from persons where id = ${id}`.execute(db);
+  return row.rows[0]?.id;
+}
+
+/** Files the resource (id and meta are the server's) with what its searches need. */
+async function store(db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource, personId: string, organisationId: string | null): Promise<void> {
+  const spec = clinicalSpecs[type]!;
+  const patient = (resource as unknown as Json)[spec.patientElement] as Json | undefined;
+  // The person as Joinery knows them (a merged record's survivor), not as the sender named them.
+  const kept = { ...resource, [spec.patientElement]: { ...patient, reference: `Patient/${personId}` } } as Resource;
+  const index = clinicalIndex(kept);
+  await keepReceived(db, ctx, type, id, kept, personId, 'health');
+  await sql`update fhir_resources set whole = true, organisation_id = ${organisationId}, codes = ${index.codes}::text[],
+      clinical_start = ${index.start?.toISOString() ?? null}::timestamptz, clinical_end = ${index.end?.toISOString() ?? null}::timestamptz
+    where resource_type = ${type} and resource_id = ${id}`.execute(db);
+}
+
+function patientReference(type: string, resource: Resource): string {
+  const spec = clinicalSpecs[type]!;
+  const reference = clinicalIndex(resource).patientReference;
+  if (!reference) throw invalid(`${type}.${spec.patientElement} must reference the Patient it is about`);
+  const kind = reference.split('/').slice(-2)[0];
+  if (!reference.includes('/') || kind !== 'Patient') throw new FhirError(422, 'business-rule', `${type}.${spec.patientElement} must reference a Patient (Patient/<id>), not ${reference.slice(0, 80)}`);
+  return reference;
+}
+
+function clinicalWriter(type: string): Writer {
+  const doing = `record ${clinicalSpecs[type]!.what}s`;
+  return {
+    async create(ctx, resource, assignedId) {
+      requireRoles(ctx, ['practitioner'], doing);
+      const personId = await personOf(ctx.db, patientReference(type, resource));
+      if (!personId) throw notFound('Patient', referenceId(patientReference(type, resource)));
+      // Decided (and audited) before anything is written: refused, nothing changes.
+      await requireWrite(ctx, personId, ['health'], 'record health information about this person');
+      const id = assignedId ?? randomUUID();
+      await store(ctx.db, ctx, type, id, resource, personId, ctx.actor.organisationId);
+      await stampCreated(ctx.db, type, id);
+      return { type, id, created: true };
+    },
+    async update(ctx, id, resource, ifMatch) {
+      sameId(resource, id);
+      requireRoles(ctx, ['practitioner'], doing);
+      const current = await readRow(ctx, type, id, 'write');
+      if (current.whole !== true) throw new FhirError(405, 'not-supported', `${type}/${id} is an event an agency recorded; it is kept as the agency recorded it`);
+      checkIfMatch(ifMatch, Number(current.version_id));
+      if (current.organisation_id !== ctx.actor.organisationId) throw new FhirError(403, 'forbidden', `${type}/${id} was sent by another organisation; only they can change it`);
+      const personId = await personOf(ctx.db, patientReference(type, resource));
+      if (!personId || personId !== current.person_id) throw new FhirError(422, 'business-rule', `${type}/${id} stays about Patient/${String(current.person_id)}`);
+      await requireWrite(ctx, personId, ['health'], 'change health information about this person');
+      await store(ctx.db, ctx, type, id, resource, personId, ctx.actor.organisationId);
+      await bumpVersion(ctx.db, type, id);
+      return { type, id, created: false };
+    },
+  };
+}
+
+export const clinicalWriters: Record<string, Writer> = Object.fromEntries(Object.keys(clinicalSpecs).map((type) => [type, clinicalWriter(type)]));
+
+// ---------------------------------------------------------------------------------------------
+// Bulk import
+
+export interface ClinicalImport {
+  /** Entries kept, by type. */
+  kept: Record<string, number>;
+  /** Entries set aside: their entry number (the import's "line") and why. */
+  setAside: Array<{ line: number; reason: string; row: string }>;
+}
+
+/** Replaces references to the Bundle's own entries with the ids they were given. */
+function resolve(value: unknown, ids: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolve(v, ids));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'reference' && typeof v === 'string' && ids.has(v) ? ids.get(v) : resolve(v, ids)]));
+  }
+  return value;
+}
+
+/**
+ * Keeps a Bundle's clinical entries after its Patients were imported: each about a Patient of the
+ * same Bundle (by fullUrl, Patient/id or the absolute URL) whom the person index linked to a
+ * person, filed under the feed's organisation. Ids are derived from the feed and the entry, so
+ * importing the file again replaces rather than duplicates. Entries that are not valid, or about
+ * no Patient of the Bundle, are set aside saying why.
+ */
+export async function keepClinicalEntries(
+  db: Kysely<Database>, file: string, source: string,
+  /** The record id the import gave a Patient entry (the importer's own rule). */
+  patientSourceId: (entry: { fullUrl?: string; resource?: unknown }) => string | undefined,
+): Promise<ClinicalImport> {
+  const bundle = JSON.parse((await fs.promises.readFile(file, 'utf8')).replace(/^\uFEFF/, '')) as { entry?: Array<{ fullUrl?: string; resource?: Json }> };
+  const entries = bundle.entry ?? [];
+  const out: ClinicalImport = { kept: {}, setAside: [] };
+  if (!entries.some((e) => isClinicalType(e.resource?.resourceType))) return out;
+  const organisation = await db.selectFrom('organisations').select('id').where('source_code', '=', source).executeTakeFirst();
+  const ids = new Map<string, string>();
+  const names = (entry: { fullUrl?: string; resource?: Json }, type: string): string[] => {
+    const id = typeof entry.resource?.id === 'string' ? entry.resource.id : undefined;
+    return [...(entry.fullUrl ? [entry.fullUrl] : []), ...(id ? [`${type}/${id}`] : [])];
+  };
+  for (const entry of entries) {
+    if (entry.resource?.resourceType !== 'Patient') continue;
+    const sourceId = patientSourceId(entry);
+    if (!sourceId) continue;
+    const linked = await sql<{ person_id: string }>`select coalesce(p.merged_into, p.id) as person_id from source_records s
+      join record_links l on l.source_record_id = s.id and l.superseded_at is null join persons p on p.id = l.person_id
+      where s.source = ${source} and s.source_id = ${sourceId} limit 1`.execute(db);
+    const personId = linked.rows[0]?.person_id;
+    if (personId) for (const name of names(entry, 'Patient')) ids.set(name, `Patient/${personId}`);
+  }
+  const planned: Array<{ line: number; type: string; id: string; entry: { fullUrl?: string; resource?: Json } }> = [];
+  for (const [i, entry] of entries.entries()) {
+    const type = entry.resource?.resourceType;
+    if (!isClinicalType(type)) continue;
+    const id = createHash('sha256').update(`${source}\n${entry.fullUrl ?? `${type}/${String(entry.resource?.id ?? i)}`}`).digest('hex').slice(0, 40);
+    for (const name of names(entry, type)) ids.set(name, `${type}/${id}`);
+    planned.push({ line: i + 1, type, id, entry });
+  }
+  for (const { line, type, id, entry } of planned) {
+    const row = JSON.stringify(entry.resource).slice(0, 2000);
+    const resource = resolve(entry.resource, ids) as Resource;
+    const issues = validateFhir(resource);
+    if (issues.length > 0) {
+      out.setAside.push({ line, reason: `not a valid ${type}: ${issues.map((i) => i.diagnostics ?? i.details?.text ?? 'invalid').slice(0, 3).join('; ')}`, row });
+      continue;
+    }
+    const reference = clinicalIndex(resource).patientReference;
+    const personId = reference?.startsWith('Patient/') ? await personOf(db, reference) : undefined;
+    if (!personId) {
+      out.setAside.push({ line, reason: `a ${type} about no Patient of this Bundle that was linked to a person (${clinicalSpecs[type]!.patientElement}: ${String(reference ?? 'none').slice(0, 80)})`, row });
+      continue;
+    }
+    await db.transaction().execute(async (trx) => {
+      await store(trx, null, type, id, resource, personId, organisation?.id ?? null);
+      await stampCreated(trx, type, id);
+    });
+    out.kept[type] = (out.kept[type] ?? 0) + 1;
+  }
+  return out;
+}

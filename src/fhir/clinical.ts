@@ -1,0 +1,194 @@
+// Clinical resources Joinery does not model (a hospital's Encounters, a GP's Conditions, an
+// immunisation record, ...): kept whole as received in fhir_resources, against the person they
+// are about, under the health category, so a partner's record is not thrown away. They are read
+// and searched only through the access decision: health is shared beyond the organisation that
+// sent it only where the person agreed (or a lawful basis or break-glass applies), so another
+// agency's practitioner sees none of it, not even how much there is. Searchable by patient or
+// subject, code (system|code), date (an ongoing period reaches past any date) and identifier.
+import { sql } from 'kysely';
+import type { Resource } from '@medplum/fhirtypes';
+import type { ResourceDef, Row } from './resources.ts';
+import { anyOf, parseTokenExact, periodCondition, referenceId, type Cond } from './params.ts';
+import { invalid } from './outcome.ts';
+
+type Json = Record<string, unknown>;
+
+interface ClinicalSpec {
+  type: string;
+  /** The element naming the Patient: subject, or patient (Immunization, AllergyIntolerance). */
+  patientElement: 'subject' | 'patient';
+  /** Elements holding the resource's codes (CodeableConcept or Coding, single or repeated). */
+  codeElements: string[];
+  /** R4's name for the code parameter, where it is not `code`. */
+  codeParam?: string;
+  /** Elements giving the clinical date, in order of preference (dateTime, Period or instant). */
+  dateElements: string[];
+  /** R4's name for the date parameter, where it is not `date`. */
+  dateParam?: string;
+  what: string;
+}
+
+const specs: ClinicalSpec[] = [
+  { type: 'Encounter', patientElement: 'subject', codeElements: ['type', 'class', 'serviceType'], codeParam: 'type', dateElements: ['period'], what: 'an attendance or admission' },
+  { type: 'Condition', patientElement: 'subject', codeElements: ['code'], dateElements: ['onsetDateTime', 'onsetPeriod', 'recordedDate'], dateParam: 'onset-date', what: 'a diagnosis or problem' },
+  { type: 'MedicationRequest', patientElement: 'subject', codeElements: ['medicationCodeableConcept'], dateElements: ['authoredOn'], dateParam: 'authoredon', what: 'a prescription' },
+  { type: 'Immunization', patientElement: 'patient', codeElements: ['vaccineCode'], codeParam: 'vaccine-code', dateElements: ['occurrenceDateTime', 'recorded'], what: 'a vaccination' },
+  { type: 'AllergyIntolerance', patientElement: 'patient', codeElements: ['code'], dateElements: ['recordedDate', 'onsetDateTime', 'onsetPeriod'], what: 'an allergy' },
+  { type: 'DiagnosticReport', patientElement: 'subject', codeElements: ['code'], dateElements: ['effectiveDateTime', 'effectivePeriod', 'issued'], what: 'a test report' },
+  { type: 'Procedure', patientElement: 'subject', codeElements: ['code'], dateElements: ['performedDateTime', 'performedPeriod'], what: 'a procedure' },
+  { type: 'Observation', patientElement: 'subject', codeElements: ['code'], dateElements: ['effectiveDateTime', 'effectivePeriod', 'effectiveInstant', 'issued'], what: 'a measurement or finding' },
+];
+
+export const clinicalSpecs: Record<string, ClinicalSpec> = Object.fromEntries(specs.map((s) => [s.type, s]));
+
+/** The clinical types kept whole (Observation also shows the events agencies record, see resources.ts). */
+export const CLINICAL_TYPES: readonly string[] = specs.map((s) => s.type);
+
+export function isClinicalType(type: unknown): type is string {
+  return typeof type === 'string' && Object.hasOwn(clinicalSpecs, type);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a clinical resource's searches need
+
+function codingsOf(value: unknown): Array<{ system?: string; code?: string }> {
+  if (Array.isArray(value)) return value.flatMap(codingsOf);
+  if (!value || typeof value !== 'object') return [];
+  const v = value as Json;
+  if (Array.isArray(v.coding)) return v.coding as Array<{ system?: string; code?: string }>;
+  return typeof v.code === 'string' ? [v as { system?: string; code?: string }] : [];
+}
+
+function instantOf(value: unknown): Date | null {
+  if (typeof value !== 'string') return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export interface ClinicalIndex {
+  /** The reference to the person, as sent. */
+  patientReference: string | undefined;
+  codes: string[];
+  start: Date | null;
+  /** null with a start: a period still going on. */
+  end: Date | null;
+}
+
+/** The person, codes (system|code) and clinical date of a clinical resource. */
+export function clinicalIndex(resource: Resource): ClinicalIndex {
+  const spec = clinicalSpecs[resource.resourceType]!;
+  const r = resource as unknown as Json;
+  const codes = [...new Set(spec.codeElements.flatMap((e) => codingsOf(r[e])).filter((c) => typeof c.code === 'string' && c.code !== '').map((c) => `${c.system ?? ''}|${c.code}`))];
+  let start: Date | null = null;
+  let end: Date | null = null;
+  for (const element of spec.dateElements) {
+    const value = r[element];
+    if (value === undefined) continue;
+    if (element === 'period' || element.endsWith('Period')) {
+      const period = value as { start?: string; end?: string };
+      start = instantOf(period.start) ?? instantOf(period.end);
+      end = instantOf(period.end);
+    } else {
+      start = instantOf(value);
+      end = start;
+    }
+    if (start) break;
+  }
+  const patient = r[spec.patientElement] as { reference?: string } | undefined;
+  return { patientReference: patient?.reference, codes, start, end };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search parameters
+
+/** A token over the kept codes: code (any system), system|code, system| and |code. */
+export function codesCondition(column: string, value: string): Cond {
+  const { system, code } = parseTokenExact(value);
+  const col = sql.raw(column);
+  if (system === undefined) {
+    if (code === '') throw invalid('a token search needs a code, a system| or both');
+    return sql`exists (select 1 from unnest(${col}) c where right(c, ${code.length + 1}::int) = ${`|${code}`})`;
+  }
+  if (code === '') {
+    if (system === '') throw invalid('a token search needs a code, a system| or both');
+    return sql`exists (select 1 from unnest(${col}) c where left(c, ${system.length + 1}::int) = ${`${system}|`})`;
+  }
+  return sql`${`${system}|${code}`} = any(${col})`;
+}
+
+/** A date over the kept clinical date or period; a resource without one matches no date. */
+export function clinicalDateCondition(value: string): Cond {
+  return sql`(r.clinical_start is not null and ${periodCondition('r.clinical_start', 'r.clinical_end', value)})`;
+}
+
+const personParam = (v: string) => anyOf(v, (x) => sql`r.person_id = ${referenceId(x, 'Patient')}`);
+const identifierParam = (type: string) => (v: string) => anyOf(v, (x) => {
+  const { system, code: value } = parseTokenExact(x);
+  if (value === '' && (system === undefined || system === '')) throw invalid('a token search needs a code, a system| or both');
+  return sql`r.id in (select i.resource_id from fhir_identifiers i where i.resource_type = ${type}
+    ${system === undefined ? sql`` : sql`and i.system = ${system}`} ${value === '' ? sql`` : sql`and i.value = ${value}`})`;
+});
+
+export function clinicalParams(spec: ClinicalSpec): { params: Record<string, (v: string) => Cond>; types: ResourceDef['paramTypes'] } {
+  const code = (v: string) => anyOf(v, (x) => codesCondition('r.codes', x));
+  const date = (v: string) => clinicalDateCondition(v);
+  const params: Record<string, (v: string) => Cond> = {
+    patient: personParam,
+    code,
+    date,
+    identifier: identifierParam(spec.type),
+    ...(spec.patientElement === 'subject' ? { subject: personParam } : {}),
+    ...(spec.codeParam ? { [spec.codeParam]: code } : {}),
+    ...(spec.dateParam ? { [spec.dateParam]: date } : {}),
+    ...(spec.type === 'Encounter' ? {} : {
+      encounter: (v: string) => anyOf(v, (x) => sql`r.content->'encounter'->>'reference' = ${`Encounter/${referenceId(x, 'Encounter')}`}`),
+    }),
+  };
+  const types: ResourceDef['paramTypes'] = Object.fromEntries(Object.keys(params).map((name) => [name,
+    name === 'patient' || name === 'subject' || name === 'encounter' ? 'reference' : name === 'date' || name === spec.dateParam ? 'date' : 'token'])) as ResourceDef['paramTypes'];
+  return { params, types };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The definitions (Observation's is in resources.ts: it also shows agency events)
+
+/** The resource as kept: what was sent, with Joinery's id and meta. */
+export function keptResource(row: Row, type: string, meta: Resource['meta']): Resource {
+  const content = (typeof row.content === 'string' ? JSON.parse(row.content) : row.content) as Json;
+  return { ...content, resourceType: type, id: row.id, meta } as Resource;
+}
+
+/** The rows of one clinical type: fhir_resources kept whole, with their versions. */
+export function clinicalBase(type: string): ReturnType<typeof sql> {
+  return sql`select f.resource_id as id, f.person_id, f.organisation_id, f.content, f.codes, f.clinical_start, f.clinical_end, true as whole,
+      coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, f.received_at) as last_updated
+    from fhir_resources f left join fhir_meta m on m.resource_type = f.resource_type and m.resource_id = f.resource_id
+    where f.resource_type = ${type} and f.whole`;
+}
+
+/** An organisation no one works for: a kept resource whose sender is not known is shown only where all health is allowed. */
+export const NO_ORGANISATION = '-';
+
+export function clinicalDef(type: string, metaOf: (row: Row) => Resource['meta'], commonParams: ResourceDef['params'], commonTypes: ResourceDef['paramTypes']): ResourceDef {
+  const spec = clinicalSpecs[type]!;
+  const { params, types } = clinicalParams(spec);
+  return {
+    type,
+    base: clinicalBase(type),
+    params: { ...commonParams, ...params },
+    paramTypes: { ...commonTypes, ...types },
+    includes: { patient: { type: 'Patient', column: 'person_id' }, ...(spec.patientElement === 'subject' ? { subject: { type: 'Patient', column: 'person_id' } } : {}) },
+    access: {
+      personOf: (r) => String(r.person_id),
+      categoryOf: () => 'health',
+      organisationsOf: (r) => [typeof r.organisation_id === 'string' ? r.organisation_id : NO_ORGANISATION],
+    },
+    keptWhole: true,
+    interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+    writes: {
+      create: `Keeps ${spec.what} as received, against the Patient named in ${spec.patientElement} (practitioners who may write the person's health, audited): every element comes back as sent. It is health information: shown beyond the sending organisation only where the person agreed to share their health.`,
+      update: `Replaces ${spec.what} the writer's own organisation sent (practitioners who may write the person's health); the Patient stays the same.`,
+    },
+    toFhir: (r) => keptResource(r, type, metaOf(r)),
+  };
+}
