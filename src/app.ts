@@ -5,7 +5,7 @@ import type { Config } from './platform/config.ts';
 import type { DatabaseHandle } from './platform/db.ts';
 import { buildHttpServer } from './platform/http.ts';
 import { registerAuthRoutes, userForSession, type DemoAccountInfo } from './auth/index.ts';
-import { registerWebRoutes } from './web/routes.ts';
+import { registerWebRoutes } from './web/index.ts';
 import { registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
 import { registerRecordsRoutes } from './records/index.ts';
 import { registerDirectoryRoutes } from './directory/index.ts';

@@ -3,8 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
-import { createPlaceFrame, generateHouseholds } from '../synth/generate.ts';
-import type { GenerateOptions, HouseholdBundle, PlaceFrame } from '../synth/types.ts';
+import { createPlaceFrame, generateHouseholds, type GenerateOptions, type HouseholdBundle, type PlaceFrame } from '../synth/index.ts';
 import { refreshInsight } from '../insight/index.ts';
 import { seedLocalityOrganisations } from '../place/index.ts';
 import { seedConsent } from './consent-seed.ts';

@@ -1,6 +1,6 @@
 // The directory's taxonomy of needs: every NeedCode the network records, with a plain-English
 // label and description, grouped under a handful of parent terms.
-import type { NeedCode } from '../synth/types.ts';
+import type { NeedCode } from '../synth/index.ts';
 import { orukId } from './ids.ts';
 
 export const NEED_TAXONOMY = {

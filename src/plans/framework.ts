@@ -1,7 +1,7 @@
 // The common language: a place's outcomes framework, held as data. The default is the set of
 // place-wide goals every partner works to (MISSION.md point 5); a place may load its own.
 // Every need code, assessment domain and question, and plan goal maps to one or more outcomes.
-import type { NeedCode } from '../synth/types.ts';
+import type { NeedCode } from '../synth/index.ts';
 
 export interface Outcome {
   code: string;

@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
-import { streamFor, type Rng } from '../synth/random.ts';
+import { streamFor, type Rng } from '../synth/index.ts';
 import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';
 import { addWorkingDays, ukDate } from './working-days.ts';
 import { pathwayDefinitions, stagesOf, type PathwayDefinition } from './pathway-definitions.ts';
