@@ -6,5 +6,5 @@ export {
   appendAudit, countAuditEvents, emergencySearchesSince, startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint, type AuditEntry,
 } from './log.ts';
 export { readAuditKey } from './key.ts';
-// The latest events about a person, as a subquery to embed (who looked at a record).
-export { latestAuditEventsAbout } from './reads.ts';
+// The latest events about a person, as a subquery to embed (who looked at a record), and events within windows.
+export { auditEventsDuring, latestAuditEventsAbout, type AuditWindow, type WindowEvent } from './reads.ts';

@@ -5,9 +5,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { appendAudit } from '../audit/index.ts';
+import { appendAudit, auditEventsDuring } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { notifyPeople } from '../notify/index.ts';
+import { userDisplayNameOf, userOrganisationIdOf } from '../auth/index.ts';
+import { organisationNameOf } from '../network/index.ts';
+import { personById, personFullNameOf } from '../people/index.ts';
 import { categories, categoryPlainWords, type Category } from './categories.ts';
 import { proxyPersonIdsFor } from './proxies.ts';
 
@@ -17,7 +20,7 @@ export const BREAK_GLASS_MINUTES = 60;
 export async function startBreakGlass(trx: Kysely<Database>, user: SignedInUser, personId: string, reason: string, now: Date = new Date()): Promise<Date> {
   if (user.role !== 'practitioner' || !user.organisationId) throw new RefusedInput(422, 'Only practitioners of a member organisation can use emergency access');
   const expiresAt = new Date(now.getTime() + BREAK_GLASS_MINUTES * 60_000);
-  const exists = await trx.selectFrom('persons').select('id').where('id', '=', personId).executeTakeFirst();
+  const exists = await personById(trx, personId);
   await appendAudit(trx, {
     actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'break_glass', personId,
     category: null, purpose: 'direct_care', decision: exists ? 'allow' : 'deny',
@@ -44,18 +47,24 @@ export interface BreakGlassForReview {
   note: string | null;
 }
 
+// A grant as the privacy officer reads it: who (their name and organisation, from auth and
+// network) opened whose record (the person's name, from people). The user and the person are
+// required references, so every grant has both names.
+const grantColumns = [
+  'g.id', 'g.started_at', 'g.expires_at', userDisplayNameOf('g.user_id').$castTo<string>().as('display_name'),
+  organisationNameOf(userOrganisationIdOf('g.user_id')).as('organisation'), 'g.person_id', personFullNameOf('g.person_id').$castTo<string>().as('person_name'),
+  'g.reason', 'g.reviewed_at', 'g.review_outcome', 'g.review_note',
+] as const;
+
 export async function breakGlassReviewList(db: Kysely<Database>, includeReviewed = false): Promise<BreakGlassForReview[]> {
   let query = db
     .selectFrom('break_glass_grants as g')
-    .innerJoin('users as u', 'u.id', 'g.user_id')
-    .leftJoin('organisations as o', 'o.id', 'u.organisation_id')
-    .innerJoin('persons as p', 'p.id', 'g.person_id')
-    .select(['g.id', 'g.started_at', 'g.expires_at', 'u.display_name', 'o.name as organisation', 'g.person_id', 'p.given_name', 'p.family_name', 'g.reason', 'g.reviewed_at', 'g.review_outcome', 'g.review_note']);
+    .select([...grantColumns]);
   if (!includeReviewed) query = query.where('g.reviewed_at', 'is', null);
   const rows = await query.orderBy('g.started_at', 'asc').limit(200).execute();
   return rows.map((r) => ({
     id: Number(r.id), at: r.started_at, expiresAt: r.expires_at, practitioner: r.display_name, organisation: r.organisation,
-    personId: r.person_id, personName: `${r.given_name} ${r.family_name}`, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note,
+    personId: r.person_id, personName: r.person_name, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note,
   }));
 }
 
@@ -76,11 +85,9 @@ export interface EmergencyUse {
 export async function emergencyUses(db: Kysely<Database>, grantIds: readonly number[]): Promise<Map<number, EmergencyUse>> {
   const result = new Map<number, EmergencyUse>();
   if (grantIds.length === 0) return result;
-  const rows = await db.selectFrom('break_glass_grants as g')
-    .innerJoin('audit_events as a', (j) => j.onRef('a.actor_user_id', '=', 'g.user_id').onRef('a.person_id', '=', 'g.person_id')
-      .onRef('a.at', '>=', 'g.started_at').onRef('a.at', '<=', 'g.expires_at'))
-    .select(['g.id as grant_id', 'a.seq', 'a.action', 'a.category', 'a.decision', 'a.reason'])
-    .where('g.id', 'in', [...grantIds]).where('a.action', '<>', 'break_glass').orderBy('a.seq').execute();
+  const grants = await db.selectFrom('break_glass_grants').select(['id', 'user_id', 'person_id', 'started_at', 'expires_at']).where('id', 'in', [...grantIds]).execute();
+  const rows = (await auditEventsDuring(db, grants.map((g) => ({ key: Number(g.id), actorUserId: g.user_id, personId: g.person_id, from: g.started_at, to: g.expires_at })), 'break_glass'))
+    .map((e) => ({ ...e, grant_id: e.key }));
   for (const id of grantIds) result.set(id, { surfaces: [], shown: [], readElsewhere: [], exports: 0, changes: 0, refused: 0 });
   const byGrant = Map.groupBy(rows, (row) => Number(row.grant_id));
   for (const [id, events] of byGrant) {
@@ -123,16 +130,11 @@ export async function emergencyUses(db: Kysely<Database>, grantIds: readonly num
 /** Reviews already done, newest first: what was decided, by whom and when. */
 export async function completedBreakGlassReviews(db: Kysely<Database>, limit = 50): Promise<Array<BreakGlassForReview & { reviewer: string | null }>> {
   const rows = await db.selectFrom('break_glass_grants as g')
-    .innerJoin('users as u', 'u.id', 'g.user_id')
-    .leftJoin('organisations as o', 'o.id', 'u.organisation_id')
-    .innerJoin('persons as p', 'p.id', 'g.person_id')
-    .leftJoin('users as r', 'r.id', 'g.reviewed_by')
-    .select(['g.id', 'g.started_at', 'g.expires_at', 'u.display_name', 'o.name as organisation', 'g.person_id', 'p.given_name', 'p.family_name', 'g.reason', 'g.reviewed_at',
-      'g.review_outcome', 'g.review_note', 'r.display_name as reviewer'])
+    .select([...grantColumns, userDisplayNameOf('g.reviewed_by').as('reviewer')])
     .where('g.reviewed_at', 'is not', null).orderBy('g.reviewed_at', 'desc').orderBy('g.id', 'desc').limit(limit).execute();
   return rows.map((r) => ({
     id: Number(r.id), at: r.started_at, expiresAt: r.expires_at, practitioner: r.display_name, organisation: r.organisation,
-    personId: r.person_id, personName: `${r.given_name} ${r.family_name}`, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note, reviewer: r.reviewer,
+    personId: r.person_id, personName: r.person_name, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note, reviewer: r.reviewer,
   }));
 }
 

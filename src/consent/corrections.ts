@@ -4,12 +4,12 @@
 // of the record kept in its history, the record linked again), and the request keeps which field
 // changed and its value before and after, so the person sees what was done. Whoever asked, and
 // the person's own account, are notified of the answer (without a word of it).
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { accountsOfPeople, type SignedInUser } from '../auth/index.ts';
 import { notify } from '../notify/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import { receiveSourceRecord } from '../linkage/index.ts';
+import { receiveSourceRecord, recordsHeldOfPeople } from '../linkage/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { findWrittenDate } from '../platform/date-input.ts';
 import { isValidNhsNumber } from '../people/index.ts';
@@ -34,21 +34,18 @@ export interface CorrectableField {
 
 interface OwnRecord { id: number; source: string; source_id: string; fields: Record<string, string> }
 
-/** The organisation's own current records of the person: the only ones it may correct. */
-async function ownRecords(db: Kysely<Database>, organisationId: string, personId: string): Promise<OwnRecord[]> {
-  return (await sql<OwnRecord>`
-    select s.id, s.source, s.source_id, s.fields from record_links l
-    join source_records s on s.id = l.source_record_id
-    join organisations o on o.source_code = s.source
-    where l.person_id = ${personId} and l.superseded_at is null and o.id = ${organisationId}
-    order by s.id`.execute(db)).rows.map((r) => ({ ...r, id: Number(r.id) }));
+/** The organisation's own current records of each person (the only ones it may correct), from the person index in one query. */
+async function ownRecordsOf(db: Kysely<Database>, organisationId: string, personIds: readonly string[]): Promise<Map<string, OwnRecord[]>> {
+  const held = await recordsHeldOfPeople(db, personIds, { organisationId });
+  return new Map([...held].map(([personId, records]) => [personId, records.map((r) => ({ id: r.sourceRecordId, source: r.source, source_id: r.sourceId, fields: r.fields }))]));
 }
 
 /** Every field of the organisation's records of each person, as the practitioner chooses what to correct. */
 export async function correctableFields(db: Kysely<Database>, organisationId: string, personIds: readonly string[]): Promise<Map<string, CorrectableField[]>> {
   const result = new Map<string, CorrectableField[]>();
+  const own = await ownRecordsOf(db, organisationId, personIds);
   for (const personId of new Set(personIds)) {
-    const records = await ownRecords(db, organisationId, personId);
+    const records = own.get(personId) ?? [];
     result.set(personId, records.flatMap((r) => {
       // Every field the record may hold, filled or not (a missing phone number can be added).
       const fields = [...new Set([...heldFieldOrder, ...Object.keys(r.fields)])];
@@ -109,7 +106,7 @@ export async function answerCorrection(db: Kysely<Database>, user: SignedInUser,
   let change: { recordId: number; field: string; from: string; to: string } | null = null;
   if (answer.outcome === 'corrected') {
     const [recordPart, field] = (answer.target ?? '').split(/:(.*)/s);
-    const record = (await ownRecords(db, user.organisationId, personId)).find((r) => String(r.id) === recordPart);
+    const record = ((await ownRecordsOf(db, user.organisationId, [personId])).get(personId) ?? []).find((r) => String(r.id) === recordPart);
     if (!record || !field || !/^[a-z][a-z0-9_]{0,40}$/.test(field)) throw new CorrectionInputError('target', 'Choose which part of your record to correct');
     const to = newValue(field, answer.value ?? '');
     const from = record.fields[field] ?? '';

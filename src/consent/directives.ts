@@ -1,10 +1,11 @@
 // Recording and withdrawing a person's sharing choices. Nothing is deleted: a withdrawal is
 // stamped on the directive, so the history of what the person said is kept.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { readDateInput } from '../platform/date-input.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { userDisplayNameOf, userOrganisationIdOf, type SignedInUser } from '../auth/index.ts';
+import { organisationById, organisationNameOf } from '../network/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { carePurposes, categoryLabels, isCategory, isPurpose, purposeLabels, type Category, type Purpose } from './categories.ts';
 import type { RecipientKind } from './policy.ts';
@@ -76,7 +77,7 @@ export async function recordDirective(trx: Trx, actor: SignedInUser, personId: s
     if (directive.category === '*' || directive.recipientKind !== 'organisation') throw new DirectiveInputError('categories', 'A choice recorded for the person covers only the information a referral needs, for the service it goes to');
   }
   if (directive.recipientKind === 'organisation') {
-    const org = await trx.selectFrom('organisations').select('id').where('id', '=', directive.recipientId!).executeTakeFirst();
+    const org = await organisationById(trx, directive.recipientId!);
     if (!org) throw new DirectiveInputError('recipient', 'That organisation is not part of the care network');
   }
   const row = await trx.insertInto('consent_directives').values({
@@ -140,11 +141,13 @@ export interface DirectiveView {
 
 /** The person's choices in plain sentences, newest first, with their state. */
 export async function directivesOf(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<DirectiveView[]> {
-  const rows = await db.selectFrom('consent_directives as d').leftJoin('organisations as o', (j) => j.onRef('o.id', '=', 'd.recipient_id').on('d.recipient_kind', '=', 'organisation'))
+  // Names from their owners: the organisation or team a choice is about (network), and who
+  // recorded it with their organisation (auth, network), each looked up in this one statement.
+  const rows = await db.selectFrom('consent_directives as d')
     .leftJoin('teams as t', (j) => j.onRef('t.id', '=', 'd.recipient_id').on('d.recipient_kind', '=', 'team'))
-    .leftJoin('users as u', 'u.id', 'd.recorded_by').leftJoin('organisations as uo', 'uo.id', 'u.organisation_id')
-    .select(['d.id', 'd.category', 'd.recipient_kind', 'o.name as organisation', 't.name as team', 'd.purposes', 'd.decision', 'd.valid_from', 'd.valid_until', 'd.withdrawn_at', 'd.recorded_at',
-      'd.recorded_for', 'd.evidence', 'd.note', 'u.display_name as recorder', 'uo.name as recorder_organisation'])
+    .select(['d.id', 'd.category', 'd.recipient_kind', sql<string | null>`case when d.recipient_kind = 'organisation' then ${organisationNameOf('d.recipient_id')} end`.as('organisation'),
+      't.name as team', 'd.purposes', 'd.decision', 'd.valid_from', 'd.valid_until', 'd.withdrawn_at', 'd.recorded_at',
+      'd.recorded_for', 'd.evidence', 'd.note', userDisplayNameOf('d.recorded_by').as('recorder'), organisationNameOf(userOrganisationIdOf('d.recorded_by')).as('recorder_organisation')])
     .where('d.person_id', '=', personId).orderBy('d.recorded_at', 'desc').orderBy('d.id', 'desc').execute();
   return rows.map((r) => {
     const what = r.category === '*' ? 'all of your information' : categoryLabels[r.category as Category]?.toLowerCase() ?? r.category;
@@ -162,8 +165,8 @@ export async function directivesOf(db: Kysely<Database>, personId: string, now: 
 export interface LawfulBasisView { explanation: string; basis: string; category: string; categoryCode: string; organisation: string | null; since: Date }
 
 export async function lawfulBasesOf(db: Kysely<Database>, personId: string): Promise<LawfulBasisView[]> {
-  const rows = await db.selectFrom('lawful_bases as b').leftJoin('organisations as o', 'o.id', 'b.organisation_id')
-    .select(['b.explanation', 'b.basis', 'b.category', 'o.name as organisation', 'b.valid_from'])
+  const rows = await db.selectFrom('lawful_bases as b')
+    .select(['b.explanation', 'b.basis', 'b.category', organisationNameOf('b.organisation_id').as('organisation'), 'b.valid_from'])
     .where('b.person_id', '=', personId).where('b.ended_at', 'is', null).orderBy('b.valid_from', 'desc').execute();
   return rows.map((r) => ({ explanation: r.explanation, basis: r.basis.replace(/_/g, ' '), category: categoryLabels[r.category as Category] ?? r.category, categoryCode: r.category, organisation: r.organisation, since: r.valid_from }));
 }

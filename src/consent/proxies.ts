@@ -4,11 +4,12 @@
 // themselves ends it: Gillick competence), a carer's ends with the caring relationship, and
 // either can be ended by the person or the proxy. Children's safeguarding is outside every
 // proxy's scope. Listing whom one acts for is the proxy's own data.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
+import { personBirthDateSql, personById, personFullNameOf } from '../people/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { categories, type Category } from './categories.ts';
 
@@ -29,24 +30,27 @@ export function parentalProxyEnds(birthDate: string): Date {
   return new Date(Date.UTC(y + PARENTAL_PROXY_ENDS_AT_AGE, m - 1, d));
 }
 
+/** The date of birth (YYYY-MM-DD) of the person in column `ref`, read through the people module's fragment. */
+const birthDateOf = (ref: 'x.person_id'): RawBuilder<string | null> => sql<string | null>`${sql.raw(personBirthDateSql(ref))}`;
+
 export interface ProxyFor { proxyId: number; personId: string; name: string; kind: 'parent' | 'carer'; until: Date | null }
 
 /** The people this person acts for now (the same rule as the access facts). */
 export async function proxiesOf(db: Kysely<Database>, proxyPersonId: string, now: Date = new Date()): Promise<ProxyFor[]> {
-  const rows = await db.selectFrom('proxies as x').innerJoin('persons as p', 'p.id', 'x.person_id')
-    .select(['x.id', 'x.person_id', 'p.given_name', 'p.family_name', 'p.birth_date', 'x.kind', 'x.valid_until'])
+  const rows = await db.selectFrom('proxies as x')
+    .select(['x.id', 'x.person_id', personFullNameOf('x.person_id').$castTo<string>().as('name'), birthDateOf('x.person_id').as('birth_date'), 'x.kind', 'x.valid_until'])
     .where('x.proxy_person_id', '=', proxyPersonId).where('x.revoked_at', 'is', null).where('x.valid_from', '<=', now)
     .where((eb) => eb.or([eb('x.valid_until', 'is', null), eb('x.valid_until', '>', now)]))
-    .orderBy('p.birth_date').execute();
+    .orderBy('birth_date').execute();
   return rows
     .filter((r) => r.kind !== 'parent' || (r.birth_date !== null && parentalProxyEnds(r.birth_date) > now))
-    .map((r) => ({ proxyId: Number(r.id), personId: r.person_id, name: `${r.given_name} ${r.family_name}`, kind: r.kind, until: r.valid_until }));
+    .map((r) => ({ proxyId: Number(r.id), personId: r.person_id, name: r.name, kind: r.kind, until: r.valid_until }));
 }
 
 /** The people who act for this person now (the same rule as the access facts): whom to tell when their record is opened in an emergency. */
 export async function proxyPersonIdsFor(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<string[]> {
-  const rows = await db.selectFrom('proxies as x').innerJoin('persons as p', 'p.id', 'x.person_id')
-    .select(['x.proxy_person_id', 'x.kind', 'p.birth_date'])
+  const rows = await db.selectFrom('proxies as x')
+    .select(['x.proxy_person_id', 'x.kind', birthDateOf('x.person_id').as('birth_date')])
     .where('x.person_id', '=', personId).where('x.revoked_at', 'is', null).where('x.valid_from', '<=', now)
     .where((eb) => eb.or([eb('x.valid_until', 'is', null), eb('x.valid_until', '>', now)])).execute();
   return [...new Set(rows.filter((r) => r.kind !== 'parent' || (r.birth_date !== null && parentalProxyEnds(r.birth_date) > now)).map((r) => r.proxy_person_id))];
@@ -56,11 +60,11 @@ export interface ActingForMe { proxyId: number; name: string; kind: 'parent' | '
 
 /** Who can act for this person now: shown to them with a way to end it. */
 export async function proxiesFor(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<ActingForMe[]> {
-  const rows = await db.selectFrom('proxies as x').innerJoin('persons as p', 'p.id', 'x.proxy_person_id')
-    .select(['x.id', 'p.given_name', 'p.family_name', 'x.kind', 'x.valid_from', 'x.valid_until'])
+  const rows = await db.selectFrom('proxies as x')
+    .select(['x.id', personFullNameOf('x.proxy_person_id').$castTo<string>().as('name'), 'x.kind', 'x.valid_from', 'x.valid_until'])
     .where('x.person_id', '=', personId).where('x.revoked_at', 'is', null)
     .where((eb) => eb.or([eb('x.valid_until', 'is', null), eb('x.valid_until', '>', now)])).orderBy('x.valid_from').execute();
-  return rows.map((r) => ({ proxyId: Number(r.id), name: `${r.given_name} ${r.family_name}`, kind: r.kind, since: r.valid_from, until: r.valid_until }));
+  return rows.map((r) => ({ proxyId: Number(r.id), name: r.name, kind: r.kind, since: r.valid_from, until: r.valid_until }));
 }
 
 export interface NewProxy { personId: string; proxyPersonId: string; kind: 'parent' | 'carer'; permittedBy: string; validFrom?: Date; scope?: readonly Category[] }
@@ -73,10 +77,10 @@ export async function grantProxy(trx: Trx, by: SignedInUser | null, input: NewPr
   if (input.personId === input.proxyPersonId) throw new ProxyRefused(422, 'A person does not act as their own proxy');
   let validUntil: Date | null = null;
   if (input.kind === 'parent') {
-    const child = await trx.selectFrom('persons').select('birth_date').where('id', '=', input.personId).executeTakeFirst();
+    const child = await personById(trx, input.personId);
     if (!child) throw new ProxyRefused(404, 'There is no such person');
-    if (!child.birth_date) throw new ProxyRefused(422, 'A parent can act for a child only while we know the child is under 16: record the date of birth first');
-    validUntil = parentalProxyEnds(child.birth_date);
+    if (!child.birthDate) throw new ProxyRefused(422, 'A parent can act for a child only while we know the child is under 16: record the date of birth first');
+    validUntil = parentalProxyEnds(child.birthDate);
     if (validUntil <= now) throw new ProxyRefused(422, 'This person is 16 or over: they decide for themselves, and can register a carer if they want one');
   }
   const scope = [...(input.scope ?? DEFAULT_PROXY_SCOPE)].filter((c) => c !== 'children_safeguarding');

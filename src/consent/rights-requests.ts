@@ -9,6 +9,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
+import { organisationHoldsPerson } from '../linkage/index.ts';
+import { organisationNameOf } from '../network/index.ts';
+import { personFullNameOf } from '../people/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { actingFor, RightsInputError, type Trx } from './acting.ts';
 import { categories, categoryLabels, isCategory, type Category } from './categories.ts';
@@ -52,17 +55,10 @@ export function parseRightsRequest(body: Record<string, unknown>, holders: Reado
   return { input: { kind: kind as RightsRequestKind, organisationId, category: category as Category, what, why }, errors };
 }
 
-async function organisationHoldsRecord(db: Trx, organisationId: string, personId: string): Promise<boolean> {
-  const row = await sql<{ found: boolean }>`select exists (
-    select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
-    where l.person_id = ${personId} and l.superseded_at is null and o.id = ${organisationId}) as found`.execute(db);
-  return Boolean(row.rows[0]?.found);
-}
-
 /** The person (or a proxy whose scope covers the category) asks; returns the request's id. */
 export async function requestRestrictionOrErasure(trx: Trx, actor: SignedInUser, personId: string, input: RightsRequestInput, now: Date = new Date()): Promise<number> {
   const recordedFor = await actingFor(trx, actor, personId, input.category);
-  if (!(await organisationHoldsRecord(trx, input.organisationId, personId))) throw new RightsInputError('organisation', 'Choose the service that holds the information');
+  if (!(await organisationHoldsPerson(trx, input.organisationId, personId))) throw new RightsInputError('organisation', 'Choose the service that holds the information');
   const row = await trx.insertInto('rights_requests').values({
     person_id: personId, requested_by: actor.id, recorded_for: recordedFor, kind: input.kind, organisation_id: input.organisationId, category: input.category,
     what: input.what, why: input.why, received_at: now, due_by: dueByFor(now), decided_at: null, decided_by: null, decision_note: null, lifted_at: null, lifted_by: null,
@@ -79,14 +75,15 @@ export interface RightsRequestView {
 const todayInUk = (now: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 
 function baseQuery(db: Kysely<Database>) {
-  return db.selectFrom('rights_requests as r').innerJoin('organisations as o', 'o.id', 'r.organisation_id').innerJoin('persons as p', 'p.id', 'r.person_id')
-    .select(['r.id', 'r.person_id', 'p.given_name', 'p.family_name', 'r.kind', 'o.name as organisation', 'r.category', 'r.what', 'r.why', 'r.received_at', 'r.due_by', 'r.status',
+  // The organisation and the person are required references, so every request has both names.
+  return db.selectFrom('rights_requests as r')
+    .select(['r.id', 'r.person_id', personFullNameOf('r.person_id').$castTo<string>().as('person_name'), 'r.kind', organisationNameOf('r.organisation_id').$castTo<string>().as('organisation'), 'r.category', 'r.what', 'r.why', 'r.received_at', 'r.due_by', 'r.status',
       'r.decided_at', 'r.decision_note', 'r.lifted_at', 'r.recorded_for']);
 }
 
 type Row = Awaited<ReturnType<ReturnType<typeof baseQuery>['execute']>>[number];
 const toView = (r: Row, now: Date, withName: boolean): RightsRequestView => ({
-  id: Number(r.id), personId: r.person_id, personName: withName ? `${r.given_name} ${r.family_name}` : null, kind: r.kind, organisation: r.organisation,
+  id: Number(r.id), personId: r.person_id, personName: withName ? r.person_name : null, kind: r.kind, organisation: r.organisation,
   category: categoryLabels[r.category as Category] ?? r.category, categoryCode: r.category, what: r.what, why: r.why, receivedAt: r.received_at,
   dueBy: String(r.due_by).slice(0, 10), overdue: r.status === 'open' && String(r.due_by).slice(0, 10) < todayInUk(now), status: r.status, statusLabel: statusLabels[r.status],
   decidedAt: r.decided_at, decisionNote: r.decision_note, liftedAt: r.lifted_at, byProxy: r.recorded_for === 'proxy',

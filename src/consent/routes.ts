@@ -12,7 +12,8 @@ import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, r
 import { personExport, toFhirBundle } from './export.ts';
 import { breakGlassReviewList, completedBreakGlassReviews, emergencyUses, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
-import { agenciesHolding, heldFieldLabel, heldFieldValue, personSummary } from '../people/index.ts';
+import { agenciesHolding, heldFieldLabel, heldFieldValue, personFullNameOf, personSummary } from '../people/index.ts';
+import { allOrganisations, organisationNameOf } from '../network/index.ts';
 import { answerCorrection, correctableFields, CorrectionInputError } from './corrections.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
 import { dateInputItems, dateParts } from '../platform/date-input.ts';
@@ -63,7 +64,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const summary = await whoCanSeeWhat(db, user, personId, canSee);
     // Every organisation in the directory can be chosen, grouped by kind; those holding a record come first.
     const holding = new Set(agencies.map((a) => a.organisationId));
-    const directory = await db.selectFrom('organisations').select(['id', 'name', 'kind']).orderBy('kind').orderBy('name').execute();
+    const directory = (await allOrganisations(db)).sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
     const directoryGroups = [...Map.groupBy(directory.filter((o) => !holding.has(o.id)), (o) => o.kind)].map(([kind, list]) => ({ kind, organisations: list }));
     const error = extra.error as { field: string } | undefined;
     const values = (extra.values ?? {}) as Record<string, unknown>;
@@ -144,8 +145,8 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   async function renderCorrections(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
     const [agencies, requests] = await Promise.all([
       agenciesHolding(db, personId),
-      db.selectFrom('correction_requests as c').innerJoin('organisations as o', 'o.id', 'c.organisation_id')
-        .select(['c.id', 'o.name as organisation', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolved_at', 'c.resolution_note',
+      db.selectFrom('correction_requests as c')
+        .select(['c.id', organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'), 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolved_at', 'c.resolution_note',
           'c.corrected_field', 'c.corrected_from', 'c.corrected_to'])
         .where('c.person_id', '=', personId).orderBy('c.created_at', 'desc').execute(),
     ]);
@@ -190,8 +191,8 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   // The data owner's inbox: corrections asked of the practitioner's organisation.
   async function renderInbox(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, extra: { error?: { requestId: number; field: string; text: string }; values?: Body } = {}, status = 200) {
     if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
-    const rows = await db.selectFrom('correction_requests as c').innerJoin('persons as p', 'p.id', 'c.person_id')
-      .select(['c.id', 'c.person_id', 'p.given_name', 'p.family_name', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note',
+    const rows = await db.selectFrom('correction_requests as c')
+      .select(['c.id', 'c.person_id', personFullNameOf('c.person_id').$castTo<string>().as('person_name'), 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note',
         'c.corrected_field', 'c.corrected_from', 'c.corrected_to'])
       .where('c.organisation_id', '=', user.organisationId).orderBy('c.status').orderBy('c.created_at').limit(200).execute();
     // The requests are the organisation's own records of the person: audit each name shown.

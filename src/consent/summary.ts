@@ -3,6 +3,8 @@
 // kinds of information its practitioners can see today, and why, worked out by the same policy
 // the access decision uses, from the person's own facts. Nothing is audited: no record is read.
 import type { Kysely } from 'kysely';
+import { agenciesHoldingPerson } from '../linkage/index.ts';
+import { allOrganisations } from '../network/index.ts';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { loadAccessFacts } from './facts.ts';
@@ -75,16 +77,15 @@ export function summariseSharing(personId: string, facts: Awaited<ReturnType<typ
 
 /** The summary for the sharing page: the person's facts and the organisations involved, then the policy. */
 export async function whoCanSeeWhat(db: Kysely<Database>, viewer: SignedInUser, personId: string, viewerMaySee: (category: Category) => boolean, now: Date = new Date()): Promise<OrganisationSharing[]> {
-  const facts = await loadAccessFacts(db, actorOf(viewer), personId, now);
-  const involved = await db.selectFrom('organisations as o').select(['o.id', 'o.name', 'o.kind'])
-    .where((eb) => eb.or([
-      eb.exists(eb.selectFrom('care_relationships as r').select('r.id').whereRef('r.organisation_id', '=', 'o.id').where('r.person_id', '=', personId).where('r.ended_at', 'is', null)),
-      eb.exists(eb.selectFrom('record_links as l').innerJoin('source_records as s', 's.id', 'l.source_record_id').select('l.id')
-        .whereRef('s.source', '=', 'o.source_code').where('l.person_id', '=', personId).where('l.superseded_at', 'is', null)),
-      eb.exists(eb.selectFrom('consent_directives as d').select('d.id').whereRef('d.recipient_id', '=', 'o.id').where('d.recipient_kind', '=', 'organisation')
-        .where('d.person_id', '=', personId).where('d.withdrawn_at', 'is', null)),
-    ]))
-    .orderBy('o.name').execute();
+  // The organisations involved: those with a current relationship or a choice in force (both in
+  // the facts), and those holding a record (the person index); named and ordered by the network.
+  const [facts, holding, directory] = await Promise.all([loadAccessFacts(db, actorOf(viewer), personId, now), agenciesHoldingPerson(db, personId), allOrganisations(db)]);
+  const involvedIds = new Set([
+    ...facts.relationships.map((r) => r.organisationId),
+    ...facts.directives.filter((d) => d.recipientKind === 'organisation' && d.withdrawnAt === null && d.recipientId !== null).map((d) => d.recipientId!),
+    ...holding.map((h) => h.organisationId),
+  ]);
+  const involved = directory.filter((o) => involvedIds.has(o.id));
   // Being known to an organisation is itself information of its category (probation is criminal justice).
   const organisations = involved.filter((o) => viewerMaySee(categoryOfOrganisationKind(o.kind)));
   return summariseSharing(personId, facts, organisations, viewerMaySee);

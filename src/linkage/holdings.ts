@@ -67,7 +67,7 @@ export async function organisationHoldsPerson(db: Kysely<Database>, organisation
 }
 
 export interface HeldRecord {
-  sourceRecordId: number; organisationId: string; organisation: string; kind: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string>;
+  personId: string; sourceRecordId: number; organisationId: string; organisation: string; kind: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string>;
 }
 
 /**
@@ -75,16 +75,27 @@ export interface HeldRecord {
  * they arrived (or only the records of one organisation, in the order they were stored).
  */
 export async function recordsHeldOfPerson(db: Kysely<Database>, personId: string, options: { organisationId?: string } = {}): Promise<HeldRecord[]> {
+  return (await recordsHeldOfPeople(db, [personId], options)).get(personId) ?? [];
+}
+
+/** recordsHeldOfPerson for several people in one query (a list's worth), by person. */
+export async function recordsHeldOfPeople(db: Kysely<Database>, personIds: Iterable<string>, options: { organisationId?: string } = {}): Promise<Map<string, HeldRecord[]>> {
+  const people = [...new Set(personIds)];
+  const byPerson = new Map<string, HeldRecord[]>(people.map((id) => [id, []]));
+  if (people.length === 0) return byPerson;
   const own = options.organisationId;
-  const records = sql`select s.id as source_record_id, s.source, s.source_id, s.received_at, s.fields
+  const records = sql`select l.person_id, s.id as source_record_id, s.source, s.source_id, s.received_at, s.fields
     from record_links l join source_records s on s.id = l.source_record_id
-    where l.person_id = ${personId} and l.superseded_at is null`;
-  const result = await sql<{ source_record_id: string | number; organisation_id: string; organisation: string; kind: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
-    select h.source_record_id, h.organisation_id, h.organisation, h.kind, h.source, h.source_id, h.received_at, h.fields
+    where l.person_id in (${sql.join(people)}) and l.superseded_at is null`;
+  const result = await sql<{ person_id: string; source_record_id: string | number; organisation_id: string; organisation: string; kind: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
+    select h.person_id, h.source_record_id, h.organisation_id, h.organisation, h.kind, h.source, h.source_id, h.received_at, h.fields
     from (${withOrganisationOfSource(records)}) h
     ${own === undefined ? sql`order by h.received_at` : sql`where h.organisation_id = ${own} order by h.source_record_id`}`.execute(db);
-  return result.rows.map((r) => ({
-    sourceRecordId: Number(r.source_record_id), organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, source: r.source, sourceId: r.source_id,
-    receivedAt: r.received_at, fields: r.fields,
-  }));
+  for (const r of result.rows) {
+    byPerson.get(r.person_id)?.push({
+      personId: r.person_id, sourceRecordId: Number(r.source_record_id), organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, source: r.source,
+      sourceId: r.source_id, receivedAt: r.received_at, fields: r.fields,
+    });
+  }
+  return byPerson;
 }

@@ -47,6 +47,6 @@ export { EARLIEST_BIRTH_DATE, isCalendarDate } from './normalise.ts';
 // identity is under review (what a data-quality reviewer's access turns on).
 export {
   agenciesHoldingPerson, agenciesHoldingPersonSql, heldSourcesSql, organisationHoldsPerson, peopleHeldByOrganisationCount, personHeldByOrganisation,
-  personHeldUnderSourceSql, recordsHeldOfPerson, type AgencyHolding, type HeldRecord,
+  personHeldUnderSourceSql, recordsHeldOfPeople, recordsHeldOfPerson, type AgencyHolding, type HeldRecord,
 } from './holdings.ts';
 export { personInReviewQueue, personInUndoableMerge } from './identity-review.ts';

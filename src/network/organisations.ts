@@ -4,9 +4,9 @@
 // page) gains no round trip by asking the owner; the batched queries are in lookups.ts.
 import { sql, type RawBuilder } from 'kysely';
 
-/** Kysely: the name of the organisation whose id is in column `ref` (null when none), for a select list. */
-export function organisationNameOf(ref: string): RawBuilder<string | null> {
-  return sql<string | null>`(select o.name from organisations o where o.id = ${sql.ref(ref)})`;
+/** Kysely: the name of the organisation whose id is in column `ref` (or an expression giving the id), null when none, for a select list. */
+export function organisationNameOf(ref: string | RawBuilder<string | null>): RawBuilder<string | null> {
+  return sql<string | null>`(select o.name from organisations o where o.id = ${typeof ref === 'string' ? sql.ref(ref) : ref})`;
 }
 
 /** Kysely: the kind of the organisation whose id is in column `ref` (null when none). */

@@ -10,8 +10,8 @@ export type { CaseloadPage } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
 export type { RelationshipKey } from './relationships.ts';
 export { buildSharedRecord } from './shared-record.ts';
-// A person's date of birth as SQL text for other modules' prepared statements.
-export { personBirthDateSql } from './persons.ts';
+// A person's date of birth as SQL text for other modules' prepared statements, and full name for their lists.
+export { personBirthDateSql, personFullNameOf } from './persons.ts';
 // Persons, households, needs and events by id, batched, for other modules (they only fetch).
 export {
   currentNeedRows, otherHouseholdMembers, peopleByIds, personById, personEventsSince, personHouseholdFacts, type EventRow, type NeedRow, type PersonRef,

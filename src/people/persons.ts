@@ -1,6 +1,12 @@
-// Persons as fragments other modules embed in their own single statement (the access decision
-// reads a child's date of birth without a second round trip); builder fragments are in names.ts,
-// batched queries in lookups.ts.
+// Persons as fragments other modules embed in their own single statement: the access decision
+// reads a child's date of birth without a second round trip, and a list names each person in the
+// query that reads it. Batched queries by id are in lookups.ts.
+import { sql, type RawBuilder } from 'kysely';
 
 /** SQL text: the date of birth of the person `personExpr` names (a scalar subquery; null when unknown). */
 export const personBirthDateSql = (personExpr: string): string => `(select p.birth_date from persons p where p.id = ${personExpr})`;
+
+/** Kysely: "Given Family", the full name of the person whose id is in column `ref` (null when none), for a list's select. */
+export function personFullNameOf(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select p.given_name || ' ' || p.family_name from persons p where p.id = ${sql.ref(ref)})`;
+}
