@@ -8,13 +8,15 @@ import {
   disputeShare, fundingDecision, fundingDecisionsOf, FundingInputError, fundingPartners, FundingRefused, recordFundingDecision, resolveDispute,
   type NewFundingDecision, type Share,
 } from './funding.ts';
-import { formatPounds } from './goals.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
 const idPattern = /^[A-Za-z0-9_-]{1,80}$/;
 const today = () => new Date().toISOString().slice(0, 10);
+// Pounds and pence: a share of a package is an exact amount, and ledger credits show as negative.
+const money = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' });
+const formatPounds = (pence: number): string => money.format(pence / 100);
 
 function idParam(request: FastifyRequest, message: string): string {
   const id = (request.params as { id?: string }).id ?? '';
