@@ -14,6 +14,7 @@ import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casef
 import type { Predicate } from './rules.ts';
 import { RESIDENTS_HINT } from '../place/index.ts';
 import { registerFairnessRoutes } from './fairness-routes.ts';
+import { registerTargetRoutes } from './targets-routes.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -250,4 +251,5 @@ export function registerInsightRoutes(app: FastifyInstance): void {
   });
 
   registerFairnessRoutes(app);
+  registerTargetRoutes(app);
 }

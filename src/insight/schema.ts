@@ -34,6 +34,8 @@ export interface InsightTables {
     looks_for: string | null; why: string | null; who_sees: string | null; need: unknown;
   };
   insight_runs: { id: Generated<number>; started_at: Date; finished_at: Date | null; rules: number; entries: number; seconds: number | null };
+  /** Targets commissioners set for measures (0074): each setting is a new row, the latest per measure is the one in force. */
+  insight_targets: { id: Generated<number>; measure_id: string; value: number; by_date: string; reason: string | null; set_by: string; set_at: Generated<Date> };
   /** A worklist entry: which team should look, and the facts that matched. The person is opened only through the access decision. */
   insight_worklist: {
     id: Generated<number>;
@@ -116,6 +118,24 @@ export const insightMigrations: Record<string, Migration> = {
       for (const [id, r] of Object.entries(shippedRegister)) {
         await sql`update insight_rules set looks_for = ${r.looksFor}, why = ${r.why}, who_sees = ${r.whoSees}, need = ${JSON.stringify(r.need)}::jsonb where id = ${id}`.execute(db);
       }
+    },
+  },
+  '0074_insight_targets': {
+    async up(db: Kysely<unknown>) {
+      // Targets for measures, set by commissioners and shown against the actual figures. Never
+      // edited: a new target is a new row, so the history of what was asked for is kept.
+      await sql`
+        create table insight_targets (
+          id bigserial primary key,
+          measure_id text not null,
+          value double precision not null,
+          by_date date not null,
+          reason text,
+          set_by text not null references users(id),
+          set_at timestamptz not null default now()
+        );
+        create index insight_targets_measure on insight_targets(measure_id, set_at desc);
+      `.execute(db);
     },
   },
 };
