@@ -12,7 +12,7 @@ import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
 import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes } from './referrals/index.ts';
-import { registerPlansRoutes } from './plans/routes.ts';
+import { registerPlansRoutes } from './plans/index.ts';
 import { registerInsightRoutes } from './insight/index.ts';
 import { registerPlaceRoutes } from './place/index.ts';
 import { registerFhirRoutes } from './fhir/index.ts';

@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { setUpReferralDemo } from '../referrals/index.ts';
-import { setUpPlansDemo } from '../plans/demo.ts';
+import { setUpPlansDemo } from '../plans/index.ts';
 import { setUpLocalityLeadDemo } from './locality-lead.ts';
 import { type SignedInUser, createAccount, type DemoAccountInfo } from '../auth/index.ts';
 import { setUpFundingDemo } from '../budgets/index.ts';

@@ -12,7 +12,7 @@ import { indexPlaceRecords, type IndexSummary } from '../linkage/index.ts';
 import { populateDirectoryFromPlace } from '../directory/index.ts';
 import { seedBudgets, type BudgetSeedSummary } from '../budgets/index.ts';
 import { seedDemoReferrals } from '../referrals/index.ts';
-import { seedPlans } from '../plans/seed.ts';
+import { seedPlans } from '../plans/index.ts';
 
 export interface LoadSummary {
   placeName: string;

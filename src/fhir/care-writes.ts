@@ -7,10 +7,9 @@ import { sql } from 'kysely';
 import type { CarePlan, CareTeam, Consent, EpisodeOfCare, Extension, Goal, QuestionnaireResponse, QuestionnaireResponseItem, Resource } from '@medplum/fhirtypes';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, type Category, type Purpose } from '../consent/index.ts';
-import { addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updatePlan } from '../plans/plans.ts';
-import { activeFramework, loadQuestionnaire } from '../plans/store.ts';
-import { AccessRefused, submitAssessment } from '../plans/assessments.ts';
-import { flattenItems, isQuestion } from '../plans/questionnaire.ts';
+import {
+  AccessRefused, submitAssessment, addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updatePlan, flattenItems, isQuestion, activeFramework, loadQuestionnaire,
+} from '../plans/index.ts';
 import { DirectiveInputError, parseDirectiveForm, recordDirective, withdrawDirective } from '../consent/index.ts';
 import { addToNetwork, endNetworkMembership, NetworkInputError } from '../records/index.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';

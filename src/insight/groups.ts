@@ -1,7 +1,7 @@
 // The service groups people can be "known to", as data: an organisation kind holding a linked
 // record on the person, an event of a given type, or a need recorded by any agency. Used for the
 // overlap (UpSet) chart and by the case-finding predicate `known_to_groups`.
-import { defaultNeedOutcomes } from '../plans/framework.ts';
+import { defaultNeedOutcomes } from '../plans/index.ts';
 
 export interface ServiceGroup { code: string; label: string; kinds: string[]; events: string[]; needs: string[] }
 

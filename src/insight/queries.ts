@@ -5,7 +5,7 @@
 // Overlapping-set counts (UpSet) are hidden when small and rounded to 5.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { activeFramework } from '../plans/store.ts';
+import { activeFramework } from '../plans/index.ts';
 import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../platform/disclosure.ts';
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';

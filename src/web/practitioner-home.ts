@@ -10,7 +10,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
 import { organisationCaseload, type CaseloadPage } from '../people/index.ts';
 import { teamInbox, ukDate, type TeamInbox } from '../referrals/index.ts';
-import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/reviews-due.ts';
+import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/index.ts';
 import { pageHref, pagination, showing, type Pagination } from '../platform/pagination.ts';
 import { unansweredCount } from '../records/index.ts';
 

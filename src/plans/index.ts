@@ -1,0 +1,15 @@
+// The plans module's front door: its tables first (the migration registry reads them while the
+// module's other files may still load); shared care plans and their goals, assessments against
+// questionnaires and the outcomes framework they score, plans falling due for review, the
+// module's pages, and its demo seeding. Other modules import only this file.
+export { plansMigrations, type PlansTables } from './schema.ts';
+// The outcomes framework next: it imports nothing, and insight reads it as its files load.
+export { defaultNeedOutcomes } from './framework.ts';
+export { addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updatePlan } from './plans.ts';
+export { AccessRefused, submitAssessment } from './assessments.ts';
+export { flattenItems, isQuestion } from './questionnaire.ts';
+export { activeFramework, loadQuestionnaire } from './store.ts';
+export { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from './reviews-due.ts';
+export { registerPlansRoutes } from './routes.ts';
+export { setUpPlansDemo } from './demo.ts';
+export { seedPlans } from './seed.ts';
