@@ -16,3 +16,5 @@ export { personBirthDateSql, personFullNameOf } from './persons.ts';
 export {
   currentNeedRows, otherHouseholdMembers, peopleByIds, personById, personEventsSince, personHouseholdFacts, type EventRow, type NeedRow, type PersonRef,
 } from './lookups.ts';
+// Who is in a household and which members are adults (household budgets and referrals ask each adult).
+export { householdMembersOn, householdOfPerson, type HouseholdMember } from './household-adults.ts';
