@@ -82,3 +82,17 @@ test('people flagged in a group where no one has the need recorded are warned ab
   assert.equal(q2.warning, true);
   assert.match(t.warnings[0]!, /flagged but none has the need recorded/);
 });
+
+test('a ratio over the threshold on too few people to tell from chance is said so, not warned about', () => {
+  // Quintile 1: 5 flagged of 25 in need (20 per 100) against everyone's 12 of 100 (12): 1.67.
+  // Against everyone else (7 of 75), the 95% interval of the ratio is about 0.75 to 6.1: it includes 1.
+  const t = biasTable({
+    total: { population: 1000, need: 100, flagged: 12 },
+    by: { quintile: [g('1', 500, 25, 5), g('5', 500, 75, 7)], sex: [], ethnicity: [], age_band: [] },
+  });
+  const q1 = t.dimensions[0]!.rows[0]!;
+  assert.equal(q1.needAdjustedRatio, 1.67);
+  assert.equal(q1.warning, false);
+  assert.equal(q1.tooFewToTell, true);
+  assert.deepEqual(t.warnings, []);
+});

@@ -3,7 +3,10 @@
 // with the need the rule is meant to find (its register entry), and residents the rule flagged.
 // From those, the flag rate against the population's, and the need-adjusted ratio: the group's
 // flagged share of its people in need against everyone's. A group at or above WARN_RATIO gets a
-// warning (the Hackney/Thurrock lesson: profiling nobody checks is how unfairness hides).
+// warning (the Hackney/Thurrock lesson: profiling nobody checks is how unfairness hides) when the
+// difference is also more than chance: the 95% interval of the group's flagged share of its need
+// against everyone else's lies wholly above 1. A ratio over the threshold on too few people to
+// tell is said so, not warned about.
 // Aggregates only, from the pseudonymised facts (insight_person_facts, insight_need_facts and the
 // worklist's pseudonym); each count column is protected as one table through
 // src/platform/disclosure.ts, and a rate or ratio is shown only when every count behind it is.
@@ -37,6 +40,8 @@ export interface BiasRow {
   /** Flagged people, and none with the need recorded: no ratio can be taken, and it is worth a look. */
   flaggedWithoutNeed: boolean;
   warning: boolean;
+  /** At or over the threshold, but on too few people to tell from chance. */
+  tooFewToTell: boolean;
 }
 
 export interface BiasTable {
@@ -47,6 +52,20 @@ export interface BiasTable {
 }
 
 const round = (v: number, places: number) => Math.round(v * 10 ** places) / 10 ** places;
+
+/**
+ * Whether a group's flagged share of its people in need is above everyone else's by more than
+ * chance: the lower end of the 95% interval of the ratio (log method, Katz) is above 1. When no one
+ * else with the need is flagged, any flagged group of 5 or more is clear.
+ */
+export function clearOfChance(group: GroupCounts, total: GroupCounts): boolean {
+  const [a, n1, b, n2] = [group.flagged, group.need, total.flagged - group.flagged, total.need - group.need];
+  if (a <= 0 || n1 <= 0 || n2 <= 0) return false;
+  if (b <= 0) return a >= 5;
+  const ratio = (a / n1) / (b / n2);
+  const se = Math.sqrt(Math.max(0, 1 / a - 1 / n1 + 1 / b - 1 / n2));
+  return Math.log(ratio) - 1.959963984540054 * se > 0;
+}
 
 /**
  * The bias table from counts. Each column (population, need, flagged) is one protected table: its
@@ -80,6 +99,7 @@ export function biasTable(input: BiasInput, threshold = WARN_RATIO): BiasTable {
     const rateRatio = rate !== null && totalsShown && overallRate > 0 ? round(rate / overallRate, 2) : null;
     const needAdjustedRatio = !isTotal && inNeed !== null && totalsShown && overallInNeed > 0 ? round(inNeed / overallInNeed, 2) : isTotal && inNeed !== null ? 1 : null;
     const flaggedWithoutNeed = all && g.need === 0 && g.flagged > 0;
+    const over = needAdjustedRatio !== null && needAdjustedRatio >= threshold;
     return {
       value: g.value, label: g.label, ...shown,
       flagRatePer1000: rate === null ? null : round(rate * 1000, 1),
@@ -88,7 +108,8 @@ export function biasTable(input: BiasInput, threshold = WARN_RATIO): BiasTable {
       rateRatio: isTotal && rate !== null ? 1 : rateRatio,
       needAdjustedRatio,
       flaggedWithoutNeed,
-      warning: !isTotal && ((needAdjustedRatio !== null && needAdjustedRatio >= threshold) || flaggedWithoutNeed),
+      warning: !isTotal && ((over && clearOfChance(g, input.total)) || flaggedWithoutNeed),
+      tooFewToTell: !isTotal && over && !clearOfChance(g, input.total),
     };
   };
 
