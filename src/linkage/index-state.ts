@@ -7,6 +7,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { mergedPersons, personsToMatch } from '../people/index.ts';
 import { databaseKindOf } from '../platform/db.ts';
 import { addRecord, createLinkageIndex, setEntryPerson } from './online.ts';
 import type { LinkageIndex } from './online.ts';
@@ -245,8 +246,7 @@ export async function catchUp(db: Kysely<Database>): Promise<void> {
     for (const decision of decisions) noteDecision(state, Number(decision.source_record_id), decision.person_id, decision.kind);
   }
   if (now.merges !== state.seen.merges) {
-    const merged = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
-    state.mergedInto = new Map(merged.rows.map((row) => [row.id, row.merged_into]));
+    state.mergedInto = await mergedPersons(db);
   }
   state.seen = now;
 }
@@ -268,14 +268,7 @@ export async function latestModel(db: Kysely<Database>): Promise<{ id: number; m
 
 /** Every live (not merged) person, with the household's address for comparison. */
 export async function loadAnchors(db: Kysely<Database>, personIds?: readonly string[]): Promise<AnchorRow[]> {
-  const only = personIds ? sql`and p.id = any(${[...personIds]}::text[])` : sql``;
-  const result = await sql<AnchorRow>`
-    select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date, p.sex, p.nhs_number, p.phone, p.email,
-           coalesce(h.postcode, p.linkage_postcode) as postcode, coalesce(h.address_line, p.linkage_address) as address_line
-    from persons p left join households h on h.id = p.household_id
-    where p.merged_into is null ${only}
-    order by p.id`.execute(db);
-  return result.rows;
+  return personsToMatch(db, personIds);
 }
 
 async function buildState(db: Kysely<Database>): Promise<IndexState | undefined> {
@@ -303,8 +296,7 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
     after = page[page.length - 1]!.id;
   }
   const state: IndexState = { modelId: latest.id, model: latest.model, index, recordEntries, personEntries, mergedInto: new Map(), cannotLink: new Map(), mustLink: new Map(), seen };
-  const merged = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
-  for (const row of merged.rows) state.mergedInto.set(row.id, row.merged_into);
+  state.mergedInto = await mergedPersons(db);
   const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind']).orderBy('id').execute();
   for (const decision of decisions) noteDecision(state, decision.source_record_id, decision.person_id, decision.kind);
   return state;

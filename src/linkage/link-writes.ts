@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
+import { createIndexPersons } from '../people/index.ts';
 import { EARLIEST_BIRTH_DATE, isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.ts';
 
 /** An agency record's fields as received, by Joinery field name. */
@@ -61,20 +62,7 @@ export function newPersonId(): string {
 }
 
 export async function insertNewPersons(db: Kysely<Database>, persons: { id: string; records: SourceFields[] }[]): Promise<void> {
-  const rows = persons.map((person) => ({ id: person.id, ...bestValues(person.records) }));
-  await bulkInsert(db, 'persons', [
-    { name: 'id', type: 'text', value: (p) => p.id },
-    { name: 'given_name', type: 'text', value: (p) => p.given_name },
-    { name: 'family_name', type: 'text', value: (p) => p.family_name },
-    { name: 'birth_date', type: 'date', value: (p) => p.birth_date },
-    { name: 'sex', type: 'text', value: (p) => p.sex },
-    { name: 'nhs_number', type: 'text', value: (p) => p.nhs_number },
-    { name: 'phone', type: 'text', value: (p) => p.phone },
-    { name: 'email', type: 'text', value: (p) => p.email },
-    { name: 'origin', type: 'text', value: () => 'linkage' },
-    { name: 'linkage_postcode', type: 'text', value: (p) => p.postcode },
-    { name: 'linkage_address', type: 'text', value: (p) => p.address },
-  ], rows);
+  await createIndexPersons(db, persons.map((person) => ({ id: person.id, ...bestValues(person.records) })));
 }
 
 export interface NewLink { sourceRecordId: number; personId: string; method: string; probability: number | null }

@@ -6,6 +6,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
+import { userDisplayNameOf } from '../auth/index.ts';
+import { lockPersonForMerge, setMergedInto } from '../people/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { matchRecord, setEntryPerson } from './online.ts';
 import {
@@ -64,10 +66,7 @@ export interface MergeResult {
   reassignedRows: number;
 }
 
-async function lockPerson(trx: Transaction<Database>, id: string): Promise<{ id: string; merged_into: string | null } | undefined> {
-  const result = await sql<{ id: string; merged_into: string | null }>`select id, merged_into from persons where id = ${id} for update`.execute(trx);
-  return result.rows[0];
-}
+const lockPerson = (trx: Transaction<Database>, id: string) => lockPersonForMerge(trx, id);
 
 /** Merges `mergedId` into `survivorId`: its records and rows move to the survivor. */
 export async function mergePersons(
@@ -124,7 +123,7 @@ export async function mergeUnlocked(
       reassignedRows += rows.rows.length;
       await recordReassignments(trx, merge.id, owned.table, rows.rows.map((row) => row.id), mergedId, survivorId);
     }
-    await sql`update persons set merged_into = ${survivorId} where id = ${mergedId}`.execute(trx);
+    await setMergedInto(trx, mergedId, survivorId);
     await appendAudit(trx, {
       actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId ?? null, action: 'merge',
       personId: survivorId, category: 'demographics', purpose: 'care_coordination', decision: 'success',
@@ -244,7 +243,7 @@ export async function unmerge(db: Kysely<Database>, mergeId: number, actor: Acto
         }
       }
 
-      await sql`update persons set merged_into = null where id = ${mergedId}`.execute(trx);
+      await setMergedInto(trx, mergedId, null);
       await sql`update person_merges set unmerged_at = now(), unmerged_by = ${actor.id}, unmerge_reason = ${reason} where id = ${mergeId}`.execute(trx);
       await appendAudit(trx, {
         actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId ?? null, action: 'unmerge',
@@ -342,10 +341,10 @@ async function mergeSummaries(db: Kysely<Database>, where: { mergeId?: number; p
     id: number; survivor_id: string; merged_id: string; merged_at: Date; merged_by: string | null; reason: string; review_id: number | null;
     moved: number; unmerged_at: Date | null; unmerged_by: string | null; unmerge_reason: string | null;
   }>`
-    select m.id, m.survivor_id, m.merged_id, m.merged_at, coalesce(a.display_name, 'An automatic process') as merged_by, m.reason, m.review_id,
+    select m.id, m.survivor_id, m.merged_id, m.merged_at, coalesce(${userDisplayNameOf('m.merged_by')}, 'An automatic process') as merged_by, m.reason, m.review_id,
            (select count(*)::int from person_merge_links ml where ml.merge_id = m.id) as moved,
-           m.unmerged_at, b.display_name as unmerged_by, m.unmerge_reason
-    from person_merges m left join users a on a.id = m.merged_by left join users b on b.id = m.unmerged_by
+           m.unmerged_at, ${userDisplayNameOf('m.unmerged_by')} as unmerged_by, m.unmerge_reason
+    from person_merges m
     where (${where.mergeId ?? null}::bigint is null or m.id = ${where.mergeId ?? null})
       and (${where.personId ?? null}::text is null or m.survivor_id = ${where.personId ?? null} or m.merged_id = ${where.personId ?? null})
     order by m.merged_at desc, m.id desc

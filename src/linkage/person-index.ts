@@ -10,6 +10,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { mergedPersons } from '../people/index.ts';
 import { linkRecords } from './link.ts';
 import { AMBIGUITY_MARGIN_BITS } from './online.ts';
 import { log2Odds, modelToJson, probabilityFromWeight } from './model.ts';
@@ -56,8 +57,7 @@ const HUMAN_METHODS = new Set(['reviewer', 'merge', 'unmerge']);
 
 /** Follows merged_into to the live person, for every person id given. */
 async function liveMap(db: Kysely<Database>): Promise<Map<string, string>> {
-  const rows = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
-  return new Map(rows.rows.map((row) => [row.id, row.merged_into]));
+  return mergedPersons(db);
 }
 
 /**

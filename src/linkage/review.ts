@@ -6,6 +6,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
+import { userDisplayNameOf } from '../auth/index.ts';
+import { organisationNameOfSource } from '../network/index.ts';
+import { createIndexPersons, personOrigin } from '../people/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { damerauLevenshtein } from './string-metrics.ts';
 import { explainPair } from './explain.ts';
@@ -45,7 +48,8 @@ export interface QueueSummary {
 }
 
 /** The name of the organisation whose source code this is, or the code itself. */
-const agencyOf = sql<string>`coalesce((select o.name from organisations o where o.source_code = s.source order by o.id limit 1), s.source)`;
+// A function, not a constant: the network module may still be loading when this one does.
+const agencyOf = () => sql<string>`coalesce(${organisationNameOfSource('s.source')}, s.source)`;
 
 /** Open items, oldest first. No names here: the list itself reveals nobody. */
 export async function reviewQueue(db: Kysely<Database>, limit = 50): Promise<QueueSummary> {
@@ -54,7 +58,7 @@ export async function reviewQueue(db: Kysely<Database>, limit = 50): Promise<Que
   const items = await db
     .selectFrom('linkage_reviews as r')
     .innerJoin('source_records as s', 's.id', 'r.source_record_id')
-    .select(['r.id', 's.source', 'r.created_at', 'r.probability', 'r.reason', agencyOf.as('agency')])
+    .select(['r.id', 's.source', 'r.created_at', 'r.probability', 'r.reason', agencyOf().as('agency')])
     .where('r.status', '=', 'open')
     .orderBy('r.created_at')
     .orderBy('r.id')
@@ -162,7 +166,7 @@ export async function reviewItem(db: Kysely<Database>, id: number): Promise<Revi
     compared_record_id: number | null; source: string; agency: string; fields: Record<string, string>; current_person_id: string | null;
   }>`
     select r.id, r.status, r.reason, r.probability, r.source_record_id, r.candidate_person_id, r.compared_record_id,
-           s.source, ${agencyOf} as agency, s.fields, l.person_id as current_person_id
+           s.source, ${agencyOf()} as agency, s.fields, l.person_id as current_person_id
     from linkage_reviews r join source_records s on s.id = r.source_record_id
     left join record_links l on l.source_record_id = r.source_record_id and l.superseded_at is null
     where r.id = ${id}`.execute(db);
@@ -175,7 +179,7 @@ export async function reviewItem(db: Kysely<Database>, id: number): Promise<Revi
   let right: ReviewSide;
   let rightRecord;
   const compared = item.compared_record_id === null ? undefined
-    : await db.selectFrom('source_records as s').select(['s.source', 's.fields', agencyOf.as('agency')]).where('s.id', '=', item.compared_record_id).executeTakeFirst();
+    : await db.selectFrom('source_records as s').select(['s.source', 's.fields', agencyOf().as('agency')]).where('s.id', '=', item.compared_record_id).executeTakeFirst();
   if (compared) {
     rightFields = compared.fields;
     right = { kind: 'source_record', label: `Record held by ${compared.agency}, linked to the candidate person`, personId: candidate, fields: candidateFields(item.fields, rightFields) };
@@ -242,17 +246,15 @@ async function decideUnlocked(db: Kysely<Database>, id: number, decision: Review
       personId = candidate;
       await trx.updateTable('record_links').set({ superseded_at: new Date() }).where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).execute();
       await trx.insertInto('record_links').values({ source_record_id: item.source_record_id, person_id: candidate, method: 'reviewer', match_probability: 1 }).execute();
-      const left = await sql<{ origin: string; links: number }>`
-        select p.origin, (select count(*)::int from record_links l where l.person_id = p.id and l.superseded_at is null) as links
-        from persons p where p.id = ${currentPerson}`.execute(trx);
-      if (left.rows[0]?.origin === 'linkage' && left.rows[0].links === 0) retire = currentPerson;
+      const origin = await personOrigin(trx, currentPerson);
+      const links = origin === undefined ? undefined : (await sql<{ links: number }>`
+        select count(*)::int as links from record_links l where l.person_id = ${currentPerson} and l.superseded_at is null`.execute(trx)).rows[0]?.links;
+      if (origin === 'linkage' && links === 0) retire = currentPerson;
     } else if (decision === 'different' && currentPerson === candidate) {
       // Not the person it is linked to: it becomes a person of its own.
       const fields = (await trx.selectFrom('source_records').select('fields').where('id', '=', item.source_record_id).executeTakeFirstOrThrow()).fields;
       personId = newPersonId();
-      const values = bestValues([fields]);
-      await sql`insert into persons (id, given_name, family_name, birth_date, sex, nhs_number, phone, email, origin, linkage_postcode, linkage_address)
-        values (${personId}, ${values.given_name}, ${values.family_name}, ${values.birth_date}::date, ${values.sex}, ${values.nhs_number}, ${values.phone}, ${values.email}, 'linkage', ${values.postcode}, ${values.address})`.execute(trx);
+      await createIndexPersons(trx, [{ id: personId, ...bestValues([fields]) }]);
       await trx.updateTable('record_links').set({ superseded_at: new Date() }).where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).execute();
       await trx.insertInto('record_links').values({ source_record_id: item.source_record_id, person_id: personId, method: 'reviewer', match_probability: null }).execute();
     }
@@ -330,8 +332,8 @@ export async function decidedReview(db: Kysely<Database>, id: number): Promise<D
   const row = await sql<{
     id: number; status: string; reason: string; probability: number; agency: string; created_at: Date; decided_by: string | null; decided_at: Date | null; decision_reason: string | null;
   }>`
-    select r.id, r.status, r.reason, r.probability, ${agencyOf} as agency, r.created_at, u.display_name as decided_by, r.decided_at, r.decision_reason
-    from linkage_reviews r join source_records s on s.id = r.source_record_id left join users u on u.id = r.decided_by
+    select r.id, r.status, r.reason, r.probability, ${agencyOf()} as agency, r.created_at, ${userDisplayNameOf('r.decided_by')} as decided_by, r.decided_at, r.decision_reason
+    from linkage_reviews r join source_records s on s.id = r.source_record_id
     where r.id = ${id}`.execute(db);
   const item = row.rows[0];
   if (!item) return undefined;
@@ -348,8 +350,8 @@ export interface DecidedSummary { id: number; status: string; agency: string; de
 /** The latest decisions, for the queue page: no names, only what was decided, by whom and when. */
 export async function recentDecisions(db: Kysely<Database>, limit = 10): Promise<DecidedSummary[]> {
   const rows = await sql<{ id: number; status: string; agency: string; decided_by: string | null; decided_at: Date | null }>`
-    select r.id, r.status, ${agencyOf} as agency, u.display_name as decided_by, r.decided_at
-    from linkage_reviews r join source_records s on s.id = r.source_record_id left join users u on u.id = r.decided_by
+    select r.id, r.status, ${agencyOf()} as agency, ${userDisplayNameOf('r.decided_by')} as decided_by, r.decided_at
+    from linkage_reviews r join source_records s on s.id = r.source_record_id
     where r.status in ('same', 'different') order by r.decided_at desc nulls last, r.id desc limit ${limit}`.execute(db);
   return rows.rows.map((r) => ({ id: Number(r.id), status: r.status, agency: r.agency, decidedBy: r.decided_by, decidedAt: r.decided_at ? new Date(r.decided_at) : null }));
 }

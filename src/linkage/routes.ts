@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess, recordDisclosure } from '../consent/index.ts';
+import { personById } from '../people/index.ts';
 import { decidedReview, decideReview, mergeFromReview, recentDecisions, reviewItem, reviewPersons, reviewQueue, ReviewError, type ReviewItem } from './review.ts';
 import { MergeError, mergeHistoryOf, mergeOfReview, mergeSummary, unmerge, type MergeSummary } from './merge.ts';
 import { FIELD_LABELS, levelInWords, signedBits, waterfallChart } from './waterfall.ts';
@@ -55,8 +56,8 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     for (const personId of new Set(personIds)) {
       const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
       if (!decision.allowed) { names.set(personId, null); continue; }
-      const person = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirst();
-      names.set(personId, person ? `${person.given_name} ${person.family_name}`.trim() : null);
+      const person = await personById(db, personId);
+      names.set(personId, person ? `${person.givenName} ${person.familyName}`.trim() : null);
       if (person) await recordDisclosure(db, user, personId, 'identity_review', ['demographics'], surface);
     }
     return names;

@@ -4,7 +4,7 @@ export { createPractitioner, createPractitionerInTeam, setRole, updatePractition
 export type { PractitionerInput, RoleInput } from './staff.ts';
 // Organisations' names, kinds and source codes as fragments to embed in one statement.
 export {
-  organisationKindOf, organisationNameOf, organisationNameSql, organisationSourceCodeOf, organisationSourceCodeSql, withOrganisationOfSource, withOrganisationOfSourceSql,
+  organisationKindOf, organisationNameOf, organisationNameOfSource, organisationNameSql, organisationSourceCodeOf, organisationSourceCodeSql, withOrganisationOfSource, withOrganisationOfSourceSql,
 } from './organisations.ts';
 // Organisations and practitioners by id, batched, for other modules' lists and pages.
 export { allOrganisations, organisationById, organisationsByIds, practitionersByIds, type OrganisationRef, type PractitionerRef } from './lookups.ts';

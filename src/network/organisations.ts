@@ -9,6 +9,11 @@ export function organisationNameOf(ref: string | RawBuilder<string | null>): Raw
   return sql<string | null>`(select o.name from organisations o where o.id = ${typeof ref === 'string' ? sql.ref(ref) : ref})`;
 }
 
+/** Kysely: the name of the organisation whose records arrive under the source code in column `ref` (null when none). */
+export function organisationNameOfSource(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select o.name from organisations o where o.source_code = ${sql.ref(ref)} order by o.id limit 1)`;
+}
+
 /** Kysely: the kind of the organisation whose id is in column `ref` (null when none). */
 export function organisationKindOf(ref: string): RawBuilder<string | null> {
   return sql<string | null>`(select o.kind from organisations o where o.id = ${sql.ref(ref)})`;

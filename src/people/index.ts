@@ -18,3 +18,7 @@ export {
 } from './lookups.ts';
 // Who is in a household and which members are adults (household budgets and referrals ask each adult).
 export { householdMembersOn, householdOfPerson, type HouseholdMember } from './household-adults.ts';
+// What the person index (linkage) reads and writes of persons: people to match, merges, new person records.
+export {
+  createIndexPersons, lockPersonForMerge, mergedPersons, personOrigin, personsToMatch, setMergedInto, type IndexPerson, type PersonToMatch,
+} from './index-support.ts';
