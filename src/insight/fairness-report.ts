@@ -7,7 +7,7 @@ import type { Database } from '../platform/schema.ts';
 import { dimensionOrder } from './queries.ts';
 import { HOW_TO_OBJECT, type RuleNeed } from './register.ts';
 import { humanise, needCodes } from './groups.ts';
-import { organisationNamed, teamNameOf } from '../network/index.ts';
+import { organisationsByIds, teamsByIds } from '../network/index.ts';
 import { biasDimensions, biasTable, type BiasDimension, type BiasInput, type BiasTable, type GroupCounts, type GroupInput } from './fairness.ts';
 
 /** A rule's register entry as stored (migration 0073): null fields when a place's own rule has none yet. */
@@ -83,15 +83,17 @@ export interface FoundEntry {
 export async function caseFindingAbout(db: Kysely<Database>, personId: string): Promise<FoundEntry[]> {
   const [rows, register] = await Promise.all([
     db.selectFrom('insight_worklist as w')
-      .select(['w.rule_id', 'w.found_at', 'w.facts', 'w.status', organisationNamed('w.organisation_id').as('organisation'), teamNameOf('w.team_id').as('team')])
+      .select(['w.rule_id', 'w.found_at', 'w.facts', 'w.status', 'w.organisation_id', 'w.team_id'])
       .where('w.person_id', '=', personId).orderBy('w.found_at', 'desc').orderBy('w.id', 'desc').execute(),
     db.selectFrom('insight_rules').select(['id', 'name', 'description', 'looks_for', 'why', 'who_sees', 'need']).execute(),
   ]);
+  const [organisations, teams] = await Promise.all([organisationsByIds(db, rows.map((r) => r.organisation_id)), teamsByIds(db, rows.map((r) => r.team_id))]);
   const rules = new Map(register.map((r) => [r.id, { id: r.id, name: r.name, description: r.description, looksFor: r.looks_for ?? r.description, why: r.why, whoSees: r.who_sees, need: parseNeed(r.need), howToObject: HOW_TO_OBJECT }]));
   return rows.flatMap((r) => {
     const rule = rules.get(r.rule_id);
     if (!rule) return [];
     const facts = typeof r.facts === 'string' ? JSON.parse(r.facts) as unknown : r.facts;
-    return [{ rule, foundAt: new Date(r.found_at), facts: Array.isArray(facts) ? facts.map(String) : [], organisation: r.organisation, team: r.team, status: r.status }];
+    return [{ rule, foundAt: new Date(r.found_at), facts: Array.isArray(facts) ? facts.map(String) : [],
+      organisation: r.organisation_id ? organisations.get(r.organisation_id)?.name ?? null : null, team: r.team_id ? teams.get(r.team_id)?.name ?? null : null, status: r.status }];
   });
 }

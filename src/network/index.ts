@@ -12,3 +12,5 @@ export { allOrganisations, organisationById, organisationsByIds, practitionersBy
 export {
   activePractitioners, createIntegratedTeam, integratedTeams, practitionerStanding, teamById, teamIntegratedSql, TeamInputError, teamNameSql, teamsByIds, type TeamRef,
 } from './teams.ts';
+// Which organisations serve which localities (the place module's locality care organisations).
+export { organisationsServingLocalities, type OrganisationServing } from './localities-served.ts';

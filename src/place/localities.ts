@@ -5,7 +5,7 @@
 // network module's; they are named through its front door.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { allOrganisations, allServices, type OrganisationRef } from '../network/index.ts';
+import { allOrganisations, organisationsServingLocalities, type OrganisationRef } from '../network/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -53,22 +53,22 @@ export const LEAD_KINDS_IN_TURN = ['council_adult_social_care', 'gp_practice', '
  */
 export async function seedLocalityOrganisations(trx: Db, since = '2026-04-01'): Promise<number> {
   if (await trx.selectFrom('locality_organisations').select('locality_id').limit(1).executeTakeFirst()) return 0;
-  const [localities, services, organisations] = await Promise.all([
+  const [localities, serving, organisations] = await Promise.all([
     trx.selectFrom('localities').select(['id', 'name']).orderBy('name').execute(),
-    allServices(trx),
+    organisationsServingLocalities(trx),
     allOrganisations(trx),
   ]);
   const kindOf = new Map(organisations.map((o) => [o.id, o.kind]));
   const rows: Array<Database['locality_organisations']> = [];
   localities.forEach((l, i) => {
-    // A service listing no localities serves the whole place.
-    const serving = [...new Set(services.filter((s) => s.localityIds.length === 0 || s.localityIds.includes(l.id)).map((s) => s.organisationId))].sort();
-    if (serving.length === 0) return;
+    // An organisation with a service listing no localities serves the whole place.
+    const here = serving.filter((o) => o.localityIds === null || o.localityIds.includes(l.id)).map((o) => o.organisationId).sort();
+    if (here.length === 0) return;
     const turn = LEAD_KINDS_IN_TURN.length;
     let lead: string | undefined;
-    for (let k = 0; k < turn && !lead; k++) lead = serving.find((o) => kindOf.get(o) === LEAD_KINDS_IN_TURN[(i + k) % turn]);
-    lead ??= serving[0]!;
-    for (const o of serving) rows.push({ locality_id: l.id, organisation_id: o, role: o === lead ? 'lead' : 'partner', since });
+    for (let k = 0; k < turn && !lead; k++) lead = here.find((o) => kindOf.get(o) === LEAD_KINDS_IN_TURN[(i + k) % turn]);
+    lead ??= here[0]!;
+    for (const o of here) rows.push({ locality_id: l.id, organisation_id: o, role: o === lead ? 'lead' : 'partner', since });
   });
   if (rows.length > 0) await trx.insertInto('locality_organisations').values(rows).execute();
   return rows.length;
