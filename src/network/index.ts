@@ -14,3 +14,9 @@ export {
 } from './teams.ts';
 // Which organisations serve which localities (the place module's locality care organisations).
 export { organisationsServingLocalities, type OrganisationServing } from './localities-served.ts';
+// Services, teams and staff for other modules (referrals): batched by id, an organisation's set-up,
+// and names as fragments to embed in one statement.
+export {
+  allServices, organisationPractitioners, organisationSetUp, practitionerNameOf, serviceById, serviceNameOf, servicesByIds, teamNameOf, teamReceivesReferrals,
+  type ServiceRef,
+} from './services.ts';

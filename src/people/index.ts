@@ -4,7 +4,7 @@ export { ageOn } from './age.ts';
 export { createHousehold, setHouseholdMembers } from './households.ts';
 export type { MoveResult } from './households.ts';
 export { peopleWithVerifiedIdentity } from './identity.ts';
-export { isValidNhsNumber, syntheticNhsNumber } from '../platform/nhs-number.ts';
+export { isValidNhsNumber, syntheticNhsNumber } from './nhs-number.ts';
 export { agenciesHolding, currentNeeds, heldFieldLabel, heldFieldOrder, heldFieldRows, heldFieldValue, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from './record.ts';
 export type { CaseloadPage } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
@@ -22,3 +22,5 @@ export { householdMembersOn, householdOfPerson, type HouseholdMember } from './h
 export {
   createIndexPersons, lockPersonForMerge, mergedPersons, personOrigin, personsToMatch, setMergedInto, type IndexPerson, type PersonToMatch,
 } from './index-support.ts';
+// Names, dates of birth and home areas as fragments to embed, merged records as a subquery, a person's contact details.
+export { personBirthDateOf, personDetails, personFamilyNameOf, personGivenNameOf, personSmallAreaOf, recordsMergedInto } from './names.ts';

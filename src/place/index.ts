@@ -6,3 +6,5 @@ export { residents, RESIDENTS_HINT } from './residents.ts';
 export { needsByDeprivation, placeSummary, populationByLocality, type DecileRow, type LocalityRow, type PlaceSummary } from './queries.ts';
 export { localitiesOfOrganisation, localityLeadership, seedLocalityOrganisations, type LocalityLeadership } from './localities.ts';
 export { registerPlaceRoutes } from './routes.ts';
+// Where a small area or a postcode lies, localities' names by id, for other modules (fragments to embed, or batched).
+export { localityIdOf, localityNameOf, localityNames, localityOfPostcode } from './areas.ts';

@@ -7,6 +7,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { ukDate } from './working-days.ts';
+import { serviceById } from '../network/index.ts';
+import { personBirthDateOf, personSmallAreaOf } from '../people/index.ts';
+import { localityIdOf, localityNameOf, localityNames as localityNamesOf } from '../place/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -29,12 +32,10 @@ export function ageOn(birthDate: string, on: string): number {
 }
 
 export async function personFacts(db: Db, personId: string, now: Date = new Date()): Promise<PersonFacts> {
+  // One statement: the person's date of birth and home area from people, the area's locality from place.
+  const area = personSmallAreaOf(sql`${personId}`);
   const row = (await sql<{ birth_date: string | null; locality_id: string | null; locality: string | null }>`
-    select p.birth_date::text as birth_date, sa.locality_id, l.name as locality from persons p
-    left join households h on h.id = p.household_id
-    left join small_areas sa on sa.id = h.small_area_id
-    left join localities l on l.id = sa.locality_id
-    where p.id = ${personId}`.execute(db)).rows[0];
+    select ${personBirthDateOf(sql`${personId}`)}::text as birth_date, ${localityIdOf(area)} as locality_id, ${localityNameOf(area)} as locality`.execute(db)).rows[0];
   return {
     age: row?.birth_date ? ageOn(row.birth_date, ukDate(now)) : null,
     localityId: row?.locality_id ?? null, localityName: row?.locality ?? null,
@@ -42,10 +43,9 @@ export async function personFacts(db: Db, personId: string, now: Date = new Date
 }
 
 /** The names of the localities a service covers, for messages ("Westmoor and Oakwood"). */
-async function localityNames(db: Db, ids: string[]): Promise<string> {
+async function localityList(db: Db, ids: string[]): Promise<string> {
   if (ids.length === 0) return '';
-  const rows = await db.selectFrom('localities').select('name').where('id', 'in', ids).orderBy('name').execute();
-  const names = rows.map((r) => r.name);
+  const names = await localityNamesOf(db, ids);
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
@@ -70,11 +70,12 @@ export async function eligibilityProblem(db: Db, service: ServiceCriteria, perso
     return `${service.name} is for people ${ages}: ${is} ${person.age}`;
   }
   if (person.localityId !== null && service.locality_ids.length > 0 && !service.locality_ids.includes(person.localityId)) {
-    return `${service.name} covers ${await localityNames(db, service.locality_ids)} only: ${lives} in ${person.localityName ?? 'another area'}`;
+    return `${service.name} covers ${await localityList(db, service.locality_ids)} only: ${lives} in ${person.localityName ?? 'another area'}`;
   }
   return null;
 }
 
 export async function serviceCriteria(db: Db, serviceId: string): Promise<ServiceCriteria | undefined> {
-  return db.selectFrom('services').select(['id', 'name', 'min_age', 'max_age', 'locality_ids']).where('id', '=', serviceId).executeTakeFirst();
+  const s = await serviceById(db, serviceId);
+  return s ? { id: s.id, name: s.name, min_age: s.minAge, max_age: s.maxAge, locality_ids: s.localityIds } : undefined;
 }

@@ -8,6 +8,7 @@ import type { Database } from '../platform/schema.ts';
 import { protectCells, type Sum } from '../platform/disclosure.ts';
 import type { ActionKind } from './state.ts';
 import { BANK_HOLIDAYS_ENGLAND_WALES, ukDate, workingDaysBetween } from './working-days.ts';
+import { serviceNameOf } from '../network/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -90,8 +91,8 @@ export async function journeysOf(db: Db, personId: string, now: Date = new Date(
   if (journeys.length === 0) return [];
   const [defs, taken] = await Promise.all([
     pathwaySteps(db),
-    db.selectFrom('pathway_journey_steps as s').leftJoin('referrals as r', 'r.id', 's.referral_id').leftJoin('services as v', 'v.id', 'r.service_id')
-      .select(['s.journey_id', 's.step_code', 's.status', 's.ready_at', 's.started_at', 's.completed_at', 's.referral_id', 'v.name as service'])
+    db.selectFrom('pathway_journey_steps as s').leftJoin('referrals as r', 'r.id', 's.referral_id')
+      .select(['s.journey_id', 's.step_code', 's.status', 's.ready_at', 's.started_at', 's.completed_at', 's.referral_id', serviceNameOf('r.service_id').$castTo<string | null>().as('service')])
       .where('s.journey_id', 'in', journeys.map((j) => Number(j.id))).execute(),
   ]);
   return journeys.map((j) => {

@@ -3,6 +3,8 @@
 // Callers decide access to the person before showing names (see routes.ts).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { organisationNameOf, practitionerNameOf, serviceNameOf, teamNameOf } from '../network/index.ts';
+import { personBirthDateOf, personFamilyNameOf, personGivenNameOf, recordsMergedInto } from '../people/index.ts';
 import { ukDate } from './working-days.ts';
 import type { ReferralStatus, Urgency } from './state.ts';
 
@@ -43,19 +45,17 @@ export function overdueOf(r: { status: string; acknowledge_due: string; first_co
 
 const urgencyOrder = sql`case r.urgency when 'urgent' then 0 when 'soon' then 1 else 2 end`;
 
+// One statement for a whole page: names come from their owners' fragments (people, network),
+// embedded here, so the list gains no round trip and names no other module's table.
 function baseList(db: Kysely<Database>) {
   return db.selectFrom('referrals as r')
-    .innerJoin('persons as p', 'p.id', 'r.person_id')
-    .innerJoin('services as s', 's.id', 'r.service_id')
-    .innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .leftJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
-    .innerJoin('teams as t', 't.id', 'r.team_id')
-    .leftJoin('practitioners as a', 'a.id', 'r.assigned_practitioner_id')
     .leftJoin('referral_self_details as d', 'd.referral_id', 'r.id')
-    .select(['r.id', 'r.person_id', 'p.given_name', 'p.family_name', 'p.birth_date', 'r.status', 'r.urgency', 'r.sent_at', 's.name as service', 'r.service_id',
-      'o.name as organisation', 't.name as team', 'fo.name as from_organisation', 'a.given_name as a_given', 'a.family_name as a_family',
+    .select(['r.id', 'r.person_id', 'r.status', 'r.urgency', 'r.sent_at', 'r.service_id',
       'r.acknowledge_due', 'r.first_contact_due', 'r.onward_referral_id', 'r.onward_from_id', 'r.kind', 'r.relationship_id',
-      'd.given_name as d_given', 'd.family_name as d_family', 'd.birth_date as d_birth', 'd.preferred_contact', 'd.reference', 'd.email as d_email', 'd.phone as d_phone']);
+      'd.given_name as d_given', 'd.family_name as d_family', 'd.birth_date as d_birth', 'd.preferred_contact', 'd.reference', 'd.email as d_email', 'd.phone as d_phone'])
+    .select([personGivenNameOf('r.person_id').as('given_name'), personFamilyNameOf('r.person_id').as('family_name'), personBirthDateOf('r.person_id').as('birth_date'),
+      serviceNameOf('r.service_id').as('service'), organisationNameOf('r.organisation_id').$castTo<string>().as('organisation'), organisationNameOf('r.from_organisation_id').as('from_organisation'),
+      teamNameOf('r.team_id').as('team'), practitionerNameOf('r.assigned_practitioner_id').as('assigned')]);
 }
 
 type BaseRow = Awaited<ReturnType<ReturnType<typeof baseList>['execute']>>[number];
@@ -63,9 +63,9 @@ type BaseRow = Awaited<ReturnType<ReturnType<typeof baseList>['execute']>>[numbe
 function toListRow(r: BaseRow, today: string): ReferralListRow {
   return {
     id: r.id, personId: r.person_id, givenName: r.given_name, familyName: r.family_name, birthDate: r.birth_date, status: r.status, urgency: r.urgency,
-    sentAt: r.sent_at, service: r.service, serviceId: r.service_id, organisation: r.organisation, team: r.team,
-    fromOrganisation: r.from_organisation ?? kindLabels[r.kind],
-    assigned: r.a_given ? `${r.a_given} ${r.a_family}` : null, acknowledgeDue: r.acknowledge_due, firstContactDue: r.first_contact_due,
+    sentAt: r.sent_at, service: r.service, serviceId: r.service_id, team: r.team,
+    organisation: r.organisation, fromOrganisation: r.from_organisation ?? kindLabels[r.kind],
+    assigned: r.assigned, acknowledgeDue: r.acknowledge_due, firstContactDue: r.first_contact_due,
     overdue: overdueOf(r, today), onwardReferralId: r.onward_referral_id, onwardFromId: r.onward_from_id,
     kind: r.kind, typedOnly: r.kind !== 'professional' && r.relationship_id === null,
     typedName: r.d_given ? `${r.d_given} ${r.d_family}` : null, typedBirthDate: r.d_birth ? String(r.d_birth).slice(0, 10) : null,
@@ -101,7 +101,7 @@ export async function listReferrals(db: Kysely<Database>, side: 'to' | 'from', o
 export async function referralsOfPerson(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<ReferralListRow[]> {
   // Also those filed against a record later merged into this one (a request held for a reviewer
   // is filed against a provisional person until the reviewer joins the two).
-  const rows = await baseList(db).where((eb) => eb.or([eb('r.person_id', '=', personId), sql<boolean>`r.person_id in (select mp.id from persons mp where mp.merged_into = ${personId})`]))
+  const rows = await baseList(db).where((eb) => eb.or([eb('r.person_id', '=', personId), sql<boolean>`r.person_id in ${recordsMergedInto(personId)}`]))
     .orderBy('r.sent_at', 'desc').execute();
   return rows.map((r) => toListRow(r, ukDate(now)));
 }
@@ -119,15 +119,11 @@ export async function referralHistory(db: Kysely<Database>, ids: string[]): Prom
 
 export async function referralById(db: Kysely<Database>, id: string) {
   return db.selectFrom('referrals as r')
-    .innerJoin('services as s', 's.id', 'r.service_id')
-    .innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .leftJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
-    .innerJoin('teams as t', 't.id', 'r.team_id')
-    .leftJoin('practitioners as a', 'a.id', 'r.assigned_practitioner_id')
     .leftJoin('pathway_journeys as j', 'j.id', 'r.journey_id')
     .leftJoin('pathways as pw', 'pw.id', 'j.pathway_id')
     .selectAll('r')
-    .select(['s.name as service', 'o.name as organisation', 'fo.name as from_organisation', 't.name as team', 'a.given_name as a_given', 'a.family_name as a_family', 'pw.name as pathway'])
+    .select([serviceNameOf('r.service_id').as('service'), organisationNameOf('r.organisation_id').$castTo<string>().as('organisation'), organisationNameOf('r.from_organisation_id').as('from_organisation'),
+      teamNameOf('r.team_id').as('team'), practitionerNameOf('r.assigned_practitioner_id').as('assigned'), 'pw.name as pathway'])
     .where('r.id', '=', id).executeTakeFirst();
 }
 

@@ -17,6 +17,7 @@ import { onReferralChange } from './pathways.ts';
 import { copySelfDetails, eligibilityFactsOf } from './self-details.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { notifyPeople } from '../notify/index.ts';
+import { organisationById, practitionersByIds, serviceById } from '../network/index.ts';
 import { notifyRequestFollower } from './request-accounts.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -85,16 +86,18 @@ export function parseReferralForm(personId: string, body: Body): NewReferral {
 export interface ServiceRow { id: string; name: string; organisation_id: string; team_id: string; organisation: string; acknowledge_within_days: number; first_contact_within_days: number }
 
 export async function serviceFor(db: Db, serviceId: string): Promise<ServiceRow | undefined> {
-  return db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
-    .select(['s.id', 's.name', 's.organisation_id', 's.team_id', 'o.name as organisation', 's.acknowledge_within_days', 's.first_contact_within_days'])
-    .where('s.id', '=', serviceId).executeTakeFirst();
+  const s = await serviceById(db, serviceId);
+  return s ? {
+    id: s.id, name: s.name, organisation_id: s.organisationId, team_id: s.teamId, organisation: s.organisationName,
+    acknowledge_within_days: s.acknowledgeWithinDays, first_contact_within_days: s.firstContactWithinDays,
+  } : undefined;
 }
 
 /** "Sam Patel, Riverford Council Housing Services": who acted, for the history. */
 export async function actorLabel(db: Db, user: SignedInUser): Promise<string> {
   if (user.role === 'citizen') return 'The person';
-  const org = user.organisationId ? await db.selectFrom('organisations').select('name').where('id', '=', user.organisationId).executeTakeFirst() : undefined;
-  return org ? `${user.displayName}, ${org.name}` : user.displayName;
+  const org = user.organisationId ? (await organisationById(db, user.organisationId))?.name : undefined;
+  return org ? `${user.displayName}, ${org}` : user.displayName;
 }
 
 async function hasLawfulBasis(db: Db, personId: string, now: Date): Promise<boolean> {
@@ -197,7 +200,7 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
     if (!step || step.status !== 'waiting' || step.referral_id) throw new ReferralInputError('step', 'That pathway step is not waiting for a referral');
   }
   const id = newReferralId();
-  const practitioner = actor.practitionerId ? await db.selectFrom('practitioners').select('team_id').where('id', '=', actor.practitionerId).executeTakeFirst() : undefined;
+  const practitioner = actor.practitionerId ? (await practitionersByIds(db, [actor.practitionerId])).get(actor.practitionerId) : undefined;
   const byLabel = await actorLabel(db, actor);
   await db.transaction().execute(async (trx) => {
     // What the person agreed to share, as the referrer recorded it: for the receiving
@@ -210,7 +213,7 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
     }
     await insertReferral(trx, {
       id, personId: input.personId, service, reason: input.reason, personWords: input.personWords, urgency: input.urgency,
-      from: { organisationId: actor.organisationId!, teamId: practitioner?.team_id ?? null, practitionerId: actor.practitionerId, userId: actor.id },
+      from: { organisationId: actor.organisationId!, teamId: practitioner?.teamId ?? null, practitionerId: actor.practitionerId, userId: actor.id },
       categories: input.categories, sharingBasis, onwardConsent: input.onwardConsent, onwardFromId: null,
       journeyId: input.journeyStep?.journeyId ?? null, stepCode: input.journeyStep?.stepCode ?? null,
       byLabel, byRole: actor.role, by: actor, note: null, now,
@@ -304,10 +307,10 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     if (action.kind === 'complete') note = action.note?.trim() || null;
     if (action.kind === 'cancel') note = action.reason.trim();
     if (action.kind === 'assign') {
-      const practitioner = await trx.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'organisation_id']).where('id', '=', action.practitionerId).executeTakeFirst();
-      if (!practitioner || practitioner.organisation_id !== r.organisation_id) throw new ReferralInputError('practitioner', 'Choose a practitioner in your organisation');
+      const practitioner = (await practitionersByIds(trx, [action.practitionerId])).get(action.practitionerId);
+      if (!practitioner || practitioner.organisationId !== r.organisation_id) throw new ReferralInputError('practitioner', 'Choose a practitioner in your organisation');
       set.assigned_practitioner_id = practitioner.id;
-      note = `Assigned to ${practitioner.given_name} ${practitioner.family_name}`;
+      note = `Assigned to ${practitioner.givenName} ${practitioner.familyName}`;
     }
     if (action.kind === 'decline' && result.onwardServiceId === null) {
       // Nowhere to hand it on to (the person said no, or no service could help): the reason is
@@ -331,13 +334,13 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
       // The onward referral shares what the person agreed, if they agreed to be handed on.
       const carry = r.onward_consent && r.sharing_basis === 'consent';
       const categories = carry ? r.shared_categories : r.sharing_basis === 'lawful_basis' ? [] : [];
-      const practitioner = actor.practitionerId ? await trx.selectFrom('practitioners').select('team_id').where('id', '=', actor.practitionerId).executeTakeFirst() : undefined;
+      const practitioner = actor.practitionerId ? (await practitionersByIds(trx, [actor.practitionerId])).get(actor.practitionerId) : undefined;
       // insert the onward referral first so the declined row can point at it (the check constraint)
       await insertReferral(trx, {
         id: onwardId, personId: r.person_id, service: onward, reason: `Handed on by ${byLabel}: ${action.reason.trim()}\n\nOriginal reason: ${r.reason}`,
         personWords: r.person_words, urgency: r.urgency, categories, sharingBasis: carry ? 'consent' : r.sharing_basis === 'lawful_basis' ? 'lawful_basis' : 'identification',
         onwardConsent: false, onwardFromId: r.id, journeyId: r.journey_id, stepCode: r.step_code,
-        from: { organisationId: r.organisation_id, teamId: practitioner?.team_id ?? r.team_id, practitionerId: actor.practitionerId, userId: actor.id },
+        from: { organisationId: r.organisation_id, teamId: practitioner?.teamId ?? r.team_id, practitionerId: actor.practitionerId, userId: actor.id },
         byLabel, byRole: actor.role, by: actor, note: 'Created automatically when the previous service declined, so nobody is dropped', now,
         // A resident's own request stays theirs when handed on, with what they typed, and opens a
         // relationship only if the first one did (never for a request made without signing in).

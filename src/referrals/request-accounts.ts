@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
-import { createUnconfirmedResidentAccount, usernameTakenRefusal, type SignedInUser, type SignUpInput } from '../auth/index.ts';
+import { accountsOfPractitioner, createUnconfirmedResidentAccount, usernameTakenRefusal, userPersonIdOf, type SignedInUser, type SignUpInput } from '../auth/index.ts';
 import { notify, sendTransactional } from '../notify/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { RefusedInput } from '../platform/refused.ts';
@@ -17,6 +17,7 @@ import { confirmAccountIdentity, isIdentityCheck } from '../consent/index.ts';
 import { referralHistory, type ReferralEventView } from './queries.ts';
 import { partiesOf } from './referrals.ts';
 import { historyLabel, statusLabels, type ReferralStatus } from './state.ts';
+import { organisationById, organisationNameOf, serviceNameOf } from '../network/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -134,8 +135,8 @@ export interface FollowedRequest {
 export async function requestsOfAccount(db: Kysely<Database>, user: SignedInUser): Promise<FollowedRequest[]> {
   if (user.role !== 'citizen') return [];
   const rows = await db.selectFrom('referral_self_details as d').innerJoin('referrals as r', 'r.id', 'd.referral_id')
-    .innerJoin('services as s', 's.id', 'r.service_id').innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .select(['r.id', 'd.reference', 's.name as service', 'o.name as organisation', 'r.status', 'r.sent_at', 'r.first_contact_due', 'r.onward_referral_id'])
+    .select(['r.id', 'd.reference', serviceNameOf('r.service_id').as('service'), organisationNameOf('r.organisation_id').$castTo<string>().as('organisation'),
+      'r.status', 'r.sent_at', 'r.first_contact_due', 'r.onward_referral_id'])
     .where('d.account_id', '=', user.id).orderBy('r.sent_at', 'desc').orderBy('r.id').execute();
   const history = await referralHistory(db, rows.map((r) => r.id));
   return rows.map((r) => ({
@@ -188,9 +189,9 @@ export async function writeRequesterMessage(db: Kysely<Database>, user: SignedIn
   await db.transaction().execute(async (trx) => {
     await trx.insertInto('referral_messages').values({ referral_id: request.referralId, author_user_id: user.id, author_side: 'requester', author_label: 'The person who asked', body, sent_at: now }).execute();
     // The practitioner the request is assigned to is told there is a reply (never what it says).
-    const assigned = await trx.selectFrom('referrals as r').innerJoin('users as u', 'u.practitioner_id', 'r.assigned_practitioner_id')
-      .select('u.id').where('r.id', '=', request.referralId).where('u.role', '=', 'practitioner').execute();
-    for (const a of assigned) await notify(trx, { userId: a.id, event: 'new_message', path: `/referrals/${request.referralId}#messages` }, now);
+    const r = await trx.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', request.referralId).executeTakeFirst();
+    const assigned = r?.assigned_practitioner_id ? await accountsOfPractitioner(trx, r.assigned_practitioner_id) : [];
+    for (const userId of assigned) await notify(trx, { userId, event: 'new_message', path: `/referrals/${request.referralId}#messages` }, now);
     await appendAudit(trx, {
       actorUserId: user.id, actorRole: user.role, actorOrganisationId: null, action: 'write', personId: null, category: null, purpose: null, decision: 'success',
       reason: `message about request ${reference} from the person who asked`,
@@ -222,8 +223,9 @@ export async function writeServiceMessage(db: Kysely<Database>, actor: SignedInU
   await db.transaction().execute(async (trx) => {
     const d = await trx.selectFrom('referral_self_details').select(['account_id', 'reference']).where('referral_id', '=', referralId).executeTakeFirst();
     if (!d?.account_id) throw new HttpError(409, 'The person who asked has no account to read messages: contact them the way they chose.');
-    const label = await trx.selectFrom('organisations').select('name').where('id', '=', actor.organisationId!).executeTakeFirstOrThrow();
-    await trx.insertInto('referral_messages').values({ referral_id: referralId, author_user_id: actor.id, author_side: 'service', author_label: `${actor.displayName}, ${label.name}`, body, sent_at: now }).execute();
+    const label = (await organisationById(trx, actor.organisationId!))?.name;
+    if (label === undefined) throw new Error('the practitioner\'s organisation is not in the network');
+    await trx.insertInto('referral_messages').values({ referral_id: referralId, author_user_id: actor.id, author_side: 'service', author_label: `${actor.displayName}, ${label}`, body, sent_at: now }).execute();
     await notify(trx, { userId: d.account_id, event: 'new_message', path: `/my-requests/${d.reference}` }, now);
     await appendAudit(trx, {
       actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId: null, category: null, purpose: 'care_coordination', decision: 'success',
@@ -237,8 +239,8 @@ export async function writeServiceMessage(db: Kysely<Database>, actor: SignedInU
  * transaction). Skipped when that account is already the person's own (told through the person).
  */
 export async function notifyRequestFollower(trx: Transaction<Database>, referralId: string, personId: string, now: Date): Promise<void> {
-  const d = await trx.selectFrom('referral_self_details as d').innerJoin('users as u', 'u.id', 'd.account_id')
-    .select(['d.account_id', 'd.reference', 'u.person_id']).where('d.referral_id', '=', referralId).executeTakeFirst();
+  const d = await trx.selectFrom('referral_self_details as d')
+    .select(['d.account_id', 'd.reference', userPersonIdOf('d.account_id').as('person_id')]).where('d.referral_id', '=', referralId).where('d.account_id', 'is not', null).executeTakeFirst();
   if (!d?.account_id || d.person_id === personId) return;
   await notify(trx, { userId: d.account_id, event: 'referral_step', path: `/my-requests/${d.reference}` }, now);
 }
@@ -251,8 +253,8 @@ export async function notifyRequestFollower(trx: Transaction<Database>, referral
  */
 export async function identityConfirmation(db: Db, actor: SignedInUser, referralId: string): Promise<{ possible: true } | { possible: false; reason: string } | undefined> {
   if (actor.role !== 'practitioner') return undefined;
-  const r = await db.selectFrom('referrals as r').innerJoin('referral_self_details as d', 'd.referral_id', 'r.id').leftJoin('users as u', 'u.id', 'd.account_id')
-    .select(['r.organisation_id', 'r.from_organisation_id', 'r.person_id', 'r.first_contact_on', 'r.first_contact_at', 'd.identity', 'd.made_by', 'd.account_id', 'u.person_id as account_person'])
+  const r = await db.selectFrom('referrals as r').innerJoin('referral_self_details as d', 'd.referral_id', 'r.id')
+    .select(['r.organisation_id', 'r.from_organisation_id', 'r.person_id', 'r.first_contact_on', 'r.first_contact_at', 'd.identity', 'd.made_by', 'd.account_id', userPersonIdOf('d.account_id').as('account_person')])
     .where('r.id', '=', referralId).executeTakeFirst();
   if (!r || !r.account_id || r.made_by !== 'not_signed_in' || !partiesOf(actor, r).includes('receiver')) return undefined;
   if (r.account_person) return { possible: false, reason: 'Who they are has been confirmed: their account shows their record.' };

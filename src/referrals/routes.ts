@@ -17,6 +17,8 @@ import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import { communicationNeedsOf, communicationNeedsOfMany, parsePersonQuery, searchPeople, SearchQueryError } from '../records/index.ts';
 import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
+import { allServices, organisationNameOf, organisationPractitioners, organisationSetUp, serviceById, serviceNameOf } from '../network/index.ts';
+import { personDetails } from '../people/index.ts';
 import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral, typedOnly } from './referrals.ts';
 import { kindLabels, listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
 import { eligibilityFactsOf, selfDetailsOf } from './self-details.ts';
@@ -94,9 +96,10 @@ function filtersFrom(query: Query): { filters: ReferralFilters; form: Record<str
 const option = (value: string, text: string, selected: string) => ({ value, text, selected: value === selected });
 
 async function allServicesWithWaits(db: Kysely<Database>) {
-  const services = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
-    .select(['s.id', 's.name', 'o.name as organisation', 's.acknowledge_within_days', 's.first_contact_within_days', 's.needs', 's.min_age', 's.max_age', 's.locality_ids'])
-    .orderBy('o.name').orderBy('s.name').execute();
+  const services = (await allServices(db, { byOrganisation: true })).map((s) => ({
+    id: s.id, name: s.name, organisation: s.organisationName, acknowledge_within_days: s.acknowledgeWithinDays, first_contact_within_days: s.firstContactWithinDays,
+    needs: s.needs, min_age: s.minAge, max_age: s.maxAge, locality_ids: s.localityIds,
+  }));
   const waits = await waitingLists(db, services.map((s) => s.id));
   return services.map((s) => ({ ...s, wait: waits.get(s.id)! }));
 }
@@ -166,6 +169,10 @@ function waitText(w: { waiting: number; medianDaysToFirstContact: number | null;
 
 export function registerReferralRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
+  const personName = async (id: string) => {
+    const p = await personDetails(db, id);
+    return p ? { given_name: p.givenName, family_name: p.familyName, birth_date: p.birthDate } : undefined;
+  };
   registerSelfReferralRoutes(app, { groups: NEED_GROUPS, terms: NEED_TERMS });
   registerRequestAccountRoutes(app);
 
@@ -178,12 +185,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const page = /^\d{1,5}$/.test(pageRaw) && Number(pageRaw) >= 1 ? Number(pageRaw) : 1;
     const result = await listReferrals(db, side, user.organisationId, filters, page, 50);
     const visible = await visibleNames(db, user, result.rows.filter((r) => !r.typedOnly).map((r) => r.personId));
-    const [organisation, services, teams, practitioners] = await Promise.all([
-      db.selectFrom('organisations').select(['name']).where('id', '=', user.organisationId).executeTakeFirst(),
-      db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', user.organisationId).orderBy('name').execute(),
-      db.selectFrom('teams').select(['id', 'name']).where('organisation_id', '=', user.organisationId).orderBy('name').execute(),
-      db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'role']).where('organisation_id', '=', user.organisationId).orderBy('family_name').orderBy('given_name').execute(),
-    ]);
+    const { name: organisationName, services, teams, practitioners } = await organisationSetUp(db, user.organisationId);
     // The receiving team contacts the person next: how to, for each person whose name they may see.
     const needs = side === 'to' ? await communicationNeedsOfMany(db, [...visible]) : new Map<string, { summary: string[] }>();
     const params = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
@@ -192,7 +194,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const done = first(query.done);
     const refused = first(query.refused);
     return reply.view(side === 'to' ? 'referrals-inbox.njk' : 'referrals-sent.njk', viewContext(request, reply, {
-      title: side === 'to' ? 'Referral inbox' : 'Referrals you sent', organisation, total: result.total, rows: present(result.rows, visible).map((r) => ({ ...r, needs: !r.typedOnly && visible.has(r.personId) ? needs.get(r.personId)?.summary ?? null : null })), form,
+      title: side === 'to' ? 'Referral inbox' : 'Referrals you sent', organisation: organisationName === null ? undefined : { name: organisationName }, total: result.total, rows: present(result.rows, visible).map((r) => ({ ...r, needs: !r.typedOnly && visible.has(r.personId) ? needs.get(r.personId)?.summary ?? null : null })), form,
       statusItems: [option('', 'Any status', form.status!), option('open', 'Open (not closed)', form.status!), option('waiting', 'Waiting (not yet seen)', form.status!), ...Object.entries(statusLabels).map(([v, t]) => option(v, t, form.status!))],
       urgencyItems: [option('', 'Any urgency', form.urgency!), ...urgencies.map((u) => option(u, urgencyLabels[u]!, form.urgency!))],
       serviceItems: [option('', 'All services', form.service!), ...services.map((s) => option(s.id, s.name, form.service!))],
@@ -230,7 +232,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
   });
 
   async function renderReferForm(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
-    const person = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirst();
+    const person = await personName(personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const values = (extra.values ?? {}) as Body;
     const query = request.query as Query;
@@ -295,9 +297,9 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     if (request.user?.role === 'citizen' && ID.test(serviceId)) return reply.redirect(`/services/${encodeURIComponent(serviceId)}/refer-yourself`);
     const user = requireRole(request, 'practitioner');
     if (!ID.test(serviceId)) throw new HttpError(404, 'There is no such service in the directory.');
-    const service = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
-      .select(['s.id', 's.name', 's.min_age', 's.max_age', 's.locality_ids', 'o.name as organisation']).where('s.id', '=', serviceId).executeTakeFirst();
-    if (!service) throw new HttpError(404, 'There is no such service in the directory.');
+    const found = await serviceById(db, serviceId);
+    if (!found) throw new HttpError(404, 'There is no such service in the directory.');
+    const service = { id: found.id, name: found.name, min_age: found.minAge, max_age: found.maxAge, locality_ids: found.localityIds, organisation: found.organisationName };
     const q = first(query.q).trim().slice(0, 200);
     let error: string | null = null;
     let people: Array<{ personId: string; name: string; birthDate: string | null }> = [];
@@ -343,7 +345,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       ? { byCategory: { demographics: { scope: 'none' as const } }, reason: 'they were not signed in, so who they are is not confirmed' }
       : await decideRecordAccess(db, { actor: user, personId: r.person_id, categories: ['demographics'], purpose: user.role === 'citizen' ? 'self' : 'care_coordination', action: 'read' });
     const nameVisible = access.byCategory.demographics.scope !== 'none';
-    const person = nameVisible ? await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', r.person_id).executeTakeFirst()
+    const person = nameVisible ? await personName(r.person_id)
       : typed && self ? { given_name: self.given_name, family_name: self.family_name, birth_date: self.birth_date } : undefined;
     // Communication needs are contact details: whoever may see who the referral is about sees how to contact them.
     const communication = nameVisible && user.role === 'practitioner' ? await communicationNeedsOf(db, r.person_id) : null;
@@ -354,11 +356,11 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const actingParties = parties.filter((p) => p !== 'receiver' || nameVisible || typed);
     const actions = new Set<ActionKind>(actingParties.flatMap((p) => availableActions(r.status, p)));
     const linked = [r.onward_referral_id, r.onward_from_id].filter((x): x is string => Boolean(x));
-    const links = linked.length ? await db.selectFrom('referrals as x').innerJoin('services as s', 's.id', 'x.service_id').innerJoin('organisations as o', 'o.id', 'x.organisation_id')
-      .select(['x.id', 'x.status', 's.name as service', 'o.name as organisation']).where('x.id', 'in', linked).execute() : [];
+    const links = linked.length ? await db.selectFrom('referrals as x')
+      .select(['x.id', 'x.status', serviceNameOf('x.service_id').as('service'), organisationNameOf('x.organisation_id').$castTo<string>().as('organisation')]).where('x.id', 'in', linked).execute() : [];
     const canAct = isReceiver && (nameVisible || typed);
     const [practitioners, services] = canAct && (actions.has('assign') || actions.has('decline')) ? await Promise.all([
-      db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'role']).where('organisation_id', '=', r.organisation_id).orderBy('family_name').execute(),
+      organisationPractitioners(db, r.organisation_id),
       allServicesWithWaits(db),
     ]) : [[], []];
     const facts = canAct ? await eligibilityFactsOf(db, r) : null;
@@ -397,7 +399,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       row('Shared with the service', shared.length ? shared.join(', ') : r.sharing_basis === 'lawful_basis' ? 'On a recorded lawful basis' : 'Name and contact details only, until the person agrees more'),
       row('Acknowledge by', `${writtenDay(String(r.acknowledge_due).slice(0, 10))}${r.acknowledged_at ? ` (acknowledged ${writtenDay(ukDate(new Date(r.acknowledged_at)))})` : ''}`),
       row('First contact by', `${writtenDay(String(r.first_contact_due).slice(0, 10))}${firstContact ? ` (made ${firstContact})` : ''}`),
-      row('Assigned to', r.a_given ? `${r.a_given} ${r.a_family}` : 'Not assigned'),
+      row('Assigned to', r.assigned ?? 'Not assigned'),
       row('Pathway', r.pathway ?? 'None'),
     ];
     // The conversation with the one who asked, when they follow their request with an account.
@@ -413,7 +415,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       detailsWithheld, summaryRows,
       person: person ? { name: `${person.given_name} ${person.family_name}`, birthDate: person.birth_date } : null,
       statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
-      overdue: overdueOf(r, today), assigned: r.a_given ? `${r.a_given} ${r.a_family}` : null,
+      overdue: overdueOf(r, today), assigned: r.assigned ?? null,
       history: history.map((h) => ({ ...h, label: historyLabel(h.action, handedOn) })),
       actions: [...actions], handedOn,
       onward: links.find((l) => l.id === r.onward_referral_id) ?? null,
@@ -426,7 +428,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       errorHref: error ? (error.action === 'start' && error.field === 'contact' && (extra.wrongParts as DatePart[] | undefined)?.length
         ? `#start-contact-${(extra.wrongParts as DatePart[])[0]}` : `#${errorTargets[`${error.action}-${error.field}`] ?? 'actions'}`) : null,
       success: error ? null : successFrom(request, doneMessages(r, person ? `${person.given_name} ${person.family_name}` : 'the person',
-        r.a_given ? `${r.a_given} ${r.a_family}` : null, links.find((l) => l.id === r.onward_referral_id) ?? null)),
+        r.assigned ?? null, links.find((l) => l.id === r.onward_referral_id) ?? null)),
       values,
       ...extra,
     }));
@@ -508,7 +510,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const access = await decideRecordAccess(db, { actor: user, personId, categories: ['social_care'], purpose: 'self', action: 'read' });
     if (!access.allowed || access.byCategory.social_care.scope === 'none') throw new HttpError(403, 'You can see your own referrals, or those of someone you are a registered proxy for.');
     const rows = await referralsOfPerson(db, personId);
-    const forName = personId === user.personId ? null : await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirst();
+    const forName = personId === user.personId ? null : await personName(personId);
     const history = await referralHistory(db, rows.map((r) => r.id));
     return reply.view('referrals-mine.njk', viewContext(request, reply, {
       title: forName ? `${forName.given_name} ${forName.family_name}'s referrals` : 'Your referrals', forName: forName ? `${forName.given_name} ${forName.family_name}` : null,
@@ -528,7 +530,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const personId = idParam(request, 'There is no such person record.');
     const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics', 'social_care'], purpose: user.role === 'citizen' ? 'self' : 'care_coordination', action: 'read' });
     if (access.byCategory.demographics.scope === 'none') throw new HttpError(403, 'You cannot see this record: ' + access.reason + '.');
-    const person = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirst();
+    const person = await personName(personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const [journeys, pathways] = await Promise.all([journeysOf(db, personId), listPathways(db)]);
     return reply.view('referrals-pathways.njk', viewContext(request, reply, {

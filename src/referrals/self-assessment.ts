@@ -15,6 +15,8 @@ import { serviceFor } from './referrals.ts';
 import { waitingLists } from './queries.ts';
 import { addWorkingDays, ukDate } from './working-days.ts';
 import { fileSelfMade, parseContact, SelfReferralInputError, subjectFor, type ContactDetails, type FieldError, type SelfReferralSent } from './self-referral.ts';
+import { allServices } from '../network/index.ts';
+import { personDetails } from '../people/index.ts';
 
 export interface SelfAssessmentInput {
   submissionKey: string;
@@ -52,9 +54,11 @@ export interface RoutedService { id: string; name: string; organisation: string;
 /** The service a self-assessment goes to (see the top of this file), or null when none meets the needs. */
 export async function routeSelfAssessment(db: Kysely<Database>, needs: string[], facts: PersonFacts): Promise<RoutedService | null> {
   if (needs.length === 0) return null;
-  const services = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
-    .select(['s.id', 's.name', 'o.name as organisation', 's.needs', 's.min_age', 's.max_age', 's.locality_ids', 's.accepts_self_referral', 's.first_contact_within_days'])
-    .execute();
+  // Only services meeting one of the needs can be candidates: the owner filters them in its query.
+  const services = (await allServices(db, { needsAny: needs })).map((s) => ({
+    id: s.id, name: s.name, organisation: s.organisationName, needs: s.needs, min_age: s.minAge, max_age: s.maxAge, locality_ids: s.localityIds,
+    accepts_self_referral: s.acceptsSelfReferral, first_contact_within_days: s.firstContactWithinDays,
+  }));
   const candidates = services.map((s) => ({ ...s, met: s.needs.filter((n) => needs.includes(n)) })).filter((s) => s.met.length > 0 && fits(s, facts));
   if (candidates.length === 0) return null;
   const waits = await waitingLists(db, candidates.map((s) => s.id));
@@ -78,8 +82,9 @@ export async function sendSelfAssessment(db: Kysely<Database>, user: SignedInUse
     throw new SelfReferralInputError([{ field: 'needs', text: 'No service in the directory meets these needs where you live yet. Choose other help, or search the directory' }]);
   }
   const service = (await serviceFor(db, routed.id))!;
-  const p = await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', subject.personId).executeTakeFirstOrThrow();
-  const contact = { ...input.contact, givenName: p.given_name, familyName: p.family_name, birthDate: p.birth_date ? String(p.birth_date).slice(0, 10) : null };
+  const p = await personDetails(db, subject.personId);
+  if (!p) throw new Error('the signed-in subject has no person record');
+  const contact = { ...input.contact, givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate ? String(p.birthDate).slice(0, 10) : null };
   const reason = [
     `Help needed with: ${input.needs.map(needNames).join(', ')}.`,
     `What matters to me: ${input.whatMatters}`,

@@ -7,6 +7,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { ageOn, personFacts, type PersonFacts } from './eligibility.ts';
 import { ukDate } from './working-days.ts';
+import { localityOfPostcode } from '../place/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -24,9 +25,8 @@ export function newReference(): string {
 
 /** Who the typed details say the person is, for eligibility: their age and the area of their postcode. */
 export async function factsFromDetails(db: Db, details: { birthDate: string | null; postcode: string | null }, now: Date = new Date()): Promise<PersonFacts> {
-  const area = details.postcode ? await db.selectFrom('postcodes as pc').innerJoin('small_areas as sa', 'sa.id', 'pc.small_area_id').innerJoin('localities as l', 'l.id', 'sa.locality_id')
-    .select(['sa.locality_id', 'l.name']).where('pc.postcode', '=', details.postcode).executeTakeFirst() : undefined;
-  return { age: details.birthDate ? ageOn(details.birthDate, ukDate(now)) : null, localityId: area?.locality_id ?? null, localityName: area?.name ?? null };
+  const area = details.postcode ? await localityOfPostcode(db, details.postcode) : undefined;
+  return { age: details.birthDate ? ageOn(details.birthDate, ukDate(now)) : null, localityId: area?.localityId ?? null, localityName: area?.localityName ?? null };
 }
 
 /**

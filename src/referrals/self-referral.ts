@@ -24,11 +24,13 @@ import { appendAudit } from '../audit/index.ts';
 import { carePurposes, decideRecordAccess, isCategory, recordDirective, type Category } from '../consent/index.ts';
 import { receiveSourceRecord } from '../linkage/index.ts';
 import { readDateInput, type DatePart } from '../platform/date-input.ts';
-import { insertReferral, newReferralId, serviceFor, type ServiceRow } from './referrals.ts';
+import { insertReferral, newReferralId, type ServiceRow } from './referrals.ts';
 import { eligibilityProblem, personFacts, serviceCriteria } from './eligibility.ts';
 import { factsFromDetails, newReference } from './self-details.ts';
 import { ukDate } from './working-days.ts';
 import type { Urgency } from './state.ts';
+import { organisationNameOf, serviceById, serviceNameOf } from '../network/index.ts';
+import { personDetails } from '../people/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -149,11 +151,14 @@ export function parseSelfReferralForm(serviceId: string, body: Body, signedIn: b
 }
 
 /** A service a resident may ask for themselves, or undefined. */
-export async function selfReferralService(db: Db, serviceId: string): Promise<(ServiceRow & { accepts_self_referral: boolean; min_age: number | null; max_age: number | null }) | undefined> {
-  const service = await serviceFor(db, serviceId);
-  if (!service) return undefined;
-  const extra = await db.selectFrom('services').select(['accepts_self_referral', 'min_age', 'max_age']).where('id', '=', serviceId).executeTakeFirstOrThrow();
-  return { ...service, ...extra };
+export async function selfReferralService(db: Db, serviceId: string): Promise<(ServiceRow & { accepts_self_referral: boolean; min_age: number | null; max_age: number | null; locality_ids: string[] }) | undefined> {
+  const s = await serviceById(db, serviceId);
+  if (!s) return undefined;
+  return {
+    id: s.id, name: s.name, organisation_id: s.organisationId, team_id: s.teamId, organisation: s.organisationName,
+    acknowledge_within_days: s.acknowledgeWithinDays, first_contact_within_days: s.firstContactWithinDays,
+    accepts_self_referral: s.acceptsSelfReferral, min_age: s.minAge, max_age: s.maxAge, locality_ids: s.localityIds,
+  };
 }
 
 
@@ -172,9 +177,9 @@ export async function subjectFor(db: Kysely<Database>, user: SignedInUser, reque
 export interface SelfReferralSent { referralId: string; reference: string; firstContactDue: string; preferredContact: PreferredContact; serviceName: string; organisation: string }
 
 async function sentFor(db: Db, submissionKey: string): Promise<SelfReferralSent | undefined> {
-  const row = await db.selectFrom('referral_self_details as d').innerJoin('referrals as r', 'r.id', 'd.referral_id').innerJoin('services as s', 's.id', 'r.service_id')
-    .innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .select(['r.id', 'd.reference', 'r.first_contact_due', 'd.preferred_contact', 's.name', 'o.name as organisation']).where('d.submission_key', '=', submissionKey).executeTakeFirst();
+  const row = await db.selectFrom('referral_self_details as d').innerJoin('referrals as r', 'r.id', 'd.referral_id')
+    .select(['r.id', 'd.reference', 'r.first_contact_due', 'd.preferred_contact', serviceNameOf('r.service_id').as('name'), organisationNameOf('r.organisation_id').$castTo<string>().as('organisation')])
+    .where('d.submission_key', '=', submissionKey).executeTakeFirst();
   return row ? { referralId: row.id, reference: row.reference, firstContactDue: String(row.first_contact_due).slice(0, 10), preferredContact: row.preferred_contact, serviceName: row.name, organisation: row.organisation } : undefined;
 }
 
@@ -293,8 +298,9 @@ export async function sendSelfReferral(
   let contact = input.contact;
   if (subject) {
     // Signed in: who they are is their record's, not what a form says.
-    const p = await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).where('id', '=', subject.personId).executeTakeFirstOrThrow();
-    contact = { ...contact, givenName: p.given_name, familyName: p.family_name, birthDate: p.birth_date ? String(p.birth_date).slice(0, 10) : null };
+    const p = await personDetails(db, subject.personId);
+    if (!p) throw new Error('the signed-in subject has no person record');
+    contact = { ...contact, givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate ? String(p.birthDate).slice(0, 10) : null };
   }
   const criteria = await serviceCriteria(db, service.id);
   const problem = criteria ? await eligibilityProblem(db, criteria, facts, subject?.madeBy === 'proxy' ? 'they' : 'you') : null;
@@ -310,6 +316,6 @@ export async function sendSelfReferral(
 
 /** Contact details a signed-in person's record holds, to prefill their form (their own data). */
 export async function contactPrefill(db: Kysely<Database>, personId: string): Promise<{ email: string; phone: string; name: string }> {
-  const p = await db.selectFrom('persons').select(['given_name', 'family_name', 'email', 'phone']).where('id', '=', personId).executeTakeFirst();
-  return { email: p?.email ?? '', phone: p?.phone ?? '', name: p ? `${p.given_name} ${p.family_name}` : '' };
+  const p = await personDetails(db, personId);
+  return { email: p?.email ?? '', phone: p?.phone ?? '', name: p ? `${p.givenName} ${p.familyName}` : '' };
 }

@@ -9,6 +9,7 @@ import { dateInputItems, dateParts, type DatePart } from '../platform/date-input
 import type { SignedInUser } from '../auth/index.ts';
 import { categories, categoryLabels, proxiesOf, type Category } from '../consent/index.ts';
 import { writtenDay } from '../platform/dates.ts';
+import { localityNames } from '../place/index.ts';
 import { agesText, personFacts } from './eligibility.ts';
 import {
   contactPrefill, parseSelfReferralForm, preferredContactLabels, preferredContacts, selfReferralByKey, selfReferralService, sendSelfReferral, SelfReferralInputError,
@@ -85,8 +86,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     if (!service.accepts_self_referral) {
       throw new HttpError(404, `${service.name} does not take requests from residents themselves. Ask a professional involved in your care (for example your GP) to refer you.`);
     }
-    const areas = (await db.selectFrom('services').select('locality_ids').where('id', '=', service.id).executeTakeFirstOrThrow()).locality_ids;
-    const localities = areas.length ? (await db.selectFrom('localities').select('name').where('id', 'in', areas).orderBy('name').execute()).map((l) => l.name) : [];
+    const localities = await localityNames(db, service.locality_ids);
     const prefill = user?.personId && !('email' in values) ? await contactPrefill(db, user.personId) : null;
     const shown: Body = { ...values, ...(prefill ? { email: prefill.email, phone: prefill.phone } : {}) };
     const chosenCats = new Set((Array.isArray(shown.categories) ? shown.categories : shown.categories ? [shown.categories] : []).map(String));

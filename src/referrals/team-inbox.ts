@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { ukDate } from './working-days.ts';
+import { teamReceivesReferrals } from '../network/index.ts';
 
 export interface TeamInbox {
   teamId: string;
@@ -20,8 +21,7 @@ export interface TeamInbox {
 
 /** The team's inbox, or null when the team runs no service (it receives no referrals). */
 export async function teamInbox(db: Kysely<Database>, teamId: string, now: Date = new Date()): Promise<TeamInbox | null> {
-  const receives = await db.selectFrom('services').select('id').where('team_id', '=', teamId).limit(1).executeTakeFirst();
-  if (!receives) return null;
+  if (!(await teamReceivesReferrals(db, teamId))) return null;
   const today = ukDate(now);
   const row = (await sql<{ waiting: number; not_acknowledged: number; overdue: number; oldest: Date | null }>`
     select count(*)::int as waiting,

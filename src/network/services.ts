@@ -1,0 +1,91 @@
+// The network's services, teams and staff as other modules need them (referrals above all): one
+// service or many by id (batched: one query for a whole list), an organisation's services, teams
+// and practitioners for its forms, and names as fragments a caller embeds in its own statement,
+// so a list (a referral inbox) stays one query without naming the network's tables.
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { Database } from '../platform/schema.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface ServiceRef {
+  id: string; name: string; organisationId: string; organisationName: string; teamId: string;
+  needs: string[]; minAge: number | null; maxAge: number | null; localityIds: string[];
+  acceptsSelfReferral: boolean; acknowledgeWithinDays: number; firstContactWithinDays: number;
+}
+
+function serviceQuery(db: Db) {
+  return db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id')
+    .select(['s.id', 's.name', 's.organisation_id', 'o.name as organisation_name', 's.team_id', 's.needs', 's.min_age', 's.max_age', 's.locality_ids',
+      's.accepts_self_referral', 's.acknowledge_within_days', 's.first_contact_within_days']);
+}
+
+type ServiceRow = Awaited<ReturnType<ReturnType<typeof serviceQuery>['execute']>>[number];
+
+const toService = (r: ServiceRow): ServiceRef => ({
+  id: r.id, name: r.name, organisationId: r.organisation_id, organisationName: r.organisation_name, teamId: r.team_id, needs: r.needs,
+  minAge: r.min_age, maxAge: r.max_age, localityIds: r.locality_ids, acceptsSelfReferral: r.accepts_self_referral,
+  acknowledgeWithinDays: r.acknowledge_within_days, firstContactWithinDays: r.first_contact_within_days,
+});
+
+/** The services with these ids and their organisations' names (unknown ids are left out), by id. */
+export async function servicesByIds(db: Db, ids: ReadonlyArray<string | null | undefined>): Promise<Map<string, ServiceRef>> {
+  const wanted = [...new Set(ids.filter((id): id is string => typeof id === 'string'))];
+  if (wanted.length === 0) return new Map();
+  const rows = await serviceQuery(db).where('s.id', 'in', wanted).execute();
+  return new Map(rows.map((r) => [r.id, toService(r)]));
+}
+
+/** One service, or undefined if the directory has none with this id. */
+export async function serviceById(db: Db, id: string): Promise<ServiceRef | undefined> {
+  const row = await serviceQuery(db).where('s.id', '=', id).executeTakeFirst();
+  return row ? toService(row) : undefined;
+}
+
+/** Every service with its organisation, by name (or by organisation, then name), optionally only those meeting one of these needs. */
+export async function allServices(db: Db, filter: { needsAny?: string[]; selfReferral?: boolean; byOrganisation?: boolean } = {}): Promise<ServiceRef[]> {
+  let q = serviceQuery(db);
+  if (filter.needsAny) q = filter.needsAny.length ? q.where(sql<boolean>`s.needs && array[${sql.join(filter.needsAny)}]::text[]`) : q.where(sql<boolean>`false`);
+  if (filter.selfReferral) q = q.where('s.accepts_self_referral', '=', true);
+  if (filter.byOrganisation) q = q.orderBy('o.name');
+  return (await q.orderBy('s.name').orderBy('s.id').execute()).map(toService);
+}
+
+/** An organisation's name, services, teams and staff (active or not), each by name, for its forms and filters. */
+export async function organisationSetUp(db: Db, organisationId: string): Promise<{
+  name: string | null; services: Array<{ id: string; name: string }>; teams: Array<{ id: string; name: string }>;
+  practitioners: Array<{ id: string; given_name: string; family_name: string; role: string }>;
+}> {
+  const [organisation, services, teams, practitioners] = await Promise.all([
+    db.selectFrom('organisations').select('name').where('id', '=', organisationId).executeTakeFirst(),
+    db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).orderBy('name').execute(),
+    db.selectFrom('teams').select(['id', 'name']).where('organisation_id', '=', organisationId).orderBy('name').execute(),
+    organisationPractitioners(db, organisationId),
+  ]);
+  return { name: organisation?.name ?? null, services, teams, practitioners };
+}
+
+/** An organisation's practitioners, by family then given name. */
+export async function organisationPractitioners(db: Db, organisationId: string): Promise<Array<{ id: string; given_name: string; family_name: string; role: string }>> {
+  return db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'role']).where('organisation_id', '=', organisationId)
+    .orderBy('family_name').orderBy('given_name').execute();
+}
+
+/** Whether any service takes its referrals in this team. */
+export async function teamReceivesReferrals(db: Db, teamId: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('services').select('id').where('team_id', '=', teamId).limit(1).executeTakeFirst());
+}
+
+/** Kysely: the name of the service whose id is in column `ref`, for a select list. */
+export function serviceNameOf(ref: string): RawBuilder<string> {
+  return sql<string>`(select s.name from services s where s.id = ${sql.ref(ref)})`;
+}
+
+/** Kysely: the name of the team whose id is in column `ref`. */
+export function teamNameOf(ref: string): RawBuilder<string> {
+  return sql<string>`(select t.name from teams t where t.id = ${sql.ref(ref)})`;
+}
+
+/** Kysely: "Given Family" of the practitioner whose id is in column `ref` (null when none). */
+export function practitionerNameOf(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select p.given_name || ' ' || p.family_name from practitioners p where p.id = ${sql.ref(ref)})`;
+}
