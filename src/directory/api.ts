@@ -2,10 +2,11 @@
 // paths and query parameters of the UK profile's OpenAPI description (HSDS 3.0). Bad parameters
 // get a 400 naming the problem, unknown ids a 404, both as JSON.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { HttpError, routeOf } from '../platform/http.ts';
 import { errorForLog, pathOnly } from '../platform/logger.ts';
+import { organisationsNamed, serviceIdsOfOrganisation } from '../network/index.ts';
 import { isUuid, orukId } from './ids.ts';
 import {
   fullServiceObjects, lookupPostcode, organisationIdForOruk, organisationObjects, searchServiceAtLocations, searchServices,
@@ -240,20 +241,16 @@ export function registerOrukApi(app: FastifyInstance): void {
       const search = single(query, 'search');
       if (search !== undefined && search.length > 200) throw new BadParameter('search must be at most 200 characters');
       const words = (search ?? '').split(/\s+/).filter(Boolean).slice(0, 10);
-      const where = words.length === 0 ? sql`true` : sql.join(words.map((w) => sql`o.name ilike ${`%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`), sql` and `);
-      const rows = (await sql<{ id: string; total: number }>`
-        select o.id, count(*) over () as total from organisations o where ${where}
-        order by o.name, o.id limit ${page.perPage} offset ${(page.page - 1) * page.perPage}`.execute(db())).rows;
-      const total = rows[0]?.total ?? Number((await sql<{ n: number }>`select count(*) as n from organisations o where ${where}`.execute(db())).rows[0]!.n);
-      const objects = await organisationObjects(db(), rows.map((r) => r.id));
-      return pageEnvelope(Number(total), page, rows.map((r) => objects.get(r.id)).filter(Boolean));
+      const { ids, total } = await organisationsNamed(db(), words, page);
+      const objects = await organisationObjects(db(), ids);
+      return pageEnvelope(total, page, ids.map((id) => objects.get(id)).filter(Boolean));
     });
 
     api.get('/organizations/:id', { config: rateLimit }, async (request) => {
       const organisationId = await organisationIdForOruk(db(), idParam(request, 'organization'));
       if (!organisationId) notFound('organization');
       const organisation = (await organisationObjects(db(), [organisationId])).get(organisationId) ?? notFound('organization');
-      const serviceIds = (await db().selectFrom('services').select('id').where('organisation_id', '=', organisationId).orderBy('name').orderBy('id').execute()).map((s) => s.id);
+      const serviceIds = await serviceIdsOfOrganisation(db(), organisationId);
       const services = await fullServiceObjects(db(), serviceIds);
       return { ...organisation, services: serviceIds.map((id) => services.get(id)).filter(Boolean) };
     });

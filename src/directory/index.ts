@@ -3,7 +3,10 @@
 // writes go through, and what a self-referral needs to know about a service.
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { organisationById, serviceRecords } from '../network/index.ts';
 
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { directoryMigrations, type DirectoryTables } from './schema.ts';
 export { registerDirectoryRoutes } from './routes.ts';
 export { registerDirectoryCommands } from './cli.ts';
 export { populateDirectoryFromPlace } from './populate.ts';
@@ -34,15 +37,12 @@ export interface SelfReferralService {
 
 /** The service a resident asks to refer themselves to, or null if there is no such service. */
 export async function serviceForSelfReferral(db: Kysely<Database>, serviceId: string): Promise<SelfReferralService | null> {
-  const row = await db.selectFrom('services').innerJoin('organisations', 'organisations.id', 'services.organisation_id')
-    .select(['services.id', 'services.name', 'services.organisation_id', 'organisations.name as organisation', 'services.team_id',
-      'services.accepts_self_referral', 'services.eligibility', 'services.min_age', 'services.max_age',
-      'services.first_contact_within_days', 'services.acknowledge_within_days'])
-    .where('services.id', '=', serviceId).executeTakeFirst();
-  if (!row) return null;
+  const row = (await serviceRecords(db, [serviceId])).get(serviceId);
+  const organisation = row ? await organisationById(db, row.organisationId) : undefined;
+  if (!row || !organisation) return null;
   return {
-    id: row.id, name: row.name, organisationId: row.organisation_id, organisation: row.organisation, teamId: row.team_id,
-    acceptsSelfReferral: row.accepts_self_referral, eligibility: row.eligibility, minAge: row.min_age, maxAge: row.max_age,
-    firstContactWithinDays: row.first_contact_within_days, acknowledgeWithinDays: row.acknowledge_within_days,
+    id: row.id, name: row.name, organisationId: row.organisationId, organisation: organisation.name, teamId: row.teamId,
+    acceptsSelfReferral: row.acceptsSelfReferral, eligibility: row.eligibility, minAge: row.minAge, maxAge: row.maxAge,
+    firstContactWithinDays: row.firstContactWithinDays, acknowledgeWithinDays: row.acknowledgeWithinDays,
   };
 }

@@ -7,6 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
+import {
+  addOrganisation, addService, addTeam, changeOrganisationContact, changeService, firstTeams, organisationById, organisationRecord, organisationWithSourceCode, serviceRecords,
+} from '../network/index.ts';
 import { orukId } from './ids.ts';
 import { changingDirectory, lookupPostcode, normalisePostcode } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
@@ -76,22 +79,21 @@ async function createOrganisationItemNow(db: Kysely<Database>, item: Organisatio
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(sourceCode)) throw new DirectoryItemError(400, 'an organisation code is 1 to 64 letters, digits, dots, dashes or underscores');
   const description = orNull(item.description) ?? item.name?.trim() ?? '';
   const fields = await checkedOrganisation(id, item, description);
-  const clash = await db.selectFrom('organisations').select('id').where('source_code', '=', sourceCode).executeTakeFirst();
+  const clash = await organisationWithSourceCode(db, sourceCode);
   if (clash) throw new DirectoryItemError(409, `another organisation already has the code ${sourceCode}`);
-  await db.insertInto('organisations').values({ id, ...fields, kind, source_code: sourceCode, locality_id: null }).execute();
+  await addOrganisation(db, { id, ...fields, kind, sourceCode, localityId: null });
   await db.insertInto('directory_organisation_details').values({ organisation_id: id, oruk_id: orukId('organization', id), description, logo: null, uri: null, parent_organization_id: null }).execute();
-  await db.insertInto('teams').values({ id: `${id}-directory`, organisation_id: id, name: 'Services' }).execute();
+  await addTeam(db, { id: `${id}-directory`, organisationId: id, name: 'Services' });
   return id;
 }
 
 /** Changes the name, contact details and postcode; the code and kind stay (feeds and the access rules depend on them). */
 async function updateOrganisationItemNow(db: Kysely<Database>, id: string, item: OrganisationItem): Promise<boolean> {
-  const current = await db.selectFrom('organisations').leftJoin('directory_organisation_details as d', 'd.organisation_id', 'organisations.id')
-    .select(['organisations.id', 'organisations.name', 'organisations.kind', 'organisations.source_code', 'organisations.email', 'organisations.website',
-      'organisations.phone', 'organisations.postcode', 'd.description', 'd.oruk_id'])
-    .where('organisations.id', '=', id).executeTakeFirst();
-  if (!current) throw new DirectoryItemError(404, 'that organisation is not in the directory');
-  if (orNull(item.sourceCode) !== null && item.sourceCode!.trim() !== current.source_code) throw new DirectoryItemError(422, 'an organisation\'s code is how agency feeds name it; it is not changed here');
+  const organisation = await organisationRecord(db, id);
+  if (!organisation) throw new DirectoryItemError(404, 'that organisation is not in the directory');
+  const details = await db.selectFrom('directory_organisation_details').select(['description', 'oruk_id']).where('organisation_id', '=', id).executeTakeFirst();
+  const current = { ...organisation, description: details?.description ?? null, oruk_id: details?.oruk_id ?? null };
+  if (orNull(item.sourceCode) !== null && item.sourceCode!.trim() !== current.sourceCode) throw new DirectoryItemError(422, 'an organisation\'s code is how agency feeds name it; it is not changed here');
   if (orNull(item.kind) !== null && item.kind!.trim() !== current.kind) throw new DirectoryItemError(422, 'an organisation\'s kind decides how the access rules treat its records; it is not changed here');
   // A description kept as the old name follows a rename.
   const description = orNull(item.description) ?? (current.description && current.description !== current.name ? current.description : item.name?.trim() ?? '');
@@ -99,7 +101,7 @@ async function updateOrganisationItemNow(db: Kysely<Database>, id: string, item:
   const changed = fields.name !== current.name || fields.email !== current.email || fields.website !== current.website || fields.phone !== current.phone
     || fields.postcode !== current.postcode || description !== current.description;
   if (!changed) return false;
-  await db.updateTable('organisations').set(fields).where('id', '=', id).execute();
+  await changeOrganisationContact(db, id, fields);
   await db.insertInto('directory_organisation_details').values({ organisation_id: id, oruk_id: current.oruk_id ?? orukId('organization', id), description, logo: null, uri: null, parent_organization_id: null })
     .onConflict((oc) => oc.column('organisation_id').doUpdateSet({ description })).execute();
   return true;
@@ -120,7 +122,7 @@ export interface LocationItem {
 
 async function checkedLocation(db: Kysely<Database>, id: string, item: LocationItem) {
   if (item.organisationId) {
-    const org = await db.selectFrom('organisations').select('id').where('id', '=', item.organisationId).executeTakeFirst();
+    const org = await organisationById(db, item.organisationId);
     if (!org) throw new DirectoryItemError(404, 'the managing organisation is not in the directory');
   }
   if ((item.latitude === null || item.latitude === undefined) !== (item.longitude === null || item.longitude === undefined)) {
@@ -206,7 +208,7 @@ export interface ServiceItem {
 async function checkedService(db: Kysely<Database>, id: string, item: ServiceItem) {
   const name = item.name?.trim() ?? '';
   if (name === '') throw new DirectoryItemError(400, 'a service needs a name');
-  const org = await db.selectFrom('organisations').select('id').where('id', '=', item.organisationId).executeTakeFirst();
+  const org = await organisationById(db, item.organisationId);
   if (!org) throw new DirectoryItemError(404, 'the organisation providing the service is not in the directory');
   const needs = [...new Set(item.needs)];
   const unknown = needs.find((n) => !NEED_CODES.has(n));
@@ -248,16 +250,16 @@ async function firstPostcode(db: Kysely<Database>, locationIds: string[]): Promi
 async function createServiceItemNow(db: Kysely<Database>, item: ServiceItem): Promise<string> {
   const id = randomUUID();
   const s = await checkedService(db, id, item);
-  let team = await db.selectFrom('teams').select('id').where('organisation_id', '=', item.organisationId).orderBy('id').executeTakeFirst();
-  if (!team) {
-    team = { id: `${item.organisationId}-directory` };
-    await db.insertInto('teams').values({ id: team.id, organisation_id: item.organisationId, name: 'Services' }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  let teamId = (await firstTeams(db, [item.organisationId])).get(item.organisationId);
+  if (!teamId) {
+    teamId = `${item.organisationId}-directory`;
+    await addTeam(db, { id: teamId, organisationId: item.organisationId, name: 'Services' });
   }
   // Referral clocks and capacity are not part of the directory: new services start with the import's defaults.
-  await db.insertInto('services').values({
-    id, organisation_id: item.organisationId, team_id: team.id, name: s.name, description: s.description, needs: s.needs, eligibility: s.eligibility,
-    min_age: null, max_age: null, locality_ids: [], postcode: await firstPostcode(db, s.locationIds), acknowledge_within_days: 2, first_contact_within_days: 10, capacity_per_month: 0,
-  }).execute();
+  await addService(db, id, {
+    organisationId: item.organisationId, teamId, name: s.name, description: s.description, needs: s.needs, eligibility: s.eligibility,
+    minAge: null, maxAge: null, postcode: await firstPostcode(db, s.locationIds),
+  });
   await db.insertInto('directory_service_details').values({
     service_id: id, oruk_id: orukId('service', id), ...s.details, fees: null, accreditations: null, assured_date: null, assurer_email: null, alert: null, last_modified: new Date(),
   }).execute();
@@ -267,20 +269,20 @@ async function createServiceItemNow(db: Kysely<Database>, item: ServiceItem): Pr
 
 /** Changes what the directory says about a service; it stays with the organisation that provides it. */
 async function updateServiceItemNow(db: Kysely<Database>, id: string, item: ServiceItem): Promise<boolean> {
-  const current = await db.selectFrom('services as s').leftJoin('directory_service_details as d', 'd.service_id', 's.id')
-    .select(['s.id', 's.organisation_id', 's.name', 's.description', 's.needs', 's.eligibility', 's.postcode', 'd.status', 'd.email', 'd.url', 'd.oruk_id'])
-    .where('s.id', '=', id).executeTakeFirst();
-  if (!current) throw new DirectoryItemError(404, 'that service is not in the directory');
-  if (item.organisationId !== current.organisation_id) throw new DirectoryItemError(422, 'a service stays with the organisation that provides it (its referrals and staff are theirs); make a new service instead');
+  const service = (await serviceRecords(db, [id])).get(id);
+  if (!service) throw new DirectoryItemError(404, 'that service is not in the directory');
+  const details = await db.selectFrom('directory_service_details').select(['status', 'email', 'url', 'oruk_id']).where('service_id', '=', id).executeTakeFirst();
+  const current = { ...service, status: details?.status ?? null, email: details?.email ?? null, url: details?.url ?? null, oruk_id: details?.oruk_id ?? null };
+  if (item.organisationId !== current.organisationId) throw new DirectoryItemError(422, 'a service stays with the organisation that provides it (its referrals and staff are theirs); make a new service instead');
   const s = await checkedService(db, id, item);
   const locations = (await db.selectFrom('directory_service_at_locations').select('location_id').where('service_id', '=', id).execute()).map((r) => r.location_id);
   const sameSet = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
   const same = s.name === current.name && s.description === current.description && s.eligibility === current.eligibility && sameSet(s.needs, current.needs)
     && s.details.status === (current.status ?? 'active') && s.details.email === (current.email ?? null) && s.details.url === (current.url ?? null) && sameSet(s.locationIds, locations);
   if (same) return false;
-  await db.updateTable('services').set({
+  await changeService(db, id, {
     name: s.name, description: s.description, eligibility: s.eligibility, needs: s.needs, postcode: (await firstPostcode(db, s.locationIds)) || current.postcode,
-  }).where('id', '=', id).execute();
+  });
   await db.insertInto('directory_service_details').values({
     service_id: id, oruk_id: current.oruk_id ?? orukId('service', id), ...s.details, fees: null, accreditations: null, assured_date: null, assurer_email: null, alert: null, last_modified: new Date(),
   }).onConflict((oc) => oc.column('service_id').doUpdateSet({ ...s.details, last_modified: new Date() })).execute();

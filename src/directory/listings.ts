@@ -9,6 +9,7 @@ import type { Database } from '../platform/schema.ts';
 import { HttpError } from '../platform/http.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
+import { changeService, serviceRecords, servicesUncheckedSince } from '../network/index.ts';
 import { describeOpening, DAY_CODES } from './format.ts';
 import { orukId } from './ids.ts';
 import { isWebLink } from './validator.ts';
@@ -61,9 +62,9 @@ export function mayKeepListing(user: SignedInUser | undefined, serviceOrganisati
 }
 
 async function serviceOwner(db: Kysely<Database> | Transaction<Database>, serviceId: string): Promise<{ id: string; name: string; organisation_id: string }> {
-  const row = await db.selectFrom('services').select(['id', 'name', 'organisation_id']).where('id', '=', serviceId).executeTakeFirst();
+  const row = (await serviceRecords(db, [serviceId])).get(serviceId);
   if (!row) throw new HttpError(404, 'There is no such service in the directory.');
-  return row;
+  return { id: row.id, name: row.name, organisation_id: row.organisationId };
 }
 
 async function requireKeeper(db: Kysely<Database> | Transaction<Database>, user: SignedInUser, serviceId: string) {
@@ -78,9 +79,10 @@ async function requireKeeper(db: Kysely<Database> | Transaction<Database>, user:
 export async function listingForEdit(db: Kysely<Database>, user: SignedInUser, serviceId: string): Promise<{ name: string; organisationId: string; form: ListingForm; lastCheckedAt: Date | null }> {
   const service = await requireKeeper(db, user, serviceId);
   const [row, contact, phone, costs, schedules] = await Promise.all([
-    db.selectFrom('services').leftJoin('directory_service_details as d', 'd.service_id', 'services.id')
-      .select(['services.description', 'services.accepts_self_referral', 'services.last_checked_at', 'd.url', 'd.email', 'd.fees'])
-      .where('services.id', '=', serviceId).executeTakeFirstOrThrow(),
+    Promise.all([
+      serviceRecords(db, [serviceId]).then((m) => m.get(serviceId)!),
+      db.selectFrom('directory_service_details').select(['url', 'email', 'fees']).where('service_id', '=', serviceId).executeTakeFirst(),
+    ]).then(([s, d]) => ({ description: s.description, accepts_self_referral: s.acceptsSelfReferral, last_checked_at: s.lastCheckedAt, url: d?.url ?? null, email: d?.email ?? null, fees: d?.fees ?? null })),
     db.selectFrom('directory_contacts').select(['id', 'email']).where('service_id', '=', serviceId).orderBy('sort').orderBy('id').executeTakeFirst(),
     db.selectFrom('directory_phones').innerJoin('directory_contacts as c', 'c.id', 'directory_phones.contact_id')
       .select('directory_phones.number').where('c.service_id', '=', serviceId).orderBy('c.sort').orderBy('directory_phones.sort').executeTakeFirst(),
@@ -175,9 +177,7 @@ async function updateListingNow(db: Kysely<Database>, user: SignedInUser, servic
   if (errors.length > 0) throw new ListingInputError(errors);
   await db.transaction().execute(async (trx) => {
     const service = await requireKeeper(trx, user, serviceId);
-    await trx.updateTable('services').set({
-      description: form.description, accepts_self_referral: form.selfReferral === 'yes', last_checked_at: now, last_checked_by: user.practitionerId,
-    }).where('id', '=', serviceId).execute();
+    await changeService(trx, serviceId, { description: form.description, acceptsSelfReferral: form.selfReferral === 'yes', lastCheckedAt: now, lastCheckedBy: user.practitionerId });
     await trx.updateTable('directory_service_details').set({
       url: form.url || null, email: form.email || null, fees: form.cost === 'paid' ? form.costDescription : 'Free', last_modified: now,
     }).where('service_id', '=', serviceId).execute();
@@ -233,7 +233,7 @@ function paidAmount(description: string): number {
 async function confirmListingNow(db: Kysely<Database>, user: SignedInUser, serviceId: string, now: Date = new Date()): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const service = await requireKeeper(trx, user, serviceId);
-    await trx.updateTable('services').set({ last_checked_at: now, last_checked_by: user.practitionerId }).where('id', '=', serviceId).execute();
+    await changeService(trx, serviceId, { lastCheckedAt: now, lastCheckedBy: user.practitionerId });
     await appendAudit(trx, {
       actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: null, category: null, purpose: null,
       decision: 'success', reason: `Confirmed the directory listing of ${service.name} (${service.id}) is still right`,
@@ -251,9 +251,5 @@ export async function staleListingsFor(db: Kysely<Database>, user: SignedInUser 
   const organisationId = keeperOrganisation(user);
   if (!organisationId) return [];
   const before = staleBefore(now);
-  const rows = await db.selectFrom('services').select(['id', 'name', 'last_checked_at'])
-    .where('organisation_id', '=', organisationId)
-    .where((eb) => eb.or([eb('last_checked_at', 'is', null), eb('last_checked_at', '<', before)]))
-    .orderBy('last_checked_at').orderBy('name').execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, lastCheckedAt: r.last_checked_at }));
+  return servicesUncheckedSince(db, organisationId, before);
 }

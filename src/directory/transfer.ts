@@ -4,6 +4,7 @@
 // importing the same file again changes nothing (everything is keyed on its ORUK id).
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { addOrganisation, addService, addTeam, changeOrganisationContact, changeService, firstTeams, organisationIds, serviceRecords } from '../network/index.ts';
 import { orukId } from './ids.ts';
 import { changingDirectory, fullServiceObjects } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
@@ -18,7 +19,7 @@ export class DirectoryImportError extends Error {
 
 /** Every service, fully nested, in ORUK id order (so two exports of the same directory are identical). */
 export async function exportDirectory(db: Kysely<Database>): Promise<Json[]> {
-  const ids = (await db.selectFrom('services').select('id').execute()).map((r) => r.id);
+  const ids = [...(await serviceRecords(db)).keys()];
   const services = await fullServiceObjects(db, ids);
   return [...services.values()].sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
@@ -160,10 +161,9 @@ async function importDirectoryNow(db: Kysely<Database>, input: unknown): Promise
   await db.transaction().execute(async (trx) => {
     await ensureNeedTaxonomy(trx);
     // Existing records by ORUK id: ours have readable ids, imported ones keep their UUID.
-    const existingOrgs = new Map((await trx.selectFrom('organisations').select('id').execute()).map((o) => [orukId('organization', o.id), o.id]));
-    const existingServices = new Map((await trx.selectFrom('services').select(['id', 'team_id', 'organisation_id']).execute()).map((s) => [orukId('service', s.id), s]));
-    const firstTeam = new Map<string, string>();
-    for (const t of await trx.selectFrom('teams').select(['id', 'organisation_id']).orderBy('id').execute()) if (!firstTeam.has(t.organisation_id)) firstTeam.set(t.organisation_id, t.id);
+    const existingOrgs = new Map((await organisationIds(trx)).map((id) => [orukId('organization', id), id]));
+    const existingServices = new Map([...(await serviceRecords(trx)).values()].map((s) => [orukId('service', s.id), { id: s.id, team_id: s.teamId, organisation_id: s.organisationId }]));
+    const firstTeam = await firstTeams(trx);
 
     const orgNetworkId = new Map<string, string>();
     // What each organisation's first service says about where and how to reach it.
@@ -181,12 +181,12 @@ async function importDirectoryNow(db: Kysely<Database>, input: unknown): Promise
       const networkId = existing ?? id;
       orgNetworkId.set(id, networkId);
       if (existing) {
-        await trx.updateTable('organisations').set({ name: o.name, email: o.email ?? '', website: o.website ?? '' }).where('id', '=', existing).execute();
+        await changeOrganisationContact(trx, existing, { name: o.name, email: o.email ?? '', website: o.website ?? '' });
       } else {
-        await trx.insertInto('organisations').values({
-          id: networkId, name: o.name, kind: 'other', source_code: `ORUK-${id}`, locality_id: null, postcode: orgPostcode.get(id) ?? '',
+        await addOrganisation(trx, {
+          id: networkId, name: o.name, kind: 'other', sourceCode: `ORUK-${id}`, localityId: null, postcode: orgPostcode.get(id) ?? '',
           phone: orgPhone.get(id) ?? '', email: o.email ?? '', website: o.website ?? '',
-        }).execute();
+        });
       }
       await trx.insertInto('directory_organisation_details').values({
         organisation_id: networkId, oruk_id: id, description: o.description, logo: orNull(o.logo), uri: orNull(o.uri), parent_organization_id: orNull(o.parent_organization_id),
@@ -223,17 +223,15 @@ async function importDirectoryNow(db: Kysely<Database>, input: unknown): Promise
       const needs = (s.attributes ?? []).filter((a) => !isSelfReferral(a)).map((a) => a.taxonomy_term?.term).filter((t): t is string => typeof t === 'string');
       const postcode = s.service_at_locations?.flatMap((sal) => sal.location?.addresses ?? [])[0]?.postal_code ?? '';
       const fields = {
-        organisation_id: orgId, name: s.name, description: s.description ?? '', needs, eligibility: s.eligibility_description ?? '',
-        min_age: orNull(s.minimum_age), max_age: orNull(s.maximum_age), postcode, accepts_self_referral: (s.attributes ?? []).some(isSelfReferral),
+        organisationId: orgId, name: s.name, description: s.description ?? '', needs, eligibility: s.eligibility_description ?? '',
+        minAge: orNull(s.minimum_age), maxAge: orNull(s.maximum_age), postcode, acceptsSelfReferral: (s.attributes ?? []).some(isSelfReferral),
       };
       if (existing) {
         const team = existing.organisation_id === orgId ? existing.team_id : await teamFor(trx, orgId, firstTeam);
-        await trx.updateTable('services').set({ ...fields, team_id: team }).where('id', '=', networkId).execute();
+        await changeService(trx, networkId, { ...fields, teamId: team });
       } else {
         // Referral clocks and capacity are not part of ORUK: imported services start with defaults.
-        await trx.insertInto('services').values({
-          id: networkId, team_id: await teamFor(trx, orgId, firstTeam), locality_ids: [], acknowledge_within_days: 2, first_contact_within_days: 10, capacity_per_month: 0, ...fields,
-        }).execute();
+        await addService(trx, networkId, { ...fields, teamId: await teamFor(trx, orgId, firstTeam) });
       }
       await trx.insertInto('directory_service_details').values({
         service_id: networkId, oruk_id: id, status: s.status, url: orNull(s.url), email: orNull(s.email), fees: orNull(s.fees),
@@ -339,7 +337,7 @@ async function teamFor(trx: Transaction<Database>, organisationId: string, first
   const existing = firstTeam.get(organisationId);
   if (existing) return existing;
   const id = `${organisationId}-directory`;
-  await trx.insertInto('teams').values({ id, organisation_id: organisationId, name: 'Services' }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await addTeam(trx, { id, organisationId, name: 'Services' });
   firstTeam.set(organisationId, id);
   return id;
 }

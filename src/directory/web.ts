@@ -11,6 +11,7 @@ import { HttpError, requireRole, requireSignedIn, viewContext } from '../platfor
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import { writtenDate } from '../platform/dates.ts';
 import type { SignedInUser } from '../auth/index.ts';
+import { organisationsByIds, serviceRecords } from '../network/index.ts';
 import { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, type TypicalWait } from '../referrals/index.ts';
 import { cachedForPages, lookupPostcode, searchServices, serviceObjectsForPages, type ServiceFilters } from './queries.ts';
 import { describeDistance, DAY_CODES } from './format.ts';
@@ -91,12 +92,14 @@ interface NetworkFacts {
 
 async function networkFacts(db: Kysely<Database>, ids: string[]): Promise<Map<string, NetworkFacts>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('services').innerJoin('organisations', 'organisations.id', 'services.organisation_id')
-    .select(['services.id', 'services.organisation_id', 'services.eligibility', 'services.min_age', 'services.max_age', 'services.acknowledge_within_days',
-      'services.first_contact_within_days', 'services.capacity_per_month', 'services.needs', 'organisations.name as organisation',
-      'services.accepts_self_referral', 'services.last_checked_at'])
-    .where('services.id', 'in', ids).execute();
-  return new Map(rows.map((r) => [r.id, r]));
+  const services = [...(await serviceRecords(db, ids)).values()];
+  const organisations = await organisationsByIds(db, services.map((s) => s.organisationId));
+  // A service is listed with the organisation that provides it (one the network knows).
+  return new Map(services.filter((s) => organisations.has(s.organisationId)).map((s) => [s.id, {
+    id: s.id, organisation_id: s.organisationId, eligibility: s.eligibility, min_age: s.minAge, max_age: s.maxAge, acknowledge_within_days: s.acknowledgeWithinDays,
+    first_contact_within_days: s.firstContactWithinDays, capacity_per_month: s.capacityPerMonth, needs: s.needs, organisation: organisations.get(s.organisationId)!.name,
+    accepts_self_referral: s.acceptsSelfReferral, last_checked_at: s.lastCheckedAt,
+  }]));
 }
 
 export function ageRange(min: number | null, max: number | null): string {
