@@ -13,7 +13,7 @@ import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { assertValid, refused } from './support/fhir.ts';
 import { NEED_SYSTEM, NHS_NUMBER_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PERSON_SYSTEM, PRACTITIONER_ROLE_SYSTEM } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
+import { nhsCheckDigit } from '../src/people/nhs-number.ts';
 import { orukId } from '../src/directory/ids.ts';
 
 function nhsNumber(seed: number): string {

@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { assertValid, refused } from './support/fhir.ts';
 import { CARE_PLAN_EXTENSION, END_REASON_EXTENSION, NHS_NUMBER_SYSTEM, OUTCOME_SYSTEM, REASON_EXTENSION, ROLE_EXTENSION } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
+import { nhsCheckDigit } from '../src/people/nhs-number.ts';
 
 let server: TestServer;
 const clients: Record<string, Client> = {};

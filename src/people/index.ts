@@ -4,7 +4,7 @@ export { ageOn } from './age.ts';
 export { createHousehold, setHouseholdMembers } from './households.ts';
 export type { MoveResult } from './households.ts';
 export { peopleWithVerifiedIdentity } from './identity.ts';
-export { isValidNhsNumber, syntheticNhsNumber } from '../platform/nhs-number.ts';
+export { isValidNhsNumber, syntheticNhsNumber } from './nhs-number.ts';
 export { agenciesHolding, currentNeeds, heldFieldLabel, heldFieldOrder, heldFieldRows, heldFieldValue, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from './record.ts';
 export type { CaseloadPage } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
