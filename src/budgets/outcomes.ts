@@ -7,6 +7,8 @@ import type { Database } from '../platform/schema.ts';
 import { ensureAccounts, postTransactions, type TransactionInput } from './ledger.ts';
 import { allocationAccount, outcomePaymentAccount } from './accounts.ts';
 import { financialYearOf } from './goals.ts';
+import { eventsOfPeople } from '../people/index.ts';
+import { organisationsByIds } from '../network/index.ts';
 
 export type Measure = 'school_attendance_pct' | 'tenancy_start' | 'tenancy_ended';
 
@@ -112,11 +114,11 @@ async function loadObservations(db: Kysely<Database>, contractId: string): Promi
   const recorded = await sql<{ person_id: string; measure: Measure; value: number | null; on: string; source: string }>`
     select m.person_id, m.measure, m.value, m.measured_on as on, m.source
     from outcome_measurements m join outcome_enrolments e on e.person_id = m.person_id and e.contract_id = ${contractId}`.execute(db);
-  const events = await sql<{ person_id: string; type: string; value: number | null; on: string; source: string }>`
-    select ev.person_id, ev.type, ev.value, (ev.at at time zone 'Europe/London')::date::text as on, o.name as source
-    from person_events ev join outcome_enrolments e on e.person_id = ev.person_id and e.contract_id = ${contractId}
-    join organisations o on o.id = ev.organisation_id
-    where ev.type in ('school_attendance_term', 'tenancy_start', 'homeless_presentation')`.execute(db);
+  // The agencies' events of the enrolled people, with the agency's name (people's and network's front doors).
+  const enrolled = (await db.selectFrom('outcome_enrolments').select('person_id').where('contract_id', '=', contractId).execute()).map((e) => e.person_id);
+  const personEvents = await eventsOfPeople(db, enrolled, ['school_attendance_term', 'tenancy_start', 'homeless_presentation']);
+  const agencies = await organisationsByIds(db, personEvents.map((e) => e.organisationId));
+  const events = { rows: personEvents.filter((e) => agencies.has(e.organisationId)).map((e) => ({ person_id: e.personId, type: e.type, value: e.value, on: e.on, source: agencies.get(e.organisationId)!.name })) };
   return [
     ...recorded.rows.map((r) => ({ personId: r.person_id, measure: r.measure, value: r.value === null ? null : Number(r.value), on: r.on, source: r.source })),
     ...events.rows.map((r) => ({ personId: r.person_id, measure: eventMeasures[r.type] as Measure, value: r.value === null ? null : Number(r.value), on: r.on, source: r.source })),

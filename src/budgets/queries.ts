@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { preparedQuery } from '../platform/db.ts';
+import { currentNeedPairs, householdMemberCount, personById } from '../people/index.ts';
 import { suppressSmall } from '../platform/disclosure.ts';
 import { financialYearOf, goalLabels, monthsOfYear, pathwayLabels } from './goals.ts';
 
@@ -193,13 +194,16 @@ export async function personCost(db: Kysely<Database>, personId: string, organis
   const summary = summarisePersonCost(rows);
   let household: PersonCost['household'] = null;
   if (options.household === false) return { ...summary, household };
-  const householdId = (await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst())?.household_id ?? null;
+  const householdId = (await personById(db, personId))?.householdId ?? null;
   // The household total sums other people's costs: only for those who may see every agency's spend.
   if (householdId && organisationIds === 'all') {
-    const h = (await sql<{ members: number; pence: number }>`
-      select (select count(*) from persons where household_id = ${householdId})::int as members, coalesce(sum(p.amount_pence), 0)::bigint as pence
-      from ledger_postings p join ledger_accounts a on a.id = p.account_id where p.household_id = ${householdId} and a.kind in ${spendKinds}`.execute(db)).rows[0];
-    if (h && h.members > 1) household = { members: h.members, pence: Number(h.pence) };
+    const [members, h] = await Promise.all([
+      householdMemberCount(db, householdId),
+      sql<{ pence: number }>`
+        select coalesce(sum(p.amount_pence), 0)::bigint as pence
+        from ledger_postings p join ledger_accounts a on a.id = p.account_id where p.household_id = ${householdId} and a.kind in ${spendKinds}`.execute(db).then((r) => r.rows[0]),
+    ]);
+    if (h && members > 1) household = { members, pence: Number(h.pence) };
   }
   return { ...summary, household };
 }
@@ -222,7 +226,7 @@ export async function cohortCosts(db: Kysely<Database>, year?: number): Promise<
     where a.kind in ${spendKinds} and p.pathway_code is not null and ${yearFilter}
     group by p.pathway_code order by pence desc`.execute(db)).rows;
   const needs = (await sql<{ code: string; pence: number; people: number; outcomes: number }>`
-    with cohort as (select distinct person_id, code from needs where current),
+    with cohort as (${currentNeedPairs}),
     cost as (select p.person_id, sum(p.amount_pence)::bigint as pence from ledger_postings p join ledger_accounts a on a.id = p.account_id
       join ledger_transactions t on t.id = p.transaction_id where a.kind in ${spendKinds} and p.person_id is not null and ${yearFilter} group by p.person_id),
     achieved as (select person_id, count(*) as n from outcome_payment_lines group by person_id)

@@ -1,7 +1,7 @@
 // Reading persons, households, needs and events for other modules, batched by ids (one query for
 // a whole list, never one per row), so no other module queries the people tables itself. These
 // only fetch: callers hold the access decision for each person first.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 
 export interface PersonRef { id: string; givenName: string; familyName: string; birthDate: string | null; householdId: string | null }
@@ -56,3 +56,22 @@ export async function personEventsSince(db: Kysely<Database>, personId: string, 
     .where('person_id', '=', personId).where('at', '>=', since).execute();
   return rows.map((r) => ({ type: r.type, at: r.at, value: r.value, organisationId: r.organisation_id }));
 }
+
+/** How many person records a household has (merged records included, as a count of rows). */
+export async function householdMemberCount(db: Kysely<Database>, householdId: string): Promise<number> {
+  const row = await db.selectFrom('persons').select((eb) => eb.fn.countAll<number>().as('n')).where('household_id', '=', householdId).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export interface DatedEvent { personId: string; type: string; value: number | null; organisationId: string; /** The day it happened in the UK, YYYY-MM-DD. */ on: string }
+
+/** The events of these types for these people (one query for the whole list). */
+export async function eventsOfPeople(db: Kysely<Database>, personIds: readonly string[], types: readonly string[]): Promise<DatedEvent[]> {
+  if (personIds.length === 0 || types.length === 0) return [];
+  const rows = await db.selectFrom('person_events').select(['person_id', 'type', 'value', 'organisation_id', sql<string>`(at at time zone 'Europe/London')::date::text`.as('on')])
+    .where('person_id', 'in', [...new Set(personIds)]).where('type', 'in', [...types]).execute();
+  return rows.map((r) => ({ personId: r.person_id, type: r.type, value: r.value, organisationId: r.organisation_id, on: r.on }));
+}
+
+/** SQL to embed in an aggregate: each (person_id, code) of a current need, once. */
+export const currentNeedPairs = sql<{ person_id: string; code: string }>`select distinct person_id, code from needs where current`;
