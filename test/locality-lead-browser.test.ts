@@ -66,7 +66,7 @@ describe('a locality lead in the browser', { skip: !browserAvailable() && 'Chrom
 
     // Usable on a phone: nothing wider than the screen but the tables' own scrolling boxes.
     await page.setViewportSize({ width: 375, height: 800 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 375px`);
     await closePage(page);
   });

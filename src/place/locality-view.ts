@@ -7,7 +7,7 @@
 // by its owner through platform/disclosure.ts; nothing here is about a person.
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { ensureInsight, inequality, measures, type GroupRow, type MeasureDef } from '../insight/index.ts';
+import type { GroupRow, MeasureDef } from '../insight/index.ts';
 import { budgetOverview, fundsList } from '../budgets/index.ts';
 import { populationByLocality, type LocalityRow } from './queries.ts';
 import { localityLeadership, type LocalityLeadership } from './localities.ts';
@@ -43,6 +43,9 @@ export function compareWithPlace(row: GroupRow | null, place: GroupRow | null): 
 
 /** Every locality's figures side by side (the place view); one locality is picked from it for its own view. */
 export async function placeComparison(db: Kysely<Database>): Promise<PlaceComparison> {
+  // Loaded when first asked for, not with this module: insight counts residents as this module
+  // defines them (place/index.ts), so a static import here would make the two load each other.
+  const { ensureInsight, inequality, measures } = await import('../insight/index.ts');
   await ensureInsight(db);
   const [leadership, population, list, funds] = await Promise.all([localityLeadership(db), populationByLocality(db), measures(db), fundsList(db)]);
   const views = await Promise.all(list.map((m) => inequality(db, m.id, 'locality')));
