@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
-import { createPractitionerInTeam } from '../network/index.ts';
+import { createPractitionerInTeam, isTeamOf, organisationById, practitionerActiveOf } from '../network/index.ts';
 import { createAccount, hashPassword, type SignedInUser } from './accounts.ts';
 import { AccountInputError } from './errors.ts';
 import type { Role } from './schema.ts';
@@ -74,12 +74,12 @@ async function checkNewAccount(db: Kysely<Database>, input: NewAccountInput): Pr
     return errors;
   }
   const needsOrganisation = input.role === 'practitioner' || input.role === 'manager';
-  const organisation = input.organisationId ? await db.selectFrom('organisations').select('id').where('id', '=', input.organisationId).executeTakeFirst() : undefined;
+  const organisation = input.organisationId ? await organisationById(db, input.organisationId) : undefined;
   if (needsOrganisation && !input.organisationId) errors.push({ field: 'organisationId', message: input.role === 'practitioner' ? 'Choose the organisation they work for' : 'Choose the organisation they manage for' });
   else if (input.organisationId && !organisation) errors.push({ field: 'organisationId', message: 'Choose an organisation from the list' });
   if (input.role === 'practitioner') {
     if (!input.teamId) errors.push({ field: 'teamId', message: 'Choose the team they work in' });
-    else if (organisation && !(await db.selectFrom('teams').select('id').where('id', '=', input.teamId).where('organisation_id', '=', organisation.id).executeTakeFirst())) {
+    else if (organisation && !(await isTeamOf(db, input.teamId, organisation.id))) {
       errors.push({ field: 'teamId', message: 'Choose a team of the organisation you chose' });
     }
     if (input.jobRole && !/^[A-Za-z][A-Za-z0-9 _-]{1,63}$/.test(input.jobRole)) errors.push({ field: 'jobRole', message: 'A job title is letters, digits, spaces and hyphens, for example: social worker' });
@@ -177,10 +177,9 @@ export async function unlockAccount(db: Kysely<Database>, admin: SignedInUser, u
 export async function accountForPasswordLink(db: Kysely<Database>, token: string, now: Date = new Date(), purpose: PasswordLinkPurpose = 'set_password'): Promise<{ userId: string; username: string } | undefined> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
   const row = await db.selectFrom('password_links').innerJoin('users', 'users.id', 'password_links.user_id')
-    .leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id')
     .select(['users.id', 'users.username']).where('password_links.token_hash', '=', hashOf(token)).where('password_links.purpose', '=', purpose)
     .where('password_links.used_at', 'is', null).where('password_links.expires_at', '>', now)
-    .where('users.disabled_at', 'is', null).where(sql<boolean>`coalesce(practitioners.active, true)`).executeTakeFirst();
+    .where('users.disabled_at', 'is', null).where(sql<boolean>`coalesce(${practitionerActiveOf('users.practitioner_id')}, true)`).executeTakeFirst();
   return row ? { userId: row.id, username: row.username } : undefined;
 }
 
@@ -220,8 +219,8 @@ export async function setPasswordWithLink(db: Kysely<Database>, token: string, p
     const claimed = (await sql<{ user_id: string }>`
       update password_links set used_at = ${now}
       where token_hash = ${hashOf(token)} and purpose = ${purpose} and used_at is null and expires_at > ${now}
-        and exists (select 1 from users u left join practitioners p on p.id = u.practitioner_id
-                    where u.id = password_links.user_id and u.disabled_at is null and coalesce(p.active, true))
+        and exists (select 1 from users u
+                    where u.id = password_links.user_id and u.disabled_at is null and coalesce(${practitionerActiveOf('u.practitioner_id')}, true))
       returning user_id`.execute(trx)).rows[0];
     if (!claimed) return undefined;
     const before = await trx.selectFrom('users').select(['role', 'organisation_id', 'locked_until']).where('id', '=', claimed.user_id).forUpdate().executeTakeFirstOrThrow();

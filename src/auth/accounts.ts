@@ -8,6 +8,7 @@ import { preparedQuery } from '../platform/db.ts';
 import { AccountInputError } from './errors.ts';
 import { appendAudit } from '../audit/index.ts';
 import { revokeTokensOfUser } from '../interop/index.ts';
+import { organisationNameOf, practitionerActiveOf, practitionerActiveSql, practitionerTeamIdOf, practitionerTeamIdSql } from '../network/index.ts';
 import type { Role } from './schema.ts';
 
 export interface SignedInUser {
@@ -88,8 +89,8 @@ type UserRow = Selectable<Database['users']> & { team_id: string | null };
 
 /** Users with their practitioner's team (which access decisions need) and whether they are still active. */
 function usersWithTeam(db: Kysely<Database>) {
-  return db.selectFrom('users').leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id').selectAll('users')
-    .select(['practitioners.team_id', 'practitioners.active as practitioner_active']);
+  return db.selectFrom('users').selectAll('users')
+    .select([practitionerTeamIdOf('users.practitioner_id').as('team_id'), practitionerActiveOf('users.practitioner_id').as('practitioner_active')]);
 }
 
 /** An account acts only while not disabled and, if it is a practitioner's, while they are active. */
@@ -183,17 +184,19 @@ export async function startSession(db: Kysely<Database>, userId: string, hours: 
 // Every request looks up its session: a prepared statement, planned once per connection. A
 // disabled account, or a practitioner no longer active, has no session, however it was ended
 // (this server, another one, a FHIR write, the database itself).
-const SESSION_USER_SQL = `
-  select u.id, u.username, u.display_name, u.role, u.person_id, u.practitioner_id, u.organisation_id, pr.team_id
+// The practitioner's team and whether they are active are the network's, embedded here. Built on
+// first use, as the network module may still be loading when this one does.
+let sessionUserSql: string | undefined;
+const SESSION_USER_SQL = (): string => (sessionUserSql ??= `
+  select u.id, u.username, u.display_name, u.role, u.person_id, u.practitioner_id, u.organisation_id, ${practitionerTeamIdSql('u.practitioner_id')} as team_id
   from sessions s
   join users u on u.id = s.user_id
-  left join practitioners pr on pr.id = u.practitioner_id
   where s.token_hash = $1 and s.expires_at > $2
-    and u.disabled_at is null and coalesce(pr.active, true)`;
+    and u.disabled_at is null and coalesce(${practitionerActiveSql('u.practitioner_id')}, true)`);
 
 export async function userForSession(db: Kysely<Database>, token: string): Promise<SignedInUser | undefined> {
   const rows = await preparedQuery<Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>>(
-    db, 'joinery_session_user', SESSION_USER_SQL, [tokenHash(token), new Date()]);
+    db, 'joinery_session_user', SESSION_USER_SQL(), [tokenHash(token), new Date()]);
   const row = rows[0];
   return row ? toSignedInUser(row) : undefined;
 }
@@ -321,11 +324,9 @@ function accountListing(r: {
 
 function accountRows(db: Kysely<Database>) {
   return db.selectFrom('users as u')
-    .leftJoin('organisations as o', 'o.id', 'u.organisation_id')
-    .leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
     .leftJoin('users as by', 'by.id', 'u.disabled_by')
-    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'o.name as organisation', 'u.last_sign_in_at', 'u.disabled_at', 'u.disabled_reason',
-      'u.locked_until', 'p.active as practitioner_active', 'by.username as disabled_by']);
+    .select(['u.id', 'u.username', 'u.display_name', 'u.role', organisationNameOf('u.organisation_id').as('organisation'), 'u.last_sign_in_at', 'u.disabled_at', 'u.disabled_reason',
+      'u.locked_until', practitionerActiveOf('u.practitioner_id').as('practitioner_active'), 'by.username as disabled_by']);
 }
 
 export type AccountState = AccountListing['state'];
@@ -353,9 +354,9 @@ export async function listAccounts(db: Kysely<Database>, filter: AccountFilter =
   }
   if (filter.role) query = query.where('u.role', '=', filter.role);
   if (filter.state === 'disabled') query = query.where('u.disabled_at', 'is not', null);
-  else if (filter.state === 'left') query = query.where('u.disabled_at', 'is', null).where('p.active', '=', false);
-  else if (filter.state === 'locked') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(p.active, true)`).where('u.locked_until', '>', now);
-  else if (filter.state === 'active') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(p.active, true)`).where((eb) => eb.or([eb('u.locked_until', 'is', null), eb('u.locked_until', '<=', now)]));
+  else if (filter.state === 'left') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`${practitionerActiveOf('u.practitioner_id')} = false`);
+  else if (filter.state === 'locked') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(${practitionerActiveOf('u.practitioner_id')}, true)`).where('u.locked_until', '>', now);
+  else if (filter.state === 'active') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(${practitionerActiveOf('u.practitioner_id')}, true)`).where((eb) => eb.or([eb('u.locked_until', 'is', null), eb('u.locked_until', '<=', now)]));
   const matching = Number((await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const pages = Math.max(1, Math.ceil(matching / perPage));
   const page = Math.min(Math.max(1, Math.trunc(filter.page ?? 1) || 1), pages);

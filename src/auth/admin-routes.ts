@@ -15,6 +15,7 @@ import {
 } from './account-admin.ts';
 import { registerPasswordLinkRoutes } from './password-link-routes.ts';
 import { roles, type Role } from './schema.ts';
+import { allOrganisations, teamsWithOrganisation } from '../network/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 
 function accountIdParam(request: FastifyRequest): string {
@@ -89,9 +90,8 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
 
   async function renderNew(request: FastifyRequest, reply: FastifyReply, values: Partial<NewAccountInput>, errors: Array<{ field: string; message: string }> = [], status = 200) {
     const [organisations, teams] = await Promise.all([
-      db.selectFrom('organisations').select(['id', 'name']).orderBy('name').execute(),
-      db.selectFrom('teams').innerJoin('organisations', 'organisations.id', 'teams.organisation_id').select(['teams.id', 'teams.name', 'organisations.name as organisation'])
-        .orderBy('organisations.name').orderBy('teams.name').execute(),
+      allOrganisations(db),
+      teamsWithOrganisation(db),
     ]);
     const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
     return reply.code(status).view('admin-account-new.njk', viewContext(request, reply, {

@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { sendTransactional } from '../notify/index.ts';
+import { practitionerActiveOf } from '../network/index.ts';
 
 export const RESET_LINK_MINUTES = 60;
 /** Links one account can be sent in an hour, however often (and from however many places) they are asked for. */
@@ -35,8 +36,8 @@ export function recoveryIdentifier(typed: unknown): string {
  */
 export async function requestPasswordReset(db: Kysely<Database>, identifier: string, publicUrl: string, now: Date = new Date()): Promise<number> {
   if (!identifier) return 0;
-  const accounts = await db.selectFrom('users').leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id')
-    .select(['users.id', 'users.username', 'users.email', 'users.role', 'users.organisation_id', 'users.disabled_at', 'users.password_hash', 'practitioners.active as practitioner_active'])
+  const accounts = await db.selectFrom('users')
+    .select(['users.id', 'users.username', 'users.email', 'users.role', 'users.organisation_id', 'users.disabled_at', 'users.password_hash', practitionerActiveOf('users.practitioner_id').as('practitioner_active')])
     .where((eb) => eb.or([eb('users.username', '=', identifier), eb(sql<string>`lower(users.email)`, '=', identifier)]))
     .where('users.email', 'is not', null)
     .orderBy('users.id').limit(ACCOUNTS_PER_ADDRESS).execute();

@@ -8,7 +8,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { sendTransactional } from '../notify/index.ts';
-import { personSummary } from '../people/index.ts';
+import { isLivePerson, isLivePersonOf, personSummary } from '../people/index.ts';
 import { createAccount, hashPassword, type SignedInUser } from './accounts.ts';
 import { checkNewPassword, PASSWORD_LINK_HOURS, PasswordRefused } from './account-admin.ts';
 import { checkEmail } from './contact-details.ts';
@@ -71,9 +71,9 @@ export function signUpEmail(url: string): { subject: string; body: string } {
 /** Whether a sign-up link can still be used: unused, unexpired, newest, and its person has no account yet. */
 export async function signUpLinkIsUsable(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<boolean> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return false;
-  const row = await db.selectFrom('password_links').innerJoin('persons', 'persons.id', 'password_links.person_id').select('password_links.person_id')
+  const row = await db.selectFrom('password_links').select('password_links.person_id')
     .where('token_hash', '=', hashOf(token)).where('purpose', '=', 'resident_sign_up').where('used_at', 'is', null).where('expires_at', '>', now)
-    .where(sql<boolean>`persons.merged_into is null`).executeTakeFirst();
+    .where(isLivePersonOf('password_links.person_id')).executeTakeFirst();
   return Boolean(row?.person_id) && !(await hasResidentAccount(db, row!.person_id!));
 }
 
@@ -191,8 +191,7 @@ export async function tieUnconfirmedAccountToPerson(trx: Transaction<Database>, 
   await sql`select pg_advisory_xact_lock(hashtext(${`resident-account:${personId}`}))`.execute(trx);
   const account = await trx.selectFrom('users').select(['role', 'person_id', 'disabled_at']).where('id', '=', userId).forUpdate().executeTakeFirst();
   if (!account || account.role !== 'citizen' || account.person_id !== null || account.disabled_at) return 'not_unconfirmed';
-  const person = await trx.selectFrom('persons').select('id').where('id', '=', personId).where(sql<boolean>`merged_into is null`).executeTakeFirst();
-  if (!person) return 'no_such_person';
+  if (!(await isLivePerson(trx, personId))) return 'no_such_person';
   if (await hasResidentAccount(trx, personId)) return 'person_has_account';
   await trx.updateTable('users').set({ person_id: personId }).where('id', '=', userId).execute();
   return 'tied';

@@ -25,3 +25,7 @@ export {
   addOrganisation, addService, addTeam, changeOrganisationContact, changeService, firstTeams, organisationIds, organisationRecord, organisationsNamed, organisationWithSourceCode, serviceIdsOfOrganisation, serviceRecords, servicesUncheckedSince,
   type NewOrganisation, type OrganisationRecord, type ServiceFields, type ServiceRecord,
 } from './listings.ts';
+// A practitioner's team and whether they are active, as fragments (the session lookup), and teams to choose from.
+export {
+  isTeamOf, practitionerActiveOf, practitionerActiveSql, practitionerTeamIdOf, practitionerTeamIdSql, teamsWithOrganisation,
+} from './staff-reads.ts';

@@ -11,7 +11,7 @@ export { endRelationship, isRelationshipType, recordRelationship } from './relat
 export type { RelationshipKey } from './relationships.ts';
 export { buildSharedRecord } from './shared-record.ts';
 // A person's date of birth as SQL text for other modules' prepared statements, and full name for their lists.
-export { personBirthDateSql, personFullNameOf } from './persons.ts';
+export { isLivePerson, isLivePersonOf, personBirthDateSql, personFullNameOf } from './persons.ts';
 // Persons, households, needs and events by id, batched, for other modules (they only fetch).
 export {
   currentNeedRows, otherHouseholdMembers, peopleByIds, personById, personEventsSince, personHouseholdFacts, type EventRow, type NeedRow, type PersonRef,

@@ -1,7 +1,8 @@
 // Persons as fragments other modules embed in their own single statement: the access decision
 // reads a child's date of birth without a second round trip, and a list names each person in the
 // query that reads it. Batched queries by id are in lookups.ts.
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../platform/schema.ts';
 
 /** SQL text: the date of birth of the person `personExpr` names (a scalar subquery; null when unknown). */
 export const personBirthDateSql = (personExpr: string): string => `(select p.birth_date from persons p where p.id = ${personExpr})`;
@@ -9,4 +10,14 @@ export const personBirthDateSql = (personExpr: string): string => `(select p.bir
 /** Kysely: "Given Family", the full name of the person whose id is in column `ref` (null when none), for a list's select. */
 export function personFullNameOf(ref: string): RawBuilder<string | null> {
   return sql<string | null>`(select p.given_name || ' ' || p.family_name from persons p where p.id = ${sql.ref(ref)})`;
+}
+
+/** Kysely: whether the person whose id is in column `ref` exists and is not merged into another (a condition). */
+export function isLivePersonOf(ref: string): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from persons p where p.id = ${sql.ref(ref)} and p.merged_into is null)`;
+}
+
+/** Whether the person exists and is not merged into another. */
+export async function isLivePerson(db: Kysely<Database>, id: string): Promise<boolean> {
+  return (await db.selectFrom('persons').select('id').where('id', '=', id).where(sql<boolean>`merged_into is null`).executeTakeFirst()) !== undefined;
 }
