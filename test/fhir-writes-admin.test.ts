@@ -13,7 +13,7 @@ import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { assertValid, refused } from './support/fhir.ts';
 import { NEED_SYSTEM, NHS_NUMBER_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PERSON_SYSTEM, PRACTITIONER_ROLE_SYSTEM } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/people/nhs-number.ts';
+import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { orukId } from '../src/directory/ids.ts';
 
 function nhsNumber(seed: number): string {
@@ -259,7 +259,10 @@ for (const target of await testDatabaseTargets()) {
       for (const as of ['practitioner', 'manager', 'citizen'] as const) await assert.rejects(clients[as].create({ resourceType: 'Practitioner', body }), refused(403, /only admins/));
       const someone = (await clients.admin.search({ resourceType: 'PractitionerRole', searchParams: { _count: 1 } }) as unknown as Bundle).entry![0]!.resource as PractitionerRole;
       await assert.rejects(clients.practitioner.update({ resourceType: 'PractitionerRole', id: someone.id!, body: { ...someone, code: [{ text: 'boss' }] } }), refused(403));
-      await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, extension: undefined } }), refused(400, /Organization they work for/));
+      // Without a member organisation they are someone outside the network: kept as received, not made staff.
+      const outside = await clients.admin.create({ resourceType: 'Practitioner', body: { ...body, extension: undefined } }) as unknown as Practitioner;
+      assert.deepEqual(outside.name, body.name);
+      assert.equal(await server.database.db.selectFrom('practitioners').select('id').where('id', '=', outside.id!).executeTakeFirst(), undefined, 'not on the staff');
       await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, name: [{ given: ['Sam'] }] } }), refused(400, /family name/));
       await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, telecom: [{ system: 'email', value: 'sam at work' }] } }), refused(400, /email/));
       await assert.rejects(clients.admin.create({ resourceType: 'Practitioner', body: { ...body, extension: [{ url: ORGANIZATION_EXTENSION, valueReference: { reference: 'Organization/no-such-org' } }] } }), refused(404, /organisation/));
@@ -316,7 +319,11 @@ for (const target of await testDatabaseTargets()) {
       const before = await count('relationships');
       const body = { resourceType: 'RelatedPerson', patient: { reference: `Patient/${person}` }, identifier: [{ system: PERSON_SYSTEM, value: other }], relationship: [{ text: 'partner' }] };
       for (const as of ['gp', 'manager', 'citizen', 'admin'] as const) await assert.rejects(clients[as].create({ resourceType: 'RelatedPerson', body }), refused(403));
-      await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: undefined } }), refused(400, /name the related person/));
+      // Someone who is not a Patient here is kept as received, about the Patient: no relationship between people is recorded.
+      const outside = await clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: undefined, name: [{ family: 'Quayle', given: ['Neighbour'] }] } }) as unknown as { patient: { reference: string } };
+      assert.equal(outside.patient.reference, `Patient/${person}`);
+      await assert.rejects(clients.gp.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: undefined } }), refused(403), 'nor by one with no part in their care');
+      assert.equal(await count('relationships'), before);
       await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, relationship: [{ text: 'neighbour' }] } }), refused(422, /parent, child/));
       await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: [{ system: PERSON_SYSTEM, value: person }] } }), refused(422, /themselves/));
       await assert.rejects(clients.practitioner.create({ resourceType: 'RelatedPerson', body: { ...body, identifier: [{ system: PERSON_SYSTEM, value: 'no-such-person' }] } }), refused(404));

@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { assertValid, refused } from './support/fhir.ts';
 import { CARE_PLAN_EXTENSION, END_REASON_EXTENSION, NHS_NUMBER_SYSTEM, OUTCOME_SYSTEM, REASON_EXTENSION, ROLE_EXTENSION } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/people/nhs-number.ts';
+import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 
 let server: TestServer;
 const clients: Record<string, Client> = {};
@@ -63,7 +63,10 @@ describe('FHIR writes for the care record', () => {
     assert.deepEqual(interactions, {
       Patient: ['create', 'update'], RelatedPerson: ['create', 'update'], Group: ['create', 'update'], Organization: ['create', 'update'], Practitioner: ['create', 'update'], PractitionerRole: ['create', 'update'], CareTeam: ['update'],
       HealthcareService: ['create', 'update'], Location: ['create', 'update'], Consent: ['create', 'update'], EpisodeOfCare: ['create', 'update'], AuditEvent: [], ServiceRequest: ['create'],
-      Task: ['update'], CarePlan: ['create', 'update'], Goal: ['create', 'update'], Questionnaire: [], QuestionnaireResponse: ['create'], Observation: [],
+      Task: ['update'], CarePlan: ['create', 'update'], Goal: ['create', 'update'], Questionnaire: [], QuestionnaireResponse: ['create'],
+      // Clinical resources are kept whole as received (test/fhir-clinical.test.ts); an agency's events stay read-only.
+      Observation: ['create', 'update'], Encounter: ['create', 'update'], Condition: ['create', 'update'], MedicationRequest: ['create', 'update'],
+      Immunization: ['create', 'update'], AllergyIntolerance: ['create', 'update'], DiagnosticReport: ['create', 'update'], Procedure: ['create', 'update'],
     });
     const audit = statement.rest![0]!.resource!.find((r) => r.type === 'AuditEvent')!;
     assert.match(audit.documentation ?? '', /audit trail/);
@@ -316,7 +319,10 @@ describe('FHIR writes for the care record', () => {
     if (existing) await assert.rejects(clients.privacy!.update({ resourceType: 'AuditEvent', id: existing.id!, body: { ...existing, outcomeDesc: 'edited' } as never }), refused(405, /never changed/));
     const forged = await server.database.db.selectFrom('audit_events').select('seq').where('seq', '>', before).where('reason', 'like', '%Forger%').execute();
     assert.equal(forged.length, 0, 'no audit event was written from a request');
-    await assert.rejects(clients.practitioner!.create({ resourceType: 'Observation', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } }), refused(405, /agency feeds/));
+    // An Observation about no Patient has nowhere to be kept; an agency's event is not changed here.
+    await assert.rejects(clients.practitioner!.create({ resourceType: 'Observation', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } }), refused(400, /must reference the Patient/));
+    const event = await server.database.db.selectFrom('person_events').select(['id', 'person_id']).orderBy('id').executeTakeFirstOrThrow();
+    await assert.rejects(clients.practitioner!.update({ resourceType: 'Observation', id: String(event.id), body: { resourceType: 'Observation', id: String(event.id), status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${event.person_id}` } } }), (error: { response?: { status?: number } }) => [404, 405].includes(error.response?.status ?? 0), 'not changed: refused, or not even shown');
     await assert.rejects(clients.practitioner!.create({ resourceType: 'Questionnaire', body: { resourceType: 'Questionnaire', status: 'active' } }), refused(405, /outcomes framework/));
     await assert.rejects(clients.practitioner!.update({ resourceType: 'ServiceRequest', id: 'x1', body: { resourceType: 'ServiceRequest', id: 'x1', status: 'active', intent: 'order', subject: { reference: `Patient/${personId}` } } }), refused(405, /Task/));
   });

@@ -18,6 +18,7 @@ import { referenceId } from './params.ts';
 import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from './resources.ts';
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
 import { bumpVersion, joined, stampCreated, type WriteResult } from './writes.ts';
+import { createWhole } from './clinical-writes.ts';
 import { endAccessOfPractitioner } from '../auth/index.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
@@ -92,6 +93,31 @@ function serviceItem(service: HealthcareService, currentStatus: string | null): 
 }
 
 // ---------------------------------------------------------------------------------------------
+// What the directory cannot take: places and organisations outside this place
+
+const UK = /^(gb|gbr|uk|united kingdom|great britain|england|wales|scotland|northern ireland)$/i;
+
+/**
+ * Why an Organization or Location belongs outside this place's directory (abroad, run by an
+ * organisation the directory does not know, or not open), if it does: it is then kept as received,
+ * readable through FHIR but not shown in the directory or the Open Referral UK API.
+ */
+async function outsideThePlace(ctx: FhirContext, resource: Resource): Promise<string | undefined> {
+  if (resource.resourceType !== 'Organization' && resource.resourceType !== 'Location') return undefined;
+  const addresses = resource.resourceType === 'Organization' ? resource.address ?? [] : resource.address ? [resource.address] : [];
+  if (addresses.some((a) => a.country && !UK.test(a.country.trim()))) return 'an address outside the United Kingdom';
+  if (resource.resourceType === 'Location') {
+    if (resource.status && resource.status !== 'active') return `status ${resource.status}`;
+    const manager = resource.managingOrganization?.reference;
+    if (manager) {
+      const id = referenceId(manager, 'Organization');
+      if (!await ctx.db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst()) return 'managed by an organisation the directory does not hold';
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The three directory types: the same steps around each type's own item function.
 
 const DIRECTORY = 'change the service directory';
@@ -109,6 +135,12 @@ function directoryWriter<Item>(
   return {
     async create(ctx, resource) {
       requireRoles(ctx, ['admin'], DIRECTORY);
+      const outside = await outsideThePlace(ctx, resource);
+      if (outside) {
+        const result = await createWhole(ctx, type, resource, null);
+        await auditAdminWrite(ctx, `kept ${type}/${result.id} (${outside}), not in the directory`);
+        return result;
+      }
       const id = await refusalsAsOutcomes(() => create(ctx.db, toItem(resource, null)));
       await stampCreated(ctx.db, type, id);
       await auditAdminWrite(ctx, `directory: added ${type}/${id}`);
@@ -144,7 +176,13 @@ async function createPractitionerResource(ctx: FhirContext, resource: Resource):
   requireRoles(ctx, ['admin'], STAFF);
   const practitioner = resource as Practitioner;
   const organisationId = employer(practitioner);
-  if (!organisationId) throw invalid(`say which member Organization they work for, in extension ${ORGANIZATION_EXTENSION} (valueReference)`);
+  // Not said to work for a member organisation: someone outside the network (a partner's
+  // clinician), kept as received; they cannot sign in or join a care network.
+  if (!organisationId) {
+    const result = await createWhole(ctx, 'Practitioner', practitioner, null);
+    await auditAdminWrite(ctx, `kept Practitioner/${result.id} from outside the network`);
+    return result;
+  }
   const id = await refusalsAsOutcomes(() => createPractitioner(ctx.db, { ...practitionerInput(practitioner), organisationId }));
   await stampCreated(ctx.db, 'Practitioner', id);
   await auditAdminWrite(ctx, `staff: added Practitioner/${id}`);
@@ -195,6 +233,12 @@ async function createPractitionerRole(ctx: FhirContext, resource: Resource): Pro
   const role = resource as PractitionerRole;
   if (!role.practitioner?.reference) throw invalid('PractitionerRole.practitioner must reference the Practitioner (made first with POST Practitioner)');
   const id = referenceId(role.practitioner.reference, 'Practitioner');
+  // The role of someone who is not on the network's staff: kept as received.
+  if (!await ctx.db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst()) {
+    const result = await createWhole(ctx, 'PractitionerRole', role, null);
+    await auditAdminWrite(ctx, `kept PractitionerRole/${result.id} from outside the network`);
+    return result;
+  }
   await refusalsAsOutcomes(() => setRole(ctx.db, id, roleInput(role), true));
   await stampCreated(ctx.db, 'PractitionerRole', id);
   await bumpVersion(ctx.db, 'Practitioner', id);

@@ -17,6 +17,7 @@ import { FhirError, invalid } from './outcome.ts';
 import { referenceId } from './params.ts';
 import { CARE_PLAN_EXTENSION, CATEGORY_SYSTEM, END_REASON_EXTENSION, OUTCOME_SYSTEM, PURPOSE_SYSTEM, REASON_EXTENSION, RELATIONSHIP_KIND_SYSTEM, ROLE_EXTENSION } from './resources.ts';
 import { bumpVersion, checkIfMatch, type WriteResult } from './writes.ts';
+import { createWhole } from './clinical-writes.ts';
 
 export interface Writer {
   /** `assignedId`: the id a transaction gave the entry beforehand, so entries before it can refer to it. */
@@ -48,6 +49,8 @@ export async function currentForUpdate(
   sameId(resource, id);
   requireRoles(ctx, roles, doing);
   const current = await readRow(ctx, resource.resourceType, id, 'write');
+  // One Joinery's tables could not take was kept as it was received: it is not edited through them.
+  if (current.whole === true) throw new FhirError(405, 'not-supported', `${resource.resourceType}/${id} is kept as it was received, outside Joinery's own records; send a new one instead of changing it`);
   checkIfMatch(ifMatch, Number(current.version_id));
   return current;
 }
@@ -260,18 +263,19 @@ function answerText(answer: NonNullable<QuestionnaireResponseItem['answer']>[num
 async function createQuestionnaireResponse(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
   const response = resource as QuestionnaireResponse;
   requireRoles(ctx, ['practitioner'], 'record assessments');
-  const personId = referenceId(response.subject?.reference ?? '', 'Patient');
   const canonical = response.questionnaire ?? '';
-  if (!canonical) throw invalid('QuestionnaireResponse.questionnaire must name the form (Questionnaire/<id>, or its url|version)');
   const [target, version] = canonical.split('|') as [string, string | undefined];
   let questionnaireId: string | undefined;
   if (/^(?:.*\/)?Questionnaire\/[A-Za-z0-9\-.]{1,64}$/.test(target)) questionnaireId = referenceId(target, 'Questionnaire');
-  else {
+  else if (target) {
     const byUrl = await ctx.db.selectFrom('questionnaires').select('id').where(sql<string>`definition->>'url'`, '=', target).executeTakeFirst();
     questionnaireId = byUrl?.id;
   }
   const q = questionnaireId ? await loadQuestionnaire(ctx.db, questionnaireId) : undefined;
-  if (!q) throw unprocessable('that assessment form is not known here (see GET /fhir/Questionnaire)');
+  // Answers to a form Joinery does not have (or to none named) are kept as received, about the
+  // person, as health: they cannot be checked or scored, and their meaning is the sender's.
+  if (!q) return createWhole(ctx, 'QuestionnaireResponse', response, { patientElement: 'subject', category: 'health' });
+  const personId = referenceId(response.subject?.reference ?? '', 'Patient');
   if (version && version !== q.version) throw unprocessable(`only the current version (${q.version}) of this form is completed here`);
   if (response.status !== 'completed') throw unprocessable('only completed assessments are recorded');
   const questions = new Set(flattenItems(q.item).filter((f) => isQuestion(f.item)).map((f) => f.item.linkId));

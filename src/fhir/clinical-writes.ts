@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { sql, type Kysely } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../platform/schema.ts';
+import type { Category } from '../consent/index.ts';
 import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
@@ -16,7 +17,7 @@ import { referenceId } from './params.ts';
 import { clinicalIndex, clinicalSpecs, isClinicalType } from './clinical.ts';
 import { keepReceived } from './stored.ts';
 import { validateFhir } from './validate.ts';
-import { checkIfMatch, bumpVersion, stampCreated } from './writes.ts';
+import { checkIfMatch, bumpVersion, stampCreated, type WriteResult } from './writes.ts';
 import { requireRoles, requireWrite, sameId, type Writer } from './care-writes.ts';
 
 type Json = Record<string, unknown>;
@@ -28,17 +29,49 @@ async function personOf(db: Kysely<Database>, reference: string): Promise<string
   return row.rows[0]?.id;
 }
 
-/** Files the resource (id and meta are the server's) with what its searches need. */
-async function store(db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource, personId: string, organisationId: string | null): Promise<void> {
-  const spec = clinicalSpecs[type]!;
-  const patient = (resource as unknown as Json)[spec.patientElement] as Json | undefined;
-  // The person as Joinery knows them (a merged record's survivor), not as the sender named them.
-  const kept = { ...resource, [spec.patientElement]: { ...patient, reference: `Patient/${personId}` } } as Resource;
-  const index = clinicalIndex(kept);
-  await keepReceived(db, ctx, type, id, kept, personId, 'health');
+/**
+ * Files a resource whole (id and meta are the server's): a clinical one with what its searches
+ * need; any other (a RelatedPerson who is not a Patient here, a Practitioner outside the network)
+ * as it is. `patientElement` names the element referring to the person, pointed at the person as
+ * Joinery knows them (a merged record's survivor), not as the sender named them.
+ */
+export async function keepWhole(
+  db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource,
+  about: { personId: string; patientElement: string; category: Category } | null, organisationId: string | null,
+): Promise<void> {
+  const patient = about ? (resource as unknown as Json)[about.patientElement] as Json | undefined : undefined;
+  const kept = about ? { ...resource, [about.patientElement]: { ...patient, reference: `Patient/${about.personId}` } } as Resource : resource;
+  const index = isClinicalType(type) ? clinicalIndex(kept) : { codes: [] as string[], start: null, end: null };
+  await keepReceived(db, ctx, type, id, kept, about?.personId ?? null, about?.category ?? 'demographics');
   await sql`update fhir_resources set whole = true, organisation_id = ${organisationId}, codes = ${index.codes}::text[],
       clinical_start = ${index.start?.toISOString() ?? null}::timestamptz, clinical_end = ${index.end?.toISOString() ?? null}::timestamptz
     where resource_type = ${type} and resource_id = ${id}`.execute(db);
+}
+
+async function store(db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource, personId: string, organisationId: string | null): Promise<void> {
+  await keepWhole(db, ctx, type, id, resource, { personId, patientElement: clinicalSpecs[type]!.patientElement, category: 'health' }, organisationId);
+}
+
+/**
+ * Keeps whole a resource of a type Joinery models when this one cannot be taken into its own
+ * tables (a RelatedPerson who is not a Patient here, an answer to a form Joinery does not have, a
+ * Practitioner outside the network): about the person `patientElement` names, if any, after the
+ * access decision for writing that category (audited; refused, nothing changes).
+ */
+export async function createWhole(ctx: FhirContext, type: string, resource: Resource, about: { patientElement: string; category: Category } | null, assignedId?: string): Promise<WriteResult> {
+  let personId: string | null = null;
+  if (about) {
+    const reference = ((resource as unknown as Json)[about.patientElement] as { reference?: string } | undefined)?.reference;
+    if (!reference) throw invalid(`${type}.${about.patientElement} must reference the Patient it is about`);
+    if (!reference.includes('/') || reference.split('/').slice(-2)[0] !== 'Patient') throw new FhirError(422, 'business-rule', `${type}.${about.patientElement} must reference a Patient (Patient/<id>), not ${reference.slice(0, 80)}`);
+    personId = (await personOf(ctx.db, reference)) ?? null;
+    if (!personId) throw notFound('Patient', referenceId(reference));
+    await requireWrite(ctx, personId, [about.category], `record this about this person`);
+  }
+  const id = assignedId ?? randomUUID();
+  await keepWhole(ctx.db, ctx, type, id, resource, personId && about ? { personId, ...about } : null, ctx.actor.organisationId);
+  await stampCreated(ctx.db, type, id);
+  return { type, id, created: true, whole: true };
 }
 
 function patientReference(type: string, resource: Resource): string {

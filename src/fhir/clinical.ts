@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceDef, Row } from './resources.ts';
+import type { Category } from '../consent/index.ts';
 import { anyOf, parseTokenExact, periodCondition, referenceId, type Cond } from './params.ts';
 import { invalid } from './outcome.ts';
 
@@ -122,7 +123,7 @@ export function clinicalDateCondition(value: string): Cond {
 }
 
 const personParam = (v: string) => anyOf(v, (x) => sql`r.person_id = ${referenceId(x, 'Patient')}`);
-const identifierParam = (type: string) => (v: string) => anyOf(v, (x) => {
+export const identifierParam = (type: string) => (v: string) => anyOf(v, (x) => {
   const { system, code: value } = parseTokenExact(x);
   if (value === '' && (system === undefined || system === '')) throw invalid('a token search needs a code, a system| or both');
   return sql`r.id in (select i.resource_id from fhir_identifiers i where i.resource_type = ${type}
@@ -191,4 +192,69 @@ export function clinicalDef(type: string, metaOf: (row: Row) => Resource['meta']
     },
     toFhir: (r) => keptResource(r, type, metaOf(r)),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types Joinery models, with the resources its tables could not take kept whole beside them
+
+/**
+ * A definition whose rows are its own tables' and, beside them, the resources of its type kept
+ * whole (a RelatedPerson who is not a Patient here, a Practitioner outside the network): joined
+ * on id, version and last update (and `shared` columns both have, such as person_id), so a kept
+ * row has the domain's columns empty and `whole` true. Searches on domain columns pass such rows
+ * over; `wholeParams` add conditions on the kept resource for the parameters that should find them.
+ */
+export function withWholeRows(def: ResourceDef, options: {
+  shared?: Array<'person_id' | 'organisation_id'>;
+  metaOf: (row: Row) => Resource['meta'];
+  wholeParams?: Record<string, (value: string) => Cond>;
+  wholeParamTypes?: ResourceDef['paramTypes'];
+  /** The access decision's category for a kept row (the type's own rule for the rest). */
+  wholeCategory?: Category;
+}): ResourceDef {
+  const shared = options.shared ?? [];
+  const using = sql.raw(['id', 'version_id', 'last_updated', ...shared].join(', '));
+  const sharedCols = sql.raw(shared.map((c) => `, f.${c}`).join(''));
+  const params: ResourceDef['params'] = { ...def.params };
+  for (const [name, whole] of Object.entries(options.wholeParams ?? {})) {
+    const domain = def.params[name];
+    params[name] = domain ? (v) => sql`((r.whole is null and ${domain(v)}) or (r.whole and ${whole(v)}))` : (v) => sql`(r.whole and ${whole(v)})`;
+  }
+  const access = def.access;
+  return {
+    ...def,
+    base: sql`select * from (${def.base}) x full join (
+        select f.resource_id as id, coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, f.received_at) as last_updated ${sharedCols},
+          f.content as whole_content, true as whole, f.organisation_id as whole_organisation_id
+        from fhir_resources f left join fhir_meta m on m.resource_type = f.resource_type and m.resource_id = f.resource_id
+        where f.resource_type = ${def.type} and f.whole) w using (${using})`,
+    params,
+    paramTypes: { ...def.paramTypes, ...options.wholeParamTypes },
+    access: access ? {
+      ...access,
+      categoryOf: (r) => (r.whole === true ? options.wholeCategory ?? access.categoryOf(r) : access.categoryOf(r)),
+      organisationsOf: (r) => (r.whole === true ? [typeof r.whole_organisation_id === 'string' ? r.whole_organisation_id : NO_ORGANISATION] : access.organisationsOf?.(r) ?? []),
+    } : undefined,
+    async hydrate(db, rows) {
+      await def.hydrate?.(db, rows.filter((r) => r.whole !== true));
+    },
+    toFhir: (r) => (r.whole === true ? keptResource({ ...r, content: r.whole_content }, def.type, options.metaOf(r)) : def.toFhir(r)),
+  };
+}
+
+/** A string parameter over a kept resource's HumanName(s): any part starts with the value. */
+export function wholeNameCondition(element: string, value: string, part: 'family' | 'given' | 'any' = 'any'): Cond {
+  const pattern = `${value.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const parts = part === 'family' ? sql`n->>'family'` : part === 'given' ? sql`g` : sql`concat_ws(' ', n->>'family', g, n->>'text')`;
+  const nameList = sql`case jsonb_typeof(r.whole_content->${element}) when 'array' then r.whole_content->${element} when 'object' then jsonb_build_array(r.whole_content->${element}) else '[]'::jsonb end`;
+  if (part === 'any') {
+    return sql`exists (select 1 from jsonb_array_elements(${nameList}) n left join lateral jsonb_array_elements_text(coalesce(n->'given', '[]'::jsonb)) g on true
+      where n->>'family' ilike ${pattern} or g ilike ${pattern} or n->>'text' ilike ${pattern})`;
+  }
+  return sql`exists (select 1 from jsonb_array_elements(${nameList}) n left join lateral jsonb_array_elements_text(coalesce(n->'given', '[]'::jsonb)) g on true where ${parts} ilike ${pattern})`;
+}
+
+/** A reference parameter over a kept resource's element: Type/id, or an id. */
+export function wholeReferenceCondition(element: string, type: string, value: string): Cond {
+  return sql`r.whole_content->${element}->>'reference' = ${`${type}/${referenceId(value, type)}`}`;
 }

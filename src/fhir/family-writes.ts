@@ -12,6 +12,7 @@ import { referenceId } from './params.ts';
 import { PERSON_SYSTEM, RELATIONSHIP_CODE_SYSTEM, relationshipCodes } from './resources.ts';
 import { currentForUpdate, requireRoles, requireWrite, type Writer } from './care-writes.ts';
 import { bumpVersion, stampCreated, type WriteResult } from './writes.ts';
+import { createWhole } from './clinical-writes.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
 
@@ -25,7 +26,8 @@ async function requireFamilyWrite(ctx: FhirContext, personIds: string[], what: s
 // ---------------------------------------------------------------------------------------------
 // RelatedPerson
 
-const typeOfCode = Object.fromEntries(Object.entries(relationshipCodes).map(([type, c]) => [c, type]));
+/** A v3-RoleCode's relationship type (made on use: resources.ts may still be loading when this file is). */
+const typeOfCode = (code: string): string | undefined => Object.entries(relationshipCodes).find(([, c]) => c === code)?.[0];
 
 function relationshipKey(related: RelatedPerson): RelationshipKey {
   const patient = related.patient?.reference;
@@ -36,7 +38,7 @@ function relationshipKey(related: RelatedPerson): RelationshipKey {
   if ((related.relationship?.length ?? 0) !== 1) throw invalid('RelatedPerson.relationship must give one relationship');
   const concept = related.relationship![0]!;
   const coded = concept.coding?.find((c) => c.system === RELATIONSHIP_CODE_SYSTEM)?.code;
-  const type = coded ? typeOfCode[coded] : concept.text?.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const type = coded ? typeOfCode(coded) : concept.text?.trim().toLowerCase().replace(/[\s-]+/g, '_');
   if (!isRelationshipType(type)) throw unprocessable(`a relationship is one of ${Object.keys(relationshipCodes).join(', ')} (or its v3-RoleCode: ${Object.values(relationshipCodes).join(', ')})`);
   return { personId: referenceId(patient, 'Patient'), relatedPersonId, type };
 }
@@ -44,6 +46,11 @@ function relationshipKey(related: RelatedPerson): RelationshipKey {
 async function createRelatedPerson(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
   requireRoles(ctx, ['practitioner'], 'record family relationships');
   const related = resource as RelatedPerson;
+  // Someone who is not a Patient here (a neighbour, a parent known only by name): kept as
+  // received, about the Patient, as part of who they are.
+  if (!(related.identifier ?? []).some((i) => i.system === PERSON_SYSTEM)) {
+    return createWhole(ctx, 'RelatedPerson', related, { patientElement: 'patient', category: 'demographics' });
+  }
   const key = relationshipKey(related);
   if (related.active === false) throw unprocessable('a relationship is recorded active; end it afterwards with an update (active false)');
   await requireFamilyWrite(ctx, [key.personId, key.relatedPersonId], 'record a relationship between these people');

@@ -8,7 +8,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
 import { anyOf, checkId, dateCondition, parseToken, parseTokenExact, periodCondition, referenceId, stringCondition, tokenCondition, type Cond } from './params.ts';
 import { invalid } from './outcome.ts';
-import { clinicalDateCondition, clinicalDef, clinicalParams, clinicalSpecs, codesCondition, keptResource, NO_ORGANISATION } from './clinical.ts';
+import { clinicalDateCondition, clinicalDef, clinicalParams, clinicalSpecs, codesCondition, identifierParam, keptResource, NO_ORGANISATION, wholeNameCondition, wholeReferenceCondition, withWholeRows } from './clinical.ts';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 export const PERSON_SYSTEM = 'urn:joinery:person';
@@ -1013,11 +1013,35 @@ const observation: ResourceDef = {
   },
 };
 
+// Resources of the types above that Joinery's tables could not take, kept whole beside them
+// (clinical.ts): a RelatedPerson who is not a Patient here, an answer to a form Joinery does not
+// have, a Practitioner outside the network and their role, a place or organisation outside this
+// place's directory.
+const names = (element: string) => ({
+  name: (v: string) => anyOf(v, (x) => wholeNameCondition(element, x)),
+  family: (v: string) => anyOf(v, (x) => wholeNameCondition(element, x, 'family')),
+  given: (v: string) => anyOf(v, (x) => wholeNameCondition(element, x, 'given')),
+});
+const textName = (v: string) => anyOf(v, (x) => sql`r.whole_content->>'name' ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+const withKept = {
+  RelatedPerson: withWholeRows(related, { shared: ['person_id'], metaOf, wholeParams: { name: names('name').name } }),
+  QuestionnaireResponse: withWholeRows(questionnaireResponse, { shared: ['person_id'], metaOf, wholeCategory: 'health' }),
+  Practitioner: withWholeRows(practitioner, { metaOf, wholeParams: { ...names('name'), identifier: identifierParam('Practitioner') }, wholeParamTypes: { identifier: 'token' } }),
+  PractitionerRole: withWholeRows(practitionerRole, {
+    metaOf, wholeParams: {
+      practitioner: (v) => anyOf(v, (x) => wholeReferenceCondition('practitioner', 'Practitioner', x)),
+      organization: (v) => anyOf(v, (x) => wholeReferenceCondition('organization', 'Organization', x)),
+    },
+  }),
+  Organization: withWholeRows(organization, { metaOf, wholeParams: { name: textName, identifier: identifierParam('Organization') } }),
+  Location: withWholeRows(location, { metaOf, wholeParams: { name: textName } }),
+};
+
 // Clinical types Joinery does not model, kept whole as received (clinical.ts).
 const clinical = ['Encounter', 'Condition', 'MedicationRequest', 'Immunization', 'AllergyIntolerance', 'DiagnosticReport', 'Procedure']
   .map((type) => clinicalDef(type, metaOf, common, commonTypes));
 
 export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries([
-  patient, related, group, organization, practitioner, practitionerRole, careTeam, healthcareService, location, consent,
-  episodeOfCare, audit, serviceRequest, task, carePlan, goal, questionnaire, questionnaireResponse, observation, ...clinical,
+  patient, withKept.RelatedPerson, group, withKept.Organization, withKept.Practitioner, withKept.PractitionerRole, careTeam, healthcareService, withKept.Location, consent,
+  episodeOfCare, audit, serviceRequest, task, carePlan, goal, questionnaire, withKept.QuestionnaireResponse, observation, ...clinical,
 ].map((d) => [d.type, d]));

@@ -130,7 +130,7 @@ async function keepSent(ctx: FhirContext, db: FhirContext['db'], result: WriteRe
   if (result.matched) return;
   const def = defFor(result.type);
   // A clinical resource is kept whole by its writer: the row is the copy.
-  if (def.keptWhole || isClinicalType(result.type)) return;
+  if (def.keptWhole || isClinicalType(result.type) || result.whole) return;
   if (def.access?.membersOf || def.access?.redact || def.access?.partCategories) return;
   const row = await writtenRow({ ...ctx, db }, result.type, result.id);
   if (!row) return;

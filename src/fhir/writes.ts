@@ -22,7 +22,7 @@ export const SHARED_CATEGORY_EXTENSION = 'urn:joinery:extension:shared-category'
 export const CONTACT_METHOD_EXTENSION = 'urn:joinery:extension:first-contact-method';
 
 /** `matched`: a create that found an existing resource (the person index matched someone known) and made none. */
-export interface WriteResult { type: string; id: string; created: boolean; matched?: boolean }
+export interface WriteResult { type: string; id: string; created: boolean; matched?: boolean; /** Kept whole as received: the row is the copy. */ whole?: boolean }
 
 export async function bumpVersion(db: Kysely<Database>, type: string, id: string): Promise<number> {
   const row = await sql<{ version_id: number }>`
