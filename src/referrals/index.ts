@@ -9,3 +9,5 @@ export { isContactMethod, type ReferralAction } from './state.ts';
 export { ukDate } from './working-days.ts';
 export { teamInbox, type TeamInbox } from './team-inbox.ts';
 export { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, TYPICAL_WAIT_MONTHS, type TypicalWait } from './typical-wait.ts';
+// One referral for a whole household, sent once every adult agrees (issue 22).
+export { householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral, startHouseholdReferral, type HouseholdReferralView } from './household-referrals.ts';

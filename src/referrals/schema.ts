@@ -144,6 +144,19 @@ export interface ReferralTables {
     completed_at: Date | null;
     referral_id: string | null;
   };
+  /** One referral for a whole household (migration 0046): every adult's agreement before it is sent. */
+  household_referrals: {
+    id: string; household_id: string; lead_person_id: string; service_id: string; reason: string; urgency: 'routine' | 'soon' | 'urgent';
+    from_user_id: string; from_organisation_id: string | null; from_label: string; created_at: Generated<Date>;
+  };
+  household_referral_members: { household_referral_id: string; person_id: string; adult: boolean };
+  /** Each adult's agreement, or its withdrawal, in order: the latest row per person is their word now. */
+  household_referral_agreements: {
+    id: Generated<number>; household_referral_id: string; person_id: string; agrees: boolean; evidence: string; recorded_for: 'person' | 'practitioner';
+    recorded_by: string; recorded_at: Generated<Date>;
+  };
+  /** The referral sent for each adult once every adult agreed. */
+  household_referral_sends: { household_referral_id: string; person_id: string; referral_id: string; sent_at: Generated<Date> };
 }
 
 export const referralMigrations: Record<string, Migration> = {
@@ -361,6 +374,52 @@ export const referralMigrations: Record<string, Migration> = {
           sent_at timestamptz not null
         );
         create index referral_messages_referral on referral_messages(referral_id, id);
+      `.execute(db);
+    },
+  },
+  // Households in charge (issue 22): one referral for the household, sent only once every adult
+  // in it has agreed; each adult's word (and any withdrawal) kept in order.
+  '0046_referrals_household_referrals': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table household_referrals (
+          id text primary key,
+          household_id text not null references households(id),
+          lead_person_id text not null references persons(id),
+          service_id text not null references services(id),
+          reason text not null,
+          urgency text not null check (urgency in ('routine', 'soon', 'urgent')),
+          from_user_id text not null,
+          from_organisation_id text references organisations(id),
+          from_label text not null,
+          created_at timestamptz not null default now()
+        );
+        create index household_referrals_household on household_referrals(household_id);
+        create table household_referral_members (
+          household_referral_id text not null references household_referrals(id),
+          person_id text not null references persons(id),
+          adult boolean not null,
+          primary key (household_referral_id, person_id)
+        );
+        create index household_referral_members_person on household_referral_members(person_id);
+        create table household_referral_agreements (
+          id bigserial primary key,
+          household_referral_id text not null references household_referrals(id),
+          person_id text not null references persons(id),
+          agrees boolean not null,
+          evidence text not null,
+          recorded_for text not null check (recorded_for in ('person', 'practitioner')),
+          recorded_by text not null,
+          recorded_at timestamptz not null default now()
+        );
+        create index household_referral_agreements_referral on household_referral_agreements(household_referral_id, person_id, id);
+        create table household_referral_sends (
+          household_referral_id text not null references household_referrals(id),
+          person_id text not null references persons(id),
+          referral_id text not null unique references referrals(id),
+          sent_at timestamptz not null default now(),
+          primary key (household_referral_id, person_id)
+        );
       `.execute(db);
     },
   },
