@@ -92,4 +92,18 @@ describe('who pays in the browser', { skip: !browserAvailable() && 'Chromium not
     await council.context().close();
     await nhs.context().close();
   });
+
+  test('the household budget page: the citizen sees each adult\'s agreement and withdraws their own', async () => {
+    const page = await phonePage('citizen');
+    await page.goto(`${server.url}/people/${citizenId}/household-budget`);
+    assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), 'Household budget');
+    assert.ok(await page.getByText('Yes: every adult agrees').isVisible());
+    await checkPage(page, 'the household budget');
+    await page.getByLabel('No, withdraw agreement').check();
+    await page.getByRole('button', { name: 'Record agreement' }).click();
+    await page.waitForLoadState('load');
+    assert.ok(await page.getByText('No: not every adult agrees').isVisible());
+    await checkPage(page, 'after withdrawing');
+    await page.context().close();
+  });
 });

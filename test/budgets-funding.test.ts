@@ -135,4 +135,35 @@ describe('who pays over HTTP', () => {
     assert.match(page.body, /Housing support is not a health need/);
     assert.match(page.body, /Resolved: shares changed \(version 2\)/);
   });
+
+  test('the household budget: the practitioner and the citizen see every adult\'s agreement; outsiders and forms without a token are refused', async () => {
+    const db = server.database.db;
+    for (const username of ['practitioner', 'citizen']) {
+      const cookie = await signIn(server.app, username);
+      const page = await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-budget`, headers: { cookie } });
+      assert.equal(page.statusCode, 200, username);
+      assert.match(page.body, /Short breaks and help at home, as the household chooses/);
+      assert.match(page.body, /Yes: every adult agrees/);
+      assert.match(page.body, /A two-day short break/);
+    }
+    const outsider = await signIn(server.app, 'outsider');
+    assert.equal((await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-budget`, headers: { cookie: outsider } })).statusCode, 403);
+    const budget = await db.selectFrom('household_budgets').select(['id', 'account_id']).executeTakeFirstOrThrow();
+    const before = await sql<{ n: number }>`select count(*)::int as n from ledger_transactions`.execute(db);
+    const outsiderToken = await csrfTokenFor(server.app, outsider);
+    const spendByOutsider = await server.app.inject({ method: 'POST', url: `/people/${citizenId}/household-budget/${budget.id}/spend`, headers: formHeaders(outsider), payload: form({ _csrf: outsiderToken, spend_amount: '10', description: 'Not ours to spend', on: '2026-06-01' }) });
+    assert.equal(spendByOutsider.statusCode, 403);
+    const citizen = await signIn(server.app, 'citizen');
+    const noToken = await server.app.inject({ method: 'POST', url: `/people/${citizenId}/household-budget/${budget.id}/spend`, headers: formHeaders(citizen), payload: form({ spend_amount: '10', description: 'Without a token', on: '2026-06-01' }) });
+    assert.equal(noToken.statusCode, 403);
+    const after = await sql<{ n: number }>`select count(*)::int as n from ledger_transactions`.execute(db);
+    assert.equal(after.rows[0]?.n, before.rows[0]?.n, 'nothing spent');
+    // The citizen withdraws their agreement: spending stops.
+    const token = await csrfTokenFor(server.app, citizen, `/people/${citizenId}/household-budget`);
+    const withdrawn = await server.app.inject({ method: 'POST', url: `/people/${citizenId}/household-budget/${budget.id}/agreement`, headers: formHeaders(citizen), payload: form({ _csrf: token, member: citizenId, agrees: 'no' }) });
+    assert.equal(withdrawn.statusCode, 302);
+    const refused = await server.app.inject({ method: 'POST', url: `/people/${citizenId}/household-budget/${budget.id}/spend`, headers: formHeaders(citizen), payload: form({ _csrf: token, spend_amount: '10', description: 'After withdrawing', on: '2026-06-01' }) });
+    assert.equal(refused.statusCode, 422);
+    assert.match(refused.body, /Not every adult in the household agrees/);
+  });
 });

@@ -8,6 +8,7 @@ import {
   disputeShare, fundingDecision, fundingDecisionsOf, FundingInputError, fundingPartners, FundingRefused, recordFundingDecision, resolveDispute,
   type NewFundingDecision, type Share,
 } from './funding.ts';
+import { registerHouseholdBudgetRoutes } from './household-budget-routes.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -50,6 +51,8 @@ const refusedAsHttp = (error: unknown): never => {
 
 export function registerFundingRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
+  // Households in charge: a budget the household holds together (household-budget-routes.ts).
+  registerHouseholdBudgetRoutes(app);
 
   async function personPage(request: FastifyRequest, reply: FastifyReply, personId: string, extra: Record<string, unknown> = {}, status = 200) {
     const user = requireRole(request, 'practitioner', 'citizen');

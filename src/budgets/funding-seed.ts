@@ -5,7 +5,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
+import { decideAccess, openRelationship } from '../consent/index.ts';
+import { householdMembersOn, householdOfPerson } from '../people/index.ts';
 import { appointBudgetHolder, budgetHolderPartners, disputeShare, recordFundingDecision, resolveDispute } from './funding.ts';
+import { createHouseholdBudget, recordHouseholdAgreement, spendHouseholdBudget } from './household-budgets.ts';
 
 export interface FundingDemoInput {
   citizenId: string;
@@ -13,6 +16,8 @@ export interface FundingDemoInput {
   council: { user: SignedInUser; organisationName: string };
   /** An NHS practitioner whose organisation holds a record of the citizen. */
   nhs: { user: SignedInUser; organisationName: string };
+  /** The citizen's own account, to give their agreement to the household budget. */
+  citizenUser?: SignedInUser;
 }
 
 async function partnerFor(db: Kysely<Database>, organisationId: string, id: string, name: string, kind: string): Promise<string> {
@@ -51,4 +56,28 @@ export async function setUpFundingDemo(db: Kysely<Database>, input: FundingDemoI
     evidence: 'Discharge to assess: therapy assessment on the ward; equipment recommended by the occupational therapist.', decidedOn: addDays(today, -11),
   });
   await disputeShare(db, council.user, equipment, { partnerId: councilPartner, reason: 'The first six weeks of reablement after discharge are free to the person and funded by the NHS discharge fund.' });
+  if (input.citizenUser) await setUpHouseholdBudgetDemo(db, input.citizenId, council.user, input.citizenUser, today);
+}
+
+/**
+ * The citizen's household holds a budget for short breaks and help at home. The council opens a
+ * case with each other adult (a carer's assessment of the household) so it may act for them all;
+ * the citizen agrees in their own words, the others through the practitioner, and one break is paid.
+ */
+async function setUpHouseholdBudgetDemo(db: Kysely<Database>, citizenId: string, council: SignedInUser, citizen: SignedInUser, today: string): Promise<void> {
+  const householdId = await householdOfPerson(db, citizenId);
+  if (!householdId || !council.organisationId) return;
+  const adults = (await householdMembersOn(db, householdId, new Date())).filter((m) => m.adult);
+  for (const adult of adults) {
+    const access = await decideAccess(db, { actor: council, personId: adult.id, category: 'finances', purpose: 'care_coordination', action: 'write' });
+    if (!access.allowed) {
+      await openRelationship(db, { personId: adult.id, organisationId: council.organisationId, teamId: null, practitionerId: null, ground: { kind: 'case', reason: 'carer\'s assessment of the household' }, recordedBy: null });
+    }
+  }
+  const budgetId = await createHouseholdBudget(db, council, { personId: citizenId, amountPence: 360_000, purpose: 'Short breaks and help at home, as the household chooses', agreedOn: addDays(today, -30) });
+  await recordHouseholdAgreement(db, citizen, budgetId, { personId: citizenId, agrees: true, evidence: 'Agreed in my own words: we want to choose our own breaks.' });
+  for (const adult of adults.filter((a) => a.id !== citizenId)) {
+    await recordHouseholdAgreement(db, council, budgetId, { personId: adult.id, agrees: true, evidence: 'Agreed at the household visit' });
+  }
+  await spendHouseholdBudget(db, council, budgetId, { amountPence: 24_000, description: 'A two-day short break for the household\'s carer', on: addDays(today, -12) });
 }

@@ -112,9 +112,9 @@ async function fundingDemo(db: Kysely<Database>, citizenId: string, practitioner
   if (!(await db.selectFrom('users').select('id').where('username', '=', 'nhsfunding').executeTakeFirst())) {
     await createAccount(db, { username: 'nhsfunding', displayName: `${nhs.given_name} ${nhs.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: nhs.id, organisationId: nhs.organisation_id });
   }
-  const [councilUser, nhsUser] = await Promise.all([demoUser(db, 'practitioner'), demoUser(db, 'nhsfunding')]);
+  const [councilUser, nhsUser, citizenUser] = await Promise.all([demoUser(db, 'practitioner'), demoUser(db, 'nhsfunding'), demoUser(db, 'citizen')]);
   if (councilUser && nhsUser) {
-    await setUpFundingDemo(db, { citizenId, council: { user: councilUser, organisationName: practitioner.organisation }, nhs: { user: nhsUser, organisationName: nhs.organisation } });
+    await setUpFundingDemo(db, { citizenId, council: { user: councilUser, organisationName: practitioner.organisation }, nhs: { user: nhsUser, organisationName: nhs.organisation }, citizenUser });
   }
   return [{ username: 'nhsfunding', description: `${nhs.given_name} ${nhs.family_name}, NHS continuing healthcare budget holder at ${nhs.organisation}, who shares and disputes who pays for care packages` }];
 }
