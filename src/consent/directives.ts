@@ -5,7 +5,7 @@ import type { Database } from '../platform/schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { readDateInput } from '../platform/date-input.ts';
 import { userDisplayNameOf, userOrganisationIdOf, type SignedInUser } from '../auth/index.ts';
-import { organisationById, organisationNameOf } from '../network/index.ts';
+import { organisationById, organisationNameOf, teamNameOf } from '../network/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { carePurposes, categoryLabels, isCategory, isPurpose, purposeLabels, type Category, type Purpose } from './categories.ts';
 import type { RecipientKind } from './policy.ts';
@@ -144,9 +144,8 @@ export async function directivesOf(db: Kysely<Database>, personId: string, now: 
   // Names from their owners: the organisation or team a choice is about (network), and who
   // recorded it with their organisation (auth, network), each looked up in this one statement.
   const rows = await db.selectFrom('consent_directives as d')
-    .leftJoin('teams as t', (j) => j.onRef('t.id', '=', 'd.recipient_id').on('d.recipient_kind', '=', 'team'))
     .select(['d.id', 'd.category', 'd.recipient_kind', sql<string | null>`case when d.recipient_kind = 'organisation' then ${organisationNameOf('d.recipient_id')} end`.as('organisation'),
-      't.name as team', 'd.purposes', 'd.decision', 'd.valid_from', 'd.valid_until', 'd.withdrawn_at', 'd.recorded_at',
+      sql<string | null>`case when d.recipient_kind = 'team' then ${teamNameOf('d.recipient_id')} end`.as('team'), 'd.purposes', 'd.decision', 'd.valid_from', 'd.valid_until', 'd.withdrawn_at', 'd.recorded_at',
       'd.recorded_for', 'd.evidence', 'd.note', userDisplayNameOf('d.recorded_by').as('recorder'), organisationNameOf(userOrganisationIdOf('d.recorded_by')).as('recorder_organisation')])
     .where('d.person_id', '=', personId).orderBy('d.recorded_at', 'desc').orderBy('d.id', 'desc').execute();
   return rows.map((r) => {

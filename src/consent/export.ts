@@ -1,8 +1,12 @@
 // The person's right of access: everything held about them, from every source, as JSON and as
 // a FHIR R4 Bundle they can take elsewhere.
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { personSummary, recordsHeld, whoLooked } from '../people/index.ts';
+import { eventHistoryOf, needHistoryOf, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
+import { organisationNameOf } from '../network/index.ts';
+import { plansOfPersonForExport } from '../plans/index.ts';
+import { aboutMeVersionsOf, messagesAboutPersonForExport } from '../records/index.ts';
+import { referralHistories, referralsAboutPerson } from '../referrals/index.ts';
 import { directivesOf, lawfulBasesOf } from './directives.ts';
 import { informalNetworkOf } from './informal-network.ts';
 import { caseFindingObjectionsOf } from './objections.ts';
@@ -20,17 +24,13 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
   if (!person) return undefined;
   const [records, needs, events, directives, lawfulBases, looks, corrections] = await Promise.all([
     recordsHeld(db, personId),
-    sql<{ code: string; organisation: string; recorded_at: string; severity: number; current: boolean }>`
-      select n.code, o.name as organisation, n.recorded_at, n.severity, n.current from needs n join organisations o on o.id = n.organisation_id
-      where n.person_id = ${personId} order by n.recorded_at`.execute(db),
-    sql<{ type: string; organisation: string; at: Date; value: number | null }>`
-      select e.type, o.name as organisation, e.at, e.value from person_events e join organisations o on o.id = e.organisation_id
-      where e.person_id = ${personId} order by e.at`.execute(db),
+    needHistoryOf(db, personId),
+    eventHistoryOf(db, personId),
     directivesOf(db, personId),
     lawfulBasesOf(db, personId),
     whoLooked(db, personId, 1000),
-    db.selectFrom('correction_requests as c').innerJoin('organisations as o', 'o.id', 'c.organisation_id')
-      .select(['c.id', 'o.name as organisation', 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note'])
+    db.selectFrom('correction_requests as c')
+      .select(['c.id', organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'), 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note'])
       .where('c.person_id', '=', personId).orderBy('c.created_at').execute(),
   ]);
   const [informal, objections, rightsRequests] = await Promise.all([
@@ -40,17 +40,17 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
   ]);
   const [aboutMe, plans, referrals, messages, personalBudgets] = await Promise.all([
     canSee('about_me') ? aboutMeOf(db, personId) : [],
-    canSee('plans') ? plansOf(db, personId) : [],
+    canSee('plans') ? plansOfPersonForExport(db, personId) : [],
     referralsOf(db, personId, canSee),
-    canSee('about_me') ? messagesOf(db, personId) : [],
+    canSee('about_me') ? messagesAboutPersonForExport(db, personId) : [],
     canSee('finances') ? personalBudgetsOf(db, personId) : [],
   ]);
   return {
     exportedAt: new Date().toISOString(),
     person,
     recordsHeldByEachService: records.filter((r) => canSee(categoryOfOrganisationKind(r.kind))).map((r) => ({ service: r.organisation, reference: r.sourceId, since: r.receivedAt, asRecorded: r.fields })),
-    needs: needs.rows.filter((n) => canSee(categoryOfNeed(n.code))).map((n) => ({ need: n.code, category: categoryOfNeed(n.code), recordedBy: n.organisation, recordedOn: n.recorded_at, severity: n.severity, current: n.current })),
-    events: events.rows.filter((e) => canSee(categoryOfEvent(e.type))).map((e) => ({ event: e.type, category: categoryOfEvent(e.type), recordedBy: e.organisation, at: e.at, value: e.value })),
+    needs: needs.filter((n) => canSee(categoryOfNeed(n.code))).map((n) => ({ need: n.code, category: categoryOfNeed(n.code), recordedBy: n.organisation, recordedOn: n.recorded_at, severity: n.severity, current: n.current })),
+    events: events.filter((e) => canSee(categoryOfEvent(e.type))).map((e) => ({ event: e.type, category: categoryOfEvent(e.type), recordedBy: e.organisation, at: e.at, value: e.value })),
     sharingChoices: directives,
     sharedWithoutConsent: lawfulBases.filter((b) => b.categoryCode === '*' || canSee(b.categoryCode as Category)),
     whoLooked: looks,
@@ -71,65 +71,24 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
   };
 }
 
-/** "About me", every version, in the person's own words. */
+/** "About me", every version, in the person's own words (the records module reads them). */
 async function aboutMeOf(db: Kysely<Database>, personId: string) {
-  const rows = await db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support', 'written_by_role', 'created_at'])
-    .where('person_id', '=', personId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
-  return rows.map((r) => ({ whatMatters: r.what_matters, howToSupport: r.how_to_support, writtenBy: r.written_by_role === 'citizen' ? 'you or someone acting for you' : r.written_by_role, written: r.created_at }));
-}
-
-/**
- * The person's plans: what the plan says and the goals, actions and reviews about them. In a
- * household's plan, another member's own goals (and actions towards them) are theirs, not this
- * person's, and are left out, as are the other members' names.
- */
-async function plansOf(db: Kysely<Database>, personId: string) {
-  const plans = await db.selectFrom('plan_members as m').innerJoin('plans as p', 'p.id', 'm.plan_id').leftJoin('organisations as o', 'o.id', 'p.organisation_id')
-    .select(['p.id', 'p.title', 'p.subject_kind', 'p.status', 'p.strengths', 'p.created_at', 'p.next_review_on', 'o.name as organisation'])
-    .where('m.person_id', '=', personId).orderBy('p.created_at', 'desc').execute();
-  if (plans.length === 0) return [];
-  const ids = plans.map((p) => p.id);
-  const [goals, actions, reviews] = await Promise.all([
-    db.selectFrom('plan_goals as g').select(['g.id', 'g.plan_id', 'g.person_id', 'g.text', 'g.set_by', 'g.status', 'g.created_at']).where('g.plan_id', 'in', ids).orderBy('g.created_at').execute(),
-    db.selectFrom('plan_actions as a').innerJoin('organisations as o', 'o.id', 'a.assigned_organisation_id')
-      .select(['a.plan_id', 'a.goal_id', 'a.description', 'o.name as organisation', 'a.due_on', 'a.status', 'a.completed_at']).where('a.plan_id', 'in', ids).orderBy('a.due_on').execute(),
-    db.selectFrom('plan_reviews as r').select(['r.plan_id', 'r.reviewed_on', 'r.note', 'r.actions_done', 'r.actions_total', 'r.next_review_on']).where('r.plan_id', 'in', ids).orderBy('r.reviewed_on').execute(),
-  ]);
-  const ours = goals.filter((g) => g.person_id === null || g.person_id === personId);
-  const ourGoalIds = new Set(ours.map((g) => g.id));
-  return plans.map((p) => ({
-    title: p.title, about: p.subject_kind === 'household' ? 'your household' : 'you', status: p.status, ledBy: p.organisation, strengths: p.strengths,
-    started: p.created_at, nextReview: p.next_review_on,
-    goals: ours.filter((g) => g.plan_id === p.id).map((g) => ({ goal: g.text, setBy: g.set_by === 'person' ? 'you' : 'a practitioner', status: g.status, set: g.created_at })),
-    actions: actions.filter((a) => a.plan_id === p.id && (a.goal_id === null || ourGoalIds.has(a.goal_id)))
-      .map((a) => ({ action: a.description, by: a.organisation, due: a.due_on, status: a.status, completed: a.completed_at })),
-    reviews: reviews.filter((r) => r.plan_id === p.id).map((r) => ({ on: r.reviewed_on, note: r.note, actionsDone: r.actions_done, actionsTotal: r.actions_total, nextReview: r.next_review_on })),
+  return (await aboutMeVersionsOf(db, personId)).map((r) => ({
+    whatMatters: r.whatMatters, howToSupport: r.howToSupport, writtenBy: r.writtenByRole === 'citizen' ? 'you or someone acting for you' : r.writtenByRole, written: r.createdAt,
   }));
 }
 
 /** Referrals about the person, each shown only when both the sending and receiving services' categories may be seen (probation says criminal justice). */
 async function referralsOf(db: Kysely<Database>, personId: string, canSee: (category: Category) => boolean) {
-  const rows = await db.selectFrom('referrals as r').innerJoin('services as s', 's.id', 'r.service_id')
-    .innerJoin('organisations as o', 'o.id', 'r.organisation_id').leftJoin('organisations as fo', 'fo.id', 'r.from_organisation_id')
-    .select(['r.id', 'r.sent_at', 'r.status', 'r.urgency', 'r.reason', 'r.person_words', 'r.shared_categories', 'r.decline_reason', 'r.closed_at',
-      's.name as service', 'o.name as organisation', 'o.kind', 'fo.name as from_organisation', 'fo.kind as from_kind'])
-    .where('r.person_id', '=', personId).orderBy('r.sent_at', 'desc').execute();
+  const rows = await referralsAboutPerson(db, personId);
   // A request the person made themselves has no sending organisation to hide.
   const visible = rows.filter((r) => canSee(categoryOfOrganisationKind(r.kind)) && (r.from_kind === null || canSee(categoryOfOrganisationKind(r.from_kind))));
-  const history = visible.length === 0 ? [] : await db.selectFrom('referral_events').select(['referral_id', 'at', 'action', 'to_status', 'by_label'])
-    .where('referral_id', 'in', visible.map((r) => r.id)).orderBy('at').orderBy('id').execute();
+  const history = await referralHistories(db, visible.map((r) => r.id));
   return visible.map((r) => ({
     service: r.service, organisation: r.organisation, from: r.from_organisation ?? 'you asked yourself', sent: r.sent_at, status: r.status, urgency: r.urgency, reason: r.reason,
     inYourWords: r.person_words, sharedWithThem: r.shared_categories, declineReason: r.decline_reason, closed: r.closed_at,
     history: history.filter((h) => h.referral_id === r.id).map((h) => ({ at: h.at, what: h.action.replace(/_/g, ' '), status: h.to_status.replace(/_/g, ' '), by: h.by_label })),
   }));
-}
-
-/** Messages between the person (or someone acting for them) and their lead practitioner. */
-async function messagesOf(db: Kysely<Database>, personId: string) {
-  const rows = await db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.from_user_id')
-    .select(['m.body', 'm.sent_at', 'm.from_role', 'u.display_name', 'u.person_id']).where('m.person_id', '=', personId).orderBy('m.sent_at').execute();
-  return rows.map((m) => ({ from: m.person_id === personId ? 'you' : m.display_name, sent: m.sent_at, message: m.body }));
 }
 
 type PersonExport = NonNullable<Awaited<ReturnType<typeof personExport>>>;

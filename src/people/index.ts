@@ -26,3 +26,5 @@ export {
 export { personBirthDateOf, personDetails, personFamilyNameOf, personGivenNameOf, personSmallAreaOf, recordsMergedInto } from './names.ts';
 // Household sizes, events of many people and current needs as a fragment, for budgets' read models.
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
+// Every need and event of a person with the organisation's name (the person's own copy of their record).
+export { eventHistoryOf, needHistoryOf, type EventHistoryRow, type NeedHistoryRow } from './history.ts';

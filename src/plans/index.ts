@@ -13,3 +13,5 @@ export { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from './revi
 export { registerPlansRoutes } from './routes.ts';
 export { setUpPlansDemo } from './demo.ts';
 export { seedPlans } from './seed.ts';
+// The person's plans, goals, actions and reviews for their own copy of their record.
+export { plansOfPersonForExport } from './person-export.ts';

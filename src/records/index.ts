@@ -14,3 +14,5 @@ export { saveAboutMe } from './about-me.ts';
 export { currentAboutMe } from './about-me.ts';
 // "About me" for the person page's one statement and the person's export.
 export { aboutMeVersionsOf, latestAboutMeSql, type AboutMeVersion } from './about-me-reads.ts';
+// Messages about a person, for their own copy of their record.
+export { messagesAboutPersonForExport } from './messages-export.ts';
