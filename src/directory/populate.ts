@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
+import { changeService, organisationRecords, serviceRecords, teamsByIds } from '../network/index.ts';
 import { orukId } from './ids.ts';
 import { changingDirectory } from './queries.ts';
 import { describeOpening } from './format.ts';
@@ -117,21 +118,28 @@ async function populateDirectoryFromPlaceNow(db: Kysely<Database>): Promise<{ or
   await ensureNeedTaxonomy(db);
   const place = await db.selectFrom('places').select('name').executeTakeFirst();
   const placeName = place?.name ?? 'the place';
-  const organisations = await db.selectFrom('organisations')
-    .leftJoin('postcodes', 'postcodes.postcode', 'organisations.postcode')
-    .leftJoin('localities', 'localities.id', 'organisations.locality_id')
-    .select(['organisations.id', 'organisations.name', 'organisations.kind', 'organisations.postcode', 'organisations.phone',
-      'organisations.email', 'organisations.website', 'postcodes.lat', 'postcodes.lon', 'localities.name as locality'])
-    .where('organisations.id', 'not in', db.selectFrom('directory_organisation_details').select('organisation_id'))
-    .orderBy('organisations.id').execute();
-  const services = await db.selectFrom('services')
-    .innerJoin('organisations', 'organisations.id', 'services.organisation_id')
-    .innerJoin('teams', 'teams.id', 'services.team_id')
-    .select(['services.id', 'services.name', 'services.needs', 'services.locality_ids', 'services.organisation_id', 'organisations.kind',
-      'organisations.website', 'organisations.email', 'organisations.phone', 'teams.name as team'])
-    .where('services.id', 'not in', db.selectFrom('directory_service_details').select('service_id'))
-    .orderBy('services.id').execute();
   const localities = new Map((await db.selectFrom('localities').select(['id', 'name']).execute()).map((l) => [l.id, l.name]));
+  // The network's organisations and services not yet in the directory (network's front door).
+  const allOrganisations = await organisationRecords(db);
+  const organisationOf = new Map(allOrganisations.map((o) => [o.id, o]));
+  const listedOrganisations = new Set((await db.selectFrom('directory_organisation_details').select('organisation_id').execute()).map((d) => d.organisation_id));
+  const unlisted = allOrganisations.filter((o) => !listedOrganisations.has(o.id));
+  const positions = unlisted.length === 0 ? new Map<string, { lat: number; lon: number }>()
+    : new Map((await db.selectFrom('postcodes').select(['postcode', 'lat', 'lon']).where('postcode', 'in', [...new Set(unlisted.map((o) => o.postcode))]).execute()).map((p) => [p.postcode, p]));
+  const organisations = unlisted.map((o) => ({
+    id: o.id, name: o.name, kind: o.kind, postcode: o.postcode, phone: o.phone, email: o.email, website: o.website,
+    lat: positions.get(o.postcode)?.lat ?? null, lon: positions.get(o.postcode)?.lon ?? null, locality: o.localityId === null ? null : localities.get(o.localityId) ?? null,
+  }));
+  const listedServices = new Set((await db.selectFrom('directory_service_details').select('service_id').execute()).map((d) => d.service_id));
+  const unlistedServices = [...(await serviceRecords(db)).values()].filter((s) => !listedServices.has(s.id));
+  const teams = await teamsByIds(db, unlistedServices.map((s) => s.teamId));
+  const services = unlistedServices.filter((s) => organisationOf.has(s.organisationId) && teams.has(s.teamId)).map((s) => {
+    const o = organisationOf.get(s.organisationId)!;
+    return {
+      id: s.id, name: s.name, needs: s.needs, locality_ids: s.localityIds, organisation_id: s.organisationId, kind: o.kind,
+      website: o.website, email: o.email, phone: o.phone, team: teams.get(s.teamId)!.name,
+    };
+  });
   const orgLocation = new Map<string, string>();
   for (const o of await db.selectFrom('directory_locations').select(['id', 'organisation_id']).where('organisation_id', 'is not', null).execute()) {
     if (!orgLocation.has(o.organisation_id!)) orgLocation.set(o.organisation_id!, o.id);
@@ -214,8 +222,7 @@ async function populateDirectoryFromPlaceNow(db: Kysely<Database>): Promise<{ or
   // Who may refer themselves, and when each organisation last confirmed its listing.
   const selfReferral = new Set(SELF_REFERRAL_SERVICE_NAMES);
   for (const s of services) {
-    await db.updateTable('services').set({ accepts_self_referral: selfReferral.has(s.name), last_checked_at: lastCheckedFor(s.id, now) })
-      .where('id', '=', s.id).execute();
+    await changeService(db, s.id, { acceptsSelfReferral: selfReferral.has(s.name), lastCheckedAt: lastCheckedFor(s.id, now) });
   }
   return { organisations: organisations.length, services: services.length };
 }

@@ -29,3 +29,4 @@ export {
 export {
   isTeamOf, practitionerActiveOf, practitionerActiveSql, practitionerTeamIdOf, practitionerTeamIdSql, teamsWithOrganisation,
 } from './staff-reads.ts';
+export { organisationRecords } from './listings.ts';

@@ -15,6 +15,12 @@ export async function organisationRecord(db: Db, id: string): Promise<Organisati
   return row ? { id: row.id, name: row.name, kind: row.kind, sourceCode: row.source_code, email: row.email, website: row.website, phone: row.phone, postcode: row.postcode } : undefined;
 }
 
+/** Every organisation with its contact details and locality, by id. */
+export async function organisationRecords(db: Db): Promise<Array<OrganisationRecord & { localityId: string | null }>> {
+  const rows = await db.selectFrom('organisations').select(['id', 'name', 'kind', 'source_code', 'email', 'website', 'phone', 'postcode', 'locality_id']).orderBy('id').execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind, sourceCode: r.source_code, email: r.email, website: r.website, phone: r.phone, postcode: r.postcode, localityId: r.locality_id }));
+}
+
 /** The id of the organisation whose records arrive under this source code, or undefined. */
 export async function organisationWithSourceCode(db: Db, sourceCode: string): Promise<string | undefined> {
   return (await db.selectFrom('organisations').select('id').where('source_code', '=', sourceCode).executeTakeFirst())?.id;
@@ -56,20 +62,20 @@ export async function addTeam(db: Db, team: { id: string; organisationId: string
 export interface ServiceRecord {
   id: string; organisationId: string; teamId: string; name: string; description: string; needs: string[]; eligibility: string; postcode: string;
   acceptsSelfReferral: boolean; lastCheckedAt: Date | null;
-  minAge: number | null; maxAge: number | null; acknowledgeWithinDays: number; firstContactWithinDays: number; capacityPerMonth: number;
+  minAge: number | null; maxAge: number | null; acknowledgeWithinDays: number; firstContactWithinDays: number; capacityPerMonth: number; localityIds: string[];
 }
 
-/** The services with these ids (all services when none are given), by id. */
+/** The services with these ids (all services when none are given), by id (in id order). */
 export async function serviceRecords(db: Db, ids?: readonly string[]): Promise<Map<string, ServiceRecord>> {
   if (ids && ids.length === 0) return new Map();
   let query = db.selectFrom('services').select(['id', 'organisation_id', 'team_id', 'name', 'description', 'needs', 'eligibility', 'postcode', 'accepts_self_referral', 'last_checked_at',
-    'min_age', 'max_age', 'acknowledge_within_days', 'first_contact_within_days', 'capacity_per_month']);
+    'min_age', 'max_age', 'acknowledge_within_days', 'first_contact_within_days', 'capacity_per_month', 'locality_ids']).orderBy('id');
   if (ids) query = query.where('id', 'in', [...ids]);
   const rows = await query.execute();
   return new Map(rows.map((r) => [r.id, {
     id: r.id, organisationId: r.organisation_id, teamId: r.team_id, name: r.name, description: r.description, needs: r.needs, eligibility: r.eligibility, postcode: r.postcode,
     acceptsSelfReferral: r.accepts_self_referral, lastCheckedAt: r.last_checked_at, minAge: r.min_age, maxAge: r.max_age,
-    acknowledgeWithinDays: r.acknowledge_within_days, firstContactWithinDays: r.first_contact_within_days, capacityPerMonth: r.capacity_per_month,
+    acknowledgeWithinDays: r.acknowledge_within_days, firstContactWithinDays: r.first_contact_within_days, capacityPerMonth: r.capacity_per_month, localityIds: r.locality_ids,
   }]));
 }
 
