@@ -11,7 +11,9 @@ import type { Database } from '../src/platform/schema.ts';
 import type { DatabaseHandle } from '../src/platform/db.ts';
 import type { SignedInUser } from '../src/auth/index.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
-import { decideRecordAccess } from '../src/consent/index.ts';
+import { decideRecordAccess, endTeamMembership, teamCaseloadIds, teamMembers } from '../src/consent/index.ts';
+import { pickUpAction, PickUpRefused, unassignedActionsFor } from '../src/plans/team-work.ts';
+import { DEMO_TEAM_ID } from '../src/plans/teams-seed.ts';
 
 const practitioner = (practitionerId: string, organisationId: string, teamId: string): SignedInUser => ({
   id: `u-${practitionerId}`, username: `u-${practitionerId}`, displayName: 'Colleague', role: 'practitioner', personId: null, practitionerId, organisationId, teamId,
@@ -53,6 +55,43 @@ for (const target of await testDatabaseTargets()) {
         if (!access.allowed) refused.push(`${r.action_id}: ${access.reason}`);
       }
       assert.deepEqual(refused, [], `${refused.length} of ${rows.length} actions refused the colleague who picked them up`);
+    });
+
+    test('the place has an integrated team with members from several organisations, co-located, with shared cases', async () => {
+      const members = (await teamMembers(db, DEMO_TEAM_ID)).filter((m) => !m.endedAt);
+      assert.ok(new Set(members.map((m) => m.organisationId)).size >= 3, 'members from at least three organisations');
+      assert.ok(members.every((m) => m.coLocation?.startsWith('Civic Centre hub')), 'co-location recorded');
+      assert.ok(members.filter((m) => !m.managesTeam).every((m) => m.lineManager !== null), 'line management recorded');
+      assert.ok((await teamCaseloadIds(db, DEMO_TEAM_ID)).length >= 5, 'shared cases');
+    });
+
+    test('duty cover: a member from another organisation picks up an action for another agency, and leaving the team ends it', async () => {
+      const members = (await teamMembers(db, DEMO_TEAM_ID)).filter((m) => !m.endedAt);
+      const manager = members.find((m) => m.managesTeam)!;
+      const caseload = await teamCaseloadIds(db, DEMO_TEAM_ID);
+      const actions = await unassignedActionsFor(db, caseload, [...new Set(members.map((m) => m.organisationId))]);
+      // An action for one agency, picked up by a member from another.
+      const pair = actions.flatMap((a) => members.filter((m) => !m.managesTeam && m.organisationId !== a.assignedOrganisationId).map((m) => ({ a, m })))[0];
+      assert.ok(pair, 'the shared worklist has work another agency\'s member can cover');
+      const colleague = practitioner(pair.m.practitionerId, pair.m.organisationId, 'none');
+      await addUser(db, colleague);
+      const outsiderRow = (await sql<{ id: string; organisation_id: string }>`select id, organisation_id from practitioners where organisation_id = ${pair.m.organisationId} and id <> ${pair.m.practitionerId} order by id limit 1`.execute(db)).rows[0]!;
+      const outsider = practitioner(outsiderRow.id, outsiderRow.organisation_id, 'none');
+      await addUser(db, outsider);
+      await assert.rejects(pickUpAction(db, outsider, pair.a.id, DEMO_TEAM_ID), (e: unknown) => e instanceof PickUpRefused && e.status === 403, 'a colleague outside the team cannot');
+      const picked = await pickUpAction(db, colleague, pair.a.id, DEMO_TEAM_ID);
+      assert.equal(picked.personId, pair.a.personId);
+      const row = await db.selectFrom('plan_actions').select(['assigned_practitioner_id', 'assigned_organisation_id']).where('id', '=', pair.a.id).executeTakeFirstOrThrow();
+      assert.deepEqual([row.assigned_practitioner_id, row.assigned_organisation_id], [pair.m.practitionerId, pair.m.organisationId]);
+      const access = await decideRecordAccess(db, { actor: colleague, personId: pair.a.personId, categories: ['plans'], purpose: 'direct_care', action: 'read' });
+      assert.ok(access.allowed);
+      assert.match(access.reason, /through the relationship of care held by Multiple Disadvantage Team/);
+      const managerUser = practitioner(manager.practitionerId, manager.organisationId, 'none');
+      await db.transaction().execute((trx) => endTeamMembership(trx, managerUser, { teamId: DEMO_TEAM_ID, membershipId: pair.m.membershipId, reason: 'left the team' }));
+      const other = actions.find((a) => a.id !== pair.a.id && a.assignedOrganisationId !== pair.m.organisationId)!;
+      await assert.rejects(pickUpAction(db, colleague, other.id, DEMO_TEAM_ID), (e: unknown) => e instanceof PickUpRefused && e.status === 403, 'a former member cannot pick up the team\'s work');
+      const unchanged = await db.selectFrom('plan_actions').select('assigned_practitioner_id').where('id', '=', other.id).executeTakeFirstOrThrow();
+      assert.equal(unchanged.assigned_practitioner_id, null);
     });
   });
 }

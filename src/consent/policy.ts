@@ -125,16 +125,16 @@ export function actorRelationships(actor: Actor, facts: Pick<AccessFacts, 'relat
     (r.practitionerId === null && r.teamId === null && r.organisationId === actor.organisationId));
 }
 
-/** The team the actor reaches the person through when its relationship is their only one (what the audit says). */
-function onlyThroughTeam(actor: Actor, facts: AccessFacts): TeamMembershipFact | undefined {
-  if (facts.organisationHoldsRecord) return undefined;
+/** The team whose relationship reaches the actor through membership, and whether it is their only way in (what the audit says). */
+function throughTeam(actor: Actor, facts: AccessFacts): { team: TeamMembershipFact; only: boolean } | undefined {
   let team: TeamMembershipFact | undefined;
+  let other = facts.organisationHoldsRecord;
   for (const r of actorRelationships(actor, facts)) {
     const via = throughMembership(r, facts.memberTeams);
-    if (!via) return undefined;
-    team ??= via;
+    if (via) team ??= via;
+    else other = true;
   }
-  return team;
+  return team ? { team, only: !other } : undefined;
 }
 
 /** Whether a directive's recipient covers the actor: their team (home or by membership), their organisation, or the whole network. */
@@ -171,8 +171,8 @@ function practitionerDecision(actor: Actor, category: Category, purpose: Purpose
   const decision = practitionerDecisionOnFacts(actor, category, purpose, facts);
   if (decision.scope === 'none' || decision.basis === 'break_glass') return decision;
   // Duty cover: say (in the audit, and so to the person) that the way in was the team's relationship.
-  const team = onlyThroughTeam(actor, facts);
-  return team ? { ...decision, reason: `${decision.reason} (through the relationship of care held by ${team.name}, as a member of the team)` } : decision;
+  const via = throughTeam(actor, facts);
+  return via ? { ...decision, reason: `${decision.reason} (${via.only ? '' : 'also '}through the relationship of care held by ${via.team.name}, as a member of the team)` } : decision;
 }
 
 function practitionerDecisionOnFacts(actor: Actor, category: Category, purpose: Purpose, facts: AccessFacts): CategoryDecision {

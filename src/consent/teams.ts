@@ -31,7 +31,7 @@ export const TEAM_CASELOAD_ROLE = 'team caseload';
  * Puts a refused team change on the record. Called by the caller once its transaction has rolled
  * back (a refusal written inside it would be rolled back with the change it refused).
  */
-export async function recordTeamRefusal(db: Kysely<Database>, by: SignedInUser, refusal: TeamRefused, what: string, personId: string | null = null): Promise<void> {
+export async function recordTeamRefusal(db: Kysely<Database>, by: SignedInUser, refusal: { message: string }, what: string, personId: string | null = null): Promise<void> {
   await appendAudit(db, {
     actorUserId: by.id, actorRole: by.role, actorOrganisationId: by.organisationId, action: 'write', personId, category: null,
     purpose: 'care_coordination', decision: 'deny', reason: `${what} refused: ${refusal.message}`.slice(0, 300),

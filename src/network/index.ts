@@ -10,7 +10,7 @@ export {
 export { allOrganisations, organisationById, organisationsByIds, practitionersByIds, type OrganisationRef, type PractitionerRef } from './lookups.ts';
 // Teams, integrated teams above all (members from several organisations), and fragments naming them.
 export {
-  activePractitioners, createIntegratedTeam, integratedTeams, practitionerStanding, teamById, teamIntegratedSql, TeamInputError, teamNameSql, teamsByIds, type TeamRef,
+  activePractitioners, createIntegratedTeam, integratedTeams, practitionersOf, practitionerStanding, teamById, teamIntegratedSql, TeamInputError, teamNameSql, teamsByIds, type TeamRef,
 } from './teams.ts';
 // Which organisations serve which localities (the place module's locality care organisations).
 export { organisationsServingLocalities, type OrganisationServing } from './localities-served.ts';

@@ -66,3 +66,9 @@ export const teamIntegratedSql = (teamExpr: string): string => `(select t.integr
 
 /** SQL text: the name of the team whose id is `teamExpr`. */
 export const teamNameSql = (teamExpr: string): string => `(select t.name from teams t where t.id = ${teamExpr})`;
+
+/** An organisation's active practitioners, by id (the demo picks team members from them). */
+export async function practitionersOf(db: Db, organisationId: string): Promise<Array<{ id: string; givenName: string; familyName: string; role: string }>> {
+  const rows = await db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'role']).where('organisation_id', '=', organisationId).where('active', '=', true).orderBy('id').execute();
+  return rows.map((r) => ({ id: r.id, givenName: r.given_name, familyName: r.family_name, role: r.role }));
+}

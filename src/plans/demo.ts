@@ -7,6 +7,7 @@ import { makeLeadPractitioner } from '../consent/index.ts';
 import { createAccountUnlessTaken, type SignedInUser, type DemoAccountInfo } from '../auth/index.ts';
 import { organisationsByIds, practitionersByIds } from '../network/index.ts';
 import { addMonths } from './models.ts';
+import { demoTeamMemberFrom, seedIntegratedTeam } from './teams-seed.ts';
 
 export async function setUpPlansDemo(db: Kysely<Database>, citizenId: string, practitionerId: string, password: string): Promise<DemoAccountInfo[]> {
   const accounts: DemoAccountInfo[] = [];
@@ -21,6 +22,15 @@ export async function setUpPlansDemo(db: Kysely<Database>, citizenId: string, pr
   if (lead) {
     accounts.push({ username: 'coordinator', description: `${lead.givenName} ${lead.familyName}, named coordinator for adults facing multiple disadvantage at ${organisations.get(lead.organisationId)!.name}` });
     await createAccountUnlessTaken(db, { username: 'coordinator', displayName: `${lead.givenName} ${lead.familyName}`, role: 'practitioner', password, practitionerId: lead.id, organisationId: lead.organisationId });
+  }
+  // The multiple-disadvantage team (set up with the place; here too for a place loaded before it
+  // existed), and its member from the mental health trust: a colleague from another agency who
+  // covers the team's shared worklist on duty, reaching its caseload through the team.
+  await seedIntegratedTeam(db);
+  const cover = await demoTeamMemberFrom(db, 'mental_health_trust');
+  if (cover) {
+    accounts.push({ username: 'teammember', description: `${cover.name}, ${cover.organisation}, a member of the integrated Multiple Disadvantage Team who picks up its shared work on duty` });
+    await createAccountUnlessTaken(db, { username: 'teammember', displayName: cover.name, role: 'practitioner', password, practitionerId: cover.practitionerId, organisationId: cover.organisationId });
   }
   // The demo citizen's own shared plan, led by the demo practitioner's organisation.
   if ((await plansOf(db, citizenId)).length === 0) {

@@ -21,6 +21,7 @@ import { addMonths, nextAssessmentDue, type OperatingModel } from './models.ts';
 import { writtenDate } from '../platform/dates.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { noticeReviewsDue, ukToday } from './reviews-due.ts';
+import { registerTeamRoutes } from './team-routes.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -173,6 +174,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   const noticeReviews = () => noticeReviewsDue(db, ukToday()).catch((error: unknown) => app.log.error({ err: errorForLog(error as Error) }, 'plan review notices failed'));
   app.addHook('onReady', async () => { reviewNoticeTimer = setInterval(() => void noticeReviews(), 3_600_000).unref(); void noticeReviews(); });
   app.addHook('onClose', async () => clearInterval(reviewNoticeTimer));
+  // Integrated teams: their pages, shared worklists and duty cover (team-routes.ts).
+  registerTeamRoutes(app);
 
   async function frameworkOutcomes() {
     const framework = await activeFramework(db);

@@ -10,6 +10,7 @@ import { ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './s
 import { addMonths } from './models.ts';
 import { buildResponse, scoreResponse, type Answers, type Questionnaire } from './questionnaire.ts';
 import { prefillQuestionnaire, tellItOnce, type PrefillFacts } from './prefill.ts';
+import { seedIntegratedTeam } from './teams-seed.ts';
 import { categoryOfEvent, categoryOfNeed } from '../consent/index.ts';
 
 /** FNV-1a: a deterministic number in [0, 1) from a string. */
@@ -372,5 +373,7 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
       validUntil: null, withdrawnAt: null, recordedFor: 'person' as const, note: d.note, evidence: null,
     })));
   });
+  // The multiple-disadvantage model's integrated team, holding everyone on the model (teams-seed.ts).
+  await seedIntegratedTeam(db);
   return { enrolments: enrolments.length, plans: plans.length, responses: responses.length, seconds: (Date.now() - started) / 1000 };
 }

@@ -13,3 +13,5 @@ export { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, TYPICAL_WAIT_MONTHS, type Typ
 export { householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral, startHouseholdReferral, type HouseholdReferralView } from './household-referrals.ts';
 // Referrals about a person and their history, for the person's own copy of their record.
 export { referralHistories, referralsAboutPerson } from './person-export.ts';
+// Duty cover: a team's unassigned referrals, and a colleague picking one up.
+export { pickUpReferral, unassignedReferralsForTeam, type TeamReferral } from './team-work.ts';
