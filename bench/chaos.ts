@@ -20,7 +20,7 @@ import { migrateToLatest } from '../src/platform/migrate.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { createDemoAccounts } from '../src/demo/accounts.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { isValidNhsNumber } from '../src/people/nhs-number.ts';
+import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const { values: args } = parseArgs({
   options: {

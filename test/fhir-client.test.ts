@@ -10,7 +10,7 @@ import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { validateFhir } from '../src/fhir/validate.ts';
 import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/people/nhs-number.ts';
+import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import http from 'node:http';
 import { addWebhook } from '../src/interop/outbox.ts';
 

@@ -15,7 +15,7 @@ import { createApiTokenForUsername, userForApiToken } from '../src/interop/token
 import { createAccount } from '../src/auth/accounts.ts';
 import { decideRecordAccess } from '../src/consent/index.ts';
 import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/people/nhs-number.ts';
+import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { assertValid } from './support/fhir.ts';
 
 let server: TestServer;

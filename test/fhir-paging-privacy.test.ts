@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/people/nhs-number.ts';
+import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { assertValid } from './support/fhir.ts';
 
 function nhsNumber(seed: number): string {

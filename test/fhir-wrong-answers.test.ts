@@ -11,7 +11,7 @@ import type { Bundle, OperationOutcome, Patient, Resource } from '@medplum/fhirt
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { NHS_NUMBER_SYSTEM, PRACTITIONER_ROLE_SYSTEM, RELATIONSHIP_CODE_SYSTEM } from '../src/fhir/resources.ts';
-import { nhsCheckDigit } from '../src/people/nhs-number.ts';
+import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { assertValid } from './support/fhir.ts';
 
 let server: TestServer;

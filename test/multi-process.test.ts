@@ -18,7 +18,7 @@ import { createDemoAccounts } from '../src/demo/accounts.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { decideReview, ReviewError } from '../src/linkage/review.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
-import { isValidNhsNumber } from '../src/people/nhs-number.ts';
+import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
 // The CLI itself, not the bin/joinery.mjs shim: the shim hands over to a child process, and a

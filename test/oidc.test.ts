@@ -16,7 +16,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { startLocalProvider, type LocalProvider, type NhsLoginIdentity } from './support/oidc-provider.ts';
 import { testDatabaseTargets } from '../src/platform/testing.ts';
 import { createAccount, disableAccount } from '../src/auth/accounts.ts';
-import { isValidNhsNumber } from '../src/people/nhs-number.ts';
+import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const PUBLIC_URL = 'http://joinery.test';
 const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');

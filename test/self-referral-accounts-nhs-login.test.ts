@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { signIn, startTestServer, type TestServer } from './support/server.ts';
 import { startLocalProvider, type LocalProvider, type NhsLoginIdentity } from './support/oidc-provider.ts';
 import { createAccount } from '../src/auth/accounts.ts';
-import { isValidNhsNumber } from '../src/people/nhs-number.ts';
+import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const PUBLIC_URL = 'http://joinery.test';
 const PASSWORD = 'a resident passphrase';

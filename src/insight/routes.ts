@@ -18,11 +18,13 @@ import { registerTargetRoutes } from './targets-routes.ts';
 
 type Query = Record<string, string | undefined>;
 
-const splitDimensions = dimensions.filter((d) => d !== 'all');
+// A function, not a constant: place's locality pages (through place's front door, which refresh.ts
+// imports for the definition of a resident) load this file while refresh.ts is still loading.
+const splitDimensions = () => dimensions.filter((d) => d !== 'all');
 
 function dimensionParam(raw: string | undefined, fallback: Dimension = 'quintile'): Dimension {
   if (raw === undefined || raw === '') return fallback;
-  if (!(splitDimensions as readonly string[]).includes(raw)) throw new HttpError(400, 'Choose a way to split the figures from the list.');
+  if (!(splitDimensions() as readonly string[]).includes(raw)) throw new HttpError(400, 'Choose a way to split the figures from the list.');
   return raw as Dimension;
 }
 
@@ -104,7 +106,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     const data = await needsPage(by);
     return reply.view('insight-needs.njk', viewContext(request, reply, {
       title: 'Joint needs assessment', ...data, count, fmt, residentsHint: RESIDENTS_HINT, monthLabel,
-      dimensionOptions: [...splitDimensions, 'small_area'].map((d) => ({ value: d, text: dimensionLabels[d as Dimension], selected: d === by })),
+      dimensionOptions: [...splitDimensions(), 'small_area'].map((d) => ({ value: d, text: dimensionLabels[d as Dimension], selected: d === by })),
     }));
   });
 
@@ -154,7 +156,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
       splitSii: view.split.sii ? `${fmt(view.split.sii.estimate, d)} (95% CI ${fmt(view.split.sii.lower, d)} to ${fmt(view.split.sii.upper, d)})` : null,
       splitGap: view.split.gap ? { abs: `${fmt(view.split.gap.absolute.estimate, d)} (95% CI ${fmt(view.split.gap.absolute.lower, d)} to ${fmt(view.split.gap.absolute.upper, d)})`, rel: view.split.gap.relative ? `${fmt(view.split.gap.relative.estimate, 2)} (95% CI ${fmt(view.split.gap.relative.lower, 2)} to ${fmt(view.split.gap.relative.upper, 2)})` : 'not defined' } : null,
       measureOptions: list.map((m) => ({ value: m.id, text: `${m.kind === 'access' ? 'Access' : 'Outcome'}: ${m.label}`, selected: m.id === measureId })),
-      dimensionOptions: splitDimensions.map((dd) => ({ value: dd, text: dimensionLabels[dd], selected: dd === by })),
+      dimensionOptions: splitDimensions().map((dd) => ({ value: dd, text: dimensionLabels[dd], selected: dd === by })),
     };
   }
 

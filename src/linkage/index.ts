@@ -3,6 +3,8 @@
 // with the one decision for each arriving record), and the `joinery link` / `joinery index`
 // commands. Other modules import only this file.
 
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { linkageMigrations, type LinkageTables } from './migrations.ts';
 export type {
   BlockingRule,
   FieldModel,

@@ -1,5 +1,7 @@
 // The network module's front door: organisations' staff (practitioners, their teams and roles).
 // Other modules import only this file.
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { networkMigrations, type NetworkTables } from './schema.ts';
 export { createPractitioner, createPractitionerInTeam, setRole, updatePractitioner } from './staff.ts';
 export type { PractitionerInput, RoleInput } from './staff.ts';
 // Organisations' names, kinds and source codes as fragments to embed in one statement.

@@ -3,7 +3,7 @@
 // live people (not merged into another) are returned, and only when both facts agree.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { isValidNhsNumber } from './nhs-number.ts';
+import { isValidNhsNumber } from '../platform/nhs-number.ts';
 
 /**
  * The ids of live people with this NHS number and date of birth (YYYY-MM-DD). More than one means

@@ -1,10 +1,12 @@
 // The people module's front door: persons, households and relationships between people, the
 // shared-record read model and NHS number check digits. Other modules import only this file.
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { peopleMigrations, type PeopleTables } from './schema.ts';
 export { ageOn } from './age.ts';
 export { createHousehold, setHouseholdMembers } from './households.ts';
 export type { MoveResult } from './households.ts';
 export { peopleWithVerifiedIdentity } from './identity.ts';
-export { isValidNhsNumber, syntheticNhsNumber } from './nhs-number.ts';
+export { isValidNhsNumber, syntheticNhsNumber } from '../platform/nhs-number.ts';
 export { agenciesHolding, currentNeeds, heldFieldLabel, heldFieldOrder, heldFieldRows, heldFieldValue, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from './record.ts';
 export type { CaseloadPage } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';

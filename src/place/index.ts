@@ -2,6 +2,8 @@
 // place, and locality care organisations (each locality's lead organisation and partners, the
 // locality view for its leaders and the place view comparing localities). Other modules import
 // only this file.
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { placeMigrations, type PlaceTables } from './schema.ts';
 export { residents, RESIDENTS_HINT } from './residents.ts';
 export { needsByDeprivation, placeSummary, populationByLocality, type DecileRow, type LocalityRow, type PlaceSummary } from './queries.ts';
 export { localitiesOfOrganisation, localityLeadership, seedLocalityOrganisations, type LocalityLeadership } from './localities.ts';

@@ -1,6 +1,8 @@
 // The records module's front door: finding a person, the network around them, and the person's
 // own voice (about me, conversations with their care team, communication needs, feedback).
 // Other modules import only this file.
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { recordsMigrations, type RecordsTables } from './schema.ts';
 export { registerRecordsRoutes } from './routes.ts';
 export { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf, type LeadPractitioner, type NetworkMember } from './network.ts';
 export { parsePersonQuery, SearchQueryError } from './search-query.ts';

@@ -1,6 +1,8 @@
 // The referrals module's front door: what other modules use of referrals. Its routes, demo data,
 // the referral use cases the FHIR API drives, the UK working-day calendar, the team inbox, and
 // the one aggregate the public directory shows (a service's typical wait).
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { referralMigrations, type ReferralTables } from './schema.ts';
 export { registerReferralRoutes } from './routes.ts';
 export { setUpReferralDemo } from './demo.ts';
 export { seedDemoReferrals } from './seed.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isValidNhsNumber } from '../people/nhs-number.ts';
+import { isValidNhsNumber } from '../platform/nhs-number.ts';
 import { createPlaceFrame, generateHouseholds } from './generate.ts';
 import { NICKNAMES, SPELLING_VARIANTS } from './names.ts';
 import type { HouseholdBundle, OrganisationKind, Person, SourceRecord } from './types.ts';

@@ -1,7 +1,7 @@
 // One household's members: composition, ages, sexes, ethnicity, names, identifiers and the
 // family relationships between them, shaped to look like England's households.
 
-import { syntheticNhsNumber } from '../people/index.ts';
+import { syntheticNhsNumber } from '../platform/nhs-number.ts';
 import type { GenContext } from './context.ts';
 import { streetForPostcode } from './frame.ts';
 import { surnameForSex } from './names.ts';

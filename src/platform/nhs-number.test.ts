@@ -7,8 +7,21 @@ import {
   makeNhsNumber,
   nhsCheckDigit,
   syntheticNhsNumber,
+  type IntSource,
 } from './nhs-number.ts';
-import { Rng } from '../synth/random.ts';
+
+/** A small seeded source of integers (mulberry32): the ground floor's tests draw on no module's generator. */
+function seeded(seed: number): IntSource {
+  let state = seed >>> 0;
+  return {
+    int(lo: number, hi: number): number {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(state ^ (state >>> 15), state | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return lo + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo + 1));
+    },
+  };
+}
 
 test('accepts the Data Dictionary example and its formatted forms', () => {
   assert.equal(nhsCheckDigit('943476591'), 9);
@@ -43,7 +56,7 @@ test('a base whose check digit would be 10 can never be valid', () => {
 test('every generated number is valid, and every single-digit change is detected', () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 9 }), (seed, pos, delta) => {
-      const n = makeNhsNumber(new Rng(seed));
+      const n = makeNhsNumber(seeded(seed));
       assert.equal(isValidNhsNumber(n), true);
       // Weights 10..2 (and 1 for the check digit) are all non-zero mod 11 and 11 is prime,
       // so changing one digit by any non-zero amount always changes the sum mod 11.
@@ -57,7 +70,7 @@ test('every generated number is valid, and every single-digit change is detected
 test('swapping two different adjacent digits is detected', () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 0, max: 8 }), (seed, pos) => {
-      const n = makeNhsNumber(new Rng(seed));
+      const n = makeNhsNumber(seeded(seed));
       fc.pre(n[pos] !== n[pos + 1]);
       const swapped = n.slice(0, pos) + n[pos + 1] + n[pos] + n.slice(pos + 2);
       assert.equal(isValidNhsNumber(swapped), false);

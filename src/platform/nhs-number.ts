@@ -1,4 +1,6 @@
-// NHS number validation and synthetic generation.
+// NHS number validation and synthetic generation: pure arithmetic on a national identifier's
+// format, on the ground floor so every module (and the synthetic place generator) uses the one
+// check, without importing the people module for it.
 // The tenth digit is a modulus-11 check digit (NHS Data Dictionary): multiply the first nine
 // digits by weights 10..2, sum, take 11 - (sum mod 11); 11 becomes 0 and 10 means the nine-digit
 // base can never be a valid NHS number.
