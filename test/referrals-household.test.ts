@@ -4,7 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, signIn, type TestServer } from './support/server.ts';
 import type { SignedInUser } from '../src/auth/index.ts';
 import { decideRecordAccess } from '../src/consent/index.ts';
 import { householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral, startHouseholdReferral } from '../src/referrals/index.ts';
@@ -41,9 +41,11 @@ describe('household referrals', () => {
   test('started by someone involved with every adult; sent only once every adult agrees; each member sees it per the access decision', async () => {
     const db = server.database.db;
     const input = { personId: citizenId, serviceId, reason: 'The family\'s tenancy ends next month; they want to stay together.', urgency: 'soon' as const };
+    const started = async () => Number((await sql<{ n: number }>`select count(*)::int as n from household_referrals`.execute(db)).rows[0]?.n);
+    const before0 = await started();
     await assert.rejects(startHouseholdReferral(db, outsider, input), (e: unknown) => e instanceof Error && /not involved with every adult|no legitimate relationship/.test(e.message));
     await assert.rejects(startHouseholdReferral(db, citizen, input), /Only practitioners/);
-    assert.equal(Number((await sql<{ n: number }>`select count(*)::int as n from household_referrals`.execute(db)).rows[0]?.n), 0, 'refused starts record nothing');
+    assert.equal(await started(), before0, 'refused starts record nothing');
 
     const id = await startHouseholdReferral(db, practitioner, input);
     const members = await db.selectFrom('household_referral_members').selectAll().where('household_referral_id', '=', id).execute();
@@ -84,5 +86,17 @@ describe('household referrals', () => {
     assert.deepEqual(forCitizen?.members.map((m) => m.personId).sort(), maySee.sort());
     assert.equal(forCitizen?.hiddenMembers, members.length - maySee.length);
     await assert.rejects(householdReferralsOf(db, outsider, citizenId), /cannot see/);
+  });
+
+  test('the demo household referral page: the citizen sees it waiting for the other adults; an outsider is refused', async () => {
+    const cookie = await signIn(server.app, 'citizen');
+    const page = await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-referrals`, headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /the family want help to stay together in one home/);
+    const practitionerCookie = await signIn(server.app, 'practitioner');
+    const forPractitioner = await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-referrals`, headers: { cookie: practitionerCookie } });
+    assert.equal(forPractitioner.statusCode, 200);
+    const manager = await signIn(server.app, 'manager');
+    assert.equal((await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-referrals`, headers: { cookie: manager } })).statusCode, 403);
   });
 });

@@ -2,7 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
-import { setUpReferralDemo } from '../referrals/index.ts';
+import { setUpHouseholdReferralDemo, setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/index.ts';
 import { setUpLocalityLeadDemo } from './locality-lead.ts';
 import { type SignedInUser, createAccount, type DemoAccountInfo } from '../auth/index.ts';
@@ -115,6 +115,8 @@ async function fundingDemo(db: Kysely<Database>, citizenId: string, practitioner
   const [councilUser, nhsUser, citizenUser] = await Promise.all([demoUser(db, 'practitioner'), demoUser(db, 'nhsfunding'), demoUser(db, 'citizen')]);
   if (councilUser && nhsUser) {
     await setUpFundingDemo(db, { citizenId, council: { user: councilUser, organisationName: practitioner.organisation }, nhs: { user: nhsUser, organisationName: nhs.organisation }, citizenUser });
+    // The household referred as a whole: the citizen has agreed, the other adults not yet.
+    if (citizenUser) await setUpHouseholdReferralDemo(db, citizenId, councilUser, citizenUser);
   }
   return [{ username: 'nhsfunding', description: `${nhs.given_name} ${nhs.family_name}, NHS continuing healthcare budget holder at ${nhs.organisation}, who shares and disputes who pays for care packages` }];
 }

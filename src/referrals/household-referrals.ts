@@ -154,3 +154,21 @@ export async function householdReferralsOf(db: Db, actor: SignedInUser, personId
   }
   return result;
 }
+
+/**
+ * Demo: the citizen's household is referred as a whole to the service their own housing referral
+ * went to; the citizen has agreed, the other adults not yet, so the page shows what is waiting.
+ */
+export async function setUpHouseholdReferralDemo(db: Db, citizenId: string, practitioner: SignedInUser, citizen: SignedInUser): Promise<void> {
+  if (await db.selectFrom('household_referral_members').select('person_id').where('person_id', '=', citizenId).limit(1).executeTakeFirst()) return;
+  const housing = await db.selectFrom('referrals').select('service_id').where('id', '=', 'ref-demo-citizen-1').executeTakeFirst();
+  if (!housing) return;
+  let id: string;
+  try {
+    id = await startHouseholdReferral(db, practitioner, { personId: citizenId, serviceId: housing.service_id, reason: 'The household\'s tenancy ends next month; the family want help to stay together in one home.', urgency: 'soon' });
+  } catch (error) {
+    if (error instanceof ReferralInputError) return;
+    throw error;
+  }
+  await recordHouseholdReferralAgreement(db, citizen, id, { personId: citizenId, agrees: true, evidence: 'I agree: we need to move as a family.' });
+}

@@ -35,6 +35,7 @@ import { registerSelfReferralRoutes } from './self-routes.ts';
 import { postServiceMessage, registerRequestAccountRoutes } from './request-routes.ts';
 import { confirmRequesterIdentity, identityConfirmation, requestConversationForService, RequestMessageRefused } from './request-accounts.ts';
 import { identityCheckLabels, identityChecks } from '../consent/index.ts';
+import { registerHouseholdReferralRoutes } from './household-referral-routes.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -169,6 +170,8 @@ function waitText(w: { waiting: number; medianDaysToFirstContact: number | null;
 
 export function registerReferralRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
+  // One referral for a whole household, sent once every adult agrees (issue 22).
+  registerHouseholdReferralRoutes(app);
   const personName = async (id: string) => {
     const p = await personDetails(db, id);
     return p ? { given_name: p.givenName, family_name: p.familyName, birth_date: p.birthDate } : undefined;
