@@ -1,6 +1,8 @@
 // The referrals module's front door: what other modules use of referrals. Its routes, demo data,
 // the referral use cases the FHIR API drives, the UK working-day calendar, the team inbox, and
 // the one aggregate the public directory shows (a service's typical wait).
+// The module's tables first: the migration registry reads them while its other files may still load.
+export { referralMigrations, type ReferralTables } from './schema.ts';
 export { registerReferralRoutes } from './routes.ts';
 export { setUpReferralDemo } from './demo.ts';
 export { seedDemoReferrals } from './seed.ts';
@@ -13,3 +15,7 @@ export { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, TYPICAL_WAIT_MONTHS, type Typ
 export {
   householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral, setUpHouseholdReferralDemo, startHouseholdReferral, type HouseholdReferralView,
 } from './household-referrals.ts';
+// Referrals about a person and their history, for the person's own copy of their record.
+export { referralHistories, referralsAboutPerson } from './person-export.ts';
+// Duty cover: a team's unassigned referrals, and a colleague picking one up.
+export { pickUpReferral, unassignedReferralsForTeam, type TeamReferral } from './team-work.ts';
