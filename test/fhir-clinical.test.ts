@@ -180,6 +180,21 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(await kept(), beforeCount);
     });
 
+    test('the sending organisation may replace what it sent; no one else can', async () => {
+      const condition = (await search(token, `Condition?patient=${personId}&code=http://snomed.info/sct|444814009`)).entry![0]!.resource as Condition;
+      const changed = { ...condition, note: [{ text: 'Resolved without antibiotics' }] };
+      const put = await fetch(`${server.url}/fhir/Condition/${condition.id}`, { method: 'PUT', headers: { ...headers(token), 'if-match': `W/"${condition.meta!.versionId}"` }, body: JSON.stringify(changed) });
+      assert.equal(put.status, 200, await put.clone().text());
+      const back = await put.json() as Condition;
+      assert.equal(back.meta!.versionId, '2');
+      assert.equal(back.note![0]!.text, 'Resolved without antibiotics');
+      const stale = await fetch(`${server.url}/fhir/Condition/${condition.id}`, { method: 'PUT', headers: { ...headers(token), 'if-match': 'W/"1"' }, body: JSON.stringify(changed) });
+      assert.equal(stale.status, 412);
+      const other = await fetch(`${server.url}/fhir/Condition/${condition.id}`, { method: 'PUT', headers: headers((await createApiTokenForUsername(server.database.db, 'clinical-housing', 'clinical test')).token), body: JSON.stringify({ ...changed, note: [{ text: 'Overwritten' }] }) });
+      assert.equal(other.status, 404, 'another agency cannot even see it');
+      assert.equal(((await get(token, `Condition/${condition.id}`)).body as Condition).note![0]!.text, 'Resolved without antibiotics');
+    });
+
     test('absolute fullUrls and request URLs resolve as urn:uuid ones do, relative references included', async () => {
       const base = 'https://partner.example.org/fhir';
       const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [
