@@ -6,3 +6,5 @@ export { registerInsightRoutes } from './routes.ts';
 export { registerInsightCommands } from './cli.ts';
 export { ensureInsight, lastRefresh, refreshInsight } from './refresh.ts';
 export { inequality, measures, populationBy, type GroupRow, type InequalityView, type MeasureDef } from './queries.ts';
+// Targets for the shared measures: the demo sets two.
+export { setDemoTargets } from './targets.ts';

@@ -82,3 +82,18 @@ export async function targetsAgainstActuals(db: Kysely<Database>): Promise<Targe
     return { measure, actual, target, ...targetStatus(measure, actual, target?.value ?? null) };
   });
 }
+
+/**
+ * Demo data: two targets a commissioner might set for the year ending next March (time to first
+ * contact and referrals accepted), set by the account given. Only when no target is set yet.
+ */
+export async function setDemoTargets(db: Kysely<Database>, setBy: string, today = new Date()): Promise<number> {
+  if (await db.selectFrom('insight_targets').select('id').limit(1).executeTakeFirst()) return 0;
+  const year = today.getUTCMonth() >= 3 ? today.getUTCFullYear() + 1 : today.getUTCFullYear();
+  const byDate = `${year}-03-31`;
+  await db.insertInto('insight_targets').values([
+    { measure_id: 'access:first_contact_days', value: 5, by_date: byDate, reason: 'People should hear back within a working week of being referred.', set_by: setBy },
+    { measure_id: 'access:acceptance', value: 85, by_date: byDate, reason: 'Fewer referrals sent to the wrong door.', set_by: setBy },
+  ]).execute();
+  return 2;
+}
