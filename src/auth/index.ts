@@ -23,5 +23,5 @@ export {
 export { createAccountUnlessTaken, type NewAccount } from './accounts.ts';
 // Users' names, organisations and persons for other modules' lists: fragments and a batched query.
 export { userDisplayNameOf, userOrganisationIdOf, userPersonIdOf, usersByIds, type UserRef } from './user-reads.ts';
-// A practitioner's accounts, for telling them something.
-export { accountsOfPractitioner } from './practitioner-accounts.ts';
+// A practitioner's or a person's accounts, for telling them something; the practitioner an account works as.
+export { accountsOfPractitioner, residentAccountsOf, userPractitionerIdOf } from './practitioner-accounts.ts';

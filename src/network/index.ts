@@ -19,8 +19,8 @@ export { organisationsServingLocalities, type OrganisationServing } from './loca
 // Services, teams and staff for other modules (referrals): batched by id, an organisation's set-up,
 // and names as fragments to embed in one statement.
 export {
-  allServices, organisationPractitioners, organisationSetUp, practitionerNameOf, serviceById, serviceNameOf, servicesByIds, teamNameOf, teamReceivesReferrals,
-  type ServiceRef,
+  allServices, organisationPractitioners, organisationSetUp, practitionerCardOf, practitionerNameOf, practitionersWithOrganisation, serviceById, serviceNameOf, servicesByIds,
+  servicesOfOrganisations, organisationPhoneOf, teamNameOf, teamReceivesReferrals, type PractitionerCard, type ServiceRef,
 } from './services.ts';
 // Organisations, teams and services as the service directory lists and edits them (writes take the caller's transaction).
 export {

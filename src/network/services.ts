@@ -89,3 +89,31 @@ export function teamNameOf(ref: string): RawBuilder<string> {
 export function practitionerNameOf(ref: string): RawBuilder<string | null> {
   return sql<string | null>`(select p.given_name || ' ' || p.family_name from practitioners p where p.id = ${sql.ref(ref)})`;
 }
+
+export interface PractitionerCard { id: string; name: string; role: string; email: string; organisationId: string; organisation: string; teamId: string; team: string }
+
+/** Kysely: who the practitioner `practitioner` (a column or an SQL expression) names is, with their organisation and team, as one value (null when none). */
+export function practitionerCardOf(practitioner: string | RawBuilder<unknown>): RawBuilder<PractitionerCard | null> {
+  const id = typeof practitioner === 'string' ? sql.ref(practitioner) : practitioner;
+  return sql<PractitionerCard | null>`(select json_build_object('id', p.id, 'name', p.given_name || ' ' || p.family_name, 'role', p.role, 'email', p.email,
+      'organisationId', p.organisation_id, 'organisation', o.name, 'teamId', p.team_id, 'team', t.name)
+    from practitioners p join organisations o on o.id = p.organisation_id join teams t on t.id = p.team_id where p.id = ${id})`;
+}
+
+/** Kysely: the phone number of the organisation whose id is in column `ref`. */
+export function organisationPhoneOf(ref: string): RawBuilder<string> {
+  return sql<string>`(select o.phone from organisations o where o.id = ${sql.ref(ref)})`;
+}
+
+/** The services of these organisations, by name (for a person to choose one they use). */
+export async function servicesOfOrganisations(db: Db, organisationIds: readonly string[]): Promise<Array<{ id: string; name: string; organisationId: string }>> {
+  if (organisationIds.length === 0) return [];
+  const rows = await db.selectFrom('services').select(['id', 'name', 'organisation_id']).where('organisation_id', 'in', [...organisationIds]).orderBy('name').execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, organisationId: r.organisation_id }));
+}
+
+/** Every practitioner with their organisation's name, by organisation then family name (at most `limit`). */
+export async function practitionersWithOrganisation(db: Db, limit: number): Promise<Array<{ id: string; given_name: string; family_name: string; role: string; organisation: string }>> {
+  return db.selectFrom('practitioners as p').innerJoin('organisations as o', 'o.id', 'p.organisation_id')
+    .select(['p.id', 'p.given_name', 'p.family_name', 'p.role', 'o.name as organisation']).orderBy('o.name').orderBy('p.family_name').limit(limit).execute();
+}

@@ -30,3 +30,5 @@ export { personBirthDateOf, personDetails, personFamilyNameOf, personGivenNameOf
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
 // Every need and event of a person with the organisation's name (the person's own copy of their record).
 export { eventHistoryOf, needHistoryOf, type EventHistoryRow, type NeedHistoryRow } from './history.ts';
+// A household with its members and addresses, and relationships among some people (the household page).
+export { householdDetails, relationshipsAmong, type HouseholdDetails } from './household-reads.ts';

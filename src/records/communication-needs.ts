@@ -5,7 +5,8 @@
 // (demographics): whoever may contact the person sees them, and notifications read the method.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { userDisplayNameOf, userPersonIdOf, userPractitionerIdOf, type SignedInUser } from '../auth/index.ts';
+import { organisationNameOf, practitionerCardOf, type PractitionerCard } from '../network/index.ts';
 import { appendAudit } from '../audit/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -59,8 +60,8 @@ export function communicationNeedsSummary(needs: CommunicationNeedsInput): strin
 
 interface NeedsRow {
   person_id: string; language: string | null; interpreter: boolean; bsl: boolean; easy_read: boolean; large_print: boolean; contact_method: ContactMethod | null;
-  contact_times: string | null; recorded_at: Date; recorded_by: string; recorded_by_role: string; display_name: string; pr_given: string | null; pr_family: string | null;
-  pr_role: string | null; organisation: string | null; author_person_id: string | null;
+  contact_times: string | null; recorded_at: Date; recorded_by: string; recorded_by_role: string; display_name: string; pr: PractitionerCard | null;
+  organisation: string | null; author_person_id: string | null;
 }
 
 function toNeeds(row: NeedsRow): CommunicationNeeds {
@@ -73,18 +74,19 @@ function toNeeds(row: NeedsRow): CommunicationNeeds {
     ...input, recordedAt: new Date(row.recorded_at), summary: communicationNeedsSummary(input),
     recordedBy: {
       userId: row.recorded_by,
-      name: practitioner && row.pr_given ? `${row.pr_given} ${row.pr_family}` : row.display_name,
-      role: practitioner ? (row.pr_role ?? 'practitioner').replace(/_/g, ' ') : row.author_person_id === row.person_id ? 'the person' : 'acting for the person',
+      name: practitioner && row.pr ? row.pr.name : row.display_name,
+      role: practitioner ? (row.pr?.role ?? 'practitioner').replace(/_/g, ' ') : row.author_person_id === row.person_id ? 'the person' : 'acting for the person',
       organisation: row.organisation, byThePerson: row.author_person_id === row.person_id,
     },
   };
 }
 
 function latestNeeds(db: Db, personIds: readonly string[]) {
-  return db.selectFrom('communication_needs as n').innerJoin('users as u', 'u.id', 'n.recorded_by')
-    .leftJoin('practitioners as pr', 'pr.id', 'u.practitioner_id').leftJoin('organisations as o', 'o.id', 'n.recorded_by_organisation_id')
+  // One statement: who recorded it comes from auth and network as fragments embedded here.
+  return db.selectFrom('communication_needs as n')
     .select(['n.person_id', 'n.language', 'n.interpreter', 'n.bsl', 'n.easy_read', 'n.large_print', 'n.contact_method', 'n.contact_times', 'n.recorded_at', 'n.recorded_by',
-      'n.recorded_by_role', 'u.display_name', 'pr.given_name as pr_given', 'pr.family_name as pr_family', 'pr.role as pr_role', 'o.name as organisation', 'u.person_id as author_person_id'])
+      'n.recorded_by_role', userDisplayNameOf('n.recorded_by').$castTo<string>().as('display_name'), practitionerCardOf(userPractitionerIdOf('n.recorded_by')).as('pr'),
+      organisationNameOf('n.recorded_by_organisation_id').as('organisation'), userPersonIdOf('n.recorded_by').as('author_person_id')])
     .distinctOn('n.person_id').where('n.person_id', 'in', personIds).orderBy('n.person_id').orderBy('n.recorded_at', 'desc').orderBy('n.id', 'desc');
 }
 

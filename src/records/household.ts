@@ -1,12 +1,13 @@
 // The household view: members, how they are related, address history, and each member's
 // current needs, each shown only as far as the reader may see that member's record.
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { categories, decideRecordAccess } from '../consent/index.ts';
 import { ageOn } from '../people/index.ts';
 import { currentNeeds } from '../people/index.ts';
 import { buildSharedRecord } from '../people/index.ts';
+import { householdDetails, householdOfPerson, relationshipsAmong } from '../people/index.ts';
 
 export interface HouseholdMemberView {
   personId: string;
@@ -29,16 +30,14 @@ export interface HouseholdView {
 }
 
 export async function householdOf(db: Kysely<Database>, personId: string): Promise<string | null> {
-  const row = await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst();
-  return row?.household_id ?? null;
+  return householdOfPerson(db, personId);
 }
 
 /** Returns undefined when the reader may see no member of the household (or it does not exist). */
 export async function householdView(db: Kysely<Database>, user: SignedInUser, householdId: string): Promise<HouseholdView | undefined> {
-  const household = await db.selectFrom('households').selectAll().where('id', '=', householdId).executeTakeFirst();
+  const household = await householdDetails(db, householdId);
   if (!household) return undefined;
-  const people = await db.selectFrom('persons').select(['id', 'given_name', 'family_name', 'birth_date'])
-    .where('household_id', '=', householdId).where(sql<boolean>`merged_into is null`).orderBy('birth_date').execute();
+  const people = household.members;
   const purpose = user.role === 'citizen' ? 'self' : 'direct_care';
   const today = new Date();
   const members: HouseholdMemberView[] = [];
@@ -50,22 +49,19 @@ export async function householdView(db: Kysely<Database>, user: SignedInUser, ho
       const view = buildSharedRecord(access.byCategory, user.organisationId, { needs: await currentNeeds(db, p.id, 'all'), events: [], agencies: [] });
       needs = view.sections.flatMap((s) => s.needs.map((n) => ({ code: n.code, organisation: n.organisation })));
     }
-    members.push({ personId: p.id, visible, name: visible ? `${p.given_name} ${p.family_name}` : null, age: visible ? ageOn(p.birth_date, today) : null, needs, relationships: [] });
+    members.push({ personId: p.id, visible, name: visible ? `${p.givenName} ${p.familyName}` : null, age: visible ? ageOn(p.birthDate, today) : null, needs, relationships: [] });
   }
   const visibleIds = new Set(members.filter((m) => m.visible).map((m) => m.personId));
   if (visibleIds.size === 0) return undefined;
-  const relationships = await db.selectFrom('relationships').selectAll().where('person_id', 'in', [...visibleIds]).where('related_person_id', 'in', [...visibleIds])
-    .where('ended_at', 'is', null).execute();
+  const relationships = await relationshipsAmong(db, [...visibleIds]);
   const names = new Map(members.map((m) => [m.personId, m.name ?? '']));
   for (const member of members) {
-    member.relationships = relationships.filter((r) => r.person_id === member.personId)
-      .map((r) => ({ type: r.type.replace(/_/g, ' '), to: names.get(r.related_person_id) ?? '' }));
+    member.relationships = relationships.filter((r) => r.personId === member.personId)
+      .map((r) => ({ type: r.type.replace(/_/g, ' '), to: names.get(r.relatedPersonId) ?? '' }));
   }
-  const addresses = await db.selectFrom('household_addresses').select(['address_line', 'postcode', 'from_date', 'to_date'])
-    .where('household_id', '=', householdId).orderBy('from_date', 'desc').execute();
   return {
-    id: household.id, composition: household.composition, tenure: household.tenure, addressLine: household.address_line, postcode: household.postcode,
-    addresses: addresses.map((a) => ({ addressLine: a.address_line, postcode: a.postcode, from: a.from_date, to: a.to_date })),
+    id: household.id, composition: household.composition, tenure: household.tenure, addressLine: household.addressLine, postcode: household.postcode,
+    addresses: household.addresses,
     members: members.filter((m) => m.visible),
     hiddenMembers: members.filter((m) => !m.visible).length,
   };

@@ -7,13 +7,15 @@
 // in the lead's team only narrows who the decision is asked for, never widens it.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { accountsOfPractitioner, residentAccountsOf, userDisplayNameOf, userPersonIdOf, userPractitionerIdOf, type SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess, decideRecordAccessForMany, recordDisclosure, visibleToReader, type RecordAccess } from '../consent/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { leadPractitionerOf, type LeadPractitioner } from './network.ts';
 import { communicationNeedsOfMany, type CommunicationNeeds } from './communication-needs.ts';
 import { notify } from '../notify/index.ts';
+import { practitionerCardOf } from '../network/index.ts';
+import { personFamilyNameOf, personGivenNameOf } from '../people/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -159,14 +161,14 @@ export interface ThreadMessage {
 export interface Thread { id: number; personId: string; personName: string; topic: string; startedAt: Date; waitingSince: Date | null; waiting: string | null; organisationId: string | null; messages: ThreadMessage[] }
 
 async function loadThread(db: Db, personId: string, threadId: number, viewer: SignedInUser, now: Date): Promise<Thread | undefined> {
-  const thread = await db.selectFrom('message_threads as t').innerJoin('persons as p', 'p.id', 't.person_id')
-    .select(['t.id', 't.person_id', 't.topic', 't.started_at', 't.waiting_since', 't.organisation_id', 'p.given_name', 'p.family_name'])
+  const thread = await db.selectFrom('message_threads as t')
+    .select(['t.id', 't.person_id', 't.topic', 't.started_at', 't.waiting_since', 't.organisation_id', personGivenNameOf('t.person_id').as('given_name'), personFamilyNameOf('t.person_id').as('family_name')])
     .where('t.id', '=', threadId).where('t.person_id', '=', personId).executeTakeFirst();
   if (!thread) return undefined;
-  const rows = await db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.from_user_id')
-    .leftJoin('practitioners as pr', 'pr.id', 'u.practitioner_id').leftJoin('organisations as o', 'o.id', 'pr.organisation_id')
-    .select(['m.id', 'm.kind', 'm.body', 'm.sent_at', 'm.from_role', 'm.read_at', 'm.from_user_id', 'u.display_name', 'u.person_id as author_person_id',
-      'pr.given_name as pr_given', 'pr.family_name as pr_family', 'pr.role as pr_role', 'o.name as organisation'])
+  // One statement: the writers' names, roles and organisations come from auth and network as fragments.
+  const rows = await db.selectFrom('messages as m')
+    .select(['m.id', 'm.kind', 'm.body', 'm.sent_at', 'm.from_role', 'm.read_at', 'm.from_user_id', userDisplayNameOf('m.from_user_id').$castTo<string>().as('display_name'),
+      userPersonIdOf('m.from_user_id').as('author_person_id'), practitionerCardOf(userPractitionerIdOf('m.from_user_id')).as('pr')])
     .where('m.thread_id', '=', threadId).orderBy('m.sent_at').orderBy('m.id').execute();
   const personName = `${thread.given_name} ${thread.family_name}`;
   const readerIsPersonSide = viewer.role === 'citizen';
@@ -177,12 +179,12 @@ async function loadThread(db: Db, personId: string, threadId: number, viewer: Si
       const careTeam = m.from_role === 'practitioner';
       let from: string;
       if (m.from_user_id === viewer.id) from = 'You';
-      else if (careTeam) from = m.pr_given ? `${m.pr_given} ${m.pr_family}` : m.display_name;
+      else if (careTeam) from = m.pr ? m.pr.name : m.display_name;
       else if (m.author_person_id === thread.person_id) from = personName;
       else from = `${m.display_name}, on behalf of ${personName}`;
       // A proxy reading what they wrote for the person: still theirs, and said to be for whom.
       if (m.from_user_id === viewer.id && m.author_person_id !== null && m.author_person_id !== thread.person_id) from = `You, on behalf of ${personName}`;
-      const role = careTeam ? [m.pr_role ? m.pr_role.charAt(0).toUpperCase() + m.pr_role.slice(1).replace(/_/g, ' ') : 'Practitioner', m.organisation].filter(Boolean).join(', ') : null;
+      const role = careTeam ? [m.pr?.role ? m.pr.role.charAt(0).toUpperCase() + m.pr.role.slice(1).replace(/_/g, ' ') : 'Practitioner', m.pr?.organisation].filter(Boolean).join(', ') : null;
       return { id: Number(m.id), kind: m.kind, body: m.body, sentAt: m.sent_at, from, role, fromCareTeam: careTeam, isNew: readerIsPersonSide && careTeam && m.read_at === null };
     }),
   };
@@ -222,16 +224,14 @@ function readMessage(body: unknown, field: 'body' | 'reason' = 'body'): string {
 
 /** Who to tell of a reply: the person's own account(s), and anyone who wrote for them in the thread (a proxy). */
 async function personSide(trx: Db, personId: string, threadId: number): Promise<Array<{ userId: string; path: string }>> {
-  const rows = await trx.selectFrom('users').select(['id', 'person_id']).where((eb) => eb.or([
-    eb('person_id', '=', personId),
-    eb('id', 'in', eb.selectFrom('messages').select('from_user_id').where('thread_id', '=', threadId).where('from_role', '=', 'citizen')),
-  ])).where('role', '=', 'citizen').execute();
-  return rows.map((r) => ({ userId: r.id, path: r.person_id === personId ? `/my-record/messages/${threadId}` : '/home' }));
+  const writers = (await trx.selectFrom('messages').select('from_user_id').distinct().where('thread_id', '=', threadId).where('from_role', '=', 'citizen').execute()).map((r) => r.from_user_id);
+  const rows = await residentAccountsOf(trx, personId, writers);
+  return rows.map((r) => ({ userId: r.id, path: r.personId === personId ? `/my-record/messages/${threadId}` : '/home' }));
 }
 
 /** Who to tell of the person's message: the lead practitioner's account(s), sent to their inbox. */
 async function leadSide(trx: Db, lead: LeadPractitioner): Promise<Array<{ userId: string; path: string }>> {
-  return (await trx.selectFrom('users').select('id').where('practitioner_id', '=', lead.practitionerId).execute()).map((r) => ({ userId: r.id, path: '/messages' }));
+  return (await accountsOfPractitioner(trx, lead.practitionerId, null)).map((userId) => ({ userId, path: '/messages' }));
 }
 
 async function auditWrite(trx: Db, user: SignedInUser, personId: string, reason: string) {

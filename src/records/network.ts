@@ -5,6 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { addPractitionerToNetwork, endRelationship, RelationshipRefused } from '../consent/index.ts';
+import { organisationNameOf, organisationPhoneOf, practitionerCardOf, teamNameOf, type PractitionerCard } from '../network/index.ts';
 
 export interface NetworkMember {
   id: number;
@@ -23,18 +24,17 @@ export interface NetworkMember {
 }
 
 export async function networkOf(db: Kysely<Database>, personId: string, includeEnded = false): Promise<NetworkMember[]> {
-  const rows = await sql<{ id: number; kind: string; role_label: string | null; practitioner: string | null; practitioner_role: string | null; practitioner_email: string | null; team: string | null; organisation: string; organisation_phone: string; reason: string; started_at: Date; ended_at: Date | null }>`
-    select r.id, r.kind, r.role_label, pr.given_name || ' ' || pr.family_name as practitioner, pr.role as practitioner_role, pr.email as practitioner_email,
-           t.name as team, o.name as organisation, o.phone as organisation_phone, r.reason, r.started_at, r.ended_at
+  // One statement: the practitioner, team and organisation come from network as fragments embedded here.
+  const rows = await sql<{ id: number; kind: string; role_label: string | null; pr: PractitionerCard | null; team: string | null; organisation: string; organisation_phone: string; reason: string; started_at: Date; ended_at: Date | null }>`
+    select r.id, r.kind, r.role_label, ${practitionerCardOf('r.practitioner_id')} as pr,
+           ${teamNameOf('r.team_id')} as team, ${organisationNameOf('r.organisation_id')} as organisation, ${organisationPhoneOf('r.organisation_id')} as organisation_phone,
+           r.reason, r.started_at, r.ended_at
     from care_relationships r
-    join organisations o on o.id = r.organisation_id
-    left join practitioners pr on pr.id = r.practitioner_id
-    left join teams t on t.id = r.team_id
     where r.person_id = ${personId} ${includeEnded ? sql`` : sql`and r.ended_at is null`}
     order by (r.role_label = 'lead practitioner') desc nulls last, r.started_at`.execute(db);
   return rows.rows.map((r) => ({
-    id: Number(r.id), kind: r.kind, roleLabel: r.role_label, practitioner: r.practitioner, practitionerRole: r.practitioner_role,
-    practitionerEmail: r.practitioner_email, team: r.team, organisation: r.organisation, organisationPhone: r.organisation_phone,
+    id: Number(r.id), kind: r.kind, roleLabel: r.role_label, practitioner: r.pr?.name ?? null, practitionerRole: r.pr?.role ?? null,
+    practitionerEmail: r.pr?.email ?? null, team: r.team, organisation: r.organisation, organisationPhone: r.organisation_phone,
     reason: r.reason, since: r.started_at, endedAt: r.ended_at, isLead: r.role_label === 'lead practitioner' && r.ended_at === null,
   }));
 }
@@ -69,11 +69,11 @@ export interface LeadPractitioner { practitionerId: string; name: string; role: 
 
 /** The person's lead practitioner now, with their organisation and team (who the person's messages go to). */
 export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<LeadPractitioner | undefined> {
-  const row = await db.selectFrom('care_relationships as r').innerJoin('practitioners as p', 'p.id', 'r.practitioner_id').innerJoin('organisations as o', 'o.id', 'r.organisation_id')
-    .innerJoin('teams as t', 't.id', 'p.team_id')
-    .select(['p.id', 'p.given_name', 'p.family_name', 'p.role', 'p.team_id', 'p.organisation_id', 'o.name', 't.name as team']).where('r.person_id', '=', personId).where('r.role_label', '=', 'lead practitioner')
+  const row = await db.selectFrom('care_relationships as r')
+    .select([practitionerCardOf('r.practitioner_id').as('p'), organisationNameOf('r.organisation_id').as('organisation')])
+    .where('r.person_id', '=', personId).where('r.role_label', '=', 'lead practitioner').where('r.practitioner_id', 'is not', null)
     .where('r.ended_at', 'is', null).orderBy('r.started_at', 'desc').executeTakeFirst();
-  return row ? {
-    practitionerId: row.id, name: `${row.given_name} ${row.family_name}`, role: row.role, organisation: row.name, organisationId: row.organisation_id, teamId: row.team_id, team: row.team,
+  return row?.p ? {
+    practitionerId: row.p.id, name: row.p.name, role: row.p.role, organisation: row.organisation ?? '', organisationId: row.p.organisationId, teamId: row.p.teamId, team: row.p.team,
   } : undefined;
 }

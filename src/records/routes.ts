@@ -16,6 +16,7 @@ import { personSummary, agenciesHolding } from '../people/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import { answerAsPractitioner, conversationForPerson, conversationForPractitioner, conversationsOf, MessageInputError, openConversationsAsPractitioner, practitionerInbox, replyAsPerson, startConversation, TOPIC_MAX, type MessageFieldError } from './messages.ts';
 import { communicationNeedsOf, contactMethodLabels, contactMethods, languages, parseCommunicationNeeds, recordCommunicationNeeds, type NeedsFieldError } from './communication-needs.ts';
+import { practitionersWithOrganisation, serviceById, serviceNameOf, servicesOfOrganisations } from '../network/index.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -108,8 +109,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     ]);
     if (informal.length > 0) await recordDisclosure(db, user, personId, user.role === 'citizen' ? 'self' : 'care_coordination', ['about_me'], 'the network page');
     const practitioners = user.role === 'practitioner'
-      ? await db.selectFrom('practitioners as p').innerJoin('organisations as o', 'o.id', 'p.organisation_id')
-        .select(['p.id', 'p.given_name', 'p.family_name', 'p.role', 'o.name as organisation']).orderBy('o.name').orderBy('p.family_name').limit(2000).execute()
+      ? await practitionersWithOrganisation(db, 2000)
       : [];
     return reply.code(status).view('records-network.njk', viewContext(request, reply, {
       title: 'Network', person, members, history: ended.filter((m) => m.endedAt), practitioners, canEdit: user.role === 'practitioner', isSelf: user.role === 'citizen',
@@ -395,10 +395,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   // Feedback on a service the person uses.
   async function renderFeedback(request: FastifyRequest, reply: FastifyReply, personId: string, extra: Record<string, unknown> = {}, status = 200) {
     const agencies = await agenciesHolding(db, personId);
-    const services = agencies.length
-      ? await db.selectFrom('services').select(['id', 'name']).where('organisation_id', 'in', agencies.map((a) => a.organisationId)).orderBy('name').execute()
-      : [];
-    const given = await db.selectFrom('service_feedback as f').innerJoin('services as s', 's.id', 'f.service_id').select(['s.name', 'f.rating', 'f.comment', 'f.created_at'])
+    const services = await servicesOfOrganisations(db, agencies.map((a) => a.organisationId));
+    const given = await db.selectFrom('service_feedback as f').select([serviceNameOf('f.service_id').as('name'), 'f.rating', 'f.comment', 'f.created_at'])
       .where('f.person_id', '=', personId).orderBy('f.created_at', 'desc').execute();
     const success = extra.error ? null : successFrom(request, { sent: { heading: 'Thank you: your feedback has been sent', text: 'You can see it below, with any feedback you have given before.' } });
     return reply.code(status).view('records-feedback.njk', viewContext(request, reply, { title: 'Give feedback on a service', services, given, success, ...extra }));
@@ -416,8 +414,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const serviceId = text(body.service, 64);
     const rating = Number(body.rating);
     const agencies = await agenciesHolding(db, personId);
-    const service = await db.selectFrom('services').select(['id', 'organisation_id']).where('id', '=', serviceId).executeTakeFirst();
-    if (!service || !agencies.some((a) => a.organisationId === service.organisation_id)) return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
+    const service = serviceId ? await serviceById(db, serviceId) : undefined;
+    if (!service || !agencies.some((a) => a.organisationId === service.organisationId)) return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
     if (!Number.isInteger(rating) || rating < 1 || rating > 5) return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5', errorField: 'rating', values: body }, 400);
     await db.insertInto('service_feedback').values({ service_id: service.id, person_id: personId, rating, comment: text(body.comment, 2000) || null }).execute();
     return reply.redirect(withDone('/my-record/feedback', 'sent'));
