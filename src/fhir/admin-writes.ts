@@ -265,11 +265,16 @@ async function updatePractitionerRoleInTransaction(ctx: FhirContext, id: string,
   return { type: 'PractitionerRole', id, created: false };
 }
 
+// The directory's functions are called through arrows, not passed as values: this object is built
+// as the module loads, and the directory's front door may still be loading then (it reaches the
+// migration registry, which loads this module), so its exports are not yet there to be read.
 export const adminWriters: Record<string, Writer> = {
-  Organization: directoryWriter('Organization', (r) => organisationItem(r as Organization), createOrganisationItem, updateOrganisationItem),
-  Location: directoryWriter('Location', (r) => locationItem(r as Location), createLocationItem, updateLocationItem),
+  Organization: directoryWriter('Organization', (r) => organisationItem(r as Organization),
+    (db, item) => createOrganisationItem(db, item), (db, id, item) => updateOrganisationItem(db, id, item)),
+  Location: directoryWriter('Location', (r) => locationItem(r as Location),
+    (db, item) => createLocationItem(db, item), (db, id, item) => updateLocationItem(db, id, item)),
   HealthcareService: directoryWriter('HealthcareService', (r, current) => serviceItem(r as HealthcareService, typeof current?.directory_status === 'string' ? current.directory_status : null),
-    createServiceItem, updateServiceItem),
+    (db, item) => createServiceItem(db, item), (db, id, item) => updateServiceItem(db, id, item)),
   Practitioner: { create: createPractitionerResource, update: updatePractitionerResource },
   PractitionerRole: { create: createPractitionerRole, update: updatePractitionerRole },
 };
