@@ -14,6 +14,7 @@ import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { decideRecordAccess, endTeamMembership, teamCaseloadIds, teamMembers } from '../src/consent/index.ts';
 import { pickUpAction, PickUpRefused, unassignedActionsFor } from '../src/plans/team-work.ts';
 import { DEMO_TEAM_ID } from '../src/plans/teams-seed.ts';
+import { pickUpReferral, ReferralInputError } from '../src/referrals/index.ts';
 
 const practitioner = (practitionerId: string, organisationId: string, teamId: string): SignedInUser => ({
   id: `u-${practitionerId}`, username: `u-${practitionerId}`, displayName: 'Colleague', role: 'practitioner', personId: null, practitionerId, organisationId, teamId,
@@ -92,6 +93,27 @@ for (const target of await testDatabaseTargets()) {
       await assert.rejects(pickUpAction(db, colleague, other.id, DEMO_TEAM_ID), (e: unknown) => e instanceof PickUpRefused && e.status === 403, 'a former member cannot pick up the team\'s work');
       const unchanged = await db.selectFrom('plan_actions').select('assigned_practitioner_id').where('id', '=', other.id).executeTakeFirstOrThrow();
       assert.equal(unchanged.assigned_practitioner_id, null);
+    });
+
+    test('picking up a referral: a colleague in the receiving organisation may, anyone else is refused and nothing changes', async () => {
+      const r = (await sql<{ id: string; organisation_id: string; team_id: string }>`
+        select id, organisation_id, team_id from referrals where assigned_practitioner_id is null and status in ('sent', 'received', 'accepted') and kind = 'professional'
+        order by id limit 1`.execute(db)).rows[0];
+      assert.ok(r, 'the place has an open, unassigned referral');
+      const pick = async (where: string) => (await sql<{ id: string; organisation_id: string; team_id: string }>`
+        select id, organisation_id, team_id from practitioners where active and ${sql.raw(where)} order by id limit 1`.execute(db)).rows[0]!;
+      const inOrg = await pick(`organisation_id = '${r.organisation_id}'`);
+      const elsewhere = await pick(`organisation_id <> '${r.organisation_id}' and not exists (select 1 from team_memberships m where m.practitioner_id = practitioners.id)`);
+      const colleague = practitioner(inOrg.id, inOrg.organisation_id, inOrg.team_id);
+      const outsider = practitioner(elsewhere.id, elsewhere.organisation_id, elsewhere.team_id);
+      await addUser(db, colleague);
+      await addUser(db, outsider);
+      await assert.rejects(pickUpReferral(db, outsider, r.id), (e: unknown) => e instanceof ReferralInputError && e.status === 403);
+      assert.equal((await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow()).assigned_practitioner_id, null);
+      await pickUpReferral(db, colleague, r.id);
+      assert.equal((await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow()).assigned_practitioner_id, inOrg.id);
+      const event = await db.selectFrom('referral_events').select('note').where('referral_id', '=', r.id).where('action', '=', 'assign').executeTakeFirst();
+      assert.match(event?.note ?? '', /^Picked up by /);
     });
   });
 }
