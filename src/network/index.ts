@@ -20,7 +20,7 @@ export { organisationsServingLocalities, type OrganisationServing } from './loca
 // and names as fragments to embed in one statement.
 export {
   allServices, organisationPractitioners, organisationSetUp, practitionerCardOf, practitionerNameOf, practitionersWithOrganisation, serviceById, serviceNameOf, servicesByIds,
-  servicesOfOrganisations, organisationPhoneOf, teamNameOf, teamReceivesReferrals, type PractitionerCard, type ServiceRef,
+  servicesOfOrganisations, organisationPhoneOf, serviceNamed, serviceStaffOf, teamNameOf, teamReceivesReferrals, type PractitionerCard, type ServiceRef,
 } from './services.ts';
 // Organisations, teams and services as the service directory lists and edits them (writes take the caller's transaction).
 export {

@@ -41,6 +41,25 @@ export async function serviceById(db: Db, id: string): Promise<ServiceRef | unde
   return row ? toService(row) : undefined;
 }
 
+/** The first service of this name (by id), or undefined. */
+export async function serviceNamed(db: Db, name: string): Promise<ServiceRef | undefined> {
+  const row = await serviceQuery(db).where('s.name', '=', name).orderBy('s.id').limit(1).executeTakeFirst();
+  return row ? toService(row) : undefined;
+}
+
+/**
+ * The named service of the first organisation of a kind, with the first practitioner in the team
+ * that runs it (the demo's receiving practitioners), or undefined.
+ */
+export async function serviceStaffOf(db: Db, organisationKind: string, serviceName: string): Promise<{
+  serviceId: string; id: string; givenName: string; familyName: string; role: string; organisationId: string; organisation: string;
+} | undefined> {
+  const row = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id').innerJoin('practitioners as p', 'p.team_id', 's.team_id')
+    .select(['s.id as service_id', 'p.id', 'p.given_name', 'p.family_name', 'p.role', 'p.organisation_id', 'o.name as organisation'])
+    .where('o.kind', '=', organisationKind).where('s.name', '=', serviceName).orderBy('o.id').orderBy('p.id').executeTakeFirst();
+  return row ? { serviceId: row.service_id, id: row.id, givenName: row.given_name, familyName: row.family_name, role: row.role, organisationId: row.organisation_id, organisation: row.organisation } : undefined;
+}
+
 /** Every service with its organisation, by name (or by organisation, then name), optionally only those meeting one of these needs. */
 export async function allServices(db: Db, filter: { needsAny?: string[]; selfReferral?: boolean; byOrganisation?: boolean } = {}): Promise<ServiceRef[]> {
   let q = serviceQuery(db);

@@ -25,7 +25,7 @@ export {
   createIndexPersons, lockPersonForMerge, mergedPersons, personOrigin, personsToMatch, setMergedInto, type IndexPerson, type PersonToMatch,
 } from './index-support.ts';
 // Names, dates of birth and home areas as fragments to embed, merged records as a subquery, a person's contact details.
-export { personBirthDateOf, personDetails, personFamilyNameOf, personGivenNameOf, personSmallAreaOf, recordsMergedInto } from './names.ts';
+export { exactPersonMatches, personBirthDateOf, personDetails, personFamilyNameOf, personGivenNameOf, personSmallAreaOf, recordsMergedInto } from './names.ts';
 // Household sizes, events of many people and current needs as a fragment, for budgets' read models.
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
 // Every need and event of a person with the organisation's name (the person's own copy of their record).

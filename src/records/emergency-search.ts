@@ -9,13 +9,14 @@
 // record (the person sees "found you with an emergency search"; a search that found nobody is
 // recorded against nobody), without the details typed. Each practitioner may make a few an hour,
 // counted from the audit record, so the limit holds across servers.
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, emergencySearchesSince } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
 import { isValidNhsNumber } from '../people/index.ts';
+import { exactPersonMatches } from '../people/index.ts';
 
 /** Emergency searches one practitioner may make in an hour. */
 export const EMERGENCY_SEARCHES_PER_HOUR = 10;
@@ -91,13 +92,7 @@ export async function emergencySearch(db: Kysely<Database>, user: SignedInUser, 
   if (!mayUseEmergencyAccess(user)) throw new RefusedInput(422, 'Only practitioners of a member organisation can use emergency access');
   const recent = await emergencySearchesSince(db, user.id, new Date(now.getTime() - 3_600_000));
   if (recent >= EMERGENCY_SEARCHES_PER_HOUR) throw new EmergencySearchLimited();
-  const matches = (await sql<{ id: string; given_name: string; family_name: string; birth_date: string }>`
-    select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date from persons p
-    where p.merged_into is null and p.birth_date = ${input.birthDate}::date
-      and ${input.nhsNumber !== null
-        ? sql`p.nhs_number = ${input.nhsNumber}`
-        : sql`lower(p.given_name) = ${input.givenName} and lower(p.family_name) = ${input.familyName}`}
-    limit 2`.execute(db)).rows;
+  const matches = await exactPersonMatches(db, input, 2);
   const how = input.nhsNumber !== null ? 'NHS number and date of birth' : 'name and date of birth';
   const base = { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'emergency_search', category: 'demographics', purpose: 'direct_care' };
   if (matches.length !== 1) {
@@ -106,5 +101,5 @@ export async function emergencySearch(db: Kysely<Database>, user: SignedInUser, 
   }
   const match = matches[0]!;
   await appendAudit(db, { ...base, personId: match.id, decision: 'allow', reason: `emergency search: found by an exact match on ${how}` });
-  return { outcome: 'match', personId: match.id, name: `${match.given_name} ${match.family_name}`, birthDate: match.birth_date };
+  return { outcome: 'match', personId: match.id, name: `${match.givenName} ${match.familyName}`, birthDate: match.birthDate };
 }

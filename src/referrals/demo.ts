@@ -2,7 +2,8 @@
 // the housing inbox and the practitioner's sent list have something true to show.
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/schema.ts';
-import { createAccount, type DemoAccountInfo } from '../auth/index.ts';
+import { createAccountUnlessTaken, type DemoAccountInfo } from '../auth/index.ts';
+import { organisationById, practitionersByIds, serviceNamed, serviceStaffOf } from '../network/index.ts';
 import { insertReferral, serviceFor } from './referrals.ts';
 import { endRelationshipsOfOrganisation, seedDirectives } from '../consent/index.ts';
 import { onReferralChange } from './pathways.ts';
@@ -13,9 +14,8 @@ const DAY = 86_400_000;
 
 /** A practitioner in the team that runs the named service of the first organisation of that kind. */
 async function receiver(db: Kysely<Database>, kind: string, serviceName: string) {
-  return db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id').innerJoin('practitioners as p', 'p.team_id', 's.team_id')
-    .select(['s.id as service_id', 'p.id', 'p.given_name', 'p.family_name', 'p.role', 'p.organisation_id', 'o.name as organisation'])
-    .where('o.kind', '=', kind).where('s.name', '=', serviceName).orderBy('o.id').orderBy('p.id').executeTakeFirst();
+  const r = await serviceStaffOf(db, kind, serviceName);
+  return r ? { service_id: r.serviceId, id: r.id, given_name: r.givenName, family_name: r.familyName, role: r.role, organisation_id: r.organisationId, organisation: r.organisation } : undefined;
 }
 
 export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string, practitionerId: string, password: string): Promise<DemoAccountInfo[]> {
@@ -23,26 +23,25 @@ export async function setUpReferralDemo(db: Kysely<Database>, citizenId: string,
   const housing = await receiver(db, 'council_housing', 'Housing options and homelessness prevention');
   if (housing) {
     accounts.push({ username: 'housing', description: `${housing.given_name} ${housing.family_name}, ${housing.role.replace(/_/g, ' ')} at ${housing.organisation}, who receives housing referrals` });
-    if (!(await db.selectFrom('users').select('id').where('username', '=', 'housing').executeTakeFirst())) {
-      await createAccount(db, { username: 'housing', displayName: `${housing.given_name} ${housing.family_name}`, role: 'practitioner', password, practitionerId: housing.id, organisationId: housing.organisation_id });
-    }
+    await createAccountUnlessTaken(db, { username: 'housing', displayName: `${housing.given_name} ${housing.family_name}`, role: 'practitioner', password, practitionerId: housing.id, organisationId: housing.organisation_id });
   }
   const gp = await receiver(db, 'gp_practice', 'Frailty and care coordination');
   if (gp) {
     accounts.push({ username: 'gp', description: `${gp.given_name} ${gp.family_name}, ${gp.role.replace(/_/g, ' ')} at ${gp.organisation}` });
-    if (!(await db.selectFrom('users').select('id').where('username', '=', 'gp').executeTakeFirst())) {
-      await createAccount(db, { username: 'gp', displayName: `${gp.given_name} ${gp.family_name}`, role: 'practitioner', password, practitionerId: gp.id, organisationId: gp.organisation_id });
-    }
+    await createAccountUnlessTaken(db, { username: 'gp', displayName: `${gp.given_name} ${gp.family_name}`, role: 'practitioner', password, practitionerId: gp.id, organisationId: gp.organisation_id });
   }
   // The demo citizen's referrals: one waiting with housing now, one finished with a charity.
   if (await db.selectFrom('referrals').select('id').where('id', '=', 'ref-demo-citizen-1').executeTakeFirst()) return accounts;
-  const from = await db.selectFrom('practitioners as p').innerJoin('organisations as o', 'o.id', 'p.organisation_id')
-    .select(['p.id', 'p.organisation_id', 'p.team_id', 'p.given_name', 'p.family_name', 'o.name as organisation']).where('p.id', '=', practitionerId).executeTakeFirst();
+  const practitioner = (await practitionersByIds(db, [practitionerId])).get(practitionerId);
+  const organisation = practitioner ? await organisationById(db, practitioner.organisationId) : undefined;
+  const from = practitioner && organisation ? {
+    id: practitioner.id, organisation_id: practitioner.organisationId, team_id: practitioner.teamId, given_name: practitioner.givenName, family_name: practitioner.familyName, organisation: organisation.name,
+  } : undefined;
   if (!from || !housing) return accounts;
   const label = `${from.given_name} ${from.family_name}, ${from.organisation}`;
   const now = Date.now();
   const housingService = await serviceFor(db, housing.service_id);
-  const befriending = await db.selectFrom('services').select('id').where('name', '=', 'Befriending').executeTakeFirst();
+  const befriending = await serviceNamed(db, 'Befriending');
   const charityService = befriending ? await serviceFor(db, befriending.id) : undefined;
   await db.transaction().execute(async (trx) => {
     const base = { personId: citizenId, personWords: 'I need somewhere settled before I can sort anything else out.', urgency: 'soon' as const, sharingBasis: 'consent' as const,
