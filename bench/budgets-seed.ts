@@ -1,7 +1,7 @@
 // Loads the demo place (default 20,000 people) into in-memory PGlite and reports the budgets
 // seed (part of the load) and the main budget queries' times as JSON.
 import { openPglite } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { budgetOverview, cohortCosts, personCost } from '../src/budgets/queries.ts';
 

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { openPglite, openPostgres, type DatabaseHandle } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { createPlaceFrame } from '../src/synth/generate.ts';
 import { loadFrame } from '../src/demo/load-place.ts';
 import { populateDirectoryFromPlace } from '../src/directory/populate.ts';

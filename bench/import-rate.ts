@@ -26,7 +26,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
 import { sql } from 'kysely';
 import { openPglite, openPostgres, type DatabaseHandle } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { writePlaceCsv } from '../src/synth/write-csv.ts';
 import { indexState } from '../src/linkage/index-state.ts';

@@ -8,9 +8,9 @@
 import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
 import { openPglite, openPostgres, type DatabaseHandle } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { createProgress } from '../src/platform/progress.ts';
-import type { Database } from '../src/platform/schema.ts';
+import type { Database } from '../src/schema.ts';
 import { isPlaceLoaded, loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { refreshInsight } from '../src/insight/refresh.ts';
 import { demandAndCapacity, headlines, inequality, needsAssessment, overlaps, populationBy } from '../src/insight/queries.ts';

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { openPostgres } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { createProgress } from '../src/platform/progress.ts';
 import { isPlaceLoaded, loadSyntheticPlace } from '../src/demo/load-place.ts';
 

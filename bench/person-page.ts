@@ -14,7 +14,7 @@ import type { LoadJob, LoadResult } from './support/load-worker.ts';
 import pino from 'pino';
 import { sql } from 'kysely';
 import { openPglite, openPostgres, type DatabaseHandle } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createProgress } from '../src/platform/progress.ts';
 import { createApp } from '../src/app.ts';

@@ -2,7 +2,7 @@
 // waiting-list queries on it. Prints JSON. Usage: node bench/referrals-seed.ts [--people N]
 import { sql } from 'kysely';
 import { openPglite } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { seedDemoReferrals } from '../src/referrals/seed.ts';
 import { listReferrals, waitingLists } from '../src/referrals/queries.ts';

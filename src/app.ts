@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './platform/config.ts';
 import type { DatabaseHandle } from './platform/db.ts';
 import { buildHttpServer } from './platform/http.ts';
+import { pendingMigrations } from './schema.ts';
 import { registerAuthRoutes, userForSession, type DemoAccountInfo } from './auth/index.ts';
 import { registerWebRoutes } from './web/index.ts';
 import { registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
@@ -30,7 +31,7 @@ export interface AppOptions {
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = await buildHttpServer({ config: options.config, database: options.database }, options.logger, userForSession);
   registerAuthRoutes(app, options.demo);
-  registerWebRoutes(app);
+  registerWebRoutes(app, pendingMigrations);
   registerConsentRoutes(app);
   registerRightsRoutes(app);
   registerRecordsRoutes(app);

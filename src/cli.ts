@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './platform/config.ts';
 import { openDatabase, type DatabaseHandle } from './platform/db.ts';
-import { migrateToLatest } from './platform/migrate.ts';
+import { migrateToLatest } from './schema.ts';
 import { createLogger } from './platform/logger.ts';
 import { createProgress } from './platform/progress.ts';
 import { closeOnSignals, listen } from './main.ts';
@@ -220,9 +220,9 @@ export function buildProgram(): Command {
   registerLinkCommand(program);
   registerIndexCommand(program, () => openMigrated(loadConfig()));
   registerReviewLabelsCommand(program, () => openMigrated(loadConfig()));
-  registerDirectoryCommands(program);
+  registerDirectoryCommands(program, migrateToLatest);
   registerInsightCommands(program, () => openMigrated(loadConfig()));
-  registerInteropCommands(program);
+  registerInteropCommands(program, migrateToLatest);
   registerAccountCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
   return program;
 }

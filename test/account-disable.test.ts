@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { sql } from 'kysely';
 import type { Practitioner } from '@medplum/fhirtypes';
 import { csrfTokenFor, DEMO_PASSWORD, signIn, startTestServer, type TestServer } from './support/server.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { openPglite } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { createAccount, signInWithPassword } from '../src/auth/accounts.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { DEMO_PASSWORD, signIn, startTestServer, type TestServer } from './support/server.ts';
 import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { createAccount, disableAccount } from '../src/auth/accounts.ts';
 
 const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');

@@ -91,7 +91,7 @@ test('serve answers /health on PORT, and a port in use is a one-line error', asy
 
 test('audit checkpoint and audit verify: an intact log passes; an edit, a deleted tail or a truncation exits 3 naming it', async () => {
   const { openPglite } = await import('../src/platform/db.ts');
-  const { migrateToLatest } = await import('../src/platform/migrate.ts');
+  const { migrateToLatest } = await import('../src/schema.ts');
   const { loadConfig } = await import('../src/platform/config.ts');
   const { appendAudit } = await import('../src/audit/log.ts');
   const { readAuditKey, setAuditKey } = await import('../src/audit/key.ts');
@@ -158,7 +158,7 @@ process.exit(3);
 
 test('review-labels writes what reviewers decided as labelled pairs and compares them with the model\'s probabilities', async () => {
   const { openPglite } = await import('../src/platform/db.ts');
-  const { migrateToLatest } = await import('../src/platform/migrate.ts');
+  const { migrateToLatest } = await import('../src/schema.ts');
   const { sql } = await import('kysely');
   const folder = tmp();
   const env = { JOINERY_DATA_DIR: path.join(folder, 'data') };

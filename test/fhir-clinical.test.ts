@@ -17,7 +17,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { runImport } from '../src/interop/import.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { assertValid } from './support/fhir.ts';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'synthea-style', 'bundle.json');

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { assertValid } from './support/fhir.ts';
 
 const dir = path.join(import.meta.dirname, 'fixtures', 'hl7-r4-examples');

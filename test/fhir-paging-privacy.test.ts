@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/platform/nhs-number.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { addWebhook, backoffMs, checkWebhookUrl, createDispatcher } from '../src/interop/outbox.ts';
 

@@ -9,7 +9,7 @@ import { Client } from 'fhir-kit-client';
 import type { Bundle, Group, HealthcareService, Location, Organization, Patient, Practitioner, PractitionerRole, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import { signIn, startTestServer, type TestServer } from './support/server.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { assertValid, refused } from './support/fhir.ts';
 import { NEED_SYSTEM, NHS_NUMBER_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PERSON_SYSTEM, PRACTITIONER_ROLE_SYSTEM } from '../src/fhir/resources.ts';

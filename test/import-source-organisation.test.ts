@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername, userForApiToken } from '../src/interop/tokens.ts';
 import { openPglite } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { createDemoAccounts } from '../src/demo/accounts.ts';
 import { decideRecordAccess } from '../src/consent/index.ts';

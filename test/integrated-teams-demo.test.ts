@@ -6,8 +6,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
-import type { Database } from '../src/platform/schema.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
+import type { Database } from '../src/schema.ts';
 import type { DatabaseHandle } from '../src/platform/db.ts';
 import type { SignedInUser } from '../src/auth/index.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';

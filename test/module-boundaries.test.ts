@@ -1,9 +1,7 @@
-// The house's walls. Two rules: `platform/` is the ground floor and imports no domain module; every
-// other module is entered only through its front door (`index.ts`), by other modules and by
-// app.ts/cli.ts. The one exception left is the migration registry (platform/schema.ts), which
-// assembles every module's tables and is to move beside app.ts (issue #23): its imports are listed
-// in module-boundaries.allowed.json, a list that may only shrink (a listed import that has gone
-// fails too, so it is taken off); once it is empty, delete the file and no crossing is allowed.
+// The house's walls. Two rules, with no exceptions list: `platform/` is the ground floor and imports
+// no domain module; every other module is entered only through its front door (`index.ts`), by
+// other modules and by the composition root beside them in src/ (app.ts, cli.ts, main.ts and the
+// table and migration registry, schema.ts, which reads each module's tables from its front door).
 // Tests beside a module's code may reach into that module only.
 //
 // And no new loops between modules: modules are the nodes, an import (type-only ones too) from a
@@ -18,7 +16,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
-const allowedFile = join(root, 'test', 'module-boundaries.allowed.json');
 
 /**
  * Today's loops between modules, each as its modules in alphabetical order. What would break the
@@ -41,9 +38,6 @@ const allowedFile = join(root, 'test', 'module-boundaries.allowed.json');
 const KNOWN_CYCLES: string[][] = [
   ['auth', 'budgets', 'consent', 'directory', 'fhir', 'insight', 'interop', 'linkage', 'notify', 'people', 'place', 'plans', 'records', 'referrals'],
 ];
-
-/** The migration registry: it imports every module's tables, as the composition root it is to become. */
-const REGISTRY = 'platform/schema.ts';
 
 function sourceFiles(directory: string): string[] {
   return readdirSync(directory).flatMap((name) => {
@@ -85,11 +79,11 @@ export function boundaryCrossings(): string[] {
   return crossings.sort();
 }
 
-/** Module → the modules its files import (src/ itself and the migration registry's imports left out). */
+/** Module → the modules its files import (src/ itself, the composition root, left out). */
 export function moduleGraph(): Map<string, Set<string>> {
   const graph = new Map<string, Set<string>>();
-  for (const { file, from, to } of imports()) {
-    if (from === '' || relative(src, file) === REGISTRY) continue;
+  for (const { from, to } of imports()) {
+    if (from === '') continue;
     if (!graph.has(from)) graph.set(from, new Set());
     if (!graph.has(to)) graph.set(to, new Set());
     graph.get(from)!.add(to);
@@ -132,15 +126,8 @@ export function cyclesOf(graph: Map<string, Set<string>>): string[][] {
   return cycles.sort((a, b) => a[0]!.localeCompare(b[0]!));
 }
 
-test('no way past a front door, and platform imports no domain module (but the listed registry)', () => {
-  const allowed: string[] = existsSync(allowedFile) ? JSON.parse(readFileSync(allowedFile, 'utf8')) as string[] : [];
-  const found = boundaryCrossings();
-  const added = found.filter((crossing) => !allowed.includes(crossing));
-  const gone = allowed.filter((crossing) => !found.includes(crossing));
-  assert.deepEqual(added, [], 'import the module\'s index.ts (export what you need from it; give the module one if it has none), or keep platform free of domain modules');
-  assert.deepEqual(gone, [], 'these crossings are mended: take them off test/module-boundaries.allowed.json');
-  assert.ok(allowed.every((crossing) => crossing.startsWith(`${REGISTRY} -> `)), 'only the migration registry may be listed');
-  if (existsSync(allowedFile)) assert.notEqual(allowed.length, 0, 'the list is empty: delete test/module-boundaries.allowed.json');
+test('no way past a front door, and platform imports no domain module', () => {
+  assert.deepEqual(boundaryCrossings(), [], 'import the module\'s index.ts (export what you need from it; give the module one if it has none), or keep platform free of domain modules');
 });
 
 test('no new loop between modules, and a loop that has shrunk is taken off the list', () => {

@@ -12,12 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { openPostgres, type DatabaseHandle } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/platform/migrate.ts';
+import { migrateToLatest } from '../src/schema.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { createDemoAccounts } from '../src/demo/accounts.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { decideReview, ReviewError } from '../src/linkage/review.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';

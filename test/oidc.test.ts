@@ -14,7 +14,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { startLocalProvider, type LocalProvider, type NhsLoginIdentity } from './support/oidc-provider.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { createAccount, disableAccount } from '../src/auth/accounts.ts';
 import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { startTestServer, signIn, csrfTokenFor, DEMO_PASSWORD, type TestServer } from './support/server.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 import { writtenDate } from '../src/platform/dates.ts';
 import { addWorkingDays, isWorkingDay, middayUk, ukDate } from '../src/referrals/working-days.ts';

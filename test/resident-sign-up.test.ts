@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 import { inviteResidentToSignUp } from '../src/auth/index.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { startTestServer, signIn, csrfTokenFor, DEMO_PASSWORD, type TestServer } from './support/server.ts';
 import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { createAccount } from '../src/auth/accounts.ts';
-import { testDatabaseTargets } from '../src/platform/testing.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
 
 const form = (values: Record<string, string>) => new URLSearchParams(values).toString();
 const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');

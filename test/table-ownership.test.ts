@@ -125,7 +125,7 @@ export function tableOwners(): { owners: Map<string, string>; problems: string[]
   }
   // Every table in the Kysely Database interface must be created by a migration, by the module
   // that declares it.
-  const schemaText = readFileSync(join(src, 'platform', 'schema.ts'), 'utf8');
+  const schemaText = readFileSync(join(src, 'schema.ts'), 'utf8');
   const interfaces = /interface Database extends ([^{]+)\{/.exec(schemaText)?.[1]!.split(',').map((name) => name.trim()) ?? [];
   for (const { module, file } of parsed()) {
     const text = readFileSync(join(src, file), 'utf8');

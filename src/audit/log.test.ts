@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { appendAudit, verifyAuditChain, type AuditEntry } from './log.ts';
 

@@ -3,7 +3,7 @@
 import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { preparedQuery } from '../platform/db.ts';
 import { ConfigError } from '../platform/config.ts';
 import { auditKey, auditKeyConfirmed, confirmAuditKey } from './key.ts';

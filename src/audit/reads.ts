@@ -2,7 +2,7 @@
 // caller embeds in its own statement (who looked at a record, with names joined there), and the
 // events of chosen actors about chosen people within chosen windows (what an emergency access did).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 /** Kysely: the `limit` most recent audit events about the person (every column), newest first, as a subquery. */
 export function latestAuditEventsAbout(personId: string, limit: number): RawBuilder<unknown> {

@@ -6,7 +6,7 @@
 // change is on the audit trail by account id, without names.
 import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { createPractitionerInTeam, isTeamOf, organisationById, practitionerActiveOf } from '../network/index.ts';
 import { createAccount, hashPassword, type SignedInUser } from './accounts.ts';

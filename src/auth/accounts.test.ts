@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { createAccount, disableAccount, enableAccount, endSession, findUserForOidc, hashPassword, signInWithPassword, startSession, userForSession } from './accounts.ts';
 

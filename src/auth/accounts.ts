@@ -3,7 +3,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { preparedQuery } from '../platform/db.ts';
 import { AccountInputError } from './errors.ts';
 import { appendAudit } from '../audit/index.ts';

@@ -2,7 +2,7 @@
 // for the signed-in user's own account, checked the GOV.UK way, and used by notifications and
 // account emails. Changing them is audited without the values (the audit log holds no addresses).
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { signInWithPassword, type SignedInUser } from './accounts.ts';
 import { sendTransactional } from '../notify/index.ts';

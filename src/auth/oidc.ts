@@ -6,7 +6,7 @@
 // of birth name exactly one live person, who has exactly one resident account not yet tied to
 // another subject. Nothing else signs anyone in, and no account is ever created here.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { peopleWithVerifiedIdentity } from '../people/index.ts';
 import { findUserForOidc, type SignedInUser } from './accounts.ts';

@@ -2,7 +2,7 @@
 // new message on a referral or in a conversation): only the accounts, never how they sign in; and
 // the practitioner an account works as, as a fragment to embed in another module's statement.
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

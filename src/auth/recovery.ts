@@ -7,7 +7,7 @@
 // administrator closed, nor give a password to an account its organisation keeps on its own SSO.
 import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { sendTransactional } from '../notify/index.ts';
 import { practitionerActiveOf } from '../network/index.ts';

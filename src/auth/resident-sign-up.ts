@@ -5,7 +5,7 @@
 // and is a live person (not merged into another). Only a SHA-256 of its token is kept.
 import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { sendTransactional } from '../notify/index.ts';
 import { isLivePerson, isLivePersonOf, personSummary } from '../people/index.ts';

@@ -2,7 +2,7 @@
 // fragments a caller embeds in its own statement (one round trip for a whole list), and batched
 // by id. Other modules read the users table only through these.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 /** Kysely: the display name of the user whose id is in column `ref` (null when none). */
 export function userDisplayNameOf(ref: string): RawBuilder<string | null> {

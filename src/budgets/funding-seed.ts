@@ -3,7 +3,7 @@
 // and one with a dispute still waiting, so the pages show a whole history. Everything goes
 // through the use cases (access decisions, ledger postings and all). Runs once per database.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess, openRelationship } from '../consent/index.ts';
 import { householdMembersOn, householdOfPerson } from '../people/index.ts';

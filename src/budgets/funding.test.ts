@@ -3,8 +3,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import type { Database } from '../schema.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { openRelationship } from '../consent/index.ts';

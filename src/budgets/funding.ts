@@ -10,7 +10,7 @@
 // reader's organisation is a party to.
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess, type AccessDecision } from '../consent/index.ts';

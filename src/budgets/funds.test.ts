@@ -4,9 +4,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import { accountBalances, ensureAccounts, postTransactions } from './ledger.ts';
 import { allocationAccount, fundAccount } from './accounts.ts';
 import { decideChange, FundChangeError, proposeChange, type ChangeInput } from './funds.ts';

@@ -2,7 +2,7 @@
 // services, pathways and localities. A change is proposed by one person and takes effect (is
 // posted to the ledger) only when a second person approves it; both are kept for good.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { accountBalances, ensureAccounts, postTransactions, type AccountInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, contributionAccount, fundAccount, type TargetKind } from './accounts.ts';
 import { financialYearLabel, formatPounds } from './goals.ts';

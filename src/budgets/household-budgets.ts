@@ -9,7 +9,7 @@
 // the decision lets that reader see that member.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess } from '../consent/index.ts';

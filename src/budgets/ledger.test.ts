@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import type { Database } from '../schema.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { accountBalances, balancesOf, ensureAccounts, LedgerError, postTransactions, reversalOf, reverseTransaction, validateTransaction, type TransactionInput } from './ledger.ts';
 

@@ -2,7 +2,7 @@
 // transaction's postings summing to zero. Append-only: this module has no update or delete
 // path, and the database refuses both (see schema.ts). Corrections are reversing transactions.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { financialYearOf } from './goals.ts';
 
 export class LedgerError extends Error {

@@ -3,7 +3,7 @@
 // ledger. Every line has a deterministic key (rate card + person), unique in the database, so
 // re-running the evaluation posts nothing twice.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ensureAccounts, postTransactions, type TransactionInput } from './ledger.ts';
 import { allocationAccount, outcomePaymentAccount } from './accounts.ts';
 import { financialYearOf } from './goals.ts';

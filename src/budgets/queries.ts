@@ -3,7 +3,7 @@
 // outcome payment schedules, personal budgets. Aggregates suppress per-person figures under 5.
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { preparedQuery } from '../platform/db.ts';
 import { currentNeedPairs, householdMemberCount, personById } from '../people/index.ts';
 import { suppressSmall } from '../platform/disclosure.ts';

@@ -4,7 +4,7 @@
 // and two outcome contracts evaluated from recorded measurements. Deterministic: same place,
 // same ledger. Everything goes through the ledger's own posting code.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ensureAccounts, postTransactions, type AccountInput, type PostingInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, personalBudgetAccount, spendAccount, type TargetKind } from './accounts.ts';
 import { recordApprovedChanges, type ChangeInput } from './funds.ts';

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
-import { testDatabaseTargets } from '../platform/testing.ts';
-import type { Database } from '../platform/schema.ts';
+import { testDatabaseTargets } from '../testing.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import {
   categories, decideRecordAccess, endProxy, endRelationship, grantProxy, openRelationship, recordDirective, withdrawDirective, type Category,

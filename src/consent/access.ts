@@ -3,7 +3,7 @@
 // break-glass, proxies) in one query, applies the pure policy in consent/policy.ts per category,
 // and writes every decision, allow or deny, to the audit log with its reason.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, type AuditEntry } from '../audit/index.ts';
 import { personInReviewQueue, personInUndoableMerge } from '../linkage/index.ts';

@@ -3,7 +3,7 @@
 // module (objections, restriction and erasure requests, the informal network) passes here, in
 // the transaction it runs in, so a route that forgot to check still cannot act for someone else.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { RefusedInput } from '../platform/refused.ts';

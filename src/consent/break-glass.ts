@@ -3,7 +3,7 @@
 // officer's review list, and told to the person and whoever acts for them (a notification that
 // says only that a record they are linked to was opened in an emergency).
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, auditEventsDuring } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';

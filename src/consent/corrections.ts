@@ -5,7 +5,7 @@
 // changed and its value before and after, so the person sees what was done. Whoever asked, and
 // the person's own account, are notified of the answer (without a word of it).
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { accountsOfPeople, type SignedInUser } from '../auth/index.ts';
 import { notify } from '../notify/index.ts';
 import { appendAudit } from '../audit/index.ts';

@@ -1,7 +1,7 @@
 // Recording and withdrawing a person's sharing choices. Nothing is deleted: a withdrawal is
 // stamped on the directive, so the history of what the person said is kept.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { readDateInput } from '../platform/date-input.ts';
 import { userDisplayNameOf, userOrganisationIdOf, type SignedInUser } from '../auth/index.ts';

@@ -1,7 +1,7 @@
 // The person's right of access: everything held about them, from every source, as JSON and as
 // a FHIR R4 Bundle they can take elsewhere.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { eventHistoryOf, needHistoryOf, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
 import { organisationNameOf } from '../network/index.ts';
 import { plansOfPersonForExport } from '../plans/index.ts';

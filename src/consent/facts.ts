@@ -2,7 +2,7 @@
 // so a decision costs one round trip however many rules there are.
 import type { Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { personHeldUnderSourceSql } from '../linkage/index.ts';
 import { organisationSourceCodeSql, teamIntegratedSql, teamNameSql } from '../network/index.ts';
 import { personBirthDateSql } from '../people/index.ts';

@@ -4,7 +4,7 @@
 // practitioner who checked (in person with photo ID, or by phone with details only the person
 // would know), audited with how, and refused when the person has an account already.
 import type { Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { tieUnconfirmedAccountToPerson, type SignedInUser } from '../auth/index.ts';

@@ -3,7 +3,7 @@
 // neither) their organisation. For worklists that first narrow to "my people" and then pass each
 // person through the access decision; this only narrows, it grants nothing.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 
 /** Of `personIds`, those in a current relationship of care with the user (one query for the whole list). */

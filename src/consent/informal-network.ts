@@ -4,7 +4,7 @@
 // module because it is a sharing choice, and practitioners (Local Area Coordinators first among
 // them) act on it. Only the person, or their proxy, adds or ends a member; nothing is deleted.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { actingFor, RightsInputError, type Trx } from './acting.ts';

@@ -3,7 +3,7 @@
 // the child nor their parent sees it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { decideRecordAccess, grantProxy, releaseSafeguardingToPerson, ReleaseRefused, seedLawfulBases, withdrawSafeguardingRelease } from './index.ts';
 

@@ -3,7 +3,7 @@
 // them; anyone already on a worklist stays there marked "not to be contacted this way", so the
 // team is told rather than the entry vanishing. An objection is withdrawn, never deleted.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { actingFor, type Trx } from './acting.ts';

@@ -5,7 +5,7 @@
 // either can be ended by the person or the proxy. Children's safeguarding is outside every
 // proxy's scope. Listing whom one acts for is the proxy's own data.
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';

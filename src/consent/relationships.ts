@@ -4,7 +4,7 @@
 // person, joining the network by someone already in it), and every change is audited. Callers
 // pass the transaction they run in, so the relationship commits or rolls back with their work.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';

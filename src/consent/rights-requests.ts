@@ -6,7 +6,7 @@
 // and what was erased, or refuses with reasons (for example a lawful basis to keep health
 // records). The person sees the status and the answer; nothing is deleted, and every step is audited.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { organisationHoldsPerson } from '../linkage/index.ts';

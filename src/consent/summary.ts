@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { agenciesHoldingPerson } from '../linkage/index.ts';
 import { allOrganisations } from '../network/index.ts';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { loadAccessFacts } from './facts.ts';
 import { actorOf } from './access.ts';

@@ -5,7 +5,7 @@
 // relationships; each is audited, and the access decision names the team when it is the way in.
 // Callers pass the transaction they run in.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import type { RefusedInput } from '../platform/refused.ts';

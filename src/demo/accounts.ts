@@ -1,6 +1,6 @@
 // One sign-in for each role in the demo place, chosen deterministically from the loaded data.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { setUpHouseholdReferralDemo, setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/index.ts';

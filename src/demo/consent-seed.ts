@@ -2,7 +2,7 @@
 // rule can be seen at work. Deterministic: selections hash the person id, never random. The
 // rows are chosen here; the consent module, which owns those facts, writes them.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { makeLeadPractitioner, parentalProxyEnds, seedDirectives, seedLawfulBases, seedProxies, seedRelationships } from '../consent/index.ts';
 
 const DAY = 86_400_000;

@@ -1,7 +1,7 @@
 // Loads a synthetic place into the database: geography, the care network, households,
 // people, each agency's own records (stored as received) and needs and events.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { createPlaceFrame, generateHouseholds, type GenerateOptions, type HouseholdBundle, type PlaceFrame } from '../synth/index.ts';
 import { refreshInsight } from '../insight/index.ts';

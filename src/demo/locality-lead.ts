@@ -2,7 +2,7 @@
 // (by name) that has a lead, who opens the locality view for it and compares it with the others,
 // and the two targets the demo starts with (set by this manager when the account is made).
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { createAccountUnlessTaken, type DemoAccountInfo } from '../auth/index.ts';
 import { localityLeadership, seedLocalityOrganisations } from '../place/index.ts';
 import { setDemoTargets } from '../insight/index.ts';

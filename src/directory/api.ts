@@ -3,7 +3,7 @@
 // get a 400 naming the problem, unknown ids a 404, both as JSON.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { HttpError, routeOf } from '../platform/http.ts';
 import { errorForLog, pathOnly } from '../platform/logger.ts';
 import { organisationsNamed, serviceIdsOfOrganisation } from '../network/index.ts';

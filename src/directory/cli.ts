@@ -4,12 +4,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../platform/config.ts';
 import { openDatabase, type DatabaseHandle } from '../platform/db.ts';
-import { migrateToLatest } from '../platform/migrate.ts';
 import { exportDirectory, importDirectory } from './transfer.ts';
 import { ORUK_PROFILE_VERSION } from './validator.ts';
 
 /** Bad input (a file that is missing, not JSON, or not a valid directory) exits with 2. */
 const BAD_INPUT_EXIT_CODE = 2;
+
+/** Brings a database up to date (the registry's migrateToLatest, handed in by cli.ts: a module knows no other module's tables). */
+type Migrate = (db: DatabaseHandle['db']) => Promise<unknown>;
+let migrateToLatest: Migrate;
 
 async function withDatabase(action: (database: DatabaseHandle) => Promise<void>): Promise<void> {
   const database = await openDatabase(loadConfig());
@@ -26,7 +29,8 @@ function fail(message: string, code = 1): void {
   process.exitCode = code;
 }
 
-export function registerDirectoryCommands(program: Command): void {
+export function registerDirectoryCommands(program: Command, migrate: Migrate): void {
+  migrateToLatest = migrate;
   const directory = program.command('directory').description(`Export or import the service directory (${ORUK_PROFILE_VERSION}).`);
 
   directory

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { startTestServer, type TestServer } from '../../test/support/server.ts';
 import { ORUK_SCHEMA_DIR, orukErrors, type OrukSchemaName } from './validator.ts';

@@ -2,7 +2,7 @@
 // directory's own routes, commands and demo filling, the need taxonomy, the items the FHIR admin
 // writes go through, and what a self-referral needs to know about a service.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { organisationById, serviceRecords } from '../network/index.ts';
 
 // The module's tables first: the migration registry reads them while its other files may still load.

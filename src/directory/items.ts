@@ -5,7 +5,7 @@
 // terms), and written to the same tables, so the directory pages, the ORUK API and FHIR agree.
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import {
   addOrganisation, addService, addTeam, changeOrganisationContact, changeService, firstTeams, organisationById, organisationRecord, organisationWithSourceCode, serviceRecords,

@@ -5,7 +5,7 @@
 // (what changed, never the values) in the transaction that makes it. A listing not confirmed for
 // six months is stale, and the organisation is told which.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { HttpError } from '../platform/http.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';

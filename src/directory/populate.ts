@@ -3,7 +3,7 @@
 // costs and the need taxonomy. Never names a practitioner: contacts are roles and shared lines.
 import { createHash } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { changeService, organisationRecords, serviceRecords, teamsByIds } from '../network/index.ts';
 import { orukId } from './ids.ts';
 import { changingDirectory } from './queries.ts';

@@ -3,7 +3,7 @@
 // including its child terms), age, organisation, opening day and hours, and distance from a
 // postcode (haversine over location latitude and longitude).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { orukId } from './ids.ts';
 import { REFERRAL_ROUTE_LINK_TYPE, REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_TERM, selfReferralAttributeId } from './referral-routes.ts';
 

@@ -3,7 +3,7 @@
 // the schema and for consistency first, then loads it in one transaction: all or nothing, and
 // importing the same file again changes nothing (everything is keyed on its ORUK id).
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { addOrganisation, addService, addTeam, changeOrganisationContact, changeService, firstTeams, organisationIds, serviceRecords } from '../network/index.ts';
 import { orukId } from './ids.ts';
 import { changingDirectory, fullServiceObjects } from './queries.ts';

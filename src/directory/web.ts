@@ -6,7 +6,7 @@
 // own staff keep its listings up to date.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import { writtenDate } from '../platform/dates.ts';

@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { sql, type Kysely } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { Category } from '../consent/index.ts';
 import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';

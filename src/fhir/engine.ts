@@ -2,7 +2,7 @@
 // row about a person (and audited: 'read' for a read, 'search' for each person in results).
 import { sql, type Kysely } from 'kysely';
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, decideRecordAccessForMany, type AccessAction, type Purpose } from '../consent/index.ts';
 import type { Category } from '../consent/index.ts';

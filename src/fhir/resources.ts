@@ -3,7 +3,7 @@
 // and category of information the access decision is asked about.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
 import { anyOf, checkId, dateCondition, parseToken, parseTokenExact, periodCondition, referenceId, stringCondition, tokenCondition, type Cond } from './params.ts';

@@ -12,7 +12,7 @@
 // category, decided (and audited) on their own.
 import { sql, type Kysely } from 'kysely';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { decideRecordAccess, type Category } from '../consent/index.ts';
 import { NHS_NUMBER_SYSTEM, PERSON_SYSTEM, SOURCE_SYSTEM_PREFIX, type ResourceDef, type Row } from './resources.ts';
 import type { FhirContext } from './engine.ts';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { decideRecordAccess, openRelationship } from '../consent/index.ts';
 import { isCategory, type Category } from '../consent/index.ts';
 import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '../linkage/index.ts';

@@ -6,7 +6,7 @@
 // People who object to case-finding (a choice the consent module keeps) are skipped; an entry
 // found before they objected stays on the worklist, marked not to be contacted this way.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { compileRule, parseRuleDefinition, type RuleDefinition } from './rules.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';

@@ -3,7 +3,7 @@
 // pseudonymised facts (no names, no person ids leave the query). fairness.ts does the arithmetic
 // and disclosure control.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { dimensionOrder } from './queries.ts';
 import { HOW_TO_OBJECT, type RuleNeed } from './register.ts';
 import { humanise, needCodes } from './groups.ts';

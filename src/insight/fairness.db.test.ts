@@ -5,8 +5,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import { testDatabaseTargets } from '../platform/testing.ts';
-import type { Database } from '../platform/schema.ts';
+import { testDatabaseTargets } from '../testing.ts';
+import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { caseFindingAbout, fairnessReport, ruleBiasCounts, ruleRegister } from './fairness-report.ts';
 import { biasTable } from './fairness.ts';

@@ -2,6 +2,8 @@
 // aggregate, and the protected aggregates other modules show (the place module's locality views
 // read the needs, outcomes, inequalities and access measures by locality from here). Other modules
 // import only this file.
+// Its tables first: the migration registry reads them while the rest of the module loads.
+export { insightMigrations, type InsightTables } from './schema.ts';
 export { registerInsightRoutes } from './routes.ts';
 export { registerInsightCommands } from './cli.ts';
 export { ensureInsight, lastRefresh, refreshInsight } from './refresh.ts';

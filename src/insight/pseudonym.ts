@@ -4,7 +4,7 @@
 // generated once per database and kept in insight_settings.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 export interface PseudonymKey { ipadHex: string; opadHex: string; key: Buffer }
 

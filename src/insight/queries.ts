@@ -4,7 +4,7 @@
 // localities and the latest four quarters to the year, and a page could be set beside another.
 // Overlapping-set counts (UpSet) are hidden when small and rounded to 5.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { activeFramework } from '../plans/index.ts';
 import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../platform/disclosure.ts';
 import { ageBands, type Dimension } from './refresh.ts';

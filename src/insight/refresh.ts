@@ -7,7 +7,7 @@
 //      and outcomes, overlaps between services, outcomes and access measures by quarter and group).
 // The dashboards then read only the cube (a few thousand rows) and the referrals per service.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { activeFramework } from '../plans/index.ts';
 import { groupSources, needCodes } from './groups.ts';

@@ -3,7 +3,7 @@
 // of what was asked for). The actual is the measure over the latest year for the whole place, the
 // same protected figure the inequality pages show, so a suppressed actual is never compared.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { inequality, measures, type MeasureDef } from './queries.ts';

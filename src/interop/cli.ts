@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../platform/config.ts';
 import { DatabaseInUseError, openDatabase, type DatabaseHandle } from '../platform/db.ts';
-import { migrateToLatest } from '../platform/migrate.ts';
 import { createProgress } from '../platform/progress.ts';
 import { DEFAULT_BATCH_SIZE, ImportInputError, loadMapping, parseMapArgument, rejectedCsv, runImport, saveMapping, formatOf, importErrors } from './import.ts';
 import { createApiTokenForUsername, revokeApiToken } from './tokens.ts';
@@ -18,6 +17,10 @@ const BAD_INPUT_EXIT_CODE = 2;
 type Advice = (serving: string | undefined) => string;
 
 const elsewhere = 'or run Joinery on PostgreSQL (DATABASE_URL), where commands can run beside servers';
+
+/** Brings a database up to date (the registry's migrateToLatest, handed in by cli.ts: a module knows no other module's tables). */
+type Migrate = (db: DatabaseHandle['db']) => Promise<unknown>;
+let migrateToLatest: Migrate;
 
 async function withDatabase(action: (database: DatabaseHandle) => Promise<void>, advice?: Advice): Promise<void> {
   let database: DatabaseHandle;
@@ -42,7 +45,8 @@ function fail(command: string, error: unknown): void {
   process.exitCode = error instanceof ImportInputError ? BAD_INPUT_EXIT_CODE : 1;
 }
 
-export function registerInteropCommands(program: Command): void {
+export function registerInteropCommands(program: Command, migrate: Migrate): void {
+  migrateToLatest = migrate;
   program
     .command('import')
     .description('Import an agency feed: CSV (with a saved column mapping), NDJSON of FHIR Patients, or a FHIR Bundle (.json). Bad rows are set aside with their line and reason, and the rest load. Resumable: run it again after a stop (or a crash) and it carries on; a finished file is not imported twice.')

@@ -4,7 +4,7 @@
 // how many rows imports set aside (quarantined) in the last week. Counts and dates only: never a
 // row, a record or a name.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 export type FeedStatus = 'working' | 'failed' | 'rows_set_aside' | 'quiet' | 'never';
 

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { hasStopped, isThisProcess, thisProcess, type ProcessOwner } from '../platform/process-owner.ts';

@@ -5,7 +5,7 @@
 // lease (FOR UPDATE SKIP LOCKED), so several servers can run dispatchers side by side.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 export const outboxTopics = ['referral.status', 'plan.changed', 'consent.changed', 'care_network.changed'] as const;
 export type OutboxTopic = (typeof outboxTopics)[number];

@@ -3,7 +3,7 @@
 // (never the token itself) and revoke one, on the audit trail.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';

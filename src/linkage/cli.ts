@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { indexPlaceRecords } from './person-index.ts';
 import { LinkInputError } from './csv-input.ts';
 import { evaluateClusters, evaluatePairLabels, formatEvaluation, formatPairEvaluation, readAnyLabels } from './evaluate.ts';

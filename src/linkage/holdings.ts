@@ -5,7 +5,7 @@
 // fragments let a caller that must stay at one round trip (the access decision, the person page)
 // embed the answer in its own statement.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { organisationSourceCodeOf, withOrganisationOfSource, withOrganisationOfSourceSql } from '../network/index.ts';
 
 /** SQL text: whether the person `personExpr` names has a current record under source `sourceExpr` (a boolean). */

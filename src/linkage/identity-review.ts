@@ -2,7 +2,7 @@
 // in a merge that can still be undone. The access decision asks this for data-quality reviewers
 // (who may open such records only); the queue and merges are the index's own tables.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 /** The person is a candidate in an open review, or an arriving record under review is linked to them now. */
 export async function personInReviewQueue(db: Kysely<Database>, personId: string): Promise<boolean> {

@@ -6,7 +6,7 @@
 // correctness never rests on one process's memory.
 
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { mergedPersons, personsToMatch } from '../people/index.ts';
 import { databaseKindOf } from '../platform/db.ts';
 import { addRecord, createLinkageIndex, setEntryPerson } from './online.ts';

@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { createIndexPersons } from '../people/index.ts';
 import { EARLIEST_BIRTH_DATE, isValidNhsNumber, normaliseNhsNumber, normaliseSex } from './normalise.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { openPglite, type DatabaseHandle } from '../platform/db.ts';
-import { migrateToLatest } from '../platform/migrate.ts';
+import { migrateToLatest } from '../schema.ts';
 import { loadSyntheticPlace } from '../demo/load-place.ts';
 import { mergePersons, unmerge } from './merge.ts';
 import { receiveSourceRecord } from './receive.ts';

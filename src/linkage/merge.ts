@@ -4,7 +4,7 @@
 // back exactly where it was, moves rows back, and flags what it cannot attribute for review.
 
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { userDisplayNameOf } from '../auth/index.ts';
 import { lockPersonForMerge, setMergedInto } from '../people/index.ts';

@@ -9,7 +9,7 @@
 // the record stays with the person it matched best, or on its own (conservative).
 
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { mergedPersons } from '../people/index.ts';
 import { linkRecords } from './link.ts';
 import { AMBIGUITY_MARGIN_BITS } from './online.ts';

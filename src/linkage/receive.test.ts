@@ -4,7 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { loadSyntheticPlace } from '../demo/load-place.ts';
 import { indexState } from './index-state.ts';

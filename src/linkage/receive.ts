@@ -12,7 +12,7 @@
 // one file link together. If the transaction fails, call `forgetIndexState(db)` (the index is
 // rebuilt on next use).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { addInternedRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from './online.ts';
 import {

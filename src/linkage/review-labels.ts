@@ -5,7 +5,7 @@
 // same person?), which says whether the link and review thresholds sit in the right place.
 
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { latestModel } from './index-state.ts';
 
 /** One decided pair: records are named `source:source_id`; a person's own entry `person:ID`. */

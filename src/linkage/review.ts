@@ -4,7 +4,7 @@
 // the other), and see a decided item read-only: who decided what, when and why.
 
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { userDisplayNameOf } from '../auth/index.ts';
 import { organisationNameOfSource } from '../network/index.ts';

@@ -3,7 +3,7 @@
 // rows themselves are the network's, so their reads and writes are here. Writes run in the
 // caller's transaction (pass it as `db`).
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

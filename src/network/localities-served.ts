@@ -1,7 +1,7 @@
 // Which organisations serve which localities, from the services they list: the place module's
 // locality care organisations start from it (the organisations serving a locality are its partners).
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

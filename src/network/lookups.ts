@@ -2,7 +2,7 @@
 // by id, batched (one query for a whole list, never one per row), so no other module queries the
 // network's tables itself.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 export interface OrganisationRef { id: string; name: string; kind: string }
 

@@ -3,7 +3,7 @@
 // and practitioners for its forms, and names as fragments a caller embeds in its own statement,
 // so a list (a referral inbox) stays one query without naming the network's tables.
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -2,7 +2,7 @@
 // whether they still work here, as fragments embedded in the caller's own statement (the session
 // lookup on every request stays one prepared statement), and the teams to choose from.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 /** SQL text: the team of the practitioner `practitionerExpr` names (null when none). */
 export const practitionerTeamIdSql = (practitionerExpr: string): string => `(select pr.team_id from practitioners pr where pr.id = ${practitionerExpr})`;

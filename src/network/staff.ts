@@ -5,7 +5,7 @@
 // team and role at once. Sign-in accounts are never changed here.
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
 export const UNASSIGNED_ROLE = 'unassigned';

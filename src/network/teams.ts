@@ -4,7 +4,7 @@
 // to embed in its one statement, so no other module reads the teams table itself.
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;

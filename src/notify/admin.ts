@@ -4,7 +4,7 @@
 // Once the cause is mended (a mail server configured, an address added), the admin can send the
 // failed ones again.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import type { Channel, DeliveryStatus, OutboxKind } from './schema.ts';

@@ -6,7 +6,7 @@
 // after the last attempt the row is marked failed with the reason, for the admin to see. A row
 // for an account disabled since it was written fails at once: no retry could rightly reach them.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { accountIsActive, contactDetailsOf } from '../auth/index.ts';
 import { digestMessage, eventMessage, smsText, type Message } from './messages.ts';
 import { failureText, SendFailure, type Senders } from './senders.ts';

@@ -4,7 +4,7 @@
 // email (password reset) that goes whatever the preferences say. Preferences are each account's
 // own: read and changed only for the signed-in user.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { accountIsActive, accountsOfPeople, contactDetailsOf, type SignedInUser } from '../auth/index.ts';
 import { channels, frequencies, notificationEvents, type Channel, type Frequency, type NotificationEvent } from './schema.ts';
 

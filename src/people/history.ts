@@ -2,7 +2,7 @@
 // event), with the organisation's name: what the person's own copy of their record (the right of
 // access) lists. Only fetches: the caller holds the access decision and filters by category.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { organisationNameOf } from '../network/index.ts';
 
 export interface NeedHistoryRow { code: string; organisation: string; recorded_at: string; severity: number; current: boolean }

@@ -2,7 +2,7 @@
 // referral held by the household needs to know so that every adult's agreement can be asked for.
 // Only fetches: callers hold the access decision for each person before showing anything.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ageOn } from './age.ts';
 
 export interface HouseholdMember { id: string; givenName: string; familyName: string; adult: boolean }

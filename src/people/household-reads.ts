@@ -3,7 +3,7 @@
 // the current relationships among some people. These only fetch: the caller decides, person by
 // person, what the reader may see.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 export interface HouseholdDetails {
   id: string; composition: string; tenure: string; addressLine: string; postcode: string;

@@ -3,7 +3,7 @@
 // household_moves with who made it and when, so a household's membership history is never lost.
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ageOn } from './age.ts';
 import { RefusedInput } from '../platform/refused.ts';
 

@@ -2,7 +2,7 @@
 // from NHS login): used by auth to tie a resident's existing account to their NHS login. Only
 // live people (not merged into another) are returned, and only when both facts agree.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { isValidNhsNumber } from '../platform/nhs-number.ts';
 
 /**

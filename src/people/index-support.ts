@@ -3,7 +3,7 @@
 // record it creates for a record that matches nobody, and where a person record came from. The
 // index owns links and merges; the persons table is this module's, so the index goes through here.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 
 /** A live person as the index matches records against them (household address first, else the one the index kept). */

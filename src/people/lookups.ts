@@ -2,7 +2,7 @@
 // a whole list, never one per row), so no other module queries the people tables itself. These
 // only fetch: callers hold the access decision for each person first.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 export interface PersonRef { id: string; givenName: string; familyName: string; birthDate: string | null; householdId: string | null }
 

@@ -2,7 +2,7 @@
 // referral inbox stays one query), records merged into a person as a subquery, and a person's
 // own contact details. These only fetch: callers hold the access decision for the person first.
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 /** A column holding a person id ('r.person_id'), or any SQL expression for one (sql`${personId}`). */
 type PersonExpr = string | RawBuilder<unknown>;

@@ -2,7 +2,7 @@
 // reads a child's date of birth without a second round trip, and a list names each person in the
 // query that reads it. Batched queries by id are in lookups.ts.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 /** SQL text: the date of birth of the person `personExpr` names (a scalar subquery; null when unknown). */
 export const personBirthDateSql = (personExpr: string): string => `(select p.birth_date from persons p where p.id = ${personExpr})`;

@@ -6,7 +6,7 @@ import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonC
 import { agenciesHoldingPerson, agenciesHoldingPersonSql, peopleHeldByOrganisationCount, recordsHeldOfPerson, type AgencyHolding } from '../linkage/index.ts';
 import { organisationNameOf, organisationNameSql } from '../network/index.ts';
 import { latestAboutMeSql } from '../records/index.ts';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { translateText, translatorFor, type Language } from '../platform/i18n/index.ts';
 

@@ -4,7 +4,7 @@
 // ending a relationship keeps its row with when it ended and who ended it.
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
 export const RELATIONSHIP_TYPES = ['parent', 'child', 'partner', 'spouse', 'sibling', 'carer', 'cared_for'] as const;

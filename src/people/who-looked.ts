@@ -7,7 +7,7 @@
 // own organisation's entries (which may have held nothing at all). The lines are written in the
 // reader's language (English or Welsh, from platform/i18n's catalogues).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { categories, categoryPlainWords, purposeLabels, type Category, type Purpose } from '../consent/index.ts';
 import { latestAuditEventsAbout } from '../audit/index.ts';
 import { userDisplayNameOf, userPersonIdOf } from '../auth/index.ts';

@@ -1,7 +1,7 @@
 // Where things are, for other modules: the locality a small area lies in (as fragments a caller
 // embeds in its own statement), localities' names by id, and the area of a postcode.
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

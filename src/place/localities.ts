@@ -4,7 +4,7 @@
 // association or a charity in a third): the software assumes no answer. Organisations are the
 // network module's; they are named through its front door.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { allOrganisations, organisationsServingLocalities, type OrganisationRef } from '../network/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;

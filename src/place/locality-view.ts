@@ -6,7 +6,7 @@
 // module's figures, through its front door). Aggregates only: every count comes already protected
 // by its owner through platform/disclosure.ts; nothing here is about a person.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { GroupRow, MeasureDef } from '../insight/index.ts';
 import { budgetOverview, fundsList } from '../budgets/index.ts';
 import { populationByLocality, type LocalityRow } from './queries.ts';

@@ -1,7 +1,7 @@
 // Aggregate figures about the place. Only counts leave here, through disclosure control: the
 // localities add up to the place, so each column is protected with its total.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { isSmall, suppressTable } from '../platform/disclosure.ts';
 import { residents } from './residents.ts';
 

@@ -3,7 +3,7 @@
 // FHIR QuestionnaireResponse and count what was reused versus asked ("tell it once").
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ageOn, currentNeedRows, personEventsSince, personHouseholdFacts } from '../people/index.ts';
 import { organisationsByIds } from '../network/index.ts';
 import { currentAboutMe } from '../records/index.ts';

@@ -1,7 +1,7 @@
 // Demo sign-ins for the plans module: a named coordinator for adults facing multiple
 // disadvantage, and a shared plan for the demo citizen so they can add goals in their own words.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { addAction, addGoal, createPlan, plansOf } from './plans.ts';
 import { makeLeadPractitioner } from '../consent/index.ts';
 import { createAccountUnlessTaken, type SignedInUser, type DemoAccountInfo } from '../auth/index.ts';

@@ -4,7 +4,7 @@
 // working copy: only they get it back, and only while the access decision still lets them assess
 // the person. It is deleted when the assessment is saved (assessments.ts) or discarded.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, type Category } from '../consent/index.ts';
 import { categoryOfQuestionnaire, flattenItems, isQuestion, type Questionnaire } from './questionnaire.ts';

@@ -2,7 +2,7 @@
 // draws them as charts; the insight module uses the query functions below (aggregate figures
 // there must still be suppressed for small numbers and split on pseudonymous ids).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { parseJson } from './store.ts';
 
 export interface ScorePoint { responseId: string; authoredAt: Date; organisationId: string | null; total: number | null; domains: Record<string, number | null> }

@@ -2,7 +2,7 @@
 // plan says, and the goals, actions and reviews that are theirs. The consent module's export asks
 // this of the plans module, which owns the tables; organisations are named by the network module.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { organisationNameOf } from '../network/index.ts';
 
 /**

@@ -3,7 +3,7 @@
 // and the full history as append-only plan events. Callers decide access first (routes.ts).
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, joinNetworkByAgreement, joinNetworkOnce, RelationshipRefused } from '../consent/index.ts';
 import { RefusedInput } from '../platform/refused.ts';

@@ -6,7 +6,7 @@
 // decision, allow or deny, is on the audit record. The person is told too: once a review comes
 // within the same fortnight, their own account gets one notice per plan and review date.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { accountsOfPeople, type SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany, peopleInCareOf, visibleToReader } from '../consent/index.ts';
 import { peopleByIds } from '../people/index.ts';

@@ -3,7 +3,7 @@
 // and repeated assessments showing change. Deterministic (hashes of ids, never random) and
 // set-based, anchored on the place's own latest event date rather than the wall clock.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { seedDirectives, seedRelationships } from '../consent/index.ts';
 import { ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';

@@ -2,7 +2,7 @@
 // questionnaire definitions and the operating models. All of it is data in the database; the
 // defaults below are what a new place starts with, and a place may load its own framework.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { defaultFramework, validateFramework, type OutcomesFramework } from './framework.ts';
 import { shippedQuestionnaires } from './instruments.ts';
 import { defaultOperatingModels, type OperatingModel, type OperatingModelConfig } from './models.ts';

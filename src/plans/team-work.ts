@@ -4,7 +4,7 @@
 // audit. Who may is who the access decision lets write the person's plan, and who works for the
 // organisation the action is assigned to or is a current member of a team holding the person.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess, isTeamMember, teamCaseloadIds } from '../consent/index.ts';

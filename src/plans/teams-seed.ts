@@ -5,7 +5,7 @@
 // everyone on the model, so the team's shared worklist holds their plans' unassigned actions and
 // a member from any of those agencies can cover them on duty.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { seedTeamMember, seedTeamRelationship, teamMembers } from '../consent/index.ts';
 import { allOrganisations, createIntegratedTeam, practitionersOf, teamById } from '../network/index.ts';
 

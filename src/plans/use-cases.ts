@@ -3,7 +3,7 @@
 // and refuses with the HTTP status the page shows; other modules' data comes through their front
 // doors. Writes go through plans.ts, which takes the transaction it runs in.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { HttpError } from '../platform/http.ts';
 import { decideRecordAccess, decideRecordAccessForMany, type Category, type CategoryDecision } from '../consent/index.ts';
 import type { SignedInUser } from '../auth/index.ts';

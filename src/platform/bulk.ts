@@ -3,7 +3,7 @@
 // far cheaper to build than one PostgreSQL array literal per column (every element escaped in
 // JavaScript), and the server parses it in one pass.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 export interface BulkColumn<Row> {
   name: string;

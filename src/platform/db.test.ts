@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { testDatabaseTargets } from './testing.ts';
-import { migrateToLatest, pendingMigrations } from './migrate.ts';
+import { testDatabaseTargets } from '../testing.ts';
+import { migrateToLatest, pendingMigrations } from '../schema.ts';
 import { openPglite, openPostgres, redactDatabaseUrl, DatabaseOpenError, type DatabaseHandle } from './db.ts';
-import { allMigrations } from './schema.ts';
+import { allMigrations } from '../schema.ts';
 
 for (const target of await testDatabaseTargets()) {
   describe(`database on ${target.kind}`, () => {

@@ -19,7 +19,7 @@ import {
   type Driver,
   type QueryResult,
 } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database } from '../schema.ts';
 import { FolderInUse, lockFolder, type FolderHolder } from './data-lock.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';

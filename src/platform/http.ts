@@ -19,7 +19,7 @@ import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db.ts';
 import { errorForLog, pathOnly } from './logger.ts';
 import { SUPPRESSION_NOTE } from './disclosure.ts';
-import type { Database } from './schema.ts';
+import type { Database } from '../schema.ts';
 import type { Kysely } from 'kysely';
 import { writtenDate } from './dates.ts';
 import { chooseLanguage, isLanguage, LANGUAGE_COOKIE, languageLinks, translateText, translatorFor, type Language } from './i18n/index.ts';

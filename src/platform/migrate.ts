@@ -1,8 +1,8 @@
-// Runs the migrations with Kysely's migrator (advisory-locked, so two starting servers are safe).
+// Runs migrations with Kysely's migrator (advisory-locked, so two starting servers are safe). The
+// migrations themselves are the registry's (src/schema.ts): platform knows no module's tables.
 // Modules number their migrations in their own ranges, so a module's new migration may sort
 // before another's already-applied one: unordered application is allowed for that reason.
-import { Migrator, sql, type Kysely, type MigrationResult } from 'kysely';
-import { allMigrations, type Database } from './schema.ts';
+import { Migrator, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
 
 export class MigrationError extends Error {
   override name = 'MigrationError';
@@ -12,14 +12,15 @@ export class MigrationError extends Error {
  * The migrator's bookkeeping tables live in the connection's own schema: without naming it,
  * Kysely would find another schema's tables on a shared server (e.g. parallel test runs).
  */
-async function migratorFor(db: Kysely<Database>): Promise<Migrator> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database: the migrator only keeps its own bookkeeping tables
+async function migratorFor(db: Kysely<any>, migrations: Record<string, Migration>): Promise<Migrator> {
   const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ?? 'public';
-  return new Migrator({ db, provider: { getMigrations: async () => allMigrations }, allowUnorderedMigrations: true, migrationTableSchema: schema });
+  return new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true, migrationTableSchema: schema });
 }
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResult[]> {
-  const migrator = await migratorFor(db);
-  const { error, results = [] } = await migrator.migrateToLatest();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see migratorFor
+export async function runMigrations(db: Kysely<any>, migrations: Record<string, Migration>): Promise<MigrationResult[]> {
+  const { error, results = [] } = await (await migratorFor(db, migrations)).migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error');
     throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`);
@@ -27,7 +28,8 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationRe
   return results;
 }
 
-export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
-  const all = await (await migratorFor(db)).getMigrations();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see migratorFor
+export async function migrationsPending(db: Kysely<any>, migrations: Record<string, Migration>): Promise<string[]> {
+  const all = await (await migratorFor(db, migrations)).getMigrations();
   return all.filter((m) => !m.executedAt).map((m) => m.name);
 }

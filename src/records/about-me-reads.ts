@@ -2,7 +2,7 @@
 // statement (latestAboutMeSql), and the person's own export lists every version. Only fetches:
 // callers hold the access decision for about_me first.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 
 /** SQL text: the latest "about me" of the person `personExpr` names, as json (what_matters, how_to_support, created_at), or null. */
 export const latestAboutMeSql = (personExpr: string): string => `(

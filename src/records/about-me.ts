@@ -3,7 +3,7 @@
 // the about-me page or a resident's self-assessment ("What matters to you"), so every assessment
 // that asks the same thing can prefill it (plans/prefill.ts) and nobody asks again.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess } from '../consent/index.ts';

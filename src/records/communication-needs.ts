@@ -4,7 +4,7 @@
 // version attributed and kept. They are contact details, so they travel with basic details
 // (demographics): whoever may contact the person sees them, and notifications read the method.
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { userDisplayNameOf, userPersonIdOf, userPractitionerIdOf, type SignedInUser } from '../auth/index.ts';
 import { organisationNameOf, practitionerCardOf, type PractitionerCard } from '../network/index.ts';
 import { appendAudit } from '../audit/index.ts';

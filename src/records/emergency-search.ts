@@ -10,7 +10,7 @@
 // recorded against nobody), without the details typed. Each practitioner may make a few an hour,
 // counted from the audit record, so the limit holds across servers.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, emergencySearchesSince } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';

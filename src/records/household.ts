@@ -1,7 +1,7 @@
 // The household view: members, how they are related, address history, and each member's
 // current needs, each shown only as far as the reader may see that member's record.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { categories, decideRecordAccess } from '../consent/index.ts';
 import { ageOn } from '../people/index.ts';

@@ -2,7 +2,7 @@
 // copy of their record (the right of access) lists them: who wrote each (named by the auth module;
 // "you" for the person's own account), when, and what it says. Only fetches: the caller decides.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { userDisplayNameOf, userPersonIdOf } from '../auth/index.ts';
 
 /** Every message about the person, oldest first. */

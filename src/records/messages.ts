@@ -6,7 +6,7 @@
 // (about me, the person's own words, and basic details for the name), every time; being the lead or
 // in the lead's team only narrows who the decision is asked for, never widens it.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { accountsOfPractitioner, residentAccountsOf, userDisplayNameOf, userPersonIdOf, userPractitionerIdOf, type SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess, decideRecordAccessForMany, recordDisclosure, visibleToReader, type RecordAccess } from '../consent/index.ts';

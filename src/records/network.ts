@@ -2,7 +2,7 @@
 // named lead practitioner. Joining or leaving the network is a recorded act with a reason,
 // and it is what gives a practitioner a legitimate relationship with the person.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { addPractitionerToNetwork, endRelationship, RelationshipRefused } from '../consent/index.ts';
 import { organisationNameOf, organisationPhoneOf, practitionerCardOf, teamNameOf, type PractitionerCard } from '../network/index.ts';

@@ -4,10 +4,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import type { Database } from '../platform/schema.ts';
-import { migrateToLatest } from '../platform/migrate.ts';
+import type { Database } from '../schema.ts';
+import { migrateToLatest } from '../schema.ts';
 import { loadSyntheticPlace } from '../demo/load-place.ts';
 import { createDemoAccounts } from '../demo/accounts.ts';
 import type { SignedInUser } from '../auth/accounts.ts';

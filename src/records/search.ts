@@ -12,7 +12,7 @@
 // and family-name similarity), then family name, given name and id. pg_trgm lives in public, so
 // its functions and operator are named there (a schema-isolated search_path still finds them).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
 import { swappedDayMonth, type PersonQuery } from './search-query.ts';

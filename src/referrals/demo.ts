@@ -1,7 +1,7 @@
 // Demo accounts for receiving services and the demo citizen's own referrals, so "My referrals",
 // the housing inbox and the practitioner's sent list have something true to show.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { createAccountUnlessTaken, type DemoAccountInfo } from '../auth/index.ts';
 import { organisationById, practitionersByIds, serviceNamed, serviceStaffOf } from '../network/index.ts';
 import { insertReferral, serviceFor } from './referrals.ts';

@@ -5,7 +5,7 @@
 // criteria only by saying why. Callers have already decided the actor may see the person's basic
 // details (their age and where they live are basic details).
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ukDate } from './working-days.ts';
 import { serviceById } from '../network/index.ts';
 import { personBirthDateOf, personSmallAreaOf } from '../people/index.ts';

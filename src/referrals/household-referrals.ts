@@ -8,7 +8,7 @@
 // they look from, and each other member by name only where it lets them see that member.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess } from '../consent/index.ts';
 import { householdMembersOn, householdOfPerson } from '../people/index.ts';

@@ -4,7 +4,7 @@
 // for the services' own clocks), from the UK date a step became ready to the date it started,
 // so a wait is compared with the step's expected working days in one unit.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { protectCells, type Sum } from '../platform/disclosure.ts';
 import type { ActionKind } from './state.ts';
 import { BANK_HOLIDAYS_ENGLAND_WALES, ukDate, workingDaysBetween } from './working-days.ts';

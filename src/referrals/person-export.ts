@@ -3,7 +3,7 @@
 // network module), and the history of each. Only fetches: the consent module's export decides
 // which the reader may see (by the organisations' kinds) and asks history only for those.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { organisationKindOf, organisationNameOf, serviceNameOf } from '../network/index.ts';
 
 /** Every referral about the person, newest first; the receiving organisation and service are required references, the sender is null for a request of their own. */

@@ -2,7 +2,7 @@
 // referral with its history, and each service's waiting list from real referral data.
 // Callers decide access to the person before showing names (see routes.ts).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { organisationNameOf, practitionerNameOf, serviceNameOf, teamNameOf } from '../network/index.ts';
 import { personBirthDateOf, personFamilyNameOf, personGivenNameOf, recordsMergedInto } from '../people/index.ts';
 import { ukDate } from './working-days.ts';

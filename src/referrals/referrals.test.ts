@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { testDatabaseTargets } from '../platform/testing.ts';
+import { testDatabaseTargets } from '../testing.ts';
 import { loadSyntheticPlace } from '../demo/load-place.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import { applyReferralAction, bulkReferralAction, ReferralInputError, sendReferral } from './referrals.ts';

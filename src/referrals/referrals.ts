@@ -6,7 +6,7 @@
 // decision lets it see them.
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, mayExtendNetwork, openRelationship, recordDirective, type Category } from '../consent/index.ts';

@@ -7,7 +7,7 @@
 // account only through the consent module (NHS login at P9, or a practitioner confirming who they are).
 import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { accountsOfPractitioner, createUnconfirmedResidentAccount, usernameTakenRefusal, userPersonIdOf, type SignedInUser, type SignUpInput } from '../auth/index.ts';
 import { notify, sendTransactional } from '../notify/index.ts';

@@ -6,7 +6,7 @@
 // flow for managers. Routes parse; the use cases in referrals.ts decide access and eligibility.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { dateInputItems, dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';

@@ -1,6 +1,6 @@
 // Closed-loop referrals (with their append-only history) and whole-system pathways.
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { pathwayDefinitions } from './pathway-definitions.ts';
 
 export interface ReferralTables {

@@ -2,7 +2,7 @@
 // seed, relative to the day the place is loaded, so the inbox has overdue referrals, declines
 // with onward routes and the flow charts have real waits. A few thousand rows, bulk inserted.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { streamFor, type Rng } from '../synth/index.ts';
 import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';

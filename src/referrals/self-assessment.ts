@@ -7,7 +7,7 @@
 // clock; then the shortest waiting list; then by name, so the same answers always go to the same
 // team. The person is told which service it went to, and why.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { saveAboutMe } from '../records/index.ts';
 import { fits, personFacts, type PersonFacts } from './eligibility.ts';

@@ -4,7 +4,7 @@
 // these typed details, never on the record the person index found.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ageOn, personFacts, type PersonFacts } from './eligibility.ts';
 import { ukDate } from './working-days.ts';
 import { localityOfPostcode } from '../place/index.ts';

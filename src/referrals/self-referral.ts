@@ -18,7 +18,7 @@
 //   reference and the messages are the same whether or not anyone was known, and eligibility
 //   is checked against what was typed, never against the record found.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { carePurposes, decideRecordAccess, isCategory, recordDirective, type Category } from '../consent/index.ts';

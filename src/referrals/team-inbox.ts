@@ -3,7 +3,7 @@
 // means what it means on the service directory and the demand figures: sent, acknowledged or
 // accepted, but not yet seen (no first contact).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ukDate } from './working-days.ts';
 import { teamReceivesReferrals } from '../network/index.ts';
 

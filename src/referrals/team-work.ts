@@ -4,7 +4,7 @@
 // lets see the person (their organisation's relationship as receiver, or the team's reaching its
 // members) and who works for the receiving organisation or is a current member of the team.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess, isTeamMember } from '../consent/index.ts';

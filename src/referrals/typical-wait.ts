@@ -3,7 +3,7 @@
 // aggregate leaves this module, and only when enough referrals stand behind it that it says
 // nothing about any one person and is not a guess from a handful.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import { ukDate, workingDaysBetween } from './working-days.ts';
 
 /** Fewer first contacts than this in the window and the wait is "not known yet". */

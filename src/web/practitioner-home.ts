@@ -5,7 +5,7 @@
 // caseload a page at a time, searchable by name. The names on the caseload page shown pass the
 // access decision (one query, one audit append for the page); names on other pages are not read.
 import type { Kysely } from 'kysely';
-import type { Database } from '../platform/schema.ts';
+import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
 import { organisationCaseload, type CaseloadPage } from '../people/index.ts';

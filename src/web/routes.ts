@@ -1,13 +1,13 @@
 // Role home pages and the person page: thin handlers over module queries.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, recordDisclosure, visibleToReader, type Category, type RecordAccess } from '../consent/index.ts';
 import type { PersonCostRow } from '../budgets/index.ts';
 import { startBreakGlass } from '../consent/index.ts';
 import { proxiesOf } from '../consent/index.ts';
 import { buildSharedRecord } from '../people/index.ts';
-import { pendingMigrations } from '../platform/migrate.ts';
 import { countAuditEvents } from '../audit/index.ts';
 import { placeSummary, populationByLocality, needsByDeprivation, RESIDENTS_HINT } from '../place/index.ts';
 import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
@@ -53,7 +53,10 @@ async function managerHome(app: FastifyInstance, request: FastifyRequest, reply:
   return reply.view('home-manager.njk', viewContext(request, reply, { title: 'Your place', summary, localities, deciles, needsChart, residentsHint: RESIDENTS_HINT }));
 }
 
-async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+/** The registry's pendingMigrations, handed in by app.ts (the administrator's home lists migrations not yet run). */
+type PendingMigrations = (db: Kysely<Database>) => Promise<string[]>;
+
+async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, pendingMigrations: PendingMigrations) {
   const { database } = app.joinery;
   const db = database.db;
   const counts = (await sql<Record<string, number>>`
@@ -72,14 +75,14 @@ async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: F
   }));
 }
 
-export function registerWebRoutes(app: FastifyInstance): void {
+export function registerWebRoutes(app: FastifyInstance, pendingMigrations: PendingMigrations): void {
   app.get('/home', async (request, reply) => {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer');
     switch (user.role) {
       case 'citizen': return citizenHome(app, request, reply, user);
       case 'practitioner': return practitionerHomePage(app, request, reply, user);
       case 'manager': return managerHome(app, request, reply);
-      case 'admin': return adminHome(app, request, reply);
+      case 'admin': return adminHome(app, request, reply, pendingMigrations);
       case 'data_quality': return reply.redirect('/linkage/review');
       case 'privacy_officer': return reply.redirect('/privacy');
     }

@@ -3,7 +3,7 @@
 // they reach the data-quality officer's review queue.
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../src/platform/schema.ts';
+import type { Database } from '../../src/schema.ts';
 import { receiveSourceRecord } from '../../src/linkage/index.ts';
 
 export interface ReviewFixture { reviewId: number; sourceRecordId: number; personId: string; fields: Record<string, string> }

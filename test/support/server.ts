@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { loadConfig } from '../../src/platform/config.ts';
 import { openPglite, type DatabaseHandle } from '../../src/platform/db.ts';
-import { migrateToLatest } from '../../src/platform/migrate.ts';
+import { migrateToLatest } from '../../src/schema.ts';
 import { createApp } from '../../src/app.ts';
 import { loadSyntheticPlace } from '../../src/demo/load-place.ts';
 import { createDemoAccounts, DEMO_PASSWORD } from '../../src/demo/accounts.ts';

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { sql } from 'kysely';
-import { openPglite, openPostgres, withDefaultUser, type DatabaseHandle } from './db.ts';
-import { migrateToLatest } from './migrate.ts';
+import { openPglite, openPostgres, withDefaultUser, type DatabaseHandle } from './platform/db.ts';
+import { migrateToLatest } from './schema.ts';
 
 export interface TestDatabaseTarget {
   kind: 'pglite' | 'postgres';
