@@ -13,7 +13,13 @@ import { categories } from '../src/consent/categories.ts';
 import { decideRecordAccess } from '../src/consent/index.ts';
 import { createProgress } from '../src/platform/progress.ts';
 
-const { values } = parseArgs({ options: { people: { type: 'string', default: '1000000' }, engine: { type: 'string', default: 'postgres' }, samples: { type: 'string', default: '5000' } } });
+const { values } = parseArgs({
+  options: {
+    people: { type: 'string', default: '1000000' },
+    engine: { type: 'string', default: 'postgres' },
+    samples: { type: 'string', default: '5000' },
+  },
+});
 const people = Number(values.people);
 const samples = Number(values.samples);
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
@@ -27,7 +33,14 @@ async function open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<
   const admin = await openPostgres(serverUrl, { max: 1 });
   await sql`create schema ${sql.id(schema)}`.execute(admin.db);
   const handle = await openPostgres(serverUrl, { searchPath: `${schema},public`, max: 4 });
-  return { handle, cleanup: async () => { await handle.close(); await sql`drop schema ${sql.id(schema)} cascade`.execute(admin.db); await admin.close(); } };
+  return {
+    handle,
+    cleanup: async () => {
+      await handle.close();
+      await sql`drop schema ${sql.id(schema)} cascade`.execute(admin.db);
+      await admin.close();
+    },
+  };
 }
 
 async function build(db: Kysely<Database>): Promise<void> {
@@ -69,9 +82,40 @@ try {
   const t0 = Date.now();
   await build(db);
   const buildSeconds = (Date.now() - t0) / 1000;
-  const user = { id: 'bench-user', username: 'bench', displayName: 'Bench', role: 'practitioner' as const, personId: null, practitionerId: 'pr-7', organisationId: 'org-7', teamId: 'team-7' };
-  await db.insertInto('users').values({ id: user.id, username: 'bench', display_name: 'Bench', role: 'practitioner', password_hash: null, oidc_subject: null, person_id: null, practitioner_id: 'pr-7', organisation_id: 'org-7', locked_until: null, last_sign_in_at: null }).execute();
-  const actor: Actor = { userId: user.id, role: 'practitioner', personId: null, organisationId: 'org-7', teamId: 'team-7', practitionerId: 'pr-7' };
+  const user = {
+    id: 'bench-user',
+    username: 'bench',
+    displayName: 'Bench',
+    role: 'practitioner' as const,
+    personId: null,
+    practitionerId: 'pr-7',
+    organisationId: 'org-7',
+    teamId: 'team-7',
+  };
+  await db
+    .insertInto('users')
+    .values({
+      id: user.id,
+      username: 'bench',
+      display_name: 'Bench',
+      role: 'practitioner',
+      password_hash: null,
+      oidc_subject: null,
+      person_id: null,
+      practitioner_id: 'pr-7',
+      organisation_id: 'org-7',
+      locked_until: null,
+      last_sign_in_at: null,
+    })
+    .execute();
+  const actor: Actor = {
+    userId: user.id,
+    role: 'practitioner',
+    personId: null,
+    organisationId: 'org-7',
+    teamId: 'team-7',
+    practitionerId: 'pr-7',
+  };
   const pick = (i: number) => `p-${1 + ((i * 7919) % people)}`;
   // Warm up, then time the decision: facts in one query plus the policy for every category.
   for (let i = 0; i < 200; i++) await loadAccessFacts(db, actor, pick(i));
@@ -80,27 +124,42 @@ try {
   for (let i = 0; i < samples; i++) {
     const started = process.hrtime.bigint();
     const facts = { ...(await loadAccessFacts(db, actor, pick(i + 1000))), inReviewQueue: false };
-    for (const category of categories) if (decideCategory(actor, pick(i + 1000), category, 'direct_care', facts).scope === 'all') allowed += 1;
+    for (const category of categories)
+      if (decideCategory(actor, pick(i + 1000), category, 'direct_care', facts).scope === 'all') allowed += 1;
     decisionMs.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   // The same, audited (what a page pays): decision plus the hash-chained audit append.
   const auditedMs: number[] = [];
   for (let i = 0; i < Math.min(samples, 2000); i++) {
     const started = process.hrtime.bigint();
-    await decideRecordAccess(db, { actor: user, personId: pick(i + 50_000), categories: ['demographics', 'health'], purpose: 'direct_care', action: 'read' });
+    await decideRecordAccess(db, {
+      actor: user,
+      personId: pick(i + 50_000),
+      categories: ['demographics', 'health'],
+      purpose: 'direct_care',
+      action: 'read',
+    });
     auditedMs.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   decisionMs.sort((a, b) => a - b);
   auditedMs.sort((a, b) => a - b);
-  const counts = (await sql<{ persons: number; directives: number; relationships: number; links: number }>`
+  const counts = (
+    await sql<{ persons: number; directives: number; relationships: number; links: number }>`
     select (select count(*) from persons) as persons, (select count(*) from consent_directives) as directives,
-           (select count(*) from care_relationships) as relationships, (select count(*) from record_links) as links`.execute(db)).rows[0];
-  console.log(JSON.stringify({
-    benchmark: 'access-decision', engine: handle.kind, ...counts, buildSeconds, samples,
-    decisionForAllCategoriesMs: { p50: percentile(decisionMs, 50), p99: percentile(decisionMs, 99), max: decisionMs.at(-1) },
-    decisionWithAuditMs: { p50: percentile(auditedMs, 50), p99: percentile(auditedMs, 99), max: auditedMs.at(-1) },
-    shareOfCategoryDecisionsAllowingAll: allowed / (samples * categories.length),
-  }));
+           (select count(*) from care_relationships) as relationships, (select count(*) from record_links) as links`.execute(db)
+  ).rows[0];
+  console.log(
+    JSON.stringify({
+      benchmark: 'access-decision',
+      engine: handle.kind,
+      ...counts,
+      buildSeconds,
+      samples,
+      decisionForAllCategoriesMs: { p50: percentile(decisionMs, 50), p99: percentile(decisionMs, 99), max: decisionMs.at(-1) },
+      decisionWithAuditMs: { p50: percentile(auditedMs, 50), p99: percentile(auditedMs, 99), max: auditedMs.at(-1) },
+      shareOfCategoryDecisionsAllowingAll: allowed / (samples * categories.length),
+    }),
+  );
 } finally {
   await cleanup();
 }

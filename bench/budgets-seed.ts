@@ -16,11 +16,24 @@ const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
 };
 const [overview, overviewMs] = await timed(() => budgetOverview(handle.db, 'better-lives'));
 const [, cohortMs] = await timed(() => cohortCosts(handle.db));
-const someone = (await handle.db.selectFrom('ledger_postings').select('person_id').where('person_id', 'is not', null).limit(1).executeTakeFirst())?.person_id ?? '';
+const someone =
+  (await handle.db.selectFrom('ledger_postings').select('person_id').where('person_id', 'is not', null).limit(1).executeTakeFirst())
+    ?.person_id ?? '';
 const [, personMs] = await timed(() => personCost(handle.db, someone, 'all'));
-console.log(JSON.stringify({
-  people: load.people, loadSeconds: load.seconds, budgets: load.budgets,
-  currentYear: overview?.year, budgetPence: overview?.totals.budgetPence, spentPence: overview?.totals.spentPence, forecastPence: overview?.totals.forecastPence,
-  queryMs: { overview: overviewMs, cohorts: cohortMs, person: personMs },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      people: load.people,
+      loadSeconds: load.seconds,
+      budgets: load.budgets,
+      currentYear: overview?.year,
+      budgetPence: overview?.totals.budgetPence,
+      spentPence: overview?.totals.spentPence,
+      forecastPence: overview?.totals.forecastPence,
+      queryMs: { overview: overviewMs, cohorts: cohortMs, person: personMs },
+    },
+    null,
+    2,
+  ),
+);
 await handle.close();

@@ -24,8 +24,11 @@ import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '60' }, people: { type: 'string', default: '60' }, 'kill-every': { type: 'string', default: '4' },
-    'restart-postgres': { type: 'boolean', default: false }, 'keep-schema': { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '60' },
+    people: { type: 'string', default: '60' },
+    'kill-every': { type: 'string', default: '4' },
+    'restart-postgres': { type: 'boolean', default: false },
+    'keep-schema': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -46,35 +49,78 @@ const databaseUrl = url.toString();
 
 function nhsNumbers(count: number): string[] {
   const out: string[] = [];
-  for (let n = 9_400_000_000 + Math.floor(Math.random() * 1_000_000) * 100; out.length < count; n++) if (isValidNhsNumber(String(n))) out.push(String(n));
+  for (let n = 9_400_000_000 + Math.floor(Math.random() * 1_000_000) * 100; out.length < count; n++)
+    if (isValidNhsNumber(String(n))) out.push(String(n));
   return out;
 }
 const given = ['Ada', 'Bram', 'Cleo', 'Dev', 'Esme', 'Finn', 'Gail', 'Hugo', 'Iris', 'Jude', 'Kemi', 'Lars'];
-const family = ['Ashdown', 'Brindle', 'Calloway', 'Dunmore', 'Elsworth', 'Fairweather', 'Garside', 'Hollins', 'Ingram', 'Jessop', 'Kettering', 'Lowther'];
+const family = [
+  'Ashdown',
+  'Brindle',
+  'Calloway',
+  'Dunmore',
+  'Elsworth',
+  'Fairweather',
+  'Garside',
+  'Hollins',
+  'Ingram',
+  'Jessop',
+  'Kettering',
+  'Lowther',
+];
 const people = nhsNumbers(peopleCount).map((nhs, i) => ({
-  nhs, given: given[i % given.length]!, family: `${family[Math.floor(i / given.length) % family.length]!}${i >= 144 ? i : ''}`,
-  birthDate: `19${50 + (i % 45)}-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 27) + 1).padStart(2, '0')}`, gender: i % 2 ? 'male' : 'female',
+  nhs,
+  given: given[i % given.length]!,
+  family: `${family[Math.floor(i / given.length) % family.length]!}${i >= 144 ? i : ''}`,
+  birthDate: `19${50 + (i % 45)}-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 27) + 1).padStart(2, '0')}`,
+  gender: i % 2 ? 'male' : 'female',
 }));
 const patient = (p: (typeof people)[number], source: string, sourceId: string) => ({
-  resourceType: 'Patient', identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: p.nhs }, { system: `urn:joinery:source:${source}`, value: sourceId }],
-  name: [{ family: p.family, given: [p.given] }], birthDate: p.birthDate, gender: p.gender,
+  resourceType: 'Patient',
+  identifier: [
+    { system: 'https://fhir.nhs.uk/Id/nhs-number', value: p.nhs },
+    { system: `urn:joinery:source:${source}`, value: sourceId },
+  ],
+  name: [{ family: p.family, given: [p.given] }],
+  birthDate: p.birthDate,
+  gender: p.gender,
 });
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address() as net.AddressInfo; server.close(() => resolve(port)); });
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
     server.on('error', reject);
   });
 }
 
-interface Server { url: string; child: ChildProcess; port: number }
+interface Server {
+  url: string;
+  child: ChildProcess;
+  port: number;
+}
 async function startServer(port?: number): Promise<Server> {
-  const p = port ?? await freePort();
-  const child = spawn(process.execPath, [cli, 'serve', '--no-migrate'], { env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl, PORT: String(p), LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+  const p = port ?? (await freePort());
+  const child = spawn(process.execPath, [cli, 'serve', '--no-migrate'], {
+    env: {
+      ...process.env,
+      JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'),
+      DATABASE_URL: databaseUrl,
+      PORT: String(p),
+      LOG_LEVEL: 'silent',
+    },
+    stdio: 'ignore',
+  });
   const server = { url: `http://127.0.0.1:${p}`, child, port: p };
   for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(`${server.url}/health`)).ok) return server; } catch { /* starting */ }
+    try {
+      if ((await fetch(`${server.url}/health`)).ok) return server;
+    } catch {
+      /* starting */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('a server did not start');
@@ -114,8 +160,10 @@ async function writer(worker: number): Promise<void> {
     requests++;
     try {
       const response = await fetch(`${server.url}/fhir/Patient`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
-        body: JSON.stringify(patient(p, fhirSource, sourceId)), signal: AbortSignal.timeout(15_000),
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(patient(p, fhirSource, sourceId)),
+        signal: AbortSignal.timeout(15_000),
       });
       await response.arrayBuffer();
       // Only an answer that says the write happened counts as acknowledged.
@@ -130,7 +178,15 @@ async function writer(worker: number): Promise<void> {
 async function importer(): Promise<void> {
   while (Date.now() < until && !importDone) {
     importRuns++;
-    const child = spawn(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], { env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], {
+      env: {
+        ...process.env,
+        JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'),
+        DATABASE_URL: databaseUrl,
+        LOG_LEVEL: 'silent',
+      },
+      stdio: 'ignore',
+    });
     const killer = setTimeout(() => child.kill('SIGKILL'), 500 + Math.random() * 3000);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(killer);
@@ -160,14 +216,29 @@ async function chaos(): Promise<void> {
 await Promise.all([chaos(), importer(), ...Array.from({ length: 6 }, (_, w) => writer(w))]);
 for (const server of servers) server.child.kill('SIGTERM');
 // A last clean import run, so the feed is wholly in.
-if (!importDone) spawnSync(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], { env: { ...process.env, JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'), DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+if (!importDone)
+  spawnSync(process.execPath, [cli, 'import', '--source', 'chaos-feed', feed], {
+    env: {
+      ...process.env,
+      JOINERY_AUDIT_CHECKPOINT_FILE: path.join(tmp, 'audit-checkpoints.log'),
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: 'silent',
+    },
+    stdio: 'ignore',
+  });
 
-const stored = new Set((await sql<{ source_id: string }>`select source_id from source_records where source = ${fhirSource}`.execute(handle.db)).rows.map((r) => r.source_id));
+const stored = new Set(
+  (await sql<{ source_id: string }>`select source_id from source_records where source = ${fhirSource}`.execute(handle.db)).rows.map(
+    (r) => r.source_id,
+  ),
+);
 const lost = acknowledged.filter((a) => !stored.has(a.sourceId));
-const perNhs = (await sql<{ nhs: string; persons: number }>`
+const perNhs = (
+  await sql<{ nhs: string; persons: number }>`
   select s.fields->>'nhs_number' as nhs, count(distinct l.person_id)::int as persons
   from source_records s join record_links l on l.source_record_id = s.id and l.superseded_at is null join persons p on p.id = l.person_id and p.merged_into is null
-  where s.fields->>'nhs_number' = any(${people.map((p) => p.nhs)}::text[]) group by 1`.execute(handle.db)).rows;
+  where s.fields->>'nhs_number' = any(${people.map((p) => p.nhs)}::text[]) group by 1`.execute(handle.db)
+).rows;
 const duplicated = perNhs.filter((r) => r.persons > 1);
 const missingPeople = people.length - perNhs.length;
 
@@ -176,10 +247,34 @@ if (!args['keep-schema']) await sql`drop schema ${sql.id(schema)} cascade`.execu
 await admin.close();
 fs.rmSync(tmp, { recursive: true, force: true });
 const loadAtEnd = os.loadavg()[0]!;
-console.log(JSON.stringify({
-  benchmark: 'chaos', seconds, people: people.length, writers: 6, servers: 2,
-  requests, acknowledged: acknowledged.length, refusedOrFailed: failures, serverKills: kills, postgresRestarts, importRuns, importFinished: importDone,
-  acknowledgedLost: lost.length, peopleWithMoreThanOnePerson: duplicated.length, peopleNeverStored: missingPeople,
-  examplesLost: lost.slice(0, 3), examplesDuplicated: duplicated.slice(0, 3),
-  machine: { cores: os.cpus().length, loadAverageAtStart: Number(loadAtStart.toFixed(2)), loadAverageAtEnd: Number(loadAtEnd.toFixed(2)), quiet: Math.max(loadAtStart, loadAtEnd) < 0.5 },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      benchmark: 'chaos',
+      seconds,
+      people: people.length,
+      writers: 6,
+      servers: 2,
+      requests,
+      acknowledged: acknowledged.length,
+      refusedOrFailed: failures,
+      serverKills: kills,
+      postgresRestarts,
+      importRuns,
+      importFinished: importDone,
+      acknowledgedLost: lost.length,
+      peopleWithMoreThanOnePerson: duplicated.length,
+      peopleNeverStored: missingPeople,
+      examplesLost: lost.slice(0, 3),
+      examplesDuplicated: duplicated.slice(0, 3),
+      machine: {
+        cores: os.cpus().length,
+        loadAverageAtStart: Number(loadAtStart.toFixed(2)),
+        loadAverageAtEnd: Number(loadAtEnd.toFixed(2)),
+        quiet: Math.max(loadAtStart, loadAtEnd) < 0.5,
+      },
+    },
+    null,
+    2,
+  ),
+);

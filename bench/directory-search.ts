@@ -11,7 +11,13 @@ import { loadFrame } from '../src/demo/load-place.ts';
 import { populateDirectoryFromPlace } from '../src/directory/populate.ts';
 import { lookupPostcode, searchServices, type ServiceFilters } from '../src/directory/queries.ts';
 
-const { values } = parseArgs({ options: { people: { type: 'string', default: '3000000' }, engine: { type: 'string', default: 'pglite' }, queries: { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: {
+    people: { type: 'string', default: '3000000' },
+    engine: { type: 'string', default: 'pglite' },
+    queries: { type: 'string', default: '500' },
+  },
+});
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
 
 async function open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }> {
@@ -23,7 +29,14 @@ async function open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<
   const admin = await openPostgres(serverUrl, { max: 1 });
   await sql`create schema ${sql.id(schema)}`.execute(admin.db);
   const handle = await openPostgres(serverUrl, { searchPath: `${schema},public`, max: 4 });
-  return { handle, cleanup: async () => { await handle.close(); await sql`drop schema ${sql.id(schema)} cascade`.execute(admin.db); await admin.close(); } };
+  return {
+    handle,
+    cleanup: async () => {
+      await handle.close();
+      await sql`drop schema ${sql.id(schema)} cascade`.execute(admin.db);
+      await admin.close();
+    },
+  };
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -37,7 +50,9 @@ try {
   await sql`analyze`.execute(db);
   const services = Number((await sql<{ n: number }>`select count(*) as n from services`.execute(db)).rows[0]!.n);
   const terms = (await sql<{ id: string }>`select id from directory_taxonomy_terms order by id`.execute(db)).rows.map((r) => r.id);
-  const postcodes = (await sql<{ postcode: string }>`select postcode from postcodes order by postcode limit 200`.execute(db)).rows.map((r) => r.postcode);
+  const postcodes = (await sql<{ postcode: string }>`select postcode from postcodes order by postcode limit 200`.execute(db)).rows.map(
+    (r) => r.postcode,
+  );
   const words = ['food', 'housing', 'mental health', 'carers', 'drug', 'falls', 'debt advice', 'school', 'domestic abuse', 'crisis'];
   const kinds = ['everything', 'text', 'need', 'age', 'near a postcode', 'combined'] as const;
   const timings: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k, []]));
@@ -55,12 +70,24 @@ try {
     await searchServices(db, filters, { page: 1, perPage: 20 });
     timings[kind]!.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
-  const all = Object.values(timings).flat().sort((a, b) => a - b);
-  console.log(JSON.stringify({
-    benchmark: 'directory-search', engine: handle.kind, services, queries: n,
-    ms: { p50: percentile(all, 50), p99: percentile(all, 99), max: all.at(-1) },
-    byKind: Object.fromEntries(kinds.map((k) => { const t = timings[k]!.sort((a, b) => a - b); return [k, { p50: percentile(t, 50), p99: percentile(t, 99) }]; })),
-  }));
+  const all = Object.values(timings)
+    .flat()
+    .sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({
+      benchmark: 'directory-search',
+      engine: handle.kind,
+      services,
+      queries: n,
+      ms: { p50: percentile(all, 50), p99: percentile(all, 99), max: all.at(-1) },
+      byKind: Object.fromEntries(
+        kinds.map((k) => {
+          const t = timings[k]!.sort((a, b) => a - b);
+          return [k, { p50: percentile(t, 50), p99: percentile(t, 99) }];
+        }),
+      ),
+    }),
+  );
 } finally {
   await cleanup();
 }

@@ -63,58 +63,100 @@ class Zipf<T> {
 
 // Frequency order roughly as in England and Wales registers; enough of a head that
 // many people share a name.
-const MALE = ('james john david michael robert william richard thomas mark paul peter christopher daniel andrew steven '
-  + 'george stephen kevin matthew anthony ian simon brian gary mohammed jack harry oliver charlie joseph alan colin '
-  + 'keith graham martin philip jason lee adam ryan liam samuel benjamin luke scott craig dean wayne nathan jamie '
-  + 'kyle connor callum lewis aaron tyler ali ahmed omar hassan krzysztof piotr tomasz darius ravi sanjay arjun '
-  + 'kwame chinedu tariq declan seamus rhys dylan gareth owen').split(' ');
-const FEMALE = ('mary margaret susan sarah elizabeth patricia linda karen helen julie emma jennifer lisa claire nicola '
-  + 'joanne michelle rachel laura amanda jessica emily sophie chloe hannah olivia amelia isla ava mia grace lucy '
-  + 'charlotte rebecca samantha victoria katherine catherine louise gemma kelly stacey jade leanne donna tracey '
-  + 'dawn angela christine janet ann anne jean pauline fatima aisha ayesha maryam zainab anna agnieszka katarzyna '
-  + 'priya sunita amara ngozi siobhan niamh bethan ffion megan').split(' ');
-const FAMILY = ('smith jones williams taylor brown davies evans wilson thomas johnson roberts robinson thompson wright '
-  + 'walker white edwards hughes green hall lewis harris clarke patel jackson wood turner martin cooper hill ward '
-  + 'morris moore clark lee king baker harrison morgan allen james scott phillips watson davis parker price bennett '
-  + 'young griffiths mitchell kelly cook carter richardson bailey collins bell shaw murphy miller cox richards khan '
-  + 'marshall anderson simpson ellis adams singh begum wilkinson foster chapman powell webb rogers gray mason ali '
-  + 'hunt hussain campbell matthews owen palmer holmes mills barnes knight lloyd butler russell barker fisher '
-  + 'stevens jenkins murray dixon harvey graham pearson ahmed fletcher walsh kaur gibson howard andrews stewart '
-  + 'elliott reynolds saunders payne fox ford pearce day brooks west lawrence cole atkinson bradley spencer gill '
-  + 'dawson ball burton obrien watts rose booth perry ryan grant wells armstrong francis rees hayes hart hudson '
-  + 'newman barrett webster hunter gregory carr lowe page marsh riley dunn woods parsons berry stone reid holland '
-  + 'hawkins harding porter robertson newton oliver reed kennedy williamson bird gardner shah dean lane cooke '
-  + 'bates henderson parry burgess bishop walton burns nicholson shepherd ross cross long freeman warren nicholls '
-  + 'hamilton byrne sutton mcdonald yates hodgson robson curtis hopkins oconnor harper coleman watkins moss '
-  + 'mccarthy chambers o\'neill griffin sharp hardy wheeler potter osborne johnston gordon doyle wallace george '
-  + 'jordan hutchinson rowe burke may pritchard gilbert willis higgins read miles stevenson stephenson hammond '
-  + 'arnold buckley walters hewitt barber nelson slater austin sullivan whitehead mann frost lambert stephens '
-  + 'blake akhtar lynch goodwin barton woodward thomson cunningham quinn barnett baxter bibi clayton nash '
-  + 'greenwood jennings holt kemp poole gallagher bond stokes tucker davidson fowler heath norman middleton '
-  + 'lawson banks french stanley jarvis gibbs ferguson hayward carroll douglas dickinson todd barlow peters '
-  + 'lucas knowles hartley miah simmons morton alexander field nowak kowalski wisniewski okafor adeyemi mensah '
-  + 'nguyen chen wang li zhang kim').split(' ');
+const MALE = (
+  'james john david michael robert william richard thomas mark paul peter christopher daniel andrew steven ' +
+  'george stephen kevin matthew anthony ian simon brian gary mohammed jack harry oliver charlie joseph alan colin ' +
+  'keith graham martin philip jason lee adam ryan liam samuel benjamin luke scott craig dean wayne nathan jamie ' +
+  'kyle connor callum lewis aaron tyler ali ahmed omar hassan krzysztof piotr tomasz darius ravi sanjay arjun ' +
+  'kwame chinedu tariq declan seamus rhys dylan gareth owen'
+).split(' ');
+const FEMALE = (
+  'mary margaret susan sarah elizabeth patricia linda karen helen julie emma jennifer lisa claire nicola ' +
+  'joanne michelle rachel laura amanda jessica emily sophie chloe hannah olivia amelia isla ava mia grace lucy ' +
+  'charlotte rebecca samantha victoria katherine catherine louise gemma kelly stacey jade leanne donna tracey ' +
+  'dawn angela christine janet ann anne jean pauline fatima aisha ayesha maryam zainab anna agnieszka katarzyna ' +
+  'priya sunita amara ngozi siobhan niamh bethan ffion megan'
+).split(' ');
+const FAMILY = (
+  'smith jones williams taylor brown davies evans wilson thomas johnson roberts robinson thompson wright ' +
+  'walker white edwards hughes green hall lewis harris clarke patel jackson wood turner martin cooper hill ward ' +
+  'morris moore clark lee king baker harrison morgan allen james scott phillips watson davis parker price bennett ' +
+  'young griffiths mitchell kelly cook carter richardson bailey collins bell shaw murphy miller cox richards khan ' +
+  'marshall anderson simpson ellis adams singh begum wilkinson foster chapman powell webb rogers gray mason ali ' +
+  'hunt hussain campbell matthews owen palmer holmes mills barnes knight lloyd butler russell barker fisher ' +
+  'stevens jenkins murray dixon harvey graham pearson ahmed fletcher walsh kaur gibson howard andrews stewart ' +
+  'elliott reynolds saunders payne fox ford pearce day brooks west lawrence cole atkinson bradley spencer gill ' +
+  'dawson ball burton obrien watts rose booth perry ryan grant wells armstrong francis rees hayes hart hudson ' +
+  'newman barrett webster hunter gregory carr lowe page marsh riley dunn woods parsons berry stone reid holland ' +
+  'hawkins harding porter robertson newton oliver reed kennedy williamson bird gardner shah dean lane cooke ' +
+  'bates henderson parry burgess bishop walton burns nicholson shepherd ross cross long freeman warren nicholls ' +
+  'hamilton byrne sutton mcdonald yates hodgson robson curtis hopkins oconnor harper coleman watkins moss ' +
+  "mccarthy chambers o'neill griffin sharp hardy wheeler potter osborne johnston gordon doyle wallace george " +
+  'jordan hutchinson rowe burke may pritchard gilbert willis higgins read miles stevenson stephenson hammond ' +
+  'arnold buckley walters hewitt barber nelson slater austin sullivan whitehead mann frost lambert stephens ' +
+  'blake akhtar lynch goodwin barton woodward thomson cunningham quinn barnett baxter bibi clayton nash ' +
+  'greenwood jennings holt kemp poole gallagher bond stokes tucker davidson fowler heath norman middleton ' +
+  'lawson banks french stanley jarvis gibbs ferguson hayward carroll douglas dickinson todd barlow peters ' +
+  'lucas knowles hartley miah simmons morton alexander field nowak kowalski wisniewski okafor adeyemi mensah ' +
+  'nguyen chen wang li zhang kim'
+).split(' ');
 // Compound surnames for a long tail of rare names (as most real surnames are).
-const TAIL_START = 'ash black brad brook cald cham crab dun fair gold green hal hart hol kirk lang mar north oak pen '
-  .trim().split(' ');
-const TAIL_END = 'bury by combe croft dale field ford gate ham hurst ley low more ridge shaw stead thorpe ton well wick wood worth'
-  .split(' ');
+const TAIL_START = 'ash black brad brook cald cham crab dun fair gold green hal hart hol kirk lang mar north oak pen '.trim().split(' ');
+const TAIL_END = 'bury by combe croft dale field ford gate ham hurst ley low more ridge shaw stead thorpe ton well wick wood worth'.split(
+  ' ',
+);
 
-const CITIES = ('london birmingham manchester leeds liverpool sheffield bristol leicester coventry bradford nottingham '
-  + 'hull newcastle stoke southampton derby portsmouth plymouth wolverhampton reading northampton luton bolton '
-  + 'sunderland norwich walsall bournemouth swindon huddersfield oldham middlesbrough blackpool ipswich york '
-  + 'peterborough stockport slough gloucester watford rotherham cambridge exeter colchester wakefield doncaster '
-  + 'chester lincoln preston carlisle bath durham worcester hereford salisbury').split(' ');
-const DOMAINS = ['gmail.com', 'hotmail.co.uk', 'yahoo.co.uk', 'outlook.com', 'btinternet.com', 'icloud.com', 'live.co.uk', 'aol.com', 'sky.com', 'virginmedia.com'];
-const STREETS = ('high street|station road|church street|church lane|main street|park road|victoria road|green lane|'
-  + 'manor road|kings road|queens road|new road|mill lane|school lane|the crescent|grange road|north street|'
-  + 'springfield road|albert road|west street|london road|york road|chapel street|windsor road').split('|');
+const CITIES = (
+  'london birmingham manchester leeds liverpool sheffield bristol leicester coventry bradford nottingham ' +
+  'hull newcastle stoke southampton derby portsmouth plymouth wolverhampton reading northampton luton bolton ' +
+  'sunderland norwich walsall bournemouth swindon huddersfield oldham middlesbrough blackpool ipswich york ' +
+  'peterborough stockport slough gloucester watford rotherham cambridge exeter colchester wakefield doncaster ' +
+  'chester lincoln preston carlisle bath durham worcester hereford salisbury'
+).split(' ');
+const DOMAINS = [
+  'gmail.com',
+  'hotmail.co.uk',
+  'yahoo.co.uk',
+  'outlook.com',
+  'btinternet.com',
+  'icloud.com',
+  'live.co.uk',
+  'aol.com',
+  'sky.com',
+  'virginmedia.com',
+];
+const STREETS = (
+  'high street|station road|church street|church lane|main street|park road|victoria road|green lane|' +
+  'manor road|kings road|queens road|new road|mill lane|school lane|the crescent|grange road|north street|' +
+  'springfield road|albert road|west street|london road|york road|chapel street|windsor road'
+).split('|');
 const STREET_ABBREVIATIONS: Record<string, string> = { street: 'st', road: 'rd', lane: 'ln', crescent: 'cres' };
 const NICKNAMES: Record<string, string> = {
-  james: 'jim', john: 'jack', robert: 'bob', william: 'bill', richard: 'dick', thomas: 'tom', michael: 'mike',
-  christopher: 'chris', daniel: 'dan', andrew: 'andy', steven: 'steve', anthony: 'tony', matthew: 'matt',
-  joseph: 'joe', samuel: 'sam', benjamin: 'ben', margaret: 'maggie', elizabeth: 'liz', patricia: 'pat',
-  jennifer: 'jenny', katherine: 'kate', catherine: 'cathy', rebecca: 'becky', samantha: 'sam', victoria: 'vicky',
+  james: 'jim',
+  john: 'jack',
+  robert: 'bob',
+  william: 'bill',
+  richard: 'dick',
+  thomas: 'tom',
+  michael: 'mike',
+  christopher: 'chris',
+  daniel: 'dan',
+  andrew: 'andy',
+  steven: 'steve',
+  anthony: 'tony',
+  matthew: 'matt',
+  joseph: 'joe',
+  samuel: 'sam',
+  benjamin: 'ben',
+  margaret: 'maggie',
+  elizabeth: 'liz',
+  patricia: 'pat',
+  jennifer: 'jenny',
+  katherine: 'kate',
+  catherine: 'cathy',
+  rebecca: 'becky',
+  samantha: 'sam',
+  victoria: 'vicky',
 };
 
 // Keys next to each other on a QWERTY keyboard (FEBRL's typographical error model).
@@ -123,12 +165,26 @@ const NEIGHBOURS = new Map<string, string>();
 KEYBOARD_ROWS.forEach((row, r) => {
   for (let c = 0; c < row.length; c++) {
     let near = (row[c - 1] ?? '') + (row[c + 1] ?? '');
-    for (const other of [KEYBOARD_ROWS[r - 1], KEYBOARD_ROWS[r + 1]]) if (other) near += (other[c - 1] ?? '') + (other[c] ?? '') + (other[c + 1] ?? '');
+    for (const other of [KEYBOARD_ROWS[r - 1], KEYBOARD_ROWS[r + 1]])
+      if (other) near += (other[c - 1] ?? '') + (other[c] ?? '') + (other[c + 1] ?? '');
     NEIGHBOURS.set(row[c]!, near);
   }
 });
 // Letters that sound or read alike (FEBRL's phonetic and OCR variations, a few of each).
-const SOUND_ALIKE: [string, string][] = [['ph', 'f'], ['ck', 'k'], ['ee', 'ea'], ['ie', 'y'], ['ou', 'ow'], ['c', 'k'], ['s', 'z'], ['mm', 'm'], ['ll', 'l'], ['tt', 't'], ['ey', 'y'], ['ai', 'ay']];
+const SOUND_ALIKE: [string, string][] = [
+  ['ph', 'f'],
+  ['ck', 'k'],
+  ['ee', 'ea'],
+  ['ie', 'y'],
+  ['ou', 'ow'],
+  ['c', 'k'],
+  ['s', 'z'],
+  ['mm', 'm'],
+  ['ll', 'l'],
+  ['tt', 't'],
+  ['ey', 'y'],
+  ['ai', 'ay'],
+];
 
 interface Person {
   given: string;
@@ -162,11 +218,28 @@ interface Row {
 
 /** What each duplicate went through, counted for the summary. */
 export type ErrorKind =
-  | 'name_typo' | 'names_swapped' | 'nickname' | 'name_blank' | 'name_sound_alike'
-  | 'day_month_swapped' | 'date_digit_typo' | 'date_blank'
-  | 'email_domain_transposed' | 'email_local_typo' | 'email_other_domain' | 'email_blank'
-  | 'phone_typo' | 'phone_transposed' | 'phone_blank' | 'phone_format'
-  | 'city_blank' | 'city_moved' | 'city_typo' | 'address_variant' | 'address_blank' | 'sex_blank';
+  | 'name_typo'
+  | 'names_swapped'
+  | 'nickname'
+  | 'name_blank'
+  | 'name_sound_alike'
+  | 'day_month_swapped'
+  | 'date_digit_typo'
+  | 'date_blank'
+  | 'email_domain_transposed'
+  | 'email_local_typo'
+  | 'email_other_domain'
+  | 'email_blank'
+  | 'phone_typo'
+  | 'phone_transposed'
+  | 'phone_blank'
+  | 'phone_format'
+  | 'city_blank'
+  | 'city_moved'
+  | 'city_typo'
+  | 'address_variant'
+  | 'address_blank'
+  | 'sex_blank';
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
@@ -189,22 +262,38 @@ function typo(random: () => number, text: string): string {
 /** Two neighbouring characters swapped somewhere within [from, to). */
 function transpose(random: () => number, text: string, from: number, to: number): string {
   const candidates: number[] = [];
-  for (let i = from; i < to - 1; i++) if (text[i] !== text[i + 1] && /[a-z0-9]/.test(text[i]!) && /[a-z0-9]/.test(text[i + 1]!)) candidates.push(i);
+  for (let i = from; i < to - 1; i++)
+    if (text[i] !== text[i + 1] && /[a-z0-9]/.test(text[i]!) && /[a-z0-9]/.test(text[i + 1]!)) candidates.push(i);
   if (candidates.length === 0) return text;
   const i = pick(random, candidates);
   return text.slice(0, i) + text[i + 1] + text[i] + text.slice(i + 2);
 }
 
 function soundAlike(random: () => number, text: string): string {
-  const options = SOUND_ALIKE.flatMap(([x, y]) => [[x, y], [y, x]] as const).filter(([from]) => text.includes(from));
+  const options = SOUND_ALIKE.flatMap(
+    ([x, y]) =>
+      [
+        [x, y],
+        [y, x],
+      ] as const,
+  ).filter(([from]) => text.includes(from));
   if (options.length === 0) return typo(random, text);
   const [from, to] = pick(random, options);
   return text.replace(from, to);
 }
 
-const capitalise = (word: string): string => word.replace(/(^|[\s'-])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase());
+const capitalise = (word: string): string =>
+  word.replace(/(^|[\s'-])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase());
 
-function makePerson(random: () => number, usedEmails: Set<string>, household: Person | null, names: { male: Zipf<string>; female: Zipf<string>; family: Zipf<string> }, cities: Zipf<string>, years: () => number, serial: number): Person {
+function makePerson(
+  random: () => number,
+  usedEmails: Set<string>,
+  household: Person | null,
+  names: { male: Zipf<string>; female: Zipf<string>; family: Zipf<string> },
+  cities: Zipf<string>,
+  years: () => number,
+  serial: number,
+): Person {
   const sex = random() < 0.5 ? 'F' : 'M';
   const given = (sex === 'F' ? names.female : names.male).draw(random);
   const family = household?.family ?? (random() < 0.75 ? names.family.draw(random) : pick(random, TAIL_START) + pick(random, TAIL_END));
@@ -214,13 +303,23 @@ function makePerson(random: () => number, usedEmails: Set<string>, household: Pe
   const city = household?.city ?? cities.draw(random);
   // People choose email addresses from their names, so namesakes' addresses differ by a digit or two.
   const style = random();
-  const local = style < 0.4 ? `${given}.${family}` : style < 0.6 ? `${given[0]}${family}` : style < 0.8 ? `${given}${family}${Math.floor(random() * 100)}` : `${given}.${family}${year % 100}`;
+  const local =
+    style < 0.4
+      ? `${given}.${family}`
+      : style < 0.6
+        ? `${given[0]}${family}`
+        : style < 0.8
+          ? `${given}${family}${Math.floor(random() * 100)}`
+          : `${given}.${family}${year % 100}`;
   // A mailbox belongs to one person: a namesake who wants a taken address adds digits.
   const domain = pick(random, DOMAINS);
   let email = `${local.replace(/'/g, '')}@${domain}`;
   for (let n = 1; usedEmails.has(email); n++) email = `${local.replace(/'/g, '')}${n}@${domain}`;
   usedEmails.add(email);
-  const phone = household && random() < 0.5 ? household.phone : `07${String(100_000_000 + ((serial * 7919 + Math.floor(random() * 1e6)) % 900_000_000)).padStart(9, '0')}`;
+  const phone =
+    household && random() < 0.5
+      ? household.phone
+      : `07${String(100_000_000 + ((serial * 7919 + Math.floor(random() * 1e6)) % 900_000_000)).padStart(9, '0')}`;
   const address = household?.address ?? `${1 + Math.floor(random() * 180)} ${pick(random, STREETS)}`;
   return { given, family, sex, year, month, day, city, email, phone, address };
 }
@@ -281,7 +380,7 @@ function corrupt(random: () => number, row: Row, person: Person, cities: Zipf<st
       note('email_domain_transposed');
     } else if (r < 0.57 && row.email) {
       const at = row.email.indexOf('@');
-      row.email = (random() < 0.5 ? transpose(random, row.email, 0, at) : typo(random, row.email.slice(0, at)) + row.email.slice(at));
+      row.email = random() < 0.5 ? transpose(random, row.email, 0, at) : typo(random, row.email.slice(0, at)) + row.email.slice(at);
       note('email_local_typo');
     } else if (r < 0.61 && row.email) {
       row.email = row.email.slice(0, row.email.indexOf('@') + 1) + pick(random, DOMAINS);
@@ -350,7 +449,10 @@ function csvField(value: string): string {
 }
 
 function writtenDate(row: Row, shape: Shape): string {
-  if (row.dobTypo) return shape === 'A' ? `${row.dobTypo.slice(0, 4)}-${row.dobTypo.slice(4, 6)}-${row.dobTypo.slice(6)}` : `${row.dobTypo.slice(6)}/${row.dobTypo.slice(4, 6)}/${row.dobTypo.slice(0, 4)}`;
+  if (row.dobTypo)
+    return shape === 'A'
+      ? `${row.dobTypo.slice(0, 4)}-${row.dobTypo.slice(4, 6)}-${row.dobTypo.slice(6)}`
+      : `${row.dobTypo.slice(6)}/${row.dobTypo.slice(4, 6)}/${row.dobTypo.slice(0, 4)}`;
   if (!row.dob) return '';
   const [y, m, d] = row.dob;
   const mm = String(m).padStart(2, '0');
@@ -364,7 +466,8 @@ export function foreignData({ records, seed, shape }: ForeignDataOptions): Forei
   // Shape B's population is older and narrower: more people share a birth year.
   const names = { male: new Zipf(MALE, 1.05), female: new Zipf(FEMALE, 1.05), family: new Zipf(FAMILY, 0.9) };
   const cities = new Zipf(CITIES, shape === 'A' ? 1.0 : 1.3);
-  const years = shape === 'A' ? () => 1940 + Math.floor(random() * 65) : () => 1950 + Math.floor(((random() + random() + random()) / 3) * 40);
+  const years =
+    shape === 'A' ? () => 1940 + Math.floor(random() * 65) : () => 1950 + Math.floor(((random() + random() + random()) / 3) * 40);
   const rows: Row[] = [];
   const tally = new Map<ErrorKind, number>();
   let people = 0;
@@ -378,8 +481,18 @@ export function foreignData({ records, seed, shape }: ForeignDataOptions): Forei
     const size = Math.min(CLUSTER_SIZES.draw(random), records - rows.length);
     for (let copy = 0; copy < size; copy++) {
       const row: Row = {
-        id: '', cluster, given: person.given, family: person.family, dob: [person.year, person.month, person.day], dobTypo: null,
-        sex: person.sex, city: person.city, email: person.email, phone: person.phone, address: person.address, errors: [],
+        id: '',
+        cluster,
+        given: person.given,
+        family: person.family,
+        dob: [person.year, person.month, person.day],
+        dobTypo: null,
+        sex: person.sex,
+        city: person.city,
+        email: person.email,
+        phone: person.phone,
+        address: person.address,
+        errors: [],
       };
       // The original is also incomplete sometimes: agencies do not all collect everything.
       if (random() < 0.1) row.email = '';
@@ -399,20 +512,42 @@ export function foreignData({ records, seed, shape }: ForeignDataOptions): Forei
   rows.forEach((row, i) => {
     row.id = shape === 'A' ? String(100000 + i) : `R${String(i).padStart(7, '0')}`;
     truth.push([row.id, row.cluster + 1]);
-    const fields = shape === 'A'
-      ? [row.id, row.given, row.family, writtenDate(row, shape), row.city, row.email]
-      : [row.id, capitalise(row.given), row.family.toUpperCase(), writtenDate(row, shape), row.sex, row.phone, capitalise(row.address), capitalise(row.city)];
+    const fields =
+      shape === 'A'
+        ? [row.id, row.given, row.family, writtenDate(row, shape), row.city, row.email]
+        : [
+            row.id,
+            capitalise(row.given),
+            row.family.toUpperCase(),
+            writtenDate(row, shape),
+            row.sex,
+            row.phone,
+            capitalise(row.address),
+            capitalise(row.city),
+          ];
     lines.push(fields.map(csvField).join(','));
   });
   return shape === 'A'
     ? {
-      header: ['id', 'first_name', 'last_name', 'dob', 'city', 'email'], lines, truth, errorsOf, people, errors: Object.fromEntries(tally),
-      idColumn: 'id', map: 'first_name=given_name,last_name=family_name,dob=birth_date,city=text:city,email=email',
-    }
+        header: ['id', 'first_name', 'last_name', 'dob', 'city', 'email'],
+        lines,
+        truth,
+        errorsOf,
+        people,
+        errors: Object.fromEntries(tally),
+        idColumn: 'id',
+        map: 'first_name=given_name,last_name=family_name,dob=birth_date,city=text:city,email=email',
+      }
     : {
-      header: ['ref', 'forename', 'surname', 'date_of_birth', 'gender', 'mobile', 'address', 'town'], lines, truth, errorsOf, people, errors: Object.fromEntries(tally),
-      idColumn: 'ref', map: 'forename=given_name,surname=family_name,date_of_birth=birth_date,gender=sex,mobile=phone,address=address,town=text:town',
-    };
+        header: ['ref', 'forename', 'surname', 'date_of_birth', 'gender', 'mobile', 'address', 'town'],
+        lines,
+        truth,
+        errorsOf,
+        people,
+        errors: Object.fromEntries(tally),
+        idColumn: 'ref',
+        map: 'forename=given_name,surname=family_name,date_of_birth=birth_date,gender=sex,mobile=phone,address=address,town=text:town',
+      };
 }
 
 /** Writes records.csv and truth.csv into `directory`; returns their paths. */
@@ -433,9 +568,13 @@ export function writeForeignData(data: ForeignData, directory: string): { record
     closeSync(fd);
   };
   write(paths.recordsFile, data.header.join(','), data.lines);
-  write(paths.truthFile, 'record_id,cluster_id', (function* () {
-    for (const [id, cluster] of data.truth) yield `${id},${cluster}`;
-  })());
+  write(
+    paths.truthFile,
+    'record_id,cluster_id',
+    (function* () {
+      for (const [id, cluster] of data.truth) yield `${id},${cluster}`;
+    })(),
+  );
   return paths;
 }
 
@@ -452,8 +591,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (shape !== 'A' && shape !== 'B') throw new Error(`--shape must be A or B, got ${values.shape}`);
   const data = foreignData({ records: Number(values.records.replace(/_/g, '')), seed: Number(values.seed), shape });
   const paths = writeForeignData(data, values.out);
-  console.log(JSON.stringify({
-    shape, records: data.lines.length, people: data.people, errors: data.errors, ...paths,
-    link: ['--input', paths.recordsFile, '--id-column', data.idColumn, '--map', data.map, '--labels', paths.truthFile],
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        shape,
+        records: data.lines.length,
+        people: data.people,
+        errors: data.errors,
+        ...paths,
+        link: ['--input', paths.recordsFile, '--id-column', data.idColumn, '--map', data.map, '--labels', paths.truthFile],
+      },
+      null,
+      2,
+    ),
+  );
 }

@@ -73,10 +73,17 @@ if (messy) {
   const header = 'source,source_id,given_name,family_name,birth_date,sex,postcode,address,nhs_number,phone,email,recorded_at';
   const out = fs.createWriteStream(feed);
   out.write(`${header}\n`);
-  const recordFiles = fs.readdirSync(placeDir).filter((f) => f.startsWith('records_')).sort();
+  const recordFiles = fs
+    .readdirSync(placeDir)
+    .filter((f) => f.startsWith('records_'))
+    .sort();
   for (let copy = 0; copy < copies; copy++) {
     for (const file of recordFiles) {
-      const lines = fs.readFileSync(path.join(placeDir, file), 'utf8').split('\n').slice(1).filter((l) => l !== '');
+      const lines = fs
+        .readFileSync(path.join(placeDir, file), 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter((l) => l !== '');
       for (const line of lines) {
         const comma = line.indexOf(',', line.indexOf(',') + 1);
         const id = line.slice(line.indexOf(',') + 1, comma);
@@ -88,12 +95,30 @@ if (messy) {
   await new Promise<void>((resolve) => out.end(resolve));
 }
 
-const mapping = (source: string): ColumnMapping => messy
-  ? { source, name: 'bench', idColumn: 'id', columns: { given_name: 'first_name', family_name: 'last_name', birth_date: 'dob', address: 'city', email: 'email' } }
-  : {
-    source, name: 'bench', idColumn: 'source_id',
-    columns: { given_name: 'given_name', family_name: 'family_name', birth_date: 'birth_date', sex: 'sex', postcode: 'postcode', address: 'address', nhs_number: 'nhs_number', phone: 'phone', email: 'email' },
-  };
+const mapping = (source: string): ColumnMapping =>
+  messy
+    ? {
+        source,
+        name: 'bench',
+        idColumn: 'id',
+        columns: { given_name: 'first_name', family_name: 'last_name', birth_date: 'dob', address: 'city', email: 'email' },
+      }
+    : {
+        source,
+        name: 'bench',
+        idColumn: 'source_id',
+        columns: {
+          given_name: 'given_name',
+          family_name: 'family_name',
+          birth_date: 'birth_date',
+          sex: 'sex',
+          postcode: 'postcode',
+          address: 'address',
+          nhs_number: 'nhs_number',
+          phone: 'phone',
+          email: 'email',
+        },
+      };
 
 /** CPU seconds used so far by this machine's PostgreSQL server processes (Linux /proc; 0 elsewhere). */
 function postgresCpuSeconds(): number {
@@ -105,7 +130,9 @@ function postgresCpuSeconds(): number {
         if (!stat.includes('(postgres)')) continue;
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         ticks += Number(fields[11]) + Number(fields[12]);
-      } catch { /* the process ended */ }
+      } catch {
+        /* the process ended */
+      }
     }
   } catch {
     return 0;
@@ -120,7 +147,12 @@ async function walPosition(db: DatabaseHandle['db']): Promise<string> {
 
 /** Megabytes of write-ahead log the server has written since `position`. */
 async function walMegabytesSince(db: DatabaseHandle['db'], position: string): Promise<number> {
-  return Number((await sql<{ bytes: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${position}::pg_lsn)::text as bytes`.execute(db)).rows[0]!.bytes) / 1e6;
+  return (
+    Number(
+      (await sql<{ bytes: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${position}::pg_lsn)::text as bytes`.execute(db)).rows[0]!
+        .bytes,
+    ) / 1e6
+  );
 }
 
 /** Milliseconds this process has spent in garbage collection pauses so far. */
@@ -166,7 +198,10 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
     const postgresCpu = database.kind === 'postgres' ? postgresCpuSeconds() - postgresCpu0 : undefined;
     const walMegabytes = wal0 === undefined ? undefined : await walMegabytesSince(db, wal0);
     return {
-      records: result.stored, errors: result.errors, seconds: Math.round(seconds * 100) / 100, recordsPerSecond: Math.round(result.stored / seconds),
+      records: result.stored,
+      errors: result.errors,
+      seconds: Math.round(seconds * 100) / 100,
+      recordsPerSecond: Math.round(result.stored / seconds),
       // This thread's CPU time: the rest of the wall time it waited on the database and the reader thread.
       mainThreadCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       // This process's CPU time (the reader thread and garbage collection besides), and the database server's.
@@ -194,14 +229,22 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
   const indexSeconds = (performance.now() - indexStarted) / 1000;
   const size = await sql<{ n: number }>`select count(*)::int as n from source_records`.execute(db);
   return {
-    kind: database.kind, placeLoadSeconds: Math.round(loadSeconds * 10) / 10, indexLoadSeconds: Math.round(indexLoadSeconds * 10) / 10,
-    rawStore: raw, withLinking: linked,
+    kind: database.kind,
+    placeLoadSeconds: Math.round(loadSeconds * 10) / 10,
+    indexLoadSeconds: Math.round(indexLoadSeconds * 10) / 10,
+    rawStore: raw,
+    withLinking: linked,
     storeThenBatchLink: {
-      records: indexed.records, linkSeconds: Math.round(indexSeconds * 100) / 100,
+      records: indexed.records,
+      linkSeconds: Math.round(indexSeconds * 100) / 100,
       totalSeconds: Math.round((raw.seconds + indexSeconds) * 100) / 100,
       recordsPerSecond: Math.round(raw.records / (raw.seconds + indexSeconds)),
-      linked: indexed.linked, newPersons: indexed.newPersons, reviews: indexed.reviews,
-    }, sameFileAgainSeconds: Math.round(againSeconds * 100) / 100, sameFileAgainStatus: again.status,
+      linked: indexed.linked,
+      newPersons: indexed.newPersons,
+      reviews: indexed.reviews,
+    },
+    sameFileAgainSeconds: Math.round(againSeconds * 100) / 100,
+    sameFileAgainStatus: again.status,
     sourceRecordsAfter: Number(size.rows[0]!.n),
   };
 }
@@ -220,7 +263,11 @@ const serverUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '
 /** A copy of a database holding the loaded place, made from a template kept between runs. */
 async function cachedPlaceDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
   const cached = `joinery_bench_place_${people}_${seed}`;
-  const withDatabase = (name: string) => { const u = new URL(url); u.pathname = `/${name}`; return u.toString(); };
+  const withDatabase = (name: string) => {
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
   const admin = await openPostgres(url, { max: 1 });
   try {
     const exists = await sql<{ n: number }>`select count(*)::int as n from pg_database where datname = ${cached}`.execute(admin.db);
@@ -287,4 +334,10 @@ if (!values['skip-postgres'] && values['place-cache']) {
   }
 }
 fs.rmSync(work, { recursive: true, force: true });
-console.log(JSON.stringify({ benchmark: 'import-rate', people, copies, feed: values.feed, feedRecords: records, batchSize, cpus: os.cpus().length, results }, null, 2));
+console.log(
+  JSON.stringify(
+    { benchmark: 'import-rate', people, copies, feed: values.feed, feedRecords: records, batchSize, cpus: os.cpus().length, results },
+    null,
+    2,
+  ),
+);

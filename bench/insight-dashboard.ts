@@ -16,10 +16,16 @@ import { refreshInsight } from '../src/insight/refresh.ts';
 import { demandAndCapacity, headlines, inequality, needsAssessment, overlaps, populationBy } from '../src/insight/queries.ts';
 import { runCaseFinding } from '../src/insight/casefind.ts';
 
-const { values } = parseArgs({ options: {
-  engine: { type: 'string', default: 'postgres' }, schema: { type: 'string', default: 'bench_insight' }, people: { type: 'string', default: '100000' },
-  seed: { type: 'string', default: '2026' }, drop: { type: 'boolean', default: false }, repeats: { type: 'string', default: '5' },
-} });
+const { values } = parseArgs({
+  options: {
+    engine: { type: 'string', default: 'postgres' },
+    schema: { type: 'string', default: 'bench_insight' },
+    people: { type: 'string', default: '100000' },
+    seed: { type: 'string', default: '2026' },
+    drop: { type: 'boolean', default: false },
+    repeats: { type: 'string', default: '5' },
+  },
+});
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
 
 async function open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }> {
@@ -42,14 +48,26 @@ async function open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<
   };
 }
 
-const time = async <T>(work: () => Promise<T>): Promise<[T, number]> => { const t = performance.now(); const r = await work(); return [r, (performance.now() - t) / 1000]; };
+const time = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
+  const t = performance.now();
+  const r = await work();
+  return [r, (performance.now() - t) / 1000];
+};
 
 /** Everything the needs assessment page and the inequality dashboard (with its every-measure headline panel) compute. */
 async function dashboard(db: Kysely<Database>) {
-  const population = await Promise.all((['quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability', 'small_area'] as const).map((d) => populationBy(db, d)));
+  const population = await Promise.all(
+    (['quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability', 'small_area'] as const).map((d) =>
+      populationBy(db, d),
+    ),
+  );
   const [needs, overlap, demand] = await Promise.all([needsAssessment(db), overlaps(db), demandAndCapacity(db)]);
   const all = await headlines(db);
-  const splits = await Promise.all((['quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability'] as const).map((d) => inequality(db, 'outcome:HOME', d)));
+  const splits = await Promise.all(
+    (['quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability'] as const).map((d) =>
+      inequality(db, 'outcome:HOME', d),
+    ),
+  );
   return { population, needs, overlap, demand, all, splits };
 }
 
@@ -60,13 +78,19 @@ try {
   let loadSeconds: number | null = null;
   if (!(await isPlaceLoaded(db))) {
     const progress = createProgress('Loading the place', Number(values.people));
-    const summary = await loadSyntheticPlace(db, { seed: Number(values.seed), people: Number(values.people), linking: 'ground_truth' }, progress);
+    const summary = await loadSyntheticPlace(
+      db,
+      { seed: Number(values.seed), people: Number(values.people), linking: 'ground_truth' },
+      progress,
+    );
     progress.stop();
     loadSeconds = summary.seconds;
   }
-  const counts = (await sql<{ persons: number; events: number; needs: number; referrals: number; links: number }>`
+  const counts = (
+    await sql<{ persons: number; events: number; needs: number; referrals: number; links: number }>`
     select (select count(*)::int from persons) as persons, (select count(*)::int from person_events) as events, (select count(*)::int from needs) as needs,
-           (select count(*)::int from referrals) as referrals, (select count(*)::int from record_links) as links`.execute(db)).rows[0]!;
+           (select count(*)::int from referrals) as referrals, (select count(*)::int from record_links) as links`.execute(db)
+  ).rows[0]!;
   const asOf = new Date(String((await sql<{ d: string }>`select max(at)::text as d from person_events`.execute(db)).rows[0]!.d));
   const [refresh, refreshSeconds] = await time(() => refreshInsight(db, { asOf }));
   const runs: number[] = [];
@@ -79,13 +103,40 @@ try {
   runs.sort((a, b) => a - b);
   const [casefind, casefindSeconds] = await time(() => runCaseFinding(db, { asOf }));
   const home = sample!.all.find((h) => h.measure.id === 'outcome:HOME');
-  console.log(JSON.stringify({
-    engine: handle.kind, counts, asOf: asOf.toISOString(), migrateSeconds, loadSeconds,
-    precompute: { seconds: refreshSeconds, steps: refresh.steps, cubeRows: refresh.cubeRows, people: refresh.people, needFacts: refresh.needs, referralFacts: refresh.referrals },
-    dashboard: { repeats: runs.length, minSeconds: runs[0], medianSeconds: runs[Math.floor(runs.length / 2)], maxSeconds: runs[runs.length - 1], measures: sample!.all.length },
-    casefinding: { seconds: casefindSeconds, rules: casefind.rules, entries: casefind.entries },
-    example: { homeHeadline: home?.text, overlapThreeOrMoreMd: sample!.overlap.threeOrMoreMd, housingAndMentalHealth: sample!.overlap.housingAndMentalHealth },
-  }, null, 1));
+  console.log(
+    JSON.stringify(
+      {
+        engine: handle.kind,
+        counts,
+        asOf: asOf.toISOString(),
+        migrateSeconds,
+        loadSeconds,
+        precompute: {
+          seconds: refreshSeconds,
+          steps: refresh.steps,
+          cubeRows: refresh.cubeRows,
+          people: refresh.people,
+          needFacts: refresh.needs,
+          referralFacts: refresh.referrals,
+        },
+        dashboard: {
+          repeats: runs.length,
+          minSeconds: runs[0],
+          medianSeconds: runs[Math.floor(runs.length / 2)],
+          maxSeconds: runs[runs.length - 1],
+          measures: sample!.all.length,
+        },
+        casefinding: { seconds: casefindSeconds, rules: casefind.rules, entries: casefind.entries },
+        example: {
+          homeHeadline: home?.text,
+          overlapThreeOrMoreMd: sample!.overlap.threeOrMoreMd,
+          housingAndMentalHealth: sample!.overlap.housingAndMentalHealth,
+        },
+      },
+      null,
+      1,
+    ),
+  );
 } finally {
   await cleanup();
 }

@@ -8,9 +8,13 @@ import { migrateToLatest } from '../src/schema.ts';
 import { createProgress } from '../src/platform/progress.ts';
 import { isPlaceLoaded, loadSyntheticPlace } from '../src/demo/load-place.ts';
 
-const { values } = parseArgs({ options: {
-  people: { type: 'string', default: '1000000' }, schema: { type: 'string', default: 'bench_insight' }, seed: { type: 'string', default: '2026' },
-} });
+const { values } = parseArgs({
+  options: {
+    people: { type: 'string', default: '1000000' },
+    schema: { type: 'string', default: 'bench_insight' },
+    seed: { type: 'string', default: '2026' },
+  },
+});
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
 const schema = values.schema;
 if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw new Error('bad schema name');

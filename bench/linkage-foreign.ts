@@ -33,7 +33,12 @@ try {
       const data = foreignData({ records: size, seed: Number(values.seed), shape });
       const files = writeForeignData(data, join(directory, `${shape}-${size}`));
       const started = performance.now();
-      const { rows, result } = await runLinkJob({ inputs: [files.recordsFile], idColumn: data.idColumn, maps: [data.map], workers: Number(values.workers) });
+      const { rows, result } = await runLinkJob({
+        inputs: [files.recordsFile],
+        idColumn: data.idColumn,
+        maps: [data.map],
+        workers: Number(values.workers),
+      });
       const seconds = (performance.now() - started) / 1000;
       const labels = new Map(data.truth.map(([id, cluster]) => [id, String(cluster)]));
       const evaluation = evaluateClusters(rows, labels);
@@ -61,15 +66,31 @@ try {
           }
         }
       }
-      const recallByError = Object.fromEntries([...found].sort().map(([kind, [joined, total]]) => [kind, { recall: round(joined / total, 3), pairs: total }]));
-      console.log(JSON.stringify({
-        shape, records: rows.length, people: data.people,
-        candidatePairs: result.candidatePairCount,
-        pairs: { precision: round(evaluation.pairs.precision), recall: round(evaluation.pairs.recall), f1: round(evaluation.pairs.f1), wrong: evaluation.pairs.falsePositives, missed: evaluation.pairs.falseNegatives },
-        persons: { precision: round(evaluation.clusters.precision), recall: round(evaluation.clusters.recall), f1: round(evaluation.clusters.f1) },
-        seconds: round(seconds, 2),
-        recallByError,
-      }));
+      const recallByError = Object.fromEntries(
+        [...found].sort().map(([kind, [joined, total]]) => [kind, { recall: round(joined / total, 3), pairs: total }]),
+      );
+      console.log(
+        JSON.stringify({
+          shape,
+          records: rows.length,
+          people: data.people,
+          candidatePairs: result.candidatePairCount,
+          pairs: {
+            precision: round(evaluation.pairs.precision),
+            recall: round(evaluation.pairs.recall),
+            f1: round(evaluation.pairs.f1),
+            wrong: evaluation.pairs.falsePositives,
+            missed: evaluation.pairs.falseNegatives,
+          },
+          persons: {
+            precision: round(evaluation.clusters.precision),
+            recall: round(evaluation.clusters.recall),
+            f1: round(evaluation.clusters.f1),
+          },
+          seconds: round(seconds, 2),
+          recallByError,
+        }),
+      );
     }
   }
 } finally {

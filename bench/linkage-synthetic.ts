@@ -21,7 +21,14 @@ import { parseArgs } from 'node:util';
 import { createPlaceFrame, generateHouseholds } from '../src/synth/generate.ts';
 import { linkColumns } from '../src/linkage/link.ts';
 import { RawColumnsBuilder } from '../src/linkage/prepare.ts';
-import { addInternedRecord, addPreparedRecord, createLinkageIndex, internFields, matchInternedRecord, matchRecord } from '../src/linkage/online.ts';
+import {
+  addInternedRecord,
+  addPreparedRecord,
+  createLinkageIndex,
+  internFields,
+  matchInternedRecord,
+  matchRecord,
+} from '../src/linkage/online.ts';
 import { pairwiseScores } from '../src/linkage/person-index.ts';
 import type { LinkRecord } from '../src/linkage/types.ts';
 
@@ -102,10 +109,28 @@ if (values.csv !== undefined) {
     return [record.id, ...columns.map((column) => record.fields[column] ?? '')].map(quoted).join(',');
   });
   write(truthFile, 'record_id,cluster_id', (i) => `${quoted(ids[i]!)},${truth[i]}`);
-  process.stdout.write(JSON.stringify({
-    people: generatedPeople, records: recordCount, recordsFile, truthFile,
-    link: ['--input', recordsFile, '--id-column', 'record_id', '--map', columns.map((column) => `${column}=${column}`).join(','), '--labels', truthFile],
-  }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify(
+      {
+        people: generatedPeople,
+        records: recordCount,
+        recordsFile,
+        truthFile,
+        link: [
+          '--input',
+          recordsFile,
+          '--id-column',
+          'record_id',
+          '--map',
+          columns.map((column) => `${column}=${column}`).join(','),
+          '--labels',
+          truthFile,
+        ],
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   process.exit(0);
 }
 
@@ -129,7 +154,8 @@ const index = createLinkageIndex(result.model);
 for (let i = 0; i < recordCount; i++) if (!heldOut.has(i)) addPreparedRecord(index, result.prepared[i]!, `c${result.clusterOf[i]}`);
 const indexed = performance.now();
 const clusterSize = new Map<number, number>();
-for (let i = 0; i < recordCount; i++) if (!heldOut.has(i)) clusterSize.set(result.clusterOf[i]!, (clusterSize.get(result.clusterOf[i]!) ?? 0) + 1);
+for (let i = 0; i < recordCount; i++)
+  if (!heldOut.has(i)) clusterSize.set(result.clusterOf[i]!, (clusterSize.get(result.clusterOf[i]!) ?? 0) + 1);
 const latencies: number[] = [];
 const decisions: Record<string, number> = { link: 0, review: 0, new: 0 };
 let correctOnline = 0;
@@ -159,26 +185,37 @@ const bulkSeconds = (performance.now() - bulkStarted) / 1000;
 const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
 
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
-process.stdout.write(JSON.stringify({
-  people: generatedPeople,
-  records: recordCount,
-  candidatePairs: result.candidatePairCount,
-  precision: round(scores.precision),
-  recall: round(scores.recall),
-  f1: round(scores.f1),
-  generateSeconds: round((generated - started) / 1000, 1),
-  linkSeconds: round((linked - generated) / 1000, 1),
-  stageStarts,
-  linkPeakRssMiB,
-  peakRssMiB: peakRssMiB(),
-  online: {
-    indexedRecords: recordCount - heldOut.size,
-    indexSeconds: round((indexed - linked) / 1000, 1),
-    samples: latencies.length,
-    p50ms: round(quantile(0.5), 3),
-    p99ms: round(quantile(0.99), 3),
-    decisions,
-    agreesWithBatch: round(correctOnline / Math.max(1, latencies.length), 3),
-  },
-  bulk: { records: bulkCount, seconds: round(bulkSeconds, 2), recordsPerSecond: Math.round(bulkCount / bulkSeconds), decisions: bulkDecisions },
-}, null, 2) + '\n');
+process.stdout.write(
+  JSON.stringify(
+    {
+      people: generatedPeople,
+      records: recordCount,
+      candidatePairs: result.candidatePairCount,
+      precision: round(scores.precision),
+      recall: round(scores.recall),
+      f1: round(scores.f1),
+      generateSeconds: round((generated - started) / 1000, 1),
+      linkSeconds: round((linked - generated) / 1000, 1),
+      stageStarts,
+      linkPeakRssMiB,
+      peakRssMiB: peakRssMiB(),
+      online: {
+        indexedRecords: recordCount - heldOut.size,
+        indexSeconds: round((indexed - linked) / 1000, 1),
+        samples: latencies.length,
+        p50ms: round(quantile(0.5), 3),
+        p99ms: round(quantile(0.99), 3),
+        decisions,
+        agreesWithBatch: round(correctOnline / Math.max(1, latencies.length), 3),
+      },
+      bulk: {
+        records: bulkCount,
+        seconds: round(bulkSeconds, 2),
+        recordsPerSecond: Math.round(bulkCount / bulkSeconds),
+        decisions: bulkDecisions,
+      },
+    },
+    null,
+    2,
+  ) + '\n',
+);

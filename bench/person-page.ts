@@ -25,14 +25,22 @@ import { parsePersonQuery } from '../src/records/search-query.ts';
 import { searchPeople } from '../src/records/search.ts';
 import { signIn } from '../test/support/server.ts';
 
-const { values } = parseArgs({ options: {
-  people: { type: 'string', default: '1000000' }, engine: { type: 'string', default: 'postgres' }, rate: { type: 'string', default: '200' },
-  seconds: { type: 'string', default: '30' }, schema: { type: 'string' }, keep: { type: 'boolean', default: false }, seed: { type: 'string', default: '2026' },
-} });
+const { values } = parseArgs({
+  options: {
+    people: { type: 'string', default: '1000000' },
+    engine: { type: 'string', default: 'postgres' },
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '30' },
+    schema: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '2026' },
+  },
+});
 const people = Number(values.people);
 const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
 const WARM_UP_SECONDS = 5;
-const percentile = (sorted: number[], p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : null;
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : null;
 
 async function openDb(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }> {
   if (values.engine === 'pglite') {
@@ -65,12 +73,22 @@ try {
     loadSeconds = summary.seconds;
   }
   await createDemoAccounts(db);
-  const counts = (await sql<{ persons: number; events: number; records: number; directives: number }>`
+  const counts = (
+    await sql<{ persons: number; events: number; records: number; directives: number }>`
     select (select count(*) from persons) as persons, (select count(*) from person_events) as events,
-           (select count(*) from source_records) as records, (select count(*) from consent_directives) as directives`.execute(db)).rows[0]!;
+           (select count(*) from source_records) as records, (select count(*) from consent_directives) as directives`.execute(db)
+  ).rows[0]!;
 
   const lines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _e, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
   const config = { ...loadConfig({ PORT: '0' }), port: 0 };
   const app = await createApp({ config, database: handle, logger });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -79,16 +97,23 @@ try {
   const user = (await userForSession(db, /joinery_session=([^;]+)/.exec(cookie)![1]!))!;
 
   // People the practitioner's organisation knows: the pages a real caseload opens.
-  const ids = (await sql<{ person_id: string }>`
+  const ids = (
+    await sql<{ person_id: string }>`
     select distinct l.person_id from record_links l join source_records s on s.id = l.source_record_id
     join organisations o on o.source_code = s.source where o.id = ${user.organisationId} and l.superseded_at is null
-    order by l.person_id limit 5000`.execute(db)).rows.map((r) => r.person_id);
+    order by l.person_id limit 5000`.execute(db)
+  ).rows.map((r) => r.person_id);
   // The same pages driven two ways (see support/load-worker.ts): paced arrivals, then autocannon's bursts.
   const drive = async (mode: LoadJob['mode'], seconds = Number(values.seconds)) => {
     lines.length = 0;
     const job: LoadJob = {
-      mode, url: `http://127.0.0.1:${port}`, cookie, paths: ids.map((id) => `/people/${id}`),
-      connections: 20, rate: Number(values.rate), seconds,
+      mode,
+      url: `http://127.0.0.1:${port}`,
+      cookie,
+      paths: ids.map((id) => `/people/${id}`),
+      connections: 20,
+      rate: Number(values.rate),
+      seconds,
     };
     const result = await new Promise<LoadResult>((resolve, reject) => {
       const child = fork(fileURLToPath(new URL('./support/load-worker.ts', import.meta.url)));
@@ -97,14 +122,26 @@ try {
       child.send(job);
     });
     if (process.env.JOINERY_BENCH_SLOWEST) {
-      const slow = lines.map((l) => JSON.parse(l) as { path?: string; ms?: number }).filter((l) => l.path?.startsWith('/people/')).sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0)).slice(0, 30);
+      const slow = lines
+        .map((l) => JSON.parse(l) as { path?: string; ms?: number })
+        .filter((l) => l.path?.startsWith('/people/'))
+        .sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0))
+        .slice(0, 30);
       console.error(JSON.stringify(slow));
     }
-    const serverMs = lines.map((l) => JSON.parse(l) as { msg?: string; path?: string; ms?: number })
-      .filter((l) => l.msg === 'request' && l.path?.startsWith('/people/') && typeof l.ms === 'number').map((l) => l.ms!).sort((a, b) => a - b);
+    const serverMs = lines
+      .map((l) => JSON.parse(l) as { msg?: string; path?: string; ms?: number })
+      .filter((l) => l.msg === 'request' && l.path?.startsWith('/people/') && typeof l.ms === 'number')
+      .map((l) => l.ms!)
+      .sort((a, b) => a - b);
     return {
-      targetRate: Number(values.rate), seconds: Number(values.seconds), requests: result.requests.total, achievedRate: result.requests.average,
-      non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts,
+      targetRate: Number(values.rate),
+      seconds: Number(values.seconds),
+      requests: result.requests.total,
+      achievedRate: result.requests.average,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
       serverMs: { p50: percentile(serverMs, 50), p99: percentile(serverMs, 99), max: serverMs.at(-1) ?? null, samples: serverMs.length },
       clientMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
     };
@@ -116,8 +153,10 @@ try {
   const burstPage = await drive('autocannon');
 
   // Person search: misspelt names, names with dates of birth, NHS numbers.
-  const sample = (await sql<{ given_name: string; family_name: string; birth_date: string; nhs_number: string | null }>`
-    select given_name, family_name, birth_date, nhs_number from persons where id = any(${ids.slice(0, 300)})`.execute(db)).rows;
+  const sample = (
+    await sql<{ given_name: string; family_name: string; birth_date: string; nhs_number: string | null }>`
+    select given_name, family_name, birth_date, nhs_number from persons where id = any(${ids.slice(0, 300)})`.execute(db)
+  ).rows;
   const queries = sample.flatMap((p) => [
     `${p.given_name} ${p.family_name.slice(0, -1)}`,
     `${p.family_name} ${p.birth_date.split('-').reverse().join('/')}`,
@@ -133,12 +172,21 @@ try {
   }
   searchMs.sort((a, b) => a - b);
   await app.close();
-  console.log(JSON.stringify({
-    benchmark: 'person-page-and-search', engine: handle.kind, ...counts, loadSeconds,
-    personPage: pacedPage,
-    personPageAutocannonBursts: burstPage,
-    search: { queries: queries.length, foundShare: found / Math.max(1, queries.length), ms: { p50: percentile(searchMs, 50), p99: percentile(searchMs, 99), max: searchMs.at(-1) ?? null } },
-  }));
+  console.log(
+    JSON.stringify({
+      benchmark: 'person-page-and-search',
+      engine: handle.kind,
+      ...counts,
+      loadSeconds,
+      personPage: pacedPage,
+      personPageAutocannonBursts: burstPage,
+      search: {
+        queries: queries.length,
+        foundShare: found / Math.max(1, queries.length),
+        ms: { p50: percentile(searchMs, 50), p99: percentile(searchMs, 99), max: searchMs.at(-1) ?? null },
+      },
+    }),
+  );
 } finally {
   await cleanup();
 }

@@ -54,7 +54,9 @@ interface Benchmark {
 
 const BENCHMARKS: Benchmark[] = [
   {
-    id: 'linkage', what: 'batch linking, online matching and bulk matching on the generated place', script: 'linkage-synthetic.ts',
+    id: 'linkage',
+    what: 'batch linking, online matching and bulk matching on the generated place',
+    script: 'linkage-synthetic.ts',
     args: (people) => ['--people', String(people), '--online', '1000', '--bulk', String(Math.min(200_000, people * 2))],
     metrics: [
       { name: 'linkage F1 (generated place)', unit: '', better: 'higher', pick: at('f1') },
@@ -65,7 +67,9 @@ const BENCHMARKS: Benchmark[] = [
     ],
   },
   {
-    id: 'foreign', what: 'linking foreign-shaped files without NHS numbers (bench/foreign-data.ts)', script: 'linkage-foreign.ts',
+    id: 'foreign',
+    what: 'linking foreign-shaped files without NHS numbers (bench/foreign-data.ts)',
+    script: 'linkage-foreign.ts',
     args: (people) => ['--records', String(people * 2), '--shape', 'A,B'],
     metrics: [
       { name: 'linkage F1 (foreign shape A)', unit: '', better: 'higher', pick: at('pairs.f1', (o) => o.shape === 'A') },
@@ -75,17 +79,34 @@ const BENCHMARKS: Benchmark[] = [
     ],
   },
   {
-    id: 'import', what: 'bulk import into PostgreSQL, linking as it goes', script: 'import-rate.ts',
+    id: 'import',
+    what: 'bulk import into PostgreSQL, linking as it goes',
+    script: 'import-rate.ts',
     args: (people) => ['--people', String(Math.max(2000, Math.round(people / 4))), '--copies', '2', '--skip-pglite', '--linked-only'],
     metrics: [{ name: 'import rate, linking as it goes', unit: 'records/s', better: 'higher', pick: at('withLinking.recordsPerSecond') }],
   },
   {
-    id: 'import-messy', what: 'bulk import of a messy feed of people new to the place (no NHS numbers), linking as it goes', script: 'import-rate.ts',
-    args: (people) => ['--people', String(Math.max(2000, Math.round(people / 4))), '--copies', '4', '--skip-pglite', '--linked-only', '--feed', 'messy'],
-    metrics: [{ name: 'import rate, messy feed of new people', unit: 'records/s', better: 'higher', pick: at('withLinking.recordsPerSecond') }],
+    id: 'import-messy',
+    what: 'bulk import of a messy feed of people new to the place (no NHS numbers), linking as it goes',
+    script: 'import-rate.ts',
+    args: (people) => [
+      '--people',
+      String(Math.max(2000, Math.round(people / 4))),
+      '--copies',
+      '4',
+      '--skip-pglite',
+      '--linked-only',
+      '--feed',
+      'messy',
+    ],
+    metrics: [
+      { name: 'import rate, messy feed of new people', unit: 'records/s', better: 'higher', pick: at('withLinking.recordsPerSecond') },
+    ],
   },
   {
-    id: 'access', what: 'the access decision on PostgreSQL', script: 'access-decision.ts',
+    id: 'access',
+    what: 'the access decision on PostgreSQL',
+    script: 'access-decision.ts',
     args: (people) => ['--people', String(people * 5), '--samples', '3000'],
     metrics: [
       { name: 'access decision p99', unit: 'ms', better: 'lower', pick: at('decisionForAllCategoriesMs.p99') },
@@ -93,7 +114,9 @@ const BENCHMARKS: Benchmark[] = [
     ],
   },
   {
-    id: 'page', what: 'the person page and person search on PostgreSQL', script: 'person-page.ts',
+    id: 'page',
+    what: 'the person page and person search on PostgreSQL',
+    script: 'person-page.ts',
     args: (people) => ['--people', String(people), '--rate', values.rate!, '--seconds', '15'],
     metrics: [
       { name: 'person page p99, paced', unit: 'ms', better: 'lower', pick: at('personPage.serverMs.p99') },
@@ -103,7 +126,9 @@ const BENCHMARKS: Benchmark[] = [
     ],
   },
   {
-    id: 'dashboard', what: 'the needs and inequality dashboard (PGlite, loaded in memory)', script: 'insight-dashboard.ts',
+    id: 'dashboard',
+    what: 'the needs and inequality dashboard (PGlite, loaded in memory)',
+    script: 'insight-dashboard.ts',
     args: (people) => ['--engine', 'pglite', '--people', String(people)],
     metrics: [
       { name: 'dashboard, per request', unit: 's', better: 'lower', pick: at('dashboard.medianSeconds') },
@@ -133,14 +158,26 @@ async function otherWork(seconds = 3): Promise<number | null> {
 function runScript(script: string, args: string[]): Promise<{ output: unknown[]; seconds: number; error?: string }> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '' } });
+    const child = spawn(process.execPath, [join(here, script), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: '' },
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('close', (code) => {
       const seconds = (performance.now() - started) / 1000;
-      const lastError = stderr.trim().split('\n').filter((line) => !line.startsWith('{')).at(-1) ?? '';
+      const lastError =
+        stderr
+          .trim()
+          .split('\n')
+          .filter((line) => !line.startsWith('{'))
+          .at(-1) ?? '';
       resolve({ output: jsonObjects(stdout.trim()), seconds, ...(code === 0 ? {} : { error: `exit ${code}: ${lastError}` }) });
     });
   });
@@ -148,21 +185,34 @@ function runScript(script: string, args: string[]): Promise<{ output: unknown[];
 
 const people = Number(values.people);
 const runs = Number(values.runs);
-if (!Number.isInteger(people) || people < 1000) throw new Error(`--people must be a whole number of at least 1,000, got '${values.people}'`);
+if (!Number.isInteger(people) || people < 1000)
+  throw new Error(`--people must be a whole number of at least 1,000, got '${values.people}'`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
-const only = values.only?.split(',').map((id) => id.trim()).filter(Boolean);
+const only = values.only
+  ?.split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
 const unknown = only?.filter((id) => !BENCHMARKS.some((b) => b.id === id)) ?? [];
 if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${BENCHMARKS.map((b) => b.id).join(', ')}`);
 const chosen = BENCHMARKS.filter((b) => !only || only.includes(b.id));
 
 type Baseline = { people: number; date: string; figures: Record<string, number> };
-const baseline: Baseline | undefined = existsSync(values.baseline!) ? JSON.parse(readFileSync(values.baseline!, 'utf8')) as Baseline : undefined;
+const baseline: Baseline | undefined = existsSync(values.baseline!)
+  ? (JSON.parse(readFileSync(values.baseline!, 'utf8')) as Baseline)
+  : undefined;
 const comparable = baseline !== undefined && baseline.people === people;
 
 const startedAt = new Date();
 const progress = createProgress('Benchmarks', chosen.length * runs);
 const figures: Figure[] = [];
-const runLog: Array<{ benchmark: string; run: number; seconds: number; otherWorkCores: number | null; loadAverage: number[]; error?: string }> = [];
+const runLog: Array<{
+  benchmark: string;
+  run: number;
+  seconds: number;
+  otherWorkCores: number | null;
+  loadAverage: number[];
+  error?: string;
+}> = [];
 let done = 0;
 for (const benchmark of chosen) {
   const collected = new Map<string, number[]>(benchmark.metrics.map((m) => [m.name, []]));
@@ -171,7 +221,14 @@ for (const benchmark of chosen) {
     const otherWorkCores = await otherWork();
     const loadAverage = os.loadavg().map((value) => Math.round(value * 100) / 100);
     const result = await runScript(benchmark.script, benchmark.args(people));
-    runLog.push({ benchmark: benchmark.id, run, seconds: Math.round(result.seconds), otherWorkCores: otherWorkCores === null ? null : Math.round(otherWorkCores * 100) / 100, loadAverage, ...(result.error ? { error: result.error } : {}) });
+    runLog.push({
+      benchmark: benchmark.id,
+      run,
+      seconds: Math.round(result.seconds),
+      otherWorkCores: otherWorkCores === null ? null : Math.round(otherWorkCores * 100) / 100,
+      loadAverage,
+      ...(result.error ? { error: result.error } : {}),
+    });
     for (const metric of benchmark.metrics) {
       const value = metric.pick(result.output);
       if (value !== undefined) collected.get(metric.name)!.push(value);
@@ -184,7 +241,16 @@ for (const benchmark of chosen) {
     const { median, worst } = summarise(metric.better, values);
     const base = comparable ? baseline!.figures[metric.name] : undefined;
     const ratio = worseBy(metric.better, median, base);
-    figures.push({ name: metric.name, unit: metric.unit, better: metric.better, runs: values, median, worst, ...(base === undefined ? {} : { baseline: base }), ...(ratio === undefined ? {} : { worseBy: Math.round(ratio * 100) / 100 }) });
+    figures.push({
+      name: metric.name,
+      unit: metric.unit,
+      better: metric.better,
+      runs: values,
+      median,
+      worst,
+      ...(base === undefined ? {} : { baseline: base }),
+      ...(ratio === undefined ? {} : { worseBy: Math.round(ratio * 100) / 100 }),
+    });
   }
 }
 progress.stop();
@@ -193,26 +259,46 @@ const busiest = Math.max(0, ...runLog.map((r) => r.otherWorkCores ?? 0));
 // Quiet: less than a fifth of one core of other work before every run.
 const quiet = runLog.every((r) => r.otherWorkCores !== null && r.otherWorkCores < 0.2);
 const report = {
-  benchmark: 'bench/run.ts', date: startedAt.toISOString(), people, runsEach: runs, personPageRate: Number(values.rate),
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-  quiet, busiestOtherWorkCores: Math.round(busiest * 100) / 100,
+  benchmark: 'bench/run.ts',
+  date: startedAt.toISOString(),
+  people,
+  runsEach: runs,
+  personPageRate: Number(values.rate),
+  machine: {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  quiet,
+  busiestOtherWorkCores: Math.round(busiest * 100) / 100,
   baseline: baseline ? { date: baseline.date, people: baseline.people, comparable } : null,
-  figures, runs: runLog,
+  figures,
+  runs: runLog,
 };
 
-const round = (value: number): string => (Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-GB') : Number(value.toPrecision(Math.abs(value) < 1 ? 4 : 3)).toString());
-process.stderr.write(`\n${chosen.length} benchmarks × ${runs} runs at ${people.toLocaleString('en-GB')} people, ${startedAt.toISOString().slice(0, 16)}Z; `
-  + `${quiet ? 'quiet machine' : `NOT quiet: up to ${report.busiestOtherWorkCores} cores of other work before a run`}\n`);
+const round = (value: number): string =>
+  Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-GB') : Number(value.toPrecision(Math.abs(value) < 1 ? 4 : 3)).toString();
+process.stderr.write(
+  `\n${chosen.length} benchmarks × ${runs} runs at ${people.toLocaleString('en-GB')} people, ${startedAt.toISOString().slice(0, 16)}Z; ` +
+    `${quiet ? 'quiet machine' : `NOT quiet: up to ${report.busiestOtherWorkCores} cores of other work before a run`}\n`,
+);
 for (const figure of figures) {
   const ratio = figure.worseBy === undefined ? '' : `  ×${figure.worseBy.toFixed(2)} of baseline${figure.worseBy > 1.1 ? ' (worse)' : ''}`;
-  process.stderr.write(`  ${figure.name.padEnd(40)} median ${round(figure.median)} ${figure.unit}, worst ${round(figure.worst)} ${figure.unit}${ratio}\n`);
+  process.stderr.write(
+    `  ${figure.name.padEnd(40)} median ${round(figure.median)} ${figure.unit}, worst ${round(figure.worst)} ${figure.unit}${ratio}\n`,
+  );
 }
-for (const failed of runLog.filter((r) => r.error)) process.stderr.write(`  ${failed.benchmark} run ${failed.run} failed: ${failed.error}\n`);
+for (const failed of runLog.filter((r) => r.error))
+  process.stderr.write(`  ${failed.benchmark} run ${failed.run} failed: ${failed.error}\n`);
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
 if (values['write-baseline']) {
   const written: Baseline = { people, date: startedAt.toISOString(), figures: Object.fromEntries(figures.map((f) => [f.name, f.median])) };
-  writeFileSync(values.baseline!, `${JSON.stringify({ ...written, quiet, busiestOtherWorkCores: report.busiestOtherWorkCores }, null, 2)}\n`);
+  writeFileSync(
+    values.baseline!,
+    `${JSON.stringify({ ...written, quiet, busiestOtherWorkCores: report.busiestOtherWorkCores }, null, 2)}\n`,
+  );
   process.stderr.write(`Baseline written to ${values.baseline}\n`);
 }
 if (runLog.some((r) => r.error)) process.exitCode = 1;

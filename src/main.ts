@@ -36,7 +36,10 @@ export function closeOnSignals(close: () => Promise<void>, logger: Logger): void
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down');
-    close().then(() => process.exit(0), () => process.exit(1));
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));

@@ -19,7 +19,24 @@ import { insightMigrations, type InsightTables } from './insight/index.ts';
 import { fhirMigrations, type FhirTables } from './fhir/index.ts';
 import { notifyMigrations, type NotifyTables } from './notify/index.ts';
 
-export interface Database extends PlaceTables, NetworkTables, PeopleTables, LinkageTables, AuthTables, AuditTables, DirectoryTables, ConsentTables, BudgetsTables, RecordsTables, ReferralTables, PlansTables, InteropTables, InsightTables, NotifyTables, FhirTables {}
+export interface Database
+  extends
+    PlaceTables,
+    NetworkTables,
+    PeopleTables,
+    LinkageTables,
+    AuthTables,
+    AuditTables,
+    DirectoryTables,
+    ConsentTables,
+    BudgetsTables,
+    RecordsTables,
+    ReferralTables,
+    PlansTables,
+    InteropTables,
+    InsightTables,
+    NotifyTables,
+    FhirTables {}
 
 /** Every module's migrations; names carry a global sequence number so order is explicit. */
 export const allMigrations: Record<string, Migration> = {

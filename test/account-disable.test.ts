@@ -34,11 +34,19 @@ for (const target of await testDatabaseTargets()) {
     before(async () => {
       server = await startTestServer({ people: 600, database: await target.open() });
       const db = server.database.db;
-      const citizen = await db.selectFrom('users').innerJoin('persons', 'persons.id', 'users.person_id')
-        .select(['persons.id', 'persons.family_name']).where('users.username', '=', 'citizen').executeTakeFirstOrThrow();
+      const citizen = await db
+        .selectFrom('users')
+        .innerJoin('persons', 'persons.id', 'users.person_id')
+        .select(['persons.id', 'persons.family_name'])
+        .where('users.username', '=', 'citizen')
+        .executeTakeFirstOrThrow();
       citizenId = citizen.id;
       citizenName = citizen.family_name;
-      const row = await db.selectFrom('users').select(['id', 'practitioner_id', 'display_name']).where('username', '=', 'practitioner').executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('users')
+        .select(['id', 'practitioner_id', 'display_name'])
+        .where('username', '=', 'practitioner')
+        .executeTakeFirstOrThrow();
       practitioner = { id: row.id, practitionerId: row.practitioner_id!, displayName: row.display_name };
       adminId = (await db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow()).id;
       adminCookie = await signIn(server.app, 'admin');
@@ -52,17 +60,27 @@ for (const target of await testDatabaseTargets()) {
       const csrf = page.cookies.find((c) => c.name === 'joinery_csrf')!;
       const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
       return server.app.inject({
-        method: 'POST', url: '/sign-in', headers: { cookie: `joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        url: '/sign-in',
+        headers: { cookie: `joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ username, password: DEMO_PASSWORD, _csrf: token }).toString(),
       });
     }
     const get = (url: string, cookie: string) => server.app.inject({ method: 'GET', url, headers: { cookie } });
-    const post = (url: string, cookie: string, form: Record<string, string>) => server.app.inject({
-      method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(form).toString(),
-    });
-    const fhir = (method: string, url: string, token: string, body?: unknown) => server.app.inject({
-      method: method as 'GET' | 'PUT', url: `/fhir/${url}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' }, ...(body ? { payload: JSON.stringify(body) } : {}),
-    });
+    const post = (url: string, cookie: string, form: Record<string, string>) =>
+      server.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams(form).toString(),
+      });
+    const fhir = (method: string, url: string, token: string, body?: unknown) =>
+      server.app.inject({
+        method: method as 'GET' | 'PUT',
+        url: `/fhir/${url}`,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+        ...(body ? { payload: JSON.stringify(body) } : {}),
+      });
     async function setPractitionerActive(active: boolean): Promise<void> {
       const current = (await fhir('GET', `Practitioner/${practitioner.practitionerId}`, adminToken)).json() as Practitioner;
       const response = await fhir('PUT', `Practitioner/${practitioner.practitionerId}`, adminToken, { ...current, active });
@@ -77,19 +95,33 @@ for (const target of await testDatabaseTargets()) {
         order by id limit 1`.execute(server.database.db);
       return row.rows[0]!.id;
     }
-    const networkAddsBy = async (userId: string) => Number((await server.database.db.selectFrom('care_relationships')
-      .select((eb) => eb.fn.countAll<number>().as('n')).where('person_id', '=', citizenId).where('recorded_by', '=', userId).executeTakeFirstOrThrow()).n);
-    const addToNetwork = async (cookie: string, csrf: string) => post(`/people/${citizenId}/network`, cookie,
-      { practitioner: await outsider(), role: 'housing support', reason: 'Needs help with rent arrears', _csrf: csrf });
+    const networkAddsBy = async (userId: string) =>
+      Number(
+        (
+          await server.database.db
+            .selectFrom('care_relationships')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('person_id', '=', citizenId)
+            .where('recorded_by', '=', userId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const addToNetwork = async (cookie: string, csrf: string) =>
+      post(`/people/${citizenId}/network`, cookie, {
+        practitioner: await outsider(),
+        role: 'housing support',
+        reason: 'Needs help with rent arrears',
+        _csrf: csrf,
+      });
 
     /** What someone who can work sees before their account ends: the record, a network change, the API. */
     async function assertWorking(cookie: string, token: string, csrf: string): Promise<void> {
       const page = await get(`/people/${citizenId}`, cookie);
-      assert.equal(page.statusCode, 200, 'the practitioner reads the citizen\'s record');
+      assert.equal(page.statusCode, 200, "the practitioner reads the citizen's record");
       assert.match(page.body, new RegExp(citizenName));
       const before = await networkAddsBy(practitioner.id);
       assert.equal((await addToNetwork(cookie, csrf)).statusCode, 302);
-      assert.equal(await networkAddsBy(practitioner.id), before + 1, 'the practitioner changes the citizen\'s network');
+      assert.equal(await networkAddsBy(practitioner.id), before + 1, "the practitioner changes the citizen's network");
       assert.equal((await fhir('GET', `Patient/${citizenId}`, token)).statusCode, 200, 'their bearer token reads through the FHIR API');
     }
 
@@ -103,14 +135,20 @@ for (const target of await testDatabaseTargets()) {
       const before = await networkAddsBy(practitioner.id);
       const change = await addToNetwork(cookie, csrf);
       // Refused either way: sent to sign in, or (CSRF tokens are bound to the session, which has ended) told the form expired.
-      assert.ok(/^\/sign-in/.test(String(change.headers.location)) || change.statusCode === 403, `a network change is refused (${change.statusCode})`);
+      assert.ok(
+        /^\/sign-in/.test(String(change.headers.location)) || change.statusCode === 403,
+        `a network change is refused (${change.statusCode})`,
+      );
       assert.equal(await networkAddsBy(practitioner.id), before, 'the network is not changed');
       const api = await fhir('GET', `Patient/${citizenId}`, token);
       assert.equal(api.statusCode, 401, 'the bearer token is refused');
       assert.doesNotMatch(api.body, new RegExp(citizenName));
       const again = await trySignIn('practitioner');
       assert.equal(again.statusCode, 403, 'they cannot sign in');
-      assert.equal(again.cookies.find((c) => c.name === 'joinery_session'), undefined);
+      assert.equal(
+        again.cookies.find((c) => c.name === 'joinery_session'),
+        undefined,
+      );
       assert.match(again.body, DISABLED_MESSAGE);
     }
 
@@ -126,8 +164,14 @@ for (const target of await testDatabaseTargets()) {
       const page = await server.app.inject({ method: 'GET', url: '/sign-in' });
       const csrfCookie = page.cookies.find((c) => c.name === 'joinery_csrf')!;
       const wrong = await server.app.inject({
-        method: 'POST', url: '/sign-in', headers: { cookie: `joinery_csrf=${csrfCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ username: 'practitioner', password: 'not the password', _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]! }).toString(),
+        method: 'POST',
+        url: '/sign-in',
+        headers: { cookie: `joinery_csrf=${csrfCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          username: 'practitioner',
+          password: 'not the password',
+          _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!,
+        }).toString(),
       });
       assert.equal(wrong.statusCode, 401);
       assert.doesNotMatch(wrong.body, /disabled/);
@@ -164,7 +208,7 @@ for (const target of await testDatabaseTargets()) {
       assert.match(list.body, /<h1[^>]*>Accounts<\/h1>/);
       assert.match(list.body, new RegExp(practitioner.displayName));
       assert.match(list.body, new RegExp(`href="/admin/accounts/${practitioner.id}/disable"`), 'each account has a way to disable it');
-      assert.doesNotMatch(list.body, new RegExp(`href="/admin/accounts/${adminId}/disable"`), 'but not the administrator\'s own');
+      assert.doesNotMatch(list.body, new RegExp(`href="/admin/accounts/${adminId}/disable"`), "but not the administrator's own");
       const form = await get(`/admin/accounts/${practitioner.id}/disable`, adminCookie);
       assert.equal(form.statusCode, 200);
       assert.match(form.body, /<label[^>]*for="reason"/, 'the reason has a label');
@@ -204,7 +248,9 @@ for (const target of await testDatabaseTargets()) {
       assert.match(own.body, /You cannot disable your own account/);
       assert.equal((await get('/admin/accounts', adminCookie)).statusCode, 200, 'the administrator is still signed in');
 
-      const housingId = (await server.database.db.selectFrom('users').select('id').where('username', '=', 'housing').executeTakeFirstOrThrow()).id;
+      const housingId = (
+        await server.database.db.selectFrom('users').select('id').where('username', '=', 'housing').executeTakeFirstOrThrow()
+      ).id;
       for (const username of ['manager', 'gp']) {
         const cookie = await signIn(server.app, username);
         assert.equal((await get('/admin/accounts', cookie)).statusCode, 403, `${username} does not see the accounts page`);
@@ -217,19 +263,29 @@ for (const target of await testDatabaseTargets()) {
     });
 
     test('every disable and enable is on the audit trail, naming the administrator and no personal data', async () => {
-      const events = await server.database.db.selectFrom('audit_events').select(['action', 'actor_user_id', 'actor_role', 'person_id', 'decision', 'reason'])
-        .where('action', 'in', ['disable_account', 'enable_account']).orderBy('seq').execute();
-      assert.deepEqual(events.map((e) => [e.action, e.actor_user_id, e.actor_role, e.person_id, e.decision]), [
-        ['disable_account', adminId, 'admin', null, 'success'],
-        ['enable_account', adminId, 'admin', null, 'success'],
-      ]);
+      const events = await server.database.db
+        .selectFrom('audit_events')
+        .select(['action', 'actor_user_id', 'actor_role', 'person_id', 'decision', 'reason'])
+        .where('action', 'in', ['disable_account', 'enable_account'])
+        .orderBy('seq')
+        .execute();
+      assert.deepEqual(
+        events.map((e) => [e.action, e.actor_user_id, e.actor_role, e.person_id, e.decision]),
+        [
+          ['disable_account', adminId, 'admin', null, 'success'],
+          ['enable_account', adminId, 'admin', null, 'success'],
+        ],
+      );
       for (const e of events) {
         assert.match(e.reason, new RegExp(practitioner.id), 'the entry says which account');
         assert.doesNotMatch(e.reason, new RegExp(`${practitioner.displayName}|Left the council`), 'but not their name or the reason typed');
       }
       // Leaving the network through FHIR ended their sign-in, and that is on the trail too.
-      const ended = await server.database.db.selectFrom('audit_events').select(['actor_role', 'reason'])
-        .where('action', '=', 'end_sessions').execute();
+      const ended = await server.database.db
+        .selectFrom('audit_events')
+        .select(['actor_role', 'reason'])
+        .where('action', '=', 'end_sessions')
+        .execute();
       assert.ok(ended.some((e) => e.actor_role === 'admin' && e.reason.includes(`Practitioner/${practitioner.practitionerId}`)));
     });
   });
@@ -242,7 +298,12 @@ test('joinery account disable and enable, at the command line', async () => {
   await createAccount(setup.db, { username: 'leaver', displayName: 'Lee Leaver', role: 'manager', password: 'a long passphrase' });
   await setup.close();
   const cli = path.resolve(import.meta.dirname, '..', 'src', 'cli.ts');
-  const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent', JOINERY_DATA_DIR: dir }, timeout: 120_000 });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [cli, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, LOG_LEVEL: 'silent', JOINERY_DATA_DIR: dir },
+      timeout: 120_000,
+    });
 
   const missing = run(['account', 'disable', '--user', 'leaver']);
   assert.notEqual(missing.status, 0);

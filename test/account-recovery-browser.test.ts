@@ -29,93 +29,100 @@ async function submit(page: Page, button: string): Promise<void> {
   await page.waitForLoadState('load');
 }
 
-describe('a locked-out resident resets their password, in the browser (issue 20)', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
-  let server: TestServer;
-  let mailbox: TestSmtpServer;
-  let browser: Browser;
+describe(
+  'a locked-out resident resets their password, in the browser (issue 20)',
+  { skip: !browserAvailable() && 'Chromium not installed' },
+  () => {
+    let server: TestServer;
+    let mailbox: TestSmtpServer;
+    let browser: Browser;
 
-  before(async () => {
-    mailbox = await startSmtpServer();
-    server = await startTestServer({ people: 600, env: { SMTP_URL: mailbox.url, SIGN_IN_MAX_ATTEMPTS: '3' } });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await mailbox?.close();
-  });
+    before(async () => {
+      mailbox = await startSmtpServer();
+      server = await startTestServer({ people: 600, env: { SMTP_URL: mailbox.url, SIGN_IN_MAX_ATTEMPTS: '3' } });
+      browser = await launchBrowser();
+    });
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+      await mailbox?.close();
+    });
 
-  test('locked out after wrong passwords, they get a link by email, choose a new password and are back in', async () => {
-    const page = await openPage(browser);
-    await page.setViewportSize({ width: 375, height: 800 });
+    test('locked out after wrong passwords, they get a link by email, choose a new password and are back in', async () => {
+      const page = await openPage(browser);
+      await page.setViewportSize({ width: 375, height: 800 });
 
-    // Earlier, signed in, they saved an email address on their account.
-    await signInAs(page, server.url, 'citizen', DEMO_PASSWORD);
-    await page.goto(`${server.url}/account`);
-    await page.getByLabel('Email address').fill(ADDRESS);
-    await page.getByLabel('Your current password').fill(DEMO_PASSWORD);
-    await submit(page, 'Save contact details');
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForLoadState('load');
+      // Earlier, signed in, they saved an email address on their account.
+      await signInAs(page, server.url, 'citizen', DEMO_PASSWORD);
+      await page.goto(`${server.url}/account`);
+      await page.getByLabel('Email address').fill(ADDRESS);
+      await page.getByLabel('Your current password').fill(DEMO_PASSWORD);
+      await submit(page, 'Save contact details');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForLoadState('load');
 
-    // Three wrong passwords lock the account: now even the right one is refused.
-    for (const password of ['wrong guess one', 'wrong guess two', 'wrong guess three', DEMO_PASSWORD]) {
+      // Three wrong passwords lock the account: now even the right one is refused.
+      for (const password of ['wrong guess one', 'wrong guess two', 'wrong guess three', DEMO_PASSWORD]) {
+        await page.getByLabel('Username').fill('citizen');
+        await page.getByLabel('Password', { exact: true }).fill(password);
+        await submit(page, 'Sign in');
+        assert.equal(new URL(page.url()).pathname, '/sign-in', 'not signed in');
+        assert.match((await page.locator('.govuk-error-summary').textContent()) ?? '', /The username or password is not right/);
+      }
+      await checked(page, 'the sign-in page with its error');
+
+      await page.getByRole('link', { name: 'Forgotten your password or locked out?' }).click();
+      await page.waitForLoadState('load');
+      assert.equal(await h1(page), 'Forgotten your password or locked out?');
+      await checked(page, 'the recovery page');
+      await submit(page, 'Send me a link');
+      assert.match((await page.locator('.govuk-error-summary').textContent()) ?? '', /Enter your email address or username/);
+      await checked(page, 'the recovery page with its error');
+      await page.getByLabel('Email address or username').fill(ADDRESS);
+      await submit(page, 'Send me a link');
+      assert.equal(await h1(page), 'Check your email');
+      assert.match(
+        (await page.locator('main').textContent()) ?? '',
+        /If an account uses this address, we have sent a link\. It works once, for 1 hour\./,
+      );
+      await checked(page, 'the "check your email" page');
+
+      const [email] = await mailbox.waitFor(ADDRESS, 1, 'Reset your Joinery password');
+      assert.equal(email!.subject, 'Reset your Joinery password');
+      await page.goto(linkIn(email!, '/account/reset/'));
+      assert.equal(await h1(page), 'Choose a new password');
+      await checked(page, 'the new password page');
+
+      await page.getByLabel('New password').fill(NEW_PASSWORD);
+      await page.getByLabel('Type the password again').fill('kettle harbour lanterns');
+      await submit(page, 'Save new password');
+      const summary = page.locator('.govuk-error-summary');
+      assert.match((await summary.textContent()) ?? '', /The passwords do not match/);
+      assert.equal(await page.getByLabel('New password').inputValue(), '', 'a password is never filled in again by the server');
+      await checked(page, 'the new password page with its error');
+      await summary.getByRole('link', { name: /The passwords do not match/ }).click();
+      assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'confirm', 'the error links to the field');
+
+      await page.getByLabel('New password').fill(NEW_PASSWORD);
+      await page.getByLabel('Type the password again').fill(NEW_PASSWORD);
+      await submit(page, 'Save new password');
+      assert.match((await page.locator('.govuk-panel').textContent()) ?? '', /Your password is saved/);
+      assert.match((await page.locator('main').textContent()) ?? '', /Your account is unlocked/);
+      await checked(page, 'the "password saved" page');
+
+      await page.locator('main').getByRole('link', { name: 'Sign in', exact: true }).click();
+      await page.waitForLoadState('load');
       await page.getByLabel('Username').fill('citizen');
-      await page.getByLabel('Password', { exact: true }).fill(password);
+      await page.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD);
       await submit(page, 'Sign in');
-      assert.equal(new URL(page.url()).pathname, '/sign-in', 'not signed in');
-      assert.match((await page.locator('.govuk-error-summary').textContent()) ?? '', /The username or password is not right/);
-    }
-    await checked(page, 'the sign-in page with its error');
+      assert.equal(new URL(page.url()).pathname, '/home', 'signed in with the new password');
+      await checked(page, 'their home page');
 
-    await page.getByRole('link', { name: 'Forgotten your password or locked out?' }).click();
-    await page.waitForLoadState('load');
-    assert.equal(await h1(page), 'Forgotten your password or locked out?');
-    await checked(page, 'the recovery page');
-    await submit(page, 'Send me a link');
-    assert.match((await page.locator('.govuk-error-summary').textContent()) ?? '', /Enter your email address or username/);
-    await checked(page, 'the recovery page with its error');
-    await page.getByLabel('Email address or username').fill(ADDRESS);
-    await submit(page, 'Send me a link');
-    assert.equal(await h1(page), 'Check your email');
-    assert.match((await page.locator('main').textContent()) ?? '', /If an account uses this address, we have sent a link\. It works once, for 1 hour\./);
-    await checked(page, 'the "check your email" page');
-
-    const [email] = await mailbox.waitFor(ADDRESS, 1, 'Reset your Joinery password');
-    assert.equal(email!.subject, 'Reset your Joinery password');
-    await page.goto(linkIn(email!, '/account/reset/'));
-    assert.equal(await h1(page), 'Choose a new password');
-    await checked(page, 'the new password page');
-
-    await page.getByLabel('New password').fill(NEW_PASSWORD);
-    await page.getByLabel('Type the password again').fill('kettle harbour lanterns');
-    await submit(page, 'Save new password');
-    const summary = page.locator('.govuk-error-summary');
-    assert.match((await summary.textContent()) ?? '', /The passwords do not match/);
-    assert.equal(await page.getByLabel('New password').inputValue(), '', 'a password is never filled in again by the server');
-    await checked(page, 'the new password page with its error');
-    await summary.getByRole('link', { name: /The passwords do not match/ }).click();
-    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'confirm', 'the error links to the field');
-
-    await page.getByLabel('New password').fill(NEW_PASSWORD);
-    await page.getByLabel('Type the password again').fill(NEW_PASSWORD);
-    await submit(page, 'Save new password');
-    assert.match((await page.locator('.govuk-panel').textContent()) ?? '', /Your password is saved/);
-    assert.match((await page.locator('main').textContent()) ?? '', /Your account is unlocked/);
-    await checked(page, 'the "password saved" page');
-
-    await page.locator('main').getByRole('link', { name: 'Sign in', exact: true }).click();
-    await page.waitForLoadState('load');
-    await page.getByLabel('Username').fill('citizen');
-    await page.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD);
-    await submit(page, 'Sign in');
-    assert.equal(new URL(page.url()).pathname, '/home', 'signed in with the new password');
-    await checked(page, 'their home page');
-
-    // The link in the email is spent.
-    await page.goto(linkIn(email!, '/account/reset/'));
-    assert.equal(await h1(page), 'This link has expired');
-    await checked(page, 'the "link has expired" page');
-    await closePage(page);
-  });
-});
+      // The link in the email is spent.
+      await page.goto(linkIn(email!, '/account/reset/'));
+      assert.equal(await h1(page), 'This link has expired');
+      await checked(page, 'the "link has expired" page');
+      await closePage(page);
+    });
+  },
+);

@@ -13,7 +13,13 @@ import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts'
 import { testDatabaseTargets } from '../src/testing.ts';
 import { createAccount, disableAccount } from '../src/auth/accounts.ts';
 
-const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const textOf = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 const ANSWER = 'If an account uses this address, we have sent a link. It works once, for 1 hour.';
 const NEW_PASSWORD = 'a brand new passphrase';
 // The demo citizen may also be told of a plan review falling due, depending on the day tests run.
@@ -28,7 +34,11 @@ for (const target of await testDatabaseTargets()) {
 
     before(async () => {
       mailbox = await startSmtpServer();
-      server = await startTestServer({ people: 600, database: await target.open(), env: { SMTP_URL: mailbox.url, SIGN_IN_MAX_ATTEMPTS: '3' } });
+      server = await startTestServer({
+        people: 600,
+        database: await target.open(),
+        env: { SMTP_URL: mailbox.url, SIGN_IN_MAX_ATTEMPTS: '3' },
+      });
       await db().updateTable('users').set({ email: 'Resident.One@example.org' }).where('username', '=', 'citizen').execute();
     });
     after(async () => {
@@ -48,7 +58,10 @@ for (const target of await testDatabaseTargets()) {
       // A signed-out form's token from any page works for any other (it is bound to no session).
       const { cookie, token } = await formOf('/account/recover', address);
       return server.app.inject({
-        method: 'POST', url, remoteAddress: address, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        url,
+        remoteAddress: address,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ ...fields, ...(options.csrf === false ? {} : { _csrf: token }) }).toString(),
       });
     }
@@ -58,18 +71,31 @@ for (const target of await testDatabaseTargets()) {
     async function trySignIn(username: string, password: string) {
       const { cookie, token } = await formOf('/sign-in', '192.0.2.1');
       return server.app.inject({
-        method: 'POST', url: '/sign-in', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        url: '/sign-in',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ username, password, _csrf: token }).toString(),
       });
     }
     async function staffAccount(username: string, email: string, extra: Partial<Parameters<typeof createAccount>[1]> = {}) {
-      const id = await createAccount(db(), { username, displayName: `Staff ${username}`, role: 'manager', password: DEMO_PASSWORD, ...extra });
+      const id = await createAccount(db(), {
+        username,
+        displayName: `Staff ${username}`,
+        role: 'manager',
+        password: DEMO_PASSWORD,
+        ...extra,
+      });
       await db().updateTable('users').set({ email }).where('id', '=', id).execute();
       return id;
     }
-    const linksOf = async (userId: string) => Number((await sql<{ n: number }>`select count(*)::int as n from password_links where user_id = ${userId}`.execute(db())).rows[0]!.n);
-    const idOf = async (username: string) => (await db().selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
-    const auditReasons = async (action: string) => (await db().selectFrom('audit_events').select('reason').where('action', '=', action).orderBy('seq').execute()).map((r) => r.reason ?? '');
+    const linksOf = async (userId: string) =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from password_links where user_id = ${userId}`.execute(db())).rows[0]!.n);
+    const idOf = async (username: string) =>
+      (await db().selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
+    const auditReasons = async (action: string) =>
+      (await db().selectFrom('audit_events').select('reason').where('action', '=', action).orderBy('seq').execute()).map(
+        (r) => r.reason ?? '',
+      );
 
     test('the sign-in page leads to recovery, and a blank or malformed request is shown again with the GOV.UK error', async () => {
       const signInPage = await server.app.inject({ method: 'GET', url: '/sign-in' });
@@ -95,22 +121,28 @@ for (const target of await testDatabaseTargets()) {
       const page = await server.app.inject({ method: 'GET', url: '/account/recover', headers: { cookie } });
       const csrf = page.cookies.find((c) => c.name === 'joinery_csrf')!;
       const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
-      const post = (identifier: string) => server.app.inject({
-        method: 'POST', url: '/account/recover', remoteAddress: '198.51.100.250',
-        headers: { cookie: `${cookie}; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ identifier, _csrf: token }).toString(),
-      });
+      const post = (identifier: string) =>
+        server.app.inject({
+          method: 'POST',
+          url: '/account/recover',
+          remoteAddress: '198.51.100.250',
+          headers: { cookie: `${cookie}; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ identifier, _csrf: token }).toString(),
+        });
       const blank = await post('');
       assert.equal(blank.statusCode, 400);
       assert.match(textOf(blank.body), /Rhowch eich cyfeiriad e-bost neu eich enw defnyddiwr/);
       const sent = await post('nobody.in.wales@example.org');
-      assert.match(textOf(sent.body), /Os oes cyfrif yn defnyddio’r cyfeiriad hwn, rydym wedi anfon dolen\. Mae’n gweithio unwaith, am 1 awr\./);
+      assert.match(
+        textOf(sent.body),
+        /Os oes cyfrif yn defnyddio’r cyfeiriad hwn, rydym wedi anfon dolen\. Mae’n gweithio unwaith, am 1 awr\./,
+      );
       const expired = await server.app.inject({ method: 'GET', url: '/account/reset/not-a-real-token-at-all-0000', headers: { cookie } });
       assert.equal(expired.statusCode, 410);
       assert.match(textOf(expired.body), /Mae’r ddolen hon wedi dod i ben/);
     });
 
-    test('the answer is the same, word for word, whether or not an account uses the address; only the account\'s own address gets a link', async () => {
+    test("the answer is the same, word for word, whether or not an account uses the address; only the account's own address gets a link", async () => {
       const disabledId = await staffAccount('gone.manager', 'gone@example.org');
       await disableAccount(db(), null, disabledId, 'left the partnership');
       const strip = (html: string) => textOf(html.replace(/name="_csrf" value="[^"]+"/g, ''));
@@ -134,11 +166,16 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(await linksOf(disabledId), 0);
       // What the email holds is never kept: only the token's hash is.
       const token = link.split('/account/reset/')[1]!;
-      const stored = await sql<{ token_hash: string }>`select token_hash from password_links where user_id = ${await idOf('citizen')}`.execute(db());
+      const stored = await sql<{
+        token_hash: string;
+      }>`select token_hash from password_links where user_id = ${await idOf('citizen')}`.execute(db());
       assert.ok(stored.rows.every((r) => r.token_hash !== token && /^[0-9a-f]{64}$/.test(r.token_hash)));
       assert.ok(!server.logs.join('\n').includes(token), 'the link is not in the logs');
       assert.ok(!server.logs.join('\n').toLowerCase().includes('resident.one@example.org'), 'the address typed is not in the logs');
-      assert.ok((await auditReasons('request_password_reset')).some((r) => r.includes(`account ${disabledId}`) && r.includes('none sent')), 'the refusal is audited');
+      assert.ok(
+        (await auditReasons('request_password_reset')).some((r) => r.includes(`account ${disabledId}`) && r.includes('none sent')),
+        'the refusal is audited',
+      );
     });
 
     test('a locked-out resident resets their password with the link once: unlocked, signed out elsewhere, and the link is then spent', async () => {
@@ -183,7 +220,12 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(reuse.statusCode, 410);
       assert.equal((await trySignIn('citizen', NEW_PASSWORD)).statusCode, 302, 'a spent link changed nothing');
       const citizenId = await idOf('citizen');
-      assert.ok((await auditReasons('reset_password')).some((r) => r.includes(`account ${citizenId} reset its password`) && r.includes('its lock was cleared') && r.includes('1 sessions ended')));
+      assert.ok(
+        (await auditReasons('reset_password')).some(
+          (r) =>
+            r.includes(`account ${citizenId} reset its password`) && r.includes('its lock was cleared') && r.includes('1 sessions ended'),
+        ),
+      );
     });
 
     test('an expired link and a link replaced by a newer one get the "link has expired" page; the newest works', async () => {
@@ -199,7 +241,9 @@ for (const target of await testDatabaseTargets()) {
       assert.equal((await postForm(older, { password: NEW_PASSWORD, confirm: NEW_PASSWORD })).statusCode, 410);
       assert.equal((await server.app.inject({ method: 'GET', url: newer })).statusCode, 200);
       // The hour passes.
-      await sql`update password_links set expires_at = now() - interval '1 minute' where user_id = ${await idOf('ops.manager')} and used_at is null`.execute(db());
+      await sql`update password_links set expires_at = now() - interval '1 minute' where user_id = ${await idOf('ops.manager')} and used_at is null`.execute(
+        db(),
+      );
       const expired = await server.app.inject({ method: 'GET', url: newer });
       assert.equal(expired.statusCode, 410);
       assert.match(textOf(expired.body), /This link has expired/);
@@ -208,7 +252,7 @@ for (const target of await testDatabaseTargets()) {
       assert.equal((await server.app.inject({ method: 'GET', url: '/account/reset/not-a-real-token-at-all-0000' })).statusCode, 410);
     });
 
-    test('a link sent before the account was disabled stops working, and recovery never re-opens a disabled account, a leaver\'s or a single sign-on one', async () => {
+    test("a link sent before the account was disabled stops working, and recovery never re-opens a disabled account, a leaver's or a single sign-on one", async () => {
       const id = await staffAccount('soon.gone', 'soon@example.org');
       await recover('soon@example.org');
       const [email] = await mailbox.waitFor('soon@example.org');
@@ -220,8 +264,17 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(stillDisabled.statusCode, 403, 'still disabled');
 
       // A practitioner who has left, and an account that signs in only through its organisation.
-      const leaver = await db().selectFrom('practitioners').select(['id', 'organisation_id']).where('active', '=', true).orderBy('id').executeTakeFirstOrThrow();
-      const leaverId = await staffAccount('left.practitioner', 'left@example.org', { role: 'practitioner', practitionerId: leaver.id, organisationId: leaver.organisation_id });
+      const leaver = await db()
+        .selectFrom('practitioners')
+        .select(['id', 'organisation_id'])
+        .where('active', '=', true)
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
+      const leaverId = await staffAccount('left.practitioner', 'left@example.org', {
+        role: 'practitioner',
+        practitionerId: leaver.id,
+        organisationId: leaver.organisation_id,
+      });
       await db().updateTable('practitioners').set({ active: false }).where('id', '=', leaver.id).execute();
       const ssoId = await staffAccount('sso.only', 'sso@example.org', { password: undefined, oidcSubject: 'sso-subject-1' });
       assert.equal((await recover('left@example.org')).statusCode, 200);
@@ -269,7 +322,11 @@ for (const target of await testDatabaseTargets()) {
       await mailbox.waitFor('marker2@example.org');
       await mailbox.waitFor('busy@example.org', 3);
       assert.equal(await linksOf(id), 3, 'the fourth request made no link');
-      assert.ok((await auditReasons('request_password_reset')).some((r) => r.includes(`account ${id}`) && r.includes('more than 3 times in an hour')));
+      assert.ok(
+        (await auditReasons('request_password_reset')).some(
+          (r) => r.includes(`account ${id}`) && r.includes('more than 3 times in an hour'),
+        ),
+      );
 
       const address = '203.0.113.7';
       for (let i = 0; i < 10; i++) assert.equal((await recover(`someone${i}@example.org`, address)).statusCode, 200);

@@ -17,13 +17,25 @@ before(async () => {
   server = await startTestServer({ people: 3000, seed: 7 });
   manager = await signIn(server.app, 'manager');
   const token = await csrfTokenFor(server.app, manager, '/insight/casefinding');
-  const run = await server.app.inject({ method: 'POST', url: '/insight/casefinding/run', headers: { cookie: manager, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(token)}` });
+  const run = await server.app.inject({
+    method: 'POST',
+    url: '/insight/casefinding/run',
+    headers: { cookie: manager, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `_csrf=${encodeURIComponent(token)}`,
+  });
   assert.equal(run.statusCode, 302, 'the manager runs the case-finding rules');
 });
-after(async () => { await server?.close(); });
+after(async () => {
+  await server?.close();
+});
 
 const get = (url: string, cookie: string) => server.app.inject({ method: 'GET', url, headers: { cookie } });
-const decode = (s: string) => s.replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/&quot;/g, '"').trim();
+const decode = (s: string) =>
+  s
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .trim();
 /** The sentence every page with suppressed figures shows beside them. */
 const WHY = /hidden to protect privacy: fewer than 5 people, or a figure that could reveal a small number/;
 const cellValue = (s: string): number | null => (decode(s) === 'suppressed' ? null : Number(decode(s).replace(/,/g, '')));
@@ -39,7 +51,10 @@ type Equation = Array<[cell: string, coefficient: number]>;
  */
 function pinned(equations: Equation[], known: Map<string, number>, lower: Map<string, number>): string[] {
   const unknowns = [...new Set(equations.flatMap((e) => e.map(([c]) => c)))].filter((c) => !known.has(c));
-  const rowsOf = (extra: number[][]) => [...equations.map((e) => unknowns.map((u) => e.filter(([c]) => c === u).reduce((s, [, k]) => s + k, 0))), ...extra];
+  const rowsOf = (extra: number[][]) => [
+    ...equations.map((e) => unknowns.map((u) => e.filter(([c]) => c === u).reduce((s, [, k]) => s + k, 0))),
+    ...extra,
+  ];
   const rank = (m: number[][]) => {
     const a = m.map((r) => [...r]);
     let r = 0;
@@ -47,14 +62,20 @@ function pinned(equations: Equation[], known: Map<string, number>, lower: Map<st
       const p = a.findIndex((row, k) => k >= r && Math.abs(row[c]!) > 1e-9);
       if (p < 0) continue;
       [a[r], a[p]] = [a[p]!, a[r]!];
-      for (let k = 0; k < a.length; k++) if (k !== r) { const f = a[k]![c]! / a[r]![c]!; a[k] = a[k]!.map((v, j) => v - f * a[r]![j]!); }
+      for (let k = 0; k < a.length; k++)
+        if (k !== r) {
+          const f = a[k]![c]! / a[r]![c]!;
+          a[k] = a[k]!.map((v, j) => v - f * a[r]![j]!);
+        }
       r++;
     }
     return r;
   };
   const base = rank(rowsOf([]));
   const out = new Set<string>();
-  unknowns.forEach((u, j) => { if (rank(rowsOf([unknowns.map((_, k) => (k === j ? 1 : 0))])) === base) out.add(u); });
+  unknowns.forEach((u, j) => {
+    if (rank(rowsOf([unknowns.map((_, k) => (k === j ? 1 : 0))])) === base) out.add(u);
+  });
   for (const e of equations) {
     const open = e.filter(([c]) => !known.has(c));
     if (open.length === 0 || !(open.every(([, k]) => k > 0) || open.every(([, k]) => k < 0))) continue;
@@ -70,7 +91,20 @@ test('pathway flow: no suppressed count can be worked out from its row or the st
   assert.equal(res.statusCode, 200);
   const db = server.database.db;
   // What an onlooker reading the code knows holds; each relation is used only if it holds in the data.
-  const truth = (await sql<{ pathway: string; code: string; name: string; stage: number; current: number; waiting: number; in_progress: number; reached: number; completed: number; dropped: number; elsewhere: number }>`
+  const truth = (
+    await sql<{
+      pathway: string;
+      code: string;
+      name: string;
+      stage: number;
+      current: number;
+      waiting: number;
+      in_progress: number;
+      reached: number;
+      completed: number;
+      dropped: number;
+      elsewhere: number;
+    }>`
     select p.name as pathway, s.code, s.name, s.stage,
       count(js.id) filter (where js.status in ('waiting', 'in_progress') and j.status = 'active')::int as current,
       count(js.id) filter (where js.status = 'waiting' and j.status = 'active')::int as waiting,
@@ -80,7 +114,8 @@ test('pathway flow: no suppressed count can be worked out from its row or the st
       count(js.id) filter (where js.status in ('waiting', 'in_progress') and j.status <> 'active')::int as elsewhere
     from pathway_steps s join pathways p on p.id = s.pathway_id
     left join pathway_journeys j on j.pathway_id = s.pathway_id left join pathway_journey_steps js on js.journey_id = j.id and js.step_code = s.code
-    group by p.name, s.code, s.name, s.stage order by p.name, s.stage, s.code`.execute(db)).rows;
+    group by p.name, s.code, s.name, s.stage order by p.name, s.stage, s.code`.execute(db)
+  ).rows;
 
   const sections = res.body.split('<h2 class="govuk-heading-l">').slice(1);
   assert.ok(sections.length >= 3, 'a section per pathway');
@@ -103,7 +138,10 @@ test('pathway flow: no suppressed count can be worked out from its row or the st
       const id = (f: string) => `${step.code}:${f}`;
       ['current', 'waiting', 'reached', 'completed', 'dropped'].forEach((f, i) => {
         const v = shown[i]!;
-        if (v === null) { lower.set(id(f), 1); hidden += 1; } else {
+        if (v === null) {
+          lower.set(id(f), 1);
+          hidden += 1;
+        } else {
           assert.ok(v === 0 || v >= 5, `${pathway} / ${step.name}: ${f} shows ${v}`);
           assert.equal(v, step[f as 'current'], `${pathway} / ${step.name}: ${f} is what was counted`);
           known.set(id(f), v);
@@ -112,19 +150,41 @@ test('pathway flow: no suppressed count can be worked out from its row or the st
       // Never-shown cells: people in progress, and steps left open when the person left at another step.
       for (const f of ['in_progress', 'elsewhere'] as const) {
         const cell = id(`:never-shown:${f}`);
-        if (step[f] === 0) known.set(cell, 0); else lower.set(cell, 0);
+        if (step[f] === 0) known.set(cell, 0);
+        else lower.set(cell, 0);
         if (step[f] > 0 && step[f] < 5) smallNeverShown.add(cell);
       }
-      equations.push([[id('current'), 1], [id('waiting'), -1], [id(':never-shown:in_progress'), -1]]);
-      equations.push([[id('reached'), 1], [id('current'), -1], [id('completed'), -1], [id('dropped'), -1], [id(':never-shown:elsewhere'), -1]]);
+      equations.push([
+        [id('current'), 1],
+        [id('waiting'), -1],
+        [id(':never-shown:in_progress'), -1],
+      ]);
+      equations.push([
+        [id('reached'), 1],
+        [id('current'), -1],
+        [id('completed'), -1],
+        [id('dropped'), -1],
+        [id(':never-shown:elsewhere'), -1],
+      ]);
     }
     // Every step of a stage opens together; a stage of one step done opens the next stage.
     const stages = [...new Set(steps.map((s) => s.stage))].sort((a, b) => a - b);
     stages.forEach((stage, k) => {
       const here = steps.filter((s) => s.stage === stage);
-      for (const other of here.slice(1)) if (other.reached === here[0]!.reached) equations.push([[`${here[0]!.code}:reached`, 1], [`${other.code}:reached`, -1]]);
+      for (const other of here.slice(1))
+        if (other.reached === here[0]!.reached)
+          equations.push([
+            [`${here[0]!.code}:reached`, 1],
+            [`${other.code}:reached`, -1],
+          ]);
       const next = steps.filter((s) => s.stage === stages[k + 1]);
-      if (here.length === 1) for (const n of next) if (n.reached === here[0]!.completed) equations.push([[`${n.code}:reached`, 1], [`${here[0]!.code}:completed`, -1]]);
+      if (here.length === 1)
+        for (const n of next)
+          if (n.reached === here[0]!.completed)
+            equations.push([
+              [`${n.code}:reached`, 1],
+              [`${here[0]!.code}:completed`, -1],
+            ]);
     });
     const recovered = pinned(equations, known, lower).filter((c) => !c.includes(':never-shown:') || smallNeverShown.has(c));
     assert.deepEqual(recovered, [], `${pathway}: suppressed counts can be worked out: ${recovered.join(', ')}`);
@@ -135,12 +195,15 @@ test('pathway flow: no suppressed count can be worked out from its row or the st
 
 /** The case-finding page as a manager sees it: per rule, the total and the per-team rows. */
 function caseFindingTables(body: string) {
-  return body.split('<section class="insight-section"').slice(1).map((s) => {
-    const total = /<span class="joinery-stat">([^<]+)<\/span>/.exec(s)?.[1];
-    const table = /Open entries by team[\s\S]*?<tbody[^>]*>([\s\S]*?)<\/tbody>/.exec(s)?.[1] ?? '';
-    const teams = [...table.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((r) => cellValue([...r[0].matchAll(/numeric">([^<]+)</g)].at(-1)![1]!));
-    return { rule: decode(/<h2[^>]*>([^<]+)</.exec(s)?.[1] ?? ''), total: total === undefined ? undefined : cellValue(total), teams };
-  });
+  return body
+    .split('<section class="insight-section"')
+    .slice(1)
+    .map((s) => {
+      const total = /<span class="joinery-stat">([^<]+)<\/span>/.exec(s)?.[1];
+      const table = /Open entries by team[\s\S]*?<tbody[^>]*>([\s\S]*?)<\/tbody>/.exec(s)?.[1] ?? '';
+      const teams = [...table.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((r) => cellValue([...r[0].matchAll(/numeric">([^<]+)</g)].at(-1)![1]!));
+      return { rule: decode(/<h2[^>]*>([^<]+)</.exec(s)?.[1] ?? ''), total: total === undefined ? undefined : cellValue(total), teams };
+    });
 }
 
 test('case-finding: the total minus the teams shown cannot give a suppressed team', async () => {
@@ -148,14 +211,23 @@ test('case-finding: the total minus the teams shown cannot give a suppressed tea
   assert.equal(res.statusCode, 200);
   const tables = caseFindingTables(res.body);
   assert.ok(tables.length >= 3, 'a section per rule');
-  assert.ok(tables.some((t) => t.teams.length >= 2 && t.total !== null), 'some rule is split by team under a shown total (the test has something to check)');
-  assert.ok(tables.some((t) => t.teams.includes(null)), 'some team count is suppressed on this data');
+  assert.ok(
+    tables.some((t) => t.teams.length >= 2 && t.total !== null),
+    'some rule is split by team under a shown total (the test has something to check)',
+  );
+  assert.ok(
+    tables.some((t) => t.teams.includes(null)),
+    'some team count is suppressed on this data',
+  );
   for (const t of tables) {
     for (const n of t.teams) assert.ok(n === null || n === 0 || n >= 5, `${t.rule}: a team shows ${n}`);
     if (t.total === null || t.total === undefined) continue;
     const hiddenTeams = t.teams.filter((n) => n === null).length;
     const hiddenSum = t.total - t.teams.reduce<number>((s, n) => s + (n ?? 0), 0);
-    if (hiddenTeams === 0) { assert.equal(hiddenSum, 0, `${t.rule}: the teams add up to the total`); continue; }
+    if (hiddenTeams === 0) {
+      assert.equal(hiddenSum, 0, `${t.rule}: the teams add up to the total`);
+      continue;
+    }
     assert.notEqual(hiddenTeams, 1, `${t.rule}: one team is suppressed and the total gives it away (${hiddenSum})`);
     // Several hidden teams each of at least 1: only pinned if they must all be exactly 1.
     assert.ok(hiddenSum > hiddenTeams, `${t.rule}: the ${hiddenTeams} suppressed teams can only be 1 each`);
@@ -164,7 +236,9 @@ test('case-finding: the total minus the teams shown cannot give a suppressed tea
 });
 
 test('managers see no per-person rows from case-finding: no pseudonyms, exact ages or agencies that know someone', async () => {
-  const entries = (await sql<{ pkey: string; facts: unknown }>`select pkey, facts from insight_worklist where status = 'open'`.execute(server.database.db)).rows;
+  const entries = (
+    await sql<{ pkey: string; facts: unknown }>`select pkey, facts from insight_worklist where status = 'open'`.execute(server.database.db)
+  ).rows;
   assert.ok(entries.length >= 5, 'case-finding found people on this data');
   for (const url of ['/insight/casefinding', '/insight/report', '/insight']) {
     const res = await get(url, manager);
@@ -181,18 +255,39 @@ test('managers see no per-person rows from case-finding: no pseudonyms, exact ag
 
 test('the worklist stays with the practitioners of the team a rule assigns people to', async () => {
   const db = server.database.db;
-  const busiest = (await sql<{ team_id: string; organisation_id: string; n: number }>`
-    select team_id, organisation_id, count(*)::int as n from insight_worklist where status = 'open' and team_id is not null group by 1, 2 order by 3 desc limit 1`.execute(db)).rows[0]!;
-  const inTeam = await db.selectFrom('practitioners').select(['id', 'organisation_id']).where('team_id', '=', busiest.team_id).executeTakeFirstOrThrow();
-  await createAccount(db, { username: 'casefinder', displayName: 'Case Finder', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: inTeam.id, organisationId: inTeam.organisation_id });
-  await createAccount(db, { username: 'orgonly', displayName: 'No Team', role: 'practitioner', password: DEMO_PASSWORD, organisationId: busiest.organisation_id });
+  const busiest = (
+    await sql<{ team_id: string; organisation_id: string; n: number }>`
+    select team_id, organisation_id, count(*)::int as n from insight_worklist where status = 'open' and team_id is not null group by 1, 2 order by 3 desc limit 1`.execute(
+      db,
+    )
+  ).rows[0]!;
+  const inTeam = await db
+    .selectFrom('practitioners')
+    .select(['id', 'organisation_id'])
+    .where('team_id', '=', busiest.team_id)
+    .executeTakeFirstOrThrow();
+  await createAccount(db, {
+    username: 'casefinder',
+    displayName: 'Case Finder',
+    role: 'practitioner',
+    password: DEMO_PASSWORD,
+    practitionerId: inTeam.id,
+    organisationId: inTeam.organisation_id,
+  });
+  await createAccount(db, {
+    username: 'orgonly',
+    displayName: 'No Team',
+    role: 'practitioner',
+    password: DEMO_PASSWORD,
+    organisationId: busiest.organisation_id,
+  });
   const list = await get('/insight/worklist', await signIn(server.app, 'casefinder'));
   assert.equal(list.statusCode, 200);
   assert.equal([...list.body.matchAll(/Open record/g)].length, busiest.n, 'every entry for the team is on its worklist');
   assert.match(list.body, /aged \d+/, 'with the facts that matched');
   const noTeam = await get('/insight/worklist', await signIn(server.app, 'orgonly'));
   assert.equal(noTeam.statusCode, 200);
-  assert.ok(!/Open record/.test(noTeam.body), 'an account in no team does not see the team\'s worklist');
+  assert.ok(!/Open record/.test(noTeam.body), "an account in no team does not see the team's worklist");
   assert.equal((await get('/insight/worklist', manager)).statusCode, 403);
 });
 
@@ -200,7 +295,9 @@ test('the place overview: localities add up to the residents shown without givin
   const res = await get('/home', manager);
   assert.equal(res.statusCode, 200);
   const body = decode(res.body);
-  const residents = Number(/<span class="joinery-stat">([\d,]+)<\/span><span class="joinery-stat-label">residents/.exec(body)![1]!.replace(/,/g, ''));
+  const residents = Number(
+    /<span class="joinery-stat">([\d,]+)<\/span><span class="joinery-stat-label">residents/.exec(body)![1]!.replace(/,/g, ''),
+  );
   const table = /Residents, households and needs by locality[\s\S]*?<tbody[^>]*>([\s\S]*?)<\/tbody>/.exec(body)![1]!;
   const people = [...table.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((r) => cellValue([...r[0].matchAll(/numeric">([^<]+)</g)][0]![1]!));
   assert.ok(people.length >= 2, 'a row per locality');

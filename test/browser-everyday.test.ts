@@ -22,7 +22,9 @@ describe('everyday work on a phone (issue 21)', { skip: !browserAvailable() && '
     browser = await launchBrowser();
     const db = server.database.db;
     citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
-    practitionerOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
+    practitionerOrg = (
+      await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()
+    ).organisation_id!;
   });
   after(async () => {
     await browser?.close();
@@ -64,8 +66,13 @@ describe('everyday work on a phone (issue 21)', { skip: !browserAvailable() && '
     await page.goto(`${server.url}/my-record/sharing`);
     assert.equal(await h1(page), 'Who can see your record');
     assert.ok(await page.getByRole('heading', { name: 'Who can see what now' }).isVisible());
-    const orgName = (await server.database.db.selectFrom('organisations').select('name').where('id', '=', practitionerOrg).executeTakeFirstOrThrow()).name;
-    assert.ok(await page.locator('.joinery-sharing-summary dt', { hasText: orgName }).first().isVisible(), 'the practitioner\'s organisation is in the summary');
+    const orgName = (
+      await server.database.db.selectFrom('organisations').select('name').where('id', '=', practitionerOrg).executeTakeFirstOrThrow()
+    ).name;
+    assert.ok(
+      await page.locator('.joinery-sharing-summary dt', { hasText: orgName }).first().isVisible(),
+      "the practitioner's organisation is in the summary",
+    );
     await checkPage(page, 'sharing');
 
     // A mistake in the end date: the form comes back with the error, and says so in its title.
@@ -99,7 +106,7 @@ describe('everyday work on a phone (issue 21)', { skip: !browserAvailable() && '
     // Who looked, and what each service holds, on the person's own record.
     await menu(page, 'My record');
     const looked = page.locator('li', { hasText: 'looked at your record 2 times' });
-    assert.equal(await looked.count(), 1, 'the practitioner\'s two looks are one line');
+    assert.equal(await looked.count(), 1, "the practitioner's two looks are one line");
     assert.match((await looked.textContent()) ?? '', /basic details \(name, date of birth, address\)/);
     assert.ok(await page.getByText('Date of birth', { exact: true }).first().isVisible());
     await checkPage(page, 'my record');
@@ -118,10 +125,16 @@ describe('everyday work on a phone (issue 21)', { skip: !browserAvailable() && '
     await checkPage(page, 'correction sent');
 
     await menu(practitioner, 'Corrections');
-    const card = practitioner.locator('.govuk-summary-card', { hasText: 'My phone number' }).filter({ has: practitioner.getByRole('button', { name: 'Send answer' }) }).first();
+    const card = practitioner
+      .locator('.govuk-summary-card', { hasText: 'My phone number' })
+      .filter({ has: practitioner.getByRole('button', { name: 'Send answer' }) })
+      .first();
     await card.getByLabel('Correct the record').check();
     const field = card.getByLabel('Which part of your record?');
-    const phoneOption = await field.locator('option', { hasText: /^Phone: / }).first().getAttribute('value');
+    const phoneOption = await field
+      .locator('option', { hasText: /^Phone: / })
+      .first()
+      .getAttribute('value');
     await field.selectOption(phoneOption!);
     assert.equal(await card.getByLabel('What it should say now').inputValue(), '07700 900321', 'what the person asked for is offered');
     await card.getByLabel('What you did, for the person').fill('Updated our record');
@@ -130,31 +143,48 @@ describe('everyday work on a phone (issue 21)', { skip: !browserAvailable() && '
     await checkPage(practitioner, 'corrections inbox');
 
     await page.reload();
-    assert.match((await page.locator('li', { hasText: 'My phone number' }).first().textContent()) ?? '', /they corrected their record: Phone changed from “[^”]*” to “07700 900321”/);
+    assert.match(
+      (await page.locator('li', { hasText: 'My phone number' }).first().textContent()) ?? '',
+      /they corrected their record: Phone changed from “[^”]*” to “07700 900321”/,
+    );
     await checkPage(page, 'corrections answered');
 
     // The download: everything, including about me, plans, referrals, messages and budget.
     await menu(page, 'My record');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download your record (JSON)' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download your record (JSON)' }).click(),
+    ]);
     const data = JSON.parse(fs.readFileSync((await download.path())!, 'utf8')) as Record<string, unknown[]>;
-    for (const part of ['recordsHeldByEachService', 'aboutMe', 'plans', 'referrals', 'messages', 'personalBudgets', 'whoLooked', 'correctionRequests']) {
+    for (const part of [
+      'recordsHeldByEachService',
+      'aboutMe',
+      'plans',
+      'referrals',
+      'messages',
+      'personalBudgets',
+      'whoLooked',
+      'correctionRequests',
+    ]) {
       assert.ok(Array.isArray(data[part]), `the download has ${part}`);
     }
-    assert.ok(data.plans!.length > 0 && data.referrals!.length > 0, 'the demo citizen\'s plan and referrals are in it');
+    assert.ok(data.plans!.length > 0 && data.referrals!.length > 0, "the demo citizen's plan and referrals are in it");
     await page.context().close();
     await practitioner.context().close();
   });
 
   test('the privacy officer: an emergency access found from search, what was seen during it, and the review', async () => {
     const db = server.database.db;
-    const target = (await sql<{ id: string; given_name: string; family_name: string; birth_date: string; nhs_number: string }>`
+    const target = (
+      await sql<{ id: string; given_name: string; family_name: string; birth_date: string; nhs_number: string }>`
       select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date, p.nhs_number from persons p
       where p.merged_into is null and p.nhs_number is not null and p.birth_date is not null
         and not exists (select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
                         where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerOrg})
         and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${practitionerOrg})
         and not exists (select 1 from users u where u.person_id = p.id)
-      order by p.id limit 1`.execute(db)).rows[0]!;
+      order by p.id limit 1`.execute(db)
+    ).rows[0]!;
     const [year, month, day] = target.birth_date.split('-');
 
     const practitioner = await phone('practitioner');

@@ -25,7 +25,11 @@ describe('pooled budgets in the browser', { skip: !browserAvailable() && 'Chromi
     await page.waitForLoadState('load');
     assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), 'Pooled budgets');
     assert.match((await page.getByRole('heading', { level: 2 }).first().textContent()) ?? '', /Better Lives pooled fund, 20\d\d\/\d\d/);
-    assert.equal(await page.locator('svg#budget-vs-spend, svg[aria-labelledby^="budget-vs-spend"]').count(), 1, 'the budget chart is drawn');
+    assert.equal(
+      await page.locator('svg#budget-vs-spend, svg[aria-labelledby^="budget-vs-spend"]').count(),
+      1,
+      'the budget chart is drawn',
+    );
     assert.ok(await page.getByText('Forecast method: Spend to date plus the average of the last three months').isVisible());
     assert.ok((await page.getByRole('cell', { name: /NHS .* Integrated Care Board/ }).count()) >= 1, 'partners are listed');
     assert.deepEqual(await seriousAccessibilityProblems(page), []);

@@ -20,7 +20,11 @@ describe('who pays in the browser', { skip: !browserAvailable() && 'Chromium not
     browser = await launchBrowser();
     const db = server.database.db;
     citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
-    const holders = await db.selectFrom('budget_holders as h').innerJoin('users as u', 'u.id', 'h.user_id').select(['u.username', 'h.partner_id']).execute();
+    const holders = await db
+      .selectFrom('budget_holders as h')
+      .innerJoin('users as u', 'u.id', 'h.user_id')
+      .select(['u.username', 'h.partner_id'])
+      .execute();
     councilPartner = holders.find((h) => h.username === 'practitioner')!.partner_id;
     nhsPartner = holders.find((h) => h.username === 'nhsfunding')!.partner_id;
   });
@@ -55,7 +59,9 @@ describe('who pays in the browser', { skip: !browserAvailable() && 'Chromium not
     await council.getByLabel('Ends on').fill('2026-09-23');
     await council.locator(`#share-${councilPartner}`).fill('80');
     await council.locator(`#share-${nhsPartner}`).fill('20');
-    await council.getByLabel('Evidence').fill('Care Act assessment: day service meets the need for company and carer breaks; NHS funds the nursing element.');
+    await council
+      .getByLabel('Evidence')
+      .fill('Care Act assessment: day service meets the need for company and carer breaks; NHS funds the nursing element.');
     await council.getByRole('button', { name: 'Record decision and commit the cost' }).click();
     await council.waitForLoadState('load');
     assert.ok(await council.getByText('Funding decision recorded and its cost committed').isVisible());
@@ -93,7 +99,7 @@ describe('who pays in the browser', { skip: !browserAvailable() && 'Chromium not
     await nhs.context().close();
   });
 
-  test('the household budget page: the citizen sees each adult\'s agreement and withdraws their own', async () => {
+  test("the household budget page: the citizen sees each adult's agreement and withdraws their own", async () => {
     const page = await phonePage('citizen');
     await page.goto(`${server.url}/people/${citizenId}/household-budget`);
     assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), 'Household budget');

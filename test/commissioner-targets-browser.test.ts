@@ -12,7 +12,7 @@ import { browserAvailable, closePage, launchBrowser, openPage, seriousAccessibil
 describe('a commissioner sets a target', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
   let browser: Browser;
-  const targets = async () => (await server.database.db.selectFrom('insight_targets').select(['measure_id', 'value', 'by_date']).execute());
+  const targets = async () => await server.database.db.selectFrom('insight_targets').select(['measure_id', 'value', 'by_date']).execute();
   before(async () => {
     server = await startTestServer({ people: 1500, seed: 7 });
     browser = await launchBrowser();
@@ -58,26 +58,55 @@ describe('a commissioner sets a target', { skip: !browserAvailable() && 'Chromiu
     const after = page.locator('#target-access-first_contact_days');
     assert.equal((await after.locator('td').nth(1).textContent())?.trim(), '4.0');
     assert.equal((await after.locator('td').nth(2).textContent())?.trim(), `31 March ${year}`);
-    assert.match((await after.locator('td').nth(3).textContent())?.trim() ?? '', new RegExp(`^${actual <= 4 ? 'Met' : 'Not met yet'}\\s+\\(1 earlier\\)$`), 'the demo\'s target is kept as an earlier one');
+    assert.match(
+      (await after.locator('td').nth(3).textContent())?.trim() ?? '',
+      new RegExp(`^${actual <= 4 ? 'Met' : 'Not met yet'}\\s+\\(1 earlier\\)$`),
+      "the demo's target is kept as an earlier one",
+    );
     if (actual > 4) assert.equal((await after.locator('td').nth(4).textContent())?.trim(), (actual - 4).toFixed(1));
     assert.match((await after.locator('th').textContent()) ?? '', /People should hear back within a working week/);
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
-    assert.deepEqual((await targets()).filter((t) => t.measure_id === 'access:first_contact_days').map((t) => t.value).sort(), [4, 5]);
+    assert.deepEqual(
+      (await targets())
+        .filter((t) => t.measure_id === 'access:first_contact_days')
+        .map((t) => t.value)
+        .sort(),
+      [4, 5],
+    );
     assert.ok((await targets()).some((t) => t.value === 4 && t.by_date === `${year}-03-31`));
     await closePage(page);
   });
 
   test('a practitioner or resident cannot set a target, and a form without its token changes nothing', async () => {
     const before = (await targets()).length;
-    const form = (token: string) => new URLSearchParams({ measure: 'access:acceptance', value: '90', 'by-day': '1', 'by-month': '1', 'by-year': '2099', reason: '', _csrf: token }).toString();
+    const form = (token: string) =>
+      new URLSearchParams({
+        measure: 'access:acceptance',
+        value: '90',
+        'by-day': '1',
+        'by-month': '1',
+        'by-year': '2099',
+        reason: '',
+        _csrf: token,
+      }).toString();
     for (const username of ['practitioner', 'citizen']) {
       const cookie = await signIn(server.app, username);
       const token = await csrfTokenFor(server.app, cookie, '/home');
-      const res = await server.app.inject({ method: 'POST', url: '/insight/targets', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form(token) });
+      const res = await server.app.inject({
+        method: 'POST',
+        url: '/insight/targets',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form(token),
+      });
       assert.equal(res.statusCode, 403, username);
     }
     const manager = await signIn(server.app, 'manager');
-    const noToken = await server.app.inject({ method: 'POST', url: '/insight/targets', headers: { cookie: manager, 'content-type': 'application/x-www-form-urlencoded' }, payload: form('') });
+    const noToken = await server.app.inject({
+      method: 'POST',
+      url: '/insight/targets',
+      headers: { cookie: manager, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form(''),
+    });
     assert.equal(noToken.statusCode, 403, 'no CSRF token');
     assert.equal((await targets()).length, before, 'nothing was written');
   });

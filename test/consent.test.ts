@@ -20,13 +20,22 @@ describe('consent, rights and break-glass', () => {
     server = await startTestServer({ people: 2000, seed: 3 });
     const db = server.database.db;
     citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
-    practitionerOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
+    practitionerOrg = (
+      await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()
+    ).organisation_id!;
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   async function post(cookie: string, url: string, values: Record<string, string | string[]>, tokenPage = '/home') {
     const token = await csrfTokenFor(server.app, cookie, tokenPage);
-    return server.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ ...values, _csrf: token }) });
+    return server.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ ...values, _csrf: token }),
+    });
   }
 
   /** How many of other agencies' health entries the practitioner sees on the person page. */
@@ -41,35 +50,74 @@ describe('consent, rights and break-glass', () => {
     const citizen = await signIn(server.app, 'citizen');
     const practitioner = await signIn(server.app, 'practitioner');
     // Start from a clean slate: share everything with the network.
-    await server.database.db.updateTable('consent_directives').set({ withdrawn_at: new Date() }).where('person_id', '=', citizenId).where('withdrawn_at', 'is', null).execute();
-    const grant = await post(citizen, '/my-record/sharing', { decision: 'permit', category: '*', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing');
+    await server.database.db
+      .updateTable('consent_directives')
+      .set({ withdrawn_at: new Date() })
+      .where('person_id', '=', citizenId)
+      .where('withdrawn_at', 'is', null)
+      .execute();
+    const grant = await post(
+      citizen,
+      '/my-record/sharing',
+      { decision: 'permit', category: '*', recipient: 'network', purposes: ['direct_care', 'care_coordination'] },
+      '/my-record/sharing',
+    );
     assert.equal(grant.statusCode, 302);
     assert.equal(await otherAgencyHealthShown(practitioner), true, 'shared after consent');
 
-    const refuse = await post(citizen, '/my-record/sharing', { decision: 'deny', category: 'health', recipient: 'network', purposes: 'direct_care' }, '/my-record/sharing');
+    const refuse = await post(
+      citizen,
+      '/my-record/sharing',
+      { decision: 'deny', category: 'health', recipient: 'network', purposes: 'direct_care' },
+      '/my-record/sharing',
+    );
     assert.equal(refuse.statusCode, 302);
     assert.equal(await otherAgencyHealthShown(practitioner), false, 'withheld straight after the refusal');
 
     const sharing = await server.app.inject({ method: 'GET', url: '/my-record/sharing', headers: { cookie: citizen } });
-    assert.match(sharing.body, /Do not share health \(gp, hospital, mental health, drug and alcohol services\) with everyone involved in your care/);
-    const refusalId = await server.database.db.selectFrom('consent_directives').select('id').where('person_id', '=', citizenId).where('decision', '=', 'deny').where('withdrawn_at', 'is', null).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    assert.match(
+      sharing.body,
+      /Do not share health \(gp, hospital, mental health, drug and alcohol services\) with everyone involved in your care/,
+    );
+    const refusalId = await server.database.db
+      .selectFrom('consent_directives')
+      .select('id')
+      .where('person_id', '=', citizenId)
+      .where('decision', '=', 'deny')
+      .where('withdrawn_at', 'is', null)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     const withdraw = await post(citizen, `/my-record/sharing/${refusalId.id}/withdraw`, {}, '/my-record/sharing');
     assert.equal(withdraw.statusCode, 302);
     assert.equal(await otherAgencyHealthShown(practitioner), true, 'shared again once the refusal is withdrawn');
-    const kept = await server.database.db.selectFrom('consent_directives').select('withdrawn_at').where('id', '=', refusalId.id).executeTakeFirstOrThrow();
+    const kept = await server.database.db
+      .selectFrom('consent_directives')
+      .select('withdrawn_at')
+      .where('id', '=', refusalId.id)
+      .executeTakeFirstOrThrow();
     assert.ok(kept.withdrawn_at, 'the withdrawn choice is kept in history, not deleted');
   });
 
   test('a sharing form with bad input explains the problem and records nothing', async () => {
     const citizen = await signIn(server.app, 'citizen');
-    const count = async () => Number((await sql<{ n: number }>`select count(*) as n from consent_directives where person_id = ${citizenId}`.execute(server.database.db)).rows[0]!.n);
+    const count = async () =>
+      Number(
+        (await sql<{ n: number }>`select count(*) as n from consent_directives where person_id = ${citizenId}`.execute(server.database.db))
+          .rows[0]!.n,
+      );
     const before = await count();
     for (const [values, message] of [
       [{ decision: 'maybe', category: '*', recipient: 'network', purposes: 'direct_care' }, 'Choose whether to share or not to share'],
       [{ decision: 'permit', category: 'secrets', recipient: 'network', purposes: 'direct_care' }, 'Choose what information this is about'],
-      [{ decision: 'permit', category: '*', recipient: 'organisation:nope', purposes: 'direct_care' }, 'That organisation is not part of the care network'],
+      [
+        { decision: 'permit', category: '*', recipient: 'organisation:nope', purposes: 'direct_care' },
+        'That organisation is not part of the care network',
+      ],
       [{ decision: 'permit', category: '*', recipient: 'network', purposes: 'planning' }, 'Choose at least one reason'],
-      [{ decision: 'permit', category: '*', recipient: 'network', purposes: 'direct_care', until: '2001-01-01' }, 'The end date must be in the future'],
+      [
+        { decision: 'permit', category: '*', recipient: 'network', purposes: 'direct_care', until: '2001-01-01' },
+        'The end date must be in the future',
+      ],
     ] as const) {
       const response = await post(citizen, '/my-record/sharing', values, '/my-record/sharing');
       assert.equal(response.statusCode, 400, message);
@@ -84,7 +132,9 @@ describe('consent, rights and break-glass', () => {
     assert.equal(json.statusCode, 200);
     assert.match(String(json.headers['content-disposition']), /attachment/);
     const data = json.json();
-    const sources = await sql<{ n: number }>`select count(*) as n from record_links where person_id = ${citizenId} and superseded_at is null`.execute(server.database.db);
+    const sources = await sql<{
+      n: number;
+    }>`select count(*) as n from record_links where person_id = ${citizenId} and superseded_at is null`.execute(server.database.db);
     assert.equal(data.recordsHeldByEachService.length, Number(sources.rows[0]!.n));
     assert.ok(data.events.length > 0 && data.sharingChoices.length > 0);
     const fhir = await server.app.inject({ method: 'GET', url: '/my-record/download.fhir.json', headers: { cookie: citizen } });
@@ -92,23 +142,49 @@ describe('consent, rights and break-glass', () => {
     assert.equal(bundle.resourceType, 'Bundle');
     const patient = bundle.entry[0].resource;
     assert.equal(patient.resourceType, 'Patient');
-    assert.equal(patient.identifier.find((i: { system: string }) => i.system === 'https://fhir.nhs.uk/Id/nhs-number')?.value, data.person.nhsNumber);
-    assert.equal(bundle.entry.filter((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'Encounter').length, data.events.length);
-    const exported = await server.database.db.selectFrom('audit_events').select('action').where('person_id', '=', citizenId).where('action', '=', 'export').executeTakeFirst();
+    assert.equal(
+      patient.identifier.find((i: { system: string }) => i.system === 'https://fhir.nhs.uk/Id/nhs-number')?.value,
+      data.person.nhsNumber,
+    );
+    assert.equal(
+      bundle.entry.filter((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'Encounter').length,
+      data.events.length,
+    );
+    const exported = await server.database.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('person_id', '=', citizenId)
+      .where('action', '=', 'export')
+      .executeTakeFirst();
     assert.ok(exported, 'the export is on the audit record');
   });
 
   test('a correction request reaches the data owner, who answers, and the person sees the answer', async () => {
     const citizen = await signIn(server.app, 'citizen');
-    const sent = await post(citizen, '/my-record/corrections', { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900999' }, '/my-record/corrections');
+    const sent = await post(
+      citizen,
+      '/my-record/corrections',
+      { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900999' },
+      '/my-record/corrections',
+    );
     assert.equal(sent.statusCode, 302);
     const practitioner = await signIn(server.app, 'practitioner');
     const inbox = await server.app.inject({ method: 'GET', url: '/corrections', headers: { cookie: practitioner } });
     assert.match(inbox.body, /My phone number/);
-    const request = await server.database.db.selectFrom('correction_requests').select('id').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const request = await server.database.db
+      .selectFrom('correction_requests')
+      .select('id')
+      .where('person_id', '=', citizenId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     const target = /<option value="(\d+:phone)"/.exec(inbox.body)?.[1];
     assert.ok(target, 'the practitioner chooses the field of their own record to correct');
-    const answer = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Updated in our system on 23 November', target, value: '07700 900999' }, '/corrections');
+    const answer = await post(
+      practitioner,
+      `/corrections/${request.id}`,
+      { outcome: 'corrected', note: 'Updated in our system on 23 November', target, value: '07700 900999' },
+      '/corrections',
+    );
     assert.equal(answer.statusCode, 302);
     const mine = await server.app.inject({ method: 'GET', url: '/my-record/corrections', headers: { cookie: citizen } });
     assert.match(mine.body, /Corrected/);
@@ -139,7 +215,22 @@ describe('consent, rights and break-glass', () => {
     assert.ok(page.body.includes(target.family_name));
 
     // The person is told, with the reason.
-    await db.insertInto('users').values({ id: 'u-stranger', username: 'stranger', display_name: 'Stranger', role: 'citizen', password_hash: null, oidc_subject: null, person_id: target.id, practitioner_id: null, organisation_id: null, locked_until: null, last_sign_in_at: null }).execute();
+    await db
+      .insertInto('users')
+      .values({
+        id: 'u-stranger',
+        username: 'stranger',
+        display_name: 'Stranger',
+        role: 'citizen',
+        password_hash: null,
+        oidc_subject: null,
+        person_id: target.id,
+        practitioner_id: null,
+        organisation_id: null,
+        locked_until: null,
+        last_sign_in_at: null,
+      })
+      .execute();
     const { whoLooked } = await import('../src/people/record.ts');
     const looks = await whoLooked(db, target.id);
     const emergency = looks.find((l) => l.emergency);
@@ -151,7 +242,12 @@ describe('consent, rights and break-glass', () => {
     const list = await server.app.inject({ method: 'GET', url: '/privacy', headers: { cookie: privacy } });
     assert.match(list.body, /Unconscious in A&amp;E, need medication history/);
     const grant = await db.selectFrom('break_glass_grants').select('id').where('person_id', '=', target.id).executeTakeFirstOrThrow();
-    const reviewed = await post(privacy, `/privacy/break-glass/${grant.id}`, { outcome: 'appropriate', note: 'checked with A&E' }, '/privacy');
+    const reviewed = await post(
+      privacy,
+      `/privacy/break-glass/${grant.id}`,
+      { outcome: 'appropriate', note: 'checked with A&E' },
+      '/privacy',
+    );
     assert.equal(reviewed.statusCode, 302);
     const after = await server.app.inject({ method: 'GET', url: '/privacy', headers: { cookie: privacy } });
     const waiting = after.body.slice(0, after.body.indexOf('Completed reviews'));
@@ -160,12 +256,23 @@ describe('consent, rights and break-glass', () => {
     assert.deepEqual((await verifyAuditChain(db)).problem, null);
   });
 
-  test('a parent signs in, sees the child they act for, opens the child\'s record and manages its sharing', async () => {
+  test("a parent signs in, sees the child they act for, opens the child's record and manages its sharing", async () => {
     const db = server.database.db;
-    const pair = await db.selectFrom('proxies as x').innerJoin('persons as c', 'c.id', 'x.person_id')
-      .select(['x.person_id', 'x.proxy_person_id', 'c.given_name', 'c.family_name']).where('x.kind', '=', 'parent').orderBy('x.id').executeTakeFirstOrThrow();
+    const pair = await db
+      .selectFrom('proxies as x')
+      .innerJoin('persons as c', 'c.id', 'x.person_id')
+      .select(['x.person_id', 'x.proxy_person_id', 'c.given_name', 'c.family_name'])
+      .where('x.kind', '=', 'parent')
+      .orderBy('x.id')
+      .executeTakeFirstOrThrow();
     const { createAccount } = await import('../src/auth/accounts.ts');
-    await createAccount(db, { username: 'parent-of-child', displayName: 'Parent', role: 'citizen', password: 'a long parent passphrase', personId: pair.proxy_person_id });
+    await createAccount(db, {
+      username: 'parent-of-child',
+      displayName: 'Parent',
+      role: 'citizen',
+      password: 'a long parent passphrase',
+      personId: pair.proxy_person_id,
+    });
     const cookie = await signIn(server.app, 'parent-of-child', 'a long parent passphrase');
     const home = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie } });
     assert.match(home.body, /People you act for/);
@@ -176,7 +283,12 @@ describe('consent, rights and break-glass', () => {
     assert.equal(sharing.statusCode, 200);
     assert.ok(sharing.body.includes(`${pair.given_name} ${pair.family_name}`));
     // Revoked: the access ends at once.
-    await db.updateTable('proxies').set({ revoked_at: new Date() }).where('person_id', '=', pair.person_id).where('proxy_person_id', '=', pair.proxy_person_id).execute();
+    await db
+      .updateTable('proxies')
+      .set({ revoked_at: new Date() })
+      .where('person_id', '=', pair.person_id)
+      .where('proxy_person_id', '=', pair.proxy_person_id)
+      .execute();
     const after = await server.app.inject({ method: 'GET', url: `/people/${pair.person_id}`, headers: { cookie } });
     assert.equal(after.statusCode, 403);
   });

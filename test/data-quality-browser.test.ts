@@ -11,7 +11,7 @@ import { startTestServer, DEMO_PASSWORD, type TestServer } from './support/serve
 import { lateRecordsInReview, type ReviewFixture } from './support/linkage.ts';
 import { browserAvailable, launchBrowser, seriousAccessibilityProblems, signInAs } from './support/browser.ts';
 
-describe('the data-quality officer\'s review jobs on a phone (issue 21)', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
+describe("the data-quality officer's review jobs on a phone (issue 21)", { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
   let browser: Browser;
   let agencyName: string;
@@ -21,11 +21,18 @@ describe('the data-quality officer\'s review jobs on a phone (issue 21)', { skip
     browser = await launchBrowser();
     const db = server.database.db;
     agencyName = (await db.selectFrom('organisations').select('name').where('source_code', '=', 'HA01').executeTakeFirstOrThrow()).name;
-    items.push(...await lateRecordsInReview(db, 3, 'dqb-late'));
+    items.push(...(await lateRecordsInReview(db, 3, 'dqb-late')));
     // The third item's record is linked to a person who has another agency's record too.
     const third = items[2]!;
-    const other = await db.insertInto('source_records').values({ source: 'HOUS', source_id: `dqb-other-${third.reviewId}`, fields: third.fields }).returning('id').executeTakeFirstOrThrow();
-    await db.insertInto('record_links').values({ source_record_id: other.id, person_id: third.personId, method: 'test_fixture', match_probability: 1, superseded_at: null }).execute();
+    const other = await db
+      .insertInto('source_records')
+      .values({ source: 'HOUS', source_id: `dqb-other-${third.reviewId}`, fields: third.fields })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('record_links')
+      .values({ source_record_id: other.id, person_id: third.personId, method: 'test_fixture', match_probability: 1, superseded_at: null })
+      .execute();
   });
   after(async () => {
     await browser?.close();
@@ -53,7 +60,7 @@ describe('the data-quality officer\'s review jobs on a phone (issue 21)', { skip
     await fitsTheScreen(page, 'the queue');
 
     // An item: dates and comparisons in words.
-    const [first, , third] = items as [typeof items[0], typeof items[0], typeof items[0]];
+    const [first, , third] = items as [(typeof items)[0], (typeof items)[0], (typeof items)[0]];
     await go(page, () => page.getByRole('link', { name: `Review ${first.reviewId}`, exact: true }).click());
     assert.equal(await h1(page), 'Are these the same person?');
     const compare = page.locator('table.joinery-compare');
@@ -74,17 +81,33 @@ describe('the data-quality officer\'s review jobs on a phone (issue 21)', { skip
     await page.getByLabel('Reason for your decision').fill('Different person in the same household');
     await go(page, () => page.getByRole('button', { name: 'Not the same person' }).click());
     assert.match((await banner(page).textContent()) ?? '', /Decision saved: not the same person/);
-    await go(page, () => banner(page).getByRole('link', { name: `See review ${first.reviewId} and its decision` }).click());
+    await go(page, () =>
+      banner(page)
+        .getByRole('link', { name: `See review ${first.reviewId} and its decision` })
+        .click(),
+    );
     assert.equal(await h1(page), 'Decided: not the same person');
     const decidedText = (await page.locator('main').textContent()) ?? '';
-    assert.ok(decidedText.includes('Dana Quinn') || decidedText.includes((await db.selectFrom('users').select('display_name').where('username', '=', 'dataquality').executeTakeFirstOrThrow()).display_name), 'who decided');
+    assert.ok(
+      decidedText.includes('Dana Quinn') ||
+        decidedText.includes(
+          (await db.selectFrom('users').select('display_name').where('username', '=', 'dataquality').executeTakeFirstOrThrow())
+            .display_name,
+        ),
+      'who decided',
+    );
     assert.ok(decidedText.includes('Different person in the same household'), 'why');
     assert.match(decidedText, /\d{1,2} [A-Z][a-z]+ \d{4} at \d{1,2}:\d{2}(am|pm)/, 'when');
     await fitsTheScreen(page, 'the decided item');
 
     // Merge the two people of the third item, from a confirmation page naming both.
-    const candidate = (await db.selectFrom('linkage_reviews').select('candidate_person_id').where('id', '=', third.reviewId).executeTakeFirstOrThrow()).candidate_person_id;
-    const nameOf = async (id: string) => { const p = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', id).executeTakeFirstOrThrow(); return `${p.given_name} ${p.family_name}`; };
+    const candidate = (
+      await db.selectFrom('linkage_reviews').select('candidate_person_id').where('id', '=', third.reviewId).executeTakeFirstOrThrow()
+    ).candidate_person_id;
+    const nameOf = async (id: string) => {
+      const p = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', id).executeTakeFirstOrThrow();
+      return `${p.given_name} ${p.family_name}`;
+    };
     const [currentName, candidateName] = [await nameOf(third.personId), await nameOf(candidate)];
     await page.goto(`${server.url}/linkage/review/${third.reviewId}`);
     await go(page, () => page.getByRole('link', { name: 'Merge the two people' }).click());

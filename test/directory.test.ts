@@ -14,12 +14,22 @@ import { exportDirectory } from '../src/directory/transfer.ts';
 const cli = path.resolve(import.meta.dirname, '..', 'src', 'cli.ts');
 
 function runCli(args: string[], env: Record<string, string>) {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: '', ...env }, timeout: 120_000 });
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: '', ...env },
+    timeout: 120_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** The text of a page without tags, with runs of white space made single. */
-const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&nbsp;/g, ' ').replace(/&#39;/g, '\'').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const textOf = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 
 describe('the directory pages', () => {
   let server: TestServer;
@@ -32,9 +42,18 @@ describe('the directory pages', () => {
   before(async () => {
     server = await startTestServer();
     cookie = await signIn(server.app, 'practitioner');
-    postcode = (await server.database.db.selectFrom('organisations').select('postcode').where('kind', '=', 'gp_practice').orderBy('id').executeTakeFirstOrThrow()).postcode;
+    postcode = (
+      await server.database.db
+        .selectFrom('organisations')
+        .select('postcode')
+        .where('kind', '=', 'gp_practice')
+        .orderBy('id')
+        .executeTakeFirstOrThrow()
+    ).postcode;
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   test('signed-out visitors are sent to sign in; every role has a "Services" link', async () => {
     const anonymous = await page('/directory', '');
@@ -42,7 +61,11 @@ describe('the directory pages', () => {
     assert.match(String(anonymous.location), /^\/sign-in\?next=%2Fdirectory/);
     for (const role of ['citizen', 'practitioner', 'manager', 'admin']) {
       const home = await page('/home', await signIn(server.app, role));
-      assert.match(home.html, /<a class="govuk-service-navigation__link" href="\/directory"[^>]*>\s*Services\s*<\/a>/, `${role} sees Services`);
+      assert.match(
+        home.html,
+        /<a class="govuk-service-navigation__link" href="\/directory"[^>]*>\s*Services\s*<\/a>/,
+        `${role} sees Services`,
+      );
     }
     const directory = await page('/directory');
     assert.match(directory.html, /aria-current="page"[^>]*>\s*Services|href="\/directory" aria-current="page"/);
@@ -75,9 +98,14 @@ describe('the directory pages', () => {
   test('a postcode shows covering services nearest first, with distances', async () => {
     const { text } = await page(`/directory?postcode=${encodeURIComponent(postcode.toLowerCase().replace(' ', ''))}&distance=3`);
     assert.match(text, new RegExp(`Services covering ${postcode}, nearest first`));
-    const distances = [...text.matchAll(/Distance (less than 0\.1|[\d.]+) miles away/g)].map((m) => (m[1] === 'less than 0.1' ? 0 : Number(m[1])));
+    const distances = [...text.matchAll(/Distance (less than 0\.1|[\d.]+) miles away/g)].map((m) =>
+      m[1] === 'less than 0.1' ? 0 : Number(m[1]),
+    );
     assert.ok(distances.length > 3);
-    assert.deepEqual(distances, [...distances].sort((a, b) => a - b));
+    assert.deepEqual(
+      distances,
+      [...distances].sort((a, b) => a - b),
+    );
     assert.ok(distances.every((d) => d <= 3));
   });
 
@@ -165,7 +193,14 @@ describe('the directory in a browser is accessible', { skip: !browserAvailable()
   });
 
   test('a practitioner finds a service by need and postcode, opens it, and meets a clear error', async () => {
-    const postcode = (await server.database.db.selectFrom('organisations').select('postcode').where('kind', '=', 'gp_practice').orderBy('id').executeTakeFirstOrThrow()).postcode;
+    const postcode = (
+      await server.database.db
+        .selectFrom('organisations')
+        .select('postcode')
+        .where('kind', '=', 'gp_practice')
+        .orderBy('id')
+        .executeTakeFirstOrThrow()
+    ).postcode;
     const page = await openPage(browser);
     await signInAs(page, server.url, 'practitioner', DEMO_PASSWORD);
     await page.getByRole('link', { name: 'Services' }).click();

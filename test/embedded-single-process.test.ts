@@ -30,12 +30,19 @@ function freePort(): Promise<number> {
 
 /** `joinery serve` in its own process; resolves once it says it is serving. */
 async function serve(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, DATABASE_URL: '', PORT: String(port), JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' } });
+  const child = spawn(process.execPath, [cli, 'serve'], {
+    env: { ...process.env, DATABASE_URL: '', PORT: String(port), JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d) => { out += d; if (out.includes('serving')) resolve(); });
-    child.stderr!.on('data', (d) => { err += d; });
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('serving')) resolve();
+    });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
     child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${out} ${err}`)));
   });
   return child;
@@ -51,15 +58,25 @@ function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
 
 /** The joinery command as an operator runs it: through the bin/joinery.mjs launcher. */
 function joinery(args: string[], dataDir: string) {
-  const result = spawnSync(process.execPath, [launcher, ...args], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, timeout: 120_000 });
+  const result = spawnSync(process.execPath, [launcher, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '', JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+    timeout: 120_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 async function counts(dataDir: string): Promise<{ tokens: number; records: number }> {
   const database = await openPglite(dataDir);
   try {
-    const tokens = await database.db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const records = await database.db.selectFrom('source_records').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const tokens = await database.db
+      .selectFrom('api_tokens')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const records = await database.db
+      .selectFrom('source_records')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return { tokens: Number(tokens.n), records: Number(records.n) };
   } finally {
     await database.close();
@@ -80,7 +97,9 @@ test('a second process is refused while a server holds the embedded database, an
   const port = await freePort();
   const server = await serve(dataDir, port);
   try {
-    const inUse = new RegExp(`^joinery[a-z ]*: the embedded database in ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is in use by another process \\(pid ${server.pid}\\b`);
+    const inUse = new RegExp(
+      `^joinery[a-z ]*: the embedded database in ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is in use by another process \\(pid ${server.pid}\\b`,
+    );
 
     const token = joinery(['token', 'create', '--user', 'integrator'], dataDir);
     assert.notEqual(token.code, 0, 'token create refuses');
@@ -92,7 +111,11 @@ test('a second process is refused while a server holds the embedded database, an
     const imported = joinery(['import', '--source', 'gp', '--mapping', 'standard', feed], dataDir);
     assert.notEqual(imported.code, 0, 'import refuses');
     assert.match(imported.stderr, inUse);
-    assert.match(imported.stderr, new RegExp(`POST http://localhost:${port}/api/imports\\?source=gp&mapping=standard`), 'the import says where to send the file instead');
+    assert.match(
+      imported.stderr,
+      new RegExp(`POST http://localhost:${port}/api/imports\\?source=gp&mapping=standard`),
+      'the import says where to send the file instead',
+    );
     assert.doesNotMatch(imported.stdout, /stored/);
 
     for (const command of [['migrate'], ['index'], ['audit', 'verify']]) {

@@ -15,7 +15,13 @@ const form = (values: Record<string, string | string[]>) => {
 };
 
 const titleOf = (html: string) => /<title[^>]*>([^<]*)<\/title>/.exec(html)?.[1]?.trim() ?? '';
-const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const textOf = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 
 describe('everyday work without dead ends (issue 21)', () => {
   let server: TestServer;
@@ -26,11 +32,17 @@ describe('everyday work without dead ends (issue 21)', () => {
     server = await startTestServer({ people: 2000, seed: 3 });
     const db = server.database.db;
     citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
-    const practitioner = await db.selectFrom('users').select(['display_name', 'organisation_id']).where('username', '=', 'practitioner').executeTakeFirstOrThrow();
+    const practitioner = await db
+      .selectFrom('users')
+      .select(['display_name', 'organisation_id'])
+      .where('username', '=', 'practitioner')
+      .executeTakeFirstOrThrow();
     practitionerName = practitioner.display_name;
     practitionerOrg = practitioner.organisation_id!;
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   // Sign-ins are limited per address per minute: each user signs in once for the whole file.
   const sessions = new Map<string, Promise<string>>();
@@ -45,12 +57,18 @@ describe('everyday work without dead ends (issue 21)', () => {
 
   async function post(cookie: string, url: string, values: Record<string, string | string[]>, tokenPage = '/home') {
     const token = await csrfTokenFor(server.app, cookie, tokenPage);
-    return server.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ ...values, _csrf: token }) });
+    return server.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ ...values, _csrf: token }),
+    });
   }
 
   /** Someone the practitioner's organisation has nothing to do with, with an NHS number and a date of birth. */
   async function stranger(offset = 0) {
-    return (await sql<{ id: string; given_name: string; family_name: string; birth_date: string; nhs_number: string }>`
+    return (
+      await sql<{ id: string; given_name: string; family_name: string; birth_date: string; nhs_number: string }>`
       select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date, p.nhs_number from persons p
       where p.merged_into is null and p.nhs_number is not null and p.birth_date is not null
         and not exists (select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
@@ -58,7 +76,8 @@ describe('everyday work without dead ends (issue 21)', () => {
         and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${practitionerOrg})
         and not exists (select 1 from users u where u.person_id = p.id)
         and not exists (select 1 from persons q where q.id <> p.id and q.birth_date = p.birth_date and lower(q.given_name) = lower(p.given_name) and lower(q.family_name) = lower(p.family_name))
-      order by p.id offset ${offset} limit 1`.execute(server.database.db)).rows[0]!;
+      order by p.id offset ${offset} limit 1`.execute(server.database.db)
+    ).rows[0]!;
   }
 
   const dob = (iso: string) => {
@@ -79,21 +98,32 @@ describe('everyday work without dead ends (issue 21)', () => {
     const citizen = await signedIn('citizen');
     const own = await get(citizen, `/people/${citizenId}`);
     const section = own.body.slice(own.body.indexOf('Who looked'), own.body.indexOf('</ul>', own.body.indexOf('Who looked')));
-    const lines = section.split('<li').slice(1).map(textOf).filter((l) => l.includes(practitionerName) && l.includes('looked at your record'));
+    const lines = section
+      .split('<li')
+      .slice(1)
+      .map(textOf)
+      .filter((l) => l.includes(practitionerName) && l.includes('looked at your record'));
     assert.equal(lines.length, 1, `one line for the practitioner's three looks: ${lines.join(' | ')}`);
     const line = lines[0]!;
     assert.match(line, /3 times/);
     for (const word of ['plans', 'health', 'housing', 'about me', 'basic details', 'social care', 'money', 'school']) {
       assert.ok(line.split(word).length - 1 <= 1, `"${word}" at most once in: ${line}`);
     }
-    if (!criminalJusticeShown) assert.doesNotMatch(line, /criminal justice|police|probation/i, 'nothing of it was shown, so it is not said to have been looked at');
+    if (!criminalJusticeShown)
+      assert.doesNotMatch(line, /criminal justice|police|probation/i, 'nothing of it was shown, so it is not said to have been looked at');
     assert.ok(line.split(' ').length < 60, `a short line: ${line}`);
   });
 
   test('person search understands a date of birth written out, as people say it', async () => {
     const db = server.database.db;
-    const person = await db.selectFrom('persons').select(['birth_date', 'given_name', 'family_name']).where('id', '=', citizenId).executeTakeFirstOrThrow();
-    const written = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${person.birth_date}T12:00:00Z`));
+    const person = await db
+      .selectFrom('persons')
+      .select(['birth_date', 'given_name', 'family_name'])
+      .where('id', '=', citizenId)
+      .executeTakeFirstOrThrow();
+    const written = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+      new Date(`${person.birth_date}T12:00:00Z`),
+    );
     const practitioner = await signedIn('practitioner');
     for (const q of [written, `${person.family_name} ${written}`]) {
       const page = await get(practitioner, `/search?q=${encodeURIComponent(q)}`);
@@ -105,11 +135,34 @@ describe('everyday work without dead ends (issue 21)', () => {
   test('a search that many people match says how many, suggests how to narrow it, and pages through them', async () => {
     const db = server.database.db;
     // Thirty people the practitioner's organisation works with share an unusual family name.
-    const people = (await sql<{ id: string }>`select id from persons where merged_into is null and id <> ${citizenId} order by id limit 30`.execute(db)).rows;
-    await db.updateTable('persons').set({ family_name: 'Quorndon' }).where('id', 'in', people.map((p) => p.id)).execute();
-    await db.insertInto('care_relationships').values(people.map((p) => ({
-      person_id: p.id, organisation_id: practitionerOrg, team_id: null, practitioner_id: null, kind: 'network' as const, role_label: null, reason: 'search test', ended_at: null, recorded_by: null,
-    }))).execute();
+    const people = (
+      await sql<{ id: string }>`select id from persons where merged_into is null and id <> ${citizenId} order by id limit 30`.execute(db)
+    ).rows;
+    await db
+      .updateTable('persons')
+      .set({ family_name: 'Quorndon' })
+      .where(
+        'id',
+        'in',
+        people.map((p) => p.id),
+      )
+      .execute();
+    await db
+      .insertInto('care_relationships')
+      .values(
+        people.map((p) => ({
+          person_id: p.id,
+          organisation_id: practitionerOrg,
+          team_id: null,
+          practitioner_id: null,
+          kind: 'network' as const,
+          role_label: null,
+          reason: 'search test',
+          ended_at: null,
+          recorded_by: null,
+        })),
+      )
+      .execute();
     const practitioner = await signedIn('practitioner');
     const first = await get(practitioner, '/search?q=Quorndon');
     assert.equal(first.statusCode, 200);
@@ -123,7 +176,15 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.match(textOf(second.body), /Showing 26 to 30 of 30/);
     assert.equal((second.body.match(/href="\/people\/[^"/]+"/g) ?? []).length, 5);
     // Only the names shown are on the record as found in a search.
-    const audited = Number((await sql<{ n: number }>`select count(*) as n from audit_events where action = 'search' and person_id in (${sql.join(people.map((p) => p.id))})`.execute(db)).rows[0]!.n);
+    const audited = Number(
+      (
+        await sql<{
+          n: number;
+        }>`select count(*) as n from audit_events where action = 'search' and person_id in (${sql.join(people.map((p) => p.id))})`.execute(
+          db,
+        )
+      ).rows[0]!.n,
+    );
     assert.equal(audited, 30);
   });
 
@@ -142,17 +203,35 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.match(found.body, new RegExp(`action="/people/${target.id}/break-glass"`));
     assert.match(textOf(found.body), /Why do you need emergency access\?/);
     // By name and date of birth, whatever the case.
-    const byName = await post(practitioner, '/emergency-access', { 'given-name': target.given_name.toUpperCase(), 'family-name': ` ${target.family_name.toLowerCase()} `, ...dob(target.birth_date) }, '/emergency-access');
+    const byName = await post(
+      practitioner,
+      '/emergency-access',
+      { 'given-name': target.given_name.toUpperCase(), 'family-name': ` ${target.family_name.toLowerCase()} `, ...dob(target.birth_date) },
+      '/emergency-access',
+    );
     assert.ok(byName.body.includes(`action="/people/${target.id}/break-glass"`));
     // Break-glass with a reason opens the record.
-    const opened = await post(practitioner, `/people/${target.id}/break-glass`, { reason: 'Collapsed at the day centre, need medication history' }, '/emergency-access');
+    const opened = await post(
+      practitioner,
+      `/people/${target.id}/break-glass`,
+      { reason: 'Collapsed at the day centre, need medication history' },
+      '/emergency-access',
+    );
     assert.equal(opened.statusCode, 302);
     const record = await get(practitioner, `/people/${target.id}`);
     assert.equal(record.statusCode, 200);
     assert.match(record.body, /You are using emergency access/);
-    const audited = await server.database.db.selectFrom('audit_events').select(['decision', 'reason']).where('action', '=', 'emergency_search').where('person_id', '=', target.id).execute();
+    const audited = await server.database.db
+      .selectFrom('audit_events')
+      .select(['decision', 'reason'])
+      .where('action', '=', 'emergency_search')
+      .where('person_id', '=', target.id)
+      .execute();
     assert.equal(audited.length, 2, 'each emergency search that found the person is on their audit record');
-    assert.ok(audited.every((a) => !a.reason.includes(target.family_name) && !a.reason.includes(target.nhs_number)), 'the audit reason carries no details typed');
+    assert.ok(
+      audited.every((a) => !a.reason.includes(target.family_name) && !a.reason.includes(target.nhs_number)),
+      'the audit reason carries no details typed',
+    );
   });
 
   test('emergency access search cannot be used to browse or enumerate people', async () => {
@@ -161,7 +240,11 @@ describe('everyday work without dead ends (issue 21)', () => {
     const other = await stranger(2);
     const misses: Array<Record<string, string>> = [
       { 'given-name': target.given_name, 'family-name': target.family_name.slice(0, -1), ...dob(target.birth_date) },
-      { 'given-name': target.given_name, 'family-name': target.family_name, ...dob(other.birth_date === target.birth_date ? '1900-01-01' : other.birth_date) },
+      {
+        'given-name': target.given_name,
+        'family-name': target.family_name,
+        ...dob(other.birth_date === target.birth_date ? '1900-01-01' : other.birth_date),
+      },
       { nhs: other.nhs_number, ...dob(target.birth_date === other.birth_date ? '1900-01-01' : target.birth_date) },
       { 'family-name': target.family_name, ...dob(target.birth_date) },
     ];
@@ -169,12 +252,20 @@ describe('everyday work without dead ends (issue 21)', () => {
       const response = await post(practitioner, '/emergency-access', values, '/emergency-access');
       assert.ok([200, 400].includes(response.statusCode), JSON.stringify(values));
       for (const p of [target, other]) {
-        assert.ok(!response.body.includes(p.given_name + ' ' + p.family_name), `no name of anyone not matching exactly (${JSON.stringify(values)})`);
+        assert.ok(
+          !response.body.includes(p.given_name + ' ' + p.family_name),
+          `no name of anyone not matching exactly (${JSON.stringify(values)})`,
+        );
         assert.ok(!response.body.includes(`/people/${p.id}`), 'no link to anyone');
       }
     }
     // Half-filled details are refused with what is missing, keeping what was typed, and say "Error:" in the title.
-    const half = await post(practitioner, '/emergency-access', { 'family-name': 'Smith', 'dob-day': '7', 'dob-month': '', 'dob-year': '1999' }, '/emergency-access');
+    const half = await post(
+      practitioner,
+      '/emergency-access',
+      { 'family-name': 'Smith', 'dob-day': '7', 'dob-month': '', 'dob-year': '1999' },
+      '/emergency-access',
+    );
     assert.equal(half.statusCode, 400);
     assert.match(titleOf(half.body), /^Error: /);
     assert.match(textOf(half.body), /Date of birth must include a month/);
@@ -184,7 +275,12 @@ describe('everyday work without dead ends (issue 21)', () => {
       const cookie = await signedIn(username);
       assert.equal((await get(cookie, '/emergency-access')).statusCode, 403, username);
       const token = await csrfTokenFor(server.app, cookie, '/directory');
-      const refused = await server.app.inject({ method: 'POST', url: '/emergency-access', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ nhs: target.nhs_number, ...dob(target.birth_date), _csrf: token }) });
+      const refused = await server.app.inject({
+        method: 'POST',
+        url: '/emergency-access',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ nhs: target.nhs_number, ...dob(target.birth_date), _csrf: token }),
+      });
       assert.equal(refused.statusCode, 403, username);
       assert.ok(!refused.body.includes(target.family_name), username);
     }
@@ -195,7 +291,12 @@ describe('everyday work without dead ends (issue 21)', () => {
     const target = await stranger(3);
     let last;
     for (let i = 0; i < 11; i++) {
-      last = await post(gp, '/emergency-access', { 'given-name': 'Nobody', 'family-name': `Guess${i}`, ...dob('1980-01-01') }, '/emergency-access');
+      last = await post(
+        gp,
+        '/emergency-access',
+        { 'given-name': 'Nobody', 'family-name': `Guess${i}`, ...dob('1980-01-01') },
+        '/emergency-access',
+      );
     }
     assert.equal(last!.statusCode, 429);
     assert.match(textOf(last!.body), /emergency searches in the last hour/);
@@ -216,16 +317,47 @@ describe('everyday work without dead ends (issue 21)', () => {
 
   test('saving and withdrawing a sharing choice, sending a correction, a message or feedback each say it worked', async () => {
     const citizen = await signedIn('citizen');
-    const saved = await follow(citizen, await post(citizen, '/my-record/sharing', { decision: 'permit', category: 'housing', recipient: 'network', purposes: ['direct_care'] }, '/my-record/sharing'));
+    const saved = await follow(
+      citizen,
+      await post(
+        citizen,
+        '/my-record/sharing',
+        { decision: 'permit', category: 'housing', recipient: 'network', purposes: ['direct_care'] },
+        '/my-record/sharing',
+      ),
+    );
     assert.match(banner(saved.body), /Your choice has been saved/);
-    const id = (await server.database.db.selectFrom('consent_directives').select('id').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+    const id = (
+      await server.database.db
+        .selectFrom('consent_directives')
+        .select('id')
+        .where('person_id', '=', citizenId)
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow()
+    ).id;
     const withdrawn = await follow(citizen, await post(citizen, `/my-record/sharing/${id}/withdraw`, {}, '/my-record/sharing'));
     assert.match(banner(withdrawn.body), /Your choice has been withdrawn/);
     const plain = await get(citizen, '/my-record/sharing');
     assert.equal(banner(plain.body), '', 'no banner when nothing was just done');
-    const corrected = await follow(citizen, await post(citizen, '/my-record/corrections', { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900123' }, '/my-record/corrections'));
+    const corrected = await follow(
+      citizen,
+      await post(
+        citizen,
+        '/my-record/corrections',
+        { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900123' },
+        '/my-record/corrections',
+      ),
+    );
     assert.match(banner(corrected.body), /Your request has been sent/);
-    const messaged = await follow(citizen, await post(citizen, '/my-record/messages', { topic: 'Thursday', body: 'Can we move Thursday to the afternoon?' }, '/my-record/messages'));
+    const messaged = await follow(
+      citizen,
+      await post(
+        citizen,
+        '/my-record/messages',
+        { topic: 'Thursday', body: 'Can we move Thursday to the afternoon?' },
+        '/my-record/messages',
+      ),
+    );
     assert.match(banner(messaged.body), /Your message has been sent/);
     const feedbackPage = await get(citizen, '/my-record/feedback');
     const service = /<option value="([^"]+)">/.exec(feedbackPage.body.slice(feedbackPage.body.indexOf('id="service"')))?.[1];
@@ -239,12 +371,30 @@ describe('everyday work without dead ends (issue 21)', () => {
     const practitioner = await signedIn('practitioner');
     const target = await stranger(4);
     const cases: Array<[string, string, string, Record<string, string | string[]>, string]> = [
-      ['sharing', citizen, '/my-record/sharing', { decision: 'maybe', category: '*', recipient: 'network', purposes: 'direct_care' }, '/my-record/sharing'],
-      ['corrections', citizen, '/my-record/corrections', { organisation: '', item: 'Address typed here', wrong: '' }, '/my-record/corrections'],
+      [
+        'sharing',
+        citizen,
+        '/my-record/sharing',
+        { decision: 'maybe', category: '*', recipient: 'network', purposes: 'direct_care' },
+        '/my-record/sharing',
+      ],
+      [
+        'corrections',
+        citizen,
+        '/my-record/corrections',
+        { organisation: '', item: 'Address typed here', wrong: '' },
+        '/my-record/corrections',
+      ],
       ['about me', citizen, '/my-record/about-me', { what_matters: '', how_to_support: 'Kept text' }, '/my-record/about-me'],
       ['messages', citizen, '/my-record/messages', { topic: 'Kept topic', body: '' }, '/my-record/messages'],
       ['feedback', citizen, '/my-record/feedback', { service: 'nope', rating: '9', comment: 'Kept comment' }, '/my-record/feedback'],
-      ['network', practitioner, `/people/${citizenId}/network`, { practitioner: 'nobody', role: 'Kept role', reason: '' }, `/people/${citizenId}/network`],
+      [
+        'network',
+        practitioner,
+        `/people/${citizenId}/network`,
+        { practitioner: 'nobody', role: 'Kept role', reason: '' },
+        `/people/${citizenId}/network`,
+      ],
       ['emergency access', practitioner, `/people/${target.id}/break-glass`, { reason: 'short' }, '/search'],
     ];
     for (const [name, cookie, url, values, tokenPage] of cases) {
@@ -255,7 +405,12 @@ describe('everyday work without dead ends (issue 21)', () => {
     }
     const search = await get(practitioner, '/search?q=31/02/1985');
     assert.match(titleOf(search.body), /^Error: /, 'search');
-    const corrections = await post(citizen, '/my-record/corrections', { organisation: '', item: 'Address typed here', wrong: '' }, '/my-record/corrections');
+    const corrections = await post(
+      citizen,
+      '/my-record/corrections',
+      { organisation: '', item: 'Address typed here', wrong: '' },
+      '/my-record/corrections',
+    );
     assert.match(corrections.body, /value="Address typed here"/);
   });
 
@@ -265,13 +420,44 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.doesNotMatch(page.body, /type="date"/, 'no browser date picker');
     for (const part of ['day', 'month', 'year']) assert.match(page.body, new RegExp(`name="until-${part}"`));
     const year = String(new Date().getUTCFullYear() + 1);
-    const bad = await post(citizen, '/my-record/sharing', { decision: 'permit', category: 'housing', recipient: 'network', purposes: 'direct_care', 'until-day': '31', 'until-month': '2', 'until-year': year }, '/my-record/sharing');
+    const bad = await post(
+      citizen,
+      '/my-record/sharing',
+      {
+        decision: 'permit',
+        category: 'housing',
+        recipient: 'network',
+        purposes: 'direct_care',
+        'until-day': '31',
+        'until-month': '2',
+        'until-year': year,
+      },
+      '/my-record/sharing',
+    );
     assert.equal(bad.statusCode, 400);
     assert.match(textOf(bad.body), /The end date must be a real date/);
     assert.match(bad.body, /name="until-day"[^>]*value="31"|value="31"[^>]*name="until-day"/, 'the day typed is kept');
-    const good = await post(citizen, '/my-record/sharing', { decision: 'permit', category: 'housing', recipient: 'network', purposes: 'direct_care', 'until-day': '7', 'until-month': '11', 'until-year': year }, '/my-record/sharing');
+    const good = await post(
+      citizen,
+      '/my-record/sharing',
+      {
+        decision: 'permit',
+        category: 'housing',
+        recipient: 'network',
+        purposes: 'direct_care',
+        'until-day': '7',
+        'until-month': '11',
+        'until-year': year,
+      },
+      '/my-record/sharing',
+    );
     assert.equal(good.statusCode, 302);
-    const stored = await server.database.db.selectFrom('consent_directives').select('valid_until').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const stored = await server.database.db
+      .selectFrom('consent_directives')
+      .select('valid_until')
+      .where('person_id', '=', citizenId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     assert.equal(stored.valid_until?.toISOString().slice(0, 10), `${year}-11-07`);
     const shown = await get(citizen, '/my-record/sharing');
     assert.match(textOf(shown.body), new RegExp(`until 7 November ${year}`));
@@ -282,7 +468,10 @@ describe('everyday work without dead ends (issue 21)', () => {
     const page = await get(citizen, `/people/${citizenId}`);
     assert.equal(page.statusCode, 200);
     const held = textOf(page.body.slice(page.body.indexOf('What each service holds')));
-    assert.match(held, /Date of birth \d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December) \d{4}/);
+    assert.match(
+      held,
+      /Date of birth \d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December) \d{4}/,
+    );
     assert.match(held, /Last name /);
     assert.doesNotMatch(held, /birth date|family name|given name|nhs number|\d{4}-\d{2}-\d{2}/);
   });
@@ -291,34 +480,90 @@ describe('everyday work without dead ends (issue 21)', () => {
     const db = server.database.db;
     const citizen = await signedIn('citizen');
     // Everything shared with the network, but criminal justice information kept private.
-    assert.equal((await post(citizen, '/my-record/sharing', { decision: 'permit', category: '*', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing')).statusCode, 302);
-    assert.equal((await post(citizen, '/my-record/sharing', { decision: 'deny', category: 'criminal_justice', recipient: 'network', purposes: ['direct_care', 'care_coordination'] }, '/my-record/sharing')).statusCode, 302);
+    assert.equal(
+      (
+        await post(
+          citizen,
+          '/my-record/sharing',
+          { decision: 'permit', category: '*', recipient: 'network', purposes: ['direct_care', 'care_coordination'] },
+          '/my-record/sharing',
+        )
+      ).statusCode,
+      302,
+    );
+    assert.equal(
+      (
+        await post(
+          citizen,
+          '/my-record/sharing',
+          { decision: 'deny', category: 'criminal_justice', recipient: 'network', purposes: ['direct_care', 'care_coordination'] },
+          '/my-record/sharing',
+        )
+      ).statusCode,
+      302,
+    );
     const page = await get(citizen, '/my-record/sharing');
     assert.equal(page.statusCode, 200);
     const body = textOf(page.body);
-    assert.ok(body.indexOf('Who can see what now') >= 0 && body.indexOf('Who can see what now') < body.indexOf('Your choices in force'), 'the summary comes first');
+    assert.ok(
+      body.indexOf('Who can see what now') >= 0 && body.indexOf('Who can see what now') < body.indexOf('Your choices in force'),
+      'the summary comes first',
+    );
     const summary = body.slice(body.indexOf('Who can see what now'), body.indexOf('Your choices in force'));
     const org = (await db.selectFrom('organisations').select('name').where('id', '=', practitionerOrg).executeTakeFirstOrThrow()).name;
     const line = summary.slice(summary.indexOf(org), summary.indexOf(org) + 600);
-    assert.ok(summary.includes(org), 'the practitioner\'s organisation is listed');
+    assert.ok(summary.includes(org), "the practitioner's organisation is listed");
     assert.match(line, /Can see [^.]*health[^.]*: you agreed to share it\./);
     assert.match(line, /Only what they recorded themselves of criminal justice: you asked for it not to be shared with them\./);
-    const inForce = Number((await sql<{ n: number }>`select count(*) as n from consent_directives where person_id = ${citizenId} and withdrawn_at is null and (valid_until is null or valid_until > now())`.execute(db)).rows[0]!.n);
+    const inForce = Number(
+      (
+        await sql<{
+          n: number;
+        }>`select count(*) as n from consent_directives where person_id = ${citizenId} and withdrawn_at is null and (valid_until is null or valid_until > now())`.execute(
+          db,
+        )
+      ).rows[0]!.n,
+    );
     assert.equal((page.body.match(/>Withdraw<span/g) ?? []).length, inForce, 'only choices in force are listed to withdraw');
-    const earlier = Number((await sql<{ n: number }>`select count(*) as n from consent_directives where person_id = ${citizenId} and (withdrawn_at is not null or valid_until <= now())`.execute(db)).rows[0]!.n);
+    const earlier = Number(
+      (
+        await sql<{
+          n: number;
+        }>`select count(*) as n from consent_directives where person_id = ${citizenId} and (withdrawn_at is not null or valid_until <= now())`.execute(
+          db,
+        )
+      ).rows[0]!.n,
+    );
     if (earlier > 0) assert.match(body, new RegExp(`Earlier choices, withdrawn or ended \\(${earlier}\\)`));
   });
 
-  test('a correction marked corrected changes the service\'s record, keeps the old value in its history, and tells the person what changed', async () => {
+  test("a correction marked corrected changes the service's record, keeps the old value in its history, and tells the person what changed", async () => {
     const db = server.database.db;
     const citizen = await signedIn('citizen');
     const practitioner = await signedIn('practitioner');
-    const record = (await sql<{ id: number; fields: Record<string, string> }>`
+    const record = (
+      await sql<{ id: number; fields: Record<string, string> }>`
       select s.id, s.fields from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
-      where l.person_id = ${citizenId} and l.superseded_at is null and o.id = ${practitionerOrg} order by s.id limit 1`.execute(db)).rows[0]!;
+      where l.person_id = ${citizenId} and l.superseded_at is null and o.id = ${practitionerOrg} order by s.id limit 1`.execute(db)
+    ).rows[0]!;
     const oldPhone = record.fields.phone ?? '';
-    assert.equal((await post(citizen, '/my-record/corrections', { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900456' }, '/my-record/corrections')).statusCode, 302);
-    const request = await db.selectFrom('correction_requests').select('id').where('person_id', '=', citizenId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    assert.equal(
+      (
+        await post(
+          citizen,
+          '/my-record/corrections',
+          { organisation: practitionerOrg, item: 'My phone number', wrong: 'It is an old number', right: '07700 900456' },
+          '/my-record/corrections',
+        )
+      ).statusCode,
+      302,
+    );
+    const request = await db
+      .selectFrom('correction_requests')
+      .select('id')
+      .where('person_id', '=', citizenId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     const inbox = await get(practitioner, '/corrections');
     assert.match(inbox.body, new RegExp(`<option value="${record.id}:phone"`), 'the practitioner chooses the field of their own record');
     // Corrected without saying what to change: refused, nothing changes, and the form says why.
@@ -327,60 +572,133 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.match(titleOf(vague.body), /^Error: /);
     assert.match(textOf(vague.body), /Choose which part of your record to correct/);
     // Another organisation's record cannot be reached by sending its id.
-    const foreign = (await sql<{ id: number }>`
+    const foreign = (
+      await sql<{ id: number }>`
       select s.id from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
-      where l.person_id = ${citizenId} and l.superseded_at is null and o.id <> ${practitionerOrg} order by s.id limit 1`.execute(db)).rows[0];
+      where l.person_id = ${citizenId} and l.superseded_at is null and o.id <> ${practitionerOrg} order by s.id limit 1`.execute(db)
+    ).rows[0];
     if (foreign) {
-      const refused = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Done', target: `${foreign.id}:phone`, value: '07700 900456' }, '/corrections');
+      const refused = await post(
+        practitioner,
+        `/corrections/${request.id}`,
+        { outcome: 'corrected', note: 'Done', target: `${foreign.id}:phone`, value: '07700 900456' },
+        '/corrections',
+      );
       assert.equal(refused.statusCode, 400);
       const untouched = await db.selectFrom('source_records').select('fields').where('id', '=', foreign.id).executeTakeFirstOrThrow();
       assert.notEqual(untouched.fields.phone, '07700 900456');
     }
-    const answered = await post(practitioner, `/corrections/${request.id}`, { outcome: 'corrected', note: 'Updated our record', target: `${record.id}:phone`, value: '07700 900456' }, '/corrections');
+    const answered = await post(
+      practitioner,
+      `/corrections/${request.id}`,
+      { outcome: 'corrected', note: 'Updated our record', target: `${record.id}:phone`, value: '07700 900456' },
+      '/corrections',
+    );
     assert.equal(answered.statusCode, 302);
     const stored = await db.selectFrom('source_records').select('fields').where('id', '=', record.id).executeTakeFirstOrThrow();
     assert.equal(stored.fields.phone, '07700 900456', 'the stored value changed');
-    const history = await db.selectFrom('source_record_history').select('fields').where('source_record_id', '=', record.id).orderBy('id', 'desc').executeTakeFirstOrThrow();
-    assert.equal(history.fields.phone ?? '', oldPhone, 'the old value is kept in the record\'s history');
+    const history = await db
+      .selectFrom('source_record_history')
+      .select('fields')
+      .where('source_record_id', '=', record.id)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    assert.equal(history.fields.phone ?? '', oldPhone, "the old value is kept in the record's history");
     const mine = textOf((await get(citizen, '/my-record/corrections')).body);
-    assert.match(mine, new RegExp(`they corrected their record: Phone changed from “${oldPhone ? oldPhone.replace(/[+]/g, '\\+') : 'nothing'}” to “07700 900456”`));
+    assert.match(
+      mine,
+      new RegExp(
+        `they corrected their record: Phone changed from “${oldPhone ? oldPhone.replace(/[+]/g, '\\+') : 'nothing'}” to “07700 900456”`,
+      ),
+    );
     const page = textOf((await get(citizen, `/people/${citizenId}`)).body);
     assert.match(page.slice(page.indexOf('What each service holds')), /Phone 07700 900456/);
     const again = await post(practitioner, `/corrections/${request.id}`, { outcome: 'declined', note: 'changed my mind' }, '/corrections');
     assert.equal(again.statusCode, 409, 'an answered request cannot be answered twice');
   });
 
-  test('the person\'s download holds about me, plans, referrals, messages and budget too, through the access decision', async () => {
+  test("the person's download holds about me, plans, referrals, messages and budget too, through the access decision", async () => {
     const db = server.database.db;
     const citizen = await signedIn('citizen');
-    assert.equal((await post(citizen, '/my-record/about-me', { what_matters: 'My allotment and my neighbours', how_to_support: 'Call after ten' }, '/my-record/about-me')).statusCode, 302);
-    assert.equal((await post(citizen, '/my-record/messages', { topic: 'Letters', body: 'Please send letters in large print' }, '/my-record/messages')).statusCode, 302);
+    assert.equal(
+      (
+        await post(
+          citizen,
+          '/my-record/about-me',
+          { what_matters: 'My allotment and my neighbours', how_to_support: 'Call after ten' },
+          '/my-record/about-me',
+        )
+      ).statusCode,
+      302,
+    );
+    assert.equal(
+      (await post(citizen, '/my-record/messages', { topic: 'Letters', body: 'Please send letters in large print' }, '/my-record/messages'))
+        .statusCode,
+      302,
+    );
     const data = (await get(citizen, '/my-record/download.json')).json();
-    assert.ok(data.aboutMe.some((v: { whatMatters: string }) => v.whatMatters === 'My allotment and my neighbours'), 'about me, every version');
-    assert.ok(data.messages.some((m: { message: string }) => m.message === 'Please send letters in large print'), 'messages');
-    const referrals = Number((await sql<{ n: number }>`select count(*) as n from referrals where person_id = ${citizenId}`.execute(db)).rows[0]!.n);
+    assert.ok(
+      data.aboutMe.some((v: { whatMatters: string }) => v.whatMatters === 'My allotment and my neighbours'),
+      'about me, every version',
+    );
+    assert.ok(
+      data.messages.some((m: { message: string }) => m.message === 'Please send letters in large print'),
+      'messages',
+    );
+    const referrals = Number(
+      (await sql<{ n: number }>`select count(*) as n from referrals where person_id = ${citizenId}`.execute(db)).rows[0]!.n,
+    );
     assert.ok(referrals > 0, 'the demo citizen has referrals');
     assert.equal(data.referrals.length, referrals, 'every referral');
     assert.ok(data.referrals[0].service && data.referrals[0].status && Array.isArray(data.referrals[0].history));
-    const plans = Number((await sql<{ n: number }>`select count(*) as n from plan_members where person_id = ${citizenId}`.execute(db)).rows[0]!.n);
+    const plans = Number(
+      (await sql<{ n: number }>`select count(*) as n from plan_members where person_id = ${citizenId}`.execute(db)).rows[0]!.n,
+    );
     assert.ok(plans > 0, 'the demo citizen has a plan');
     assert.equal(data.plans.length, plans);
     assert.ok(Array.isArray(data.plans[0].goals) && data.plans[0].title);
-    const budgets = Number((await sql<{ n: number }>`select count(*) as n from personal_budgets where person_id = ${citizenId}`.execute(db)).rows[0]!.n);
+    const budgets = Number(
+      (await sql<{ n: number }>`select count(*) as n from personal_budgets where person_id = ${citizenId}`.execute(db)).rows[0]!.n,
+    );
     assert.equal(data.personalBudgets.length, budgets);
     const bundle = (await get(citizen, '/my-record/download.fhir.json')).json();
     const types = new Set(bundle.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType));
     for (const type of ['CarePlan', 'ServiceRequest', 'Communication']) assert.ok(types.has(type), `the FHIR Bundle has ${type}`);
   });
 
-  test('a proxy\'s download holds only what the access decision lets them see', async () => {
+  test("a proxy's download holds only what the access decision lets them see", async () => {
     const db = server.database.db;
-    const pair = await db.selectFrom('proxies as x').select(['x.id', 'x.person_id', 'x.proxy_person_id']).where('x.kind', '=', 'parent').where('x.revoked_at', 'is', null).orderBy('x.id').executeTakeFirstOrThrow();
+    const pair = await db
+      .selectFrom('proxies as x')
+      .select(['x.id', 'x.person_id', 'x.proxy_person_id'])
+      .where('x.kind', '=', 'parent')
+      .where('x.revoked_at', 'is', null)
+      .orderBy('x.id')
+      .executeTakeFirstOrThrow();
     // A proxy whose scope leaves out "about me", plans and money.
-    await db.updateTable('proxies').set({ scope: ['demographics', 'health'] }).where('id', '=', pair.id).execute();
-    await db.insertInto('about_me_versions').values({ person_id: pair.person_id, what_matters: 'Football on Saturdays', how_to_support: '', written_by: 'seed', written_by_role: 'citizen' }).execute();
+    await db
+      .updateTable('proxies')
+      .set({ scope: ['demographics', 'health'] })
+      .where('id', '=', pair.id)
+      .execute();
+    await db
+      .insertInto('about_me_versions')
+      .values({
+        person_id: pair.person_id,
+        what_matters: 'Football on Saturdays',
+        how_to_support: '',
+        written_by: 'seed',
+        written_by_role: 'citizen',
+      })
+      .execute();
     const { createAccount } = await import('../src/auth/accounts.ts');
-    await createAccount(db, { username: 'proxy-download', displayName: 'Parent', role: 'citizen', password: 'a long parent passphrase', personId: pair.proxy_person_id });
+    await createAccount(db, {
+      username: 'proxy-download',
+      displayName: 'Parent',
+      role: 'citizen',
+      password: 'a long parent passphrase',
+      personId: pair.proxy_person_id,
+    });
     const cookie = await signedIn('proxy-download', 'a long parent passphrase');
     const data = (await get(cookie, `/my-record/download.json?for=${pair.person_id}`)).json();
     assert.deepEqual([data.aboutMe, data.plans, data.personalBudgets, data.messages], [[], [], [], []]);
@@ -391,7 +709,17 @@ describe('everyday work without dead ends (issue 21)', () => {
     const db = server.database.db;
     const practitioner = await signedIn('practitioner');
     const target = await stranger(5);
-    assert.equal((await post(practitioner, `/people/${target.id}/break-glass`, { reason: 'Found wandering, confused, need his medication list' }, '/search')).statusCode, 302);
+    assert.equal(
+      (
+        await post(
+          practitioner,
+          `/people/${target.id}/break-glass`,
+          { reason: 'Found wandering, confused, need his medication list' },
+          '/search',
+        )
+      ).statusCode,
+      302,
+    );
     let shown = '';
     for (let i = 0; i < 2; i++) shown = (await get(practitioner, `/people/${target.id}`)).body;
     const privacy = await signedIn('privacy');
@@ -401,9 +729,15 @@ describe('everyday work without dead ends (issue 21)', () => {
     assert.match(during, /Opened the person page 2 times/);
     assert.match(during, /basic details \(name, date of birth, address\)/);
     const shownHealth = shown.includes('<h2 class="govuk-heading-m">Health (GP, hospital');
-    if (shownHealth) assert.match(during, /health/); else assert.doesNotMatch(during, /\bhealth\b/);
+    if (shownHealth) assert.match(during, /health/);
+    else assert.doesNotMatch(during, /\bhealth\b/);
     const grant = await db.selectFrom('break_glass_grants').select('id').where('person_id', '=', target.id).executeTakeFirstOrThrow();
-    const reviewed = await post(privacy, `/privacy/break-glass/${grant.id}`, { outcome: 'appropriate', note: 'Confirmed with the ward' }, '/directory');
+    const reviewed = await post(
+      privacy,
+      `/privacy/break-glass/${grant.id}`,
+      { outcome: 'appropriate', note: 'Confirmed with the ward' },
+      '/directory',
+    );
     assert.equal(reviewed.statusCode, 302);
     const after = await get(privacy, String(reviewed.headers.location));
     assert.match(banner(after.body), /Your review has been recorded/);

@@ -31,7 +31,7 @@ describe('fair case-finding in the browser', { skip: !browserAvailable() && 'Chr
     assert.equal(await page.locator('table[id^="bias-"]').count(), 12, 'three rules by four ways of splitting');
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
     await page.setViewportSize({ width: 375, height: 800 });
-    assert.ok(await sideways(page) <= 0, 'no sideways scrolling at 375 px');
+    assert.ok((await sideways(page)) <= 0, 'no sideways scrolling at 375 px');
     await closePage(page);
   });
 
@@ -42,10 +42,13 @@ describe('fair case-finding in the browser', { skip: !browserAvailable() && 'Chr
     assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), 'The checks that find people who may need help');
     assert.equal(await page.locator('h2').count(), 3);
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
-    assert.ok(await sideways(page) <= 0);
+    assert.ok((await sideways(page)) <= 0);
     await page.getByRole('link', { name: 'Cymraeg' }).click();
     await page.waitForLoadState('load');
-    assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), 'Y gwiriadau sy\'n dod o hyd i bobl a allai fod angen help');
+    assert.equal(
+      (await page.getByRole('heading', { level: 1 }).textContent())?.trim(),
+      "Y gwiriadau sy'n dod o hyd i bobl a allai fod angen help",
+    );
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
     await closePage(page);
   });
@@ -58,9 +61,11 @@ describe('fair case-finding in the browser', { skip: !browserAvailable() && 'Chr
     await page.locator('#checks-that-found-you').click();
     await page.waitForLoadState('load');
     assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), 'Checks that found you');
-    assert.ok(await page.getByRole('button', { name: 'Object to case-finding' }).isVisible() || await page.locator('#objected').isVisible());
+    assert.ok(
+      (await page.getByRole('button', { name: 'Object to case-finding' }).isVisible()) || (await page.locator('#objected').isVisible()),
+    );
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
-    assert.ok(await sideways(page) <= 0);
+    assert.ok((await sideways(page)) <= 0);
     await closePage(page);
   });
 });

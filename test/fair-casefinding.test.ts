@@ -28,30 +28,49 @@ before(async () => {
     order by w.person_id limit 2`.execute(db);
   assert.equal(rows.rows.length, 2, 'the synthetic place has people the rules found');
   listed = { personId: rows.rows[0]!.person_id, ruleName: rows.rows[0]!.rule_name, organisation: rows.rows[0]!.organisation };
-  await createAccount(db, { username: 'found-resident', displayName: 'Found resident', role: 'citizen', password: DEMO_PASSWORD, personId: listed.personId });
-  await createAccount(db, { username: 'found-other', displayName: 'Other resident', role: 'citizen', password: DEMO_PASSWORD, personId: rows.rows[1]!.person_id });
+  await createAccount(db, {
+    username: 'found-resident',
+    displayName: 'Found resident',
+    role: 'citizen',
+    password: DEMO_PASSWORD,
+    personId: listed.personId,
+  });
+  await createAccount(db, {
+    username: 'found-other',
+    displayName: 'Other resident',
+    role: 'citizen',
+    password: DEMO_PASSWORD,
+    personId: rows.rows[1]!.person_id,
+  });
   for (const u of ['found-resident', 'found-other', 'manager', 'practitioner', 'citizen']) cookies[u] = await signIn(server.app, u);
   names = (await db.selectFrom('persons').select(['given_name', 'family_name']).execute()).map((r) => `${r.given_name} ${r.family_name}`);
 });
-after(async () => { await server?.close(); });
+after(async () => {
+  await server?.close();
+});
 
 test('the register of rules is public and in plain English: what each looks for, why, who sees it, how to object', async () => {
   const page = await get('/case-finding-rules');
   assert.equal(page.statusCode, 200, 'readable without signing in');
   assert.match(page.body, /<h1[^>]*>The checks that find people who may need help<\/h1>/);
-  for (const rule of ['Adults known to three or more multiple-disadvantage services without a coordinator', 'Older people with repeated falls or hospital admissions and no care plan']) {
+  for (const rule of [
+    'Adults known to three or more multiple-disadvantage services without a coordinator',
+    'Older people with repeated falls or hospital admissions and no care plan',
+  ]) {
     assert.ok(page.body.includes(rule.replace(/'/g, '&#39;')), rule);
   }
-  for (const heading of ['What the check looks for', 'Why', 'Who sees this', 'How to object']) assert.ok(page.body.includes(heading), heading);
+  for (const heading of ['What the check looks for', 'Why', 'Who sees this', 'How to object'])
+    assert.ok(page.body.includes(heading), heading);
   const welsh = await get('/case-finding-rules?lang=cy');
   assert.match(welsh.body, /<h1[^>]*>Y gwiriadau sy&#39;n dod o hyd i bobl a allai fod angen help<\/h1>/);
 });
 
-test('commissioners see each rule\'s bias table by deprivation, ethnicity, age and sex, with no names or ids; others are refused', async () => {
+test("commissioners see each rule's bias table by deprivation, ethnicity, age and sex, with no names or ids; others are refused", async () => {
   const page = await get('/insight/fairness', cookies.manager);
   assert.equal(page.statusCode, 200);
   for (const rule of ['md-no-coordinator', 'childrens-zone-not-enrolled', 'older-falls-no-plan']) {
-    for (const d of ['quintile', 'ethnicity', 'age_band', 'sex']) assert.ok(page.body.includes(`id="bias-${rule}-${d}"`), `${rule} by ${d}`);
+    for (const d of ['quintile', 'ethnicity', 'age_band', 'sex'])
+      assert.ok(page.body.includes(`id="bias-${rule}-${d}"`), `${rule} by ${d}`);
   }
   assert.match(page.body, /Need-adjusted ratio/);
   assert.match(page.body, /Quintile 1 \(most deprived\)/);
@@ -61,7 +80,11 @@ test('commissioners see each rule\'s bias table by deprivation, ethnicity, age a
   // Every count on the page is 0, 5 or more, or suppressed.
   const cells = [...page.body.matchAll(/govuk-table__cell--numeric">([\d,]+)</g)].map((m) => Number(m[1]!.replace(/,/g, '')));
   assert.ok(cells.length > 50);
-  assert.deepEqual(cells.filter((c) => c >= 1 && c <= 4), [], 'no count of 1 to 4 is shown');
+  assert.deepEqual(
+    cells.filter((c) => c >= 1 && c <= 4),
+    [],
+    'no count of 1 to 4 is shown',
+  );
   for (const id of ['practitioner', 'citizen']) assert.equal((await get('/insight/fairness', cookies[id])).statusCode, 403, id);
 });
 
@@ -69,9 +92,12 @@ test('a resident sees the rule that found them, what it found and which team; ob
   const page = await get('/my-record/case-finding', cookies['found-resident']);
   assert.equal(page.statusCode, 200);
   assert.ok(page.body.includes(listed.ruleName.replace(/'/g, '&#39;')), 'the rule, by name');
-  assert.ok(page.body.includes(listed.organisation.replace(/'/g, '&#39;').replace(/&(?!#39;)/g, '&amp;')), 'the organisation whose team was asked');
+  assert.ok(
+    page.body.includes(listed.organisation.replace(/'/g, '&#39;').replace(/&(?!#39;)/g, '&amp;')),
+    'the organisation whose team was asked',
+  );
   assert.match(page.body, /On the team&#39;s list/);
-  assert.match(page.body, /action="\/my-record\/rights\/case-finding\/object"/, 'the consent module\'s objection form');
+  assert.match(page.body, /action="\/my-record\/rights\/case-finding\/object"/, "the consent module's objection form");
 
   const nobody = await get('/my-record/case-finding', cookies.citizen);
   assert.equal(nobody.statusCode, 200);
@@ -82,7 +108,12 @@ test('a resident sees the rule that found them, what it found and which team; ob
   assert.ok([302, 401, 403].includes((await get(`/my-record/case-finding?for=${listed.personId}`)).statusCode));
 
   const token = await csrfTokenFor(server.app, cookies['found-resident']!, '/my-record/case-finding');
-  const objected = await server.app.inject({ method: 'POST', url: '/my-record/rights/case-finding/object', headers: { cookie: cookies['found-resident']!, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ reason: '', _csrf: token }).toString() });
+  const objected = await server.app.inject({
+    method: 'POST',
+    url: '/my-record/rights/case-finding/object',
+    headers: { cookie: cookies['found-resident']!, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ reason: '', _csrf: token }).toString(),
+  });
   assert.equal(objected.statusCode, 302);
   const after = await get('/my-record/case-finding', cookies['found-resident']);
   assert.match(after.body, /You have objected to case-finding since/);
@@ -90,7 +121,8 @@ test('a resident sees the rule that found them, what it found and which team; ob
 
   // The rules run again: nothing new is raised for them. Were their entry closed, they are not found again.
   const db = server.database.db;
-  const entries = async () => (await db.selectFrom('insight_worklist').select('id').where('person_id', '=', listed.personId).execute()).length;
+  const entries = async () =>
+    (await db.selectFrom('insight_worklist').select('id').where('person_id', '=', listed.personId).execute()).length;
   await db.deleteFrom('insight_worklist').where('person_id', '=', listed.personId).execute();
   await runCaseFinding(db);
   assert.equal(await entries(), 0, 'an objector is no longer flagged');

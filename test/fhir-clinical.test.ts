@@ -21,7 +21,16 @@ import { testDatabaseTargets } from '../src/testing.ts';
 import { assertValid } from './support/fhir.ts';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'synthea-style', 'bundle.json');
-const CLINICAL_COUNTS = { Encounter: 3, Condition: 4, Observation: 5, MedicationRequest: 3, Immunization: 2, AllergyIntolerance: 1, DiagnosticReport: 1, Procedure: 2 };
+const CLINICAL_COUNTS = {
+  Encounter: 3,
+  Condition: 4,
+  Observation: 5,
+  MedicationRequest: 3,
+  Immunization: 2,
+  AllergyIntolerance: 1,
+  DiagnosticReport: 1,
+  Procedure: 2,
+};
 
 function bundleOf(): Bundle {
   return JSON.parse(fs.readFileSync(fixture, 'utf8')) as Bundle;
@@ -30,7 +39,10 @@ function bundleOf(): Bundle {
 /** Every leaf of a resource with its path, references aside (they are rewritten to the ids given). */
 function leaves(value: unknown, at: string, out: Array<[string, string]> = []): Array<[string, string]> {
   if (Array.isArray(value)) value.forEach((v, i) => leaves(v, `${at}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) { if (k !== 'reference') leaves(v, `${at}.${k}`, out); }
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) {
+      if (k !== 'reference') leaves(v, `${at}.${k}`, out);
+    }
   else out.push([at, JSON.stringify(value)]);
   return out;
 }
@@ -46,7 +58,7 @@ for (const target of await testDatabaseTargets()) {
     const headers = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/fhir+json' });
     async function get(t: string, p: string): Promise<{ status: number; body: Resource }> {
       const r = await fetch(`${server.url}/fhir/${p}`, { headers: headers(t) });
-      return { status: r.status, body: await r.json() as Resource };
+      return { status: r.status, body: (await r.json()) as Resource };
     }
     async function search(t: string, p: string): Promise<Bundle> {
       const r = await get(t, `${p}${p.includes('?') ? '&' : '?'}_total=accurate&_count=100`);
@@ -56,20 +68,40 @@ for (const target of await testDatabaseTargets()) {
     }
     async function tokenFor(username: string, organisationId: string): Promise<string> {
       const db = server.database.db;
-      const worker = await db.selectFrom('practitioners').select('id').where('organisation_id', '=', organisationId)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'practitioners.id'))))
-        .orderBy('id').executeTakeFirstOrThrow();
-      await createAccount(db, { username, displayName: username, role: 'practitioner', password: 'a long passphrase for tests', practitionerId: worker.id, organisationId });
+      const worker = await db
+        .selectFrom('practitioners')
+        .select('id')
+        .where('organisation_id', '=', organisationId)
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'practitioners.id'))),
+        )
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
+      await createAccount(db, {
+        username,
+        displayName: username,
+        role: 'practitioner',
+        password: 'a long passphrase for tests',
+        practitionerId: worker.id,
+        organisationId,
+      });
       return (await createApiTokenForUsername(db, username, 'clinical test')).token;
     }
-    const kept = async () => Number((await sql<{ n: number }>`select count(*)::int as n from fhir_resources where whole`.execute(server.database.db)).rows[0]!.n);
+    const kept = async () =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from fhir_resources where whole`.execute(server.database.db)).rows[0]!.n);
 
     before(async () => {
       server = await startTestServer({ people: 300, database: await target.open() });
       token = (await createApiTokenForUsername(server.database.db, 'practitioner', 'clinical test')).token;
-      ownOrg = (await server.database.db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
+      ownOrg = (
+        await server.database.db
+          .selectFrom('users')
+          .select('organisation_id')
+          .where('username', '=', 'practitioner')
+          .executeTakeFirstOrThrow()
+      ).organisation_id!;
       const r = await fetch(`${server.url}/fhir`, { method: 'POST', headers: headers(token), body: JSON.stringify(bundleOf()) });
-      response = await r.json() as Bundle;
+      response = (await r.json()) as Bundle;
       assert.equal(r.status, 200, JSON.stringify(response).slice(0, 2000));
       personId = /Patient\/([^/]+)/.exec(response.entry![0]!.response!.location!)![1]!;
     });
@@ -79,7 +111,10 @@ for (const target of await testDatabaseTargets()) {
       assertValid(response, 'the transaction response');
       const sent = bundleOf().entry!;
       assert.equal(response.entry!.length, sent.length);
-      assert.deepEqual(response.entry!.map((e) => e.response?.status), sent.map(() => '201 Created'));
+      assert.deepEqual(
+        response.entry!.map((e) => e.response?.status),
+        sent.map(() => '201 Created'),
+      );
       for (const [type, count] of Object.entries(CLINICAL_COUNTS)) {
         const found = await search(token, `${type}?patient=Patient/${personId}`);
         assert.equal(found.total, count, `${type}: ${count} kept against the person`);
@@ -93,17 +128,24 @@ for (const target of await testDatabaseTargets()) {
         const original = sent[i]!.resource!;
         if (original.resourceType === 'Patient') continue;
         const outcome = entry.response!.outcome as OperationOutcome | undefined;
-        assert.deepEqual(outcome?.issue.filter((x) => x.severity === 'warning'), [], `${original.resourceType}: no warnings`);
+        assert.deepEqual(
+          outcome?.issue.filter((x) => x.severity === 'warning'),
+          [],
+          `${original.resourceType}: no warnings`,
+        );
         const { id: _id, meta: _meta, ...body } = original;
         const back = (await get(token, `${original.resourceType}/${entry.resource!.id}`)).body;
         const have = new Map(leaves(back, original.resourceType));
-        const lost = leaves(body, original.resourceType).filter(([p, v]) => have.get(p) !== v).map(([p]) => p);
+        const lost = leaves(body, original.resourceType)
+          .filter(([p, v]) => have.get(p) !== v)
+          .map(([p]) => p);
         assert.deepEqual(lost, [], `${original.resourceType}: nothing lost`);
       }
       // References between entries point at what was made: the report's results, the condition's encounter.
       const report = (await search(token, `DiagnosticReport?patient=${personId}`)).entry![0]!.resource as DiagnosticReport;
       for (const result of report.result ?? []) assert.equal((await get(token, result.reference!)).status, 200, result.reference);
-      const condition = (await search(token, `Condition?subject=Patient/${personId}&code=http://snomed.info/sct|44054006`)).entry![0]!.resource as Condition;
+      const condition = (await search(token, `Condition?subject=Patient/${personId}&code=http://snomed.info/sct|44054006`)).entry![0]!
+        .resource as Condition;
       assert.equal(condition.subject.reference, `Patient/${personId}`);
       assert.equal((await get(token, condition.encounter!.reference!)).status, 200);
     });
@@ -127,15 +169,43 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(await count(`Observation?patient=${personId}&date=2019-05-02`), 4);
     });
 
-    test('another agency\'s practitioner in the person\'s care gets none of it, not even a count; a stranger neither', async () => {
+    test("another agency's practitioner in the person's care gets none of it, not even a count; a stranger neither", async () => {
       const db = server.database.db;
-      const housing = await db.selectFrom('organisations').select('id').where('id', '<>', ownOrg).where('kind', '=', 'council_housing').orderBy('id').executeTakeFirstOrThrow();
+      const housing = await db
+        .selectFrom('organisations')
+        .select('id')
+        .where('id', '<>', ownOrg)
+        .where('kind', '=', 'council_housing')
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
       const housingToken = await tokenFor('clinical-housing', housing.id);
-      await db.insertInto('care_relationships').values({ person_id: personId, organisation_id: housing.id, team_id: null, practitioner_id: null, kind: 'case', role_label: null, reason: 'tenancy support', ended_at: null, recorded_by: null }).execute();
-      const stranger = await db.selectFrom('organisations').select('id').where('id', 'not in', [ownOrg, housing.id]).where('kind', '=', 'school').orderBy('id').executeTakeFirstOrThrow();
+      await db
+        .insertInto('care_relationships')
+        .values({
+          person_id: personId,
+          organisation_id: housing.id,
+          team_id: null,
+          practitioner_id: null,
+          kind: 'case',
+          role_label: null,
+          reason: 'tenancy support',
+          ended_at: null,
+          recorded_by: null,
+        })
+        .execute();
+      const stranger = await db
+        .selectFrom('organisations')
+        .select('id')
+        .where('id', 'not in', [ownOrg, housing.id])
+        .where('kind', '=', 'school')
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
       const strangerToken = await tokenFor('clinical-stranger', stranger.id);
       const condition = (await search(token, `Condition?patient=${personId}`)).entry![0]!.resource!.id!;
-      for (const [who, t] of [['housing', housingToken], ['stranger', strangerToken]] as const) {
+      for (const [who, t] of [
+        ['housing', housingToken],
+        ['stranger', strangerToken],
+      ] as const) {
         for (const type of Object.keys(CLINICAL_COUNTS)) {
           const found = await search(t, `${type}?patient=${personId}`);
           assert.equal(found.total, 0, `${who}: no ${type}`);
@@ -149,61 +219,150 @@ for (const target of await testDatabaseTargets()) {
 
     test('reads of clinical resources are audited, under health', async () => {
       const condition = (await search(token, `Condition?patient=${personId}`)).entry![0]!.resource!.id!;
-      const before = Number((await sql<{ n: number }>`select count(*)::int as n from audit_events where person_id = ${personId} and category = 'health' and action = 'read'`.execute(server.database.db)).rows[0]!.n);
+      const before = Number(
+        (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from audit_events where person_id = ${personId} and category = 'health' and action = 'read'`.execute(
+            server.database.db,
+          )
+        ).rows[0]!.n,
+      );
       assert.equal((await get(token, `Condition/${condition}`)).status, 200);
-      const afterRead = Number((await sql<{ n: number }>`select count(*)::int as n from audit_events where person_id = ${personId} and category = 'health' and action = 'read'`.execute(server.database.db)).rows[0]!.n);
+      const afterRead = Number(
+        (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from audit_events where person_id = ${personId} and category = 'health' and action = 'read'`.execute(
+            server.database.db,
+          )
+        ).rows[0]!.n,
+      );
       assert.ok(afterRead > before, 'the read left an audit entry');
     });
 
-    test('a practitioner with no part in the person\'s care cannot add a Condition about them: refused, nothing changes', async () => {
+    test("a practitioner with no part in the person's care cannot add a Condition about them: refused, nothing changes", async () => {
       const db = server.database.db;
-      const probation = await db.selectFrom('organisations').select('id').where('id', '<>', ownOrg).where('kind', '=', 'probation').orderBy('id').executeTakeFirstOrThrow();
+      const probation = await db
+        .selectFrom('organisations')
+        .select('id')
+        .where('id', '<>', ownOrg)
+        .where('kind', '=', 'probation')
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
       const outsider = await tokenFor('clinical-outsider', probation.id);
       const beforeCount = await kept();
       const condition = { resourceType: 'Condition', subject: { reference: `Patient/${personId}` }, code: { text: 'Made-up diagnosis' } };
-      const single = await fetch(`${server.url}/fhir/Condition`, { method: 'POST', headers: headers(outsider), body: JSON.stringify(condition) });
+      const single = await fetch(`${server.url}/fhir/Condition`, {
+        method: 'POST',
+        headers: headers(outsider),
+        body: JSON.stringify(condition),
+      });
       assert.equal(single.status, 403);
-      assert.equal((await single.json() as OperationOutcome).resourceType, 'OperationOutcome');
+      assert.equal(((await single.json()) as OperationOutcome).resourceType, 'OperationOutcome');
       // In a transaction, the refusal rolls back what came before it.
-      const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [
-        { fullUrl: 'urn:uuid:0f1b8a2c-6c3e-4b0a-9d59-3a0c3b1e2f01', resource: { resourceType: 'Patient', name: [{ family: 'Outsiderson', given: ['Nobody'] }], birthDate: '1990-01-01' }, request: { method: 'POST', url: 'Patient' } },
-        { resource: condition, request: { method: 'POST', url: 'Condition' } },
-      ] };
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            fullUrl: 'urn:uuid:0f1b8a2c-6c3e-4b0a-9d59-3a0c3b1e2f01',
+            resource: { resourceType: 'Patient', name: [{ family: 'Outsiderson', given: ['Nobody'] }], birthDate: '1990-01-01' },
+            request: { method: 'POST', url: 'Patient' },
+          },
+          { resource: condition, request: { method: 'POST', url: 'Condition' } },
+        ],
+      };
       const tx = await fetch(`${server.url}/fhir`, { method: 'POST', headers: headers(outsider), body: JSON.stringify(bundle) });
       assert.equal(tx.status, 403);
       assert.equal(await kept(), beforeCount, 'no clinical resource was kept');
-      assert.equal((await db.selectFrom('persons').select('id').where('family_name', '=', 'Outsiderson').execute()).length, 0, 'no person was made');
+      assert.equal(
+        (await db.selectFrom('persons').select('id').where('family_name', '=', 'Outsiderson').execute()).length,
+        0,
+        'no person was made',
+      );
       // A citizen (even the person themselves) does not file clinical records either.
       const citizen = (await createApiTokenForUsername(db, 'citizen', 'clinical test')).token;
-      const own = await fetch(`${server.url}/fhir/Condition`, { method: 'POST', headers: headers(citizen), body: JSON.stringify(condition) });
+      const own = await fetch(`${server.url}/fhir/Condition`, {
+        method: 'POST',
+        headers: headers(citizen),
+        body: JSON.stringify(condition),
+      });
       assert.equal(own.status, 403);
       assert.equal(await kept(), beforeCount);
     });
 
     test('the sending organisation may replace what it sent; no one else can', async () => {
-      const condition = (await search(token, `Condition?patient=${personId}&code=http://snomed.info/sct|444814009`)).entry![0]!.resource as Condition;
+      const condition = (await search(token, `Condition?patient=${personId}&code=http://snomed.info/sct|444814009`)).entry![0]!
+        .resource as Condition;
       const changed = { ...condition, note: [{ text: 'Resolved without antibiotics' }] };
-      const put = await fetch(`${server.url}/fhir/Condition/${condition.id}`, { method: 'PUT', headers: { ...headers(token), 'if-match': `W/"${condition.meta!.versionId}"` }, body: JSON.stringify(changed) });
+      const put = await fetch(`${server.url}/fhir/Condition/${condition.id}`, {
+        method: 'PUT',
+        headers: { ...headers(token), 'if-match': `W/"${condition.meta!.versionId}"` },
+        body: JSON.stringify(changed),
+      });
       assert.equal(put.status, 200, await put.clone().text());
-      const back = await put.json() as Condition;
+      const back = (await put.json()) as Condition;
       assert.equal(back.meta!.versionId, '2');
       assert.equal(back.note![0]!.text, 'Resolved without antibiotics');
-      const stale = await fetch(`${server.url}/fhir/Condition/${condition.id}`, { method: 'PUT', headers: { ...headers(token), 'if-match': 'W/"1"' }, body: JSON.stringify(changed) });
+      const stale = await fetch(`${server.url}/fhir/Condition/${condition.id}`, {
+        method: 'PUT',
+        headers: { ...headers(token), 'if-match': 'W/"1"' },
+        body: JSON.stringify(changed),
+      });
       assert.equal(stale.status, 412);
-      const other = await fetch(`${server.url}/fhir/Condition/${condition.id}`, { method: 'PUT', headers: headers((await createApiTokenForUsername(server.database.db, 'clinical-housing', 'clinical test')).token), body: JSON.stringify({ ...changed, note: [{ text: 'Overwritten' }] }) });
+      const other = await fetch(`${server.url}/fhir/Condition/${condition.id}`, {
+        method: 'PUT',
+        headers: headers((await createApiTokenForUsername(server.database.db, 'clinical-housing', 'clinical test')).token),
+        body: JSON.stringify({ ...changed, note: [{ text: 'Overwritten' }] }),
+      });
       assert.equal(other.status, 404, 'another agency cannot even see it');
       assert.equal(((await get(token, `Condition/${condition.id}`)).body as Condition).note![0]!.text, 'Resolved without antibiotics');
     });
 
     test('absolute fullUrls and request URLs resolve as urn:uuid ones do, relative references included', async () => {
       const base = 'https://partner.example.org/fhir';
-      const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [
-        { fullUrl: `${base}/Condition/c-1`, resource: { resourceType: 'Condition', id: 'c-1', subject: { reference: 'Patient/123' }, code: { coding: [{ system: 'http://snomed.info/sct', code: '195967001' }], text: 'Asthma' } }, request: { method: 'POST', url: `${base}/Condition` } },
-        { fullUrl: `${base}/Patient/123`, resource: { resourceType: 'Patient', id: '123', name: [{ family: 'Absoluteson', given: ['Ada'] }], birthDate: '1979-02-03', gender: 'female' }, request: { method: 'POST', url: `${base}/Patient` } },
-        { fullUrl: `${base}/Observation/o-1`, resource: { resourceType: 'Observation', status: 'final', subject: { reference: `${base}/Patient/123` }, code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, effectiveDateTime: '2026-10-01T10:00:00Z', valueQuantity: { value: 72, unit: '/min' } }, request: { method: 'POST', url: `${base}/Observation` } },
-      ] };
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            fullUrl: `${base}/Condition/c-1`,
+            resource: {
+              resourceType: 'Condition',
+              id: 'c-1',
+              subject: { reference: 'Patient/123' },
+              code: { coding: [{ system: 'http://snomed.info/sct', code: '195967001' }], text: 'Asthma' },
+            },
+            request: { method: 'POST', url: `${base}/Condition` },
+          },
+          {
+            fullUrl: `${base}/Patient/123`,
+            resource: {
+              resourceType: 'Patient',
+              id: '123',
+              name: [{ family: 'Absoluteson', given: ['Ada'] }],
+              birthDate: '1979-02-03',
+              gender: 'female',
+            },
+            request: { method: 'POST', url: `${base}/Patient` },
+          },
+          {
+            fullUrl: `${base}/Observation/o-1`,
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              subject: { reference: `${base}/Patient/123` },
+              code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+              effectiveDateTime: '2026-10-01T10:00:00Z',
+              valueQuantity: { value: 72, unit: '/min' },
+            },
+            request: { method: 'POST', url: `${base}/Observation` },
+          },
+        ],
+      };
       const r = await fetch(`${server.url}/fhir`, { method: 'POST', headers: headers(token), body: JSON.stringify(bundle) });
-      const body = await r.json() as Bundle;
+      const body = (await r.json()) as Bundle;
       assert.equal(r.status, 200, JSON.stringify(body).slice(0, 1000));
       const patient = /Patient\/([^/]+)/.exec(body.entry![1]!.response!.location!)![1]!;
       assert.notEqual(patient, '123');
@@ -213,12 +372,19 @@ for (const target of await testDatabaseTargets()) {
       assert.equal((await search(token, `Condition?patient=${patient}`)).total, 1);
     });
 
-    test('joinery import of the same Bundle keeps its clinical entries against the person, for the feed\'s organisation', async () => {
+    test("joinery import of the same Bundle keeps its clinical entries against the person, for the feed's organisation", async () => {
       const db = server.database.db;
       const org = await db.selectFrom('organisations').select('source_code').where('id', '=', ownOrg).executeTakeFirstOrThrow();
       // Another person than the one the transaction made (the person index would match them).
       const bundle = bundleOf();
-      const patient = bundle.entry![0]!.resource as { name: Array<{ family: string; given: string[] }>; birthDate: string; identifier: Array<{ value: string }>; id?: string; telecom?: unknown; address?: unknown };
+      const patient = bundle.entry![0]!.resource as {
+        name: Array<{ family: string; given: string[] }>;
+        birthDate: string;
+        identifier: Array<{ value: string }>;
+        id?: string;
+        telecom?: unknown;
+        address?: unknown;
+      };
       patient.name[0] = { ...patient.name[0]!, family: 'Importwell', given: ['Theodora'] };
       delete patient.telecom;
       delete patient.address;

@@ -18,7 +18,18 @@ import { assertValid } from './support/fhir.ts';
 
 const dir = path.join(import.meta.dirname, 'fixtures', 'hl7-r4-examples');
 const ADMIN_TYPES = ['Organization', 'Location', 'Practitioner', 'PractitionerRole'];
-const PERSON_TYPES = ['RelatedPerson', 'QuestionnaireResponse', 'Encounter', 'Condition', 'Observation', 'MedicationRequest', 'Immunization', 'AllergyIntolerance', 'DiagnosticReport', 'Procedure'];
+const PERSON_TYPES = [
+  'RelatedPerson',
+  'QuestionnaireResponse',
+  'Encounter',
+  'Condition',
+  'Observation',
+  'MedicationRequest',
+  'Immunization',
+  'AllergyIntolerance',
+  'DiagnosticReport',
+  'Procedure',
+];
 
 function leaves(value: unknown, at: string, out: Array<[string, string]> = []): Array<[string, string]> {
   if (Array.isArray(value)) value.forEach((v, i) => leaves(v, `${at}[${i}]`, out));
@@ -31,7 +42,12 @@ function leaves(value: unknown, at: string, out: Array<[string, string]> = []): 
 function aboutPerson(value: unknown, personId: string): unknown {
   if (Array.isArray(value)) return value.map((v) => aboutPerson(v, personId));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'reference' && typeof v === 'string' && /(^|\/)Patient\/[^/]+$/.test(v) ? `Patient/${personId}` : aboutPerson(v, personId)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === 'reference' && typeof v === 'string' && /(^|\/)Patient\/[^/]+$/.test(v) ? `Patient/${personId}` : aboutPerson(v, personId),
+      ]),
+    );
   }
   return value;
 }
@@ -50,16 +66,28 @@ for (const target of await testDatabaseTargets()) {
       server = await startTestServer({ people: 200, database: await target.open() });
       admin = (await createApiTokenForUsername(server.database.db, 'admin', 'hl7 examples')).token;
       practitioner = (await createApiTokenForUsername(server.database.db, 'practitioner', 'hl7 examples')).token;
-      const patient: Patient = { resourceType: 'Patient', name: [{ family: 'Exampleton', given: ['Hella'] }], birthDate: '1974-12-25', gender: 'female' };
-      const created = await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { authorization: `Bearer ${practitioner}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(patient) });
+      const patient: Patient = {
+        resourceType: 'Patient',
+        name: [{ family: 'Exampleton', given: ['Hella'] }],
+        birthDate: '1974-12-25',
+        gender: 'female',
+      };
+      const created = await fetch(`${server.url}/fhir/Patient`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${practitioner}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(patient),
+      });
       assert.equal(created.status, 201);
-      personId = (await created.json() as Patient).id!;
+      personId = ((await created.json()) as Patient).id!;
     });
     after(async () => server?.close());
 
     for (const type of [...ADMIN_TYPES, ...PERSON_TYPES]) {
       test(`${type}: each example is kept, or what is not kept is named, or it is refused saying why`, async (t) => {
-        const files = fs.readdirSync(dir).filter((f) => f.startsWith(`${type}-`) && f.endsWith('.json')).sort();
+        const files = fs
+          .readdirSync(dir)
+          .filter((f) => f.startsWith(`${type}-`) && f.endsWith('.json'))
+          .sort();
         assert.ok(files.length > 0, `examples of ${type}`);
         const token = ADMIN_TYPES.includes(type) ? admin : practitioner;
         let kept = 0;
@@ -69,9 +97,11 @@ for (const target of await testDatabaseTargets()) {
           const example = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Resource;
           const { id: _id, meta: _meta, ...body } = aboutPerson(example, personId) as Resource;
           const response = await fetch(`${server.url}/fhir/${type}`, {
-            method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' }, body: JSON.stringify(body),
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' },
+            body: JSON.stringify(body),
           });
-          const outcome = await response.json() as OperationOutcome;
+          const outcome = (await response.json()) as OperationOutcome;
           assert.equal(outcome.resourceType, 'OperationOutcome', file);
           if (response.status >= 400) {
             refused.push(`${file}: ${response.status} ${outcome.issue[0]?.diagnostics ?? ''}`);
@@ -80,16 +110,22 @@ for (const target of await testDatabaseTargets()) {
           assert.ok([200, 201].includes(response.status), `${file}: ${response.status}`);
           const id = new RegExp(`/${type}/([^/]+)/`).exec(response.headers.get('location') ?? '')?.[1];
           assert.ok(id, `${file}: a location`);
-          const back = await (await fetch(`${server.url}/fhir/${type}/${id}`, { headers: { authorization: `Bearer ${token}` } })).json() as Resource;
+          const back = (await (
+            await fetch(`${server.url}/fhir/${type}/${id}`, { headers: { authorization: `Bearer ${token}` } })
+          ).json()) as Resource;
           assertValid(back, `${file}: read back`);
           const have = new Map(leaves(back, type));
           const named = new Set(outcome.issue.filter((i) => i.severity === 'warning').flatMap((i) => i.expression ?? []));
-          const lostUnsaid = leaves(body, type).filter(([p, v]) => have.get(p) !== v && !named.has(p)).map(([p]) => p);
+          const lostUnsaid = leaves(body, type)
+            .filter(([p, v]) => have.get(p) !== v && !named.has(p))
+            .map(([p]) => p);
           assert.deepEqual(lostUnsaid, [], `${file}: nothing lost without a warning`);
           if (named.size === 0) kept++;
           else warned++;
         }
-        t.diagnostic(`${type}: ${files.length} examples, ${kept} kept whole, ${warned} kept with warnings naming what was not, ${refused.length} refused`);
+        t.diagnostic(
+          `${type}: ${files.length} examples, ${kept} kept whole, ${warned} kept with warnings naming what was not, ${refused.length} refused`,
+        );
         for (const line of refused) t.diagnostic(`refused ${line}`);
         const unexplained = refused.filter((line) => !ACCEPTED_REFUSALS.some((r) => r.test(line)));
         assert.deepEqual(unexplained, [], `${type}: refused only when about no Patient`);

@@ -30,7 +30,10 @@ function leaves(value: unknown, at: string, out: Array<[string, string]> = []): 
 }
 
 test('every HL7 example Patient is kept, or what is not kept is named, or it is refused saying why', async (t) => {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   assert.ok(files.length >= 20, 'the examples are there');
   let kept = 0;
   let warned = 0;
@@ -39,9 +42,11 @@ test('every HL7 example Patient is kept, or what is not kept is named, or it is 
     const sent = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Patient;
     const { id: _id, meta: _meta, ...body } = sent;
     const response = await fetch(`${server.url}/fhir/Patient`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' }, body: JSON.stringify(body),
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' },
+      body: JSON.stringify(body),
     });
-    const outcome = await response.json() as OperationOutcome;
+    const outcome = (await response.json()) as OperationOutcome;
     assert.equal(outcome.resourceType, 'OperationOutcome', file);
     assertValid(outcome, `${file}: the OperationOutcome`);
     if (response.status >= 400) {
@@ -51,11 +56,15 @@ test('every HL7 example Patient is kept, or what is not kept is named, or it is 
     assert.ok([200, 201].includes(response.status), `${file}: ${response.status}`);
     const id = /\/Patient\/([^/]+)\//.exec(response.headers.get('location') ?? '')?.[1];
     assert.ok(id, `${file}: a location`);
-    const back = await (await fetch(`${server.url}/fhir/Patient/${id}`, { headers: { authorization: `Bearer ${token}` } })).json() as Patient;
+    const back = (await (
+      await fetch(`${server.url}/fhir/Patient/${id}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as Patient;
     assertValid(back, `${file}: read back`);
     const have = new Map(leaves(back, 'Patient'));
     const named = new Set(outcome.issue.filter((i) => i.severity === 'warning').flatMap((i) => i.expression ?? []));
-    const lostUnsaid = leaves(body, 'Patient').filter(([p, v]) => have.get(p) !== v && !named.has(p)).map(([p]) => p);
+    const lostUnsaid = leaves(body, 'Patient')
+      .filter(([p, v]) => have.get(p) !== v && !named.has(p))
+      .map(([p]) => p);
     assert.deepEqual(lostUnsaid, [], `${file}: nothing lost without a warning`);
     if (named.size === 0) kept++;
     else warned++;

@@ -13,9 +13,11 @@ let server: TestServer;
 const tokens: Record<string, string> = {};
 
 async function get(path: string, as = 'practitioner'): Promise<{ status: number; body: Resource; headers: Headers }> {
-  const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${tokens[as]}`, accept: 'application/fhir+json' } });
+  const response = await fetch(`${server.url}${path}`, {
+    headers: { authorization: `Bearer ${tokens[as]}`, accept: 'application/fhir+json' },
+  });
   assert.match(response.headers.get('content-type') ?? '', /application\/fhir\+json/, `${path} answers FHIR JSON`);
-  return { status: response.status, body: await response.json() as Resource, headers: response.headers };
+  return { status: response.status, body: (await response.json()) as Resource, headers: response.headers };
 }
 
 /** References inside a resource are Type/id (or absolute URLs): a reader can follow them. */
@@ -23,7 +25,8 @@ function assertReferences(value: unknown, where: string): void {
   if (Array.isArray(value)) for (const v of value) assertReferences(v, where);
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string') assert.match(String(v), /^(https?:\/\/\S+\/)?[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/, `${where}: reference ${String(v)}`);
+      if (k === 'reference' && typeof v === 'string')
+        assert.match(String(v), /^(https?:\/\/\S+\/)?[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/, `${where}: reference ${String(v)}`);
       else assertReferences(v, where);
     }
   }
@@ -32,12 +35,30 @@ function assertReferences(value: unknown, where: string): void {
 before(async () => {
   server = await startTestServer({ people: 1500 });
   // The citizen's own sharing choice, so there is a Consent they may read.
-  const citizen = await server.database.db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
-  await server.database.db.insertInto('consent_directives').values({
-    person_id: citizen.person_id!, category: 'housing', recipient_kind: 'network', recipient_id: null, purposes: ['direct_care'], decision: 'permit',
-    valid_until: null, recorded_by: null, recorded_by_role: 'citizen', withdrawn_at: null, withdrawn_by: null, note: null,
-  }).execute();
-  for (const user of ['practitioner', 'citizen', 'privacy', 'manager']) tokens[user] = (await createApiTokenForUsername(server.database.db, user, 'validation test')).token;
+  const citizen = await server.database.db
+    .selectFrom('users')
+    .select('person_id')
+    .where('username', '=', 'citizen')
+    .executeTakeFirstOrThrow();
+  await server.database.db
+    .insertInto('consent_directives')
+    .values({
+      person_id: citizen.person_id!,
+      category: 'housing',
+      recipient_kind: 'network',
+      recipient_id: null,
+      purposes: ['direct_care'],
+      decision: 'permit',
+      valid_until: null,
+      recorded_by: null,
+      recorded_by_role: 'citizen',
+      withdrawn_at: null,
+      withdrawn_by: null,
+      note: null,
+    })
+    .execute();
+  for (const user of ['practitioner', 'citizen', 'privacy', 'manager'])
+    tokens[user] = (await createApiTokenForUsername(server.database.db, user, 'validation test')).token;
 });
 after(async () => server?.close());
 
@@ -45,18 +66,33 @@ describe('FHIR R4 validity of everything the API returns', () => {
   test('the CapabilityStatement is valid and lists every resource type', async () => {
     const response = await fetch(`${server.url}/fhir/metadata`);
     assert.equal(response.status, 200);
-    const statement = await response.json() as { rest: Array<{ resource: Array<{ type: string }> }> };
+    const statement = (await response.json()) as { rest: Array<{ resource: Array<{ type: string }> }> };
     assertValid(statement, 'CapabilityStatement');
     assert.deepEqual(statement.rest[0]!.resource.map((r) => r.type).sort(), Object.keys(resourceDefs).sort());
   });
 
   test('search Bundles and every resource of every type, for each kind of user', async () => {
     const seen: Record<string, number> = {};
-    const practitioner = await server.database.db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow();
-    const caseload = (await server.database.db.selectFrom('care_relationships').select('person_id').distinct()
-      .where('organisation_id', '=', practitioner.organisation_id!).where('ended_at', 'is', null).orderBy('person_id').limit(6).execute()).map((r) => r.person_id);
+    const practitioner = await server.database.db
+      .selectFrom('users')
+      .select('organisation_id')
+      .where('username', '=', 'practitioner')
+      .executeTakeFirstOrThrow();
+    const caseload = (
+      await server.database.db
+        .selectFrom('care_relationships')
+        .select('person_id')
+        .distinct()
+        .where('organisation_id', '=', practitioner.organisation_id!)
+        .where('ended_at', 'is', null)
+        .orderBy('person_id')
+        .limit(6)
+        .execute()
+    ).map((r) => r.person_id);
     assert.ok(caseload.length > 0, 'the practitioner has a caseload');
-    const me = (await server.database.db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
+    const me = (
+      await server.database.db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()
+    ).person_id!;
     for (const type of Object.keys(resourceDefs)) {
       for (const as of ['practitioner', 'citizen', 'privacy']) {
         // Up to two pages of 20 per user and type: search Bundles, their entries, then reads.
@@ -110,13 +146,37 @@ describe('FHIR R4 validity of everything the API returns', () => {
       }
     }
     // Personal resources a practitioner or the citizen may see, as well as the network's.
-    for (const type of ['Patient', 'Organization', 'Practitioner', 'PractitionerRole', 'HealthcareService', 'Location', 'Questionnaire', 'Group', 'RelatedPerson', 'CareTeam', 'EpisodeOfCare', 'Consent', 'AuditEvent', 'ServiceRequest', 'Task', 'CarePlan', 'Goal', 'QuestionnaireResponse', 'Observation']) {
+    for (const type of [
+      'Patient',
+      'Organization',
+      'Practitioner',
+      'PractitionerRole',
+      'HealthcareService',
+      'Location',
+      'Questionnaire',
+      'Group',
+      'RelatedPerson',
+      'CareTeam',
+      'EpisodeOfCare',
+      'Consent',
+      'AuditEvent',
+      'ServiceRequest',
+      'Task',
+      'CarePlan',
+      'Goal',
+      'QuestionnaireResponse',
+      'Observation',
+    ]) {
       assert.ok((seen[type] ?? 0) > 0, `at least one ${type} was returned and validated (saw ${seen[type] ?? 0})`);
     }
   });
 
   test('searches with parameters and _include give valid Bundles', async () => {
-    const citizen = await server.database.db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
+    const citizen = await server.database.db
+      .selectFrom('users')
+      .select('person_id')
+      .where('username', '=', 'citizen')
+      .executeTakeFirstOrThrow();
     const me = citizen.person_id!;
     for (const path of [
       `/fhir/Patient?_id=${me}`,
@@ -137,7 +197,10 @@ describe('FHIR R4 validity of everything the API returns', () => {
     assert.equal(mine.entry?.length, 1, 'the citizen finds their own record');
     const included = (await get(`/fhir/CarePlan?patient=${me}&_include=CarePlan:patient`, 'citizen')).body as Bundle;
     if ((included.entry ?? []).some((e) => e.search?.mode === 'match')) {
-      assert.ok(included.entry!.some((e) => e.search?.mode === 'include' && e.resource?.resourceType === 'Patient'), 'the Patient is included');
+      assert.ok(
+        included.entry!.some((e) => e.search?.mode === 'include' && e.resource?.resourceType === 'Patient'),
+        'the Patient is included',
+      );
     }
   });
 
@@ -161,26 +224,49 @@ describe('FHIR R4 validity of everything the API returns', () => {
     assertValid(await anonymous.json(), 'OperationOutcome for no token');
     const bad = await fetch(`${server.url}/fhir/Patient`, { headers: { authorization: 'Bearer jnt_not-a-token' } });
     assert.equal(bad.status, 401);
-    const notJson = await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { authorization: `Bearer ${tokens.practitioner}`, 'content-type': 'application/fhir+json' }, body: '{oops' });
+    const notJson = await fetch(`${server.url}/fhir/Patient`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.practitioner}`, 'content-type': 'application/fhir+json' },
+      body: '{oops',
+    });
     assert.equal(notJson.status, 400);
     assertValid(await notJson.json(), 'OperationOutcome for bad JSON');
-    const invalid = await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { authorization: `Bearer ${tokens.practitioner}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', colour: 'blue' }) });
+    const invalid = await fetch(`${server.url}/fhir/Patient`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.practitioner}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Patient', colour: 'blue' }),
+    });
     assert.equal(invalid.status, 400);
-    const outcome = await invalid.json() as { issue: Array<{ diagnostics: string }> };
+    const outcome = (await invalid.json()) as { issue: Array<{ diagnostics: string }> };
     assert.match(outcome.issue[0]!.diagnostics, /colour/);
-    const deleted = await fetch(`${server.url}/fhir/Patient/x`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens.practitioner}` } });
+    const deleted = await fetch(`${server.url}/fhir/Patient/x`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${tokens.practitioner}` },
+    });
     assert.equal(deleted.status, 405);
     assertValid(await deleted.json(), 'OperationOutcome for DELETE');
   });
 
-  test('a manager and a citizen see no one else\'s record; a citizen sees their own and who looked', async () => {
+  test("a manager and a citizen see no one else's record; a citizen sees their own and who looked", async () => {
     const manager = (await get('/fhir/Patient?_count=50', 'manager')).body as Bundle;
     assert.equal(manager.entry?.length ?? 0, 0, 'a manager sees no person through the API');
-    const citizen = await server.database.db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
-    const actsFor = await server.database.db.selectFrom('proxies').select('person_id').where('proxy_person_id', '=', citizen.person_id!).where('revoked_at', 'is', null).execute();
+    const citizen = await server.database.db
+      .selectFrom('users')
+      .select('person_id')
+      .where('username', '=', 'citizen')
+      .executeTakeFirstOrThrow();
+    const actsFor = await server.database.db
+      .selectFrom('proxies')
+      .select('person_id')
+      .where('proxy_person_id', '=', citizen.person_id!)
+      .where('revoked_at', 'is', null)
+      .execute();
     const mayFind = new Set([citizen.person_id, ...actsFor.map((p) => p.person_id)]);
     const others = (await get('/fhir/Patient?_count=50', 'citizen')).body as Bundle;
-    assert.ok((others.entry ?? []).every((e) => mayFind.has(e.resource?.id ?? '')), 'a citizen finds only themselves and those they act for');
+    assert.ok(
+      (others.entry ?? []).every((e) => mayFind.has(e.resource?.id ?? '')),
+      'a citizen finds only themselves and those they act for',
+    );
     await get(`/fhir/Patient/${citizen.person_id}`, 'practitioner');
     const audit = (await get(`/fhir/AuditEvent?patient=${citizen.person_id}&_count=500`, 'citizen')).body as Bundle;
     assert.ok((audit.entry ?? []).length > 0, 'the citizen sees the audit trail of their record');

@@ -11,7 +11,10 @@ import { testDatabaseTargets } from '../src/testing.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { addWebhook, backoffMs, checkWebhookUrl, createDispatcher } from '../src/interop/outbox.ts';
 
-interface Received { headers: http.IncomingHttpHeaders; body: string }
+interface Received {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 async function receiver(answers: number[]): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
@@ -54,27 +57,60 @@ for (const target of await testDatabaseTargets()) {
       const hook = await receiver([500, 200]);
       try {
         await loadSyntheticPlace(db, { seed: 11, people: 600 });
-        const { id: subscriptionId, secret } = await addWebhook(db, { url: hook.url, topics: ['care_network.changed', 'referral.status'], createdBy: null });
+        const { id: subscriptionId, secret } = await addWebhook(db, {
+          url: hook.url,
+          topics: ['care_network.changed', 'referral.status'],
+          createdBy: null,
+        });
         // Events from before the subscription are not sent to it.
         const dispatcher = createDispatcher(db, { baseDelayMs: 1000, maxAttempts: 3 });
         assert.equal(await dispatcher.runOnce(), 0, 'nothing from before the subscription');
 
         const person = await db.selectFrom('persons').select('id').orderBy('id').executeTakeFirstOrThrow();
         const org = await db.selectFrom('organisations').select('id').orderBy('id').executeTakeFirstOrThrow();
-        const relationship = { person_id: person.id, organisation_id: org.id, team_id: null, practitioner_id: null, kind: 'case' as const, role_label: null, reason: 'test', ended_at: null, recorded_by: null };
+        const relationship = {
+          person_id: person.id,
+          organisation_id: org.id,
+          team_id: null,
+          practitioner_id: null,
+          kind: 'case' as const,
+          role_label: null,
+          reason: 'test',
+          ended_at: null,
+          recorded_by: null,
+        };
         const committed = await db.insertInto('care_relationships').values(relationship).returning('id').executeTakeFirstOrThrow();
-        await assert.rejects(db.transaction().execute(async (trx) => {
-          await trx.insertInto('care_relationships').values({ ...relationship, reason: 'rolled back' }).execute();
-          throw new Error('the change fails');
-        }), /the change fails/);
-        const events = await db.selectFrom('outbox').select(['id', 'topic', 'resource_id']).where('dispatched_at', 'is', null).orderBy('id').execute();
-        assert.deepEqual(events.map((e) => [e.topic, e.resource_id]), [['care_network.changed', String(committed.id)]], 'exactly one event: the committed change');
+        await assert.rejects(
+          db.transaction().execute(async (trx) => {
+            await trx
+              .insertInto('care_relationships')
+              .values({ ...relationship, reason: 'rolled back' })
+              .execute();
+            throw new Error('the change fails');
+          }),
+          /the change fails/,
+        );
+        const events = await db
+          .selectFrom('outbox')
+          .select(['id', 'topic', 'resource_id'])
+          .where('dispatched_at', 'is', null)
+          .orderBy('id')
+          .execute();
+        assert.deepEqual(
+          events.map((e) => [e.topic, e.resource_id]),
+          [['care_network.changed', String(committed.id)]],
+          'exactly one event: the committed change',
+        );
 
         // First attempt: the receiver fails; the delivery waits for its backoff.
         const t0 = new Date();
         assert.equal(await dispatcher.runOnce(t0), 1);
         assert.equal(hook.received.length, 1);
-        let delivery = await db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', subscriptionId).executeTakeFirstOrThrow();
+        let delivery = await db
+          .selectFrom('webhook_deliveries')
+          .selectAll()
+          .where('subscription_id', '=', subscriptionId)
+          .executeTakeFirstOrThrow();
         assert.equal(delivery.attempts, 1);
         assert.equal(delivery.delivered_at, null);
         assert.equal(delivery.last_status, 500);
@@ -94,12 +130,24 @@ for (const target of await testDatabaseTargets()) {
         assert.ok(!hook.received[1]!.body.includes(person.id), 'no personal identifiers in the event');
 
         // A referral's state change carries its old and new state.
-        const referral = await db.selectFrom('referrals').select(['id', 'status']).where('status', '=', 'sent').orderBy('id').executeTakeFirst();
+        const referral = await db
+          .selectFrom('referrals')
+          .select(['id', 'status'])
+          .where('status', '=', 'sent')
+          .orderBy('id')
+          .executeTakeFirst();
         if (referral) {
           await sql`update referrals set status = 'received', acknowledged_at = now() where id = ${referral.id}`.execute(db);
           assert.equal(await dispatcher.runOnce(new Date(Date.now() + 60_000)), 1);
-          const event = JSON.parse(hook.received.at(-1)!.body) as { type: string; resource: { reference: string }; data: { status: string; previousStatus: string } };
-          assert.deepEqual([event.type, event.resource.reference, event.data.previousStatus, event.data.status], ['referral.status', `ServiceRequest/${referral.id}`, 'sent', 'received']);
+          const event = JSON.parse(hook.received.at(-1)!.body) as {
+            type: string;
+            resource: { reference: string };
+            data: { status: string; previousStatus: string };
+          };
+          assert.deepEqual(
+            [event.type, event.resource.reference, event.data.previousStatus, event.data.status],
+            ['referral.status', `ServiceRequest/${referral.id}`, 'sent', 'received'],
+          );
         }
         await dispatcher.stop();
       } finally {
@@ -116,10 +164,23 @@ for (const target of await testDatabaseTargets()) {
         await loadSyntheticPlace(db, { seed: 11, people: 600 });
         await addWebhook(db, { url: hook.url, topics: ['consent.changed'], createdBy: null });
         const person = await db.selectFrom('persons').select('id').orderBy('id').executeTakeFirstOrThrow();
-        await db.insertInto('consent_directives').values({
-          person_id: person.id, category: 'housing', recipient_kind: 'network', recipient_id: null, purposes: ['direct_care'], decision: 'deny',
-          valid_until: null, recorded_by: null, recorded_by_role: 'citizen', withdrawn_at: null, withdrawn_by: null, note: null,
-        }).execute();
+        await db
+          .insertInto('consent_directives')
+          .values({
+            person_id: person.id,
+            category: 'housing',
+            recipient_kind: 'network',
+            recipient_id: null,
+            purposes: ['direct_care'],
+            decision: 'deny',
+            valid_until: null,
+            recorded_by: null,
+            recorded_by_role: 'citizen',
+            withdrawn_at: null,
+            withdrawn_by: null,
+            note: null,
+          })
+          .execute();
         const dispatcher = createDispatcher(db, { baseDelayMs: 1000, maxAttempts: 3 });
         let now = Date.now();
         for (let attempt = 0; attempt < 5; attempt++) {

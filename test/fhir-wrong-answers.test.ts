@@ -28,17 +28,21 @@ function nhsNumber(seed: number): string {
 
 async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: Resource | undefined; headers: Headers }> {
   const response = await fetch(`${server.url}${path}`, {
-    ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) as Resource : undefined, headers: response.headers };
+  return { status: response.status, body: text ? (JSON.parse(text) as Resource) : undefined, headers: response.headers };
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   call(path, { method: 'POST', headers: { 'content-type': 'application/fhir+json', ...headers }, body: JSON.stringify(body) });
 
 async function searchIds(query: string): Promise<string[]> {
-  const bundle = await client.search({ resourceType: query.split('?')[0]!, searchParams: Object.fromEntries(new URLSearchParams(query.split('?')[1])) }) as unknown as Bundle;
+  const bundle = (await client.search({
+    resourceType: query.split('?')[0]!,
+    searchParams: Object.fromEntries(new URLSearchParams(query.split('?')[1])),
+  })) as unknown as Bundle;
   assertValid(bundle, query);
   return (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id!);
 }
@@ -52,8 +56,12 @@ function assertOutcome(result: { status: number; body: Resource | undefined }, s
 
 const nhs = nhsNumber(52_524);
 const person = (given: string): Patient => ({
-  resourceType: 'Patient', identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhs }],
-  name: [{ family: 'Wrongfoot', given: [given] }], gender: 'female', birthDate: '1979-05-06', address: [{ line: ['4 Answer Lane'], postalCode: 'TF1 1AA' }],
+  resourceType: 'Patient',
+  identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhs }],
+  name: [{ family: 'Wrongfoot', given: [given] }],
+  gender: 'female',
+  birthDate: '1979-05-06',
+  address: [{ line: ['4 Answer Lane'], postalCode: 'TF1 1AA' }],
 });
 let personId: string;
 
@@ -72,7 +80,12 @@ describe('creates that find someone already known', () => {
     const before = await server.database.db.selectFrom('persons').select('id').where('nhs_number', '=', nhs).execute();
     // Written differently (a married name, a birth date mistyped): the person index alone would not
     // be sure this is Maud; the condition says it is whoever has that NHS number.
-    const differently: Patient = { ...person('Mildred'), name: [{ family: 'Otherwise', given: ['Mildred'] }], birthDate: '1988-11-12', address: [{ postalCode: 'ZZ9 9ZZ' }] };
+    const differently: Patient = {
+      ...person('Mildred'),
+      name: [{ family: 'Otherwise', given: ['Mildred'] }],
+      birthDate: '1988-11-12',
+      address: [{ postalCode: 'ZZ9 9ZZ' }],
+    };
     const again = await post('/fhir/Patient', differently, { 'if-none-exist': `identifier=${NHS_NUMBER_SYSTEM}|${nhs}` });
     assert.equal(again.status, 200);
     assert.equal(again.body?.id, personId);
@@ -82,8 +95,15 @@ describe('creates that find someone already known', () => {
 
     // The same in a transaction Bundle (request.ifNoneExist).
     const bundle = await post('/fhir', {
-      resourceType: 'Bundle', type: 'transaction',
-      entry: [{ fullUrl: 'urn:uuid:0f0e0d0c-1111-4222-8333-944445555666', resource: { ...differently, name: [{ family: 'Otherwise', given: ['Mabel'] }] }, request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS_NUMBER_SYSTEM}|${nhs}` } }],
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:0f0e0d0c-1111-4222-8333-944445555666',
+          resource: { ...differently, name: [{ family: 'Otherwise', given: ['Mabel'] }] },
+          request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS_NUMBER_SYSTEM}|${nhs}` },
+        },
+      ],
     });
     assert.equal(bundle.status, 200);
     const entry = (bundle.body as Bundle).entry![0]!;
@@ -98,8 +118,15 @@ describe('creates that find someone already known', () => {
   });
 
   test('If-None-Exist matching nobody creates; matching several is a 412', async () => {
-    const fresh = await post('/fhir/Patient', { ...person('Olwen'), identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(61_616) }], name: [{ family: 'Newcombe', given: ['Olwen'] }] },
-      { 'if-none-exist': `identifier=${NHS_NUMBER_SYSTEM}|${nhsNumber(61_616)}` });
+    const fresh = await post(
+      '/fhir/Patient',
+      {
+        ...person('Olwen'),
+        identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(61_616) }],
+        name: [{ family: 'Newcombe', given: ['Olwen'] }],
+      },
+      { 'if-none-exist': `identifier=${NHS_NUMBER_SYSTEM}|${nhsNumber(61_616)}` },
+    );
     assert.equal(fresh.status, 201);
     const several = await post('/fhir/Patient', person('Maud'), { 'if-none-exist': 'gender=female' });
     assertOutcome(several, 412, /more than one/);
@@ -107,8 +134,15 @@ describe('creates that find someone already known', () => {
 });
 
 describe('token searches honour the system', () => {
-  test('PractitionerRole?role: another system finds none; system| finds the system\'s; |code finds codes without a system', async () => {
-    const role = (await server.database.db.selectFrom('practitioners').select('role').where('role', '<>', 'unassigned').orderBy('id').executeTakeFirstOrThrow()).role;
+  test("PractitionerRole?role: another system finds none; system| finds the system's; |code finds codes without a system", async () => {
+    const role = (
+      await server.database.db
+        .selectFrom('practitioners')
+        .select('role')
+        .where('role', '<>', 'unassigned')
+        .orderBy('id')
+        .executeTakeFirstOrThrow()
+    ).role;
     const all = await searchIds(`PractitionerRole?role=${role}&_count=500`);
     assert.ok(all.length > 0);
     assert.deepEqual(await searchIds(`PractitionerRole?role=${PRACTITIONER_ROLE_SYSTEM}|${role}&_count=500`), all);
@@ -127,20 +161,34 @@ describe('token searches honour the system', () => {
   });
 
   test('Patient?gender with the administrative-gender system, and another system', async () => {
-    assert.ok((await searchIds(`Patient?identifier=${NHS_NUMBER_SYSTEM}|${nhs}&gender=http://hl7.org/fhir/administrative-gender|female`)).includes(personId));
+    assert.ok(
+      (await searchIds(`Patient?identifier=${NHS_NUMBER_SYSTEM}|${nhs}&gender=http://hl7.org/fhir/administrative-gender|female`)).includes(
+        personId,
+      ),
+    );
     assert.deepEqual(await searchIds(`Patient?identifier=${NHS_NUMBER_SYSTEM}|${nhs}&gender=http://example.org/sex|female`), []);
   });
 
   test('RelatedPerson?relationship=SIGOTHR finds the partner Joinery sends as SIGOTHR', async () => {
-    const partner = await server.database.db.selectFrom('persons').select('id').where('id', '<>', personId).orderBy('id').executeTakeFirstOrThrow();
-    await server.database.db.insertInto('relationships').values({ person_id: personId, related_person_id: partner.id, type: 'partner' }).execute();
+    const partner = await server.database.db
+      .selectFrom('persons')
+      .select('id')
+      .where('id', '<>', personId)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    await server.database.db
+      .insertInto('relationships')
+      .values({ person_id: personId, related_person_id: partner.id, type: 'partner' })
+      .execute();
     const sent = await searchIds(`RelatedPerson?patient=${personId}`);
     assert.equal(sent.length, 1);
-    const resource = await client.read({ resourceType: 'RelatedPerson', id: sent[0]! }) as unknown as { relationship: Array<{ coding: Array<{ system: string; code: string }> }> };
+    const resource = (await client.read({ resourceType: 'RelatedPerson', id: sent[0]! })) as unknown as {
+      relationship: Array<{ coding: Array<{ system: string; code: string }> }>;
+    };
     assert.deepEqual(resource.relationship[0]!.coding[0], { system: RELATIONSHIP_CODE_SYSTEM, code: 'SIGOTHR' });
     assert.deepEqual(await searchIds(`RelatedPerson?patient=${personId}&relationship=SIGOTHR`), sent);
     assert.deepEqual(await searchIds(`RelatedPerson?patient=${personId}&relationship=${RELATIONSHIP_CODE_SYSTEM}|SIGOTHR`), sent);
-    assert.deepEqual(await searchIds(`RelatedPerson?patient=${personId}&relationship=partner`), sent, 'Joinery\'s own word still works');
+    assert.deepEqual(await searchIds(`RelatedPerson?patient=${personId}&relationship=partner`), sent, "Joinery's own word still works");
     assert.deepEqual(await searchIds(`RelatedPerson?patient=${personId}&relationship=http://example.org/other|SIGOTHR`), []);
   });
 });
@@ -148,17 +196,39 @@ describe('token searches honour the system', () => {
 describe('references and periods', () => {
   test('Task?owner=Organization/… returns only Tasks whose owner is that organisation', async () => {
     const db = server.database.db;
-    const org = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
+    const org = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow())
+      .organisation_id!;
     // Some of the organisation's referrals are assigned to one of its practitioners: those Tasks show the practitioner as owner.
     const mine = await db.selectFrom('referrals').select('id').where('organisation_id', '=', org).orderBy('id').limit(4).execute();
-    const staff = await db.selectFrom('practitioners').select('id').where('organisation_id', '=', org).orderBy('id').executeTakeFirstOrThrow();
-    if (mine.length > 1) await db.updateTable('referrals').set({ assigned_practitioner_id: staff.id }).where('id', 'in', mine.slice(0, 2).map((r) => r.id)).execute();
-    const bundle = await client.search({ resourceType: 'Task', searchParams: { owner: `Organization/${org}`, _count: '500' } }) as unknown as Bundle;
+    const staff = await db
+      .selectFrom('practitioners')
+      .select('id')
+      .where('organisation_id', '=', org)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    if (mine.length > 1)
+      await db
+        .updateTable('referrals')
+        .set({ assigned_practitioner_id: staff.id })
+        .where(
+          'id',
+          'in',
+          mine.slice(0, 2).map((r) => r.id),
+        )
+        .execute();
+    const bundle = (await client.search({
+      resourceType: 'Task',
+      searchParams: { owner: `Organization/${org}`, _count: '500' },
+    })) as unknown as Bundle;
     const owners = (bundle.entry ?? []).map((e) => (e.resource as { owner?: { reference?: string } }).owner?.reference);
     assert.ok(owners.length > 0, 'the organisation owns some Tasks the practitioner sees');
     assert.deepEqual([...new Set(owners)], [`Organization/${org}`]);
-    const assigned = await client.search({ resourceType: 'Task', searchParams: { owner: `Practitioner/${staff.id}`, _count: '500' } }) as unknown as Bundle;
-    for (const e of assigned.entry ?? []) assert.equal((e.resource as { owner?: { reference?: string } }).owner?.reference, `Practitioner/${staff.id}`);
+    const assigned = (await client.search({
+      resourceType: 'Task',
+      searchParams: { owner: `Practitioner/${staff.id}`, _count: '500' },
+    })) as unknown as Bundle;
+    for (const e of assigned.entry ?? [])
+      assert.equal((e.resource as { owner?: { reference?: string } }).owner?.reference, `Practitioner/${staff.id}`);
   });
 
   test('EpisodeOfCare?date=gt… includes episodes still going on', async () => {
@@ -184,7 +254,11 @@ describe('refusals a client can act on', () => {
     assertOutcome(await call('/fhir/Patient', { headers: { accept: 'application/fhir+json; fhirVersion=3.0' } }), 406, /3\.0/);
     assert.equal((await call('/fhir/metadata', { headers: { accept: 'application/fhir+json; fhirVersion=4.0' } })).status, 200);
     assert.equal((await call('/fhir/metadata?_format=json')).status, 200);
-    assert.equal((await call('/fhir/metadata', { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } })).status, 200, 'a browser\'s Accept');
+    assert.equal(
+      (await call('/fhir/metadata', { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } })).status,
+      200,
+      "a browser's Accept",
+    );
   });
 
   test('OPTIONS says which methods an address takes', async () => {
@@ -197,7 +271,11 @@ describe('refusals a client can act on', () => {
   });
 
   test('a text/plain body is a 415', async () => {
-    const sent = await call('/fhir/Patient', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(person('Plain')) });
+    const sent = await call('/fhir/Patient', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(person('Plain')),
+    });
     assertOutcome(sent, 415);
   });
 });
@@ -239,24 +317,36 @@ describe('paging a practitioner through Patients and AuditEvents', () => {
     assert.equal(few.total, 1, 'a search that reaches its end gives its total');
   });
 
-  test('a practitioner\'s AuditEvent search reads no audit rows and says none', async () => {
+  test("a practitioner's AuditEvent search reads no audit rows and says none", async () => {
     const result = await call('/fhir/AuditEvent?_count=50');
     const bundle = result.body as Bundle;
     assert.equal(bundle.entry, undefined);
     assert.equal(bundle.total, 0);
-    assert.equal(bundle.link?.some((l) => l.relation === 'next'), false);
+    assert.equal(
+      bundle.link?.some((l) => l.relation === 'next'),
+      false,
+    );
   });
 });
 
 describe('what is sent is refused rather than silently changed', () => {
   test('"gender": "femal" is refused, naming the element', async () => {
-    const sent = await post('/fhir/Patient', { ...person('Typo'), identifier: [], name: [{ family: 'Typo', given: ['Tess'] }], gender: 'femal' });
+    const sent = await post('/fhir/Patient', {
+      ...person('Typo'),
+      identifier: [],
+      name: [{ family: 'Typo', given: ['Tess'] }],
+      gender: 'femal',
+    });
     assertOutcome(sent, 400, /femal/);
   });
 
   test('an NHS number failing its check digit is refused, not dropped', async () => {
     const bad = nhs.slice(0, 9) + String((Number(nhs[9]) + 1) % 10);
-    const sent = await post('/fhir/Patient', { ...person('Digit'), identifier: [{ system: NHS_NUMBER_SYSTEM, value: bad }], name: [{ family: 'Digit', given: ['Dora'] }] });
+    const sent = await post('/fhir/Patient', {
+      ...person('Digit'),
+      identifier: [{ system: NHS_NUMBER_SYSTEM, value: bad }],
+      name: [{ family: 'Digit', given: ['Dora'] }],
+    });
     assertOutcome(sent, 422, /check digit/);
   });
 });
@@ -266,18 +356,33 @@ describe('names as the world writes them', () => {
     const sent: Patient = { resourceType: 'Patient', name: [{ use: 'official', text: '张无忌' }], gender: 'male', birthDate: '1990-02-03' };
     const created = await post('/fhir/Patient', sent);
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const back = await client.read({ resourceType: 'Patient', id: created.body!.id! }) as unknown as Patient;
+    const back = (await client.read({ resourceType: 'Patient', id: created.body!.id! })) as unknown as Patient;
     assert.deepEqual(back.name, sent.name);
     assert.deepEqual(await searchIds(`Patient?name=${encodeURIComponent('张无忌')}`), [created.body!.id]);
   });
 
   test('the official name is the one Joinery takes when a usual name comes first', async () => {
-    const created = await post('/fhir/Patient', { resourceType: 'Patient', name: [{ use: 'usual', given: ['Bex'] }, { use: 'official', family: 'Ormerod', given: ['Rebecca', 'Jane'] }], birthDate: '1985-07-08' });
+    const created = await post('/fhir/Patient', {
+      resourceType: 'Patient',
+      name: [
+        { use: 'usual', given: ['Bex'] },
+        { use: 'official', family: 'Ormerod', given: ['Rebecca', 'Jane'] },
+      ],
+      birthDate: '1985-07-08',
+    });
     assert.equal(created.status, 201);
-    const row = await server.database.db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', created.body!.id!).executeTakeFirstOrThrow();
+    const row = await server.database.db
+      .selectFrom('persons')
+      .select(['given_name', 'family_name'])
+      .where('id', '=', created.body!.id!)
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { given_name: 'Rebecca', family_name: 'Ormerod' });
-    const back = await client.read({ resourceType: 'Patient', id: created.body!.id! }) as unknown as Patient;
-    assert.deepEqual(back.name?.map((n) => n.use), ['usual', 'official'], 'both names come back, in the order sent');
+    const back = (await client.read({ resourceType: 'Patient', id: created.body!.id! })) as unknown as Patient;
+    assert.deepEqual(
+      back.name?.map((n) => n.use),
+      ['usual', 'official'],
+      'both names come back, in the order sent',
+    );
     assert.deepEqual(back.name?.[1]?.given, ['Rebecca', 'Jane'], 'with the middle name');
   });
 });

@@ -16,17 +16,37 @@ before(async () => {
     sessions.push({ who: username, cookie, token: await csrfTokenFor(server.app, cookie) });
   }
 });
-after(async () => { await server?.close(); });
+after(async () => {
+  await server?.close();
+});
 
 const hostileText = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom("' or 1=1 --", '../../etc/passwd', '%00', 'a\u0000b', '<script>alert(1)</script>', '9'.repeat(400), '-1', '0', '1e309', 'NaN', '{}', '[]', 'null', '\u202e', '😀'),
+  fc.constantFrom(
+    "' or 1=1 --",
+    '../../etc/passwd',
+    '%00',
+    'a\u0000b',
+    '<script>alert(1)</script>',
+    '9'.repeat(400),
+    '-1',
+    '0',
+    '1e309',
+    'NaN',
+    '{}',
+    '[]',
+    'null',
+    '\u202e',
+    '😀',
+  ),
 );
 
 function fillPath(url: string, values: string[]): string {
   let i = 0;
-  return url.replace(/:[A-Za-z_]+/g, () => encodeURIComponent(values[i++ % values.length] ?? 'x')).replace(/\*$/, encodeURIComponent(values[0] ?? 'x'));
+  return url
+    .replace(/:[A-Za-z_]+/g, () => encodeURIComponent(values[i++ % values.length] ?? 'x'))
+    .replace(/\*$/, encodeURIComponent(values[0] ?? 'x'));
 }
 
 test('no route answers 500 or leaks internals, whatever it is sent', async (t) => {
@@ -35,12 +55,19 @@ test('no route answers 500 or leaks internals, whatever it is sent', async (t) =
   const problems: string[] = [];
   let requests = 0;
   for (const route of routes) {
-    const samples = fc.sample(fc.record({
-      path: fc.array(hostileText, { minLength: 1, maxLength: 3 }),
-      query: fc.dictionary(fc.constantFrom('q', 'page', 'per_page', 'for', 'postcode', 'age', 'status', 'id', 'search', 'next'), hostileText, { maxKeys: 3 }),
-      body: fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(hostileText, fc.array(hostileText, { maxLength: 3 })), { maxKeys: 6 }),
-      asJson: fc.boolean(),
-    }), { numRuns: 6, seed: routes.indexOf(route) + 1 });
+    const samples = fc.sample(
+      fc.record({
+        path: fc.array(hostileText, { minLength: 1, maxLength: 3 }),
+        query: fc.dictionary(
+          fc.constantFrom('q', 'page', 'per_page', 'for', 'postcode', 'age', 'status', 'id', 'search', 'next'),
+          hostileText,
+          { maxKeys: 3 },
+        ),
+        body: fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(hostileText, fc.array(hostileText, { maxLength: 3 })), { maxKeys: 6 }),
+        asJson: fc.boolean(),
+      }),
+      { numRuns: 6, seed: routes.indexOf(route) + 1 },
+    );
     for (const session of sessions) {
       for (const sample of samples) {
         const url = `${fillPath(route.url, sample.path)}?${new URLSearchParams(sample.query).toString()}`;
@@ -60,8 +87,10 @@ test('no route answers 500 or leaks internals, whatever it is sent', async (t) =
         }
         requests += 1;
         const response = await server.app.inject({ method: route.method as 'GET' | 'POST', url, headers, payload });
-        if (response.statusCode >= 500) problems.push(`${route.method} ${route.url} as ${session.who}: ${response.statusCode} for ${url.slice(0, 80)}`);
-        if (/\.ts:\d+|node_modules\/|\bat [\w.<>]+ \(|syntax error at/.test(response.body) || /SELECT .* FROM /.test(response.body)) problems.push(`${route.method} ${route.url} as ${session.who}: internals in the body`);
+        if (response.statusCode >= 500)
+          problems.push(`${route.method} ${route.url} as ${session.who}: ${response.statusCode} for ${url.slice(0, 80)}`);
+        if (/\.ts:\d+|node_modules\/|\bat [\w.<>]+ \(|syntax error at/.test(response.body) || /SELECT .* FROM /.test(response.body))
+          problems.push(`${route.method} ${route.url} as ${session.who}: internals in the body`);
       }
     }
   }

@@ -12,19 +12,31 @@ describe('Joinery over HTTP', () => {
   let citizenName: string;
   before(async () => {
     server = await startTestServer();
-    const citizen = await server.database.db.selectFrom('users').innerJoin('persons', 'persons.id', 'users.person_id')
-      .select(['persons.id', 'persons.given_name', 'persons.family_name']).where('users.username', '=', 'citizen').executeTakeFirstOrThrow();
+    const citizen = await server.database.db
+      .selectFrom('users')
+      .innerJoin('persons', 'persons.id', 'users.person_id')
+      .select(['persons.id', 'persons.given_name', 'persons.family_name'])
+      .where('users.username', '=', 'citizen')
+      .executeTakeFirstOrThrow();
     citizenPersonId = citizen.id;
     citizenName = `${citizen.given_name} ${citizen.family_name}`;
     // Someone the demo practitioner's organisation holds no record of.
-    const practitionerOrg = await server.database.db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow();
+    const practitionerOrg = await server.database.db
+      .selectFrom('users')
+      .select('organisation_id')
+      .where('username', '=', 'practitioner')
+      .executeTakeFirstOrThrow();
     const stranger = await sql<{ id: string }>`
       select p.id from persons p where not exists (
         select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
-        where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerOrg.organisation_id}) order by p.id limit 1`.execute(server.database.db);
+        where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerOrg.organisation_id}) order by p.id limit 1`.execute(
+      server.database.db,
+    );
     strangerId = stranger.rows[0]!.id;
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   test('GET /health answers 200 with the database status', async () => {
     const response = await server.app.inject({ method: 'GET', url: '/health' });
@@ -52,12 +64,17 @@ describe('Joinery over HTTP', () => {
 
   test('a form posted without its CSRF token is refused and nothing happens', async () => {
     const response = await server.app.inject({
-      method: 'POST', url: '/sign-in', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      url: '/sign-in',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: 'username=admin&password=joinery-demo-2026',
     });
     assert.equal(response.statusCode, 403);
     assert.match(response.body, /This form has expired/);
-    assert.equal(response.cookies.find((c) => c.name === 'joinery_session'), undefined);
+    assert.equal(
+      response.cookies.find((c) => c.name === 'joinery_session'),
+      undefined,
+    );
   });
 
   test('wrong password: a clear message that does not say which part was wrong', async () => {
@@ -69,7 +86,12 @@ describe('Joinery over HTTP', () => {
     const home = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie } });
     assert.equal(home.statusCode, 200);
     const token = await csrfTokenFor(server.app, cookie);
-    const out = await server.app.inject({ method: 'POST', url: '/sign-out', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(token)}` });
+    const out = await server.app.inject({
+      method: 'POST',
+      url: '/sign-out',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(token)}`,
+    });
     assert.equal(out.statusCode, 200);
     const after = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie } });
     assert.equal(after.statusCode, 302, 'the old cookie no longer works');
@@ -80,7 +102,13 @@ describe('Joinery over HTTP', () => {
     const page = await server.app.inject({ method: 'GET', url: `/people/${citizenPersonId}`, headers: { cookie } });
     assert.equal(page.statusCode, 200);
     assert.ok(page.body.includes(citizenName));
-    const audit = await server.database.db.selectFrom('audit_events').selectAll().where('person_id', '=', citizenPersonId).where('action', '=', 'read').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const audit = await server.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('person_id', '=', citizenPersonId)
+      .where('action', '=', 'read')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
     assert.equal(audit.decision, 'allow');
     assert.equal(audit.actor_role, 'practitioner');
     // The person sees that look on their own page, in plain words.
@@ -92,11 +120,20 @@ describe('Joinery over HTTP', () => {
 
   test('a practitioner with no relationship is refused, without the name, and the refusal is audited', async () => {
     const cookie = await signIn(server.app, 'practitioner');
-    const stranger = await server.database.db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', strangerId).executeTakeFirstOrThrow();
+    const stranger = await server.database.db
+      .selectFrom('persons')
+      .select(['given_name', 'family_name'])
+      .where('id', '=', strangerId)
+      .executeTakeFirstOrThrow();
     const page = await server.app.inject({ method: 'GET', url: `/people/${strangerId}`, headers: { cookie } });
     assert.equal(page.statusCode, 403);
     assert.ok(!page.body.includes(`${stranger.given_name} ${stranger.family_name}`));
-    const audit = await server.database.db.selectFrom('audit_events').selectAll().where('person_id', '=', strangerId).orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const audit = await server.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('person_id', '=', strangerId)
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
     assert.equal(audit.decision, 'deny');
     assert.match(audit.reason, /no legitimate relationship/);
     assert.match(page.body, /Emergency access/, 'the practitioner is offered break-glass');
@@ -127,24 +164,42 @@ describe('Joinery over HTTP', () => {
       { method: 'GET' as const, url: "/people/' or 1=1 --" },
       { method: 'GET' as const, url: '/no-such-page' },
       { method: 'POST' as const, url: '/sign-in', payload: '{"username": ["a"]}', type: 'application/json' },
-      { method: 'POST' as const, url: '/sign-in', payload: `_csrf=${token}&username[]=a&password=b`, type: 'application/x-www-form-urlencoded' },
+      {
+        method: 'POST' as const,
+        url: '/sign-in',
+        payload: `_csrf=${token}&username[]=a&password=b`,
+        type: 'application/x-www-form-urlencoded',
+      },
       { method: 'POST' as const, url: '/sign-in', payload: 'x'.repeat(2_000_000), type: 'application/x-www-form-urlencoded' },
       { method: 'POST' as const, url: '/sign-out', payload: '<xml/>', type: 'application/xml' },
     ];
     for (const attempt of attempts) {
       const response = await server.app.inject({
-        method: attempt.method, url: attempt.url, payload: attempt.payload,
+        method: attempt.method,
+        url: attempt.url,
+        payload: attempt.payload,
         headers: { cookie, ...(attempt.type ? { 'content-type': attempt.type } : {}) },
       });
-      assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${attempt.method} ${attempt.url.slice(0, 40)} gave ${response.statusCode}`);
-      assert.doesNotMatch(response.body, /\.ts:\d+|node_modules|\bat [\w.<>]+ \(/, `${attempt.method} ${attempt.url.slice(0, 40)} leaks internals`);
+      assert.ok(
+        response.statusCode >= 400 && response.statusCode < 500,
+        `${attempt.method} ${attempt.url.slice(0, 40)} gave ${response.statusCode}`,
+      );
+      assert.doesNotMatch(
+        response.body,
+        /\.ts:\d+|node_modules|\bat [\w.<>]+ \(/,
+        `${attempt.method} ${attempt.url.slice(0, 40)} leaks internals`,
+      );
     }
   });
 
   test('a locked account holds against the right password, answering as any failed sign-in does (which says the lock rule)', async () => {
     for (let i = 0; i < 5; i++) await signIn(server.app, 'manager', 'wrong').catch(() => {});
     await assert.rejects(signIn(server.app, 'manager'), /failed with 401/);
-    await server.database.db.updateTable('users').set({ locked_until: null, failed_sign_ins: 0 }).where('username', '=', 'manager').execute();
+    await server.database.db
+      .updateTable('users')
+      .set({ locked_until: null, failed_sign_ins: 0 })
+      .where('username', '=', 'manager')
+      .execute();
   });
 
   test('server logs carry no names, usernames or search terms', async () => {

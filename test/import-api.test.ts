@@ -17,25 +17,42 @@ before(async () => {
 });
 after(async () => server?.close());
 
-const call = (path: string, token: string | null, init: RequestInit = {}) => fetch(`${server.url}${path}`, {
-  ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) },
-});
+const call = (path: string, token: string | null, init: RequestInit = {}) =>
+  fetch(`${server.url}${path}`, {
+    ...init,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) },
+  });
 
 describe('import API', () => {
   test('an agency uploads a CSV with a saved mapping; progress and row errors are reported', async () => {
     const saved = await call('/api/import-mappings/school-feed/v1', admin, {
-      method: 'PUT', headers: { 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ idColumn: 'Pupil', columns: { given_name: 'First', family_name: 'Last', birth_date: 'Born' } }),
     });
     assert.equal(saved.status, 200);
-    const people = await server.database.db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date']).orderBy('id').limit(30).execute();
-    const csv = ['Pupil,First,Last,Born', ...people.map((p, i) => `S${i},${p.given_name},${p.family_name},${p.birth_date ?? ''}`), 'S99,,,', 'S100,Ann,Lee,2090-01-01'].join('\n');
-    const upload = await call('/api/imports?source=school-feed&mapping=v1&name=pupils.csv', admin, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+    const people = await server.database.db
+      .selectFrom('persons')
+      .select(['given_name', 'family_name', 'birth_date'])
+      .orderBy('id')
+      .limit(30)
+      .execute();
+    const csv = [
+      'Pupil,First,Last,Born',
+      ...people.map((p, i) => `S${i},${p.given_name},${p.family_name},${p.birth_date ?? ''}`),
+      'S99,,,',
+      'S100,Ann,Lee,2090-01-01',
+    ].join('\n');
+    const upload = await call('/api/imports?source=school-feed&mapping=v1&name=pupils.csv', admin, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: csv,
+    });
     assert.equal(upload.status, 202);
-    const job = await upload.json() as { jobId: number; links: { self: string } };
+    const job = (await upload.json()) as { jobId: number; links: { self: string } };
     let status: { status: string; stored: number; errors: number; percent: number | null } | undefined;
     for (let i = 0; i < 200; i++) {
-      status = await (await call(job.links.self, admin)).json() as typeof status;
+      status = (await (await call(job.links.self, admin)).json()) as typeof status;
       if (status!.status !== 'running') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -43,8 +60,11 @@ describe('import API', () => {
     assert.equal(status?.stored, 30);
     assert.equal(status?.errors, 2);
     assert.equal(status?.percent, 100);
-    const errors = await (await call(`${job.links.self}/errors`, admin)).json() as { errors: Array<{ line: number; message: string }> };
-    assert.deepEqual(errors.errors.map((e) => e.line), [32, 33]);
+    const errors = (await (await call(`${job.links.self}/errors`, admin)).json()) as { errors: Array<{ line: number; message: string }> };
+    assert.deepEqual(
+      errors.errors.map((e) => e.line),
+      [32, 33],
+    );
     assert.match(errors.errors[1]!.message, /future/);
   });
 
@@ -52,20 +72,35 @@ describe('import API', () => {
     assert.equal((await call('/api/imports', null)).status, 401);
     assert.equal((await call('/api/imports', 'jnt_nope')).status, 401);
     assert.equal((await call('/api/imports', practitioner)).status, 403);
-    const noMapping = await call('/api/imports?source=x', admin, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a,b\n1,2' });
+    const noMapping = await call('/api/imports?source=x', admin, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: 'a,b\n1,2',
+    });
     assert.equal(noMapping.status, 400);
-    assert.match((await noMapping.json() as { error: string }).error, /mapping/);
+    assert.match(((await noMapping.json()) as { error: string }).error, /mapping/);
     assert.equal((await call('/api/imports/999999', admin)).status, 404);
   });
 
   test('webhooks are subscribed through the API by an administrator', async () => {
-    const created = await call('/api/webhooks', admin, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', topics: ['referral.status'] }) });
+    const created = await call('/api/webhooks', admin, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', topics: ['referral.status'] }),
+    });
     assert.equal(created.status, 201);
-    const body = await created.json() as { id: string; secret: string };
+    const body = (await created.json()) as { id: string; secret: string };
     assert.match(body.secret, /^whsec_/);
-    const list = await (await call('/api/webhooks', admin)).json() as { webhooks: Array<{ id: string; secret?: string }> };
-    assert.ok(list.webhooks.some((w) => w.id === body.id && w.secret === undefined), 'listed without its secret');
-    const refused = await call('/api/webhooks', admin, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'http://192.0.2.1/hook' }) });
+    const list = (await (await call('/api/webhooks', admin)).json()) as { webhooks: Array<{ id: string; secret?: string }> };
+    assert.ok(
+      list.webhooks.some((w) => w.id === body.id && w.secret === undefined),
+      'listed without its secret',
+    );
+    const refused = await call('/api/webhooks', admin, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://192.0.2.1/hook' }),
+    });
     assert.equal(refused.status, 400);
     assert.equal((await call('/api/webhooks', practitioner)).status, 403);
   });
@@ -73,17 +108,27 @@ describe('import API', () => {
   test('/openapi.json describes the FHIR API and the JSON API', async () => {
     const response = await fetch(`${server.url}/openapi.json`);
     assert.equal(response.status, 200);
-    const doc = await response.json() as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     assert.match(doc.openapi, /^3\.1/);
     for (const type of Object.keys(resourceDefs)) {
       assert.ok(doc.paths[`/fhir/${type}`]?.get, `search ${type}`);
       assert.ok(doc.paths[`/fhir/${type}/{id}`]?.get, `read ${type}`);
     }
     assert.ok(doc.paths['/fhir/Patient']!.post && doc.paths['/fhir/Patient/{id}']!.put && doc.paths['/fhir/Task/{id}']!.put);
-    for (const path of ['/fhir/metadata', '/fhir', '/api/imports', '/api/imports/{id}', '/api/imports/{id}/errors', '/api/import-mappings/{source}/{name}', '/api/webhooks']) assert.ok(doc.paths[path], path);
+    for (const path of [
+      '/fhir/metadata',
+      '/fhir',
+      '/api/imports',
+      '/api/imports/{id}',
+      '/api/imports/{id}/errors',
+      '/api/import-mappings/{source}/{name}',
+      '/api/webhooks',
+    ])
+      assert.ok(doc.paths[path], path);
     // Every route the app serves under /fhir and /api/imports|webhooks is described.
-    const routes = (server.app as unknown as { routeList: Array<{ method: string; url: string }> }).routeList
-      .filter((r) => /^\/api\/(imports|import-mappings|webhooks)/.test(r.url));
+    const routes = (server.app as unknown as { routeList: Array<{ method: string; url: string }> }).routeList.filter((r) =>
+      /^\/api\/(imports|import-mappings|webhooks)/.test(r.url),
+    );
     for (const route of routes) {
       const path = route.url.replace(/:(\w+)/g, '{$1}');
       assert.ok(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${route.url} is described`);

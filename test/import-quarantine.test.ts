@@ -25,7 +25,12 @@ import { startTestServer, type TestServer } from './support/server.ts';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-quarantine-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const mapping = (source: string): ColumnMapping => ({ source, name: 'std', idColumn: 'Id', columns: { given_name: 'First', family_name: 'Last', birth_date: 'Born' } });
+const mapping = (source: string): ColumnMapping => ({
+  source,
+  name: 'std',
+  idColumn: 'Id',
+  columns: { given_name: 'First', family_name: 'Last', birth_date: 'Born' },
+});
 
 /** 40 rows; line 11 carries a NUL byte in the surname and line 21 repeats line 6's record id. */
 function feedWithBadRows(): { text: string; good: number } {
@@ -38,10 +43,16 @@ function feedWithBadRows(): { text: string; good: number } {
   return { text: `${lines.join('\n')}\n`, good: 38 };
 }
 
-const windows1252 = (text: string) => Buffer.from([...text].map((c) => ({ 'ë': 0xeb, 'á': 0xe1, 'Ó': 0xd3, '’': 0x92, 'é': 0xe9 } as Record<string, number>)[c] ?? c.charCodeAt(0)));
+const windows1252 = (text: string) =>
+  Buffer.from([...text].map((c) => (({ ë: 0xeb, á: 0xe1, Ó: 0xd3, '’': 0x92, é: 0xe9 }) as Record<string, number>)[c] ?? c.charCodeAt(0)));
 
 async function fieldsOf(db: Kysely<Database>, source: string, sourceId: string): Promise<Record<string, string>> {
-  const row = await db.selectFrom('source_records').select('fields').where('source', '=', source).where('source_id', '=', sourceId).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('source_records')
+    .select('fields')
+    .where('source', '=', source)
+    .where('source_id', '=', sourceId)
+    .executeTakeFirstOrThrow();
   return (typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields) as Record<string, string>;
 }
 
@@ -60,10 +71,13 @@ for (const target of await testDatabaseTargets()) {
         const result = await runImport(database.db, { source: 'clinic', file, mapping: mapping('clinic') });
         assert.equal(result.stored, 1);
         const rejected = await rejectedRows(database.db, result.jobId);
-        assert.deepEqual(rejected.map((row) => [row.line, row.reason]), [
-          [2, 'the date of birth 0000-04-27 is before 1850, so it cannot be right'],
-          [3, 'the date of birth 1849-12-31 is before 1850, so it cannot be right'],
-        ]);
+        assert.deepEqual(
+          rejected.map((row) => [row.line, row.reason]),
+          [
+            [2, 'the date of birth 0000-04-27 is before 1850, so it cannot be right'],
+            [3, 'the date of birth 1849-12-31 is before 1850, so it cannot be right'],
+          ],
+        );
       } finally {
         await database.close();
       }
@@ -83,7 +97,10 @@ for (const target of await testDatabaseTargets()) {
         assert.equal(result.duplicates, 1, 'the repeated id is reported');
         assert.equal(result.unchanged, 0, 'the repeat is not counted as unchanged');
         const rejected = await rejectedRows(database.db, result.jobId);
-        assert.deepEqual(rejected.map((r) => r.line), [11, 21]);
+        assert.deepEqual(
+          rejected.map((r) => r.line),
+          [11, 21],
+        );
         assert.match(rejected[0]!.reason, /NUL/);
         assert.match(rejected[0]!.row, /^R10,Nora,Nul.ington,1980-01-10$/, 'the row as sent, its NUL made visible');
         assert.match(rejected[1]!.reason, /record id R5 .*line 6/);
@@ -99,13 +116,29 @@ for (const target of await testDatabaseTargets()) {
       try {
         const patient = (id: string, family: string) => JSON.stringify({ resourceType: 'Patient', id, name: [{ family, given: ['Ann'] }] });
         const file = path.join(tmp, `bad-${target.kind}.ndjson`);
-        fs.writeFileSync(file, [patient('p1', 'Able'), patient('p2', 'Nul\u0000l'), '{"resourceType":"Patient","id":"p3","name":[{"family":"Broken\\ud800","given":["Ann"]}]}', patient('p1', 'Again'), patient('p4', 'Baker')].join('\n'));
+        fs.writeFileSync(
+          file,
+          [
+            patient('p1', 'Able'),
+            patient('p2', 'Nul\u0000l'),
+            '{"resourceType":"Patient","id":"p3","name":[{"family":"Broken\\ud800","given":["Ann"]}]}',
+            patient('p1', 'Again'),
+            patient('p4', 'Baker'),
+          ].join('\n'),
+        );
         const result = await runImport(database.db, { source: 'hospital', file });
         assert.equal(result.status, 'done');
         assert.equal(result.stored, 2);
         assert.equal(result.duplicates, 1);
         const rejected = await rejectedRows(database.db, result.jobId);
-        assert.deepEqual(rejected.map((r) => [r.line, /NUL|broken character|already/.exec(r.reason)?.[0]]), [[2, 'NUL'], [3, 'broken character'], [4, 'already']]);
+        assert.deepEqual(
+          rejected.map((r) => [r.line, /NUL|broken character|already/.exec(r.reason)?.[0]]),
+          [
+            [2, 'NUL'],
+            [3, 'broken character'],
+            [4, 'already'],
+          ],
+        );
       } finally {
         await database.close();
       }
@@ -116,11 +149,18 @@ for (const target of await testDatabaseTargets()) {
       try {
         await saveMapping(database.db, mapping('housing'));
         const latin1 = path.join(tmp, `latin1-${target.kind}.csv`);
-        fs.writeFileSync(latin1, windows1252('Id,First,Last,Born\nL1,Zoë,O’Brien,1990-01-01\nL2,Seán,Ó Briain,1991-01-01\nL3,Ann,Lee,1992-01-01\n'));
+        fs.writeFileSync(
+          latin1,
+          windows1252('Id,First,Last,Born\nL1,Zoë,O’Brien,1990-01-01\nL2,Seán,Ó Briain,1991-01-01\nL3,Ann,Lee,1992-01-01\n'),
+        );
         const result = await runImport(database.db, { source: 'housing', file: latin1, mapping: mapping('housing') });
         assert.equal(result.status, 'done');
         assert.equal(result.stored, 3);
-        assert.deepEqual(await fieldsOf(database.db, 'housing', 'L1'), { given_name: 'Zoë', family_name: 'O’Brien', birth_date: '1990-01-01' });
+        assert.deepEqual(await fieldsOf(database.db, 'housing', 'L1'), {
+          given_name: 'Zoë',
+          family_name: 'O’Brien',
+          birth_date: '1990-01-01',
+        });
         assert.equal((await fieldsOf(database.db, 'housing', 'L2')).family_name, 'Ó Briain');
         assert.equal(result.encoding, 'windows-1252');
         assert.equal(result.warnings.length, 1);
@@ -128,15 +168,24 @@ for (const target of await testDatabaseTargets()) {
 
         // Two systems' exports joined together: each line is read in its own encoding.
         const mixed = path.join(tmp, `mixed-${target.kind}.csv`);
-        fs.writeFileSync(mixed, Buffer.concat([Buffer.from('Id,First,Last,Born\nM1,Zoë,Utf,1990-01-01\n'), windows1252('M2,Renée,Latin,1990-01-01\n')]));
+        fs.writeFileSync(
+          mixed,
+          Buffer.concat([Buffer.from('Id,First,Last,Born\nM1,Zoë,Utf,1990-01-01\n'), windows1252('M2,Renée,Latin,1990-01-01\n')]),
+        );
         const both = await runImport(database.db, { source: 'housing', file: mixed, mapping: mapping('housing') });
         assert.equal((await fieldsOf(database.db, 'housing', 'M1')).given_name, 'Zoë');
         assert.equal((await fieldsOf(database.db, 'housing', 'M2')).given_name, 'Renée');
         assert.match(both.warnings[0]!, /1 line is not UTF-8/);
 
         const utf16 = path.join(tmp, `utf16-${target.kind}.csv`);
-        fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Id,First,Last,Born\nU1,Ann,Lee,1990-01-01\n', 'utf16le')]));
-        await assert.rejects(runImport(database.db, { source: 'housing', file: utf16, mapping: mapping('housing') }), /UTF-16.*save it as UTF-8/);
+        fs.writeFileSync(
+          utf16,
+          Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Id,First,Last,Born\nU1,Ann,Lee,1990-01-01\n', 'utf16le')]),
+        );
+        await assert.rejects(
+          runImport(database.db, { source: 'housing', file: utf16, mapping: mapping('housing') }),
+          /UTF-16.*save it as UTF-8/,
+        );
         const xlsx = path.join(tmp, `sheet-${target.kind}.csv`);
         fs.writeFileSync(xlsx, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(64)]));
         await assert.rejects(runImport(database.db, { source: 'housing', file: xlsx, mapping: mapping('housing') }), /spreadsheet|zip/);
@@ -153,15 +202,41 @@ for (const target of await testDatabaseTargets()) {
         fs.writeFileSync(file, 'Id,First,Last,Born\nC1,Ann,Lee,1990-01-01\nC2,Bob,Ray,1991-01-01\n');
         const hash = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
         const pid = deadPid();
-        const { id } = await database.db.insertInto('import_jobs').values({
-          source: 'council', format: 'csv', mapping_name: 'std', file_name: 'lost.csv', file_hash: hash, lines_total: 3, created_by: null, finished_at: null,
-          owner_host: os.hostname(), owner_pid: pid, owner_started: 'gone',
-        } as never).returning('id').executeTakeFirstOrThrow();
+        const { id } = await database.db
+          .insertInto('import_jobs')
+          .values({
+            source: 'council',
+            format: 'csv',
+            mapping_name: 'std',
+            file_name: 'lost.csv',
+            file_hash: hash,
+            lines_total: 3,
+            created_by: null,
+            finished_at: null,
+            owner_host: os.hostname(),
+            owner_pid: pid,
+            owner_started: 'gone',
+          } as never)
+          .returning('id')
+          .executeTakeFirstOrThrow();
         // Another process on this host that is alive and beating owns a second job: left alone.
-        const other = await database.db.insertInto('import_jobs').values({
-          source: 'council', format: 'csv', mapping_name: 'std', file_name: 'other.csv', file_hash: 'f'.repeat(64), lines_total: 3, created_by: null, finished_at: null,
-          owner_host: os.hostname(), owner_pid: process.ppid, owner_started: null,
-        } as never).returning('id').executeTakeFirstOrThrow();
+        const other = await database.db
+          .insertInto('import_jobs')
+          .values({
+            source: 'council',
+            format: 'csv',
+            mapping_name: 'std',
+            file_name: 'other.csv',
+            file_hash: 'f'.repeat(64),
+            lines_total: 3,
+            created_by: null,
+            finished_at: null,
+            owner_host: os.hostname(),
+            owner_pid: process.ppid,
+            owner_started: null,
+          } as never)
+          .returning('id')
+          .executeTakeFirstOrThrow();
 
         assert.equal(await reapLostImports(database.db), 1);
         const lost = await importJob(database.db, Number(id));
@@ -195,25 +270,39 @@ describe('import API quarantine', () => {
     practitioner = (await createApiTokenForUsername(server.database.db, 'practitioner', 'quarantine test')).token;
   });
   after(async () => server?.close());
-  const call = (url: string, token: string | null, init: RequestInit = {}) => fetch(`${server.url}${url}`, {
-    ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) },
-  });
+  const call = (url: string, token: string | null, init: RequestInit = {}) =>
+    fetch(`${server.url}${url}`, {
+      ...init,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) },
+    });
 
   test('an upload with bad rows finishes; the summary counts them and the rejected rows download as CSV', async () => {
     await saveMapping(server.database.db, mapping('school-api'));
     const feed = feedWithBadRows();
-    const upload = await call('/api/imports?source=school-api&mapping=std&name=pupils.csv', admin, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: feed.text });
+    const upload = await call('/api/imports?source=school-api&mapping=std&name=pupils.csv', admin, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: feed.text,
+    });
     assert.equal(upload.status, 202);
-    const job = await upload.json() as { jobId: number; links: { self: string; rejected: string } };
+    const job = (await upload.json()) as { jobId: number; links: { self: string; rejected: string } };
     assert.equal(job.links.rejected, `/api/imports/${job.jobId}/rejected`);
     let status: { status: string; stored: number; errors: number; duplicates: number; encoding: string } | undefined;
     for (let i = 0; i < 200; i++) {
-      status = await (await call(job.links.self, admin)).json() as typeof status;
+      status = (await (await call(job.links.self, admin)).json()) as typeof status;
       if (status!.status !== 'running') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assert.deepEqual({ status: status?.status, stored: status?.stored, errors: status?.errors, duplicates: status?.duplicates, encoding: status?.encoding },
-      { status: 'done', stored: feed.good, errors: 2, duplicates: 1, encoding: 'utf-8' });
+    assert.deepEqual(
+      {
+        status: status?.status,
+        stored: status?.stored,
+        errors: status?.errors,
+        duplicates: status?.duplicates,
+        encoding: status?.encoding,
+      },
+      { status: 'done', stored: feed.good, errors: 2, duplicates: 1, encoding: 'utf-8' },
+    );
 
     const download = await call(job.links.rejected, admin);
     assert.equal(download.status, 200);
@@ -233,17 +322,25 @@ describe('import API quarantine', () => {
   test('the same file sent while its import runs is refused with the job to watch', async () => {
     await saveMapping(server.database.db, mapping('busy'));
     const rows = ['Id,First,Last,Born', ...Array.from({ length: 20_000 }, (_, i) => `B${i},Ann${i},Lee${i},1990-01-01`)].join('\n');
-    const first = await call('/api/imports?source=busy&mapping=std', admin, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: rows });
+    const first = await call('/api/imports?source=busy&mapping=std', admin, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: rows,
+    });
     assert.equal(first.status, 202);
-    const { jobId } = await first.json() as { jobId: number };
-    const second = await call('/api/imports?source=busy&mapping=std', admin, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: rows });
+    const { jobId } = (await first.json()) as { jobId: number };
+    const second = await call('/api/imports?source=busy&mapping=std', admin, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: rows,
+    });
     if (second.status === 202) {
       // Only if it had already finished: then the answer is the finished job, not a second run.
-      const body = await second.json() as { jobId: number; status: string };
+      const body = (await second.json()) as { jobId: number; status: string };
       assert.deepEqual({ jobId: body.jobId, status: body.status }, { jobId, status: 'done' });
     } else {
       assert.equal(second.status, 409);
-      assert.match((await second.json() as { error: string }).error, new RegExp(`already being imported .*job ${jobId}`));
+      assert.match(((await second.json()) as { error: string }).error, new RegExp(`already being imported .*job ${jobId}`));
     }
   });
 });
@@ -267,7 +364,10 @@ async function serve(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'silent', ...env } });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => { out += d; if (out.includes('serving')) resolve(); });
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('serving')) resolve();
+    });
     child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${out}`)));
   });
   return child;
@@ -281,74 +381,111 @@ function killed(child: ChildProcess): Promise<void> {
   });
 }
 
-test('a server killed during an API import: on restart the job is failed, its upload copy gone, and sending the file again resumes it', { timeout: 600_000 }, async () => {
-  const dataDir = path.join(tmp, 'crash-data');
-  const uploads = fs.mkdtempSync(path.join(tmp, 'uploads-'));
-  let token: string;
-  {
-    const setup = await openPglite(dataDir);
-    await migrateToLatest(setup.db);
-    await createAccount(setup.db, { username: 'integrator', displayName: 'Ida Integrator', role: 'admin', password: 'a long passphrase' });
-    token = (await createApiTokenForUsername(setup.db, 'integrator', 'crash test')).token;
-    await saveMapping(setup.db, mapping('crash'));
-    await setup.close();
-  }
-  const rows = 60_000;
-  const csv = ['Id,First,Last,Born', ...Array.from({ length: rows }, (_, i) => `K${i},Ann${i},Lee${i},1990-01-0${1 + (i % 9)}`)].join('\n');
-  const env = { JOINERY_DATA_DIR: dataDir, TMPDIR: uploads };
-  const port = await freePort();
-  const first = await serve({ ...env, PORT: String(port) });
-  let jobId: number;
-  try {
-    const upload = await fetch(`http://127.0.0.1:${port}/api/imports?source=crash&mapping=std`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: csv });
-    assert.equal(upload.status, 202);
-    jobId = (await upload.json() as { jobId: number }).jobId;
-    assert.equal(fs.readdirSync(uploads).filter((d) => d.startsWith('joinery-import-')).length, 1, 'the upload is copied to the temporary folder');
-  } finally {
-    await killed(first);
-  }
-  {
-    const between = await openPglite(dataDir);
-    const job = await between.db.selectFrom('import_jobs').select(['status', 'lines_done']).where('id', '=', jobId).executeTakeFirstOrThrow();
-    await between.close();
-    assert.equal(job.status, 'running', 'killed mid-way (the file is large enough not to finish first)');
-  }
-
-  const port2 = await freePort();
-  const second = await serve({ ...env, PORT: String(port2) });
-  try {
-    const api = (url: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${port2}${url}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } });
-    const after = await (await api(`/api/imports/${jobId}`)).json() as { status: string; failure: string | null };
-    assert.equal(after.status, 'failed', 'the lost job is failed at start-up');
-    assert.match(after.failure ?? '', /stopped before it finished.*send the same file again/);
-    assert.deepEqual(fs.readdirSync(uploads).filter((d) => d.startsWith('joinery-import-')), [], 'its upload copy is removed');
-
-    const again = await api('/api/imports?source=crash&mapping=std', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
-    assert.equal(again.status, 202);
-    assert.equal((await again.json() as { jobId: number }).jobId, jobId, 'the same file resumes the same job');
-    let status: { status: string; stored: number; resumed: boolean } | undefined;
-    for (let i = 0; i < 1200; i++) {
-      status = await (await api(`/api/imports/${jobId}`)).json() as typeof status;
-      if (status!.status !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+test(
+  'a server killed during an API import: on restart the job is failed, its upload copy gone, and sending the file again resumes it',
+  { timeout: 600_000 },
+  async () => {
+    const dataDir = path.join(tmp, 'crash-data');
+    const uploads = fs.mkdtempSync(path.join(tmp, 'uploads-'));
+    let token: string;
+    {
+      const setup = await openPglite(dataDir);
+      await migrateToLatest(setup.db);
+      await createAccount(setup.db, {
+        username: 'integrator',
+        displayName: 'Ida Integrator',
+        role: 'admin',
+        password: 'a long passphrase',
+      });
+      token = (await createApiTokenForUsername(setup.db, 'integrator', 'crash test')).token;
+      await saveMapping(setup.db, mapping('crash'));
+      await setup.close();
     }
-    assert.equal(status?.status, 'done');
-    assert.equal(status?.stored, rows, 'every row stored exactly once');
-    // The copy goes as the run returns, just after the job is marked done.
-    const leftovers = () => fs.readdirSync(uploads).filter((d) => d.startsWith('joinery-import-'));
-    for (let i = 0; i < 100 && leftovers().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.deepEqual(leftovers(), [], 'the finished upload leaves nothing behind');
-  } finally {
-    await killed(second);
-  }
-  const check = await openPglite(dataDir);
-  try {
-    const stored = await sql<{ n: number }>`select count(*)::int as n, count(distinct source_id)::int as d from source_records where source = 'crash'`.execute(check.db);
-    assert.equal(Number(stored.rows[0]!.n), rows);
-  } finally {
-    await check.close();
-  }
-});
+    const rows = 60_000;
+    const csv = ['Id,First,Last,Born', ...Array.from({ length: rows }, (_, i) => `K${i},Ann${i},Lee${i},1990-01-0${1 + (i % 9)}`)].join(
+      '\n',
+    );
+    const env = { JOINERY_DATA_DIR: dataDir, TMPDIR: uploads };
+    const port = await freePort();
+    const first = await serve({ ...env, PORT: String(port) });
+    let jobId: number;
+    try {
+      const upload = await fetch(`http://127.0.0.1:${port}/api/imports?source=crash&mapping=std`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+        body: csv,
+      });
+      assert.equal(upload.status, 202);
+      jobId = ((await upload.json()) as { jobId: number }).jobId;
+      assert.equal(
+        fs.readdirSync(uploads).filter((d) => d.startsWith('joinery-import-')).length,
+        1,
+        'the upload is copied to the temporary folder',
+      );
+    } finally {
+      await killed(first);
+    }
+    {
+      const between = await openPglite(dataDir);
+      const job = await between.db
+        .selectFrom('import_jobs')
+        .select(['status', 'lines_done'])
+        .where('id', '=', jobId)
+        .executeTakeFirstOrThrow();
+      await between.close();
+      assert.equal(job.status, 'running', 'killed mid-way (the file is large enough not to finish first)');
+    }
+
+    const port2 = await freePort();
+    const second = await serve({ ...env, PORT: String(port2) });
+    try {
+      const api = (url: string, init: RequestInit = {}) =>
+        fetch(`http://127.0.0.1:${port2}${url}`, {
+          ...init,
+          headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
+        });
+      const after = (await (await api(`/api/imports/${jobId}`)).json()) as { status: string; failure: string | null };
+      assert.equal(after.status, 'failed', 'the lost job is failed at start-up');
+      assert.match(after.failure ?? '', /stopped before it finished.*send the same file again/);
+      assert.deepEqual(
+        fs.readdirSync(uploads).filter((d) => d.startsWith('joinery-import-')),
+        [],
+        'its upload copy is removed',
+      );
+
+      const again = await api('/api/imports?source=crash&mapping=std', {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: csv,
+      });
+      assert.equal(again.status, 202);
+      assert.equal(((await again.json()) as { jobId: number }).jobId, jobId, 'the same file resumes the same job');
+      let status: { status: string; stored: number; resumed: boolean } | undefined;
+      for (let i = 0; i < 1200; i++) {
+        status = (await (await api(`/api/imports/${jobId}`)).json()) as typeof status;
+        if (status!.status !== 'running') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(status?.status, 'done');
+      assert.equal(status?.stored, rows, 'every row stored exactly once');
+      // The copy goes as the run returns, just after the job is marked done.
+      const leftovers = () => fs.readdirSync(uploads).filter((d) => d.startsWith('joinery-import-'));
+      for (let i = 0; i < 100 && leftovers().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(leftovers(), [], 'the finished upload leaves nothing behind');
+    } finally {
+      await killed(second);
+    }
+    const check = await openPglite(dataDir);
+    try {
+      const stored = await sql<{
+        n: number;
+      }>`select count(*)::int as n, count(distinct source_id)::int as d from source_records where source = 'crash'`.execute(check.db);
+      assert.equal(Number(stored.rows[0]!.n), rows);
+    } finally {
+      await check.close();
+    }
+  },
+);
 
 test('joinery import says how many rows it set aside and writes them where asked', { timeout: 300_000 }, async () => {
   const dataDir = path.join(tmp, 'cli-data');
@@ -361,8 +498,11 @@ test('joinery import says how many rows it set aside and writes them where asked
   const file = path.join(tmp, 'cli-feed.csv');
   fs.writeFileSync(file, feedWithBadRows().text);
   const out = path.join(tmp, 'cli-rejected.csv');
-  const result = spawnSync(process.execPath, [cli, 'import', '--source', 'cli-school', '--mapping', 'std', '--rejected', out, file],
-    { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, timeout: 240_000 });
+  const result = spawnSync(process.execPath, [cli, 'import', '--source', 'cli-school', '--mapping', 'std', '--rejected', out, file], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '', JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+    timeout: 240_000,
+  });
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /38 records stored/);
   assert.match(result.stdout, /2 rows set aside \(1 repeated record id\)/);

@@ -22,31 +22,48 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Patients nobody knows yet (names no synthetic person has), as an agency's NDJSON feed. */
 function feed(prefix: string, count: number): string {
-  return Array.from({ length: count }, (_, i) => JSON.stringify({
-    resourceType: 'Patient', id: `${prefix}-${i}`,
-    name: [{ family: `Zzyzx${prefix}${i}`, given: ['Imogen'] }], gender: 'female', birthDate: `19${70 + i}-03-0${1 + (i % 9)}`,
-    address: [{ line: [`${i + 1} Feed Street`], postalCode: 'TF1 1AA' }],
-  })).join('\n');
+  return Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      resourceType: 'Patient',
+      id: `${prefix}-${i}`,
+      name: [{ family: `Zzyzx${prefix}${i}`, given: ['Imogen'] }],
+      gender: 'female',
+      birthDate: `19${70 + i}-03-0${1 + (i % 9)}`,
+      address: [{ line: [`${i + 1} Feed Street`], postalCode: 'TF1 1AA' }],
+    }),
+  ).join('\n');
 }
 
 /** The code of the demo practitioner's organisation, as registered (upper case in the synthetic place). */
 async function practitionerCode(db: TestServer['database']['db']): Promise<string> {
-  const org = await db.selectFrom('users').innerJoin('organisations', 'organisations.id', 'users.organisation_id')
-    .select('organisations.source_code').where('users.username', '=', 'practitioner').executeTakeFirstOrThrow();
-  assert.match(org.source_code, /[A-Z]/, 'the organisation\'s code has capitals, as the synthetic place\'s do');
+  const org = await db
+    .selectFrom('users')
+    .innerJoin('organisations', 'organisations.id', 'users.organisation_id')
+    .select('organisations.source_code')
+    .where('users.username', '=', 'practitioner')
+    .executeTakeFirstOrThrow();
+  assert.match(org.source_code, /[A-Z]/, "the organisation's code has capitals, as the synthetic place's do");
   return org.source_code;
 }
 const variants = (code: string) => [code.toLowerCase(), code.toUpperCase(), code[0]!.toUpperCase() + code.slice(1).toLowerCase()];
 let code = '';
 
 async function personIdsFor(server: TestServer, sourceId: string): Promise<string[]> {
-  const rows = await server.database.db.selectFrom('source_records as s').innerJoin('record_links as l', 'l.source_record_id', 's.id')
-    .select(['s.source', 'l.person_id']).where('s.source_id', 'like', `${sourceId}-%`).where('l.superseded_at', 'is', null).execute();
-  assert.ok(rows.every((r) => r.source === code), `stored under the organisation's own code, not ${rows.map((r) => r.source).join(', ')}`);
+  const rows = await server.database.db
+    .selectFrom('source_records as s')
+    .innerJoin('record_links as l', 'l.source_record_id', 's.id')
+    .select(['s.source', 'l.person_id'])
+    .where('s.source_id', 'like', `${sourceId}-%`)
+    .where('l.superseded_at', 'is', null)
+    .execute();
+  assert.ok(
+    rows.every((r) => r.source === code),
+    `stored under the organisation's own code, not ${rows.map((r) => r.source).join(', ')}`,
+  );
   return rows.map((r) => r.person_id);
 }
 
-describe('imports under the organisation\'s code, in either case, through the API', () => {
+describe("imports under the organisation's code, in either case, through the API", () => {
   let server: TestServer;
   let admin: string;
   let practitioner: string;
@@ -63,13 +80,17 @@ describe('imports under the organisation\'s code, in either case, through the AP
       const given = variants(code)[variant]!;
       const prefix = `api${variant}`;
       const upload = await fetch(`${server.url}/api/imports?source=${given}&format=ndjson`, {
-        method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-ndjson' }, body: feed(prefix, 4),
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-ndjson' },
+        body: feed(prefix, 4),
       });
       assert.equal(upload.status, 202, await upload.clone().text());
-      const job = await upload.json() as { links: { self: string } };
+      const job = (await upload.json()) as { links: { self: string } };
       let status: { status: string; stored: number; source: string } | undefined;
       for (let i = 0; i < 300; i++) {
-        status = await (await fetch(`${server.url}${job.links.self}`, { headers: { authorization: `Bearer ${admin}` } })).json() as typeof status;
+        status = (await (
+          await fetch(`${server.url}${job.links.self}`, { headers: { authorization: `Bearer ${admin}` } })
+        ).json()) as typeof status;
         if (status!.status !== 'running') break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -83,28 +104,33 @@ describe('imports under the organisation\'s code, in either case, through the AP
         assert.equal(read.status, 200, `Patient/${id} imported as ${given} is visible to the ${code} practitioner`);
       }
       // And by the identifier the feed gave it, in the case the feed used.
-      const found = await (await fetch(`${server.url}/fhir/Patient?identifier=${encodeURIComponent(`urn:joinery:source:${given}|${prefix}-0`)}`, {
-        headers: { authorization: `Bearer ${practitioner}` },
-      })).json() as { entry?: unknown[] };
+      const found = (await (
+        await fetch(`${server.url}/fhir/Patient?identifier=${encodeURIComponent(`urn:joinery:source:${given}|${prefix}-0`)}`, {
+          headers: { authorization: `Bearer ${practitioner}` },
+        })
+      ).json()) as { entry?: unknown[] };
       assert.equal(found.entry?.length, 1);
     });
   }
 
   test('a mapping saved under the code in lower case is found under it in upper case', async () => {
     const saved = await fetch(`${server.url}/api/import-mappings/${code.toLowerCase()}/v1`, {
-      method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
       body: JSON.stringify({ idColumn: 'Id', columns: { given_name: 'First', family_name: 'Last' } }),
     });
     assert.equal(saved.status, 200);
     const upload = await fetch(`${server.url}/api/imports?source=${code.toUpperCase()}&mapping=v1`, {
-      method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/csv' }, body: 'Id,First,Last\nM1,Ada,Zzyzxmap\n',
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/csv' },
+      body: 'Id,First,Last\nM1,Ada,Zzyzxmap\n',
     });
     assert.equal(upload.status, 202, await upload.clone().text());
   });
 });
 
 describe('joinery import --source CODE, in either case', () => {
-  test('is accepted, and the people it brings are visible to the organisation\'s practitioner', { timeout: 300_000 }, async () => {
+  test("is accepted, and the people it brings are visible to the organisation's practitioner", { timeout: 300_000 }, async () => {
     const dataDir = path.join(tmp, 'data');
     {
       const setup = await openPglite(dataDir);
@@ -120,19 +146,34 @@ describe('joinery import --source CODE, in either case', () => {
     for (const given of [registered.toUpperCase(), registered.toLowerCase()]) {
       const file = path.join(tmp, `${given}.ndjson`);
       fs.writeFileSync(file, feed(`cli${given}`, 3));
-      const run = spawnSync(process.execPath, [path.join(root, 'bin', 'joinery.mjs'), 'import', '--source', given, file], { encoding: 'utf8', env, timeout: 240_000 });
+      const run = spawnSync(process.execPath, [path.join(root, 'bin', 'joinery.mjs'), 'import', '--source', given, file], {
+        encoding: 'utf8',
+        env,
+        timeout: 240_000,
+      });
       assert.equal(run.status, 0, `joinery import --source ${given}: ${run.stderr}`);
     }
     const database = await openPglite(dataDir);
     try {
       const token = await createApiTokenForUsername(database.db, 'practitioner', 'cli check');
       const actor = (await userForApiToken(database.db, token.token))!;
-      const rows = await database.db.selectFrom('source_records as s').innerJoin('record_links as l', 'l.source_record_id', 's.id')
-        .select(['s.source', 'l.person_id']).where('s.source_id', 'like', 'cli%').where('l.superseded_at', 'is', null).execute();
+      const rows = await database.db
+        .selectFrom('source_records as s')
+        .innerJoin('record_links as l', 'l.source_record_id', 's.id')
+        .select(['s.source', 'l.person_id'])
+        .where('s.source_id', 'like', 'cli%')
+        .where('l.superseded_at', 'is', null)
+        .execute();
       assert.equal(rows.length, 6);
       assert.deepEqual([...new Set(rows.map((r) => r.source))], [registered]);
       for (const row of rows) {
-        const access = await decideRecordAccess(database.db, { actor, personId: row.person_id, categories: ['demographics'], purpose: 'direct_care', action: 'read' });
+        const access = await decideRecordAccess(database.db, {
+          actor,
+          personId: row.person_id,
+          categories: ['demographics'],
+          purpose: 'direct_care',
+          action: 'read',
+        });
         assert.notEqual(access.byCategory.demographics.scope, 'none', `${row.person_id} is visible: ${access.reason}`);
       }
     } finally {

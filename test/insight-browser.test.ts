@@ -30,19 +30,25 @@ describe('insight dashboards in the browser', { skip: !browserAvailable() && 'Ch
     const bars = await page.locator('svg[aria-labelledby^="overlap-chart"] rect.bar:not(.bar--alt) title').allTextContents();
     const overlapRows = page.locator('#overlap-table tbody tr');
     const tableBars: string[] = [];
-    for (let i = 0; i < await overlapRows.count(); i++) {
+    for (let i = 0; i < (await overlapRows.count()); i++) {
       const row = overlapRows.nth(i);
       tableBars.push(`${(await row.locator('th').textContent())?.trim()} ${(await row.locator('td').textContent())?.trim()}`);
     }
     assert.ok(bars.length > 0);
-    assert.deepEqual(bars.map((b) => b.replace(': ', ' ')), tableBars.slice(0, bars.length));
+    assert.deepEqual(
+      bars.map((b) => b.replace(': ', ' ')),
+      tableBars.slice(0, bars.length),
+    );
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
     await page.getByRole('link', { name: 'Inequalities', exact: true }).click();
     await page.waitForLoadState('load');
     assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), 'Is the gap narrowing?');
     const headline = (await page.locator('#headline').textContent()) ?? '';
-    assert.match(headline, /(Yes: the gap is narrowing|No: the gap is widening|Not clearly: the gap shows no clear change|Not enough quarters)/);
+    assert.match(
+      headline,
+      /(Yes: the gap is narrowing|No: the gap is widening|Not clearly: the gap shows no clear change|Not enough quarters)/,
+    );
 
     // Choose a measure and a split the way a commissioner would.
     await page.getByLabel('Measure', { exact: true }).selectOption('access:acceptance');

@@ -39,20 +39,26 @@ describe('a team member picks up an action on duty cover', { skip: !browserAvail
     const pickUp = page.getByRole('button', { name: /^Pick up: / }).first();
     const label = (await pickUp.getAttribute('aria-label')) ?? '';
     const planHref = await page.locator('li', { has: pickUp }).getByRole('link').first().getAttribute('href');
-    assert.ok(planHref, 'the action links to the person\'s plan');
+    assert.ok(planHref, "the action links to the person's plan");
     await Promise.all([page.waitForNavigation(), pickUp.click()]);
-    assert.ok((await page.locator('.govuk-notification-banner--success').textContent())?.includes('Action picked up'), 'the page says what happened');
+    assert.ok(
+      (await page.locator('.govuk-notification-banner--success').textContent())?.includes('Action picked up'),
+      'the page says what happened',
+    );
     assert.equal(await page.getByRole('button', { name: label, exact: true }).count(), 0, 'the action left the shared worklist');
     await fitsTheScreen(page, 'the team page after picking up');
     // The person's plan opens through the team.
     await page.goto(`${server.url}${planHref}`);
     assert.match(page.url(), /\/people\/[^/]+\/plan/);
     assert.ok((await page.getByText('History of this plan').count()) > 0, 'the plan is shown');
-    assert.ok((await page.getByText(/picked up by .+ on duty cover for the team/i).count()) > 0, 'its history says who picked the action up');
+    assert.ok(
+      (await page.getByText(/picked up by .+ on duty cover for the team/i).count()) > 0,
+      'its history says who picked the action up',
+    );
     await fitsTheScreen(page, 'the plan, opened through the team');
   });
 
-  test('the manager\'s members page', async () => {
+  test("the manager's members page", async () => {
     const page = await phone();
     await signInAs(page, server.url, 'coordinator', DEMO_PASSWORD);
     await page.goto(`${server.url}/teams/team-md-integrated/members`);

@@ -17,12 +17,32 @@ import { DEMO_TEAM_ID } from '../src/plans/teams-seed.ts';
 import { pickUpReferral, ReferralInputError } from '../src/referrals/index.ts';
 
 const practitioner = (practitionerId: string, organisationId: string, teamId: string): SignedInUser => ({
-  id: `u-${practitionerId}`, username: `u-${practitionerId}`, displayName: 'Colleague', role: 'practitioner', personId: null, practitionerId, organisationId, teamId,
+  id: `u-${practitionerId}`,
+  username: `u-${practitionerId}`,
+  displayName: 'Colleague',
+  role: 'practitioner',
+  personId: null,
+  practitionerId,
+  organisationId,
+  teamId,
 });
 
 async function addUser(db: Kysely<Database>, user: SignedInUser): Promise<void> {
-  await db.insertInto('users').values({ id: user.id, username: user.username, display_name: user.displayName, role: 'practitioner', password_hash: null, oidc_subject: null,
-    person_id: null, practitioner_id: user.practitionerId, organisation_id: user.organisationId } as never).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db
+    .insertInto('users')
+    .values({
+      id: user.id,
+      username: user.username,
+      display_name: user.displayName,
+      role: 'practitioner',
+      password_hash: null,
+      oidc_subject: null,
+      person_id: null,
+      practitioner_id: user.practitionerId,
+      organisation_id: user.organisationId,
+    } as never)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
 }
 
 for (const target of await testDatabaseTargets()) {
@@ -34,10 +54,13 @@ for (const target of await testDatabaseTargets()) {
       db = handle.db;
       await loadSyntheticPlace(db, { seed: 7, people: 600 });
     });
-    after(async () => { await handle?.close(); });
+    after(async () => {
+      await handle?.close();
+    });
 
     test('a colleague in the organisation an open plan action is assigned to may open the plan to pick it up', async () => {
-      const rows = (await sql<{ action_id: string; person_id: string; org: string; colleague: string; team: string }>`
+      const rows = (
+        await sql<{ action_id: string; person_id: string; org: string; colleague: string; team: string }>`
         select a.id as action_id, m.person_id, a.assigned_organisation_id as org, c.id as colleague, c.team_id as team
         from plan_actions a join plans p on p.id = a.plan_id join plan_members m on m.plan_id = p.id
         cross join lateral (
@@ -46,13 +69,20 @@ for (const target of await testDatabaseTargets()) {
             and not exists (select 1 from care_relationships r where r.person_id = m.person_id and r.practitioner_id = pr.id and r.ended_at is null)
           order by pr.id limit 1) c
         where a.status = 'open' and a.assigned_practitioner_id is null and p.status = 'active'
-        order by a.id, m.person_id`.execute(db)).rows;
+        order by a.id, m.person_id`.execute(db)
+      ).rows;
       assert.ok(rows.length >= 20, `the place has open plan actions assigned to organisations (${rows.length})`);
       const refused: string[] = [];
       for (const r of rows) {
         const colleague = practitioner(r.colleague, r.org, r.team);
         await addUser(db, colleague);
-        const access = await decideRecordAccess(db, { actor: colleague, personId: r.person_id, categories: ['plans'], purpose: 'direct_care', action: 'read' });
+        const access = await decideRecordAccess(db, {
+          actor: colleague,
+          personId: r.person_id,
+          categories: ['plans'],
+          purpose: 'direct_care',
+          action: 'read',
+        });
         if (!access.allowed) refused.push(`${r.action_id}: ${access.reason}`);
       }
       assert.deepEqual(refused, [], `${refused.length} of ${rows.length} actions refused the colleague who picked them up`);
@@ -61,8 +91,14 @@ for (const target of await testDatabaseTargets()) {
     test('the place has an integrated team with members from several organisations, co-located, with shared cases', async () => {
       const members = (await teamMembers(db, DEMO_TEAM_ID)).filter((m) => !m.endedAt);
       assert.ok(new Set(members.map((m) => m.organisationId)).size >= 3, 'members from at least three organisations');
-      assert.ok(members.every((m) => m.coLocation?.startsWith('Civic Centre hub')), 'co-location recorded');
-      assert.ok(members.filter((m) => !m.managesTeam).every((m) => m.lineManager !== null), 'line management recorded');
+      assert.ok(
+        members.every((m) => m.coLocation?.startsWith('Civic Centre hub')),
+        'co-location recorded',
+      );
+      assert.ok(
+        members.filter((m) => !m.managesTeam).every((m) => m.lineManager !== null),
+        'line management recorded',
+      );
       assert.ok((await teamCaseloadIds(db, DEMO_TEAM_ID)).length >= 5, 'shared cases');
     });
 
@@ -72,47 +108,102 @@ for (const target of await testDatabaseTargets()) {
       const caseload = await teamCaseloadIds(db, DEMO_TEAM_ID);
       const actions = await unassignedActionsFor(db, caseload, [...new Set(members.map((m) => m.organisationId))]);
       // An action for one agency, picked up by a member from another.
-      const pair = actions.flatMap((a) => members.filter((m) => !m.managesTeam && m.organisationId !== a.assignedOrganisationId).map((m) => ({ a, m })))[0];
-      assert.ok(pair, 'the shared worklist has work another agency\'s member can cover');
+      const pair = actions.flatMap((a) =>
+        members.filter((m) => !m.managesTeam && m.organisationId !== a.assignedOrganisationId).map((m) => ({ a, m })),
+      )[0];
+      assert.ok(pair, "the shared worklist has work another agency's member can cover");
       const colleague = practitioner(pair.m.practitionerId, pair.m.organisationId, 'none');
       await addUser(db, colleague);
-      const outsiderRow = (await sql<{ id: string; organisation_id: string }>`select id, organisation_id from practitioners where organisation_id = ${pair.m.organisationId} and id <> ${pair.m.practitionerId} order by id limit 1`.execute(db)).rows[0]!;
+      const outsiderRow = (
+        await sql<{
+          id: string;
+          organisation_id: string;
+        }>`select id, organisation_id from practitioners where organisation_id = ${pair.m.organisationId} and id <> ${pair.m.practitionerId} order by id limit 1`.execute(
+          db,
+        )
+      ).rows[0]!;
       const outsider = practitioner(outsiderRow.id, outsiderRow.organisation_id, 'none');
       await addUser(db, outsider);
-      await assert.rejects(pickUpAction(db, outsider, pair.a.id, DEMO_TEAM_ID), (e: unknown) => e instanceof PickUpRefused && e.status === 403, 'a colleague outside the team cannot');
+      await assert.rejects(
+        pickUpAction(db, outsider, pair.a.id, DEMO_TEAM_ID),
+        (e: unknown) => e instanceof PickUpRefused && e.status === 403,
+        'a colleague outside the team cannot',
+      );
       const picked = await pickUpAction(db, colleague, pair.a.id, DEMO_TEAM_ID);
       assert.equal(picked.personId, pair.a.personId);
-      const row = await db.selectFrom('plan_actions').select(['assigned_practitioner_id', 'assigned_organisation_id']).where('id', '=', pair.a.id).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('plan_actions')
+        .select(['assigned_practitioner_id', 'assigned_organisation_id'])
+        .where('id', '=', pair.a.id)
+        .executeTakeFirstOrThrow();
       assert.deepEqual([row.assigned_practitioner_id, row.assigned_organisation_id], [pair.m.practitionerId, pair.m.organisationId]);
-      const access = await decideRecordAccess(db, { actor: colleague, personId: pair.a.personId, categories: ['plans'], purpose: 'direct_care', action: 'read' });
+      const access = await decideRecordAccess(db, {
+        actor: colleague,
+        personId: pair.a.personId,
+        categories: ['plans'],
+        purpose: 'direct_care',
+        action: 'read',
+      });
       assert.ok(access.allowed);
       assert.match(access.reason, /through the relationship of care held by Multiple Disadvantage Team/);
       const managerUser = practitioner(manager.practitionerId, manager.organisationId, 'none');
-      await db.transaction().execute((trx) => endTeamMembership(trx, managerUser, { teamId: DEMO_TEAM_ID, membershipId: pair.m.membershipId, reason: 'left the team' }));
+      await db
+        .transaction()
+        .execute((trx) =>
+          endTeamMembership(trx, managerUser, { teamId: DEMO_TEAM_ID, membershipId: pair.m.membershipId, reason: 'left the team' }),
+        );
       const other = actions.find((a) => a.id !== pair.a.id && a.assignedOrganisationId !== pair.m.organisationId)!;
-      await assert.rejects(pickUpAction(db, colleague, other.id, DEMO_TEAM_ID), (e: unknown) => e instanceof PickUpRefused && e.status === 403, 'a former member cannot pick up the team\'s work');
-      const unchanged = await db.selectFrom('plan_actions').select('assigned_practitioner_id').where('id', '=', other.id).executeTakeFirstOrThrow();
+      await assert.rejects(
+        pickUpAction(db, colleague, other.id, DEMO_TEAM_ID),
+        (e: unknown) => e instanceof PickUpRefused && e.status === 403,
+        "a former member cannot pick up the team's work",
+      );
+      const unchanged = await db
+        .selectFrom('plan_actions')
+        .select('assigned_practitioner_id')
+        .where('id', '=', other.id)
+        .executeTakeFirstOrThrow();
       assert.equal(unchanged.assigned_practitioner_id, null);
     });
 
     test('picking up a referral: a colleague in the receiving organisation may, anyone else is refused and nothing changes', async () => {
-      const r = (await sql<{ id: string; organisation_id: string; team_id: string }>`
+      const r = (
+        await sql<{ id: string; organisation_id: string; team_id: string }>`
         select id, organisation_id, team_id from referrals where assigned_practitioner_id is null and status in ('sent', 'received', 'accepted') and kind = 'professional'
-        order by id limit 1`.execute(db)).rows[0];
+        order by id limit 1`.execute(db)
+      ).rows[0];
       assert.ok(r, 'the place has an open, unassigned referral');
-      const pick = async (where: string) => (await sql<{ id: string; organisation_id: string; team_id: string }>`
-        select id, organisation_id, team_id from practitioners where active and ${sql.raw(where)} order by id limit 1`.execute(db)).rows[0]!;
+      const pick = async (where: string) =>
+        (
+          await sql<{ id: string; organisation_id: string; team_id: string }>`
+        select id, organisation_id, team_id from practitioners where active and ${sql.raw(where)} order by id limit 1`.execute(db)
+        ).rows[0]!;
       const inOrg = await pick(`organisation_id = '${r.organisation_id}'`);
-      const elsewhere = await pick(`organisation_id <> '${r.organisation_id}' and not exists (select 1 from team_memberships m where m.practitioner_id = practitioners.id)`);
+      const elsewhere = await pick(
+        `organisation_id <> '${r.organisation_id}' and not exists (select 1 from team_memberships m where m.practitioner_id = practitioners.id)`,
+      );
       const colleague = practitioner(inOrg.id, inOrg.organisation_id, inOrg.team_id);
       const outsider = practitioner(elsewhere.id, elsewhere.organisation_id, elsewhere.team_id);
       await addUser(db, colleague);
       await addUser(db, outsider);
       await assert.rejects(pickUpReferral(db, outsider, r.id), (e: unknown) => e instanceof ReferralInputError && e.status === 403);
-      assert.equal((await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow()).assigned_practitioner_id, null);
+      assert.equal(
+        (await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow())
+          .assigned_practitioner_id,
+        null,
+      );
       await pickUpReferral(db, colleague, r.id);
-      assert.equal((await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow()).assigned_practitioner_id, inOrg.id);
-      const event = await db.selectFrom('referral_events').select('note').where('referral_id', '=', r.id).where('action', '=', 'assign').executeTakeFirst();
+      assert.equal(
+        (await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow())
+          .assigned_practitioner_id,
+        inOrg.id,
+      );
+      const event = await db
+        .selectFrom('referral_events')
+        .select('note')
+        .where('referral_id', '=', r.id)
+        .where('action', '=', 'assign')
+        .executeTakeFirst();
       assert.match(event?.note ?? '', /^Picked up by /);
     });
   });

@@ -23,8 +23,11 @@ describe('the linkage review queue', { skip: !browserAvailable() && 'Chromium no
     let serial = 0;
     for (const person of people.rows) {
       const result = await receiveSourceRecord(server.database.db, 'TEST-CHARITY', `late-${serial++}`, {
-        given_name: person.given_name.slice(0, 1), family_name: person.family_name, postcode: person.postcode,
-        address: person.address_line, birth_date: `${person.birth_date.slice(0, 4)}-01-01`,
+        given_name: person.given_name.slice(0, 1),
+        family_name: person.family_name,
+        postcode: person.postcode,
+        address: person.address_line,
+        birth_date: `${person.birth_date.slice(0, 4)}-01-01`,
       });
       if (result.outcome === 'review') break;
     }
@@ -58,7 +61,11 @@ describe('the linkage review queue', { skip: !browserAvailable() && 'Chromium no
     assert.ok((await page.content()).includes('Weight of each field'), 'a table of the same figures');
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
-    const item = await server.database.db.selectFrom('linkage_reviews').select(['source_record_id', 'candidate_person_id']).where('id', '=', id).executeTakeFirstOrThrow();
+    const item = await server.database.db
+      .selectFrom('linkage_reviews')
+      .select(['source_record_id', 'candidate_person_id'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     await page.getByLabel('Reason for your decision').fill('Same NHS number; the date of birth has a typing error');
     await page.getByRole('button', { name: 'Same person', exact: true }).click();
     await page.waitForLoadState('load');
@@ -71,13 +78,27 @@ describe('the linkage review queue', { skip: !browserAvailable() && 'Chromium no
     const decidedLately = page.locator('table', { has: page.locator('caption', { hasText: 'Decided lately' }) });
     assert.equal(await decidedLately.getByRole('link', { name: `Review ${id}`, exact: true }).count(), 1, 'and is listed as decided');
 
-    const link = await server.database.db.selectFrom('record_links').select(['person_id', 'method'])
-      .where('source_record_id', '=', item.source_record_id).where('superseded_at', 'is', null).executeTakeFirstOrThrow();
+    const link = await server.database.db
+      .selectFrom('record_links')
+      .select(['person_id', 'method'])
+      .where('source_record_id', '=', item.source_record_id)
+      .where('superseded_at', 'is', null)
+      .executeTakeFirstOrThrow();
     assert.deepEqual(link, { person_id: item.candidate_person_id, method: 'reviewer' });
-    const audit = await server.database.db.selectFrom('audit_events').select(['action', 'decision'])
-      .where('actor_role', '=', 'data_quality').where('purpose', '=', 'identity_review').execute();
-    assert.ok(audit.some((row) => row.action === 'read' && row.decision === 'allow'), 'viewing the records is on the audit record');
-    assert.ok(audit.some((row) => row.action === 'write'), 'the decision is on the audit record');
+    const audit = await server.database.db
+      .selectFrom('audit_events')
+      .select(['action', 'decision'])
+      .where('actor_role', '=', 'data_quality')
+      .where('purpose', '=', 'identity_review')
+      .execute();
+    assert.ok(
+      audit.some((row) => row.action === 'read' && row.decision === 'allow'),
+      'viewing the records is on the audit record',
+    );
+    assert.ok(
+      audit.some((row) => row.action === 'write'),
+      'the decision is on the audit record',
+    );
     await closePage(page);
   });
 

@@ -44,10 +44,16 @@ describe('a locality lead in the browser', { skip: !browserAvailable() && 'Chrom
     const rows = page.locator('#measure-table tbody tr');
     const tableLabels = (await rows.locator('th').allTextContents()).map((t) => t.trim());
     const tableValues = (await rows.locator('td:nth-of-type(1)').allTextContents()).map((t) => t.trim());
-    assert.deepEqual(chartLabels.map((t) => t.trim()), tableLabels);
+    assert.deepEqual(
+      chartLabels.map((t) => t.trim()),
+      tableLabels,
+    );
     const asNumber = (t: string) => (t.trim() === 'suppressed' ? 'suppressed' : Number(t.replace(/[^\d.]/g, '')).toFixed(1));
     assert.deepEqual(chartValues.map(asNumber), tableValues.map(asNumber));
-    assert.ok(tableValues.some((v) => v !== 'suppressed'), 'localities have figures');
+    assert.ok(
+      tableValues.some((v) => v !== 'suppressed'),
+      'localities have figures',
+    );
 
     // Their own locality's view.
     await page.locator('#your-localities a').first().click();
@@ -57,10 +63,16 @@ describe('a locality lead in the browser', { skip: !browserAvailable() && 'Chrom
     assert.match(summary, /Lead organisation/);
     assert.match(summary, /Partners/);
     const measures = (await page.locator('#measures tbody th').allTextContents()).map((t) => t.trim());
-    assert.ok(measures.some((m) => m.startsWith('Time to first contact')), 'waits are in the view');
+    assert.ok(
+      measures.some((m) => m.startsWith('Time to first contact')),
+      'waits are in the view',
+    );
     assert.ok(measures.length >= 10, 'needs by each place-wide goal are in the view');
     const placeValues = (await page.locator('#measures tbody td:nth-of-type(3)').allTextContents()).map((t) => t.trim());
-    assert.ok(placeValues.every((v) => /^[\d,.]+$/.test(v) || v === 'suppressed'), 'each measure is set beside the place');
+    assert.ok(
+      placeValues.every((v) => /^[\d,.]+$/.test(v) || v === 'suppressed'),
+      'each measure is set beside the place',
+    );
     assert.ok(await page.locator('#locality-budget').isVisible(), 'the pooled budget is shown');
     assert.deepEqual(await seriousAccessibilityProblems(page), []);
 

@@ -32,7 +32,13 @@ describe('two-way contact at phone width', { skip: !browserAvailable() && 'Chrom
   /** Passes axe and fits a 375 px screen without scrolling sideways. */
   async function check(page: Page, what: string) {
     assert.deepEqual(await seriousAccessibilityProblems(page), [], `${what} passes axe`);
-    const width = JSON.parse(String(await page.evaluate('JSON.stringify({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })'))) as { scroll: number; client: number };
+    const width = JSON.parse(
+      String(
+        await page.evaluate(
+          'JSON.stringify({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+        ),
+      ),
+    ) as { scroll: number; client: number };
     assert.ok(width.scroll <= width.client, `${what} does not scroll sideways at 375 px (${width.scroll} > ${width.client})`);
   }
 
@@ -43,13 +49,21 @@ describe('two-way contact at phone width', { skip: !browserAvailable() && 'Chrom
     await page.waitForLoadState('load');
   };
 
-  test('a resident writes, the lead sees it waiting with its age and the resident\'s needs, replies, and the resident reads it and answers', async () => {
+  test("a resident writes, the lead sees it waiting with its age and the resident's needs, replies, and the resident reads it and answers", async () => {
     const db = server.database.db;
-    const lead = await db.selectFrom('users as u').innerJoin('practitioners as p', 'p.id', 'u.practitioner_id').select(['p.given_name', 'p.family_name', 'p.role'])
-      .where('u.username', '=', 'practitioner').executeTakeFirstOrThrow();
+    const lead = await db
+      .selectFrom('users as u')
+      .innerJoin('practitioners as p', 'p.id', 'u.practitioner_id')
+      .select(['p.given_name', 'p.family_name', 'p.role'])
+      .where('u.username', '=', 'practitioner')
+      .executeTakeFirstOrThrow();
     const leadName = `${lead.given_name} ${lead.family_name}`;
-    const citizen = await db.selectFrom('users as u').innerJoin('persons as p', 'p.id', 'u.person_id').select(['p.given_name', 'p.family_name'])
-      .where('u.username', '=', 'citizen').executeTakeFirstOrThrow();
+    const citizen = await db
+      .selectFrom('users as u')
+      .innerJoin('persons as p', 'p.id', 'u.person_id')
+      .select(['p.given_name', 'p.family_name'])
+      .where('u.username', '=', 'citizen')
+      .executeTakeFirstOrThrow();
     const citizenName = `${citizen.given_name} ${citizen.family_name}`;
 
     // The resident: communication needs first, from their record.
@@ -76,18 +90,22 @@ describe('two-way contact at phone width', { skip: !browserAvailable() && 'Chrom
     await resident.locator('main a[href="/my-record/messages"]').first().click();
     await resident.waitForLoadState('load');
     assert.equal(await heading(resident), 'Messages');
-    await check(resident, 'the resident\'s messages');
+    await check(resident, "the resident's messages");
     await click(resident, 'button', 'Send message');
     assert.ok(await resident.getByText('There is a problem').isVisible(), 'nothing typed: the error summary says what');
     await check(resident, 'the new message form with errors');
-    await resident.getByLabel('What is it about?').fill('Moving Thursday\'s visit');
-    await resident.getByLabel(/Your message to/).fill('Could we move Thursday\'s visit to Friday morning?\nI have a hospital appointment.');
+    await resident.getByLabel('What is it about?').fill("Moving Thursday's visit");
+    await resident.getByLabel(/Your message to/).fill("Could we move Thursday's visit to Friday morning?\nI have a hospital appointment.");
     await click(resident, 'button', 'Send message');
     assert.match(await banner(resident), /Your message has been sent/);
-    assert.equal(await heading(resident), 'Moving Thursday\'s visit');
+    assert.equal(await heading(resident), "Moving Thursday's visit");
     await check(resident, 'the conversation just started');
     // It has waited two days when the lead practitioner gets to it.
-    await db.updateTable('message_threads').set({ waiting_since: sql<Date>`now() - interval '2 days 3 hours'` }).where('topic', '=', 'Moving Thursday\'s visit').execute();
+    await db
+      .updateTable('message_threads')
+      .set({ waiting_since: sql<Date>`now() - interval '2 days 3 hours'` })
+      .where('topic', '=', "Moving Thursday's visit")
+      .execute();
 
     // The lead practitioner: the home page counts what waits and leads to the inbox.
     const practitioner = await phone('practitioner');
@@ -95,13 +113,13 @@ describe('two-way contact at phone width', { skip: !browserAvailable() && 'Chrom
     await check(practitioner, 'the practitioner home page');
     await click(practitioner, 'link', 'Read and answer messages, oldest first');
     assert.equal(await heading(practitioner), 'Messages waiting for an answer');
-    const row = practitioner.locator('tr', { hasText: 'Moving Thursday\'s visit' });
+    const row = practitioner.locator('tr', { hasText: "Moving Thursday's visit" });
     assert.match(await row.innerText(), /Waiting 2 days/);
     assert.match(await row.innerText(), /Needs an interpreter: Polish/);
     assert.ok((await row.innerText()).includes(citizenName));
     await check(practitioner, 'the practitioner inbox');
     await click(practitioner, 'link', /Moving Thursday's visit/);
-    assert.equal(await heading(practitioner), 'Moving Thursday\'s visit');
+    assert.equal(await heading(practitioner), "Moving Thursday's visit");
     assert.match(await practitioner.locator('#communication-needs').innerText(), /Needs an interpreter: Polish/);
     assert.match(await practitioner.locator('.joinery-message').first().innerText(), /hospital appointment/);
     await check(practitioner, 'the conversation, for the practitioner');
@@ -110,18 +128,20 @@ describe('two-way contact at phone width', { skip: !browserAvailable() && 'Chrom
     assert.match(await banner(practitioner), /Your reply has been sent/);
     await check(practitioner, 'the conversation after replying');
     await practitioner.goto(`${server.url}/messages`);
-    assert.equal(await practitioner.locator('tr', { hasText: 'Moving Thursday\'s visit' }).count(), 0, 'answered: no longer waiting');
+    assert.equal(await practitioner.locator('tr', { hasText: "Moving Thursday's visit" }).count(), 0, 'answered: no longer waiting');
     // The person page shows the needs to the practitioner, and links to the messages.
     await practitioner.goto(`${server.url}/home`);
-    await practitioner.goto(`${server.url}/people/${(await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id}`);
+    await practitioner.goto(
+      `${server.url}/people/${(await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id}`,
+    );
     assert.match(await practitioner.locator('#communication-needs').innerText(), /Needs an interpreter: Polish/);
     await check(practitioner, 'the person page with communication needs');
 
     // The resident reads the reply, who wrote it and in what role, and answers.
     await resident.goto(`${server.url}/my-record/messages`);
-    const conversation = resident.locator('li', { hasText: 'Moving Thursday\'s visit' });
+    const conversation = resident.locator('li', { hasText: "Moving Thursday's visit" });
     assert.match(await conversation.innerText(), /New reply/);
-    await click(resident, 'link', 'Moving Thursday\'s visit');
+    await click(resident, 'link', "Moving Thursday's visit");
     const reply = resident.locator('.joinery-message--team');
     assert.match(await reply.innerText(), /Friday at 10 is fine/);
     assert.ok((await reply.innerText()).includes(leadName), 'the reply names who wrote it');

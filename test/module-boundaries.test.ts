@@ -36,7 +36,22 @@ const src = join(root, 'src');
  *   a layer over the modules, and the API tokens would sit in auth.
  */
 const KNOWN_CYCLES: string[][] = [
-  ['auth', 'budgets', 'consent', 'directory', 'fhir', 'insight', 'interop', 'linkage', 'notify', 'people', 'place', 'plans', 'records', 'referrals'],
+  [
+    'auth',
+    'budgets',
+    'consent',
+    'directory',
+    'fhir',
+    'insight',
+    'interop',
+    'linkage',
+    'notify',
+    'people',
+    'place',
+    'plans',
+    'records',
+    'referrals',
+  ],
 ];
 
 function sourceFiles(directory: string): string[] {
@@ -55,7 +70,9 @@ function imports(): Array<{ file: string; target: string; from: string; to: stri
   const found: Array<{ file: string; target: string; from: string; to: string }> = [];
   for (const file of sourceFiles(src)) {
     const text = readFileSync(file, 'utf8');
-    for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'(\.{1,2}\/[^']+)'|\bimport\(\s*'(\.{1,2}\/[^']+)'\s*\)/g)) {
+    for (const match of text.matchAll(
+      /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'(\.{1,2}\/[^']+)'|\bimport\(\s*'(\.{1,2}\/[^']+)'\s*\)/g,
+    )) {
       const target = resolve(dirname(file), (match[1] ?? match[2])!);
       if (!target.startsWith(src + '/')) continue;
       const from = moduleOf(file);
@@ -73,7 +90,9 @@ export function boundaryCrossings(): string[] {
     const edge = `${relative(src, file)} -> ${relative(src, target)}`;
     if (from === 'platform') crossings.push(`${edge}: platform imports a domain module`);
     else if (to !== 'platform' && relative(join(src, to), target) !== 'index.ts') {
-      crossings.push(`${edge}: ${existsSync(join(src, to, 'index.ts')) ? `past ${to}'s front door` : `into ${to}, which has no front door (index.ts)`}`);
+      crossings.push(
+        `${edge}: ${existsSync(join(src, to, 'index.ts')) ? `past ${to}'s front door` : `into ${to}, which has no front door (index.ts)`}`,
+      );
     }
   }
   return crossings.sort();
@@ -127,21 +146,50 @@ export function cyclesOf(graph: Map<string, Set<string>>): string[][] {
 }
 
 test('no way past a front door, and platform imports no domain module', () => {
-  assert.deepEqual(boundaryCrossings(), [], 'import the module\'s index.ts (export what you need from it; give the module one if it has none), or keep platform free of domain modules');
+  assert.deepEqual(
+    boundaryCrossings(),
+    [],
+    "import the module's index.ts (export what you need from it; give the module one if it has none), or keep platform free of domain modules",
+  );
 });
 
 test('no new loop between modules, and a loop that has shrunk is taken off the list', () => {
   const found = cyclesOf(moduleGraph()).map((cycle) => cycle.join(', '));
   const known = KNOWN_CYCLES.map((cycle) => [...cycle].sort().join(', '));
-  assert.deepEqual(found.filter((cycle) => !known.includes(cycle)), [],
-    'a new loop between modules (or a known one grown): import the other way round, or move what both need to the module that owns it');
-  assert.deepEqual(known.filter((cycle) => !found.includes(cycle)), [], 'this loop has shrunk or gone: update KNOWN_CYCLES in this file');
+  assert.deepEqual(
+    found.filter((cycle) => !known.includes(cycle)),
+    [],
+    'a new loop between modules (or a known one grown): import the other way round, or move what both need to the module that owns it',
+  );
+  assert.deepEqual(
+    known.filter((cycle) => !found.includes(cycle)),
+    [],
+    'this loop has shrunk or gone: update KNOWN_CYCLES in this file',
+  );
 });
 
 test('the rules find a crossing and a loop when there is one', () => {
   // Guard against checks that pass because they read nothing.
   const graph = moduleGraph();
   assert.ok(graph.get('consent')?.has('audit') && graph.get('records')?.has('consent'), 'the graph sees imports between modules');
-  assert.deepEqual(cyclesOf(new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])], ['d', new Set(['a'])]])), [['a', 'b', 'c']]);
-  assert.deepEqual(cyclesOf(new Map([['a', new Set(['b'])], ['b', new Set<string>()]])), []);
+  assert.deepEqual(
+    cyclesOf(
+      new Map([
+        ['a', new Set(['b'])],
+        ['b', new Set(['c'])],
+        ['c', new Set(['a'])],
+        ['d', new Set(['a'])],
+      ]),
+    ),
+    [['a', 'b', 'c']],
+  );
+  assert.deepEqual(
+    cyclesOf(
+      new Map([
+        ['a', new Set(['b'])],
+        ['b', new Set<string>()],
+      ]),
+    ),
+    [],
+  );
 });

@@ -73,10 +73,20 @@ describe('notification choices in Chromium', { skip: !browserAvailable() && 'Chr
 
   test('the administrator sees why nothing went out (no mail server configured), at 375 px', async () => {
     const db = server.database.db;
-    const admin = await db.updateTable('users').set({ email: 'admin@example.org' }).where('username', '=', 'admin').returning('id').executeTakeFirstOrThrow();
+    const admin = await db
+      .updateTable('users')
+      .set({ email: 'admin@example.org' })
+      .where('username', '=', 'admin')
+      .returning('id')
+      .executeTakeFirstOrThrow();
     await notify(db, { userId: admin.id, event: 'new_message' });
     // The server's dispatcher tries it, and records why it could not send.
-    for (let waited = 0; !(await db.selectFrom('notification_outbox').select('last_error').where('user_id', '=', admin.id).executeTakeFirstOrThrow()).last_error; waited += 50) {
+    for (
+      let waited = 0;
+      !(await db.selectFrom('notification_outbox').select('last_error').where('user_id', '=', admin.id).executeTakeFirstOrThrow())
+        .last_error;
+      waited += 50
+    ) {
       assert.ok(waited < 20_000, 'the dispatcher tried to send it');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

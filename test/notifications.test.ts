@@ -28,8 +28,16 @@ describe('notifications by email', () => {
     const db = server.database.db;
     const citizen = await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
     personId = citizen.person_id!;
-    const person = await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', '=', personId).executeTakeFirstOrThrow();
-    const practitioner = await db.selectFrom('users').select('display_name').where('username', '=', 'practitioner').executeTakeFirstOrThrow();
+    const person = await db
+      .selectFrom('persons')
+      .select(['given_name', 'family_name'])
+      .where('id', '=', personId)
+      .executeTakeFirstOrThrow();
+    const practitioner = await db
+      .selectFrom('users')
+      .select('display_name')
+      .where('username', '=', 'practitioner')
+      .executeTakeFirstOrThrow();
     names = [person.given_name, person.family_name, practitioner.display_name];
   });
   after(async () => {
@@ -41,14 +49,21 @@ describe('notifications by email', () => {
     const token = await csrfTokenFor(server.app, cookie, tokenPage);
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...values, _csrf: token })) for (const item of [v].flat()) params.append(k, item);
-    return server.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: params.toString() });
+    return server.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: params.toString(),
+    });
   }
 
   /** A dispatcher of the test's own over the server's database, to move time on for retries and summaries. */
   function testDispatcher(options: { maxAttempts?: number } = {}): NotificationDispatcher {
     return createNotificationDispatcher(server.database.db, {
       senders: { email: smtpSender(smtp.url, 'Joinery <no-reply@example.org>'), sms: smtpSender(smtp.url, 'x@example.org') },
-      publicUrl: () => server.url, baseDelayMs: 60_000, ...options,
+      publicUrl: () => server.url,
+      baseDelayMs: 60_000,
+      ...options,
     });
   }
 
@@ -83,19 +98,37 @@ describe('notifications by email', () => {
     const mail = await smtp.waitForMail((m) => m.to.includes(RESIDENT_EMAIL), before);
     assert.equal(mail.subject, 'A record was opened with emergency access in Joinery');
     assert.ok(mail.text.includes(`Sign in to read it: ${server.url}/home`), mail.text);
-    for (const secret of [...names, REASON, 'A&E', 'medication', personId]) assert.ok(!mail.raw.includes(secret), `the email does not say "${secret}"`);
+    for (const secret of [...names, REASON, 'A&E', 'medication', personId])
+      assert.ok(!mail.raw.includes(secret), `the email does not say "${secret}"`);
   });
 
   test('a correction request answered: the resident is told, and the link goes to their corrections', async () => {
     const db = server.database.db;
     const citizen = await signIn(server.app, 'citizen');
-    const organisation = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
-    const asked = await post(citizen, '/my-record/corrections', { organisation, item: 'My diagnosis of asthma', wrong: 'I have never had asthma', right: 'No asthma' }, '/my-record/corrections');
+    const organisation = (
+      await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()
+    ).organisation_id!;
+    const asked = await post(
+      citizen,
+      '/my-record/corrections',
+      { organisation, item: 'My diagnosis of asthma', wrong: 'I have never had asthma', right: 'No asthma' },
+      '/my-record/corrections',
+    );
     assert.equal(asked.statusCode, 302);
-    const request = await db.selectFrom('correction_requests').select('id').where('person_id', '=', personId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const request = await db
+      .selectFrom('correction_requests')
+      .select('id')
+      .where('person_id', '=', personId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     const before = smtp.mails.length;
     const practitioner = await signIn(server.app, 'practitioner');
-    const answered = await post(practitioner, `/corrections/${request.id}`, { outcome: 'declined', note: 'Our records show a diagnosis in 2019' }, '/corrections');
+    const answered = await post(
+      practitioner,
+      `/corrections/${request.id}`,
+      { outcome: 'declined', note: 'Our records show a diagnosis in 2019' },
+      '/corrections',
+    );
     assert.equal(answered.statusCode, 302);
     const mail = await smtp.waitForMail((m) => m.to.includes(RESIDENT_EMAIL), before);
     assert.equal(mail.subject, 'Your correction request has an answer in Joinery');
@@ -109,7 +142,13 @@ describe('notifications by email', () => {
       const db = server.database.db;
       const user = await db.selectFrom('users').select('id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
       await breakGlass();
-      const row = () => db.selectFrom('notification_outbox').select(['id', 'status', 'attempts', 'last_error', 'next_attempt_at']).where('user_id', '=', user.id).orderBy('id', 'desc').executeTakeFirstOrThrow();
+      const row = () =>
+        db
+          .selectFrom('notification_outbox')
+          .select(['id', 'status', 'attempts', 'last_error', 'next_attempt_at'])
+          .where('user_id', '=', user.id)
+          .orderBy('id', 'desc')
+          .executeTakeFirstOrThrow();
       const dispatcher = testDispatcher({ maxAttempts: 3 });
       let now = new Date();
       for (let pass = 0; pass < 10 && (await row()).status === 'queued'; pass += 1) {
@@ -129,7 +168,8 @@ describe('notifications by email', () => {
       assert.match(page.body, /Failed/);
       assert.match(page.body, /<code>citizen<\/code>/);
       assert.match(page.body, /is temporarily unavailable/);
-      for (const secret of [RESIDENT_EMAIL, REASON, 'Sign in to read it', '+447700900982']) assert.ok(!page.body.includes(secret), `the admin page does not show "${secret}"`);
+      for (const secret of [RESIDENT_EMAIL, REASON, 'Sign in to read it', '+447700900982'])
+        assert.ok(!page.body.includes(secret), `the admin page does not show "${secret}"`);
       const counts = /Failed\s*<\/dt>\s*<dd[^>]*>\s*(?:<strong[^>]*>)?\s*(\d+)/.exec(page.body);
       assert.equal(counts?.[1], '1');
 
@@ -180,29 +220,61 @@ describe('notifications by email', () => {
     assert.equal(smtp.mails.length, before + 1, 'one email for both');
   });
 
-  test('nobody changes another account\'s contact details or choices; no form works without its CSRF token', async () => {
+  test("nobody changes another account's contact details or choices; no form works without its CSRF token", async () => {
     const db = server.database.db;
     const practitioner = await signIn(server.app, 'practitioner');
     const citizenUser = await db.selectFrom('users').select(['id', 'email']).where('username', '=', 'citizen').executeTakeFirstOrThrow();
-    const citizenChoices = await db.selectFrom('notification_preferences').selectAll().where('user_id', '=', citizenUser.id).executeTakeFirstOrThrow();
+    const citizenChoices = await db
+      .selectFrom('notification_preferences')
+      .selectAll()
+      .where('user_id', '=', citizenUser.id)
+      .executeTakeFirstOrThrow();
     // The forms take no account id: whatever is sent, only the signed-in account changes.
-    const mine = await post(practitioner, '/account', { email: 'attacker@example.org', mobile: '', currentPassword: DEMO_PASSWORD, userId: citizenUser.id, id: citizenUser.id });
+    const mine = await post(practitioner, '/account', {
+      email: 'attacker@example.org',
+      mobile: '',
+      currentPassword: DEMO_PASSWORD,
+      userId: citizenUser.id,
+      id: citizenUser.id,
+    });
     assert.equal(mine.statusCode, 302);
-    const chose = await post(practitioner, '/account/notifications', { channels: 'none', frequency: 'immediate', userId: citizenUser.id }, '/account/notifications');
+    const chose = await post(
+      practitioner,
+      '/account/notifications',
+      { channels: 'none', frequency: 'immediate', userId: citizenUser.id },
+      '/account/notifications',
+    );
     assert.equal(chose.statusCode, 302);
-    assert.equal((await db.selectFrom('users').select('email').where('id', '=', citizenUser.id).executeTakeFirstOrThrow()).email, RESIDENT_EMAIL);
-    assert.deepEqual(await db.selectFrom('notification_preferences').selectAll().where('user_id', '=', citizenUser.id).executeTakeFirstOrThrow(), citizenChoices);
-    assert.equal((await db.selectFrom('users').select('email').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).email, 'attacker@example.org');
+    assert.equal(
+      (await db.selectFrom('users').select('email').where('id', '=', citizenUser.id).executeTakeFirstOrThrow()).email,
+      RESIDENT_EMAIL,
+    );
+    assert.deepEqual(
+      await db.selectFrom('notification_preferences').selectAll().where('user_id', '=', citizenUser.id).executeTakeFirstOrThrow(),
+      citizenChoices,
+    );
+    assert.equal(
+      (await db.selectFrom('users').select('email').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).email,
+      'attacker@example.org',
+    );
 
     const citizen = await signIn(server.app, 'citizen');
     for (const url of ['/account', '/account/notifications']) {
-      const forged = await server.app.inject({ method: 'POST', url, headers: { cookie: citizen, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=attacker%40example.org&channels=none&frequency=immediate' });
+      const forged = await server.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie: citizen, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'email=attacker%40example.org&channels=none&frequency=immediate',
+      });
       assert.equal(forged.statusCode, 403, `${url} refuses a form without its token`);
       const signedOut = await server.app.inject({ method: 'GET', url });
       assert.equal(signedOut.statusCode, 302);
       assert.match(String(signedOut.headers.location), /^\/sign-in/);
     }
-    assert.equal((await db.selectFrom('users').select('email').where('id', '=', citizenUser.id).executeTakeFirstOrThrow()).email, RESIDENT_EMAIL);
+    assert.equal(
+      (await db.selectFrom('users').select('email').where('id', '=', citizenUser.id).executeTakeFirstOrThrow()).email,
+      RESIDENT_EMAIL,
+    );
   });
   test('changing the email address (where reset links go) needs the current password, and the old address is told', async () => {
     const db = server.database.db;
@@ -217,7 +289,11 @@ describe('notifications by email', () => {
     const wrong = await post(citizen, '/account', { email: 'someone.else@example.net', mobile: '', currentPassword: 'not my password' });
     assert.equal(wrong.statusCode, 400);
     assert.match(wrong.body, /Your current password is not right/);
-    assert.equal((await db.selectFrom('users').select('email').where('username', '=', 'citizen').executeTakeFirstOrThrow()).email, before, 'nothing changed');
+    assert.equal(
+      (await db.selectFrom('users').select('email').where('username', '=', 'citizen').executeTakeFirstOrThrow()).email,
+      before,
+      'nothing changed',
+    );
     const mobileOnly = await post(citizen, '/account', { email: before!, mobile: '07700 900 123' });
     assert.equal(mobileOnly.statusCode, 302, 'the mobile number alone changes without the password');
     const right = await post(citizen, '/account', { email: 'resident.new@example.net', mobile: '', currentPassword: DEMO_PASSWORD });
@@ -227,6 +303,9 @@ describe('notifications by email', () => {
     assert.ok(notice, 'the old address is told of the change');
     assert.match(notice.subject, /email address of your Joinery account was changed/);
     // Put it back for the tests after this one.
-    assert.equal((await post(citizen, '/account', { email: before!, mobile: '07700 900 982', currentPassword: DEMO_PASSWORD })).statusCode, 302);
+    assert.equal(
+      (await post(citizen, '/account', { email: before!, mobile: '07700 900 982', currentPassword: DEMO_PASSWORD })).statusCode,
+      302,
+    );
   });
 });

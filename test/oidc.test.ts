@@ -19,7 +19,13 @@ import { createAccount, disableAccount } from '../src/auth/accounts.ts';
 import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const PUBLIC_URL = 'http://joinery.test';
-const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const textOf = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 
 for (const target of await testDatabaseTargets()) {
   describe(`signing in with an OpenID provider on ${target.kind}`, () => {
@@ -32,17 +38,24 @@ for (const target of await testDatabaseTargets()) {
     before(async () => {
       provider = await startLocalProvider(`${PUBLIC_URL}/auth/oidc/callback`);
       server = await startTestServer({
-        people: 600, database: await target.open(),
+        people: 600,
+        database: await target.open(),
         env: {
-          PUBLIC_URL, OIDC_ISSUER: provider.issuer, OIDC_CLIENT_ID: provider.clientId, OIDC_CLIENT_SECRET: provider.clientSecret,
-          OIDC_PROVIDER_NAME: 'NHS login', OIDC_VTR: '["P9.Cp.Cd","P9.Cp.Ck","P9.Cm"]',
+          PUBLIC_URL,
+          OIDC_ISSUER: provider.issuer,
+          OIDC_CLIENT_ID: provider.clientId,
+          OIDC_CLIENT_SECRET: provider.clientSecret,
+          OIDC_PROVIDER_NAME: 'NHS login',
+          OIDC_VTR: '["P9.Cp.Cd","P9.Cp.Ck","P9.Cm"]',
         },
       });
-      people = (await sql<{ id: string; nhs_number: string; birth_date: string }>`
+      people = (
+        await sql<{ id: string; nhs_number: string; birth_date: string }>`
         select p.id, p.nhs_number, p.birth_date::text as birth_date from persons p
         where p.nhs_number is not null and p.birth_date is not null and p.merged_into is null
           and not exists (select 1 from persons q where q.nhs_number = p.nhs_number and q.id <> p.id)
-        order by p.id limit 40`.execute(db())).rows.filter((p) => isValidNhsNumber(p.nhs_number));
+        order by p.id limit 40`.execute(db())
+      ).rows.filter((p) => isValidNhsNumber(p.nhs_number));
       assert.ok(people.length >= 10, 'the place has people with NHS numbers');
     });
     after(async () => {
@@ -50,7 +63,11 @@ for (const target of await testDatabaseTargets()) {
       await provider?.close();
     });
 
-    interface Flow { login: { statusCode: number; location: string }; callback: URL; flowCookie: string }
+    interface Flow {
+      login: { statusCode: number; location: string };
+      callback: URL;
+      flowCookie: string;
+    }
 
     /** Starts a sign-in at Joinery and goes through the provider as `identity`, up to the redirect back. */
     async function throughProvider(identity: NhsLoginIdentity): Promise<Flow> {
@@ -72,13 +89,26 @@ for (const target of await testDatabaseTargets()) {
       return { response, cookie: session ? `joinery_session=${session.value}` : undefined };
     }
     const userCount = async () => Number((await sql<{ n: number }>`select count(*)::int as n from users`.execute(db())).rows[0]!.n);
-    const subjectOf = async (userId: string) => (await db().selectFrom('users').select('oidc_subject').where('id', '=', userId).executeTakeFirstOrThrow()).oidc_subject;
-    const auditReasons = async (action: string) => (await db().selectFrom('audit_events').select(['reason', 'decision']).where('action', '=', action).orderBy('seq').execute());
+    const subjectOf = async (userId: string) =>
+      (await db().selectFrom('users').select('oidc_subject').where('id', '=', userId).executeTakeFirstOrThrow()).oidc_subject;
+    const auditReasons = async (action: string) =>
+      await db().selectFrom('audit_events').select(['reason', 'decision']).where('action', '=', action).orderBy('seq').execute();
     async function residentAccount(username: string, person: { id: string }) {
-      return createAccount(db(), { username, displayName: username, role: 'citizen', password: 'a resident passphrase', personId: person.id });
+      return createAccount(db(), {
+        username,
+        displayName: username,
+        role: 'citizen',
+        password: 'a resident passphrase',
+        personId: person.id,
+      });
     }
     const nhsIdentity = (sub: string, person: { nhs_number: string; birth_date: string }, level: 'P5' | 'P9' = 'P9'): NhsLoginIdentity => ({
-      sub, nhs_number: person.nhs_number, birthdate: person.birth_date, identity_proofing_level: level, email: `${sub}@example.org`, email_verified: true,
+      sub,
+      nhs_number: person.nhs_number,
+      birthdate: person.birth_date,
+      identity_proofing_level: level,
+      email: `${sub}@example.org`,
+      email_verified: true,
     });
 
     test('the sign-in page offers NHS login, and the provider is asked for a code with PKCE, state, nonce and the vector of trust', async () => {
@@ -98,8 +128,13 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(cookie.path, '/auth/oidc');
     });
 
-    test('a staff account with the provider\'s subject signs in', async () => {
-      const id = await createAccount(db(), { username: 'sso.manager', displayName: 'Sam Manager', role: 'manager', oidcSubject: 'staff-subject-1' });
+    test("a staff account with the provider's subject signs in", async () => {
+      const id = await createAccount(db(), {
+        username: 'sso.manager',
+        displayName: 'Sam Manager',
+        role: 'manager',
+        oidcSubject: 'staff-subject-1',
+      });
       const { response, cookie } = await signInWith({ sub: 'staff-subject-1', email: 'sam@council.example', email_verified: true });
       assert.equal(response.statusCode, 302);
       assert.equal(response.headers.location, '/home');
@@ -107,7 +142,10 @@ for (const target of await testDatabaseTargets()) {
       const home = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie } });
       assert.equal(home.statusCode, 200);
       assert.match(home.body, /Sam Manager/);
-      assert.ok((await auditReasons('sign_in')).some((r) => r.decision === 'success' && r.reason === 'signed in with OpenID Connect'), 'audited');
+      assert.ok(
+        (await auditReasons('sign_in')).some((r) => r.decision === 'success' && r.reason === 'signed in with OpenID Connect'),
+        'audited',
+      );
       assert.equal(await subjectOf(id), 'staff-subject-1');
     });
 
@@ -121,7 +159,10 @@ for (const target of await testDatabaseTargets()) {
       const refusedState = await callback(forgedState, { url: wrongState });
       assert.equal(refusedState.statusCode, 400);
       assert.match(textOf(refusedState.body), /Signing in did not complete\. Start again\./);
-      assert.equal(refusedState.cookies.find((c) => c.name === 'joinery_session'), undefined);
+      assert.equal(
+        refusedState.cookies.find((c) => c.name === 'joinery_session'),
+        undefined,
+      );
       // The flow is spent: the right state does not work after a wrong one.
       assert.equal((await callback(forgedState, { cookie: null })).statusCode, 400);
 
@@ -129,7 +170,10 @@ for (const target of await testDatabaseTargets()) {
       const saved = JSON.parse(forgedNonce.flowCookie) as { nonce: string };
       const refusedNonce = await callback(forgedNonce, { cookie: JSON.stringify({ ...saved, nonce: 'a-nonce-from-another-flow' }) });
       assert.equal(refusedNonce.statusCode, 400, 'an ID token for another sign-in is refused');
-      assert.equal(refusedNonce.cookies.find((c) => c.name === 'joinery_session'), undefined);
+      assert.equal(
+        refusedNonce.cookies.find((c) => c.name === 'joinery_session'),
+        undefined,
+      );
 
       const noCookie = await throughProvider(who);
       const lost = await callback(noCookie, { cookie: null });
@@ -140,7 +184,10 @@ for (const target of await testDatabaseTargets()) {
       assert.equal((await callback(replayed)).statusCode, 302, 'the first use signs in');
       const again = await callback(replayed);
       assert.equal(again.statusCode, 400, 'the same code and flow do not sign in twice');
-      assert.equal(again.cookies.find((c) => c.name === 'joinery_session'), undefined);
+      assert.equal(
+        again.cookies.find((c) => c.name === 'joinery_session'),
+        undefined,
+      );
     });
 
     test('someone the provider knows but Joinery does not is refused with a page saying what to do; no account is made', async () => {
@@ -153,7 +200,7 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(await userCount(), before, 'no account was created');
     });
 
-    test('an email claim names a staff account only when verified, and never a resident\'s', async () => {
+    test("an email claim names a staff account only when verified, and never a resident's", async () => {
       await createAccount(db(), { username: 'ann@council.example', displayName: 'Ann Staff', role: 'manager' });
       const unverified = await signInWith({ sub: 'ann-subject', email: 'ann@council.example', email_verified: false });
       assert.equal(unverified.response.statusCode, 403, 'an unverified address names nobody');
@@ -162,16 +209,26 @@ for (const target of await testDatabaseTargets()) {
 
       await residentAccount('resident@example.org', people[0]!);
       const resident = await signInWith({ sub: 'not-the-resident', email: 'resident@example.org', email_verified: true });
-      assert.equal(resident.response.statusCode, 403, 'a resident\'s account is never found by an email claim');
+      assert.equal(resident.response.statusCode, 403, "a resident's account is never found by an email claim");
       assert.equal(resident.cookie, undefined);
     });
 
-    test('at P9, a resident\'s NHS number and date of birth tie their existing account to NHS login once; later sign-ins use the subject', async () => {
-      const citizen = await db().selectFrom('users').select(['id', 'person_id', 'display_name']).where('username', '=', 'citizen').executeTakeFirstOrThrow();
-      const person = (await sql<{ nhs_number: string | null; birth_date: string }>`select nhs_number, birth_date::text as birth_date from persons where id = ${citizen.person_id}`.execute(db())).rows[0]!;
+    test("at P9, a resident's NHS number and date of birth tie their existing account to NHS login once; later sign-ins use the subject", async () => {
+      const citizen = await db()
+        .selectFrom('users')
+        .select(['id', 'person_id', 'display_name'])
+        .where('username', '=', 'citizen')
+        .executeTakeFirstOrThrow();
+      const person = (
+        await sql<{
+          nhs_number: string | null;
+          birth_date: string;
+        }>`select nhs_number, birth_date::text as birth_date from persons where id = ${citizen.person_id}`.execute(db())
+      ).rows[0]!;
       // The demo resident's record carries an NHS number (set here when the synthetic place gave none).
       const identity = { nhs_number: person.nhs_number ?? '9434765919', birth_date: person.birth_date };
-      if (!person.nhs_number) await db().updateTable('persons').set({ nhs_number: identity.nhs_number }).where('id', '=', citizen.person_id!).execute();
+      if (!person.nhs_number)
+        await db().updateTable('persons').set({ nhs_number: identity.nhs_number }).where('id', '=', citizen.person_id!).execute();
       const before = await userCount();
 
       const first = await signInWith(nhsIdentity('nhs-login-citizen', identity));
@@ -183,7 +240,9 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(record.statusCode, 200, 'they see their own record');
       assert.match(record.body, new RegExp(citizen.display_name));
       const linking = await auditReasons('link_oidc_subject');
-      assert.ok(linking.some((r) => r.decision === 'success' && r.reason?.includes(`account ${citizen.id} tied`) && r.reason.includes('P9')));
+      assert.ok(
+        linking.some((r) => r.decision === 'success' && r.reason?.includes(`account ${citizen.id} tied`) && r.reason.includes('P9')),
+      );
       assert.ok((await auditReasons('sign_in')).some((r) => r.reason === 'signed in with OpenID Connect for the first time'));
 
       const later = await signInWith({ sub: 'nhs-login-citizen', identity_proofing_level: 'P9' });
@@ -220,7 +279,7 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(await userCount(), before, 'no account was created');
     });
 
-    test('a disabled resident\'s account is not tied or signed in', async () => {
+    test("a disabled resident's account is not tied or signed in", async () => {
       const person = people[4]!;
       const id = await residentAccount('disabled.resident', person);
       await disableAccount(db(), null, id, 'at their request');
@@ -260,10 +319,21 @@ describe('a client that proves itself with a signed JWT (private_key_jwt, as NHS
   async function serverWithKey(file: string): Promise<TestServer> {
     const server = await startTestServer({
       people: 300,
-      env: { PUBLIC_URL, OIDC_ISSUER: provider.issuer, OIDC_CLIENT_ID: provider.clientId, OIDC_CLIENT_PRIVATE_KEY_FILE: file, OIDC_CLIENT_KEY_ID: 'joinery-2026' },
+      env: {
+        PUBLIC_URL,
+        OIDC_ISSUER: provider.issuer,
+        OIDC_CLIENT_ID: provider.clientId,
+        OIDC_CLIENT_PRIVATE_KEY_FILE: file,
+        OIDC_CLIENT_KEY_ID: 'joinery-2026',
+      },
     });
     servers.push(server);
-    await createAccount(server.database.db, { username: 'jwt.manager', displayName: 'Jo Manager', role: 'manager', oidcSubject: 'jwt-subject' });
+    await createAccount(server.database.db, {
+      username: 'jwt.manager',
+      displayName: 'Jo Manager',
+      role: 'manager',
+      oidcSubject: 'jwt-subject',
+    });
     return server;
   }
   async function signIn(server: TestServer) {
@@ -271,7 +341,11 @@ describe('a client that proves itself with a signed JWT (private_key_jwt, as NHS
     const flowCookie = login.cookies.find((c) => c.name === 'joinery_oidc')!.value;
     provider.signInAs({ sub: 'jwt-subject' });
     const back = await provider.authorise(String(login.headers.location));
-    return server.app.inject({ method: 'GET', url: `${back.pathname}${back.search}`, headers: { cookie: `joinery_oidc=${encodeURIComponent(flowCookie)}` } });
+    return server.app.inject({
+      method: 'GET',
+      url: `${back.pathname}${back.search}`,
+      headers: { cookie: `joinery_oidc=${encodeURIComponent(flowCookie)}` },
+    });
   }
 
   test('the registered key signs in; a key the provider does not know is refused at the token endpoint', async () => {
@@ -283,6 +357,9 @@ describe('a client that proves itself with a signed JWT (private_key_jwt, as NHS
     const bad = await signIn(await serverWithKey(keyFile('stranger.pem', stranger.privateKey)));
     assert.equal(bad.statusCode, 400);
     assert.match(textOf(bad.body), /Signing in did not complete\. Start again\./);
-    assert.equal(bad.cookies.find((c) => c.name === 'joinery_session'), undefined);
+    assert.equal(
+      bad.cookies.find((c) => c.name === 'joinery_session'),
+      undefined,
+    );
   });
 });

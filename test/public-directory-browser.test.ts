@@ -23,7 +23,13 @@ describe('a resident finds a service without signing in, at 375 px', { skip: !br
   before(async () => {
     server = await startTestServer();
     browser = await launchBrowser();
-    postcode = (await server.database.db.selectFrom('organisations').select('postcode').where('kind', '=', 'council_housing').executeTakeFirstOrThrow()).postcode;
+    postcode = (
+      await server.database.db
+        .selectFrom('organisations')
+        .select('postcode')
+        .where('kind', '=', 'council_housing')
+        .executeTakeFirstOrThrow()
+    ).postcode;
   });
   after(async () => {
     await browser?.close();
@@ -74,7 +80,10 @@ describe('a resident finds a service without signing in, at 375 px', { skip: !br
       const main = (await page.locator('main').textContent())?.replace(/\s+/g, ' ') ?? '';
       assert.match(main, /How to get in touch/);
       assert.match(main, /Phone: 01632 960\d{3}/);
-      assert.match(main, /Typical wait (About [\d.]+ working days? from asking to first contact|Usually the same working day|Not known yet)/);
+      assert.match(
+        main,
+        /Typical wait (About [\d.]+ working days? from asking to first contact|Usually the same working day|Not known yet)/,
+      );
       assert.match(main, /Last checked by .+ on \d{1,2} [A-Z][a-z]+ \d{4}\./);
       assert.doesNotMatch(main, /Capacity|Referral clocks/);
       const refer = page.getByRole('button', { name: 'Refer yourself' });

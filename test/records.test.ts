@@ -12,15 +12,32 @@ describe('the shared record, household and network', () => {
   let citizen: { id: string; given_name: string; family_name: string; birth_date: string; nhs_number: string | null; household_id: string };
   before(async () => {
     server = await startTestServer({ people: 2500, seed: 5 });
-    citizen = await server.database.db.selectFrom('users').innerJoin('persons', 'persons.id', 'users.person_id')
-      .select(['persons.id', 'persons.given_name', 'persons.family_name', 'persons.birth_date', 'persons.nhs_number', 'persons.household_id'])
-      .where('users.username', '=', 'citizen').executeTakeFirstOrThrow() as typeof citizen;
+    citizen = (await server.database.db
+      .selectFrom('users')
+      .innerJoin('persons', 'persons.id', 'users.person_id')
+      .select([
+        'persons.id',
+        'persons.given_name',
+        'persons.family_name',
+        'persons.birth_date',
+        'persons.nhs_number',
+        'persons.household_id',
+      ])
+      .where('users.username', '=', 'citizen')
+      .executeTakeFirstOrThrow()) as typeof citizen;
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   const post = async (cookie: string, url: string, values: Record<string, string>, tokenPage = '/home') => {
     const token = await csrfTokenFor(server.app, cookie, tokenPage);
-    return server.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ ...values, _csrf: token }).toString() });
+    return server.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ ...values, _csrf: token }).toString(),
+    });
   };
 
   test('a practitioner finds a person by a misspelt name, by date of birth with day and month swapped, and by NHS number; every hit is audited', async () => {
@@ -31,23 +48,42 @@ describe('the shared record, household and network', () => {
     assert.ok(byName.body.includes(`${citizen.given_name} ${citizen.family_name}`), `found by "${misspelt}"`);
     const [y, m, d] = citizen.birth_date.split('-');
     const swapped = Number(d) <= 12 ? `${m}/${d}/${y}` : `${d}/${m}/${y}`;
-    const byDate = await server.app.inject({ method: 'GET', url: `/search?q=${encodeURIComponent(`${citizen.family_name} ${swapped}`)}`, headers: { cookie } });
+    const byDate = await server.app.inject({
+      method: 'GET',
+      url: `/search?q=${encodeURIComponent(`${citizen.family_name} ${swapped}`)}`,
+      headers: { cookie },
+    });
     assert.ok(byDate.body.includes(`${citizen.given_name} ${citizen.family_name}`));
     if (citizen.nhs_number) {
       const byNhs = await server.app.inject({ method: 'GET', url: `/search?q=${citizen.nhs_number}`, headers: { cookie } });
       assert.match(byNhs.body, /1 person found/);
     }
-    const searches = await server.database.db.selectFrom('audit_events').select('seq').where('action', '=', 'search').where('person_id', '=', citizen.id).execute();
+    const searches = await server.database.db
+      .selectFrom('audit_events')
+      .select('seq')
+      .where('action', '=', 'search')
+      .where('person_id', '=', citizen.id)
+      .execute();
     assert.ok(searches.length >= 2);
   });
 
   test('search never returns someone the practitioner has no relationship with, even by exact NHS number', async () => {
     const cookie = await signIn(server.app, 'practitioner');
-    const org = (await server.database.db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()).organisation_id!;
-    const stranger = (await sql<{ nhs_number: string }>`
+    const org = (
+      await server.database.db
+        .selectFrom('users')
+        .select('organisation_id')
+        .where('username', '=', 'practitioner')
+        .executeTakeFirstOrThrow()
+    ).organisation_id!;
+    const stranger = (
+      await sql<{ nhs_number: string }>`
       select p.nhs_number from persons p where p.nhs_number is not null and not exists (
         select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
-        where l.person_id = p.id and o.id = ${org}) and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${org}) limit 1`.execute(server.database.db)).rows[0]!;
+        where l.person_id = p.id and o.id = ${org}) and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${org}) limit 1`.execute(
+        server.database.db,
+      )
+    ).rows[0]!;
     const result = await server.app.inject({ method: 'GET', url: `/search?q=${stranger.nhs_number}`, headers: { cookie } });
     assert.match(result.body, /0 people found/);
     const bad = await server.app.inject({ method: 'GET', url: '/search?q=31/02/1985', headers: { cookie } });
@@ -61,7 +97,11 @@ describe('the shared record, household and network', () => {
     assert.equal(page.statusCode, 200);
     assert.ok(page.body.includes(`${citizen.given_name} ${citizen.family_name}`));
     assert.match(page.body, /Address history/);
-    const otherHousehold = await server.database.db.selectFrom('households').select('id').where('id', '!=', citizen.household_id).executeTakeFirstOrThrow();
+    const otherHousehold = await server.database.db
+      .selectFrom('households')
+      .select('id')
+      .where('id', '!=', citizen.household_id)
+      .executeTakeFirstOrThrow();
     const refused = await server.app.inject({ method: 'GET', url: `/households/${otherHousehold.id}`, headers: { cookie } });
     assert.equal(refused.statusCode, 403);
   });
@@ -74,24 +114,60 @@ describe('the shared record, household and network', () => {
         where l.person_id = ${citizen.id} and o.id = pr.organisation_id) and not exists (select 1 from care_relationships r where r.person_id = ${citizen.id} and r.organisation_id = pr.organisation_id)
       order by pr.id limit 1`.execute(db);
     const pr = newcomer.rows[0]!;
-    await createAccount(db, { username: 'newcomer', displayName: 'New Comer', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: pr.id, organisationId: pr.organisation_id });
+    await createAccount(db, {
+      username: 'newcomer',
+      displayName: 'New Comer',
+      role: 'practitioner',
+      password: DEMO_PASSWORD,
+      practitionerId: pr.id,
+      organisationId: pr.organisation_id,
+    });
     const newcomerCookie = await signIn(server.app, 'newcomer');
-    assert.equal((await server.app.inject({ method: 'GET', url: `/people/${citizen.id}`, headers: { cookie: newcomerCookie } })).statusCode, 403);
+    assert.equal(
+      (await server.app.inject({ method: 'GET', url: `/people/${citizen.id}`, headers: { cookie: newcomerCookie } })).statusCode,
+      403,
+    );
 
     const lead = await signIn(server.app, 'practitioner');
-    const missingReason = await post(lead, `/people/${citizen.id}/network`, { practitioner: pr.id, role: 'housing support', reason: '' }, `/people/${citizen.id}/network`);
+    const missingReason = await post(
+      lead,
+      `/people/${citizen.id}/network`,
+      { practitioner: pr.id, role: 'housing support', reason: '' },
+      `/people/${citizen.id}/network`,
+    );
     assert.equal(missingReason.statusCode, 400);
     assert.match(missingReason.body, /Say why this person is joining the network/);
-    const added = await post(lead, `/people/${citizen.id}/network`, { practitioner: pr.id, role: 'housing support', reason: 'Rent arrears and a repair dispute' }, `/people/${citizen.id}/network`);
+    const added = await post(
+      lead,
+      `/people/${citizen.id}/network`,
+      { practitioner: pr.id, role: 'housing support', reason: 'Rent arrears and a repair dispute' },
+      `/people/${citizen.id}/network`,
+    );
     assert.equal(added.statusCode, 302);
-    assert.equal((await server.app.inject({ method: 'GET', url: `/people/${citizen.id}`, headers: { cookie: newcomerCookie } })).statusCode, 200);
+    assert.equal(
+      (await server.app.inject({ method: 'GET', url: `/people/${citizen.id}`, headers: { cookie: newcomerCookie } })).statusCode,
+      200,
+    );
     const network = await server.app.inject({ method: 'GET', url: `/people/${citizen.id}/network`, headers: { cookie: lead } });
     assert.match(network.body, /Rent arrears and a repair dispute/);
 
-    const membership = await db.selectFrom('care_relationships').select('id').where('person_id', '=', citizen.id).where('practitioner_id', '=', pr.id).executeTakeFirstOrThrow();
-    const ended = await post(lead, `/people/${citizen.id}/network/${membership.id}/end`, { reason: 'Arrears cleared' }, `/people/${citizen.id}/network`);
+    const membership = await db
+      .selectFrom('care_relationships')
+      .select('id')
+      .where('person_id', '=', citizen.id)
+      .where('practitioner_id', '=', pr.id)
+      .executeTakeFirstOrThrow();
+    const ended = await post(
+      lead,
+      `/people/${citizen.id}/network/${membership.id}/end`,
+      { reason: 'Arrears cleared' },
+      `/people/${citizen.id}/network`,
+    );
     assert.equal(ended.statusCode, 302);
-    assert.equal((await server.app.inject({ method: 'GET', url: `/people/${citizen.id}`, headers: { cookie: newcomerCookie } })).statusCode, 403);
+    assert.equal(
+      (await server.app.inject({ method: 'GET', url: `/people/${citizen.id}`, headers: { cookie: newcomerCookie } })).statusCode,
+      403,
+    );
     const history = await server.app.inject({ method: 'GET', url: `/people/${citizen.id}/network`, headers: { cookie: lead } });
     assert.match(history.body, /Who was involved before/);
   });
@@ -99,30 +175,55 @@ describe('the shared record, household and network', () => {
   test('the person writes "about me", the network reads it, and every version is kept', async () => {
     const cookie = await signIn(server.app, 'citizen');
     for (const words of ['My cat Biscuit and my allotment.', 'My cat Biscuit, my allotment, and getting my driving licence back.']) {
-      const saved = await post(cookie, '/my-record/about-me', { what_matters: words, how_to_support: 'Text before calling.' }, '/my-record/about-me');
+      const saved = await post(
+        cookie,
+        '/my-record/about-me',
+        { what_matters: words, how_to_support: 'Text before calling.' },
+        '/my-record/about-me',
+      );
       assert.equal(saved.statusCode, 302);
     }
     const practitioner = await signIn(server.app, 'practitioner');
     const page = await server.app.inject({ method: 'GET', url: `/people/${citizen.id}`, headers: { cookie: practitioner } });
     assert.match(page.body, /getting my driving licence back/);
-    const versions = await server.database.db.selectFrom('about_me_versions').select('id').where('person_id', '=', citizen.id).where('written_by_role', '=', 'citizen').where('written_by', '!=', 'seed').execute();
+    const versions = await server.database.db
+      .selectFrom('about_me_versions')
+      .select('id')
+      .where('person_id', '=', citizen.id)
+      .where('written_by_role', '=', 'citizen')
+      .where('written_by', '!=', 'seed')
+      .execute();
     assert.equal(versions.length, 2);
   });
 
   test('a message to the lead practitioner arrives in their inbox; feedback is recorded against a service the person uses', async () => {
     const cookie = await signIn(server.app, 'citizen');
-    const sent = await post(cookie, '/my-record/messages', { topic: 'Moving Thursday', body: 'Can we move Thursday to Friday?' }, '/my-record/messages');
+    const sent = await post(
+      cookie,
+      '/my-record/messages',
+      { topic: 'Moving Thursday', body: 'Can we move Thursday to Friday?' },
+      '/my-record/messages',
+    );
     assert.equal(sent.statusCode, 302);
     const lead = await signIn(server.app, 'practitioner');
     const inbox = await server.app.inject({ method: 'GET', url: '/messages', headers: { cookie: lead } });
     assert.match(inbox.body, /Moving Thursday/);
-    const thread = await server.app.inject({ method: 'GET', url: `/people/${citizen.id}/messages/${/\/messages\/(\d+)/.exec(String(sent.headers.location))![1]}`, headers: { cookie: lead } });
+    const thread = await server.app.inject({
+      method: 'GET',
+      url: `/people/${citizen.id}/messages/${/\/messages\/(\d+)/.exec(String(sent.headers.location))![1]}`,
+      headers: { cookie: lead },
+    });
     assert.match(thread.body, /Can we move Thursday to Friday\?/);
     const service = await sql<{ id: string }>`
       select s.id from services s join organisations o on o.id = s.organisation_id
       join source_records r on r.source = o.source_code join record_links l on l.source_record_id = r.id
       where l.person_id = ${citizen.id} and l.superseded_at is null limit 1`.execute(server.database.db);
-    const feedback = await post(cookie, '/my-record/feedback', { service: service.rows[0]!.id, rating: '4', comment: 'Kind and on time' }, '/my-record/feedback');
+    const feedback = await post(
+      cookie,
+      '/my-record/feedback',
+      { service: service.rows[0]!.id, rating: '4', comment: 'Kind and on time' },
+      '/my-record/feedback',
+    );
     assert.equal(feedback.statusCode, 302);
     const wrong = await post(cookie, '/my-record/feedback', { service: 'not-a-service', rating: '9' }, '/my-record/feedback');
     assert.equal(wrong.statusCode, 400);

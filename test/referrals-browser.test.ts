@@ -25,9 +25,16 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
 
   test('refer → acknowledge → accept → first contact → complete, with the person seeing each step', async () => {
     const db = server.database.db;
-    const citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
-    const housingOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'housing').executeTakeFirstOrThrow()).organisation_id!;
-    const service = await db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', housingOrg).where('name', '=', 'Housing options and homelessness prevention').executeTakeFirstOrThrow();
+    const citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow())
+      .person_id!;
+    const housingOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'housing').executeTakeFirstOrThrow())
+      .organisation_id!;
+    const service = await db
+      .selectFrom('services')
+      .select(['id', 'name'])
+      .where('organisation_id', '=', housingOrg)
+      .where('name', '=', 'Housing options and homelessness prevention')
+      .executeTakeFirstOrThrow();
 
     const referrer = await openPage(browser);
     await signInAs(referrer, server.url, 'practitioner', DEMO_PASSWORD);
@@ -63,7 +70,10 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
     await receiver.waitForLoadState('load');
     assert.equal((await receiver.getByRole('heading', { level: 1 }).textContent())?.trim(), 'Referral inbox');
     await accessible(receiver, 'the inbox');
-    await receiver.locator(`a[href="${new URL(referralUrl).pathname}"]`).first().click();
+    await receiver
+      .locator(`a[href="${new URL(referralUrl).pathname}"]`)
+      .first()
+      .click();
     await receiver.waitForLoadState('load');
     await receiver.getByRole('button', { name: 'Acknowledge' }).click();
     await receiver.waitForLoadState('load');
@@ -90,7 +100,8 @@ describe('referral in the browser', { skip: !browserAvailable() && 'Chromium not
     await person.getByRole('link', { name: 'My referrals' }).click();
     await person.waitForLoadState('load');
     const content = await person.content();
-    for (const step of ['Sent', 'Acknowledged', 'Accepted', 'Completed', service.name]) assert.ok(content.includes(step), `the person sees "${step}"`);
+    for (const step of ['Sent', 'Acknowledged', 'Accepted', 'Completed', service.name])
+      assert.ok(content.includes(step), `the person sees "${step}"`);
     await accessible(person, 'my referrals');
     await person.goto(`${server.url}/people/${citizenId}/pathways`);
     await accessible(person, 'my pathways');

@@ -7,7 +7,12 @@ import { sql } from 'kysely';
 import { startTestServer, signIn, type TestServer } from './support/server.ts';
 import type { SignedInUser } from '../src/auth/index.ts';
 import { decideRecordAccess } from '../src/consent/index.ts';
-import { householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral, startHouseholdReferral } from '../src/referrals/index.ts';
+import {
+  householdReferralsOf,
+  recordHouseholdReferralAgreement,
+  sendHouseholdReferral,
+  startHouseholdReferral,
+} from '../src/referrals/index.ts';
 
 describe('household referrals', () => {
   let server: TestServer;
@@ -17,9 +22,22 @@ describe('household referrals', () => {
   let citizen: SignedInUser;
   let outsider: SignedInUser;
   const userOf = async (username: string): Promise<SignedInUser> => {
-    const r = await server.database.db.selectFrom('users as u').leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
-      .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.person_id', 'u.practitioner_id', 'u.organisation_id', 'p.team_id']).where('u.username', '=', username).executeTakeFirstOrThrow();
-    return { id: r.id, username: r.username, displayName: r.display_name, role: r.role, personId: r.person_id, practitionerId: r.practitioner_id, organisationId: r.organisation_id, teamId: r.team_id ?? null };
+    const r = await server.database.db
+      .selectFrom('users as u')
+      .leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
+      .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.person_id', 'u.practitioner_id', 'u.organisation_id', 'p.team_id'])
+      .where('u.username', '=', username)
+      .executeTakeFirstOrThrow();
+    return {
+      id: r.id,
+      username: r.username,
+      displayName: r.display_name,
+      role: r.role,
+      personId: r.person_id,
+      practitionerId: r.practitioner_id,
+      organisationId: r.organisation_id,
+      teamId: r.team_id ?? null,
+    };
   };
   before(async () => {
     server = await startTestServer();
@@ -27,23 +45,51 @@ describe('household referrals', () => {
     practitioner = await userOf('practitioner');
     citizen = await userOf('citizen');
     citizenId = citizen.personId!;
-    serviceId = (await db.selectFrom('services').select('id').where('name', '=', 'Housing options and homelessness prevention').orderBy('id').executeTakeFirstOrThrow()).id;
-    const school = (await sql<{ id: string; organisation_id: string; team_id: string }>`
+    serviceId = (
+      await db
+        .selectFrom('services')
+        .select('id')
+        .where('name', '=', 'Housing options and homelessness prevention')
+        .orderBy('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const school = (
+      await sql<{ id: string; organisation_id: string; team_id: string }>`
       select pr.id, pr.organisation_id, pr.team_id from practitioners pr join organisations o on o.id = pr.organisation_id
       where o.kind = 'school' and not exists (select 1 from care_relationships r where r.person_id = ${citizenId} and r.organisation_id = o.id)
-      order by pr.id limit 1`.execute(db)).rows[0]!;
-    outsider = { id: 'outsider', username: 'outsider', displayName: 'Olu Outsider', role: 'practitioner', personId: null, practitionerId: school.id, organisationId: school.organisation_id, teamId: school.team_id };
+      order by pr.id limit 1`.execute(db)
+    ).rows[0]!;
+    outsider = {
+      id: 'outsider',
+      username: 'outsider',
+      displayName: 'Olu Outsider',
+      role: 'practitioner',
+      personId: null,
+      practitionerId: school.id,
+      organisationId: school.organisation_id,
+      teamId: school.team_id,
+    };
   });
   after(async () => server?.close());
 
-  const referralCount = async () => Number((await sql<{ n: number }>`select count(*)::int as n from referrals`.execute(server.database.db)).rows[0]?.n);
+  const referralCount = async () =>
+    Number((await sql<{ n: number }>`select count(*)::int as n from referrals`.execute(server.database.db)).rows[0]?.n);
 
   test('started by someone involved with every adult; sent only once every adult agrees; each member sees it per the access decision', async () => {
     const db = server.database.db;
-    const input = { personId: citizenId, serviceId, reason: 'The family\'s tenancy ends next month; they want to stay together.', urgency: 'soon' as const };
-    const started = async () => Number((await sql<{ n: number }>`select count(*)::int as n from household_referrals`.execute(db)).rows[0]?.n);
+    const input = {
+      personId: citizenId,
+      serviceId,
+      reason: "The family's tenancy ends next month; they want to stay together.",
+      urgency: 'soon' as const,
+    };
+    const started = async () =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from household_referrals`.execute(db)).rows[0]?.n);
     const before0 = await started();
-    await assert.rejects(startHouseholdReferral(db, outsider, input), (e: unknown) => e instanceof Error && /not involved with every adult|no legitimate relationship/.test(e.message));
+    await assert.rejects(
+      startHouseholdReferral(db, outsider, input),
+      (e: unknown) => e instanceof Error && /not involved with every adult|no legitimate relationship/.test(e.message),
+    );
     await assert.rejects(startHouseholdReferral(db, citizen, input), /Only practitioners/);
     assert.equal(await started(), before0, 'refused starts record nothing');
 
@@ -55,8 +101,14 @@ describe('household referrals', () => {
     await assert.rejects(sendHouseholdReferral(db, practitioner, id), /Not every adult/);
     await recordHouseholdReferralAgreement(db, citizen, id, { personId: citizenId, agrees: true, evidence: '' });
     for (const other of adults.filter((a) => a !== citizenId)) {
-      await assert.rejects(recordHouseholdReferralAgreement(db, citizen, id, { personId: other, agrees: true, evidence: 'They agree' }), /Only the person/);
-      await assert.rejects(recordHouseholdReferralAgreement(db, outsider, id, { personId: other, agrees: true, evidence: 'They agree' }), /cannot record/);
+      await assert.rejects(
+        recordHouseholdReferralAgreement(db, citizen, id, { personId: other, agrees: true, evidence: 'They agree' }),
+        /Only the person/,
+      );
+      await assert.rejects(
+        recordHouseholdReferralAgreement(db, outsider, id, { personId: other, agrees: true, evidence: 'They agree' }),
+        /cannot record/,
+      );
       await assert.rejects(sendHouseholdReferral(db, practitioner, id), /Not every adult/);
       await recordHouseholdReferralAgreement(db, practitioner, id, { personId: other, agrees: true, evidence: 'Agreed at the home visit' });
     }
@@ -67,19 +119,42 @@ describe('household referrals', () => {
     assert.equal(await referralCount(), before + adults.length);
     const people = await db.selectFrom('referrals').select('person_id').where('id', 'in', sent).execute();
     assert.deepEqual(people.map((p) => p.person_id).sort(), [...adults].sort());
-    await assert.rejects(recordHouseholdReferralAgreement(db, citizen, id, { personId: citizenId, agrees: false, evidence: '' }), /has been sent/);
+    await assert.rejects(
+      recordHouseholdReferralAgreement(db, citizen, id, { personId: citizenId, agrees: false, evidence: '' }),
+      /has been sent/,
+    );
     await assert.rejects(sendHouseholdReferral(db, practitioner, id), /already been sent/);
 
     const [forPractitioner] = await householdReferralsOf(db, practitioner, citizenId);
-    assert.deepEqual(forPractitioner?.members.filter((m) => m.adult).map((m) => m.personId).sort(), [...adults].sort(), 'the practitioner involved with every adult sees each of them');
-    assert.ok(forPractitioner?.members.every((m) => !m.adult || m.referralId !== null), 'with the referral sent for each');
-    assert.equal((forPractitioner?.members.length ?? 0) + (forPractitioner?.hiddenMembers ?? 0), members.length, 'members the practitioner may not see (children not in their care) are counted, not named');
+    assert.deepEqual(
+      forPractitioner?.members
+        .filter((m) => m.adult)
+        .map((m) => m.personId)
+        .sort(),
+      [...adults].sort(),
+      'the practitioner involved with every adult sees each of them',
+    );
+    assert.ok(
+      forPractitioner?.members.every((m) => !m.adult || m.referralId !== null),
+      'with the referral sent for each',
+    );
+    assert.equal(
+      (forPractitioner?.members.length ?? 0) + (forPractitioner?.hiddenMembers ?? 0),
+      members.length,
+      'members the practitioner may not see (children not in their care) are counted, not named',
+    );
     assert.ok(forPractitioner?.sent && forPractitioner.allAgree);
     const [forCitizen] = await householdReferralsOf(db, citizen, citizenId);
     // The citizen sees themselves, and any other member only as the access decision allows (their children, as their parent).
     const maySee: string[] = [];
     for (const m of members) {
-      const access = await decideRecordAccess(db, { actor: citizen, personId: m.person_id, categories: ['demographics'], purpose: 'self', action: 'read' });
+      const access = await decideRecordAccess(db, {
+        actor: citizen,
+        personId: m.person_id,
+        categories: ['demographics'],
+        purpose: 'self',
+        action: 'read',
+      });
       if (access.byCategory.demographics.scope !== 'none') maySee.push(m.person_id);
     }
     assert.ok(maySee.includes(citizenId) && maySee.length < members.length, 'the household has someone the citizen may not see');
@@ -94,9 +169,17 @@ describe('household referrals', () => {
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /the family want help to stay together in one home/);
     const practitionerCookie = await signIn(server.app, 'practitioner');
-    const forPractitioner = await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-referrals`, headers: { cookie: practitionerCookie } });
+    const forPractitioner = await server.app.inject({
+      method: 'GET',
+      url: `/people/${citizenId}/household-referrals`,
+      headers: { cookie: practitionerCookie },
+    });
     assert.equal(forPractitioner.statusCode, 200);
     const manager = await signIn(server.app, 'manager');
-    assert.equal((await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-referrals`, headers: { cookie: manager } })).statusCode, 403);
+    assert.equal(
+      (await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-referrals`, headers: { cookie: manager } }))
+        .statusCode,
+      403,
+    );
   });
 });

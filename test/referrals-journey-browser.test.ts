@@ -35,7 +35,13 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
   /** Passes axe and fits a 375 px screen without scrolling sideways. */
   async function check(page: Page, what: string) {
     assert.deepEqual(await seriousAccessibilityProblems(page), [], `${what} passes axe`);
-    const width = JSON.parse(String(await page.evaluate('JSON.stringify({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })'))) as { scroll: number; client: number };
+    const width = JSON.parse(
+      String(
+        await page.evaluate(
+          'JSON.stringify({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+        ),
+      ),
+    ) as { scroll: number; client: number };
     assert.ok(width.scroll <= width.client, `${what} does not scroll sideways at 375 px (${width.scroll} > ${width.client})`);
   }
 
@@ -55,12 +61,24 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
 
   test('refer from the directory, receive, record first contact and complete; decline without handing on; everyone named and told', async () => {
     const db = server.database.db;
-    const citizen = await db.selectFrom('users as u').innerJoin('persons as p', 'p.id', 'u.person_id').select(['p.id', 'p.given_name', 'p.family_name'])
-      .where('u.username', '=', 'citizen').executeTakeFirstOrThrow();
+    const citizen = await db
+      .selectFrom('users as u')
+      .innerJoin('persons as p', 'p.id', 'u.person_id')
+      .select(['p.id', 'p.given_name', 'p.family_name'])
+      .where('u.username', '=', 'citizen')
+      .executeTakeFirstOrThrow();
     const name = `${citizen.given_name} ${citizen.family_name}`;
-    const housingOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'housing').executeTakeFirstOrThrow()).organisation_id!;
-    const primary = await db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id').select(['s.id', 's.name', 's.min_age', 's.max_age'])
-      .where('o.kind', '=', 'school').where('s.name', '=', 'Attendance support').where('s.max_age', '<=', 11).orderBy('s.id').executeTakeFirstOrThrow();
+    const housingOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'housing').executeTakeFirstOrThrow())
+      .organisation_id!;
+    const primary = await db
+      .selectFrom('services as s')
+      .innerJoin('organisations as o', 'o.id', 's.organisation_id')
+      .select(['s.id', 's.name', 's.min_age', 's.max_age'])
+      .where('o.kind', '=', 'school')
+      .where('s.name', '=', 'Attendance support')
+      .where('s.max_age', '<=', 11)
+      .orderBy('s.id')
+      .executeTakeFirstOrThrow();
 
     // The referrer: from the directory, a service the person is too old for says so and offers no referral.
     const referrer = await phone('practitioner');
@@ -72,7 +90,10 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
     await referrer.getByLabel('Name, date of birth, NHS number or postcode').fill(name);
     await click(referrer, 'button', 'Find the person');
     const tooOld = referrer.locator('.joinery-people-list li', { hasText: name });
-    assert.match((await tooOld.textContent()) ?? '', new RegExp(`Cannot be referred here: Attendance support is for people aged ${primary.min_age} to ${primary.max_age}`));
+    assert.match(
+      (await tooOld.textContent()) ?? '',
+      new RegExp(`Cannot be referred here: Attendance support is for people aged ${primary.min_age} to ${primary.max_age}`),
+    );
     assert.equal(await tooOld.getByRole('link').count(), 0, 'no referral is offered to a service the person is too old for');
     await check(referrer, 'a person who does not fit the service');
     await click(referrer, 'link', 'Back to Attendance support');
@@ -89,8 +110,12 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
     await click(referrer, 'link', `Refer ${name}`);
     assert.equal(await heading(referrer), 'Refer to a service');
     assert.equal((await referrer.locator('.govuk-caption-l').textContent())?.trim(), name, 'the form names the person');
-    assert.match((await referrer.locator('#service option:checked').textContent()) ?? '', /^Tenancy sustainment/, 'the service chosen on the directory page is chosen');
-    assert.equal(await referrer.locator('#service optgroup').count() > 3, true, 'services are grouped by organisation');
+    assert.match(
+      (await referrer.locator('#service option:checked').textContent()) ?? '',
+      /^Tenancy sustainment/,
+      'the service chosen on the directory page is chosen',
+    );
+    assert.equal((await referrer.locator('#service optgroup').count()) > 3, true, 'services are grouped by organisation');
     await check(referrer, 'the referral form');
     // Nothing filled in: the error summary says what, and the service stays chosen.
     await click(referrer, 'button', 'Send referral');
@@ -118,8 +143,11 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
     await check(receiver, 'the inbox');
     await receiver.getByLabel('Status').selectOption('open');
     await click(receiver, 'button', 'Apply filters');
-    assert.equal(await receiver.getByText(/Name withheld|Name not shown/).count(), 0, 'no open referral\'s name is withheld');
-    assert.ok(await receiver.locator(`a[href="${referralPath}"]`, { hasText: name }).first().isVisible(), 'the new referral is named in the inbox');
+    assert.equal(await receiver.getByText(/Name withheld|Name not shown/).count(), 0, "no open referral's name is withheld");
+    assert.ok(
+      await receiver.locator(`a[href="${referralPath}"]`, { hasText: name }).first().isVisible(),
+      'the new referral is named in the inbox',
+    );
     await receiver.locator(`a[href="${referralPath}"]`).first().click();
     await receiver.waitForLoadState('load');
     assert.equal((await receiver.locator('.govuk-caption-l').textContent())?.trim(), name, 'the receiver sees who it is about');
@@ -138,7 +166,9 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
     await receiver.getByLabel('Phone call').check();
     await click(receiver, 'button', 'Record first contact');
     assert.ok(await receiver.getByText('There is a problem').isVisible());
-    assert.ok(await receiver.locator('.govuk-error-summary').getByText('The date of first contact must be today or in the past').isVisible());
+    assert.ok(
+      await receiver.locator('.govuk-error-summary').getByText('The date of first contact must be today or in the past').isVisible(),
+    );
     assert.equal(await receiver.getByLabel('Year').inputValue(), later.slice(0, 4), 'what was typed is kept');
     await check(receiver, 'the first contact form with an error');
     const today = ukDate(new Date());
@@ -148,7 +178,13 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
     await receiver.getByLabel('Phone call').check();
     await click(receiver, 'button', 'Record first contact');
     assert.match(await banner(receiver), /First contact recorded/);
-    assert.ok(await receiver.locator('.joinery-timeline').getByText(/Phone call on \d{1,2} \w+ \d{4}/).isVisible(), 'the history says when and how');
+    assert.ok(
+      await receiver
+        .locator('.joinery-timeline')
+        .getByText(/Phone call on \d{1,2} \w+ \d{4}/)
+        .isVisible(),
+      'the history says when and how',
+    );
     await receiver.getByLabel('Outcome, for the referrer and the person (optional)').fill('Arrears plan agreed with the landlord.');
     await click(receiver, 'button', 'Mark as completed');
     assert.match(await banner(receiver), /Referral completed/);
@@ -171,18 +207,24 @@ describe('referral jobs at phone width', { skip: !browserAvailable() && 'Chromiu
 
     // The referrer sees it declined, why, and that it went nowhere else: no silent drop.
     await referrer.goto(`${server.url}/referrals/sent`);
-    assert.ok(await referrer.locator('tr', { has: referrer.locator('a[href="/referrals/ref-demo-citizen-1"]') }).getByText('Not handed on').isVisible());
+    assert.ok(
+      await referrer
+        .locator('tr', { has: referrer.locator('a[href="/referrals/ref-demo-citizen-1"]') })
+        .getByText('Not handed on')
+        .isVisible(),
+    );
     await referrer.locator('a[href="/referrals/ref-demo-citizen-1"]').first().click();
     await referrer.waitForLoadState('load');
     assert.ok(await referrer.getByText(`Declined: ${reason}`).isVisible());
     assert.ok(await referrer.getByText(/Not handed on to another service\. If the person still needs help/).isVisible());
-    await check(referrer, 'the referrer\'s view of a declined referral');
+    await check(referrer, "the referrer's view of a declined referral");
 
     // The person sees both: the completed one step by step, and the declined one with its reason.
     const person = await phone('citizen');
     await nav(person, 'My referrals');
     const completed = person.locator('.govuk-summary-card', { hasText: 'Tenancy sustainment' });
-    for (const step of ['Sent', 'Acknowledged', 'Accepted', 'First contact made', 'Completed']) assert.ok(await completed.getByText(step, { exact: true }).first().isVisible(), `the person sees "${step}"`);
+    for (const step of ['Sent', 'Acknowledged', 'Accepted', 'First contact made', 'Completed'])
+      assert.ok(await completed.getByText(step, { exact: true }).first().isVisible(), `the person sees "${step}"`);
     assert.ok(await completed.getByText(/Phone call on/).isVisible());
     const declined = person.locator('.govuk-summary-card', { hasText: 'Housing options and homelessness prevention' });
     assert.ok(await declined.getByText(reason, { exact: false }).first().isVisible(), 'the person sees why it was declined');

@@ -13,7 +13,13 @@ import { testDatabaseTargets } from '../src/testing.ts';
 import { inviteResidentToSignUp } from '../src/auth/index.ts';
 import { createAccount } from '../src/auth/accounts.ts';
 
-const textOf = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const textOf = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 const PASSWORD = 'my own new passphrase';
 
 for (const target of await testDatabaseTargets()) {
@@ -26,10 +32,12 @@ for (const target of await testDatabaseTargets()) {
     before(async () => {
       mailbox = await startSmtpServer();
       server = await startTestServer({ people: 600, database: await target.open(), env: { SMTP_URL: mailbox.url } });
-      people = (await sql<{ id: string; given_name: string; family_name: string }>`
+      people = (
+        await sql<{ id: string; given_name: string; family_name: string }>`
         select p.id, p.given_name, p.family_name from persons p
         where p.merged_into is null and not exists (select 1 from users u where u.person_id = p.id)
-        order by p.id limit 10`.execute(db())).rows;
+        order by p.id limit 10`.execute(db())
+      ).rows;
     });
     after(async () => {
       await server?.close();
@@ -37,7 +45,9 @@ for (const target of await testDatabaseTargets()) {
     });
 
     async function invite(personId: string, email: string) {
-      return db().transaction().execute((trx) => inviteResidentToSignUp(trx, { personId, email, invitedBy: null }, server.url));
+      return db()
+        .transaction()
+        .execute((trx) => inviteResidentToSignUp(trx, { personId, email, invitedBy: null }, server.url));
     }
     async function linkFor(personId: string, email: string, nth = 1): Promise<string> {
       assert.equal((await invite(personId, email)).outcome, 'invited');
@@ -49,11 +59,14 @@ for (const target of await testDatabaseTargets()) {
       const cookie = page.cookies.find((c) => c.name === 'joinery_csrf')!;
       const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
       return server.app.inject({
-        method: 'POST', url: path, headers: { cookie: `joinery_csrf=${cookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        url: path,
+        headers: { cookie: `joinery_csrf=${cookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ ...form, ...(csrf ? { _csrf: token } : {}) }).toString(),
       });
     }
-    const accountsOf = async (personId: string) => db().selectFrom('users').select(['id', 'username', 'role', 'email', 'display_name']).where('person_id', '=', personId).execute();
+    const accountsOf = async (personId: string) =>
+      db().selectFrom('users').select(['id', 'username', 'role', 'email', 'display_name']).where('person_id', '=', personId).execute();
 
     test('the resident follows the emailed link, fixes what the form says, and is signed in to their own account', async () => {
       const person = people[0]!;
@@ -85,8 +98,15 @@ for (const target of await testDatabaseTargets()) {
       const session = made.cookies.find((c) => c.name === 'joinery_session');
       assert.ok(session, 'they are signed in');
       const [account] = await accountsOf(person.id);
-      assert.deepEqual({ username: account!.username, role: account!.role, email: account!.email, name: account!.display_name },
-        { username: 'new.resident', role: 'citizen', email: 'new.resident@example.org', name: `${person.given_name} ${person.family_name}` });
+      assert.deepEqual(
+        { username: account!.username, role: account!.role, email: account!.email, name: account!.display_name },
+        {
+          username: 'new.resident',
+          role: 'citizen',
+          email: 'new.resident@example.org',
+          name: `${person.given_name} ${person.family_name}`,
+        },
+      );
       const cookie = `joinery_session=${session.value}`;
       assert.equal((await server.app.inject({ method: 'GET', url: '/home', headers: { cookie } })).statusCode, 200);
       const own = await server.app.inject({ method: 'GET', url: `/people/${person.id}`, headers: { cookie } });
@@ -94,7 +114,12 @@ for (const target of await testDatabaseTargets()) {
       const other = await server.app.inject({ method: 'GET', url: `/people/${people[1]!.id}`, headers: { cookie } });
       assert.ok(other.statusCode === 403 || other.statusCode === 404, `someone else's record is refused (${other.statusCode})`);
       assert.ok(!other.body.includes(people[1]!.family_name));
-      const audit = await db().selectFrom('audit_events').select(['reason', 'person_id']).where('action', '=', 'create_account').where('actor_user_id', '=', account!.id).execute();
+      const audit = await db()
+        .selectFrom('audit_events')
+        .select(['reason', 'person_id'])
+        .where('action', '=', 'create_account')
+        .where('actor_user_id', '=', account!.id)
+        .execute();
       assert.equal(audit.length, 1);
       assert.equal(audit[0]!.person_id, person.id);
 
@@ -102,7 +127,11 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(again.statusCode, 410, 'the link is spent');
       assert.match(textOf(again.body), /This link has expired/);
       assert.equal((await post(path, { username: 'second.try', email: '', password: PASSWORD, confirm: PASSWORD })).statusCode, 410);
-      assert.equal((await invite(person.id, 'new.resident@example.org')).outcome, 'has_account', 'a person with an account is not invited again');
+      assert.equal(
+        (await invite(person.id, 'new.resident@example.org')).outcome,
+        'has_account',
+        'a person with an account is not invited again',
+      );
       assert.equal(mailbox.to('new.resident@example.org').length, 1);
     });
 
@@ -152,7 +181,9 @@ for (const target of await testDatabaseTargets()) {
       const csrf = page.cookies.find((c) => c.name === 'joinery_csrf')!;
       const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
       const bad = await server.app.inject({
-        method: 'POST', url: path, headers: { cookie: `${cookie}; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        url: path,
+        headers: { cookie: `${cookie}; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ username: '', email: '', password: PASSWORD, confirm: PASSWORD, _csrf: token }).toString(),
       });
       assert.equal(bad.statusCode, 400);

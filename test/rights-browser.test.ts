@@ -22,14 +22,25 @@ describe('rights and the informal network in the browser', { skip: !browserAvail
     browser = await launchBrowser();
     const db = server.database.db;
     await runCaseFinding(db);
-    const row = (await sql<{ person_id: string; practitioner_id: string; organisation_id: string }>`
+    const row = (
+      await sql<{ person_id: string; practitioner_id: string; organisation_id: string }>`
       select w.person_id, pr.id as practitioner_id, pr.organisation_id from insight_worklist w
       join practitioners pr on pr.organisation_id = w.organisation_id and pr.team_id is not distinct from w.team_id
-      where w.status = 'open' and not exists (select 1 from users u where u.person_id = w.person_id) order by w.person_id, pr.id limit 1`.execute(db)).rows[0]!;
+      where w.status = 'open' and not exists (select 1 from users u where u.person_id = w.person_id) order by w.person_id, pr.id limit 1`.execute(
+        db,
+      )
+    ).rows[0]!;
     personId = row.person_id;
     ownerName = (await db.selectFrom('organisations').select('name').where('id', '=', row.organisation_id).executeTakeFirstOrThrow()).name;
     await createAccount(db, { username: 'browser-resident', displayName: 'Resident', role: 'citizen', password: DEMO_PASSWORD, personId });
-    await createAccount(db, { username: 'browser-team', displayName: 'Team practitioner', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: row.practitioner_id, organisationId: row.organisation_id });
+    await createAccount(db, {
+      username: 'browser-team',
+      displayName: 'Team practitioner',
+      role: 'practitioner',
+      password: DEMO_PASSWORD,
+      practitionerId: row.practitioner_id,
+      organisationId: row.organisation_id,
+    });
   });
   after(async () => {
     await browser?.close();
@@ -41,7 +52,9 @@ describe('rights and the informal network in the browser', { skip: !browserAvail
     assert.ok(width <= 375, `${where}: the page is ${width} px wide on a 375 px screen`);
     assert.deepEqual(await seriousAccessibilityProblems(page), [], where);
   };
-  const go = async (page: Page, action: () => Promise<unknown>) => { await Promise.all([page.waitForNavigation(), action()]); };
+  const go = async (page: Page, action: () => Promise<unknown>) => {
+    await Promise.all([page.waitForNavigation(), action()]);
+  };
   const banner = (page: Page) => page.locator('.govuk-notification-banner--success');
 
   test('a resident asks for a restriction; the service holding the record answers within the legal clock; the resident reads why', async () => {
@@ -74,7 +87,9 @@ describe('rights and the informal network in the browser', { skip: !browserAvail
     assert.ok(await owner.getByText('There is a problem').isVisible());
     await fitsTheScreen(owner, 'the inbox with an error');
     await owner.getByLabel('Refused').check();
-    await owner.getByLabel(/What you did, or why you refuse/).fill('We must keep these notes while the complaint is open (legal obligation)');
+    await owner
+      .getByLabel(/What you did, or why you refuse/)
+      .fill('We must keep these notes while the complaint is open (legal obligation)');
     await go(owner, () => owner.getByRole('button', { name: 'Send answer' }).click());
     assert.match((await banner(owner).textContent()) ?? '', /Your answer has been recorded/);
     await owner.context().close();

@@ -21,14 +21,24 @@ describe('self-referral at phone width', { skip: !browserAvailable() && 'Chromiu
     server = await startTestServer({ people: 2000, seed: 11 });
     browser = await launchBrowser();
     const db = server.database.db;
-    const citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
-    service = (await sql<typeof service>`
+    const citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow())
+      .person_id!;
+    service = (
+      await sql<typeof service>`
       select s.id, s.name, s.organisation_id, p.id as practitioner_id from services s join practitioners p on p.team_id = s.team_id
       where s.accepts_self_referral and coalesce(s.min_age, 0) <= 18 and coalesce(s.max_age, 200) >= 90 and cardinality(s.locality_ids) = 0
         and not exists (select 1 from care_relationships r where r.person_id = ${citizenId} and r.organisation_id = s.organisation_id and r.ended_at is null)
-      order by s.id, p.id limit 1`.execute(db)).rows[0]!;
+      order by s.id, p.id limit 1`.execute(db)
+    ).rows[0]!;
     assert.ok(service, 'a service open to self-referral for adults anywhere');
-    await createAccount(db, { username: 'sr-browser-receiver', displayName: 'Receiving practitioner', role: 'practitioner', password: DEMO_PASSWORD, practitionerId: service.practitioner_id, organisationId: service.organisation_id });
+    await createAccount(db, {
+      username: 'sr-browser-receiver',
+      displayName: 'Receiving practitioner',
+      role: 'practitioner',
+      password: DEMO_PASSWORD,
+      practitionerId: service.practitioner_id,
+      organisationId: service.organisation_id,
+    });
   });
   after(async () => {
     await browser?.close();
@@ -45,7 +55,13 @@ describe('self-referral at phone width', { skip: !browserAvailable() && 'Chromiu
   /** Passes axe and fits a 375 px screen without scrolling sideways. */
   async function check(page: Page, what: string) {
     assert.deepEqual(await seriousAccessibilityProblems(page), [], `${what} passes axe`);
-    const width = JSON.parse(String(await page.evaluate('JSON.stringify({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })'))) as { scroll: number; client: number };
+    const width = JSON.parse(
+      String(
+        await page.evaluate(
+          'JSON.stringify({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+        ),
+      ),
+    ) as { scroll: number; client: number };
     assert.ok(width.scroll <= width.client, `${what} does not scroll sideways at 375 px (${width.scroll} > ${width.client})`);
   }
   const heading = async (page: Page) => (await page.getByRole('heading', { level: 1 }).textContent())?.replace(/\s+/g, ' ').trim();

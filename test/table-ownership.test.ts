@@ -34,8 +34,22 @@ const moduleOf = (file: string): string => relative(src, file).split('/').slice(
 const withoutSqlComments = (text: string): string => text.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
 
 /** Kysely methods whose first argument names a table ('persons', 'persons as p', or a list of them). */
-const tableMethods = new Set(['selectFrom', 'insertInto', 'updateTable', 'deleteFrom', 'mergeInto', 'replaceInto',
-  'innerJoin', 'leftJoin', 'rightJoin', 'fullJoin', 'innerJoinLateral', 'leftJoinLateral', 'using', 'table']);
+const tableMethods = new Set([
+  'selectFrom',
+  'insertInto',
+  'updateTable',
+  'deleteFrom',
+  'mergeInto',
+  'replaceInto',
+  'innerJoin',
+  'leftJoin',
+  'rightJoin',
+  'fullJoin',
+  'innerJoinLateral',
+  'leftJoinLateral',
+  'using',
+  'table',
+]);
 
 /** A literal not tagged `sql` is read as SQL only when it starts as SQL does or holds a subquery, so English is not. */
 const looksLikeSql = /^\s*(?:select|insert|update|delete|with|from|join|left join|inner join|create|alter|truncate|copy)\b|\(\s*select\s/;
@@ -54,17 +68,18 @@ function parse(file: string): ParsedFile {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const kyselyTables: string[] = [];
   const sqlTexts: string[] = [];
-  const templateText = (node: ts.TemplateLiteral): string => ts.isNoSubstitutionTemplateLiteral(node)
-    ? node.text
-    // A substitution stands in for something unknown: a space keeps words on either side apart.
-    : [node.head.text, ...node.templateSpans.map((span) => span.literal.text)].join(' ${} ');
+  const templateText = (node: ts.TemplateLiteral): string =>
+    ts.isNoSubstitutionTemplateLiteral(node)
+      ? node.text
+      : // A substitution stands in for something unknown: a space keeps words on either side apart.
+        [node.head.text, ...node.templateSpans.map((span) => span.literal.text)].join(' ${} ');
   const tableNames = (argument: ts.Expression): string[] => {
     if (ts.isStringLiteral(argument) || ts.isNoSubstitutionTemplateLiteral(argument)) return [argument.text.trim().split(/\s+/)[0]!];
     if (ts.isArrayLiteralExpression(argument)) return argument.elements.flatMap((element) => tableNames(element as ts.Expression));
     return [];
   };
-  const isSqlTag = (tag: ts.Expression): boolean => (ts.isIdentifier(tag) && tag.text === 'sql')
-    || (ts.isPropertyAccessExpression(tag) && tag.name.text === 'sql');
+  const isSqlTag = (tag: ts.Expression): boolean =>
+    (ts.isIdentifier(tag) && tag.text === 'sql') || (ts.isPropertyAccessExpression(tag) && tag.name.text === 'sql');
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.arguments.length > 0) {
       const method = node.expression.name.text;
@@ -79,12 +94,18 @@ function parse(file: string): ParsedFile {
     }
     if (ts.isTaggedTemplateExpression(node) && isSqlTag(node.tag)) {
       sqlTexts.push(withoutSqlComments(templateText(node.template)));
-    } else if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node))
-      && !ts.isTaggedTemplateExpression(node.parent)) {
+    } else if (
+      (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) &&
+      !ts.isTaggedTemplateExpression(node.parent)
+    ) {
       // A literal handed to sql.raw is SQL; any other literal only when it reads as SQL from its start.
       const whole = ts.isTemplateExpression(node) ? templateText(node) : node.text;
-      const raw = ts.isCallExpression(node.parent) && ts.isPropertyAccessExpression(node.parent.expression)
-        && node.parent.expression.name.text === 'raw' && ts.isIdentifier(node.parent.expression.expression) && node.parent.expression.expression.text === 'sql';
+      const raw =
+        ts.isCallExpression(node.parent) &&
+        ts.isPropertyAccessExpression(node.parent.expression) &&
+        node.parent.expression.name.text === 'raw' &&
+        ts.isIdentifier(node.parent.expression.expression) &&
+        node.parent.expression.expression.text === 'sql';
       if (raw || looksLikeSql.test(whole)) sqlTexts.push(withoutSqlComments(whole));
     }
     ts.forEachChild(node, visit);
@@ -126,7 +147,11 @@ export function tableOwners(): { owners: Map<string, string>; problems: string[]
   // Every table in the Kysely Database interface must be created by a migration, by the module
   // that declares it.
   const schemaText = readFileSync(join(src, 'schema.ts'), 'utf8');
-  const interfaces = /interface Database extends ([^{]+)\{/.exec(schemaText)?.[1]!.split(',').map((name) => name.trim()) ?? [];
+  const interfaces =
+    /interface Database extends ([^{]+)\{/
+      .exec(schemaText)?.[1]!
+      .split(',')
+      .map((name) => name.trim()) ?? [];
   for (const { module, file } of parsed()) {
     const text = readFileSync(join(src, file), 'utf8');
     for (const name of interfaces) {
@@ -147,9 +172,17 @@ export function tableOwners(): { owners: Map<string, string>; problems: string[]
 function sqlTables(sqlText: string): string[] {
   const found: string[] = [];
   const ident = '"?([a-z_][a-z_0-9]*)"?(?![.(a-z_0-9])';
-  for (const match of sqlText.matchAll(new RegExp(`\\b(?:join|into|update|truncate|alter\\s+table|lock\\s+table|copy)\\s+(?:only\\s+|if\\s+exists\\s+|lateral\\s+)?${ident}`, 'gi'))) found.push(match[1]!.toLowerCase());
+  for (const match of sqlText.matchAll(
+    new RegExp(
+      `\\b(?:join|into|update|truncate|alter\\s+table|lock\\s+table|copy)\\s+(?:only\\s+|if\\s+exists\\s+|lateral\\s+)?${ident}`,
+      'gi',
+    ),
+  ))
+    found.push(match[1]!.toLowerCase());
   // from a [as] x, b [as] y: every item of the list ('extract(year from col)' names a column, which the ident rule skips as it is followed by '.' or ')'
-  for (const match of sqlText.matchAll(/\b(?:from|using)\s+((?:"?[a-z_][a-z_0-9]*"?(?:\s+(?:as\s+)?(?!where|join|left|right|inner|full|cross|on|group|order|limit|union|except|intersect|returning|set|natural|lateral)[a-z_][a-z_0-9]*)?\s*,\s*)*"?[a-z_][a-z_0-9]*"?)(?![.(a-z_0-9])/gi)) {
+  for (const match of sqlText.matchAll(
+    /\b(?:from|using)\s+((?:"?[a-z_][a-z_0-9]*"?(?:\s+(?:as\s+)?(?!where|join|left|right|inner|full|cross|on|group|order|limit|union|except|intersect|returning|set|natural|lateral)[a-z_][a-z_0-9]*)?\s*,\s*)*"?[a-z_][a-z_0-9]*"?)(?![.(a-z_0-9])/gi,
+  )) {
     for (const item of match[1]!.split(',')) found.push(item.trim().split(/\s+/)[0]!.replaceAll('"', '').toLowerCase());
   }
   return found;
@@ -177,7 +210,8 @@ const endMarker = '<!-- end of table owners -->';
 function ownersTable(owners: Map<string, string>): string {
   const byModule = new Map<string, string[]>();
   for (const [table, module] of owners) byModule.set(module, [...(byModule.get(module) ?? []), table]);
-  const rows = [...byModule].sort(([a], [b]) => a.localeCompare(b))
+  const rows = [...byModule]
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([module, tables]) => `| ${module} | ${tables.map((t) => `\`${t}\``).join(', ')} |`);
   return [startMarker, '| Module | Tables it owns |', '| --- | --- |', ...rows, endMarker].join('\n');
 }
@@ -185,11 +219,13 @@ function ownersTable(owners: Map<string, string>): string {
 test('every table has exactly one owner, the module whose migrations create it', () => {
   const { owners, problems } = tableOwners();
   assert.deepEqual(problems, []);
-  assert.ok(owners.size > 50 && owners.get('persons') === 'people' && owners.get('referrals') === 'referrals',
-    'the migrations are read (persons belongs to people, referrals to referrals)');
+  assert.ok(
+    owners.size > 50 && owners.get('persons') === 'people' && owners.get('referrals') === 'referrals',
+    'the migrations are read (persons belongs to people, referrals to referrals)',
+  );
 });
 
-test('ARCHITECTURE.md names each table\'s owner as the migrations do', () => {
+test("ARCHITECTURE.md names each table's owner as the migrations do", () => {
   const { owners } = tableOwners();
   const text = readFileSync(architectureFile, 'utf8');
   const start = text.indexOf(startMarker);
@@ -198,10 +234,11 @@ test('ARCHITECTURE.md names each table\'s owner as the migrations do', () => {
   const current = text.slice(start, end + endMarker.length);
   const wanted = ownersTable(owners);
   if (update && current !== wanted) writeFileSync(architectureFile, text.slice(0, start) + wanted + text.slice(end + endMarker.length));
-  else assert.equal(current, wanted, 'ARCHITECTURE.md\'s table of owners disagrees with the migrations: regenerate it with UPDATE_ALLOWLIST=1');
+  else
+    assert.equal(current, wanted, "ARCHITECTURE.md's table of owners disagrees with the migrations: regenerate it with UPDATE_ALLOWLIST=1");
 });
 
-test('no new use of another module\'s table, and none listed that has gone', (t) => {
+test("no new use of another module's table, and none listed that has gone", (t) => {
   const { owners } = tableOwners();
   const found = tableCrossings(owners);
   const byModule: Record<string, number> = {};
@@ -209,22 +246,42 @@ test('no new use of another module\'s table, and none listed that has gone', (t)
     const module = key.split('/')[0]!.endsWith('.ts') ? 'app' : key.split('/')[0]!;
     byModule[module] = (byModule[module] ?? 0) + count;
   }
-  t.diagnostic(`${Object.values(found).reduce((a, b) => a + b, 0)} crossings: ${Object.entries(byModule).sort().map(([m, n]) => `${m} ${n}`).join(', ')}`);
+  t.diagnostic(
+    `${Object.values(found).reduce((a, b) => a + b, 0)} crossings: ${Object.entries(byModule)
+      .sort()
+      .map(([m, n]) => `${m} ${n}`)
+      .join(', ')}`,
+  );
   if (update) {
     writeFileSync(allowedFile, JSON.stringify(found, null, 1) + '\n');
     return;
   }
   const allowed = JSON.parse(readFileSync(allowedFile, 'utf8')) as Record<string, number>;
-  const added = Object.entries(found).filter(([key, count]) => count > (allowed[key] ?? 0)).map(([key, count]) => `${key}: ${count} (listed ${allowed[key] ?? 0})`);
-  const gone = Object.entries(allowed).filter(([key, count]) => (found[key] ?? 0) < count).map(([key, count]) => `${key}: ${found[key] ?? 0} (listed ${count})`);
-  assert.deepEqual(added, [], 'go through the owning module\'s index.ts: ask it for a use case or a query fragment to embed (ARCHITECTURE.md)');
+  const added = Object.entries(found)
+    .filter(([key, count]) => count > (allowed[key] ?? 0))
+    .map(([key, count]) => `${key}: ${count} (listed ${allowed[key] ?? 0})`);
+  const gone = Object.entries(allowed)
+    .filter(([key, count]) => (found[key] ?? 0) < count)
+    .map(([key, count]) => `${key}: ${found[key] ?? 0} (listed ${count})`);
+  assert.deepEqual(
+    added,
+    [],
+    "go through the owning module's index.ts: ask it for a use case or a query fragment to embed (ARCHITECTURE.md)",
+  );
   assert.deepEqual(gone, [], 'these crossings are mended: regenerate test/table-ownership.allowed.json with UPDATE_ALLOWLIST=1');
 });
 
 test('the check sees a crossing when there is one, and not English in comments', () => {
   const { owners } = tableOwners();
-  const tables = sqlTables(withoutSqlComments('select p.id from persons p, households h join referrals r on true -- from services\nwhere extract(year from p.born) > 1 /* join teams */'));
+  const tables = sqlTables(
+    withoutSqlComments(
+      'select p.id from persons p, households h join referrals r on true -- from services\nwhere extract(year from p.born) > 1 /* join teams */',
+    ),
+  );
   assert.deepEqual(tables.sort(), ['households', 'persons', 'referrals']);
   const found = tableCrossings(owners);
-  assert.ok(Object.keys(found).some((key) => key.startsWith('demo/')), 'the demo loader writes every module\'s tables today, and the check sees it');
+  assert.ok(
+    Object.keys(found).some((key) => key.startsWith('demo/')),
+    "the demo loader writes every module's tables today, and the check sees it",
+  );
 });

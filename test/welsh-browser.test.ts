@@ -10,8 +10,10 @@ import { startTestServer, signIn, DEMO_PASSWORD, type TestServer } from './suppo
 import { browserAvailable, launchBrowser, seriousAccessibilityProblems } from './support/browser.ts';
 
 const PHONE = { width: 375, height: 812 };
-const WELSH_DATE = /\b\d{1,2} (Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr|Ion|Chw|Maw|Ebr|Meh|Gor|Hyd|Tach|Rhag) \d{4}\b/;
-const ENGLISH_DATE = /\b\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec) \d{4}\b/;
+const WELSH_DATE =
+  /\b\d{1,2} (Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr|Ion|Chw|Maw|Ebr|Meh|Gor|Hyd|Tach|Rhag) \d{4}\b/;
+const ENGLISH_DATE =
+  /\b\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec) \d{4}\b/;
 
 describe('a Welsh-language journey (issue 20)', { skip: !browserAvailable() && 'Chromium not installed' }, () => {
   let server: TestServer;
@@ -21,7 +23,8 @@ describe('a Welsh-language journey (issue 20)', { skip: !browserAvailable() && '
     browser = await launchBrowser();
     // A practitioner looks at the resident's record first, so "who looked" has a line to read.
     const db = server.database.db;
-    const citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow()).person_id!;
+    const citizenId = (await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow())
+      .person_id!;
     const practitioner = await signIn(server.app, 'practitioner');
     const looked = await server.app.inject({ method: 'GET', url: `/people/${citizenId}`, headers: { cookie: practitioner } });
     assert.equal(looked.statusCode, 200);
@@ -71,7 +74,11 @@ describe('a Welsh-language journey (issue 20)', { skip: !browserAvailable() && '
     await checkPage(page, 'sign-in with an error');
     await page.getByLabel('Cyfrinair', { exact: true }).fill(DEMO_PASSWORD);
     await page.getByRole('button', { name: 'Dangos cyfrinair' }).click();
-    assert.equal(await page.getByLabel('Cyfrinair', { exact: true }).getAttribute('type'), 'text', 'the Welsh "Dangos" button shows the password');
+    assert.equal(
+      await page.getByLabel('Cyfrinair', { exact: true }).getAttribute('type'),
+      'text',
+      'the Welsh "Dangos" button shows the password',
+    );
     await page.getByRole('button', { name: 'Mewngofnodi' }).click();
     await page.waitForURL(/\/home$/);
 
@@ -110,7 +117,7 @@ describe('a Welsh-language journey (issue 20)', { skip: !browserAvailable() && '
     assert.match(await mainText(page), /Rhowch beth yw pwnc eich neges/);
     await checkPage(page, 'messages with an error');
     await page.getByLabel("Am beth mae'n sôn?").fill('Ymweliad dydd Iau');
-    await page.getByLabel(/Eich neges at /).fill('Bore da. A allwch chi ddod ar ôl deg o\'r gloch, os gwelwch yn dda?');
+    await page.getByLabel(/Eich neges at /).fill("Bore da. A allwch chi ddod ar ôl deg o'r gloch, os gwelwch yn dda?");
     await page.getByRole('button', { name: 'Anfon neges' }).click();
     await page.waitForURL(/\/my-record\/messages\/\d+/);
     assert.ok(await page.getByRole('heading', { name: "Mae eich neges wedi'i hanfon" }).isVisible(), 'the success banner, in Welsh');

@@ -40,18 +40,26 @@ describe('resident pages in Welsh', () => {
     assert.equal(back.cookies.find((c) => c.name === 'joinery_lang')?.value, 'en');
   });
 
-  test('without a choice, the browser\'s language decides; a cookie with nonsense in it is ignored', async () => {
+  test("without a choice, the browser's language decides; a cookie with nonsense in it is ignored", async () => {
     const welsh = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { 'accept-language': 'cy-GB,cy;q=0.9,en;q=0.8' } });
     assert.equal(htmlLang(welsh.body), 'cy');
-    assert.equal(welsh.cookies.find((c) => c.name === 'joinery_lang'), undefined, 'nothing is stored until the resident chooses');
+    assert.equal(
+      welsh.cookies.find((c) => c.name === 'joinery_lang'),
+      undefined,
+      'nothing is stored until the resident chooses',
+    );
     const english = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { 'accept-language': 'fr, de;q=0.5' } });
     assert.equal(htmlLang(english.body), 'en');
-    const odd = await server.app.inject({ method: 'GET', url: '/sign-in', headers: { cookie: 'joinery_lang="><script>', 'accept-language': 'en' } });
+    const odd = await server.app.inject({
+      method: 'GET',
+      url: '/sign-in',
+      headers: { cookie: 'joinery_lang="><script>', 'accept-language': 'en' },
+    });
     assert.equal(htmlLang(odd.body), 'en');
     assert.doesNotMatch(odd.body, /"><script>/);
   });
 
-  test('a citizen\'s home page and record are in Welsh, with Welsh dates', async () => {
+  test("a citizen's home page and record are in Welsh, with Welsh dates", async () => {
     const cookie = await signIn(server.app, 'citizen');
     const home = await server.app.inject({ method: 'GET', url: '/home', headers: { cookie: `${cookie}; joinery_lang=cy` } });
     assert.equal(home.statusCode, 200);
@@ -60,11 +68,23 @@ describe('resident pages in Welsh', () => {
     assert.match(home.body, /Eich manylion/);
     assert.match(home.body, /Pwy sydd wedi edrych ar eich cofnod/);
     assert.match(home.body, /Allgofnodi/);
-    assert.match(home.body, /\d{1,2} (Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr) \d{4}/, 'a date written in Welsh');
-    assert.doesNotMatch(home.body, /\d{1,2} (January|February|March|April|June|July|August|September|October|November|December) \d{4}/, 'no English dates');
+    assert.match(
+      home.body,
+      /\d{1,2} (Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr) \d{4}/,
+      'a date written in Welsh',
+    );
+    assert.doesNotMatch(
+      home.body,
+      /\d{1,2} (January|February|March|April|June|July|August|September|October|November|December) \d{4}/,
+      'no English dates',
+    );
 
     const self = await server.app.inject({ method: 'GET', url: '/my-record', headers: { cookie: `${cookie}; joinery_lang=cy` } });
-    const record = await server.app.inject({ method: 'GET', url: self.headers.location as string, headers: { cookie: `${cookie}; joinery_lang=cy` } });
+    const record = await server.app.inject({
+      method: 'GET',
+      url: self.headers.location as string,
+      headers: { cookie: `${cookie}; joinery_lang=cy` },
+    });
     assert.equal(record.statusCode, 200);
     assert.match(record.body, /Eich cofnod/);
     assert.match(record.body, /Pwy sydd wedi edrych/);
@@ -84,18 +104,33 @@ describe('resident pages in Welsh', () => {
     assert.match(refused.body, /Nid yw eich rôl yn rhoi mynediad i&#39;r dudalen hon\./);
   });
 
-  test('a resident\'s account and notification choices are in Welsh, errors and all', async () => {
+  test("a resident's account and notification choices are in Welsh, errors and all", async () => {
     const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
     const account = await server.app.inject({ method: 'GET', url: '/account', headers: { cookie } });
     assert.equal(heading(account.body), 'Eich cyfrif');
     assert.match(account.body, /Preswylydd/);
     const token = await csrfTokenFor(server.app, cookie, '/account');
-    const bad = await server.app.inject({ method: 'POST', url: '/account', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, email: 'not an address', mobile: '' }).toString() });
+    const bad = await server.app.inject({
+      method: 'POST',
+      url: '/account',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token, email: 'not an address', mobile: '' }).toString(),
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /Mae problem wedi codi/);
     assert.match(bad.body, /Rhowch gyfeiriad e-bost yn y fformat cywir/);
     assert.match(bad.body, /value="not an address"/, 'what was typed is kept');
-    const saved = await server.app.inject({ method: 'POST', url: '/account', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, email: 'preswylydd@example.net', mobile: '', currentPassword: DEMO_PASSWORD }).toString() });
+    const saved = await server.app.inject({
+      method: 'POST',
+      url: '/account',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        _csrf: token,
+        email: 'preswylydd@example.net',
+        mobile: '',
+        currentPassword: DEMO_PASSWORD,
+      }).toString(),
+    });
     assert.equal(saved.statusCode, 302);
     const after = await server.app.inject({ method: 'GET', url: saved.headers.location as string, headers: { cookie } });
     assert.match(after.body, /Mae eich manylion cyswllt wedi&#39;u cadw/, 'the success banner');
@@ -112,7 +147,12 @@ describe('resident pages in Welsh', () => {
     const page = await server.app.inject({ method: 'GET', url: '/my-record/corrections', headers: { cookie } });
     assert.equal(heading(page.body), 'Gofyn am gywiriad');
     const token = await csrfTokenFor(server.app, cookie, '/my-record/corrections');
-    const bad = await server.app.inject({ method: 'POST', url: '/my-record/corrections', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, organisation: '', item: '', wrong: '' }).toString() });
+    const bad = await server.app.inject({
+      method: 'POST',
+      url: '/my-record/corrections',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token, organisation: '', item: '', wrong: '' }).toString(),
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /Dewiswch y gwasanaeth sy&#39;n cadw&#39;r wybodaeth/);
     assert.match(bad.body, /Dywedwch beth sy&#39;n anghywir, mewn hyd at 2,000 nod/);
@@ -121,7 +161,7 @@ describe('resident pages in Welsh', () => {
     assert.match(feedback.body, /Sut oedd e\? \(1 gwael, 5 da iawn\)/);
   });
 
-  test('the public directory, signed out, in Welsh: search choices, results, errors and a service\'s page', async () => {
+  test("the public directory, signed out, in Welsh: search choices, results, errors and a service's page", async () => {
     const cookie = 'joinery_lang=cy';
     const search = await server.app.inject({ method: 'GET', url: '/services', headers: { cookie } });
     assert.equal(search.statusCode, 200);
@@ -151,7 +191,12 @@ describe('resident pages in Welsh', () => {
     assert.equal(heading(aboutMe.body), 'Amdanaf i');
     assert.match(aboutMe.body, /Beth sy&#39;n bwysig i mi/);
     const token = await csrfTokenFor(server.app, cookie, '/my-record/about-me');
-    const bad = await server.app.inject({ method: 'POST', url: '/my-record/about-me', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, what_matters: '' }).toString() });
+    const bad = await server.app.inject({
+      method: 'POST',
+      url: '/my-record/about-me',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token, what_matters: '' }).toString(),
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /Ysgrifennwch beth sy&#39;n bwysig i chi/);
     const needs = await server.app.inject({ method: 'GET', url: '/my-record/communication-needs', headers: { cookie } });
@@ -169,13 +214,15 @@ describe('resident pages in Welsh', () => {
     assert.equal(form.statusCode, 200);
     assert.match(heading(form.body) ?? '', /^Gofyn i .* am help$/);
     assert.match(form.body, /Amdanoch chi/);
-    assert.match(form.body, />\s*Diwrnod\s*</, 'the date of birth\'s parts are labelled in Welsh');
+    assert.match(form.body, />\s*Diwrnod\s*</, "the date of birth's parts are labelled in Welsh");
     assert.match(form.body, /Pa mor fuan ydych chi angen help\?/);
     const csrf = form.cookies.find((c) => c.name === 'joinery_csrf')!;
     const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
     const submission = /name="submission" value="([^"]+)"/.exec(form.body)![1]!;
     const bad = await server.app.inject({
-      method: 'POST', url: `/services/${id}/refer-yourself`, headers: { cookie: `joinery_lang=cy; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      url: `/services/${id}/refer-yourself`,
+      headers: { cookie: `joinery_lang=cy; joinery_csrf=${csrf.value}`, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams({ _csrf: token, submission }).toString(),
     });
     assert.equal(bad.statusCode, 400);
@@ -184,7 +231,7 @@ describe('resident pages in Welsh', () => {
     assert.match(bad.body, /Dewiswch pa mor fuan rydych angen help/);
   });
 
-  test('a resident\'s sharing choices page is in Welsh, and so is a refused choice', async () => {
+  test("a resident's sharing choices page is in Welsh, and so is a refused choice", async () => {
     const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
     const page = await server.app.inject({ method: 'GET', url: '/my-record/sharing', headers: { cookie } });
     assert.equal(page.statusCode, 200);
@@ -192,7 +239,12 @@ describe('resident pages in Welsh', () => {
     assert.match(page.body, /Gwneud dewis newydd/);
     assert.match(page.body, />Fy holl wybodaeth</);
     const token = await csrfTokenFor(server.app, cookie, '/my-record/sharing');
-    const bad = await server.app.inject({ method: 'POST', url: '/my-record/sharing', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token, category: 'health', recipient: 'network' }).toString() });
+    const bad = await server.app.inject({
+      method: 'POST',
+      url: '/my-record/sharing',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token, category: 'health', recipient: 'network' }).toString(),
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /Dewiswch a ydych am rannu neu beidio/);
   });
@@ -202,19 +254,24 @@ describe('resident pages in Welsh', () => {
     const page = await server.app.inject({ method: 'GET', url: '/my-referrals', headers: { cookie } });
     assert.equal(page.statusCode, 200);
     assert.equal(heading(page.body), 'Eich atgyfeiriadau');
-    assert.match(page.body, /Beth sydd wedi digwydd/, 'each referral\'s history');
+    assert.match(page.body, /Beth sydd wedi digwydd/, "each referral's history");
     assert.match(page.body, /<strong>Wedi&#39;i anfon<\/strong> gan /, 'its steps named in Welsh');
     assert.doesNotMatch(page.body, /What has happened|Referred by /);
   });
 
-  test('a resident\'s privacy rights page is in Welsh, refusals of bad input included', async () => {
+  test("a resident's privacy rights page is in Welsh, refusals of bad input included", async () => {
     const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
     const page = await server.app.inject({ method: 'GET', url: '/my-record/rights', headers: { cookie } });
     assert.equal(page.statusCode, 200);
     assert.equal(heading(page.body), 'Eich hawliau preifatrwydd');
     assert.match(page.body, /Ei chyfyngu/);
     const token = await csrfTokenFor(server.app, cookie, '/my-record/rights');
-    const bad = await server.app.inject({ method: 'POST', url: '/my-record/rights/requests', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: token }).toString() });
+    const bad = await server.app.inject({
+      method: 'POST',
+      url: '/my-record/rights/requests',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token }).toString(),
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /Dewiswch a ydych am i wybodaeth gael ei chyfyngu neu ei dileu/);
   });
@@ -225,8 +282,18 @@ describe('resident pages in Welsh', () => {
     assert.equal(page.statusCode, 200);
     assert.equal(heading(page.body), 'Teulu, ffrindiau a chymdogion a all helpu');
     const token = await csrfTokenFor(server.app, cookie, '/my-record/informal-network');
-    const added = await server.app.inject({ method: 'POST', url: '/my-record/informal-network', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ _csrf: token, name: 'Gwen', kind: 'neighbour', contact: '07700 900 123, mornings', mayKnow: 'appointments' }).toString() });
+    const added = await server.app.inject({
+      method: 'POST',
+      url: '/my-record/informal-network',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        _csrf: token,
+        name: 'Gwen',
+        kind: 'neighbour',
+        contact: '07700 900 123, mornings',
+        mayKnow: 'appointments',
+      }).toString(),
+    });
     assert.equal(added.statusCode, 302);
     const after = await server.app.inject({ method: 'GET', url: added.headers.location as string, headers: { cookie } });
     assert.match(after.body, /Maen nhw wedi&#39;u hychwanegu at eich rhwydwaith/);
@@ -234,7 +301,7 @@ describe('resident pages in Welsh', () => {
     assert.match(after.body, />\s*Cymydog\s*</);
   });
 
-  test('a resident\'s care network page is in Welsh', async () => {
+  test("a resident's care network page is in Welsh", async () => {
     const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
     const self = await server.app.inject({ method: 'GET', url: '/my-record', headers: { cookie } });
     const page = await server.app.inject({ method: 'GET', url: `${self.headers.location as string}/network`, headers: { cookie } });
@@ -244,20 +311,27 @@ describe('resident pages in Welsh', () => {
     assert.match(page.body, /Prif ymarferydd/);
   });
 
-  test('a resident\'s personal budget page is in Welsh', async () => {
+  test("a resident's personal budget page is in Welsh", async () => {
     const cookie = `${await signIn(server.app, 'citizen')}; joinery_lang=cy`;
     const page = await server.app.inject({ method: 'GET', url: '/my-record/budget', headers: { cookie } });
     assert.equal(page.statusCode, 200);
     assert.equal(heading(page.body), 'Eich cyllideb bersonol');
   });
 
-  test('professionals\' pages stay English, with no language switcher, whatever the cookie or browser say', async () => {
+  test("professionals' pages stay English, with no language switcher, whatever the cookie or browser say", async () => {
     const cookie = await signIn(server.app, 'practitioner');
-    const home = await server.app.inject({ method: 'GET', url: '/home?lang=cy', headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' } });
+    const home = await server.app.inject({
+      method: 'GET',
+      url: '/home?lang=cy',
+      headers: { cookie: `${cookie}; joinery_lang=cy`, 'accept-language': 'cy' },
+    });
     assert.equal(home.statusCode, 200);
     assert.equal(htmlLang(home.body), 'en');
     assert.match(home.body, /Sign out/);
     assert.doesNotMatch(home.body, /Cymraeg/);
-    assert.equal(home.cookies.find((c) => c.name === 'joinery_lang'), undefined);
+    assert.equal(
+      home.cookies.find((c) => c.name === 'joinery_lang'),
+      undefined,
+    );
   });
 });

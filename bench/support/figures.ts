@@ -7,7 +7,8 @@ export function at(path: string, where: (o: Record<string, unknown>) => boolean 
     for (const object of output) {
       if (typeof object !== 'object' || object === null || !where(object as Record<string, unknown>)) continue;
       let value: unknown = object;
-      for (const key of path.split('.')) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+      for (const key of path.split('.'))
+        value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
       if (typeof value === 'number' && Number.isFinite(value)) return value;
     }
     return undefined;
@@ -19,13 +20,16 @@ export function jsonObjects(text: string): unknown[] {
   try {
     return [JSON.parse(text)];
   } catch {
-    return text.split('\n').filter((line) => line.trim().startsWith('{')).flatMap((line) => {
-      try {
-        return [JSON.parse(line)];
-      } catch {
-        return [];
-      }
-    });
+    return text
+      .split('\n')
+      .filter((line) => line.trim().startsWith('{'))
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line)];
+        } catch {
+          return [];
+        }
+      });
   }
 }
 

@@ -46,20 +46,22 @@ async function paced(job: LoadJob): Promise<LoadResult> {
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     const path = job.paths[k % job.paths.length]!;
     const t0 = performance.now();
-    sent.push(new Promise<void>((resolve) => {
-      const request = http.get(`${job.url}${path}`, { agent, headers: { cookie: job.cookie } }, (response) => {
-        response.resume();
-        response.on('end', () => {
-          latencies.push(performance.now() - t0);
-          if ((response.statusCode ?? 0) >= 300) non2xx++;
+    sent.push(
+      new Promise<void>((resolve) => {
+        const request = http.get(`${job.url}${path}`, { agent, headers: { cookie: job.cookie } }, (response) => {
+          response.resume();
+          response.on('end', () => {
+            latencies.push(performance.now() - t0);
+            if ((response.statusCode ?? 0) >= 300) non2xx++;
+            resolve();
+          });
+        });
+        request.on('error', () => {
+          errors++;
           resolve();
         });
-      });
-      request.on('error', () => {
-        errors++;
-        resolve();
-      });
-    }));
+      }),
+    );
   }
   await Promise.all(sent);
   const elapsed = (performance.now() - started) / 1000;
@@ -67,7 +69,9 @@ async function paced(job: LoadJob): Promise<LoadResult> {
   latencies.sort((a, b) => a - b);
   return {
     requests: { total, average: Math.round((total / elapsed) * 100) / 100 },
-    non2xx, errors, timeouts: 0,
+    non2xx,
+    errors,
+    timeouts: 0,
     latency: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies.at(-1) ?? 0 },
   };
 }
@@ -79,11 +83,15 @@ async function withAutocannon(job: LoadJob): Promise<LoadResult> {
     connections: job.connections,
     overallRate: job.rate,
     duration: job.seconds,
-    requests: [{ method: 'GET', headers: { cookie: job.cookie }, setupRequest: (req) => ({ ...req, path: job.paths[next++ % job.paths.length]! }) }],
+    requests: [
+      { method: 'GET', headers: { cookie: job.cookie }, setupRequest: (req) => ({ ...req, path: job.paths[next++ % job.paths.length]! }) },
+    ],
   });
   return {
     requests: { total: result.requests.total, average: result.requests.average },
-    non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
     latency: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
   };
 }

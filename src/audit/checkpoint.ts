@@ -50,18 +50,27 @@ export async function appendCheckpointLine(file: string, line: string): Promise<
   }
 }
 
-export type CheckpointLine =
-  | { line: number; ok: true; checkpoint: AuditCheckpoint }
-  | { line: number; ok: false };
+export type CheckpointLine = { line: number; ok: true; checkpoint: AuditCheckpoint } | { line: number; ok: false };
 
 function parse(key: KeyObject, text: string): AuditCheckpoint | undefined {
   try {
     const raw = JSON.parse(text) as Record<string, unknown>;
     const c: AuditCheckpoint = {
-      log: String(raw.log), seq: Number(raw.seq), hash: String(raw.hash), keyedFrom: Number(raw.keyedFrom),
-      at: String(raw.at), host: String(raw.host), pid: Number(raw.pid),
+      log: String(raw.log),
+      seq: Number(raw.seq),
+      hash: String(raw.hash),
+      keyedFrom: Number(raw.keyedFrom),
+      at: String(raw.at),
+      host: String(raw.host),
+      pid: Number(raw.pid),
     };
-    if (raw.type !== 'joinery.audit.checkpoint' || typeof raw.mac !== 'string' || !Number.isInteger(c.seq) || !Number.isInteger(c.keyedFrom)) return undefined;
+    if (
+      raw.type !== 'joinery.audit.checkpoint' ||
+      typeof raw.mac !== 'string' ||
+      !Number.isInteger(c.seq) ||
+      !Number.isInteger(c.keyedFrom)
+    )
+      return undefined;
     const expected = Buffer.from(mac(key, c), 'hex');
     const given = Buffer.from(raw.mac, 'hex');
     return given.length === expected.length && timingSafeEqual(given, expected) ? c : undefined;

@@ -3,7 +3,13 @@
 // writing signed checkpoints of it, and the key the chain is signed with.
 export { auditMigrations, type AuditTables } from './schema.ts';
 export {
-  appendAudit, countAuditEvents, emergencySearchesSince, startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint, type AuditEntry,
+  appendAudit,
+  countAuditEvents,
+  emergencySearchesSince,
+  startAuditCheckpoints,
+  verifyAuditChain,
+  writeAuditCheckpoint,
+  type AuditEntry,
 } from './log.ts';
 export { readAuditKey } from './key.ts';
 // The latest events about a person, as a subquery to embed (who looked at a record), and events within windows.

@@ -30,10 +30,17 @@ test('JOINERY_AUDIT_KEY or a key file is used as given; in production a missing 
   assert.ok(fromFile.equals(fromEnv), 'a file holding the same key (with its newline) is the same key');
   assert.throws(
     () => readAuditKey(loadConfig({ NODE_ENV: 'production', JOINERY_DATA_DIR: path.join(dir, 'data') }).audit, { generate: true }),
-    (error: unknown) => error instanceof ConfigError && /^no audit key: set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE/.test(error.message),
+    (error: unknown) =>
+      error instanceof ConfigError && /^no audit key: set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE/.test(error.message),
   );
-  assert.throws(() => readAuditKey(loadConfig({ JOINERY_AUDIT_KEY_FILE: path.join(dir, 'missing') }).audit, { generate: true }), /^ConfigError: no audit key/);
+  assert.throws(
+    () => readAuditKey(loadConfig({ JOINERY_AUDIT_KEY_FILE: path.join(dir, 'missing') }).audit, { generate: true }),
+    /^ConfigError: no audit key/,
+  );
   fs.writeFileSync(path.join(dir, 'short'), 'too short\n');
-  assert.throws(() => readAuditKey(loadConfig({ JOINERY_AUDIT_KEY_FILE: path.join(dir, 'short') }).audit, { generate: true }), /must be at least 32 characters/);
+  assert.throws(
+    () => readAuditKey(loadConfig({ JOINERY_AUDIT_KEY_FILE: path.join(dir, 'short') }).audit, { generate: true }),
+    /must be at least 32 characters/,
+  );
   fs.rmSync(dir, { recursive: true });
 });

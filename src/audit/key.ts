@@ -16,10 +16,13 @@ export function readAuditKey(config: AuditConfig, options: { generate: boolean }
   try {
     text = fs.readFileSync(config.keyFile, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot read the audit key file ${config.keyFile}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ConfigError(`cannot read the audit key file ${config.keyFile}: ${(error as Error).message}`);
     if (!options.generate) return undefined;
     if (!config.generateKey) {
-      throw new ConfigError(`no audit key: set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE (${config.keyFile} does not exist; in production Joinery never makes one up)`);
+      throw new ConfigError(
+        `no audit key: set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE (${config.keyFile} does not exist; in production Joinery never makes one up)`,
+      );
     }
     text = generateKeyFile(config.keyFile);
   }
@@ -46,7 +49,9 @@ function generateKeyFile(file: string): string {
     }
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot create the audit key file ${file}: ${(error as Error).message} (set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE)`);
+    throw new ConfigError(
+      `cannot create the audit key file ${file}: ${(error as Error).message} (set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE)`,
+    );
   }
 }
 

@@ -6,15 +6,26 @@ import type { DatabaseHandle } from '../platform/db.ts';
 import { appendAudit, verifyAuditChain, type AuditEntry } from './log.ts';
 
 const entry = (personId: string, decision: AuditEntry['decision'] = 'allow'): AuditEntry => ({
-  actorUserId: 'u1', actorRole: 'practitioner', actorOrganisationId: null, action: 'read', personId,
-  category: 'demographics', purpose: 'direct_care', decision, reason: 'test',
+  actorUserId: 'u1',
+  actorRole: 'practitioner',
+  actorOrganisationId: null,
+  action: 'read',
+  personId,
+  category: 'demographics',
+  purpose: 'direct_care',
+  decision,
+  reason: 'test',
 });
 
 for (const target of await testDatabaseTargets()) {
   describe(`audit log on ${target.kind}`, () => {
     let database: DatabaseHandle;
-    before(async () => { database = await target.open(); });
-    after(async () => { await database.close(); });
+    before(async () => {
+      database = await target.open();
+    });
+    after(async () => {
+      await database.close();
+    });
 
     test('an intact chain verifies, including concurrent appends', async () => {
       await Promise.all(Array.from({ length: 20 }, (_, i) => appendAudit(database.db, entry(`p${i}`))));
@@ -23,7 +34,7 @@ for (const target of await testDatabaseTargets()) {
       assert.deepEqual([result.ok, result.eventsChecked, result.problem], [true, 22, null]);
     });
 
-    test('appends inside a write\'s transaction and grouped appends interleave without forking the chain', async () => {
+    test("appends inside a write's transaction and grouped appends interleave without forking the chain", async () => {
       await appendAudit(database.db, entry('p30'));
       await database.db.transaction().execute((trx) => appendAudit(trx, entry('p31'), entry('p32')));
       await Promise.all([appendAudit(database.db, entry('p33')), appendAudit(database.db, entry('p34'))]);
@@ -37,7 +48,7 @@ for (const target of await testDatabaseTargets()) {
       await assert.rejects(sql`truncate audit_events`.execute(database.db), /append-only/);
     });
 
-    test('an edit made behind the trigger\'s back is detected', async () => {
+    test("an edit made behind the trigger's back is detected", async () => {
       await sql`alter table audit_events disable trigger audit_events_no_update`.execute(database.db);
       await sql`update audit_events set decision = 'allow' where seq = 21`.execute(database.db);
       const edited = await verifyAuditChain(database.db);

@@ -36,8 +36,18 @@ interface ChainedFields extends AuditEntry {
  */
 export function hashAuditEvent(e: ChainedFields, key: KeyObject | null): string {
   const canonical = JSON.stringify([
-    e.seq, e.at, e.actorUserId, e.actorRole, e.actorOrganisationId, e.action,
-    e.personId, e.category, e.purpose, e.decision, e.reason, e.prevHash,
+    e.seq,
+    e.at,
+    e.actorUserId,
+    e.actorRole,
+    e.actorOrganisationId,
+    e.action,
+    e.personId,
+    e.category,
+    e.purpose,
+    e.decision,
+    e.reason,
+    e.prevHash,
   ]);
   return (key ? createHmac('sha256', key) : createHash('sha256')).update(canonical).digest('hex');
 }
@@ -45,15 +55,29 @@ export function hashAuditEvent(e: ChainedFields, key: KeyObject | null): string 
 type EventRow = Selectable<Database['audit_events']>;
 
 function hashRow(row: EventRow, key: KeyObject | null): string {
-  return hashAuditEvent({
-    seq: Number(row.seq), at: new Date(row.at).toISOString(), actorUserId: row.actor_user_id, actorRole: row.actor_role,
-    actorOrganisationId: row.actor_organisation_id, action: row.action, personId: row.person_id,
-    category: row.category, purpose: row.purpose, decision: row.decision as AuditEntry['decision'],
-    reason: row.reason, prevHash: row.prev_hash,
-  }, key);
+  return hashAuditEvent(
+    {
+      seq: Number(row.seq),
+      at: new Date(row.at).toISOString(),
+      actorUserId: row.actor_user_id,
+      actorRole: row.actor_role,
+      actorOrganisationId: row.actor_organisation_id,
+      action: row.action,
+      personId: row.person_id,
+      category: row.category,
+      purpose: row.purpose,
+      decision: row.decision as AuditEntry['decision'],
+      reason: row.reason,
+      prevHash: row.prev_hash,
+    },
+    key,
+  );
 }
 
-interface ChainHead { seq: number; hash: string }
+interface ChainHead {
+  seq: number;
+  hash: string;
+}
 
 /** Chains entries onto a head: sequence numbers, times and keyed hashes, ready to insert. */
 function chainRows(head: ChainHead, entries: AuditEntry[]) {
@@ -65,10 +89,19 @@ function chainRows(head: ChainHead, entries: AuditEntry[]) {
     const at = new Date().toISOString();
     const hash = hashAuditEvent({ ...entry, seq, at, prevHash }, key);
     const row = {
-      seq, at, actor_user_id: entry.actorUserId, actor_role: entry.actorRole,
-      actor_organisation_id: entry.actorOrganisationId, action: entry.action, person_id: entry.personId,
-      category: entry.category, purpose: entry.purpose, decision: entry.decision, reason: entry.reason,
-      prev_hash: prevHash, hash,
+      seq,
+      at,
+      actor_user_id: entry.actorUserId,
+      actor_role: entry.actorRole,
+      actor_organisation_id: entry.actorOrganisationId,
+      action: entry.action,
+      person_id: entry.personId,
+      category: entry.category,
+      purpose: entry.purpose,
+      decision: entry.decision,
+      reason: entry.reason,
+      prev_hash: prevHash,
+      hash,
     };
     prevHash = hash;
     return row;
@@ -105,7 +138,9 @@ async function confirmKeyMatchesChain(db: Kysely<Database> | Transaction<Databas
   if (auditKeyConfirmed()) return;
   const { head, event } = await readHeadWithEvent(db);
   if (!headMatchesKey(head, event, auditKey())) {
-    throw new ConfigError('the audit key is not the one this audit log was written with (check JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE), or its last event was altered: run joinery audit verify');
+    throw new ConfigError(
+      'the audit key is not the one this audit log was written with (check JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE), or its last event was altered: run joinery audit verify',
+    );
   }
   confirmAuditKey();
 }
@@ -120,7 +155,10 @@ async function appendInTransaction(trx: Transaction<Database>, entries: AuditEnt
     .forUpdate()
     .executeTakeFirstOrThrow();
   const { rows, head } = chainRows({ seq: Number(locked.last_seq), hash: locked.last_hash }, entries);
-  await trx.insertInto('audit_events').values(rows.map((r) => ({ ...r, at: new Date(r.at) }))).execute();
+  await trx
+    .insertInto('audit_events')
+    .values(rows.map((r) => ({ ...r, at: new Date(r.at) })))
+    .execute();
   await trx.updateTable('audit_chain_head').set({ last_seq: head.seq, last_hash: head.hash }).where('id', '=', 1).execute();
 }
 
@@ -151,8 +189,13 @@ async function appendBatch(db: Kysely<Database>, group: GroupCommit, entries: Au
   for (let attempt = 0; ; attempt++) {
     const head = group.head ?? (await readHead(db));
     const chained = chainRows(head, entries);
-    const inserted = await preparedQuery<{ '?column?': number }>(db, 'joinery_audit_append', APPEND_SQL,
-      [head.seq, head.hash, chained.head.seq, chained.head.hash, JSON.stringify(chained.rows)]);
+    const inserted = await preparedQuery<{ '?column?': number }>(db, 'joinery_audit_append', APPEND_SQL, [
+      head.seq,
+      head.hash,
+      chained.head.seq,
+      chained.head.hash,
+      JSON.stringify(chained.rows),
+    ]);
     if (inserted.length === entries.length) {
       group.head = chained.head;
       return;
@@ -163,9 +206,17 @@ async function appendBatch(db: Kysely<Database>, group: GroupCommit, entries: Au
   }
 }
 
-interface PendingAppend { entries: AuditEntry[]; resolve: () => void; reject: (error: unknown) => void }
+interface PendingAppend {
+  entries: AuditEntry[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 /** head: where this process last left the chain, so the next batch needs no read (checked on write). */
-interface GroupCommit { queue: PendingAppend[]; flushing: boolean; head: ChainHead | undefined }
+interface GroupCommit {
+  queue: PendingAppend[];
+  flushing: boolean;
+  head: ChainHead | undefined;
+}
 const groupCommits = new WeakMap<object, GroupCommit>();
 
 /**
@@ -179,7 +230,11 @@ async function flushGroup(db: Kysely<Database>, group: GroupCommit): Promise<voi
     const batch = group.queue.splice(0, group.queue.length);
     try {
       await confirmKeyMatchesChain(db);
-      await appendBatch(db, group, batch.flatMap((p) => p.entries));
+      await appendBatch(
+        db,
+        group,
+        batch.flatMap((p) => p.entries),
+      );
       for (const p of batch) p.resolve();
     } catch (error) {
       group.head = undefined;
@@ -213,7 +268,11 @@ export interface AuditHead {
 
 /** The chain head as it is now, in one statement: what a check or a checkpoint stands on. */
 export async function readAuditHead(db: Kysely<Database>): Promise<AuditHead> {
-  const row = await db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash', 'keyed_from', 'log_id']).where('id', '=', 1).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('audit_chain_head')
+    .select(['last_seq', 'last_hash', 'keyed_from', 'log_id'])
+    .where('id', '=', 1)
+    .executeTakeFirstOrThrow();
   return { seq: Number(row.last_seq), hash: row.last_hash, keyedFrom: Number(row.keyed_from), logId: row.log_id };
 }
 
@@ -222,12 +281,18 @@ export async function readAuditHead(db: Kysely<Database>): Promise<AuditHead> {
  * its keyed hash (so a tampered head is never signed). Returns undefined when there is nothing
  * new to attest: an empty log, or a head not past `after`.
  */
-export async function writeAuditCheckpoint(db: Kysely<Database>, file: string, options: { after?: number; key?: KeyObject } = {}): Promise<AuditCheckpoint | undefined> {
+export async function writeAuditCheckpoint(
+  db: Kysely<Database>,
+  file: string,
+  options: { after?: number; key?: KeyObject } = {},
+): Promise<AuditCheckpoint | undefined> {
   const key = options.key ?? auditKey();
   const { head, event } = await readHeadWithEvent(db);
   if (head.seq === 0 || head.seq <= (options.after ?? 0)) return undefined;
   if (!headMatchesKey(head, event, key)) {
-    throw new ConfigError(`the audit log's last event (${head.seq}) does not carry this audit key's hash, so no checkpoint was written: the key is not the one the log was written with (check JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE), or the log was altered (run joinery audit verify)`);
+    throw new ConfigError(
+      `the audit log's last event (${head.seq}) does not carry this audit key's hash, so no checkpoint was written: the key is not the one the log was written with (check JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE), or the log was altered (run joinery audit verify)`,
+    );
   }
   const line = checkpointLine(key, { log: head.logId, seq: head.seq, hash: head.hash, keyedFrom: head.keyedFrom });
   await appendCheckpointLine(file, line);
@@ -246,9 +311,11 @@ export async function startAuditCheckpoints(
   let last = (await writeAuditCheckpoint(db, options.file))?.seq ?? 0;
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
-    running = running.then(async () => {
-      last = (await writeAuditCheckpoint(db, options.file, { after: last }))?.seq ?? last;
-    }).catch(options.onError);
+    running = running
+      .then(async () => {
+        last = (await writeAuditCheckpoint(db, options.file, { after: last }))?.seq ?? last;
+      })
+      .catch(options.onError);
     return running;
   };
   const timer = setInterval(tick, options.everySeconds * 1000);
@@ -314,17 +381,27 @@ function loadCheckpoints(file: string, head: AuditHead, lines: CheckpointLine[])
     }
     const earlier = result.bySeq.get(c.seq);
     if (earlier && earlier.hash !== c.hash) {
-      result.problems.push(`the checkpoints written at ${earlier.at} and ${c.at} disagree about event ${c.seq}: the log was rewritten between them`);
+      result.problems.push(
+        `the checkpoints written at ${earlier.at} and ${c.at} disagree about event ${c.seq}: the log was rewritten between them`,
+      );
     } else {
       result.bySeq.set(c.seq, c);
     }
   }
   if (unsigned.length > 0) result.problems.push(`${linesOf(file, unsigned)} is not a checkpoint signed with the audit key`);
-  if (otherLog.length > 0) result.problems.push(`${linesOf(file, otherLog)} is a checkpoint of another audit log: the log was replaced, or the file belongs to another database (give each its own JOINERY_AUDIT_CHECKPOINT_FILE)`);
-  if (movedStart) result.problems.push(`the keyed chain starts at event ${head.keyedFrom} here, but checkpoints record it starting at event ${movedStart.keyedFrom}: the log was rewritten without the key`);
+  if (otherLog.length > 0)
+    result.problems.push(
+      `${linesOf(file, otherLog)} is a checkpoint of another audit log: the log was replaced, or the file belongs to another database (give each its own JOINERY_AUDIT_CHECKPOINT_FILE)`,
+    );
+  if (movedStart)
+    result.problems.push(
+      `the keyed chain starts at event ${head.keyedFrom} here, but checkpoints record it starting at event ${movedStart.keyedFrom}: the log was rewritten without the key`,
+    );
   if (result.beyondHead) {
     const c = result.beyondHead;
-    result.problems.push(`${head.seq === 0 ? 'every event was deleted' : `events after ${head.seq} were deleted`}: a checkpoint written at ${c.at} records event ${c.seq}`);
+    result.problems.push(
+      `${head.seq === 0 ? 'every event was deleted' : `events after ${head.seq} were deleted`}: a checkpoint written at ${c.at} records event ${c.seq}`,
+    );
   }
   return result;
 }
@@ -345,9 +422,13 @@ export async function verifyAuditChain(
   const lines = file && key ? await readCheckpoints(file, key) : undefined;
   const head = await readAuditHead(db);
   if (!key && (head.seq >= head.keyedFrom || (file && (await fileExists(file))))) {
-    throw new ConfigError('the audit key is needed to check this audit log: set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE to the key it was written with');
+    throw new ConfigError(
+      'the audit key is needed to check this audit log: set JOINERY_AUDIT_KEY or JOINERY_AUDIT_KEY_FILE to the key it was written with',
+    );
   }
-  const checkpoints = lines ? loadCheckpoints(file!, head, lines) : { bySeq: new Map<number, AuditCheckpoint>(), beyondHead: undefined, problems: [] };
+  const checkpoints = lines
+    ? loadCheckpoints(file!, head, lines)
+    : { bySeq: new Map<number, AuditCheckpoint>(), beyondHead: undefined, problems: [] };
   const chainProblems: string[] = [];
   const mismatches: Array<{ seq: number; at: string }> = [];
   let checkpointsChecked = 0;
@@ -366,13 +447,21 @@ export async function verifyAuditChain(
       .execute();
     for (const row of page) {
       const seq = Number(row.seq);
-      if (seq !== expectedSeq) { chainProblems.push(`event ${expectedSeq} is missing (deleted)`); break walk; }
-      if (row.prev_hash !== prevHash) { chainProblems.push(`event ${seq} does not follow event ${seq - 1}`); break walk; }
+      if (seq !== expectedSeq) {
+        chainProblems.push(`event ${expectedSeq} is missing (deleted)`);
+        break walk;
+      }
+      if (row.prev_hash !== prevHash) {
+        chainProblems.push(`event ${seq} does not follow event ${seq - 1}`);
+        break walk;
+      }
       if (hashRow(row, seq >= head.keyedFrom ? key : null) !== row.hash) {
         // A plain hash where a keyed one belongs: recomputed by someone without the key.
         const rehashed = seq >= head.keyedFrom && hashRow(row, null) === row.hash;
         const firstKeyed = seq === head.keyedFrom ? ', or the audit key is not the one the log was written with' : '';
-        chainProblems.push(rehashed ? `event ${seq} was rewritten: its hash was not made with the audit key` : `event ${seq} was edited${firstKeyed}`);
+        chainProblems.push(
+          rehashed ? `event ${seq} was rewritten: its hash was not made with the audit key` : `event ${seq} was edited${firstKeyed}`,
+        );
         break walk;
       }
       const checkpoint = checkpoints.bySeq.get(seq);
@@ -411,7 +500,10 @@ export async function verifyAuditChain(
 }
 
 async function fileExists(file: string): Promise<boolean> {
-  return fs.promises.access(file).then(() => true, () => false);
+  return fs.promises.access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Counts audit events, e.g. for the admin page. */

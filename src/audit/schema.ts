@@ -86,7 +86,9 @@ export const auditMigrations: Record<string, Migration> = {
       // Each emergency search first counts the searcher's searches in the last hour. A partial
       // index keeps that a lookup among emergency searches only, and costs nothing on the
       // appends every other page makes.
-      await sql`create index audit_events_emergency_searches on audit_events(actor_user_id, at) where action = 'emergency_search'`.execute(db);
+      await sql`create index audit_events_emergency_searches on audit_events(actor_user_id, at) where action = 'emergency_search'`.execute(
+        db,
+      );
     },
   },
 };

@@ -15,8 +15,15 @@ import { auditMigrations } from './schema.ts';
 import { setAuditKey } from './key.ts';
 
 const entry = (personId: string, n = 0): AuditEntry => ({
-  actorUserId: 'u1', actorRole: 'practitioner', actorOrganisationId: 'org-1', action: 'read', personId,
-  category: 'health', purpose: 'direct_care', decision: n % 3 === 0 ? 'deny' : 'allow', reason: `test ${n}`,
+  actorUserId: 'u1',
+  actorRole: 'practitioner',
+  actorOrganisationId: 'org-1',
+  action: 'read',
+  personId,
+  category: 'health',
+  purpose: 'direct_care',
+  decision: n % 3 === 0 ? 'deny' : 'allow',
+  reason: `test ${n}`,
 });
 
 /** Appends `count` events about five people, in groups, as pages do. */
@@ -31,14 +38,42 @@ async function asSuperuser(db: Kysely<Database>, statements: string): Promise<vo
   await sql.raw(`alter table audit_events disable trigger user; ${statements}; alter table audit_events enable trigger user;`).execute(db);
 }
 
-interface Row { seq: number; at: Date; actor_user_id: string | null; actor_role: string | null; actor_organisation_id: string | null; action: string; person_id: string | null; category: string | null; purpose: string | null; decision: string; reason: string; prev_hash: string; hash: string }
+interface Row {
+  seq: number;
+  at: Date;
+  actor_user_id: string | null;
+  actor_role: string | null;
+  actor_organisation_id: string | null;
+  action: string;
+  person_id: string | null;
+  category: string | null;
+  purpose: string | null;
+  decision: string;
+  reason: string;
+  prev_hash: string;
+  hash: string;
+}
 
 /** The unkeyed hash anyone can compute: SHA-256 over the fields, as the log used before its key. */
 function plainHash(r: Row, prevHash: string): string {
-  return createHash('sha256').update(JSON.stringify([
-    r.seq, new Date(r.at).toISOString(), r.actor_user_id, r.actor_role, r.actor_organisation_id, r.action,
-    r.person_id, r.category, r.purpose, r.decision, r.reason, prevHash,
-  ])).digest('hex');
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        r.seq,
+        new Date(r.at).toISOString(),
+        r.actor_user_id,
+        r.actor_role,
+        r.actor_organisation_id,
+        r.action,
+        r.person_id,
+        r.category,
+        r.purpose,
+        r.decision,
+        r.reason,
+        prevHash,
+      ]),
+    )
+    .digest('hex');
 }
 
 /** Rewrites the events as a consistent plain-hashed chain numbered from 1, and moves the head to its end. */
@@ -91,9 +126,12 @@ for (const target of await testDatabaseTargets()) {
       await appendEvents(database.db, 120);
       await writeAuditCheckpoint(database.db, checkpointFile);
       await appendEvents(database.db, 10);
-      await asSuperuser(database.db, `
+      await asSuperuser(
+        database.db,
+        `
         delete from audit_events where seq > 80;
-        update audit_chain_head set last_seq = 80, last_hash = (select hash from audit_events where seq = 80)`);
+        update audit_chain_head set last_seq = 80, last_hash = (select hash from audit_events where seq = 80)`,
+      );
       const result = await verifyAuditChain(database.db, { checkpointFile });
       assert.equal(result.ok, false);
       assert.match(result.problem ?? '', /^events after 80 were deleted: a checkpoint written .* records event 120$/);
@@ -160,8 +198,24 @@ for (const target of await testDatabaseTargets()) {
 
     test('events written before the audit key keep their plain hashes and still verify', async () => {
       // The database as it was before the keyed chain: ten events hashed the old way.
-      await sql`alter table audit_chain_head drop column keyed_from; alter table audit_chain_head drop column log_id; drop trigger audit_events_no_truncate on audit_events`.execute(database.db);
-      const legacy = Array.from({ length: 10 }, (_, i) => ({ seq: i + 1, at: new Date(Date.UTC(2025, 0, 1, 0, i)), actor_user_id: 'u1', actor_role: 'practitioner', actor_organisation_id: null, action: 'read', person_id: `p${i}`, category: 'health', purpose: 'direct_care', decision: 'allow', reason: 'before the key', prev_hash: '', hash: '' }));
+      await sql`alter table audit_chain_head drop column keyed_from; alter table audit_chain_head drop column log_id; drop trigger audit_events_no_truncate on audit_events`.execute(
+        database.db,
+      );
+      const legacy = Array.from({ length: 10 }, (_, i) => ({
+        seq: i + 1,
+        at: new Date(Date.UTC(2025, 0, 1, 0, i)),
+        actor_user_id: 'u1',
+        actor_role: 'practitioner',
+        actor_organisation_id: null,
+        action: 'read',
+        person_id: `p${i}`,
+        category: 'health',
+        purpose: 'direct_care',
+        decision: 'allow',
+        reason: 'before the key',
+        prev_hash: '',
+        hash: '',
+      }));
       await rehashPlain(database.db, legacy);
       await auditMigrations['0015_audit_keyed_chain']!.up(database.db as Kysely<unknown>);
       await appendEvents(database.db, 5);

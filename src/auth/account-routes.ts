@@ -13,16 +13,38 @@ const text = (value: unknown): string => (typeof value === 'string' ? value.slic
 export function registerAccountRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
 
-  async function render(request: FastifyRequest, reply: FastifyReply, values?: { email: string; mobile: string }, errors: ContactFieldError[] = [], status = 200) {
+  async function render(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values?: { email: string; mobile: string },
+    errors: ContactFieldError[] = [],
+    status = 200,
+  ) {
     const user = requireSignedIn(request);
     const [saved, hasPassword] = await Promise.all([contactDetailsOf(db, user.id), accountHasPassword(db, user.id)]);
     const shown = values ?? { email: saved?.email ?? '', mobile: saved?.mobile ?? '' };
     const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
-    return reply.code(status).header('cache-control', 'no-store').view('account.njk', viewContext(request, reply, {
-      title: 'Your account', values: shown, saved, hasPassword, errors, errorOf, roleLabel: roleLabels[user.role],
-      errorList: errors.map((e) => ({ text: e.message, href: `#${e.field}` })),
-      success: errors.length ? null : successFrom(request, { saved: { heading: 'Your contact details are saved', text: 'Notifications and account emails go to them from now on.' } }),
-    }));
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .view(
+        'account.njk',
+        viewContext(request, reply, {
+          title: 'Your account',
+          values: shown,
+          saved,
+          hasPassword,
+          errors,
+          errorOf,
+          roleLabel: roleLabels[user.role],
+          errorList: errors.map((e) => ({ text: e.message, href: `#${e.field}` })),
+          success: errors.length
+            ? null
+            : successFrom(request, {
+                saved: { heading: 'Your contact details are saved', text: 'Notifications and account emails go to them from now on.' },
+              }),
+        }),
+      );
   }
 
   app.get('/account', async (request, reply) => render(request, reply));
@@ -32,8 +54,12 @@ export function registerAccountRoutes(app: FastifyInstance): void {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const values = { email: text(body.email), mobile: text(body.mobile) };
     const { config } = app.joinery;
-    const result = await changeOwnContactDetails(db, user, { ...values, currentPassword: typeof body.currentPassword === 'string' ? body.currentPassword : '' },
-      { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes });
+    const result = await changeOwnContactDetails(
+      db,
+      user,
+      { ...values, currentPassword: typeof body.currentPassword === 'string' ? body.currentPassword : '' },
+      { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes },
+    );
     if (!result.ok) return render(request, reply, values, result.errors, 400);
     return reply.redirect(withDone('/account', 'saved'));
   });

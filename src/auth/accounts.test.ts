@@ -2,7 +2,17 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import { createAccount, disableAccount, enableAccount, endSession, findUserForOidc, hashPassword, signInWithPassword, startSession, userForSession } from './accounts.ts';
+import {
+  createAccount,
+  disableAccount,
+  enableAccount,
+  endSession,
+  findUserForOidc,
+  hashPassword,
+  signInWithPassword,
+  startSession,
+  userForSession,
+} from './accounts.ts';
 
 const policy = { maxAttempts: 3, lockMinutes: 15 };
 
@@ -19,8 +29,11 @@ for (const target of await testDatabaseTargets()) {
       database = await target.open();
       await createAccount(database.db, { username: 'Ana.Admin', displayName: 'Ana', role: 'admin', password: 'a long passphrase' });
     });
-    after(async () => { await database.close(); });
-    const idOf = async (username: string) => (await database.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
+    after(async () => {
+      await database.close();
+    });
+    const idOf = async (username: string) =>
+      (await database.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
 
     test('right password signs in (username is case-insensitive); wrong password does not', async () => {
       const ok = await signInWithPassword(database.db, 'ana.admin', 'a long passphrase', policy);
@@ -44,10 +57,20 @@ for (const target of await testDatabaseTargets()) {
 
     test('40 wrong passwords at once lock the account after the limit: the right one is then refused, and only the limit is checked', async () => {
       await createAccount(database.db, { username: 'besieged', displayName: 'B', role: 'practitioner', password: 'right password' });
-      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => signInWithPassword(database.db, 'besieged', `guess ${i}`, policy)));
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => signInWithPassword(database.db, 'besieged', `guess ${i}`, policy)),
+      );
       assert.ok(results.every((r) => r.outcome === 'wrong_credentials' || r.outcome === 'locked'));
-      assert.equal(results.filter((r) => r.outcome === 'wrong_credentials').length, policy.maxAttempts - 1, 'the attempts before the limit were checked');
-      assert.equal(results.filter((r) => r.outcome === 'locked' && r.justLocked).length, 1, 'one attempt reached the limit and locked the account');
+      assert.equal(
+        results.filter((r) => r.outcome === 'wrong_credentials').length,
+        policy.maxAttempts - 1,
+        'the attempts before the limit were checked',
+      );
+      assert.equal(
+        results.filter((r) => r.outcome === 'locked' && r.justLocked).length,
+        1,
+        'one attempt reached the limit and locked the account',
+      );
       assert.equal((await signInWithPassword(database.db, 'besieged', 'right password', policy)).outcome, 'locked');
     });
 
@@ -65,7 +88,10 @@ for (const target of await testDatabaseTargets()) {
     });
 
     test('the only enabled administrator cannot be disabled, even at the command line; with another, they can', async () => {
-      await assert.rejects(disableAccount(database.db, null, (await idOf('ana.admin')), 'testing'), /only administrator account that is enabled/);
+      await assert.rejects(
+        disableAccount(database.db, null, await idOf('ana.admin'), 'testing'),
+        /only administrator account that is enabled/,
+      );
       assert.equal((await signInWithPassword(database.db, 'ana.admin', 'a long passphrase', policy)).outcome, 'signed_in');
       await createAccount(database.db, { username: 'bo.admin', displayName: 'Bo', role: 'admin', password: 'another passphrase' });
       assert.equal(await disableAccount(database.db, null, await idOf('bo.admin'), 'testing'), true);
@@ -83,10 +109,42 @@ for (const target of await testDatabaseTargets()) {
       assert.equal((await findUserForOidc(database.db, 'sub-1', undefined)).outcome, 'disabled');
       assert.equal((await findUserForOidc(database.db, 'sub-unknown', undefined)).outcome, 'unknown');
 
-      await database.db.insertInto('organisations').values({ id: 'o1', name: 'Org', kind: 'charity', source_code: 'O1', locality_id: null, postcode: '', phone: '', email: '', website: '' }).execute();
+      await database.db
+        .insertInto('organisations')
+        .values({
+          id: 'o1',
+          name: 'Org',
+          kind: 'charity',
+          source_code: 'O1',
+          locality_id: null,
+          postcode: '',
+          phone: '',
+          email: '',
+          website: '',
+        })
+        .execute();
       await database.db.insertInto('teams').values({ id: 't1', organisation_id: 'o1', name: 'Team' }).execute();
-      await database.db.insertInto('practitioners').values({ id: 'pr1', organisation_id: 'o1', team_id: 't1', given_name: 'P', family_name: 'Q', role: 'link_worker', email: '', active: false }).execute();
-      await createAccount(database.db, { username: 'leaver', displayName: 'P Q', role: 'practitioner', oidcSubject: 'sub-2', practitionerId: 'pr1', organisationId: 'o1' });
+      await database.db
+        .insertInto('practitioners')
+        .values({
+          id: 'pr1',
+          organisation_id: 'o1',
+          team_id: 't1',
+          given_name: 'P',
+          family_name: 'Q',
+          role: 'link_worker',
+          email: '',
+          active: false,
+        })
+        .execute();
+      await createAccount(database.db, {
+        username: 'leaver',
+        displayName: 'P Q',
+        role: 'practitioner',
+        oidcSubject: 'sub-2',
+        practitionerId: 'pr1',
+        organisationId: 'o1',
+      });
       assert.equal((await findUserForOidc(database.db, 'sub-2', undefined)).outcome, 'disabled');
     });
   });

@@ -8,7 +8,13 @@ import { preparedQuery } from '../platform/db.ts';
 import { AccountInputError } from './errors.ts';
 import { appendAudit } from '../audit/index.ts';
 import { revokeTokensOfUser } from '../interop/index.ts';
-import { organisationNameOf, practitionerActiveOf, practitionerActiveSql, practitionerTeamIdOf, practitionerTeamIdSql } from '../network/index.ts';
+import {
+  organisationNameOf,
+  practitionerActiveOf,
+  practitionerActiveSql,
+  practitionerTeamIdOf,
+  practitionerTeamIdSql,
+} from '../network/index.ts';
 import type { Role } from './schema.ts';
 
 export interface SignedInUser {
@@ -89,8 +95,13 @@ type UserRow = Selectable<Database['users']> & { team_id: string | null };
 
 /** Users with their practitioner's team (which access decisions need) and whether they are still active. */
 function usersWithTeam(db: Kysely<Database>) {
-  return db.selectFrom('users').selectAll('users')
-    .select([practitionerTeamIdOf('users.practitioner_id').as('team_id'), practitionerActiveOf('users.practitioner_id').as('practitioner_active')]);
+  return db
+    .selectFrom('users')
+    .selectAll('users')
+    .select([
+      practitionerTeamIdOf('users.practitioner_id').as('team_id'),
+      practitionerActiveOf('users.practitioner_id').as('practitioner_active'),
+    ]);
 }
 
 /** An account acts only while not disabled and, if it is a practitioner's, while they are active. */
@@ -98,7 +109,9 @@ function mayAct(row: { disabled_at: Date | null; practitioner_active: boolean | 
   return row.disabled_at === null && row.practitioner_active !== false;
 }
 
-function toSignedInUser(row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>): SignedInUser {
+function toSignedInUser(
+  row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>,
+): SignedInUser {
   return {
     teamId: row.team_id,
     id: row.id,
@@ -128,18 +141,27 @@ export async function signInWithPassword(
 ): Promise<SignInResult> {
   const name = username.trim().toLowerCase();
   const until = new Date(now.getTime() + policy.lockMinutes * 60_000);
-  const claimed = (await sql<{ id: string; password_hash: string; failed_sign_ins: number }>`
+  const claimed = (
+    await sql<{ id: string; password_hash: string; failed_sign_ins: number }>`
     update users set
       failed_sign_ins = case when failed_sign_ins + 1 >= ${policy.maxAttempts} then 0 else failed_sign_ins + 1 end,
       locked_until = case when failed_sign_ins + 1 >= ${policy.maxAttempts} then ${until} else locked_until end
     where username = ${name} and password_hash is not null and (locked_until is null or locked_until <= ${now})
-    returning id, password_hash, failed_sign_ins`.execute(db)).rows[0];
+    returning id, password_hash, failed_sign_ins`.execute(db)
+  ).rows[0];
   if (!claimed) {
     // Unknown, or locked: the same decoy check either way.
-    const locked = await db.selectFrom('users').select('locked_until').where('username', '=', name).where('password_hash', 'is not', null).executeTakeFirst();
+    const locked = await db
+      .selectFrom('users')
+      .select('locked_until')
+      .where('username', '=', name)
+      .where('password_hash', 'is not', null)
+      .executeTakeFirst();
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
     await passwordMatches(await decoyHash, password);
-    return locked?.locked_until && locked.locked_until > now ? { outcome: 'locked', until: locked.locked_until, justLocked: false } : { outcome: 'wrong_credentials' };
+    return locked?.locked_until && locked.locked_until > now
+      ? { outcome: 'locked', until: locked.locked_until, justLocked: false }
+      : { outcome: 'wrong_credentials' };
   }
   if (await passwordMatches(claimed.password_hash, password)) {
     await db.updateTable('users').set({ failed_sign_ins: 0, locked_until: null }).where('id', '=', claimed.id).execute();
@@ -162,7 +184,12 @@ export type OidcMatch = { outcome: 'signed_in'; user: SignedInUser } | { outcome
  */
 export async function findUserForOidc(db: Kysely<Database>, subject: string, username: string | undefined): Promise<OidcMatch> {
   let row = await usersWithTeam(db).where('users.oidc_subject', '=', subject).executeTakeFirst();
-  if (!row && username) row = await usersWithTeam(db).where('users.username', '=', username.toLowerCase()).where('users.role', '<>', 'citizen').where('users.oidc_subject', 'is', null).executeTakeFirst();
+  if (!row && username)
+    row = await usersWithTeam(db)
+      .where('users.username', '=', username.toLowerCase())
+      .where('users.role', '<>', 'citizen')
+      .where('users.oidc_subject', 'is', null)
+      .executeTakeFirst();
   if (!row) return { outcome: 'unknown' };
   // The identity provider vouched for who they are, so saying the account is disabled reveals nothing.
   return mayAct(row) ? { outcome: 'signed_in', user: toSignedInUser(row) } : { outcome: 'disabled' };
@@ -175,7 +202,10 @@ function tokenHash(token: string): string {
 export async function startSession(db: Kysely<Database>, userId: string, hours: number): Promise<{ token: string; expiresAt: Date }> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.now() + hours * 3_600_000);
-  await db.insertInto('sessions').values({ token_hash: tokenHash(token), user_id: userId, expires_at: expiresAt }).execute();
+  await db
+    .insertInto('sessions')
+    .values({ token_hash: tokenHash(token), user_id: userId, expires_at: expiresAt })
+    .execute();
   // Housekeeping: expired sessions go when anyone signs in.
   await db.deleteFrom('sessions').where('expires_at', '<', new Date()).execute();
   return { token, expiresAt };
@@ -187,7 +217,8 @@ export async function startSession(db: Kysely<Database>, userId: string, hours: 
 // The practitioner's team and whether they are active are the network's, embedded here. Built on
 // first use, as the network module may still be loading when this one does.
 let sessionUserSql: string | undefined;
-const SESSION_USER_SQL = (): string => (sessionUserSql ??= `
+const SESSION_USER_SQL = (): string =>
+  (sessionUserSql ??= `
   select u.id, u.username, u.display_name, u.role, u.person_id, u.practitioner_id, u.organisation_id, ${practitionerTeamIdSql('u.practitioner_id')} as team_id
   from sessions s
   join users u on u.id = s.user_id
@@ -195,8 +226,9 @@ const SESSION_USER_SQL = (): string => (sessionUserSql ??= `
     and u.disabled_at is null and coalesce(${practitionerActiveSql('u.practitioner_id')}, true)`);
 
 export async function userForSession(db: Kysely<Database>, token: string): Promise<SignedInUser | undefined> {
-  const rows = await preparedQuery<Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>>(
-    db, 'joinery_session_user', SESSION_USER_SQL(), [tokenHash(token), new Date()]);
+  const rows = await preparedQuery<
+    Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>
+  >(db, 'joinery_session_user', SESSION_USER_SQL(), [tokenHash(token), new Date()]);
   const row = rows[0];
   return row ? toSignedInUser(row) : undefined;
 }
@@ -237,17 +269,37 @@ export async function disableAccount(db: Kysely<Database>, admin: SignedInUser |
   return db.transaction().execute(async (trx) => {
     // Locking the administrators' rows first: two administrators disabling each other at once
     // cannot both succeed.
-    const admins = await trx.selectFrom('users').select(['id', 'disabled_at']).where('role', '=', 'admin').orderBy('id').forUpdate().execute();
-    const account = await trx.selectFrom('users').select(['id', 'role', 'disabled_at']).where('id', '=', userId).forUpdate().executeTakeFirst();
+    const admins = await trx
+      .selectFrom('users')
+      .select(['id', 'disabled_at'])
+      .where('role', '=', 'admin')
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    const account = await trx
+      .selectFrom('users')
+      .select(['id', 'role', 'disabled_at'])
+      .where('id', '=', userId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!account) throw new AccountInputError(404, 'There is no such account.');
     if (account.disabled_at) return false;
     if (account.role === 'admin' && !admins.some((a) => a.id !== userId && a.disabled_at === null)) {
       throw new AccountInputError(409, 'This is the only administrator account that is enabled. Enable or create another first.');
     }
-    await trx.updateTable('users').set({ disabled_at: new Date(), disabled_by: admin?.id ?? null, disabled_reason: why }).where('id', '=', userId).execute();
+    await trx
+      .updateTable('users')
+      .set({ disabled_at: new Date(), disabled_by: admin?.id ?? null, disabled_reason: why })
+      .where('id', '=', userId)
+      .execute();
     const ended = await endSessionsAndTokens(trx, userId);
     await appendAudit(trx, {
-      ...auditActor(admin), action: 'disable_account', personId: null, category: null, purpose: null, decision: 'success',
+      ...auditActor(admin),
+      action: 'disable_account',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
       reason: `disabled account ${userId}${where(admin)}: ${ended.sessions} sessions ended, ${ended.tokens} tokens revoked`,
     });
     return true;
@@ -265,7 +317,12 @@ export async function enableAccount(db: Kysely<Database>, admin: SignedInUser | 
     if (!account.disabled_at) return false;
     await trx.updateTable('users').set({ disabled_at: null, disabled_by: null, disabled_reason: null }).where('id', '=', userId).execute();
     await appendAudit(trx, {
-      ...auditActor(admin), action: 'enable_account', personId: null, category: null, purpose: null, decision: 'success',
+      ...auditActor(admin),
+      action: 'enable_account',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
       reason: `enabled account ${userId}${where(admin)}`,
     });
     return true;
@@ -289,8 +346,15 @@ export async function endAccessOfPractitioner(db: Kysely<Database>, actor: Signe
   for (const account of accounts) {
     const ended = await endSessionsAndTokens(db, account.id);
     await appendAudit(db, {
-      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'end_sessions', personId: null, category: null, purpose: null,
-      decision: 'success', reason: `account ${account.id} of Practitioner/${practitionerId} no longer active: ${ended.sessions} sessions ended, ${ended.tokens} tokens revoked`,
+      actorUserId: actor.id,
+      actorRole: actor.role,
+      actorOrganisationId: actor.organisationId,
+      action: 'end_sessions',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
+      reason: `account ${account.id} of Practitioner/${practitionerId} no longer active: ${ended.sessions} sessions ended, ${ended.tokens} tokens revoked`,
     });
   }
 }
@@ -310,23 +374,60 @@ export interface AccountListing {
   lockedUntil: Date | null;
 }
 
-function accountListing(r: {
-  id: string; username: string; display_name: string; role: Role; organisation: string | null; last_sign_in_at: Date | null; disabled_at: Date | null;
-  disabled_reason: string | null; locked_until: Date | null; practitioner_active: boolean | null; disabled_by: string | null;
-}, now: Date): AccountListing {
+function accountListing(
+  r: {
+    id: string;
+    username: string;
+    display_name: string;
+    role: Role;
+    organisation: string | null;
+    last_sign_in_at: Date | null;
+    disabled_at: Date | null;
+    disabled_reason: string | null;
+    locked_until: Date | null;
+    practitioner_active: boolean | null;
+    disabled_by: string | null;
+  },
+  now: Date,
+): AccountListing {
   return {
-    id: r.id, username: r.username, displayName: r.role === 'citizen' ? null : r.display_name, role: r.role, organisation: r.organisation,
+    id: r.id,
+    username: r.username,
+    displayName: r.role === 'citizen' ? null : r.display_name,
+    role: r.role,
+    organisation: r.organisation,
     lastSignInAt: r.last_sign_in_at,
-    state: r.disabled_at ? 'disabled' : r.practitioner_active === false ? 'left' : r.locked_until && r.locked_until > now ? 'locked' : 'active',
-    disabledAt: r.disabled_at, disabledBy: r.disabled_by, disabledReason: r.disabled_reason, lockedUntil: r.locked_until,
+    state: r.disabled_at
+      ? 'disabled'
+      : r.practitioner_active === false
+        ? 'left'
+        : r.locked_until && r.locked_until > now
+          ? 'locked'
+          : 'active',
+    disabledAt: r.disabled_at,
+    disabledBy: r.disabled_by,
+    disabledReason: r.disabled_reason,
+    lockedUntil: r.locked_until,
   };
 }
 
 function accountRows(db: Kysely<Database>) {
-  return db.selectFrom('users as u')
+  return db
+    .selectFrom('users as u')
     .leftJoin('users as by', 'by.id', 'u.disabled_by')
-    .select(['u.id', 'u.username', 'u.display_name', 'u.role', organisationNameOf('u.organisation_id').as('organisation'), 'u.last_sign_in_at', 'u.disabled_at', 'u.disabled_reason',
-      'u.locked_until', practitionerActiveOf('u.practitioner_id').as('practitioner_active'), 'by.username as disabled_by']);
+    .select([
+      'u.id',
+      'u.username',
+      'u.display_name',
+      'u.role',
+      organisationNameOf('u.organisation_id').as('organisation'),
+      'u.last_sign_in_at',
+      'u.disabled_at',
+      'u.disabled_reason',
+      'u.locked_until',
+      practitionerActiveOf('u.practitioner_id').as('practitioner_active'),
+      'by.username as disabled_by',
+    ]);
 }
 
 export type AccountState = AccountListing['state'];
@@ -345,23 +446,61 @@ export interface AccountFilter {
  * Accounts for the administrators' page, by username, a page at a time, filtered by a search,
  * role and state; with how many match and how many there are in all.
  */
-export async function listAccounts(db: Kysely<Database>, filter: AccountFilter = {}, now: Date = new Date()): Promise<{ accounts: AccountListing[]; total: number; matching: number; page: number; pages: number; perPage: number }> {
+export async function listAccounts(
+  db: Kysely<Database>,
+  filter: AccountFilter = {},
+  now: Date = new Date(),
+): Promise<{ accounts: AccountListing[]; total: number; matching: number; page: number; pages: number; perPage: number }> {
   const perPage = Math.max(1, Math.min(200, filter.perPage ?? 50));
   let query = accountRows(db);
-  const words = (filter.q ?? '').toLowerCase().split(/\s+/).filter(Boolean).slice(0, 5).map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const words = (filter.q ?? '')
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 5)
+    .map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   for (const w of words) {
-    query = query.where((eb) => eb.or([eb(sql`lower(u.username)`, 'like', w), eb.and([eb('u.role', '<>', 'citizen'), eb(sql`lower(u.display_name)`, 'like', w)])]));
+    query = query.where((eb) =>
+      eb.or([eb(sql`lower(u.username)`, 'like', w), eb.and([eb('u.role', '<>', 'citizen'), eb(sql`lower(u.display_name)`, 'like', w)])]),
+    );
   }
   if (filter.role) query = query.where('u.role', '=', filter.role);
   if (filter.state === 'disabled') query = query.where('u.disabled_at', 'is not', null);
-  else if (filter.state === 'left') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`${practitionerActiveOf('u.practitioner_id')} = false`);
-  else if (filter.state === 'locked') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(${practitionerActiveOf('u.practitioner_id')}, true)`).where('u.locked_until', '>', now);
-  else if (filter.state === 'active') query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`coalesce(${practitionerActiveOf('u.practitioner_id')}, true)`).where((eb) => eb.or([eb('u.locked_until', 'is', null), eb('u.locked_until', '<=', now)]));
-  const matching = Number((await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  else if (filter.state === 'left')
+    query = query.where('u.disabled_at', 'is', null).where(sql<boolean>`${practitionerActiveOf('u.practitioner_id')} = false`);
+  else if (filter.state === 'locked')
+    query = query
+      .where('u.disabled_at', 'is', null)
+      .where(sql<boolean>`coalesce(${practitionerActiveOf('u.practitioner_id')}, true)`)
+      .where('u.locked_until', '>', now);
+  else if (filter.state === 'active')
+    query = query
+      .where('u.disabled_at', 'is', null)
+      .where(sql<boolean>`coalesce(${practitionerActiveOf('u.practitioner_id')}, true)`)
+      .where((eb) => eb.or([eb('u.locked_until', 'is', null), eb('u.locked_until', '<=', now)]));
+  const matching = Number(
+    (
+      await query
+        .clearSelect()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const pages = Math.max(1, Math.ceil(matching / perPage));
   const page = Math.min(Math.max(1, Math.trunc(filter.page ?? 1) || 1), pages);
-  const rows = await query.orderBy('u.username').limit(perPage).offset((page - 1) * perPage).execute();
-  const total = Number((await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const rows = await query
+    .orderBy('u.username')
+    .limit(perPage)
+    .offset((page - 1) * perPage)
+    .execute();
+  const total = Number(
+    (
+      await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   return { total, matching, page, pages, perPage, accounts: rows.map((r) => accountListing(r, now)) };
 }
 

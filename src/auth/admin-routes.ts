@@ -8,10 +8,28 @@
 // is in password-link-routes.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { AccountInputError, accountForAdmin, accountStates, disableAccount, enableAccount, listAccounts, type AccountListing, type AccountState } from './accounts.ts';
 import {
-  AccountFormRefused, PASSWORD_LINK_HOURS, createAccountWithLink, creatableRoles, issuePasswordLink, newAccountInput, roleHints, roleLabels, unlockAccount,
-  type NewAccountInput, type PasswordLink,
+  AccountInputError,
+  accountForAdmin,
+  accountStates,
+  disableAccount,
+  enableAccount,
+  listAccounts,
+  type AccountListing,
+  type AccountState,
+} from './accounts.ts';
+import {
+  AccountFormRefused,
+  PASSWORD_LINK_HOURS,
+  createAccountWithLink,
+  creatableRoles,
+  issuePasswordLink,
+  newAccountInput,
+  roleHints,
+  roleLabels,
+  unlockAccount,
+  type NewAccountInput,
+  type PasswordLink,
 } from './account-admin.ts';
 import { registerPasswordLinkRoutes } from './password-link-routes.ts';
 import { roles, type Role } from './schema.ts';
@@ -30,8 +48,10 @@ function asHttpError(error: unknown): never {
   throw error;
 }
 
-const one = (value: unknown): string => (typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '');
-const bodyOf = (request: FastifyRequest): Record<string, unknown> => (request.body && typeof request.body === 'object' ? request.body as Record<string, unknown> : {});
+const one = (value: unknown): string =>
+  typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '';
+const bodyOf = (request: FastifyRequest): Record<string, unknown> =>
+  request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
 
 const doneMessages: Record<string, string> = {
   disabled: 'The account is disabled. They have been signed out and their API tokens no longer work.',
@@ -40,7 +60,12 @@ const doneMessages: Record<string, string> = {
   'not-locked': 'The account was not locked, so nothing changed.',
 };
 
-const stateLabels: Record<AccountState, string> = { active: 'Active', locked: 'Locked after failed sign-ins', disabled: 'Disabled', left: 'Left the network' };
+const stateLabels: Record<AccountState, string> = {
+  active: 'Active',
+  locked: 'Locked after failed sign-ins',
+  disabled: 'Disabled',
+  left: 'Left the network',
+};
 
 export function registerAccountAdminRoutes(app: FastifyInstance): void {
   const { database } = app.joinery;
@@ -52,55 +77,107 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
     return account;
   }
 
-  function renderDisable(request: FastifyRequest, reply: FastifyReply, account: AccountListing, extra: Record<string, unknown> = {}, status = 200) {
-    return reply.code(status).view('admin-account-disable.njk', viewContext(request, reply, {
-      title: `${extra.error ? 'Error: ' : ''}Disable the account ${account.username}`, account, ...extra,
-    }));
+  function renderDisable(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    account: AccountListing,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    return reply.code(status).view(
+      'admin-account-disable.njk',
+      viewContext(request, reply, {
+        title: `${extra.error ? 'Error: ' : ''}Disable the account ${account.username}`,
+        account,
+        ...extra,
+      }),
+    );
   }
 
   /** The link page: shown once, never cached, never stored. */
   function renderLink(request: FastifyRequest, reply: FastifyReply, account: AccountListing, link: PasswordLink, created: boolean) {
-    return reply.code(created ? 201 : 200).header('cache-control', 'no-store').view('admin-account-link.njk', viewContext(request, reply, {
-      title: created ? `Account created for ${account.username}` : `New link to set a password for ${account.username}`,
-      account, created, hours: PASSWORD_LINK_HOURS, expiresAt: link.expiresAt,
-      url: `${app.joinery.config.publicUrl}/set-password/${link.token}`, roleLabel: roleLabels[account.role],
-    }));
+    return reply
+      .code(created ? 201 : 200)
+      .header('cache-control', 'no-store')
+      .view(
+        'admin-account-link.njk',
+        viewContext(request, reply, {
+          title: created ? `Account created for ${account.username}` : `New link to set a password for ${account.username}`,
+          account,
+          created,
+          hours: PASSWORD_LINK_HOURS,
+          expiresAt: link.expiresAt,
+          url: `${app.joinery.config.publicUrl}/set-password/${link.token}`,
+          roleLabel: roleLabels[account.role],
+        }),
+      );
   }
 
   app.get('/admin/accounts', async (request, reply) => {
     requireRole(request, 'admin');
     const query = (request.query ?? {}) as Record<string, unknown>;
-    const q = one(query.q).replace(/[\p{Cc}\p{Cf}]/gu, ' ').trim().slice(0, 100);
-    const role = (roles as readonly string[]).includes(one(query.role)) ? one(query.role) as Role : undefined;
-    const state = (accountStates as readonly string[]).includes(one(query.state)) ? one(query.state) as AccountState : undefined;
+    const q = one(query.q)
+      .replace(/[\p{Cc}\p{Cf}]/gu, ' ')
+      .trim()
+      .slice(0, 100);
+    const role = (roles as readonly string[]).includes(one(query.role)) ? (one(query.role) as Role) : undefined;
+    const state = (accountStates as readonly string[]).includes(one(query.state)) ? (one(query.state) as AccountState) : undefined;
     const pageRaw = one(query.page);
     const page = /^\d{1,6}$/.test(pageRaw) ? Number(pageRaw) : 1;
     const result = await listAccounts(db, { q, role, state, page });
     const done = one(query.done);
     const href = pageHref('/admin/accounts', { q, role, state });
-    return reply.view('admin-accounts.njk', viewContext(request, reply, {
-      title: 'Accounts', ...result, q, role: role ?? '', state: state ?? '', ...showing(result.page, result.perPage, result.matching, result.accounts.length),
-      filtered: Boolean(q || role || state),
-      done: doneMessages[done] ?? null, roleLabels, stateLabels,
-      roleItems: [{ value: '', text: 'Any role' }, ...roles.map((r) => ({ value: r, text: roleLabels[r], selected: r === role }))],
-      stateItems: [{ value: '', text: 'Any state' }, ...accountStates.map((s) => ({ value: s, text: stateLabels[s], selected: s === state }))],
-      pagination: pagination(result.page, result.pages, href),
-    }));
+    return reply.view(
+      'admin-accounts.njk',
+      viewContext(request, reply, {
+        title: 'Accounts',
+        ...result,
+        q,
+        role: role ?? '',
+        state: state ?? '',
+        ...showing(result.page, result.perPage, result.matching, result.accounts.length),
+        filtered: Boolean(q || role || state),
+        done: doneMessages[done] ?? null,
+        roleLabels,
+        stateLabels,
+        roleItems: [{ value: '', text: 'Any role' }, ...roles.map((r) => ({ value: r, text: roleLabels[r], selected: r === role }))],
+        stateItems: [
+          { value: '', text: 'Any state' },
+          ...accountStates.map((s) => ({ value: s, text: stateLabels[s], selected: s === state })),
+        ],
+        pagination: pagination(result.page, result.pages, href),
+      }),
+    );
   });
 
-  async function renderNew(request: FastifyRequest, reply: FastifyReply, values: Partial<NewAccountInput>, errors: Array<{ field: string; message: string }> = [], status = 200) {
-    const [organisations, teams] = await Promise.all([
-      allOrganisations(db),
-      teamsWithOrganisation(db),
-    ]);
+  async function renderNew(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values: Partial<NewAccountInput>,
+    errors: Array<{ field: string; message: string }> = [],
+    status = 200,
+  ) {
+    const [organisations, teams] = await Promise.all([allOrganisations(db), teamsWithOrganisation(db)]);
     const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
-    return reply.code(status).view('admin-account-new.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}Create an account`, values, errors, errorOf,
-      errorList: errors.map((e) => ({ text: e.message, href: `#${e.field === 'role' ? 'role' : e.field}` })),
-      roleItems: creatableRoles.map((r) => ({ value: r, text: roleLabels[r], hint: { text: roleHints[r] }, checked: values.role === r })),
-      organisationItems: [{ value: '', text: 'Choose an organisation' }, ...organisations.map((o) => ({ value: o.id, text: o.name, selected: o.id === values.organisationId }))],
-      teamItems: [{ value: '', text: 'Choose a team' }, ...teams.map((t) => ({ value: t.id, text: `${t.name} (${t.organisation})`, selected: t.id === values.teamId }))],
-    }));
+    return reply.code(status).view(
+      'admin-account-new.njk',
+      viewContext(request, reply, {
+        title: `${errors.length ? 'Error: ' : ''}Create an account`,
+        values,
+        errors,
+        errorOf,
+        errorList: errors.map((e) => ({ text: e.message, href: `#${e.field === 'role' ? 'role' : e.field}` })),
+        roleItems: creatableRoles.map((r) => ({ value: r, text: roleLabels[r], hint: { text: roleHints[r] }, checked: values.role === r })),
+        organisationItems: [
+          { value: '', text: 'Choose an organisation' },
+          ...organisations.map((o) => ({ value: o.id, text: o.name, selected: o.id === values.organisationId })),
+        ],
+        teamItems: [
+          { value: '', text: 'Choose a team' },
+          ...teams.map((t) => ({ value: t.id, text: `${t.name} (${t.organisation})`, selected: t.id === values.teamId })),
+        ],
+      }),
+    );
   }
 
   app.get('/admin/accounts/new', async (request, reply) => {
@@ -151,7 +228,8 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
       await disableAccount(db, admin, account.id, reason);
     } catch (error) {
       // A missing or long reason is the form's to show; any other refusal is the page's.
-      if (error instanceof AccountInputError && error.status === 400) return renderDisable(request, reply, account, { error: error.message, reason }, 400);
+      if (error instanceof AccountInputError && error.status === 400)
+        return renderDisable(request, reply, account, { error: error.message, reason }, 400);
       asHttpError(error);
     }
     return reply.redirect('/admin/accounts?done=disabled');

@@ -5,7 +5,11 @@ import type { Command } from 'commander';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { accountIdFor, disableAccount, enableAccount } from './accounts.ts';
 
-export function registerAccountCommands(program: Command, open: () => Promise<DatabaseHandle>, oneLineErrors: <A extends unknown[]>(action: (...args: A) => Promise<void>) => (...args: A) => Promise<void>): void {
+export function registerAccountCommands(
+  program: Command,
+  open: () => Promise<DatabaseHandle>,
+  oneLineErrors: <A extends unknown[]>(action: (...args: A) => Promise<void>) => (...args: A) => Promise<void>,
+): void {
   const account = program.command('account').description('Disable or enable a sign-in account.');
 
   async function withDatabase(work: (database: DatabaseHandle) => Promise<void>): Promise<void> {
@@ -22,21 +26,25 @@ export function registerAccountCommands(program: Command, open: () => Promise<Da
     .description('Disable an account: it is signed out at once, its API tokens are revoked, and it cannot sign in until enabled.')
     .requiredOption('--user <name>', 'the username of the account')
     .requiredOption('--reason <text>', 'why (shown to administrators on the accounts page)')
-    .action(oneLineErrors(async (options: { user: string; reason: string }) => {
-      await withDatabase(async (database) => {
-        const changed = await disableAccount(database.db, null, await accountIdFor(database.db, options.user), options.reason);
-        console.log(changed ? `Disabled ${options.user}: signed out, API tokens revoked.` : `${options.user} was already disabled.`);
-      });
-    }));
+    .action(
+      oneLineErrors(async (options: { user: string; reason: string }) => {
+        await withDatabase(async (database) => {
+          const changed = await disableAccount(database.db, null, await accountIdFor(database.db, options.user), options.reason);
+          console.log(changed ? `Disabled ${options.user}: signed out, API tokens revoked.` : `${options.user} was already disabled.`);
+        });
+      }),
+    );
 
   account
     .command('enable')
     .description('Enable a disabled account: it can sign in again (its old sessions and tokens stay ended).')
     .requiredOption('--user <name>', 'the username of the account')
-    .action(oneLineErrors(async (options: { user: string }) => {
-      await withDatabase(async (database) => {
-        const changed = await enableAccount(database.db, null, await accountIdFor(database.db, options.user));
-        console.log(changed ? `Enabled ${options.user}: they can sign in again.` : `${options.user} was not disabled.`);
-      });
-    }));
+    .action(
+      oneLineErrors(async (options: { user: string }) => {
+        await withDatabase(async (database) => {
+          const changed = await enableAccount(database.db, null, await accountIdFor(database.db, options.user));
+          console.log(changed ? `Enabled ${options.user}: they can sign in again.` : `${options.user} was not disabled.`);
+        });
+      }),
+    );
 }

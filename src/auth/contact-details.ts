@@ -9,11 +9,20 @@ import { sendTransactional } from '../notify/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export interface ContactDetails { email: string | null; mobile: string | null }
+export interface ContactDetails {
+  email: string | null;
+  mobile: string | null;
+}
 
-export interface ContactDetailsInput { email: string; mobile: string }
+export interface ContactDetailsInput {
+  email: string;
+  mobile: string;
+}
 
-export interface ContactFieldError { field: 'email' | 'mobile' | 'currentPassword'; message: string }
+export interface ContactFieldError {
+  field: 'email' | 'mobile' | 'currentPassword';
+  message: string;
+}
 
 export type ContactDetailsCheck = { ok: true; details: ContactDetails } | { ok: false; errors: ContactFieldError[] };
 
@@ -47,7 +56,8 @@ export function checkMobile(typed: string): { value: string | null } | { error: 
     if (!/^\+447\d{9}$/.test(digits)) return { error: 'Enter a UK mobile phone number, like 07700 900 982' };
     return { value: digits };
   }
-  if (!/^\+[1-9]\d{7,14}$/.test(digits)) return { error: 'Enter a mobile phone number, like 07700 900 982, or an international number starting with +' };
+  if (!/^\+[1-9]\d{7,14}$/.test(digits))
+    return { error: 'Enter a mobile phone number, like 07700 900 982, or an international number starting with +' };
   return { value: digits };
 }
 
@@ -80,7 +90,10 @@ export async function accountIsActive(db: Db, userId: string): Promise<boolean> 
 }
 
 /** How many wrong passwords in a row lock an account, and for how long (the sign-in policy). */
-export interface PasswordPolicy { maxAttempts: number; lockMinutes: number }
+export interface PasswordPolicy {
+  maxAttempts: number;
+  lockMinutes: number;
+}
 
 /**
  * Changes the signed-in user's own contact details: there is no way to name another account.
@@ -90,26 +103,58 @@ export interface PasswordPolicy { maxAttempts: number; lockMinutes: number }
  * passwords count towards the same lock as signing in. The old address is told of the change.
  */
 export async function changeOwnContactDetails(
-  db: Kysely<Database>, user: SignedInUser, input: ContactDetailsInput & { currentPassword?: string }, policy: PasswordPolicy, now: Date = new Date(),
+  db: Kysely<Database>,
+  user: SignedInUser,
+  input: ContactDetailsInput & { currentPassword?: string },
+  policy: PasswordPolicy,
+  now: Date = new Date(),
 ): Promise<ContactDetailsCheck> {
   const checked = checkContactDetails(input);
   if (!checked.ok) return checked;
-  const before = await db.selectFrom('users').select(['email', 'mobile', 'password_hash']).where('id', '=', user.id).executeTakeFirstOrThrow();
+  const before = await db
+    .selectFrom('users')
+    .select(['email', 'mobile', 'password_hash'])
+    .where('id', '=', user.id)
+    .executeTakeFirstOrThrow();
   const emailChanges = (before.email ?? null) !== checked.details.email;
   if (emailChanges && before.password_hash !== null) {
     const typed = input.currentPassword ?? '';
-    if (typed === '') return { ok: false, errors: [{ field: 'currentPassword', message: 'Enter your current password to change your email address' }] };
+    if (typed === '')
+      return { ok: false, errors: [{ field: 'currentPassword', message: 'Enter your current password to change your email address' }] };
     const result = await signInWithPassword(db, user.username, typed, policy, now);
-    if (result.outcome === 'locked') return { ok: false, errors: [{ field: 'currentPassword', message: 'Too many wrong passwords: your account is locked for now. Sign out and use "Forgotten your password or locked out?"' }] };
-    if (result.outcome !== 'signed_in') return { ok: false, errors: [{ field: 'currentPassword', message: 'Your current password is not right' }] };
+    if (result.outcome === 'locked')
+      return {
+        ok: false,
+        errors: [
+          {
+            field: 'currentPassword',
+            message: 'Too many wrong passwords: your account is locked for now. Sign out and use "Forgotten your password or locked out?"',
+          },
+        ],
+      };
+    if (result.outcome !== 'signed_in')
+      return { ok: false, errors: [{ field: 'currentPassword', message: 'Your current password is not right' }] };
   }
   await db.transaction().execute(async (trx) => {
-    await trx.updateTable('users').set({ email: checked.details.email, mobile: checked.details.mobile }).where('id', '=', user.id).execute();
-    const changed = [emailChanges ? 'email address' : null, before.mobile !== checked.details.mobile ? 'mobile number' : null].filter(Boolean);
+    await trx
+      .updateTable('users')
+      .set({ email: checked.details.email, mobile: checked.details.mobile })
+      .where('id', '=', user.id)
+      .execute();
+    const changed = [emailChanges ? 'email address' : null, before.mobile !== checked.details.mobile ? 'mobile number' : null].filter(
+      Boolean,
+    );
     if (changed.length > 0) {
       await appendAudit(trx, {
-        actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'change_contact_details', personId: null, category: null, purpose: null,
-        decision: 'success', reason: `changed their own ${changed.join(' and ')}`,
+        actorUserId: user.id,
+        actorRole: user.role,
+        actorOrganisationId: user.organisationId,
+        action: 'change_contact_details',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'success',
+        reason: `changed their own ${changed.join(' and ')}`,
       });
     }
     if (emailChanges && before.email) await sendTransactional(trx, { email: before.email, ...emailChangedNotice(user.username) }, now);
@@ -133,7 +178,13 @@ export function emailChangedNotice(username: string): { subject: string; body: s
 export async function accountsOfPeople(db: Db, personIds: readonly string[]): Promise<Array<{ userId: string; personId: string }>> {
   if (personIds.length === 0) return [];
   // One array parameter, however many people: a place's worth of plan reviews stays one query.
-  const rows = await db.selectFrom('users').select(['id', 'person_id']).where(sql<boolean>`person_id = any(${[...new Set(personIds)]}::text[])`).where('role', '=', 'citizen')
-    .where('disabled_at', 'is', null).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'person_id'])
+    .where(sql<boolean>`person_id = any(${[...new Set(personIds)]}::text[])`)
+    .where('role', '=', 'citizen')
+    .where('disabled_at', 'is', null)
+    .orderBy('id')
+    .execute();
   return rows.map((r) => ({ userId: r.id, personId: r.person_id! }));
 }

@@ -8,8 +8,16 @@ export { createAccount, endAccessOfPractitioner, userForSession } from './accoun
 export { registerAuthRoutes, type DemoAccountInfo } from './routes.ts';
 export { registerAccountCommands } from './cli.ts';
 export {
-  accountIsActive, accountsOfPeople, changeOwnContactDetails, checkContactDetails, checkEmail, checkMobile, contactDetailsOf,
-  type ContactDetails, type ContactDetailsInput, type ContactFieldError,
+  accountIsActive,
+  accountsOfPeople,
+  changeOwnContactDetails,
+  checkContactDetails,
+  checkEmail,
+  checkMobile,
+  contactDetailsOf,
+  type ContactDetails,
+  type ContactDetailsInput,
+  type ContactFieldError,
 } from './contact-details.ts';
 // A resident's own account, made from a link the consent or self-referral side emails to them
 // for a person it chose (resident-sign-up.ts): the page the link opens is /account/create/:token.
@@ -17,7 +25,13 @@ export { inviteResidentToSignUp, SIGN_UP_LINK_HOURS, type SignUpInvitation } fro
 // An account made from a resident's own request for help, tied to no person until confirmed.
 export { PASSWORD_MIN_LENGTH } from './account-admin.ts';
 export {
-  createUnconfirmedResidentAccount, SignUpRefused, tieUnconfirmedAccountToPerson, usernameTakenRefusal, type SignUpFieldError, type SignUpInput, type TieOutcome,
+  createUnconfirmedResidentAccount,
+  SignUpRefused,
+  tieUnconfirmedAccountToPerson,
+  usernameTakenRefusal,
+  type SignUpFieldError,
+  type SignUpInput,
+  type TieOutcome,
 } from './resident-sign-up.ts';
 // Demo set-ups make their named accounts once, whichever runs first.
 export { createAccountUnlessTaken, type NewAccount } from './accounts.ts';

@@ -17,7 +17,11 @@ import type { SignedInUser } from './accounts.ts';
 
 const FLOW_COOKIE = 'joinery_oidc';
 
-interface Flow { verifier: string; state: string; nonce: string }
+interface Flow {
+  verifier: string;
+  state: string;
+  nonce: string;
+}
 
 /**
  * The client proves itself to the token endpoint with a JWT signed by its own private key
@@ -32,10 +36,14 @@ function privateKeyJwt(file: string, keyId: string | undefined): oidc.ClientAuth
     throw new Error(`OIDC_CLIENT_PRIVATE_KEY_FILE cannot be read: ${file}`);
   }
   const key = createPrivateKey(pem);
-  const algorithm = key.asymmetricKeyType === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' }
-    : key.asymmetricKeyType === 'ec' ? { name: 'ECDSA', namedCurve: 'P-256' }
-    : undefined;
-  if (!algorithm) throw new Error(`OIDC_CLIENT_PRIVATE_KEY_FILE must hold an RSA or EC P-256 private key (${file} holds ${key.asymmetricKeyType})`);
+  const algorithm =
+    key.asymmetricKeyType === 'rsa'
+      ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' }
+      : key.asymmetricKeyType === 'ec'
+        ? { name: 'ECDSA', namedCurve: 'P-256' }
+        : undefined;
+  if (!algorithm)
+    throw new Error(`OIDC_CLIENT_PRIVATE_KEY_FILE must hold an RSA or EC P-256 private key (${file} holds ${key.asymmetricKeyType})`);
   return oidc.PrivateKeyJwt({ key: key.toCryptoKey(algorithm, false, ['sign']), kid: keyId });
 }
 
@@ -49,18 +57,27 @@ function savedFlow(request: FastifyRequest): Flow {
   throw new HttpError(400, 'Your sign-in took too long or was started elsewhere. Start again.');
 }
 
-export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, beginSession: (reply: FastifyReply, user: SignedInUser) => Promise<void>, disabledMessage: string): void {
+export function registerOidcRoutes(
+  app: FastifyInstance,
+  settings: OidcConfig,
+  beginSession: (reply: FastifyReply, user: SignedInUser) => Promise<void>,
+  disabledMessage: string,
+): void {
   const { config, database } = app.joinery;
   let configuration: Promise<oidc.Configuration> | undefined;
   const issuer = new URL(settings.issuer);
   // config.ts allows plain http only for a provider on this machine.
   const insecure = issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined;
-  const clientAuthentication = settings.clientPrivateKeyFile ? privateKeyJwt(settings.clientPrivateKeyFile, settings.clientKeyId) : undefined;
+  const clientAuthentication = settings.clientPrivateKeyFile
+    ? privateKeyJwt(settings.clientPrivateKeyFile, settings.clientKeyId)
+    : undefined;
   const getConfiguration = () => {
-    configuration ??= oidc.discovery(issuer, settings.clientId, settings.clientSecret, clientAuthentication, insecure).catch((error: unknown) => {
-      configuration = undefined;
-      throw error;
-    });
+    configuration ??= oidc
+      .discovery(issuer, settings.clientId, settings.clientSecret, clientAuthentication, insecure)
+      .catch((error: unknown) => {
+        configuration = undefined;
+        throw error;
+      });
     return configuration;
   };
   const unreachable = () => new HttpError(502, 'The sign-in service cannot be reached. Try again later.');
@@ -69,7 +86,11 @@ export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, b
     const provider = await getConfiguration().catch(() => {
       throw unreachable();
     });
-    const flow: Flow = { verifier: oidc.randomPKCECodeVerifier(), state: randomBytes(16).toString('base64url'), nonce: randomBytes(16).toString('base64url') };
+    const flow: Flow = {
+      verifier: oidc.randomPKCECodeVerifier(),
+      state: randomBytes(16).toString('base64url'),
+      nonce: randomBytes(16).toString('base64url'),
+    };
     const parameters: Record<string, string> = {
       redirect_uri: settings.redirectUri,
       scope: settings.scopes,
@@ -80,7 +101,13 @@ export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, b
     };
     if (settings.vtr) parameters.vtr = settings.vtr;
     const url = oidc.buildAuthorizationUrl(provider, parameters);
-    reply.setCookie(FLOW_COOKIE, JSON.stringify(flow), { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/auth/oidc', maxAge: 600 });
+    reply.setCookie(FLOW_COOKIE, JSON.stringify(flow), {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.secureCookies,
+      path: '/auth/oidc',
+      maxAge: 600,
+    });
     return reply.redirect(url.href);
   });
 
@@ -97,7 +124,12 @@ export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, b
     callbackUrl.search = new URL(request.url, 'http://localhost').search;
     let claims: OidcClaims;
     try {
-      const tokens = await oidc.authorizationCodeGrant(provider, callbackUrl, { pkceCodeVerifier: saved.verifier, expectedState: saved.state, expectedNonce: saved.nonce, idTokenExpected: true });
+      const tokens = await oidc.authorizationCodeGrant(provider, callbackUrl, {
+        pkceCodeVerifier: saved.verifier,
+        expectedState: saved.state,
+        expectedNonce: saved.nonce,
+        idTokenExpected: true,
+      });
       const idToken = tokens.claims();
       if (!idToken) throw new Error('no ID token');
       claims = { ...idToken };
@@ -107,26 +139,67 @@ export function registerOidcRoutes(app: FastifyInstance, settings: OidcConfig, b
         claims = { ...userinfo, ...idToken };
       }
     } catch (error) {
-      request.log.warn({ err: { type: (error as Error).name, code: (error as { code?: string }).code } }, 'an OpenID sign-in did not complete');
+      request.log.warn(
+        { err: { type: (error as Error).name, code: (error as { code?: string }).code } },
+        'an OpenID sign-in did not complete',
+      );
       throw new HttpError(400, 'Signing in did not complete. Start again.');
     }
     // Signed in to an account made from a request for help: a P9 proof may make it the person's own (consent decides).
     const current = request.user;
-    const unconfirmed = current && current.role === 'citizen' && !current.personId
-      ? { userId: current.id, confirm: (trx: Parameters<typeof confirmAccountIdentityByNhsLogin>[0], input: { userId: string; personId: string }) => confirmAccountIdentityByNhsLogin(trx, input) }
-      : undefined;
+    const unconfirmed =
+      current && current.role === 'citizen' && !current.personId
+        ? {
+            userId: current.id,
+            confirm: (trx: Parameters<typeof confirmAccountIdentityByNhsLogin>[0], input: { userId: string; personId: string }) =>
+              confirmAccountIdentityByNhsLogin(trx, input),
+          }
+        : undefined;
     const result = await signInWithOidc(database.db, claims, settings.usernameClaim, unconfirmed);
     if (result.outcome === 'disabled') {
-      await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account with OpenID Connect' });
+      await appendAudit(database.db, {
+        actorUserId: null,
+        actorRole: null,
+        actorOrganisationId: null,
+        action: 'sign_in',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'failure',
+        reason: 'attempt on a disabled account with OpenID Connect',
+      });
       throw new HttpError(403, disabledMessage);
     }
     if (result.outcome === 'refused') {
-      await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: `OpenID Connect sign-in with no account (${result.reason})` });
+      await appendAudit(database.db, {
+        actorUserId: null,
+        actorRole: null,
+        actorOrganisationId: null,
+        action: 'sign_in',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'failure',
+        reason: `OpenID Connect sign-in with no account (${result.reason})`,
+      });
       // What happened and what to do are the catalogues' oidcRefused.<reason> (English and Welsh).
-      return reply.code(403).header('cache-control', 'no-store').view('oidc-refused.njk', viewContext(request, reply, { title: 'You have not been signed in', reason: result.reason }));
+      return reply
+        .code(403)
+        .header('cache-control', 'no-store')
+        .view('oidc-refused.njk', viewContext(request, reply, { title: 'You have not been signed in', reason: result.reason }));
     }
     const user = result.user;
-    await appendAudit(database.db, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'success', reason: `signed in with OpenID Connect${result.linked ? ' for the first time' : ''}` });
+    await appendAudit(database.db, {
+      actorUserId: user.id,
+      actorRole: user.role,
+      actorOrganisationId: user.organisationId,
+      action: 'sign_in',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
+      reason: `signed in with OpenID Connect${result.linked ? ' for the first time' : ''}`,
+    });
     await beginSession(reply, user);
     return reply.redirect('/home');
   });

@@ -29,14 +29,13 @@ export type OidcRefusal =
   | 'not_certain';
 
 export type OidcSignIn =
-  | { outcome: 'signed_in'; user: SignedInUser; linked: boolean }
-  | { outcome: 'disabled' }
-  | { outcome: 'refused'; reason: OidcRefusal };
+  { outcome: 'signed_in'; user: SignedInUser; linked: boolean } | { outcome: 'disabled' } | { outcome: 'refused'; reason: OidcRefusal };
 
 /** NHS login's level for a fully verified identity (P9: checked in person or by photo ID and a face scan). */
 export const REQUIRED_PROOFING_LEVEL = 'P9';
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 && value.length <= 320 ? value : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.length > 0 && value.length <= 320 ? value : undefined;
 
 /** The username the provider vouches for: the claim named in config; an email address only when verified. */
 export function vouchedUsername(claims: OidcClaims, usernameClaim: string): string | undefined {
@@ -57,7 +56,12 @@ export interface UnconfirmedAccountProof {
   confirm: (trx: Transaction<Database>, input: { userId: string; personId: string }) => Promise<boolean>;
 }
 
-export async function signInWithOidc(db: Kysely<Database>, claims: OidcClaims, usernameClaim: string, unconfirmed?: UnconfirmedAccountProof): Promise<OidcSignIn> {
+export async function signInWithOidc(
+  db: Kysely<Database>,
+  claims: OidcClaims,
+  usernameClaim: string,
+  unconfirmed?: UnconfirmedAccountProof,
+): Promise<OidcSignIn> {
   const found = await findUserForOidc(db, claims.sub, vouchedUsername(claims, usernameClaim));
   if (found.outcome === 'signed_in') return { ...found, linked: false };
   if (found.outcome === 'disabled') return found;
@@ -71,29 +75,59 @@ export async function signInWithOidc(db: Kysely<Database>, claims: OidcClaims, u
   if (people.length > 1) return refusedUncertain(db, 'more than one person has the NHS number and date of birth');
 
   return db.transaction().execute(async (trx) => {
-    const accounts = await trx.selectFrom('users').select(['id', 'oidc_subject', 'disabled_at'])
-      .where('person_id', '=', people[0]!).where('role', '=', 'citizen').orderBy('id').forUpdate().execute();
+    const accounts = await trx
+      .selectFrom('users')
+      .select(['id', 'oidc_subject', 'disabled_at'])
+      .where('person_id', '=', people[0]!)
+      .where('role', '=', 'citizen')
+      .orderBy('id')
+      .forUpdate()
+      .execute();
     if (accounts.length === 0) {
-      if (!unconfirmed || !(await unconfirmed.confirm(trx, { userId: unconfirmed.userId, personId: people[0]! }))) return { outcome: 'refused', reason: 'no_account' } as const;
+      if (!unconfirmed || !(await unconfirmed.confirm(trx, { userId: unconfirmed.userId, personId: people[0]! })))
+        return { outcome: 'refused', reason: 'no_account' } as const;
       accounts.push({ id: unconfirmed.userId, oidc_subject: null, disabled_at: null });
     }
     if (accounts.length > 1) return refusedUncertain(trx, 'the person has more than one resident account');
     const account = accounts[0]!;
     if (account.oidc_subject !== null) return refusedUncertain(trx, `account ${account.id} is already tied to another sign-in`);
     if (account.disabled_at) return { outcome: 'disabled' } as const;
-    await trx.updateTable('users').set({ oidc_subject: claims.sub }).where('id', '=', account.id).where('oidc_subject', 'is', null).execute();
+    await trx
+      .updateTable('users')
+      .set({ oidc_subject: claims.sub })
+      .where('id', '=', account.id)
+      .where('oidc_subject', 'is', null)
+      .execute();
     await appendAudit(trx, {
-      actorUserId: account.id, actorRole: 'citizen', actorOrganisationId: null, action: 'link_oidc_subject', personId: null, category: null, purpose: null, decision: 'success',
+      actorUserId: account.id,
+      actorRole: 'citizen',
+      actorOrganisationId: null,
+      action: 'link_oidc_subject',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
       reason: `account ${account.id} tied to its OpenID sign-in by an NHS number and date of birth proved to ${REQUIRED_PROOFING_LEVEL}`,
     });
     const linked = await findUserForOidc(trx, claims.sub, undefined);
-    return linked.outcome === 'signed_in' ? { ...linked, linked: true } : linked.outcome === 'disabled' ? linked : { outcome: 'refused', reason: 'no_account' } as const;
+    return linked.outcome === 'signed_in'
+      ? { ...linked, linked: true }
+      : linked.outcome === 'disabled'
+        ? linked
+        : ({ outcome: 'refused', reason: 'no_account' } as const);
   });
 }
 
 async function refusedUncertain(db: Kysely<Database>, why: string): Promise<OidcSignIn> {
   await appendAudit(db, {
-    actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'link_oidc_subject', personId: null, category: null, purpose: null, decision: 'failure',
+    actorUserId: null,
+    actorRole: null,
+    actorOrganisationId: null,
+    action: 'link_oidc_subject',
+    personId: null,
+    category: null,
+    purpose: null,
+    decision: 'failure',
     reason: `an OpenID sign-in proved to ${REQUIRED_PROOFING_LEVEL} was not tied to an account: ${why}`,
   });
   return { outcome: 'refused', reason: 'not_certain' };

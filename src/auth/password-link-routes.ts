@@ -13,15 +13,24 @@ export function registerPasswordLinkRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
 
   function expired(request: FastifyRequest, reply: FastifyReply) {
-    return reply.code(410).header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, { title: 'This link has expired', expired: true }));
+    return reply
+      .code(410)
+      .header('cache-control', 'no-store')
+      .view('set-password.njk', viewContext(request, reply, { title: 'This link has expired', expired: true }));
   }
 
   app.get('/set-password/:token', async (request, reply) => {
     const account = await accountForPasswordLink(db, tokenOf(request));
     if (!account) return expired(request, reply);
-    return reply.header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, {
-      title: 'Set your password', username: account.username, token: tokenOf(request), minLength: PASSWORD_MIN_LENGTH,
-    }));
+    return reply.header('cache-control', 'no-store').view(
+      'set-password.njk',
+      viewContext(request, reply, {
+        title: 'Set your password',
+        username: account.username,
+        token: tokenOf(request),
+        minLength: PASSWORD_MIN_LENGTH,
+      }),
+    );
   });
 
   app.post('/set-password/:token', async (request, reply) => {
@@ -30,15 +39,27 @@ export function registerPasswordLinkRoutes(app: FastifyInstance): void {
     try {
       const done = await setPasswordWithLink(db, token, text(body.password), text(body.confirm));
       if (!done) return expired(request, reply);
-      return reply.header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, { title: 'Your password is set', done: true, username: done.username }));
+      return reply
+        .header('cache-control', 'no-store')
+        .view('set-password.njk', viewContext(request, reply, { title: 'Your password is set', done: true, username: done.username }));
     } catch (error) {
       if (!(error instanceof PasswordRefused)) throw error;
       const account = await accountForPasswordLink(db, token);
       if (!account) return expired(request, reply);
       // What was typed is not shown again: a password is never sent back to the browser.
-      return reply.code(400).header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, {
-        title: 'Error: Set your password', username: account.username, token, minLength: PASSWORD_MIN_LENGTH, error: { field: error.field, message: error.message },
-      }));
+      return reply
+        .code(400)
+        .header('cache-control', 'no-store')
+        .view(
+          'set-password.njk',
+          viewContext(request, reply, {
+            title: 'Error: Set your password',
+            username: account.username,
+            token,
+            minLength: PASSWORD_MIN_LENGTH,
+            error: { field: error.field, message: error.message },
+          }),
+        );
     }
   });
 }

@@ -7,17 +7,30 @@ import type { Database } from '../schema.ts';
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** The ids of the accounts of this practitioner: only its practitioner accounts unless `role` is null (none for an unknown one). */
-export async function accountsOfPractitioner(db: Db, practitionerId: string, role: 'practitioner' | null = 'practitioner'): Promise<string[]> {
+export async function accountsOfPractitioner(
+  db: Db,
+  practitionerId: string,
+  role: 'practitioner' | null = 'practitioner',
+): Promise<string[]> {
   let q = db.selectFrom('users').select('id').where('practitioner_id', '=', practitionerId);
   if (role) q = q.where('role', '=', role);
   return (await q.execute()).map((r) => r.id);
 }
 
 /** The resident accounts that are the person's own, or are among `userIds` (people who wrote for them). */
-export async function residentAccountsOf(db: Db, personId: string, userIds: readonly string[] = []): Promise<Array<{ id: string; personId: string | null }>> {
-  const rows = await db.selectFrom('users').select(['id', 'person_id'])
-    .where((eb) => (userIds.length ? eb.or([eb('person_id', '=', personId), eb('id', 'in', [...userIds])]) : eb('person_id', '=', personId)))
-    .where('role', '=', 'citizen').execute();
+export async function residentAccountsOf(
+  db: Db,
+  personId: string,
+  userIds: readonly string[] = [],
+): Promise<Array<{ id: string; personId: string | null }>> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'person_id'])
+    .where((eb) =>
+      userIds.length ? eb.or([eb('person_id', '=', personId), eb('id', 'in', [...userIds])]) : eb('person_id', '=', personId),
+    )
+    .where('role', '=', 'citizen')
+    .execute();
   return rows.map((r) => ({ id: r.id, personId: r.person_id }));
 }
 

@@ -39,46 +39,74 @@ export function registerRecoveryRoutes(app: FastifyInstance): void {
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(work)
       // Logged by reference only: never the address that was typed.
-      .then(() => undefined, (error: unknown) => app.log.error({ err: errorForLog(error as Error) }, 'a password reset request failed'))
+      .then(
+        () => undefined,
+        (error: unknown) => app.log.error({ err: errorForLog(error as Error) }, 'a password reset request failed'),
+      )
       .finally(() => {
         queued -= 1;
       });
   }
 
   function recoverPage(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown>, status = 200) {
-    return reply.code(status).header('cache-control', 'no-store').view('account-recover.njk', viewContext(request, reply, { title: 'Forgotten your password or locked out?', ...extra }));
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .view('account-recover.njk', viewContext(request, reply, { title: 'Forgotten your password or locked out?', ...extra }));
   }
 
   app.get('/account/recover', async (request, reply) => recoverPage(request, reply, {}));
 
-  app.post('/account/recover', {
-    config: {
-      rateLimit: {
-        max: RECOVERY_REQUESTS_PER_WINDOW, timeWindow: RECOVERY_WINDOW,
-        errorResponseBuilder: () => new HttpError(429, `You have asked for too many links from this connection. Try again in ${RECOVERY_WINDOW}.`),
+  app.post(
+    '/account/recover',
+    {
+      config: {
+        rateLimit: {
+          max: RECOVERY_REQUESTS_PER_WINDOW,
+          timeWindow: RECOVERY_WINDOW,
+          errorResponseBuilder: () =>
+            new HttpError(429, `You have asked for too many links from this connection. Try again in ${RECOVERY_WINDOW}.`),
+        },
       },
     },
-  }, async (request, reply) => {
-    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
-    const typed = text(body.identifier).slice(0, 300);
-    const identifier = recoveryIdentifier(typed);
-    if (!identifier) {
-      const message = typed.trim() ? 'Enter an email address or username without spaces, 254 characters or fewer' : 'Enter your email address or username';
-      return recoverPage(request, reply, { identifier: typed, error: message }, 400);
-    }
-    const publicUrl = app.joinery.config.publicUrl;
-    afterReply(() => requestPasswordReset(db, identifier, publicUrl));
-    return recoverPage(request, reply, { title: 'Check your email', sent: true });
-  });
+    async (request, reply) => {
+      const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
+      const typed = text(body.identifier).slice(0, 300);
+      const identifier = recoveryIdentifier(typed);
+      if (!identifier) {
+        const message = typed.trim()
+          ? 'Enter an email address or username without spaces, 254 characters or fewer'
+          : 'Enter your email address or username';
+        return recoverPage(request, reply, { identifier: typed, error: message }, 400);
+      }
+      const publicUrl = app.joinery.config.publicUrl;
+      afterReply(() => requestPasswordReset(db, identifier, publicUrl));
+      return recoverPage(request, reply, { title: 'Check your email', sent: true });
+    },
+  );
 
   function expired(request: FastifyRequest, reply: FastifyReply) {
-    return reply.code(410).header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, { title: 'This link has expired', expired: true, reset: true }));
+    return reply
+      .code(410)
+      .header('cache-control', 'no-store')
+      .view('set-password.njk', viewContext(request, reply, { title: 'This link has expired', expired: true, reset: true }));
   }
 
   function form(request: FastifyRequest, reply: FastifyReply, username: string, token: string, error?: { field: string; message: string }) {
-    return reply.code(error ? 400 : 200).header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, {
-      title: 'Choose a new password', reset: true, username, formAction: `/account/reset/${token}`, minLength: PASSWORD_MIN_LENGTH, error,
-    }));
+    return reply
+      .code(error ? 400 : 200)
+      .header('cache-control', 'no-store')
+      .view(
+        'set-password.njk',
+        viewContext(request, reply, {
+          title: 'Choose a new password',
+          reset: true,
+          username,
+          formAction: `/account/reset/${token}`,
+          minLength: PASSWORD_MIN_LENGTH,
+          error,
+        }),
+      );
   }
 
   app.get('/account/reset/:token', async (request, reply) => {
@@ -99,9 +127,15 @@ export function registerRecoveryRoutes(app: FastifyInstance): void {
         request.user = undefined;
         request.sessionToken = undefined;
       }
-      return reply.header('cache-control', 'no-store').view('set-password.njk', viewContext(request, reply, {
-        title: 'Your password is saved', done: true, reset: true, username: done.username,
-      }));
+      return reply.header('cache-control', 'no-store').view(
+        'set-password.njk',
+        viewContext(request, reply, {
+          title: 'Your password is saved',
+          done: true,
+          reset: true,
+          username: done.username,
+        }),
+      );
     } catch (error) {
       if (!(error instanceof PasswordRefused)) throw error;
       const account = await accountForPasswordLink(db, token, new Date(), 'reset_password');

@@ -34,39 +34,104 @@ export function recoveryIdentifier(typed: unknown): string {
  * many were sent (for tests and logs only: the person asking is never told). A newer link
  * replaces any unused one, so only the last link sent works.
  */
-export async function requestPasswordReset(db: Kysely<Database>, identifier: string, publicUrl: string, now: Date = new Date()): Promise<number> {
+export async function requestPasswordReset(
+  db: Kysely<Database>,
+  identifier: string,
+  publicUrl: string,
+  now: Date = new Date(),
+): Promise<number> {
   if (!identifier) return 0;
-  const accounts = await db.selectFrom('users')
-    .select(['users.id', 'users.username', 'users.email', 'users.role', 'users.organisation_id', 'users.disabled_at', 'users.password_hash', practitionerActiveOf('users.practitioner_id').as('practitioner_active')])
+  const accounts = await db
+    .selectFrom('users')
+    .select([
+      'users.id',
+      'users.username',
+      'users.email',
+      'users.role',
+      'users.organisation_id',
+      'users.disabled_at',
+      'users.password_hash',
+      practitionerActiveOf('users.practitioner_id').as('practitioner_active'),
+    ])
     .where((eb) => eb.or([eb('users.username', '=', identifier), eb(sql<string>`lower(users.email)`, '=', identifier)]))
     .where('users.email', 'is not', null)
-    .orderBy('users.id').limit(ACCOUNTS_PER_ADDRESS).execute();
+    .orderBy('users.id')
+    .limit(ACCOUNTS_PER_ADDRESS)
+    .execute();
   let sent = 0;
   for (const account of accounts) {
     const outcome = await db.transaction().execute(async (trx) => {
       // Locked first, so requests at once for one account count each other's links.
-      const current = await trx.selectFrom('users').select(['email', 'disabled_at', 'password_hash']).where('id', '=', account.id).forUpdate().executeTakeFirst();
+      const current = await trx
+        .selectFrom('users')
+        .select(['email', 'disabled_at', 'password_hash'])
+        .where('id', '=', account.id)
+        .forUpdate()
+        .executeTakeFirst();
       if (!current?.email) return 'no address';
-      const actor = { actorUserId: null, actorRole: null, actorOrganisationId: null, personId: null, category: null, purpose: null } as const;
+      const actor = {
+        actorUserId: null,
+        actorRole: null,
+        actorOrganisationId: null,
+        personId: null,
+        category: null,
+        purpose: null,
+      } as const;
       if (current.disabled_at || account.practitioner_active === false) {
-        await appendAudit(trx, { ...actor, action: 'request_password_reset', decision: 'failure', reason: `a reset link was asked for account ${account.id}, which is disabled or has left: none sent` });
+        await appendAudit(trx, {
+          ...actor,
+          action: 'request_password_reset',
+          decision: 'failure',
+          reason: `a reset link was asked for account ${account.id}, which is disabled or has left: none sent`,
+        });
         return 'refused';
       }
       // No password to reset: the account signs in with its organisation's single sign-on (or
       // has yet to use the administrator's link that sets its first password).
       if (!current.password_hash) return 'no password';
-      const recent = await trx.selectFrom('password_links').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('user_id', '=', account.id).where('purpose', '=', 'reset_password').where('created_at', '>', new Date(now.getTime() - 3_600_000)).executeTakeFirstOrThrow();
+      const recent = await trx
+        .selectFrom('password_links')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', account.id)
+        .where('purpose', '=', 'reset_password')
+        .where('created_at', '>', new Date(now.getTime() - 3_600_000))
+        .executeTakeFirstOrThrow();
       if (Number(recent.n) >= RESETS_PER_ACCOUNT_PER_HOUR) {
-        await appendAudit(trx, { ...actor, action: 'request_password_reset', decision: 'failure', reason: `a reset link was asked for account ${account.id} more than ${RESETS_PER_ACCOUNT_PER_HOUR} times in an hour: none sent` });
+        await appendAudit(trx, {
+          ...actor,
+          action: 'request_password_reset',
+          decision: 'failure',
+          reason: `a reset link was asked for account ${account.id} more than ${RESETS_PER_ACCOUNT_PER_HOUR} times in an hour: none sent`,
+        });
         return 'too many';
       }
-      await trx.updateTable('password_links').set({ used_at: now }).where('user_id', '=', account.id).where('used_at', 'is', null).execute();
+      await trx
+        .updateTable('password_links')
+        .set({ used_at: now })
+        .where('user_id', '=', account.id)
+        .where('used_at', 'is', null)
+        .execute();
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(now.getTime() + RESET_LINK_MINUTES * 60_000);
-      await trx.insertInto('password_links').values({ token_hash: hashOf(token), user_id: account.id, purpose: 'reset_password', created_by: null, created_at: now, expires_at: expiresAt, used_at: null }).execute();
+      await trx
+        .insertInto('password_links')
+        .values({
+          token_hash: hashOf(token),
+          user_id: account.id,
+          purpose: 'reset_password',
+          created_by: null,
+          created_at: now,
+          expires_at: expiresAt,
+          used_at: null,
+        })
+        .execute();
       await sendTransactional(trx, { userId: account.id, ...resetEmail(account.username, `${publicUrl}/account/reset/${token}`) }, now);
-      await appendAudit(trx, { ...actor, action: 'request_password_reset', decision: 'success', reason: `sent account ${account.id} a reset link until ${expiresAt.toISOString()}` });
+      await appendAudit(trx, {
+        ...actor,
+        action: 'request_password_reset',
+        decision: 'success',
+        reason: `sent account ${account.id} a reset link until ${expiresAt.toISOString()}`,
+      });
       return 'sent';
     });
     if (outcome === 'sent') sent += 1;

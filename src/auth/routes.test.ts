@@ -5,10 +5,24 @@ import assert from 'node:assert/strict';
 import { failedSignInMessage, safeNextPath } from './routes.ts';
 
 test('after sign-in, only same-origin paths are followed', () => {
-  for (const kept of ['/home', '/people/p-0000001', '/my-record?tab=plan', '/directory?q=food%20bank', '/a/b/../c']) assert.equal(safeNextPath(kept), kept, kept);
+  for (const kept of ['/home', '/people/p-0000001', '/my-record?tab=plan', '/directory?q=food%20bank', '/a/b/../c'])
+    assert.equal(safeNextPath(kept), kept, kept);
   const offSite = [
-    '//evil.example', '/\\evil.example', '\\\\evil.example', '/\t/evil.example', '/%09/evil.example', '/%2F/evil.example', '/%5Cevil.example',
-    '/\r\nSet-Cookie: a=b', '/%0d%0aSet-Cookie: a=b', 'https://evil.example', 'javascript:alert(1)', ' /home', '', '/%', '/home\u0000',
+    '//evil.example',
+    '/\\evil.example',
+    '\\\\evil.example',
+    '/\t/evil.example',
+    '/%09/evil.example',
+    '/%2F/evil.example',
+    '/%5Cevil.example',
+    '/\r\nSet-Cookie: a=b',
+    '/%0d%0aSet-Cookie: a=b',
+    'https://evil.example',
+    'javascript:alert(1)',
+    ' /home',
+    '',
+    '/%',
+    '/home\u0000',
   ];
   for (const next of offSite) assert.equal(safeNextPath(next), '/home', JSON.stringify(next));
   assert.equal(safeNextPath(undefined), '/home');
@@ -17,5 +31,8 @@ test('after sign-in, only same-origin paths are followed', () => {
 });
 
 test('a failed sign-in names the lock rule, the same for every kind of failure', () => {
-  assert.equal(failedSignInMessage({ maxAttempts: 5, lockMinutes: 15 }), 'The username or password is not right. After 5 failed attempts in a row, an account is locked for 15 minutes.');
+  assert.equal(
+    failedSignInMessage({ maxAttempts: 5, lockMinutes: 15 }),
+    'The username or password is not right. After 5 failed attempts in a row, an account is locked for 15 minutes.',
+  );
 });

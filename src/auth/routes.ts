@@ -55,15 +55,18 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
   const oidcSettings = config.oidc;
 
   function renderSignIn(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) {
-    return reply.code(status).view('sign-in.njk', viewContext(request, reply, {
-      title: 'Sign in',
-      next: safeNextPath((request.query as Record<string, unknown>)?.next),
-      oidcEnabled: Boolean(oidcSettings),
-      oidcProviderName: oidcSettings?.providerName,
-      demoAccounts: demo?.accounts ?? [],
-      demoPassword: demo?.password,
-      ...extra,
-    }));
+    return reply.code(status).view(
+      'sign-in.njk',
+      viewContext(request, reply, {
+        title: 'Sign in',
+        next: safeNextPath((request.query as Record<string, unknown>)?.next),
+        oidcEnabled: Boolean(oidcSettings),
+        oidcProviderName: oidcSettings?.providerName,
+        demoAccounts: demo?.accounts ?? [],
+        demoPassword: demo?.password,
+        ...extra,
+      }),
+    );
   }
 
   app.get('/', async (request, reply) => reply.redirect(request.user ? '/home' : '/sign-in'));
@@ -73,42 +76,91 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
     return renderSignIn(request, reply);
   });
 
-  app.post(
-    '/sign-in',
-    { config: { rateLimit: { max: 20, timeWindow: '1 minute' } } },
-    async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const username = typeof body.username === 'string' ? body.username.slice(0, 200) : '';
-      const password = typeof body.password === 'string' ? body.password.slice(0, 1000) : '';
-      const next = safeNextPath(body.next);
-      if (!username || !password) {
-        return renderSignIn(request, reply, { error: 'Enter your username and password', username, next }, 400);
-      }
-      const result = await signInWithPassword(database.db, username, password, { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes });
-      if (result.outcome === 'signed_in') {
-        await appendAudit(database.db, { actorUserId: result.user.id, actorRole: result.user.role, actorOrganisationId: result.user.organisationId, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'success', reason: 'signed in with password' });
-        await beginSession(app, reply, result.user);
-        return reply.redirect(next);
-      }
-      const policy = { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes };
-      if (result.outcome === 'locked') {
-        await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: result.justLocked ? 'account locked after repeated failures' : 'attempt on a locked account' });
-        return renderSignIn(request, reply, { error: failedSignInMessage(policy), username, next }, 401);
-      }
-      if (result.outcome === 'disabled') {
-        await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'attempt on a disabled account' });
-        return renderSignIn(request, reply, { error: DISABLED_ACCOUNT_MESSAGE, username, next }, 403);
-      }
-      await appendAudit(database.db, { actorUserId: null, actorRole: null, actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'failure', reason: 'wrong username or password' });
+  app.post('/sign-in', { config: { rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const username = typeof body.username === 'string' ? body.username.slice(0, 200) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 1000) : '';
+    const next = safeNextPath(body.next);
+    if (!username || !password) {
+      return renderSignIn(request, reply, { error: 'Enter your username and password', username, next }, 400);
+    }
+    const result = await signInWithPassword(database.db, username, password, {
+      maxAttempts: config.signInMaxAttempts,
+      lockMinutes: config.signInLockMinutes,
+    });
+    if (result.outcome === 'signed_in') {
+      await appendAudit(database.db, {
+        actorUserId: result.user.id,
+        actorRole: result.user.role,
+        actorOrganisationId: result.user.organisationId,
+        action: 'sign_in',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'success',
+        reason: 'signed in with password',
+      });
+      await beginSession(app, reply, result.user);
+      return reply.redirect(next);
+    }
+    const policy = { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes };
+    if (result.outcome === 'locked') {
+      await appendAudit(database.db, {
+        actorUserId: null,
+        actorRole: null,
+        actorOrganisationId: null,
+        action: 'sign_in',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'failure',
+        reason: result.justLocked ? 'account locked after repeated failures' : 'attempt on a locked account',
+      });
       return renderSignIn(request, reply, { error: failedSignInMessage(policy), username, next }, 401);
-    },
-  );
+    }
+    if (result.outcome === 'disabled') {
+      await appendAudit(database.db, {
+        actorUserId: null,
+        actorRole: null,
+        actorOrganisationId: null,
+        action: 'sign_in',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'failure',
+        reason: 'attempt on a disabled account',
+      });
+      return renderSignIn(request, reply, { error: DISABLED_ACCOUNT_MESSAGE, username, next }, 403);
+    }
+    await appendAudit(database.db, {
+      actorUserId: null,
+      actorRole: null,
+      actorOrganisationId: null,
+      action: 'sign_in',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'failure',
+      reason: 'wrong username or password',
+    });
+    return renderSignIn(request, reply, { error: failedSignInMessage(policy), username, next }, 401);
+  });
 
   app.post('/sign-out', async (request, reply) => {
     if (request.sessionToken) {
       await endSession(database.db, request.sessionToken);
       if (request.user) {
-        await appendAudit(database.db, { actorUserId: request.user.id, actorRole: request.user.role, actorOrganisationId: request.user.organisationId, action: 'sign_out', personId: null, category: null, purpose: null, decision: 'success', reason: 'signed out' });
+        await appendAudit(database.db, {
+          actorUserId: request.user.id,
+          actorRole: request.user.role,
+          actorOrganisationId: request.user.organisationId,
+          action: 'sign_out',
+          personId: null,
+          category: null,
+          purpose: null,
+          decision: 'success',
+          reason: 'signed out',
+        });
       }
     }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });

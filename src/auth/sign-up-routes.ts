@@ -16,15 +16,37 @@ export function registerSignUpRoutes(app: FastifyInstance, signIn: (reply: Fasti
   const db = app.joinery.database.db;
 
   function expired(request: FastifyRequest, reply: FastifyReply) {
-    return reply.code(410).header('cache-control', 'no-store').view('resident-sign-up.njk', viewContext(request, reply, { title: 'This link has expired', expired: true, hours: SIGN_UP_LINK_HOURS }));
+    return reply
+      .code(410)
+      .header('cache-control', 'no-store')
+      .view(
+        'resident-sign-up.njk',
+        viewContext(request, reply, { title: 'This link has expired', expired: true, hours: SIGN_UP_LINK_HOURS }),
+      );
   }
 
-  function form(request: FastifyRequest, reply: FastifyReply, values: { username: string; email: string }, errors: SignUpFieldError[] = []) {
+  function form(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values: { username: string; email: string },
+    errors: SignUpFieldError[] = [],
+  ) {
     const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
-    return reply.code(errors.length ? 400 : 200).header('cache-control', 'no-store').view('resident-sign-up.njk', viewContext(request, reply, {
-      title: 'Make your Joinery account', token: tokenOf(request), values, errors, errorOf, minLength: PASSWORD_MIN_LENGTH,
-      errorList: errors.map((e) => ({ text: e.message, href: `#${e.field}` })),
-    }));
+    return reply
+      .code(errors.length ? 400 : 200)
+      .header('cache-control', 'no-store')
+      .view(
+        'resident-sign-up.njk',
+        viewContext(request, reply, {
+          title: 'Make your Joinery account',
+          token: tokenOf(request),
+          values,
+          errors,
+          errorOf,
+          minLength: PASSWORD_MIN_LENGTH,
+          errorList: errors.map((e) => ({ text: e.message, href: `#${e.field}` })),
+        }),
+      );
   }
 
   app.get('/account/create/:token', async (request, reply) => {
@@ -34,11 +56,26 @@ export function registerSignUpRoutes(app: FastifyInstance, signIn: (reply: Fasti
 
   app.post('/account/create/:token', async (request, reply) => {
     const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
-    const input = { username: text(body.username, 100).trim().toLowerCase(), email: text(body.email, 300).trim(), password: text(body.password, 1000), confirm: text(body.confirm, 1000) };
+    const input = {
+      username: text(body.username, 100).trim().toLowerCase(),
+      email: text(body.email, 300).trim(),
+      password: text(body.password, 1000),
+      confirm: text(body.confirm, 1000),
+    };
     try {
       const made = await createResidentAccount(db, tokenOf(request), input);
       if (!made) return expired(request, reply);
-      await appendAudit(db, { actorUserId: made.userId, actorRole: 'citizen', actorOrganisationId: null, action: 'sign_in', personId: null, category: null, purpose: null, decision: 'success', reason: 'signed in on making their account' });
+      await appendAudit(db, {
+        actorUserId: made.userId,
+        actorRole: 'citizen',
+        actorOrganisationId: null,
+        action: 'sign_in',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'success',
+        reason: 'signed in on making their account',
+      });
       await signIn(reply, made.userId);
       return reply.redirect('/home');
     } catch (error) {

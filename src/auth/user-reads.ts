@@ -19,12 +19,27 @@ export function userOrganisationIdOf(ref: string): RawBuilder<string | null> {
   return sql<string | null>`(select u.organisation_id from users u where u.id = ${sql.ref(ref)})`;
 }
 
-export interface UserRef { id: string; displayName: string; role: string; organisationId: string | null; personId: string | null }
+export interface UserRef {
+  id: string;
+  displayName: string;
+  role: string;
+  organisationId: string | null;
+  personId: string | null;
+}
 
 /** The users with these ids (unknown ids are left out), by id: one query however many. */
 export async function usersByIds(db: Kysely<Database>, ids: Iterable<string | null | undefined>): Promise<Map<string, UserRef>> {
   const wanted = [...new Set([...ids].filter((id): id is string => typeof id === 'string'))];
   if (wanted.length === 0) return new Map();
-  const rows = await db.selectFrom('users').select(['id', 'display_name', 'role', 'organisation_id', 'person_id']).where('id', 'in', wanted).execute();
-  return new Map(rows.map((r) => [r.id, { id: r.id, displayName: r.display_name, role: r.role, organisationId: r.organisation_id, personId: r.person_id }]));
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'display_name', 'role', 'organisation_id', 'person_id'])
+    .where('id', 'in', wanted)
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { id: r.id, displayName: r.display_name, role: r.role, organisationId: r.organisation_id, personId: r.person_id },
+    ]),
+  );
 }

@@ -5,8 +5,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import { personSummary } from '../people/index.ts';
 import {
-  disputeShare, fundingDecision, fundingDecisionsOf, FundingInputError, fundingPartners, FundingRefused, recordFundingDecision, resolveDispute,
-  type NewFundingDecision, type Share,
+  disputeShare,
+  fundingDecision,
+  fundingDecisionsOf,
+  FundingInputError,
+  fundingPartners,
+  FundingRefused,
+  recordFundingDecision,
+  resolveDispute,
+  type NewFundingDecision,
+  type Share,
 } from './funding.ts';
 import { registerHouseholdBudgetRoutes } from './household-budget-routes.ts';
 
@@ -28,7 +36,8 @@ function idParam(request: FastifyRequest, message: string): string {
 /** Pounds as typed ("850", "£1,912.50") to whole pence; anything else is refused naming the field. */
 function pence(raw: unknown, field: string): number {
   const text = String(raw ?? '').replace(/[£,\s]/g, '');
-  if (!/^\d{1,7}(\.\d{1,2})?$/.test(text)) throw new FundingInputError(field, 'Enter the weekly cost in pounds, for example 850 or 912.50', 400);
+  if (!/^\d{1,7}(\.\d{1,2})?$/.test(text))
+    throw new FundingInputError(field, 'Enter the weekly cost in pounds, for example 850 or 912.50', 400);
   return Math.round(Number(text) * 100);
 }
 
@@ -38,7 +47,8 @@ function sharesFrom(body: Body, partnerIds: readonly string[]): Share[] {
   for (const partnerId of partnerIds) {
     const text = str(body[`share-${partnerId}`], 10).replace(/%$/, '');
     if (text === '' || Number(text) === 0) continue;
-    if (!/^\d{1,3}(\.\d{1,2})?$/.test(text)) throw new FundingInputError('shares', 'Enter each share as a percentage, for example 60 or 33.33', 400);
+    if (!/^\d{1,3}(\.\d{1,2})?$/.test(text))
+      throw new FundingInputError('shares', 'Enter each share as a percentage, for example 60 or 33.33', 400);
     shares.push({ partnerId, basisPoints: Math.round(Number(text) * 100) });
   }
   return shares;
@@ -54,19 +64,38 @@ export function registerFundingRoutes(app: FastifyInstance): void {
   // Households in charge: a budget the household holds together (household-budget-routes.ts).
   registerHouseholdBudgetRoutes(app);
 
-  async function personPage(request: FastifyRequest, reply: FastifyReply, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function personPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    personId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const user = requireRole(request, 'practitioner', 'citizen');
     const funding = await fundingDecisionsOf(db, user, personId).catch(refusedAsHttp);
     const person = await personSummary(db, personId);
     if (!person) throw new HttpError(404, 'There is no such person.');
     const partners = funding.holderOf.length > 0 ? await fundingPartners(db) : [];
-    return reply.code(status).view('budgets-funding.njk', viewContext(request, reply, {
-      title: 'Who pays', personId, personName: `${person.givenName} ${person.familyName}`, decisions: funding.decisions, partners, canDecide: funding.holderOf.length > 0,
-      ownOnly: funding.access.visibleOrganisationIds !== 'all', gbp: formatPounds, values: { decided: today() }, ...extra,
-    }));
+    return reply.code(status).view(
+      'budgets-funding.njk',
+      viewContext(request, reply, {
+        title: 'Who pays',
+        personId,
+        personName: `${person.givenName} ${person.familyName}`,
+        decisions: funding.decisions,
+        partners,
+        canDecide: funding.holderOf.length > 0,
+        ownOnly: funding.access.visibleOrganisationIds !== 'all',
+        gbp: formatPounds,
+        values: { decided: today() },
+        ...extra,
+      }),
+    );
   }
 
-  app.get('/people/:id/funding', async (request, reply) => personPage(request, reply, idParam(request, 'There is no such person.'), { done: (request.query as { done?: string }).done }));
+  app.get('/people/:id/funding', async (request, reply) =>
+    personPage(request, reply, idParam(request, 'There is no such person.'), { done: (request.query as { done?: string }).done }),
+  );
 
   app.post('/people/:id/funding', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
@@ -75,18 +104,34 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     try {
       const partners = await fundingPartners(db);
       const input: NewFundingDecision = {
-        personId, package: str(body.package, 300), weeklyPence: pence(body.weekly, 'weekly'), startsOn: str(body.starts, 10), endsOn: str(body.ends, 10),
-        shares: sharesFrom(body, partners.map((p) => p.id)), evidence: str(body.evidence, 2000), decidedOn: str(body.decided, 10),
+        personId,
+        package: str(body.package, 300),
+        weeklyPence: pence(body.weekly, 'weekly'),
+        startsOn: str(body.starts, 10),
+        endsOn: str(body.ends, 10),
+        shares: sharesFrom(
+          body,
+          partners.map((p) => p.id),
+        ),
+        evidence: str(body.evidence, 2000),
+        decidedOn: str(body.decided, 10),
       };
       const id = await recordFundingDecision(db, user, input).catch(refusedAsHttp);
       return reply.redirect(`/funding/${encodeURIComponent(id)}?done=recorded`);
     } catch (error) {
-      if (error instanceof FundingInputError) return personPage(request, reply, personId, { error: { field: error.field, text: error.message }, values: body }, error.status);
+      if (error instanceof FundingInputError)
+        return personPage(request, reply, personId, { error: { field: error.field, text: error.message }, values: body }, error.status);
       throw error;
     }
   });
 
-  async function decisionPage(request: FastifyRequest, reply: FastifyReply, decisionId: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function decisionPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    decisionId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const user = requireSignedIn(request);
     const view = await fundingDecision(db, user, decisionId).catch((error: unknown) => {
       if (error instanceof FundingInputError && error.status === 404) throw new HttpError(404, error.message);
@@ -94,14 +139,26 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     });
     const person = await personSummary(db, view.decision.personId);
     const sharePartners = view.decision.current.shares.map((s) => s.partnerId);
-    const mayDispute = view.decision.openDispute === null ? view.decision.current.shares.filter((s) => view.holderOf.includes(s.partnerId)) : [];
+    const mayDispute =
+      view.decision.openDispute === null ? view.decision.current.shares.filter((s) => view.holderOf.includes(s.partnerId)) : [];
     const open = view.decision.openDispute;
     const mayResolve = open !== null && view.holderOf.some((p) => p !== open.partnerId && sharePartners.includes(p));
     const partners = mayResolve ? view.decision.current.shares : [];
-    return reply.code(status).view('budgets-funding-decision.njk', viewContext(request, reply, {
-      title: view.decision.package, decision: view.decision, personName: person ? `${person.givenName} ${person.familyName}` : '', mayDispute, mayResolve, partners,
-      gbp: formatPounds, values: { decided: today() }, done: (request.query as { done?: string }).done, ...extra,
-    }));
+    return reply.code(status).view(
+      'budgets-funding-decision.njk',
+      viewContext(request, reply, {
+        title: view.decision.package,
+        decision: view.decision,
+        personName: person ? `${person.givenName} ${person.familyName}` : '',
+        mayDispute,
+        mayResolve,
+        partners,
+        gbp: formatPounds,
+        values: { decided: today() },
+        done: (request.query as { done?: string }).done,
+        ...extra,
+      }),
+    );
   }
 
   app.get('/funding/:id', async (request, reply) => decisionPage(request, reply, idParam(request, 'There is no such funding decision.')));
@@ -113,7 +170,8 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     try {
       await disputeShare(db, user, decisionId, { partnerId: str(body.partner, 80), reason: str(body.reason, 2000) }).catch(refusedAsHttp);
     } catch (error) {
-      if (error instanceof FundingInputError && error.status !== 404) return decisionPage(request, reply, decisionId, { error: { field: error.field, text: error.message }, values: body }, error.status);
+      if (error instanceof FundingInputError && error.status !== 404)
+        return decisionPage(request, reply, decisionId, { error: { field: error.field, text: error.message }, values: body }, error.status);
       throw error;
     }
     return reply.redirect(`/funding/${encodeURIComponent(decisionId)}?done=disputed`);
@@ -128,12 +186,18 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     try {
       const outcome = body.outcome === 'changed' ? 'changed' : body.outcome === 'upheld' ? 'upheld' : null;
       if (!outcome) throw new FundingInputError('outcome', 'Choose whether the decision stands or changes', 400);
-      const partnerIds = str(body.partners, 500).split(',').filter((p) => idPattern.test(p));
+      const partnerIds = str(body.partners, 500)
+        .split(',')
+        .filter((p) => idPattern.test(p));
       await resolveDispute(db, user, decisionId, disputeId, {
-        outcome, reason: str(body.resolution_reason, 2000), decidedOn: str(body.decided, 10), shares: outcome === 'changed' ? sharesFrom(body, partnerIds) : undefined,
+        outcome,
+        reason: str(body.resolution_reason, 2000),
+        decidedOn: str(body.decided, 10),
+        shares: outcome === 'changed' ? sharesFrom(body, partnerIds) : undefined,
       }).catch(refusedAsHttp);
     } catch (error) {
-      if (error instanceof FundingInputError && error.status !== 404) return decisionPage(request, reply, decisionId, { error: { field: error.field, text: error.message }, values: body }, error.status);
+      if (error instanceof FundingInputError && error.status !== 404)
+        return decisionPage(request, reply, decisionId, { error: { field: error.field, text: error.message }, values: body }, error.status);
       throw error;
     }
     return reply.redirect(`/funding/${encodeURIComponent(decisionId)}?done=resolved`);

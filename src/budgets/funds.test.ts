@@ -25,7 +25,12 @@ for (const target of await testDatabaseTargets()) {
       const id = await proposeChange(db, ann, { fundId: 'f1', financialYear: YEAR, reason: 'a test change', ...change });
       await decideChange(db, bo, id, 'approved', '2026-06-01');
     };
-    const allocation = (pence: number): Omit<ChangeInput, 'fundId' | 'financialYear' | 'reason'> => ({ kind: 'allocation', targetKind: 'pathway', targetId: 'housing', amountPence: pence });
+    const allocation = (pence: number): Omit<ChangeInput, 'fundId' | 'financialYear' | 'reason'> => ({
+      kind: 'allocation',
+      targetKind: 'pathway',
+      targetId: 'housing',
+      amountPence: pence,
+    });
 
     before(async () => {
       handle = await target.open();
@@ -38,9 +43,17 @@ for (const target of await testDatabaseTargets()) {
 
     test('an allocation larger than what is unallocated is refused on approval, saying by how much; the balance is unchanged', async () => {
       assert.equal(await unallocated(), 28_200_000);
-      await assert.rejects(approved(allocation(1_000_000_000)), (error: unknown) => error instanceof FundChangeError
-        && /is £9,718,000(\.00)? more than the fund has unallocated for 2026\/27 \(£282,000(\.00)?\)/.test(error.message));
-      await assert.rejects(approved({ kind: 'contribution', partnerId: 'p1', amountPence: -30_000_000 }), FundChangeError, 'taking back more than is unallocated too');
+      await assert.rejects(
+        approved(allocation(1_000_000_000)),
+        (error: unknown) =>
+          error instanceof FundChangeError &&
+          /is £9,718,000(\.00)? more than the fund has unallocated for 2026\/27 \(£282,000(\.00)?\)/.test(error.message),
+      );
+      await assert.rejects(
+        approved({ kind: 'contribution', partnerId: 'p1', amountPence: -30_000_000 }),
+        FundChangeError,
+        'taking back more than is unallocated too',
+      );
       assert.equal(await unallocated(), 28_200_000);
       await approved(allocation(28_200_000));
       assert.equal(await unallocated(), 0, 'all of it may be allocated');
@@ -50,7 +63,9 @@ for (const target of await testDatabaseTargets()) {
 
     test('two approvals at once, each affordable alone, cannot overdraw the fund between them', async () => {
       const start = await unallocated();
-      const [first, second] = await Promise.all([1, 2].map(() => proposeChange(db, ann, { fundId: 'f1', financialYear: YEAR, reason: 'at the same time', ...allocation(150_000) })));
+      const [first, second] = await Promise.all(
+        [1, 2].map(() => proposeChange(db, ann, { fundId: 'f1', financialYear: YEAR, reason: 'at the same time', ...allocation(150_000) })),
+      );
       const results = await Promise.allSettled([first!, second!].map((id) => decideChange(db, bo, id, 'approved', '2026-06-02')));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one is approved');
       const refused = results.find((r) => r.status === 'rejected');
@@ -62,16 +77,39 @@ for (const target of await testDatabaseTargets()) {
       const before = await unallocated();
       const allocated = allocationAccount('f1', YEAR, 'pathway', 'housing');
       await ensureAccounts(db, [allocated]);
-      await assert.rejects(postTransactions(db, [{
-        id: 'raw-overdraw', kind: 'allocation', occurredOn: '2026-06-03', description: 'bypassing the approval', recordedBy: 'raw',
-        postings: [{ accountId: allocated.id, amountPence: before + 1 }, { accountId: pool, amountPence: -(before + 1) }],
-      }]), /less than nothing unallocated/);
+      await assert.rejects(
+        postTransactions(db, [
+          {
+            id: 'raw-overdraw',
+            kind: 'allocation',
+            occurredOn: '2026-06-03',
+            description: 'bypassing the approval',
+            recordedBy: 'raw',
+            postings: [
+              { accountId: allocated.id, amountPence: before + 1 },
+              { accountId: pool, amountPence: -(before + 1) },
+            ],
+          },
+        ]),
+        /less than nothing unallocated/,
+      );
       assert.equal(await unallocated(), before);
       // Two such postings at once, each within the balance alone: while the first one's transaction
       // is still open, the second is posted; the database lets only one in.
       const share = Math.floor(before * 0.6);
-      const posting = (id: string) => [{ id, kind: 'allocation', occurredOn: '2026-06-03', description: 'at the same time', recordedBy: 'raw',
-        postings: [{ accountId: allocated.id, amountPence: share }, { accountId: pool, amountPence: -share }] }];
+      const posting = (id: string) => [
+        {
+          id,
+          kind: 'allocation',
+          occurredOn: '2026-06-03',
+          description: 'at the same time',
+          recordedBy: 'raw',
+          postings: [
+            { accountId: allocated.id, amountPence: share },
+            { accountId: pool, amountPence: -share },
+          ],
+        },
+      ];
       let second: Promise<string[]> | undefined;
       const first = db.transaction().execute(async (trx) => {
         await postTransactions(trx, posting('raw-a'));
@@ -79,15 +117,30 @@ for (const target of await testDatabaseTargets()) {
         second.catch(() => {});
         await new Promise((resolve) => setTimeout(resolve, 300));
       });
-      const raw = await Promise.allSettled([first, (async () => { await first.catch(() => {}); return second!; })()]);
+      const raw = await Promise.allSettled([
+        first,
+        (async () => {
+          await first.catch(() => {});
+          return second!;
+        })(),
+      ]);
       assert.equal(raw.filter((r) => r.status === 'fulfilled').length, 1, 'one of the two is posted');
       assert.equal(await unallocated(), before - share);
       await ensureAccounts(db, [{ id: 'spend:f1:x', kind: 'spend', name: 'Spend', fundId: 'f1' }]);
-      await postTransactions(db, [{
-        id: 'raw-spend', kind: 'spend', occurredOn: '2026-06-03', description: 'spend from an allocation', recordedBy: 'raw',
-        postings: [{ accountId: 'spend:f1:x', amountPence: 5_000_000 }, { accountId: allocated.id, amountPence: -5_000_000 }],
-      }]);
-      assert.equal(await unallocated(), before - share, 'spending an allocation is not the pool\'s business');
+      await postTransactions(db, [
+        {
+          id: 'raw-spend',
+          kind: 'spend',
+          occurredOn: '2026-06-03',
+          description: 'spend from an allocation',
+          recordedBy: 'raw',
+          postings: [
+            { accountId: 'spend:f1:x', amountPence: 5_000_000 },
+            { accountId: allocated.id, amountPence: -5_000_000 },
+          ],
+        },
+      ]);
+      assert.equal(await unallocated(), before - share, "spending an allocation is not the pool's business");
     });
   });
 }

@@ -5,7 +5,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { personSummary } from '../people/index.ts';
 import {
-  createHouseholdBudget, HouseholdBudgetInputError, HouseholdBudgetRefused, householdBudgetsOf, recordHouseholdAgreement, spendHouseholdBudget,
+  createHouseholdBudget,
+  HouseholdBudgetInputError,
+  HouseholdBudgetRefused,
+  householdBudgetsOf,
+  recordHouseholdAgreement,
+  spendHouseholdBudget,
 } from './household-budgets.ts';
 
 type Body = Record<string, unknown>;
@@ -18,7 +23,8 @@ const gbp = (pence: number): string => money.format(pence / 100);
 
 function pence(raw: unknown, field: string): number {
   const text = String(raw ?? '').replace(/[£,\s]/g, '');
-  if (!/^\d{1,7}(\.\d{1,2})?$/.test(text)) throw new HouseholdBudgetInputError(field, 'Enter an amount in pounds, for example 4800 or 120.50', 400);
+  if (!/^\d{1,7}(\.\d{1,2})?$/.test(text))
+    throw new HouseholdBudgetInputError(field, 'Enter an amount in pounds, for example 4800 or 120.50', 400);
   return Math.round(Number(text) * 100);
 }
 
@@ -42,14 +48,25 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     const budgets = await householdBudgetsOf(db, user, personId).catch(refusedAsHttp);
     const person = await personSummary(db, personId);
     if (!person) throw new HttpError(404, 'There is no such person.');
-    return reply.code(status).view('budgets-household.njk', viewContext(request, reply, {
-      title: 'Household budget', personId, personName: `${person.givenName} ${person.familyName}`, budgets, isPractitioner: user.role === 'practitioner',
-      gbp, values: { agreed: today(), on: today() }, done: (request.query as { done?: string }).done, ...extra,
-    }));
+    return reply.code(status).view(
+      'budgets-household.njk',
+      viewContext(request, reply, {
+        title: 'Household budget',
+        personId,
+        personName: `${person.givenName} ${person.familyName}`,
+        budgets,
+        isPractitioner: user.role === 'practitioner',
+        gbp,
+        values: { agreed: today(), on: today() },
+        done: (request.query as { done?: string }).done,
+        ...extra,
+      }),
+    );
   }
 
   const onError = (request: FastifyRequest, reply: FastifyReply, personId: string, body: Body) => (error: unknown) => {
-    if (error instanceof HouseholdBudgetInputError && error.status !== 404) return page(request, reply, personId, { error: { field: error.field, text: error.message }, values: body }, error.status);
+    if (error instanceof HouseholdBudgetInputError && error.status !== 404)
+      return page(request, reply, personId, { error: { field: error.field, text: error.message }, values: body }, error.status);
     return refusedAsHttp(error);
   };
 
@@ -60,7 +77,12 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     const personId = param(request, 'id');
     const body = bodyOf(request);
     try {
-      await createHouseholdBudget(db, user, { personId, amountPence: pence(body.amount, 'amount'), purpose: str(body.purpose, 300), agreedOn: str(body.agreed, 10) });
+      await createHouseholdBudget(db, user, {
+        personId,
+        amountPence: pence(body.amount, 'amount'),
+        purpose: str(body.purpose, 300),
+        agreedOn: str(body.agreed, 10),
+      });
     } catch (error) {
       return onError(request, reply, personId, body)(error);
     }
@@ -75,11 +97,17 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     try {
       const member = str(body.member, 80);
       if (!idPattern.test(member)) throw new HouseholdBudgetInputError('member', 'Choose whose agreement this is', 400);
-      await recordHouseholdAgreement(db, user, budgetId, { personId: member, agrees: body.agrees === 'yes', evidence: str(body.evidence, 500) });
+      await recordHouseholdAgreement(db, user, budgetId, {
+        personId: member,
+        agrees: body.agrees === 'yes',
+        evidence: str(body.evidence, 500),
+      });
     } catch (error) {
       return onError(request, reply, personId, body)(error);
     }
-    return reply.redirect(`/people/${encodeURIComponent(personId)}/household-budget?done=${body.agrees === 'yes' ? 'agreed' : 'withdrawn'}`);
+    return reply.redirect(
+      `/people/${encodeURIComponent(personId)}/household-budget?done=${body.agrees === 'yes' ? 'agreed' : 'withdrawn'}`,
+    );
   });
 
   app.post('/people/:id/household-budget/:budget/spend', async (request, reply) => {
@@ -88,7 +116,11 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     const budgetId = param(request, 'budget');
     const body = bodyOf(request);
     try {
-      await spendHouseholdBudget(db, user, budgetId, { amountPence: pence(body.spend_amount, 'spend_amount'), description: str(body.description, 300), on: str(body.on, 10) });
+      await spendHouseholdBudget(db, user, budgetId, {
+        amountPence: pence(body.spend_amount, 'spend_amount'),
+        description: str(body.description, 300),
+        on: str(body.on, 10),
+      });
     } catch (error) {
       return onError(request, reply, personId, body)(error);
     }

@@ -11,11 +11,34 @@ import type { SignedInUser } from '../auth/index.ts';
 import { openRelationship } from '../consent/index.ts';
 import { accountBalances } from './ledger.ts';
 import {
-  createHouseholdBudget, HouseholdBudgetInputError, HouseholdBudgetRefused, householdBudgetsOf, recordHouseholdAgreement, spendHouseholdBudget,
+  createHouseholdBudget,
+  HouseholdBudgetInputError,
+  HouseholdBudgetRefused,
+  householdBudgetsOf,
+  recordHouseholdAgreement,
+  spendHouseholdBudget,
 } from './household-budgets.ts';
 
-const practitioner = (id: string, organisationId: string): SignedInUser => ({ id, username: id, displayName: `Name ${id}`, role: 'practitioner', personId: null, practitionerId: `pr-${id}`, organisationId, teamId: `t-${organisationId}` });
-const citizen = (id: string, personId: string): SignedInUser => ({ id, username: id, displayName: id, role: 'citizen', personId, practitionerId: null, organisationId: null, teamId: null });
+const practitioner = (id: string, organisationId: string): SignedInUser => ({
+  id,
+  username: id,
+  displayName: `Name ${id}`,
+  role: 'practitioner',
+  personId: null,
+  practitionerId: `pr-${id}`,
+  organisationId,
+  teamId: `t-${organisationId}`,
+});
+const citizen = (id: string, personId: string): SignedInUser => ({
+  id,
+  username: id,
+  displayName: id,
+  role: 'citizen',
+  personId,
+  practitionerId: null,
+  organisationId: null,
+  teamId: null,
+});
 
 async function seedFixture(db: Kysely<Database>): Promise<void> {
   await sql`
@@ -37,18 +60,35 @@ async function seedFixture(db: Kysely<Database>): Promise<void> {
     insert into budget_partners (id, name, kind, organisation_id) values ('council', 'Council', 'local_authority', 'oA');
     insert into funds (id, name, description, host_partner_id) values ('better-lives', 'Better Lives', 'test', 'council');
   `.execute(db);
-  for (const [personId, org] of [['a1', 'oA'], ['a2', 'oA'], ['a1', 'oB']] as const) {
-    await openRelationship(db, { personId, organisationId: org, teamId: null, practitionerId: null, ground: { kind: 'case', reason: 'assessment' }, recordedBy: null });
+  for (const [personId, org] of [
+    ['a1', 'oA'],
+    ['a2', 'oA'],
+    ['a1', 'oB'],
+  ] as const) {
+    await openRelationship(db, {
+      personId,
+      organisationId: org,
+      teamId: null,
+      practitionerId: null,
+      ground: { kind: 'case', reason: 'assessment' },
+      recordedBy: null,
+    });
   }
 }
 
 async function ledgerBalanced(db: Kysely<Database>): Promise<void> {
-  const r = await sql<{ total: string; unbalanced: number }>`select (select coalesce(sum(amount_pence), 0)::text from ledger_postings) as total,
-    (select count(*)::int from (select transaction_id from ledger_postings group by transaction_id having sum(amount_pence) <> 0) x) as unbalanced`.execute(db);
+  const r = await sql<{
+    total: string;
+    unbalanced: number;
+  }>`select (select coalesce(sum(amount_pence), 0)::text from ledger_postings) as total,
+    (select count(*)::int from (select transaction_id from ledger_postings group by transaction_id having sum(amount_pence) <> 0) x) as unbalanced`.execute(
+    db,
+  );
   assert.deepEqual(r.rows[0], { total: '0', unbalanced: 0 });
 }
 
-const transactions = async (db: Kysely<Database>) => Number((await sql<{ n: number }>`select count(*)::int as n from ledger_transactions`.execute(db)).rows[0]?.n);
+const transactions = async (db: Kysely<Database>) =>
+  Number((await sql<{ n: number }>`select count(*)::int as n from ledger_transactions`.execute(db)).rows[0]?.n);
 
 for (const target of await testDatabaseTargets()) {
   describe(`household budgets in the database (${target.kind})`, () => {
@@ -68,7 +108,12 @@ for (const target of await testDatabaseTargets()) {
     after(async () => handle?.close());
 
     test('only someone involved with every adult sets one up: refused actors post nothing', async () => {
-      const input = { personId: 'a1', amountPence: 480_000, purpose: 'Short breaks and help at home, as the family chooses', agreedOn: '2026-05-01' };
+      const input = {
+        personId: 'a1',
+        amountPence: 480_000,
+        purpose: 'Short breaks and help at home, as the family chooses',
+        agreedOn: '2026-05-01',
+      };
       await assert.rejects(createHouseholdBudget(db, uB, input), HouseholdBudgetRefused, 'involved with one adult only');
       await assert.rejects(createHouseholdBudget(db, ada, input), HouseholdBudgetRefused);
       assert.equal(await transactions(db), 0);
@@ -83,14 +128,29 @@ for (const target of await testDatabaseTargets()) {
       const spend = { amountPence: 12_050, description: 'Two afternoons of respite care', on: '2026-05-10' };
       await assert.rejects(spendHouseholdBudget(db, ada, budgetId, spend), /Not every adult/);
       await recordHouseholdAgreement(db, ada, budgetId, { personId: 'a1', agrees: true, evidence: '' });
-      await assert.rejects(recordHouseholdAgreement(db, cal, budgetId, { personId: 'c1', agrees: true, evidence: 'I agree too' }), HouseholdBudgetInputError);
-      await assert.rejects(recordHouseholdAgreement(db, ada, budgetId, { personId: 'a2', agrees: true, evidence: 'Ben agrees, honestly' }), HouseholdBudgetRefused, 'one adult does not give another\'s word');
-      await assert.rejects(recordHouseholdAgreement(db, uB, budgetId, { personId: 'a2', agrees: true, evidence: 'Told me on the phone' }), HouseholdBudgetRefused, 'a practitioner not involved with Ben');
+      await assert.rejects(
+        recordHouseholdAgreement(db, cal, budgetId, { personId: 'c1', agrees: true, evidence: 'I agree too' }),
+        HouseholdBudgetInputError,
+      );
+      await assert.rejects(
+        recordHouseholdAgreement(db, ada, budgetId, { personId: 'a2', agrees: true, evidence: 'Ben agrees, honestly' }),
+        HouseholdBudgetRefused,
+        "one adult does not give another's word",
+      );
+      await assert.rejects(
+        recordHouseholdAgreement(db, uB, budgetId, { personId: 'a2', agrees: true, evidence: 'Told me on the phone' }),
+        HouseholdBudgetRefused,
+        'a practitioner not involved with Ben',
+      );
       await assert.rejects(spendHouseholdBudget(db, ada, budgetId, spend), /Not every adult/);
       assert.equal(await transactions(db), 1, 'nothing spent while Ben has not agreed');
       await recordHouseholdAgreement(db, uA, budgetId, { personId: 'a2', agrees: true, evidence: 'Agreed at the home visit on 2 May' });
       await spendHouseholdBudget(db, ada, budgetId, spend);
-      await assert.rejects(spendHouseholdBudget(db, uB, budgetId, spend), HouseholdBudgetRefused, 'a practitioner involved with one adult does not spend it');
+      await assert.rejects(
+        spendHouseholdBudget(db, uB, budgetId, spend),
+        HouseholdBudgetRefused,
+        'a practitioner involved with one adult does not spend it',
+      );
       await assert.rejects(spendHouseholdBudget(db, uA, budgetId, { ...spend, amountPence: 470_000 }), /more than is left/);
       assert.equal((await accountBalances(db)).get(`household_budget:${budgetId}`), 480_000 - 12_050);
       await recordHouseholdAgreement(db, ben, budgetId, { personId: 'a2', agrees: false, evidence: 'We want to talk about it again' });
@@ -102,19 +162,32 @@ for (const target of await testDatabaseTargets()) {
 
     test('each member is named only to readers who may see them', async () => {
       const [forA] = await householdBudgetsOf(db, uA, 'a1');
-      assert.deepEqual(forA?.members.map((m) => [m.name, m.agrees]), [['Ada Home', true], ['Ben Home', false]]);
+      assert.deepEqual(
+        forA?.members.map((m) => [m.name, m.agrees]),
+        [
+          ['Ada Home', true],
+          ['Ben Home', false],
+        ],
+      );
       assert.equal(forA?.leftPence, 480_000 - 12_050);
       assert.deepEqual(forA?.spend, [{ on: '2026-05-10', description: 'Two afternoons of respite care', pence: 12_050 }]);
       const [forB] = await householdBudgetsOf(db, uB, 'a1');
-      assert.deepEqual(forB?.members.map((m) => m.name), ['Ada Home']);
+      assert.deepEqual(
+        forB?.members.map((m) => m.name),
+        ['Ada Home'],
+      );
       assert.equal(forB?.hiddenAdults, 1);
-      await assert.rejects(householdBudgetsOf(db, uB, 'a2'), HouseholdBudgetRefused, 'no part in Ben\'s care');
+      await assert.rejects(householdBudgetsOf(db, uB, 'a2'), HouseholdBudgetRefused, "no part in Ben's care");
       const [forBen] = await householdBudgetsOf(db, ben, 'a2');
       assert.equal(forBen?.members.find((m) => m.self)?.name, 'Ben Home');
     });
 
     test('the database refuses edits and deletions of household budgets and agreements', async () => {
-      for (const attempt of [sql`update household_budget_agreements set agrees = true`, sql`delete from household_budget_agreements`, sql`update household_budgets set amount_pence = 1`]) {
+      for (const attempt of [
+        sql`update household_budget_agreements set agrees = true`,
+        sql`delete from household_budget_agreements`,
+        sql`update household_budgets set amount_pence = 1`,
+      ]) {
         await assert.rejects(attempt.execute(db), /append-only/);
       }
     });

@@ -34,7 +34,15 @@ export interface TransactionInput {
 
 export interface AccountInput {
   id: string;
-  kind: 'fund' | 'partner_contribution' | 'allocation' | 'service_commitment' | 'commitment_reserve' | 'spend' | 'personal_budget' | 'outcome_payment';
+  kind:
+    | 'fund'
+    | 'partner_contribution'
+    | 'allocation'
+    | 'service_commitment'
+    | 'commitment_reserve'
+    | 'spend'
+    | 'personal_budget'
+    | 'outcome_payment';
   name: string;
   fundId?: string | null;
   financialYear?: number | null;
@@ -52,7 +60,8 @@ export function validateTransaction(t: TransactionInput): void {
   if (t.postings.length < 2) throw new LedgerError('a transaction needs at least two postings');
   let sum = 0;
   for (const p of t.postings) {
-    if (!Number.isSafeInteger(p.amountPence) || p.amountPence === 0) throw new LedgerError('every posting is a whole, non-zero number of pence');
+    if (!Number.isSafeInteger(p.amountPence) || p.amountPence === 0)
+      throw new LedgerError('every posting is a whole, non-zero number of pence');
     if (Math.abs(p.amountPence) > 1e13) throw new LedgerError('a posting is larger than any budget');
     sum += p.amountPence;
   }
@@ -60,7 +69,10 @@ export function validateTransaction(t: TransactionInput): void {
 }
 
 /** The reversing entry for a transaction: every posting negated, same dimensions. */
-export function reversalOf(original: { id: string; postings: PostingInput[] }, options: { id?: string; occurredOn: string; recordedBy: string; reason: string }): TransactionInput {
+export function reversalOf(
+  original: { id: string; postings: PostingInput[] },
+  options: { id?: string; occurredOn: string; recordedBy: string; reason: string },
+): TransactionInput {
   return {
     id: options.id ?? `reversal:${original.id}`,
     kind: 'reversal',
@@ -102,7 +114,11 @@ export async function ensureAccounts(db: Kysely<Database>, accounts: readonly Ac
  * skipped (with its postings), so re-running a generated schedule posts nothing twice.
  * Returns the ids actually posted.
  */
-export async function postTransactions(db: Kysely<Database>, transactions: readonly TransactionInput[], batchSize = 10_000): Promise<string[]> {
+export async function postTransactions(
+  db: Kysely<Database>,
+  transactions: readonly TransactionInput[],
+  batchSize = 10_000,
+): Promise<string[]> {
   for (const t of transactions) validateTransaction(t);
   const ids = new Set<string>();
   for (const t of transactions) {
@@ -113,7 +129,9 @@ export async function postTransactions(db: Kysely<Database>, transactions: reado
   for (let start = 0; start < transactions.length; start += batchSize) {
     const batch = transactions.slice(start, start + batchSize);
     await inTransaction(db, async (trx) => {
-      const inserted = await sql<{ id: string }>`insert into ledger_transactions (id, kind, occurred_on, financial_year, description, reverses_transaction_id, evidence, recorded_by)
+      const inserted = await sql<{
+        id: string;
+      }>`insert into ledger_transactions (id, kind, occurred_on, financial_year, description, reverses_transaction_id, evidence, recorded_by)
         select id, kind, occurred_on, financial_year, description, reverses, evidence::jsonb, recorded_by from unnest(
           ${batch.map((t) => t.id)}::text[], ${batch.map((t) => t.kind)}::text[], ${batch.map((t) => t.occurredOn)}::date[],
           ${batch.map((t) => financialYearOf(t.occurredOn))}::int[], ${batch.map((t) => t.description)}::text[],
@@ -129,7 +147,9 @@ export async function postTransactions(db: Kysely<Database>, transactions: reado
       await sql`insert into ledger_postings (transaction_id, account_id, amount_pence, person_id, household_id, service_id, locality_id, pathway_code, goal_code)
         select * from unnest(${col((r) => r.t)}::text[], ${col((r) => r.p.accountId)}::text[], ${col((r) => r.p.amountPence)}::bigint[],
           ${col((r) => r.p.personId ?? null)}::text[], ${col((r) => r.p.householdId ?? null)}::text[], ${col((r) => r.p.serviceId ?? null)}::text[],
-          ${col((r) => r.p.localityId ?? null)}::text[], ${col((r) => r.p.pathwayCode ?? null)}::text[], ${col((r) => r.p.goalCode ?? null)}::text[])`.execute(trx);
+          ${col((r) => r.p.localityId ?? null)}::text[], ${col((r) => r.p.pathwayCode ?? null)}::text[], ${col((r) => r.p.goalCode ?? null)}::text[])`.execute(
+        trx,
+      );
       posted.push(...batch.filter((t) => fresh.has(t.id)).map((t) => t.id));
     });
   }
@@ -141,17 +161,33 @@ export async function loadTransaction(db: Kysely<Database>, id: string): Promise
   if (!t) return undefined;
   const postings = await db.selectFrom('ledger_postings').selectAll().where('transaction_id', '=', id).orderBy('id').execute();
   return {
-    id: t.id, kind: t.kind, occurredOn: t.occurred_on, description: t.description, recordedBy: t.recorded_by, recordedAt: t.recorded_at,
-    reversesTransactionId: t.reverses_transaction_id, evidence: t.evidence,
+    id: t.id,
+    kind: t.kind,
+    occurredOn: t.occurred_on,
+    description: t.description,
+    recordedBy: t.recorded_by,
+    recordedAt: t.recorded_at,
+    reversesTransactionId: t.reverses_transaction_id,
+    evidence: t.evidence,
     postings: postings.map((p) => ({
-      accountId: p.account_id, amountPence: Number(p.amount_pence), personId: p.person_id, householdId: p.household_id, serviceId: p.service_id,
-      localityId: p.locality_id, pathwayCode: p.pathway_code, goalCode: p.goal_code,
+      accountId: p.account_id,
+      amountPence: Number(p.amount_pence),
+      personId: p.person_id,
+      householdId: p.household_id,
+      serviceId: p.service_id,
+      localityId: p.locality_id,
+      pathwayCode: p.pathway_code,
+      goalCode: p.goal_code,
     })),
   };
 }
 
 /** Corrects a posted transaction by posting its reversal (once: the database allows one reversal each). */
-export async function reverseTransaction(db: Kysely<Database>, id: string, options: { recordedBy: string; reason: string; occurredOn: string }): Promise<string> {
+export async function reverseTransaction(
+  db: Kysely<Database>,
+  id: string,
+  options: { recordedBy: string; reason: string; occurredOn: string },
+): Promise<string> {
   const original = await loadTransaction(db, id);
   if (!original) throw new LedgerError('there is no such transaction');
   if (original.kind === 'reversal') throw new LedgerError('a reversal cannot itself be reversed; post a new entry instead');
@@ -163,7 +199,10 @@ export async function reverseTransaction(db: Kysely<Database>, id: string, optio
 
 /** Balances of every account (or those given), from the postings in the database. */
 export async function accountBalances(db: Kysely<Database>, accountIds?: readonly string[]): Promise<Map<string, number>> {
-  let query = db.selectFrom('ledger_postings').select(['account_id', sql<number>`sum(amount_pence)::bigint`.as('balance')]).groupBy('account_id');
+  let query = db
+    .selectFrom('ledger_postings')
+    .select(['account_id', sql<number>`sum(amount_pence)::bigint`.as('balance')])
+    .groupBy('account_id');
   if (accountIds) {
     if (accountIds.length === 0) return new Map();
     query = query.where('account_id', 'in', accountIds);

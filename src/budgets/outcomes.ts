@@ -12,12 +12,31 @@ import { organisationsByIds } from '../network/index.ts';
 
 export type Measure = 'school_attendance_pct' | 'tenancy_start' | 'tenancy_ended';
 
-export interface Observation { personId: string; measure: Measure; value: number | null; on: string; source: string }
-export interface RateCard {
-  id: string; goalCode: string; rule: 'attendance_above' | 'tenancy_sustained'; threshold: number | null; months: number | null; amountPence: number; description: string;
+export interface Observation {
+  personId: string;
+  measure: Measure;
+  value: number | null;
+  on: string;
+  source: string;
 }
-export interface Contract { id: string; startsOn: string; endsOn: string }
-export interface Enrolment { personId: string; enrolledOn: string }
+export interface RateCard {
+  id: string;
+  goalCode: string;
+  rule: 'attendance_above' | 'tenancy_sustained';
+  threshold: number | null;
+  months: number | null;
+  amountPence: number;
+  description: string;
+}
+export interface Contract {
+  id: string;
+  startsOn: string;
+  endsOn: string;
+}
+export interface Enrolment {
+  personId: string;
+  enrolledOn: string;
+}
 
 export interface PaymentLine {
   key: string;
@@ -33,7 +52,7 @@ export interface PaymentLine {
 /** Adds whole calendar months to an ISO date (clamped to the month's last day). */
 export function addMonths(isoDate: string, months: number): string {
   const [y, m, d] = isoDate.split('-').map(Number) as [number, number, number];
-  const total = (y * 12 + (m - 1)) + months;
+  const total = y * 12 + (m - 1) + months;
   const year = Math.floor(total / 12);
   const month = (total % 12) + 1;
   const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -52,10 +71,16 @@ function attendanceLine(card: RateCard, contract: Contract, enrolment: Enrolment
   const achieved = terms.find((o) => o.on > enrolment.enrolledOn && o.on <= until && (o.value as number) >= threshold);
   if (!achieved) return null;
   return {
-    key: lineKey(card.id, enrolment.personId), contractId: contract.id, rateCardId: card.id, personId: enrolment.personId, goalCode: card.goalCode,
-    amountPence: card.amountPence, achievedOn: achieved.on,
+    key: lineKey(card.id, enrolment.personId),
+    contractId: contract.id,
+    rateCardId: card.id,
+    personId: enrolment.personId,
+    goalCode: card.goalCode,
+    amountPence: card.amountPence,
+    achievedOn: achieved.on,
     evidence: {
-      rule: `term attendance rose to ${threshold}% or more`, enrolledOn: enrolment.enrolledOn,
+      rule: `term attendance rose to ${threshold}% or more`,
+      enrolledOn: enrolment.enrolledOn,
       baseline: { value: baseline.value, on: baseline.on, source: baseline.source },
       achieved: { value: achieved.value, on: achieved.on, source: achieved.source },
     },
@@ -71,10 +96,16 @@ function tenancyLine(card: RateCard, contract: Contract, enrolment: Enrolment, o
   const ended = obs.find((o) => o.measure === 'tenancy_ended' && o.on > start.on && o.on <= sustainedOn);
   if (ended) return null;
   return {
-    key: lineKey(card.id, enrolment.personId), contractId: contract.id, rateCardId: card.id, personId: enrolment.personId, goalCode: card.goalCode,
-    amountPence: card.amountPence, achievedOn: sustainedOn,
+    key: lineKey(card.id, enrolment.personId),
+    contractId: contract.id,
+    rateCardId: card.id,
+    personId: enrolment.personId,
+    goalCode: card.goalCode,
+    amountPence: card.amountPence,
+    achievedOn: sustainedOn,
     evidence: {
-      rule: `tenancy kept for ${months} months`, enrolledOn: enrolment.enrolledOn,
+      rule: `tenancy kept for ${months} months`,
+      enrolledOn: enrolment.enrolledOn,
       tenancyStart: { on: start.on, source: start.source },
       sustainedUntil: sustainedOn,
       checked: `no tenancy ending or homelessness presentation recorded from ${start.on} to ${sustainedOn}`,
@@ -83,7 +114,13 @@ function tenancyLine(card: RateCard, contract: Contract, enrolment: Enrolment, o
 }
 
 /** Pure: the payment schedule for a contract as of a date, one line per achieved outcome, in key order. */
-export function evaluateContract(contract: Contract, cards: readonly RateCard[], enrolments: readonly Enrolment[], observations: readonly Observation[], asOf: string): PaymentLine[] {
+export function evaluateContract(
+  contract: Contract,
+  cards: readonly RateCard[],
+  enrolments: readonly Enrolment[],
+  observations: readonly Observation[],
+  asOf: string,
+): PaymentLine[] {
   const byPerson = new Map<string, Observation[]>();
   for (const o of observations) {
     const list = byPerson.get(o.personId) ?? [];
@@ -96,7 +133,10 @@ export function evaluateContract(contract: Contract, cards: readonly RateCard[],
     if (enrolment.enrolledOn < contract.startsOn || enrolment.enrolledOn > contract.endsOn) continue;
     const obs = byPerson.get(enrolment.personId) ?? [];
     for (const card of cards) {
-      const line = card.rule === 'attendance_above' ? attendanceLine(card, contract, enrolment, obs, asOf) : tenancyLine(card, contract, enrolment, obs, asOf);
+      const line =
+        card.rule === 'attendance_above'
+          ? attendanceLine(card, contract, enrolment, obs, asOf)
+          : tenancyLine(card, contract, enrolment, obs, asOf);
       if (line) lines.push(line);
     }
   }
@@ -115,28 +155,67 @@ async function loadObservations(db: Kysely<Database>, contractId: string): Promi
     select m.person_id, m.measure, m.value, m.measured_on as on, m.source
     from outcome_measurements m join outcome_enrolments e on e.person_id = m.person_id and e.contract_id = ${contractId}`.execute(db);
   // The agencies' events of the enrolled people, with the agency's name (people's and network's front doors).
-  const enrolled = (await db.selectFrom('outcome_enrolments').select('person_id').where('contract_id', '=', contractId).execute()).map((e) => e.person_id);
+  const enrolled = (await db.selectFrom('outcome_enrolments').select('person_id').where('contract_id', '=', contractId).execute()).map(
+    (e) => e.person_id,
+  );
   const personEvents = await eventsOfPeople(db, enrolled, ['school_attendance_term', 'tenancy_start', 'homeless_presentation']);
-  const agencies = await organisationsByIds(db, personEvents.map((e) => e.organisationId));
-  const events = { rows: personEvents.filter((e) => agencies.has(e.organisationId)).map((e) => ({ person_id: e.personId, type: e.type, value: e.value, on: e.on, source: agencies.get(e.organisationId)!.name })) };
+  const agencies = await organisationsByIds(
+    db,
+    personEvents.map((e) => e.organisationId),
+  );
+  const events = {
+    rows: personEvents
+      .filter((e) => agencies.has(e.organisationId))
+      .map((e) => ({ person_id: e.personId, type: e.type, value: e.value, on: e.on, source: agencies.get(e.organisationId)!.name })),
+  };
   return [
-    ...recorded.rows.map((r) => ({ personId: r.person_id, measure: r.measure, value: r.value === null ? null : Number(r.value), on: r.on, source: r.source })),
-    ...events.rows.map((r) => ({ personId: r.person_id, measure: eventMeasures[r.type] as Measure, value: r.value === null ? null : Number(r.value), on: r.on, source: r.source })),
+    ...recorded.rows.map((r) => ({
+      personId: r.person_id,
+      measure: r.measure,
+      value: r.value === null ? null : Number(r.value),
+      on: r.on,
+      source: r.source,
+    })),
+    ...events.rows.map((r) => ({
+      personId: r.person_id,
+      measure: eventMeasures[r.type] as Measure,
+      value: r.value === null ? null : Number(r.value),
+      on: r.on,
+      source: r.source,
+    })),
   ];
 }
 
-export interface OutcomeRun { lines: PaymentLine[]; newlyPosted: number; totalPence: number }
+export interface OutcomeRun {
+  lines: PaymentLine[];
+  newlyPosted: number;
+  totalPence: number;
+}
 
 /** Evaluates a contract and posts any line not yet posted. Safe to re-run at any time. */
 export async function runOutcomeContract(db: Kysely<Database>, contractId: string, asOf: string, recordedBy: string): Promise<OutcomeRun> {
   const contractRow = await db.selectFrom('outcome_contracts').selectAll().where('id', '=', contractId).executeTakeFirst();
   if (!contractRow) throw new Error('there is no such outcome contract');
   const contract: Contract = { id: contractRow.id, startsOn: contractRow.starts_on, endsOn: contractRow.ends_on };
-  const cards = (await db.selectFrom('outcome_rate_cards').selectAll().where('contract_id', '=', contractId).orderBy('id').execute()).map((c): RateCard => ({
-    id: c.id, goalCode: c.goal_code, rule: c.rule, threshold: c.threshold, months: c.months, amountPence: Number(c.amount_pence), description: c.description,
-  }));
-  const enrolments = (await db.selectFrom('outcome_enrolments').select(['person_id', 'enrolled_on']).where('contract_id', '=', contractId).orderBy('person_id').execute())
-    .map((e) => ({ personId: e.person_id, enrolledOn: e.enrolled_on }));
+  const cards = (await db.selectFrom('outcome_rate_cards').selectAll().where('contract_id', '=', contractId).orderBy('id').execute()).map(
+    (c): RateCard => ({
+      id: c.id,
+      goalCode: c.goal_code,
+      rule: c.rule,
+      threshold: c.threshold,
+      months: c.months,
+      amountPence: Number(c.amount_pence),
+      description: c.description,
+    }),
+  );
+  const enrolments = (
+    await db
+      .selectFrom('outcome_enrolments')
+      .select(['person_id', 'enrolled_on'])
+      .where('contract_id', '=', contractId)
+      .orderBy('person_id')
+      .execute()
+  ).map((e) => ({ personId: e.person_id, enrolledOn: e.enrolled_on }));
   const lines = evaluateContract(contract, cards, enrolments, await loadObservations(db, contractId), asOf);
   const totalPence = lines.reduce((s, l) => s + l.amountPence, 0);
   if (lines.length === 0) return { lines, newlyPosted: 0, totalPence };
@@ -149,13 +228,27 @@ export async function runOutcomeContract(db: Kysely<Database>, contractId: strin
   const paymentAccount = outcomePaymentAccount(fundId, contractId);
   const transactions: TransactionInput[] = lines.map((l) => {
     const place = placeOf.get(l.personId);
-    const dims = { personId: l.personId, householdId: place?.household_id ?? null, localityId: place?.locality_id ?? null, pathwayCode: contractRow.pathway_code, goalCode: l.goalCode };
+    const dims = {
+      personId: l.personId,
+      householdId: place?.household_id ?? null,
+      localityId: place?.locality_id ?? null,
+      pathwayCode: contractRow.pathway_code,
+      goalCode: l.goalCode,
+    };
     return {
-      id: l.key, kind: 'outcome_payment', occurredOn: l.achievedOn, recordedBy, evidence: l.evidence,
+      id: l.key,
+      kind: 'outcome_payment',
+      occurredOn: l.achievedOn,
+      recordedBy,
+      evidence: l.evidence,
       description: `Outcome payment to ${contractRow.provider_name}: ${cards.find((c) => c.id === l.rateCardId)?.description ?? l.rateCardId}`,
       postings: [
         { accountId: paymentAccount.id, amountPence: l.amountPence, ...dims },
-        { accountId: allocationAccount(fundId, financialYearOf(l.achievedOn), 'pathway', contractRow.pathway_code).id, amountPence: -l.amountPence, ...dims },
+        {
+          accountId: allocationAccount(fundId, financialYearOf(l.achievedOn), 'pathway', contractRow.pathway_code).id,
+          amountPence: -l.amountPence,
+          ...dims,
+        },
       ],
     };
   });

@@ -6,14 +6,24 @@ import { safeCsv } from '../platform/csv.ts';
 import { decideAccess } from '../consent/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { cumulativeChart } from './charts.ts';
-import { budgetOverview, cohortCosts, contractSchedule, contractsSummary, FORECAST_METHOD, fundsList, latestSpendDate, personalBudgetsOf } from './queries.ts';
+import {
+  budgetOverview,
+  cohortCosts,
+  contractSchedule,
+  contractsSummary,
+  FORECAST_METHOD,
+  fundsList,
+  latestSpendDate,
+  personalBudgetsOf,
+} from './queries.ts';
 import { decideChange, FundChangeError, pendingChanges, proposeChange, recentDecisions, type ChangeInput } from './funds.ts';
 import { runOutcomeContract } from './outcomes.ts';
 import { financialYearLabel, formatPounds, goalLabels, pathwayLabels } from './goals.ts';
 import { registerFundingRoutes } from './funding-routes.ts';
 
 type Query = Record<string, string | undefined>;
-const bodyOf = (request: FastifyRequest): Record<string, unknown> => (request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {});
+const bodyOf = (request: FastifyRequest): Record<string, unknown> =>
+  request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
 const idPattern = /^[A-Za-z0-9_:-]{1,80}$/;
 
 function yearParam(raw: string | undefined): number | undefined {
@@ -46,31 +56,61 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'manager');
     const query = request.query as Query;
     const funds = await fundsList(db);
-    if (funds.length === 0) return reply.view('budgets-overview.njk', viewContext(request, reply, { title: 'Pooled budgets', funds, ...helpers }));
+    if (funds.length === 0)
+      return reply.view('budgets-overview.njk', viewContext(request, reply, { title: 'Pooled budgets', funds, ...helpers }));
     const fundId = query.fund ?? funds[0]?.id ?? '';
     const overview = await overviewPage(request, fundId, yearParam(query.year));
     const latest = await latestSpendDate(db);
-    const years = latest ? [overview.year - 1, overview.year, overview.year + 1].filter((y) => y <= Number(latest.slice(0, 4))) : [overview.year];
+    const years = latest
+      ? [overview.year - 1, overview.year, overview.year + 1].filter((y) => y <= Number(latest.slice(0, 4)))
+      : [overview.year];
     const chart = cumulativeChart({
-      id: 'budget-vs-spend', months: overview.months.map((m) => m.month),
+      id: 'budget-vs-spend',
+      months: overview.months.map((m) => m.month),
       title: `${overview.fund.name}: cumulative spend against budget, ${financialYearLabel(overview.year)}`,
       description: `Budget ${formatPounds(overview.totals.budgetPence)}; spent to date ${formatPounds(overview.totals.spentPence)}; forecast for the year ${formatPounds(overview.totals.forecastPence)}. The table below gives every month.`,
       series: [
         { label: 'Budget, spread evenly', values: overview.months.map((m) => m.budgetProfilePence), colour: '#505a5f' },
         { label: 'Actual spend to date', values: overview.months.map((m) => m.cumulativePence), colour: '#1d70b8' },
-        { label: 'Forecast (run-rate of the last 3 months)', values: overview.months.map((m, i) => (i >= overview.elapsed - 1 ? m.forecastCumulativePence : null)), colour: '#d4351c', dashed: true },
+        {
+          label: 'Forecast (run-rate of the last 3 months)',
+          values: overview.months.map((m, i) => (i >= overview.elapsed - 1 ? m.forecastCumulativePence : null)),
+          colour: '#d4351c',
+          dashed: true,
+        },
       ],
     });
     const serviceChart = horizontalBarChart({
-      id: 'spend-by-service', title: 'Spend by service, £ thousands', description: 'Spend from the fund this year by the service that delivered it.',
-      data: overview.byService.slice(0, 10).map((s) => ({ label: (s.service ?? 'Direct payments').slice(0, 28), value: Math.round(s.pence / 100_000) })), unit: 'k',
+      id: 'spend-by-service',
+      title: 'Spend by service, £ thousands',
+      description: 'Spend from the fund this year by the service that delivered it.',
+      data: overview.byService
+        .slice(0, 10)
+        .map((s) => ({ label: (s.service ?? 'Direct payments').slice(0, 28), value: Math.round(s.pence / 100_000) })),
+      unit: 'k',
     });
     const [pending, decisions, contracts] = await Promise.all([pendingChanges(db), recentDecisions(db, 8), contractsSummary(db)]);
-    return reply.view('budgets-overview.njk', viewContext(request, reply, {
-      title: 'Pooled budgets', funds, fundId, overview, chart, serviceChart, years, pending, decisions, contracts, forecastMethod: FORECAST_METHOD,
-      userId: user.id, pathwayOptions: Object.entries(pathwayLabels).map(([value, text]) => ({ value, text })), ...helpers,
-      error: query.error, done: query.done,
-    }));
+    return reply.view(
+      'budgets-overview.njk',
+      viewContext(request, reply, {
+        title: 'Pooled budgets',
+        funds,
+        fundId,
+        overview,
+        chart,
+        serviceChart,
+        years,
+        pending,
+        decisions,
+        contracts,
+        forecastMethod: FORECAST_METHOD,
+        userId: user.id,
+        pathwayOptions: Object.entries(pathwayLabels).map(([value, text]) => ({ value, text })),
+        ...helpers,
+        error: query.error,
+        done: query.done,
+      }),
+    );
   });
 
   app.get('/budgets/export.csv', async (request, reply) => {
@@ -80,11 +120,50 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     const view = query.view ?? 'allocations';
     const pounds = (pence: number | null) => (pence === null ? 'suppressed' : (pence / 100).toFixed(2));
     let rows: (string | number)[][];
-    if (view === 'allocations') rows = [['allocation', 'kind', 'budget_gbp', 'used_gbp', 'remaining_gbp', 'forecast_gbp', 'variance_gbp'], ...overview.allocations.map((a) => [a.label, a.targetKind, pounds(a.budgetPence), pounds(a.usedPence), pounds(a.remainingPence), pounds(a.forecastPence), pounds(a.variancePence)])];
-    else if (view === 'months') rows = [['month', 'spent_gbp', 'cumulative_gbp', 'forecast_cumulative_gbp', 'budget_profile_gbp'], ...overview.months.map((m) => [m.month, m.spentPence === null ? '' : pounds(m.spentPence), m.cumulativePence === null ? '' : pounds(m.cumulativePence), pounds(m.forecastCumulativePence), pounds(m.budgetProfilePence)])];
-    else if (view === 'services') rows = [['service', 'organisation', 'spent_gbp'], ...overview.byService.map((s) => [s.service ?? 'Direct payments', s.organisation ?? '', pounds(s.pence)])];
-    else if (view === 'localities') rows = [['locality', 'spent_gbp', 'people', 'per_person_gbp'], ...overview.byLocality.map((l) => [l.locality, pounds(l.pence), l.people === null ? 'suppressed' : l.people, pounds(l.perPersonPence)])];
-    else if (view === 'partners') rows = [['partner', 'contribution_gbp', 'share_of_spend_gbp', 'share_of_forecast_gbp'], ...overview.byPartner.map((p) => [p.name, pounds(p.pence), pounds(p.spentPence), pounds(p.forecastPence)])];
+    if (view === 'allocations')
+      rows = [
+        ['allocation', 'kind', 'budget_gbp', 'used_gbp', 'remaining_gbp', 'forecast_gbp', 'variance_gbp'],
+        ...overview.allocations.map((a) => [
+          a.label,
+          a.targetKind,
+          pounds(a.budgetPence),
+          pounds(a.usedPence),
+          pounds(a.remainingPence),
+          pounds(a.forecastPence),
+          pounds(a.variancePence),
+        ]),
+      ];
+    else if (view === 'months')
+      rows = [
+        ['month', 'spent_gbp', 'cumulative_gbp', 'forecast_cumulative_gbp', 'budget_profile_gbp'],
+        ...overview.months.map((m) => [
+          m.month,
+          m.spentPence === null ? '' : pounds(m.spentPence),
+          m.cumulativePence === null ? '' : pounds(m.cumulativePence),
+          pounds(m.forecastCumulativePence),
+          pounds(m.budgetProfilePence),
+        ]),
+      ];
+    else if (view === 'services')
+      rows = [
+        ['service', 'organisation', 'spent_gbp'],
+        ...overview.byService.map((s) => [s.service ?? 'Direct payments', s.organisation ?? '', pounds(s.pence)]),
+      ];
+    else if (view === 'localities')
+      rows = [
+        ['locality', 'spent_gbp', 'people', 'per_person_gbp'],
+        ...overview.byLocality.map((l) => [
+          l.locality,
+          pounds(l.pence),
+          l.people === null ? 'suppressed' : l.people,
+          pounds(l.perPersonPence),
+        ]),
+      ];
+    else if (view === 'partners')
+      rows = [
+        ['partner', 'contribution_gbp', 'share_of_spend_gbp', 'share_of_forecast_gbp'],
+        ...overview.byPartner.map((p) => [p.name, pounds(p.pence), pounds(p.spentPence), pounds(p.forecastPence)]),
+      ];
     else throw new HttpError(400, 'Choose allocations, months, services, localities or partners.');
     const name = `${overview.fund.id}-${overview.year}-${view}.csv`;
     return reply.header('content-disposition', `attachment; filename="${name}"`).type('text/csv; charset=utf-8').send(safeCsv(rows));
@@ -97,16 +176,23 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     try {
       const kind = body.kind === 'contribution' ? 'contribution' : 'allocation';
       const target = String(body.target ?? '');
-      const [targetKind, targetId] = target.includes(':') ? target.split(/:(.*)/s) as [string, string] : ['', ''];
-      if (kind === 'allocation' && !['service', 'pathway', 'locality'].includes(targetKind)) throw new FundChangeError('Choose what the money is allocated to');
+      const [targetKind, targetId] = target.includes(':') ? (target.split(/:(.*)/s) as [string, string]) : ['', ''];
+      if (kind === 'allocation' && !['service', 'pathway', 'locality'].includes(targetKind))
+        throw new FundChangeError('Choose what the money is allocated to');
       const change: ChangeInput = {
-        fundId, financialYear: Number(body.year), kind, partnerId: kind === 'contribution' ? String(body.partner ?? '') : null,
-        targetKind: kind === 'allocation' ? (targetKind as ChangeInput['targetKind']) : null, targetId: kind === 'allocation' ? targetId : null,
-        amountPence: penceFromPounds(body.amount), reason: String(body.reason ?? '').slice(0, 500),
+        fundId,
+        financialYear: Number(body.year),
+        kind,
+        partnerId: kind === 'contribution' ? String(body.partner ?? '') : null,
+        targetKind: kind === 'allocation' ? (targetKind as ChangeInput['targetKind']) : null,
+        targetId: kind === 'allocation' ? targetId : null,
+        amountPence: penceFromPounds(body.amount),
+        reason: String(body.reason ?? '').slice(0, 500),
       };
       await proposeChange(db, { id: user.id, name: user.displayName }, change);
     } catch (error) {
-      if (error instanceof FundChangeError) return reply.redirect(`/budgets?fund=${encodeURIComponent(fundId)}&error=${encodeURIComponent(error.message)}`);
+      if (error instanceof FundChangeError)
+        return reply.redirect(`/budgets?fund=${encodeURIComponent(fundId)}&error=${encodeURIComponent(error.message)}`);
       throw error;
     }
     return reply.redirect(`/budgets?fund=${encodeURIComponent(fundId)}&done=proposed`);
@@ -131,10 +217,18 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     requireRole(request, 'manager');
     const costs = await cohortCosts(db);
     const chart = horizontalBarChart({
-      id: 'cost-per-outcome', title: 'Cost per outcome achieved, by pathway (£)', description: 'All spend on the pathway divided by the outcomes its contracts have evidenced. Suppressed where fewer than 5 outcomes.',
-      data: costs.pathways.map((p) => ({ label: p.label.slice(0, 28), value: p.perOutcomePence === null ? null : Math.round(p.perOutcomePence / 100) })),
+      id: 'cost-per-outcome',
+      title: 'Cost per outcome achieved, by pathway (£)',
+      description: 'All spend on the pathway divided by the outcomes its contracts have evidenced. Suppressed where fewer than 5 outcomes.',
+      data: costs.pathways.map((p) => ({
+        label: p.label.slice(0, 28),
+        value: p.perOutcomePence === null ? null : Math.round(p.perOutcomePence / 100),
+      })),
     });
-    return reply.view('budgets-cohorts.njk', viewContext(request, reply, { title: 'Cost per person and per outcome', costs, chart, ...helpers }));
+    return reply.view(
+      'budgets-cohorts.njk',
+      viewContext(request, reply, { title: 'Cost per person and per outcome', costs, chart, ...helpers }),
+    );
   });
 
   app.get('/budgets/contracts/:id', async (request, reply) => {
@@ -143,7 +237,10 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     if (!idPattern.test(id)) throw new HttpError(404, 'There is no such contract.');
     const schedule = await contractSchedule(db, id);
     if (!schedule) throw new HttpError(404, 'There is no such contract.');
-    return reply.view('budgets-contract.njk', viewContext(request, reply, { title: schedule.contract.name, schedule, goalLabels, done: (request.query as Query).done, ...helpers }));
+    return reply.view(
+      'budgets-contract.njk',
+      viewContext(request, reply, { title: schedule.contract.name, schedule, goalLabels, done: (request.query as Query).done, ...helpers }),
+    );
   });
 
   app.post('/budgets/contracts/:id/evaluate', async (request, reply) => {
@@ -151,14 +248,22 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     const id = (request.params as { id: string }).id;
     if (!idPattern.test(id)) throw new HttpError(404, 'There is no such contract.');
     const asOf = (await latestSpendDate(db)) ?? new Date().toISOString().slice(0, 10);
-    const run = await runOutcomeContract(db, id, asOf, user.id).catch(() => { throw new HttpError(404, 'There is no such contract.'); });
+    const run = await runOutcomeContract(db, id, asOf, user.id).catch(() => {
+      throw new HttpError(404, 'There is no such contract.');
+    });
     return reply.redirect(`/budgets/contracts/${encodeURIComponent(id)}?done=${run.newlyPosted}`);
   });
 
   app.get('/my-record/budget', async (request, reply) => {
     const user = requireRole(request, 'citizen');
     if (!user.personId) throw new HttpError(403, 'This account is not linked to a person record.');
-    const decision = await decideAccess(db, { actor: user, personId: user.personId, category: 'finances', purpose: 'self', action: 'read' });
+    const decision = await decideAccess(db, {
+      actor: user,
+      personId: user.personId,
+      category: 'finances',
+      purpose: 'self',
+      action: 'read',
+    });
     if (!decision.allowed) throw new HttpError(403, decision.reason);
     const budgets = await personalBudgetsOf(db, user.personId);
     return reply.view('budgets-personal.njk', viewContext(request, reply, { title: 'Your personal budget', budgets, ...helpers }));

@@ -130,32 +130,84 @@ export interface BudgetsTables {
   budget_holder_endings: { holder_id: number; ended_by: string; ended_at: Generated<Date> };
   /** A case-level "who pays" decision for one person's care package (migration 0062); its shares are versioned. */
   funding_decisions: {
-    id: string; person_id: string; package: string; weekly_pence: number; starts_on: string; ends_on: string; recorded_by: string; recorded_at: Generated<Date>;
+    id: string;
+    person_id: string;
+    package: string;
+    weekly_pence: number;
+    starts_on: string;
+    ends_on: string;
+    recorded_by: string;
+    recorded_at: Generated<Date>;
   };
   funding_decision_versions: {
-    decision_id: string; version: number; evidence: string; decided_by: string; decided_by_name: string; decided_by_organisation_id: string | null;
-    decided_on: string; reason: string; commitment_pence: number; transaction_id: string; recorded_at: Generated<Date>;
+    decision_id: string;
+    version: number;
+    evidence: string;
+    decided_by: string;
+    decided_by_name: string;
+    decided_by_organisation_id: string | null;
+    decided_on: string;
+    reason: string;
+    commitment_pence: number;
+    transaction_id: string;
+    recorded_at: Generated<Date>;
   };
   funding_shares: { decision_id: string; version: number; partner_id: string; basis_points: number; amount_pence: number };
   funding_disputes: {
-    id: Generated<number>; decision_id: string; version: number; partner_id: string; reason: string; raised_by: string; raised_by_name: string; raised_at: Generated<Date>;
+    id: Generated<number>;
+    decision_id: string;
+    version: number;
+    partner_id: string;
+    reason: string;
+    raised_by: string;
+    raised_by_name: string;
+    raised_at: Generated<Date>;
   };
   funding_dispute_resolutions: {
-    dispute_id: number; outcome: 'upheld' | 'changed'; reason: string; resolved_by: string; resolved_by_name: string; new_version: number | null; resolved_at: Generated<Date>;
+    dispute_id: number;
+    outcome: 'upheld' | 'changed';
+    reason: string;
+    resolved_by: string;
+    resolved_by_name: string;
+    new_version: number | null;
+    resolved_at: Generated<Date>;
   };
   /** A budget the household holds together (migration 0063), spent only while every adult member agrees. */
   household_budgets: {
-    id: string; household_id: string; fund_id: string; financial_year: number; amount_pence: number; account_id: string; purpose: string;
-    agreed_on: string; recorded_by: string; recorded_by_name: string; recorded_at: Generated<Date>;
+    id: string;
+    household_id: string;
+    fund_id: string;
+    financial_year: number;
+    amount_pence: number;
+    account_id: string;
+    purpose: string;
+    agreed_on: string;
+    recorded_by: string;
+    recorded_by_name: string;
+    recorded_at: Generated<Date>;
   };
   /** Each adult's agreement, and any withdrawal, in order: the latest row per person is their word now. */
   household_budget_agreements: {
-    id: Generated<number>; budget_id: string; person_id: string; agrees: boolean; evidence: string; recorded_for: 'person' | 'practitioner';
-    recorded_by: string; recorded_by_name: string; recorded_at: Generated<Date>;
+    id: Generated<number>;
+    budget_id: string;
+    person_id: string;
+    agrees: boolean;
+    evidence: string;
+    recorded_for: 'person' | 'practitioner';
+    recorded_by: string;
+    recorded_by_name: string;
+    recorded_at: Generated<Date>;
   };
 }
 
-const appendOnlyTables = ['fund_changes', 'fund_change_decisions', 'ledger_accounts', 'ledger_transactions', 'ledger_postings', 'outcome_payment_lines'];
+const appendOnlyTables = [
+  'fund_changes',
+  'fund_change_decisions',
+  'ledger_accounts',
+  'ledger_transactions',
+  'ledger_postings',
+  'outcome_payment_lines',
+];
 
 export const budgetsMigrations: Record<string, Migration> = {
   '0060_budgets': {
@@ -472,7 +524,15 @@ export const budgetsMigrations: Record<string, Migration> = {
         create trigger funding_dispute_resolutions_second_person before insert on funding_dispute_resolutions
           for each row execute function funding_dispute_second_person();
       `.execute(db);
-      for (const table of ['budget_holders', 'budget_holder_endings', 'funding_decisions', 'funding_decision_versions', 'funding_shares', 'funding_disputes', 'funding_dispute_resolutions']) {
+      for (const table of [
+        'budget_holders',
+        'budget_holder_endings',
+        'funding_decisions',
+        'funding_decision_versions',
+        'funding_shares',
+        'funding_disputes',
+        'funding_dispute_resolutions',
+      ]) {
         await sql`create trigger ${sql.id(`${table}_append_only`)} before update or delete on ${sql.table(table)}
           for each row execute function budgets_append_only()`.execute(db);
         await sql`create trigger ${sql.id(`${table}_no_truncate`)} before truncate on ${sql.table(table)}

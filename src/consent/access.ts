@@ -35,24 +35,43 @@ export interface RecordAccess {
 
 export function actorOf(user: SignedInUser): Actor {
   return {
-    userId: user.id, role: user.role, personId: user.personId, organisationId: user.organisationId,
-    teamId: user.teamId, practitionerId: user.practitionerId,
+    userId: user.id,
+    role: user.role,
+    personId: user.personId,
+    organisationId: user.organisationId,
+    teamId: user.teamId,
+    practitionerId: user.practitionerId,
   };
 }
 
 /** What only a data-quality reviewer's decision needs: whether the person is in the review queue or an undoable merge. */
-async function identityReviewFacts(db: Kysely<Database>, user: SignedInUser, personId: string): Promise<{ inReviewQueue: boolean; inUndoableMerge: boolean }> {
+async function identityReviewFacts(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  personId: string,
+): Promise<{ inReviewQueue: boolean; inUndoableMerge: boolean }> {
   if (user.role !== 'data_quality') return { inReviewQueue: false, inUndoableMerge: false };
   const [inReviewQueue, inUndoableMerge] = await Promise.all([personInReviewQueue(db, personId), personInUndoableMerge(db, personId)]);
   return { inReviewQueue, inUndoableMerge };
 }
 
 const noFacts = (now: Date) => ({
-  now, relationships: [], organisationHoldsRecord: false, directives: [], lawfulBases: [], breakGlassUntil: null, proxyScope: null, safeguardingReleased: false,
+  now,
+  relationships: [],
+  organisationHoldsRecord: false,
+  directives: [],
+  lawfulBases: [],
+  breakGlassUntil: null,
+  proxyScope: null,
+  safeguardingReleased: false,
 });
 
 /** The policy over loaded facts, and the audit entries its decisions make (appended by the caller). */
-function decide(request: Omit<RecordAccessRequest, 'personId'>, personId: string, facts: AccessFacts): { access: RecordAccess; audit: AuditEntry[] } {
+function decide(
+  request: Omit<RecordAccessRequest, 'personId'>,
+  personId: string,
+  facts: AccessFacts,
+): { access: RecordAccess; audit: AuditEntry[] } {
   const { actor: user, purpose } = request;
   const actor = actorOf(user);
   const byCategory = {} as Record<Category, CategoryDecision>;
@@ -83,7 +102,11 @@ function decide(request: Omit<RecordAccessRequest, 'personId'>, personId: string
 const needsFacts = (user: SignedInUser) => user.role === 'citizen' || user.role === 'practitioner';
 
 /** Decides access to several categories of one person's record at once, auditing each. */
-export async function decideRecordAccess(db: Kysely<Database>, request: RecordAccessRequest, now: Date = new Date()): Promise<RecordAccess> {
+export async function decideRecordAccess(
+  db: Kysely<Database>,
+  request: RecordAccessRequest,
+  now: Date = new Date(),
+): Promise<RecordAccess> {
   const { actor: user, personId } = request;
   const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
   const { access, audit } = decide(request, personId, { ...baseFacts, ...(await identityReviewFacts(db, user, personId)) });
@@ -97,7 +120,12 @@ export async function decideRecordAccess(db: Kysely<Database>, request: RecordAc
  * can reach the reader before its decision is on the record: if the audit fails, this throws and
  * the data is dropped. `read` gets the decision and must itself read nothing it does not allow.
  */
-export async function decideRecordAccessAndRead<T>(db: Kysely<Database>, request: RecordAccessRequest, read: (access: RecordAccess) => Promise<T>, now: Date = new Date()): Promise<{ access: RecordAccess; data: T }> {
+export async function decideRecordAccessAndRead<T>(
+  db: Kysely<Database>,
+  request: RecordAccessRequest,
+  read: (access: RecordAccess) => Promise<T>,
+  now: Date = new Date(),
+): Promise<{ access: RecordAccess; data: T }> {
   const { actor: user, personId } = request;
   const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
   const { access, audit } = decide(request, personId, { ...baseFacts, ...(await identityReviewFacts(db, user, personId)) });
@@ -111,9 +139,15 @@ export async function decideRecordAccessAndRead<T>(db: Kysely<Database>, request
  * The same decision for several people at once (a page of search results): the facts for all of
  * them in one query, the same policy for each, and every decision audited in one append.
  */
-export async function decideRecordAccessForMany(db: Kysely<Database>, request: Omit<RecordAccessRequest, 'personId'> & { personIds: readonly string[] }, now: Date = new Date()): Promise<Map<string, RecordAccess>> {
+export async function decideRecordAccessForMany(
+  db: Kysely<Database>,
+  request: Omit<RecordAccessRequest, 'personId'> & { personIds: readonly string[] },
+  now: Date = new Date(),
+): Promise<Map<string, RecordAccess>> {
   const { actor: user, personIds } = request;
-  const loaded = needsFacts(user) ? await loadAccessFactsForMany(db, actorOf(user), personIds, now) : new Map<string, ReturnType<typeof noFacts>>();
+  const loaded = needsFacts(user)
+    ? await loadAccessFactsForMany(db, actorOf(user), personIds, now)
+    : new Map<string, ReturnType<typeof noFacts>>();
   const result = new Map<string, RecordAccess>();
   const audit: AuditEntry[] = [];
   for (const personId of personIds) {
@@ -149,7 +183,12 @@ export async function decideAccess(db: Kysely<Database>, request: AccessRequest)
   return {
     allowed: decision.scope !== 'none',
     reason: decision.reason,
-    visibleOrganisationIds: decision.scope === 'all' ? 'all' : decision.scope === 'own_organisation' && request.actor.organisationId ? [request.actor.organisationId] : [],
+    visibleOrganisationIds:
+      decision.scope === 'all'
+        ? 'all'
+        : decision.scope === 'own_organisation' && request.actor.organisationId
+          ? [request.actor.organisationId]
+          : [],
   };
 }
 
@@ -159,11 +198,27 @@ export async function decideAccess(db: Kysely<Database>, request: AccessRequest)
  * says what they saw, which is what the person is told in "who looked" (a category the reader may
  * see only their own organisation's entries of, and where it had none, was not looked at).
  */
-export async function recordDisclosure(db: Kysely<Database>, actor: SignedInUser, personId: string, purpose: Purpose, shown: Iterable<Category>, surface: string): Promise<void> {
+export async function recordDisclosure(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  personId: string,
+  purpose: Purpose,
+  shown: Iterable<Category>,
+  surface: string,
+): Promise<void> {
   const wanted = new Set(shown);
-  const entries: AuditEntry[] = categories.filter((c) => wanted.has(c)).map((category) => ({
-    actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'disclose', personId, category, purpose,
-    decision: 'allow', reason: `shown on ${surface}`,
-  }));
+  const entries: AuditEntry[] = categories
+    .filter((c) => wanted.has(c))
+    .map((category) => ({
+      actorUserId: actor.id,
+      actorRole: actor.role,
+      actorOrganisationId: actor.organisationId,
+      action: 'disclose',
+      personId,
+      category,
+      purpose,
+      decision: 'allow',
+      reason: `shown on ${surface}`,
+    }));
   if (entries.length > 0) await appendAudit(db, ...entries);
 }

@@ -23,9 +23,21 @@ export class RightsInputError extends RefusedInput {
 }
 
 /** The person, or their proxy, may act; anyone else is refused (and the refusal is audited by the decision). */
-export async function actingFor(trx: Trx, actor: SignedInUser, personId: string, category: Category = 'demographics'): Promise<'person' | 'proxy'> {
+export async function actingFor(
+  trx: Trx,
+  actor: SignedInUser,
+  personId: string,
+  category: Category = 'demographics',
+): Promise<'person' | 'proxy'> {
   if (actor.role !== 'citizen') throw new HttpError(403, 'Only the person, or someone registered to act for them, can make this choice.');
-  const access = await decideRecordAccess(trx as Kysely<Database>, { actor, personId, categories: [category], purpose: 'self', action: 'write' });
-  if (access.byCategory[category].scope !== 'all') throw new HttpError(403, 'You can only make choices for your own record, or for someone you are a registered proxy for.');
+  const access = await decideRecordAccess(trx as Kysely<Database>, {
+    actor,
+    personId,
+    categories: [category],
+    purpose: 'self',
+    action: 'write',
+  });
+  if (access.byCategory[category].scope !== 'all')
+    throw new HttpError(403, 'You can only make choices for your own record, or for someone you are a registered proxy for.');
   return actor.personId === personId ? 'person' : 'proxy';
 }

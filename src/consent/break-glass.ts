@@ -17,18 +17,49 @@ import { proxyPersonIdsFor } from './proxies.ts';
 export const BREAK_GLASS_MINUTES = 60;
 
 /** Starts an emergency access in the caller's transaction; practitioners only. */
-export async function startBreakGlass(trx: Kysely<Database>, user: SignedInUser, personId: string, reason: string, now: Date = new Date()): Promise<Date> {
-  if (user.role !== 'practitioner' || !user.organisationId) throw new RefusedInput(422, 'Only practitioners of a member organisation can use emergency access');
+export async function startBreakGlass(
+  trx: Kysely<Database>,
+  user: SignedInUser,
+  personId: string,
+  reason: string,
+  now: Date = new Date(),
+): Promise<Date> {
+  if (user.role !== 'practitioner' || !user.organisationId)
+    throw new RefusedInput(422, 'Only practitioners of a member organisation can use emergency access');
   const expiresAt = new Date(now.getTime() + BREAK_GLASS_MINUTES * 60_000);
   const exists = await personById(trx, personId);
   await appendAudit(trx, {
-    actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'break_glass', personId,
-    category: null, purpose: 'direct_care', decision: exists ? 'allow' : 'deny',
-    reason: exists ? `emergency access for ${BREAK_GLASS_MINUTES} minutes: ${reason}` : 'emergency access asked for a record that does not exist',
+    actorUserId: user.id,
+    actorRole: user.role,
+    actorOrganisationId: user.organisationId,
+    action: 'break_glass',
+    personId,
+    category: null,
+    purpose: 'direct_care',
+    decision: exists ? 'allow' : 'deny',
+    reason: exists
+      ? `emergency access for ${BREAK_GLASS_MINUTES} minutes: ${reason}`
+      : 'emergency access asked for a record that does not exist',
   });
   if (exists) {
-    await trx.insertInto('break_glass_grants').values({ user_id: user.id, person_id: personId, reason, expires_at: expiresAt, reviewed_at: null, reviewed_by: null, review_outcome: null, review_note: null }).execute();
-    await notifyPeople(trx, { personIds: [personId, ...await proxyPersonIdsFor(trx, personId, now)], event: 'emergency_access', path: '/home' }, now);
+    await trx
+      .insertInto('break_glass_grants')
+      .values({
+        user_id: user.id,
+        person_id: personId,
+        reason,
+        expires_at: expiresAt,
+        reviewed_at: null,
+        reviewed_by: null,
+        review_outcome: null,
+        review_note: null,
+      })
+      .execute();
+    await notifyPeople(
+      trx,
+      { personIds: [personId, ...(await proxyPersonIdsFor(trx, personId, now))], event: 'emergency_access', path: '/home' },
+      now,
+    );
   }
   return expiresAt;
 }
@@ -51,20 +82,35 @@ export interface BreakGlassForReview {
 // network) opened whose record (the person's name, from people). The user and the person are
 // required references, so every grant has both names.
 const grantColumns = [
-  'g.id', 'g.started_at', 'g.expires_at', userDisplayNameOf('g.user_id').$castTo<string>().as('display_name'),
-  organisationNameOf(userOrganisationIdOf('g.user_id')).as('organisation'), 'g.person_id', personFullNameOf('g.person_id').$castTo<string>().as('person_name'),
-  'g.reason', 'g.reviewed_at', 'g.review_outcome', 'g.review_note',
+  'g.id',
+  'g.started_at',
+  'g.expires_at',
+  userDisplayNameOf('g.user_id').$castTo<string>().as('display_name'),
+  organisationNameOf(userOrganisationIdOf('g.user_id')).as('organisation'),
+  'g.person_id',
+  personFullNameOf('g.person_id').$castTo<string>().as('person_name'),
+  'g.reason',
+  'g.reviewed_at',
+  'g.review_outcome',
+  'g.review_note',
 ] as const;
 
 export async function breakGlassReviewList(db: Kysely<Database>, includeReviewed = false): Promise<BreakGlassForReview[]> {
-  let query = db
-    .selectFrom('break_glass_grants as g')
-    .select([...grantColumns]);
+  let query = db.selectFrom('break_glass_grants as g').select([...grantColumns]);
   if (!includeReviewed) query = query.where('g.reviewed_at', 'is', null);
   const rows = await query.orderBy('g.started_at', 'asc').limit(200).execute();
   return rows.map((r) => ({
-    id: Number(r.id), at: r.started_at, expiresAt: r.expires_at, practitioner: r.display_name, organisation: r.organisation,
-    personId: r.person_id, personName: r.person_name, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note,
+    id: Number(r.id),
+    at: r.started_at,
+    expiresAt: r.expires_at,
+    practitioner: r.display_name,
+    organisation: r.organisation,
+    personId: r.person_id,
+    personName: r.person_name,
+    reason: r.reason,
+    reviewedAt: r.reviewed_at,
+    outcome: r.review_outcome,
+    note: r.review_note,
   }));
 }
 
@@ -85,9 +131,18 @@ export interface EmergencyUse {
 export async function emergencyUses(db: Kysely<Database>, grantIds: readonly number[]): Promise<Map<number, EmergencyUse>> {
   const result = new Map<number, EmergencyUse>();
   if (grantIds.length === 0) return result;
-  const grants = await db.selectFrom('break_glass_grants').select(['id', 'user_id', 'person_id', 'started_at', 'expires_at']).where('id', 'in', [...grantIds]).execute();
-  const rows = (await auditEventsDuring(db, grants.map((g) => ({ key: Number(g.id), actorUserId: g.user_id, personId: g.person_id, from: g.started_at, to: g.expires_at })), 'break_glass'))
-    .map((e) => ({ ...e, grant_id: e.key }));
+  const grants = await db
+    .selectFrom('break_glass_grants')
+    .select(['id', 'user_id', 'person_id', 'started_at', 'expires_at'])
+    .where('id', 'in', [...grantIds])
+    .execute();
+  const rows = (
+    await auditEventsDuring(
+      db,
+      grants.map((g) => ({ key: Number(g.id), actorUserId: g.user_id, personId: g.person_id, from: g.started_at, to: g.expires_at })),
+      'break_glass',
+    )
+  ).map((e) => ({ ...e, grant_id: e.key }));
   for (const id of grantIds) result.set(id, { surfaces: [], shown: [], readElsewhere: [], exports: 0, changes: 0, refused: 0 });
   const byGrant = Map.groupBy(rows, (row) => Number(row.grant_id));
   for (const [id, events] of byGrant) {
@@ -106,7 +161,10 @@ export async function emergencyUses(db: Kysely<Database>, grantIds: readonly num
     for (const e of events) {
       const category = categories.includes(e.category as Category) ? (e.category as Category) : null;
       if (e.action === 'read' && e.decision === 'allow') {
-        if (category === 'demographics' || visit === null) { close(); visit = { reads: [], surface: null }; }
+        if (category === 'demographics' || visit === null) {
+          close();
+          visit = { reads: [], surface: null };
+        }
         if (category) visit!.reads.push(category);
       } else if (e.action === 'disclose') {
         visit ??= { reads: [], surface: null };
@@ -128,23 +186,63 @@ export async function emergencyUses(db: Kysely<Database>, grantIds: readonly num
 }
 
 /** Reviews already done, newest first: what was decided, by whom and when. */
-export async function completedBreakGlassReviews(db: Kysely<Database>, limit = 50): Promise<Array<BreakGlassForReview & { reviewer: string | null }>> {
-  const rows = await db.selectFrom('break_glass_grants as g')
+export async function completedBreakGlassReviews(
+  db: Kysely<Database>,
+  limit = 50,
+): Promise<Array<BreakGlassForReview & { reviewer: string | null }>> {
+  const rows = await db
+    .selectFrom('break_glass_grants as g')
     .select([...grantColumns, userDisplayNameOf('g.reviewed_by').as('reviewer')])
-    .where('g.reviewed_at', 'is not', null).orderBy('g.reviewed_at', 'desc').orderBy('g.id', 'desc').limit(limit).execute();
+    .where('g.reviewed_at', 'is not', null)
+    .orderBy('g.reviewed_at', 'desc')
+    .orderBy('g.id', 'desc')
+    .limit(limit)
+    .execute();
   return rows.map((r) => ({
-    id: Number(r.id), at: r.started_at, expiresAt: r.expires_at, practitioner: r.display_name, organisation: r.organisation,
-    personId: r.person_id, personName: r.person_name, reason: r.reason, reviewedAt: r.reviewed_at, outcome: r.review_outcome, note: r.review_note, reviewer: r.reviewer,
+    id: Number(r.id),
+    at: r.started_at,
+    expiresAt: r.expires_at,
+    practitioner: r.display_name,
+    organisation: r.organisation,
+    personId: r.person_id,
+    personName: r.person_name,
+    reason: r.reason,
+    reviewedAt: r.reviewed_at,
+    outcome: r.review_outcome,
+    note: r.review_note,
+    reviewer: r.reviewer,
   }));
 }
 
-export async function reviewBreakGlass(trx: Kysely<Database>, reviewer: SignedInUser, grantId: number, outcome: 'appropriate' | 'inappropriate', note: string): Promise<boolean> {
-  const grant = await trx.selectFrom('break_glass_grants').select(['person_id', 'reviewed_at']).where('id', '=', grantId).forUpdate().executeTakeFirst();
+export async function reviewBreakGlass(
+  trx: Kysely<Database>,
+  reviewer: SignedInUser,
+  grantId: number,
+  outcome: 'appropriate' | 'inappropriate',
+  note: string,
+): Promise<boolean> {
+  const grant = await trx
+    .selectFrom('break_glass_grants')
+    .select(['person_id', 'reviewed_at'])
+    .where('id', '=', grantId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!grant || grant.reviewed_at) return false;
-  await trx.updateTable('break_glass_grants').set({ reviewed_at: new Date(), reviewed_by: reviewer.id, review_outcome: outcome, review_note: note }).where('id', '=', grantId).execute();
+  await trx
+    .updateTable('break_glass_grants')
+    .set({ reviewed_at: new Date(), reviewed_by: reviewer.id, review_outcome: outcome, review_note: note })
+    .where('id', '=', grantId)
+    .execute();
   await appendAudit(trx, {
-    actorUserId: reviewer.id, actorRole: reviewer.role, actorOrganisationId: reviewer.organisationId, action: 'break_glass_review', personId: grant.person_id,
-    category: null, purpose: 'safeguarding', decision: 'success', reason: `privacy officer reviewed an emergency access: ${outcome}`,
+    actorUserId: reviewer.id,
+    actorRole: reviewer.role,
+    actorOrganisationId: reviewer.organisationId,
+    action: 'break_glass_review',
+    personId: grant.person_id,
+    category: null,
+    purpose: 'safeguarding',
+    decision: 'success',
+    reason: `privacy officer reviewed an emergency access: ${outcome}`,
   });
   return true;
 }

@@ -2,8 +2,16 @@
 // each kind of recorded item falls into. The person's sharing choices are made per category.
 
 export const categories = [
-  'demographics', 'about_me', 'health', 'social_care', 'housing', 'education', 'criminal_justice',
-  'children_safeguarding', 'finances', 'plans',
+  'demographics',
+  'about_me',
+  'health',
+  'social_care',
+  'housing',
+  'education',
+  'criminal_justice',
+  'children_safeguarding',
+  'finances',
+  'plans',
 ] as const;
 export type Category = (typeof categories)[number];
 
@@ -104,7 +112,9 @@ export function categoryOfNeed(code: string): Category {
 }
 
 export function eventTypesIn(category: Category): string[] {
-  return Object.entries(eventCategories).filter(([, c]) => c === category).map(([t]) => t);
+  return Object.entries(eventCategories)
+    .filter(([, c]) => c === category)
+    .map(([t]) => t);
 }
 
 export function isCategory(value: unknown): value is Category {

@@ -32,28 +32,46 @@ export interface CorrectableField {
   value: string;
 }
 
-interface OwnRecord { id: number; source: string; source_id: string; fields: Record<string, string> }
+interface OwnRecord {
+  id: number;
+  source: string;
+  source_id: string;
+  fields: Record<string, string>;
+}
 
 /** The organisation's own current records of each person (the only ones it may correct), from the person index in one query. */
 async function ownRecordsOf(db: Kysely<Database>, organisationId: string, personIds: readonly string[]): Promise<Map<string, OwnRecord[]>> {
   const held = await recordsHeldOfPeople(db, personIds, { organisationId });
-  return new Map([...held].map(([personId, records]) => [personId, records.map((r) => ({ id: r.sourceRecordId, source: r.source, source_id: r.sourceId, fields: r.fields }))]));
+  return new Map(
+    [...held].map(([personId, records]) => [
+      personId,
+      records.map((r) => ({ id: r.sourceRecordId, source: r.source, source_id: r.sourceId, fields: r.fields })),
+    ]),
+  );
 }
 
 /** Every field of the organisation's records of each person, as the practitioner chooses what to correct. */
-export async function correctableFields(db: Kysely<Database>, organisationId: string, personIds: readonly string[]): Promise<Map<string, CorrectableField[]>> {
+export async function correctableFields(
+  db: Kysely<Database>,
+  organisationId: string,
+  personIds: readonly string[],
+): Promise<Map<string, CorrectableField[]>> {
   const result = new Map<string, CorrectableField[]>();
   const own = await ownRecordsOf(db, organisationId, personIds);
   for (const personId of new Set(personIds)) {
     const records = own.get(personId) ?? [];
-    result.set(personId, records.flatMap((r) => {
-      // Every field the record may hold, filled or not (a missing phone number can be added).
-      const fields = [...new Set([...heldFieldOrder, ...Object.keys(r.fields)])];
-      return fields.map((field) => ({
-        target: `${r.id}:${field}`, label: `${heldFieldLabel(field)}${records.length > 1 ? ` (record ${r.source_id})` : ''}`,
-        value: r.fields[field] ? heldFieldValue(field, r.fields[field]) : 'not recorded',
-      }));
-    }));
+    result.set(
+      personId,
+      records.flatMap((r) => {
+        // Every field the record may hold, filled or not (a missing phone number can be added).
+        const fields = [...new Set([...heldFieldOrder, ...Object.keys(r.fields)])];
+        return fields.map((field) => ({
+          target: `${r.id}:${field}`,
+          label: `${heldFieldLabel(field)}${records.length > 1 ? ` (record ${r.source_id})` : ''}`,
+          value: r.fields[field] ? heldFieldValue(field, r.fields[field]) : 'not recorded',
+        }));
+      }),
+    );
   }
   return result;
 }
@@ -61,10 +79,12 @@ export async function correctableFields(db: Kysely<Database>, organisationId: st
 /** What was typed for the new value, checked and in the form the record keeps. */
 function newValue(field: string, typed: string): string {
   const value = typed.trim().replace(/\s+/g, ' ');
-  if (value.length === 0 || value.length > 200) throw new CorrectionInputError('value', 'Enter what the record should say now, in up to 200 characters');
+  if (value.length === 0 || value.length > 200)
+    throw new CorrectionInputError('value', 'Enter what the record should say now, in up to 200 characters');
   if (field === 'birth_date') {
     const date = findWrittenDate(value);
-    if (!date || !date.iso || date.match.trim() !== value) throw new CorrectionInputError('value', 'Enter the date of birth as a date, for example 7 November 1999');
+    if (!date || !date.iso || date.match.trim() !== value)
+      throw new CorrectionInputError('value', 'Enter the date of birth as a date, for example 7 November 1999');
     if (date.iso > new Date().toISOString().slice(0, 10)) throw new CorrectionInputError('value', 'The date of birth must be in the past');
     return date.iso;
   }
@@ -95,10 +115,21 @@ export interface CorrectionAnswer {
  * version is kept, and the request records the change; declined: the answer alone. Either way
  * it is audited and the person sees it.
  */
-export async function answerCorrection(db: Kysely<Database>, user: SignedInUser, requestId: number, answer: CorrectionAnswer): Promise<void> {
-  if (user.role !== 'practitioner' || !user.organisationId) throw new RefusedInput(404, 'There is no such correction request for your organisation.');
-  const request = await db.selectFrom('correction_requests').select(['person_id', 'organisation_id', 'status', 'requested_by']).where('id', '=', requestId).executeTakeFirst();
-  if (!request || request.organisation_id !== user.organisationId) throw new RefusedInput(404, 'There is no such correction request for your organisation.');
+export async function answerCorrection(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  requestId: number,
+  answer: CorrectionAnswer,
+): Promise<void> {
+  if (user.role !== 'practitioner' || !user.organisationId)
+    throw new RefusedInput(404, 'There is no such correction request for your organisation.');
+  const request = await db
+    .selectFrom('correction_requests')
+    .select(['person_id', 'organisation_id', 'status', 'requested_by'])
+    .where('id', '=', requestId)
+    .executeTakeFirst();
+  if (!request || request.organisation_id !== user.organisationId)
+    throw new RefusedInput(404, 'There is no such correction request for your organisation.');
   if (request.status !== 'open') throw new RefusedInput(409, 'This correction request has already been answered.');
   const note = answer.note.trim().slice(0, 2000);
   if (note.length < 2) throw new CorrectionInputError('note', 'Say what you did, so the person knows');
@@ -107,26 +138,52 @@ export async function answerCorrection(db: Kysely<Database>, user: SignedInUser,
   if (answer.outcome === 'corrected') {
     const [recordPart, field] = (answer.target ?? '').split(/:(.*)/s);
     const record = ((await ownRecordsOf(db, user.organisationId, [personId])).get(personId) ?? []).find((r) => String(r.id) === recordPart);
-    if (!record || !field || !/^[a-z][a-z0-9_]{0,40}$/.test(field)) throw new CorrectionInputError('target', 'Choose which part of your record to correct');
+    if (!record || !field || !/^[a-z][a-z0-9_]{0,40}$/.test(field))
+      throw new CorrectionInputError('target', 'Choose which part of your record to correct');
     const to = newValue(field, answer.value ?? '');
     const from = record.fields[field] ?? '';
     if (from === to) throw new CorrectionInputError('value', 'That is what the record already says: enter what it should say now');
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics'], purpose: 'direct_care', action: 'write' });
-    if (access.byCategory.demographics.scope === 'none') throw new RefusedInput(404, 'There is no such correction request for your organisation.');
+    const access = await decideRecordAccess(db, {
+      actor: user,
+      personId,
+      categories: ['demographics'],
+      purpose: 'direct_care',
+      action: 'write',
+    });
+    if (access.byCategory.demographics.scope === 'none')
+      throw new RefusedInput(404, 'There is no such correction request for your organisation.');
     // The service sends its corrected record, as it would any update: the index keeps the old version.
     await receiveSourceRecord(db, record.source, record.source_id, { ...record.fields, [field]: to });
     change = { recordId: record.id, field, from, to };
   }
   await db.transaction().execute(async (trx) => {
-    const updated = await trx.updateTable('correction_requests').set({
-      status: answer.outcome, resolved_at: new Date(), resolved_by: user.id, resolution_note: note,
-      ...(change ? { corrected_record_id: change.recordId, corrected_field: change.field, corrected_from: change.from, corrected_to: change.to } : {}),
-    }).where('id', '=', requestId).where('status', '=', 'open').executeTakeFirst();
+    const updated = await trx
+      .updateTable('correction_requests')
+      .set({
+        status: answer.outcome,
+        resolved_at: new Date(),
+        resolved_by: user.id,
+        resolution_note: note,
+        ...(change
+          ? { corrected_record_id: change.recordId, corrected_field: change.field, corrected_from: change.from, corrected_to: change.to }
+          : {}),
+      })
+      .where('id', '=', requestId)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) throw new RefusedInput(409, 'This correction request has already been answered.');
     await appendAudit(trx, {
-      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId, category: change ? 'demographics' : null,
-      purpose: 'direct_care', decision: 'success',
-      reason: change ? `answered a correction request: corrected the ${change.field.replace(/_/g, ' ')} in their own record` : 'answered a correction request: declined',
+      actorUserId: user.id,
+      actorRole: user.role,
+      actorOrganisationId: user.organisationId,
+      action: 'write',
+      personId,
+      category: change ? 'demographics' : null,
+      purpose: 'direct_care',
+      decision: 'success',
+      reason: change
+        ? `answered a correction request: corrected the ${change.field.replace(/_/g, ' ')} in their own record`
+        : 'answered a correction request: declined',
     });
     const told = new Set([request.requested_by, ...(await accountsOfPeople(trx, [personId])).map((a) => a.userId)]);
     for (const userId of told) await notify(trx, { userId, event: 'correction_answered', path: '/my-record/corrections' });

@@ -40,11 +40,14 @@ export function parseDirectiveForm(body: Record<string, unknown>, now: Date = ne
   let recipientKind: RecipientKind;
   let recipientId: string | null = null;
   if (recipient === 'network') recipientKind = 'network';
-  else if (/^organisation:[A-Za-z0-9_-]{1,64}$/.test(recipient)) { recipientKind = 'organisation'; recipientId = recipient.slice('organisation:'.length); }
-  else throw new DirectiveInputError('recipient', 'Choose who this is about');
+  else if (/^organisation:[A-Za-z0-9_-]{1,64}$/.test(recipient)) {
+    recipientKind = 'organisation';
+    recipientId = recipient.slice('organisation:'.length);
+  } else throw new DirectiveInputError('recipient', 'Choose who this is about');
   const rawPurposes = Array.isArray(body.purposes) ? body.purposes : body.purposes === undefined ? [] : [body.purposes];
   const purposes = rawPurposes.filter(isPurpose).filter((p) => p === 'direct_care' || p === 'care_coordination');
-  if (purposes.length === 0 || purposes.length !== rawPurposes.length) throw new DirectiveInputError('purposes', 'Choose at least one reason the information may be used for');
+  if (purposes.length === 0 || purposes.length !== rawPurposes.length)
+    throw new DirectiveInputError('purposes', 'Choose at least one reason the information may be used for');
   // The end date in GOV.UK day, month and year boxes (until-day, until-month, until-year); an
   // API client may still send one ISO date as until.
   let validUntil: Date | null = null;
@@ -62,7 +65,10 @@ export function parseDirectiveForm(body: Record<string, unknown>, now: Date = ne
 }
 
 /** A practitioner's record of what the person agreed to, for one referral: who, on what evidence. */
-export interface OnBehalf { evidence: string; referralId: string | null }
+export interface OnBehalf {
+  evidence: string;
+  referralId: string | null;
+}
 
 /**
  * Records a sharing choice in the caller's transaction and audits it. A citizen records their
@@ -70,25 +76,57 @@ export interface OnBehalf { evidence: string; referralId: string | null }
  * person told them (`onBehalf`), which never outranks the person's own word (consent/policy.ts)
  * and is shown to the person with who recorded it and why.
  */
-export async function recordDirective(trx: Trx, actor: SignedInUser, personId: string, directive: NewDirective, onBehalf?: OnBehalf): Promise<number> {
+export async function recordDirective(
+  trx: Trx,
+  actor: SignedInUser,
+  personId: string,
+  directive: NewDirective,
+  onBehalf?: OnBehalf,
+): Promise<number> {
   const recordedFor = actor.role === 'citizen' ? (actor.personId === personId ? 'person' : 'proxy') : 'practitioner';
   if (recordedFor === 'practitioner') {
-    if (actor.role !== 'practitioner' || !onBehalf || onBehalf.evidence.trim().length < 2) throw new DirectiveInputError('consent', 'A practitioner can only record what the person agreed to, with how they agreed');
-    if (directive.category === '*' || directive.recipientKind !== 'organisation') throw new DirectiveInputError('categories', 'A choice recorded for the person covers only the information a referral needs, for the service it goes to');
+    if (actor.role !== 'practitioner' || !onBehalf || onBehalf.evidence.trim().length < 2)
+      throw new DirectiveInputError('consent', 'A practitioner can only record what the person agreed to, with how they agreed');
+    if (directive.category === '*' || directive.recipientKind !== 'organisation')
+      throw new DirectiveInputError(
+        'categories',
+        'A choice recorded for the person covers only the information a referral needs, for the service it goes to',
+      );
   }
   if (directive.recipientKind === 'organisation') {
     const org = await organisationById(trx, directive.recipientId!);
     if (!org) throw new DirectiveInputError('recipient', 'That organisation is not part of the care network');
   }
-  const row = await trx.insertInto('consent_directives').values({
-    person_id: personId, category: directive.category, recipient_kind: directive.recipientKind, recipient_id: directive.recipientId,
-    purposes: directive.purposes, decision: directive.decision, valid_until: directive.validUntil, recorded_by: actor.id,
-    recorded_by_role: actor.role, withdrawn_at: null, withdrawn_by: null, note: directive.note,
-    recorded_for: recordedFor, evidence: onBehalf?.evidence.trim().slice(0, 500) ?? null, referral_id: onBehalf?.referralId ?? null,
-  }).returning('id').executeTakeFirstOrThrow();
+  const row = await trx
+    .insertInto('consent_directives')
+    .values({
+      person_id: personId,
+      category: directive.category,
+      recipient_kind: directive.recipientKind,
+      recipient_id: directive.recipientId,
+      purposes: directive.purposes,
+      decision: directive.decision,
+      valid_until: directive.validUntil,
+      recorded_by: actor.id,
+      recorded_by_role: actor.role,
+      withdrawn_at: null,
+      withdrawn_by: null,
+      note: directive.note,
+      recorded_for: recordedFor,
+      evidence: onBehalf?.evidence.trim().slice(0, 500) ?? null,
+      referral_id: onBehalf?.referralId ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   await appendAudit(trx, {
-    actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId,
-    category: directive.category === '*' ? null : directive.category, purpose: recordedFor === 'practitioner' ? 'care_coordination' : 'self', decision: 'success',
+    actorUserId: actor.id,
+    actorRole: actor.role,
+    actorOrganisationId: actor.organisationId,
+    action: 'write',
+    personId,
+    category: directive.category === '*' ? null : directive.category,
+    purpose: recordedFor === 'practitioner' ? 'care_coordination' : 'self',
+    decision: 'success',
     reason: `sharing choice recorded${recordedFor === 'practitioner' ? ' by a practitioner for the person' : recordedFor === 'proxy' ? ' by a proxy' : ''}: ${directive.decision === 'permit' ? 'share' : 'do not share'}`,
   });
   return Number(row.id);
@@ -96,35 +134,70 @@ export async function recordDirective(trx: Trx, actor: SignedInUser, personId: s
 
 /** Withdrawal takes effect at once: the next access decision no longer sees the directive. */
 export async function withdrawDirective(trx: Trx, actor: SignedInUser, personId: string, directiveId: number): Promise<boolean> {
-  const updated = await trx.updateTable('consent_directives').set({ withdrawn_at: new Date(), withdrawn_by: actor.id })
-    .where('id', '=', directiveId).where('person_id', '=', personId).where('withdrawn_at', 'is', null).executeTakeFirst();
+  const updated = await trx
+    .updateTable('consent_directives')
+    .set({ withdrawn_at: new Date(), withdrawn_by: actor.id })
+    .where('id', '=', directiveId)
+    .where('person_id', '=', personId)
+    .where('withdrawn_at', 'is', null)
+    .executeTakeFirst();
   const changed = Number(updated.numUpdatedRows) === 1;
   if (changed) {
     await appendAudit(trx, {
-      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId,
-      category: null, purpose: 'self', decision: 'success', reason: 'sharing choice withdrawn',
+      actorUserId: actor.id,
+      actorRole: actor.role,
+      actorOrganisationId: actor.organisationId,
+      action: 'write',
+      personId,
+      category: null,
+      purpose: 'self',
+      decision: 'success',
+      reason: 'sharing choice withdrawn',
     });
   }
   return changed;
 }
 
 export interface SeededDirective {
-  personId: string; category: Category | '*'; recipientKind: RecipientKind; recipientId: string | null; decision: 'permit' | 'deny';
-  recordedAt: Date; validUntil: Date | null; withdrawnAt: Date | null; recordedFor: 'person' | 'practitioner'; note: string | null; evidence: string | null;
+  personId: string;
+  category: Category | '*';
+  recipientKind: RecipientKind;
+  recipientId: string | null;
+  decision: 'permit' | 'deny';
+  recordedAt: Date;
+  validUntil: Date | null;
+  withdrawnAt: Date | null;
+  recordedFor: 'person' | 'practitioner';
+  note: string | null;
+  evidence: string | null;
 }
 
 /** A synthetic place's history of sharing choices, in bulk (demo and benchmark loading only). */
 export async function seedDirectives(trx: Trx, rows: readonly SeededDirective[]): Promise<void> {
   const ts = (d: Date | null) => d?.toISOString() ?? null;
   const txt = (name: string, value: (r: SeededDirective) => unknown) => ({ name, type: 'text', value });
-  await bulkInsert(trx, 'consent_directives', [
-    txt('person_id', (r) => r.personId), txt('category', (r) => r.category), txt('recipient_kind', (r) => r.recipientKind), txt('recipient_id', (r) => r.recipientId),
-    { name: 'purposes', type: 'text[]', value: () => `{${carePurposes.join(',')}}` }, txt('decision', (r) => r.decision),
-    { name: 'valid_from', type: 'timestamptz', value: (r) => ts(r.recordedAt) }, { name: 'recorded_at', type: 'timestamptz', value: (r) => ts(r.recordedAt) },
-    { name: 'valid_until', type: 'timestamptz', value: (r) => ts(r.validUntil) }, { name: 'withdrawn_at', type: 'timestamptz', value: (r) => ts(r.withdrawnAt) },
-    txt('recorded_by_role', (r) => (r.recordedFor === 'person' ? 'citizen' : 'practitioner')), txt('recorded_for', (r) => r.recordedFor),
-    txt('note', (r) => r.note), txt('evidence', (r) => r.evidence),
-  ], [...rows], 10_000);
+  await bulkInsert(
+    trx,
+    'consent_directives',
+    [
+      txt('person_id', (r) => r.personId),
+      txt('category', (r) => r.category),
+      txt('recipient_kind', (r) => r.recipientKind),
+      txt('recipient_id', (r) => r.recipientId),
+      { name: 'purposes', type: 'text[]', value: () => `{${carePurposes.join(',')}}` },
+      txt('decision', (r) => r.decision),
+      { name: 'valid_from', type: 'timestamptz', value: (r) => ts(r.recordedAt) },
+      { name: 'recorded_at', type: 'timestamptz', value: (r) => ts(r.recordedAt) },
+      { name: 'valid_until', type: 'timestamptz', value: (r) => ts(r.validUntil) },
+      { name: 'withdrawn_at', type: 'timestamptz', value: (r) => ts(r.withdrawnAt) },
+      txt('recorded_by_role', (r) => (r.recordedFor === 'person' ? 'citizen' : 'practitioner')),
+      txt('recorded_for', (r) => r.recordedFor),
+      txt('note', (r) => r.note),
+      txt('evidence', (r) => r.evidence),
+    ],
+    [...rows],
+    10_000,
+  );
 }
 
 export interface DirectiveView {
@@ -143,29 +216,85 @@ export interface DirectiveView {
 export async function directivesOf(db: Kysely<Database>, personId: string, now: Date = new Date()): Promise<DirectiveView[]> {
   // Names from their owners: the organisation or team a choice is about (network), and who
   // recorded it with their organisation (auth, network), each looked up in this one statement.
-  const rows = await db.selectFrom('consent_directives as d')
-    .select(['d.id', 'd.category', 'd.recipient_kind', sql<string | null>`case when d.recipient_kind = 'organisation' then ${organisationNameOf('d.recipient_id')} end`.as('organisation'),
-      sql<string | null>`case when d.recipient_kind = 'team' then ${teamNameOf('d.recipient_id')} end`.as('team'), 'd.purposes', 'd.decision', 'd.valid_from', 'd.valid_until', 'd.withdrawn_at', 'd.recorded_at',
-      'd.recorded_for', 'd.evidence', 'd.note', userDisplayNameOf('d.recorded_by').as('recorder'), organisationNameOf(userOrganisationIdOf('d.recorded_by')).as('recorder_organisation')])
-    .where('d.person_id', '=', personId).orderBy('d.recorded_at', 'desc').orderBy('d.id', 'desc').execute();
+  const rows = await db
+    .selectFrom('consent_directives as d')
+    .select([
+      'd.id',
+      'd.category',
+      'd.recipient_kind',
+      sql<string | null>`case when d.recipient_kind = 'organisation' then ${organisationNameOf('d.recipient_id')} end`.as('organisation'),
+      sql<string | null>`case when d.recipient_kind = 'team' then ${teamNameOf('d.recipient_id')} end`.as('team'),
+      'd.purposes',
+      'd.decision',
+      'd.valid_from',
+      'd.valid_until',
+      'd.withdrawn_at',
+      'd.recorded_at',
+      'd.recorded_for',
+      'd.evidence',
+      'd.note',
+      userDisplayNameOf('d.recorded_by').as('recorder'),
+      organisationNameOf(userOrganisationIdOf('d.recorded_by')).as('recorder_organisation'),
+    ])
+    .where('d.person_id', '=', personId)
+    .orderBy('d.recorded_at', 'desc')
+    .orderBy('d.id', 'desc')
+    .execute();
   return rows.map((r) => {
-    const what = r.category === '*' ? 'all of your information' : categoryLabels[r.category as Category]?.toLowerCase() ?? r.category;
-    const who = r.recipient_kind === 'network' ? 'everyone involved in your care' : r.organisation ?? r.team ?? 'a named service';
+    const what = r.category === '*' ? 'all of your information' : (categoryLabels[r.category as Category]?.toLowerCase() ?? r.category);
+    const who = r.recipient_kind === 'network' ? 'everyone involved in your care' : (r.organisation ?? r.team ?? 'a named service');
     const why = r.purposes.map((p) => purposeLabels[p as Purpose] ?? p).join(' and ');
     const sentence = `${r.decision === 'permit' ? 'Share' : 'Do not share'} ${what} with ${who}, ${why}`;
-    const status = r.withdrawn_at ? 'withdrawn' : r.valid_until && r.valid_until <= now ? 'expired' : r.valid_from > now ? 'not yet started' : 'in force';
+    const status = r.withdrawn_at
+      ? 'withdrawn'
+      : r.valid_until && r.valid_until <= now
+        ? 'expired'
+        : r.valid_from > now
+          ? 'not yet started'
+          : 'in force';
     const recorder = [r.recorder, r.recorder_organisation].filter(Boolean).join(', ') || 'a practitioner';
-    const recordedBy = r.recorded_for === 'person' ? 'You' : r.recorded_for === 'proxy' ? `Someone acting for you (${r.recorder ?? 'your proxy'})`
-      : `Recorded for you by ${recorder}${r.note ? ` (${r.note})` : ''}${r.evidence ? `: "${r.evidence}"` : ''}. Your own choices count before this one.`;
-    return { id: Number(r.id), sentence, recordedAt: r.recorded_at, validUntil: r.valid_until, withdrawnAt: r.withdrawn_at, status, recordedBy, byPractitioner: r.recorded_for === 'practitioner' };
+    const recordedBy =
+      r.recorded_for === 'person'
+        ? 'You'
+        : r.recorded_for === 'proxy'
+          ? `Someone acting for you (${r.recorder ?? 'your proxy'})`
+          : `Recorded for you by ${recorder}${r.note ? ` (${r.note})` : ''}${r.evidence ? `: "${r.evidence}"` : ''}. Your own choices count before this one.`;
+    return {
+      id: Number(r.id),
+      sentence,
+      recordedAt: r.recorded_at,
+      validUntil: r.valid_until,
+      withdrawnAt: r.withdrawn_at,
+      status,
+      recordedBy,
+      byPractitioner: r.recorded_for === 'practitioner',
+    };
   });
 }
 
-export interface LawfulBasisView { explanation: string; basis: string; category: string; categoryCode: string; organisation: string | null; since: Date }
+export interface LawfulBasisView {
+  explanation: string;
+  basis: string;
+  category: string;
+  categoryCode: string;
+  organisation: string | null;
+  since: Date;
+}
 
 export async function lawfulBasesOf(db: Kysely<Database>, personId: string): Promise<LawfulBasisView[]> {
-  const rows = await db.selectFrom('lawful_bases as b')
+  const rows = await db
+    .selectFrom('lawful_bases as b')
     .select(['b.explanation', 'b.basis', 'b.category', organisationNameOf('b.organisation_id').as('organisation'), 'b.valid_from'])
-    .where('b.person_id', '=', personId).where('b.ended_at', 'is', null).orderBy('b.valid_from', 'desc').execute();
-  return rows.map((r) => ({ explanation: r.explanation, basis: r.basis.replace(/_/g, ' '), category: categoryLabels[r.category as Category] ?? r.category, categoryCode: r.category, organisation: r.organisation, since: r.valid_from }));
+    .where('b.person_id', '=', personId)
+    .where('b.ended_at', 'is', null)
+    .orderBy('b.valid_from', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    explanation: r.explanation,
+    basis: r.basis.replace(/_/g, ' '),
+    category: categoryLabels[r.category as Category] ?? r.category,
+    categoryCode: r.category,
+    organisation: r.organisation,
+    since: r.valid_from,
+  }));
 }

@@ -29,9 +29,21 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
     directivesOf(db, personId),
     lawfulBasesOf(db, personId),
     whoLooked(db, personId, 1000),
-    db.selectFrom('correction_requests as c')
-      .select(['c.id', organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'), 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note'])
-      .where('c.person_id', '=', personId).orderBy('c.created_at').execute(),
+    db
+      .selectFrom('correction_requests as c')
+      .select([
+        'c.id',
+        organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'),
+        'c.item_description',
+        'c.what_is_wrong',
+        'c.what_it_should_say',
+        'c.status',
+        'c.created_at',
+        'c.resolution_note',
+      ])
+      .where('c.person_id', '=', personId)
+      .orderBy('c.created_at')
+      .execute(),
   ]);
   const [informal, objections, rightsRequests] = await Promise.all([
     canSee('about_me') ? informalNetworkOf(db, personId, true) : [],
@@ -48,25 +60,68 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
   return {
     exportedAt: new Date().toISOString(),
     person,
-    recordsHeldByEachService: records.filter((r) => canSee(categoryOfOrganisationKind(r.kind))).map((r) => ({ service: r.organisation, reference: r.sourceId, since: r.receivedAt, asRecorded: r.fields })),
-    needs: needs.filter((n) => canSee(categoryOfNeed(n.code))).map((n) => ({ need: n.code, category: categoryOfNeed(n.code), recordedBy: n.organisation, recordedOn: n.recorded_at, severity: n.severity, current: n.current })),
-    events: events.filter((e) => canSee(categoryOfEvent(e.type))).map((e) => ({ event: e.type, category: categoryOfEvent(e.type), recordedBy: e.organisation, at: e.at, value: e.value })),
+    recordsHeldByEachService: records
+      .filter((r) => canSee(categoryOfOrganisationKind(r.kind)))
+      .map((r) => ({ service: r.organisation, reference: r.sourceId, since: r.receivedAt, asRecorded: r.fields })),
+    needs: needs
+      .filter((n) => canSee(categoryOfNeed(n.code)))
+      .map((n) => ({
+        need: n.code,
+        category: categoryOfNeed(n.code),
+        recordedBy: n.organisation,
+        recordedOn: n.recorded_at,
+        severity: n.severity,
+        current: n.current,
+      })),
+    events: events
+      .filter((e) => canSee(categoryOfEvent(e.type)))
+      .map((e) => ({ event: e.type, category: categoryOfEvent(e.type), recordedBy: e.organisation, at: e.at, value: e.value })),
     sharingChoices: directives,
     sharedWithoutConsent: lawfulBases.filter((b) => b.categoryCode === '*' || canSee(b.categoryCode as Category)),
     whoLooked: looks,
     correctionRequests: corrections,
-    restrictionAndErasureRequests: rightsRequests.filter((r) => canSee(r.categoryCode as Category)).map((r) => ({
-      asked: r.kind, of: r.organisation, category: r.category, which: r.what, why: r.why, received: r.receivedAt, dueBy: r.dueBy, status: r.statusLabel, answered: r.decidedAt, answer: r.decisionNote, restrictionLifted: r.liftedAt,
-    })),
+    restrictionAndErasureRequests: rightsRequests
+      .filter((r) => canSee(r.categoryCode as Category))
+      .map((r) => ({
+        asked: r.kind,
+        of: r.organisation,
+        category: r.category,
+        which: r.what,
+        why: r.why,
+        received: r.receivedAt,
+        dueBy: r.dueBy,
+        status: r.statusLabel,
+        answered: r.decidedAt,
+        answer: r.decisionNote,
+        restrictionLifted: r.liftedAt,
+      })),
     objectionsToCaseFinding: objections.map((o) => ({ objected: o.objectedAt, reason: o.reason, withdrawn: o.withdrawnAt })),
-    peopleWhoCanHelp: informal.map((m) => ({ name: m.name, who: m.kindLabel, relationship: m.relationship, contact: m.contact, mayKnow: m.mayKnowLabels, added: m.addedAt, removed: m.endedAt })),
+    peopleWhoCanHelp: informal.map((m) => ({
+      name: m.name,
+      who: m.kindLabel,
+      relationship: m.relationship,
+      contact: m.contact,
+      mayKnow: m.mayKnowLabels,
+      added: m.addedAt,
+      removed: m.endedAt,
+    })),
     aboutMe,
     plans,
     referrals,
     messages,
     personalBudgets: personalBudgets.map((b) => ({
-      financialYear: b.year, amountPence: b.amountPence, agreedOn: b.agreedOn, spentPence: b.spentPence, remainingPence: b.remainingPence,
-      choices: b.choices.map((c) => ({ description: c.description, provider: c.provider, monthlyPence: c.monthly_pence, chosenOn: c.chosen_on })), spending: b.spend,
+      financialYear: b.year,
+      amountPence: b.amountPence,
+      agreedOn: b.agreedOn,
+      spentPence: b.spentPence,
+      remainingPence: b.remainingPence,
+      choices: b.choices.map((c) => ({
+        description: c.description,
+        provider: c.provider,
+        monthlyPence: c.monthly_pence,
+        chosenOn: c.chosen_on,
+      })),
+      spending: b.spend,
     })),
   };
 }
@@ -74,7 +129,10 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
 /** "About me", every version, in the person's own words (the records module reads them). */
 async function aboutMeOf(db: Kysely<Database>, personId: string) {
   return (await aboutMeVersionsOf(db, personId)).map((r) => ({
-    whatMatters: r.whatMatters, howToSupport: r.howToSupport, writtenBy: r.writtenByRole === 'citizen' ? 'you or someone acting for you' : r.writtenByRole, written: r.createdAt,
+    whatMatters: r.whatMatters,
+    howToSupport: r.howToSupport,
+    writtenBy: r.writtenByRole === 'citizen' ? 'you or someone acting for you' : r.writtenByRole,
+    written: r.createdAt,
   }));
 }
 
@@ -82,12 +140,28 @@ async function aboutMeOf(db: Kysely<Database>, personId: string) {
 async function referralsOf(db: Kysely<Database>, personId: string, canSee: (category: Category) => boolean) {
   const rows = await referralsAboutPerson(db, personId);
   // A request the person made themselves has no sending organisation to hide.
-  const visible = rows.filter((r) => canSee(categoryOfOrganisationKind(r.kind)) && (r.from_kind === null || canSee(categoryOfOrganisationKind(r.from_kind))));
-  const history = await referralHistories(db, visible.map((r) => r.id));
+  const visible = rows.filter(
+    (r) => canSee(categoryOfOrganisationKind(r.kind)) && (r.from_kind === null || canSee(categoryOfOrganisationKind(r.from_kind))),
+  );
+  const history = await referralHistories(
+    db,
+    visible.map((r) => r.id),
+  );
   return visible.map((r) => ({
-    service: r.service, organisation: r.organisation, from: r.from_organisation ?? 'you asked yourself', sent: r.sent_at, status: r.status, urgency: r.urgency, reason: r.reason,
-    inYourWords: r.person_words, sharedWithThem: r.shared_categories, declineReason: r.decline_reason, closed: r.closed_at,
-    history: history.filter((h) => h.referral_id === r.id).map((h) => ({ at: h.at, what: h.action.replace(/_/g, ' '), status: h.to_status.replace(/_/g, ' '), by: h.by_label })),
+    service: r.service,
+    organisation: r.organisation,
+    from: r.from_organisation ?? 'you asked yourself',
+    sent: r.sent_at,
+    status: r.status,
+    urgency: r.urgency,
+    reason: r.reason,
+    inYourWords: r.person_words,
+    sharedWithThem: r.shared_categories,
+    declineReason: r.decline_reason,
+    closed: r.closed_at,
+    history: history
+      .filter((h) => h.referral_id === r.id)
+      .map((h) => ({ at: h.at, what: h.action.replace(/_/g, ' '), status: h.to_status.replace(/_/g, ' '), by: h.by_label })),
   }));
 }
 
@@ -113,69 +187,103 @@ export function toFhirBundle(data: PersonExport): Record<string, unknown> {
       ...(p.sex ? { gender: p.sex } : {}),
       ...(p.birthDate ? { birthDate: p.birthDate } : {}),
       ...(p.addressLine ? { address: [{ use: 'home', line: [p.addressLine], postalCode: p.postcode ?? undefined, country: 'GB' }] } : {}),
-      telecom: [
-        ...(p.phone ? [{ system: 'phone', value: p.phone }] : []),
-        ...(p.email ? [{ system: 'email', value: p.email }] : []),
-      ],
+      telecom: [...(p.phone ? [{ system: 'phone', value: p.phone }] : []), ...(p.email ? [{ system: 'email', value: p.email }] : [])],
     },
   });
-  data.needs.forEach((n, i) => entries.push({
-    fullUrl: `urn:uuid:condition-${p.id}-${i}`,
-    resource: {
-      resourceType: 'Condition',
-      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: n.current ? 'active' : 'resolved' }] },
-      category: [{ text: n.category.replace(/_/g, ' ') }],
-      code: { text: n.need.replace(/_/g, ' ') },
-      subject: { reference: patientRef },
-      recordedDate: n.recordedOn,
-      recorder: { display: n.recordedBy },
-    },
-  }));
-  data.events.forEach((e, i) => entries.push({
-    fullUrl: `urn:uuid:encounter-${p.id}-${i}`,
-    resource: {
-      resourceType: 'Encounter',
-      status: 'finished',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB', display: 'ambulatory' },
-      type: [{ text: e.event.replace(/_/g, ' ') }],
-      subject: { reference: patientRef },
-      period: { start: new Date(e.at).toISOString() },
-      serviceProvider: { display: e.recordedBy },
-    },
-  }));
+  data.needs.forEach((n, i) =>
+    entries.push({
+      fullUrl: `urn:uuid:condition-${p.id}-${i}`,
+      resource: {
+        resourceType: 'Condition',
+        clinicalStatus: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: n.current ? 'active' : 'resolved' }],
+        },
+        category: [{ text: n.category.replace(/_/g, ' ') }],
+        code: { text: n.need.replace(/_/g, ' ') },
+        subject: { reference: patientRef },
+        recordedDate: n.recordedOn,
+        recorder: { display: n.recordedBy },
+      },
+    }),
+  );
+  data.events.forEach((e, i) =>
+    entries.push({
+      fullUrl: `urn:uuid:encounter-${p.id}-${i}`,
+      resource: {
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB', display: 'ambulatory' },
+        type: [{ text: e.event.replace(/_/g, ' ') }],
+        subject: { reference: patientRef },
+        period: { start: new Date(e.at).toISOString() },
+        serviceProvider: { display: e.recordedBy },
+      },
+    }),
+  );
   data.plans.forEach((plan, i) => {
     const goalRefs = plan.goals.map((_, j) => `urn:uuid:goal-${p.id}-${i}-${j}`);
-    plan.goals.forEach((g, j) => entries.push({
-      fullUrl: goalRefs[j],
-      resource: {
-        resourceType: 'Goal', lifecycleStatus: g.status === 'achieved' ? 'completed' : g.status === 'stopped' ? 'cancelled' : 'active',
-        description: { text: g.goal }, subject: { reference: patientRef }, startDate: new Date(g.set).toISOString().slice(0, 10),
-      },
-    }));
+    plan.goals.forEach((g, j) =>
+      entries.push({
+        fullUrl: goalRefs[j],
+        resource: {
+          resourceType: 'Goal',
+          lifecycleStatus: g.status === 'achieved' ? 'completed' : g.status === 'stopped' ? 'cancelled' : 'active',
+          description: { text: g.goal },
+          subject: { reference: patientRef },
+          startDate: new Date(g.set).toISOString().slice(0, 10),
+        },
+      }),
+    );
     entries.push({
       fullUrl: `urn:uuid:careplan-${p.id}-${i}`,
       resource: {
-        resourceType: 'CarePlan', status: plan.status === 'closed' ? 'completed' : 'active', intent: 'plan', title: plan.title, subject: { reference: patientRef },
-        created: new Date(plan.started).toISOString(), ...(plan.strengths ? { description: plan.strengths } : {}),
+        resourceType: 'CarePlan',
+        status: plan.status === 'closed' ? 'completed' : 'active',
+        intent: 'plan',
+        title: plan.title,
+        subject: { reference: patientRef },
+        created: new Date(plan.started).toISOString(),
+        ...(plan.strengths ? { description: plan.strengths } : {}),
         goal: goalRefs.map((reference) => ({ reference })),
-        activity: plan.actions.map((a) => ({ detail: { status: a.status === 'done' ? 'completed' : a.status === 'cancelled' ? 'cancelled' : 'not-started', description: a.action, scheduledString: a.due, performer: [{ display: a.by }] } })),
+        activity: plan.actions.map((a) => ({
+          detail: {
+            status: a.status === 'done' ? 'completed' : a.status === 'cancelled' ? 'cancelled' : 'not-started',
+            description: a.action,
+            scheduledString: a.due,
+            performer: [{ display: a.by }],
+          },
+        })),
       },
     });
   });
-  data.referrals.forEach((r, i) => entries.push({
-    fullUrl: `urn:uuid:servicerequest-${p.id}-${i}`,
-    resource: {
-      resourceType: 'ServiceRequest', status: r.status === 'completed' ? 'completed' : r.status === 'declined' || r.status === 'cancelled' ? 'revoked' : 'active',
-      intent: 'order', priority: r.urgency === 'urgent' ? 'urgent' : r.urgency === 'soon' ? 'asap' : 'routine', subject: { reference: patientRef },
-      authoredOn: new Date(r.sent).toISOString(), requester: { display: r.from }, performer: [{ display: `${r.service}, ${r.organisation}` }], reasonCode: [{ text: r.reason }],
-    },
-  }));
-  data.messages.forEach((m, i) => entries.push({
-    fullUrl: `urn:uuid:communication-${p.id}-${i}`,
-    resource: {
-      resourceType: 'Communication', status: 'completed', subject: { reference: patientRef }, sent: new Date(m.sent).toISOString(),
-      sender: { display: m.from }, payload: [{ contentString: m.message }],
-    },
-  }));
+  data.referrals.forEach((r, i) =>
+    entries.push({
+      fullUrl: `urn:uuid:servicerequest-${p.id}-${i}`,
+      resource: {
+        resourceType: 'ServiceRequest',
+        status: r.status === 'completed' ? 'completed' : r.status === 'declined' || r.status === 'cancelled' ? 'revoked' : 'active',
+        intent: 'order',
+        priority: r.urgency === 'urgent' ? 'urgent' : r.urgency === 'soon' ? 'asap' : 'routine',
+        subject: { reference: patientRef },
+        authoredOn: new Date(r.sent).toISOString(),
+        requester: { display: r.from },
+        performer: [{ display: `${r.service}, ${r.organisation}` }],
+        reasonCode: [{ text: r.reason }],
+      },
+    }),
+  );
+  data.messages.forEach((m, i) =>
+    entries.push({
+      fullUrl: `urn:uuid:communication-${p.id}-${i}`,
+      resource: {
+        resourceType: 'Communication',
+        status: 'completed',
+        subject: { reference: patientRef },
+        sent: new Date(m.sent).toISOString(),
+        sender: { display: m.from },
+        payload: [{ contentString: m.message }],
+      },
+    }),
+  );
   return { resourceType: 'Bundle', type: 'collection', timestamp: data.exportedAt, entry: entries };
 }

@@ -10,11 +10,38 @@ import type { AccessFacts, Actor, Directive, LawfulBasis, Relationship } from '.
 import type { Category, Purpose } from './categories.ts';
 
 interface FactsRow {
-  relationships: Array<{ organisation_id: string; team_id: string | null; practitioner_id: string | null; kind: Relationship['kind']; team_integrated: boolean | null }> | null;
+  relationships: Array<{
+    organisation_id: string;
+    team_id: string | null;
+    practitioner_id: string | null;
+    kind: Relationship['kind'];
+    team_integrated: boolean | null;
+  }> | null;
   member_teams: Array<{ team_id: string; name: string }> | null;
   holds_record: boolean;
-  directives: Array<{ id: number; category: string; recipient_kind: Directive['recipientKind']; recipient_id: string | null; purposes: string[]; decision: Directive['decision']; valid_from: string; valid_until: string | null; withdrawn_at: string | null; recorded_at: string; recorded_for: Directive['recordedFor'] }> | null;
-  bases: Array<{ id: number; category: string; purpose: string; basis: LawfulBasis['basis']; organisation_id: string | null; valid_from: string; valid_until: string | null; ended_at: string | null }> | null;
+  directives: Array<{
+    id: number;
+    category: string;
+    recipient_kind: Directive['recipientKind'];
+    recipient_id: string | null;
+    purposes: string[];
+    decision: Directive['decision'];
+    valid_from: string;
+    valid_until: string | null;
+    withdrawn_at: string | null;
+    recorded_at: string;
+    recorded_for: Directive['recordedFor'];
+  }> | null;
+  bases: Array<{
+    id: number;
+    category: string;
+    purpose: string;
+    basis: LawfulBasis['basis'];
+    organisation_id: string | null;
+    valid_from: string;
+    valid_until: string | null;
+    ended_at: string | null;
+  }> | null;
   break_glass_until: Date | null;
   proxy_scope: string[] | null;
   safeguarding_released: boolean;
@@ -61,47 +88,84 @@ let accessFactsSql: string | undefined;
 const ACCESS_FACTS_SQL = (): string => (accessFactsSql ??= `select ${factsColumns('$1')}`);
 // $1 the people (text[]): one row of facts per person, in one round trip.
 let accessFactsManySql: string | undefined;
-const ACCESS_FACTS_MANY_SQL = (): string => (accessFactsManySql ??= `select t.person_id, ${factsColumns('t.person_id')} from unnest($1::text[]) as t(person_id)`);
+const ACCESS_FACTS_MANY_SQL = (): string =>
+  (accessFactsManySql ??= `select t.person_id, ${factsColumns('t.person_id')} from unnest($1::text[]) as t(person_id)`);
 
 const toDate = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
 function toFacts(row: FactsRow, now: Date): Omit<AccessFacts, 'inReviewQueue'> {
   return {
     now,
-    relationships: (row.relationships ?? []).map((r) => ({ organisationId: r.organisation_id, teamId: r.team_id, practitionerId: r.practitioner_id, kind: r.kind, teamIntegrated: r.team_integrated === true })),
+    relationships: (row.relationships ?? []).map((r) => ({
+      organisationId: r.organisation_id,
+      teamId: r.team_id,
+      practitionerId: r.practitioner_id,
+      kind: r.kind,
+      teamIntegrated: r.team_integrated === true,
+    })),
     memberTeams: (row.member_teams ?? []).map((t) => ({ teamId: t.team_id, name: t.name })),
     organisationHoldsRecord: Boolean(row.holds_record),
     directives: (row.directives ?? []).map((d) => ({
-      id: Number(d.id), category: d.category as Category | '*', recipientKind: d.recipient_kind, recipientId: d.recipient_id,
-      purposes: d.purposes as Purpose[], decision: d.decision, validFrom: new Date(d.valid_from), validUntil: toDate(d.valid_until),
-      withdrawnAt: toDate(d.withdrawn_at), recordedAt: new Date(d.recorded_at), recordedFor: d.recorded_for,
+      id: Number(d.id),
+      category: d.category as Category | '*',
+      recipientKind: d.recipient_kind,
+      recipientId: d.recipient_id,
+      purposes: d.purposes as Purpose[],
+      decision: d.decision,
+      validFrom: new Date(d.valid_from),
+      validUntil: toDate(d.valid_until),
+      withdrawnAt: toDate(d.withdrawn_at),
+      recordedAt: new Date(d.recorded_at),
+      recordedFor: d.recorded_for,
     })),
     lawfulBases: (row.bases ?? []).map((b) => ({
-      id: Number(b.id), category: b.category as Category | '*', purpose: b.purpose as Purpose, basis: b.basis, organisationId: b.organisation_id,
-      validFrom: new Date(b.valid_from), validUntil: toDate(b.valid_until), endedAt: toDate(b.ended_at),
+      id: Number(b.id),
+      category: b.category as Category | '*',
+      purpose: b.purpose as Purpose,
+      basis: b.basis,
+      organisationId: b.organisation_id,
+      validFrom: new Date(b.valid_from),
+      validUntil: toDate(b.valid_until),
+      endedAt: toDate(b.ended_at),
     })),
     breakGlassUntil: row.break_glass_until ? new Date(row.break_glass_until) : null,
-    proxyScope: row.proxy_scope === null ? null : row.proxy_scope as Category[],
+    proxyScope: row.proxy_scope === null ? null : (row.proxy_scope as Category[]),
     safeguardingReleased: Boolean(row.safeguarding_released),
     restrictions: (row.restrictions ?? []).map((r) => ({ organisationId: r.organisation_id, category: r.category })),
   };
 }
 
 const actorParams = (actor: Actor, now: Date) => [
-  actor.role === 'practitioner' ? actor.organisationId : null, actor.userId, now, actor.role === 'citizen' ? actor.personId : null,
+  actor.role === 'practitioner' ? actor.organisationId : null,
+  actor.userId,
+  now,
+  actor.role === 'citizen' ? actor.personId : null,
   actor.role === 'practitioner' ? actor.practitionerId : null,
 ];
 
-export async function loadAccessFacts(db: Kysely<Database>, actor: Actor, personId: string, now: Date = new Date()): Promise<Omit<AccessFacts, 'inReviewQueue'>> {
+export async function loadAccessFacts(
+  db: Kysely<Database>,
+  actor: Actor,
+  personId: string,
+  now: Date = new Date(),
+): Promise<Omit<AccessFacts, 'inReviewQueue'>> {
   const rows = await preparedQuery<FactsRow>(db, 'joinery_access_facts', ACCESS_FACTS_SQL(), [personId, ...actorParams(actor, now)]);
   return toFacts(rows[0]!, now);
 }
 
 /** The facts for several people at once (a page of search results), in one round trip. */
-export async function loadAccessFactsForMany(db: Kysely<Database>, actor: Actor, personIds: readonly string[], now: Date = new Date()): Promise<Map<string, Omit<AccessFacts, 'inReviewQueue'>>> {
+export async function loadAccessFactsForMany(
+  db: Kysely<Database>,
+  actor: Actor,
+  personIds: readonly string[],
+  now: Date = new Date(),
+): Promise<Map<string, Omit<AccessFacts, 'inReviewQueue'>>> {
   const facts = new Map<string, Omit<AccessFacts, 'inReviewQueue'>>();
   if (personIds.length === 0) return facts;
-  const rows = await preparedQuery<FactsRow & { person_id: string }>(db, 'joinery_access_facts_many', ACCESS_FACTS_MANY_SQL(), [[...new Set(personIds)], ...actorParams(actor, now)]);
+  const rows = await preparedQuery<FactsRow & { person_id: string }>(db, 'joinery_access_facts_many', ACCESS_FACTS_MANY_SQL(), [
+    [...new Set(personIds)],
+    ...actorParams(actor, now),
+  ]);
   for (const row of rows) facts.set(row.person_id, toFacts(row, now));
   return facts;
 }

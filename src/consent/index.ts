@@ -6,26 +6,82 @@
 // Its tables first: the migration registry reads them while the module's other files may still load.
 export { consentMigrations, type ConsentTables } from './schema.ts';
 export {
-  actorOf, decideAccess, decideRecordAccess, decideRecordAccessAndRead, decideRecordAccessForMany, recordDisclosure,
-  type AccessAction, type AccessDecision, type AccessRequest, type RecordAccess, type RecordAccessRequest,
+  actorOf,
+  decideAccess,
+  decideRecordAccess,
+  decideRecordAccessAndRead,
+  decideRecordAccessForMany,
+  recordDisclosure,
+  type AccessAction,
+  type AccessDecision,
+  type AccessRequest,
+  type RecordAccess,
+  type RecordAccessRequest,
 } from './access.ts';
 export {
-  carePurposes, categories, categoryLabels, categoryPlainWords, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, isCategory, isPurpose,
-  purposeLabels, purposes, silentlyWithheld, type Category, type Purpose,
+  carePurposes,
+  categories,
+  categoryLabels,
+  categoryPlainWords,
+  categoryOfEvent,
+  categoryOfNeed,
+  categoryOfOrganisationKind,
+  isCategory,
+  isPurpose,
+  purposeLabels,
+  purposes,
+  silentlyWithheld,
+  type Category,
+  type Purpose,
 } from './categories.ts';
 export type { CategoryDecision, Scope } from './policy.ts';
 export {
-  addPractitionerToNetwork, endRelationship, joinNetworkByAgreement, endRelationshipsOfOrganisation, joinNetworkOnce, makeLeadPractitioner, mayExtendNetwork,
-  openRelationship, referralRelationshipsToOrganisation, RelationshipRefused, seedRelationships, type OpenRelationship, type RelationshipGround, type SeededRelationship,
+  addPractitionerToNetwork,
+  endRelationship,
+  joinNetworkByAgreement,
+  endRelationshipsOfOrganisation,
+  joinNetworkOnce,
+  makeLeadPractitioner,
+  mayExtendNetwork,
+  openRelationship,
+  referralRelationshipsToOrganisation,
+  RelationshipRefused,
+  seedRelationships,
+  type OpenRelationship,
+  type RelationshipGround,
+  type SeededRelationship,
 } from './relationships.ts';
 export {
-  DirectiveInputError, parseDirectiveForm, recordDirective, seedDirectives, withdrawDirective, type NewDirective, type OnBehalf, type SeededDirective,
+  DirectiveInputError,
+  parseDirectiveForm,
+  recordDirective,
+  seedDirectives,
+  withdrawDirective,
+  type NewDirective,
+  type OnBehalf,
+  type SeededDirective,
 } from './directives.ts';
 export {
-  DEFAULT_PROXY_SCOPE, endProxiesWithRelationship, endProxy, grantProxy, parentalProxyEnds, proxiesFor, proxiesOf, ProxyRefused, seedProxies,
-  type NewProxy, type ProxyFor, type SeededProxy,
+  DEFAULT_PROXY_SCOPE,
+  endProxiesWithRelationship,
+  endProxy,
+  grantProxy,
+  parentalProxyEnds,
+  proxiesFor,
+  proxiesOf,
+  ProxyRefused,
+  seedProxies,
+  type NewProxy,
+  type ProxyFor,
+  type SeededProxy,
 } from './proxies.ts';
-export { releaseSafeguardingToPerson, ReleaseRefused, seedLawfulBases, withdrawSafeguardingRelease, type SeededLawfulBasis } from './lawful-bases.ts';
+export {
+  releaseSafeguardingToPerson,
+  ReleaseRefused,
+  seedLawfulBases,
+  withdrawSafeguardingRelease,
+  type SeededLawfulBasis,
+} from './lawful-bases.ts';
 export { startBreakGlass, BREAK_GLASS_MINUTES } from './break-glass.ts';
 export { visibleToReader } from './visibility.ts';
 export { caseFindingObjectionsFor, caseFindingObjectors } from './objections.ts';
@@ -33,11 +89,33 @@ export { registerRightsRoutes } from './rights-routes.ts';
 export { registerConsentRoutes } from './routes.ts';
 export { informalNetworkOf, type InformalMember } from './informal-network.ts';
 // Confirming who holds an account made from a request for help: the fact that ties it to the person.
-export { confirmAccountIdentity, confirmAccountIdentityByNhsLogin, identityCheckLabels, identityChecks, isIdentityCheck, type IdentityCheck } from './identity.ts';
+export {
+  confirmAccountIdentity,
+  confirmAccountIdentityByNhsLogin,
+  identityCheckLabels,
+  identityChecks,
+  isIdentityCheck,
+  type IdentityCheck,
+} from './identity.ts';
 // Integrated teams: membership (which grants access through the team's relationships) and the team's caseload.
 export {
-  addTeamMember, endTeamMembership, endTeamRelationship, isTeamMember, managesTeam, openTeamRelationship, recordTeamRefusal, seedTeamMember, seedTeamRelationship,
-  TEAM_CASELOAD_ROLE, teamCaseloadIds, teamMembers, TeamRefused, teamsOfPractitioner, type NewTeamMember, type TeamMember, type TeamOf,
+  addTeamMember,
+  endTeamMembership,
+  endTeamRelationship,
+  isTeamMember,
+  managesTeam,
+  openTeamRelationship,
+  recordTeamRefusal,
+  seedTeamMember,
+  seedTeamRelationship,
+  TEAM_CASELOAD_ROLE,
+  teamCaseloadIds,
+  teamMembers,
+  TeamRefused,
+  teamsOfPractitioner,
+  type NewTeamMember,
+  type TeamMember,
+  type TeamOf,
 } from './teams.ts';
 // Narrowing a worklist to "my people" before each passes the access decision (grants nothing).
 export { peopleInCareOf } from './in-care-of.ts';

@@ -12,7 +12,11 @@ import { actingFor, RightsInputError, type Trx } from './acting.ts';
 export const informalKinds = ['family', 'friend', 'neighbour', 'community_group', 'other'] as const;
 export type InformalKind = (typeof informalKinds)[number];
 export const informalKindLabels: Record<InformalKind, string> = {
-  family: 'Family', friend: 'Friend', neighbour: 'Neighbour', community_group: 'Community group', other: 'Someone else',
+  family: 'Family',
+  friend: 'Friend',
+  neighbour: 'Neighbour',
+  community_group: 'Community group',
+  other: 'Someone else',
 };
 
 /** What the person may agree a member may know, in the person's words. */
@@ -26,11 +30,27 @@ export const mayKnowLabels: Record<MayKnow, string> = {
   may_be_contacted: 'Practitioners may get in touch with them to help me',
 };
 
-export interface InformalMemberInput { name: string; kind: InformalKind; relationship: string; contact: string; mayKnow: MayKnow[] }
+export interface InformalMemberInput {
+  name: string;
+  kind: InformalKind;
+  relationship: string;
+  contact: string;
+  mayKnow: MayKnow[];
+}
 
 export interface InformalMember {
-  id: number; name: string; kind: InformalKind; kindLabel: string; relationship: string; contact: string;
-  mayKnow: MayKnow[]; mayKnowLabels: string[]; mayBeContacted: boolean; addedAt: Date; endedAt: Date | null; byProxy: boolean;
+  id: number;
+  name: string;
+  kind: InformalKind;
+  kindLabel: string;
+  relationship: string;
+  contact: string;
+  mayKnow: MayKnow[];
+  mayKnowLabels: string[];
+  mayBeContacted: boolean;
+  addedAt: Date;
+  endedAt: Date | null;
+  byProxy: boolean;
 }
 
 /** Checks the form; every problem at once, each naming its field, so the page can show them all. */
@@ -42,11 +62,14 @@ export function parseInformalMember(body: Record<string, unknown>): { input?: In
   const relationship = str('relationship');
   const contact = str('contact');
   const raw = Array.isArray(body.mayKnow) ? body.mayKnow : body.mayKnow === undefined ? [] : [body.mayKnow];
-  if (name.length < 1 || name.length > 120) errors.push(new RightsInputError('name', 'Enter their name, or the name of the group, in up to 120 characters'));
+  if (name.length < 1 || name.length > 120)
+    errors.push(new RightsInputError('name', 'Enter their name, or the name of the group, in up to 120 characters'));
   if (!(informalKinds as readonly string[]).includes(kind)) errors.push(new RightsInputError('kind', 'Choose who they are to you'));
   if (relationship.length > 120) errors.push(new RightsInputError('relationship', 'How they know you must be 120 characters or fewer'));
-  if (contact.length < 3 || contact.length > 200) errors.push(new RightsInputError('contact', 'Enter how to get in touch with them, for example a phone number, in 3 to 200 characters'));
-  if (raw.some((v) => !(mayKnowChoices as readonly unknown[]).includes(v))) errors.push(new RightsInputError('mayKnow', 'Choose what they may know from the list'));
+  if (contact.length < 3 || contact.length > 200)
+    errors.push(new RightsInputError('contact', 'Enter how to get in touch with them, for example a phone number, in 3 to 200 characters'));
+  if (raw.some((v) => !(mayKnowChoices as readonly unknown[]).includes(v)))
+    errors.push(new RightsInputError('mayKnow', 'Choose what they may know from the list'));
   if (errors.length > 0) return { errors };
   return { input: { name, kind: kind as InformalKind, relationship, contact, mayKnow: [...new Set(raw as MayKnow[])] }, errors };
 }
@@ -54,21 +77,58 @@ export function parseInformalMember(body: Record<string, unknown>): { input?: In
 /** Adds a member for the person (the person or their proxy only); returns its id. */
 export async function addInformalMember(trx: Trx, actor: SignedInUser, personId: string, input: InformalMemberInput): Promise<number> {
   const addedFor = await actingFor(trx, actor, personId, 'about_me');
-  const row = await trx.insertInto('informal_network_members').values({
-    person_id: personId, name: input.name, kind: input.kind, relationship: input.relationship, contact: input.contact, may_know: input.mayKnow,
-    added_by: actor.id, added_for: addedFor, ended_at: null, ended_by: null,
-  }).returning('id').executeTakeFirstOrThrow();
-  await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: null, action: 'write', personId, category: 'about_me', purpose: 'self', decision: 'success', reason: 'named someone in their informal network' });
+  const row = await trx
+    .insertInto('informal_network_members')
+    .values({
+      person_id: personId,
+      name: input.name,
+      kind: input.kind,
+      relationship: input.relationship,
+      contact: input.contact,
+      may_know: input.mayKnow,
+      added_by: actor.id,
+      added_for: addedFor,
+      ended_at: null,
+      ended_by: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await appendAudit(trx, {
+    actorUserId: actor.id,
+    actorRole: actor.role,
+    actorOrganisationId: null,
+    action: 'write',
+    personId,
+    category: 'about_me',
+    purpose: 'self',
+    decision: 'success',
+    reason: 'named someone in their informal network',
+  });
   return Number(row.id);
 }
 
 /** Ends a member (the person or their proxy only); false when there is no such member in force. */
 export async function endInformalMember(trx: Trx, actor: SignedInUser, personId: string, memberId: number): Promise<boolean> {
   await actingFor(trx, actor, personId, 'about_me');
-  const result = await trx.updateTable('informal_network_members').set({ ended_at: new Date(), ended_by: actor.id })
-    .where('id', '=', memberId).where('person_id', '=', personId).where('ended_at', 'is', null).executeTakeFirst();
+  const result = await trx
+    .updateTable('informal_network_members')
+    .set({ ended_at: new Date(), ended_by: actor.id })
+    .where('id', '=', memberId)
+    .where('person_id', '=', personId)
+    .where('ended_at', 'is', null)
+    .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return false;
-  await appendAudit(trx, { actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: null, action: 'write', personId, category: 'about_me', purpose: 'self', decision: 'success', reason: 'removed someone from their informal network' });
+  await appendAudit(trx, {
+    actorUserId: actor.id,
+    actorRole: actor.role,
+    actorOrganisationId: null,
+    action: 'write',
+    personId,
+    category: 'about_me',
+    purpose: 'self',
+    decision: 'success',
+    reason: 'removed someone from their informal network',
+  });
   return true;
 }
 
@@ -77,16 +137,27 @@ export async function endInformalMember(trx: Trx, actor: SignedInUser, personId:
  * show it only to a reader the access decision lets see that category in full.
  */
 export async function informalNetworkOf(db: Kysely<Database>, personId: string, includeEnded = false): Promise<InformalMember[]> {
-  let q = db.selectFrom('informal_network_members').select(['id', 'name', 'kind', 'relationship', 'contact', 'may_know', 'added_at', 'ended_at', 'added_for'])
+  let q = db
+    .selectFrom('informal_network_members')
+    .select(['id', 'name', 'kind', 'relationship', 'contact', 'may_know', 'added_at', 'ended_at', 'added_for'])
     .where('person_id', '=', personId);
   if (!includeEnded) q = q.where('ended_at', 'is', null);
   const rows = await q.orderBy('ended_at', 'desc').orderBy('added_at').orderBy('id').execute();
   return rows.map((r) => {
     const mayKnow = r.may_know.filter((m): m is MayKnow => (mayKnowChoices as readonly string[]).includes(m));
     return {
-      id: Number(r.id), name: r.name, kind: r.kind, kindLabel: informalKindLabels[r.kind], relationship: r.relationship, contact: r.contact,
-      mayKnow, mayKnowLabels: mayKnow.map((m) => mayKnowLabels[m]), mayBeContacted: mayKnow.includes('may_be_contacted'),
-      addedAt: r.added_at, endedAt: r.ended_at, byProxy: r.added_for === 'proxy',
+      id: Number(r.id),
+      name: r.name,
+      kind: r.kind,
+      kindLabel: informalKindLabels[r.kind],
+      relationship: r.relationship,
+      contact: r.contact,
+      mayKnow,
+      mayKnowLabels: mayKnow.map((m) => mayKnowLabels[m]),
+      mayBeContacted: mayKnow.includes('may_be_contacted'),
+      addedAt: r.added_at,
+      endedAt: r.ended_at,
+      byProxy: r.added_for === 'proxy',
     };
   });
 }

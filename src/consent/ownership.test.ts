@@ -6,11 +6,20 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const GRANTING_TABLES = ['care_relationships', 'consent_directives', 'proxies', 'lawful_bases', 'break_glass_grants', 'safeguarding_releases',
+const GRANTING_TABLES = [
+  'care_relationships',
+  'consent_directives',
+  'proxies',
+  'lawful_bases',
+  'break_glass_grants',
+  'safeguarding_releases',
   // The person's other choices: objecting to case-finding, restrictions (which withhold), and what their informal network may know.
-  'casefinding_objections', 'rights_requests', 'informal_network_members',
+  'casefinding_objections',
+  'rights_requests',
+  'informal_network_members',
   // Membership of an integrated team: the team's relationships reach its current members.
-  'team_memberships'];
+  'team_memberships',
+];
 const SRC = join(import.meta.dirname, '..');
 
 function sourceFiles(dir: string): string[] {
@@ -47,12 +56,16 @@ test('the ownership check recognises each way of writing a table', () => {
   const samples = [
     "await trx.insertInto('care_relationships').values({})",
     "db.updateTable('consent_directives as d').set({})",
-    "sql`insert into proxies (person_id) values (1)`",
-    "sql`update lawful_bases set ended_at = now()`",
-    "sql`delete from break_glass_grants where id = 1`",
+    'sql`insert into proxies (person_id) values (1)`',
+    'sql`update lawful_bases set ended_at = now()`',
+    'sql`delete from break_glass_grants where id = 1`',
     "await bulkInsert(trx, 'care_relationships', columns, rows)",
   ];
-  for (const sample of samples) assert.ok(GRANTING_TABLES.some((t) => writesTo(sample, t).length > 0), sample);
+  for (const sample of samples)
+    assert.ok(
+      GRANTING_TABLES.some((t) => writesTo(sample, t).length > 0),
+      sample,
+    );
   assert.equal(writesTo("db.selectFrom('care_relationships')", 'care_relationships').length, 0);
 });
 

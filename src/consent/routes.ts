@@ -19,7 +19,10 @@ import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts'
 import { dateInputItems, dateParts } from '../platform/date-input.ts';
 
 const sharingDone: Record<string, SuccessMessage> = {
-  saved: { heading: 'Your choice has been saved', text: 'It takes effect straight away: the next time anyone opens the record, it counts.' },
+  saved: {
+    heading: 'Your choice has been saved',
+    text: 'It takes effect straight away: the next time anyone opens the record, it counts.',
+  },
   withdrawn: { heading: 'Your choice has been withdrawn', text: 'It takes effect straight away.' },
   'proxy-ended': { heading: 'Their access has ended', text: 'They can no longer see the record or make choices for it.' },
 };
@@ -38,11 +41,22 @@ type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 
 /** The person a citizen acts on: themselves, or (?for=) someone they are a registered proxy for. */
-async function subjectOf(app: FastifyInstance, request: FastifyRequest, user: SignedInUser, action: 'read' | 'write' | 'export'): Promise<string> {
+async function subjectOf(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  user: SignedInUser,
+  action: 'read' | 'write' | 'export',
+): Promise<string> {
   const requested = (request.query as Record<string, unknown> | undefined)?.for;
   const personId = typeof requested === 'string' && requested !== '' ? requested : user.personId;
   if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
-  const access = await decideRecordAccess(app.joinery.database.db, { actor: user, personId, categories: ['demographics'], purpose: 'self', action });
+  const access = await decideRecordAccess(app.joinery.database.db, {
+    actor: user,
+    personId,
+    categories: ['demographics'],
+    purpose: 'self',
+    action,
+  });
   if (!access.allowed) throw new HttpError(403, 'You can only manage your own record, or that of someone you are a registered proxy for.');
   return personId;
 }
@@ -52,9 +66,20 @@ const forSuffix = (user: SignedInUser, personId: string) => (personId === user.p
 export function registerConsentRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
 
-  async function renderSharing(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function renderSharing(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const [person, directives, allBases, allAgencies, actingForMe, access] = await Promise.all([
-      personSummary(db, personId), directivesOf(db, personId), lawfulBasesOf(db, personId), agenciesHolding(db, personId), proxiesFor(db, personId),
+      personSummary(db, personId),
+      directivesOf(db, personId),
+      lawfulBasesOf(db, personId),
+      agenciesHolding(db, personId),
+      proxiesFor(db, personId),
       decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'read' }),
     ]);
     // The same categories as every other surface: what the reader may not see is not listed here either.
@@ -65,18 +90,35 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     // Every organisation in the directory can be chosen, grouped by kind; those holding a record come first.
     const holding = new Set(agencies.map((a) => a.organisationId));
     const directory = (await allOrganisations(db)).sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
-    const directoryGroups = [...Map.groupBy(directory.filter((o) => !holding.has(o.id)), (o) => o.kind)].map(([kind, list]) => ({ kind, organisations: list }));
+    const directoryGroups = [
+      ...Map.groupBy(
+        directory.filter((o) => !holding.has(o.id)),
+        (o) => o.kind,
+      ),
+    ].map(([kind, list]) => ({ kind, organisations: list }));
     const error = extra.error as { field: string } | undefined;
     const values = (extra.values ?? {}) as Record<string, unknown>;
-    return reply.code(status).view('sharing.njk', viewContext(request, reply, {
-      title: 'Who can see your record', person, bases, agencies, actingForMe, directoryGroups, forSuffix: forSuffix(user, personId), isSelf: personId === user.personId, summary,
-      directives: directives.filter((d) => d.status === 'in force' || d.status === 'not yet started'), earlierDirectives: directives.filter((d) => d.status === 'withdrawn' || d.status === 'expired'),
-      categoryOptions: [{ value: '*', text: 'All of my information' }, ...categories.map((c) => ({ value: c, text: categoryLabels[c] }))],
-      success: error ? null : successFrom(request, sharingDone),
-      untilItems: dateInputItems(dateParts(values, 'until'), error?.field === 'until' ? ['day', 'month', 'year'] : []),
-      purposesChosen: extra.values ? [values.purposes].flat().filter((p) => typeof p === 'string') : ['direct_care', 'care_coordination'],
-      ...extra,
-    }));
+    return reply.code(status).view(
+      'sharing.njk',
+      viewContext(request, reply, {
+        title: 'Who can see your record',
+        person,
+        bases,
+        agencies,
+        actingForMe,
+        directoryGroups,
+        forSuffix: forSuffix(user, personId),
+        isSelf: personId === user.personId,
+        summary,
+        directives: directives.filter((d) => d.status === 'in force' || d.status === 'not yet started'),
+        earlierDirectives: directives.filter((d) => d.status === 'withdrawn' || d.status === 'expired'),
+        categoryOptions: [{ value: '*', text: 'All of my information' }, ...categories.map((c) => ({ value: c, text: categoryLabels[c] }))],
+        success: error ? null : successFrom(request, sharingDone),
+        untilItems: dateInputItems(dateParts(values, 'until'), error?.field === 'until' ? ['day', 'month', 'year'] : []),
+        purposesChosen: extra.values ? [values.purposes].flat().filter((p) => typeof p === 'string') : ['direct_care', 'care_coordination'],
+        ...extra,
+      }),
+    );
   }
 
   app.get('/my-record/sharing', async (request, reply) => {
@@ -92,7 +134,15 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       const directive = parseDirectiveForm(bodyOf(request));
       await db.transaction().execute((trx) => recordDirective(trx, user, personId, directive));
     } catch (error) {
-      if (error instanceof DirectiveInputError) return renderSharing(request, reply, user, personId, { error: { field: error.field, text: error.message }, values: bodyOf(request) }, 400);
+      if (error instanceof DirectiveInputError)
+        return renderSharing(
+          request,
+          reply,
+          user,
+          personId,
+          { error: { field: error.field, text: error.message }, values: bodyOf(request) },
+          400,
+        );
       throw error;
     }
     return reply.redirect(withDone(`/my-record/sharing${forSuffix(user, personId)}`, 'saved'));
@@ -130,7 +180,10 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
     const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all');
     if (!data) throw new HttpError(404, 'There is no such person record.');
-    return reply.header('content-disposition', 'attachment; filename="my-record.json"').type('application/json').send(JSON.stringify(data, null, 2));
+    return reply
+      .header('content-disposition', 'attachment; filename="my-record.json"')
+      .type('application/json')
+      .send(JSON.stringify(data, null, 2));
   });
 
   app.get('/my-record/download.fhir.json', async (request, reply) => {
@@ -139,23 +192,63 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
     const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all');
     if (!data) throw new HttpError(404, 'There is no such person record.');
-    return reply.header('content-disposition', 'attachment; filename="my-record.fhir.json"').type('application/fhir+json').send(JSON.stringify(toFhirBundle(data), null, 2));
+    return reply
+      .header('content-disposition', 'attachment; filename="my-record.fhir.json"')
+      .type('application/fhir+json')
+      .send(JSON.stringify(toFhirBundle(data), null, 2));
   });
 
-  async function renderCorrections(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function renderCorrections(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const [agencies, requests] = await Promise.all([
       agenciesHolding(db, personId),
-      db.selectFrom('correction_requests as c')
-        .select(['c.id', organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'), 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolved_at', 'c.resolution_note',
-          'c.corrected_field', 'c.corrected_from', 'c.corrected_to'])
-        .where('c.person_id', '=', personId).orderBy('c.created_at', 'desc').execute(),
+      db
+        .selectFrom('correction_requests as c')
+        .select([
+          'c.id',
+          organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'),
+          'c.item_description',
+          'c.what_is_wrong',
+          'c.what_it_should_say',
+          'c.status',
+          'c.created_at',
+          'c.resolved_at',
+          'c.resolution_note',
+          'c.corrected_field',
+          'c.corrected_from',
+          'c.corrected_to',
+        ])
+        .where('c.person_id', '=', personId)
+        .orderBy('c.created_at', 'desc')
+        .execute(),
     ]);
     const withChanges = requests.map((r) => ({
-      ...r, change: r.corrected_field ? { label: heldFieldLabel(r.corrected_field), from: r.corrected_from ? heldFieldValue(r.corrected_field, r.corrected_from) : 'nothing', to: heldFieldValue(r.corrected_field, r.corrected_to ?? '') } : null,
+      ...r,
+      change: r.corrected_field
+        ? {
+            label: heldFieldLabel(r.corrected_field),
+            from: r.corrected_from ? heldFieldValue(r.corrected_field, r.corrected_from) : 'nothing',
+            to: heldFieldValue(r.corrected_field, r.corrected_to ?? ''),
+          }
+        : null,
     }));
-    return reply.code(status).view('corrections.njk', viewContext(request, reply, {
-      title: 'Ask for a correction', agencies, requests: withChanges, forSuffix: forSuffix(user, personId), success: extra.errors ? null : successFrom(request, correctionsDone), ...extra,
-    }));
+    return reply.code(status).view(
+      'corrections.njk',
+      viewContext(request, reply, {
+        title: 'Ask for a correction',
+        agencies,
+        requests: withChanges,
+        forSuffix: forSuffix(user, personId),
+        success: extra.errors ? null : successFrom(request, correctionsDone),
+        ...extra,
+      }),
+    );
   }
 
   app.get('/my-record/corrections', async (request, reply) => {
@@ -173,46 +266,133 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const right = typeof body.right === 'string' ? body.right.trim() : '';
     const agencies = await agenciesHolding(db, personId);
     const errors: Array<{ text: string; href: string }> = [];
-    if (!agencies.some((a) => a.organisationId === organisationId)) errors.push({ text: 'Choose the service that holds the information', href: '#organisation' });
-    if (item.length < 2 || item.length > 200) errors.push({ text: 'Say which information is wrong, in up to 200 characters', href: '#item' });
+    if (!agencies.some((a) => a.organisationId === organisationId))
+      errors.push({ text: 'Choose the service that holds the information', href: '#organisation' });
+    if (item.length < 2 || item.length > 200)
+      errors.push({ text: 'Say which information is wrong, in up to 200 characters', href: '#item' });
     if (wrong.length < 2 || wrong.length > 2000) errors.push({ text: 'Say what is wrong, in up to 2,000 characters', href: '#wrong' });
     if (right.length > 2000) errors.push({ text: 'What it should say must be 2,000 characters or fewer', href: '#right' });
-    if (errors.length) return renderCorrections(request, reply, user, personId, { errors, values: body, fieldErrors: Object.fromEntries(errors.map((e) => [e.href.slice(1), e.text])) }, 400);
+    if (errors.length)
+      return renderCorrections(
+        request,
+        reply,
+        user,
+        personId,
+        { errors, values: body, fieldErrors: Object.fromEntries(errors.map((e) => [e.href.slice(1), e.text])) },
+        400,
+      );
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('correction_requests').values({
-        person_id: personId, requested_by: user.id, organisation_id: organisationId, item_description: item, what_is_wrong: wrong,
-        what_it_should_say: right || null, resolved_at: null, resolved_by: null, resolution_note: null,
-      }).execute();
-      await appendAudit(trx, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: null, action: 'write', personId, category: null, purpose: 'self', decision: 'success', reason: 'asked for a correction' });
+      await trx
+        .insertInto('correction_requests')
+        .values({
+          person_id: personId,
+          requested_by: user.id,
+          organisation_id: organisationId,
+          item_description: item,
+          what_is_wrong: wrong,
+          what_it_should_say: right || null,
+          resolved_at: null,
+          resolved_by: null,
+          resolution_note: null,
+        })
+        .execute();
+      await appendAudit(trx, {
+        actorUserId: user.id,
+        actorRole: user.role,
+        actorOrganisationId: null,
+        action: 'write',
+        personId,
+        category: null,
+        purpose: 'self',
+        decision: 'success',
+        reason: 'asked for a correction',
+      });
     });
     return reply.redirect(withDone(`/my-record/corrections${forSuffix(user, personId)}`, 'sent'));
   });
 
   // The data owner's inbox: corrections asked of the practitioner's organisation.
-  async function renderInbox(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, extra: { error?: { requestId: number; field: string; text: string }; values?: Body } = {}, status = 200) {
+  async function renderInbox(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    extra: { error?: { requestId: number; field: string; text: string }; values?: Body } = {},
+    status = 200,
+  ) {
     if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
-    const rows = await db.selectFrom('correction_requests as c')
-      .select(['c.id', 'c.person_id', personFullNameOf('c.person_id').$castTo<string>().as('person_name'), 'c.item_description', 'c.what_is_wrong', 'c.what_it_should_say', 'c.status', 'c.created_at', 'c.resolution_note',
-        'c.corrected_field', 'c.corrected_from', 'c.corrected_to'])
-      .where('c.organisation_id', '=', user.organisationId).orderBy('c.status').orderBy('c.created_at').limit(200).execute();
+    const rows = await db
+      .selectFrom('correction_requests as c')
+      .select([
+        'c.id',
+        'c.person_id',
+        personFullNameOf('c.person_id').$castTo<string>().as('person_name'),
+        'c.item_description',
+        'c.what_is_wrong',
+        'c.what_it_should_say',
+        'c.status',
+        'c.created_at',
+        'c.resolution_note',
+        'c.corrected_field',
+        'c.corrected_from',
+        'c.corrected_to',
+      ])
+      .where('c.organisation_id', '=', user.organisationId)
+      .orderBy('c.status')
+      .orderBy('c.created_at')
+      .limit(200)
+      .execute();
     // The requests are the organisation's own records of the person: audit each name shown.
-    await appendAudit(db, ...rows.map((r) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: r.person_id, category: 'demographics', purpose: 'direct_care', decision: 'allow' as const, reason: 'a correction the person asked your organisation to make' })));
-    const fields = await correctableFields(db, user.organisationId, rows.filter((r) => r.status === 'open').map((r) => r.person_id));
+    await appendAudit(
+      db,
+      ...rows.map((r) => ({
+        actorUserId: user.id,
+        actorRole: user.role,
+        actorOrganisationId: user.organisationId,
+        action: 'list',
+        personId: r.person_id,
+        category: 'demographics',
+        purpose: 'direct_care',
+        decision: 'allow' as const,
+        reason: 'a correction the person asked your organisation to make',
+      })),
+    );
+    const fields = await correctableFields(
+      db,
+      user.organisationId,
+      rows.filter((r) => r.status === 'open').map((r) => r.person_id),
+    );
     const error = extra.error;
-    return reply.code(status).view('corrections-inbox.njk', viewContext(request, reply, {
-      title: 'Corrections asked of your organisation', success: error ? null : successFrom(request, inboxDone),
-      errors: error ? [{ text: error.text, href: `#${error.field}-${error.requestId}` }] : [],
-      rows: rows.map((r) => {
-        const mine = error?.requestId === Number(r.id);
-        const values = mine ? extra.values ?? {} : {};
-        return {
-          ...r, id: Number(r.id), error: mine ? error : null,
-          values: { outcome: values.outcome, target: values.target, value: typeof values.value === 'string' ? values.value : r.what_it_should_say ?? '', note: values.note },
-          fields: fields.get(r.person_id) ?? [],
-          change: r.corrected_field ? { label: heldFieldLabel(r.corrected_field), from: r.corrected_from ? heldFieldValue(r.corrected_field, r.corrected_from) : 'nothing', to: heldFieldValue(r.corrected_field, r.corrected_to ?? '') } : null,
-        };
+    return reply.code(status).view(
+      'corrections-inbox.njk',
+      viewContext(request, reply, {
+        title: 'Corrections asked of your organisation',
+        success: error ? null : successFrom(request, inboxDone),
+        errors: error ? [{ text: error.text, href: `#${error.field}-${error.requestId}` }] : [],
+        rows: rows.map((r) => {
+          const mine = error?.requestId === Number(r.id);
+          const values = mine ? (extra.values ?? {}) : {};
+          return {
+            ...r,
+            id: Number(r.id),
+            error: mine ? error : null,
+            values: {
+              outcome: values.outcome,
+              target: values.target,
+              value: typeof values.value === 'string' ? values.value : (r.what_it_should_say ?? ''),
+              note: values.note,
+            },
+            fields: fields.get(r.person_id) ?? [],
+            change: r.corrected_field
+              ? {
+                  label: heldFieldLabel(r.corrected_field),
+                  from: r.corrected_from ? heldFieldValue(r.corrected_field, r.corrected_from) : 'nothing',
+                  to: heldFieldValue(r.corrected_field, r.corrected_to ?? ''),
+                }
+              : null,
+          };
+        }),
       }),
-    }));
+    );
   }
 
   app.get('/corrections', async (request, reply) => {
@@ -231,23 +411,55 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       if (!outcome) throw new CorrectionInputError('outcome', 'Choose whether you corrected the record or declined');
       await answerCorrection(db, user, id, { outcome, note: text('note'), target: text('target'), value: text('value') });
     } catch (error) {
-      if (error instanceof CorrectionInputError) return renderInbox(request, reply, user, { error: { requestId: id, field: error.field, text: error.message }, values: body }, 400);
+      if (error instanceof CorrectionInputError)
+        return renderInbox(request, reply, user, { error: { requestId: id, field: error.field, text: error.message }, values: body }, 400);
       throw error;
     }
     return reply.redirect(withDone('/corrections', outcome));
   });
 
   /** The privacy officer's list; a refused review shows it again with the error at its card and what was typed. */
-  async function renderPrivacy(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, refused: { grantId: number; text: string; note: string } | null = null) {
+  async function renderPrivacy(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    refused: { grantId: number; text: string; note: string } | null = null,
+  ) {
     const [grants, completed] = await Promise.all([breakGlassReviewList(db), completedBreakGlassReviews(db)]);
-    const uses = await emergencyUses(db, grants.map((g) => g.id));
+    const uses = await emergencyUses(
+      db,
+      grants.map((g) => g.id),
+    );
     // Names on the list, and what was looked at during each emergency access, are reads about each person.
-    await appendAudit(db, ...[...grants, ...completed].map((g) => ({ actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'list', personId: g.personId, category: 'demographics', purpose: 'safeguarding', decision: 'allow' as const, reason: 'privacy officer reviewing emergency access' })));
-    return reply.code(refused ? 400 : 200).view('privacy-review.njk', viewContext(request, reply, {
-      title: 'Emergency access to review', completed, success: refused ? null : successFrom(request, privacyDone),
-      grants: grants.map((g) => ({ ...g, use: uses.get(g.id), error: refused?.grantId === g.id ? refused.text : null, note: refused?.grantId === g.id ? refused.note : '' })),
-      errors: refused ? [{ text: refused.text, href: `#outcome-${refused.grantId}` }] : [],
-    }));
+    await appendAudit(
+      db,
+      ...[...grants, ...completed].map((g) => ({
+        actorUserId: user.id,
+        actorRole: user.role,
+        actorOrganisationId: user.organisationId,
+        action: 'list',
+        personId: g.personId,
+        category: 'demographics',
+        purpose: 'safeguarding',
+        decision: 'allow' as const,
+        reason: 'privacy officer reviewing emergency access',
+      })),
+    );
+    return reply.code(refused ? 400 : 200).view(
+      'privacy-review.njk',
+      viewContext(request, reply, {
+        title: 'Emergency access to review',
+        completed,
+        success: refused ? null : successFrom(request, privacyDone),
+        grants: grants.map((g) => ({
+          ...g,
+          use: uses.get(g.id),
+          error: refused?.grantId === g.id ? refused.text : null,
+          note: refused?.grantId === g.id ? refused.note : '',
+        })),
+        errors: refused ? [{ text: refused.text, href: `#outcome-${refused.grantId}` }] : [],
+      }),
+    );
   }
 
   app.get('/privacy', async (request, reply) => renderPrivacy(request, reply, requireRole(request, 'privacy_officer')));
@@ -259,8 +471,10 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const outcome = body.outcome === 'appropriate' || body.outcome === 'inappropriate' ? body.outcome : null;
     const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such emergency access waiting for review.');
-    if (!outcome) return renderPrivacy(request, reply, user, { grantId: id, text: 'Choose whether the emergency access was appropriate', note });
-    if (!(await db.transaction().execute((trx) => reviewBreakGlass(trx, user, id, outcome, note)))) throw new HttpError(404, 'There is no such emergency access waiting for review.');
+    if (!outcome)
+      return renderPrivacy(request, reply, user, { grantId: id, text: 'Choose whether the emergency access was appropriate', note });
+    if (!(await db.transaction().execute((trx) => reviewBreakGlass(trx, user, id, outcome, note))))
+      throw new HttpError(404, 'There is no such emergency access waiting for review.');
     return reply.redirect(withDone('/privacy', 'reviewed'));
   });
 }

@@ -29,24 +29,46 @@ export interface OrganisationSharing {
   ownOnly: SeenGroup[];
 }
 
-interface Organisation { id: string; name: string; kind: string }
+interface Organisation {
+  id: string;
+  name: string;
+  kind: string;
+}
 
 const asWords = (list: Category[]) => categories.filter((c) => list.includes(c)).map((c) => categoryPlainWords[c]);
-const asPhrase = (words: string[]) => (words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`);
+const asPhrase = (words: string[]) =>
+  words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
 
 /**
  * The policy's answer for a practitioner of each organisation, caring for the person directly,
  * for every category `viewerMaySee` allows (what the viewer may not see is not mentioned).
  */
-export function summariseSharing(personId: string, facts: Awaited<ReturnType<typeof loadAccessFacts>>, organisations: readonly Organisation[], viewerMaySee: (category: Category) => boolean): OrganisationSharing[] {
+export function summariseSharing(
+  personId: string,
+  facts: Awaited<ReturnType<typeof loadAccessFacts>>,
+  organisations: readonly Organisation[],
+  viewerMaySee: (category: Category) => boolean,
+): OrganisationSharing[] {
   const shown = categories.filter(viewerMaySee);
   return organisations.map((org) => {
-    const actor: Actor = { userId: 'sharing-summary', role: 'practitioner', personId: null, organisationId: org.id, teamId: null, practitionerId: null };
+    const actor: Actor = {
+      userId: 'sharing-summary',
+      role: 'practitioner',
+      personId: null,
+      organisationId: org.id,
+      teamId: null,
+      practitionerId: null,
+    };
     // A practitioner of the organisation in the person's network, without emergency access; the
     // data-quality reviewer's facts play no part in a practitioner's decision.
     const orgFacts = {
-      ...facts, relationships: [{ organisationId: org.id, teamId: null, practitionerId: null, kind: 'network' }], organisationHoldsRecord: true,
-      breakGlassUntil: null, proxyScope: null, inReviewQueue: false, inUndoableMerge: false,
+      ...facts,
+      relationships: [{ organisationId: org.id, teamId: null, practitionerId: null, kind: 'network' }],
+      organisationHoldsRecord: true,
+      breakGlassUntil: null,
+      proxyScope: null,
+      inReviewQueue: false,
+      inUndoableMerge: false,
     } as AccessFacts;
     const groups = new Map<string, { full: boolean; list: Category[] }>();
     const add = (why: string, full: boolean, category: Category) => {
@@ -57,9 +79,15 @@ export function summariseSharing(personId: string, facts: Awaited<ReturnType<typ
     for (const category of shown) {
       const decision = decideCategory(actor, personId, category, 'direct_care', orgFacts);
       if (decision.scope === 'all') {
-        add(decision.basis === 'identification' ? 'so they know who you are'
-          : decision.basis === 'lawful_basis' ? `the law allows it without asking you (${decision.reason.replace(/^.*\((.*)\)$/, '$1')})`
-          : 'you agreed to share it', true, category);
+        add(
+          decision.basis === 'identification'
+            ? 'so they know who you are'
+            : decision.basis === 'lawful_basis'
+              ? `the law allows it without asking you (${decision.reason.replace(/^.*\((.*)\)$/, '$1')})`
+              : 'you agreed to share it',
+          true,
+          category,
+        );
       } else {
         const refused = applicableDirective(orgFacts.directives, actor, category, 'direct_care', facts.now)?.decision === 'deny';
         add(refused ? 'you asked for it not to be shared with them' : 'you have not agreed to share it', false, category);
@@ -76,13 +104,25 @@ export function summariseSharing(personId: string, facts: Awaited<ReturnType<typ
 }
 
 /** The summary for the sharing page: the person's facts and the organisations involved, then the policy. */
-export async function whoCanSeeWhat(db: Kysely<Database>, viewer: SignedInUser, personId: string, viewerMaySee: (category: Category) => boolean, now: Date = new Date()): Promise<OrganisationSharing[]> {
+export async function whoCanSeeWhat(
+  db: Kysely<Database>,
+  viewer: SignedInUser,
+  personId: string,
+  viewerMaySee: (category: Category) => boolean,
+  now: Date = new Date(),
+): Promise<OrganisationSharing[]> {
   // The organisations involved: those with a current relationship or a choice in force (both in
   // the facts), and those holding a record (the person index); named and ordered by the network.
-  const [facts, holding, directory] = await Promise.all([loadAccessFacts(db, actorOf(viewer), personId, now), agenciesHoldingPerson(db, personId), allOrganisations(db)]);
+  const [facts, holding, directory] = await Promise.all([
+    loadAccessFacts(db, actorOf(viewer), personId, now),
+    agenciesHoldingPerson(db, personId),
+    allOrganisations(db),
+  ]);
   const involvedIds = new Set([
     ...facts.relationships.map((r) => r.organisationId),
-    ...facts.directives.filter((d) => d.recipientKind === 'organisation' && d.withdrawnAt === null && d.recipientId !== null).map((d) => d.recipientId!),
+    ...facts.directives
+      .filter((d) => d.recipientKind === 'organisation' && d.withdrawnAt === null && d.recipientId !== null)
+      .map((d) => d.recipientId!),
     ...holding.map((h) => h.organisationId),
   ]);
   const involved = directory.filter((o) => involvedIds.has(o.id));

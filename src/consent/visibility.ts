@@ -6,7 +6,10 @@ import type { CategoryDecision } from './policy.ts';
 import type { Category } from './categories.ts';
 
 export function visibleToReader(
-  decisions: Partial<Record<Category, CategoryDecision>>, category: Category, organisationId: string | null, ownOrganisationId: string | null,
+  decisions: Partial<Record<Category, CategoryDecision>>,
+  category: Category,
+  organisationId: string | null,
+  ownOrganisationId: string | null,
 ): boolean {
   const decision = decisions[category];
   if (!decision) return false;

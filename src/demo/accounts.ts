@@ -10,7 +10,14 @@ import { setUpFundingDemo } from '../budgets/index.ts';
 
 export const DEMO_PASSWORD = 'joinery-demo-2026';
 
-interface PickedPractitioner { id: string; organisation_id: string; given_name: string; family_name: string; role: string; organisation: string }
+interface PickedPractitioner {
+  id: string;
+  organisation_id: string;
+  given_name: string;
+  family_name: string;
+  role: string;
+  organisation: string;
+}
 
 /** A citizen with a story: an adult known to several agencies with current needs. */
 async function pickCitizen(db: Kysely<Database>): Promise<{ id: string; given_name: string; family_name: string }> {
@@ -47,52 +54,112 @@ async function pickPractitioner(db: Kysely<Database>, citizenId: string): Promis
 }
 
 export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAccountInfo[]> {
-  const existing = await db.selectFrom('users').select('username').where('username', 'in', ['citizen', 'practitioner', 'manager', 'admin']).execute();
+  const existing = await db
+    .selectFrom('users')
+    .select('username')
+    .where('username', 'in', ['citizen', 'practitioner', 'manager', 'admin'])
+    .execute();
   const citizen = await pickCitizen(db);
   const practitioner = await pickPractitioner(db, citizen.id);
-  const council = await db.selectFrom('organisations').select(['id', 'name']).where('kind', '=', 'council_adult_social_care').executeTakeFirst();
+  const council = await db
+    .selectFrom('organisations')
+    .select(['id', 'name'])
+    .where('kind', '=', 'council_adult_social_care')
+    .executeTakeFirst();
   const accounts: DemoAccountInfo[] = [
     { username: 'citizen', description: `${citizen.given_name} ${citizen.family_name}, a resident who sees and controls their own record` },
-    { username: 'practitioner', description: `${practitioner.given_name} ${practitioner.family_name}, ${practitioner.role.replace(/_/g, ' ')} at ${practitioner.organisation}` },
+    {
+      username: 'practitioner',
+      description: `${practitioner.given_name} ${practitioner.family_name}, ${practitioner.role.replace(/_/g, ' ')} at ${practitioner.organisation}`,
+    },
     { username: 'manager', description: 'a commissioner who sees the place as a whole (aggregates only)' },
     { username: 'admin', description: 'a system administrator (no personal data)' },
   ];
   // The person index's reviewer: sees only people in the linkage review queue.
   accounts.push({ username: 'dataquality', description: 'a data quality officer who reviews uncertain matches in the person index' });
   if (!(await db.selectFrom('users').select('id').where('username', '=', 'dataquality').executeTakeFirst())) {
-    await createAccount(db, { username: 'dataquality', displayName: 'Dana Quinn (data quality)', role: 'data_quality', password: DEMO_PASSWORD });
+    await createAccount(db, {
+      username: 'dataquality',
+      displayName: 'Dana Quinn (data quality)',
+      role: 'data_quality',
+      password: DEMO_PASSWORD,
+    });
   }
   // The privacy officer reviews every emergency (break-glass) access.
   accounts.push({ username: 'privacy', description: 'a privacy officer who reviews emergency (break-glass) access' });
   if (!(await db.selectFrom('users').select('id').where('username', '=', 'privacy').executeTakeFirst())) {
-    await createAccount(db, { username: 'privacy', displayName: 'Priya Officer (privacy)', role: 'privacy_officer', password: DEMO_PASSWORD });
+    await createAccount(db, {
+      username: 'privacy',
+      displayName: 'Priya Officer (privacy)',
+      role: 'privacy_officer',
+      password: DEMO_PASSWORD,
+    });
   }
   // A locality lead: a manager at the organisation leading a locality (locality care organisations).
-  accounts.push(...await setUpLocalityLeadDemo(db, DEMO_PASSWORD));
+  accounts.push(...(await setUpLocalityLeadDemo(db, DEMO_PASSWORD)));
   await seedDemoCitizenChoices(db, citizen.id, practitioner.id);
   // Receiving services' practitioners (housing, GP) and the citizen's own referrals.
-  accounts.push(...await setUpReferralDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD));
+  accounts.push(...(await setUpReferralDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD)));
   // The multiple-disadvantage coordinator, and the citizen's own shared plan.
-  accounts.push(...await setUpPlansDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD));
+  accounts.push(...(await setUpPlansDemo(db, citizen.id, practitioner.id, DEMO_PASSWORD)));
   if (existing.length !== 4) await createCoreAccounts(db, citizen, practitioner, council?.id);
   // Who pays for the citizen's care (issue 22): the council and an NHS trust share packages.
-  accounts.push(...await fundingDemo(db, citizen.id, practitioner));
+  accounts.push(...(await fundingDemo(db, citizen.id, practitioner)));
   return accounts;
 }
 
-async function createCoreAccounts(db: Kysely<Database>, citizen: { id: string; given_name: string; family_name: string }, practitioner: PickedPractitioner, councilId: string | undefined): Promise<void> {
+async function createCoreAccounts(
+  db: Kysely<Database>,
+  citizen: { id: string; given_name: string; family_name: string },
+  practitioner: PickedPractitioner,
+  councilId: string | undefined,
+): Promise<void> {
   const council = councilId ? { id: councilId } : undefined;
-  await createAccount(db, { username: 'citizen', displayName: `${citizen.given_name} ${citizen.family_name}`, role: 'citizen', password: DEMO_PASSWORD, personId: citizen.id });
-  await createAccount(db, { username: 'practitioner', displayName: `${practitioner.given_name} ${practitioner.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: practitioner.id, organisationId: practitioner.organisation_id });
-  await createAccount(db, { username: 'manager', displayName: 'Morgan Reid (commissioner)', role: 'manager', password: DEMO_PASSWORD, organisationId: council?.id });
+  await createAccount(db, {
+    username: 'citizen',
+    displayName: `${citizen.given_name} ${citizen.family_name}`,
+    role: 'citizen',
+    password: DEMO_PASSWORD,
+    personId: citizen.id,
+  });
+  await createAccount(db, {
+    username: 'practitioner',
+    displayName: `${practitioner.given_name} ${practitioner.family_name}`,
+    role: 'practitioner',
+    password: DEMO_PASSWORD,
+    practitionerId: practitioner.id,
+    organisationId: practitioner.organisation_id,
+  });
+  await createAccount(db, {
+    username: 'manager',
+    displayName: 'Morgan Reid (commissioner)',
+    role: 'manager',
+    password: DEMO_PASSWORD,
+    organisationId: council?.id,
+  });
   await createAccount(db, { username: 'admin', displayName: 'Alex Admin', role: 'admin', password: DEMO_PASSWORD });
 }
 
 /** A signed-in user as the demo set-up acts for them (the demo's own accounts only). */
 async function demoUser(db: Kysely<Database>, username: string): Promise<SignedInUser | undefined> {
-  const row = await db.selectFrom('users as u').leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
-    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.person_id', 'u.practitioner_id', 'u.organisation_id', 'p.team_id']).where('u.username', '=', username).executeTakeFirst();
-  return row ? { id: row.id, username: row.username, displayName: row.display_name, role: row.role, personId: row.person_id, practitionerId: row.practitioner_id, organisationId: row.organisation_id, teamId: row.team_id ?? null } : undefined;
+  const row = await db
+    .selectFrom('users as u')
+    .leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
+    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.person_id', 'u.practitioner_id', 'u.organisation_id', 'p.team_id'])
+    .where('u.username', '=', username)
+    .executeTakeFirst();
+  return row
+    ? {
+        id: row.id,
+        username: row.username,
+        displayName: row.display_name,
+        role: row.role,
+        personId: row.person_id,
+        practitionerId: row.practitioner_id,
+        organisationId: row.organisation_id,
+        teamId: row.team_id ?? null,
+      }
+    : undefined;
 }
 
 /**
@@ -101,22 +168,45 @@ async function demoUser(db: Kysely<Database>, username: string): Promise<SignedI
  * council's budget.
  */
 async function fundingDemo(db: Kysely<Database>, citizenId: string, practitioner: PickedPractitioner): Promise<DemoAccountInfo[]> {
-  const nhs = (await sql<PickedPractitioner>`
+  const nhs = (
+    await sql<PickedPractitioner>`
     select pr.id, pr.organisation_id, pr.given_name, pr.family_name, pr.role, o.name as organisation
     from practitioners pr join organisations o on o.id = pr.organisation_id
     where o.kind in ('hospital_trust', 'mental_health_trust') and exists (
       select 1 from record_links l join source_records s on s.id = l.source_record_id
       where l.person_id = ${citizenId} and l.superseded_at is null and s.source = o.source_code)
-    order by (o.kind = 'hospital_trust') desc, pr.id limit 1`.execute(db)).rows[0];
+    order by (o.kind = 'hospital_trust') desc, pr.id limit 1`.execute(db)
+  ).rows[0];
   if (!nhs) return [];
   if (!(await db.selectFrom('users').select('id').where('username', '=', 'nhsfunding').executeTakeFirst())) {
-    await createAccount(db, { username: 'nhsfunding', displayName: `${nhs.given_name} ${nhs.family_name}`, role: 'practitioner', password: DEMO_PASSWORD, practitionerId: nhs.id, organisationId: nhs.organisation_id });
+    await createAccount(db, {
+      username: 'nhsfunding',
+      displayName: `${nhs.given_name} ${nhs.family_name}`,
+      role: 'practitioner',
+      password: DEMO_PASSWORD,
+      practitionerId: nhs.id,
+      organisationId: nhs.organisation_id,
+    });
   }
-  const [councilUser, nhsUser, citizenUser] = await Promise.all([demoUser(db, 'practitioner'), demoUser(db, 'nhsfunding'), demoUser(db, 'citizen')]);
+  const [councilUser, nhsUser, citizenUser] = await Promise.all([
+    demoUser(db, 'practitioner'),
+    demoUser(db, 'nhsfunding'),
+    demoUser(db, 'citizen'),
+  ]);
   if (councilUser && nhsUser) {
-    await setUpFundingDemo(db, { citizenId, council: { user: councilUser, organisationName: practitioner.organisation }, nhs: { user: nhsUser, organisationName: nhs.organisation }, citizenUser });
+    await setUpFundingDemo(db, {
+      citizenId,
+      council: { user: councilUser, organisationName: practitioner.organisation },
+      nhs: { user: nhsUser, organisationName: nhs.organisation },
+      citizenUser,
+    });
     // The household referred as a whole: the citizen has agreed, the other adults not yet.
     if (citizenUser) await setUpHouseholdReferralDemo(db, citizenId, councilUser, citizenUser);
   }
-  return [{ username: 'nhsfunding', description: `${nhs.given_name} ${nhs.family_name}, NHS continuing healthcare budget holder at ${nhs.organisation}, who shares and disputes who pays for care packages` }];
+  return [
+    {
+      username: 'nhsfunding',
+      description: `${nhs.given_name} ${nhs.family_name}, NHS continuing healthcare budget holder at ${nhs.organisation}, who shares and disputes who pays for care packages`,
+    },
+  ];
 }

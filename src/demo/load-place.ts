@@ -36,60 +36,103 @@ export async function isPlaceLoaded(db: Kysely<Database>): Promise<boolean> {
 export async function loadFrame(db: Kysely<Database>, frame: PlaceFrame): Promise<void> {
   const { place } = frame;
   await db.insertInto('places').values({ id: place.id, name: place.name, postcode_area: place.postcodeArea, seed: place.seed }).execute();
-  await bulkInsert(db, 'localities', [
-    { name: 'id', type: 'text', value: (l) => l.id },
-    { name: 'place_id', type: 'text', value: () => place.id },
-    { name: 'name', type: 'text', value: (l) => l.name },
-  ], frame.localities);
-  await bulkInsert(db, 'small_areas', [
-    { name: 'id', type: 'text', value: (a) => a.id },
-    { name: 'code', type: 'text', value: (a) => a.code },
-    { name: 'name', type: 'text', value: (a) => a.name },
-    { name: 'locality_id', type: 'text', value: (a) => a.localityId },
-    { name: 'deprivation_decile', type: 'smallint', value: (a) => a.deprivationDecile },
-    { name: 'lat', type: 'float8', value: (a) => a.lat },
-    { name: 'lon', type: 'float8', value: (a) => a.lon },
-    { name: 'target_population', type: 'int', value: (a) => a.targetPopulation },
-  ], frame.smallAreas);
-  await bulkInsert(db, 'postcodes', [
-    { name: 'postcode', type: 'text', value: (p) => p.postcode },
-    { name: 'small_area_id', type: 'text', value: (p) => p.smallAreaId },
-    { name: 'lat', type: 'float8', value: (p) => p.lat },
-    { name: 'lon', type: 'float8', value: (p) => p.lon },
-  ], frame.postcodes);
-  await bulkInsert(db, 'organisations', [
-    { name: 'id', type: 'text', value: (o) => o.id },
-    { name: 'name', type: 'text', value: (o) => o.name },
-    { name: 'kind', type: 'text', value: (o) => o.kind },
-    { name: 'source_code', type: 'text', value: (o) => o.sourceCode },
-    { name: 'locality_id', type: 'text', value: (o) => o.localityId },
-    { name: 'postcode', type: 'text', value: (o) => o.postcode },
-    { name: 'phone', type: 'text', value: (o) => o.phone },
-    { name: 'email', type: 'text', value: (o) => o.email },
-    { name: 'website', type: 'text', value: (o) => o.website },
-  ], frame.organisations);
-  await bulkInsert(db, 'teams', [
-    { name: 'id', type: 'text', value: (t) => t.id },
-    { name: 'organisation_id', type: 'text', value: (t) => t.organisationId },
-    { name: 'name', type: 'text', value: (t) => t.name },
-  ], frame.teams);
-  await bulkInsert(db, 'practitioners', [
-    { name: 'id', type: 'text', value: (p) => p.id },
-    { name: 'organisation_id', type: 'text', value: (p) => p.organisationId },
-    { name: 'team_id', type: 'text', value: (p) => p.teamId },
-    { name: 'given_name', type: 'text', value: (p) => p.givenName },
-    { name: 'family_name', type: 'text', value: (p) => p.familyName },
-    { name: 'role', type: 'text', value: (p) => p.role },
-    { name: 'email', type: 'text', value: (p) => p.email },
-  ], frame.practitioners);
+  await bulkInsert(
+    db,
+    'localities',
+    [
+      { name: 'id', type: 'text', value: (l) => l.id },
+      { name: 'place_id', type: 'text', value: () => place.id },
+      { name: 'name', type: 'text', value: (l) => l.name },
+    ],
+    frame.localities,
+  );
+  await bulkInsert(
+    db,
+    'small_areas',
+    [
+      { name: 'id', type: 'text', value: (a) => a.id },
+      { name: 'code', type: 'text', value: (a) => a.code },
+      { name: 'name', type: 'text', value: (a) => a.name },
+      { name: 'locality_id', type: 'text', value: (a) => a.localityId },
+      { name: 'deprivation_decile', type: 'smallint', value: (a) => a.deprivationDecile },
+      { name: 'lat', type: 'float8', value: (a) => a.lat },
+      { name: 'lon', type: 'float8', value: (a) => a.lon },
+      { name: 'target_population', type: 'int', value: (a) => a.targetPopulation },
+    ],
+    frame.smallAreas,
+  );
+  await bulkInsert(
+    db,
+    'postcodes',
+    [
+      { name: 'postcode', type: 'text', value: (p) => p.postcode },
+      { name: 'small_area_id', type: 'text', value: (p) => p.smallAreaId },
+      { name: 'lat', type: 'float8', value: (p) => p.lat },
+      { name: 'lon', type: 'float8', value: (p) => p.lon },
+    ],
+    frame.postcodes,
+  );
+  await bulkInsert(
+    db,
+    'organisations',
+    [
+      { name: 'id', type: 'text', value: (o) => o.id },
+      { name: 'name', type: 'text', value: (o) => o.name },
+      { name: 'kind', type: 'text', value: (o) => o.kind },
+      { name: 'source_code', type: 'text', value: (o) => o.sourceCode },
+      { name: 'locality_id', type: 'text', value: (o) => o.localityId },
+      { name: 'postcode', type: 'text', value: (o) => o.postcode },
+      { name: 'phone', type: 'text', value: (o) => o.phone },
+      { name: 'email', type: 'text', value: (o) => o.email },
+      { name: 'website', type: 'text', value: (o) => o.website },
+    ],
+    frame.organisations,
+  );
+  await bulkInsert(
+    db,
+    'teams',
+    [
+      { name: 'id', type: 'text', value: (t) => t.id },
+      { name: 'organisation_id', type: 'text', value: (t) => t.organisationId },
+      { name: 'name', type: 'text', value: (t) => t.name },
+    ],
+    frame.teams,
+  );
+  await bulkInsert(
+    db,
+    'practitioners',
+    [
+      { name: 'id', type: 'text', value: (p) => p.id },
+      { name: 'organisation_id', type: 'text', value: (p) => p.organisationId },
+      { name: 'team_id', type: 'text', value: (p) => p.teamId },
+      { name: 'given_name', type: 'text', value: (p) => p.givenName },
+      { name: 'family_name', type: 'text', value: (p) => p.familyName },
+      { name: 'role', type: 'text', value: (p) => p.role },
+      { name: 'email', type: 'text', value: (p) => p.email },
+    ],
+    frame.practitioners,
+  );
   // Services carry array columns, which unnest cannot nest; there are few, so insert directly.
   for (const s of frame.services) {
-    await db.insertInto('services').values({
-      id: s.id, organisation_id: s.organisationId, team_id: s.teamId, name: s.name, description: s.description,
-      needs: s.needs, eligibility: s.eligibility, min_age: s.minAge, max_age: s.maxAge, locality_ids: s.localityIds,
-      postcode: s.postcode, acknowledge_within_days: s.acknowledgeWithinDays, first_contact_within_days: s.firstContactWithinDays,
-      capacity_per_month: s.capacityPerMonth,
-    }).execute();
+    await db
+      .insertInto('services')
+      .values({
+        id: s.id,
+        organisation_id: s.organisationId,
+        team_id: s.teamId,
+        name: s.name,
+        description: s.description,
+        needs: s.needs,
+        eligibility: s.eligibility,
+        min_age: s.minAge,
+        max_age: s.maxAge,
+        locality_ids: s.localityIds,
+        postcode: s.postcode,
+        acknowledge_within_days: s.acknowledgeWithinDays,
+        first_contact_within_days: s.firstContactWithinDays,
+        capacity_per_month: s.capacityPerMonth,
+      })
+      .execute();
   }
 }
 
@@ -101,73 +144,128 @@ async function loadHouseholdBatch(db: Kysely<Database>, bundles: HouseholdBundle
   const needs = bundles.flatMap((b) => b.needs);
   const events = bundles.flatMap((b) => b.events);
 
-  await bulkInsert(db, 'households', [
-    { name: 'id', type: 'text', value: (h) => h.id },
-    { name: 'small_area_id', type: 'text', value: (h) => h.smallAreaId },
-    { name: 'postcode', type: 'text', value: (h) => h.postcode },
-    { name: 'address_line', type: 'text', value: (h) => h.addressLine },
-    { name: 'composition', type: 'text', value: (h) => h.composition },
-    { name: 'tenure', type: 'text', value: (h) => h.tenure },
-  ], households);
+  await bulkInsert(
+    db,
+    'households',
+    [
+      { name: 'id', type: 'text', value: (h) => h.id },
+      { name: 'small_area_id', type: 'text', value: (h) => h.smallAreaId },
+      { name: 'postcode', type: 'text', value: (h) => h.postcode },
+      { name: 'address_line', type: 'text', value: (h) => h.addressLine },
+      { name: 'composition', type: 'text', value: (h) => h.composition },
+      { name: 'tenure', type: 'text', value: (h) => h.tenure },
+    ],
+    households,
+  );
   // Address history: the previous address (where known) and the current one.
   const addresses = households.flatMap((h) => [
-    ...(h.previousAddress ? [{ household_id: h.id, address_line: h.previousAddress.addressLine, postcode: h.previousAddress.postcode, from_date: null, to_date: h.previousAddress.movedIn }] : []),
+    ...(h.previousAddress
+      ? [
+          {
+            household_id: h.id,
+            address_line: h.previousAddress.addressLine,
+            postcode: h.previousAddress.postcode,
+            from_date: null,
+            to_date: h.previousAddress.movedIn,
+          },
+        ]
+      : []),
     { household_id: h.id, address_line: h.addressLine, postcode: h.postcode, from_date: h.previousAddress?.movedIn ?? null, to_date: null },
   ]);
-  await bulkInsert(db, 'household_addresses', [
-    { name: 'household_id', type: 'text', value: (a) => a.household_id },
-    { name: 'address_line', type: 'text', value: (a) => a.address_line },
-    { name: 'postcode', type: 'text', value: (a) => a.postcode },
-    { name: 'from_date', type: 'date', value: (a) => a.from_date },
-    { name: 'to_date', type: 'date', value: (a) => a.to_date },
-  ], addresses);
-  await bulkInsert(db, 'persons', [
-    { name: 'id', type: 'text', value: (p) => p.id },
-    { name: 'household_id', type: 'text', value: (p) => p.householdId },
-    { name: 'given_name', type: 'text', value: (p) => p.givenName },
-    { name: 'middle_name', type: 'text', value: (p) => p.middleName },
-    { name: 'family_name', type: 'text', value: (p) => p.familyName },
-    { name: 'birth_family_name', type: 'text', value: (p) => p.birthFamilyName },
-    { name: 'birth_date', type: 'date', value: (p) => p.birthDate },
-    { name: 'sex', type: 'text', value: (p) => p.sex },
-    { name: 'ethnicity_group', type: 'text', value: (p) => p.ethnicityGroup },
-    { name: 'disability', type: 'boolean', value: (p) => p.disability },
-    { name: 'nhs_number', type: 'text', value: (p) => p.nhsNumber },
-    { name: 'phone', type: 'text', value: (p) => p.phone },
-    { name: 'email', type: 'text', value: (p) => p.email },
-  ], people);
-  await bulkInsert(db, 'relationships', [
-    { name: 'person_id', type: 'text', value: (r) => r.personId },
-    { name: 'related_person_id', type: 'text', value: (r) => r.relatedPersonId },
-    { name: 'type', type: 'text', value: (r) => r.type },
-  ], dedupeRelationships(relationships));
-  await bulkInsert(db, 'source_records', [
-    { name: 'source', type: 'text', value: (r) => r.source },
-    { name: 'source_id', type: 'text', value: (r) => r.sourceId },
-    { name: 'received_at', type: 'timestamptz', value: (r) => r.recordedAt },
-    {
-      name: 'fields', type: 'jsonb', value: (r) => ({
-        given_name: r.givenName, family_name: r.familyName, birth_date: r.birthDate, sex: r.sex, postcode: r.postcode,
-        address: r.addressLine, nhs_number: r.nhsNumber, phone: r.phone, email: r.email,
-      }),
-    },
-  ], records);
+  await bulkInsert(
+    db,
+    'household_addresses',
+    [
+      { name: 'household_id', type: 'text', value: (a) => a.household_id },
+      { name: 'address_line', type: 'text', value: (a) => a.address_line },
+      { name: 'postcode', type: 'text', value: (a) => a.postcode },
+      { name: 'from_date', type: 'date', value: (a) => a.from_date },
+      { name: 'to_date', type: 'date', value: (a) => a.to_date },
+    ],
+    addresses,
+  );
+  await bulkInsert(
+    db,
+    'persons',
+    [
+      { name: 'id', type: 'text', value: (p) => p.id },
+      { name: 'household_id', type: 'text', value: (p) => p.householdId },
+      { name: 'given_name', type: 'text', value: (p) => p.givenName },
+      { name: 'middle_name', type: 'text', value: (p) => p.middleName },
+      { name: 'family_name', type: 'text', value: (p) => p.familyName },
+      { name: 'birth_family_name', type: 'text', value: (p) => p.birthFamilyName },
+      { name: 'birth_date', type: 'date', value: (p) => p.birthDate },
+      { name: 'sex', type: 'text', value: (p) => p.sex },
+      { name: 'ethnicity_group', type: 'text', value: (p) => p.ethnicityGroup },
+      { name: 'disability', type: 'boolean', value: (p) => p.disability },
+      { name: 'nhs_number', type: 'text', value: (p) => p.nhsNumber },
+      { name: 'phone', type: 'text', value: (p) => p.phone },
+      { name: 'email', type: 'text', value: (p) => p.email },
+    ],
+    people,
+  );
+  await bulkInsert(
+    db,
+    'relationships',
+    [
+      { name: 'person_id', type: 'text', value: (r) => r.personId },
+      { name: 'related_person_id', type: 'text', value: (r) => r.relatedPersonId },
+      { name: 'type', type: 'text', value: (r) => r.type },
+    ],
+    dedupeRelationships(relationships),
+  );
+  await bulkInsert(
+    db,
+    'source_records',
+    [
+      { name: 'source', type: 'text', value: (r) => r.source },
+      { name: 'source_id', type: 'text', value: (r) => r.sourceId },
+      { name: 'received_at', type: 'timestamptz', value: (r) => r.recordedAt },
+      {
+        name: 'fields',
+        type: 'jsonb',
+        value: (r) => ({
+          given_name: r.givenName,
+          family_name: r.familyName,
+          birth_date: r.birthDate,
+          sex: r.sex,
+          postcode: r.postcode,
+          address: r.addressLine,
+          nhs_number: r.nhsNumber,
+          phone: r.phone,
+          email: r.email,
+        }),
+      },
+    ],
+    records,
+  );
   // Links from records to people are made afterwards, probabilistically, by the person index.
-  await bulkInsert(db, 'needs', [
-    { name: 'person_id', type: 'text', value: (n) => n.personId },
-    { name: 'code', type: 'text', value: (n) => n.code },
-    { name: 'organisation_id', type: 'text', value: (n) => n.organisationId },
-    { name: 'recorded_at', type: 'date', value: (n) => n.recordedAt.slice(0, 10) },
-    { name: 'severity', type: 'smallint', value: (n) => n.severity },
-    { name: 'current', type: 'boolean', value: (n) => n.current },
-  ], needs);
-  await bulkInsert(db, 'person_events', [
-    { name: 'person_id', type: 'text', value: (e) => e.personId },
-    { name: 'organisation_id', type: 'text', value: (e) => e.organisationId },
-    { name: 'type', type: 'text', value: (e) => e.type },
-    { name: 'at', type: 'timestamptz', value: (e) => e.at },
-    { name: 'value', type: 'float8', value: (e) => e.value },
-  ], events, 20_000);
+  await bulkInsert(
+    db,
+    'needs',
+    [
+      { name: 'person_id', type: 'text', value: (n) => n.personId },
+      { name: 'code', type: 'text', value: (n) => n.code },
+      { name: 'organisation_id', type: 'text', value: (n) => n.organisationId },
+      { name: 'recorded_at', type: 'date', value: (n) => n.recordedAt.slice(0, 10) },
+      { name: 'severity', type: 'smallint', value: (n) => n.severity },
+      { name: 'current', type: 'boolean', value: (n) => n.current },
+    ],
+    needs,
+  );
+  await bulkInsert(
+    db,
+    'person_events',
+    [
+      { name: 'person_id', type: 'text', value: (e) => e.personId },
+      { name: 'organisation_id', type: 'text', value: (e) => e.organisationId },
+      { name: 'type', type: 'text', value: (e) => e.type },
+      { name: 'at', type: 'timestamptz', value: (e) => e.at },
+      { name: 'value', type: 'float8', value: (e) => e.value },
+    ],
+    events,
+    20_000,
+  );
 }
 
 function dedupeRelationships<R extends { personId: string; relatedPersonId: string; type: string }>(rows: R[]): R[] {
@@ -187,7 +285,10 @@ function dedupeRelationships<R extends { personId: string; relatedPersonId: stri
  */
 export type PlaceLinking = 'person_index' | 'ground_truth';
 
-async function linkFromGroundTruth(db: Kysely<Database>, records: Array<{ source: string; sourceId: string; truePersonId: string }>): Promise<void> {
+async function linkFromGroundTruth(
+  db: Kysely<Database>,
+  records: Array<{ source: string; sourceId: string; truePersonId: string }>,
+): Promise<void> {
   for (let start = 0; start < records.length; start += 10_000) {
     const batch = records.slice(start, start + 10_000);
     await sql`
@@ -199,7 +300,11 @@ async function linkFromGroundTruth(db: Kysely<Database>, records: Array<{ source
 }
 
 /** Generates and loads a place in one transaction-per-batch stream; refuses if one is loaded. */
-export async function loadSyntheticPlace(db: Kysely<Database>, options: GenerateOptions & { linking?: PlaceLinking }, progress: Progress = silentProgress): Promise<LoadSummary> {
+export async function loadSyntheticPlace(
+  db: Kysely<Database>,
+  options: GenerateOptions & { linking?: PlaceLinking },
+  progress: Progress = silentProgress,
+): Promise<LoadSummary> {
   const started = Date.now();
   if (await isPlaceLoaded(db)) throw new Error('a place is already loaded in this database');
   const frame = createPlaceFrame(options);
@@ -214,7 +319,11 @@ export async function loadSyntheticPlace(db: Kysely<Database>, options: Generate
     batchPeople = 0;
     await db.transaction().execute(async (trx) => {
       await loadHouseholdBatch(trx, current);
-      if (options.linking === 'ground_truth') await linkFromGroundTruth(trx, current.flatMap((b) => b.sourceRecords));
+      if (options.linking === 'ground_truth')
+        await linkFromGroundTruth(
+          trx,
+          current.flatMap((b) => b.sourceRecords),
+        );
     });
     progress.update(summary.people, 'people');
   };

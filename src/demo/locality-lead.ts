@@ -12,8 +12,19 @@ export async function setUpLocalityLeadDemo(db: Kysely<Database>, password: stri
   await seedLocalityOrganisations(db);
   const led = (await localityLeadership(db)).find((l) => l.lead !== null);
   if (!led?.lead) return [];
-  const id = await createAccountUnlessTaken(db, { username: 'locality', displayName: `Lee Ward (${led.locality} locality lead)`, role: 'manager', password, organisationId: led.lead.id });
+  const id = await createAccountUnlessTaken(db, {
+    username: 'locality',
+    displayName: `Lee Ward (${led.locality} locality lead)`,
+    role: 'manager',
+    password,
+    organisationId: led.lead.id,
+  });
   // Targets to see against the figures (/insight/targets), set once, by this manager.
   if (id) await setDemoTargets(db, id);
-  return [{ username: 'locality', description: `a manager at ${led.lead.name}, which leads the ${led.locality} locality: its locality view, compared with the others` }];
+  return [
+    {
+      username: 'locality',
+      description: `a manager at ${led.lead.name}, which leads the ${led.locality} locality: its locality view, compared with the others`,
+    },
+  ];
 }

@@ -9,8 +9,18 @@ import { errorForLog, pathOnly } from '../platform/logger.ts';
 import { organisationsNamed, serviceIdsOfOrganisation } from '../network/index.ts';
 import { isUuid, orukId } from './ids.ts';
 import {
-  fullServiceObjects, lookupPostcode, organisationIdForOruk, organisationObjects, searchServiceAtLocations, searchServices,
-  serviceAtLocationObjects, serviceIdForOruk, serviceListObjects, termObject, type Paging, type ServiceFilters,
+  fullServiceObjects,
+  lookupPostcode,
+  organisationIdForOruk,
+  organisationObjects,
+  searchServiceAtLocations,
+  searchServices,
+  serviceAtLocationObjects,
+  serviceIdForOruk,
+  serviceListObjects,
+  termObject,
+  type Paging,
+  type ServiceFilters,
 } from './queries.ts';
 import { DAY_CODES } from './format.ts';
 
@@ -82,7 +92,10 @@ function day(query: Query): string | undefined {
 }
 
 export function paging(query: Query): Paging {
-  return { page: wholeNumber(query, 'page', 1, 1_000_000) ?? 1, perPage: wholeNumber(query, 'per_page', 1, MAX_PER_PAGE) ?? DEFAULT_PER_PAGE };
+  return {
+    page: wholeNumber(query, 'page', 1, 1_000_000) ?? 1,
+    perPage: wholeNumber(query, 'per_page', 1, MAX_PER_PAGE) ?? DEFAULT_PER_PAGE,
+  };
 }
 
 /** The ORUK paging envelope around one page of contents. */
@@ -110,9 +123,13 @@ async function serviceFilters(db: Kysely<Database>, query: Query, allowProximity
   }
   const terms = single(query, 'taxonomy_term_id');
   if (terms !== undefined) {
-    const ids = terms.split(',').map((t) => t.trim()).filter(Boolean);
+    const ids = terms
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     const bad = ids.find((t) => !isUuid(t));
-    if (bad !== undefined || ids.length === 0 || ids.length > 20) throw new BadParameter(`taxonomy_term_id must be a UUID, or up to 20 separated by commas, not "${(bad ?? terms).slice(0, 40)}"`);
+    if (bad !== undefined || ids.length === 0 || ids.length > 20)
+      throw new BadParameter(`taxonomy_term_id must be a UUID, or up to 20 separated by commas, not "${(bad ?? terms).slice(0, 40)}"`);
     filters.taxonomyTermIds = ids.map((t) => t.toLowerCase());
   }
   filters.taxonomyId = uuid(query, 'taxonomy_id');
@@ -126,7 +143,8 @@ async function serviceFilters(db: Kysely<Database>, query: Query, allowProximity
   filters.endTime = time(query, 'end_time');
   const postcode = single(query, 'postcode');
   const proximity = allowProximity ? number(query, 'proximity', 1, 1_000_000) : undefined;
-  if (proximity !== undefined && postcode === undefined) throw new BadParameter('proximity needs a postcode to measure from: add postcode=');
+  if (proximity !== undefined && postcode === undefined)
+    throw new BadParameter('proximity needs a postcode to measure from: add postcode=');
   if (postcode !== undefined) {
     const origin = await lookupPostcode(db, postcode);
     if (!origin) throw new BadParameter(`postcode "${postcode.slice(0, 12)}" is not a postcode this directory knows`);
@@ -151,7 +169,14 @@ async function taxonomyTerms(db: Kysely<Database>, where: { taxonomyId?: string;
   let query = db.selectFrom('directory_taxonomy_terms').selectAll();
   if (where.taxonomyId) query = query.where('taxonomy_id', '=', where.taxonomyId);
   if (where.ids) query = query.where('id', 'in', where.ids.length ? where.ids : ['']);
-  const total = Number((await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const total = Number(
+    (
+      await query
+        .clearSelect()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   let ordered = query.orderBy('sort').orderBy('name').orderBy('id');
   if (paging) ordered = ordered.limit(paging.perPage).offset((paging.page - 1) * paging.perPage);
   return { total, rows: (await ordered.execute()).map(termObject) };
@@ -164,128 +189,176 @@ function taxonomyObject(t: { id: string; name: string; description: string; uri:
   return out;
 }
 
-const STATUS_NAMES: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests' };
+const STATUS_NAMES: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
+};
 
 export function registerOrukApi(app: FastifyInstance): void {
   const db = () => app.joinery.database.db;
-  app.register(async (api) => {
-    api.addHook('onSend', async (_request, reply, payload) => {
-      reply.header('access-control-allow-origin', '*');
-      reply.header('cache-control', 'public, max-age=60');
-      return payload;
-    });
-    api.setNotFoundHandler(async (request, reply) => {
-      return reply.code(404).type('application/json').send({ status: 404, error: 'Not Found', message: `There is no ${pathOnly(request.url)} in this API. Start at /oruk/.` });
-    });
-    api.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
-      const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
-      if (status >= 500) {
-        request.log.error({ err: errorForLog(error), path: routeOf(request) }, 'oruk request failed');
-        return reply.code(500).type('application/json').send({ status: 500, error: 'Internal Server Error', message: `Something went wrong. Reference: ${request.id}` });
-      }
-      const message = error instanceof HttpError ? error.message : status === 429 ? 'Too many requests. Wait a minute and try again.' : 'The request could not be understood.';
-      return reply.code(status).type('application/json').send({ status, error: STATUS_NAMES[status] ?? 'Bad Request', message });
-    });
-    // Read-only: anything but GET is refused plainly (and needs no CSRF token to be refused).
-    api.route({
-      method: ['POST', 'PUT', 'PATCH', 'DELETE'], url: '/*', config: { csrf: false },
-      handler: async (_request, reply) => {
-        reply.header('allow', 'GET, HEAD');
-        throw new HttpError(405, 'This API is read-only: use GET.');
-      },
-    });
+  app.register(
+    async (api) => {
+      api.addHook('onSend', async (_request, reply, payload) => {
+        reply.header('access-control-allow-origin', '*');
+        reply.header('cache-control', 'public, max-age=60');
+        return payload;
+      });
+      api.setNotFoundHandler(async (request, reply) => {
+        return reply
+          .code(404)
+          .type('application/json')
+          .send({ status: 404, error: 'Not Found', message: `There is no ${pathOnly(request.url)} in this API. Start at /oruk/.` });
+      });
+      api.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+        const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
+        if (status >= 500) {
+          request.log.error({ err: errorForLog(error), path: routeOf(request) }, 'oruk request failed');
+          return reply
+            .code(500)
+            .type('application/json')
+            .send({ status: 500, error: 'Internal Server Error', message: `Something went wrong. Reference: ${request.id}` });
+        }
+        const message =
+          error instanceof HttpError
+            ? error.message
+            : status === 429
+              ? 'Too many requests. Wait a minute and try again.'
+              : 'The request could not be understood.';
+        return reply
+          .code(status)
+          .type('application/json')
+          .send({ status, error: STATUS_NAMES[status] ?? 'Bad Request', message });
+      });
+      // Read-only: anything but GET is refused plainly (and needs no CSRF token to be refused).
+      api.route({
+        method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+        url: '/*',
+        config: { csrf: false },
+        handler: async (_request, reply) => {
+          reply.header('allow', 'GET, HEAD');
+          throw new HttpError(405, 'This API is read-only: use GET.');
+        },
+      });
 
-    const rateLimit = { rateLimit: { max: 1200, timeWindow: '1 minute' } };
+      const rateLimit = { rateLimit: { max: 1200, timeWindow: '1 minute' } };
 
-    api.get('/', { config: rateLimit }, async () => ({
-      version: '3.0',
-      profile: 'https://github.com/openreferral/uk-profile',
-      openapi_url: 'https://raw.githubusercontent.com/openreferral/uk-profile/main/schema/openapi.json',
-    }));
+      api.get('/', { config: rateLimit }, async () => ({
+        version: '3.0',
+        profile: 'https://github.com/openreferral/uk-profile',
+        openapi_url: 'https://raw.githubusercontent.com/openreferral/uk-profile/main/schema/openapi.json',
+      }));
 
-    api.get('/services', { config: rateLimit }, async (request) => {
-      const query = request.query as Query;
-      const page = paging(query);
-      const filters = await serviceFilters(db(), query, true);
-      const hits = await searchServices(db(), filters, page);
-      const objects = await serviceListObjects(db(), hits.rows.map((h) => h.id));
-      return pageEnvelope(hits.total, page, hits.rows.map((h) => objects.get(h.id)).filter(Boolean));
-    });
+      api.get('/services', { config: rateLimit }, async (request) => {
+        const query = request.query as Query;
+        const page = paging(query);
+        const filters = await serviceFilters(db(), query, true);
+        const hits = await searchServices(db(), filters, page);
+        const objects = await serviceListObjects(
+          db(),
+          hits.rows.map((h) => h.id),
+        );
+        return pageEnvelope(hits.total, page, hits.rows.map((h) => objects.get(h.id)).filter(Boolean));
+      });
 
-    api.get('/services/:id', { config: rateLimit }, async (request) => {
-      const serviceId = await serviceIdForOruk(db(), idParam(request, 'service'));
-      if (!serviceId) notFound('service');
-      return (await fullServiceObjects(db(), [serviceId])).get(serviceId) ?? notFound('service');
-    });
+      api.get('/services/:id', { config: rateLimit }, async (request) => {
+        const serviceId = await serviceIdForOruk(db(), idParam(request, 'service'));
+        if (!serviceId) notFound('service');
+        return (await fullServiceObjects(db(), [serviceId])).get(serviceId) ?? notFound('service');
+      });
 
-    api.get('/service_at_locations', { config: rateLimit }, async (request) => {
-      const query = request.query as Query;
-      const page = paging(query);
-      const filters = await serviceFilters(db(), query, true);
-      const hits = await searchServiceAtLocations(db(), filters, page);
-      const objects = await serviceAtLocationObjects(db(), hits.rows);
-      return pageEnvelope(hits.total, page, hits.rows.map((h) => objects.get(h.id)).filter(Boolean));
-    });
+      api.get('/service_at_locations', { config: rateLimit }, async (request) => {
+        const query = request.query as Query;
+        const page = paging(query);
+        const filters = await serviceFilters(db(), query, true);
+        const hits = await searchServiceAtLocations(db(), filters, page);
+        const objects = await serviceAtLocationObjects(db(), hits.rows);
+        return pageEnvelope(hits.total, page, hits.rows.map((h) => objects.get(h.id)).filter(Boolean));
+      });
 
-    api.get('/service_at_locations/:id', { config: rateLimit }, async (request) => {
-      const id = idParam(request, 'service at location');
-      const row = await db().selectFrom('directory_service_at_locations').select(['id', 'service_id', 'location_id']).where('id', '=', id).executeTakeFirst();
-      if (!row) notFound('service at location');
-      const objects = await serviceAtLocationObjects(db(), [{ id: row.id, serviceId: row.service_id, locationId: row.location_id, distance: null }], true);
-      return objects.get(row.id);
-    });
+      api.get('/service_at_locations/:id', { config: rateLimit }, async (request) => {
+        const id = idParam(request, 'service at location');
+        const row = await db()
+          .selectFrom('directory_service_at_locations')
+          .select(['id', 'service_id', 'location_id'])
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (!row) notFound('service at location');
+        const objects = await serviceAtLocationObjects(
+          db(),
+          [{ id: row.id, serviceId: row.service_id, locationId: row.location_id, distance: null }],
+          true,
+        );
+        return objects.get(row.id);
+      });
 
-    api.get('/organizations', { config: rateLimit }, async (request) => {
-      const query = request.query as Query;
-      const page = paging(query);
-      const search = single(query, 'search');
-      if (search !== undefined && search.length > 200) throw new BadParameter('search must be at most 200 characters');
-      const words = (search ?? '').split(/\s+/).filter(Boolean).slice(0, 10);
-      const { ids, total } = await organisationsNamed(db(), words, page);
-      const objects = await organisationObjects(db(), ids);
-      return pageEnvelope(total, page, ids.map((id) => objects.get(id)).filter(Boolean));
-    });
+      api.get('/organizations', { config: rateLimit }, async (request) => {
+        const query = request.query as Query;
+        const page = paging(query);
+        const search = single(query, 'search');
+        if (search !== undefined && search.length > 200) throw new BadParameter('search must be at most 200 characters');
+        const words = (search ?? '').split(/\s+/).filter(Boolean).slice(0, 10);
+        const { ids, total } = await organisationsNamed(db(), words, page);
+        const objects = await organisationObjects(db(), ids);
+        return pageEnvelope(total, page, ids.map((id) => objects.get(id)).filter(Boolean));
+      });
 
-    api.get('/organizations/:id', { config: rateLimit }, async (request) => {
-      const organisationId = await organisationIdForOruk(db(), idParam(request, 'organization'));
-      if (!organisationId) notFound('organization');
-      const organisation = (await organisationObjects(db(), [organisationId])).get(organisationId) ?? notFound('organization');
-      const serviceIds = await serviceIdsOfOrganisation(db(), organisationId);
-      const services = await fullServiceObjects(db(), serviceIds);
-      return { ...organisation, services: serviceIds.map((id) => services.get(id)).filter(Boolean) };
-    });
+      api.get('/organizations/:id', { config: rateLimit }, async (request) => {
+        const organisationId = await organisationIdForOruk(db(), idParam(request, 'organization'));
+        if (!organisationId) notFound('organization');
+        const organisation = (await organisationObjects(db(), [organisationId])).get(organisationId) ?? notFound('organization');
+        const serviceIds = await serviceIdsOfOrganisation(db(), organisationId);
+        const services = await fullServiceObjects(db(), serviceIds);
+        return { ...organisation, services: serviceIds.map((id) => services.get(id)).filter(Boolean) };
+      });
 
-    api.get('/taxonomies', { config: rateLimit }, async (request) => {
-      const page = paging(request.query as Query);
-      const total = Number((await db().selectFrom('directory_taxonomies').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-      const rows = await db().selectFrom('directory_taxonomies').selectAll().orderBy('name').orderBy('id')
-        .limit(page.perPage).offset((page.page - 1) * page.perPage).execute();
-      return pageEnvelope(total, page, rows.map(taxonomyObject));
-    });
+      api.get('/taxonomies', { config: rateLimit }, async (request) => {
+        const page = paging(request.query as Query);
+        const total = Number(
+          (
+            await db()
+              .selectFrom('directory_taxonomies')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+        const rows = await db()
+          .selectFrom('directory_taxonomies')
+          .selectAll()
+          .orderBy('name')
+          .orderBy('id')
+          .limit(page.perPage)
+          .offset((page.page - 1) * page.perPage)
+          .execute();
+        return pageEnvelope(total, page, rows.map(taxonomyObject));
+      });
 
-    api.get('/taxonomies/:id', { config: rateLimit }, async (request) => {
-      const id = idParam(request, 'taxonomy');
-      const row = await db().selectFrom('directory_taxonomies').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) notFound('taxonomy');
-      const terms = await taxonomyTerms(db(), { taxonomyId: id });
-      return { ...taxonomyObject(row), taxonomy_terms: terms.rows };
-    });
+      api.get('/taxonomies/:id', { config: rateLimit }, async (request) => {
+        const id = idParam(request, 'taxonomy');
+        const row = await db().selectFrom('directory_taxonomies').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!row) notFound('taxonomy');
+        const terms = await taxonomyTerms(db(), { taxonomyId: id });
+        return { ...taxonomyObject(row), taxonomy_terms: terms.rows };
+      });
 
-    api.get('/taxonomy_terms', { config: rateLimit }, async (request) => {
-      const query = request.query as Query;
-      const page = paging(query);
-      const terms = await taxonomyTerms(db(), { taxonomyId: uuid(query, 'taxonomy_id') }, page);
-      return pageEnvelope(terms.total, page, terms.rows);
-    });
+      api.get('/taxonomy_terms', { config: rateLimit }, async (request) => {
+        const query = request.query as Query;
+        const page = paging(query);
+        const terms = await taxonomyTerms(db(), { taxonomyId: uuid(query, 'taxonomy_id') }, page);
+        return pageEnvelope(terms.total, page, terms.rows);
+      });
 
-    api.get('/taxonomy_terms/:id', { config: rateLimit }, async (request) => {
-      const id = idParam(request, 'taxonomy term');
-      const terms = await taxonomyTerms(db(), { ids: [id] });
-      return terms.rows[0] ?? notFound('taxonomy term');
-    });
-  }, { prefix: '/oruk' });
+      api.get('/taxonomy_terms/:id', { config: rateLimit }, async (request) => {
+        const id = idParam(request, 'taxonomy term');
+        const terms = await taxonomyTerms(db(), { ids: [id] });
+        return terms.rows[0] ?? notFound('taxonomy term');
+      });
+    },
+    { prefix: '/oruk' },
+  );
 }
 
 /** The ORUK id of a network service, for links from the directory pages to the API. */
 export const serviceApiPath = (serviceId: string): string => `/oruk/services/${orukId('service', serviceId)}`;
-

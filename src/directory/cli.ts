@@ -40,14 +40,17 @@ export function registerDirectoryCommands(program: Command, migrate: Migrate): v
     .action(async (options: { out: string }) => {
       try {
         const out = path.resolve(options.out);
-        if (fs.existsSync(out) && fs.statSync(out).isDirectory()) return fail(`--out ${out} is a folder; give a file name`, BAD_INPUT_EXIT_CODE);
+        if (fs.existsSync(out) && fs.statSync(out).isDirectory())
+          return fail(`--out ${out} is a folder; give a file name`, BAD_INPUT_EXIT_CODE);
         await withDatabase(async (database) => {
           const services = await exportDirectory(database.db);
           const temporary = `${out}.${process.pid}.tmp`;
           fs.writeFileSync(temporary, `${JSON.stringify(services, null, 2)}\n`);
           fs.renameSync(temporary, out);
           const organisations = new Set(services.map((s) => (s.organization as { id?: string } | undefined)?.id)).size;
-          console.log(`Exported ${services.length.toLocaleString('en-GB')} services from ${organisations.toLocaleString('en-GB')} organisations to ${out}`);
+          console.log(
+            `Exported ${services.length.toLocaleString('en-GB')} services from ${organisations.toLocaleString('en-GB')} organisations to ${out}`,
+          );
         });
       } catch (error) {
         fail((error as Error).message);
@@ -56,7 +59,9 @@ export function registerDirectoryCommands(program: Command, migrate: Migrate): v
 
   directory
     .command('import')
-    .description('Load a directory from an Open Referral UK service package (JSON). All or nothing; importing the same file twice changes nothing.')
+    .description(
+      'Load a directory from an Open Referral UK service package (JSON). All or nothing; importing the same file twice changes nothing.',
+    )
     .requiredOption('--file <file>', 'JSON file to read')
     .action(async (options: { file: string }) => {
       const file = path.resolve(options.file);
@@ -70,10 +75,15 @@ export function registerDirectoryCommands(program: Command, migrate: Migrate): v
       try {
         await withDatabase(async (database) => {
           const summary = await importDirectory(database.db, input);
-          console.log(`Imported ${summary.services.toLocaleString('en-GB')} services, ${summary.organizations.toLocaleString('en-GB')} organisations, ${summary.locations.toLocaleString('en-GB')} locations and ${summary.taxonomyTerms.toLocaleString('en-GB')} taxonomy terms from ${file}`);
+          console.log(
+            `Imported ${summary.services.toLocaleString('en-GB')} services, ${summary.organizations.toLocaleString('en-GB')} organisations, ${summary.locations.toLocaleString('en-GB')} locations and ${summary.taxonomyTerms.toLocaleString('en-GB')} taxonomy terms from ${file}`,
+          );
         });
       } catch (error) {
-        fail(`${file} was not imported: ${(error as Error).message}`, (error as Error).name === 'DirectoryImportError' ? BAD_INPUT_EXIT_CODE : 1);
+        fail(
+          `${file} was not imported: ${(error as Error).message}`,
+          (error as Error).name === 'DirectoryImportError' ? BAD_INPUT_EXIT_CODE : 1,
+        );
       }
     });
 }

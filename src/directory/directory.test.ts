@@ -41,8 +41,13 @@ describe('the validator accepts the official examples and refuses broken ones', 
     assertValid('taxonomy_term', example('taxonomy_term'), 'examples/taxonomy_term');
     const sal = example('service_at_location_full') as Json;
     assertValid('compiled/service_at_location', sal, 'examples/service_at_location_full');
-    for (const [name, schema] of [['service_list', 'compiled/service_list'], ['organization_list', 'compiled/organization_list'], ['taxonomy_list', 'taxonomy'],
-      ['taxonomy_term_list', 'taxonomy_term'], ['service_at_location_list', 'compiled/service_at_location_list']] as const) {
+    for (const [name, schema] of [
+      ['service_list', 'compiled/service_list'],
+      ['organization_list', 'compiled/organization_list'],
+      ['taxonomy_list', 'taxonomy'],
+      ['taxonomy_term_list', 'taxonomy_term'],
+      ['service_at_location_list', 'compiled/service_at_location_list'],
+    ] as const) {
       assertPage(example(name) as Json, schema, `examples/${name}`);
     }
   });
@@ -57,7 +62,14 @@ describe('the validator accepts the official examples and refuses broken ones', 
   });
 
   test('links must be web addresses: javascript:, data: and vbscript: urls and websites are refused', () => {
-    for (const link of ['javascript:alert(document.cookie)', 'JAVASCRIPT:alert(1)', 'data:text/html,<script>alert(1)</script>', 'vbscript:msgbox(1)', 'https://', 'http:/evil.example']) {
+    for (const link of [
+      'javascript:alert(document.cookie)',
+      'JAVASCRIPT:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'vbscript:msgbox(1)',
+      'https://',
+      'http:/evil.example',
+    ]) {
       const service = structuredClone(example('service_full')) as Json;
       service.url = link;
       assert.deepEqual(orukErrors('compiled/service', service), ['url must be a web address starting http:// or https://'], link);
@@ -92,9 +104,18 @@ for (const target of await testDatabaseTargets()) {
     before(async () => {
       server = await startTestServer({ database: await target.open() });
       serviceCount = Number((await sql<{ n: number }>`select count(*) as n from services`.execute(server.database.db)).rows[0]!.n);
-      postcode = (await server.database.db.selectFrom('organisations').select('postcode').where('kind', '=', 'gp_practice').orderBy('id').executeTakeFirstOrThrow()).postcode;
+      postcode = (
+        await server.database.db
+          .selectFrom('organisations')
+          .select('postcode')
+          .where('kind', '=', 'gp_practice')
+          .orderBy('id')
+          .executeTakeFirstOrThrow()
+      ).postcode;
     });
-    after(async () => { await server?.close(); });
+    after(async () => {
+      await server?.close();
+    });
 
     test('/oruk/ describes the API and the HSDS version', async () => {
       const { status, body } = await get('/oruk/');
@@ -130,14 +151,20 @@ for (const target of await testDatabaseTargets()) {
     test('search, need, age, opening time and distance filters find the right services', async () => {
       const food = await get('/oruk/services?search=food%20parcels');
       assertPage(food.body, 'compiled/service_list', 'search=food parcels');
-      assert.deepEqual(food.body.contents.map((s: Json) => s.name), ['Emergency food parcels']);
+      assert.deepEqual(
+        food.body.contents.map((s: Json) => s.name),
+        ['Emergency food parcels'],
+      );
 
       const mental = await get(`/oruk/services?per_page=100&taxonomy_term_id=${needTermId('mental_health')}`);
       assertPage(mental.body, 'compiled/service_list', 'taxonomy_term_id=mental_health');
       assert.ok(mental.body.total_items >= 5);
       for (const s of mental.body.contents) {
         const full = await get(`/oruk/services/${s.id}`);
-        assert.ok(full.body.attributes.some((a: Json) => a.taxonomy_term.term === 'mental_health'), `${s.name} meets mental health needs`);
+        assert.ok(
+          full.body.attributes.some((a: Json) => a.taxonomy_term.term === 'mental_health'),
+          `${s.name} meets mental health needs`,
+        );
       }
       // A parent term finds the services of its children.
       const group = await get(`/oruk/services?per_page=100&taxonomy_term_id=${needTermId('group_mind')}`);
@@ -154,7 +181,8 @@ for (const target of await testDatabaseTargets()) {
       assertPage(children.body, 'compiled/service_list', 'maximum_age=17');
       for (const s of children.body.contents) assert.ok(s.maximum_age <= 17);
       const age15 = await get('/oruk/services?per_page=100&age=15');
-      for (const s of age15.body.contents) assert.ok((s.minimum_age ?? 0) <= 15 && (s.maximum_age ?? 200) >= 15, `${s.name} takes a 15-year-old`);
+      for (const s of age15.body.contents)
+        assert.ok((s.minimum_age ?? 0) <= 15 && (s.maximum_age ?? 200) >= 15, `${s.name} takes a 15-year-old`);
       assert.ok(!age15.body.contents.some((s: Json) => s.name === 'Befriending'));
 
       const saturday = await get('/oruk/services?per_page=100&day=SA');
@@ -164,14 +192,20 @@ for (const target of await testDatabaseTargets()) {
       const evening = await get('/oruk/services?per_page=100&start_time=18:00');
       assert.deepEqual([...new Set(evening.body.contents.map((s: Json) => s.name))], ['Crisis café']);
 
-      const near = await get(`/oruk/services?per_page=100&postcode=${encodeURIComponent(postcode.toLowerCase().replace(' ', ''))}&proximity=2000`);
+      const near = await get(
+        `/oruk/services?per_page=100&postcode=${encodeURIComponent(postcode.toLowerCase().replace(' ', ''))}&proximity=2000`,
+      );
       assertPage(near.body, 'compiled/service_list', 'postcode+proximity');
       assert.ok(near.body.total_items > 0 && near.body.total_items < serviceCount);
       const sal = await get(`/oruk/service_at_locations?per_page=100&postcode=${encodeURIComponent(postcode)}&proximity=2000`);
       assertPage(sal.body, 'compiled/service_at_location_list', 'service_at_locations near a postcode');
       const distances = sal.body.contents.map((x: Json) => x.distance as number);
       assert.ok(distances.every((d: number) => d <= 2000));
-      assert.deepEqual(distances, [...distances].sort((a, b) => a - b), 'nearest first');
+      assert.deepEqual(
+        distances,
+        [...distances].sort((a, b) => a - b),
+        'nearest first',
+      );
     });
 
     test('/oruk/services/{id} gives the full service for every service, with no practitioner details', async () => {
@@ -205,7 +239,9 @@ for (const target of await testDatabaseTargets()) {
         assert.equal(one.body.service.id, x.service_id);
       }
 
-      const organisations = Number((await sql<{ n: number }>`select count(*) as n from organisations`.execute(server.database.db)).rows[0]!.n);
+      const organisations = Number(
+        (await sql<{ n: number }>`select count(*) as n from organisations`.execute(server.database.db)).rows[0]!.n,
+      );
       let page = 1;
       const orgIds: string[] = [];
       for (;;) {
@@ -224,7 +260,10 @@ for (const target of await testDatabaseTargets()) {
         assert.ok(body.services.length > 0);
       }
       const searched = await get('/oruk/organizations?search=food%20bank');
-      assert.deepEqual(searched.body.contents.map((o: Json) => o.name), ['Riverford Food Bank']);
+      assert.deepEqual(
+        searched.body.contents.map((o: Json) => o.name),
+        ['Riverford Food Bank'],
+      );
 
       const taxonomies = await get('/oruk/taxonomies');
       assertPage(taxonomies.body, 'taxonomy', 'taxonomies');
@@ -242,8 +281,15 @@ for (const target of await testDatabaseTargets()) {
     });
 
     test('unknown ids and paths answer 404 in JSON', async () => {
-      for (const url of ['/oruk/services/3f7b145d-84af-42d7-8fae-eaca714b02b2', '/oruk/services/org-gp-01-svc1', '/oruk/organizations/0bc248fa-dc27-4650-9ba4-8f1a24ef16a2',
-        '/oruk/taxonomy_terms/nope', '/oruk/taxonomies/3f7b145d-84af-42d7-8fae-eaca714b02b2', '/oruk/service_at_locations/3f7b145d-84af-42d7-8fae-eaca714b02b2', '/oruk/locations']) {
+      for (const url of [
+        '/oruk/services/3f7b145d-84af-42d7-8fae-eaca714b02b2',
+        '/oruk/services/org-gp-01-svc1',
+        '/oruk/organizations/0bc248fa-dc27-4650-9ba4-8f1a24ef16a2',
+        '/oruk/taxonomy_terms/nope',
+        '/oruk/taxonomies/3f7b145d-84af-42d7-8fae-eaca714b02b2',
+        '/oruk/service_at_locations/3f7b145d-84af-42d7-8fae-eaca714b02b2',
+        '/oruk/locations',
+      ]) {
         const { status, body, type } = await get(url);
         assert.equal(status, 404, url);
         assert.match(type, /^application\/json/);
@@ -282,12 +328,17 @@ for (const target of await testDatabaseTargets()) {
     // another open test schema's migration tables for its own.
     let empty: DatabaseHandle | undefined;
     let exported: Json[];
-    after(async () => { await empty?.close(); });
+    after(async () => {
+      await empty?.close();
+    });
 
-    const counts = async (db: DatabaseHandle['db']) => (await sql<Record<string, number>>`
+    const counts = async (db: DatabaseHandle['db']) =>
+      (
+        await sql<Record<string, number>>`
       select (select count(*) from services) as services, (select count(*) from organisations) as organisations,
              (select count(*) from directory_schedules) as schedules, (select count(*) from directory_locations) as locations,
-             (select count(*) from directory_service_terms) as needs`.execute(db)).rows[0]!;
+             (select count(*) from directory_service_terms) as needs`.execute(db)
+      ).rows[0]!;
 
     test('the export is a valid ORUK service package, and importing it back into its source changes nothing', async () => {
       const server = await startTestServer({ database: await target.open(), seed: 11, people: 1500 });
@@ -296,7 +347,11 @@ for (const target of await testDatabaseTargets()) {
         exported = await exportDirectory(source.db);
         assertValid('compiled/service_package', exported, 'the export');
         assert.ok(exported.length > 30);
-        assert.deepEqual(exported.map((s) => s.id), exported.map((s) => s.id).sort(), 'in id order');
+        assert.deepEqual(
+          exported.map((s) => s.id),
+          exported.map((s) => s.id).sort(),
+          'in id order',
+        );
         // Ids map back to the network's own ids, so nothing is duplicated.
         const before = await counts(source.db);
         await importDirectory(source.db, exported);
@@ -341,8 +396,14 @@ for (const target of await testDatabaseTargets()) {
         const cases: Array<[unknown, RegExp]> = [
           [{ services: 3 }, /expected an Open Referral UK service package/],
           [[{ ...exported[0], id: 'svc-1' }], /^services\[0\]\.id must match format "uuid"$/],
-          [[exported[0], { ...exported[1], status: 'open' }], /^services\[1\]\.status must be one of "active", "inactive", "defunct", "temporarily closed"$/],
-          [[exported[0], { ...exported[1], organization: undefined, organization_id: '3f7b145d-84af-42d7-8fae-eaca714b02b2' }], /services\[1\] \(".+"\): organization_id 3f7b145d-84af-42d7-8fae-eaca714b02b2 is not given in full/],
+          [
+            [exported[0], { ...exported[1], status: 'open' }],
+            /^services\[1\]\.status must be one of "active", "inactive", "defunct", "temporarily closed"$/,
+          ],
+          [
+            [exported[0], { ...exported[1], organization: undefined, organization_id: '3f7b145d-84af-42d7-8fae-eaca714b02b2' }],
+            /services\[1\] \(".+"\): organization_id 3f7b145d-84af-42d7-8fae-eaca714b02b2 is not given in full/,
+          ],
           [[exported[0], { ...exported[1], minimum_age: 12.5 }], /services\[1\] \(".+"\)\.minimum_age must be a whole number of years/],
           [[exported[0], { ...exported[1], schedules: exported[0]!.schedules }], /schedule id .+ is also used by services\[0\]/],
         ];

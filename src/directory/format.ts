@@ -1,12 +1,23 @@
 // Plain-English opening times and distances, for the directory's pages and schedule descriptions.
 
 export const DAY_CODES = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
-const DAY_NAMES: Record<string, string> = { MO: 'Monday', TU: 'Tuesday', WE: 'Wednesday', TH: 'Thursday', FR: 'Friday', SA: 'Saturday', SU: 'Sunday' };
+const DAY_NAMES: Record<string, string> = {
+  MO: 'Monday',
+  TU: 'Tuesday',
+  WE: 'Wednesday',
+  TH: 'Thursday',
+  FR: 'Friday',
+  SA: 'Saturday',
+  SU: 'Sunday',
+};
 
 /** "MO,TU,WE,TH,FR" → "Monday to Friday"; "TU,TH,SA" → "Tuesday, Thursday and Saturday". */
 export function describeDays(byday: string | null): string {
   if (!byday) return '';
-  const codes = byday.split(',').map((d) => d.trim().toUpperCase()).filter((d) => d in DAY_NAMES);
+  const codes = byday
+    .split(',')
+    .map((d) => d.trim().toUpperCase())
+    .filter((d) => d in DAY_NAMES);
   if (codes.length === 7) return 'Every day';
   const indexes = codes.map((c) => DAY_CODES.indexOf(c as (typeof DAY_CODES)[number])).sort((a, b) => a - b);
   const consecutive = indexes.length >= 3 && indexes.every((d, i) => i === 0 || d === indexes[i - 1]! + 1);

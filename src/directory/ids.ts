@@ -26,8 +26,20 @@ export function uuidV5(name: string, namespace = NAMESPACE): string {
 }
 
 export type OrukKind =
-  | 'organization' | 'service' | 'location' | 'address' | 'service_at_location' | 'schedule' | 'contact' | 'phone'
-  | 'service_area' | 'taxonomy' | 'taxonomy_term' | 'attribute' | 'cost_option' | 'accessibility';
+  | 'organization'
+  | 'service'
+  | 'location'
+  | 'address'
+  | 'service_at_location'
+  | 'schedule'
+  | 'contact'
+  | 'phone'
+  | 'service_area'
+  | 'taxonomy'
+  | 'taxonomy_term'
+  | 'attribute'
+  | 'cost_option'
+  | 'accessibility';
 
 /** The ORUK id of one of our records: the id itself if it is a UUID, else a stable UUID v5. */
 export function orukId(kind: OrukKind, ourId: string): string {

@@ -14,8 +14,15 @@ export { NEED_GROUPS, NEED_TERMS, needTermId } from './taxonomy.ts';
 // An organisation's listings not confirmed for six months, for a prompt wherever its staff look.
 export { staleListingsFor, STALE_AFTER_MONTHS, type StaleListing } from './listings.ts';
 export {
-  createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
-  type LocationItem, type OrganisationItem, type ServiceItem,
+  createLocationItem,
+  createOrganisationItem,
+  createServiceItem,
+  updateLocationItem,
+  updateOrganisationItem,
+  updateServiceItem,
+  type LocationItem,
+  type OrganisationItem,
+  type ServiceItem,
 } from './items.ts';
 
 /** What a resident's self-referral needs to know about the service it is for (nothing personal). */
@@ -41,8 +48,16 @@ export async function serviceForSelfReferral(db: Kysely<Database>, serviceId: st
   const organisation = row ? await organisationById(db, row.organisationId) : undefined;
   if (!row || !organisation) return null;
   return {
-    id: row.id, name: row.name, organisationId: row.organisationId, organisation: organisation.name, teamId: row.teamId,
-    acceptsSelfReferral: row.acceptsSelfReferral, eligibility: row.eligibility, minAge: row.minAge, maxAge: row.maxAge,
-    firstContactWithinDays: row.firstContactWithinDays, acknowledgeWithinDays: row.acknowledgeWithinDays,
+    id: row.id,
+    name: row.name,
+    organisationId: row.organisationId,
+    organisation: organisation.name,
+    teamId: row.teamId,
+    acceptsSelfReferral: row.acceptsSelfReferral,
+    eligibility: row.eligibility,
+    minAge: row.minAge,
+    maxAge: row.maxAge,
+    firstContactWithinDays: row.firstContactWithinDays,
+    acknowledgeWithinDays: row.acknowledgeWithinDays,
   };
 }

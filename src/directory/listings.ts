@@ -20,7 +20,12 @@ export const STALE_AFTER_MONTHS = 6;
 /** Opening-time rows the edit form offers (the listing's own, then empty ones to add). */
 export const MAX_OPENING_ROWS = 6;
 
-export interface OpeningRow { days: string[]; opens: string; closes: string; notes: string }
+export interface OpeningRow {
+  days: string[];
+  opens: string;
+  closes: string;
+  notes: string;
+}
 
 export interface ListingForm {
   description: string;
@@ -33,7 +38,10 @@ export interface ListingForm {
   openings: OpeningRow[];
 }
 
-export interface ListingError { field: string; text: string }
+export interface ListingError {
+  field: string;
+  text: string;
+}
 
 export class ListingInputError extends Error {
   readonly errors: ListingError[];
@@ -61,7 +69,10 @@ export function mayKeepListing(user: SignedInUser | undefined, serviceOrganisati
   return keeperOrganisation(user) === serviceOrganisationId;
 }
 
-async function serviceOwner(db: Kysely<Database> | Transaction<Database>, serviceId: string): Promise<{ id: string; name: string; organisation_id: string }> {
+async function serviceOwner(
+  db: Kysely<Database> | Transaction<Database>,
+  serviceId: string,
+): Promise<{ id: string; name: string; organisation_id: string }> {
   const row = (await serviceRecords(db, [serviceId])).get(serviceId);
   if (!row) throw new HttpError(404, 'There is no such service in the directory.');
   return { id: row.id, name: row.name, organisation_id: row.organisationId };
@@ -76,18 +87,52 @@ async function requireKeeper(db: Kysely<Database> | Transaction<Database>, user:
 }
 
 /** The listing as the edit form shows it (the organisation's own staff only). */
-export async function listingForEdit(db: Kysely<Database>, user: SignedInUser, serviceId: string): Promise<{ name: string; organisationId: string; form: ListingForm; lastCheckedAt: Date | null }> {
+export async function listingForEdit(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  serviceId: string,
+): Promise<{ name: string; organisationId: string; form: ListingForm; lastCheckedAt: Date | null }> {
   const service = await requireKeeper(db, user, serviceId);
   const [row, contact, phone, costs, schedules] = await Promise.all([
     Promise.all([
       serviceRecords(db, [serviceId]).then((m) => m.get(serviceId)!),
       db.selectFrom('directory_service_details').select(['url', 'email', 'fees']).where('service_id', '=', serviceId).executeTakeFirst(),
-    ]).then(([s, d]) => ({ description: s.description, accepts_self_referral: s.acceptsSelfReferral, last_checked_at: s.lastCheckedAt, url: d?.url ?? null, email: d?.email ?? null, fees: d?.fees ?? null })),
-    db.selectFrom('directory_contacts').select(['id', 'email']).where('service_id', '=', serviceId).orderBy('sort').orderBy('id').executeTakeFirst(),
-    db.selectFrom('directory_phones').innerJoin('directory_contacts as c', 'c.id', 'directory_phones.contact_id')
-      .select('directory_phones.number').where('c.service_id', '=', serviceId).orderBy('c.sort').orderBy('directory_phones.sort').executeTakeFirst(),
-    db.selectFrom('directory_cost_options').select(['amount', 'amount_description', 'option']).where('service_id', '=', serviceId).orderBy('sort').execute(),
-    db.selectFrom('directory_schedules').select(['byday', 'opens_at', 'closes_at', 'notes']).where('service_id', '=', serviceId).orderBy('sort').orderBy('id').execute(),
+    ]).then(([s, d]) => ({
+      description: s.description,
+      accepts_self_referral: s.acceptsSelfReferral,
+      last_checked_at: s.lastCheckedAt,
+      url: d?.url ?? null,
+      email: d?.email ?? null,
+      fees: d?.fees ?? null,
+    })),
+    db
+      .selectFrom('directory_contacts')
+      .select(['id', 'email'])
+      .where('service_id', '=', serviceId)
+      .orderBy('sort')
+      .orderBy('id')
+      .executeTakeFirst(),
+    db
+      .selectFrom('directory_phones')
+      .innerJoin('directory_contacts as c', 'c.id', 'directory_phones.contact_id')
+      .select('directory_phones.number')
+      .where('c.service_id', '=', serviceId)
+      .orderBy('c.sort')
+      .orderBy('directory_phones.sort')
+      .executeTakeFirst(),
+    db
+      .selectFrom('directory_cost_options')
+      .select(['amount', 'amount_description', 'option'])
+      .where('service_id', '=', serviceId)
+      .orderBy('sort')
+      .execute(),
+    db
+      .selectFrom('directory_schedules')
+      .select(['byday', 'opens_at', 'closes_at', 'notes'])
+      .where('service_id', '=', serviceId)
+      .orderBy('sort')
+      .orderBy('id')
+      .execute(),
   ]);
   const paid = costs.some((c) => (c.amount ?? 0) > 0);
   const hhmm = (t: string | null) => (t ?? '').slice(0, 5);
@@ -102,8 +147,15 @@ export async function listingForEdit(db: Kysely<Database>, user: SignedInUser, s
       url: row.url ?? '',
       selfReferral: row.accepts_self_referral ? 'yes' : 'no',
       cost: paid ? 'paid' : 'free',
-      costDescription: paid ? (costs.find((c) => (c.amount ?? 0) > 0)?.amount_description ?? row.fees ?? '') : (costs[0]?.amount_description ?? ''),
-      openings: schedules.map((s) => ({ days: (s.byday ?? '').split(',').filter(Boolean), opens: hhmm(s.opens_at), closes: hhmm(s.closes_at), notes: s.notes ?? '' })),
+      costDescription: paid
+        ? (costs.find((c) => (c.amount ?? 0) > 0)?.amount_description ?? row.fees ?? '')
+        : (costs[0]?.amount_description ?? ''),
+      openings: schedules.map((s) => ({
+        days: (s.byday ?? '').split(',').filter(Boolean),
+        opens: hhmm(s.opens_at),
+        closes: hhmm(s.closes_at),
+        notes: s.notes ?? '',
+      })),
     },
   };
 }
@@ -134,7 +186,9 @@ export function parseListingForm(body: Body): { form: ListingForm; errors: Listi
   for (let i = 0; i < MAX_OPENING_ROWS; i++) {
     openings.push({
       days: list(body, `days${i}`).filter((d) => (DAY_CODES as readonly string[]).includes(d)),
-      opens: field(body, `opens${i}`, 5), closes: field(body, `closes${i}`, 5), notes: field(body, `notes${i}`, 200),
+      opens: field(body, `opens${i}`, 5),
+      closes: field(body, `closes${i}`, 5),
+      notes: field(body, `notes${i}`, 200),
     });
   }
   const selfReferral = field(body, 'selfReferral', 3);
@@ -151,9 +205,12 @@ export function parseListingForm(body: Body): { form: ListingForm; errors: Listi
   };
   const errors: ListingError[] = [];
   if (!form.description) errors.push({ field: 'description', text: 'Enter a description of the service' });
-  if (!form.phone && !form.email) errors.push({ field: 'phone', text: 'Enter a phone number or an email address, so people know how to get in touch' });
-  if (form.phone && !/^\+?[0-9 ()-]{6,20}$/.test(form.phone)) errors.push({ field: 'phone', text: 'Enter a phone number, like 01632 960 001' });
-  if (form.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(form.email)) errors.push({ field: 'email', text: 'Enter an email address in the correct format, like name@example.org' });
+  if (!form.phone && !form.email)
+    errors.push({ field: 'phone', text: 'Enter a phone number or an email address, so people know how to get in touch' });
+  if (form.phone && !/^\+?[0-9 ()-]{6,20}$/.test(form.phone))
+    errors.push({ field: 'phone', text: 'Enter a phone number, like 01632 960 001' });
+  if (form.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(form.email))
+    errors.push({ field: 'email', text: 'Enter an email address in the correct format, like name@example.org' });
   if (form.url && !isWebLink(form.url)) errors.push({ field: 'url', text: 'Enter a website address starting with https://' });
   if (!form.selfReferral) errors.push({ field: 'selfReferral', text: 'Select whether people can refer themselves' });
   if (!form.cost) errors.push({ field: 'cost', text: 'Select whether the service is free' });
@@ -162,8 +219,10 @@ export function parseListingForm(body: Body): { form: ListingForm; errors: Listi
     const used = o.days.length > 0 || o.opens || o.closes || o.notes;
     if (!used) return;
     if (o.days.length === 0) errors.push({ field: `days${i}-MO`, text: `Opening times ${i + 1}: select at least one day` });
-    if (!TIME.test(o.opens)) errors.push({ field: `opens${i}`, text: `Opening times ${i + 1}: enter the opening time on the 24-hour clock, like 09:00` });
-    if (!TIME.test(o.closes)) errors.push({ field: `closes${i}`, text: `Opening times ${i + 1}: enter the closing time on the 24-hour clock, like 17:00` });
+    if (!TIME.test(o.opens))
+      errors.push({ field: `opens${i}`, text: `Opening times ${i + 1}: enter the opening time on the 24-hour clock, like 09:00` });
+    if (!TIME.test(o.closes))
+      errors.push({ field: `closes${i}`, text: `Opening times ${i + 1}: enter the closing time on the 24-hour clock, like 17:00` });
     if (TIME.test(o.opens) && TIME.test(o.closes) && normaliseTime(o.closes) <= normaliseTime(o.opens)) {
       errors.push({ field: `closes${i}`, text: `Opening times ${i + 1}: the closing time must be after the opening time` });
     }
@@ -172,50 +231,148 @@ export function parseListingForm(body: Body): { form: ListingForm; errors: Listi
 }
 
 /** Saves the organisation's changes to its listing, which also counts as checking it. */
-async function updateListingNow(db: Kysely<Database>, user: SignedInUser, serviceId: string, body: Body, now: Date = new Date()): Promise<void> {
+async function updateListingNow(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  serviceId: string,
+  body: Body,
+  now: Date = new Date(),
+): Promise<void> {
   const { form, errors } = parseListingForm(body);
   if (errors.length > 0) throw new ListingInputError(errors);
   await db.transaction().execute(async (trx) => {
     const service = await requireKeeper(trx, user, serviceId);
-    await changeService(trx, serviceId, { description: form.description, acceptsSelfReferral: form.selfReferral === 'yes', lastCheckedAt: now, lastCheckedBy: user.practitionerId });
-    await trx.updateTable('directory_service_details').set({
-      url: form.url || null, email: form.email || null, fees: form.cost === 'paid' ? form.costDescription : 'Free', last_modified: now,
-    }).where('service_id', '=', serviceId).execute();
+    await changeService(trx, serviceId, {
+      description: form.description,
+      acceptsSelfReferral: form.selfReferral === 'yes',
+      lastCheckedAt: now,
+      lastCheckedBy: user.practitionerId,
+    });
+    await trx
+      .updateTable('directory_service_details')
+      .set({
+        url: form.url || null,
+        email: form.email || null,
+        fees: form.cost === 'paid' ? form.costDescription : 'Free',
+        last_modified: now,
+      })
+      .where('service_id', '=', serviceId)
+      .execute();
 
     // How to get in touch: the listing's first contact carries the phone and email.
-    const contact = await trx.selectFrom('directory_contacts').select('id').where('service_id', '=', serviceId).orderBy('sort').orderBy('id').executeTakeFirst();
+    const contact = await trx
+      .selectFrom('directory_contacts')
+      .select('id')
+      .where('service_id', '=', serviceId)
+      .orderBy('sort')
+      .orderBy('id')
+      .executeTakeFirst();
     const contactId = contact?.id ?? orukId('contact', serviceId);
-    if (contact) await trx.updateTable('directory_contacts').set({ email: form.email || null }).where('id', '=', contactId).execute();
-    else await trx.insertInto('directory_contacts').values({ id: contactId, service_id: serviceId, name: 'Referrals and enquiries', title: null, email: form.email || null, sort: 0 }).execute();
-    const phone = await trx.selectFrom('directory_phones').select('id').where('contact_id', '=', contactId).orderBy('sort').orderBy('id').executeTakeFirst();
+    if (contact)
+      await trx
+        .updateTable('directory_contacts')
+        .set({ email: form.email || null })
+        .where('id', '=', contactId)
+        .execute();
+    else
+      await trx
+        .insertInto('directory_contacts')
+        .values({ id: contactId, service_id: serviceId, name: 'Referrals and enquiries', title: null, email: form.email || null, sort: 0 })
+        .execute();
+    const phone = await trx
+      .selectFrom('directory_phones')
+      .select('id')
+      .where('contact_id', '=', contactId)
+      .orderBy('sort')
+      .orderBy('id')
+      .executeTakeFirst();
     if (form.phone && phone) await trx.updateTable('directory_phones').set({ number: form.phone }).where('id', '=', phone.id).execute();
-    else if (form.phone) await trx.insertInto('directory_phones').values({ id: orukId('phone', `${serviceId}#${now.getTime()}`), contact_id: contactId, number: form.phone, description: 'Referrals and enquiries', sort: 0 }).execute();
+    else if (form.phone)
+      await trx
+        .insertInto('directory_phones')
+        .values({
+          id: orukId('phone', `${serviceId}#${now.getTime()}`),
+          contact_id: contactId,
+          number: form.phone,
+          description: 'Referrals and enquiries',
+          sort: 0,
+        })
+        .execute();
     else if (phone) await trx.deleteFrom('directory_phones').where('id', '=', phone.id).execute();
 
     // Cost: one option saying whether, and what, people pay.
     await trx.deleteFrom('directory_cost_options').where('service_id', '=', serviceId).execute();
-    await trx.insertInto('directory_cost_options').values(form.cost === 'paid'
-      ? { id: orukId('cost_option', `${serviceId}#${now.getTime()}`), service_id: serviceId, option: 'Charge', amount: paidAmount(form.costDescription), amount_description: form.costDescription, valid_from: null, valid_to: null, sort: 0 }
-      : { id: orukId('cost_option', `${serviceId}#${now.getTime()}`), service_id: serviceId, option: 'Free', amount: 0, amount_description: form.costDescription || 'No charge to the person using the service', valid_from: null, valid_to: null, sort: 0 }).execute();
+    await trx
+      .insertInto('directory_cost_options')
+      .values(
+        form.cost === 'paid'
+          ? {
+              id: orukId('cost_option', `${serviceId}#${now.getTime()}`),
+              service_id: serviceId,
+              option: 'Charge',
+              amount: paidAmount(form.costDescription),
+              amount_description: form.costDescription,
+              valid_from: null,
+              valid_to: null,
+              sort: 0,
+            }
+          : {
+              id: orukId('cost_option', `${serviceId}#${now.getTime()}`),
+              service_id: serviceId,
+              option: 'Free',
+              amount: 0,
+              amount_description: form.costDescription || 'No charge to the person using the service',
+              valid_from: null,
+              valid_to: null,
+              sort: 0,
+            },
+      )
+      .execute();
 
     // Opening times: the rows given replace the service's own schedule.
     await trx.deleteFrom('directory_schedules').where('service_id', '=', serviceId).execute();
     const rows = form.openings.filter((o) => o.days.length > 0);
     if (rows.length > 0) {
-      await trx.insertInto('directory_schedules').values(rows.map((o, i) => {
-        const byday = DAY_CODES.filter((d) => o.days.includes(d)).join(',');
-        const opens = `${normaliseTime(o.opens)}:00`;
-        const closes = `${normaliseTime(o.closes)}:00`;
-        return {
-          id: orukId('schedule', `${serviceId}#${now.getTime()}#${i}`), service_id: serviceId, service_at_location_id: null, valid_from: null, valid_to: null,
-          dtstart: null, freq: 'WEEKLY', interval: 1, byday, bymonthday: null, description: describeOpening(byday, opens, closes),
-          opens_at: opens, closes_at: closes, schedule_link: null, attending_type: null, notes: o.notes || null, sort: i,
-        };
-      })).execute();
+      await trx
+        .insertInto('directory_schedules')
+        .values(
+          rows.map((o, i) => {
+            const byday = DAY_CODES.filter((d) => o.days.includes(d)).join(',');
+            const opens = `${normaliseTime(o.opens)}:00`;
+            const closes = `${normaliseTime(o.closes)}:00`;
+            return {
+              id: orukId('schedule', `${serviceId}#${now.getTime()}#${i}`),
+              service_id: serviceId,
+              service_at_location_id: null,
+              valid_from: null,
+              valid_to: null,
+              dtstart: null,
+              freq: 'WEEKLY',
+              interval: 1,
+              byday,
+              bymonthday: null,
+              description: describeOpening(byday, opens, closes),
+              opens_at: opens,
+              closes_at: closes,
+              schedule_link: null,
+              attending_type: null,
+              notes: o.notes || null,
+              sort: i,
+            };
+          }),
+        )
+        .execute();
     }
     await appendAudit(trx, {
-      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: null, category: null, purpose: null,
-      decision: 'success', reason: `Updated the directory listing of ${service.name} (${service.id}): description, contact, opening times, cost and self-referral`,
+      actorUserId: user.id,
+      actorRole: user.role,
+      actorOrganisationId: user.organisationId,
+      action: 'write',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
+      reason: `Updated the directory listing of ${service.name} (${service.id}): description, contact, opening times, cost and self-referral`,
     });
   });
 }
@@ -235,8 +392,15 @@ async function confirmListingNow(db: Kysely<Database>, user: SignedInUser, servi
     const service = await requireKeeper(trx, user, serviceId);
     await changeService(trx, serviceId, { lastCheckedAt: now, lastCheckedBy: user.practitionerId });
     await appendAudit(trx, {
-      actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'write', personId: null, category: null, purpose: null,
-      decision: 'success', reason: `Confirmed the directory listing of ${service.name} (${service.id}) is still right`,
+      actorUserId: user.id,
+      actorRole: user.role,
+      actorOrganisationId: user.organisationId,
+      action: 'write',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
+      reason: `Confirmed the directory listing of ${service.name} (${service.id}) is still right`,
     });
   });
 }
@@ -244,10 +408,18 @@ async function confirmListingNow(db: Kysely<Database>, user: SignedInUser, servi
 /** "Checked, still right", forgetting the pages' cache. */
 export const confirmListing = changingDirectory(confirmListingNow);
 
-export interface StaleListing { id: string; name: string; lastCheckedAt: Date | null }
+export interface StaleListing {
+  id: string;
+  name: string;
+  lastCheckedAt: Date | null;
+}
 
 /** The user's organisation's listings not confirmed for six months (none for anyone who cannot keep listings). */
-export async function staleListingsFor(db: Kysely<Database>, user: SignedInUser | undefined, now: Date = new Date()): Promise<StaleListing[]> {
+export async function staleListingsFor(
+  db: Kysely<Database>,
+  user: SignedInUser | undefined,
+  now: Date = new Date(),
+): Promise<StaleListing[]> {
   const organisationId = keeperOrganisation(user);
   if (!organisationId) return [];
   const before = staleBefore(now);

@@ -9,7 +9,11 @@ import { REFERRAL_ROUTE_LINK_TYPE, REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_TERM, 
 
 type Json = Record<string, unknown>;
 
-export interface Origin { postcode: string; lat: number; lon: number }
+export interface Origin {
+  postcode: string;
+  lat: number;
+  lon: number;
+}
 
 export interface ServiceFilters {
   /** Free text: every word must appear in the service's name, description, eligibility, organisation or needs. */
@@ -46,12 +50,26 @@ export interface ServiceFilters {
   evenings?: boolean;
 }
 
-export interface Paging { page: number; perPage: number }
+export interface Paging {
+  page: number;
+  perPage: number;
+}
 
-export interface ServiceHit { id: string; distance: number | null }
-export interface SalHit { id: string; serviceId: string; locationId: string; distance: number | null }
+export interface ServiceHit {
+  id: string;
+  distance: number | null;
+}
+export interface SalHit {
+  id: string;
+  serviceId: string;
+  locationId: string;
+  distance: number | null;
+}
 
-export interface PageOf<T> { total: number; rows: T[] }
+export interface PageOf<T> {
+  total: number;
+  rows: T[];
+}
 
 /** "rv3 2ab" / "RV32AB" → "RV3 2AB". */
 export function normalisePostcode(raw: string): string {
@@ -197,7 +215,12 @@ export async function searchServiceAtLocations(db: Kysely<Database>, f: ServiceF
   if (total === undefined) total = paging.page > 1 ? (await searchServiceAtLocations(db, f, { page: 1, perPage: 1 })).total : 0;
   return {
     total: Number(total),
-    rows: result.rows.map((r) => ({ id: r.id, serviceId: r.service_id, locationId: r.location_id, distance: r.distance === null ? null : Number(r.distance) })),
+    rows: result.rows.map((r) => ({
+      id: r.id,
+      serviceId: r.service_id,
+      locationId: r.location_id,
+      distance: r.distance === null ? null : Number(r.distance),
+    })),
   };
 }
 
@@ -220,55 +243,98 @@ function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   return map;
 }
 
-const iso = (value: Date | string | null): string | null => (value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString());
+const iso = (value: Date | string | null): string | null =>
+  value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 
 export async function organisationObjects(db: Kysely<Database>, organisationIds: string[]): Promise<Map<string, Json>> {
   if (organisationIds.length === 0) return new Map();
-  const rows = await db.selectFrom('organisations')
+  const rows = await db
+    .selectFrom('organisations')
     .leftJoin('directory_organisation_details as d', 'd.organisation_id', 'organisations.id')
-    .select(['organisations.id', 'organisations.name', 'organisations.email', 'organisations.website', 'organisations.kind',
-      'd.description', 'd.logo', 'd.uri', 'd.parent_organization_id'])
-    .where('organisations.id', 'in', [...new Set(organisationIds)]).execute();
-  return new Map(rows.map((o) => [o.id, compact({
-    id: orukId('organization', o.id),
-    name: o.name,
-    description: o.description ?? o.name,
-    email: o.email || null,
-    website: o.website || null,
-    logo: o.logo,
-    uri: o.uri,
-    parent_organization_id: o.parent_organization_id,
-  })]));
+    .select([
+      'organisations.id',
+      'organisations.name',
+      'organisations.email',
+      'organisations.website',
+      'organisations.kind',
+      'd.description',
+      'd.logo',
+      'd.uri',
+      'd.parent_organization_id',
+    ])
+    .where('organisations.id', 'in', [...new Set(organisationIds)])
+    .execute();
+  return new Map(
+    rows.map((o) => [
+      o.id,
+      compact({
+        id: orukId('organization', o.id),
+        name: o.name,
+        description: o.description ?? o.name,
+        email: o.email || null,
+        website: o.website || null,
+        logo: o.logo,
+        uri: o.uri,
+        parent_organization_id: o.parent_organization_id,
+      }),
+    ]),
+  );
 }
 
 /** ORUK service_list objects (one-to-one fields and the organisation), keyed by network id. */
 export async function serviceListObjects(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
   if (serviceIds.length === 0) return new Map();
-  const rows = await db.selectFrom('services as s')
+  const rows = await db
+    .selectFrom('services as s')
     .leftJoin('directory_service_details as d', 'd.service_id', 's.id')
-    .select(['s.id', 's.organisation_id', 's.name', 's.description', 's.eligibility', 's.min_age', 's.max_age',
-      'd.status', 'd.url', 'd.email', 'd.fees', 'd.accreditations', 'd.assured_date', 'd.assurer_email', 'd.alert', 'd.last_modified'])
-    .where('s.id', 'in', [...new Set(serviceIds)]).execute();
-  const organisations = await organisationObjects(db, rows.map((r) => r.organisation_id));
-  return new Map(rows.map((s) => [s.id, compact({
-    id: orukId('service', s.id),
-    organization_id: orukId('organization', s.organisation_id),
-    name: s.name,
-    description: s.description || null,
-    url: s.url,
-    email: s.email,
-    status: s.status ?? 'active',
-    fees: s.fees,
-    accreditations: s.accreditations,
-    eligibility_description: s.eligibility || null,
-    minimum_age: s.min_age,
-    maximum_age: s.max_age,
-    assured_date: s.assured_date,
-    assurer_email: s.assurer_email,
-    alert: s.alert,
-    last_modified: iso(s.last_modified),
-    organization: organisations.get(s.organisation_id),
-  })]));
+    .select([
+      's.id',
+      's.organisation_id',
+      's.name',
+      's.description',
+      's.eligibility',
+      's.min_age',
+      's.max_age',
+      'd.status',
+      'd.url',
+      'd.email',
+      'd.fees',
+      'd.accreditations',
+      'd.assured_date',
+      'd.assurer_email',
+      'd.alert',
+      'd.last_modified',
+    ])
+    .where('s.id', 'in', [...new Set(serviceIds)])
+    .execute();
+  const organisations = await organisationObjects(
+    db,
+    rows.map((r) => r.organisation_id),
+  );
+  return new Map(
+    rows.map((s) => [
+      s.id,
+      compact({
+        id: orukId('service', s.id),
+        organization_id: orukId('organization', s.organisation_id),
+        name: s.name,
+        description: s.description || null,
+        url: s.url,
+        email: s.email,
+        status: s.status ?? 'active',
+        fees: s.fees,
+        accreditations: s.accreditations,
+        eligibility_description: s.eligibility || null,
+        minimum_age: s.min_age,
+        maximum_age: s.max_age,
+        assured_date: s.assured_date,
+        assurer_email: s.assurer_email,
+        alert: s.alert,
+        last_modified: iso(s.last_modified),
+        organization: organisations.get(s.organisation_id),
+      }),
+    ]),
+  );
 }
 
 /** ORUK location objects with their addresses and accessibility, keyed by location id. */
@@ -277,28 +343,68 @@ export async function locationObjects(db: Kysely<Database>, locationIds: string[
   const ids = [...new Set(locationIds)];
   const [locations, addresses] = await Promise.all([
     db.selectFrom('directory_locations').selectAll().where('id', 'in', ids).execute(),
-    db.selectFrom('directory_addresses').selectAll().where('location_id', 'in', ids).orderBy('location_id').orderBy('sort').orderBy('id').execute(),
+    db
+      .selectFrom('directory_addresses')
+      .selectAll()
+      .where('location_id', 'in', ids)
+      .orderBy('location_id')
+      .orderBy('sort')
+      .orderBy('id')
+      .execute(),
   ]);
   const byLocation = groupBy(addresses, (a) => a.location_id);
-  return new Map(locations.map((l) => [l.id, compact({
-    id: l.id,
-    location_type: l.location_type,
-    name: l.name,
-    description: l.description,
-    latitude: l.latitude,
-    longitude: l.longitude,
-    external_identifier: l.external_identifier,
-    external_identifier_type: l.external_identifier_type,
-    addresses: (byLocation.get(l.id) ?? []).map((a) => compact({
-      id: a.id, location_id: a.location_id, attention: a.attention, address_1: a.address_1, city: a.city, region: a.region,
-      state_province: a.state_province, postal_code: a.postal_code, country: a.country, address_type: a.address_type,
-    })),
-    accessibility: JSON.parse(l.accessibility) as Json[],
-  })]));
+  return new Map(
+    locations.map((l) => [
+      l.id,
+      compact({
+        id: l.id,
+        location_type: l.location_type,
+        name: l.name,
+        description: l.description,
+        latitude: l.latitude,
+        longitude: l.longitude,
+        external_identifier: l.external_identifier,
+        external_identifier_type: l.external_identifier_type,
+        addresses: (byLocation.get(l.id) ?? []).map((a) =>
+          compact({
+            id: a.id,
+            location_id: a.location_id,
+            attention: a.attention,
+            address_1: a.address_1,
+            city: a.city,
+            region: a.region,
+            state_province: a.state_province,
+            postal_code: a.postal_code,
+            country: a.country,
+            address_type: a.address_type,
+          }),
+        ),
+        accessibility: JSON.parse(l.accessibility) as Json[],
+      }),
+    ]),
+  );
 }
 
-export function termObject(t: { id: string; name: string; description: string; parent_id: string | null; taxonomy: string | null; taxonomy_id: string | null; term_uri: string | null; code: string | null }): Json {
-  return compact({ id: t.id, name: t.name, description: t.description, parent_id: t.parent_id, taxonomy: t.taxonomy, taxonomy_id: t.taxonomy_id, term_uri: t.term_uri, term: t.code });
+export function termObject(t: {
+  id: string;
+  name: string;
+  description: string;
+  parent_id: string | null;
+  taxonomy: string | null;
+  taxonomy_id: string | null;
+  term_uri: string | null;
+  code: string | null;
+}): Json {
+  return compact({
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    parent_id: t.parent_id,
+    taxonomy: t.taxonomy,
+    taxonomy_id: t.taxonomy_id,
+    term_uri: t.term_uri,
+    term: t.code,
+  });
 }
 
 /** Fully nested ORUK service objects (the `service` schema), keyed by network id. */
@@ -307,22 +413,90 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
   if (ids.length === 0) return new Map();
   const [base, schedules, areas, sals, contacts, phones, costs, terms, selfReferral] = await Promise.all([
     serviceListObjects(db, ids),
-    db.selectFrom('directory_schedules').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
-    db.selectFrom('directory_service_areas').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
-    db.selectFrom('directory_service_at_locations').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('id').execute(),
-    db.selectFrom('directory_contacts').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
-    db.selectFrom('directory_phones').innerJoin('directory_contacts as c', 'c.id', 'directory_phones.contact_id')
-      .selectAll('directory_phones').where('c.service_id', 'in', ids).orderBy('directory_phones.contact_id').orderBy('directory_phones.sort').orderBy('directory_phones.id').execute(),
-    db.selectFrom('directory_cost_options').selectAll().where('service_id', 'in', ids).orderBy('service_id').orderBy('sort').orderBy('id').execute(),
-    db.selectFrom('directory_service_terms as st').innerJoin('directory_taxonomy_terms as t', 't.id', 'st.term_id')
-      .select(['st.service_id', 'st.attribute_id', 'st.link_type', 'st.sort', 't.id', 't.name', 't.description', 't.parent_id', 't.taxonomy', 't.taxonomy_id', 't.term_uri', 't.code'])
-      .where('st.service_id', 'in', ids).orderBy('st.service_id').orderBy('st.sort').orderBy('t.id').execute(),
+    db
+      .selectFrom('directory_schedules')
+      .selectAll()
+      .where('service_id', 'in', ids)
+      .orderBy('service_id')
+      .orderBy('sort')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('directory_service_areas')
+      .selectAll()
+      .where('service_id', 'in', ids)
+      .orderBy('service_id')
+      .orderBy('sort')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('directory_service_at_locations')
+      .selectAll()
+      .where('service_id', 'in', ids)
+      .orderBy('service_id')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('directory_contacts')
+      .selectAll()
+      .where('service_id', 'in', ids)
+      .orderBy('service_id')
+      .orderBy('sort')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('directory_phones')
+      .innerJoin('directory_contacts as c', 'c.id', 'directory_phones.contact_id')
+      .selectAll('directory_phones')
+      .where('c.service_id', 'in', ids)
+      .orderBy('directory_phones.contact_id')
+      .orderBy('directory_phones.sort')
+      .orderBy('directory_phones.id')
+      .execute(),
+    db
+      .selectFrom('directory_cost_options')
+      .selectAll()
+      .where('service_id', 'in', ids)
+      .orderBy('service_id')
+      .orderBy('sort')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('directory_service_terms as st')
+      .innerJoin('directory_taxonomy_terms as t', 't.id', 'st.term_id')
+      .select([
+        'st.service_id',
+        'st.attribute_id',
+        'st.link_type',
+        'st.sort',
+        't.id',
+        't.name',
+        't.description',
+        't.parent_id',
+        't.taxonomy',
+        't.taxonomy_id',
+        't.term_uri',
+        't.code',
+      ])
+      .where('st.service_id', 'in', ids)
+      .orderBy('st.service_id')
+      .orderBy('st.sort')
+      .orderBy('t.id')
+      .execute(),
     db.selectFrom('services').select('id').where('id', 'in', ids).where('accepts_self_referral', '=', true).execute(),
   ]);
   const acceptsSelfReferral = new Set(selfReferral.map((r) => r.id));
-  const locations = await locationObjects(db, sals.map((s) => s.location_id));
-  const salSchedules = await db.selectFrom('directory_schedules').selectAll()
-    .where('service_at_location_id', 'in', sals.length ? sals.map((s) => s.id) : ['']).orderBy('sort').orderBy('id').execute();
+  const locations = await locationObjects(
+    db,
+    sals.map((s) => s.location_id),
+  );
+  const salSchedules = await db
+    .selectFrom('directory_schedules')
+    .selectAll()
+    .where('service_at_location_id', 'in', sals.length ? sals.map((s) => s.id) : [''])
+    .orderBy('sort')
+    .orderBy('id')
+    .execute();
   const bySchedule = groupBy(schedules, (r) => r.service_id!);
   const bySalSchedule = groupBy(salSchedules, (r) => r.service_at_location_id!);
   const byArea = groupBy(areas, (r) => r.service_id);
@@ -331,11 +505,25 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
   const byPhone = groupBy(phones, (r) => r.contact_id);
   const byCost = groupBy(costs, (r) => r.service_id);
   const byTerm = groupBy(terms, (r) => r.service_id);
-  const scheduleObject = (r: (typeof schedules)[number]) => compact({
-    id: r.id, service_id: r.service_id === null ? null : orukId('service', r.service_id), service_at_location_id: r.service_at_location_id,
-    valid_from: r.valid_from, valid_to: r.valid_to, dtstart: r.dtstart, freq: r.freq, interval: r.interval, byday: r.byday, bymonthday: r.bymonthday,
-    description: r.description, opens_at: r.opens_at, closes_at: r.closes_at, schedule_link: r.schedule_link, attending_type: r.attending_type, notes: r.notes,
-  });
+  const scheduleObject = (r: (typeof schedules)[number]) =>
+    compact({
+      id: r.id,
+      service_id: r.service_id === null ? null : orukId('service', r.service_id),
+      service_at_location_id: r.service_at_location_id,
+      valid_from: r.valid_from,
+      valid_to: r.valid_to,
+      dtstart: r.dtstart,
+      freq: r.freq,
+      interval: r.interval,
+      byday: r.byday,
+      bymonthday: r.bymonthday,
+      description: r.description,
+      opens_at: r.opens_at,
+      closes_at: r.closes_at,
+      schedule_link: r.schedule_link,
+      attending_type: r.attending_type,
+      notes: r.notes,
+    });
   const out = new Map<string, Json>();
   for (const id of ids) {
     const service = base.get(id);
@@ -344,29 +532,77 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
     out.set(id, {
       ...service,
       schedules: (bySchedule.get(id) ?? []).map(scheduleObject),
-      service_areas: (byArea.get(id) ?? []).map((a) => compact({
-        id: a.id, service_id: sid, name: a.name, extent: a.extent, extent_type: a.extent_type, uri: a.uri, service_area: a.service_area,
-      })),
-      service_at_locations: (bySal.get(id) ?? []).map((s) => compact({
-        id: s.id, service_id: sid, location_id: s.location_id, location: locations.get(s.location_id),
-        schedules: bySalSchedule.has(s.id) ? bySalSchedule.get(s.id)!.map(scheduleObject) : undefined,
-      })),
-      contacts: (byContact.get(id) ?? []).map((c) => compact({
-        id: c.id, service_id: sid, name: c.name, title: c.title, email: c.email,
-        phones: (byPhone.get(c.id) ?? []).map((p) => compact({ id: p.id, contact_id: c.id, number: p.number, description: p.description })),
-      })),
-      cost_options: (byCost.get(id) ?? []).map((c) => compact({
-        id: c.id, service_id: sid, valid_from: c.valid_from, valid_to: c.valid_to, option: c.option, amount: c.amount, amount_description: c.amount_description,
-      })),
+      service_areas: (byArea.get(id) ?? []).map((a) =>
+        compact({
+          id: a.id,
+          service_id: sid,
+          name: a.name,
+          extent: a.extent,
+          extent_type: a.extent_type,
+          uri: a.uri,
+          service_area: a.service_area,
+        }),
+      ),
+      service_at_locations: (bySal.get(id) ?? []).map((s) =>
+        compact({
+          id: s.id,
+          service_id: sid,
+          location_id: s.location_id,
+          location: locations.get(s.location_id),
+          schedules: bySalSchedule.has(s.id) ? bySalSchedule.get(s.id)!.map(scheduleObject) : undefined,
+        }),
+      ),
+      contacts: (byContact.get(id) ?? []).map((c) =>
+        compact({
+          id: c.id,
+          service_id: sid,
+          name: c.name,
+          title: c.title,
+          email: c.email,
+          phones: (byPhone.get(c.id) ?? []).map((p) =>
+            compact({ id: p.id, contact_id: c.id, number: p.number, description: p.description }),
+          ),
+        }),
+      ),
+      cost_options: (byCost.get(id) ?? []).map((c) =>
+        compact({
+          id: c.id,
+          service_id: sid,
+          valid_from: c.valid_from,
+          valid_to: c.valid_to,
+          option: c.option,
+          amount: c.amount,
+          amount_description: c.amount_description,
+        }),
+      ),
       attributes: [
-        ...(byTerm.get(id) ?? []).map((t) => compact({
-          id: t.attribute_id, link_id: sid, taxonomy_term_id: t.id, link_type: t.link_type, taxonomy_term: termObject(t),
-        })),
+        ...(byTerm.get(id) ?? []).map((t) =>
+          compact({
+            id: t.attribute_id,
+            link_id: sid,
+            taxonomy_term_id: t.id,
+            link_type: t.link_type,
+            taxonomy_term: termObject(t),
+          }),
+        ),
         // ORUK has no field for self-referral: it travels as a referral-route attribute.
-        ...(acceptsSelfReferral.has(id) ? [{
-          id: selfReferralAttributeId(sid), link_id: sid, taxonomy_term_id: SELF_REFERRAL_TERM.id, link_type: REFERRAL_ROUTE_LINK_TYPE,
-          taxonomy_term: termObject({ ...SELF_REFERRAL_TERM, parent_id: null, taxonomy: REFERRAL_ROUTE_TAXONOMY.name, taxonomy_id: REFERRAL_ROUTE_TAXONOMY.id, term_uri: null }),
-        }] : []),
+        ...(acceptsSelfReferral.has(id)
+          ? [
+              {
+                id: selfReferralAttributeId(sid),
+                link_id: sid,
+                taxonomy_term_id: SELF_REFERRAL_TERM.id,
+                link_type: REFERRAL_ROUTE_LINK_TYPE,
+                taxonomy_term: termObject({
+                  ...SELF_REFERRAL_TERM,
+                  parent_id: null,
+                  taxonomy: REFERRAL_ROUTE_TAXONOMY.name,
+                  taxonomy_id: REFERRAL_ROUTE_TAXONOMY.id,
+                  term_uri: null,
+                }),
+              },
+            ]
+          : []),
       ],
     });
   }
@@ -400,7 +636,12 @@ export function changingDirectory<A extends unknown[], R>(write: (...args: A) =>
 }
 
 /** Something the pages show about each service, from the cache where it is still current, else loaded (and kept). */
-export async function cachedForPages<T>(db: Kysely<Database>, kind: string, serviceIds: string[], load: (ids: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
+export async function cachedForPages<T>(
+  db: Kysely<Database>,
+  kind: string,
+  serviceIds: string[],
+  load: (ids: string[]) => Promise<Map<string, T>>,
+): Promise<Map<string, T>> {
   const now = Date.now();
   let cache = pageCache.get(db);
   if (!cache || cache.version !== directoryVersion || cache.until < now) {
@@ -417,10 +658,12 @@ export async function cachedForPages<T>(db: Kysely<Database>, kind: string, serv
   const built = missing.length > 0 ? await load(missing) : new Map<string, T>();
   // Kept only if nothing changed while it was loaded.
   if (version === directoryVersion) for (const [id, value] of built) kept.set(id, value);
-  return new Map(serviceIds.flatMap((id) => {
-    const value = kept.get(id) ?? built.get(id);
-    return value === undefined ? [] : [[id, value] as const];
-  }));
+  return new Map(
+    serviceIds.flatMap((id) => {
+      const value = kept.get(id) ?? built.get(id);
+      return value === undefined ? [] : [[id, value] as const];
+    }),
+  );
 }
 
 /** fullServiceObjects for the pages, from the cache where it is still current. */
@@ -431,17 +674,33 @@ export function serviceObjectsForPages(db: Kysely<Database>, serviceIds: string[
 /** ORUK service_at_location list objects: the link, its location, and the service's one-to-one fields. */
 export async function serviceAtLocationObjects(db: Kysely<Database>, hits: SalHit[], full = false): Promise<Map<string, Json>> {
   const [services, locations] = await Promise.all([
-    full ? fullServiceObjects(db, hits.map((h) => h.serviceId)) : serviceListObjects(db, hits.map((h) => h.serviceId)),
-    locationObjects(db, hits.map((h) => h.locationId)),
+    full
+      ? fullServiceObjects(
+          db,
+          hits.map((h) => h.serviceId),
+        )
+      : serviceListObjects(
+          db,
+          hits.map((h) => h.serviceId),
+        ),
+    locationObjects(
+      db,
+      hits.map((h) => h.locationId),
+    ),
   ]);
-  return new Map(hits.map((h) => [h.id, compact({
-    id: h.id,
-    service_id: orukId('service', h.serviceId),
-    location_id: h.locationId,
-    location: locations.get(h.locationId),
-    service: services.get(h.serviceId),
-    distance: h.distance === null ? null : Math.round(h.distance),
-  })]));
+  return new Map(
+    hits.map((h) => [
+      h.id,
+      compact({
+        id: h.id,
+        service_id: orukId('service', h.serviceId),
+        location_id: h.locationId,
+        location: locations.get(h.locationId),
+        service: services.get(h.serviceId),
+        distance: h.distance === null ? null : Math.round(h.distance),
+      }),
+    ]),
+  );
 }
 
 /** Finds our network id for an ORUK service id (ours are derived, imported ones are the UUID itself). */
@@ -456,7 +715,11 @@ export async function serviceIdForOruk(db: Kysely<Database>, uuid: string): Prom
 
 export async function organisationIdForOruk(db: Kysely<Database>, uuid: string): Promise<string | null> {
   const id = uuid.toLowerCase();
-  const indexed = await db.selectFrom('directory_organisation_details').select('organisation_id').where('oruk_id', '=', id).executeTakeFirst();
+  const indexed = await db
+    .selectFrom('directory_organisation_details')
+    .select('organisation_id')
+    .where('oruk_id', '=', id)
+    .executeTakeFirst();
   if (indexed) return indexed.organisation_id;
   const rows = await db.selectFrom('organisations').select('id').execute();
   return rows.find((r) => orukId('organization', r.id) === id)?.id ?? null;

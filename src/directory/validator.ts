@@ -18,9 +18,19 @@ export const ORUK_PROFILE_VERSION = 'Open Referral UK profile of HSDS 3.0';
 const UPSTREAM = 'https://raw.githubusercontent.com/openreferral/uk-profile/main/schema/';
 
 export type OrukSchemaName =
-  | 'compiled/service' | 'compiled/service_list' | 'compiled/service_package' | 'compiled/organization' | 'compiled/organization_list'
-  | 'compiled/service_at_location' | 'compiled/service_at_location_list' | 'taxonomy' | 'taxonomy_term' | 'phone'
-  | 'organization' | 'location' | 'service';
+  | 'compiled/service'
+  | 'compiled/service_list'
+  | 'compiled/service_package'
+  | 'compiled/organization'
+  | 'compiled/organization_list'
+  | 'compiled/service_at_location'
+  | 'compiled/service_at_location_list'
+  | 'taxonomy'
+  | 'taxonomy_term'
+  | 'phone'
+  | 'organization'
+  | 'location'
+  | 'service';
 
 let ajv: Ajv2020 | undefined;
 
@@ -55,7 +65,10 @@ function instance(): Ajv2020 {
   const names = ['schema', 'schema/compiled'].flatMap((folder) => {
     const dir = path.join(ORUK_SCHEMA_DIR, folder);
     if (!fs.existsSync(dir)) throw new Error(`the Open Referral UK schemas are not at ${ORUK_SCHEMA_DIR} (set JOINERY_ORUK_SCHEMAS)`);
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'openapi.json').sort()
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && f !== 'openapi.json')
+      .sort()
       .map((f) => `${folder === 'schema' ? '' : 'compiled/'}${f.slice(0, -'.json'.length)}`);
   });
   for (const name of names) created.addSchema({ ...readSchema(name), $id: `${UPSTREAM}${name}.json` });
@@ -71,10 +84,20 @@ export function orukValidator(name: OrukSchemaName): ValidateFunction {
 
 /** "services[2].schedules[0].opens_at must match format \"time\"": one line a person can act on. */
 export function describeSchemaError(error: ErrorObject, root = ''): string {
-  const where = (root + error.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, '/').replace(/~0/g, '~')}`)).join('')).replace(/^\./, '') || '(top level)';
+  const where =
+    (
+      root +
+      error.instancePath
+        .split('/')
+        .slice(1)
+        .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, '/').replace(/~0/g, '~')}`))
+        .join('')
+    ).replace(/^\./, '') || '(top level)';
   if (error.keyword === 'required') return `${where}: ${(error.params as { missingProperty: string }).missingProperty} is required`;
-  if (error.keyword === 'format' && (error.params as { format: string }).format === 'uri') return `${where} must be a web address starting http:// or https://`;
-  if (error.keyword === 'enum') return `${where} must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (error.keyword === 'format' && (error.params as { format: string }).format === 'uri')
+    return `${where} must be a web address starting http:// or https://`;
+  if (error.keyword === 'enum')
+    return `${where} must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   return `${where} ${error.message ?? 'is not valid'}`;
 }
 

@@ -18,16 +18,38 @@ import { describeDistance, DAY_CODES } from './format.ts';
 import { NEED_GROUPS, NEED_TERMS, needTermId } from './taxonomy.ts';
 import { serviceApiPath } from './api.ts';
 import {
-  confirmListing, listingForEdit, ListingInputError, MAX_OPENING_ROWS, mayKeepListing, parseListingForm, STALE_AFTER_MONTHS, staleBefore,
-  staleListingsFor, updateListing, type ListingError, type ListingForm,
+  confirmListing,
+  listingForEdit,
+  ListingInputError,
+  MAX_OPENING_ROWS,
+  mayKeepListing,
+  parseListingForm,
+  STALE_AFTER_MONTHS,
+  staleBefore,
+  staleListingsFor,
+  updateListing,
+  type ListingError,
+  type ListingForm,
 } from './listings.ts';
 
 /** Results a page: ten for residents (short pages on a phone, and half the page to draw), twenty for staff. */
 const PER_PAGE = { '/services': 10, '/directory': 20 } as const;
 export const DISTANCE_CHOICES_MILES = [1, 3, 5, 10, 25];
 const METRES_PER_MILE = 1609.344;
-const DAY_NAMES: Record<string, string> = { MO: 'Monday', TU: 'Tuesday', WE: 'Wednesday', TH: 'Thursday', FR: 'Friday', SA: 'Saturday', SU: 'Sunday' };
-const OPEN_CHOICES: Record<string, string> = { ...Object.fromEntries(DAY_CODES.map((d) => [d, `On ${DAY_NAMES[d]}s`])), weekends: 'At weekends', evenings: 'In the evening (after 6pm)' };
+const DAY_NAMES: Record<string, string> = {
+  MO: 'Monday',
+  TU: 'Tuesday',
+  WE: 'Wednesday',
+  TH: 'Thursday',
+  FR: 'Friday',
+  SA: 'Saturday',
+  SU: 'Sunday',
+};
+const OPEN_CHOICES: Record<string, string> = {
+  ...Object.fromEntries(DAY_CODES.map((d) => [d, `On ${DAY_NAMES[d]}s`])),
+  weekends: 'At weekends',
+  evenings: 'In the evening (after 6pm)',
+};
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -37,14 +59,35 @@ function text(query: Query, name: string, max = 100): string {
   return (first ?? '').trim().slice(0, max);
 }
 
-export interface DirectoryForm { q: string; need: string; age: string; postcode: string; distance: string; cost: string; open: string; self: string }
-interface FieldError { field: keyof DirectoryForm; text: string }
+export interface DirectoryForm {
+  q: string;
+  need: string;
+  age: string;
+  postcode: string;
+  distance: string;
+  cost: string;
+  open: string;
+  self: string;
+}
+interface FieldError {
+  field: keyof DirectoryForm;
+  text: string;
+}
 
 /** Reads the search form from the address; every bad value is named against its field and kept as typed. */
-async function parseSearch(db: Kysely<Database>, query: Query): Promise<{ form: DirectoryForm; filters: ServiceFilters; errors: FieldError[]; origin: { postcode: string } | null }> {
+async function parseSearch(
+  db: Kysely<Database>,
+  query: Query,
+): Promise<{ form: DirectoryForm; filters: ServiceFilters; errors: FieldError[]; origin: { postcode: string } | null }> {
   const form: DirectoryForm = {
-    q: text(query, 'q'), need: text(query, 'need', 40), age: text(query, 'age', 10), postcode: text(query, 'postcode', 12), distance: text(query, 'distance', 4),
-    cost: text(query, 'cost', 5), open: text(query, 'open', 10), self: text(query, 'self', 3),
+    q: text(query, 'q'),
+    need: text(query, 'need', 40),
+    age: text(query, 'age', 10),
+    postcode: text(query, 'postcode', 12),
+    distance: text(query, 'distance', 4),
+    cost: text(query, 'cost', 5),
+    open: text(query, 'open', 10),
+    self: text(query, 'self', 3),
   };
   const errors: FieldError[] = [];
   const filters: ServiceFilters = {};
@@ -58,7 +101,8 @@ async function parseSearch(db: Kysely<Database>, query: Query): Promise<{ form: 
     if (/^\d{1,3}$/.test(form.age) && Number(form.age) <= 120) filters.age = Number(form.age);
     else errors.push({ field: 'age', text: 'Age must be a whole number of years, like 34' });
   }
-  if (form.distance && !DISTANCE_CHOICES_MILES.includes(Number(form.distance))) errors.push({ field: 'distance', text: 'Choose a distance from the list' });
+  if (form.distance && !DISTANCE_CHOICES_MILES.includes(Number(form.distance)))
+    errors.push({ field: 'distance', text: 'Choose a distance from the list' });
   if (form.cost === 'free' || form.cost === 'paid') filters.cost = form.cost;
   else if (form.cost) errors.push({ field: 'cost', text: 'Choose free or paid from the list' });
   if (form.open === 'weekends') filters.weekends = true;
@@ -75,9 +119,13 @@ async function parseSearch(db: Kysely<Database>, query: Query): Promise<{ form: 
       form.postcode = found.postcode;
       filters.origin = found;
       filters.coversPostcode = found.postcode;
-      if (form.distance && DISTANCE_CHOICES_MILES.includes(Number(form.distance))) filters.withinMetres = Number(form.distance) * METRES_PER_MILE;
+      if (form.distance && DISTANCE_CHOICES_MILES.includes(Number(form.distance)))
+        filters.withinMetres = Number(form.distance) * METRES_PER_MILE;
     } else {
-      errors.push({ field: 'postcode', text: 'Enter a postcode in this place, like the one on a letter from a local service (for example RV1 1AA)' });
+      errors.push({
+        field: 'postcode',
+        text: 'Enter a postcode in this place, like the one on a letter from a local service (for example RV1 1AA)',
+      });
     }
   } else if (form.distance) {
     errors.push({ field: 'postcode', text: 'Enter a postcode to search by distance' });
@@ -86,20 +134,49 @@ async function parseSearch(db: Kysely<Database>, query: Query): Promise<{ form: 
 }
 
 interface NetworkFacts {
-  id: string; organisation_id: string; eligibility: string; min_age: number | null; max_age: number | null; acknowledge_within_days: number;
-  first_contact_within_days: number; capacity_per_month: number; organisation: string; needs: string[]; accepts_self_referral: boolean; last_checked_at: Date | null;
+  id: string;
+  organisation_id: string;
+  eligibility: string;
+  min_age: number | null;
+  max_age: number | null;
+  acknowledge_within_days: number;
+  first_contact_within_days: number;
+  capacity_per_month: number;
+  organisation: string;
+  needs: string[];
+  accepts_self_referral: boolean;
+  last_checked_at: Date | null;
 }
 
 async function networkFacts(db: Kysely<Database>, ids: string[]): Promise<Map<string, NetworkFacts>> {
   if (ids.length === 0) return new Map();
   const services = [...(await serviceRecords(db, ids)).values()];
-  const organisations = await organisationsByIds(db, services.map((s) => s.organisationId));
+  const organisations = await organisationsByIds(
+    db,
+    services.map((s) => s.organisationId),
+  );
   // A service is listed with the organisation that provides it (one the network knows).
-  return new Map(services.filter((s) => organisations.has(s.organisationId)).map((s) => [s.id, {
-    id: s.id, organisation_id: s.organisationId, eligibility: s.eligibility, min_age: s.minAge, max_age: s.maxAge, acknowledge_within_days: s.acknowledgeWithinDays,
-    first_contact_within_days: s.firstContactWithinDays, capacity_per_month: s.capacityPerMonth, needs: s.needs, organisation: organisations.get(s.organisationId)!.name,
-    accepts_self_referral: s.acceptsSelfReferral, last_checked_at: s.lastCheckedAt,
-  }]));
+  return new Map(
+    services
+      .filter((s) => organisations.has(s.organisationId))
+      .map((s) => [
+        s.id,
+        {
+          id: s.id,
+          organisation_id: s.organisationId,
+          eligibility: s.eligibility,
+          min_age: s.minAge,
+          max_age: s.maxAge,
+          acknowledge_within_days: s.acknowledgeWithinDays,
+          first_contact_within_days: s.firstContactWithinDays,
+          capacity_per_month: s.capacityPerMonth,
+          needs: s.needs,
+          organisation: organisations.get(s.organisationId)!.name,
+          accepts_self_referral: s.acceptsSelfReferral,
+          last_checked_at: s.lastCheckedAt,
+        },
+      ]),
+  );
 }
 
 export function ageRange(min: number | null, max: number | null): string {
@@ -130,7 +207,11 @@ interface OrukServiceView {
  * View model of a service: its ORUK record, the network's facts, its typical wait and when it was
  * last checked. Staff fields (clocks, capacity) are only filled in for staff pages.
  */
-async function serviceCards(db: Kysely<Database>, hits: Array<{ id: string; distance: number | null }>, options: { staff: boolean; user?: SignedInUser; lang?: 'en' | 'cy'; waits?: boolean }) {
+async function serviceCards(
+  db: Kysely<Database>,
+  hits: Array<{ id: string; distance: number | null }>,
+  options: { staff: boolean; user?: SignedInUser; lang?: 'en' | 'cy'; waits?: boolean },
+) {
   const ids = hits.map((h) => h.id);
   // A service's own page reads its facts and typical wait afresh; search results use what the
   // pages keep (the typical wait, from referrals, only on a service's own page).
@@ -145,24 +226,29 @@ async function serviceCards(db: Kysely<Database>, hits: Array<{ id: string; dist
     const network = facts.get(h.id);
     if (!service || !network) return [];
     const locations = (service.service_at_locations ?? []).map((sal) => sal.location).filter(Boolean);
-    return [{
-      id: h.id,
-      apiPath: serviceApiPath(h.id),
-      service,
-      organisation: network.organisation,
-      eligibility: network.eligibility,
-      network: options.staff ? network : null,
-      ages: ageRange(network.min_age, network.max_age),
-      distance: h.distance === null ? null : describeDistance(h.distance),
-      locations,
-      needs: (service.attributes ?? []).filter((a) => a.link_type !== 'referral_route').map((a) => a.taxonomy_term?.name).filter(Boolean),
-      acceptsSelfReferral: network.accepts_self_referral,
-      free: !(service.cost_options ?? []).some((c) => (c.amount ?? 0) > 0),
-      typicalWait: options.waits ? describeWait(waits.get(h.id)) : null,
-      lastChecked: network.last_checked_at ? writtenDate(network.last_checked_at, options.lang ?? 'en') : null,
-      stale: network.last_checked_at === null || network.last_checked_at < stale,
-      mayEdit: mayKeepListing(options.user, network.organisation_id),
-    }];
+    return [
+      {
+        id: h.id,
+        apiPath: serviceApiPath(h.id),
+        service,
+        organisation: network.organisation,
+        eligibility: network.eligibility,
+        network: options.staff ? network : null,
+        ages: ageRange(network.min_age, network.max_age),
+        distance: h.distance === null ? null : describeDistance(h.distance),
+        locations,
+        needs: (service.attributes ?? [])
+          .filter((a) => a.link_type !== 'referral_route')
+          .map((a) => a.taxonomy_term?.name)
+          .filter(Boolean),
+        acceptsSelfReferral: network.accepts_self_referral,
+        free: !(service.cost_options ?? []).some((c) => (c.amount ?? 0) > 0),
+        typicalWait: options.waits ? describeWait(waits.get(h.id)) : null,
+        lastChecked: network.last_checked_at ? writtenDate(network.last_checked_at, options.lang ?? 'en') : null,
+        stale: network.last_checked_at === null || network.last_checked_at < stale,
+        mayEdit: mayKeepListing(options.user, network.organisation_id),
+      },
+    ];
   });
 }
 
@@ -170,7 +256,8 @@ function needItems(selected: string) {
   const items: Array<{ value: string; text: string; selected: boolean }> = [{ value: '', text: 'Any need', selected: selected === '' }];
   for (const group of NEED_GROUPS) {
     items.push({ value: group.code, text: `${group.name}: all`, selected: selected === group.code });
-    for (const term of NEED_TERMS.filter((t) => t.group === group.code)) items.push({ value: term.code, text: `${group.name}: ${term.name}`, selected: selected === term.code });
+    for (const term of NEED_TERMS.filter((t) => t.group === group.code))
+      items.push({ value: term.code, text: `${group.name}: ${term.name}`, selected: selected === term.code });
   }
   return items;
 }
@@ -184,7 +271,13 @@ function serviceIdParam(request: FastifyRequest): string {
 const isStaff = (user: SignedInUser | undefined): boolean => Boolean(user && user.role !== 'citizen');
 
 /** One search page, public or signed-in: the same filters, the same address conventions. */
-async function searchPage(request: FastifyRequest, reply: FastifyReply, db: Kysely<Database>, base: '/services' | '/directory', staff: boolean) {
+async function searchPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  db: Kysely<Database>,
+  base: '/services' | '/directory',
+  staff: boolean,
+) {
   const query = request.query as Query;
   const { form, filters, errors, origin } = await parseSearch(db, query);
   const pageRaw = text(query, 'page', 7);
@@ -200,30 +293,74 @@ async function searchPage(request: FastifyRequest, reply: FastifyReply, db: Kyse
   const totalPages = Math.ceil(total / PER_PAGE[base]);
   const errorFor = Object.fromEntries(errors.map((e) => [e.field, { text: e.text }]));
   const stale = base === '/directory' ? await staleListingsFor(db, request.user) : [];
-  return reply.view('directory-search.njk', viewContext(request, reply, {
-    title: errors.length ? 'Error: Find a service' : 'Find a service',
-    base, staff, form, errors: errors.map((e) => ({ text: e.text, href: `#${e.field}` })), errorFor,
-    needItems: needItems(form.need),
-    distanceItems: [{ value: '', text: 'Any distance', selected: form.distance === '' }, ...DISTANCE_CHOICES_MILES.map((m) => ({ value: String(m), text: `Within ${m} mile${m === 1 ? '' : 's'}`, selected: form.distance === String(m) }))],
-    costItems: [{ value: '', text: 'Free or paid', selected: form.cost === '' }, { value: 'free', text: 'Free only', selected: form.cost === 'free' }, { value: 'paid', text: 'Paid', selected: form.cost === 'paid' }],
-    openItems: [{ value: '', text: 'Any time', selected: form.open === '' }, ...Object.entries(OPEN_CHOICES).map(([value, label]) => ({ value, text: label, selected: form.open === value }))],
-    results, total, page, totalPages, pagination: pagination(page, totalPages, href, { numbered: true }), shown: showing(page, PER_PAGE[base], total, results.length),
-    origin, searched: Object.values(form).some(Boolean), minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
-    stale, staleMonths: STALE_AFTER_MONTHS, staleSince: writtenDate(staleBefore(new Date())),
-  }));
+  return reply.view(
+    'directory-search.njk',
+    viewContext(request, reply, {
+      title: errors.length ? 'Error: Find a service' : 'Find a service',
+      base,
+      staff,
+      form,
+      errors: errors.map((e) => ({ text: e.text, href: `#${e.field}` })),
+      errorFor,
+      needItems: needItems(form.need),
+      distanceItems: [
+        { value: '', text: 'Any distance', selected: form.distance === '' },
+        ...DISTANCE_CHOICES_MILES.map((m) => ({
+          value: String(m),
+          text: `Within ${m} mile${m === 1 ? '' : 's'}`,
+          selected: form.distance === String(m),
+        })),
+      ],
+      costItems: [
+        { value: '', text: 'Free or paid', selected: form.cost === '' },
+        { value: 'free', text: 'Free only', selected: form.cost === 'free' },
+        { value: 'paid', text: 'Paid', selected: form.cost === 'paid' },
+      ],
+      openItems: [
+        { value: '', text: 'Any time', selected: form.open === '' },
+        ...Object.entries(OPEN_CHOICES).map(([value, label]) => ({ value, text: label, selected: form.open === value })),
+      ],
+      results,
+      total,
+      page,
+      totalPages,
+      pagination: pagination(page, totalPages, href, { numbered: true }),
+      shown: showing(page, PER_PAGE[base], total, results.length),
+      origin,
+      searched: Object.values(form).some(Boolean),
+      minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
+      stale,
+      staleMonths: STALE_AFTER_MONTHS,
+      staleSince: writtenDate(staleBefore(new Date())),
+    }),
+  );
 }
 
-interface EditView { name: string; form: ListingForm; errors: ListingError[]; lastChecked: string | null }
+interface EditView {
+  name: string;
+  form: ListingForm;
+  errors: ListingError[];
+  lastChecked: string | null;
+}
 
 function editContext(id: string, view: EditView) {
   const errorFor = Object.fromEntries(view.errors.map((e) => [e.field, { text: e.text }]));
   const rows = [...view.form.openings];
-  while (rows.length < Math.min(MAX_OPENING_ROWS, Math.max(rows.length, view.form.openings.filter((o) => o.days.length).length) + 2)) rows.push({ days: [], opens: '', closes: '', notes: '' });
+  while (rows.length < Math.min(MAX_OPENING_ROWS, Math.max(rows.length, view.form.openings.filter((o) => o.days.length).length) + 2))
+    rows.push({ days: [], opens: '', closes: '', notes: '' });
   return {
     title: `${view.errors.length ? 'Error: ' : ''}Edit the listing: ${view.name}`,
-    id, name: view.name, form: view.form, errors: view.errors.map((e) => ({ text: e.text, href: `#${e.field}` })), errorFor, lastChecked: view.lastChecked,
+    id,
+    name: view.name,
+    form: view.form,
+    errors: view.errors.map((e) => ({ text: e.text, href: `#${e.field}` })),
+    errorFor,
+    lastChecked: view.lastChecked,
     openingRows: rows.slice(0, MAX_OPENING_ROWS).map((o, i) => ({
-      index: i, opens: o.opens, closes: o.closes, notes: o.notes,
+      index: i,
+      opens: o.opens,
+      closes: o.closes,
+      notes: o.notes,
       dayItems: DAY_CODES.map((d) => ({ value: d, text: DAY_NAMES[d], checked: o.days.includes(d), id: `days${i}-${d}` })),
     })),
   };
@@ -237,9 +374,23 @@ export function registerDirectoryPages(app: FastifyInstance): void {
 
   app.get('/services/:id', async (request, reply) => {
     const id = serviceIdParam(request);
-    const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: false, user: request.user, lang: request.language, waits: true });
+    const [card] = await serviceCards(db(), [{ id, distance: null }], {
+      staff: false,
+      user: request.user,
+      lang: request.language,
+      waits: true,
+    });
     if (!card) throw new HttpError(404, 'There is no such service in the directory.');
-    return reply.view('directory-service.njk', viewContext(request, reply, { title: card.service.name, card, base: '/services', staff: false, minReferrals: TYPICAL_WAIT_MIN_REFERRALS }));
+    return reply.view(
+      'directory-service.njk',
+      viewContext(request, reply, {
+        title: card.service.name,
+        card,
+        base: '/services',
+        staff: false,
+        minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
+      }),
+    );
   });
 
   app.get('/directory', async (request, reply) => {
@@ -253,10 +404,17 @@ export function registerDirectoryPages(app: FastifyInstance): void {
     const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: isStaff(user), user, lang: request.language, waits: true });
     if (!card) throw new HttpError(404, 'There is no such service in the directory.');
     const query = request.query as Query;
-    return reply.view('directory-service.njk', viewContext(request, reply, {
-      title: card.service.name, card, base: '/directory', staff: isStaff(user), minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
-      saved: text(query, 'saved', 10),
-    }));
+    return reply.view(
+      'directory-service.njk',
+      viewContext(request, reply, {
+        title: card.service.name,
+        card,
+        base: '/directory',
+        staff: isStaff(user),
+        minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
+        saved: text(query, 'saved', 10),
+      }),
+    );
   });
 
   // An organisation keeps its own listing: edit it, or confirm it is still right.
@@ -264,9 +422,19 @@ export function registerDirectoryPages(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const id = serviceIdParam(request);
     const listing = await listingForEdit(db(), user, id);
-    return reply.view('directory-edit.njk', viewContext(request, reply, editContext(id, {
-      name: listing.name, form: listing.form, errors: [], lastChecked: listing.lastCheckedAt ? writtenDate(listing.lastCheckedAt) : null,
-    })));
+    return reply.view(
+      'directory-edit.njk',
+      viewContext(
+        request,
+        reply,
+        editContext(id, {
+          name: listing.name,
+          form: listing.form,
+          errors: [],
+          lastChecked: listing.lastCheckedAt ? writtenDate(listing.lastCheckedAt) : null,
+        }),
+      ),
+    );
   });
 
   app.post('/directory/services/:id/edit', async (request, reply) => {
@@ -278,9 +446,19 @@ export function registerDirectoryPages(app: FastifyInstance): void {
     } catch (error) {
       if (!(error instanceof ListingInputError)) throw error;
       const listing = await listingForEdit(db(), user, id);
-      return reply.code(400).view('directory-edit.njk', viewContext(request, reply, editContext(id, {
-        name: listing.name, form: parseListingForm(body).form, errors: error.errors, lastChecked: listing.lastCheckedAt ? writtenDate(listing.lastCheckedAt) : null,
-      })));
+      return reply.code(400).view(
+        'directory-edit.njk',
+        viewContext(
+          request,
+          reply,
+          editContext(id, {
+            name: listing.name,
+            form: parseListingForm(body).form,
+            errors: error.errors,
+            lastChecked: listing.lastCheckedAt ? writtenDate(listing.lastCheckedAt) : null,
+          }),
+        ),
+      );
     }
     return reply.redirect(`/directory/services/${id}?saved=edited`, 303);
   });

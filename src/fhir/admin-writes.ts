@@ -8,14 +8,27 @@
 import type { HealthcareService, Location, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { appendAudit } from '../audit/index.ts';
 import {
-  createLocationItem, createOrganisationItem, createServiceItem, updateLocationItem, updateOrganisationItem, updateServiceItem,
-  type LocationItem, type OrganisationItem, type ServiceItem,
+  createLocationItem,
+  createOrganisationItem,
+  createServiceItem,
+  updateLocationItem,
+  updateOrganisationItem,
+  updateServiceItem,
+  type LocationItem,
+  type OrganisationItem,
+  type ServiceItem,
 } from '../directory/index.ts';
 import { createPractitioner, setRole, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/index.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';
-import { NEED_SYSTEM, ORGANISATION_CODE_SYSTEM, ORGANISATION_KIND_SYSTEM, ORGANIZATION_EXTENSION, PRACTITIONER_ROLE_SYSTEM } from './resources.ts';
+import {
+  NEED_SYSTEM,
+  ORGANISATION_CODE_SYSTEM,
+  ORGANISATION_KIND_SYSTEM,
+  ORGANIZATION_EXTENSION,
+  PRACTITIONER_ROLE_SYSTEM,
+} from './resources.ts';
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
 import { bumpVersion, joined, stampCreated, type WriteResult } from './writes.ts';
 import { createWhole } from './clinical-writes.ts';
@@ -26,8 +39,15 @@ const unprocessable = (message: string) => new FhirError(422, 'business-rule', m
 /** An audit entry for an administrator's change to shared reference data (no person, no content). */
 export async function auditAdminWrite(ctx: FhirContext, what: string): Promise<void> {
   await appendAudit(ctx.db, {
-    actorUserId: ctx.actor.id, actorRole: ctx.actor.role, actorOrganisationId: ctx.actor.organisationId, action: 'write',
-    personId: null, category: null, purpose: null, decision: 'success', reason: `${what} through the FHIR API`,
+    actorUserId: ctx.actor.id,
+    actorRole: ctx.actor.role,
+    actorOrganisationId: ctx.actor.organisationId,
+    action: 'write',
+    personId: null,
+    category: null,
+    purpose: null,
+    decision: 'success',
+    reason: `${what} through the FHIR API`,
   });
 }
 
@@ -43,14 +63,19 @@ function only<T>(list: T[] | undefined, what: string): T | undefined {
 // Organization
 
 function organisationItem(org: Organization): OrganisationItem {
-  if (org.active === false) throw unprocessable('organisations are not closed through this API: mark their services inactive (HealthcareService.active false)');
+  if (org.active === false)
+    throw unprocessable('organisations are not closed through this API: mark their services inactive (HealthcareService.active false)');
   const kinds = (org.type ?? []).flatMap((t) => t.coding ?? []).filter((c) => c.system === ORGANISATION_KIND_SYSTEM);
   if (kinds.length > 1) throw unprocessable('an organisation is of one kind (one type coding in urn:joinery:code:organisation-kind)');
   const codes = (org.identifier ?? []).filter((i) => i.system === ORGANISATION_CODE_SYSTEM);
   if (codes.length > 1) throw unprocessable('an organisation has one code (one identifier in urn:joinery:organisation-code)');
   return {
-    name: org.name ?? '', sourceCode: codes[0]?.value ?? null, kind: kinds[0]?.code ?? null,
-    email: telecomValue(org, 'email'), website: telecomValue(org, 'url'), phone: telecomValue(org, 'phone'),
+    name: org.name ?? '',
+    sourceCode: codes[0]?.value ?? null,
+    kind: kinds[0]?.code ?? null,
+    email: telecomValue(org, 'email'),
+    website: telecomValue(org, 'url'),
+    phone: telecomValue(org, 'phone'),
     postcode: only(org.address, 'address (its postcode)')?.postalCode ?? null,
   };
 }
@@ -59,17 +84,26 @@ function organisationItem(org: Organization): OrganisationItem {
 // Location
 
 function locationItem(location: Location): LocationItem {
-  if (location.status && location.status !== 'active') throw unprocessable('locations stay active here; stop offering a service there through HealthcareService.location');
+  if (location.status && location.status !== 'active')
+    throw unprocessable('locations stay active here; stop offering a service there through HealthcareService.location');
   const address = location.address;
   if (address && (address.line?.length ?? 0) > 1) throw unprocessable('give the street address on one line (address.line with one entry)');
   return {
-    name: location.name ?? null, description: location.description ?? null,
+    name: location.name ?? null,
+    description: location.description ?? null,
     organisationId: location.managingOrganization?.reference ? referenceId(location.managingOrganization.reference, 'Organization') : null,
-    latitude: location.position?.latitude ?? null, longitude: location.position?.longitude ?? null,
-    address: address ? {
-      line: address.line?.[0] ?? '', city: address.city ?? null, region: address.district ?? null, stateProvince: address.state ?? null,
-      postalCode: address.postalCode ?? '', country: address.country ?? null,
-    } : null,
+    latitude: location.position?.latitude ?? null,
+    longitude: location.position?.longitude ?? null,
+    address: address
+      ? {
+          line: address.line?.[0] ?? '',
+          city: address.city ?? null,
+          region: address.district ?? null,
+          stateProvince: address.state ?? null,
+          postalCode: address.postalCode ?? '',
+          country: address.country ?? null,
+        }
+      : null,
   };
 }
 
@@ -79,15 +113,23 @@ function locationItem(location: Location): LocationItem {
 function serviceItem(service: HealthcareService, currentStatus: string | null): ServiceItem {
   const provider = service.providedBy?.reference;
   if (!provider) throw invalid('HealthcareService.providedBy must reference the Organization providing the service');
-  const needs = (service.category ?? []).flatMap((c) => c.coding ?? []).filter((c) => !c.system || c.system === NEED_SYSTEM).map((c) => c.code ?? '');
+  const needs = (service.category ?? [])
+    .flatMap((c) => c.coding ?? [])
+    .filter((c) => !c.system || c.system === NEED_SYSTEM)
+    .map((c) => c.code ?? '');
   const eligibility = only(service.eligibility, 'eligibility (its comment)');
   // Only a change of active changes the ORUK status, so "temporarily closed" and the like survive an update.
   const wasActive = currentStatus === null || currentStatus === 'active';
   const active = service.active !== false;
   return {
-    organisationId: referenceId(provider, 'Organization'), name: service.name ?? '', description: service.comment ?? null, eligibility: eligibility?.comment ?? null,
-    needs, status: active === wasActive && currentStatus !== null ? currentStatus : active ? 'active' : 'inactive',
-    email: telecomValue(service, 'email'), url: telecomValue(service, 'url'),
+    organisationId: referenceId(provider, 'Organization'),
+    name: service.name ?? '',
+    description: service.comment ?? null,
+    eligibility: eligibility?.comment ?? null,
+    needs,
+    status: active === wasActive && currentStatus !== null ? currentStatus : active ? 'active' : 'inactive',
+    email: telecomValue(service, 'email'),
+    url: telecomValue(service, 'url'),
     locationIds: (service.location ?? []).map((l) => referenceId(l.reference ?? '', 'Location')),
   };
 }
@@ -104,14 +146,15 @@ const UK = /^(gb|gbr|uk|united kingdom|great britain|england|wales|scotland|nort
  */
 async function outsideThePlace(ctx: FhirContext, resource: Resource): Promise<string | undefined> {
   if (resource.resourceType !== 'Organization' && resource.resourceType !== 'Location') return undefined;
-  const addresses = resource.resourceType === 'Organization' ? resource.address ?? [] : resource.address ? [resource.address] : [];
+  const addresses = resource.resourceType === 'Organization' ? (resource.address ?? []) : resource.address ? [resource.address] : [];
   if (addresses.some((a) => a.country && !UK.test(a.country.trim()))) return 'an address outside the United Kingdom';
   if (resource.resourceType === 'Location') {
     if (resource.status && resource.status !== 'active') return `status ${resource.status}`;
     const manager = resource.managingOrganization?.reference;
     if (manager) {
       const id = referenceId(manager, 'Organization');
-      if (!await ctx.db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst()) return 'managed by an organisation the directory does not hold';
+      if (!(await ctx.db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst()))
+        return 'managed by an organisation the directory does not hold';
     }
   }
   return undefined;
@@ -160,11 +203,16 @@ function directoryWriter<Item>(
 // ---------------------------------------------------------------------------------------------
 // Practitioner and PractitionerRole: one row per practitioner, so a role has the practitioner's id.
 
-const STAFF = 'change the network\'s staff';
+const STAFF = "change the network's staff";
 
 function practitionerInput(practitioner: Practitioner): PractitionerInput {
   const name = only(practitioner.name, 'name');
-  return { givenName: (name?.given ?? []).join(' '), familyName: name?.family ?? '', email: telecomValue(practitioner, 'email'), active: practitioner.active !== false };
+  return {
+    givenName: (name?.given ?? []).join(' '),
+    familyName: name?.family ?? '',
+    email: telecomValue(practitioner, 'email'),
+    active: practitioner.active !== false,
+  };
 }
 
 function employer(practitioner: Practitioner): string | null {
@@ -206,7 +254,8 @@ async function updatePractitionerResource(ctx: FhirContext, id: string, resource
 async function updatePractitionerInTransaction(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
   const organisationId = employer(resource as Practitioner);
-  if (organisationId && organisationId !== current.organisation_id) throw unprocessable('a practitioner\'s organisation changes through their PractitionerRole');
+  if (organisationId && organisationId !== current.organisation_id)
+    throw unprocessable("a practitioner's organisation changes through their PractitionerRole");
   const input = practitionerInput(resource as Practitioner);
   if (await refusalsAsOutcomes(() => updatePractitioner(ctx.db, id, input))) {
     await bumpVersion(ctx.db, 'Practitioner', id);
@@ -231,10 +280,11 @@ function roleInput(role: PractitionerRole): RoleInput {
 async function createPractitionerRole(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
   requireRoles(ctx, ['admin'], STAFF);
   const role = resource as PractitionerRole;
-  if (!role.practitioner?.reference) throw invalid('PractitionerRole.practitioner must reference the Practitioner (made first with POST Practitioner)');
+  if (!role.practitioner?.reference)
+    throw invalid('PractitionerRole.practitioner must reference the Practitioner (made first with POST Practitioner)');
   const id = referenceId(role.practitioner.reference, 'Practitioner');
   // The role of someone who is not on the network's staff: kept as received.
-  if (!await ctx.db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst()) {
+  if (!(await ctx.db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst())) {
     const result = await createWhole(ctx, 'PractitionerRole', role, null);
     await auditAdminWrite(ctx, `kept PractitionerRole/${result.id} from outside the network`);
     return result;
@@ -250,10 +300,16 @@ async function updatePractitionerRole(ctx: FhirContext, id: string, resource: Re
   return inTransaction(ctx, (tctx) => updatePractitionerRoleInTransaction(tctx, id, resource, ifMatch));
 }
 
-async function updatePractitionerRoleInTransaction(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+async function updatePractitionerRoleInTransaction(
+  ctx: FhirContext,
+  id: string,
+  resource: Resource,
+  ifMatch?: string,
+): Promise<WriteResult> {
   const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
   const role = resource as PractitionerRole;
-  if (role.practitioner?.reference !== `Practitioner/${id}`) throw unprocessable(`PractitionerRole/${id} is the role of Practitioner/${id}; the practitioner stays the same`);
+  if (role.practitioner?.reference !== `Practitioner/${id}`)
+    throw unprocessable(`PractitionerRole/${id} is the role of Practitioner/${id}; the practitioner stays the same`);
   const input = roleInput(role);
   if (await refusalsAsOutcomes(() => setRole(ctx.db, id, input, false))) {
     await bumpVersion(ctx.db, 'PractitionerRole', id);
@@ -269,12 +325,24 @@ async function updatePractitionerRoleInTransaction(ctx: FhirContext, id: string,
 // as the module loads, and the directory's front door may still be loading then (it reaches the
 // migration registry, which loads this module), so its exports are not yet there to be read.
 export const adminWriters: Record<string, Writer> = {
-  Organization: directoryWriter('Organization', (r) => organisationItem(r as Organization),
-    (db, item) => createOrganisationItem(db, item), (db, id, item) => updateOrganisationItem(db, id, item)),
-  Location: directoryWriter('Location', (r) => locationItem(r as Location),
-    (db, item) => createLocationItem(db, item), (db, id, item) => updateLocationItem(db, id, item)),
-  HealthcareService: directoryWriter('HealthcareService', (r, current) => serviceItem(r as HealthcareService, typeof current?.directory_status === 'string' ? current.directory_status : null),
-    (db, item) => createServiceItem(db, item), (db, id, item) => updateServiceItem(db, id, item)),
+  Organization: directoryWriter(
+    'Organization',
+    (r) => organisationItem(r as Organization),
+    (db, item) => createOrganisationItem(db, item),
+    (db, id, item) => updateOrganisationItem(db, id, item),
+  ),
+  Location: directoryWriter(
+    'Location',
+    (r) => locationItem(r as Location),
+    (db, item) => createLocationItem(db, item),
+    (db, id, item) => updateLocationItem(db, id, item),
+  ),
+  HealthcareService: directoryWriter(
+    'HealthcareService',
+    (r, current) => serviceItem(r as HealthcareService, typeof current?.directory_status === 'string' ? current.directory_status : null),
+    (db, item) => createServiceItem(db, item),
+    (db, id, item) => updateServiceItem(db, id, item),
+  ),
   Practitioner: { create: createPractitionerResource, update: updatePractitionerResource },
   PractitionerRole: { create: createPractitionerRole, update: updatePractitionerRole },
 };

@@ -36,11 +36,18 @@ async function personOf(db: Kysely<Database>, reference: string): Promise<string
  * Joinery knows them (a merged record's survivor), not as the sender named them.
  */
 export async function keepWhole(
-  db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource,
-  about: { personId: string; patientElement: string; category: Category } | null, organisationId: string | null,
+  db: Kysely<Database>,
+  ctx: FhirContext | null,
+  type: string,
+  id: string,
+  resource: Resource,
+  about: { personId: string; patientElement: string; category: Category } | null,
+  organisationId: string | null,
 ): Promise<void> {
-  const patient = about ? (resource as unknown as Json)[about.patientElement] as Json | undefined : undefined;
-  const kept = about ? { ...resource, [about.patientElement]: { ...patient, reference: `Patient/${about.personId}` } } as Resource : resource;
+  const patient = about ? ((resource as unknown as Json)[about.patientElement] as Json | undefined) : undefined;
+  const kept = about
+    ? ({ ...resource, [about.patientElement]: { ...patient, reference: `Patient/${about.personId}` } } as Resource)
+    : resource;
   const index = isClinicalType(type) ? clinicalIndex(kept) : { codes: [] as string[], start: null, end: null };
   await keepReceived(db, ctx, type, id, kept, about?.personId ?? null, about?.category ?? 'demographics');
   await sql`update fhir_resources set whole = true, organisation_id = ${organisationId}, codes = ${index.codes}::text[],
@@ -48,8 +55,24 @@ export async function keepWhole(
     where resource_type = ${type} and resource_id = ${id}`.execute(db);
 }
 
-async function store(db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource, personId: string, organisationId: string | null): Promise<void> {
-  await keepWhole(db, ctx, type, id, resource, { personId, patientElement: clinicalSpecs[type]!.patientElement, category: 'health' }, organisationId);
+async function store(
+  db: Kysely<Database>,
+  ctx: FhirContext | null,
+  type: string,
+  id: string,
+  resource: Resource,
+  personId: string,
+  organisationId: string | null,
+): Promise<void> {
+  await keepWhole(
+    db,
+    ctx,
+    type,
+    id,
+    resource,
+    { personId, patientElement: clinicalSpecs[type]!.patientElement, category: 'health' },
+    organisationId,
+  );
 }
 
 /**
@@ -58,12 +81,23 @@ async function store(db: Kysely<Database>, ctx: FhirContext | null, type: string
  * Practitioner outside the network): about the person `patientElement` names, if any, after the
  * access decision for writing that category (audited; refused, nothing changes).
  */
-export async function createWhole(ctx: FhirContext, type: string, resource: Resource, about: { patientElement: string; category: Category } | null, assignedId?: string): Promise<WriteResult> {
+export async function createWhole(
+  ctx: FhirContext,
+  type: string,
+  resource: Resource,
+  about: { patientElement: string; category: Category } | null,
+  assignedId?: string,
+): Promise<WriteResult> {
   let personId: string | null = null;
   if (about) {
     const reference = ((resource as unknown as Json)[about.patientElement] as { reference?: string } | undefined)?.reference;
     if (!reference) throw invalid(`${type}.${about.patientElement} must reference the Patient it is about`);
-    if (!reference.includes('/') || reference.split('/').slice(-2)[0] !== 'Patient') throw new FhirError(422, 'business-rule', `${type}.${about.patientElement} must reference a Patient (Patient/<id>), not ${reference.slice(0, 80)}`);
+    if (!reference.includes('/') || reference.split('/').slice(-2)[0] !== 'Patient')
+      throw new FhirError(
+        422,
+        'business-rule',
+        `${type}.${about.patientElement} must reference a Patient (Patient/<id>), not ${reference.slice(0, 80)}`,
+      );
     personId = (await personOf(ctx.db, reference)) ?? null;
     if (!personId) throw notFound('Patient', referenceId(reference));
     await requireWrite(ctx, personId, [about.category], `record this about this person`);
@@ -79,7 +113,12 @@ function patientReference(type: string, resource: Resource): string {
   const reference = clinicalIndex(resource).patientReference;
   if (!reference) throw invalid(`${type}.${spec.patientElement} must reference the Patient it is about`);
   const kind = reference.split('/').slice(-2)[0];
-  if (!reference.includes('/') || kind !== 'Patient') throw new FhirError(422, 'business-rule', `${type}.${spec.patientElement} must reference a Patient (Patient/<id>), not ${reference.slice(0, 80)}`);
+  if (!reference.includes('/') || kind !== 'Patient')
+    throw new FhirError(
+      422,
+      'business-rule',
+      `${type}.${spec.patientElement} must reference a Patient (Patient/<id>), not ${reference.slice(0, 80)}`,
+    );
   return reference;
 }
 
@@ -101,11 +140,14 @@ function clinicalWriter(type: string): Writer {
       sameId(resource, id);
       requireRoles(ctx, ['practitioner'], doing);
       const current = await readRow(ctx, type, id, 'write');
-      if (current.whole !== true) throw new FhirError(405, 'not-supported', `${type}/${id} is an event an agency recorded; it is kept as the agency recorded it`);
+      if (current.whole !== true)
+        throw new FhirError(405, 'not-supported', `${type}/${id} is an event an agency recorded; it is kept as the agency recorded it`);
       checkIfMatch(ifMatch, Number(current.version_id));
-      if (current.organisation_id !== ctx.actor.organisationId) throw new FhirError(403, 'forbidden', `${type}/${id} was sent by another organisation; only they can change it`);
+      if (current.organisation_id !== ctx.actor.organisationId)
+        throw new FhirError(403, 'forbidden', `${type}/${id} was sent by another organisation; only they can change it`);
       const personId = await personOf(ctx.db, patientReference(type, resource));
-      if (!personId || personId !== current.person_id) throw new FhirError(422, 'business-rule', `${type}/${id} stays about Patient/${String(current.person_id)}`);
+      if (!personId || personId !== current.person_id)
+        throw new FhirError(422, 'business-rule', `${type}/${id} stays about Patient/${String(current.person_id)}`);
       await requireWrite(ctx, personId, ['health'], 'change health information about this person');
       await store(ctx.db, ctx, type, id, resource, personId, ctx.actor.organisationId);
       await bumpVersion(ctx.db, type, id);
@@ -114,7 +156,9 @@ function clinicalWriter(type: string): Writer {
   };
 }
 
-export const clinicalWriters: Record<string, Writer> = Object.fromEntries(Object.keys(clinicalSpecs).map((type) => [type, clinicalWriter(type)]));
+export const clinicalWriters: Record<string, Writer> = Object.fromEntries(
+  Object.keys(clinicalSpecs).map((type) => [type, clinicalWriter(type)]),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Bulk import
@@ -130,7 +174,9 @@ export interface ClinicalImport {
 function resolve(value: unknown, ids: Map<string, string>): unknown {
   if (Array.isArray(value)) return value.map((v) => resolve(v, ids));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'reference' && typeof v === 'string' && ids.has(v) ? ids.get(v) : resolve(v, ids)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, k === 'reference' && typeof v === 'string' && ids.has(v) ? ids.get(v) : resolve(v, ids)]),
+    );
   }
   return value;
 }
@@ -143,11 +189,15 @@ function resolve(value: unknown, ids: Map<string, string>): unknown {
  * no Patient of the Bundle, are set aside saying why.
  */
 export async function keepClinicalEntries(
-  db: Kysely<Database>, file: string, source: string,
+  db: Kysely<Database>,
+  file: string,
+  source: string,
   /** The record id the import gave a Patient entry (the importer's own rule). */
   patientSourceId: (entry: { fullUrl?: string; resource?: unknown }) => string | undefined,
 ): Promise<ClinicalImport> {
-  const bundle = JSON.parse((await fs.promises.readFile(file, 'utf8')).replace(/^\uFEFF/, '')) as { entry?: Array<{ fullUrl?: string; resource?: Json }> };
+  const bundle = JSON.parse((await fs.promises.readFile(file, 'utf8')).replace(/^\uFEFF/, '')) as {
+    entry?: Array<{ fullUrl?: string; resource?: Json }>;
+  };
   const entries = bundle.entry ?? [];
   const out: ClinicalImport = { kept: {}, setAside: [] };
   if (!entries.some((e) => isClinicalType(e.resource?.resourceType))) return out;
@@ -171,7 +221,10 @@ export async function keepClinicalEntries(
   for (const [i, entry] of entries.entries()) {
     const type = entry.resource?.resourceType;
     if (!isClinicalType(type)) continue;
-    const id = createHash('sha256').update(`${source}\n${entry.fullUrl ?? `${type}/${String(entry.resource?.id ?? i)}`}`).digest('hex').slice(0, 40);
+    const id = createHash('sha256')
+      .update(`${source}\n${entry.fullUrl ?? `${type}/${String(entry.resource?.id ?? i)}`}`)
+      .digest('hex')
+      .slice(0, 40);
     for (const name of names(entry, type)) ids.set(name, `${type}/${id}`);
     planned.push({ line: i + 1, type, id, entry });
   }
@@ -180,13 +233,24 @@ export async function keepClinicalEntries(
     const resource = resolve(entry.resource, ids) as Resource;
     const issues = validateFhir(resource);
     if (issues.length > 0) {
-      out.setAside.push({ line, reason: `not a valid ${type}: ${issues.map((i) => i.diagnostics ?? i.details?.text ?? 'invalid').slice(0, 3).join('; ')}`, row });
+      out.setAside.push({
+        line,
+        reason: `not a valid ${type}: ${issues
+          .map((i) => i.diagnostics ?? i.details?.text ?? 'invalid')
+          .slice(0, 3)
+          .join('; ')}`,
+        row,
+      });
       continue;
     }
     const reference = clinicalIndex(resource).patientReference;
     const personId = reference?.startsWith('Patient/') ? await personOf(db, reference) : undefined;
     if (!personId) {
-      out.setAside.push({ line, reason: `a ${type} about no Patient of this Bundle that was linked to a person (${clinicalSpecs[type]!.patientElement}: ${String(reference ?? 'none').slice(0, 80)})`, row });
+      out.setAside.push({
+        line,
+        reason: `a ${type} about no Patient of this Bundle that was linked to a person (${clinicalSpecs[type]!.patientElement}: ${String(reference ?? 'none').slice(0, 80)})`,
+        row,
+      });
       continue;
     }
     await db.transaction().execute(async (trx) => {

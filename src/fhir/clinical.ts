@@ -30,14 +30,66 @@ interface ClinicalSpec {
 }
 
 const specs: ClinicalSpec[] = [
-  { type: 'Encounter', patientElement: 'subject', codeElements: ['type', 'class', 'serviceType'], codeParam: 'type', dateElements: ['period'], what: 'an attendance or admission' },
-  { type: 'Condition', patientElement: 'subject', codeElements: ['code'], dateElements: ['onsetDateTime', 'onsetPeriod', 'recordedDate'], dateParam: 'onset-date', what: 'a diagnosis or problem' },
-  { type: 'MedicationRequest', patientElement: 'subject', codeElements: ['medicationCodeableConcept'], dateElements: ['authoredOn'], dateParam: 'authoredon', what: 'a prescription' },
-  { type: 'Immunization', patientElement: 'patient', codeElements: ['vaccineCode'], codeParam: 'vaccine-code', dateElements: ['occurrenceDateTime', 'recorded'], what: 'a vaccination' },
-  { type: 'AllergyIntolerance', patientElement: 'patient', codeElements: ['code'], dateElements: ['recordedDate', 'onsetDateTime', 'onsetPeriod'], what: 'an allergy' },
-  { type: 'DiagnosticReport', patientElement: 'subject', codeElements: ['code'], dateElements: ['effectiveDateTime', 'effectivePeriod', 'issued'], what: 'a test report' },
-  { type: 'Procedure', patientElement: 'subject', codeElements: ['code'], dateElements: ['performedDateTime', 'performedPeriod'], what: 'a procedure' },
-  { type: 'Observation', patientElement: 'subject', codeElements: ['code'], dateElements: ['effectiveDateTime', 'effectivePeriod', 'effectiveInstant', 'issued'], what: 'a measurement or finding' },
+  {
+    type: 'Encounter',
+    patientElement: 'subject',
+    codeElements: ['type', 'class', 'serviceType'],
+    codeParam: 'type',
+    dateElements: ['period'],
+    what: 'an attendance or admission',
+  },
+  {
+    type: 'Condition',
+    patientElement: 'subject',
+    codeElements: ['code'],
+    dateElements: ['onsetDateTime', 'onsetPeriod', 'recordedDate'],
+    dateParam: 'onset-date',
+    what: 'a diagnosis or problem',
+  },
+  {
+    type: 'MedicationRequest',
+    patientElement: 'subject',
+    codeElements: ['medicationCodeableConcept'],
+    dateElements: ['authoredOn'],
+    dateParam: 'authoredon',
+    what: 'a prescription',
+  },
+  {
+    type: 'Immunization',
+    patientElement: 'patient',
+    codeElements: ['vaccineCode'],
+    codeParam: 'vaccine-code',
+    dateElements: ['occurrenceDateTime', 'recorded'],
+    what: 'a vaccination',
+  },
+  {
+    type: 'AllergyIntolerance',
+    patientElement: 'patient',
+    codeElements: ['code'],
+    dateElements: ['recordedDate', 'onsetDateTime', 'onsetPeriod'],
+    what: 'an allergy',
+  },
+  {
+    type: 'DiagnosticReport',
+    patientElement: 'subject',
+    codeElements: ['code'],
+    dateElements: ['effectiveDateTime', 'effectivePeriod', 'issued'],
+    what: 'a test report',
+  },
+  {
+    type: 'Procedure',
+    patientElement: 'subject',
+    codeElements: ['code'],
+    dateElements: ['performedDateTime', 'performedPeriod'],
+    what: 'a procedure',
+  },
+  {
+    type: 'Observation',
+    patientElement: 'subject',
+    codeElements: ['code'],
+    dateElements: ['effectiveDateTime', 'effectivePeriod', 'effectiveInstant', 'issued'],
+    what: 'a measurement or finding',
+  },
 ];
 
 export const clinicalSpecs: Record<string, ClinicalSpec> = Object.fromEntries(specs.map((s) => [s.type, s]));
@@ -79,7 +131,14 @@ export interface ClinicalIndex {
 export function clinicalIndex(resource: Resource): ClinicalIndex {
   const spec = clinicalSpecs[resource.resourceType]!;
   const r = resource as unknown as Json;
-  const codes = [...new Set(spec.codeElements.flatMap((e) => codingsOf(r[e])).filter((c) => typeof c.code === 'string' && c.code !== '').map((c) => `${c.system ?? ''}|${c.code}`))];
+  const codes = [
+    ...new Set(
+      spec.codeElements
+        .flatMap((e) => codingsOf(r[e]))
+        .filter((c) => typeof c.code === 'string' && c.code !== '')
+        .map((c) => `${c.system ?? ''}|${c.code}`),
+    ),
+  ];
   let start: Date | null = null;
   let end: Date | null = null;
   for (const element of spec.dateElements) {
@@ -123,12 +182,13 @@ export function clinicalDateCondition(value: string): Cond {
 }
 
 const personParam = (v: string) => anyOf(v, (x) => sql`r.person_id = ${referenceId(x, 'Patient')}`);
-export const identifierParam = (type: string) => (v: string) => anyOf(v, (x) => {
-  const { system, code: value } = parseTokenExact(x);
-  if (value === '' && (system === undefined || system === '')) throw invalid('a token search needs a code, a system| or both');
-  return sql`r.id in (select i.resource_id from fhir_identifiers i where i.resource_type = ${type}
+export const identifierParam = (type: string) => (v: string) =>
+  anyOf(v, (x) => {
+    const { system, code: value } = parseTokenExact(x);
+    if (value === '' && (system === undefined || system === '')) throw invalid('a token search needs a code, a system| or both');
+    return sql`r.id in (select i.resource_id from fhir_identifiers i where i.resource_type = ${type}
     ${system === undefined ? sql`` : sql`and i.system = ${system}`} ${value === '' ? sql`` : sql`and i.value = ${value}`})`;
-});
+  });
 
 export function clinicalParams(spec: ClinicalSpec): { params: Record<string, (v: string) => Cond>; types: ResourceDef['paramTypes'] } {
   const code = (v: string) => anyOf(v, (x) => codesCondition('r.codes', x));
@@ -141,12 +201,23 @@ export function clinicalParams(spec: ClinicalSpec): { params: Record<string, (v:
     ...(spec.patientElement === 'subject' ? { subject: personParam } : {}),
     ...(spec.codeParam ? { [spec.codeParam]: code } : {}),
     ...(spec.dateParam ? { [spec.dateParam]: date } : {}),
-    ...(spec.type === 'Encounter' ? {} : {
-      encounter: (v: string) => anyOf(v, (x) => sql`r.content->'encounter'->>'reference' = ${`Encounter/${referenceId(x, 'Encounter')}`}`),
-    }),
+    ...(spec.type === 'Encounter'
+      ? {}
+      : {
+          encounter: (v: string) =>
+            anyOf(v, (x) => sql`r.content->'encounter'->>'reference' = ${`Encounter/${referenceId(x, 'Encounter')}`}`),
+        }),
   };
-  const types: ResourceDef['paramTypes'] = Object.fromEntries(Object.keys(params).map((name) => [name,
-    name === 'patient' || name === 'subject' || name === 'encounter' ? 'reference' : name === 'date' || name === spec.dateParam ? 'date' : 'token'])) as ResourceDef['paramTypes'];
+  const types: ResourceDef['paramTypes'] = Object.fromEntries(
+    Object.keys(params).map((name) => [
+      name,
+      name === 'patient' || name === 'subject' || name === 'encounter'
+        ? 'reference'
+        : name === 'date' || name === spec.dateParam
+          ? 'date'
+          : 'token',
+    ]),
+  ) as ResourceDef['paramTypes'];
   return { params, types };
 }
 
@@ -170,7 +241,12 @@ export function clinicalBase(type: string): ReturnType<typeof sql> {
 /** An organisation no one works for: a kept resource whose sender is not known is shown only where all health is allowed. */
 export const NO_ORGANISATION = '-';
 
-export function clinicalDef(type: string, metaOf: (row: Row) => Resource['meta'], commonParams: ResourceDef['params'], commonTypes: ResourceDef['paramTypes']): ResourceDef {
+export function clinicalDef(
+  type: string,
+  metaOf: (row: Row) => Resource['meta'],
+  commonParams: ResourceDef['params'],
+  commonTypes: ResourceDef['paramTypes'],
+): ResourceDef {
   const spec = clinicalSpecs[type]!;
   const { params, types } = clinicalParams(spec);
   return {
@@ -178,7 +254,10 @@ export function clinicalDef(type: string, metaOf: (row: Row) => Resource['meta']
     base: clinicalBase(type),
     params: { ...commonParams, ...params },
     paramTypes: { ...commonTypes, ...types },
-    includes: { patient: { type: 'Patient', column: 'person_id' }, ...(spec.patientElement === 'subject' ? { subject: { type: 'Patient', column: 'person_id' } } : {}) },
+    includes: {
+      patient: { type: 'Patient', column: 'person_id' },
+      ...(spec.patientElement === 'subject' ? { subject: { type: 'Patient', column: 'person_id' } } : {}),
+    },
     access: {
       personOf: (r) => String(r.person_id),
       categoryOf: () => 'health',
@@ -204,21 +283,26 @@ export function clinicalDef(type: string, metaOf: (row: Row) => Resource['meta']
  * row has the domain's columns empty and `whole` true. Searches on domain columns pass such rows
  * over; `wholeParams` add conditions on the kept resource for the parameters that should find them.
  */
-export function withWholeRows(def: ResourceDef, options: {
-  shared?: Array<'person_id' | 'organisation_id'>;
-  metaOf: (row: Row) => Resource['meta'];
-  wholeParams?: Record<string, (value: string) => Cond>;
-  wholeParamTypes?: ResourceDef['paramTypes'];
-  /** The access decision's category for a kept row (the type's own rule for the rest). */
-  wholeCategory?: Category;
-}): ResourceDef {
+export function withWholeRows(
+  def: ResourceDef,
+  options: {
+    shared?: Array<'person_id' | 'organisation_id'>;
+    metaOf: (row: Row) => Resource['meta'];
+    wholeParams?: Record<string, (value: string) => Cond>;
+    wholeParamTypes?: ResourceDef['paramTypes'];
+    /** The access decision's category for a kept row (the type's own rule for the rest). */
+    wholeCategory?: Category;
+  },
+): ResourceDef {
   const shared = options.shared ?? [];
   const using = sql.raw(['id', 'version_id', 'last_updated', ...shared].join(', '));
   const sharedCols = sql.raw(shared.map((c) => `, f.${c}`).join(''));
   const params: ResourceDef['params'] = { ...def.params };
   for (const [name, whole] of Object.entries(options.wholeParams ?? {})) {
     const domain = def.params[name];
-    params[name] = domain ? (v) => sql`((r.whole is null and ${domain(v)}) or (r.whole and ${whole(v)}))` : (v) => sql`(r.whole and ${whole(v)})`;
+    params[name] = domain
+      ? (v) => sql`((r.whole is null and ${domain(v)}) or (r.whole and ${whole(v)}))`
+      : (v) => sql`(r.whole and ${whole(v)})`;
   }
   const access = def.access;
   return {
@@ -230,13 +314,21 @@ export function withWholeRows(def: ResourceDef, options: {
         where f.resource_type = ${def.type} and f.whole) w using (${using})`,
     params,
     paramTypes: { ...def.paramTypes, ...options.wholeParamTypes },
-    access: access ? {
-      ...access,
-      categoryOf: (r) => (r.whole === true ? options.wholeCategory ?? access.categoryOf(r) : access.categoryOf(r)),
-      organisationsOf: (r) => (r.whole === true ? [typeof r.whole_organisation_id === 'string' ? r.whole_organisation_id : NO_ORGANISATION] : access.organisationsOf?.(r) ?? []),
-    } : undefined,
+    access: access
+      ? {
+          ...access,
+          categoryOf: (r) => (r.whole === true ? (options.wholeCategory ?? access.categoryOf(r)) : access.categoryOf(r)),
+          organisationsOf: (r) =>
+            r.whole === true
+              ? [typeof r.whole_organisation_id === 'string' ? r.whole_organisation_id : NO_ORGANISATION]
+              : (access.organisationsOf?.(r) ?? []),
+        }
+      : undefined,
     async hydrate(db, rows) {
-      await def.hydrate?.(db, rows.filter((r) => r.whole !== true));
+      await def.hydrate?.(
+        db,
+        rows.filter((r) => r.whole !== true),
+      );
     },
     toFhir: (r) => (r.whole === true ? keptResource({ ...r, content: r.whole_content }, def.type, options.metaOf(r)) : def.toFhir(r)),
   };

@@ -35,7 +35,13 @@ export function defFor(type: string): ResourceDef {
 export type Decisions = Map<string, Partial<Record<Category, CategoryDecision>>>;
 
 /** Keeps the rows the actor may see (parts redacted), asking the access decision once per person. */
-export async function authorise(ctx: FhirContext, def: ResourceDef, rows: Row[], action: AccessAction, decided: Decisions = new Map()): Promise<Row[]> {
+export async function authorise(
+  ctx: FhirContext,
+  def: ResourceDef,
+  rows: Row[],
+  action: AccessAction,
+  decided: Decisions = new Map(),
+): Promise<Row[]> {
   const spec = def.access;
   if (!spec) return rows;
   const purpose = purposeOf(ctx.actor);
@@ -61,18 +67,21 @@ export async function authorise(ctx: FhirContext, def: ResourceDef, rows: Row[],
   }
   for (const { categories, personIds } of groups.values()) {
     const request = { actor: ctx.actor, categories, purpose, action };
-    const byPerson = personIds.length === 1
-      ? new Map([[personIds[0]!, await decideRecordAccess(ctx.db, { ...request, personId: personIds[0]! })]])
-      : await decideRecordAccessForMany(ctx.db, { ...request, personIds });
+    const byPerson =
+      personIds.length === 1
+        ? new Map([[personIds[0]!, await decideRecordAccess(ctx.db, { ...request, personId: personIds[0]! })]])
+        : await decideRecordAccessForMany(ctx.db, { ...request, personIds });
     for (const [personId, access] of byPerson) decided.set(personId, { ...decided.get(personId), ...access.byCategory });
   }
   const orgId = ctx.actor.organisationId;
-  const allowedFor = (personId: string) => (category: Category, organisationId: string | null): boolean => {
-    const decision = decided.get(personId)?.[category];
-    if (!decision || decision.scope === 'none') return false;
-    if (decision.scope === 'all') return true;
-    return organisationId === null || organisationId === orgId;
-  };
+  const allowedFor =
+    (personId: string) =>
+    (category: Category, organisationId: string | null): boolean => {
+      const decision = decided.get(personId)?.[category];
+      if (!decision || decision.scope === 'none') return false;
+      if (decision.scope === 'all') return true;
+      return organisationId === null || organisationId === orgId;
+    };
   const out: Row[] = [];
   for (const row of rows) {
     if (spec.membersOf) {
@@ -95,9 +104,20 @@ export async function authorise(ctx: FhirContext, def: ResourceDef, rows: Row[],
   return out;
 }
 
-async function selectRows(ctx: FhirContext, def: ResourceDef, conditions: Cond[], limit: number, offset: number, backwards = false): Promise<Row[]> {
+async function selectRows(
+  ctx: FhirContext,
+  def: ResourceDef,
+  conditions: Cond[],
+  limit: number,
+  offset: number,
+  backwards = false,
+): Promise<Row[]> {
   const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
-  const rows = (await sql<Row>`select * from (${def.base}) r ${where} order by r.id ${backwards ? sql`desc` : sql`asc`} limit ${limit} offset ${offset}`.execute(ctx.db)).rows;
+  const rows = (
+    await sql<Row>`select * from (${def.base}) r ${where} order by r.id ${backwards ? sql`desc` : sql`asc`} limit ${limit} offset ${offset}`.execute(
+      ctx.db,
+    )
+  ).rows;
   await def.hydrate?.(ctx.db, rows);
   return rows;
 }
@@ -161,20 +181,36 @@ export function searchUrl(ctx: FhirContext, type: string, query: Query, override
  * the id `after`, if given), then up to `count`; `more` when a further visible row exists. Paging
  * is over visible rows only, so nothing here depends on the rows the access decision hides.
  */
-async function visiblePage(ctx: FhirContext, def: ResourceDef, given: Cond[], after: string | undefined, skip: number, count: number, decided: Decisions, backwards = false): Promise<{ rows: Row[]; more: boolean; complete: boolean; skipped: number }> {
+async function visiblePage(
+  ctx: FhirContext,
+  def: ResourceDef,
+  given: Cond[],
+  after: string | undefined,
+  skip: number,
+  count: number,
+  decided: Decisions,
+  backwards = false,
+): Promise<{ rows: Row[]; more: boolean; complete: boolean; skipped: number }> {
   const spec = def.access;
   // A rule that needs no decision (audit trails: the person and privacy officers only) is put in
   // the query, so pages fill with rows the actor may see instead of scanning rows they may not.
   const gate = spec?.gateSql?.(ctx.actor);
   const conditions = gate ? [...given, gate] : given;
   // Backwards (a previous link), `after` is the id the page ends before, and rows come in descending order.
-  const from = (id: string | undefined) => (id === undefined ? conditions : [...conditions, backwards ? sql`r.id < ${id}` : sql`r.id > ${id}`]);
+  const from = (id: string | undefined) =>
+    id === undefined ? conditions : [...conditions, backwards ? sql`r.id < ${id}` : sql`r.id > ${id}`];
   if (!spec) {
     // Nothing is hidden: the database pages directly.
     const rows = await selectRows(ctx, def, from(after), count + 1, skip, backwards);
     if (rows.length === 0 && skip > 0) {
       // Past the end: how many rows there are is the position of the last one.
-      const [last] = (await sql<{ n: number }>`select count(*)::int as n from (select 1 from (${def.base}) r ${from(after).length > 0 ? sql`where ${sql.join(from(after), sql` and `)}` : sql``} limit ${skip}) x`.execute(ctx.db)).rows;
+      const [last] = (
+        await sql<{
+          n: number;
+        }>`select count(*)::int as n from (select 1 from (${def.base}) r ${from(after).length > 0 ? sql`where ${sql.join(from(after), sql` and `)}` : sql``} limit ${skip}) x`.execute(
+          ctx.db,
+        )
+      ).rows;
       return { rows: [], more: false, complete: true, skipped: Number(last?.n ?? 0) };
     }
     return { rows: rows.slice(0, count), more: rows.length > count, complete: rows.length <= count, skipped: skip };
@@ -226,7 +262,11 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
     if (controlParams.has(key)) continue;
     const handler = def.params[key];
     if (!handler) {
-      throw new FhirError(400, 'not-supported', `${type} cannot be searched by "${key}" here; see /fhir/metadata for the parameters supported`);
+      throw new FhirError(
+        400,
+        'not-supported',
+        `${type} cannot be searched by "${key}" here; see /fhir/metadata for the parameters supported`,
+      );
     }
     for (const v of values(value)) {
       if (v.length > 500) throw invalid(`the value of ${key} is too long`);
@@ -250,7 +290,19 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
 
   // _offset counts the rows the actor may see; a next link's _after says where its page starts.
   const decided: Decisions = new Map();
-  let page = count > 0 ? await visiblePage(ctx, def, conditions, after ?? before, after === undefined && before === undefined ? offset : 0, count, decided, before !== undefined) : { rows: [], more: false, complete: false, skipped: 0 };
+  let page =
+    count > 0
+      ? await visiblePage(
+          ctx,
+          def,
+          conditions,
+          after ?? before,
+          after === undefined && before === undefined ? offset : 0,
+          count,
+          decided,
+          before !== undefined,
+        )
+      : { rows: [], more: false, complete: false, skipped: 0 };
   if (before !== undefined) {
     // A previous link's page, read backwards: in order again, and whether a visible row follows it.
     const rows = page.rows.reverse();
@@ -273,7 +325,11 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
       if (counted.complete) total = counted.rows.length;
     }
   }
-  const entries: BundleEntry[] = (await withStoredCopies(ctx, def, visible)).map((resource) => ({ fullUrl: `${ctx.base}/${type}/${resource.id}`, resource, search: { mode: 'match' } }));
+  const entries: BundleEntry[] = (await withStoredCopies(ctx, def, visible)).map((resource) => ({
+    fullUrl: `${ctx.base}/${type}/${resource.id}`,
+    resource,
+    search: { mode: 'match' },
+  }));
 
   // _include: referenced resources, each through its own access decision.
   for (const include of values(query._include)) {
@@ -294,11 +350,28 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   const link: BundleLink[] = [{ relation: 'self', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset) }) }];
   // previous reads back from this page's first row (a cursor, as next is): no scan from the start.
   if (offset > 0) {
-    link.push({ relation: 'previous', url: searchUrl(ctx, type, query, visible.length > 0
-      ? { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: String(visible[0]!.id) }
-      : { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: undefined }) });
+    link.push({
+      relation: 'previous',
+      url: searchUrl(
+        ctx,
+        type,
+        query,
+        visible.length > 0
+          ? { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: String(visible[0]!.id) }
+          : { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: undefined },
+      ),
+    });
   }
-  if (more) link.push({ relation: 'next', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset + count), _after: String(visible.at(-1)!.id), _before: undefined }) });
+  if (more)
+    link.push({
+      relation: 'next',
+      url: searchUrl(ctx, type, query, {
+        _count: String(count),
+        _offset: String(offset + count),
+        _after: String(visible.at(-1)!.id),
+        _before: undefined,
+      }),
+    });
   return {
     resourceType: 'Bundle',
     type: 'searchset',

@@ -33,13 +33,22 @@ function relationshipKey(related: RelatedPerson): RelationshipKey {
   const patient = related.patient?.reference;
   if (!patient) throw invalid('RelatedPerson.patient must reference the Patient the relationship is of');
   const named = (related.identifier ?? []).filter((i) => i.system === PERSON_SYSTEM);
-  if (named.length !== 1 || !named[0]!.value) throw invalid(`RelatedPerson must name the related person: one identifier with system ${PERSON_SYSTEM} and their Patient id as value`);
+  if (named.length !== 1 || !named[0]!.value)
+    throw invalid(`RelatedPerson must name the related person: one identifier with system ${PERSON_SYSTEM} and their Patient id as value`);
   const relatedPersonId = referenceId(`Patient/${named[0]!.value}`, 'Patient');
   if ((related.relationship?.length ?? 0) !== 1) throw invalid('RelatedPerson.relationship must give one relationship');
   const concept = related.relationship![0]!;
   const coded = concept.coding?.find((c) => c.system === RELATIONSHIP_CODE_SYSTEM)?.code;
-  const type = coded ? typeOfCode(coded) : concept.text?.trim().toLowerCase().replace(/[\s-]+/g, '_');
-  if (!isRelationshipType(type)) throw unprocessable(`a relationship is one of ${Object.keys(relationshipCodes).join(', ')} (or its v3-RoleCode: ${Object.values(relationshipCodes).join(', ')})`);
+  const type = coded
+    ? typeOfCode(coded)
+    : concept.text
+        ?.trim()
+        .toLowerCase()
+        .replace(/[\s-]+/g, '_');
+  if (!isRelationshipType(type))
+    throw unprocessable(
+      `a relationship is one of ${Object.keys(relationshipCodes).join(', ')} (or its v3-RoleCode: ${Object.values(relationshipCodes).join(', ')})`,
+    );
   return { personId: referenceId(patient, 'Patient'), relatedPersonId, type };
 }
 
@@ -64,7 +73,7 @@ async function updateRelatedPerson(ctx: FhirContext, id: string, resource: Resou
   const current = await currentForUpdate(ctx, related, id, ifMatch, ['practitioner'], 'change family relationships');
   const key = relationshipKey(related);
   if (key.personId !== current.person_id || key.relatedPersonId !== current.related_person_id || key.type !== current.type) {
-    throw unprocessable('a relationship\'s people and type stay as recorded: end it (active false) and record a new one');
+    throw unprocessable("a relationship's people and type stay as recorded: end it (active false) and record a new one");
   }
   await requireFamilyWrite(ctx, [key.personId, key.relatedPersonId], 'change a relationship between these people');
   const wasActive = current.ended_at === null || current.ended_at === undefined;
@@ -75,7 +84,8 @@ async function updateRelatedPerson(ctx: FhirContext, id: string, resource: Resou
     const ended = await endRelationship(trx, ctx.actor.id, key);
     for (const endedId of ended) await bumpVersion(trx, 'RelatedPerson', endedId);
     // A parent's or carer's proxy rests on the relationship: it ends with it, at once.
-    if (['parent', 'child', 'carer', 'cared_for'].includes(key.type)) await endProxiesWithRelationship(trx, ctx.actor, key.personId, key.relatedPersonId);
+    if (['parent', 'child', 'carer', 'cared_for'].includes(key.type))
+      await endProxiesWithRelationship(trx, ctx.actor, key.personId, key.relatedPersonId);
   });
   return { type: 'RelatedPerson', id, created: false };
 }
@@ -86,11 +96,13 @@ async function updateRelatedPerson(ctx: FhirContext, id: string, resource: Resou
 
 function memberIds(group: Group): string[] {
   if (group.type !== 'person' || group.actual !== true) throw unprocessable('a household is a Group of type person with actual true');
-  const ids = (group.member ?? []).filter((m) => m.inactive !== true).map((m) => {
-    const reference = m.entity?.reference;
-    if (!reference) throw invalid('each Group.member needs entity, a reference to the Patient');
-    return referenceId(reference, 'Patient');
-  });
+  const ids = (group.member ?? [])
+    .filter((m) => m.inactive !== true)
+    .map((m) => {
+      const reference = m.entity?.reference;
+      if (!reference) throw invalid('each Group.member needs entity, a reference to the Patient');
+      return referenceId(reference, 'Patient');
+    });
   if (new Set(ids).size !== ids.length) throw invalid('a person is listed more than once in Group.member');
   return ids;
 }
@@ -126,7 +138,11 @@ async function updateGroup(ctx: FhirContext, id: string, resource: Resource, ifM
   const leaving = shown.filter((m) => !wanted.includes(m));
   if (joining.length === 0 && leaving.length === 0) return { type: 'Group', id, created: false };
   const staying = shown.find((m) => wanted.includes(m));
-  await requireFamilyWrite(ctx, [...new Set([...joining, ...leaving, ...(staying ? [staying] : [])])], 'move people into or out of this household');
+  await requireFamilyWrite(
+    ctx,
+    [...new Set([...joining, ...leaving, ...(staying ? [staying] : [])])],
+    'move people into or out of this household',
+  );
   const result = await refusalsAsOutcomes(() => setHouseholdMembers(ctx.db, ctx.actor.id, id, wanted, shown));
   await bumpMoved(ctx, result);
   return { type: 'Group', id, created: false };

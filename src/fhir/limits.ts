@@ -43,17 +43,30 @@ function tooLong(value: unknown, path: string, short: boolean, depth: number): {
 export function checkResourceSize(resource: object, type: string): void {
   const bytes = Buffer.byteLength(JSON.stringify(resource));
   if (bytes > MAX_RESOURCE_BYTES) {
-    throw new FhirError(413, 'too-costly', `a ${type} may be at most ${MAX_RESOURCE_BYTES.toLocaleString('en-GB')} bytes; this one is ${bytes.toLocaleString('en-GB')}`);
+    throw new FhirError(
+      413,
+      'too-costly',
+      `a ${type} may be at most ${MAX_RESOURCE_BYTES.toLocaleString('en-GB')} bytes; this one is ${bytes.toLocaleString('en-GB')}`,
+    );
   }
   const found = tooLong(resource, type, false, 0);
   if (found) {
-    throw new FhirError(422, 'too-long', `${found.path} is ${found.length.toLocaleString('en-GB')} characters long; at most ${found.limit.toLocaleString('en-GB')} are accepted there`, [found.path]);
+    throw new FhirError(
+      422,
+      'too-long',
+      `${found.path} is ${found.length.toLocaleString('en-GB')} characters long; at most ${found.limit.toLocaleString('en-GB')} are accepted there`,
+      [found.path],
+    );
   }
 }
 
 /** Refuses a Bundle of more entries than the limit, before any of them is looked at. */
 export function checkBundleEntries(count: number, type: string): void {
   if (count > MAX_BUNDLE_ENTRIES) {
-    throw new FhirError(413, 'too-costly', `a ${type} may hold at most ${MAX_BUNDLE_ENTRIES} entries (this one has ${count.toLocaleString('en-GB')}); send it in parts`);
+    throw new FhirError(
+      413,
+      'too-costly',
+      `a ${type} may hold at most ${MAX_BUNDLE_ENTRIES} entries (this one has ${count.toLocaleString('en-GB')}); send it in parts`,
+    );
   }
 }

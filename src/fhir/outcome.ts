@@ -2,8 +2,27 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { RefusedInput } from '../platform/refused.ts';
 
-export type IssueType = 'invalid' | 'structure' | 'required' | 'value' | 'not-found' | 'forbidden' | 'login' | 'security'
-  | 'not-supported' | 'conflict' | 'processing' | 'exception' | 'throttled' | 'deleted' | 'business-rule' | 'too-costly' | 'too-long' | 'informational' | 'multiple-matches' | 'duplicate';
+export type IssueType =
+  | 'invalid'
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'not-found'
+  | 'forbidden'
+  | 'login'
+  | 'security'
+  | 'not-supported'
+  | 'conflict'
+  | 'processing'
+  | 'exception'
+  | 'throttled'
+  | 'deleted'
+  | 'business-rule'
+  | 'too-costly'
+  | 'too-long'
+  | 'informational'
+  | 'multiple-matches'
+  | 'duplicate';
 
 export class FhirError extends Error {
   readonly status: number;
@@ -19,7 +38,12 @@ export class FhirError extends Error {
   }
 }
 
-export function operationOutcome(severity: 'error' | 'warning' | 'information' | 'fatal', code: IssueType, diagnostics: string, expression?: string[]): OperationOutcome {
+export function operationOutcome(
+  severity: 'error' | 'warning' | 'information' | 'fatal',
+  code: IssueType,
+  diagnostics: string,
+  expression?: string[],
+): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
     issue: [{ severity, code, diagnostics, ...(expression && expression.length > 0 ? { expression } : {}) }],
@@ -44,7 +68,12 @@ export async function stopIfClientGone(signal: AbortSignal | undefined): Promise
   if (signal?.aborted) throw new FhirError(499, 'processing', 'the client closed the connection; the rest of the request was not done');
 }
 
-const ISSUE_OF_STATUS: Record<RefusedInput['status'], IssueType> = { 400: 'invalid', 404: 'not-found', 409: 'conflict', 422: 'business-rule' };
+const ISSUE_OF_STATUS: Record<RefusedInput['status'], IssueType> = {
+  400: 'invalid',
+  404: 'not-found',
+  409: 'conflict',
+  422: 'business-rule',
+};
 
 /** Runs a write through a domain module, answering the input it refuses with the matching OperationOutcome. */
 export async function refusalsAsOutcomes<T>(work: () => Promise<T>): Promise<T> {

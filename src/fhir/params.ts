@@ -27,7 +27,12 @@ export function parseTokenExact(value: string): { system: string | undefined; co
  * only, so its codes have no system). A system the element does not use finds nothing; `system|`
  * finds every row with a value; `|code` finds nothing where every code has a system.
  */
-export function tokenCondition(column: string, systems: string[], value: string, map: (code: string) => string | string[] = (c) => c): Cond {
+export function tokenCondition(
+  column: string,
+  systems: string[],
+  value: string,
+  map: (code: string) => string | string[] = (c) => c,
+): Cond {
   const { system, code } = parseTokenExact(value);
   const col = sql.raw(column);
   if (system !== undefined) {
@@ -55,7 +60,8 @@ export function checkId(id: string): string {
   return id;
 }
 
-const datePattern = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+const datePattern =
+  /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
 /** A FHIR date search value as a half-open interval [start, end) of instants. */
 export function parseDateParam(value: string): { prefix: string; start: Date; end: Date } {
@@ -97,12 +103,20 @@ export function dateCondition(column: string, value: string, kind: 'date' | 'ins
   const col = sql.raw(column);
   const bound = (d: Date) => (kind === 'date' ? sql`${d.toISOString().slice(0, 10)}::date` : sql`${d.toISOString()}::timestamptz`);
   switch (prefix) {
-    case 'gt': case 'sa': return sql`${col} >= ${bound(end)}`;
-    case 'ge': return sql`${col} >= ${bound(start)}`;
-    case 'lt': case 'eb': return sql`${col} < ${bound(start)}`;
-    case 'le': return sql`${col} < ${bound(end)}`;
-    case 'ne': return sql`(${col} < ${bound(start)} or ${col} >= ${bound(end)})`;
-    default: return sql`(${col} >= ${bound(start)} and ${col} < ${bound(end)})`;
+    case 'gt':
+    case 'sa':
+      return sql`${col} >= ${bound(end)}`;
+    case 'ge':
+      return sql`${col} >= ${bound(start)}`;
+    case 'lt':
+    case 'eb':
+      return sql`${col} < ${bound(start)}`;
+    case 'le':
+      return sql`${col} < ${bound(end)}`;
+    case 'ne':
+      return sql`(${col} < ${bound(start)} or ${col} >= ${bound(end)})`;
+    default:
+      return sql`(${col} >= ${bound(start)} and ${col} < ${bound(end)})`;
   }
 }
 
@@ -118,15 +132,24 @@ export function periodCondition(startColumn: string, endColumn: string, value: s
   const e = sql.raw(endColumn);
   const at = (d: Date) => sql`${d.toISOString()}::timestamptz`;
   switch (prefix) {
-    case 'gt': return sql`(${e} is null or ${e} >= ${at(end)})`;
-    case 'ge': return sql`(${e} is null or ${e} >= ${at(start)})`;
-    case 'lt': return sql`${s} < ${at(start)}`;
-    case 'le': return sql`${s} < ${at(end)}`;
-    case 'sa': return sql`${s} >= ${at(end)}`;
-    case 'eb': return sql`(${e} is not null and ${e} < ${at(start)})`;
-    case 'ne': return sql`not (${s} >= ${at(start)} and ${e} is not null and ${e} < ${at(end)})`;
-    case 'ap': return sql`(${s} < ${at(end)} and (${e} is null or ${e} >= ${at(start)}))`;
-    default: return sql`(${s} >= ${at(start)} and ${e} is not null and ${e} < ${at(end)})`;
+    case 'gt':
+      return sql`(${e} is null or ${e} >= ${at(end)})`;
+    case 'ge':
+      return sql`(${e} is null or ${e} >= ${at(start)})`;
+    case 'lt':
+      return sql`${s} < ${at(start)}`;
+    case 'le':
+      return sql`${s} < ${at(end)}`;
+    case 'sa':
+      return sql`${s} >= ${at(end)}`;
+    case 'eb':
+      return sql`(${e} is not null and ${e} < ${at(start)})`;
+    case 'ne':
+      return sql`not (${s} >= ${at(start)} and ${e} is not null and ${e} < ${at(end)})`;
+    case 'ap':
+      return sql`(${s} < ${at(end)} and (${e} is null or ${e} >= ${at(start)}))`;
+    default:
+      return sql`(${s} >= ${at(start)} and ${e} is not null and ${e} < ${at(end)})`;
   }
 }
 
@@ -137,7 +160,10 @@ export function escapeLike(value: string): string {
 /** FHIR string search: case-insensitive "starts with" on any of the columns. */
 export function stringCondition(columns: string[], value: string): Cond {
   const pattern = `${escapeLike(value.trim())}%`;
-  return sql`(${sql.join(columns.map((c) => sql`${sql.raw(c)} ilike ${pattern}`), sql` or `)})`;
+  return sql`(${sql.join(
+    columns.map((c) => sql`${sql.raw(c)} ilike ${pattern}`),
+    sql` or `,
+  )})`;
 }
 
 /** Comma means OR in FHIR: the condition for each alternative, or-ed. */

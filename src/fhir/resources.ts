@@ -6,9 +6,32 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
-import { anyOf, checkId, dateCondition, parseToken, parseTokenExact, periodCondition, referenceId, stringCondition, tokenCondition, type Cond } from './params.ts';
+import {
+  anyOf,
+  checkId,
+  dateCondition,
+  parseToken,
+  parseTokenExact,
+  periodCondition,
+  referenceId,
+  stringCondition,
+  tokenCondition,
+  type Cond,
+} from './params.ts';
 import { invalid } from './outcome.ts';
-import { clinicalDateCondition, clinicalDef, clinicalParams, clinicalSpecs, codesCondition, identifierParam, keptResource, NO_ORGANISATION, wholeNameCondition, wholeReferenceCondition, withWholeRows } from './clinical.ts';
+import {
+  clinicalDateCondition,
+  clinicalDef,
+  clinicalParams,
+  clinicalSpecs,
+  codesCondition,
+  identifierParam,
+  keptResource,
+  NO_ORGANISATION,
+  wholeNameCondition,
+  wholeReferenceCondition,
+  withWholeRows,
+} from './clinical.ts';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 export const PERSON_SYSTEM = 'urn:joinery:person';
@@ -32,8 +55,6 @@ export const END_REASON_EXTENSION = 'urn:joinery:extension:end-reason';
 export const ORGANIZATION_EXTENSION = 'urn:joinery:extension:organization';
 /** EpisodeOfCare: the member's role in the person's care, e.g. "housing support". */
 export const ROLE_EXTENSION = 'urn:joinery:extension:role';
-
-
 
 export type Row = Record<string, unknown> & { id: string; version_id: number; last_updated: Date | string | null };
 
@@ -104,10 +125,13 @@ function metaOf(row: Row): Resource['meta'] {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
-const ref = (type: string, id: unknown, display?: unknown) => (typeof id === 'string' && id !== ''
-  ? { reference: `${type}/${id}`, ...(str(display) ? { display: String(display) } : {}) } : undefined);
+const ref = (type: string, id: unknown, display?: unknown) =>
+  typeof id === 'string' && id !== '' ? { reference: `${type}/${id}`, ...(str(display) ? { display: String(display) } : {}) } : undefined;
 const text = (v: string) => ({ text: v });
-const code = (system: string, c: string, display?: string) => ({ coding: [{ system, code: c, ...(display ? { display } : {}) }], text: display ?? c });
+const code = (system: string, c: string, display?: string) => ({
+  coding: [{ system, code: c, ...(display ? { display } : {}) }],
+  text: display ?? c,
+});
 const compact = <T extends Record<string, unknown>>(o: T): T => {
   for (const key of Object.keys(o)) {
     const v = o[key];
@@ -116,12 +140,21 @@ const compact = <T extends Record<string, unknown>>(o: T): T => {
   return o;
 };
 
-const idParam = (column = 'r.id') => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${checkId(x)}`);
+const idParam =
+  (column = 'r.id') =>
+  (v: string) =>
+    anyOf(v, (x) => sql`${sql.raw(column)} = ${checkId(x)}`);
 const lastUpdatedParam = (v: string) => dateCondition('r.last_updated', v, 'instant');
-const personParam = (column = 'r.person_id') => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${referenceId(x, 'Patient')}`);
+const personParam =
+  (column = 'r.person_id') =>
+  (v: string) =>
+    anyOf(v, (x) => sql`${sql.raw(column)} = ${referenceId(x, 'Patient')}`);
 const refParam = (column: string, type: string) => (v: string) => anyOf(v, (x) => sql`${sql.raw(column)} = ${referenceId(x, type)}`);
 /** A token parameter: `systems` are the code systems of the element's codes (none: text only). */
-const eqParam = (column: string, systems: string[], map: (v: string) => string | string[] = (v) => v) => (v: string) => anyOf(v, (x) => tokenCondition(column, systems, x, map));
+const eqParam =
+  (column: string, systems: string[], map: (v: string) => string | string[] = (v) => v) =>
+  (v: string) =>
+    anyOf(v, (x) => tokenCondition(column, systems, x, map));
 const fhirCodes = (name: string) => [`http://hl7.org/fhir/${name}`];
 const common = { _id: idParam(), _lastUpdated: lastUpdatedParam };
 
@@ -137,7 +170,9 @@ const commonTypes = { _id: 'token', _lastUpdated: 'date' } as const;
 
 function reverse(map: Record<string, string>): (v: string) => string[] {
   return (v) => {
-    const out = Object.entries(map).filter(([, f]) => f === v).map(([k]) => k);
+    const out = Object.entries(map)
+      .filter(([, f]) => f === v)
+      .map(([k]) => k);
     if (out.length === 0) throw invalid(`"${v}" is not a status used here`);
     return out;
   };
@@ -155,41 +190,54 @@ const patient: ResourceDef = {
     from persons p left join households h on h.id = p.household_id ${patientMeta.join}`,
   params: {
     ...common,
-    identifier: (v) => anyOf(v, (x) => {
-      const { system, code: value } = parseTokenExact(x);
-      const any = value === '';
-      if (system === NHS_NUMBER_SYSTEM) return any ? sql`r.nhs_number is not null` : sql`r.nhs_number = ${value.replace(/\s/g, '')}`;
-      if (system === PERSON_SYSTEM) return any ? sql`true` : sql`r.id = ${value}`;
-      if (system?.startsWith(SOURCE_SYSTEM_PREFIX)) {
-        // The feed's code in any case: imports store the organisation's code as registered.
-        const source = system.slice(SOURCE_SYSTEM_PREFIX.length);
-        return sql`r.id in (select l.person_id from source_records s join record_links l on l.source_record_id = s.id and l.superseded_at is null
+    identifier: (v) =>
+      anyOf(v, (x) => {
+        const { system, code: value } = parseTokenExact(x);
+        const any = value === '';
+        if (system === NHS_NUMBER_SYSTEM) return any ? sql`r.nhs_number is not null` : sql`r.nhs_number = ${value.replace(/\s/g, '')}`;
+        if (system === PERSON_SYSTEM) return any ? sql`true` : sql`r.id = ${value}`;
+        if (system?.startsWith(SOURCE_SYSTEM_PREFIX)) {
+          // The feed's code in any case: imports store the organisation's code as registered.
+          const source = system.slice(SOURCE_SYSTEM_PREFIX.length);
+          return sql`r.id in (select l.person_id from source_records s join record_links l on l.source_record_id = s.id and l.superseded_at is null
           where s.source = coalesce((select o.source_code from organisations o where lower(o.source_code) = lower(${source}) order by o.source_code limit 1), ${source})
           ${any ? sql`` : sql`and s.source_id = ${value}`})`;
-      }
-      if (any && system === '') throw invalid('a token search needs a code, a system| or both');
-      if (system !== undefined) return storedIdentifierCondition('Patient', system, value);
-      return sql`(r.nhs_number = ${value.replace(/\s/g, '')} or r.id = ${value} or ${storedIdentifierCondition('Patient', undefined, value)})`;
-    }),
+        }
+        if (any && system === '') throw invalid('a token search needs a code, a system| or both');
+        if (system !== undefined) return storedIdentifierCondition('Patient', system, value);
+        return sql`(r.nhs_number = ${value.replace(/\s/g, '')} or r.id = ${value} or ${storedIdentifierCondition('Patient', undefined, value)})`;
+      }),
     name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name', 'r.middle_name'], x)),
     family: (v) => anyOf(v, (x) => stringCondition(['r.family_name'], x)),
     given: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.middle_name'], x)),
     birthdate: (v) => dateCondition('r.birth_date::date', v, 'date'),
-    gender: (v) => anyOf(v, (x) => {
-      const { system, code: c } = parseTokenExact(x);
-      if (system !== undefined && system !== 'http://hl7.org/fhir/administrative-gender') return sql`false`;
-      if (c === '') return sql`true`;
-      return c === 'unknown' ? sql`(r.sex is null or r.sex not in ('female', 'male'))` : sql`r.sex = ${c}`;
-    }),
+    gender: (v) =>
+      anyOf(v, (x) => {
+        const { system, code: c } = parseTokenExact(x);
+        if (system !== undefined && system !== 'http://hl7.org/fhir/administrative-gender') return sql`false`;
+        if (c === '') return sql`true`;
+        return c === 'unknown' ? sql`(r.sex is null or r.sex not in ('female', 'male'))` : sql`r.sex = ${c}`;
+      }),
     'address-postalcode': (v) => anyOf(v, (x) => stringCondition(['r.postcode'], x)),
     active: (v) => (v === 'true' ? sql`r.merged_into is null` : sql`r.merged_into is not null`),
   },
-  paramTypes: { ...commonTypes, identifier: 'token', name: 'string', family: 'string', given: 'string', birthdate: 'date', gender: 'token', 'address-postalcode': 'string', active: 'token' },
+  paramTypes: {
+    ...commonTypes,
+    identifier: 'token',
+    name: 'string',
+    family: 'string',
+    given: 'string',
+    birthdate: 'date',
+    gender: 'token',
+    'address-postalcode': 'string',
+    active: 'token',
+  },
   access: { personOf: (r) => r.id, categoryOf: () => 'demographics' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Registers the person through the person index (practitioners): an existing person is linked and returned, and the organisation starts a working relationship.',
-    update: 'Changes the person\'s name, birth date, sex, NHS number and contact details (practitioners who may see them).',
+    create:
+      'Registers the person through the person index (practitioners): an existing person is linked and returned, and the organisation starts a working relationship.',
+    update: "Changes the person's name, birth date, sex, NHS number and contact details (practitioners who may see them).",
   },
   toFhir(r) {
     return compact({
@@ -201,14 +249,29 @@ const patient: ResourceDef = {
         { system: PERSON_SYSTEM, value: r.id },
       ],
       active: r.merged_into === null,
-      name: [compact({ use: 'official' as const, family: str(r.family_name), given: [str(r.given_name), str(r.middle_name)].filter((x): x is string => !!x) })],
+      name: [
+        compact({
+          use: 'official' as const,
+          family: str(r.family_name),
+          given: [str(r.given_name), str(r.middle_name)].filter((x): x is string => !!x),
+        }),
+      ],
       telecom: [
         ...(str(r.phone) ? [{ system: 'phone' as const, value: String(r.phone) }] : []),
         ...(str(r.email) ? [{ system: 'email' as const, value: String(r.email) }] : []),
       ],
-      gender: r.sex === 'female' ? 'female' as const : r.sex === 'male' ? 'male' as const : 'unknown' as const,
+      gender: r.sex === 'female' ? ('female' as const) : r.sex === 'male' ? ('male' as const) : ('unknown' as const),
       birthDate: dateOnly(r.birth_date),
-      address: str(r.address_line) || str(r.postcode) ? [compact({ use: 'home' as const, line: str(r.address_line) ? [String(r.address_line)] : undefined, postalCode: str(r.postcode) })] : undefined,
+      address:
+        str(r.address_line) || str(r.postcode)
+          ? [
+              compact({
+                use: 'home' as const,
+                line: str(r.address_line) ? [String(r.address_line)] : undefined,
+                postalCode: str(r.postcode),
+              }),
+            ]
+          : undefined,
       link: str(r.merged_into) ? [{ other: { reference: `Patient/${String(r.merged_into)}` }, type: 'replaced-by' as const }] : undefined,
     });
   },
@@ -219,10 +282,20 @@ const patient: ResourceDef = {
 
 const relatedMeta = meta('RelatedPerson', 'x.id', 'coalesce(x.ended_at, x.recorded_at)');
 export const RELATIONSHIP_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
-export const relationshipCodes: Record<string, string> = { parent: 'PRN', child: 'CHILD', partner: 'SIGOTHR', spouse: 'SPS', sibling: 'SIB', carer: 'CAREGIVER', cared_for: 'DEPEN' };
+export const relationshipCodes: Record<string, string> = {
+  parent: 'PRN',
+  child: 'CHILD',
+  partner: 'SIGOTHR',
+  spouse: 'SPS',
+  sibling: 'SIB',
+  carer: 'CAREGIVER',
+  cared_for: 'DEPEN',
+};
 /** A relationship code (SIGOTHR) or Joinery's own word for it (partner) → the types it names. */
 function relationshipTypeOf(code: string): string[] {
-  const types = Object.entries(relationshipCodes).filter(([, c]) => c === code).map(([type]) => type);
+  const types = Object.entries(relationshipCodes)
+    .filter(([, c]) => c === code)
+    .map(([type]) => type);
   return types.length > 0 ? types : [code];
 }
 const related: ResourceDef = {
@@ -232,7 +305,10 @@ const related: ResourceDef = {
         rel.recorded_at, rel.ended_at, q.given_name, q.family_name, q.sex, q.birth_date::text as birth_date
       from relationships rel join persons q on q.id = rel.related_person_id) x ${relatedMeta.join}`,
   params: {
-    ...common, patient: personParam(), relationship: eqParam('r.type', [RELATIONSHIP_CODE_SYSTEM], (c) => relationshipTypeOf(c)), name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
+    ...common,
+    patient: personParam(),
+    relationship: eqParam('r.type', [RELATIONSHIP_CODE_SYSTEM], (c) => relationshipTypeOf(c)),
+    name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
     active: (v) => (v === 'true' ? sql`r.ended_at is null` : sql`r.ended_at is not null`),
   },
   paramTypes: { ...commonTypes, patient: 'reference', relationship: 'token', name: 'string', active: 'token' },
@@ -240,8 +316,10 @@ const related: ResourceDef = {
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'demographics' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Records that another known person is the Patient\'s parent, child, partner, spouse, sibling, carer or cared_for (practitioners who may change both people\'s details): patient the Patient, identifier (system urn:joinery:person) the related person\'s Patient id, relationship one code (v3-RoleCode PRN, CHILD, SIGOTHR, SPS, SIB, CAREGIVER, DEPEN, or the type as text). The inverse (a parent\'s child) is recorded too. Name, gender and birth date are the related Patient\'s own.',
-    update: 'Ends the relationship with active false (and its inverse); it stays on record with when it ended and who ended it. Its people and type stay; an ended relationship is not restarted.',
+    create:
+      "Records that another known person is the Patient's parent, child, partner, spouse, sibling, carer or cared_for (practitioners who may change both people's details): patient the Patient, identifier (system urn:joinery:person) the related person's Patient id, relationship one code (v3-RoleCode PRN, CHILD, SIGOTHR, SPS, SIB, CAREGIVER, DEPEN, or the type as text). The inverse (a parent's child) is recorded too. Name, gender and birth date are the related Patient's own.",
+    update:
+      'Ends the relationship with active false (and its inverse); it stays on record with when it ended and who ended it. Its people and type stay; an ended relationship is not restarted.',
   },
   toFhir(r) {
     const c = relationshipCodes[String(r.type)];
@@ -256,7 +334,7 @@ const related: ResourceDef = {
       patient: ref('Patient', r.person_id)!,
       relationship: [c ? { coding: [{ system: RELATIONSHIP_CODE_SYSTEM, code: c }], text: String(r.type) } : text(String(r.type))],
       name: [compact({ family: str(r.family_name), given: str(r.given_name) ? [String(r.given_name)] : undefined })],
-      gender: r.sex === 'female' ? 'female' as const : r.sex === 'male' ? 'male' as const : undefined,
+      gender: r.sex === 'female' ? ('female' as const) : r.sex === 'male' ? ('male' as const) : undefined,
       birthDate: dateOnly(r.birth_date),
       period: start || end ? compact({ start, end }) : undefined,
     });
@@ -277,7 +355,17 @@ const group: ResourceDef = {
   paramTypes: { ...commonTypes, member: 'reference' },
   async hydrate(db, rows) {
     if (rows.length === 0) return;
-    const members = await db.selectFrom('persons').select(['id', 'household_id']).where('household_id', 'in', rows.map((r) => r.id)).where(sql<boolean>`merged_into is null`).orderBy('id').execute();
+    const members = await db
+      .selectFrom('persons')
+      .select(['id', 'household_id'])
+      .where(
+        'household_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .where(sql<boolean>`merged_into is null`)
+      .orderBy('id')
+      .execute();
     for (const row of rows) row.members = members.filter((m) => m.household_id === row.id).map((m) => m.id);
   },
   access: {
@@ -287,8 +375,10 @@ const group: ResourceDef = {
   },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Makes a household of the Patients in member (type person, actual true), each moving from their old household, at the first member\'s address (practitioners who may change every member\'s details). Each move is kept with who made it and when.',
-    update: 'Sets who lives in the household (practitioners who may change the details of everyone who moves and of someone already in it): a Patient added to member moves in from their old household; a member left out (or inactive) gets a household of their own at this address, never none. Members the writer is not shown stay. Each move is kept with who made it and when.',
+    create:
+      "Makes a household of the Patients in member (type person, actual true), each moving from their old household, at the first member's address (practitioners who may change every member's details). Each move is kept with who made it and when.",
+    update:
+      'Sets who lives in the household (practitioners who may change the details of everyone who moves and of someone already in it): a Patient added to member moves in from their old household; a member left out (or inactive) gets a household of their own at this address, never none. Members the writer is not shown stay. Each move is kept with who made it and when.',
   },
   toFhir(r) {
     const members = (r.members as string[] | undefined) ?? [];
@@ -323,8 +413,10 @@ const organization: ResourceDef = {
   paramTypes: { ...commonTypes, name: 'string', identifier: 'token', type: 'token' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Adds a member organisation to the service directory (administrators): name, identifier (urn:joinery:organisation-code; made up when not given), type (urn:joinery:code:organisation-kind; other when not given), telecom phone, email and url, address postalCode. It shows in the directory pages and the Open Referral UK API.',
-    update: 'Changes an organisation\'s name, telecom and postcode (administrators). Its code and kind stay, as agency feeds and the access rules depend on them; organisations are not closed here (make their services inactive).',
+    create:
+      'Adds a member organisation to the service directory (administrators): name, identifier (urn:joinery:organisation-code; made up when not given), type (urn:joinery:code:organisation-kind; other when not given), telecom phone, email and url, address postalCode. It shows in the directory pages and the Open Referral UK API.',
+    update:
+      "Changes an organisation's name, telecom and postcode (administrators). Its code and kind stay, as agency feeds and the access rules depend on them; organisations are not closed here (make their services inactive).",
   },
   toFhir(r) {
     return compact({
@@ -359,8 +451,10 @@ const practitioner: ResourceDef = {
   paramTypes: { ...commonTypes, name: 'string', family: 'string', given: 'string', email: 'token' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Adds a member organisation\'s staff member (administrators): name (family, given), telecom email (work), active, and the Organization they work for in extension urn:joinery:extension:organization. Give their role with POST PractitionerRole (practitioner Practitioner/<id>).',
-    update: 'Changes a practitioner\'s name, work email and active (administrators); active false also ends their PractitionerRole, and the sessions and tokens of their sign-in account at once. Their organisation changes through PractitionerRole; a sign-in account is otherwise never changed here.',
+    create:
+      "Adds a member organisation's staff member (administrators): name (family, given), telecom email (work), active, and the Organization they work for in extension urn:joinery:extension:organization. Give their role with POST PractitionerRole (practitioner Practitioner/<id>).",
+    update:
+      "Changes a practitioner's name, work email and active (administrators); active false also ends their PractitionerRole, and the sessions and tokens of their sign-in account at once. Their organisation changes through PractitionerRole; a sign-in account is otherwise never changed here.",
   },
   toFhir(r) {
     return compact({
@@ -388,8 +482,10 @@ const practitionerRole: ResourceDef = {
   includes: { practitioner: { type: 'Practitioner', column: 'id' }, organization: { type: 'Organization', column: 'organisation_id' } },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Gives a new practitioner (one without a role yet) their role (administrators): practitioner, organization, code (urn:joinery:code:practitioner-role code, or text), active. Each practitioner has one role here, with the Practitioner\'s id.',
-    update: 'Changes the role, organisation (not for someone who signs in: that follows their account) and active (administrators; active false also ends the sessions and tokens of their sign-in account at once). The practitioner stays the same.',
+    create:
+      "Gives a new practitioner (one without a role yet) their role (administrators): practitioner, organization, code (urn:joinery:code:practitioner-role code, or text), active. Each practitioner has one role here, with the Practitioner's id.",
+    update:
+      'Changes the role, organisation (not for someone who signs in: that follows their account) and active (administrators; active false also ends the sessions and tokens of their sign-in account at once). The practitioner stays the same.',
   },
   toFhir(r) {
     return compact({
@@ -417,19 +513,22 @@ const healthcareService: ResourceDef = {
     ...common,
     name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
     organization: refParam('r.organisation_id', 'Organization'),
-    'service-category': (v) => anyOf(v, (x) => {
-      const { system, code: c } = parseTokenExact(x);
-      if (system !== undefined && system !== NEED_SYSTEM) return sql`false`;
-      return c === '' ? sql`cardinality(r.needs) > 0` : sql`${c} = any(r.needs)`;
-    }),
+    'service-category': (v) =>
+      anyOf(v, (x) => {
+        const { system, code: c } = parseTokenExact(x);
+        if (system !== undefined && system !== NEED_SYSTEM) return sql`false`;
+        return c === '' ? sql`cardinality(r.needs) > 0` : sql`${c} = any(r.needs)`;
+      }),
     location: (v) => anyOf(v, (x) => sql`${referenceId(x, 'Location')} = any(r.location_ids)`),
   },
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'service-category': 'token', location: 'reference' },
   includes: { organization: { type: 'Organization', column: 'organisation_id' } },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Adds a service to the directory (administrators): providedBy the Organization, name, comment (description), category the needs it meets (urn:joinery:code:need), location the Locations it is offered at, eligibility comment, telecom email and url, active. It can then be referred to.',
-    update: 'Changes what the directory says about a service (administrators): the same fields; active false marks it inactive. It stays with the organisation that provides it.',
+    create:
+      'Adds a service to the directory (administrators): providedBy the Organization, name, comment (description), category the needs it meets (urn:joinery:code:need), location the Locations it is offered at, eligibility comment, telecom email and url, active. It can then be referred to.',
+    update:
+      'Changes what the directory says about a service (administrators): the same fields; active false marks it inactive. It stays with the organisation that provides it.',
   },
   toFhir(r) {
     const needs = (r.needs as string[] | null) ?? [];
@@ -468,8 +567,10 @@ const location: ResourceDef = {
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'address-postalcode': 'string' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Adds a place where services are offered (administrators): name, description, address (line, city, district, state, postalCode, country), position (else the postcode\'s centre), managingOrganization. Services name it in HealthcareService.location.',
-    update: 'Changes a location\'s name, description, street address, position and managing organisation (administrators). Locations stay active; a service stops being offered there through HealthcareService.location.',
+    create:
+      "Adds a place where services are offered (administrators): name, description, address (line, city, district, state, postalCode, country), position (else the postcode's centre), managingOrganization. Services name it in HealthcareService.location.",
+    update:
+      "Changes a location's name, description, street address, position and managing organisation (administrators). Locations stay active; a service stops being offered there through HealthcareService.location.",
   },
   toFhir(r) {
     return compact({
@@ -479,8 +580,17 @@ const location: ResourceDef = {
       status: 'active' as const,
       name: str(r.name),
       description: str(r.description),
-      address: str(r.address_1) || str(r.postal_code) ? compact({ line: str(r.address_1) ? [String(r.address_1)] : undefined, city: str(r.city), district: str(r.region), postalCode: str(r.postal_code) }) : undefined,
-      position: typeof r.latitude === 'number' && typeof r.longitude === 'number' ? { latitude: r.latitude, longitude: r.longitude } : undefined,
+      address:
+        str(r.address_1) || str(r.postal_code)
+          ? compact({
+              line: str(r.address_1) ? [String(r.address_1)] : undefined,
+              city: str(r.city),
+              district: str(r.region),
+              postalCode: str(r.postal_code),
+            })
+          : undefined,
+      position:
+        typeof r.latitude === 'number' && typeof r.longitude === 'number' ? { latitude: r.latitude, longitude: r.longitude } : undefined,
       managingOrganization: ref('Organization', r.organisation_id),
     });
   },
@@ -500,11 +610,28 @@ const careTeam: ResourceDef = {
   includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' } },
   async hydrate(db, rows) {
     if (rows.length === 0) return;
-    const parts = await db.selectFrom('care_relationships').innerJoin('organisations', 'organisations.id', 'care_relationships.organisation_id')
-      .select(['care_relationships.id', 'care_relationships.person_id', 'care_relationships.organisation_id', 'care_relationships.practitioner_id',
-        'care_relationships.kind', 'care_relationships.role_label', 'care_relationships.started_at', 'organisations.kind as org_kind', 'organisations.name as org_name'])
-      .where('care_relationships.person_id', 'in', rows.map((r) => r.id)).where('care_relationships.ended_at', 'is', null)
-      .orderBy('care_relationships.id').execute();
+    const parts = await db
+      .selectFrom('care_relationships')
+      .innerJoin('organisations', 'organisations.id', 'care_relationships.organisation_id')
+      .select([
+        'care_relationships.id',
+        'care_relationships.person_id',
+        'care_relationships.organisation_id',
+        'care_relationships.practitioner_id',
+        'care_relationships.kind',
+        'care_relationships.role_label',
+        'care_relationships.started_at',
+        'organisations.kind as org_kind',
+        'organisations.name as org_name',
+      ])
+      .where(
+        'care_relationships.person_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .where('care_relationships.ended_at', 'is', null)
+      .orderBy('care_relationships.id')
+      .execute();
     for (const row of rows) row.participants = parts.filter((p) => p.person_id === row.id);
   },
   access: {
@@ -512,18 +639,29 @@ const careTeam: ResourceDef = {
     categoryOf: () => 'demographics',
     partCategories: (r) => ((r.participants as Array<{ org_kind: string }>) ?? []).map((p) => categoryOfOrganisationKind(p.org_kind)),
     redact(r, allowed) {
-      const participants = ((r.participants as Array<{ org_kind: string; organisation_id: string }>) ?? [])
-        .filter((p) => allowed(categoryOfOrganisationKind(p.org_kind), p.organisation_id));
+      const participants = ((r.participants as Array<{ org_kind: string; organisation_id: string }>) ?? []).filter((p) =>
+        allowed(categoryOfOrganisationKind(p.org_kind), p.organisation_id),
+      );
       return participants.length === 0 ? null : { ...r, participants };
     },
   },
   interactions: ['read', 'vread', 'search-type', 'update'],
   writes: {
-    create: 'Each person has one care network, CareTeam/<patient id>, which exists while anyone works with them: add or remove members with PUT CareTeam/<patient id>.',
-    update: 'Adds a named practitioner to the person\'s care network (participant.member Practitioner/<id>, role text, and the reason in extension urn:joinery:extension:reason), or ends a network membership by leaving its member out (the reason in the CareTeam\'s extension urn:joinery:extension:end-reason). Practitioners who may see the person.',
+    create:
+      'Each person has one care network, CareTeam/<patient id>, which exists while anyone works with them: add or remove members with PUT CareTeam/<patient id>.',
+    update:
+      "Adds a named practitioner to the person's care network (participant.member Practitioner/<id>, role text, and the reason in extension urn:joinery:extension:reason), or ends a network membership by leaving its member out (the reason in the CareTeam's extension urn:joinery:extension:end-reason). Practitioners who may see the person.",
   },
   toFhir(r) {
-    const participants = (r.participants as Array<{ organisation_id: string; practitioner_id: string | null; role_label: string | null; kind: string; started_at: Date; org_name: string }>) ?? [];
+    const participants =
+      (r.participants as Array<{
+        organisation_id: string;
+        practitioner_id: string | null;
+        role_label: string | null;
+        kind: string;
+        started_at: Date;
+        org_name: string;
+      }>) ?? [];
     return compact({
       resourceType: 'CareTeam' as const,
       id: r.id,
@@ -531,12 +669,14 @@ const careTeam: ResourceDef = {
       status: 'active' as const,
       name: 'Care network',
       subject: ref('Patient', r.person_id),
-      participant: participants.map((p) => compact({
-        role: [text(p.role_label ?? p.kind)],
-        member: p.practitioner_id ? ref('Practitioner', p.practitioner_id) : ref('Organization', p.organisation_id, p.org_name),
-        onBehalfOf: p.practitioner_id ? ref('Organization', p.organisation_id, p.org_name) : undefined,
-        period: { start: instant(p.started_at) },
-      })),
+      participant: participants.map((p) =>
+        compact({
+          role: [text(p.role_label ?? p.kind)],
+          member: p.practitioner_id ? ref('Practitioner', p.practitioner_id) : ref('Organization', p.organisation_id, p.org_name),
+          onBehalfOf: p.practitioner_id ? ref('Organization', p.organisation_id, p.org_name) : undefined,
+          period: { start: instant(p.started_at) },
+        }),
+      ),
     });
   },
 };
@@ -561,11 +701,17 @@ const episodeOfCare: ResourceDef = {
   },
   paramTypes: { ...commonTypes, patient: 'reference', status: 'token', organization: 'reference', type: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' }, organization: { type: 'Organization', column: 'organisation_id' } },
-  access: { personOf: (r) => String(r.person_id), categoryOf: (r) => categoryOfOrganisationKind(String(r.org_kind)), organisationsOf: (r) => [String(r.organisation_id)] },
+  access: {
+    personOf: (r) => String(r.person_id),
+    categoryOf: (r) => categoryOfOrganisationKind(String(r.org_kind)),
+    organisationsOf: (r) => [String(r.organisation_id)],
+  },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'A named practitioner joins the person\'s care network (careManager Practitioner/<id>, extensions urn:joinery:extension:role and urn:joinery:extension:reason). Practitioners who may see the person.',
-    update: 'status finished ends a care network membership (the reason in extension urn:joinery:extension:end-reason); referrals and cases end when they close.',
+    create:
+      "A named practitioner joins the person's care network (careManager Practitioner/<id>, extensions urn:joinery:extension:role and urn:joinery:extension:reason). Practitioners who may see the person.",
+    update:
+      'status finished ends a care network membership (the reason in extension urn:joinery:extension:end-reason); referrals and cases end when they close.',
   },
   toFhir(r) {
     return compact({
@@ -590,7 +736,8 @@ const episodeOfCare: ResourceDef = {
 // Consent: the person's sharing choices. Seen by the person and privacy officers.
 
 const consentMeta = meta('Consent', 'x.id::text', 'coalesce(x.withdrawn_at, x.recorded_at)');
-const selfOrPrivacyOfficer = (actor: SignedInUser, row: Row) => actor.role === 'privacy_officer' || (actor.personId !== null && actor.personId === row.person_id);
+const selfOrPrivacyOfficer = (actor: SignedInUser, row: Row) =>
+  actor.role === 'privacy_officer' || (actor.personId !== null && actor.personId === row.person_id);
 // Sharing choices: the person, whoever acts for them as a registered proxy (the access decision
 // for a citizen allows only those two), and privacy officers; never practitioners.
 const personProxyOrPrivacyOfficer = (actor: SignedInUser) => actor.role === 'privacy_officer' || actor.role === 'citizen';
@@ -599,20 +746,33 @@ const consent: ResourceDef = {
   base: sql`select x.id::text as id, x.person_id, x.category, x.recipient_kind, x.recipient_id, x.purposes, x.decision, x.valid_from, x.valid_until,
       x.recorded_at, x.withdrawn_at, case when x.withdrawn_at is not null then 'inactive' else 'active' end as status, ${consentMeta.cols}
     from consent_directives x ${consentMeta.join}`,
-  params: { ...common, patient: personParam(), status: eqParam('r.status', fhirCodes('consent-state-codes')), date: (v) => dateCondition('r.recorded_at', v, 'instant') },
+  params: {
+    ...common,
+    patient: personParam(),
+    status: eqParam('r.status', fhirCodes('consent-state-codes')),
+    date: (v) => dateCondition('r.recorded_at', v, 'instant'),
+  },
   paramTypes: { ...commonTypes, patient: 'reference', status: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
   access: {
-    personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: personProxyOrPrivacyOfficer,
+    personOf: (r) => String(r.person_id),
+    categoryOf: () => 'demographics',
+    gate: personProxyOrPrivacyOfficer,
     gateSql: (actor) => (personProxyOrPrivacyOfficer(actor) ? undefined : sql`false`),
   },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Records a sharing choice (the person, or their registered proxy): provision.type permit or deny, provision.class the category (none: all information), provision.actor an Organization (none: the whole care network), provision.purpose direct_care and/or care_coordination, optionally provision.period.end.',
+    create:
+      'Records a sharing choice (the person, or their registered proxy): provision.type permit or deny, provision.class the category (none: all information), provision.actor an Organization (none: the whole care network), provision.purpose direct_care and/or care_coordination, optionally provision.period.end.',
     update: 'status inactive withdraws the sharing choice, at once; a choice is never edited: withdraw it and record a new one.',
   },
   toFhir(r) {
-    const recipient = r.recipient_kind === 'organisation' ? ref('Organization', r.recipient_id) : r.recipient_kind === 'team' ? { display: `Team ${String(r.recipient_id)}` } : { display: 'The whole care network' };
+    const recipient =
+      r.recipient_kind === 'organisation'
+        ? ref('Organization', r.recipient_id)
+        : r.recipient_kind === 'team'
+          ? { display: `Team ${String(r.recipient_id)}` }
+          : { display: 'The whole care network' };
     return compact({
       resourceType: 'Consent' as const,
       id: r.id,
@@ -624,9 +784,18 @@ const consent: ResourceDef = {
       dateTime: instant(r.recorded_at),
       policyRule: { text: 'Joinery sharing choice' },
       provision: compact({
-        type: r.decision === 'permit' ? 'permit' as const : 'deny' as const,
+        type: r.decision === 'permit' ? ('permit' as const) : ('deny' as const),
         period: compact({ start: instant(r.valid_from), end: instant(r.valid_until) }),
-        actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] }, reference: recipient! }],
+        actor: [
+          {
+            role: {
+              coding: [
+                { system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' },
+              ],
+            },
+            reference: recipient!,
+          },
+        ],
         purpose: ((r.purposes as string[]) ?? []).map((p) => ({ system: PURPOSE_SYSTEM, code: p })),
         class: [{ system: CATEGORY_SYSTEM, code: String(r.category) }],
       }),
@@ -653,13 +822,17 @@ const audit: ResourceDef = {
   },
   paramTypes: { ...commonTypes, patient: 'reference', entity: 'reference', date: 'date', outcome: 'token' },
   access: {
-    personOf: (r) => String(r.person_id), categoryOf: () => 'demographics', gate: selfOrPrivacyOfficer,
+    personOf: (r) => String(r.person_id),
+    categoryOf: () => 'demographics',
+    gate: selfOrPrivacyOfficer,
     gateSql: (actor) => (actor.role === 'privacy_officer' ? undefined : actor.personId ? sql`r.person_id = ${actor.personId}` : sql`false`),
   },
   interactions: ['read', 'search-type'],
   writes: {
-    create: 'AuditEvent is the audit trail of who looked at a record and why: only Joinery itself writes it, as each access is decided, so that it can be trusted.',
-    update: 'AuditEvent is the audit trail of who looked at a record and why: it is append-only and hash-chained (joinery audit verify), so it is never changed.',
+    create:
+      'AuditEvent is the audit trail of who looked at a record and why: only Joinery itself writes it, as each access is decided, so that it can be trusted.',
+    update:
+      'AuditEvent is the audit trail of who looked at a record and why: it is append-only and hash-chained (joinery audit verify), so it is never changed.',
   },
   toFhir(r) {
     return compact({
@@ -670,16 +843,26 @@ const audit: ResourceDef = {
       subtype: [{ system: `${CODE_SYSTEM}:audit-action`, code: String(r.action) }],
       action: auditActions[String(r.action)] ?? 'E',
       recorded: instant(r.at)!,
-      outcome: r.decision === 'allow' ? '0' as const : '4' as const,
+      outcome: r.decision === 'allow' ? ('0' as const) : ('4' as const),
       outcomeDesc: str(r.reason),
       purposeOfEvent: str(r.purpose) ? [{ coding: [{ system: `${CODE_SYSTEM}:purpose`, code: String(r.purpose) }] }] : undefined,
-      agent: [compact({
-        type: str(r.actor_role) ? text(String(r.actor_role)) : undefined,
-        who: compact({ display: str(r.display_name) ?? 'Joinery', identifier: str(r.actor_user_id) ? { system: 'urn:joinery:user', value: String(r.actor_user_id) } : undefined }),
-        requestor: true,
-      })],
+      agent: [
+        compact({
+          type: str(r.actor_role) ? text(String(r.actor_role)) : undefined,
+          who: compact({
+            display: str(r.display_name) ?? 'Joinery',
+            identifier: str(r.actor_user_id) ? { system: 'urn:joinery:user', value: String(r.actor_user_id) } : undefined,
+          }),
+          requestor: true,
+        }),
+      ],
       source: { observer: { display: 'Joinery' } },
-      entity: [compact({ what: ref('Patient', r.person_id), securityLabel: str(r.category) ? [{ system: `${CODE_SYSTEM}:category`, code: String(r.category) }] : undefined })],
+      entity: [
+        compact({
+          what: ref('Patient', r.person_id),
+          securityLabel: str(r.category) ? [{ system: `${CODE_SYSTEM}:category`, code: String(r.category) }] : undefined,
+        }),
+      ],
     });
   },
 };
@@ -688,11 +871,24 @@ const audit: ResourceDef = {
 // ServiceRequest and Task: a closed-loop referral (HL7 social care referral pattern).
 
 const referralStatusToRequest: Record<string, 'active' | 'completed' | 'revoked'> = {
-  sent: 'active', received: 'active', accepted: 'active', in_progress: 'active', completed: 'completed', declined: 'revoked', cancelled: 'revoked',
+  sent: 'active',
+  received: 'active',
+  accepted: 'active',
+  in_progress: 'active',
+  completed: 'completed',
+  declined: 'revoked',
+  cancelled: 'revoked',
 };
-const referralStatusToTask: Record<string, 'requested' | 'received' | 'accepted' | 'rejected' | 'in-progress' | 'completed' | 'cancelled'> = {
-  sent: 'requested', received: 'received', accepted: 'accepted', declined: 'rejected', in_progress: 'in-progress', completed: 'completed', cancelled: 'cancelled',
-};
+const referralStatusToTask: Record<string, 'requested' | 'received' | 'accepted' | 'rejected' | 'in-progress' | 'completed' | 'cancelled'> =
+  {
+    sent: 'requested',
+    received: 'received',
+    accepted: 'accepted',
+    declined: 'rejected',
+    in_progress: 'in-progress',
+    completed: 'completed',
+    cancelled: 'cancelled',
+  };
 const urgencyToPriority: Record<string, 'routine' | 'urgent' | 'asap'> = { routine: 'routine', soon: 'urgent', urgent: 'asap' };
 
 function referralBase(type: string) {
@@ -714,11 +910,25 @@ const referralParams = {
   ...common,
   patient: personParam(),
   subject: personParam(),
-  requester: (v: string) => anyOf(v, (x) => sql`(r.from_organisation_id = ${referenceId(x)} or r.from_practitioner_id = ${referenceId(x)})`),
-  performer: (v: string) => anyOf(v, (x) => sql`(r.organisation_id = ${referenceId(x)} or r.service_id = ${referenceId(x)} or r.assigned_practitioner_id = ${referenceId(x)})`),
+  requester: (v: string) =>
+    anyOf(v, (x) => sql`(r.from_organisation_id = ${referenceId(x)} or r.from_practitioner_id = ${referenceId(x)})`),
+  performer: (v: string) =>
+    anyOf(
+      v,
+      (x) =>
+        sql`(r.organisation_id = ${referenceId(x)} or r.service_id = ${referenceId(x)} or r.assigned_practitioner_id = ${referenceId(x)})`,
+    ),
   authored: (v: string) => dateCondition('r.sent_at', v, 'instant'),
 };
-const referralParamTypes = { ...commonTypes, patient: 'reference', subject: 'reference', requester: 'reference', performer: 'reference', authored: 'date', status: 'token' } as const;
+const referralParamTypes = {
+  ...commonTypes,
+  patient: 'reference',
+  subject: 'reference',
+  requester: 'reference',
+  performer: 'reference',
+  authored: 'date',
+  status: 'token',
+} as const;
 
 const serviceRequest: ResourceDef = {
   type: 'ServiceRequest',
@@ -729,7 +939,8 @@ const serviceRequest: ResourceDef = {
   access: referralAccess,
   interactions: ['read', 'vread', 'search-type', 'create'],
   writes: {
-    create: 'Sends a referral (practitioners): subject the Patient, performer the HealthcareService, reasonCode, priority, and the categories shared with the person\'s agreement (extension urn:joinery:extension:shared-category).',
+    create:
+      "Sends a referral (practitioners): subject the Patient, performer the HealthcareService, reasonCode, priority, and the categories shared with the person's agreement (extension urn:joinery:extension:shared-category).",
     update: 'A referral is moved on through its Task (PUT Task/<id>); the request as sent is not edited.',
   },
   toFhir(r) {
@@ -760,13 +971,15 @@ const task: ResourceDef = {
     ...referralParams,
     status: eqParam('r.referral_status', fhirCodes('task-status'), reverse(referralStatusToTask)),
     // The owner as the Task shows it: the assigned practitioner, else the receiving organisation.
-    owner: (v) => anyOf(v, (x) => {
-      const [kind] = x.split('/').slice(-2);
-      if (kind === 'Practitioner') return sql`r.assigned_practitioner_id = ${referenceId(x, 'Practitioner')}`;
-      if (kind === 'Organization') return sql`(r.organisation_id = ${referenceId(x, 'Organization')} and r.assigned_practitioner_id is null)`;
-      const id = referenceId(x);
-      return sql`(r.assigned_practitioner_id = ${id} or (r.organisation_id = ${id} and r.assigned_practitioner_id is null))`;
-    }),
+    owner: (v) =>
+      anyOf(v, (x) => {
+        const [kind] = x.split('/').slice(-2);
+        if (kind === 'Practitioner') return sql`r.assigned_practitioner_id = ${referenceId(x, 'Practitioner')}`;
+        if (kind === 'Organization')
+          return sql`(r.organisation_id = ${referenceId(x, 'Organization')} and r.assigned_practitioner_id is null)`;
+        const id = referenceId(x);
+        return sql`(r.assigned_practitioner_id = ${id} or (r.organisation_id = ${id} and r.assigned_practitioner_id is null))`;
+      }),
     focus: refParam('r.id', 'ServiceRequest'),
     'business-status': eqParam('r.referral_status', []),
   },
@@ -776,7 +989,8 @@ const task: ResourceDef = {
   interactions: ['read', 'vread', 'search-type', 'update'],
   writes: {
     create: 'A Task is made when a referral is sent (POST ServiceRequest).',
-    update: 'Moves the referral through the closed loop: status received, accepted, rejected (declined with statusReason.text, not handed on), in-progress (first contact: executionPeriod.start its day, extension urn:joinery:extension:first-contact-method how: phone, visit, letter, video or other), completed or cancelled (statusReason.text says why), and owner assigns a Practitioner.',
+    update:
+      'Moves the referral through the closed loop: status received, accepted, rejected (declined with statusReason.text, not handed on), in-progress (first contact: executionPeriod.start its day, extension urn:joinery:extension:first-contact-method how: phone, visit, letter, video or other), completed or cancelled (statusReason.text says why), and owner assigns a Practitioner.',
   },
   toFhir(r) {
     return compact({
@@ -812,8 +1026,16 @@ const carePlan: ResourceDef = {
     from plans x ${planMeta.join}`,
   params: {
     ...common,
-    patient: (v) => anyOf(v, (x) => sql`(r.person_id = ${referenceId(x, 'Patient')} or r.id in (select plan_id from plan_members where person_id = ${referenceId(x, 'Patient')}))`),
-    subject: (v) => anyOf(v, (x) => (x.startsWith('Group/') ? sql`r.household_id = ${referenceId(x, 'Group')}` : sql`r.person_id = ${referenceId(x, 'Patient')}`)),
+    patient: (v) =>
+      anyOf(
+        v,
+        (x) =>
+          sql`(r.person_id = ${referenceId(x, 'Patient')} or r.id in (select plan_id from plan_members where person_id = ${referenceId(x, 'Patient')}))`,
+      ),
+    subject: (v) =>
+      anyOf(v, (x) =>
+        x.startsWith('Group/') ? sql`r.household_id = ${referenceId(x, 'Group')}` : sql`r.person_id = ${referenceId(x, 'Patient')}`,
+      ),
     status: eqParam('r.status', fhirCodes('request-status')),
     date: (v) => dateCondition('r.created_at', v, 'instant'),
   },
@@ -821,14 +1043,25 @@ const carePlan: ResourceDef = {
   includes: { patient: { type: 'Patient', column: 'person_id' } },
   async hydrate(db, rows) {
     if (rows.length === 0) return;
-    const goals = await db.selectFrom('plan_goals').select(['id', 'plan_id']).where('plan_id', 'in', rows.map((r) => r.id)).orderBy('id').execute();
+    const goals = await db
+      .selectFrom('plan_goals')
+      .select(['id', 'plan_id'])
+      .where(
+        'plan_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('id')
+      .execute();
     for (const row of rows) row.goal_ids = goals.filter((g) => g.plan_id === row.id).map((g) => g.id);
   },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'plans' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Starts a shared plan for a person (practitioners in their care network): title, description (strengths), period.end. Goals are then added as Goal resources.',
-    update: 'Renames the plan, changes its strengths or end date, and closes (status completed) or reopens (active) it. Goals change through Goal.',
+    create:
+      'Starts a shared plan for a person (practitioners in their care network): title, description (strengths), period.end. Goals are then added as Goal resources.',
+    update:
+      'Renames the plan, changes its strengths or end date, and closes (status completed) or reopens (active) it. Goals change through Goal.',
   },
   toFhir(r) {
     return compact({
@@ -866,8 +1099,9 @@ const goal: ResourceDef = {
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'plans' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Adds a goal to the person\'s shared plan (practitioners in their care network, or the person): description.text in the person\'s words, category the outcomes it works towards (urn:joinery:code:outcome), and the plan in extension urn:joinery:extension:care-plan (default: the person\'s active plan).',
-    update: 'lifecycleStatus active, completed (achieved) or cancelled (stopped); a goal\'s words and outcomes stay as agreed.',
+    create:
+      "Adds a goal to the person's shared plan (practitioners in their care network, or the person): description.text in the person's words, category the outcomes it works towards (urn:joinery:code:outcome), and the plan in extension urn:joinery:extension:care-plan (default: the person's active plan).",
+    update: "lifecycleStatus active, completed (achieved) or cancelled (stopped); a goal's words and outcomes stay as agreed.",
   },
   toFhir(r) {
     const outcomes = Array.isArray(r.outcome_codes) ? (r.outcome_codes as string[]) : [];
@@ -877,7 +1111,10 @@ const goal: ResourceDef = {
       meta: metaOf(r),
       extension: [{ url: CARE_PLAN_EXTENSION, valueReference: { reference: `CarePlan/${String(r.plan_id)}` } }],
       lifecycleStatus: goalStatus[String(r.goal_status)] ?? 'active',
-      achievementStatus: r.goal_status === 'achieved' ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'achieved' }] } : undefined,
+      achievementStatus:
+        r.goal_status === 'achieved'
+          ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'achieved' }] }
+          : undefined,
       category: outcomes.map((c) => ({ coding: [{ system: OUTCOME_SYSTEM, code: String(c) }] })),
       description: text(String(r.text)),
       subject: ref('Patient', r.person_id)!,
@@ -903,7 +1140,8 @@ const questionnaire: ResourceDef = {
   paramTypes: { ...commonTypes, title: 'string', status: 'token', version: 'token' },
   interactions: ['read', 'vread', 'search-type'],
   writes: {
-    create: 'Assessment forms are part of the place\'s outcomes framework, installed with a version and their scoring; they are not made through this API.',
+    create:
+      "Assessment forms are part of the place's outcomes framework, installed with a version and their scoring; they are not made through this API.",
     update: 'Assessment forms are versioned with their scoring: changing one here would change what past responses mean.',
   },
   toFhir(r) {
@@ -935,7 +1173,8 @@ const questionnaireResponse: ResourceDef = {
   },
   interactions: ['read', 'vread', 'search-type', 'create'],
   writes: {
-    create: 'Records a completed assessment (practitioners who may write the form\'s category): checked, scored and stored as in the web form, linked to the person\'s active plans.',
+    create:
+      "Records a completed assessment (practitioners who may write the form's category): checked, scored and stored as in the web form, linked to the person's active plans.",
     update: 'A completed assessment is a record of what was said at the time; record a new QuestionnaireResponse instead of changing one.',
   },
   toFhir(r) {
@@ -980,12 +1219,27 @@ const observation: ResourceDef = {
     code: (v) => anyOf(v, (x) => eventOrKept(tokenCondition('r.type', eventCodes, x), codesCondition('r.codes', x))),
     date: (v) => eventOrKept(dateCondition('r.at', v, 'instant'), clinicalDateCondition(v)),
     performer: refParam('r.organisation_id', 'Organization'),
-    status: (v) => eventOrKept(v.split(',').includes('final') ? sql`true` : sql`false`, sql`r.content->>'status' = any(${v.split(',')}::text[])`),
+    status: (v) =>
+      eventOrKept(v.split(',').includes('final') ? sql`true` : sql`false`, sql`r.content->>'status' = any(${v.split(',')}::text[])`),
     identifier: keptObservation.params.identifier!,
     encounter: keptObservation.params.encounter!,
   },
-  paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', code: 'token', date: 'date', performer: 'reference', status: 'token', identifier: 'token', encounter: 'reference' },
-  includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' }, performer: { type: 'Organization', column: 'organisation_id' } },
+  paramTypes: {
+    ...commonTypes,
+    patient: 'reference',
+    subject: 'reference',
+    code: 'token',
+    date: 'date',
+    performer: 'reference',
+    status: 'token',
+    identifier: 'token',
+    encounter: 'reference',
+  },
+  includes: {
+    patient: { type: 'Patient', column: 'person_id' },
+    subject: { type: 'Patient', column: 'person_id' },
+    performer: { type: 'Organization', column: 'organisation_id' },
+  },
   access: {
     personOf: (r) => String(r.person_id),
     categoryOf: (r) => (r.whole === true ? 'health' : categoryOfEvent(String(r.type))),
@@ -993,8 +1247,10 @@ const observation: ResourceDef = {
   },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
   writes: {
-    create: 'Keeps a clinical Observation (a measurement or finding) as received, against the Patient named in subject (practitioners who may write the person\'s health): it is health information, shown beyond the sending organisation only where the person agreed. The events agencies record in their own systems (attendances, sessions) arrive through agency feeds (POST /api/imports); assessments are recorded as QuestionnaireResponse.',
-    update: 'Replaces a clinical Observation the writer\'s own organisation sent. The events agencies record are kept as the agency recorded them; a correction is asked of that agency (the person\'s right to rectification), not made here.',
+    create:
+      "Keeps a clinical Observation (a measurement or finding) as received, against the Patient named in subject (practitioners who may write the person's health): it is health information, shown beyond the sending organisation only where the person agreed. The events agencies record in their own systems (attendances, sessions) arrive through agency feeds (POST /api/imports); assessments are recorded as QuestionnaireResponse.",
+    update:
+      "Replaces a clinical Observation the writer's own organisation sent. The events agencies record are kept as the agency recorded them; a correction is asked of that agency (the person's right to rectification), not made here.",
   },
   toFhir(r) {
     if (r.whole === true) return keptResource(r, 'Observation', metaOf(r));
@@ -1026,9 +1282,14 @@ const textName = (v: string) => anyOf(v, (x) => sql`r.whole_content->>'name' ili
 const withKept = {
   RelatedPerson: withWholeRows(related, { shared: ['person_id'], metaOf, wholeParams: { name: names('name').name } }),
   QuestionnaireResponse: withWholeRows(questionnaireResponse, { shared: ['person_id'], metaOf, wholeCategory: 'health' }),
-  Practitioner: withWholeRows(practitioner, { metaOf, wholeParams: { ...names('name'), identifier: identifierParam('Practitioner') }, wholeParamTypes: { identifier: 'token' } }),
+  Practitioner: withWholeRows(practitioner, {
+    metaOf,
+    wholeParams: { ...names('name'), identifier: identifierParam('Practitioner') },
+    wholeParamTypes: { identifier: 'token' },
+  }),
   PractitionerRole: withWholeRows(practitionerRole, {
-    metaOf, wholeParams: {
+    metaOf,
+    wholeParams: {
       practitioner: (v) => anyOf(v, (x) => wholeReferenceCondition('practitioner', 'Practitioner', x)),
       organization: (v) => anyOf(v, (x) => wholeReferenceCondition('organization', 'Organization', x)),
     },
@@ -1038,10 +1299,31 @@ const withKept = {
 };
 
 // Clinical types Joinery does not model, kept whole as received (clinical.ts).
-const clinical = ['Encounter', 'Condition', 'MedicationRequest', 'Immunization', 'AllergyIntolerance', 'DiagnosticReport', 'Procedure']
-  .map((type) => clinicalDef(type, metaOf, common, commonTypes));
+const clinical = ['Encounter', 'Condition', 'MedicationRequest', 'Immunization', 'AllergyIntolerance', 'DiagnosticReport', 'Procedure'].map(
+  (type) => clinicalDef(type, metaOf, common, commonTypes),
+);
 
-export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries([
-  patient, withKept.RelatedPerson, group, withKept.Organization, withKept.Practitioner, withKept.PractitionerRole, careTeam, healthcareService, withKept.Location, consent,
-  episodeOfCare, audit, serviceRequest, task, carePlan, goal, questionnaire, withKept.QuestionnaireResponse, observation, ...clinical,
-].map((d) => [d.type, d]));
+export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries(
+  [
+    patient,
+    withKept.RelatedPerson,
+    group,
+    withKept.Organization,
+    withKept.Practitioner,
+    withKept.PractitionerRole,
+    careTeam,
+    healthcareService,
+    withKept.Location,
+    consent,
+    episodeOfCare,
+    audit,
+    serviceRequest,
+    task,
+    carePlan,
+    goal,
+    questionnaire,
+    withKept.QuestionnaireResponse,
+    observation,
+    ...clinical,
+  ].map((d) => [d.type, d]),
+);

@@ -13,7 +13,15 @@ import { checkBundleEntries, checkResourceSize, MAX_BUNDLE_BYTES, MAX_RESOURCE_B
 import { apiRateLimit, HttpError } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { resourceDefs } from './resources.ts';
-import { createPatient, createPatientStandalone, createServiceRequest, joined, updatePatient, updateTask, type WriteResult } from './writes.ts';
+import {
+  createPatient,
+  createPatientStandalone,
+  createServiceRequest,
+  joined,
+  updatePatient,
+  updateTask,
+  type WriteResult,
+} from './writes.ts';
 import { careWriters, type Writer } from './care-writes.ts';
 import { adminWriters } from './admin-writes.ts';
 import { familyWriters } from './family-writes.ts';
@@ -57,7 +65,10 @@ function codeIssues(resource: Resource): Array<{ expression?: string[]; details?
   for (const [element, codes] of Object.entries(REQUIRED_CODES[resource.resourceType] ?? {})) {
     const value = (resource as unknown as Record<string, unknown>)[element];
     if (value !== undefined && !codes.includes(String(value))) {
-      out.push({ expression: [`${resource.resourceType}.${element}`], diagnostics: `"${String(value)}" is not a code of the required value set (${codes.join(', ')})` });
+      out.push({
+        expression: [`${resource.resourceType}.${element}`],
+        diagnostics: `"${String(value)}" is not a code of the required value set (${codes.join(', ')})`,
+      });
     }
   }
   return out;
@@ -70,7 +81,14 @@ function checkValid(resource: unknown, type: string): Resource {
   checkResourceSize(r, type);
   const issues = [...validateFhir(r), ...codeIssues(r)];
   if (issues.length > 0) {
-    const error = new FhirError(400, 'structure', issues.map((i) => `${i.expression?.[0] ?? type}: ${i.details?.text ?? i.diagnostics ?? 'invalid'}`).slice(0, 10).join('; '));
+    const error = new FhirError(
+      400,
+      'structure',
+      issues
+        .map((i) => `${i.expression?.[0] ?? type}: ${i.details?.text ?? i.diagnostics ?? 'invalid'}`)
+        .slice(0, 10)
+        .join('; '),
+    );
     throw error;
   }
   return r;
@@ -93,7 +111,11 @@ function writerFor(type: string, interaction: 'create' | 'update'): Writer {
   const writer = writers[type];
   const special = type === 'Patient' && interaction === 'create';
   if (!def.interactions.includes(interaction) || (!special && !writer?.[interaction])) {
-    throw new FhirError(405, 'not-supported', `${type} cannot be ${interaction === 'create' ? 'created' : 'updated'} through this API: ${def.writes[interaction]}`);
+    throw new FhirError(
+      405,
+      'not-supported',
+      `${type} cannot be ${interaction === 'create' ? 'created' : 'updated'} through this API: ${def.writes[interaction]}`,
+    );
   }
   return writer ?? {};
 }
@@ -110,10 +132,12 @@ async function existingMatch(ctx: FhirContext, type: string, ifNoneExist: string
     const existing = query[k];
     query[k] = existing === undefined ? v : [...(Array.isArray(existing) ? existing : [existing]), v];
   }
-  if (Object.keys(query).length === 0) throw invalid('If-None-Exist must be a search, e.g. identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009');
+  if (Object.keys(query).length === 0)
+    throw invalid('If-None-Exist must be a search, e.g. identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009');
   const found = await search(ctx, type, { ...query, _count: '2', _total: 'none' });
   const matches = (found.entry ?? []).filter((e) => e.search?.mode === 'match');
-  if (matches.length > 1) throw new FhirError(412, 'multiple-matches', `If-None-Exist (${ifNoneExist}) matches more than one ${type}; make it more selective`);
+  if (matches.length > 1)
+    throw new FhirError(412, 'multiple-matches', `If-None-Exist (${ifNoneExist}) matches more than one ${type}; make it more selective`);
   const id = matches[0]?.resource?.id;
   return id ? { type, id, created: false, matched: true } : undefined;
 }
@@ -134,7 +158,15 @@ async function keepSent(ctx: FhirContext, db: FhirContext['db'], result: WriteRe
   if (def.access?.membersOf || def.access?.redact || def.access?.partCategories) return;
   const row = await writtenRow({ ...ctx, db }, result.type, result.id);
   if (!row) return;
-  await keepReceived(db, ctx, result.type, result.id, sent, def.access?.personOf(row) ?? null, def.access?.categoryOf(row) ?? 'demographics');
+  await keepReceived(
+    db,
+    ctx,
+    result.type,
+    result.id,
+    sent,
+    def.access?.personOf(row) ?? null,
+    def.access?.categoryOf(row) ?? 'demographics',
+  );
 }
 
 async function doCreate(ctx: FhirContext, type: string, body: unknown, ifNoneExist?: string): Promise<Written> {
@@ -151,7 +183,10 @@ async function doUpdate(ctx: FhirContext, type: string, id: string, body: unknow
   checkId(id);
   const writer = writerFor(type, 'update');
   const resource = checkValid(body, type);
-  const result = type === 'Patient' ? await ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch)) : await writer.update!(ctx, id, resource, ifMatch);
+  const result =
+    type === 'Patient'
+      ? await ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch))
+      : await writer.update!(ctx, id, resource, ifMatch);
   await keepSent(ctx, ctx.db, result, resource);
   return { ...result, sent: resource };
 }
@@ -173,7 +208,11 @@ async function writtenResource(ctx: FhirContext, result: WriteResult): Promise<R
   } catch (error) {
     if (error instanceof FhirError && error.status === 404) {
       const what = result.created ? 'created' : result.matched ? 'matched to someone already known (nothing new was created)' : 'updated';
-      return operationOutcome('information', 'informational', `${result.type}/${result.id} was ${what}; the access rules do not show it to you`);
+      return operationOutcome(
+        'information',
+        'informational',
+        `${result.type}/${result.id} was ${what}; the access rules do not show it to you`,
+      );
     }
     throw error;
   }
@@ -190,14 +229,24 @@ export function unacceptable(request: FastifyRequest): string | undefined {
   }
   const accept = request.headers.accept;
   if (!accept) return undefined;
-  const ranges = accept.split(',').map((range) => {
-    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
-    const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1).replace(/"/g, '');
-    return { type, q: Number(param('q') ?? 1), version: param('fhirversion') };
-  }).filter((r) => r.type !== '' && !(r.q === 0));
+  const ranges = accept
+    .split(',')
+    .map((range) => {
+      const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+      const param = (name: string) =>
+        params
+          .find((p) => p.startsWith(`${name}=`))
+          ?.slice(name.length + 1)
+          .replace(/"/g, '');
+      return { type, q: Number(param('q') ?? 1), version: param('fhirversion') };
+    })
+    .filter((r) => r.type !== '' && !(r.q === 0));
   if (ranges.length === 0) return undefined;
-  const acceptable = ranges.some((r) => (JSON_FORMATS.has(r.type) || r.type === '*/*' || r.type === 'application/*')
-    && (r.version === undefined || r.version === '4.0' || r.version === '4.0.1'));
+  const acceptable = ranges.some(
+    (r) =>
+      (JSON_FORMATS.has(r.type) || r.type === '*/*' || r.type === 'application/*') &&
+      (r.version === undefined || r.version === '4.0' || r.version === '4.0.1'),
+  );
   if (acceptable) return undefined;
   const version = ranges.find((r) => r.version !== undefined)?.version;
   return version && !['4.0', '4.0.1'].includes(version)
@@ -212,8 +261,12 @@ function preferOutcome(request: FastifyRequest): boolean {
 
 /** The paths not kept, in a header beside the resource (the full list: Prefer: return=OperationOutcome). */
 function notKeptHeader(reply: FastifyReply, kept: OperationOutcome | undefined): void {
-  const missing = (kept?.issue ?? []).filter((i) => i.severity === 'warning').map((i) => i.expression?.[0]).filter((p): p is string => !!p);
-  if (missing.length > 0) reply.header('x-fhir-not-kept', missing.slice(0, 20).join(', ') + (missing.length > 20 ? `, and ${missing.length - 20} more` : ''));
+  const missing = (kept?.issue ?? [])
+    .filter((i) => i.severity === 'warning')
+    .map((i) => i.expression?.[0])
+    .filter((p): p is string => !!p);
+  if (missing.length > 0)
+    reply.header('x-fhir-not-kept', missing.slice(0, 20).join(', ') + (missing.length > 20 ? `, and ${missing.length - 20} more` : ''));
 }
 
 export function capabilityStatement(base: string): CapabilityStatement {
@@ -231,30 +284,49 @@ export function capabilityStatement(base: string): CapabilityStatement {
     implementation: { description: 'Joinery: one care network around people and households', url: base },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
-    rest: [{
-      mode: 'server',
-      documentation: 'Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl\'s base), and take absolute request URLs. FHIR R4 JSON only: XML or other versions answer 406.',
-      security: { service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }], text: 'Bearer token' }] },
-      resource: Object.values(resourceDefs).map((def) => ({
-        type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined ? R extends { type: infer T } ? T : never : never,
-        documentation: `Create: ${def.interactions.includes('create') ? '' : 'not offered. '}${def.writes.create} Update: ${def.interactions.includes('update') ? '' : 'not offered. '}${def.writes.update}`,
-        interaction: def.interactions.map((code) => ({ code })),
-        versioning: 'versioned' as const,
-        readHistory: false,
-        updateCreate: false,
-        conditionalCreate: def.interactions.includes('create'),
-        searchInclude: Object.keys(def.includes ?? {}).map((p) => `${def.type}:${p}`),
-        searchParam: Object.entries(def.paramTypes).map(([name, type]) => ({ name, type })),
-      })),
-      interaction: [{ code: 'transaction' }, { code: 'batch' }],
-    }],
+    rest: [
+      {
+        mode: 'server',
+        documentation:
+          "Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl's base), and take absolute request URLs. FHIR R4 JSON only: XML or other versions answer 406.",
+        security: {
+          service: [
+            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }], text: 'Bearer token' },
+          ],
+        },
+        resource: Object.values(resourceDefs).map((def) => ({
+          type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined
+            ? R extends { type: infer T }
+              ? T
+              : never
+            : never,
+          documentation: `Create: ${def.interactions.includes('create') ? '' : 'not offered. '}${def.writes.create} Update: ${def.interactions.includes('update') ? '' : 'not offered. '}${def.writes.update}`,
+          interaction: def.interactions.map((code) => ({ code })),
+          versioning: 'versioned' as const,
+          readHistory: false,
+          updateCreate: false,
+          conditionalCreate: def.interactions.includes('create'),
+          searchInclude: Object.keys(def.includes ?? {}).map((p) => `${def.type}:${p}`),
+          searchParam: Object.entries(def.paramTypes).map(([name, type]) => ({ name, type })),
+        })),
+        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+      },
+    ],
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Bundles
 
-interface Planned { index: number; entry: BundleEntry; method: string; type: string; id?: string; query?: Query; assignedId?: string }
+interface Planned {
+  index: number;
+  entry: BundleEntry;
+  method: string;
+  type: string;
+  id?: string;
+  query?: Query;
+  assignedId?: string;
+}
 
 /**
  * A request URL's path below the base, and its query: relative (Patient, /fhir/Patient/1) or
@@ -269,11 +341,17 @@ function requestTarget(url: string): { parts: string[]; queryString: string | un
     } catch {
       throw invalid(`${url.slice(0, 100)} is not a URL`);
     }
-    const segments = parsed.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    const segments = parsed.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((p) => decodeURIComponent(p));
     const at = segments.findIndex((p) => Object.hasOwn(resourceDefs, p));
     return { parts: at >= 0 ? segments.slice(at) : segments.slice(-1), queryString: parsed.search.replace(/^\?/, '') || undefined };
   }
-  const [path, queryString] = url.replace(/^\/+/, '').replace(/^fhir\//, '').split('?');
+  const [path, queryString] = url
+    .replace(/^\/+/, '')
+    .replace(/^fhir\//, '')
+    .split('?');
   return { parts: path!.split('/'), queryString };
 }
 
@@ -306,7 +384,10 @@ function resolveReferences(value: unknown, ids: Map<string, string>, relative?: 
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = k === 'reference' && typeof v === 'string' && (ids.has(v) || relative?.has(v)) ? (ids.get(v) ?? relative!.get(v)) : resolveReferences(v, ids, relative);
+      out[k] =
+        k === 'reference' && typeof v === 'string' && (ids.has(v) || relative?.has(v))
+          ? (ids.get(v) ?? relative!.get(v))
+          : resolveReferences(v, ids, relative);
     }
     return out;
   }
@@ -324,7 +405,12 @@ function absoluteFullUrl(fullUrl: string | undefined): { base: string; local: st
  * (urn:uuid or absolute), and for an absolute fullUrl its Type/id relative to that base (a
  * relative reference in an entry of the same base means it, as FHIR resolves them).
  */
-function nameEntry(fullUrl: string | undefined, reference: string, ids: Map<string, string>, relative: Map<string, Map<string, string>>): void {
+function nameEntry(
+  fullUrl: string | undefined,
+  reference: string,
+  ids: Map<string, string>,
+  relative: Map<string, Map<string, string>>,
+): void {
   if (!fullUrl) return;
   if (fullUrl.startsWith('urn:uuid:') || fullUrl.startsWith('urn:oid:')) ids.set(fullUrl, reference);
   const absolute = absoluteFullUrl(fullUrl);
@@ -358,7 +444,11 @@ async function writtenEntry(ctx: FhirContext, result: Written): Promise<BundleEn
 async function readEntry(ctx: FhirContext, p: Planned): Promise<BundleEntry> {
   if (p.id) {
     const resource = await readResource(ctx, p.type, p.id);
-    return { fullUrl: `${ctx.base}/${p.type}/${p.id}`, resource, response: { status: '200 OK', etag: `W/"${resource.meta?.versionId ?? '1'}"` } };
+    return {
+      fullUrl: `${ctx.base}/${p.type}/${p.id}`,
+      resource,
+      response: { status: '200 OK', etag: `W/"${resource.meta?.versionId ?? '1'}"` },
+    };
   }
   return { resource: await search(ctx, p.type, p.query ?? {}), response: { status: '200 OK' } };
 }
@@ -368,7 +458,9 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
   checkBundleEntries(entries.length, 'transaction');
   // Patients are created first among the POSTs: the entries about them name them.
   const patientFirst = (p: Planned) => (p.method === 'POST' && p.type === 'Patient' ? 0 : 1);
-  const planned = entries.map(plan).sort((a, b) => (order[a.method]! - order[b.method]!) || patientFirst(a) - patientFirst(b) || a.index - b.index);
+  const planned = entries
+    .map(plan)
+    .sort((a, b) => order[a.method]! - order[b.method]! || patientFirst(a) - patientFirst(b) || a.index - b.index);
   for (const p of planned) if (p.method !== 'GET') checkValid(p.entry.resource, p.type);
   const ids = new Map<string, string>();
   const relative = new Map<string, Map<string, string>>();
@@ -395,7 +487,9 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
           if (p.method === 'POST') {
             const writer = writerFor(p.type, 'create');
             const found = await existingMatch(tctx, p.type, p.entry.request?.ifNoneExist);
-            result = found ?? (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource, p.assignedId));
+            result =
+              found ??
+              (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource, p.assignedId));
             if (!found) {
               await keepSent(tctx, db, result, resource);
               result = { ...result, sent: resource } as Written;
@@ -432,11 +526,15 @@ async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
     try {
       const p = plan(entry, index);
       if (p.method === 'GET') out.push(await readEntry(ctx, p));
-      else if (p.method === 'POST') out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, entry.resource, entry.request?.ifNoneExist)));
+      else if (p.method === 'POST')
+        out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, entry.resource, entry.request?.ifNoneExist)));
       else out.push(await writtenEntry(ctx, await doUpdate(ctx, p.type, p.id!, entry.resource, entry.request?.ifMatch)));
     } catch (error) {
       const status = error instanceof FhirError ? error.status : 500;
-      const outcome = error instanceof FhirError ? operationOutcome('error', error.code, error.message) : operationOutcome('error', 'exception', 'this entry could not be processed');
+      const outcome =
+        error instanceof FhirError
+          ? operationOutcome('error', error.code, error.message)
+          : operationOutcome('error', 'exception', 'this entry could not be processed');
       out.push({ response: { status: statusLine(status), outcome } });
     }
   }
@@ -446,132 +544,189 @@ async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
 // ---------------------------------------------------------------------------------------------
 
 export function registerFhirRoutes(app: FastifyInstance): void {
-  void app.register(async (fhir) => {
-    fhir.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string', bodyLimit: MAX_BUNDLE_BYTES }, (_request, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new FhirError(400, 'structure', 'the body is not valid JSON'), undefined);
+  void app.register(
+    async (fhir) => {
+      fhir.addContentTypeParser(
+        ['application/fhir+json', 'application/json+fhir'],
+        { parseAs: 'string', bodyLimit: MAX_BUNDLE_BYTES },
+        (_request, body, done) => {
+          try {
+            done(null, JSON.parse(body as string));
+          } catch {
+            done(new FhirError(400, 'structure', 'the body is not valid JSON'), undefined);
+          }
+        },
+      );
+
+      // Only JSON bodies: text/plain (which Fastify would otherwise read as a string) is a 415.
+      fhir.removeContentTypeParser('text/plain');
+
+      // Only FHIR R4 in JSON is spoken: XML, or another FHIR version, is a 406 rather than R4 JSON
+      // the client did not ask for. Checked before the token, so the refusal costs nothing.
+      fhir.addHook('onRequest', async (request) => {
+        const problem = unacceptable(request);
+        if (problem) throw new FhirError(406, 'not-supported', problem);
+      });
+
+      // Bearer tokens replace the session here: a cookie must not act on the API (no CSRF on these routes).
+      fhir.addHook('onRequest', async (request) => {
+        request.user = undefined;
+        const header = request.headers.authorization;
+        if (!header) return;
+        const m = /^Bearer\s+(\S+)$/i.exec(header);
+        const user = m ? await userForApiToken(request.server.joinery.database.db, m[1]!) : undefined;
+        if (!user) throw new FhirError(401, 'login', 'the bearer token is not valid (unknown, expired or revoked)');
+        request.user = user;
+      });
+
+      fhir.addHook('onRequest', async (request, reply) => {
+        const controller = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) controller.abort();
+        });
+        clientGone.set(request.raw, controller.signal);
+      });
+
+      // Each user's requests per minute, after the token has said who they are.
+      fhir.addHook('preHandler', apiRateLimit(app, 'fhir'));
+
+      fhir.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+        if (error instanceof FhirError) {
+          if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="joinery-fhir"');
+          return reply
+            .code(error.status)
+            .type(FHIR_JSON)
+            .send(operationOutcome('error', error.code, error.message, error.expression));
+        }
+        if (error instanceof HttpError && error.statusCode < 500) {
+          return reply
+            .code(error.statusCode)
+            .type(FHIR_JSON)
+            .send(operationOutcome('error', 'invalid', error.message));
+        }
+        const status = error.statusCode ?? 500;
+        if (status >= 500) {
+          request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'fhir request failed');
+          return reply
+            .code(500)
+            .type(FHIR_JSON)
+            .send(operationOutcome('error', 'exception', `the request could not be handled; reference ${request.id}`));
+        }
+        const message =
+          error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'send application/fhir+json'
+            : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+              ? `the body is too large: one resource may be at most ${MAX_RESOURCE_BYTES.toLocaleString('en-GB')} bytes, a Bundle ${MAX_BUNDLE_BYTES.toLocaleString('en-GB')}`
+              : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+                ? 'the body is not valid JSON'
+                : status === 429
+                  ? 'too many requests; wait and try again'
+                  : 'the request could not be handled';
+        return reply
+          .code(status)
+          .type(FHIR_JSON)
+          .send(
+            operationOutcome(
+              'error',
+              status === 415 ? 'not-supported' : status === 429 ? 'throttled' : status === 413 ? 'too-costly' : 'invalid',
+              message,
+            ),
+          );
+      });
+      fhir.setNotFoundHandler(async (_request, reply) =>
+        reply
+          .code(404)
+          .type(FHIR_JSON)
+          .send(operationOutcome('error', 'not-found', 'there is nothing at this address in the FHIR API')),
+      );
+
+      fhir.get('/metadata', async (request, reply) => reply.type(FHIR_JSON).send(capabilityStatement(baseUrl(request))));
+
+      fhir.get('/:type', async (request, reply) => {
+        const { type } = request.params as { type: string };
+        return reply.type(FHIR_JSON).send(await search(context(request), type, request.query as Query));
+      });
+      fhir.post('/:type/_search', { config: { csrf: false } }, async (request, reply) => {
+        const { type } = request.params as { type: string };
+        const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Query;
+        return reply.type(FHIR_JSON).send(await search(context(request), type, { ...(request.query as Query), ...body }));
+      });
+      fhir.get('/:type/:id', async (request, reply) => {
+        const { type, id } = request.params as { type: string; id: string };
+        return sendResource(reply, await readResource(context(request), type, id));
+      });
+      fhir.get('/:type/:id/_history/:vid', async (request, reply) => {
+        const { type, id, vid } = request.params as { type: string; id: string; vid: string };
+        const resource = await readResource(context(request), type, id);
+        if (resource.meta?.versionId !== vid)
+          throw new FhirError(404, 'not-found', `only the current version (${resource.meta?.versionId ?? '1'}) of ${type}/${id} is kept`);
+        return sendResource(reply, resource);
+      });
+      fhir.post('/:type', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
+        const { type } = request.params as { type: string };
+        const ctx = context(request);
+        const ifNoneExist = request.headers['if-none-exist'];
+        const result = await doCreate(ctx, type, request.body, Array.isArray(ifNoneExist) ? ifNoneExist[0] : ifNoneExist);
+        const resource = await writtenResource(ctx, result);
+        reply.header('location', `${ctx.base}/${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`);
+        const kept = keptOutcome(result, resource);
+        if (kept && preferOutcome(request))
+          return reply
+            .code(result.created ? 201 : 200)
+            .type(FHIR_JSON)
+            .send(kept);
+        notKeptHeader(reply, kept);
+        // Nothing new was made (a conditional create found its match, or a Patient matched someone
+        // already known through the person index): 200, as FHIR answers an existing resource, and
+        // only an OperationOutcome unless the access rules already show that person to the writer.
+        return sendResource(reply, resource, result.created ? 201 : 200);
+      });
+      fhir.put('/:type/:id', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
+        const { type, id } = request.params as { type: string; id: string };
+        const ctx = context(request);
+        const result = await doUpdate(ctx, type, id, request.body, request.headers['if-match']);
+        const resource = await writtenResource(ctx, result);
+        const kept = keptOutcome(result, resource);
+        if (kept && preferOutcome(request)) return reply.type(FHIR_JSON).send(kept);
+        notKeptHeader(reply, kept);
+        return sendResource(reply, resource);
+      });
+      fhir.post('/', { config: { csrf: false } }, async (request, reply) => {
+        const ctx = context(request);
+        const bundle = request.body as Bundle | undefined;
+        if (!bundle || bundle.resourceType !== 'Bundle') throw invalid('POST a Bundle of type transaction or batch to the base');
+        if (bundle.type === 'transaction') return reply.type(FHIR_JSON).send(await runTransaction(ctx, bundle));
+        if (bundle.type === 'batch') return reply.type(FHIR_JSON).send(await runBatch(ctx, bundle));
+        throw invalid('the Bundle must be of type transaction or batch');
+      });
+      // OPTIONS says which methods an address takes. No CORS headers: the API is for servers holding
+      // a bearer token, not for scripts on other sites' pages, so a browser's preflight learns only this.
+      fhir.options('/*', { config: { csrf: false } }, async (request, reply) => {
+        const depth = (request.params as { '*': string })['*'].split('/').filter(Boolean).length;
+        const allow =
+          depth === 0
+            ? 'GET, POST, OPTIONS'
+            : depth === 1
+              ? 'GET, POST, OPTIONS'
+              : depth === 2
+                ? 'GET, PUT, OPTIONS'
+                : 'GET, POST, OPTIONS';
+        return reply.code(204).header('allow', allow).send();
+      });
+      // Methods the API does not offer still answer with an OperationOutcome.
+      for (const method of ['DELETE', 'PATCH'] as const) {
+        fhir.route({
+          method,
+          url: '/*',
+          config: { csrf: false },
+          handler: async () => {
+            throw new FhirError(405, 'not-supported', `${method} is not supported by this API`);
+          },
+        });
       }
-    });
-
-    // Only JSON bodies: text/plain (which Fastify would otherwise read as a string) is a 415.
-    fhir.removeContentTypeParser('text/plain');
-
-    // Only FHIR R4 in JSON is spoken: XML, or another FHIR version, is a 406 rather than R4 JSON
-    // the client did not ask for. Checked before the token, so the refusal costs nothing.
-    fhir.addHook('onRequest', async (request) => {
-      const problem = unacceptable(request);
-      if (problem) throw new FhirError(406, 'not-supported', problem);
-    });
-
-    // Bearer tokens replace the session here: a cookie must not act on the API (no CSRF on these routes).
-    fhir.addHook('onRequest', async (request) => {
-      request.user = undefined;
-      const header = request.headers.authorization;
-      if (!header) return;
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const user = m ? await userForApiToken(request.server.joinery.database.db, m[1]!) : undefined;
-      if (!user) throw new FhirError(401, 'login', 'the bearer token is not valid (unknown, expired or revoked)');
-      request.user = user;
-    });
-
-    fhir.addHook('onRequest', async (request, reply) => {
-      const controller = new AbortController();
-      reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
-      clientGone.set(request.raw, controller.signal);
-    });
-
-    // Each user's requests per minute, after the token has said who they are.
-    fhir.addHook('preHandler', apiRateLimit(app, 'fhir'));
-
-    fhir.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
-      if (error instanceof FhirError) {
-        if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="joinery-fhir"');
-        return reply.code(error.status).type(FHIR_JSON).send(operationOutcome('error', error.code, error.message, error.expression));
-      }
-      if (error instanceof HttpError && error.statusCode < 500) {
-        return reply.code(error.statusCode).type(FHIR_JSON).send(operationOutcome('error', 'invalid', error.message));
-      }
-      const status = error.statusCode ?? 500;
-      if (status >= 500) {
-        request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'fhir request failed');
-        return reply.code(500).type(FHIR_JSON).send(operationOutcome('error', 'exception', `the request could not be handled; reference ${request.id}`));
-      }
-      const message = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send application/fhir+json'
-        : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the body is too large: one resource may be at most ${MAX_RESOURCE_BYTES.toLocaleString('en-GB')} bytes, a Bundle ${MAX_BUNDLE_BYTES.toLocaleString('en-GB')}`
-          : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is not valid JSON'
-            : status === 429 ? 'too many requests; wait and try again' : 'the request could not be handled';
-      return reply.code(status).type(FHIR_JSON).send(operationOutcome('error', status === 415 ? 'not-supported' : status === 429 ? 'throttled' : status === 413 ? 'too-costly' : 'invalid', message));
-    });
-    fhir.setNotFoundHandler(async (_request, reply) => reply.code(404).type(FHIR_JSON).send(operationOutcome('error', 'not-found', 'there is nothing at this address in the FHIR API')));
-
-    fhir.get('/metadata', async (request, reply) => reply.type(FHIR_JSON).send(capabilityStatement(baseUrl(request))));
-
-    fhir.get('/:type', async (request, reply) => {
-      const { type } = request.params as { type: string };
-      return reply.type(FHIR_JSON).send(await search(context(request), type, request.query as Query));
-    });
-    fhir.post('/:type/_search', { config: { csrf: false } }, async (request, reply) => {
-      const { type } = request.params as { type: string };
-      const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Query;
-      return reply.type(FHIR_JSON).send(await search(context(request), type, { ...(request.query as Query), ...body }));
-    });
-    fhir.get('/:type/:id', async (request, reply) => {
-      const { type, id } = request.params as { type: string; id: string };
-      return sendResource(reply, await readResource(context(request), type, id));
-    });
-    fhir.get('/:type/:id/_history/:vid', async (request, reply) => {
-      const { type, id, vid } = request.params as { type: string; id: string; vid: string };
-      const resource = await readResource(context(request), type, id);
-      if (resource.meta?.versionId !== vid) throw new FhirError(404, 'not-found', `only the current version (${resource.meta?.versionId ?? '1'}) of ${type}/${id} is kept`);
-      return sendResource(reply, resource);
-    });
-    fhir.post('/:type', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
-      const { type } = request.params as { type: string };
-      const ctx = context(request);
-      const ifNoneExist = request.headers['if-none-exist'];
-      const result = await doCreate(ctx, type, request.body, Array.isArray(ifNoneExist) ? ifNoneExist[0] : ifNoneExist);
-      const resource = await writtenResource(ctx, result);
-      reply.header('location', `${ctx.base}/${result.type}/${result.id}/_history/${resource.meta?.versionId ?? '1'}`);
-      const kept = keptOutcome(result, resource);
-      if (kept && preferOutcome(request)) return reply.code(result.created ? 201 : 200).type(FHIR_JSON).send(kept);
-      notKeptHeader(reply, kept);
-      // Nothing new was made (a conditional create found its match, or a Patient matched someone
-      // already known through the person index): 200, as FHIR answers an existing resource, and
-      // only an OperationOutcome unless the access rules already show that person to the writer.
-      return sendResource(reply, resource, result.created ? 201 : 200);
-    });
-    fhir.put('/:type/:id', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
-      const { type, id } = request.params as { type: string; id: string };
-      const ctx = context(request);
-      const result = await doUpdate(ctx, type, id, request.body, request.headers['if-match']);
-      const resource = await writtenResource(ctx, result);
-      const kept = keptOutcome(result, resource);
-      if (kept && preferOutcome(request)) return reply.type(FHIR_JSON).send(kept);
-      notKeptHeader(reply, kept);
-      return sendResource(reply, resource);
-    });
-    fhir.post('/', { config: { csrf: false } }, async (request, reply) => {
-      const ctx = context(request);
-      const bundle = request.body as Bundle | undefined;
-      if (!bundle || bundle.resourceType !== 'Bundle') throw invalid('POST a Bundle of type transaction or batch to the base');
-      if (bundle.type === 'transaction') return reply.type(FHIR_JSON).send(await runTransaction(ctx, bundle));
-      if (bundle.type === 'batch') return reply.type(FHIR_JSON).send(await runBatch(ctx, bundle));
-      throw invalid('the Bundle must be of type transaction or batch');
-    });
-    // OPTIONS says which methods an address takes. No CORS headers: the API is for servers holding
-    // a bearer token, not for scripts on other sites' pages, so a browser's preflight learns only this.
-    fhir.options('/*', { config: { csrf: false } }, async (request, reply) => {
-      const depth = (request.params as { '*': string })['*'].split('/').filter(Boolean).length;
-      const allow = depth === 0 ? 'GET, POST, OPTIONS' : depth === 1 ? 'GET, POST, OPTIONS' : depth === 2 ? 'GET, PUT, OPTIONS' : 'GET, POST, OPTIONS';
-      return reply.code(204).header('allow', allow).send();
-    });
-    // Methods the API does not offer still answer with an OperationOutcome.
-    for (const method of ['DELETE', 'PATCH'] as const) {
-      fhir.route({ method, url: '/*', config: { csrf: false }, handler: async () => { throw new FhirError(405, 'not-supported', `${method} is not supported by this API`); } });
-    }
-  }, { prefix: '/fhir' });
+    },
+    { prefix: '/fhir' },
+  );
 }
 
 export { readRow };

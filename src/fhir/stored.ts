@@ -35,7 +35,15 @@ export function elementCategory(type: string, element: string, rowCategory: Cate
 const NOT_KEPT: Record<string, string[]> = { Practitioner: ['address', 'birthDate', 'photo', 'gender'], PractitionerRole: [] };
 
 /** Stores the resource as received (less id and meta, which are the server's), and its identifiers. */
-export async function keepReceived(db: Kysely<Database>, ctx: FhirContext | null, type: string, id: string, resource: Resource, personId: string | null, category: Category): Promise<void> {
+export async function keepReceived(
+  db: Kysely<Database>,
+  ctx: FhirContext | null,
+  type: string,
+  id: string,
+  resource: Resource,
+  personId: string | null,
+  category: Category,
+): Promise<void> {
   const { id: _id, meta: _meta, ...content } = resource as unknown as Json;
   for (const element of NOT_KEPT[type] ?? []) delete content[element];
   await sql`insert into fhir_resources (resource_type, resource_id, person_id, category, content, received_at, received_by)
@@ -43,27 +51,43 @@ export async function keepReceived(db: Kysely<Database>, ctx: FhirContext | null
     on conflict (resource_type, resource_id) do update set person_id = excluded.person_id, category = excluded.category,
       content = excluded.content, received_at = excluded.received_at, received_by = excluded.received_by`.execute(db);
   await sql`delete from fhir_identifiers where resource_type = ${type} and resource_id = ${id}`.execute(db);
-  const identifiers = Array.isArray(content.identifier) ? content.identifier as Array<{ system?: string; value?: string }> : [];
+  const identifiers = Array.isArray(content.identifier) ? (content.identifier as Array<{ system?: string; value?: string }>) : [];
   for (const identifier of identifiers) {
     if (typeof identifier.value !== 'string' || identifier.value === '') continue;
-    await sql`insert into fhir_identifiers (resource_type, resource_id, system, value) values (${type}, ${id}, ${identifier.system ?? ''}, ${identifier.value})`.execute(db);
+    await sql`insert into fhir_identifiers (resource_type, resource_id, system, value) values (${type}, ${id}, ${identifier.system ?? ''}, ${identifier.value})`.execute(
+      db,
+    );
   }
 }
 
-interface StoredCopy { content: Json; received_by: string | null; organisation_id: string | null }
+interface StoredCopy {
+  content: Json;
+  received_by: string | null;
+  organisation_id: string | null;
+}
 
 async function loadCopies(db: Kysely<Database>, type: string, ids: string[]): Promise<Map<string, StoredCopy>> {
   if (ids.length === 0) return new Map();
-  const rows = (await sql<{ resource_id: string; content: unknown; received_by: string | null; organisation_id: string | null }>`
+  const rows = (
+    await sql<{ resource_id: string; content: unknown; received_by: string | null; organisation_id: string | null }>`
     select f.resource_id, f.content, f.received_by, u.organisation_id from fhir_resources f left join users u on u.id = f.received_by
-    where f.resource_type = ${type} and f.resource_id = any(${ids}::text[]) and not f.whole`.execute(db)).rows;
-  return new Map(rows.map((r) => [r.resource_id, {
-    content: (typeof r.content === 'string' ? JSON.parse(r.content) : r.content) as Json, received_by: r.received_by, organisation_id: r.organisation_id,
-  }]));
+    where f.resource_type = ${type} and f.resource_id = any(${ids}::text[]) and not f.whole`.execute(db)
+  ).rows;
+  return new Map(
+    rows.map((r) => [
+      r.resource_id,
+      {
+        content: (typeof r.content === 'string' ? JSON.parse(r.content) : r.content) as Json,
+        received_by: r.received_by,
+        organisation_id: r.organisation_id,
+      },
+    ]),
+  );
 }
 
 const norm = (v: unknown) => (typeof v === 'string' ? v.replace(/\s/g, '').toLowerCase() : v);
-const JOINERY_SYSTEMS = (system: unknown) => system === NHS_NUMBER_SYSTEM || system === PERSON_SYSTEM || (typeof system === 'string' && system.startsWith(SOURCE_SYSTEM_PREFIX));
+const JOINERY_SYSTEMS = (system: unknown) =>
+  system === NHS_NUMBER_SYSTEM || system === PERSON_SYSTEM || (typeof system === 'string' && system.startsWith(SOURCE_SYSTEM_PREFIX));
 
 /**
  * The domain view with the stored copy's elements: the copy's own for what Joinery does not
@@ -74,15 +98,25 @@ function merge(type: string, view: Json, copy: Json, allowed: (element: string) 
   const out: Json = { ...view };
   for (const [element, value] of Object.entries(copy)) {
     if (!allowed(element)) continue;
-    if (!(element in view)) { out[element] = value; continue; }
+    if (!(element in view)) {
+      out[element] = value;
+      continue;
+    }
     if (type !== 'Patient' || !Array.isArray(value) || !Array.isArray(view[element])) continue;
     const ours = view[element] as Json[];
     const theirs = value as Json[];
     if (element === 'identifier') {
       // The sender's identifiers in their order, the NHS number as Joinery now holds it, then Joinery's own.
       const nhs = ours.find((o) => o.system === NHS_NUMBER_SYSTEM);
-      const kept = theirs.flatMap((i) => (i.system === NHS_NUMBER_SYSTEM ? (nhs ? [norm(i.value) === norm(nhs.value) ? i : { ...i, value: nhs.value }] : [])
-        : JOINERY_SYSTEMS(i.system) ? [] : [i]));
+      const kept = theirs.flatMap((i) =>
+        i.system === NHS_NUMBER_SYSTEM
+          ? nhs
+            ? [norm(i.value) === norm(nhs.value) ? i : { ...i, value: nhs.value }]
+            : []
+          : JOINERY_SYSTEMS(i.system)
+            ? []
+            : [i],
+      );
       out.identifier = [...kept, ...ours.filter((o) => !kept.some((k) => k.system === o.system))];
     } else if (element === 'name') {
       // The name Joinery took is the sender's official one (else the first in use), or its text alone.
@@ -90,9 +124,12 @@ function merge(type: string, view: Json, copy: Json, allowed: (element: string) 
       const names = theirs as Name[];
       const first = names.find((n) => n.use === 'official') ?? names.find((n) => n.use !== 'old' && n.use !== 'maiden') ?? names[0];
       const mine = ours[0] as Name | undefined;
-      const agrees = first && mine && (first.family || first.given?.length
-        ? norm(first.family) === norm(mine.family) && norm(first.given?.[0]) === norm(mine.given?.[0])
-        : norm(first.text) === norm(mine.family));
+      const agrees =
+        first &&
+        mine &&
+        (first.family || first.given?.length
+          ? norm(first.family) === norm(mine.family) && norm(first.given?.[0]) === norm(mine.given?.[0])
+          : norm(first.text) === norm(mine.family));
       out.name = agrees ? theirs : [...ours, ...theirs.filter((n) => n !== first)];
     } else if (element === 'address') {
       const first = theirs[0] as { postalCode?: string } | undefined;
@@ -101,7 +138,9 @@ function merge(type: string, view: Json, copy: Json, allowed: (element: string) 
     } else if (element === 'telecom') {
       // The sender's list while it still holds every contact Joinery has; else Joinery's first.
       const held = (o: Json) => theirs.some((t) => t.system === o.system && norm(t.value) === norm(o.value));
-      out.telecom = ours.every(held) ? theirs : [...ours, ...theirs.filter((t) => !ours.some((o) => o.system === t.system && norm(o.value) === norm(t.value)))];
+      out.telecom = ours.every(held)
+        ? theirs
+        : [...ours, ...theirs.filter((t) => !ours.some((o) => o.system === t.system && norm(o.value) === norm(t.value)))];
     }
   }
   // Gender other is kept as Joinery's unknown: the copy says which.
@@ -117,23 +156,45 @@ function merge(type: string, view: Json, copy: Json, allowed: (element: string) 
  */
 export async function withStoredCopies(ctx: FhirContext, def: ResourceDef, rows: Row[]): Promise<Resource[]> {
   const views = rows.map((row) => def.toFhir(row));
-  const copies = await loadCopies(ctx.db, def.type, rows.map((r) => r.id));
+  const copies = await loadCopies(
+    ctx.db,
+    def.type,
+    rows.map((r) => r.id),
+  );
   if (copies.size === 0) return views;
   const decided = new Map<string, boolean>();
   const out: Resource[] = [];
   for (const [i, row] of rows.entries()) {
     const copy = copies.get(row.id);
-    if (!copy) { out.push(views[i]!); continue; }
+    if (!copy) {
+      out.push(views[i]!);
+      continue;
+    }
     const spec = def.access;
     const personId = spec?.personOf(row) ?? null;
     const rowCategory = spec?.categoryOf(row) ?? 'demographics';
-    const extra = [...new Set(Object.keys(copy.content).map((e) => elementCategory(def.type, e, rowCategory)).filter((c) => c !== rowCategory))];
+    const extra = [
+      ...new Set(
+        Object.keys(copy.content)
+          .map((e) => elementCategory(def.type, e, rowCategory))
+          .filter((c) => c !== rowCategory),
+      ),
+    ];
     for (const category of extra) {
       const key = `${personId}|${category}|${copy.organisation_id}`;
       if (decided.has(key) || !personId) continue;
-      const access = await decideRecordAccess(ctx.db, { actor: ctx.actor, personId, categories: [category], purpose: ctx.actor.role === 'citizen' ? 'self' : 'direct_care', action: 'read' });
+      const access = await decideRecordAccess(ctx.db, {
+        actor: ctx.actor,
+        personId,
+        categories: [category],
+        purpose: ctx.actor.role === 'citizen' ? 'self' : 'direct_care',
+        action: 'read',
+      });
       const scope = access.byCategory[category]?.scope ?? 'none';
-      decided.set(key, scope === 'all' || (scope !== 'none' && copy.organisation_id !== null && copy.organisation_id === ctx.actor.organisationId));
+      decided.set(
+        key,
+        scope === 'all' || (scope !== 'none' && copy.organisation_id !== null && copy.organisation_id === ctx.actor.organisationId),
+      );
     }
     const allowed = (element: string) => {
       const category = elementCategory(def.type, element, rowCategory);
@@ -148,8 +209,14 @@ export async function withStoredCopies(ctx: FhirContext, def: ResourceDef, rows:
 // What did not come back
 
 function paths(value: unknown, at: string, out: Map<string, string>): void {
-  if (Array.isArray(value)) { value.forEach((v, i) => paths(v, `${at}[${i}]`, out)); return; }
-  if (value && typeof value === 'object') { for (const [k, v] of Object.entries(value)) paths(v, `${at}.${k}`, out); return; }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => paths(v, `${at}[${i}]`, out));
+    return;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) paths(v, `${at}.${k}`, out);
+    return;
+  }
   out.set(at, JSON.stringify(value));
 }
 
@@ -174,8 +241,14 @@ export function notKept(sent: Resource, readBack: Resource): string[] {
 export function notKeptOutcome(type: string, id: string, missing: string[]): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
-    issue: missing.length === 0
-      ? [{ severity: 'information', code: 'informational', diagnostics: `${type}/${id}: everything sent was kept` }]
-      : missing.slice(0, 100).map((path) => ({ severity: 'warning' as const, code: 'informational' as const, diagnostics: `${path} was not kept`, expression: [path] })),
+    issue:
+      missing.length === 0
+        ? [{ severity: 'information', code: 'informational', diagnostics: `${type}/${id}: everything sent was kept` }]
+        : missing.slice(0, 100).map((path) => ({
+            severity: 'warning' as const,
+            code: 'informational' as const,
+            diagnostics: `${path} was not kept`,
+            expression: [path],
+          })),
   };
 }

@@ -25,7 +25,12 @@ export function validateFhir(resource: unknown): OperationOutcomeIssue[] {
     return [{ severity: 'error', code: 'structure', diagnostics: 'not a FHIR resource (no resourceType)' }];
   }
   if (r.id !== undefined && (typeof r.id !== 'string' || !ID.test(r.id))) {
-    issues.push({ severity: 'error', code: 'value', diagnostics: 'id must be 1-64 letters, digits, - or .', expression: [`${r.resourceType}.id`] });
+    issues.push({
+      severity: 'error',
+      code: 'value',
+      diagnostics: 'id must be 1-64 letters, digits, - or .',
+      expression: [`${r.resourceType}.id`],
+    });
   }
   try {
     for (const issue of validateResource(r)) if (issue.severity === 'error' || issue.severity === 'fatal') issues.push(issue);

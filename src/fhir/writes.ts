@@ -22,7 +22,13 @@ export const SHARED_CATEGORY_EXTENSION = 'urn:joinery:extension:shared-category'
 export const CONTACT_METHOD_EXTENSION = 'urn:joinery:extension:first-contact-method';
 
 /** `matched`: a create that found an existing resource (the person index matched someone known) and made none. */
-export interface WriteResult { type: string; id: string; created: boolean; matched?: boolean; /** Kept whole as received: the row is the copy. */ whole?: boolean }
+export interface WriteResult {
+  type: string;
+  id: string;
+  created: boolean;
+  matched?: boolean;
+  /** Kept whole as received: the row is the copy. */ whole?: boolean;
+}
 
 export async function bumpVersion(db: Kysely<Database>, type: string, id: string): Promise<number> {
   const row = await sql<{ version_id: number }>`
@@ -42,17 +48,27 @@ export async function stampCreated(db: Kysely<Database>, type: string, id: strin
 export function checkIfMatch(ifMatch: string | undefined, current: number): void {
   if (!ifMatch) return;
   const m = /^(?:W\/)?"?(\d+)"?$/.exec(ifMatch.trim());
-  if (!m || Number(m[1]) !== current) throw new FhirError(412, 'conflict', `the resource has changed since version ${m?.[1] ?? ifMatch}; read it again (it is now version ${current})`);
+  if (!m || Number(m[1]) !== current)
+    throw new FhirError(
+      412,
+      'conflict',
+      `the resource has changed since version ${m?.[1] ?? ifMatch}; read it again (it is now version ${current})`,
+    );
 }
 
 function requirePractitioner(ctx: FhirContext): string {
-  if (ctx.actor.role !== 'practitioner' || !ctx.actor.organisationId) throw new FhirError(403, 'forbidden', 'only practitioners of a member organisation can write here');
+  if (ctx.actor.role !== 'practitioner' || !ctx.actor.organisationId)
+    throw new FhirError(403, 'forbidden', 'only practitioners of a member organisation can write here');
   return ctx.actor.organisationId;
 }
 
 function asReferralError(error: unknown): never {
   if (error instanceof ReferralInputError) {
-    throw new FhirError(error.status, error.status === 403 ? 'forbidden' : error.status === 404 ? 'not-found' : error.status === 409 ? 'business-rule' : 'invalid', error.message);
+    throw new FhirError(
+      error.status,
+      error.status === 403 ? 'forbidden' : error.status === 404 ? 'not-found' : error.status === 409 ? 'business-rule' : 'invalid',
+      error.message,
+    );
   }
   throw error;
 }
@@ -75,18 +91,25 @@ export function joined(trx: Transaction<Database>): Kysely<Database> {
 // ---------------------------------------------------------------------------------------------
 
 /** `indexDb` is the database whose in-process person index matches (the real one, not a transaction). */
-export async function createPatient(ctx: FhirContext, db: Kysely<Database>, indexDb: Kysely<Database>, resource: Resource): Promise<WriteResult> {
+export async function createPatient(
+  ctx: FhirContext,
+  db: Kysely<Database>,
+  indexDb: Kysely<Database>,
+  resource: Resource,
+): Promise<WriteResult> {
   const organisationId = requirePractitioner(ctx);
   const org = await db.selectFrom('organisations').select('source_code').where('id', '=', organisationId).executeTakeFirstOrThrow();
   const source = `fhir-${org.source_code.toLowerCase()}`;
   // An NHS number failing its check digit is refused, not dropped: the sender learns it was mistyped.
   for (const identifier of (resource as { identifier?: Array<{ system?: string; value?: string }> }).identifier ?? []) {
     if (identifier.system === NHS_NUMBER_SYSTEM && identifier.value && !isValidNhsNumber(identifier.value.replace(/\s/g, ''))) {
-      throw new FhirError(422, 'value', `the NHS number ${identifier.value} fails its check digit; it was not stored`, ['Patient.identifier']);
+      throw new FhirError(422, 'value', `the NHS number ${identifier.value} fails its check digit; it was not stored`, [
+        'Patient.identifier',
+      ]);
     }
   }
   const withId = { ...resource, id: undefined } as Record<string, unknown>;
-  const identifiers = Array.isArray(withId.identifier) ? withId.identifier as Array<{ system?: string; value?: string }> : [];
+  const identifiers = Array.isArray(withId.identifier) ? (withId.identifier as Array<{ system?: string; value?: string }>) : [];
   if (!identifiers.some((i) => i.system === SOURCE_SYSTEM_PREFIX + source)) {
     withId.identifier = [...identifiers, { system: SOURCE_SYSTEM_PREFIX + source, value: randomUUID() }];
   }
@@ -101,11 +124,21 @@ export async function createPatient(ctx: FhirContext, db: Kysely<Database>, inde
   // follows a referral, a case their own agency opened, or joining their network, never a match.
   if (isNew) {
     await openRelationship(db, {
-      personId, organisationId, teamId: ctx.actor.teamId, practitionerId: ctx.actor.practitionerId,
-      ground: { kind: 'case', reason: 'registered the person through the FHIR API' }, recordedBy: ctx.actor,
+      personId,
+      organisationId,
+      teamId: ctx.actor.teamId,
+      practitionerId: ctx.actor.practitionerId,
+      ground: { kind: 'case', reason: 'registered the person through the FHIR API' },
+      recordedBy: ctx.actor,
     });
   }
-  await decideRecordAccess(db, { actor: ctx.actor, personId, categories: ['demographics'], purpose: purposeOf(ctx.actor), action: 'write' });
+  await decideRecordAccess(db, {
+    actor: ctx.actor,
+    personId,
+    categories: ['demographics'],
+    purpose: purposeOf(ctx.actor),
+    action: 'write',
+  });
   return { type: 'Patient', id: personId, created: isNew, matched: !isNew };
 }
 
@@ -122,14 +155,27 @@ export async function createPatientStandalone(ctx: FhirContext, resource: Resour
   });
 }
 
-export async function updatePatient(ctx: FhirContext, db: Kysely<Database>, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+export async function updatePatient(
+  ctx: FhirContext,
+  db: Kysely<Database>,
+  id: string,
+  resource: Resource,
+  ifMatch?: string,
+): Promise<WriteResult> {
   requirePractitioner(ctx);
   if (resource.resourceType !== 'Patient') throw invalid('the body must be a Patient');
   if (resource.id !== id) throw invalid('the Patient in the body must carry the id in the URL');
   const current = await readRow({ ...ctx, db }, 'Patient', id, 'write');
-  if (current.merged_into) throw new FhirError(409, 'conflict', `Patient/${id} was merged into Patient/${String(current.merged_into)}; update that one`);
+  if (current.merged_into)
+    throw new FhirError(409, 'conflict', `Patient/${id} was merged into Patient/${String(current.merged_into)}; update that one`);
   checkIfMatch(ifMatch, Number(current.version_id));
-  const access = await decideRecordAccess(db, { actor: ctx.actor, personId: id, categories: ['demographics'], purpose: purposeOf(ctx.actor), action: 'write' });
+  const access = await decideRecordAccess(db, {
+    actor: ctx.actor,
+    personId: id,
+    categories: ['demographics'],
+    purpose: purposeOf(ctx.actor),
+    action: 'write',
+  });
   if (access.byCategory.demographics.scope === 'none') throw new FhirError(403, 'forbidden', access.reason);
   const name = resource.name?.[0];
   const given = name?.given?.[0]?.trim();
@@ -138,12 +184,23 @@ export async function updatePatient(ctx: FhirContext, db: Kysely<Database>, id: 
   const nhs = resource.identifier?.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value?.replace(/\s/g, '') ?? null;
   if (nhs !== null && !isValidNhsNumber(nhs)) throw invalid('the NHS number fails its check digit');
   const birthDate = resource.birthDate ?? null;
-  if (birthDate !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(birthDate) || birthDate > new Date().toISOString().slice(0, 10))) throw invalid('birthDate must be a full date, not in the future');
+  if (birthDate !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(birthDate) || birthDate > new Date().toISOString().slice(0, 10)))
+    throw invalid('birthDate must be a full date, not in the future');
   const sex = resource.gender === 'female' || resource.gender === 'male' ? resource.gender : null;
-  await db.updateTable('persons').set({
-    given_name: given, middle_name: name?.given?.slice(1).join(' ') || null, family_name: family, birth_date: birthDate, sex,
-    nhs_number: nhs, phone: resource.telecom?.find((t) => t.system === 'phone')?.value ?? null, email: resource.telecom?.find((t) => t.system === 'email')?.value ?? null,
-  }).where('id', '=', id).execute();
+  await db
+    .updateTable('persons')
+    .set({
+      given_name: given,
+      middle_name: name?.given?.slice(1).join(' ') || null,
+      family_name: family,
+      birth_date: birthDate,
+      sex,
+      nhs_number: nhs,
+      phone: resource.telecom?.find((t) => t.system === 'phone')?.value ?? null,
+      email: resource.telecom?.find((t) => t.system === 'email')?.value ?? null,
+    })
+    .where('id', '=', id)
+    .execute();
   await bumpVersion(db, 'Patient', id);
   return { type: 'Patient', id, created: false };
 }
@@ -164,11 +221,19 @@ export async function createServiceRequest(ctx: FhirContext, db: Kysely<Database
     if (!isCategory(ext.valueCode)) throw invalid(`${String(ext.valueCode)} is not a category of information`);
     categories.push(ext.valueCode);
   }
-  const urgency = resource.priority === 'asap' || resource.priority === 'stat' ? 'urgent' : resource.priority === 'urgent' ? 'soon' : 'routine';
+  const urgency =
+    resource.priority === 'asap' || resource.priority === 'stat' ? 'urgent' : resource.priority === 'urgent' ? 'soon' : 'routine';
   try {
     const id = await sendReferral(db, ctx.actor, {
-      personId, serviceId, reason: reason.trim().slice(0, 2000), personWords: null, urgency, consent: categories.length > 0 ? 'given' : 'not_given', categories,
-      onwardConsent: false, journeyStep: null,
+      personId,
+      serviceId,
+      reason: reason.trim().slice(0, 2000),
+      personWords: null,
+      urgency,
+      consent: categories.length > 0 ? 'given' : 'not_given',
+      categories,
+      onwardConsent: false,
+      journeyStep: null,
     });
     return { type: 'ServiceRequest', id, created: true };
   } catch (error) {
@@ -177,15 +242,29 @@ export async function createServiceRequest(ctx: FhirContext, db: Kysely<Database
 }
 
 const taskActions: Record<string, ReferralAction['kind']> = {
-  received: 'acknowledge', accepted: 'accept', rejected: 'decline', 'in-progress': 'start', completed: 'complete', cancelled: 'cancel',
+  received: 'acknowledge',
+  accepted: 'accept',
+  rejected: 'decline',
+  'in-progress': 'start',
+  completed: 'complete',
+  cancelled: 'cancel',
 };
 
-export async function updateTask(ctx: FhirContext, db: Kysely<Database>, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+export async function updateTask(
+  ctx: FhirContext,
+  db: Kysely<Database>,
+  id: string,
+  resource: Resource,
+  ifMatch?: string,
+): Promise<WriteResult> {
   if (resource.resourceType !== 'Task') throw invalid('the body must be a Task');
   if (resource.id !== id) throw invalid('the Task in the body must carry the id in the URL');
   const current = await readRow({ ...ctx, db }, 'Task', id, 'write');
   checkIfMatch(ifMatch, Number(current.version_id));
-  const currentTask = (await import('./resources.ts')).resourceDefs.Task!.toFhir(current) as { status: string; owner?: { reference?: string } };
+  const currentTask = (await import('./resources.ts')).resourceDefs.Task!.toFhir(current) as {
+    status: string;
+    owner?: { reference?: string };
+  };
   const actions: ReferralAction[] = [];
   const ownerRef = resource.owner?.reference;
   if (ownerRef?.startsWith('Practitioner/') && ownerRef !== currentTask.owner?.reference) {
@@ -200,13 +279,25 @@ export async function updateTask(ctx: FhirContext, db: Kysely<Database>, id: str
       const start = resource.executionPeriod?.start ?? '';
       if (!/^\d{4}-\d{2}-\d{2}/.test(start)) throw invalid('Task.executionPeriod.start must give the day of first contact');
       const method = resource.extension?.find((e) => e.url === CONTACT_METHOD_EXTENSION)?.valueCode;
-      if (!isContactMethod(method)) throw invalid(`a Task moved to in-progress needs the extension ${CONTACT_METHOD_EXTENSION} saying how the first contact was made: phone, visit, letter, video or other`);
+      if (!isContactMethod(method))
+        throw invalid(
+          `a Task moved to in-progress needs the extension ${CONTACT_METHOD_EXTENSION} saying how the first contact was made: phone, visit, letter, video or other`,
+        );
       actions.push({ kind, contact: { on: start.length > 10 ? ukDate(new Date(start)) : start.slice(0, 10), method } });
     } else {
       // A rejected Task is declined with its reason and not handed on: FHIR names no onward service.
-      actions.push(kind === 'decline' ? { kind, reason: why, onwardServiceId: null, notHandedOn: true } : kind === 'cancel' ? { kind, reason: why || 'cancelled by the requester' } : kind === 'complete' ? { kind, note: why || undefined }
-        // Accepting someone outside the service's criteria: statusReason.text says why.
-        : kind === 'accept' ? { kind, eligibilityNote: why || undefined } : { kind } as ReferralAction);
+      actions.push(
+        kind === 'decline'
+          ? { kind, reason: why, onwardServiceId: null, notHandedOn: true }
+          : kind === 'cancel'
+            ? { kind, reason: why || 'cancelled by the requester' }
+            : kind === 'complete'
+              ? { kind, note: why || undefined }
+              : // Accepting someone outside the service's criteria: statusReason.text says why.
+                kind === 'accept'
+                ? { kind, eligibilityNote: why || undefined }
+                : ({ kind } as ReferralAction),
+      );
     }
   }
   if (actions.length === 0) return { type: 'Task', id, created: false };

@@ -13,10 +13,23 @@ import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
 import { protectCells, type Sum } from '../platform/disclosure.ts';
 import { caseFindingObjectionsFor, caseFindingObjectors } from '../consent/index.ts';
 
-export interface RuleRunResult { ruleId: string; name: string; matched: number; seconds: number }
-export interface CaseFindingRun { runId: number; rules: RuleRunResult[]; entries: number; seconds: number }
+export interface RuleRunResult {
+  ruleId: string;
+  name: string;
+  matched: number;
+  seconds: number;
+}
+export interface CaseFindingRun {
+  runId: number;
+  rules: RuleRunResult[];
+  entries: number;
+  seconds: number;
+}
 
-export async function loadRules(db: Kysely<Database>, activeOnly = true): Promise<Array<{ id: string; name: string; description: string; definition: RuleDefinition; active: boolean }>> {
+export async function loadRules(
+  db: Kysely<Database>,
+  activeOnly = true,
+): Promise<Array<{ id: string; name: string; description: string; definition: RuleDefinition; active: boolean }>> {
   let q = db.selectFrom('insight_rules').select(['id', 'name', 'description', 'definition', 'active']).orderBy('id');
   if (activeOnly) q = q.where('active', '=', true);
   const rows = await q.execute();
@@ -24,13 +37,20 @@ export async function loadRules(db: Kysely<Database>, activeOnly = true): Promis
 }
 
 /** Runs every active rule (or those named), replacing each rule's open entries; dismissed and done entries are kept and not re-raised. */
-export async function runCaseFinding(db: Kysely<Database>, options: { asOf?: Date; ruleIds?: string[]; progress?: Progress } = {}): Promise<CaseFindingRun> {
+export async function runCaseFinding(
+  db: Kysely<Database>,
+  options: { asOf?: Date; ruleIds?: string[]; progress?: Progress } = {},
+): Promise<CaseFindingRun> {
   const started = Date.now();
   const asOf = options.asOf ?? new Date();
   const progress = options.progress ?? silentProgress;
   const rules = (await loadRules(db)).filter((r) => !options.ruleIds || options.ruleIds.includes(r.id));
   const key = await pseudonymKey(db);
-  const run = await db.insertInto('insight_runs').values({ started_at: new Date(), rules: rules.length, entries: 0 }).returning('id').executeTakeFirstOrThrow();
+  const run = await db
+    .insertInto('insight_runs')
+    .values({ started_at: new Date(), rules: rules.length, entries: 0 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const runId = Number(run.id);
   progress.setTotal(rules.length);
   const results: RuleRunResult[] = [];
@@ -44,8 +64,12 @@ export async function runCaseFinding(db: Kysely<Database>, options: { asOf?: Dat
       // Short analytic queries: compiling them to machine code costs more than it saves.
       await sql`set local jit = off`.execute(trx);
       // An objector's open entry is kept (shown as not to be contacted this way), never re-raised.
-      await trx.deleteFrom('insight_worklist').where('rule_id', '=', rule.id).where('status', '=', 'open')
-        .where(sql<boolean>`not (person_id = any(${objectors}::text[]))`).execute();
+      await trx
+        .deleteFrom('insight_worklist')
+        .where('rule_id', '=', rule.id)
+        .where('status', '=', 'open')
+        .where(sql<boolean>`not (person_id = any(${objectors}::text[]))`)
+        .execute();
       const result = await sql`
         insert into insight_worklist (run_id, rule_id, person_id, pkey, organisation_id, team_id, facts, found_at)
         select ${runId}, ${rule.id}, m.person_id, ${pseudonymSql(key, sql`m.person_id`)}, a.organisation_id, a.team_id, m.facts, ${new Date()}
@@ -71,13 +95,22 @@ export async function runCaseFinding(db: Kysely<Database>, options: { asOf?: Dat
 }
 
 export interface WorklistEntry {
-  id: number; ruleId: string; ruleName: string; personId: string; pkey: string; facts: string[]; foundAt: Date; organisation: string | null; team: string | null; status: string;
+  id: number;
+  ruleId: string;
+  ruleName: string;
+  personId: string;
+  pkey: string;
+  facts: string[];
+  foundAt: Date;
+  organisation: string | null;
+  team: string | null;
+  status: string;
   /** When the person objected to case-finding, if they have: not to be contacted this way. */
   objectedAt: Date | null;
 }
 
 function factsOf(v: unknown): string[] {
-  const parsed = typeof v === 'string' ? JSON.parse(v) as unknown : v;
+  const parsed = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
   return Array.isArray(parsed) ? parsed.map(String) : [];
 }
 
@@ -85,22 +118,65 @@ function factsOf(v: unknown): string[] {
  * The open entries of a practitioner's team: what matched, never names. Entries for an
  * organisation with no team go to all its practitioners; an account in no team sees only those.
  */
-export async function worklistFor(db: Kysely<Database>, scope: { organisationId: string; teamId?: string | null }, limit = 200): Promise<WorklistEntry[]> {
-  let q = db.selectFrom('insight_worklist as w').innerJoin('insight_rules as r', 'r.id', 'w.rule_id')
-    .leftJoin('organisations as o', 'o.id', 'w.organisation_id').leftJoin('teams as t', 't.id', 'w.team_id')
-    .select(['w.id', 'w.rule_id', 'r.name as rule_name', 'w.person_id', 'w.pkey', 'w.facts', 'w.found_at', 'o.name as organisation', 't.name as team', 'w.status'])
-    .where('w.organisation_id', '=', scope.organisationId).where('w.status', '=', 'open');
-  q = scope.teamId ? q.where((eb) => eb.or([eb('w.team_id', '=', scope.teamId!), eb('w.team_id', 'is', null)])) : q.where('w.team_id', 'is', null);
+export async function worklistFor(
+  db: Kysely<Database>,
+  scope: { organisationId: string; teamId?: string | null },
+  limit = 200,
+): Promise<WorklistEntry[]> {
+  let q = db
+    .selectFrom('insight_worklist as w')
+    .innerJoin('insight_rules as r', 'r.id', 'w.rule_id')
+    .leftJoin('organisations as o', 'o.id', 'w.organisation_id')
+    .leftJoin('teams as t', 't.id', 'w.team_id')
+    .select([
+      'w.id',
+      'w.rule_id',
+      'r.name as rule_name',
+      'w.person_id',
+      'w.pkey',
+      'w.facts',
+      'w.found_at',
+      'o.name as organisation',
+      't.name as team',
+      'w.status',
+    ])
+    .where('w.organisation_id', '=', scope.organisationId)
+    .where('w.status', '=', 'open');
+  q = scope.teamId
+    ? q.where((eb) => eb.or([eb('w.team_id', '=', scope.teamId!), eb('w.team_id', 'is', null)]))
+    : q.where('w.team_id', 'is', null);
   const rows = await q.orderBy('w.rule_id').orderBy('w.id').limit(limit).execute();
-  const objections = await caseFindingObjectionsFor(db, rows.map((r) => r.person_id));
+  const objections = await caseFindingObjectionsFor(
+    db,
+    rows.map((r) => r.person_id),
+  );
   return rows.map((r) => ({
-    id: Number(r.id), ruleId: r.rule_id, ruleName: r.rule_name, personId: r.person_id, pkey: r.pkey, facts: factsOf(r.facts), foundAt: new Date(r.found_at),
-    organisation: r.organisation, team: r.team, status: r.status, objectedAt: objections.get(r.person_id) ?? null,
+    id: Number(r.id),
+    ruleId: r.rule_id,
+    ruleName: r.rule_name,
+    personId: r.person_id,
+    pkey: r.pkey,
+    facts: factsOf(r.facts),
+    foundAt: new Date(r.found_at),
+    organisation: r.organisation,
+    team: r.team,
+    status: r.status,
+    objectedAt: objections.get(r.person_id) ?? null,
   }));
 }
 
-export interface RuleCount { id: string; name: string; description: string; open: number | null }
-export interface TeamCount { ruleId: string; organisation: string; team: string | null; open: number | null }
+export interface RuleCount {
+  id: string;
+  name: string;
+  description: string;
+  open: number | null;
+}
+export interface TeamCount {
+  ruleId: string;
+  organisation: string;
+  team: string | null;
+  open: number | null;
+}
 
 /**
  * For managers: open entries per rule and per team, no person-level rows. Each rule's teams and
@@ -108,14 +184,18 @@ export interface TeamCount { ruleId: string; organisation: string; team: string 
  * others shown); every page showing these counts reads them from here, so they agree. Teams
  * are listed by name, not by size, as an order by size would bound the hidden counts.
  */
-export async function worklistSummary(db: Kysely<Database>): Promise<{ rules: RuleCount[]; byTeam: TeamCount[]; lastRun: { finishedAt: Date | null; seconds: number | null } | null }> {
+export async function worklistSummary(
+  db: Kysely<Database>,
+): Promise<{ rules: RuleCount[]; byTeam: TeamCount[]; lastRun: { finishedAt: Date | null; seconds: number | null } | null }> {
   const rules = await sql<{ id: string; name: string; description: string; open: number }>`
     select r.id, r.name, r.description, count(w.id) filter (where w.status = 'open')::int as open
     from insight_rules r left join insight_worklist w on w.rule_id = r.id where r.active group by r.id order by r.id`.execute(db);
   const byTeam = await sql<{ rule_id: string; organisation: string; team: string | null; open: number }>`
     select w.rule_id, coalesce(o.name, 'No team holds a record') as organisation, t.name as team, count(*)::int as open
     from insight_worklist w left join organisations o on o.id = w.organisation_id left join teams t on t.id = w.team_id
-    where w.status = 'open' group by w.rule_id, w.organisation_id, o.name, w.team_id, t.name order by w.rule_id, o.name, t.name`.execute(db);
+    where w.status = 'open' group by w.rule_id, w.organisation_id, o.name, w.team_id, t.name order by w.rule_id, o.name, t.name`.execute(
+    db,
+  );
   const last = await db.selectFrom('insight_runs').select(['finished_at', 'seconds']).orderBy('id', 'desc').limit(1).executeTakeFirst();
   const shownRules: RuleCount[] = [];
   const shownTeams: TeamCount[] = [];
@@ -127,5 +207,9 @@ export async function worklistSummary(db: Kysely<Database>): Promise<{ rules: Ru
     shownRules.push({ id: r.id, name: r.name, description: r.description, open: p.cells[0]! });
     teams.forEach((t, i) => shownTeams.push({ ruleId: t.rule_id, organisation: t.organisation, team: t.team, open: p.cells[i + 1]! }));
   }
-  return { rules: shownRules, byTeam: shownTeams, lastRun: last ? { finishedAt: last.finished_at ? new Date(last.finished_at) : null, seconds: last.seconds } : null };
+  return {
+    rules: shownRules,
+    byTeam: shownTeams,
+    lastRun: last ? { finishedAt: last.finished_at ? new Date(last.finished_at) : null, seconds: last.seconds } : null,
+  };
 }

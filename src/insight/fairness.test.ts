@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { biasTable, type BiasInput, type GroupInput } from './fairness.ts';
 
-const g = (value: string, population: number, need: number, flagged: number): GroupInput => ({ value, label: value, population, need, flagged });
+const g = (value: string, population: number, need: number, flagged: number): GroupInput => ({
+  value,
+  label: value,
+  population,
+  need,
+  flagged,
+});
 
 // 1,000 residents, 100 with the need, 20 flagged.
 // Quintile 1: 200 people, 40 in need, 12 flagged. Quintile 5: 800 people, 60 in need, 8 flagged.
@@ -26,9 +32,15 @@ const input: BiasInput = {
 
 test('rates, rate ratios and need-adjusted ratios match the hand-worked figures', () => {
   const t = biasTable(input);
-  assert.deepEqual([t.total.flagRatePer1000, t.total.needRatePer1000, t.total.flaggedPer100InNeed, t.total.rateRatio, t.total.needAdjustedRatio], [20, 100, 20, 1, 1]);
+  assert.deepEqual(
+    [t.total.flagRatePer1000, t.total.needRatePer1000, t.total.flaggedPer100InNeed, t.total.rateRatio, t.total.needAdjustedRatio],
+    [20, 100, 20, 1, 1],
+  );
   const rows = Object.fromEntries(t.dimensions.flatMap((d) => d.rows.map((r) => [`${d.dimension}:${r.value}`, r])));
-  const pick = (k: string) => { const r = rows[k]!; return [r.flagRatePer1000, r.needRatePer1000, r.flaggedPer100InNeed, r.rateRatio, r.needAdjustedRatio, r.warning]; };
+  const pick = (k: string) => {
+    const r = rows[k]!;
+    return [r.flagRatePer1000, r.needRatePer1000, r.flaggedPer100InNeed, r.rateRatio, r.needAdjustedRatio, r.warning];
+  };
   assert.deepEqual(pick('quintile:1'), [60, 200, 30, 3, 1.5, true]);
   assert.deepEqual(pick('quintile:5'), [10, 75, 13.3, 0.5, 0.67, false]);
   assert.deepEqual(pick('sex:female'), [20, 100, 20, 1, 1, false]);

@@ -17,16 +17,34 @@ import { protectCells, type Sum } from '../platform/disclosure.ts';
 export const WARN_RATIO = 1.5;
 
 export const biasDimensions = ['quintile', 'ethnicity', 'age_band', 'sex'] as const;
-export type BiasDimension = typeof biasDimensions[number];
-export const biasDimensionLabels: Record<BiasDimension, string> = { quintile: 'Deprivation quintile', ethnicity: 'Ethnicity group', age_band: 'Age band', sex: 'Sex' };
+export type BiasDimension = (typeof biasDimensions)[number];
+export const biasDimensionLabels: Record<BiasDimension, string> = {
+  quintile: 'Deprivation quintile',
+  ethnicity: 'Ethnicity group',
+  age_band: 'Age band',
+  sex: 'Sex',
+};
 
-export interface GroupCounts { population: number; need: number; flagged: number }
-export interface GroupInput extends GroupCounts { value: string; label: string }
-export interface BiasInput { total: GroupCounts; by: Record<BiasDimension, GroupInput[]> }
+export interface GroupCounts {
+  population: number;
+  need: number;
+  flagged: number;
+}
+export interface GroupInput extends GroupCounts {
+  value: string;
+  label: string;
+}
+export interface BiasInput {
+  total: GroupCounts;
+  by: Record<BiasDimension, GroupInput[]>;
+}
 
 export interface BiasRow {
-  value: string; label: string;
-  population: number | null; need: number | null; flagged: number | null;
+  value: string;
+  label: string;
+  population: number | null;
+  need: number | null;
+  flagged: number | null;
   /** Flagged per 1,000 residents of the group. */
   flagRatePer1000: number | null;
   /** Residents with the need per 1,000 residents of the group. */
@@ -62,7 +80,7 @@ export function clearOfChance(group: GroupCounts, total: GroupCounts): boolean {
   const [a, n1, b, n2] = [group.flagged, group.need, total.flagged - group.flagged, total.need - group.need];
   if (a <= 0 || n1 <= 0 || n2 <= 0) return false;
   if (b <= 0) return a >= 5;
-  const ratio = (a / n1) / (b / n2);
+  const ratio = a / n1 / (b / n2);
   const se = Math.sqrt(Math.max(0, 1 / a - 1 / n1 + 1 / b - 1 / n2));
   return Math.log(ratio) - 1.959963984540054 * se > 0;
 }
@@ -78,7 +96,10 @@ export function biasTable(input: BiasInput, threshold = WARN_RATIO): BiasTable {
     const sums: Sum[] = [];
     const at: Record<string, number[]> = {};
     for (const d of biasDimensions) {
-      at[d] = input.by[d].map((g) => { values.push(pick(g)); return values.length - 1; });
+      at[d] = input.by[d].map((g) => {
+        values.push(pick(g));
+        return values.length - 1;
+      });
       // A split adds up to the total when every group of the dimension is listed (they are: the query lists every value found).
       if (at[d]!.length > 0 && at[d]!.reduce((s, i) => s + values[i]!, 0) === values[0]) sums.push({ total: 0, parts: at[d]! });
     }
@@ -92,16 +113,27 @@ export function biasTable(input: BiasInput, threshold = WARN_RATIO): BiasTable {
   const overallInNeed = input.total.need > 0 ? input.total.flagged / input.total.need : 0;
   const totalsShown = population.total !== null && need.total !== null && flagged.total !== null;
 
-  const row = (g: GroupInput, shown: { population: number | null; need: number | null; flagged: number | null }, isTotal: boolean): BiasRow => {
+  const row = (
+    g: GroupInput,
+    shown: { population: number | null; need: number | null; flagged: number | null },
+    isTotal: boolean,
+  ): BiasRow => {
     const all = shown.population !== null && shown.need !== null && shown.flagged !== null;
     const rate = all && g.population > 0 ? g.flagged / g.population : null;
     const inNeed = all && g.need > 0 ? g.flagged / g.need : null;
     const rateRatio = rate !== null && totalsShown && overallRate > 0 ? round(rate / overallRate, 2) : null;
-    const needAdjustedRatio = !isTotal && inNeed !== null && totalsShown && overallInNeed > 0 ? round(inNeed / overallInNeed, 2) : isTotal && inNeed !== null ? 1 : null;
+    const needAdjustedRatio =
+      !isTotal && inNeed !== null && totalsShown && overallInNeed > 0
+        ? round(inNeed / overallInNeed, 2)
+        : isTotal && inNeed !== null
+          ? 1
+          : null;
     const flaggedWithoutNeed = all && g.need === 0 && g.flagged > 0;
     const over = needAdjustedRatio !== null && needAdjustedRatio >= threshold;
     return {
-      value: g.value, label: g.label, ...shown,
+      value: g.value,
+      label: g.label,
+      ...shown,
       flagRatePer1000: rate === null ? null : round(rate * 1000, 1),
       needRatePer1000: all && g.population > 0 ? round((g.need / g.population) * 1000, 1) : null,
       flaggedPer100InNeed: inNeed === null ? null : round(inNeed * 100, 1),
@@ -113,13 +145,26 @@ export function biasTable(input: BiasInput, threshold = WARN_RATIO): BiasTable {
     };
   };
 
-  const total = row({ value: 'all', label: 'Everyone', ...input.total }, { population: population.total, need: need.total, flagged: flagged.total }, true);
+  const total = row(
+    { value: 'all', label: 'Everyone', ...input.total },
+    { population: population.total, need: need.total, flagged: flagged.total },
+    true,
+  );
   const dims = biasDimensions.map((d) => ({
-    dimension: d, label: biasDimensionLabels[d],
-    rows: input.by[d].map((g, i) => row(g, { population: population.cell(d, i), need: need.cell(d, i), flagged: flagged.cell(d, i) }, false)),
+    dimension: d,
+    label: biasDimensionLabels[d],
+    rows: input.by[d].map((g, i) =>
+      row(g, { population: population.cell(d, i), need: need.cell(d, i), flagged: flagged.cell(d, i) }, false),
+    ),
   }));
-  const warnings = dims.flatMap((d) => d.rows.filter((r) => r.warning).map((r) => r.flaggedWithoutNeed
-    ? `${d.label}: ${r.label}: people are flagged but none has the need recorded.`
-    : `${d.label}: ${r.label} is flagged ${r.needAdjustedRatio!.toFixed(2)} times as often as its need would explain (warning at ${threshold.toFixed(1)} or more).`));
+  const warnings = dims.flatMap((d) =>
+    d.rows
+      .filter((r) => r.warning)
+      .map((r) =>
+        r.flaggedWithoutNeed
+          ? `${d.label}: ${r.label}: people are flagged but none has the need recorded.`
+          : `${d.label}: ${r.label} is flagged ${r.needAdjustedRatio!.toFixed(2)} times as often as its need would explain (warning at ${threshold.toFixed(1)} or more).`,
+      ),
+  );
   return { total, dimensions: dims, warnings };
 }

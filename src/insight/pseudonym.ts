@@ -6,7 +6,11 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
 
-export interface PseudonymKey { ipadHex: string; opadHex: string; key: Buffer }
+export interface PseudonymKey {
+  ipadHex: string;
+  opadHex: string;
+  key: Buffer;
+}
 
 /** The HMAC inner and outer padded keys (RFC 2104, SHA-256 block of 64 bytes). */
 export function hmacPads(rawKey: Buffer): PseudonymKey {
@@ -39,7 +43,11 @@ export async function pseudonymKey(db: Kysely<Database>): Promise<PseudonymKey> 
     if (fromEnv.length < 16) throw new Error('JOINERY_INSIGHT_KEY must be at least 16 characters');
     raw = Buffer.from(fromEnv, 'utf8');
   } else {
-    await db.insertInto('insight_settings').values({ key: 'pseudonym_key', value: randomBytes(32).toString('hex') }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await db
+      .insertInto('insight_settings')
+      .values({ key: 'pseudonym_key', value: randomBytes(32).toString('hex') })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     const row = await db.selectFrom('insight_settings').select('value').where('key', '=', 'pseudonym_key').executeTakeFirstOrThrow();
     raw = Buffer.from(row.value, 'hex');
   }

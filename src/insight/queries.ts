@@ -10,11 +10,29 @@ import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
 import { ukDate } from '../referrals/index.ts';
-import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, slopeIndex, type Gap, type GroupEstimate, type SlopeIndex, type Trend } from './stats.ts';
+import {
+  gapBetween,
+  gapTrend,
+  meanEstimate,
+  proportionEstimate,
+  rateEstimate,
+  slopeIndex,
+  type Gap,
+  type GroupEstimate,
+  type SlopeIndex,
+  type Trend,
+} from './stats.ts';
 
 export const dimensionLabels: Record<Dimension | 'small_area', string> = {
-  all: 'Everyone', quintile: 'Deprivation quintile', decile: 'Deprivation decile', locality: 'Locality', sex: 'Sex', ethnicity: 'Ethnicity group',
-  age_band: 'Age band', disability: 'Disability', small_area: 'Small area',
+  all: 'Everyone',
+  quintile: 'Deprivation quintile',
+  decile: 'Deprivation decile',
+  locality: 'Locality',
+  sex: 'Sex',
+  ethnicity: 'Ethnicity group',
+  age_band: 'Age band',
+  disability: 'Disability',
+  small_area: 'Small area',
 };
 
 type CubeRow = Database['insight_cube'];
@@ -26,25 +44,69 @@ async function cube(db: Kysely<Database>, section: string, measure: string | nul
   return (await q.execute()).map((r) => ({ ...r, n: Number(r.n), d: Number(r.d), s: Number(r.s), ss: Number(r.ss) }));
 }
 
-interface ValueLabel { value: string; label: string }
+interface ValueLabel {
+  value: string;
+  label: string;
+}
 
 /** The values of a dimension in display order (quintile 1 = most deprived first), with labels. */
 export async function dimensionOrder(db: Kysely<Database>, dimension: Dimension | 'small_area'): Promise<ValueLabel[]> {
   switch (dimension) {
-    case 'all': return [{ value: 'all', label: 'Everyone' }];
-    case 'quintile': return [1, 2, 3, 4, 5].map((q) => ({ value: String(q), label: `Quintile ${q}${q === 1 ? ' (most deprived)' : q === 5 ? ' (least deprived)' : ''}` }));
-    case 'decile': return Array.from({ length: 10 }, (_, i) => ({ value: String(i + 1), label: `Decile ${i + 1}${i === 0 ? ' (most deprived)' : i === 9 ? ' (least deprived)' : ''}` }));
-    case 'sex': return [{ value: 'female', label: 'Female' }, { value: 'male', label: 'Male' }];
-    case 'ethnicity': return ['asian', 'black', 'mixed', 'white', 'other'].map((v) => ({ value: v, label: v === 'other' ? 'Other ethnic group' : `${v[0]!.toUpperCase()}${v.slice(1)}` }));
-    case 'age_band': return ageBands.map((b) => ({ value: b, label: b === '75+' ? '75 and over' : b.replace('-', ' to ') }));
-    case 'disability': return [{ value: 'yes', label: 'Disabled' }, { value: 'no', label: 'Not disabled' }];
-    case 'locality': return (await db.selectFrom('localities').select(['id', 'name']).orderBy('name').execute()).map((l) => ({ value: l.id, label: l.name }));
-    case 'small_area': return (await db.selectFrom('small_areas').select(['id', 'name', 'deprivation_decile']).orderBy('deprivation_decile').orderBy('name').execute()).map((a) => ({ value: a.id, label: `${a.name} (decile ${a.deprivation_decile})` }));
+    case 'all':
+      return [{ value: 'all', label: 'Everyone' }];
+    case 'quintile':
+      return [1, 2, 3, 4, 5].map((q) => ({
+        value: String(q),
+        label: `Quintile ${q}${q === 1 ? ' (most deprived)' : q === 5 ? ' (least deprived)' : ''}`,
+      }));
+    case 'decile':
+      return Array.from({ length: 10 }, (_, i) => ({
+        value: String(i + 1),
+        label: `Decile ${i + 1}${i === 0 ? ' (most deprived)' : i === 9 ? ' (least deprived)' : ''}`,
+      }));
+    case 'sex':
+      return [
+        { value: 'female', label: 'Female' },
+        { value: 'male', label: 'Male' },
+      ];
+    case 'ethnicity':
+      return ['asian', 'black', 'mixed', 'white', 'other'].map((v) => ({
+        value: v,
+        label: v === 'other' ? 'Other ethnic group' : `${v[0]!.toUpperCase()}${v.slice(1)}`,
+      }));
+    case 'age_band':
+      return ageBands.map((b) => ({ value: b, label: b === '75+' ? '75 and over' : b.replace('-', ' to ') }));
+    case 'disability':
+      return [
+        { value: 'yes', label: 'Disabled' },
+        { value: 'no', label: 'Not disabled' },
+      ];
+    case 'locality':
+      return (await db.selectFrom('localities').select(['id', 'name']).orderBy('name').execute()).map((l) => ({
+        value: l.id,
+        label: l.name,
+      }));
+    case 'small_area':
+      return (
+        await db
+          .selectFrom('small_areas')
+          .select(['id', 'name', 'deprivation_decile'])
+          .orderBy('deprivation_decile')
+          .orderBy('name')
+          .execute()
+      ).map((a) => ({ value: a.id, label: `${a.name} (decile ${a.deprivation_decile})` }));
   }
 }
 
-export interface CountRow { label: string; count: number | null; share: number | null }
-export interface CountTable { rows: CountRow[]; total: number | null }
+export interface CountRow {
+  label: string;
+  count: number | null;
+  share: number | null;
+}
+export interface CountTable {
+  rows: CountRow[];
+  total: number | null;
+}
 
 /** One measure's counts over a period, every way the pages split them. */
 interface Margins {
@@ -61,7 +123,14 @@ interface ProtectedMargins {
   quarter(period: string, value: string): number | null;
 }
 
-const splitOf = (m: Map<string, Map<string, number>>, key: string) => { let v = m.get(key); if (!v) { v = new Map(); m.set(key, v); } return v; };
+const splitOf = (m: Map<string, Map<string, number>>, key: string) => {
+  let v = m.get(key);
+  if (!v) {
+    v = new Map();
+    m.set(key, v);
+  }
+  return v;
+};
 
 /**
  * Protects all of a measure's splits as one table. The sums stated are the ones that hold: each
@@ -72,7 +141,10 @@ const splitOf = (m: Map<string, Map<string, number>>, key: string) => { let v = 
 function protectMargins(m: Margins, localityOf: ReadonlyMap<string, string>): ProtectedMargins {
   const values = [m.total];
   const index = new Map<string, number>();
-  const add = (key: string, n: number) => { index.set(key, values.length); values.push(n); };
+  const add = (key: string, n: number) => {
+    index.set(key, values.length);
+    values.push(n);
+  };
   for (const [dimension, split] of m.by) for (const [value, n] of split) add(`${dimension}|${value}`, n);
   for (const [period, split] of m.quarters) for (const [value, n] of split) add(`q|${period}|${value}`, n);
   const sums: Sum[] = [];
@@ -81,16 +153,35 @@ function protectMargins(m: Margins, localityOf: ReadonlyMap<string, string>): Pr
     if (total === undefined || ps.length === 0 || values[total] !== ps.reduce((a, p) => a + values[p]!, 0)) return;
     sums.push({ total, parts: ps });
   };
-  for (const [dimension, split] of m.by) sumIfHolds(0, [...split.keys()].map((v) => index.get(`${dimension}|${v}`)));
+  for (const [dimension, split] of m.by)
+    sumIfHolds(
+      0,
+      [...split.keys()].map((v) => index.get(`${dimension}|${v}`)),
+    );
   const nested = (fine: string, coarse: string, parent: (value: string) => string | undefined) => {
-    for (const v of m.by.get(coarse)?.keys() ?? []) sumIfHolds(index.get(`${coarse}|${v}`), [...(m.by.get(fine)?.keys() ?? [])].filter((f) => parent(f) === v).map((f) => index.get(`${fine}|${f}`)));
+    for (const v of m.by.get(coarse)?.keys() ?? [])
+      sumIfHolds(
+        index.get(`${coarse}|${v}`),
+        [...(m.by.get(fine)?.keys() ?? [])].filter((f) => parent(f) === v).map((f) => index.get(`${fine}|${f}`)),
+      );
   };
   nested('decile', 'quintile', (d) => String((Number(d) + 1) >> 1));
   nested('small_area', 'locality', (a) => localityOf.get(a));
-  for (const q of m.by.get('quintile')?.keys() ?? []) sumIfHolds(index.get(`quintile|${q}`), [...m.quarters.keys()].map((p) => index.get(`q|${p}|${q}`)));
+  for (const q of m.by.get('quintile')?.keys() ?? [])
+    sumIfHolds(
+      index.get(`quintile|${q}`),
+      [...m.quarters.keys()].map((p) => index.get(`q|${p}|${q}`)),
+    );
   const p = protectCells(values, sums);
-  const at = (key: string) => { const i = index.get(key); return i === undefined ? 0 : p.cells[i]!; };
-  return { total: p.cells[0]!, cell: (dimension, value) => (dimension === 'all' ? p.cells[0]! : at(`${dimension}|${value}`)), quarter: (period, value) => at(`q|${period}|${value}`) };
+  const at = (key: string) => {
+    const i = index.get(key);
+    return i === undefined ? 0 : p.cells[i]!;
+  };
+  return {
+    total: p.cells[0]!,
+    cell: (dimension, value) => (dimension === 'all' ? p.cells[0]! : at(`${dimension}|${value}`)),
+    quarter: (period, value) => at(`q|${period}|${value}`),
+  };
 }
 
 async function localities(db: Kysely<Database>): Promise<Map<string, string>> {
@@ -107,60 +198,143 @@ function protectedPopulation(rows: readonly CubeRow[], localityOf: ReadonlyMap<s
 
 /** Residents by one dimension, suppressed. */
 export async function populationBy(db: Kysely<Database>, dimension: Dimension | 'small_area'): Promise<CountTable> {
-  const [order, all, localityOf] = await Promise.all([dimensionOrder(db, dimension), cube(db, 'population', 'residents', null), localities(db)]);
+  const [order, all, localityOf] = await Promise.all([
+    dimensionOrder(db, dimension),
+    cube(db, 'population', 'residents', null),
+    localities(db),
+  ]);
   const t = protectedPopulation(all, localityOf);
   const rows = all.filter((r) => r.dimension === dimension);
   // Values outside the expected list (e.g. "unknown") still count towards the total.
   const extra = rows.filter((r) => !order.some((o) => o.value === r.value)).map((r) => ({ value: r.value, label: humanise(r.value) }));
   const values = [...order, ...extra];
   const cells = values.map((o) => t.cell(dimension, o.value));
-  return { rows: values.map((o, i) => ({ label: o.label, count: cells[i]!, share: cells[i] !== null && t.total ? Math.round((cells[i]! / t.total) * 1000) / 10 : null })), total: t.total };
+  return {
+    rows: values.map((o, i) => ({
+      label: o.label,
+      count: cells[i]!,
+      share: cells[i] !== null && t.total ? Math.round((cells[i]! / t.total) * 1000) / 10 : null,
+    })),
+    total: t.total,
+  };
 }
 
-export interface NeedRow { code: string; label: string; outcomes: string[]; people: number | null; per1000: number | null }
-export interface OutcomeNowRow { code: string; label: string; statement: string; people: number | null; per1000: number | null; needs: string[] }
+export interface NeedRow {
+  code: string;
+  label: string;
+  outcomes: string[];
+  people: number | null;
+  per1000: number | null;
+}
+export interface OutcomeNowRow {
+  code: string;
+  label: string;
+  statement: string;
+  people: number | null;
+  per1000: number | null;
+  needs: string[];
+}
 
 /** Current needs recorded by any agency, and the framework's outcomes they map to. */
-export async function needsAssessment(db: Kysely<Database>): Promise<{ needs: NeedRow[]; outcomes: OutcomeNowRow[]; residents: number; anyNeed: number | null; framework: string }> {
+export async function needsAssessment(
+  db: Kysely<Database>,
+): Promise<{ needs: NeedRow[]; outcomes: OutcomeNowRow[]; residents: number; anyNeed: number | null; framework: string }> {
   const framework = await activeFramework(db);
-  const [needs, outcomes, pop] = await Promise.all([cube(db, 'needs', null, 'all'), cube(db, 'outcome_now', null, 'all'), cube(db, 'population', 'residents', 'all')]);
+  const [needs, outcomes, pop] = await Promise.all([
+    cube(db, 'needs', null, 'all'),
+    cube(db, 'outcome_now', null, 'all'),
+    cube(db, 'population', 'residents', 'all'),
+  ]);
   const residents = pop[0]?.n ?? 0;
   const per = (n: number | null) => (n === null || residents === 0 ? null : Math.round((n / residents) * 10_000) / 10);
   const needMap = new Map(needs.map((r) => [r.measure, r.n]));
   const outcomeLabel = new Map(framework.outcomes.map((o) => [o.code, o.label]));
   // People can have several needs: these are not parts of a total, so each is suppressed on its own.
-  const needRows = needCodes.map((code) => {
-    const n = needMap.get(code) ?? 0;
-    const shown = n > 0 && n < 5 ? null : n;
-    return { code, label: humanise(code), outcomes: (framework.needs[code] ?? []).map((c) => outcomeLabel.get(c) ?? c), people: shown, per1000: per(shown) };
-  }).sort((a, b) => (b.people ?? 0) - (a.people ?? 0));
+  const needRows = needCodes
+    .map((code) => {
+      const n = needMap.get(code) ?? 0;
+      const shown = n > 0 && n < 5 ? null : n;
+      return {
+        code,
+        label: humanise(code),
+        outcomes: (framework.needs[code] ?? []).map((c) => outcomeLabel.get(c) ?? c),
+        people: shown,
+        per1000: per(shown),
+      };
+    })
+    .sort((a, b) => (b.people ?? 0) - (a.people ?? 0));
   const outMap = new Map(outcomes.map((r) => [r.measure, r.n]));
   const outcomeRows = framework.outcomes.map((o) => {
     const n = outMap.get(o.code) ?? 0;
     const shown = n > 0 && n < 5 ? null : n;
-    return { code: o.code, label: o.label, statement: o.statement, people: shown, per1000: per(shown), needs: Object.entries(framework.needs).filter(([, cs]) => cs.includes(o.code)).map(([code]) => humanise(code)) };
+    return {
+      code: o.code,
+      label: o.label,
+      statement: o.statement,
+      people: shown,
+      per1000: per(shown),
+      needs: Object.entries(framework.needs)
+        .filter(([, cs]) => cs.includes(o.code))
+        .map(([code]) => humanise(code)),
+    };
   });
   const anyNeed = needMap.get('any') ?? 0;
-  return { needs: needRows, outcomes: outcomeRows, residents, anyNeed: anyNeed > 0 && anyNeed < 5 ? null : anyNeed, framework: framework.name };
+  return {
+    needs: needRows,
+    outcomes: outcomeRows,
+    residents,
+    anyNeed: anyNeed > 0 && anyNeed < 5 ? null : anyNeed,
+    framework: framework.name,
+  };
 }
 
-export interface Intersection { mask: number; groups: string[]; people: number | null }
-export interface Overlaps { sets: Array<{ code: string; label: string; people: number | null }>; intersections: Intersection[]; hidden: number; housingAndMentalHealth: number | null; threeOrMoreMd: number | null; anyMd: number | null }
+export interface Intersection {
+  mask: number;
+  groups: string[];
+  people: number | null;
+}
+export interface Overlaps {
+  sets: Array<{ code: string; label: string; people: number | null }>;
+  intersections: Intersection[];
+  hidden: number;
+  housingAndMentalHealth: number | null;
+  threeOrMoreMd: number | null;
+  anyMd: number | null;
+}
 
-const popcount = (m: number) => { let c = 0; while (m) { c += m & 1; m >>>= 1; } return c; };
+const popcount = (m: number) => {
+  let c = 0;
+  while (m) {
+    c += m & 1;
+    m >>>= 1;
+  }
+  return c;
+};
 
 /** Overlaps between the services that know people (exact combinations), for the UpSet chart. */
 export async function overlaps(db: Kysely<Database>): Promise<Overlaps> {
   const rows = await cube(db, 'overlap', 'people', 'mask');
   const masks = rows.map((r) => ({ mask: Number(r.value), n: r.n }));
   const sumWhere = (pred: (m: number) => boolean) => masks.filter((m) => pred(m.mask)).reduce((s, m) => s + m.n, 0);
-  const sets = serviceGroups.map((g) => ({ code: g.code, label: g.label, people: roundToFive(sumWhere((m) => (m & groupBit(g.code)) !== 0)) }));
-  const shown = masks.map((m) => ({ mask: m.mask, groups: serviceGroups.filter((g) => (m.mask & groupBit(g.code)) !== 0).map((g) => g.label), people: roundToFive(m.n) }))
-    .filter((i) => i.people !== null && i.people > 0).sort((a, b) => (b.people ?? 0) - (a.people ?? 0) || popcount(b.mask) - popcount(a.mask));
+  const sets = serviceGroups.map((g) => ({
+    code: g.code,
+    label: g.label,
+    people: roundToFive(sumWhere((m) => (m & groupBit(g.code)) !== 0)),
+  }));
+  const shown = masks
+    .map((m) => ({
+      mask: m.mask,
+      groups: serviceGroups.filter((g) => (m.mask & groupBit(g.code)) !== 0).map((g) => g.label),
+      people: roundToFive(m.n),
+    }))
+    .filter((i) => i.people !== null && i.people > 0)
+    .sort((a, b) => (b.people ?? 0) - (a.people ?? 0) || popcount(b.mask) - popcount(a.mask));
   const both = groupBit('housing') | groupBit('mental_health');
   const md = multipleDisadvantageGroups.reduce((m, c) => m | groupBit(c), 0);
   return {
-    sets, intersections: shown, hidden: masks.length - shown.length,
+    sets,
+    intersections: shown,
+    hidden: masks.length - shown.length,
     housingAndMentalHealth: roundToFive(sumWhere((m) => (m & both) === both)),
     threeOrMoreMd: roundToFive(sumWhere((m) => popcount(m & md) >= 3)),
     anyMd: roundToFive(sumWhere((m) => (m & md) !== 0)),
@@ -168,11 +342,20 @@ export async function overlaps(db: Kysely<Database>): Promise<Overlaps> {
 }
 
 export interface ServiceDemand {
-  serviceId: string; service: string; organisation: string; referralsIn: number | null; waiting: number | null; accepted: number | null; completed: number | null; capacity: number; utilisation: number | null;
+  serviceId: string;
+  service: string;
+  organisation: string;
+  referralsIn: number | null;
+  waiting: number | null;
+  accepted: number | null;
+  completed: number | null;
+  capacity: number;
+  utilisation: number | null;
   /** The service's promise: first contact within this many working days of a referral. */
   targetDays: number;
   /** Referrals whose first contact is known or whose target date has passed, and of them those seen by the target date. */
-  measured: number | null; seenWithin: number | null;
+  measured: number | null;
+  seenWithin: number | null;
   /** Percentage seen within the target: shown only when both its counts are. */
   seenWithinShare: number | null;
   /** Needs the service addresses (need codes). */
@@ -185,9 +368,29 @@ export interface ServiceDemand {
  * within so many working days) with the share of referrals seen within it. Listed by name: an
  * order by demand would bound each suppressed count between its neighbours'.
  */
-export async function demandAndCapacity(db: Kysely<Database>, asOf: Date = new Date()): Promise<{ rows: ServiceDemand[]; totals: Omit<ServiceDemand, 'serviceId' | 'service' | 'organisation' | 'utilisation' | 'targetDays' | 'seenWithinShare' | 'needs'> }> {
+export async function demandAndCapacity(
+  db: Kysely<Database>,
+  asOf: Date = new Date(),
+): Promise<{
+  rows: ServiceDemand[];
+  totals: Omit<ServiceDemand, 'serviceId' | 'service' | 'organisation' | 'utilisation' | 'targetDays' | 'seenWithinShare' | 'needs'>;
+}> {
   const today = ukDate(asOf);
-  const rows = (await sql<{ id: string; service: string; organisation: string; capacity: number; target: number; needs: string[]; referrals_in: number; waiting: number; accepted: number; completed: number; measured: number; within: number }>`
+  const rows = (
+    await sql<{
+      id: string;
+      service: string;
+      organisation: string;
+      capacity: number;
+      target: number;
+      needs: string[];
+      referrals_in: number;
+      waiting: number;
+      accepted: number;
+      completed: number;
+      measured: number;
+      within: number;
+    }>`
     select s.id, s.name as service, o.name as organisation, s.capacity_per_month * 12 as capacity, s.first_contact_within_days as target, s.needs,
       count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months')::int as referrals_in,
       count(r.id) filter (where r.status in ('sent', 'received', 'accepted'))::int as waiting,
@@ -200,25 +403,59 @@ export async function demandAndCapacity(db: Kysely<Database>, asOf: Date = new D
     from services s join organisations o on o.id = s.organisation_id left join referrals r on r.service_id = s.id
     group by s.id, s.name, o.name, s.capacity_per_month, s.first_contact_within_days, s.needs
     having count(r.id) > 0
-    order by s.name, o.name`.execute(db)).rows;
-  const col = (pick: (r: typeof rows[number]) => number) => suppressTable(rows.map((r) => Number(pick(r))));
-  const [inT, waitT, accT, compT, measT, withinT] = [col((r) => r.referrals_in), col((r) => r.waiting), col((r) => r.accepted), col((r) => r.completed), col((r) => r.measured), col((r) => r.within)];
+    order by s.name, o.name`.execute(db)
+  ).rows;
+  const col = (pick: (r: (typeof rows)[number]) => number) => suppressTable(rows.map((r) => Number(pick(r))));
+  const [inT, waitT, accT, compT, measT, withinT] = [
+    col((r) => r.referrals_in),
+    col((r) => r.waiting),
+    col((r) => r.accepted),
+    col((r) => r.completed),
+    col((r) => r.measured),
+    col((r) => r.within),
+  ];
   return {
     rows: rows.map((r, i) => {
       const [measured, within] = [measT.cells[i]!, withinT.cells[i]!];
       return {
-        serviceId: r.id, service: r.service, organisation: r.organisation, referralsIn: inT.cells[i]!, waiting: waitT.cells[i]!, accepted: accT.cells[i]!, completed: compT.cells[i]!,
-        capacity: Number(r.capacity), utilisation: inT.cells[i] !== null && Number(r.capacity) > 0 ? Math.round((inT.cells[i]! / Number(r.capacity)) * 100) : null,
-        targetDays: Number(r.target), needs: r.needs ?? [], measured, seenWithin: within,
+        serviceId: r.id,
+        service: r.service,
+        organisation: r.organisation,
+        referralsIn: inT.cells[i]!,
+        waiting: waitT.cells[i]!,
+        accepted: accT.cells[i]!,
+        completed: compT.cells[i]!,
+        capacity: Number(r.capacity),
+        utilisation: inT.cells[i] !== null && Number(r.capacity) > 0 ? Math.round((inT.cells[i]! / Number(r.capacity)) * 100) : null,
+        targetDays: Number(r.target),
+        needs: r.needs ?? [],
+        measured,
+        seenWithin: within,
         // The share gives away the count of those not seen in time, so that must be shown-able too.
-        seenWithinShare: measured !== null && within !== null && measured > 0 && !isSmall(measured - within) ? Math.round((within / measured) * 100) : null,
+        seenWithinShare:
+          measured !== null && within !== null && measured > 0 && !isSmall(measured - within)
+            ? Math.round((within / measured) * 100)
+            : null,
       };
     }),
-    totals: { referralsIn: inT.total, waiting: waitT.total, accepted: accT.total, completed: compT.total, capacity: rows.reduce((s, r) => s + Number(r.capacity), 0), measured: measT.total, seenWithin: withinT.total },
+    totals: {
+      referralsIn: inT.total,
+      waiting: waitT.total,
+      accepted: accT.total,
+      completed: compT.total,
+      capacity: rows.reduce((s, r) => s + Number(r.capacity), 0),
+      measured: measT.total,
+      seenWithin: withinT.total,
+    },
   };
 }
 
-export interface MonthDemand { month: string; referrals: number | null; capacity: number; partial: boolean }
+export interface MonthDemand {
+  month: string;
+  referrals: number | null;
+  capacity: number;
+  partial: boolean;
+}
 
 /** The 12 calendar months to the one holding `asOf` (UK time), oldest first, as YYYY-MM. */
 export function lastTwelveMonths(asOf: Date): string[] {
@@ -234,24 +471,44 @@ export function lastTwelveMonths(asOf: Date): string[] {
  * for every service, or one. The months add up to the year, so they are protected as one table
  * with their total; the current month is marked as partial.
  */
-export async function demandByMonth(db: Kysely<Database>, serviceId: string | null, asOf: Date = new Date()): Promise<{ months: MonthDemand[]; total: number | null; capacityPerMonth: number }> {
+export async function demandByMonth(
+  db: Kysely<Database>,
+  serviceId: string | null,
+  asOf: Date = new Date(),
+): Promise<{ months: MonthDemand[]; total: number | null; capacityPerMonth: number }> {
   const months = lastTwelveMonths(asOf);
   const from = `${months[0]}-01`;
-  const counts = (await sql<{ month: string; n: number }>`
+  const counts = (
+    await sql<{ month: string; n: number }>`
     select to_char(r.sent_at at time zone 'Europe/London', 'YYYY-MM') as month, count(*)::int as n
     from referrals r
     where (r.sent_at at time zone 'Europe/London')::date >= ${from}::date and ${serviceId === null ? sql`true` : sql`r.service_id = ${serviceId}`}
-    group by 1`.execute(db)).rows;
-  const capacity = Number((await sql<{ n: number }>`
-    select coalesce(sum(capacity_per_month), 0)::int as n from services where ${serviceId === null ? sql`true` : sql`id = ${serviceId}`}`.execute(db)).rows[0]!.n);
+    group by 1`.execute(db)
+  ).rows;
+  const capacity = Number(
+    (
+      await sql<{ n: number }>`
+    select coalesce(sum(capacity_per_month), 0)::int as n from services where ${serviceId === null ? sql`true` : sql`id = ${serviceId}`}`.execute(
+        db,
+      )
+    ).rows[0]!.n,
+  );
   const byMonth = new Map(counts.map((c) => [c.month, Number(c.n)]));
   const t = suppressTable(months.map((m) => byMonth.get(m) ?? 0));
   const current = ukDate(asOf).slice(0, 7);
-  return { months: months.map((m, i) => ({ month: m, referrals: t.cells[i]!, capacity, partial: m === current })), total: t.total, capacityPerMonth: capacity };
+  return {
+    months: months.map((m, i) => ({ month: m, referrals: t.cells[i]!, capacity, partial: m === current })),
+    total: t.total,
+    capacityPerMonth: capacity,
+  };
 }
 
 export interface OutcomeServices {
-  code: string; label: string; statement: string; people: number | null; per1000: number | null;
+  code: string;
+  label: string;
+  statement: string;
+  people: number | null;
+  per1000: number | null;
   /** Needs mapped to the outcome, with their labels. */
   needs: Array<{ code: string; label: string }>;
   /** Services addressing any of those needs, with their demand figures and which of the needs they address. */
@@ -261,47 +518,112 @@ export interface OutcomeServices {
 }
 
 /** From an outcome to the services contributing to it: those addressing the needs that map to it. */
-export async function servicesForOutcome(db: Kysely<Database>, code: string, asOf: Date = new Date()): Promise<OutcomeServices | undefined> {
+export async function servicesForOutcome(
+  db: Kysely<Database>,
+  code: string,
+  asOf: Date = new Date(),
+): Promise<OutcomeServices | undefined> {
   const framework = await activeFramework(db);
   const outcome = framework.outcomes.find((o) => o.code === code);
   if (!outcome) return undefined;
-  const needs = Object.entries(framework.needs).filter(([, codes]) => codes.includes(code)).map(([need]) => need).sort();
+  const needs = Object.entries(framework.needs)
+    .filter(([, codes]) => codes.includes(code))
+    .map(([need]) => need)
+    .sort();
   const [assessment, demand, all] = await Promise.all([
-    needsAssessment(db), demandAndCapacity(db, asOf),
-    db.selectFrom('services as s').innerJoin('organisations as o', 'o.id', 's.organisation_id').select(['s.id', 's.name', 'o.name as organisation', 's.needs', 's.first_contact_within_days'])
-      .orderBy('s.name').orderBy('o.name').execute(),
+    needsAssessment(db),
+    demandAndCapacity(db, asOf),
+    db
+      .selectFrom('services as s')
+      .innerJoin('organisations as o', 'o.id', 's.organisation_id')
+      .select(['s.id', 's.name', 'o.name as organisation', 's.needs', 's.first_contact_within_days'])
+      .orderBy('s.name')
+      .orderBy('o.name')
+      .execute(),
   ]);
   const now = assessment.outcomes.find((o) => o.code === code);
   const addresses = (serviceNeeds: string[] | null) => needs.filter((n) => (serviceNeeds ?? []).includes(n));
   const contributing = all.filter((s) => addresses(s.needs).length > 0);
   const withDemand = new Map(demand.rows.map((r) => [r.serviceId, r]));
   return {
-    code, label: outcome.label, statement: outcome.statement, people: now?.people ?? null, per1000: now?.per1000 ?? null,
+    code,
+    label: outcome.label,
+    statement: outcome.statement,
+    people: now?.people ?? null,
+    per1000: now?.per1000 ?? null,
     needs: needs.map((n) => ({ code: n, label: humanise(n) })),
-    services: contributing.filter((s) => withDemand.has(s.id)).map((s) => ({ ...withDemand.get(s.id)!, addresses: addresses(s.needs).map(humanise) })),
-    quietServices: contributing.filter((s) => !withDemand.has(s.id)).map((s) => ({ serviceId: s.id, service: s.name, organisation: s.organisation, targetDays: Number(s.first_contact_within_days), addresses: addresses(s.needs).map(humanise) })),
+    services: contributing
+      .filter((s) => withDemand.has(s.id))
+      .map((s) => ({ ...withDemand.get(s.id)!, addresses: addresses(s.needs).map(humanise) })),
+    quietServices: contributing
+      .filter((s) => !withDemand.has(s.id))
+      .map((s) => ({
+        serviceId: s.id,
+        service: s.name,
+        organisation: s.organisation,
+        targetDays: Number(s.first_contact_within_days),
+        addresses: addresses(s.needs).map(humanise),
+      })),
   };
 }
 
 // -------------------------------------------------------------------------------------------
 // Inequalities
 
-export interface MeasureDef { id: string; label: string; kind: 'outcome' | 'access'; unit: string; higherIsWorse: boolean; description: string }
+export interface MeasureDef {
+  id: string;
+  label: string;
+  kind: 'outcome' | 'access';
+  unit: string;
+  higherIsWorse: boolean;
+  description: string;
+}
 
 export async function measures(db: Kysely<Database>): Promise<MeasureDef[]> {
   const framework = await activeFramework(db);
   return [
-    { id: 'access:first_contact_days', label: 'Time to first contact', kind: 'access', unit: 'days', higherIsWorse: true, description: 'Mean days from a referral being sent to the person\'s first contact with the service.' },
-    { id: 'access:acceptance', label: 'Referral acceptance', kind: 'access', unit: '%', higherIsWorse: false, description: 'Referrals accepted, as a percentage of referrals decided (accepted or declined).' },
+    {
+      id: 'access:first_contact_days',
+      label: 'Time to first contact',
+      kind: 'access',
+      unit: 'days',
+      higherIsWorse: true,
+      description: "Mean days from a referral being sent to the person's first contact with the service.",
+    },
+    {
+      id: 'access:acceptance',
+      label: 'Referral acceptance',
+      kind: 'access',
+      unit: '%',
+      higherIsWorse: false,
+      description: 'Referrals accepted, as a percentage of referrals decided (accepted or declined).',
+    },
     ...framework.outcomes.map((o) => ({
-      id: `outcome:${o.code}`, label: o.label, kind: 'outcome' as const, unit: 'per 1,000', higherIsWorse: true,
+      id: `outcome:${o.code}`,
+      label: o.label,
+      kind: 'outcome' as const,
+      unit: 'per 1,000',
+      higherIsWorse: true,
       description: `New needs threatening "${o.statement}": residents per 1,000 with a need mapped to this outcome first recorded by any agency in the period.`,
     })),
   ];
 }
 
-export interface GroupRow { label: string; value: number | null; lower: number | null; upper: number | null; count: number | null; denominator: number | null }
-export interface PeriodRow { period: string; sii: SlopeIndex | null; gap: Gap | null; quintiles: GroupRow[]; suppressed: boolean }
+export interface GroupRow {
+  label: string;
+  value: number | null;
+  lower: number | null;
+  upper: number | null;
+  count: number | null;
+  denominator: number | null;
+}
+export interface PeriodRow {
+  period: string;
+  sii: SlopeIndex | null;
+  gap: Gap | null;
+  quintiles: GroupRow[];
+  suppressed: boolean;
+}
 export interface InequalityView {
   measure: MeasureDef;
   dimension: Dimension;
@@ -320,23 +642,35 @@ function estimateFor(measure: MeasureDef, label: string, n: number, d: number, s
 
 /** A group's row: shown only when both its count and what it is out of may be shown (each gives the other away beside the value). */
 function groupRow(e: GroupEstimate, count: number | null, denominator: number | null): GroupRow {
-  if (count === null || denominator === null) return { label: e.label, value: null, lower: null, upper: null, count: null, denominator: null };
+  if (count === null || denominator === null)
+    return { label: e.label, value: null, lower: null, upper: null, count: null, denominator: null };
   if (e.value === null) return { label: e.label, value: null, lower: null, upper: null, count, denominator };
   const se = Math.sqrt(e.variance ?? 0);
   return { label: e.label, value: e.value, lower: e.value - 1.96 * se, upper: e.value + 1.96 * se, count, denominator };
 }
 
-const quarterIndex = (q: string) => { const [y, n] = q.split('-Q'); return Number(y) * 4 + Number(n) - 1; };
+const quarterIndex = (q: string) => {
+  const [y, n] = q.split('-Q');
+  return Number(y) * 4 + Number(n) - 1;
+};
 
 /** Splits, gaps and the slope index by quarter for one measure, and the split by one dimension over the latest year. */
-export async function inequality(db: Kysely<Database>, measureId: string, dimension: Dimension, quarters = 8): Promise<InequalityView | undefined> {
+export async function inequality(
+  db: Kysely<Database>,
+  measureId: string,
+  dimension: Dimension,
+  quarters = 8,
+): Promise<InequalityView | undefined> {
   const all = await measures(db);
   const measure = all.find((m) => m.id === measureId);
   if (!measure) return undefined;
   const [kind, code] = measureId.split(':') as ['outcome' | 'access', string];
   const section = kind === 'outcome' ? 'outcome_quarter' : 'access';
   const [rows, popRows, localityOf, order, refresh] = await Promise.all([
-    cube(db, section, code, null), cube(db, 'population', 'residents', null), localities(db), dimensionOrder(db, dimension),
+    cube(db, section, code, null),
+    cube(db, 'population', 'residents', null),
+    localities(db),
+    dimensionOrder(db, dimension),
     db.selectFrom('insight_refreshes').select('latest_date').orderBy('id', 'desc').limit(1).executeTakeFirst(),
   ]);
   const population = protectedPopulation(popRows, localityOf);
@@ -344,7 +678,10 @@ export async function inequality(db: Kysely<Database>, measureId: string, dimens
   // Complete quarters only: the quarter holding the latest data is still filling up.
   const latest = refresh?.latest_date ? String(refresh.latest_date).slice(0, 10) : null;
   const latestQ = latest ? `${latest.slice(0, 4)}-Q${Math.floor((Number(latest.slice(5, 7)) - 1) / 3) + 1}` : null;
-  const periods = [...new Set(qRows.map((r) => r.period))].filter((p) => !latestQ || quarterIndex(p) < quarterIndex(latestQ)).sort().slice(-quarters);
+  const periods = [...new Set(qRows.map((r) => r.period))]
+    .filter((p) => !latestQ || quarterIndex(p) < quarterIndex(latestQ))
+    .sort()
+    .slice(-quarters);
   const lastYear = new Set(periods.slice(-4));
   const popOf = (d: string) => new Map(popRows.filter((r) => r.dimension === d).map((r) => [r.value, r.n]));
 
@@ -356,7 +693,10 @@ export async function inequality(db: Kysely<Database>, measureId: string, dimens
     let total = 0;
     for (const r of year) {
       if (r.dimension === 'all') total += pick(r);
-      else { const split = splitOf(by, r.dimension); split.set(r.value, (split.get(r.value) ?? 0) + pick(r)); }
+      else {
+        const split = splitOf(by, r.dimension);
+        split.set(r.value, (split.get(r.value) ?? 0) + pick(r));
+      }
       if (r.dimension === 'quintile') splitOf(byQuarter, r.period).set(r.value, pick(r));
     }
     return protectMargins({ total, by, quarters: byQuarter }, localityOf);
@@ -364,7 +704,8 @@ export async function inequality(db: Kysely<Database>, measureId: string, dimens
   const counts = margins((r) => r.n);
   // Outcome rates are out of residents (protected with the population); first contact times are out of their own count.
   const outOf: ProtectedMargins = kind === 'outcome' ? population : code === 'first_contact_days' ? counts : margins((r) => r.d);
-  const shownIn = (m: ProtectedMargins, period: string, q: string, n: number) => (lastYear.has(period) ? m.quarter(period, q) : isSmall(n) ? null : n);
+  const shownIn = (m: ProtectedMargins, period: string, q: string, n: number) =>
+    lastYear.has(period) ? m.quarter(period, q) : isSmall(n) ? null : n;
 
   const popQuintile = popOf('quintile');
   const periodRows: PeriodRow[] = periods.map((period) => {
@@ -372,26 +713,57 @@ export async function inequality(db: Kysely<Database>, measureId: string, dimens
       const r = qRows.find((x) => x.period === period && x.value === String(q));
       return estimateFor(measure, `Quintile ${q}`, r?.n ?? 0, r?.d ?? 0, r?.s ?? 0, r?.ss ?? 0, popQuintile.get(String(q)) ?? 0);
     });
-    const shown = estimates.map((e, i) => groupRow(e, shownIn(counts, period, String(i + 1), e.count),
-      kind === 'outcome' ? population.cell('quintile', String(i + 1)) : shownIn(outOf, period, String(i + 1), Math.round(e.denominator))));
+    const shown = estimates.map((e, i) =>
+      groupRow(
+        e,
+        shownIn(counts, period, String(i + 1), e.count),
+        kind === 'outcome' ? population.cell('quintile', String(i + 1)) : shownIn(outOf, period, String(i + 1), Math.round(e.denominator)),
+      ),
+    );
     const safe = shown.every((r) => r.count !== null && r.denominator !== null);
-    return { period, quintiles: shown, suppressed: !safe, sii: safe ? slopeIndex(estimates) : null, gap: safe ? gapBetween(estimates[0]!, estimates[4]!) : null };
+    return {
+      period,
+      quintiles: shown,
+      suppressed: !safe,
+      sii: safe ? slopeIndex(estimates) : null,
+      gap: safe ? gapBetween(estimates[0]!, estimates[4]!) : null,
+    };
   });
   // The split over the latest four complete quarters.
   const popDim = popOf(dimension);
-  const sumFor = (value: string) => year.filter((r) => r.dimension === dimension && r.value === value).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
+  const sumFor = (value: string) =>
+    year
+      .filter((r) => r.dimension === dimension && r.value === value)
+      .reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
   // Rates over a year of quarters: people per 1,000 per year.
-  const estimates = order.map((o) => { const a = sumFor(o.value); return estimateFor(measure, o.label, a.n, a.d, a.s, a.ss, popDim.get(o.value) ?? 0); });
+  const estimates = order.map((o) => {
+    const a = sumFor(o.value);
+    return estimateFor(measure, o.label, a.n, a.d, a.s, a.ss, popDim.get(o.value) ?? 0);
+  });
   const splitRows = estimates.map((e, i) => groupRow(e, counts.cell(dimension, order[i]!.value), outOf.cell(dimension, order[i]!.value)));
-  const totals = year.filter((r) => r.dimension === dimension).reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
+  const totals = year
+    .filter((r) => r.dimension === dimension)
+    .reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.d, s: a.s + r.s, ss: a.ss + r.ss }), { n: 0, d: 0, s: 0, ss: 0 });
   const totalPop = [...popDim.values()].reduce((s, n) => s + n, 0);
   const total = groupRow(estimateFor(measure, 'Everyone', totals.n, totals.d, totals.s, totals.ss, totalPop), counts.total, outOf.total);
   const anyHidden = splitRows.some((r) => r.count === null || r.denominator === null);
   const ordered = dimension === 'quintile' || dimension === 'decile';
-  const trend = gapTrend(periodRows.filter((p) => p.sii).map((p) => ({ period: quarterIndex(p.period), estimate: p.sii!.estimate, se: p.sii!.se })));
+  const trend = gapTrend(
+    periodRows.filter((p) => p.sii).map((p) => ({ period: quarterIndex(p.period), estimate: p.sii!.estimate, se: p.sii!.se })),
+  );
   return {
-    measure, dimension, periods: periodRows, trend, headline: headline(measure, trend, periodRows),
-    split: { label: dimensionLabels[dimension], rows: splitRows, total, sii: ordered && !anyHidden ? slopeIndex(estimates) : null, gap: ordered && !anyHidden ? gapBetween(estimates[0]!, estimates[estimates.length - 1]!) : null },
+    measure,
+    dimension,
+    periods: periodRows,
+    trend,
+    headline: headline(measure, trend, periodRows),
+    split: {
+      label: dimensionLabels[dimension],
+      rows: splitRows,
+      total,
+      sii: ordered && !anyHidden ? slopeIndex(estimates) : null,
+      gap: ordered && !anyHidden ? gapBetween(estimates[0]!, estimates[estimates.length - 1]!) : null,
+    },
   };
 }
 
@@ -400,17 +772,34 @@ const fmt = (v: number, d = 1) => v.toLocaleString('en-GB', { minimumFractionDig
 /** The plain-English answer to "is the gap narrowing?". */
 export function headline(measure: MeasureDef, trend: Trend, periods: PeriodRow[]): string {
   const unit = measure.unit === '%' ? ' percentage points' : measure.unit === 'days' ? ' days' : ` ${measure.unit}`;
-  if (trend.verdict === 'not enough data') return `Not enough quarters with safe figures to say whether the gap in ${measure.label.toLowerCase()} is narrowing (${trend.periods} of the ${periods.length} quarters could be used).`;
+  if (trend.verdict === 'not enough data')
+    return `Not enough quarters with safe figures to say whether the gap in ${measure.label.toLowerCase()} is narrowing (${trend.periods} of the ${periods.length} quarters could be used).`;
   const last = [...periods].reverse().find((p) => p.sii);
-  const direction = trend.meanGap >= 0 ? (measure.higherIsWorse ? 'the most deprived fare worse' : 'the most deprived fare better') : (measure.higherIsWorse ? 'the least deprived fare worse' : 'the least deprived fare better');
+  const direction =
+    trend.meanGap >= 0
+      ? measure.higherIsWorse
+        ? 'the most deprived fare worse'
+        : 'the most deprived fare better'
+      : measure.higherIsWorse
+        ? 'the least deprived fare worse'
+        : 'the least deprived fare better';
   const change = `The slope index changed by ${fmt(trend.slope.estimate, 2)}${unit} a quarter (95% confidence interval ${fmt(trend.slope.lower, 2)} to ${fmt(trend.slope.upper, 2)}) over ${trend.periods} quarters.`;
-  const lastText = last ? ` In ${last.period} the slope index was ${fmt(last.sii!.estimate)}${unit} (${fmt(last.sii!.lower)} to ${fmt(last.sii!.upper)}): ${direction}.` : '';
-  const verdict = trend.verdict === 'narrowing' ? 'Yes: the gap is narrowing.' : trend.verdict === 'widening' ? 'No: the gap is widening.' : 'Not clearly: the gap shows no clear change.';
+  const lastText = last
+    ? ` In ${last.period} the slope index was ${fmt(last.sii!.estimate)}${unit} (${fmt(last.sii!.lower)} to ${fmt(last.sii!.upper)}): ${direction}.`
+    : '';
+  const verdict =
+    trend.verdict === 'narrowing'
+      ? 'Yes: the gap is narrowing.'
+      : trend.verdict === 'widening'
+        ? 'No: the gap is widening.'
+        : 'Not clearly: the gap shows no clear change.';
   return `${verdict} ${change}${lastText}`;
 }
 
 /** Every measure's trend verdict, for the headline panel and the board report. */
-export async function headlines(db: Kysely<Database>): Promise<Array<{ measure: MeasureDef; verdict: Trend['verdict']; text: string; latestSii: SlopeIndex | null; period: string | null }>> {
+export async function headlines(
+  db: Kysely<Database>,
+): Promise<Array<{ measure: MeasureDef; verdict: Trend['verdict']; text: string; latestSii: SlopeIndex | null; period: string | null }>> {
   const list = await measures(db);
   const out = [];
   for (const m of list) {

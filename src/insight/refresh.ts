@@ -16,7 +16,7 @@ import { residents } from '../place/index.ts';
 
 /** The dimensions every measure is split by; 'all' is everyone. */
 export const dimensions = ['all', 'quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability'] as const;
-export type Dimension = typeof dimensions[number];
+export type Dimension = (typeof dimensions)[number];
 
 export const ageBands = ['0-15', '16-24', '25-44', '45-64', '65-74', '75+'];
 
@@ -25,7 +25,14 @@ const dimensionValues = sql`(values ('all', 'all'), ('quintile', f.quintile::tex
 
 const quarterOf = (column: RawBuilder<unknown>) => sql<string>`to_char(${column}, 'YYYY') || '-Q' || to_char(${column}, 'Q')`;
 
-export interface RefreshSummary { people: number; needs: number; referrals: number; cubeRows: number; seconds: number; steps: Record<string, number> }
+export interface RefreshSummary {
+  people: number;
+  needs: number;
+  referrals: number;
+  cubeRows: number;
+  seconds: number;
+  steps: Record<string, number>;
+}
 
 export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Date; progress?: Progress } = {}): Promise<RefreshSummary> {
   const started = new Date();
@@ -102,14 +109,22 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
     await sql`delete from insight_cube`.execute(trx);
     await step('population and needs', async () => {
       // Population, current needs by code and by outcome, for every dimension value.
-      const needCols = needBits.map((_, i) => sql`count(*) filter (where f.needs_mask & ${1 << i}::int <> 0)::int as ${sql.ref(`need_${i}`)}`);
-      const outcomeMasks = framework.outcomes.map((o) => needBits.reduce((m, code, i) => ((framework.needs[code] ?? []).includes(o.code) ? m | (1 << i) : m), 0));
-      const outcomeCols = outcomeMasks.map((m, i) => sql`count(*) filter (where f.needs_mask & ${m}::int <> 0)::int as ${sql.ref(`outcome_${i}`)}`);
-      const rows = (await sql<Record<string, string | number>>`
+      const needCols = needBits.map(
+        (_, i) => sql`count(*) filter (where f.needs_mask & ${1 << i}::int <> 0)::int as ${sql.ref(`need_${i}`)}`,
+      );
+      const outcomeMasks = framework.outcomes.map((o) =>
+        needBits.reduce((m, code, i) => ((framework.needs[code] ?? []).includes(o.code) ? m | (1 << i) : m), 0),
+      );
+      const outcomeCols = outcomeMasks.map(
+        (m, i) => sql`count(*) filter (where f.needs_mask & ${m}::int <> 0)::int as ${sql.ref(`outcome_${i}`)}`,
+      );
+      const rows = (
+        await sql<Record<string, string | number>>`
         select dv.dimension, dv.value, count(*)::int as residents, count(*) filter (where f.needs_mask <> 0)::int as any_need,
           ${sql.join([...needCols, ...outcomeCols], sql`, `)}
         from insight_person_facts f cross join lateral ${dimensionValues}
-        group by dv.dimension, dv.value`.execute(trx)).rows;
+        group by dv.dimension, dv.value`.execute(trx)
+      ).rows;
       const cube: Array<Database['insight_cube']> = [];
       for (const r of rows) {
         const base = { dimension: String(r.dimension), value: String(r.value), period: 'now', s: 0, ss: 0 };
@@ -117,18 +132,56 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
         cube.push({ ...base, section: 'population', measure: 'residents', n: residents, d: residents });
         cube.push({ ...base, section: 'needs', measure: 'any', n: Number(r.any_need), d: residents });
         needBits.forEach((code, i) => cube.push({ ...base, section: 'needs', measure: code, n: Number(r[`need_${i}`]), d: residents }));
-        framework.outcomes.forEach((o, i) => cube.push({ ...base, section: 'outcome_now', measure: o.code, n: Number(r[`outcome_${i}`]), d: residents }));
+        framework.outcomes.forEach((o, i) =>
+          cube.push({ ...base, section: 'outcome_now', measure: o.code, n: Number(r[`outcome_${i}`]), d: residents }),
+        );
       }
-      const sa = (await sql<{ small_area_id: string; residents: number }>`select small_area_id, count(*)::int as residents from insight_person_facts group by small_area_id`.execute(trx)).rows;
-      for (const r of sa) cube.push({ section: 'population', measure: 'residents', dimension: 'small_area', value: r.small_area_id, period: 'now', n: Number(r.residents), d: Number(r.residents), s: 0, ss: 0 });
+      const sa = (
+        await sql<{
+          small_area_id: string;
+          residents: number;
+        }>`select small_area_id, count(*)::int as residents from insight_person_facts group by small_area_id`.execute(trx)
+      ).rows;
+      for (const r of sa)
+        cube.push({
+          section: 'population',
+          measure: 'residents',
+          dimension: 'small_area',
+          value: r.small_area_id,
+          period: 'now',
+          n: Number(r.residents),
+          d: Number(r.residents),
+          s: 0,
+          ss: 0,
+        });
       // Overlaps between services: people by the exact combination of services that know them.
-      const overlaps = (await sql<{ mask: number; people: number }>`select groups_mask as mask, count(*)::int as people from insight_person_facts where groups_mask <> 0 group by groups_mask`.execute(trx)).rows;
-      for (const r of overlaps) cube.push({ section: 'overlap', measure: 'people', dimension: 'mask', value: String(r.mask), period: 'now', n: Number(r.people), d: 0, s: 0, ss: 0 });
+      const overlaps = (
+        await sql<{
+          mask: number;
+          people: number;
+        }>`select groups_mask as mask, count(*)::int as people from insight_person_facts where groups_mask <> 0 group by groups_mask`.execute(
+          trx,
+        )
+      ).rows;
+      for (const r of overlaps)
+        cube.push({
+          section: 'overlap',
+          measure: 'people',
+          dimension: 'mask',
+          value: String(r.mask),
+          period: 'now',
+          n: Number(r.people),
+          d: 0,
+          s: 0,
+          ss: 0,
+        });
       await insertCube(trx, cube);
     });
     await step('outcomes over time', async () => {
       // People with a need mapped to each outcome first recorded in each quarter, by group.
-      const pairs = framework.outcomes.flatMap((o) => needBits.filter((code) => (framework.needs[code] ?? []).includes(o.code)).map((code) => ({ outcome: o.code, need: code })));
+      const pairs = framework.outcomes.flatMap((o) =>
+        needBits.filter((code) => (framework.needs[code] ?? []).includes(o.code)).map((code) => ({ outcome: o.code, need: code })),
+      );
       await sql`
         insert into insight_cube (section, measure, dimension, value, period, n, d, s, ss)
         select 'outcome_quarter', x.outcome, dv.dimension, dv.value, x.quarter, count(*), 0, 0, 0
@@ -151,26 +204,69 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
         where rf.first_contact_days is not null
         group by dv.dimension, dv.value, rf.quarter`.execute(trx);
     });
-    const latest = (await sql<{ latest: string | null }>`select greatest((select max(recorded_at) from needs), (select max(sent_at)::date from referrals))::text as latest`.execute(trx)).rows[0]?.latest ?? null;
+    const latest =
+      (
+        await sql<{
+          latest: string | null;
+        }>`select greatest((select max(recorded_at) from needs), (select max(sent_at)::date from referrals))::text as latest`.execute(trx)
+      ).rows[0]?.latest ?? null;
     const people = Number((await sql<{ n: number }>`select count(*)::int as n from insight_person_facts`.execute(trx)).rows[0]!.n);
-    await trx.insertInto('insight_refreshes').values({ started_at: started, finished_at: new Date(), people, seconds: (Date.now() - started.getTime()) / 1000, latest_date: latest }).execute();
+    await trx
+      .insertInto('insight_refreshes')
+      .values({
+        started_at: started,
+        finished_at: new Date(),
+        people,
+        seconds: (Date.now() - started.getTime()) / 1000,
+        latest_date: latest,
+      })
+      .execute();
   });
   progress.update(6, 'done');
-  const counts = (await sql<{ needs: number; referrals: number; cube: number }>`
-    select (select count(*)::int from insight_need_facts) as needs, (select count(*)::int from insight_referral_facts) as referrals, (select count(*)::int from insight_cube) as cube`.execute(db)).rows[0]!;
+  const counts = (
+    await sql<{ needs: number; referrals: number; cube: number }>`
+    select (select count(*)::int from insight_need_facts) as needs, (select count(*)::int from insight_referral_facts) as referrals, (select count(*)::int from insight_cube) as cube`.execute(
+      db,
+    )
+  ).rows[0]!;
   const people = Number((await sql<{ n: number }>`select count(*)::int as n from insight_person_facts`.execute(db)).rows[0]!.n);
   await sql`analyze insight_cube`.execute(db);
-  return { people, needs: Number(counts.needs), referrals: Number(counts.referrals), cubeRows: Number(counts.cube), seconds: (Date.now() - started.getTime()) / 1000, steps };
+  return {
+    people,
+    needs: Number(counts.needs),
+    referrals: Number(counts.referrals),
+    cubeRows: Number(counts.cube),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    steps,
+  };
 }
 
 async function insertCube(db: Kysely<Database>, rows: Array<Database['insight_cube']>): Promise<void> {
-  for (let i = 0; i < rows.length; i += 2000) await db.insertInto('insight_cube').values(rows.slice(i, i + 2000)).execute();
+  for (let i = 0; i < rows.length; i += 2000)
+    await db
+      .insertInto('insight_cube')
+      .values(rows.slice(i, i + 2000))
+      .execute();
 }
 
 /** The last refresh, or undefined when the figures have never been computed. */
-export async function lastRefresh(db: Kysely<Database>): Promise<{ finishedAt: Date; people: number; seconds: number; latestDate: string | null } | undefined> {
-  const row = await db.selectFrom('insight_refreshes').select(['finished_at', 'people', 'seconds', 'latest_date']).orderBy('id', 'desc').limit(1).executeTakeFirst();
-  return row ? { finishedAt: new Date(row.finished_at), people: Number(row.people), seconds: Number(row.seconds), latestDate: row.latest_date ? String(row.latest_date).slice(0, 10) : null } : undefined;
+export async function lastRefresh(
+  db: Kysely<Database>,
+): Promise<{ finishedAt: Date; people: number; seconds: number; latestDate: string | null } | undefined> {
+  const row = await db
+    .selectFrom('insight_refreshes')
+    .select(['finished_at', 'people', 'seconds', 'latest_date'])
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row
+    ? {
+        finishedAt: new Date(row.finished_at),
+        people: Number(row.people),
+        seconds: Number(row.seconds),
+        latestDate: row.latest_date ? String(row.latest_date).slice(0, 10) : null,
+      }
+    : undefined;
 }
 
 /** Refreshes when the figures have never been computed (first visit to a dashboard). */

@@ -23,36 +23,52 @@ export interface RuleDefinition {
   assignTo: { organisationKinds: string[] };
 }
 
-export interface RuleRow { id: string; name: string; description: string; definition: RuleDefinition }
+export interface RuleRow {
+  id: string;
+  name: string;
+  description: string;
+  definition: RuleDefinition;
+}
 
 export const defaultRules: RuleRow[] = [
   {
     id: 'md-no-coordinator',
     name: 'Adults known to three or more multiple-disadvantage services without a coordinator',
-    description: 'Adults known to three or more of homelessness, drug and alcohol, probation and mental health services, with no named coordinator or lead practitioner.',
+    description:
+      'Adults known to three or more of homelessness, drug and alcohol, probation and mental health services, with no named coordinator or lead practitioner.',
     definition: {
       all: [
         { kind: 'age_between', min: 18 },
         { kind: 'known_to_groups', groups: ['homelessness', 'substance_misuse', 'offending', 'mental_health'], atLeast: 3 },
-        { kind: 'no_coordinator', roleLabels: ['lead practitioner', 'named coordinator', 'coordinator', 'housing first support worker', 'local area coordinator'] },
+        {
+          kind: 'no_coordinator',
+          roleLabels: ['lead practitioner', 'named coordinator', 'coordinator', 'housing first support worker', 'local area coordinator'],
+        },
       ],
-      assignTo: { organisationKinds: ['council_adult_social_care', 'drug_alcohol_service', 'mental_health_trust', 'probation', 'council_housing'] },
+      assignTo: {
+        organisationKinds: ['council_adult_social_care', 'drug_alcohol_service', 'mental_health_trust', 'probation', 'council_housing'],
+      },
     },
   },
   {
     id: 'childrens-zone-not-enrolled',
-    name: 'Children meeting the children\'s zone identification criteria and not enrolled',
-    description: 'Children aged 5 to 15 with two or more of: attendance below 90% last term, an exclusion, a safeguarding concern in the last year, a current wellbeing or attendance need; or attendance below 80%. Not enrolled in the children\'s zone.',
+    name: "Children meeting the children's zone identification criteria and not enrolled",
+    description:
+      "Children aged 5 to 15 with two or more of: attendance below 90% last term, an exclusion, a safeguarding concern in the last year, a current wellbeing or attendance need; or attendance below 80%. Not enrolled in the children's zone.",
     definition: {
       all: [
         { kind: 'age_between', min: 5, max: 15 },
-        { kind: 'any_of', atLeast: 2, of: [
-          { kind: 'latest_value_below', type: 'school_attendance_term', below: 90, withinDays: 200 },
-          { kind: 'event_count', types: ['school_exclusion'], withinDays: 365, atLeast: 1 },
-          { kind: 'event_count', types: ['safeguarding_concern'], withinDays: 365, atLeast: 1 },
-          { kind: 'current_need', codes: ['child_wellbeing', 'child_school_attendance'], atLeast: 1 },
-          { kind: 'latest_value_below', type: 'school_attendance_term', below: 80, withinDays: 200 },
-        ] },
+        {
+          kind: 'any_of',
+          atLeast: 2,
+          of: [
+            { kind: 'latest_value_below', type: 'school_attendance_term', below: 90, withinDays: 200 },
+            { kind: 'event_count', types: ['school_exclusion'], withinDays: 365, atLeast: 1 },
+            { kind: 'event_count', types: ['safeguarding_concern'], withinDays: 365, atLeast: 1 },
+            { kind: 'current_need', codes: ['child_wellbeing', 'child_school_attendance'], atLeast: 1 },
+            { kind: 'latest_value_below', type: 'school_attendance_term', below: 80, withinDays: 200 },
+          ],
+        },
         { kind: 'not_enrolled', modelId: 'childrens-zone' },
       ],
       assignTo: { organisationKinds: ['school', 'council_children_social_care', 'charity'] },
@@ -61,14 +77,19 @@ export const defaultRules: RuleRow[] = [
   {
     id: 'older-falls-no-plan',
     name: 'Older people with repeated falls or hospital admissions and no care plan',
-    description: 'People aged 65 or over with two or more falls, or two or more hospital admissions, in the last year, and no active shared care plan.',
+    description:
+      'People aged 65 or over with two or more falls, or two or more hospital admissions, in the last year, and no active shared care plan.',
     definition: {
       all: [
         { kind: 'age_between', min: 65 },
-        { kind: 'any_of', atLeast: 1, of: [
-          { kind: 'event_count', types: ['fall'], withinDays: 365, atLeast: 2 },
-          { kind: 'event_count', types: ['hospital_admission'], withinDays: 365, atLeast: 2 },
-        ] },
+        {
+          kind: 'any_of',
+          atLeast: 1,
+          of: [
+            { kind: 'event_count', types: ['fall'], withinDays: 365, atLeast: 2 },
+            { kind: 'event_count', types: ['hospital_admission'], withinDays: 365, atLeast: 2 },
+          ],
+        },
         { kind: 'no_active_plan' },
       ],
       assignTo: { organisationKinds: ['gp_practice', 'council_adult_social_care', 'hospital_trust'] },
@@ -93,10 +114,18 @@ function parsePredicate(raw: unknown, depth: number): Predicate {
       if (p.min !== undefined && !isInt(p.min, 0, 120)) throw new RuleError('age_between.min must be 0–120');
       if (p.max !== undefined && !isInt(p.max, 0, 120)) throw new RuleError('age_between.max must be 0–120');
       if (p.min === undefined && p.max === undefined) throw new RuleError('age_between needs min or max');
-      return { kind: 'age_between', ...(p.min !== undefined ? { min: p.min as number } : {}), ...(p.max !== undefined ? { max: p.max as number } : {}) };
+      return {
+        kind: 'age_between',
+        ...(p.min !== undefined ? { min: p.min as number } : {}),
+        ...(p.max !== undefined ? { max: p.max as number } : {}),
+      };
     }
     case 'known_to_groups': {
-      const groups = codes(p.groups, serviceGroups.map((g) => g.code), 'known_to_groups.groups');
+      const groups = codes(
+        p.groups,
+        serviceGroups.map((g) => g.code),
+        'known_to_groups.groups',
+      );
       if (!isInt(p.atLeast, 1, groups.length)) throw new RuleError('known_to_groups.atLeast must be from 1 to the number of groups');
       return { kind: 'known_to_groups', groups, atLeast: p.atLeast };
     }
@@ -127,11 +156,18 @@ function parsePredicate(raw: unknown, depth: number): Predicate {
       return { kind: 'any_of', atLeast: p.atLeast, of };
     }
     case 'no_coordinator': {
-      if (!Array.isArray(p.roleLabels) || p.roleLabels.length === 0 || p.roleLabels.length > 20 || p.roleLabels.some((l) => typeof l !== 'string' || l.length > 80)) throw new RuleError('no_coordinator.roleLabels must be 1 to 20 labels');
+      if (
+        !Array.isArray(p.roleLabels) ||
+        p.roleLabels.length === 0 ||
+        p.roleLabels.length > 20 ||
+        p.roleLabels.some((l) => typeof l !== 'string' || l.length > 80)
+      )
+        throw new RuleError('no_coordinator.roleLabels must be 1 to 20 labels');
       return { kind: 'no_coordinator', roleLabels: p.roleLabels as string[] };
     }
     case 'not_enrolled':
-      if (typeof p.modelId !== 'string' || !/^[a-z0-9-]{1,64}$/.test(p.modelId)) throw new RuleError('not_enrolled.modelId must be an operating model id');
+      if (typeof p.modelId !== 'string' || !/^[a-z0-9-]{1,64}$/.test(p.modelId))
+        throw new RuleError('not_enrolled.modelId must be an operating model id');
       return { kind: 'not_enrolled', modelId: p.modelId };
     case 'no_active_plan':
       return { kind: 'no_active_plan' };
@@ -146,7 +182,7 @@ function negative(p: Predicate): boolean {
 
 /** Checks a rule definition from the table (or an editor) and returns it typed; throws RuleError. */
 export function parseRuleDefinition(raw: unknown): RuleDefinition {
-  const value = typeof raw === 'string' ? JSON.parse(raw) as unknown : raw;
+  const value = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
   if (typeof value !== 'object' || value === null) throw new RuleError('a rule must be an object');
   const r = value as Record<string, unknown>;
   if (!Array.isArray(r.all) || r.all.length === 0 || r.all.length > 12) throw new RuleError('a rule needs 1 to 12 conditions in "all"');
@@ -223,7 +259,10 @@ function negativeSql(p: Predicate): { excluded: RawBuilder<unknown>; detail: str
         detail: 'no named coordinator or lead practitioner recorded',
       };
     case 'not_enrolled':
-      return { excluded: sql`select m.person_id from model_enrolments m where m.ended_at is null and m.model_id = ${p.modelId}`, detail: `not enrolled (${p.modelId.replace(/-/g, ' ')})` };
+      return {
+        excluded: sql`select m.person_id from model_enrolments m where m.ended_at is null and m.model_id = ${p.modelId}`,
+        detail: `not enrolled (${p.modelId.replace(/-/g, ' ')})`,
+      };
     case 'no_active_plan':
       return {
         excluded: sql`select pl.person_id from plans pl where pl.status = 'active'

@@ -23,19 +23,66 @@ export interface InsightTables {
   /** One row per resident and need code: when any agency first recorded it. */
   insight_need_facts: { pkey: string; need_code: string; first_quarter: string; current: boolean };
   /** One row per referral: the access measures, keyed by the pseudonym of the person referred. */
-  insight_referral_facts: { pkey: string; service_id: string; quarter: string; decided: boolean; accepted: boolean; first_contact_days: number | null };
+  insight_referral_facts: {
+    pkey: string;
+    service_id: string;
+    quarter: string;
+    decided: boolean;
+    accepted: boolean;
+    first_contact_days: number | null;
+  };
   /** Precomputed aggregates: counts (n), denominators (d), sums (s) and sums of squares (ss). */
-  insight_cube: { section: string; measure: string; dimension: string; value: string; period: string; n: number; d: number; s: number; ss: number };
-  insight_refreshes: { id: Generated<number>; started_at: Date; finished_at: Date; people: number; seconds: number; latest_date: string | null };
+  insight_cube: {
+    section: string;
+    measure: string;
+    dimension: string;
+    value: string;
+    period: string;
+    n: number;
+    d: number;
+    s: number;
+    ss: number;
+  };
+  insight_refreshes: {
+    id: Generated<number>;
+    started_at: Date;
+    finished_at: Date;
+    people: number;
+    seconds: number;
+    latest_date: string | null;
+  };
   /** Case-finding rules as data: a definition in the small predicate language (rules.ts). */
   insight_rules: {
-    id: string; name: string; description: string; definition: unknown; active: boolean; created_at: Generated<Date>;
+    id: string;
+    name: string;
+    description: string;
+    definition: unknown;
+    active: boolean;
+    created_at: Generated<Date>;
     /** The public register (0073): plain English, and the need the fairness check compares against ({ label, codes }). */
-    looks_for: string | null; why: string | null; who_sees: string | null; need: unknown;
+    looks_for: string | null;
+    why: string | null;
+    who_sees: string | null;
+    need: unknown;
   };
-  insight_runs: { id: Generated<number>; started_at: Date; finished_at: Date | null; rules: number; entries: number; seconds: number | null };
+  insight_runs: {
+    id: Generated<number>;
+    started_at: Date;
+    finished_at: Date | null;
+    rules: number;
+    entries: number;
+    seconds: number | null;
+  };
   /** Targets commissioners set for measures (0074): each setting is a new row, the latest per measure is the one in force. */
-  insight_targets: { id: Generated<number>; measure_id: string; value: number; by_date: string; reason: string | null; set_by: string; set_at: Generated<Date> };
+  insight_targets: {
+    id: Generated<number>;
+    measure_id: string;
+    value: number;
+    by_date: string;
+    reason: string | null;
+    set_by: string;
+    set_at: Generated<Date>;
+  };
   /** A worklist entry: which team should look, and the facts that matched. The person is opened only through the access decision. */
   insight_worklist: {
     id: Generated<number>;
@@ -94,7 +141,9 @@ export const insightMigrations: Record<string, Migration> = {
         create index insight_worklist_rule on insight_worklist(rule_id, run_id);
       `.execute(db);
       for (const r of defaultRules) {
-        await sql`insert into insight_rules (id, name, description, definition) values (${r.id}, ${r.name}, ${r.description}, ${JSON.stringify(r.definition)}::jsonb)`.execute(db);
+        await sql`insert into insight_rules (id, name, description, definition) values (${r.id}, ${r.name}, ${r.description}, ${JSON.stringify(r.definition)}::jsonb)`.execute(
+          db,
+        );
       }
     },
   },
@@ -114,9 +163,13 @@ export const insightMigrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       // The public register of rules: what each looks for, why, who sees the result, and the need
       // it is meant to find (the fairness check compares who it flags against who has that need).
-      await sql`alter table insight_rules add column looks_for text, add column why text, add column who_sees text, add column need jsonb`.execute(db);
+      await sql`alter table insight_rules add column looks_for text, add column why text, add column who_sees text, add column need jsonb`.execute(
+        db,
+      );
       for (const [id, r] of Object.entries(shippedRegister)) {
-        await sql`update insight_rules set looks_for = ${r.looksFor}, why = ${r.why}, who_sees = ${r.whoSees}, need = ${JSON.stringify(r.need)}::jsonb where id = ${id}`.execute(db);
+        await sql`update insight_rules set looks_for = ${r.looksFor}, why = ${r.why}, who_sees = ${r.whoSees}, need = ${JSON.stringify(r.need)}::jsonb where id = ${id}`.execute(
+          db,
+        );
       }
     },
   },

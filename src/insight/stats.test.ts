@@ -2,12 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gapBetween, gapTrend, meanEstimate, proportionEstimate, rateEstimate, ridits, slopeIndex, wilson, Z95 } from './stats.ts';
 
-const close = (actual: number, expected: number, eps = 1e-9) => assert.ok(Math.abs(actual - expected) < eps, `${actual} is not ${expected}`);
+const close = (actual: number, expected: number, eps = 1e-9) =>
+  assert.ok(Math.abs(actual - expected) < eps, `${actual} is not ${expected}`);
 
 test('ridits are the midpoints of cumulative population shares', () => {
   assert.deepEqual(ridits([100, 100]), [0.25, 0.75]);
   const r = ridits([10, 30, 60]);
-  close(r[0]!, 0.05); close(r[1]!, 0.25); close(r[2]!, 0.7);
+  close(r[0]!, 0.05);
+  close(r[1]!, 0.25);
+  close(r[2]!, 0.7);
 });
 
 test('slope index of two equal groups is the line through their ridits (hand-checked)', () => {
@@ -21,7 +24,14 @@ test('slope index of two equal groups is the line through their ridits (hand-che
 });
 
 test('slope index of five equal quintiles on a straight line 50..10 is 50', () => {
-  const groups = [50, 40, 30, 20, 10].map((v, i) => ({ label: `Q${i + 1}`, population: 200, value: v, variance: 1, count: 100, denominator: 200 }));
+  const groups = [50, 40, 30, 20, 10].map((v, i) => ({
+    label: `Q${i + 1}`,
+    population: 200,
+    value: v,
+    variance: 1,
+    count: 100,
+    denominator: 200,
+  }));
   const sii = slopeIndex(groups)!;
   close(sii.estimate, 50);
   // Ridits .1,.3,.5,.7,.9, weights .2: Sxx = .2·(.16+.04+0+.04+.16) = .08; c = .2(x-.5)/.08 = ∓1, ∓.5, 0; Var = 1+.25+0+.25+1 = 2.5.
@@ -30,9 +40,15 @@ test('slope index of five equal quintiles on a straight line 50..10 is 50', () =
 
 test('slope index weights groups by population (unequal groups)', () => {
   // Populations 100 and 300: ridits .125 and .625; values 20 and 10 → slope -20, SII 20.
-  const sii = slopeIndex([{ label: 'a', population: 100, value: 20, variance: 0, count: 10, denominator: 100 }, { label: 'b', population: 300, value: 10, variance: 0, count: 10, denominator: 300 }])!;
+  const sii = slopeIndex([
+    { label: 'a', population: 100, value: 20, variance: 0, count: 10, denominator: 100 },
+    { label: 'b', population: 300, value: 10, variance: 0, count: 10, denominator: 300 },
+  ])!;
   close(sii.estimate, 20);
-  assert.equal(slopeIndex([{ label: 'a', population: 100, value: null, variance: null, count: 0, denominator: 0 }, rateEstimate('b', 1, 10)]), null);
+  assert.equal(
+    slopeIndex([{ label: 'a', population: 100, value: null, variance: null, count: 0, denominator: 0 }, rateEstimate('b', 1, 10)]),
+    null,
+  );
 });
 
 test('absolute and relative gaps between most and least deprived (hand-checked)', () => {
@@ -52,7 +68,7 @@ test('proportion, mean and Wilson interval estimates', () => {
   close(p.variance!, ((0.25 * 0.75) / 120) * 10_000);
   const m = meanEstimate('x', 4, 2 + 4 + 4 + 6, 4 + 16 + 16 + 36);
   close(m.value!, 4);
-  close(m.variance!, (8 / 3) / 4);
+  close(m.variance!, 8 / 3 / 4);
   // Wilson for 0 of 10 has lower bound 0 and upper about 0.2775.
   const w = wilson(0, 10);
   close(w.lower, 0);

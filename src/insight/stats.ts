@@ -22,7 +22,12 @@ export interface GroupEstimate {
   denominator: number;
 }
 
-export interface Interval { estimate: number; lower: number; upper: number; se: number }
+export interface Interval {
+  estimate: number;
+  lower: number;
+  upper: number;
+  se: number;
+}
 
 function interval(estimate: number, variance: number): Interval {
   const se = Math.sqrt(Math.max(0, variance));
@@ -32,7 +37,14 @@ function interval(estimate: number, variance: number): Interval {
 /** A rate per `per` people: count/population, Poisson variance count/population² (× per²). */
 export function rateEstimate(label: string, count: number, population: number, per = 1000): GroupEstimate {
   if (population <= 0) return { label, population, value: null, variance: null, count, denominator: population };
-  return { label, population, value: (count / population) * per, variance: (count / (population * population)) * per * per, count, denominator: population };
+  return {
+    label,
+    population,
+    value: (count / population) * per,
+    variance: (count / (population * population)) * per * per,
+    count,
+    denominator: population,
+  };
 }
 
 /** A percentage: successes/trials × 100, binomial variance p(1-p)/n (× 100²). */
@@ -135,17 +147,24 @@ export interface Trend {
 /** Trend of a gap over equally spaced periods: weighted least squares of gap on period index with known variances. */
 export function gapTrend(points: Array<{ period: number; estimate: number; se: number }>): Trend {
   const usable = points.filter((p) => Number.isFinite(p.estimate) && p.se > 0);
-  if (usable.length < 3) return { slope: { estimate: 0, lower: 0, upper: 0, se: 0 }, periods: usable.length, verdict: 'not enough data', meanGap: 0 };
+  if (usable.length < 3)
+    return { slope: { estimate: 0, lower: 0, upper: 0, se: 0 }, periods: usable.length, verdict: 'not enough data', meanGap: 0 };
   const w = usable.map((p) => 1 / (p.se * p.se));
   const sw = w.reduce((s, v) => s + v, 0);
   const tBar = usable.reduce((s, p, i) => s + w[i]! * p.period, 0) / sw;
   const yBar = usable.reduce((s, p, i) => s + w[i]! * p.estimate, 0) / sw;
   const stt = usable.reduce((s, p, i) => s + w[i]! * (p.period - tBar) ** 2, 0);
-  if (stt <= 0) return { slope: { estimate: 0, lower: 0, upper: 0, se: 0 }, periods: usable.length, verdict: 'not enough data', meanGap: yBar };
+  if (stt <= 0)
+    return { slope: { estimate: 0, lower: 0, upper: 0, se: 0 }, periods: usable.length, verdict: 'not enough data', meanGap: yBar };
   const b = usable.reduce((s, p, i) => s + w[i]! * (p.period - tBar) * (p.estimate - yBar), 0) / stt;
   const slope = interval(b, 1 / stt);
   // Narrowing means moving towards zero: a falling positive gap or a rising negative one.
   const towardsZero = yBar >= 0 ? slope.upper < 0 : slope.lower > 0;
   const awayFromZero = yBar >= 0 ? slope.lower > 0 : slope.upper < 0;
-  return { slope, periods: usable.length, verdict: towardsZero ? 'narrowing' : awayFromZero ? 'widening' : 'no clear change', meanGap: yBar };
+  return {
+    slope,
+    periods: usable.length,
+    verdict: towardsZero ? 'narrowing' : awayFromZero ? 'widening' : 'no clear change',
+    meanGap: yBar,
+  };
 }

@@ -11,19 +11,38 @@ const known: MeasureDef[] = [
 ];
 
 test('a target needs a known measure, a number (a percentage at most 100) and a future date', () => {
-  const ok = parseTarget({ measureId: 'access:first_contact_days', value: ' 5.5 ', byDate: '2028-03-31', reason: ' Faster help ' }, known, '2026-12-06');
-  assert.deepEqual(ok, { errors: [], target: { measureId: 'access:first_contact_days', value: 5.5, byDate: '2028-03-31', reason: 'Faster help' } });
+  const ok = parseTarget(
+    { measureId: 'access:first_contact_days', value: ' 5.5 ', byDate: '2028-03-31', reason: ' Faster help ' },
+    known,
+    '2026-12-06',
+  );
+  assert.deepEqual(ok, {
+    errors: [],
+    target: { measureId: 'access:first_contact_days', value: 5.5, byDate: '2028-03-31', reason: 'Faster help' },
+  });
   const bad = parseTarget({ measureId: 'raw:sql', value: 'five', byDate: '2026-12-06', reason: 'x'.repeat(501) }, known, '2026-12-06');
-  assert.deepEqual(bad.errors.map((e) => [e.field, e.message]), [
-    ['measure', 'Choose the measure the target is for'],
-    ['value', 'The target must be a number, like 5 or 12.5'],
-    ['by', 'The date the target is to be reached by must be in the future'],
-    ['reason', 'The reason must be 500 characters or fewer'],
-  ]);
+  assert.deepEqual(
+    bad.errors.map((e) => [e.field, e.message]),
+    [
+      ['measure', 'Choose the measure the target is for'],
+      ['value', 'The target must be a number, like 5 or 12.5'],
+      ['by', 'The date the target is to be reached by must be in the future'],
+      ['reason', 'The reason must be 500 characters or fewer'],
+    ],
+  );
   assert.equal(bad.target, undefined);
-  assert.deepEqual(parseTarget({ measureId: 'access:acceptance', value: '101', byDate: null, reason: '' }, known, '2026-12-06').errors.map((e) => e.message),
-    ['The target must be a percentage from 0 to 100', 'Enter the date the target is to be reached by']);
-  assert.deepEqual(parseTarget({ measureId: 'access:acceptance', value: '', byDate: '2027-01-01', reason: '' }, known, '2026-12-06').errors.map((e) => e.field), ['value']);
+  assert.deepEqual(
+    parseTarget({ measureId: 'access:acceptance', value: '101', byDate: null, reason: '' }, known, '2026-12-06').errors.map(
+      (e) => e.message,
+    ),
+    ['The target must be a percentage from 0 to 100', 'Enter the date the target is to be reached by'],
+  );
+  assert.deepEqual(
+    parseTarget({ measureId: 'access:acceptance', value: '', byDate: '2027-01-01', reason: '' }, known, '2026-12-06').errors.map(
+      (e) => e.field,
+    ),
+    ['value'],
+  );
 });
 
 test('met means at or below the target where lower is better, at or above it where higher is better', () => {

@@ -17,18 +17,29 @@ export class TargetInputError extends Error {
   }
 }
 
-export interface TargetInput { measureId: string; value: string; byDate: string | null; reason: string }
+export interface TargetInput {
+  measureId: string;
+  value: string;
+  byDate: string | null;
+  reason: string;
+}
 
 /** Checks what a commissioner typed; every problem at once, so the page can list them all. */
-export function parseTarget(input: TargetInput, known: readonly MeasureDef[], today: string): { errors: TargetInputError[]; target?: { measureId: string; value: number; byDate: string; reason: string | null } } {
+export function parseTarget(
+  input: TargetInput,
+  known: readonly MeasureDef[],
+  today: string,
+): { errors: TargetInputError[]; target?: { measureId: string; value: number; byDate: string; reason: string | null } } {
   const errors: TargetInputError[] = [];
   const measure = known.find((m) => m.id === input.measureId);
   if (!measure) errors.push(new TargetInputError('measure', 'Choose the measure the target is for'));
   const text = input.value.trim().replace(/,/g, '');
   const value = Number(text);
   if (text === '') errors.push(new TargetInputError('value', 'Enter the target'));
-  else if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value)) errors.push(new TargetInputError('value', 'The target must be a number, like 5 or 12.5'));
-  else if (measure?.unit === '%' && value > 100) errors.push(new TargetInputError('value', 'The target must be a percentage from 0 to 100'));
+  else if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value))
+    errors.push(new TargetInputError('value', 'The target must be a number, like 5 or 12.5'));
+  else if (measure?.unit === '%' && value > 100)
+    errors.push(new TargetInputError('value', 'The target must be a percentage from 0 to 100'));
   else if (value > 100_000) errors.push(new TargetInputError('value', 'The target must be 100,000 or less'));
   if (input.byDate === null) errors.push(new TargetInputError('by', 'Enter the date the target is to be reached by'));
   else if (input.byDate <= today) errors.push(new TargetInputError('by', 'The date the target is to be reached by must be in the future'));
@@ -39,10 +50,17 @@ export function parseTarget(input: TargetInput, known: readonly MeasureDef[], to
 }
 
 /** Records a target (managers and commissioners only), in the caller's transaction. */
-export async function setTarget(trx: Transaction<Database>, actor: SignedInUser, target: { measureId: string; value: number; byDate: string; reason: string | null }): Promise<number> {
+export async function setTarget(
+  trx: Transaction<Database>,
+  actor: SignedInUser,
+  target: { measureId: string; value: number; byDate: string; reason: string | null },
+): Promise<number> {
   if (actor.role !== 'manager') throw new HttpError(403, 'Only managers and commissioners set targets.');
-  const row = await trx.insertInto('insight_targets').values({ measure_id: target.measureId, value: target.value, by_date: target.byDate, reason: target.reason, set_by: actor.id })
-    .returning('id').executeTakeFirstOrThrow();
+  const row = await trx
+    .insertInto('insight_targets')
+    .values({ measure_id: target.measureId, value: target.value, by_date: target.byDate, reason: target.reason, set_by: actor.id })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
@@ -59,7 +77,11 @@ export interface TargetRow {
 }
 
 /** Pure: whether an actual meets a target, for a measure where higher is worse or better. */
-export function targetStatus(measure: Pick<MeasureDef, 'higherIsWorse'>, actual: number | null, target: number | null): { status: TargetStatus; toGo: number | null } {
+export function targetStatus(
+  measure: Pick<MeasureDef, 'higherIsWorse'>,
+  actual: number | null,
+  target: number | null,
+): { status: TargetStatus; toGo: number | null } {
   if (target === null) return { status: 'no target', toGo: null };
   if (actual === null) return { status: 'not shown', toGo: null };
   const toGo = measure.higherIsWorse ? actual - target : target - actual;
@@ -71,14 +93,27 @@ export async function targetsAgainstActuals(db: Kysely<Database>): Promise<Targe
   await ensureInsight(db);
   const [list, targets] = await Promise.all([
     measures(db),
-    db.selectFrom('insight_targets').select(['measure_id', 'value', 'by_date', 'reason', 'set_at']).orderBy('set_at', 'desc').orderBy('id', 'desc').execute(),
+    db
+      .selectFrom('insight_targets')
+      .select(['measure_id', 'value', 'by_date', 'reason', 'set_at'])
+      .orderBy('set_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute(),
   ]);
   const views = await Promise.all(list.map((m) => inequality(db, m.id, 'quintile')));
   return list.map((measure, i) => {
     const mine = targets.filter((t) => t.measure_id === measure.id);
     const latest = mine[0];
     const actual = views[i]?.split.total?.value ?? null;
-    const target = latest ? { value: Number(latest.value), byDate: String(latest.by_date).slice(0, 10), reason: latest.reason, setAt: new Date(latest.set_at), earlier: mine.length - 1 } : null;
+    const target = latest
+      ? {
+          value: Number(latest.value),
+          byDate: String(latest.by_date).slice(0, 10),
+          reason: latest.reason,
+          setAt: new Date(latest.set_at),
+          earlier: mine.length - 1,
+        }
+      : null;
     return { measure, actual, target, ...targetStatus(measure, actual, target?.value ?? null) };
   });
 }
@@ -91,9 +126,18 @@ export async function setDemoTargets(db: Kysely<Database>, setBy: string, today 
   if (await db.selectFrom('insight_targets').select('id').limit(1).executeTakeFirst()) return 0;
   const year = today.getUTCMonth() >= 3 ? today.getUTCFullYear() + 1 : today.getUTCFullYear();
   const byDate = `${year}-03-31`;
-  await db.insertInto('insight_targets').values([
-    { measure_id: 'access:first_contact_days', value: 5, by_date: byDate, reason: 'People should hear back within a working week of being referred.', set_by: setBy },
-    { measure_id: 'access:acceptance', value: 85, by_date: byDate, reason: 'Fewer referrals sent to the wrong door.', set_by: setBy },
-  ]).execute();
+  await db
+    .insertInto('insight_targets')
+    .values([
+      {
+        measure_id: 'access:first_contact_days',
+        value: 5,
+        by_date: byDate,
+        reason: 'People should hear back within a working week of being referred.',
+        set_by: setBy,
+      },
+      { measure_id: 'access:acceptance', value: 85, by_date: byDate, reason: 'Fewer referrals sent to the wrong door.', set_by: setBy },
+    ])
+    .execute();
   return 2;
 }

@@ -22,17 +22,32 @@ export function registerInteropAdminRoutes(app: FastifyInstance): void {
   app.get('/admin/tokens', async (request, reply) => {
     requireRole(request, 'admin');
     const query = (request.query ?? {}) as Record<string, unknown>;
-    const state = (tokenStates as readonly string[]).includes(one(query.state)) ? one(query.state) as TokenState : undefined;
-    const q = one(query.q).replace(/[\p{Cc}\p{Cf}]/gu, ' ').trim().slice(0, 100);
+    const state = (tokenStates as readonly string[]).includes(one(query.state)) ? (one(query.state) as TokenState) : undefined;
+    const q = one(query.q)
+      .replace(/[\p{Cc}\p{Cf}]/gu, ' ')
+      .trim()
+      .slice(0, 100);
     const page = /^\d{1,6}$/.test(one(query.page)) ? Number(one(query.page)) : 1;
     const result = await listApiTokens(db, { state, q, page });
     const href = pageHref('/admin/tokens', { q, state });
-    return reply.view('admin-tokens.njk', viewContext(request, reply, {
-      title: 'API tokens', ...result, q, state: state ?? '', filtered: Boolean(q || state), ...showing(result.page, result.perPage, result.matching, result.tokens.length),
-      done: doneMessages[one(query.done)] ?? null, tokenStateLabels,
-      stateItems: [{ value: '', text: 'Any state' }, ...tokenStates.map((s) => ({ value: s, text: tokenStateLabels[s], selected: s === state }))],
-      pagination: pagination(result.page, result.pages, href),
-    }));
+    return reply.view(
+      'admin-tokens.njk',
+      viewContext(request, reply, {
+        title: 'API tokens',
+        ...result,
+        q,
+        state: state ?? '',
+        filtered: Boolean(q || state),
+        ...showing(result.page, result.perPage, result.matching, result.tokens.length),
+        done: doneMessages[one(query.done)] ?? null,
+        tokenStateLabels,
+        stateItems: [
+          { value: '', text: 'Any state' },
+          ...tokenStates.map((s) => ({ value: s, text: tokenStateLabels[s], selected: s === state })),
+        ],
+        pagination: pagination(result.page, result.pages, href),
+      }),
+    );
   });
 
   app.post('/admin/tokens/:id/revoke', async (request: FastifyRequest, reply) => {
@@ -47,9 +62,19 @@ export function registerInteropAdminRoutes(app: FastifyInstance): void {
     requireRole(request, 'admin');
     const feeds = await feedHealth(db);
     const count = (status: string) => feeds.filter((f) => f.status === status).length;
-    return reply.view('admin-feeds.njk', viewContext(request, reply, {
-      title: 'Feed health', feeds, quietAfterDays: QUIET_AFTER_DAYS,
-      summary: { failed: count('failed'), setAside: count('rows_set_aside'), quiet: count('quiet') + count('never'), working: count('working') },
-    }));
+    return reply.view(
+      'admin-feeds.njk',
+      viewContext(request, reply, {
+        title: 'Feed health',
+        feeds,
+        quietAfterDays: QUIET_AFTER_DAYS,
+        summary: {
+          failed: count('failed'),
+          setAside: count('rows_set_aside'),
+          quiet: count('quiet') + count('never'),
+          working: count('working'),
+        },
+      }),
+    );
   });
 }

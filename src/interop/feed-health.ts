@@ -26,11 +26,22 @@ export const QUIET_AFTER_DAYS = 7;
 export async function feedHealth(db: Kysely<Database>, now: Date = new Date()): Promise<FeedHealth[]> {
   const dayAgo = new Date(now.getTime() - 86_400_000);
   const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
-  const rows = (await sql<{
-    source: string; organisation: string | null; records: number; last_received: Date | null; last_day: number;
-    job_id: number | null; job_status: string | null; job_started: Date | null; job_finished: Date | null; job_failure: string | null; job_set_aside: number | null;
-    failed_week: number; set_aside_week: number;
-  }>`
+  const rows = (
+    await sql<{
+      source: string;
+      organisation: string | null;
+      records: number;
+      last_received: Date | null;
+      last_day: number;
+      job_id: number | null;
+      job_status: string | null;
+      job_started: Date | null;
+      job_finished: Date | null;
+      job_failure: string | null;
+      job_set_aside: number | null;
+      failed_week: number;
+      set_aside_week: number;
+    }>`
     with received as (
       select source, count(*)::int as records, max(received_at) as last_received, count(*) filter (where received_at > ${dayAgo})::int as last_day
       from source_records group by source
@@ -59,21 +70,42 @@ export async function feedHealth(db: Kysely<Database>, now: Date = new Date()): 
     left join latest l on l.source = s.source
     left join jobs j on j.source = s.source
     left join set_aside q on q.source = s.source
-    order by s.source`.execute(db)).rows;
+    order by s.source`.execute(db)
+  ).rows;
   const quietBefore = new Date(now.getTime() - QUIET_AFTER_DAYS * 86_400_000);
   return rows.map((r) => {
     const lastReceivedAt = r.last_received ? new Date(r.last_received) : null;
-    const lastImport = r.job_id === null ? null : {
-      id: Number(r.job_id), status: r.job_status!, startedAt: new Date(r.job_started!), finishedAt: r.job_finished ? new Date(r.job_finished) : null,
-      failure: r.job_failure, setAside: Number(r.job_set_aside ?? 0),
-    };
-    const status: FeedStatus = lastImport?.status === 'failed' ? 'failed'
-      : lastImport && lastImport.setAside > 0 ? 'rows_set_aside'
-      : !lastReceivedAt ? 'never'
-      : lastReceivedAt < quietBefore ? 'quiet' : 'working';
+    const lastImport =
+      r.job_id === null
+        ? null
+        : {
+            id: Number(r.job_id),
+            status: r.job_status!,
+            startedAt: new Date(r.job_started!),
+            finishedAt: r.job_finished ? new Date(r.job_finished) : null,
+            failure: r.job_failure,
+            setAside: Number(r.job_set_aside ?? 0),
+          };
+    const status: FeedStatus =
+      lastImport?.status === 'failed'
+        ? 'failed'
+        : lastImport && lastImport.setAside > 0
+          ? 'rows_set_aside'
+          : !lastReceivedAt
+            ? 'never'
+            : lastReceivedAt < quietBefore
+              ? 'quiet'
+              : 'working';
     return {
-      source: r.source, organisation: r.organisation, records: Number(r.records), lastReceivedAt, receivedLastDay: Number(r.last_day), lastImport,
-      importsFailedLastWeek: Number(r.failed_week), setAsideLastWeek: Number(r.set_aside_week), status,
+      source: r.source,
+      organisation: r.organisation,
+      records: Number(r.records),
+      lastReceivedAt,
+      receivedLastDay: Number(r.last_day),
+      lastImport,
+      importsFailedLastWeek: Number(r.failed_week),
+      setAsideLastWeek: Number(r.set_aside_week),
+      status,
     };
   });
 }

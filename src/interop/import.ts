@@ -18,18 +18,41 @@ import { RefusedInput } from '../platform/refused.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { hasStopped, isThisProcess, thisProcess, type ProcessOwner } from '../platform/process-owner.ts';
 import {
-  acquireIndexLock, forgetIndexState, indexState, planLinks, storeBatch, writeLinkPlan, type IncomingRecord, type IndexState, type LinkPlan,
+  acquireIndexLock,
+  forgetIndexState,
+  indexState,
+  planLinks,
+  storeBatch,
+  writeLinkPlan,
+  type IncomingRecord,
+  type IndexState,
+  type LinkPlan,
 } from '../linkage/index.ts';
 import {
-  bundleEntries, formatOf, ImportInputError, mappableFields, scanFile, type ColumnMapping, type FileScan, type ImportFormat, type MappableField,
+  bundleEntries,
+  formatOf,
+  ImportInputError,
+  mappableFields,
+  scanFile,
+  type ColumnMapping,
+  type FileScan,
+  type ImportFormat,
+  type MappableField,
 } from './read-input.ts';
 import { readItems } from './read-items.ts';
 import { fieldsFromPatient } from './read-input.ts';
 import { keepClinicalEntries } from '../fhir/index.ts';
 
 export {
-  cleanFields, fieldsFromPatient, formatOf, ImportInputError, mappableFields,
-  type ColumnMapping, type ImportFormat, type InputItem, type MappableField,
+  cleanFields,
+  fieldsFromPatient,
+  formatOf,
+  ImportInputError,
+  mappableFields,
+  type ColumnMapping,
+  type ImportFormat,
+  type InputItem,
+  type MappableField,
 } from './read-input.ts';
 
 /** A source code as written: letters (either case), digits, - and _. */
@@ -37,7 +60,7 @@ export function isSourceCode(value: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(value);
 }
 
-export const SOURCE_CODE_RULE = 'a source code is letters, digits, - and _ (the organisation\'s code, in either case)';
+export const SOURCE_CODE_RULE = "a source code is letters, digits, - and _ (the organisation's code, in either case)";
 
 /**
  * The one form of a source code that is stored: the member organisation's code as registered
@@ -47,41 +70,64 @@ export const SOURCE_CODE_RULE = 'a source code is letters, digits, - and _ (the 
  */
 export async function canonicalSource(db: Kysely<Database>, value: string): Promise<string> {
   if (!isSourceCode(value)) throw new ImportInputError(SOURCE_CODE_RULE);
-  const org = await db.selectFrom('organisations').select('source_code')
-    .where(sql<boolean>`lower(source_code) = ${value.toLowerCase()}`).orderBy('source_code').executeTakeFirst();
+  const org = await db
+    .selectFrom('organisations')
+    .select('source_code')
+    .where(sql<boolean>`lower(source_code) = ${value.toLowerCase()}`)
+    .orderBy('source_code')
+    .executeTakeFirst();
   if (org) return org.source_code;
-  const earlier = await db.selectFrom('import_jobs').select('source')
-    .where(sql<boolean>`lower(source) = ${value.toLowerCase()}`).orderBy('id').executeTakeFirst();
+  const earlier = await db
+    .selectFrom('import_jobs')
+    .select('source')
+    .where(sql<boolean>`lower(source) = ${value.toLowerCase()}`)
+    .orderBy('id')
+    .executeTakeFirst();
   return earlier?.source ?? value.toLowerCase();
 }
 
 export async function saveMapping(db: Kysely<Database>, given: ColumnMapping): Promise<void> {
   const mapping = { ...given, source: await canonicalSource(db, given.source) };
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(mapping.name)) throw new ImportInputError('a mapping name is letters, digits, - and _');
-  if (!mapping.idColumn) throw new ImportInputError('say which column holds the agency\'s record id');
+  if (!mapping.idColumn) throw new ImportInputError("say which column holds the agency's record id");
   for (const field of Object.keys(mapping.columns)) {
-    if (!(mappableFields as readonly string[]).includes(field)) throw new ImportInputError(`"${field}" is not a field Joinery takes; use ${mappableFields.join(', ')}`);
+    if (!(mappableFields as readonly string[]).includes(field))
+      throw new ImportInputError(`"${field}" is not a field Joinery takes; use ${mappableFields.join(', ')}`);
   }
-  await db.insertInto('import_mappings')
+  await db
+    .insertInto('import_mappings')
     .values({ source: mapping.source, name: mapping.name, id_column: mapping.idColumn, columns: JSON.stringify(mapping.columns) as never })
-    .onConflict((oc) => oc.columns(['source', 'name']).doUpdateSet({ id_column: mapping.idColumn, columns: JSON.stringify(mapping.columns) as never }))
+    .onConflict((oc) =>
+      oc.columns(['source', 'name']).doUpdateSet({ id_column: mapping.idColumn, columns: JSON.stringify(mapping.columns) as never }),
+    )
     .execute();
 }
 
 export async function loadMapping(db: Kysely<Database>, given: string, name: string): Promise<ColumnMapping | undefined> {
   const source = await canonicalSource(db, given);
   const row = await db.selectFrom('import_mappings').selectAll().where('source', '=', source).where('name', '=', name).executeTakeFirst();
-  return row && { source: row.source, name: row.name, idColumn: row.id_column, columns: (typeof row.columns === 'string' ? JSON.parse(row.columns) : row.columns) as ColumnMapping['columns'] };
+  return (
+    row && {
+      source: row.source,
+      name: row.name,
+      idColumn: row.id_column,
+      columns: (typeof row.columns === 'string' ? JSON.parse(row.columns) : row.columns) as ColumnMapping['columns'],
+    }
+  );
 }
 
 /** `given_name=Forename,family_name=Surname` → a column map. */
 export function parseMapArgument(text: string): Partial<Record<MappableField, string>> {
   const out: Partial<Record<MappableField, string>> = {};
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq < 1) throw new ImportInputError(`"${pair}" should be FIELD=Column`);
     const field = pair.slice(0, eq).trim();
-    if (!(mappableFields as readonly string[]).includes(field)) throw new ImportInputError(`"${field}" is not a field Joinery takes; use ${mappableFields.join(', ')}`);
+    if (!(mappableFields as readonly string[]).includes(field))
+      throw new ImportInputError(`"${field}" is not a field Joinery takes; use ${mappableFields.join(', ')}`);
     out[field as MappableField] = pair.slice(eq + 1).trim();
   }
   return out;
@@ -132,17 +178,43 @@ export interface ImportProgress {
 }
 
 type JobRow = {
-  id: number; status: string; lines_done: number; lines_total: number | null; records_stored: number; records_unchanged: number; records_linked: number;
-  records_new_person: number; records_review: number; errors: number; duplicates: number; encoding: string; warnings: string[] | string; failure: string | null;
-  owner_host: string | null; owner_pid: number | null; owner_started: string | null; updated_at: Date;
+  id: number;
+  status: string;
+  lines_done: number;
+  lines_total: number | null;
+  records_stored: number;
+  records_unchanged: number;
+  records_linked: number;
+  records_new_person: number;
+  records_review: number;
+  errors: number;
+  duplicates: number;
+  encoding: string;
+  warnings: string[] | string;
+  failure: string | null;
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_started: string | null;
+  updated_at: Date;
 };
 
 function progressOf(job: JobRow, resumed: boolean): ImportProgress {
   return {
-    jobId: Number(job.id), status: job.status, linesDone: Number(job.lines_done), linesTotal: job.lines_total === null ? null : Number(job.lines_total),
-    stored: Number(job.records_stored), unchanged: Number(job.records_unchanged), linked: Number(job.records_linked),
-    newPerson: Number(job.records_new_person), review: Number(job.records_review), errors: Number(job.errors), duplicates: Number(job.duplicates),
-    encoding: job.encoding, warnings: typeof job.warnings === 'string' ? JSON.parse(job.warnings) as string[] : job.warnings, failure: job.failure, resumed,
+    jobId: Number(job.id),
+    status: job.status,
+    linesDone: Number(job.lines_done),
+    linesTotal: job.lines_total === null ? null : Number(job.lines_total),
+    stored: Number(job.records_stored),
+    unchanged: Number(job.records_unchanged),
+    linked: Number(job.records_linked),
+    newPerson: Number(job.records_new_person),
+    review: Number(job.records_review),
+    errors: Number(job.errors),
+    duplicates: Number(job.duplicates),
+    encoding: job.encoding,
+    warnings: typeof job.warnings === 'string' ? (JSON.parse(job.warnings) as string[]) : job.warnings,
+    failure: job.failure,
+    resumed,
   };
 }
 
@@ -150,7 +222,10 @@ function progressOf(job: JobRow, resumed: boolean): ImportProgress {
 export class ImportBusy extends RefusedInput {
   readonly jobId: number;
   constructor(jobId: number, owner: ProcessOwner | null) {
-    super(409, `this file is already being imported as job ${jobId}${owner ? ` (by process ${owner.pid} on ${owner.host})` : ''}; watch GET /api/imports/${jobId}, or send it again once that run stops`);
+    super(
+      409,
+      `this file is already being imported as job ${jobId}${owner ? ` (by process ${owner.pid} on ${owner.host})` : ''}; watch GET /api/imports/${jobId}, or send it again once that run stops`,
+    );
     this.jobId = jobId;
   }
 }
@@ -163,14 +238,17 @@ const HEARTBEAT_MS = 30_000;
 export const LOST_AFTER_MINUTES = 10;
 
 function ownerOf(job: JobRow): ProcessOwner | null {
-  return job.owner_host === null || job.owner_pid === null ? null : { host: job.owner_host, pid: Number(job.owner_pid), started: job.owner_started };
+  return job.owner_host === null || job.owner_pid === null
+    ? null
+    : { host: job.owner_host, pid: Number(job.owner_pid), started: job.owner_started };
 }
 
 /** Why a running job is lost, or null while its process may still be running it. */
 function lostBecause(job: JobRow, now: number): string | null {
   const owner = ownerOf(job);
   const after = `(after line ${Number(job.lines_done).toLocaleString('en-GB')}); send the same file again to resume`;
-  if (owner && isThisProcess(owner)) return activeJobs.has(Number(job.id)) ? null : `this process stopped running it before it finished ${after}`;
+  if (owner && isThisProcess(owner))
+    return activeJobs.has(Number(job.id)) ? null : `this process stopped running it before it finished ${after}`;
   if (owner && hasStopped(owner)) return `process ${owner.pid} on ${owner.host} stopped before it finished ${after}`;
   if (now - new Date(job.updated_at).getTime() > LOST_AFTER_MINUTES * 60_000) {
     return `${owner ? `process ${owner.pid} on ${owner.host}` : 'the process running it'} sent no word for ${LOST_AFTER_MINUTES} minutes, so it stopped before it finished ${after}`;
@@ -183,7 +261,7 @@ function lostBecause(job: JobRow, now: number): string | null {
  * LOST_AFTER_MINUTES), saying why; the same file sent again resumes it. Returns how many.
  */
 export async function reapLostImports(db: Kysely<Database>): Promise<number> {
-  const running = await db.selectFrom('import_jobs').selectAll().where('status', '=', 'running').execute() as unknown as JobRow[];
+  const running = (await db.selectFrom('import_jobs').selectAll().where('status', '=', 'running').execute()) as unknown as JobRow[];
   const now = Date.now();
   let reaped = 0;
   for (const job of running) {
@@ -191,10 +269,15 @@ export async function reapLostImports(db: Kysely<Database>): Promise<number> {
     if (reason === null) continue;
     // Only if nobody has taken it up meanwhile (same owner, no newer heartbeat; a JavaScript
     // date keeps milliseconds, the column microseconds).
-    const result = await db.updateTable('import_jobs').set({ status: 'failed', failure: reason })
-      .where('id', '=', job.id).where('status', '=', 'running')
-      .where(sql<boolean>`owner_pid is not distinct from ${job.owner_pid} and owner_host is not distinct from ${job.owner_host}
-        and updated_at < ${new Date(job.updated_at)}::timestamptz + interval '1 millisecond'`)
+    const result = await db
+      .updateTable('import_jobs')
+      .set({ status: 'failed', failure: reason })
+      .where('id', '=', job.id)
+      .where('status', '=', 'running')
+      .where(
+        sql<boolean>`owner_pid is not distinct from ${job.owner_pid} and owner_host is not distinct from ${job.owner_host}
+        and updated_at < ${new Date(job.updated_at)}::timestamptz + interval '1 millisecond'`,
+      )
       .executeTakeFirst();
     reaped += Number(result.numUpdatedRows);
   }
@@ -207,7 +290,9 @@ function encodingOf(scan: FileScan): { encoding: string; warnings: string[] } {
   const lines = scan.nonUtf8Lines === 1 ? `${n} line is` : `${n} lines are`;
   return {
     encoding: 'windows-1252',
-    warnings: [`${lines} not UTF-8 and ${scan.nonUtf8Lines === 1 ? 'was' : 'were'} read as Windows-1252 (Latin-1), first on line ${scan.firstNonUtf8Line}${scan.utf8Beyond ? ' (the other lines are UTF-8)' : ''}: check that names with accents look right, and send UTF-8 next time`],
+    warnings: [
+      `${lines} not UTF-8 and ${scan.nonUtf8Lines === 1 ? 'was' : 'were'} read as Windows-1252 (Latin-1), first on line ${scan.firstNonUtf8Line}${scan.utf8Beyond ? ' (the other lines are UTF-8)' : ''}: check that names with accents look right, and send UTF-8 next time`,
+    ],
   };
 }
 
@@ -280,25 +365,57 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   await reapLostImports(db);
   const me = thisProcess();
   const mine = { owner_host: me.host, owner_pid: me.pid, owner_started: me.started };
-  const existing = await db.selectFrom('import_jobs').selectAll().where('source', '=', source).where('file_hash', '=', hash).executeTakeFirst() as JobRow | undefined;
+  const existing = (await db
+    .selectFrom('import_jobs')
+    .selectAll()
+    .where('source', '=', source)
+    .where('file_hash', '=', hash)
+    .executeTakeFirst()) as JobRow | undefined;
   let job: JobRow | undefined;
   if (!existing) {
     const total = format === 'bundle' ? await bundleEntries(file) : lines;
     const { encoding, warnings } = encodingOf(scan);
-    job = await db.insertInto('import_jobs').values({
-      source, format, mapping_name: options.mapping?.name ?? null, file_name: fileName, file_hash: hash, lines_total: total, created_by: options.createdBy ?? null, finished_at: null,
-      encoding, warnings: JSON.stringify(warnings) as never, failure: null, ...mine,
-    }).onConflict((oc) => oc.columns(['source', 'file_hash']).doNothing()).returningAll().executeTakeFirst() as JobRow | undefined;
+    job = (await db
+      .insertInto('import_jobs')
+      .values({
+        source,
+        format,
+        mapping_name: options.mapping?.name ?? null,
+        file_name: fileName,
+        file_hash: hash,
+        lines_total: total,
+        created_by: options.createdBy ?? null,
+        finished_at: null,
+        encoding,
+        warnings: JSON.stringify(warnings) as never,
+        failure: null,
+        ...mine,
+      })
+      .onConflict((oc) => oc.columns(['source', 'file_hash']).doNothing())
+      .returningAll()
+      .executeTakeFirst()) as JobRow | undefined;
   }
   const resumed = job === undefined;
   if (!job) {
     // Another run's job: finished, failed (take it up), or running (refused: two runs of one job would race).
-    const found = existing ?? await db.selectFrom('import_jobs').selectAll().where('source', '=', source).where('file_hash', '=', hash).executeTakeFirstOrThrow() as JobRow;
+    const found =
+      existing ??
+      ((await db
+        .selectFrom('import_jobs')
+        .selectAll()
+        .where('source', '=', source)
+        .where('file_hash', '=', hash)
+        .executeTakeFirstOrThrow()) as JobRow);
     if (found.status === 'done') return progressOf(found, true);
-    job = await db.updateTable('import_jobs').set({ status: 'running', failure: null, updated_at: new Date(), ...mine })
-      .where('id', '=', found.id).where('status', '=', 'failed').returningAll().executeTakeFirst() as JobRow | undefined;
+    job = (await db
+      .updateTable('import_jobs')
+      .set({ status: 'running', failure: null, updated_at: new Date(), ...mine })
+      .where('id', '=', found.id)
+      .where('status', '=', 'failed')
+      .returningAll()
+      .executeTakeFirst()) as JobRow | undefined;
     if (!job) {
-      const now = await db.selectFrom('import_jobs').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow() as JobRow;
+      const now = (await db.selectFrom('import_jobs').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow()) as JobRow;
       if (now.status === 'done') return progressOf(now, true);
       throw new ImportBusy(Number(now.id), ownerOf(now));
     }
@@ -306,8 +423,15 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   const jobId = Number(job.id);
   activeJobs.add(jobId);
   const heartbeat = setInterval(() => {
-    void db.updateTable('import_jobs').set({ updated_at: new Date() }).where('id', '=', jobId).where('status', '=', 'running')
-      .where('owner_pid', '=', me.pid).where('owner_host', '=', me.host).execute().catch(() => {});
+    void db
+      .updateTable('import_jobs')
+      .set({ updated_at: new Date() })
+      .where('id', '=', jobId)
+      .where('status', '=', 'running')
+      .where('owner_pid', '=', me.pid)
+      .where('owner_host', '=', me.host)
+      .execute()
+      .catch(() => {});
   }, HEARTBEAT_MS);
   heartbeat.unref();
   try {
@@ -315,9 +439,17 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   } catch (error) {
     // Failed, saying why, and resumable: the next run of the file carries on from the checkpoint.
     const code = (error as { code?: unknown }).code;
-    const failure = error instanceof ImportInputError ? error.message
-      : `the import stopped on an error${typeof code === 'string' ? ` (${code})` : ''}; send the same file again to resume`;
-    await db.updateTable('import_jobs').set({ status: 'failed', failure, updated_at: new Date() }).where('id', '=', jobId).where('status', '=', 'running').execute().catch(() => {});
+    const failure =
+      error instanceof ImportInputError
+        ? error.message
+        : `the import stopped on an error${typeof code === 'string' ? ` (${code})` : ''}; send the same file again to resume`;
+    await db
+      .updateTable('import_jobs')
+      .set({ status: 'failed', failure, updated_at: new Date() })
+      .where('id', '=', jobId)
+      .where('status', '=', 'running')
+      .execute()
+      .catch(() => {});
     throw error;
   } finally {
     clearInterval(heartbeat);
@@ -325,7 +457,14 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   }
 }
 
-async function runClaimedImport(db: Kysely<Database>, options: ImportOptions, job: JobRow, resumed: boolean, format: ImportFormat, scan: FileScan): Promise<ImportProgress> {
+async function runClaimedImport(
+  db: Kysely<Database>,
+  options: ImportOptions,
+  job: JobRow,
+  resumed: boolean,
+  format: ImportFormat,
+  scan: FileScan,
+): Promise<ImportProgress> {
   const { source, file } = options;
 
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -337,8 +476,18 @@ async function runClaimedImport(db: Kysely<Database>, options: ImportOptions, jo
   let errors: SetAside[] = [];
   let lastLine = skipThrough;
 
-  interface SetAside { line: number; reason: string; row: string; duplicate: boolean }
-  interface Batch { records: IncomingRecord[]; errors: SetAside[]; last: number; expected: number }
+  interface SetAside {
+    line: number;
+    reason: string;
+    row: string;
+    duplicate: boolean;
+  }
+  interface Batch {
+    records: IncomingRecord[];
+    errors: SetAside[];
+    last: number;
+    expected: number;
+  }
 
   // Two batches are in flight at once: while the database writes one batch's links, it stores
   // the next, which this thread then matches (on PostgreSQL the two run on separate cores).
@@ -385,17 +534,23 @@ async function runClaimedImport(db: Kysely<Database>, options: ImportOptions, jo
                 ${batch.errors.map((e) => storableRow(e.row))}::text[])`.execute(trx);
           }
           const { result } = stored;
-          const updated = await trx.updateTable('import_jobs').set({
-            lines_done: batch.last,
-            records_stored: sql`records_stored + ${result.stored}`,
-            records_unchanged: sql`records_unchanged + ${result.unchanged}`,
-            records_linked: sql`records_linked + ${result.linked}`,
-            records_new_person: sql`records_new_person + ${result.newPerson}`,
-            records_review: sql`records_review + ${result.review}`,
-            errors: sql`errors + ${batch.errors.length}`,
-            duplicates: sql`duplicates + ${batch.errors.filter((e) => e.duplicate).length}`,
-            updated_at: new Date(),
-          } as never).where('id', '=', current.id).where('lines_done', '=', batch.expected).returningAll().executeTakeFirst() as JobRow | undefined;
+          const updated = (await trx
+            .updateTable('import_jobs')
+            .set({
+              lines_done: batch.last,
+              records_stored: sql`records_stored + ${result.stored}`,
+              records_unchanged: sql`records_unchanged + ${result.unchanged}`,
+              records_linked: sql`records_linked + ${result.linked}`,
+              records_new_person: sql`records_new_person + ${result.newPerson}`,
+              records_review: sql`records_review + ${result.review}`,
+              errors: sql`errors + ${batch.errors.length}`,
+              duplicates: sql`duplicates + ${batch.errors.filter((e) => e.duplicate).length}`,
+              updated_at: new Date(),
+            } as never)
+            .where('id', '=', current.id)
+            .where('lines_done', '=', batch.expected)
+            .returningAll()
+            .executeTakeFirst()) as JobRow | undefined;
           if (!updated) throw new Error('another run is importing this file at the same time');
           return updated;
         });
@@ -460,32 +615,64 @@ async function runClaimedImport(db: Kysely<Database>, options: ImportOptions, jo
     clinical = kept.kept;
     if (kept.setAside.length > 0) {
       await db.transaction().execute(async (trx) => {
-        await sql`delete from import_quarantine where job_id = ${current.id} and line = any(${kept.setAside.map((e) => e.line)}::bigint[])`.execute(trx);
+        await sql`delete from import_quarantine where job_id = ${current.id} and line = any(${kept.setAside.map((e) => e.line)}::bigint[])`.execute(
+          trx,
+        );
         await sql`insert into import_quarantine (job_id, line, reason, row_text)
           select ${current.id}, * from unnest(${kept.setAside.map((e) => e.line)}::bigint[], ${kept.setAside.map((e) => e.reason)}::text[],
             ${kept.setAside.map((e) => storableRow(e.row))}::text[])`.execute(trx);
-        await trx.updateTable('import_jobs').set({ errors: sql`(select count(*) from import_quarantine q where q.job_id = ${current.id})` } as never).where('id', '=', current.id).execute();
+        await trx
+          .updateTable('import_jobs')
+          .set({ errors: sql`(select count(*) from import_quarantine q where q.job_id = ${current.id})` } as never)
+          .where('id', '=', current.id)
+          .execute();
       });
     }
   }
-  current = await db.updateTable('import_jobs').set({
-    status: 'done', failure: null, finished_at: new Date(), updated_at: new Date(),
-    // A Bundle's clinical entries are read after its Patients: every entry has now been through.
-    ...(format === 'bundle' ? { lines_done: sql`greatest(lines_done, coalesce(lines_total, 0))` } : {}),
-  } as never).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow() as JobRow;
+  current = (await db
+    .updateTable('import_jobs')
+    .set({
+      status: 'done',
+      failure: null,
+      finished_at: new Date(),
+      updated_at: new Date(),
+      // A Bundle's clinical entries are read after its Patients: every entry has now been through.
+      ...(format === 'bundle' ? { lines_done: sql`greatest(lines_done, coalesce(lines_total, 0))` } : {}),
+    } as never)
+    .where('id', '=', current.id)
+    .returningAll()
+    .executeTakeFirstOrThrow()) as JobRow;
   const done = { ...progressOf(current, resumed), ...(clinical ? { clinical } : {}) };
   options.onProgress?.(done);
   return done;
 }
 
 export async function importErrors(db: Kysely<Database>, jobId: number, limit = 100): Promise<Array<{ line: number; message: string }>> {
-  const rows = await db.selectFrom('import_quarantine').select(['line', 'reason']).where('job_id', '=', jobId).orderBy('line').orderBy('id').limit(limit).execute();
+  const rows = await db
+    .selectFrom('import_quarantine')
+    .select(['line', 'reason'])
+    .where('job_id', '=', jobId)
+    .orderBy('line')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => ({ line: Number(r.line), message: r.reason }));
 }
 
 /** The rows a job set aside: line, reason and the row as sent. */
-export async function rejectedRows(db: Kysely<Database>, jobId: number, limit = 1000): Promise<Array<{ line: number; reason: string; row: string }>> {
-  const rows = await db.selectFrom('import_quarantine').select(['line', 'reason', 'row_text']).where('job_id', '=', jobId).orderBy('line').orderBy('id').limit(limit).execute();
+export async function rejectedRows(
+  db: Kysely<Database>,
+  jobId: number,
+  limit = 1000,
+): Promise<Array<{ line: number; reason: string; row: string }>> {
+  const rows = await db
+    .selectFrom('import_quarantine')
+    .select(['line', 'reason', 'row_text'])
+    .where('job_id', '=', jobId)
+    .orderBy('line')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => ({ line: Number(r.line), reason: r.reason, row: r.row_text }));
 }
 
@@ -494,8 +681,15 @@ export async function* rejectedCsv(db: Kysely<Database>, jobId: number): AsyncGe
   yield safeCsv([['line', 'reason', 'row']]);
   let after = { line: -1, id: -1 };
   for (;;) {
-    const page = await db.selectFrom('import_quarantine').select(['id', 'line', 'reason', 'row_text']).where('job_id', '=', jobId)
-      .where(sql<boolean>`(line, id) > (${after.line}, ${after.id})`).orderBy('line').orderBy('id').limit(5000).execute();
+    const page = await db
+      .selectFrom('import_quarantine')
+      .select(['id', 'line', 'reason', 'row_text'])
+      .where('job_id', '=', jobId)
+      .where(sql<boolean>`(line, id) > (${after.line}, ${after.id})`)
+      .orderBy('line')
+      .orderBy('id')
+      .limit(5000)
+      .execute();
     if (page.length === 0) return;
     yield safeCsv(page.map((r) => [Number(r.line), r.reason, r.row_text]));
     const last = page.at(-1)!;
@@ -503,8 +697,18 @@ export async function* rejectedCsv(db: Kysely<Database>, jobId: number): AsyncGe
   }
 }
 
-export async function importJob(db: Kysely<Database>, jobId: number): Promise<(ImportProgress & { source: string; fileName: string; format: string; startedAt: Date; finishedAt: Date | null }) | undefined> {
+export async function importJob(
+  db: Kysely<Database>,
+  jobId: number,
+): Promise<(ImportProgress & { source: string; fileName: string; format: string; startedAt: Date; finishedAt: Date | null }) | undefined> {
   const row = await db.selectFrom('import_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
   if (!row) return undefined;
-  return { ...progressOf(row as unknown as JobRow, false), source: row.source, fileName: row.file_name, format: row.format, startedAt: row.started_at, finishedAt: row.finished_at };
+  return {
+    ...progressOf(row as unknown as JobRow, false),
+    source: row.source,
+    fileName: row.file_name,
+    format: row.format,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
 }

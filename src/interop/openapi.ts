@@ -13,100 +13,280 @@ const jsonError = { description: 'What is wrong', content: { 'application/json':
 export function openApiDocument(server: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/fhir/metadata': {
-      get: { tags: ['FHIR'], summary: 'CapabilityStatement: resources, interactions and search parameters', security: [], responses: { 200: { description: 'CapabilityStatement', content: fhirJson() } } },
+      get: {
+        tags: ['FHIR'],
+        summary: 'CapabilityStatement: resources, interactions and search parameters',
+        security: [],
+        responses: { 200: { description: 'CapabilityStatement', content: fhirJson() } },
+      },
     },
     '/fhir': {
       post: {
-        tags: ['FHIR'], summary: 'A transaction (all or nothing) or batch Bundle', requestBody: { required: true, content: fhirJson('#/components/schemas/Bundle') },
-        responses: { 200: { description: 'transaction-response or batch-response Bundle', content: fhirJson('#/components/schemas/Bundle') }, ...errors, 412: outcome },
+        tags: ['FHIR'],
+        summary: 'A transaction (all or nothing) or batch Bundle',
+        requestBody: { required: true, content: fhirJson('#/components/schemas/Bundle') },
+        responses: {
+          200: { description: 'transaction-response or batch-response Bundle', content: fhirJson('#/components/schemas/Bundle') },
+          ...errors,
+          412: outcome,
+        },
       },
     },
   };
   for (const def of Object.values(resourceDefs)) {
     const params = Object.entries(def.paramTypes).map(([name, type]) => ({
-      name, in: 'query', required: false, schema: { type: 'string' },
+      name,
+      in: 'query',
+      required: false,
+      schema: { type: 'string' },
       description: `FHIR ${type} search parameter${type === 'date' ? ' (prefixes eq, ne, gt, lt, ge, le, sa, eb)' : type === 'token' ? ' (system|code or code)' : type === 'reference' ? ' (Type/id or id)' : ''}`,
     }));
     params.push(
       { name: '_count', in: 'query', required: false, schema: { type: 'string' }, description: 'Page size, 0-500 (default 20)' },
-      { name: '_offset', in: 'query', required: false, schema: { type: 'string' }, description: 'Paging offset; follow the Bundle\'s next link' },
+      {
+        name: '_offset',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: "Paging offset; follow the Bundle's next link",
+      },
     );
-    if (def.includes) params.push({ name: '_include', in: 'query', required: false, schema: { type: 'string' }, description: `One of ${Object.keys(def.includes).map((p) => `${def.type}:${p}`).join(', ')}` });
+    if (def.includes)
+      params.push({
+        name: '_include',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: `One of ${Object.keys(def.includes)
+          .map((p) => `${def.type}:${p}`)
+          .join(', ')}`,
+      });
     const typePath: Record<string, unknown> = {
-      get: { tags: ['FHIR'], summary: `Search ${def.type}`, parameters: params, responses: { 200: { description: 'searchset Bundle, only what the token\'s user may see', content: fhirJson('#/components/schemas/Bundle') }, ...errors } },
+      get: {
+        tags: ['FHIR'],
+        summary: `Search ${def.type}`,
+        parameters: params,
+        responses: {
+          200: { description: "searchset Bundle, only what the token's user may see", content: fhirJson('#/components/schemas/Bundle') },
+          ...errors,
+        },
+      },
     };
     if (def.interactions.includes('create')) {
-      typePath.post = { tags: ['FHIR'], summary: `Create ${def.type}`, description: def.writes.create, requestBody: { required: true, content: fhirJson() }, responses: { 201: { description: 'Created', content: fhirJson() }, ...errors, 422: outcome } };
+      typePath.post = {
+        tags: ['FHIR'],
+        summary: `Create ${def.type}`,
+        description: def.writes.create,
+        requestBody: { required: true, content: fhirJson() },
+        responses: { 201: { description: 'Created', content: fhirJson() }, ...errors, 422: outcome },
+      };
     } else {
-      typePath.post = { tags: ['FHIR'], summary: `Create ${def.type}: not offered`, description: def.writes.create, responses: { 405: outcome } };
+      typePath.post = {
+        tags: ['FHIR'],
+        summary: `Create ${def.type}: not offered`,
+        description: def.writes.create,
+        responses: { 405: outcome },
+      };
     }
     paths[`/fhir/${def.type}`] = typePath;
     const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } }];
     const instance: Record<string, unknown> = {
-      get: { tags: ['FHIR'], summary: `Read ${def.type}`, parameters: idParam, responses: { 200: { description: def.type, headers: { ETag: { schema: { type: 'string' } } }, content: fhirJson() }, ...errors } },
+      get: {
+        tags: ['FHIR'],
+        summary: `Read ${def.type}`,
+        parameters: idParam,
+        responses: { 200: { description: def.type, headers: { ETag: { schema: { type: 'string' } } }, content: fhirJson() }, ...errors },
+      },
     };
     if (def.interactions.includes('update')) {
       instance.put = {
-        tags: ['FHIR'], summary: `Update ${def.type}`, description: def.writes.update,
-        parameters: [...idParam, { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'W/"versionId" for optimistic locking' }],
-        requestBody: { required: true, content: fhirJson() }, responses: { 200: { description: 'Updated', content: fhirJson() }, ...errors, 412: outcome, 422: outcome },
+        tags: ['FHIR'],
+        summary: `Update ${def.type}`,
+        description: def.writes.update,
+        parameters: [
+          ...idParam,
+          {
+            name: 'If-Match',
+            in: 'header',
+            required: false,
+            schema: { type: 'string' },
+            description: 'W/"versionId" for optimistic locking',
+          },
+        ],
+        requestBody: { required: true, content: fhirJson() },
+        responses: { 200: { description: 'Updated', content: fhirJson() }, ...errors, 412: outcome, 422: outcome },
       };
     } else {
-      instance.put = { tags: ['FHIR'], summary: `Update ${def.type}: not offered`, description: def.writes.update, parameters: idParam, responses: { 405: outcome } };
+      instance.put = {
+        tags: ['FHIR'],
+        summary: `Update ${def.type}: not offered`,
+        description: def.writes.update,
+        parameters: idParam,
+        responses: { 405: outcome },
+      };
     }
     paths[`/fhir/${def.type}/{id}`] = instance;
   }
 
-  const importJob = { description: 'An import job', content: { 'application/json': { schema: { $ref: '#/components/schemas/ImportJob' } } } };
+  const importJob = {
+    description: 'An import job',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/ImportJob' } } },
+  };
   Object.assign(paths, {
     '/api/imports': {
       post: {
-        tags: ['Imports'], summary: 'Upload an agency feed; it is imported in the background (resumable, idempotent on source and record id)',
+        tags: ['Imports'],
+        summary: 'Upload an agency feed; it is imported in the background (resumable, idempotent on source and record id)',
         parameters: [
           { name: 'source', in: 'query', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' } },
-          { name: 'mapping', in: 'query', required: false, schema: { type: 'string' }, description: 'Saved column mapping (required for CSV)' },
+          {
+            name: 'mapping',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'Saved column mapping (required for CSV)',
+          },
           { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['csv', 'ndjson', 'bundle'] } },
           { name: 'name', in: 'query', required: false, schema: { type: 'string' }, description: 'File name to show' },
         ],
-        requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: { type: 'string' } }, 'application/fhir+json': { schema: { $ref: '#/components/schemas/Bundle' } } } },
-        responses: { 202: importJob, 400: jsonError, 401: jsonError, 403: jsonError, 409: { ...jsonError, description: 'The same file is being imported now (watch the job it names)' } },
+        requestBody: {
+          required: true,
+          content: {
+            'text/csv': { schema: { type: 'string' } },
+            'application/x-ndjson': { schema: { type: 'string' } },
+            'application/fhir+json': { schema: { $ref: '#/components/schemas/Bundle' } },
+          },
+        },
+        responses: {
+          202: importJob,
+          400: jsonError,
+          401: jsonError,
+          403: jsonError,
+          409: { ...jsonError, description: 'The same file is being imported now (watch the job it names)' },
+        },
       },
-      get: { tags: ['Imports'], summary: 'The latest 50 import jobs', responses: { 200: { description: 'Jobs', content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/ImportJob' } } } } } } }, 401: jsonError, 403: jsonError } },
+      get: {
+        tags: ['Imports'],
+        summary: 'The latest 50 import jobs',
+        responses: {
+          200: {
+            description: 'Jobs',
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/ImportJob' } } } },
+              },
+            },
+          },
+          401: jsonError,
+          403: jsonError,
+        },
+      },
     },
     '/api/imports/{id}': {
-      get: { tags: ['Imports'], summary: 'An import\'s progress and counts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: importJob, 404: jsonError } },
+      get: {
+        tags: ['Imports'],
+        summary: "An import's progress and counts",
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: { 200: importJob, 404: jsonError },
+      },
     },
     '/api/imports/{id}/errors': {
       get: {
-        tags: ['Imports'], summary: 'Row-level errors with their line numbers', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
-        responses: { 200: { description: 'Errors', content: { 'application/json': { schema: { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, message: { type: 'string' } } } } } } } } }, 404: jsonError },
+        tags: ['Imports'],
+        summary: 'Row-level errors with their line numbers',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: {
+          200: {
+            description: 'Errors',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    errors: {
+                      type: 'array',
+                      items: { type: 'object', properties: { line: { type: 'integer' }, message: { type: 'string' } } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          404: jsonError,
+        },
       },
     },
     '/api/imports/{id}/rejected': {
       get: {
-        tags: ['Imports'], summary: 'Download the rows set aside (quarantined) as CSV: line, reason, and the row as sent (up to 2,000 characters), to fix and send again',
+        tags: ['Imports'],
+        summary:
+          'Download the rows set aside (quarantined) as CSV: line, reason, and the row as sent (up to 2,000 characters), to fix and send again',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
-        responses: { 200: { description: 'CSV with the header line,reason,row', content: { 'text/csv': { schema: { type: 'string' } } } }, 401: jsonError, 403: jsonError, 404: jsonError },
+        responses: {
+          200: { description: 'CSV with the header line,reason,row', content: { 'text/csv': { schema: { type: 'string' } } } },
+          401: jsonError,
+          403: jsonError,
+          404: jsonError,
+        },
       },
     },
     '/api/import-mappings/{source}/{name}': {
       put: {
-        tags: ['Imports'], summary: 'Save a CSV column mapping for a source',
-        parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        tags: ['Imports'],
+        summary: 'Save a CSV column mapping for a source',
+        parameters: [
+          { name: 'source', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+        ],
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ColumnMapping' } } } },
-        responses: { 200: { description: 'Saved', content: { 'application/json': { schema: { $ref: '#/components/schemas/ColumnMapping' } } } }, 400: jsonError },
+        responses: {
+          200: { description: 'Saved', content: { 'application/json': { schema: { $ref: '#/components/schemas/ColumnMapping' } } } },
+          400: jsonError,
+        },
       },
     },
     '/api/webhooks': {
       post: {
-        tags: ['Webhooks'], summary: 'Subscribe a URL to events (admin); returns the signing secret once',
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['url'], properties: { url: { type: 'string', format: 'uri' }, topics: { type: 'array', items: { type: 'string', enum: [...outboxTopics] } } } } } } },
-        responses: { 201: { description: 'Created', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, secret: { type: 'string' } } } } } }, 400: jsonError },
+        tags: ['Webhooks'],
+        summary: 'Subscribe a URL to events (admin); returns the signing secret once',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['url'],
+                properties: {
+                  url: { type: 'string', format: 'uri' },
+                  topics: { type: 'array', items: { type: 'string', enum: [...outboxTopics] } },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          201: {
+            description: 'Created',
+            content: {
+              'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, secret: { type: 'string' } } } },
+            },
+          },
+          400: jsonError,
+        },
       },
-      get: { tags: ['Webhooks'], summary: 'Subscriptions with delivery counts (admin)', responses: { 200: { description: 'Subscriptions' } } },
+      get: {
+        tags: ['Webhooks'],
+        summary: 'Subscriptions with delivery counts (admin)',
+        responses: { 200: { description: 'Subscriptions' } },
+      },
     },
     '/oruk/services': {
-      get: { tags: ['Directory'], summary: 'Open Referral UK services (see the directory module)', security: [], responses: { 200: { description: 'ORUK page of services' } } },
+      get: {
+        tags: ['Directory'],
+        summary: 'Open Referral UK services (see the directory module)',
+        security: [],
+        responses: { 200: { description: 'ORUK page of services' } },
+      },
     },
   });
 
@@ -115,7 +295,8 @@ export function openApiDocument(server: string): Record<string, unknown> {
     info: {
       title: 'Joinery machine APIs',
       version: '0.1.0',
-      description: 'FHIR R4 (/fhir), bulk imports and webhooks (/api). Authenticate with a bearer token (`joinery token create --user NAME`): the token acts as that user and sees only what they may; every access is audited. Limits: one resource 1 MiB, a string 10,000 characters (500 in names, identifiers, telecoms and addresses; 422 too-long), a Bundle 10 MiB and 100 entries (413), API_REQUESTS_PER_MINUTE per user (429). A batch stops when its client disconnects.',
+      description:
+        'FHIR R4 (/fhir), bulk imports and webhooks (/api). Authenticate with a bearer token (`joinery token create --user NAME`): the token acts as that user and sees only what they may; every access is audited. Limits: one resource 1 MiB, a string 10,000 characters (500 in names, identifiers, telecoms and addresses; 422 too-long), a Bundle 10 MiB and 100 entries (413), API_REQUESTS_PER_MINUTE per user (429). A batch stops when its client disconnects.',
     },
     servers: [{ url: server }],
     security: [{ bearer: [] }],
@@ -125,7 +306,15 @@ export function openApiDocument(server: string): Record<string, unknown> {
       event: {
         post: {
           summary: 'An event from the transactional outbox, signed with the subscription secret',
-          parameters: [{ name: 'X-Joinery-Signature', in: 'header', required: true, schema: { type: 'string' }, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' }],
+          parameters: [
+            {
+              name: 'X-Joinery-Signature',
+              in: 'header',
+              required: true,
+              schema: { type: 'string' },
+              description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+            },
+          ],
           requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Event' } } } },
           responses: { 200: { description: 'Any 2xx acknowledges; anything else is retried with exponential backoff' } },
         },
@@ -134,28 +323,98 @@ export function openApiDocument(server: string): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        Resource: { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string' }, id: { type: 'string' } }, additionalProperties: true, description: 'A FHIR R4 resource (http://hl7.org/fhir/R4)' },
-        Bundle: { type: 'object', required: ['resourceType', 'type'], properties: { resourceType: { const: 'Bundle' }, type: { type: 'string' }, link: { type: 'array', items: { type: 'object' } }, entry: { type: 'array', items: { type: 'object' } } }, additionalProperties: true },
-        OperationOutcome: { type: 'object', required: ['resourceType', 'issue'], properties: { resourceType: { const: 'OperationOutcome' }, issue: { type: 'array', items: { type: 'object', properties: { severity: { type: 'string' }, code: { type: 'string' }, diagnostics: { type: 'string' } } } } } },
+        Resource: {
+          type: 'object',
+          required: ['resourceType'],
+          properties: { resourceType: { type: 'string' }, id: { type: 'string' } },
+          additionalProperties: true,
+          description: 'A FHIR R4 resource (http://hl7.org/fhir/R4)',
+        },
+        Bundle: {
+          type: 'object',
+          required: ['resourceType', 'type'],
+          properties: {
+            resourceType: { const: 'Bundle' },
+            type: { type: 'string' },
+            link: { type: 'array', items: { type: 'object' } },
+            entry: { type: 'array', items: { type: 'object' } },
+          },
+          additionalProperties: true,
+        },
+        OperationOutcome: {
+          type: 'object',
+          required: ['resourceType', 'issue'],
+          properties: {
+            resourceType: { const: 'OperationOutcome' },
+            issue: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { severity: { type: 'string' }, code: { type: 'string' }, diagnostics: { type: 'string' } },
+              },
+            },
+          },
+        },
         Error: { type: 'object', properties: { error: { type: 'string' } } },
-        ColumnMapping: { type: 'object', required: ['idColumn', 'columns'], properties: { idColumn: { type: 'string' }, columns: { type: 'object', properties: Object.fromEntries(mappableFields.map((f) => [f, { type: 'string' }])), additionalProperties: false } } },
+        ColumnMapping: {
+          type: 'object',
+          required: ['idColumn', 'columns'],
+          properties: {
+            idColumn: { type: 'string' },
+            columns: {
+              type: 'object',
+              properties: Object.fromEntries(mappableFields.map((f) => [f, { type: 'string' }])),
+              additionalProperties: false,
+            },
+          },
+        },
         ImportJob: {
           type: 'object',
           properties: Object.fromEntries([
-            ['jobId', { type: 'integer' }], ['status', { type: 'string', enum: ['running', 'done', 'failed'] }], ['source', { type: 'string' }], ['fileName', { type: 'string' }], ['format', { type: 'string' }],
-            ['linesDone', { type: 'integer' }], ['linesTotal', { type: ['integer', 'null'] }], ['percent', { type: ['number', 'null'] }], ['stored', { type: 'integer' }], ['unchanged', { type: 'integer' }],
-            ['linked', { type: 'integer' }], ['newPerson', { type: 'integer' }], ['review', { type: 'integer' }],
-            ['errors', { type: 'integer', description: 'Rows set aside (download them from links.rejected)' }], ['duplicates', { type: 'integer', description: 'Rows set aside because their record id came earlier in the file (the first is kept)' }],
-            ['encoding', { type: 'string', enum: ['utf-8', 'windows-1252'], description: 'windows-1252 when some lines were not UTF-8 and were read as Windows-1252 (see warnings)' }],
-            ['warnings', { type: 'array', items: { type: 'string' } }], ['failure', { type: ['string', 'null'], description: 'Why a failed job stopped; send the same file again to resume it' }],
+            ['jobId', { type: 'integer' }],
+            ['status', { type: 'string', enum: ['running', 'done', 'failed'] }],
+            ['source', { type: 'string' }],
+            ['fileName', { type: 'string' }],
+            ['format', { type: 'string' }],
+            ['linesDone', { type: 'integer' }],
+            ['linesTotal', { type: ['integer', 'null'] }],
+            ['percent', { type: ['number', 'null'] }],
+            ['stored', { type: 'integer' }],
+            ['unchanged', { type: 'integer' }],
+            ['linked', { type: 'integer' }],
+            ['newPerson', { type: 'integer' }],
+            ['review', { type: 'integer' }],
+            ['errors', { type: 'integer', description: 'Rows set aside (download them from links.rejected)' }],
+            [
+              'duplicates',
+              { type: 'integer', description: 'Rows set aside because their record id came earlier in the file (the first is kept)' },
+            ],
+            [
+              'encoding',
+              {
+                type: 'string',
+                enum: ['utf-8', 'windows-1252'],
+                description: 'windows-1252 when some lines were not UTF-8 and were read as Windows-1252 (see warnings)',
+              },
+            ],
+            ['warnings', { type: 'array', items: { type: 'string' } }],
+            ['failure', { type: ['string', 'null'], description: 'Why a failed job stopped; send the same file again to resume it' }],
           ]),
         },
         Event: {
           type: 'object',
           properties: {
-            id: { type: 'string' }, type: { type: 'string', enum: [...outboxTopics] }, occurredAt: { type: 'string', format: 'date-time' },
-            resource: { type: 'object', properties: { resourceType: { type: 'string' }, id: { type: 'string' }, reference: { type: 'string' } } },
-            data: { type: 'object', description: 'States only (e.g. status, previousStatus), never personal details: read the resource through /fhir' },
+            id: { type: 'string' },
+            type: { type: 'string', enum: [...outboxTopics] },
+            occurredAt: { type: 'string', format: 'date-time' },
+            resource: {
+              type: 'object',
+              properties: { resourceType: { type: 'string' }, id: { type: 'string' }, reference: { type: 'string' } },
+            },
+            data: {
+              type: 'object',
+              description: 'States only (e.g. status, previousStatus), never personal details: read the resource through /fhir',
+            },
           },
         },
       },

@@ -27,15 +27,21 @@ export function checkWebhookUrl(raw: string): string {
   }
   if (url.username || url.password) throw new WebhookInputError('the webhook URL must not carry a user name or password');
   if (url.protocol === 'https:') return url.toString();
-  if (url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]')) return url.toString();
+  if (url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]'))
+    return url.toString();
   throw new WebhookInputError('the webhook URL must be https (or http to 127.0.0.1 for testing)');
 }
 
-export async function addWebhook(db: Kysely<Database>, input: { url: string; topics: string[]; createdBy: string | null }): Promise<{ id: string; secret: string }> {
+export async function addWebhook(
+  db: Kysely<Database>,
+  input: { url: string; topics: string[]; createdBy: string | null },
+): Promise<{ id: string; secret: string }> {
   const url = checkWebhookUrl(input.url);
   const topics = [...new Set(input.topics)];
   if (topics.length === 0) throw new WebhookInputError('choose at least one topic');
-  for (const topic of topics) if (!(outboxTopics as readonly string[]).includes(topic)) throw new WebhookInputError(`"${topic}" is not a topic; use ${outboxTopics.join(', ')}`);
+  for (const topic of topics)
+    if (!(outboxTopics as readonly string[]).includes(topic))
+      throw new WebhookInputError(`"${topic}" is not a topic; use ${outboxTopics.join(', ')}`);
   const id = `wh-${randomUUID()}`;
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   await db.insertInto('webhook_subscriptions').values({ id, url, secret, topics, created_by: input.createdBy }).execute();
@@ -75,8 +81,10 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
 
   async function fanOut(): Promise<number> {
     return db.transaction().execute(async (trx) => {
-      const events = (await sql<{ id: number; topic: string }>`
-        select id, topic from outbox where dispatched_at is null order by id limit 1000 for update skip locked`.execute(trx)).rows;
+      const events = (
+        await sql<{ id: number; topic: string }>`
+        select id, topic from outbox where dispatched_at is null order by id limit 1000 for update skip locked`.execute(trx)
+      ).rows;
       if (events.length === 0) return 0;
       const ids = events.map((e) => Number(e.id));
       await sql`
@@ -92,9 +100,21 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
   async function deliverDue(now: Date): Promise<number> {
     // Claim due deliveries with a lease, so a crash mid-send retries later and no two dispatchers send one twice at once.
     const lease = new Date(now.getTime() + timeoutMs + 30_000);
-    const claimed = await db.transaction().execute(async (trx) => (await sql<{
-      id: number; attempts: number; outbox_id: number; topic: string; resource_type: string; resource_id: string; payload: unknown; created_at: Date; url: string; secret: string;
-    }>`
+    const claimed = await db.transaction().execute(
+      async (trx) =>
+        (
+          await sql<{
+            id: number;
+            attempts: number;
+            outbox_id: number;
+            topic: string;
+            resource_type: string;
+            resource_id: string;
+            payload: unknown;
+            created_at: Date;
+            url: string;
+            secret: string;
+          }>`
       with due as (
         select d.id from webhook_deliveries d
         where d.delivered_at is null and d.failed_at is null and d.next_attempt_at <= greatest(now(), ${now.toISOString()}::timestamptz)
@@ -102,49 +122,71 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
       update webhook_deliveries d set next_attempt_at = ${lease.toISOString()}::timestamptz, attempts = d.attempts + 1
       from due, outbox o, webhook_subscriptions s
       where d.id = due.id and o.id = d.outbox_id and s.id = d.subscription_id
-      returning d.id, d.attempts, d.outbox_id, o.topic, o.resource_type, o.resource_id, o.payload, o.created_at, s.url, s.secret`.execute(trx)).rows);
+      returning d.id, d.attempts, d.outbox_id, o.topic, o.resource_type, o.resource_id, o.payload, o.created_at, s.url, s.secret`.execute(
+            trx,
+          )
+        ).rows,
+    );
 
-    await Promise.all(claimed.map(async (delivery) => {
-      const body = JSON.stringify({
-        id: `evt-${delivery.outbox_id}`,
-        type: delivery.topic,
-        occurredAt: new Date(delivery.created_at).toISOString(),
-        resource: { resourceType: delivery.resource_type, id: delivery.resource_id, reference: `${delivery.resource_type}/${delivery.resource_id}` },
-        data: typeof delivery.payload === 'string' ? JSON.parse(delivery.payload) : delivery.payload,
-      });
-      const timestamp = Math.floor(Date.now() / 1000);
-      let status: number | null = null;
-      let error: string | null = null;
-      try {
-        const response = await doFetch(delivery.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'Joinery-Webhooks/1',
-            'x-joinery-event-id': `evt-${delivery.outbox_id}`,
-            'x-joinery-event-type': delivery.topic,
-            'x-joinery-signature': signatureHeader(delivery.secret, body, timestamp),
+    await Promise.all(
+      claimed.map(async (delivery) => {
+        const body = JSON.stringify({
+          id: `evt-${delivery.outbox_id}`,
+          type: delivery.topic,
+          occurredAt: new Date(delivery.created_at).toISOString(),
+          resource: {
+            resourceType: delivery.resource_type,
+            id: delivery.resource_id,
+            reference: `${delivery.resource_type}/${delivery.resource_id}`,
           },
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs),
+          data: typeof delivery.payload === 'string' ? JSON.parse(delivery.payload) : delivery.payload,
         });
-        status = response.status;
-        await response.body?.cancel().catch(() => {});
-        if (status < 200 || status >= 300) error = `the receiver answered ${status}`;
-      } catch (e) {
-        error = (e as Error).name === 'TimeoutError' ? 'the receiver did not answer in time' : 'the receiver could not be reached';
-      }
-      const attempts = Number(delivery.attempts);
-      if (error === null) {
-        await db.updateTable('webhook_deliveries').set({ delivered_at: new Date(), last_status: status, last_error: null }).where('id', '=', delivery.id).execute();
-      } else if (attempts >= maxAttempts) {
-        await db.updateTable('webhook_deliveries').set({ failed_at: new Date(), last_status: status, last_error: error }).where('id', '=', delivery.id).execute();
-      } else {
-        const next = new Date(now.getTime() + backoffMs(attempts, baseDelayMs));
-        await db.updateTable('webhook_deliveries').set({ next_attempt_at: next, last_status: status, last_error: error }).where('id', '=', delivery.id).execute();
-      }
-    }));
+        const timestamp = Math.floor(Date.now() / 1000);
+        let status: number | null = null;
+        let error: string | null = null;
+        try {
+          const response = await doFetch(delivery.url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'user-agent': 'Joinery-Webhooks/1',
+              'x-joinery-event-id': `evt-${delivery.outbox_id}`,
+              'x-joinery-event-type': delivery.topic,
+              'x-joinery-signature': signatureHeader(delivery.secret, body, timestamp),
+            },
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          status = response.status;
+          await response.body?.cancel().catch(() => {});
+          if (status < 200 || status >= 300) error = `the receiver answered ${status}`;
+        } catch (e) {
+          error = (e as Error).name === 'TimeoutError' ? 'the receiver did not answer in time' : 'the receiver could not be reached';
+        }
+        const attempts = Number(delivery.attempts);
+        if (error === null) {
+          await db
+            .updateTable('webhook_deliveries')
+            .set({ delivered_at: new Date(), last_status: status, last_error: null })
+            .where('id', '=', delivery.id)
+            .execute();
+        } else if (attempts >= maxAttempts) {
+          await db
+            .updateTable('webhook_deliveries')
+            .set({ failed_at: new Date(), last_status: status, last_error: error })
+            .where('id', '=', delivery.id)
+            .execute();
+        } else {
+          const next = new Date(now.getTime() + backoffMs(attempts, baseDelayMs));
+          await db
+            .updateTable('webhook_deliveries')
+            .set({ next_attempt_at: next, last_status: status, last_error: error })
+            .where('id', '=', delivery.id)
+            .execute();
+        }
+      }),
+    );
     return claimed.length;
   }
 
@@ -171,9 +213,11 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
         // Nothing to do without subscriptions: keep the database quiet.
         const any = await db.selectFrom('webhook_subscriptions').select('id').where('active', '=', true).limit(1).executeTakeFirst();
         if (any) await dispatcher.runOnce();
-      })().catch(() => {}).finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
-      });
+      })()
+        .catch(() => {})
+        .finally(() => {
+          if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
+        });
     };
     timer = setTimeout(tick, options.intervalMs).unref();
   }

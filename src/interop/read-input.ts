@@ -14,10 +14,26 @@ import { isValidNhsNumber } from '../people/index.ts';
 import { EARLIEST_BIRTH_DATE, isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
 import { isClinicalType, NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/index.ts';
 
-export const mappableFields = ['given_name', 'middle_name', 'family_name', 'birth_date', 'sex', 'nhs_number', 'phone', 'email', 'postcode', 'address'] as const;
+export const mappableFields = [
+  'given_name',
+  'middle_name',
+  'family_name',
+  'birth_date',
+  'sex',
+  'nhs_number',
+  'phone',
+  'email',
+  'postcode',
+  'address',
+] as const;
 export type MappableField = (typeof mappableFields)[number];
 
-export interface ColumnMapping { source: string; name: string; idColumn: string; columns: Partial<Record<MappableField, string>> }
+export interface ColumnMapping {
+  source: string;
+  name: string;
+  idColumn: string;
+  columns: Partial<Record<MappableField, string>>;
+}
 
 export type ImportFormat = 'csv' | 'ndjson' | 'bundle';
 
@@ -64,8 +80,16 @@ function todayIso(): string {
 export const MAX_FIELD_LENGTH = 1000;
 
 const fieldNames: Record<MappableField, string> = {
-  given_name: 'given name', middle_name: 'middle name', family_name: 'family name', birth_date: 'date of birth', sex: 'sex',
-  nhs_number: 'NHS number', phone: 'phone number', email: 'email address', postcode: 'postcode', address: 'address',
+  given_name: 'given name',
+  middle_name: 'middle name',
+  family_name: 'family name',
+  birth_date: 'date of birth',
+  sex: 'sex',
+  nhs_number: 'NHS number',
+  phone: 'phone number',
+  email: 'email address',
+  postcode: 'postcode',
+  address: 'address',
 };
 
 /** Why a value cannot be stored as text, if it cannot: PostgreSQL refuses NUL, and JSON's lone surrogates. */
@@ -76,7 +100,10 @@ function unstorable(value: string, what: string): string | undefined {
 }
 
 /** Checks and normalises one record's fields; a string is the row's error. */
-export function cleanFields(sourceId: string | undefined, raw: Partial<Record<string, string>>): { sourceId: string; fields: SourceFields } | string {
+export function cleanFields(
+  sourceId: string | undefined,
+  raw: Partial<Record<string, string>>,
+): { sourceId: string; fields: SourceFields } | string {
   if (!sourceId || sourceId.trim() === '') return 'the record id is missing';
   if (sourceId.length > 200) return 'the record id is longer than 200 characters';
   const badId = unstorable(sourceId, 'record id');
@@ -87,7 +114,8 @@ export function cleanFields(sourceId: string | undefined, raw: Partial<Record<st
     if (typeof value !== 'string') continue;
     const bad = unstorable(value, fieldNames[field]);
     if (bad) return bad;
-    if (value.length > MAX_FIELD_LENGTH) return `the ${fieldNames[field]} is longer than ${MAX_FIELD_LENGTH.toLocaleString('en-GB')} characters`;
+    if (value.length > MAX_FIELD_LENGTH)
+      return `the ${fieldNames[field]} is longer than ${MAX_FIELD_LENGTH.toLocaleString('en-GB')} characters`;
     if (value.trim() !== '') fields[field] = value.trim();
   }
   if (!fields.given_name && !fields.family_name) return 'there is no name (given or family)';
@@ -112,23 +140,35 @@ export function cleanFields(sourceId: string | undefined, raw: Partial<Record<st
  * resource id, else its first identifier with a system (system|value), else `fallbackId` (a Bundle
  * entry's fullUrl): Patients in Bundles often have no id.
  */
-export function fieldsFromPatient(source: string, resource: unknown, fallbackId?: string): { sourceId: string; fields: SourceFields } | string {
+export function fieldsFromPatient(
+  source: string,
+  resource: unknown,
+  fallbackId?: string,
+): { sourceId: string; fields: SourceFields } | string {
   if (!resource || typeof resource !== 'object') return 'not a JSON object';
   const r = resource as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (r.resourceType !== 'Patient') return `a ${String(r.resourceType ?? 'resource without resourceType')} is not a Patient (only Patient records are imported)`;
-  const identifiers = Array.isArray(r.identifier) ? r.identifier as Array<{ system?: string; value?: string }> : [];
+  if (r.resourceType !== 'Patient')
+    return `a ${String(r.resourceType ?? 'resource without resourceType')} is not a Patient (only Patient records are imported)`;
+  const identifiers = Array.isArray(r.identifier) ? (r.identifier as Array<{ system?: string; value?: string }>) : [];
   // Without an id, the sender's first identifier (stable from one export to the next), else the fallback.
-  const firstIdentifier = identifiers.find((i) => typeof i.system === 'string' && i.system !== '' && typeof i.value === 'string' && i.value !== '');
-  const own = identifiers.find((i) => i.system === SOURCE_SYSTEM_PREFIX + source)?.value ?? (typeof r.id === 'string' ? r.id : undefined)
-    ?? (firstIdentifier ? `${firstIdentifier.system}|${firstIdentifier.value}` : undefined) ?? fallbackId;
-  const names = Array.isArray(r.name) ? r.name as Array<{ given?: string[]; family?: string; text?: string; use?: string }> : [];
+  const firstIdentifier = identifiers.find(
+    (i) => typeof i.system === 'string' && i.system !== '' && typeof i.value === 'string' && i.value !== '',
+  );
+  const own =
+    identifiers.find((i) => i.system === SOURCE_SYSTEM_PREFIX + source)?.value ??
+    (typeof r.id === 'string' ? r.id : undefined) ??
+    (firstIdentifier ? `${firstIdentifier.system}|${firstIdentifier.value}` : undefined) ??
+    fallbackId;
+  const names = Array.isArray(r.name) ? (r.name as Array<{ given?: string[]; family?: string; text?: string; use?: string }>) : [];
   // The official name if there is one; a name given only as text is taken whole as the family name
   // (it cannot be split safely: many names put the family name first), and compared as such.
   const chosen = names.find((n) => n.use === 'official') ?? names.find((n) => n.use !== 'old' && n.use !== 'maiden') ?? names[0];
-  const name = chosen && !chosen.family && !(chosen.given?.length) && typeof chosen.text === 'string' && chosen.text.trim() !== ''
-    ? { family: chosen.text.trim(), given: [] as string[] } : chosen;
-  const telecom = Array.isArray(r.telecom) ? r.telecom as Array<{ system?: string; value?: string }> : [];
-  const address = Array.isArray(r.address) ? r.address[0] as { line?: string[]; postalCode?: string } | undefined : undefined;
+  const name =
+    chosen && !chosen.family && !chosen.given?.length && typeof chosen.text === 'string' && chosen.text.trim() !== ''
+      ? { family: chosen.text.trim(), given: [] as string[] }
+      : chosen;
+  const telecom = Array.isArray(r.telecom) ? (r.telecom as Array<{ system?: string; value?: string }>) : [];
+  const address = Array.isArray(r.address) ? (r.address[0] as { line?: string[]; postalCode?: string } | undefined) : undefined;
   return cleanFields(own, {
     given_name: name?.given?.[0],
     middle_name: name?.given?.slice(1).join(' '),
@@ -151,7 +191,8 @@ export function fieldsFromPatient(source: string, resource: unknown, fallbackId?
  * (`raw`: a CSV row's fields, an NDJSON line, a Bundle entry's resource) only as far as the
  * reading thread, which turns it into text if the record is set aside there (a repeated id).
  */
-export type InputItem = { line: number; record: IncomingRecord; raw?: unknown } | { line: number; error: string; row: string; duplicate?: true };
+export type InputItem =
+  { line: number; record: IncomingRecord; raw?: unknown } | { line: number; error: string; row: string; duplicate?: true };
 
 /** A CSV row as text again (for a row set aside: csv-parse keeps no raw text without a cost per row). */
 export function csvRow(fields: readonly string[]): string {
@@ -214,9 +255,17 @@ export async function* csvItems(file: string, mapping: ColumnMapping, mixed = fa
   // Lines csv-parse could not read at all (e.g. a broken quote); the parser reads ahead, so each
   // is held back until the records before it have gone: items come out in line order.
   const unreadable: InputItem[] = [];
-  const parser = openText(file, mixed).pipe(parse({
-    columns: false, info: true, bom: true, skip_empty_lines: true, relax_column_count: true, skip_records_with_error: true, trim: true,
-  }));
+  const parser = openText(file, mixed).pipe(
+    parse({
+      columns: false,
+      info: true,
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      skip_records_with_error: true,
+      trim: true,
+    }),
+  );
   parser.on('skip', (error: Error & { lines?: number }) => {
     unreadable.push({ line: error.lines ?? 0, error: 'this line could not be read as CSV (check its quotes)', row: '' });
   });
@@ -232,7 +281,8 @@ export async function* csvItems(file: string, mapping: ColumnMapping, mixed = fa
       header = item.record;
       const index = new Map(header.map((name, i) => [name, i]));
       const missing = [mapping.idColumn, ...Object.values(mapping.columns)].filter((c) => c && !index.has(c));
-      if (missing.length > 0) throw new ImportInputError(`the file has no column ${missing.map((m) => `"${m}"`).join(', ')} that mapping ${mapping.name} needs`);
+      if (missing.length > 0)
+        throw new ImportInputError(`the file has no column ${missing.map((m) => `"${m}"`).join(', ')} that mapping ${mapping.name} needs`);
       positions = Object.entries(mapping.columns).map(([field, column]) => [field, index.get(column!)!]);
       idPosition = index.get(mapping.idColumn)!;
       continue;
@@ -288,7 +338,9 @@ export async function* bundleItems(file: string, source: string, mixed = false):
     // Clinical entries (Condition, Encounter, ...) are kept by the fhir module once the Patients are linked.
     if (isClinicalType((entries[i]?.resource as { resourceType?: unknown } | undefined)?.resourceType)) continue;
     const cleaned = fieldsFromPatient(source, entries[i]?.resource, entries[i]?.fullUrl);
-    yield typeof cleaned === 'string' ? { line: i + 1, error: cleaned, row: rowText(entries[i]?.resource) } : { line: i + 1, record: cleaned, raw: entries[i]?.resource };
+    yield typeof cleaned === 'string'
+      ? { line: i + 1, error: cleaned, row: rowText(entries[i]?.resource) }
+      : { line: i + 1, record: cleaned, raw: entries[i]?.resource };
   }
 }
 
@@ -307,15 +359,22 @@ export interface FileScan {
 /** Files that are not text: refused up front with what to do instead. */
 function refuseNonText(head: Buffer): void {
   if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
-    throw new ImportInputError('the file is UTF-16 (Unicode text in two bytes a character), not UTF-8: save it as UTF-8 (in Excel, "CSV UTF-8") and send it again');
+    throw new ImportInputError(
+      'the file is UTF-16 (Unicode text in two bytes a character), not UTF-8: save it as UTF-8 (in Excel, "CSV UTF-8") and send it again',
+    );
   }
-  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])) || head.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))) {
+  if (
+    head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])) ||
+    head.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))
+  ) {
     throw new ImportInputError('the file is a spreadsheet (or another zip archive), not text: save it as CSV UTF-8 and send that');
   }
   let zeros = 0;
   for (let i = head.indexOf(0); i !== -1; i = head.indexOf(0, i + 1)) zeros++;
   if (zeros > head.length / 10) {
-    throw new ImportInputError('the file is not text (a tenth of its first bytes are zero: UTF-16 without a byte-order mark, or binary): save it as UTF-8 and send it again');
+    throw new ImportInputError(
+      'the file is not text (a tenth of its first bytes are zero: UTF-16 without a byte-order mark, or binary): save it as UTF-8 and send it again',
+    );
   }
 }
 
@@ -380,7 +439,10 @@ export async function scanFile(file: string): Promise<FileScan> {
       }
       // The line carried over ends in this chunk: check it whole, then the rest in place.
       const firstNl = chunk.indexOf(10);
-      checkRegion(carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, firstNl + 1)]) : chunk.subarray(0, firstNl + 1), linesBefore + 1);
+      checkRegion(
+        carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, firstNl + 1)]) : chunk.subarray(0, firstNl + 1),
+        linesBefore + 1,
+      );
       checkRegion(chunk.subarray(firstNl + 1, lastNl + 1), linesBefore + 2);
       carry = Buffer.from(chunk.subarray(lastNl + 1));
     }

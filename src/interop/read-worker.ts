@@ -28,9 +28,12 @@ async function send(items: InputItem[]): Promise<void> {
 const QUOTED_ID = 40;
 
 try {
-  const items = request.format === 'csv' ? csvItems(request.file, request.mapping!, request.mixed)
-    : request.format === 'ndjson' ? ndjsonItems(request.file, request.source, request.mixed)
-      : bundleItems(request.file, request.source, request.mixed);
+  const items =
+    request.format === 'csv'
+      ? csvItems(request.file, request.mapping!, request.mixed)
+      : request.format === 'ndjson'
+        ? ndjsonItems(request.file, request.source, request.mixed)
+        : bundleItems(request.file, request.source, request.mixed);
   const firstLineOf = new Map<string, number>();
   let chunk: InputItem[] = [];
   for await (const read of items) {
@@ -44,7 +47,12 @@ try {
         item = { line: read.line, record: read.record };
       } else {
         const shown = sourceId.length > QUOTED_ID ? `${sourceId.slice(0, QUOTED_ID)}…` : sourceId;
-        item = { line: read.line, error: `the record id ${shown} was already given on line ${first}; the first is kept`, row: rowText(read.raw), duplicate: true };
+        item = {
+          line: read.line,
+          error: `the record id ${shown} was already given on line ${first}; the first is kept`,
+          row: rowText(read.raw),
+          duplicate: true,
+        };
       }
     }
     if (item.line <= request.skipThrough) continue;

@@ -12,7 +12,18 @@ import { errorForLog } from '../platform/logger.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { userForApiToken } from './tokens.ts';
 import { RefusedInput } from '../platform/refused.ts';
-import { ImportInputError, importErrors, importJob, isSourceCode, loadMapping, rejectedCsv, runImport, saveMapping, mappableFields, type ImportFormat } from './import.ts';
+import {
+  ImportInputError,
+  importErrors,
+  importJob,
+  isSourceCode,
+  loadMapping,
+  rejectedCsv,
+  runImport,
+  saveMapping,
+  mappableFields,
+  type ImportFormat,
+} from './import.ts';
 import { createUploadFolder, startImportReaper } from './uploads.ts';
 import { addWebhook, createDispatcher, outboxTopics, WebhookInputError } from './outbox.ts';
 import { openApiDocument } from './openapi.ts';
@@ -42,131 +53,197 @@ export function registerInteropRoutes(app: FastifyInstance): void {
   // Links come from PUBLIC_URL, never from Host or X-Forwarded-Host (which a client chooses).
   app.get('/openapi.json', async () => openApiDocument(app.joinery.config.publicUrl));
 
-  void app.register(async (api) => {
-    api.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/ndjson', 'application/fhir+json', 'application/octet-stream'],
-      { parseAs: 'buffer', bodyLimit: 200 * 1_048_576 }, (_request, body, done) => done(null, body));
+  void app.register(
+    async (api) => {
+      api.addContentTypeParser(
+        ['text/csv', 'application/x-ndjson', 'application/ndjson', 'application/fhir+json', 'application/octet-stream'],
+        { parseAs: 'buffer', bodyLimit: 200 * 1_048_576 },
+        (_request, body, done) => done(null, body),
+      );
 
-    api.addHook('onRequest', async (request) => {
-      request.user = undefined;
-      const header = request.headers.authorization;
-      if (!header) return;
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const user = m ? await userForApiToken(request.server.joinery.database.db, m[1]!) : undefined;
-      if (!user) throw new HttpError(401, 'The bearer token is not valid (unknown, expired or revoked).');
-      request.user = user;
-    });
-    api.addHook('preHandler', apiRateLimit(app, 'api'));
-
-    api.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
-      if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: error.message });
-      if (error instanceof ImportInputError || error instanceof WebhookInputError) return reply.code(400).send({ error: error.message });
-      if (error instanceof RefusedInput) return reply.code(error.status).send({ error: error.message });
-      const status = error.statusCode ?? 500;
-      if (status >= 500) {
-        request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'api request failed');
-        return reply.code(500).send({ error: `The request could not be handled. Reference: ${request.id}` });
-      }
-      return reply.code(status).send({ error: status === 415 ? 'This content type is not accepted here.' : status === 413 ? 'The upload is too large.' : status === 429 ? 'Too many requests. Wait a minute and try again.' : 'The request could not be handled.' });
-    });
-
-    // Upload a file: it is stored, then imported in the background; poll the job for progress.
-    api.post('/imports', { config: { csrf: false } }, async (request, reply) => {
-      const user = requireTokenRole(request, IMPORT_ROLES);
-      const query = request.query as { source?: string; mapping?: string; format?: string; name?: string };
-      if (!query.source || !isSourceCode(query.source)) throw new HttpError(400, 'Give ?source=CODE (the organisation\'s code: letters, digits, - and _, in either case).');
-      const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
-      const format: ImportFormat = (query.format as ImportFormat | undefined)
-        ?? (contentType === 'text/csv' ? 'csv' : contentType.includes('ndjson') ? 'ndjson' : 'bundle');
-      if (!['csv', 'ndjson', 'bundle'].includes(format)) throw new HttpError(400, 'format must be csv, ndjson or bundle.');
-      const mapping = query.mapping ? await loadMapping(request.server.joinery.database.db, query.source, query.mapping) : undefined;
-      if (format === 'csv' && !mapping) throw new HttpError(400, 'A CSV upload needs ?mapping=NAME, a mapping saved for this source.');
-      const body = request.body;
-      if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'The upload is empty.');
-      const upload = await createUploadFolder();
-      const file = path.join(upload.dir, `${randomUUID()}.${format === 'csv' ? 'csv' : format === 'ndjson' ? 'ndjson' : 'json'}`);
-      await fs.promises.writeFile(file, body).catch(async (error: unknown) => { await upload.remove(); throw error; });
-      const fileName = (query.name ?? `upload.${format}`).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
-      const db = request.server.joinery.database.db;
-      let resolveJob!: (id: number) => void;
-      const jobId = new Promise<number>((resolve) => (resolveJob = resolve));
-      const run = runImport(db, {
-        source: query.source, file, fileName, mapping, format, createdBy: user.id,
-        onProgress: (p) => resolveJob(p.jobId),
+      api.addHook('onRequest', async (request) => {
+        request.user = undefined;
+        const header = request.headers.authorization;
+        if (!header) return;
+        const m = /^Bearer\s+(\S+)$/i.exec(header);
+        const user = m ? await userForApiToken(request.server.joinery.database.db, m[1]!) : undefined;
+        if (!user) throw new HttpError(401, 'The bearer token is not valid (unknown, expired or revoked).');
+        request.user = user;
       });
-      // The copy goes when the import ends, however it ends (a crash: see startImportReaper).
-      void run.catch((error: Error) => request.log.warn({ err: { type: error.name } }, 'import stopped')).finally(() => upload.remove());
-      const id = await Promise.race([jobId, run.then((p) => p.jobId)]);
-      const job = await importJob(db, id);
-      return reply.code(202).header('location', jobUrl(id)).send({ ...job, links: jobLinks(id) });
-    });
+      api.addHook('preHandler', apiRateLimit(app, 'api'));
 
-    api.get('/imports', async (request) => {
-      requireTokenRole(request, IMPORT_ROLES);
-      const rows = await request.server.joinery.database.db.selectFrom('import_jobs').select('id').orderBy('id', 'desc').limit(50).execute();
-      const jobs = [];
-      for (const row of rows) jobs.push({ ...(await importJob(request.server.joinery.database.db, Number(row.id))), links: { self: jobUrl(Number(row.id)) } });
-      return { jobs };
-    });
+      api.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+        if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: error.message });
+        if (error instanceof ImportInputError || error instanceof WebhookInputError) return reply.code(400).send({ error: error.message });
+        if (error instanceof RefusedInput) return reply.code(error.status).send({ error: error.message });
+        const status = error.statusCode ?? 500;
+        if (status >= 500) {
+          request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'api request failed');
+          return reply.code(500).send({ error: `The request could not be handled. Reference: ${request.id}` });
+        }
+        return reply.code(status).send({
+          error:
+            status === 415
+              ? 'This content type is not accepted here.'
+              : status === 413
+                ? 'The upload is too large.'
+                : status === 429
+                  ? 'Too many requests. Wait a minute and try again.'
+                  : 'The request could not be handled.',
+        });
+      });
 
-    api.get('/imports/:id', async (request) => {
-      requireTokenRole(request, IMPORT_ROLES);
-      const id = Number((request.params as { id: string }).id);
-      const job = Number.isSafeInteger(id) ? await importJob(request.server.joinery.database.db, id) : undefined;
-      if (!job) throw new HttpError(404, 'There is no such import.');
-      const percent = job.linesTotal ? Math.min(100, Math.round((job.linesDone / job.linesTotal) * 1000) / 10) : null;
-      return { ...job, percent, links: jobLinks(id) };
-    });
+      // Upload a file: it is stored, then imported in the background; poll the job for progress.
+      api.post('/imports', { config: { csrf: false } }, async (request, reply) => {
+        const user = requireTokenRole(request, IMPORT_ROLES);
+        const query = request.query as { source?: string; mapping?: string; format?: string; name?: string };
+        if (!query.source || !isSourceCode(query.source))
+          throw new HttpError(400, "Give ?source=CODE (the organisation's code: letters, digits, - and _, in either case).");
+        const contentType = String(request.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim();
+        const format: ImportFormat =
+          (query.format as ImportFormat | undefined) ??
+          (contentType === 'text/csv' ? 'csv' : contentType.includes('ndjson') ? 'ndjson' : 'bundle');
+        if (!['csv', 'ndjson', 'bundle'].includes(format)) throw new HttpError(400, 'format must be csv, ndjson or bundle.');
+        const mapping = query.mapping ? await loadMapping(request.server.joinery.database.db, query.source, query.mapping) : undefined;
+        if (format === 'csv' && !mapping) throw new HttpError(400, 'A CSV upload needs ?mapping=NAME, a mapping saved for this source.');
+        const body = request.body;
+        if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'The upload is empty.');
+        const upload = await createUploadFolder();
+        const file = path.join(upload.dir, `${randomUUID()}.${format === 'csv' ? 'csv' : format === 'ndjson' ? 'ndjson' : 'json'}`);
+        await fs.promises.writeFile(file, body).catch(async (error: unknown) => {
+          await upload.remove();
+          throw error;
+        });
+        const fileName = (query.name ?? `upload.${format}`).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+        const db = request.server.joinery.database.db;
+        let resolveJob!: (id: number) => void;
+        const jobId = new Promise<number>((resolve) => (resolveJob = resolve));
+        const run = runImport(db, {
+          source: query.source,
+          file,
+          fileName,
+          mapping,
+          format,
+          createdBy: user.id,
+          onProgress: (p) => resolveJob(p.jobId),
+        });
+        // The copy goes when the import ends, however it ends (a crash: see startImportReaper).
+        void run.catch((error: Error) => request.log.warn({ err: { type: error.name } }, 'import stopped')).finally(() => upload.remove());
+        const id = await Promise.race([jobId, run.then((p) => p.jobId)]);
+        const job = await importJob(db, id);
+        return reply
+          .code(202)
+          .header('location', jobUrl(id))
+          .send({ ...job, links: jobLinks(id) });
+      });
 
-    api.get('/imports/:id/errors', async (request) => {
-      requireTokenRole(request, IMPORT_ROLES);
-      const id = Number((request.params as { id: string }).id);
-      if (!Number.isSafeInteger(id) || !(await importJob(request.server.joinery.database.db, id))) throw new HttpError(404, 'There is no such import.');
-      return { errors: await importErrors(request.server.joinery.database.db, id, 1000) };
-    });
+      api.get('/imports', async (request) => {
+        requireTokenRole(request, IMPORT_ROLES);
+        const rows = await request.server.joinery.database.db
+          .selectFrom('import_jobs')
+          .select('id')
+          .orderBy('id', 'desc')
+          .limit(50)
+          .execute();
+        const jobs = [];
+        for (const row of rows)
+          jobs.push({ ...(await importJob(request.server.joinery.database.db, Number(row.id))), links: { self: jobUrl(Number(row.id)) } });
+        return { jobs };
+      });
 
-    // Every row the import set aside, with its line, the reason and the row as sent, to fix and send again.
-    api.get('/imports/:id/rejected', async (request, reply) => {
-      requireTokenRole(request, IMPORT_ROLES);
-      const id = Number((request.params as { id: string }).id);
-      const db = request.server.joinery.database.db;
-      if (!Number.isSafeInteger(id) || !(await importJob(db, id))) throw new HttpError(404, 'There is no such import.');
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="import-${id}-rejected.csv"`)
-        .send(Readable.from(rejectedCsv(db, id)));
-    });
+      api.get('/imports/:id', async (request) => {
+        requireTokenRole(request, IMPORT_ROLES);
+        const id = Number((request.params as { id: string }).id);
+        const job = Number.isSafeInteger(id) ? await importJob(request.server.joinery.database.db, id) : undefined;
+        if (!job) throw new HttpError(404, 'There is no such import.');
+        const percent = job.linesTotal ? Math.min(100, Math.round((job.linesDone / job.linesTotal) * 1000) / 10) : null;
+        return { ...job, percent, links: jobLinks(id) };
+      });
 
-    api.put('/import-mappings/:source/:name', { config: { csrf: false } }, async (request) => {
-      requireTokenRole(request, IMPORT_ROLES);
-      const { source, name } = request.params as { source: string; name: string };
-      const body = request.body as { idColumn?: unknown; columns?: unknown } | undefined;
-      if (!body || typeof body.idColumn !== 'string' || !body.columns || typeof body.columns !== 'object') {
-        throw new HttpError(400, `Send {"idColumn": "...", "columns": {"given_name": "Column", ...}} with fields from ${mappableFields.join(', ')}.`);
-      }
-      const columns = Object.fromEntries(Object.entries(body.columns as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
-      await saveMapping(request.server.joinery.database.db, { source, name, idColumn: body.idColumn, columns });
-      return { source, name, idColumn: body.idColumn, columns };
-    });
+      api.get('/imports/:id/errors', async (request) => {
+        requireTokenRole(request, IMPORT_ROLES);
+        const id = Number((request.params as { id: string }).id);
+        if (!Number.isSafeInteger(id) || !(await importJob(request.server.joinery.database.db, id)))
+          throw new HttpError(404, 'There is no such import.');
+        return { errors: await importErrors(request.server.joinery.database.db, id, 1000) };
+      });
 
-    api.post('/webhooks', { config: { csrf: false } }, async (request, reply) => {
-      const user = requireTokenRole(request, ['admin']);
-      const body = request.body as { url?: unknown; topics?: unknown } | undefined;
-      if (!body || typeof body.url !== 'string') throw new HttpError(400, `Send {"url": "https://...", "topics": [${outboxTopics.map((t) => `"${t}"`).join(', ')}]}.`);
-      const topics = Array.isArray(body.topics) ? body.topics.filter((t): t is string => typeof t === 'string') : [...outboxTopics];
-      const created = await addWebhook(request.server.joinery.database.db, { url: body.url, topics, createdBy: user.id });
-      return reply.code(201).send({ ...created, topics, note: 'Keep the secret: it is shown once. Each delivery carries X-Joinery-Signature: t=<unix time>,v1=<HMAC-SHA256 of "<t>.<body>">.' });
-    });
+      // Every row the import set aside, with its line, the reason and the row as sent, to fix and send again.
+      api.get('/imports/:id/rejected', async (request, reply) => {
+        requireTokenRole(request, IMPORT_ROLES);
+        const id = Number((request.params as { id: string }).id);
+        const db = request.server.joinery.database.db;
+        if (!Number.isSafeInteger(id) || !(await importJob(db, id))) throw new HttpError(404, 'There is no such import.');
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="import-${id}-rejected.csv"`)
+          .send(Readable.from(rejectedCsv(db, id)));
+      });
 
-    api.get('/webhooks', async (request) => {
-      requireTokenRole(request, ['admin']);
-      const db = request.server.joinery.database.db;
-      const subscriptions = await db.selectFrom('webhook_subscriptions').select(['id', 'url', 'topics', 'active', 'created_at']).orderBy('created_at').execute();
-      const counts = await db.selectFrom('webhook_deliveries')
-        .select((eb) => ['subscription_id', eb.fn.count<number>('id').filterWhere('delivered_at', 'is not', null).as('delivered'),
-          eb.fn.count<number>('id').filterWhere('failed_at', 'is not', null).as('failed'),
-          eb.fn.count<number>('id').filterWhere((w) => w.and([w('delivered_at', 'is', null), w('failed_at', 'is', null)])).as('pending')])
-        .groupBy('subscription_id').execute();
-      return { webhooks: subscriptions.map((s) => ({ ...s, deliveries: counts.find((c) => c.subscription_id === s.id) ?? { delivered: 0, failed: 0, pending: 0 } })) };
-    });
-  }, { prefix: '/api' });
+      api.put('/import-mappings/:source/:name', { config: { csrf: false } }, async (request) => {
+        requireTokenRole(request, IMPORT_ROLES);
+        const { source, name } = request.params as { source: string; name: string };
+        const body = request.body as { idColumn?: unknown; columns?: unknown } | undefined;
+        if (!body || typeof body.idColumn !== 'string' || !body.columns || typeof body.columns !== 'object') {
+          throw new HttpError(
+            400,
+            `Send {"idColumn": "...", "columns": {"given_name": "Column", ...}} with fields from ${mappableFields.join(', ')}.`,
+          );
+        }
+        const columns = Object.fromEntries(
+          Object.entries(body.columns as Record<string, unknown>).filter(([, v]) => typeof v === 'string'),
+        ) as Record<string, string>;
+        await saveMapping(request.server.joinery.database.db, { source, name, idColumn: body.idColumn, columns });
+        return { source, name, idColumn: body.idColumn, columns };
+      });
+
+      api.post('/webhooks', { config: { csrf: false } }, async (request, reply) => {
+        const user = requireTokenRole(request, ['admin']);
+        const body = request.body as { url?: unknown; topics?: unknown } | undefined;
+        if (!body || typeof body.url !== 'string')
+          throw new HttpError(400, `Send {"url": "https://...", "topics": [${outboxTopics.map((t) => `"${t}"`).join(', ')}]}.`);
+        const topics = Array.isArray(body.topics) ? body.topics.filter((t): t is string => typeof t === 'string') : [...outboxTopics];
+        const created = await addWebhook(request.server.joinery.database.db, { url: body.url, topics, createdBy: user.id });
+        return reply.code(201).send({
+          ...created,
+          topics,
+          note: 'Keep the secret: it is shown once. Each delivery carries X-Joinery-Signature: t=<unix time>,v1=<HMAC-SHA256 of "<t>.<body>">.',
+        });
+      });
+
+      api.get('/webhooks', async (request) => {
+        requireTokenRole(request, ['admin']);
+        const db = request.server.joinery.database.db;
+        const subscriptions = await db
+          .selectFrom('webhook_subscriptions')
+          .select(['id', 'url', 'topics', 'active', 'created_at'])
+          .orderBy('created_at')
+          .execute();
+        const counts = await db
+          .selectFrom('webhook_deliveries')
+          .select((eb) => [
+            'subscription_id',
+            eb.fn.count<number>('id').filterWhere('delivered_at', 'is not', null).as('delivered'),
+            eb.fn.count<number>('id').filterWhere('failed_at', 'is not', null).as('failed'),
+            eb.fn
+              .count<number>('id')
+              .filterWhere((w) => w.and([w('delivered_at', 'is', null), w('failed_at', 'is', null)]))
+              .as('pending'),
+          ])
+          .groupBy('subscription_id')
+          .execute();
+        return {
+          webhooks: subscriptions.map((s) => ({
+            ...s,
+            deliveries: counts.find((c) => c.subscription_id === s.id) ?? { delivered: 0, failed: 0, pending: 0 },
+          })),
+        };
+      });
+    },
+    { prefix: '/api' },
+  );
 }
 
 /** Delivers webhooks from the outbox while the server runs (a quiet poll when nobody subscribes). */

@@ -14,13 +14,26 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export interface CreatedToken { id: string; token: string; expiresAt: Date }
+export interface CreatedToken {
+  id: string;
+  token: string;
+  expiresAt: Date;
+}
 
-export async function createApiToken(db: Kysely<Database>, userId: string, name: string, days = 90, now: Date = new Date()): Promise<CreatedToken> {
+export async function createApiToken(
+  db: Kysely<Database>,
+  userId: string,
+  name: string,
+  days = 90,
+  now: Date = new Date(),
+): Promise<CreatedToken> {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const id = randomUUID();
   const expiresAt = new Date(now.getTime() + days * 86_400_000);
-  await db.insertInto('api_tokens').values({ id, token_hash: hashToken(token), user_id: userId, name, expires_at: expiresAt, revoked_at: null, last_used_at: null }).execute();
+  await db
+    .insertInto('api_tokens')
+    .values({ id, token_hash: hashToken(token), user_id: userId, name, expires_at: expiresAt, revoked_at: null, last_used_at: null })
+    .execute();
   return { id, token, expiresAt };
 }
 
@@ -31,7 +44,12 @@ export async function createApiTokenForUsername(db: Kysely<Database>, username: 
 }
 
 export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<boolean> {
-  const result = await db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  const result = await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: new Date() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 
@@ -39,17 +57,42 @@ export type TokenState = 'live' | 'expired' | 'revoked';
 export const tokenStates: readonly TokenState[] = ['live', 'expired', 'revoked'];
 
 export interface TokenListing {
-  id: string; name: string; username: string; role: string; createdAt: Date; expiresAt: Date; revokedAt: Date | null; lastUsedAt: Date | null;
+  id: string;
+  name: string;
+  username: string;
+  role: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
   state: TokenState;
   /** Live, but its account may not act (disabled, or its practitioner left): it is refused on use. */
   accountEnded: boolean;
 }
 
 /** Every token for the administrators' page (never the token), newest first, a page at a time. */
-export async function listApiTokens(db: Kysely<Database>, filter: { state?: TokenState; q?: string; page?: number; perPage?: number } = {}, now: Date = new Date()) {
+export async function listApiTokens(
+  db: Kysely<Database>,
+  filter: { state?: TokenState; q?: string; page?: number; perPage?: number } = {},
+  now: Date = new Date(),
+) {
   const perPage = Math.max(1, Math.min(200, filter.perPage ?? 50));
-  let query = db.selectFrom('api_tokens as t').innerJoin('users as u', 'u.id', 't.user_id').leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
-    .select(['t.id', 't.name', 'u.username', 'u.role', 't.created_at', 't.expires_at', 't.revoked_at', 't.last_used_at', 'u.disabled_at', 'p.active as practitioner_active']);
+  let query = db
+    .selectFrom('api_tokens as t')
+    .innerJoin('users as u', 'u.id', 't.user_id')
+    .leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
+    .select([
+      't.id',
+      't.name',
+      'u.username',
+      'u.role',
+      't.created_at',
+      't.expires_at',
+      't.revoked_at',
+      't.last_used_at',
+      'u.disabled_at',
+      'p.active as practitioner_active',
+    ]);
   if (filter.state === 'revoked') query = query.where('t.revoked_at', 'is not', null);
   else if (filter.state === 'expired') query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '<=', now);
   else if (filter.state === 'live') query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '>', now);
@@ -58,12 +101,31 @@ export async function listApiTokens(db: Kysely<Database>, filter: { state?: Toke
     const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     query = query.where((eb) => eb.or([eb(eb.fn('lower', ['u.username']), 'like', like), eb(eb.fn('lower', ['t.name']), 'like', like)]));
   }
-  const matching = Number((await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const matching = Number(
+    (
+      await query
+        .clearSelect()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const pages = Math.max(1, Math.ceil(matching / perPage));
   const page = Math.min(Math.max(1, Math.trunc(filter.page ?? 1) || 1), pages);
-  const rows = await query.orderBy('t.created_at', 'desc').orderBy('t.id').limit(perPage).offset((page - 1) * perPage).execute();
+  const rows = await query
+    .orderBy('t.created_at', 'desc')
+    .orderBy('t.id')
+    .limit(perPage)
+    .offset((page - 1) * perPage)
+    .execute();
   const tokens: TokenListing[] = rows.map((r) => ({
-    id: r.id, name: r.name, username: r.username, role: r.role, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at,
+    id: r.id,
+    name: r.name,
+    username: r.username,
+    role: r.role,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at,
     state: r.revoked_at ? 'revoked' : r.expires_at <= now ? 'expired' : 'live',
     accountEnded: r.disabled_at !== null || r.practitioner_active === false,
   }));
@@ -75,15 +137,32 @@ export class TokenRefused extends RefusedInput {
 }
 
 /** An administrator revokes a token: it stops working on its next use. False if it was not live. */
-export async function revokeApiTokenAsAdmin(db: Kysely<Database>, admin: SignedInUser, id: string, now: Date = new Date()): Promise<boolean> {
+export async function revokeApiTokenAsAdmin(
+  db: Kysely<Database>,
+  admin: SignedInUser,
+  id: string,
+  now: Date = new Date(),
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const token = await trx.selectFrom('api_tokens').select(['id', 'user_id', 'revoked_at', 'expires_at']).where('id', '=', id).forUpdate().executeTakeFirst();
+    const token = await trx
+      .selectFrom('api_tokens')
+      .select(['id', 'user_id', 'revoked_at', 'expires_at'])
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
     if (!token) throw new TokenRefused(404, 'There is no such API token.');
     if (token.revoked_at) return false;
     await trx.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
     await appendAudit(trx, {
-      actorUserId: admin.id, actorRole: admin.role, actorOrganisationId: admin.organisationId, action: 'revoke_token', personId: null, category: null, purpose: null,
-      decision: 'success', reason: `revoked API token ${id} of account ${token.user_id}${token.expires_at <= now ? ' (already expired)' : ''}`,
+      actorUserId: admin.id,
+      actorRole: admin.role,
+      actorOrganisationId: admin.organisationId,
+      action: 'revoke_token',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
+      reason: `revoked API token ${id} of account ${token.user_id}${token.expires_at <= now ? ' (already expired)' : ''}`,
     });
     return true;
   });
@@ -91,7 +170,12 @@ export async function revokeApiTokenAsAdmin(db: Kysely<Database>, admin: SignedI
 
 /** Revokes every live token of a user (their account was disabled, or they left): returns how many. */
 export async function revokeTokensOfUser(db: Kysely<Database>, userId: string, now: Date = new Date()): Promise<number> {
-  const result = await db.updateTable('api_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  const result = await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 
@@ -102,10 +186,22 @@ export async function revokeTokensOfUser(db: Kysely<Database>, userId: string, n
  */
 export async function userForApiToken(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<SignedInUser | undefined> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
-  const row = await db.selectFrom('api_tokens')
+  const row = await db
+    .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
     .leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id')
-    .select(['api_tokens.id as token_id', 'api_tokens.last_used_at', 'users.id', 'users.username', 'users.display_name', 'users.role', 'users.person_id', 'users.practitioner_id', 'users.organisation_id', 'practitioners.team_id'])
+    .select([
+      'api_tokens.id as token_id',
+      'api_tokens.last_used_at',
+      'users.id',
+      'users.username',
+      'users.display_name',
+      'users.role',
+      'users.person_id',
+      'users.practitioner_id',
+      'users.organisation_id',
+      'practitioners.team_id',
+    ])
     .where('api_tokens.token_hash', '=', hashToken(token))
     .where('api_tokens.revoked_at', 'is', null)
     .where('api_tokens.expires_at', '>', now)
@@ -118,7 +214,13 @@ export async function userForApiToken(db: Kysely<Database>, token: string, now: 
     await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.token_id).execute();
   }
   return {
-    id: row.id, username: row.username, displayName: row.display_name, role: row.role, personId: row.person_id,
-    practitionerId: row.practitioner_id, organisationId: row.organisation_id, teamId: row.team_id,
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    role: row.role,
+    personId: row.person_id,
+    practitionerId: row.practitioner_id,
+    organisationId: row.organisation_id,
+    teamId: row.team_id,
   };
 }

@@ -10,29 +10,89 @@ const STANDARD_RULES: readonly BlockingRule[] = [
   { name: 'nhs_number', parts: [['nhs_number', 'valid']] },
   { name: 'email', parts: [['email', 'value']] },
   { name: 'phone', parts: [['phone', 'value']] },
-  { name: 'postcode+birth_year', parts: [['postcode', 'value'], ['birth_date', 'year']] },
-  { name: 'family_metaphone+birth_date', parts: [['family_name', 'metaphone'], ['birth_date', 'value']] },
-  { name: 'given_prefix+family_prefix', parts: [['given_name', 'prefix3'], ['family_name', 'prefix3']] },
+  {
+    name: 'postcode+birth_year',
+    parts: [
+      ['postcode', 'value'],
+      ['birth_date', 'year'],
+    ],
+  },
+  {
+    name: 'family_metaphone+birth_date',
+    parts: [
+      ['family_name', 'metaphone'],
+      ['birth_date', 'value'],
+    ],
+  },
+  {
+    name: 'given_prefix+family_prefix',
+    parts: [
+      ['given_name', 'prefix3'],
+      ['family_name', 'prefix3'],
+    ],
+  },
   // Given and family names written the other way round still meet. With both names mapped it
   // stands in for birth date + given initial, whose pairs the unordered day and month rule below
   // also holds (an index pays for each rule on every record it adds).
-  { name: 'birth_date+name_initials_unordered', parts: [['birth_date', 'value'], ['given_name', 'unordered_initials']] },
-  { name: 'birth_date+given_initial', parts: [['birth_date', 'value'], ['given_name', 'initial']] },
+  {
+    name: 'birth_date+name_initials_unordered',
+    parts: [
+      ['birth_date', 'value'],
+      ['given_name', 'unordered_initials'],
+    ],
+  },
+  {
+    name: 'birth_date+given_initial',
+    parts: [
+      ['birth_date', 'value'],
+      ['given_name', 'initial'],
+    ],
+  },
   // Day and month written the wrong way round still share this key.
   {
     name: 'birth_day_month_unordered+family_initial',
-    parts: [['birth_date', 'unordered_day_month'], ['family_name', 'initial']],
+    parts: [
+      ['birth_date', 'unordered_day_month'],
+      ['family_name', 'initial'],
+    ],
   },
   {
     name: 'birth_day_month_unordered+given_initial',
-    parts: [['birth_date', 'unordered_day_month'], ['given_name', 'initial']],
+    parts: [
+      ['birth_date', 'unordered_day_month'],
+      ['given_name', 'initial'],
+    ],
   },
-  { name: 'given_metaphone+family_metaphone', parts: [['given_name', 'metaphone'], ['family_name', 'metaphone']] },
+  {
+    name: 'given_metaphone+family_metaphone',
+    parts: [
+      ['given_name', 'metaphone'],
+      ['family_name', 'metaphone'],
+    ],
+  },
   // A typo in an email's domain still meets.
   { name: 'email_local_part', parts: [['email', 'local_part']] },
-  { name: 'postcode+family_metaphone', parts: [['postcode', 'value'], ['family_name', 'metaphone']] },
-  { name: 'postcode+given_metaphone', parts: [['postcode', 'value'], ['given_name', 'metaphone']] },
-  { name: 'address+family_initial', parts: [['address', 'value'], ['family_name', 'initial']] },
+  {
+    name: 'postcode+family_metaphone',
+    parts: [
+      ['postcode', 'value'],
+      ['family_name', 'metaphone'],
+    ],
+  },
+  {
+    name: 'postcode+given_metaphone',
+    parts: [
+      ['postcode', 'value'],
+      ['given_name', 'metaphone'],
+    ],
+  },
+  {
+    name: 'address+family_initial',
+    parts: [
+      ['address', 'value'],
+      ['family_name', 'initial'],
+    ],
+  },
 ];
 
 /**
@@ -59,8 +119,9 @@ function looksLikeIdentifier({ counts, present }: ValueCounts): boolean {
  */
 export function blockingRulesFor(specs: readonly FieldSpec[], countsOf: (slot: number) => ValueCounts): BlockingRule[] {
   const mapped = new Set(specs.map((spec) => spec.key));
-  const usable = STANDARD_RULES.filter((rule) => rule.parts.every(([field, transform]) =>
-    mapped.has(field) && (!PAIRED_TRANSFORMS.has(transform) || mapped.has('family_name'))));
+  const usable = STANDARD_RULES.filter((rule) =>
+    rule.parts.every(([field, transform]) => mapped.has(field) && (!PAIRED_TRANSFORMS.has(transform) || mapped.has('family_name'))),
+  );
   const unordered = usable.some((rule) => rule.name === 'birth_date+name_initials_unordered');
   const rules = usable.filter((rule) => !(unordered && rule.name === 'birth_date+given_initial'));
   specs.forEach((spec, slot) => {
@@ -121,7 +182,9 @@ export interface CompiledRules {
 export function compileRules(rules: readonly BlockingRule[], specs: readonly FieldSpec[]): CompiledRules {
   const slotOf = new Map(specs.map((spec, slot) => [spec.key, slot]));
   const slots = rules.map((rule) => rule.parts.map(([field]) => slotOf.get(field) ?? -1));
-  const paired = rules.map((rule) => rule.parts.map(([, transform]) => (PAIRED_TRANSFORMS.has(transform) ? slotOf.get('family_name') ?? -1 : -1)));
+  const paired = rules.map((rule) =>
+    rule.parts.map(([, transform]) => (PAIRED_TRANSFORMS.has(transform) ? (slotOf.get('family_name') ?? -1) : -1)),
+  );
   const fieldSlots = rules.map((_, rule) => [...slots[rule]!, ...paired[rule]!.filter((slot) => slot >= 0)]);
   return { rules, slots, paired, fieldSlots };
 }
@@ -168,7 +231,8 @@ interface ReducedNumbers {
 function reducedNumbers(dictionary: readonly PreparedValue[], transform: KeyTransform): ReducedNumbers {
   // Values are numbered once already (equal numbers, equal values): the whole value is its number.
   if (transform === 'value') return { numbers: Int32Array.from(dictionary, (_, id) => id), count: dictionary.length };
-  if (transform === 'valid') return { numbers: Int32Array.from(dictionary, (value, id) => (value.valid ? id : -1)), count: dictionary.length };
+  if (transform === 'valid')
+    return { numbers: Int32Array.from(dictionary, (value, id) => (value.valid ? id : -1)), count: dictionary.length };
   const numberOf = new Map<string, number>();
   const numbers = new Int32Array(dictionary.length);
   dictionary.forEach((value, id) => {
@@ -272,8 +336,7 @@ class KeyTable {
 
 /** How one part of a rule's key is read from a record: numbers per dictionary value, or a pair of names' initials. */
 export type KeyPart =
-  | { slot: number; numbers: Int32Array; count: number }
-  | { slot: number; pairedSlot: number; own: Int32Array; theirs: Int32Array };
+  { slot: number; numbers: Int32Array; count: number } | { slot: number; pairedSlot: number; own: Int32Array; theirs: Int32Array };
 
 /** What building one rule's blocks needs besides the table of value numbers: its key parts (null: a field is not mapped). */
 export type RulePlan = KeyPart[] | null;
@@ -327,7 +390,13 @@ export class BlockScratch {
  * order of their first record, and returns the blocks' sizes.
  */
 export function blockRule(
-  plan: RulePlan, ids: Int32Array, fieldCount: number, blockOf: Int32Array, ruleCount: number, rule: number, scratch: BlockScratch = new BlockScratch(),
+  plan: RulePlan,
+  ids: Int32Array,
+  fieldCount: number,
+  blockOf: Int32Array,
+  ruleCount: number,
+  rule: number,
+  scratch: BlockScratch = new BlockScratch(),
 ): Int32Array {
   const n = fieldCount === 0 ? 0 : ids.length / fieldCount;
   const column = (record: number) => record * ruleCount + rule;
@@ -471,7 +540,13 @@ export function blockRule(
  * are kept, numbered rule after rule in order, with their members laid out by counting sort (no
  * per-block arrays); a record outside them has no block under the rule.
  */
-export function finishBlockIndex(blockOf: Int32Array, sizesByRule: readonly Int32Array[], recordCount: number, maxBlockSize: number, shared = false): BlockIndex {
+export function finishBlockIndex(
+  blockOf: Int32Array,
+  sizesByRule: readonly Int32Array[],
+  recordCount: number,
+  maxBlockSize: number,
+  shared = false,
+): BlockIndex {
   const n = recordCount;
   const ruleCount = sizesByRule.length;
   const usableByRule: Int32Array[] = [];
@@ -513,12 +588,7 @@ export function finishBlockIndex(blockOf: Int32Array, sizesByRule: readonly Int3
 }
 
 /** Groups records by blocking key, rule by rule, on this thread (link-pool blockRules spreads the rules over threads). */
-export function buildBlockIndex(
-  compiled: CompiledRules,
-  columns: PreparedColumns,
-  maxBlockSize: number,
-  shared = false,
-): BlockIndex {
+export function buildBlockIndex(compiled: CompiledRules, columns: PreparedColumns, maxBlockSize: number, shared = false): BlockIndex {
   const { fieldCount, ids } = columns;
   const n = fieldCount === 0 ? 0 : ids.length / fieldCount;
   const ruleCount = compiled.rules.length;

@@ -21,7 +21,17 @@ const MAP = 'first=given_name,last=family_name,dob=birth_date,gender=sex,pc=post
 
 function toCsv(records: readonly LinkRecord[]): string {
   return stringify(
-    records.map((r) => [r.id, r.fields.given_name, r.fields.family_name, r.fields.birth_date, r.fields.sex, r.fields.postcode, r.fields.address, r.fields.nhs_number, 'note']),
+    records.map((r) => [
+      r.id,
+      r.fields.given_name,
+      r.fields.family_name,
+      r.fields.birth_date,
+      r.fields.sex,
+      r.fields.postcode,
+      r.fields.address,
+      r.fields.nhs_number,
+      'note',
+    ]),
     { header: true, columns: ['ref', 'first', 'last', 'dob', 'gender', 'pc', 'street', 'nhs', 'remarks'] },
   );
 }
@@ -55,7 +65,10 @@ test('link deduplicates one file: a row per record, clusters agree with the trut
   const clusters = await readClusters(out);
   assert.equal(clusters.size, records.length);
   const ids = [...clusters.keys()];
-  const scores = pairwiseScores(ids.map((id) => personOf.get(id)!), ids.map((id) => clusters.get(id)!));
+  const scores = pairwiseScores(
+    ids.map((id) => personOf.get(id)!),
+    ids.map((id) => clusters.get(id)!),
+  );
   assert.ok(scores.f1 >= 0.95, JSON.stringify(scores));
 });
 
@@ -70,12 +83,28 @@ test('link across two files, with --map repeated and duplicates inside a file', 
   await writeFile(fileA, toCsv(inA));
   await writeFile(fileB, toCsv(inB));
   const [firstHalf, secondHalf] = [MAP.split(',').slice(0, 3).join(','), MAP.split(',').slice(3).join(',')];
-  const result = await linkCli(['--input', fileA, '--input', fileB, '--id-column', 'ref', '--map', firstHalf, '--map', secondHalf, '--out', out]);
+  const result = await linkCli([
+    '--input',
+    fileA,
+    '--input',
+    fileB,
+    '--id-column',
+    'ref',
+    '--map',
+    firstHalf,
+    '--map',
+    secondHalf,
+    '--out',
+    out,
+  ]);
   assert.equal(result.code, 0, result.stderr);
   const clusters = await readClusters(out);
   assert.equal(clusters.size, inA.length + inB.length);
   const ids = [...clusters.keys()];
-  const scores = pairwiseScores(ids.map((id) => personOf.get(id)!), ids.map((id) => clusters.get(id)!));
+  const scores = pairwiseScores(
+    ids.map((id) => personOf.get(id)!),
+    ids.map((id) => clusters.get(id)!),
+  );
   assert.ok(scores.f1 >= 0.95, JSON.stringify(scores));
 });
 
@@ -95,8 +124,16 @@ test('bad input exits 2 with one line on stderr', async () => {
     ['no --input', ['--id-column', 'ref', '--map', MAP, '--out', out], /no input/],
     ['malformed --map', ['--input', good, '--id-column', 'ref', '--map', 'first', '--out', out], /SRC=FIELD/],
     ['unknown option', ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--fast'], /unknown option/],
-    ['report in a missing folder', ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--report', join(directory, 'absent', 'report.html')], /cannot write report file .*absent.* does not exist/],
-    ['report path is a folder', ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--report', directory], /cannot write report file .* it is a folder/],
+    [
+      'report in a missing folder',
+      ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--report', join(directory, 'absent', 'report.html')],
+      /cannot write report file .*absent.* does not exist/,
+    ],
+    [
+      'report path is a folder',
+      ['--input', good, '--id-column', 'ref', '--map', MAP, '--out', out, '--report', directory],
+      /cannot write report file .* it is a folder/,
+    ],
   ];
   for (const [name, args, message] of cases) {
     const result = await linkCli(args);
@@ -117,6 +154,9 @@ test('a file of 200,000 records links in one run, every record in the output', a
   const { rows } = await runLinkJob({ inputs: [input], idColumn: 'ref', maps: [MAP] });
   assert.equal(rows.length, records.length);
   const truth = new Map(many.flatMap((p) => p.records.map((r) => [r.id, p.personId] as const)));
-  const scores = pairwiseScores(rows.map((row) => truth.get(row.recordId)!), rows.map((row) => row.clusterId));
+  const scores = pairwiseScores(
+    rows.map((row) => truth.get(row.recordId)!),
+    rows.map((row) => row.clusterId),
+  );
   assert.ok(scores.f1 >= 0.95, JSON.stringify(scores));
 });

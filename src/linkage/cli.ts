@@ -76,17 +76,20 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
     if (pairLabels) console.log(formatPairEvaluation(evaluatePairLabels(rows, pairLabels), options.labels!));
     if (options.report !== undefined) {
       const { model } = result;
-      await writeReportFile(options.report, renderLinkReport({
-        result,
-        inputs: options.input,
-        mappings,
-        recordIds: rows.map((row) => row.recordId),
-        persons: clusters,
-        clusterThreshold: model.linkThreshold,
-        pairsCompleteFrom: labels ? log2Odds(Math.min(model.reviewThreshold, model.linkThreshold)) : log2Odds(model.linkThreshold),
-        labels: labels && evaluation ? { path: options.labels!, truth: labels, evaluation } : undefined,
-        generatedAt: new Date(),
-      }));
+      await writeReportFile(
+        options.report,
+        renderLinkReport({
+          result,
+          inputs: options.input,
+          mappings,
+          recordIds: rows.map((row) => row.recordId),
+          persons: clusters,
+          clusterThreshold: model.linkThreshold,
+          pairsCompleteFrom: labels ? log2Odds(Math.min(model.reviewThreshold, model.linkThreshold)) : log2Odds(model.linkThreshold),
+          labels: labels && evaluation ? { path: options.labels!, truth: labels, evaluation } : undefined,
+          generatedAt: new Date(),
+        }),
+      );
       console.error(`joinery link: model report → ${options.report}`);
     }
   } catch (error) {
@@ -111,8 +114,14 @@ export function registerLinkCommand(program: Command): void {
     )
     .option('--out <file>', 'output CSV: record_id,cluster_id')
     .option('--workers <n>', 'worker threads for pair scoring (default: up to 2)')
-    .option('--labels <file>', 'known answers as record_id,cluster_id (print pairwise and person precision, recall and F1), or decided pairs as record_a,record_b,same (as `joinery review-labels` writes)')
-    .option('--report <file>', 'write the model as an HTML page: each field\'s m and u, the match weights, what moving the threshold would change')
+    .option(
+      '--labels <file>',
+      'known answers as record_id,cluster_id (print pairwise and person precision, recall and F1), or decided pairs as record_a,record_b,same (as `joinery review-labels` writes)',
+    )
+    .option(
+      '--report <file>',
+      "write the model as an HTML page: each field's m and u, the match weights, what moving the threshold would change",
+    )
     .exitOverride((error) => {
       // Commander has already printed its one-line message; usage errors are bad input.
       process.exit(error.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE);
@@ -124,21 +133,20 @@ export function registerLinkCommand(program: Command): void {
  * `joinery index`: runs the person index over the database's agency records: links records
  * without a link (or, with --relink-all, re-clusters all of them under reviewers' decisions).
  */
-export function registerIndexCommand(
-  program: Command,
-  open: () => Promise<{ db: Kysely<Database>; close(): Promise<void> }>,
-): void {
+export function registerIndexCommand(program: Command, open: () => Promise<{ db: Kysely<Database>; close(): Promise<void> }>): void {
   program
     .command('index')
     .description('Link the agency records in the database to persons on the spine (the master person index).')
-    .option('--relink-all', 're-cluster every record, not only those without a link (reviewers\' decisions still hold)')
+    .option('--relink-all', "re-cluster every record, not only those without a link (reviewers' decisions still hold)")
     .action(async (options: { relinkAll?: boolean }) => {
       const database = await open();
       try {
         const summary = await indexPlaceRecords(database.db, { relinkAll: options.relinkAll === true });
-        console.log(`Indexed ${summary.records.toLocaleString('en-GB')} agency records against ${summary.persons.toLocaleString('en-GB')} persons in ${summary.seconds.toFixed(1)} s: `
-          + `${summary.linked.toLocaleString('en-GB')} newly linked to a person, ${summary.newPersons.toLocaleString('en-GB')} new persons, ${summary.reviews.toLocaleString('en-GB')} new items to review`
-          + `${options.relinkAll ? `, ${summary.relinked.toLocaleString('en-GB')} links changed` : ''}.`);
+        console.log(
+          `Indexed ${summary.records.toLocaleString('en-GB')} agency records against ${summary.persons.toLocaleString('en-GB')} persons in ${summary.seconds.toFixed(1)} s: ` +
+            `${summary.linked.toLocaleString('en-GB')} newly linked to a person, ${summary.newPersons.toLocaleString('en-GB')} new persons, ${summary.reviews.toLocaleString('en-GB')} new items to review` +
+            `${options.relinkAll ? `, ${summary.relinked.toLocaleString('en-GB')} links changed` : ''}.`,
+        );
       } catch (error) {
         console.error(`joinery index: ${(error as Error).message.split('\n')[0]}`);
         process.exitCode = 1;
@@ -152,20 +160,25 @@ export function registerIndexCommand(
  * `joinery review-labels`: what reviewers decided, as labelled pairs a data-quality officer can
  * score a `joinery link` run with, and how the model's probabilities compare with the decisions.
  */
-export function registerReviewLabelsCommand(
-  program: Command,
-  open: () => Promise<{ db: Kysely<Database>; close(): Promise<void> }>,
-): void {
+export function registerReviewLabelsCommand(program: Command, open: () => Promise<{ db: Kysely<Database>; close(): Promise<void> }>): void {
   program
     .command('review-labels')
-    .description('Reviewers\' decisions from the review queue as labelled pairs (record_a,record_b,same), and how they compare with the probabilities the model gave.')
-    .option('--out <file>', 'write the decided pairs as CSV (records named source:source_id; a person\'s own entry person:ID)')
+    .description(
+      "Reviewers' decisions from the review queue as labelled pairs (record_a,record_b,same), and how they compare with the probabilities the model gave.",
+    )
+    .option('--out <file>', "write the decided pairs as CSV (records named source:source_id; a person's own entry person:ID)")
     .action(async (options: { out?: string }) => {
       const database = await open();
       try {
         const labels = await reviewerPairLabels(database.db);
         if (options.out !== undefined) {
-          const rows = labels.map((label) => [label.recordA, label.recordB, label.same ? 'yes' : 'no', label.probability.toFixed(4), label.decidedAt.toISOString()]);
+          const rows = labels.map((label) => [
+            label.recordA,
+            label.recordB,
+            label.same ? 'yes' : 'no',
+            label.probability.toFixed(4),
+            label.decidedAt.toISOString(),
+          ]);
           await writeFile(options.out, stringify([['record_a', 'record_b', 'same', 'model_probability', 'decided_at'], ...rows]));
           console.error(`joinery review-labels: ${labels.length.toLocaleString('en-GB')} decided pairs → ${options.out}`);
         }

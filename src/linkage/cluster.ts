@@ -74,11 +74,16 @@ export function clusterRecords(
   pairProbability: (a: number, b: number) => number,
   options: ClusterOptions,
 ): number[] {
-  return clusterLinks(recordCount, {
-    left: Uint32Array.from(links, (link) => link.a),
-    right: Uint32Array.from(links, (link) => link.b),
-    weights: Float64Array.from(links, (link) => link.weight),
-  }, pairProbability, options);
+  return clusterLinks(
+    recordCount,
+    {
+      left: Uint32Array.from(links, (link) => link.a),
+      right: Uint32Array.from(links, (link) => link.b),
+      weights: Float64Array.from(links, (link) => link.weight),
+    },
+    pairProbability,
+    options,
+  );
 }
 
 /**
@@ -154,7 +159,9 @@ export function clusterLinks(
   const { left: linkA, right: linkB, weights } = links;
   const strong: number[] = [];
   for (let k = 0; k < weights.length; k++) if (probabilityFromWeight(weights[k]!) >= threshold) strong.push(k);
-  const strongestFirst = Uint32Array.from(strong).sort((x, y) => weights[y]! - weights[x]! || linkA[x]! - linkA[y]! || linkB[x]! - linkB[y]!);
+  const strongestFirst = Uint32Array.from(strong).sort(
+    (x, y) => weights[y]! - weights[x]! || linkA[x]! - linkA[y]! || linkB[x]! - linkB[y]!,
+  );
 
   for (const link of strongestFirst) {
     const left = clusterOf[linkA[link]!]!;

@@ -16,9 +16,10 @@ import { NULL_LEVEL } from './types.ts';
 import type { FieldName, FieldSpec, LinkRecord } from './types.ts';
 import { areNicknames, nicknamePairCount } from './nicknames.ts';
 
-const SPECS: FieldSpec[] = (['given_name', 'family_name', 'birth_date', 'postcode', 'nhs_number'] as FieldName[]).map(
-  (name) => ({ key: name, kind: name }),
-);
+const SPECS: FieldSpec[] = (['given_name', 'family_name', 'birth_date', 'postcode', 'nhs_number'] as FieldName[]).map((name) => ({
+  key: name,
+  kind: name,
+}));
 const comparator = createComparator(SPECS);
 
 function record(fields: LinkRecord['fields']): ReturnType<typeof prepareRecord> {
@@ -84,11 +85,17 @@ test('the nickname table is symmetric and holds at least 60 pairs', () => {
   assert.ok(!areNicknames('bill', 'robert'));
 });
 
-const CONTACT_SPECS: FieldSpec[] = (['given_name', 'family_name', 'email', 'phone'] as FieldName[]).map((name) => ({ key: name, kind: name }));
+const CONTACT_SPECS: FieldSpec[] = (['given_name', 'family_name', 'email', 'phone'] as FieldName[]).map((name) => ({
+  key: name,
+  kind: name,
+}));
 const contactComparator = createComparator(CONTACT_SPECS);
 
 function contactLevels(a: LinkRecord['fields'], b: LinkRecord['fields']): string[] {
-  const [x, y] = [prepareRecord(CONTACT_SPECS, { id: 'a', fields: a, text: {} }), prepareRecord(CONTACT_SPECS, { id: 'b', fields: b, text: {} })];
+  const [x, y] = [
+    prepareRecord(CONTACT_SPECS, { id: 'a', fields: a, text: {} }),
+    prepareRecord(CONTACT_SPECS, { id: 'b', fields: b, text: {} }),
+  ];
   return CONTACT_SPECS.map((spec, slot) => {
     const level = compareField(contactComparator, slot, x, y);
     return level === NULL_LEVEL ? 'null' : levelLabels(spec.kind)[level]!;
@@ -96,15 +103,25 @@ function contactLevels(a: LinkRecord['fields'], b: LinkRecord['fields']): string
 }
 
 test('a swap counts once: the given name takes the swapped level, the family name adds nothing', () => {
-  assert.deepEqual(contactLevels({ given_name: 'anna', family_name: 'smith' }, { given_name: 'smith', family_name: 'anna' }).slice(0, 2), ['swapped_with_family_name', 'null']);
+  assert.deepEqual(contactLevels({ given_name: 'anna', family_name: 'smith' }, { given_name: 'smith', family_name: 'anna' }).slice(0, 2), [
+    'swapped_with_family_name',
+    'null',
+  ]);
   // A typo on one side of the swap is still a swap.
-  assert.deepEqual(contactLevels({ given_name: 'anna', family_name: 'smith' }, { given_name: 'smiht', family_name: 'anna' }).slice(0, 2), ['swapped_with_family_name', 'null']);
+  assert.deepEqual(contactLevels({ given_name: 'anna', family_name: 'smith' }, { given_name: 'smiht', family_name: 'anna' }).slice(0, 2), [
+    'swapped_with_family_name',
+    'null',
+  ]);
   // One name shared crosswise is not: "john thomas" and "thomas smith" are two people.
-  assert.deepEqual(contactLevels({ given_name: 'john', family_name: 'thomas' }, { given_name: 'thomas', family_name: 'smith' }).slice(0, 2), ['else', 'else']);
+  assert.deepEqual(
+    contactLevels({ given_name: 'john', family_name: 'thomas' }, { given_name: 'thomas', family_name: 'smith' }).slice(0, 2),
+    ['else', 'else'],
+  );
 });
 
-test('emails: a typo in the domain is close, a namesake\'s numbered account is not, a mailbox named after the person says nothing at another domain', () => {
-  const email = (a: string, b: string, names: LinkRecord['fields'] = {}): string => contactLevels({ ...names, email: a }, { ...names, email: b })[2]!;
+test("emails: a typo in the domain is close, a namesake's numbered account is not, a mailbox named after the person says nothing at another domain", () => {
+  const email = (a: string, b: string, names: LinkRecord['fields'] = {}): string =>
+    contactLevels({ ...names, email: a }, { ...names, email: b })[2]!;
   assert.equal(email('olivia.brennan@gmail.com', 'olivia.brennan@gmial.com'), 'damerau_levenshtein<=1');
   assert.equal(email('oliver.hughes12@gmail.com', 'oliver.hughes13@gmail.com'), 'else');
   assert.equal(email('jsmith@gmail.com', 'jsmith@outlook.com', { family_name: 'smith' }), 'null');
@@ -114,7 +131,8 @@ test('emails: a typo in the domain is close, a namesake\'s numbered account is n
 });
 
 test('dates compared as numbers fall in the same levels as dates compared as text', () => {
-  const date = fc.tuple(fc.integer({ min: 1900, max: 2030 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }))
+  const date = fc
+    .tuple(fc.integer({ min: 1900, max: 2030 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }))
     .map(([year, month, day]) => `${year}${String(month).padStart(2, '0')}${String(day).padStart(2, '0')}`);
   // Near misses too: one digit changed or two neighbours swapped.
   const pair = fc.oneof(
@@ -122,8 +140,15 @@ test('dates compared as numbers fall in the same levels as dates compared as tex
     fc.tuple(date, fc.nat(7), fc.nat(9)).map(([x, at, digit]) => [x, x.slice(0, at) + digit + x.slice(at + 1)] as [string, string]),
     fc.tuple(date, fc.nat(6)).map(([x, at]) => [x, x.slice(0, at) + x[at + 1] + x[at] + x.slice(at + 2)] as [string, string]),
   );
-  fc.assert(fc.property(pair, ([x, y]) => {
-    const [a, b] = [record({ birth_date: x }).values[2]!, record({ birth_date: y }).values[2]!];
-    assert.equal(compareDateNumbers(Number(a.value), Number(a.swapped), a.dayNumber, Number(b.value), b.dayNumber), compareDate(a, b), `${x} ${y}`);
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(pair, ([x, y]) => {
+      const [a, b] = [record({ birth_date: x }).values[2]!, record({ birth_date: y }).values[2]!];
+      assert.equal(
+        compareDateNumbers(Number(a.value), Number(a.swapped), a.dayNumber, Number(b.value), b.dayNumber),
+        compareDate(a, b),
+        `${x} ${y}`,
+      );
+    }),
+    { numRuns: 5000 },
+  );
 });

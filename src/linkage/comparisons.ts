@@ -32,13 +32,7 @@ export const NHS_NUMBER_LEVELS = ['both_valid_equal', 'both_valid_different'] as
 export const SEX_LEVELS = ['exact', 'else'] as const;
 export const EMAIL_LEVELS = ['exact', 'damerau_levenshtein<=1', 'same_local_part', 'else'] as const;
 export const PHONE_LEVELS = ['exact', 'damerau_levenshtein<=1', 'same_last_6_digits', 'else'] as const;
-export const ADDRESS_LEVELS = [
-  'exact',
-  'damerau_levenshtein<=2',
-  'shared_words>=0.6',
-  'jaro_winkler>=0.88',
-  'else',
-] as const;
+export const ADDRESS_LEVELS = ['exact', 'damerau_levenshtein<=2', 'shared_words>=0.6', 'jaro_winkler>=0.88', 'else'] as const;
 export const TEXT_LEVELS = [
   'exact',
   'damerau_levenshtein<=1',
@@ -80,7 +74,9 @@ export function personLevels(kind: FieldKind, identifier = false): Uint8Array | 
   const labels = levelLabels(kind);
   if (kind === 'email') return Uint8Array.from(labels, (label) => (label === 'exact' ? PERSON_SUPPORTS : PERSON_NOTHING));
   if (kind === 'text') {
-    return identifier ? Uint8Array.from(labels, (label) => (label === 'exact' || label === 'damerau_levenshtein<=1' ? PERSON_IDENTIFIER : PERSON_NOTHING)) : null;
+    return identifier
+      ? Uint8Array.from(labels, (label) => (label === 'exact' || label === 'damerau_levenshtein<=1' ? PERSON_IDENTIFIER : PERSON_NOTHING))
+      : null;
   }
   const agreeing = PERSON_AGREEMENT[kind];
   if (!agreeing) return null;
@@ -243,7 +239,12 @@ export function emailLevelGivenNames(level: number, email: PreparedValue, family
 export function emailLevelGivenNamesText(level: number, email: string, family: string | null): number {
   if (level !== SAME_LOCAL_PART_LEVEL || family === null || family.length < 3) return level;
   const at = email.indexOf('@');
-  return email.slice(0, at).replace(/[^a-z]/g, '').includes(family.replace(/[^a-z]/g, '')) ? NULL_LEVEL : level;
+  return email
+    .slice(0, at)
+    .replace(/[^a-z]/g, '')
+    .includes(family.replace(/[^a-z]/g, ''))
+    ? NULL_LEVEL
+    : level;
 }
 
 /** Phone numbers (digits): exact, a typo, the same last six digits. */
@@ -296,8 +297,10 @@ export function createComparator(specs: readonly FieldSpec[]): Comparator {
 function namesSwapped(comparator: Comparator, a: PreparedRecord, b: PreparedRecord): boolean {
   if (comparator.givenSlot < 0 || comparator.familySlot < 0) return false;
   return swappedNames(
-    a.values[comparator.givenSlot], a.values[comparator.familySlot],
-    b.values[comparator.givenSlot], b.values[comparator.familySlot],
+    a.values[comparator.givenSlot],
+    a.values[comparator.familySlot],
+    b.values[comparator.givenSlot],
+    b.values[comparator.familySlot],
   );
 }
 
@@ -328,7 +331,10 @@ export function compareValues(kind: FieldKind, valueA: PreparedValue, valueB: Pr
 }
 
 /** How one name of a record compares with the other kind of name of another: missing, equal, close (a typo or two) or different. */
-export function crossName(x: PreparedValue | null | undefined, y: PreparedValue | null | undefined): 'missing' | 'equal' | 'close' | 'different' {
+export function crossName(
+  x: PreparedValue | null | undefined,
+  y: PreparedValue | null | undefined,
+): 'missing' | 'equal' | 'close' | 'different' {
   if (!x || !y) return 'missing';
   if (x.value === y.value) return 'equal';
   return damerauLevenshtein(x.value, y.value, 2) <= 2 && Math.min(x.value.length, y.value.length) > 3 ? 'close' : 'different';
@@ -377,19 +383,22 @@ export function compareField(comparator: Comparator, slot: number, a: PreparedRe
 }
 
 /** Writes the comparison vector of a pair into `out` starting at `offset`. */
-export function comparePair(
-  comparator: Comparator,
-  a: PreparedRecord,
-  b: PreparedRecord,
-  out: Uint8Array,
-  offset: number,
-): void {
+export function comparePair(comparator: Comparator, a: PreparedRecord, b: PreparedRecord, out: Uint8Array, offset: number): void {
   for (let slot = 0; slot < comparator.kinds.length; slot++) out[offset + slot] = compareField(comparator, slot, a, b);
 }
 
 /** Cheap comparisons first, so scoring can stop early on pairs that cannot match. */
 const COST_ORDER: readonly FieldKind[] = [
-  'nhs_number', 'sex', 'birth_date', 'postcode', 'phone', 'email', 'family_name', 'given_name', 'text', 'address',
+  'nhs_number',
+  'sex',
+  'birth_date',
+  'postcode',
+  'phone',
+  'email',
+  'family_name',
+  'given_name',
+  'text',
+  'address',
 ];
 
 /** Field slots in the order they are cheapest to compare. */

@@ -10,7 +10,8 @@ const strong: WeightedLink[] = [
   { a: 1, b: 2, weight: 30 },
   { a: 0, b: 2, weight: 30 },
 ];
-const score = (a: number, b: number) => probabilityFromWeight(strong.find((l) => (l.a === a && l.b === b) || (l.a === b && l.b === a))?.weight ?? -20);
+const score = (a: number, b: number) =>
+  probabilityFromWeight(strong.find((l) => (l.a === a && l.b === b) || (l.a === b && l.b === a))?.weight ?? -20);
 
 test('a cannot-link decision splits records the scores would join', () => {
   assert.deepEqual(clusterRecords(3, strong, score, { threshold: 0.95 }), [0, 0, 0]);

@@ -17,7 +17,10 @@ const MAPPINGS = parseMappings(['first=given_name,last=family_name,middle=given_
 /** What reading through csv-parse (bom, trim, skip_empty_lines, relax_column_count) and rowToRecord gives. */
 function expected(csv: string): LinkRecord[] {
   const rows = parse(csv, {
-    bom: true, trim: true, skip_empty_lines: true, relax_column_count: true,
+    bom: true,
+    trim: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
     columns: (header: string[]) => header.map((column) => column.trim()),
   }) as Record<string, string>[];
   return rows.map((row) => rowToRecord(row.id ?? '', row, MAPPINGS));
@@ -61,10 +64,13 @@ test('random files read the same as through csv-parse', async () => {
     fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', ' ', 'ß'), maxLength: 6 }).map((text) => `"${text.replace(/"/g, '""')}"`),
   );
   const row = fc.array(cell, { minLength: 1, maxLength: 6 }).map((cells) => cells.join(','));
-  await fc.assert(fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 8 }), fc.constantFrom('\n', '\r\n'), async (rows, newline) => {
-    const csv = [HEADER, ...rows.map((line, i) => `${i},${line}`)].join(newline) + newline;
-    assert.deepEqual(await read(csv), expected(csv));
-  }), { numRuns: 200 });
+  await fc.assert(
+    fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 8 }), fc.constantFrom('\n', '\r\n'), async (rows, newline) => {
+      const csv = [HEADER, ...rows.map((line, i) => `${i},${line}`)].join(newline) + newline;
+      assert.deepEqual(await read(csv), expected(csv));
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test('values are numbered once per field; record ids come back as written', async () => {
@@ -74,11 +80,17 @@ test('values are numbered once per field; record ids come back as written', asyn
   assert.equal(table.count, 3);
   assert.deepEqual(table.keys, ['given_name', 'family_name', 'text:town']);
   assert.deepEqual(table.raw, [['Ann', 'Bob'], ['Lee'], ['Leeds']]);
-  assert.deepEqual([0, 1, 2].map((record) => table.recordIds.get(record)), ['r1', 'r2', 'r,3']);
+  assert.deepEqual(
+    [0, 1, 2].map((record) => table.recordIds.get(record)),
+    ['r1', 'r2', 'r,3'],
+  );
 });
 
 test('a stray or unclosed quote is bad input naming the file', async () => {
   for (const row of ['1,an"n', '1,"ann', '1,"ann"x']) {
-    await assert.rejects(read(`${HEADER}\n${row}\n`), (error: Error) => error instanceof LinkInputError && /cannot parse .* as CSV/.test(error.message));
+    await assert.rejects(
+      read(`${HEADER}\n${row}\n`),
+      (error: Error) => error instanceof LinkInputError && /cannot parse .* as CSV/.test(error.message),
+    );
   }
 });

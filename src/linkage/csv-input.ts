@@ -60,11 +60,7 @@ export function rowToRecord(id: string, row: Record<string, string>, mappings: r
 }
 
 /** Reads one CSV file (header row, values trimmed) into link records. */
-export async function readLinkRecords(
-  path: string,
-  idColumn: string,
-  mappings: readonly FieldMapping[],
-): Promise<LinkRecord[]> {
+export async function readLinkRecords(path: string, idColumn: string, mappings: readonly FieldMapping[]): Promise<LinkRecord[]> {
   const table = await readLinkColumns([path], idColumn, mappings);
   return Array.from({ length: table.count }, (_, record) => {
     const linkRecord: LinkRecord = { id: table.recordIds.get(record), fields: {}, text: {} };
@@ -261,14 +257,17 @@ class CsvRecords {
         i++;
         while (i < end && (buffer[i] === SPACE || buffer[i] === TAB)) i++;
         if (i < end && buffer[i] !== COMMA && buffer[i] !== LF && buffer[i] !== CR) {
-          throw new CsvSyntaxError(`Invalid Closing Quote: got "${String.fromCharCode(buffer[i]!)}" at line ${this.line + lines} instead of delimiter or record delimiter`);
+          throw new CsvSyntaxError(
+            `Invalid Closing Quote: got "${String.fromCharCode(buffer[i]!)}" at line ${this.line + lines} instead of delimiter or record delimiter`,
+          );
         }
       } else {
         const start = i;
         while (i < end) {
           const byte = buffer[i]!;
           if (byte === COMMA || byte === LF || byte === CR) break;
-          if (byte === QUOTE) throw new CsvSyntaxError(`Invalid Opening Quote: a quote is found on field ${this.fieldCount} at line ${this.line + lines}`);
+          if (byte === QUOTE)
+            throw new CsvSyntaxError(`Invalid Opening Quote: a quote is found on field ${this.fieldCount} at line ${this.line + lines}`);
           i++;
         }
         let last = i;
@@ -395,11 +394,7 @@ function trimmed(text: string): string {
  * each distinct value of a field once, ids packed as bytes, no object per record. Several
  * columns mapped to one field are joined by a space, as rowToRecord does.
  */
-export async function readLinkColumns(
-  paths: readonly string[],
-  idColumn: string,
-  mappings: readonly FieldMapping[],
-): Promise<RawColumns> {
+export async function readLinkColumns(paths: readonly string[], idColumn: string, mappings: readonly FieldMapping[]): Promise<RawColumns> {
   const keys: string[] = [];
   for (const { field } of mappings) if (!keys.includes(field)) keys.push(field);
   const builder = new RawColumnsBuilder(keys);

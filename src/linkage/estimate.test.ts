@@ -35,8 +35,7 @@ test('EM recovers known m, u and lambda from simulated comparison vectors', () =
     const isMatch = random() < lambda;
     for (let field = 0; field < m.length; field++) {
       // 5% missing values, which EM must skip.
-      levels[pair * m.length + field] =
-        random() < 0.05 ? NULL_LEVEL : draw(random, isMatch ? m[field]! : u[field]!);
+      levels[pair * m.length + field] = random() < 0.05 ? NULL_LEVEL : draw(random, isMatch ? m[field]! : u[field]!);
     }
   }
   const patterns = aggregatePatterns(levels, m.length);

@@ -254,13 +254,7 @@ export function expectationMaximisation(
 }
 
 /** Level frequencies of one field over sampled pairs (missing levels skipped), with a pseudo-count. */
-export function levelDistribution(
-  levels: Uint8Array,
-  fieldCount: number,
-  field: number,
-  levelCount: number,
-  pseudoCount = 0.5,
-): number[] {
+export function levelDistribution(levels: Uint8Array, fieldCount: number, field: number, levelCount: number, pseudoCount = 0.5): number[] {
   const counts = new Array<number>(levelCount).fill(pseudoCount);
   for (let offset = field; offset < levels.length; offset += fieldCount) {
     const level = levels[offset]!;

@@ -66,7 +66,9 @@ export function evaluateClusters(
     unlabelled: rows.length - labelled,
     pairs: {
       ...scores(truePositives, predictedPairs, truePairs),
-      truePositives, falsePositives: predictedPairs - truePositives, falseNegatives: truePairs - truePositives,
+      truePositives,
+      falsePositives: predictedPairs - truePositives,
+      falseNegatives: truePairs - truePositives,
     },
     clusters: { ...scores(exact, predictedSize.size, trueSize.size), exact, predicted: predictedSize.size, true: trueSize.size },
   };
@@ -104,7 +106,8 @@ export async function readAnyLabels(path: string): Promise<Labels> {
   if (first && 'record_id' in first && 'cluster_id' in first) {
     return { kind: 'clusters', clusters: new Map(rows.map((row) => [row.record_id!, row.cluster_id!])) };
   }
-  if (first && 'record_a' in first && 'record_b' in first && 'same' in first) return { kind: 'pairs', pairs: pairLabelsFromRows(rows, path) };
+  if (first && 'record_a' in first && 'record_b' in first && 'same' in first)
+    return { kind: 'pairs', pairs: pairLabelsFromRows(rows, path) };
   throw new LinkInputError(`labels file '${path}' needs columns ${LABEL_SHAPES}`);
 }
 
@@ -115,18 +118,24 @@ const count = (value: number): string => value.toLocaleString('en-GB');
 export function formatEvaluation(evaluation: Evaluation, labelsPath: string): string {
   const { pairs, clusters } = evaluation;
   return [
-    `Against ${labelsPath}: ${count(evaluation.labelled)} records labelled`
-      + (evaluation.unlabelled > 0 ? ` (${count(evaluation.unlabelled)} ${evaluation.unlabelled === 1 ? 'record' : 'records'} not in the labels left out)` : ''),
+    `Against ${labelsPath}: ${count(evaluation.labelled)} records labelled` +
+      (evaluation.unlabelled > 0
+        ? ` (${count(evaluation.unlabelled)} ${evaluation.unlabelled === 1 ? 'record' : 'records'} not in the labels left out)`
+        : ''),
     '             precision  recall  F1',
-    `  pairs      ${figure(pairs.precision)}      ${figure(pairs.recall)}   ${figure(pairs.f1)}`
-      + `   ${count(pairs.truePositives)} pairs joined rightly, ${count(pairs.falsePositives)} wrongly, ${count(pairs.falseNegatives)} missed`,
-    `  persons    ${figure(clusters.precision)}      ${figure(clusters.recall)}   ${figure(clusters.f1)}`
-      + `   ${count(clusters.exact)} of ${count(clusters.predicted)} persons found are exactly one true person; ${count(clusters.true)} true persons`,
+    `  pairs      ${figure(pairs.precision)}      ${figure(pairs.recall)}   ${figure(pairs.f1)}` +
+      `   ${count(pairs.truePositives)} pairs joined rightly, ${count(pairs.falsePositives)} wrongly, ${count(pairs.falseNegatives)} missed`,
+    `  persons    ${figure(clusters.precision)}      ${figure(clusters.recall)}   ${figure(clusters.f1)}` +
+      `   ${count(clusters.exact)} of ${count(clusters.predicted)} persons found are exactly one true person; ${count(clusters.true)} true persons`,
   ].join('\n');
 }
 
 /** A pair a person has labelled: the same person or not. */
-export interface PairLabel { recordA: string; recordB: string; same: boolean }
+export interface PairLabel {
+  recordA: string;
+  recordB: string;
+  same: boolean;
+}
 
 export interface PairEvaluation {
   /** Labelled pairs whose two records are both in the output. */
@@ -164,7 +173,13 @@ export function evaluatePairLabels(rows: readonly { recordId: string; clusterId:
   return {
     labelled: labels.length - missing,
     missing,
-    pairs: { ...scores(truePositives, truePositives + falsePositives, truePositives + falseNegatives), truePositives, falsePositives, falseNegatives, trueNegatives },
+    pairs: {
+      ...scores(truePositives, truePositives + falsePositives, truePositives + falseNegatives),
+      truePositives,
+      falsePositives,
+      falseNegatives,
+      trueNegatives,
+    },
   };
 }
 
@@ -176,9 +191,12 @@ export function pairLabelsFromRows(rows: readonly Record<string, string>[], path
   return rows.map((row, i) => {
     const word = (row.same ?? '').trim().toLowerCase();
     if (!SAME_WORDS.has(word) && !DIFFERENT_WORDS.has(word)) {
-      throw new LinkInputError(`labels file '${path}' row ${i + 2}: 'same' must be yes or no (or true/false, 1/0), got '${row.same ?? ''}'`);
+      throw new LinkInputError(
+        `labels file '${path}' row ${i + 2}: 'same' must be yes or no (or true/false, 1/0), got '${row.same ?? ''}'`,
+      );
     }
-    if (!row.record_a || !row.record_b) throw new LinkInputError(`labels file '${path}' row ${i + 2}: record_a and record_b are both needed`);
+    if (!row.record_a || !row.record_b)
+      throw new LinkInputError(`labels file '${path}' row ${i + 2}: record_a and record_b are both needed`);
     return { recordA: row.record_a, recordB: row.record_b, same: SAME_WORDS.has(word) };
   });
 }
@@ -187,10 +205,10 @@ export function pairLabelsFromRows(rows: readonly Record<string, string>[], path
 export function formatPairEvaluation(evaluation: PairEvaluation, labelsPath: string): string {
   const { pairs } = evaluation;
   return [
-    `Against the labelled pairs in ${labelsPath}: ${count(evaluation.labelled)} pairs scored`
-      + (evaluation.missing > 0 ? ` (${count(evaluation.missing)} with a record not in this output left out)` : ''),
+    `Against the labelled pairs in ${labelsPath}: ${count(evaluation.labelled)} pairs scored` +
+      (evaluation.missing > 0 ? ` (${count(evaluation.missing)} with a record not in this output left out)` : ''),
     '             precision  recall  F1',
-    `  pairs      ${figure(pairs.precision)}      ${figure(pairs.recall)}   ${figure(pairs.f1)}`
-      + `   ${count(pairs.truePositives)} joined rightly, ${count(pairs.falsePositives)} wrongly, ${count(pairs.falseNegatives)} missed, ${count(pairs.trueNegatives)} rightly kept apart`,
+    `  pairs      ${figure(pairs.precision)}      ${figure(pairs.recall)}   ${figure(pairs.f1)}` +
+      `   ${count(pairs.truePositives)} joined rightly, ${count(pairs.falsePositives)} wrongly, ${count(pairs.falseNegatives)} missed, ${count(pairs.trueNegatives)} rightly kept apart`,
   ].join('\n');
 }

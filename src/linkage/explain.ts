@@ -35,7 +35,7 @@ export interface PairExplanation {
 /** Why the person check held a pair down, for a person reading the review page. */
 function personCheckReason(cap: number): string {
   return cap === OTHER_PERSON_CAP_BITS
-    ? 'Everything that identifies the person (given name, birth date, NHS number) differs: what they share is a household\'s.'
+    ? "Everything that identifies the person (given name, birth date, NHS number) differs: what they share is a household's."
     : 'Nothing that identifies the person agrees, or the birth dates are wholly different: sent to review at most, never linked.';
 }
 

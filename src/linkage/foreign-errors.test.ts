@@ -66,8 +66,64 @@ function row(id: string, first: string, last: string, dob: string, city: string,
 function background(): Row[] {
   const random = seededRandom(18);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const given = ['james', 'john', 'mary', 'sarah', 'david', 'emma', 'michael', 'laura', 'peter', 'helen', 'paul', 'claire', 'mark', 'rachel', 'tom', 'amy', 'ali', 'fatima', 'piotr', 'anna', 'chloe', 'ryan', 'grace', 'liam'];
-  const family = ['smith', 'jones', 'taylor', 'brown', 'williams', 'wilson', 'evans', 'patel', 'khan', 'walker', 'wright', 'hughes', 'hall', 'green', 'wood', 'clarke', 'begum', 'nowak', 'murphy', 'kelly', 'lewis', 'harris', 'young', 'king', 'allen', 'baker', 'reed', 'moss', 'ward', 'cole'];
+  const given = [
+    'james',
+    'john',
+    'mary',
+    'sarah',
+    'david',
+    'emma',
+    'michael',
+    'laura',
+    'peter',
+    'helen',
+    'paul',
+    'claire',
+    'mark',
+    'rachel',
+    'tom',
+    'amy',
+    'ali',
+    'fatima',
+    'piotr',
+    'anna',
+    'chloe',
+    'ryan',
+    'grace',
+    'liam',
+  ];
+  const family = [
+    'smith',
+    'jones',
+    'taylor',
+    'brown',
+    'williams',
+    'wilson',
+    'evans',
+    'patel',
+    'khan',
+    'walker',
+    'wright',
+    'hughes',
+    'hall',
+    'green',
+    'wood',
+    'clarke',
+    'begum',
+    'nowak',
+    'murphy',
+    'kelly',
+    'lewis',
+    'harris',
+    'young',
+    'king',
+    'allen',
+    'baker',
+    'reed',
+    'moss',
+    'ward',
+    'cole',
+  ];
   const cities = ['london', 'leeds', 'york', 'hull', 'bath', 'derby', 'luton', 'bristol', 'exeter', 'stoke', 'cardiff', 'leicester'];
   const domains = ['gmail.com', 'outlook.com', 'example.org', 'btinternet.com'];
   const typo = (text: string): string => {
@@ -80,7 +136,15 @@ function background(): Row[] {
     const first = pick(given);
     const last = pick(family);
     const dob = `${1935 + Math.floor(random() * 70)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
-    const base = row(`bg${p}-0`, first, last, dob, pick(cities), `${first}.${last}${p}@${pick(domains)}`, `07${String(100000000 + p * 1237).slice(0, 9)}`);
+    const base = row(
+      `bg${p}-0`,
+      first,
+      last,
+      dob,
+      pick(cities),
+      `${first}.${last}${p}@${pick(domains)}`,
+      `07${String(100000000 + p * 1237).slice(0, 9)}`,
+    );
     rows.push(base);
     const copies = random() < 0.35 ? 1 + Math.floor(random() * 3) : 0;
     for (let c = 1; c <= copies; c++) {
@@ -120,16 +184,25 @@ function assertCase(kind: string, what: string): void {
 
 // The model learnt without NHS numbers: the fields mapped, and nothing else.
 test('the file has no NHS numbers and the model learns from the other fields', () => {
-  assert.deepEqual(result.model.fields.map((f) => f.spec.key), ['given_name', 'family_name', 'birth_date', 'email', 'phone', 'text:city']);
+  assert.deepEqual(
+    result.model.fields.map((f) => f.spec.key),
+    ['given_name', 'family_name', 'birth_date', 'email', 'phone', 'text:city'],
+  );
   const weight = (field: string, label: string): number => {
     const level = result.model.fields.find((f) => f.spec.key === field)!.levels.find((l) => l.label === label)!;
     return Math.log2(level.m / level.u);
   };
   // Each forgiving level is evidence for, and each plain disagreement evidence against.
-  for (const [field, label] of [['given_name', 'swapped_with_family_name'], ['birth_date', 'swapped_day_month'], ['email', 'damerau_levenshtein<=1'], ['phone', 'damerau_levenshtein<=1']] as const) {
+  for (const [field, label] of [
+    ['given_name', 'swapped_with_family_name'],
+    ['birth_date', 'swapped_day_month'],
+    ['email', 'damerau_levenshtein<=1'],
+    ['phone', 'damerau_levenshtein<=1'],
+  ] as const) {
     assert.ok(weight(field, label) > 3, `${field} ${label}: ${weight(field, label)}`);
   }
-  for (const field of ['given_name', 'family_name', 'birth_date']) assert.ok(weight(field, 'else') < -3, `${field} else: ${weight(field, 'else')}`);
+  for (const field of ['given_name', 'family_name', 'birth_date'])
+    assert.ok(weight(field, 'else') < -3, `${field} else: ${weight(field, 'else')}`);
 });
 
 assertCase('swap', 'names written the other way round link; one name shared crosswise does not');
@@ -155,7 +228,10 @@ test('online matching (as an import) makes the same calls: the same person links
     assert.equal(same.decision, 'link', `${kind}: the same person links`);
     assert.equal(same.personId, clusterOf.get(`${kind}-same-1`), `${kind}: to the right person`);
     const other = matchRecord(index, result.model, recordOf.get(`${kind}-other-2`) as LinkRecord);
-    assert.ok(!(other.decision === 'link' && other.personId === clusterOf.get(`${kind}-other-1`)), `${kind}: the other person is not linked to them`);
+    assert.ok(
+      !(other.decision === 'link' && other.personId === clusterOf.get(`${kind}-other-1`)),
+      `${kind}: the other person is not linked to them`,
+    );
   }
   const son = matchRecord(index, result.model, recordOf.get('household-other-2') as LinkRecord);
   assert.notEqual(son.decision, 'link', 'a father and son of one name are never linked online');

@@ -30,7 +30,10 @@ export const heldSourcesSql = (personExpr: string): string => `
 export const agenciesHoldingPersonSql = (personExpr: string): string => withOrganisationOfSourceSql(heldSourcesSql(personExpr));
 
 /** Kysely: whether the person (an id, or a column given as sql.ref) has a current record held by the organisation (likewise). */
-export function personHeldByOrganisation(person: string | RawBuilder<unknown>, organisation: string | RawBuilder<unknown>): RawBuilder<boolean> {
+export function personHeldByOrganisation(
+  person: string | RawBuilder<unknown>,
+  organisation: string | RawBuilder<unknown>,
+): RawBuilder<boolean> {
   const source = organisationSourceCodeOf(typeof organisation === 'string' ? sql`${organisation}` : organisation);
   return sql<boolean>`exists (select 1 from record_links l join source_records s on s.id = l.source_record_id
     where l.person_id = ${person} and l.superseded_at is null and s.source = ${source})`;
@@ -42,7 +45,13 @@ export function peopleHeldByOrganisationCount(organisationId: string): RawBuilde
     where s.source = ${organisationSourceCodeOf(organisationId)} and l.superseded_at is null)`;
 }
 
-export interface AgencyHolding { organisationId: string; organisation: string; kind: string; records: number; firstRecorded: Date }
+export interface AgencyHolding {
+  organisationId: string;
+  organisation: string;
+  kind: string;
+  records: number;
+  firstRecorded: Date;
+}
 
 /** Kysely: the same rows as heldSourcesSql, for one person id. */
 function heldSources(personId: string): RawBuilder<unknown> {
@@ -57,7 +66,13 @@ export async function agenciesHoldingPerson(db: Kysely<Database>, personId: stri
   const result = await sql<{ organisation_id: string; organisation: string; kind: string; records: number; first_recorded: Date }>`
     select a.organisation_id, a.organisation, a.kind, a.records, a.first_recorded from (${withOrganisationOfSource(heldSources(personId))}) a
     order by a.first_recorded`.execute(db);
-  return result.rows.map((r) => ({ organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, records: r.records, firstRecorded: r.first_recorded }));
+  return result.rows.map((r) => ({
+    organisationId: r.organisation_id,
+    organisation: r.organisation,
+    kind: r.kind,
+    records: r.records,
+    firstRecorded: r.first_recorded,
+  }));
 }
 
 /** Whether the organisation holds a current record of the person. */
@@ -67,19 +82,35 @@ export async function organisationHoldsPerson(db: Kysely<Database>, organisation
 }
 
 export interface HeldRecord {
-  personId: string; sourceRecordId: number; organisationId: string; organisation: string; kind: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string>;
+  personId: string;
+  sourceRecordId: number;
+  organisationId: string;
+  organisation: string;
+  kind: string;
+  source: string;
+  sourceId: string;
+  receivedAt: Date;
+  fields: Record<string, string>;
 }
 
 /**
  * Each agency's own current record of the person, exactly as that agency holds it, in the order
  * they arrived (or only the records of one organisation, in the order they were stored).
  */
-export async function recordsHeldOfPerson(db: Kysely<Database>, personId: string, options: { organisationId?: string } = {}): Promise<HeldRecord[]> {
+export async function recordsHeldOfPerson(
+  db: Kysely<Database>,
+  personId: string,
+  options: { organisationId?: string } = {},
+): Promise<HeldRecord[]> {
   return (await recordsHeldOfPeople(db, [personId], options)).get(personId) ?? [];
 }
 
 /** recordsHeldOfPerson for several people in one query (a list's worth), by person. */
-export async function recordsHeldOfPeople(db: Kysely<Database>, personIds: Iterable<string>, options: { organisationId?: string } = {}): Promise<Map<string, HeldRecord[]>> {
+export async function recordsHeldOfPeople(
+  db: Kysely<Database>,
+  personIds: Iterable<string>,
+  options: { organisationId?: string } = {},
+): Promise<Map<string, HeldRecord[]>> {
   const people = [...new Set(personIds)];
   const byPerson = new Map<string, HeldRecord[]>(people.map((id) => [id, []]));
   if (people.length === 0) return byPerson;
@@ -87,14 +118,31 @@ export async function recordsHeldOfPeople(db: Kysely<Database>, personIds: Itera
   const records = sql`select l.person_id, s.id as source_record_id, s.source, s.source_id, s.received_at, s.fields
     from record_links l join source_records s on s.id = l.source_record_id
     where l.person_id in (${sql.join(people)}) and l.superseded_at is null`;
-  const result = await sql<{ person_id: string; source_record_id: string | number; organisation_id: string; organisation: string; kind: string; source: string; source_id: string; received_at: Date; fields: Record<string, string> }>`
+  const result = await sql<{
+    person_id: string;
+    source_record_id: string | number;
+    organisation_id: string;
+    organisation: string;
+    kind: string;
+    source: string;
+    source_id: string;
+    received_at: Date;
+    fields: Record<string, string>;
+  }>`
     select h.person_id, h.source_record_id, h.organisation_id, h.organisation, h.kind, h.source, h.source_id, h.received_at, h.fields
     from (${withOrganisationOfSource(records)}) h
     ${own === undefined ? sql`order by h.received_at` : sql`where h.organisation_id = ${own} order by h.source_record_id`}`.execute(db);
   for (const r of result.rows) {
     byPerson.get(r.person_id)?.push({
-      personId: r.person_id, sourceRecordId: Number(r.source_record_id), organisationId: r.organisation_id, organisation: r.organisation, kind: r.kind, source: r.source,
-      sourceId: r.source_id, receivedAt: r.received_at, fields: r.fields,
+      personId: r.person_id,
+      sourceRecordId: Number(r.source_record_id),
+      organisationId: r.organisation_id,
+      organisation: r.organisation,
+      kind: r.kind,
+      source: r.source,
+      sourceId: r.source_id,
+      receivedAt: r.received_at,
+      fields: r.fields,
     });
   }
   return byPerson;

@@ -10,13 +10,19 @@ export async function personInReviewQueue(db: Kysely<Database>, personId: string
     .selectFrom('linkage_reviews')
     .select('linkage_reviews.id')
     .where('linkage_reviews.status', '=', 'open')
-    .where((eb) => eb.or([
-      eb('linkage_reviews.candidate_person_id', '=', personId),
-      eb.exists(eb.selectFrom('record_links').select('record_links.id')
-        .whereRef('record_links.source_record_id', '=', 'linkage_reviews.source_record_id')
-        .where('record_links.superseded_at', 'is', null)
-        .where('record_links.person_id', '=', personId)),
-    ]))
+    .where((eb) =>
+      eb.or([
+        eb('linkage_reviews.candidate_person_id', '=', personId),
+        eb.exists(
+          eb
+            .selectFrom('record_links')
+            .select('record_links.id')
+            .whereRef('record_links.source_record_id', '=', 'linkage_reviews.source_record_id')
+            .where('record_links.superseded_at', 'is', null)
+            .where('record_links.person_id', '=', personId),
+        ),
+      ]),
+    )
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
@@ -24,7 +30,12 @@ export async function personInReviewQueue(db: Kysely<Database>, personId: string
 
 /** A merge of two person records that has not been undone: a data-quality reviewer may check and undo it. */
 export async function personInUndoableMerge(db: Kysely<Database>, personId: string): Promise<boolean> {
-  const row = await db.selectFrom('person_merges').select('id').where('unmerged_at', 'is', null)
-    .where((eb) => eb.or([eb('survivor_id', '=', personId), eb('merged_id', '=', personId)])).limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('person_merges')
+    .select('id')
+    .where('unmerged_at', 'is', null)
+    .where((eb) => eb.or([eb('survivor_id', '=', personId), eb('merged_id', '=', personId)]))
+    .limit(1)
+    .executeTakeFirst();
   return row !== undefined;
 }

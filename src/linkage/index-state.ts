@@ -43,8 +43,14 @@ export interface AnchorRow {
 
 export function anchorLinkRecord(row: AnchorRow): LinkRecord {
   return linkRecordFromFields(SPINE_PREFIX + row.id, {
-    given_name: row.given_name, family_name: row.family_name, birth_date: row.birth_date ?? '', sex: row.sex ?? '',
-    postcode: row.postcode ?? '', address: row.address_line ?? '', nhs_number: row.nhs_number ?? '', phone: row.phone ?? '',
+    given_name: row.given_name,
+    family_name: row.family_name,
+    birth_date: row.birth_date ?? '',
+    sex: row.sex ?? '',
+    postcode: row.postcode ?? '',
+    address: row.address_line ?? '',
+    nhs_number: row.nhs_number ?? '',
+    phone: row.phone ?? '',
     email: row.email ?? '',
   });
 }
@@ -104,7 +110,12 @@ export function indexAnchor(state: Pick<IndexState, 'index' | 'personEntries'>, 
 }
 
 /** Adds a source record's current version to the index under `personId`, noting its entry. */
-export function indexSourceRecord(state: Pick<IndexState, 'index' | 'recordEntries'>, sourceRecordId: number, fields: Record<string, unknown>, personId: string): void {
+export function indexSourceRecord(
+  state: Pick<IndexState, 'index' | 'recordEntries'>,
+  sourceRecordId: number,
+  fields: Record<string, unknown>,
+  personId: string,
+): void {
   state.recordEntries.set(sourceRecordId, state.index.recordIds.length);
   addRecord(state.index, linkRecordFromFields(RECORD_PREFIX + sourceRecordId, fields), personId);
 }
@@ -128,13 +139,27 @@ export interface IndexState {
 }
 
 /** What this process's index has taken in: everything up to these, from every process. */
-export interface Watermarks { modelId: number; linkId: number; decisionId: number; merges: string }
+export interface Watermarks {
+  modelId: number;
+  linkId: number;
+  decisionId: number;
+  merges: string;
+}
 
 async function currentWatermarks(db: Kysely<Database>): Promise<Watermarks> {
-  const row = (await sql<{ model_id: string | null; link_id: string | null; decision_id: string | null; merges: string }>`
+  const row = (
+    await sql<{ model_id: string | null; link_id: string | null; decision_id: string | null; merges: string }>`
     select (select max(id) from linkage_models)::text as model_id, (select max(id) from record_links)::text as link_id, (select max(id) from linkage_decisions)::text as decision_id,
-           (select count(*)::text || '/' || coalesce(max(id), 0)::text || '/' || count(unmerged_at)::text from person_merges) as merges`.execute(db)).rows[0]!;
-  return { modelId: Number(row.model_id ?? 0), linkId: Number(row.link_id ?? 0), decisionId: Number(row.decision_id ?? 0), merges: row.merges };
+           (select count(*)::text || '/' || coalesce(max(id), 0)::text || '/' || count(unmerged_at)::text from person_merges) as merges`.execute(
+      db,
+    )
+  ).rows[0]!;
+  return {
+    modelId: Number(row.model_id ?? 0),
+    linkId: Number(row.link_id ?? 0),
+    decisionId: Number(row.decision_id ?? 0),
+    merges: row.merges,
+  };
 }
 
 const states = new WeakMap<object, Promise<IndexState>>();
@@ -163,15 +188,24 @@ async function holdDatabaseLock(db: Kysely<Database>): Promise<() => Promise<voi
   const released = new Promise<void>((resolve) => (letGo = resolve));
   let taken!: () => void;
   let failed!: (error: unknown) => void;
-  const ready = new Promise<void>((resolve, reject) => { taken = resolve; failed = reject; });
-  const held = db.connection().execute(async (connection) => {
-    await sql`select pg_advisory_lock(${INDEX_LOCK_KEY})`.execute(connection);
-    taken();
-    await released;
-    await sql`select pg_advisory_unlock(${INDEX_LOCK_KEY})`.execute(connection);
-  }).catch((error: unknown) => failed(error));
+  const ready = new Promise<void>((resolve, reject) => {
+    taken = resolve;
+    failed = reject;
+  });
+  const held = db
+    .connection()
+    .execute(async (connection) => {
+      await sql`select pg_advisory_lock(${INDEX_LOCK_KEY})`.execute(connection);
+      taken();
+      await released;
+      await sql`select pg_advisory_unlock(${INDEX_LOCK_KEY})`.execute(connection);
+    })
+    .catch((error: unknown) => failed(error));
   await ready;
-  return async () => { letGo(); await held; };
+  return async () => {
+    letGo();
+    await held;
+  };
 }
 
 /**
@@ -183,7 +217,10 @@ export async function acquireIndexLock(db: Kysely<Database>): Promise<() => Prom
   const previous = locks.get(db) ?? Promise.resolve();
   let releaseLocal!: () => void;
   const mine = new Promise<void>((resolve) => (releaseLocal = resolve));
-  locks.set(db, previous.then(() => mine));
+  locks.set(
+    db,
+    previous.then(() => mine),
+  );
   await previous;
   let releaseDatabase: (() => Promise<void>) | null = null;
   try {
@@ -241,8 +278,13 @@ export async function catchUp(db: Kysely<Database>): Promise<void> {
     after = Number(links.rows[links.rows.length - 1]!.id);
   }
   if (now.decisionId > state.seen.decisionId) {
-    const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind'])
-      .where('id', '>', state.seen.decisionId).where('id', '<=', now.decisionId).orderBy('id').execute();
+    const decisions = await db
+      .selectFrom('linkage_decisions')
+      .select(['source_record_id', 'person_id', 'kind'])
+      .where('id', '>', state.seen.decisionId)
+      .where('id', '<=', now.decisionId)
+      .orderBy('id')
+      .execute();
     for (const decision of decisions) noteDecision(state, Number(decision.source_record_id), decision.person_id, decision.kind);
   }
   if (now.merges !== state.seen.merges) {
@@ -295,7 +337,17 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
     if (page.length < pageSize) break;
     after = page[page.length - 1]!.id;
   }
-  const state: IndexState = { modelId: latest.id, model: latest.model, index, recordEntries, personEntries, mergedInto: new Map(), cannotLink: new Map(), mustLink: new Map(), seen };
+  const state: IndexState = {
+    modelId: latest.id,
+    model: latest.model,
+    index,
+    recordEntries,
+    personEntries,
+    mergedInto: new Map(),
+    cannotLink: new Map(),
+    mustLink: new Map(),
+    seen,
+  };
   state.mergedInto = await mergedPersons(db);
   const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind']).orderBy('id').execute();
   for (const decision of decisions) noteDecision(state, decision.source_record_id, decision.person_id, decision.kind);
@@ -339,7 +391,10 @@ export function forgetIndexState(db: Kysely<Database>): void {
 }
 
 /** Keeps a loaded index in step with link changes made in the database. */
-export async function noteLinkChanges(db: Kysely<Database>, changes: readonly { sourceRecordId: number; personId: string }[]): Promise<void> {
+export async function noteLinkChanges(
+  db: Kysely<Database>,
+  changes: readonly { sourceRecordId: number; personId: string }[],
+): Promise<void> {
   const state = await loadedState(db);
   if (!state) return;
   for (const change of changes) {

@@ -33,11 +33,16 @@ export { registerLinkageRoutes } from './routes.ts';
 // The person index in the database.
 export type { SourceFields } from './link-writes.ts';
 export { bestValues } from './link-writes.ts';
-export {
-  decideLink, planLinks, receiveSourceRecord, storeAndLinkBatch, storeBatch, writeLinkPlan,
-} from './receive.ts';
+export { decideLink, planLinks, receiveSourceRecord, storeAndLinkBatch, storeBatch, writeLinkPlan } from './receive.ts';
 export type {
-  BatchOutcome, BatchResult, IncomingRecord, LinkDecision, LinkPlan, ReceiveResult, RecordOutcome, StoredBatch,
+  BatchOutcome,
+  BatchResult,
+  IncomingRecord,
+  LinkDecision,
+  LinkPlan,
+  ReceiveResult,
+  RecordOutcome,
+  StoredBatch,
 } from './receive.ts';
 export { indexPlaceRecords, pairwiseScores } from './person-index.ts';
 export type { IndexOptions, IndexSummary } from './person-index.ts';
@@ -48,7 +53,16 @@ export { EARLIEST_BIRTH_DATE, isCalendarDate } from './normalise.ts';
 // their own single statement (the access decision, the person page); and whether a person's
 // identity is under review (what a data-quality reviewer's access turns on).
 export {
-  agenciesHoldingPerson, agenciesHoldingPersonSql, heldSourcesSql, organisationHoldsPerson, peopleHeldByOrganisationCount, personHeldByOrganisation,
-  personHeldUnderSourceSql, recordsHeldOfPeople, recordsHeldOfPerson, type AgencyHolding, type HeldRecord,
+  agenciesHoldingPerson,
+  agenciesHoldingPersonSql,
+  heldSourcesSql,
+  organisationHoldsPerson,
+  peopleHeldByOrganisationCount,
+  personHeldByOrganisation,
+  personHeldUnderSourceSql,
+  recordsHeldOfPeople,
+  recordsHeldOfPerson,
+  type AgencyHolding,
+  type HeldRecord,
 } from './holdings.ts';
 export { personInReviewQueue, personInUndoableMerge } from './identity-review.ts';

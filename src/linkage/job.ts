@@ -44,7 +44,10 @@ export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
   // its distinct values, which linking lets go of once prepared (it keeps the record ids).
   const input = await readLinkColumns(job.inputs, job.idColumn, mappings);
   const result = await linkColumns(input, {
-    workers: job.workers, onProgress: job.onProgress, weightHistogram: job.weightHistogram, collectUncertain: job.collectUncertain,
+    workers: job.workers,
+    onProgress: job.onProgress,
+    weightHistogram: job.weightHistogram,
+    collectUncertain: job.collectUncertain,
   });
   return { mappings, rows: clusterRows(input.recordIds, result.clusterOf), result };
 }
@@ -106,9 +109,11 @@ export async function checkWritable(path: string, what: string): Promise<void> {
   try {
     await access(existing ? path : dirname(path), constants.W_OK);
   } catch {
-    throw new LinkInputError(existing
-      ? `cannot write ${what} '${path}': permission denied`
-      : `cannot write ${what} '${path}': folder '${dirname(path)}' does not exist or cannot be written`);
+    throw new LinkInputError(
+      existing
+        ? `cannot write ${what} '${path}': permission denied`
+        : `cannot write ${what} '${path}': folder '${dirname(path)}' does not exist or cannot be written`,
+    );
   }
 }
 

@@ -59,7 +59,10 @@ function concatScored(parts: readonly ScoredPairs[]): ScoredPairs {
   const total = parts.reduce((sum, part) => sum + part.left.length, 0);
   const firstHistogram = parts.find((part) => part.histogram)?.histogram;
   const merged: ScoredPairs = {
-    left: new Uint32Array(total), right: new Uint32Array(total), weights: new Float64Array(total), scanned: 0,
+    left: new Uint32Array(total),
+    right: new Uint32Array(total),
+    weights: new Float64Array(total),
+    scanned: 0,
     histogram: firstHistogram ? createWeightHistogram(firstHistogram.origin) : null,
   };
   let offset = 0;
@@ -123,15 +126,17 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
     const results = new Array<T>(ranges.length);
     let next = 0;
     let done = 0;
-    await Promise.all(pool.map(async (worker) => {
-      while (next < ranges.length) {
-        const r = next++;
-        const [from, to] = ranges[r]!;
-        results[r] = await run<T>(worker, makeJob(from, to, r));
-        done += rangePairs[r]!;
-        onProgress?.(done, totalPairs);
-      }
-    }));
+    await Promise.all(
+      pool.map(async (worker) => {
+        while (next < ranges.length) {
+          const r = next++;
+          const [from, to] = ranges[r]!;
+          results[r] = await run<T>(worker, makeJob(from, to, r));
+          done += rangePairs[r]!;
+          onProgress?.(done, totalPairs);
+        }
+      }),
+    );
     return results;
   }
 
@@ -146,12 +151,14 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
       // Costliest first (two-part keys), so that no thread is left with a long rule at the end.
       const order = plans.map((_, rule) => rule).sort((x, y) => (plans[y]?.length ?? 0) - (plans[x]?.length ?? 0) || x - y);
       let next = 0;
-      await Promise.all(start().map(async (worker) => {
-        while (next < order.length) {
-          const rule = order[next++]!;
-          sizes[rule] = await run<Int32Array>(worker, { type: 'block', id: nextId++, plan: plans[rule]!, blockOf, ruleCount, rule });
-        }
-      }));
+      await Promise.all(
+        start().map(async (worker) => {
+          while (next < order.length) {
+            const rule = order[next++]!;
+            sizes[rule] = await run<Int32Array>(worker, { type: 'block', id: nextId++, plan: plans[rule]!, blockOf, ruleCount, rule });
+          }
+        }),
+      );
       return sizes;
     },
     async useIndex(index) {
@@ -183,15 +190,27 @@ export function createLinkPool(data: ScanData, workerCount: number): LinkPool {
         return result;
       }
       await Promise.all(start().map((worker) => run(worker, { type: 'tables', id: nextId++, tables })));
-      return concatScored(await overRanges<ScoredPairs>((from, to, range) => ({ type: 'score', id: nextId++, from, to, firstMeetings: firstMeetings?.[range] }), onProgress));
+      return concatScored(
+        await overRanges<ScoredPairs>(
+          (from, to, range) => ({ type: 'score', id: nextId++, from, to, firstMeetings: firstMeetings?.[range] }),
+          onProgress,
+        ),
+      );
     },
     async compare(left, right) {
       if (workerCount <= 1 || left.length < INLINE_PAIR_LIMIT) return compareListedPairs(data, left, right);
       const pool = start();
       const chunk = Math.ceil(left.length / pool.length);
-      const parts = await Promise.all(pool.map((worker, w) => run<Uint8Array>(worker, {
-        type: 'compare', id: nextId++, left: left.slice(w * chunk, (w + 1) * chunk), right: right.slice(w * chunk, (w + 1) * chunk),
-      })));
+      const parts = await Promise.all(
+        pool.map((worker, w) =>
+          run<Uint8Array>(worker, {
+            type: 'compare',
+            id: nextId++,
+            left: left.slice(w * chunk, (w + 1) * chunk),
+            right: right.slice(w * chunk, (w + 1) * chunk),
+          }),
+        ),
+      );
       const levels = new Uint8Array(left.length * data.kinds.length);
       let offset = 0;
       for (const part of parts) {

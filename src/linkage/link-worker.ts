@@ -25,7 +25,11 @@ port.on('message', (job: LinkJob) => {
       break;
     case 'train': {
       const result = scanForTraining(data, job.from, job.to, job.sampleRate);
-      port.postMessage({ id: job.id, result }, [result.patterns.buffer as ArrayBuffer, result.counts.buffer as ArrayBuffer, result.firstMeetings.buffer as ArrayBuffer]);
+      port.postMessage({ id: job.id, result }, [
+        result.patterns.buffer as ArrayBuffer,
+        result.counts.buffer as ArrayBuffer,
+        result.firstMeetings.buffer as ArrayBuffer,
+      ]);
       break;
     }
     case 'tables':
@@ -35,7 +39,9 @@ port.on('message', (job: LinkJob) => {
     case 'score': {
       const result = scanForScoring(data, job.from, job.to, tables!, job.firstMeetings);
       port.postMessage({ id: job.id, result }, [
-        result.left.buffer as ArrayBuffer, result.right.buffer as ArrayBuffer, result.weights.buffer as ArrayBuffer,
+        result.left.buffer as ArrayBuffer,
+        result.right.buffer as ArrayBuffer,
+        result.weights.buffer as ArrayBuffer,
       ]);
       break;
     }

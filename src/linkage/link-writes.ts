@@ -15,8 +15,15 @@ export type SourceFields = Record<string, string>;
 
 /** A new person's values: per field the most common non-empty value among its records. */
 export function bestValues(records: readonly SourceFields[]): {
-  given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null;
-  phone: string | null; email: string | null; postcode: string | null; address: string | null;
+  given_name: string;
+  family_name: string;
+  birth_date: string | null;
+  sex: string | null;
+  nhs_number: string | null;
+  phone: string | null;
+  email: string | null;
+  postcode: string | null;
+  address: string | null;
 } {
   const mode = (field: string, accept: (value: string) => string | null = (v) => v): string | null => {
     const counts = new Map<string, number>();
@@ -62,27 +69,48 @@ export function newPersonId(): string {
 }
 
 export async function insertNewPersons(db: Kysely<Database>, persons: { id: string; records: SourceFields[] }[]): Promise<void> {
-  await createIndexPersons(db, persons.map((person) => ({ id: person.id, ...bestValues(person.records) })));
+  await createIndexPersons(
+    db,
+    persons.map((person) => ({ id: person.id, ...bestValues(person.records) })),
+  );
 }
 
-export interface NewLink { sourceRecordId: number; personId: string; method: string; probability: number | null }
+export interface NewLink {
+  sourceRecordId: number;
+  personId: string;
+  method: string;
+  probability: number | null;
+}
 
 export async function insertLinks(db: Kysely<Database>, links: readonly NewLink[], supersede: boolean): Promise<void> {
   if (supersede) {
     for (let start = 0; start < links.length; start += 5000) {
       const ids = links.slice(start, start + 5000).map((link) => link.sourceRecordId);
-      await sql`update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${ids}::bigint[])`.execute(db);
+      await sql`update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${ids}::bigint[])`.execute(
+        db,
+      );
     }
   }
-  await bulkInsert(db, 'record_links', [
-    { name: 'source_record_id', type: 'bigint', value: (l) => l.sourceRecordId },
-    { name: 'person_id', type: 'text', value: (l) => l.personId },
-    { name: 'method', type: 'text', value: (l) => l.method },
-    { name: 'match_probability', type: 'float8', value: (l) => l.probability },
-  ], links as NewLink[]);
+  await bulkInsert(
+    db,
+    'record_links',
+    [
+      { name: 'source_record_id', type: 'bigint', value: (l) => l.sourceRecordId },
+      { name: 'person_id', type: 'text', value: (l) => l.personId },
+      { name: 'method', type: 'text', value: (l) => l.method },
+      { name: 'match_probability', type: 'float8', value: (l) => l.probability },
+    ],
+    links as NewLink[],
+  );
 }
 
-export interface NewReview { sourceRecordId: number; candidatePersonId: string; comparedRecordId: number | null; probability: number; reason: string }
+export interface NewReview {
+  sourceRecordId: number;
+  candidatePersonId: string;
+  comparedRecordId: number | null;
+  probability: number;
+  reason: string;
+}
 
 export async function insertReviews(db: Kysely<Database>, reviews: readonly NewReview[]): Promise<number[]> {
   const ids: number[] = [];

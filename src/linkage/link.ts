@@ -135,7 +135,10 @@ export function scoringTables(scorer: Scorer, columns: PreparedColumns, minimumP
     weights: scorer.weights,
     exactWeightById: model.fields.map((_, slot) =>
       scorer.frequencies[slot]
-        ? Float64Array.from(columns.dictionaries[slot]!, (value) => scorer.logExactM[slot]! - Math.log2(termFrequencyU(scorer, slot, value.value)))
+        ? Float64Array.from(
+            columns.dictionaries[slot]!,
+            (value) => scorer.logExactM[slot]! - Math.log2(termFrequencyU(scorer, slot, value.value)),
+          )
         : null,
     ),
     minimumWeight: log2Odds(minimumProbability),
@@ -167,7 +170,13 @@ export async function linkColumns(input: RawColumns, options: LinkOptions = {}):
   input.rawIds = new Int32Array(0);
   input.raw = [];
   // The threads start now: they compare u's random pairs, then build the blocks rule by rule.
-  const pool = createLinkPool(scanDataOf(table, specs.map((spec) => spec.kind)), threaded ? workers : 1);
+  const pool = createLinkPool(
+    scanDataOf(
+      table,
+      specs.map((spec) => spec.kind),
+    ),
+    threaded ? workers : 1,
+  );
   let training;
   let scorer: Scorer;
   let scored;
@@ -185,9 +194,7 @@ export async function linkColumns(input: RawColumns, options: LinkOptions = {}):
     scorer = createScorer(training.model);
     const tables = scoringTables(scorer, table, keepFrom);
     if (options.weightHistogram) tables.histogramOrigin = log2Odds(clusterThreshold);
-    scored = await pool.score(tables, (done, total) =>
-      onProgress?.({ stage: 'scoring', done, total }),
-    );
+    scored = await pool.score(tables, (done, total) => onProgress?.({ stage: 'scoring', done, total }));
   } finally {
     await pool.close();
   }
@@ -236,9 +243,14 @@ export async function linkColumns(input: RawColumns, options: LinkOptions = {}):
     return linked;
   };
   let linkCount = 0;
-  for (let pair = 0; pair < scored.weights.length; pair++) if (probabilityFromWeight(scored.weights[pair]!) >= clusterThreshold) linkCount++;
+  for (let pair = 0; pair < scored.weights.length; pair++)
+    if (probabilityFromWeight(scored.weights[pair]!) >= clusterThreshold) linkCount++;
   return {
-    clusterOf, model, specs, candidatePairCount: training.candidatePairCount, linkCount,
+    clusterOf,
+    model,
+    specs,
+    candidatePairCount: training.candidatePairCount,
+    linkCount,
     get prepared() {
       prepared ??= Array.from({ length: n }, (_, record) => preparedRecordAt(table, record, recordIds.get(record)));
       return prepared;
@@ -251,6 +263,6 @@ export async function linkColumns(input: RawColumns, options: LinkOptions = {}):
       return linkLists().uncertainPairs;
     },
     // No blocks at all means no ranges were scanned, so no histogram came back: an empty one.
-    weightHistogram: options.weightHistogram ? scored.histogram ?? createWeightHistogram(log2Odds(clusterThreshold)) : null,
+    weightHistogram: options.weightHistogram ? (scored.histogram ?? createWeightHistogram(log2Odds(clusterThreshold))) : null,
   };
 }

@@ -5,7 +5,16 @@ import { explainPair } from './explain.ts';
 import { prepareRecord } from './prepare.ts';
 import { linkRecords } from './link.ts';
 import { modelFromJson, modelToJson } from './model.ts';
-import { addRecord, clearBest, createLinkageIndex, internFields, matchAndAdd, matchInternedRecord, matchRecord, setEntryPerson } from './online.ts';
+import {
+  addRecord,
+  clearBest,
+  createLinkageIndex,
+  internFields,
+  matchAndAdd,
+  matchInternedRecord,
+  matchRecord,
+  setEntryPerson,
+} from './online.ts';
 import { pairwiseScores, syntheticPeople } from './test-data.ts';
 import type { LinkRecord } from './types.ts';
 
@@ -125,7 +134,11 @@ test('a bulk match (raw fields interned once, decision only) decides as a full m
       assert.ok(Math.abs(bulk.candidates[0]!.weight - full.candidates[0]!.weight) < 1e-9, 'the same best weight');
     } else {
       others++;
-      assert.deepEqual(bulk.candidates.map((c) => c.personId), full.candidates.map((c) => c.personId), `${record.id}: every candidate for review`);
+      assert.deepEqual(
+        bulk.candidates.map((c) => c.personId),
+        full.candidates.map((c) => c.personId),
+        `${record.id}: every candidate for review`,
+      );
     }
   }
   assert.ok(links > 100 && others > 50, `both kinds of decision were tried (${links} links, ${others} others)`);
@@ -137,20 +150,24 @@ const rules = compileRules(model.blockingRules, specs);
 /** Whether two records share a key under any of the model's blocking rules. */
 function sharesBlock(a: LinkRecord, b: LinkRecord): boolean {
   const [x, y] = [prepareRecord(specs, a), prepareRecord(specs, b)];
-  return rules.rules.some((rule, r) => rule.parts.every(([, transform], part) => {
-    const slot = rules.slots[r]![part]!;
-    const paired = rules.paired[r]![part]!;
-    const [vx, vy] = [x.values[slot], y.values[slot]];
-    const key = vx && transformValue(vx, transform, paired >= 0 ? x.values[paired] : undefined);
-    return !!key && !!vy && key === transformValue(vy, transform, paired >= 0 ? y.values[paired] : undefined);
-  }));
+  return rules.rules.some((rule, r) =>
+    rule.parts.every(([, transform], part) => {
+      const slot = rules.slots[r]![part]!;
+      const paired = rules.paired[r]![part]!;
+      const [vx, vy] = [x.values[slot], y.values[slot]];
+      const key = vx && transformValue(vx, transform, paired >= 0 ? x.values[paired] : undefined);
+      return !!key && !!vy && key === transformValue(vy, transform, paired >= 0 ? y.values[paired] : undefined);
+    }),
+  );
 }
 
 test('online matching finds every person a full comparison with each record sharing a block would find, at the same weight', () => {
   // The index stops scanning once no record left unseen could reach the cutoff: this checks
   // that stopping early never loses a candidate or changes a decision, down to low review
   // thresholds where far more candidates count (the place is small: no block is over budget).
-  const indexed = people.slice(0, 300).flatMap((person) => person.records.slice(0, -1).map((record) => ({ record, personId: person.personId })));
+  const indexed = people
+    .slice(0, 300)
+    .flatMap((person) => person.records.slice(0, -1).map((record) => ({ record, personId: person.personId })));
   // Each person's last record, and copies without its NHS number or with another birth year
   // (then the person's other records often sit outside the first blocks scanned), and exact
   // copies of indexed records (then one block settles the match and the scan stops there).
@@ -158,9 +175,19 @@ test('online matching finds every person a full comparison with each record shar
   const incoming = [...copies, ...people.flatMap((person) => person.records.slice(-1))].flatMap((record) => {
     const { nhs_number: _dropped, ...withoutNhs } = record.fields;
     const year = Number(record.fields.birth_date?.slice(0, 4) ?? '1980') + 1;
-    return [record, { ...record, id: `${record.id}-no-nhs`, fields: withoutNhs }, { ...record, id: `${record.id}-year`, fields: { ...record.fields, birth_date: `${year}${record.fields.birth_date?.slice(4) ?? '0101'}` } }];
+    return [
+      record,
+      { ...record, id: `${record.id}-no-nhs`, fields: withoutNhs },
+      {
+        ...record,
+        id: `${record.id}-year`,
+        fields: { ...record.fields, birth_date: `${year}${record.fields.birth_date?.slice(4) ?? '0101'}` },
+      },
+    ];
   });
-  const pairWeights = incoming.map((record) => indexed.map((other) => (sharesBlock(record, other.record) ? explainPair(record, other.record, model).total : Number.NEGATIVE_INFINITY)));
+  const pairWeights = incoming.map((record) =>
+    indexed.map((other) => (sharesBlock(record, other.record) ? explainPair(record, other.record, model).total : Number.NEGATIVE_INFINITY)),
+  );
   for (const reviewThreshold of [model.reviewThreshold, 1e-3, 1e-6]) {
     const lowered = { ...model, reviewThreshold };
     const index = createLinkageIndex(lowered);
@@ -175,7 +202,8 @@ test('online matching finds every person a full comparison with each record shar
       });
       const found = matchRecord(index, lowered, record).candidates;
       assert.deepEqual(found.map((c) => c.personId).sort(), [...best.keys()].sort(), record.id);
-      for (const candidate of found) assert.ok(Math.abs(candidate.weight - best.get(candidate.personId)!) < 1e-9, `${record.id}: the same weight`);
+      for (const candidate of found)
+        assert.ok(Math.abs(candidate.weight - best.get(candidate.personId)!) < 1e-9, `${record.id}: the same weight`);
       const expected = clearBest(found, lowered) ? found[0]!.personId : null;
       const decided = matchInternedRecord(index, lowered, internFields(index, record.id, record.fields), { decisionOnly: true });
       assert.equal(decided.decision === 'link' ? decided.personId : null, expected, `${record.id}: the same decision`);

@@ -26,7 +26,12 @@ async function invariantHolds(database: DatabaseHandle): Promise<void> {
 }
 
 async function snapshot(database: DatabaseHandle): Promise<{ links: [number, string][]; needs: [number, string][] }> {
-  const links = await database.db.selectFrom('record_links').select(['source_record_id', 'person_id']).where('superseded_at', 'is', null).orderBy('source_record_id').execute();
+  const links = await database.db
+    .selectFrom('record_links')
+    .select(['source_record_id', 'person_id'])
+    .where('superseded_at', 'is', null)
+    .orderBy('source_record_id')
+    .execute();
   const needs = await database.db.selectFrom('needs').select(['id', 'person_id']).orderBy('id').execute();
   return { links: links.map((row) => [row.source_record_id, row.person_id]), needs: needs.map((row) => [row.id, row.person_id]) };
 }
@@ -55,48 +60,69 @@ describe('merge and un-merge properties', () => {
     await migrateToLatest(database.db);
     await loadSyntheticPlace(database.db, { seed: 5, people: 300 });
   });
-  after(async () => { await database?.close(); });
+  after(async () => {
+    await database?.close();
+  });
 
   test('random merges, un-merges and new records never lose or duplicate a source record', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-      for (const s of steps) {
-        const persons = await livePersons(database);
-        if (s.kind === 'merge') {
-          const survivor = persons[s.survivor % persons.length]!;
-          const merged = persons[s.merged % persons.length]!;
-          if (survivor === merged) continue;
-          await mergePersons(database.db, survivor, merged, actor, 'property test');
-        } else if (s.kind === 'unmerge') {
-          const open = await database.db.selectFrom('person_merges').select('id').where('unmerged_at', 'is', null).orderBy('id').execute();
-          if (open.length === 0) continue;
-          await unmerge(database.db, open[s.pick % open.length]!.id, actor, 'property test');
-        } else {
-          const person = await sql<{ given_name: string; family_name: string; birth_date: string | null; sex: string | null }>`
-            select given_name, family_name, birth_date::text as birth_date, sex from persons where id = ${persons[s.person % persons.length]!}`.execute(database.db);
-          const p = person.rows[0]!;
-          serial += 1;
-          await receiveSourceRecord(database.db, 'PROPERTY', `r-${serial}-${s.serial}`, {
-            given_name: s.typo ? p.given_name.slice(1) : p.given_name, family_name: p.family_name, birth_date: p.birth_date ?? '', sex: p.sex ?? '',
-          });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        for (const s of steps) {
+          const persons = await livePersons(database);
+          if (s.kind === 'merge') {
+            const survivor = persons[s.survivor % persons.length]!;
+            const merged = persons[s.merged % persons.length]!;
+            if (survivor === merged) continue;
+            await mergePersons(database.db, survivor, merged, actor, 'property test');
+          } else if (s.kind === 'unmerge') {
+            const open = await database.db
+              .selectFrom('person_merges')
+              .select('id')
+              .where('unmerged_at', 'is', null)
+              .orderBy('id')
+              .execute();
+            if (open.length === 0) continue;
+            await unmerge(database.db, open[s.pick % open.length]!.id, actor, 'property test');
+          } else {
+            const person = await sql<{ given_name: string; family_name: string; birth_date: string | null; sex: string | null }>`
+            select given_name, family_name, birth_date::text as birth_date, sex from persons where id = ${persons[s.person % persons.length]!}`.execute(
+              database.db,
+            );
+            const p = person.rows[0]!;
+            serial += 1;
+            await receiveSourceRecord(database.db, 'PROPERTY', `r-${serial}-${s.serial}`, {
+              given_name: s.typo ? p.given_name.slice(1) : p.given_name,
+              family_name: p.family_name,
+              birth_date: p.birth_date ?? '',
+              sex: p.sex ?? '',
+            });
+          }
+          await invariantHolds(database);
         }
-        await invariantHolds(database);
-      }
-    }), { numRuns: 12 });
+      }),
+      { numRuns: 12 },
+    );
   });
 
   test('a merge followed by its un-merge restores every link and every need exactly', async () => {
-    await fc.assert(fc.asyncProperty(fc.nat(), fc.nat(), async (x, y) => {
-      const persons = await livePersons(database);
-      const survivor = persons[x % persons.length]!;
-      const merged = persons[y % persons.length]!;
-      fc.pre(survivor !== merged);
-      const before = await snapshot(database);
-      const merge = await mergePersons(database.db, survivor, merged, actor, 'property test');
-      const during = await snapshot(database);
-      assert.ok(during.links.every(([, person]) => person !== merged), 'nothing stays on the merged person');
-      await unmerge(database.db, merge.mergeId, actor, 'property test');
-      assert.deepEqual(await snapshot(database), before);
-      await invariantHolds(database);
-    }), { numRuns: 15 });
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), fc.nat(), async (x, y) => {
+        const persons = await livePersons(database);
+        const survivor = persons[x % persons.length]!;
+        const merged = persons[y % persons.length]!;
+        fc.pre(survivor !== merged);
+        const before = await snapshot(database);
+        const merge = await mergePersons(database.db, survivor, merged, actor, 'property test');
+        const during = await snapshot(database);
+        assert.ok(
+          during.links.every(([, person]) => person !== merged),
+          'nothing stays on the merged person',
+        );
+        await unmerge(database.db, merge.mergeId, actor, 'property test');
+        assert.deepEqual(await snapshot(database), before);
+        await invariantHolds(database);
+      }),
+      { numRuns: 15 },
+    );
   });
 });

@@ -96,23 +96,43 @@ export async function mergeUnlocked(
     const survivor = persons.get(survivorId);
     const merged = persons.get(mergedId);
     if (!survivor || !merged) throw new MergeError('there is no such person');
-    if (survivor.merged_into) throw new MergeError(`person ${survivorId} was merged into ${survivor.merged_into}: merge into that person instead`);
+    if (survivor.merged_into)
+      throw new MergeError(`person ${survivorId} was merged into ${survivor.merged_into}: merge into that person instead`);
     if (merged.merged_into) throw new MergeError(`person ${mergedId} is already merged into ${merged.merged_into}`);
 
     const highWater: Record<string, number> = {};
     for (const owned of personOwnedTables) {
-      const row = await sql<{ max: number | null }>`select max(${sql.ref(owned.idColumn)}) as max from ${sql.table(owned.table)}`.execute(trx);
+      const row = await sql<{ max: number | null }>`select max(${sql.ref(owned.idColumn)}) as max from ${sql.table(owned.table)}`.execute(
+        trx,
+      );
       highWater[owned.table] = Number(row.rows[0]?.max ?? 0);
     }
-    const merge = await trx.insertInto('person_merges').values({
-      survivor_id: survivorId, merged_id: mergedId, merged_by: actor.id, reason, high_water: JSON.stringify(highWater) as never, review_id: options.reviewId ?? null,
-    }).returning('id').executeTakeFirstOrThrow();
+    const merge = await trx
+      .insertInto('person_merges')
+      .values({
+        survivor_id: survivorId,
+        merged_id: mergedId,
+        merged_by: actor.id,
+        reason,
+        high_water: JSON.stringify(highWater) as never,
+        review_id: options.reviewId ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
 
     const moved = await moveLinks(trx, mergedId, survivorId, 'merge', null);
     if (moved.length > 0) {
-      await trx.insertInto('person_merge_links').values(moved.map((link) => ({
-        merge_id: merge.id, source_record_id: link.sourceRecordId, from_link_id: link.fromLinkId, to_link_id: link.toLinkId,
-      }))).execute();
+      await trx
+        .insertInto('person_merge_links')
+        .values(
+          moved.map((link) => ({
+            merge_id: merge.id,
+            source_record_id: link.sourceRecordId,
+            from_link_id: link.fromLinkId,
+            to_link_id: link.toLinkId,
+          })),
+        )
+        .execute();
     }
     let reassignedRows = 0;
     for (const owned of personOwnedTables) {
@@ -121,24 +141,45 @@ export async function mergeUnlocked(
         where ${sql.ref(owned.personColumn)} = ${mergedId}
         returning ${sql.ref(owned.idColumn)}::text as id`.execute(trx);
       reassignedRows += rows.rows.length;
-      await recordReassignments(trx, merge.id, owned.table, rows.rows.map((row) => row.id), mergedId, survivorId);
+      await recordReassignments(
+        trx,
+        merge.id,
+        owned.table,
+        rows.rows.map((row) => row.id),
+        mergedId,
+        survivorId,
+      );
     }
     await setMergedInto(trx, mergedId, survivorId);
     await appendAudit(trx, {
-      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId ?? null, action: 'merge',
-      personId: survivorId, category: 'demographics', purpose: 'care_coordination', decision: 'success',
+      actorUserId: actor.id,
+      actorRole: actor.role,
+      actorOrganisationId: actor.organisationId ?? null,
+      action: 'merge',
+      personId: survivorId,
+      category: 'demographics',
+      purpose: 'care_coordination',
+      decision: 'success',
       reason: `person index: merged another person record into this one (merge ${merge.id})`,
     });
     return { result: { mergeId: merge.id, movedRecords: moved.length, reassignedRows }, moved };
   });
   const state = await loadedState(db);
   if (state) state.mergedInto.set(mergedId, survivorId);
-  await noteLinkChanges(db, moved.map((link) => ({ sourceRecordId: link.sourceRecordId, personId: survivorId })));
+  await noteLinkChanges(
+    db,
+    moved.map((link) => ({ sourceRecordId: link.sourceRecordId, personId: survivorId })),
+  );
   return result;
 }
 
 async function recordReassignments(
-  trx: Transaction<Database>, mergeId: number, table: string, rowIds: readonly string[], from: string, to: string,
+  trx: Transaction<Database>,
+  mergeId: number,
+  table: string,
+  rowIds: readonly string[],
+  from: string,
+  to: string,
 ): Promise<void> {
   for (let start = 0; start < rowIds.length; start += 5000) {
     const batch = rowIds.slice(start, start + 5000);
@@ -147,11 +188,19 @@ async function recordReassignments(
   }
 }
 
-interface MovedLink { sourceRecordId: number; fromLinkId: number; toLinkId: number }
+interface MovedLink {
+  sourceRecordId: number;
+  fromLinkId: number;
+  toLinkId: number;
+}
 
 /** Supersedes every current link of `from` (or only `onlyRecords`) with a link to `to`. */
 async function moveLinks(
-  trx: Transaction<Database>, from: string, to: string, method: string, onlyRecords: readonly number[] | null,
+  trx: Transaction<Database>,
+  from: string,
+  to: string,
+  method: string,
+  onlyRecords: readonly number[] | null,
 ): Promise<MovedLink[]> {
   const only = onlyRecords ? sql`and source_record_id = any(${[...onlyRecords]}::bigint[])` : sql``;
   const old = await sql<{ id: number; source_record_id: number; match_probability: number | null }>`
@@ -164,7 +213,11 @@ async function moveLinks(
     select r, ${to}, ${method}, p from unnest(${old.rows.map((row) => row.source_record_id)}::bigint[], ${old.rows.map((row) => row.match_probability)}::float8[]) as t(r, p)
     returning id, source_record_id`.execute(trx);
   const newLinkOf = new Map(inserted.rows.map((row) => [row.source_record_id, row.id]));
-  return old.rows.map((row) => ({ sourceRecordId: row.source_record_id, fromLinkId: row.id, toLinkId: newLinkOf.get(row.source_record_id)! }));
+  return old.rows.map((row) => ({
+    sourceRecordId: row.source_record_id,
+    fromLinkId: row.id,
+    toLinkId: newLinkOf.get(row.source_record_id)!,
+  }));
 }
 
 export interface UnmergeResult {
@@ -187,8 +240,17 @@ export async function unmerge(db: Kysely<Database>, mergeId: number, actor: Acto
   return withIndexLock(db, async () => {
     const state = await indexState(db);
     const outcome = await db.transaction().execute(async (trx) => {
-      const merge = await sql<{ id: number; survivor_id: string; merged_id: string; merged_at: Date; high_water: Record<string, number>; unmerged_at: Date | null }>`
-        select id, survivor_id, merged_id, merged_at, high_water, unmerged_at from person_merges where id = ${mergeId} for update`.execute(trx);
+      const merge = await sql<{
+        id: number;
+        survivor_id: string;
+        merged_id: string;
+        merged_at: Date;
+        high_water: Record<string, number>;
+        unmerged_at: Date | null;
+      }>`
+        select id, survivor_id, merged_id, merged_at, high_water, unmerged_at from person_merges where id = ${mergeId} for update`.execute(
+        trx,
+      );
       const row = merge.rows[0];
       if (!row) throw new MergeError('there is no such merge');
       if (row.unmerged_at) throw new MergeError('this merge has already been undone');
@@ -196,19 +258,23 @@ export async function unmerge(db: Kysely<Database>, mergeId: number, actor: Acto
 
       // Each record the merge moved goes back unless a person or the matcher has linked it since:
       // later merges and un-merges only carry it along, so they do not count as a decision.
-      const back = (await sql<{ source_record_id: number }>`
+      const back = (
+        await sql<{ source_record_id: number }>`
         select ml.source_record_id from person_merge_links ml
         join record_links cur on cur.source_record_id = ml.source_record_id and cur.superseded_at is null
         where ml.merge_id = ${mergeId} and cur.person_id <> ${mergedId}
           and not exists (select 1 from record_links later where later.source_record_id = ml.source_record_id
-                          and later.id > ml.to_link_id and later.method not in ('merge', 'unmerge'))`.execute(trx)).rows.map((r) => r.source_record_id);
+                          and later.id > ml.to_link_id and later.method not in ('merge', 'unmerge'))`.execute(trx)
+      ).rows.map((r) => r.source_record_id);
       const changes: { sourceRecordId: number; personId: string }[] = [];
       if (back.length > 0) {
         const old = await sql<{ id: number; source_record_id: number; match_probability: number | null }>`
           update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${back}::bigint[])
           returning id, source_record_id, match_probability`.execute(trx);
         await sql`insert into record_links (source_record_id, person_id, method, match_probability)
-          select r, ${mergedId}, 'unmerge', p from unnest(${old.rows.map((r) => r.source_record_id)}::bigint[], ${old.rows.map((r) => r.match_probability)}::float8[]) as t(r, p)`.execute(trx);
+          select r, ${mergedId}, 'unmerge', p from unnest(${old.rows.map((r) => r.source_record_id)}::bigint[], ${old.rows.map((r) => r.match_probability)}::float8[]) as t(r, p)`.execute(
+          trx,
+        );
         for (const id of back) changes.push({ sourceRecordId: id, personId: mergedId });
       }
 
@@ -216,7 +282,9 @@ export async function unmerge(db: Kysely<Database>, mergeId: number, actor: Acto
       let restoredRows = 0;
       let flags = 0;
       const reassignments = await sql<{ id: number; table_name: string; row_id: string; from_person_id: string; to_person_id: string }>`
-        select id, table_name, row_id, from_person_id, to_person_id from person_reassignments where merge_id = ${mergeId} and reverted_at is null`.execute(trx);
+        select id, table_name, row_id, from_person_id, to_person_id from person_reassignments where merge_id = ${mergeId} and reverted_at is null`.execute(
+        trx,
+      );
       for (const reassignment of reassignments.rows) {
         const owned = personOwnedTables.find((table) => table.table === reassignment.table_name);
         if (!owned) continue;
@@ -229,7 +297,14 @@ export async function unmerge(db: Kysely<Database>, mergeId: number, actor: Acto
           restoredRows += 1;
           await sql`update person_reassignments set reverted_at = now() where id = ${reassignment.id}`.execute(trx);
         } else {
-          flags += await flag(trx, mergedId, mergeId, owned.table, reassignment.row_id, 'moved by the merge and changed since: check who it belongs to');
+          flags += await flag(
+            trx,
+            mergedId,
+            mergeId,
+            owned.table,
+            reassignment.row_id,
+            'moved by the merge and changed since: check who it belongs to',
+          );
         }
       }
       // Rows recorded against the survivor while merged may belong to either person.
@@ -239,15 +314,30 @@ export async function unmerge(db: Kysely<Database>, mergeId: number, actor: Acto
           select ${sql.ref(owned.idColumn)}::text as id from ${sql.table(owned.table)}
           where ${sql.ref(owned.personColumn)} = ${survivorId} and ${sql.ref(owned.idColumn)} > ${mark}`.execute(trx);
         for (const recorded of since.rows) {
-          flags += await flag(trx, survivorId, mergeId, owned.table, recorded.id, 'recorded while two person records were merged: check whether it belongs to the person un-merged');
+          flags += await flag(
+            trx,
+            survivorId,
+            mergeId,
+            owned.table,
+            recorded.id,
+            'recorded while two person records were merged: check whether it belongs to the person un-merged',
+          );
         }
       }
 
       await setMergedInto(trx, mergedId, null);
-      await sql`update person_merges set unmerged_at = now(), unmerged_by = ${actor.id}, unmerge_reason = ${reason} where id = ${mergeId}`.execute(trx);
+      await sql`update person_merges set unmerged_at = now(), unmerged_by = ${actor.id}, unmerge_reason = ${reason} where id = ${mergeId}`.execute(
+        trx,
+      );
       await appendAudit(trx, {
-        actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId ?? null, action: 'unmerge',
-        personId: survivorId, category: 'demographics', purpose: 'care_coordination', decision: 'success',
+        actorUserId: actor.id,
+        actorRole: actor.role,
+        actorOrganisationId: actor.organisationId ?? null,
+        action: 'unmerge',
+        personId: survivorId,
+        category: 'demographics',
+        purpose: 'care_coordination',
+        decision: 'success',
         reason: `person index: undid merge ${mergeId}`,
       });
       return { survivorId, mergedId, mergedAt: row.merged_at, changes, restoredRows, flags };
@@ -256,12 +346,27 @@ export async function unmerge(db: Kysely<Database>, mergeId: number, actor: Acto
     if (state) state.mergedInto.delete(outcome.mergedId);
     await noteLinkChanges(db, outcome.changes);
     const rematch = await rematchSince(db, outcome.survivorId, outcome.mergedId, outcome.mergedAt, mergeId);
-    return { restoredRecords: outcome.changes.length, rematchedRecords: rematch.rematched, restoredRows: outcome.restoredRows, flags: outcome.flags + rematch.flags };
+    return {
+      restoredRecords: outcome.changes.length,
+      rematchedRecords: rematch.rematched,
+      restoredRows: outcome.restoredRows,
+      flags: outcome.flags + rematch.flags,
+    };
   });
 }
 
-async function flag(trx: Transaction<Database>, personId: string, mergeId: number, table: string, rowId: string, reason: string): Promise<number> {
-  await trx.insertInto('person_flags').values({ person_id: personId, merge_id: mergeId, table_name: table, row_id: rowId, reason }).execute();
+async function flag(
+  trx: Transaction<Database>,
+  personId: string,
+  mergeId: number,
+  table: string,
+  rowId: string,
+  reason: string,
+): Promise<number> {
+  await trx
+    .insertInto('person_flags')
+    .values({ person_id: personId, merge_id: mergeId, table_name: table, row_id: rowId, reason })
+    .execute();
   return 1;
 }
 
@@ -270,7 +375,11 @@ async function flag(trx: Transaction<Database>, personId: string, mergeId: numbe
  * reviewer): matched again now both persons are back. Clear → linked there; unclear → stay, flagged.
  */
 async function rematchSince(
-  db: Kysely<Database>, survivorId: string, mergedId: string, mergedAt: Date, mergeId: number,
+  db: Kysely<Database>,
+  survivorId: string,
+  mergedId: string,
+  mergedAt: Date,
+  mergeId: number,
 ): Promise<{ rematched: number; flags: number }> {
   const candidates = await sql<{ source_record_id: number; fields: Record<string, string>; method: string }>`
     select l.source_record_id, s.fields, l.method from record_links l join source_records s on s.id = l.source_record_id
@@ -305,11 +414,23 @@ async function rematchSince(
       const toSurvivor = scores.get(survivorId) ?? 0;
       rematched++;
       if (toMerged >= state.model.linkThreshold && toSurvivor < state.model.linkThreshold) {
-        await sql`update record_links set superseded_at = now() where source_record_id = ${row.source_record_id} and superseded_at is null`.execute(trx);
-        await trx.insertInto('record_links').values({ source_record_id: row.source_record_id, person_id: mergedId, method: 'unmerge_rematch', match_probability: toMerged }).execute();
+        await sql`update record_links set superseded_at = now() where source_record_id = ${row.source_record_id} and superseded_at is null`.execute(
+          trx,
+        );
+        await trx
+          .insertInto('record_links')
+          .values({ source_record_id: row.source_record_id, person_id: mergedId, method: 'unmerge_rematch', match_probability: toMerged })
+          .execute();
         changes.push({ sourceRecordId: row.source_record_id, personId: mergedId });
       } else if (!(toSurvivor >= state.model.linkThreshold && toMerged < state.model.linkThreshold)) {
-        flags += await flag(trx, survivorId, mergeId, 'source_records', String(row.source_record_id), 'linked while two person records were merged and matches both or neither: check which person it belongs to');
+        flags += await flag(
+          trx,
+          survivorId,
+          mergeId,
+          'source_records',
+          String(row.source_record_id),
+          'linked while two person records were merged and matches both or neither: check which person it belongs to',
+        );
       }
     }
   });
@@ -338,8 +459,17 @@ export interface MergeSummary {
 
 async function mergeSummaries(db: Kysely<Database>, where: { mergeId?: number; personId?: string }): Promise<MergeSummary[]> {
   const rows = await sql<{
-    id: number; survivor_id: string; merged_id: string; merged_at: Date; merged_by: string | null; reason: string; review_id: number | null;
-    moved: number; unmerged_at: Date | null; unmerged_by: string | null; unmerge_reason: string | null;
+    id: number;
+    survivor_id: string;
+    merged_id: string;
+    merged_at: Date;
+    merged_by: string | null;
+    reason: string;
+    review_id: number | null;
+    moved: number;
+    unmerged_at: Date | null;
+    unmerged_by: string | null;
+    unmerge_reason: string | null;
   }>`
     select m.id, m.survivor_id, m.merged_id, m.merged_at, coalesce(${userDisplayNameOf('m.merged_by')}, 'An automatic process') as merged_by, m.reason, m.review_id,
            (select count(*)::int from person_merge_links ml where ml.merge_id = m.id) as moved,
@@ -350,9 +480,17 @@ async function mergeSummaries(db: Kysely<Database>, where: { mergeId?: number; p
     order by m.merged_at desc, m.id desc
     limit 200`.execute(db);
   return rows.rows.map((r) => ({
-    id: Number(r.id), survivorId: r.survivor_id, mergedId: r.merged_id, mergedAt: new Date(r.merged_at), mergedBy: r.merged_by ?? 'An automatic process', reason: r.reason,
-    reviewId: r.review_id === null ? null : Number(r.review_id), recordsMoved: Number(r.moved), unmergedAt: r.unmerged_at ? new Date(r.unmerged_at) : null,
-    unmergedBy: r.unmerged_at ? r.unmerged_by ?? 'An automatic process' : null, unmergeReason: r.unmerge_reason,
+    id: Number(r.id),
+    survivorId: r.survivor_id,
+    mergedId: r.merged_id,
+    mergedAt: new Date(r.merged_at),
+    mergedBy: r.merged_by ?? 'An automatic process',
+    reason: r.reason,
+    reviewId: r.review_id === null ? null : Number(r.review_id),
+    recordsMoved: Number(r.moved),
+    unmergedAt: r.unmerged_at ? new Date(r.unmerged_at) : null,
+    unmergedBy: r.unmerged_at ? (r.unmerged_by ?? 'An automatic process') : null,
+    unmergeReason: r.unmerge_reason,
   }));
 }
 

@@ -51,7 +51,9 @@ export interface PersonCheck {
 export function createScorer(model: LinkageModel): Scorer {
   const frequencies = model.fields.map((field) => (field.termFrequency ? model.termFrequencies[field.spec.key] : undefined));
   // Free-text columns that block on their own whole value were found to behave like identifiers (blocking.ts).
-  const identifiers = new Set(model.blockingRules.filter((rule) => rule.parts.length === 1 && rule.parts[0]![1] === 'value').map((rule) => rule.parts[0]![0]));
+  const identifiers = new Set(
+    model.blockingRules.filter((rule) => rule.parts.length === 1 && rule.parts[0]![1] === 'value').map((rule) => rule.parts[0]![0]),
+  );
   const levels = model.fields.map((field) => personLevels(field.spec.kind, identifiers.has(field.spec.key)));
   return {
     person: {
@@ -102,17 +104,14 @@ export function fieldWeight(scorer: Scorer, slot: number, level: number, a: Prep
 }
 
 /** Total match weight (log2 odds) of a pair from its comparison vector at `offset`. */
-export function matchWeight(
-  scorer: Scorer,
-  levels: Uint8Array,
-  offset: number,
-  a: PreparedRecord,
-  b: PreparedRecord,
-): number {
+export function matchWeight(scorer: Scorer, levels: Uint8Array, offset: number, a: PreparedRecord, b: PreparedRecord): number {
   let weight = scorer.priorWeight;
   const fieldCount = scorer.weights.length;
   for (let slot = 0; slot < fieldCount; slot++) weight += fieldWeight(scorer, slot, levels[offset + slot]!, a, b);
-  return Math.min(weight, personCap(scorer.person, (slot) => levels[offset + slot]!));
+  return Math.min(
+    weight,
+    personCap(scorer.person, (slot) => levels[offset + slot]!),
+  );
 }
 
 /**
@@ -158,9 +157,7 @@ export function personCap(check: PersonCheck, levelOf: (slot: number) => number)
 export function modelToJson(model: LinkageModel): unknown {
   return {
     ...model,
-    termFrequencies: Object.fromEntries(
-      Object.entries(model.termFrequencies).map(([key, table]) => [key, [...table.entries()]]),
-    ),
+    termFrequencies: Object.fromEntries(Object.entries(model.termFrequencies).map(([key, table]) => [key, [...table.entries()]])),
   };
 }
 
@@ -168,8 +165,6 @@ export function modelFromJson(json: unknown): LinkageModel {
   const raw = json as Omit<LinkageModel, 'termFrequencies'> & { termFrequencies: Record<string, [string, number][]> };
   return {
     ...raw,
-    termFrequencies: Object.fromEntries(
-      Object.entries(raw.termFrequencies).map(([key, entries]) => [key, new Map(entries)]),
-    ),
+    termFrequencies: Object.fromEntries(Object.entries(raw.termFrequencies).map(([key, entries]) => [key, new Map(entries)])),
   };
 }

@@ -1,14 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  isValidNhsNumber,
-  normaliseBirthDate,
-  normaliseName,
-  normaliseNhsNumber,
-  normalisePostcode,
-  normaliseSex,
-} from './normalise.ts';
+import { isValidNhsNumber, normaliseBirthDate, normaliseName, normaliseNhsNumber, normalisePostcode, normaliseSex } from './normalise.ts';
 import { makeNhsNumber } from './test-data.ts';
 import { seededRandom } from './estimate.ts';
 

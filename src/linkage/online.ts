@@ -145,7 +145,9 @@ interface EarlyExitPlan {
 function earlyExitPlan(scorer: Scorer, rules: CompiledRules): EarlyExitPlan {
   const fields = scorer.model.fields;
   return {
-    ruleFields: Int32Array.from(rules.fieldSlots, (slots) => (slots.every((slot) => slot >= 0 && slot < 31) ? slots.reduce((bits, slot) => bits | (1 << slot), 0) : 0)),
+    ruleFields: Int32Array.from(rules.fieldSlots, (slots) =>
+      slots.every((slot) => slot >= 0 && slot < 31) ? slots.reduce((bits, slot) => bits | (1 << slot), 0) : 0,
+    ),
     order: slotsByCost(fields.map((field) => field.spec.kind)),
     boundOrder: Int32Array.from(fields.map((_, slot) => slot)).sort((x, y) => spread(scorer, y) - spread(scorer, x) || x - y),
     bestBelowExact: bestWeightsBelowExact(scorer.weights),
@@ -232,13 +234,16 @@ function weightAtLeast(
   // The person check (model.ts), only for the few candidates it could pull down; equal value
   // numbers (the usual case for a record of the same person) settle a field without comparing.
   if (bound > scorer.person.otherPersonCap) {
-    bound = Math.min(bound, personCap(scorer.person, (slot) => {
-      const a = numbers[slot]!;
-      const b = rows[row + slot]!;
-      if (a === MISSING || b === MISSING) return NULL_LEVEL;
-      if (a === b && slot !== nhsSlot) return 0;
-      return compareField(index.comparator, slot, incoming.record, other);
-    }));
+    bound = Math.min(
+      bound,
+      personCap(scorer.person, (slot) => {
+        const a = numbers[slot]!;
+        const b = rows[row + slot]!;
+        if (a === MISSING || b === MISSING) return NULL_LEVEL;
+        if (a === b && slot !== nhsSlot) return 0;
+        return compareField(index.comparator, slot, incoming.record, other);
+      }),
+    );
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   return bound;
@@ -269,7 +274,13 @@ interface IncomingScore {
 }
 
 /** A field missing on the other side adds 0, so no field's best is below 0. */
-function incomingScore(index: LinkageIndex, scorer: Scorer, plan: EarlyExitPlan, record: PreparedRecord, numbers: Int32Array): IncomingScore {
+function incomingScore(
+  index: LinkageIndex,
+  scorer: Scorer,
+  plan: EarlyExitPlan,
+  record: PreparedRecord,
+  numbers: Int32Array,
+): IncomingScore {
   // The index's scratch arrays: an IncomingScore lives only while one record is scored.
   const { exact, best } = index.scratch;
   exact.fill(0);
@@ -309,7 +320,7 @@ function valueNumbersOf(index: LinkageIndex, record: PreparedRecord, create: boo
       numbers[slot] = MISSING;
       continue;
     }
-    numbers[slot] = create ? numberValue(index, slot, value) : index.valueNumbers[slot]!.get(value.value) ?? UNKNOWN;
+    numbers[slot] = create ? numberValue(index, slot, value) : (index.valueNumbers[slot]!.get(value.value) ?? UNKNOWN);
   }
   return numbers;
 }
@@ -514,18 +525,35 @@ export interface MatchOptions {
 }
 
 /** As matchRecord, for a record already prepared with the index's field specs. */
-export function matchPreparedRecord(index: LinkageIndex, model: LinkageModel, prepared: PreparedRecord, options: MatchOptions = {}): MatchResult {
+export function matchPreparedRecord(
+  index: LinkageIndex,
+  model: LinkageModel,
+  prepared: PreparedRecord,
+  options: MatchOptions = {},
+): MatchResult {
   // Looked up without numbering: a value or key part the index has never seen matches nothing.
   const numbers = valueNumbersOf(index, prepared, false);
   return matchNumbered(index, model, prepared, numbers, blockKeysOf(index, prepared, numbers, false), options);
 }
 
 /** As matchRecord, for a record interned to be added after it is matched. */
-export function matchInternedRecord(index: LinkageIndex, model: LinkageModel, interned: InternedRecord, options: MatchOptions = {}): MatchResult {
+export function matchInternedRecord(
+  index: LinkageIndex,
+  model: LinkageModel,
+  interned: InternedRecord,
+  options: MatchOptions = {},
+): MatchResult {
   return matchNumbered(index, model, interned.record, interned.numbers, interned.keys, options);
 }
 
-function matchNumbered(index: LinkageIndex, model: LinkageModel, prepared: PreparedRecord, numbers: Int32Array, keys: readonly number[], options: MatchOptions): MatchResult {
+function matchNumbered(
+  index: LinkageIndex,
+  model: LinkageModel,
+  prepared: PreparedRecord,
+  numbers: Int32Array,
+  keys: readonly number[],
+  options: MatchOptions,
+): MatchResult {
   const result = scoreCandidates(index, model, prepared, numbers, keys, options.decisionOnly === true);
   if (result.match.decision === 'link' || !result.pruned) return result.match;
   return scoreCandidates(index, model, prepared, numbers, keys, false).match;
@@ -630,7 +658,13 @@ function scoreCandidates(
  * non-exact weight, or 0 when missing). The least such loss is added when the rule shares no
  * field with the rules already counted (a lower bound that stays sound).
  */
-function ruleOutUnseen(unseen: { loss: number; fields: number }, index: LinkageIndex, plan: EarlyExitPlan, incoming: IncomingScore, rule: number): void {
+function ruleOutUnseen(
+  unseen: { loss: number; fields: number },
+  index: LinkageIndex,
+  plan: EarlyExitPlan,
+  incoming: IncomingScore,
+  rule: number,
+): void {
   const fields = plan.ruleFields[rule]!;
   if (fields === 0 || (fields & unseen.fields) !== 0) return;
   let least = Number.POSITIVE_INFINITY;
@@ -663,12 +697,7 @@ function decide(candidates: readonly CandidatePerson[], model: LinkageModel): Om
 }
 
 /** Matches a record and adds it: to the linked person, or as a new person with `newPersonId`. */
-export function matchAndAdd(
-  index: LinkageIndex,
-  model: LinkageModel,
-  record: LinkRecord,
-  newPersonId: string,
-): MatchResult {
+export function matchAndAdd(index: LinkageIndex, model: LinkageModel, record: LinkRecord, newPersonId: string): MatchResult {
   const result = matchRecord(index, model, record);
   addRecord(index, record, result.decision === 'link' ? result.personId! : newPersonId);
   return result;

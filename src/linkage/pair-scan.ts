@@ -5,8 +5,17 @@
 import { BlockCursor, pairsInBlocks } from './blocking.ts';
 import type { BlockIndex } from './blocking.ts';
 import {
-  compareAddressText, compareDate, compareDateNumbers, compareEmailText, compareName, comparePhoneText, compareTextValues,
-  crossName, emailLevelGivenNamesText, slotsByCost, swappedNameLevel,
+  compareAddressText,
+  compareDate,
+  compareDateNumbers,
+  compareEmailText,
+  compareName,
+  comparePhoneText,
+  compareTextValues,
+  crossName,
+  emailLevelGivenNamesText,
+  slotsByCost,
+  swappedNameLevel,
 } from './comparisons.ts';
 import { damerauLevenshtein } from './string-metrics.ts';
 import { PatternTally } from './estimate.ts';
@@ -102,8 +111,16 @@ const EMAIL = 7;
 const PHONE = 8;
 const TEXT = 9;
 const KIND_CODES: Record<FieldKind, number> = {
-  given_name: GIVEN_NAME, family_name: FAMILY_NAME, birth_date: BIRTH_DATE, sex: SEX, postcode: POSTCODE,
-  address: ADDRESS, nhs_number: NHS_NUMBER, email: EMAIL, phone: PHONE, text: TEXT,
+  given_name: GIVEN_NAME,
+  family_name: FAMILY_NAME,
+  birth_date: BIRTH_DATE,
+  sex: SEX,
+  postcode: POSTCODE,
+  address: ADDRESS,
+  nhs_number: NHS_NUMBER,
+  email: EMAIL,
+  phone: PHONE,
+  text: TEXT,
 };
 const EIGHT_DIGITS = /^\d{8}$/;
 
@@ -128,8 +145,15 @@ function numbered(texts: readonly string[]): Int32Array {
 
 /** No blocks yet (link-pool useIndex hands the block index over once built). */
 const NO_BLOCKS: BlockIndex = {
-  recordCount: 0, ruleCount: 0, blockOf: new Int32Array(0), blockStart: new Int32Array(1), members: new Int32Array(0),
-  ruleStart: new Int32Array(1), blockCount: 0, maxBlockSize: 0, skippedBlocks: 0,
+  recordCount: 0,
+  ruleCount: 0,
+  blockOf: new Int32Array(0),
+  blockStart: new Int32Array(1),
+  members: new Int32Array(0),
+  ruleStart: new Int32Array(1),
+  blockCount: 0,
+  maxBlockSize: 0,
+  skippedBlocks: 0,
 };
 
 /** The scans' view of prepared columns (with the block index when built). */
@@ -144,16 +168,25 @@ export function scanDataOf(columns: PreparedColumns, kinds: readonly FieldKind[]
     kindCodes: Uint8Array.from(kinds, (kind) => KIND_CODES[kind]),
     index,
     details: kinds.map((kind, slot) =>
-      kind === 'given_name' || kind === 'family_name' || (kind === 'birth_date' && !dates[slot]) ? columns.dictionaries[slot]! : null),
+      kind === 'given_name' || kind === 'family_name' || (kind === 'birth_date' && !dates[slot]) ? columns.dictionaries[slot]! : null,
+    ),
     texts: kinds.map((kind, slot) => (TEXT_KINDS.has(kind) ? columns.dictionaries[slot]!.map((value) => value.value) : null)),
-    valid: kinds.map((kind, slot) => (kind === 'nhs_number' ? Uint8Array.from(columns.dictionaries[slot]!, (value) => (value.valid ? 1 : 0)) : null)),
+    valid: kinds.map((kind, slot) =>
+      kind === 'nhs_number' ? Uint8Array.from(columns.dictionaries[slot]!, (value) => (value.valid ? 1 : 0)) : null,
+    ),
     dates,
-    postcodes: kinds.map((kind, slot) => (kind === 'postcode'
-      ? { sector: numbered(columns.dictionaries[slot]!.map((value) => value.sector)), district: numbered(columns.dictionaries[slot]!.map((value) => value.district)) }
-      : null)),
+    postcodes: kinds.map((kind, slot) =>
+      kind === 'postcode'
+        ? {
+            sector: numbered(columns.dictionaries[slot]!.map((value) => value.sector)),
+            district: numbered(columns.dictionaries[slot]!.map((value) => value.district)),
+          }
+        : null,
+    ),
     memos: kinds.map((kind, slot) => {
       const size = columns.dictionaries[slot]!.length;
-      const remembered = kind === 'given_name' || kind === 'family_name' || ((kind === 'text' || kind === 'address') && size <= MEMO_DICTIONARY_LIMIT);
+      const remembered =
+        kind === 'given_name' || kind === 'family_name' || ((kind === 'text' || kind === 'address') && size <= MEMO_DICTIONARY_LIMIT);
       return remembered ? levelMemo(size) : null;
     }),
     crossMemo: given >= 0 && family >= 0 ? levelMemo(columns.dictionaries[family]!.length) : null,
@@ -207,7 +240,13 @@ function valueIn(data: ScanData, slot: number, rows: Int32Array, offset: number)
  * The same levels as comparisons.ts compareField on the prepared records.
  */
 export function compareInRows(
-  data: ScanData, givenSlot: number, familySlot: number, slot: number, rows: Int32Array, rowA: number, rowB: number,
+  data: ScanData,
+  givenSlot: number,
+  familySlot: number,
+  slot: number,
+  rows: Int32Array,
+  rowA: number,
+  rowB: number,
 ): number {
   const idA = rows[rowA + slot]!;
   const idB = rows[rowB + slot]!;
@@ -217,7 +256,8 @@ export function compareInRows(
     case GIVEN_NAME:
     case FAMILY_NAME: {
       if (idA === idB) return 0;
-      if (givenSlot >= 0 && familySlot >= 0 && swappedInRows(data, givenSlot, familySlot, rows, rowA, rowB)) return swappedNameLevel(data.kinds[slot]!);
+      if (givenSlot >= 0 && familySlot >= 0 && swappedInRows(data, givenSlot, familySlot, rows, rowA, rowB))
+        return swappedNameLevel(data.kinds[slot]!);
       const details = data.details[slot]!;
       return remembered(data.memos[slot]!, idA, idB, () => compareName(details[idA]!, details[idB]!, kind === GIVEN_NAME));
     }
@@ -249,19 +289,27 @@ export function compareInRows(
       if (familySlot < 0) return level;
       const familyA = valueIn(data, familySlot, rows, rowA);
       const familyB = valueIn(data, familySlot, rows, rowB);
-      return emailLevelGivenNamesText(emailLevelGivenNamesText(level, email, familyA ? familyA.value : null), email, familyB ? familyB.value : null);
+      return emailLevelGivenNamesText(
+        emailLevelGivenNamesText(level, email, familyA ? familyA.value : null),
+        email,
+        familyB ? familyB.value : null,
+      );
     }
     case PHONE:
       return comparePhoneText(data.texts[slot]![idA]!, data.texts[slot]![idB]!);
     case ADDRESS: {
       const texts = data.texts[slot]!;
       const memo = data.memos[slot];
-      return memo ? remembered(memo, idA, idB, () => compareAddressText(texts[idA]!, texts[idB]!)) : compareAddressText(texts[idA]!, texts[idB]!);
+      return memo
+        ? remembered(memo, idA, idB, () => compareAddressText(texts[idA]!, texts[idB]!))
+        : compareAddressText(texts[idA]!, texts[idB]!);
     }
     case TEXT: {
       const texts = data.texts[slot]!;
       const memo = data.memos[slot];
-      return memo ? remembered(memo, idA, idB, () => compareTextValues(texts[idA]!, texts[idB]!)) : compareTextValues(texts[idA]!, texts[idB]!);
+      return memo
+        ? remembered(memo, idA, idB, () => compareTextValues(texts[idA]!, texts[idB]!))
+        : compareTextValues(texts[idA]!, texts[idB]!);
     }
     default:
       throw new Error(`no comparison for field kind ${data.kinds[slot]}`);

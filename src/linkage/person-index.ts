@@ -15,8 +15,24 @@ import { linkRecords } from './link.ts';
 import { AMBIGUITY_MARGIN_BITS } from './online.ts';
 import { log2Odds, modelToJson, probabilityFromWeight } from './model.ts';
 import type { ProgressCallback } from './types.ts';
-import { RECORD_PREFIX, anchorLinkRecord, forgetIndexState, linkRecordFromFields, livePerson, loadAnchors, withIndexLock } from './index-state.ts';
-import { insertLinks, insertNewPersons, insertReviews, newPersonId, type NewLink, type NewReview, type SourceFields } from './link-writes.ts';
+import {
+  RECORD_PREFIX,
+  anchorLinkRecord,
+  forgetIndexState,
+  linkRecordFromFields,
+  livePerson,
+  loadAnchors,
+  withIndexLock,
+} from './index-state.ts';
+import {
+  insertLinks,
+  insertNewPersons,
+  insertReviews,
+  newPersonId,
+  type NewLink,
+  type NewReview,
+  type SourceFields,
+} from './link-writes.ts';
 
 // Kept for the review queue's imports (it makes persons the same way).
 export { bestValues, newPersonId } from './link-writes.ts';
@@ -73,16 +89,28 @@ export async function indexPlaceRecords(db: Kysely<Database>, options: IndexOpti
 export async function indexWhileLocked(db: Kysely<Database>, options: IndexOptions): Promise<IndexSummary> {
   const started = Date.now();
   const anchors = await loadAnchors(db);
-  const records = (await sql<RecordRow>`
+  const records = (
+    await sql<RecordRow>`
     select s.id, s.fields, s.received_at, l.person_id, l.method
     from source_records s left join record_links l on l.source_record_id = s.id and l.superseded_at is null
     ${options.relinkAll ? sql`` : sql`where l.id is null`}
-    order by s.id`.execute(db)).rows;
+    order by s.id`.execute(db)
+  ).rows;
   const anchorCount = anchors.length;
   if (records.length === 0) {
     // Nothing to link: keep the model online matching uses (retraining on the spine alone would be worse).
     const latest = await db.selectFrom('linkage_models').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
-    return { persons: anchorCount, records: 0, linked: 0, newPersons: 0, relinked: 0, reviews: 0, candidatePairs: 0, modelId: latest?.id ?? 0, seconds: (Date.now() - started) / 1000 };
+    return {
+      persons: anchorCount,
+      records: 0,
+      linked: 0,
+      newPersons: 0,
+      relinked: 0,
+      reviews: 0,
+      candidatePairs: 0,
+      modelId: latest?.id ?? 0,
+      seconds: (Date.now() - started) / 1000,
+    };
   }
   const input = [
     ...anchors.map(anchorLinkRecord),
@@ -165,11 +193,15 @@ export async function indexWhileLocked(db: Kysely<Database>, options: IndexOptio
   // best pair (within REVIEW_MARGIN bits) and reaches the review threshold: family members who
   // share an address and a phone are told apart by far more than that, typo'd strangers are not.
   const ownWeight = new Map<number, number>();
-  for (const link of links) ownWeight.set(link.sourceRecordId, link.probability === null ? Number.NEGATIVE_INFINITY : log2Odds(link.probability));
+  for (const link of links)
+    ownWeight.set(link.sourceRecordId, link.probability === null ? Number.NEGATIVE_INFINITY : log2Odds(link.probability));
   const alternative = new Map<number, { other: number; weight: number }>();
   const consider = (a: number, b: number, weight: number) => {
     if (clusterOf[a] === clusterOf[b]) return;
-    for (const [asked, other] of [[a, b], [b, a]] as const) {
+    for (const [asked, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       if (asked < anchorCount) continue;
       const best = alternative.get(asked);
       if (!best || weight > best.weight) alternative.set(asked, { other, weight });
@@ -199,10 +231,14 @@ export async function indexWhileLocked(db: Kysely<Database>, options: IndexOptio
     await insertNewPersons(trx, newPersons);
     await insertLinks(trx, links, options.relinkAll === true);
     const reviewIds = await insertReviews(trx, reviews);
-    const modelRow = await trx.insertInto('linkage_models').values({
-      model: JSON.stringify(modelToJson(model)) as never,
-      summary: JSON.stringify({ anchors: anchorCount, records: records.length, candidatePairs: result.candidatePairCount }) as never,
-    }).returning('id').executeTakeFirstOrThrow();
+    const modelRow = await trx
+      .insertInto('linkage_models')
+      .values({
+        model: JSON.stringify(modelToJson(model)) as never,
+        summary: JSON.stringify({ anchors: anchorCount, records: records.length, candidatePairs: result.candidatePairCount }) as never,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return { reviews: reviewIds.length, modelId: modelRow.id };
   });
   forgetIndexState(db);

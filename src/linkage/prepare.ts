@@ -230,7 +230,14 @@ export function rawColumnsFromRecords(records: readonly LinkRecord[]): RawColumn
     }
     return values;
   });
-  return { count: records.length, keys: specs.map((spec) => spec.key), rawIds, raw, recordIds: { count: records.length, get: (record) => records[record]!.id }, specs };
+  return {
+    count: records.length,
+    keys: specs.map((spec) => spec.key),
+    rawIds,
+    raw,
+    recordIds: { count: records.length, get: (record) => records[record]!.id },
+    specs,
+  };
 }
 
 /** The fields to compare for raw columns: as the source says, else every column some record has a value in, in a stable order. */

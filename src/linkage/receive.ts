@@ -15,13 +15,14 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { addInternedRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from './online.ts';
-import {
-  RECORD_PREFIX, forgetIndexState, indexAnchor, indexState, livePerson, withIndexLock, type IndexState,
-} from './index-state.ts';
+import { RECORD_PREFIX, forgetIndexState, indexAnchor, indexState, livePerson, withIndexLock, type IndexState } from './index-state.ts';
 import { indexWhileLocked } from './person-index.ts';
 import { bestValues, insertLinks, insertNewPersons, insertReviews, newPersonId, type NewReview, type SourceFields } from './link-writes.ts';
 
-export interface IncomingRecord { sourceId: string; fields: SourceFields }
+export interface IncomingRecord {
+  sourceId: string;
+  fields: SourceFields;
+}
 
 export type BatchOutcome = 'linked' | 'new_person' | 'review' | 'unchanged' | 'kept' | 'relinked' | 'unlinked';
 
@@ -70,7 +71,13 @@ export interface LinkPlan {
   newPersons: Array<{ id: string; records: SourceFields[] }>;
   links: Array<{ sourceRecordId: number; personId: string; method: string; probability: number | null }>;
   supersede: number[];
-  reviews: Array<{ sourceRecordId: number; candidatePersonId: string; comparedRecordId: number | null; probability: number; reason: string }>;
+  reviews: Array<{
+    sourceRecordId: number;
+    candidatePersonId: string;
+    comparedRecordId: number | null;
+    probability: number;
+    reason: string;
+  }>;
 }
 
 export async function storeAndLinkBatch(
@@ -105,18 +112,25 @@ export async function storeBatch(
   const entries = [...latest.entries()];
   for (let start = 0; start < entries.length; start += 5000) {
     const batch = entries.slice(start, start + 5000);
-    const rows = (await sql<{ id: number; source_id: string }>`
+    const rows = (
+      await sql<{ id: number; source_id: string }>`
       insert into source_records (source, source_id, fields)
       select ${source}, e->>0, e->1 from jsonb_array_elements(${JSON.stringify(batch)}::jsonb) as e
       on conflict (source, source_id) do nothing
-      returning id, source_id`.execute(trx)).rows;
+      returning id, source_id`.execute(trx)
+    ).rows;
     for (const row of rows) insertedIds.set(row.source_id, Number(row.id));
   }
   const seenBefore = entries.filter(([id]) => !insertedIds.has(id)).map(([id]) => id);
-  const existingRows = seenBefore.length === 0 ? [] : (await sql<{ id: number; source_id: string; fields: SourceFields; received_at: Date; person_id: string | null }>`
+  const existingRows =
+    seenBefore.length === 0
+      ? []
+      : (
+          await sql<{ id: number; source_id: string; fields: SourceFields; received_at: Date; person_id: string | null }>`
     select s.id, s.source_id, s.fields, s.received_at, l.person_id
     from source_records s left join record_links l on l.source_record_id = s.id and l.superseded_at is null
-    where s.source = ${source} and s.source_id = any(${seenBefore}::text[])`.execute(trx)).rows;
+    where s.source = ${source} and s.source_id = any(${seenBefore}::text[])`.execute(trx)
+        ).rows;
   const existing = new Map(existingRows.map((row) => [row.source_id, row]));
 
   const fresh = entries.filter(([id]) => insertedIds.has(id)).map(([sourceId, fields]) => ({ sourceId, fields }));
@@ -126,24 +140,42 @@ export async function storeBatch(
     const old = existing.get(sourceId)!;
     if (sameFields(old.fields, fields) && old.person_id !== null) {
       result.unchanged++;
-      if (outcomes) result.bySourceId.set(sourceId, { sourceRecordId: Number(old.id), personId: old.person_id, outcome: 'unchanged', createdPerson: false, probability: null, candidates: [] });
+      if (outcomes)
+        result.bySourceId.set(sourceId, {
+          sourceRecordId: Number(old.id),
+          personId: old.person_id,
+          outcome: 'unchanged',
+          createdPerson: false,
+          probability: null,
+          candidates: [],
+        });
     } else changed.push({ id: Number(old.id), sourceId, fields, old });
   }
   result.unchanged += input.length - latest.size;
 
   if (changed.length > 0) {
-    await bulkInsert(trx, 'source_record_history', [
-      { name: 'source_record_id', type: 'bigint', value: (c) => c.id },
-      { name: 'fields', type: 'jsonb', value: (c) => c.old.fields },
-      { name: 'received_at', type: 'timestamptz', value: (c) => c.old.received_at },
-    ], changed.filter((c) => !sameFields(c.old.fields, c.fields)));
+    await bulkInsert(
+      trx,
+      'source_record_history',
+      [
+        { name: 'source_record_id', type: 'bigint', value: (c) => c.id },
+        { name: 'fields', type: 'jsonb', value: (c) => c.old.fields },
+        { name: 'received_at', type: 'timestamptz', value: (c) => c.old.received_at },
+      ],
+      changed.filter((c) => !sameFields(c.old.fields, c.fields)),
+    );
     await sql`update source_records s set fields = u.fields::jsonb, received_at = now()
       from unnest(${changed.map((c) => c.id)}::bigint[], ${changed.map((c) => JSON.stringify(c.fields))}::text[]) as u(id, fields)
       where s.id = u.id`.execute(trx);
   }
   result.stored = fresh.length + changed.length;
   const toLink = [
-    ...fresh.map((r) => ({ id: insertedIds.get(r.sourceId)!, sourceId: r.sourceId, fields: r.fields, currentPerson: null as string | null })),
+    ...fresh.map((r) => ({
+      id: insertedIds.get(r.sourceId)!,
+      sourceId: r.sourceId,
+      fields: r.fields,
+      currentPerson: null as string | null,
+    })),
     ...changed.map((c) => ({ id: c.id, sourceId: c.sourceId, fields: c.fields, currentPerson: c.old.person_id })),
   ];
   return { result, toLink, outcomes };
@@ -196,14 +228,18 @@ export function decideLink(
     createdPerson = true;
     outcome = best ? 'review' : 'new_person';
   }
-  const reviews = linkTo !== null || !best ? [] : candidates
-    .filter((candidate) => candidate.personId !== personId && candidate.probability >= state.model.reviewThreshold)
-    .slice(0, REVIEW_CANDIDATES)
-    .map((candidate) => ({
-      candidatePersonId: candidate.personId, probability: candidate.probability,
-      comparedRecordId: candidate.recordId.startsWith(RECORD_PREFIX) ? Number(candidate.recordId.slice(RECORD_PREFIX.length)) : null,
-      reason: candidate.probability >= state.model.linkThreshold ? 'ambiguous' : 'uncertain',
-    }));
+  const reviews =
+    linkTo !== null || !best
+      ? []
+      : candidates
+          .filter((candidate) => candidate.personId !== personId && candidate.probability >= state.model.reviewThreshold)
+          .slice(0, REVIEW_CANDIDATES)
+          .map((candidate) => ({
+            candidatePersonId: candidate.personId,
+            probability: candidate.probability,
+            comparedRecordId: candidate.recordId.startsWith(RECORD_PREFIX) ? Number(candidate.recordId.slice(RECORD_PREFIX.length)) : null,
+            reason: candidate.probability >= state.model.linkThreshold ? 'ambiguous' : 'uncertain',
+          }));
   const method = mustLink !== undefined ? 'reviewer' : linkTo !== null ? 'probabilistic' : 'probabilistic_new';
   return { personId, outcome, probability, method, createdPerson, reviews, candidates };
 }
@@ -231,7 +267,14 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     for (const record of toLink) {
       result.unlinked++;
       if (stored.outcomes) {
-        result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId: record.currentPerson, outcome: record.currentPerson ? 'kept' : 'unlinked', createdPerson: false, probability: null, candidates: [] });
+        result.bySourceId.set(record.sourceId, {
+          sourceRecordId: record.id,
+          personId: record.currentPerson,
+          outcome: record.currentPerson ? 'kept' : 'unlinked',
+          createdPerson: false,
+          probability: null,
+          candidates: [],
+        });
       }
     }
     return plan;
@@ -261,14 +304,32 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     addInternedRecord(state.index, interned, personId);
     if (decision.createdPerson) {
       const values = bestValues([record.fields]);
-      const anchor = { id: personId, given_name: values.given_name, family_name: values.family_name, birth_date: values.birth_date, sex: values.sex, nhs_number: values.nhs_number, phone: values.phone, email: values.email, postcode: values.postcode, address_line: values.address };
+      const anchor = {
+        id: personId,
+        given_name: values.given_name,
+        family_name: values.family_name,
+        birth_date: values.birth_date,
+        sex: values.sex,
+        nhs_number: values.nhs_number,
+        phone: values.phone,
+        email: values.email,
+        postcode: values.postcode,
+        address_line: values.address,
+      };
       indexAnchor(state, anchor);
     }
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;
     else if (outcome === 'new_person') result.newPerson++;
     else if (outcome === 'review') result.review++;
     if (stored.outcomes) {
-      result.bySourceId.set(record.sourceId, { sourceRecordId: record.id, personId, outcome, createdPerson: decision.createdPerson, probability: decision.probability, candidates: decision.candidates });
+      result.bySourceId.set(record.sourceId, {
+        sourceRecordId: record.id,
+        personId,
+        outcome,
+        createdPerson: decision.createdPerson,
+        probability: decision.probability,
+        candidates: decision.candidates,
+      });
     }
   }
   return plan;
@@ -278,7 +339,9 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
 export async function writeLinkPlan(trx: Kysely<Database>, plan: LinkPlan): Promise<number[]> {
   await insertNewPersons(trx, plan.newPersons);
   if (plan.supersede.length > 0) {
-    await sql`update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${plan.supersede}::bigint[])`.execute(trx);
+    await sql`update record_links set superseded_at = now() where superseded_at is null and source_record_id = any(${plan.supersede}::bigint[])`.execute(
+      trx,
+    );
   }
   await insertLinks(trx, plan.links, false);
   return insertReviews(trx, plan.reviews);
@@ -301,9 +364,14 @@ export interface ReceiveResult {
  * One agency record, stored and linked at once in its own transaction, under the index lock
  * (trains the first model if there is none yet). The same decision as a bulk import's.
  */
-export async function receiveSourceRecord(db: Kysely<Database>, source: string, sourceId: string, fields: SourceFields): Promise<ReceiveResult> {
+export async function receiveSourceRecord(
+  db: Kysely<Database>,
+  source: string,
+  sourceId: string,
+  fields: SourceFields,
+): Promise<ReceiveResult> {
   return withIndexLock(db, async () => {
-    if (!await indexState(db)) await indexWhileLocked(db, {});
+    if (!(await indexState(db))) await indexWhileLocked(db, {});
     const state = await indexState(db);
     if (!state) throw new Error('the person index could not be built');
     try {
@@ -312,8 +380,13 @@ export async function receiveSourceRecord(db: Kysely<Database>, source: string, 
         const reviewIds = await writeLinkPlan(trx, planLinks(state, stored));
         const outcome = stored.result.bySourceId.get(sourceId)!;
         return {
-          sourceRecordId: outcome.sourceRecordId, outcome: outcome.outcome as ReceiveResult['outcome'], personId: livePerson(state, outcome.personId!), probability: outcome.probability,
-          createdPerson: outcome.createdPerson, reviewIds, candidates: outcome.candidates,
+          sourceRecordId: outcome.sourceRecordId,
+          outcome: outcome.outcome as ReceiveResult['outcome'],
+          personId: livePerson(state, outcome.personId!),
+          probability: outcome.probability,
+          createdPerson: outcome.createdPerson,
+          reviewIds,
+          candidates: outcome.candidates,
         };
       });
     } catch (error) {

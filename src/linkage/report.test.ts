@@ -18,7 +18,13 @@ import { addWeight, createWeightHistogram } from './weight-histogram.ts';
 const HOSTILE_TEXT = 'text:<script>alert("x")</script>';
 const HOSTILE_COLUMN = '<img src=x onerror=alert(1)>';
 
-function field(key: string, kind: FieldModel['spec']['kind'], labels: readonly string[], m: readonly number[], u: readonly number[]): FieldModel {
+function field(
+  key: string,
+  kind: FieldModel['spec']['kind'],
+  labels: readonly string[],
+  m: readonly number[],
+  u: readonly number[],
+): FieldModel {
   return { spec: { key, kind }, termFrequency: false, levels: labels.map((label, level) => ({ label, m: m[level]!, u: u[level]! })) };
 }
 
@@ -26,7 +32,13 @@ function field(key: string, kind: FieldModel['spec']['kind'], labels: readonly s
 function handMadeInput(withLabels: boolean): LinkReportInput {
   const model: LinkageModel = {
     fields: [
-      field('given_name', 'given_name', GIVEN_NAME_LEVELS, [0.8, 0.02, 0.05, 0.02, 0.02, 0.02, 0.02, 0.01, 0.02, 0.02], [0.01, 0.001, 0.005, 0.002, 0.01, 0.01, 0.01, 0.001, 0.05, 0.9]),
+      field(
+        'given_name',
+        'given_name',
+        GIVEN_NAME_LEVELS,
+        [0.8, 0.02, 0.05, 0.02, 0.02, 0.02, 0.02, 0.01, 0.02, 0.02],
+        [0.01, 0.001, 0.005, 0.002, 0.01, 0.01, 0.01, 0.001, 0.05, 0.9],
+      ),
       field('birth_date', 'birth_date', DATE_LEVELS, [0.9, 0.03, 0.03, 0.02, 0.02], [0.0001, 0.00001, 0.0005, 0.01, 0.9894]),
       field(HOSTILE_TEXT, 'text', TEXT_LEVELS, [0.7, 0.1, 0.05, 0.05, 0.05, 0.05], [0.05, 0.01, 0.01, 0.02, 0.05, 0.86]),
     ],
@@ -53,7 +65,14 @@ function handMadeInput(withLabels: boolean): LinkReportInput {
   addWeight(histogram, 0, true); // one pair the person check held down at even odds
   const recordIds = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
   const clusterOf = ['1', '1', '1', '1', '2', '3'];
-  const truth = new Map([['r1', 'A'], ['r2', 'A'], ['r3', 'B'], ['r4', 'B'], ['r5', 'C'], ['r6', 'C']]);
+  const truth = new Map([
+    ['r1', 'A'],
+    ['r2', 'A'],
+    ['r3', 'B'],
+    ['r4', 'B'],
+    ['r5', 'C'],
+    ['r6', 'C'],
+  ]);
   const links = pairs.filter((pair) => pair.weight >= linkWeight);
   return {
     result: {
@@ -65,13 +84,24 @@ function handMadeInput(withLabels: boolean): LinkReportInput {
       uncertainPairs: pairs.filter((pair) => pair.weight < linkWeight && pair.weight >= 0),
     },
     inputs: ['agency & partners.csv'],
-    mappings: [{ source: 'forename', field: 'given_name' }, { source: 'dob', field: 'birth_date' }, { source: HOSTILE_COLUMN, field: HOSTILE_TEXT }],
+    mappings: [
+      { source: 'forename', field: 'given_name' },
+      { source: 'dob', field: 'birth_date' },
+      { source: HOSTILE_COLUMN, field: HOSTILE_TEXT },
+    ],
     recordIds,
     persons: 3,
     clusterThreshold: 0.95,
     pairsCompleteFrom: 0,
     labels: withLabels
-      ? { path: 'truth <1>.csv', truth, evaluation: evaluateClusters(recordIds.map((recordId, i) => ({ recordId, clusterId: clusterOf[i]! })), truth) }
+      ? {
+          path: 'truth <1>.csv',
+          truth,
+          evaluation: evaluateClusters(
+            recordIds.map((recordId, i) => ({ recordId, clusterId: clusterOf[i]! })),
+            truth,
+          ),
+        }
       : undefined,
     generatedAt: new Date('2025-01-02T03:04:05Z'),
   };
@@ -119,7 +149,10 @@ test('each field has a row per comparison level, in plain words, with m, u and t
 test('the threshold table: pairs fall, estimated precision rises and estimated recall falls as the threshold rises', () => {
   const html = renderLinkReport(handMadeInput(false));
   const rows = tableRows(html, 'threshold-table');
-  assert.deepEqual(rows.map((row) => row.step), [-4, -3, -2, -1, 0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    rows.map((row) => row.step),
+    [-4, -3, -2, -1, 0, 1, 2, 3, 4],
+  );
   assert.match(rows[4]!.header, /^4\.2 bits \(now\)$/);
   assert.match(rows[0]!.header, /^0\.2 bits \(−4\.0\)$/);
   // values: pairs, estimated precision, estimated recall (no labels: no measured columns).
@@ -140,7 +173,10 @@ test('the threshold table: pairs fall, estimated precision rises and estimated r
   // Estimated recall divides by every candidate pair's probability, except the pair the person check held down (no match at all).
   const everyPair = [12, 2.5, -1.5, 0.5, -3.5, -20, -30].reduce((sum, bits) => sum + probability(bits), 0);
   assert.ok(Math.abs(recall[4]! - (probability(12) + probability(2.5) + probability(0.5)) / everyPair) < 1e-12, `recall now ${recall[4]}`);
-  assert.deepEqual(thresholdRows(handMadeInput(false)).map((row) => row.pairs), pairs);
+  assert.deepEqual(
+    thresholdRows(handMadeInput(false)).map((row) => row.pairs),
+    pairs,
+  );
 });
 
 test('with labels, measured figures stand beside the estimates', () => {
@@ -161,8 +197,16 @@ test('with labels, measured figures stand beside the estimates', () => {
 });
 
 test('measured figures per threshold count only labelled pairs', () => {
-  const truth = new Map([['a', '1'], ['b', '1'], ['c', '2']]);
-  const pairs: WeightedLink[] = [{ a: 0, b: 1, weight: 5 }, { a: 1, b: 2, weight: 3 }, { a: 2, b: 3, weight: 9 }];
+  const truth = new Map([
+    ['a', '1'],
+    ['b', '1'],
+    ['c', '2'],
+  ]);
+  const pairs: WeightedLink[] = [
+    { a: 0, b: 1, weight: 5 },
+    { a: 1, b: 2, weight: 3 },
+    { a: 2, b: 3, weight: 9 },
+  ];
   assert.deepEqual(measureAtThresholds(pairs, ['a', 'b', 'c', 'unlabelled'], truth, [0, 4, 10]), [
     { precision: 0.5, recall: 1 },
     { precision: 1, recall: 1 },
@@ -182,12 +226,17 @@ test('text from the data is escaped: a hostile free-text field name and column n
 });
 
 test('a real run: the page agrees with the link result, a hostile text column included', async () => {
-  const records = syntheticPeople(120, 9).flatMap((person) => person.records.map((record) => ({ ...record, text: { '<script>': record.fields.postcode ?? '' } })));
+  const records = syntheticPeople(120, 9).flatMap((person) =>
+    person.records.map((record) => ({ ...record, text: { '<script>': record.fields.postcode ?? '' } })),
+  );
   const result = await linkRecords(records, { workers: 1, weightHistogram: true, collectUncertain: true });
   const input: LinkReportInput = {
     result,
     inputs: ['people.csv'],
-    mappings: [{ source: 'first', field: 'given_name' }, { source: 'pc2', field: 'text:<script>' }],
+    mappings: [
+      { source: 'first', field: 'given_name' },
+      { source: 'pc2', field: 'text:<script>' },
+    ],
     recordIds: records.map((record) => record.id),
     persons: new Set(result.clusterOf).size,
     clusterThreshold: result.model.linkThreshold,

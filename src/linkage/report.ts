@@ -56,8 +56,15 @@ export interface ThresholdRow {
 export const escapeHtml = escapeXml;
 
 const FIELD_TITLES: Record<Exclude<FieldKind, 'text'>, string> = {
-  given_name: 'Given name', family_name: 'Family name', birth_date: 'Date of birth', sex: 'Sex', postcode: 'Postcode',
-  address: 'Address', nhs_number: 'NHS number', email: 'Email address', phone: 'Phone number',
+  given_name: 'Given name',
+  family_name: 'Family name',
+  birth_date: 'Date of birth',
+  sex: 'Sex',
+  postcode: 'Postcode',
+  address: 'Address',
+  nhs_number: 'NHS number',
+  email: 'Email address',
+  phone: 'Phone number',
 };
 
 /** A field's name for people: `text:NAME` fields keep the name given in --map. */
@@ -196,22 +203,38 @@ function f1(precision: number | null, recall: number | null): number | null {
 
 /** A table in a container that scrolls sideways on a narrow screen rather than widening the page. */
 function scrollingTable(id: string, caption: string, head: string, body: string): string {
-  return `<div class="table-container" role="region" aria-labelledby="${id}-caption" tabindex="0">`
-    + `<table class="table" id="${id}"><caption class="table-caption" id="${id}-caption">${caption}</caption>`
-    + `<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+  return (
+    `<div class="table-container" role="region" aria-labelledby="${id}-caption" tabindex="0">` +
+    `<table class="table" id="${id}"><caption class="table-caption" id="${id}-caption">${caption}</caption>` +
+    `<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`
+  );
 }
 
 // --- Charts: server-drawn SVG scaled to the width available, each with a title, a
 // description, labelled axes and a table of the same figures beside it.
 
-const COLOUR = { text: '#0b0c0c', axis: '#0b0c0c', grid: '#b1b4b6', link: '#1d70b8', review: '#f47738', below: '#505a5f', for: '#00703c', against: '#d4351c' };
+const COLOUR = {
+  text: '#0b0c0c',
+  axis: '#0b0c0c',
+  grid: '#b1b4b6',
+  link: '#1d70b8',
+  review: '#f47738',
+  below: '#505a5f',
+  for: '#00703c',
+  against: '#d4351c',
+};
 
 function svgOpen(id: string, title: string, description: string, width: number, height: number): string {
-  return `<svg class="chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" font-family="Arial, sans-serif" font-size="14" fill="${COLOUR.text}">`
-    + `<title id="${id}-title">${escapeHtml(title)}</title><desc id="${id}-desc">${escapeHtml(description)}</desc>`;
+  return (
+    `<svg class="chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" font-family="Arial, sans-serif" font-size="14" fill="${COLOUR.text}">` +
+    `<title id="${id}-title">${escapeHtml(title)}</title><desc id="${id}-desc">${escapeHtml(description)}</desc>`
+  );
 }
 
-interface Span { first: number; last: number }
+interface Span {
+  first: number;
+  last: number;
+}
 
 /** Bins to draw: every non-empty bin, and both thresholds, with a bin of room either side. */
 function histogramSpan(histogram: WeightHistogram, reviewWeight: number): Span {
@@ -260,31 +283,41 @@ function weightHistogramChart(histogram: WeightHistogram, reviewWeight: number, 
     if (pairs === 0) continue;
     const edge = lowerEdge(histogram, bin);
     const colour = edge >= linkWeight ? COLOUR.link : edge >= reviewWeight ? COLOUR.review : COLOUR.below;
-    bars.push(`<rect x="${(x(edge) + 0.5).toFixed(1)}" y="${y(pairs).toFixed(1)}" width="${Math.max(1, x(edge + histogram.binBits) - x(edge) - 1).toFixed(1)}" height="${(top + plotHeight - y(pairs)).toFixed(1)}" fill="${colour}"><title>${escapeHtml(`${binLabel(histogram, bin)} bits: ${count(pairs)} pairs`)}</title></rect>`);
+    bars.push(
+      `<rect x="${(x(edge) + 0.5).toFixed(1)}" y="${y(pairs).toFixed(1)}" width="${Math.max(1, x(edge + histogram.binBits) - x(edge) - 1).toFixed(1)}" height="${(top + plotHeight - y(pairs)).toFixed(1)}" fill="${colour}"><title>${escapeHtml(`${binLabel(histogram, bin)} bits: ${count(pairs)} pairs`)}</title></rect>`,
+    );
   }
   const xTicks: string[] = [];
   const ticks = niceTicks(from, to, 8).filter((tick) => tick >= from && tick <= to);
   const decimals = stepDecimals(ticks);
   for (const tick of ticks) {
-    xTicks.push(`<line x1="${x(tick).toFixed(1)}" y1="${top + plotHeight}" x2="${x(tick).toFixed(1)}" y2="${top + plotHeight + 6}" stroke="${COLOUR.axis}"/>`
-      + `<text x="${x(tick).toFixed(1)}" y="${top + plotHeight + 22}" text-anchor="middle">${tickLabel(tick, decimals)}</text>`);
+    xTicks.push(
+      `<line x1="${x(tick).toFixed(1)}" y1="${top + plotHeight}" x2="${x(tick).toFixed(1)}" y2="${top + plotHeight + 6}" stroke="${COLOUR.axis}"/>` +
+        `<text x="${x(tick).toFixed(1)}" y="${top + plotHeight + 22}" text-anchor="middle">${tickLabel(tick, decimals)}</text>`,
+    );
   }
   const yTicks: string[] = [];
   for (let decade = 0; decade <= decades; decade++) {
     const pairs = decade === 0 ? 0 : 10 ** (decade - 1);
-    yTicks.push(`<line x1="${left - 6}" y1="${y(pairs).toFixed(1)}" x2="${left + plotWidth}" y2="${y(pairs).toFixed(1)}" stroke="${COLOUR.grid}" stroke-width="${decade === 0 ? 0 : 0.5}"/>`
-      + `<text x="${left - 10}" y="${(y(pairs) + 5).toFixed(1)}" text-anchor="end">${count(pairs)}</text>`);
+    yTicks.push(
+      `<line x1="${left - 6}" y1="${y(pairs).toFixed(1)}" x2="${left + plotWidth}" y2="${y(pairs).toFixed(1)}" stroke="${COLOUR.grid}" stroke-width="${decade === 0 ? 0 : 0.5}"/>` +
+        `<text x="${left - 10}" y="${(y(pairs) + 5).toFixed(1)}" text-anchor="end">${count(pairs)}</text>`,
+    );
   }
   const marker = (weight: number, label: string, row: number, anchor: 'start' | 'end'): string =>
-    `<line x1="${x(weight).toFixed(1)}" y1="${top - 8 - row * 16}" x2="${x(weight).toFixed(1)}" y2="${top + plotHeight}" stroke="${COLOUR.axis}" stroke-width="2" stroke-dasharray="6 3"/>`
-    + `<text x="${(x(weight) + (anchor === 'start' ? 5 : -5)).toFixed(1)}" y="${top - 10 - row * 16}" text-anchor="${anchor}" font-weight="bold">${escapeHtml(label)}</text>`;
-  return `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="${COLOUR.axis}"/>`
-    + `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="${COLOUR.axis}"/>`
-    + yTicks.join('') + bars.join('') + xTicks.join('')
-    + marker(linkWeight, `Link threshold ${bits(linkWeight)} bits`, 0, 'start')
-    + marker(reviewWeight, `Review threshold ${bits(reviewWeight)} bits`, 1, 'end')
-    + `<text class="axis-title" x="${left + plotWidth / 2}" y="${height - 12}" text-anchor="middle">Match weight (bits)</text>`
-    + `<text class="axis-title" transform="translate(18 ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle">Candidate pairs (number, log scale)</text>`;
+    `<line x1="${x(weight).toFixed(1)}" y1="${top - 8 - row * 16}" x2="${x(weight).toFixed(1)}" y2="${top + plotHeight}" stroke="${COLOUR.axis}" stroke-width="2" stroke-dasharray="6 3"/>` +
+    `<text x="${(x(weight) + (anchor === 'start' ? 5 : -5)).toFixed(1)}" y="${top - 10 - row * 16}" text-anchor="${anchor}" font-weight="bold">${escapeHtml(label)}</text>`;
+  return (
+    `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="${COLOUR.axis}"/>` +
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="${COLOUR.axis}"/>` +
+    yTicks.join('') +
+    bars.join('') +
+    xTicks.join('') +
+    marker(linkWeight, `Link threshold ${bits(linkWeight)} bits`, 0, 'start') +
+    marker(reviewWeight, `Review threshold ${bits(reviewWeight)} bits`, 1, 'end') +
+    `<text class="axis-title" x="${left + plotWidth / 2}" y="${height - 12}" text-anchor="middle">Match weight (bits)</text>` +
+    `<text class="axis-title" transform="translate(18 ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle">Candidate pairs (number, log scale)</text>`
+  );
 }
 
 /** Splits a label into lines of at most `width` characters at spaces (SVG text does not wrap). */
@@ -329,27 +362,33 @@ function levelWeightChart(id: string, title: string, levels: readonly { words: s
     const barTop = rowTop + level.lines.length * lineHeight + 6;
     const lines = level.lines.map((line, n) => `<tspan x="8" y="${rowTop + 14 + n * lineHeight}">${escapeHtml(line)}</tspan>`).join('');
     // The zero line runs beside the bars only, so it never crosses a label.
-    const row = `<text>${lines}</text>`
-      + `<line x1="${zero.toFixed(1)}" y1="${barTop - 3}" x2="${zero.toFixed(1)}" y2="${rowTop + rowHeights[index]!}" stroke="${COLOUR.axis}"/>`
-      + `<rect x="${barLeft.toFixed(1)}" y="${barTop}" width="${barWidth.toFixed(1)}" height="${barHeight}" fill="${positive ? COLOUR.for : COLOUR.against}"/>`
-      + `<text x="${(positive ? end + 5 : end - 5).toFixed(1)}" y="${barTop + 13}" text-anchor="${positive ? 'start' : 'end'}">${signedBits(level.weight)}</text>`;
+    const row =
+      `<text>${lines}</text>` +
+      `<line x1="${zero.toFixed(1)}" y1="${barTop - 3}" x2="${zero.toFixed(1)}" y2="${rowTop + rowHeights[index]!}" stroke="${COLOUR.axis}"/>` +
+      `<rect x="${barLeft.toFixed(1)}" y="${barTop}" width="${barWidth.toFixed(1)}" height="${barHeight}" fill="${positive ? COLOUR.for : COLOUR.against}"/>` +
+      `<text x="${(positive ? end + 5 : end - 5).toFixed(1)}" y="${barTop + 13}" text-anchor="${positive ? 'start' : 'end'}">${signedBits(level.weight)}</text>`;
     rowTop += rowHeights[index]!;
     return row;
   });
   const axisY = rowTop + 4;
   const ticks: string[] = [];
   for (const tick of tickValues) {
-    ticks.push(`<line x1="${x(tick).toFixed(1)}" y1="${axisY}" x2="${x(tick).toFixed(1)}" y2="${axisY + 6}" stroke="${COLOUR.axis}"/>`
-      + `<text x="${x(tick).toFixed(1)}" y="${axisY + 22}" text-anchor="middle">${tickLabel(tick, decimals)}</text>`);
+    ticks.push(
+      `<line x1="${x(tick).toFixed(1)}" y1="${axisY}" x2="${x(tick).toFixed(1)}" y2="${axisY + 6}" stroke="${COLOUR.axis}"/>` +
+        `<text x="${x(tick).toFixed(1)}" y="${axisY + 22}" text-anchor="middle">${tickLabel(tick, decimals)}</text>`,
+    );
   }
-  const description = `Match weight in bits of each comparison level: ${levels.map((level) => `${level.words}, ${signedBits(level.weight)} bits`).join('; ')}. `
-    + 'Bars to the right of zero count for a match, to the left against.';
-  return svgOpen(id, title, description, width, height)
-    + rows.join('')
-    + `<line x1="${left}" y1="${axisY}" x2="${left + plotWidth}" y2="${axisY}" stroke="${COLOUR.axis}"/>`
-    + ticks.join('')
-    + `<text class="axis-title" x="${left + plotWidth / 2}" y="${height - 6}" text-anchor="middle">Match weight (bits)</text>`
-    + '</svg>';
+  const description =
+    `Match weight in bits of each comparison level: ${levels.map((level) => `${level.words}, ${signedBits(level.weight)} bits`).join('; ')}. ` +
+    'Bars to the right of zero count for a match, to the left against.';
+  return (
+    svgOpen(id, title, description, width, height) +
+    rows.join('') +
+    `<line x1="${left}" y1="${axisY}" x2="${left + plotWidth}" y2="${axisY}" stroke="${COLOUR.axis}"/>` +
+    ticks.join('') +
+    `<text class="axis-title" x="${left + plotWidth / 2}" y="${height - 6}" text-anchor="middle">Match weight (bits)</text>` +
+    '</svg>'
+  );
 }
 
 // --- The page.
@@ -407,18 +446,33 @@ function summarySection(input: LinkReportInput): string {
   const rows: [string, string][] = [
     ['Input files', input.inputs.map((file) => `<code>${escapeHtml(file)}</code>`).join('<br>')],
     ['Records', count(input.recordIds.length)],
-    ['Candidate pairs compared', `${count(input.result.candidatePairCount)} <span class="hint">(pairs sharing a blocking key; no other pair is ever compared)</span>`],
+    [
+      'Candidate pairs compared',
+      `${count(input.result.candidatePairCount)} <span class="hint">(pairs sharing a blocking key; no other pair is ever compared)</span>`,
+    ],
     ['Pairs at or above the link threshold', count(input.result.linkCount)],
     ['Persons found', count(input.persons)],
     ['Link threshold', `match probability ${percent(input.clusterThreshold)}, a match weight of ${bits(linkWeight)} bits`],
     ['Review threshold', `match probability ${percent(model.reviewThreshold)}, a match weight of ${bits(reviewWeight)} bits`],
-    ['Starting odds', `two records chosen at random are the same person with probability ${share(model.priorMatchProbability, 0.01)} (${signedBits(log2Odds(model.priorMatchProbability))} bits)`],
-    ['Fields mapped', `<ul class="plain">${input.mappings.map((mapping) => `<li>column <code>${escapeHtml(mapping.source)}</code> as <code>${escapeHtml(mapping.field)}</code></li>`).join('')}</ul>`],
+    [
+      'Starting odds',
+      `two records chosen at random are the same person with probability ${share(model.priorMatchProbability, 0.01)} (${signedBits(log2Odds(model.priorMatchProbability))} bits)`,
+    ],
+    [
+      'Fields mapped',
+      `<ul class="plain">${input.mappings.map((mapping) => `<li>column <code>${escapeHtml(mapping.source)}</code> as <code>${escapeHtml(mapping.field)}</code></li>`).join('')}</ul>`,
+    ],
   ];
-  if (input.labels) rows.push(['Known answers', `<code>${escapeHtml(input.labels.path)}</code>: ${count(input.labels.evaluation.labelled)} records labelled`]);
-  return '<h2 id="summary">Summary of the run</h2><dl class="summary-list">'
-    + rows.map(([term, value]) => `<div><dt>${term}</dt><dd>${value}</dd></div>`).join('')
-    + '</dl>';
+  if (input.labels)
+    rows.push([
+      'Known answers',
+      `<code>${escapeHtml(input.labels.path)}</code>: ${count(input.labels.evaluation.labelled)} records labelled`,
+    ]);
+  return (
+    '<h2 id="summary">Summary of the run</h2><dl class="summary-list">' +
+    rows.map(([term, value]) => `<div><dt>${term}</dt><dd>${value}</dd></div>`).join('') +
+    '</dl>'
+  );
 }
 
 function accuracySection(input: LinkReportInput, rows: readonly ThresholdRow[]): string {
@@ -426,74 +480,92 @@ function accuracySection(input: LinkReportInput, rows: readonly ThresholdRow[]):
   const evaluation = input.labels?.evaluation;
   const measuredHead = evaluation ? '<th scope="col" class="numeric">Measured against your labels</th>' : '';
   const line = (name: string, estimate: number | null, measured: number | undefined): string =>
-    `<tr><th scope="row">${name}</th><td class="numeric" data-value="${estimate ?? ''}">${estimate === null ? 'not estimated' : estimate.toFixed(3)}</td>`
-    + (evaluation ? `<td class="numeric" data-value="${measured ?? ''}">${measured === undefined ? '' : measured.toFixed(3)}</td>` : '')
-    + '</tr>';
-  const body = line('Pairwise precision', current.estimatedPrecision, evaluation?.pairs.precision)
-    + line('Pairwise recall', current.estimatedRecall, evaluation?.pairs.recall)
-    + line('Pairwise F1', f1(current.estimatedPrecision, current.estimatedRecall), evaluation?.pairs.f1)
-    + (evaluation
-      ? line('Person (cluster) precision', null, evaluation.clusters.precision)
-        + line('Person (cluster) recall', null, evaluation.clusters.recall)
-        + line('Person (cluster) F1', null, evaluation.clusters.f1)
+    `<tr><th scope="row">${name}</th><td class="numeric" data-value="${estimate ?? ''}">${estimate === null ? 'not estimated' : estimate.toFixed(3)}</td>` +
+    (evaluation ? `<td class="numeric" data-value="${measured ?? ''}">${measured === undefined ? '' : measured.toFixed(3)}</td>` : '') +
+    '</tr>';
+  const body =
+    line('Pairwise precision', current.estimatedPrecision, evaluation?.pairs.precision) +
+    line('Pairwise recall', current.estimatedRecall, evaluation?.pairs.recall) +
+    line('Pairwise F1', f1(current.estimatedPrecision, current.estimatedRecall), evaluation?.pairs.f1) +
+    (evaluation
+      ? line('Person (cluster) precision', null, evaluation.clusters.precision) +
+        line('Person (cluster) recall', null, evaluation.clusters.recall) +
+        line('Person (cluster) F1', null, evaluation.clusters.f1)
       : '');
   const measuredText = evaluation
-    ? `<p>Against <code>${escapeHtml(input.labels!.path)}</code> (${count(evaluation.labelled)} records labelled`
-      + `${evaluation.unlabelled > 0 ? `, ${count(evaluation.unlabelled)} not in the labels left out` : ''}): `
-      + `${count(evaluation.pairs.truePositives)} pairs joined rightly, ${count(evaluation.pairs.falsePositives)} wrongly and ${count(evaluation.pairs.falseNegatives)} missed; `
-      + `${count(evaluation.clusters.exact)} of the ${count(evaluation.clusters.predicted)} persons found are exactly one true person, of ${count(evaluation.clusters.true)} true persons.</p>`
-      + '<p>Measured figures score the persons written to the output: records joined through a third record count as joined. The model\'s estimates score pairs one by one.</p>'
+    ? `<p>Against <code>${escapeHtml(input.labels!.path)}</code> (${count(evaluation.labelled)} records labelled` +
+      `${evaluation.unlabelled > 0 ? `, ${count(evaluation.unlabelled)} not in the labels left out` : ''}): ` +
+      `${count(evaluation.pairs.truePositives)} pairs joined rightly, ${count(evaluation.pairs.falsePositives)} wrongly and ${count(evaluation.pairs.falseNegatives)} missed; ` +
+      `${count(evaluation.clusters.exact)} of the ${count(evaluation.clusters.predicted)} persons found are exactly one true person, of ${count(evaluation.clusters.true)} true persons.</p>` +
+      "<p>Measured figures score the persons written to the output: records joined through a third record count as joined. The model's estimates score pairs one by one.</p>"
     : '<p>To measure these against known answers, run again with <code>--labels truth.csv</code> (columns <code>record_id,cluster_id</code>).</p>';
-  return '<h2 id="accuracy">How accurate the linking is</h2>'
-    + '<p><strong>Precision</strong>: of the pairs joined, the share that are the same person. <strong>Recall</strong>: of the pairs that are the same person, the share joined. <strong>F1</strong> balances the two.</p>'
-    + scrollingTable('accuracy-table', 'Precision, recall and F1 at the current link threshold', `<th scope="col">Measure</th><th scope="col" class="numeric">Model's own estimate</th>${measuredHead}`, body)
-    + measuredText
-    + '<div class="warning"><h3 id="estimates-caveat">How far to trust the model\'s own estimates</h3>'
-    + '<p>The estimates come from the model alone, without any known answers: each candidate pair counts as the share of a true match its match probability says. The true matches expected above a threshold are the sum of those probabilities; estimated precision divides them by the pairs above the threshold, estimated recall by the sum over every candidate pair.</p>'
-    + '<p>They are only as right as the model. They can be wrong because:</p><ul>'
-    + '<li>the model treats fields as independent: a household shares a surname, an address and a phone number, so the model can be too sure about such pairs and estimate precision too high;</li>'
-    + '<li>recall is estimated only among candidate pairs: true matches that share no blocking key (every identifying field mistyped or missing) are never compared and the estimate cannot see them, so true recall can be lower;</li>'
-    + '<li>m and the starting odds were learnt from this data: data with many duplicates of one kind (or systematic errors) can teach the model something other than "the same person";</li>'
-    + '<li>pairs the person check held down (they share what a household shares but not a given name or birth date) count as no match at all: if some are the same person, true recall is lower;</li>'
-    + '<li>with few pairs near a threshold the figures there are rough.</li></ul>'
-    + '<p>Check them on a sample: a reviewer\'s decisions on a few hundred pairs, given as <code>--labels</code>, measure the real figures.</p></div>';
+  return (
+    '<h2 id="accuracy">How accurate the linking is</h2>' +
+    '<p><strong>Precision</strong>: of the pairs joined, the share that are the same person. <strong>Recall</strong>: of the pairs that are the same person, the share joined. <strong>F1</strong> balances the two.</p>' +
+    scrollingTable(
+      'accuracy-table',
+      'Precision, recall and F1 at the current link threshold',
+      `<th scope="col">Measure</th><th scope="col" class="numeric">Model's own estimate</th>${measuredHead}`,
+      body,
+    ) +
+    measuredText +
+    '<div class="warning"><h3 id="estimates-caveat">How far to trust the model\'s own estimates</h3>' +
+    '<p>The estimates come from the model alone, without any known answers: each candidate pair counts as the share of a true match its match probability says. The true matches expected above a threshold are the sum of those probabilities; estimated precision divides them by the pairs above the threshold, estimated recall by the sum over every candidate pair.</p>' +
+    '<p>They are only as right as the model. They can be wrong because:</p><ul>' +
+    '<li>the model treats fields as independent: a household shares a surname, an address and a phone number, so the model can be too sure about such pairs and estimate precision too high;</li>' +
+    '<li>recall is estimated only among candidate pairs: true matches that share no blocking key (every identifying field mistyped or missing) are never compared and the estimate cannot see them, so true recall can be lower;</li>' +
+    '<li>m and the starting odds were learnt from this data: data with many duplicates of one kind (or systematic errors) can teach the model something other than "the same person";</li>' +
+    '<li>pairs the person check held down (they share what a household shares but not a given name or birth date) count as no match at all: if some are the same person, true recall is lower;</li>' +
+    '<li>with few pairs near a threshold the figures there are rough.</li></ul>' +
+    "<p>Check them on a sample: a reviewer's decisions on a few hundred pairs, given as <code>--labels</code>, measure the real figures.</p></div>"
+  );
 }
 
 function thresholdSection(input: LinkReportInput, rows: readonly ThresholdRow[]): string {
   const measuring = input.labels !== undefined;
   const current = rows.find((row) => row.step === 0)!;
-  const head = '<th scope="col">Link threshold (match weight)</th><th scope="col">As a match probability</th>'
-    + '<th scope="col" class="numeric">Pairs that would link</th><th scope="col" class="numeric">Change from now</th>'
-    + '<th scope="col" class="numeric">Expected wrong links</th><th scope="col" class="numeric">Estimated precision</th><th scope="col" class="numeric">Estimated recall</th>'
-    + (measuring ? '<th scope="col" class="numeric">Measured precision (pairs)</th><th scope="col" class="numeric">Measured recall (pairs)</th>' : '');
-  const body = rows.map((row) => {
-    const change = row.pairs - current.pairs;
-    const measuredCells = measuring
-      ? `<td class="numeric" data-value="${row.measured?.precision ?? ''}">${row.measured ? figure(row.measured.precision) : 'not measured'}</td>`
-        + `<td class="numeric" data-value="${row.measured?.recall ?? ''}">${row.measured ? figure(row.measured.recall) : 'not measured'}</td>`
-      : '';
-    return `<tr${row.step === 0 ? ' class="current"' : ''} data-step="${row.step}">`
-      + `<th scope="row">${bits(row.weight)} bits${row.step === 0 ? ' (now)' : ` (${signedBits(row.step)})`}</th>`
-      + `<td>${percent(row.probability)}</td>`
-      + `<td class="numeric" data-value="${row.pairs}">${count(row.pairs)}</td>`
-      + `<td class="numeric">${row.step === 0 ? '–' : `${change >= 0 ? '+' : '−'}${count(Math.abs(change))}`}</td>`
-      + `<td class="numeric">${count(row.pairs - row.expectedMatches)}</td>`
-      + `<td class="numeric" data-value="${row.estimatedPrecision ?? ''}">${figure(row.estimatedPrecision)}</td>`
-      + `<td class="numeric" data-value="${row.estimatedRecall ?? ''}">${figure(row.estimatedRecall)}</td>`
-      + measuredCells + '</tr>';
-  }).join('');
+  const head =
+    '<th scope="col">Link threshold (match weight)</th><th scope="col">As a match probability</th>' +
+    '<th scope="col" class="numeric">Pairs that would link</th><th scope="col" class="numeric">Change from now</th>' +
+    '<th scope="col" class="numeric">Expected wrong links</th><th scope="col" class="numeric">Estimated precision</th><th scope="col" class="numeric">Estimated recall</th>' +
+    (measuring
+      ? '<th scope="col" class="numeric">Measured precision (pairs)</th><th scope="col" class="numeric">Measured recall (pairs)</th>'
+      : '');
+  const body = rows
+    .map((row) => {
+      const change = row.pairs - current.pairs;
+      const measuredCells = measuring
+        ? `<td class="numeric" data-value="${row.measured?.precision ?? ''}">${row.measured ? figure(row.measured.precision) : 'not measured'}</td>` +
+          `<td class="numeric" data-value="${row.measured?.recall ?? ''}">${row.measured ? figure(row.measured.recall) : 'not measured'}</td>`
+        : '';
+      return (
+        `<tr${row.step === 0 ? ' class="current"' : ''} data-step="${row.step}">` +
+        `<th scope="row">${bits(row.weight)} bits${row.step === 0 ? ' (now)' : ` (${signedBits(row.step)})`}</th>` +
+        `<td>${percent(row.probability)}</td>` +
+        `<td class="numeric" data-value="${row.pairs}">${count(row.pairs)}</td>` +
+        `<td class="numeric">${row.step === 0 ? '–' : `${change >= 0 ? '+' : '−'}${count(Math.abs(change))}`}</td>` +
+        `<td class="numeric">${count(row.pairs - row.expectedMatches)}</td>` +
+        `<td class="numeric" data-value="${row.estimatedPrecision ?? ''}">${figure(row.estimatedPrecision)}</td>` +
+        `<td class="numeric" data-value="${row.estimatedRecall ?? ''}">${figure(row.estimatedRecall)}</td>` +
+        measuredCells +
+        '</tr>'
+      );
+    })
+    .join('');
   const up = rows.find((row) => row.step === 1)!;
   const down = rows.find((row) => row.step === -1)!;
   const fewer = current.pairs - up.pairs;
   const fewerTrue = current.expectedMatches - up.expectedMatches;
   const more = down.pairs - current.pairs;
   const moreTrue = down.expectedMatches - current.expectedMatches;
-  return '<h2 id="threshold">What moving the threshold would change</h2>'
-    + '<p>A pair of records links when its match weight is at or above the link threshold. Each row shows what would happen with the threshold a bit higher or lower. Estimates are the model\'s own (see above).</p>'
-    + `<p>Raising the threshold by one bit would link ${count(fewer)} fewer pairs, of which the model expects about ${count(fewerTrue)} are true matches. `
-    + `Lowering it by one bit would link ${count(more)} more pairs, of which the model expects about ${count(moreTrue)} are true matches.</p>`
-    + scrollingTable('threshold-table', 'Pairs that would link at thresholds around the current one', head, body)
-    + '<p class="hint">Pairs link one by one here; persons are then formed from the links, so one wrong link can join two people\'s records. The threshold is not yet a command-line option: it is the model\'s default.</p>';
+  return (
+    '<h2 id="threshold">What moving the threshold would change</h2>' +
+    "<p>A pair of records links when its match weight is at or above the link threshold. Each row shows what would happen with the threshold a bit higher or lower. Estimates are the model's own (see above).</p>" +
+    `<p>Raising the threshold by one bit would link ${count(fewer)} fewer pairs, of which the model expects about ${count(fewerTrue)} are true matches. ` +
+    `Lowering it by one bit would link ${count(more)} more pairs, of which the model expects about ${count(moreTrue)} are true matches.</p>` +
+    scrollingTable('threshold-table', 'Pairs that would link at thresholds around the current one', head, body) +
+    '<p class="hint">Pairs link one by one here; persons are then formed from the links, so one wrong link can join two people\'s records. The threshold is not yet a command-line option: it is the model\'s default.</p>'
+  );
 }
 
 function distributionSection(input: LinkReportInput): string {
@@ -502,28 +574,40 @@ function distributionSection(input: LinkReportInput): string {
   const span = histogramSpan(histogram, reviewWeight);
   const total = atOrAbove(histogram, -histogram.counts.length);
   const linked = atOrAbove(histogram, 0);
-  const reviewBand = total.pairs - linked.pairs - histogram.counts.slice(0, binOf(histogram, reviewWeight)).reduce((sum, pairs) => sum + pairs, 0);
-  const description = `A histogram of the ${count(total.pairs)} candidate pairs by match weight in one-bit bands, the number of pairs on a log scale. `
-    + `${count(linked.pairs)} pairs are at or above the link threshold of ${bits(histogram.origin)} bits; `
-    + `about ${count(reviewBand)} lie between the review threshold of ${bits(reviewWeight)} bits and the link threshold. `
-    + `${count(total.heldDown)} pairs were held down by the person check. A clear gap between a low hump of different people and a high hump of the same person means the fields tell them apart well.`;
+  const reviewBand =
+    total.pairs - linked.pairs - histogram.counts.slice(0, binOf(histogram, reviewWeight)).reduce((sum, pairs) => sum + pairs, 0);
+  const description =
+    `A histogram of the ${count(total.pairs)} candidate pairs by match weight in one-bit bands, the number of pairs on a log scale. ` +
+    `${count(linked.pairs)} pairs are at or above the link threshold of ${bits(histogram.origin)} bits; ` +
+    `about ${count(reviewBand)} lie between the review threshold of ${bits(reviewWeight)} bits and the link threshold. ` +
+    `${count(total.heldDown)} pairs were held down by the person check. A clear gap between a low hump of different people and a high hump of the same person means the fields tell them apart well.`;
   const body: string[] = [];
   for (let bin = span.first; bin <= span.last; bin++) {
     const pairs = histogram.counts[bin]!;
     if (pairs === 0) continue;
-    body.push(`<tr><th scope="row">${binLabel(histogram, bin)}</th><td class="numeric">${count(pairs)}</td><td class="numeric">${count(histogram.heldDown[bin]!)}</td><td class="numeric">${expected(histogram.expectedMatches[bin]!)}</td></tr>`);
+    body.push(
+      `<tr><th scope="row">${binLabel(histogram, bin)}</th><td class="numeric">${count(pairs)}</td><td class="numeric">${count(histogram.heldDown[bin]!)}</td><td class="numeric">${expected(histogram.expectedMatches[bin]!)}</td></tr>`,
+    );
   }
-  return '<h2 id="distribution">Match weights of the candidate pairs</h2>'
-    + '<p>Each pair\'s match weight is the starting odds plus what every field added or took away, in bits: one bit more doubles the odds that the two records are the same person. Pairs of different people gather on the left, pairs of the same person on the right; pairs between the review and the link thresholds are the doubtful ones.</p>'
-    + `<p>The person check holds a pair down whatever its fields add up to when nothing that identifies the person agrees: at most ${bits(DOUBTFUL_CAP_BITS)} bits (review) when nothing is known or the birth dates are wholly different, ${bits(OTHER_PERSON_CAP_BITS)} bits when every one of the given name, birth date and NHS number that both records hold differs. `
-    + `It held down ${count(total.heldDown)} of these pairs, which gather at those two weights; the model's estimates count none of them as true matches.</p>`
-    + '<figure class="figure">'
-    + svgOpen('weight-histogram', 'Candidate pairs by match weight', description, HISTOGRAM_SIZE.width, HISTOGRAM_SIZE.height)
-    + weightHistogramChart(histogram, reviewWeight, span) + '</svg>'
-    + '<figcaption class="hint">Blue: at or above the link threshold. Orange: between the review and the link threshold. Grey: below the review threshold.</figcaption></figure>'
-    + '<details><summary>The histogram as a table</summary>'
-    + scrollingTable('weight-table', 'Candidate pairs by match weight', '<th scope="col">Match weight (bits)</th><th scope="col" class="numeric">Candidate pairs</th><th scope="col" class="numeric">Of which held down by the person check</th><th scope="col" class="numeric">True matches the model expects</th>', body.join(''))
-    + '</details>';
+  return (
+    '<h2 id="distribution">Match weights of the candidate pairs</h2>' +
+    "<p>Each pair's match weight is the starting odds plus what every field added or took away, in bits: one bit more doubles the odds that the two records are the same person. Pairs of different people gather on the left, pairs of the same person on the right; pairs between the review and the link thresholds are the doubtful ones.</p>" +
+    `<p>The person check holds a pair down whatever its fields add up to when nothing that identifies the person agrees: at most ${bits(DOUBTFUL_CAP_BITS)} bits (review) when nothing is known or the birth dates are wholly different, ${bits(OTHER_PERSON_CAP_BITS)} bits when every one of the given name, birth date and NHS number that both records hold differs. ` +
+    `It held down ${count(total.heldDown)} of these pairs, which gather at those two weights; the model's estimates count none of them as true matches.</p>` +
+    '<figure class="figure">' +
+    svgOpen('weight-histogram', 'Candidate pairs by match weight', description, HISTOGRAM_SIZE.width, HISTOGRAM_SIZE.height) +
+    weightHistogramChart(histogram, reviewWeight, span) +
+    '</svg>' +
+    '<figcaption class="hint">Blue: at or above the link threshold. Orange: between the review and the link threshold. Grey: below the review threshold.</figcaption></figure>' +
+    '<details><summary>The histogram as a table</summary>' +
+    scrollingTable(
+      'weight-table',
+      'Candidate pairs by match weight',
+      '<th scope="col">Match weight (bits)</th><th scope="col" class="numeric">Candidate pairs</th><th scope="col" class="numeric">Of which held down by the person check</th><th scope="col" class="numeric">True matches the model expects</th>',
+      body.join(''),
+    ) +
+    '</details>'
+  );
 }
 
 function fieldSection(field: FieldModel, index: number, sources: readonly string[]): string {
@@ -531,54 +615,81 @@ function fieldSection(field: FieldModel, index: number, sources: readonly string
   const title = fieldTitle(key, kind);
   const levels = field.levels.map((level) => ({ words: levelWords(kind, level.label), weight: Math.log2(level.m / level.u), ...level }));
   const id = `field-${index + 1}`;
-  const body = levels.map((level) => `<tr><th scope="row">${escapeHtml(level.words)} <span class="hint">(<code>${escapeHtml(level.label)}</code>)</span></th>`
-    + `<td class="numeric" data-value="${level.m}">${share(level.m)}</td><td class="numeric" data-value="${level.u}">${share(level.u)}</td>`
-    + `<td class="numeric" data-value="${level.weight}">${signedBits(level.weight)}</td></tr>`).join('');
-  const fromColumns = sources.length === 0 ? '' : `From column${sources.length === 1 ? '' : 's'} ${sources.map((source) => `<code>${escapeHtml(source)}</code>`).join(', ')}. `;
+  const body = levels
+    .map(
+      (level) =>
+        `<tr><th scope="row">${escapeHtml(level.words)} <span class="hint">(<code>${escapeHtml(level.label)}</code>)</span></th>` +
+        `<td class="numeric" data-value="${level.m}">${share(level.m)}</td><td class="numeric" data-value="${level.u}">${share(level.u)}</td>` +
+        `<td class="numeric" data-value="${level.weight}">${signedBits(level.weight)}</td></tr>`,
+    )
+    .join('');
+  const fromColumns =
+    sources.length === 0
+      ? ''
+      : `From column${sources.length === 1 ? '' : 's'} ${sources.map((source) => `<code>${escapeHtml(source)}</code>`).join(', ')}. `;
   const frequency = field.termFrequency
     ? 'An exact match is weighed by how common the value is: a shared rare value counts for more than a shared common one. The exact row shows the weight for a value of typical frequency. '
     : '';
-  return `<section aria-labelledby="${id}"><h3 id="${id}">${escapeHtml(title)}</h3>`
-    + `<p>${fromColumns}${frequency}A missing value on either side adds nothing.</p>`
-    + scrollingTable(`${id}-table`, `${escapeHtml(title)}: comparison levels`,
+  return (
+    `<section aria-labelledby="${id}"><h3 id="${id}">${escapeHtml(title)}</h3>` +
+    `<p>${fromColumns}${frequency}A missing value on either side adds nothing.</p>` +
+    scrollingTable(
+      `${id}-table`,
+      `${escapeHtml(title)}: comparison levels`,
       '<th scope="col">How the two values compare</th><th scope="col" class="numeric">m: share of true matches</th><th scope="col" class="numeric">u: share of different people</th><th scope="col" class="numeric">Match weight (bits)</th>',
-      body)
-    + levelWeightChart(`${id}-chart`, `${title}: match weight of each comparison level`, levels)
-    + '</section>';
+      body,
+    ) +
+    levelWeightChart(`${id}-chart`, `${title}: match weight of each comparison level`, levels) +
+    '</section>'
+  );
 }
 
 function fieldsSection(input: LinkReportInput): string {
-  return '<h2 id="fields">What each field says</h2>'
-    + '<p>For each way two values can compare, <strong>m</strong> is how often pairs of the same person compare that way and <strong>u</strong> how often pairs of different people do. '
-    + 'The match weight, log<sub>2</sub>(m ÷ u) bits, is what that level adds to a pair: positive when the same person is likelier to compare that way, negative when different people are.</p>'
-    + input.result.model.fields.map((field, index) =>
-      fieldSection(field, index, input.mappings.filter((mapping) => mapping.field === field.spec.key).map((mapping) => mapping.source))).join('');
+  return (
+    '<h2 id="fields">What each field says</h2>' +
+    '<p>For each way two values can compare, <strong>m</strong> is how often pairs of the same person compare that way and <strong>u</strong> how often pairs of different people do. ' +
+    'The match weight, log<sub>2</sub>(m ÷ u) bits, is what that level adds to a pair: positive when the same person is likelier to compare that way, negative when different people are.</p>' +
+    input.result.model.fields
+      .map((field, index) =>
+        fieldSection(
+          field,
+          index,
+          input.mappings.filter((mapping) => mapping.field === field.spec.key).map((mapping) => mapping.source),
+        ),
+      )
+      .join('')
+  );
 }
 
 /** The whole report page. */
 export function renderLinkReport(input: LinkReportInput): string {
   const rows = thresholdRows(input);
   const unused = input.mappings.filter((mapping) => !input.result.model.fields.some((field) => field.spec.key === mapping.field));
-  const unusedText = unused.length === 0 ? '' : `<p class="inset">Mapped but empty in every record, so not compared: ${unused.map((mapping) => `<code>${escapeHtml(mapping.source)}</code>`).join(', ')}.</p>`;
-  return '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
-    + '<meta name="viewport" content="width=device-width, initial-scale=1">'
-    + '<title>Record linkage report – Joinery</title>'
-    + `<style>${STYLE}</style></head><body>`
-    + '<header class="header"><div class="width-container"><p>Joinery</p></div></header>'
-    + '<div class="width-container"><main id="main-content">'
-    + '<h1>Record linkage report</h1>'
-    + `<p class="lead">How <code>joinery link</code> decided which of ${count(input.recordIds.length)} records are the same person: what it learnt about each field, where the pairs it compared fell, and what a different threshold would change.</p>`
-    + '<nav aria-labelledby="contents-title"><h2 id="contents-title">Contents</h2><ol class="contents">'
-    + '<li><a href="#summary">Summary of the run</a></li><li><a href="#accuracy">How accurate the linking is</a></li>'
-    + '<li><a href="#threshold">What moving the threshold would change</a></li><li><a href="#distribution">Match weights of the candidate pairs</a></li>'
-    + '<li><a href="#fields">What each field says</a></li></ol></nav>'
-    + summarySection(input)
-    + accuracySection(input, rows)
-    + thresholdSection(input, rows)
-    + distributionSection(input)
-    + fieldsSection(input)
-    + unusedText
-    + '</main></div>'
-    + `<footer><div class="width-container">Written by <code>joinery link --report</code> on ${escapeHtml(input.generatedAt.toISOString().replace('T', ' ').slice(0, 16))} UTC.</div></footer>`
-    + '</body></html>\n';
+  const unusedText =
+    unused.length === 0
+      ? ''
+      : `<p class="inset">Mapped but empty in every record, so not compared: ${unused.map((mapping) => `<code>${escapeHtml(mapping.source)}</code>`).join(', ')}.</p>`;
+  return (
+    '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    '<title>Record linkage report – Joinery</title>' +
+    `<style>${STYLE}</style></head><body>` +
+    '<header class="header"><div class="width-container"><p>Joinery</p></div></header>' +
+    '<div class="width-container"><main id="main-content">' +
+    '<h1>Record linkage report</h1>' +
+    `<p class="lead">How <code>joinery link</code> decided which of ${count(input.recordIds.length)} records are the same person: what it learnt about each field, where the pairs it compared fell, and what a different threshold would change.</p>` +
+    '<nav aria-labelledby="contents-title"><h2 id="contents-title">Contents</h2><ol class="contents">' +
+    '<li><a href="#summary">Summary of the run</a></li><li><a href="#accuracy">How accurate the linking is</a></li>' +
+    '<li><a href="#threshold">What moving the threshold would change</a></li><li><a href="#distribution">Match weights of the candidate pairs</a></li>' +
+    '<li><a href="#fields">What each field says</a></li></ol></nav>' +
+    summarySection(input) +
+    accuracySection(input, rows) +
+    thresholdSection(input, rows) +
+    distributionSection(input) +
+    fieldsSection(input) +
+    unusedText +
+    '</main></div>' +
+    `<footer><div class="width-container">Written by <code>joinery link --report</code> on ${escapeHtml(input.generatedAt.toISOString().replace('T', ' ').slice(0, 16))} UTC.</div></footer>` +
+    '</body></html>\n'
+  );
 }

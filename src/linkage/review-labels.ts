@@ -29,7 +29,11 @@ export async function reviewerPairLabels(db: Kysely<Database>): Promise<Reviewer
     where r.status in ('same', 'different')
     order by r.decided_at, r.id`.execute(db);
   return rows.rows.map((row) => ({
-    recordA: row.a, recordB: row.b, same: row.status === 'same', probability: Number(row.probability), decidedAt: new Date(row.decided_at),
+    recordA: row.a,
+    recordB: row.b,
+    same: row.status === 'same',
+    probability: Number(row.probability),
+    decidedAt: new Date(row.decided_at),
   }));
 }
 
@@ -64,7 +68,7 @@ export function agreementBands(labels: readonly Pick<ReviewerPairLabel, 'probabi
 }
 
 export async function reviewerAgreement(db: Kysely<Database>, labels?: readonly ReviewerPairLabel[]): Promise<ReviewerAgreement> {
-  const decided = labels ?? await reviewerPairLabels(db);
+  const decided = labels ?? (await reviewerPairLabels(db));
   const model = await latestModel(db);
   return {
     decided: decided.length,
@@ -90,12 +94,16 @@ export function formatAgreement(agreement: ReviewerAgreement): string {
   for (const band of agreement.bands) {
     const total = band.same + band.different;
     const range = `${percent(band.from)}–${percent(band.to)}`.padEnd(14);
-    lines.push(`  ${range}  ${String(band.same).padStart(12)}  ${String(band.different).padStart(17)}  ${percent(band.same / total).padStart(14)}`);
+    lines.push(
+      `  ${range}  ${String(band.same).padStart(12)}  ${String(band.different).padStart(17)}  ${percent(band.same / total).padStart(14)}`,
+    );
   }
   if (agreement.linkThreshold !== null && agreement.reviewThreshold !== null) {
-    lines.push(`The model links at ${percent(agreement.linkThreshold)} and asks a reviewer from ${percent(agreement.reviewThreshold)}. `
-      + 'Where the share found the same is far below what the model said, it joins too readily on your data (raise the link '
-      + 'threshold); where it is near 100% in a band below the link threshold, reviewers are being asked about pairs it could link.');
+    lines.push(
+      `The model links at ${percent(agreement.linkThreshold)} and asks a reviewer from ${percent(agreement.reviewThreshold)}. ` +
+        'Where the share found the same is far below what the model said, it joins too readily on your data (raise the link ' +
+        'threshold); where it is near 100% in a band below the link threshold, reviewers are being asked about pairs it could link.',
+    );
   }
   return lines.join('\n');
 }

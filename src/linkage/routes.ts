@@ -9,7 +9,17 @@ import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess, recordDisclosure } from '../consent/index.ts';
 import { personById } from '../people/index.ts';
-import { decidedReview, decideReview, mergeFromReview, recentDecisions, reviewItem, reviewPersons, reviewQueue, ReviewError, type ReviewItem } from './review.ts';
+import {
+  decidedReview,
+  decideReview,
+  mergeFromReview,
+  recentDecisions,
+  reviewItem,
+  reviewPersons,
+  reviewQueue,
+  ReviewError,
+  type ReviewItem,
+} from './review.ts';
 import { MergeError, mergeHistoryOf, mergeOfReview, mergeSummary, unmerge, type MergeSummary } from './merge.ts';
 import { FIELD_LABELS, levelInWords, signedBits, waterfallChart } from './waterfall.ts';
 import { writtenDate, writtenDay } from '../platform/dates.ts';
@@ -42,7 +52,8 @@ function writtenWhen(at: Date | null): string {
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
-const text = (body: Body, key: string, max = 500): string => (typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '');
+const text = (body: Body, key: string, max = 500): string =>
+  typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '';
 
 export function registerLinkageRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
@@ -54,8 +65,17 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
   async function namesFor(user: SignedInUser, personIds: string[], surface: string): Promise<Map<string, string | null>> {
     const names = new Map<string, string | null>();
     for (const personId of new Set(personIds)) {
-      const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
-      if (!decision.allowed) { names.set(personId, null); continue; }
+      const decision = await decideAccess(db, {
+        actor: user,
+        personId,
+        category: 'demographics',
+        purpose: 'identity_review',
+        action: 'read',
+      });
+      if (!decision.allowed) {
+        names.set(personId, null);
+        continue;
+      }
       const person = await personById(db, personId);
       names.set(personId, person ? `${person.givenName} ${person.familyName}`.trim() : null);
       if (person) await recordDisclosure(db, user, personId, 'identity_review', ['demographics'], surface);
@@ -68,12 +88,19 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const persons = await reviewPersons(db, id);
     if (!persons) throw new HttpError(404, 'There is no such review item.');
     for (const personId of persons) {
-      const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
+      const decision = await decideAccess(db, {
+        actor: user,
+        personId,
+        category: 'demographics',
+        purpose: 'identity_review',
+        action: 'read',
+      });
       if (!decision.allowed) throw new HttpError(403, decision.reason);
     }
     const item = await reviewItem(db, id);
     if (!item) throw new HttpError(404, 'There is no such review item.');
-    for (const personId of persons) await recordDisclosure(db, user, personId, 'identity_review', ['demographics'], 'the linkage review page');
+    for (const personId of persons)
+      await recordDisclosure(db, user, personId, 'identity_review', ['demographics'], 'the linkage review page');
     return item;
   }
 
@@ -88,14 +115,25 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
       chart: waterfallChart({ id: `waterfall-${item.id}`, explanation: item.explanation }),
       weights: [
         { field: 'Starting odds (prior)', level: '', bits: signedBits(item.explanation.prior) },
-        ...item.explanation.fields.map((field) => ({ field: FIELD_LABELS[field.field] ?? field.field, level: levelInWords(field.level), bits: signedBits(field.weight) })),
+        ...item.explanation.fields.map((field) => ({
+          field: FIELD_LABELS[field.field] ?? field.field,
+          level: levelInWords(field.level),
+          bits: signedBits(field.weight),
+        })),
         ...(item.explanation.personCheck
-          ? [{ field: 'Person check', level: item.explanation.personCheck.reason, bits: signedBits(item.explanation.total - item.explanation.personCheck.uncapped) }]
+          ? [
+              {
+                field: 'Person check',
+                level: item.explanation.personCheck.reason,
+                bits: signedBits(item.explanation.total - item.explanation.personCheck.uncapped),
+              },
+            ]
           : []),
         { field: 'Match weight', level: '', bits: signedBits(item.explanation.total) },
       ],
       percent: (item.explanation.probability * 100).toFixed(1),
-      canMerge: item.status === 'open' && item.left.personId !== '' && item.left.personId !== item.right.personId && item.otherRecordsOfCurrent > 0,
+      canMerge:
+        item.status === 'open' && item.left.personId !== '' && item.left.personId !== item.right.personId && item.otherRecordsOfCurrent > 0,
     };
   }
 
@@ -103,11 +141,20 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const decided = await decidedReview(db, id);
     if (!decided) throw new HttpError(404, 'There is no such review item.');
     const merge = await mergeOfReview(db, id);
-    return reply.view('linkage-review-decided.njk', viewContext(request, reply, {
-      title: `Review ${decided.id}: ${DECISIONS[decided.status] ?? decided.status}`,
-      decided, decision: DECISIONS[decided.status] ?? decided.status, reasonText: REASONS[decided.reason] ?? decided.reason,
-      percent: (decided.probability * 100).toFixed(1), added: writtenDate(decided.createdAt), when: writtenWhen(decided.decidedAt), merge, notice,
-    }));
+    return reply.view(
+      'linkage-review-decided.njk',
+      viewContext(request, reply, {
+        title: `Review ${decided.id}: ${DECISIONS[decided.status] ?? decided.status}`,
+        decided,
+        decision: DECISIONS[decided.status] ?? decided.status,
+        reasonText: REASONS[decided.reason] ?? decided.reason,
+        percent: (decided.probability * 100).toFixed(1),
+        added: writtenDate(decided.createdAt),
+        when: writtenWhen(decided.decidedAt),
+        merge,
+        notice,
+      }),
+    );
   }
 
   app.get('/linkage/review', async (request, reply) => {
@@ -115,14 +162,21 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const [queue, recent] = await Promise.all([reviewQueue(db, 100), recentDecisions(db, 10)]);
     const query = request.query as { decided?: string; item?: string };
     const decided = query.decided && /^(same|different)$/.test(query.decided) ? query.decided : null;
-    return reply.view('linkage-review.njk', viewContext(request, reply, {
-      title: 'Records to review',
-      queue,
-      items: queue.items.map((item) => ({ ...item, reasonText: REASONS[item.reason] ?? item.reason, percent: (item.probability * 100).toFixed(1) })),
-      recent: recent.map((r) => ({ ...r, decision: DECISIONS[r.status] ?? r.status, when: writtenWhen(r.decidedAt) })),
-      decided,
-      decidedItem: decided && query.item && /^[0-9]{1,15}$/.test(query.item) ? Number(query.item) : null,
-    }));
+    return reply.view(
+      'linkage-review.njk',
+      viewContext(request, reply, {
+        title: 'Records to review',
+        queue,
+        items: queue.items.map((item) => ({
+          ...item,
+          reasonText: REASONS[item.reason] ?? item.reason,
+          percent: (item.probability * 100).toFixed(1),
+        })),
+        recent: recent.map((r) => ({ ...r, decision: DECISIONS[r.status] ?? r.status, when: writtenWhen(r.decidedAt) })),
+        decided,
+        decidedItem: decided && query.item && /^[0-9]{1,15}$/.test(query.item) ? Number(query.item) : null,
+      }),
+    );
   });
 
   app.get('/linkage/review/:id', async (request, reply) => {
@@ -131,9 +185,20 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const status = await db.selectFrom('linkage_reviews').select('status').where('id', '=', id).executeTakeFirst();
     if (!status) throw new HttpError(404, 'There is no such review item.');
     // A decided item is a record of the decision; its people have left the queue, so neither is shown.
-    if (status.status !== 'open') return renderDecided(request, reply, id, (request.query as { already?: string }).already ? 'Someone else decided this item before your decision was saved. Their decision stands.' : null);
+    if (status.status !== 'open')
+      return renderDecided(
+        request,
+        reply,
+        id,
+        (request.query as { already?: string }).already
+          ? 'Someone else decided this item before your decision was saved. Their decision stands.'
+          : null,
+      );
     const item = await openItem(user, id);
-    return reply.view('linkage-review-item.njk', viewContext(request, reply, { title: `Review ${item.id}: are these the same person?`, ...itemView(item), errors: null, values: {} }));
+    return reply.view(
+      'linkage-review-item.njk',
+      viewContext(request, reply, { title: `Review ${item.id}: are these the same person?`, ...itemView(item), errors: null, values: {} }),
+    );
   });
 
   app.post('/linkage/review/:id', async (request, reply) => {
@@ -144,17 +209,28 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const reason = text(body, 'reason');
     try {
       if (!decision) throw new ReviewError('Choose “Same person” or “Not the same person”');
-      await decideReview(db, id, decision, { id: user.id, role: user.role, organisationId: user.organisationId }, reason || (decision === 'same' ? 'same person' : ''));
+      await decideReview(
+        db,
+        id,
+        decision,
+        { id: user.id, role: user.role, organisationId: user.organisationId },
+        reason || (decision === 'same' ? 'same person' : ''),
+      );
     } catch (error) {
       if (!(error instanceof ReviewError)) throw error;
       if (error.status === 409) return reply.redirect(`/linkage/review/${id}?already=1`, 303);
       if (error.status !== 400) throw new HttpError(error.status, error.message);
       // The form again, with what was typed and the error: never a dead end.
       const item = await openItem(user, id);
-      return reply.code(400).view('linkage-review-item.njk', viewContext(request, reply, {
-        title: `Error: Review ${item.id}: are these the same person?`, ...itemView(item), values: { reason },
-        errors: [{ text: error.message, href: '#reason' }],
-      }));
+      return reply.code(400).view(
+        'linkage-review-item.njk',
+        viewContext(request, reply, {
+          title: `Error: Review ${item.id}: are these the same person?`,
+          ...itemView(item),
+          values: { reason },
+          errors: [{ text: error.message, href: '#reason' }],
+        }),
+      );
     }
     return reply.redirect(`/linkage/review?decided=${decision}&item=${id}`, 303);
   });
@@ -162,15 +238,29 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
   // ---------------------------------------------------------------------------------------------
   // Merging the two persons of an item: what will happen, then the merge.
 
-  async function renderMergeConfirm(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, id: number, values: { reason: string }, errors: Array<{ text: string; href: string }> | null) {
+  async function renderMergeConfirm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    id: number,
+    values: { reason: string },
+    errors: Array<{ text: string; href: string }> | null,
+  ) {
     const item = await openItem(user, id);
     if (!itemView(item).canMerge) return reply.redirect(`/linkage/review/${id}`, 303);
     const names = await namesFor(user, [item.left.personId, item.right.personId], 'the merge confirmation page');
-    return reply.code(errors ? 400 : 200).view('linkage-merge-confirm.njk', viewContext(request, reply, {
-      title: `${errors ? 'Error: ' : ''}Merge these two people?`, item,
-      current: names.get(item.left.personId) ?? 'the person this record is linked to now', candidate: names.get(item.right.personId) ?? 'the candidate',
-      records: item.otherRecordsOfCurrent + 1, values, errors,
-    }));
+    return reply.code(errors ? 400 : 200).view(
+      'linkage-merge-confirm.njk',
+      viewContext(request, reply, {
+        title: `${errors ? 'Error: ' : ''}Merge these two people?`,
+        item,
+        current: names.get(item.left.personId) ?? 'the person this record is linked to now',
+        candidate: names.get(item.right.personId) ?? 'the candidate',
+        records: item.otherRecordsOfCurrent + 1,
+        values,
+        errors,
+      }),
+    );
   }
 
   app.get('/linkage/review/:id/merge', async (request, reply) => {
@@ -223,16 +313,34 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const merge = await mergeFor(request);
     const done = (request.query as { done?: string }).done;
     const view = await mergeView(user, merge, 'the merge history');
-    return reply.view('linkage-merge.njk', viewContext(request, reply, {
-      title: `Merge ${merge.id}`, ...view, done: done === 'merged' || done === 'undone' ? done : null,
-    }));
+    return reply.view(
+      'linkage-merge.njk',
+      viewContext(request, reply, {
+        title: `Merge ${merge.id}`,
+        ...view,
+        done: done === 'merged' || done === 'undone' ? done : null,
+      }),
+    );
   });
 
-  async function renderUndoConfirm(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, merge: MergeSummary, values: { reason: string }, errors: Array<{ text: string; href: string }> | null) {
+  async function renderUndoConfirm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    merge: MergeSummary,
+    values: { reason: string },
+    errors: Array<{ text: string; href: string }> | null,
+  ) {
     const view = await mergeView(user, merge, 'the un-merge confirmation page');
-    return reply.code(errors ? 400 : 200).view('linkage-unmerge-confirm.njk', viewContext(request, reply, {
-      title: `${errors ? 'Error: ' : ''}Undo merge ${merge.id}?`, ...view, values, errors,
-    }));
+    return reply.code(errors ? 400 : 200).view(
+      'linkage-unmerge-confirm.njk',
+      viewContext(request, reply, {
+        title: `${errors ? 'Error: ' : ''}Undo merge ${merge.id}?`,
+        ...view,
+        values,
+        errors,
+      }),
+    );
   }
 
   app.get('/linkage/merges/:id/undo', async (request, reply) => {
@@ -246,7 +354,8 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'data_quality');
     const merge = await mergeFor(request);
     const reason = text(bodyOf(request), 'reason');
-    if (!reason) return renderUndoConfirm(request, reply, user, merge, { reason }, [{ text: 'Give a reason for undoing the merge', href: '#reason' }]);
+    if (!reason)
+      return renderUndoConfirm(request, reply, user, merge, { reason }, [{ text: 'Give a reason for undoing the merge', href: '#reason' }]);
     try {
       await unmerge(db, merge.id, { id: user.id, role: user.role, organisationId: user.organisationId }, reason);
     } catch (error) {
@@ -261,16 +370,29 @@ export function registerLinkageRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'data_quality');
     const personId = (request.params as { personId?: string }).personId ?? '';
     if (!PERSON_ID.test(personId)) throw new HttpError(404, 'There is no such person record.');
-    const decision = await decideAccess(db, { actor: user, personId, category: 'demographics', purpose: 'identity_review', action: 'read' });
+    const decision = await decideAccess(db, {
+      actor: user,
+      personId,
+      category: 'demographics',
+      purpose: 'identity_review',
+      action: 'read',
+    });
     if (!decision.allowed) throw new HttpError(403, `You cannot see this person's merge history: ${decision.reason}.`);
     const merges = await mergeHistoryOf(db, personId);
     const names = await namesFor(user, [personId, ...merges.flatMap((m) => [m.survivorId, m.mergedId])], 'the merge history');
-    return reply.view('linkage-merge-history.njk', viewContext(request, reply, {
-      title: `Merge history: ${names.get(personId) ?? 'person record'}`, name: names.get(personId) ?? 'this person',
-      merges: merges.map((m) => ({
-        ...m, mergedWhen: writtenWhen(m.mergedAt), unmergedWhen: writtenWhen(m.unmergedAt),
-        survivor: names.get(m.survivorId) ?? 'a person record not shown', merged: names.get(m.mergedId) ?? 'a person record not shown',
-      })),
-    }));
+    return reply.view(
+      'linkage-merge-history.njk',
+      viewContext(request, reply, {
+        title: `Merge history: ${names.get(personId) ?? 'person record'}`,
+        name: names.get(personId) ?? 'this person',
+        merges: merges.map((m) => ({
+          ...m,
+          mergedWhen: writtenWhen(m.mergedAt),
+          unmergedWhen: writtenWhen(m.unmergedAt),
+          survivor: names.get(m.survivorId) ?? 'a person record not shown',
+          merged: names.get(m.mergedId) ?? 'a person record not shown',
+        })),
+      }),
+    );
   });
 }

@@ -65,9 +65,14 @@ test('word Jaccard on strings is token Jaccard on their distinct words', () => {
   const words = (text: string): string[] => [...new Set(text.split(' ').filter((word) => word !== ''))];
   assert.equal(wordJaccard('8 stanley street', 'stanley street'), 2 / 3);
   assert.equal(wordJaccard('', 'a'), 0);
-  assert.equal(wordJaccard('flat 2 flat 2 high street', 'flat 2 high road'), tokenJaccard(words('flat 2 flat 2 high street'), words('flat 2 high road')));
+  assert.equal(
+    wordJaccard('flat 2 flat 2 high street', 'flat 2 high road'),
+    tokenJaccard(words('flat 2 flat 2 high street'), words('flat 2 high road')),
+  );
   const text = fc.array(fc.constantFrom('a', 'b', 'ab', 'ba', 'c', ''), { maxLength: 6 }).map((parts) => parts.join(' '));
-  fc.assert(fc.property(text, text, (a, b) => {
-    assert.equal(wordJaccard(a, b), tokenJaccard(words(a), words(b)));
-  }));
+  fc.assert(
+    fc.property(text, text, (a, b) => {
+      assert.equal(wordJaccard(a, b), tokenJaccard(words(a), words(b)));
+    }),
+  );
 });

@@ -85,10 +85,7 @@ function commonPrefixLength(a: string, b: string, limit: number): number {
 export function jaroWinklerAtLeast(a: string, b: string, floor: number): number {
   if (a === b) return 1;
   if (a.length === 0 || b.length === 0) return 0;
-  const maxMatches = Math.min(
-    a.length - positionsOutside(a, characterMask(b)),
-    b.length - positionsOutside(b, characterMask(a)),
-  );
+  const maxMatches = Math.min(a.length - positionsOutside(a, characterMask(b)), b.length - positionsOutside(b, characterMask(a)));
   const jaroBound = (maxMatches / a.length + maxMatches / b.length + 1) / 3;
   const bound = jaroBound + commonPrefixLength(a, b, 4) * 0.1 * (1 - jaroBound);
   if (bound < floor) return 0;

@@ -3,8 +3,58 @@
 import { seededRandom } from './estimate.ts';
 import type { LinkRecord } from './types.ts';
 
-const GIVEN = ['oliver', 'amelia', 'george', 'isla', 'harry', 'ava', 'jack', 'mia', 'noah', 'grace', 'leo', 'freya', 'arthur', 'lily', 'oscar', 'ivy', 'charlie', 'emily', 'thomas', 'sophie', 'robert', 'margaret', 'william', 'elizabeth'];
-const FAMILY = ['smith', 'jones', 'taylor', 'brown', 'williams', 'wilson', 'johnson', 'davies', 'patel', 'okonkwo', 'nowak', 'khan', 'evans', 'thomas', 'roberts', 'walker', 'wright', 'robinson', 'thompson', 'hughes', 'edwards', 'green', 'hall', 'wood'];
+const GIVEN = [
+  'oliver',
+  'amelia',
+  'george',
+  'isla',
+  'harry',
+  'ava',
+  'jack',
+  'mia',
+  'noah',
+  'grace',
+  'leo',
+  'freya',
+  'arthur',
+  'lily',
+  'oscar',
+  'ivy',
+  'charlie',
+  'emily',
+  'thomas',
+  'sophie',
+  'robert',
+  'margaret',
+  'william',
+  'elizabeth',
+];
+const FAMILY = [
+  'smith',
+  'jones',
+  'taylor',
+  'brown',
+  'williams',
+  'wilson',
+  'johnson',
+  'davies',
+  'patel',
+  'okonkwo',
+  'nowak',
+  'khan',
+  'evans',
+  'thomas',
+  'roberts',
+  'walker',
+  'wright',
+  'robinson',
+  'thompson',
+  'hughes',
+  'edwards',
+  'green',
+  'hall',
+  'wood',
+];
 const STREETS = ['high street', 'station road', 'church lane', 'mill road', 'park avenue', 'queens road', 'victoria street', 'green lane'];
 const POSTCODE_AREAS = ['RV1', 'RV2', 'RV3', 'RV4', 'RV5', 'LS6', 'M14', 'B23'];
 
@@ -74,7 +124,10 @@ export function syntheticPeople(count: number, seed = 7): SyntheticPerson[] {
 }
 
 /** Pairwise precision / recall / F1 of predicted clusters against true persons. */
-export function pairwiseScores(truth: readonly string[], predicted: readonly (string | number)[]): { precision: number; recall: number; f1: number } {
+export function pairwiseScores(
+  truth: readonly string[],
+  predicted: readonly (string | number)[],
+): { precision: number; recall: number; f1: number } {
   const pairsIn = (labels: readonly (string | number)[]): Map<string | number, number[]> => {
     const groups = new Map<string | number, number[]>();
     labels.forEach((label, index) => {

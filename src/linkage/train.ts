@@ -63,11 +63,7 @@ function termFrequencyTable(dictionary: readonly PreparedValue[], counts: Int32A
   return table;
 }
 
-function estimateU(
-  specs: readonly FieldSpec[],
-  table: PreparedTable,
-  sampleLevels: Uint8Array,
-): number[][] {
+function estimateU(specs: readonly FieldSpec[], table: PreparedTable, sampleLevels: Uint8Array): number[][] {
   const recordCount = table.recordCount;
   const floor = 1 / Math.max(2, recordCount * recordCount);
   return specs.map((spec, slot) => {
@@ -161,11 +157,16 @@ export async function trainModel(
   // Without, m comes from one EM session per identity field and EM learns only the prior.
   const identityFields = specs.flatMap((spec, slot) => (IDENTITY_KINDS.has(spec.kind) ? [slot] : []));
   const labels = specs.map((spec) => levelLabels(spec.kind));
-  const sessionM = anchoredM ? null : mFromIdentitySessions(
-    patterns, levelCounts, u, identityFields,
-    (field, level) => level === 0 || labels[field]![level]?.startsWith('swapped_with') === true,
-    MINIMUM_SESSION_PAIRS,
-  );
+  const sessionM = anchoredM
+    ? null
+    : mFromIdentitySessions(
+        patterns,
+        levelCounts,
+        u,
+        identityFields,
+        (field, level) => level === 0 || labels[field]![level]?.startsWith('swapped_with') === true,
+        MINIMUM_SESSION_PAIRS,
+      );
   const em = anchoredM
     ? expectationMaximisation(patterns, levelCounts, { ...start, m: anchoredM }, { fixedM: specs.map((_, slot) => slot !== anchorField) })
     : sessionM
@@ -179,7 +180,8 @@ export async function trainModel(
 
   const termFrequencies: Record<string, Map<string, number>> = {};
   specs.forEach((spec, slot) => {
-    if (TERM_FREQUENCY_KINDS.has(spec.kind)) termFrequencies[spec.key] = termFrequencyTable(table.dictionaries[slot]!, table.counts[slot]!, table.present[slot]!);
+    if (TERM_FREQUENCY_KINDS.has(spec.kind))
+      termFrequencies[spec.key] = termFrequencyTable(table.dictionaries[slot]!, table.counts[slot]!, table.present[slot]!);
   });
 
   const model: LinkageModel = {

@@ -9,8 +9,15 @@ function escapeXml(text: string): string {
 }
 
 export const FIELD_LABELS: Record<string, string> = {
-  given_name: 'Given name', family_name: 'Family name', birth_date: 'Date of birth', sex: 'Sex', postcode: 'Postcode',
-  address: 'Address', nhs_number: 'NHS number', email: 'Email', phone: 'Phone',
+  given_name: 'Given name',
+  family_name: 'Family name',
+  birth_date: 'Date of birth',
+  sex: 'Sex',
+  postcode: 'Postcode',
+  address: 'Address',
+  nhs_number: 'NHS number',
+  email: 'Email',
+  phone: 'Phone',
 };
 
 /** Each comparison level in plain words, as a reviewer would say it (the labels are the model's). */
@@ -60,7 +67,12 @@ export function waterfallChart(options: { id: string; explanation: PairExplanati
       return explanation.fields.map((field) => {
         const start = running;
         running += field.weight;
-        return { label: FIELD_LABELS[field.field] ?? field.field, start, end: running, kind: field.weight > 0 ? 'for' : field.weight < 0 ? 'against' : 'none' };
+        return {
+          label: FIELD_LABELS[field.field] ?? field.field,
+          start,
+          end: running,
+          kind: field.weight > 0 ? 'for' : field.weight < 0 ? 'against' : 'none',
+        };
       });
     })(),
     // The person check held the total down (a household's shared details, not the person's).
@@ -85,18 +97,23 @@ export function waterfallChart(options: { id: string; explanation: PairExplanati
     const width = Math.max(1, Math.abs(x(step.end) - x(step.start)));
     const change = step.kind === 'prior' || step.kind === 'total' ? step.end : step.end - step.start;
     const text = `${signedBits(change)} bits`;
-    return `<g><text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${escapeXml(step.label)}</text>`
-      + `<rect class="waterfall-${step.kind}" fill="${FILL[step.kind]}" x="${left.toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 8}"></rect>`
-      + `<text x="${labelWidth + plotWidth + 6}" y="${y + 17}">${escapeXml(text)}</text></g>`;
+    return (
+      `<g><text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${escapeXml(step.label)}</text>` +
+      `<rect class="waterfall-${step.kind}" fill="${FILL[step.kind]}" x="${left.toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 8}"></rect>` +
+      `<text x="${labelWidth + plotWidth + 6}" y="${y + 17}">${escapeXml(text)}</text></g>`
+    );
   });
   const zero = x(0);
-  const description = `Each field's contribution to the match weight in bits, from the prior odds of ${signedBits(explanation.prior)} to a total of `
-    + `${signedBits(explanation.total)} bits, a match probability of ${(explanation.probability * 100).toFixed(1)}%. Bars to the right count for a match, to the left against.`
-    + (explanation.personCheck ? ` ${explanation.personCheck.reason}` : '');
-  return `<svg class="joinery-chart joinery-waterfall" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${labelWidth + plotWidth + valueWidth + 10} ${height}" width="${labelWidth + plotWidth + valueWidth + 10}" height="${height}" xmlns="http://www.w3.org/2000/svg">`
-    + `<title id="${id}-title">Why these records do or do not match</title><desc id="${id}-desc">${escapeXml(description)}</desc>`
-    + `<line class="axis" stroke="#0b0c0c" x1="${zero.toFixed(1)}" y1="0" x2="${zero.toFixed(1)}" y2="${height - 20}"></line>`
-    + rows.join('')
-    + `<text x="${zero.toFixed(1)}" y="${height - 5}" text-anchor="middle">0 bits (even odds)</text>`
-    + '</svg>';
+  const description =
+    `Each field's contribution to the match weight in bits, from the prior odds of ${signedBits(explanation.prior)} to a total of ` +
+    `${signedBits(explanation.total)} bits, a match probability of ${(explanation.probability * 100).toFixed(1)}%. Bars to the right count for a match, to the left against.` +
+    (explanation.personCheck ? ` ${explanation.personCheck.reason}` : '');
+  return (
+    `<svg class="joinery-chart joinery-waterfall" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${labelWidth + plotWidth + valueWidth + 10} ${height}" width="${labelWidth + plotWidth + valueWidth + 10}" height="${height}" xmlns="http://www.w3.org/2000/svg">` +
+    `<title id="${id}-title">Why these records do or do not match</title><desc id="${id}-desc">${escapeXml(description)}</desc>` +
+    `<line class="axis" stroke="#0b0c0c" x1="${zero.toFixed(1)}" y1="0" x2="${zero.toFixed(1)}" y2="${height - 20}"></line>` +
+    rows.join('') +
+    `<text x="${zero.toFixed(1)}" y="${height - 5}" text-anchor="middle">0 bits (even odds)</text>` +
+    '</svg>'
+  );
 }

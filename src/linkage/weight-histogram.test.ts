@@ -34,7 +34,10 @@ test('linking with a histogram: every candidate pair counted once, the links are
   assert.equal(plain.weightHistogram, null);
   const histogram = counted.weightHistogram!;
   assert.equal(histogram.origin, log2Odds(counted.model.linkThreshold));
-  assert.equal(histogram.counts.reduce((sum, count) => sum + count, 0), counted.candidatePairCount);
+  assert.equal(
+    histogram.counts.reduce((sum, count) => sum + count, 0),
+    counted.candidatePairCount,
+  );
   assert.equal(atOrAbove(histogram, 0).pairs, counted.linkCount);
   // Counting changes nothing about the result.
   assert.deepEqual(counted.clusterOf, plain.clusterOf);

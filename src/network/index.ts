@@ -6,29 +6,88 @@ export { createPractitioner, createPractitionerInTeam, setRole, updatePractition
 export type { PractitionerInput, RoleInput } from './staff.ts';
 // Organisations' names, kinds and source codes as fragments to embed in one statement.
 export {
-  organisationKindOf, organisationNameOf, organisationNameOfSource, organisationNameSql, organisationSourceCodeOf, organisationSourceCodeSql, withOrganisationOfSource, withOrganisationOfSourceSql,
+  organisationKindOf,
+  organisationNameOf,
+  organisationNameOfSource,
+  organisationNameSql,
+  organisationSourceCodeOf,
+  organisationSourceCodeSql,
+  withOrganisationOfSource,
+  withOrganisationOfSourceSql,
 } from './organisations.ts';
 // Organisations and practitioners by id, batched, for other modules' lists and pages.
-export { allOrganisations, organisationById, organisationsByIds, practitionersByIds, type OrganisationRef, type PractitionerRef } from './lookups.ts';
+export {
+  allOrganisations,
+  organisationById,
+  organisationsByIds,
+  practitionersByIds,
+  type OrganisationRef,
+  type PractitionerRef,
+} from './lookups.ts';
 // Teams, integrated teams above all (members from several organisations), and fragments naming them.
 export {
-  activePractitioners, createIntegratedTeam, integratedTeams, practitionersOf, practitionerStanding, teamById, teamIntegratedSql, TeamInputError, teamNameSql, teamsByIds, type TeamRef,
+  activePractitioners,
+  createIntegratedTeam,
+  integratedTeams,
+  practitionersOf,
+  practitionerStanding,
+  teamById,
+  teamIntegratedSql,
+  TeamInputError,
+  teamNameSql,
+  teamsByIds,
+  type TeamRef,
 } from './teams.ts';
 // Which organisations serve which localities (the place module's locality care organisations).
 export { organisationsServingLocalities, type OrganisationServing } from './localities-served.ts';
 // Services, teams and staff for other modules (referrals): batched by id, an organisation's set-up,
 // and names as fragments to embed in one statement.
 export {
-  allServices, organisationPractitioners, organisationSetUp, practitionerCardOf, practitionerNameOf, practitionersWithOrganisation, serviceById, serviceNameOf, servicesByIds,
-  servicesOfOrganisations, organisationPhoneOf, serviceNamed, serviceStaffOf, teamNameOf, teamReceivesReferrals, type PractitionerCard, type ServiceRef,
+  allServices,
+  organisationPractitioners,
+  organisationSetUp,
+  practitionerCardOf,
+  practitionerNameOf,
+  practitionersWithOrganisation,
+  serviceById,
+  serviceNameOf,
+  servicesByIds,
+  servicesOfOrganisations,
+  organisationPhoneOf,
+  serviceNamed,
+  serviceStaffOf,
+  teamNameOf,
+  teamReceivesReferrals,
+  type PractitionerCard,
+  type ServiceRef,
 } from './services.ts';
 // Organisations, teams and services as the service directory lists and edits them (writes take the caller's transaction).
 export {
-  addOrganisation, addService, addTeam, changeOrganisationContact, changeService, firstTeams, organisationIds, organisationRecord, organisationsNamed, organisationWithSourceCode, serviceIdsOfOrganisation, serviceRecords, servicesUncheckedSince,
-  type NewOrganisation, type OrganisationRecord, type ServiceFields, type ServiceRecord,
+  addOrganisation,
+  addService,
+  addTeam,
+  changeOrganisationContact,
+  changeService,
+  firstTeams,
+  organisationIds,
+  organisationRecord,
+  organisationsNamed,
+  organisationWithSourceCode,
+  serviceIdsOfOrganisation,
+  serviceRecords,
+  servicesUncheckedSince,
+  type NewOrganisation,
+  type OrganisationRecord,
+  type ServiceFields,
+  type ServiceRecord,
 } from './listings.ts';
 // A practitioner's team and whether they are active, as fragments (the session lookup), and teams to choose from.
 export {
-  isTeamOf, practitionerActiveOf, practitionerActiveSql, practitionerTeamIdOf, practitionerTeamIdSql, teamsWithOrganisation,
+  isTeamOf,
+  practitionerActiveOf,
+  practitionerActiveSql,
+  practitionerTeamIdOf,
+  practitionerTeamIdSql,
+  teamsWithOrganisation,
 } from './staff-reads.ts';
 export { organisationRecords } from './listings.ts';

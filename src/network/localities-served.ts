@@ -18,7 +18,10 @@ export async function organisationsServingLocalities(db: Db): Promise<Organisati
   for (const r of rows) {
     const seen = byOrganisation.get(r.organisation_id);
     if (seen === null) continue;
-    if (r.locality_ids.length === 0) { byOrganisation.set(r.organisation_id, null); continue; }
+    if (r.locality_ids.length === 0) {
+      byOrganisation.set(r.organisation_id, null);
+      continue;
+    }
     const set = seen ?? new Set<string>();
     for (const l of r.locality_ids) set.add(l);
     byOrganisation.set(r.organisation_id, set);

@@ -4,10 +4,17 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
-export interface OrganisationRef { id: string; name: string; kind: string }
+export interface OrganisationRef {
+  id: string;
+  name: string;
+  kind: string;
+}
 
 /** The organisations with these ids (unknown ids are left out), by id. */
-export async function organisationsByIds(db: Kysely<Database>, ids: ReadonlyArray<string | null | undefined>): Promise<Map<string, OrganisationRef>> {
+export async function organisationsByIds(
+  db: Kysely<Database>,
+  ids: ReadonlyArray<string | null | undefined>,
+): Promise<Map<string, OrganisationRef>> {
   const wanted = [...new Set(ids.filter((id): id is string => typeof id === 'string'))];
   if (wanted.length === 0) return new Map();
   const rows = await db.selectFrom('organisations').select(['id', 'name', 'kind']).where('id', 'in', wanted).execute();
@@ -24,12 +31,38 @@ export async function allOrganisations(db: Kysely<Database>): Promise<Organisati
   return db.selectFrom('organisations').select(['id', 'name', 'kind']).orderBy('name').execute();
 }
 
-export interface PractitionerRef { id: string; givenName: string; familyName: string; organisationId: string; teamId: string; active: boolean }
+export interface PractitionerRef {
+  id: string;
+  givenName: string;
+  familyName: string;
+  organisationId: string;
+  teamId: string;
+  active: boolean;
+}
 
 /** The practitioners with these ids (unknown ids are left out), by id. */
-export async function practitionersByIds(db: Kysely<Database>, ids: ReadonlyArray<string | null | undefined>): Promise<Map<string, PractitionerRef>> {
+export async function practitionersByIds(
+  db: Kysely<Database>,
+  ids: ReadonlyArray<string | null | undefined>,
+): Promise<Map<string, PractitionerRef>> {
   const wanted = [...new Set(ids.filter((id): id is string => typeof id === 'string'))];
   if (wanted.length === 0) return new Map();
-  const rows = await db.selectFrom('practitioners').select(['id', 'given_name', 'family_name', 'organisation_id', 'team_id', 'active']).where('id', 'in', wanted).execute();
-  return new Map(rows.map((r) => [r.id, { id: r.id, givenName: r.given_name, familyName: r.family_name, organisationId: r.organisation_id, teamId: r.team_id, active: r.active }]));
+  const rows = await db
+    .selectFrom('practitioners')
+    .select(['id', 'given_name', 'family_name', 'organisation_id', 'team_id', 'active'])
+    .where('id', 'in', wanted)
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        givenName: r.given_name,
+        familyName: r.family_name,
+        organisationId: r.organisation_id,
+        teamId: r.team_id,
+        active: r.active,
+      },
+    ]),
+  );
 }

@@ -36,10 +36,16 @@ export interface DeliveryListing {
   account: { username: string; displayName: string } | null;
 }
 
-export interface DeliveryCounts { queued: number; sent: number; failed: number }
+export interface DeliveryCounts {
+  queued: number;
+  sent: number;
+  failed: number;
+}
 
 export async function deliveryCounts(db: Kysely<Database>): Promise<DeliveryCounts> {
-  const rows = (await sql<{ status: DeliveryStatus; n: number }>`select status, count(*)::int as n from notification_outbox group by status`.execute(db)).rows;
+  const rows = (
+    await sql<{ status: DeliveryStatus; n: number }>`select status, count(*)::int as n from notification_outbox group by status`.execute(db)
+  ).rows;
   const counts: DeliveryCounts = { queued: 0, sent: 0, failed: 0 };
   for (const r of rows) counts[r.status] = Number(r.n);
   return counts;
@@ -52,12 +58,41 @@ export async function listDeliveries(db: Kysely<Database>, filter: { status?: De
   const matching = Number((await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const pages = Math.max(1, Math.ceil(matching / perPage));
   const page = Math.min(Math.max(1, filter.page ?? 1), pages);
-  const rows = await query.select(['n.id', 'n.kind', 'n.channel', 'n.frequency', 'n.status', 'n.attempts', 'n.last_error', 'n.sender', 'n.created_at', 'n.sent_at', 'n.failed_at',
-    'n.next_attempt_at', 'u.username', 'u.display_name'])
-    .orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(perPage).offset((page - 1) * perPage).execute();
+  const rows = await query
+    .select([
+      'n.id',
+      'n.kind',
+      'n.channel',
+      'n.frequency',
+      'n.status',
+      'n.attempts',
+      'n.last_error',
+      'n.sender',
+      'n.created_at',
+      'n.sent_at',
+      'n.failed_at',
+      'n.next_attempt_at',
+      'u.username',
+      'u.display_name',
+    ])
+    .orderBy('n.created_at', 'desc')
+    .orderBy('n.id', 'desc')
+    .limit(perPage)
+    .offset((page - 1) * perPage)
+    .execute();
   const deliveries: DeliveryListing[] = rows.map((r) => ({
-    id: Number(r.id), kind: r.kind, channel: r.channel, frequency: r.frequency, status: r.status, attempts: Number(r.attempts), lastError: r.last_error, sender: r.sender,
-    createdAt: r.created_at, sentAt: r.sent_at, failedAt: r.failed_at, nextAttemptAt: r.next_attempt_at,
+    id: Number(r.id),
+    kind: r.kind,
+    channel: r.channel,
+    frequency: r.frequency,
+    status: r.status,
+    attempts: Number(r.attempts),
+    lastError: r.last_error,
+    sender: r.sender,
+    createdAt: r.created_at,
+    sentAt: r.sent_at,
+    failedAt: r.failed_at,
+    nextAttemptAt: r.next_attempt_at,
     account: r.username ? { username: r.username, displayName: r.display_name ?? r.username } : null,
   }));
   return { deliveries, matching, page, pages, perPage };
@@ -71,14 +106,24 @@ export async function listDeliveries(db: Kysely<Database>, filter: { status?: De
 export async function retryFailed(db: Kysely<Database>, admin: SignedInUser, now: Date = new Date()): Promise<number> {
   if (admin.role !== 'admin') throw new Error('only administrators send failed notifications again');
   return db.transaction().execute(async (trx) => {
-    const result = await trx.updateTable('notification_outbox')
+    const result = await trx
+      .updateTable('notification_outbox')
       .set({ status: 'queued', attempts: 0, next_attempt_at: now, failed_at: null })
-      .where('status', '=', 'failed').where('kind', '<>', 'account_email').executeTakeFirst();
+      .where('status', '=', 'failed')
+      .where('kind', '<>', 'account_email')
+      .executeTakeFirst();
     const count = Number(result.numUpdatedRows);
     if (count > 0) {
       await appendAudit(trx, {
-        actorUserId: admin.id, actorRole: admin.role, actorOrganisationId: admin.organisationId, action: 'retry_notifications', personId: null, category: null, purpose: null,
-        decision: 'success', reason: `sent ${count} failed notification${count === 1 ? '' : 's'} again`,
+        actorUserId: admin.id,
+        actorRole: admin.role,
+        actorOrganisationId: admin.organisationId,
+        action: 'retry_notifications',
+        personId: null,
+        category: null,
+        purpose: null,
+        decision: 'success',
+        reason: `sent ${count} failed notification${count === 1 ? '' : 's'} again`,
       });
     }
     return count;

@@ -36,20 +36,40 @@ export interface NotificationDispatcher {
 }
 
 interface Claimed {
-  id: number; user_id: string | null; kind: OutboxKind; channel: Channel; frequency: Frequency; path: string | null;
-  to_address: string | null; subject: string | null; body: string | null; attempts: number;
+  id: number;
+  user_id: string | null;
+  kind: OutboxKind;
+  channel: Channel;
+  frequency: Frequency;
+  path: string | null;
+  to_address: string | null;
+  subject: string | null;
+  body: string | null;
+  attempts: number;
 }
 
 export function notificationBackoffMs(attempts: number, baseDelayMs: number, jitter = Math.random()): number {
   return Math.round(baseDelayMs * 2 ** Math.max(0, attempts - 1) * (1 + 0.2 * jitter));
 }
 
-const ukParts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+const ukParts = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
 
 /** The UK's offset from UTC at an instant, in milliseconds (0 in winter, an hour in summer). */
 function ukOffsetMs(at: Date): number {
   const p = Object.fromEntries(ukParts.formatToParts(at).map((x) => [x.type, x.value]));
-  return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - Math.floor(at.getTime() / 1000) * 1000;
+  return (
+    Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) -
+    Math.floor(at.getTime() / 1000) * 1000
+  );
 }
 
 /** The last time the daily summary was due, at or before `now`: today's digest hour in the UK, or yesterday's. */
@@ -74,7 +94,8 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
   async function claim(now: Date): Promise<Claimed[]> {
     const lease = new Date(now.getTime() + leaseMs);
     const cutoff = lastDigestTime(now, digestHour);
-    const rows = (await sql<Claimed>`
+    const rows = (
+      await sql<Claimed>`
       with due as (
         select id from notification_outbox
         where status = 'queued' and next_attempt_at <= greatest(now(), ${now.toISOString()}::timestamptz)
@@ -82,7 +103,8 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
         order by next_attempt_at, id limit 50 for update skip locked)
       update notification_outbox o set next_attempt_at = ${lease.toISOString()}::timestamptz, attempts = o.attempts + 1
       from due where o.id = due.id
-      returning o.id, o.user_id, o.kind, o.channel, o.frequency, o.path, o.to_address, o.subject, o.body, o.attempts`.execute(db)).rows;
+      returning o.id, o.user_id, o.kind, o.channel, o.frequency, o.path, o.to_address, o.subject, o.body, o.attempts`.execute(db)
+    ).rows;
     return rows.map((r) => ({ ...r, id: Number(r.id), attempts: Number(r.attempts) }));
   }
 
@@ -101,7 +123,10 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
     if (first.kind === 'account_email') return { subject: first.subject ?? 'Joinery', text: first.body ?? '' };
     const publicUrl = options.publicUrl();
     if (group.length === 1 && first.frequency === 'immediate') return eventMessage(first.kind, publicUrl, first.path);
-    return digestMessage(group.map((r) => ({ event: r.kind as NotificationEvent, path: r.path })), publicUrl);
+    return digestMessage(
+      group.map((r) => ({ event: r.kind as NotificationEvent, path: r.path })),
+      publicUrl,
+    );
   }
 
   async function settle(group: Claimed[], now: Date, senderName: string, error: string | null, final = false): Promise<void> {
@@ -130,7 +155,12 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
     try {
       const to = await addressOf(first);
       const message = messageFor(group);
-      await sender.send({ to, subject: message.subject, text: first.channel === 'sms' ? smsText(message) : message.text, reference: `joinery-${first.id}` });
+      await sender.send({
+        to,
+        subject: message.subject,
+        text: first.channel === 'sms' ? smsText(message) : message.text,
+        reference: `joinery-${first.id}`,
+      });
     } catch (e) {
       error = failureText(e);
       final = e instanceof SendFailure && e.final;
@@ -161,11 +191,19 @@ export function createNotificationDispatcher(db: Kysely<Database>, options: Noti
       if (stopped) return;
       running = (async () => {
         // Keep the database quiet when nothing is due (one look along a partial index).
-        const due = await db.selectFrom('notification_outbox').select('id').where('status', '=', 'queued').where('next_attempt_at', '<=', new Date()).limit(1).executeTakeFirst();
+        const due = await db
+          .selectFrom('notification_outbox')
+          .select('id')
+          .where('status', '=', 'queued')
+          .where('next_attempt_at', '<=', new Date())
+          .limit(1)
+          .executeTakeFirst();
         if (due) while ((await runOnce()) === 50 && !stopped);
-      })().catch((error: unknown) => options.onError?.(error)).finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
-      });
+      })()
+        .catch((error: unknown) => options.onError?.(error))
+        .finally(() => {
+          if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
+        });
     };
     timer = setTimeout(tick, options.intervalMs).unref();
   }

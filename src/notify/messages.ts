@@ -15,14 +15,42 @@ interface EventWords {
 }
 
 export const eventWords: Record<NotificationEvent, EventWords> = {
-  new_message: { subject: 'New message in Joinery', sentence: 'You have a new message in Joinery.', defaultPath: '/home', label: 'A new message' },
-  referral_step: { subject: 'News about a referral in Joinery', sentence: 'There is news about a referral in Joinery.', defaultPath: '/my-referrals', label: 'A referral moves to its next step' },
-  plan_review_due: { subject: 'A plan review is coming up in Joinery', sentence: 'A review of a plan in Joinery is coming up.', defaultPath: '/my-plan', label: 'A plan review is coming up' },
-  correction_answered: { subject: 'Your correction request has an answer in Joinery', sentence: 'A request to correct a record has been answered in Joinery.', defaultPath: '/my-record/corrections', label: 'A request to correct a record is answered' },
-  emergency_access: { subject: 'A record was opened with emergency access in Joinery', sentence: 'A practitioner used emergency access to open a record you are linked to in Joinery: yours, or that of someone you act for.', defaultPath: '/home', label: 'Someone uses emergency access to open a record' },
+  new_message: {
+    subject: 'New message in Joinery',
+    sentence: 'You have a new message in Joinery.',
+    defaultPath: '/home',
+    label: 'A new message',
+  },
+  referral_step: {
+    subject: 'News about a referral in Joinery',
+    sentence: 'There is news about a referral in Joinery.',
+    defaultPath: '/my-referrals',
+    label: 'A referral moves to its next step',
+  },
+  plan_review_due: {
+    subject: 'A plan review is coming up in Joinery',
+    sentence: 'A review of a plan in Joinery is coming up.',
+    defaultPath: '/my-plan',
+    label: 'A plan review is coming up',
+  },
+  correction_answered: {
+    subject: 'Your correction request has an answer in Joinery',
+    sentence: 'A request to correct a record has been answered in Joinery.',
+    defaultPath: '/my-record/corrections',
+    label: 'A request to correct a record is answered',
+  },
+  emergency_access: {
+    subject: 'A record was opened with emergency access in Joinery',
+    sentence: 'A practitioner used emergency access to open a record you are linked to in Joinery: yours, or that of someone you act for.',
+    defaultPath: '/home',
+    label: 'Someone uses emergency access to open a record',
+  },
 };
 
-export interface Message { subject: string; text: string }
+export interface Message {
+  subject: string;
+  text: string;
+}
 
 /** The message for one event: the sentence, and the link to sign in and see it. */
 export function eventMessage(event: NotificationEvent, publicUrl: string, path: string | null): Message {

@@ -20,7 +20,8 @@ const PUBLIC_URL = 'https://joinery.example.org';
 function recordingSender(options: { delayMs?: number; fail?: string } = {}): Sender & { sent: OutgoingMessage[] } {
   const sent: OutgoingMessage[] = [];
   return {
-    name: 'recording', sent,
+    name: 'recording',
+    sent,
     async send(message) {
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       if (options.fail) throw new SendFailure(options.fail);
@@ -29,13 +30,58 @@ function recordingSender(options: { delayMs?: number; fail?: string } = {}): Sen
   };
 }
 
-const signedIn = (id: string): SignedInUser => ({ id, username: id, displayName: id, role: 'citizen', personId: `p-${id}`, practitionerId: null, organisationId: null, teamId: null });
+const signedIn = (id: string): SignedInUser => ({
+  id,
+  username: id,
+  displayName: id,
+  role: 'citizen',
+  personId: `p-${id}`,
+  practitionerId: null,
+  organisationId: null,
+  teamId: null,
+});
 
-async function addUser(db: Kysely<Database>, id: string, contact: { email?: string | null; mobile?: string | null; personId?: string | null } = {}) {
+async function addUser(
+  db: Kysely<Database>,
+  id: string,
+  contact: { email?: string | null; mobile?: string | null; personId?: string | null } = {},
+) {
   if (contact.personId) {
-    await db.insertInto('persons').values({ id: contact.personId, household_id: null, given_name: 'Maya', middle_name: null, family_name: 'Tester', birth_family_name: null, birth_date: '1990-02-03', sex: 'female', ethnicity_group: null, disability: false, nhs_number: null, phone: null, email: null } as never).execute();
+    await db
+      .insertInto('persons')
+      .values({
+        id: contact.personId,
+        household_id: null,
+        given_name: 'Maya',
+        middle_name: null,
+        family_name: 'Tester',
+        birth_family_name: null,
+        birth_date: '1990-02-03',
+        sex: 'female',
+        ethnicity_group: null,
+        disability: false,
+        nhs_number: null,
+        phone: null,
+        email: null,
+      } as never)
+      .execute();
   }
-  await db.insertInto('users').values({ id, username: id, display_name: id, role: 'citizen', password_hash: null, oidc_subject: null, person_id: contact.personId ?? null, practitioner_id: null, organisation_id: null, email: contact.email ?? null, mobile: contact.mobile ?? null } as never).execute();
+  await db
+    .insertInto('users')
+    .values({
+      id,
+      username: id,
+      display_name: id,
+      role: 'citizen',
+      password_hash: null,
+      oidc_subject: null,
+      person_id: contact.personId ?? null,
+      practitioner_id: null,
+      organisation_id: null,
+      email: contact.email ?? null,
+      mobile: contact.mobile ?? null,
+    } as never)
+    .execute();
 }
 
 for (const target of await testDatabaseTargets()) {
@@ -53,9 +99,12 @@ for (const target of await testDatabaseTargets()) {
     });
     after(async () => handle.close());
 
-    const dispatcher = (senders: Partial<Senders>, options: { maxAttempts?: number; baseDelayMs?: number; leaseMs?: number } = {}) => createNotificationDispatcher(db, {
-      senders: { email: senders.email ?? recordingSender(), sms: senders.sms ?? recordingSender() }, publicUrl: () => PUBLIC_URL, ...options,
-    });
+    const dispatcher = (senders: Partial<Senders>, options: { maxAttempts?: number; baseDelayMs?: number; leaseMs?: number } = {}) =>
+      createNotificationDispatcher(db, {
+        senders: { email: senders.email ?? recordingSender(), sms: senders.sms ?? recordingSender() },
+        publicUrl: () => PUBLIC_URL,
+        ...options,
+      });
 
     test('by default an account with an email address is emailed straight away; one without is told nothing', async () => {
       assert.deepEqual(await preferencesOf(db, 'u-email'), { channels: ['email'], frequency: 'immediate', chosen: false });
@@ -64,12 +113,17 @@ for (const target of await testDatabaseTargets()) {
     });
 
     test('a notification exists only if the change it tells of committed', async () => {
-      await assert.rejects(db.transaction().execute(async (trx) => {
-        await notify(trx, { userId: 'u-email', event: 'new_message', path: '/my-record/messages' });
-        throw new Error('the change failed');
-      }), /the change failed/);
+      await assert.rejects(
+        db.transaction().execute(async (trx) => {
+          await notify(trx, { userId: 'u-email', event: 'new_message', path: '/my-record/messages' });
+          throw new Error('the change failed');
+        }),
+        /the change failed/,
+      );
       assert.equal((await listDeliveries(db)).matching, 0);
-      await db.transaction().execute((trx) => notifyPeople(trx, { personIds: ['p-maya'], event: 'new_message', path: '/my-record/messages' }));
+      await db
+        .transaction()
+        .execute((trx) => notifyPeople(trx, { personIds: ['p-maya'], event: 'new_message', path: '/my-record/messages' }));
       assert.equal((await deliveryCounts(db)).queued, 1);
     });
 
@@ -97,17 +151,31 @@ for (const target of await testDatabaseTargets()) {
       const chose = await setOwnPreferences(db, signedIn('u-none'), { channels: ['none'], frequency: '' });
       assert.equal(chose.ok, true);
       assert.equal(await notify(db, { userId: 'u-none', event: 'referral_step' }), 0);
-      await sendTransactional(db, { userId: 'u-none', subject: 'Reset your Joinery password', body: 'Use this link: https://joinery.example.org/reset/abc' });
+      await sendTransactional(db, {
+        userId: 'u-none',
+        subject: 'Reset your Joinery password',
+        body: 'Use this link: https://joinery.example.org/reset/abc',
+      });
       const email = recordingSender();
       assert.equal(await dispatcher({ email }).runOnce(), 1);
-      assert.deepEqual(email.sent.map((m) => [m.to, m.subject]), [['none@example.org', 'Reset your Joinery password']]);
-      const stored = await db.selectFrom('notification_outbox').select(['subject', 'body', 'to_address', 'status']).where('kind', '=', 'account_email').executeTakeFirstOrThrow();
+      assert.deepEqual(
+        email.sent.map((m) => [m.to, m.subject]),
+        [['none@example.org', 'Reset your Joinery password']],
+      );
+      const stored = await db
+        .selectFrom('notification_outbox')
+        .select(['subject', 'body', 'to_address', 'status'])
+        .where('kind', '=', 'account_email')
+        .executeTakeFirstOrThrow();
       assert.deepEqual(stored, { subject: null, body: null, to_address: null, status: 'sent' }, 'the reset link is not kept once sent');
     });
 
-    test('preferences refuse what cannot work, and keep the form\'s errors by field', async () => {
+    test("preferences refuse what cannot work, and keep the form's errors by field", async () => {
       const noMobile = await setOwnPreferences(db, signedIn('u-email'), { channels: ['sms'], frequency: 'immediate' });
-      assert.deepEqual(noMobile, { ok: false, errors: [{ field: 'channels', message: 'Add a mobile phone number to your account to be told by text message' }] });
+      assert.deepEqual(noMobile, {
+        ok: false,
+        errors: [{ field: 'channels', message: 'Add a mobile phone number to your account to be told by text message' }],
+      });
       const nothing = await setOwnPreferences(db, signedIn('u-email'), { channels: [], frequency: '' });
       assert.equal(nothing.ok, false);
       assert.deepEqual(!nothing.ok && nothing.errors.map((e) => e.field), ['channels', 'frequency']);
@@ -115,10 +183,11 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(both.ok, false);
     });
 
-    test('a daily summary: several events, one message, sent only after the day\'s digest time', async () => {
+    test("a daily summary: several events, one message, sent only after the day's digest time", async () => {
       assert.equal((await setOwnPreferences(db, signedIn('u-daily'), { channels: ['email'], frequency: 'daily' })).ok, true);
       const written = new Date();
-      for (const event of ['new_message', 'new_message', 'referral_step', 'emergency_access'] as const) await notify(db, { userId: 'u-daily', event }, written);
+      for (const event of ['new_message', 'new_message', 'referral_step', 'emergency_access'] as const)
+        await notify(db, { userId: 'u-daily', event }, written);
       const email = recordingSender();
       // Before the next digest time, nothing goes.
       assert.equal(await dispatcher({ email }).runOnce(new Date(lastDigestTime(written, 8).getTime() + 1)), 0);
@@ -137,7 +206,10 @@ for (const target of await testDatabaseTargets()) {
       await dispatcher({ sms }).runOnce();
       assert.equal(sms.sent.length, 1);
       assert.equal(sms.sent[0]!.to, '+447700900982');
-      assert.equal(sms.sent[0]!.text, `A request to correct a record has been answered in Joinery. Sign in to read it: ${PUBLIC_URL}/my-record/corrections`);
+      assert.equal(
+        sms.sent[0]!.text,
+        `A request to correct a record has been answered in Joinery. Sign in to read it: ${PUBLIC_URL}/my-record/corrections`,
+      );
     });
 
     test('a failing sender is retried with growing waits, then marked failed with its reason', async () => {
@@ -147,7 +219,12 @@ for (const target of await testDatabaseTargets()) {
       let now = new Date();
       assert.equal(await d.runOnce(now), 1);
       assert.equal(await d.runOnce(now), 0, 'not again before its wait is over');
-      const row = () => db.selectFrom('notification_outbox').select(['status', 'attempts', 'last_error', 'next_attempt_at']).where('kind', '=', 'plan_review_due').executeTakeFirstOrThrow();
+      const row = () =>
+        db
+          .selectFrom('notification_outbox')
+          .select(['status', 'attempts', 'last_error', 'next_attempt_at'])
+          .where('kind', '=', 'plan_review_due')
+          .executeTakeFirstOrThrow();
       const first = await row();
       assert.equal(first.status, 'queued');
       assert.equal(first.attempts, 1);
@@ -163,7 +240,10 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(last.status, 'failed');
       assert.equal(last.attempts, 3);
       const listed = (await listDeliveries(db, { status: 'failed' })).deliveries;
-      assert.deepEqual(listed.map((r) => [r.kind, r.attempts, r.lastError, r.account?.username]), [['plan_review_due', 3, 'the mail server answered 451: try later', 'u-email']]);
+      assert.deepEqual(
+        listed.map((r) => [r.kind, r.attempts, r.lastError, r.account?.username]),
+        [['plan_review_due', 3, 'the mail server answered 451: try later', 'u-email']],
+      );
     });
 
     test('an account disabled after it was notified is told nothing', async () => {
@@ -173,7 +253,11 @@ for (const target of await testDatabaseTargets()) {
       const email = recordingSender();
       await dispatcher({ email }).runOnce();
       assert.equal(email.sent.length, 0);
-      const row = await db.selectFrom('notification_outbox').select(['status', 'last_error']).where('user_id', '=', 'u-leaver').executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('notification_outbox')
+        .select(['status', 'last_error'])
+        .where('user_id', '=', 'u-leaver')
+        .executeTakeFirstOrThrow();
       assert.deepEqual(row, { status: 'failed', last_error: 'the account is disabled' }, 'failed at once: no retry could reach them');
       assert.equal(await notify(db, { userId: 'u-leaver', event: 'new_message' }), 0, 'and nothing new is written');
     });
@@ -198,10 +282,15 @@ for (const target of await testDatabaseTargets()) {
       const b = recordingSender({ delayMs: 5 });
       // On PostgreSQL the second dispatcher has a connection pool of its own, as another server would.
       const schema = target.kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : null;
-      const other = schema ? await openPostgres(process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test', { searchPath: schema, max: 2 }) : null;
+      const other = schema
+        ? await openPostgres(process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test', { searchPath: schema, max: 2 })
+        : null;
       try {
         const da = dispatcher({ email: a });
-        const db2 = createNotificationDispatcher(other?.db ?? db, { senders: { email: b, sms: recordingSender() }, publicUrl: () => PUBLIC_URL });
+        const db2 = createNotificationDispatcher(other?.db ?? db, {
+          senders: { email: b, sms: recordingSender() },
+          publicUrl: () => PUBLIC_URL,
+        });
         let claimed = 0;
         for (let round = 0; round < 5; round += 1) {
           const [x, y] = await Promise.all([da.runOnce(), db2.runOnce()]);

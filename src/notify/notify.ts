@@ -20,12 +20,17 @@ export interface Preferences {
 /** A path on this site for a message's link: one leading '/', no scheme or host, no control characters. */
 function safePath(path: string | undefined): string | null {
   if (path === undefined) return null;
-  if (!/^\/(?![/\\])[A-Za-z0-9\-._~/?=&%#]*$/.test(path) || path.length > 300) throw new Error(`notification link must be a path on this site (got ${JSON.stringify(path)})`);
+  if (!/^\/(?![/\\])[A-Za-z0-9\-._~/?=&%#]*$/.test(path) || path.length > 300)
+    throw new Error(`notification link must be a path on this site (got ${JSON.stringify(path)})`);
   return path;
 }
 
 export async function preferencesOf(db: Db, userId: string): Promise<Preferences> {
-  const row = await db.selectFrom('notification_preferences').select(['channels', 'frequency']).where('user_id', '=', userId).executeTakeFirst();
+  const row = await db
+    .selectFrom('notification_preferences')
+    .select(['channels', 'frequency'])
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   if (row) return { channels: channels.filter((c) => row.channels.includes(c)), frequency: row.frequency, chosen: true };
   const contact = await contactDetailsOf(db, userId);
   return { channels: contact?.email ? ['email'] : [], frequency: 'immediate', chosen: false };
@@ -59,7 +64,11 @@ export async function notify(tx: Db, input: NotifyInput, now: Date = new Date())
 }
 
 /** Notifies every active account of these people (their own citizen accounts). */
-export async function notifyPeople(tx: Db, input: Omit<NotifyInput, 'userId'> & { personIds: readonly string[] }, now: Date = new Date()): Promise<number> {
+export async function notifyPeople(
+  tx: Db,
+  input: Omit<NotifyInput, 'userId'> & { personIds: readonly string[] },
+  now: Date = new Date(),
+): Promise<number> {
   let queued = 0;
   for (const { userId } of await accountsOfPeople(tx, input.personIds)) queued += await notify(tx, { ...input, userId }, now);
   return queued;
@@ -73,20 +82,46 @@ export type TransactionalRecipient = { userId: string } | { email: string };
  * "account email" only. Its subject and body are kept only until sent or given up, then erased.
  * To an account, it goes to the account's email address as it is when sent.
  */
-export async function sendTransactional(tx: Db, input: TransactionalRecipient & { subject: string; body: string }, now: Date = new Date()): Promise<number> {
+export async function sendTransactional(
+  tx: Db,
+  input: TransactionalRecipient & { subject: string; body: string },
+  now: Date = new Date(),
+): Promise<number> {
   const userId = 'userId' in input ? input.userId : null;
   const to = 'email' in input ? input.email : null;
-  const row = await tx.insertInto('notification_outbox').values({
-    user_id: userId, kind: 'account_email', channel: 'email', frequency: 'immediate', path: null, dedupe_key: null,
-    to_address: to, subject: input.subject, body: input.body, next_attempt_at: now, sent_at: null, failed_at: null, last_error: null, sender: null,
-  }).returning('id').executeTakeFirstOrThrow();
+  const row = await tx
+    .insertInto('notification_outbox')
+    .values({
+      user_id: userId,
+      kind: 'account_email',
+      channel: 'email',
+      frequency: 'immediate',
+      path: null,
+      dedupe_key: null,
+      to_address: to,
+      subject: input.subject,
+      body: input.body,
+      next_attempt_at: now,
+      sent_at: null,
+      failed_at: null,
+      last_error: null,
+      sender: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
-export interface PreferenceFieldError { field: 'channels' | 'frequency'; message: string }
+export interface PreferenceFieldError {
+  field: 'channels' | 'frequency';
+  message: string;
+}
 
 /** What the preferences form sends: the channels ticked (or "none"), and how often. */
-export interface PreferencesInput { channels: string[]; frequency: string }
+export interface PreferencesInput {
+  channels: string[];
+  frequency: string;
+}
 
 export type PreferencesResult = { ok: true; preferences: Preferences } | { ok: false; errors: PreferenceFieldError[] };
 
@@ -96,15 +131,24 @@ export async function setOwnPreferences(db: Kysely<Database>, user: SignedInUser
   const none = input.channels.includes('none');
   const chosen = channels.filter((c) => input.channels.includes(c));
   const contact = await contactDetailsOf(db, user.id);
-  if (none && chosen.length > 0) errors.push({ field: 'channels', message: 'Choose email or text message, or choose not to be told, not both' });
-  else if (!none && chosen.length === 0) errors.push({ field: 'channels', message: 'Choose how we should tell you, or choose not to be told' });
-  else if (chosen.includes('email') && !contact?.email) errors.push({ field: 'channels', message: 'Add an email address to your account to be told by email' });
-  else if (chosen.includes('sms') && !contact?.mobile) errors.push({ field: 'channels', message: 'Add a mobile phone number to your account to be told by text message' });
-  const frequency = (frequencies as readonly string[]).includes(input.frequency) ? input.frequency as Frequency : null;
+  if (none && chosen.length > 0)
+    errors.push({ field: 'channels', message: 'Choose email or text message, or choose not to be told, not both' });
+  else if (!none && chosen.length === 0)
+    errors.push({ field: 'channels', message: 'Choose how we should tell you, or choose not to be told' });
+  else if (chosen.includes('email') && !contact?.email)
+    errors.push({ field: 'channels', message: 'Add an email address to your account to be told by email' });
+  else if (chosen.includes('sms') && !contact?.mobile)
+    errors.push({ field: 'channels', message: 'Add a mobile phone number to your account to be told by text message' });
+  const frequency = (frequencies as readonly string[]).includes(input.frequency) ? (input.frequency as Frequency) : null;
   if (!none && frequency === null) errors.push({ field: 'frequency', message: 'Choose how often we should tell you' });
   if (errors.length > 0) return { ok: false, errors };
   const preferences: Preferences = { channels: none ? [] : chosen, frequency: frequency ?? 'immediate', chosen: true };
-  await db.insertInto('notification_preferences').values({ user_id: user.id, channels: preferences.channels, frequency: preferences.frequency, updated_at: new Date() })
-    .onConflict((oc) => oc.column('user_id').doUpdateSet({ channels: preferences.channels, frequency: preferences.frequency, updated_at: new Date() })).execute();
+  await db
+    .insertInto('notification_preferences')
+    .values({ user_id: user.id, channels: preferences.channels, frequency: preferences.frequency, updated_at: new Date() })
+    .onConflict((oc) =>
+      oc.column('user_id').doUpdateSet({ channels: preferences.channels, frequency: preferences.frequency, updated_at: new Date() }),
+    )
+    .execute();
   return { ok: true, preferences };
 }

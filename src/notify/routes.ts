@@ -17,7 +17,8 @@ import { eventWords } from './messages.ts';
 import { notificationEvents, type DeliveryStatus } from './schema.ts';
 
 const one = (value: unknown): string => (typeof value === 'string' ? value : '');
-const many = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : []);
+const many = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
 
 const statusLabels: Record<DeliveryStatus, string> = { queued: 'Waiting to send', sent: 'Sent', failed: 'Failed' };
 
@@ -30,27 +31,70 @@ export function registerNotifyRoutes(app: FastifyInstance, options: NotifyRouteO
   const { config, database } = app.joinery;
   const db = database.db;
 
-  async function renderPreferences(request: FastifyRequest, reply: FastifyReply, values?: { channels: string[]; frequency: string }, errors: PreferenceFieldError[] = [], status = 200) {
+  async function renderPreferences(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values?: { channels: string[]; frequency: string },
+    errors: PreferenceFieldError[] = [],
+    status = 200,
+  ) {
     const user = requireSignedIn(request);
     const [prefs, contact] = await Promise.all([preferencesOf(db, user.id), contactDetailsOf(db, user.id)]);
-    const shown = values ?? { channels: prefs.chosen && prefs.channels.length === 0 ? ['none'] : prefs.channels, frequency: prefs.frequency };
+    const shown = values ?? {
+      channels: prefs.chosen && prefs.channels.length === 0 ? ['none'] : prefs.channels,
+      frequency: prefs.frequency,
+    };
     const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
-    return reply.code(status).view('account-notifications.njk', viewContext(request, reply, {
-      title: 'Notifications', errors, errorOf, prefs, hasEmail: Boolean(contact?.email), hasMobile: Boolean(contact?.mobile),
-      errorList: errors.map((e) => ({ text: e.message, href: e.field === 'channels' ? '#channels' : '#frequency' })),
-      channelItems: [
-        { value: 'email', text: 'Email', checked: shown.channels.includes('email'), hint: { text: contact?.email ? `To the email address on your account` : 'Add an email address to your account first' } },
-        { value: 'sms', text: 'Text message', checked: shown.channels.includes('sms'), hint: { text: contact?.mobile ? 'To the mobile number on your account' : 'Add a mobile phone number to your account first' } },
-        { divider: 'or' },
-        { value: 'none', text: 'Do not tell me', checked: shown.channels.includes('none'), behaviour: 'exclusive', hint: { text: 'You will see what is new when you sign in' } },
-      ],
-      frequencyItems: [
-        { value: 'immediate', text: 'Straight away', checked: shown.frequency === 'immediate', hint: { text: 'One message each time something happens' } },
-        { value: 'daily', text: 'Once a day', checked: shown.frequency === 'daily', hint: { text: `One message a day, at ${config.notify.digestHour}:00, if something happened` } },
-      ],
-      events: notificationEvents.map((e) => eventWords[e].label),
-      success: errors.length ? null : successFrom(request, { saved: { heading: 'Your choices are saved' } }),
-    }));
+    return reply.code(status).view(
+      'account-notifications.njk',
+      viewContext(request, reply, {
+        title: 'Notifications',
+        errors,
+        errorOf,
+        prefs,
+        hasEmail: Boolean(contact?.email),
+        hasMobile: Boolean(contact?.mobile),
+        errorList: errors.map((e) => ({ text: e.message, href: e.field === 'channels' ? '#channels' : '#frequency' })),
+        channelItems: [
+          {
+            value: 'email',
+            text: 'Email',
+            checked: shown.channels.includes('email'),
+            hint: { text: contact?.email ? `To the email address on your account` : 'Add an email address to your account first' },
+          },
+          {
+            value: 'sms',
+            text: 'Text message',
+            checked: shown.channels.includes('sms'),
+            hint: { text: contact?.mobile ? 'To the mobile number on your account' : 'Add a mobile phone number to your account first' },
+          },
+          { divider: 'or' },
+          {
+            value: 'none',
+            text: 'Do not tell me',
+            checked: shown.channels.includes('none'),
+            behaviour: 'exclusive',
+            hint: { text: 'You will see what is new when you sign in' },
+          },
+        ],
+        frequencyItems: [
+          {
+            value: 'immediate',
+            text: 'Straight away',
+            checked: shown.frequency === 'immediate',
+            hint: { text: 'One message each time something happens' },
+          },
+          {
+            value: 'daily',
+            text: 'Once a day',
+            checked: shown.frequency === 'daily',
+            hint: { text: `One message a day, at ${config.notify.digestHour}:00, if something happened` },
+          },
+        ],
+        events: notificationEvents.map((e) => eventWords[e].label),
+        success: errors.length ? null : successFrom(request, { saved: { heading: 'Your choices are saved' } }),
+      }),
+    );
   }
 
   app.get('/account/notifications', async (request, reply) => renderPreferences(request, reply));
@@ -67,21 +111,36 @@ export function registerNotifyRoutes(app: FastifyInstance, options: NotifyRouteO
   app.get('/admin/notifications', async (request, reply) => {
     requireRole(request, 'admin');
     const query = (request.query ?? {}) as Record<string, unknown>;
-    const status = (deliveryStatuses as readonly string[]).includes(one(query.status)) ? one(query.status) as DeliveryStatus : undefined;
+    const status = (deliveryStatuses as readonly string[]).includes(one(query.status)) ? (one(query.status) as DeliveryStatus) : undefined;
     const page = /^\d{1,6}$/.test(one(query.page)) ? Number(one(query.page)) : 1;
     const [counts, result] = await Promise.all([deliveryCounts(db), listDeliveries(db, { status, page })]);
     const href = pageHref('/admin/notifications', { status });
-    return reply.view('admin-notifications.njk', viewContext(request, reply, {
-      title: 'Notifications', counts, ...result, status: status ?? '', filtered: Boolean(status), kindLabels, statusLabels,
-      ...showing(result.page, result.perPage, result.matching, result.deliveries.length),
-      statusItems: [{ value: '', text: 'Any state' }, ...deliveryStatuses.map((s) => ({ value: s, text: statusLabels[s], selected: s === status }))],
-      pagination: pagination(result.page, result.pages, href, { numbered: true }),
-      senders: { email: senders.email.name, sms: senders.sms.name },
-      success: successFrom(request, {
-        retried: { heading: 'Failed notifications are being sent again', text: 'Each is tried again straight away, with all its attempts.' },
-        'none-failed': { heading: 'Nothing to send again', text: 'No notification had failed.' },
+    return reply.view(
+      'admin-notifications.njk',
+      viewContext(request, reply, {
+        title: 'Notifications',
+        counts,
+        ...result,
+        status: status ?? '',
+        filtered: Boolean(status),
+        kindLabels,
+        statusLabels,
+        ...showing(result.page, result.perPage, result.matching, result.deliveries.length),
+        statusItems: [
+          { value: '', text: 'Any state' },
+          ...deliveryStatuses.map((s) => ({ value: s, text: statusLabels[s], selected: s === status })),
+        ],
+        pagination: pagination(result.page, result.pages, href, { numbered: true }),
+        senders: { email: senders.email.name, sms: senders.sms.name },
+        success: successFrom(request, {
+          retried: {
+            heading: 'Failed notifications are being sent again',
+            text: 'Each is tried again straight away, with all its attempts.',
+          },
+          'none-failed': { heading: 'Nothing to send again', text: 'No notification had failed.' },
+        }),
       }),
-    }));
+    );
   });
 
   app.post('/admin/notifications/retry', async (request, reply) => {
@@ -92,7 +151,11 @@ export function registerNotifyRoutes(app: FastifyInstance, options: NotifyRouteO
 
   const senders = options.senders ?? sendersFromConfig(config.notify);
   const dispatcher = createNotificationDispatcher(db, {
-    senders, publicUrl: () => app.joinery.config.publicUrl, digestHour: config.notify.digestHour, maxAttempts: config.notify.maxAttempts, intervalMs: 1000,
+    senders,
+    publicUrl: () => app.joinery.config.publicUrl,
+    digestHour: config.notify.digestHour,
+    maxAttempts: config.notify.maxAttempts,
+    intervalMs: 1000,
     onError: (error) => app.log.error({ err: errorForLog(error as Error) }, 'notification dispatch failed'),
   });
   app.addHook('onClose', async () => {

@@ -22,15 +22,32 @@ describe('GOV.UK Notify', () => {
       const chunks: Buffer[] = [];
       request.on('data', (c: Buffer) => chunks.push(c));
       request.on('end', () => {
-        received.push({ path: request.url ?? '', authorization: String(request.headers.authorization ?? ''), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        received.push({
+          path: request.url ?? '',
+          authorization: String(request.headers.authorization ?? ''),
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        });
         response.setHeader('content-type', 'application/json');
         if (refuse) {
           response.statusCode = 400;
-          response.end(JSON.stringify({ status_code: 400, errors: [{ error: 'ValidationError', message: 'phone_number +447700900982 is not a valid UK mobile number' }] }));
+          response.end(
+            JSON.stringify({
+              status_code: 400,
+              errors: [{ error: 'ValidationError', message: 'phone_number +447700900982 is not a valid UK mobile number' }],
+            }),
+          );
           return;
         }
         response.statusCode = 201;
-        response.end(JSON.stringify({ id: randomUUID(), reference: null, content: { body: 'x', from_number: 'Joinery' }, uri: 'x', template: { id: 't', version: 1, uri: 'x' } }));
+        response.end(
+          JSON.stringify({
+            id: randomUUID(),
+            reference: null,
+            content: { body: 'x', from_number: 'Joinery' },
+            uri: 'x',
+            template: { id: 't', version: 1, uri: 'x' },
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -38,31 +55,62 @@ describe('GOV.UK Notify', () => {
   });
   after(async () => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const senders = () => sendersFromConfig(loadConfig({ NOTIFY_API_KEY: apiKey, NOTIFY_BASE_URL: baseUrl, NOTIFY_SMS_TEMPLATE_ID: 'sms-template', NOTIFY_EMAIL_TEMPLATE_ID: 'email-template' }).notify);
+  const senders = () =>
+    sendersFromConfig(
+      loadConfig({
+        NOTIFY_API_KEY: apiKey,
+        NOTIFY_BASE_URL: baseUrl,
+        NOTIFY_SMS_TEMPLATE_ID: 'sms-template',
+        NOTIFY_EMAIL_TEMPLATE_ID: 'email-template',
+      }).notify,
+    );
 
-  test('a text message goes to Notify\'s API with the template, the number, the words and a signed token', async () => {
+  test("a text message goes to Notify's API with the template, the number, the words and a signed token", async () => {
     const { sms } = senders();
     assert.equal(sms.name, 'govuk-notify');
-    await sms.send({ to: '+447700900982', subject: 'New message in Joinery', text: 'You have a new message in Joinery.', reference: 'joinery-7' });
+    await sms.send({
+      to: '+447700900982',
+      subject: 'New message in Joinery',
+      text: 'You have a new message in Joinery.',
+      reference: 'joinery-7',
+    });
     const last = received.at(-1)!;
     assert.equal(last.path, '/v2/notifications/sms');
-    assert.deepEqual(last.body, { template_id: 'sms-template', phone_number: '+447700900982', personalisation: { body: 'You have a new message in Joinery.' }, reference: 'joinery-7' });
+    assert.deepEqual(last.body, {
+      template_id: 'sms-template',
+      phone_number: '+447700900982',
+      personalisation: { body: 'You have a new message in Joinery.' },
+      reference: 'joinery-7',
+    });
     const [, payload] = last.authorization.replace(/^Bearer /, '').split('.');
     assert.equal(JSON.parse(Buffer.from(payload!, 'base64url').toString()).iss, serviceId, 'a JWT issued by the service, from the API key');
   });
 
   test('without SMTP_URL, email goes through Notify too, with subject and body as personalisation', async () => {
     const { email } = senders();
-    await email.send({ to: 'resident@example.org', subject: 'New message in Joinery', text: 'You have a new message in Joinery.', reference: 'joinery-8' });
+    await email.send({
+      to: 'resident@example.org',
+      subject: 'New message in Joinery',
+      text: 'You have a new message in Joinery.',
+      reference: 'joinery-8',
+    });
     assert.deepEqual(received.at(-1)!.body, {
-      template_id: 'email-template', email_address: 'resident@example.org', personalisation: { subject: 'New message in Joinery', body: 'You have a new message in Joinery.' }, reference: 'joinery-8',
+      template_id: 'email-template',
+      email_address: 'resident@example.org',
+      personalisation: { subject: 'New message in Joinery', body: 'You have a new message in Joinery.' },
+      reference: 'joinery-8',
     });
   });
 
-  test('Notify\'s refusal is shown to the admin with its reason, without the number', async () => {
+  test("Notify's refusal is shown to the admin with its reason, without the number", async () => {
     refuse = true;
     try {
-      const error = await senders().sms.send({ to: '+447700900982', subject: 's', text: 't', reference: 'joinery-9' }).then(() => null, (e: unknown) => e);
+      const error = await senders()
+        .sms.send({ to: '+447700900982', subject: 's', text: 't', reference: 'joinery-9' })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       assert.ok(error);
       assert.equal(failureText(error), 'GOV.UK Notify answered 400: phone_number [number] is not a valid UK mobile number');
     } finally {
@@ -74,8 +122,14 @@ describe('GOV.UK Notify', () => {
 test('with nothing configured, each channel fails with what to set', async () => {
   const { email, sms } = sendersFromConfig(loadConfig({}).notify);
   assert.equal(email.name, 'not-configured');
-  await assert.rejects(email.send({ to: 'a@example.org', subject: 's', text: 't', reference: 'r' }), /email is not configured: set SMTP_URL/);
-  await assert.rejects(sms.send({ to: '+447700900982', subject: 's', text: 't', reference: 'r' }), /text messages are not configured: set NOTIFY_API_KEY with NOTIFY_SMS_TEMPLATE_ID/);
+  await assert.rejects(
+    email.send({ to: 'a@example.org', subject: 's', text: 't', reference: 'r' }),
+    /email is not configured: set SMTP_URL/,
+  );
+  await assert.rejects(
+    sms.send({ to: '+447700900982', subject: 's', text: 't', reference: 'r' }),
+    /text messages are not configured: set NOTIFY_API_KEY with NOTIFY_SMS_TEMPLATE_ID/,
+  );
 });
 
 test('the configuration refuses what cannot send', () => {

@@ -45,17 +45,38 @@ const SEND_TIMEOUT_MS = 30_000;
  */
 export function failureText(error: unknown): string {
   if (error instanceof SendFailure) return error.message;
-  const e = error as { code?: string; responseCode?: number; response?: { status?: number; data?: { errors?: Array<{ message?: string }> } }; message?: string };
-  const notifyErrors = e.response?.data?.errors?.map((x) => x.message).filter(Boolean).join('; ');
+  const e = error as {
+    code?: string;
+    responseCode?: number;
+    response?: { status?: number; data?: { errors?: Array<{ message?: string }> } };
+    message?: string;
+  };
+  const notifyErrors = e.response?.data?.errors
+    ?.map((x) => x.message)
+    .filter(Boolean)
+    .join('; ');
   const raw = notifyErrors || (typeof e.message === 'string' ? e.message : String(error));
-  const clean = raw.replace(/[^\s<>"']+@[^\s<>"']+/g, '[address]').replace(/\+?\d[\d\s-]{7,}\d/g, '[number]').replace(/\s+/g, ' ').trim().slice(0, 300);
-  const code = e.responseCode ? `the mail server answered ${e.responseCode}` : e.response?.status ? `GOV.UK Notify answered ${e.response.status}` : e.code ? `${e.code}` : 'sending failed';
+  const clean = raw
+    .replace(/[^\s<>"']+@[^\s<>"']+/g, '[address]')
+    .replace(/\+?\d[\d\s-]{7,}\d/g, '[number]')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
+  const code = e.responseCode
+    ? `the mail server answered ${e.responseCode}`
+    : e.response?.status
+      ? `GOV.UK Notify answered ${e.response.status}`
+      : e.code
+        ? `${e.code}`
+        : 'sending failed';
   return `${code}: ${clean}`;
 }
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new SendFailure(`${what} did not answer within ${SEND_TIMEOUT_MS / 1000} seconds`)), SEND_TIMEOUT_MS); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SendFailure(`${what} did not answer within ${SEND_TIMEOUT_MS / 1000} seconds`)), SEND_TIMEOUT_MS);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -65,7 +86,16 @@ export function smtpSender(smtpUrl: string, from: string): Sender {
   return {
     name: 'smtp',
     async send(message) {
-      await withTimeout(transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, headers: { 'X-Joinery-Reference': message.reference } }), 'the mail server');
+      await withTimeout(
+        transport.sendMail({
+          from,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          headers: { 'X-Joinery-Reference': message.reference },
+        }),
+        'the mail server',
+      );
     },
     async close() {
       transport.close();
@@ -82,7 +112,10 @@ export function notifySmsSender(client: NotifyClient, templateId: string): Sende
   return {
     name: 'govuk-notify',
     async send(message) {
-      await withTimeout(client.sendSms(templateId, message.to, { personalisation: { body: message.text }, reference: message.reference }), 'GOV.UK Notify');
+      await withTimeout(
+        client.sendSms(templateId, message.to, { personalisation: { body: message.text }, reference: message.reference }),
+        'GOV.UK Notify',
+      );
     },
   };
 }
@@ -92,16 +125,23 @@ export function notifyEmailSender(client: NotifyClient, templateId: string): Sen
   return {
     name: 'govuk-notify',
     async send(message) {
-      await withTimeout(client.sendEmail(templateId, message.to, { personalisation: { subject: message.subject, body: message.text }, reference: message.reference }), 'GOV.UK Notify');
+      await withTimeout(
+        client.sendEmail(templateId, message.to, {
+          personalisation: { subject: message.subject, body: message.text },
+          reference: message.reference,
+        }),
+        'GOV.UK Notify',
+      );
     },
   };
 }
 
 /** A channel nobody configured: every message fails with what to set, and the admin sees it. */
 export function notConfiguredSender(channel: Channel): Sender {
-  const what = channel === 'email'
-    ? 'email is not configured: set SMTP_URL, or NOTIFY_API_KEY with NOTIFY_EMAIL_TEMPLATE_ID'
-    : 'text messages are not configured: set NOTIFY_API_KEY with NOTIFY_SMS_TEMPLATE_ID';
+  const what =
+    channel === 'email'
+      ? 'email is not configured: set SMTP_URL, or NOTIFY_API_KEY with NOTIFY_EMAIL_TEMPLATE_ID'
+      : 'text messages are not configured: set NOTIFY_API_KEY with NOTIFY_SMS_TEMPLATE_ID';
   return {
     name: 'not-configured',
     async send() {
@@ -113,9 +153,11 @@ export function notConfiguredSender(channel: Channel): Sender {
 /** The senders the configuration asks for: SMTP first for email, then Notify; Notify for text messages. */
 export function sendersFromConfig(config: NotifyConfig): Senders {
   const client = config.notifyApiKey ? notifyClient(config) : undefined;
-  const email = config.smtpUrl ? smtpSender(config.smtpUrl, config.from)
-    : client && config.notifyEmailTemplateId ? notifyEmailSender(client, config.notifyEmailTemplateId)
-    : notConfiguredSender('email');
+  const email = config.smtpUrl
+    ? smtpSender(config.smtpUrl, config.from)
+    : client && config.notifyEmailTemplateId
+      ? notifyEmailSender(client, config.notifyEmailTemplateId)
+      : notConfiguredSender('email');
   const sms = client && config.notifySmsTemplateId ? notifySmsSender(client, config.notifySmsTemplateId) : notConfiguredSender('sms');
   return { email, sms };
 }

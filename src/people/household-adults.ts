@@ -5,7 +5,12 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { ageOn } from './age.ts';
 
-export interface HouseholdMember { id: string; givenName: string; familyName: string; adult: boolean }
+export interface HouseholdMember {
+  id: string;
+  givenName: string;
+  familyName: string;
+  adult: boolean;
+}
 
 /** The household the person lives in now, if any. */
 export async function householdOfPerson(db: Kysely<Database>, personId: string): Promise<string | null> {
@@ -18,7 +23,13 @@ export async function householdOfPerson(db: Kysely<Database>, personId: string):
  * over on `on`). Someone whose age is not known counts as an adult: their agreement is asked for.
  */
 export async function householdMembersOn(db: Kysely<Database>, householdId: string, on: Date): Promise<HouseholdMember[]> {
-  const rows = await db.selectFrom('persons').select(['id', 'given_name', 'family_name', sql<string | null>`birth_date::text`.as('birth_date')])
-    .where('household_id', '=', householdId).where(sql<boolean>`merged_into is null`).orderBy('birth_date').orderBy('id').execute();
+  const rows = await db
+    .selectFrom('persons')
+    .select(['id', 'given_name', 'family_name', sql<string | null>`birth_date::text`.as('birth_date')])
+    .where('household_id', '=', householdId)
+    .where(sql<boolean>`merged_into is null`)
+    .orderBy('birth_date')
+    .orderBy('id')
+    .execute();
   return rows.map((r) => ({ id: r.id, givenName: r.given_name, familyName: r.family_name, adult: (ageOn(r.birth_date, on) ?? 18) >= 18 }));
 }

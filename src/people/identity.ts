@@ -11,7 +11,14 @@ import { isValidNhsNumber } from '../platform/nhs-number.ts';
  */
 export async function peopleWithVerifiedIdentity(db: Kysely<Database>, nhsNumber: string, birthDate: string): Promise<string[]> {
   if (!isValidNhsNumber(nhsNumber) || !/^\d{10}$/.test(nhsNumber) || !/^\d{4}-\d{2}-\d{2}$/.test(birthDate)) return [];
-  const rows = await db.selectFrom('persons').select('id').where('nhs_number', '=', nhsNumber).where('birth_date', '=', birthDate)
-    .where(sql<boolean>`merged_into is null`).orderBy('id').limit(2).execute();
+  const rows = await db
+    .selectFrom('persons')
+    .select('id')
+    .where('nhs_number', '=', nhsNumber)
+    .where('birth_date', '=', birthDate)
+    .where(sql<boolean>`merged_into is null`)
+    .orderBy('id')
+    .limit(2)
+    .execute();
   return rows.map((r) => r.id);
 }

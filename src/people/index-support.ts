@@ -8,8 +8,16 @@ import { bulkInsert } from '../platform/bulk.ts';
 
 /** A live person as the index matches records against them (household address first, else the one the index kept). */
 export interface PersonToMatch {
-  id: string; given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null;
-  phone: string | null; email: string | null; postcode: string | null; address_line: string | null;
+  id: string;
+  given_name: string;
+  family_name: string;
+  birth_date: string | null;
+  sex: string | null;
+  nhs_number: string | null;
+  phone: string | null;
+  email: string | null;
+  postcode: string | null;
+  address_line: string | null;
 }
 
 /** Every live (not merged) person to match against, or only those named, by id. */
@@ -26,13 +34,21 @@ export async function personsToMatch(db: Kysely<Database>, personIds?: readonly 
 
 /** Every merged person record and the person it was merged into. */
 export async function mergedPersons(db: Kysely<Database>): Promise<Map<string, string>> {
-  const rows = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(db);
+  const rows = await sql<{ id: string; merged_into: string }>`select id, merged_into from persons where merged_into is not null`.execute(
+    db,
+  );
   return new Map(rows.rows.map((row) => [row.id, row.merged_into]));
 }
 
 /** Locks a person record for a merge or un-merge in the caller's transaction; undefined when there is none. */
-export async function lockPersonForMerge(trx: Transaction<Database>, id: string): Promise<{ id: string; merged_into: string | null } | undefined> {
-  const result = await sql<{ id: string; merged_into: string | null }>`select id, merged_into from persons where id = ${id} for update`.execute(trx);
+export async function lockPersonForMerge(
+  trx: Transaction<Database>,
+  id: string,
+): Promise<{ id: string; merged_into: string | null } | undefined> {
+  const result = await sql<{
+    id: string;
+    merged_into: string | null;
+  }>`select id, merged_into from persons where id = ${id} for update`.execute(trx);
   return result.rows[0];
 }
 
@@ -48,23 +64,36 @@ export async function personOrigin(db: Kysely<Database>, id: string): Promise<st
 }
 
 export interface IndexPerson {
-  id: string; given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null; phone: string | null; email: string | null;
-  postcode: string | null; address: string | null;
+  id: string;
+  given_name: string;
+  family_name: string;
+  birth_date: string | null;
+  sex: string | null;
+  nhs_number: string | null;
+  phone: string | null;
+  email: string | null;
+  postcode: string | null;
+  address: string | null;
 }
 
 /** Person records the index makes for records that match nobody, from the records' best values: one bulk insert. */
 export async function createIndexPersons(db: Kysely<Database>, persons: readonly IndexPerson[]): Promise<void> {
-  await bulkInsert(db, 'persons', [
-    { name: 'id', type: 'text', value: (p) => p.id },
-    { name: 'given_name', type: 'text', value: (p) => p.given_name },
-    { name: 'family_name', type: 'text', value: (p) => p.family_name },
-    { name: 'birth_date', type: 'date', value: (p) => p.birth_date },
-    { name: 'sex', type: 'text', value: (p) => p.sex },
-    { name: 'nhs_number', type: 'text', value: (p) => p.nhs_number },
-    { name: 'phone', type: 'text', value: (p) => p.phone },
-    { name: 'email', type: 'text', value: (p) => p.email },
-    { name: 'origin', type: 'text', value: () => 'linkage' },
-    { name: 'linkage_postcode', type: 'text', value: (p) => p.postcode },
-    { name: 'linkage_address', type: 'text', value: (p) => p.address },
-  ], persons as IndexPerson[]);
+  await bulkInsert(
+    db,
+    'persons',
+    [
+      { name: 'id', type: 'text', value: (p) => p.id },
+      { name: 'given_name', type: 'text', value: (p) => p.given_name },
+      { name: 'family_name', type: 'text', value: (p) => p.family_name },
+      { name: 'birth_date', type: 'date', value: (p) => p.birth_date },
+      { name: 'sex', type: 'text', value: (p) => p.sex },
+      { name: 'nhs_number', type: 'text', value: (p) => p.nhs_number },
+      { name: 'phone', type: 'text', value: (p) => p.phone },
+      { name: 'email', type: 'text', value: (p) => p.email },
+      { name: 'origin', type: 'text', value: () => 'linkage' },
+      { name: 'linkage_postcode', type: 'text', value: (p) => p.postcode },
+      { name: 'linkage_address', type: 'text', value: (p) => p.address },
+    ],
+    persons as IndexPerson[],
+  );
 }

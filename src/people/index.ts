@@ -7,7 +7,19 @@ export { createHousehold, setHouseholdMembers } from './households.ts';
 export type { MoveResult } from './households.ts';
 export { peopleWithVerifiedIdentity } from './identity.ts';
 export { isValidNhsNumber, syntheticNhsNumber } from '../platform/nhs-number.ts';
-export { agenciesHolding, currentNeeds, heldFieldLabel, heldFieldOrder, heldFieldRows, heldFieldValue, organisationCaseload, personPage, personSummary, recordsHeld, whoLooked } from './record.ts';
+export {
+  agenciesHolding,
+  currentNeeds,
+  heldFieldLabel,
+  heldFieldOrder,
+  heldFieldRows,
+  heldFieldValue,
+  organisationCaseload,
+  personPage,
+  personSummary,
+  recordsHeld,
+  whoLooked,
+} from './record.ts';
 export type { CaseloadPage } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
 export type { RelationshipKey } from './relationships.ts';
@@ -16,16 +28,39 @@ export { buildSharedRecord } from './shared-record.ts';
 export { isLivePerson, isLivePersonOf, personBirthDateSql, personFullNameOf } from './persons.ts';
 // Persons, households, needs and events by id, batched, for other modules (they only fetch).
 export {
-  currentNeedRows, otherHouseholdMembers, peopleByIds, personById, personEventsSince, personHouseholdFacts, type EventRow, type NeedRow, type PersonRef,
+  currentNeedRows,
+  otherHouseholdMembers,
+  peopleByIds,
+  personById,
+  personEventsSince,
+  personHouseholdFacts,
+  type EventRow,
+  type NeedRow,
+  type PersonRef,
 } from './lookups.ts';
 // Who is in a household and which members are adults (household budgets and referrals ask each adult).
 export { householdMembersOn, householdOfPerson, type HouseholdMember } from './household-adults.ts';
 // What the person index (linkage) reads and writes of persons: people to match, merges, new person records.
 export {
-  createIndexPersons, lockPersonForMerge, mergedPersons, personOrigin, personsToMatch, setMergedInto, type IndexPerson, type PersonToMatch,
+  createIndexPersons,
+  lockPersonForMerge,
+  mergedPersons,
+  personOrigin,
+  personsToMatch,
+  setMergedInto,
+  type IndexPerson,
+  type PersonToMatch,
 } from './index-support.ts';
 // Names, dates of birth and home areas as fragments to embed, merged records as a subquery, a person's contact details.
-export { exactPersonMatches, personBirthDateOf, personDetails, personFamilyNameOf, personGivenNameOf, personSmallAreaOf, recordsMergedInto } from './names.ts';
+export {
+  exactPersonMatches,
+  personBirthDateOf,
+  personDetails,
+  personFamilyNameOf,
+  personGivenNameOf,
+  personSmallAreaOf,
+  recordsMergedInto,
+} from './names.ts';
 // Household sizes, events of many people and current needs as a fragment, for budgets' read models.
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
 // Every need and event of a person with the organisation's name (the person's own copy of their record).

@@ -4,17 +4,33 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
-export interface PersonRef { id: string; givenName: string; familyName: string; birthDate: string | null; householdId: string | null }
+export interface PersonRef {
+  id: string;
+  givenName: string;
+  familyName: string;
+  birthDate: string | null;
+  householdId: string | null;
+}
 
-const toRef = (r: { id: string; given_name: string; family_name: string; birth_date: string | null; household_id: string | null }): PersonRef =>
-  ({ id: r.id, givenName: r.given_name, familyName: r.family_name, birthDate: r.birth_date, householdId: r.household_id });
+const toRef = (r: {
+  id: string;
+  given_name: string;
+  family_name: string;
+  birth_date: string | null;
+  household_id: string | null;
+}): PersonRef => ({ id: r.id, givenName: r.given_name, familyName: r.family_name, birthDate: r.birth_date, householdId: r.household_id });
 
 /** The persons with these ids (unknown ids are left out), oldest first. */
 export async function peopleByIds(db: Kysely<Database>, ids: ReadonlyArray<string | null | undefined>): Promise<PersonRef[]> {
   const wanted = [...new Set(ids.filter((id): id is string => typeof id === 'string'))];
   if (wanted.length === 0) return [];
-  const rows = await db.selectFrom('persons').select(['id', 'given_name', 'family_name', 'birth_date', 'household_id'])
-    .where('id', 'in', wanted).orderBy('birth_date').orderBy('id').execute();
+  const rows = await db
+    .selectFrom('persons')
+    .select(['id', 'given_name', 'family_name', 'birth_date', 'household_id'])
+    .where('id', 'in', wanted)
+    .orderBy('birth_date')
+    .orderBy('id')
+    .execute();
   return rows.map(toRef);
 }
 
@@ -27,49 +43,93 @@ export async function personById(db: Kysely<Database>, id: string): Promise<Pers
 export async function otherHouseholdMembers(db: Kysely<Database>, personId: string): Promise<PersonRef[]> {
   const person = await db.selectFrom('persons').select('household_id').where('id', '=', personId).executeTakeFirst();
   if (!person?.household_id) return [];
-  const rows = await db.selectFrom('persons').select(['id', 'given_name', 'family_name', 'birth_date', 'household_id'])
-    .where('household_id', '=', person.household_id).where('id', '!=', personId).orderBy('birth_date').execute();
+  const rows = await db
+    .selectFrom('persons')
+    .select(['id', 'given_name', 'family_name', 'birth_date', 'household_id'])
+    .where('household_id', '=', person.household_id)
+    .where('id', '!=', personId)
+    .orderBy('birth_date')
+    .execute();
   return rows.map(toRef);
 }
 
 /** The person's birth date and their household's tenure and make-up, for prefilling a form. */
-export async function personHouseholdFacts(db: Kysely<Database>, personId: string): Promise<{ birthDate: string | null; tenure: string | null; composition: string | null } | undefined> {
-  const row = await db.selectFrom('persons as p').leftJoin('households as h', 'h.id', 'p.household_id')
-    .select(['p.birth_date', 'h.tenure', 'h.composition']).where('p.id', '=', personId).executeTakeFirst();
+export async function personHouseholdFacts(
+  db: Kysely<Database>,
+  personId: string,
+): Promise<{ birthDate: string | null; tenure: string | null; composition: string | null } | undefined> {
+  const row = await db
+    .selectFrom('persons as p')
+    .leftJoin('households as h', 'h.id', 'p.household_id')
+    .select(['p.birth_date', 'h.tenure', 'h.composition'])
+    .where('p.id', '=', personId)
+    .executeTakeFirst();
   return row ? { birthDate: row.birth_date, tenure: row.tenure, composition: row.composition } : undefined;
 }
 
-export interface NeedRow { code: string; severity: number; organisationId: string; recordedAt: string }
+export interface NeedRow {
+  code: string;
+  severity: number;
+  organisationId: string;
+  recordedAt: string;
+}
 
 /** The person's current needs as each agency recorded them (no organisation names: see the network module). */
 export async function currentNeedRows(db: Kysely<Database>, personId: string): Promise<NeedRow[]> {
-  const rows = await db.selectFrom('needs').select(['code', 'severity', 'organisation_id', 'recorded_at'])
-    .where('person_id', '=', personId).where('current', '=', true).execute();
+  const rows = await db
+    .selectFrom('needs')
+    .select(['code', 'severity', 'organisation_id', 'recorded_at'])
+    .where('person_id', '=', personId)
+    .where('current', '=', true)
+    .execute();
   return rows.map((r) => ({ code: r.code, severity: r.severity, organisationId: r.organisation_id, recordedAt: r.recorded_at }));
 }
 
-export interface EventRow { type: string; at: Date; value: number | null; organisationId: string }
+export interface EventRow {
+  type: string;
+  at: Date;
+  value: number | null;
+  organisationId: string;
+}
 
 /** The person's events since a moment, as each agency recorded them. */
 export async function personEventsSince(db: Kysely<Database>, personId: string, since: Date): Promise<EventRow[]> {
-  const rows = await db.selectFrom('person_events').select(['type', 'at', 'value', 'organisation_id'])
-    .where('person_id', '=', personId).where('at', '>=', since).execute();
+  const rows = await db
+    .selectFrom('person_events')
+    .select(['type', 'at', 'value', 'organisation_id'])
+    .where('person_id', '=', personId)
+    .where('at', '>=', since)
+    .execute();
   return rows.map((r) => ({ type: r.type, at: r.at, value: r.value, organisationId: r.organisation_id }));
 }
 
 /** How many person records a household has (merged records included, as a count of rows). */
 export async function householdMemberCount(db: Kysely<Database>, householdId: string): Promise<number> {
-  const row = await db.selectFrom('persons').select((eb) => eb.fn.countAll<number>().as('n')).where('household_id', '=', householdId).executeTakeFirst();
+  const row = await db
+    .selectFrom('persons')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('household_id', '=', householdId)
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
-export interface DatedEvent { personId: string; type: string; value: number | null; organisationId: string; /** The day it happened in the UK, YYYY-MM-DD. */ on: string }
+export interface DatedEvent {
+  personId: string;
+  type: string;
+  value: number | null;
+  organisationId: string;
+  /** The day it happened in the UK, YYYY-MM-DD. */ on: string;
+}
 
 /** The events of these types for these people (one query for the whole list). */
 export async function eventsOfPeople(db: Kysely<Database>, personIds: readonly string[], types: readonly string[]): Promise<DatedEvent[]> {
   if (personIds.length === 0 || types.length === 0) return [];
-  const rows = await db.selectFrom('person_events').select(['person_id', 'type', 'value', 'organisation_id', sql<string>`(at at time zone 'Europe/London')::date::text`.as('on')])
-    .where('person_id', 'in', [...new Set(personIds)]).where('type', 'in', [...types]).execute();
+  const rows = await db
+    .selectFrom('person_events')
+    .select(['person_id', 'type', 'value', 'organisation_id', sql<string>`(at at time zone 'Europe/London')::date::text`.as('on')])
+    .where('person_id', 'in', [...new Set(personIds)])
+    .where('type', 'in', [...types])
+    .execute();
   return rows.map((r) => ({ personId: r.person_id, type: r.type, value: r.value, organisationId: r.organisation_id, on: r.on }));
 }
 

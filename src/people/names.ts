@@ -34,22 +34,39 @@ export function recordsMergedInto(personId: string): RawBuilder<string> {
 }
 
 /** The person's name and the email address and phone number their record holds, or undefined. */
-export async function personDetails(db: Kysely<Database> | Transaction<Database>, personId: string): Promise<{ givenName: string; familyName: string; birthDate: string | null; email: string | null; phone: string | null } | undefined> {
-  const row = await db.selectFrom('persons').select(['given_name', 'family_name', 'birth_date', 'email', 'phone']).where('id', '=', personId).executeTakeFirst();
-  return row ? { givenName: row.given_name, familyName: row.family_name, birthDate: row.birth_date, email: row.email, phone: row.phone } : undefined;
+export async function personDetails(
+  db: Kysely<Database> | Transaction<Database>,
+  personId: string,
+): Promise<{ givenName: string; familyName: string; birthDate: string | null; email: string | null; phone: string | null } | undefined> {
+  const row = await db
+    .selectFrom('persons')
+    .select(['given_name', 'family_name', 'birth_date', 'email', 'phone'])
+    .where('id', '=', personId)
+    .executeTakeFirst();
+  return row
+    ? { givenName: row.given_name, familyName: row.family_name, birthDate: row.birth_date, email: row.email, phone: row.phone }
+    : undefined;
 }
 
 /**
  * Live person records that match exactly on date of birth and NHS number, or date of birth and
  * name (lower case): at most `limit`, for a search that must find one person or say it cannot.
  */
-export async function exactPersonMatches(db: Kysely<Database>, input: { birthDate: string; nhsNumber: string | null; givenName: string | null; familyName: string | null }, limit: number): Promise<Array<{ id: string; givenName: string; familyName: string; birthDate: string }>> {
-  const rows = (await sql<{ id: string; given_name: string; family_name: string; birth_date: string }>`
+export async function exactPersonMatches(
+  db: Kysely<Database>,
+  input: { birthDate: string; nhsNumber: string | null; givenName: string | null; familyName: string | null },
+  limit: number,
+): Promise<Array<{ id: string; givenName: string; familyName: string; birthDate: string }>> {
+  const rows = (
+    await sql<{ id: string; given_name: string; family_name: string; birth_date: string }>`
     select p.id, p.given_name, p.family_name, p.birth_date::text as birth_date from persons p
     where p.merged_into is null and p.birth_date = ${input.birthDate}::date
-      and ${input.nhsNumber !== null
-        ? sql`p.nhs_number = ${input.nhsNumber}`
-        : sql`lower(p.given_name) = ${input.givenName} and lower(p.family_name) = ${input.familyName}`}
-    limit ${limit}`.execute(db)).rows;
+      and ${
+        input.nhsNumber !== null
+          ? sql`p.nhs_number = ${input.nhsNumber}`
+          : sql`lower(p.given_name) = ${input.givenName} and lower(p.family_name) = ${input.familyName}`
+      }
+    limit ${limit}`.execute(db)
+  ).rows;
   return rows.map((r) => ({ id: r.id, givenName: r.given_name, familyName: r.family_name, birthDate: r.birth_date }));
 }

@@ -19,5 +19,12 @@ export function isLivePersonOf(ref: string): RawBuilder<boolean> {
 
 /** Whether the person exists and is not merged into another. */
 export async function isLivePerson(db: Kysely<Database>, id: string): Promise<boolean> {
-  return (await db.selectFrom('persons').select('id').where('id', '=', id).where(sql<boolean>`merged_into is null`).executeTakeFirst()) !== undefined;
+  return (
+    (await db
+      .selectFrom('persons')
+      .select('id')
+      .where('id', '=', id)
+      .where(sql<boolean>`merged_into is null`)
+      .executeTakeFirst()) !== undefined
+  );
 }

@@ -3,7 +3,13 @@
 import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../platform/db.ts';
 import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/index.ts';
-import { agenciesHoldingPerson, agenciesHoldingPersonSql, peopleHeldByOrganisationCount, recordsHeldOfPerson, type AgencyHolding } from '../linkage/index.ts';
+import {
+  agenciesHoldingPerson,
+  agenciesHoldingPersonSql,
+  peopleHeldByOrganisationCount,
+  recordsHeldOfPerson,
+  type AgencyHolding,
+} from '../linkage/index.ts';
 import { organisationNameOf, organisationNameSql } from '../network/index.ts';
 import { latestAboutMeSql } from '../records/index.ts';
 import type { Database } from '../schema.ts';
@@ -30,17 +36,40 @@ export async function personSummary(db: Kysely<Database>, personId: string): Pro
     .selectFrom('persons as p')
     .leftJoin('households as h', 'h.id', 'p.household_id')
     .select([
-      'p.id', 'p.given_name', 'p.family_name', 'p.birth_date', 'p.sex', 'p.nhs_number', 'p.phone', 'p.email',
-      'h.address_line', 'h.postcode', 'h.composition',
-      (eb) => eb.selectFrom('persons as m').select((e) => e.fn.countAll<number>().as('n')).whereRef('m.household_id', '=', 'p.household_id').as('household_size'),
+      'p.id',
+      'p.given_name',
+      'p.family_name',
+      'p.birth_date',
+      'p.sex',
+      'p.nhs_number',
+      'p.phone',
+      'p.email',
+      'h.address_line',
+      'h.postcode',
+      'h.composition',
+      (eb) =>
+        eb
+          .selectFrom('persons as m')
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .whereRef('m.household_id', '=', 'p.household_id')
+          .as('household_size'),
     ])
     .where('p.id', '=', personId)
     .executeTakeFirst();
   if (!row) return undefined;
   return {
-    id: row.id, givenName: row.given_name, familyName: row.family_name, birthDate: row.birth_date, sex: row.sex,
-    nhsNumber: row.nhs_number, phone: row.phone, email: row.email, addressLine: row.address_line, postcode: row.postcode,
-    householdSize: Number(row.household_size ?? 1), householdComposition: row.composition,
+    id: row.id,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    birthDate: row.birth_date,
+    sex: row.sex,
+    nhsNumber: row.nhs_number,
+    phone: row.phone,
+    email: row.email,
+    addressLine: row.address_line,
+    postcode: row.postcode,
+    householdSize: Number(row.household_size ?? 1),
+    householdComposition: row.composition,
   };
 }
 
@@ -51,26 +80,55 @@ export async function agenciesHolding(db: Kysely<Database>, personId: string): P
   return agenciesHoldingPerson(db, personId);
 }
 
-export interface TimelineItem { at: Date; type: string; organisationId: string; organisation: string; value: number | null }
+export interface TimelineItem {
+  at: Date;
+  type: string;
+  organisationId: string;
+  organisation: string;
+  value: number | null;
+}
 
-export async function personTimeline(db: Kysely<Database>, personId: string, visibleOrganisationIds: string[] | 'all', limit = 30): Promise<TimelineItem[]> {
+export async function personTimeline(
+  db: Kysely<Database>,
+  personId: string,
+  visibleOrganisationIds: string[] | 'all',
+  limit = 30,
+): Promise<TimelineItem[]> {
   if (visibleOrganisationIds !== 'all' && visibleOrganisationIds.length === 0) return [];
   let query = db
     .selectFrom('person_events as e')
     // organisation_id is a required reference, so every event has its organisation's name.
-    .select(['e.at', 'e.type', 'e.organisation_id as organisationId', organisationNameOf('e.organisation_id').$castTo<string>().as('organisation'), 'e.value'])
+    .select([
+      'e.at',
+      'e.type',
+      'e.organisation_id as organisationId',
+      organisationNameOf('e.organisation_id').$castTo<string>().as('organisation'),
+      'e.value',
+    ])
     .where('e.person_id', '=', personId);
   if (visibleOrganisationIds !== 'all') query = query.where('e.organisation_id', 'in', visibleOrganisationIds);
   return query.orderBy('e.at', 'desc').limit(limit).execute();
 }
 
-export interface NeedItem { code: string; organisationId: string; organisation: string; recordedAt: string; severity: number }
+export interface NeedItem {
+  code: string;
+  organisationId: string;
+  organisation: string;
+  recordedAt: string;
+  severity: number;
+}
 
 export async function currentNeeds(db: Kysely<Database>, personId: string, visibleOrganisationIds: string[] | 'all'): Promise<NeedItem[]> {
   if (visibleOrganisationIds !== 'all' && visibleOrganisationIds.length === 0) return [];
   let query = db
     .selectFrom('needs as n')
-    .select(['n.code', 'n.organisation_id as organisationId', organisationNameOf('n.organisation_id').$castTo<string>().as('organisation'), 'n.recorded_at as recordedAt', 'n.severity'])
+    .select([
+      'n.code',
+      'n.organisation_id as organisationId',
+      organisationNameOf('n.organisation_id').$castTo<string>().as('organisation'),
+      'n.recorded_at as recordedAt',
+      'n.severity',
+    ])
     .where('n.person_id', '=', personId)
     .where('n.current', '=', true);
   if (visibleOrganisationIds !== 'all') query = query.where('n.organisation_id', 'in', visibleOrganisationIds);
@@ -96,7 +154,8 @@ export interface PersonPage {
 // Built on first use, as the fragments of other modules (linkage, network, records) may still be
 // loading when this module does.
 let personPageSql: string | undefined;
-const PERSON_PAGE_SQL = (): string => (personPageSql ??= `
+const PERSON_PAGE_SQL = (): string =>
+  (personPageSql ??= `
   select
     (select json_build_object('id', p.id, 'given_name', p.given_name, 'family_name', p.family_name, 'birth_date', p.birth_date, 'sex', p.sex,
               'nhs_number', p.nhs_number, 'phone', p.phone, 'email', p.email, 'household_id', p.household_id,
@@ -117,8 +176,21 @@ const PERSON_PAGE_SQL = (): string => (personPageSql ??= `
     case when $4::boolean then (select coalesce(json_agg(c), '[]') from (${personCostRowsSql('$1', '$5')}) c) end as cost`);
 
 interface PersonPageRow {
-  person: { id: string; given_name: string; family_name: string; birth_date: string | null; sex: string | null; nhs_number: string | null; phone: string | null;
-    email: string | null; household_id: string | null; address_line: string | null; postcode: string | null; composition: string | null; household_size: number } | null;
+  person: {
+    id: string;
+    given_name: string;
+    family_name: string;
+    birth_date: string | null;
+    sex: string | null;
+    nhs_number: string | null;
+    phone: string | null;
+    email: string | null;
+    household_id: string | null;
+    address_line: string | null;
+    postcode: string | null;
+    composition: string | null;
+    household_size: number;
+  } | null;
   agencies: Array<{ organisation_id: string; organisation: string; kind: string; records: number; first_recorded: string }> | null;
   needs: Array<{ code: string; organisation_id: string; organisation: string; recorded_at: string; severity: number }> | null;
   timeline: Array<{ at: string; type: string; organisation_id: string; organisation: string; value: number | null }> | null;
@@ -130,32 +202,80 @@ interface PersonPageRow {
  * The person page's reads in one round trip. Like the functions it stands for, it only fetches:
  * callers must hold an allow decision first, and filter what they show by it.
  */
-export async function personPage(db: Kysely<Database>, personId: string,
-  options: { timelineLimit: number; aboutMe: boolean; cost: ((row: PersonCostRow) => boolean) | null }): Promise<PersonPage | undefined> {
+export async function personPage(
+  db: Kysely<Database>,
+  personId: string,
+  options: { timelineLimit: number; aboutMe: boolean; cost: ((row: PersonCostRow) => boolean) | null },
+): Promise<PersonPage | undefined> {
   // Every agency's spend rows are read and the caller's rule picks those it may show: what a
   // payment reveals depends on who paid (a probation payment is criminal justice information).
-  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL(),
-    [personId, options.timelineLimit, options.aboutMe, options.cost !== null, costOrganisations('all')]);
+  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL(), [
+    personId,
+    options.timelineLimit,
+    options.aboutMe,
+    options.cost !== null,
+    costOrganisations('all'),
+  ]);
   const row = rows[0];
   const p = row?.person;
   if (!row || !p) return undefined;
   return {
     person: {
-      id: p.id, givenName: p.given_name, familyName: p.family_name, birthDate: p.birth_date, sex: p.sex, nhsNumber: p.nhs_number, phone: p.phone,
-      email: p.email, addressLine: p.address_line, postcode: p.postcode, householdSize: Number(p.household_size ?? 1), householdComposition: p.composition,
+      id: p.id,
+      givenName: p.given_name,
+      familyName: p.family_name,
+      birthDate: p.birth_date,
+      sex: p.sex,
+      nhsNumber: p.nhs_number,
+      phone: p.phone,
+      email: p.email,
+      addressLine: p.address_line,
+      postcode: p.postcode,
+      householdSize: Number(p.household_size ?? 1),
+      householdComposition: p.composition,
     },
     householdId: p.household_id,
-    agencies: (row.agencies ?? []).map((a) => ({ organisationId: a.organisation_id, organisation: a.organisation, kind: a.kind, records: Number(a.records), firstRecorded: new Date(a.first_recorded) })),
-    needs: (row.needs ?? []).map((n) => ({ code: n.code, organisationId: n.organisation_id, organisation: n.organisation, recordedAt: n.recorded_at, severity: n.severity })),
-    timeline: (row.timeline ?? []).map((e) => ({ at: new Date(e.at), type: e.type, organisationId: e.organisation_id, organisation: e.organisation, value: e.value })),
-    aboutMe: row.about_me ? { what_matters: row.about_me.what_matters, how_to_support: row.about_me.how_to_support, created_at: new Date(row.about_me.created_at) } : undefined,
+    agencies: (row.agencies ?? []).map((a) => ({
+      organisationId: a.organisation_id,
+      organisation: a.organisation,
+      kind: a.kind,
+      records: Number(a.records),
+      firstRecorded: new Date(a.first_recorded),
+    })),
+    needs: (row.needs ?? []).map((n) => ({
+      code: n.code,
+      organisationId: n.organisation_id,
+      organisation: n.organisation,
+      recordedAt: n.recorded_at,
+      severity: n.severity,
+    })),
+    timeline: (row.timeline ?? []).map((e) => ({
+      at: new Date(e.at),
+      type: e.type,
+      organisationId: e.organisation_id,
+      organisation: e.organisation,
+      value: e.value,
+    })),
+    aboutMe: row.about_me
+      ? {
+          what_matters: row.about_me.what_matters,
+          how_to_support: row.about_me.how_to_support,
+          created_at: new Date(row.about_me.created_at),
+        }
+      : undefined,
     cost: row.cost && options.cost ? summarisePersonCost(row.cost.filter(options.cost)) : null,
   };
 }
 
 export { whoLooked, type LookEntry } from './who-looked.ts';
 
-export interface CaseloadRow { personId: string; name: string; birthDate: string | null; needs: string[]; lastContact: Date | null }
+export interface CaseloadRow {
+  personId: string;
+  name: string;
+  birthDate: string | null;
+  needs: string[];
+  lastContact: Date | null;
+}
 
 export interface CaseloadPage {
   rows: CaseloadRow[];
@@ -170,7 +290,12 @@ export interface CaseloadPage {
 
 /** Words of a name search, each matched anywhere in the person's full name, LIKE wildcards escaped. */
 function nameWords(query: string): string[] {
-  return query.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 5).map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  return query
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 5)
+    .map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
 }
 
 /**
@@ -178,21 +303,41 @@ function nameWords(query: string): string[] {
  * page at a time, optionally only those whose name holds every word of `query`. The caller
  * decides access to the people on the page before showing their names.
  */
-export async function organisationCaseload(db: Kysely<Database>, organisationId: string, options: { page?: number; perPage?: number; query?: string } = {}): Promise<CaseloadPage> {
+export async function organisationCaseload(
+  db: Kysely<Database>,
+  organisationId: string,
+  options: { page?: number; perPage?: number; query?: string } = {},
+): Promise<CaseloadPage> {
   const perPage = Math.max(1, Math.min(100, options.perPage ?? 25));
   const words = nameWords(options.query ?? '');
-  const nameMatches = words.length === 0 ? sql`true`
-    : sql.join(words.map((w) => sql`lower(p.given_name || ' ' || p.family_name) like ${w}`), sql` and `);
-  const counts = (await sql<{ known: number; with_needs: number; matching: number }>`
+  const nameMatches =
+    words.length === 0
+      ? sql`true`
+      : sql.join(
+          words.map((w) => sql`lower(p.given_name || ' ' || p.family_name) like ${w}`),
+          sql` and `,
+        );
+  const counts = (
+    await sql<{ known: number; with_needs: number; matching: number }>`
     select
       ${peopleHeldByOrganisationCount(organisationId)}::int as known,
       (select count(distinct person_id) from needs where organisation_id = ${organisationId} and current)::int as with_needs,
       (select count(*) from persons p where ${nameMatches}
-         and exists (select 1 from needs n where n.person_id = p.id and n.organisation_id = ${organisationId} and n.current))::int as matching`.execute(db)).rows[0]!;
+         and exists (select 1 from needs n where n.person_id = p.id and n.organisation_id = ${organisationId} and n.current))::int as matching`.execute(
+      db,
+    )
+  ).rows[0]!;
   const matching = Number(counts.matching);
   const pages = Math.max(1, Math.ceil(matching / perPage));
   const page = Math.min(Math.max(1, Math.trunc(options.page ?? 1) || 1), pages);
-  const result = await sql<{ person_id: string; given_name: string; family_name: string; birth_date: string | null; needs: string[]; last_contact: Date | null }>`
+  const result = await sql<{
+    person_id: string;
+    given_name: string;
+    family_name: string;
+    birth_date: string | null;
+    needs: string[];
+    last_contact: Date | null;
+  }>`
     select p.id as person_id, p.given_name, p.family_name, p.birth_date,
            array_agg(distinct n.code order by n.code) as needs,
            (select max(e.at) from person_events e where e.person_id = p.id and e.organisation_id = ${organisationId}) as last_contact
@@ -205,24 +350,56 @@ export async function organisationCaseload(db: Kysely<Database>, organisationId:
   return {
     knownPeople: Number(counts.known),
     withCurrentNeeds: Number(counts.with_needs),
-    matching, page, perPage, pages,
-    rows: result.rows.map((r) => ({ personId: r.person_id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, needs: r.needs, lastContact: r.last_contact })),
+    matching,
+    page,
+    perPage,
+    pages,
+    rows: result.rows.map((r) => ({
+      personId: r.person_id,
+      name: `${r.given_name} ${r.family_name}`,
+      birthDate: r.birth_date,
+      needs: r.needs,
+      lastContact: r.last_contact,
+    })),
   };
 }
 
-export interface HeldRecord { organisationId: string; organisation: string; kind: string; source: string; sourceId: string; receivedAt: Date; fields: Record<string, string> }
+export interface HeldRecord {
+  organisationId: string;
+  organisation: string;
+  kind: string;
+  source: string;
+  sourceId: string;
+  receivedAt: Date;
+  fields: Record<string, string>;
+}
 
 /** Each agency's own record of the person, exactly as that agency holds it (the person index answers). */
 export async function recordsHeld(db: Kysely<Database>, personId: string): Promise<HeldRecord[]> {
   return (await recordsHeldOfPerson(db, personId)).map((r) => ({
-    organisationId: r.organisationId, organisation: r.organisation, kind: r.kind, source: r.source, sourceId: r.sourceId, receivedAt: r.receivedAt, fields: r.fields,
+    organisationId: r.organisationId,
+    organisation: r.organisation,
+    kind: r.kind,
+    source: r.source,
+    sourceId: r.sourceId,
+    receivedAt: r.receivedAt,
+    fields: r.fields,
   }));
 }
 
 /** Plain labels for the fields agencies send, in the order a person reads them. */
 const heldFieldLabels: Record<string, string> = {
-  given_name: 'First name', middle_name: 'Middle names', family_name: 'Last name', birth_date: 'Date of birth', sex: 'Sex', nhs_number: 'NHS number',
-  address: 'Address', address_line: 'Address', postcode: 'Postcode', phone: 'Phone', email: 'Email',
+  given_name: 'First name',
+  middle_name: 'Middle names',
+  family_name: 'Last name',
+  birth_date: 'Date of birth',
+  sex: 'Sex',
+  nhs_number: 'NHS number',
+  address: 'Address',
+  address_line: 'Address',
+  postcode: 'Postcode',
+  phone: 'Phone',
+  email: 'Email',
 };
 /** The fields an agency's record of a person usually holds, in reading order. */
 export const heldFieldOrder = Object.keys(heldFieldLabels).filter((f) => f !== 'address_line' && f !== 'middle_name');
@@ -248,11 +425,21 @@ export function heldFieldValue(field: string, value: string, language: Language 
  * out, known fields first; the values themselves exactly as the agency holds them. Empty fields
  * are left out.
  */
-export function heldFieldRows(fields: Record<string, string>, language: Language = 'en'): Array<{ field: string; label: string; value: string }> {
+export function heldFieldRows(
+  fields: Record<string, string>,
+  language: Language = 'en',
+): Array<{ field: string; label: string; value: string }> {
   const order = Object.keys(heldFieldLabels);
-  const rank = (field: string) => { const i = order.indexOf(field); return i < 0 ? order.length : i; };
+  const rank = (field: string) => {
+    const i = order.indexOf(field);
+    return i < 0 ? order.length : i;
+  };
   return Object.entries(fields)
     .filter(([, value]) => typeof value === 'string' && value.trim() !== '')
     .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
-    .map(([field, value]) => ({ field, label: translateText(language, heldFieldLabel(field)), value: heldFieldValue(field, value, language) }));
+    .map(([field, value]) => ({
+      field,
+      label: translateText(language, heldFieldLabel(field)),
+      value: heldFieldValue(field, value, language),
+    }));
 }

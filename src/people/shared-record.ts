@@ -1,7 +1,16 @@
 // Builds the shared-record view a reader may see from everything held, applying the access
 // decision per category: items from other agencies are withheld unless the decision allows
 // them, and for sensitive categories even the fact that something is withheld is not shown.
-import { categoryLabels, categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, silentlyWithheld, visibleToReader, type Category, type CategoryDecision } from '../consent/index.ts';
+import {
+  categoryLabels,
+  categoryOfEvent,
+  categoryOfNeed,
+  categoryOfOrganisationKind,
+  silentlyWithheld,
+  visibleToReader,
+  type Category,
+  type CategoryDecision,
+} from '../consent/index.ts';
 import type { AgencyHolding, NeedItem, TimelineItem } from './record.ts';
 
 export interface RecordSection {
@@ -21,7 +30,6 @@ export interface SharedRecordView {
   agenciesWithheld: number;
 }
 
-
 export function buildSharedRecord(
   decisions: Partial<Record<Category, CategoryDecision>>,
   ownOrganisationId: string | null,
@@ -31,7 +39,14 @@ export function buildSharedRecord(
   const sectionFor = (category: Category): RecordSection => {
     let section = sections.get(category);
     if (!section) {
-      section = { category, label: categoryLabels[category], needs: [], events: [], withheld: 0, reason: decisions[category]?.reason ?? '' };
+      section = {
+        category,
+        label: categoryLabels[category],
+        needs: [],
+        events: [],
+        withheld: 0,
+        reason: decisions[category]?.reason ?? '',
+      };
       sections.set(category, section);
     }
     return section;
@@ -46,7 +61,9 @@ export function buildSharedRecord(
     if (visibleToReader(decisions, category, event.organisationId, ownOrganisationId)) sectionFor(category).events.push(event);
     else if (!silentlyWithheld.has(category) && decisions[category]) sectionFor(category).withheld += 1;
   }
-  const agencies = held.agencies.filter((a) => visibleToReader(decisions, categoryOfOrganisationKind(a.kind), a.organisationId, ownOrganisationId));
+  const agencies = held.agencies.filter((a) =>
+    visibleToReader(decisions, categoryOfOrganisationKind(a.kind), a.organisationId, ownOrganisationId),
+  );
   const order = Object.keys(categoryLabels) as Category[];
   return {
     sections: order.map((c) => sections.get(c)).filter((s): s is RecordSection => s !== undefined),

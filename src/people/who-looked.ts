@@ -77,10 +77,21 @@ const RUN_GAP_MS = 7 * 86_400_000;
 const isCategory = (value: string | null): value is Category => value !== null && (categories as readonly string[]).includes(value);
 
 const london = { timeZone: 'Europe/London' } as const;
-const dayFormat = { en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', ...london }), cy: new Intl.DateTimeFormat('cy', { day: 'numeric', ...london }) };
-const dayMonthFormat = { en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', ...london }), cy: new Intl.DateTimeFormat('cy', { day: 'numeric', month: 'long', year: 'numeric', ...london }) };
+const dayFormat = {
+  en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', ...london }),
+  cy: new Intl.DateTimeFormat('cy', { day: 'numeric', ...london }),
+};
+const dayMonthFormat = {
+  en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', ...london }),
+  cy: new Intl.DateTimeFormat('cy', { day: 'numeric', month: 'long', year: 'numeric', ...london }),
+};
 /** "28 October", "28 Hydref": the full date without its year (CLDR's Welsh day-and-month alone is "Hydref 28", which Welsh writing does not use). */
-const dayMonth = (language: Language, d: Date) => dayMonthFormat[language].formatToParts(d).filter((p) => p.type === 'day' || p.type === 'month').map((p) => p.value).join(' ');
+const dayMonth = (language: Language, d: Date) =>
+  dayMonthFormat[language]
+    .formatToParts(d)
+    .filter((p) => p.type === 'day' || p.type === 'month')
+    .map((p) => p.value)
+    .join(' ');
 const monthYearFormat = new Intl.DateTimeFormat('en-GB', { month: 'numeric', year: 'numeric', ...london });
 const yearFormat = new Intl.DateTimeFormat('en-GB', { year: 'numeric', ...london });
 
@@ -90,7 +101,8 @@ export function dateRangeWords(first: Date, last: Date, language: Language = 'en
   const a = writtenDate(first, language);
   const b = writtenDate(last, language);
   if (a === b) return t('whoLooked.on', { date: b });
-  if (monthYearFormat.format(first) === monthYearFormat.format(last)) return t('whoLooked.between', { first: dayFormat[language].format(first), last: b });
+  if (monthYearFormat.format(first) === monthYearFormat.format(last))
+    return t('whoLooked.between', { first: dayFormat[language].format(first), last: b });
   if (yearFormat.format(first) === yearFormat.format(last)) return t('whoLooked.between', { first: dayMonth(language, first), last: b });
   return t('whoLooked.between', { first: a, last: b });
 }
@@ -129,10 +141,27 @@ function groupVisits(rows: readonly AuditRow[]): Visit[] {
     const decisionKey = `${row.action}|${row.category ?? ''}`;
     // The same decision again (another page view), a long pause, or every emergency access on its own: a new visit.
     const repeats = row.action !== 'disclose' && visit?.decided.has(decisionKey);
-    if (!visit || repeats || row.at.getTime() - visit.last.getTime() > VISIT_GAP_MS || kind === 'break_glass' || kind === 'emergency_search') {
+    if (
+      !visit ||
+      repeats ||
+      row.at.getTime() - visit.last.getTime() > VISIT_GAP_MS ||
+      kind === 'break_glass' ||
+      kind === 'emergency_search'
+    ) {
       visit = {
-        key, kind, first: row.at, last: row.at, row, purposes: new Set(), decided: new Set(), full: new Set(), shown: null, written: new Set(),
-        allowed: 0, denied: 0, denyReason: null,
+        key,
+        kind,
+        first: row.at,
+        last: row.at,
+        row,
+        purposes: new Set(),
+        decided: new Set(),
+        full: new Set(),
+        shown: null,
+        written: new Set(),
+        allowed: 0,
+        denied: 0,
+        denyReason: null,
       };
       visits.push(visit);
       open.set(key, visit);
@@ -149,7 +178,8 @@ function groupVisits(rows: readonly AuditRow[]): Visit[] {
     } else {
       visit.allowed += 1;
       if (row.action === 'write' && isCategory(row.category)) visit.written.add(row.category);
-      else if (row.decision === 'allow' && isCategory(row.category) && !row.reason.endsWith("(own organisation's entries only)")) visit.full.add(row.category);
+      else if (row.decision === 'allow' && isCategory(row.category) && !row.reason.endsWith("(own organisation's entries only)"))
+        visit.full.add(row.category);
     }
   }
   return visits;
@@ -160,7 +190,9 @@ function whoOf(row: AuditRow, t: Translate): string {
     row.displayName ?? t('whoLooked.someone'),
     row.role ? `(${t(`roles.${row.role}`, { defaultValue: row.role.replace(/_/g, ' ') })})` : '',
     row.organisation ? t('whoLooked.atOrganisation', { organisation: row.organisation }) : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** The categories a visit showed: what it recorded as shown, else what the reader could see in full. */
@@ -177,7 +209,10 @@ function shownBy(visit: Visit): Set<Category> {
 export function summariseLooks(rows: readonly AuditRow[], limit = 20, language: Language = 'en'): LookEntry[] {
   const t = translatorFor(language);
   const visits = groupVisits(rows);
-  interface Run { visits: Visit[]; refused: boolean }
+  interface Run {
+    visits: Visit[];
+    refused: boolean;
+  }
   const runs: Run[] = [];
   const openRuns = new Map<string, Run>();
   for (const visit of visits) {
@@ -206,24 +241,44 @@ export function summariseLooks(rows: readonly AuditRow[], limit = 20, language: 
     const plain = categories.filter((c) => shown.has(c)).map((c) => t(`categoryWords.${c}`, { defaultValue: categoryPlainWords[c] }));
     const times = run.visits.length;
     const emergency = firstVisit.kind === 'break_glass';
-    let summary = run.refused && firstVisit.kind === 'read' ? t('whoLooked.actions.triedToRead')
-      : namedActions.has(firstVisit.kind) ? t(`whoLooked.actions.${firstVisit.kind}`) : firstVisit.kind.replace(/_/g, ' ');
-    if (times > 1) summary += ` ${t('whoLooked.times', { count: times, range: dateRangeWords(firstVisit.first, lastVisit.last, language) })}`;
-    const why = [...purposes].map((p) => (purposeLabels[p as Purpose] ? t(`purposes.${p}`, { defaultValue: purposeLabels[p as Purpose] }) : '')).filter(Boolean);
+    let summary =
+      run.refused && firstVisit.kind === 'read'
+        ? t('whoLooked.actions.triedToRead')
+        : namedActions.has(firstVisit.kind)
+          ? t(`whoLooked.actions.${firstVisit.kind}`)
+          : firstVisit.kind.replace(/_/g, ' ');
+    if (times > 1)
+      summary += ` ${t('whoLooked.times', { count: times, range: dateRangeWords(firstVisit.first, lastVisit.last, language) })}`;
+    const why = [...purposes]
+      .map((p) => (purposeLabels[p as Purpose] ? t(`purposes.${p}`, { defaultValue: purposeLabels[p as Purpose] }) : ''))
+      .filter(Boolean);
     if (emergency) {
       summary += t('whoLooked.emergencyReason', { reason: firstVisit.row.reason.replace(/^emergency access for \d+ minutes: /, '') });
     } else if (run.refused) {
-      summary += t('whoLooked.refused', { reason: firstVisit.denyReason ? translateText(language, firstVisit.denyReason) : t('whoLooked.mayNotSee') });
+      summary += t('whoLooked.refused', {
+        reason: firstVisit.denyReason ? translateText(language, firstVisit.denyReason) : t('whoLooked.mayNotSee'),
+      });
     } else {
       if (why.length) summary += `${times > 1 ? ',' : ''} ${listWords(why, language)}`;
       if (plain.length) summary += `: ${listWords(plain, language)}`;
     }
     return {
-      at: lastVisit.last, first: firstVisit.first, times, who: whoOf(row, t), action: firstVisit.kind, categories: plain, summary,
-      refused: run.refused, emergency, order: lastVisit.row.seq,
+      at: lastVisit.last,
+      first: firstVisit.first,
+      times,
+      who: whoOf(row, t),
+      action: firstVisit.kind,
+      categories: plain,
+      summary,
+      refused: run.refused,
+      emergency,
+      order: lastVisit.row.seq,
     };
   });
-  return entries.sort((a, b) => b.order - a.order).slice(0, limit).map(({ order: _order, ...entry }) => entry);
+  return entries
+    .sort((a, b) => b.order - a.order)
+    .slice(0, limit)
+    .map(({ order: _order, ...entry }) => entry);
 }
 
 /** How many of the most recent audit events about a person the summary reads. */
@@ -231,14 +286,38 @@ const EVENTS_READ = 5000;
 
 /** Who looked at the person's record and why, newest first, in words the person understands. */
 export async function whoLooked(db: Kysely<Database>, personId: string, limit = 20, language: Language = 'en'): Promise<LookEntry[]> {
-  const result = await sql<{ seq: number; at: Date; actor_user_id: string | null; display_name: string | null; role: string | null; organisation: string | null;
-    action: string; category: string | null; purpose: string | null; decision: string; reason: string }>`
+  const result = await sql<{
+    seq: number;
+    at: Date;
+    actor_user_id: string | null;
+    display_name: string | null;
+    role: string | null;
+    organisation: string | null;
+    action: string;
+    category: string | null;
+    purpose: string | null;
+    decision: string;
+    reason: string;
+  }>`
     select a.seq, a.at, a.actor_user_id, ${userDisplayNameOf('a.actor_user_id')} as display_name, a.actor_role as role,
       ${organisationNameOf('a.actor_organisation_id')} as organisation, a.action, a.category, a.purpose, a.decision, a.reason
     from (${latestAuditEventsAbout(personId, EVENTS_READ)}) a
     where ${userPersonIdOf('a.actor_user_id')} is distinct from ${personId}`.execute(db);
-  return summariseLooks(result.rows.map((r) => ({
-    seq: Number(r.seq), at: new Date(r.at), actorUserId: r.actor_user_id, displayName: r.display_name, role: r.role, organisation: r.organisation,
-    action: r.action, category: r.category, purpose: r.purpose, decision: r.decision, reason: r.reason,
-  })), limit, language);
+  return summariseLooks(
+    result.rows.map((r) => ({
+      seq: Number(r.seq),
+      at: new Date(r.at),
+      actorUserId: r.actor_user_id,
+      displayName: r.display_name,
+      role: r.role,
+      organisation: r.organisation,
+      action: r.action,
+      category: r.category,
+      purpose: r.purpose,
+      decision: r.decision,
+      reason: r.reason,
+    })),
+    limit,
+    language,
+  );
 }

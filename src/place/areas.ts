@@ -18,12 +18,24 @@ export function localityNameOf(smallArea: RawBuilder<unknown>): RawBuilder<strin
 /** The names of these localities, alphabetically (unknown ids are left out). */
 export async function localityNames(db: Db, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  return (await db.selectFrom('localities').select('name').where('id', 'in', [...ids]).orderBy('name').execute()).map((r) => r.name);
+  return (
+    await db
+      .selectFrom('localities')
+      .select('name')
+      .where('id', 'in', [...ids])
+      .orderBy('name')
+      .execute()
+  ).map((r) => r.name);
 }
 
 /** The locality a postcode lies in, or undefined for a postcode the place does not hold. */
 export async function localityOfPostcode(db: Db, postcode: string): Promise<{ localityId: string; localityName: string } | undefined> {
-  const row = await db.selectFrom('postcodes as pc').innerJoin('small_areas as sa', 'sa.id', 'pc.small_area_id').innerJoin('localities as l', 'l.id', 'sa.locality_id')
-    .select(['sa.locality_id', 'l.name']).where('pc.postcode', '=', postcode).executeTakeFirst();
+  const row = await db
+    .selectFrom('postcodes as pc')
+    .innerJoin('small_areas as sa', 'sa.id', 'pc.small_area_id')
+    .innerJoin('localities as l', 'l.id', 'sa.locality_id')
+    .select(['sa.locality_id', 'l.name'])
+    .where('pc.postcode', '=', postcode)
+    .executeTakeFirst();
   return row ? { localityId: row.locality_id, localityName: row.name } : undefined;
 }

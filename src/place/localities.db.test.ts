@@ -12,18 +12,69 @@ import { compareWithPlace } from './locality-view.ts';
 
 async function fixture(db: Kysely<Database>) {
   await db.insertInto('places').values({ id: 'pl', name: 'Testford', postcode_area: 'TF', seed: 1 }).execute();
-  await db.insertInto('localities').values([{ id: 'a', place_id: 'pl', name: 'Abbey' }, { id: 'b', place_id: 'pl', name: 'Brook' }, { id: 'c', place_id: 'pl', name: 'Castle' }, { id: 'd', place_id: 'pl', name: 'Dene' }]).execute();
-  const org = (id: string, kind: string) => ({ id, name: `Org ${id}`, kind, source_code: id.toUpperCase(), locality_id: null, postcode: 'TF1 1AA', phone: '0', email: 'x@example.org', website: 'https://example.org' });
-  await db.insertInto('organisations').values([org('council', 'council_adult_social_care'), org('gp-b', 'gp_practice'), org('gp-c', 'gp_practice'), org('trust', 'hospital_trust'), org('charity', 'charity')]).execute();
-  await db.insertInto('teams').values(['council', 'gp-b', 'gp-c', 'trust', 'charity'].map((o) => ({ id: `t-${o}`, organisation_id: o, name: `Team ${o}` }))).execute();
+  await db
+    .insertInto('localities')
+    .values([
+      { id: 'a', place_id: 'pl', name: 'Abbey' },
+      { id: 'b', place_id: 'pl', name: 'Brook' },
+      { id: 'c', place_id: 'pl', name: 'Castle' },
+      { id: 'd', place_id: 'pl', name: 'Dene' },
+    ])
+    .execute();
+  const org = (id: string, kind: string) => ({
+    id,
+    name: `Org ${id}`,
+    kind,
+    source_code: id.toUpperCase(),
+    locality_id: null,
+    postcode: 'TF1 1AA',
+    phone: '0',
+    email: 'x@example.org',
+    website: 'https://example.org',
+  });
+  await db
+    .insertInto('organisations')
+    .values([
+      org('council', 'council_adult_social_care'),
+      org('gp-b', 'gp_practice'),
+      org('gp-c', 'gp_practice'),
+      org('trust', 'hospital_trust'),
+      org('charity', 'charity'),
+    ])
+    .execute();
+  await db
+    .insertInto('teams')
+    .values(['council', 'gp-b', 'gp-c', 'trust', 'charity'].map((o) => ({ id: `t-${o}`, organisation_id: o, name: `Team ${o}` })))
+    .execute();
   const service = (id: string, organisation: string, localities: string[]) => ({
-    id, organisation_id: organisation, team_id: `t-${organisation}`, name: `Service ${id}`, description: 'x', needs: [], eligibility: 'anyone', min_age: null, max_age: null,
-    locality_ids: localities, postcode: 'TF1 1AA', acknowledge_within_days: 2, first_contact_within_days: 10, capacity_per_month: 10, last_checked_at: null, last_checked_by: null,
+    id,
+    organisation_id: organisation,
+    team_id: `t-${organisation}`,
+    name: `Service ${id}`,
+    description: 'x',
+    needs: [],
+    eligibility: 'anyone',
+    min_age: null,
+    max_age: null,
+    locality_ids: localities,
+    postcode: 'TF1 1AA',
+    acknowledge_within_days: 2,
+    first_contact_within_days: 10,
+    capacity_per_month: 10,
+    last_checked_at: null,
+    last_checked_by: null,
   });
   // The council and the trust serve every locality; each GP practice one; the charity Castle and Dene. No one serves Dene but them.
-  await db.insertInto('services').values([
-    service('s-council', 'council', ['a', 'b', 'c', 'd']), service('s-trust', 'trust', ['a', 'b', 'c', 'd']), service('s-gp-b', 'gp-b', ['b']), service('s-gp-c', 'gp-c', ['c']), service('s-charity', 'charity', ['c', 'd']),
-  ]).execute();
+  await db
+    .insertInto('services')
+    .values([
+      service('s-council', 'council', ['a', 'b', 'c', 'd']),
+      service('s-trust', 'trust', ['a', 'b', 'c', 'd']),
+      service('s-gp-b', 'gp-b', ['b']),
+      service('s-gp-c', 'gp-c', ['c']),
+      service('s-charity', 'charity', ['c', 'd']),
+    ])
+    .execute();
 }
 
 for (const target of await testDatabaseTargets()) {
@@ -39,30 +90,45 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(await seedLocalityOrganisations(handle.db), 2 + 3 + 4 + 3, 'one row for each organisation serving each locality');
       assert.equal(await seedLocalityOrganisations(handle.db), 0, 'a place that has leads is left alone');
       const leadership = await localityLeadership(handle.db);
-      assert.deepEqual(leadership.map((l) => [l.locality, l.lead?.id ?? null, l.partners.map((p) => p.id)]), [
-        // Abbey: the council's turn. Brook: a GP practice's. Castle: no housing association, so the trust (next in turn).
-        ['Abbey', 'council', ['trust']],
-        ['Brook', 'gp-b', ['council', 'trust']],
-        ['Castle', 'trust', ['charity', 'council', 'gp-c']],
-        // Dene: an NHS trust's turn.
-        ['Dene', 'trust', ['charity', 'council']],
-      ]);
+      assert.deepEqual(
+        leadership.map((l) => [l.locality, l.lead?.id ?? null, l.partners.map((p) => p.id)]),
+        [
+          // Abbey: the council's turn. Brook: a GP practice's. Castle: no housing association, so the trust (next in turn).
+          ['Abbey', 'council', ['trust']],
+          ['Brook', 'gp-b', ['council', 'trust']],
+          ['Castle', 'trust', ['charity', 'council', 'gp-c']],
+          // Dene: an NHS trust's turn.
+          ['Dene', 'trust', ['charity', 'council']],
+        ],
+      );
       assert.deepEqual(await localitiesOfOrganisation(handle.db, 'gp-b'), [{ localityId: 'b', role: 'lead' }]);
-      assert.deepEqual((await localitiesOfOrganisation(handle.db, 'council')).map((l) => `${l.localityId}:${l.role}`), ['a:lead', 'b:partner', 'c:partner', 'd:partner']);
+      assert.deepEqual(
+        (await localitiesOfOrganisation(handle.db, 'council')).map((l) => `${l.localityId}:${l.role}`),
+        ['a:lead', 'b:partner', 'c:partner', 'd:partner'],
+      );
     });
 
     test('a locality has at most one lead', async () => {
-      await assert.rejects(handle.db.insertInto('locality_organisations').values({ locality_id: 'a', organisation_id: 'charity', role: 'lead', since: '2026-05-01' }).execute());
+      await assert.rejects(
+        handle.db
+          .insertInto('locality_organisations')
+          .values({ locality_id: 'a', organisation_id: 'charity', role: 'lead', since: '2026-05-01' })
+          .execute(),
+      );
       assert.equal((await localityLeadership(handle.db))[0]!.lead?.id, 'council', 'nothing changed');
     });
   });
 }
 
-test('a locality is higher or lower than the place only when its 95% interval leaves out the place\'s value', () => {
+test("a locality is higher or lower than the place only when its 95% interval leaves out the place's value", () => {
   const place = { label: 'All', value: 10, lower: 9.5, upper: 10.5, count: 1000, denominator: 100000 };
   const row = (value: number, lower: number, upper: number) => ({ label: 'L', value, lower, upper, count: 100, denominator: 10000 });
   assert.equal(compareWithPlace(row(13, 11, 15), place), 'higher');
   assert.equal(compareWithPlace(row(7, 5, 9), place), 'lower');
   assert.equal(compareWithPlace(row(12, 9.9, 14), place), 'similar');
-  assert.equal(compareWithPlace({ ...row(0, 0, 0), value: null, lower: null, upper: null }, place), null, 'a suppressed locality is not compared');
+  assert.equal(
+    compareWithPlace({ ...row(0, 0, 0), value: null, lower: null, upper: null }, place),
+    null,
+    'a suppressed locality is not compared',
+  );
 });

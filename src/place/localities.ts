@@ -29,16 +29,30 @@ export async function localityLeadership(db: Db): Promise<LocalityLeadership[]> 
     const mine = links.filter((k) => k.locality_id === l.id);
     const lead = mine.find((k) => k.role === 'lead');
     return {
-      localityId: l.id, locality: l.name, lead: lead ? byId.get(lead.organisation_id) ?? null : null,
-      partners: mine.filter((k) => k.role === 'partner').map((k) => byId.get(k.organisation_id)).filter((o): o is OrganisationRef => o !== undefined).sort((a, b) => a.name.localeCompare(b.name)),
+      localityId: l.id,
+      locality: l.name,
+      lead: lead ? (byId.get(lead.organisation_id) ?? null) : null,
+      partners: mine
+        .filter((k) => k.role === 'partner')
+        .map((k) => byId.get(k.organisation_id))
+        .filter((o): o is OrganisationRef => o !== undefined)
+        .sort((a, b) => a.name.localeCompare(b.name)),
       since: lead ? String(lead.since).slice(0, 10) : null,
     };
   });
 }
 
 /** The localities an organisation leads or is a partner in (what "your locality" means for its managers). */
-export async function localitiesOfOrganisation(db: Db, organisationId: string): Promise<Array<{ localityId: string; role: 'lead' | 'partner' }>> {
-  const rows = await db.selectFrom('locality_organisations').select(['locality_id', 'role']).where('organisation_id', '=', organisationId).orderBy('locality_id').execute();
+export async function localitiesOfOrganisation(
+  db: Db,
+  organisationId: string,
+): Promise<Array<{ localityId: string; role: 'lead' | 'partner' }>> {
+  const rows = await db
+    .selectFrom('locality_organisations')
+    .select(['locality_id', 'role'])
+    .where('organisation_id', '=', organisationId)
+    .orderBy('locality_id')
+    .execute();
   return rows.map((r) => ({ localityId: r.locality_id, role: r.role }));
 }
 
@@ -62,7 +76,10 @@ export async function seedLocalityOrganisations(trx: Db, since = '2026-04-01'): 
   const rows: Array<Database['locality_organisations']> = [];
   localities.forEach((l, i) => {
     // An organisation with a service listing no localities serves the whole place.
-    const here = serving.filter((o) => o.localityIds === null || o.localityIds.includes(l.id)).map((o) => o.organisationId).sort();
+    const here = serving
+      .filter((o) => o.localityIds === null || o.localityIds.includes(l.id))
+      .map((o) => o.organisationId)
+      .sort();
     if (here.length === 0) return;
     const turn = LEAD_KINDS_IN_TURN.length;
     let lead: string | undefined;

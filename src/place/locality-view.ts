@@ -19,7 +19,14 @@ export interface MeasureFigure extends GroupRow {
   comparedWithPlace: Comparison;
 }
 
-export interface LocalityBudget { fund: string; year: number; budgetPence: number; usedPence: number; forecastPence: number; variancePence: number }
+export interface LocalityBudget {
+  fund: string;
+  year: number;
+  budgetPence: number;
+  usedPence: number;
+  forecastPence: number;
+  variancePence: number;
+}
 
 export interface LocalityFigures extends LocalityLeadership {
   population: LocalityRow | null;
@@ -47,20 +54,36 @@ export async function placeComparison(db: Kysely<Database>): Promise<PlaceCompar
   // defines them (place/index.ts), so a static import here would make the two load each other.
   const { ensureInsight, inequality, measures } = await import('../insight/index.ts');
   await ensureInsight(db);
-  const [leadership, population, list, funds] = await Promise.all([localityLeadership(db), populationByLocality(db), measures(db), fundsList(db)]);
+  const [leadership, population, list, funds] = await Promise.all([
+    localityLeadership(db),
+    populationByLocality(db),
+    measures(db),
+    fundsList(db),
+  ]);
   const views = await Promise.all(list.map((m) => inequality(db, m.id, 'locality')));
   const overviews = (await Promise.all(funds.map((f) => budgetOverview(db, f.id)))).filter((o) => o !== undefined);
   const place: Record<string, GroupRow | null> = {};
-  list.forEach((m, i) => { place[m.id] = views[i]?.split.total ?? null; });
+  list.forEach((m, i) => {
+    place[m.id] = views[i]?.split.total ?? null;
+  });
   const localities = leadership.map((l): LocalityFigures => {
     const figures: Record<string, MeasureFigure | null> = {};
     list.forEach((m, i) => {
       const row = views[i]?.split.rows.find((r) => r.label === l.locality) ?? null;
       figures[m.id] = row ? { ...row, comparedWithPlace: compareWithPlace(row, place[m.id] ?? null) } : null;
     });
-    const budgets = overviews.flatMap((o) => o.allocations.filter((a) => a.targetKind === 'locality' && a.targetId === l.localityId).map((a) => ({
-      fund: o.fund.name, year: o.year, budgetPence: a.budgetPence, usedPence: a.usedPence, forecastPence: a.forecastPence, variancePence: a.variancePence,
-    })));
+    const budgets = overviews.flatMap((o) =>
+      o.allocations
+        .filter((a) => a.targetKind === 'locality' && a.targetId === l.localityId)
+        .map((a) => ({
+          fund: o.fund.name,
+          year: o.year,
+          budgetPence: a.budgetPence,
+          usedPence: a.usedPence,
+          forecastPence: a.forecastPence,
+          variancePence: a.variancePence,
+        })),
+    );
     return { ...l, population: population.find((p) => p.locality === l.locality) ?? null, measures: figures, budgets };
   });
   return { measures: list, place, localities };

@@ -27,10 +27,22 @@ export async function placeSummary(db: Kysely<Database>): Promise<PlaceSummary |
   return { name: place.name, ...result.rows[0]! };
 }
 
-export interface LocalityRow { locality: string; people: number | null; households: number | null; peopleWithNeeds: number | null; mostDeprivedShare: number | null }
+export interface LocalityRow {
+  locality: string;
+  people: number | null;
+  households: number | null;
+  peopleWithNeeds: number | null;
+  mostDeprivedShare: number | null;
+}
 
 export async function populationByLocality(db: Kysely<Database>): Promise<LocalityRow[]> {
-  const result = await sql<{ locality: string; people: number; households: number; people_with_needs: number; most_deprived_people: number }>`
+  const result = await sql<{
+    locality: string;
+    people: number;
+    households: number;
+    people_with_needs: number;
+    most_deprived_people: number;
+  }>`
     select l.name as locality,
            count(p.id) as people,
            count(distinct h.id) as households,
@@ -46,18 +58,31 @@ export async function populationByLocality(db: Kysely<Database>): Promise<Locali
   // Each column adds up to a figure shown elsewhere (residents, households, people with needs,
   // people in the most deprived areas), so each is protected as a table with its total. A share
   // gives its count away, so it shows only when both its counts do.
-  const column = (pick: (r: typeof result.rows[number]) => number) => suppressTable(result.rows.map((r) => Number(pick(r)))).cells;
-  const [people, households, withNeeds, mostDeprived] = [column((r) => r.people), column((r) => r.households), column((r) => r.people_with_needs), column((r) => r.most_deprived_people)];
+  const column = (pick: (r: (typeof result.rows)[number]) => number) => suppressTable(result.rows.map((r) => Number(pick(r)))).cells;
+  const [people, households, withNeeds, mostDeprived] = [
+    column((r) => r.people),
+    column((r) => r.households),
+    column((r) => r.people_with_needs),
+    column((r) => r.most_deprived_people),
+  ];
   return result.rows.map((r, i) => {
     const [n, deprived] = [people[i]!, mostDeprived[i]!];
     return {
-      locality: r.locality, people: n, households: households[i]!, peopleWithNeeds: withNeeds[i]!,
+      locality: r.locality,
+      people: n,
+      households: households[i]!,
+      peopleWithNeeds: withNeeds[i]!,
       mostDeprivedShare: n === null || deprived === null ? null : n > 0 ? Math.round((deprived / n) * 1000) / 10 : 0,
     };
   });
 }
 
-export interface DecileRow { decile: number; people: number | null; needsPer1000: number | null; crisisEventsPer1000: number | null }
+export interface DecileRow {
+  decile: number;
+  people: number | null;
+  needsPer1000: number | null;
+  crisisEventsPer1000: number | null;
+}
 
 /** Current needs and crisis events per 1,000 residents by deprivation decile: the gradient. */
 export async function needsByDeprivation(db: Kysely<Database>): Promise<DecileRow[]> {

@@ -6,7 +6,8 @@
 import { sql } from 'kysely';
 
 /** What the pages say a resident is. */
-export const RESIDENTS_HINT = "Residents are people living at an address in one of the place's neighbourhoods, each counted once. People an agency knows without an address here are not counted.";
+export const RESIDENTS_HINT =
+  "Residents are people living at an address in one of the place's neighbourhoods, each counted once. People an agency knows without an address here are not counted.";
 
 /**
  * Residents as rows (person_id, household_id, small_area_id), for joining:

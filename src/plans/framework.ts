@@ -28,14 +28,22 @@ export const defaultOutcomes: Outcome[] = [
   { code: 'WELL', label: 'Physical and mental wellbeing', statement: 'I keep and improve my physical and mental wellbeing.' },
   { code: 'CONN', label: 'Connected and contributing', statement: 'I stay connected to and contribute to my community.' },
   { code: 'CARER', label: 'Carers as experts', statement: 'As a carer, I am listened to as an expert.' },
-  { code: 'RIGHT', label: 'Right advice, right time', statement: 'I get the right professional advice in the right format, and direct support at the right time.' },
+  {
+    code: 'RIGHT',
+    label: 'Right advice, right time',
+    statement: 'I get the right professional advice in the right format, and direct support at the right time.',
+  },
   { code: 'TOGETHER', label: 'Services work together', statement: 'I can see services working together on what matters to me.' },
   { code: 'SAFE', label: 'Safe at home', statement: 'My urgent needs are met so I feel safe living at home.' },
   { code: 'HOME', label: 'Suitable home', statement: 'I live in accommodation that suits me.' },
   { code: 'COMPLEX', label: 'Complex needs met at home', statement: 'My complex needs are monitored and met at home where possible.' },
   { code: 'INDEP', label: 'Independence after crisis', statement: 'I regain my independence after a crisis.' },
   { code: 'PLACE', label: 'Not disadvantaged by place', statement: 'I am not disadvantaged by where I live.' },
-  { code: 'SPECIALIST', label: 'Timely specialist help', statement: 'I get timely specialist help, including near the end of my life, with control over it.' },
+  {
+    code: 'SPECIALIST',
+    label: 'Timely specialist help',
+    statement: 'I get timely specialist help, including near the end of my life, with control over it.',
+  },
 ];
 
 /** Every need code the network records, mapped to the outcomes that measure progress on it. */
@@ -69,13 +77,19 @@ export const defaultFramework: OutcomesFramework = {
 export class FrameworkError extends Error {}
 
 /** Checks a framework a place wants to load: unique codes, statements present, needs mapped to known outcomes. */
-export function validateFramework(framework: OutcomesFramework, requiredNeeds: readonly string[] = Object.keys(defaultNeedOutcomes)): OutcomesFramework {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(framework.id)) throw new FrameworkError('the framework id must be 1–64 letters, digits, dots, dashes or underscores');
+export function validateFramework(
+  framework: OutcomesFramework,
+  requiredNeeds: readonly string[] = Object.keys(defaultNeedOutcomes),
+): OutcomesFramework {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(framework.id))
+    throw new FrameworkError('the framework id must be 1–64 letters, digits, dots, dashes or underscores');
   if (!framework.name?.trim()) throw new FrameworkError('the framework needs a name');
-  if (!Array.isArray(framework.outcomes) || framework.outcomes.length === 0) throw new FrameworkError('the framework needs at least one outcome');
+  if (!Array.isArray(framework.outcomes) || framework.outcomes.length === 0)
+    throw new FrameworkError('the framework needs at least one outcome');
   const codes = new Set<string>();
   for (const o of framework.outcomes) {
-    if (!/^[A-Z0-9_]{1,32}$/.test(o.code ?? '')) throw new FrameworkError(`outcome code "${String(o.code)}" must be capital letters, digits or underscores`);
+    if (!/^[A-Z0-9_]{1,32}$/.test(o.code ?? ''))
+      throw new FrameworkError(`outcome code "${String(o.code)}" must be capital letters, digits or underscores`);
     if (codes.has(o.code)) throw new FrameworkError(`outcome code ${o.code} appears twice`);
     if (!o.statement?.trim() || !o.label?.trim()) throw new FrameworkError(`outcome ${o.code} needs a label and a statement`);
     codes.add(o.code);

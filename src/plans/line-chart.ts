@@ -3,7 +3,10 @@
 // so the CSP needs no 'unsafe-inline'. Always shown with a data table beside it (the table is the
 // accessible view). A line needs two points: callers show a single measurement as a table alone.
 
-export interface LineSeries { label: string; values: Array<number | null> }
+export interface LineSeries {
+  label: string;
+  values: Array<number | null>;
+}
 
 export interface LineChartOptions {
   id: string;
@@ -45,8 +48,10 @@ export function lineChart(options: LineChartOptions): string {
   const step = span <= 5 ? 1 : span <= 12 ? 2 : Math.ceil(span / 6);
   const parts: string[] = [];
   for (let v = yMin; v <= yMax + 1e-9; v += step) {
-    parts.push(`<line x1="${left}" y1="${y(v).toFixed(1)}" x2="${left + plotWidth}" y2="${y(v).toFixed(1)}" stroke="#b1b4b6" stroke-width="1"></line>`
-      + `<text x="${left - 6}" y="${(y(v) + 5).toFixed(1)}" text-anchor="end">${v}</text>`);
+    parts.push(
+      `<line x1="${left}" y1="${y(v).toFixed(1)}" x2="${left + plotWidth}" y2="${y(v).toFixed(1)}" stroke="#b1b4b6" stroke-width="1"></line>` +
+        `<text x="${left - 6}" y="${(y(v) + 5).toFixed(1)}" text-anchor="end">${v}</text>`,
+    );
   }
   parts.push(`<line class="axis" x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}"></line>`);
   const labelEvery = Math.max(1, Math.ceil(xLabels.length / 6));
@@ -55,8 +60,12 @@ export function lineChart(options: LineChartOptions): string {
     parts.push(`<text x="${x(i).toFixed(1)}" y="${top + plotHeight + 20}" text-anchor="middle">${escapeXml(label)}</text>`);
   });
   parts.push(`<line class="axis" x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}"></line>`);
-  parts.push(`<text class="axis-title" x="${left + plotWidth / 2}" y="${top + plotHeight + 40}" text-anchor="middle">${escapeXml(xTitle)}</text>`);
-  parts.push(`<text class="axis-title" transform="rotate(-90)" x="${-(top + plotHeight / 2)}" y="16" text-anchor="middle">${escapeXml(yTitle)}</text>`);
+  parts.push(
+    `<text class="axis-title" x="${left + plotWidth / 2}" y="${top + plotHeight + 40}" text-anchor="middle">${escapeXml(xTitle)}</text>`,
+  );
+  parts.push(
+    `<text class="axis-title" transform="rotate(-90)" x="${-(top + plotHeight / 2)}" y="16" text-anchor="middle">${escapeXml(yTitle)}</text>`,
+  );
   if (yLabel) parts.push(`<text x="${left}" y="${top + plotHeight + 60}">${escapeXml(yLabel)}</text>`);
   series.forEach((s, si) => {
     const colour = palette[si % palette.length]!;
@@ -65,22 +74,32 @@ export function lineChart(options: LineChartOptions): string {
     // Break the line at gaps (null values).
     let run: string[] = [];
     const flush = () => {
-      if (run.length > 1) parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2.5"${dashAttr} points="${run.join(' ')}"></polyline>`);
+      if (run.length > 1)
+        parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2.5"${dashAttr} points="${run.join(' ')}"></polyline>`);
       run = [];
     };
     s.values.forEach((v, i) => {
-      if (v === null) { flush(); return; }
+      if (v === null) {
+        flush();
+        return;
+      }
       run.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
-      parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${colour}"><title>${escapeXml(`${s.label}, ${xLabels[i] ?? ''}: ${v}`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${colour}"><title>${escapeXml(`${s.label}, ${xLabels[i] ?? ''}: ${v}`)}</title></circle>`,
+      );
     });
     flush();
     const ly = top + 10 + si * 20;
     const lx = left + plotWidth + 16;
-    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="${colour}" stroke-width="3"${dashAttr}></line>`
-      + `<text x="${lx + 32}" y="${ly + 5}">${escapeXml(s.label)}</text>`);
+    parts.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="${colour}" stroke-width="3"${dashAttr}></line>` +
+        `<text x="${lx + 32}" y="${ly + 5}">${escapeXml(s.label)}</text>`,
+    );
   });
-  return `<svg class="joinery-chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">`
-    + `<title id="${id}-title">${escapeXml(title)}</title><desc id="${id}-desc">${escapeXml(description)}</desc>`
-    + parts.join('')
-    + '</svg>';
+  return (
+    `<svg class="joinery-chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">` +
+    `<title id="${id}-title">${escapeXml(title)}</title><desc id="${id}-desc">${escapeXml(description)}</desc>` +
+    parts.join('') +
+    '</svg>'
+  );
 }

@@ -29,15 +29,25 @@ export interface OperatingModelConfig {
   paymentByResults: { description: string; outcomes: string[] } | null;
 }
 
-export interface OperatingModel { id: string; name: string; summary: string; config: OperatingModelConfig }
+export interface OperatingModel {
+  id: string;
+  name: string;
+  summary: string;
+  config: OperatingModelConfig;
+}
 
 export const defaultOperatingModels: OperatingModel[] = [
   {
     id: 'md-coordination',
     name: 'Coordinated support for multiple disadvantage',
-    summary: 'Adults facing homelessness, drugs or alcohol, offending and mental ill-health together get one named coordinator and flexible responses from every service, with progress measured every three months.',
+    summary:
+      'Adults facing homelessness, drugs or alcohol, offending and mental ill-health together get one named coordinator and flexible responses from every service, with progress measured every three months.',
     config: {
-      lead: { roleLabel: 'named coordinator', practitionerRoles: ['coordinator'], organisationKinds: ['charity', 'council_adult_social_care'] },
+      lead: {
+        roleLabel: 'named coordinator',
+        practitionerRoles: ['coordinator'],
+        organisationKinds: ['charity', 'council_adult_social_care'],
+      },
       assessment: { questionnaireId: 'md-assessment', everyMonths: 3 },
       otherAssessments: ['ons4-wellbeing'],
       identification: null,
@@ -46,17 +56,25 @@ export const defaultOperatingModels: OperatingModel[] = [
       planMonths: null,
       reviewEveryMonths: 3,
       planSections: ['goals', 'actions', 'strengths', 'connections'],
-      deliveryPartners: { organisationKinds: ['council_housing', 'drug_alcohol_service', 'mental_health_trust', 'probation', 'charity', 'gp_practice'], description: 'Every service responds flexibly: housing, drug and alcohol, mental health, probation, GP and charities.' },
+      deliveryPartners: {
+        organisationKinds: ['council_housing', 'drug_alcohol_service', 'mental_health_trust', 'probation', 'charity', 'gp_practice'],
+        description: 'Every service responds flexibly: housing, drug and alcohol, mental health, probation, GP and charities.',
+      },
       anchor: null,
-      principles: ['One named coordinator who sticks with the person', 'Services bend their rules to fit the person, not the other way round', 'Progress measured with the same assessment every three months'],
+      principles: [
+        'One named coordinator who sticks with the person',
+        'Services bend their rules to fit the person, not the other way round',
+        'Progress measured with the same assessment every three months',
+      ],
       eligibility: { needs: ['homelessness', 'substance_misuse', 'offending', 'mental_health'], minNeeds: 2, minAge: 18, maxAge: 70 },
       paymentByResults: null,
     },
   },
   {
     id: 'childrens-zone',
-    name: 'Children\'s zone',
-    summary: 'Children at risk are found early from linked data, enrolled with their family\'s consent, given a link worker and a two-year plan delivered by partner charities, who are paid when outcomes are met.',
+    name: "Children's zone",
+    summary:
+      "Children at risk are found early from linked data, enrolled with their family's consent, given a link worker and a two-year plan delivered by partner charities, who are paid when outcomes are met.",
     config: {
       lead: { roleLabel: 'link worker', practitionerRoles: ['link_worker', 'support_worker'], organisationKinds: ['charity'] },
       assessment: { questionnaireId: 'children-needs-screen', everyMonths: 6 },
@@ -67,19 +85,34 @@ export const defaultOperatingModels: OperatingModel[] = [
       planMonths: 24,
       reviewEveryMonths: 6,
       planSections: ['goals', 'actions', 'strengths', 'connections'],
-      deliveryPartners: { organisationKinds: ['charity', 'school'], description: 'Partner charities and schools deliver the plan and are paid by results.' },
+      deliveryPartners: {
+        organisationKinds: ['charity', 'school'],
+        description: 'Partner charities and schools deliver the plan and are paid by results.',
+      },
       anchor: null,
-      principles: ['Find children early from attendance, attainment, wellbeing and family circumstances', 'Enrol only with the family\'s consent', 'A link worker and a two-year plan for every child'],
+      principles: [
+        'Find children early from attendance, attainment, wellbeing and family circumstances',
+        "Enrol only with the family's consent",
+        'A link worker and a two-year plan for every child',
+      ],
       eligibility: { needs: ['child_school_attendance', 'child_wellbeing'], minNeeds: 1, minAge: 5, maxAge: 15 },
-      paymentByResults: { description: 'Partners are paid when a child\'s attendance and wellbeing areas improve by at least one point between screens.', outcomes: ['RIGHT', 'WELL'] },
+      paymentByResults: {
+        description: "Partners are paid when a child's attendance and wellbeing areas improve by at least one point between screens.",
+        outcomes: ['RIGHT', 'WELL'],
+      },
     },
   },
   {
     id: 'local-area-coordination',
     name: 'Local area coordination',
-    summary: 'A coordinator walks alongside people in their own neighbourhood, starting from their strengths and community connections before formal services.',
+    summary:
+      'A coordinator walks alongside people in their own neighbourhood, starting from their strengths and community connections before formal services.',
     config: {
-      lead: { roleLabel: 'local area coordinator', practitionerRoles: ['link_worker', 'coordinator'], organisationKinds: ['gp_practice', 'charity'] },
+      lead: {
+        roleLabel: 'local area coordinator',
+        practitionerRoles: ['link_worker', 'coordinator'],
+        organisationKinds: ['gp_practice', 'charity'],
+      },
       assessment: { questionnaireId: 'ons4-wellbeing', everyMonths: 3 },
       otherAssessments: ['carers-assessment'],
       identification: null,
@@ -88,10 +121,22 @@ export const defaultOperatingModels: OperatingModel[] = [
       planMonths: null,
       reviewEveryMonths: 3,
       planSections: ['strengths', 'connections', 'goals', 'actions'],
-      deliveryPartners: { organisationKinds: ['charity'], description: 'Community groups and charities first; formal services only when needed.' },
+      deliveryPartners: {
+        organisationKinds: ['charity'],
+        description: 'Community groups and charities first; formal services only when needed.',
+      },
       anchor: null,
-      principles: ['Start with what the person can do and who they know', 'Community connections before formal services', 'The coordinator walks alongside; the person leads'],
-      eligibility: { needs: ['social_isolation', 'carer_strain', 'frailty_falls', 'learning_disability'], minNeeds: 1, minAge: 18, maxAge: null },
+      principles: [
+        'Start with what the person can do and who they know',
+        'Community connections before formal services',
+        'The coordinator walks alongside; the person leads',
+      ],
+      eligibility: {
+        needs: ['social_isolation', 'carer_strain', 'frailty_falls', 'learning_disability'],
+        minNeeds: 1,
+        minAge: 18,
+        maxAge: null,
+      },
       paymentByResults: null,
     },
   },
@@ -100,7 +145,11 @@ export const defaultOperatingModels: OperatingModel[] = [
     name: 'Housing first',
     summary: 'A stable home comes first, with no conditions; wraparound support from every service is coordinated around the tenancy.',
     config: {
-      lead: { roleLabel: 'housing first support worker', practitionerRoles: ['support_worker', 'housing_officer'], organisationKinds: ['charity', 'council_housing'] },
+      lead: {
+        roleLabel: 'housing first support worker',
+        practitionerRoles: ['support_worker', 'housing_officer'],
+        organisationKinds: ['charity', 'council_housing'],
+      },
       assessment: { questionnaireId: 'md-assessment', everyMonths: 3 },
       otherAssessments: ['ons4-wellbeing'],
       identification: null,
@@ -109,8 +158,14 @@ export const defaultOperatingModels: OperatingModel[] = [
       planMonths: null,
       reviewEveryMonths: 3,
       planSections: ['goals', 'actions', 'strengths', 'connections'],
-      deliveryPartners: { organisationKinds: ['council_housing', 'housing_association', 'drug_alcohol_service', 'mental_health_trust', 'gp_practice'], description: 'Wraparound support: landlord, drug and alcohol, mental health and GP around the tenancy.' },
-      anchor: { kind: 'tenancy', description: 'The tenancy is the anchor: support continues whatever happens, and is never conditional on treatment.' },
+      deliveryPartners: {
+        organisationKinds: ['council_housing', 'housing_association', 'drug_alcohol_service', 'mental_health_trust', 'gp_practice'],
+        description: 'Wraparound support: landlord, drug and alcohol, mental health and GP around the tenancy.',
+      },
+      anchor: {
+        kind: 'tenancy',
+        description: 'The tenancy is the anchor: support continues whatever happens, and is never conditional on treatment.',
+      },
       principles: ['A home first, with no conditions', 'Support for as long as it is needed', 'The person chooses what support they take'],
       eligibility: { needs: ['homelessness'], minNeeds: 1, minAge: 18, maxAge: null },
       paymentByResults: null,
@@ -122,7 +177,8 @@ export const defaultOperatingModels: OperatingModel[] = [
   {
     id: 'connected-care',
     name: 'Community-led integrated care (Connected Care)',
-    summary: 'Local residents, trained as community navigators, help people with whatever they say matters (housing, money, health, care, loneliness), and the community shapes which services are offered in its neighbourhood.',
+    summary:
+      'Local residents, trained as community navigators, help people with whatever they say matters (housing, money, health, care, loneliness), and the community shapes which services are offered in its neighbourhood.',
     config: {
       lead: { roleLabel: 'community navigator', practitionerRoles: ['link_worker', 'coordinator'], organisationKinds: ['charity'] },
       assessment: { questionnaireId: 'ons4-wellbeing', everyMonths: 3 },
@@ -133,9 +189,17 @@ export const defaultOperatingModels: OperatingModel[] = [
       planMonths: null,
       reviewEveryMonths: 3,
       planSections: ['strengths', 'connections', 'goals', 'actions'],
-      deliveryPartners: { organisationKinds: ['charity', 'council_housing', 'council_adult_social_care', 'gp_practice'], description: 'Community groups and every public service in the neighbourhood answer the navigator, under an agreement the community helped write.' },
+      deliveryPartners: {
+        organisationKinds: ['charity', 'council_housing', 'council_adult_social_care', 'gp_practice'],
+        description:
+          'Community groups and every public service in the neighbourhood answer the navigator, under an agreement the community helped write.',
+      },
       anchor: null,
-      principles: ['Navigators come from the community they serve', 'One conversation covers whatever matters to the household: no wrong door', 'The community audits its own needs and shapes the services'],
+      principles: [
+        'Navigators come from the community they serve',
+        'One conversation covers whatever matters to the household: no wrong door',
+        'The community audits its own needs and shapes the services',
+      ],
       eligibility: { needs: [], minNeeds: 1, minAge: null, maxAge: null },
       paymentByResults: null,
     },
@@ -143,9 +207,14 @@ export const defaultOperatingModels: OperatingModel[] = [
   {
     id: 'locality-care-organisation',
     name: 'Locality care organisation',
-    summary: 'Each locality has a lead organisation accountable for its population\'s care, with partner organisations under one agreement, a pooled budget and one integrated team; who leads differs from locality to locality.',
+    summary:
+      "Each locality has a lead organisation accountable for its population's care, with partner organisations under one agreement, a pooled budget and one integrated team; who leads differs from locality to locality.",
     config: {
-      lead: { roleLabel: 'locality lead practitioner', practitionerRoles: ['coordinator', 'gp_care_coordinator', 'social_worker'], organisationKinds: ['council_adult_social_care', 'gp_practice', 'hospital_trust', 'housing_association', 'charity'] },
+      lead: {
+        roleLabel: 'locality lead practitioner',
+        practitionerRoles: ['coordinator', 'gp_care_coordinator', 'social_worker'],
+        organisationKinds: ['council_adult_social_care', 'gp_practice', 'hospital_trust', 'housing_association', 'charity'],
+      },
       assessment: { questionnaireId: 'ons4-wellbeing', everyMonths: 6 },
       otherAssessments: ['carers-assessment'],
       identification: null,
@@ -154,9 +223,25 @@ export const defaultOperatingModels: OperatingModel[] = [
       planMonths: null,
       reviewEveryMonths: 6,
       planSections: ['goals', 'actions', 'strengths', 'connections'],
-      deliveryPartners: { organisationKinds: ['gp_practice', 'hospital_trust', 'council_adult_social_care', 'council_housing', 'housing_association', 'mental_health_trust', 'charity'], description: 'The locality\'s partner organisations deliver the plan from a pooled budget; the lead organisation answers for the locality\'s outcomes and waits.' },
+      deliveryPartners: {
+        organisationKinds: [
+          'gp_practice',
+          'hospital_trust',
+          'council_adult_social_care',
+          'council_housing',
+          'housing_association',
+          'mental_health_trust',
+          'charity',
+        ],
+        description:
+          "The locality's partner organisations deliver the plan from a pooled budget; the lead organisation answers for the locality's outcomes and waits.",
+      },
       anchor: null,
-      principles: ['One lead organisation answers for the locality\'s population', 'Partners pool a budget and work as one team', 'The locality\'s needs, outcomes, inequalities and waits are reported together and compared with other localities'],
+      principles: [
+        "One lead organisation answers for the locality's population",
+        'Partners pool a budget and work as one team',
+        "The locality's needs, outcomes, inequalities and waits are reported together and compared with other localities",
+      ],
       eligibility: { needs: [], minNeeds: 1, minAge: 18, maxAge: null },
       paymentByResults: null,
     },
@@ -182,10 +267,15 @@ export function nextAssessmentDue(config: OperatingModelConfig, lastAssessedAt: 
 export class EnrolmentError extends Error {}
 
 /** The model's own rules for enrolling someone: consent and identification where it asks for them. */
-export function checkEnrolment(config: OperatingModelConfig, input: { consent: boolean; identification: { rulesMet: Record<string, boolean> } | null }): void {
-  if (config.consentToEnrol && !input.consent) throw new EnrolmentError('This model enrols people only with their consent (or their parent\'s). Record that consent was given.');
+export function checkEnrolment(
+  config: OperatingModelConfig,
+  input: { consent: boolean; identification: { rulesMet: Record<string, boolean> } | null },
+): void {
+  if (config.consentToEnrol && !input.consent)
+    throw new EnrolmentError("This model enrols people only with their consent (or their parent's). Record that consent was given.");
   if (config.identification) {
     if (!input.identification) throw new EnrolmentError('Complete the identification screen first.');
-    if (!input.identification.rulesMet[config.identification.rule]) throw new EnrolmentError('The latest identification screen does not meet the criteria for this model.');
+    if (!input.identification.rulesMet[config.identification.rule])
+      throw new EnrolmentError('The latest identification screen does not meet the criteria for this model.');
   }
 }

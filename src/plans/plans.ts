@@ -22,18 +22,36 @@ export class PlanInputError extends RefusedInput {
   }
 }
 
-export async function appendPlanEvent(db: Kysely<Database>, planId: string, actor: Actor | null, kind: string, summary: string, detail: Record<string, unknown> = {}, at: Date = new Date()): Promise<void> {
-  await db.insertInto('plan_events').values({
-    plan_id: planId, at, actor_user_id: actor?.id ?? null, actor_role: actor?.role ?? null, actor_organisation_id: actor?.organisationId ?? null,
-    kind, summary, detail: JSON.stringify(detail),
-  }).execute();
+export async function appendPlanEvent(
+  db: Kysely<Database>,
+  planId: string,
+  actor: Actor | null,
+  kind: string,
+  summary: string,
+  detail: Record<string, unknown> = {},
+  at: Date = new Date(),
+): Promise<void> {
+  await db
+    .insertInto('plan_events')
+    .values({
+      plan_id: planId,
+      at,
+      actor_user_id: actor?.id ?? null,
+      actor_role: actor?.role ?? null,
+      actor_organisation_id: actor?.organisationId ?? null,
+      kind,
+      summary,
+      detail: JSON.stringify(detail),
+    })
+    .execute();
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function checkDate(field: string, value: string | null | undefined, label: string): string | null {
   if (!value) return null;
   // Date.parse rolls 2027-02-30 over to March: a real date reads back as itself.
-  if (!DATE.test(value) || Number.isNaN(Date.parse(value)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) throw new PlanInputError(field, `Enter ${label} as a real date`);
+  if (!DATE.test(value) || Number.isNaN(Date.parse(value)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value)
+    throw new PlanInputError(field, `Enter ${label} as a real date`);
   return value;
 }
 
@@ -50,25 +68,59 @@ export interface NewPlan {
   endsOn?: string | null;
 }
 
-interface CheckedPlan { title: string; nextReviewOn: string | null; endsOn: string | null }
+interface CheckedPlan {
+  title: string;
+  nextReviewOn: string | null;
+  endsOn: string | null;
+}
 
 function checkNewPlan(input: NewPlan): CheckedPlan {
   const title = input.title.trim();
   if (title.length < 3 || title.length > 200) throw new PlanInputError('title', 'Give the plan a name of 3 to 200 characters');
-  return { title, nextReviewOn: checkDate('nextReviewOn', input.nextReviewOn, 'the first review date'), endsOn: checkDate('endsOn', input.endsOn, 'the end date') };
+  return {
+    title,
+    nextReviewOn: checkDate('nextReviewOn', input.nextReviewOn, 'the first review date'),
+    endsOn: checkDate('endsOn', input.endsOn, 'the end date'),
+  };
 }
 
 async function insertPlan(trx: Kysely<Database>, actor: Actor, input: NewPlan, checked: CheckedPlan, now: Date): Promise<string> {
   const { title, nextReviewOn } = checked;
   const members = [...new Set([input.personId, ...input.memberIds])];
   const id = randomUUID();
-  await trx.insertInto('plans').values({
-    id, subject_kind: members.length > 1 && input.householdId ? 'household' : 'person', person_id: input.personId, household_id: input.householdId,
-    model_id: input.modelId ?? null, enrolment_id: input.enrolmentId ?? null, title, strengths: input.strengths?.trim() || null, connections: input.connections?.trim() || null,
-    status: 'active', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, next_review_on: nextReviewOn, ends_on: checked.endsOn,
-  }).execute();
-  await trx.insertInto('plan_members').values(members.map((m) => ({ plan_id: id, person_id: m }))).execute();
-  await appendPlanEvent(trx, id, actor, 'created', `Plan "${title}" started${members.length > 1 ? ` for a household of ${members.length}` : ''}`, { members, nextReviewOn }, now);
+  await trx
+    .insertInto('plans')
+    .values({
+      id,
+      subject_kind: members.length > 1 && input.householdId ? 'household' : 'person',
+      person_id: input.personId,
+      household_id: input.householdId,
+      model_id: input.modelId ?? null,
+      enrolment_id: input.enrolmentId ?? null,
+      title,
+      strengths: input.strengths?.trim() || null,
+      connections: input.connections?.trim() || null,
+      status: 'active',
+      organisation_id: actor.organisationId,
+      created_by: actor.id,
+      created_at: now,
+      next_review_on: nextReviewOn,
+      ends_on: checked.endsOn,
+    })
+    .execute();
+  await trx
+    .insertInto('plan_members')
+    .values(members.map((m) => ({ plan_id: id, person_id: m })))
+    .execute();
+  await appendPlanEvent(
+    trx,
+    id,
+    actor,
+    'created',
+    `Plan "${title}" started${members.length > 1 ? ` for a household of ${members.length}` : ''}`,
+    { members, nextReviewOn },
+    now,
+  );
   return id;
 }
 
@@ -96,38 +148,75 @@ export async function startPlan(db: Kysely<Database>, user: SignedInUser, input:
   const person = await personById(db, input.personId);
   if (!person) throw new PlanInputError('title', 'There is no such person record');
   const requested = [...new Set(input.memberIds)].filter((m) => m !== input.personId);
-  const household = requested.length > 0 && person.householdId
-    ? (await peopleByIds(db, requested)).filter((p) => p.householdId === person.householdId)
-    : [];
+  const household =
+    requested.length > 0 && person.householdId
+      ? (await peopleByIds(db, requested)).filter((p) => p.householdId === person.householdId)
+      : [];
   if (household.length !== requested.length) throw new PlanInputError('members', 'Choose people from this household');
   const checked = checkNewPlan({ ...input, householdId: null });
   if (household.length > 0 && !input.membersAgreed) {
-    throw new PlanInputError('memberConsent', household.length === 1
-      ? `Confirm that ${household[0]!.givenName} ${household[0]!.familyName} has agreed to be part of this plan, or untick them`
-      : 'Confirm that each person you added has agreed to be part of this plan, or untick those who have not');
+    throw new PlanInputError(
+      'memberConsent',
+      household.length === 1
+        ? `Confirm that ${household[0]!.givenName} ${household[0]!.familyName} has agreed to be part of this plan, or untick them`
+        : 'Confirm that each person you added has agreed to be part of this plan, or untick those who have not',
+    );
   }
   // Who the practitioner must join by the member's agreement: decided (and audited) before any write.
   const toJoin: string[] = [];
   for (const m of household) {
-    const access = await decideRecordAccess(db, { actor: user, personId: m.id, categories: ['plans'], purpose: 'direct_care', action: 'write' });
+    const access = await decideRecordAccess(db, {
+      actor: user,
+      personId: m.id,
+      categories: ['plans'],
+      purpose: 'direct_care',
+      action: 'write',
+    });
     if (access.byCategory.plans.scope === 'none') toJoin.push(m.id);
   }
   return db.transaction().execute(async (trx) => {
     for (const m of household.filter((h) => toJoin.includes(h.id))) {
       try {
-        await joinNetworkByAgreement(trx, user, { personId: m.id, viaPersonId: input.personId, roleLabel: 'household plan', reason: 'agreed to be part of a household plan' });
+        await joinNetworkByAgreement(trx, user, {
+          personId: m.id,
+          viaPersonId: input.personId,
+          roleLabel: 'household plan',
+          reason: 'agreed to be part of a household plan',
+        });
       } catch (error) {
-        if (error instanceof RelationshipRefused) throw new PlanInputError('members', `You cannot add ${m.givenName} ${m.familyName}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`);
+        if (error instanceof RelationshipRefused)
+          throw new PlanInputError(
+            'members',
+            `You cannot add ${m.givenName} ${m.familyName}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`,
+          );
         throw error;
       }
     }
-    return insertPlan(trx, user, { ...input, householdId: household.length > 0 ? person.householdId : null, memberIds: household.map((h) => h.id) }, checked, now);
+    return insertPlan(
+      trx,
+      user,
+      { ...input, householdId: household.length > 0 ? person.householdId : null, memberIds: household.map((h) => h.id) },
+      checked,
+      now,
+    );
   });
 }
 
-export interface NewGoal { personId: string | null; text: string; outcomeCodes: string[]; setBy: 'person' | 'practitioner' }
+export interface NewGoal {
+  personId: string | null;
+  text: string;
+  outcomeCodes: string[];
+  setBy: 'person' | 'practitioner';
+}
 
-export async function addGoal(db: Kysely<Database>, actor: Actor, planId: string, input: NewGoal, knownOutcomes: ReadonlySet<string>, now: Date = new Date()): Promise<string> {
+export async function addGoal(
+  db: Kysely<Database>,
+  actor: Actor,
+  planId: string,
+  input: NewGoal,
+  knownOutcomes: ReadonlySet<string>,
+  now: Date = new Date(),
+): Promise<string> {
   const text = input.text.trim();
   if (text.length < 3 || text.length > 500) throw new PlanInputError('goalText', 'Write the goal in 3 to 500 characters');
   const codes = [...new Set(input.outcomeCodes)];
@@ -135,74 +224,172 @@ export async function addGoal(db: Kysely<Database>, actor: Actor, planId: string
   for (const c of codes) if (!knownOutcomes.has(c)) throw new PlanInputError('outcomes', 'Choose outcomes from the list');
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto('plan_goals').values({
-      id, plan_id: planId, person_id: input.personId, text, outcome_codes: JSON.stringify(codes), set_by: input.setBy,
-      organisation_id: actor.role === 'citizen' ? null : actor.organisationId, created_by: actor.id, created_at: now, status: 'open',
-    }).execute();
-    await appendPlanEvent(trx, planId, actor, 'goal_added', `Goal added${input.setBy === 'person' ? ' by the person, in their own words' : ''}: "${text}"`, { goalId: id, outcomes: codes }, now);
+    await trx
+      .insertInto('plan_goals')
+      .values({
+        id,
+        plan_id: planId,
+        person_id: input.personId,
+        text,
+        outcome_codes: JSON.stringify(codes),
+        set_by: input.setBy,
+        organisation_id: actor.role === 'citizen' ? null : actor.organisationId,
+        created_by: actor.id,
+        created_at: now,
+        status: 'open',
+      })
+      .execute();
+    await appendPlanEvent(
+      trx,
+      planId,
+      actor,
+      'goal_added',
+      `Goal added${input.setBy === 'person' ? ' by the person, in their own words' : ''}: "${text}"`,
+      { goalId: id, outcomes: codes },
+      now,
+    );
   });
   return id;
 }
 
-export interface NewAction { goalId: string | null; description: string; assignedOrganisationId: string; assignedPractitionerId: string | null; dueOn: string }
+export interface NewAction {
+  goalId: string | null;
+  description: string;
+  assignedOrganisationId: string;
+  assignedPractitionerId: string | null;
+  dueOn: string;
+}
 
 /** Adds an action for any agency; that agency joins the care network of every member of the plan. */
-export async function addAction(db: Kysely<Database>, actor: SignedInUser, planId: string, input: NewAction, now: Date = new Date()): Promise<string> {
+export async function addAction(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  planId: string,
+  input: NewAction,
+  now: Date = new Date(),
+): Promise<string> {
   const description = input.description.trim();
-  if (description.length < 3 || description.length > 500) throw new PlanInputError('description', 'Describe the action in 3 to 500 characters');
+  if (description.length < 3 || description.length > 500)
+    throw new PlanInputError('description', 'Describe the action in 3 to 500 characters');
   const dueOn = checkDate('dueOn', input.dueOn, 'the due date');
   if (!dueOn) throw new PlanInputError('dueOn', 'Enter the date the action is due');
   const org = await organisationById(db, input.assignedOrganisationId);
   if (!org) throw new PlanInputError('assignedOrganisationId', 'Choose the organisation that will do this');
   if (input.goalId) {
-    const goal = await db.selectFrom('plan_goals').select('id').where('id', '=', input.goalId).where('plan_id', '=', planId).executeTakeFirst();
+    const goal = await db
+      .selectFrom('plan_goals')
+      .select('id')
+      .where('id', '=', input.goalId)
+      .where('plan_id', '=', planId)
+      .executeTakeFirst();
     if (!goal) throw new PlanInputError('goalId', 'Choose a goal from this plan');
   }
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
     const plan = await trx.selectFrom('plans').select('title').where('id', '=', planId).executeTakeFirstOrThrow();
-    await trx.insertInto('plan_actions').values({
-      id, plan_id: planId, goal_id: input.goalId, description, assigned_organisation_id: org.id, assigned_practitioner_id: input.assignedPractitionerId,
-      due_on: dueOn, status: 'open', organisation_id: actor.organisationId, created_by: actor.id, created_at: now, completed_at: null, completed_by: null,
-    }).execute();
+    await trx
+      .insertInto('plan_actions')
+      .values({
+        id,
+        plan_id: planId,
+        goal_id: input.goalId,
+        description,
+        assigned_organisation_id: org.id,
+        assigned_practitioner_id: input.assignedPractitionerId,
+        due_on: dueOn,
+        status: 'open',
+        organisation_id: actor.organisationId,
+        created_by: actor.id,
+        created_at: now,
+        completed_at: null,
+        completed_by: null,
+      })
+      .execute();
     const members = await trx.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute();
-    const team = input.assignedPractitionerId ? (await practitionersByIds(trx, [input.assignedPractitionerId])).get(input.assignedPractitionerId) : undefined;
+    const team = input.assignedPractitionerId
+      ? (await practitionersByIds(trx, [input.assignedPractitionerId])).get(input.assignedPractitionerId)
+      : undefined;
     for (const m of members) {
       await joinNetworkOnce(trx, actor, {
-        personId: m.person_id, organisationId: org.id, teamId: team?.teamId ?? null, practitionerId: input.assignedPractitionerId,
-        roleLabel: 'plan partner', reason: `actions in the shared plan "${plan.title}"`,
+        personId: m.person_id,
+        organisationId: org.id,
+        teamId: team?.teamId ?? null,
+        practitionerId: input.assignedPractitionerId,
+        roleLabel: 'plan partner',
+        reason: `actions in the shared plan "${plan.title}"`,
       });
     }
-    await appendPlanEvent(trx, planId, actor, 'action_added', `Action for ${org.name}, due ${dueOn}: "${description}"`, { actionId: id, organisationId: org.id, dueOn }, now);
+    await appendPlanEvent(
+      trx,
+      planId,
+      actor,
+      'action_added',
+      `Action for ${org.name}, due ${dueOn}: "${description}"`,
+      { actionId: id, organisationId: org.id, dueOn },
+      now,
+    );
   });
   return id;
 }
 
-export async function completeAction(db: Kysely<Database>, actor: Actor, planId: string, actionId: string, now: Date = new Date()): Promise<void> {
+export async function completeAction(
+  db: Kysely<Database>,
+  actor: Actor,
+  planId: string,
+  actionId: string,
+  now: Date = new Date(),
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const action = await trx.selectFrom('plan_actions').select(['id', 'description', 'status']).where('id', '=', actionId).where('plan_id', '=', planId).executeTakeFirst();
+    const action = await trx
+      .selectFrom('plan_actions')
+      .select(['id', 'description', 'status'])
+      .where('id', '=', actionId)
+      .where('plan_id', '=', planId)
+      .executeTakeFirst();
     if (!action) throw new PlanInputError('action', 'There is no such action in this plan');
     if (action.status !== 'open') return;
-    await trx.updateTable('plan_actions').set({ status: 'done', completed_at: now, completed_by: actor.id }).where('id', '=', actionId).execute();
+    await trx
+      .updateTable('plan_actions')
+      .set({ status: 'done', completed_at: now, completed_by: actor.id })
+      .where('id', '=', actionId)
+      .execute();
     await appendPlanEvent(trx, planId, actor, 'action_done', `Action done: "${action.description}"`, { actionId }, now);
   });
 }
 
-export interface NewReview { reviewedOn: string; scores: Record<string, number>; note: string | null; nextReviewOn: string | null }
+export interface NewReview {
+  reviewedOn: string;
+  scores: Record<string, number>;
+  note: string | null;
+  nextReviewOn: string | null;
+}
 
 /** A review: goal attainment (0–10) for each goal, a snapshot of actions done, and the next review date. */
-export async function recordReview(db: Kysely<Database>, actor: Actor, planId: string, input: NewReview, now: Date = new Date()): Promise<string> {
+export async function recordReview(
+  db: Kysely<Database>,
+  actor: Actor,
+  planId: string,
+  input: NewReview,
+  now: Date = new Date(),
+): Promise<string> {
   const reviewedOn = checkDate('reviewedOn', input.reviewedOn, 'the review date');
   if (!reviewedOn) throw new PlanInputError('reviewedOn', 'Enter the review date');
   const nextReviewOn = checkDate('reviewNextOn', input.nextReviewOn, 'the next review date');
   for (const [goalId, score] of Object.entries(input.scores)) {
-    if (!Number.isInteger(score) || score < 0 || score > 10) throw new PlanInputError(`goal-${goalId}`, 'Score each goal from 0 (not started) to 10 (fully achieved)');
+    if (!Number.isInteger(score) || score < 0 || score > 10)
+      throw new PlanInputError(`goal-${goalId}`, 'Score each goal from 0 (not started) to 10 (fully achieved)');
   }
   const note = input.note?.trim() || null;
   if (note && note.length > 2000) throw new PlanInputError('note', 'Write what has changed in 2,000 characters or fewer');
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
-    const goals = await trx.selectFrom('plan_goals').select('id').where('plan_id', '=', planId).orderBy('created_at').orderBy('id').execute();
+    const goals = await trx
+      .selectFrom('plan_goals')
+      .select('id')
+      .where('plan_id', '=', planId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     const known = new Set(goals.map((g) => g.id));
     const scores = Object.entries(input.scores).filter(([g]) => known.has(g));
     // A review says something: a score for at least one goal, or what has changed.
@@ -211,28 +398,68 @@ export async function recordReview(db: Kysely<Database>, actor: Actor, planId: s
         ? new PlanInputError(`goal-${goals[0]!.id}`, 'Score at least one goal from 0 to 10, or write what has changed')
         : new PlanInputError('note', 'Write what has changed since the plan started or was last reviewed');
     }
-    const counts = await trx.selectFrom('plan_actions').select([
-      (eb) => eb.fn.countAll<number>().as('total'),
-      (eb) => eb.fn.sum<number>(sql`case when status = 'done' then 1 else 0 end`).as('done'),
-    ]).where('plan_id', '=', planId).where('status', '!=', 'cancelled').executeTakeFirst();
+    const counts = await trx
+      .selectFrom('plan_actions')
+      .select([
+        (eb) => eb.fn.countAll<number>().as('total'),
+        (eb) => eb.fn.sum<number>(sql`case when status = 'done' then 1 else 0 end`).as('done'),
+      ])
+      .where('plan_id', '=', planId)
+      .where('status', '!=', 'cancelled')
+      .executeTakeFirst();
     const done = Number(counts?.done ?? 0);
     const total = Number(counts?.total ?? 0);
-    await trx.insertInto('plan_reviews').values({
-      id, plan_id: planId, reviewed_on: reviewedOn, organisation_id: actor.organisationId, note,
-      actions_done: done, actions_total: total, next_review_on: nextReviewOn, created_by: actor.id, created_at: now,
-    }).execute();
-    if (scores.length > 0) await trx.insertInto('goal_attainment').values(scores.map(([goalId, score]) => ({ review_id: id, goal_id: goalId, score }))).execute();
+    await trx
+      .insertInto('plan_reviews')
+      .values({
+        id,
+        plan_id: planId,
+        reviewed_on: reviewedOn,
+        organisation_id: actor.organisationId,
+        note,
+        actions_done: done,
+        actions_total: total,
+        next_review_on: nextReviewOn,
+        created_by: actor.id,
+        created_at: now,
+      })
+      .execute();
+    if (scores.length > 0)
+      await trx
+        .insertInto('goal_attainment')
+        .values(scores.map(([goalId, score]) => ({ review_id: id, goal_id: goalId, score })))
+        .execute();
     if (nextReviewOn) await trx.updateTable('plans').set({ next_review_on: nextReviewOn }).where('id', '=', planId).execute();
     const mean = scores.length ? Math.round((scores.reduce((a, [, s]) => a + s, 0) / scores.length) * 10) / 10 : null;
-    await appendPlanEvent(trx, planId, actor, 'reviewed', `Plan reviewed: ${done} of ${total} actions done${mean !== null ? `, goals ${mean} out of 10 on average` : ''}${nextReviewOn ? `; next review ${nextReviewOn}` : ''}`, { reviewId: id, done, total, mean }, now);
+    await appendPlanEvent(
+      trx,
+      planId,
+      actor,
+      'reviewed',
+      `Plan reviewed: ${done} of ${total} actions done${mean !== null ? `, goals ${mean} out of 10 on average` : ''}${nextReviewOn ? `; next review ${nextReviewOn}` : ''}`,
+      { reviewId: id, done, total, mean },
+      now,
+    );
   });
   return id;
 }
 
 /** Marks a goal open, achieved or stopped; returns whether it changed. */
-export async function updateGoalStatus(db: Kysely<Database>, actor: Actor, planId: string, goalId: string, status: 'open' | 'achieved' | 'stopped', now: Date = new Date()): Promise<boolean> {
+export async function updateGoalStatus(
+  db: Kysely<Database>,
+  actor: Actor,
+  planId: string,
+  goalId: string,
+  status: 'open' | 'achieved' | 'stopped',
+  now: Date = new Date(),
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const goal = await trx.selectFrom('plan_goals').select(['text', 'status']).where('id', '=', goalId).where('plan_id', '=', planId).executeTakeFirst();
+    const goal = await trx
+      .selectFrom('plan_goals')
+      .select(['text', 'status'])
+      .where('id', '=', goalId)
+      .where('plan_id', '=', planId)
+      .executeTakeFirst();
     if (!goal) throw new PlanInputError('goal', 'There is no such goal in this plan');
     if (goal.status === status) return false;
     await trx.updateTable('plan_goals').set({ status }).where('id', '=', goalId).execute();
@@ -241,25 +468,53 @@ export async function updateGoalStatus(db: Kysely<Database>, actor: Actor, planI
   });
 }
 
-export interface PlanChanges { title?: string; strengths?: string | null; endsOn?: string | null; status?: 'active' | 'closed' }
+export interface PlanChanges {
+  title?: string;
+  strengths?: string | null;
+  endsOn?: string | null;
+  status?: 'active' | 'closed';
+}
 
 /** Renames a plan, changes its strengths or end date, closes or reopens it; each change is a plan event. */
-export async function updatePlan(db: Kysely<Database>, actor: Actor, planId: string, changes: PlanChanges, now: Date = new Date()): Promise<boolean> {
+export async function updatePlan(
+  db: Kysely<Database>,
+  actor: Actor,
+  planId: string,
+  changes: PlanChanges,
+  now: Date = new Date(),
+): Promise<boolean> {
   const title = changes.title?.trim();
-  if (title !== undefined && (title.length < 3 || title.length > 200)) throw new PlanInputError('title', 'Give the plan a name of 3 to 200 characters');
+  if (title !== undefined && (title.length < 3 || title.length > 200))
+    throw new PlanInputError('title', 'Give the plan a name of 3 to 200 characters');
   const endsOn = changes.endsOn === undefined ? undefined : checkDate('endsOn', changes.endsOn, 'the end date');
   const strengths = changes.strengths === undefined ? undefined : changes.strengths?.trim() || null;
   if (strengths && strengths.length > 2000) throw new PlanInputError('strengths', 'Describe the strengths in 2,000 characters or fewer');
   return db.transaction().execute(async (trx) => {
-    const plan = await trx.selectFrom('plans').select(['title', 'strengths', 'ends_on', 'status']).where('id', '=', planId).executeTakeFirst();
+    const plan = await trx
+      .selectFrom('plans')
+      .select(['title', 'strengths', 'ends_on', 'status'])
+      .where('id', '=', planId)
+      .executeTakeFirst();
     if (!plan) throw new PlanInputError('plan', 'There is no such plan');
     const currentEnd = plan.ends_on ? String(plan.ends_on).slice(0, 10) : null;
     const set: { title?: string; strengths?: string | null; ends_on?: string | null; status?: 'active' | 'closed' } = {};
     const said: string[] = [];
-    if (title !== undefined && title !== plan.title) { set.title = title; said.push(`renamed "${title}"`); }
-    if (strengths !== undefined && strengths !== plan.strengths) { set.strengths = strengths; said.push('strengths updated'); }
-    if (endsOn !== undefined && endsOn !== currentEnd) { set.ends_on = endsOn; said.push(endsOn ? `ends ${endsOn}` : 'no end date'); }
-    if (changes.status !== undefined && changes.status !== plan.status) { set.status = changes.status; said.push(changes.status === 'closed' ? 'closed' : 'reopened'); }
+    if (title !== undefined && title !== plan.title) {
+      set.title = title;
+      said.push(`renamed "${title}"`);
+    }
+    if (strengths !== undefined && strengths !== plan.strengths) {
+      set.strengths = strengths;
+      said.push('strengths updated');
+    }
+    if (endsOn !== undefined && endsOn !== currentEnd) {
+      set.ends_on = endsOn;
+      said.push(endsOn ? `ends ${endsOn}` : 'no end date');
+    }
+    if (changes.status !== undefined && changes.status !== plan.status) {
+      set.status = changes.status;
+      said.push(changes.status === 'closed' ? 'closed' : 'reopened');
+    }
     if (said.length === 0) return false;
     await trx.updateTable('plans').set(set).where('id', '=', planId).execute();
     const kind = set.status === 'closed' ? 'closed' : set.status === 'active' ? 'reopened' : 'updated';
@@ -271,10 +526,51 @@ export async function updatePlan(db: Kysely<Database>, actor: Actor, planId: str
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-export interface PlanGoal { id: string; personId: string | null; text: string; outcomeCodes: string[]; setBy: string; organisationId: string | null; organisation: string | null; createdAt: Date; status: string }
-export interface PlanAction { id: string; goalId: string | null; description: string; assignedOrganisationId: string; assignedOrganisation: string; assignedPractitioner: string | null; dueOn: string; status: string; organisationId: string | null; completedAt: Date | null; overdue: boolean }
-export interface PlanReview { id: string; reviewedOn: string; organisationId: string | null; organisation: string | null; note: string | null; actionsDone: number; actionsTotal: number; nextReviewOn: string | null; scores: Record<string, number> }
-export interface PlanEvent { id: number; at: Date; kind: string; summary: string; actorOrganisationId: string | null; organisation: string | null; actorRole: string | null; reviewId: string | null }
+export interface PlanGoal {
+  id: string;
+  personId: string | null;
+  text: string;
+  outcomeCodes: string[];
+  setBy: string;
+  organisationId: string | null;
+  organisation: string | null;
+  createdAt: Date;
+  status: string;
+}
+export interface PlanAction {
+  id: string;
+  goalId: string | null;
+  description: string;
+  assignedOrganisationId: string;
+  assignedOrganisation: string;
+  assignedPractitioner: string | null;
+  dueOn: string;
+  status: string;
+  organisationId: string | null;
+  completedAt: Date | null;
+  overdue: boolean;
+}
+export interface PlanReview {
+  id: string;
+  reviewedOn: string;
+  organisationId: string | null;
+  organisation: string | null;
+  note: string | null;
+  actionsDone: number;
+  actionsTotal: number;
+  nextReviewOn: string | null;
+  scores: Record<string, number>;
+}
+export interface PlanEvent {
+  id: number;
+  at: Date;
+  kind: string;
+  summary: string;
+  actorOrganisationId: string | null;
+  organisation: string | null;
+  actorRole: string | null;
+  reviewId: string | null;
+}
 
 export interface PlanDetail {
   id: string;
@@ -299,7 +595,7 @@ export interface PlanDetail {
 }
 
 function reviewIdOf(detail: unknown): string | null {
-  const parsed = typeof detail === 'string' ? JSON.parse(detail) as unknown : detail;
+  const parsed = typeof detail === 'string' ? (JSON.parse(detail) as unknown) : detail;
   const id = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>).reviewId : undefined;
   return typeof id === 'string' ? id : null;
 }
@@ -310,56 +606,149 @@ export async function plansOf(db: Kysely<Database>, personId: string): Promise<s
   return (await planListOf(db, personId)).map((p) => p.id);
 }
 
-export interface PlanListEntry { id: string; title: string; status: string; createdAt: Date; subjectKind: 'person' | 'household' }
+export interface PlanListEntry {
+  id: string;
+  title: string;
+  status: string;
+  createdAt: Date;
+  subjectKind: 'person' | 'household';
+}
 
 /** The plans a person is a member of, active first then newest first, with the names people gave them. */
 export async function planListOf(db: Kysely<Database>, personId: string): Promise<PlanListEntry[]> {
-  const rows = await db.selectFrom('plan_members as m').innerJoin('plans as p', 'p.id', 'm.plan_id').select(['p.id', 'p.title', 'p.status', 'p.created_at', 'p.subject_kind'])
-    .where('m.person_id', '=', personId).orderBy(sql`p.status = 'active'`, 'desc').orderBy('p.created_at', 'desc').orderBy('p.id').execute();
+  const rows = await db
+    .selectFrom('plan_members as m')
+    .innerJoin('plans as p', 'p.id', 'm.plan_id')
+    .select(['p.id', 'p.title', 'p.status', 'p.created_at', 'p.subject_kind'])
+    .where('m.person_id', '=', personId)
+    .orderBy(sql`p.status = 'active'`, 'desc')
+    .orderBy('p.created_at', 'desc')
+    .orderBy('p.id')
+    .execute();
   return rows.map((r) => ({ id: r.id, title: r.title, status: r.status, createdAt: new Date(r.created_at), subjectKind: r.subject_kind }));
 }
 
-export async function loadPlan(db: Kysely<Database>, planId: string, today: string = new Date().toISOString().slice(0, 10)): Promise<PlanDetail | undefined> {
+export async function loadPlan(
+  db: Kysely<Database>,
+  planId: string,
+  today: string = new Date().toISOString().slice(0, 10),
+): Promise<PlanDetail | undefined> {
   const plan = await db.selectFrom('plans as p').selectAll('p').where('p.id', '=', planId).executeTakeFirst();
   if (!plan) return undefined;
   const [members, goals, actions, reviews, attainment, events] = await Promise.all([
-    db.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute().then((rows) => peopleByIds(db, rows.map((r) => r.person_id))),
+    db
+      .selectFrom('plan_members')
+      .select('person_id')
+      .where('plan_id', '=', planId)
+      .execute()
+      .then((rows) =>
+        peopleByIds(
+          db,
+          rows.map((r) => r.person_id),
+        ),
+      ),
     db.selectFrom('plan_goals as g').selectAll('g').where('g.plan_id', '=', planId).orderBy('g.created_at').orderBy('g.id').execute(),
     db.selectFrom('plan_actions as a').selectAll('a').where('a.plan_id', '=', planId).orderBy('a.due_on').orderBy('a.id').execute(),
-    db.selectFrom('plan_reviews as r').selectAll('r').where('r.plan_id', '=', planId).orderBy('r.reviewed_on').orderBy('r.created_at').execute(),
-    db.selectFrom('goal_attainment as a').innerJoin('plan_reviews as r', 'r.id', 'a.review_id').select(['a.review_id', 'a.goal_id', 'a.score']).where('r.plan_id', '=', planId).execute(),
-    db.selectFrom('plan_events as e').select(['e.id', 'e.at', 'e.kind', 'e.summary', 'e.actor_organisation_id', 'e.actor_role', 'e.detail'])
-      .where('e.plan_id', '=', planId).orderBy('e.id', 'desc').execute(),
+    db
+      .selectFrom('plan_reviews as r')
+      .selectAll('r')
+      .where('r.plan_id', '=', planId)
+      .orderBy('r.reviewed_on')
+      .orderBy('r.created_at')
+      .execute(),
+    db
+      .selectFrom('goal_attainment as a')
+      .innerJoin('plan_reviews as r', 'r.id', 'a.review_id')
+      .select(['a.review_id', 'a.goal_id', 'a.score'])
+      .where('r.plan_id', '=', planId)
+      .execute(),
+    db
+      .selectFrom('plan_events as e')
+      .select(['e.id', 'e.at', 'e.kind', 'e.summary', 'e.actor_organisation_id', 'e.actor_role', 'e.detail'])
+      .where('e.plan_id', '=', planId)
+      .orderBy('e.id', 'desc')
+      .execute(),
   ]);
   // The names of every organisation and practitioner the plan mentions, in one look-up each.
   const [organisations, practitioners] = await Promise.all([
-    organisationsByIds(db, [plan.organisation_id, ...goals.map((g) => g.organisation_id), ...actions.map((a) => a.assigned_organisation_id), ...reviews.map((r) => r.organisation_id), ...events.map((e) => e.actor_organisation_id)]),
-    practitionersByIds(db, actions.map((a) => a.assigned_practitioner_id)),
+    organisationsByIds(db, [
+      plan.organisation_id,
+      ...goals.map((g) => g.organisation_id),
+      ...actions.map((a) => a.assigned_organisation_id),
+      ...reviews.map((r) => r.organisation_id),
+      ...events.map((e) => e.actor_organisation_id),
+    ]),
+    practitionersByIds(
+      db,
+      actions.map((a) => a.assigned_practitioner_id),
+    ),
   ]);
-  const orgName = (id: string | null) => (id === null ? null : organisations.get(id)?.name ?? null);
+  const orgName = (id: string | null) => (id === null ? null : (organisations.get(id)?.name ?? null));
   const scores = new Map<string, Record<string, number>>();
   for (const a of attainment) (scores.get(a.review_id) ?? scores.set(a.review_id, {}).get(a.review_id)!)[a.goal_id] = Number(a.score);
   return {
-    id: plan.id, subjectKind: plan.subject_kind, personId: plan.person_id, householdId: plan.household_id, modelId: plan.model_id, title: plan.title,
-    strengths: plan.strengths, connections: plan.connections, status: plan.status, organisationId: plan.organisation_id, organisation: orgName(plan.organisation_id),
-    createdAt: new Date(plan.created_at), nextReviewOn: plan.next_review_on ? ymd(plan.next_review_on) : null, endsOn: plan.ends_on ? ymd(plan.ends_on) : null,
+    id: plan.id,
+    subjectKind: plan.subject_kind,
+    personId: plan.person_id,
+    householdId: plan.household_id,
+    modelId: plan.model_id,
+    title: plan.title,
+    strengths: plan.strengths,
+    connections: plan.connections,
+    status: plan.status,
+    organisationId: plan.organisation_id,
+    organisation: orgName(plan.organisation_id),
+    createdAt: new Date(plan.created_at),
+    nextReviewOn: plan.next_review_on ? ymd(plan.next_review_on) : null,
+    endsOn: plan.ends_on ? ymd(plan.ends_on) : null,
     members: members.map((m) => ({ personId: m.id, name: `${m.givenName} ${m.familyName}` })),
     goals: goals.map((g) => ({
-      id: g.id, personId: g.person_id, text: g.text, outcomeCodes: typeof g.outcome_codes === 'string' ? JSON.parse(g.outcome_codes) as string[] : g.outcome_codes as string[],
-      setBy: g.set_by, organisationId: g.organisation_id, organisation: orgName(g.organisation_id), createdAt: new Date(g.created_at), status: g.status,
+      id: g.id,
+      personId: g.person_id,
+      text: g.text,
+      outcomeCodes: typeof g.outcome_codes === 'string' ? (JSON.parse(g.outcome_codes) as string[]) : (g.outcome_codes as string[]),
+      setBy: g.set_by,
+      organisationId: g.organisation_id,
+      organisation: orgName(g.organisation_id),
+      createdAt: new Date(g.created_at),
+      status: g.status,
     })),
     // An action's organisation is one the network knows (as the join it replaces required).
-    actions: actions.filter((a) => organisations.has(a.assigned_organisation_id)).map((a) => ({ a, pr: a.assigned_practitioner_id ? practitioners.get(a.assigned_practitioner_id) : undefined })).map(({ a, pr }) => ({
-      id: a.id, goalId: a.goal_id, description: a.description, assignedOrganisationId: a.assigned_organisation_id, assignedOrganisation: orgName(a.assigned_organisation_id)!,
-      assignedPractitioner: pr?.givenName ? `${pr.givenName} ${pr.familyName}` : null, dueOn: ymd(a.due_on), status: a.status, organisationId: a.organisation_id,
-      completedAt: a.completed_at ? new Date(a.completed_at) : null, overdue: a.status === 'open' && ymd(a.due_on) < today,
-    })),
+    actions: actions
+      .filter((a) => organisations.has(a.assigned_organisation_id))
+      .map((a) => ({ a, pr: a.assigned_practitioner_id ? practitioners.get(a.assigned_practitioner_id) : undefined }))
+      .map(({ a, pr }) => ({
+        id: a.id,
+        goalId: a.goal_id,
+        description: a.description,
+        assignedOrganisationId: a.assigned_organisation_id,
+        assignedOrganisation: orgName(a.assigned_organisation_id)!,
+        assignedPractitioner: pr?.givenName ? `${pr.givenName} ${pr.familyName}` : null,
+        dueOn: ymd(a.due_on),
+        status: a.status,
+        organisationId: a.organisation_id,
+        completedAt: a.completed_at ? new Date(a.completed_at) : null,
+        overdue: a.status === 'open' && ymd(a.due_on) < today,
+      })),
     reviews: reviews.map((r) => ({
-      id: r.id, reviewedOn: ymd(r.reviewed_on), organisationId: r.organisation_id, organisation: orgName(r.organisation_id), note: r.note, actionsDone: r.actions_done,
-      actionsTotal: r.actions_total, nextReviewOn: r.next_review_on ? ymd(r.next_review_on) : null, scores: scores.get(r.id) ?? {},
+      id: r.id,
+      reviewedOn: ymd(r.reviewed_on),
+      organisationId: r.organisation_id,
+      organisation: orgName(r.organisation_id),
+      note: r.note,
+      actionsDone: r.actions_done,
+      actionsTotal: r.actions_total,
+      nextReviewOn: r.next_review_on ? ymd(r.next_review_on) : null,
+      scores: scores.get(r.id) ?? {},
     })),
     events: events.map((e) => ({
-      id: Number(e.id), at: new Date(e.at), kind: e.kind, summary: e.summary, actorOrganisationId: e.actor_organisation_id, organisation: orgName(e.actor_organisation_id), actorRole: e.actor_role,
+      id: Number(e.id),
+      at: new Date(e.at),
+      kind: e.kind,
+      summary: e.summary,
+      actorOrganisationId: e.actor_organisation_id,
+      organisation: orgName(e.actor_organisation_id),
+      actorRole: e.actor_role,
       reviewId: reviewIdOf(e.detail),
     })),
   };

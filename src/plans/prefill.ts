@@ -12,11 +12,42 @@
 //   about-me:what_matters | about-me:how_to_support   the person's own words in "about me"
 // optionally followed by " => key:answer,..." mapping the value to an answer; keys are a value,
 // a comparison (>=n, >n, <=n, <n) or * (anything else). Unmapped values give no prefill.
-import { EXT, extensionOf, flattenItems, isQuestion, type AnswerValue, type PrefillSource, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
+import {
+  EXT,
+  extensionOf,
+  flattenItems,
+  isQuestion,
+  type AnswerValue,
+  type PrefillSource,
+  type Questionnaire,
+  type QuestionnaireItem,
+} from './questionnaire.ts';
 
-export interface NeedFact { code: string; severity: number; organisationId: string; organisation: string; recordedAt: string; category: string }
-export interface EventFact { type: string; at: Date; value: number | null; organisationId: string; organisation: string; category: string }
-export interface AnswerFact { linkId: string; value: AnswerValue; authoredAt: Date; organisationId: string | null; organisation: string | null; category: string; questionnaire: string }
+export interface NeedFact {
+  code: string;
+  severity: number;
+  organisationId: string;
+  organisation: string;
+  recordedAt: string;
+  category: string;
+}
+export interface EventFact {
+  type: string;
+  at: Date;
+  value: number | null;
+  organisationId: string;
+  organisation: string;
+  category: string;
+}
+export interface AnswerFact {
+  linkId: string;
+  value: AnswerValue;
+  authoredAt: Date;
+  organisationId: string | null;
+  organisation: string | null;
+  category: string;
+  questionnaire: string;
+}
 
 export interface PrefillFacts {
   now: Date;
@@ -29,7 +60,10 @@ export interface PrefillFacts {
   aboutMe?: { whatMatters: string; howToSupport: string; writtenAt: Date; category: string } | null;
 }
 
-export interface Prefilled { value: AnswerValue; source: PrefillSource }
+export interface Prefilled {
+  value: AnswerValue;
+  source: PrefillSource;
+}
 
 export class PrefillExpressionError extends Error {}
 
@@ -50,7 +84,8 @@ function mapValue(value: AnswerValue, entries: Array<{ key: string; answer: stri
     if (m) {
       if (typeof value !== 'number') continue;
       const n = Number(m[2]);
-      if ((m[1] === '>=' && value >= n) || (m[1] === '>' && value > n) || (m[1] === '<=' && value <= n) || (m[1] === '<' && value < n)) return answer;
+      if ((m[1] === '>=' && value >= n) || (m[1] === '>' && value > n) || (m[1] === '<=' && value <= n) || (m[1] === '<' && value < n))
+        return answer;
     } else if (String(value) === key) return answer;
   }
   return undefined;
@@ -64,47 +99,126 @@ export function evaluateSource(expression: string, facts: PrefillFacts): Prefill
   switch (source) {
     case 'need': {
       const codes = (rest[0] ?? '').split(',');
-      const found = facts.needs.filter((n) => codes.includes(n.code)).sort((a, b) => b.severity - a.severity || b.recordedAt.localeCompare(a.recordedAt))[0];
+      const found = facts.needs
+        .filter((n) => codes.includes(n.code))
+        .sort((a, b) => b.severity - a.severity || b.recordedAt.localeCompare(a.recordedAt))[0];
       if (!found) return undefined;
-      return { value: found.severity, source: { kind: 'need', category: found.category, organisationId: found.organisationId, organisation: found.organisation, recordedAt: isoDate(found.recordedAt), detail: `${found.code.replace(/_/g, ' ')} (severity ${found.severity}) recorded by ${found.organisation}` } };
+      return {
+        value: found.severity,
+        source: {
+          kind: 'need',
+          category: found.category,
+          organisationId: found.organisationId,
+          organisation: found.organisation,
+          recordedAt: isoDate(found.recordedAt),
+          detail: `${found.code.replace(/_/g, ' ')} (severity ${found.severity}) recorded by ${found.organisation}`,
+        },
+      };
     }
     case 'event-latest': {
       const [type = '', days = '365'] = rest;
       const since = facts.now.getTime() - Number(days) * DAY;
-      const found = facts.events.filter((e) => e.type === type && e.value !== null && e.at.getTime() >= since && e.at <= facts.now).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+      const found = facts.events
+        .filter((e) => e.type === type && e.value !== null && e.at.getTime() >= since && e.at <= facts.now)
+        .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
       if (!found || found.value === null) return undefined;
-      return { value: found.value, source: { kind: 'event', category: found.category, organisationId: found.organisationId, organisation: found.organisation, recordedAt: isoDate(found.at), detail: `${type.replace(/_/g, ' ')}: ${Math.round(found.value * 10) / 10} recorded by ${found.organisation}` } };
+      return {
+        value: found.value,
+        source: {
+          kind: 'event',
+          category: found.category,
+          organisationId: found.organisationId,
+          organisation: found.organisation,
+          recordedAt: isoDate(found.at),
+          detail: `${type.replace(/_/g, ' ')}: ${Math.round(found.value * 10) / 10} recorded by ${found.organisation}`,
+        },
+      };
     }
     case 'event-count': {
       const types = (rest[0] ?? '').split(',');
       const since = facts.now.getTime() - Number(rest[1] ?? '365') * DAY;
-      const found = facts.events.filter((e) => types.includes(e.type) && e.at.getTime() >= since && e.at <= facts.now).sort((a, b) => b.at.getTime() - a.at.getTime());
+      const found = facts.events
+        .filter((e) => types.includes(e.type) && e.at.getTime() >= since && e.at <= facts.now)
+        .sort((a, b) => b.at.getTime() - a.at.getTime());
       const latest = found[0];
       if (!latest) return undefined;
       const orgs = [...new Set(found.map((e) => e.organisation))];
-      return { value: found.length, source: { kind: 'event', category: latest.category, organisationId: latest.organisationId, organisation: latest.organisation, recordedAt: isoDate(latest.at), detail: `${found.length} × ${[...new Set(found.map((e) => e.type.replace(/_/g, ' ')))].join(' or ')} in the last ${rest[1] ?? '365'} days (${orgs.join(', ')})` } };
+      return {
+        value: found.length,
+        source: {
+          kind: 'event',
+          category: latest.category,
+          organisationId: latest.organisationId,
+          organisation: latest.organisation,
+          recordedAt: isoDate(latest.at),
+          detail: `${found.length} × ${[...new Set(found.map((e) => e.type.replace(/_/g, ' ')))].join(' or ')} in the last ${rest[1] ?? '365'} days (${orgs.join(', ')})`,
+        },
+      };
     }
     case 'household': {
       if (!facts.household) return undefined;
       const field = rest[0] === 'composition' ? 'composition' : 'tenure';
-      return { value: facts.household[field], source: { kind: 'household', category: facts.household.category, organisationId: null, organisation: null, recordedAt: null, detail: `household ${field}: ${facts.household[field].replace(/_/g, ' ')} (shared record)` } };
+      return {
+        value: facts.household[field],
+        source: {
+          kind: 'household',
+          category: facts.household.category,
+          organisationId: null,
+          organisation: null,
+          recordedAt: null,
+          detail: `household ${field}: ${facts.household[field].replace(/_/g, ' ')} (shared record)`,
+        },
+      };
     }
     case 'person':
       if (facts.age === null) return undefined;
-      return { value: facts.age, source: { kind: 'person', category: 'demographics', organisationId: null, organisation: null, recordedAt: null, detail: 'age from date of birth (shared record)' } };
+      return {
+        value: facts.age,
+        source: {
+          kind: 'person',
+          category: 'demographics',
+          organisationId: null,
+          organisation: null,
+          recordedAt: null,
+          detail: 'age from date of birth (shared record)',
+        },
+      };
     case 'answer': {
       const [linkId = '', days = '90'] = rest;
       const since = facts.now.getTime() - Number(days) * DAY;
-      const found = facts.answers.filter((a) => a.linkId === linkId && a.authoredAt.getTime() >= since && a.authoredAt <= facts.now).sort((a, b) => b.authoredAt.getTime() - a.authoredAt.getTime())[0];
+      const found = facts.answers
+        .filter((a) => a.linkId === linkId && a.authoredAt.getTime() >= since && a.authoredAt <= facts.now)
+        .sort((a, b) => b.authoredAt.getTime() - a.authoredAt.getTime())[0];
       if (!found) return undefined;
-      return { value: found.value, source: { kind: 'response', category: found.category, organisationId: found.organisationId, organisation: found.organisation, recordedAt: isoDate(found.authoredAt), detail: `answered in the ${found.questionnaire}${found.organisation ? ` (${found.organisation})` : ''}` } };
+      return {
+        value: found.value,
+        source: {
+          kind: 'response',
+          category: found.category,
+          organisationId: found.organisationId,
+          organisation: found.organisation,
+          recordedAt: isoDate(found.authoredAt),
+          detail: `answered in the ${found.questionnaire}${found.organisation ? ` (${found.organisation})` : ''}`,
+        },
+      };
     }
     case 'about-me': {
       const field = rest[0];
-      if (field !== 'what_matters' && field !== 'how_to_support') throw new PrefillExpressionError(`about-me has no field "${field ?? ''}"`);
+      if (field !== 'what_matters' && field !== 'how_to_support')
+        throw new PrefillExpressionError(`about-me has no field "${field ?? ''}"`);
       const text = facts.aboutMe ? (field === 'what_matters' ? facts.aboutMe.whatMatters : facts.aboutMe.howToSupport).trim() : '';
       if (!facts.aboutMe || text === '') return undefined;
-      return { value: text, source: { kind: 'about_me', category: facts.aboutMe.category, organisationId: null, organisation: null, recordedAt: isoDate(facts.aboutMe.writtenAt), detail: 'from "about me", in the person\'s own words' } };
+      return {
+        value: text,
+        source: {
+          kind: 'about_me',
+          category: facts.aboutMe.category,
+          organisationId: null,
+          organisation: null,
+          recordedAt: isoDate(facts.aboutMe.writtenAt),
+          detail: 'from "about me", in the person\'s own words',
+        },
+      };
     }
     default:
       throw new PrefillExpressionError(`unknown prefill source "${source}"`);
@@ -147,7 +261,10 @@ export function prefillQuestionnaire(q: Questionnaire, facts: PrefillFacts): Rec
 
 /** Items whose definition could be prefilled at all (the denominator of "tell it once"). */
 export function prefillableLinkIds(q: Questionnaire): string[] {
-  return flattenItems(q.item).map((f) => f.item).filter((i) => isQuestion(i) && extensionOf(i, EXT.prefill)).map((i) => i.linkId);
+  return flattenItems(q.item)
+    .map((f) => f.item)
+    .filter((i) => isQuestion(i) && extensionOf(i, EXT.prefill))
+    .map((i) => i.linkId);
 }
 
 /** Checks every prefill expression in a definition parses and names a known source. */
@@ -174,7 +291,10 @@ export interface TellItOnceCounts {
 }
 
 /** Compares what was submitted with what was prefilled. */
-export function tellItOnce(answers: Record<string, AnswerValue>, prefilled: Record<string, Prefilled>): { counts: TellItOnceCounts; reused: Record<string, PrefillSource> } {
+export function tellItOnce(
+  answers: Record<string, AnswerValue>,
+  prefilled: Record<string, Prefilled>,
+): { counts: TellItOnceCounts; reused: Record<string, PrefillSource> } {
   const reused: Record<string, PrefillSource> = {};
   let changed = 0;
   for (const [linkId, value] of Object.entries(answers)) {

@@ -4,7 +4,11 @@
 // Scores use the standard ordinalValue extension on answer options; domains, scoring rules and
 // prefill are Joinery extensions, so the definition stays a valid Questionnaire.
 
-export interface Coding { system?: string; code: string; display?: string }
+export interface Coding {
+  system?: string;
+  code: string;
+  display?: string;
+}
 
 export interface Extension {
   url: string;
@@ -18,7 +22,10 @@ export interface Extension {
   extension?: Extension[];
 }
 
-export interface AnswerOption { valueCoding: Coding; extension?: Extension[] }
+export interface AnswerOption {
+  valueCoding: Coding;
+  extension?: Extension[];
+}
 
 export interface EnableWhen {
   question: string;
@@ -91,7 +98,11 @@ export interface DomainRule {
   outcomes: string[];
 }
 
-export interface CriteriaCondition { domain: string; atLeast?: number; atMost?: number }
+export interface CriteriaCondition {
+  domain: string;
+  atLeast?: number;
+  atMost?: number;
+}
 
 export interface CriteriaRule {
   code: string;
@@ -128,7 +139,10 @@ export function extensionOf(holder: { extension?: Extension[] }, url: string): E
 }
 
 /** Every item, depth first, in document order, with the group path above it. */
-export function flattenItems(items: QuestionnaireItem[], parents: QuestionnaireItem[] = []): Array<{ item: QuestionnaireItem; parents: QuestionnaireItem[] }> {
+export function flattenItems(
+  items: QuestionnaireItem[],
+  parents: QuestionnaireItem[] = [],
+): Array<{ item: QuestionnaireItem; parents: QuestionnaireItem[] }> {
   const out: Array<{ item: QuestionnaireItem; parents: QuestionnaireItem[] }> = [];
   for (const item of items) {
     out.push({ item, parents });
@@ -161,14 +175,20 @@ export function scoringOf(q: Questionnaire): ScoringConfig {
     min: sub(d, 'min')?.valueDecimal ?? 0,
     max: sub(d, 'max')?.valueDecimal ?? 4,
     higherIsBetter: sub(d, 'higherIsBetter')?.valueBoolean ?? false,
-    outcomes: subs(d, 'outcome').map((o) => o.valueCode ?? '').filter(Boolean),
+    outcomes: subs(d, 'outcome')
+      .map((o) => o.valueCode ?? '')
+      .filter(Boolean),
   }));
   const rules = subs(ext, 'rule').map((r): CriteriaRule => ({
     code: sub(r, 'code')?.valueCode ?? '',
     display: sub(r, 'display')?.valueString ?? '',
     domainThreshold: sub(r, 'domainThreshold')?.valueDecimal,
     minDomains: sub(r, 'minDomains')?.valueInteger,
-    anyOf: subs(r, 'anyOf').map((c) => ({ domain: sub(c, 'domain')?.valueCode ?? '', atLeast: sub(c, 'atLeast')?.valueDecimal, atMost: sub(c, 'atMost')?.valueDecimal })),
+    anyOf: subs(r, 'anyOf').map((c) => ({
+      domain: sub(c, 'domain')?.valueCode ?? '',
+      atLeast: sub(c, 'atLeast')?.valueDecimal,
+      atMost: sub(c, 'atMost')?.valueDecimal,
+    })),
   }));
   return { domains, total: (sub(ext, 'total')?.valueCode ?? 'none') as ScoringConfig['total'], rules };
 }
@@ -177,16 +197,24 @@ export function scoringOf(q: Questionnaire): ScoringConfig {
 // Conditional questions
 
 function compare(actual: AnswerValue, condition: EnableWhen): boolean {
-  const expected: AnswerValue | undefined = condition.answerCoding?.code ?? condition.answerBoolean ?? condition.answerDecimal ?? condition.answerInteger ?? condition.answerString;
+  const expected: AnswerValue | undefined =
+    condition.answerCoding?.code ?? condition.answerBoolean ?? condition.answerDecimal ?? condition.answerInteger ?? condition.answerString;
   if (expected === undefined) return false;
   switch (condition.operator) {
-    case '=': return actual === expected;
-    case '!=': return actual !== expected;
-    case '>': return typeof actual === 'number' && typeof expected === 'number' && actual > expected;
-    case '<': return typeof actual === 'number' && typeof expected === 'number' && actual < expected;
-    case '>=': return typeof actual === 'number' && typeof expected === 'number' && actual >= expected;
-    case '<=': return typeof actual === 'number' && typeof expected === 'number' && actual <= expected;
-    default: return false;
+    case '=':
+      return actual === expected;
+    case '!=':
+      return actual !== expected;
+    case '>':
+      return typeof actual === 'number' && typeof expected === 'number' && actual > expected;
+    case '<':
+      return typeof actual === 'number' && typeof expected === 'number' && actual < expected;
+    case '>=':
+      return typeof actual === 'number' && typeof expected === 'number' && actual >= expected;
+    case '<=':
+      return typeof actual === 'number' && typeof expected === 'number' && actual <= expected;
+    default:
+      return false;
   }
 }
 
@@ -233,12 +261,19 @@ export function askedAs(q: Questionnaire): Map<string, AskedAs> {
       if (item.item) visit(item.item);
       if (!isQuestion(item)) return;
       const conditions = item.enableWhen ?? [];
-      if (conditions.length === 0) { result.set(item.linkId, { kind: 'always' }); return; }
+      if (conditions.length === 0) {
+        result.set(item.linkId, { kind: 'always' });
+        return;
+      }
       const only = conditions.length === 1 ? conditions[0]! : undefined;
       const trigger = only ? items.slice(0, index).find((i) => i.linkId === only.question) : undefined;
       const code = only?.operator === '=' ? only.answerCoding?.code : undefined;
-      const revealable = trigger && code !== undefined && trigger.type === 'choice' && !trigger.enableWhen?.length
-        && trigger.answerOption?.some((o) => o.valueCoding.code === code);
+      const revealable =
+        trigger &&
+        code !== undefined &&
+        trigger.type === 'choice' &&
+        !trigger.enableWhen?.length &&
+        trigger.answerOption?.some((o) => o.valueCoding.code === code);
       result.set(item.linkId, revealable ? { kind: 'reveal', under: trigger.linkId, option: code } : { kind: 'follow-up' });
     });
   };
@@ -284,10 +319,16 @@ export function scoreResponse(q: Questionnaire, answers: Answers): ScoreResult {
   const domains: Record<string, number | null> = {};
   for (const d of config.domains) {
     const scores = byDomain.get(d.code);
-    if (!scores || scores.length === 0) { domains[d.code] = null; continue; }
-    const raw = d.method === 'sum' ? scores.reduce((a, b) => a + b, 0)
-      : d.method === 'mean' ? scores.reduce((a, b) => a + b, 0) / scores.length
-      : Math.max(...scores);
+    if (!scores || scores.length === 0) {
+      domains[d.code] = null;
+      continue;
+    }
+    const raw =
+      d.method === 'sum'
+        ? scores.reduce((a, b) => a + b, 0)
+        : d.method === 'mean'
+          ? scores.reduce((a, b) => a + b, 0) / scores.length
+          : Math.max(...scores);
     domains[d.code] = round2(Math.min(d.max, Math.max(d.min, raw)));
   }
   const scored = Object.values(domains).filter((v): v is number => v !== null);
@@ -315,7 +356,10 @@ export function ruleMet(rule: CriteriaRule, domains: Record<string, number | nul
 // ---------------------------------------------------------------------------------------------
 // Checking submitted answers (form fields are strings)
 
-export interface AnswerError { linkId: string; text: string }
+export interface AnswerError {
+  linkId: string;
+  text: string;
+}
 
 function bound(item: QuestionnaireItem, url: string): number | undefined {
   const e = extensionOf(item, url);
@@ -326,7 +370,9 @@ function bound(item: QuestionnaireItem, url: string): number | undefined {
 export function parseAnswers(q: Questionnaire, raw: Record<string, string | undefined>): { answers: Answers; errors: AnswerError[] } {
   const answers: Answers = {};
   const errors: AnswerError[] = [];
-  const items = flattenItems(q.item).map((f) => f.item).filter(isQuestion);
+  const items = flattenItems(q.item)
+    .map((f) => f.item)
+    .filter(isQuestion);
   const typeErrors = new Map<string, string>();
   for (const item of items) {
     const value = (raw[item.linkId] ?? '').trim();
@@ -345,8 +391,10 @@ export function parseAnswers(q: Questionnaire, raw: Record<string, string | unde
         const n = Number(value);
         const min = bound(item, EXT.minValue);
         const max = bound(item, EXT.maxValue);
-        if (!Number.isFinite(n) || (item.type === 'integer' && !Number.isInteger(n))) typeErrors.set(item.linkId, `Enter a ${item.type === 'integer' ? 'whole ' : ''}number for "${item.text}"`);
-        else if ((min !== undefined && n < min) || (max !== undefined && n > max)) typeErrors.set(item.linkId, `Enter a number from ${min ?? '…'} to ${max ?? '…'} for "${item.text}"`);
+        if (!Number.isFinite(n) || (item.type === 'integer' && !Number.isInteger(n)))
+          typeErrors.set(item.linkId, `Enter a ${item.type === 'integer' ? 'whole ' : ''}number for "${item.text}"`);
+        else if ((min !== undefined && n < min) || (max !== undefined && n > max))
+          typeErrors.set(item.linkId, `Enter a number from ${min ?? '…'} to ${max ?? '…'} for "${item.text}"`);
         else answers[item.linkId] = n;
         break;
       }
@@ -397,7 +445,14 @@ export interface QuestionnaireResponse {
 export interface ResponseItem {
   linkId: string;
   text?: string;
-  answer?: Array<{ valueCoding?: Coding; valueBoolean?: boolean; valueInteger?: number; valueDecimal?: number; valueString?: string; valueDate?: string }>;
+  answer?: Array<{
+    valueCoding?: Coding;
+    valueBoolean?: boolean;
+    valueInteger?: number;
+    valueDecimal?: number;
+    valueString?: string;
+    valueDate?: string;
+  }>;
   item?: ResponseItem[];
   extension?: Extension[];
 }
@@ -408,11 +463,16 @@ function answerFor(item: QuestionnaireItem, value: AnswerValue): NonNullable<Res
       const option = item.answerOption?.find((o) => o.valueCoding.code === value);
       return { valueCoding: option?.valueCoding ?? { code: String(value) } };
     }
-    case 'boolean': return { valueBoolean: Boolean(value) };
-    case 'integer': return { valueInteger: Number(value) };
-    case 'decimal': return { valueDecimal: Number(value) };
-    case 'date': return { valueDate: String(value) };
-    default: return { valueString: String(value) };
+    case 'boolean':
+      return { valueBoolean: Boolean(value) };
+    case 'integer':
+      return { valueInteger: Number(value) };
+    case 'decimal':
+      return { valueDecimal: Number(value) };
+    case 'date':
+      return { valueDate: String(value) };
+    default:
+      return { valueString: String(value) };
   }
 }
 
@@ -430,9 +490,17 @@ export function prefillSourceExtension(source: PrefillSource): Extension {
 }
 
 /** Builds the response in the questionnaire's shape: enabled, answered items only, groups kept. */
-export function buildResponse(q: Questionnaire, answers: Answers, meta: {
-  subjectReference: string; authored: string; author?: { reference: string; display?: string }; reused?: Record<string, PrefillSource>; score?: ScoreResult;
-}): QuestionnaireResponse {
+export function buildResponse(
+  q: Questionnaire,
+  answers: Answers,
+  meta: {
+    subjectReference: string;
+    authored: string;
+    author?: { reference: string; display?: string };
+    reused?: Record<string, PrefillSource>;
+    score?: ScoreResult;
+  },
+): QuestionnaireResponse {
   const live = effectiveAnswers(q, answers);
   const enabled = enabledLinkIds(q, answers);
   const build = (items: QuestionnaireItem[]): ResponseItem[] => {
@@ -448,7 +516,12 @@ export function buildResponse(q: Questionnaire, answers: Answers, meta: {
       const value = live[item.linkId];
       if (value === undefined) continue;
       const source = meta.reused?.[item.linkId];
-      out.push({ linkId: item.linkId, text: item.text, answer: [answerFor(item, value)], ...(source ? { extension: [prefillSourceExtension(source)] } : {}) });
+      out.push({
+        linkId: item.linkId,
+        text: item.text,
+        answer: [answerFor(item, value)],
+        ...(source ? { extension: [prefillSourceExtension(source)] } : {}),
+      });
     }
     return out;
   };
@@ -460,16 +533,34 @@ export function buildResponse(q: Questionnaire, answers: Answers, meta: {
     subject: { reference: meta.subjectReference },
     authored: meta.authored,
     ...(meta.author ? { author: meta.author } : {}),
-    ...(score ? {
-      extension: [{
-        url: EXT.score,
-        extension: [
-          ...(score.total !== null ? [{ url: 'total', valueDecimal: score.total }] : []),
-          ...Object.entries(score.domains).filter(([, v]) => v !== null).map(([code, v]) => ({ url: 'domain', extension: [{ url: 'code', valueCode: code }, { url: 'value', valueDecimal: v as number }] })),
-          ...Object.entries(score.rules).map(([code, met]) => ({ url: 'rule', extension: [{ url: 'code', valueCode: code }, { url: 'met', valueBoolean: met }] })),
-        ],
-      }],
-    } : {}),
+    ...(score
+      ? {
+          extension: [
+            {
+              url: EXT.score,
+              extension: [
+                ...(score.total !== null ? [{ url: 'total', valueDecimal: score.total }] : []),
+                ...Object.entries(score.domains)
+                  .filter(([, v]) => v !== null)
+                  .map(([code, v]) => ({
+                    url: 'domain',
+                    extension: [
+                      { url: 'code', valueCode: code },
+                      { url: 'value', valueDecimal: v as number },
+                    ],
+                  })),
+                ...Object.entries(score.rules).map(([code, met]) => ({
+                  url: 'rule',
+                  extension: [
+                    { url: 'code', valueCode: code },
+                    { url: 'met', valueBoolean: met },
+                  ],
+                })),
+              ],
+            },
+          ],
+        }
+      : {}),
     item: build(q.item),
   };
 }

@@ -28,7 +28,11 @@ export interface PlanDue {
   daysUntil: number;
 }
 
-export interface PlansDue { plans: PlanDue[]; withheld: number; more: boolean }
+export interface PlansDue {
+  plans: PlanDue[];
+  withheld: number;
+  more: boolean;
+}
 
 const dayNumber = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
 
@@ -39,28 +43,75 @@ export async function plansDueForReview(db: Kysely<Database>, user: SignedInUser
   // the person's care network (consent module), until one more than the list shows is found.
   const candidates: Array<{ id: string; person_id: string; title: string; next_review_on: string; organisation_id: string | null }> = [];
   for (let offset = 0; candidates.length <= MAX_LISTED; offset += CANDIDATE_PAGE) {
-    const page = await db.selectFrom('plans as pl').leftJoin('model_enrolments as e', 'e.id', 'pl.enrolment_id')
-      .select(['pl.id', 'pl.person_id', 'pl.title', sql<string>`pl.next_review_on::text`.as('next_review_on'), 'pl.organisation_id', 'e.lead_practitioner_id'])
-      .where('pl.status', '=', 'active').where('pl.next_review_on', 'is not', null).where('pl.next_review_on', '<=', sql<string>`${until}::date`)
-      .orderBy('pl.next_review_on').orderBy('pl.id').limit(CANDIDATE_PAGE).offset(offset).execute();
-    const inCare = await peopleInCareOf(db, user, page.filter((c) => !(user.practitionerId !== null && c.lead_practitioner_id === user.practitionerId)).map((c) => c.person_id));
-    candidates.push(...page.filter((c) => (user.practitionerId !== null && c.lead_practitioner_id === user.practitionerId) || inCare.has(c.person_id)).slice(0, MAX_LISTED + 1 - candidates.length));
+    const page = await db
+      .selectFrom('plans as pl')
+      .leftJoin('model_enrolments as e', 'e.id', 'pl.enrolment_id')
+      .select([
+        'pl.id',
+        'pl.person_id',
+        'pl.title',
+        sql<string>`pl.next_review_on::text`.as('next_review_on'),
+        'pl.organisation_id',
+        'e.lead_practitioner_id',
+      ])
+      .where('pl.status', '=', 'active')
+      .where('pl.next_review_on', 'is not', null)
+      .where('pl.next_review_on', '<=', sql<string>`${until}::date`)
+      .orderBy('pl.next_review_on')
+      .orderBy('pl.id')
+      .limit(CANDIDATE_PAGE)
+      .offset(offset)
+      .execute();
+    const inCare = await peopleInCareOf(
+      db,
+      user,
+      page.filter((c) => !(user.practitionerId !== null && c.lead_practitioner_id === user.practitionerId)).map((c) => c.person_id),
+    );
+    candidates.push(
+      ...page
+        .filter((c) => (user.practitionerId !== null && c.lead_practitioner_id === user.practitionerId) || inCare.has(c.person_id))
+        .slice(0, MAX_LISTED + 1 - candidates.length),
+    );
     if (page.length < CANDIDATE_PAGE) break;
   }
   const more = candidates.length > MAX_LISTED;
   const shown = candidates.slice(0, MAX_LISTED);
   if (shown.length === 0) return { plans: [], withheld: 0, more: false };
-  const access = await decideRecordAccessForMany(db, { actor: user, personIds: shown.map((c) => c.person_id), categories: ['demographics', 'plans'], purpose: 'care_coordination', action: 'list' });
+  const access = await decideRecordAccessForMany(db, {
+    actor: user,
+    personIds: shown.map((c) => c.person_id),
+    categories: ['demographics', 'plans'],
+    purpose: 'care_coordination',
+    action: 'list',
+  });
   // A plan is shown only if the decision lets the reader see this plan: all plans, or their own organisation's.
-  const allowed = (c: typeof shown[number]) => {
+  const allowed = (c: (typeof shown)[number]) => {
     const a = access.get(c.person_id);
-    return a !== undefined && a.byCategory.demographics.scope !== 'none' && visibleToReader(a.byCategory, 'plans', c.organisation_id, user.organisationId);
+    return (
+      a !== undefined &&
+      a.byCategory.demographics.scope !== 'none' &&
+      visibleToReader(a.byCategory, 'plans', c.organisation_id, user.organisationId)
+    );
   };
-  const names = new Map((await peopleByIds(db, shown.filter(allowed).map((c) => c.person_id))).map((p) => [p.id, `${p.givenName} ${p.familyName}`]));
-  const plans = shown.filter(allowed).filter((c) => names.has(c.person_id)).map((c) => ({
-    planId: c.id, personId: c.person_id, name: names.get(c.person_id)!, title: c.title,
-    reviewOn: c.next_review_on.slice(0, 10), daysUntil: dayNumber(c.next_review_on.slice(0, 10)) - dayNumber(today),
-  }));
+  const names = new Map(
+    (
+      await peopleByIds(
+        db,
+        shown.filter(allowed).map((c) => c.person_id),
+      )
+    ).map((p) => [p.id, `${p.givenName} ${p.familyName}`]),
+  );
+  const plans = shown
+    .filter(allowed)
+    .filter((c) => names.has(c.person_id))
+    .map((c) => ({
+      planId: c.id,
+      personId: c.person_id,
+      name: names.get(c.person_id)!,
+      title: c.title,
+      reviewOn: c.next_review_on.slice(0, 10),
+      daysUntil: dayNumber(c.next_review_on.slice(0, 10)) - dayNumber(today),
+    }));
   return { plans, withheld: shown.length - plans.length, more };
 }
 
@@ -78,16 +129,28 @@ export async function noticeReviewsDue(db: Kysely<Database>, today: string, now:
   const until = new Date((dayNumber(today) + REVIEW_DUE_WITHIN_DAYS) * 86_400_000).toISOString().slice(0, 10);
   // Reviews long overdue are the practitioners' to chase, not news to the person.
   const since = new Date((dayNumber(today) - REVIEW_DUE_WITHIN_DAYS) * 86_400_000).toISOString().slice(0, 10);
-  const due = (await sql<{ id: string; person_id: string; next_review_on: string }>`
+  const due = (
+    await sql<{ id: string; person_id: string; next_review_on: string }>`
     select id, person_id, next_review_on::text as next_review_on from plans
     where status = 'active' and next_review_on between ${since}::date and ${until}::date and subject_kind = 'person'
-    order by id`.execute(db)).rows;
+    order by id`.execute(db)
+  ).rows;
   if (due.length === 0) return 0;
-  const accounts = Map.groupBy(await accountsOfPeople(db, due.map((p) => p.person_id)), (a) => a.personId);
+  const accounts = Map.groupBy(
+    await accountsOfPeople(
+      db,
+      due.map((p) => p.person_id),
+    ),
+    (a) => a.personId,
+  );
   let queued = 0;
   for (const plan of due) {
     for (const { userId } of accounts.get(plan.person_id) ?? []) {
-      queued += await notify(db, { userId, event: 'plan_review_due', path: '/my-plan', dedupeKey: `plan-review:${plan.id}:${plan.next_review_on.slice(0, 10)}` }, now);
+      queued += await notify(
+        db,
+        { userId, event: 'plan_review_due', path: '/my-plan', dedupeKey: `plan-review:${plan.id}:${plan.next_review_on.slice(0, 10)}` },
+        now,
+      );
     }
   }
   return queued;

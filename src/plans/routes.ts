@@ -6,14 +6,44 @@ import { HttpError, requireRole, requireSignedIn, viewContext } from '../platfor
 import type { SignedInUser } from '../auth/index.ts';
 import { suppressSmall } from '../platform/disclosure.ts';
 import { personSummary } from '../people/index.ts';
-import { activeFramework, ensurePlansDefaults, listQuestionnaires, loadOperatingModels, loadQuestionnaire, outcomeMappings } from './store.ts';
+import {
+  activeFramework,
+  ensurePlansDefaults,
+  listQuestionnaires,
+  loadOperatingModels,
+  loadQuestionnaire,
+  outcomeMappings,
+} from './store.ts';
 import { AccessRefused, prefillFor, submitAssessment, tellItOnceByForm, type ResponseSummary } from './assessments.ts';
 import { addAction, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
 import {
-  actionsForOrganisation, addGoalFromPage, completeActionFromPage, decideAssessmentAccess, decideStartPlan, enrolmentsByModel, goalPersonFor, planMember, planPage,
-  planToChange, savedAssessment, startPlanFromPage, type PlanToChange,
+  actionsForOrganisation,
+  addGoalFromPage,
+  completeActionFromPage,
+  decideAssessmentAccess,
+  decideStartPlan,
+  enrolmentsByModel,
+  goalPersonFor,
+  planMember,
+  planPage,
+  planToChange,
+  savedAssessment,
+  startPlanFromPage,
+  type PlanToChange,
 } from './use-cases.ts';
-import { askedAs, enabledLinkIds, EXT, extensionOf, flattenItems, isQuestion, scoringOf, type AnswerError, type Answers, type Questionnaire, type QuestionnaireItem } from './questionnaire.ts';
+import {
+  askedAs,
+  enabledLinkIds,
+  EXT,
+  extensionOf,
+  flattenItems,
+  isQuestion,
+  scoringOf,
+  type AnswerError,
+  type Answers,
+  type Questionnaire,
+  type QuestionnaireItem,
+} from './questionnaire.ts';
 import type { Prefilled } from './prefill.ts';
 import { discardDraft, draftFor, saveDraft, type Draft } from './drafts.ts';
 import { lineChart } from './line-chart.ts';
@@ -50,11 +80,20 @@ function param(request: FastifyRequest, name: string, notFound: string): string 
   return value;
 }
 
-const monthLabel = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' });
+const monthLabel = (d: Date | string) =>
+  new Date(d).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' });
 const dayLabel = (d: Date | string) => writtenDate(new Date(d));
 
 /** Scores over time: a chart of lines once there are two points, and always the table of every figure. */
-interface ChartBlock { id: string; title: string; svg: string; single: string | null; head: string[]; rows: Array<{ label: string; cells: string[] }>; note: string }
+interface ChartBlock {
+  id: string;
+  title: string;
+  svg: string;
+  single: string | null;
+  head: string[];
+  rows: Array<{ label: string; cells: string[] }>;
+  note: string;
+}
 
 function assessmentChart(q: Questionnaire, responses: ResponseSummary[]): ChartBlock {
   const config = scoringOf(q);
@@ -64,18 +103,43 @@ function assessmentChart(q: Questionnaire, responses: ResponseSummary[]): ChartB
   const series = config.domains.map((d) => ({ label: d.display, values: responses.map((r) => r.domains[d.code] ?? null) }));
   const higherBetter = config.domains.every((d) => d.higherIsBetter);
   // One assessment is one point per area: dots on top of each other say nothing a table does not.
-  const svg = responses.length < 2 ? '' : lineChart({
-    id: `chart-${q.id}`, title: `${q.title}: scores at each assessment`,
-    description: `${responses.length} assessments from ${xLabels[0] ?? ''} to ${xLabels[xLabels.length - 1] ?? ''}. Each line is one area, scored ${min} to ${max}. The table below gives every score.`,
-    xLabels, series, yMin: min, yMax: max, xTitle: 'Date of assessment', yTitle: `Score (${min} to ${max})`,
-    yLabel: higherBetter ? 'Higher is better' : config.domains.some((d) => d.higherIsBetter) ? 'Anxiety: lower is better; others: higher is better' : 'Lower is better (less need)',
-  });
-  const rows = config.domains.map((d) => ({ label: d.display, cells: responses.map((r) => (r.domains[d.code] ?? 'Not scored').toString()) }));
+  const svg =
+    responses.length < 2
+      ? ''
+      : lineChart({
+          id: `chart-${q.id}`,
+          title: `${q.title}: scores at each assessment`,
+          description: `${responses.length} assessments from ${xLabels[0] ?? ''} to ${xLabels[xLabels.length - 1] ?? ''}. Each line is one area, scored ${min} to ${max}. The table below gives every score.`,
+          xLabels,
+          series,
+          yMin: min,
+          yMax: max,
+          xTitle: 'Date of assessment',
+          yTitle: `Score (${min} to ${max})`,
+          yLabel: higherBetter
+            ? 'Higher is better'
+            : config.domains.some((d) => d.higherIsBetter)
+              ? 'Anxiety: lower is better; others: higher is better'
+              : 'Lower is better (less need)',
+        });
+  const rows = config.domains.map((d) => ({
+    label: d.display,
+    cells: responses.map((r) => (r.domains[d.code] ?? 'Not scored').toString()),
+  }));
   if (config.total === 'sum') rows.push({ label: 'Total', cells: responses.map((r) => (r.total ?? 'Not scored').toString()) });
-  for (const rule of config.rules) rows.push({ label: rule.display.split(':')[0]!, cells: responses.map((r) => (r.rules[rule.code] ? 'Yes' : 'No')) });
+  for (const rule of config.rules)
+    rows.push({ label: rule.display.split(':')[0]!, cells: responses.map((r) => (r.rules[rule.code] ? 'Yes' : 'No')) });
   return {
-    id: `chart-${q.id}`, title: q.title, svg, head: responses.map((r) => dayLabel(r.authoredAt)), rows, note: q.description,
-    single: responses.length === 1 ? `One assessment so far, on ${dayLabel(responses[0]!.authoredAt)}: each area is scored ${min} to ${max}. A chart of how things change appears after the next one.` : null,
+    id: `chart-${q.id}`,
+    title: q.title,
+    svg,
+    head: responses.map((r) => dayLabel(r.authoredAt)),
+    rows,
+    note: q.description,
+    single:
+      responses.length === 1
+        ? `One assessment so far, on ${dayLabel(responses[0]!.authoredAt)}: each area is scored ${min} to ${max}. A chart of how things change appears after the next one.`
+        : null,
   };
 }
 
@@ -83,25 +147,42 @@ function reviewChart(plan: PlanDetail): ChartBlock | null {
   if (plan.reviews.length === 0) return null;
   const visibleGoals = new Set(plan.goals.map((g) => g.id));
   const means = plan.reviews.map((r) => {
-    const s = Object.entries(r.scores).filter(([g]) => visibleGoals.has(g)).map(([, v]) => v);
+    const s = Object.entries(r.scores)
+      .filter(([g]) => visibleGoals.has(g))
+      .map(([, v]) => v);
     return s.length ? Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10 : null;
   });
   const share = plan.reviews.map((r) => (r.actionsTotal ? Math.round((r.actionsDone / r.actionsTotal) * 100) / 10 : null));
   const xLabels = plan.reviews.map((r) => dayLabel(r.reviewedOn));
-  const svg = plan.reviews.length < 2 ? '' : lineChart({
-    id: `chart-review-${plan.id}`, title: 'Progress at each review',
-    description: `${plan.reviews.length} reviews. One line is the average goal attainment (0 not started, 10 achieved); the other the share of actions done (0 none, 10 all). The table below gives every figure.`,
-    xLabels, yMin: 0, yMax: 10, xTitle: 'Date of review', yTitle: 'Progress (0 to 10)', yLabel: 'Higher is better',
-    series: [
-      { label: 'Goals (average, 0–10)', values: means },
-      ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}`, values: plan.reviews.map((r) => r.scores[g.id] ?? null) })),
-      { label: 'Actions done (0–10)', values: share },
-    ],
-  });
+  const svg =
+    plan.reviews.length < 2
+      ? ''
+      : lineChart({
+          id: `chart-review-${plan.id}`,
+          title: 'Progress at each review',
+          description: `${plan.reviews.length} reviews. One line is the average goal attainment (0 not started, 10 achieved); the other the share of actions done (0 none, 10 all). The table below gives every figure.`,
+          xLabels,
+          yMin: 0,
+          yMax: 10,
+          xTitle: 'Date of review',
+          yTitle: 'Progress (0 to 10)',
+          yLabel: 'Higher is better',
+          series: [
+            { label: 'Goals (average, 0–10)', values: means },
+            ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}`, values: plan.reviews.map((r) => r.scores[g.id] ?? null) })),
+            { label: 'Actions done (0–10)', values: share },
+          ],
+        });
   return {
-    id: `chart-review-${plan.id}`, title: 'Progress at each review', svg, head: xLabels,
+    id: `chart-review-${plan.id}`,
+    title: 'Progress at each review',
+    svg,
+    head: xLabels,
     rows: [
-      ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}: ${g.text}`, cells: plan.reviews.map((r) => (r.scores[g.id] ?? 'Not scored').toString()) })),
+      ...plan.goals.map((g, i) => ({
+        label: `Goal ${i + 1}: ${g.text}`,
+        cells: plan.reviews.map((r) => (r.scores[g.id] ?? 'Not scored').toString()),
+      })),
       { label: 'Goals, average', cells: means.map((m) => (m ?? 'Not scored').toString()) },
       { label: 'Actions done', cells: plan.reviews.map((r) => `${r.actionsDone} of ${r.actionsTotal}`) },
     ],
@@ -110,11 +191,24 @@ function reviewChart(plan: PlanDetail): ChartBlock | null {
   };
 }
 
-interface FormOption { value: string; text: string; checked: boolean; reveal: FormQuestion | null }
+interface FormOption {
+  value: string;
+  text: string;
+  checked: boolean;
+  reveal: FormQuestion | null;
+}
 
 interface FormQuestion {
-  linkId: string; id: string; name: string; type: string; text: string; followUp: boolean;
-  options: FormOption[]; value: string; prefill: { detail: string; organisation: string | null; recordedAt: string | null } | null; error: string | null;
+  linkId: string;
+  id: string;
+  name: string;
+  type: string;
+  text: string;
+  followUp: boolean;
+  options: FormOption[];
+  value: string;
+  prefill: { detail: string; organisation: string | null; recordedAt: string | null } | null;
+  error: string | null;
   hintText: string;
 }
 
@@ -130,23 +224,39 @@ function formModel(q: Questionnaire, values: Answers, prefilled: Record<string, 
   const toQuestion = (item: QuestionnaireItem): FormQuestion => {
     const value = values[item.linkId];
     const p = prefilled[item.linkId];
-    const reveals = flattenItems(q.item).map((f) => f.item).filter((i) => {
-      const how = layout.get(i.linkId);
-      return how?.kind === 'reveal' && how.under === item.linkId;
-    });
+    const reveals = flattenItems(q.item)
+      .map((f) => f.item)
+      .filter((i) => {
+        const how = layout.get(i.linkId);
+        return how?.kind === 'reveal' && how.under === item.linkId;
+      });
     return {
-      linkId: item.linkId, id: `q-${item.linkId}`, name: `q-${item.linkId}`, type: item.type, text: item.text, followUp: layout.get(item.linkId)?.kind === 'follow-up',
+      linkId: item.linkId,
+      id: `q-${item.linkId}`,
+      name: `q-${item.linkId}`,
+      type: item.type,
+      text: item.text,
+      followUp: layout.get(item.linkId)?.kind === 'follow-up',
       options: (item.answerOption ?? []).map((o) => {
         const revealed = reveals.find((r) => (layout.get(r.linkId) as { option: string }).option === o.valueCoding.code);
-        return { value: o.valueCoding.code, text: o.valueCoding.display ?? o.valueCoding.code, checked: value === o.valueCoding.code, reveal: revealed ? toQuestion(revealed) : null };
+        return {
+          value: o.valueCoding.code,
+          text: o.valueCoding.display ?? o.valueCoding.code,
+          checked: value === o.valueCoding.code,
+          reveal: revealed ? toQuestion(revealed) : null,
+        };
       }),
       value: value === undefined ? '' : String(value),
       prefill: p ? { detail: p.source.detail, organisation: p.source.organisation, recordedAt: p.source.recordedAt } : null,
       error: errors.find((e) => e.linkId === item.linkId)?.text ?? null,
       hintText: [
-        p ? `Already known from the shared record: ${p.source.detail}${p.source.recordedAt ? `, ${dayLabel(p.source.recordedAt)}` : ''}. Change it if it is no longer right.` : null,
+        p
+          ? `Already known from the shared record: ${p.source.detail}${p.source.recordedAt ? `, ${dayLabel(p.source.recordedAt)}` : ''}. Change it if it is no longer right.`
+          : null,
         extensionOf(item, EXT.hint)?.valueString ?? null,
-      ].filter(Boolean).join(' '),
+      ]
+        .filter(Boolean)
+        .join(' '),
     };
   };
   const shown = (item: QuestionnaireItem) => {
@@ -159,20 +269,29 @@ function formModel(q: Questionnaire, values: Answers, prefilled: Record<string, 
     return true;
   };
   const groups = q.item.map((group) => ({
-    linkId: group.linkId, title: group.type === 'group' ? group.text : '',
-    questions: (group.type === 'group' ? group.item ?? [] : [group]).filter(isQuestion).filter(shown).map(toQuestion),
+    linkId: group.linkId,
+    title: group.type === 'group' ? group.text : '',
+    questions: (group.type === 'group' ? (group.item ?? []) : [group]).filter(isQuestion).filter(shown).map(toQuestion),
   }));
   return { groups, asked };
 }
 
 export function registerPlansRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
-  app.addHook('onReady', async () => { await ensurePlansDefaults(db); });
+  app.addHook('onReady', async () => {
+    await ensurePlansDefaults(db);
+  });
   // Residents are told when a plan review comes up: checked at start and every hour by each server
   // (each notice is written once, whichever server gets there first).
   let reviewNoticeTimer: NodeJS.Timeout | undefined;
-  const noticeReviews = () => noticeReviewsDue(db, ukToday()).catch((error: unknown) => app.log.error({ err: errorForLog(error as Error) }, 'plan review notices failed'));
-  app.addHook('onReady', async () => { reviewNoticeTimer = setInterval(() => void noticeReviews(), 3_600_000).unref(); void noticeReviews(); });
+  const noticeReviews = () =>
+    noticeReviewsDue(db, ukToday()).catch((error: unknown) =>
+      app.log.error({ err: errorForLog(error as Error) }, 'plan review notices failed'),
+    );
+  app.addHook('onReady', async () => {
+    reviewNoticeTimer = setInterval(() => void noticeReviews(), 3_600_000).unref();
+    void noticeReviews();
+  });
   app.addHook('onClose', async () => clearInterval(reviewNoticeTimer));
   // Integrated teams: their pages, shared worklists and duty cover (team-routes.ts).
   registerTeamRoutes(app);
@@ -183,12 +302,39 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   }
 
   /** The person's plan page, with every access decision applied (in the use case). */
-  async function renderPlanPage(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function renderPlanPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const page = await planPage(db, user, personId, (request.query as Record<string, unknown>).plan);
     if (page.refused) {
-      return reply.code(403).view('person-refused.njk', viewContext(request, reply, { title: 'You cannot see this record', reason: page.reason, personId, canBreakGlass: user.role === 'practitioner' }));
+      return reply.code(403).view(
+        'person-refused.njk',
+        viewContext(request, reply, {
+          title: 'You cannot see this record',
+          reason: page.reason,
+          personId,
+          canBreakGlass: user.role === 'practitioner',
+        }),
+      );
     }
-    const { person, framework, planList, plan, plansDecision, responses: visibleResponses, models, questionnaires, tellItOnce: tio, organisations, household } = page;
+    const {
+      person,
+      framework,
+      planList,
+      plan,
+      plansDecision,
+      responses: visibleResponses,
+      models,
+      questionnaires,
+      tellItOnce: tio,
+      organisations,
+      household,
+    } = page;
     const outcomeLabel = new Map(framework.outcomes.map((o) => [o.code, o.label]));
     const planIds = planList.map((p) => p.id);
     const charts: ChartBlock[] = page.questionnairesAnswered.map((a) => assessmentChart(a.questionnaire, a.responses));
@@ -197,8 +343,14 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       const model = modelById.get(e.modelId);
       const last = visibleResponses.filter((r) => r.questionnaireId === model?.config.assessment.questionnaireId).at(-1);
       return {
-        model, enrolledAt: e.enrolledAt, plannedEnd: e.plannedEnd, consent: e.consentRecordedAt, lead: e.lead,
-        leadRole: e.leadRoleLabel, organisation: e.organisation, assessmentDue: model ? nextAssessmentDue(model.config, last?.authoredAt ?? null, new Date(e.enrolledAt)) : null,
+        model,
+        enrolledAt: e.enrolledAt,
+        plannedEnd: e.plannedEnd,
+        consent: e.consentRecordedAt,
+        lead: e.lead,
+        leadRole: e.leadRoleLabel,
+        organisation: e.organisation,
+        assessmentDue: model ? nextAssessmentDue(model.config, last?.authoredAt ?? null, new Date(e.enrolledAt)) : null,
         assessmentTitle: questionnaires.find((q) => q.id === model?.config.assessment.questionnaireId)?.title ?? '',
       };
     });
@@ -209,30 +361,62 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     // What was typed into the form that was refused, to show it again.
     const typed = (extra.values ?? null) as Body | null;
     const notes = new Map((plan?.reviews ?? []).map((r) => [r.id, r.note]));
-    return reply.code(status).view('plans-person.njk', viewContext(request, reply, {
-      title: `Plan: ${person.givenName} ${person.familyName}`, person, personId, isSelf: user.role === 'citizen',
-      isPractitioner: user.role === 'practitioner', ownOrganisationId: user.organisationId,
-      plan, planIds, sections,
-      planList: plansDecision.scope === 'none' ? [] : planList.map((p) => ({ ...p, current: p.id === plan?.id })),
-      history: (plan?.events ?? []).slice(0, 40).map((e) => ({ ...e, note: e.reviewId ? notes.get(e.reviewId) ?? null : null })), model, enrolments: enrolmentViews, charts, reviewChart: plan ? reviewChart(plan) : null, tellItOnce: tio,
-      plansReason: plansDecision.reason, plansScope: plansDecision.scope,
-      outcomes: framework.outcomes, outcomeLabel: Object.fromEntries(outcomeLabel),
-      outcomeItems: framework.outcomes.map((o) => ({ value: o.code, text: o.label, hint: { text: o.statement } })),
-      membersText: plan ? plan.members.map((m) => m.name).join(', ') : '',
-      memberItems: plan ? plan.members.map((m) => ({ value: m.personId, text: m.name, selected: m.personId === personId })) : [],
-      goalItems: [{ value: '', text: 'Not linked to one goal' }, ...(plan?.goals ?? []).map((g, i) => ({ value: g.id, text: `Goal ${i + 1}: ${g.text}` }))],
-      questionnaires, qItems: questionnaires.map((q) => ({ value: q.id, text: q.title })),
-      householdMembers: household.map((h) => ({ id: h.id, name: `${h.givenName} ${h.familyName}` })),
-      hhItems: household.map((h) => ({ value: h.id, text: `${h.givenName} ${h.familyName}`, checked: typed ? list(typed, 'members').includes(h.id) : false })),
-      consentItems: [{ value: 'yes', text: 'Each person added has agreed to be part of this plan (you join their care network; they can see that you did)', checked: typed ? str(typed, 'memberConsent') === 'yes' : false }],
-      organisationOptions: [
-        { value: '', text: 'Choose an organisation' },
-        ...organisations.filter((o) => partnerKinds.has(o.kind)).map((o) => ({ value: o.id, text: `${o.name} (delivery partner)` })),
-        ...organisations.filter((o) => !partnerKinds.has(o.kind)).map((o) => ({ value: o.id, text: o.name })),
-      ],
-      defaultDue: addMonths(today, 1), defaultReview: addMonths(today, model?.config.reviewEveryMonths ?? 3), today,
-      ...extra,
-    }));
+    return reply.code(status).view(
+      'plans-person.njk',
+      viewContext(request, reply, {
+        title: `Plan: ${person.givenName} ${person.familyName}`,
+        person,
+        personId,
+        isSelf: user.role === 'citizen',
+        isPractitioner: user.role === 'practitioner',
+        ownOrganisationId: user.organisationId,
+        plan,
+        planIds,
+        sections,
+        planList: plansDecision.scope === 'none' ? [] : planList.map((p) => ({ ...p, current: p.id === plan?.id })),
+        history: (plan?.events ?? []).slice(0, 40).map((e) => ({ ...e, note: e.reviewId ? (notes.get(e.reviewId) ?? null) : null })),
+        model,
+        enrolments: enrolmentViews,
+        charts,
+        reviewChart: plan ? reviewChart(plan) : null,
+        tellItOnce: tio,
+        plansReason: plansDecision.reason,
+        plansScope: plansDecision.scope,
+        outcomes: framework.outcomes,
+        outcomeLabel: Object.fromEntries(outcomeLabel),
+        outcomeItems: framework.outcomes.map((o) => ({ value: o.code, text: o.label, hint: { text: o.statement } })),
+        membersText: plan ? plan.members.map((m) => m.name).join(', ') : '',
+        memberItems: plan ? plan.members.map((m) => ({ value: m.personId, text: m.name, selected: m.personId === personId })) : [],
+        goalItems: [
+          { value: '', text: 'Not linked to one goal' },
+          ...(plan?.goals ?? []).map((g, i) => ({ value: g.id, text: `Goal ${i + 1}: ${g.text}` })),
+        ],
+        questionnaires,
+        qItems: questionnaires.map((q) => ({ value: q.id, text: q.title })),
+        householdMembers: household.map((h) => ({ id: h.id, name: `${h.givenName} ${h.familyName}` })),
+        hhItems: household.map((h) => ({
+          value: h.id,
+          text: `${h.givenName} ${h.familyName}`,
+          checked: typed ? list(typed, 'members').includes(h.id) : false,
+        })),
+        consentItems: [
+          {
+            value: 'yes',
+            text: 'Each person added has agreed to be part of this plan (you join their care network; they can see that you did)',
+            checked: typed ? str(typed, 'memberConsent') === 'yes' : false,
+          },
+        ],
+        organisationOptions: [
+          { value: '', text: 'Choose an organisation' },
+          ...organisations.filter((o) => partnerKinds.has(o.kind)).map((o) => ({ value: o.id, text: `${o.name} (delivery partner)` })),
+          ...organisations.filter((o) => !partnerKinds.has(o.kind)).map((o) => ({ value: o.id, text: o.name })),
+        ],
+        defaultDue: addMonths(today, 1),
+        defaultReview: addMonths(today, model?.config.reviewEveryMonths ?? 3),
+        today,
+        ...extra,
+      }),
+    );
   }
 
   app.get('/people/:id/plan', async (request, reply) => {
@@ -253,7 +437,18 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   // ---------------------------------------------------------------------------------------------
   // Assessments
 
-  async function renderAssessment(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, q: Questionnaire, values: Answers | null, errors: AnswerError[], status = 200, followUps: string[] = [], draft: Draft | null = null) {
+  async function renderAssessment(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    q: Questionnaire,
+    values: Answers | null,
+    errors: AnswerError[],
+    status = 200,
+    followUps: string[] = [],
+    draft: Draft | null = null,
+  ) {
     const person = await personSummary(db, personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const { prefilled, withheld } = await prefillFor(db, user, personId, q);
@@ -263,12 +458,24 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const questions = flattenItems(q.item).filter((f) => isQuestion(f.item)).length;
     const { groups, asked } = formModel(q, initial, prefilled, errors);
     const items = flattenItems(q.item).map((f) => f.item);
-    return reply.code(status).view('plans-assessment.njk', viewContext(request, reply, {
-      title: `${q.title}: ${person.givenName} ${person.familyName}`, person, personId, questionnaire: q, groups, asked,
-      followUps: followUps.map((linkId) => ({ text: items.find((i) => i.linkId === linkId)?.text ?? linkId, href: `#q-${linkId}` })),
-      prefilledCount: Object.keys(prefilled).length, questions, withheld, errors: errors.map((e) => ({ text: e.text, href: `#q-${e.linkId}` })),
-      draft: draft ? { savedAt: draft.savedAt } : null, draftSaved: (request.query as Record<string, unknown> | undefined)?.done === 'draft',
-    }));
+    return reply.code(status).view(
+      'plans-assessment.njk',
+      viewContext(request, reply, {
+        title: `${q.title}: ${person.givenName} ${person.familyName}`,
+        person,
+        personId,
+        questionnaire: q,
+        groups,
+        asked,
+        followUps: followUps.map((linkId) => ({ text: items.find((i) => i.linkId === linkId)?.text ?? linkId, href: `#q-${linkId}` })),
+        prefilledCount: Object.keys(prefilled).length,
+        questions,
+        withheld,
+        errors: errors.map((e) => ({ text: e.text, href: `#q-${e.linkId}` })),
+        draft: draft ? { savedAt: draft.savedAt } : null,
+        draftSaved: (request.query as Record<string, unknown> | undefined)?.done === 'draft',
+      }),
+    );
   }
 
   /** The question values a form sent, keyed by linkId. */
@@ -298,7 +505,10 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       throw error;
     }
     if (String(request.headers.accept ?? '').includes('application/json')) {
-      return reply.send({ savedAt: savedAt.toISOString(), text: `Draft saved at ${savedAt.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' })}` });
+      return reply.send({
+        savedAt: savedAt.toISOString(),
+        text: `Draft saved at ${savedAt.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' })}`,
+      });
     }
     return reply.redirect(`/people/${encodeURIComponent(personId)}/assessments/${encodeURIComponent(q.id)}?done=draft`);
   });
@@ -344,9 +554,22 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     if (!result.ok) {
       // Not saved yet, but nothing typed is lost: it is kept as the author's draft.
       await saveDraft(db, user, personId, q, raw, list(body, 'asked'));
-      const typed = { ...result.answers, ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => v && result.answers[k] === undefined)) };
+      const typed = {
+        ...result.answers,
+        ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => v && result.answers[k] === undefined)),
+      };
       // Follow-up questions alone are not a mistake: the form comes back with them to answer.
-      return renderAssessment(request, reply, user, personId, q, typed, result.errors, result.errors.length > 0 ? 400 : 200, result.followUps);
+      return renderAssessment(
+        request,
+        reply,
+        user,
+        personId,
+        q,
+        typed,
+        result.errors,
+        result.errors.length > 0 ? 400 : 200,
+        result.followUps,
+      );
     }
     return reply.redirect(`/people/${encodeURIComponent(personId)}/plan?saved=${encodeURIComponent(result.responseId)}#assessments`);
   });
@@ -354,7 +577,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   // ---------------------------------------------------------------------------------------------
   // Plans
 
-  const planFor = (request: FastifyRequest, user: SignedInUser) => planToChange(db, user, param(request, 'planId', 'There is no such plan.'));
+  const planFor = (request: FastifyRequest, user: SignedInUser) =>
+    planToChange(db, user, param(request, 'planId', 'There is no such plan.'));
 
   const backTo = async (body: Body, plan: PlanToChange, done: keyof typeof DONE) => {
     const back = str(body, 'back');
@@ -363,11 +587,27 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   };
 
   /** Runs a plan change; a refusal shows the plan page again with the error and what was typed in that form. */
-  async function withPlanErrors(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, form: 'plan' | 'goal' | 'action' | 'review', work: () => Promise<void>, redirect: string | (() => string)) {
+  async function withPlanErrors(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    form: 'plan' | 'goal' | 'action' | 'review',
+    work: () => Promise<void>,
+    redirect: string | (() => string),
+  ) {
     try {
       await work();
     } catch (error) {
-      if (error instanceof PlanInputError) return renderPlanPage(request, reply, user, personId, { error: { field: error.field, text: error.message }, errorForm: form, values: bodyOf(request) }, 400);
+      if (error instanceof PlanInputError)
+        return renderPlanPage(
+          request,
+          reply,
+          user,
+          personId,
+          { error: { field: error.field, text: error.message }, errorForm: form, values: bodyOf(request) },
+          400,
+        );
       throw error;
     }
     return reply.redirect(typeof redirect === 'string' ? redirect : redirect());
@@ -379,13 +619,25 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     await decideStartPlan(db, user, personId);
     const body = bodyOf(request);
     let planId = '';
-    return withPlanErrors(request, reply, user, personId, 'plan', async () => {
-      planId = await startPlanFromPage(db, user, {
-        personId, memberIds: list(body, 'members').filter((m) => ID.test(m)), membersAgreed: str(body, 'memberConsent') === 'yes', title: str(body, 'title'),
-        strengths: str(body, 'strengths'), connections: str(body, 'connections'),
-        nextReviewOn: str(body, 'nextReviewOn') || null,
-      });
-    }, () => `/people/${encodeURIComponent(personId)}/plan?plan=${encodeURIComponent(planId)}&done=started`);
+    return withPlanErrors(
+      request,
+      reply,
+      user,
+      personId,
+      'plan',
+      async () => {
+        planId = await startPlanFromPage(db, user, {
+          personId,
+          memberIds: list(body, 'members').filter((m) => ID.test(m)),
+          membersAgreed: str(body, 'memberConsent') === 'yes',
+          title: str(body, 'title'),
+          strengths: str(body, 'strengths'),
+          connections: str(body, 'connections'),
+          nextReviewOn: str(body, 'nextReviewOn') || null,
+        });
+      },
+      () => `/people/${encodeURIComponent(personId)}/plan?plan=${encodeURIComponent(planId)}&done=started`,
+    );
   });
 
   app.post('/plans/:planId/goals', async (request, reply) => {
@@ -394,9 +646,21 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const body = bodyOf(request);
     const forPerson = str(body, 'goalPerson');
     const goalPerson = await goalPersonFor(db, user, plan, forPerson && ID.test(forPerson) ? forPerson : null);
-    return withPlanErrors(request, reply, user, str(body, 'back') || plan.person_id, 'goal', () => addGoalFromPage(db, user, plan.id, {
-      personId: goalPerson ?? null, text: str(body, 'goalText'), outcomeCodes: list(body, 'outcomes'), setBy: user.role === 'citizen' ? 'person' : 'practitioner',
-    }).then(() => undefined), await backTo(body, plan, 'goal'));
+    return withPlanErrors(
+      request,
+      reply,
+      user,
+      str(body, 'back') || plan.person_id,
+      'goal',
+      () =>
+        addGoalFromPage(db, user, plan.id, {
+          personId: goalPerson ?? null,
+          text: str(body, 'goalText'),
+          outcomeCodes: list(body, 'outcomes'),
+          setBy: user.role === 'citizen' ? 'person' : 'practitioner',
+        }).then(() => undefined),
+      await backTo(body, plan, 'goal'),
+    );
   });
 
   app.post('/plans/:planId/actions', async (request, reply) => {
@@ -404,10 +668,22 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const plan = await planFor(request, user);
     const body = bodyOf(request);
     const goalId = str(body, 'goalId');
-    return withPlanErrors(request, reply, user, plan.person_id, 'action', () => addAction(db, user, plan.id, {
-      goalId: goalId && ID.test(goalId) ? goalId : null, description: str(body, 'description'), assignedOrganisationId: str(body, 'assignedOrganisationId'),
-      assignedPractitionerId: null, dueOn: str(body, 'dueOn'),
-    }).then(() => undefined), await backTo(body, plan, 'action'));
+    return withPlanErrors(
+      request,
+      reply,
+      user,
+      plan.person_id,
+      'action',
+      () =>
+        addAction(db, user, plan.id, {
+          goalId: goalId && ID.test(goalId) ? goalId : null,
+          description: str(body, 'description'),
+          assignedOrganisationId: str(body, 'assignedOrganisationId'),
+          assignedPractitionerId: null,
+          dueOn: str(body, 'dueOn'),
+        }).then(() => undefined),
+      await backTo(body, plan, 'action'),
+    );
   });
 
   app.post('/plans/:planId/actions/:actionId/done', async (request, reply) => {
@@ -428,9 +704,21 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       if (!m || typeof value !== 'string' || value === '') continue;
       scores[m[1]!] = Number(value);
     }
-    return withPlanErrors(request, reply, user, plan.person_id, 'review', () => recordReview(db, user, plan.id, {
-      reviewedOn: str(body, 'reviewedOn'), scores, note: str(body, 'note') || null, nextReviewOn: str(body, 'nextReviewOn') || null,
-    }).then(() => undefined), await backTo(body, plan, 'review'));
+    return withPlanErrors(
+      request,
+      reply,
+      user,
+      plan.person_id,
+      'review',
+      () =>
+        recordReview(db, user, plan.id, {
+          reviewedOn: str(body, 'reviewedOn'),
+          scores,
+          note: str(body, 'note') || null,
+          nextReviewOn: str(body, 'nextReviewOn') || null,
+        }).then(() => undefined),
+      await backTo(body, plan, 'review'),
+    );
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -440,10 +728,13 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const rows = await actionsForOrganisation(db, user);
     const today = new Date().toISOString().slice(0, 10);
-    return reply.view('plans-actions.njk', viewContext(request, reply, {
-      title: 'Plan actions for your organisation',
-      actions: rows.map((r) => ({ ...r, due: r.due_on.slice(0, 10), overdue: r.due_on.slice(0, 10) < today })),
-    }));
+    return reply.view(
+      'plans-actions.njk',
+      viewContext(request, reply, {
+        title: 'Plan actions for your organisation',
+        actions: rows.map((r) => ({ ...r, due: r.due_on.slice(0, 10), overdue: r.due_on.slice(0, 10) < today })),
+      }),
+    );
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -452,7 +743,12 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   app.get('/outcomes', async (request, reply) => {
     requireSignedIn(request);
     const { framework } = await frameworkOutcomes();
-    const [mappings, questionnaires, models, byForm] = await Promise.all([outcomeMappings(db, framework.id), listQuestionnaires(db), loadOperatingModels(db), tellItOnceByForm(db)]);
+    const [mappings, questionnaires, models, byForm] = await Promise.all([
+      outcomeMappings(db, framework.id),
+      listQuestionnaires(db),
+      loadOperatingModels(db),
+      tellItOnceByForm(db),
+    ]);
     const outcomes = framework.outcomes.map((o) => ({
       ...o,
       needs: mappings.filter((m) => m.sourceKind === 'need' && m.outcomeCode === o.code).map((m) => m.sourceCode),
@@ -463,12 +759,34 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     // Place-wide "tell it once": the forms shown in full (a form used with fewer than 5 people is
     // left out, so its figures cannot be worked out from the total and the other rows).
     const shownForms = byForm.filter((f) => !(f.people > 0 && f.people < 5));
-    const placeWide = { answered: shownForms.reduce((n, f) => n + f.answered, 0), reused: shownForms.reduce((n, f) => n + f.reused, 0), asked: shownForms.reduce((n, f) => n + f.asked, 0), leftOut: shownForms.length < byForm.length };
-    return reply.view('plans-outcomes.njk', viewContext(request, reply, {
-      placeWide,
-      title: 'Outcomes, assessments and operating models', framework, outcomes, questionnaires,
-      models: models.map((m) => ({ ...m, people: suppressSmall(counts.get(m.id) ?? 0), assessmentTitle: questionnaires.find((q) => q.id === m.config.assessment.questionnaireId)?.title ?? m.config.assessment.questionnaireId })),
-      byForm: byForm.map((f) => ({ ...f, responses: suppressSmall(f.responses), people: suppressSmall(f.people), share: f.answered ? Math.round((f.reused / f.answered) * 100) : 0, suppressed: f.people > 0 && f.people < 5 })),
-    }));
+    const placeWide = {
+      answered: shownForms.reduce((n, f) => n + f.answered, 0),
+      reused: shownForms.reduce((n, f) => n + f.reused, 0),
+      asked: shownForms.reduce((n, f) => n + f.asked, 0),
+      leftOut: shownForms.length < byForm.length,
+    };
+    return reply.view(
+      'plans-outcomes.njk',
+      viewContext(request, reply, {
+        placeWide,
+        title: 'Outcomes, assessments and operating models',
+        framework,
+        outcomes,
+        questionnaires,
+        models: models.map((m) => ({
+          ...m,
+          people: suppressSmall(counts.get(m.id) ?? 0),
+          assessmentTitle:
+            questionnaires.find((q) => q.id === m.config.assessment.questionnaireId)?.title ?? m.config.assessment.questionnaireId,
+        })),
+        byForm: byForm.map((f) => ({
+          ...f,
+          responses: suppressSmall(f.responses),
+          people: suppressSmall(f.people),
+          share: f.answered ? Math.round((f.reused / f.answered) * 100) : 0,
+          suppressed: f.people > 0 && f.people < 5,
+        })),
+      }),
+    );
   });
 }

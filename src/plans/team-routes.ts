@@ -7,7 +7,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import {
-  addTeamMember, decideRecordAccessForMany, endTeamMembership, isTeamMember, managesTeam, recordTeamRefusal, teamCaseloadIds, teamMembers, TeamRefused, teamsOfPractitioner,
+  addTeamMember,
+  decideRecordAccessForMany,
+  endTeamMembership,
+  isTeamMember,
+  managesTeam,
+  recordTeamRefusal,
+  teamCaseloadIds,
+  teamMembers,
+  TeamRefused,
+  teamsOfPractitioner,
 } from '../consent/index.ts';
 import { activePractitioners, teamById } from '../network/index.ts';
 import { peopleByIds } from '../people/index.ts';
@@ -17,7 +26,8 @@ import { PickUpRefused, pickUpAction, unassignedActionsFor } from './team-work.t
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
-const text = (body: Body, key: string, max: number): string => (typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '');
+const text = (body: Body, key: string, max: number): string =>
+  typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '';
 const ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 function param(request: FastifyRequest, name: string, notFound: string): string {
@@ -36,7 +46,8 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   async function teamForMember(request: FastifyRequest, user: SignedInUser) {
     const team = await teamById(db, param(request, 'teamId', 'There is no such team.'));
     if (!team) throw new HttpError(404, 'There is no such team.');
-    if (!(await isTeamMember(db, team.id, user.practitionerId))) throw new HttpError(403, 'Only the team\'s current members can open its page.');
+    if (!(await isTeamMember(db, team.id, user.practitionerId)))
+      throw new HttpError(403, "Only the team's current members can open its page.");
     return team;
   }
 
@@ -49,27 +60,50 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   app.get('/teams/:teamId', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const team = await teamForMember(request, user);
-    const [members, caseload, referrals] = await Promise.all([teamMembers(db, team.id), teamCaseloadIds(db, team.id), unassignedReferralsForTeam(db, team.id)]);
+    const [members, caseload, referrals] = await Promise.all([
+      teamMembers(db, team.id),
+      teamCaseloadIds(db, team.id),
+      unassignedReferralsForTeam(db, team.id),
+    ]);
     const current = members.filter((m) => !m.endedAt);
     const actions = await unassignedActionsFor(db, caseload, [...new Set(current.map((m) => m.organisationId))]);
     // Every name shown passes the access decision, audited as a list, one event per person.
     const ids = [...new Set([...caseload, ...actions.map((a) => a.personId), ...referrals.map((r) => r.personId)])];
-    const access = await decideRecordAccessForMany(db, { actor: user, personIds: ids, categories: ['demographics'], purpose: 'care_coordination', action: 'list' });
+    const access = await decideRecordAccessForMany(db, {
+      actor: user,
+      personIds: ids,
+      categories: ['demographics'],
+      purpose: 'care_coordination',
+      action: 'list',
+    });
     const visible = ids.filter((id) => access.get(id)?.allowed);
     const names = new Map((await peopleByIds(db, visible)).map((p) => [p.id, `${p.givenName} ${p.familyName}`]));
     const nameOf = (id: string) => names.get(id) ?? null;
     const picked = (request.query as Record<string, string | undefined>).picked;
     const changed = (request.query as Record<string, string | undefined>).changed;
-    return reply.view('team.njk', viewContext(request, reply, {
-      title: team.name, team, manages: await managesTeam(db, user, team.id),
-      members: current.map((m) => ({ ...m, since: writtenDate(m.startedAt) })),
-      organisations: [...new Set(current.map((m) => m.organisation))].sort(),
-      caseload: caseload.map((id) => ({ id, name: nameOf(id) })).filter((p) => p.name).sort((a, b) => a.name!.localeCompare(b.name!)),
-      hiddenCaseload: caseload.filter((id) => !nameOf(id)).length,
-      actions: actions.map((a) => ({ ...a, name: nameOf(a.personId), due: writtenDay(a.dueOn) })),
-      referrals: referrals.map((r) => ({ ...r, name: nameOf(r.personId), sent: writtenDate(r.sentAt) })),
-      banner: picked === 'action' || picked === 'referral' ? PICKED[picked] : changed === 'added' || changed === 'ended' ? CHANGED[changed] : null,
-    }));
+    return reply.view(
+      'team.njk',
+      viewContext(request, reply, {
+        title: team.name,
+        team,
+        manages: await managesTeam(db, user, team.id),
+        members: current.map((m) => ({ ...m, since: writtenDate(m.startedAt) })),
+        organisations: [...new Set(current.map((m) => m.organisation))].sort(),
+        caseload: caseload
+          .map((id) => ({ id, name: nameOf(id) }))
+          .filter((p) => p.name)
+          .sort((a, b) => a.name!.localeCompare(b.name!)),
+        hiddenCaseload: caseload.filter((id) => !nameOf(id)).length,
+        actions: actions.map((a) => ({ ...a, name: nameOf(a.personId), due: writtenDay(a.dueOn) })),
+        referrals: referrals.map((r) => ({ ...r, name: nameOf(r.personId), sent: writtenDate(r.sentAt) })),
+        banner:
+          picked === 'action' || picked === 'referral'
+            ? PICKED[picked]
+            : changed === 'added' || changed === 'ended'
+              ? CHANGED[changed]
+              : null,
+      }),
+    );
   });
 
   app.post('/teams/:teamId/actions/:actionId/pick-up', async (request, reply) => {
@@ -78,7 +112,9 @@ export function registerTeamRoutes(app: FastifyInstance): void {
     const actionId = param(request, 'actionId', 'There is no such action.');
     try {
       const { planId, personId } = await pickUpAction(db, user, actionId, teamId);
-      return reply.redirect(`/teams/${encodeURIComponent(teamId)}?picked=action&plan=${encodeURIComponent(planId)}&person=${encodeURIComponent(personId)}`);
+      return reply.redirect(
+        `/teams/${encodeURIComponent(teamId)}?picked=action&plan=${encodeURIComponent(planId)}&person=${encodeURIComponent(personId)}`,
+      );
     } catch (error) {
       if (!(error instanceof PickUpRefused)) throw error;
       if (error.status === 403) await recordTeamRefusal(db, user, error, 'picking up a plan action');
@@ -92,7 +128,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
     const referralId = param(request, 'referralId', 'There is no such referral.');
     if (!(await isTeamMember(db, teamId, user.practitionerId))) {
       await recordTeamRefusal(db, user, { message: 'not a current member of the team' }, 'picking up a referral');
-      throw new HttpError(403, 'Only the team\'s current members can pick up its referrals.');
+      throw new HttpError(403, "Only the team's current members can pick up its referrals.");
     }
     try {
       await pickUpReferral(db, user, referralId);
@@ -106,26 +142,45 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   // -------------------------------------------------------------------------------------------
   // The manager's page: members, their organisations, co-location and line management.
 
-  async function renderMembers(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, teamId: string, extra: { error?: { field: string; text: string }; values?: Body } = {}, status = 200) {
+  async function renderMembers(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    teamId: string,
+    extra: { error?: { field: string; text: string }; values?: Body } = {},
+    status = 200,
+  ) {
     const team = await teamById(db, teamId);
     if (!team) throw new HttpError(404, 'There is no such team.');
     if (!(await managesTeam(db, user, team.id))) {
-      await recordTeamRefusal(db, user, { message: 'not a manager of the team' }, 'opening the team\'s members page');
+      await recordTeamRefusal(db, user, { message: 'not a manager of the team' }, "opening the team's members page");
       throw new HttpError(403, 'Only a manager of this team can change who is in it.');
     }
     const [members, practitioners] = await Promise.all([teamMembers(db, team.id), activePractitioners(db)]);
     const inTeam = new Set(members.filter((m) => !m.endedAt).map((m) => m.practitionerId));
     const values = extra.values ?? {};
-    const choose = (selected: string, exclude: Set<string>, first: string) => [{ value: '', text: first },
-      ...practitioners.filter((p) => !exclude.has(p.id)).map((p) => ({ value: p.id, text: `${p.name}, ${p.organisation}`, selected: p.id === selected }))];
-    return reply.code(status).view('team-members.njk', viewContext(request, reply, {
-      title: `${extra.error ? 'Error: ' : ''}Members of ${team.name}`, team, error: extra.error ?? null, values,
-      banner: extra.error ? null : CHANGED[(request.query as Record<string, string | undefined>).changed as keyof typeof CHANGED] ?? null,
-      current: members.filter((m) => !m.endedAt).map((m) => ({ ...m, since: writtenDate(m.startedAt) })),
-      former: members.filter((m) => m.endedAt).map((m) => ({ ...m, since: writtenDate(m.startedAt), until: writtenDate(m.endedAt!) })),
-      practitionerItems: choose(text(values, 'practitionerId', 100), inTeam, 'Choose a practitioner'),
-      managerItems: choose(text(values, 'lineManagerId', 100), new Set(), 'No line manager recorded'),
-    }));
+    const choose = (selected: string, exclude: Set<string>, first: string) => [
+      { value: '', text: first },
+      ...practitioners
+        .filter((p) => !exclude.has(p.id))
+        .map((p) => ({ value: p.id, text: `${p.name}, ${p.organisation}`, selected: p.id === selected })),
+    ];
+    return reply.code(status).view(
+      'team-members.njk',
+      viewContext(request, reply, {
+        title: `${extra.error ? 'Error: ' : ''}Members of ${team.name}`,
+        team,
+        error: extra.error ?? null,
+        values,
+        banner: extra.error
+          ? null
+          : (CHANGED[(request.query as Record<string, string | undefined>).changed as keyof typeof CHANGED] ?? null),
+        current: members.filter((m) => !m.endedAt).map((m) => ({ ...m, since: writtenDate(m.startedAt) })),
+        former: members.filter((m) => m.endedAt).map((m) => ({ ...m, since: writtenDate(m.startedAt), until: writtenDate(m.endedAt!) })),
+        practitionerItems: choose(text(values, 'practitionerId', 100), inTeam, 'Choose a practitioner'),
+        managerItems: choose(text(values, 'lineManagerId', 100), new Set(), 'No line manager recorded'),
+      }),
+    );
   }
 
   app.get('/teams/:teamId/members', async (request, reply) => {
@@ -134,7 +189,16 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   });
 
   /** A membership change; a refusal shows the page again with the error (403: on the record, and refused). */
-  async function change(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, teamId: string, what: string, field: string, work: () => Promise<unknown>, done: keyof typeof CHANGED) {
+  async function change(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    teamId: string,
+    what: string,
+    field: string,
+    work: () => Promise<unknown>,
+    done: keyof typeof CHANGED,
+  ) {
     try {
       await work();
     } catch (error) {
@@ -146,7 +210,11 @@ export function registerTeamRoutes(app: FastifyInstance): void {
       if (error.status === 404 && field !== 'practitionerId') throw new HttpError(404, `${error.message}.`);
       return renderMembers(request, reply, user, teamId, { error: { field, text: error.message }, values: bodyOf(request) }, 400);
     }
-    return reply.redirect(done === 'added' ? `/teams/${encodeURIComponent(teamId)}/members?changed=added` : `/teams/${encodeURIComponent(teamId)}/members?changed=ended`);
+    return reply.redirect(
+      done === 'added'
+        ? `/teams/${encodeURIComponent(teamId)}/members?changed=added`
+        : `/teams/${encodeURIComponent(teamId)}/members?changed=ended`,
+    );
   }
 
   app.post('/teams/:teamId/members', async (request, reply) => {
@@ -155,13 +223,28 @@ export function registerTeamRoutes(app: FastifyInstance): void {
     const body = bodyOf(request);
     const practitionerId = text(body, 'practitionerId', 100);
     const field = !practitionerId ? 'practitionerId' : text(body, 'roleInTeam', 200).length < 2 ? 'roleInTeam' : 'practitionerId';
-    return change(request, reply, user, teamId, 'adding a team member', field, () => {
-      if (!practitionerId) throw new TeamRefused(400, 'Choose a practitioner from the list');
-      return db.transaction().execute((trx) => addTeamMember(trx, user, {
-        teamId, practitionerId, roleInTeam: text(body, 'roleInTeam', 200), coLocation: text(body, 'coLocation', 300) || null,
-        lineManagerId: text(body, 'lineManagerId', 100) || null, managesTeam: body.managesTeam === 'yes',
-      }));
-    }, 'added');
+    return change(
+      request,
+      reply,
+      user,
+      teamId,
+      'adding a team member',
+      field,
+      () => {
+        if (!practitionerId) throw new TeamRefused(400, 'Choose a practitioner from the list');
+        return db.transaction().execute((trx) =>
+          addTeamMember(trx, user, {
+            teamId,
+            practitionerId,
+            roleInTeam: text(body, 'roleInTeam', 200),
+            coLocation: text(body, 'coLocation', 300) || null,
+            lineManagerId: text(body, 'lineManagerId', 100) || null,
+            managesTeam: body.managesTeam === 'yes',
+          }),
+        );
+      },
+      'added',
+    );
   });
 
   app.post('/teams/:teamId/members/:membershipId/end', async (request, reply) => {
@@ -170,7 +253,15 @@ export function registerTeamRoutes(app: FastifyInstance): void {
     const membershipId = Number(param(request, 'membershipId', 'There is no such member.'));
     if (!Number.isSafeInteger(membershipId)) throw new HttpError(404, 'There is no such member.');
     const body = bodyOf(request);
-    return change(request, reply, user, teamId, 'ending a team membership', `reason-${membershipId}`,
-      () => db.transaction().execute((trx) => endTeamMembership(trx, user, { teamId, membershipId, reason: text(body, 'reason', 300) })), 'ended');
+    return change(
+      request,
+      reply,
+      user,
+      teamId,
+      'ending a team membership',
+      `reason-${membershipId}`,
+      () => db.transaction().execute((trx) => endTeamMembership(trx, user, { teamId, membershipId, reason: text(body, 'reason', 300) })),
+      'ended',
+    );
   });
 }

@@ -132,13 +132,17 @@ function oidcFrom(env: Env, publicUrl: string): OidcConfig | undefined {
   }
   // Plain http only for a provider on this machine (a local test provider): anywhere else a
   // network could forge the provider's keys and answers.
-  if (issuerUrl.protocol !== 'https:' && !(issuerUrl.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(issuerUrl.hostname))) {
+  if (
+    issuerUrl.protocol !== 'https:' &&
+    !(issuerUrl.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(issuerUrl.hostname))
+  ) {
     throw new ConfigError('OIDC_ISSUER must start with https:// (http:// only for localhost)');
   }
   const scopes = (env.OIDC_SCOPES || 'openid email profile').trim();
   if (!scopes.split(/\s+/).includes('openid')) throw new ConfigError(`OIDC_SCOPES must include openid (got "${scopes}")`);
   const clientPrivateKeyFile = env.OIDC_CLIENT_PRIVATE_KEY_FILE || undefined;
-  if (clientPrivateKeyFile && env.OIDC_CLIENT_SECRET) throw new ConfigError('set OIDC_CLIENT_SECRET or OIDC_CLIENT_PRIVATE_KEY_FILE, not both');
+  if (clientPrivateKeyFile && env.OIDC_CLIENT_SECRET)
+    throw new ConfigError('set OIDC_CLIENT_SECRET or OIDC_CLIENT_PRIVATE_KEY_FILE, not both');
   const vtr = env.OIDC_VTR || undefined;
   if (vtr !== undefined) {
     let parsed: unknown;
@@ -190,16 +194,24 @@ function notifyFrom(env: Env): NotifyConfig {
     } catch {
       throw new ConfigError('SMTP_URL is not a valid URL (expected smtp://user:password@host:587 or smtps://…:465)');
     }
-    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError(`SMTP_URL must start with smtp:// or smtps:// (got ${url.protocol}//)`);
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+      throw new ConfigError(`SMTP_URL must start with smtp:// or smtps:// (got ${url.protocol}//)`);
   }
   const from = env.NOTIFY_FROM || 'Joinery <no-reply@joinery.invalid>';
-  if (!/^[^\s@<>]+@[^\s@<>]+$|<[^\s@<>]+@[^\s@<>]+>$/.test(from)) throw new ConfigError(`NOTIFY_FROM must be an email address, like Joinery <no-reply@example.org> (got "${from}")`);
+  if (!/^[^\s@<>]+@[^\s@<>]+$|<[^\s@<>]+@[^\s@<>]+>$/.test(from))
+    throw new ConfigError(`NOTIFY_FROM must be an email address, like Joinery <no-reply@example.org> (got "${from}")`);
   const notifyApiKey = env.NOTIFY_API_KEY || undefined;
   const notifySmsTemplateId = env.NOTIFY_SMS_TEMPLATE_ID || undefined;
   const notifyEmailTemplateId = env.NOTIFY_EMAIL_TEMPLATE_ID || undefined;
-  if (!notifyApiKey && (notifySmsTemplateId || notifyEmailTemplateId)) throw new ConfigError('NOTIFY_SMS_TEMPLATE_ID or NOTIFY_EMAIL_TEMPLATE_ID is set but NOTIFY_API_KEY is not');
+  if (!notifyApiKey && (notifySmsTemplateId || notifyEmailTemplateId))
+    throw new ConfigError('NOTIFY_SMS_TEMPLATE_ID or NOTIFY_EMAIL_TEMPLATE_ID is set but NOTIFY_API_KEY is not');
   return {
-    smtpUrl, from, notifyApiKey, notifyBaseUrl: env.NOTIFY_BASE_URL || undefined, notifySmsTemplateId, notifyEmailTemplateId,
+    smtpUrl,
+    from,
+    notifyApiKey,
+    notifyBaseUrl: env.NOTIFY_BASE_URL || undefined,
+    notifySmsTemplateId,
+    notifyEmailTemplateId,
     digestHour: intFrom(env, 'NOTIFY_DIGEST_HOUR', 8, 0, 23),
     maxAttempts: intFrom(env, 'NOTIFY_MAX_ATTEMPTS', 8, 1, 50),
   };
@@ -210,7 +222,10 @@ const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 function trustedProxiesFrom(env: Env): string[] {
   const raw = env.TRUSTED_PROXIES?.trim();
   if (!raw) return [];
-  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   for (const entry of entries) {
     const [address, prefix, extra] = entry.split('/');
     const family = net.isIP(address ?? '');
@@ -254,7 +269,7 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'PORT', default: '3000', meaning: 'HTTP port for `serve` and `demo`.' },
   { name: 'HOST', default: '127.0.0.1', meaning: 'Interface to listen on (0.0.0.0 in a container).' },
   { name: 'DATABASE_URL', default: '(unset)', meaning: 'postgres://… to use a PostgreSQL server; unset uses embedded PGlite.' },
-  { name: 'JOINERY_DATA_DIR', default: '.joinery/data', meaning: "Folder of the embedded database (PGlite)." },
+  { name: 'JOINERY_DATA_DIR', default: '.joinery/data', meaning: 'Folder of the embedded database (PGlite).' },
   { name: 'PUBLIC_URL', default: 'http://localhost:PORT', meaning: 'Public base URL (OIDC redirect, links).' },
   { name: 'SECURE_COOKIES', default: 'on for https or production', meaning: 'Mark session cookies Secure.' },
   { name: 'LOG_LEVEL', default: 'warn (info in production)', meaning: 'pino log level; logs never carry personal data.' },
@@ -264,29 +279,89 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'SIGN_IN_MAX_ATTEMPTS', default: '5', meaning: 'Failed sign-ins before an account is locked.' },
   { name: 'SIGN_IN_LOCK_MINUTES', default: '15', meaning: 'How long a locked account stays locked.' },
   { name: 'SESSION_HOURS', default: '8', meaning: 'Session lifetime.' },
-  { name: 'TRUSTED_PROXIES', default: '(unset: none)', meaning: 'Comma-separated addresses or CIDR ranges of the reverse proxies in front of Joinery (or loopback, linklocal, uniquelocal). Only their X-Forwarded-For and X-Forwarded-Proto are believed; unset, the connecting address is the client (so a client cannot pick its own address to dodge the sign-in limit). Links in the APIs always come from PUBLIC_URL, never from forwarded headers.' },
-  { name: 'API_REQUESTS_PER_MINUTE', default: '1200', meaning: 'Requests each user (by bearer token, else by address) may make per minute to the FHIR API and to the JSON API; past it, 429. Counted per process.' },
-  { name: 'JOINERY_INSIGHT_KEY', default: '(a random key kept in the database)', meaning: 'Secret for the pseudonymous keys analytics run on (HMAC of person ids).' },
-  { name: 'JOINERY_AUDIT_KEY', default: '(unset)', meaning: 'Secret key (32+ characters) of the audit chain (HMAC-SHA256) and its checkpoints. Keep it outside the database, e.g. in a secrets manager; every process on one database needs the same key.' },
-  { name: 'JOINERY_AUDIT_KEY_FILE', default: 'audit.key beside the data folder', meaning: 'File holding the audit key instead. Generated (mode 0600) when missing, except in production, where the key or this file must be given.' },
-  { name: 'JOINERY_AUDIT_CHECKPOINT_FILE', default: 'audit-checkpoints.log beside the data folder', meaning: 'Append-only file of signed checkpoints of the audit chain head, one JSON line each; ship it to your SIEM. One file per database.' },
-  { name: 'JOINERY_AUDIT_CHECKPOINT_SECONDS', default: '60', meaning: 'How often a server writes a checkpoint (when the log has moved on).' },
-  { name: 'SMTP_URL', default: '(unset)', meaning: 'Mail server for notification and account emails: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465. Unset: email goes through GOV.UK Notify if configured, otherwise each email is marked "not configured" on /admin/notifications.' },
+  {
+    name: 'TRUSTED_PROXIES',
+    default: '(unset: none)',
+    meaning:
+      'Comma-separated addresses or CIDR ranges of the reverse proxies in front of Joinery (or loopback, linklocal, uniquelocal). Only their X-Forwarded-For and X-Forwarded-Proto are believed; unset, the connecting address is the client (so a client cannot pick its own address to dodge the sign-in limit). Links in the APIs always come from PUBLIC_URL, never from forwarded headers.',
+  },
+  {
+    name: 'API_REQUESTS_PER_MINUTE',
+    default: '1200',
+    meaning:
+      'Requests each user (by bearer token, else by address) may make per minute to the FHIR API and to the JSON API; past it, 429. Counted per process.',
+  },
+  {
+    name: 'JOINERY_INSIGHT_KEY',
+    default: '(a random key kept in the database)',
+    meaning: 'Secret for the pseudonymous keys analytics run on (HMAC of person ids).',
+  },
+  {
+    name: 'JOINERY_AUDIT_KEY',
+    default: '(unset)',
+    meaning:
+      'Secret key (32+ characters) of the audit chain (HMAC-SHA256) and its checkpoints. Keep it outside the database, e.g. in a secrets manager; every process on one database needs the same key.',
+  },
+  {
+    name: 'JOINERY_AUDIT_KEY_FILE',
+    default: 'audit.key beside the data folder',
+    meaning:
+      'File holding the audit key instead. Generated (mode 0600) when missing, except in production, where the key or this file must be given.',
+  },
+  {
+    name: 'JOINERY_AUDIT_CHECKPOINT_FILE',
+    default: 'audit-checkpoints.log beside the data folder',
+    meaning:
+      'Append-only file of signed checkpoints of the audit chain head, one JSON line each; ship it to your SIEM. One file per database.',
+  },
+  {
+    name: 'JOINERY_AUDIT_CHECKPOINT_SECONDS',
+    default: '60',
+    meaning: 'How often a server writes a checkpoint (when the log has moved on).',
+  },
+  {
+    name: 'SMTP_URL',
+    default: '(unset)',
+    meaning:
+      'Mail server for notification and account emails: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465. Unset: email goes through GOV.UK Notify if configured, otherwise each email is marked "not configured" on /admin/notifications.',
+  },
   { name: 'NOTIFY_FROM', default: 'Joinery <no-reply@joinery.invalid>', meaning: 'From address of emails sent through SMTP_URL.' },
-  { name: 'NOTIFY_API_KEY', default: '(unset)', meaning: 'GOV.UK Notify API key; text messages go through Notify (with NOTIFY_SMS_TEMPLATE_ID), and emails too when SMTP_URL is unset (with NOTIFY_EMAIL_TEMPLATE_ID).' },
+  {
+    name: 'NOTIFY_API_KEY',
+    default: '(unset)',
+    meaning:
+      'GOV.UK Notify API key; text messages go through Notify (with NOTIFY_SMS_TEMPLATE_ID), and emails too when SMTP_URL is unset (with NOTIFY_EMAIL_TEMPLATE_ID).',
+  },
   { name: 'NOTIFY_SMS_TEMPLATE_ID', default: '(unset)', meaning: 'Notify text message template whose content is ((body)).' },
-  { name: 'NOTIFY_EMAIL_TEMPLATE_ID', default: '(unset)', meaning: 'Notify email template whose subject is ((subject)) and content ((body)).' },
+  {
+    name: 'NOTIFY_EMAIL_TEMPLATE_ID',
+    default: '(unset)',
+    meaning: 'Notify email template whose subject is ((subject)) and content ((body)).',
+  },
   { name: 'NOTIFY_BASE_URL', default: 'GOV.UK Notify', meaning: 'Another Notify API address (a stub for testing).' },
   { name: 'NOTIFY_DIGEST_HOUR', default: '8', meaning: 'Hour of the day (UK time) the daily summary goes to those who chose one.' },
-  { name: 'NOTIFY_MAX_ATTEMPTS', default: '8', meaning: 'Attempts at sending one notification (retried with exponential backoff from 30 seconds) before it is marked failed.' },
+  {
+    name: 'NOTIFY_MAX_ATTEMPTS',
+    default: '8',
+    meaning: 'Attempts at sending one notification (retried with exponential backoff from 30 seconds) before it is marked failed.',
+  },
   { name: 'OIDC_ISSUER', default: '(unset)', meaning: 'OpenID Connect issuer URL; turns on single sign-on.' },
   { name: 'OIDC_CLIENT_ID', default: '(unset)', meaning: 'OIDC client id (required with OIDC_ISSUER).' },
   { name: 'OIDC_CLIENT_SECRET', default: '(unset)', meaning: 'OIDC client secret (confidential clients).' },
   { name: 'OIDC_REDIRECT_URI', default: 'PUBLIC_URL/auth/oidc/callback', meaning: 'OIDC redirect URI registered with the issuer.' },
-  { name: 'OIDC_USERNAME_CLAIM', default: 'email', meaning: 'Claim matched to a staff account\'s username when no account has the subject (email only when email_verified).' },
+  {
+    name: 'OIDC_USERNAME_CLAIM',
+    default: 'email',
+    meaning: "Claim matched to a staff account's username when no account has the subject (email only when email_verified).",
+  },
   { name: 'OIDC_SCOPES', default: 'openid email profile', meaning: 'Scopes asked of the provider (must include openid).' },
   { name: 'OIDC_PROVIDER_NAME', default: '(unset)', meaning: 'Name on the sign-in link, e.g. NHS login.' },
   { name: 'OIDC_VTR', default: '(unset)', meaning: 'Vector of trust sent to NHS login, a JSON list.' },
-  { name: 'OIDC_CLIENT_PRIVATE_KEY_FILE', default: '(unset)', meaning: 'PEM private key (RSA or EC P-256) for private_key_jwt client authentication, as NHS login requires; instead of OIDC_CLIENT_SECRET.' },
+  {
+    name: 'OIDC_CLIENT_PRIVATE_KEY_FILE',
+    default: '(unset)',
+    meaning:
+      'PEM private key (RSA or EC P-256) for private_key_jwt client authentication, as NHS login requires; instead of OIDC_CLIENT_SECRET.',
+  },
   { name: 'OIDC_CLIENT_KEY_ID', default: '(unset)', meaning: 'The key id (kid) of that key as registered with the provider.' },
 ];

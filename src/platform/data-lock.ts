@@ -34,7 +34,12 @@ function parseHolder(raw: string): FolderHolder | undefined {
   try {
     const value = JSON.parse(raw) as Partial<FolderHolder>;
     if (typeof value.pid !== 'number' || typeof value.host !== 'string') return undefined;
-    return { host: value.host, pid: value.pid, started: typeof value.started === 'string' ? value.started : null, ...(typeof value.serving === 'string' ? { serving: value.serving } : {}) };
+    return {
+      host: value.host,
+      pid: value.pid,
+      started: typeof value.started === 'string' ? value.started : null,
+      ...(typeof value.serving === 'string' ? { serving: value.serving } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -133,7 +138,7 @@ export function noteServing(folder: string, url: string): void {
   const resolved = path.resolve(folder);
   const content = held.get(resolved);
   if (content === undefined) return;
-  const next = `${JSON.stringify({ ...JSON.parse(content) as object, serving: url })}\n`;
+  const next = `${JSON.stringify({ ...(JSON.parse(content) as object), serving: url })}\n`;
   const file = path.join(resolved, LOCK_FILE);
   // Written aside and renamed over, so a reader never sees a half-written lock.
   const temporary = `${file}.${process.pid}.tmp`;

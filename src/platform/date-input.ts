@@ -2,16 +2,14 @@
 // with the error messages the Design System asks for, naming the boxes to highlight.
 export type DatePart = 'day' | 'month' | 'year';
 
-export type DateInputResult =
-  | { kind: 'empty' }
-  | { kind: 'date'; iso: string }
-  | { kind: 'error'; message: string; parts: DatePart[] };
+export type DateInputResult = { kind: 'empty' } | { kind: 'date'; iso: string } | { kind: 'error'; message: string; parts: DatePart[] };
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
 /** What was typed into the three boxes named `<prefix>-day`, `-month` and `-year`, kept to redisplay. */
 export function dateParts(body: Record<string, unknown>, prefix: string): Record<DatePart, string> {
-  const part = (name: DatePart) => (typeof body[`${prefix}-${name}`] === 'string' ? (body[`${prefix}-${name}`] as string).trim().slice(0, 20) : '');
+  const part = (name: DatePart) =>
+    typeof body[`${prefix}-${name}`] === 'string' ? (body[`${prefix}-${name}`] as string).trim().slice(0, 20) : '';
   return { day: part('day'), month: part('month'), year: part('year') };
 }
 
@@ -26,7 +24,11 @@ export function readDateInput(body: Record<string, unknown>, prefix: string, lab
   if (missing.length > 0) return { kind: 'error', message: `${label} must include a ${missing.join(' and a ')}`, parts: [...missing] };
   const monthName = MONTHS.indexOf(typed.month.slice(0, 3).toLowerCase());
   const day = /^\d{1,2}$/.test(typed.day) ? Number(typed.day) : NaN;
-  const month = /^\d{1,2}$/.test(typed.month) ? Number(typed.month) : /^[a-z]{3,9}$/i.test(typed.month) && monthName >= 0 ? monthName + 1 : NaN;
+  const month = /^\d{1,2}$/.test(typed.month)
+    ? Number(typed.month)
+    : /^[a-z]{3,9}$/i.test(typed.month) && monthName >= 0
+      ? monthName + 1
+      : NaN;
   if (!/^\d{4}$/.test(typed.year)) return { kind: 'error', message: 'Year must include 4 numbers', parts: ['year'] };
   const year = Number(typed.year);
   const date = new Date(Date.UTC(year, month - 1, day));
@@ -39,7 +41,9 @@ export function readDateInput(body: Record<string, unknown>, prefix: string, lab
 /** The items of a govukDateInput: what was typed, and which boxes to mark as wrong. */
 export function dateInputItems(typed: Partial<Record<DatePart, string>> | undefined, wrong: readonly DatePart[] = []) {
   const item = (name: DatePart, width: string) => ({
-    name, value: typed?.[name] ?? '', classes: `govuk-input--width-${width}${wrong.includes(name) ? ' govuk-input--error' : ''}`,
+    name,
+    value: typed?.[name] ?? '',
+    classes: `govuk-input--width-${width}${wrong.includes(name) ? ' govuk-input--error' : ''}`,
   });
   return [item('day', '2'), item('month', '2'), item('year', '4')];
 }
@@ -50,7 +54,8 @@ const ISO_DATE = /\b(\d{4})-(\d{1,2})-(\d{1,2})\b/;
 const UK_DATE = /\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\b/;
 /** Day, month and year as GOV.UK asks for them, in three boxes: "7 11 1999". */
 const SPACED_DATE = /\b(\d{1,2})\s+(\d{1,2})\s+(\d{4})\b/;
-const MONTH = '(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\\.?';
+const MONTH =
+  '(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\\.?';
 const ORDINAL = '(\\d{1,2})(?:st|nd|rd|th)?';
 /** "7 November 1999", "7th of Nov 1999". */
 const DAY_MONTH_YEAR = new RegExp(`\\b${ORDINAL}\\s+(?:of\\s+)?${MONTH},?\\s+(\\d{4})\\b`, 'i');
@@ -85,7 +90,8 @@ function findDateParts(text: string, now: Date): { match: string; year: number; 
 /** The date of the parts, as YYYY-MM-DD, when it is a real date. */
 export function calendarDate(year: number, month: number, day: number): string | null {
   const date = new Date(Date.UTC(year, month - 1, day));
-  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day)
+    return null;
   return date.toISOString().slice(0, 10);
 }
 

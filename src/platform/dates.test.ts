@@ -15,7 +15,7 @@ test('an instant is the day it was in the UK', () => {
   assert.equal(writtenDate(new Date('2026-12-31T23:30:00Z')), '31 December 2026');
 });
 
-test('on a resident\'s Welsh pages, dates are written in Welsh', () => {
+test("on a resident's Welsh pages, dates are written in Welsh", () => {
   assert.equal(writtenDay('1999-11-07', 'cy'), '7 Tachwedd 1999');
   assert.equal(writtenDay('2026-03-01', 'cy'), '1 Mawrth 2026');
   assert.equal(writtenDay('1999-02-30', 'cy'), '1999-02-30');

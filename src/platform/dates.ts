@@ -20,7 +20,9 @@ export function writtenDay(isoDay: string, language: Language = 'en'): string {
   const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDay.trim());
   if (!match) return isoDay;
   const day = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
-  return day.getUTCDate() === Number(match[3]) && day.getUTCMonth() === Number(match[2]) - 1 ? (calendarDay[language] ?? calendarDay.en).format(day) : isoDay;
+  return day.getUTCDate() === Number(match[3]) && day.getUTCMonth() === Number(match[2]) - 1
+    ? (calendarDay[language] ?? calendarDay.en).format(day)
+    : isoDay;
 }
 
 /** "7 November 2026" ("7 Tachwedd 2026" in Welsh): the day an instant fell on in the UK. */

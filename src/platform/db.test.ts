@@ -13,25 +13,35 @@ import { allMigrations } from '../schema.ts';
 for (const target of await testDatabaseTargets()) {
   describe(`database on ${target.kind}`, () => {
     let database: DatabaseHandle;
-    before(async () => { database = await target.open(); });
-    after(async () => { await database.close(); });
+    before(async () => {
+      database = await target.open();
+    });
+    after(async () => {
+      await database.close();
+    });
 
     test('every migration is applied and a second run applies nothing', async () => {
       assert.deepEqual(await pendingMigrations(database.db), []);
       assert.deepEqual(await migrateToLatest(database.db), []);
-      const tables = await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_name in ('persons', 'households', 'source_records', 'users', 'sessions', 'audit_events')
+      const tables = await sql<{
+        n: number;
+      }>`select count(*) as n from information_schema.tables where table_name in ('persons', 'households', 'source_records', 'users', 'sessions', 'audit_events')
         and table_schema = current_schema()`.execute(database.db);
       assert.equal(tables.rows[0]?.n, 6);
       assert.equal(Object.keys(allMigrations).length > 0, true);
     });
 
     test('dates come back as the same calendar day and counts as numbers, on both engines', async () => {
-      const row = (await sql<{ d: string; n: number }>`select date '1985-03-31' as d, count(*) as n from generate_series(1, 3)`.execute(database.db)).rows[0];
+      const row = (
+        await sql<{ d: string; n: number }>`select date '1985-03-31' as d, count(*) as n from generate_series(1, 3)`.execute(database.db)
+      ).rows[0];
       assert.deepEqual(row, { d: '1985-03-31', n: 3 });
     });
 
     test('an invalid NHS number shape is refused by the database itself', async () => {
-      await assert.rejects(sql`insert into persons (id, given_name, family_name, nhs_number) values ('x', 'A', 'B', '12345')`.execute(database.db));
+      await assert.rejects(
+        sql`insert into persons (id, given_name, family_name, nhs_number) values ('x', 'A', 'B', '12345')`.execute(database.db),
+      );
     });
   });
 }
@@ -62,13 +72,18 @@ test('redactDatabaseUrl hides the password only', () => {
   assert.equal(redactDatabaseUrl('postgres://db.example/joinery'), 'postgres://db.example/joinery');
 });
 
-test('the embedded database is opened by one holder at a time; a dead holder\'s lock is taken over', { timeout: 60_000 }, async () => {
+test("the embedded database is opened by one holder at a time; a dead holder's lock is taken over", { timeout: 60_000 }, async () => {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-lock-')), 'data');
   const first = await openPglite(dir);
   try {
     await assert.rejects(openPglite(dir), (error: unknown) => {
       assert.ok(error instanceof DatabaseOpenError);
-      assert.match(error.message, new RegExp(`^the embedded database in ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is in use by another process \\(pid ${process.pid}\\b`));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^the embedded database in ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is in use by another process \\(pid ${process.pid}\\b`,
+        ),
+      );
       assert.doesNotMatch(error.message, /\n/);
       return true;
     });

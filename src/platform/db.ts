@@ -77,7 +77,11 @@ export class DatabaseInUseError extends DatabaseOpenError {
   override name = 'DatabaseInUseError';
   readonly folder: string;
   readonly holder: FolderHolder;
-  constructor(folder: string, holder: FolderHolder, advice = 'stop it first, or run Joinery on PostgreSQL (DATABASE_URL), where commands can run beside servers') {
+  constructor(
+    folder: string,
+    holder: FolderHolder,
+    advice = 'stop it first, or run Joinery on PostgreSQL (DATABASE_URL), where commands can run beside servers',
+  ) {
     const who = `pid ${holder.pid}${holder.host === os.hostname() ? '' : ` on ${holder.host}`}${holder.serving ? `, serving ${holder.serving}` : ''}`;
     super(`the embedded database in ${folder} is in use by another process (${who}); ${advice}`);
     this.folder = folder;
@@ -281,7 +285,9 @@ export async function openPostgres(url: string, options: { searchPath?: string; 
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return register({
-    db, kind: 'postgres', location: redactDatabaseUrl(url),
+    db,
+    kind: 'postgres',
+    location: redactDatabaseUrl(url),
     prepared: async <R>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as R[],
     close: () => db.destroy(),
   });

@@ -15,7 +15,9 @@ import { protectCells, roundToFive, suppressSmall, suppressTable, type Sum } fro
 function unpinned(values: number[], shown: Array<number | null>, sums: Sum[], unshown: Set<number>, ceiling: number): Map<number, boolean> {
   const unknown = values.map((v, i) => (unshown.has(i) ? v > 0 : shown[i] === null));
   type Box = Array<[number, number]>;
-  const start: Box = values.map((v, i) => (unknown[i] ? [unshown.has(i) ? 0 : 1, ceiling] : [unshown.has(i) ? 0 : shown[i]!, unshown.has(i) ? 0 : shown[i]!]));
+  const start: Box = values.map((v, i) =>
+    unknown[i] ? [unshown.has(i) ? 0 : 1, ceiling] : [unshown.has(i) ? 0 : shown[i]!, unshown.has(i) ? 0 : shown[i]!],
+  );
   // Narrows every cell's interval from each sum until nothing changes; null when a sum cannot hold.
   const propagate = (box: Box): Box | null => {
     const b: Box = box.map(([lo, hi]) => [lo, hi]);
@@ -27,8 +29,14 @@ function unpinned(values: number[], shown: Array<number | null>, sums: Sum[], un
         const t = b[s.total]!;
         const tighten = (i: number, lo: number, hi: number) => {
           const c = b[i]!;
-          if (lo > c[0]) { c[0] = lo; changed = true; }
-          if (hi < c[1]) { c[1] = hi; changed = true; }
+          if (lo > c[0]) {
+            c[0] = lo;
+            changed = true;
+          }
+          if (hi < c[1]) {
+            c[1] = hi;
+            changed = true;
+          }
         };
         tighten(s.total, loParts, hiParts);
         for (const i of s.parts) tighten(i, t[0] - (hiParts - b[i]![1]), t[1] - (loParts - b[i]![0]));
@@ -40,7 +48,10 @@ function unpinned(values: number[], shown: Array<number | null>, sums: Sum[], un
   const feasible = (box: Box): boolean => {
     const b = propagate(box);
     if (!b) return false;
-    const open = b.map(([lo, hi], i) => ({ i, width: hi - lo })).filter((c) => c.width > 0).sort((x, y) => x.width - y.width)[0];
+    const open = b
+      .map(([lo, hi], i) => ({ i, width: hi - lo }))
+      .filter((c) => c.width > 0)
+      .sort((x, y) => x.width - y.width)[0];
     if (!open) return true;
     const [lo, hi] = b[open.i]!;
     const truth = Math.min(hi, Math.max(lo, values[open.i]!));
@@ -90,7 +101,11 @@ test('a small count is hidden with the smallest other count, so the total cannot
 
 test('hidden cells that could only be 1 each take the total with them', () => {
   // Five people, one in each of five groups: 5 = 1 + 1 + 1 + 1 + 1 is the only way.
-  assert.deepEqual(suppressTable([1, 1, 1, 1, 1]), { cells: [null, null, null, null, null], total: null, reasons: ['small', 'small', 'small', 'small', 'small'] });
+  assert.deepEqual(suppressTable([1, 1, 1, 1, 1]), {
+    cells: [null, null, null, null, null],
+    total: null,
+    reasons: ['small', 'small', 'small', 'small', 'small'],
+  });
   // 2 and 3 under a total of 5 could be 1+4, 2+3, 3+2 or 4+1: the total can stay.
   assert.equal(suppressTable([2, 3, 0]).total, 5);
 });
@@ -103,7 +118,10 @@ test('the case-finding attack: 23 people, 14 and 6 shown, the third team is not 
 
 test('the pathway attack: reached = at the step + completed + dropped out cannot recover the one hidden figure', () => {
   // Cells: 0 waiting, 1 in progress (never shown), 2 at the step, 3 completed, 4 dropped out, 5 left elsewhere (never shown), 6 reached.
-  const sums: Sum[] = [{ total: 2, parts: [0, 1] }, { total: 6, parts: [2, 3, 4, 5] }];
+  const sums: Sum[] = [
+    { total: 2, parts: [0, 1] },
+    { total: 6, parts: [2, 3, 4, 5] },
+  ];
   const p = assertSafe([0, 4, 4, 76, 10, 0, 90], sums, [1, 5]);
   assert.equal(p.cells[2], null);
   assert.ok(p.cells.filter((c, i) => c === null && i !== 1 && i !== 5).length >= 2, 'a second figure in the row is hidden');
@@ -141,17 +159,24 @@ function oneWayValues(shown: Array<number | null>, total: number, index: number)
 }
 
 test('property: a row of cells and its total — no shown cell is 1 to 4, and no hidden cell has only one possible value', () => {
-  fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 400 })), { minLength: 1, maxLength: 12 }), (counts) => {
-    const t = suppressTable(counts);
-    for (const c of t.cells) assert.ok(c === null || c === 0 || c >= 5, `shown cell ${c}`);
-    assert.ok(t.total === null || t.total === 0 || t.total >= 5);
-    if (t.total !== null) {
-      for (let i = 0; i < counts.length; i++) {
-        if (t.cells[i] === null) assert.ok(oneWayValues(t.cells, t.total, i).size >= 2, `cell ${i} of ${JSON.stringify(counts)} is recoverable`);
-      }
-    }
-    counts.forEach((c, i) => assert.ok(t.cells[i] === null || t.cells[i] === c));
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 400 })), { minLength: 1, maxLength: 12 }),
+      (counts) => {
+        const t = suppressTable(counts);
+        for (const c of t.cells) assert.ok(c === null || c === 0 || c >= 5, `shown cell ${c}`);
+        assert.ok(t.total === null || t.total === 0 || t.total >= 5);
+        if (t.total !== null) {
+          for (let i = 0; i < counts.length; i++) {
+            if (t.cells[i] === null)
+              assert.ok(oneWayValues(t.cells, t.total, i).size >= 2, `cell ${i} of ${JSON.stringify(counts)} is recoverable`);
+          }
+        }
+        counts.forEach((c, i) => assert.ok(t.cells[i] === null || t.cells[i] === c));
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });
 
 /** A grid with row totals, column totals and a grand total, as cells and sums. */
@@ -175,28 +200,47 @@ function grid(rows: number[][]): { values: number[]; sums: Sum[] } {
 
 test('property: a two-way table with row, column and grand totals cannot be differenced by rows or columns', () => {
   const cell = fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 14 }));
-  fc.assert(fc.property(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 2, max: 3 }), fc.array(cell, { minLength: 9, maxLength: 9 }), (r, c, flat) => {
-    const rows = Array.from({ length: r }, (_, i) => flat.slice(i * c, i * c + c));
-    const { values, sums } = grid(rows);
-    assertSafe(values, sums);
-  }), { numRuns: 150 });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 3 }),
+      fc.integer({ min: 2, max: 3 }),
+      fc.array(cell, { minLength: 9, maxLength: 9 }),
+      (r, c, flat) => {
+        const rows = Array.from({ length: r }, (_, i) => flat.slice(i * c, i * c + c));
+        const { values, sums } = grid(rows);
+        assertSafe(values, sums);
+      },
+    ),
+    { numRuns: 150 },
+  );
 });
 
 test('property: pathway steps (waiting ⊂ at the step ⊂ reached, with never-shown in progress and left elsewhere) cannot be differenced', () => {
   const small = fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 12 }));
-  fc.assert(fc.property(fc.array(fc.tuple(small, small, small, small, fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 2 }), (steps) => {
-    // Per step: waiting, in progress, at the step, completed, dropped out, left elsewhere, reached.
-    const values: number[] = [];
-    const sums: Sum[] = [];
-    const unshown: number[] = [];
-    for (const [waiting, inProgress, completed, dropped, elsewhere] of steps) {
-      const b = values.length;
-      values.push(waiting, inProgress, waiting + inProgress, completed, dropped, elsewhere, waiting + inProgress + completed + dropped + elsewhere);
-      sums.push({ total: b + 2, parts: [b, b + 1] }, { total: b + 6, parts: [b + 2, b + 3, b + 4, b + 5] });
-      unshown.push(b + 1, b + 5);
-    }
-    // The next step is reached by everyone who completed the one before.
-    if (steps.length === 2 && values[3] === values[13]) sums.push({ total: 13, parts: [3] });
-    assertSafe(values, sums, unshown);
-  }), { numRuns: 150 });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(small, small, small, small, fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 2 }), (steps) => {
+      // Per step: waiting, in progress, at the step, completed, dropped out, left elsewhere, reached.
+      const values: number[] = [];
+      const sums: Sum[] = [];
+      const unshown: number[] = [];
+      for (const [waiting, inProgress, completed, dropped, elsewhere] of steps) {
+        const b = values.length;
+        values.push(
+          waiting,
+          inProgress,
+          waiting + inProgress,
+          completed,
+          dropped,
+          elsewhere,
+          waiting + inProgress + completed + dropped + elsewhere,
+        );
+        sums.push({ total: b + 2, parts: [b, b + 1] }, { total: b + 6, parts: [b + 2, b + 3, b + 4, b + 5] });
+        unshown.push(b + 1, b + 5);
+      }
+      // The next step is reached by everyone who completed the one before.
+      if (steps.length === 2 && values[3] === values[13]) sums.push({ total: 13, parts: [3] });
+      assertSafe(values, sums, unshown);
+    }),
+    { numRuns: 150 },
+  );
 });

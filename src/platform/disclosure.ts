@@ -19,7 +19,8 @@
 // other assignment of the unknown cells satisfies all of that and gives it a different value.
 
 /** The words every page uses beside its tables, so people know why a figure is missing. */
-export const SUPPRESSION_NOTE = '"Suppressed" means hidden to protect privacy: fewer than 5 people, or a figure that could reveal a small number when taken from the others shown.';
+export const SUPPRESSION_NOTE =
+  '"Suppressed" means hidden to protect privacy: fewer than 5 people, or a figure that could reveal a small number when taken from the others shown.';
 
 /** True when a count would single out a small group (1 to 4). */
 export function isSmall(count: number): boolean {
@@ -41,7 +42,10 @@ export function roundToFive(count: number): number | null {
 }
 
 /** Cells that add up: values[total] = the sum of values[parts]. Indices into the cells. */
-export interface Sum { total: number; parts: readonly number[] }
+export interface Sum {
+  total: number;
+  parts: readonly number[];
+}
 
 export type HiddenReason = 'small' | 'complement';
 
@@ -69,22 +73,28 @@ export function protectCells(values: readonly number[], sums: readonly Sum[], op
   const n = values.length;
   for (const v of values) if (!Number.isInteger(v) || v < 0) throw new Error(`disclosure control needs counts, got ${v}`);
   for (const s of sums) {
-    if ([s.total, ...s.parts].some((i) => !Number.isInteger(i) || i < 0 || i >= n)) throw new Error('a sum refers to a cell that does not exist');
-    if (values[s.total] !== s.parts.reduce((a, i) => a + values[i]!, 0)) throw new Error(`cells do not add up: cell ${s.total} is not the sum of ${s.parts.join(', ')}`);
+    if ([s.total, ...s.parts].some((i) => !Number.isInteger(i) || i < 0 || i >= n))
+      throw new Error('a sum refers to a cell that does not exist');
+    if (values[s.total] !== s.parts.reduce((a, i) => a + values[i]!, 0))
+      throw new Error(`cells do not add up: cell ${s.total} is not the sum of ${s.parts.join(', ')}`);
   }
   const unshown = new Set(options.unshown ?? []);
   const fixed = new Set(options.fixed ?? []);
   const reasons: Array<HiddenReason | null> = values.map((v, i) => (!unshown.has(i) && isSmall(v) ? 'small' : null));
   const shown = (i: number) => !unshown.has(i) && reasons[i] === null;
   const sumsOf = values.map((): number[] => []);
-  sums.forEach((s, k) => { for (const i of [s.total, ...s.parts]) sumsOf[i]!.push(k); });
+  sums.forEach((s, k) => {
+    for (const i of [s.total, ...s.parts]) sumsOf[i]!.push(k);
+  });
 
   for (;;) {
     const pinned = firstPinned(values, sums, unshown, reasons);
     if (pinned === undefined) break;
     const complement = chooseComplement(pinned, values, sums, sumsOf, shown, fixed);
     if (complement === undefined) {
-      values.forEach((v, i) => { if (shown(i) && v > 0 && !fixed.has(i)) reasons[i] = 'complement'; });
+      values.forEach((v, i) => {
+        if (shown(i) && v > 0 && !fixed.has(i)) reasons[i] = 'complement';
+      });
       break;
     }
     reasons[complement] = 'complement';
@@ -93,18 +103,32 @@ export function protectCells(values: readonly number[], sums: readonly Sum[], op
 }
 
 /** The smallest shown non-zero cell in a sum with `target`, looking further out sum by sum if none is near. */
-function chooseComplement(target: number, values: readonly number[], sums: readonly Sum[], sumsOf: number[][], shown: (i: number) => boolean, fixed: ReadonlySet<number>): number | undefined {
+function chooseComplement(
+  target: number,
+  values: readonly number[],
+  sums: readonly Sum[],
+  sumsOf: number[][],
+  shown: (i: number) => boolean,
+  fixed: ReadonlySet<number>,
+): number | undefined {
   const seenSums = new Set<number>();
   const seenCells = new Set<number>([target]);
   let frontier = [target];
   while (frontier.length > 0) {
     const cells = new Set<number>();
-    for (const c of frontier) for (const k of sumsOf[c]!) {
-      if (seenSums.has(k)) continue;
-      seenSums.add(k);
-      for (const i of [sums[k]!.total, ...sums[k]!.parts]) if (!seenCells.has(i)) { seenCells.add(i); cells.add(i); }
-    }
-    const candidates = [...cells].filter((i) => shown(i) && values[i]! > 0 && !fixed.has(i)).sort((a, b) => values[a]! - values[b]! || a - b);
+    for (const c of frontier)
+      for (const k of sumsOf[c]!) {
+        if (seenSums.has(k)) continue;
+        seenSums.add(k);
+        for (const i of [sums[k]!.total, ...sums[k]!.parts])
+          if (!seenCells.has(i)) {
+            seenCells.add(i);
+            cells.add(i);
+          }
+      }
+    const candidates = [...cells]
+      .filter((i) => shown(i) && values[i]! > 0 && !fixed.has(i))
+      .sort((a, b) => values[a]! - values[b]! || a - b);
     if (candidates.length > 0) return candidates[0];
     frontier = [...cells];
   }
@@ -114,7 +138,12 @@ function chooseComplement(target: number, values: readonly number[], sums: reado
 // -------------------------------------------------------------------------------------------
 // The audit: which unknown cells could be pinned to one value.
 
-const gcd = (a: number, b: number): number => { a = Math.abs(a); b = Math.abs(b); while (b) [a, b] = [b, a % b]; return a; };
+const gcd = (a: number, b: number): number => {
+  a = Math.abs(a);
+  b = Math.abs(b);
+  while (b) [a, b] = [b, a % b];
+  return a;
+};
 
 function primitive(v: number[]): number[] {
   const g = v.reduce((a, x) => gcd(a, x), 0);
@@ -129,7 +158,12 @@ function primitive(v: number[]): number[] {
  * Moves tried: each null-space basis vector and combinations of up to three of them; a cell for
  * which none works is treated as pinned, which can only hide more than strictly needed.
  */
-function firstPinned(values: readonly number[], sums: readonly Sum[], unshown: ReadonlySet<number>, reasons: ReadonlyArray<HiddenReason | null>): number | undefined {
+function firstPinned(
+  values: readonly number[],
+  sums: readonly Sum[],
+  unshown: ReadonlySet<number>,
+  reasons: ReadonlyArray<HiddenReason | null>,
+): number | undefined {
   const unknown = values.map((v, i) => (unshown.has(i) ? v > 0 : reasons[i] !== null));
   const vars = values.map((_, i) => i).filter((i) => unknown[i]);
   if (vars.length === 0) return undefined;
@@ -145,7 +179,10 @@ function firstPinned(values: readonly number[], sums: readonly Sum[], unshown: R
     const r = new Array<number>(vars.length).fill(0);
     const t = col.get(s.total);
     if (t !== undefined) r[t]! += 1;
-    for (const p of s.parts) { const c = col.get(p); if (c !== undefined) r[c]! -= 1; }
+    for (const p of s.parts) {
+      const c = col.get(p);
+      if (c !== undefined) r[c]! -= 1;
+    }
     if (r.some((a) => a !== 0)) rows.push(r);
   }
   const pivots: number[] = [];
@@ -171,7 +208,9 @@ function firstPinned(values: readonly number[], sums: readonly Sum[], unshown: R
     const scale = pivots.reduce((l, c, k) => (rows[k]![f] === 0 ? l : (l * Math.abs(rows[k]![c]!)) / gcd(l, rows[k]![c]!)), 1);
     const v = new Array<number>(vars.length).fill(0);
     v[f] = scale;
-    pivots.forEach((c, k) => { v[c] = (-rows[k]![f]! * scale) / rows[k]![c]!; });
+    pivots.forEach((c, k) => {
+      v[c] = (-rows[k]![f]! * scale) / rows[k]![c]!;
+    });
     basis.push(primitive(v));
   }
   const within = (d: number[]) => d.every((dj, j) => x[j]! + dj >= lower[j]!);
@@ -187,7 +226,16 @@ function firstPinned(values: readonly number[], sums: readonly Sum[], unshown: R
   const combos = (j: number, depth: number, start: number, acc: number[]): boolean => {
     if (depth === 0) return acc[j] !== 0 && either(primitive(acc));
     for (let k = start; k < basis.length; k++) {
-      for (const sign of [1, -1]) if (combos(j, depth - 1, k + 1, acc.map((a, m) => a + sign * basis[k]![m]!))) return true;
+      for (const sign of [1, -1])
+        if (
+          combos(
+            j,
+            depth - 1,
+            k + 1,
+            acc.map((a, m) => a + sign * basis[k]![m]!),
+          )
+        )
+          return true;
     }
     return false;
   };
@@ -203,7 +251,10 @@ function firstPinned(values: readonly number[], sums: readonly Sum[], unshown: R
  * A one-way table shown with its total: `protectCells` with the one sum. Without the total shown,
  * only counts 1 to 4 are hidden (nothing is there to subtract from).
  */
-export function suppressTable(counts: readonly number[], showTotal = true): { cells: Array<number | null>; total: number | null; reasons: Array<HiddenReason | null> } {
+export function suppressTable(
+  counts: readonly number[],
+  showTotal = true,
+): { cells: Array<number | null>; total: number | null; reasons: Array<HiddenReason | null> } {
   const total = counts.reduce((s, c) => s + c, 0);
   const n = counts.length;
   const p = protectCells([...counts, total], [{ total: n, parts: counts.map((_, i) => i) }], showTotal ? {} : { unshown: [n] });

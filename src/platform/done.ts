@@ -3,7 +3,10 @@
 // typed into a link can put text on the page.
 import type { FastifyRequest } from 'fastify';
 
-export interface SuccessMessage { heading: string; text?: string }
+export interface SuccessMessage {
+  heading: string;
+  text?: string;
+}
 
 /** The page's address with ?done=<done> (or &done= when it already has a query). */
 export function withDone(url: string, done: string): string {

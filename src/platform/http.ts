@@ -86,8 +86,18 @@ export function requireRole(request: FastifyRequest, ...allowed: SignedInUser['r
 // Formatters are built once: toLocale*String with options builds a new one on every call,
 // which dominated rendering a long timeline.
 const numberFormat = new Intl.NumberFormat('en-GB');
-const dateTimeOptions: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' };
-const dateTimeFormats: Record<Language, Intl.DateTimeFormat> = { en: new Intl.DateTimeFormat('en-GB', dateTimeOptions), cy: new Intl.DateTimeFormat('cy', dateTimeOptions) };
+const dateTimeOptions: Intl.DateTimeFormatOptions = {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  timeZone: 'Europe/London',
+};
+const dateTimeFormats: Record<Language, Intl.DateTimeFormat> = {
+  en: new Intl.DateTimeFormat('en-GB', dateTimeOptions),
+  cy: new Intl.DateTimeFormat('cy', dateTimeOptions),
+};
 
 /** The page's language, from the template context a filter or global is called with (English in a macro imported without context). */
 function languageOfTemplate(context: unknown): Language {
@@ -131,9 +141,11 @@ export function addViewFilters(env: nunjucks.Environment): void {
       const copy: Record<string, unknown> = { ...(item as Record<string, unknown>) };
       if ('text' in copy) copy.text = words(copy.text);
       if ('divider' in copy) copy.divider = words(copy.divider);
-      if (copy.hint && typeof copy.hint === 'object') copy.hint = { ...(copy.hint as Record<string, unknown>), text: words((copy.hint as Record<string, unknown>).text) };
+      if (copy.hint && typeof copy.hint === 'object')
+        copy.hint = { ...(copy.hint as Record<string, unknown>), text: words((copy.hint as Record<string, unknown>).text) };
       // A GOV.UK date input's day, month and year, which the component would otherwise label in English.
-      if (!('label' in copy) && (copy.name === 'day' || copy.name === 'month' || copy.name === 'year')) copy.label = translatorFor(language)(`common.date.${copy.name}`);
+      if (!('label' in copy) && (copy.name === 'day' || copy.name === 'month' || copy.name === 'year'))
+        copy.label = translatorFor(language)(`common.date.${copy.name}`);
       return copy;
     });
   });
@@ -199,7 +211,8 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
   await app.register(fastifyCsrf, {
     cookieKey: 'joinery_csrf',
     cookieOpts: { httpOnly: true, sameSite: 'lax', secure: context.config.secureCookies, path: '/' },
-    getToken: (request) => (request.body as Record<string, string> | undefined)?._csrf ?? (request.headers['x-csrf-token'] as string | undefined),
+    getToken: (request) =>
+      (request.body as Record<string, string> | undefined)?._csrf ?? (request.headers['x-csrf-token'] as string | undefined),
     // Tokens are bound to the session they were issued in, so a token (and CSRF cookie) from
     // another session, planted or stolen, does not work. The HMAC key needs no secrecy: what an
     // attacker lacks is the session token inside it. It is the same in every process.
@@ -208,7 +221,12 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
   });
   await app.register(fastifyFormbody);
   await app.register(fastifyRateLimit, { global: false });
-  await app.register(fastifyStatic, { root: path.join(govukDist, 'govuk', 'assets'), prefix: '/assets/', decorateReply: false, maxAge: '1d' });
+  await app.register(fastifyStatic, {
+    root: path.join(govukDist, 'govuk', 'assets'),
+    prefix: '/assets/',
+    decorateReply: false,
+    maxAge: '1d',
+  });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', decorateReply: false, maxAge: '1h' });
   await app.register(fastifyStatic, {
     root: path.join(govukDist, 'govuk'),
@@ -217,7 +235,11 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
     allowedPath: (p) => p === '/govuk-frontend.min.css' || p === '/govuk-frontend.min.js',
     maxAge: '1d',
   });
-  await app.register(fastifyView, { engine: { nunjucks }, templates: [viewsDir, govukDist], options: { autoescape: true, onConfigure: addViewFilters } });
+  await app.register(fastifyView, {
+    engine: { nunjucks },
+    templates: [viewsDir, govukDist],
+    options: { autoescape: true, onConfigure: addViewFilters },
+  });
 
   // Who is signed in: from the session cookie, looked up in the database on every request.
   app.addHook('onRequest', async (request) => {
@@ -236,11 +258,19 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
   app.addHook('onRequest', async (request, reply) => {
     if (request.user && request.user.role !== 'citizen') return;
     const { language, chosenNow } = chooseLanguage({
-      query: (request.query as Record<string, unknown> | undefined)?.lang, cookie: request.cookies[LANGUAGE_COOKIE], acceptLanguage: request.headers['accept-language'],
+      query: (request.query as Record<string, unknown> | undefined)?.lang,
+      cookie: request.cookies[LANGUAGE_COOKIE],
+      acceptLanguage: request.headers['accept-language'],
     });
     request.language = language;
     if (chosenNow) {
-      reply.setCookie(LANGUAGE_COOKIE, language, { path: '/', maxAge: 365 * 86_400, sameSite: 'lax', httpOnly: true, secure: context.config.secureCookies });
+      reply.setCookie(LANGUAGE_COOKIE, language, {
+        path: '/',
+        maxAge: 365 * 86_400,
+        sameSite: 'lax',
+        httpOnly: true,
+        secure: context.config.secureCookies,
+      });
     }
   });
 
@@ -262,7 +292,16 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
   // One access log line per request: the route pattern (/people/:id, never the person's id) and
   // the status; never the path itself, query strings or bodies.
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, path: routeOf(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, role: request.user?.role }, 'request');
+    request.log.info(
+      {
+        method: request.method,
+        path: routeOf(request),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        role: request.user?.role,
+      },
+      'request',
+    );
   });
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -284,12 +323,17 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
     }
     const t = translatorFor(request.language);
     const message =
-      error instanceof HttpError || error instanceof RefusedInput ? translateText(request.language, error.message)
-      : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? t('errors.formExpired')
-      : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? t('errors.mediaType')
-      : status === 413 ? t('errors.tooLarge')
-      : status === 429 ? t('errors.tooMany')
-      : t('errors.couldNotHandle');
+      error instanceof HttpError || error instanceof RefusedInput
+        ? translateText(request.language, error.message)
+        : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET'
+          ? t('errors.formExpired')
+          : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? t('errors.mediaType')
+            : status === 413
+              ? t('errors.tooLarge')
+              : status === 429
+                ? t('errors.tooMany')
+                : t('errors.couldNotHandle');
     return renderError(request, reply, status, status === 403 ? t('errors.forbidden.title') : t('errors.problem.title'), message);
   });
 
@@ -320,7 +364,14 @@ export function routeOf(request: FastifyRequest): string {
 /** Whether a parsed query, form or JSON body holds a NUL character anywhere (uploads of raw bytes are not looked in). */
 export function holdsNul(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
-  if (depth > 64 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || typeof (value as { pipe?: unknown }).pipe === 'function') return false;
+  if (
+    depth > 64 ||
+    value === null ||
+    typeof value !== 'object' ||
+    ArrayBuffer.isView(value) ||
+    typeof (value as { pipe?: unknown }).pipe === 'function'
+  )
+    return false;
   if (Array.isArray(value)) return value.some((v) => holdsNul(v, depth + 1));
   for (const [key, v] of Object.entries(value)) if (key.includes('\u0000') || holdsNul(v, depth + 1)) return true;
   return false;

@@ -18,11 +18,7 @@ export function pathOnly(url: string): string {
 
 // Identifiers an error message can carry from the request or the database (person and household
 // ids like p-0000001, UUIDs, a constraint's "Key (person_id)=(...)" detail).
-const IDS = [
-  /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
-  /\b[a-z]{1,4}-\d{4,}\b/gi,
-  /\)=\([^)]*\)/g,
-];
+const IDS = [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, /\b[a-z]{1,4}-\d{4,}\b/gi, /\)=\([^)]*\)/g];
 
 /** The text with identifiers masked, for error messages and stacks that go to the log. */
 export function withoutIds(text: string | undefined): string | undefined {

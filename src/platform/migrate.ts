@@ -15,7 +15,12 @@ export class MigrationError extends Error {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database: the migrator only keeps its own bookkeeping tables
 async function migratorFor(db: Kysely<any>, migrations: Record<string, Migration>): Promise<Migrator> {
   const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ?? 'public';
-  return new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true, migrationTableSchema: schema });
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    allowUnorderedMigrations: true,
+    migrationTableSchema: schema,
+  });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see migratorFor

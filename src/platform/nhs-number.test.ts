@@ -1,14 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  formatNhsNumber,
-  isValidNhsNumber,
-  makeNhsNumber,
-  nhsCheckDigit,
-  syntheticNhsNumber,
-  type IntSource,
-} from './nhs-number.ts';
+import { formatNhsNumber, isValidNhsNumber, makeNhsNumber, nhsCheckDigit, syntheticNhsNumber, type IntSource } from './nhs-number.ts';
 
 /** A small seeded source of integers (mulberry32): the ground floor's tests draw on no module's generator. */
 function seeded(seed: number): IntSource {
@@ -55,14 +48,19 @@ test('a base whose check digit would be 10 can never be valid', () => {
 
 test('every generated number is valid, and every single-digit change is detected', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 9 }), (seed, pos, delta) => {
-      const n = makeNhsNumber(seeded(seed));
-      assert.equal(isValidNhsNumber(n), true);
-      // Weights 10..2 (and 1 for the check digit) are all non-zero mod 11 and 11 is prime,
-      // so changing one digit by any non-zero amount always changes the sum mod 11.
-      const changed = n.slice(0, pos) + String((Number(n[pos]) + delta) % 10) + n.slice(pos + 1);
-      assert.equal(isValidNhsNumber(changed), false);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 2 ** 31 }),
+      fc.integer({ min: 0, max: 9 }),
+      fc.integer({ min: 1, max: 9 }),
+      (seed, pos, delta) => {
+        const n = makeNhsNumber(seeded(seed));
+        assert.equal(isValidNhsNumber(n), true);
+        // Weights 10..2 (and 1 for the check digit) are all non-zero mod 11 and 11 is prime,
+        // so changing one digit by any non-zero amount always changes the sum mod 11.
+        const changed = n.slice(0, pos) + String((Number(n[pos]) + delta) % 10) + n.slice(pos + 1);
+        assert.equal(isValidNhsNumber(changed), false);
+      },
+    ),
     { numRuns: 2000 },
   );
 });

@@ -13,9 +13,15 @@ test('a page address keeps non-empty filters and leaves out page 1', () => {
 
 test('page numbers show the first, the last and the neighbours, with gaps between', () => {
   const items = pageItems(5, 12, (n) => `/p${n}`);
-  assert.deepEqual(items.map((item) => item.ellipsis ? '…' : item.number), [1, '…', 4, 5, 6, '…', 12]);
+  assert.deepEqual(
+    items.map((item) => (item.ellipsis ? '…' : item.number)),
+    [1, '…', 4, 5, 6, '…', 12],
+  );
   assert.equal(items.find((item) => item.current)?.number, 5);
-  assert.deepEqual(pageItems(1, 2, String).map((item) => item.number), [1, 2]);
+  assert.deepEqual(
+    pageItems(1, 2, String).map((item) => item.number),
+    [1, 2],
+  );
 });
 
 test('one page needs no pagination; the first and last pages have no way further', () => {

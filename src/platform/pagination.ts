@@ -2,7 +2,12 @@
 // (for long lists) page numbers with gaps. Each list's links keep its filters in the address, so
 // a page can be bookmarked or reloaded.
 
-export interface PaginationItem { number?: number; href?: string; current?: boolean; ellipsis?: boolean }
+export interface PaginationItem {
+  number?: number;
+  href?: string;
+  current?: boolean;
+  ellipsis?: boolean;
+}
 
 /** The govukPagination macro's parameters, or null when everything fits on one page. */
 export interface Pagination {
@@ -34,7 +39,12 @@ export function pageItems(current: number, pages: number, href: (n: number) => s
 }
 
 /** Previous and next links (and page numbers when `numbered`), or null for a single page. */
-export function pagination(current: number, pages: number, href: (n: number) => string, options: { numbered?: boolean; landmarkLabel?: string } = {}): Pagination | null {
+export function pagination(
+  current: number,
+  pages: number,
+  href: (n: number) => string,
+  options: { numbered?: boolean; landmarkLabel?: string } = {},
+): Pagination | null {
   if (pages <= 1) return null;
   return {
     previous: current > 1 ? { href: href(current - 1) } : undefined,

@@ -10,7 +10,12 @@ export interface Progress {
 export function createProgress(title: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${title} [{bar}] {percentage}% | {value}/{total} | {label} | eta {eta_formatted}`, stream, hideCursor: true, etaBuffer: 50 },
+      {
+        format: `${title} [{bar}] {percentage}% | {value}/{total} | {label} | eta {eta_formatted}`,
+        stream,
+        hideCursor: true,
+        etaBuffer: 50,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { label: '' });

@@ -9,11 +9,26 @@ export const latestAboutMeSql = (personExpr: string): string => `(
        select json_build_object('what_matters', v.what_matters, 'how_to_support', v.how_to_support, 'created_at', v.created_at)
        from about_me_versions v where v.person_id = ${personExpr} order by v.created_at desc, v.id desc limit 1)`;
 
-export interface AboutMeVersion { whatMatters: string; howToSupport: string; writtenByRole: string; createdAt: Date }
+export interface AboutMeVersion {
+  whatMatters: string;
+  howToSupport: string;
+  writtenByRole: string;
+  createdAt: Date;
+}
 
 /** Every version of the person's "about me", newest first. */
 export async function aboutMeVersionsOf(db: Kysely<Database>, personId: string): Promise<AboutMeVersion[]> {
-  const rows = await db.selectFrom('about_me_versions').select(['what_matters', 'how_to_support', 'written_by_role', 'created_at'])
-    .where('person_id', '=', personId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
-  return rows.map((r) => ({ whatMatters: r.what_matters, howToSupport: r.how_to_support, writtenByRole: r.written_by_role, createdAt: r.created_at }));
+  const rows = await db
+    .selectFrom('about_me_versions')
+    .select(['what_matters', 'how_to_support', 'written_by_role', 'created_at'])
+    .where('person_id', '=', personId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    whatMatters: r.what_matters,
+    howToSupport: r.how_to_support,
+    writtenByRole: r.written_by_role,
+    createdAt: r.created_at,
+  }));
 }

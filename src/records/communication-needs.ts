@@ -14,14 +14,49 @@ type Db = Kysely<Database> | Transaction<Database>;
 export const contactMethods = ['email', 'phone', 'text', 'letter'] as const;
 export type ContactMethod = (typeof contactMethods)[number];
 
-export const contactMethodLabels: Record<ContactMethod, string> = { email: 'Email', phone: 'Phone call', text: 'Text message', letter: 'Letter' };
+export const contactMethodLabels: Record<ContactMethod, string> = {
+  email: 'Email',
+  phone: 'Phone call',
+  text: 'Text message',
+  letter: 'Letter',
+};
 const contactMethodWords: Record<ContactMethod, string> = { email: 'email', phone: 'a phone call', text: 'text message', letter: 'letter' };
 
 /** The languages most asked for in English councils' interpreting services, then "Other". */
 export const languages = [
-  'English', 'Welsh', 'Albanian', 'Arabic', 'Bengali', 'Bulgarian', 'Chinese (Cantonese)', 'Chinese (Mandarin)', 'Czech', 'Dari', 'Farsi (Persian)',
-  'French', 'Gujarati', 'Hindi', 'Hungarian', 'Italian', 'Kurdish', 'Latvian', 'Lithuanian', 'Pashto', 'Polish', 'Portuguese', 'Punjabi',
-  'Romanian', 'Russian', 'Slovak', 'Somali', 'Spanish', 'Tamil', 'Tigrinya', 'Turkish', 'Ukrainian', 'Urdu',
+  'English',
+  'Welsh',
+  'Albanian',
+  'Arabic',
+  'Bengali',
+  'Bulgarian',
+  'Chinese (Cantonese)',
+  'Chinese (Mandarin)',
+  'Czech',
+  'Dari',
+  'Farsi (Persian)',
+  'French',
+  'Gujarati',
+  'Hindi',
+  'Hungarian',
+  'Italian',
+  'Kurdish',
+  'Latvian',
+  'Lithuanian',
+  'Pashto',
+  'Polish',
+  'Portuguese',
+  'Punjabi',
+  'Romanian',
+  'Russian',
+  'Slovak',
+  'Somali',
+  'Spanish',
+  'Tamil',
+  'Tigrinya',
+  'Turkish',
+  'Ukrainian',
+  'Urdu',
 ] as const;
 
 export const supportKinds = ['interpreter', 'bsl', 'easy_read', 'large_print'] as const;
@@ -53,41 +88,85 @@ export function communicationNeedsSummary(needs: CommunicationNeedsInput): strin
   if (needs.bsl) lines.push('British Sign Language interpreter');
   if (needs.easyRead) lines.push('Easy read');
   if (needs.largePrint) lines.push('Large print');
-  if (needs.contactMethod) lines.push(`Prefers ${contactMethodWords[needs.contactMethod]}${needs.contactTimes ? `, ${needs.contactTimes}` : ''}`);
+  if (needs.contactMethod)
+    lines.push(`Prefers ${contactMethodWords[needs.contactMethod]}${needs.contactTimes ? `, ${needs.contactTimes}` : ''}`);
   else if (needs.contactTimes) lines.push(`Best times to contact: ${needs.contactTimes}`);
   return lines;
 }
 
 interface NeedsRow {
-  person_id: string; language: string | null; interpreter: boolean; bsl: boolean; easy_read: boolean; large_print: boolean; contact_method: ContactMethod | null;
-  contact_times: string | null; recorded_at: Date; recorded_by: string; recorded_by_role: string; display_name: string; pr: PractitionerCard | null;
-  organisation: string | null; author_person_id: string | null;
+  person_id: string;
+  language: string | null;
+  interpreter: boolean;
+  bsl: boolean;
+  easy_read: boolean;
+  large_print: boolean;
+  contact_method: ContactMethod | null;
+  contact_times: string | null;
+  recorded_at: Date;
+  recorded_by: string;
+  recorded_by_role: string;
+  display_name: string;
+  pr: PractitionerCard | null;
+  organisation: string | null;
+  author_person_id: string | null;
 }
 
 function toNeeds(row: NeedsRow): CommunicationNeeds {
   const input: CommunicationNeedsInput = {
-    language: row.language, interpreter: row.interpreter, bsl: row.bsl, easyRead: row.easy_read, largePrint: row.large_print,
-    contactMethod: row.contact_method, contactTimes: row.contact_times,
+    language: row.language,
+    interpreter: row.interpreter,
+    bsl: row.bsl,
+    easyRead: row.easy_read,
+    largePrint: row.large_print,
+    contactMethod: row.contact_method,
+    contactTimes: row.contact_times,
   };
   const practitioner = row.recorded_by_role === 'practitioner';
   return {
-    ...input, recordedAt: new Date(row.recorded_at), summary: communicationNeedsSummary(input),
+    ...input,
+    recordedAt: new Date(row.recorded_at),
+    summary: communicationNeedsSummary(input),
     recordedBy: {
       userId: row.recorded_by,
       name: practitioner && row.pr ? row.pr.name : row.display_name,
-      role: practitioner ? (row.pr?.role ?? 'practitioner').replace(/_/g, ' ') : row.author_person_id === row.person_id ? 'the person' : 'acting for the person',
-      organisation: row.organisation, byThePerson: row.author_person_id === row.person_id,
+      role: practitioner
+        ? (row.pr?.role ?? 'practitioner').replace(/_/g, ' ')
+        : row.author_person_id === row.person_id
+          ? 'the person'
+          : 'acting for the person',
+      organisation: row.organisation,
+      byThePerson: row.author_person_id === row.person_id,
     },
   };
 }
 
 function latestNeeds(db: Db, personIds: readonly string[]) {
   // One statement: who recorded it comes from auth and network as fragments embedded here.
-  return db.selectFrom('communication_needs as n')
-    .select(['n.person_id', 'n.language', 'n.interpreter', 'n.bsl', 'n.easy_read', 'n.large_print', 'n.contact_method', 'n.contact_times', 'n.recorded_at', 'n.recorded_by',
-      'n.recorded_by_role', userDisplayNameOf('n.recorded_by').$castTo<string>().as('display_name'), practitionerCardOf(userPractitionerIdOf('n.recorded_by')).as('pr'),
-      organisationNameOf('n.recorded_by_organisation_id').as('organisation'), userPersonIdOf('n.recorded_by').as('author_person_id')])
-    .distinctOn('n.person_id').where('n.person_id', 'in', personIds).orderBy('n.person_id').orderBy('n.recorded_at', 'desc').orderBy('n.id', 'desc');
+  return db
+    .selectFrom('communication_needs as n')
+    .select([
+      'n.person_id',
+      'n.language',
+      'n.interpreter',
+      'n.bsl',
+      'n.easy_read',
+      'n.large_print',
+      'n.contact_method',
+      'n.contact_times',
+      'n.recorded_at',
+      'n.recorded_by',
+      'n.recorded_by_role',
+      userDisplayNameOf('n.recorded_by').$castTo<string>().as('display_name'),
+      practitionerCardOf(userPractitionerIdOf('n.recorded_by')).as('pr'),
+      organisationNameOf('n.recorded_by_organisation_id').as('organisation'),
+      userPersonIdOf('n.recorded_by').as('author_person_id'),
+    ])
+    .distinctOn('n.person_id')
+    .where('n.person_id', 'in', personIds)
+    .orderBy('n.person_id')
+    .orderBy('n.recorded_at', 'desc')
+    .orderBy('n.id', 'desc');
 }
 
 /**
@@ -107,22 +186,32 @@ export async function communicationNeedsOfMany(db: Db, personIds: readonly strin
   return new Map(rows.map((r) => [r.person_id, toNeeds(r as NeedsRow)]));
 }
 
-export interface NeedsFieldError { field: 'language' | 'language_other' | 'contact_method' | 'contact_times'; text: string }
+export interface NeedsFieldError {
+  field: 'language' | 'language_other' | 'contact_method' | 'contact_times';
+  text: string;
+}
 
-const one = (value: unknown): string => (typeof value === 'string' ? value.trim() : Array.isArray(value) && typeof value[0] === 'string' ? value[0].trim() : '');
-const many = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : []);
+const one = (value: unknown): string =>
+  typeof value === 'string' ? value.trim() : Array.isArray(value) && typeof value[0] === 'string' ? value[0].trim() : '';
+const many = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
 
 /** Reads the form; every problem at once, so the error summary lists them all. */
-export function parseCommunicationNeeds(body: Record<string, unknown>): { ok: true; value: CommunicationNeedsInput } | { ok: false; errors: NeedsFieldError[] } {
+export function parseCommunicationNeeds(
+  body: Record<string, unknown>,
+): { ok: true; value: CommunicationNeedsInput } | { ok: false; errors: NeedsFieldError[] } {
   const errors: NeedsFieldError[] = [];
   const chosen = one(body.language);
-  const other = one(body.language_other).replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 60);
+  const other = one(body.language_other)
+    .replace(/[\p{Cc}\p{Cf}]/gu, '')
+    .slice(0, 60);
   let language: string | null = null;
   if (chosen === 'other') {
     if (other.length < 2) errors.push({ field: 'language_other', text: 'Enter the language you prefer' });
     else language = other;
   } else if (chosen) {
-    if (!(languages as readonly string[]).includes(chosen)) errors.push({ field: 'language', text: 'Choose a language from the list, or choose "Another language"' });
+    if (!(languages as readonly string[]).includes(chosen))
+      errors.push({ field: 'language', text: 'Choose a language from the list, or choose "Another language"' });
     else language = chosen;
   }
   const support = new Set(many(body.support));
@@ -131,15 +220,21 @@ export function parseCommunicationNeeds(body: Record<string, unknown>): { ok: tr
     errors.push({ field: 'language', text: 'Choose the language you need an interpreter for' });
   }
   const method = one(body.contact_method);
-  if (method && !(contactMethods as readonly string[]).includes(method)) errors.push({ field: 'contact_method', text: 'Choose how you would like to be contacted' });
+  if (method && !(contactMethods as readonly string[]).includes(method))
+    errors.push({ field: 'contact_method', text: 'Choose how you would like to be contacted' });
   const times = one(body.contact_times).replace(/[\p{Cc}\p{Cf}]/gu, ' ');
   if (times.length > 200) errors.push({ field: 'contact_times', text: 'Best times to contact must be 200 characters or fewer' });
   if (errors.length) return { ok: false, errors };
   return {
     ok: true,
     value: {
-      language, interpreter, bsl: support.has('bsl'), easyRead: support.has('easy_read'), largePrint: support.has('large_print'),
-      contactMethod: (method || null) as ContactMethod | null, contactTimes: times || null,
+      language,
+      interpreter,
+      bsl: support.has('bsl'),
+      easyRead: support.has('easy_read'),
+      largePrint: support.has('large_print'),
+      contactMethod: (method || null) as ContactMethod | null,
+      contactTimes: times || null,
     },
   };
 }
@@ -150,14 +245,31 @@ export function parseCommunicationNeeds(body: Record<string, unknown>): { ok: tr
  * or a practitioner involved in their care).
  */
 export async function recordCommunicationNeeds(trx: Db, by: SignedInUser, personId: string, needs: CommunicationNeedsInput): Promise<void> {
-  await trx.insertInto('communication_needs').values({
-    person_id: personId, language: needs.language, interpreter: needs.interpreter, bsl: needs.bsl, easy_read: needs.easyRead, large_print: needs.largePrint,
-    contact_method: needs.contactMethod, contact_times: needs.contactTimes, recorded_by: by.id, recorded_by_role: by.role,
-    recorded_by_organisation_id: by.role === 'practitioner' ? by.organisationId : null,
-  }).execute();
+  await trx
+    .insertInto('communication_needs')
+    .values({
+      person_id: personId,
+      language: needs.language,
+      interpreter: needs.interpreter,
+      bsl: needs.bsl,
+      easy_read: needs.easyRead,
+      large_print: needs.largePrint,
+      contact_method: needs.contactMethod,
+      contact_times: needs.contactTimes,
+      recorded_by: by.id,
+      recorded_by_role: by.role,
+      recorded_by_organisation_id: by.role === 'practitioner' ? by.organisationId : null,
+    })
+    .execute();
   await appendAudit(trx, {
-    actorUserId: by.id, actorRole: by.role, actorOrganisationId: by.organisationId, action: 'write', personId, category: 'demographics',
-    purpose: by.role === 'citizen' ? 'self' : 'care_coordination', decision: 'success',
-    reason: by.role === 'citizen' ? 'recorded communication needs' : 'recorded the person\'s communication needs as they told them',
+    actorUserId: by.id,
+    actorRole: by.role,
+    actorOrganisationId: by.organisationId,
+    action: 'write',
+    personId,
+    category: 'demographics',
+    purpose: by.role === 'citizen' ? 'self' : 'care_coordination',
+    decision: 'success',
+    reason: by.role === 'citizen' ? 'recorded communication needs' : "recorded the person's communication needs as they told them",
   });
 }

@@ -28,7 +28,11 @@ export interface EmergencySearchInput {
   birthDate: string;
 }
 
-export interface FieldError { field: string; text: string; parts?: DatePart[] }
+export interface FieldError {
+  field: string;
+  text: string;
+  parts?: DatePart[];
+}
 
 /** The form as typed, to show again. */
 export function typedValues(body: Record<string, unknown>) {
@@ -48,7 +52,9 @@ export class EmergencySearchInputError extends RefusedInput {
 /** Past the hourly limit: refused before anything is looked up. */
 export class EmergencySearchLimited extends Error {
   constructor() {
-    super(`You have made ${EMERGENCY_SEARCHES_PER_HOUR} emergency searches in the last hour, which is as many as anyone may. Try again later, or ask a colleague or the privacy officer for help.`);
+    super(
+      `You have made ${EMERGENCY_SEARCHES_PER_HOUR} emergency searches in the last hour, which is as many as anyone may. Try again later, or ask a colleague or the privacy officer for help.`,
+    );
   }
 }
 
@@ -64,23 +70,26 @@ export function parseEmergencySearch(body: Record<string, unknown>, today: Date 
   if (nhs !== '') {
     if (!/^\d{10}$/.test(nhs) || !isValidNhsNumber(nhs)) errors.push({ field: 'nhs', text: 'Enter a real NHS number, like 943 476 5919' });
   } else {
-    if (givenName.length === 0 || givenName.length > 100) errors.push({ field: 'given-name', text: 'Enter their first name, or their NHS number' });
-    if (familyName.length === 0 || familyName.length > 100) errors.push({ field: 'family-name', text: 'Enter their last name, or their NHS number' });
+    if (givenName.length === 0 || givenName.length > 100)
+      errors.push({ field: 'given-name', text: 'Enter their first name, or their NHS number' });
+    if (familyName.length === 0 || familyName.length > 100)
+      errors.push({ field: 'family-name', text: 'Enter their last name, or their NHS number' });
   }
   const dob = readDateInput(body, 'dob', 'Date of birth');
   let birthDate = '';
   if (dob.kind === 'empty') errors.push({ field: 'dob', text: 'Enter their date of birth', parts: ['day', 'month', 'year'] });
   else if (dob.kind === 'error') errors.push({ field: 'dob', text: dob.message, parts: dob.parts });
-  else if (dob.iso > today.toISOString().slice(0, 10)) errors.push({ field: 'dob', text: 'Date of birth must be in the past', parts: ['day', 'month', 'year'] });
+  else if (dob.iso > today.toISOString().slice(0, 10))
+    errors.push({ field: 'dob', text: 'Date of birth must be in the past', parts: ['day', 'month', 'year'] });
   else birthDate = dob.iso;
   if (errors.length > 0) throw new EmergencySearchInputError(errors);
-  return nhs !== '' ? { nhsNumber: nhs, givenName: null, familyName: null, birthDate } : { nhsNumber: null, givenName, familyName, birthDate };
+  return nhs !== ''
+    ? { nhsNumber: nhs, givenName: null, familyName: null, birthDate }
+    : { nhsNumber: null, givenName, familyName, birthDate };
 }
 
 export type EmergencySearchResult =
-  | { outcome: 'match'; personId: string; name: string; birthDate: string }
-  | { outcome: 'none' }
-  | { outcome: 'several' };
+  { outcome: 'match'; personId: string; name: string; birthDate: string } | { outcome: 'none' } | { outcome: 'several' };
 
 /** Whether this user may use emergency access at all (the same rule as break-glass itself). */
 export function mayUseEmergencyAccess(user: SignedInUser): boolean {
@@ -88,15 +97,32 @@ export function mayUseEmergencyAccess(user: SignedInUser): boolean {
 }
 
 /** One emergency search: limited, exact, audited. */
-export async function emergencySearch(db: Kysely<Database>, user: SignedInUser, input: EmergencySearchInput, now: Date = new Date()): Promise<EmergencySearchResult> {
+export async function emergencySearch(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  input: EmergencySearchInput,
+  now: Date = new Date(),
+): Promise<EmergencySearchResult> {
   if (!mayUseEmergencyAccess(user)) throw new RefusedInput(422, 'Only practitioners of a member organisation can use emergency access');
   const recent = await emergencySearchesSince(db, user.id, new Date(now.getTime() - 3_600_000));
   if (recent >= EMERGENCY_SEARCHES_PER_HOUR) throw new EmergencySearchLimited();
   const matches = await exactPersonMatches(db, input, 2);
   const how = input.nhsNumber !== null ? 'NHS number and date of birth' : 'name and date of birth';
-  const base = { actorUserId: user.id, actorRole: user.role, actorOrganisationId: user.organisationId, action: 'emergency_search', category: 'demographics', purpose: 'direct_care' };
+  const base = {
+    actorUserId: user.id,
+    actorRole: user.role,
+    actorOrganisationId: user.organisationId,
+    action: 'emergency_search',
+    category: 'demographics',
+    purpose: 'direct_care',
+  };
   if (matches.length !== 1) {
-    await appendAudit(db, { ...base, personId: null, decision: 'failure', reason: `emergency search by ${how}: ${matches.length === 0 ? 'nobody' : 'more than one person'} matched exactly` });
+    await appendAudit(db, {
+      ...base,
+      personId: null,
+      decision: 'failure',
+      reason: `emergency search by ${how}: ${matches.length === 0 ? 'nobody' : 'more than one person'} matched exactly`,
+    });
     return matches.length === 0 ? { outcome: 'none' } : { outcome: 'several' };
   }
   const match = matches[0]!;

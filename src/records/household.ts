@@ -46,21 +46,37 @@ export async function householdView(db: Kysely<Database>, user: SignedInUser, ho
     const visible = access.byCategory.demographics.scope !== 'none';
     let needs: HouseholdMemberView['needs'] = [];
     if (visible) {
-      const view = buildSharedRecord(access.byCategory, user.organisationId, { needs: await currentNeeds(db, p.id, 'all'), events: [], agencies: [] });
+      const view = buildSharedRecord(access.byCategory, user.organisationId, {
+        needs: await currentNeeds(db, p.id, 'all'),
+        events: [],
+        agencies: [],
+      });
       needs = view.sections.flatMap((s) => s.needs.map((n) => ({ code: n.code, organisation: n.organisation })));
     }
-    members.push({ personId: p.id, visible, name: visible ? `${p.givenName} ${p.familyName}` : null, age: visible ? ageOn(p.birthDate, today) : null, needs, relationships: [] });
+    members.push({
+      personId: p.id,
+      visible,
+      name: visible ? `${p.givenName} ${p.familyName}` : null,
+      age: visible ? ageOn(p.birthDate, today) : null,
+      needs,
+      relationships: [],
+    });
   }
   const visibleIds = new Set(members.filter((m) => m.visible).map((m) => m.personId));
   if (visibleIds.size === 0) return undefined;
   const relationships = await relationshipsAmong(db, [...visibleIds]);
   const names = new Map(members.map((m) => [m.personId, m.name ?? '']));
   for (const member of members) {
-    member.relationships = relationships.filter((r) => r.personId === member.personId)
+    member.relationships = relationships
+      .filter((r) => r.personId === member.personId)
       .map((r) => ({ type: r.type.replace(/_/g, ' '), to: names.get(r.relatedPersonId) ?? '' }));
   }
   return {
-    id: household.id, composition: household.composition, tenure: household.tenure, addressLine: household.addressLine, postcode: household.postcode,
+    id: household.id,
+    composition: household.composition,
+    tenure: household.tenure,
+    addressLine: household.addressLine,
+    postcode: household.postcode,
     addresses: household.addresses,
     members: members.filter((m) => m.visible),
     hiddenMembers: members.filter((m) => !m.visible).length,

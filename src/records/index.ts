@@ -4,12 +4,25 @@
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { recordsMigrations, type RecordsTables } from './schema.ts';
 export { registerRecordsRoutes } from './routes.ts';
-export { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf, type LeadPractitioner, type NetworkMember } from './network.ts';
+export {
+  addToNetwork,
+  endNetworkMembership,
+  leadPractitionerOf,
+  NetworkInputError,
+  networkOf,
+  type LeadPractitioner,
+  type NetworkMember,
+} from './network.ts';
 export { parsePersonQuery, SearchQueryError } from './search-query.ts';
 export { searchPeople, searchPeoplePage } from './search.ts';
 export {
-  communicationNeedsOf, communicationNeedsOfMany, communicationNeedsSummary, contactMethodLabels, contactMethods,
-  type CommunicationNeeds, type ContactMethod,
+  communicationNeedsOf,
+  communicationNeedsOfMany,
+  communicationNeedsSummary,
+  contactMethodLabels,
+  contactMethods,
+  type CommunicationNeeds,
+  type ContactMethod,
 } from './communication-needs.ts';
 export { isInCareTeam, unansweredCount } from './messages.ts';
 export { saveAboutMe } from './about-me.ts';

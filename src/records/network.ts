@@ -25,7 +25,18 @@ export interface NetworkMember {
 
 export async function networkOf(db: Kysely<Database>, personId: string, includeEnded = false): Promise<NetworkMember[]> {
   // One statement: the practitioner, team and organisation come from network as fragments embedded here.
-  const rows = await sql<{ id: number; kind: string; role_label: string | null; pr: PractitionerCard | null; team: string | null; organisation: string; organisation_phone: string; reason: string; started_at: Date; ended_at: Date | null }>`
+  const rows = await sql<{
+    id: number;
+    kind: string;
+    role_label: string | null;
+    pr: PractitionerCard | null;
+    team: string | null;
+    organisation: string;
+    organisation_phone: string;
+    reason: string;
+    started_at: Date;
+    ended_at: Date | null;
+  }>`
     select r.id, r.kind, r.role_label, ${practitionerCardOf('r.practitioner_id')} as pr,
            ${teamNameOf('r.team_id')} as team, ${organisationNameOf('r.organisation_id')} as organisation, ${organisationPhoneOf('r.organisation_id')} as organisation_phone,
            r.reason, r.started_at, r.ended_at
@@ -33,9 +44,19 @@ export async function networkOf(db: Kysely<Database>, personId: string, includeE
     where r.person_id = ${personId} ${includeEnded ? sql`` : sql`and r.ended_at is null`}
     order by (r.role_label = 'lead practitioner') desc nulls last, r.started_at`.execute(db);
   return rows.rows.map((r) => ({
-    id: Number(r.id), kind: r.kind, roleLabel: r.role_label, practitioner: r.pr?.name ?? null, practitionerRole: r.pr?.role ?? null,
-    practitionerEmail: r.pr?.email ?? null, team: r.team, organisation: r.organisation, organisationPhone: r.organisation_phone,
-    reason: r.reason, since: r.started_at, endedAt: r.ended_at, isLead: r.role_label === 'lead practitioner' && r.ended_at === null,
+    id: Number(r.id),
+    kind: r.kind,
+    roleLabel: r.role_label,
+    practitioner: r.pr?.name ?? null,
+    practitionerRole: r.pr?.role ?? null,
+    practitionerEmail: r.pr?.email ?? null,
+    team: r.team,
+    organisation: r.organisation,
+    organisationPhone: r.organisation_phone,
+    reason: r.reason,
+    since: r.started_at,
+    endedAt: r.ended_at,
+    isLead: r.role_label === 'lead practitioner' && r.ended_at === null,
   }));
 }
 
@@ -45,11 +66,18 @@ export class NetworkInputError extends Error {}
  * Adds a named practitioner to the person's network (consent opens the relationship, under its
  * rule that only someone already involved may); returns the new relationship's id.
  */
-export async function addToNetwork(db: Kysely<Database>, actor: SignedInUser, personId: string, input: { practitionerId: string; roleLabel: string; reason: string }): Promise<number> {
+export async function addToNetwork(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  personId: string,
+  input: { practitionerId: string; roleLabel: string; reason: string },
+): Promise<number> {
   const reason = input.reason.trim();
   const roleLabel = input.roleLabel.trim();
-  if (reason.length < 5 || reason.length > 500) throw new NetworkInputError('Say why this person is joining the network, in 5 to 500 characters');
-  if (roleLabel.length < 2 || roleLabel.length > 80) throw new NetworkInputError('Give their role in this person\'s care, for example "housing support"');
+  if (reason.length < 5 || reason.length > 500)
+    throw new NetworkInputError('Say why this person is joining the network, in 5 to 500 characters');
+  if (roleLabel.length < 2 || roleLabel.length > 80)
+    throw new NetworkInputError('Give their role in this person\'s care, for example "housing support"');
   return db.transaction().execute(async (trx) => {
     try {
       return await addPractitionerToNetwork(trx, actor, { personId, practitionerId: input.practitionerId, roleLabel, reason });
@@ -60,20 +88,54 @@ export async function addToNetwork(db: Kysely<Database>, actor: SignedInUser, pe
   });
 }
 
-export async function endNetworkMembership(db: Kysely<Database>, actor: SignedInUser, personId: string, relationshipId: number, reason: string): Promise<boolean> {
+export async function endNetworkMembership(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  personId: string,
+  relationshipId: number,
+  reason: string,
+): Promise<boolean> {
   if (reason.trim().length < 5) throw new NetworkInputError('Say why this person is leaving the network, in at least 5 characters');
-  return db.transaction().execute((trx) => endRelationship(trx, actor, { relationshipId, personId, kind: 'network', reason: `left the care network: ${reason.trim().slice(0, 200)}` }));
+  return db.transaction().execute((trx) =>
+    endRelationship(trx, actor, {
+      relationshipId,
+      personId,
+      kind: 'network',
+      reason: `left the care network: ${reason.trim().slice(0, 200)}`,
+    }),
+  );
 }
 
-export interface LeadPractitioner { practitionerId: string; name: string; role: string; organisation: string; organisationId: string; teamId: string; team: string }
+export interface LeadPractitioner {
+  practitionerId: string;
+  name: string;
+  role: string;
+  organisation: string;
+  organisationId: string;
+  teamId: string;
+  team: string;
+}
 
 /** The person's lead practitioner now, with their organisation and team (who the person's messages go to). */
 export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<LeadPractitioner | undefined> {
-  const row = await db.selectFrom('care_relationships as r')
+  const row = await db
+    .selectFrom('care_relationships as r')
     .select([practitionerCardOf('r.practitioner_id').as('p'), organisationNameOf('r.organisation_id').as('organisation')])
-    .where('r.person_id', '=', personId).where('r.role_label', '=', 'lead practitioner').where('r.practitioner_id', 'is not', null)
-    .where('r.ended_at', 'is', null).orderBy('r.started_at', 'desc').executeTakeFirst();
-  return row?.p ? {
-    practitionerId: row.p.id, name: row.p.name, role: row.p.role, organisation: row.organisation ?? '', organisationId: row.p.organisationId, teamId: row.p.teamId, team: row.p.team,
-  } : undefined;
+    .where('r.person_id', '=', personId)
+    .where('r.role_label', '=', 'lead practitioner')
+    .where('r.practitioner_id', 'is not', null)
+    .where('r.ended_at', 'is', null)
+    .orderBy('r.started_at', 'desc')
+    .executeTakeFirst();
+  return row?.p
+    ? {
+        practitionerId: row.p.id,
+        name: row.p.name,
+        role: row.p.role,
+        organisation: row.organisation ?? '',
+        organisationId: row.p.organisationId,
+        teamId: row.p.teamId,
+        team: row.p.team,
+      }
+    : undefined;
 }

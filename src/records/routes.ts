@@ -7,15 +7,44 @@ import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { parsePersonQuery, SearchQueryError } from './search-query.ts';
 import { searchPeoplePage } from './search.ts';
-import { emergencySearch, EmergencySearchInputError, EmergencySearchLimited, mayUseEmergencyAccess, parseEmergencySearch, typedValues, type EmergencySearchResult, type FieldError } from './emergency-search.ts';
+import {
+  emergencySearch,
+  EmergencySearchInputError,
+  EmergencySearchLimited,
+  mayUseEmergencyAccess,
+  parseEmergencySearch,
+  typedValues,
+  type EmergencySearchResult,
+  type FieldError,
+} from './emergency-search.ts';
 import { dateInputItems } from '../platform/date-input.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary, agenciesHolding } from '../people/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
-import { answerAsPractitioner, conversationForPerson, conversationForPractitioner, conversationsOf, MessageInputError, openConversationsAsPractitioner, practitionerInbox, replyAsPerson, startConversation, TOPIC_MAX, type MessageFieldError } from './messages.ts';
-import { communicationNeedsOf, contactMethodLabels, contactMethods, languages, parseCommunicationNeeds, recordCommunicationNeeds, type NeedsFieldError } from './communication-needs.ts';
+import {
+  answerAsPractitioner,
+  conversationForPerson,
+  conversationForPractitioner,
+  conversationsOf,
+  MessageInputError,
+  openConversationsAsPractitioner,
+  practitionerInbox,
+  replyAsPerson,
+  startConversation,
+  TOPIC_MAX,
+  type MessageFieldError,
+} from './messages.ts';
+import {
+  communicationNeedsOf,
+  contactMethodLabels,
+  contactMethods,
+  languages,
+  parseCommunicationNeeds,
+  recordCommunicationNeeds,
+  type NeedsFieldError,
+} from './communication-needs.ts';
 import { practitionersWithOrganisation, serviceById, serviceNameOf, servicesOfOrganisations } from '../network/index.ts';
 
 type Body = Record<string, unknown>;
@@ -34,7 +63,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   async function openPerson(user: SignedInUser, personId: string, action: 'read' | 'write') {
     const purpose = user.role === 'citizen' ? 'self' : 'care_coordination';
     const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics', 'about_me'], purpose, action });
-    if (!access.allowed || access.byCategory.demographics.scope === 'none') throw new HttpError(403, `You cannot see this record: ${access.reason}.`);
+    if (!access.allowed || access.byCategory.demographics.scope === 'none')
+      throw new HttpError(403, `You cannot see this record: ${access.reason}.`);
     return access;
   }
 
@@ -49,9 +79,15 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       const pages = pagination(result.page, result.pages, href, { numbered: true, landmarkLabel: 'Pages of people found' });
       const showing = { from: (result.page - 1) * result.perPage + 1, to: Math.min(result.page * result.perPage, result.total) };
       const count = result.moreThanLimit ? `more than ${result.total}` : String(result.total);
-      return reply.view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result, pagination: pages, showing, count }));
+      return reply.view(
+        'records-search.njk',
+        viewContext(request, reply, { title: 'Find a person', q, result, pagination: pages, showing, count }),
+      );
     } catch (error) {
-      if (error instanceof SearchQueryError) return reply.code(400).view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result: null, error: error.message }));
+      if (error instanceof SearchQueryError)
+        return reply
+          .code(400)
+          .view('records-search.njk', viewContext(request, reply, { title: 'Find a person', q, result: null, error: error.message }));
       throw error;
     }
   });
@@ -63,17 +99,30 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     return user;
   }
 
-  async function renderEmergency(request: FastifyRequest, reply: FastifyReply, options: { body?: Body; errors?: FieldError[]; limited?: string; result?: EmergencySearchResult } = {}, status = 200) {
+  async function renderEmergency(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    options: { body?: Body; errors?: FieldError[]; limited?: string; result?: EmergencySearchResult } = {},
+    status = 200,
+  ) {
     const errors = options.errors ?? [];
     const typed = typedValues(options.body ?? {});
     const errorFor = (field: string) => errors.find((e) => e.field === field)?.text;
-    return reply.code(status).view('records-emergency.njk', viewContext(request, reply, {
-      title: `${errors.length || options.limited ? 'Error: ' : ''}Emergency access`,
-      typed, errors: errors.map((e) => ({ text: e.text, href: `#${e.field === 'dob' ? `dob-${e.parts?.[0] ?? 'day'}` : e.field}` })),
-      nhsError: errorFor('nhs'), givenNameError: errorFor('given-name'), familyNameError: errorFor('family-name'), dobError: errorFor('dob'),
-      dobItems: dateInputItems(typed.dob, errors.find((e) => e.field === 'dob')?.parts ?? []),
-      limited: options.limited, result: options.result,
-    }));
+    return reply.code(status).view(
+      'records-emergency.njk',
+      viewContext(request, reply, {
+        title: `${errors.length || options.limited ? 'Error: ' : ''}Emergency access`,
+        typed,
+        errors: errors.map((e) => ({ text: e.text, href: `#${e.field === 'dob' ? `dob-${e.parts?.[0] ?? 'day'}` : e.field}` })),
+        nhsError: errorFor('nhs'),
+        givenNameError: errorFor('given-name'),
+        familyNameError: errorFor('family-name'),
+        dobError: errorFor('dob'),
+        dobItems: dateInputItems(typed.dob, errors.find((e) => e.field === 'dob')?.parts ?? []),
+        limited: options.limited,
+        result: options.result,
+      }),
+    );
   }
 
   app.get('/emergency-access', async (request, reply) => {
@@ -97,24 +146,46 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   app.get('/households/:id', async (request, reply) => {
     const user = requireRole(request, 'citizen', 'practitioner');
     const household = await householdView(db, user, idParam(request));
-    if (!household) throw new HttpError(403, 'You cannot see this household: you may not see any of its members\' records.');
+    if (!household) throw new HttpError(403, "You cannot see this household: you may not see any of its members' records.");
     return reply.view('records-household.njk', viewContext(request, reply, { title: 'Household', household }));
   });
 
-  async function renderNetwork(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, access: RecordAccess, extra: Record<string, unknown> = {}, status = 200) {
+  async function renderNetwork(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    access: RecordAccess,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     // Who the person says can help is part of "about me": shown only to a reader who may see it in full.
     const informalVisible = access.byCategory.about_me?.scope === 'all';
     const [person, members, ended, informal] = await Promise.all([
-      personSummary(db, personId), networkOf(db, personId), networkOf(db, personId, true), informalVisible ? informalNetworkOf(db, personId) : Promise.resolve([]),
+      personSummary(db, personId),
+      networkOf(db, personId),
+      networkOf(db, personId, true),
+      informalVisible ? informalNetworkOf(db, personId) : Promise.resolve([]),
     ]);
-    if (informal.length > 0) await recordDisclosure(db, user, personId, user.role === 'citizen' ? 'self' : 'care_coordination', ['about_me'], 'the network page');
-    const practitioners = user.role === 'practitioner'
-      ? await practitionersWithOrganisation(db, 2000)
-      : [];
-    return reply.code(status).view('records-network.njk', viewContext(request, reply, {
-      title: 'Network', person, members, history: ended.filter((m) => m.endedAt), practitioners, canEdit: user.role === 'practitioner', isSelf: user.role === 'citizen',
-      informal, informalVisible, forSuffix: user.role === 'citizen' && user.personId !== personId ? `?for=${encodeURIComponent(personId)}` : '', ...extra,
-    }));
+    if (informal.length > 0)
+      await recordDisclosure(db, user, personId, user.role === 'citizen' ? 'self' : 'care_coordination', ['about_me'], 'the network page');
+    const practitioners = user.role === 'practitioner' ? await practitionersWithOrganisation(db, 2000) : [];
+    return reply.code(status).view(
+      'records-network.njk',
+      viewContext(request, reply, {
+        title: 'Network',
+        person,
+        members,
+        history: ended.filter((m) => m.endedAt),
+        practitioners,
+        canEdit: user.role === 'practitioner',
+        isSelf: user.role === 'citizen',
+        informal,
+        informalVisible,
+        forSuffix: user.role === 'citizen' && user.personId !== personId ? `?for=${encodeURIComponent(personId)}` : '',
+        ...extra,
+      }),
+    );
   }
 
   app.get('/people/:id/network', async (request, reply) => {
@@ -129,9 +200,14 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const access = await openPerson(user, personId, 'write');
     const body = bodyOf(request);
     try {
-      await addToNetwork(db, user, personId, { practitionerId: text(body.practitioner, 64), roleLabel: text(body.role, 80), reason: text(body.reason, 500) });
+      await addToNetwork(db, user, personId, {
+        practitionerId: text(body.practitioner, 64),
+        roleLabel: text(body.role, 80),
+        reason: text(body.reason, 500),
+      });
     } catch (error) {
-      if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, access, { error: error.message, values: body }, 400);
+      if (error instanceof NetworkInputError)
+        return renderNetwork(request, reply, user, personId, access, { error: error.message, values: body }, 400);
       throw error;
     }
     return reply.redirect(`/people/${encodeURIComponent(personId)}/network`);
@@ -144,7 +220,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const relationshipId = Number((request.params as Record<string, string>).rid);
     if (!Number.isSafeInteger(relationshipId)) throw new HttpError(404, 'There is no such network member.');
     try {
-      if (!(await endNetworkMembership(db, user, personId, relationshipId, text(bodyOf(request).reason, 500)))) throw new HttpError(404, 'There is no such network member.');
+      if (!(await endNetworkMembership(db, user, personId, relationshipId, text(bodyOf(request).reason, 500))))
+        throw new HttpError(404, 'There is no such network member.');
     } catch (error) {
       if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, access, { error: error.message }, 400);
       throw error;
@@ -153,18 +230,42 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   });
 
   // About me: in the person's own words; every version kept.
-  async function citizenSubject(request: FastifyRequest, user: SignedInUser, action: 'read' | 'write', category: 'about_me' | 'demographics' = 'about_me'): Promise<string> {
+  async function citizenSubject(
+    request: FastifyRequest,
+    user: SignedInUser,
+    action: 'read' | 'write',
+    category: 'about_me' | 'demographics' = 'about_me',
+  ): Promise<string> {
     const requested = (request.query as Record<string, unknown> | undefined)?.for;
     const personId = typeof requested === 'string' && requested ? requested : user.personId;
     if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
     const access = await decideRecordAccess(db, { actor: user, personId, categories: [category], purpose: 'self', action });
-    if (!access.allowed) throw new HttpError(403, 'You can only change your own record, or that of someone you are a registered proxy for.');
+    if (!access.allowed)
+      throw new HttpError(403, 'You can only change your own record, or that of someone you are a registered proxy for.');
     return personId;
   }
 
-  async function renderAboutMe(request: FastifyRequest, reply: FastifyReply, personId: string, extra: Record<string, unknown> = {}, status = 200) {
-    const versions = await db.selectFrom('about_me_versions').selectAll().where('person_id', '=', personId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(20).execute();
-    return reply.code(status).view('records-about-me.njk', viewContext(request, reply, { title: 'About me', current: versions[0], history: versions.slice(1), personId, ...extra }));
+  async function renderAboutMe(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    personId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const versions = await db
+      .selectFrom('about_me_versions')
+      .selectAll()
+      .where('person_id', '=', personId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(20)
+      .execute();
+    return reply
+      .code(status)
+      .view(
+        'records-about-me.njk',
+        viewContext(request, reply, { title: 'About me', current: versions[0], history: versions.slice(1), personId, ...extra }),
+      );
   }
 
   app.get('/my-record/about-me', async (request, reply) => {
@@ -180,8 +281,27 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const howToSupport = text(body.how_to_support, 4000);
     if (whatMatters.length < 2) return renderAboutMe(request, reply, personId, { error: 'Write what matters to you', values: body }, 400);
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('about_me_versions').values({ person_id: personId, what_matters: whatMatters, how_to_support: howToSupport, written_by: user.id, written_by_role: user.role }).execute();
-      await appendAudit(trx, { actorUserId: user.id, actorRole: user.role, actorOrganisationId: null, action: 'write', personId, category: 'about_me', purpose: 'self', decision: 'success', reason: 'updated "about me"' });
+      await trx
+        .insertInto('about_me_versions')
+        .values({
+          person_id: personId,
+          what_matters: whatMatters,
+          how_to_support: howToSupport,
+          written_by: user.id,
+          written_by_role: user.role,
+        })
+        .execute();
+      await appendAudit(trx, {
+        actorUserId: user.id,
+        actorRole: user.role,
+        actorOrganisationId: null,
+        action: 'write',
+        personId,
+        category: 'about_me',
+        purpose: 'self',
+        decision: 'success',
+        reason: 'updated "about me"',
+      });
     });
     return reply.redirect(`/people/${encodeURIComponent(personId)}`);
   });
@@ -204,21 +324,48 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     errorList: errors.map((e) => ({ text: e.text, href: `#${e.field}` })),
     errorFor: Object.fromEntries(errors.map((e) => [e.field, { text: e.text }])),
   });
-  const messageSuccess = (request: FastifyRequest, leadName?: string) => successFrom(request, {
-    sent: { heading: 'Your message has been sent', text: leadName ? `${leadName} or someone in their team will read it and answer here.` : undefined },
-    replied: { heading: 'Your reply has been sent', text: 'The person can read it in their messages.' },
-    closed: { heading: 'Marked as needing no written reply', text: 'The person can see the reason you gave.' },
-  });
+  const messageSuccess = (request: FastifyRequest, leadName?: string) =>
+    successFrom(request, {
+      sent: {
+        heading: 'Your message has been sent',
+        text: leadName ? `${leadName} or someone in their team will read it and answer here.` : undefined,
+      },
+      replied: { heading: 'Your reply has been sent', text: 'The person can read it in their messages.' },
+      closed: { heading: 'Marked as needing no written reply', text: 'The person can see the reason you gave.' },
+    });
 
-  async function renderConversations(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: { errors?: MessageFieldError[]; values?: Body } = {}, status = 200) {
+  async function renderConversations(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    extra: { errors?: MessageFieldError[]; values?: Body } = {},
+    status = 200,
+  ) {
     const errors = extra.errors ?? [];
-    const [lead, person, list] = await Promise.all([leadPractitionerOf(db, personId), personSummary(db, personId), conversationsOf(db, personId, { page: pageNumber(request), perPage: 20 })]);
+    const [lead, person, list] = await Promise.all([
+      leadPractitionerOf(db, personId),
+      personSummary(db, personId),
+      conversationsOf(db, personId, { page: pageNumber(request), perPage: 20 }),
+    ]);
     const href = pageHref('/my-record/messages', { for: personId === user.personId ? undefined : personId });
-    return reply.code(status).view('records-messages.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}Messages`, lead, list, person, isSelf: personId === user.personId, suffix: forSuffix(user, personId), topicMax: TOPIC_MAX,
-      values: extra.values, ...fieldErrors(errors), success: errors.length ? null : messageSuccess(request, lead?.name),
-      pagination: pagination(list.page, list.pages, href, { landmarkLabel: 'Pages of conversations' }), showing: showing(list.page, list.perPage, list.total, list.threads.length),
-    }));
+    return reply.code(status).view(
+      'records-messages.njk',
+      viewContext(request, reply, {
+        title: `${errors.length ? 'Error: ' : ''}Messages`,
+        lead,
+        list,
+        person,
+        isSelf: personId === user.personId,
+        suffix: forSuffix(user, personId),
+        topicMax: TOPIC_MAX,
+        values: extra.values,
+        ...fieldErrors(errors),
+        success: errors.length ? null : messageSuccess(request, lead?.name),
+        pagination: pagination(list.page, list.pages, href, { landmarkLabel: 'Pages of conversations' }),
+        showing: showing(list.page, list.perPage, list.total, list.threads.length),
+      }),
+    );
   }
 
   app.get('/my-record/messages', async (request, reply) => {
@@ -231,26 +378,52 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const personId = await citizenSubject(request, user, 'write');
     const body = bodyOf(request);
     if (!(await leadPractitionerOf(db, personId))) {
-      return renderConversations(request, reply, user, personId, { errors: [{ field: 'body', text: 'You do not have a lead practitioner yet, so there is nobody to send this to' }], values: body }, 400);
+      return renderConversations(
+        request,
+        reply,
+        user,
+        personId,
+        { errors: [{ field: 'body', text: 'You do not have a lead practitioner yet, so there is nobody to send this to' }], values: body },
+        400,
+      );
     }
     try {
       const threadId = await startConversation(db, user, personId, { topic: body.topic, body: body.body });
       return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
     } catch (error) {
-      if (error instanceof MessageInputError) return renderConversations(request, reply, user, personId, { errors: error.errors, values: body }, 400);
+      if (error instanceof MessageInputError)
+        return renderConversations(request, reply, user, personId, { errors: error.errors, values: body }, 400);
       throw error;
     }
   });
 
-  async function renderPersonThread(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, threadId: number, extra: { errors?: MessageFieldError[]; values?: Body } = {}, status = 200) {
+  async function renderPersonThread(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    threadId: number,
+    extra: { errors?: MessageFieldError[]; values?: Body } = {},
+    status = 200,
+  ) {
     const errors = extra.errors ?? [];
     const [thread, lead] = await Promise.all([conversationForPerson(db, user, personId, threadId), leadPractitionerOf(db, personId)]);
     const suffix = forSuffix(user, personId);
-    return reply.code(status).view('records-thread.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}${thread.topic}`, thread, forPerson: true, isSelf: personId === user.personId, lead,
-      action: `/my-record/messages/${thread.id}${suffix}`, back: `/my-record/messages${suffix}`,
-      values: extra.values, ...fieldErrors(errors), success: errors.length ? null : messageSuccess(request, lead?.name),
-    }));
+    return reply.code(status).view(
+      'records-thread.njk',
+      viewContext(request, reply, {
+        title: `${errors.length ? 'Error: ' : ''}${thread.topic}`,
+        thread,
+        forPerson: true,
+        isSelf: personId === user.personId,
+        lead,
+        action: `/my-record/messages/${thread.id}${suffix}`,
+        back: `/my-record/messages${suffix}`,
+        values: extra.values,
+        ...fieldErrors(errors),
+        success: errors.length ? null : messageSuccess(request, lead?.name),
+      }),
+    );
   }
 
   app.get('/my-record/messages/:thread', async (request, reply) => {
@@ -267,7 +440,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     try {
       await replyAsPerson(db, user, personId, threadId, { body: body.body });
     } catch (error) {
-      if (error instanceof MessageInputError) return renderPersonThread(request, reply, user, personId, threadId, { errors: error.errors, values: body }, 400);
+      if (error instanceof MessageInputError)
+        return renderPersonThread(request, reply, user, personId, threadId, { errors: error.errors, values: body }, 400);
       throw error;
     }
     return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
@@ -278,11 +452,16 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const all = (request.query as Record<string, unknown> | undefined)?.show === 'all';
     const inbox = await practitionerInbox(db, user, { page: pageNumber(request), perPage: 25, all });
     const href = pageHref('/messages', { show: all ? 'all' : undefined });
-    return reply.view('records-inbox.njk', viewContext(request, reply, {
-      title: all ? 'All conversations with people you and your team lead for' : 'Messages waiting for an answer', inbox, all,
-      pagination: pagination(inbox.page, inbox.pages, href, { numbered: true, landmarkLabel: 'Pages of conversations' }),
-      showing: showing(inbox.page, inbox.perPage, inbox.matching, inbox.rows.length + inbox.withheld),
-    }));
+    return reply.view(
+      'records-inbox.njk',
+      viewContext(request, reply, {
+        title: all ? 'All conversations with people you and your team lead for' : 'Messages waiting for an answer',
+        inbox,
+        all,
+        pagination: pagination(inbox.page, inbox.pages, href, { numbered: true, landmarkLabel: 'Pages of conversations' }),
+        showing: showing(inbox.page, inbox.perPage, inbox.matching, inbox.rows.length + inbox.withheld),
+      }),
+    );
   });
 
   app.get('/people/:id/messages', async (request, reply) => {
@@ -290,25 +469,64 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const personId = idParam(request);
     const { access, lead } = await openConversationsAsPractitioner(db, user, personId, 'read');
     const [person, list, needs] = await Promise.all([
-      personSummary(db, personId), conversationsOf(db, personId, { page: pageNumber(request), perPage: 20, reader: { user, access } }), communicationNeedsOf(db, personId),
+      personSummary(db, personId),
+      conversationsOf(db, personId, { page: pageNumber(request), perPage: 20, reader: { user, access } }),
+      communicationNeedsOf(db, personId),
     ]);
     if (!person) throw new HttpError(404, 'There is no such person record.');
-    await recordDisclosure(db, user, personId, 'care_coordination', list.threads.length ? ['demographics', 'about_me'] : ['demographics'], 'the person\'s conversations');
-    return reply.view('records-person-messages.njk', viewContext(request, reply, {
-      title: `Messages: ${person.givenName} ${person.familyName}`, person, list, lead, needs,
-      pagination: pagination(list.page, list.pages, pageHref(`/people/${encodeURIComponent(personId)}/messages`, {}), { landmarkLabel: 'Pages of conversations' }),
-    }));
+    await recordDisclosure(
+      db,
+      user,
+      personId,
+      'care_coordination',
+      list.threads.length ? ['demographics', 'about_me'] : ['demographics'],
+      "the person's conversations",
+    );
+    return reply.view(
+      'records-person-messages.njk',
+      viewContext(request, reply, {
+        title: `Messages: ${person.givenName} ${person.familyName}`,
+        person,
+        list,
+        lead,
+        needs,
+        pagination: pagination(list.page, list.pages, pageHref(`/people/${encodeURIComponent(personId)}/messages`, {}), {
+          landmarkLabel: 'Pages of conversations',
+        }),
+      }),
+    );
   });
 
-  async function renderPractitionerThread(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, threadId: number, extra: { errors?: MessageFieldError[]; values?: Body; form?: string } = {}, status = 200) {
+  async function renderPractitionerThread(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    threadId: number,
+    extra: { errors?: MessageFieldError[]; values?: Body; form?: string } = {},
+    status = 200,
+  ) {
     const errors = extra.errors ?? [];
     const thread = await conversationForPractitioner(db, user, personId, threadId);
     const needs = await communicationNeedsOf(db, personId);
     const base = `/people/${encodeURIComponent(personId)}/messages/${thread.id}`;
-    return reply.code(status).view('records-thread.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}${thread.topic}`, thread, forPerson: false, lead: thread.lead, needs, action: base, noReplyAction: `${base}/no-reply-needed`,
-      back: `/people/${encodeURIComponent(personId)}/messages`, values: extra.values, form: extra.form, ...fieldErrors(errors), success: errors.length ? null : messageSuccess(request),
-    }));
+    return reply.code(status).view(
+      'records-thread.njk',
+      viewContext(request, reply, {
+        title: `${errors.length ? 'Error: ' : ''}${thread.topic}`,
+        thread,
+        forPerson: false,
+        lead: thread.lead,
+        needs,
+        action: base,
+        noReplyAction: `${base}/no-reply-needed`,
+        back: `/people/${encodeURIComponent(personId)}/messages`,
+        values: extra.values,
+        form: extra.form,
+        ...fieldErrors(errors),
+        success: errors.length ? null : messageSuccess(request),
+      }),
+    );
   }
 
   app.get('/people/:id/messages/:thread', async (request, reply) => {
@@ -316,7 +534,10 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     return renderPractitionerThread(request, reply, user, idParam(request), threadParam(request));
   });
 
-  for (const [path, kind, done] of [['', 'message', 'replied'], ['/no-reply-needed', 'no_reply_needed', 'closed']] as const) {
+  for (const [path, kind, done] of [
+    ['', 'message', 'replied'],
+    ['/no-reply-needed', 'no_reply_needed', 'closed'],
+  ] as const) {
     app.post(`/people/:id/messages/:thread${path}`, async (request, reply) => {
       const user = requireRole(request, 'practitioner');
       const personId = idParam(request);
@@ -325,7 +546,16 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       try {
         await answerAsPractitioner(db, user, personId, threadId, { kind, body: kind === 'message' ? body.body : body.reason });
       } catch (error) {
-        if (error instanceof MessageInputError) return renderPractitionerThread(request, reply, user, personId, threadId, { errors: error.errors, values: body, form: kind }, 400);
+        if (error instanceof MessageInputError)
+          return renderPractitionerThread(
+            request,
+            reply,
+            user,
+            personId,
+            threadId,
+            { errors: error.errors, values: body, form: kind },
+            400,
+          );
         throw error;
       }
       return reply.redirect(withDone(`/people/${encodeURIComponent(personId)}/messages/${threadId}`, done));
@@ -334,29 +564,74 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
 
   // Communication needs: the person (or proxy) records them on their record; a practitioner
   // involved in their care records what the person told them. Basic details' decision covers both.
-  async function renderNeeds(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: { errors?: NeedsFieldError[]; values?: Body } = {}, status = 200) {
+  async function renderNeeds(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    extra: { errors?: NeedsFieldError[]; values?: Body } = {},
+    status = 200,
+  ) {
     const errors = extra.errors ?? [];
     const [current, person] = await Promise.all([communicationNeedsOf(db, personId), personSummary(db, personId)]);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const known = (language: string | null) => language === null || (languages as readonly string[]).includes(language);
-    const values = extra.values ? {
-      language: text(extra.values.language, 60), language_other: text(extra.values.language_other, 60), contact_method: text(extra.values.contact_method, 10), contact_times: text(extra.values.contact_times, 200),
-      support: (Array.isArray(extra.values.support) ? extra.values.support : [extra.values.support]).filter((v): v is string => typeof v === 'string'),
-    } : {
-      language: current?.language ? (known(current.language) ? current.language : 'other') : '', language_other: current?.language && !known(current.language) ? current.language : '',
-      contact_method: current?.contactMethod ?? '', contact_times: current?.contactTimes ?? '',
-      support: current ? [current.interpreter && 'interpreter', current.bsl && 'bsl', current.easyRead && 'easy_read', current.largePrint && 'large_print'].filter(Boolean) : [],
-    };
+    const values = extra.values
+      ? {
+          language: text(extra.values.language, 60),
+          language_other: text(extra.values.language_other, 60),
+          contact_method: text(extra.values.contact_method, 10),
+          contact_times: text(extra.values.contact_times, 200),
+          support: (Array.isArray(extra.values.support) ? extra.values.support : [extra.values.support]).filter(
+            (v): v is string => typeof v === 'string',
+          ),
+        }
+      : {
+          language: current?.language ? (known(current.language) ? current.language : 'other') : '',
+          language_other: current?.language && !known(current.language) ? current.language : '',
+          contact_method: current?.contactMethod ?? '',
+          contact_times: current?.contactTimes ?? '',
+          support: current
+            ? [
+                current.interpreter && 'interpreter',
+                current.bsl && 'bsl',
+                current.easyRead && 'easy_read',
+                current.largePrint && 'large_print',
+              ].filter(Boolean)
+            : [],
+        };
     const forPractitioner = user.role === 'practitioner';
     // A practitioner was shown the person's name and contact needs: on the record for "who looked".
     if (forPractitioner) await recordDisclosure(db, user, personId, 'care_coordination', ['demographics'], 'the communication needs page');
-    const action = forPractitioner ? `/people/${encodeURIComponent(personId)}/communication-needs` : `/my-record/communication-needs${forSuffix(user, personId)}`;
-    return reply.code(status).view('records-communication-needs.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}Communication needs`, current, person, values, action, forPractitioner, isSelf: personId === user.personId,
-      languages, contactMethods: contactMethods.map((m) => ({ value: m, text: contactMethodLabels[m] })), ...fieldErrors(errors),
-      success: errors.length ? null : successFrom(request, { saved: { heading: 'Communication needs saved', text: forPractitioner ? 'Everyone who contacts the person sees them, and the person sees that you recorded them.' : 'Everyone who contacts you sees them, wherever they get in touch.' } }),
-      back: forPractitioner ? `/people/${encodeURIComponent(personId)}` : '/my-record',
-    }));
+    const action = forPractitioner
+      ? `/people/${encodeURIComponent(personId)}/communication-needs`
+      : `/my-record/communication-needs${forSuffix(user, personId)}`;
+    return reply.code(status).view(
+      'records-communication-needs.njk',
+      viewContext(request, reply, {
+        title: `${errors.length ? 'Error: ' : ''}Communication needs`,
+        current,
+        person,
+        values,
+        action,
+        forPractitioner,
+        isSelf: personId === user.personId,
+        languages,
+        contactMethods: contactMethods.map((m) => ({ value: m, text: contactMethodLabels[m] })),
+        ...fieldErrors(errors),
+        success: errors.length
+          ? null
+          : successFrom(request, {
+              saved: {
+                heading: 'Communication needs saved',
+                text: forPractitioner
+                  ? 'Everyone who contacts the person sees them, and the person sees that you recorded them.'
+                  : 'Everyone who contacts you sees them, wherever they get in touch.',
+              },
+            }),
+        back: forPractitioner ? `/people/${encodeURIComponent(personId)}` : '/my-record',
+      }),
+    );
   }
 
   async function saveNeeds(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, redirectTo: string) {
@@ -393,13 +668,38 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   });
 
   // Feedback on a service the person uses.
-  async function renderFeedback(request: FastifyRequest, reply: FastifyReply, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function renderFeedback(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    personId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const agencies = await agenciesHolding(db, personId);
-    const services = await servicesOfOrganisations(db, agencies.map((a) => a.organisationId));
-    const given = await db.selectFrom('service_feedback as f').select([serviceNameOf('f.service_id').as('name'), 'f.rating', 'f.comment', 'f.created_at'])
-      .where('f.person_id', '=', personId).orderBy('f.created_at', 'desc').execute();
-    const success = extra.error ? null : successFrom(request, { sent: { heading: 'Thank you: your feedback has been sent', text: 'You can see it below, with any feedback you have given before.' } });
-    return reply.code(status).view('records-feedback.njk', viewContext(request, reply, { title: 'Give feedback on a service', services, given, success, ...extra }));
+    const services = await servicesOfOrganisations(
+      db,
+      agencies.map((a) => a.organisationId),
+    );
+    const given = await db
+      .selectFrom('service_feedback as f')
+      .select([serviceNameOf('f.service_id').as('name'), 'f.rating', 'f.comment', 'f.created_at'])
+      .where('f.person_id', '=', personId)
+      .orderBy('f.created_at', 'desc')
+      .execute();
+    const success = extra.error
+      ? null
+      : successFrom(request, {
+          sent: {
+            heading: 'Thank you: your feedback has been sent',
+            text: 'You can see it below, with any feedback you have given before.',
+          },
+        });
+    return reply
+      .code(status)
+      .view(
+        'records-feedback.njk',
+        viewContext(request, reply, { title: 'Give feedback on a service', services, given, success, ...extra }),
+      );
   }
 
   app.get('/my-record/feedback', async (request, reply) => {
@@ -415,9 +715,14 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const rating = Number(body.rating);
     const agencies = await agenciesHolding(db, personId);
     const service = serviceId ? await serviceById(db, serviceId) : undefined;
-    if (!service || !agencies.some((a) => a.organisationId === service.organisationId)) return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
-    if (!Number.isInteger(rating) || rating < 1 || rating > 5) return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5', errorField: 'rating', values: body }, 400);
-    await db.insertInto('service_feedback').values({ service_id: service.id, person_id: personId, rating, comment: text(body.comment, 2000) || null }).execute();
+    if (!service || !agencies.some((a) => a.organisationId === service.organisationId))
+      return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
+    if (!Number.isInteger(rating) || rating < 1 || rating > 5)
+      return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5', errorField: 'rating', values: body }, 400);
+    await db
+      .insertInto('service_feedback')
+      .values({ service_id: service.id, person_id: personId, rating, comment: text(body.comment, 2000) || null })
+      .execute();
     return reply.redirect(withDone('/my-record/feedback', 'sent'));
   });
 }

@@ -28,7 +28,8 @@ export function parsePersonQuery(raw: string, now: Date = new Date()): PersonQue
   const found = findWrittenDate(rest, now);
   if (found) {
     const date = found.iso;
-    if (!date) throw new SearchQueryError(`${found.match.trim()} is not a real date: enter a date of birth like 31 March 1985 or 31/03/1985`);
+    if (!date)
+      throw new SearchQueryError(`${found.match.trim()} is not a real date: enter a date of birth like 31 March 1985 or 31/03/1985`);
     query.birthDate = date;
     rest = rest.replace(found.match, ' ');
   }
@@ -37,7 +38,11 @@ export function parsePersonQuery(raw: string, now: Date = new Date()): PersonQue
     query.postcode = `${postcode[1]}${postcode[2]}`.toUpperCase();
     rest = rest.replace(postcode[0], ' ');
   }
-  const name = rest.toLowerCase().replace(/[^\p{L}\p{M}' -]/gu, ' ').replace(/\s+/g, ' ').trim();
+  const name = rest
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}' -]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (name.length >= 2) query.name = name;
   if (!query.name && !query.nhsNumber && !query.birthDate && !query.postcode) {
     throw new SearchQueryError('Enter a name, date of birth, NHS number or postcode');

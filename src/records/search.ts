@@ -17,9 +17,22 @@ import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
 import { swappedDayMonth, type PersonQuery } from './search-query.ts';
 
-export interface SearchHit { personId: string; name: string; birthDate: string | null; postcode: string | null; score: number }
+export interface SearchHit {
+  personId: string;
+  name: string;
+  birthDate: string | null;
+  postcode: string | null;
+  score: number;
+}
 
-interface Row { id: string; given_name: string; family_name: string; birth_date: string | null; postcode: string | null; score: number }
+interface Row {
+  id: string;
+  given_name: string;
+  family_name: string;
+  birth_date: string | null;
+  postcode: string | null;
+  score: number;
+}
 
 /**
  * One row when the searcher has a relationship with the person `p` (their own, their team's or
@@ -41,9 +54,10 @@ function relationshipProbe(user: SignedInUser, person: RawBuilder<unknown>): Raw
     limit 1)`;
 }
 
-const scoreOf = (name: string | null) => name
-  ? sql`greatest(public.similarity(lower(p.given_name || ' ' || p.family_name), ${name}), public.similarity(lower(p.family_name), ${name}))`
-  : sql`1`;
+const scoreOf = (name: string | null) =>
+  name
+    ? sql`greatest(public.similarity(lower(p.given_name || ' ' || p.family_name), ${name}), public.similarity(lower(p.family_name), ${name}))`
+    : sql`1`;
 
 /** NHS number, date of birth and/or postcode: their indexes pick the people; a name only ranks and filters them. */
 async function searchByKeys(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit: number): Promise<Row[]> {
@@ -51,13 +65,17 @@ async function searchByKeys(db: Kysely<Database>, user: SignedInUser, query: Per
   if (query.nhsNumber) conditions.push(sql`p.nhs_number = ${query.nhsNumber}`);
   if (query.birthDate) {
     const swapped = swappedDayMonth(query.birthDate);
-    conditions.push(swapped ? sql`p.birth_date in (${query.birthDate}::date, ${swapped}::date)` : sql`p.birth_date = ${query.birthDate}::date`);
+    conditions.push(
+      swapped ? sql`p.birth_date in (${query.birthDate}::date, ${swapped}::date)` : sql`p.birth_date = ${query.birthDate}::date`,
+    );
   }
-  if (query.postcode) conditions.push(sql`p.household_id in (select h.id from households h where replace(upper(h.postcode), ' ', '') = ${query.postcode})`);
+  if (query.postcode)
+    conditions.push(sql`p.household_id in (select h.id from households h where replace(upper(h.postcode), ' ', '') = ${query.postcode})`);
   const nameFilter = query.name
     ? sql`where (lower(p.given_name || ' ' || p.family_name) operator(public.%) ${query.name} or lower(p.family_name) operator(public.%) ${query.name})`
     : sql``;
-  return (await sql<Row>`
+  return (
+    await sql<Row>`
     with keyed as materialized (select p.id from persons p where ${sql.join(conditions, sql` and `)})
     select p.id, p.given_name, p.family_name, p.birth_date, h.postcode, ${scoreOf(query.name)}::float8 as score
     from keyed k
@@ -66,7 +84,8 @@ async function searchByKeys(db: Kysely<Database>, user: SignedInUser, query: Per
     left join households h on h.id = p.household_id
     ${nameFilter}
     order by score desc, p.family_name, p.given_name, p.id
-    limit ${limit}`.execute(db)).rows;
+    limit ${limit}`.execute(db)
+  ).rows;
 }
 
 /**
@@ -84,8 +103,15 @@ const NAME_CANDIDATES_PER_HIT = 40;
  * people the searcher may see (or after checking its candidates); the final ranking is over at
  * most twice `limit` people.
  */
-async function searchByName(db: Kysely<Database>, user: SignedInUser, name: string, limit: number, candidates = limit * NAME_CANDIDATES_PER_HIT): Promise<Row[]> {
-  return (await sql<Row>`
+async function searchByName(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  name: string,
+  limit: number,
+  candidates = limit * NAME_CANDIDATES_PER_HIT,
+): Promise<Row[]> {
+  return (
+    await sql<Row>`
     with matched_names as materialized (
       select n.kind, n.name, public.similarity(n.name, ${name}) as s from person_names n where n.name operator(public.%) ${name}
     ),
@@ -122,7 +148,8 @@ async function searchByName(db: Kysely<Database>, user: SignedInUser, name: stri
     join persons p on p.id = hits.id
     left join households h on h.id = p.household_id
     order by score desc, p.family_name, p.given_name, p.id
-    limit ${limit}`.execute(db)).rows;
+    limit ${limit}`.execute(db)
+  ).rows;
 }
 
 export async function searchPeople(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit = 25): Promise<SearchHit[]> {
@@ -150,22 +177,41 @@ export interface SearchPage {
  * searcher never opened was not seen. A name-only search checks no more candidates than one page
  * of 25 did, so counting costs little more than finding.
  */
-export async function searchPeoplePage(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, options: { page: number; perPage: number }): Promise<SearchPage> {
+export async function searchPeoplePage(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  query: PersonQuery,
+  options: { page: number; perPage: number },
+): Promise<SearchPage> {
   const perPage = Math.max(1, options.perPage);
   const empty = { hits: [], total: 0, moreThanLimit: false, page: 1, perPage, pages: 1 };
   if (user.role !== 'practitioner') return empty;
   const limit = Math.max(SEARCH_COUNT_LIMIT, perPage) + 1;
-  const rows = query.nhsNumber || query.birthDate || query.postcode || !query.name
-    ? await searchByKeys(db, user, query, limit)
-    : await searchByName(db, user, query.name, limit, Math.max(25, perPage) * NAME_CANDIDATES_PER_HIT);
+  const rows =
+    query.nhsNumber || query.birthDate || query.postcode || !query.name
+      ? await searchByKeys(db, user, query, limit)
+      : await searchByName(db, user, query.name, limit, Math.max(25, perPage) * NAME_CANDIDATES_PER_HIT);
   const moreThanLimit = rows.length > limit - 1;
   const total = Math.min(rows.length, limit - 1);
   const pages = Math.max(1, Math.ceil(total / perPage));
   const page = Math.min(Math.max(1, Math.trunc(options.page) || 1), pages);
   const shown = rows.slice((page - 1) * perPage, page * perPage);
   // The access decision for every hit shown at once (one query for the facts, one audit append).
-  const access = await decideRecordAccessForMany(db, { actor: user, personIds: shown.map((r) => r.id), categories: ['demographics'], purpose: 'direct_care', action: 'search' });
-  const hits = shown.filter((r) => access.get(r.id)?.allowed)
-    .map((r) => ({ personId: r.id, name: `${r.given_name} ${r.family_name}`, birthDate: r.birth_date, postcode: r.postcode, score: Number(r.score) }));
+  const access = await decideRecordAccessForMany(db, {
+    actor: user,
+    personIds: shown.map((r) => r.id),
+    categories: ['demographics'],
+    purpose: 'direct_care',
+    action: 'search',
+  });
+  const hits = shown
+    .filter((r) => access.get(r.id)?.allowed)
+    .map((r) => ({
+      personId: r.id,
+      name: `${r.given_name} ${r.family_name}`,
+      birthDate: r.birth_date,
+      postcode: r.postcode,
+      score: Number(r.score),
+    }));
   return { hits, total, moreThanLimit, page, perPage, pages };
 }

@@ -13,8 +13,18 @@ import { localityIdOf, localityNameOf, localityNames as localityNamesOf } from '
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export interface ServiceCriteria { id: string; name: string; min_age: number | null; max_age: number | null; locality_ids: string[] }
-export interface PersonFacts { age: number | null; localityId: string | null; localityName: string | null }
+export interface ServiceCriteria {
+  id: string;
+  name: string;
+  min_age: number | null;
+  max_age: number | null;
+  locality_ids: string[];
+}
+export interface PersonFacts {
+  age: number | null;
+  localityId: string | null;
+  localityName: string | null;
+}
 
 /** "aged 4 to 11", "aged 70 and over", "aged 17 and under", "under 18", or null for any age. */
 export function agesText(min: number | null, max: number | null): string | null {
@@ -34,11 +44,16 @@ export function ageOn(birthDate: string, on: string): number {
 export async function personFacts(db: Db, personId: string, now: Date = new Date()): Promise<PersonFacts> {
   // One statement: the person's date of birth and home area from people, the area's locality from place.
   const area = personSmallAreaOf(sql`${personId}`);
-  const row = (await sql<{ birth_date: string | null; locality_id: string | null; locality: string | null }>`
-    select ${personBirthDateOf(sql`${personId}`)}::text as birth_date, ${localityIdOf(area)} as locality_id, ${localityNameOf(area)} as locality`.execute(db)).rows[0];
+  const row = (
+    await sql<{ birth_date: string | null; locality_id: string | null; locality: string | null }>`
+    select ${personBirthDateOf(sql`${personId}`)}::text as birth_date, ${localityIdOf(area)} as locality_id, ${localityNameOf(area)} as locality`.execute(
+      db,
+    )
+  ).rows[0];
   return {
     age: row?.birth_date ? ageOn(row.birth_date, ukDate(now)) : null,
-    localityId: row?.locality_id ?? null, localityName: row?.locality ?? null,
+    localityId: row?.locality_id ?? null,
+    localityName: row?.locality ?? null,
   };
 }
 
@@ -61,7 +76,12 @@ export function fits(service: Pick<ServiceCriteria, 'min_age' | 'max_age' | 'loc
  * Why the person does not fit the service, in a sentence for the error summary, or null when
  * they do: "Attendance support is for people aged 4 to 11: this person is 85."
  */
-export async function eligibilityProblem(db: Db, service: ServiceCriteria, person: PersonFacts, subject: 'this person' | 'you' | 'they' = 'this person'): Promise<string | null> {
+export async function eligibilityProblem(
+  db: Db,
+  service: ServiceCriteria,
+  person: PersonFacts,
+  subject: 'this person' | 'you' | 'they' = 'this person',
+): Promise<string | null> {
   // Told to a resident asking for themselves ("you are 85") or for someone they act for.
   const is = subject === 'this person' ? 'this person is' : subject === 'you' ? 'you are' : 'they are';
   const lives = subject === 'this person' ? 'this person lives' : `${subject} live`;

@@ -25,11 +25,20 @@ export function registerHouseholdReferralRoutes(app: FastifyInstance): void {
       throw error;
     });
     const services = new Map<string, string>();
-    for (const r of referrals) if (!services.has(r.serviceId)) services.set(r.serviceId, (await serviceFor(db, r.serviceId))?.name ?? 'A service');
-    return reply.code(status).view('referrals-household.njk', viewContext(request, reply, {
-      title: 'Household referrals', personId, referrals: referrals.map((r) => ({ ...r, service: services.get(r.serviceId) })), isPractitioner: user.role === 'practitioner',
-      selfId: user.personId, done: (request.query as { done?: string }).done, ...extra,
-    }));
+    for (const r of referrals)
+      if (!services.has(r.serviceId)) services.set(r.serviceId, (await serviceFor(db, r.serviceId))?.name ?? 'A service');
+    return reply.code(status).view(
+      'referrals-household.njk',
+      viewContext(request, reply, {
+        title: 'Household referrals',
+        personId,
+        referrals: referrals.map((r) => ({ ...r, service: services.get(r.serviceId) })),
+        isPractitioner: user.role === 'practitioner',
+        selfId: user.personId,
+        done: (request.query as { done?: string }).done,
+        ...extra,
+      }),
+    );
   }
 
   const onError = (request: FastifyRequest, reply: FastifyReply, personId: string) => (error: unknown) => {
@@ -48,11 +57,17 @@ export function registerHouseholdReferralRoutes(app: FastifyInstance): void {
     const body = bodyOf(request);
     try {
       const member = typeof body.member === 'string' && idPattern.test(body.member) ? body.member : '';
-      await recordHouseholdReferralAgreement(db, user, param(request, 'referral'), { personId: member, agrees: body.agrees === 'yes', evidence: typeof body.evidence === 'string' ? body.evidence.slice(0, 500) : '' });
+      await recordHouseholdReferralAgreement(db, user, param(request, 'referral'), {
+        personId: member,
+        agrees: body.agrees === 'yes',
+        evidence: typeof body.evidence === 'string' ? body.evidence.slice(0, 500) : '',
+      });
     } catch (error) {
       return onError(request, reply, personId)(error);
     }
-    return reply.redirect(`/people/${encodeURIComponent(personId)}/household-referrals?done=${body.agrees === 'yes' ? 'agreed' : 'withdrawn'}`);
+    return reply.redirect(
+      `/people/${encodeURIComponent(personId)}/household-referrals?done=${body.agrees === 'yes' ? 'agreed' : 'withdrawn'}`,
+    );
   });
 
   app.post('/people/:id/household-referrals/:referral/send', async (request, reply) => {

@@ -13,7 +13,12 @@ export { teamInbox, type TeamInbox } from './team-inbox.ts';
 export { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, TYPICAL_WAIT_MONTHS, type TypicalWait } from './typical-wait.ts';
 // One referral for a whole household, sent once every adult agrees (issue 22).
 export {
-  householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral, setUpHouseholdReferralDemo, startHouseholdReferral, type HouseholdReferralView,
+  householdReferralsOf,
+  recordHouseholdReferralAgreement,
+  sendHouseholdReferral,
+  setUpHouseholdReferralDemo,
+  startHouseholdReferral,
+  type HouseholdReferralView,
 } from './household-referrals.ts';
 // Referrals about a person and their history, for the person's own copy of their record.
 export { referralHistories, referralsAboutPerson } from './person-export.ts';

@@ -9,9 +9,28 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import { carePurposes, categoryLabels, decideRecordAccess, endRelationship, isCategory, mayExtendNetwork, openRelationship, recordDirective, type Category } from '../consent/index.ts';
+import {
+  carePurposes,
+  categoryLabels,
+  decideRecordAccess,
+  endRelationship,
+  isCategory,
+  mayExtendNetwork,
+  openRelationship,
+  recordDirective,
+  type Category,
+} from '../consent/index.ts';
 import { addWorkingDays, middayUk, ukDate } from './working-days.ts';
-import { contactMethodLabels, isOpen, isUrgency, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
+import {
+  contactMethodLabels,
+  isOpen,
+  isUrgency,
+  transition,
+  type Party,
+  type ReferralAction,
+  type ReferralStatus,
+  type Urgency,
+} from './state.ts';
 import { eligibilityProblem, personFacts, serviceCriteria } from './eligibility.ts';
 import { onReferralChange } from './pathways.ts';
 import { copySelfDetails, eligibilityFactsOf } from './self-details.ts';
@@ -65,7 +84,8 @@ export function parseReferralForm(personId: string, body: Body): NewReferral {
   const urgency = body.urgency;
   if (!isUrgency(urgency)) throw new ReferralInputError('urgency', 'Choose how urgent this is');
   const consent = body.consent;
-  if (consent !== 'given' && consent !== 'not_given') throw new ReferralInputError('consent', 'Say whether the person agrees to share their information with this service');
+  if (consent !== 'given' && consent !== 'not_given')
+    throw new ReferralInputError('consent', 'Say whether the person agrees to share their information with this service');
   const rawCategories = list(body.categories);
   const cats = rawCategories.filter(isCategory);
   if (cats.length !== rawCategories.length) throw new ReferralInputError('categories', 'Choose information from the list');
@@ -78,19 +98,42 @@ export function parseReferralForm(personId: string, body: Body): NewReferral {
     journeyStep = { journeyId: Number(m[1]), stepCode: m[2]! };
   }
   return {
-    personId, serviceId, reason, personWords: str(body.words, 2000) || null, urgency, consent,
-    categories: consent === 'given' ? [...new Set(cats)] : [], consentEvidence: str(body.consent_evidence, 300) || null, onwardConsent: body.onward_consent === 'yes', journeyStep,
+    personId,
+    serviceId,
+    reason,
+    personWords: str(body.words, 2000) || null,
+    urgency,
+    consent,
+    categories: consent === 'given' ? [...new Set(cats)] : [],
+    consentEvidence: str(body.consent_evidence, 300) || null,
+    onwardConsent: body.onward_consent === 'yes',
+    journeyStep,
   };
 }
 
-export interface ServiceRow { id: string; name: string; organisation_id: string; team_id: string; organisation: string; acknowledge_within_days: number; first_contact_within_days: number }
+export interface ServiceRow {
+  id: string;
+  name: string;
+  organisation_id: string;
+  team_id: string;
+  organisation: string;
+  acknowledge_within_days: number;
+  first_contact_within_days: number;
+}
 
 export async function serviceFor(db: Db, serviceId: string): Promise<ServiceRow | undefined> {
   const s = await serviceById(db, serviceId);
-  return s ? {
-    id: s.id, name: s.name, organisation_id: s.organisationId, team_id: s.teamId, organisation: s.organisationName,
-    acknowledge_within_days: s.acknowledgeWithinDays, first_contact_within_days: s.firstContactWithinDays,
-  } : undefined;
+  return s
+    ? {
+        id: s.id,
+        name: s.name,
+        organisation_id: s.organisationId,
+        team_id: s.teamId,
+        organisation: s.organisationName,
+        acknowledge_within_days: s.acknowledgeWithinDays,
+        first_contact_within_days: s.firstContactWithinDays,
+      }
+    : undefined;
 }
 
 /** "Sam Patel, Riverford Council Housing Services": who acted, for the history. */
@@ -101,8 +144,15 @@ export async function actorLabel(db: Db, user: SignedInUser): Promise<string> {
 }
 
 async function hasLawfulBasis(db: Db, personId: string, now: Date): Promise<boolean> {
-  const row = await db.selectFrom('lawful_bases').select('id').where('person_id', '=', personId).where('ended_at', 'is', null)
-    .where('valid_from', '<=', now).where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)])).limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('lawful_bases')
+    .select('id')
+    .where('person_id', '=', personId)
+    .where('ended_at', 'is', null)
+    .where('valid_from', '<=', now)
+    .where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)]))
+    .limit(1)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
@@ -145,26 +195,76 @@ export interface InsertReferral {
  */
 export async function insertReferral(trx: Transaction<Database>, r: InsertReferral): Promise<void> {
   const sentDay = ukDate(r.now);
-  const relationshipId = r.openRelationship === false ? null : await openRelationship(trx, {
-    personId: r.personId, organisationId: r.service.organisation_id, teamId: null, practitionerId: null,
-    ground: { kind: 'referral', serviceName: r.service.name }, recordedBy: r.by, startedAt: r.now,
-  });
-  await trx.insertInto('referrals').values({
-    id: r.id, person_id: r.personId, from_organisation_id: r.from.organisationId, from_team_id: r.from.teamId, from_practitioner_id: r.from.practitionerId,
-    from_user_id: r.from.userId, service_id: r.service.id, organisation_id: r.service.organisation_id, team_id: r.service.team_id,
-    assigned_practitioner_id: null, reason: r.reason, person_words: r.personWords, urgency: r.urgency,
-    shared_categories: sql<string[]>`${JSON.stringify(r.categories)}::jsonb`, sharing_basis: r.sharingBasis, onward_consent: r.onwardConsent,
-    status: 'sent', sent_at: r.now, acknowledged_at: null, accepted_at: null, first_contact_at: null, closed_at: null,
-    acknowledge_due: addWorkingDays(sentDay, r.service.acknowledge_within_days), first_contact_due: addWorkingDays(sentDay, r.service.first_contact_within_days),
-    decline_reason: null, onward_from_id: r.onwardFromId, onward_referral_id: null, relationship_id: relationshipId,
-    journey_id: r.journeyId, step_code: r.stepCode, kind: r.kind ?? 'professional',
-  }).execute();
-  await trx.insertInto('referral_events').values({
-    referral_id: r.id, at: r.now, action: 'send', from_status: null, to_status: 'sent', by_user_id: r.from.userId, by_role: r.byRole,
-    by_organisation_id: r.from.organisationId, by_label: r.byLabel, note: r.note,
-  }).execute();
+  const relationshipId =
+    r.openRelationship === false
+      ? null
+      : await openRelationship(trx, {
+          personId: r.personId,
+          organisationId: r.service.organisation_id,
+          teamId: null,
+          practitionerId: null,
+          ground: { kind: 'referral', serviceName: r.service.name },
+          recordedBy: r.by,
+          startedAt: r.now,
+        });
+  await trx
+    .insertInto('referrals')
+    .values({
+      id: r.id,
+      person_id: r.personId,
+      from_organisation_id: r.from.organisationId,
+      from_team_id: r.from.teamId,
+      from_practitioner_id: r.from.practitionerId,
+      from_user_id: r.from.userId,
+      service_id: r.service.id,
+      organisation_id: r.service.organisation_id,
+      team_id: r.service.team_id,
+      assigned_practitioner_id: null,
+      reason: r.reason,
+      person_words: r.personWords,
+      urgency: r.urgency,
+      shared_categories: sql<string[]>`${JSON.stringify(r.categories)}::jsonb`,
+      sharing_basis: r.sharingBasis,
+      onward_consent: r.onwardConsent,
+      status: 'sent',
+      sent_at: r.now,
+      acknowledged_at: null,
+      accepted_at: null,
+      first_contact_at: null,
+      closed_at: null,
+      acknowledge_due: addWorkingDays(sentDay, r.service.acknowledge_within_days),
+      first_contact_due: addWorkingDays(sentDay, r.service.first_contact_within_days),
+      decline_reason: null,
+      onward_from_id: r.onwardFromId,
+      onward_referral_id: null,
+      relationship_id: relationshipId,
+      journey_id: r.journeyId,
+      step_code: r.stepCode,
+      kind: r.kind ?? 'professional',
+    })
+    .execute();
+  await trx
+    .insertInto('referral_events')
+    .values({
+      referral_id: r.id,
+      at: r.now,
+      action: 'send',
+      from_status: null,
+      to_status: 'sent',
+      by_user_id: r.from.userId,
+      by_role: r.byRole,
+      by_organisation_id: r.from.organisationId,
+      by_label: r.byLabel,
+      note: r.note,
+    })
+    .execute();
   if (r.journeyId !== null && r.stepCode !== null) {
-    await trx.updateTable('pathway_journey_steps').set({ referral_id: r.id }).where('journey_id', '=', r.journeyId).where('step_code', '=', r.stepCode).execute();
+    await trx
+      .updateTable('pathway_journey_steps')
+      .set({ referral_id: r.id })
+      .where('journey_id', '=', r.journeyId)
+      .where('step_code', '=', r.stepCode)
+      .execute();
   }
 }
 
@@ -174,12 +274,24 @@ export async function insertReferral(trx: Transaction<Database>, r: InsertReferr
  * consent a recorded lawful basis is required.
  */
 export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, input: NewReferral, now: Date = new Date()): Promise<string> {
-  if (actor.role !== 'practitioner' || !actor.organisationId) throw new ReferralInputError('service', 'Only practitioners can send referrals', 403);
-  const access = await decideRecordAccess(db, { actor, personId: input.personId, categories: ['demographics'], purpose: 'care_coordination', action: 'write' });
+  if (actor.role !== 'practitioner' || !actor.organisationId)
+    throw new ReferralInputError('service', 'Only practitioners can send referrals', 403);
+  const access = await decideRecordAccess(db, {
+    actor,
+    personId: input.personId,
+    categories: ['demographics'],
+    purpose: 'care_coordination',
+    action: 'write',
+  });
   if (access.byCategory.demographics.scope === 'none') throw new ReferralInputError('person', access.reason, 403);
   // A referral opens the receiving service's relationship with the person: emergency access lets
   // a practitioner look for an hour, never open a lasting door for anyone.
-  if (access.breakGlass && !(await mayExtendNetwork(db, actor, input.personId))) throw new ReferralInputError('person', 'Emergency access lets you see this record, not refer the person: ask someone involved in their care to refer', 403);
+  if (access.breakGlass && !(await mayExtendNetwork(db, actor, input.personId)))
+    throw new ReferralInputError(
+      'person',
+      'Emergency access lets you see this record, not refer the person: ask someone involved in their care to refer',
+      403,
+    );
   const service = await serviceFor(db, input.serviceId);
   if (!service) throw new ReferralInputError('service', 'Choose a service from the directory');
   // Who the service is for: an 85-year-old is not referred to a primary school's attendance support.
@@ -189,15 +301,25 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
   let sharingBasis: InsertReferral['sharingBasis'] = 'consent';
   if (input.consent === 'not_given') {
     if (!(await hasLawfulBasis(db, input.personId, now))) {
-      throw new ReferralInputError('consent', 'The person has not agreed to share their information and no lawful basis to share without consent is recorded, so this referral cannot be sent. Talk to the person first.');
+      throw new ReferralInputError(
+        'consent',
+        'The person has not agreed to share their information and no lawful basis to share without consent is recorded, so this referral cannot be sent. Talk to the person first.',
+      );
     }
     sharingBasis = 'lawful_basis';
   }
   if (input.journeyStep) {
-    const step = await db.selectFrom('pathway_journey_steps as s').innerJoin('pathway_journeys as j', 'j.id', 's.journey_id')
-      .select(['s.status', 's.referral_id']).where('j.person_id', '=', input.personId).where('j.status', '=', 'active')
-      .where('s.journey_id', '=', input.journeyStep.journeyId).where('s.step_code', '=', input.journeyStep.stepCode).executeTakeFirst();
-    if (!step || step.status !== 'waiting' || step.referral_id) throw new ReferralInputError('step', 'That pathway step is not waiting for a referral');
+    const step = await db
+      .selectFrom('pathway_journey_steps as s')
+      .innerJoin('pathway_journeys as j', 'j.id', 's.journey_id')
+      .select(['s.status', 's.referral_id'])
+      .where('j.person_id', '=', input.personId)
+      .where('j.status', '=', 'active')
+      .where('s.journey_id', '=', input.journeyStep.journeyId)
+      .where('s.step_code', '=', input.journeyStep.stepCode)
+      .executeTakeFirst();
+    if (!step || step.status !== 'waiting' || step.referral_id)
+      throw new ReferralInputError('step', 'That pathway step is not waiting for a referral');
   }
   const id = newReferralId();
   const practitioner = actor.practitionerId ? (await practitionersByIds(db, [actor.practitionerId])).get(actor.practitionerId) : undefined;
@@ -206,35 +328,88 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
     // What the person agreed to share, as the referrer recorded it: for the receiving
     // organisation and these categories only, shown to the person, and never above their own word.
     for (const category of input.categories) {
-      await recordDirective(trx, actor, input.personId, {
-        category, recipientKind: 'organisation', recipientId: service.organisation_id, purposes: [...carePurposes], decision: 'permit',
-        validUntil: null, note: `when referring you to ${service.name}`,
-      }, { evidence: input.consentEvidence?.trim() || 'you agreed when the referral was made', referralId: id });
+      await recordDirective(
+        trx,
+        actor,
+        input.personId,
+        {
+          category,
+          recipientKind: 'organisation',
+          recipientId: service.organisation_id,
+          purposes: [...carePurposes],
+          decision: 'permit',
+          validUntil: null,
+          note: `when referring you to ${service.name}`,
+        },
+        { evidence: input.consentEvidence?.trim() || 'you agreed when the referral was made', referralId: id },
+      );
     }
     await insertReferral(trx, {
-      id, personId: input.personId, service, reason: input.reason, personWords: input.personWords, urgency: input.urgency,
-      from: { organisationId: actor.organisationId!, teamId: practitioner?.teamId ?? null, practitionerId: actor.practitionerId, userId: actor.id },
-      categories: input.categories, sharingBasis, onwardConsent: input.onwardConsent, onwardFromId: null,
-      journeyId: input.journeyStep?.journeyId ?? null, stepCode: input.journeyStep?.stepCode ?? null,
-      byLabel, byRole: actor.role, by: actor, note: null, now,
+      id,
+      personId: input.personId,
+      service,
+      reason: input.reason,
+      personWords: input.personWords,
+      urgency: input.urgency,
+      from: {
+        organisationId: actor.organisationId!,
+        teamId: practitioner?.teamId ?? null,
+        practitionerId: actor.practitionerId,
+        userId: actor.id,
+      },
+      categories: input.categories,
+      sharingBasis,
+      onwardConsent: input.onwardConsent,
+      onwardFromId: null,
+      journeyId: input.journeyStep?.journeyId ?? null,
+      stepCode: input.journeyStep?.stepCode ?? null,
+      byLabel,
+      byRole: actor.role,
+      by: actor,
+      note: null,
+      now,
     });
     await appendAudit(trx, {
-      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId: input.personId,
-      category: 'social_care', purpose: 'care_coordination', decision: 'success', reason: `referral sent to ${service.organisation} (${sharingBasis === 'consent' ? 'with consent' : 'on a lawful basis'})`,
+      actorUserId: actor.id,
+      actorRole: actor.role,
+      actorOrganisationId: actor.organisationId,
+      action: 'write',
+      personId: input.personId,
+      category: 'social_care',
+      purpose: 'care_coordination',
+      decision: 'success',
+      reason: `referral sent to ${service.organisation} (${sharingBasis === 'consent' ? 'with consent' : 'on a lawful basis'})`,
     });
   });
   return id;
 }
 
 export interface ReferralRow {
-  id: string; person_id: string; status: ReferralStatus; service_id: string; organisation_id: string; team_id: string;
-  from_organisation_id: string | null; kind: 'professional' | 'self_referral' | 'self_assessment'; relationship_id: number | null; shared_categories: string[]; sharing_basis: 'consent' | 'lawful_basis' | 'identification';
-  onward_consent: boolean; reason: string; person_words: string | null; urgency: Urgency; journey_id: number | null; step_code: string | null;
+  id: string;
+  person_id: string;
+  status: ReferralStatus;
+  service_id: string;
+  organisation_id: string;
+  team_id: string;
+  from_organisation_id: string | null;
+  kind: 'professional' | 'self_referral' | 'self_assessment';
+  relationship_id: number | null;
+  shared_categories: string[];
+  sharing_basis: 'consent' | 'lawful_basis' | 'identification';
+  onward_consent: boolean;
+  reason: string;
+  person_words: string | null;
+  urgency: Urgency;
+  journey_id: number | null;
+  step_code: string | null;
   sent_at: Date;
 }
 
 /** How the actor stands to this referral: receiver, referrer and/or the person themself. */
-export function partiesOf(user: SignedInUser, r: { organisation_id: string; from_organisation_id: string | null; person_id: string }): Party[] {
+export function partiesOf(
+  user: SignedInUser,
+  r: { organisation_id: string; from_organisation_id: string | null; person_id: string },
+): Party[] {
   const parties: Party[] = [];
   if (user.role === 'practitioner' && user.organisationId) {
     if (user.organisationId === r.organisation_id) parties.push('receiver');
@@ -254,24 +429,48 @@ export function typedOnly(r: { kind: string; relationship_id: number | null }): 
   return r.kind !== 'professional' && r.relationship_id === null;
 }
 
-export interface ActionOutcome { status: ReferralStatus; onwardReferralId: string | null }
+export interface ActionOutcome {
+  status: ReferralStatus;
+  onwardReferralId: string | null;
+}
 
 /** Applies one action to a referral, refusing anything the state machine does not allow. */
-export async function applyReferralAction(db: Kysely<Database>, actor: SignedInUser, referralId: string, action: ReferralAction, now: Date = new Date()): Promise<ActionOutcome> {
+export async function applyReferralAction(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  referralId: string,
+  action: ReferralAction,
+  now: Date = new Date(),
+): Promise<ActionOutcome> {
   const byLabel = await actorLabel(db, actor);
   // The receiving side acts only on people it may see: the same decision that shows the name,
   // taken (and audited, allow or deny) before the change, so a refusal is on the record too.
   // Asked of steps the referral could take at all: a closed one says so, whoever asks.
-  const head = await db.selectFrom('referrals').select(['person_id', 'organisation_id', 'from_organisation_id', 'status', 'service_id', 'kind', 'relationship_id']).where('id', '=', referralId).executeTakeFirst();
+  const head = await db
+    .selectFrom('referrals')
+    .select(['person_id', 'organisation_id', 'from_organisation_id', 'status', 'service_id', 'kind', 'relationship_id'])
+    .where('id', '=', referralId)
+    .executeTakeFirst();
   // A request a resident made without signing in gave the receiving organisation what they typed
   // and nothing else: it acts on the request itself, never on the person's record, so there is no
   // record access to decide (see self-referral.ts). Every other referral asks the decision.
-  if (head && partyFor(partiesOf(actor, head), action) === 'receiver' && !typedOnly(head) && transition({ status: head.status, serviceId: head.service_id }, action, 'receiver').ok) {
-    const access = await decideRecordAccess(db, { actor, personId: head.person_id, categories: ['demographics'], purpose: 'care_coordination', action: 'write' }, now);
-    if (access.byCategory.demographics.scope === 'none') throw new ReferralInputError('referral', `You cannot act on this referral: ${access.reason}`, 403);
+  if (
+    head &&
+    partyFor(partiesOf(actor, head), action) === 'receiver' &&
+    !typedOnly(head) &&
+    transition({ status: head.status, serviceId: head.service_id }, action, 'receiver').ok
+  ) {
+    const access = await decideRecordAccess(
+      db,
+      { actor, personId: head.person_id, categories: ['demographics'], purpose: 'care_coordination', action: 'write' },
+      now,
+    );
+    if (access.byCategory.demographics.scope === 'none')
+      throw new ReferralInputError('referral', `You cannot act on this referral: ${access.reason}`, 403);
   }
   return db.transaction().execute(async (trx) => {
-    const r = await trx.selectFrom('referrals').selectAll().where('id', '=', referralId).forUpdate().executeTakeFirst() as ReferralRow | undefined;
+    const r = (await trx.selectFrom('referrals').selectAll().where('id', '=', referralId).forUpdate().executeTakeFirst()) as
+      ReferralRow | undefined;
     if (!r) throw new ReferralInputError('referral', 'There is no such referral', 404);
     const party = partyFor(partiesOf(actor, r), action);
     if (!party) throw new ReferralInputError('referral', 'This referral is not to or from your organisation', 403);
@@ -296,7 +495,11 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
       const today = ukDate(now);
       const sentOn = ukDate(new Date(r.sent_at));
       if (action.contact.on > today) throw new ReferralInputError('contact', 'The date of first contact must be today or in the past');
-      if (action.contact.on < sentOn) throw new ReferralInputError('contact', `The date of first contact must be on or after the day the referral was sent (${writtenDay(sentOn)})`);
+      if (action.contact.on < sentOn)
+        throw new ReferralInputError(
+          'contact',
+          `The date of first contact must be on or after the day the referral was sent (${writtenDay(sentOn)})`,
+        );
       // The clock stops on the day of contact: now if it was today, otherwise midday that day (never before sending).
       stepAt = action.contact.on === today ? now : new Date(Math.max(new Date(r.sent_at).getTime(), middayUk(action.contact.on).getTime()));
       set.first_contact_at = stepAt;
@@ -308,7 +511,8 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     if (action.kind === 'cancel') note = action.reason.trim();
     if (action.kind === 'assign') {
       const practitioner = (await practitionersByIds(trx, [action.practitionerId])).get(action.practitionerId);
-      if (!practitioner || practitioner.organisationId !== r.organisation_id) throw new ReferralInputError('practitioner', 'Choose a practitioner in your organisation');
+      if (!practitioner || practitioner.organisationId !== r.organisation_id)
+        throw new ReferralInputError('practitioner', 'Choose a practitioner in your organisation');
       set.assigned_practitioner_id = practitioner.id;
       note = `Assigned to ${practitioner.givenName} ${practitioner.familyName}`;
     }
@@ -320,13 +524,17 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     } else if (action.kind === 'decline') {
       // What a resident typed goes to another service only if they said it may.
       if (r.kind !== 'professional' && !r.onward_consent) {
-        throw new ReferralInputError('onward', 'The person asked to be asked before their request is passed on: contact them first, or decline without handing it on');
+        throw new ReferralInputError(
+          'onward',
+          'The person asked to be asked before their request is passed on: contact them first, or decline without handing it on',
+        );
       }
       const onward = await serviceFor(trx, result.onwardServiceId!);
       if (!onward) throw new ReferralInputError('onward', 'Choose a service from the directory to hand this referral on to');
       const onwardCriteria = await serviceCriteria(trx, onward.id);
       const onwardProblem = onwardCriteria ? await eligibilityProblem(trx, onwardCriteria, await eligibilityFactsOf(trx, r, now)) : null;
-      if (onwardProblem) throw new ReferralInputError('onward', `${onwardProblem}. Choose a service they can use, or choose not to hand it on`);
+      if (onwardProblem)
+        throw new ReferralInputError('onward', `${onwardProblem}. Choose a service they can use, or choose not to hand it on`);
       onwardId = newReferralId();
       note = `${action.reason.trim()} Handed on to ${onward.name} (${onward.organisation}).`;
       set.decline_reason = action.reason.trim();
@@ -334,32 +542,75 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
       // The onward referral shares what the person agreed, if they agreed to be handed on.
       const carry = r.onward_consent && r.sharing_basis === 'consent';
       const categories = carry ? r.shared_categories : r.sharing_basis === 'lawful_basis' ? [] : [];
-      const practitioner = actor.practitionerId ? (await practitionersByIds(trx, [actor.practitionerId])).get(actor.practitionerId) : undefined;
+      const practitioner = actor.practitionerId
+        ? (await practitionersByIds(trx, [actor.practitionerId])).get(actor.practitionerId)
+        : undefined;
       // insert the onward referral first so the declined row can point at it (the check constraint)
       await insertReferral(trx, {
-        id: onwardId, personId: r.person_id, service: onward, reason: `Handed on by ${byLabel}: ${action.reason.trim()}\n\nOriginal reason: ${r.reason}`,
-        personWords: r.person_words, urgency: r.urgency, categories, sharingBasis: carry ? 'consent' : r.sharing_basis === 'lawful_basis' ? 'lawful_basis' : 'identification',
-        onwardConsent: false, onwardFromId: r.id, journeyId: r.journey_id, stepCode: r.step_code,
-        from: { organisationId: r.organisation_id, teamId: practitioner?.teamId ?? r.team_id, practitionerId: actor.practitionerId, userId: actor.id },
-        byLabel, byRole: actor.role, by: actor, note: 'Created automatically when the previous service declined, so nobody is dropped', now,
+        id: onwardId,
+        personId: r.person_id,
+        service: onward,
+        reason: `Handed on by ${byLabel}: ${action.reason.trim()}\n\nOriginal reason: ${r.reason}`,
+        personWords: r.person_words,
+        urgency: r.urgency,
+        categories,
+        sharingBasis: carry ? 'consent' : r.sharing_basis === 'lawful_basis' ? 'lawful_basis' : 'identification',
+        onwardConsent: false,
+        onwardFromId: r.id,
+        journeyId: r.journey_id,
+        stepCode: r.step_code,
+        from: {
+          organisationId: r.organisation_id,
+          teamId: practitioner?.teamId ?? r.team_id,
+          practitionerId: actor.practitionerId,
+          userId: actor.id,
+        },
+        byLabel,
+        byRole: actor.role,
+        by: actor,
+        note: 'Created automatically when the previous service declined, so nobody is dropped',
+        now,
         // A resident's own request stays theirs when handed on, with what they typed, and opens a
         // relationship only if the first one did (never for a request made without signing in).
-        kind: r.kind, openRelationship: !typedOnly(r),
+        kind: r.kind,
+        openRelationship: !typedOnly(r),
       });
       if (r.kind !== 'professional') await copySelfDetails(trx, r.id, onwardId);
       for (const category of categories.filter(isCategory)) {
-        await recordDirective(trx, actor, r.person_id, {
-          category, recipientKind: 'organisation', recipientId: onward.organisation_id, purposes: [...carePurposes], decision: 'permit', validUntil: null,
-          note: `when handing your referral on to ${onward.name}`,
-        }, { evidence: `you agreed to be handed on when first referred (${categoryLabels[category]})`, referralId: onwardId });
+        await recordDirective(
+          trx,
+          actor,
+          r.person_id,
+          {
+            category,
+            recipientKind: 'organisation',
+            recipientId: onward.organisation_id,
+            purposes: [...carePurposes],
+            decision: 'permit',
+            validUntil: null,
+            note: `when handing your referral on to ${onward.name}`,
+          },
+          { evidence: `you agreed to be handed on when first referred (${categoryLabels[category]})`, referralId: onwardId },
+        );
       }
     }
     if (result.closes) set.closed_at = now;
     await trx.updateTable('referrals').set(set).where('id', '=', r.id).execute();
-    await trx.insertInto('referral_events').values({
-      referral_id: r.id, at: now, action: action.kind, from_status: r.status, to_status: result.status, by_user_id: actor.id, by_role: actor.role,
-      by_organisation_id: actor.organisationId, by_label: byLabel, note,
-    }).execute();
+    await trx
+      .insertInto('referral_events')
+      .values({
+        referral_id: r.id,
+        at: now,
+        action: action.kind,
+        from_status: r.status,
+        to_status: result.status,
+        by_user_id: actor.id,
+        by_role: actor.role,
+        by_organisation_id: actor.organisationId,
+        by_label: byLabel,
+        note,
+      })
+      .execute();
     // The person is told there is news (never what it is) when the service moves the referral on.
     if (action.kind === 'acknowledge' || action.kind === 'accept' || action.kind === 'decline' || action.kind === 'complete') {
       await notifyPeople(trx, { personIds: [r.person_id], event: 'referral_step', path: '/my-referrals' }, now);
@@ -368,22 +619,41 @@ export async function applyReferralAction(db: Kysely<Database>, actor: SignedInU
     if (action.kind !== 'assign' && r.kind !== 'professional') await notifyRequestFollower(trx, r.id, r.person_id, now);
     // Access follows relationships: the receiving team's ends when the referral closes.
     if (result.closes && r.relationship_id !== null) {
-      await endRelationship(trx, actor, { relationshipId: r.relationship_id, reason: `relationship of care ended: referral ${result.status}`, at: now });
+      await endRelationship(trx, actor, {
+        relationshipId: r.relationship_id,
+        reason: `relationship of care ended: referral ${result.status}`,
+        at: now,
+      });
     }
     await onReferralChange(trx, { journeyId: r.journey_id, stepCode: r.step_code, referralId: r.id }, action.kind, onwardId, stepAt);
     await appendAudit(trx, {
-      actorUserId: actor.id, actorRole: actor.role, actorOrganisationId: actor.organisationId, action: 'write', personId: r.person_id,
-      category: 'social_care', purpose: 'care_coordination', decision: 'success',
+      actorUserId: actor.id,
+      actorRole: actor.role,
+      actorOrganisationId: actor.organisationId,
+      action: 'write',
+      personId: r.person_id,
+      category: 'social_care',
+      purpose: 'care_coordination',
+      decision: 'success',
       reason: `referral ${action.kind === 'decline' ? (onwardId ? 'declined and handed on' : 'declined, not handed on') : action.kind}`,
     });
     return { status: result.status, onwardReferralId: onwardId };
   });
 }
 
-export interface BulkOutcome { done: number; refused: Array<{ id: string; error: string }> }
+export interface BulkOutcome {
+  done: number;
+  refused: Array<{ id: string; error: string }>;
+}
 
 /** Bulk acknowledge or assign: each referral is its own step; refusals are reported, not fatal. */
-export async function bulkReferralAction(db: Kysely<Database>, actor: SignedInUser, ids: string[], action: ReferralAction, now: Date = new Date()): Promise<BulkOutcome> {
+export async function bulkReferralAction(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  ids: string[],
+  action: ReferralAction,
+  now: Date = new Date(),
+): Promise<BulkOutcome> {
   const outcome: BulkOutcome = { done: 0, refused: [] };
   for (const id of ids) {
     try {

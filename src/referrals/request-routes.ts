@@ -8,8 +8,15 @@ import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { PASSWORD_MIN_LENGTH, SignUpRefused, type SignUpFieldError } from '../auth/index.ts';
 import {
-  createRequestAccount, offerRequestAccount, REQUEST_ACCOUNT_LINK_HOURS, requestAccountLinkFor, requestOfAccount, requestsOfAccount, RequestMessageRefused,
-  writeRequesterMessage, writeServiceMessage,
+  createRequestAccount,
+  offerRequestAccount,
+  REQUEST_ACCOUNT_LINK_HOURS,
+  requestAccountLinkFor,
+  requestOfAccount,
+  requestsOfAccount,
+  RequestMessageRefused,
+  writeRequesterMessage,
+  writeServiceMessage,
 } from './request-accounts.ts';
 
 type Body = Record<string, unknown>;
@@ -35,7 +42,13 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
     if (path === '/home' || path.startsWith('/home?')) return reply.redirect('/my-requests');
     // Their own record's pages (no ?for=): asking for someone else's goes to the page, whose access decision refuses it on the record.
     if (RECORD_PAGES.test(path) && !/[?&]for=/.test(path)) {
-      return reply.code(403).view('referrals-confirm-identity.njk', viewContext(request, reply, { title: 'We need to confirm who you are before you can see your record', oidcName: app.joinery.config.oidc ? (app.joinery.config.oidc.providerName ?? 'NHS login') : null }));
+      return reply.code(403).view(
+        'referrals-confirm-identity.njk',
+        viewContext(request, reply, {
+          title: 'We need to confirm who you are before you can see your record',
+          oidcName: app.joinery.config.oidc ? (app.joinery.config.oidc.providerName ?? 'NHS login') : null,
+        }),
+      );
     }
   });
 
@@ -45,19 +58,49 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
     const key = text((request.query as Record<string, unknown>).key, 40);
     // Read when asked: the address the server is reached at may be settled after start-up.
     const outcome = await offerRequestAccount(db, key, app.joinery.config.publicUrl);
-    return reply.redirect(withDone(`/services/${encodeURIComponent(id)}/refer-yourself/sent?key=${encodeURIComponent(key)}`, outcome === 'sent' ? 'account_link' : 'account_link_not_possible'));
+    return reply.redirect(
+      withDone(
+        `/services/${encodeURIComponent(id)}/refer-yourself/sent?key=${encodeURIComponent(key)}`,
+        outcome === 'sent' ? 'account_link' : 'account_link_not_possible',
+      ),
+    );
   });
 
   function expired(request: FastifyRequest, reply: FastifyReply) {
-    return reply.code(410).header('cache-control', 'no-store').view('referrals-request-account.njk', viewContext(request, reply, { title: 'This link has expired', expired: true, hours: REQUEST_ACCOUNT_LINK_HOURS }));
+    return reply
+      .code(410)
+      .header('cache-control', 'no-store')
+      .view(
+        'referrals-request-account.njk',
+        viewContext(request, reply, { title: 'This link has expired', expired: true, hours: REQUEST_ACCOUNT_LINK_HOURS }),
+      );
   }
 
-  function form(request: FastifyRequest, reply: FastifyReply, link: { reference: string; email: string }, values: { username: string }, errors: SignUpFieldError[] = []) {
+  function form(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    link: { reference: string; email: string },
+    values: { username: string },
+    errors: SignUpFieldError[] = [],
+  ) {
     const errorOf = (field: string) => errors.find((e) => e.field === field)?.message;
-    return reply.code(errors.length ? 400 : 200).header('cache-control', 'no-store').view('referrals-request-account.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}Create your account to follow your request`, token: tokenOf(request), reference: link.reference, email: link.email,
-      values, errors, errorOf, minLength: PASSWORD_MIN_LENGTH, errorList: errors.map((e) => ({ text: e.message, href: `#${e.field}` })),
-    }));
+    return reply
+      .code(errors.length ? 400 : 200)
+      .header('cache-control', 'no-store')
+      .view(
+        'referrals-request-account.njk',
+        viewContext(request, reply, {
+          title: `${errors.length ? 'Error: ' : ''}Create your account to follow your request`,
+          token: tokenOf(request),
+          reference: link.reference,
+          email: link.email,
+          values,
+          errors,
+          errorOf,
+          minLength: PASSWORD_MIN_LENGTH,
+          errorList: errors.map((e) => ({ text: e.message, href: `#${e.field}` })),
+        }),
+      );
   }
 
   app.get('/my-requests/create-account/:token', async (request, reply) => {
@@ -69,7 +112,11 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
     const link = await requestAccountLinkFor(db, tokenOf(request));
     if (!link) return expired(request, reply);
     const body = bodyOf(request);
-    const input = { username: text(body.username, 100).trim().toLowerCase(), password: text(body.password, 1000), confirm: text(body.confirm, 1000) };
+    const input = {
+      username: text(body.username, 100).trim().toLowerCase(),
+      password: text(body.password, 1000),
+      confirm: text(body.confirm, 1000),
+    };
     try {
       const made = await createRequestAccount(db, tokenOf(request), input);
       if (!made) return expired(request, reply);
@@ -83,16 +130,33 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
   app.get('/my-requests', async (request, reply) => {
     const user = requireRole(request, 'citizen');
     const requests = await requestsOfAccount(db, user);
-    return reply.view('referrals-my-requests.njk', viewContext(request, reply, { title: 'Your requests for help', requests, confirmed: Boolean(user.personId), oidcName: app.joinery.config.oidc ? (app.joinery.config.oidc.providerName ?? 'NHS login') : null }));
+    return reply.view(
+      'referrals-my-requests.njk',
+      viewContext(request, reply, {
+        title: 'Your requests for help',
+        requests,
+        confirmed: Boolean(user.personId),
+        oidcName: app.joinery.config.oidc ? (app.joinery.config.oidc.providerName ?? 'NHS login') : null,
+      }),
+    );
   });
 
   async function renderRequest(request: FastifyRequest, reply: FastifyReply, values: Body = {}, error: string | null = null) {
     const user = requireRole(request, 'citizen');
     const r = await requestOfAccount(db, user, referenceOf(request));
-    return reply.code(error ? 400 : 200).view('referrals-my-request.njk', viewContext(request, reply, {
-      title: `${error ? 'Error: ' : ''}Your request ${r.reference}`, r, values, error, confirmed: Boolean(user.personId),
-      success: error ? null : successFrom(request, { message: { heading: 'Message sent', text: `${r.organisation} can read it on your request's page.` } }),
-    }));
+    return reply.code(error ? 400 : 200).view(
+      'referrals-my-request.njk',
+      viewContext(request, reply, {
+        title: `${error ? 'Error: ' : ''}Your request ${r.reference}`,
+        r,
+        values,
+        error,
+        confirmed: Boolean(user.personId),
+        success: error
+          ? null
+          : successFrom(request, { message: { heading: 'Message sent', text: `${r.organisation} can read it on your request's page.` } }),
+      }),
+    );
   }
 
   app.get('/my-requests/:reference', async (request, reply) => renderRequest(request, reply));
@@ -111,7 +175,11 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
 }
 
 /** The receiving team's message to the one who asked, from the referral's page (registered with the referral pages so its form errors render there). */
-export async function postServiceMessage(app: FastifyInstance, request: FastifyRequest, id: string): Promise<{ error: string | null; values: Body }> {
+export async function postServiceMessage(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  id: string,
+): Promise<{ error: string | null; values: Body }> {
   const user = requireRole(request, 'practitioner');
   const body = bodyOf(request);
   try {
@@ -124,12 +192,22 @@ export async function postServiceMessage(app: FastifyInstance, request: FastifyR
 }
 
 /** What the confirmation page offers about an account: 'offer' (a button), 'sent' or 'not_possible' after it was pressed, or nothing. */
-export async function accountOfferFor(db: FastifyInstance['joinery']['database']['db'], request: FastifyRequest, referralId: string): Promise<{ accountOffer: 'offer' | 'sent' | 'not_possible' | null; linkHours: number }> {
+export async function accountOfferFor(
+  db: FastifyInstance['joinery']['database']['db'],
+  request: FastifyRequest,
+  referralId: string,
+): Promise<{ accountOffer: 'offer' | 'sent' | 'not_possible' | null; linkHours: number }> {
   const none = { accountOffer: null, linkHours: REQUEST_ACCOUNT_LINK_HOURS };
   if (request.user) return none;
   const done = (request.query as Record<string, unknown>).done;
   if (done === 'account_link') return { accountOffer: 'sent', linkHours: REQUEST_ACCOUNT_LINK_HOURS };
   if (done === 'account_link_not_possible') return { accountOffer: 'not_possible', linkHours: REQUEST_ACCOUNT_LINK_HOURS };
-  const d = await db.selectFrom('referral_self_details').select(['made_by', 'email', 'account_id']).where('referral_id', '=', referralId).executeTakeFirst();
-  return d && d.made_by === 'not_signed_in' && d.email && !d.account_id ? { accountOffer: 'offer', linkHours: REQUEST_ACCOUNT_LINK_HOURS } : none;
+  const d = await db
+    .selectFrom('referral_self_details')
+    .select(['made_by', 'email', 'account_id'])
+    .where('referral_id', '=', referralId)
+    .executeTakeFirst();
+  return d && d.made_by === 'not_signed_in' && d.email && !d.account_id
+    ? { accountOffer: 'offer', linkHours: REQUEST_ACCOUNT_LINK_HOURS }
+    : none;
 }

@@ -17,15 +17,51 @@ import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import { communicationNeedsOf, communicationNeedsOfMany, parsePersonQuery, searchPeople, SearchQueryError } from '../records/index.ts';
 import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
-import { allServices, organisationNameOf, organisationPractitioners, organisationSetUp, serviceById, serviceNameOf } from '../network/index.ts';
+import {
+  allServices,
+  organisationNameOf,
+  organisationPractitioners,
+  organisationSetUp,
+  serviceById,
+  serviceNameOf,
+} from '../network/index.ts';
 import { personDetails } from '../people/index.ts';
-import { applyReferralAction, bulkReferralAction, parseReferralForm, partiesOf, ReferralInputError, sendReferral, typedOnly } from './referrals.ts';
-import { kindLabels, listReferrals, overdueOf, referralById, referralHistory, referralsOfPerson, waitingLists, type ReferralFilters, type ReferralListRow } from './queries.ts';
+import {
+  applyReferralAction,
+  bulkReferralAction,
+  parseReferralForm,
+  partiesOf,
+  ReferralInputError,
+  sendReferral,
+  typedOnly,
+} from './referrals.ts';
+import {
+  kindLabels,
+  listReferrals,
+  overdueOf,
+  referralById,
+  referralHistory,
+  referralsOfPerson,
+  waitingLists,
+  type ReferralFilters,
+  type ReferralListRow,
+} from './queries.ts';
 import { eligibilityFactsOf, selfDetailsOf } from './self-details.ts';
 import { preferredContactLabels } from './self-referral.ts';
 import {
-  availableActions, contactMethodLabels, isOpen, contactMethods, historyLabel, isContactMethod, isReferralStatus, isUrgency, statusLabels, urgencies,
-  type ActionKind, type ReferralAction, type ReferralStatus,
+  availableActions,
+  contactMethodLabels,
+  isOpen,
+  contactMethods,
+  historyLabel,
+  isContactMethod,
+  isReferralStatus,
+  isUrgency,
+  statusLabels,
+  urgencies,
+  type ActionKind,
+  type ReferralAction,
+  type ReferralStatus,
 } from './state.ts';
 import { agesText, eligibilityProblem, fits, personFacts, serviceCriteria, type PersonFacts } from './eligibility.ts';
 import { journeysOf, listPathways, pathwayFlow, protectFlow, startJourney } from './pathways.ts';
@@ -33,7 +69,12 @@ import { ukDate } from './working-days.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { registerSelfReferralRoutes } from './self-routes.ts';
 import { postServiceMessage, registerRequestAccountRoutes } from './request-routes.ts';
-import { confirmRequesterIdentity, identityConfirmation, requestConversationForService, RequestMessageRefused } from './request-accounts.ts';
+import {
+  confirmRequesterIdentity,
+  identityConfirmation,
+  requestConversationForService,
+  RequestMessageRefused,
+} from './request-accounts.ts';
 import { identityCheckLabels, identityChecks } from '../consent/index.ts';
 import { registerHouseholdReferralRoutes } from './household-referral-routes.ts';
 
@@ -51,15 +92,26 @@ function idParam(request: FastifyRequest, message: string): string {
 
 export const urgencyLabels: Record<string, string> = { routine: 'Routine', soon: 'Soon', urgent: 'Urgent' };
 const statusTagClass: Record<ReferralStatus, string> = {
-  sent: 'govuk-tag--blue', received: 'govuk-tag--light-blue', accepted: 'govuk-tag--turquoise', declined: 'govuk-tag--orange',
-  in_progress: 'govuk-tag--purple', completed: 'govuk-tag--green', cancelled: 'govuk-tag--grey',
+  sent: 'govuk-tag--blue',
+  received: 'govuk-tag--light-blue',
+  accepted: 'govuk-tag--turquoise',
+  declined: 'govuk-tag--orange',
+  in_progress: 'govuk-tag--purple',
+  completed: 'govuk-tag--green',
+  cancelled: 'govuk-tag--grey',
 };
 
 /** Whose names the actor may see on a list: one access decision per person, each audited as a list. */
 async function visibleNames(db: Kysely<Database>, user: SignedInUser, personIds: string[]): Promise<Set<string>> {
   const visible = new Set<string>();
   for (const personId of [...new Set(personIds)]) {
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics'], purpose: user.role === 'citizen' ? 'self' : 'care_coordination', action: 'list' });
+    const access = await decideRecordAccess(db, {
+      actor: user,
+      personId,
+      categories: ['demographics'],
+      purpose: user.role === 'citizen' ? 'self' : 'care_coordination',
+      action: 'list',
+    });
     if (access.byCategory.demographics.scope !== 'none') visible.add(personId);
   }
   return visible;
@@ -68,14 +120,28 @@ async function visibleNames(db: Kysely<Database>, user: SignedInUser, personIds:
 /** A list's rows as shown: a name only where the access decision allows it, and why not where it does not. */
 function present(rows: ReferralListRow[], visible: Set<string>) {
   return rows.map((r) => ({
-    ...r, nameVisible: visible.has(r.personId) || r.typedOnly,
+    ...r,
+    nameVisible: visible.has(r.personId) || r.typedOnly,
     // Access follows the referral: once it has closed, the receiving side no longer sees who it was about.
     // A request made without signing in shows the name the person typed, never the record's.
-    name: r.typedOnly ? `${r.typedName ?? 'Name not given'} (as given)` : visible.has(r.personId) ? `${r.givenName} ${r.familyName}` : isOpen(r.status) ? 'Name withheld' : 'Name not shown: referral closed',
-    givenName: undefined, familyName: undefined, birthDate: r.typedOnly ? r.typedBirthDate : visible.has(r.personId) ? r.birthDate : null,
-    kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind], preferredContactLabel: r.preferredContact ? preferredContactLabels[r.preferredContact as 'email'] : null,
-    typedName: undefined, typedBirthDate: undefined, contactValue: visible.has(r.personId) || r.typedOnly ? r.contactValue : null,
-    statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
+    name: r.typedOnly
+      ? `${r.typedName ?? 'Name not given'} (as given)`
+      : visible.has(r.personId)
+        ? `${r.givenName} ${r.familyName}`
+        : isOpen(r.status)
+          ? 'Name withheld'
+          : 'Name not shown: referral closed',
+    givenName: undefined,
+    familyName: undefined,
+    birthDate: r.typedOnly ? r.typedBirthDate : visible.has(r.personId) ? r.birthDate : null,
+    kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
+    preferredContactLabel: r.preferredContact ? preferredContactLabels[r.preferredContact as 'email'] : null,
+    typedName: undefined,
+    typedBirthDate: undefined,
+    contactValue: visible.has(r.personId) || r.typedOnly ? r.contactValue : null,
+    statusLabel: statusLabels[r.status],
+    statusClass: statusTagClass[r.status],
+    urgencyLabel: urgencyLabels[r.urgency],
   }));
 }
 
@@ -91,17 +157,36 @@ function filtersFrom(query: Query): { filters: ReferralFilters; form: Record<str
   if (ID.test(service)) filters.serviceId = service;
   if (ID.test(team)) filters.teamId = team;
   if (overdue) filters.overdue = true;
-  return { filters, form: { status: filters.status ?? '', urgency: filters.urgency ?? '', service: filters.serviceId ?? '', team: filters.teamId ?? '', overdue: overdue ? '1' : '' } };
+  return {
+    filters,
+    form: {
+      status: filters.status ?? '',
+      urgency: filters.urgency ?? '',
+      service: filters.serviceId ?? '',
+      team: filters.teamId ?? '',
+      overdue: overdue ? '1' : '',
+    },
+  };
 }
 
 const option = (value: string, text: string, selected: string) => ({ value, text, selected: value === selected });
 
 async function allServicesWithWaits(db: Kysely<Database>) {
   const services = (await allServices(db, { byOrganisation: true })).map((s) => ({
-    id: s.id, name: s.name, organisation: s.organisationName, acknowledge_within_days: s.acknowledgeWithinDays, first_contact_within_days: s.firstContactWithinDays,
-    needs: s.needs, min_age: s.minAge, max_age: s.maxAge, locality_ids: s.localityIds,
+    id: s.id,
+    name: s.name,
+    organisation: s.organisationName,
+    acknowledge_within_days: s.acknowledgeWithinDays,
+    first_contact_within_days: s.firstContactWithinDays,
+    needs: s.needs,
+    min_age: s.minAge,
+    max_age: s.maxAge,
+    locality_ids: s.localityIds,
   }));
-  const waits = await waitingLists(db, services.map((s) => s.id));
+  const waits = await waitingLists(
+    db,
+    services.map((s) => s.id),
+  );
   return services.map((s) => ({ ...s, wait: waits.get(s.id)! }));
 }
 type ServiceWithWait = Awaited<ReturnType<typeof allServicesWithWaits>>[number];
@@ -117,7 +202,8 @@ function needItems(selected: string) {
   const items = [{ value: '', text: 'Any need', selected: selected === '' }];
   for (const group of NEED_GROUPS) {
     items.push({ value: group.code, text: `${group.name}: all`, selected: selected === group.code });
-    for (const term of NEED_TERMS.filter((t) => t.group === group.code)) items.push({ value: term.code, text: `${group.name}: ${term.name}`, selected: selected === term.code });
+    for (const term of NEED_TERMS.filter((t) => t.group === group.code))
+      items.push({ value: term.code, text: `${group.name}: ${term.name}`, selected: selected === term.code });
   }
   return items;
 }
@@ -126,13 +212,23 @@ function needItems(selected: string) {
  * The services a person can be referred to, as <optgroup>s by organisation: only those meeting
  * the chosen need and that the person fits (age, area), and always the one already chosen.
  */
-function serviceGroups(services: ServiceWithWait[], person: PersonFacts, chosen: string, need: Set<string> | null, exclude: string | null = null) {
-  const offered = services.filter((s) => s.id !== exclude && (s.id === chosen || ((!need || s.needs.some((n) => need.has(n))) && fits(s, person))));
-  const hiddenForFit = services.filter((s) => s.id !== exclude && s.id !== chosen && (!need || s.needs.some((n) => need.has(n))) && !fits(s, person)).length;
+function serviceGroups(
+  services: ServiceWithWait[],
+  person: PersonFacts,
+  chosen: string,
+  need: Set<string> | null,
+  exclude: string | null = null,
+) {
+  const offered = services.filter(
+    (s) => s.id !== exclude && (s.id === chosen || ((!need || s.needs.some((n) => need.has(n))) && fits(s, person))),
+  );
+  const hiddenForFit = services.filter(
+    (s) => s.id !== exclude && s.id !== chosen && (!need || s.needs.some((n) => need.has(n))) && !fits(s, person),
+  ).length;
   const groups: Array<{ label: string; items: Array<{ value: string; text: string; selected: boolean }> }> = [];
   for (const s of offered) {
     let group = groups[groups.length - 1];
-    if (!group || group.label !== s.organisation) groups.push(group = { label: s.organisation, items: [] });
+    if (!group || group.label !== s.organisation) groups.push((group = { label: s.organisation, items: [] }));
     const ages = agesText(s.min_age, s.max_age);
     group.items.push({ value: s.id, text: `${s.name}${ages ? ` (${ages})` : ''}: ${waitText(s.wait)}`, selected: s.id === chosen });
   }
@@ -141,30 +237,52 @@ function serviceGroups(services: ServiceWithWait[], person: PersonFacts, chosen:
 
 /** Where an error on the referral page takes the reader: the first field of the form that failed. */
 const errorTargets: Record<string, string> = {
-  'start-contact': 'start-contact-day', 'start-method': 'start-method', 'accept-eligibility_note': 'accept-eligibility_note',
-  'decline-reason': 'decline-reason', 'decline-onward': 'decline-onward', 'cancel-reason': 'cancel-reason', 'assign-practitioner': 'assign-practitioner',
+  'start-contact': 'start-contact-day',
+  'start-method': 'start-method',
+  'accept-eligibility_note': 'accept-eligibility_note',
+  'decline-reason': 'decline-reason',
+  'decline-onward': 'decline-onward',
+  'cancel-reason': 'cancel-reason',
+  'assign-practitioner': 'assign-practitioner',
 };
 
 /** The confirmation after each step of a referral, for the success banner on the page it lands on. */
-function doneMessages(r: { service: string; organisation: string; acknowledge_due: string }, personName: string, assigned: string | null, onward: { service: string; organisation: string } | null): Record<string, SuccessMessage> {
+function doneMessages(
+  r: { service: string; organisation: string; acknowledge_due: string },
+  personName: string,
+  assigned: string | null,
+  onward: { service: string; organisation: string } | null,
+): Record<string, SuccessMessage> {
   return {
-    send: { heading: `Referral sent to ${r.service}`, text: `${r.organisation} must acknowledge it by ${writtenDay(String(r.acknowledge_due).slice(0, 10))}. You and ${personName} will see every step.` },
+    send: {
+      heading: `Referral sent to ${r.service}`,
+      text: `${r.organisation} must acknowledge it by ${writtenDay(String(r.acknowledge_due).slice(0, 10))}. You and ${personName} will see every step.`,
+    },
     acknowledge: { heading: 'Referral acknowledged', text: 'Accept it, or decline it saying why.' },
     accept: { heading: 'Referral accepted', text: `Record the first contact when you have been in touch with ${personName}.` },
     start: { heading: 'First contact recorded', text: 'The referrer and the person can see when and how.' },
     complete: { heading: 'Referral completed', text: 'The referrer and the person can see the outcome.' },
     decline: onward
-      ? { heading: 'Referral declined and handed on', text: `An onward referral has been sent to ${onward.service}, ${onward.organisation}.` }
+      ? {
+          heading: 'Referral declined and handed on',
+          text: `An onward referral has been sent to ${onward.service}, ${onward.organisation}.`,
+        }
       : { heading: 'Referral declined', text: 'It was not handed on. The referrer and the person can see your reason.' },
     cancel: { heading: 'Referral cancelled' },
     assign: { heading: assigned ? `Referral assigned to ${assigned}` : 'Referral assigned' },
-    message: { heading: 'Message sent', text: 'The person who asked is told there is a new message, and reads it on their request\'s page.' },
-    identity: { heading: 'Identity confirmed', text: 'Their account now shows their record, as the person\'s own account.' },
+    message: {
+      heading: 'Message sent',
+      text: "The person who asked is told there is a new message, and reads it on their request's page.",
+    },
+    identity: { heading: 'Identity confirmed', text: "Their account now shows their record, as the person's own account." },
   };
 }
 
 function waitText(w: { waiting: number; medianDaysToFirstContact: number | null; measuredOn: number }): string {
-  const typical = w.medianDaysToFirstContact === null || w.measuredOn < 5 ? 'typical wait not yet known' : `typically ${w.medianDaysToFirstContact} days to first contact`;
+  const typical =
+    w.medianDaysToFirstContact === null || w.measuredOn < 5
+      ? 'typical wait not yet known'
+      : `typically ${w.medianDaysToFirstContact} days to first contact`;
   return `${w.waiting} waiting, ${typical}`;
 }
 
@@ -187,7 +305,11 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const pageRaw = first(query.page);
     const page = /^\d{1,5}$/.test(pageRaw) && Number(pageRaw) >= 1 ? Number(pageRaw) : 1;
     const result = await listReferrals(db, side, user.organisationId, filters, page, 50);
-    const visible = await visibleNames(db, user, result.rows.filter((r) => !r.typedOnly).map((r) => r.personId));
+    const visible = await visibleNames(
+      db,
+      user,
+      result.rows.filter((r) => !r.typedOnly).map((r) => r.personId),
+    );
     const { name: organisationName, services, teams, practitioners } = await organisationSetUp(db, user.organisationId);
     // The receiving team contacts the person next: how to, for each person whose name they may see.
     const needs = side === 'to' ? await communicationNeedsOfMany(db, [...visible]) : new Map<string, { summary: string[] }>();
@@ -196,18 +318,43 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const totalPages = Math.ceil(result.total / 50);
     const done = first(query.done);
     const refused = first(query.refused);
-    return reply.view(side === 'to' ? 'referrals-inbox.njk' : 'referrals-sent.njk', viewContext(request, reply, {
-      title: side === 'to' ? 'Referral inbox' : 'Referrals you sent', organisation: organisationName === null ? undefined : { name: organisationName }, total: result.total, rows: present(result.rows, visible).map((r) => ({ ...r, needs: !r.typedOnly && visible.has(r.personId) ? needs.get(r.personId)?.summary ?? null : null })), form,
-      statusItems: [option('', 'Any status', form.status!), option('open', 'Open (not closed)', form.status!), option('waiting', 'Waiting (not yet seen)', form.status!), ...Object.entries(statusLabels).map(([v, t]) => option(v, t, form.status!))],
-      urgencyItems: [option('', 'Any urgency', form.urgency!), ...urgencies.map((u) => option(u, urgencyLabels[u]!, form.urgency!))],
-      serviceItems: [option('', 'All services', form.service!), ...services.map((s) => option(s.id, s.name, form.service!))],
-      teamItems: [option('', 'All teams', form.team!), ...teams.map((t) => option(t.id, t.name, form.team!))],
-      practitionerItems: [{ value: '', text: 'Choose a practitioner' }, ...practitioners.map((p) => ({ value: p.id, text: `${p.given_name} ${p.family_name} (${p.role.replace(/_/g, ' ')})` }))],
-      pagination: totalPages > 1 ? { previous: page > 1 ? { href: pageHref(page - 1) } : undefined, next: page < totalPages ? { href: pageHref(page + 1) } : undefined } : null,
-      page, totalPages,
-      bulkMessage: /^\d{1,4}$/.test(done) ? { done: Number(done), refused: /^\d{1,4}$/.test(refused) ? Number(refused) : 0 } : null,
-      today: ukDate(new Date()),
-    }));
+    return reply.view(
+      side === 'to' ? 'referrals-inbox.njk' : 'referrals-sent.njk',
+      viewContext(request, reply, {
+        title: side === 'to' ? 'Referral inbox' : 'Referrals you sent',
+        organisation: organisationName === null ? undefined : { name: organisationName },
+        total: result.total,
+        rows: present(result.rows, visible).map((r) => ({
+          ...r,
+          needs: !r.typedOnly && visible.has(r.personId) ? (needs.get(r.personId)?.summary ?? null) : null,
+        })),
+        form,
+        statusItems: [
+          option('', 'Any status', form.status!),
+          option('open', 'Open (not closed)', form.status!),
+          option('waiting', 'Waiting (not yet seen)', form.status!),
+          ...Object.entries(statusLabels).map(([v, t]) => option(v, t, form.status!)),
+        ],
+        urgencyItems: [option('', 'Any urgency', form.urgency!), ...urgencies.map((u) => option(u, urgencyLabels[u]!, form.urgency!))],
+        serviceItems: [option('', 'All services', form.service!), ...services.map((s) => option(s.id, s.name, form.service!))],
+        teamItems: [option('', 'All teams', form.team!), ...teams.map((t) => option(t.id, t.name, form.team!))],
+        practitionerItems: [
+          { value: '', text: 'Choose a practitioner' },
+          ...practitioners.map((p) => ({ value: p.id, text: `${p.given_name} ${p.family_name} (${p.role.replace(/_/g, ' ')})` })),
+        ],
+        pagination:
+          totalPages > 1
+            ? {
+                previous: page > 1 ? { href: pageHref(page - 1) } : undefined,
+                next: page < totalPages ? { href: pageHref(page + 1) } : undefined,
+              }
+            : null,
+        page,
+        totalPages,
+        bulkMessage: /^\d{1,4}$/.test(done) ? { done: Number(done), refused: /^\d{1,4}$/.test(refused) ? Number(refused) : 0 } : null,
+        today: ukDate(new Date()),
+      }),
+    );
   }
 
   app.get('/referrals', async (request, reply) => {
@@ -220,21 +367,32 @@ export function registerReferralRoutes(app: FastifyInstance): void {
   app.post('/referrals/bulk', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const body = bodyOf(request);
-    const ids = (Array.isArray(body.ids) ? body.ids : body.ids === undefined ? [] : [body.ids]).map(String).filter((id) => ID.test(id)).slice(0, 200);
+    const ids = (Array.isArray(body.ids) ? body.ids : body.ids === undefined ? [] : [body.ids])
+      .map(String)
+      .filter((id) => ID.test(id))
+      .slice(0, 200);
     const kind = first(body.action);
     let action: ReferralAction;
     if (kind === 'acknowledge') action = { kind: 'acknowledge' };
     else if (kind === 'assign') action = { kind: 'assign', practitionerId: first(body.practitioner) };
     else throw new HttpError(400, 'Choose what to do with the selected referrals.');
     if (ids.length === 0) throw new HttpError(400, 'Select at least one referral.');
-    if (action.kind === 'assign' && !ID.test(action.practitionerId)) throw new HttpError(400, 'Choose a practitioner to assign the selected referrals to.');
+    if (action.kind === 'assign' && !ID.test(action.practitionerId))
+      throw new HttpError(400, 'Choose a practitioner to assign the selected referrals to.');
     const outcome = await bulkReferralAction(db, user, ids, action);
     const back = first(body.back);
     const query = /^[a-z0-9=&_%-]{0,300}$/i.test(back) ? back : '';
     return reply.redirect(`/referrals/inbox?${query ? `${query}&` : ''}done=${outcome.done}&refused=${outcome.refused.length}`);
   });
 
-  async function renderReferForm(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function renderReferForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const person = await personName(personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const values = (extra.values ?? {}) as Body;
@@ -246,23 +404,51 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const choice = serviceGroups(services, facts, chosenService, needCodes(need));
     const chosenCriteria = chosen && !extra.error ? await serviceCriteria(db, chosen.id) : undefined;
     const journeys = await journeysOf(db, personId);
-    const steps = journeys.filter((j) => j.status === 'active').flatMap((j) => j.steps.filter((s) => s.status === 'waiting' && !s.referralId).map((s) => ({ value: `${j.id}:${s.code}`, text: `${j.pathway}: ${s.name}` })));
-    const chosenCats = new Set((Array.isArray(values.categories) ? values.categories : values.categories ? [values.categories] : ['demographics']).map(String));
-    return reply.code(status).view('referrals-new.njk', viewContext(request, reply, {
-      title: `${extra.error ? 'Error: ' : ''}Refer to a service`, personId, person: { name: `${person.given_name} ${person.family_name}` },
-      serviceGroups: choice.groups, offered: choice.offered, hiddenForFit: choice.hiddenForFit, need, needItems: needItems(need), chosenService: chosen ? chosenService : '',
-      needName: need ? needItems(need).find((i) => i.selected && i.value)?.text ?? null : null,
-      // Chosen on a directory page for someone it is not for: said at once, not after typing the form.
-      chosenProblem: chosenCriteria ? await eligibilityProblem(db, chosenCriteria, facts) : null,
-      categoryItems: categories.map((c: Category) => ({ value: c, text: categoryLabels[c], checked: chosenCats.has(c) })),
-      stepItems: steps.length ? [{ value: '', text: 'Not part of a pathway' }, ...steps.map((s) => ({ ...s, selected: s.value === first(values.step) }))] : [],
-      values, ...extra,
-    }));
+    const steps = journeys
+      .filter((j) => j.status === 'active')
+      .flatMap((j) =>
+        j.steps
+          .filter((s) => s.status === 'waiting' && !s.referralId)
+          .map((s) => ({ value: `${j.id}:${s.code}`, text: `${j.pathway}: ${s.name}` })),
+      );
+    const chosenCats = new Set(
+      (Array.isArray(values.categories) ? values.categories : values.categories ? [values.categories] : ['demographics']).map(String),
+    );
+    return reply.code(status).view(
+      'referrals-new.njk',
+      viewContext(request, reply, {
+        title: `${extra.error ? 'Error: ' : ''}Refer to a service`,
+        personId,
+        person: { name: `${person.given_name} ${person.family_name}` },
+        serviceGroups: choice.groups,
+        offered: choice.offered,
+        hiddenForFit: choice.hiddenForFit,
+        need,
+        needItems: needItems(need),
+        chosenService: chosen ? chosenService : '',
+        needName: need ? (needItems(need).find((i) => i.selected && i.value)?.text ?? null) : null,
+        // Chosen on a directory page for someone it is not for: said at once, not after typing the form.
+        chosenProblem: chosenCriteria ? await eligibilityProblem(db, chosenCriteria, facts) : null,
+        categoryItems: categories.map((c: Category) => ({ value: c, text: categoryLabels[c], checked: chosenCats.has(c) })),
+        stepItems: steps.length
+          ? [{ value: '', text: 'Not part of a pathway' }, ...steps.map((s) => ({ ...s, selected: s.value === first(values.step) }))]
+          : [],
+        values,
+        ...extra,
+      }),
+    );
   }
 
   async function requirePersonForReferral(user: SignedInUser, personId: string, action: 'read' | 'write') {
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics'], purpose: 'care_coordination', action });
-    if (access.byCategory.demographics.scope === 'none') throw new HttpError(403, access.reason.charAt(0).toUpperCase() + access.reason.slice(1) + '.');
+    const access = await decideRecordAccess(db, {
+      actor: user,
+      personId,
+      categories: ['demographics'],
+      purpose: 'care_coordination',
+      action,
+    });
+    if (access.byCategory.demographics.scope === 'none')
+      throw new HttpError(403, access.reason.charAt(0).toUpperCase() + access.reason.slice(1) + '.');
   }
 
   app.get('/people/:id/refer', async (request, reply) => {
@@ -297,12 +483,20 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const query = request.query as Query;
     const serviceId = first(query.service);
     // A resident on a service's "refer" link asks the service themselves, not as a practitioner.
-    if (request.user?.role === 'citizen' && ID.test(serviceId)) return reply.redirect(`/services/${encodeURIComponent(serviceId)}/refer-yourself`);
+    if (request.user?.role === 'citizen' && ID.test(serviceId))
+      return reply.redirect(`/services/${encodeURIComponent(serviceId)}/refer-yourself`);
     const user = requireRole(request, 'practitioner');
     if (!ID.test(serviceId)) throw new HttpError(404, 'There is no such service in the directory.');
     const found = await serviceById(db, serviceId);
     if (!found) throw new HttpError(404, 'There is no such service in the directory.');
-    const service = { id: found.id, name: found.name, min_age: found.minAge, max_age: found.maxAge, locality_ids: found.localityIds, organisation: found.organisationName };
+    const service = {
+      id: found.id,
+      name: found.name,
+      min_age: found.minAge,
+      max_age: found.maxAge,
+      locality_ids: found.localityIds,
+      organisation: found.organisationName,
+    };
     const q = first(query.q).trim().slice(0, 200);
     let error: string | null = null;
     let people: Array<{ personId: string; name: string; birthDate: string | null }> = [];
@@ -315,19 +509,46 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       }
     } else if (user.practitionerId) {
       // The people whose network the practitioner is in, by name.
-      const mine = await db.selectFrom('care_relationships as r').innerJoin('persons as p', 'p.id', 'r.person_id')
-        .select(['p.id', 'p.given_name', 'p.family_name', 'p.birth_date']).where('r.practitioner_id', '=', user.practitionerId).where('r.ended_at', 'is', null)
-        .where(sql<boolean>`p.merged_into is null`).orderBy('p.family_name').orderBy('p.given_name').limit(20).execute();
-      const access = await decideRecordAccessForMany(db, { actor: user, personIds: mine.map((p) => p.id), categories: ['demographics'], purpose: 'care_coordination', action: 'list' });
-      people = mine.filter((p) => access.get(p.id)?.byCategory.demographics.scope !== 'none' && access.get(p.id)?.allowed)
+      const mine = await db
+        .selectFrom('care_relationships as r')
+        .innerJoin('persons as p', 'p.id', 'r.person_id')
+        .select(['p.id', 'p.given_name', 'p.family_name', 'p.birth_date'])
+        .where('r.practitioner_id', '=', user.practitionerId)
+        .where('r.ended_at', 'is', null)
+        .where(sql<boolean>`p.merged_into is null`)
+        .orderBy('p.family_name')
+        .orderBy('p.given_name')
+        .limit(20)
+        .execute();
+      const access = await decideRecordAccessForMany(db, {
+        actor: user,
+        personIds: mine.map((p) => p.id),
+        categories: ['demographics'],
+        purpose: 'care_coordination',
+        action: 'list',
+      });
+      people = mine
+        .filter((p) => access.get(p.id)?.byCategory.demographics.scope !== 'none' && access.get(p.id)?.allowed)
         .map((p) => ({ personId: p.id, name: `${p.given_name} ${p.family_name}`, birthDate: p.birth_date }));
     }
-    const rows = await Promise.all([...new Map(people.map((p) => [p.personId, p])).values()].map(async (p) => ({
-      ...p, problem: await eligibilityProblem(db, service, await personFacts(db, p.personId)),
-    })));
-    return reply.code(error ? 400 : 200).view('referrals-choose-person.njk', viewContext(request, reply, {
-      title: `${error ? 'Error: ' : ''}Who are you referring to ${service.name}?`, service, ages: agesText(service.min_age, service.max_age), q, error, rows, searched: Boolean(q),
-    }));
+    const rows = await Promise.all(
+      [...new Map(people.map((p) => [p.personId, p])).values()].map(async (p) => ({
+        ...p,
+        problem: await eligibilityProblem(db, service, await personFacts(db, p.personId)),
+      })),
+    );
+    return reply.code(error ? 400 : 200).view(
+      'referrals-choose-person.njk',
+      viewContext(request, reply, {
+        title: `${error ? 'Error: ' : ''}Who are you referring to ${service.name}?`,
+        service,
+        ages: agesText(service.min_age, service.max_age),
+        q,
+        error,
+        rows,
+        searched: Boolean(q),
+      }),
+    );
   });
 
   async function loadReferralFor(user: SignedInUser, id: string) {
@@ -338,7 +559,14 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     return { r, parties };
   }
 
-  async function renderReferral(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, id: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function renderReferral(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    id: string,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const { r, parties } = await loadReferralFor(user, id);
     // A resident's request made without signing in: the practitioners it went to see what was
     // typed, as typed, and never ask for the record the person index filed it against.
@@ -346,10 +574,19 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const self = r.kind !== 'professional' ? await selfDetailsOf(db, r.id) : undefined;
     const access = typed
       ? { byCategory: { demographics: { scope: 'none' as const } }, reason: 'they were not signed in, so who they are is not confirmed' }
-      : await decideRecordAccess(db, { actor: user, personId: r.person_id, categories: ['demographics'], purpose: user.role === 'citizen' ? 'self' : 'care_coordination', action: 'read' });
+      : await decideRecordAccess(db, {
+          actor: user,
+          personId: r.person_id,
+          categories: ['demographics'],
+          purpose: user.role === 'citizen' ? 'self' : 'care_coordination',
+          action: 'read',
+        });
     const nameVisible = access.byCategory.demographics.scope !== 'none';
-    const person = nameVisible ? await personName(r.person_id)
-      : typed && self ? { given_name: self.given_name, family_name: self.family_name, birth_date: self.birth_date } : undefined;
+    const person = nameVisible
+      ? await personName(r.person_id)
+      : typed && self
+        ? { given_name: self.given_name, family_name: self.family_name, birth_date: self.birth_date }
+        : undefined;
     // Communication needs are contact details: whoever may see who the referral is about sees how to contact them.
     const communication = nameVisible && user.role === 'practitioner' ? await communicationNeedsOf(db, r.person_id) : null;
     const history = (await referralHistory(db, [r.id])).get(r.id) ?? [];
@@ -359,48 +596,95 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const actingParties = parties.filter((p) => p !== 'receiver' || nameVisible || typed);
     const actions = new Set<ActionKind>(actingParties.flatMap((p) => availableActions(r.status, p)));
     const linked = [r.onward_referral_id, r.onward_from_id].filter((x): x is string => Boolean(x));
-    const links = linked.length ? await db.selectFrom('referrals as x')
-      .select(['x.id', 'x.status', serviceNameOf('x.service_id').as('service'), organisationNameOf('x.organisation_id').$castTo<string>().as('organisation')]).where('x.id', 'in', linked).execute() : [];
+    const links = linked.length
+      ? await db
+          .selectFrom('referrals as x')
+          .select([
+            'x.id',
+            'x.status',
+            serviceNameOf('x.service_id').as('service'),
+            organisationNameOf('x.organisation_id').$castTo<string>().as('organisation'),
+          ])
+          .where('x.id', 'in', linked)
+          .execute()
+      : [];
     const canAct = isReceiver && (nameVisible || typed);
-    const [practitioners, services] = canAct && (actions.has('assign') || actions.has('decline')) ? await Promise.all([
-      organisationPractitioners(db, r.organisation_id),
-      allServicesWithWaits(db),
-    ]) : [[], []];
+    const [practitioners, services] =
+      canAct && (actions.has('assign') || actions.has('decline'))
+        ? await Promise.all([organisationPractitioners(db, r.organisation_id), allServicesWithWaits(db)])
+        : [[], []];
     const facts = canAct ? await eligibilityFactsOf(db, r) : null;
     const criteria = canAct && actions.has('accept') ? await serviceCriteria(db, r.service_id) : undefined;
     const values = (extra.values ?? {}) as Body;
     const error = extra.error as { field: string; text: string; action: string } | undefined;
     const today = ukDate(new Date());
     const chosenOnward = first(values.onward);
-    const onwardChoice = facts ? serviceGroups(services, facts, chosenOnward === 'none' ? '' : chosenOnward, null, r.service_id) : { groups: [] };
+    const onwardChoice = facts
+      ? serviceGroups(services, facts, chosenOnward === 'none' ? '' : chosenOnward, null, r.service_id)
+      : { groups: [] };
     const handedOn = Boolean(r.onward_referral_id);
     const detailsWithheld = !nameVisible && !typed && isReceiver && !parties.includes('referrer');
     const firstContact = r.first_contact_on
       ? `${writtenDay(String(r.first_contact_on).slice(0, 10))}${r.first_contact_method ? `, ${contactMethodLabels[r.first_contact_method].toLowerCase()}` : ''}`
-      : r.first_contact_at ? writtenDay(ukDate(new Date(r.first_contact_at))) : null;
+      : r.first_contact_at
+        ? writtenDay(ukDate(new Date(r.first_contact_at)))
+        : null;
     const shared = (r.shared_categories ?? []).map((c) => categoryLabels[c as Category] ?? c);
     const row = (key: string, text: string) => ({ key: { text: key }, value: { text } });
     const summaryRows = [
-      row(typed ? 'Person, as they gave it' : 'Person', person ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${writtenDay(String(person.birth_date).slice(0, 10))}` : ''}` : 'Name withheld'),
+      row(
+        typed ? 'Person, as they gave it' : 'Person',
+        person
+          ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${writtenDay(String(person.birth_date).slice(0, 10))}` : ''}`
+          : 'Name withheld',
+      ),
       row('To', `${r.service}, ${r.organisation} (${r.team})`),
-      row('From', r.from_organisation ? `${r.from_organisation}${r.kind !== 'professional' ? ` (handed on: first asked for by the person themselves)` : ''}` : kindLabels[r.kind]),
+      row(
+        'From',
+        r.from_organisation
+          ? `${r.from_organisation}${r.kind !== 'professional' ? ` (handed on: first asked for by the person themselves)` : ''}`
+          : kindLabels[r.kind],
+      ),
       // What the resident gave so the service can reach them, to those the request went to and the person.
-      ...(self && !detailsWithheld ? [
-        row('Asked by', self.made_by === 'person' ? 'The person, signed in' : self.made_by === 'proxy' ? 'Someone registered to act for the person, signed in' : 'The person, not signed in'),
-        row('Reference', self.reference),
-        ...(typed && self.postcode ? [row('Postcode, as they gave it', self.postcode)] : []),
-        row('Email', self.email ?? 'Not given'),
-        row('Phone', self.phone ?? 'Not given'),
-        row('Preferred contact', preferredContactLabels[self.preferred_contact]),
-        row('Access and communication needs', self.access_needs ?? 'None given'),
-        ...(self.needs.length ? [row('Help asked for', self.needs.map((n) => NEED_TERMS.find((t) => t.code === n)?.name ?? n).join(', '))] : []),
-      ] : []),
-      ...(nameVisible && user.role === 'practitioner' ? [row('Communication needs', communication?.summary.length ? communication.summary.join('; ') : 'None recorded')] : []),
+      ...(self && !detailsWithheld
+        ? [
+            row(
+              'Asked by',
+              self.made_by === 'person'
+                ? 'The person, signed in'
+                : self.made_by === 'proxy'
+                  ? 'Someone registered to act for the person, signed in'
+                  : 'The person, not signed in',
+            ),
+            row('Reference', self.reference),
+            ...(typed && self.postcode ? [row('Postcode, as they gave it', self.postcode)] : []),
+            row('Email', self.email ?? 'Not given'),
+            row('Phone', self.phone ?? 'Not given'),
+            row('Preferred contact', preferredContactLabels[self.preferred_contact]),
+            row('Access and communication needs', self.access_needs ?? 'None given'),
+            ...(self.needs.length
+              ? [row('Help asked for', self.needs.map((n) => NEED_TERMS.find((t) => t.code === n)?.name ?? n).join(', '))]
+              : []),
+          ]
+        : []),
+      ...(nameVisible && user.role === 'practitioner'
+        ? [row('Communication needs', communication?.summary.length ? communication.summary.join('; ') : 'None recorded')]
+        : []),
       row('Urgency', urgencyLabels[r.urgency]!),
       // Without access, the receiving side sees neither who it is about nor what the referral says about them.
-      ...(detailsWithheld ? [] : [row('Reason', r.reason), row('In the person\'s words', r.person_words ?? 'Not given')]),
-      row('Shared with the service', shared.length ? shared.join(', ') : r.sharing_basis === 'lawful_basis' ? 'On a recorded lawful basis' : 'Name and contact details only, until the person agrees more'),
-      row('Acknowledge by', `${writtenDay(String(r.acknowledge_due).slice(0, 10))}${r.acknowledged_at ? ` (acknowledged ${writtenDay(ukDate(new Date(r.acknowledged_at)))})` : ''}`),
+      ...(detailsWithheld ? [] : [row('Reason', r.reason), row("In the person's words", r.person_words ?? 'Not given')]),
+      row(
+        'Shared with the service',
+        shared.length
+          ? shared.join(', ')
+          : r.sharing_basis === 'lawful_basis'
+            ? 'On a recorded lawful basis'
+            : 'Name and contact details only, until the person agrees more',
+      ),
+      row(
+        'Acknowledge by',
+        `${writtenDay(String(r.acknowledge_due).slice(0, 10))}${r.acknowledged_at ? ` (acknowledged ${writtenDay(ukDate(new Date(r.acknowledged_at)))})` : ''}`,
+      ),
       row('First contact by', `${writtenDay(String(r.first_contact_due).slice(0, 10))}${firstContact ? ` (made ${firstContact})` : ''}`),
       row('Assigned to', r.assigned ?? 'Not assigned'),
       row('Pathway', r.pathway ?? 'None'),
@@ -409,32 +693,73 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const conversation = isReceiver ? await requestConversationForService(db, user, r.id) : undefined;
     // Confirming who follows it, once the service is in touch (request-accounts.ts decides when).
     const identity = isReceiver ? await identityConfirmation(db, user, r.id) : undefined;
-    return reply.code(status).view('referrals-detail.njk', viewContext(request, reply, {
-      identity, identityError: extra.identityError ?? null,
-      identityItems: identityChecks.map((c) => ({ value: c, text: identityCheckLabels[c] })),
-      conversation, messageError: extra.messageError ?? null, messageValue: extra.messageValue ?? '',
-      title: `${error ? 'Error: ' : ''}${kindLabels[r.kind] === 'Referral' ? 'Referral' : kindLabels[r.kind]} to ${r.service}`, r, parties, isReceiver, isPerson: parties.includes('person'), nameVisible, accessReason: access.reason,
-      typed, kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
-      detailsWithheld, summaryRows,
-      person: person ? { name: `${person.given_name} ${person.family_name}`, birthDate: person.birth_date } : null,
-      statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
-      overdue: overdueOf(r, today), assigned: r.assigned ?? null,
-      history: history.map((h) => ({ ...h, label: historyLabel(h.action, handedOn) })),
-      actions: [...actions], handedOn,
-      onward: links.find((l) => l.id === r.onward_referral_id) ?? null,
-      onwardFrom: links.find((l) => l.id === r.onward_from_id) ?? null,
-      practitionerItems: [{ value: '', text: 'Choose a practitioner' }, ...practitioners.map((p) => ({ value: p.id, text: `${p.given_name} ${p.family_name} (${p.role.replace(/_/g, ' ')})`, selected: p.id === r.assigned_practitioner_id }))],
-      onwardGroups: onwardChoice.groups, declineNotHandedOn: chosenOnward === 'none',
-      eligibilityProblem: criteria && facts ? await eligibilityProblem(db, criteria, facts) : null,
-      methodItems: contactMethods.map((m) => ({ value: m, text: contactMethodLabels[m], checked: first(values.method) === m })),
-      contactItems: dateInputItems(dateParts(values, 'contact'), error?.action === 'start' && error.field === 'contact' ? (extra.wrongParts as DatePart[] | undefined) ?? [] : []),
-      errorHref: error ? (error.action === 'start' && error.field === 'contact' && (extra.wrongParts as DatePart[] | undefined)?.length
-        ? `#start-contact-${(extra.wrongParts as DatePart[])[0]}` : `#${errorTargets[`${error.action}-${error.field}`] ?? 'actions'}`) : null,
-      success: error ? null : successFrom(request, doneMessages(r, person ? `${person.given_name} ${person.family_name}` : 'the person',
-        r.assigned ?? null, links.find((l) => l.id === r.onward_referral_id) ?? null)),
-      values,
-      ...extra,
-    }));
+    return reply.code(status).view(
+      'referrals-detail.njk',
+      viewContext(request, reply, {
+        identity,
+        identityError: extra.identityError ?? null,
+        identityItems: identityChecks.map((c) => ({ value: c, text: identityCheckLabels[c] })),
+        conversation,
+        messageError: extra.messageError ?? null,
+        messageValue: extra.messageValue ?? '',
+        title: `${error ? 'Error: ' : ''}${kindLabels[r.kind] === 'Referral' ? 'Referral' : kindLabels[r.kind]} to ${r.service}`,
+        r,
+        parties,
+        isReceiver,
+        isPerson: parties.includes('person'),
+        nameVisible,
+        accessReason: access.reason,
+        typed,
+        kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
+        detailsWithheld,
+        summaryRows,
+        person: person ? { name: `${person.given_name} ${person.family_name}`, birthDate: person.birth_date } : null,
+        statusLabel: statusLabels[r.status],
+        statusClass: statusTagClass[r.status],
+        urgencyLabel: urgencyLabels[r.urgency],
+        overdue: overdueOf(r, today),
+        assigned: r.assigned ?? null,
+        history: history.map((h) => ({ ...h, label: historyLabel(h.action, handedOn) })),
+        actions: [...actions],
+        handedOn,
+        onward: links.find((l) => l.id === r.onward_referral_id) ?? null,
+        onwardFrom: links.find((l) => l.id === r.onward_from_id) ?? null,
+        practitionerItems: [
+          { value: '', text: 'Choose a practitioner' },
+          ...practitioners.map((p) => ({
+            value: p.id,
+            text: `${p.given_name} ${p.family_name} (${p.role.replace(/_/g, ' ')})`,
+            selected: p.id === r.assigned_practitioner_id,
+          })),
+        ],
+        onwardGroups: onwardChoice.groups,
+        declineNotHandedOn: chosenOnward === 'none',
+        eligibilityProblem: criteria && facts ? await eligibilityProblem(db, criteria, facts) : null,
+        methodItems: contactMethods.map((m) => ({ value: m, text: contactMethodLabels[m], checked: first(values.method) === m })),
+        contactItems: dateInputItems(
+          dateParts(values, 'contact'),
+          error?.action === 'start' && error.field === 'contact' ? ((extra.wrongParts as DatePart[] | undefined) ?? []) : [],
+        ),
+        errorHref: error
+          ? error.action === 'start' && error.field === 'contact' && (extra.wrongParts as DatePart[] | undefined)?.length
+            ? `#start-contact-${(extra.wrongParts as DatePart[])[0]}`
+            : `#${errorTargets[`${error.action}-${error.field}`] ?? 'actions'}`
+          : null,
+        success: error
+          ? null
+          : successFrom(
+              request,
+              doneMessages(
+                r,
+                person ? `${person.given_name} ${person.family_name}` : 'the person',
+                r.assigned ?? null,
+                links.find((l) => l.id === r.onward_referral_id) ?? null,
+              ),
+            ),
+        values,
+        ...extra,
+      }),
+    );
   }
 
   app.get('/referrals/:id', async (request, reply) => {
@@ -446,7 +771,8 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const id = idParam(request, 'There is no such referral.');
     const sent = await postServiceMessage(app, request, id);
-    if (sent.error) return renderReferral(request, reply, user, id, { messageError: sent.error, messageValue: first(sent.values.message) }, 400);
+    if (sent.error)
+      return renderReferral(request, reply, user, id, { messageError: sent.error, messageValue: first(sent.values.message) }, 400);
     return reply.redirect(withDone(`/referrals/${id}`, 'message'));
   });
 
@@ -471,33 +797,59 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     let wrongParts: DatePart[] = ['day', 'month', 'year'];
     try {
       switch (kind) {
-        case 'acknowledge': action = { kind }; break;
-        case 'accept': action = { kind, eligibilityNote: first(body.eligibility_note).slice(0, 1000) }; break;
+        case 'acknowledge':
+          action = { kind };
+          break;
+        case 'accept':
+          action = { kind, eligibilityNote: first(body.eligibility_note).slice(0, 1000) };
+          break;
         case 'start': {
           const date = readDateInput(body, 'contact', 'The date of first contact');
           if (date.kind === 'empty') throw new ReferralInputError('contact', 'Enter the date of first contact');
-          if (date.kind === 'error') { wrongParts = date.parts; throw new ReferralInputError('contact', date.message); }
+          if (date.kind === 'error') {
+            wrongParts = date.parts;
+            throw new ReferralInputError('contact', date.message);
+          }
           const method = first(body.method);
           if (!isContactMethod(method)) throw new ReferralInputError('method', 'Choose how the first contact was made');
           action = { kind, contact: { on: date.iso, method } };
           break;
         }
-        case 'complete': action = { kind, note: first(body.note).slice(0, 1000) }; break;
+        case 'complete':
+          action = { kind, note: first(body.note).slice(0, 1000) };
+          break;
         case 'decline': {
           const onward = first(body.onward);
-          action = { kind, reason: first(body.reason).slice(0, 1000), onwardServiceId: ID.test(onward) && onward !== 'none' ? onward : null, notHandedOn: onward === 'none' };
+          action = {
+            kind,
+            reason: first(body.reason).slice(0, 1000),
+            onwardServiceId: ID.test(onward) && onward !== 'none' ? onward : null,
+            notHandedOn: onward === 'none',
+          };
           break;
         }
-        case 'cancel': action = { kind, reason: first(body.reason).slice(0, 1000) }; break;
-        case 'assign': action = { kind, practitionerId: ID.test(first(body.practitioner)) ? first(body.practitioner) : '' }; break;
-        default: throw new HttpError(404, 'There is no such action.');
+        case 'cancel':
+          action = { kind, reason: first(body.reason).slice(0, 1000) };
+          break;
+        case 'assign':
+          action = { kind, practitionerId: ID.test(first(body.practitioner)) ? first(body.practitioner) : '' };
+          break;
+        default:
+          throw new HttpError(404, 'There is no such action.');
       }
       await applyReferralAction(db, user, id, action);
     } catch (error) {
       if (error instanceof ReferralInputError) {
         if (error.status === 403 || error.status === 404) throw new HttpError(error.status, error.message);
         // The form is shown again, but only to someone who may see the referral at all.
-        return renderReferral(request, reply, user, id, { error: { field: error.field, text: error.message, action: kind }, values: body, wrongParts }, error.status);
+        return renderReferral(
+          request,
+          reply,
+          user,
+          id,
+          { error: { field: error.field, text: error.message, action: kind }, values: body, wrongParts },
+          error.status,
+        );
       }
       throw error;
     }
@@ -511,35 +863,61 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const requested = first((request.query as Query).for);
     const personId = requested && ID.test(requested) ? requested : user.personId;
     const access = await decideRecordAccess(db, { actor: user, personId, categories: ['social_care'], purpose: 'self', action: 'read' });
-    if (!access.allowed || access.byCategory.social_care.scope === 'none') throw new HttpError(403, 'You can see your own referrals, or those of someone you are a registered proxy for.');
+    if (!access.allowed || access.byCategory.social_care.scope === 'none')
+      throw new HttpError(403, 'You can see your own referrals, or those of someone you are a registered proxy for.');
     const rows = await referralsOfPerson(db, personId);
     const forName = personId === user.personId ? null : await personName(personId);
-    const history = await referralHistory(db, rows.map((r) => r.id));
-    return reply.view('referrals-mine.njk', viewContext(request, reply, {
-      title: forName ? `${forName.given_name} ${forName.family_name}'s referrals` : 'Your referrals', forName: forName ? `${forName.given_name} ${forName.family_name}` : null,
-      forQuery: personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`,
-      success: successFrom(request, { cancel: { heading: 'Referral cancelled', text: 'The service and the referrer can see that you cancelled it, and why.' } }),
-      rows: rows.map((r) => ({
-        ...r, statusLabel: statusLabels[r.status], statusClass: statusTagClass[r.status], urgencyLabel: urgencyLabels[r.urgency],
-        history: (history.get(r.id) ?? []).map((h) => ({ ...h, label: historyLabel(h.action, Boolean(r.onwardReferralId)) })),
-        canCancel: personId === user.personId && availableActions(r.status, 'person').includes('cancel'),
-        kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
-      })),
-    }));
+    const history = await referralHistory(
+      db,
+      rows.map((r) => r.id),
+    );
+    return reply.view(
+      'referrals-mine.njk',
+      viewContext(request, reply, {
+        title: forName ? `${forName.given_name} ${forName.family_name}'s referrals` : 'Your referrals',
+        forName: forName ? `${forName.given_name} ${forName.family_name}` : null,
+        forQuery: personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`,
+        success: successFrom(request, {
+          cancel: { heading: 'Referral cancelled', text: 'The service and the referrer can see that you cancelled it, and why.' },
+        }),
+        rows: rows.map((r) => ({
+          ...r,
+          statusLabel: statusLabels[r.status],
+          statusClass: statusTagClass[r.status],
+          urgencyLabel: urgencyLabels[r.urgency],
+          history: (history.get(r.id) ?? []).map((h) => ({ ...h, label: historyLabel(h.action, Boolean(r.onwardReferralId)) })),
+          canCancel: personId === user.personId && availableActions(r.status, 'person').includes('cancel'),
+          kindLabel: r.kind === 'professional' ? null : kindLabels[r.kind],
+        })),
+      }),
+    );
   });
 
   app.get('/people/:id/pathways', async (request, reply) => {
     const user = requireRole(request, 'practitioner', 'citizen');
     const personId = idParam(request, 'There is no such person record.');
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics', 'social_care'], purpose: user.role === 'citizen' ? 'self' : 'care_coordination', action: 'read' });
+    const access = await decideRecordAccess(db, {
+      actor: user,
+      personId,
+      categories: ['demographics', 'social_care'],
+      purpose: user.role === 'citizen' ? 'self' : 'care_coordination',
+      action: 'read',
+    });
     if (access.byCategory.demographics.scope === 'none') throw new HttpError(403, 'You cannot see this record: ' + access.reason + '.');
     const person = await personName(personId);
     if (!person) throw new HttpError(404, 'There is no such person record.');
     const [journeys, pathways] = await Promise.all([journeysOf(db, personId), listPathways(db)]);
-    return reply.view('referrals-pathways.njk', viewContext(request, reply, {
-      title: 'Pathways', personId, person: { name: `${person.given_name} ${person.family_name}` }, journeys, isSelf: user.role === 'citizen',
-      pathwayItems: pathways.map((p) => ({ value: p.id, text: p.name, hint: { text: p.entry_criteria } })),
-    }));
+    return reply.view(
+      'referrals-pathways.njk',
+      viewContext(request, reply, {
+        title: 'Pathways',
+        personId,
+        person: { name: `${person.given_name} ${person.family_name}` },
+        journeys,
+        isSelf: user.role === 'citizen',
+        pathwayItems: pathways.map((p) => ({ value: p.id, text: p.name, hint: { text: p.entry_criteria } })),
+      }),
+    );
   });
 
   app.post('/people/:id/pathways', async (request, reply) => {
@@ -560,9 +938,12 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const sections = pathways.map((p) => {
       const steps = shown.filter((f) => f.pathwayId === p.id);
       const chart = horizontalBarChart({
-        id: `flow-${p.id}`, title: `${p.name}: median wait before each step starts, in working days`,
+        id: `flow-${p.id}`,
+        title: `${p.name}: median wait before each step starts, in working days`,
         description: `Each bar is one step of the pathway, in order. Its length is the median number of working days people waited from the step becoming ready to its start. ${SUPPRESSION_NOTE}`,
-        data: steps.map((s) => ({ label: s.name.length > 28 ? `${s.name.slice(0, 27)}…` : s.name, value: s.medianWaitDays })), decimals: 1, axisTitle: 'Median wait (working days)',
+        data: steps.map((s) => ({ label: s.name.length > 28 ? `${s.name.slice(0, 27)}…` : s.name, value: s.medianWaitDays })),
+        decimals: 1,
+        axisTitle: 'Median wait (working days)',
       });
       return { ...p, steps, chart };
     });

@@ -146,14 +146,28 @@ export interface ReferralTables {
   };
   /** One referral for a whole household (migration 0046): every adult's agreement before it is sent. */
   household_referrals: {
-    id: string; household_id: string; lead_person_id: string; service_id: string; reason: string; urgency: 'routine' | 'soon' | 'urgent';
-    from_user_id: string; from_organisation_id: string | null; from_label: string; created_at: Generated<Date>;
+    id: string;
+    household_id: string;
+    lead_person_id: string;
+    service_id: string;
+    reason: string;
+    urgency: 'routine' | 'soon' | 'urgent';
+    from_user_id: string;
+    from_organisation_id: string | null;
+    from_label: string;
+    created_at: Generated<Date>;
   };
   household_referral_members: { household_referral_id: string; person_id: string; adult: boolean };
   /** Each adult's agreement, or its withdrawal, in order: the latest row per person is their word now. */
   household_referral_agreements: {
-    id: Generated<number>; household_referral_id: string; person_id: string; agrees: boolean; evidence: string; recorded_for: 'person' | 'practitioner';
-    recorded_by: string; recorded_at: Generated<Date>;
+    id: Generated<number>;
+    household_referral_id: string;
+    person_id: string;
+    agrees: boolean;
+    evidence: string;
+    recorded_for: 'person' | 'practitioner';
+    recorded_by: string;
+    recorded_at: Generated<Date>;
   };
   /** The referral sent for each adult once every adult agreed. */
   household_referral_sends: { household_referral_id: string; person_id: string; referral_id: string; sent_at: Generated<Date> };
@@ -271,10 +285,14 @@ export const referralMigrations: Record<string, Migration> = {
       `.execute(db);
       // The shipped pathway definitions, as data.
       for (const p of pathwayDefinitions) {
-        await sql`insert into pathways (id, name, description, entry_criteria) values (${p.id}, ${p.name}, ${p.description}, ${p.entryCriteria})`.execute(db);
+        await sql`insert into pathways (id, name, description, entry_criteria) values (${p.id}, ${p.name}, ${p.description}, ${p.entryCriteria})`.execute(
+          db,
+        );
         for (const s of p.steps) {
           await sql`insert into pathway_steps (pathway_id, code, name, stage, owner_kind, service_name, owner_role, entry_criteria, expected_days)
-            values (${p.id}, ${s.code}, ${s.name}, ${s.stage}, ${s.ownerKind}, ${s.serviceName}, ${s.ownerRole}, ${s.entryCriteria}, ${s.expectedDays})`.execute(db);
+            values (${p.id}, ${s.code}, ${s.name}, ${s.stage}, ${s.ownerKind}, ${s.serviceName}, ${s.ownerRole}, ${s.entryCriteria}, ${s.expectedDays})`.execute(
+            db,
+          );
         }
       }
     },

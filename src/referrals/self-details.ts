@@ -24,18 +24,34 @@ export function newReference(): string {
 }
 
 /** Who the typed details say the person is, for eligibility: their age and the area of their postcode. */
-export async function factsFromDetails(db: Db, details: { birthDate: string | null; postcode: string | null }, now: Date = new Date()): Promise<PersonFacts> {
+export async function factsFromDetails(
+  db: Db,
+  details: { birthDate: string | null; postcode: string | null },
+  now: Date = new Date(),
+): Promise<PersonFacts> {
   const area = details.postcode ? await localityOfPostcode(db, details.postcode) : undefined;
-  return { age: details.birthDate ? ageOn(details.birthDate, ukDate(now)) : null, localityId: area?.localityId ?? null, localityName: area?.localityName ?? null };
+  return {
+    age: details.birthDate ? ageOn(details.birthDate, ukDate(now)) : null,
+    localityId: area?.localityId ?? null,
+    localityName: area?.localityName ?? null,
+  };
 }
 
 /**
  * The facts eligibility is judged on for a self-made referral: what was typed when it was made
  * without signing in (never the record the person index found), the person's record otherwise.
  */
-export async function eligibilityFactsOf(db: Db, referral: { id: string; person_id: string; kind: string; relationship_id: number | null }, now: Date = new Date()): Promise<PersonFacts> {
+export async function eligibilityFactsOf(
+  db: Db,
+  referral: { id: string; person_id: string; kind: string; relationship_id: number | null },
+  now: Date = new Date(),
+): Promise<PersonFacts> {
   if (referral.kind !== 'professional' && referral.relationship_id === null) {
-    const d = await db.selectFrom('referral_self_details').select(['birth_date', 'postcode']).where('referral_id', '=', referral.id).executeTakeFirst();
+    const d = await db
+      .selectFrom('referral_self_details')
+      .select(['birth_date', 'postcode'])
+      .where('referral_id', '=', referral.id)
+      .executeTakeFirst();
     if (d) return factsFromDetails(db, { birthDate: d.birth_date ? String(d.birth_date).slice(0, 10) : null, postcode: d.postcode }, now);
   }
   return personFacts(db, referral.person_id, now);
@@ -52,8 +68,15 @@ export async function selfDetailsOf(db: Db, referralId: string) {
 export async function copySelfDetails(trx: Transaction<Database>, fromReferralId: string, toReferralId: string): Promise<void> {
   const d = await trx.selectFrom('referral_self_details').selectAll().where('referral_id', '=', fromReferralId).executeTakeFirst();
   if (!d) return;
-  await trx.insertInto('referral_self_details').values({
-    ...d, referral_id: toReferralId, reference: newReference(), submission_key: newSubmissionKey(), created_at: undefined,
-    needs: sql<string[]>`${JSON.stringify(d.needs ?? [])}::jsonb`,
-  }).execute();
+  await trx
+    .insertInto('referral_self_details')
+    .values({
+      ...d,
+      referral_id: toReferralId,
+      reference: newReference(),
+      submission_key: newSubmissionKey(),
+      created_at: undefined,
+      needs: sql<string[]>`${JSON.stringify(d.needs ?? [])}::jsonb`,
+    })
+    .execute();
 }

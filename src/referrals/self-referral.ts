@@ -41,7 +41,11 @@ export const preferredContacts = ['email', 'phone', 'text'] as const;
 export type PreferredContact = (typeof preferredContacts)[number];
 export const preferredContactLabels: Record<PreferredContact, string> = { email: 'Email', phone: 'Phone call', text: 'Text message' };
 
-export interface FieldError { field: string; text: string; parts?: DatePart[] }
+export interface FieldError {
+  field: string;
+  text: string;
+  parts?: DatePart[];
+}
 
 /** Bad input on a resident's form: every problem at once, for the GOV.UK error summary. */
 export class SelfReferralInputError extends Error {
@@ -83,8 +87,6 @@ const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]);
 const SUBMISSION_KEY = /^[a-f0-9-]{36}$/;
 
-
-
 export function normalisedPostcode(raw: string): string {
   const compact = raw.toUpperCase().replace(/\s+/g, '');
   return compact.length > 3 ? `${compact.slice(0, -3)} ${compact.slice(-3)}` : compact;
@@ -103,7 +105,8 @@ export function parseContact(body: Body, errors: FieldError[], signedIn: boolean
     const dob = readDateInput(body, 'dob', 'Date of birth');
     if (dob.kind === 'empty') errors.push({ field: 'dob', text: 'Enter your date of birth', parts: ['day', 'month', 'year'] });
     else if (dob.kind === 'error') errors.push({ field: 'dob', text: dob.message, parts: dob.parts });
-    else if (dob.iso > ukDate(now)) errors.push({ field: 'dob', text: 'Date of birth must be in the past', parts: ['day', 'month', 'year'] });
+    else if (dob.iso > ukDate(now))
+      errors.push({ field: 'dob', text: 'Date of birth must be in the past', parts: ['day', 'month', 'year'] });
     else if (dob.iso < '1900-01-01') errors.push({ field: 'dob', text: 'Date of birth must be after 1900', parts: ['year'] });
     else birthDate = dob.iso;
   }
@@ -112,21 +115,26 @@ export function parseContact(body: Body, errors: FieldError[], signedIn: boolean
   if (!signedIn) {
     const pc = normalisedPostcode(rawPostcode);
     if (!rawPostcode) errors.push({ field: 'postcode', text: 'Enter your postcode' });
-    else if (!/^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$/.test(pc)) errors.push({ field: 'postcode', text: 'Enter a real postcode, like RV3 2AB' });
+    else if (!/^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$/.test(pc))
+      errors.push({ field: 'postcode', text: 'Enter a real postcode, like RV3 2AB' });
     else postcode = pc;
   }
   const email = str(body.email, 200) || null;
   const phone = str(body.phone, 30) || null;
-  if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) errors.push({ field: 'email', text: 'Enter an email address in the correct format, like name@example.com' });
-  if (phone && !/^\+?[0-9 ()-]{10,20}$/.test(phone)) errors.push({ field: 'phone', text: 'Enter a phone number, like 01632 960 001 or 07700 900 982' });
+  if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+    errors.push({ field: 'email', text: 'Enter an email address in the correct format, like name@example.com' });
+  if (phone && !/^\+?[0-9 ()-]{10,20}$/.test(phone))
+    errors.push({ field: 'phone', text: 'Enter a phone number, like 01632 960 001 or 07700 900 982' });
   const preferred = body.preferred_contact;
   let preferredContact: PreferredContact = 'email';
   if (typeof preferred !== 'string' || !(preferredContacts as readonly string[]).includes(preferred)) {
     errors.push({ field: 'preferred_contact', text: 'Choose how you would like to be contacted' });
   } else {
     preferredContact = preferred as PreferredContact;
-    if (preferredContact === 'email' && !email && !errors.some((e) => e.field === 'email')) errors.push({ field: 'email', text: 'Enter your email address, or choose another way to be contacted' });
-    if (preferredContact !== 'email' && !phone && !errors.some((e) => e.field === 'phone')) errors.push({ field: 'phone', text: 'Enter your phone number, or choose another way to be contacted' });
+    if (preferredContact === 'email' && !email && !errors.some((e) => e.field === 'email'))
+      errors.push({ field: 'email', text: 'Enter your email address, or choose another way to be contacted' });
+    if (preferredContact !== 'email' && !phone && !errors.some((e) => e.field === 'phone'))
+      errors.push({ field: 'phone', text: 'Enter your phone number, or choose another way to be contacted' });
   }
   return { givenName, familyName, birthDate, postcode, email, phone, preferredContact, accessNeeds: str(body.access_needs, 1000) || null };
 }
@@ -140,47 +148,110 @@ export function parseSelfReferralForm(serviceId: string, body: Body, signedIn: b
   const urgency = body.urgency === 'soon' ? 'soon' : body.urgency === 'routine' ? 'routine' : null;
   if (!urgency) errors.push({ field: 'urgency', text: 'Choose how soon you need help' });
   const onward = body.onward_consent;
-  if (onward !== 'yes' && onward !== 'no') errors.push({ field: 'onward_consent', text: 'Say whether the service may pass your request on if it cannot help' });
+  if (onward !== 'yes' && onward !== 'no')
+    errors.push({ field: 'onward_consent', text: 'Say whether the service may pass your request on if it cannot help' });
   const rawCategories = signedIn ? list(body.categories) : [];
   const categories = rawCategories.filter(isCategory);
   if (categories.length !== rawCategories.length) errors.push({ field: 'categories', text: 'Choose information from the list' });
   const submissionKey = str(body.submission, 40);
-  if (!SUBMISSION_KEY.test(submissionKey)) errors.push({ field: 'submission', text: 'This form has expired. Go back, refresh the page and try again.' });
+  if (!SUBMISSION_KEY.test(submissionKey))
+    errors.push({ field: 'submission', text: 'This form has expired. Go back, refresh the page and try again.' });
   if (errors.length) throw new SelfReferralInputError(errors);
-  return { serviceId, submissionKey, contact, help, urgency: urgency!, onwardConsent: onward === 'yes', categories: [...new Set(categories)] };
-}
-
-/** A service a resident may ask for themselves, or undefined. */
-export async function selfReferralService(db: Db, serviceId: string): Promise<(ServiceRow & { accepts_self_referral: boolean; min_age: number | null; max_age: number | null; locality_ids: string[] }) | undefined> {
-  const s = await serviceById(db, serviceId);
-  if (!s) return undefined;
   return {
-    id: s.id, name: s.name, organisation_id: s.organisationId, team_id: s.teamId, organisation: s.organisationName,
-    acknowledge_within_days: s.acknowledgeWithinDays, first_contact_within_days: s.firstContactWithinDays,
-    accepts_self_referral: s.acceptsSelfReferral, min_age: s.minAge, max_age: s.maxAge, locality_ids: s.localityIds,
+    serviceId,
+    submissionKey,
+    contact,
+    help,
+    urgency: urgency!,
+    onwardConsent: onward === 'yes',
+    categories: [...new Set(categories)],
   };
 }
 
-
+/** A service a resident may ask for themselves, or undefined. */
+export async function selfReferralService(
+  db: Db,
+  serviceId: string,
+): Promise<
+  (ServiceRow & { accepts_self_referral: boolean; min_age: number | null; max_age: number | null; locality_ids: string[] }) | undefined
+> {
+  const s = await serviceById(db, serviceId);
+  if (!s) return undefined;
+  return {
+    id: s.id,
+    name: s.name,
+    organisation_id: s.organisationId,
+    team_id: s.teamId,
+    organisation: s.organisationName,
+    acknowledge_within_days: s.acknowledgeWithinDays,
+    first_contact_within_days: s.firstContactWithinDays,
+    accepts_self_referral: s.acceptsSelfReferral,
+    min_age: s.minAge,
+    max_age: s.maxAge,
+    locality_ids: s.localityIds,
+  };
+}
 
 /** The person a signed-in resident may ask for: themselves, or someone they are a registered proxy for. */
-export async function subjectFor(db: Kysely<Database>, user: SignedInUser, requested: string | null): Promise<{ personId: string; madeBy: 'person' | 'proxy' }> {
-  if (user.role !== 'citizen' || !user.personId) throw new SelfReferralInputError([{ field: 'person', text: 'Only residents can ask for help for themselves here. Practitioners refer from the person\'s record.' }], 403);
+export async function subjectFor(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  requested: string | null,
+): Promise<{ personId: string; madeBy: 'person' | 'proxy' }> {
+  if (user.role !== 'citizen' || !user.personId)
+    throw new SelfReferralInputError(
+      [{ field: 'person', text: "Only residents can ask for help for themselves here. Practitioners refer from the person's record." }],
+      403,
+    );
   const personId = requested && requested !== '' ? requested : user.personId;
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new SelfReferralInputError([{ field: 'person', text: 'You can only ask for help for yourself, or for someone you are a registered proxy for.' }], 403);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(personId))
+    throw new SelfReferralInputError(
+      [{ field: 'person', text: 'You can only ask for help for yourself, or for someone you are a registered proxy for.' }],
+      403,
+    );
   // The one access decision, audited allow or deny: the person, or a proxy whose scope covers basic details.
   const access = await decideRecordAccess(db, { actor: user, personId, categories: ['demographics'], purpose: 'self', action: 'write' });
-  if (access.byCategory.demographics.scope !== 'all') throw new SelfReferralInputError([{ field: 'person', text: 'You can only ask for help for yourself, or for someone you are a registered proxy for.' }], 403);
+  if (access.byCategory.demographics.scope !== 'all')
+    throw new SelfReferralInputError(
+      [{ field: 'person', text: 'You can only ask for help for yourself, or for someone you are a registered proxy for.' }],
+      403,
+    );
   return { personId, madeBy: personId === user.personId ? 'person' : 'proxy' };
 }
 
-export interface SelfReferralSent { referralId: string; reference: string; firstContactDue: string; preferredContact: PreferredContact; serviceName: string; organisation: string }
+export interface SelfReferralSent {
+  referralId: string;
+  reference: string;
+  firstContactDue: string;
+  preferredContact: PreferredContact;
+  serviceName: string;
+  organisation: string;
+}
 
 async function sentFor(db: Db, submissionKey: string): Promise<SelfReferralSent | undefined> {
-  const row = await db.selectFrom('referral_self_details as d').innerJoin('referrals as r', 'r.id', 'd.referral_id')
-    .select(['r.id', 'd.reference', 'r.first_contact_due', 'd.preferred_contact', serviceNameOf('r.service_id').as('name'), organisationNameOf('r.organisation_id').$castTo<string>().as('organisation')])
-    .where('d.submission_key', '=', submissionKey).executeTakeFirst();
-  return row ? { referralId: row.id, reference: row.reference, firstContactDue: String(row.first_contact_due).slice(0, 10), preferredContact: row.preferred_contact, serviceName: row.name, organisation: row.organisation } : undefined;
+  const row = await db
+    .selectFrom('referral_self_details as d')
+    .innerJoin('referrals as r', 'r.id', 'd.referral_id')
+    .select([
+      'r.id',
+      'd.reference',
+      'r.first_contact_due',
+      'd.preferred_contact',
+      serviceNameOf('r.service_id').as('name'),
+      organisationNameOf('r.organisation_id').$castTo<string>().as('organisation'),
+    ])
+    .where('d.submission_key', '=', submissionKey)
+    .executeTakeFirst();
+  return row
+    ? {
+        referralId: row.id,
+        reference: row.reference,
+        firstContactDue: String(row.first_contact_due).slice(0, 10),
+        preferredContact: row.preferred_contact,
+        serviceName: row.name,
+        organisation: row.organisation,
+      }
+    : undefined;
 }
 
 /** The sent request a confirmation page shows, by its form's key (nothing about the person). */
@@ -228,47 +299,99 @@ export async function fileSelfMade(db: Kysely<Database>, made: SelfMade, now: Da
     // a second press finds the same record.
     const c = made.contact;
     const received = await receiveSourceRecord(db, SELF_REFERRAL_SOURCE, made.submissionKey, {
-      given_name: c.givenName, family_name: c.familyName, birth_date: c.birthDate ?? '', postcode: c.postcode ?? '', email: c.email ?? '', phone: c.phone ?? '',
+      given_name: c.givenName,
+      family_name: c.familyName,
+      birth_date: c.birthDate ?? '',
+      postcode: c.postcode ?? '',
+      email: c.email ?? '',
+      phone: c.phone ?? '',
     });
     personId = received.personId;
     sourceRecordId = received.sourceRecordId;
-    identity = received.reviewIds.length > 0 || received.outcome === 'review' ? 'review' : received.createdPerson ? 'new_person' : 'matched';
+    identity =
+      received.reviewIds.length > 0 || received.outcome === 'review' ? 'review' : received.createdPerson ? 'new_person' : 'matched';
   }
   const id = newReferralId();
   const reference = newReference();
   const by = made.signedIn?.user ?? null;
-  const byLabel = !made.signedIn ? 'The person (not signed in)' : made.signedIn.madeBy === 'person' ? 'The person' : `${made.signedIn.user.displayName}, acting for the person`;
+  const byLabel = !made.signedIn
+    ? 'The person (not signed in)'
+    : made.signedIn.madeBy === 'person'
+      ? 'The person'
+      : `${made.signedIn.user.displayName}, acting for the person`;
   try {
     await db.transaction().execute(async (trx) => {
       if (made.signedIn) {
         // What the person (or their proxy, within their scope) chose to let the service see: their own word.
         for (const category of made.categories) {
           await recordDirective(trx, made.signedIn.user, personId, {
-            category, recipientKind: 'organisation', recipientId: made.service.organisation_id, purposes: [...carePurposes], decision: 'permit', validUntil: null,
+            category,
+            recipientKind: 'organisation',
+            recipientId: made.service.organisation_id,
+            purposes: [...carePurposes],
+            decision: 'permit',
+            validUntil: null,
             note: `when asking ${made.service.name} for help`,
           });
         }
       }
       await insertReferral(trx, {
-        id, personId, service: made.service, reason: made.reason, personWords: made.personWords, urgency: made.urgency,
+        id,
+        personId,
+        service: made.service,
+        reason: made.reason,
+        personWords: made.personWords,
+        urgency: made.urgency,
         from: { organisationId: null, teamId: null, practitionerId: null, userId: by?.id ?? null },
-        categories: made.categories, sharingBasis: made.categories.length ? 'consent' : 'identification', onwardConsent: made.onwardConsent, onwardFromId: null,
-        journeyId: null, stepCode: null, byLabel, byRole: by?.role ?? null, by, note: made.kind === 'self_assessment' ? 'From the person\'s own assessment of what matters to them' : null, now,
+        categories: made.categories,
+        sharingBasis: made.categories.length ? 'consent' : 'identification',
+        onwardConsent: made.onwardConsent,
+        onwardFromId: null,
+        journeyId: null,
+        stepCode: null,
+        byLabel,
+        byRole: by?.role ?? null,
+        by,
+        note: made.kind === 'self_assessment' ? "From the person's own assessment of what matters to them" : null,
+        now,
         kind: made.kind,
         // Not signed in: no relationship of care, whatever the person index found (see the top of this file).
         openRelationship: made.signedIn !== null,
       });
       const c = made.contact;
-      await trx.insertInto('referral_self_details').values({
-        referral_id: id, made_by: made.signedIn?.madeBy ?? 'not_signed_in', by_user_id: by?.id ?? null,
-        given_name: c.givenName, family_name: c.familyName, birth_date: c.birthDate, postcode: c.postcode, email: c.email, phone: c.phone,
-        preferred_contact: c.preferredContact, access_needs: c.accessNeeds, source_record_id: sourceRecordId, identity, reference, submission_key: made.submissionKey,
-        needs: sql<string[]>`${JSON.stringify(made.needs)}::jsonb`, what_matters: made.whatMatters, account_id: made.signedIn ? null : made.followerAccountId ?? null,
-      }).execute();
+      await trx
+        .insertInto('referral_self_details')
+        .values({
+          referral_id: id,
+          made_by: made.signedIn?.madeBy ?? 'not_signed_in',
+          by_user_id: by?.id ?? null,
+          given_name: c.givenName,
+          family_name: c.familyName,
+          birth_date: c.birthDate,
+          postcode: c.postcode,
+          email: c.email,
+          phone: c.phone,
+          preferred_contact: c.preferredContact,
+          access_needs: c.accessNeeds,
+          source_record_id: sourceRecordId,
+          identity,
+          reference,
+          submission_key: made.submissionKey,
+          needs: sql<string[]>`${JSON.stringify(made.needs)}::jsonb`,
+          what_matters: made.whatMatters,
+          account_id: made.signedIn ? null : (made.followerAccountId ?? null),
+        })
+        .execute();
       if (made.alsoInTransaction) await made.alsoInTransaction(trx, personId);
       await appendAudit(trx, {
-        actorUserId: by?.id ?? null, actorRole: by?.role ?? null, actorOrganisationId: null, action: 'write', personId,
-        category: 'social_care', purpose: made.signedIn ? 'self' : 'care_coordination', decision: 'success',
+        actorUserId: by?.id ?? null,
+        actorRole: by?.role ?? null,
+        actorOrganisationId: null,
+        action: 'write',
+        personId,
+        category: 'social_care',
+        purpose: made.signedIn ? 'self' : 'care_coordination',
+        decision: 'success',
         reason: `${made.kind === 'self_assessment' ? 'self-assessment' : 'self-referral'} to ${made.service.organisation}${made.signedIn ? (made.signedIn.madeBy === 'proxy' ? ' by a proxy' : '') : ' (not signed in)'}`,
       });
     });
@@ -285,11 +408,25 @@ export async function fileSelfMade(db: Kysely<Database>, made: SelfMade, now: Da
 
 /** Sends a self-referral to a service that accepts them, checking who the service is for. */
 export async function sendSelfReferral(
-  db: Kysely<Database>, user: SignedInUser | null, forPerson: string | null, input: SelfReferralInput, now: Date = new Date(), followerAccountId: string | null = null,
+  db: Kysely<Database>,
+  user: SignedInUser | null,
+  forPerson: string | null,
+  input: SelfReferralInput,
+  now: Date = new Date(),
+  followerAccountId: string | null = null,
 ): Promise<SelfReferralSent> {
   const service = await selfReferralService(db, input.serviceId);
   if (!service) throw new SelfReferralInputError([{ field: 'service', text: 'There is no such service in the directory.' }], 404);
-  if (!service.accepts_self_referral) throw new SelfReferralInputError([{ field: 'service', text: `${service.name} does not take requests from residents themselves: ask a professional involved in your care to refer you.` }], 404);
+  if (!service.accepts_self_referral)
+    throw new SelfReferralInputError(
+      [
+        {
+          field: 'service',
+          text: `${service.name} does not take requests from residents themselves: ask a professional involved in your care to refer you.`,
+        },
+      ],
+      404,
+    );
   const already = await sentFor(db, input.submissionKey);
   if (already) return already;
   const subject = user ? await subjectFor(db, user, forPerson) : null;
@@ -300,19 +437,36 @@ export async function sendSelfReferral(
     // Signed in: who they are is their record's, not what a form says.
     const p = await personDetails(db, subject.personId);
     if (!p) throw new Error('the signed-in subject has no person record');
-    contact = { ...contact, givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate ? String(p.birthDate).slice(0, 10) : null };
+    contact = {
+      ...contact,
+      givenName: p.givenName,
+      familyName: p.familyName,
+      birthDate: p.birthDate ? String(p.birthDate).slice(0, 10) : null,
+    };
   }
   const criteria = await serviceCriteria(db, service.id);
   const problem = criteria ? await eligibilityProblem(db, criteria, facts, subject?.madeBy === 'proxy' ? 'they' : 'you') : null;
   if (problem) throw new SelfReferralInputError([{ field: 'service', text: `${problem}. Search the directory for a service you can use` }]);
-  return fileSelfMade(db, {
-    kind: 'self_referral', service, submissionKey: input.submissionKey, contact, reason: input.help, personWords: input.help,
-    urgency: input.urgency, onwardConsent: input.onwardConsent, categories: input.categories, needs: [], whatMatters: null,
-    signedIn: subject ? { user: user!, ...subject } : null, followerAccountId,
-  }, now);
+  return fileSelfMade(
+    db,
+    {
+      kind: 'self_referral',
+      service,
+      submissionKey: input.submissionKey,
+      contact,
+      reason: input.help,
+      personWords: input.help,
+      urgency: input.urgency,
+      onwardConsent: input.onwardConsent,
+      categories: input.categories,
+      needs: [],
+      whatMatters: null,
+      signedIn: subject ? { user: user!, ...subject } : null,
+      followerAccountId,
+    },
+    now,
+  );
 }
-
-
 
 /** Contact details a signed-in person's record holds, to prefill their form (their own data). */
 export async function contactPrefill(db: Kysely<Database>, personId: string): Promise<{ email: string; phone: string; name: string }> {

@@ -12,8 +12,16 @@ import { writtenDay } from '../platform/dates.ts';
 import { localityNames } from '../place/index.ts';
 import { agesText, personFacts } from './eligibility.ts';
 import {
-  contactPrefill, parseSelfReferralForm, preferredContactLabels, preferredContacts, selfReferralByKey, selfReferralService, sendSelfReferral, SelfReferralInputError,
-  subjectFor, type FieldError,
+  contactPrefill,
+  parseSelfReferralForm,
+  preferredContactLabels,
+  preferredContacts,
+  selfReferralByKey,
+  selfReferralService,
+  sendSelfReferral,
+  SelfReferralInputError,
+  subjectFor,
+  type FieldError,
 } from './self-referral.ts';
 import { newSubmissionKey } from './self-details.ts';
 import { accountOfferFor } from './request-routes.ts';
@@ -36,7 +44,11 @@ export interface NeedTaxonomy {
  * when signed in), on top of CSRF (the token is bound to the signed-out visitor's cookie) and the
  * one-request-per-form key.
  */
-const FORM_RATE_LIMIT = { max: 20, timeWindow: '1 hour', keyGenerator: (request: FastifyRequest) => (request.user ? `self-user:${request.user.id}` : `self-address:${request.ip}`) };
+const FORM_RATE_LIMIT = {
+  max: 20,
+  timeWindow: '1 hour',
+  keyGenerator: (request: FastifyRequest) => (request.user ? `self-user:${request.user.id}` : `self-address:${request.ip}`),
+};
 
 /** Where each field's error takes the reader. */
 function errorHref(e: FieldError): string {
@@ -54,10 +66,19 @@ function errorHref(e: FieldError): string {
 function errorsView(errors: FieldError[]) {
   const byField: Record<string, string> = {};
   for (const e of errors) byField[e.field] ??= e.text;
-  return { errorList: errors.map((e) => ({ text: e.text, href: errorHref(e) })), errorFor: byField, dobParts: errors.find((e) => e.field === 'dob')?.parts ?? [] };
+  return {
+    errorList: errors.map((e) => ({ text: e.text, href: errorHref(e) })),
+    errorFor: byField,
+    dobParts: errors.find((e) => e.field === 'dob')?.parts ?? [],
+  };
 }
 
-const radio = (values: Body, name: string, value: string, text: string, extra: Record<string, unknown> = {}) => ({ value, text, checked: first(values[name]) === value, ...extra });
+const radio = (values: Body, name: string, value: string, text: string, extra: Record<string, unknown> = {}) => ({
+  value,
+  text,
+  checked: first(values[name]) === value,
+  ...extra,
+});
 
 export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedTaxonomy): void {
   const db = app.joinery.database.db;
@@ -66,43 +87,79 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
   /** Residents and visitors only: a practitioner refers from the person's record; other roles ask nobody for help here. */
   function residentOrVisitor(request: FastifyRequest): SignedInUser | null {
     const user = request.user ?? null;
-    if (user && user.role !== 'citizen') throw new HttpError(403, 'This page is for residents asking for help themselves. Practitioners refer people from their record or the directory.');
+    if (user && user.role !== 'citizen')
+      throw new HttpError(
+        403,
+        'This page is for residents asking for help themselves. Practitioners refer people from their record or the directory.',
+      );
     // An account made from an earlier request is nobody's yet: it asks as someone not signed in
     // would (typing who they are), and follows the new request too.
     return user && user.personId ? user : null;
   }
-  const followerOf = (request: FastifyRequest): string | null => (request.user && request.user.role === 'citizen' && !request.user.personId ? request.user.id : null);
+  const followerOf = (request: FastifyRequest): string | null =>
+    request.user && request.user.role === 'citizen' && !request.user.personId ? request.user.id : null;
 
   async function whoItems(user: SignedInUser, chosen: string) {
     const actingFor = user.personId ? await proxiesOf(db, user.personId) : [];
     if (actingFor.length === 0) return [];
-    return [{ value: '', text: 'Me', checked: chosen === '' || chosen === user.personId }, ...actingFor.map((p) => ({ value: p.personId, text: `${p.name} (you act for them as their ${p.kind})`, checked: chosen === p.personId }))];
+    return [
+      { value: '', text: 'Me', checked: chosen === '' || chosen === user.personId },
+      ...actingFor.map((p) => ({
+        value: p.personId,
+        text: `${p.name} (you act for them as their ${p.kind})`,
+        checked: chosen === p.personId,
+      })),
+    ];
   }
 
-  async function renderReferYourself(request: FastifyRequest, reply: FastifyReply, serviceId: string, values: Body, errors: FieldError[] = [], status = 200) {
+  async function renderReferYourself(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    serviceId: string,
+    values: Body,
+    errors: FieldError[] = [],
+    status = 200,
+  ) {
     const user = residentOrVisitor(request);
     const service = await selfReferralService(db, serviceId);
     if (!service) throw new HttpError(404, 'There is no such service in the directory.');
     if (!service.accepts_self_referral) {
-      throw new HttpError(404, `${service.name} does not take requests from residents themselves. Ask a professional involved in your care (for example your GP) to refer you.`);
+      throw new HttpError(
+        404,
+        `${service.name} does not take requests from residents themselves. Ask a professional involved in your care (for example your GP) to refer you.`,
+      );
     }
     const localities = await localityNames(db, service.locality_ids);
     const prefill = user?.personId && !('email' in values) ? await contactPrefill(db, user.personId) : null;
     const shown: Body = { ...values, ...(prefill ? { email: prefill.email, phone: prefill.phone } : {}) };
-    const chosenCats = new Set((Array.isArray(shown.categories) ? shown.categories : shown.categories ? [shown.categories] : []).map(String));
+    const chosenCats = new Set(
+      (Array.isArray(shown.categories) ? shown.categories : shown.categories ? [shown.categories] : []).map(String),
+    );
     const ev = errorsView(errors);
-    return reply.code(status).view('referrals-refer-yourself.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}Ask ${service.name} for help`, service, signedIn: Boolean(user),
-      ages: agesText(service.min_age, service.max_age), localities: localities.join(', '),
-      whoItems: user ? await whoItems(user, first(shown.for)) : [],
-      values: shown, submission: /^[a-f0-9-]{36}$/.test(first(shown.submission)) ? first(shown.submission) : newSubmissionKey(),
-      dobItems: dateInputItems(dateParts(shown, 'dob'), ev.dobParts as DatePart[]),
-      contactItems: preferredContacts.map((c) => radio(shown, 'preferred_contact', c, preferredContactLabels[c])),
-      urgencyItems: [radio(shown, 'urgency', 'routine', 'In the next few weeks'), radio(shown, 'urgency', 'soon', 'Soon: it is getting harder to cope')],
-      onwardItems: [radio(shown, 'onward_consent', 'yes', 'Yes'), radio(shown, 'onward_consent', 'no', 'No, ask me first')],
-      categoryItems: categories.filter((c: Category) => c !== 'demographics' && c !== 'children_safeguarding').map((c: Category) => ({ value: c, text: categoryLabels[c], checked: chosenCats.has(c) })),
-      ...ev,
-    }));
+    return reply.code(status).view(
+      'referrals-refer-yourself.njk',
+      viewContext(request, reply, {
+        title: `${errors.length ? 'Error: ' : ''}Ask ${service.name} for help`,
+        service,
+        signedIn: Boolean(user),
+        ages: agesText(service.min_age, service.max_age),
+        localities: localities.join(', '),
+        whoItems: user ? await whoItems(user, first(shown.for)) : [],
+        values: shown,
+        submission: /^[a-f0-9-]{36}$/.test(first(shown.submission)) ? first(shown.submission) : newSubmissionKey(),
+        dobItems: dateInputItems(dateParts(shown, 'dob'), ev.dobParts as DatePart[]),
+        contactItems: preferredContacts.map((c) => radio(shown, 'preferred_contact', c, preferredContactLabels[c])),
+        urgencyItems: [
+          radio(shown, 'urgency', 'routine', 'In the next few weeks'),
+          radio(shown, 'urgency', 'soon', 'Soon: it is getting harder to cope'),
+        ],
+        onwardItems: [radio(shown, 'onward_consent', 'yes', 'Yes'), radio(shown, 'onward_consent', 'no', 'No, ask me first')],
+        categoryItems: categories
+          .filter((c: Category) => c !== 'demographics' && c !== 'children_safeguarding')
+          .map((c: Category) => ({ value: c, text: categoryLabels[c], checked: chosenCats.has(c) })),
+        ...ev,
+      }),
+    );
   }
 
   app.get('/services/:id/refer-yourself', async (request, reply) => {
@@ -137,16 +194,33 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     const sent = await selfReferralByKey(db, key);
     if (!sent) throw new HttpError(404, 'There is no such request.');
     const user = request.user ?? null;
-    return reply.view('referrals-self-sent.njk', viewContext(request, reply, {
-      title: 'Your request has been sent', sent, signedIn: Boolean(user && user.role === 'citizen' && user.personId), kind: 'self_referral', followsRequests: Boolean(followerOf(request)),
-      // Not signed in with an email address given: offer an account that follows this request (request-routes.ts).
-      ...(await accountOfferFor(db, request, sent.referralId)), serviceId: (request.params as { id?: string }).id ?? '', submissionKey: key,
-      contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue, request.language),
-    }));
+    return reply.view(
+      'referrals-self-sent.njk',
+      viewContext(request, reply, {
+        title: 'Your request has been sent',
+        sent,
+        signedIn: Boolean(user && user.role === 'citizen' && user.personId),
+        kind: 'self_referral',
+        followsRequests: Boolean(followerOf(request)),
+        // Not signed in with an email address given: offer an account that follows this request (request-routes.ts).
+        ...(await accountOfferFor(db, request, sent.referralId)),
+        serviceId: (request.params as { id?: string }).id ?? '',
+        submissionKey: key,
+        contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(),
+        due: writtenDay(sent.firstContactDue, request.language),
+      }),
+    );
   });
 
   // "What matters to me": signed in, for themselves or someone they act for.
-  async function renderWhatMatters(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, values: Body, errors: FieldError[] = [], status = 200) {
+  async function renderWhatMatters(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    values: Body,
+    errors: FieldError[] = [],
+    status = 200,
+  ) {
     const subject = await subjectFor(db, user, first(values.for) || null).catch((e: unknown) => {
       if (e instanceof SelfReferralInputError) throw new HttpError(403, e.errors[0]!.text);
       throw e;
@@ -158,18 +232,26 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     // Said before they send: the routing is the same rule that will send it.
     const facts = await personFacts(db, subject.personId);
     const preview = chosen.size ? await routeSelfAssessment(db, [...chosen], facts) : null;
-    return reply.code(status).view('referrals-what-matters.njk', viewContext(request, reply, {
-      title: `${errors.length ? 'Error: ' : ''}What matters to you`, whoItems: await whoItems(user, first(shown.for)), values: shown,
-      submission: /^[a-f0-9-]{36}$/.test(first(shown.submission)) ? first(shown.submission) : newSubmissionKey(),
-      needGroups: taxonomy.groups.map((g) => ({
-        name: g.name, items: taxonomy.terms.filter((t) => t.group === g.code).map((t) => ({ value: t.code, text: t.name, hint: { text: t.description }, checked: chosen.has(t.code) })),
-      })),
-      contactItems: preferredContacts.map((c) => radio(shown, 'preferred_contact', c, preferredContactLabels[c])),
-      preview: preview ? { ...preview, callBack: writtenDay(callBackBy(preview.firstContactWithinDays)) } : null,
-      // Kept as "about me" unless they say not (first shown ticked).
-      aboutMeChecked: !('submission' in values) || first(values.about_me) === 'yes',
-      ...ev,
-    }));
+    return reply.code(status).view(
+      'referrals-what-matters.njk',
+      viewContext(request, reply, {
+        title: `${errors.length ? 'Error: ' : ''}What matters to you`,
+        whoItems: await whoItems(user, first(shown.for)),
+        values: shown,
+        submission: /^[a-f0-9-]{36}$/.test(first(shown.submission)) ? first(shown.submission) : newSubmissionKey(),
+        needGroups: taxonomy.groups.map((g) => ({
+          name: g.name,
+          items: taxonomy.terms
+            .filter((t) => t.group === g.code)
+            .map((t) => ({ value: t.code, text: t.name, hint: { text: t.description }, checked: chosen.has(t.code) })),
+        })),
+        contactItems: preferredContacts.map((c) => radio(shown, 'preferred_contact', c, preferredContactLabels[c])),
+        preview: preview ? { ...preview, callBack: writtenDay(callBackBy(preview.firstContactWithinDays)) } : null,
+        // Kept as "about me" unless they say not (first shown ticked).
+        aboutMeChecked: !('submission' in values) || first(values.about_me) === 'yes',
+        ...ev,
+      }),
+    );
   }
 
   app.get('/my-record/what-matters', async (request, reply) => {
@@ -202,11 +284,20 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     if (!user) throw new HttpError(401, 'Sign in to see your request.');
     const sent = await selfReferralByKey(db, first((request.query as Query).key));
     // Only the one who sent it: the key alone is not enough for a signed-in page.
-    const mine = sent ? await db.selectFrom('referral_self_details').select('by_user_id').where('referral_id', '=', sent.referralId).executeTakeFirst() : undefined;
+    const mine = sent
+      ? await db.selectFrom('referral_self_details').select('by_user_id').where('referral_id', '=', sent.referralId).executeTakeFirst()
+      : undefined;
     if (!sent || mine?.by_user_id !== user.id) throw new HttpError(404, 'There is no such request.');
-    return reply.view('referrals-self-sent.njk', viewContext(request, reply, {
-      title: 'Your answers have been sent', sent, signedIn: true, kind: 'self_assessment',
-      contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(), due: writtenDay(sent.firstContactDue, request.language),
-    }));
+    return reply.view(
+      'referrals-self-sent.njk',
+      viewContext(request, reply, {
+        title: 'Your answers have been sent',
+        sent,
+        signedIn: true,
+        kind: 'self_assessment',
+        contactBy: preferredContactLabels[sent.preferredContact].toLowerCase(),
+        due: writtenDay(sent.firstContactDue, request.language),
+      }),
+    );
   });
 }

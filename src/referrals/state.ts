@@ -21,14 +21,21 @@ export type Party = 'referrer' | 'receiver' | 'person';
 export const contactMethods = ['phone', 'visit', 'letter', 'video', 'other'] as const;
 export type ContactMethod = (typeof contactMethods)[number];
 export const contactMethodLabels: Record<ContactMethod, string> = {
-  phone: 'Phone call', visit: 'Visit in person', letter: 'Letter', video: 'Video call', other: 'Another way',
+  phone: 'Phone call',
+  visit: 'Visit in person',
+  letter: 'Letter',
+  video: 'Video call',
+  other: 'Another way',
 };
 export function isContactMethod(value: unknown): value is ContactMethod {
   return typeof value === 'string' && (contactMethods as readonly string[]).includes(value);
 }
 
 /** The first contact as the receiving service recorded it: a UK calendar date (YYYY-MM-DD) and how. */
-export interface FirstContact { on: string; method: ContactMethod }
+export interface FirstContact {
+  on: string;
+  method: ContactMethod;
+}
 
 export type ReferralAction =
   | { kind: 'acknowledge' }
@@ -52,13 +59,13 @@ export interface ReferralState {
 
 export type TransitionResult =
   | {
-    ok: true;
-    status: ReferralStatus;
-    /** The receiving team's relationship with the person ends (the referral has closed). */
-    closes: boolean;
-    /** Decline only: the onward referral to create and link (null: declined without handing on). */
-    onwardServiceId: string | null;
-  }
+      ok: true;
+      status: ReferralStatus;
+      /** The receiving team's relationship with the person ends (the referral has closed). */
+      closes: boolean;
+      /** Decline only: the onward referral to create and link (null: declined without handing on). */
+      onwardServiceId: string | null;
+    }
   | { ok: false; error: string; field?: string };
 
 /** Statuses each action may start from, and who may take it. */
@@ -122,16 +129,26 @@ export function transition(state: ReferralState, action: ReferralAction, party: 
   const rule = rules[action.kind];
   if (!rule.by.includes(party)) return { ok: false, error: `Only the ${rule.by.join(' or ')} can do that` };
   if (!rule.from.includes(state.status)) {
-    return { ok: false, error: `A referral that is ${statusLabels[state.status].toLowerCase()} cannot be ${actionLabels[action.kind].toLowerCase()}` };
+    return {
+      ok: false,
+      error: `A referral that is ${statusLabels[state.status].toLowerCase()} cannot be ${actionLabels[action.kind].toLowerCase()}`,
+    };
   }
   if (action.kind === 'decline') {
     if (action.reason.trim().length === 0) return { ok: false, error: 'Say why your service cannot help', field: 'reason' };
     if (action.notHandedOn) return { ok: true, status: 'declined', closes: true, onwardServiceId: null };
-    if (!action.onwardServiceId) return { ok: false, error: 'Choose a service to hand this referral on to, so nobody is dropped, or choose not to hand it on', field: 'onward' };
-    if (action.onwardServiceId === state.serviceId) return { ok: false, error: 'Choose a different service to hand this referral on to', field: 'onward' };
+    if (!action.onwardServiceId)
+      return {
+        ok: false,
+        error: 'Choose a service to hand this referral on to, so nobody is dropped, or choose not to hand it on',
+        field: 'onward',
+      };
+    if (action.onwardServiceId === state.serviceId)
+      return { ok: false, error: 'Choose a different service to hand this referral on to', field: 'onward' };
     return { ok: true, status: 'declined', closes: true, onwardServiceId: action.onwardServiceId };
   }
-  if (action.kind === 'cancel' && action.reason.trim().length === 0) return { ok: false, error: 'Say why the referral is being cancelled', field: 'reason' };
+  if (action.kind === 'cancel' && action.reason.trim().length === 0)
+    return { ok: false, error: 'Say why the referral is being cancelled', field: 'reason' };
   if (action.kind === 'assign' && !action.practitionerId) return { ok: false, error: 'Choose a practitioner', field: 'practitioner' };
   if (action.kind === 'start') {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(action.contact.on)) return { ok: false, error: 'Enter the date of first contact', field: 'contact' };

@@ -23,11 +23,19 @@ export interface TeamInbox {
 export async function teamInbox(db: Kysely<Database>, teamId: string, now: Date = new Date()): Promise<TeamInbox | null> {
   if (!(await teamReceivesReferrals(db, teamId))) return null;
   const today = ukDate(now);
-  const row = (await sql<{ waiting: number; not_acknowledged: number; overdue: number; oldest: Date | null }>`
+  const row = (
+    await sql<{ waiting: number; not_acknowledged: number; overdue: number; oldest: Date | null }>`
     select count(*)::int as waiting,
       count(*) filter (where status = 'sent')::int as not_acknowledged,
       count(*) filter (where (status = 'sent' and acknowledge_due < ${today}) or first_contact_due < ${today})::int as overdue,
       min(sent_at) as oldest
-    from referrals where team_id = ${teamId} and status in ('sent', 'received', 'accepted')`.execute(db)).rows[0]!;
-  return { teamId, waiting: Number(row.waiting), notAcknowledged: Number(row.not_acknowledged), overdue: Number(row.overdue), oldestSentAt: row.oldest ? new Date(row.oldest) : null };
+    from referrals where team_id = ${teamId} and status in ('sent', 'received', 'accepted')`.execute(db)
+  ).rows[0]!;
+  return {
+    teamId,
+    waiting: Number(row.waiting),
+    notAcknowledged: Number(row.not_acknowledged),
+    overdue: Number(row.overdue),
+    oldestSentAt: row.oldest ? new Date(row.oldest) : null,
+  };
 }

@@ -26,7 +26,11 @@ function median(sorted: number[]): number {
  * Typical waits of the given services, for those with enough referrals sent in the last six
  * months that have had a first contact. Services missing from the map have no typical wait yet.
  */
-export async function typicalWaits(db: Kysely<Database>, serviceIds: readonly string[], now: Date = new Date()): Promise<Map<string, TypicalWait>> {
+export async function typicalWaits(
+  db: Kysely<Database>,
+  serviceIds: readonly string[],
+  now: Date = new Date(),
+): Promise<Map<string, TypicalWait>> {
   const out = new Map<string, TypicalWait>();
   const ids = [...new Set(serviceIds)];
   if (ids.length === 0) return out;

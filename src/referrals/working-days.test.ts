@@ -6,10 +6,20 @@ import { addWorkingDays, BANK_HOLIDAYS_ENGLAND_WALES, isWorkingDay, ukDate, work
 
 /** Easter Sunday (anonymous Gregorian algorithm), to check the table against the rules. */
 function easter(year: number): string {
-  const a = year % 19, b = Math.floor(year / 100), c = year % 100, d = Math.floor(b / 4), e = b % 4;
-  const f = Math.floor((b + 8) / 25), g = Math.floor((b - f + 1) / 3), h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4), k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7, m = Math.floor((a + 11 * h + 22 * l) / 451);
-  const month = Math.floor((h + l - 7 * m + 114) / 31), day = ((h + l - 7 * m + 114) % 31) + 1;
+  const a = year % 19,
+    b = Math.floor(year / 100),
+    c = year % 100,
+    d = Math.floor(b / 4),
+    e = b % 4;
+  const f = Math.floor((b + 8) / 25),
+    g = Math.floor((b - f + 1) / 3),
+    h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4),
+    k = c % 4,
+    l = (32 + 2 * e + 2 * i - h - k) % 7,
+    m = Math.floor((a + 11 * h + 22 * l) / 451);
+  const month = Math.floor((h + l - 7 * m + 114) / 31),
+    day = ((h + l - 7 * m + 114) % 31) + 1;
   return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 const shift = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
@@ -31,7 +41,14 @@ function ruleHolidays(year: number): string[] {
   const xmas = `${year}-12-25`;
   const boxing = `${year}-12-26`;
   const sub = (d: string) => (dow(d) === 6 ? shift(d, 2) : dow(d) === 0 ? shift(d, 1) : d);
-  const christmasPair = dow(xmas) === 6 ? [shift(xmas, 2), shift(xmas, 3)] : dow(xmas) === 5 ? [xmas, shift(xmas, 3)] : dow(xmas) === 0 ? [shift(xmas, 2), boxing] : [xmas, boxing];
+  const christmasPair =
+    dow(xmas) === 6
+      ? [shift(xmas, 2), shift(xmas, 3)]
+      : dow(xmas) === 5
+        ? [xmas, shift(xmas, 3)]
+        : dow(xmas) === 0
+          ? [shift(xmas, 2), boxing]
+          : [xmas, boxing];
   return [sub(newYear), shift(e, -2), shift(e, 1), firstMonday(year, 5), lastMonday(year, 5), lastMonday(year, 8), ...christmasPair];
 }
 
@@ -70,15 +87,20 @@ describe('working days in England and Wales', () => {
   });
 
   test('property: the due date is a working day, n working days on, and never earlier for a longer clock', () => {
-    const dateArb = fc.integer({ min: Date.parse('2024-01-01'), max: Date.parse('2028-11-30') }).map((ms) => new Date(ms).toISOString().slice(0, 10));
-    fc.assert(fc.property(dateArb, fc.integer({ min: 1, max: 25 }), (from, n) => {
-      const due = addWorkingDays(from, n);
-      assert.ok(isWorkingDay(due));
-      assert.equal(workingDaysBetween(from, due), n);
-      assert.ok(addWorkingDays(from, n + 1) > due);
-      // n working days never take fewer than n calendar days, nor more than n*7/5 + the holidays in between + 4
-      const calendar = (Date.parse(due) - Date.parse(from)) / 86_400_000;
-      assert.ok(calendar >= n && calendar <= Math.ceil(n * 7 / 5) + 8);
-    }), { numRuns: 1000 });
+    const dateArb = fc
+      .integer({ min: Date.parse('2024-01-01'), max: Date.parse('2028-11-30') })
+      .map((ms) => new Date(ms).toISOString().slice(0, 10));
+    fc.assert(
+      fc.property(dateArb, fc.integer({ min: 1, max: 25 }), (from, n) => {
+        const due = addWorkingDays(from, n);
+        assert.ok(isWorkingDay(due));
+        assert.equal(workingDaysBetween(from, due), n);
+        assert.ok(addWorkingDays(from, n + 1) > due);
+        // n working days never take fewer than n calendar days, nor more than n*7/5 + the holidays in between + 4
+        const calendar = (Date.parse(due) - Date.parse(from)) / 86_400_000;
+        assert.ok(calendar >= n && calendar <= Math.ceil((n * 7) / 5) + 8);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -7,15 +7,50 @@
  */
 export const BANK_HOLIDAYS_ENGLAND_WALES: ReadonlySet<string> = new Set([
   // 2024
-  '2024-01-01', '2024-03-29', '2024-04-01', '2024-05-06', '2024-05-27', '2024-08-26', '2024-12-25', '2024-12-26',
+  '2024-01-01',
+  '2024-03-29',
+  '2024-04-01',
+  '2024-05-06',
+  '2024-05-27',
+  '2024-08-26',
+  '2024-12-25',
+  '2024-12-26',
   // 2025
-  '2025-01-01', '2025-04-18', '2025-04-21', '2025-05-05', '2025-05-26', '2025-08-25', '2025-12-25', '2025-12-26',
+  '2025-01-01',
+  '2025-04-18',
+  '2025-04-21',
+  '2025-05-05',
+  '2025-05-26',
+  '2025-08-25',
+  '2025-12-25',
+  '2025-12-26',
   // 2026 (Boxing Day is a Saturday: substitute Monday 28 December)
-  '2026-01-01', '2026-04-03', '2026-04-06', '2026-05-04', '2026-05-25', '2026-08-31', '2026-12-25', '2026-12-28',
+  '2026-01-01',
+  '2026-04-03',
+  '2026-04-06',
+  '2026-05-04',
+  '2026-05-25',
+  '2026-08-31',
+  '2026-12-25',
+  '2026-12-28',
   // 2027 (Christmas Day and Boxing Day fall at the weekend: substitutes 27 and 28 December)
-  '2027-01-01', '2027-03-26', '2027-03-29', '2027-05-03', '2027-05-31', '2027-08-30', '2027-12-27', '2027-12-28',
+  '2027-01-01',
+  '2027-03-26',
+  '2027-03-29',
+  '2027-05-03',
+  '2027-05-31',
+  '2027-08-30',
+  '2027-12-27',
+  '2027-12-28',
   // 2028 (New Year's Day is a Saturday: substitute Monday 3 January)
-  '2028-01-03', '2028-04-14', '2028-04-17', '2028-05-01', '2028-05-29', '2028-08-28', '2028-12-25', '2028-12-26',
+  '2028-01-03',
+  '2028-04-14',
+  '2028-04-17',
+  '2028-05-01',
+  '2028-05-29',
+  '2028-08-28',
+  '2028-12-25',
+  '2028-12-26',
 ]);
 
 export const BANK_HOLIDAY_YEARS = { from: 2024, to: 2028 } as const;
@@ -40,11 +75,12 @@ export function ukDate(at: Date): string {
   return UK_DAY.format(at);
 }
 
-
 /** Midday on a UK calendar date, as an instant (12:00 in London, summer time or not). */
 export function middayUk(isoDay: string): Date {
   const noonUtc = new Date(`${isoDay}T12:00:00Z`);
-  const londonHour = Number(new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: 'Europe/London' }).format(noonUtc));
+  const londonHour = Number(
+    new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: 'Europe/London' }).format(noonUtc),
+  );
   return new Date(noonUtc.getTime() - (londonHour - 12) * 3_600_000);
 }
 

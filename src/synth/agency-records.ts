@@ -29,17 +29,138 @@ interface AgencyProfile {
 }
 
 const PROFILES: Record<OrganisationKind, AgencyProfile> = {
-  gp_practice: { nhsMissing: 0.01, nickname: 0.02, toldOfMove: 0.8, toldOfNameChange: 0.85, dobMissing: 0, sexMissing: 0, phoneHeld: 0.9, emailHeld: 0.6, upperFamily: 0, nhsSpaced: 0 },
-  hospital_trust: { nhsMissing: 0.03, nickname: 0.02, toldOfMove: 0.55, toldOfNameChange: 0.6, dobMissing: 0, sexMissing: 0, phoneHeld: 0.8, emailHeld: 0.3, upperFamily: 0.6, nhsSpaced: 0.1 },
-  mental_health_trust: { nhsMissing: 0.05, nickname: 0.05, toldOfMove: 0.6, toldOfNameChange: 0.6, dobMissing: 0, sexMissing: 0.01, phoneHeld: 0.8, emailHeld: 0.4, upperFamily: 0, nhsSpaced: 0.3 },
-  council_adult_social_care: { nhsMissing: 0.2, nickname: 0.05, toldOfMove: 0.6, toldOfNameChange: 0.5, dobMissing: 0.005, sexMissing: 0.01, phoneHeld: 0.75, emailHeld: 0.3, upperFamily: 0, nhsSpaced: 0.4 },
-  council_children_social_care: { nhsMissing: 0.25, nickname: 0.03, toldOfMove: 0.7, toldOfNameChange: 0.5, dobMissing: 0.003, sexMissing: 0.01, phoneHeld: 0.6, emailHeld: 0.2, upperFamily: 0, nhsSpaced: 0.4 },
-  council_housing: { nhsMissing: 0.6, nickname: 0.06, toldOfMove: 0.85, toldOfNameChange: 0.5, dobMissing: 0.005, sexMissing: 0.02, phoneHeld: 0.8, emailHeld: 0.5, upperFamily: 0, nhsSpaced: 0.2 },
-  housing_association: { nhsMissing: 0.6, nickname: 0.06, toldOfMove: 0.85, toldOfNameChange: 0.4, dobMissing: 0.01, sexMissing: 0.03, phoneHeld: 0.85, emailHeld: 0.55, upperFamily: 0, nhsSpaced: 0.2 },
-  probation: { nhsMissing: 0.5, nickname: 0.08, toldOfMove: 0.6, toldOfNameChange: 0.5, dobMissing: 0, sexMissing: 0, phoneHeld: 0.7, emailHeld: 0.15, upperFamily: 0.5, nhsSpaced: 0.2 },
-  school: { nhsMissing: 0.7, nickname: 0.03, toldOfMove: 0.9, toldOfNameChange: 0.8, dobMissing: 0, sexMissing: 0, phoneHeld: 0.3, emailHeld: 0.1, upperFamily: 0, nhsSpaced: 0.1 },
-  charity: { nhsMissing: 0.9, nickname: 0.1, toldOfMove: 0.3, toldOfNameChange: 0.3, dobMissing: 0.01, sexMissing: 0.04, phoneHeld: 0.85, emailHeld: 0.45, upperFamily: 0, nhsSpaced: 0.3 },
-  drug_alcohol_service: { nhsMissing: 0.3, nickname: 0.1, toldOfMove: 0.5, toldOfNameChange: 0.4, dobMissing: 0.005, sexMissing: 0.01, phoneHeld: 0.8, emailHeld: 0.2, upperFamily: 0, nhsSpaced: 0.3 },
+  gp_practice: {
+    nhsMissing: 0.01,
+    nickname: 0.02,
+    toldOfMove: 0.8,
+    toldOfNameChange: 0.85,
+    dobMissing: 0,
+    sexMissing: 0,
+    phoneHeld: 0.9,
+    emailHeld: 0.6,
+    upperFamily: 0,
+    nhsSpaced: 0,
+  },
+  hospital_trust: {
+    nhsMissing: 0.03,
+    nickname: 0.02,
+    toldOfMove: 0.55,
+    toldOfNameChange: 0.6,
+    dobMissing: 0,
+    sexMissing: 0,
+    phoneHeld: 0.8,
+    emailHeld: 0.3,
+    upperFamily: 0.6,
+    nhsSpaced: 0.1,
+  },
+  mental_health_trust: {
+    nhsMissing: 0.05,
+    nickname: 0.05,
+    toldOfMove: 0.6,
+    toldOfNameChange: 0.6,
+    dobMissing: 0,
+    sexMissing: 0.01,
+    phoneHeld: 0.8,
+    emailHeld: 0.4,
+    upperFamily: 0,
+    nhsSpaced: 0.3,
+  },
+  council_adult_social_care: {
+    nhsMissing: 0.2,
+    nickname: 0.05,
+    toldOfMove: 0.6,
+    toldOfNameChange: 0.5,
+    dobMissing: 0.005,
+    sexMissing: 0.01,
+    phoneHeld: 0.75,
+    emailHeld: 0.3,
+    upperFamily: 0,
+    nhsSpaced: 0.4,
+  },
+  council_children_social_care: {
+    nhsMissing: 0.25,
+    nickname: 0.03,
+    toldOfMove: 0.7,
+    toldOfNameChange: 0.5,
+    dobMissing: 0.003,
+    sexMissing: 0.01,
+    phoneHeld: 0.6,
+    emailHeld: 0.2,
+    upperFamily: 0,
+    nhsSpaced: 0.4,
+  },
+  council_housing: {
+    nhsMissing: 0.6,
+    nickname: 0.06,
+    toldOfMove: 0.85,
+    toldOfNameChange: 0.5,
+    dobMissing: 0.005,
+    sexMissing: 0.02,
+    phoneHeld: 0.8,
+    emailHeld: 0.5,
+    upperFamily: 0,
+    nhsSpaced: 0.2,
+  },
+  housing_association: {
+    nhsMissing: 0.6,
+    nickname: 0.06,
+    toldOfMove: 0.85,
+    toldOfNameChange: 0.4,
+    dobMissing: 0.01,
+    sexMissing: 0.03,
+    phoneHeld: 0.85,
+    emailHeld: 0.55,
+    upperFamily: 0,
+    nhsSpaced: 0.2,
+  },
+  probation: {
+    nhsMissing: 0.5,
+    nickname: 0.08,
+    toldOfMove: 0.6,
+    toldOfNameChange: 0.5,
+    dobMissing: 0,
+    sexMissing: 0,
+    phoneHeld: 0.7,
+    emailHeld: 0.15,
+    upperFamily: 0.5,
+    nhsSpaced: 0.2,
+  },
+  school: {
+    nhsMissing: 0.7,
+    nickname: 0.03,
+    toldOfMove: 0.9,
+    toldOfNameChange: 0.8,
+    dobMissing: 0,
+    sexMissing: 0,
+    phoneHeld: 0.3,
+    emailHeld: 0.1,
+    upperFamily: 0,
+    nhsSpaced: 0.1,
+  },
+  charity: {
+    nhsMissing: 0.9,
+    nickname: 0.1,
+    toldOfMove: 0.3,
+    toldOfNameChange: 0.3,
+    dobMissing: 0.01,
+    sexMissing: 0.04,
+    phoneHeld: 0.85,
+    emailHeld: 0.45,
+    upperFamily: 0,
+    nhsSpaced: 0.3,
+  },
+  drug_alcohol_service: {
+    nhsMissing: 0.3,
+    nickname: 0.1,
+    toldOfMove: 0.5,
+    toldOfNameChange: 0.4,
+    dobMissing: 0.005,
+    sexMissing: 0.01,
+    phoneHeld: 0.8,
+    emailHeld: 0.2,
+    upperFamily: 0,
+    nhsSpaced: 0.3,
+  },
 };
 
 const NAME_TYPO = 0.025;
@@ -83,8 +204,32 @@ function sourceIdFor(org: Organisation, n: number): string {
 }
 
 const KEYBOARD_NEIGHBOURS: Record<string, string> = {
-  a: 'sqz', b: 'vn', c: 'xv', d: 'sf', e: 'wr', f: 'dg', g: 'fh', h: 'gj', i: 'uo', j: 'hk', k: 'jl', l: 'k',
-  m: 'n', n: 'bm', o: 'ip', p: 'o', q: 'wa', r: 'et', s: 'ad', t: 'ry', u: 'yi', v: 'cb', w: 'qe', x: 'zc', y: 'tu', z: 'x',
+  a: 'sqz',
+  b: 'vn',
+  c: 'xv',
+  d: 'sf',
+  e: 'wr',
+  f: 'dg',
+  g: 'fh',
+  h: 'gj',
+  i: 'uo',
+  j: 'hk',
+  k: 'jl',
+  l: 'k',
+  m: 'n',
+  n: 'bm',
+  o: 'ip',
+  p: 'o',
+  q: 'wa',
+  r: 'et',
+  s: 'ad',
+  t: 'ry',
+  u: 'yi',
+  v: 'cb',
+  w: 'qe',
+  x: 'zc',
+  y: 'tu',
+  z: 'x',
 };
 
 /** One keying error: transposition, deletion, substitution by a neighbouring key, or a doubled letter. */
@@ -193,7 +338,12 @@ class RecordMaker {
     const p = a.resident.person;
     let name = p.familyName;
     // Recorded before the name change and never told about it: the agency still holds the maiden name.
-    if (p.birthFamilyName && a.resident.nameChangedDay !== null && recordDay < a.resident.nameChangedDay && !rng.chance(profile.toldOfNameChange)) {
+    if (
+      p.birthFamilyName &&
+      a.resident.nameChangedDay !== null &&
+      recordDay < a.resident.nameChangedDay &&
+      !rng.chance(profile.toldOfNameChange)
+    ) {
       name = p.birthFamilyName;
     }
     if (rng.chance(NAME_VARIANT)) {

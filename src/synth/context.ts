@@ -105,7 +105,11 @@ export class NameTables {
       const f = familyNamesFor(origin);
       this.family.set(origin, weightedTable(f.names, f.weights));
       for (const sex of ['female', 'male'] as const) {
-        for (const [era, year] of [['old', 1940], ['mid', 1975], ['young', 2005]] as const) {
+        for (const [era, year] of [
+          ['old', 1940],
+          ['mid', 1975],
+          ['young', 2005],
+        ] as const) {
           const g = givenNamesFor(origin, sex, year);
           this.given.set(`${origin}|${sex}|${era}`, weightedTable(g.names, g.weights));
         }

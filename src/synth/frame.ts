@@ -46,7 +46,10 @@ function pad(n: number, width: number): string {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** Splits a total into parts proportional to weights (largest remainder), each at least `min`. */
@@ -111,7 +114,11 @@ function buildGeography(rng: Rng, people: number): Geography {
   }
 
   const nAreas = smallAreaCount(people);
-  const areasPerLocality = apportion(nAreas, localities.map((_, i) => (i === 0 ? 1.4 : 0.7 + rng.next() * 0.6)), 1);
+  const areasPerLocality = apportion(
+    nAreas,
+    localities.map((_, i) => (i === 0 ? 1.4 : 0.7 + rng.next() * 0.6)),
+    1,
+  );
   const populations = apportion(people, new Array<number>(nAreas).fill(1));
 
   // Deciles: exactly uniform overall, handed out in order of a clustered affluence score.
@@ -217,9 +224,36 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['gp', 'gp', 'nurse', 'nurse', 'gp_care_coordinator', 'link_worker'],
     staff: [6, 14],
     services: [
-      { name: 'Social prescribing', description: 'A link worker helps patients connect with community groups, advice and practical support.', needs: ['social_isolation', 'financial_hardship', 'mental_health'], eligibility: 'Registered patients aged 16 and over', minAge: 16, maxAge: null, team: 1, capacityPer100k: 120 },
-      { name: 'Long-term conditions clinic', description: 'Reviews and care planning for diabetes, heart and lung conditions.', needs: ['long_term_condition'], eligibility: 'Registered patients with a long-term condition', minAge: null, maxAge: null, team: 0, capacityPer100k: 200 },
-      { name: 'Frailty and care coordination', description: 'Proactive care planning for frail patients and people nearing the end of life.', needs: ['frailty_falls', 'end_of_life'], eligibility: 'Registered patients aged 65 and over, or at the end of life', minAge: 65, maxAge: null, team: 1, capacityPer100k: 80 },
+      {
+        name: 'Social prescribing',
+        description: 'A link worker helps patients connect with community groups, advice and practical support.',
+        needs: ['social_isolation', 'financial_hardship', 'mental_health'],
+        eligibility: 'Registered patients aged 16 and over',
+        minAge: 16,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 120,
+      },
+      {
+        name: 'Long-term conditions clinic',
+        description: 'Reviews and care planning for diabetes, heart and lung conditions.',
+        needs: ['long_term_condition'],
+        eligibility: 'Registered patients with a long-term condition',
+        minAge: null,
+        maxAge: null,
+        team: 0,
+        capacityPer100k: 200,
+      },
+      {
+        name: 'Frailty and care coordination',
+        description: 'Proactive care planning for frail patients and people nearing the end of life.',
+        needs: ['frailty_falls', 'end_of_life'],
+        eligibility: 'Registered patients aged 65 and over, or at the end of life',
+        minAge: 65,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 80,
+      },
     ],
   },
   hospital_trust: {
@@ -227,9 +261,36 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['discharge_coordinator', 'nurse', 'nurse', 'occupational_therapist', 'coordinator'],
     staff: [20, 30],
     services: [
-      { name: 'Hospital discharge hub', description: 'Plans safe discharge home with health, social care and housing partners.', needs: ['frailty_falls', 'long_term_condition', 'housing_unsuitable'], eligibility: 'Inpatients ready to leave hospital', minAge: 18, maxAge: null, team: 1, capacityPer100k: 250 },
-      { name: 'Falls prevention service', description: 'Assessment, strength and balance programme after a fall.', needs: ['frailty_falls'], eligibility: 'Adults aged 65 and over who have fallen', minAge: 65, maxAge: null, team: 2, capacityPer100k: 60 },
-      { name: 'Community rehabilitation', description: 'Short-term therapy at home to regain independence.', needs: ['frailty_falls', 'long_term_condition'], eligibility: ADULTS, minAge: 18, maxAge: null, team: 3, capacityPer100k: 70 },
+      {
+        name: 'Hospital discharge hub',
+        description: 'Plans safe discharge home with health, social care and housing partners.',
+        needs: ['frailty_falls', 'long_term_condition', 'housing_unsuitable'],
+        eligibility: 'Inpatients ready to leave hospital',
+        minAge: 18,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 250,
+      },
+      {
+        name: 'Falls prevention service',
+        description: 'Assessment, strength and balance programme after a fall.',
+        needs: ['frailty_falls'],
+        eligibility: 'Adults aged 65 and over who have fallen',
+        minAge: 65,
+        maxAge: null,
+        team: 2,
+        capacityPer100k: 60,
+      },
+      {
+        name: 'Community rehabilitation',
+        description: 'Short-term therapy at home to regain independence.',
+        needs: ['frailty_falls', 'long_term_condition'],
+        eligibility: ADULTS,
+        minAge: 18,
+        maxAge: null,
+        team: 3,
+        capacityPer100k: 70,
+      },
     ],
   },
   mental_health_trust: {
@@ -237,9 +298,36 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['mental_health_practitioner', 'mental_health_practitioner', 'nurse', 'social_worker', 'coordinator'],
     staff: [15, 28],
     services: [
-      { name: 'Crisis and home treatment', description: 'Round-the-clock help in a mental health crisis.', needs: ['mental_health'], eligibility: 'Anyone aged 16 and over in mental health crisis', minAge: 16, maxAge: null, team: 0, capacityPer100k: 60 },
-      { name: 'Community mental health team', description: 'Assessment and ongoing support for severe mental illness.', needs: ['mental_health'], eligibility: ADULTS, minAge: 18, maxAge: null, team: 1, capacityPer100k: 80 },
-      { name: 'Early intervention in psychosis', description: 'Support for people experiencing a first episode of psychosis.', needs: ['mental_health'], eligibility: 'People aged 14 to 65', minAge: 14, maxAge: 65, team: 2, capacityPer100k: 10 },
+      {
+        name: 'Crisis and home treatment',
+        description: 'Round-the-clock help in a mental health crisis.',
+        needs: ['mental_health'],
+        eligibility: 'Anyone aged 16 and over in mental health crisis',
+        minAge: 16,
+        maxAge: null,
+        team: 0,
+        capacityPer100k: 60,
+      },
+      {
+        name: 'Community mental health team',
+        description: 'Assessment and ongoing support for severe mental illness.',
+        needs: ['mental_health'],
+        eligibility: ADULTS,
+        minAge: 18,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 80,
+      },
+      {
+        name: 'Early intervention in psychosis',
+        description: 'Support for people experiencing a first episode of psychosis.',
+        needs: ['mental_health'],
+        eligibility: 'People aged 14 to 65',
+        minAge: 14,
+        maxAge: 65,
+        team: 2,
+        capacityPer100k: 10,
+      },
     ],
   },
   council_adult_social_care: {
@@ -247,10 +335,46 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['social_worker', 'social_worker', 'occupational_therapist', 'coordinator', 'support_worker'],
     staff: [18, 30],
     services: [
-      { name: 'Care Act assessment', description: 'An assessment of care and support needs under the Care Act 2014.', needs: ['frailty_falls', 'learning_disability', 'long_term_condition'], eligibility: 'Adults who appear to need care and support', minAge: 18, maxAge: null, team: 0, capacityPer100k: 150 },
-      { name: 'Reablement', description: 'Up to six weeks of free support at home to relearn daily tasks.', needs: ['frailty_falls'], eligibility: 'Adults leaving hospital or at risk of losing independence', minAge: 18, maxAge: null, team: 1, capacityPer100k: 90 },
-      { name: 'Home adaptations', description: 'Equipment and adaptations assessed by an occupational therapist.', needs: ['frailty_falls', 'housing_unsuitable'], eligibility: 'Disabled adults and older people', minAge: 18, maxAge: null, team: 2, capacityPer100k: 70 },
-      { name: 'Carers assessment', description: 'An assessment of what support an unpaid carer needs.', needs: ['carer_strain'], eligibility: 'Adult carers', minAge: 18, maxAge: null, team: 3, capacityPer100k: 50 },
+      {
+        name: 'Care Act assessment',
+        description: 'An assessment of care and support needs under the Care Act 2014.',
+        needs: ['frailty_falls', 'learning_disability', 'long_term_condition'],
+        eligibility: 'Adults who appear to need care and support',
+        minAge: 18,
+        maxAge: null,
+        team: 0,
+        capacityPer100k: 150,
+      },
+      {
+        name: 'Reablement',
+        description: 'Up to six weeks of free support at home to relearn daily tasks.',
+        needs: ['frailty_falls'],
+        eligibility: 'Adults leaving hospital or at risk of losing independence',
+        minAge: 18,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 90,
+      },
+      {
+        name: 'Home adaptations',
+        description: 'Equipment and adaptations assessed by an occupational therapist.',
+        needs: ['frailty_falls', 'housing_unsuitable'],
+        eligibility: 'Disabled adults and older people',
+        minAge: 18,
+        maxAge: null,
+        team: 2,
+        capacityPer100k: 70,
+      },
+      {
+        name: 'Carers assessment',
+        description: 'An assessment of what support an unpaid carer needs.',
+        needs: ['carer_strain'],
+        eligibility: 'Adult carers',
+        minAge: 18,
+        maxAge: null,
+        team: 3,
+        capacityPer100k: 50,
+      },
     ],
   },
   council_children_social_care: {
@@ -258,9 +382,36 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['social_worker', 'social_worker', 'coordinator', 'support_worker'],
     staff: [15, 28],
     services: [
-      { name: 'Early help', description: 'Family support before problems escalate.', needs: ['child_wellbeing', 'child_school_attendance', 'financial_hardship'], eligibility: 'Families with children under 18', minAge: 0, maxAge: 17, team: 1, capacityPer100k: 90 },
-      { name: 'Child protection', description: 'Assessment and protection where a child may be at risk of significant harm.', needs: ['child_safeguarding'], eligibility: 'Children under 18 at risk of harm', minAge: 0, maxAge: 17, team: 2, capacityPer100k: 40 },
-      { name: 'Young carers support', description: 'Assessment and support for children who care for a family member.', needs: ['carer_strain'], eligibility: 'Young carers under 18', minAge: 5, maxAge: 17, team: 1, capacityPer100k: 15 },
+      {
+        name: 'Early help',
+        description: 'Family support before problems escalate.',
+        needs: ['child_wellbeing', 'child_school_attendance', 'financial_hardship'],
+        eligibility: 'Families with children under 18',
+        minAge: 0,
+        maxAge: 17,
+        team: 1,
+        capacityPer100k: 90,
+      },
+      {
+        name: 'Child protection',
+        description: 'Assessment and protection where a child may be at risk of significant harm.',
+        needs: ['child_safeguarding'],
+        eligibility: 'Children under 18 at risk of harm',
+        minAge: 0,
+        maxAge: 17,
+        team: 2,
+        capacityPer100k: 40,
+      },
+      {
+        name: 'Young carers support',
+        description: 'Assessment and support for children who care for a family member.',
+        needs: ['carer_strain'],
+        eligibility: 'Young carers under 18',
+        minAge: 5,
+        maxAge: 17,
+        team: 1,
+        capacityPer100k: 15,
+      },
     ],
   },
   council_housing: {
@@ -268,9 +419,36 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['housing_officer', 'housing_officer', 'support_worker', 'coordinator'],
     staff: [12, 25],
     services: [
-      { name: 'Housing options and homelessness prevention', description: 'Advice and help for anyone homeless or at risk within 56 days.', needs: ['homelessness', 'housing_unsuitable'], eligibility: 'Anyone aged 16 and over who is homeless or threatened with homelessness', minAge: 16, maxAge: null, team: 0, capacityPer100k: 120 },
-      { name: 'Tenancy sustainment', description: 'Support for council tenants at risk of losing their home.', needs: ['housing_unsuitable', 'financial_hardship'], eligibility: 'Council tenants', minAge: 18, maxAge: null, team: 1, capacityPer100k: 60 },
-      { name: 'Temporary accommodation', description: 'Emergency and temporary housing while a duty is decided.', needs: ['homelessness'], eligibility: 'Households the council owes a housing duty', minAge: 16, maxAge: null, team: 2, capacityPer100k: 40 },
+      {
+        name: 'Housing options and homelessness prevention',
+        description: 'Advice and help for anyone homeless or at risk within 56 days.',
+        needs: ['homelessness', 'housing_unsuitable'],
+        eligibility: 'Anyone aged 16 and over who is homeless or threatened with homelessness',
+        minAge: 16,
+        maxAge: null,
+        team: 0,
+        capacityPer100k: 120,
+      },
+      {
+        name: 'Tenancy sustainment',
+        description: 'Support for council tenants at risk of losing their home.',
+        needs: ['housing_unsuitable', 'financial_hardship'],
+        eligibility: 'Council tenants',
+        minAge: 18,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 60,
+      },
+      {
+        name: 'Temporary accommodation',
+        description: 'Emergency and temporary housing while a duty is decided.',
+        needs: ['homelessness'],
+        eligibility: 'Households the council owes a housing duty',
+        minAge: 16,
+        maxAge: null,
+        team: 2,
+        capacityPer100k: 40,
+      },
     ],
   },
   housing_association: {
@@ -278,8 +456,26 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['housing_officer', 'housing_officer', 'support_worker'],
     staff: [6, 16],
     services: [
-      { name: 'Tenancy support', description: 'Help with rent arrears, benefits and managing a tenancy.', needs: ['housing_unsuitable', 'financial_hardship'], eligibility: 'Our tenants', minAge: 18, maxAge: null, team: 1, capacityPer100k: 50 },
-      { name: 'Adaptations for tenants', description: 'Minor adaptations and moves to more suitable homes.', needs: ['housing_unsuitable', 'frailty_falls'], eligibility: 'Tenants with a disability or health condition', minAge: 18, maxAge: null, team: 0, capacityPer100k: 20 },
+      {
+        name: 'Tenancy support',
+        description: 'Help with rent arrears, benefits and managing a tenancy.',
+        needs: ['housing_unsuitable', 'financial_hardship'],
+        eligibility: 'Our tenants',
+        minAge: 18,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 50,
+      },
+      {
+        name: 'Adaptations for tenants',
+        description: 'Minor adaptations and moves to more suitable homes.',
+        needs: ['housing_unsuitable', 'frailty_falls'],
+        eligibility: 'Tenants with a disability or health condition',
+        minAge: 18,
+        maxAge: null,
+        team: 0,
+        capacityPer100k: 20,
+      },
     ],
   },
   probation: {
@@ -287,8 +483,26 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['probation_officer', 'probation_officer', 'coordinator', 'support_worker'],
     staff: [10, 22],
     services: [
-      { name: 'Community supervision', description: 'Supervision of people on community orders and licence.', needs: ['offending'], eligibility: 'Adults on a community order or licence', minAge: 18, maxAge: null, team: 0, capacityPer100k: 40 },
-      { name: 'Resettlement support', description: 'Accommodation and employment help on release from custody.', needs: ['offending', 'homelessness'], eligibility: 'Adults leaving custody', minAge: 18, maxAge: null, team: 1, capacityPer100k: 15 },
+      {
+        name: 'Community supervision',
+        description: 'Supervision of people on community orders and licence.',
+        needs: ['offending'],
+        eligibility: 'Adults on a community order or licence',
+        minAge: 18,
+        maxAge: null,
+        team: 0,
+        capacityPer100k: 40,
+      },
+      {
+        name: 'Resettlement support',
+        description: 'Accommodation and employment help on release from custody.',
+        needs: ['offending', 'homelessness'],
+        eligibility: 'Adults leaving custody',
+        minAge: 18,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 15,
+      },
     ],
   },
   drug_alcohol_service: {
@@ -296,9 +510,36 @@ const TEMPLATES: Record<Exclude<OrganisationKind, 'school' | 'charity'>, OrgTemp
     roles: ['drug_alcohol_worker', 'drug_alcohol_worker', 'nurse', 'coordinator'],
     staff: [8, 18],
     services: [
-      { name: 'Drug and alcohol treatment', description: 'Assessment, prescribing and psychosocial support.', needs: ['substance_misuse'], eligibility: 'Adults who use drugs or alcohol', minAge: 18, maxAge: null, team: 0, capacityPer100k: 60 },
-      { name: 'Recovery community', description: 'Peer support and mutual aid groups.', needs: ['substance_misuse', 'social_isolation'], eligibility: 'Adults in or after treatment', minAge: 18, maxAge: null, team: 1, capacityPer100k: 40 },
-      { name: 'Young people’s substance service', description: 'Specialist support for under-18s.', needs: ['substance_misuse'], eligibility: 'Young people aged 11 to 17', minAge: 11, maxAge: 17, team: 0, capacityPer100k: 8 },
+      {
+        name: 'Drug and alcohol treatment',
+        description: 'Assessment, prescribing and psychosocial support.',
+        needs: ['substance_misuse'],
+        eligibility: 'Adults who use drugs or alcohol',
+        minAge: 18,
+        maxAge: null,
+        team: 0,
+        capacityPer100k: 60,
+      },
+      {
+        name: 'Recovery community',
+        description: 'Peer support and mutual aid groups.',
+        needs: ['substance_misuse', 'social_isolation'],
+        eligibility: 'Adults in or after treatment',
+        minAge: 18,
+        maxAge: null,
+        team: 1,
+        capacityPer100k: 40,
+      },
+      {
+        name: 'Young people’s substance service',
+        description: 'Specialist support for under-18s.',
+        needs: ['substance_misuse'],
+        eligibility: 'Young people aged 11 to 17',
+        minAge: 11,
+        maxAge: 17,
+        team: 0,
+        capacityPer100k: 8,
+      },
     ],
   },
 };
@@ -308,8 +549,26 @@ const SCHOOL_TEMPLATE = (primary: boolean): OrgTemplate => ({
   roles: ['school_pastoral_lead', 'support_worker'],
   staff: [2, 4],
   services: [
-    { name: 'Attendance support', description: 'Working with families when attendance drops.', needs: ['child_school_attendance'], eligibility: 'Pupils on roll', minAge: primary ? 4 : 11, maxAge: primary ? 11 : 18, team: 0, capacityPer100k: 4 },
-    { name: 'Pastoral support', description: 'Wellbeing support and a named trusted adult.', needs: ['child_wellbeing', 'child_safeguarding'], eligibility: 'Pupils on roll', minAge: primary ? 4 : 11, maxAge: primary ? 11 : 18, team: 0, capacityPer100k: 4 },
+    {
+      name: 'Attendance support',
+      description: 'Working with families when attendance drops.',
+      needs: ['child_school_attendance'],
+      eligibility: 'Pupils on roll',
+      minAge: primary ? 4 : 11,
+      maxAge: primary ? 11 : 18,
+      team: 0,
+      capacityPer100k: 4,
+    },
+    {
+      name: 'Pastoral support',
+      description: 'Wellbeing support and a named trusted adult.',
+      needs: ['child_wellbeing', 'child_safeguarding'],
+      eligibility: 'Pupils on roll',
+      minAge: primary ? 4 : 11,
+      maxAge: primary ? 11 : 18,
+      team: 0,
+      capacityPer100k: 4,
+    },
   ],
 });
 
@@ -326,38 +585,230 @@ const charityTemplate = (services: ServiceTemplate[], teams: string[]): OrgTempl
 });
 
 const CHARITIES: CharityDef[] = [
-  { name: 'Riverford Food Bank', template: charityTemplate([
-    { name: 'Emergency food parcels', description: 'Three days of food on referral, with advice on the cause of the crisis.', needs: ['financial_hardship'], eligibility: 'Anyone referred by an agency', minAge: null, maxAge: null, team: 0, capacityPer100k: 300 },
-    { name: 'Fuel and hardship fund', description: 'Small grants for energy top-ups and essentials.', needs: ['financial_hardship'], eligibility: 'Households in crisis', minAge: 18, maxAge: null, team: 0, capacityPer100k: 80 },
-  ], ['Food bank']) },
-  { name: 'Riverford Carers Centre', template: charityTemplate([
-    { name: 'Carers support', description: 'Information, breaks and peer groups for unpaid carers.', needs: ['carer_strain'], eligibility: 'Unpaid carers of any age', minAge: 5, maxAge: null, team: 0, capacityPer100k: 60 },
-    { name: 'Young carers club', description: 'Activities and respite for young carers.', needs: ['carer_strain', 'child_wellbeing'], eligibility: 'Young carers aged 5 to 17', minAge: 5, maxAge: 17, team: 0, capacityPer100k: 15 },
-  ], ['Carers support']) },
-  { name: 'Open Door Homeless Project', template: charityTemplate([
-    { name: 'Day centre and outreach', description: 'Street outreach, meals, showers and a postal address.', needs: ['homelessness', 'substance_misuse'], eligibility: 'Adults sleeping rough or without a home', minAge: 18, maxAge: null, team: 0, capacityPer100k: 50 },
-    { name: 'Supported housing', description: 'Shared supported accommodation with key workers.', needs: ['homelessness', 'mental_health', 'offending'], eligibility: 'Single homeless adults', minAge: 18, maxAge: null, team: 1, capacityPer100k: 10 },
-  ], ['Outreach', 'Supported housing']) },
-  { name: 'Safe Haven Domestic Abuse Service', template: charityTemplate([
-    { name: 'Independent domestic violence advisers', description: 'Safety planning and advocacy for people at high risk.', needs: ['domestic_abuse'], eligibility: 'People aged 16 and over experiencing domestic abuse', minAge: 16, maxAge: null, team: 0, capacityPer100k: 40 },
-    { name: 'Refuge', description: 'Safe emergency accommodation.', needs: ['domestic_abuse', 'homelessness'], eligibility: 'Women and children fleeing abuse', minAge: null, maxAge: null, team: 0, capacityPer100k: 6 },
-  ], ['Advocacy']) },
-  { name: 'Riverford Age Well', template: charityTemplate([
-    { name: 'Befriending', description: 'Weekly visits and calls for older people who are lonely.', needs: ['social_isolation'], eligibility: 'People aged 60 and over', minAge: 60, maxAge: null, team: 0, capacityPer100k: 50 },
-    { name: 'Home from hospital', description: 'Practical help for the first weeks after a hospital stay.', needs: ['frailty_falls', 'social_isolation'], eligibility: 'Older people leaving hospital', minAge: 60, maxAge: null, team: 0, capacityPer100k: 40 },
-  ], ['Community support']) },
-  { name: 'Riverford Youth Trust', template: charityTemplate([
-    { name: 'Youth mentoring', description: 'One-to-one mentoring and positive activities.', needs: ['child_wellbeing', 'child_school_attendance'], eligibility: 'Young people aged 10 to 19', minAge: 10, maxAge: 19, team: 0, capacityPer100k: 40 },
-    { name: 'Youth counselling', description: 'Free confidential counselling.', needs: ['mental_health', 'child_wellbeing'], eligibility: 'Young people aged 11 to 25', minAge: 11, maxAge: 25, team: 0, capacityPer100k: 25 },
-  ], ['Youth work']) },
-  { name: 'Riverford Mind Matters', template: charityTemplate([
-    { name: 'Talking and peer support', description: 'Peer groups, drop-ins and short-term counselling.', needs: ['mental_health', 'social_isolation'], eligibility: ADULTS, minAge: 18, maxAge: null, team: 0, capacityPer100k: 70 },
-    { name: 'Crisis café', description: 'An evening safe space as an alternative to A&E.', needs: ['mental_health'], eligibility: 'Adults in emotional distress', minAge: 18, maxAge: null, team: 0, capacityPer100k: 40 },
-  ], ['Wellbeing']) },
-  { name: 'Riverford Advice Centre', template: charityTemplate([
-    { name: 'Welfare benefits and debt advice', description: 'Benefit checks, appeals and debt solutions.', needs: ['financial_hardship'], eligibility: 'Anyone living in Riverford', minAge: 16, maxAge: null, team: 0, capacityPer100k: 120 },
-    { name: 'Housing advice', description: 'Advice on tenancies, disrepair and eviction.', needs: ['housing_unsuitable', 'homelessness'], eligibility: 'Anyone living in Riverford', minAge: 16, maxAge: null, team: 0, capacityPer100k: 50 },
-  ], ['Advice']) },
+  {
+    name: 'Riverford Food Bank',
+    template: charityTemplate(
+      [
+        {
+          name: 'Emergency food parcels',
+          description: 'Three days of food on referral, with advice on the cause of the crisis.',
+          needs: ['financial_hardship'],
+          eligibility: 'Anyone referred by an agency',
+          minAge: null,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 300,
+        },
+        {
+          name: 'Fuel and hardship fund',
+          description: 'Small grants for energy top-ups and essentials.',
+          needs: ['financial_hardship'],
+          eligibility: 'Households in crisis',
+          minAge: 18,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 80,
+        },
+      ],
+      ['Food bank'],
+    ),
+  },
+  {
+    name: 'Riverford Carers Centre',
+    template: charityTemplate(
+      [
+        {
+          name: 'Carers support',
+          description: 'Information, breaks and peer groups for unpaid carers.',
+          needs: ['carer_strain'],
+          eligibility: 'Unpaid carers of any age',
+          minAge: 5,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 60,
+        },
+        {
+          name: 'Young carers club',
+          description: 'Activities and respite for young carers.',
+          needs: ['carer_strain', 'child_wellbeing'],
+          eligibility: 'Young carers aged 5 to 17',
+          minAge: 5,
+          maxAge: 17,
+          team: 0,
+          capacityPer100k: 15,
+        },
+      ],
+      ['Carers support'],
+    ),
+  },
+  {
+    name: 'Open Door Homeless Project',
+    template: charityTemplate(
+      [
+        {
+          name: 'Day centre and outreach',
+          description: 'Street outreach, meals, showers and a postal address.',
+          needs: ['homelessness', 'substance_misuse'],
+          eligibility: 'Adults sleeping rough or without a home',
+          minAge: 18,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 50,
+        },
+        {
+          name: 'Supported housing',
+          description: 'Shared supported accommodation with key workers.',
+          needs: ['homelessness', 'mental_health', 'offending'],
+          eligibility: 'Single homeless adults',
+          minAge: 18,
+          maxAge: null,
+          team: 1,
+          capacityPer100k: 10,
+        },
+      ],
+      ['Outreach', 'Supported housing'],
+    ),
+  },
+  {
+    name: 'Safe Haven Domestic Abuse Service',
+    template: charityTemplate(
+      [
+        {
+          name: 'Independent domestic violence advisers',
+          description: 'Safety planning and advocacy for people at high risk.',
+          needs: ['domestic_abuse'],
+          eligibility: 'People aged 16 and over experiencing domestic abuse',
+          minAge: 16,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 40,
+        },
+        {
+          name: 'Refuge',
+          description: 'Safe emergency accommodation.',
+          needs: ['domestic_abuse', 'homelessness'],
+          eligibility: 'Women and children fleeing abuse',
+          minAge: null,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 6,
+        },
+      ],
+      ['Advocacy'],
+    ),
+  },
+  {
+    name: 'Riverford Age Well',
+    template: charityTemplate(
+      [
+        {
+          name: 'Befriending',
+          description: 'Weekly visits and calls for older people who are lonely.',
+          needs: ['social_isolation'],
+          eligibility: 'People aged 60 and over',
+          minAge: 60,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 50,
+        },
+        {
+          name: 'Home from hospital',
+          description: 'Practical help for the first weeks after a hospital stay.',
+          needs: ['frailty_falls', 'social_isolation'],
+          eligibility: 'Older people leaving hospital',
+          minAge: 60,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 40,
+        },
+      ],
+      ['Community support'],
+    ),
+  },
+  {
+    name: 'Riverford Youth Trust',
+    template: charityTemplate(
+      [
+        {
+          name: 'Youth mentoring',
+          description: 'One-to-one mentoring and positive activities.',
+          needs: ['child_wellbeing', 'child_school_attendance'],
+          eligibility: 'Young people aged 10 to 19',
+          minAge: 10,
+          maxAge: 19,
+          team: 0,
+          capacityPer100k: 40,
+        },
+        {
+          name: 'Youth counselling',
+          description: 'Free confidential counselling.',
+          needs: ['mental_health', 'child_wellbeing'],
+          eligibility: 'Young people aged 11 to 25',
+          minAge: 11,
+          maxAge: 25,
+          team: 0,
+          capacityPer100k: 25,
+        },
+      ],
+      ['Youth work'],
+    ),
+  },
+  {
+    name: 'Riverford Mind Matters',
+    template: charityTemplate(
+      [
+        {
+          name: 'Talking and peer support',
+          description: 'Peer groups, drop-ins and short-term counselling.',
+          needs: ['mental_health', 'social_isolation'],
+          eligibility: ADULTS,
+          minAge: 18,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 70,
+        },
+        {
+          name: 'Crisis café',
+          description: 'An evening safe space as an alternative to A&E.',
+          needs: ['mental_health'],
+          eligibility: 'Adults in emotional distress',
+          minAge: 18,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 40,
+        },
+      ],
+      ['Wellbeing'],
+    ),
+  },
+  {
+    name: 'Riverford Advice Centre',
+    template: charityTemplate(
+      [
+        {
+          name: 'Welfare benefits and debt advice',
+          description: 'Benefit checks, appeals and debt solutions.',
+          needs: ['financial_hardship'],
+          eligibility: 'Anyone living in Riverford',
+          minAge: 16,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 120,
+        },
+        {
+          name: 'Housing advice',
+          description: 'Advice on tenancies, disrepair and eviction.',
+          needs: ['housing_unsuitable', 'homelessness'],
+          eligibility: 'Anyone living in Riverford',
+          minAge: 16,
+          maxAge: null,
+          team: 0,
+          capacityPer100k: 50,
+        },
+      ],
+      ['Advice'],
+    ),
+  },
 ];
 
 const GP_NAME_PARTS = ['Surgery', 'Medical Centre', 'Health Centre', 'Medical Practice', 'Family Practice'];
@@ -450,7 +901,14 @@ function buildOrganisationSpecs(rng: Rng, people: number, localities: Locality[]
   addSchools(nSecondary, false);
 
   CHARITIES.forEach((c, i) => {
-    specs.push({ kind: 'charity', name: c.name, sourceCode: `CH${pad(i + 1, 2)}`, idSuffix: `ch-${pad(i + 1, 2)}`, localityIndex: null, template: c.template });
+    specs.push({
+      kind: 'charity',
+      name: c.name,
+      sourceCode: `CH${pad(i + 1, 2)}`,
+      idSuffix: `ch-${pad(i + 1, 2)}`,
+      localityIndex: null,
+      template: c.template,
+    });
   });
   return specs;
 }
@@ -459,7 +917,9 @@ export function createPlaceFrame(opts: GenerateOptions): PlaceFrame {
   if (!(opts.people > 0)) throw new Error('people must be a positive number');
   const rng = streamFor(opts.seed, 0x0f4a3e);
   const geo = buildGeography(rng, opts.people);
-  const localityPop = geo.localities.map((l) => geo.smallAreas.filter((a) => a.localityId === l.id).reduce((s, a) => s + a.targetPopulation, 0));
+  const localityPop = geo.localities.map((l) =>
+    geo.smallAreas.filter((a) => a.localityId === l.id).reduce((s, a) => s + a.targetPopulation, 0),
+  );
   const postcodesByLocality = new Map<string, Postcode[]>();
   const areaLocality = new Map(geo.smallAreas.map((a) => [a.id, a.localityId]));
   for (const pc of geo.postcodes) {
@@ -528,7 +988,10 @@ export function createPlaceFrame(opts: GenerateOptions): PlaceFrame {
         postcode: org.postcode,
         acknowledgeWithinDays: rng.pick([1, 2, 2, 2, 3]),
         firstContactWithinDays: rng.int(5, 20),
-        capacityPerMonth: Math.max(3, Math.round(t.capacityPer100k * (org.localityId === null ? scale : Math.min(scale, 0.1)) * (0.8 + rng.next() * 0.4))),
+        capacityPerMonth: Math.max(
+          3,
+          Math.round(t.capacityPer100k * (org.localityId === null ? scale : Math.min(scale, 0.1)) * (0.8 + rng.next() * 0.4)),
+        ),
       });
     });
   }

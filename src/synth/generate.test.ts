@@ -43,7 +43,10 @@ test('small areas hold about 1,500 people and cover all ten deprivation deciles'
     const n = perArea.get(a.id) ?? 0;
     assert.ok(n >= 1400 && n <= 1600, `${a.id} has ${n} people`);
   }
-  assert.deepEqual([...new Set(frame.smallAreas.map((a) => a.deprivationDecile))].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    [...new Set(frame.smallAreas.map((a) => a.deprivationDecile))].sort((x, y) => x - y),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   assert.ok(frame.localities.length >= 6 && frame.localities.length <= 10);
 });
 
@@ -58,10 +61,23 @@ test('postcodes use the fictional RV area in the real format, and households use
 
 test('every kind of organisation serves the place, with teams, staff and services', () => {
   const kinds: OrganisationKind[] = [
-    'gp_practice', 'hospital_trust', 'council_adult_social_care', 'council_children_social_care', 'council_housing', 'housing_association',
-    'probation', 'school', 'charity', 'mental_health_trust', 'drug_alcohol_service',
+    'gp_practice',
+    'hospital_trust',
+    'council_adult_social_care',
+    'council_children_social_care',
+    'council_housing',
+    'housing_association',
+    'probation',
+    'school',
+    'charity',
+    'mental_health_trust',
+    'drug_alcohol_service',
   ];
-  for (const k of kinds) assert.ok(frame.organisations.some((o) => o.kind === k), k);
+  for (const k of kinds)
+    assert.ok(
+      frame.organisations.some((o) => o.kind === k),
+      k,
+    );
   assert.ok(frame.organisations.filter((o) => o.kind === 'charity').length >= 6);
   assert.ok(frame.organisations.filter((o) => o.kind === 'gp_practice').length >= 3);
   assert.equal(new Set(frame.organisations.map((o) => o.sourceCode)).size, frame.organisations.length, 'source codes are unique');
@@ -91,7 +107,11 @@ test('households look like England: one-person about 30%, couples, families, lon
   assert.ok(size > 2.1 && size < 2.6, `household size ${size}`);
   const white = people.filter((p) => p.ethnicityGroup === 'white').length / people.length;
   assert.ok(white > 0.74 && white < 0.88, `white ${white}`);
-  for (const g of ['asian', 'black', 'mixed', 'other'] as const) assert.ok(people.some((p) => p.ethnicityGroup === g), g);
+  for (const g of ['asian', 'black', 'mixed', 'other'] as const)
+    assert.ok(
+      people.some((p) => p.ethnicityGroup === g),
+      g,
+    );
   const disabled = people.filter((p) => p.disability).length / people.length;
   assert.ok(disabled > 0.12 && disabled < 0.24, `disability ${disabled}`);
 });
@@ -129,15 +149,28 @@ test('twins share birth date, surname and address but not a given name', () => {
 });
 
 test('relationships come in matching pairs within households', () => {
-  const inverse: Record<string, string> = { parent: 'child', child: 'parent', partner: 'partner', sibling: 'sibling', grandparent: 'grandchild', grandchild: 'grandparent', carer: 'cared_for', cared_for: 'carer' };
+  const inverse: Record<string, string> = {
+    parent: 'child',
+    child: 'parent',
+    partner: 'partner',
+    sibling: 'sibling',
+    grandparent: 'grandchild',
+    grandchild: 'grandparent',
+    carer: 'cared_for',
+    cared_for: 'carer',
+  };
   const all = new Set(bundles.flatMap((b) => b.relationships.map((r) => `${r.personId}|${r.relatedPersonId}|${r.type}`)));
   for (const b of bundles) {
     for (const r of b.relationships) {
-      assert.ok(all.has(`${r.relatedPersonId}|${r.personId}|${inverse[r.type]}`), `no inverse for ${r.personId} ${r.type} ${r.relatedPersonId}`);
+      assert.ok(
+        all.has(`${r.relatedPersonId}|${r.personId}|${inverse[r.type]}`),
+        `no inverse for ${r.personId} ${r.type} ${r.relatedPersonId}`,
+      );
       assert.equal(personById.get(r.relatedPersonId)!.householdId, b.household.id);
     }
   }
-  for (const type of ['parent', 'partner', 'sibling', 'grandparent', 'carer']) assert.ok(all.size > 0 && [...all].some((k) => k.endsWith(`|${type}`)), type);
+  for (const type of ['parent', 'partner', 'sibling', 'grandparent', 'carer'])
+    assert.ok(all.size > 0 && [...all].some((k) => k.endsWith(`|${type}`)), type);
 });
 
 test('some married women carry a birth family name', () => {
@@ -158,7 +191,13 @@ test('needs and crises are far more common in the most deprived areas', () => {
   const crises = (deciles: number[]) => {
     const inAreas = bundles.filter((b) => deciles.includes(decileOf(b)));
     const heads = inAreas.reduce((s, b) => s + b.people.length, 0);
-    return inAreas.reduce((s, b) => s + b.events.filter((e) => e.type === 'homeless_presentation' || e.type === 'mental_health_crisis' || e.type === 'arrest').length, 0) / heads;
+    return (
+      inAreas.reduce(
+        (s, b) =>
+          s + b.events.filter((e) => e.type === 'homeless_presentation' || e.type === 'mental_health_crisis' || e.type === 'arrest').length,
+        0,
+      ) / heads
+    );
   };
   assert.ok(crises([1, 2]) > 2 * crises([9, 10]));
 });
@@ -166,7 +205,9 @@ test('needs and crises are far more common in the most deprived areas', () => {
 test('multiple disadvantage clusters exist among adults', () => {
   const cluster = new Map<string, Set<string>>();
   for (const b of bundles) for (const n of b.needs) cluster.set(n.personId, (cluster.get(n.personId) ?? new Set()).add(n.code));
-  const multiple = [...cluster.values()].filter((s) => ['homelessness', 'substance_misuse', 'offending', 'mental_health'].filter((c) => s.has(c)).length >= 3);
+  const multiple = [...cluster.values()].filter(
+    (s) => ['homelessness', 'substance_misuse', 'offending', 'mental_health'].filter((c) => s.has(c)).length >= 3,
+  );
   assert.ok(multiple.length > 20, `${multiple.length} people with three or more of the four`);
 });
 
@@ -182,7 +223,9 @@ test('about 8–10 events per person, school attendance lower where deprived', (
   const perHead = events.length / people.length;
   assert.ok(perHead >= 7 && perHead <= 11, `${perHead} events per person`);
   const attendance = (deciles: number[]) => {
-    const values = bundles.filter((b) => deciles.includes(decileOf(b))).flatMap((b) => b.events.filter((e) => e.type === 'school_attendance_term').map((e) => e.value!));
+    const values = bundles
+      .filter((b) => deciles.includes(decileOf(b)))
+      .flatMap((b) => b.events.filter((e) => e.type === 'school_attendance_term').map((e) => e.value!));
     return values.reduce((s, v) => s + v, 0) / values.length;
   };
   const deprived = attendance([1, 2]);
@@ -215,7 +258,14 @@ test('children at school are known to a school', () => {
 
 test('agency records disagree with the truth the way real records do', () => {
   const count = (pred: (r: SourceRecord, p: Person) => boolean) => records.filter((r) => pred(r, personById.get(r.truePersonId)!)).length;
-  const swapped = count((r, p) => r.birthDate !== p.birthDate && r.birthDate !== '' && r.birthDate.slice(0, 4) === p.birthDate.slice(0, 4) && r.birthDate.slice(5, 7) === p.birthDate.slice(8, 10) && r.birthDate.slice(8, 10) === p.birthDate.slice(5, 7));
+  const swapped = count(
+    (r, p) =>
+      r.birthDate !== p.birthDate &&
+      r.birthDate !== '' &&
+      r.birthDate.slice(0, 4) === p.birthDate.slice(0, 4) &&
+      r.birthDate.slice(5, 7) === p.birthDate.slice(8, 10) &&
+      r.birthDate.slice(8, 10) === p.birthDate.slice(5, 7),
+  );
   assert.ok(swapped > 10, `${swapped} swapped day/month`);
   const isKnownForm = (name: string, truth: string) =>
     name === truth || (NICKNAMES[truth] ?? []).includes(name) || (SPELLING_VARIANTS[truth] ?? []).includes(name);

@@ -50,12 +50,22 @@ const ORIGINS_BY_GROUP: Record<EthnicityGroup, WeightedTable<NameOrigin>> = {
   white: weightedTable<NameOrigin>(['british', 'irish', 'polish', 'romanian'], [86, 3, 6, 5]),
   asian: weightedTable<NameOrigin>(['indian', 'pakistani', 'bangladeshi', 'chinese'], [37, 33, 13, 17]),
   black: weightedTable<NameOrigin>(['black_african', 'black_caribbean'], [65, 35]),
-  mixed: weightedTable<NameOrigin>(['british', 'black_caribbean', 'black_african', 'pakistani', 'indian', 'chinese'], [60, 15, 10, 5, 5, 5]),
+  mixed: weightedTable<NameOrigin>(
+    ['british', 'black_caribbean', 'black_african', 'pakistani', 'indian', 'chinese'],
+    [60, 15, 10, 5, 5, 5],
+  ),
   other: weightedTable<NameOrigin>(['arab', 'british'], [70, 30]),
 };
 
 const COMPOSITIONS: HouseholdComposition[] = [
-  'single_adult', 'older_single', 'couple', 'older_couple', 'couple_with_children', 'lone_parent', 'multi_generation', 'shared_adults',
+  'single_adult',
+  'older_single',
+  'couple',
+  'older_couple',
+  'couple_with_children',
+  'lone_parent',
+  'multi_generation',
+  'shared_adults',
 ];
 
 function compositionWeights(deprivation: number, group: EthnicityGroup): number[] {
@@ -187,7 +197,13 @@ class HouseholdBuilder {
     const f = asciiLower(family) || 'mail';
     const style = rng.int(0, 3);
     const local =
-      style === 0 ? `${g}.${f}` : style === 1 ? `${g}${f}${birthYear % 100}` : style === 2 ? `${g.charAt(0)}${f}${rng.int(1, 999)}` : `${g}_${f}${rng.int(1, 99)}`;
+      style === 0
+        ? `${g}.${f}`
+        : style === 1
+          ? `${g}${f}${birthYear % 100}`
+          : style === 2
+            ? `${g.charAt(0)}${f}${rng.int(1, 999)}`
+            : `${g}_${f}${rng.int(1, 99)}`;
     return `${local}@${rng.pick(EMAIL_DOMAINS)}`;
   }
 
@@ -229,16 +245,26 @@ interface Couple {
 }
 
 /** Partners of similar age; usually the same background; often sharing a name after marriage. */
-function addCouple(hb: HouseholdBuilder, rng: Rng, ageA: number, origin: NameOrigin, marriedChance: number, partnerAgeRange?: [number, number]): Couple {
+function addCouple(
+  hb: HouseholdBuilder,
+  rng: Rng,
+  ageA: number,
+  origin: NameOrigin,
+  marriedChance: number,
+  partnerAgeRange?: [number, number],
+): Couple {
   const sameSex = rng.chance(0.03);
   const sexA: Sex = sameSex ? (rng.chance(0.5) ? 'female' : 'male') : 'female';
   const sexB: Sex = sameSex ? sexA : otherSex(sexA);
-  const partnerOrigin = rng.chance(0.9) ? origin : rng.pick<NameOrigin>(['british', 'irish', 'polish', 'indian', 'black_caribbean', 'black_african', 'pakistani', 'chinese']);
+  const partnerOrigin = rng.chance(0.9)
+    ? origin
+    : rng.pick<NameOrigin>(['british', 'irish', 'polish', 'indian', 'black_caribbean', 'black_african', 'pakistani', 'chinese']);
   const a = hb.add({ age: ageA, sex: sexA, origin, familyName: hb.familyName(origin) });
   let ageB = Math.max(18, Math.round(ageA + (sameSex ? 0 : 2) + rng.normal() * 3.5));
   if (partnerAgeRange) ageB = Math.min(partnerAgeRange[1], Math.max(partnerAgeRange[0], ageB));
   const b = hb.add({ age: ageB, sex: sexB, origin: partnerOrigin, familyName: hb.familyName(partnerOrigin) });
-  if (partnerOrigin !== origin && partnerOrigin !== 'british' && partnerOrigin !== 'irish') b.person.ethnicityGroup = groupOfOrigin(partnerOrigin);
+  if (partnerOrigin !== origin && partnerOrigin !== 'british' && partnerOrigin !== 'irish')
+    b.person.ethnicityGroup = groupOfOrigin(partnerOrigin);
   if (rng.chance(marriedChance)) {
     const yearsMarried = Math.max(0, Math.min(a.age, b.age) - 18) * rng.next() * 0.9;
     if (rng.chance(sameSex ? 0.3 : 0.85)) hb.changeName(a, b.person.familyName, yearsMarried);
@@ -340,7 +366,14 @@ function childGroup(a: Resident, b: Resident | null): EthnicityGroup {
   return 'mixed';
 }
 
-function populate(hb: HouseholdBuilder, rng: Rng, composition: HouseholdComposition, origin: NameOrigin, group: EthnicityGroup, deprivation: number): void {
+function populate(
+  hb: HouseholdBuilder,
+  rng: Rng,
+  composition: HouseholdComposition,
+  origin: NameOrigin,
+  group: EthnicityGroup,
+  deprivation: number,
+): void {
   switch (composition) {
     case 'single_adult': {
       const sex: Sex = rng.chance(0.55) ? 'male' : 'female';
@@ -406,7 +439,15 @@ function populate(hb: HouseholdBuilder, rng: Rng, composition: HouseholdComposit
       }
       for (const g of grandparents) hb.relate(middle, g, 'parent', 'child');
       const surname = parents.length === 2 ? parents[1].person.familyName : middle.person.familyName;
-      const children = addChildren(hb, rng, parents, plan, origin, surname, parents.length === 2 ? childGroup(parents[0], parents[1]) : group);
+      const children = addChildren(
+        hb,
+        rng,
+        parents,
+        plan,
+        origin,
+        surname,
+        parents.length === 2 ? childGroup(parents[0], parents[1]) : group,
+      );
       for (const c of children) for (const g of grandparents) hb.relate(c, g, 'grandparent', 'grandchild');
       return;
     }
@@ -414,7 +455,13 @@ function populate(hb: HouseholdBuilder, rng: Rng, composition: HouseholdComposit
       const n = rng.int(2, 4);
       for (let k = 0; k < n; k++) {
         const o = rng.chance(0.7) ? origin : rng.weightedPick(ORIGINS_BY_GROUP[rng.weightedPick(ETHNICITY_BY_DECILE[5])]);
-        hb.add({ age: skewedAge(rng, 18, 45, 1.8), sex: rng.chance(0.5) ? 'male' : 'female', origin: o, familyName: hb.familyName(o), group: groupOfOrigin(o) });
+        hb.add({
+          age: skewedAge(rng, 18, 45, 1.8),
+          sex: rng.chance(0.5) ? 'male' : 'female',
+          origin: o,
+          familyName: hb.familyName(o),
+          group: groupOfOrigin(o),
+        });
       }
       return;
     }

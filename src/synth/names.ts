@@ -133,12 +133,21 @@ const FAMILY: Record<NameOrigin, WeightedNames> = {
     Wozniak Dabrowski Kozlowski Jankowski Mazur Kwiatkowski Krawczyk Piotrowski Grabowski Nowakowski Pawlowski`),
   romanian: ranked(`Popescu Ionescu Popa Radu Dumitru Stoica Stan Gheorghe Rusu Munteanu Matei Constantin
     Serban Moldovan Lazar`),
-  pakistani: ranked(`Khan Hussain Ahmed Ali Akhtar Iqbal Mahmood Rashid Shah Butt Malik Qureshi Raja Mirza
-    Chaudhry Javed Anwar Bashir`, 0.8),
-  indian: ranked(`Patel Singh Kaur Sharma Kumar Gill Sandhu Mistry Shah Parmar Chauhan Joshi Gupta Mehta
-    Sidhu Dhillon Bains Rai Desai Nair Pillai Reddy Verma Kapoor Bhatt Thakkar`, 0.85),
-  bangladeshi: ranked(`Begum Miah Islam Uddin Rahman Ahmed Hossain Khatun Chowdhury Alam Haque Ullah
-    Sarkar Karim Akter`, 0.8),
+  pakistani: ranked(
+    `Khan Hussain Ahmed Ali Akhtar Iqbal Mahmood Rashid Shah Butt Malik Qureshi Raja Mirza
+    Chaudhry Javed Anwar Bashir`,
+    0.8,
+  ),
+  indian: ranked(
+    `Patel Singh Kaur Sharma Kumar Gill Sandhu Mistry Shah Parmar Chauhan Joshi Gupta Mehta
+    Sidhu Dhillon Bains Rai Desai Nair Pillai Reddy Verma Kapoor Bhatt Thakkar`,
+    0.85,
+  ),
+  bangladeshi: ranked(
+    `Begum Miah Islam Uddin Rahman Ahmed Hossain Khatun Chowdhury Alam Haque Ullah
+    Sarkar Karim Akter`,
+    0.8,
+  ),
   black_african: ranked(`Okafor Mensah Adeyemi Okonkwo Boateng Asante Mohamed Abdi Osei Adebayo Eze
     Nwosu Owusu Ogunleye Balogun Nwachukwu Oduya Okeke Appiah Danso Hassan Yusuf Ibrahim Adeleke Afolabi
     Ncube Moyo Banda Mwangi Otieno Kamara Sesay Diallo`),
@@ -171,8 +180,17 @@ export function surnameForSex(name: string, sex: Sex): string {
 
 /** Every origin, for precomputing tables. */
 export const NAME_ORIGINS: readonly NameOrigin[] = [
-  'british', 'irish', 'polish', 'romanian', 'pakistani', 'indian', 'bangladeshi',
-  'black_african', 'black_caribbean', 'chinese', 'arab',
+  'british',
+  'irish',
+  'polish',
+  'romanian',
+  'pakistani',
+  'indian',
+  'bangladeshi',
+  'black_african',
+  'black_caribbean',
+  'chinese',
+  'arab',
 ];
 
 /** Distinct given names per sex, for checking the data is broad enough. */
@@ -358,7 +376,26 @@ export const STREET_STEMS = `Mill Church Station Oak Elm Ash Willow Beech Chestn
   .split(/\s+/);
 
 export const STREET_SUFFIXES: WeightedNames = {
-  names: ['Road', 'Street', 'Lane', 'Close', 'Avenue', 'Way', 'Crescent', 'Drive', 'Gardens', 'Terrace', 'Court', 'Place', 'Grove', 'Rise', 'View', 'Walk', 'Mews', 'Row'],
+  names: [
+    'Road',
+    'Street',
+    'Lane',
+    'Close',
+    'Avenue',
+    'Way',
+    'Crescent',
+    'Drive',
+    'Gardens',
+    'Terrace',
+    'Court',
+    'Place',
+    'Grove',
+    'Rise',
+    'View',
+    'Walk',
+    'Mews',
+    'Row',
+  ],
   weights: [20, 18, 14, 12, 9, 7, 6, 6, 5, 4, 4, 3, 3, 2, 2, 2, 1, 1],
 };
 

@@ -95,7 +95,13 @@ function assignNeeds(draft: HouseholdDraft, rng: Rng, activities: PersonActivity
       if (age >= 12 && rng.chance(0.03 * m)) add('mental_health');
     }
     // Poverty reaches children too: financial hardship of the household shows up against them at some agencies.
-    if (age < 18 && draft.residents.some((r) => r.age >= 18 && activities[draft.residents.indexOf(r)].needs.some((n) => n.code === 'financial_hardship')) && rng.chance(0.2)) {
+    if (
+      age < 18 &&
+      draft.residents.some(
+        (r) => r.age >= 18 && activities[draft.residents.indexOf(r)].needs.some((n) => n.code === 'financial_hardship'),
+      ) &&
+      rng.chance(0.2)
+    ) {
       add('financial_hardship');
     }
   }
@@ -106,7 +112,10 @@ function assignCarers(draft: HouseholdDraft, rng: Rng, activities: PersonActivit
   for (const cared of activities) {
     const r = cared.resident;
     const needsCare =
-      hasNeed(cared, 'frailty_falls') || hasNeed(cared, 'learning_disability') || hasNeed(cared, 'end_of_life') || (r.person.disability && (r.age >= 75 || r.age < 16));
+      hasNeed(cared, 'frailty_falls') ||
+      hasNeed(cared, 'learning_disability') ||
+      hasNeed(cared, 'end_of_life') ||
+      (r.person.disability && (r.age >= 75 || r.age < 16));
     if (!needsCare || !rng.chance(0.6)) continue;
     const candidates = activities.filter((c) => c !== cared && c.resident.age >= 10 && !hasNeed(c, 'end_of_life'));
     if (candidates.length === 0) continue;
@@ -135,7 +144,13 @@ export function buildActivity(ctx: GenContext, draft: HouseholdDraft, rng: Rng):
 
   const idx = ctx.index;
   const landlord: Organisation | null =
-    tenure === 'temporary_accommodation' ? idx.single.council_housing : socialTenant ? (rng.chance(0.45) ? idx.single.council_housing : rng.pick(idx.housingAssociations)) : null;
+    tenure === 'temporary_accommodation'
+      ? idx.single.council_housing
+      : socialTenant
+        ? rng.chance(0.45)
+          ? idx.single.council_housing
+          : rng.pick(idx.housingAssociations)
+        : null;
   // One GP practice for the household (people register where they live), occasionally one elsewhere.
   const gps = rng.chance(0.9) ? idx.gpsByLocality[draft.localityIndex] : idx.allGps;
   const householdGp = rng.pick(gps);
@@ -204,7 +219,13 @@ class ActivityBuilder {
   private event(org: Organisation, type: EventType, eventDay: number, value: number | null = null, daytime = true): void {
     const day = Math.min(eventDay, this.ctx.calendar.today); // follow-ups never land in the future
     const minute = daytime ? 480 + Math.floor(this.rng.next() * 600) : Math.floor(this.rng.next() * 1440);
-    this.a.events.push({ personId: this.a.resident.person.id, organisationId: org.id, type, at: this.ctx.calendar.timestamp(day, minute), value });
+    this.a.events.push({
+      personId: this.a.resident.person.id,
+      organisationId: org.id,
+      type,
+      at: this.ctx.calendar.timestamp(day, minute),
+      value,
+    });
     this.know(org, day);
   }
 
@@ -247,7 +268,13 @@ class ActivityBuilder {
       case 'offending':
         return s.probation;
       case 'mental_health':
-        return rng.chance(0.4) ? s.mental_health_trust : rng.chance(0.4) ? (age < 18 ? this.charity('child_wellbeing') : this.charity('mental_health')) : gp;
+        return rng.chance(0.4)
+          ? s.mental_health_trust
+          : rng.chance(0.4)
+            ? age < 18
+              ? this.charity('child_wellbeing')
+              : this.charity('mental_health')
+            : gp;
       case 'long_term_condition':
       case 'end_of_life':
         return rng.chance(0.85) ? gp : s.hospital_trust;
@@ -256,7 +283,13 @@ class ActivityBuilder {
       case 'social_isolation':
         return age >= 60 && rng.chance(0.6) ? this.charity('social_isolation') : gp;
       case 'carer_strain':
-        return age < 18 ? (rng.chance(0.5) ? s.council_children_social_care : this.charity('carer_strain')) : rng.chance(0.55) ? this.charity('carer_strain') : s.council_adult_social_care;
+        return age < 18
+          ? rng.chance(0.5)
+            ? s.council_children_social_care
+            : this.charity('carer_strain')
+          : rng.chance(0.55)
+            ? this.charity('carer_strain')
+            : s.council_adult_social_care;
       case 'learning_disability':
         return age >= 18 && rng.chance(0.6) ? s.council_adult_social_care : gp;
       case 'financial_hardship':
@@ -281,7 +314,12 @@ class ActivityBuilder {
       const loc = this.draft.localityIndex;
       const idx = this.ctx.index;
       this.primarySchool = age >= 4 && age <= 13 ? this.rng.pick(idx.primaryByLocality[loc]) : null;
-      this.schoolCache = age >= 4 && age <= 10 ? this.primarySchool : age >= 11 && age <= 17 && (age < 16 || this.rng.chance(0.55)) ? this.rng.pick(idx.secondaryByLocality[loc]) : null;
+      this.schoolCache =
+        age >= 4 && age <= 10
+          ? this.primarySchool
+          : age >= 11 && age <= 17 && (age < 16 || this.rng.chance(0.55))
+            ? this.rng.pick(idx.secondaryByLocality[loc])
+            : null;
     }
     return this.schoolCache;
   }
@@ -335,16 +373,23 @@ class ActivityBuilder {
     const homeless = need('homelessness');
     if (homeless) {
       const day = this.randomDay();
-      if (rng.chance(0.3)) this.event(this.landlord ?? s.council_housing, 'eviction_notice', Math.max(this.windowStart, day - rng.int(10, 60)));
+      if (rng.chance(0.3))
+        this.event(this.landlord ?? s.council_housing, 'eviction_notice', Math.max(this.windowStart, day - rng.int(10, 60)));
       this.event(s.council_housing, 'homeless_presentation', day);
       if (rng.chance(0.7)) this.event(s.council_housing, 'housing_application', day + rng.int(0, 30));
-      if (rng.chance(0.35)) this.event(this.landlord ?? rng.pick([s.council_housing, ...this.ctx.index.housingAssociations]), 'tenancy_start', day + rng.int(30, 300));
+      if (rng.chance(0.35))
+        this.event(
+          this.landlord ?? rng.pick([s.council_housing, ...this.ctx.index.housingAssociations]),
+          'tenancy_start',
+          day + rng.int(30, 300),
+        );
       const charity = this.charity('homelessness');
       if (charity && rng.chance(0.5)) this.repeat(3, (dd) => this.event(charity, 'charity_support_session', dd));
     } else if (this.landlord && age >= 18) {
       this.know(this.landlord, this.draft.movedInDay ?? this.randomDay(this.ctx.calendar.today - 3650));
       if (rng.chance(0.05 + 0.1 * d)) this.event(this.landlord, 'eviction_notice', this.randomDay());
-      if (this.draft.movedInDay !== null && this.draft.movedInDay >= this.windowStart && rng.chance(0.8)) this.event(this.landlord, 'tenancy_start', this.draft.movedInDay);
+      if (this.draft.movedInDay !== null && this.draft.movedInDay >= this.windowStart && rng.chance(0.8))
+        this.event(this.landlord, 'tenancy_start', this.draft.movedInDay);
     }
     if (need('housing_unsuitable') && rng.chance(0.4)) this.event(s.council_housing, 'housing_application', this.randomDay());
 
@@ -354,7 +399,11 @@ class ActivityBuilder {
     }
     if (need('substance_misuse') && rng.chance(0.6)) this.event(s.drug_alcohol_service, 'drug_treatment_start', this.randomDay());
 
-    if (age >= 18 && (need('frailty_falls') || need('learning_disability') || need('carer_strain') || need('end_of_life')) && rng.chance(0.55)) {
+    if (
+      age >= 18 &&
+      (need('frailty_falls') || need('learning_disability') || need('carer_strain') || need('end_of_life')) &&
+      rng.chance(0.55)
+    ) {
       const day = this.randomDay();
       this.event(s.council_adult_social_care, 'social_care_assessment', day);
       if (rng.chance(0.6)) this.event(s.council_adult_social_care, 'care_package_start', day + rng.int(7, 60));
@@ -362,7 +411,8 @@ class ActivityBuilder {
 
     if (need('child_safeguarding')) this.repeat(2, (day) => this.event(s.council_children_social_care, 'safeguarding_concern', day));
     if (need('domestic_abuse') && rng.chance(0.3)) this.event(s.council_children_social_care, 'safeguarding_concern', this.randomDay());
-    if (need('financial_hardship') && age >= 18 && age < 65 && rng.chance(0.2)) this.event(gp ?? s.council_housing, 'benefit_sanction', this.randomDay());
+    if (need('financial_hardship') && age >= 18 && age < 65 && rng.chance(0.2))
+      this.event(gp ?? s.council_housing, 'benefit_sanction', this.randomDay());
 
     // Charity support sessions with every charity that knows the person.
     for (const [org] of a.known) {

@@ -7,8 +7,14 @@ test('the same seed repeats the same sequence; different seeds differ', () => {
   const b = new Rng(99);
   const c = new Rng(100);
   const seqA = Array.from({ length: 20 }, () => a.next());
-  assert.deepEqual(Array.from({ length: 20 }, () => b.next()), seqA);
-  assert.notDeepEqual(Array.from({ length: 20 }, () => c.next()), seqA);
+  assert.deepEqual(
+    Array.from({ length: 20 }, () => b.next()),
+    seqA,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 20 }, () => c.next()),
+    seqA,
+  );
   for (const x of seqA) assert.ok(x >= 0 && x < 1);
 });
 

@@ -11,12 +11,31 @@ import { RECORD_COLUMNS, csvField, writePlaceCsv } from './write-csv.ts';
 const PEOPLE = 3000;
 
 const RECORD_FILES = [
-  'records_gp.csv', 'records_hospital.csv', 'records_mental_health.csv', 'records_adult_social_care.csv', 'records_children_social_care.csv',
-  'records_housing.csv', 'records_probation.csv', 'records_school.csv', 'records_charity.csv', 'records_drug_alcohol.csv',
+  'records_gp.csv',
+  'records_hospital.csv',
+  'records_mental_health.csv',
+  'records_adult_social_care.csv',
+  'records_children_social_care.csv',
+  'records_housing.csv',
+  'records_probation.csv',
+  'records_school.csv',
+  'records_charity.csv',
+  'records_drug_alcohol.csv',
 ];
 const OTHER_FILES = [
-  'localities.csv', 'small_areas.csv', 'postcodes.csv', 'organisations.csv', 'teams.csv', 'practitioners.csv', 'services.csv',
-  'households.csv', 'people.csv', 'relationships.csv', 'needs.csv', 'events.csv', 'truth.csv',
+  'localities.csv',
+  'small_areas.csv',
+  'postcodes.csv',
+  'organisations.csv',
+  'teams.csv',
+  'practitioners.csv',
+  'services.csv',
+  'households.csv',
+  'people.csv',
+  'relationships.csv',
+  'needs.csv',
+  'events.csv',
+  'truth.csv',
 ];
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -38,7 +57,10 @@ async function headerOf(dir: string, name: string): Promise<string> {
 
 async function fileHashes(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort()) out[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex');
+  for (const name of (await readdir(dir)).sort())
+    out[name] = createHash('sha256')
+      .update(await readFile(join(dir, name)))
+      .digest('hex');
   return out;
 }
 
@@ -53,12 +75,20 @@ test('csvField quotes only what needs quoting', () => {
 test('writes every file with the agreed headers, and the CSV parses back to what was generated', async () => {
   await withTempDir(async (dir) => {
     const progress: Array<[number, number]> = [];
-    const summary = await writePlaceCsv({ seed: 11, people: PEOPLE, outDir: dir, onProgress: (done, total) => progress.push([done, total]) });
+    const summary = await writePlaceCsv({
+      seed: 11,
+      people: PEOPLE,
+      outDir: dir,
+      onProgress: (done, total) => progress.push([done, total]),
+    });
     const names = await readdir(dir);
     for (const f of [...RECORD_FILES, ...OTHER_FILES, 'manifest.json']) assert.ok(names.includes(f), `missing ${f}`);
 
     for (const f of RECORD_FILES) assert.equal(await headerOf(dir, f), RECORD_COLUMNS.join(','), f);
-    assert.equal(await headerOf(dir, 'records_gp.csv'), 'source,source_id,given_name,family_name,birth_date,sex,postcode,address,nhs_number,phone,email,recorded_at');
+    assert.equal(
+      await headerOf(dir, 'records_gp.csv'),
+      'source,source_id,given_name,family_name,birth_date,sex,postcode,address,nhs_number,phone,email,recorded_at',
+    );
     assert.equal(await headerOf(dir, 'truth.csv'), 'source,source_id,person_id');
 
     // Row counts in the summary match what parses back.
@@ -83,16 +113,28 @@ test('writes every file with the agreed headers, and the CSV parses back to what
     }
     assert.equal(recordRows, truth.length);
     const housing = await readCsv(dir, 'records_housing.csv');
-    assert.ok(housing.some((r) => r.source === 'HOUS') && housing.some((r) => r.source.startsWith('HA')), 'council and housing association records share a file');
+    assert.ok(
+      housing.some((r) => r.source === 'HOUS') && housing.some((r) => r.source.startsWith('HA')),
+      'council and housing association records share a file',
+    );
 
     // Fields with commas (flat addresses) survive the round trip exactly.
     const opts = { seed: 11, people: PEOPLE };
     const generated = [...generateHouseholds(createPlaceFrame(opts), opts)];
     const households = await readCsv(dir, 'households.csv');
-    assert.deepEqual(households.map((h) => h.address_line), generated.map((b) => b.household.addressLine));
-    assert.ok(households.some((h) => h.address_line.includes(',')), 'some addresses need quoting');
+    assert.deepEqual(
+      households.map((h) => h.address_line),
+      generated.map((b) => b.household.addressLine),
+    );
+    assert.ok(
+      households.some((h) => h.address_line.includes(',')),
+      'some addresses need quoting',
+    );
     const csvPeople = await readCsv(dir, 'people.csv');
-    assert.deepEqual(csvPeople.map((p) => p.nhs_number), generated.flatMap((b) => b.people.map((p) => p.nhsNumber ?? '')));
+    assert.deepEqual(
+      csvPeople.map((p) => p.nhs_number),
+      generated.flatMap((b) => b.people.map((p) => p.nhsNumber ?? '')),
+    );
 
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     assert.equal(manifest.seed, 11);

@@ -29,7 +29,18 @@ export type WritePlaceOptions = GenerateOptions & {
 
 /** Columns shared by every records_*.csv file. */
 export const RECORD_COLUMNS = [
-  'source', 'source_id', 'given_name', 'family_name', 'birth_date', 'sex', 'postcode', 'address', 'nhs_number', 'phone', 'email', 'recorded_at',
+  'source',
+  'source_id',
+  'given_name',
+  'family_name',
+  'birth_date',
+  'sex',
+  'postcode',
+  'address',
+  'nhs_number',
+  'phone',
+  'email',
+  'recorded_at',
 ] as const;
 
 /** Which records file each kind of agency's records go to. */
@@ -55,13 +66,47 @@ const HEADERS: Record<string, string[]> = {
   'teams.csv': ['id', 'organisation_id', 'name'],
   'practitioners.csv': ['id', 'organisation_id', 'team_id', 'given_name', 'family_name', 'role', 'email'],
   'services.csv': [
-    'id', 'organisation_id', 'team_id', 'name', 'description', 'needs', 'eligibility', 'min_age', 'max_age', 'locality_ids', 'postcode',
-    'acknowledge_within_days', 'first_contact_within_days', 'capacity_per_month',
+    'id',
+    'organisation_id',
+    'team_id',
+    'name',
+    'description',
+    'needs',
+    'eligibility',
+    'min_age',
+    'max_age',
+    'locality_ids',
+    'postcode',
+    'acknowledge_within_days',
+    'first_contact_within_days',
+    'capacity_per_month',
   ],
-  'households.csv': ['id', 'small_area_id', 'postcode', 'address_line', 'composition', 'tenure', 'previous_address_line', 'previous_postcode', 'moved_in'],
+  'households.csv': [
+    'id',
+    'small_area_id',
+    'postcode',
+    'address_line',
+    'composition',
+    'tenure',
+    'previous_address_line',
+    'previous_postcode',
+    'moved_in',
+  ],
   'people.csv': [
-    'id', 'household_id', 'given_name', 'middle_name', 'family_name', 'birth_family_name', 'birth_date', 'sex', 'ethnicity_group', 'disability',
-    'nhs_number', 'phone', 'email', 'twin_of',
+    'id',
+    'household_id',
+    'given_name',
+    'middle_name',
+    'family_name',
+    'birth_family_name',
+    'birth_date',
+    'sex',
+    'ethnicity_group',
+    'disability',
+    'nhs_number',
+    'phone',
+    'email',
+    'twin_of',
   ],
   'relationships.csv': ['person_id', 'related_person_id', 'type'],
   'needs.csv': ['person_id', 'code', 'organisation_id', 'recorded_at', 'severity', 'current'],
@@ -71,7 +116,8 @@ const HEADERS: Record<string, string[]> = {
 for (const file of new Set(Object.values(RECORD_FILE_BY_KIND))) HEADERS[file] = [...RECORD_COLUMNS];
 
 /** The linkage tool's column map: its field name = the CSV column holding it. */
-export const LINKAGE_COLUMN_MAP = 'given_name=given_name,family_name=family_name,birth_date=birth_date,sex=sex,postcode=postcode,address=address,nhs_number=nhs_number,phone=phone,email=email';
+export const LINKAGE_COLUMN_MAP =
+  'given_name=given_name,family_name=family_name,birth_date=birth_date,sex=sex,postcode=postcode,address=address,nhs_number=nhs_number,phone=phone,email=email';
 
 const NEEDS_QUOTING = /[",\r\n]/;
 
@@ -126,7 +172,11 @@ class CsvWriter {
   }
 }
 
-async function writeWholeFile(path: string, header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | boolean | null>>): Promise<{ rows: number; bytes: number }> {
+async function writeWholeFile(
+  path: string,
+  header: readonly string[],
+  rows: ReadonlyArray<ReadonlyArray<string | number | boolean | null>>,
+): Promise<{ rows: number; bytes: number }> {
   const w = new CsvWriter(path, header);
   for (const r of rows) {
     w.line(csvRow(r));
@@ -138,14 +188,45 @@ async function writeWholeFile(path: string, header: readonly string[], rows: Rea
 function frameTables(frame: PlaceFrame): Record<string, Array<Array<string | number | boolean | null>>> {
   return {
     'localities.csv': frame.localities.map((l) => [l.id, l.name]),
-    'small_areas.csv': frame.smallAreas.map((a) => [a.id, a.code, a.name, a.localityId, a.deprivationDecile, a.lat, a.lon, a.targetPopulation]),
+    'small_areas.csv': frame.smallAreas.map((a) => [
+      a.id,
+      a.code,
+      a.name,
+      a.localityId,
+      a.deprivationDecile,
+      a.lat,
+      a.lon,
+      a.targetPopulation,
+    ]),
     'postcodes.csv': frame.postcodes.map((p) => [p.postcode, p.smallAreaId, p.lat, p.lon]),
-    'organisations.csv': frame.organisations.map((o) => [o.id, o.name, o.kind, o.sourceCode, o.localityId, o.postcode, o.phone, o.email, o.website]),
+    'organisations.csv': frame.organisations.map((o) => [
+      o.id,
+      o.name,
+      o.kind,
+      o.sourceCode,
+      o.localityId,
+      o.postcode,
+      o.phone,
+      o.email,
+      o.website,
+    ]),
     'teams.csv': frame.teams.map((t) => [t.id, t.organisationId, t.name]),
     'practitioners.csv': frame.practitioners.map((p) => [p.id, p.organisationId, p.teamId, p.givenName, p.familyName, p.role, p.email]),
     'services.csv': frame.services.map((s) => [
-      s.id, s.organisationId, s.teamId, s.name, s.description, s.needs.join(';'), s.eligibility, s.minAge, s.maxAge, s.localityIds.join(';'), s.postcode,
-      s.acknowledgeWithinDays, s.firstContactWithinDays, s.capacityPerMonth,
+      s.id,
+      s.organisationId,
+      s.teamId,
+      s.name,
+      s.description,
+      s.needs.join(';'),
+      s.eligibility,
+      s.minAge,
+      s.maxAge,
+      s.localityIds.join(';'),
+      s.postcode,
+      s.acknowledgeWithinDays,
+      s.firstContactWithinDays,
+      s.capacityPerMonth,
     ]),
   };
 }
@@ -165,7 +246,15 @@ export async function writePlaceCsv(opts: WritePlaceOptions): Promise<WriteSumma
     bytes += out.bytes;
   }
 
-  const streamed = ['households.csv', 'people.csv', 'relationships.csv', 'needs.csv', 'events.csv', 'truth.csv', ...new Set(Object.values(RECORD_FILE_BY_KIND))];
+  const streamed = [
+    'households.csv',
+    'people.csv',
+    'relationships.csv',
+    'needs.csv',
+    'events.csv',
+    'truth.csv',
+    ...new Set(Object.values(RECORD_FILE_BY_KIND)),
+  ];
   const writers = new Map(streamed.map((name) => [name, new CsvWriter(join(opts.outDir, name), HEADERS[name])]));
   const w = (name: string) => writers.get(name)!;
   const households = w('households.csv');
@@ -182,7 +271,9 @@ export async function writePlaceCsv(opts: WritePlaceOptions): Promise<WriteSumma
   for (const b of generateHouseholds(frame, opts)) {
     const h = b.household;
     const prev = h.previousAddress;
-    households.line(`${h.id},${h.smallAreaId},${h.postcode},${f(h.addressLine)},${h.composition},${h.tenure},${prev ? f(prev.addressLine) : ''},${prev ? prev.postcode : ''},${prev ? prev.movedIn : ''}\n`);
+    households.line(
+      `${h.id},${h.smallAreaId},${h.postcode},${f(h.addressLine)},${h.composition},${h.tenure},${prev ? f(prev.addressLine) : ''},${prev ? prev.postcode : ''},${prev ? prev.movedIn : ''}\n`,
+    );
     for (const p of b.people) {
       people.line(
         `${p.id},${p.householdId},${f(p.givenName)},${f(p.middleName)},${f(p.familyName)},${f(p.birthFamilyName)},${p.birthDate},${p.sex},${p.ethnicityGroup},${p.disability},${p.nhsNumber ?? ''},${p.phone ?? ''},${f(p.email)},${p.twinOf ?? ''}\n`,
@@ -192,9 +283,11 @@ export async function writePlaceCsv(opts: WritePlaceOptions): Promise<WriteSumma
     for (const n of b.needs) needs.line(`${n.personId},${n.code},${n.organisationId},${n.recordedAt},${n.severity},${n.current}\n`);
     for (const e of b.events) events.line(`${e.personId},${e.organisationId},${e.type},${e.at},${e.value ?? ''}\n`);
     for (const r of b.sourceRecords) {
-      recordWriterBySource.get(r.source)!.line(
-        `${r.source},${r.sourceId},${f(r.givenName)},${f(r.familyName)},${r.birthDate},${r.sex},${f(r.postcode)},${f(r.addressLine)},${f(r.nhsNumber)},${f(r.phone)},${f(r.email)},${r.recordedAt}\n`,
-      );
+      recordWriterBySource
+        .get(r.source)!
+        .line(
+          `${r.source},${r.sourceId},${f(r.givenName)},${f(r.familyName)},${r.birthDate},${r.sex},${f(r.postcode)},${f(r.addressLine)},${f(r.nhsNumber)},${f(r.phone)},${f(r.email)},${r.recordedAt}\n`,
+        );
       truth.line(`${r.source},${r.sourceId},${r.truePersonId}\n`);
     }
     peopleDone += b.people.length;

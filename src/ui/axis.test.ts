@@ -10,7 +10,12 @@ test('ticks are round, cover the data and include zero when it is crossed', () =
   assert.deepEqual(niceTicks(0, 0.37), [0, 0.1, 0.2, 0.3, 0.4]);
   assert.deepEqual(niceTicks(0, 0), [0, 0.2, 0.4, 0.6, 0.8, 1]);
   assert.deepEqual(niceTicks(0, 23, 4), [0, 10, 20, 30]);
-  for (const [lo, hi] of [[-3.7, 42.1], [0, 7], [12, 13.4], [-250, -10]] as const) {
+  for (const [lo, hi] of [
+    [-3.7, 42.1],
+    [0, 7],
+    [12, 13.4],
+    [-250, -10],
+  ] as const) {
     const t = niceTicks(lo, hi);
     assert.ok(t[0]! <= lo && t[t.length - 1]! >= hi, `${t} covers ${lo}..${hi}`);
     assert.ok(t.length >= 3 && t.length <= 12, `${t}`);

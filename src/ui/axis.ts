@@ -24,12 +24,16 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   let lo = Number.isFinite(min) ? min : 0;
   let hi = Number.isFinite(max) ? max : 1;
   if (hi < lo) [lo, hi] = [hi, lo];
-  if (hi === lo) { hi = lo === 0 ? 1 : lo + Math.abs(lo); if (lo > 0) lo = 0; }
+  if (hi === lo) {
+    hi = lo === 0 ? 1 : lo + Math.abs(lo);
+    if (lo > 0) lo = 0;
+  }
   const step = niceStep(hi - lo, target);
   const start = Math.floor(lo / step + 1e-9) * step;
   const end = Math.ceil(hi / step - 1e-9) * step;
   const ticks: number[] = [];
-  for (let v = start, i = 0; v <= end + step * 1e-9 && i < 50; v = start + ++i * step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  for (let v = start, i = 0; v <= end + step * 1e-9 && i < 50; v = start + ++i * step)
+    ticks.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
   if (ticks.length < 3) ticks.push(Number((ticks[ticks.length - 1]! + step).toPrecision(12)));
   return ticks;
 }

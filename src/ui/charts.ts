@@ -16,7 +16,15 @@ function formatValue(value: number, decimals: number): string {
  * Horizontal bar chart; suppressed values are drawn as an empty bar labelled "suppressed". With an
  * axis title, the value axis below the bars has round ticks and that title.
  */
-export function horizontalBarChart(options: { id: string; title: string; description: string; data: BarDatum[]; unit?: string; decimals?: number; axisTitle?: string }): string {
+export function horizontalBarChart(options: {
+  id: string;
+  title: string;
+  description: string;
+  data: BarDatum[];
+  unit?: string;
+  decimals?: number;
+  axisTitle?: string;
+}): string {
   const { id, title, description, data, unit = '', decimals = 0 } = options;
   const labelWidth = 190;
   const barArea = 380;
@@ -29,21 +37,30 @@ export function horizontalBarChart(options: { id: string; title: string; descrip
     const y = i * rowHeight + 5;
     const width = d.value === null ? 0 : Math.max(1, (d.value / max) * barArea);
     const valueText = d.value === null ? 'suppressed' : `${formatValue(d.value, decimals)}${unit}`;
-    return `<g><text x="${labelWidth - 8}" y="${y + 18}" text-anchor="end">${escapeXml(d.label)}</text>`
-      + `<rect class="bar" x="${labelWidth}" y="${y + 4}" width="${width.toFixed(1)}" height="${rowHeight - 8}"></rect>`
-      + `<text x="${labelWidth + width + 6}" y="${y + 18}">${escapeXml(valueText)}</text></g>`;
+    return (
+      `<g><text x="${labelWidth - 8}" y="${y + 18}" text-anchor="end">${escapeXml(d.label)}</text>` +
+      `<rect class="bar" x="${labelWidth}" y="${y + 4}" width="${width.toFixed(1)}" height="${rowHeight - 8}"></rect>` +
+      `<text x="${labelWidth + width + 6}" y="${y + 18}">${escapeXml(valueText)}</text></g>`
+    );
   });
-  const axis = ticks ? ticks.map((t) => {
-    const x = labelWidth + (t / max) * barArea;
-    return `<line class="grid" x1="${x.toFixed(1)}" y1="0" x2="${x.toFixed(1)}" y2="${barsHeight}"></line>${tickText('x', x, barsHeight + 16, tickLabel(t, stepDecimals(ticks)), 'middle')}`;
-  }).join('') + `<line class="axis" x1="${labelWidth}" y1="${barsHeight}" x2="${labelWidth + barArea}" y2="${barsHeight}"></line>`
-    + axisTitle('x', labelWidth + barArea / 2, barsHeight + 40, options.axisTitle!) : '';
-  return `<svg class="joinery-chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${labelWidth + barArea + 110} ${height}" width="${labelWidth + barArea + 110}" height="${height}" xmlns="http://www.w3.org/2000/svg">`
-    + `<title id="${id}-title">${escapeXml(title)}</title><desc id="${id}-desc">${escapeXml(description)}</desc>`
-    + axis
-    + `<line class="axis" x1="${labelWidth}" y1="0" x2="${labelWidth}" y2="${barsHeight}"></line>`
-    + rows.join('')
-    + '</svg>';
+  const axis = ticks
+    ? ticks
+        .map((t) => {
+          const x = labelWidth + (t / max) * barArea;
+          return `<line class="grid" x1="${x.toFixed(1)}" y1="0" x2="${x.toFixed(1)}" y2="${barsHeight}"></line>${tickText('x', x, barsHeight + 16, tickLabel(t, stepDecimals(ticks)), 'middle')}`;
+        })
+        .join('') +
+      `<line class="axis" x1="${labelWidth}" y1="${barsHeight}" x2="${labelWidth + barArea}" y2="${barsHeight}"></line>` +
+      axisTitle('x', labelWidth + barArea / 2, barsHeight + 40, options.axisTitle!)
+    : '';
+  return (
+    `<svg class="joinery-chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${labelWidth + barArea + 110} ${height}" width="${labelWidth + barArea + 110}" height="${height}" xmlns="http://www.w3.org/2000/svg">` +
+    `<title id="${id}-title">${escapeXml(title)}</title><desc id="${id}-desc">${escapeXml(description)}</desc>` +
+    axis +
+    `<line class="axis" x1="${labelWidth}" y1="0" x2="${labelWidth}" y2="${barsHeight}"></line>` +
+    rows.join('') +
+    '</svg>'
+  );
 }
 
 export interface MonthDatum {
@@ -62,10 +79,22 @@ const monthShort = (month: string) => new Date(`${month}-01T00:00:00Z`).toLocale
  * axis with round ticks; both axes titled, a key below. Suppressed months are an empty column
  * marked "s".
  */
-export function monthlyColumnsAgainstLine(options: { id: string; title: string; description: string; data: MonthDatum[]; valueTitle: string; columnLabel: string; lineLabel: string }): string {
+export function monthlyColumnsAgainstLine(options: {
+  id: string;
+  title: string;
+  description: string;
+  data: MonthDatum[];
+  valueTitle: string;
+  columnLabel: string;
+  lineLabel: string;
+}): string {
   const { id, title, description, data } = options;
-  const left = 78; const top = 12; const plotW = 560; const plotH = 220;
-  const width = left + plotW + 20; const height = top + plotH + 106;
+  const left = 78;
+  const top = 12;
+  const plotW = 560;
+  const plotH = 220;
+  const width = left + plotW + 20;
+  const height = top + plotH + 106;
   const ticks = niceTicks(0, Math.max(1, ...data.map((d) => Math.max(d.value ?? 0, d.line))), 5);
   const max = ticks[ticks.length - 1]!;
   const y = (v: number) => top + plotH - (v / max) * plotH;
@@ -80,20 +109,35 @@ export function monthlyColumnsAgainstLine(options: { id: string; title: string; 
   }
   data.forEach((d, i) => {
     const x = left + i * slot;
-    if (d.value === null) parts.push(`<text class="chart-note" x="${(x + slot / 2).toFixed(1)}" y="${(top + plotH - 4).toFixed(1)}" text-anchor="middle">s</text>`);
-    else parts.push(`<rect class="bar" x="${(x + slot * 0.18).toFixed(1)}" y="${y(d.value).toFixed(1)}" width="${(slot * 0.64).toFixed(1)}" height="${(top + plotH - y(d.value)).toFixed(1)}"></rect>`);
+    if (d.value === null)
+      parts.push(
+        `<text class="chart-note" x="${(x + slot / 2).toFixed(1)}" y="${(top + plotH - 4).toFixed(1)}" text-anchor="middle">s</text>`,
+      );
+    else
+      parts.push(
+        `<rect class="bar" x="${(x + slot * 0.18).toFixed(1)}" y="${y(d.value).toFixed(1)}" width="${(slot * 0.64).toFixed(1)}" height="${(top + plotH - y(d.value)).toFixed(1)}"></rect>`,
+      );
     parts.push(tickText('x', x + slot / 2, top + plotH + 18, monthShort(d.month), 'middle'));
   });
   // The line steps with the months (capacity changes only when services change).
-  const path = data.map((d, i) => `${i === 0 ? 'M' : 'L'}${(left + i * slot).toFixed(1)},${y(d.line).toFixed(1)} L${(left + (i + 1) * slot).toFixed(1)},${y(d.line).toFixed(1)}`).join(' ');
+  const path = data
+    .map(
+      (d, i) =>
+        `${i === 0 ? 'M' : 'L'}${(left + i * slot).toFixed(1)},${y(d.line).toFixed(1)} L${(left + (i + 1) * slot).toFixed(1)},${y(d.line).toFixed(1)}`,
+    )
+    .join(' ');
   if (data.length) parts.push(`<path class="chart-line" d="${path}"></path>`);
   parts.push(`<line class="axis" x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}"></line>`);
   parts.push(`<line class="axis" x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}"></line>`);
   parts.push(axisTitle('y', 16, top + plotH / 2, options.valueTitle));
   parts.push(axisTitle('x', left + plotW / 2, top + plotH + 42, 'Month'));
   const ky = top + plotH + 66;
-  parts.push(`<rect class="bar" x="${left}" y="${ky - 9}" width="18" height="14"></rect><text x="${left + 26}" y="${ky + 3}">${escapeXml(options.columnLabel)}</text>`);
-  parts.push(`<line class="chart-line" x1="${left}" y1="${ky + 22}" x2="${left + 18}" y2="${ky + 22}"></line><text x="${left + 26}" y="${ky + 27}">${escapeXml(options.lineLabel)}</text>`);
+  parts.push(
+    `<rect class="bar" x="${left}" y="${ky - 9}" width="18" height="14"></rect><text x="${left + 26}" y="${ky + 3}">${escapeXml(options.columnLabel)}</text>`,
+  );
+  parts.push(
+    `<line class="chart-line" x1="${left}" y1="${ky + 22}" x2="${left + 18}" y2="${ky + 22}"></line><text x="${left + 26}" y="${ky + 27}">${escapeXml(options.lineLabel)}</text>`,
+  );
   parts.push('</svg>');
   return parts.join('');
 }

@@ -16,13 +16,22 @@ import { unansweredCount } from '../records/index.ts';
 
 export const CASELOAD_PER_PAGE = 25;
 
-export interface CaseloadQuery { page: number; q: string }
+export interface CaseloadQuery {
+  page: number;
+  q: string;
+}
 
 /** The caseload's page and search from the query string; anything odd is the first page, no search. */
 export function caseloadQuery(raw: unknown): CaseloadQuery {
   const query = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   const page = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
-  const q = typeof query.q === 'string' ? query.q.replace(/[\p{Cc}\p{Cf}]/gu, ' ').trim().slice(0, 100) : '';
+  const q =
+    typeof query.q === 'string'
+      ? query.q
+          .replace(/[\p{Cc}\p{Cf}]/gu, ' ')
+          .trim()
+          .slice(0, 100)
+      : '';
   return { page, q };
 }
 
@@ -39,7 +48,12 @@ export interface PractitionerHome {
   pagination: Pagination | null;
 }
 
-export async function practitionerHome(db: Kysely<Database>, user: SignedInUser, query: CaseloadQuery, now: Date = new Date()): Promise<PractitionerHome> {
+export async function practitionerHome(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  query: CaseloadQuery,
+  now: Date = new Date(),
+): Promise<PractitionerHome> {
   const organisationId = user.organisationId!;
   const [organisation, inbox, plansDue, caseload, unansweredMessages] = await Promise.all([
     db.selectFrom('organisations').select(['name', 'kind']).where('id', '=', organisationId).executeTakeFirst(),
@@ -50,14 +64,32 @@ export async function practitionerHome(db: Kysely<Database>, user: SignedInUser,
   ]);
   const team = inbox ? await db.selectFrom('teams').select('name').where('id', '=', inbox.teamId).executeTakeFirst() : undefined;
   // Names on a worklist are a read of each person's basic details: the decision for the page shown, all on the audit record.
-  const access = caseload.rows.length === 0 ? new Map()
-    : await decideRecordAccessForMany(db, { actor: user, personIds: caseload.rows.map((r) => r.personId), categories: ['demographics'], purpose: 'direct_care', action: 'list' });
+  const access =
+    caseload.rows.length === 0
+      ? new Map()
+      : await decideRecordAccessForMany(db, {
+          actor: user,
+          personIds: caseload.rows.map((r) => r.personId),
+          categories: ['demographics'],
+          purpose: 'direct_care',
+          action: 'list',
+        });
   const rows = caseload.rows.filter((r) => access.get(r.personId)?.allowed);
   const href = pageHref('/home', { q: query.q }, '#caseload');
   return {
-    organisation, plansDue, unansweredMessages, reviewWithinDays: REVIEW_DUE_WITHIN_DAYS, q: query.q, pageHref: href,
+    organisation,
+    plansDue,
+    unansweredMessages,
+    reviewWithinDays: REVIEW_DUE_WITHIN_DAYS,
+    q: query.q,
+    pageHref: href,
     inbox: inbox ? { ...inbox, team: team?.name ?? 'your team' } : null,
-    caseload: { ...caseload, rows, hidden: caseload.rows.length - rows.length, ...showing(caseload.page, caseload.perPage, caseload.matching, caseload.rows.length) },
+    caseload: {
+      ...caseload,
+      rows,
+      hidden: caseload.rows.length - rows.length,
+      ...showing(caseload.page, caseload.perPage, caseload.matching, caseload.rows.length),
+    },
     pagination: pagination(caseload.page, caseload.pages, href, { numbered: true }),
   };
 }

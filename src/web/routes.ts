@@ -3,7 +3,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
-import { categories, categoryOfOrganisationKind, decideAccess, decideRecordAccessAndRead, recordDisclosure, visibleToReader, type Category, type RecordAccess } from '../consent/index.ts';
+import {
+  categories,
+  categoryOfOrganisationKind,
+  decideAccess,
+  decideRecordAccessAndRead,
+  recordDisclosure,
+  visibleToReader,
+  type Category,
+  type RecordAccess,
+} from '../consent/index.ts';
 import type { PersonCostRow } from '../budgets/index.ts';
 import { startBreakGlass } from '../consent/index.ts';
 import { proxiesOf } from '../consent/index.ts';
@@ -26,10 +35,19 @@ function personIdParam(request: FastifyRequest): string {
 async function citizenHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: SignedInUser) {
   const db = app.joinery.database.db;
   if (!user.personId) throw new HttpError(403, 'This account is not linked to a person record.');
-  const decision = await decideAccess(db, { actor: user, personId: user.personId, category: 'demographics', purpose: 'self', action: 'read' });
+  const decision = await decideAccess(db, {
+    actor: user,
+    personId: user.personId,
+    category: 'demographics',
+    purpose: 'self',
+    action: 'read',
+  });
   if (!decision.allowed) throw new HttpError(403, decision.reason);
   const [person, agencies, looks, actingFor] = await Promise.all([
-    personSummary(db, user.personId), agenciesHolding(db, user.personId), whoLooked(db, user.personId, 5, request.language), proxiesOf(db, user.personId),
+    personSummary(db, user.personId),
+    agenciesHolding(db, user.personId),
+    whoLooked(db, user.personId, 5, request.language),
+    proxiesOf(db, user.personId),
   ]);
   return reply.view('home-citizen.njk', viewContext(request, reply, { title: 'Your care network', person, agencies, looks, actingFor }));
 }
@@ -47,10 +65,17 @@ async function managerHome(app: FastifyInstance, request: FastifyRequest, reply:
     id: 'needs-by-decile',
     title: 'Current needs per 1,000 residents, by deprivation decile',
     description: 'Decile 1 is the most deprived tenth of small areas. Bars show current recorded needs per 1,000 residents.',
-    data: deciles.map((d) => ({ label: `Decile ${d.decile}${d.decile === 1 ? ' (most deprived)' : d.decile === 10 ? ' (least)' : ''}`, value: d.needsPer1000 })),
-    decimals: 0, axisTitle: 'Current needs per 1,000 residents',
+    data: deciles.map((d) => ({
+      label: `Decile ${d.decile}${d.decile === 1 ? ' (most deprived)' : d.decile === 10 ? ' (least)' : ''}`,
+      value: d.needsPer1000,
+    })),
+    decimals: 0,
+    axisTitle: 'Current needs per 1,000 residents',
   });
-  return reply.view('home-manager.njk', viewContext(request, reply, { title: 'Your place', summary, localities, deciles, needsChart, residentsHint: RESIDENTS_HINT }));
+  return reply.view(
+    'home-manager.njk',
+    viewContext(request, reply, { title: 'Your place', summary, localities, deciles, needsChart, residentsHint: RESIDENTS_HINT }),
+  );
 }
 
 /** The registry's pendingMigrations, handed in by app.ts (the administrator's home lists migrations not yet run). */
@@ -59,32 +84,58 @@ type PendingMigrations = (db: Kysely<Database>) => Promise<string[]>;
 async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, pendingMigrations: PendingMigrations) {
   const { database } = app.joinery;
   const db = database.db;
-  const counts = (await sql<Record<string, number>>`
+  const counts = (
+    await sql<Record<string, number>>`
     select (select count(*) from persons) as people, (select count(*) from households) as households,
            (select count(*) from source_records) as "sourceRecords", (select count(*) from person_events) as events,
            (select count(*) from organisations) as organisations, (select count(*) from practitioners) as practitioners,
-           (select count(*) from services) as services, (select count(*) from sessions where expires_at > now()) as "activeSessions"`.execute(db)).rows[0];
-  const usersByRole = await db.selectFrom('users').select(['role', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('role').orderBy('role').execute();
-  const sources = (await sql<{ source: string; organisation: string; records: number }>`
+           (select count(*) from services) as services, (select count(*) from sessions where expires_at > now()) as "activeSessions"`.execute(
+      db,
+    )
+  ).rows[0];
+  const usersByRole = await db
+    .selectFrom('users')
+    .select(['role', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('role')
+    .orderBy('role')
+    .execute();
+  const sources = (
+    await sql<{ source: string; organisation: string; records: number }>`
     select s.source, o.name as organisation, count(*) as records
     from source_records s left join organisations o on o.source_code = s.source
-    group by s.source, o.name order by s.source`.execute(db)).rows;
+    group by s.source, o.name order by s.source`.execute(db)
+  ).rows;
   const [auditEvents, pending] = await Promise.all([countAuditEvents(db), pendingMigrations(db)]);
-  return reply.view('home-admin.njk', viewContext(request, reply, {
-    title: 'System administration', database: { kind: database.kind, location: database.location }, counts, usersByRole, sources, auditEvents, pending,
-  }));
+  return reply.view(
+    'home-admin.njk',
+    viewContext(request, reply, {
+      title: 'System administration',
+      database: { kind: database.kind, location: database.location },
+      counts,
+      usersByRole,
+      sources,
+      auditEvents,
+      pending,
+    }),
+  );
 }
 
 export function registerWebRoutes(app: FastifyInstance, pendingMigrations: PendingMigrations): void {
   app.get('/home', async (request, reply) => {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer');
     switch (user.role) {
-      case 'citizen': return citizenHome(app, request, reply, user);
-      case 'practitioner': return practitionerHomePage(app, request, reply, user);
-      case 'manager': return managerHome(app, request, reply);
-      case 'admin': return adminHome(app, request, reply, pendingMigrations);
-      case 'data_quality': return reply.redirect('/linkage/review');
-      case 'privacy_officer': return reply.redirect('/privacy');
+      case 'citizen':
+        return citizenHome(app, request, reply, user);
+      case 'practitioner':
+        return practitionerHomePage(app, request, reply, user);
+      case 'manager':
+        return managerHome(app, request, reply);
+      case 'admin':
+        return adminHome(app, request, reply, pendingMigrations);
+      case 'data_quality':
+        return reply.redirect('/linkage/review');
+      case 'privacy_officer':
+        return reply.redirect('/privacy');
     }
   });
 
@@ -105,34 +156,51 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
     const costShown = new Set<Category>();
     // The page's reads (one prepared round trip) run while the decision is audited; the page is
     // rendered only once both are done.
-    const { access, data } = await decideRecordAccessAndRead(db, { actor: user, personId, categories, purpose, action: 'read' }, async (access) => {
-      if (!seen(access)) return undefined;
-      // Whole-system cost: money is 'finances', and who was paid is information of the payer's own
-      // category (a probation payment says the person is known to probation), so a row is shown
-      // only when both are. Without the household total, which this decision does not cover.
-      const own = user.organisationId;
-      const cost = access.byCategory.finances.scope === 'none' ? null : (row: PersonCostRow) => {
-        const payer = row.organisation_kind === null ? null : categoryOfOrganisationKind(row.organisation_kind);
-        const visible = visibleToReader(access.byCategory, 'finances', row.organisation_id, own) && (payer === null || visibleToReader(access.byCategory, payer, row.organisation_id, own));
-        if (visible) { costShown.add('finances'); if (payer) costShown.add(payer); }
-        return visible;
-      };
-      return Promise.all([
-        personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
-        user.role === 'citizen' ? whoLooked(db, personId, 20, request.language) : Promise.resolve([]),
-        user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
-        // Communication needs are contact details: shown with basic details, to the person and whoever may contact them.
-        user.role === 'citizen' || user.role === 'practitioner' ? communicationNeedsOf(db, personId) : Promise.resolve(null),
-        isInCareTeam(db, user, personId),
-      ]);
-    });
+    const { access, data } = await decideRecordAccessAndRead(
+      db,
+      { actor: user, personId, categories, purpose, action: 'read' },
+      async (access) => {
+        if (!seen(access)) return undefined;
+        // Whole-system cost: money is 'finances', and who was paid is information of the payer's own
+        // category (a probation payment says the person is known to probation), so a row is shown
+        // only when both are. Without the household total, which this decision does not cover.
+        const own = user.organisationId;
+        const cost =
+          access.byCategory.finances.scope === 'none'
+            ? null
+            : (row: PersonCostRow) => {
+                const payer = row.organisation_kind === null ? null : categoryOfOrganisationKind(row.organisation_kind);
+                const visible =
+                  visibleToReader(access.byCategory, 'finances', row.organisation_id, own) &&
+                  (payer === null || visibleToReader(access.byCategory, payer, row.organisation_id, own));
+                if (visible) {
+                  costShown.add('finances');
+                  if (payer) costShown.add(payer);
+                }
+                return visible;
+              };
+        return Promise.all([
+          personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
+          user.role === 'citizen' ? whoLooked(db, personId, 20, request.language) : Promise.resolve([]),
+          user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
+          // Communication needs are contact details: shown with basic details, to the person and whoever may contact them.
+          user.role === 'citizen' || user.role === 'practitioner' ? communicationNeedsOf(db, personId) : Promise.resolve(null),
+          isInCareTeam(db, user, personId),
+        ]);
+      },
+    );
     const demographics = access.byCategory.demographics;
     // Refusals look the same whether or not the person exists, so ids cannot be probed.
     if (!data || !seen(access)) {
-      return reply.code(403).view('person-refused.njk', viewContext(request, reply, {
-        title: 'You cannot see this record', reason: access.reason, personId,
-        canBreakGlass: user.role === 'practitioner',
-      }));
+      return reply.code(403).view(
+        'person-refused.njk',
+        viewContext(request, reply, {
+          title: 'You cannot see this record',
+          reason: access.reason,
+          personId,
+          canBreakGlass: user.role === 'practitioner',
+        }),
+      );
     }
     const aboutMeVisible = access.byCategory.about_me.scope === 'all';
     const finances = access.byCategory.finances;
@@ -150,14 +218,32 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
       await recordDisclosure(db, user, personId, purpose, shown, 'the person page');
     }
     const wholeSystemCost = cost === null ? null : { scope: finances.scope, reason: finances.reason, cost: { ...cost, household: null } };
-    return reply.view('person.njk', viewContext(request, reply, {
-      wholeSystemCost, gbp: formatPounds, fyLabel: financialYearLabel,
-      title: `${person.givenName} ${person.familyName}`, person, view, looks, isSelf,
-      held: held.map((r) => ({ ...r, rows: heldFieldRows(r.fields, request.language).map((f) => ({ key: { text: f.label }, value: { text: f.value } })) })),
-      breakGlass: access.breakGlass, demographicsReason: demographics.reason,
-      aboutMe, aboutMeVisible, aboutMeReason: access.byCategory.about_me.reason, householdId,
-      needs: communicationNeeds, needsShown: user.role === 'citizen' || user.role === 'practitioner', inCareTeam,
-    }));
+    return reply.view(
+      'person.njk',
+      viewContext(request, reply, {
+        wholeSystemCost,
+        gbp: formatPounds,
+        fyLabel: financialYearLabel,
+        title: `${person.givenName} ${person.familyName}`,
+        person,
+        view,
+        looks,
+        isSelf,
+        held: held.map((r) => ({
+          ...r,
+          rows: heldFieldRows(r.fields, request.language).map((f) => ({ key: { text: f.label }, value: { text: f.value } })),
+        })),
+        breakGlass: access.breakGlass,
+        demographicsReason: demographics.reason,
+        aboutMe,
+        aboutMeVisible,
+        aboutMeReason: access.byCategory.about_me.reason,
+        householdId,
+        needs: communicationNeeds,
+        needsShown: user.role === 'citizen' || user.role === 'practitioner',
+        inCareTeam,
+      }),
+    );
   });
 
   app.post('/people/:id/break-glass', async (request, reply) => {
@@ -165,13 +251,18 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
     const personId = personIdParam(request);
     const reason = String((request.body as Record<string, unknown> | undefined)?.reason ?? '').trim();
     if (reason.length < 10 || reason.length > 500) {
-      return reply.code(400).view('person-refused.njk', viewContext(request, reply, {
-        title: 'You cannot see this record', reason: 'Emergency access needs a reason.', personId, canBreakGlass: true,
-        error: 'Say why you need emergency access, in 10 to 500 characters',
-      }));
+      return reply.code(400).view(
+        'person-refused.njk',
+        viewContext(request, reply, {
+          title: 'You cannot see this record',
+          reason: 'Emergency access needs a reason.',
+          personId,
+          canBreakGlass: true,
+          error: 'Say why you need emergency access, in 10 to 500 characters',
+        }),
+      );
     }
     await app.joinery.database.db.transaction().execute((trx) => startBreakGlass(trx, user, personId, reason));
     return reply.redirect(`/people/${encodeURIComponent(personId)}`);
   });
-
 }

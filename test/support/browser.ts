@@ -16,7 +16,15 @@ export function browserAvailable(): boolean {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -29,7 +37,12 @@ export async function signInAs(page: Page, baseUrl: string, username: string, pa
   assert.doesNotMatch(new URL(page.url()).pathname, /^\/sign-in/, `${username} is signed in (left the sign-in page)`);
 }
 
-export interface AxeFinding { id: string; impact: string | null | undefined; help: string; targets: string[] }
+export interface AxeFinding {
+  id: string;
+  impact: string | null | undefined;
+  help: string;
+  targets: string[];
+}
 
 /** WCAG 2.2 AA checks; returns the serious and critical findings only. */
 export async function seriousAccessibilityProblems(page: Page): Promise<AxeFinding[]> {

@@ -6,7 +6,11 @@ import { validateFhir } from '../../src/fhir/validate.ts';
 
 export function assertValid(resource: unknown, where: string): void {
   const issues = validateFhir(resource);
-  assert.deepEqual(issues.map((i) => `${i.expression?.join(',') ?? ''} ${i.details?.text ?? i.diagnostics ?? ''}`), [], `${where} is valid FHIR R4`);
+  assert.deepEqual(
+    issues.map((i) => `${i.expression?.join(',') ?? ''} ${i.details?.text ?? i.diagnostics ?? ''}`),
+    [],
+    `${where} is valid FHIR R4`,
+  );
 }
 
 type HttpFailure = { response?: { status: number; data?: Resource } };

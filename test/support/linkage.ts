@@ -6,7 +6,12 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../src/schema.ts';
 import { receiveSourceRecord } from '../../src/linkage/index.ts';
 
-export interface ReviewFixture { reviewId: number; sourceRecordId: number; personId: string; fields: Record<string, string> }
+export interface ReviewFixture {
+  reviewId: number;
+  sourceRecordId: number;
+  personId: string;
+  fields: Record<string, string>;
+}
 
 /** Sends late records from housing (HA01) until `count` of them open a review item. */
 export async function lateRecordsInReview(db: Kysely<Database>, count: number, idPrefix: string): Promise<ReviewFixture[]> {
@@ -16,9 +21,16 @@ export async function lateRecordsInReview(db: Kysely<Database>, count: number, i
   const items: ReviewFixture[] = [];
   let serial = 0;
   for (const person of people.rows) {
-    const fields = { given_name: person.given_name.slice(0, 1), family_name: person.family_name, postcode: person.postcode, address: person.address_line, birth_date: `${person.birth_date.slice(0, 4)}-01-01` };
+    const fields = {
+      given_name: person.given_name.slice(0, 1),
+      family_name: person.family_name,
+      postcode: person.postcode,
+      address: person.address_line,
+      birth_date: `${person.birth_date.slice(0, 4)}-01-01`,
+    };
     const result = await receiveSourceRecord(db, 'HA01', `${idPrefix}-${serial++}`, fields);
-    if (result.outcome === 'review' && result.reviewIds.length > 0) items.push({ reviewId: result.reviewIds[0]!, sourceRecordId: result.sourceRecordId, personId: result.personId, fields });
+    if (result.outcome === 'review' && result.reviewIds.length > 0)
+      items.push({ reviewId: result.reviewIds[0]!, sourceRecordId: result.sourceRecordId, personId: result.personId, fields });
     if (items.length >= count) break;
   }
   assert.equal(items.length, count, `${count} records reach the review queue`);

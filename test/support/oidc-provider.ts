@@ -48,12 +48,17 @@ export async function startLocalProvider(redirectUri: string, options: LocalProv
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 
   const provider = new Provider(issuer, {
-    clients: [{
-      client_id: clientId, redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'],
-      ...(options.clientJwks
-        ? { token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS512', jwks: options.clientJwks as never }
-        : { token_endpoint_auth_method: 'client_secret_post', client_secret: clientSecret }),
-    }],
+    clients: [
+      {
+        client_id: clientId,
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        ...(options.clientJwks
+          ? { token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS512', jwks: options.clientJwks as never }
+          : { token_endpoint_auth_method: 'client_secret_post', client_secret: clientSecret }),
+      },
+    ],
     enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS512', 'ES256'] },
     claims: {
       openid: ['sub'],
@@ -88,7 +93,9 @@ export async function startLocalProvider(redirectUri: string, options: LocalProv
       }
       // Consent: the person agrees to share what Joinery asked for.
       const asked = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-      const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+      const grant = details.grantId
+        ? (await provider.Grant.find(details.grantId))!
+        : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
       if (asked.missingOIDCScope) grant.addOIDCScope(asked.missingOIDCScope.join(' '));
       if (asked.missingOIDCClaims) grant.addOIDCClaims(asked.missingOIDCClaims);
       await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
@@ -100,13 +107,19 @@ export async function startLocalProvider(redirectUri: string, options: LocalProv
 
   // The provider must publish what Joinery discovers (issuer, PKCE, userinfo), or every OIDC test
   // would fail for the wrong reason: say so here, once.
-  const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json() as { issuer?: string; userinfo_endpoint?: string; code_challenge_methods_supported?: string[] };
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    issuer?: string;
+    userinfo_endpoint?: string;
+    code_challenge_methods_supported?: string[];
+  };
   assert.equal(discovery.issuer, issuer, 'the local provider names itself as the issuer Joinery is configured with');
   assert.ok(discovery.userinfo_endpoint, 'the local provider serves userinfo, where NHS login gives the NHS number');
   assert.ok(discovery.code_challenge_methods_supported?.includes('S256'), 'the local provider takes PKCE with S256');
 
   return {
-    issuer, clientId, clientSecret,
+    issuer,
+    clientId,
+    clientSecret,
     signInAs(identity) {
       next = identity;
     },
@@ -123,7 +136,8 @@ export async function startLocalProvider(redirectUri: string, options: LocalProv
           else jar.set(name, value);
         }
         const location = response.headers.get('location');
-        if (!location) throw new Error(`the provider stopped at ${url.pathname} with ${response.status}: ${(await response.text()).slice(0, 300)}`);
+        if (!location)
+          throw new Error(`the provider stopped at ${url.pathname} with ${response.status}: ${(await response.text()).slice(0, 300)}`);
         await response.body?.cancel();
         const target = new URL(location, url);
         if (target.href.startsWith(redirectUri)) return target;
@@ -131,9 +145,10 @@ export async function startLocalProvider(redirectUri: string, options: LocalProv
       }
       throw new Error('the provider redirected too many times');
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -25,13 +25,20 @@ export interface TestServer {
 
 export { DEMO_PASSWORD };
 
-export async function startTestServer(options: { people?: number; seed?: number; database?: DatabaseHandle; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { people?: number; seed?: number; database?: DatabaseHandle; env?: Record<string, string> } = {},
+): Promise<TestServer> {
   const database = options.database ?? (await openPglite('memory://'));
   await migrateToLatest(database.db);
   await loadSyntheticPlace(database.db, { seed: options.seed ?? 7, people: options.people ?? 3000 });
   const accounts = await createDemoAccounts(database.db);
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
   const logger = pino({ level: 'info' }, sink);
   // Each test server's audit checkpoints go to a file of its own: its throwaway database's
   // checkpoints must never land beside the demo's, where `audit verify` would rightly object.
@@ -45,7 +52,10 @@ export async function startTestServer(options: { people?: number; seed?: number;
   // Links in the APIs are built on PUBLIC_URL: unless a test chose one, it is where this server listens.
   if (!options.env?.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${port}`;
   return {
-    app, url: `http://127.0.0.1:${port}`, database, logs,
+    app,
+    url: `http://127.0.0.1:${port}`,
+    database,
+    logs,
     async close() {
       await app.close();
       await database.close();
@@ -60,7 +70,8 @@ export async function signIn(app: FastifyInstance, username: string, password = 
   const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
   assert.ok(csrfCookie && token, 'the sign-in page sets a CSRF cookie and carries its token');
   const response = await app.inject({
-    method: 'POST', url: '/sign-in',
+    method: 'POST',
+    url: '/sign-in',
     headers: { cookie: `joinery_csrf=${csrfCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ username, password, _csrf: token }).toString(),
   });

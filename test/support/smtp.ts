@@ -42,7 +42,10 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   const mails: ReceivedMail[] = [];
   const to = (address: string) => mails.filter((mail) => mail.recipients.includes(address.toLowerCase()));
   const state: TestSmtpServer = {
-    url: '', mails, mode: 'accept', to,
+    url: '',
+    mails,
+    mode: 'accept',
+    to,
     async waitForMail(match = () => true, after = 0) {
       for (let waited = 0; ; waited += 25) {
         const found = mails.slice(after).find(match);
@@ -54,7 +57,8 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     async waitFor(address, count = 1, subject) {
       const received = () => to(address).filter((mail) => subject === undefined || mail.subject === subject);
       for (let waited = 0; received().length < count; waited += 25) {
-        if (waited > 30_000) throw new Error(`${address} received ${received().length} emails${subject ? ` titled '${subject}'` : ''}, not ${count}`);
+        if (waited > 30_000)
+          throw new Error(`${address} received ${received().length} emails${subject ? ` titled '${subject}'` : ''}, not ${count}`);
         await pause(25);
       }
       return received();
@@ -78,14 +82,20 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
-        simpleParser(raw).then((parsed) => {
-          const header = parsed.to;
-          mails.push({
-            to: (Array.isArray(header) ? header.map((h) => h.text).join(', ') : header?.text) ?? '',
-            recipients, subject: parsed.subject ?? '', text: (parsed.text ?? '').trim(), raw: raw.toString('utf8'),
-          });
-          callback();
-        }, (error: Error) => callback(error));
+        simpleParser(raw).then(
+          (parsed) => {
+            const header = parsed.to;
+            mails.push({
+              to: (Array.isArray(header) ? header.map((h) => h.text).join(', ') : header?.text) ?? '',
+              recipients,
+              subject: parsed.subject ?? '',
+              text: (parsed.text ?? '').trim(),
+              raw: raw.toString('utf8'),
+            });
+            callback();
+          },
+          (error: Error) => callback(error),
+        );
       });
     },
   });

@@ -33,7 +33,10 @@ export function catalogue(language: Language): Catalogue {
  * Translate functions over catalogues (the shipped ones, or a test's). A key the language lacks
  * is looked up in English; a plural form it lacks falls to its own "other" form first.
  */
-export function translatorsFrom(resources: Record<Language, Catalogue>): { translate: (language: Language) => Translate; has: (language: Language, key: string) => boolean } {
+export function translatorsFrom(resources: Record<Language, Catalogue>): {
+  translate: (language: Language) => Translate;
+  has: (language: Language, key: string) => boolean;
+} {
   const instance = i18next.createInstance();
   // initAsync false: the catalogues are in memory, so the instance is ready when init returns.
   void instance.init({
@@ -48,10 +51,12 @@ export function translatorsFrom(resources: Record<Language, Catalogue>): { trans
     returnNull: false,
     resources: Object.fromEntries(languages.map((language) => [language, { translation: resources[language] }])),
   });
-  const fixed = new Map<Language, Translate>(languages.map((language) => {
-    const t = instance.getFixedT(language);
-    return [language, (key: string, values?: Record<string, unknown>) => String(t(key, values as never))];
-  }));
+  const fixed = new Map<Language, Translate>(
+    languages.map((language) => {
+      const t = instance.getFixedT(language);
+      return [language, (key: string, values?: Record<string, unknown>) => String(t(key, values as never))];
+    }),
+  );
   return {
     translate: (language) => fixed.get(language)!,
     has: (language, key) => instance.exists(key, { lng: language, fallbackLng: false } as never),
@@ -80,11 +85,15 @@ export function hasMessage(language: Language, key: string): boolean {
  */
 export function languageFromAcceptLanguage(header: string | undefined): Language | undefined {
   if (!header) return undefined;
-  const asked = header.split(',').slice(0, 20).map((part, order) => {
-    const [tag = '', ...params] = part.trim().split(';');
-    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
-    return { primary: tag.trim().toLowerCase().split('-')[0] ?? '', quality: q === undefined ? 1 : Number(q), order };
-  }).filter((a) => Number.isFinite(a.quality) && a.quality > 0);
+  const asked = header
+    .split(',')
+    .slice(0, 20)
+    .map((part, order) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return { primary: tag.trim().toLowerCase().split('-')[0] ?? '', quality: q === undefined ? 1 : Number(q), order };
+    })
+    .filter((a) => Number.isFinite(a.quality) && a.quality > 0);
   asked.sort((a, b) => b.quality - a.quality || a.order - b.order);
   return asked.map((a) => a.primary).find(isLanguage);
 }
@@ -93,13 +102,19 @@ export function languageFromAcceptLanguage(header: string | undefined): Language
  * The language of a resident's pages: one chosen now (?lang=cy), else one chosen before (the
  * cookie), else what the browser asks for, else English.
  */
-export function chooseLanguage(input: { query?: unknown; cookie?: unknown; acceptLanguage?: string | undefined }): { language: Language; chosenNow: boolean } {
+export function chooseLanguage(input: { query?: unknown; cookie?: unknown; acceptLanguage?: string | undefined }): {
+  language: Language;
+  chosenNow: boolean;
+} {
   if (isLanguage(input.query)) return { language: input.query, chosenNow: true };
   if (isLanguage(input.cookie)) return { language: input.cookie, chosenNow: false };
   return { language: languageFromAcceptLanguage(input.acceptLanguage) ?? 'en', chosenNow: false };
 }
 
-interface Slot { name: string; kind: 'known' | 'number' | 'any' }
+interface Slot {
+  name: string;
+  kind: 'known' | 'number' | 'any';
+}
 interface TextLookup {
   exact: ReadonlyMap<string, string>;
   /** byText keys with placeholders, most literal words first (the most specific wins). */
@@ -117,20 +132,28 @@ function lookupFor(language: Language): TextLookup {
   let lookup = textLookups.get(language);
   if (!lookup) {
     const theirs = (catalogue(language).byText ?? {}) as Record<string, unknown>;
-    const pairs = Object.keys((catalogue('en').byText ?? {}) as Record<string, unknown>).flatMap((text) => (typeof theirs[text] === 'string' ? [[text, theirs[text] as string] as const] : []));
+    const pairs = Object.keys((catalogue('en').byText ?? {}) as Record<string, unknown>).flatMap((text) =>
+      typeof theirs[text] === 'string' ? [[text, theirs[text] as string] as const] : [],
+    );
     const literalLength = (english: string) => english.split(/\{\{[#*]?\w+\}\}/).join('').length;
     lookup = {
       exact: new Map(pairs.filter(([text]) => !placeholder.test(text))),
-      patterns: pairs.filter(([text]) => placeholder.test(text)).sort(([a], [b]) => literalLength(b) - literalLength(a)).map(([english, text]) => {
-        const slots: Slot[] = [];
-        const source = english.split(/(\{\{[#*]?\w+\}\})/).map((part) => {
-          const slot = /^\{\{([#*]?)(\w+)\}\}$/.exec(part);
-          if (!slot) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-          slots.push({ name: slot[2]!, kind: slot[1] === '#' ? 'number' : slot[1] === '*' ? 'any' : 'known' });
-          return slot[1] === '#' ? '(\\d[\\d.,:]*)' : '(.+?)';
-        }).join('');
-        return { pattern: new RegExp(`^${source}$`, 's'), slots, text };
-      }),
+      patterns: pairs
+        .filter(([text]) => placeholder.test(text))
+        .sort(([a], [b]) => literalLength(b) - literalLength(a))
+        .map(([english, text]) => {
+          const slots: Slot[] = [];
+          const source = english
+            .split(/(\{\{[#*]?\w+\}\})/)
+            .map((part) => {
+              const slot = /^\{\{([#*]?)(\w+)\}\}$/.exec(part);
+              if (!slot) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+              slots.push({ name: slot[2]!, kind: slot[1] === '#' ? 'number' : slot[1] === '*' ? 'any' : 'known' });
+              return slot[1] === '#' ? '(\\d[\\d.,:]*)' : '(.+?)';
+            })
+            .join('');
+          return { pattern: new RegExp(`^${source}$`, 's'), slots, text };
+        }),
     };
     textLookups.set(language, lookup);
   }
@@ -172,7 +195,8 @@ export function translateText(language: Language, text: string): string {
 /** Every key in a catalogue, as dotted paths ("layout.skipLink"); plural forms keep their suffix. */
 export function catalogueKeys(entries: Catalogue, prefix = ''): string[] {
   return Object.entries(entries).flatMap(([key, value]) =>
-    value !== null && typeof value === 'object' ? catalogueKeys(value as Catalogue, `${prefix}${key}.`) : [`${prefix}${key}`]);
+    value !== null && typeof value === 'object' ? catalogueKeys(value as Catalogue, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
 }
 
 const pluralSuffix = /_(zero|one|two|few|many|other)$/;
