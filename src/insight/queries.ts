@@ -10,6 +10,7 @@ import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
 import { ukDate } from '../referrals/index.ts';
+import { changeInstruments } from './felt.ts';
 import {
   gapBetween,
   gapTrend,
@@ -573,7 +574,7 @@ export async function servicesForOutcome(
 export interface MeasureDef {
   id: string;
   label: string;
-  kind: 'outcome' | 'access';
+  kind: 'outcome' | 'access' | 'felt';
   unit: string;
   higherIsWorse: boolean;
   description: string;
@@ -606,6 +607,24 @@ export async function measures(db: Kysely<Database>): Promise<MeasureDef[]> {
       higherIsWorse: true,
       description: `New needs threatening "${o.statement}": residents per 1,000 with a need mapped to this outcome first recorded by any agency in the period.`,
     })),
+    // Outcomes people feel (felt.ts): a mean per person (or goal), in the quarter of the latest assessment or review.
+    ...Object.entries(changeInstruments).map(([id, label]) => ({
+      id: `felt:change:${id}`,
+      label: `Assessment score improvement: ${label}`,
+      kind: 'felt' as const,
+      unit: 'points',
+      higherIsWorse: false,
+      description: `For people assessed two or more times with the ${label.toLowerCase()}, the mean fall in total score (concerns) from their first to their latest assessment, counted in the quarter of the latest. Positive means fewer concerns.`,
+    })),
+    {
+      id: 'felt:goal',
+      label: 'Goal attainment',
+      kind: 'felt' as const,
+      unit: 'points',
+      higherIsWorse: false,
+      description:
+        "The mean attainment (0 not started, 10 achieved) agreed with the person for each of their plan goals at the goal's latest review, counted in the quarter of that review.",
+    },
   ];
 }
 
@@ -636,7 +655,7 @@ export interface InequalityView {
 
 function estimateFor(measure: MeasureDef, label: string, n: number, d: number, s: number, ss: number, population: number): GroupEstimate {
   if (measure.id === 'access:acceptance') return proportionEstimate(label, n, d);
-  if (measure.id === 'access:first_contact_days') return { ...meanEstimate(label, n, s, ss), population: n };
+  if (measure.id === 'access:first_contact_days' || measure.kind === 'felt') return { ...meanEstimate(label, n, s, ss), population: n };
   return rateEstimate(label, n, population);
 }
 
@@ -664,8 +683,9 @@ export async function inequality(
   const all = await measures(db);
   const measure = all.find((m) => m.id === measureId);
   if (!measure) return undefined;
-  const [kind, code] = measureId.split(':') as ['outcome' | 'access', string];
-  const section = kind === 'outcome' ? 'outcome_quarter' : 'access';
+  const kind = measure.kind;
+  const code = measureId.slice(kind.length + 1);
+  const section = kind === 'outcome' ? 'outcome_quarter' : kind === 'felt' ? 'felt' : 'access';
   const [rows, popRows, localityOf, order, refresh] = await Promise.all([
     cube(db, section, code, null),
     cube(db, 'population', 'residents', null),
@@ -702,8 +722,9 @@ export async function inequality(
     return protectMargins({ total, by, quarters: byQuarter }, localityOf);
   };
   const counts = margins((r) => r.n);
-  // Outcome rates are out of residents (protected with the population); first contact times are out of their own count.
-  const outOf: ProtectedMargins = kind === 'outcome' ? population : code === 'first_contact_days' ? counts : margins((r) => r.d);
+  // Outcome rates are out of residents (protected with the population); first contact times and felt means are out of their own count.
+  const outOf: ProtectedMargins =
+    kind === 'outcome' ? population : code === 'first_contact_days' || kind === 'felt' ? counts : margins((r) => r.d);
   const shownIn = (m: ProtectedMargins, period: string, q: string, n: number) =>
     lastYear.has(period) ? m.quarter(period, q) : isSmall(n) ? null : n;
 

@@ -13,6 +13,7 @@ import { activeFramework } from '../plans/index.ts';
 import { groupSources, needCodes } from './groups.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
 import { residents } from '../place/index.ts';
+import { refreshFelt } from './felt.ts';
 
 /** The dimensions every measure is split by; 'all' is everyone. */
 export const dimensions = ['all', 'quintile', 'decile', 'locality', 'sex', 'ethnicity', 'age_band', 'disability'] as const;
@@ -47,7 +48,7 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
     await work();
     steps[name] = (Date.now() - t) / 1000;
   };
-  progress.setTotal(6);
+  progress.setTotal(7);
   const groups = groupSources();
   const needBits = needCodes;
   await db.transaction().execute(async (trx) => {
@@ -204,6 +205,8 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
         where rf.first_contact_days is not null
         group by dv.dimension, dv.value, rf.quarter`.execute(trx);
     });
+    // Outcomes people feel: score change, goal attainment and each model's cohort (felt.ts).
+    await step('outcomes people feel', () => refreshFelt(trx, key));
     const latest =
       (
         await sql<{
@@ -222,7 +225,7 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
       })
       .execute();
   });
-  progress.update(6, 'done');
+  progress.update(7, 'done');
   const counts = (
     await sql<{ needs: number; referrals: number; cube: number }>`
     select (select count(*)::int from insight_need_facts) as needs, (select count(*)::int from insight_referral_facts) as referrals, (select count(*)::int from insight_cube) as cube`.execute(

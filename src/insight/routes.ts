@@ -29,6 +29,7 @@ import type { Predicate } from './rules.ts';
 import { RESIDENTS_HINT } from '../place/index.ts';
 import { registerFairnessRoutes } from './fairness-routes.ts';
 import { registerTargetRoutes } from './targets-routes.ts';
+import { registerFeltRoutes } from './felt-routes.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -290,7 +291,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
         : null,
       measureOptions: list.map((m) => ({
         value: m.id,
-        text: `${m.kind === 'access' ? 'Access' : 'Outcome'}: ${m.label}`,
+        text: `${m.kind === 'access' ? 'Access' : m.kind === 'felt' ? 'Outcome people feel' : 'Outcome'}: ${m.label}`,
         selected: m.id === measureId,
       })),
       dimensionOptions: splitDimensions().map((dd) => ({ value: dd, text: dimensionLabels[dd], selected: dd === by })),
@@ -512,4 +513,5 @@ export function registerInsightRoutes(app: FastifyInstance): void {
 
   registerFairnessRoutes(app);
   registerTargetRoutes(app);
+  registerFeltRoutes(app);
 }

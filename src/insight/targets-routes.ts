@@ -65,7 +65,7 @@ export function registerTargetRoutes(app: FastifyInstance): void {
           { value: '', text: 'Choose a measure' },
           ...rows.map((r) => ({
             value: r.measure.id,
-            text: `${r.measure.kind === 'access' ? 'Access' : 'New needs'}: ${r.measure.label} (${r.measure.unit})`,
+            text: `${r.measure.kind === 'access' ? 'Access' : r.measure.kind === 'felt' ? 'Outcome people feel' : 'New needs'}: ${r.measure.label} (${r.measure.unit})`,
             selected: values.measure === r.measure.id,
           })),
         ],
