@@ -1,0 +1,61 @@
+// Outcomes people feel over HTTP, on the synthetic place (issue 22): the demo's repeated
+// assessments and plan reviews give the new measures figures on the inequality and targets pages,
+// and each operating model a cohort by quarter; managers only, aggregates only.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, signIn, type TestServer } from './support/server.ts';
+
+let server: TestServer;
+let manager: string;
+let practitioner: string;
+let names: string[];
+
+before(async () => {
+  server = await startTestServer({ people: 3000, seed: 7 });
+  manager = await signIn(server.app, 'manager');
+  practitioner = await signIn(server.app, 'practitioner');
+  const rows = await server.database.db.selectFrom('persons').select(['given_name', 'family_name']).execute();
+  names = rows.map((r) => `${r.given_name} ${r.family_name}`);
+});
+after(async () => {
+  await server.close();
+});
+
+const get = (url: string, cookie: string) => server.app.inject({ method: 'GET', url, headers: { cookie } });
+
+function assertAggregatesOnly(body: string, where: string) {
+  for (const name of names) assert.ok(!body.includes(name), `${where} shows the name ${name}`);
+  assert.ok(!/\bp-\d{7}\b/.test(body), `${where} shows a person id`);
+  assert.ok(!/style="/.test(body), `${where} has an inline style`);
+}
+
+test('the demo place shows score improvement and goal attainment split by deprivation, and offers them as targets', async () => {
+  for (const measure of ['felt:change:md-assessment', 'felt:goal']) {
+    const url = `/insight/inequalities?measure=${encodeURIComponent(measure)}&by=quintile`;
+    const res = await get(url, manager);
+    assert.equal(res.statusCode, 200, url);
+    assertAggregatesOnly(res.body, url);
+    assert.match(res.body, /Outcome people feel: (Assessment score improvement|Goal attainment)/);
+    assert.match(res.body, /role="img"/, `${url} has a chart`);
+    // The demo has enough people for a figure for the whole place.
+    const total = res.body.match(/Everyone<\/th>\s*<td[^>]*>([^<]+)</);
+    assert.ok(total && /\d/.test(total[1]!) && !/suppressed/.test(total[1]!), `${url} shows a figure for everyone`);
+  }
+  const targets = await get('/insight/targets', manager);
+  assert.equal(targets.statusCode, 200);
+  assert.match(targets.body, /<option value="felt:change:md-assessment">Outcome people feel: Assessment score improvement/);
+  assert.match(targets.body, /<option value="felt:goal">Outcome people feel: Goal attainment/);
+});
+
+test("each operating model's cohort by quarter: a chart with labelled axes and its table, managers only", async () => {
+  const res = await get('/insight/models', manager);
+  assert.equal(res.statusCode, 200);
+  assertAggregatesOnly(res.body, '/insight/models');
+  assert.match(res.body, /<h1 class="govuk-heading-xl">Cohorts by operating model<\/h1>/);
+  assert.ok(!res.body.includes('id="no-cohorts"'), 'the demo has people on models with scored assessments');
+  assert.match(res.body, /role="img"/);
+  assert.match(res.body, />Mean total score</);
+  assert.match(res.body, />Quarter</);
+  assert.match(res.body, /<td class="govuk-table__cell govuk-table__cell--numeric">\d+\.\d<\/td>/, 'at least one mean shown');
+  assert.equal((await get('/insight/models', practitioner)).statusCode, 403);
+});
