@@ -30,12 +30,12 @@ function assertAggregatesOnly(body: string, where: string) {
 }
 
 test('the demo place shows score improvement and goal attainment split by deprivation, and offers them as targets', async () => {
-  for (const measure of ['felt:change:md-assessment', 'felt:goal']) {
+  for (const measure of ['felt:change:md-assessment', 'felt:goal', 'felt:gas']) {
     const url = `/insight/inequalities?measure=${encodeURIComponent(measure)}&by=quintile`;
     const res = await get(url, manager);
     assert.equal(res.statusCode, 200, url);
     assertAggregatesOnly(res.body, url);
-    assert.match(res.body, /Outcome people feel: (Assessment score improvement|Goal attainment)/);
+    assert.match(res.body, /Outcome people feel: (Assessment score improvement|Goal attainment|Goals at or above expected)/);
     assert.match(res.body, /role="img"/, `${url} has a chart`);
     // The demo has enough people for a figure for the whole place.
     const total = res.body.match(/Everyone<\/th>\s*<td[^>]*>([^<]+)</);
@@ -45,6 +45,7 @@ test('the demo place shows score improvement and goal attainment split by depriv
   assert.equal(targets.statusCode, 200);
   assert.match(targets.body, /<option value="felt:change:md-assessment">Outcome people feel: Assessment score improvement/);
   assert.match(targets.body, /<option value="felt:goal">Outcome people feel: Goal attainment/);
+  assert.match(targets.body, /<option value="felt:gas">Outcome people feel: Goals at or above expected \(%\)/);
 });
 
 test("each operating model's cohort by quarter: a chart with labelled axes and its table, managers only", async () => {

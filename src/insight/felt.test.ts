@@ -6,6 +6,8 @@ import {
   aggregateObservations,
   cohortByModel,
   cohortCells,
+  cubeRowOf,
+  gasObservations,
   goalObservations,
   lastFourQuarters,
   quarterOfDate,
@@ -162,4 +164,38 @@ test("a model's cohort counts each person once a quarter, at their latest score,
     ],
   );
   close(shown[2]!.upper! - shown[2]!.mean!, 1.96 * Math.SQRT2);
+});
+
+test('goals at or above expected: each rated goal counts once, held like referrals accepted (n out of d)', () => {
+  const people = new Map<string, PersonGroups>([
+    ['p1', person(1)],
+    ['p3', person(5)],
+  ]);
+  // Quintile 1: levels −2, −1, 0 → 1 of 3 at or above expected; quintile 5: 0, +2 → 2 of 2.
+  const cells = aggregateObservations(
+    gasObservations([
+      { pkey: 'p1', reviewedOn: '2026-07-01', level: -2 },
+      { pkey: 'p1', reviewedOn: '2026-07-01', level: -1 },
+      { pkey: 'p1', reviewedOn: '2026-08-01', level: 0 },
+      { pkey: 'p3', reviewedOn: '2026-09-30', level: 0 },
+      { pkey: 'p3', reviewedOn: '2026-09-30', level: 2 },
+    ]),
+    people,
+  ).map((a) => cubeRowOf('felt', a));
+  const at = (dimension: string, value: string) => cells.find((c) => c.dimension === dimension && c.value === value)!;
+  assert.deepEqual([at('quintile', '1').n, at('quintile', '1').d, at('quintile', '1').period], [1, 3, '2026-Q3']);
+  assert.deepEqual([at('quintile', '5').n, at('quintile', '5').d], [2, 2]);
+  assert.deepEqual([at('all', 'all').n, at('all', 'all').d, at('all', 'all').s], [3, 5, 0]);
+  // A mean keeps its sums, out of its own count.
+  assert.deepEqual(cubeRowOf('felt', { measure: 'goal', dimension: 'all', value: 'all', period: '2026-Q3', n: 2, s: 9, ss: 41 }), {
+    section: 'felt',
+    measure: 'goal',
+    dimension: 'all',
+    value: 'all',
+    period: '2026-Q3',
+    n: 2,
+    d: 2,
+    s: 9,
+    ss: 41,
+  });
 });

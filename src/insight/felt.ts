@@ -7,7 +7,7 @@
 // together?" anywhere in the record yet, so there is no person-reported measure here to show.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
-import { latestGoalScores, measurementRows, operatingModelNames } from '../plans/index.ts';
+import { latestGoalGas, latestGoalScores, measurementRows, operatingModelNames } from '../plans/index.ts';
 import { isSmall } from '../platform/disclosure.ts';
 import { pseudonymOf, type PseudonymKey } from './pseudonym.ts';
 import { meanEstimate } from './stats.ts';
@@ -57,6 +57,20 @@ export function scoreChanges(rows: ReadonlyArray<{ pkey: string; instrument: str
 /** Pure: each goal's latest attainment (0–10), in the quarter of that review. */
 export function goalObservations(rows: ReadonlyArray<{ pkey: string; reviewedOn: string; score: number }>): Observation[] {
   return rows.map((r) => ({ pkey: r.pkey, measure: 'goal', period: quarterOfDate(r.reviewedOn), value: r.score }));
+}
+
+/** Pure: each rated goal at or above what was expected (goal attainment scaling 0 or more) counts 1, below it 0; in the quarter of its latest rating. */
+export function gasObservations(rows: ReadonlyArray<{ pkey: string; reviewedOn: string; level: number }>): Observation[] {
+  return rows.map((r) => ({ pkey: r.pkey, measure: 'gas', period: quarterOfDate(r.reviewedOn), value: r.level >= 0 ? 1 : 0 }));
+}
+
+/**
+ * Pure: an aggregate as the cube holds it. Means keep count, sum and sum of squares (d = count);
+ * the share of goals at or above expected is held like referrals accepted: n goals at or above
+ * expected out of d goals rated, so both counts are protected.
+ */
+export function cubeRowOf(section: string, a: Aggregate): Database['insight_cube'] {
+  return a.measure === 'gas' ? { section, ...a, n: a.s, d: a.n, s: 0, ss: 0 } : { section, ...a, d: a.n };
 }
 
 /** A resident's groups, as insight_person_facts holds them: dimension → value. */
@@ -126,9 +140,10 @@ const isoDate = (d: Date) => d.toISOString();
 
 /** Rebuilds the 'felt' and 'felt_model' sections of the cube, inside the refresh's transaction (after the person facts). */
 export async function refreshFelt(trx: Transaction<Database>, key: PseudonymKey): Promise<number> {
-  const [responses, goals, facts] = await Promise.all([
+  const [responses, goals, gas, facts] = await Promise.all([
     measurementRows(trx),
     latestGoalScores(trx),
+    latestGoalGas(trx),
     trx
       .selectFrom('insight_person_facts')
       .select(['pkey', 'quintile', 'decile', 'locality_id', 'sex', 'ethnicity_group', 'age_band', 'disability'])
@@ -159,12 +174,13 @@ export async function refreshFelt(trx: Transaction<Database>, key: PseudonymKey)
   const observations = [
     ...scoreChanges(scored),
     ...goalObservations(goals.map((g) => ({ pkey: pseudonymOf(key, g.personId), reviewedOn: g.reviewedOn, score: g.score }))),
+    ...gasObservations(gas.map((g) => ({ pkey: pseudonymOf(key, g.personId), reviewedOn: g.reviewedOn, level: g.level }))),
   ];
   // Cohorts count residents only, like every other measure.
   const cohorts = cohortByModel(scored.filter((r) => people.has(r.pkey)));
   const rows: Array<Database['insight_cube']> = [
-    ...aggregateObservations(observations, people).map((a) => ({ section: 'felt', ...a, d: a.n })),
-    ...cohorts.map((a) => ({ section: 'felt_model', ...a, d: a.n })),
+    ...aggregateObservations(observations, people).map((a) => cubeRowOf('felt', a)),
+    ...cohorts.map((a) => cubeRowOf('felt_model', a)),
   ];
   await trx.deleteFrom('insight_cube').where('section', 'in', ['felt', 'felt_model']).execute();
   for (let i = 0; i < rows.length; i += 2000)

@@ -625,6 +625,15 @@ export async function measures(db: Kysely<Database>): Promise<MeasureDef[]> {
       description:
         "The mean attainment (0 not started, 10 achieved) agreed with the person for each of their plan goals at the goal's latest review, counted in the quarter of that review.",
     },
+    {
+      id: 'felt:gas',
+      label: 'Goals at or above expected',
+      kind: 'felt' as const,
+      unit: '%',
+      higherIsWorse: false,
+      description:
+        "Of plan goals rated on the goal attainment scale (−2 to +2) at a review, the percentage at or above the outcome expected when the goal was set (0 or more) at the goal's latest rating, counted in the quarter of that review.",
+    },
   ];
 }
 
@@ -654,7 +663,7 @@ export interface InequalityView {
 }
 
 function estimateFor(measure: MeasureDef, label: string, n: number, d: number, s: number, ss: number, population: number): GroupEstimate {
-  if (measure.id === 'access:acceptance') return proportionEstimate(label, n, d);
+  if (measure.id === 'access:acceptance' || measure.id === 'felt:gas') return proportionEstimate(label, n, d);
   if (measure.id === 'access:first_contact_days' || measure.kind === 'felt') return { ...meanEstimate(label, n, s, ss), population: n };
   return rateEstimate(label, n, population);
 }
@@ -724,7 +733,7 @@ export async function inequality(
   const counts = margins((r) => r.n);
   // Outcome rates are out of residents (protected with the population); first contact times and felt means are out of their own count.
   const outOf: ProtectedMargins =
-    kind === 'outcome' ? population : code === 'first_contact_days' || kind === 'felt' ? counts : margins((r) => r.d);
+    kind === 'outcome' ? population : code === 'first_contact_days' || (kind === 'felt' && code !== 'gas') ? counts : margins((r) => r.d);
   const shownIn = (m: ProtectedMargins, period: string, q: string, n: number) =>
     lastYear.has(period) ? m.quarter(period, q) : isSmall(n) ? null : n;
 

@@ -15,6 +15,6 @@ export { setUpPlansDemo } from './demo.ts';
 export { seedPlans } from './seed.ts';
 // The person's plans, goals, actions and reviews for their own copy of their record.
 export { plansOfPersonForExport } from './person-export.ts';
-// Outcomes people feel (issue 22): scores over time, goals' latest attainment and the models' names, for the insight refresh.
+// Outcomes people feel (issue 22): scores over time, goals' latest attainment and goal attainment scaling, and the models' names, for the insight refresh.
 export { measurementRows, type MeasurementRow } from './measurements.ts';
-export { latestGoalScores, operatingModelNames, type GoalScore } from './outcome-sources.ts';
+export { latestGoalGas, latestGoalScores, operatingModelNames, type GoalGas, type GoalScore } from './outcome-sources.ts';

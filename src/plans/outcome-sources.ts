@@ -34,3 +34,28 @@ export async function latestGoalScores(db: Kysely<Database>): Promise<GoalScore[
 export async function operatingModelNames(db: Kysely<Database>): Promise<Map<string, string>> {
   return new Map((await db.selectFrom('operating_models').select(['id', 'name']).execute()).map((m) => [m.id, m.name]));
 }
+
+export interface GoalGas {
+  personId: string;
+  goalId: string;
+  reviewedOn: string;
+  /** Goal attainment scaling at the goal's latest rated review: −2 much less than expected … +2 much more. */
+  level: number;
+}
+
+/** Every rated goal's latest goal attainment scaling level. */
+export async function latestGoalGas(db: Kysely<Database>): Promise<GoalGas[]> {
+  const rows = await sql<{ person_id: string; goal_id: string; reviewed_on: string; level: number }>`
+    select distinct on (a.goal_id) coalesce(g.person_id, p.person_id) as person_id, a.goal_id, r.reviewed_on::text as reviewed_on, a.level
+    from goal_gas_ratings a
+      join plan_reviews r on r.id = a.review_id
+      join plan_goals g on g.id = a.goal_id
+      join plans p on p.id = g.plan_id
+    order by a.goal_id, r.reviewed_on desc, r.created_at desc`.execute(db);
+  return rows.rows.map((r) => ({
+    personId: r.person_id,
+    goalId: r.goal_id,
+    reviewedOn: String(r.reviewed_on).slice(0, 10),
+    level: Number(r.level),
+  }));
+}

@@ -360,6 +360,8 @@ export async function completeAction(
 export interface NewReview {
   reviewedOn: string;
   scores: Record<string, number>;
+  /** Goal attainment scaling (−2 to +2) for the goals rated; optional beside the 0–10 score. */
+  gas?: Record<string, number>;
   note: string | null;
   nextReviewOn: string | null;
 }
@@ -379,6 +381,10 @@ export async function recordReview(
     if (!Number.isInteger(score) || score < 0 || score > 10)
       throw new PlanInputError(`goal-${goalId}`, 'Score each goal from 0 (not started) to 10 (fully achieved)');
   }
+  for (const [goalId, level] of Object.entries(input.gas ?? {})) {
+    if (!Number.isInteger(level) || level < -2 || level > 2)
+      throw new PlanInputError(`gas-${goalId}`, 'Choose where the goal stands against what was expected, from the list');
+  }
   const note = input.note?.trim() || null;
   if (note && note.length > 2000) throw new PlanInputError('note', 'Write what has changed in 2,000 characters or fewer');
   const id = randomUUID();
@@ -392,8 +398,9 @@ export async function recordReview(
       .execute();
     const known = new Set(goals.map((g) => g.id));
     const scores = Object.entries(input.scores).filter(([g]) => known.has(g));
-    // A review says something: a score for at least one goal, or what has changed.
-    if (scores.length === 0 && !note) {
+    const gas = Object.entries(input.gas ?? {}).filter(([g]) => known.has(g));
+    // A review says something: a score or rating for at least one goal, or what has changed.
+    if (scores.length === 0 && gas.length === 0 && !note) {
       throw goals.length > 0
         ? new PlanInputError(`goal-${goals[0]!.id}`, 'Score at least one goal from 0 to 10, or write what has changed')
         : new PlanInputError('note', 'Write what has changed since the plan started or was last reviewed');
@@ -429,6 +436,11 @@ export async function recordReview(
         .insertInto('goal_attainment')
         .values(scores.map(([goalId, score]) => ({ review_id: id, goal_id: goalId, score })))
         .execute();
+    if (gas.length > 0)
+      await trx
+        .insertInto('goal_gas_ratings')
+        .values(gas.map(([goalId, level]) => ({ review_id: id, goal_id: goalId, level })))
+        .execute();
     if (nextReviewOn) await trx.updateTable('plans').set({ next_review_on: nextReviewOn }).where('id', '=', planId).execute();
     const mean = scores.length ? Math.round((scores.reduce((a, [, s]) => a + s, 0) / scores.length) * 10) / 10 : null;
     await appendPlanEvent(
@@ -437,7 +449,7 @@ export async function recordReview(
       actor,
       'reviewed',
       `Plan reviewed: ${done} of ${total} actions done${mean !== null ? `, goals ${mean} out of 10 on average` : ''}${nextReviewOn ? `; next review ${nextReviewOn}` : ''}`,
-      { reviewId: id, done, total, mean },
+      { reviewId: id, done, total, mean, ...(gas.length ? { gas: Object.fromEntries(gas) } : {}) },
       now,
     );
   });

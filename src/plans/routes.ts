@@ -699,10 +699,11 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const plan = await planFor(request, user);
     const body = bodyOf(request);
     const scores: Record<string, number> = {};
+    const gas: Record<string, number> = {};
     for (const [key, value] of Object.entries(body)) {
-      const m = /^goal-(.+)$/.exec(key);
+      const m = /^(goal|gas)-(.+)$/.exec(key);
       if (!m || typeof value !== 'string' || value === '') continue;
-      scores[m[1]!] = Number(value);
+      (m[1] === 'gas' ? gas : scores)[m[2]!] = Number(value);
     }
     return withPlanErrors(
       request,
@@ -714,6 +715,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
         recordReview(db, user, plan.id, {
           reviewedOn: str(body, 'reviewedOn'),
           scores,
+          gas,
           note: str(body, 'note') || null,
           nextReviewOn: str(body, 'nextReviewOn') || null,
         }).then(() => undefined),

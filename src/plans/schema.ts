@@ -139,6 +139,8 @@ export interface PlansTables {
     created_at: Date;
   };
   goal_attainment: { review_id: string; goal_id: string; score: number };
+  /** Goal attainment scaling (0054): at a review, where the goal stands against what was expected, −2 much less … 0 as expected … +2 much more. */
+  goal_gas_ratings: { review_id: string; goal_id: string; level: number };
   /** The plan's full history: append-only (a trigger refuses updates and deletes). */
   plan_events: {
     id: Generated<number>;
@@ -383,6 +385,22 @@ export const plansMigrations: Record<string, Migration> = {
           saved_at timestamptz not null,
           primary key (author_user_id, person_id, questionnaire_id)
         );
+      `.execute(db);
+    },
+  },
+  // Goal attainment scaling at reviews (issue 22): beside the 0–10 progress score, where each goal
+  // stands against the outcome expected when it was set, so commissioners can count goals at or
+  // above expected. Its own table: a review can rate one, the other, or both.
+  '0054_plans_goal_gas_ratings': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table goal_gas_ratings (
+          review_id text not null references plan_reviews(id),
+          goal_id text not null references plan_goals(id),
+          level smallint not null check (level between -2 and 2),
+          primary key (review_id, goal_id)
+        );
+        create index goal_gas_ratings_goal on goal_gas_ratings(goal_id);
       `.execute(db);
     },
   },

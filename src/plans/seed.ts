@@ -247,6 +247,8 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
   const actions: Array<Record<string, unknown>> = [];
   const reviews: Array<Record<string, unknown>> = [];
   const attainment: Array<{ review_id: string; goal_id: string; score: number }> = [];
+  // Goal attainment scaling at each review (0054): where the goal stands against the progress expected by then.
+  const gasRatings: Array<{ review_id: string; goal_id: string; level: number }> = [];
   const responses: Array<Record<string, unknown>> = [];
   const sources: Array<Record<string, unknown>> = [];
   const events: Array<{
@@ -613,6 +615,12 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
           const score = clamp(2 + (k + 1) * (1 + unit(`${reviewId}|${gi}`) * 1.5), 0, 10);
           sum += score;
           attainment.push({ review_id: reviewId, goal_id: `${planId}-g${gi + 1}`, score });
+          // Expected by the k-th review: the middle of the scores seen there; a point and a half either side is one level.
+          gasRatings.push({
+            review_id: reviewId,
+            goal_id: `${planId}-g${gi + 1}`,
+            level: clamp((score - (2 + (k + 1) * 1.75)) / 1.5, -2, 2),
+          });
         });
         events.push({
           plan_id: planId,
@@ -783,6 +791,12 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
       'goal_attainment',
       [txt('review_id'), txt('goal_id'), col('score', 'smallint')],
       attainment as unknown as Array<Record<string, unknown>>,
+    );
+    await bulkInsert(
+      trx,
+      'goal_gas_ratings',
+      [txt('review_id'), txt('goal_id'), col('level', 'smallint')],
+      gasRatings as unknown as Array<Record<string, unknown>>,
     );
     events.sort((a, b) => a.at.getTime() - b.at.getTime() || a.plan_id.localeCompare(b.plan_id));
     await bulkInsert(
