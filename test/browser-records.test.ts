@@ -38,7 +38,7 @@ describe(
       assert.deepEqual(await seriousAccessibilityProblems(page), []);
       await page.getByRole('link', { name }).first().click();
       assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), name);
-      await page.getByRole('link', { name: 'Household' }).click();
+      await page.getByRole('link', { name: 'Household', exact: true }).click();
       assert.match((await page.getByRole('heading', { level: 1 }).textContent()) ?? '', /, RV/);
       assert.ok((await page.content()).includes(name));
       assert.deepEqual(await seriousAccessibilityProblems(page), []);
