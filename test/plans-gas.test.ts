@@ -70,6 +70,12 @@ test('a goal is rated against what was expected at a review; a rating off the sc
     back: personId,
   });
   assert.equal(ok.statusCode, 302, 'a rating alone is a review');
+  const after = await server.app.inject({ method: 'GET', url: String(ok.headers.location), headers: { cookie: coordinator } });
+  assert.match(
+    after.body,
+    /Goal 1 against what was expected \(−2 to \+2\)<\/th>\s*<td[^>]*>−1<\/td>/,
+    'the rating is shown in the review table',
+  );
   assert.deepEqual(
     (await db.selectFrom('goal_gas_ratings').select('level').where('goal_id', '=', goalId).execute()).map((r) => Number(r.level)),
     [-1],

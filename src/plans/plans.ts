@@ -572,6 +572,8 @@ export interface PlanReview {
   actionsTotal: number;
   nextReviewOn: string | null;
   scores: Record<string, number>;
+  /** Goal attainment scaling (−2 to +2) by goal, for the goals rated at this review. */
+  gas: Record<string, number>;
 }
 export interface PlanEvent {
   id: number;
@@ -647,7 +649,7 @@ export async function loadPlan(
 ): Promise<PlanDetail | undefined> {
   const plan = await db.selectFrom('plans as p').selectAll('p').where('p.id', '=', planId).executeTakeFirst();
   if (!plan) return undefined;
-  const [members, goals, actions, reviews, attainment, events] = await Promise.all([
+  const [members, goals, actions, reviews, attainment, events, gasRatings] = await Promise.all([
     db
       .selectFrom('plan_members')
       .select('person_id')
@@ -680,6 +682,12 @@ export async function loadPlan(
       .where('e.plan_id', '=', planId)
       .orderBy('e.id', 'desc')
       .execute(),
+    db
+      .selectFrom('goal_gas_ratings as a')
+      .innerJoin('plan_reviews as r', 'r.id', 'a.review_id')
+      .select(['a.review_id', 'a.goal_id', 'a.level'])
+      .where('r.plan_id', '=', planId)
+      .execute(),
   ]);
   // The names of every organisation and practitioner the plan mentions, in one look-up each.
   const [organisations, practitioners] = await Promise.all([
@@ -698,6 +706,8 @@ export async function loadPlan(
   const orgName = (id: string | null) => (id === null ? null : (organisations.get(id)?.name ?? null));
   const scores = new Map<string, Record<string, number>>();
   for (const a of attainment) (scores.get(a.review_id) ?? scores.set(a.review_id, {}).get(a.review_id)!)[a.goal_id] = Number(a.score);
+  const gas = new Map<string, Record<string, number>>();
+  for (const a of gasRatings) (gas.get(a.review_id) ?? gas.set(a.review_id, {}).get(a.review_id)!)[a.goal_id] = Number(a.level);
   return {
     id: plan.id,
     subjectKind: plan.subject_kind,
@@ -752,6 +762,7 @@ export async function loadPlan(
       actionsTotal: r.actions_total,
       nextReviewOn: r.next_review_on ? ymd(r.next_review_on) : null,
       scores: scores.get(r.id) ?? {},
+      gas: gas.get(r.id) ?? {},
     })),
     events: events.map((e) => ({
       id: Number(e.id),

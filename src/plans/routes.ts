@@ -183,6 +183,20 @@ function reviewChart(plan: PlanDetail): ChartBlock | null {
         label: `Goal ${i + 1}: ${g.text}`,
         cells: plan.reviews.map((r) => (r.scores[g.id] ?? 'Not scored').toString()),
       })),
+      // Goal attainment scaling, for the goals ever rated: where each stood against what was expected.
+      ...plan.goals.flatMap((g, i) =>
+        plan.reviews.some((r) => r.gas[g.id] !== undefined)
+          ? [
+              {
+                label: `Goal ${i + 1} against what was expected (−2 to +2)`,
+                cells: plan.reviews.map((r) => {
+                  const level = r.gas[g.id];
+                  return level === undefined ? 'Not rated' : level > 0 ? `+${level}` : level < 0 ? `−${-level}` : '0';
+                }),
+              },
+            ]
+          : [],
+      ),
       { label: 'Goals, average', cells: means.map((m) => (m ?? 'Not scored').toString()) },
       { label: 'Actions done', cells: plan.reviews.map((r) => `${r.actionsDone} of ${r.actionsTotal}`) },
     ],
