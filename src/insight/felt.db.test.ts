@@ -1,5 +1,5 @@
 // Outcomes people feel on PGlite and PostgreSQL: a hand-made place of ten people on one operating
-// model, assessed twice, and two scored goals, refreshed into the cube and read back as the
+// model, assessed twice, and two scored and rated goals, refreshed into the cube and read back as the
 // inequality pages, the targets page and the cohort page read them, against hand-computed figures.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -209,6 +209,15 @@ async function fixture(db: Kysely<Database>) {
       { review_id: 'rv2', goal_id: 'g2', score: 8 },
     ])
     .execute();
+  // Goal attainment scaling: g1 as expected at its latest rating (after −1 earlier), g2 below.
+  await db
+    .insertInto('goal_gas_ratings')
+    .values([
+      { review_id: 'rv1', goal_id: 'g1', level: -1 },
+      { review_id: 'rv2', goal_id: 'g1', level: 0 },
+      { review_id: 'rv2', goal_id: 'g2', level: -2 },
+    ])
+    .execute();
   // A manager to set a target.
   await db
     .insertInto('users')
@@ -273,6 +282,16 @@ for (const target of await testDatabaseTargets()) {
       assert.deepEqual([change.actual, change.status, change.toGo], [4, 'not met', 1]);
       const goal = rows.find((r) => r.measure.id === 'felt:goal')!;
       assert.deepEqual([goal.actual, goal.status], [null, 'not shown']);
+      // Goals at or above expected: 1 of the 2 goals at its latest rating, held as n out of d; too few to show.
+      const gasCell = await db
+        .selectFrom('insight_cube')
+        .select(['n', 'd', 'period'])
+        .where('section', '=', 'felt')
+        .where('measure', '=', 'gas')
+        .where('dimension', '=', 'all')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual([Number(gasCell.n), Number(gasCell.d), gasCell.period], [1, 2, '2026-Q2']);
+      assert.equal(rows.find((r) => r.measure.id === 'felt:gas')!.actual, null);
     });
 
     test("the model's cohort: mean score by quarter over the latest year", async () => {
