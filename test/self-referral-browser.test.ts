@@ -86,9 +86,9 @@ describe('self-referral at phone width', { skip: !browserAvailable() && 'Chromiu
     assert.match(await summary.innerText(), /Enter your postcode/);
     assert.equal(await visitor.getByLabel('Last name').inputValue(), 'Pendarves', 'what was typed is kept');
     await check(visitor, 'the form with errors');
-    await visitor.getByLabel('Day').fill('9');
-    await visitor.getByLabel('Month').fill('11');
-    await visitor.getByLabel('Year').fill('1961');
+    await visitor.getByLabel('Day', { exact: true }).fill('9');
+    await visitor.getByLabel('Month', { exact: true }).fill('11');
+    await visitor.getByLabel('Year', { exact: true }).fill('1961');
     await visitor.getByLabel('Postcode').fill('rv9 9zz');
     await visitor.getByRole('textbox', { name: /Phone number/ }).fill('07700 900123');
     await visitor.getByRole('radio', { name: 'Phone call' }).check();
