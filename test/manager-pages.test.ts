@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestServer, signIn, type TestServer } from './support/server.ts';
 import { ukDate, workingDaysBetween } from '../src/referrals/working-days.ts';
-import { activeFramework } from '../src/plans/store.ts';
+import { activeFramework } from '../src/plans/index.ts';
 
 const textOf = (html: string) =>
   html

@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import { testDatabaseTargets } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import { ensurePlansDefaults } from '../plans/store.ts';
+import { ensurePlansDefaults } from '../plans/index.ts';
 import { refreshInsight } from './refresh.ts';
 import { inequality } from './queries.ts';
 import { targetsAgainstActuals } from './targets.ts';

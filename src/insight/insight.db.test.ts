@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import { testDatabaseTargets } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import { ensurePlansDefaults } from '../plans/store.ts';
+import { ensurePlansDefaults } from '../plans/index.ts';
 import { runCaseFinding, worklistFor, worklistSummary } from './casefind.ts';
 import { parseRuleDefinition, RuleError, compileRule, defaultRules } from './rules.ts';
 import { pseudonymKey, pseudonymOf, pseudonymSql } from './pseudonym.ts';

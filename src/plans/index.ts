@@ -8,7 +8,7 @@ export { defaultNeedOutcomes } from './framework.ts';
 export { addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updatePlan } from './plans.ts';
 export { AccessRefused, submitAssessment } from './assessments.ts';
 export { flattenItems, isQuestion } from './questionnaire.ts';
-export { activeFramework, loadQuestionnaire } from './store.ts';
+export { activeFramework, ensurePlansDefaults, loadQuestionnaire } from './store.ts';
 export { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from './reviews-due.ts';
 export { registerPlansRoutes } from './routes.ts';
 export { setUpPlansDemo } from './demo.ts';
