@@ -163,6 +163,75 @@ describe('household referrals', () => {
     await assert.rejects(householdReferralsOf(db, outsider, citizenId), /cannot see/);
   });
 
+  test("sent in one transaction: one adult's part refused leaves nothing (no referral, sharing choice, relationship or outbox event); then each adult's referral with their agreement recorded", async () => {
+    const db = server.database.db;
+    const count = async (table: string) =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(db)).rows[0]?.n);
+    const id = await startHouseholdReferral(db, practitioner, {
+      personId: citizenId,
+      serviceId,
+      reason: 'The household needs help with rent arrears before the tenancy is at risk.',
+      urgency: 'routine',
+    });
+    const adults = (
+      await db
+        .selectFrom('household_referral_members')
+        .select('person_id')
+        .where('household_referral_id', '=', id)
+        .where('adult', '=', true)
+        .orderBy('person_id')
+        .execute()
+    ).map((m) => m.person_id);
+    assert.ok(adults.length >= 2, 'the demo household has two adults or more');
+    for (const adult of adults)
+      await recordHouseholdReferralAgreement(db, practitioner, id, {
+        personId: adult,
+        agrees: true,
+        evidence: `Agreed at the home visit (${adult})`,
+      });
+    // The last adult sent (after the others' parts are written) is outside who the service is for.
+    const last = adults.at(-1)!;
+    const [birth, limits] = await Promise.all([
+      db.selectFrom('persons').select('birth_date').where('id', '=', last).executeTakeFirstOrThrow(),
+      db.selectFrom('services').select(['min_age', 'max_age']).where('id', '=', serviceId).executeTakeFirstOrThrow(),
+    ]);
+    await db.updateTable('persons').set({ birth_date: '1900-01-01' }).where('id', '=', last).execute();
+    await db.updateTable('services').set({ max_age: 110 }).where('id', '=', serviceId).execute();
+    const tables = ['referrals', 'consent_directives', 'care_relationships', 'outbox', 'household_referral_sends'];
+    const before = await Promise.all(tables.map(count));
+    try {
+      await assert.rejects(sendHouseholdReferral(db, practitioner, id), /is for people aged|Choose a service they can use/);
+      assert.deepEqual(await Promise.all(tables.map(count)), before, 'nothing half-sent: every table as it was');
+    } finally {
+      await db.updateTable('persons').set({ birth_date: birth.birth_date }).where('id', '=', last).execute();
+      await db.updateTable('services').set({ max_age: limits.max_age }).where('id', '=', serviceId).execute();
+    }
+    const [view] = (await householdReferralsOf(db, practitioner, citizenId)).filter((r) => r.id === id);
+    assert.equal(view?.sent, false, 'the household referral still waits to be sent');
+
+    const sent = await sendHouseholdReferral(db, practitioner, id);
+    assert.equal(sent.length, adults.length, "one send for the household: each adult's referral");
+    const rows = await db.selectFrom('referrals').select(['id', 'person_id', 'organisation_id']).where('id', 'in', sent).execute();
+    assert.deepEqual(rows.map((r) => r.person_id).sort(), adults);
+    for (const adult of adults) {
+      const directive = await db
+        .selectFrom('consent_directives')
+        .select(['evidence', 'recipient_id', 'decision'])
+        .where('person_id', '=', adult)
+        .where('referral_id', '=', rows.find((r) => r.person_id === adult)!.id)
+        .executeTakeFirst();
+      assert.equal(directive?.decision, 'permit');
+      assert.equal(directive?.recipient_id, rows[0]!.organisation_id);
+      assert.match(
+        directive?.evidence ?? '',
+        new RegExp(`Agreed at the home visit \\(${adult}\\)`),
+        "each adult's own agreement is what the sharing rests on",
+      );
+    }
+    await assert.rejects(sendHouseholdReferral(db, practitioner, id), /already been sent/);
+    assert.equal(await count('household_referral_sends'), before[4]! + adults.length, 'sent once, not twice');
+  });
+
   test('the demo household referral page: the citizen sees it waiting for the other adults; an outsider is refused', async () => {
     const cookie = await signIn(server.app, 'citizen');
     const page = await server.app.inject({ method: 'GET', url: `/people/${citizenId}/household-referrals`, headers: { cookie } });

@@ -1,8 +1,9 @@
 // Households in charge (issue 22): one referral for a whole household. A practitioner involved
 // with every adult in the household starts it; each adult gives (or withdraws) their agreement,
 // in their own words or through a practitioner involved with them; only when every adult agrees
-// is it sent, as a referral for each adult through the ordinary sendReferral (which decides
-// access, records what each agreed to share and opens the receiving service's relationship).
+// is it sent, as a referral for each adult through the ordinary referral rules (which decide
+// access, record what each agreed to share and open the receiving service's relationship), all
+// in one transaction: if one adult's part is refused, nothing is sent for anyone.
 // Children in the household are named on it and covered by their parents' agreement.
 // Readers see the household referral only where the access decision lets them see the person
 // they look from, and each other member by name only where it lets them see that member.
@@ -12,7 +13,7 @@ import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess } from '../consent/index.ts';
 import { householdMembersOn, householdOfPerson } from '../people/index.ts';
-import { ReferralInputError, sendReferral } from './referrals.ts';
+import { ReferralInputError, sendReferralIn } from './referrals.ts';
 import { isUrgency, type Urgency } from './state.ts';
 
 type Db = Kysely<Database>;
@@ -139,7 +140,7 @@ export async function recordHouseholdReferralAgreement(
 
 async function agreementState(db: Db, id: string) {
   const [members, rows] = await Promise.all([
-    db.selectFrom('household_referral_members').selectAll().where('household_referral_id', '=', id).execute(),
+    db.selectFrom('household_referral_members').selectAll().where('household_referral_id', '=', id).orderBy('person_id').execute(),
     db.selectFrom('household_referral_agreements').selectAll().where('household_referral_id', '=', id).orderBy('id').execute(),
   ]);
   const adults = members
@@ -172,32 +173,37 @@ export async function sendHouseholdReferral(db: Db, actor: SignedInUser, id: str
     if (!access.allowed)
       throw new ReferralInputError('person', `You are not involved with every adult in the household: ${access.reason}`, 403);
   }
-  const ids: string[] = [];
-  for (const a of adults) {
-    const referralId = await sendReferral(
-      db,
-      actor,
-      {
-        personId: a.personId,
-        serviceId: row.service_id,
-        reason: `Household referral: ${row.reason}`,
-        personWords: null,
-        urgency: row.urgency,
-        consent: 'given',
-        categories: ['demographics'],
-        consentEvidence: `agreed to the household referral (${a.evidence ?? 'recorded'})`,
-        onwardConsent: false,
-        journeyStep: null,
-      },
-      now,
-    );
-    await db
-      .insertInto('household_referral_sends')
-      .values({ household_referral_id: id, person_id: a.personId, referral_id: referralId })
-      .execute();
-    ids.push(referralId);
-  }
-  return ids;
+  // One transaction: each adult's referral, what they agreed to share and the record of the send
+  // commit together, or (one adult's part refused) none of them does and nothing is half-sent.
+  return db.transaction().execute(async (trx) => {
+    const ids: string[] = [];
+    for (const a of adults) {
+      const referralId = await sendReferralIn(
+        trx,
+        actor,
+        {
+          personId: a.personId,
+          serviceId: row.service_id,
+          reason: `Household referral: ${row.reason}`,
+          personWords: null,
+          urgency: row.urgency,
+          consent: 'given',
+          categories: ['demographics'],
+          consentEvidence: `agreed to the household referral (${a.evidence ?? 'recorded'})`,
+          onwardConsent: false,
+          journeyStep: null,
+        },
+        now,
+      );
+      // The primary key (household referral, person) refuses a second send racing this one.
+      await trx
+        .insertInto('household_referral_sends')
+        .values({ household_referral_id: id, person_id: a.personId, referral_id: referralId })
+        .execute();
+      ids.push(referralId);
+    }
+    return ids;
+  });
 }
 
 export interface HouseholdReferralView {

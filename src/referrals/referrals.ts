@@ -16,6 +16,7 @@ import {
   endRelationship,
   isCategory,
   mayExtendNetwork,
+  openReferralTeamCaseload,
   openRelationship,
   recordDirective,
   type Category,
@@ -207,6 +208,16 @@ export async function insertReferral(trx: Transaction<Database>, r: InsertReferr
           recordedBy: r.by,
           startedAt: r.now,
         });
+  // A service an integrated team runs: the person joins the team's caseload too (consent module).
+  const teamRelationshipId =
+    r.openRelationship === false
+      ? null
+      : await openReferralTeamCaseload(trx, r.by, {
+          personId: r.personId,
+          teamId: r.service.team_id,
+          serviceName: r.service.name,
+          startedAt: r.now,
+        });
   await trx
     .insertInto('referrals')
     .values({
@@ -238,6 +249,7 @@ export async function insertReferral(trx: Transaction<Database>, r: InsertReferr
       onward_from_id: r.onwardFromId,
       onward_referral_id: null,
       relationship_id: relationshipId,
+      team_relationship_id: teamRelationshipId,
       journey_id: r.journeyId,
       step_code: r.stepCode,
       kind: r.kind ?? 'professional',
@@ -274,6 +286,30 @@ export async function insertReferral(trx: Transaction<Database>, r: InsertReferr
  * consent a recorded lawful basis is required.
  */
 export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, input: NewReferral, now: Date = new Date()): Promise<string> {
+  // The checks run first, so a refusal's audited access decision stays on the record.
+  const checked = await checkReferral(db, actor, input, now);
+  return db.transaction().execute((trx) => writeReferral(trx, actor, input, checked, now));
+}
+
+/**
+ * Sends a referral inside the caller's transaction: every check and every write (the referral,
+ * what the person agreed to share, the receiving organisation's relationship, the outbox event
+ * its trigger writes) commits or rolls back with the caller's other work. A household referral
+ * sends each adult's this way, so one adult's refusal leaves nothing half-sent.
+ */
+export async function sendReferralIn(
+  trx: Transaction<Database>,
+  actor: SignedInUser,
+  input: NewReferral,
+  now: Date = new Date(),
+): Promise<string> {
+  return writeReferral(trx, actor, input, await checkReferral(trx, actor, input, now), now);
+}
+
+type CheckedReferral = { service: ServiceRow; sharingBasis: InsertReferral['sharingBasis'] };
+
+/** Whether this referral may be sent (access, the service, who it is for, consent or a lawful basis, the pathway step). */
+async function checkReferral(db: Kysely<Database>, actor: SignedInUser, input: NewReferral, now: Date): Promise<CheckedReferral> {
   if (actor.role !== 'practitioner' || !actor.organisationId)
     throw new ReferralInputError('service', 'Only practitioners can send referrals', 403);
   const access = await decideRecordAccess(db, {
@@ -298,7 +334,7 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
   const criteria = await serviceCriteria(db, service.id);
   const problem = criteria ? await eligibilityProblem(db, criteria, await personFacts(db, input.personId, now)) : null;
   if (problem) throw new ReferralInputError('service', `${problem}. Choose a service they can use`);
-  let sharingBasis: InsertReferral['sharingBasis'] = 'consent';
+  let sharingBasis: CheckedReferral['sharingBasis'] = 'consent';
   if (input.consent === 'not_given') {
     if (!(await hasLawfulBasis(db, input.personId, now))) {
       throw new ReferralInputError(
@@ -321,65 +357,74 @@ export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, in
     if (!step || step.status !== 'waiting' || step.referral_id)
       throw new ReferralInputError('step', 'That pathway step is not waiting for a referral');
   }
+  return { service, sharingBasis };
+}
+
+/** The referral's writes, in the given transaction, once checkReferral has allowed it. */
+async function writeReferral(
+  db: Transaction<Database>,
+  actor: SignedInUser,
+  input: NewReferral,
+  { service, sharingBasis }: CheckedReferral,
+  now: Date,
+): Promise<string> {
   const id = newReferralId();
   const practitioner = actor.practitionerId ? (await practitionersByIds(db, [actor.practitionerId])).get(actor.practitionerId) : undefined;
   const byLabel = await actorLabel(db, actor);
-  await db.transaction().execute(async (trx) => {
-    // What the person agreed to share, as the referrer recorded it: for the receiving
-    // organisation and these categories only, shown to the person, and never above their own word.
-    for (const category of input.categories) {
-      await recordDirective(
-        trx,
-        actor,
-        input.personId,
-        {
-          category,
-          recipientKind: 'organisation',
-          recipientId: service.organisation_id,
-          purposes: [...carePurposes],
-          decision: 'permit',
-          validUntil: null,
-          note: `when referring you to ${service.name}`,
-        },
-        { evidence: input.consentEvidence?.trim() || 'you agreed when the referral was made', referralId: id },
-      );
-    }
-    await insertReferral(trx, {
-      id,
-      personId: input.personId,
-      service,
-      reason: input.reason,
-      personWords: input.personWords,
-      urgency: input.urgency,
-      from: {
-        organisationId: actor.organisationId!,
-        teamId: practitioner?.teamId ?? null,
-        practitionerId: actor.practitionerId,
-        userId: actor.id,
+  // What the person agreed to share, as the referrer recorded it: for the receiving
+  // organisation and these categories only, shown to the person, and never above their own word.
+  for (const category of input.categories) {
+    await recordDirective(
+      db,
+      actor,
+      input.personId,
+      {
+        category,
+        recipientKind: 'organisation',
+        recipientId: service.organisation_id,
+        purposes: [...carePurposes],
+        decision: 'permit',
+        validUntil: null,
+        note: `when referring you to ${service.name}`,
       },
-      categories: input.categories,
-      sharingBasis,
-      onwardConsent: input.onwardConsent,
-      onwardFromId: null,
-      journeyId: input.journeyStep?.journeyId ?? null,
-      stepCode: input.journeyStep?.stepCode ?? null,
-      byLabel,
-      byRole: actor.role,
-      by: actor,
-      note: null,
-      now,
-    });
-    await appendAudit(trx, {
-      actorUserId: actor.id,
-      actorRole: actor.role,
-      actorOrganisationId: actor.organisationId,
-      action: 'write',
-      personId: input.personId,
-      category: 'social_care',
-      purpose: 'care_coordination',
-      decision: 'success',
-      reason: `referral sent to ${service.organisation} (${sharingBasis === 'consent' ? 'with consent' : 'on a lawful basis'})`,
-    });
+      { evidence: input.consentEvidence?.trim() || 'you agreed when the referral was made', referralId: id },
+    );
+  }
+  await insertReferral(db, {
+    id,
+    personId: input.personId,
+    service,
+    reason: input.reason,
+    personWords: input.personWords,
+    urgency: input.urgency,
+    from: {
+      organisationId: actor.organisationId!,
+      teamId: practitioner?.teamId ?? null,
+      practitionerId: actor.practitionerId,
+      userId: actor.id,
+    },
+    categories: input.categories,
+    sharingBasis,
+    onwardConsent: input.onwardConsent,
+    onwardFromId: null,
+    journeyId: input.journeyStep?.journeyId ?? null,
+    stepCode: input.journeyStep?.stepCode ?? null,
+    byLabel,
+    byRole: actor.role,
+    by: actor,
+    note: null,
+    now,
+  });
+  await appendAudit(db, {
+    actorUserId: actor.id,
+    actorRole: actor.role,
+    actorOrganisationId: actor.organisationId,
+    action: 'write',
+    personId: input.personId,
+    category: 'social_care',
+    purpose: 'care_coordination',
+    decision: 'success',
+    reason: `referral sent to ${service.organisation} (${sharingBasis === 'consent' ? 'with consent' : 'on a lawful basis'})`,
   });
   return id;
 }
@@ -394,6 +439,7 @@ export interface ReferralRow {
   from_organisation_id: string | null;
   kind: 'professional' | 'self_referral' | 'self_assessment';
   relationship_id: number | null;
+  team_relationship_id: number | null;
   shared_categories: string[];
   sharing_basis: 'consent' | 'lawful_basis' | 'identification';
   onward_consent: boolean;
@@ -622,6 +668,14 @@ export async function applyReferralAction(
       await endRelationship(trx, actor, {
         relationshipId: r.relationship_id,
         reason: `relationship of care ended: referral ${result.status}`,
+        at: now,
+      });
+    }
+    // And the integrated team's caseload place the referral opened (never one the person had before).
+    if (result.closes && r.team_relationship_id !== null) {
+      await endRelationship(trx, actor, {
+        relationshipId: Number(r.team_relationship_id),
+        reason: `left the team's caseload: referral ${result.status}`,
         at: now,
       });
     }
