@@ -104,6 +104,7 @@ export {
   endTeamRelationship,
   isTeamMember,
   managesTeam,
+  openReferralTeamCaseload,
   openTeamRelationship,
   recordTeamRefusal,
   seedTeamMember,

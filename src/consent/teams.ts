@@ -245,6 +245,28 @@ async function openTeamRelationshipUnchecked(
   });
 }
 
+/**
+ * A referral to a service an integrated team runs puts the person on the team's caseload, so the
+ * team's members (whichever organisation employs them) can pick it up and work with the person.
+ * Opened by the referral's sender as the referral is sent, in its transaction. Returns the
+ * relationship opened, or null when the service's team is not integrated or the person is on its
+ * caseload already (that place is not the referral's to end).
+ */
+export async function openReferralTeamCaseload(
+  trx: Trx,
+  by: SignedInUser | null,
+  input: { personId: string; teamId: string | null; serviceName: string; startedAt?: Date },
+): Promise<number | null> {
+  if (!input.teamId) return null;
+  const team = await teamById(trx, input.teamId);
+  if (!team?.integrated) return null;
+  return openTeamRelationshipUnchecked(trx, by, team, {
+    personId: input.personId,
+    reason: `referred to ${input.serviceName}`,
+    startedAt: input.startedAt,
+  });
+}
+
 /** A team's caseload when it is set up (the demo only). */
 export async function seedTeamRelationship(
   trx: Trx,

@@ -41,6 +41,8 @@ export interface ReferralTables {
     onward_from_id: string | null;
     onward_referral_id: string | null;
     relationship_id: number | null;
+    /** The integrated team's caseload relationship this referral opened (ended when it closes); null when it opened none. */
+    team_relationship_id: Generated<number | null>;
     journey_id: number | null;
     step_code: string | null;
     /** Who started it: a practitioner's referral, the person's own self-referral, or their self-assessment (migration 0043). */
@@ -439,6 +441,14 @@ export const referralMigrations: Record<string, Migration> = {
           primary key (household_referral_id, person_id)
         );
       `.execute(db);
+    },
+  },
+  // A referral to a service an integrated team runs puts the person on the team's caseload (the
+  // consent module opens the team's relationship); the referral remembers which relationship it
+  // opened, so closing it ends that one and never a caseload place the person had before.
+  '0150_referrals_team_caseload': {
+    async up(db: Kysely<unknown>) {
+      await sql`alter table referrals add column team_relationship_id bigint`.execute(db);
     },
   },
 };
