@@ -1,5 +1,6 @@
-// The FHIR R4 REST API at /fhir: CapabilityStatement, read, vread (current version), search
-// (GET and POST _search), create, update, and transaction / batch Bundles. Bearer tokens only
+// The FHIR R4 REST API at /fhir: CapabilityStatement, read, search (GET and POST _search),
+// create, update, and transaction / batch Bundles; history, vread, $everything, compartment
+// search, PATCH and $validate in history-routes.ts. Bearer tokens only
 // (the web session is not accepted, so no CSRF is needed); every error is an OperationOutcome.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -29,6 +30,8 @@ import { clinicalWriters } from './clinical-writes.ts';
 import { isClinicalType } from './clinical.ts';
 import { validateFhir } from './validate.ts';
 import { checkId } from './params.ts';
+import { keepingHistory } from './history.ts';
+import { registerHistoryRoutes, withHistoryCapabilities } from './history-routes.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -174,8 +177,12 @@ async function doCreate(ctx: FhirContext, type: string, body: unknown, ifNoneExi
   const resource = checkValid(body, type);
   const existing = await existingMatch(ctx, type, ifNoneExist);
   if (existing) return existing;
-  const result = type === 'Patient' ? await createPatientStandalone(ctx, resource) : await writer.create!(ctx, resource);
-  await keepSent(ctx, ctx.db, result, resource);
+  // Every version the write makes is kept for _history once it is done.
+  const result = await keepingHistory(ctx, [], async () => {
+    const made = type === 'Patient' ? await createPatientStandalone(ctx, resource) : await writer.create!(ctx, resource);
+    await keepSent(ctx, ctx.db, made, resource);
+    return made;
+  });
   return { ...result, sent: resource };
 }
 
@@ -183,11 +190,15 @@ async function doUpdate(ctx: FhirContext, type: string, id: string, body: unknow
   checkId(id);
   const writer = writerFor(type, 'update');
   const resource = checkValid(body, type);
-  const result =
-    type === 'Patient'
-      ? await ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch))
-      : await writer.update!(ctx, id, resource, ifMatch);
-  await keepSent(ctx, ctx.db, result, resource);
+  // The version replaced is kept as it last stood, and every version the write makes once it is done.
+  const result = await keepingHistory(ctx, [{ type, id }], async () => {
+    const made =
+      type === 'Patient'
+        ? await ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch))
+        : await writer.update!(ctx, id, resource, ifMatch);
+    await keepSent(ctx, ctx.db, made, resource);
+    return made;
+  });
   return { ...result, sent: resource };
 }
 
@@ -313,6 +324,24 @@ export function capabilityStatement(base: string): CapabilityStatement {
       },
     ],
   };
+}
+
+/** An update's answer (PUT, and PATCH once its patch is applied): the resource as written, or what was not kept. */
+async function replyToUpdate(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: string,
+  id: string,
+  body: unknown,
+  ifMatch: string | undefined,
+): Promise<FastifyReply> {
+  const ctx = context(request);
+  const result = await doUpdate(ctx, type, id, body, ifMatch);
+  const resource = await writtenResource(ctx, result);
+  const kept = keptOutcome(result, resource);
+  if (kept && preferOutcome(request)) return reply.type(FHIR_JSON).send(kept);
+  notKeptHeader(reply, kept);
+  return sendResource(reply, resource);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,31 +506,38 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
       await ctx.db.transaction().execute(async (trx) => {
         const db = joined(trx);
         const tctx = { ...ctx, db };
-        for (const p of planned) {
-          if (p.method === 'GET') continue;
-          // Rolled back if the client has gone: nobody would learn the ids it was given.
-          await stopIfClientGone(ctx.signal);
-          const base = absoluteFullUrl(p.entry.fullUrl)?.base;
-          const resource = resolveReferences(p.entry.resource, ids, base ? relative.get(base) : undefined) as Resource;
-          let result: Written;
-          if (p.method === 'POST') {
-            const writer = writerFor(p.type, 'create');
-            const found = await existingMatch(tctx, p.type, p.entry.request?.ifNoneExist);
-            result =
-              found ??
-              (p.type === 'Patient' ? await createPatient(tctx, db, ctx.db, resource) : await writer.create!(tctx, resource, p.assignedId));
-            if (!found) {
+        // Versions kept for _history within the transaction: rolled back with it.
+        const updating = planned.filter((p) => p.method === 'PUT').map((p) => ({ type: p.type, id: p.id! }));
+        await keepingHistory(tctx, updating, async () => {
+          for (const p of planned) {
+            if (p.method === 'GET') continue;
+            // Rolled back if the client has gone: nobody would learn the ids it was given.
+            await stopIfClientGone(ctx.signal);
+            const base = absoluteFullUrl(p.entry.fullUrl)?.base;
+            const resource = resolveReferences(p.entry.resource, ids, base ? relative.get(base) : undefined) as Resource;
+            let result: Written;
+            if (p.method === 'POST') {
+              const writer = writerFor(p.type, 'create');
+              const found = await existingMatch(tctx, p.type, p.entry.request?.ifNoneExist);
+              result =
+                found ??
+                (p.type === 'Patient'
+                  ? await createPatient(tctx, db, ctx.db, resource)
+                  : await writer.create!(tctx, resource, p.assignedId));
+              if (!found) {
+                await keepSent(tctx, db, result, resource);
+                result = { ...result, sent: resource } as Written;
+              }
+              nameEntry(p.entry.fullUrl, `${p.type}/${result.id}`, ids, relative);
+            } else {
+              result = await writerFor(p.type, 'update').update!(tctx, p.id!, resource, p.entry.request?.ifMatch);
               await keepSent(tctx, db, result, resource);
               result = { ...result, sent: resource } as Written;
             }
-            nameEntry(p.entry.fullUrl, `${p.type}/${result.id}`, ids, relative);
-          } else {
-            result = await writerFor(p.type, 'update').update!(tctx, p.id!, resource, p.entry.request?.ifMatch);
-            await keepSent(tctx, db, result, resource);
-            result = { ...result, sent: resource } as Written;
+            writes.set(p.index, result);
           }
-          writes.set(p.index, result);
-        }
+          return [...writes.values()];
+        });
       });
     } catch (error) {
       forgetIndexState(ctx.db);
@@ -640,7 +676,9 @@ export function registerFhirRoutes(app: FastifyInstance): void {
           .send(operationOutcome('error', 'not-found', 'there is nothing at this address in the FHIR API')),
       );
 
-      fhir.get('/metadata', async (request, reply) => reply.type(FHIR_JSON).send(capabilityStatement(baseUrl(request))));
+      fhir.get('/metadata', async (request, reply) =>
+        reply.type(FHIR_JSON).send(withHistoryCapabilities(capabilityStatement(baseUrl(request)))),
+      );
 
       fhir.get('/:type', async (request, reply) => {
         const { type } = request.params as { type: string };
@@ -655,13 +693,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
         const { type, id } = request.params as { type: string; id: string };
         return sendResource(reply, await readResource(context(request), type, id));
       });
-      fhir.get('/:type/:id/_history/:vid', async (request, reply) => {
-        const { type, id, vid } = request.params as { type: string; id: string; vid: string };
-        const resource = await readResource(context(request), type, id);
-        if (resource.meta?.versionId !== vid)
-          throw new FhirError(404, 'not-found', `only the current version (${resource.meta?.versionId ?? '1'}) of ${type}/${id} is kept`);
-        return sendResource(reply, resource);
-      });
+      registerHistoryRoutes(fhir, { context, sendResource, replyToUpdate, checkValid });
       fhir.post('/:type', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
         const { type } = request.params as { type: string };
         const ctx = context(request);
@@ -683,13 +715,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       });
       fhir.put('/:type/:id', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
         const { type, id } = request.params as { type: string; id: string };
-        const ctx = context(request);
-        const result = await doUpdate(ctx, type, id, request.body, request.headers['if-match']);
-        const resource = await writtenResource(ctx, result);
-        const kept = keptOutcome(result, resource);
-        if (kept && preferOutcome(request)) return reply.type(FHIR_JSON).send(kept);
-        notKeptHeader(reply, kept);
-        return sendResource(reply, resource);
+        return replyToUpdate(request, reply, type, id, request.body, request.headers['if-match']);
       });
       fhir.post('/', { config: { csrf: false } }, async (request, reply) => {
         const ctx = context(request);
@@ -709,7 +735,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
             : depth === 1
               ? 'GET, POST, OPTIONS'
               : depth === 2
-                ? 'GET, PUT, OPTIONS'
+                ? 'GET, PUT, PATCH, OPTIONS'
                 : 'GET, POST, OPTIONS';
         return reply.code(204).header('allow', allow).send();
       });

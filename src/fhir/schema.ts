@@ -4,6 +4,7 @@
 // so foreign identifiers can be searched. A stored copy about a person is personal data: it is
 // read only through the access decision, under the category it was filed under.
 import { sql, type Kysely, type Migration } from 'kysely';
+import { historyMigrations } from './history-schema.ts';
 
 export interface FhirTables {
   fhir_resources: {
@@ -37,6 +38,8 @@ export interface FhirTables {
 }
 
 export const fhirMigrations: Record<string, Migration> = {
+  // Earlier versions of resources, for _history (history-schema.ts).
+  ...historyMigrations,
   '0110_fhir_resources': {
     async up(db: Kysely<unknown>) {
       await sql`

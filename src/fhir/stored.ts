@@ -60,13 +60,13 @@ export async function keepReceived(
   }
 }
 
-interface StoredCopy {
+export interface StoredCopy {
   content: Json;
   received_by: string | null;
   organisation_id: string | null;
 }
 
-async function loadCopies(db: Kysely<Database>, type: string, ids: string[]): Promise<Map<string, StoredCopy>> {
+export async function loadCopies(db: Kysely<Database>, type: string, ids: string[]): Promise<Map<string, StoredCopy>> {
   if (ids.length === 0) return new Map();
   const rows = (
     await sql<{ resource_id: string; content: unknown; received_by: string | null; organisation_id: string | null }>`
@@ -155,19 +155,34 @@ function merge(type: string, view: Json, copy: Json, allowed: (element: string) 
  * own organisation), decided once per person and category, and audited.
  */
 export async function withStoredCopies(ctx: FhirContext, def: ResourceDef, rows: Row[]): Promise<Resource[]> {
-  const views = rows.map((row) => def.toFhir(row));
   const copies = await loadCopies(
     ctx.db,
     def.type,
     rows.map((r) => r.id),
   );
-  if (copies.size === 0) return views;
+  if (copies.size === 0) return rows.map((row) => def.toFhir(row));
+  return withCopies(
+    ctx,
+    def,
+    rows.map((row) => ({ row, copy: copies.get(row.id) })),
+  );
+}
+
+/**
+ * Which of a stored copy's elements the reader may see, for each row: elements of the row's own
+ * category as the row was allowed, others (a Patient's health elements) only where the access
+ * decision allows them for that person, decided once per person, category and sender, and audited.
+ */
+async function copyAccess(
+  ctx: FhirContext,
+  def: ResourceDef,
+  items: Array<{ row: Row; copy?: StoredCopy }>,
+): Promise<Array<(element: string) => boolean>> {
   const decided = new Map<string, boolean>();
-  const out: Resource[] = [];
-  for (const [i, row] of rows.entries()) {
-    const copy = copies.get(row.id);
+  const out: Array<(element: string) => boolean> = [];
+  for (const { row, copy } of items) {
     if (!copy) {
-      out.push(views[i]!);
+      out.push(() => true);
       continue;
     }
     const spec = def.access;
@@ -196,13 +211,37 @@ export async function withStoredCopies(ctx: FhirContext, def: ResourceDef, rows:
         scope === 'all' || (scope !== 'none' && copy.organisation_id !== null && copy.organisation_id === ctx.actor.organisationId),
       );
     }
-    const allowed = (element: string) => {
+    out.push((element: string) => {
       const category = elementCategory(def.type, element, rowCategory);
       return category === rowCategory || (personId !== null && decided.get(`${personId}|${category}|${copy.organisation_id}`) === true);
-    };
-    out.push(merge(def.type, views[i] as unknown as Json, copy.content, allowed) as unknown as Resource);
+    });
   }
   return out;
+}
+
+/**
+ * Resources for rows the reader may see, each with the stored copy given beside it merged in (a
+ * row of an earlier version comes with the copy of that version): what of the copy is shown is
+ * decided as copyAccess says.
+ */
+export async function withCopies(ctx: FhirContext, def: ResourceDef, items: Array<{ row: Row; copy?: StoredCopy }>): Promise<Resource[]> {
+  const allowed = await copyAccess(ctx, def, items);
+  return items.map(({ row, copy }, i) => {
+    const view = def.toFhir(row);
+    return copy ? (merge(def.type, view as unknown as Json, copy.content, allowed[i]!) as unknown as Resource) : view;
+  });
+}
+
+/**
+ * The stored copy's elements the reader is not shown (a Patient's health elements, to someone
+ * the person has not agreed may see them): a change made from what the reader sees (a JSON
+ * Patch) keeps them, rather than dropping what the writer could not see.
+ */
+export async function hiddenCopyElements(ctx: FhirContext, def: ResourceDef, row: Row): Promise<Json> {
+  const copy = (await loadCopies(ctx.db, def.type, [row.id])).get(row.id);
+  if (!copy) return {};
+  const [allowed] = await copyAccess(ctx, def, [{ row, copy }]);
+  return Object.fromEntries(Object.entries(copy.content).filter(([element]) => !allowed!(element)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from './resources.ts';
 import { referenceId } from './params.ts';
+import { noteVersion } from './versions.ts';
 
 export const SHARED_CATEGORY_EXTENSION = 'urn:joinery:extension:shared-category';
 /** On a Task moved to in-progress: how the first contact was made (phone, visit, letter, video, other); executionPeriod.start is its day. */
@@ -31,6 +32,7 @@ export interface WriteResult {
 }
 
 export async function bumpVersion(db: Kysely<Database>, type: string, id: string): Promise<number> {
+  noteVersion(type, id);
   const row = await sql<{ version_id: number }>`
     insert into fhir_meta (resource_type, resource_id, version_id, last_updated) values (${type}, ${id}, 2, now())
     on conflict (resource_type, resource_id) do update set version_id = fhir_meta.version_id + 1, last_updated = now()
@@ -40,6 +42,7 @@ export async function bumpVersion(db: Kysely<Database>, type: string, id: string
 
 /** A new row's first version, stamped with when it was made (rows made outside FHIR have version 1 without a stamp). */
 export async function stampCreated(db: Kysely<Database>, type: string, id: string): Promise<void> {
+  noteVersion(type, id);
   await sql`insert into fhir_meta (resource_type, resource_id, version_id, last_updated) values (${type}, ${id}, 1, now())
     on conflict (resource_type, resource_id) do nothing`.execute(db);
 }

@@ -1,0 +1,440 @@
+// _history and vread of earlier versions. Every version a FHIR write makes is kept (fhir_history):
+// the row Joinery's tables give for the resource once the write is done, and its stored copy of
+// what was sent; before an update, the version it replaces is kept again as it last stood, so a
+// resource made outside the API (the web pages, an import) has its first version too. Reading a
+// version asks the access decision as it stands now, about that version's own person, category
+// and organisations, and only for a resource the reader may see now: a withdrawn consent closes
+// the history as it closes the read. Versions made outside the API (the web pages do not make
+// versions) or superseded before history was kept are not held, and are left out rather than
+// shown wrong.
+import { sql } from 'kysely';
+import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import { authorise, defFor, readRow, writtenRow, type Decisions, type FhirContext, type Query } from './engine.ts';
+import { loadCopies, withCopies, type StoredCopy } from './stored.ts';
+import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
+import { checkId } from './params.ts';
+import { isClinicalType } from './clinical.ts';
+import type { ResourceDef, Row } from './resources.ts';
+import { collectVersions, type Touched } from './versions.ts';
+
+type Json = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------------
+// Keeping versions
+
+/** Rows hold Dates (and Dates in hydrated parts): tagged in JSON so a kept row renders as it did. */
+function serialiseRow(row: Row): string {
+  return JSON.stringify(row, function (this: Json, key: string, value: unknown) {
+    const raw = this[key];
+    if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? null : { $date: raw.toISOString() };
+    return value;
+  });
+}
+
+function revive(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revive);
+  if (value && typeof value === 'object') {
+    const o = value as Json;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === '$date' && typeof o.$date === 'string') return new Date(o.$date);
+    return Object.fromEntries(keys.map((k) => [k, revive(o[k])]));
+  }
+  return value;
+}
+
+const parsed = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
+
+interface Captured {
+  type: string;
+  id: string;
+  version: number;
+  lastUpdated: unknown;
+  personId: string | null;
+  row: string;
+  copy?: StoredCopy;
+}
+
+/** The resource's current version as it stands now: its row and stored copy. */
+async function captureVersion(ctx: FhirContext, type: string, id: string): Promise<Captured | undefined> {
+  const def = defFor(type);
+  const row = await writtenRow(ctx, type, id);
+  if (!row) return undefined;
+  const copy = def.keptWhole || isClinicalType(type) ? undefined : (await loadCopies(ctx.db, type, [id])).get(id);
+  return {
+    type,
+    id,
+    version: Number(row.version_id ?? 1),
+    lastUpdated: row.last_updated ?? null,
+    personId: def.access?.personOf(row) ?? null,
+    row: serialiseRow(row),
+    copy,
+  };
+}
+
+/** Keeps a version (a later keep of the same version replaces it: the version as it last stood). */
+async function storeVersion(ctx: FhirContext, v: Captured): Promise<void> {
+  await sql`insert into fhir_history (resource_type, resource_id, version_id, last_updated, person_id, row, copy, copy_organisation_id)
+    values (${v.type}, ${v.id}, ${v.version}, ${v.lastUpdated}, ${v.personId}, ${v.row}::jsonb,
+      ${v.copy ? JSON.stringify(v.copy.content) : null}::jsonb, ${v.copy?.organisation_id ?? null})
+    on conflict (resource_type, resource_id, version_id) do update set last_updated = excluded.last_updated, person_id = excluded.person_id,
+      row = excluded.row, copy = excluded.copy, copy_organisation_id = excluded.copy_organisation_id, kept_at = now()`.execute(ctx.db);
+}
+
+/**
+ * Resources an update of this one also moves on (their writers bump them too), so the versions
+ * they leave are kept as they last stood: a Task's ServiceRequest, a role's practitioner, an
+ * episode's care network.
+ */
+async function alsoChanged(ctx: FhirContext, type: string, id: string): Promise<Touched[]> {
+  if (type === 'Task') return [{ type: 'ServiceRequest', id }];
+  if (type === 'PractitionerRole') return [{ type: 'Practitioner', id }];
+  if (type === 'Practitioner') return [{ type: 'PractitionerRole', id }];
+  if (type === 'EpisodeOfCare') {
+    const row = await writtenRow(ctx, type, id);
+    return typeof row?.person_id === 'string' ? [{ type: 'CareTeam', id: row.person_id }] : [];
+  }
+  return [];
+}
+
+interface WrittenLike {
+  type: string;
+  id: string;
+  matched?: boolean;
+}
+
+/**
+ * Runs a write keeping history: the versions an update will replace are read first, as they
+ * stand (for a resource made outside the API, its only record of them), then the write runs,
+ * and once it is done (its stored copy filed) those it moved on are kept, with every version it
+ * made. A write refused keeps nothing. `ctx.db` is where the write runs: inside a transaction
+ * Bundle, the versions are kept or rolled back with it.
+ */
+export async function keepingHistory<T>(ctx: FhirContext, updating: Touched[], work: () => Promise<T>): Promise<T> {
+  const before: Captured[] = [];
+  for (const target of updating) {
+    if (!checkable(target.id)) continue;
+    for (const t of [target, ...(await alsoChanged(ctx, target.type, target.id))]) {
+      const captured = await captureVersion(ctx, t.type, t.id);
+      if (captured) before.push(captured);
+    }
+  }
+  const { result, touched } = await collectVersions(work);
+  const made = [...touched];
+  // The resources the write answers with (a Patient made through the person index stamps no version).
+  for (const r of (Array.isArray(result) ? result : [result]) as Array<Partial<WrittenLike> | undefined>) {
+    if (typeof r?.type !== 'string' || typeof r.id !== 'string' || r.matched) continue;
+    if (!made.some((t) => t.type === r.type && t.id === r.id)) made.push({ type: r.type, id: r.id });
+  }
+  for (const b of before) if (touched.some((t) => t.type === b.type && t.id === b.id)) await storeVersion(ctx, b);
+  for (const t of made) {
+    const captured = await captureVersion(ctx, t.type, t.id);
+    if (captured) await storeVersion(ctx, captured);
+  }
+  return result;
+}
+
+const checkable = (id: string) => /^[A-Za-z0-9\-.]{1,64}$/.test(id);
+
+// ---------------------------------------------------------------------------------------------
+// Reading versions
+
+interface Version {
+  row: Row;
+  copy?: StoredCopy;
+}
+
+const KEY = Symbol('version');
+type Tagged = Row & { [KEY]?: number };
+
+interface KeptRow {
+  resource_id: string;
+  version_id: number;
+  row: unknown;
+  copy: unknown;
+  copy_organisation_id: string | null;
+}
+
+function versionOf(kept: KeptRow): Version {
+  const row = revive(parsed(kept.row)) as Row;
+  const copy = kept.copy === null || kept.copy === undefined ? undefined : (parsed(kept.copy) as Json);
+  // A kept row renders as its version, whatever the resource's version is now.
+  row.version_id = kept.version_id;
+  return { row, copy: copy ? { content: copy, received_by: null, organisation_id: kept.copy_organisation_id } : undefined };
+}
+
+/** The versions the reader may see, in the order given, each rendered with its own stored copy. */
+async function visibleVersions(
+  ctx: FhirContext,
+  def: ResourceDef,
+  versions: Version[],
+  action: 'read' | 'search',
+  decided: Decisions,
+): Promise<Resource[]> {
+  const tagged = versions.map((v, i) => Object.assign({ ...v.row }, { [KEY]: i }) as Tagged);
+  const allowed = await authorise(ctx, def, tagged, action, decided);
+  const items = allowed.map((row) => ({ row, copy: versions[(row as Tagged)[KEY]!]!.copy }));
+  return withCopies(ctx, def, items);
+}
+
+async function currentRows(ctx: FhirContext, def: ResourceDef, ids: string[]): Promise<Row[]> {
+  if (ids.length === 0) return [];
+  const rows = (await sql<Row>`select * from (${def.base}) r where r.id = any(${ids}::text[])`.execute(ctx.db)).rows;
+  await def.hydrate?.(ctx.db, rows);
+  return rows;
+}
+
+async function keptRows(ctx: FhirContext, type: string, keys: Array<{ id: string; version: number }>): Promise<KeptRow[]> {
+  if (keys.length === 0) return [];
+  return (
+    await sql<KeptRow>`select resource_id, version_id, row, copy, copy_organisation_id from fhir_history
+      where resource_type = ${type} and (resource_id || '/' || version_id) = any(${keys.map((k) => `${k.id}/${k.version}`)}::text[])`.execute(
+      ctx.db,
+    )
+  ).rows;
+}
+
+function entryOf(ctx: FhirContext, type: string, resource: Resource): BundleEntry {
+  const version = resource.meta?.versionId ?? '1';
+  const first = version === '1';
+  return {
+    fullUrl: `${ctx.base}/${type}/${resource.id}`,
+    resource,
+    request: first ? { method: 'POST', url: type } : { method: 'PUT', url: `${type}/${resource.id}` },
+    response: {
+      status: first ? '201 Created' : '200 OK',
+      etag: `W/"${version}"`,
+      ...(resource.meta?.lastUpdated ? { lastModified: resource.meta.lastUpdated } : {}),
+    },
+  };
+}
+
+function single(query: Query, name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v)) {
+    if (v.length > 1) throw invalid(`give ${name} once`);
+    return v[0];
+  }
+  return v;
+}
+
+const HISTORY_PARAMS = new Set(['_since', '_count', '_offset', '_cursor', '_format', '_pretty']);
+
+interface HistoryQuery {
+  since?: Date;
+  count: number;
+}
+
+function historyQuery(query: Query): HistoryQuery {
+  for (const key of Object.keys(query)) {
+    if (!HISTORY_PARAMS.has(key))
+      throw new FhirError(
+        400,
+        'not-supported',
+        `_history takes _since and _count${key === '_at' ? '; _at is not supported' : `, not ${key}`}`,
+      );
+  }
+  const sinceRaw = single(query, '_since');
+  let since: Date | undefined;
+  if (sinceRaw !== undefined) {
+    since = new Date(sinceRaw);
+    if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(sinceRaw) || Number.isNaN(since.getTime()))
+      throw invalid('_since must be an instant, e.g. 2026-01-31T09:00:00Z');
+  }
+  const countRaw = single(query, '_count');
+  const count = countRaw === undefined ? 20 : Number(countRaw);
+  if (!Number.isInteger(count) || count < 1 || count > 500) throw invalid('_count must be a whole number from 1 to 500');
+  return { since, count };
+}
+
+function historyUrl(path: string, params: Record<string, string | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) search.set(k, v);
+  const text = search.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** Every version of one resource the reader may see, newest first (GET [type]/[id]/_history). */
+export async function instanceHistory(ctx: FhirContext, type: string, id: string, query: Query): Promise<Bundle> {
+  const def = defFor(type);
+  checkId(id);
+  const { since, count } = historyQuery(query);
+  const offsetRaw = single(query, '_offset');
+  const offset = offsetRaw === undefined ? 0 : Number(offsetRaw);
+  if (!Number.isInteger(offset) || offset < 0) throw invalid('_offset must be a whole number, 0 or more');
+  const decided: Decisions = new Map();
+  // The resource as it is now, through the access decision: no history of what the reader may not see now.
+  const current = await readRow(ctx, type, id, 'read');
+  const kept = (
+    await sql<KeptRow>`select resource_id, version_id, row, copy, copy_organisation_id from fhir_history
+      where resource_type = ${type} and resource_id = ${id} and version_id < ${Number(current.version_id)}
+      order by version_id desc limit 1000`.execute(ctx.db)
+  ).rows;
+  const [now] = await withCopies(ctx, def, [{ row: current, copy: (await loadCopies(ctx.db, type, [id])).get(id) }]);
+  const earlier = await visibleVersions(ctx, def, kept.map(versionOf), 'read', decided);
+  const all = [now!, ...earlier].filter((r) => !since || (r.meta?.lastUpdated !== undefined && new Date(r.meta.lastUpdated) >= since));
+  const page = all.slice(offset, offset + count);
+  const path = `${ctx.base}/${type}/${id}/_history`;
+  const params = { _since: since ? single(query, '_since') : undefined, _count: String(count) };
+  const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _offset: String(offset) }) }];
+  if (offset > 0) link.push({ relation: 'previous', url: historyUrl(path, { ...params, _offset: String(Math.max(0, offset - count)) }) });
+  if (offset + count < all.length) link.push({ relation: 'next', url: historyUrl(path, { ...params, _offset: String(offset + count) }) });
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    timestamp: new Date().toISOString(),
+    total: all.length,
+    link,
+    ...(page.length > 0 ? { entry: page.map((r) => entryOf(ctx, type, r)) } : {}),
+  };
+}
+
+/** One version (GET [type]/[id]/_history/[vid]): the current one as a read, an earlier one if kept and allowed. */
+export async function readVersion(ctx: FhirContext, type: string, id: string, vid: string): Promise<Resource> {
+  const def = defFor(type);
+  checkId(id);
+  const current = await readRow(ctx, type, id, 'read');
+  if (!/^\d{1,9}$/.test(vid)) throw notFound(type, `${id}/_history/${vid}`);
+  const version = Number(vid);
+  const gone = () =>
+    new FhirError(
+      404,
+      'not-found',
+      `version ${vid} of ${type}/${id} is not available: it was not kept (made outside the API, or before history was kept), or it is not shown to you`,
+    );
+  if (version === Number(current.version_id)) {
+    const [now] = await withCopies(ctx, def, [{ row: current, copy: (await loadCopies(ctx.db, type, [id])).get(id) }]);
+    return now!;
+  }
+  if (version < 1 || version > Number(current.version_id)) throw notFound(type, `${id}/_history/${vid}`);
+  const kept = await keptRows(ctx, type, [{ id, version }]);
+  if (kept.length === 0) throw gone();
+  const [resource] = await visibleVersions(ctx, def, kept.map(versionOf), 'read', new Map());
+  if (!resource) throw gone();
+  return resource;
+}
+
+// Bounds on one page's work, as for searches (engine.ts): rows the reader may not see are passed
+// over, and when the bound is reached the page ends there, with no next link, rather than say
+// anything about what lay beyond.
+const SCAN_ROWS = 5_000;
+const CHUNK_ROWS = 200;
+
+interface Key {
+  id: string;
+  version_id: number;
+  current: boolean;
+  k: Date | string;
+}
+
+function parseCursor(raw: string | undefined): { k: string; id: string; version: number } | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^([0-9T:.\-+Z]{10,40})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(raw);
+  if (!m || Number.isNaN(new Date(m[1]!).getTime())) throw invalid('_cursor is not one this server gave');
+  return { k: m[1]!, id: m[2]!, version: Number(m[3]) };
+}
+
+/**
+ * Every version of every resource of a type the reader may see, newest first
+ * (GET [type]/_history): versions kept, and each resource as it is now. Pages follow a cursor
+ * on the last entry shown (when it changed, its id, its version), always an entry the reader saw.
+ */
+export async function typeHistory(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
+  const def = defFor(type);
+  const { since, count } = historyQuery(query);
+  if (single(query, '_offset') !== undefined) throw invalid('type history pages with the next link it gives, not _offset');
+  let cursor = parseCursor(single(query, '_cursor'));
+  const gate = def.access?.gateSql?.(ctx.actor);
+  const decided: Decisions = new Map();
+  const entries: Resource[] = [];
+  const keys: Key[] = [];
+  let more = false;
+  let scanned = 0;
+  let complete = false;
+  while (scanned < SCAN_ROWS && !more) {
+    await stopIfClientGone(ctx.signal);
+    const conditions = [
+      ...(since ? [sql`x.last_updated >= ${since.toISOString()}::timestamptz`] : []),
+      ...(cursor ? [sql`(x.k, x.id, x.version_id) < (${cursor.k}::timestamptz, ${cursor.id}, ${cursor.version}::int)`] : []),
+    ];
+    const want = Math.min(CHUNK_ROWS, SCAN_ROWS - scanned);
+    const chunk = (
+      await sql<Key>`select x.id, x.version_id, x.current, x.k from (
+          select r.id, r.version_id::int as version_id, r.last_updated::timestamptz as last_updated, true as current,
+            coalesce(r.last_updated::timestamptz, 'epoch'::timestamptz) as k
+          from (${def.base}) r ${gate ? sql`where ${gate}` : sql``}
+          union all
+          select h.resource_id, h.version_id, h.last_updated, false, coalesce(h.last_updated, 'epoch'::timestamptz)
+          from fhir_history h join (${def.base}) r on r.id = h.resource_id
+          where h.resource_type = ${type} and h.version_id < r.version_id::int ${gate ? sql`and ${gate}` : sql``}
+        ) x ${conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``}
+        order by x.k desc, x.id desc, x.version_id desc limit ${want}`.execute(ctx.db)
+    ).rows;
+    scanned += chunk.length;
+    if (chunk.length === 0) {
+      complete = true;
+      break;
+    }
+    // Each resource as it is now, through the access decision: earlier versions only of what the reader may see now.
+    const ids = [...new Set(chunk.map((c) => c.id))];
+    const now = new Map((await authorise(ctx, def, await currentRows(ctx, def, ids), 'search', decided)).map((r) => [r.id, r]));
+    const kept = new Map(
+      (
+        await keptRows(
+          ctx,
+          type,
+          chunk.filter((c) => !c.current && now.has(c.id)).map((c) => ({ id: c.id, version: c.version_id })),
+        )
+      ).map((k) => [`${k.resource_id}/${k.version_id}`, versionOf(k)]),
+    );
+    const currentCopies = await loadCopies(ctx.db, type, [...now.keys()]);
+    const wanted: Array<{ key: Key; version: Version }> = [];
+    for (const key of chunk) {
+      const row = now.get(key.id);
+      if (!row) continue;
+      if (key.current) {
+        if (Number(row.version_id) === key.version_id) wanted.push({ key, version: { row, copy: currentCopies.get(key.id) } });
+      } else {
+        const version = kept.get(`${key.id}/${key.version_id}`);
+        if (version) wanted.push({ key, version });
+      }
+    }
+    // The current rows were decided above; earlier versions are decided on their own person, category and organisations.
+    const tagged = wanted.map((w, i) => Object.assign({ ...w.version.row }, { [KEY]: i }) as Tagged);
+    const allowed = new Map((await authorise(ctx, def, tagged, 'search', decided)).map((row) => [(row as Tagged)[KEY]!, row] as const));
+    const shown = wanted.flatMap((w, i) => (allowed.has(i) ? [{ key: w.key, row: allowed.get(i)!, copy: w.version.copy }] : []));
+    const rendered = await withCopies(ctx, def, shown);
+    for (const [i, resource] of rendered.entries()) {
+      if (entries.length === count) {
+        more = true;
+        break;
+      }
+      entries.push(resource);
+      keys.push(shown[i]!.key);
+    }
+    if (chunk.length < want) {
+      complete = !more;
+      break;
+    }
+    const last = chunk.at(-1)!;
+    cursor = { k: new Date(last.k).toISOString(), id: last.id, version: last.version_id };
+  }
+  const path = `${ctx.base}/${type}/_history`;
+  const params = { _since: since ? single(query, '_since') : undefined, _count: String(count) };
+  const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _cursor: single(query, '_cursor') }) }];
+  if (more) {
+    const last = keys.at(-1)!;
+    link.push({
+      relation: 'next',
+      url: historyUrl(path, { ...params, _cursor: `${new Date(last.k).toISOString()}~${last.id}~${last.version_id}` }),
+    });
+  }
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    timestamp: new Date().toISOString(),
+    // Known without counting only for a whole history on one page.
+    ...(complete && single(query, '_cursor') === undefined ? { total: entries.length } : {}),
+    link,
+    ...(entries.length > 0 ? { entry: entries.map((r) => entryOf(ctx, type, r)) } : {}),
+  };
+}
