@@ -81,7 +81,8 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
     assert.ok(rest.compartment?.includes('http://hl7.org/fhir/CompartmentDefinition/patient'));
     const patientCaps = rest.resource!.find((r) => r.type === 'Patient')!;
     const codes = patientCaps.interaction!.map((i) => i.code);
-    for (const code of ['read', 'vread', 'history-instance', 'history-type', 'update', 'patch'] as const) assert.ok(codes.includes(code), code);
+    for (const code of ['read', 'vread', 'history-instance', 'history-type', 'update', 'patch'] as const)
+      assert.ok(codes.includes(code), code);
     assert.equal(patientCaps.readHistory, true);
     const operations = patientCaps.operation?.map((o) => o.name) ?? [];
     assert.ok(operations.includes('everything') && operations.includes('validate'), operations.join());
@@ -133,12 +134,20 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
       ['Ledgerwood-Marsh', 'Ledgerwood-Marsh', 'Ledgerwood'],
     );
 
-    const first = (await client.vread({ resourceType: 'Patient', id: patient.id!, version: patient.meta!.versionId! })) as unknown as Patient;
+    const first = (await client.vread({
+      resourceType: 'Patient',
+      id: patient.id!,
+      version: patient.meta!.versionId!,
+    })) as unknown as Patient;
     assertValid(first, 'version 1');
     assert.equal(first.name![0]!.family, 'Ledgerwood');
     assert.equal(first.birthDate, '1958-02-14');
     assert.equal(first.meta!.versionId, patient.meta!.versionId);
-    const second = (await client.vread({ resourceType: 'Patient', id: patient.id!, version: updated.meta!.versionId! })) as unknown as Patient;
+    const second = (await client.vread({
+      resourceType: 'Patient',
+      id: patient.id!,
+      version: updated.meta!.versionId!,
+    })) as unknown as Patient;
     assert.equal(second.birthDate, '1958-02-14');
     assert.equal(second.name![0]!.family, 'Ledgerwood-Marsh');
     await assert.rejects(client.vread({ resourceType: 'Patient', id: patient.id!, version: '99' }), refused(404));
@@ -179,7 +188,7 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
     assert.ok(observations.entry!.some((e) => e.resource!.id === observation.id));
   });
 
-  test("Patient/$everything gives the person, their Observation and care network, paged and filtered by _type and _since", async () => {
+  test('Patient/$everything gives the person, their Observation and care network, paged and filtered by _type and _since', async () => {
     const patched = (await client.patch({
       resourceType: 'Observation',
       id: observation.id!,

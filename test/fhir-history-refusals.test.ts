@@ -1,0 +1,398 @@
+// History, $everything, compartment search and PATCH refuse what the access decision refuses, on
+// PGlite and PostgreSQL. Another agency's practitioner sees none of a person's health, in history
+// as in a read; while the person agrees, they see it, earlier versions too; once the person
+// withdraws, history, vread, type history, $everything and compartment search are closed again,
+// and an earlier Patient version's health elements are hidden (history is no side door). A
+// practitioner with no part in the person's care gets nothing at all. A stale If-Match is a 412;
+// an invalid patch (a required element removed, the id or resourceType changed, a failed test, a
+// malformed or unresolvable op) and a patch of what the token may read but not write are refused,
+// and each refusal leaves the resource, its version and its history as they were.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import type { Bundle, Consent, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { createApiTokenForUsername } from '../src/interop/tokens.ts';
+import { createAccount } from '../src/auth/accounts.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
+import { assertValid } from './support/fhir.ts';
+
+for (const target of await testDatabaseTargets()) {
+  describe(`history, $everything and patch refusals on ${target.kind}`, () => {
+    let server: TestServer;
+    const tokens: Record<string, string> = {};
+    let personId: string;
+    let ownOrg: string;
+    let housingOrg: string;
+    let observationId: string;
+    let gpVersion: string;
+    let consentId: string;
+
+    async function call(
+      as: string,
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ): Promise<{ status: number; body: Resource }> {
+      const r = await fetch(`${server.url}/fhir/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${tokens[as]}`, 'content-type': 'application/fhir+json', ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const answer = (await r.json()) as Resource;
+      assertValid(answer, `${method} ${path}`);
+      return { status: r.status, body: answer };
+    }
+    const get = (as: string, path: string) => call(as, 'GET', path);
+    const patch = (as: string, path: string, ops: unknown, headers: Record<string, string> = {}) =>
+      call(as, 'PATCH', path, ops, { 'content-type': 'application/json-patch+json', ...headers });
+    async function ok(as: string, path: string): Promise<Resource> {
+      const r = await get(as, path);
+      assert.equal(r.status, 200, `${as} GET ${path}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      return r.body;
+    }
+    async function refusedWith(status: number, r: Promise<{ status: number; body: Resource }>, text?: RegExp): Promise<void> {
+      const answer = await r;
+      assert.equal(answer.status, status, JSON.stringify(answer.body).slice(0, 300));
+      assert.equal(answer.body.resourceType, 'OperationOutcome');
+      if (text) assert.match((answer.body as OperationOutcome).issue[0]!.diagnostics ?? '', text);
+    }
+    const ids = (bundle: Resource) => ((bundle as Bundle).entry ?? []).map((e) => `${e.resource!.resourceType}/${e.resource!.id}`);
+    const kept = async () =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from fhir_history`.execute(server.database.db)).rows[0]!.n);
+
+    async function practitionerOf(username: string, organisationId: string): Promise<string> {
+      const db = server.database.db;
+      const worker = await db
+        .selectFrom('practitioners')
+        .select('id')
+        .where('organisation_id', '=', organisationId)
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'practitioners.id'))),
+        )
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
+      await createAccount(db, {
+        username,
+        displayName: username,
+        role: 'practitioner',
+        password: 'a long passphrase for tests',
+        practitionerId: worker.id,
+        organisationId,
+      });
+      return (await createApiTokenForUsername(db, username, 'history refusals')).token;
+    }
+    async function caseWith(organisationId: string): Promise<void> {
+      await server.database.db
+        .insertInto('care_relationships')
+        .values({
+          person_id: personId,
+          organisation_id: organisationId,
+          team_id: null,
+          practitioner_id: null,
+          kind: 'case',
+          role_label: null,
+          reason: 'history refusals test',
+          ended_at: null,
+          recorded_by: null,
+        })
+        .execute();
+    }
+
+    before(async () => {
+      server = await startTestServer({ people: 300, database: await target.open() });
+      const db = server.database.db;
+      for (const user of ['practitioner', 'citizen']) tokens[user] = (await createApiTokenForUsername(db, user, 'history refusals')).token;
+      const users = await db.selectFrom('users').select(['username', 'organisation_id', 'person_id']).execute();
+      ownOrg = users.find((u) => u.username === 'practitioner')!.organisation_id!;
+      personId = users.find((u) => u.username === 'citizen')!.person_id!;
+      housingOrg = (
+        await db
+          .selectFrom('organisations')
+          .select('id')
+          .where('id', '<>', ownOrg)
+          .where('kind', '=', 'council_housing')
+          .orderBy('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+      const strangerOrg = (
+        await db
+          .selectFrom('organisations')
+          .select('id')
+          .where('id', 'not in', [ownOrg, housingOrg])
+          .orderBy('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+      tokens.housing = await practitionerOf('history-housing', housingOrg);
+      tokens.stranger = await practitionerOf('history-stranger', strangerOrg);
+      // The demo citizen shares everything with the whole network: they withdraw that first, so
+      // what another agency sees of their health is only what they agree to below.
+      const choices = (await ok('citizen', `Consent?patient=Patient/${personId}&status=active&_count=100`)) as Bundle;
+      for (const entry of choices.entry ?? []) {
+        const withdrawn = await call('citizen', 'PUT', `Consent/${entry.resource!.id}`, { ...entry.resource, status: 'inactive' });
+        assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
+      }
+      // Both agencies work with the person; the stranger's has no part in their care.
+      await caseWith(ownOrg);
+      await caseWith(housingOrg);
+      await sql`delete from care_relationships where person_id = ${personId} and organisation_id = ${strangerOrg}`.execute(db);
+
+      // Health recorded by the practitioner's organisation, then changed: two versions.
+      const created = await call('practitioner', 'POST', 'Observation', {
+        resourceType: 'Observation',
+        status: 'preliminary',
+        code: { coding: [{ system: 'http://loinc.org', code: '72166-2', display: 'Tobacco smoking status' }] },
+        subject: { reference: `Patient/${personId}` },
+        effectiveDateTime: '2026-10-01T09:00:00Z',
+        valueString: 'Smokes 10 a day',
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      observationId = created.body.id!;
+      const patched = await patch('practitioner', `Observation/${observationId}`, [{ op: 'replace', path: '/status', value: 'final' }]);
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.equal(patched.body.meta?.versionId, '2');
+
+      // A Patient version naming the person's GP (a health element), then one without.
+      const patient = (await ok('practitioner', `Patient/${personId}`)) as Patient;
+      const withGp = await call('practitioner', 'PUT', `Patient/${personId}`, {
+        ...patient,
+        generalPractitioner: [{ reference: `Organization/${ownOrg}`, display: 'Their GP practice' }],
+      });
+      assert.equal(withGp.status, 200, JSON.stringify(withGp.body));
+      assert.equal((withGp.body as Patient).generalPractitioner?.length, 1);
+      gpVersion = withGp.body.meta!.versionId!;
+      const withoutGp = await patch('practitioner', `Patient/${personId}`, [{ op: 'remove', path: '/generalPractitioner' }]);
+      assert.equal(withoutGp.status, 200, JSON.stringify(withoutGp.body));
+      assert.equal((withoutGp.body as Patient).generalPractitioner, undefined);
+      assert.equal(Number(withoutGp.body.meta!.versionId), Number(gpVersion) + 1);
+      // The version before the GP was added (the person's record as it stood) is kept too.
+      assert.equal((await get('practitioner', `Patient/${personId}/_history/${Number(gpVersion) - 1}`)).status, 200);
+    });
+    after(async () => server?.close());
+
+    /** What another agency sees of the person's health, everywhere history and $everything reach. */
+    async function housingSeesHealth(): Promise<boolean> {
+      const read = await get('housing', `Observation/${observationId}`);
+      const history = await get('housing', `Observation/${observationId}/_history`);
+      const first = await get('housing', `Observation/${observationId}/_history/1`);
+      const typeHistory = await ok('housing', `Observation/_history?_count=500`);
+      const everything = await ok('housing', `Patient/${personId}/$everything?_count=500`);
+      const compartment = await ok('housing', `Patient/${personId}/Observation?_count=500`);
+      const gp = (await ok('housing', `Patient/${personId}/_history/${gpVersion}`)) as Patient;
+      const patientHistory = await ok('housing', `Patient/${personId}/_history`);
+      const views = {
+        read: read.status === 200,
+        history: history.status === 200,
+        vread: first.status === 200,
+        typeHistory: ids(typeHistory).includes(`Observation/${observationId}`),
+        everything: ids(everything).includes(`Observation/${observationId}`),
+        compartment: ids(compartment).includes(`Observation/${observationId}`),
+        gp: gp.generalPractitioner !== undefined,
+        patientHistoryGp: ((patientHistory as Bundle).entry ?? []).some((e) => (e.resource as Patient).generalPractitioner !== undefined),
+      };
+      const seen = Object.values(views);
+      assert.ok(
+        seen.every((v) => v === seen[0]),
+        `every way in agrees: ${JSON.stringify(views)}`,
+      );
+      if (!views.read) {
+        assert.equal(read.status, 404);
+        assert.equal(history.status, 404);
+        assert.equal(first.status, 404);
+      }
+      return views.read;
+    }
+
+    test("another agency sees none of the person's health in history until the person agrees, and none again once they withdraw", async () => {
+      assert.equal(await housingSeesHealth(), false, 'no agreement: nothing');
+      // The person's demographics are shown to those in their care, history included.
+      const history = (await ok('housing', `Patient/${personId}/_history`)) as Bundle;
+      assert.ok((history.entry ?? []).length >= 3);
+
+      const consent = await call('citizen', 'POST', 'Consent', {
+        resourceType: 'Consent',
+        status: 'active',
+        patient: { reference: `Patient/${personId}` },
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+        policyRule: { text: 'Joinery sharing choice' },
+        provision: {
+          type: 'permit',
+          class: [{ system: 'urn:joinery:code:category', code: 'health' }],
+          purpose: [{ system: 'urn:joinery:code:purpose', code: 'direct_care' }],
+          actor: [
+            {
+              role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+              reference: { reference: `Organization/${housingOrg}` },
+            },
+          ],
+        },
+      });
+      assert.equal(consent.status, 201, JSON.stringify(consent.body));
+      consentId = consent.body.id!;
+      assert.equal(await housingSeesHealth(), true, 'agreed: the health and its history');
+      const versions = (await ok('housing', `Observation/${observationId}/_history`)) as Bundle;
+      assert.deepEqual(
+        versions.entry!.map((e) => [(e.resource as Observation).meta!.versionId, (e.resource as Observation).status]),
+        [
+          ['2', 'final'],
+          ['1', 'preliminary'],
+        ],
+      );
+
+      const withdrawn = await call('citizen', 'PUT', `Consent/${consentId}`, { ...(consent.body as Consent), status: 'inactive' });
+      assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
+      assert.equal(await housingSeesHealth(), false, 'withdrawn: history is no side door');
+      // The practitioner's own organisation still sees all of it.
+      assert.equal(((await ok('practitioner', `Observation/${observationId}/_history`)) as Bundle).entry!.length, 2);
+      assert.ok(((await ok('practitioner', `Patient/${personId}/_history/${gpVersion}`)) as Patient).generalPractitioner);
+    });
+
+    test("a practitioner with no part in the person's care gets nothing: no history, no $everything, no compartment, no patch", async () => {
+      const before = await kept();
+      for (const path of [
+        `Patient/${personId}/_history`,
+        `Patient/${personId}/_history/1`,
+        `Patient/${personId}/$everything`,
+        `Patient/${personId}/Observation`,
+        `Patient/${personId}/CareTeam`,
+        `Observation/${observationId}/_history`,
+        `Observation/${observationId}/_history/1`,
+      ])
+        await refusedWith(404, get('stranger', path));
+      const patients = await ok('stranger', 'Patient/_history?_count=500');
+      assert.ok(!ids(patients).includes(`Patient/${personId}`));
+      await refusedWith(404, patch('stranger', `Patient/${personId}`, [{ op: 'replace', path: '/gender', value: 'other' }]));
+      await refusedWith(404, patch('stranger', `Observation/${observationId}`, [{ op: 'replace', path: '/status', value: 'amended' }]));
+      assert.equal(await kept(), before, 'nothing kept for a refused patch');
+    });
+
+    test('a stale If-Match and invalid patches are refused, and each leaves the resource and its history as they were', async () => {
+      const path = `Observation/${observationId}`;
+      const before = (await ok('practitioner', path)) as Observation;
+      const historyBefore = await kept();
+      const refusals: Array<[number, unknown, Record<string, string>?, RegExp?]> = [
+        [412, [{ op: 'replace', path: '/status', value: 'amended' }], { 'if-match': 'W/"1"' }, /changed since version 1/],
+        [400, [{ op: 'remove', path: '/status' }], {}, /status/],
+        [400, [{ op: 'remove', path: '/code' }], {}, /code/],
+        [422, [{ op: 'replace', path: '/id', value: 'someone-else' }], {}, /id/],
+        [422, [{ op: 'replace', path: '/resourceType', value: 'Condition' }], {}, /resourceType/],
+        [
+          422,
+          [
+            { op: 'test', path: '/status', value: 'preliminary' },
+            { op: 'replace', path: '/status', value: 'amended' },
+          ],
+          {},
+          /test/i,
+        ],
+        [422, [{ op: 'remove', path: '/note/0' }], {}],
+        [400, [{ op: 'frobnicate', path: '/status' }], {}, /malformed/],
+        [400, { op: 'replace', path: '/status', value: 'amended' }, {}, /array of operations/],
+      ];
+      for (const [status, ops, headers, text] of refusals) {
+        await refusedWith(status, patch('practitioner', path, ops, headers ?? {}), text);
+        const now = (await ok('practitioner', path)) as Observation;
+        assert.deepEqual(now, before, `${JSON.stringify(ops)}: the resource is unchanged`);
+      }
+      // A Patient patched without its name is refused as the update would be.
+      const patient = (await ok('practitioner', `Patient/${personId}`)) as Patient;
+      await refusedWith(400, patch('practitioner', `Patient/${personId}`, [{ op: 'remove', path: '/name' }]));
+      await refusedWith(415, call('practitioner', 'PATCH', `Patient/${personId}`, { resourceType: 'Parameters' }), /JSON Patch/);
+      assert.deepEqual(await ok('practitioner', `Patient/${personId}`), patient);
+      assert.equal(await kept(), historyBefore, 'no version kept for a refused patch');
+      assert.equal(((await ok('practitioner', `${path}/_history`)) as Bundle).entry!.length, 2);
+    });
+
+    test('what the token may read but not write is refused, and nothing changes', async () => {
+      const before = await kept();
+      // The person reads their own record, but changes it through the people who hold it.
+      const mine = (await ok('citizen', `Patient/${personId}`)) as Patient;
+      await refusedWith(403, patch('citizen', `Patient/${personId}`, [{ op: 'replace', path: '/gender', value: 'other' }]));
+      assert.deepEqual(await ok('citizen', `Patient/${personId}`), mine);
+      // The person's own audit trail is read-only.
+      const audit = (await ok('citizen', `AuditEvent?patient=Patient/${personId}&_count=1`)) as Bundle;
+      const event = audit.entry![0]!.resource!;
+      await refusedWith(405, patch('citizen', `AuditEvent/${event.id}`, [{ op: 'replace', path: '/outcome', value: '4' }]));
+      // Another agency may read what the person agreed to share, but not change what it did not record.
+      const consent = await call('citizen', 'POST', 'Consent', {
+        resourceType: 'Consent',
+        status: 'active',
+        patient: { reference: `Patient/${personId}` },
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+        policyRule: { text: 'Joinery sharing choice' },
+        provision: {
+          type: 'permit',
+          class: [{ system: 'urn:joinery:code:category', code: 'health' }],
+          purpose: [{ system: 'urn:joinery:code:purpose', code: 'direct_care' }],
+          actor: [
+            {
+              role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+              reference: { reference: `Organization/${housingOrg}` },
+            },
+          ],
+        },
+      });
+      assert.equal(consent.status, 201);
+      const theirs = (await ok('housing', `Observation/${observationId}`)) as Observation;
+      await refusedWith(
+        403,
+        patch('housing', `Observation/${observationId}`, [{ op: 'replace', path: '/valueString', value: 'Stopped smoking' }]),
+        /another organisation/,
+      );
+      assert.deepEqual(await ok('housing', `Observation/${observationId}`), theirs);
+      assert.equal(await kept(), before + (await keptForConsent(consent.body.id!)), 'no version kept for a refused patch');
+    });
+
+    /** Versions the Consent create itself kept (its first). */
+    async function keptForConsent(id: string): Promise<number> {
+      return Number(
+        (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from fhir_history where resource_type = 'Consent' and resource_id = ${id}`.execute(
+            server.database.db,
+          )
+        ).rows[0]!.n,
+      );
+    }
+
+    test('a transaction that fails keeps no version; one that succeeds keeps the version it replaced', async () => {
+      const before = await kept();
+      const current = (await ok('practitioner', `Observation/${observationId}`)) as Observation;
+      const failing = await call('practitioner', 'POST', '', {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: { ...current, valueString: 'Smokes 5 a day' },
+            request: { method: 'PUT', url: `Observation/${observationId}` },
+          },
+          {
+            resource: { ...current, id: undefined, status: 'final', subject: { reference: 'Patient/no-such-person' } },
+            request: { method: 'POST', url: 'Observation' },
+          },
+        ],
+      });
+      assert.notEqual(failing.status, 200);
+      assert.equal(await kept(), before, 'rolled back with the transaction');
+      assert.deepEqual(await ok('practitioner', `Observation/${observationId}`), current);
+
+      const done = await call('practitioner', 'POST', '', {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: { ...current, valueString: 'Smokes 5 a day' }, request: { method: 'PUT', url: `Observation/${observationId}` } },
+        ],
+      });
+      assert.equal(done.status, 200, JSON.stringify(done.body).slice(0, 500));
+      const history = (await ok('practitioner', `Observation/${observationId}/_history`)) as Bundle;
+      assert.deepEqual(
+        history.entry!.map((e) => (e.resource as Observation).valueString),
+        ['Smokes 5 a day', 'Smokes 10 a day', 'Smokes 10 a day'],
+      );
+    });
+  });
+}
