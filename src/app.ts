@@ -16,7 +16,7 @@ import { registerReferralRoutes } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/index.ts';
 import { registerInsightRoutes } from './insight/index.ts';
 import { registerPlaceRoutes } from './place/index.ts';
-import { registerFhirRoutes } from './fhir/index.ts';
+import { registerFhirRoutes, registerSmartRoutes } from './fhir/index.ts';
 import { registerInteropRoutes } from './interop/index.ts';
 import { registerNotifyRoutes } from './notify/index.ts';
 
@@ -45,6 +45,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app);
   registerInteropRoutes(app);
   registerNotifyRoutes(app);
+  registerSmartRoutes(app);
   await app.ready();
   return app;
 }

@@ -16,7 +16,7 @@ import { budgetsMigrations, type BudgetsTables } from './budgets/index.ts';
 import { plansMigrations, type PlansTables } from './plans/index.ts';
 import { interopMigrations, type InteropTables } from './interop/index.ts';
 import { insightMigrations, type InsightTables } from './insight/index.ts';
-import { fhirMigrations, type FhirTables } from './fhir/index.ts';
+import { fhirMigrations, smartMigrations, type FhirTables, type SmartTables } from './fhir/index.ts';
 import { notifyMigrations, type NotifyTables } from './notify/index.ts';
 
 export interface Database
@@ -36,6 +36,7 @@ export interface Database
     InteropTables,
     InsightTables,
     NotifyTables,
+    SmartTables,
     FhirTables {}
 
 /** Every module's migrations; names carry a global sequence number so order is explicit. */
@@ -56,6 +57,7 @@ export const allMigrations: Record<string, Migration> = {
   ...insightMigrations,
   ...fhirMigrations,
   ...notifyMigrations,
+  ...smartMigrations,
 };
 
 /** Brings a database up to date with every module's migrations. */

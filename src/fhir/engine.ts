@@ -19,6 +19,8 @@ export interface FhirContext {
   base: string;
   /** Aborted when the client goes away: long work (batches, searches) stops between steps. */
   signal?: AbortSignal;
+  /** A SMART app's patient/ scope: rows about anyone but this person are left out before any decision. */
+  confinedTo?: string;
 }
 
 export function purposeOf(actor: SignedInUser): Purpose {
@@ -44,6 +46,8 @@ export async function authorise(
 ): Promise<Row[]> {
   const spec = def.access;
   if (!spec) return rows;
+  const only = ctx.confinedTo;
+  if (only !== undefined) rows = rows.filter((row) => (spec.membersOf ? spec.membersOf(row).includes(only) : spec.personOf(row) === only));
   const purpose = purposeOf(ctx.actor);
   const wanted = new Map<string, Set<Category>>();
   const want = (personId: string, categories: Category[]) => {

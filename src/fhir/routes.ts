@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { userForApiToken } from '../interop/index.ts';
+import { registerSmartGuard, smartContext, smartSecurity, userForBearer } from './smart-guard.ts';
 import { withIndexLock, forgetIndexState, indexState } from '../linkage/index.ts';
 import { defFor, readResource, readRow, search, writtenRow, type FhirContext, type Query } from './engine.ts';
 import { keepReceived, notKept, notKeptOutcome } from './stored.ts';
@@ -46,7 +46,13 @@ const clientGone = new WeakMap<object, AbortSignal>();
 function context(request: FastifyRequest): FhirContext {
   const user = request.user;
   if (!user) throw new FhirError(401, 'login', 'send a bearer token: Authorization: Bearer <token> (joinery token create --user NAME)');
-  return { db: request.server.joinery.database.db, actor: user, base: baseUrl(request), signal: clientGone.get(request.raw) };
+  return {
+    db: request.server.joinery.database.db,
+    actor: user,
+    base: baseUrl(request),
+    signal: clientGone.get(request.raw),
+    ...smartContext(request),
+  };
 }
 
 function sendResource(reply: FastifyReply, resource: Resource, status = 200): FastifyReply {
@@ -300,11 +306,7 @@ export function capabilityStatement(base: string): CapabilityStatement {
         mode: 'server',
         documentation:
           "Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl's base), and take absolute request URLs. FHIR R4 JSON only: XML or other versions answer 406.",
-        security: {
-          service: [
-            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }], text: 'Bearer token' },
-          ],
-        },
+        security: smartSecurity(base),
         resource: Object.values(resourceDefs).map((def) => ({
           type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined
             ? R extends { type: infer T }
@@ -610,7 +612,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
         const header = request.headers.authorization;
         if (!header) return;
         const m = /^Bearer\s+(\S+)$/i.exec(header);
-        const user = m ? await userForApiToken(request.server.joinery.database.db, m[1]!) : undefined;
+        const user = m ? await userForBearer(request, m[1]!) : undefined;
         if (!user) throw new FhirError(401, 'login', 'the bearer token is not valid (unknown, expired or revoked)');
         request.user = user;
       });
@@ -625,6 +627,8 @@ export function registerFhirRoutes(app: FastifyInstance): void {
 
       // Each user's requests per minute, after the token has said who they are.
       fhir.addHook('preHandler', apiRateLimit(app, 'fhir'));
+      // SMART app tokens: only within their scopes, patient/ scopes only about the launch patient.
+      registerSmartGuard(fhir);
 
       fhir.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
         if (error instanceof FhirError) {
