@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './platform/config.ts';
-import { openDatabase, type DatabaseHandle } from './platform/db.ts';
+import { openDatabase, redactDatabaseUrl, type DatabaseHandle } from './platform/db.ts';
+import { checkWorkers, isServingWorker, superviseWorkers, workersFrom } from './platform/workers.ts';
 import { migrateToLatest } from './schema.ts';
 import { createLogger } from './platform/logger.ts';
 import { createProgress } from './platform/progress.ts';
@@ -18,7 +19,6 @@ import { registerDirectoryCommands } from './directory/index.ts';
 import { registerInsightCommands } from './insight/index.ts';
 import { registerInteropCommands } from './interop/index.ts';
 import { registerAccountCommands } from './auth/index.ts';
-import { registerSmartCommands } from './fhir/index.ts';
 
 function positiveInt(name: string, max = 10_000_000) {
   return (raw: string): number => {
@@ -86,11 +86,28 @@ export function buildProgram(): Command {
     .command('serve')
     .description('Serve Joinery over HTTP on PORT (default 3000), on DATABASE_URL or the embedded database in JOINERY_DATA_DIR.')
     .option('--no-migrate', 'do not apply pending database migrations first')
+    .option(
+      '--workers <n>',
+      'serve from N processes sharing the port, one per core (PostgreSQL only; default JOINERY_WORKERS or 1)',
+      positiveInt('--workers', 1024),
+    )
     .action(
-      oneLineErrors(async (options: { migrate: boolean }) => {
+      oneLineErrors(async (options: { migrate: boolean; workers?: number }) => {
         const config = loadConfig();
         const logger = createLogger(config.logLevel);
-        const database = options.migrate ? await openMigrated(config) : await openDatabase(config);
+        const workers = options.workers ?? workersFrom(process.env.JOINERY_WORKERS);
+        checkWorkers(workers, config.databaseUrl ? 'postgres' : 'pglite', config.dataDir);
+        if (workers > 1 && !isServingWorker()) {
+          // The primary migrates once, then its workers serve (each its own server and pool).
+          if (options.migrate) await (await openMigrated(config)).close();
+          const { port } = await superviseWorkers(workers, logger);
+          const shownHost = ['0.0.0.0', '127.0.0.1', '::'].includes(config.host) ? 'localhost' : config.host;
+          console.log(
+            `Joinery is serving http://${shownHost}:${port} from ${workers} worker processes on PostgreSQL at ${redactDatabaseUrl(config.databaseUrl!)}`,
+          );
+          return;
+        }
+        const database = options.migrate && !isServingWorker() ? await openMigrated(config) : await openDatabase(config);
         try {
           const checkpoints = await startCheckpoints(config, database, logger);
           const { app, url } = await listen({ config, database, logger }).catch(async (error: unknown) => {
@@ -102,7 +119,7 @@ export function buildProgram(): Command {
             await checkpoints.stop();
             await database.close();
           }, logger);
-          console.log(`Joinery is serving ${url} on ${describeDatabase(database)}`);
+          if (!isServingWorker()) console.log(`Joinery is serving ${url} on ${describeDatabase(database)}`);
         } catch (error) {
           await database.close();
           throw error;
@@ -277,7 +294,6 @@ export function buildProgram(): Command {
   registerInsightCommands(program, () => openMigrated(loadConfig()));
   registerInteropCommands(program, migrateToLatest);
   registerAccountCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
-  registerSmartCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
   return program;
 }
 

@@ -274,6 +274,11 @@ export const configDocumentation: Array<{ name: string; default: string; meaning
   { name: 'SECURE_COOKIES', default: 'on for https or production', meaning: 'Mark session cookies Secure.' },
   { name: 'LOG_LEVEL', default: 'warn (info in production)', meaning: 'pino log level; logs never carry personal data.' },
   { name: 'NODE_ENV', default: '(unset)', meaning: '`production` turns on production defaults.' },
+  {
+    name: 'JOINERY_WORKERS',
+    default: '1',
+    meaning: 'Processes `serve` runs on one port when `--workers` is not given (PostgreSQL only: see Deployment).',
+  },
   { name: 'JOINERY_DEMO_PEOPLE', default: '20000', meaning: 'Residents in the demo place loaded by `demo`.' },
   { name: 'JOINERY_DEMO_SEED', default: '2026', meaning: 'Seed of the demo place (same seed, same place).' },
   { name: 'SIGN_IN_MAX_ATTEMPTS', default: '5', meaning: 'Failed sign-ins before an account is locked.' },

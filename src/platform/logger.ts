@@ -3,11 +3,18 @@
 import pino, { type Logger } from 'pino';
 
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'joinery' },
-    redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'], remove: true },
-  });
+  return pino(
+    {
+      level,
+      // The process on every line: `serve --workers` runs several, and a fault is then traced to one.
+      base: { service: 'joinery', pid: process.pid },
+      redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'], remove: true },
+    },
+    // Written asynchronously: lines logged while a write is under way go out together in the
+    // next, instead of one blocking system call per request line (about a tenth of a page's
+    // server time under load). pino flushes what is left when the process exits.
+    pino.destination({ dest: 1, sync: false }),
+  );
 }
 
 /** The path without its query string, e.g. "/people/p-1?q=smith" becomes "/people/p-1". */
