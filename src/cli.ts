@@ -19,6 +19,7 @@ import { registerDirectoryCommands } from './directory/index.ts';
 import { registerInsightCommands } from './insight/index.ts';
 import { registerInteropCommands } from './interop/index.ts';
 import { registerAccountCommands } from './auth/index.ts';
+import { registerSmartCommands } from './fhir/index.ts';
 
 function positiveInt(name: string, max = 10_000_000) {
   return (raw: string): number => {
@@ -294,6 +295,7 @@ export function buildProgram(): Command {
   registerInsightCommands(program, () => openMigrated(loadConfig()));
   registerInteropCommands(program, migrateToLatest);
   registerAccountCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
+  registerSmartCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
   return program;
 }
 
