@@ -9,7 +9,18 @@ import { sql } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceDef, Row } from './resources.ts';
 import type { Category } from '../consent/index.ts';
-import { anyOf, parseTokenExact, periodCondition, referenceId, type Cond } from './params.ts';
+import {
+  anyOf,
+  honoursStringModes,
+  parseTokenExact,
+  periodCondition,
+  referenceId,
+  stringMatch,
+  stringParam,
+  type Cond,
+  type ParamHandler,
+  type StringMode,
+} from './params.ts';
 import { invalid } from './outcome.ts';
 
 type Json = Record<string, unknown>;
@@ -190,10 +201,10 @@ export const identifierParam = (type: string) => (v: string) =>
     ${system === undefined ? sql`` : sql`and i.system = ${system}`} ${value === '' ? sql`` : sql`and i.value = ${value}`})`;
   });
 
-export function clinicalParams(spec: ClinicalSpec): { params: Record<string, (v: string) => Cond>; types: ResourceDef['paramTypes'] } {
+export function clinicalParams(spec: ClinicalSpec): { params: Record<string, ParamHandler>; types: ResourceDef['paramTypes'] } {
   const code = (v: string) => anyOf(v, (x) => codesCondition('r.codes', x));
   const date = (v: string) => clinicalDateCondition(v);
-  const params: Record<string, (v: string) => Cond> = {
+  const params: Record<string, ParamHandler> = {
     patient: personParam,
     code,
     date,
@@ -288,7 +299,7 @@ export function withWholeRows(
   options: {
     shared?: Array<'person_id' | 'organisation_id'>;
     metaOf: (row: Row) => Resource['meta'];
-    wholeParams?: Record<string, (value: string) => Cond>;
+    wholeParams?: Record<string, ParamHandler>;
     wholeParamTypes?: ResourceDef['paramTypes'];
     /** The access decision's category for a kept row (the type's own rule for the rest). */
     wholeCategory?: Category;
@@ -300,9 +311,11 @@ export function withWholeRows(
   const params: ResourceDef['params'] = { ...def.params };
   for (const [name, whole] of Object.entries(options.wholeParams ?? {})) {
     const domain = def.params[name];
-    params[name] = domain
-      ? (v) => sql`((r.whole is null and ${domain(v)}) or (r.whole and ${whole(v)}))`
-      : (v) => sql`(r.whole and ${whole(v)})`;
+    const both: ParamHandler = domain
+      ? (v, m) => sql`((r.whole is null and ${domain(v, m)}) or (r.whole and ${whole(v, m)}))`
+      : (v, m) => sql`(r.whole and ${whole(v, m)})`;
+    // :exact and :contains only where both halves honour them.
+    params[name] = honoursStringModes(whole) && (!domain || honoursStringModes(domain)) ? stringParam(both) : both;
   }
   const access = def.access;
   return {
@@ -335,15 +348,16 @@ export function withWholeRows(
 }
 
 /** A string parameter over a kept resource's HumanName(s): any part starts with the value. */
-export function wholeNameCondition(element: string, value: string, part: 'family' | 'given' | 'any' = 'any'): Cond {
-  const pattern = `${value.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const parts = part === 'family' ? sql`n->>'family'` : part === 'given' ? sql`g` : sql`concat_ws(' ', n->>'family', g, n->>'text')`;
+export function wholeNameCondition(element: string, value: string, part: 'family' | 'given' | 'any' = 'any', mode?: StringMode): Cond {
   const nameList = sql`case jsonb_typeof(r.whole_content->${element}) when 'array' then r.whole_content->${element} when 'object' then jsonb_build_array(r.whole_content->${element}) else '[]'::jsonb end`;
-  if (part === 'any') {
-    return sql`exists (select 1 from jsonb_array_elements(${nameList}) n left join lateral jsonb_array_elements_text(coalesce(n->'given', '[]'::jsonb)) g on true
-      where n->>'family' ilike ${pattern} or g ilike ${pattern} or n->>'text' ilike ${pattern})`;
-  }
-  return sql`exists (select 1 from jsonb_array_elements(${nameList}) n left join lateral jsonb_array_elements_text(coalesce(n->'given', '[]'::jsonb)) g on true where ${parts} ilike ${pattern})`;
+  const match = (e: Cond) => stringMatch(e, value, mode);
+  const where =
+    part === 'family'
+      ? match(sql`n->>'family'`)
+      : part === 'given'
+        ? match(sql`g`)
+        : sql`(${match(sql`n->>'family'`)} or ${match(sql`g`)} or ${match(sql`n->>'text'`)})`;
+  return sql`exists (select 1 from jsonb_array_elements(${nameList}) n left join lateral jsonb_array_elements_text(coalesce(n->'given', '[]'::jsonb)) g on true where ${where})`;
 }
 
 /** A reference parameter over a kept resource's element: Type/id, or an id. */

@@ -10,6 +10,7 @@ import type { CategoryDecision } from '../consent/index.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
 import { checkId, type Cond } from './params.ts';
+import { modifiersOf, presenceOf, shape, sortKeysOf, type SortKey, type SummaryMode } from './search-features.ts';
 import { withStoredCopies } from './stored.ts';
 
 export interface FhirContext {
@@ -19,6 +20,8 @@ export interface FhirContext {
   base: string;
   /** Aborted when the client goes away: long work (batches, searches) stops between steps. */
   signal?: AbortSignal;
+  /** Prefer: handling=lenient: a search parameter or modifier not offered is ignored (and said so) instead of refused. */
+  lenient?: boolean;
   /** A SMART app's patient/ scope: rows about anyone but this person are left out before any decision. */
   confinedTo?: string;
 }
@@ -108,6 +111,53 @@ export async function authorise(
   return out;
 }
 
+/**
+ * The order rows are read in: the _sort keys (nulls last whichever way), then id, which breaks ties
+ * so that every row has one place and paging by position neither repeats nor skips a row.
+ */
+export interface Order {
+  keys: Array<SortKey & { desc: boolean }>;
+}
+const ID_ORDER: Order = { keys: [] };
+
+/** The order as SQL, reversed for a previous link's page (read backwards from its cursor). */
+function orderSql(order: Order, backwards: boolean): Cond {
+  const dir = (desc: boolean) => (desc !== backwards ? sql`desc` : sql`asc`);
+  const parts: Cond[] = [];
+  for (const key of order.keys) {
+    const e = sql.raw(key.expression);
+    parts.push(sql`(${e} is null) ${dir(false)}`, sql`${e} ${dir(key.desc)}`);
+  }
+  parts.push(sql`r.id ${dir(false)}`);
+  return sql.join(parts, sql`, `);
+}
+
+/**
+ * Rows strictly after the cursor row in the order (before it, backwards). The cursor carries its
+ * sort values as text (__sort0...), read with it: compared as the key's type, a null value sorting last.
+ */
+function cursorCondition(order: Order, cursor: Row, backwards: boolean): Cond {
+  const alternatives: Cond[] = [];
+  const equal: Cond[] = [];
+  const beyond = (desc: boolean) => desc !== backwards;
+  order.keys.forEach((key, i) => {
+    const e = sql.raw(key.expression);
+    const value = cursor[`__sort${i}`];
+    if (value === null || value === undefined) {
+      // The cursor's value is empty, and empties come last: beyond it (forwards) only more empties.
+      if (backwards) alternatives.push(sql.join([...equal, sql`${e} is not null`], sql` and `));
+      equal.push(sql`${e} is null`);
+      return;
+    }
+    const v = sql`cast(${String(value)} as ${sql.raw(key.type)})`;
+    const after = beyond(key.desc) ? sql`${e} < ${v}` : sql`${e} > ${v}`;
+    alternatives.push(sql.join([...equal, backwards ? after : sql`(${after} or ${e} is null)`], sql` and `));
+    equal.push(sql`${e} = ${v}`);
+  });
+  alternatives.push(sql.join([...equal, backwards ? sql`r.id < ${cursor.id}` : sql`r.id > ${cursor.id}`], sql` and `));
+  return alternatives.length === 1 ? alternatives[0]! : sql`(${sql.join(alternatives, sql` or `)})`;
+}
+
 async function selectRows(
   ctx: FhirContext,
   def: ResourceDef,
@@ -115,10 +165,12 @@ async function selectRows(
   limit: number,
   offset: number,
   backwards = false,
+  order: Order = ID_ORDER,
 ): Promise<Row[]> {
   const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+  const sortColumns = order.keys.map((key, i) => sql`, (${sql.raw(key.expression)})::text as ${sql.id(`__sort${i}`)}`);
   const rows = (
-    await sql<Row>`select * from (${def.base}) r ${where} order by r.id ${backwards ? sql`desc` : sql`asc`} limit ${limit} offset ${offset}`.execute(
+    await sql<Row>`select *${sql.join(sortColumns, sql``)} from (${def.base}) r ${where} order by ${orderSql(order, backwards)} limit ${limit} offset ${offset}`.execute(
       ctx.db,
     )
   ).rows;
@@ -154,7 +206,20 @@ export type Query = Record<string, string | string[] | undefined>;
 // _after is the position a next link carries: the id of the last entry of the page before (always
 // a row the actor saw), so following next links costs a page each rather than a scan from the start.
 // _before is the position a previous link carries: the id of the first entry of the page after.
-const controlParams = new Set(['_count', '_offset', '_after', '_before', '_include', '_format', '_pretty', '_total']);
+const controlParams = new Set([
+  '_count',
+  '_offset',
+  '_after',
+  '_before',
+  '_include',
+  '_revinclude',
+  '_format',
+  '_pretty',
+  '_total',
+  '_sort',
+  '_summary',
+  '_elements',
+]);
 
 // Bounds on the work one search does through the access decision. Rows the actor may not see are
 // skipped, so a page can need many rows read; when a bound is reached the Bundle ends there (no
@@ -181,31 +246,33 @@ export function searchUrl(ctx: FhirContext, type: string, query: Query, override
 }
 
 /**
- * One page of the rows the actor may see, in id order: `skip` of them passed over first (after
- * the id `after`, if given), then up to `count`; `more` when a further visible row exists. Paging
- * is over visible rows only, so nothing here depends on the rows the access decision hides.
+ * One page of the rows the actor may see, in the order (id order unless _sort): `skip` of them
+ * passed over first (after the cursor row `after`, if given), then up to `count`; `more` when a
+ * further visible row exists. Paging is over visible rows only, so nothing here depends on the
+ * rows the access decision hides.
  */
 async function visiblePage(
   ctx: FhirContext,
   def: ResourceDef,
   given: Cond[],
-  after: string | undefined,
+  after: Row | undefined,
   skip: number,
   count: number,
   decided: Decisions,
   backwards = false,
+  order: Order = ID_ORDER,
 ): Promise<{ rows: Row[]; more: boolean; complete: boolean; skipped: number }> {
   const spec = def.access;
   // A rule that needs no decision (audit trails: the person and privacy officers only) is put in
   // the query, so pages fill with rows the actor may see instead of scanning rows they may not.
   const gate = spec?.gateSql?.(ctx.actor);
   const conditions = gate ? [...given, gate] : given;
-  // Backwards (a previous link), `after` is the id the page ends before, and rows come in descending order.
-  const from = (id: string | undefined) =>
-    id === undefined ? conditions : [...conditions, backwards ? sql`r.id < ${id}` : sql`r.id > ${id}`];
+  // Backwards (a previous link), `after` is the row the page ends before, and rows come in reverse order.
+  const from = (cursor: Row | undefined) =>
+    cursor === undefined ? conditions : [...conditions, cursorCondition(order, cursor, backwards)];
   if (!spec) {
     // Nothing is hidden: the database pages directly.
-    const rows = await selectRows(ctx, def, from(after), count + 1, skip, backwards);
+    const rows = await selectRows(ctx, def, from(after), count + 1, skip, backwards, order);
     if (rows.length === 0 && skip > 0) {
       // Past the end: how many rows there are is the position of the last one.
       const [last] = (
@@ -223,14 +290,14 @@ async function visiblePage(
   const people = new Set<string>();
   const budget = peopleBudget(skip, count);
   let skipped = 0;
-  let lastId = after;
+  let lastRow = after;
   let scanned = 0;
   // As many rows as would do if all were visible, then more at a time as rows turn out hidden.
   let size = Math.min(CHUNK_ROWS, skip + count + 1);
   while (scanned < SCAN_ROWS) {
     await stopIfClientGone(ctx.signal);
     const want = Math.min(size, SCAN_ROWS - scanned);
-    const read = await selectRows(ctx, def, from(lastId), want, 0, backwards);
+    const read = await selectRows(ctx, def, from(lastRow), want, 0, backwards, order);
     // Rows whose people would go over the budget are not looked at.
     let fits = 0;
     for (const row of read) {
@@ -253,32 +320,220 @@ async function visiblePage(
     // Every row was read: what was found is all there is (a bound reached says nothing of the rest).
     if (fits === read.length && read.length < want) return { rows, more: false, complete: true, skipped };
     if (fits < read.length) break;
-    lastId = chunk.at(-1)!.id;
+    lastRow = chunk.at(-1)!;
     size = Math.min(CHUNK_ROWS, size * 2);
   }
   return { rows, more: false, complete: false, skipped };
 }
 
-export async function search(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
-  const def = defFor(type);
+// ---------------------------------------------------------------------------------------------
+// Search parameters as conditions: modifiers, chains and reverse chains
+
+/** A parameter or modifier this server does not offer: refused, or left out under Prefer: handling=lenient. */
+class UnsupportedSearch extends FhirError {
+  constructor(message: string) {
+    super(400, 'not-supported', `${message}; see /fhir/metadata for what is supported`);
+  }
+}
+
+// Chains and _has are answered in two steps: the rows of the other type that match and that the
+// reader may see (through the access decision, as a search of that type would be), then the rows
+// referring to them. A row the reader may not see is never counted, so a chain cannot be used to
+// learn that a hidden resource exists. Matches beyond this many are refused (narrow the search)
+// rather than answered in part.
+const CHAIN_LIMIT = 1_000;
+// Resources one page's _revinclude adds, each through the access decision; beyond, an outcome says so.
+const REVINCLUDE_LIMIT = 1_000;
+
+/** One parameter's condition, with its modifier (no chain): as R4 reads modifiers on its type. */
+function paramCondition(def: ResourceDef, name: string, modifier: string | undefined, value: string): Cond {
+  const handler = def.params[name];
+  const type = def.paramTypes[name];
+  if (!handler || !type) throw new UnsupportedSearch(`${def.type} cannot be searched by "${name}" here`);
+  if (value.length > 500) throw invalid(`the value of ${name} is too long`);
+  if (modifier === undefined) return handler(value);
+  const supported = modifiersOf(def, name);
+  if (modifier === 'missing' && supported.includes('missing')) {
+    const present = sql.raw(presenceOf(def, name)!);
+    if (value === 'true') return sql`not coalesce((${present}), false)`;
+    if (value === 'false') return sql`coalesce((${present}), false)`;
+    throw invalid(`${name}:missing takes true or false`);
+  }
+  // :not finds the rows without a matching value, those with no value at all included.
+  if (modifier === 'not' && supported.includes('not')) return sql`not coalesce((${handler(value)}), false)`;
+  if ((modifier === 'exact' || modifier === 'contains') && supported.includes(modifier)) return handler(value, modifier);
+  if (supported.includes('type') && Object.hasOwn(resourceDefs, modifier)) {
+    return handler(
+      value
+        .split(',')
+        .map((v) => (v.includes('/') ? v : `${modifier}/${v}`))
+        .join(','),
+    );
+  }
+  throw new UnsupportedSearch(
+    `${def.type}.${name} does not take the modifier :${modifier} here (it takes ${supported.length > 0 ? supported.map((m) => (m === 'type' ? ':[type]' : `:${m}`)).join(', ') : 'none'})`,
+  );
+}
+
+/** `name:modifier` → its two parts. */
+function splitModifier(key: string): { name: string; modifier: string | undefined } {
+  const colon = key.indexOf(':');
+  return colon < 0 ? { name: key, modifier: undefined } : { name: key.slice(0, colon), modifier: key.slice(colon + 1) };
+}
+
+/**
+ * `outer` (an expression over r.*) is one of `column` of the rows of `def` matching `conditions`
+ * that the reader may see. Types with nothing to hide are a subquery; for the rest, the rows are
+ * read through the access decision first (each person asked once, audited as a search).
+ */
+async function amongVisible(
+  ctx: FhirContext,
+  outer: string,
+  def: ResourceDef,
+  conditions: Cond[],
+  column: string,
+  decided: Decisions,
+  what: string,
+): Promise<Cond> {
+  if (!def.access) {
+    return sql`${sql.raw(outer)} in (select r.${sql.raw(column)} from (${def.base}) r where ${sql.join(conditions, sql` and `)})`;
+  }
+  await stopIfClientGone(ctx.signal);
+  const page = await visiblePage(ctx, def, conditions, undefined, 0, CHAIN_LIMIT, decided);
+  if (page.more || !page.complete) {
+    throw new FhirError(400, 'too-costly', `${what} matches too many resources to answer; narrow it with further parameters`);
+  }
+  const ids = [...new Set(page.rows.map((row) => row[column]).filter((v): v is string => typeof v === 'string' && v !== ''))];
+  return ids.length === 0 ? sql`false` : sql`${sql.raw(outer)} = any(${ids}::text[])`;
+}
+
+/** A chained parameter (subject:Patient.family, subject.identifier): one level deep, through a reference parameter. */
+async function chainCondition(ctx: FhirContext, def: ResourceDef, key: string, value: string, decided: Decisions): Promise<Cond> {
+  const dot = key.indexOf('.');
+  const { name, modifier: typeHint } = splitModifier(key.slice(0, dot));
+  const chained = key.slice(dot + 1);
+  const spec = def.includes?.[name];
+  if (!spec || def.paramTypes[name] !== 'reference') throw new UnsupportedSearch(`${def.type}.${name} cannot be chained here`);
+  if (typeHint !== undefined && typeHint !== spec.type) {
+    throw new UnsupportedSearch(`${def.type}.${name} refers to ${spec.type} here, not ${typeHint}`);
+  }
+  if (chained.includes('.')) throw new UnsupportedSearch(`chains are followed one level deep here, not ${key}`);
+  const target = defFor(spec.type);
+  const { name: targetName, modifier } = splitModifier(chained);
+  const condition = paramCondition(target, targetName, modifier, value);
+  return amongVisible(ctx, `r.${spec.column}`, target, [condition], 'id', decided, `the chain ${key}`);
+}
+
+/** A reverse chain: _has:Observation:subject:code=X finds the rows that matching, visible Observations refer to. */
+async function hasCondition(ctx: FhirContext, def: ResourceDef, key: string, value: string, decided: Decisions): Promise<Cond> {
+  const [, sourceType = '', param = '', sourceParam = '', modifier, ...rest] = key.split(':');
+  if (sourceParam === '_has' || rest.length > 0) throw new UnsupportedSearch(`_has is followed one level deep here, not ${key}`);
+  if (!Object.hasOwn(resourceDefs, sourceType)) throw new UnsupportedSearch(`${key}: ${sourceType} is not a type served here`);
+  const source = resourceDefs[sourceType]!;
+  const spec = source.includes?.[param];
+  if (!spec || spec.type !== def.type) throw new UnsupportedSearch(`${key}: ${sourceType}.${param} does not refer to ${def.type} here`);
+  const condition = paramCondition(source, sourceParam, modifier, value);
+  return amongVisible(ctx, 'r.id', source, [condition], spec.column, decided, key);
+}
+
+/**
+ * The conditions of a search's parameters (the control parameters aside), each value of a
+ * parameter repeated being and-ed. Under Prefer: handling=lenient a parameter or modifier not
+ * offered is left out (its key is returned in `ignored`) instead of refused.
+ */
+async function searchConditions(
+  ctx: FhirContext,
+  def: ResourceDef,
+  query: Query,
+  decided: Decisions,
+): Promise<{ conditions: Cond[]; ignored: string[] }> {
   const conditions: Cond[] = [];
+  const ignored: string[] = [];
   for (const [key, value] of Object.entries(query)) {
     if (controlParams.has(key)) continue;
-    const handler = def.params[key];
-    if (!handler) {
-      throw new FhirError(
-        400,
-        'not-supported',
-        `${type} cannot be searched by "${key}" here; see /fhir/metadata for the parameters supported`,
-      );
-    }
-    for (const v of values(value)) {
-      if (v.length > 500) throw invalid(`the value of ${key} is too long`);
-      conditions.push(handler(v));
+    try {
+      for (const v of values(value)) {
+        if (v.length > 500) throw invalid(`the value of ${key} is too long`);
+        if (key.startsWith('_has:')) conditions.push(await hasCondition(ctx, def, key, v, decided));
+        else if (key.includes('.')) conditions.push(await chainCondition(ctx, def, key, v, decided));
+        else {
+          const { name, modifier } = splitModifier(key);
+          conditions.push(paramCondition(def, name, modifier, v));
+        }
+      }
+    } catch (error) {
+      if (error instanceof UnsupportedSearch && ctx.lenient) {
+        ignored.push(key);
+        continue;
+      }
+      throw error;
     }
   }
+  return { conditions, ignored };
+}
+
+/** _sort: keys the type can be sorted by, - for descending. */
+function parseSort(ctx: FhirContext, def: ResourceDef, raw: string | undefined, ignored: string[]): Order {
+  if (raw === undefined || raw.trim() === '') return ID_ORDER;
+  const sortable = sortKeysOf(def.type);
+  const keys: Order['keys'] = [];
+  for (const part of raw.split(',')) {
+    const desc = part.startsWith('-');
+    const name = desc ? part.slice(1) : part;
+    const key = Object.hasOwn(sortable, name) ? sortable[name] : undefined;
+    if (!key) {
+      if (ctx.lenient) {
+        ignored.push(`_sort=${part}`);
+        continue;
+      }
+      throw new UnsupportedSearch(`${def.type} cannot be sorted by "${name}" here (it can by ${Object.keys(sortable).join(', ')})`);
+    }
+    if (name === '_id') {
+      // id is always the last key: sorting by it ends the order.
+      keys.push({ ...key, desc });
+      break;
+    }
+    keys.push({ ...key, desc });
+  }
+  return { keys };
+}
+
+/**
+ * The row a next (or previous) link's position names, with its sort values. Under _sort the
+ * position is where that row sorts, so it must be a row the reader may see: a hidden or unknown
+ * row gives the same refusal, and where a hidden row sorts is never told.
+ */
+async function cursorRow(ctx: FhirContext, def: ResourceDef, id: string, order: Order, decided: Decisions): Promise<Row> {
+  if (order.keys.length === 0) return { id } as Row;
+  const rows = await selectRows(ctx, def, [sql`r.id = ${id}`], 1, 0, false, order);
+  const [visible] = rows.length > 0 ? await authorise(ctx, def, rows, 'search', decided) : [];
+  if (!visible) throw invalid('that paging position is no longer one you can use: start the search again from its first page');
+  return visible;
+}
+
+export async function search(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
+  const def = defFor(type);
+  const decided: Decisions = new Map();
+  const { conditions, ignored } = await searchConditions(ctx, def, query, decided);
+  const order = parseSort(ctx, def, values(query._sort)[0], ignored);
+
+  const summaryRaw = values(query._summary)[0];
+  if (summaryRaw !== undefined && !['true', 'false', 'text', 'data', 'count'].includes(summaryRaw)) {
+    throw invalid('_summary must be true, false, text, data or count');
+  }
+  const summary = summaryRaw as SummaryMode | undefined;
+  const elementsRaw = values(query._elements)[0];
+  const elements =
+    elementsRaw === undefined
+      ? undefined
+      : elementsRaw
+          .split(',')
+          .map((e) => e.trim())
+          .filter((e) => e !== '');
+  if (elements && summary !== undefined && summary !== 'false') throw invalid('give _summary or _elements, not both');
+
   const countRaw = values(query._count)[0];
-  const count = countRaw === undefined ? 20 : Number(countRaw);
+  const count = summary === 'count' ? 0 : countRaw === undefined ? 20 : Number(countRaw);
   if (!Number.isInteger(count) || count < 0 || count > 500) throw invalid('_count must be a whole number from 0 to 500');
   const offsetRaw = values(query._offset)[0];
   const offset = offsetRaw === undefined ? 0 : Number(offsetRaw);
@@ -289,28 +544,30 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   const before = beforeRaw === undefined ? undefined : checkId(beforeRaw);
   if (after !== undefined && before !== undefined) throw invalid('give _after or _before, not both');
 
-  const totalMode = values(query._total)[0] ?? 'estimate';
+  const totalMode = summary === 'count' ? 'accurate' : (values(query._total)[0] ?? 'estimate');
   if (!['none', 'estimate', 'accurate'].includes(totalMode)) throw invalid('_total must be none, estimate or accurate');
 
   // _offset counts the rows the actor may see; a next link's _after says where its page starts.
-  const decided: Decisions = new Map();
+  const cursorId = after ?? before;
+  const cursor = cursorId === undefined || count === 0 ? undefined : await cursorRow(ctx, def, cursorId, order, decided);
   let page =
     count > 0
       ? await visiblePage(
           ctx,
           def,
           conditions,
-          after ?? before,
+          cursor,
           after === undefined && before === undefined ? offset : 0,
           count,
           decided,
           before !== undefined,
+          order,
         )
       : { rows: [], more: false, complete: false, skipped: 0 };
   if (before !== undefined) {
     // A previous link's page, read backwards: in order again, and whether a visible row follows it.
     const rows = page.rows.reverse();
-    const following = rows.length > 0 ? await visiblePage(ctx, def, conditions, rows.at(-1)!.id, 0, 1, decided) : { rows: [] };
+    const following = rows.length > 0 ? await visiblePage(ctx, def, conditions, rows.at(-1)!, 0, 1, decided, false, order) : { rows: [] };
     page = { rows, more: following.rows.length > 0, complete: false, skipped: 0 };
   }
   const { rows: visible, more, complete, skipped } = page;
@@ -334,24 +591,79 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
     resource,
     search: { mode: 'match' },
   }));
+  const seen = new Set(entries.map((e) => e.fullUrl));
+  const include = (entryType: string, resources: Resource[]) => {
+    for (const resource of resources) {
+      const fullUrl = `${ctx.base}/${entryType}/${resource.id}`;
+      if (seen.has(fullUrl)) continue;
+      seen.add(fullUrl);
+      entries.push({ fullUrl, resource, search: { mode: 'include' } });
+    }
+  };
+  const notes: string[] = ignored.map((key) => `${key} is not supported here and was ignored (Prefer: handling=lenient)`);
 
   // _include: referenced resources, each through its own access decision.
-  for (const include of values(query._include)) {
-    const [source, param, target] = include.split(':');
-    if (source !== type || !param) throw invalid(`_include=${include} is not supported; use ${type}:<parameter>`);
-    const spec = def.includes?.[param];
-    if (!spec || (target && target !== spec.type)) throw invalid(`_include=${include} is not supported for ${type}`);
+  for (const wanted of values(query._include)) {
+    const [source, param, target] = wanted.split(':');
+    const spec = source === type && param ? def.includes?.[param] : undefined;
+    if (!spec || (target && target !== spec.type)) {
+      if (ctx.lenient) {
+        notes.push(`_include=${wanted} is not supported here and was ignored (Prefer: handling=lenient)`);
+        continue;
+      }
+      throw new UnsupportedSearch(`_include=${wanted} is not supported for ${type} (use ${type}:<parameter>)`);
+    }
     const ids = [...new Set(visible.map((row) => row[spec.column]).filter((v): v is string => typeof v === 'string' && v !== ''))];
     if (ids.length === 0) continue;
     const targetDef = defFor(spec.type);
     const included = await selectRows(ctx, targetDef, [sql`r.id = any(${ids}::text[])`], ids.length, 0);
-    for (const resource of await withStoredCopies(ctx, targetDef, await authorise(ctx, targetDef, included, 'search', decided))) {
-      const fullUrl = `${ctx.base}/${spec.type}/${resource.id}`;
-      if (!entries.some((e) => e.fullUrl === fullUrl)) entries.push({ fullUrl, resource, search: { mode: 'include' } });
+    include(spec.type, await withStoredCopies(ctx, targetDef, await authorise(ctx, targetDef, included, 'search', decided)));
+  }
+
+  // _revinclude: resources referring to this page's, each through its own access decision.
+  for (const wanted of values(query._revinclude)) {
+    const [source = '', param = '', target] = wanted.split(':');
+    const sourceDef = Object.hasOwn(resourceDefs, source) ? resourceDefs[source] : undefined;
+    const spec = param ? sourceDef?.includes?.[param] : undefined;
+    if (!sourceDef || !spec || spec.type !== type || (target && target !== type)) {
+      if (ctx.lenient) {
+        notes.push(`_revinclude=${wanted} is not supported here and was ignored (Prefer: handling=lenient)`);
+        continue;
+      }
+      throw new UnsupportedSearch(`_revinclude=${wanted} is not supported for ${type}`);
+    }
+    if (visible.length === 0) continue;
+    await stopIfClientGone(ctx.signal);
+    const referring = await visiblePage(
+      ctx,
+      sourceDef,
+      [sql`r.${sql.raw(spec.column)} = any(${visible.map((r) => r.id)}::text[])`],
+      undefined,
+      0,
+      REVINCLUDE_LIMIT,
+      decided,
+    );
+    include(source, await withStoredCopies(ctx, sourceDef, referring.rows));
+    if (referring.more || !referring.complete) {
+      notes.push(`_revinclude=${wanted}: only the first ${referring.rows.length} resources are included; ask for fewer per page (_count)`);
     }
   }
 
-  const link: BundleLink[] = [{ relation: 'self', url: searchUrl(ctx, type, query, { _count: String(count), _offset: String(offset) }) }];
+  const shaped: BundleEntry[] =
+    summary !== undefined || elements ? entries.map((e) => ({ ...e, resource: shape(e.resource!, summary, elements) })) : entries;
+  if (notes.length > 0) {
+    shaped.push({
+      resource: {
+        resourceType: 'OperationOutcome',
+        issue: notes.map((diagnostics) => ({ severity: 'warning' as const, code: 'not-supported' as const, diagnostics })),
+      },
+      search: { mode: 'outcome' },
+    });
+  }
+
+  // The links carry what was used: parameters left out under lenient handling are not in them.
+  const used: Query = Object.fromEntries(Object.entries(query).filter(([key]) => !ignored.includes(key)));
+  const link: BundleLink[] = [{ relation: 'self', url: searchUrl(ctx, type, used, { _count: String(count), _offset: String(offset) }) }];
   // previous reads back from this page's first row (a cursor, as next is): no scan from the start.
   if (offset > 0) {
     link.push({
@@ -359,7 +671,7 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
       url: searchUrl(
         ctx,
         type,
-        query,
+        used,
         visible.length > 0
           ? { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: String(visible[0]!.id) }
           : { _count: String(count), _offset: String(Math.max(0, offset - count)), _after: undefined, _before: undefined },
@@ -369,7 +681,7 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   if (more)
     link.push({
       relation: 'next',
-      url: searchUrl(ctx, type, query, {
+      url: searchUrl(ctx, type, used, {
         _count: String(count),
         _offset: String(offset + count),
         _after: String(visible.at(-1)!.id),
@@ -382,6 +694,6 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
     timestamp: new Date().toISOString(),
     ...(total !== undefined ? { total } : {}),
     link,
-    ...(entries.length > 0 ? { entry: entries } : {}),
+    ...(shaped.length > 0 ? { entry: shaped } : {}),
   };
 }

@@ -157,13 +157,40 @@ export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/** FHIR string search: case-insensitive "starts with" on any of the columns. */
-export function stringCondition(columns: string[], value: string): Cond {
-  const pattern = `${escapeLike(value.trim())}%`;
+/**
+ * How a string parameter matches (R4): by default case-insensitively at the start; `:exact` the
+ * whole value as written (case and accents included); `:contains` anywhere, case-insensitively.
+ */
+export type StringMode = 'exact' | 'contains' | undefined;
+
+/** A string match on one SQL expression. */
+export function stringMatch(expression: Cond, value: string, mode: StringMode): Cond {
+  if (mode === 'exact') return sql`${expression} = ${value}`;
+  const pattern = mode === 'contains' ? `%${escapeLike(value.trim())}%` : `${escapeLike(value.trim())}%`;
+  return sql`${expression} ilike ${pattern}`;
+}
+
+/** FHIR string search on any of the columns: starts with (default), :exact or :contains. */
+export function stringCondition(columns: string[], value: string, mode?: StringMode): Cond {
   return sql`(${sql.join(
-    columns.map((c) => sql`${sql.raw(c)} ilike ${pattern}`),
+    columns.map((c) => stringMatch(sql.raw(c), value, mode)),
     sql` or `,
   )})`;
+}
+
+export type ParamHandler = (value: string, mode?: StringMode) => Cond;
+
+/** String parameters whose handler honours :exact and :contains (the rest refuse them, rather than ignore them). */
+const modeAware = new WeakSet<ParamHandler>();
+
+/** Marks a string parameter's handler as honouring :exact and :contains. */
+export function stringParam(handler: ParamHandler): ParamHandler {
+  modeAware.add(handler);
+  return handler;
+}
+
+export function honoursStringModes(handler: ParamHandler): boolean {
+  return modeAware.has(handler);
 }
 
 /** Comma means OR in FHIR: the condition for each alternative, or-ed. */

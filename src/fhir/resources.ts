@@ -15,7 +15,10 @@ import {
   periodCondition,
   referenceId,
   stringCondition,
+  stringMatch,
+  stringParam,
   tokenCondition,
+  type ParamHandler,
   type Cond,
 } from './params.ts';
 import { invalid } from './outcome.ts';
@@ -81,7 +84,7 @@ export interface ResourceDef {
   type: string;
   /** SQL yielding the rows; the columns id, version_id, last_updated always; person_id when personal. */
   base: RawBuilder<unknown>;
-  params: Record<string, (value: string) => Cond>;
+  params: Record<string, ParamHandler>;
   /** Parameter names and types for the CapabilityStatement. */
   paramTypes: Record<string, 'token' | 'string' | 'date' | 'reference' | 'number' | 'uri'>;
   /** _include targets: parameter name → resource type referenced (rows' column holding the id). */
@@ -207,9 +210,9 @@ const patient: ResourceDef = {
         if (system !== undefined) return storedIdentifierCondition('Patient', system, value);
         return sql`(r.nhs_number = ${value.replace(/\s/g, '')} or r.id = ${value} or ${storedIdentifierCondition('Patient', undefined, value)})`;
       }),
-    name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name', 'r.middle_name'], x)),
-    family: (v) => anyOf(v, (x) => stringCondition(['r.family_name'], x)),
-    given: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.middle_name'], x)),
+    name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name', 'r.middle_name'], x, m))),
+    family: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.family_name'], x, m))),
+    given: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.middle_name'], x, m))),
     birthdate: (v) => dateCondition('r.birth_date::date', v, 'date'),
     gender: (v) =>
       anyOf(v, (x) => {
@@ -218,7 +221,7 @@ const patient: ResourceDef = {
         if (c === '') return sql`true`;
         return c === 'unknown' ? sql`(r.sex is null or r.sex not in ('female', 'male'))` : sql`r.sex = ${c}`;
       }),
-    'address-postalcode': (v) => anyOf(v, (x) => stringCondition(['r.postcode'], x)),
+    'address-postalcode': stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.postcode'], x, m))),
     active: (v) => (v === 'true' ? sql`r.merged_into is null` : sql`r.merged_into is not null`),
   },
   paramTypes: {
@@ -308,7 +311,7 @@ const related: ResourceDef = {
     ...common,
     patient: personParam(),
     relationship: eqParam('r.type', [RELATIONSHIP_CODE_SYSTEM], (c) => relationshipTypeOf(c)),
-    name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
+    name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x, m))),
     active: (v) => (v === 'true' ? sql`r.ended_at is null` : sql`r.ended_at is not null`),
   },
   paramTypes: { ...commonTypes, patient: 'reference', relationship: 'token', name: 'string', active: 'token' },
@@ -406,7 +409,7 @@ const organization: ResourceDef = {
   base: sql`select o.*, ${orgMeta.cols} from organisations o ${orgMeta.join}`,
   params: {
     ...common,
-    name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
+    name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
     identifier: eqParam('r.source_code', [ORGANISATION_CODE_SYSTEM]),
     type: eqParam('r.kind', [ORGANISATION_KIND_SYSTEM]),
   },
@@ -443,9 +446,9 @@ const practitioner: ResourceDef = {
   base: sql`select x.*, ${practitionerMeta.cols} from practitioners x ${practitionerMeta.join}`,
   params: {
     ...common,
-    name: (v) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x)),
-    family: (v) => anyOf(v, (x) => stringCondition(['r.family_name'], x)),
-    given: (v) => anyOf(v, (x) => stringCondition(['r.given_name'], x)),
+    name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x, m))),
+    family: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.family_name'], x, m))),
+    given: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name'], x, m))),
     email: (v) => anyOf(v, (x) => sql`lower(r.email) = lower(${parseToken(x).code})`),
   },
   paramTypes: { ...commonTypes, name: 'string', family: 'string', given: 'string', email: 'token' },
@@ -511,7 +514,7 @@ const healthcareService: ResourceDef = {
     from services x left join directory_service_details d on d.service_id = x.id ${serviceMeta.join}`,
   params: {
     ...common,
-    name: (v) => anyOf(v, (x) => sql`r.name ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
+    name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
     organization: refParam('r.organisation_id', 'Organization'),
     'service-category': (v) =>
       anyOf(v, (x) => {
@@ -560,9 +563,9 @@ const location: ResourceDef = {
     ${locationMeta.join}`,
   params: {
     ...common,
-    name: (v) => anyOf(v, (x) => stringCondition(['r.name'], x)),
+    name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
     organization: refParam('r.organisation_id', 'Organization'),
-    'address-postalcode': (v) => anyOf(v, (x) => stringCondition(['r.postal_code'], x)),
+    'address-postalcode': stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.postal_code'], x, m))),
   },
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'address-postalcode': 'string' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
@@ -1133,7 +1136,7 @@ const questionnaire: ResourceDef = {
   base: sql`select x.id, x.version, x.title, x.status, x.category, x.definition, x.created_at, ${questionnaireMeta.cols} from questionnaires x ${questionnaireMeta.join}`,
   params: {
     ...common,
-    title: (v) => anyOf(v, (x) => sql`r.title ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`),
+    title: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.title'], x, m))),
     status: eqParam('r.status', fhirCodes('publication-status')),
     version: eqParam('r.version', []),
   },
@@ -1274,11 +1277,11 @@ const observation: ResourceDef = {
 // have, a Practitioner outside the network and their role, a place or organisation outside this
 // place's directory.
 const names = (element: string) => ({
-  name: (v: string) => anyOf(v, (x) => wholeNameCondition(element, x)),
-  family: (v: string) => anyOf(v, (x) => wholeNameCondition(element, x, 'family')),
-  given: (v: string) => anyOf(v, (x) => wholeNameCondition(element, x, 'given')),
+  name: stringParam((v, m) => anyOf(v, (x) => wholeNameCondition(element, x, 'any', m))),
+  family: stringParam((v, m) => anyOf(v, (x) => wholeNameCondition(element, x, 'family', m))),
+  given: stringParam((v, m) => anyOf(v, (x) => wholeNameCondition(element, x, 'given', m))),
 });
-const textName = (v: string) => anyOf(v, (x) => sql`r.whole_content->>'name' ilike ${`%${x.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+const textName = stringParam((v, m) => anyOf(v, (x) => stringMatch(sql`r.whole_content->>'name'`, x, m)));
 const withKept = {
   RelatedPerson: withWholeRows(related, { shared: ['person_id'], metaOf, wholeParams: { name: names('name').name } }),
   QuestionnaireResponse: withWholeRows(questionnaireResponse, { shared: ['person_id'], metaOf, wholeCategory: 'health' }),

@@ -29,6 +29,7 @@ import { familyWriters } from './family-writes.ts';
 import { clinicalWriters } from './clinical-writes.ts';
 import { isClinicalType } from './clinical.ts';
 import { validateFhir } from './validate.ts';
+import { searchCapability, searchDocumentation } from './search-features.ts';
 import { checkId } from './params.ts';
 import { keepingHistory } from './history.ts';
 import { registerHistoryRoutes, withHistoryCapabilities } from './history-routes.ts';
@@ -51,6 +52,7 @@ function context(request: FastifyRequest): FhirContext {
     actor: user,
     base: baseUrl(request),
     signal: clientGone.get(request.raw),
+    lenient: /handling\s*=\s*lenient/i.test(String(request.headers.prefer ?? '')),
     ...smartContext(request),
   };
 }
@@ -313,14 +315,13 @@ export function capabilityStatement(base: string): CapabilityStatement {
               ? T
               : never
             : never,
-          documentation: `Create: ${def.interactions.includes('create') ? '' : 'not offered. '}${def.writes.create} Update: ${def.interactions.includes('update') ? '' : 'not offered. '}${def.writes.update}`,
+          documentation: `Create: ${def.interactions.includes('create') ? '' : 'not offered. '}${def.writes.create} Update: ${def.interactions.includes('update') ? '' : 'not offered. '}${def.writes.update}${searchDocumentation(def)}`,
           interaction: def.interactions.map((code) => ({ code })),
           versioning: 'versioned' as const,
           readHistory: false,
           updateCreate: false,
           conditionalCreate: def.interactions.includes('create'),
-          searchInclude: Object.keys(def.includes ?? {}).map((p) => `${def.type}:${p}`),
-          searchParam: Object.entries(def.paramTypes).map(([name, type]) => ({ name, type })),
+          ...searchCapability(def),
         })),
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
       },
@@ -627,6 +628,8 @@ export function registerFhirRoutes(app: FastifyInstance): void {
 
       // Each user's requests per minute, after the token has said who they are.
       fhir.addHook('preHandler', apiRateLimit(app, 'fhir'));
+      // SMART app tokens: only within their scopes, patient/ scopes only about the launch patient.
+      registerSmartGuard(fhir);
       // SMART app tokens: only within their scopes, patient/ scopes only about the launch patient.
       registerSmartGuard(fhir);
 
