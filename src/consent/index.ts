@@ -97,6 +97,8 @@ export {
   isIdentityCheck,
   type IdentityCheck,
 } from './identity.ts';
+// What a person already shares with an organisation (seeds ask before recording it again).
+export { categoriesSharedWith } from './sharing-held.ts';
 // Integrated teams: membership (which grants access through the team's relationships) and the team's caseload.
 export {
   addTeamMember,

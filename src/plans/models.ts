@@ -171,9 +171,9 @@ export const defaultOperatingModels: OperatingModel[] = [
       paymentByResults: null,
     },
   },
-  // Issue 22: the two models places asked for beside the four above. The seeded demo enrols no one
-  // on them (no eligibility needs), so the people on the four above stay as they were; practitioners
-  // enrol people on them in the app, and the locality care organisations are the place module's.
+  // Issue 22: the two models places asked for beside the four above. The seeded demo enrols people
+  // on them after the four above, from whoever is left, so the people on those stay as they were;
+  // the locality care organisations themselves are the place module's.
   {
     id: 'connected-care',
     name: 'Community-led integrated care (Connected Care)',
@@ -200,7 +200,12 @@ export const defaultOperatingModels: OperatingModel[] = [
         'One conversation covers whatever matters to the household: no wrong door',
         'The community audits its own needs and shapes the services',
       ],
-      eligibility: { needs: [], minNeeds: 1, minAge: null, maxAge: null },
+      eligibility: {
+        needs: ['social_isolation', 'financial_hardship', 'housing_unsuitable', 'carer_strain'],
+        minNeeds: 1,
+        minAge: null,
+        maxAge: null,
+      },
       paymentByResults: null,
     },
   },
@@ -242,7 +247,7 @@ export const defaultOperatingModels: OperatingModel[] = [
         'Partners pool a budget and work as one team',
         "The locality's needs, outcomes, inequalities and waits are reported together and compared with other localities",
       ],
-      eligibility: { needs: [], minNeeds: 1, minAge: 18, maxAge: null },
+      eligibility: { needs: ['long_term_condition', 'frailty_falls', 'mental_health'], minNeeds: 1, minAge: 18, maxAge: null },
       paymentByResults: null,
     },
   },

@@ -92,7 +92,13 @@ const perModel: Record<string, number> = {
   'childrens-zone': 40,
   'local-area-coordination': 40,
   'housing-first': 25,
+  // Issue 22's two models, chosen after the four above from whoever is left, so the people on
+  // those stay as they were; enough on each for its cohort to show by quarter.
+  'connected-care': 20,
+  'locality-care-organisation': 24,
 };
+/** The four first models first, then the rest, each group in the stored order. */
+const seedOrder = (id: string) => (['md-coordination', 'childrens-zone', 'local-area-coordination', 'housing-first'].includes(id) ? 0 : 1);
 
 const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, Math.round(v)));
 
@@ -262,7 +268,7 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     detail: Record<string, unknown>;
   }> = [];
 
-  for (const model of models) {
+  for (const model of [...models].sort((a, b) => seedOrder(a.id) - seedOrder(b.id))) {
     const c = model.config;
     const limit = perModel[model.id] ?? 20;
     const rows = await sql<Candidate>`
@@ -289,7 +295,7 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     if (leads.length === 0) continue;
     const ids = chosen.map((r) => r.id);
     const householdIds = [...new Set(chosen.map((r) => r.household_id).filter((h): h is string => h !== null))];
-    const [householdPeople, schools, directivesHeld] = await Promise.all([
+    const [householdPeople, schools] = await Promise.all([
       householdIds.length
         ? db
             .selectFrom('persons')
@@ -302,8 +308,15 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
         select distinct on (e.person_id) e.person_id, e.organisation_id, o.name as organisation, e.at, e.value
         from person_events e join organisations o on o.id = e.organisation_id
         where e.person_id = any(${ids}::text[]) and e.type = 'school_attendance_term' order by e.person_id, e.at desc`.execute(db),
-      db.selectFrom('consent_directives').select('person_id').distinct().where('person_id', 'in', ids).execute(),
     ]);
+    // Everyone a plan may name (household members too) who already holds a sharing choice: the
+    // consent form on joining is recorded only for people with none, so nobody holds it twice.
+    const directivesHeld = await db
+      .selectFrom('consent_directives')
+      .select('person_id')
+      .distinct()
+      .where('person_id', 'in', [...new Set([...ids, ...householdPeople.map((p) => p.id)])])
+      .execute();
     const schoolOf = new Map(schools.rows.map((s) => [s.person_id, s]));
     const hasDirective = new Set(directivesHeld.map((d) => d.person_id));
     const byHousehold = new Map<string, string[]>();
@@ -471,7 +484,10 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
         });
       if (c.consentToEnrol)
         for (const m of memberIds)
-          if (!hasDirective.has(m)) directives.push({ person_id: m, recorded_at: enrolledAt, note: `agreed on joining ${model.name}` });
+          if (!hasDirective.has(m)) {
+            hasDirective.add(m);
+            directives.push({ person_id: m, recorded_at: enrolledAt, note: `agreed on joining ${model.name}` });
+          }
 
       // The plan: goals in the person's words, actions for delivery partners, reviews at each reassessment.
       const title = c.planSubject === 'household' && memberIds.length > 1 ? `${model.name}: family plan` : `${model.name}: my plan`;
@@ -658,9 +674,21 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
       ],
       enrolments as unknown as Array<Record<string, unknown>>,
     );
+    // One open relationship per person, organisation, team, practitioner and role: two plans for
+    // the same household (two of its children chosen) name the same link worker and partners, and
+    // each used to open them again. The earliest stands.
+    const opened = new Set<string>();
+    const distinctRelationships = [...relationships]
+      .sort((a, b) => a.started_at.getTime() - b.started_at.getTime())
+      .filter((r) => {
+        const key = `${r.person_id}|${r.organisation_id}|${r.team_id}|${r.practitioner_id}|${r.role_label}`;
+        if (opened.has(key)) return false;
+        opened.add(key);
+        return true;
+      });
     await seedRelationships(
       trx,
-      relationships.map((r) => ({
+      distinctRelationships.map((r) => ({
         personId: r.person_id,
         organisationId: r.organisation_id,
         teamId: r.team_id,

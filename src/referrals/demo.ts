@@ -5,7 +5,7 @@ import type { Database } from '../schema.ts';
 import { createAccountUnlessTaken, type DemoAccountInfo } from '../auth/index.ts';
 import { organisationById, practitionersByIds, serviceNamed, serviceStaffOf } from '../network/index.ts';
 import { insertReferral, serviceFor } from './referrals.ts';
-import { endRelationshipsOfOrganisation, seedDirectives } from '../consent/index.ts';
+import { categoriesSharedWith, endRelationshipsOfOrganisation, seedDirectives } from '../consent/index.ts';
 import { onReferralChange } from './pathways.ts';
 import { ukDate } from './working-days.ts';
 import { writtenDay } from '../platform/dates.ts';
@@ -133,21 +133,26 @@ export async function setUpReferralDemo(
           note: null,
         })
         .execute();
+      // What the citizen agreed to share for this referral, less what they already share with the
+      // organisation from an earlier referral (the same choice is never held twice).
+      const held = await categoriesSharedWith(trx, citizenId, housingService.organisation_id, sentAt);
       await seedDirectives(
         trx,
-        (['demographics', 'housing', 'about_me'] as const).map((category) => ({
-          personId: citizenId,
-          category,
-          recipientKind: 'organisation' as const,
-          recipientId: housingService.organisation_id,
-          decision: 'permit' as const,
-          recordedAt: sentAt,
-          validUntil: null,
-          withdrawnAt: null,
-          recordedFor: 'practitioner' as const,
-          note: `when referring you to ${housingService.name}`,
-          evidence: 'you agreed when the referral was made',
-        })),
+        (['demographics', 'housing', 'about_me'] as const)
+          .filter((category) => !held.has(category))
+          .map((category) => ({
+            personId: citizenId,
+            category,
+            recipientKind: 'organisation' as const,
+            recipientId: housingService.organisation_id,
+            decision: 'permit' as const,
+            recordedAt: sentAt,
+            validUntil: null,
+            withdrawnAt: null,
+            recordedFor: 'practitioner' as const,
+            note: `when referring you to ${housingService.name}`,
+            evidence: 'you agreed when the referral was made',
+          })),
       );
     }
     if (charityService) {

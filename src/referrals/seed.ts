@@ -589,11 +589,26 @@ export async function seedDemoReferrals(
       from unnest(${referrals.map((r) => r.id)}::text[], ${relationshipIds}::bigint[]) as u(id, relationship_id) where r.id = u.id`.execute(
       trx,
     );
-    // What each person agreed to share with the receiving organisation, as the referrer recorded it.
+    // What each person agreed to share with the receiving organisation, as the referrer recorded
+    // it: once per person, organisation and category, from the first referral that asked. A later
+    // referral to an organisation the person already shares with adds nothing (it used to write the
+    // same active choice again, so people saw it twice on their sharing page).
+    const shared = new Set<string>();
+    const firstAsked = referrals
+      .filter((r) => r.onward_from_id === null)
+      .sort((a, b) => a.sent_at.getTime() - b.sent_at.getTime() || (a.id < b.id ? -1 : 1));
     await seedDirectives(
       trx,
-      referrals
-        .filter((r) => r.onward_from_id === null)
+      firstAsked
+        .map((r) => ({
+          ...r,
+          shared_categories: r.shared_categories.filter((c) => {
+            const key = `${r.person_id}|${r.organisation_id}|${c}`;
+            if (shared.has(key)) return false;
+            shared.add(key);
+            return true;
+          }),
+        }))
         .flatMap((r) =>
           r.shared_categories.filter(isCategory).map((category) => ({
             personId: r.person_id,
