@@ -31,6 +31,8 @@ import { isClinicalType } from './clinical.ts';
 import { validateFhir } from './validate.ts';
 import { searchCapability, searchDocumentation } from './search-features.ts';
 import { checkId } from './params.ts';
+import { registerBulkExportRoutes } from './bulk-export.ts';
+import { registerSubscriptionRoutes, withBulkAndSubscriptions } from './subscriptions.ts';
 import { keepingHistory } from './history.ts';
 import { registerHistoryRoutes, withHistoryCapabilities } from './history-routes.ts';
 
@@ -241,6 +243,8 @@ const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json
 
 /** Why the request's _format or Accept cannot be answered (XML, or FHIR other than 4.0), if it cannot. */
 export function unacceptable(request: FastifyRequest): string | undefined {
+  // An export's files are NDJSON (bulk-export.ts), asked for as such.
+  if (request.url.includes('/bulk-files/')) return undefined;
   const format = (request.query as Record<string, unknown> | undefined)?._format;
   for (const f of Array.isArray(format) ? format : format === undefined ? [] : [format]) {
     const type = String(f).split(';')[0]!.trim().toLowerCase();
@@ -684,8 +688,10 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       );
 
       fhir.get('/metadata', async (request, reply) =>
-        reply.type(FHIR_JSON).send(withHistoryCapabilities(capabilityStatement(baseUrl(request)))),
+        reply.type(FHIR_JSON).send(withHistoryCapabilities(withBulkAndSubscriptions(capabilityStatement(baseUrl(request))))),
       );
+      registerBulkExportRoutes(fhir);
+      registerSubscriptionRoutes(fhir);
 
       fhir.get('/:type', async (request, reply) => {
         const { type } = request.params as { type: string };

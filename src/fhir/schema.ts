@@ -5,8 +5,9 @@
 // read only through the access decision, under the category it was filed under.
 import { sql, type Kysely, type Migration } from 'kysely';
 import { historyMigrations } from './history-schema.ts';
+import { bulkMigrations, type BulkTables } from './bulk-schema.ts';
 
-export interface FhirTables {
+export interface FhirTables extends BulkTables {
   fhir_resources: {
     resource_type: string;
     resource_id: string;
@@ -81,4 +82,6 @@ export const fhirMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
+  // Bulk Data $export jobs and their files (bulk-schema.ts).
+  ...bulkMigrations,
 };

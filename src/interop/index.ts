@@ -3,7 +3,20 @@
 // account's tokens); reading a FHIR Patient into the fields an agency record holds; and the
 // module's routes (imports, tokens, webhooks) and commands.
 export { interopMigrations, type InteropTables } from './schema.ts';
-export { revokeTokensOfUser, userForApiToken } from './tokens.ts';
+export { apiTokenIdOf, revokeTokensOfUser, userForApiToken, userForApiTokenId } from './tokens.ts';
 export { fieldsFromPatient } from './import.ts';
 export { registerInteropRoutes } from './routes.ts';
 export { registerInteropCommands } from './cli.ts';
+// FHIR Subscriptions are webhooks with a Subscription beside them; the FHIR module renders their notifications.
+export { checkWebhookUrl, outboxTopics, type OutboxTopic } from './outbox.ts';
+export {
+  addFhirSubscription,
+  countFhirSubscriptionsOf,
+  fhirSubscriptionOf,
+  fhirSubscriptionsOf,
+  setFhirNotificationRenderer,
+  updateFhirSubscription,
+  type FhirDelivery,
+  type RenderedNotification,
+  type StoredSubscription,
+} from './fhir-subscriptions.ts';

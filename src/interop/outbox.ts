@@ -6,6 +6,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { fhirNotificationRenderer, markFhirSubscription, type FhirRenderer } from './fhir-subscriptions.ts';
 
 export const outboxTopics = ['referral.status', 'plan.changed', 'consent.changed', 'care_network.changed'] as const;
 export type OutboxTopic = (typeof outboxTopics)[number];
@@ -61,6 +62,8 @@ export interface DispatcherOptions {
   maxAttempts?: number;
   timeoutMs?: number;
   intervalMs?: number;
+  /** Renders FHIR Subscriptions' notifications (default: the one the FHIR module set). */
+  renderFhir?: FhirRenderer;
 }
 
 export interface Dispatcher {
@@ -114,33 +117,73 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
             created_at: Date;
             url: string;
             secret: string;
+            subscription_id: string;
+            fhir: unknown;
+            api_token_id: string | null;
           }>`
       with due as (
         select d.id from webhook_deliveries d
-        where d.delivered_at is null and d.failed_at is null and d.next_attempt_at <= greatest(now(), ${now.toISOString()}::timestamptz)
+        where d.delivered_at is null and d.failed_at is null and d.skipped_at is null and d.next_attempt_at <= greatest(now(), ${now.toISOString()}::timestamptz)
         order by d.next_attempt_at, d.id limit 50 for update skip locked)
       update webhook_deliveries d set next_attempt_at = ${lease.toISOString()}::timestamptz, attempts = d.attempts + 1
       from due, outbox o, webhook_subscriptions s
       where d.id = due.id and o.id = d.outbox_id and s.id = d.subscription_id
-      returning d.id, d.attempts, d.outbox_id, o.topic, o.resource_type, o.resource_id, o.payload, o.created_at, s.url, s.secret`.execute(
-            trx,
-          )
+      returning d.id, d.attempts, d.outbox_id, o.topic, o.resource_type, o.resource_id, o.payload, o.created_at, s.url, s.secret,
+        s.id as subscription_id, s.fhir, s.api_token_id`.execute(trx)
         ).rows,
     );
 
     await Promise.all(
       claimed.map(async (delivery) => {
-        const body = JSON.stringify({
-          id: `evt-${delivery.outbox_id}`,
-          type: delivery.topic,
-          occurredAt: new Date(delivery.created_at).toISOString(),
-          resource: {
-            resourceType: delivery.resource_type,
-            id: delivery.resource_id,
-            reference: `${delivery.resource_type}/${delivery.resource_id}`,
-          },
-          data: typeof delivery.payload === 'string' ? JSON.parse(delivery.payload) : delivery.payload,
-        });
+        // A FHIR Subscription's notification is rendered by the FHIR module, as its subscriber:
+        // one they may not read, or that does not match the criteria, is set aside unsent.
+        let fhir: Extract<Awaited<ReturnType<FhirRenderer>>, { send: true }> | undefined;
+        if (delivery.fhir !== null && delivery.fhir !== undefined) {
+          const render = options.renderFhir ?? fhirNotificationRenderer();
+          const rendered = render
+            ? await render(db, {
+                subscriptionId: delivery.subscription_id,
+                subscription: typeof delivery.fhir === 'string' ? JSON.parse(delivery.fhir) : delivery.fhir,
+                apiTokenId: delivery.api_token_id,
+                outboxId: Number(delivery.outbox_id),
+                topic: delivery.topic,
+                resourceType: delivery.resource_type,
+                resourceId: delivery.resource_id,
+                occurredAt: new Date(delivery.created_at),
+              }).catch(() => undefined)
+            : undefined;
+          if (!rendered) {
+            // Not yet renderable here (no FHIR module in this process, or the database failed): later.
+            await db
+              .updateTable('webhook_deliveries')
+              .set({ next_attempt_at: new Date(now.getTime() + baseDelayMs), attempts: Math.max(0, Number(delivery.attempts) - 1) })
+              .where('id', '=', delivery.id)
+              .execute();
+            return;
+          }
+          if (!rendered.send) {
+            await db
+              .updateTable('webhook_deliveries')
+              .set({ skipped_at: new Date(), skip_reason: rendered.reason })
+              .where('id', '=', delivery.id)
+              .execute();
+            return;
+          }
+          fhir = rendered;
+        }
+        const body = fhir
+          ? fhir.body
+          : JSON.stringify({
+              id: `evt-${delivery.outbox_id}`,
+              type: delivery.topic,
+              occurredAt: new Date(delivery.created_at).toISOString(),
+              resource: {
+                resourceType: delivery.resource_type,
+                id: delivery.resource_id,
+                reference: `${delivery.resource_type}/${delivery.resource_id}`,
+              },
+              data: typeof delivery.payload === 'string' ? JSON.parse(delivery.payload) : delivery.payload,
+            });
         const timestamp = Math.floor(Date.now() / 1000);
         let status: number | null = null;
         let error: string | null = null;
@@ -148,7 +191,8 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
           const response = await doFetch(delivery.url, {
             method: 'POST',
             headers: {
-              'content-type': 'application/json',
+              ...fhir?.headers,
+              ...(fhir ? (fhir.contentType ? { 'content-type': fhir.contentType } : {}) : { 'content-type': 'application/json' }),
               'user-agent': 'Joinery-Webhooks/1',
               'x-joinery-event-id': `evt-${delivery.outbox_id}`,
               'x-joinery-event-type': delivery.topic,
@@ -171,12 +215,14 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
             .set({ delivered_at: new Date(), last_status: status, last_error: null })
             .where('id', '=', delivery.id)
             .execute();
+          if (fhir) await markFhirSubscription(db, delivery.subscription_id, { error: null });
         } else if (attempts >= maxAttempts) {
           await db
             .updateTable('webhook_deliveries')
             .set({ failed_at: new Date(), last_status: status, last_error: error })
             .where('id', '=', delivery.id)
             .execute();
+          if (fhir) await markFhirSubscription(db, delivery.subscription_id, { error });
         } else {
           const next = new Date(now.getTime() + backoffMs(attempts, baseDelayMs));
           await db

@@ -5,6 +5,7 @@
 // The outbox is written by triggers, so an event row commits or rolls back with the change
 // that caused it, whichever module made the change (referrals, plans, consent, care network).
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { subscriptionMigrations, type DeliverySkipColumns, type SubscriptionColumns } from './subscription-schema.ts';
 
 export interface InteropTables {
   api_tokens: {
@@ -88,7 +89,7 @@ export interface InteropTables {
     /** Set when the dispatcher has fanned the event out to every subscription. */
     dispatched_at: Date | null;
   };
-  webhook_subscriptions: {
+  webhook_subscriptions: SubscriptionColumns & {
     id: string;
     url: string;
     secret: string;
@@ -97,7 +98,7 @@ export interface InteropTables {
     created_by: string | null;
     created_at: Generated<Date>;
   };
-  webhook_deliveries: {
+  webhook_deliveries: DeliverySkipColumns & {
     id: Generated<number>;
     outbox_id: number;
     subscription_id: string;
@@ -283,4 +284,6 @@ export const interopMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
+  // FHIR Subscriptions on the webhooks (subscription-schema.ts).
+  ...subscriptionMigrations,
 };

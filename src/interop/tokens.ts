@@ -179,14 +179,9 @@ export async function revokeTokensOfUser(db: Kysely<Database>, userId: string, n
   return Number(result.numUpdatedRows);
 }
 
-/**
- * The user a bearer token belongs to, if it is live (not expired or revoked) and its account may
- * act: not disabled and, for a practitioner, still active in the network. Checked on every
- * request, so a change made anywhere (another server, a FHIR write, the database) counts at once.
- */
-export async function userForApiToken(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<SignedInUser | undefined> {
-  if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
-  const row = await db
+/** The live token (not expired or revoked) found by its hash or its id, with its account, if the account may act. */
+async function liveToken(db: Kysely<Database>, by: { hash: string } | { id: string }, now: Date) {
+  return db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
     .leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id')
@@ -202,25 +197,54 @@ export async function userForApiToken(db: Kysely<Database>, token: string, now: 
       'users.organisation_id',
       'practitioners.team_id',
     ])
-    .where('api_tokens.token_hash', '=', hashToken(token))
+    .where('hash' in by ? 'api_tokens.token_hash' : 'api_tokens.id', '=', 'hash' in by ? by.hash : by.id)
     .where('api_tokens.revoked_at', 'is', null)
     .where('api_tokens.expires_at', '>', now)
     .where('users.disabled_at', 'is', null)
     .where((eb) => eb.or([eb('practitioners.id', 'is', null), eb('practitioners.active', '=', true)]))
     .executeTakeFirst();
+}
+
+type LiveToken = NonNullable<Awaited<ReturnType<typeof liveToken>>>;
+
+const userOf = (row: LiveToken): SignedInUser => ({
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
+  role: row.role,
+  personId: row.person_id,
+  practitionerId: row.practitioner_id,
+  organisationId: row.organisation_id,
+  teamId: row.team_id,
+});
+
+/**
+ * The user a bearer token belongs to, if it is live (not expired or revoked) and its account may
+ * act: not disabled and, for a practitioner, still active in the network. Checked on every
+ * request, so a change made anywhere (another server, a FHIR write, the database) counts at once.
+ */
+export async function userForApiToken(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<SignedInUser | undefined> {
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
+  const row = await liveToken(db, { hash: hashToken(token) }, now);
   if (!row) return undefined;
   // Record use at most once a minute, so reads do not turn into writes.
   if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() > 60_000) {
     await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.token_id).execute();
   }
-  return {
-    id: row.id,
-    username: row.username,
-    displayName: row.display_name,
-    role: row.role,
-    personId: row.person_id,
-    practitionerId: row.practitioner_id,
-    organisationId: row.organisation_id,
-    teamId: row.team_id,
-  };
+  return userOf(row);
+}
+
+/** The id of a live bearer token, for something that acts later on its behalf (a FHIR Subscription's notifications). */
+export async function apiTokenIdOf(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<string | undefined> {
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
+  return (await liveToken(db, { hash: hashToken(token) }, now))?.token_id;
+}
+
+/**
+ * The user of the token with this id, on the same terms as a request bearing it (live token,
+ * account that may act): a FHIR Subscription's notifications stop when its token is revoked.
+ */
+export async function userForApiTokenId(db: Kysely<Database>, id: string, now: Date = new Date()): Promise<SignedInUser | undefined> {
+  const row = await liveToken(db, { id }, now);
+  return row ? userOf(row) : undefined;
 }

@@ -1,0 +1,569 @@
+// FHIR Bulk Data $export (HL7 Bulk Data Access IG v2): kick-off at /fhir/$export (system),
+// /fhir/Patient/$export (every Patient compartment) and /fhir/Group/<household>/$export (the
+// household's members), status polling, the manifest, NDJSON downloads and cancellation.
+//
+// The rule for bulk: an export is a read of every resource in it by the account that asked, for
+// the same purpose, through the same access decision (action 'export', each person decided and
+// audited once per chunk). A practitioner's token therefore yields only the people and parts the
+// practitioner may see (a person who withdrew their consent drops out with their consent), a
+// citizen's token their own record (and those they are proxy for). Roles that see aggregate
+// figures only (manager, admin, data quality, privacy officer) are refused at kick-off: Joinery
+// has no role with a lawful basis for a population extract of identifiable records; the joint
+// needs assessment reads the insight module's pseudonymised, small-number-suppressed figures.
+//
+// A job lives in the database (bulk-schema.ts): a worker claims it with a lease (FOR UPDATE SKIP
+// LOCKED, as the webhook dispatcher claims deliveries), so with several processes one worker runs
+// a job; each chunk (rows after the last id written, in id order: keyset paging, which holds one
+// chunk in memory and, unlike a server-side cursor, survives a restart) is read, decided, written
+// as NDJSON and the job's position moved on in one transaction. A worker that dies leaves its
+// lease to run out; the next one carries on from the last chunk committed, with nothing written twice.
+import { createHash, randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { Readable } from 'node:stream';
+import { sql, type Kysely } from 'kysely';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Database } from '../schema.ts';
+import type { SignedInUser } from '../auth/index.ts';
+import { authorise, defFor, readRow, type FhirContext } from './engine.ts';
+import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
+import { withStoredCopies } from './stored.ts';
+import { FhirError, invalid, operationOutcome } from './outcome.ts';
+import type { Cond } from './params.ts';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const NDJSON = 'application/fhir+ndjson';
+
+/** Types never exported: the audit trail is shown to the person and privacy officers one event at a time. */
+const NOT_EXPORTED = new Set(['AuditEvent']);
+
+/** Every type a system-level export offers. */
+export function exportableTypes(): string[] {
+  return Object.keys(resourceDefs).filter((t) => !NOT_EXPORTED.has(t));
+}
+
+/** Types in the Patient compartment as Joinery models it: Patient itself and those searchable by patient. */
+export function compartmentTypes(): string[] {
+  return exportableTypes().filter((t) => t === 'Patient' || (resourceDefs[t]!.params.patient && resourceDefs[t]!.access?.personOf));
+}
+
+/** Roles whose access decision never shows identifiable records: no population extract for them. */
+const AGGREGATE_ONLY = new Set(['manager', 'admin', 'data_quality', 'privacy_officer']);
+
+export const hashToken = (token: string): string => createHash('sha256').update(`joinery-bulk-export:${token}`).digest('hex');
+
+export interface ExportRequest {
+  level: 'system' | 'patient' | 'group';
+  groupId?: string;
+  query: Record<string, unknown>;
+  /** The request's URL as the client sent it (the manifest repeats it). */
+  requestUrl: string;
+}
+
+function one(query: Record<string, unknown>, name: string): string | undefined {
+  const v = query[name];
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) return v.map(String).join(',');
+  return String(v);
+}
+
+const UNSUPPORTED_PARAMS = ['_typeFilter', '_elements', 'patient', 'includeAssociatedData', '_until'];
+const MAX_JOBS_IN_PROGRESS = 3;
+const KEEP_HOURS = 24;
+
+/**
+ * Kick-off: checks the request and who asks, and records the job (queued). The job's resources are
+ * decided later, chunk by chunk, as the actor; a Group's members are those the actor sees now.
+ */
+export async function startExport(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  token: string,
+  request: ExportRequest,
+  now: Date = new Date(),
+): Promise<string> {
+  if (AGGREGATE_ONLY.has(actor.role))
+    throw new FhirError(
+      403,
+      'forbidden',
+      `the ${actor.role.replace(/_/g, ' ')} role sees aggregate figures only, so it cannot export people's records; population figures are in the insight pages`,
+    );
+  for (const name of UNSUPPORTED_PARAMS)
+    if (request.query[name] !== undefined) throw new FhirError(400, 'not-supported', `${name} is not supported by this server's $export`);
+  const format = one(request.query, '_outputFormat');
+  if (format !== undefined && !['application/fhir+ndjson', 'application/ndjson', 'ndjson'].includes(format))
+    throw new FhirError(400, 'not-supported', `_outputFormat=${format} is not offered: only application/fhir+ndjson`);
+  const offered = request.level === 'system' ? exportableTypes() : compartmentTypes();
+  const typeParam = one(request.query, '_type');
+  let types = offered;
+  if (typeParam !== undefined) {
+    types = [...new Set(typeParam.split(',').map((t) => t.trim()))].filter((t) => t !== '');
+    for (const t of types)
+      if (!offered.includes(t))
+        throw new FhirError(
+          400,
+          'not-supported',
+          `_type ${t} cannot be exported at ${request.level} level here; offered: ${offered.join(', ')}`,
+        );
+    if (types.length === 0) throw invalid('_type names no type');
+  }
+  const sinceRaw = one(request.query, '_since');
+  let since: Date | null = null;
+  if (sinceRaw !== undefined) {
+    since = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(sinceRaw) ? new Date(sinceRaw) : null;
+    if (!since || Number.isNaN(since.getTime())) throw invalid('_since must be a FHIR instant, e.g. 2026-01-01T00:00:00Z');
+  }
+  let members: string[] | null = null;
+  if (request.level === 'group') {
+    const ctx: FhirContext = { db, actor, base: '' };
+    // The Group as the actor may read it (a 404 otherwise): its members are those they may see.
+    const row = await readRow(ctx, 'Group', request.groupId!);
+    members = (row.members as string[] | undefined) ?? [];
+  }
+  const inProgress = await db
+    .selectFrom('fhir_export_jobs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('owner_user_id', '=', actor.id)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirstOrThrow();
+  if (Number(inProgress.n) >= MAX_JOBS_IN_PROGRESS)
+    throw new FhirError(429, 'throttled', `you have ${MAX_JOBS_IN_PROGRESS} exports in progress; wait for one to finish or cancel it`);
+  const id = randomUUID();
+  await db
+    .insertInto('fhir_export_jobs')
+    .values({
+      id,
+      owner_user_id: actor.id,
+      token_hash: hashToken(token),
+      actor: JSON.stringify(actor),
+      level: request.level,
+      group_id: request.groupId ?? null,
+      members,
+      types,
+      since,
+      request: request.requestUrl,
+      status: 'queued',
+      transaction_time: now,
+      type_index: 0,
+      cursor_id: null,
+      current_file: null,
+      current_count: 0,
+      files_made: 0,
+      resources_done: 0,
+      leased_by: null,
+      leased_until: null,
+      failure: null,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+      expires_at: new Date(now.getTime() + KEEP_HOURS * 3600_000),
+    })
+    .execute();
+  return id;
+}
+
+type Job = Database['fhir_export_jobs'] extends infer J ? { [K in keyof J]: J[K] } : never;
+
+/** The job, only for the token that asked for it (anyone else: not found, as if it did not exist). */
+async function jobForToken(db: Kysely<Database>, id: string, token: string): Promise<Job> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new FhirError(404, 'not-found', 'there is no such export');
+  const job = await db.selectFrom('fhir_export_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!job || job.token_hash !== hashToken(token) || job.status === 'cancelled')
+    throw new FhirError(404, 'not-found', 'there is no such export (an export is seen only with the token that asked for it)');
+  return job as Job;
+}
+
+export type ExportStatus =
+  | { state: 'in-progress'; progress: string }
+  | { state: 'failed'; failure: string }
+  | { state: 'done'; manifest: Record<string, unknown>; expires: Date };
+
+export async function exportStatus(db: Kysely<Database>, id: string, token: string, base: string): Promise<ExportStatus> {
+  const job = await jobForToken(db, id, token);
+  if (job.status === 'queued' || job.status === 'running') {
+    const type = job.types[job.type_index];
+    return {
+      state: 'in-progress',
+      progress:
+        job.status === 'queued'
+          ? 'queued'
+          : `${type ?? 'finishing'} (type ${Math.min(job.type_index + 1, job.types.length)} of ${job.types.length}), ${Number(job.resources_done).toLocaleString('en-GB')} resources written`,
+    };
+  }
+  if (job.status === 'failed') return { state: 'failed', failure: job.failure ?? 'the export failed' };
+  const files = await db
+    .selectFrom('fhir_export_files')
+    .select(['file_no', 'resource_type', 'kind', 'count'])
+    .where('job_id', '=', id)
+    .orderBy('file_no')
+    .execute();
+  const url = (n: number) => `${base}/bulk-files/${id}/${n}.ndjson`;
+  return {
+    state: 'done',
+    expires: new Date(job.expires_at),
+    manifest: {
+      transactionTime: new Date(job.transaction_time).toISOString(),
+      request: job.request,
+      requiresAccessToken: true,
+      output: files.filter((f) => f.kind === 'output').map((f) => ({ type: f.resource_type, url: url(f.file_no), count: f.count })),
+      error: files.filter((f) => f.kind === 'error').map((f) => ({ type: 'OperationOutcome', url: url(f.file_no), count: f.count })),
+    },
+  };
+}
+
+/** Cancels a job (queued, running or done) and deletes its files. */
+export async function cancelExport(db: Kysely<Database>, id: string, token: string): Promise<void> {
+  await jobForToken(db, id, token);
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('fhir_export_jobs')
+      .set({ status: 'cancelled', leased_by: null, leased_until: null, updated_at: new Date(), finished_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+    await trx.deleteFrom('fhir_export_files').where('job_id', '=', id).execute();
+  });
+}
+
+/** A file's NDJSON, chunk by chunk from the database (a few chunks in memory at a time). */
+export async function exportFile(db: Kysely<Database>, id: string, fileNo: number, token: string): Promise<Readable> {
+  const job = await jobForToken(db, id, token);
+  if (job.status !== 'done') throw new FhirError(404, 'not-found', 'the export has not finished');
+  const file = await db
+    .selectFrom('fhir_export_files')
+    .select('file_no')
+    .where('job_id', '=', id)
+    .where('file_no', '=', fileNo)
+    .executeTakeFirst();
+  if (!file) throw new FhirError(404, 'not-found', 'the export has no such file');
+  async function* chunks(): AsyncGenerator<string> {
+    let after = -1;
+    for (;;) {
+      const rows = await db
+        .selectFrom('fhir_export_chunks')
+        .select(['seq', 'ndjson'])
+        .where('job_id', '=', id)
+        .where('file_no', '=', fileNo)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(4)
+        .execute();
+      for (const row of rows) yield row.ndjson;
+      if (rows.length < 4) return;
+      after = rows.at(-1)!.seq;
+    }
+  }
+  return Readable.from(chunks());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker
+
+export interface ExportWorkerOptions {
+  /** Rows read, decided and written per transaction. */
+  chunkRows?: number;
+  /** Resources per NDJSON file before another is begun. */
+  fileRows?: number;
+  leaseMs?: number;
+  /** Chunks one claim runs before letting go (another job may be waiting). */
+  stepsPerClaim?: number;
+  intervalMs?: number;
+  /** Names this worker in leases (host, process and a random part by default). */
+  name?: string;
+}
+
+export interface ExportWorker {
+  /** Claims one job and runs up to stepsPerClaim chunks of it; the chunks run (0: nothing to do). */
+  runOnce(now?: Date): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The rows of one type this job asks for, after `cursor`, in id order. */
+function conditionsFor(def: ResourceDef, job: Job): Cond[] | null {
+  const conditions: Cond[] = [];
+  if (job.since) {
+    const lastUpdated = def.params._lastUpdated;
+    if (lastUpdated) conditions.push(lastUpdated(`gt${new Date(job.since).toISOString()}`));
+  }
+  if (job.level === 'group') {
+    const members = job.members ?? [];
+    if (members.length === 0) return null;
+    const restrict = def.type === 'Patient' ? def.params._id : def.params.patient;
+    if (!restrict) return null;
+    conditions.push(restrict(members.map((m) => (def.type === 'Patient' ? m : `Patient/${m}`)).join(',')));
+  }
+  return conditions;
+}
+
+async function readChunk(db: Kysely<Database>, def: ResourceDef, conditions: Cond[], after: string | null, limit: number): Promise<Row[]> {
+  const all = after === null ? conditions : [...conditions, sql`r.id > ${after}`];
+  const where = all.length > 0 ? sql`where ${sql.join(all, sql` and `)}` : sql``;
+  const rows = (await sql<Row>`select * from (${def.base}) r ${where} order by r.id limit ${limit}`.execute(db)).rows;
+  await def.hydrate?.(db, rows);
+  return rows;
+}
+
+export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOptions = {}): ExportWorker {
+  const chunkRows = options.chunkRows ?? 1000;
+  const fileRows = options.fileRows ?? 50_000;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const stepsPerClaim = options.stepsPerClaim ?? 50;
+  const name = options.name ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  async function claim(now: Date): Promise<string | undefined> {
+    const until = new Date(now.getTime() + leaseMs);
+    const claimed = await db.transaction().execute(
+      async (trx) =>
+        (
+          await sql<{ id: string }>`
+        with next as (
+          select id from fhir_export_jobs
+          where status in ('queued', 'running') and (leased_until is null or leased_until < ${now.toISOString()}::timestamptz)
+          order by created_at limit 1 for update skip locked)
+        update fhir_export_jobs j set status = 'running', leased_by = ${name}, leased_until = ${until.toISOString()}::timestamptz, updated_at = now()
+        from next where j.id = next.id
+        returning j.id`.execute(trx)
+        ).rows,
+    );
+    return claimed[0]?.id;
+  }
+
+  /** One chunk of the job, in one transaction; false when the job is finished or no longer this worker's. */
+  async function step(id: string, now: Date): Promise<boolean> {
+    return db.transaction().execute(async (trx) => {
+      // The row stays locked until the chunk commits: a cancel waits for it, and nobody else writes the job meanwhile.
+      const job = (await trx
+        .selectFrom('fhir_export_jobs')
+        .selectAll()
+        .where('id', '=', id)
+        .where('leased_by', '=', name)
+        .where('status', '=', 'running')
+        .forUpdate()
+        .executeTakeFirst()) as Job | undefined;
+      if (!job) return false;
+      const lease = { leased_until: new Date(Math.max(now.getTime(), Date.now()) + leaseMs), updated_at: new Date() };
+      const type = job.types[job.type_index];
+      if (type === undefined) {
+        await trx
+          .updateTable('fhir_export_jobs')
+          .set({ status: 'done', finished_at: new Date(), leased_by: null, leased_until: null, updated_at: new Date() })
+          .where('id', '=', id)
+          .execute();
+        return false;
+      }
+      const def = defFor(type);
+      const conditions = conditionsFor(def, job);
+      const rows = conditions ? await readChunk(trx, def, conditions, job.cursor_id, chunkRows) : [];
+      if (rows.length === 0) {
+        // This type is done: the next begins with a file of its own.
+        await trx
+          .updateTable('fhir_export_jobs')
+          .set({ ...lease, type_index: job.type_index + 1, cursor_id: null, current_file: null, current_count: 0 })
+          .where('id', '=', id)
+          .execute();
+        return true;
+      }
+      const actor = (typeof job.actor === 'string' ? JSON.parse(job.actor) : job.actor) as SignedInUser;
+      const ctx: FhirContext = { db: trx, actor, base: '' };
+      const visible = await authorise(ctx, def, rows, 'export');
+      const lines: string[] = [];
+      const problems: string[] = [];
+      if (visible.length > 0) {
+        let resources: Resource[] = [];
+        try {
+          resources = await withStoredCopies(ctx, def, visible);
+        } catch {
+          // One row that cannot be shown should not cost the rest: each is tried alone.
+          for (const row of visible) {
+            try {
+              resources.push(...(await withStoredCopies(ctx, def, [row])));
+            } catch {
+              problems.push(
+                JSON.stringify(operationOutcome('error', 'exception', `${type}/${row.id} could not be written as FHIR and is left out`)),
+              );
+            }
+          }
+        }
+        for (const r of resources) lines.push(JSON.stringify(r));
+      }
+      let { current_file: file, current_count: count, files_made: made } = job;
+      if (lines.length > 0) {
+        if (file === null || count + lines.length > fileRows) {
+          file = ++made;
+          count = 0;
+          await trx
+            .insertInto('fhir_export_files')
+            .values({ job_id: id, file_no: file, resource_type: type, kind: 'output', count: 0 })
+            .execute();
+        }
+        await trx
+          .insertInto('fhir_export_chunks')
+          .values({ job_id: id, file_no: file, seq: count, ndjson: lines.join('\n') + '\n' })
+          .execute();
+        count += lines.length;
+        await trx.updateTable('fhir_export_files').set({ count }).where('job_id', '=', id).where('file_no', '=', file).execute();
+      }
+      if (problems.length > 0) {
+        const errorFile = ++made;
+        await trx
+          .insertInto('fhir_export_files')
+          .values({ job_id: id, file_no: errorFile, resource_type: 'OperationOutcome', kind: 'error', count: problems.length })
+          .execute();
+        await trx
+          .insertInto('fhir_export_chunks')
+          .values({ job_id: id, file_no: errorFile, seq: 0, ndjson: problems.join('\n') + '\n' })
+          .execute();
+      }
+      await trx
+        .updateTable('fhir_export_jobs')
+        .set({
+          ...lease,
+          cursor_id: rows.at(-1)!.id,
+          current_file: file,
+          current_count: count,
+          files_made: made,
+          resources_done: Number(job.resources_done) + lines.length,
+        })
+        .where('id', '=', id)
+        .execute();
+      return true;
+    });
+  }
+
+  async function failJob(id: string, error: unknown): Promise<void> {
+    const message = error instanceof FhirError ? error.message : 'the export failed on the server';
+    await db
+      .updateTable('fhir_export_jobs')
+      .set({ status: 'failed', failure: message, finished_at: new Date(), leased_by: null, leased_until: null, updated_at: new Date() })
+      .where('id', '=', id)
+      .where('leased_by', '=', name)
+      .execute();
+  }
+
+  /** Jobs past their time are deleted with their files. */
+  async function expire(now: Date): Promise<void> {
+    await db.deleteFrom('fhir_export_jobs').where('expires_at', '<', now).execute();
+  }
+
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+
+  const worker: ExportWorker = {
+    async runOnce(now = new Date()) {
+      const id = await claim(now);
+      if (!id) return 0;
+      let steps = 0;
+      try {
+        while (steps < stepsPerClaim && !stopped) {
+          const more = await step(id, now);
+          steps++;
+          if (!more) return steps;
+        }
+      } catch (error) {
+        await failJob(id, error);
+        return steps;
+      }
+      // Let go, so a job waiting behind this one gets its turn (this one is claimed again next).
+      await db
+        .updateTable('fhir_export_jobs')
+        .set({ leased_by: null, leased_until: null })
+        .where('id', '=', id)
+        .where('leased_by', '=', name)
+        .execute();
+      return steps;
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running.catch(() => {});
+    },
+  };
+
+  if (options.intervalMs !== undefined) {
+    const tick = () => {
+      if (stopped) return;
+      running = (async () => {
+        await expire(new Date());
+        while (!stopped && (await worker.runOnce()) > 0);
+      })()
+        .catch(() => {})
+        .finally(() => {
+          if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
+        });
+    };
+    timer = setTimeout(tick, options.intervalMs).unref();
+  }
+  return worker;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+function bearer(request: FastifyRequest): string {
+  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  if (!m || !request.user)
+    throw new FhirError(401, 'login', 'send a bearer token: Authorization: Bearer <token> (joinery token create --user NAME)');
+  return m[1]!;
+}
+
+async function kickOff(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  level: ExportRequest['level'],
+  groupId?: string,
+): Promise<FastifyReply> {
+  const token = bearer(request);
+  if (!/respond-async/i.test(String(request.headers.prefer ?? '')))
+    throw new FhirError(400, 'invalid', '$export runs asynchronously: send the header Prefer: respond-async');
+  const base = `${request.server.joinery.config.publicUrl}/fhir`;
+  const id = await startExport(request.server.joinery.database.db, request.user!, token, {
+    level,
+    groupId,
+    query: (request.query ?? {}) as Record<string, unknown>,
+    requestUrl: `${request.server.joinery.config.publicUrl}${request.url}`,
+  });
+  return reply
+    .code(202)
+    .header('content-location', `${base}/bulk-status/${id}`)
+    .type(FHIR_JSON)
+    .send(operationOutcome('information', 'informational', `the export has begun; poll ${base}/bulk-status/${id}`));
+}
+
+/**
+ * Kick-off, status and cancel, inside the /fhir plugin (its bearer token, errors and rate
+ * limit); the NDJSON files answer from a plugin of their own (registerBulkFileRoutes), since
+ * the /fhir plugin answers only FHIR JSON.
+ */
+export function registerBulkExportRoutes(fhir: FastifyInstance): void {
+  fhir.get('/$export', async (request, reply) => kickOff(request, reply, 'system'));
+  fhir.get('/Patient/$export', async (request, reply) => kickOff(request, reply, 'patient'));
+  fhir.get('/Group/:id/$export', async (request, reply) => kickOff(request, reply, 'group', (request.params as { id: string }).id));
+  fhir.get('/bulk-status/:id', async (request, reply) => {
+    const token = bearer(request);
+    const base = `${request.server.joinery.config.publicUrl}/fhir`;
+    const status = await exportStatus(request.server.joinery.database.db, (request.params as { id: string }).id, token, base);
+    if (status.state === 'in-progress') return reply.code(202).header('x-progress', status.progress).header('retry-after', '2').send();
+    if (status.state === 'failed')
+      return reply
+        .code(500)
+        .type(FHIR_JSON)
+        .send(operationOutcome('error', 'exception', status.failure));
+    return reply.code(200).header('expires', status.expires.toUTCString()).type('application/json').send(status.manifest);
+  });
+  fhir.delete('/bulk-status/:id', { config: { csrf: false } }, async (request, reply) => {
+    const token = bearer(request);
+    await cancelExport(request.server.joinery.database.db, (request.params as { id: string }).id, token);
+    return reply.code(202).send();
+  });
+  fhir.get('/bulk-files/:id/:file', async (request, reply) => {
+    const token = bearer(request);
+    const { id, file } = request.params as { id: string; file: string };
+    const m = /^(\d{1,6})\.ndjson$/.exec(file);
+    if (!m) throw new FhirError(404, 'not-found', 'the export has no such file');
+    const stream = await exportFile(request.server.joinery.database.db, id, Number(m[1]), token);
+    return reply.code(200).type(NDJSON).send(stream);
+  });
+
+  const worker = createExportWorker(fhir.joinery.database.db, { intervalMs: 1000 });
+  fhir.addHook('onClose', async () => worker.stop());
+}
