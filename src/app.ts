@@ -46,7 +46,6 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerInteropRoutes(app);
   registerNotifyRoutes(app);
   registerSmartRoutes(app);
-  registerSmartRoutes(app);
   await app.ready();
   return app;
 }

@@ -239,6 +239,44 @@ describe('SMART App Launch, as an app plays it', () => {
     assert.ok(audited.rows.some((r) => r.reason.includes('Test GP app')));
   });
 
+  test('patient/ scopes write only about the launch patient; interactions not mapped for apps ($everything, history, PATCH) are refused', async () => {
+    const { tokens } = await ehrLaunch(patient, 'launch patient/*.cruds');
+    const token = String(tokens.access_token);
+    const aboutOther = await server.app.inject({
+      method: 'POST',
+      url: '/fhir/Observation',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      payload: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'blood pressure' },
+        subject: { reference: `Patient/${otherVisible}` },
+      },
+    });
+    assert.equal(aboutOther.statusCode, 403);
+    const update = await server.app.inject({
+      method: 'PUT',
+      url: `/fhir/Patient/${otherVisible}`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      payload: { resourceType: 'Patient', id: otherVisible },
+    });
+    assert.equal(update.statusCode, 403);
+    assert.equal(
+      (await fhir(token, `/fhir/Patient/${otherVisible}/_history/1`)).status,
+      404,
+      'an earlier version of another patient is not found',
+    );
+    for (const path of [`/fhir/Patient/${patient}/$everything`, `/fhir/Patient/${patient}/_history`, '/fhir/Patient/_history'])
+      assert.equal((await fhir(token, path)).status, 403, path);
+    const patch = await server.app.inject({
+      method: 'PATCH',
+      url: `/fhir/Patient/${patient}`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json-patch+json' },
+      payload: [{ op: 'replace', path: '/gender', value: 'other' }],
+    });
+    assert.equal(patch.statusCode, 403);
+  });
+
   test('the "Open in an app" page mints a launch for the person and sends the browser to the app', async () => {
     const page = await server.app.inject({ method: 'GET', url: `/smart/open?person=${patient}`, headers: { cookie: practitionerCookie } });
     assert.equal(page.statusCode, 200);

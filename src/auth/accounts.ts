@@ -252,25 +252,6 @@ export async function activeUserById(db: Kysely<Database>, userId: string): Prom
   return row ? toSignedInUser(row) : undefined;
 }
 
-/**
- * The account with this id as it signs in now, if it may act (not disabled; a practitioner still
- * active): what a bearer credential issued to it earlier (a SMART app's token) acts as, checked
- * on every use so an account ended anywhere stops its apps at once.
- */
-export async function activeUserById(db: Kysely<Database>, userId: string): Promise<SignedInUser | undefined> {
-  const rows = await preparedQuery<
-    Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>
-  >(
-    db,
-    'joinery_active_user_by_id',
-    `select u.id, u.username, u.display_name, u.role, u.person_id, u.practitioner_id, u.organisation_id, ${practitionerTeamIdSql('u.practitioner_id')} as team_id
-     from users u where u.id = $1 and u.disabled_at is null and coalesce(${practitionerActiveSql('u.practitioner_id')}, true)`,
-    [userId],
-  );
-  const row = rows[0];
-  return row ? toSignedInUser(row) : undefined;
-}
-
 export async function endSession(db: Kysely<Database>, token: string): Promise<void> {
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash(token)).execute();
 }

@@ -3,7 +3,6 @@
 // then its routes, and the resource definitions and systems the JSON API and imports share.
 export { fhirMigrations, type FhirTables } from './schema.ts';
 export { smartMigrations, type SmartTables } from './smart/schema.ts';
-export { smartMigrations, type SmartTables } from './smart/schema.ts';
 export { registerFhirRoutes } from './routes.ts';
 export { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX, resourceDefs } from './resources.ts';
 export { CLINICAL_TYPES, isClinicalType } from './clinical.ts';

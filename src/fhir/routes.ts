@@ -634,8 +634,6 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       fhir.addHook('preHandler', apiRateLimit(app, 'fhir'));
       // SMART app tokens: only within their scopes, patient/ scopes only about the launch patient.
       registerSmartGuard(fhir);
-      // SMART app tokens: only within their scopes, patient/ scopes only about the launch patient.
-      registerSmartGuard(fhir);
 
       fhir.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
         if (error instanceof FhirError) {
