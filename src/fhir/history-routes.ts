@@ -10,6 +10,7 @@ import { compartmentSearch, everything, PATIENT_COMPARTMENT } from './everything
 import { patchedResource } from './patch.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { MAX_RESOURCE_BYTES } from './limits.ts';
+import { resourceDefs } from './resources.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_PATCH = 'application/json-patch+json';
@@ -123,6 +124,8 @@ export function registerHistoryRoutes(fhir: FastifyInstance, deps: HistoryRouteD
 export function withHistoryCapabilities(statement: CapabilityStatement): CapabilityStatement {
   for (const rest of statement.rest ?? []) {
     for (const resource of rest.resource ?? []) {
+      // Only the types served from resourceDefs have history, patch and $validate here.
+      if (!Object.hasOwn(resourceDefs, resource.type)) continue;
       const codes = new Set((resource.interaction ?? []).map((i) => i.code));
       const add = (code: NonNullable<typeof resource.interaction>[number]['code']) => {
         if (!codes.has(code)) resource.interaction = [...(resource.interaction ?? []), { code }];

@@ -125,8 +125,82 @@ export function openApiDocument(server: string): Record<string, unknown> {
         responses: { 405: outcome },
       };
     }
+    if (def.interactions.includes('update')) {
+      instance.patch = {
+        tags: ['FHIR'],
+        summary: `Patch ${def.type} with a JSON Patch (RFC 6902), checked as an update`,
+        parameters: [...idParam, { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }],
+        requestBody: {
+          required: true,
+          content: { 'application/json-patch+json': { schema: { type: 'array', items: { type: 'object' } } } },
+        },
+        responses: { 200: { description: 'Patched', content: fhirJson() }, ...errors, 412: outcome, 415: outcome, 422: outcome },
+      };
+    }
     paths[`/fhir/${def.type}/{id}`] = instance;
+    const historyBundle = {
+      description: 'history Bundle: the versions the reader may see, newest first',
+      content: fhirJson('#/components/schemas/Bundle'),
+    };
+    const since = [
+      { name: '_since', in: 'query', required: false, schema: { type: 'string', format: 'date-time' } },
+      { name: '_count', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500 } },
+    ];
+    paths[`/fhir/${def.type}/_history`] = {
+      get: {
+        tags: ['FHIR'],
+        summary: `Every version of every ${def.type}`,
+        parameters: since,
+        responses: { 200: historyBundle, ...errors },
+      },
+    };
+    paths[`/fhir/${def.type}/{id}/_history`] = {
+      get: {
+        tags: ['FHIR'],
+        summary: `Every version of one ${def.type}`,
+        parameters: [...idParam, ...since],
+        responses: { 200: historyBundle, ...errors },
+      },
+    };
+    paths[`/fhir/${def.type}/{id}/_history/{vid}`] = {
+      get: {
+        tags: ['FHIR'],
+        summary: `One version of a ${def.type} (vread)`,
+        parameters: [...idParam, { name: 'vid', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,9}$' } }],
+        responses: { 200: { description: def.type, content: fhirJson() }, ...errors },
+      },
+    };
+    paths[`/fhir/${def.type}/$validate`] = {
+      post: {
+        tags: ['FHIR'],
+        summary: `Check a ${def.type} as a create or update would, writing nothing`,
+        requestBody: { required: true, content: fhirJson() },
+        responses: { 200: { description: 'OperationOutcome', content: fhirJson('#/components/schemas/OperationOutcome') }, ...errors },
+      },
+    };
   }
+  const patientId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } };
+  paths['/fhir/Patient/{id}/$everything'] = {
+    get: {
+      tags: ['FHIR'],
+      summary: 'The Patient and everything about them the reader may see (R4 Patient compartment, and Task)',
+      parameters: [
+        patientId,
+        { name: '_since', in: 'query', required: false, schema: { type: 'string', format: 'date-time' } },
+        { name: '_type', in: 'query', required: false, schema: { type: 'string' } },
+        { name: '_count', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500 } },
+      ],
+      responses: { 200: { description: 'searchset Bundle', content: fhirJson('#/components/schemas/Bundle') }, ...errors },
+    },
+  };
+  paths['/fhir/Patient/{id}/{type}'] = {
+    get: {
+      tags: ['FHIR'],
+      summary: "Compartment search: the type's search within the Patient's compartment",
+      parameters: [patientId, { name: 'type', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { 200: { description: 'searchset Bundle', content: fhirJson('#/components/schemas/Bundle') }, ...errors },
+    },
+  };
 
   const importJob = {
     description: 'An import job',
