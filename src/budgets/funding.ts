@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { RefusedInput } from '../platform/refused.ts';
+import { NotAllowed, RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess, type AccessDecision } from '../consent/index.ts';
 import { ensureAccounts, postTransactions, reversalOf, type AccountInput, type TransactionInput } from './ledger.ts';
@@ -29,10 +29,7 @@ export class FundingInputError extends RefusedInput {
 }
 
 /** The actor may not do this (no access to the person, or not a budget holder of the right partner). */
-export class FundingRefused extends Error {
-  override name = 'FundingRefused';
-  readonly status = 403;
-}
+export class FundingRefused extends NotAllowed {}
 
 export interface Share {
   partnerId: string;

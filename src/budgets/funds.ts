@@ -6,9 +6,13 @@ import type { Database } from '../schema.ts';
 import { accountBalances, ensureAccounts, postTransactions, type AccountInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, contributionAccount, fundAccount, type TargetKind } from './accounts.ts';
 import { financialYearLabel, formatPounds } from './goals.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
-export class FundChangeError extends Error {
-  override name = 'FundChangeError';
+/** A change to a fund that breaks its rules (422). */
+export class FundChangeError extends RefusedInput {
+  constructor(message: string) {
+    super(422, message);
+  }
 }
 
 export interface ChangeInput {

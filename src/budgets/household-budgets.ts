@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { RefusedInput } from '../platform/refused.ts';
+import { NotAllowed, RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess } from '../consent/index.ts';
 import { householdMembersOn, householdOfPerson, type HouseholdMember } from '../people/index.ts';
@@ -29,10 +29,7 @@ export class HouseholdBudgetInputError extends RefusedInput {
   }
 }
 
-export class HouseholdBudgetRefused extends Error {
-  override name = 'HouseholdBudgetRefused';
-  readonly status = 403;
-}
+export class HouseholdBudgetRefused extends NotAllowed {}
 
 const isDate = (d: string) => /^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`));
 const householdAccountId = (budgetId: string) => `household_budget:${budgetId}`;

@@ -4,9 +4,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { financialYearOf } from './goals.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
-export class LedgerError extends Error {
-  override name = 'LedgerError';
+/** A transaction the ledger will not post (unbalanced, malformed): 422. */
+export class LedgerError extends RefusedInput {
+  constructor(message: string) {
+    super(422, message);
+  }
 }
 
 export interface PostingInput {

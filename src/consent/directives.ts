@@ -9,13 +9,14 @@ import { organisationById, organisationNameOf, teamNameOf } from '../network/ind
 import { appendAudit } from '../audit/index.ts';
 import { carePurposes, categoryLabels, isCategory, isPurpose, purposeLabels, type Category, type Purpose } from './categories.ts';
 import type { RecipientKind } from './policy.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
-export class DirectiveInputError extends Error {
+export class DirectiveInputError extends RefusedInput {
   readonly field: string;
   constructor(field: string, message: string) {
-    super(message);
+    super(400, message);
     this.field = field;
   }
 }

@@ -8,19 +8,17 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import type { RefusedInput } from '../platform/refused.ts';
+import { Refusal, type RefusedInput } from '../platform/refused.ts';
 import { organisationsByIds, practitionersByIds, practitionerStanding, teamById, teamsByIds, type TeamRef } from '../network/index.ts';
 import { mayExtendNetwork, openRelationship, endRelationship } from './relationships.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
 /** A team change refused: 403 when the user may not make it (not a manager, not a member), otherwise as RefusedInput. */
-export class TeamRefused extends Error {
-  override name = 'TeamRefused';
-  readonly status: RefusedInput['status'] | 403;
+export class TeamRefused extends Refusal {
+  declare readonly status: RefusedInput['status'] | 403;
   constructor(status: RefusedInput['status'] | 403, message: string) {
-    super(message);
-    this.status = status;
+    super(status, message);
   }
 }
 

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { HttpError, routeOf } from '../platform/http.ts';
+import { Refusal } from '../platform/refused.ts';
 import { errorForLog, pathOnly } from '../platform/logger.ts';
 import { organisationsNamed, serviceIdsOfOrganisation } from '../network/index.ts';
 import { isUuid, orukId } from './ids.ts';
@@ -213,7 +214,8 @@ export function registerOrukApi(app: FastifyInstance): void {
           .send({ status: 404, error: 'Not Found', message: `There is no ${pathOnly(request.url)} in this API. Start at /oruk/.` });
       });
       api.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
-        const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
+        const refusal = error instanceof Refusal && error.status < 500 ? error : undefined;
+        const status = refusal ? refusal.status : (error.statusCode ?? 500);
         if (status >= 500) {
           request.log.error({ err: errorForLog(error), path: routeOf(request) }, 'oruk request failed');
           return reply
@@ -221,12 +223,11 @@ export function registerOrukApi(app: FastifyInstance): void {
             .type('application/json')
             .send({ status: 500, error: 'Internal Server Error', message: `Something went wrong. Reference: ${request.id}` });
         }
-        const message =
-          error instanceof HttpError
-            ? error.message
-            : status === 429
-              ? 'Too many requests. Wait a minute and try again.'
-              : 'The request could not be understood.';
+        const message = refusal
+          ? refusal.message
+          : status === 429
+            ? 'Too many requests. Wait a minute and try again.'
+            : 'The request could not be understood.';
         return reply
           .code(status)
           .type('application/json')

@@ -14,6 +14,7 @@ import { describeOpening, DAY_CODES } from './format.ts';
 import { orukId } from './ids.ts';
 import { isWebLink } from './validator.ts';
 import { changingDirectory } from './queries.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 /** A listing not confirmed for this many months is stale. */
 export const STALE_AFTER_MONTHS = 6;
@@ -43,10 +44,10 @@ export interface ListingError {
   text: string;
 }
 
-export class ListingInputError extends Error {
+export class ListingInputError extends RefusedInput {
   readonly errors: ListingError[];
   constructor(errors: ListingError[]) {
-    super(errors.map((e) => e.text).join('; '));
+    super(400, errors.map((e) => e.text).join('; '));
     this.errors = errors;
   }
 }

@@ -19,11 +19,14 @@ import { changingDirectory, fullServiceObjects } from './queries.ts';
 import { ensureNeedTaxonomy } from './populate.ts';
 import { orukErrors } from './validator.ts';
 import { SELF_REFERRAL_TERM } from './referral-routes.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 type Json = Record<string, unknown>;
 
-export class DirectoryImportError extends Error {
-  override name = 'DirectoryImportError';
+export class DirectoryImportError extends RefusedInput {
+  constructor(message: string) {
+    super(400, message);
+  }
 }
 
 /** Every service, fully nested, in ORUK id order (so two exports of the same directory are identical). */

@@ -1,6 +1,6 @@
 // FHIR errors: every failure under /fhir is an OperationOutcome, never HTML.
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { RefusedInput } from '../platform/refused.ts';
+import { Refusal, RefusedInput } from '../platform/refused.ts';
 
 export type IssueType =
   | 'invalid'
@@ -24,15 +24,13 @@ export type IssueType =
   | 'multiple-matches'
   | 'duplicate';
 
-export class FhirError extends Error {
-  readonly status: number;
+/** A refusal under /fhir: its status, its OperationOutcome issue code, and where in the resource. */
+export class FhirError extends Refusal {
   readonly code: IssueType;
   /** Where in the resource the problem is (FHIRPath), when it is in one place. */
   readonly expression: string[] | undefined;
   constructor(status: number, code: IssueType, message: string, expression?: string[]) {
-    super(message);
-    this.name = 'FhirError';
-    this.status = status;
+    super(status, message);
     this.code = code;
     this.expression = expression;
   }
@@ -68,19 +66,32 @@ export async function stopIfClientGone(signal: AbortSignal | undefined): Promise
   if (signal?.aborted) throw new FhirError(499, 'processing', 'the client closed the connection; the rest of the request was not done');
 }
 
-const ISSUE_OF_STATUS: Record<RefusedInput['status'], IssueType> = {
+const ISSUE_OF_STATUS: Record<number, IssueType> = {
   400: 'invalid',
+  401: 'login',
+  403: 'forbidden',
   404: 'not-found',
+  405: 'not-supported',
   409: 'conflict',
+  412: 'conflict',
+  413: 'too-costly',
+  415: 'not-supported',
   422: 'business-rule',
+  429: 'throttled',
 };
+
+/** Any refusal as a FHIR refusal: its own issue code if it is one, else the code its status stands for. */
+export function asFhirError(refusal: Refusal): FhirError {
+  if (refusal instanceof FhirError) return refusal;
+  return new FhirError(refusal.status, ISSUE_OF_STATUS[refusal.status] ?? 'invalid', refusal.message);
+}
 
 /** Runs a write through a domain module, answering the input it refuses with the matching OperationOutcome. */
 export async function refusalsAsOutcomes<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof RefusedInput) throw new FhirError(error.status, ISSUE_OF_STATUS[error.status], error.message);
+    if (error instanceof RefusedInput) throw asFhirError(error);
     throw error;
   }
 }

@@ -9,9 +9,10 @@ import { registerSmartGuard, smartContext, smartSecurity, userForBearer } from '
 import { withIndexLock, forgetIndexState, indexState } from '../linkage/index.ts';
 import { defFor, readResource, readRow, search, writtenRow, type FhirContext, type Query } from './engine.ts';
 import { keepReceived, notKept, notKeptOutcome } from './stored.ts';
-import { FhirError, invalid, operationOutcome, stopIfClientGone } from './outcome.ts';
+import { asFhirError, FhirError, invalid, operationOutcome, stopIfClientGone } from './outcome.ts';
+import { Refusal } from '../platform/refused.ts';
 import { checkBundleEntries, checkResourceSize, MAX_BUNDLE_BYTES, MAX_RESOURCE_BYTES } from './limits.ts';
-import { apiRateLimit, HttpError } from '../platform/http.ts';
+import { apiRateLimit } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { resourceDefs } from './resources.ts';
 import {
@@ -636,18 +637,14 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       registerSmartGuard(fhir);
 
       fhir.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
-        if (error instanceof FhirError) {
-          if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="joinery-fhir"');
+        // Every refusal (FHIR's own, a page's, a domain module's) answers once, as an OperationOutcome.
+        if (error instanceof Refusal && error.status < 500) {
+          const refusal = asFhirError(error);
+          if (refusal.status === 401) reply.header('www-authenticate', 'Bearer realm="joinery-fhir"');
           return reply
-            .code(error.status)
+            .code(refusal.status)
             .type(FHIR_JSON)
-            .send(operationOutcome('error', error.code, error.message, error.expression));
-        }
-        if (error instanceof HttpError && error.statusCode < 500) {
-          return reply
-            .code(error.statusCode)
-            .type(FHIR_JSON)
-            .send(operationOutcome('error', 'invalid', error.message));
+            .send(operationOutcome('error', refusal.code, refusal.message, refusal.expression));
         }
         const status = error.statusCode ?? 500;
         if (status >= 500) {

@@ -4,6 +4,7 @@
 // care, enrolments and plans. Each predicate also yields the fact that matched, in words.
 import { sql, type RawBuilder } from 'kysely';
 import { eventTypes, groupSources, humanise, needCodes, organisationKinds, serviceGroups } from './groups.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export type Predicate =
   | { kind: 'age_between'; min?: number; max?: number }
@@ -97,7 +98,11 @@ export const defaultRules: RuleRow[] = [
   },
 ];
 
-export class RuleError extends Error {}
+export class RuleError extends RefusedInput {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
 
 const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 function codes(v: unknown, allowed: readonly string[], what: string, max = 20): string[] {

@@ -8,11 +8,12 @@ import type { SignedInUser } from '../auth/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { inequality, measures, type MeasureDef } from './queries.ts';
 import { ensureInsight } from './refresh.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
-export class TargetInputError extends Error {
+export class TargetInputError extends RefusedInput {
   readonly field: 'measure' | 'value' | 'by' | 'reason';
   constructor(field: TargetInputError['field'], message: string) {
-    super(message);
+    super(400, message);
     this.field = field;
   }
 }

@@ -7,14 +7,14 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { fhirNotificationRenderer, markFhirSubscription, type FhirRenderer } from './fhir-subscriptions.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export const outboxTopics = ['referral.status', 'plan.changed', 'consent.changed', 'care_network.changed'] as const;
 export type OutboxTopic = (typeof outboxTopics)[number];
 
-export class WebhookInputError extends Error {
+export class WebhookInputError extends RefusedInput {
   constructor(message: string) {
-    super(message);
-    this.name = 'WebhookInputError';
+    super(400, message);
   }
 }
 

@@ -11,9 +11,8 @@ import { apiRateLimit, HttpError } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { userForApiToken } from './tokens.ts';
-import { RefusedInput } from '../platform/refused.ts';
+import { Refusal } from '../platform/refused.ts';
 import {
-  ImportInputError,
   importErrors,
   importJob,
   isSourceCode,
@@ -25,7 +24,7 @@ import {
   type ImportFormat,
 } from './import.ts';
 import { createUploadFolder, startImportReaper } from './uploads.ts';
-import { addWebhook, createDispatcher, outboxTopics, WebhookInputError } from './outbox.ts';
+import { addWebhook, createDispatcher, outboxTopics } from './outbox.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerInteropAdminRoutes } from './admin-routes.ts';
 
@@ -73,9 +72,8 @@ export function registerInteropRoutes(app: FastifyInstance): void {
       api.addHook('preHandler', apiRateLimit(app, 'api'));
 
       api.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
-        if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: error.message });
-        if (error instanceof ImportInputError || error instanceof WebhookInputError) return reply.code(400).send({ error: error.message });
-        if (error instanceof RefusedInput) return reply.code(error.status).send({ error: error.message });
+        // Every refusal (a page's, a domain module's) answers once with its own status and message.
+        if (error instanceof Refusal && error.status < 500) return reply.code(error.status).send({ error: error.message });
         const status = error.statusCode ?? 500;
         if (status >= 500) {
           request.log.error({ err: errorForLog(error), path: request.routeOptions.url }, 'api request failed');

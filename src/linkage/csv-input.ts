@@ -4,10 +4,13 @@ import { access, constants, open } from 'node:fs/promises';
 import { parseFieldKey, RawColumnsBuilder } from './prepare.ts';
 import type { RawColumns, RecordIds } from './prepare.ts';
 import type { FieldName, LinkRecord } from './types.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 /** A problem with the user's input: reported as one line, exit code 2. */
-export class LinkInputError extends Error {
-  override name = 'LinkInputError';
+export class LinkInputError extends RefusedInput {
+  constructor(message: string) {
+    super(400, message);
+  }
 }
 
 export interface FieldMapping {

@@ -40,8 +40,9 @@ import {
 } from './prefill.ts';
 import { parseJson } from './store.ts';
 import { appendPlanEvent } from './plans.ts';
+import { NotAllowed } from '../platform/refused.ts';
 
-export class AccessRefused extends Error {}
+export class AccessRefused extends NotAllowed {}
 
 export function purposeFor(user: SignedInUser): Purpose {
   return user.role === 'citizen' ? 'self' : 'direct_care';

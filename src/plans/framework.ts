@@ -2,6 +2,7 @@
 // place-wide goals every partner works to (MISSION.md point 5); a place may load its own.
 // Every need code, assessment domain and question, and plan goal maps to one or more outcomes.
 import type { NeedCode } from '../synth/index.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export interface Outcome {
   code: string;
@@ -74,7 +75,11 @@ export const defaultFramework: OutcomesFramework = {
   needs: defaultNeedOutcomes,
 };
 
-export class FrameworkError extends Error {}
+export class FrameworkError extends RefusedInput {
+  constructor(message: string) {
+    super(422, message);
+  }
+}
 
 /** Checks a framework a place wants to load: unique codes, statements present, needs mapped to known outcomes. */
 export function validateFramework(

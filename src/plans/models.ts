@@ -2,6 +2,7 @@
 // these settings (who leads, which assessment and how often, whether consent to enrol and an
 // identification screen are needed, plan length and sections, delivery partners, the anchor);
 // nothing about any one model is hard-coded. A place can add or change models in the table.
+import { RefusedInput } from '../platform/refused.ts';
 
 export type PlanSection = 'strengths' | 'connections' | 'goals' | 'actions';
 
@@ -269,7 +270,11 @@ export function nextAssessmentDue(config: OperatingModelConfig, lastAssessedAt: 
   return lastAssessedAt ? addMonths(lastAssessedAt, config.assessment.everyMonths) : enrolledAt.toISOString().slice(0, 10);
 }
 
-export class EnrolmentError extends Error {}
+export class EnrolmentError extends RefusedInput {
+  constructor(message: string) {
+    super(422, message);
+  }
+}
 
 /** The model's own rules for enrolling someone: consent and identification where it asks for them. */
 export function checkEnrolment(

@@ -22,6 +22,7 @@ import {
   type Questionnaire,
   type QuestionnaireItem,
 } from './questionnaire.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export interface NeedFact {
   code: string;
@@ -65,7 +66,12 @@ export interface Prefilled {
   source: PrefillSource;
 }
 
-export class PrefillExpressionError extends Error {}
+/** A form definition's prefill expression that cannot be read (422: the definition is refused). */
+export class PrefillExpressionError extends RefusedInput {
+  constructor(message: string) {
+    super(422, message);
+  }
+}
 
 const DAY = 86_400_000;
 

@@ -10,6 +10,7 @@ import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess, isTeamMember, teamCaseloadIds } from '../consent/index.ts';
 import { organisationsByIds } from '../network/index.ts';
 import { appendPlanEvent } from './plans.ts';
+import { Refusal } from '../platform/refused.ts';
 
 /** A date column as YYYY-MM-DD, whether the driver gives a Date or a string. */
 const ymd = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v ?? '').slice(0, 10));
@@ -60,12 +61,10 @@ export async function unassignedActionsFor(
   }));
 }
 
-export class PickUpRefused extends Error {
-  override name = 'PickUpRefused';
-  readonly status: 403 | 404 | 409;
+export class PickUpRefused extends Refusal {
+  declare readonly status: 403 | 404 | 409;
   constructor(status: 403 | 404 | 409, message: string) {
-    super(message);
-    this.status = status;
+    super(status, message);
   }
 }
 

@@ -1,6 +1,6 @@
 // The HTTP layer: Fastify with security headers, CSRF, rate limits, sessions and views.
 // Modules register their own routes on top of this.
-import { RefusedInput } from './refused.ts';
+import { Refusal } from './refused.ts';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -61,12 +61,10 @@ const govukDist = path.join(repoRoot, 'node_modules', 'govuk-frontend', 'dist');
 const viewsDir = path.join(repoRoot, 'src', 'web', 'views');
 const publicDir = path.join(repoRoot, 'src', 'web', 'public');
 
-/** A page-level error with a status and a message safe to show (no personal data). */
-export class HttpError extends Error {
-  readonly statusCode: number;
+/** A page-level refusal with a status and a message safe to show (no personal data). */
+export class HttpError extends Refusal {
   constructor(statusCode: number, message: string) {
-    super(message);
-    this.statusCode = statusCode;
+    super(statusCode, message);
   }
 }
 
@@ -310,8 +308,9 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
   });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
-    // A domain module's refusal (RefusedInput) carries its own status and a message meant for users.
-    const status = error instanceof HttpError ? error.statusCode : error instanceof RefusedInput ? error.status : (error.statusCode ?? 500);
+    // Every refusal carries its own status and a message meant for users (platform/refused.ts).
+    const refusal = error instanceof Refusal && error.status < 500 ? error : undefined;
+    const status = refusal ? refusal.status : (error.statusCode ?? 500);
     if (status === 401 && !request.url.startsWith('/api/')) {
       return reply.redirect(`/sign-in?next=${encodeURIComponent(pathOnly(request.url))}`);
     }
@@ -322,18 +321,17 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
       return renderError(request, reply, 500, t('errors.unavailable.title'), t('errors.unavailable.message', { reference: request.id }));
     }
     const t = translatorFor(request.language);
-    const message =
-      error instanceof HttpError || error instanceof RefusedInput
-        ? translateText(request.language, error.message)
-        : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET'
-          ? t('errors.formExpired')
-          : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? t('errors.mediaType')
-            : status === 413
-              ? t('errors.tooLarge')
-              : status === 429
-                ? t('errors.tooMany')
-                : t('errors.couldNotHandle');
+    const message = refusal
+      ? translateText(request.language, refusal.message)
+      : error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET'
+        ? t('errors.formExpired')
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? t('errors.mediaType')
+          : status === 413
+            ? t('errors.tooLarge')
+            : status === 429
+              ? t('errors.tooMany')
+              : t('errors.couldNotHandle');
     return renderError(request, reply, status, status === 403 ? t('errors.forbidden.title') : t('errors.problem.title'), message);
   });
 

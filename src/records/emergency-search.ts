@@ -13,7 +13,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, emergencySearchesSince } from '../audit/index.ts';
-import { RefusedInput } from '../platform/refused.ts';
+import { Refusal, RefusedInput } from '../platform/refused.ts';
 import { dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
 import { isValidNhsNumber } from '../people/index.ts';
 import { exactPersonMatches } from '../people/index.ts';
@@ -50,9 +50,10 @@ export class EmergencySearchInputError extends RefusedInput {
 }
 
 /** Past the hourly limit: refused before anything is looked up. */
-export class EmergencySearchLimited extends Error {
+export class EmergencySearchLimited extends Refusal {
   constructor() {
     super(
+      429,
       `You have made ${EMERGENCY_SEARCHES_PER_HOUR} emergency searches in the last hour, which is as many as anyone may. Try again later, or ask a colleague or the privacy officer for help.`,
     );
   }

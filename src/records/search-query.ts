@@ -2,6 +2,7 @@
 // a postcode and/or a name, in the forms people actually type them.
 import { isValidNhsNumber } from '../people/index.ts';
 import { calendarDate, findWrittenDate } from '../platform/date-input.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export interface PersonQuery {
   name: string | null;
@@ -10,7 +11,11 @@ export interface PersonQuery {
   postcode: string | null;
 }
 
-export class SearchQueryError extends Error {}
+export class SearchQueryError extends RefusedInput {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
 
 const POSTCODE = /\b([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})\b/i;
 const NHS = /\b(\d{3})\s?(\d{3})\s?(\d{4})\b/;

@@ -39,16 +39,15 @@ import { writtenDay } from '../platform/dates.ts';
 import { notifyPeople } from '../notify/index.ts';
 import { organisationById, practitionersByIds, serviceById } from '../network/index.ts';
 import { notifyRequestFollower } from './request-accounts.ts';
+import { Refusal } from '../platform/refused.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export class ReferralInputError extends Error {
+export class ReferralInputError extends Refusal {
   readonly field: string;
-  readonly status: number;
   constructor(field: string, message: string, status = 400) {
-    super(message);
+    super(status, message);
     this.field = field;
-    this.status = status;
   }
 }
 

@@ -31,6 +31,7 @@ import { ukDate } from './working-days.ts';
 import type { Urgency } from './state.ts';
 import { organisationNameOf, serviceById, serviceNameOf } from '../network/index.ts';
 import { personDetails } from '../people/index.ts';
+import { Refusal } from '../platform/refused.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -48,13 +49,11 @@ export interface FieldError {
 }
 
 /** Bad input on a resident's form: every problem at once, for the GOV.UK error summary. */
-export class SelfReferralInputError extends Error {
+export class SelfReferralInputError extends Refusal {
   readonly errors: FieldError[];
-  readonly status: number;
   constructor(errors: FieldError[], status = 400) {
-    super(errors.map((e) => e.text).join('; '));
+    super(status, errors.map((e) => e.text).join('; '));
     this.errors = errors;
-    this.status = status;
   }
 }
 

@@ -13,6 +13,7 @@ import { HttpError } from '../../platform/http.ts';
 import { liveClient, randomSecret, sameHash, sha256, type SmartClient } from './clients.ts';
 import { mayOpenPerson, purposeFor, spendLaunch } from './launch.ts';
 import { grantScopes, resourceScopesOf, roleMayUseApps, type ResourceScope } from './scopes.ts';
+import { Refusal } from '../../platform/refused.ts';
 
 export const ACCESS_TOKEN_SECONDS = 3600;
 export const CODE_SECONDS = 120;
@@ -21,13 +22,11 @@ export const ACCESS_PREFIX = 'jsa_';
 const REFRESH_PREFIX = 'jsr_';
 
 /** An OAuth error answered as RFC 6749 says: `error`, `error_description`, and 400 (401 for the client). */
-export class OAuthError extends Error {
+export class OAuthError extends Refusal {
   readonly error: string;
-  readonly status: number;
   constructor(error: string, description: string, status = error === 'invalid_client' ? 401 : 400) {
-    super(description);
+    super(status, description);
     this.error = error;
-    this.status = status;
   }
 }
 
