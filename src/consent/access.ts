@@ -115,24 +115,34 @@ export async function decideRecordAccess(
 }
 
 /**
- * Decides, and runs `read` while the decision's audit events are being written, returning once
- * both are done. The reads overlap the audit write instead of waiting for it, yet nothing read
- * can reach the reader before its decision is on the record: if the audit fails, this throws and
- * the data is dropped. `read` gets the decision and must itself read nothing it does not allow.
+ * Decides, runs `read` with the decision, and writes the decision's audit events together with
+ * what the surface then showed (`disclosure`: one "disclose" event per category shown, as
+ * recordDisclosure writes) in one append, returning once it is durable. Nothing read reaches the
+ * reader before both are on the record: if the audit fails, this throws and the data is
+ * dropped. If `read` fails, the decision is still audited before the failure is passed on. One
+ * append instead of two halves the page's writes to the chain head. `read` gets the decision
+ * and must itself read nothing it does not allow.
  */
 export async function decideRecordAccessAndRead<T>(
   db: Kysely<Database>,
   request: RecordAccessRequest,
   read: (access: RecordAccess) => Promise<T>,
+  disclosure?: { surface: string; shown: (data: T, access: RecordAccess) => Iterable<Category> },
   now: Date = new Date(),
 ): Promise<{ access: RecordAccess; data: T }> {
   const { actor: user, personId } = request;
   const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
   const { access, audit } = decide(request, personId, { ...baseFacts, ...(await identityReviewFacts(db, user, personId)) });
-  const [audited, data] = await Promise.allSettled([appendAudit(db, ...audit), read(access)]);
-  if (audited.status === 'rejected') throw audited.reason;
-  if (data.status === 'rejected') throw data.reason;
-  return { access, data: data.value };
+  let data: T;
+  try {
+    data = await read(access);
+  } catch (error) {
+    await appendAudit(db, ...audit);
+    throw error;
+  }
+  const shown = disclosure ? disclosureEntries(user, personId, request.purpose, disclosure.shown(data, access), disclosure.surface) : [];
+  await appendAudit(db, ...audit, ...shown);
+  return { access, data };
 }
 
 /**
@@ -206,8 +216,20 @@ export async function recordDisclosure(
   shown: Iterable<Category>,
   surface: string,
 ): Promise<void> {
+  const entries = disclosureEntries(actor, personId, purpose, shown, surface);
+  if (entries.length > 0) await appendAudit(db, ...entries);
+}
+
+/** The "disclose" events for what a surface showed, one per category, in the categories' order. */
+function disclosureEntries(
+  actor: SignedInUser,
+  personId: string,
+  purpose: Purpose,
+  shown: Iterable<Category>,
+  surface: string,
+): AuditEntry[] {
   const wanted = new Set(shown);
-  const entries: AuditEntry[] = categories
+  return categories
     .filter((c) => wanted.has(c))
     .map((category) => ({
       actorUserId: actor.id,
@@ -220,5 +242,4 @@ export async function recordDisclosure(
       decision: 'allow',
       reason: `shown on ${surface}`,
     }));
-  if (entries.length > 0) await appendAudit(db, ...entries);
 }

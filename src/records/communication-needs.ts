@@ -8,6 +8,7 @@ import type { Database } from '../schema.ts';
 import { userDisplayNameOf, userPersonIdOf, userPractitionerIdOf, type SignedInUser } from '../auth/index.ts';
 import { organisationNameOf, practitionerCardOf, type PractitionerCard } from '../network/index.ts';
 import { appendAudit } from '../audit/index.ts';
+import { preparedQuery } from '../platform/db.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -175,8 +176,11 @@ function latestNeeds(db: Db, personIds: readonly string[]) {
  * (notifications, which show nothing, read only the contact method).
  */
 export async function communicationNeedsOf(db: Db, personId: string): Promise<CommunicationNeeds | null> {
-  const row = await latestNeeds(db, [personId]).executeTakeFirst();
-  return row ? toNeeds(row as NeedsRow) : null;
+  // A named prepared statement (planned once per pooled connection): every person page asks,
+  // and planning this statement cost PostgreSQL more than running it (about 0.6 ms of its CPU a page).
+  const query = latestNeeds(db, [personId]).compile();
+  const row = (await preparedQuery<NeedsRow>(db, 'joinery_communication_needs_of', query.sql, [...query.parameters]))[0];
+  return row ? toNeeds(row) : null;
 }
 
 /** The same for a page of people (an inbox), in one query; callers hold the decision for each. */

@@ -1,12 +1,12 @@
 // The network around a person: who is involved, in what role, and how to reach them; with a
 // named lead practitioner. Joining or leaving the network is a recorded act with a reason,
 // and it is what gives a practitioner a legitimate relationship with the person.
-import { sql, type Kysely } from 'kysely';
+import { sql, type InferResult, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { addPractitionerToNetwork, endRelationship, RelationshipRefused } from '../consent/index.ts';
 import { organisationNameOf, organisationPhoneOf, practitionerCardOf, teamNameOf, type PractitionerCard } from '../network/index.ts';
-import { RefusedInput } from '../platform/refused.ts';
+import { preparedQuery } from '../platform/db.ts';
 
 export interface NetworkMember {
   id: number;
@@ -61,11 +61,7 @@ export async function networkOf(db: Kysely<Database>, personId: string, includeE
   }));
 }
 
-export class NetworkInputError extends RefusedInput {
-  constructor(message: string) {
-    super(422, message);
-  }
-}
+export class NetworkInputError extends Error {}
 
 /**
  * Adds a named practitioner to the person's network (consent opens the relationship, under its
@@ -123,7 +119,9 @@ export interface LeadPractitioner {
 
 /** The person's lead practitioner now, with their organisation and team (who the person's messages go to). */
 export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<LeadPractitioner | undefined> {
-  const row = await db
+  // A named prepared statement (planned once per pooled connection): every practitioner's person
+  // page asks, and planning it cost PostgreSQL more than running it.
+  const query = db
     .selectFrom('care_relationships as r')
     .select([practitionerCardOf('r.practitioner_id').as('p'), organisationNameOf('r.organisation_id').as('organisation')])
     .where('r.person_id', '=', personId)
@@ -131,7 +129,11 @@ export async function leadPractitionerOf(db: Kysely<Database>, personId: string)
     .where('r.practitioner_id', 'is not', null)
     .where('r.ended_at', 'is', null)
     .orderBy('r.started_at', 'desc')
-    .executeTakeFirst();
+    .limit(1)
+    .compile();
+  const row = (
+    await preparedQuery<InferResult<typeof query>[number]>(db, 'joinery_lead_practitioner_of', query.sql, [...query.parameters])
+  )[0];
   return row?.p
     ? {
         practitionerId: row.p.id,

@@ -59,6 +59,9 @@ const scoreOf = (name: string | null) =>
     ? sql`greatest(public.similarity(lower(p.given_name || ' ' || p.family_name), ${name}), public.similarity(lower(p.family_name), ${name}))`
     : sql`1`;
 
+/** How like the name a person picked by NHS number, date of birth or postcode must be (a name alone needs pg_trgm's 0.3). */
+const KEYED_NAME_SIMILARITY = 0.15;
+
 /** NHS number, date of birth and/or postcode: their indexes pick the people; a name only ranks and filters them. */
 async function searchByKeys(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit: number): Promise<Row[]> {
   const conditions: RawBuilder<unknown>[] = [sql`p.merged_into is null`];
@@ -71,9 +74,10 @@ async function searchByKeys(db: Kysely<Database>, user: SignedInUser, query: Per
   }
   if (query.postcode)
     conditions.push(sql`p.household_id in (select h.id from households h where replace(upper(h.postcode), ' ', '') = ${query.postcode})`);
-  const nameFilter = query.name
-    ? sql`where (lower(p.given_name || ' ' || p.family_name) operator(public.%) ${query.name} or lower(p.family_name) operator(public.%) ${query.name})`
-    : sql``;
+  // The keys have already picked a few people, so the name need only resemble theirs: a
+  // transposed letter in a short family name (Simth for Smith) scores 0.2, under the 0.3 a name
+  // alone must reach, and the person sought would otherwise be missing beside their own date of birth.
+  const nameFilter = query.name ? sql`where ${scoreOf(query.name)} >= ${KEYED_NAME_SIMILARITY}` : sql``;
   return (
     await sql<Row>`
     with keyed as materialized (select p.id from persons p where ${sql.join(conditions, sql` and `)})
@@ -113,7 +117,7 @@ async function searchByName(
   return (
     await sql<Row>`
     with matched_names as materialized (
-      select n.kind, n.name, public.similarity(n.name, ${name}) as s from person_names n where n.name operator(public.%) ${name}
+      select n.kind, n.name, n.s from person_names_matching(${name}) n
     ),
     by_full as materialized (
       select c.id, c.s

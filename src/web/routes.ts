@@ -8,7 +8,6 @@ import {
   categoryOfOrganisationKind,
   decideAccess,
   decideRecordAccessAndRead,
-  recordDisclosure,
   visibleToReader,
   type Category,
   type RecordAccess,
@@ -154,8 +153,8 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
     const seen = (access: RecordAccess) => access.allowed && access.byCategory.demographics.scope !== 'none';
     // Categories the cost panel shows (the money, and who paid it), for the record of what was disclosed.
     const costShown = new Set<Category>();
-    // The page's reads (one prepared round trip) run while the decision is audited; the page is
-    // rendered only once both are done.
+    // The page's reads, then one audit append: the decision and what the page shows (what the
+    // person is told was looked at), durable before the page is rendered.
     const { access, data } = await decideRecordAccessAndRead(
       db,
       { actor: user, personId, categories, purpose, action: 'read' },
@@ -179,7 +178,7 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
                 }
                 return visible;
               };
-        return Promise.all([
+        const [page, looks, held, communicationNeeds, inCareTeam] = await Promise.all([
           personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
           user.role === 'citizen' ? whoLooked(db, personId, 20, request.language) : Promise.resolve([]),
           user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
@@ -187,6 +186,27 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
           user.role === 'citizen' || user.role === 'practitioner' ? communicationNeedsOf(db, personId) : Promise.resolve(null),
           isInCareTeam(db, user, personId),
         ]);
+        if (!page) return { page, looks, held, communicationNeeds, inCareTeam, view: undefined };
+        const view = buildSharedRecord(access.byCategory, user.organisationId, {
+          needs: page.needs,
+          events: page.timeline,
+          agencies: page.agencies,
+        });
+        return { page, looks, held, communicationNeeds, inCareTeam, view };
+      },
+      {
+        surface: 'the person page',
+        // What this page shows, on the audit record beside the decision (a person reading their own record discloses nothing).
+        shown: (data, access) => {
+          const shown = new Set<Category>();
+          if (!data?.page || !data.view || user.personId === personId) return shown;
+          shown.add('demographics');
+          for (const category of costShown) shown.add(category);
+          for (const section of data.view.sections) if (section.needs.length > 0 || section.events.length > 0) shown.add(section.category);
+          for (const agency of data.view.agencies) shown.add(categoryOfOrganisationKind(agency.kind));
+          if (data.page.aboutMe && access.byCategory.about_me.scope === 'all') shown.add('about_me');
+          return shown;
+        },
       },
     );
     const demographics = access.byCategory.demographics;
@@ -204,19 +224,10 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
     }
     const aboutMeVisible = access.byCategory.about_me.scope === 'all';
     const finances = access.byCategory.finances;
-    const [page, looks, held, communicationNeeds, inCareTeam] = data;
-    if (!page) throw new HttpError(404, 'There is no such person record.');
-    const { person, agencies, needs, timeline, aboutMe, householdId, cost } = page;
-    const view = buildSharedRecord(access.byCategory, user.organisationId, { needs, events: timeline, agencies });
+    const { page, looks, held, communicationNeeds, inCareTeam, view } = data;
+    if (!page || !view) throw new HttpError(404, 'There is no such person record.');
+    const { person, aboutMe, householdId, cost } = page;
     const isSelf = user.role === 'citizen';
-    // What this page shows, on the audit record beside the decision: what the person is told was looked at.
-    if (user.personId !== personId) {
-      const shown = new Set<Category>(['demographics', ...costShown]);
-      for (const section of view.sections) if (section.needs.length > 0 || section.events.length > 0) shown.add(section.category);
-      for (const agency of view.agencies) shown.add(categoryOfOrganisationKind(agency.kind));
-      if (aboutMe && aboutMeVisible) shown.add('about_me');
-      await recordDisclosure(db, user, personId, purpose, shown, 'the person page');
-    }
     const wholeSystemCost = cost === null ? null : { scope: finances.scope, reason: finances.reason, cost: { ...cost, household: null } };
     return reply.view(
       'person.njk',
