@@ -224,4 +224,21 @@ export const recordsMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
+  // The people of one name, read in the order of the name indexes (persons_full_name,
+  // persons_family_given) and stopping at n. Inside the search the planner knows the name only
+  // as a parameter, expects an average name's few hundred people, and so fetched every Smith
+  // (12,000 at 200,000 people) to sort them: 96 ms against 4 ms read in index order. Functions,
+  // so sorting and bitmap scans are off for these statements alone.
+  '0158_records_people_by_name_in_index_order': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create function persons_by_full_name(q text, n int) returns setof text
+          language sql stable set enable_sort = off set enable_bitmapscan = off
+          as $$ select p.id from persons p where lower(p.given_name || ' ' || p.family_name) = q and p.merged_into is null order by p.id limit n $$;
+        create function persons_by_family_name(q text, n int) returns setof text
+          language sql stable set enable_sort = off set enable_bitmapscan = off
+          as $$ select p.id from persons p where lower(p.family_name) = q and p.merged_into is null order by p.given_name, p.id limit n $$;
+      `.execute(db);
+    },
+  },
 };

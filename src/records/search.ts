@@ -124,10 +124,7 @@ async function searchByName(
       from (
         select p.id, g.s
         from (select m.name, m.s from matched_names m where m.kind = 'full' order by m.s desc, m.name) g
-        cross join lateral (
-          select p.id from persons p
-          where lower(p.given_name || ' ' || p.family_name) = g.name and p.merged_into is null
-          order by p.id limit ${candidates}) p
+        cross join lateral persons_by_full_name(g.name, ${candidates}::int) p(id)
         limit ${candidates}) c
       cross join ${relationshipProbe(user, sql`c.id`)} v
       limit ${limit}
@@ -138,10 +135,7 @@ async function searchByName(
       from (
         select p.id
         from (select m.name, m.s from matched_names m where m.kind = 'family' and m.s >= (select s from cutoff) order by m.s desc, m.name) g
-        cross join lateral (
-          select p.id from persons p
-          where lower(p.family_name) = g.name and p.merged_into is null
-          order by p.given_name, p.id limit ${candidates}) p
+        cross join lateral persons_by_family_name(g.name, ${candidates}::int) p(id)
         limit ${candidates}) c
       cross join ${relationshipProbe(user, sql`c.id`)} v
       limit ${limit}
