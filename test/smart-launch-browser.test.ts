@@ -139,7 +139,8 @@ describe('SMART App Launch in the browser', { skip: !browserAvailable() && 'Chro
     const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
     const page = await context.newPage();
     await signInAs(page, server.url, 'practitioner', DEMO_PASSWORD);
-    await page.goto(`${server.url}/smart/open?person=${patient}`);
+    await page.goto(`${server.url}/people/${patient}`);
+    await Promise.all([page.waitForURL(/\/smart\/open/), page.getByRole('link', { name: 'Open in an app' }).click()]);
     await fitsTheScreen(page, 'the open-in-an-app page');
     await Promise.all([page.waitForURL(/\/smart\/authorize/), page.getByRole('button', { name: 'Open in Browser app' }).click()]);
     assert.ok(await page.getByRole('heading', { name: 'Allow Browser app to use Joinery as you?' }).isVisible());
