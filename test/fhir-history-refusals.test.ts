@@ -5,8 +5,9 @@
 // and an earlier Patient version's health elements are hidden (history is no side door). A
 // practitioner with no part in the person's care gets nothing at all. A stale If-Match is a 412;
 // an invalid patch (a required element removed, the id or resourceType changed, a failed test, a
-// malformed or unresolvable op) and a patch of what the token may read but not write are refused,
-// and each refusal leaves the resource, its version and its history as they were.
+// malformed or unresolvable op), a patch of what the token may read but not write, and a patch by
+// someone not shown all of a Patient (its GP) are refused, and each refusal leaves the resource,
+// its version and its history as they were.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -266,6 +267,28 @@ for (const target of await testDatabaseTargets()) {
       await refusedWith(404, patch('stranger', `Patient/${personId}`, [{ op: 'replace', path: '/gender', value: 'other' }]));
       await refusedWith(404, patch('stranger', `Observation/${observationId}`, [{ op: 'replace', path: '/status', value: 'amended' }]));
       assert.equal(await kept(), before, 'nothing kept for a refused patch');
+    });
+
+    test('someone not shown all of a Patient may not patch it: nothing they cannot see is lost or handed to them', async () => {
+      const gp = await patch('practitioner', `Patient/${personId}`, [
+        { op: 'add', path: '/generalPractitioner', value: [{ reference: `Organization/${ownOrg}`, display: 'Their GP practice' }] },
+      ]);
+      assert.equal(gp.status, 200, JSON.stringify(gp.body));
+      const seen = (await ok('housing', `Patient/${personId}`)) as Patient;
+      assert.equal(seen.generalPractitioner, undefined, 'the housing officer is not shown the GP');
+      const before = await kept();
+      await refusedWith(
+        403,
+        patch('housing', `Patient/${personId}`, [{ op: 'add', path: '/maritalStatus', value: { text: 'Married' } }]),
+        /may see all of Patient/,
+      );
+      assert.deepEqual(await ok('housing', `Patient/${personId}`), seen, 'nothing changed');
+      const now = (await ok('practitioner', `Patient/${personId}`)) as Patient;
+      assert.equal(now.generalPractitioner?.[0]?.display, 'Their GP practice', 'the GP is still there');
+      assert.equal(now.meta!.versionId, gp.body.meta!.versionId);
+      assert.equal(await kept(), before, 'no version kept');
+      const removed = await patch('practitioner', `Patient/${personId}`, [{ op: 'remove', path: '/generalPractitioner' }]);
+      assert.equal(removed.status, 200, JSON.stringify(removed.body));
     });
 
     test('a stale If-Match and invalid patches are refused, and each leaves the resource and its history as they were', async () => {

@@ -2,14 +2,14 @@
 // (by fast-json-patch) to the resource as the writer reads it, and the result goes through the
 // update exactly as a PUT of it would (validation, the writer's rules, the access decision on the
 // write), at the version read: a patch is never applied over a change the writer did not see.
-// Elements of the stored copy the writer is not shown stay as they are rather than being dropped.
+// Someone not shown all of the resource's stored copy may not patch it (the copy is rewritten).
 // A patch that fails (an op that does not apply, a failed test, a changed id or resourceType, a
 // result the update refuses) changes nothing.
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { Resource } from '@medplum/fhirtypes';
 import { defFor, readRow, type FhirContext } from './engine.ts';
-import { hiddenCopyElements, withStoredCopies } from './stored.ts';
+import { seesWholeCopy, withStoredCopies } from './stored.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { checkId } from './params.ts';
 import { checkIfMatch } from './writes.ts';
@@ -39,6 +39,14 @@ export async function patchedResource(
     throw invalid('the body must be a JSON Patch: an array of operations, e.g. [{"op":"replace","path":"/status","value":"active"}]');
   if (patch.length > 500) throw invalid('a JSON Patch here has at most 500 operations');
   const row = await readRow(ctx, type, id, 'read');
+  // The update files what it is sent as the copy, under the writer: a patch of a copy with parts
+  // the writer is not shown would drop them, or (carried over) hand them to the writer's organisation.
+  if (!(await seesWholeCopy(ctx, def, row)))
+    throw new FhirError(
+      403,
+      'forbidden',
+      `only someone who may see all of ${type}/${id} (a Patient's GP, deceased and extensions are health information) may patch it; ask the organisation that holds it`,
+    );
   const [current] = await withStoredCopies(ctx, def, [row]);
   const version = current!.meta?.versionId ?? '1';
   checkIfMatch(ifMatch, Number(version));
@@ -62,7 +70,5 @@ export async function patchedResource(
   if (patched.id !== id) throw new FhirError(422, 'processing', `a patch may not change the id of ${type}/${id}`, [`${type}.id`]);
   // meta is the server's: versions and times are not the writer's to patch.
   const { meta: _meta, ...body } = patched;
-  // What the writer is not shown of the stored copy stays as it is (unless the patch set it).
-  const hidden = await hiddenCopyElements(ctx, def, row);
-  return { resource: { ...hidden, ...body } as unknown as Resource, ifMatch: ifMatch ?? `W/"${version}"` };
+  return { resource: body as unknown as Resource, ifMatch: ifMatch ?? `W/"${version}"` };
 }

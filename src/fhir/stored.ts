@@ -233,15 +233,34 @@ export async function withCopies(ctx: FhirContext, def: ResourceDef, items: Arra
 }
 
 /**
- * The stored copy's elements the reader is not shown (a Patient's health elements, to someone
- * the person has not agreed may see them): a change made from what the reader sees (a JSON
- * Patch) keeps them, rather than dropping what the writer could not see.
+ * Whether the reader may see every element the resource's stored copy could hold: for a Patient,
+ * its health elements (GP, deceased, extensions) of this person from this copy's sender. Decided
+ * from the access decision and the copy's sender only, never from what the copy holds, so the
+ * answer tells nothing of what is hidden. A change made from what the reader sees (a JSON Patch)
+ * is refused otherwise: it would rewrite, and file under the writer, what they are not shown.
  */
-export async function hiddenCopyElements(ctx: FhirContext, def: ResourceDef, row: Row): Promise<Json> {
+export async function seesWholeCopy(ctx: FhirContext, def: ResourceDef, row: Row): Promise<boolean> {
   const copy = (await loadCopies(ctx.db, def.type, [row.id])).get(row.id);
-  if (!copy) return {};
-  const [allowed] = await copyAccess(ctx, def, [{ row, copy }]);
-  return Object.fromEntries(Object.entries(copy.content).filter(([element]) => !allowed!(element)));
+  if (!copy) return true;
+  const personId = def.access?.personOf(row) ?? null;
+  const rowCategory = def.access?.categoryOf(row) ?? 'demographics';
+  const extra =
+    def.type === 'Patient' ? [...new Set([...PATIENT_HEALTH_ELEMENTS].map((e) => elementCategory(def.type, e, rowCategory)))] : [];
+  for (const category of extra.filter((c) => c !== rowCategory)) {
+    if (!personId) return false;
+    const access = await decideRecordAccess(ctx.db, {
+      actor: ctx.actor,
+      personId,
+      categories: [category],
+      purpose: ctx.actor.role === 'citizen' ? 'self' : 'direct_care',
+      action: 'read',
+    });
+    const scope = access.byCategory[category]?.scope ?? 'none';
+    const allowed =
+      scope === 'all' || (scope !== 'none' && copy.organisation_id !== null && copy.organisation_id === ctx.actor.organisationId);
+    if (!allowed) return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
