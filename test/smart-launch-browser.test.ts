@@ -148,6 +148,13 @@ describe('SMART App Launch in the browser', { skip: !browserAvailable() && 'Chro
     await fitsTheScreen(page, 'the approval page (EHR launch)');
     await Promise.all([page.waitForURL(`${app.url}/callback**`), page.getByRole('button', { name: 'Allow', exact: true }).click()]);
     assert.match(await page.getByRole('heading', { level: 1 }).innerText(), new RegExp(`Opened .*${family}`));
+    // The practitioner sees the app among those they allowed, and stops it.
+    await page.goto(`${server.url}/account/apps`);
+    await fitsTheScreen(page, 'apps you have allowed');
+    await page.getByRole('button', { name: 'Stop Browser app' }).click();
+    await page.waitForURL(/stopped=1/);
+    assert.ok(await page.getByText('The app has been stopped').isVisible());
+    await fitsTheScreen(page, 'apps you have allowed, after stopping one');
     await context.close();
   });
 

@@ -435,6 +435,45 @@ for (const target of await testDatabaseTargets()) {
       );
     });
 
+    test('the user sees the apps they allowed and stops one: its tokens stop working at once', async () => {
+      const { tokens } = await ehrLaunch(patient, 'launch patient/Patient.rs online_access');
+      assert.ok(tokens.refresh_token, 'online_access brings a refresh token');
+      const token = String(tokens.access_token);
+      const page = await server.app.inject({ method: 'GET', url: '/account/apps', headers: { cookie: practitionerCookie } });
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /Test GP app/);
+      const grantIds = [...page.body.matchAll(/action="\/account\/apps\/([^/]+)\/stop"/g)].map((m) => m[1]!);
+      assert.ok(grantIds.length > 0);
+      // Another user cannot stop it (nor learn it exists).
+      const citizenCookie = await signIn(server.app, 'citizen');
+      const csrfCitizen = await csrfTokenFor(server.app, citizenCookie, '/account/apps');
+      for (const id of grantIds) {
+        const refused = await server.app.inject({
+          method: 'POST',
+          url: `/account/apps/${id}/stop`,
+          headers: { cookie: citizenCookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ _csrf: csrfCitizen }),
+        });
+        assert.equal(refused.statusCode, 404);
+      }
+      assert.equal((await fhir(token, `/fhir/Patient/${patient}`)).status, 200);
+      const csrf = await csrfTokenFor(server.app, practitionerCookie, '/account/apps');
+      for (const id of grantIds) {
+        const stopped = await server.app.inject({
+          method: 'POST',
+          url: `/account/apps/${id}/stop`,
+          headers: { cookie: practitionerCookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ _csrf: csrf }),
+        });
+        assert.equal(stopped.statusCode, 303);
+      }
+      assert.equal((await fhir(token, `/fhir/Patient/${patient}`)).status, 401);
+      const refresh = await exchange({ grant_type: 'refresh_token', refresh_token: String(tokens.refresh_token), client_id: clientId });
+      assert.equal(refresh.body.error, 'invalid_grant');
+      const after = await server.app.inject({ method: 'GET', url: '/account/apps', headers: { cookie: practitionerCookie } });
+      assert.match(after.body, /No app can use Joinery as you now/);
+    });
+
     test('a confidential app must prove its secret; a resident is granted patient/ scopes only, about themselves', async () => {
       const { verifier, challenge } = pkce();
       const citizenCookie = await signIn(server.app, 'citizen');

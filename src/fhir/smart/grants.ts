@@ -468,3 +468,72 @@ export async function auditAppRequest(
     reason: `the app "${access.clientName}" (${access.clientId}) ${allowed ? 'made' : 'was refused'}: ${what}`,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The apps a user has allowed, and stopping one
+
+export interface AllowedApp {
+  grantId: string;
+  appName: string;
+  /** Whether the grant is about one person's record (patient/ scopes) rather than the user's reach. */
+  onePerson: boolean;
+  scope: string;
+  allowedAt: Date;
+  /** When it stops working unless stopped before: its refresh token's end, else its last access token's. */
+  until: Date;
+}
+
+/** The apps that can still act for this user: grants not revoked with a live access or refresh token. */
+export async function appsAllowedBy(db: Kysely<Database>, userId: string, now: Date = new Date()): Promise<AllowedApp[]> {
+  const rows = await db
+    .selectFrom('smart_grants as g')
+    .innerJoin('smart_clients as c', 'c.id', 'g.client_id')
+    .innerJoin('smart_tokens as t', 't.grant_id', 'g.id')
+    .select((eb) => ['g.id', 'c.name', 'g.person_id', 'g.scope', 'g.created_at', eb.fn.max('t.expires_at').as('until')])
+    .where('g.user_id', '=', userId)
+    .where('g.revoked_at', 'is', null)
+    .where('c.disabled_at', 'is', null)
+    .where('t.revoked_at', 'is', null)
+    .where('t.used_at', 'is', null)
+    .where('t.expires_at', '>', now)
+    .groupBy(['g.id', 'c.name', 'g.person_id', 'g.scope', 'g.created_at'])
+    .orderBy('g.created_at', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    grantId: r.id,
+    appName: r.name,
+    onePerson: r.person_id !== null,
+    scope: r.scope,
+    allowedAt: r.created_at,
+    until: new Date(r.until as unknown as string),
+  }));
+}
+
+/** The user stops an app they allowed: every token of that grant stops working at once. False if it was not theirs or already stopped. */
+export async function stopAllowedApp(db: Kysely<Database>, user: SignedInUser, grantId: string, now: Date = new Date()): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const grant = await trx
+      .selectFrom('smart_grants as g')
+      .innerJoin('smart_clients as c', 'c.id', 'g.client_id')
+      .select(['g.id', 'g.person_id', 'c.id as client_id', 'c.name'])
+      .where('g.id', '=', grantId)
+      .where('g.user_id', '=', user.id)
+      .where('g.revoked_at', 'is', null)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!grant) return false;
+    await revokeGrant(trx, grant.id, now);
+    await appendAudit(trx, {
+      actorUserId: user.id,
+      actorRole: user.role,
+      actorOrganisationId: user.organisationId,
+      action: 'smart_revoke',
+      personId: grant.person_id,
+      category: null,
+      purpose: null,
+      decision: 'success',
+      reason: `stopped the app "${grant.name}" (${grant.client_id})`,
+    });
+    return true;
+  });
+}

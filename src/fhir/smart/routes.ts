@@ -13,11 +13,13 @@ import type { SignedInUser } from '../../auth/index.ts';
 import { launchableClients } from './clients.ts';
 import { launchPerson, mayOpenPerson, mintLaunch } from './launch.ts';
 import {
+  appsAllowedBy,
   approveAuthorization,
   checkAuthorizeRequest,
   denyAuthorization,
   OAuthError,
   revokeByToken,
+  stopAllowedApp,
   tokenRequest,
   type AuthorizeRequest,
 } from './grants.ts';
@@ -233,6 +235,30 @@ export function registerSmartRoutes(app: FastifyInstance): void {
     } catch (error) {
       return oauthAnswer(reply, error);
     }
+  });
+
+  // The apps the user has allowed, each of which they can stop.
+  app.get('/account/apps', async (request, reply) => {
+    const user = request.user;
+    if (!user) return reply.redirect(`/sign-in?next=${encodeURIComponent(request.url)}`);
+    const apps = await appsAllowedBy(db(), user.id);
+    const stopped = (request.query as Record<string, unknown>).stopped === '1';
+    return reply.view(
+      'smart-apps.njk',
+      viewContext(request, reply, {
+        title: 'Apps you have allowed',
+        stopped,
+        apps: apps.map((a) => ({ ...a, what: describeScopes(a.scope) })),
+      }),
+    );
+  });
+
+  app.post('/account/apps/:grantId/stop', async (request, reply) => {
+    const user = request.user;
+    if (!user) return reply.redirect('/sign-in', 303);
+    const { grantId } = request.params as { grantId: string };
+    if (!(await stopAllowedApp(db(), user, grantId))) throw new HttpError(404, 'There is no such app allowed by you.');
+    return reply.redirect('/account/apps?stopped=1', 303);
   });
 
   // "Open in an app": the apps that can be launched for this person, each a button minting a launch.
