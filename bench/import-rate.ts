@@ -13,6 +13,7 @@
 // --place-cache (PostgreSQL) keeps the loaded place as a template database and measures on a
 // copy of it, so a second run at city scale skips the place load (12 minutes at a million).
 // --cpu-profile FILE writes a V8 CPU profile of this thread during the linked run.
+// --place-only (with --place-cache) only makes the cached place, ahead of the runs that use it.
 // --feed messy sends instead --people × --copies records of people new to the place, written by
 // the independent corruptor in bench/foreign-data.ts (shape A: names, birth date, town, email;
 // no NHS numbers; names swapped, day and month transposed, typos, blanks, common names): the
@@ -31,9 +32,10 @@ import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { writePlaceCsv } from '../src/synth/write-csv.ts';
 import { indexState } from '../src/linkage/index-state.ts';
 import { indexPlaceRecords } from '../src/linkage/person-index.ts';
-import { DEFAULT_BATCH_SIZE, runImport, saveMapping, type ColumnMapping } from '../src/interop/import.ts';
+import { DEFAULT_BATCH_SIZE, canonicalSource, runImport, saveMapping, type ColumnMapping } from '../src/interop/import.ts';
 import { ensureHeapLimit } from '../bin/heap-limit.mjs';
-import { foreignData } from './foreign-data.ts';
+import { evaluateClusters } from '../src/linkage/evaluate.ts';
+import { foreignData, type ErrorKind } from './foreign-data.ts';
 
 // With the heap limit `joinery` itself runs with (the index of a city is several GB).
 await ensureHeapLimit(import.meta.filename);
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     'linked-only': { type: 'boolean', default: false },
     'place-cache': { type: 'boolean', default: false },
     'cpu-profile': { type: 'string' },
+    'place-only': { type: 'boolean', default: false },
     feed: { type: 'string', default: 'copies' },
   },
 });
@@ -64,11 +67,14 @@ const feed = path.join(work, 'feed.csv');
 if (values.feed !== 'copies' && values.feed !== 'messy') throw new Error(`--feed must be copies or messy, got '${values.feed}'`);
 const messy = values.feed === 'messy';
 let records = 0;
+/** The messy feed's truth: record id → who it is, and what errors it went through. */
+let truth: Map<string, { cluster: string; errors: ErrorKind[] }> | undefined;
 if (messy) {
   // Seeded apart from the place, so these are people the place does not hold.
   const data = foreignData({ records: people * copies, seed: seed + 1, shape: 'A' });
   fs.writeFileSync(feed, `${data.header.join(',')}\n${data.lines.join('\n')}\n`);
   records = data.lines.length;
+  truth = new Map(data.truth.map(([id, cluster], i) => [id, { cluster: String(cluster), errors: data.errorsOf[i]! }]));
 } else {
   const header = 'source,source_id,given_name,family_name,birth_date,sex,postcode,address,nhs_number,phone,email,recorded_at';
   const out = fs.createWriteStream(feed);
@@ -155,6 +161,79 @@ async function walMegabytesSince(db: DatabaseHandle['db'], position: string): Pr
   );
 }
 
+/**
+ * How right linking the messy feed was, against the corruptor's truth: pairwise and cluster
+ * precision and recall over the records stored (rows set aside are not linked at all), feed
+ * records joined to a resident of the place (every one is a false join: the feed's people are
+ * new), and the review queue read against the truth (an item whose candidate person holds a
+ * record of the same true person is a missed link waiting for a reviewer; the rest are
+ * rightly doubted), with the errors of the records a reviewer would see.
+ */
+async function linkQuality(db: DatabaseHandle['db'], source: string, labels: NonNullable<typeof truth>) {
+  const links = (
+    await sql<{ id: string; source_id: string; person_id: string }>`
+    select s.id::text, s.source_id, l.person_id from source_records s
+    join record_links l on l.source_record_id = s.id and l.superseded_at is null where s.source = ${source}`.execute(db)
+  ).rows;
+  const residents = new Set(
+    (
+      await sql<{ person_id: string }>`
+    select distinct l.person_id from record_links l join source_records s on s.id = l.source_record_id
+    where s.source <> ${source} and l.superseded_at is null`.execute(db)
+    ).rows.map((row) => row.person_id),
+  );
+  const evaluation = evaluateClusters(
+    links.map((link) => ({ recordId: link.source_id, clusterId: link.person_id })),
+    new Map([...labels].map(([id, label]) => [id, label.cluster])),
+  );
+  const clustersOfPerson = new Map<string, Set<string>>();
+  for (const link of links) {
+    const label = labels.get(link.source_id);
+    if (!label) continue;
+    const set = clustersOfPerson.get(link.person_id) ?? new Set<string>();
+    set.add(label.cluster);
+    clustersOfPerson.set(link.person_id, set);
+  }
+  const reviews = (
+    await sql<{ source_id: string; candidate_person_id: string }>`
+    select s.source_id, r.candidate_person_id from linkage_reviews r join source_records s on s.id = r.source_record_id
+    where s.source = ${source}`.execute(db)
+  ).rows;
+  let sameInTruth = 0;
+  const reviewedRecords = new Set<string>();
+  const errorsOfSame = new Map<string, number>();
+  for (const review of reviews) {
+    reviewedRecords.add(review.source_id);
+    const label = labels.get(review.source_id);
+    if (label && clustersOfPerson.get(review.candidate_person_id)?.has(label.cluster)) {
+      sameInTruth++;
+      const key = label.errors.length === 0 ? '(none on this record)' : label.errors.join('+');
+      errorsOfSame.set(key, (errorsOfSame.get(key) ?? 0) + 1);
+    }
+  }
+  const round = (value: number) => Math.round(value * 10000) / 10000;
+  return {
+    recordsLinked: links.length,
+    joinedToResidents: links.filter((link) => residents.has(link.person_id)).length,
+    pairs: {
+      precision: round(evaluation.pairs.precision),
+      recall: round(evaluation.pairs.recall),
+      f1: round(evaluation.pairs.f1),
+      falsePositives: evaluation.pairs.falsePositives,
+      falseNegatives: evaluation.pairs.falseNegatives,
+    },
+    clusters: { precision: round(evaluation.clusters.precision), recall: round(evaluation.clusters.recall) },
+    review: {
+      items: reviews.length,
+      records: reviewedRecords.size,
+      shareOfRecords: round(reviewedRecords.size / links.length),
+      itemsSameInTruth: sameInTruth,
+      itemsDifferentInTruth: reviews.length - sameInTruth,
+      errorsWhereSame: Object.fromEntries([...errorsOfSame].sort((x, y) => y[1] - x[1]).slice(0, 12)),
+    },
+  };
+}
+
 /** Milliseconds this process has spent in garbage collection pauses so far. */
 let gcMilliseconds = 0;
 new PerformanceObserver((list) => {
@@ -216,7 +295,13 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
   if (values['linked-only']) {
     const linked = await run('bench-linked', true);
     console.error(JSON.stringify(linked));
-    return { kind: database.kind, indexLoadSeconds: Math.round(indexLoadSeconds * 10) / 10, withLinking: linked };
+    const quality = truth ? await linkQuality(db, await canonicalSource(db, 'bench-linked'), truth) : undefined;
+    return {
+      kind: database.kind,
+      indexLoadSeconds: Math.round(indexLoadSeconds * 10) / 10,
+      withLinking: linked,
+      ...(quality ? { quality } : {}),
+    };
   }
   const raw = await run('bench-raw', false);
   const linked = await run('bench-linked', true);
@@ -302,6 +387,14 @@ async function cachedPlaceDatabase(url: string): Promise<{ url: string; drop(): 
   }
 }
 
+if (values['place-only']) {
+  // Only the cached place, made ahead of the runs that will use it.
+  if (!values['place-cache']) throw new Error('--place-only needs --place-cache');
+  const copy = await cachedPlaceDatabase(serverUrl);
+  await copy.drop();
+  fs.rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 if (!values['skip-postgres'] && values['place-cache']) {
   const copy = await cachedPlaceDatabase(serverUrl);
   try {

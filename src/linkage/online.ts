@@ -4,7 +4,7 @@
 import { addToBlock, blockSize, createBlockTable, findBlock, newestRecord, previousRecord, type BlockTable } from './block-table.ts';
 import { compileRules, transformValue } from './blocking.ts';
 import type { CompiledRules } from './blocking.ts';
-import { compareField, createComparator, slotsByCost } from './comparisons.ts';
+import { compareField, createComparator, slotsByCost, swappedNameLevel } from './comparisons.ts';
 import type { Comparator } from './comparisons.ts';
 import { bestWeightsBelowExact, createScorer, fieldWeight, log2Odds, personCap, probabilityFromWeight } from './model.ts';
 import type { Scorer } from './model.ts';
@@ -53,6 +53,13 @@ export interface LinkageIndex {
   stride: number;
   /** Per field slot and value number, the weight of an exact match under the index's model (NaN: not computed). */
   exactWeights: Float64Array[];
+  /**
+   * Per field slot and value number, how many indexed records hold it, and per slot how many
+   * hold any value: how common a value is here, for values the model's term frequencies never
+   * saw (a town in a column the model learned as house addresses; see exactWeight).
+   */
+  valueCounts: Int32Array[];
+  presentCounts: Float64Array;
   /**
    * Per indexed record, its id. Its values are not kept as objects: the row's value numbers
    * name them (see indexedRecord), which spares the garbage collector two objects a record.
@@ -115,6 +122,8 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     rows: new Int32Array(1024 * (specs.length + 2)),
     stride: specs.length + 2,
     exactWeights: specs.map(() => new Float64Array(0)),
+    valueCounts: specs.map(() => new Int32Array(0)),
+    presentCounts: new Float64Array(specs.length),
     recordIds: [],
     personIds: [],
     personNumberOf: new Map(),
@@ -138,6 +147,9 @@ interface EarlyExitPlan {
   /** Most weight each field can add below its exact level (at least 0: it may be missing). */
   bestBelowExact: Float64Array;
   sexSlot: number;
+  /** The given name's swapped level, and whether both names are compared (1) or not (0). */
+  swappedGivenLevel: number;
+  nameSlots: number;
   /** Per blocking rule, a bit per field slot it keys on (0: a field the model lacks, or too many slots to say). */
   ruleFields: Int32Array;
 }
@@ -152,6 +164,9 @@ function earlyExitPlan(scorer: Scorer, rules: CompiledRules): EarlyExitPlan {
     boundOrder: Int32Array.from(fields.map((_, slot) => slot)).sort((x, y) => spread(scorer, y) - spread(scorer, x) || x - y),
     bestBelowExact: bestWeightsBelowExact(scorer.weights),
     sexSlot: fields.findIndex((field) => field.spec.kind === 'sex'),
+    swappedGivenLevel: swappedNameLevel('given_name'),
+    nameSlots:
+      fields.some((field) => field.spec.kind === 'given_name') && fields.some((field) => field.spec.kind === 'family_name') ? 1 : 0,
   };
 }
 
@@ -169,12 +184,30 @@ function grown<T extends Uint8Array | Int32Array | Float64Array>(array: T, lengt
   return bigger;
 }
 
-/** Weight of an exact match on value `number` of a field, under the index's own model (cached). */
+/**
+ * Records that must hold a value before the index's own count of it is trusted as its
+ * frequency: a person's own handful of records never makes a value common.
+ */
+const COMMON_VALUE_RECORDS = 50;
+
+/**
+ * Weight of an exact match on value `number` of a field, under the index's own model (cached),
+ * term-frequency adjusted by the larger of the model's frequency and the value's share of the
+ * index. The model's table holds only values seen in training, and rates any other as the
+ * rarest it saw: a feed whose towns arrive in the address column would make "london" as
+ * telling as a house address, and two namesakes in London the same person. Agreeing on a value
+ * a tenth of the index holds says about as much as its share.
+ */
 function exactWeight(index: LinkageIndex, slot: number, number: number, record: PreparedRecord): number {
   let cache = index.exactWeights[slot]!;
   if (number >= cache.length) cache = index.exactWeights[slot] = grown(cache, index.values[slot]!.length, Number.NaN);
   let weight = cache[number]!;
   if (Number.isNaN(weight)) cache[number] = weight = fieldWeight(index.scorer, slot, 0, record, record);
+  const counts = index.valueCounts[slot]!;
+  const count = number < counts.length ? counts[number]! : 0;
+  if (count >= COMMON_VALUE_RECORDS && index.scorer.frequencies[slot]) {
+    weight = Math.min(weight, index.scorer.logExactM[slot]! - Math.log2(count / index.presentCounts[slot]!));
+  }
   return weight;
 }
 
@@ -228,7 +261,17 @@ function weightAtLeast(
     if (settled[slot] === 1) continue;
     // A present value can still add nothing: a family name when the names are swapped.
     const level = compareField(index.comparator, slot, incoming.record, other);
-    bound += (level === NULL_LEVEL ? 0 : scorer.weights[slot]![level]!) - plan.bestBelowExact[slot]!;
+    // Both names written the other way round, each exactly: each counts as its best agreement
+    // short of exact (the most the bound held it at, so the bound stays sound), not the swapped
+    // level's little weight, learned where swaps are rare: "smith james" born the same day as
+    // "james smith" is the same person.
+    const weight =
+      (level === plan.swappedGivenLevel || level === NULL_LEVEL) && plan.nameSlots !== 0 && exactlySwapped(index, incoming.record, other)
+        ? plan.bestBelowExact[slot]!
+        : level === NULL_LEVEL
+          ? 0
+          : scorer.weights[slot]![level]!;
+    bound += weight - plan.bestBelowExact[slot]!;
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   // The person check (model.ts), only for the few candidates it could pull down; equal value
@@ -247,6 +290,24 @@ function weightAtLeast(
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
   return bound;
+}
+
+/** Whether a pair's given and family names are each other's, exactly (and differ from each other). */
+function exactlySwapped(index: LinkageIndex, a: PreparedRecord, b: PreparedRecord): boolean {
+  const { givenSlot, familySlot } = index.comparator;
+  const givenA = a.values[givenSlot];
+  const familyA = a.values[familySlot];
+  const givenB = b.values[givenSlot];
+  const familyB = b.values[familySlot];
+  return (
+    givenA != null &&
+    familyA != null &&
+    givenB != null &&
+    familyB != null &&
+    givenA.value !== givenB.value &&
+    givenA.value === familyB.value &&
+    familyA.value === givenB.value
+  );
 }
 
 /** An indexed record with its values, rebuilt from its row (for the few candidates compared in full). */
@@ -435,9 +496,29 @@ export function internRecord(index: LinkageIndex, prepared: PreparedRecord): Int
  * each raw value is normalised only the first time the index meets it.
  */
 export function internFields(index: LinkageIndex, id: string, fields: Readonly<Record<string, unknown>>): InternedRecord {
+  const numbers = fieldNumbers(index, fields);
+  const values: (PreparedValue | null)[] = [];
+  for (let slot = 0; slot < numbers.length; slot++) values.push(numbers[slot] === MISSING ? null : index.values[slot]![numbers[slot]!]!);
+  const record: PreparedRecord = { id, values };
+  return { record, numbers, keys: blockKeysOf(index, record, numbers, true) };
+}
+
+/**
+ * Whether `fields` hold, once normalised, exactly the values of an interned record: then
+ * indexing them as well would only put a second copy of that record in every block it is in,
+ * to be scored again by every later match (a new person's own details, made from its one
+ * record, are such a copy).
+ */
+export function sameValuesAs(index: LinkageIndex, fields: Readonly<Record<string, unknown>>, interned: InternedRecord): boolean {
+  const numbers = fieldNumbers(index, fields);
+  for (let slot = 0; slot < numbers.length; slot++) if (numbers[slot] !== interned.numbers[slot]) return false;
+  return true;
+}
+
+/** Each field's value number (MISSING when absent), numbering unseen values; each raw value is normalised once. */
+function fieldNumbers(index: LinkageIndex, fields: Readonly<Record<string, unknown>>): Int32Array {
   const specs = index.comparator.specs;
   const numbers = new Int32Array(specs.length);
-  const values: (PreparedValue | null)[] = [];
   for (let slot = 0; slot < specs.length; slot++) {
     const spec = specs[slot]!;
     const raw = spec.kind === 'text' ? undefined : fields[spec.kind];
@@ -454,10 +535,8 @@ export function internFields(index: LinkageIndex, id: string, fields: Readonly<R
       }
     }
     numbers[slot] = number;
-    values.push(number === MISSING ? null : index.values[slot]![number]!);
   }
-  const record: PreparedRecord = { id, values };
-  return { record, numbers, keys: blockKeysOf(index, record, numbers, true) };
+  return numbers;
 }
 
 export function addInternedRecord(index: LinkageIndex, interned: InternedRecord, personId: string): void {
@@ -469,6 +548,14 @@ export function addInternedRecord(index: LinkageIndex, interned: InternedRecord,
   index.rows = grown(index.rows, (number + 1) * index.stride, MISSING);
   index.rows.set(numbers, number * index.stride);
   index.rows[number * index.stride + fieldCount + 1] = 0;
+  for (let slot = 0; slot < fieldCount; slot++) {
+    const value = numbers[slot]!;
+    if (value < 0) continue;
+    let counts = index.valueCounts[slot]!;
+    if (value >= counts.length) counts = index.valueCounts[slot] = grown(counts, index.values[slot]!.length, 0);
+    counts[value] = counts[value]! + 1;
+    index.presentCounts[slot] = index.presentCounts[slot]! + 1;
+  }
   setEntryPerson(index, number, personId);
   for (let rule = 0; rule < keys.length; rule++) {
     const key = keys[rule]!;

@@ -14,8 +14,25 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
-import { addInternedRecord, clearBest, internFields, matchInternedRecord, setEntryPerson, type CandidatePerson } from './online.ts';
-import { RECORD_PREFIX, forgetIndexState, indexAnchor, indexState, livePerson, withIndexLock, type IndexState } from './index-state.ts';
+import {
+  addInternedRecord,
+  clearBest,
+  internFields,
+  matchInternedRecord,
+  sameValuesAs,
+  setEntryPerson,
+  type CandidatePerson,
+} from './online.ts';
+import {
+  RECORD_PREFIX,
+  anchorLinkRecord,
+  forgetIndexState,
+  indexAnchor,
+  indexState,
+  livePerson,
+  withIndexLock,
+  type IndexState,
+} from './index-state.ts';
 import { indexWhileLocked } from './person-index.ts';
 import { bestValues, insertLinks, insertNewPersons, insertReviews, newPersonId, type NewReview, type SourceFields } from './link-writes.ts';
 
@@ -316,7 +333,10 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
         postcode: values.postcode,
         address_line: values.address,
       };
-      indexAnchor(state, anchor);
+      // Made from this one record, the person's own details are usually that record again: a
+      // second copy in the index would only be scored again by every later match. When they
+      // differ (a date of birth the person cannot take, say), they are indexed as ever.
+      if (!sameValuesAs(state.index, anchorLinkRecord(anchor).fields, interned)) indexAnchor(state, anchor);
     }
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;
     else if (outcome === 'new_person') result.newPerson++;
