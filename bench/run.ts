@@ -123,6 +123,14 @@ const BENCHMARKS: Benchmark[] = [
       { name: 'person page p99, autocannon bursts', unit: 'ms', better: 'lower', pick: at('personPageAutocannonBursts.serverMs.p99') },
       { name: 'person search p99', unit: 'ms', better: 'lower', pick: at('search.ms.p99') },
       { name: 'person search finds its person', unit: 'share', better: 'higher', pick: at('search.foundShare') },
+      // CPU per request hardly moves when other work shares the machine, unlike the latencies above.
+      {
+        name: 'person page CPU, server + PostgreSQL',
+        unit: 'µs',
+        better: 'lower',
+        pick: at('personPageAutocannonBursts.cpuUsPerRequest.total'),
+      },
+      { name: 'person search CPU, server + PostgreSQL', unit: 'µs', better: 'lower', pick: at('search.cpuUsPerQuery.total') },
     ],
   },
   {

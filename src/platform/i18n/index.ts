@@ -54,7 +54,22 @@ export function translatorsFrom(resources: Record<Language, Catalogue>): {
   const fixed = new Map<Language, Translate>(
     languages.map((language) => {
       const t = instance.getFixedT(language);
-      return [language, (key: string, values?: Record<string, unknown>) => String(t(key, values as never))];
+      // A message without values never changes (the catalogues are fixed once loaded), and a
+      // page asks for dozens: kept after the first time, as i18next's look-up, fallback and
+      // interpolation cost more than the rest of rendering them. Bounded, as keys are.
+      const plain = new Map<string, string>();
+      return [
+        language,
+        (key: string, values?: Record<string, unknown>) => {
+          if (values !== undefined) return String(t(key, values as never));
+          let message = plain.get(key);
+          if (message === undefined) {
+            message = String(t(key));
+            if (plain.size < 20_000) plain.set(key, message);
+          }
+          return message;
+        },
+      ];
     }),
   );
   return {
