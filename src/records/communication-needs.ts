@@ -95,7 +95,7 @@ export function communicationNeedsSummary(needs: CommunicationNeedsInput): strin
   return lines;
 }
 
-interface NeedsRow {
+export interface NeedsRow {
   person_id: string;
   language: string | null;
   interpreter: boolean;
@@ -113,7 +113,7 @@ interface NeedsRow {
   author_person_id: string | null;
 }
 
-function toNeeds(row: NeedsRow): CommunicationNeeds {
+export function toNeeds(row: NeedsRow): CommunicationNeeds {
   const input: CommunicationNeedsInput = {
     language: row.language,
     interpreter: row.interpreter,
@@ -142,7 +142,7 @@ function toNeeds(row: NeedsRow): CommunicationNeeds {
   };
 }
 
-function latestNeeds(db: Db, personIds: readonly string[]) {
+export function latestNeeds(db: Db, personIds: readonly string[]) {
   // One statement: who recorded it comes from auth and network as fragments embedded here.
   return db
     .selectFrom('communication_needs as n')

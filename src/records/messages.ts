@@ -18,8 +18,17 @@ import {
 import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess, decideRecordAccessForMany, recordDisclosure, visibleToReader, type RecordAccess } from '../consent/index.ts';
 import { HttpError } from '../platform/http.ts';
-import { leadPractitionerOf, type LeadPractitioner } from './network.ts';
-import { communicationNeedsOfMany, type CommunicationNeeds } from './communication-needs.ts';
+import { leadFromRow, leadPractitionerOf, leadPractitionerQuery, type LeadPractitioner, type LeadPractitionerRow } from './network.ts';
+import {
+  communicationNeedsOf,
+  communicationNeedsOfMany,
+  latestNeeds,
+  toNeeds,
+  type CommunicationNeeds,
+  type NeedsRow,
+} from './communication-needs.ts';
+import { preparedQuery } from '../platform/db.ts';
+import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { notify } from '../notify/index.ts';
 import { practitionerCardOf } from '../network/index.ts';
 import { personFamilyNameOf, personGivenNameOf } from '../people/index.ts';
@@ -86,6 +95,30 @@ function inCareTeam(user: SignedInUser, lead: LeadPractitioner | undefined): boo
  */
 export async function isInCareTeam(db: Kysely<Database>, user: SignedInUser, personId: string): Promise<boolean> {
   return user.role === 'practitioner' && inCareTeam(user, await leadPractitionerOf(db, personId));
+}
+
+/**
+ * What the person page shows beside the record: the person's communication needs (to the person
+ * and to practitioners, who may contact them) and whether the person's conversations are with
+ * this practitioner. For a practitioner both come from one statement, one round trip instead of
+ * two on every page they open; nothing is read for a role that is shown neither.
+ */
+export async function personPagePanels(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  personId: string,
+): Promise<{ communicationNeeds: CommunicationNeeds | null; inCareTeam: boolean }> {
+  if (user.role === 'citizen') return { communicationNeeds: await communicationNeedsOf(db, personId), inCareTeam: false };
+  if (user.role !== 'practitioner') return { communicationNeeds: null, inCareTeam: false };
+  const query = db
+    .selectNoFrom([jsonObjectFrom(latestNeeds(db, [personId])).as('needs'), jsonObjectFrom(leadPractitionerQuery(db, personId)).as('lead')])
+    .compile();
+  const row = (
+    await preparedQuery<{ needs: NeedsRow | null; lead: LeadPractitionerRow | null }>(db, 'joinery_person_page_panels', query.sql, [
+      ...query.parameters,
+    ])
+  )[0];
+  return { communicationNeeds: row?.needs ? toNeeds(row.needs) : null, inCareTeam: inCareTeam(user, leadFromRow(row?.lead)) };
 }
 
 const practitionerSees = (access: RecordAccess) =>

@@ -117,11 +117,9 @@ export interface LeadPractitioner {
   team: string;
 }
 
-/** The person's lead practitioner now, with their organisation and team (who the person's messages go to). */
-export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<LeadPractitioner | undefined> {
-  // A named prepared statement (planned once per pooled connection): every practitioner's person
-  // page asks, and planning it cost PostgreSQL more than running it.
-  const query = db
+/** The statement finding the person's lead practitioner now (also embedded in the person page's panels). */
+export function leadPractitionerQuery(db: Kysely<Database>, personId: string) {
+  return db
     .selectFrom('care_relationships as r')
     .select([practitionerCardOf('r.practitioner_id').as('p'), organisationNameOf('r.organisation_id').as('organisation')])
     .where('r.person_id', '=', personId)
@@ -129,11 +127,13 @@ export async function leadPractitionerOf(db: Kysely<Database>, personId: string)
     .where('r.practitioner_id', 'is not', null)
     .where('r.ended_at', 'is', null)
     .orderBy('r.started_at', 'desc')
-    .limit(1)
-    .compile();
-  const row = (
-    await preparedQuery<InferResult<typeof query>[number]>(db, 'joinery_lead_practitioner_of', query.sql, [...query.parameters])
-  )[0];
+    .limit(1);
+}
+
+export type LeadPractitionerRow = InferResult<ReturnType<typeof leadPractitionerQuery>>[number];
+
+/** The lead practitioner a row of leadPractitionerQuery names, if any. */
+export function leadFromRow(row: LeadPractitionerRow | null | undefined): LeadPractitioner | undefined {
   return row?.p
     ? {
         practitionerId: row.p.id,
@@ -145,4 +145,11 @@ export async function leadPractitionerOf(db: Kysely<Database>, personId: string)
         team: row.p.team,
       }
     : undefined;
+}
+
+/** The person's lead practitioner now, with their organisation and team (who the person's messages go to). */
+export async function leadPractitionerOf(db: Kysely<Database>, personId: string): Promise<LeadPractitioner | undefined> {
+  // A named prepared statement (planned once per pooled connection): planning it cost PostgreSQL more than running it.
+  const query = leadPractitionerQuery(db, personId).compile();
+  return leadFromRow((await preparedQuery<LeadPractitionerRow>(db, 'joinery_lead_practitioner_of', query.sql, [...query.parameters]))[0]);
 }

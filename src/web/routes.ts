@@ -21,7 +21,7 @@ import { placeSummary, populationByLocality, needsByDeprivation, RESIDENTS_HINT 
 import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
-import { communicationNeedsOf, isInCareTeam } from '../records/index.ts';
+import { personPagePanels } from '../records/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { financialYearLabel, formatPounds } from '../budgets/index.ts';
 
@@ -178,13 +178,12 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
                 }
                 return visible;
               };
-        const [page, looks, held, communicationNeeds, inCareTeam] = await Promise.all([
+        const [page, looks, held, { communicationNeeds, inCareTeam }] = await Promise.all([
           personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
           user.role === 'citizen' ? whoLooked(db, personId, 20, request.language) : Promise.resolve([]),
           user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
           // Communication needs are contact details: shown with basic details, to the person and whoever may contact them.
-          user.role === 'citizen' || user.role === 'practitioner' ? communicationNeedsOf(db, personId) : Promise.resolve(null),
-          isInCareTeam(db, user, personId),
+          personPagePanels(db, user, personId),
         ]);
         if (!page) return { page, looks, held, communicationNeeds, inCareTeam, view: undefined };
         const view = buildSharedRecord(access.byCategory, user.organisationId, {
