@@ -19,6 +19,7 @@ import type { Database } from '../schema.ts';
 import {
   addFhirSubscription,
   apiTokenIdOf,
+  checkWebhookUrl,
   countFhirSubscriptionsOf,
   fhirSubscriptionOf,
   fhirSubscriptionsOf,
@@ -108,6 +109,11 @@ async function checkSubscription(
     );
   if (r.channel.type !== 'rest-hook') throw new FhirError(400, 'not-supported', 'only channel.type rest-hook is offered');
   if (!r.channel.endpoint) throw invalid('channel.endpoint is required for a rest-hook');
+  try {
+    checkWebhookUrl(r.channel.endpoint);
+  } catch (error) {
+    throw invalid(`channel.endpoint: ${(error as Error).message}`);
+  }
   if (r.channel.payload !== undefined && r.channel.payload !== 'application/fhir+json')
     throw new FhirError(400, 'not-supported', 'channel.payload must be absent (no body) or application/fhir+json (id-only notification)');
   parseHeaders(r.channel.header);
