@@ -186,6 +186,17 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
 
     const observations = (await client.typeHistory({ resourceType: 'Observation' })) as unknown as Bundle;
     assert.ok(observations.entry!.some((e) => e.resource!.id === observation.id));
+
+    // A household (Group) made outside the API: its history is its one version, beside the
+    // export route that shares the Group/[id]/... address shape.
+    const groups = (await client.search({ resourceType: 'Group', searchParams: { _count: 1 } })) as unknown as Bundle;
+    const group = groups.entry![0]!.resource!;
+    const groupHistory = (await client.resourceHistory({ resourceType: 'Group', id: group.id! })) as unknown as Bundle;
+    assertValid(groupHistory, 'Group history');
+    assert.deepEqual(
+      groupHistory.entry!.map((e) => `${e.resource!.id}/${e.resource!.meta!.versionId}`),
+      [`${group.id}/${group.meta!.versionId}`],
+    );
   });
 
   test('Patient/$everything gives the person, their Observation and care network, paged and filtered by _type and _since', async () => {
