@@ -34,6 +34,8 @@ export interface DatabaseHandle {
    * for the few queries where Kysely's per-call planning cost matters, e.g. access decisions.
    */
   prepared<R>(name: string, text: string, values: unknown[]): Promise<R[]>;
+  /** The embedded database's whole data folder as a gzipped tarball, to open again with `openPglite(…, { from })`. */
+  snapshot?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -195,7 +197,7 @@ function ensureWritableFolder(dir: string): void {
 }
 
 /** Opens embedded PGlite in a folder (or in memory when dataDir is 'memory://'). */
-export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+export async function openPglite(dataDir: string, options: { from?: Blob } = {}): Promise<DatabaseHandle> {
   const inMemory = dataDir.startsWith('memory://');
   let release = () => {};
   if (!inMemory) {
@@ -211,6 +213,8 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   let client: PGlite;
   try {
     client = await PGlite.create(inMemory ? undefined : dataDir, {
+      // A snapshot taken with `snapshot()` (e.g. a test's place, built once and reused).
+      ...(options.from ? { loadDataDir: options.from } : {}),
       parsers: sharedParsers,
       extensions: { pg_trgm, fuzzystrmatch },
     });
@@ -225,6 +229,7 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     location: inMemory ? 'in memory' : path.resolve(dataDir),
     // PGlite shares its one connection with Kysely, so go through Kysely's lock.
     prepared: async <R>(_name: string, text: string, values: unknown[]) => (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows,
+    snapshot: () => client.dumpDataDir('gzip'),
     close: async () => {
       try {
         await db.destroy();

@@ -1,6 +1,10 @@
 // Starts Joinery in-process for tests: a fresh embedded database, a small synthetic place,
-// the demo accounts, listening on a free port.
+// the demo accounts, listening on a free port. Building a place (migrations, thousands of people,
+// argon2 hashes for the accounts) took most of a test file's set-up, so each place is built once
+// per day and version of the code, kept as a snapshot of the embedded database, and every test
+// server opens its own fresh copy of it: the same data a test would have generated, in a second.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +17,8 @@ import { migrateToLatest } from '../../src/schema.ts';
 import { createApp } from '../../src/app.ts';
 import { loadSyntheticPlace } from '../../src/demo/load-place.ts';
 import { createDemoAccounts, DEMO_PASSWORD } from '../../src/demo/accounts.ts';
+
+type DemoAccountInfo = Awaited<ReturnType<typeof createDemoAccounts>>[number];
 
 export interface TestServer {
   app: FastifyInstance;
@@ -28,10 +34,19 @@ export { DEMO_PASSWORD };
 export async function startTestServer(
   options: { people?: number; seed?: number; database?: DatabaseHandle; env?: Record<string, string> } = {},
 ): Promise<TestServer> {
-  const database = options.database ?? (await openPglite('memory://'));
-  await migrateToLatest(database.db);
-  await loadSyntheticPlace(database.db, { seed: options.seed ?? 7, people: options.people ?? 3000 });
-  const accounts = await createDemoAccounts(database.db);
+  const place = { seed: options.seed ?? 7, people: options.people ?? 3000 };
+  let database: DatabaseHandle;
+  let accounts: DemoAccountInfo[];
+  if (options.database) {
+    database = options.database;
+    await migrateToLatest(database.db);
+    await loadSyntheticPlace(database.db, place);
+    accounts = await createDemoAccounts(database.db);
+  } else {
+    const snapshot = await placeSnapshot(place);
+    database = await openPglite('memory://', { from: snapshot.tarball });
+    accounts = snapshot.accounts;
+  }
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -87,4 +102,77 @@ export async function csrfTokenFor(app: FastifyInstance, cookie: string, url = '
   const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
   assert.ok(token, `${url} carries a CSRF token`);
   return token;
+}
+
+/** What the code that builds a place is: every source file's bytes (a change anywhere makes new snapshots). */
+let codeVersion: string | undefined;
+function versionOfCode(): string {
+  if (codeVersion) return codeVersion;
+  const hash = createHash('sha256');
+  const src = path.resolve(import.meta.dirname, '..', '..', 'src');
+  const files = fs
+    .readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((f) => !f.endsWith('.test.ts'))
+    .sort();
+  for (const file of files) {
+    const full = path.join(src, file);
+    if (fs.statSync(full).isFile()) hash.update(file).update(fs.readFileSync(full));
+  }
+  codeVersion = hash.digest('hex').slice(0, 16);
+  return codeVersion;
+}
+
+interface PlaceSnapshot {
+  tarball: Blob;
+  accounts: DemoAccountInfo[];
+}
+const snapshots = new Map<string, Promise<PlaceSnapshot>>();
+
+/**
+ * A migrated database holding the synthetic place and the demo accounts, built once and kept in
+ * the temporary folder. The day is part of its name because the place is generated around today
+ * (ages, review dates), exactly as a server started from scratch today would be.
+ */
+function placeSnapshot(place: { seed: number; people: number }): Promise<PlaceSnapshot> {
+  const day = new Date().toISOString().slice(0, 10);
+  const key = `${versionOfCode()}-${day}-seed${place.seed}-people${place.people}`;
+  let snapshot = snapshots.get(key);
+  if (!snapshot) {
+    snapshot = buildOrReadSnapshot(key, place);
+    snapshots.set(key, snapshot);
+    snapshot.catch(() => snapshots.delete(key));
+  }
+  return snapshot;
+}
+
+async function buildOrReadSnapshot(key: string, place: { seed: number; people: number }): Promise<PlaceSnapshot> {
+  const folder = path.join(os.tmpdir(), 'joinery-test-places');
+  const tarballFile = path.join(folder, `${key}.tar.gz`);
+  const accountsFile = path.join(folder, `${key}.accounts.json`);
+  if (fs.existsSync(tarballFile) && fs.existsSync(accountsFile)) {
+    return {
+      tarball: new Blob([fs.readFileSync(tarballFile)]),
+      accounts: JSON.parse(fs.readFileSync(accountsFile, 'utf8')) as DemoAccountInfo[],
+    };
+  }
+  const database = await openPglite('memory://');
+  try {
+    await migrateToLatest(database.db);
+    await loadSyntheticPlace(database.db, place);
+    const accounts = await createDemoAccounts(database.db);
+    const tarball = await database.snapshot!();
+    // Snapshots of older code or earlier days are never read again.
+    fs.mkdirSync(folder, { recursive: true });
+    const current = `${versionOfCode()}-${new Date().toISOString().slice(0, 10)}-`;
+    for (const old of fs.readdirSync(folder)) if (!old.startsWith(current)) fs.rmSync(path.join(folder, old), { force: true });
+    // Written beside, then renamed: another test process never reads half a file.
+    const partial = `.${process.pid}.partial`;
+    fs.writeFileSync(tarballFile + partial, Buffer.from(await tarball.arrayBuffer()));
+    fs.writeFileSync(accountsFile + partial, JSON.stringify(accounts));
+    fs.renameSync(tarballFile + partial, tarballFile);
+    fs.renameSync(accountsFile + partial, accountsFile);
+    return { tarball, accounts };
+  } finally {
+    await database.close();
+  }
 }
