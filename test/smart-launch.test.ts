@@ -279,6 +279,16 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(patch.statusCode, 403);
     });
 
+    test('resources an _include would bring of a type outside the scopes are left out', async () => {
+      const { tokens } = await ehrLaunch(patient, 'launch patient/Observation.rs');
+      const token = String(tokens.access_token);
+      const bundle = (await fhir(token, `/fhir/Observation?patient=${patient}&_include=Observation:patient&_count=5`))
+        .body as unknown as Bundle;
+      assert.ok((bundle.entry ?? []).length > 0);
+      assert.deepEqual([...new Set((bundle.entry ?? []).map((e) => e.resource!.resourceType))], ['Observation']);
+      assert.equal((await fhir(token, `/fhir/Patient/${patient}`)).status, 403, 'nor read directly');
+    });
+
     test('the "Open in an app" page mints a launch for the person and sends the browser to the app', async () => {
       const page = await server.app.inject({
         method: 'GET',

@@ -152,7 +152,10 @@ function withinScopes(access: SmartAccess, payload: unknown): unknown {
     if (!type || type === 'OperationOutcome') return true;
     return scopesAllow(access.scopes, type, 'r').allowed || scopesAllow(access.scopes, type, 's').allowed;
   });
-  return { ...bundle, entry };
+  if (entry.length === bundle.entry.length) return payload;
+  // FHIR JSON has no empty arrays: a Bundle left with no entries has none.
+  const { entry: _all, ...rest } = bundle;
+  return entry.length > 0 ? { ...rest, entry } : rest;
 }
 
 /** Adds the guard to the FHIR API's scope: after the bearer token says who it is, before any handler. */
