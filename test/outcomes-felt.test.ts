@@ -30,12 +30,15 @@ function assertAggregatesOnly(body: string, where: string) {
 }
 
 test('the demo place shows score improvement and goal attainment split by deprivation, and offers them as targets', async () => {
-  for (const measure of ['felt:change:md-assessment', 'felt:goal', 'felt:gas']) {
+  for (const measure of ['felt:change:md-assessment', 'felt:goal', 'felt:gas', 'felt:said:TOGETHER']) {
     const url = `/insight/inequalities?measure=${encodeURIComponent(measure)}&by=quintile`;
     const res = await get(url, manager);
     assert.equal(res.statusCode, 200, url);
     assertAggregatesOnly(res.body, url);
-    assert.match(res.body, /Outcome people feel: (Assessment score improvement|Goal attainment|Goals at or above expected)/);
+    assert.match(
+      res.body,
+      /Outcome people feel: (Assessment score improvement|Goal attainment|Goals at or above expected|People who say “I can see services working together on what matters to me”)/,
+    );
     assert.match(res.body, /role="img"/, `${url} has a chart`);
     // The demo has enough people for a figure for the whole place.
     const total = res.body.match(/Everyone<\/th>\s*<td[^>]*>([^<]+)</);
@@ -46,6 +49,12 @@ test('the demo place shows score improvement and goal attainment split by depriv
   assert.match(targets.body, /<option value="felt:change:md-assessment">Outcome people feel: Assessment score improvement/);
   assert.match(targets.body, /<option value="felt:goal">Outcome people feel: Goal attainment/);
   assert.match(targets.body, /<option value="felt:gas">Outcome people feel: Goals at or above expected \(%\)/);
+  // A person-reported measure for every place goal, each available as a target.
+  assert.match(
+    targets.body,
+    /<option value="felt:said:TOGETHER">Outcome people feel: People who say “I can see services working together on what matters to me” \(%\)/,
+  );
+  assert.match(targets.body, /<option value="felt:said:SAFE">/);
 });
 
 test("each operating model's cohort by quarter: a chart with labelled axes and its table, managers only", async () => {
@@ -58,5 +67,8 @@ test("each operating model's cohort by quarter: a chart with labelled axes and i
   assert.match(res.body, />Mean total score</);
   assert.match(res.body, />Quarter</);
   assert.match(res.body, /<td class="govuk-table__cell govuk-table__cell--numeric">\d+\.\d<\/td>/, 'at least one mean shown');
+  // The demo enrols people on Connected Care and the locality care organisation model too.
+  for (const model of ['Community-led integrated care \\(Connected Care\\)', 'Locality care organisation'])
+    assert.match(res.body, new RegExp(`${model}: Personal wellbeing: life satisfaction \\(0 to 10\\)<`), `a cohort for ${model}`);
   assert.equal((await get('/insight/models', practitioner)).statusCode, 403);
 });

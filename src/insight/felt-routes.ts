@@ -28,10 +28,13 @@ export function registerFeltRoutes(app: FastifyInstance): void {
           id: `cohort-${i + 1}`,
           chart: ciLineChart({
             id: `cohort-${i + 1}-chart`,
-            title: `${s.modelName}: mean ${s.instrumentLabel.toLowerCase()} score by quarter`,
-            description: `The mean total score of the people on ${s.modelName} assessed in each quarter, with its 95% confidence interval. Lower scores mean fewer concerns. The table below gives every figure.`,
+            title: `${s.modelName}: mean ${s.instrumentLabel.toLowerCase()}${s.instrument.includes(':') ? '' : ' score'} by quarter`,
+            // A headline question (life satisfaction, for an assessment without a total) reads the other way: higher is better.
+            description: s.instrument.includes(':')
+              ? `The mean answer (0 to 10) of the people on ${s.modelName} assessed in each quarter, with its 95% confidence interval. Higher means more satisfied with life. The table below gives every figure.`
+              : `The mean total score of the people on ${s.modelName} assessed in each quarter, with its 95% confidence interval. Lower scores mean fewer concerns. The table below gives every figure.`,
             points: s.cells.map((c) => ({ label: c.period, value: c.mean, lower: c.lower, upper: c.upper })),
-            unit: 'Mean total score',
+            unit: s.instrument.includes(':') ? 'Mean answer (0 to 10)' : 'Mean total score',
             xTitle: 'Quarter',
           }),
           rows: s.cells.map((c) => ({

@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import { testDatabaseTargets } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import { ensurePlansDefaults } from '../plans/index.ts';
+import { checkPlaceGoalAnswers, ensurePlansDefaults, PlaceGoalAnswerRefused, recordPlaceGoalAnswers } from '../plans/index.ts';
 import { refreshInsight } from './refresh.ts';
 import { inequality } from './queries.ts';
 import { targetsAgainstActuals } from './targets.ts';
@@ -292,6 +292,74 @@ for (const target of await testDatabaseTargets()) {
         .executeTakeFirstOrThrow();
       assert.deepEqual([Number(gasCell.n), Number(gasCell.d), gasCell.period], [1, 2, '2026-Q2']);
       assert.equal(rows.find((r) => r.measure.id === 'felt:gas')!.actual, null);
+    });
+
+    test('"I can see services working together": the share who agree at their latest answer, by deprivation with the gap and slope index', async () => {
+      // Ten more people in each area, so every group's count may be shown.
+      await db
+        .insertInto('persons')
+        .values(
+          [6, 7, 8, 9, 10].flatMap((n) =>
+            (['p', 'r'] as const).map((k) => ({
+              id: `${k}${n}`,
+              household_id: k === 'p' ? 'hh-poor' : 'hh-rich',
+              given_name: `Secretname${k}${n}`,
+              middle_name: null,
+              family_name: 'Zebedee',
+              birth_family_name: null,
+              birth_date: '1980-01-01',
+              sex: 'female',
+              ethnicity_group: 'white',
+              disability: false,
+              nhs_number: null,
+              phone: null,
+              email: null,
+            })),
+          ),
+        )
+        .execute();
+      // Answers 1 (strongly disagree) to 5 (strongly agree); 4 and 5 agree. In the most deprived
+      // area 6 of 10 agree at their latest answer (p7 agreed in January, disagrees in May); in the
+      // least deprived 8 of 10 (r1 disagreed in January, strongly agrees in May).
+      const poorSay = [4, 5, 4, 5, 4, 5, 2, 1, 3, 2];
+      const richSay = [5, 4, 5, 4, 5, 4, 5, 4, 2, 3];
+      const say = (personId: string, answer: number, on: string, source: 'review' | 'feedback') =>
+        db
+          .transaction()
+          .execute(async (trx) =>
+            recordPlaceGoalAnswers(
+              trx,
+              { id: 'u-m', role: source === 'feedback' ? 'citizen' : 'practitioner', personId: source === 'feedback' ? personId : null },
+              { personId, answers: await checkPlaceGoalAnswers(trx, { TOGETHER: answer }), source },
+              new Date(`${on}T10:00:00Z`),
+            ),
+          );
+      await say('p7', 5, '2026-01-20', 'review');
+      await say('r1', 1, '2026-01-20', 'feedback');
+      for (let i = 0; i < 10; i++) {
+        await say(`p${i + 1}`, poorSay[i]!, '2026-05-10', i % 2 ? 'review' : 'feedback');
+        await say(`r${i + 1}`, richSay[i]!, '2026-05-10', i % 2 ? 'feedback' : 'review');
+      }
+      // Off the scale, or not a place goal: refused before anything is written.
+      await assert.rejects(checkPlaceGoalAnswers(db, { TOGETHER: 6 }), PlaceGoalAnswerRefused);
+      await assert.rejects(checkPlaceGoalAnswers(db, { NOTAGOAL: 3 }), PlaceGoalAnswerRefused);
+      await refreshInsight(db, { asOf: new Date('2026-06-30T12:00:00Z') });
+      const view = (await inequality(db, 'felt:said:TOGETHER', 'quintile'))!;
+      assert.match(view.measure.label, /I can see services working together on what matters to me/);
+      assert.equal(view.measure.unit, '%');
+      const q2 = view.periods.find((p) => p.period === '2026-Q2')!;
+      assert.equal(q2.suppressed, false);
+      close(q2.quintiles[0]!.value, 60);
+      close(q2.quintiles[4]!.value, 80);
+      assert.deepEqual([q2.quintiles[0]!.count, q2.quintiles[0]!.denominator], [6, 10]);
+      // Gap 60 − 80 = −20 points; slope index between two equal groups at ridits 0.25 and 0.75: −20 ÷ 0.5 = −40.
+      close(q2.gap!.absolute.estimate, -20);
+      close(q2.sii!.estimate, -40);
+      // Everyone: 14 of 20 agree. January's answers are not anyone's latest, so the first quarter has none.
+      close(view.split.total!.value, 70);
+      assert.ok(!view.periods.some((p) => p.period === '2026-Q1' && p.quintiles.some((g) => (g.denominator ?? 0) > 0)));
+      const cube = JSON.stringify(await db.selectFrom('insight_cube').selectAll().where('section', '=', 'felt').execute());
+      assert.ok(!cube.includes('Secretname') && !/"p7"|"r1"/.test(cube), 'no name or id in the cube');
     });
 
     test("the model's cohort: mean score by quarter over the latest year", async () => {

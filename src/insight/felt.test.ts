@@ -6,8 +6,11 @@ import {
   aggregateObservations,
   cohortByModel,
   cohortCells,
+  cohortScoreOf,
   cubeRowOf,
   gasObservations,
+  isShareMeasure,
+  saidObservations,
   goalObservations,
   lastFourQuarters,
   quarterOfDate,
@@ -198,4 +201,42 @@ test('goals at or above expected: each rated goal counts once, held like referra
     s: 9,
     ss: 41,
   });
+});
+
+test('place goals: a latest answer of 4 or 5 agrees (1), 1 to 3 does not (0), in its quarter; held as a share like goals at or above expected', () => {
+  assert.deepEqual(
+    saidObservations([
+      { pkey: 'a', code: 'TOGETHER', answeredOn: '2026-05-10', answer: 5 },
+      { pkey: 'b', code: 'TOGETHER', answeredOn: '2026-05-10', answer: 4 },
+      { pkey: 'c', code: 'TOGETHER', answeredOn: '2026-06-30', answer: 3 },
+      { pkey: 'd', code: 'SAFE', answeredOn: '2026-07-01', answer: 1 },
+    ]),
+    [
+      { pkey: 'a', measure: 'said:TOGETHER', period: '2026-Q2', value: 1 },
+      { pkey: 'b', measure: 'said:TOGETHER', period: '2026-Q2', value: 1 },
+      { pkey: 'c', measure: 'said:TOGETHER', period: '2026-Q2', value: 0 },
+      { pkey: 'd', measure: 'said:SAFE', period: '2026-Q3', value: 0 },
+    ],
+  );
+  assert.ok(isShareMeasure('said:TOGETHER') && isShareMeasure('gas') && !isShareMeasure('goal'));
+  // 2 of 3 agree: n 2 out of d 3, no sums kept.
+  assert.deepEqual(cubeRowOf('felt', { measure: 'said:TOGETHER', dimension: 'all', value: 'all', period: '2026-Q2', n: 3, s: 2, ss: 2 }), {
+    section: 'felt',
+    measure: 'said:TOGETHER',
+    dimension: 'all',
+    value: 'all',
+    period: '2026-Q2',
+    n: 2,
+    d: 3,
+    s: 0,
+    ss: 0,
+  });
+});
+
+test('cohorts follow an assessment without a total (personal wellbeing) by its headline question, life satisfaction', () => {
+  assert.deepEqual(cohortScoreOf({ instrument: 'ons4-wellbeing', score: null, domains: { life_satisfaction: 6, anxiety: 3 } }), {
+    instrument: 'ons4-wellbeing:life_satisfaction',
+    score: 6,
+  });
+  assert.deepEqual(cohortScoreOf({ instrument: 'md-assessment', score: 14, domains: {} }), { instrument: 'md-assessment', score: 14 });
 });

@@ -3,11 +3,12 @@
 // at each goal's latest review, and each operating model's cohort (the mean score of the people
 // on it) by quarter. The refresh reads scores from the plans module's front door, turns person ids
 // into pseudonyms at once and stores only sums by group; the pages protect small numbers as they
-// do every measure (queries.ts, disclosure.ts). Nobody is asked "can you see services working
-// together?" anywhere in the record yet, so there is no person-reported measure here to show.
+// do every measure (queries.ts, disclosure.ts). Person-reported measures for each place goal
+// ("I can see services working together on what matters to me") come from people's own answers at
+// plan reviews and in their feedback on services: the share who agree at their latest answer.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
-import { latestGoalGas, latestGoalScores, measurementRows, operatingModelNames } from '../plans/index.ts';
+import { latestGoalGas, latestGoalScores, latestPlaceGoalAnswers, measurementRows, operatingModelNames } from '../plans/index.ts';
 import { isSmall } from '../platform/disclosure.ts';
 import { pseudonymOf, type PseudonymKey } from './pseudonym.ts';
 import { meanEstimate } from './stats.ts';
@@ -65,12 +66,45 @@ export function gasObservations(rows: ReadonlyArray<{ pkey: string; reviewedOn: 
 }
 
 /**
+ * The cohort measures that are not a total score: personal wellbeing (ONS4) has no total, so a
+ * model assessing people with it (local area coordination, Connected Care, locality care
+ * organisations) is followed by its headline question, life satisfaction (0–10, higher is better).
+ */
+export const cohortDomains: Record<string, { domain: string; key: string; label: string }> = {
+  'ons4-wellbeing': {
+    domain: 'life_satisfaction',
+    key: 'ons4-wellbeing:life_satisfaction',
+    label: 'Personal wellbeing: life satisfaction (0 to 10)',
+  },
+};
+
+/** Pure: a response as the cohorts count it: its total score, or for an assessment without one, its headline domain. */
+export function cohortScoreOf(r: { instrument: string; score: number | null; domains: Record<string, number | null> }): {
+  instrument: string;
+  score: number | null;
+} {
+  const headline = r.score === null ? cohortDomains[r.instrument] : undefined;
+  return headline ? { instrument: headline.key, score: r.domains[headline.domain] ?? null } : { instrument: r.instrument, score: r.score };
+}
+
+/**
+ * Pure: each person's latest answer on a place goal counts 1 when they agree (4 agree or 5 strongly
+ * agree on the 1–5 scale) and 0 otherwise, in the quarter of that answer; the measure is the goal's.
+ */
+export function saidObservations(rows: ReadonlyArray<{ pkey: string; code: string; answeredOn: string; answer: number }>): Observation[] {
+  return rows.map((r) => ({ pkey: r.pkey, measure: `said:${r.code}`, period: quarterOfDate(r.answeredOn), value: r.answer >= 4 ? 1 : 0 }));
+}
+
+/** Whether a felt measure is a share (n of d, both protected) rather than a mean: goals at or above expected, and people who agree. */
+export const isShareMeasure = (code: string): boolean => code === 'gas' || code.startsWith('said:');
+
+/**
  * Pure: an aggregate as the cube holds it. Means keep count, sum and sum of squares (d = count);
  * the share of goals at or above expected is held like referrals accepted: n goals at or above
  * expected out of d goals rated, so both counts are protected.
  */
 export function cubeRowOf(section: string, a: Aggregate): Database['insight_cube'] {
-  return a.measure === 'gas' ? { section, ...a, n: a.s, d: a.n, s: 0, ss: 0 } : { section, ...a, d: a.n };
+  return isShareMeasure(a.measure) ? { section, ...a, n: a.s, d: a.n, s: 0, ss: 0 } : { section, ...a, d: a.n };
 }
 
 /** A resident's groups, as insight_person_facts holds them: dimension → value. */
@@ -140,10 +174,11 @@ const isoDate = (d: Date) => d.toISOString();
 
 /** Rebuilds the 'felt' and 'felt_model' sections of the cube, inside the refresh's transaction (after the person facts). */
 export async function refreshFelt(trx: Transaction<Database>, key: PseudonymKey): Promise<number> {
-  const [responses, goals, gas, facts] = await Promise.all([
+  const [responses, goals, gas, said, facts] = await Promise.all([
     measurementRows(trx),
     latestGoalScores(trx),
     latestGoalGas(trx),
+    latestPlaceGoalAnswers(trx),
     trx
       .selectFrom('insight_person_facts')
       .select(['pkey', 'quintile', 'decile', 'locality_id', 'sex', 'ethnicity_group', 'age_band', 'disability'])
@@ -170,14 +205,18 @@ export async function refreshFelt(trx: Transaction<Database>, key: PseudonymKey)
     modelId: r.modelId,
     at: isoDate(r.authoredAt),
     score: r.total,
+    domains: r.domains,
   }));
   const observations = [
     ...scoreChanges(scored),
     ...goalObservations(goals.map((g) => ({ pkey: pseudonymOf(key, g.personId), reviewedOn: g.reviewedOn, score: g.score }))),
     ...gasObservations(gas.map((g) => ({ pkey: pseudonymOf(key, g.personId), reviewedOn: g.reviewedOn, level: g.level }))),
+    ...saidObservations(
+      said.map((a) => ({ pkey: pseudonymOf(key, a.personId), code: a.code, answeredOn: a.answeredOn, answer: a.answer })),
+    ),
   ];
   // Cohorts count residents only, like every other measure.
-  const cohorts = cohortByModel(scored.filter((r) => people.has(r.pkey)));
+  const cohorts = cohortByModel(scored.filter((r) => people.has(r.pkey)).map((r) => ({ ...r, ...cohortScoreOf(r) })));
   const rows: Array<Database['insight_cube']> = [
     ...aggregateObservations(observations, people).map((a) => cubeRowOf('felt', a)),
     ...cohorts.map((a) => cubeRowOf('felt_model', a)),
@@ -246,7 +285,8 @@ export async function cohortsByModel(db: Kysely<Database>): Promise<{ periods: s
         modelId,
         modelName: names.get(modelId) ?? modelId,
         instrument,
-        instrumentLabel: changeInstruments[instrument] ?? instrument,
+        instrumentLabel:
+          changeInstruments[instrument] ?? Object.values(cohortDomains).find((d) => d.key === instrument)?.label ?? instrument,
         cells: cohortCells(
           all.filter((r) => r.measure === measure),
           periods,

@@ -10,7 +10,7 @@ import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
 import { ukDate } from '../referrals/index.ts';
-import { changeInstruments } from './felt.ts';
+import { changeInstruments, isShareMeasure } from './felt.ts';
 import {
   gapBetween,
   gapTrend,
@@ -634,6 +634,15 @@ export async function measures(db: Kysely<Database>): Promise<MeasureDef[]> {
       description:
         "Of plan goals rated on the goal attainment scale (−2 to +2) at a review, the percentage at or above the outcome expected when the goal was set (0 or more) at the goal's latest rating, counted in the quarter of that review.",
     },
+    // Person-reported, one for each place goal: the share of people who agree with its statement.
+    ...framework.outcomes.map((o) => ({
+      id: `felt:said:${o.code}`,
+      label: `People who say “${o.statement.replace(/\.$/, '')}”`,
+      kind: 'felt' as const,
+      unit: '%',
+      higherIsWorse: false,
+      description: `Of people asked at a plan review or in their feedback on a service how far “${o.statement}” is true for them, the percentage who agree or strongly agree at their latest answer, counted in the quarter of that answer.`,
+    })),
   ];
 }
 
@@ -663,7 +672,8 @@ export interface InequalityView {
 }
 
 function estimateFor(measure: MeasureDef, label: string, n: number, d: number, s: number, ss: number, population: number): GroupEstimate {
-  if (measure.id === 'access:acceptance' || measure.id === 'felt:gas') return proportionEstimate(label, n, d);
+  if (measure.id === 'access:acceptance' || (measure.kind === 'felt' && isShareMeasure(measure.id.slice(5))))
+    return proportionEstimate(label, n, d);
   if (measure.id === 'access:first_contact_days' || measure.kind === 'felt') return { ...meanEstimate(label, n, s, ss), population: n };
   return rateEstimate(label, n, population);
 }
@@ -733,7 +743,11 @@ export async function inequality(
   const counts = margins((r) => r.n);
   // Outcome rates are out of residents (protected with the population); first contact times and felt means are out of their own count.
   const outOf: ProtectedMargins =
-    kind === 'outcome' ? population : code === 'first_contact_days' || (kind === 'felt' && code !== 'gas') ? counts : margins((r) => r.d);
+    kind === 'outcome'
+      ? population
+      : code === 'first_contact_days' || (kind === 'felt' && !isShareMeasure(code))
+        ? counts
+        : margins((r) => r.d);
   const shownIn = (m: ProtectedMargins, period: string, q: string, n: number) =>
     lastYear.has(period) ? m.quarter(period, q) : isSmall(n) ? null : n;
 

@@ -9,6 +9,7 @@ import { decideRecordAccess, joinNetworkByAgreement, joinNetworkOnce, Relationsh
 import { RefusedInput } from '../platform/refused.ts';
 import { organisationById, organisationsByIds, practitionersByIds } from '../network/index.ts';
 import { peopleByIds, personById } from '../people/index.ts';
+import { checkPlaceGoalAnswers, PlaceGoalAnswerRefused, recordPlaceGoalAnswers } from './place-goal-answers.ts';
 
 type Actor = Pick<SignedInUser, 'id' | 'role' | 'organisationId'>;
 
@@ -362,6 +363,8 @@ export interface NewReview {
   scores: Record<string, number>;
   /** Goal attainment scaling (−2 to +2) for the goals rated; optional beside the 0–10 score. */
   gas?: Record<string, number>;
+  /** What the person says about each place goal asked (1 strongly disagree … 5 strongly agree); optional. */
+  said?: Record<string, number>;
   note: string | null;
   nextReviewOn: string | null;
 }
@@ -387,6 +390,13 @@ export async function recordReview(
   }
   const note = input.note?.trim() || null;
   if (note && note.length > 2000) throw new PlanInputError('note', 'Write what has changed in 2,000 characters or fewer');
+  let said: Array<[string, number]>;
+  try {
+    said = await checkPlaceGoalAnswers(db, input.said ?? {});
+  } catch (error) {
+    if (error instanceof PlaceGoalAnswerRefused) throw new PlanInputError(error.field, error.message);
+    throw error;
+  }
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
     const goals = await trx
@@ -399,8 +409,9 @@ export async function recordReview(
     const known = new Set(goals.map((g) => g.id));
     const scores = Object.entries(input.scores).filter(([g]) => known.has(g));
     const gas = Object.entries(input.gas ?? {}).filter(([g]) => known.has(g));
-    // A review says something: a score or rating for at least one goal, or what has changed.
-    if (scores.length === 0 && gas.length === 0 && !note) {
+    // A review says something: a score or rating for at least one goal, what the person says about
+    // a place goal, or what has changed.
+    if (scores.length === 0 && gas.length === 0 && said.length === 0 && !note) {
       throw goals.length > 0
         ? new PlanInputError(`goal-${goals[0]!.id}`, 'Score at least one goal from 0 to 10, or write what has changed')
         : new PlanInputError('note', 'Write what has changed since the plan started or was last reviewed');
@@ -441,6 +452,15 @@ export async function recordReview(
         .insertInto('goal_gas_ratings')
         .values(gas.map(([goalId, level]) => ({ review_id: id, goal_id: goalId, level })))
         .execute();
+    if (said.length > 0) {
+      const plan = await trx.selectFrom('plans').select('person_id').where('id', '=', planId).executeTakeFirstOrThrow();
+      await recordPlaceGoalAnswers(
+        trx,
+        { id: actor.id, role: actor.role, personId: null },
+        { personId: plan.person_id, answers: said, source: 'review', reviewId: id },
+        now,
+      );
+    }
     if (nextReviewOn) await trx.updateTable('plans').set({ next_review_on: nextReviewOn }).where('id', '=', planId).execute();
     const mean = scores.length ? Math.round((scores.reduce((a, [, s]) => a + s, 0) / scores.length) * 10) / 10 : null;
     await appendPlanEvent(
@@ -449,7 +469,14 @@ export async function recordReview(
       actor,
       'reviewed',
       `Plan reviewed: ${done} of ${total} actions done${mean !== null ? `, goals ${mean} out of 10 on average` : ''}${nextReviewOn ? `; next review ${nextReviewOn}` : ''}`,
-      { reviewId: id, done, total, mean, ...(gas.length ? { gas: Object.fromEntries(gas) } : {}) },
+      {
+        reviewId: id,
+        done,
+        total,
+        mean,
+        ...(gas.length ? { gas: Object.fromEntries(gas) } : {}),
+        ...(said.length ? { said: Object.fromEntries(said) } : {}),
+      },
       now,
     );
   });

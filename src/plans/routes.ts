@@ -16,6 +16,7 @@ import {
 } from './store.ts';
 import { AccessRefused, prefillFor, submitAssessment, tellItOnceByForm, type ResponseSummary } from './assessments.ts';
 import { addAction, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
+import { AGREEMENT, placeGoalAnswersFrom } from './place-goal-answers.ts';
 import {
   actionsForOrganisation,
   addGoalFromPage,
@@ -397,6 +398,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
         plansReason: plansDecision.reason,
         plansScope: plansDecision.scope,
         outcomes: framework.outcomes,
+        agreement: AGREEMENT,
         outcomeLabel: Object.fromEntries(outcomeLabel),
         outcomeItems: framework.outcomes.map((o) => ({ value: o.code, text: o.label, hint: { text: o.statement } })),
         membersText: plan ? plan.members.map((m) => m.name).join(', ') : '',
@@ -730,6 +732,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
           reviewedOn: str(body, 'reviewedOn'),
           scores,
           gas,
+          said: placeGoalAnswersFrom(body),
           note: str(body, 'note') || null,
           nextReviewOn: str(body, 'nextReviewOn') || null,
         }).then(() => undefined),

@@ -141,6 +141,23 @@ export interface PlansTables {
   goal_attainment: { review_id: string; goal_id: string; score: number };
   /** Goal attainment scaling (0054): at a review, where the goal stands against what was expected, −2 much less … 0 as expected … +2 much more. */
   goal_gas_ratings: { review_id: string; goal_id: string; level: number };
+  /**
+   * What a person says about each place goal (0151), e.g. "I can see services working together on
+   * what matters to me": 1 strongly disagree … 5 strongly agree, asked at a plan review (recorded
+   * with them by the practitioner) or in their feedback on a service (in their own words).
+   */
+  place_goal_answers: {
+    id: Generated<number>;
+    person_id: string;
+    outcome_code: string;
+    answer: number;
+    source: 'review' | 'feedback';
+    review_id: string | null;
+    service_id: string | null;
+    recorded_for: 'person' | 'proxy' | 'practitioner';
+    recorded_by: string;
+    answered_at: Date;
+  };
   /** The plan's full history: append-only (a trigger refuses updates and deletes). */
   plan_events: {
     id: Generated<number>;
@@ -401,6 +418,28 @@ export const plansMigrations: Record<string, Migration> = {
           primary key (review_id, goal_id)
         );
         create index goal_gas_ratings_goal on goal_gas_ratings(goal_id);
+      `.execute(db);
+    },
+  },
+  // Person-reported measures for each place goal (issue 22): the person's own answer to the goal's
+  // "I" statement, from a review or their feedback on a service; the insight refresh counts, by
+  // group, the people who agree at their latest answer.
+  '0151_plans_place_goal_answers': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table place_goal_answers (
+          id bigserial primary key,
+          person_id text not null references persons(id),
+          outcome_code text not null,
+          answer smallint not null check (answer between 1 and 5),
+          source text not null check (source in ('review', 'feedback')),
+          review_id text references plan_reviews(id),
+          service_id text,
+          recorded_for text not null check (recorded_for in ('person', 'proxy', 'practitioner')),
+          recorded_by text not null,
+          answered_at timestamptz not null default now()
+        );
+        create index place_goal_answers_person on place_goal_answers(person_id, outcome_code, answered_at desc);
       `.execute(db);
     },
   },

@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { seedDirectives, seedRelationships } from '../consent/index.ts';
-import { ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';
+import { activeFramework, ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';
 import { addMonths } from './models.ts';
 import { buildResponse, scoreResponse, type Answers, type Questionnaire } from './questionnaire.ts';
 import { prefillQuestionnaire, tellItOnce, type PrefillFacts } from './prefill.ts';
@@ -255,6 +255,11 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
   const attainment: Array<{ review_id: string; goal_id: string; score: number }> = [];
   // Goal attainment scaling at each review (0054): where the goal stands against the progress expected by then.
   const gasRatings: Array<{ review_id: string; goal_id: string; level: number }> = [];
+  // What the person says about the place's goals at each review (0151): the goals most people are
+  // asked about, agreeing more as the plan goes on, recorded with them by the lead.
+  const asked = new Set((await activeFramework(db)).outcomes.map((o) => o.code));
+  const saidCodes = ['TOGETHER', 'INFO', 'WELL', 'CONN', 'SAFE', 'HOME'].filter((code) => asked.has(code));
+  const placeGoalAnswers: Array<Record<string, unknown>> = [];
   const responses: Array<Record<string, unknown>> = [];
   const sources: Array<Record<string, unknown>> = [];
   const events: Array<{
@@ -626,6 +631,18 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
           created_by: null,
           created_at: new Date(`${m.on}T12:00:00Z`),
         });
+        for (const code of saidCodes)
+          placeGoalAnswers.push({
+            person_id: person.id,
+            outcome_code: code,
+            answer: clamp(1.5 + (k + 1) * 0.6 + unit(`${reviewId}|said|${code}`) * 2.4, 1, 5),
+            source: 'review',
+            review_id: reviewId,
+            service_id: null,
+            recorded_for: 'practitioner',
+            recorded_by: 'seed',
+            answered_at: new Date(`${m.on}T12:00:00Z`),
+          });
         let sum = 0;
         planGoals.forEach((_, gi) => {
           const score = clamp(2 + (k + 1) * (1 + unit(`${reviewId}|${gi}`) * 1.5), 0, 10);
@@ -825,6 +842,22 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
       'goal_gas_ratings',
       [txt('review_id'), txt('goal_id'), col('level', 'smallint')],
       gasRatings as unknown as Array<Record<string, unknown>>,
+    );
+    await bulkInsert(
+      trx,
+      'place_goal_answers',
+      [
+        txt('person_id'),
+        txt('outcome_code'),
+        col('answer', 'smallint'),
+        txt('source'),
+        txt('review_id'),
+        txt('service_id'),
+        txt('recorded_for'),
+        txt('recorded_by'),
+        col('answered_at', 'timestamptz'),
+      ],
+      placeGoalAnswers,
     );
     events.sort((a, b) => a.at.getTime() - b.at.getTime() || a.plan_id.localeCompare(b.plan_id));
     await bulkInsert(

@@ -22,6 +22,15 @@ import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary, agenciesHolding } from '../people/index.ts';
+import {
+  AGREEMENT,
+  checkPlaceGoalAnswers,
+  PlaceGoalAnswerRefused,
+  placeGoalAnswersFrom,
+  placeGoalAnswersOf,
+  placeGoalQuestions,
+  recordPlaceGoalAnswers,
+} from '../plans/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import {
   answerAsPractitioner,
@@ -686,6 +695,14 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       .where('f.person_id', '=', personId)
       .orderBy('f.created_at', 'desc')
       .execute();
+    // The place's goals, asked beside the feedback; the person's answers so far shown back to them.
+    const questions = await placeGoalQuestions(db);
+    const statementOf = new Map(questions.map((q) => [q.code, q.statement]));
+    const said = (await placeGoalAnswersOf(db, personId)).map((a) => ({
+      statement: statementOf.get(a.code) ?? a.code,
+      value: a.answer,
+      at: a.answeredAt,
+    }));
     const success = extra.error
       ? null
       : successFrom(request, {
@@ -694,12 +711,19 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
             text: 'You can see it below, with any feedback you have given before.',
           },
         });
-    return reply
-      .code(status)
-      .view(
-        'records-feedback.njk',
-        viewContext(request, reply, { title: 'Give feedback on a service', services, given, success, ...extra }),
-      );
+    return reply.code(status).view(
+      'records-feedback.njk',
+      viewContext(request, reply, {
+        title: 'Give feedback on a service',
+        services,
+        given,
+        questions,
+        agreement: AGREEMENT,
+        said,
+        success,
+        ...extra,
+      }),
+    );
   }
 
   app.get('/my-record/feedback', async (request, reply) => {
@@ -719,10 +743,21 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
     if (!Number.isInteger(rating) || rating < 1 || rating > 5)
       return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5', errorField: 'rating', values: body }, 400);
-    await db
-      .insertInto('service_feedback')
-      .values({ service_id: service.id, person_id: personId, rating, comment: text(body.comment, 2000) || null })
-      .execute();
+    let said: Array<[string, number]>;
+    try {
+      said = await checkPlaceGoalAnswers(db, placeGoalAnswersFrom(body));
+    } catch (error) {
+      if (!(error instanceof PlaceGoalAnswerRefused)) throw error;
+      return renderFeedback(request, reply, personId, { error: error.message, errorField: error.field, values: body }, 400);
+    }
+    // The feedback and what the person says about the place's goals are saved together, or neither.
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('service_feedback')
+        .values({ service_id: service.id, person_id: personId, rating, comment: text(body.comment, 2000) || null })
+        .execute();
+      await recordPlaceGoalAnswers(trx, user, { personId, answers: said, source: 'feedback', serviceId: service.id });
+    });
     return reply.redirect(withDone('/my-record/feedback', 'sent'));
   });
 }
