@@ -397,7 +397,7 @@ for (const target of await testDatabaseTargets()) {
       assert.match((r.body as OperationOutcome).issue[0]!.diagnostics!, /cannot be sorted by "shoe-size"/);
     });
 
-    test('_total, _summary and _elements', async () => {
+    test('_total, _summary and _elements, on searches and reads', async () => {
       const family = `Patient?family:exact=${FAMILY}`;
       assert.equal((await search(`${family}&_count=2&_total=accurate`)).total, 7);
       assert.equal((await search(`${family}&_count=2&_total=none`)).total, undefined);
@@ -421,6 +421,12 @@ for (const target of await testDatabaseTargets()) {
         unknown
       >;
       assert.ok(data.note, '_summary=data keeps everything but the narrative');
+      // On a read too.
+      const read = await get(`Patient/${id.Ada}?_elements=birthDate`);
+      assert.equal(read.status, 200);
+      assert.equal((read.body as Patient).birthDate, '1980-01-05');
+      assert.equal((read.body as Patient).name, undefined);
+      assert.equal((await get(`Patient/${id.Ada}?_summary=count`)).status, 400);
     });
 
     test('an unsupported parameter or modifier is refused, or ignored (and said so) under Prefer: handling=lenient', async () => {

