@@ -5,7 +5,7 @@
 // baseline (bench/baseline.json), so a regression shows in any later change. Never the best run:
 // a figure met once, on a lucky run, is not met.
 //
-//   node bench/run.ts [--people 20000] [--runs 3] [--only linkage,import,...] [--rate 400]
+//   node bench/run.ts [--people 20000] [--runs 3] [--only linkage,import,...] [--rate 400] [--workers 1]
 //                     [--baseline bench/baseline.json] [--write-baseline] [--out results.json]
 //
 // --people scales every benchmark (the default fits a 2-core machine in about 15 minutes for
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     only: { type: 'string' },
     rate: { type: 'string', default: '400' },
+    // Processes serving the person page (joinery serve --workers): one per core is the usual choice.
+    workers: { type: 'string', default: '1' },
     baseline: { type: 'string', default: join(here, 'baseline.json') },
     'write-baseline': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -117,7 +119,7 @@ const BENCHMARKS: Benchmark[] = [
     id: 'page',
     what: 'the person page and person search on PostgreSQL',
     script: 'person-page.ts',
-    args: (people) => ['--people', String(people), '--rate', values.rate!, '--seconds', '15'],
+    args: (people) => ['--people', String(people), '--rate', values.rate!, '--seconds', '15', '--workers', values.workers!],
     metrics: [
       { name: 'person page p99, paced', unit: 'ms', better: 'lower', pick: at('personPage.serverMs.p99') },
       { name: 'person page p99, autocannon bursts', unit: 'ms', better: 'lower', pick: at('personPageAutocannonBursts.serverMs.p99') },
