@@ -7,10 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
-import type { Bundle, CapabilityStatement, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, CareTeam, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
+import { NHS_NUMBER_SYSTEM, REASON_EXTENSION, ROLE_EXTENSION } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { assertValid, refused } from './support/fhir.ts';
 
@@ -242,6 +242,46 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
     assert.equal(future.entry, undefined);
     assert.equal(future.total, 0);
     await assert.rejects(client.request(`Patient/${patient.id}/$everything?_type=Practitioner`), refused(400));
+  });
+
+  test('a network member added through EpisodeOfCare moves the care network on, and its earlier version is kept', async () => {
+    const before = (await client.read({ resourceType: 'CareTeam', id: patient.id! })) as unknown as CareTeam;
+    const me = await server.database.db
+      .selectFrom('users')
+      .select(['practitioner_id', 'organisation_id'])
+      .where('username', '=', 'practitioner')
+      .executeTakeFirstOrThrow();
+    const colleague = await server.database.db
+      .selectFrom('practitioners')
+      .select('id')
+      .where('organisation_id', '=', me.organisation_id!)
+      .where('id', '<>', me.practitioner_id!)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    await client.create({
+      resourceType: 'EpisodeOfCare',
+      body: {
+        resourceType: 'EpisodeOfCare',
+        status: 'active',
+        patient: { reference: `Patient/${patient.id}` },
+        careManager: { reference: `Practitioner/${colleague.id}` },
+        extension: [
+          { url: ROLE_EXTENSION, valueString: 'benefits advice' },
+          { url: REASON_EXTENSION, valueString: 'a new claim' },
+        ],
+      },
+    });
+    const history = (await client.resourceHistory({ resourceType: 'CareTeam', id: patient.id! })) as unknown as Bundle;
+    assertValid(history, 'CareTeam history');
+    const members = (e: NonNullable<Bundle['entry']>[number]) =>
+      ((e.resource as CareTeam).participant ?? []).map((p) => p.member?.reference);
+    assert.equal(history.entry![0]!.resource!.meta!.versionId, String(Number(before.meta!.versionId) + 1));
+    assert.ok(members(history.entry![0]!).includes(`Practitioner/${colleague.id}`));
+    assert.equal(history.entry![1]!.resource!.meta!.versionId, before.meta!.versionId);
+    assert.deepEqual(
+      members(history.entry![1]!),
+      (before.participant ?? []).map((p) => p.member?.reference),
+    );
   });
 
   test('compartment search finds the Observation by code within the Patient, and only there', async () => {

@@ -96,6 +96,36 @@ async function alsoChanged(ctx: FhirContext, type: string, id: string): Promise<
   return [];
 }
 
+/** The id a reference names, if it is a plain Type/id of that type (not a urn:uuid a transaction has yet to resolve). */
+function namedId(reference: unknown, type: string): string | undefined {
+  const m = typeof reference === 'string' ? new RegExp(`^${type}/([A-Za-z0-9\\-.]{1,64})$`).exec(reference) : null;
+  return m?.[1];
+}
+
+/**
+ * Resources a create also moves on, from what it was sent, so the versions they leave are kept
+ * as they last stood: a network member's episode moves the care network on, a role its
+ * practitioner, a household its members.
+ */
+export function alsoChangedByCreate(type: string, resource: unknown): Touched[] {
+  const r = (resource ?? {}) as Record<string, unknown>;
+  const ref = (v: unknown) => (v as { reference?: unknown } | undefined)?.reference;
+  const out: Array<Touched | undefined> = [];
+  if (type === 'EpisodeOfCare') {
+    const id = namedId(ref(r.patient), 'Patient');
+    out.push(id ? { type: 'CareTeam', id } : undefined);
+  } else if (type === 'PractitionerRole') {
+    const id = namedId(ref(r.practitioner), 'Practitioner');
+    out.push(id ? { type: 'Practitioner', id } : undefined);
+  } else if (type === 'Group' && Array.isArray(r.member)) {
+    for (const m of r.member.slice(0, 100) as Array<{ entity?: unknown }>) {
+      const id = namedId(ref(m.entity), 'Patient');
+      out.push(id ? { type: 'Patient', id } : undefined);
+    }
+  }
+  return out.filter((t): t is Touched => t !== undefined);
+}
+
 interface WrittenLike {
   type: string;
   id: string;

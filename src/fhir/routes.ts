@@ -34,7 +34,7 @@ import { searchCapability, searchDocumentation, shapeForRead } from './search-fe
 import { checkId } from './params.ts';
 import { registerBulkExportRoutes } from './bulk-export.ts';
 import { registerSubscriptionRoutes, withBulkAndSubscriptions } from './subscriptions.ts';
-import { keepingHistory } from './history.ts';
+import { alsoChangedByCreate, keepingHistory } from './history.ts';
 import { registerHistoryRoutes, withHistoryCapabilities } from './history-routes.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -189,7 +189,7 @@ async function doCreate(ctx: FhirContext, type: string, body: unknown, ifNoneExi
   const existing = await existingMatch(ctx, type, ifNoneExist);
   if (existing) return existing;
   // Every version the write makes is kept for _history once it is done.
-  const result = await keepingHistory(ctx, [], async () => {
+  const result = await keepingHistory(ctx, alsoChangedByCreate(type, resource), async () => {
     const made = type === 'Patient' ? await createPatientStandalone(ctx, resource) : await writer.create!(ctx, resource);
     await keepSent(ctx, ctx.db, made, resource);
     return made;
@@ -515,7 +515,9 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
         const db = joined(trx);
         const tctx = { ...ctx, db };
         // Versions kept for _history within the transaction: rolled back with it.
-        const updating = planned.filter((p) => p.method === 'PUT').map((p) => ({ type: p.type, id: p.id! }));
+        const updating = planned.flatMap((p) =>
+          p.method === 'PUT' ? [{ type: p.type, id: p.id! }] : p.method === 'POST' ? alsoChangedByCreate(p.type, p.entry.resource) : [],
+        );
         await keepingHistory(tctx, updating, async () => {
           for (const p of planned) {
             if (p.method === 'GET') continue;
