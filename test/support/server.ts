@@ -104,7 +104,7 @@ export async function csrfTokenFor(app: FastifyInstance, cookie: string, url = '
   return token;
 }
 
-/** What the code that builds a place is: every source file's bytes (a change anywhere makes new snapshots). */
+/** What the code that builds a place is: every source file's bytes and the locked dependencies (a change anywhere makes new snapshots). */
 let codeVersion: string | undefined;
 function versionOfCode(): string {
   if (codeVersion) return codeVersion;
@@ -118,6 +118,8 @@ function versionOfCode(): string {
     const full = path.join(src, file);
     if (fs.statSync(full).isFile()) hash.update(file).update(fs.readFileSync(full));
   }
+  // And the libraries' versions: a newer embedded database may not read an older one's folder.
+  hash.update(fs.readFileSync(path.resolve(src, '..', 'package-lock.json')));
   codeVersion = hash.digest('hex').slice(0, 16);
   return codeVersion;
 }
