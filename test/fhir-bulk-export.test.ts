@@ -335,4 +335,49 @@ describe('Bulk Data $export', () => {
     assert.equal(theirs.status, read.status === 404 ? 404 : 202, 'kick-off answers as a read of the Group would');
     assert.equal((await kickOff('Group/no-such-household/$export', tokenA)).status, 404);
   });
+  test('bulk $import: NDJSON handed to the resumable importer, polled to its counts; refused to practitioners', async () => {
+    const db = server.database.db;
+    const org = await db.selectFrom('organisations').select('source_code').orderBy('id').executeTakeFirstOrThrow();
+    const admin = (await createApiTokenForUsername(db, 'admin', 'bulk import')).token;
+    const ndjson = [
+      {
+        resourceType: 'Patient',
+        id: 'imp-1',
+        identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(880001) }],
+        name: [{ family: 'Bulkload', given: ['Ada'] }],
+        birthDate: '1950-01-01',
+      },
+      {
+        resourceType: 'Patient',
+        id: 'imp-2',
+        identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(880101) }],
+        name: [{ family: 'Bulkload', given: ['Bo'] }],
+        birthDate: '1951-02-02',
+      },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
+    const post = (token: string, source = org.source_code) =>
+      fetch(`${server.url}/fhir/$import?source=${encodeURIComponent(source)}`, {
+        method: 'POST',
+        headers: { ...auth(token), 'content-type': 'application/fhir+ndjson' },
+        body: ndjson,
+      });
+    assert.equal((await post(tokenA)).status, 403, 'a practitioner cannot feed records in bulk');
+    assert.equal((await post(admin, 'not a code!')).status, 400);
+    const started = await post(admin);
+    assert.equal(started.status, 202, await started.clone().text());
+    const statusUrl = started.headers.get('content-location')!;
+    assert.match(statusUrl, /\/fhir\/import-status\/\d+$/);
+    assert.equal((await fetch(statusUrl, { headers: auth(tokenA) })).status, 403, 'nor see its progress');
+    let job: { status: string; stored: number; linesDone: number } | undefined;
+    for (let i = 0; i < 300 && !job; i++) {
+      const polled = await fetch(statusUrl, { headers: auth(admin) });
+      if (polled.status === 200) job = (await polled.json()) as typeof job;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(job?.status, 'done');
+    assert.equal(job?.linesDone, 2);
+    assert.equal(job?.stored, 2, 'both Patients stored by the same importer as joinery import');
+  });
 });

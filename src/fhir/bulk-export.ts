@@ -30,6 +30,7 @@ import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { withStoredCopies } from './stored.ts';
 import { FhirError, invalid, operationOutcome } from './outcome.ts';
 import type { Cond } from './params.ts';
+import { registerBulkImportRoutes } from './bulk-import.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const NDJSON = 'application/fhir+ndjson';
@@ -563,6 +564,9 @@ export function registerBulkExportRoutes(fhir: FastifyInstance): void {
     const stream = await exportFile(request.server.joinery.database.db, id, Number(m[1]), token);
     return reply.code(200).type(NDJSON).send(stream);
   });
+
+  // The import side of bulk data: the same resumable importer as `joinery import` (bulk-import.ts).
+  registerBulkImportRoutes(fhir);
 
   const worker = createExportWorker(fhir.joinery.database.db, { intervalMs: 1000 });
   fhir.addHook('onClose', async () => worker.stop());

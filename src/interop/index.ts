@@ -20,3 +20,6 @@ export {
   type RenderedNotification,
   type StoredSubscription,
 } from './fhir-subscriptions.ts';
+// Bulk import through the FHIR API: the same resumable importer and job as /api/imports.
+export { importJob, startUploadedImport } from './import-upload.ts';
+export { isSourceCode } from './import.ts';
