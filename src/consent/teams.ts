@@ -9,7 +9,16 @@ import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { Refusal, type RefusedInput } from '../platform/refused.ts';
-import { organisationsByIds, practitionersByIds, practitionerStanding, teamById, teamsByIds, type TeamRef } from '../network/index.ts';
+import {
+  createIntegratedTeam,
+  organisationsByIds,
+  practitionersByIds,
+  practitionerStanding,
+  teamById,
+  TeamInputError,
+  teamsByIds,
+  type TeamRef,
+} from '../network/index.ts';
 import { mayExtendNetwork, openRelationship, endRelationship } from './relationships.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
@@ -154,6 +163,51 @@ export async function addTeamMember(trx: Trx, by: SignedInUser, input: NewTeamMe
 /** A team's first members when it is set up (the demo and loading only: no user acted). */
 export async function seedTeamMember(trx: Trx, input: NewTeamMember): Promise<number> {
   return insertMember(trx, null, input);
+}
+
+/** Whether the user may set up a new integrated team: a practitioner who manages a team now. */
+export async function maySetUpTeams(db: Trx, user: SignedInUser, now: Date = new Date()): Promise<boolean> {
+  if (user.role !== 'practitioner' || !user.practitionerId || !user.organisationId) return false;
+  const row = await db
+    .selectFrom('team_memberships')
+    .select('id')
+    .where('practitioner_id', '=', user.practitionerId)
+    .where('manages_team', '=', true)
+    .where('started_at', '<=', now)
+    .where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>', now)]))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * A manager sets up a new integrated team, hosted by their own organisation, and becomes its first
+ * member and manager (so they can add members from any organisation). Only a practitioner who
+ * manages a team now may; anyone else is refused (403) and nothing is created. Audited.
+ */
+export async function setUpIntegratedTeam(
+  trx: Trx,
+  by: SignedInUser,
+  input: { name: string; base: string | null; roleInTeam: string },
+): Promise<string> {
+  if (!(await maySetUpTeams(trx, by))) throw new TeamRefused(403, 'Only a manager of a team can set up an integrated team');
+  const role = input.roleInTeam.trim();
+  if (role.length < 2 || role.length > 100) throw new TeamRefused(400, 'Enter your role in the team in 2 to 100 characters');
+  let teamId: string;
+  try {
+    teamId = await createIntegratedTeam(trx, { hostOrganisationId: by.organisationId!, name: input.name, base: input.base });
+  } catch (error) {
+    if (error instanceof TeamInputError) throw new TeamRefused(error.status === 404 ? 404 : 400, error.message);
+    throw error;
+  }
+  await insertMember(trx, by, {
+    teamId,
+    practitionerId: by.practitionerId!,
+    roleInTeam: role,
+    coLocation: input.base?.trim() || null,
+    lineManagerId: null,
+    managesTeam: true,
+  });
+  return teamId;
 }
 
 /**

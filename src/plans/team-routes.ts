@@ -1,4 +1,4 @@
-// Integrated teams' pages: a practitioner's teams, a team's page (members with their
+// Integrated teams' pages: a practitioner's teams, setting up a new team (a manager of a team), a team's page (members with their
 // organisations, the caseload, and the shared worklist of unassigned plan actions and referrals,
 // each with "Pick up"), and the manager's page to add and end members. Routes stay thin: the use
 // cases decide access themselves (consent module for membership, the access decision for every
@@ -12,7 +12,9 @@ import {
   endTeamMembership,
   isTeamMember,
   managesTeam,
+  maySetUpTeams,
   recordTeamRefusal,
+  setUpIntegratedTeam,
   teamCaseloadIds,
   teamMembers,
   TeamRefused,
@@ -37,7 +39,11 @@ function param(request: FastifyRequest, name: string, notFound: string): string 
 }
 
 const PICKED = { action: 'Action picked up: it is assigned to you', referral: 'Referral picked up: it is assigned to you' } as const;
-const CHANGED = { added: 'Member added to the team', ended: 'Membership ended: their access through the team has ended' } as const;
+const CHANGED = {
+  added: 'Member added to the team',
+  ended: 'Membership ended: their access through the team has ended',
+  created: 'Team set up: you are its manager. Add its members from any organisation',
+} as const;
 
 export function registerTeamRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
@@ -54,7 +60,57 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   app.get('/teams', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const teams = await teamsOfPractitioner(db, user.practitionerId);
-    return reply.view('teams.njk', viewContext(request, reply, { title: 'Your teams', teams }));
+    return reply.view('teams.njk', viewContext(request, reply, { title: 'Your teams', teams, maySetUp: await maySetUpTeams(db, user) }));
+  });
+
+  // Setting up an integrated team: a manager of a team, hosted by their own organisation.
+  async function renderNewTeam(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: { error?: { field: string; text: string }; values?: Body } = {},
+    status = 200,
+  ) {
+    return reply.code(status).view(
+      'team-new.njk',
+      viewContext(request, reply, {
+        title: `${extra.error ? 'Error: ' : ''}Set up an integrated team`,
+        error: extra.error ?? null,
+        values: extra.values ?? {},
+      }),
+    );
+  }
+
+  app.get('/teams/new', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    if (!(await maySetUpTeams(db, user))) {
+      await recordTeamRefusal(db, user, { message: 'not a manager of a team' }, 'opening the page to set up a team');
+      throw new HttpError(403, 'Only a manager of a team can set up an integrated team.');
+    }
+    return renderNewTeam(request, reply);
+  });
+
+  app.post('/teams', async (request, reply) => {
+    const user = requireRole(request, 'practitioner');
+    const body = bodyOf(request);
+    let teamId: string;
+    try {
+      teamId = await db.transaction().execute((trx) =>
+        setUpIntegratedTeam(trx, user, {
+          name: text(body, 'name', 200),
+          base: text(body, 'base', 300) || null,
+          roleInTeam: text(body, 'roleInTeam', 200),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TeamRefused)) throw error;
+      if (error.status === 403) {
+        await recordTeamRefusal(db, user, error, 'setting up an integrated team');
+        throw new HttpError(403, `${error.message}.`);
+      }
+      const field = /role/i.test(error.message) ? 'roleInTeam' : 'name';
+      return renderNewTeam(request, reply, { error: { field, text: error.message }, values: body }, 400);
+    }
+    return reply.redirect(`/teams/${encodeURIComponent(teamId)}/members?changed=created`);
   });
 
   app.get('/teams/:teamId', async (request, reply) => {
@@ -99,7 +155,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
         banner:
           picked === 'action' || picked === 'referral'
             ? PICKED[picked]
-            : changed === 'added' || changed === 'ended'
+            : changed === 'added' || changed === 'ended' || changed === 'created'
               ? CHANGED[changed]
               : null,
       }),
