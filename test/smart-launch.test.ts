@@ -241,7 +241,7 @@ for (const target of await testDatabaseTargets()) {
       assert.ok(audited.rows.some((r) => r.reason.includes('Test GP app')));
     });
 
-    test('patient/ scopes write only about the launch patient; interactions not mapped for apps ($everything, history, PATCH) are refused', async () => {
+    test('patient/ scopes write only about the launch patient; a compartment search is about the launch patient only; $everything, history and PATCH are refused under patient/ scopes', async () => {
       const { tokens } = await ehrLaunch(patient, 'launch patient/*.cruds');
       const token = String(tokens.access_token);
       const aboutOther = await server.app.inject({
@@ -268,6 +268,12 @@ for (const target of await testDatabaseTargets()) {
         404,
         'an earlier version of another patient is not found',
       );
+      // A compartment search is a search about the launch patient, and only them.
+      const compartment = (await fhir(token, `/fhir/Patient/${patient}/Observation?_count=5`)).body as unknown as Bundle;
+      assert.ok((compartment.entry ?? []).length > 0);
+      for (const e of compartment.entry ?? [])
+        assert.equal((e.resource as { subject?: { reference?: string } }).subject?.reference, `Patient/${patient}`);
+      assert.equal((await fhir(token, `/fhir/Patient/${otherVisible}/Observation`)).status, 403);
       for (const path of [`/fhir/Patient/${patient}/$everything`, `/fhir/Patient/${patient}/_history`, '/fhir/Patient/_history'])
         assert.equal((await fhir(token, path)).status, 403, path);
       const patch = await server.app.inject({

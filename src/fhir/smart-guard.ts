@@ -112,15 +112,20 @@ async function check(request: FastifyRequest, access: SmartAccess): Promise<stri
     'POST /fhir/:type': 'c',
     'PUT /fhir/:type/:id': 'u',
   };
-  const perm = interactions[route];
+  // A compartment search (Patient/[id]/[type]) is a search of that type about the patient;
+  // PATCH an update (under user/ scopes only: a patch can point a resource at someone else).
+  const compartment = route === 'GET /fhir/:type/:id/:part' && params.type === 'Patient' && /^[A-Z][A-Za-z]+$/.test(params.part ?? '');
+  const perm = compartment ? 's' : route === 'PATCH /fhir/:type/:id' ? 'u' : interactions[route];
   if (!perm || !params.type) refuse('this interaction is not open to SMART apps');
-  const type = params.type;
+  const type = compartment ? params.part! : params.type;
   const answer = scopesAllow(access.scopes, type, perm);
   if (!answer.allowed) refuse(`this app's scopes (${access.scope}) do not allow it to ${WORDS[perm]} ${type}`);
-  const what = `${WORDS[perm]} ${type}${params.id ? `/${params.id}` : ''}`;
+  const what = compartment ? `search ${type} of Patient/${params.id}` : `${WORDS[perm]} ${type}${params.id ? `/${params.id}` : ''}`;
   if (!answer.confined) return what;
   const patient = access.personId;
   if (!patient) refuse('patient/ scopes need a launch patient');
+  if (route === 'PATCH /fhir/:type/:id') refuse('patient/ scopes do not cover PATCH: send the whole resource with PUT');
+  if (compartment && params.id !== patient) refuse('patient/ scopes reach the launch patient only');
   const def = resourceDefs[type];
   // Nobody's personal data (the directory, staff): a patient/ scope reaches it as a user's would.
   if (!def?.access) return what;
