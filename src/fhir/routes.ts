@@ -33,6 +33,7 @@ import { validateFhir } from './validate.ts';
 import { searchCapability, searchDocumentation, shapeForRead } from './search-features.ts';
 import { checkId } from './params.ts';
 import { registerBulkExportRoutes } from './bulk-export.ts';
+import { ukCoreIssues } from './ukcore.ts';
 import { registerSubscriptionRoutes, withBulkAndSubscriptions } from './subscriptions.ts';
 import { alsoChangedByCreate, keepingHistory } from './history.ts';
 import { registerHistoryRoutes, withHistoryCapabilities } from './history-routes.ts';
@@ -93,7 +94,7 @@ function checkValid(resource: unknown, type: string): Resource {
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid('the body must be a FHIR resource in JSON');
   if (r.resourceType !== type) throw invalid(`the body must be a ${type}, not ${String(r.resourceType)}`);
   checkResourceSize(r, type);
-  const issues = [...validateFhir(r), ...codeIssues(r)];
+  const issues = [...validateFhir(r), ...codeIssues(r), ...ukCoreIssues(r)];
   if (issues.length > 0) {
     const error = new FhirError(
       400,
