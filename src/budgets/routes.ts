@@ -20,6 +20,7 @@ import { decideChange, FundChangeError, pendingChanges, proposeChange, recentDec
 import { runOutcomeContract } from './outcomes.ts';
 import { financialYearLabel, formatPounds, goalLabels, pathwayLabels } from './goals.ts';
 import { registerFundingRoutes } from './funding-routes.ts';
+import { registerBudgetHolderRoutes } from './budget-holder-routes.ts';
 
 type Query = Record<string, string | undefined>;
 const bodyOf = (request: FastifyRequest): Record<string, unknown> =>
@@ -44,6 +45,7 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
   const helpers = { gbp: formatPounds, fyLabel: financialYearLabel };
   // Who pays for one person's care package (issue 22): practitioners and the person, per the access decision.
   registerFundingRoutes(app);
+  registerBudgetHolderRoutes(app);
 
   async function overviewPage(request: FastifyRequest, fundId: string, year: number | undefined) {
     if (!idPattern.test(fundId)) throw new HttpError(404, 'There is no such fund.');
