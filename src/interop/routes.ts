@@ -216,7 +216,7 @@ export function registerInteropRoutes(app: FastifyInstance): void {
         const db = request.server.joinery.database.db;
         const subscriptions = await db
           .selectFrom('webhook_subscriptions')
-          .select(['id', 'url', 'topics', 'active', 'created_at'])
+          .select(['id', 'url', 'topics', 'active', 'created_at', 'fhir_status'])
           .orderBy('created_at')
           .execute();
         const counts = await db
@@ -227,15 +227,17 @@ export function registerInteropRoutes(app: FastifyInstance): void {
             eb.fn.count<number>('id').filterWhere('failed_at', 'is not', null).as('failed'),
             eb.fn
               .count<number>('id')
-              .filterWhere((w) => w.and([w('delivered_at', 'is', null), w('failed_at', 'is', null)]))
+              .filterWhere((w) => w.and([w('delivered_at', 'is', null), w('failed_at', 'is', null), w('skipped_at', 'is', null)]))
               .as('pending'),
+            // A FHIR Subscription's notification its subscriber could not read, or that did not match: never sent.
+            eb.fn.count<number>('id').filterWhere('skipped_at', 'is not', null).as('skipped'),
           ])
           .groupBy('subscription_id')
           .execute();
         return {
           webhooks: subscriptions.map((s) => ({
             ...s,
-            deliveries: counts.find((c) => c.subscription_id === s.id) ?? { delivered: 0, failed: 0, pending: 0 },
+            deliveries: counts.find((c) => c.subscription_id === s.id) ?? { delivered: 0, failed: 0, pending: 0, skipped: 0 },
           })),
         };
       });
