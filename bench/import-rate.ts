@@ -398,7 +398,10 @@ if (values['place-only']) {
 if (!values['skip-postgres'] && values['place-cache']) {
   const copy = await cachedPlaceDatabase(serverUrl);
   try {
-    const database = await openPostgres(copy.url, { max: 4 });
+    // The import holds one connection for the index lock and runs three batches at once, and a
+    // heartbeat besides: with fewer, a batch waits for a connection, and on a busy machine the
+    // wait outlasts the pool's 5 s and fails the run.
+    const database = await openPostgres(copy.url, { max: 6 });
     try {
       results.push(await measure(database, true));
     } finally {
@@ -413,7 +416,7 @@ if (!values['skip-postgres'] && values['place-cache']) {
     const admin = await openPostgres(serverUrl, { max: 1 });
     await sql`create schema ${sql.id(schema)}`.execute(admin.db);
     await admin.close();
-    const database = await openPostgres(serverUrl, { searchPath: schema, max: 4 });
+    const database = await openPostgres(serverUrl, { searchPath: schema, max: 6 });
     try {
       results.push(await measure(database));
     } finally {
