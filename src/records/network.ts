@@ -7,6 +7,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { addPractitionerToNetwork, endRelationship, RelationshipRefused } from '../consent/index.ts';
 import { organisationNameOf, organisationPhoneOf, practitionerCardOf, teamNameOf, type PractitionerCard } from '../network/index.ts';
 import { preparedQuery } from '../platform/db.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 export interface NetworkMember {
   id: number;
@@ -61,7 +62,11 @@ export async function networkOf(db: Kysely<Database>, personId: string, includeE
   }));
 }
 
-export class NetworkInputError extends Error {}
+export class NetworkInputError extends RefusedInput {
+  constructor(message: string) {
+    super(422, message);
+  }
+}
 
 /**
  * Adds a named practitioner to the person's network (consent opens the relationship, under its
