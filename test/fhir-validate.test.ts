@@ -68,7 +68,8 @@ describe('FHIR R4 validity of everything the API returns', () => {
     assert.equal(response.status, 200);
     const statement = (await response.json()) as { rest: Array<{ resource: Array<{ type: string }> }> };
     assertValid(statement, 'CapabilityStatement');
-    assert.deepEqual(statement.rest[0]!.resource.map((r) => r.type).sort(), Object.keys(resourceDefs).sort());
+    // Every searchable type, and Subscription (a partner's own rest-hook subscriptions, served beside them).
+    assert.deepEqual(statement.rest[0]!.resource.map((r) => r.type).sort(), [...Object.keys(resourceDefs), 'Subscription'].sort());
   });
 
   test('search Bundles and every resource of every type, for each kind of user', async () => {

@@ -119,6 +119,8 @@ describe('FHIR writes for the care record', () => {
       AuditEvent: [],
       ServiceRequest: ['create'],
       Task: ['update'],
+      // A partner's own Subscriptions (rest-hook), kept beside the outbox's webhooks.
+      Subscription: ['create', 'update'],
       CarePlan: ['create', 'update'],
       Goal: ['create', 'update'],
       Questionnaire: [],
