@@ -3,7 +3,8 @@
 // and each operating model a cohort by quarter; managers only, aggregates only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, signIn, type TestServer } from './support/server.ts';
+import { sql } from 'kysely';
+import { startTestServer, signIn, csrfTokenFor, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 let manager: string;
@@ -71,4 +72,38 @@ test("each operating model's cohort by quarter: a chart with labelled axes and i
   for (const model of ['Community-led integrated care \\(Connected Care\\)', 'Locality care organisation'])
     assert.match(res.body, new RegExp(`${model}: Personal wellbeing: life satisfaction \\(0 to 10\\)<`), `a cohort for ${model}`);
   assert.equal((await get('/insight/models', practitioner)).statusCode, 403);
+});
+
+test('place-goal answers are refused, with nothing saved, when off the scale or not a goal, and from a commissioner (who records no reviews)', async () => {
+  const db = server.database.db;
+  const count = async () => Number((await sql<{ n: number }>`select count(*)::int as n from place_goal_answers`.execute(db)).rows[0]?.n);
+  const post = async (cookie: string, url: string, fields: Record<string, string>) => {
+    const body = new URLSearchParams(fields);
+    body.set('_csrf', await csrfTokenFor(server.app, cookie, '/home'));
+    return server.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: body.toString(),
+    });
+  };
+  const citizen = await signIn(server.app, 'citizen');
+  const form = await get('/my-record/feedback', citizen);
+  const service = /<option value="([^"]+)">/.exec(form.body.slice(form.body.indexOf('id="service"')))?.[1];
+  assert.ok(service, 'the citizen has a service to give feedback on');
+  const before = await count();
+  for (const [field, value] of [
+    ['said-TOGETHER', '9'],
+    ['said-NOTAGOAL', '4'],
+  ] as const) {
+    const res = await post(citizen, '/my-record/feedback', { service, rating: '4', [field]: value });
+    assert.equal(res.statusCode, 400, `${field}=${value}`);
+    assert.equal(await count(), before, 'neither the answer nor the feedback is saved');
+  }
+  // A commissioner (aggregates only) cannot record what a person says at a review.
+  const plan = (await sql<{ id: string }>`select id from plans order by id limit 1`.execute(db)).rows[0]!.id;
+  const outsider = await signIn(server.app, 'manager');
+  const refused = await post(outsider, `/plans/${plan}/reviews`, { reviewedOn: '2026-12-01', 'said-TOGETHER': '5' });
+  assert.ok(refused.statusCode === 403 || refused.statusCode === 404, `refused (${refused.statusCode})`);
+  assert.equal(await count(), before);
 });
