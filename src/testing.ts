@@ -64,3 +64,21 @@ export async function testDatabaseTargets(): Promise<TestDatabaseTarget[]> {
   }
   return targets;
 }
+
+/**
+ * An organisation row for database tests that build their own small place: its code is its id in
+ * capitals (how records name their source), in Testford, with contact details that are never shown.
+ */
+export function testOrganisation(id: string, kind: string) {
+  return {
+    id,
+    name: `Org ${id}`,
+    kind,
+    source_code: id.toUpperCase(),
+    locality_id: null,
+    postcode: 'TF1 1AA',
+    phone: '0',
+    email: 'x@example.org',
+    website: 'https://example.org',
+  };
+}

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
-import { testDatabaseTargets } from '../testing.ts';
+import { testDatabaseTargets, testOrganisation } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
 import {
@@ -94,17 +94,7 @@ function expectedScope(
 }
 
 async function fixture(db: Kysely<Database>): Promise<void> {
-  const org = (id: string, kind: string) => ({
-    id,
-    name: `Org ${id}`,
-    kind,
-    source_code: id.toUpperCase(),
-    locality_id: null,
-    postcode: 'TF1 1AA',
-    phone: '0',
-    email: 'x@example.org',
-    website: 'https://example.org',
-  });
+  const org = testOrganisation;
   await db
     .insertInto('organisations')
     .values([org('org-a', 'council_housing'), org('org-b', 'charity')])

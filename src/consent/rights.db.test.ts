@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import { testDatabaseTargets } from '../testing.ts';
+import { testDatabaseTargets, testOrganisation } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import type { SignedInUser } from '../auth/index.ts';
@@ -37,17 +37,7 @@ const practitioner = (id: string, organisationId: string): SignedInUser => ({
 });
 
 async function fixture(db: Kysely<Database>) {
-  const org = (id: string, kind: string) => ({
-    id,
-    name: `Org ${id}`,
-    kind,
-    source_code: id.toUpperCase(),
-    locality_id: null,
-    postcode: 'TF1 1AA',
-    phone: '0',
-    email: 'x@example.org',
-    website: 'https://example.org',
-  });
+  const org = testOrganisation;
   await db
     .insertInto('organisations')
     .values([org('own', 'council_adult_social_care'), org('oth', 'charity')])

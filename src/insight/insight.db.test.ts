@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import { testDatabaseTargets } from '../testing.ts';
+import { testDatabaseTargets, testOrganisation } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { ensurePlansDefaults } from '../plans/index.ts';
@@ -26,17 +26,7 @@ async function fixture(db: Kysely<Database>) {
       { id: 'sa-rich', code: 'T02', name: 'Centre 2', locality_id: 'loc', deprivation_decile: 10, lat: 0, lon: 0, target_population: 10 },
     ])
     .execute();
-  const org = (id: string, kind: string) => ({
-    id,
-    name: `Org ${id}`,
-    kind,
-    source_code: id.toUpperCase(),
-    locality_id: null,
-    postcode: 'TF1 1AA',
-    phone: '0',
-    email: 'x@example.org',
-    website: 'https://example.org',
-  });
+  const org = testOrganisation;
   await db
     .insertInto('organisations')
     .values([

@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import { testDatabaseTargets } from '../testing.ts';
+import { testDatabaseTargets, testOrganisation } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import type { SignedInUser } from '../auth/accounts.ts';
@@ -22,17 +22,7 @@ async function fixture(db: Kysely<Database>) {
     .insertInto('small_areas')
     .values({ id: 'sa', code: 'T01', name: 'Centre 1', locality_id: 'loc', deprivation_decile: 2, lat: 0, lon: 0, target_population: 10 })
     .execute();
-  const org = (id: string, kind: string) => ({
-    id,
-    name: `Org ${id}`,
-    kind,
-    source_code: id.toUpperCase(),
-    locality_id: null,
-    postcode: 'TF1 1AA',
-    phone: '0',
-    email: 'x@example.org',
-    website: 'https://example.org',
-  });
+  const org = testOrganisation;
   await db
     .insertInto('organisations')
     .values([org('mh', 'mental_health_trust'), org('char', 'charity'), org('hous', 'council_housing'), org('gp', 'gp_practice')])
