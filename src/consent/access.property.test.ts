@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { testDatabaseTargets, testOrganisation } from '../testing.ts';
 import type { Database } from '../schema.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import {
   categories,
   decideRecordAccess,

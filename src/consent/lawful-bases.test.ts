@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testDatabaseTargets } from '../testing.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import {
   decideRecordAccess,
   grantProxy,

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { openPglite, type DatabaseHandle } from '../platform/db.ts';
 import { migrateToLatest } from '../schema.ts';
-import { loadSyntheticPlace } from '../demo/load-place.ts';
+import { loadSyntheticPlace } from '../demo/index.ts';
 import { mergePersons, unmerge } from './merge.ts';
 import { receiveSourceRecord } from './receive.ts';
 

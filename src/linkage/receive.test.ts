@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import { loadSyntheticPlace } from '../demo/load-place.ts';
+import { loadSyntheticPlace } from '../demo/index.ts';
 import { indexState } from './index-state.ts';
 import { receiveSourceRecord, storeAndLinkBatch, type IncomingRecord } from './receive.ts';
 

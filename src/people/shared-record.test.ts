@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSharedRecord } from './shared-record.ts';
-import type { CategoryDecision } from '../consent/policy.ts';
-import type { Category } from '../consent/categories.ts';
+import type { Category, CategoryDecision } from '../consent/index.ts';
 
 const d = (category: Category, scope: CategoryDecision['scope']): CategoryDecision => ({
   category,

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { testDatabaseTargets, testOrganisation } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { decideAccess } from '../consent/index.ts';
 import { activeFramework, ensurePlansDefaults, installFramework, loadQuestionnaire, outcomeMappings } from './store.ts';
 import { defaultFramework } from './framework.ts';

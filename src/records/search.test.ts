@@ -8,9 +8,8 @@ import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import type { Database } from '../schema.ts';
 import { migrateToLatest } from '../schema.ts';
-import { loadSyntheticPlace } from '../demo/load-place.ts';
-import { createDemoAccounts } from '../demo/accounts.ts';
-import type { SignedInUser } from '../auth/accounts.ts';
+import { createDemoAccounts, loadSyntheticPlace } from '../demo/index.ts';
+import type { SignedInUser } from '../auth/index.ts';
 import { parsePersonQuery } from './search-query.ts';
 import { searchPeople } from './search.ts';
 
