@@ -1,6 +1,7 @@
 // joinery <command>: the command-line interface. Every command has --help; failures print one
 // clear line (no stack trace) and exit non-zero.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
@@ -9,7 +10,7 @@ import { openDatabase, redactDatabaseUrl, type DatabaseHandle } from './platform
 import { checkWorkers, isServingWorker, superviseWorkers, workersFrom } from './platform/workers.ts';
 import { migrateToLatest } from './schema.ts';
 import { createLogger } from './platform/logger.ts';
-import { createProgress } from './platform/progress.ts';
+import { busyNote, createProgress } from './platform/progress.ts';
 import { closeOnSignals, listen } from './main.ts';
 import { isPlaceLoaded, loadSyntheticPlace, createDemoAccounts, DEMO_PASSWORD } from './demo/index.ts';
 import { startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint, readAuditKey } from './audit/index.ts';
@@ -137,6 +138,9 @@ export function buildProgram(): Command {
     .action(
       oneLineErrors(async (options: { people?: number; seed?: number; serve: boolean }) => {
         const started = Date.now();
+        // Other work on the machine, read before this command adds its own (its load would count itself).
+        const loadAtStart = os.loadavg()[0]!;
+        const busy = () => busyNote(loadAtStart, os.availableParallelism());
         const config = loadConfig();
         const logger = createLogger(config.logLevel);
         const database = await openMigrated(config);
@@ -157,6 +161,7 @@ export function buildProgram(): Command {
           if (!options.serve) {
             await database.close();
             console.log(`Demo place ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+            if (busy()) console.log(busy());
             return;
           }
           const checkpoints = await startCheckpoints(config, database, logger);
@@ -169,7 +174,9 @@ export function buildProgram(): Command {
             await checkpoints.stop();
             await database.close();
           }, logger);
-          console.log(`\nJoinery is serving the demo place at ${url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+          console.log(`\nJoinery is serving the demo place at ${url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+          const note = busy();
+          console.log(note ? `${note}\n` : '');
           console.log(`Demo sign-ins (password for each: ${DEMO_PASSWORD}):`);
           for (const account of accounts) console.log(`  ${account.username.padEnd(13)} ${account.description}`);
           console.log('\nPress Ctrl-C to stop.');

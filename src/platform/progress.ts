@@ -54,3 +54,12 @@ export function createProgress(title: string, total: number, stream: NodeJS.Writ
 
 /** A progress sink that does nothing, for tests and library callers. */
 export const silentProgress: Progress = { update() {}, setTotal() {}, stop() {} };
+
+/**
+ * A sentence for long CLI work on a busy machine (the load average at or above the number of
+ * cores), so a slow start is put down to the machine rather than to the program; none otherwise.
+ */
+export function busyNote(loadAverage: number, cores: number): string | undefined {
+  if (!(loadAverage >= cores)) return undefined;
+  return `This machine is busy (load average ${loadAverage.toFixed(1)} on ${cores} core${cores === 1 ? '' : 's'}), so this took longer than it would on a quiet one.`;
+}
