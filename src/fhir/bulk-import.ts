@@ -39,23 +39,18 @@ export function registerBulkImportRoutes(fhir: FastifyInstance): void {
     if (bytes.length === 0 || (!ndjson && (body as { resourceType?: string } | null)?.resourceType !== 'Bundle'))
       throw new FhirError(400, 'invalid', 'send NDJSON (application/fhir+ndjson, one resource a line) or a Bundle (application/fhir+json)');
     const db = request.server.joinery.database.db;
-    let id: number;
-    try {
-      id = await startUploadedImport(
-        db,
-        {
-          source,
-          format: ndjson ? 'ndjson' : 'bundle',
-          body: bytes,
-          fileName: ndjson ? 'fhir-import.ndjson' : 'fhir-import.json',
-          createdBy: userId,
-        },
-        (error) => request.log.warn({ err: { type: error.name } }, 'import stopped'),
-      );
-    } catch (error) {
-      if (error instanceof FhirError) throw error;
-      throw new FhirError(400, 'invalid', (error as Error).message);
-    }
+    // The importer's refusals (a busy file, bad input) answer as OperationOutcomes through the FHIR error handler.
+    const id = await startUploadedImport(
+      db,
+      {
+        source,
+        format: ndjson ? 'ndjson' : 'bundle',
+        body: bytes,
+        fileName: ndjson ? 'fhir-import.ndjson' : 'fhir-import.json',
+        createdBy: userId,
+      },
+      (error) => request.log.warn({ err: { type: error.name } }, 'import stopped'),
+    );
     const base = `${request.server.joinery.config.publicUrl}/fhir`;
     return reply
       .code(202)

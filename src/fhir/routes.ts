@@ -577,12 +577,12 @@ async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
         out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, entry.resource, entry.request?.ifNoneExist)));
       else out.push(await writtenEntry(ctx, await doUpdate(ctx, p.type, p.id!, entry.resource, entry.request?.ifMatch)));
     } catch (error) {
-      const status = error instanceof FhirError ? error.status : 500;
-      const outcome =
-        error instanceof FhirError
-          ? operationOutcome('error', error.code, error.message)
-          : operationOutcome('error', 'exception', 'this entry could not be processed');
-      out.push({ response: { status: statusLine(status), outcome } });
+      // A refusal of any kind is this entry's 4xx, as it would be for the request alone; anything else a 500.
+      const refusal = error instanceof Refusal && error.status < 500 ? asFhirError(error) : undefined;
+      const outcome = refusal
+        ? operationOutcome('error', refusal.code, refusal.message)
+        : operationOutcome('error', 'exception', 'this entry could not be processed');
+      out.push({ response: { status: statusLine(refusal?.status ?? 500), outcome } });
     }
   }
   return { resourceType: 'Bundle', type: 'batch-response', timestamp: new Date().toISOString(), entry: out };
