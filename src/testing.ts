@@ -6,6 +6,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { openPglite, openPostgres, withDefaultUser, type DatabaseHandle } from './platform/db.ts';
 import { migrateToLatest } from './schema.ts';
+import type { SignedInUser } from './auth/index.ts';
 
 export interface TestDatabaseTarget {
   kind: 'pglite' | 'postgres';
@@ -80,5 +81,38 @@ export function testOrganisation(id: string, kind: string) {
     phone: '0',
     email: 'x@example.org',
     website: 'https://example.org',
+  };
+}
+
+/** A person row for such tests: named by their id, born 1 January 1980, with no contact details. */
+export function testPerson(id: string) {
+  return {
+    id,
+    household_id: null,
+    given_name: id,
+    middle_name: null,
+    family_name: 'Test',
+    birth_family_name: null,
+    birth_date: '1980-01-01',
+    sex: 'female',
+    ethnicity_group: null,
+    disability: false,
+    nhs_number: null,
+    phone: null,
+    email: null,
+  };
+}
+
+/** A signed-in practitioner of an organisation and one of its teams (account `u-<id>`, practitioner `<id>`). */
+export function testTeamPractitioner(id: string, organisationId: string, teamId: string): SignedInUser {
+  return {
+    id: `u-${id}`,
+    username: `u-${id}`,
+    displayName: id,
+    role: 'practitioner',
+    personId: null,
+    practitionerId: id,
+    organisationId,
+    teamId,
   };
 }

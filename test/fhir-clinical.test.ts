@@ -13,9 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import type { Bundle, Condition, DiagnosticReport, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { createAccount } from '../src/auth/accounts.ts';
 import { runImport } from '../src/interop/import.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { assertValid } from './support/fhir.ts';
@@ -66,27 +65,8 @@ for (const target of await testDatabaseTargets()) {
       assertValid(r.body, p);
       return r.body as Bundle;
     }
-    async function tokenFor(username: string, organisationId: string): Promise<string> {
-      const db = server.database.db;
-      const worker = await db
-        .selectFrom('practitioners')
-        .select('id')
-        .where('organisation_id', '=', organisationId)
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'practitioners.id'))),
-        )
-        .orderBy('id')
-        .executeTakeFirstOrThrow();
-      await createAccount(db, {
-        username,
-        displayName: username,
-        role: 'practitioner',
-        password: 'a long passphrase for tests',
-        practitionerId: worker.id,
-        organisationId,
-      });
-      return (await createApiTokenForUsername(db, username, 'clinical test')).token;
-    }
+    const tokenFor = (username: string, organisationId: string) =>
+      apiTokenForNewPractitioner(server, username, organisationId, 'clinical test');
     const kept = async () =>
       Number((await sql<{ n: number }>`select count(*)::int as n from fhir_resources where whole`.execute(server.database.db)).rows[0]!.n);
 

@@ -12,9 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import type { Bundle, Consent, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { createAccount } from '../src/auth/accounts.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { assertValid } from './support/fhir.ts';
 
@@ -63,27 +62,8 @@ for (const target of await testDatabaseTargets()) {
     const kept = async () =>
       Number((await sql<{ n: number }>`select count(*)::int as n from fhir_history`.execute(server.database.db)).rows[0]!.n);
 
-    async function practitionerOf(username: string, organisationId: string): Promise<string> {
-      const db = server.database.db;
-      const worker = await db
-        .selectFrom('practitioners')
-        .select('id')
-        .where('organisation_id', '=', organisationId)
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'practitioners.id'))),
-        )
-        .orderBy('id')
-        .executeTakeFirstOrThrow();
-      await createAccount(db, {
-        username,
-        displayName: username,
-        role: 'practitioner',
-        password: 'a long passphrase for tests',
-        practitionerId: worker.id,
-        organisationId,
-      });
-      return (await createApiTokenForUsername(db, username, 'history refusals')).token;
-    }
+    const practitionerOf = (username: string, organisationId: string) =>
+      apiTokenForNewPractitioner(server, username, organisationId, 'history refusals');
     async function caseWith(organisationId: string): Promise<void> {
       await server.database.db
         .insertInto('care_relationships')

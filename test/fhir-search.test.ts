@@ -11,10 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { createAccount } from '../src/auth/accounts.ts';
 import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { assertValid } from './support/fhir.ts';
@@ -89,27 +88,8 @@ for (const target of await testDatabaseTargets()) {
       assert.equal(r.status, 201, `${path}: ${JSON.stringify(out).slice(0, 500)}`);
       return out;
     }
-    async function tokenFor(username: string, organisationId: string): Promise<string> {
-      const db = server.database.db;
-      const worker = await db
-        .selectFrom('practitioners')
-        .select('id')
-        .where('organisation_id', '=', organisationId)
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'practitioners.id'))),
-        )
-        .orderBy('id')
-        .executeTakeFirstOrThrow();
-      await createAccount(db, {
-        username,
-        displayName: username,
-        role: 'practitioner',
-        password: 'a long passphrase for tests',
-        practitionerId: worker.id,
-        organisationId,
-      });
-      return (await createApiTokenForUsername(db, username, 'search test')).token;
-    }
+    const tokenFor = (username: string, organisationId: string) =>
+      apiTokenForNewPractitioner(server, username, organisationId, 'search test');
     const condition = (personId: string, code: object, onset: object) => ({
       resourceType: 'Condition',
       subject: { reference: `Patient/${personId}` },

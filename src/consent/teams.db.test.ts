@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import { testDatabaseTargets, testOrganisation } from '../testing.ts';
+import { testDatabaseTargets, testOrganisation, testPerson, testTeamPractitioner } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import type { SignedInUser } from '../auth/index.ts';
@@ -26,31 +26,8 @@ import {
 } from './index.ts';
 
 const org = testOrganisation;
-const person = (id: string) => ({
-  id,
-  household_id: null,
-  given_name: id,
-  middle_name: null,
-  family_name: 'Test',
-  birth_family_name: null,
-  birth_date: '1980-01-01',
-  sex: 'female',
-  ethnicity_group: null,
-  disability: false,
-  nhs_number: null,
-  phone: null,
-  email: null,
-});
-const practitioner = (id: string, organisationId: string, teamId: string): SignedInUser => ({
-  id: `u-${id}`,
-  username: `u-${id}`,
-  displayName: id,
-  role: 'practitioner',
-  personId: null,
-  practitionerId: id,
-  organisationId,
-  teamId,
-});
+const person = testPerson;
+const practitioner = testTeamPractitioner;
 
 // Council (hosts the team), NHS trust and housing association members; an outsider at the trust; a host-council
 // colleague outside the team; a citizen.

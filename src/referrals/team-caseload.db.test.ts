@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import { testDatabaseTargets, testOrganisation } from '../testing.ts';
+import { testDatabaseTargets, testOrganisation, testPerson, testTeamPractitioner } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import type { SignedInUser } from '../auth/index.ts';
@@ -14,30 +14,8 @@ import { decideRecordAccess, seedTeamMember, seedTeamRelationship, teamCaseloadI
 import { applyReferralAction, sendReferral } from './index.ts';
 
 const org = testOrganisation;
-const person = (id: string) => ({
-  id,
-  household_id: null,
-  given_name: id,
-  middle_name: null,
-  family_name: 'Test',
-  birth_date: '1980-01-01',
-  sex: 'female',
-  ethnicity_group: null,
-  disability: false,
-  nhs_number: null,
-  phone: null,
-  email: null,
-});
-const practitioner = (id: string, organisationId: string, teamId: string): SignedInUser => ({
-  id: `u-${id}`,
-  username: `u-${id}`,
-  displayName: id,
-  role: 'practitioner',
-  personId: null,
-  practitionerId: id,
-  organisationId,
-  teamId,
-});
+const person = testPerson;
+const practitioner = testTeamPractitioner;
 const service = (id: string, organisationId: string, teamId: string) => ({
   id,
   organisation_id: organisationId,

@@ -17,6 +17,8 @@ import { migrateToLatest } from '../../src/schema.ts';
 import { createApp } from '../../src/app.ts';
 import { loadSyntheticPlace } from '../../src/demo/load-place.ts';
 import { createDemoAccounts, DEMO_PASSWORD } from '../../src/demo/accounts.ts';
+import { createAccount } from '../../src/auth/accounts.ts';
+import { createApiTokenForUsername } from '../../src/interop/tokens.ts';
 
 type DemoAccountInfo = Awaited<ReturnType<typeof createDemoAccounts>>[number];
 
@@ -177,4 +179,35 @@ async function buildOrReadSnapshot(key: string, place: { seed: number; people: n
   } finally {
     await database.close();
   }
+}
+
+/**
+ * An API token for a new practitioner account at this organisation, held by one of its
+ * practitioners who has no account yet: how a partner agency's engineer would call the APIs.
+ */
+export async function apiTokenForNewPractitioner(
+  server: TestServer,
+  username: string,
+  organisationId: string,
+  label: string,
+): Promise<string> {
+  const db = server.database.db;
+  const worker = await db
+    .selectFrom('practitioners')
+    .select('id')
+    .where('organisation_id', '=', organisationId)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'practitioners.id'))),
+    )
+    .orderBy('id')
+    .executeTakeFirstOrThrow();
+  await createAccount(db, {
+    username,
+    displayName: username,
+    role: 'practitioner',
+    password: 'a long passphrase for tests',
+    practitionerId: worker.id,
+    organisationId,
+  });
+  return (await createApiTokenForUsername(db, username, label)).token;
 }
