@@ -24,3 +24,22 @@ test('figures are read from one JSON document or one object per line', () => {
   assert.equal(at('personPage.serverMs.p99')(jsonObjects('{"personPage":{"serverMs":{"p99":17.5}}}')), 17.5);
   assert.equal(at('missing.value')(lines), undefined);
 });
+
+test("a progress line followed by a pretty-printed report: the report's figures are found (the import benchmark prints both)", () => {
+  const output = jsonObjects(
+    [
+      'Loading the place { 20,000 people }',
+      '{"records":20214,"recordsPerSecond":4723}',
+      '{',
+      '  "benchmark": "import-rate",',
+      '  "note": "a brace } in a string",',
+      '  "results": [',
+      '    { "kind": "postgres", "withLinking": { "recordsPerSecond": 4723 } }',
+      '  ]',
+      '}',
+    ].join('\n'),
+  );
+  assert.equal(output.length, 2, 'both objects, and not the progress text');
+  assert.equal(at('results.0.withLinking.recordsPerSecond')(output), 4723);
+  assert.equal(at('note')(output), undefined, 'a string is not a number');
+});

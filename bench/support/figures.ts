@@ -15,22 +15,41 @@ export function at(path: string, where: (o: Record<string, unknown>) => boolean 
   };
 }
 
-/** Every JSON object in a process's output: one document, or one per line. */
+/**
+ * Every top-level JSON object in a process's output, in order: one document, one object per line,
+ * or several documents each printed across many lines (a progress line, then the pretty report).
+ * Text between objects (progress messages) is skipped; an object that does not parse is dropped.
+ */
 export function jsonObjects(text: string): unknown[] {
-  try {
-    return [JSON.parse(text)];
-  } catch {
-    return text
-      .split('\n')
-      .filter((line) => line.trim().startsWith('{'))
-      .flatMap((line) => {
+  const objects: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (char === '\\') escaped = true;
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (depth > 0 && char === '"') inString = true;
+    else if (char === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (char === '}' && depth > 0) {
+      depth--;
+      if (depth === 0) {
         try {
-          return [JSON.parse(line)];
+          objects.push(JSON.parse(text.slice(start, i + 1)));
         } catch {
-          return [];
+          // Braces in a progress message, not a document: skip it.
         }
-      });
+      }
+    }
   }
+  return objects;
 }
 
 export interface Figure {
