@@ -18,7 +18,7 @@ const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/te
 let reachable: Promise<boolean> | undefined;
 
 async function serverReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: withDefaultUser(serverUrl), connectionTimeoutMillis: 1500 });
+  const client = new pg.Client({ connectionString: withDefaultUser(serverUrl), connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
     await client.query('select 1');
