@@ -7,7 +7,8 @@ import type { Database } from '../schema.ts';
 import { ensureAccounts, postTransactions, type TransactionInput } from './ledger.ts';
 import { allocationAccount, outcomePaymentAccount } from './accounts.ts';
 import { financialYearOf } from './goals.ts';
-import { eventsOfPeople } from '../people/index.ts';
+import { eventsOfPeople, homesOfPeople } from '../people/index.ts';
+import { localitiesOfSmallAreas } from '../place/index.ts';
 import { organisationsByIds } from '../network/index.ts';
 
 export type Measure = 'school_attendance_pct' | 'tenancy_start' | 'tenancy_ended';
@@ -219,10 +220,18 @@ export async function runOutcomeContract(db: Kysely<Database>, contractId: strin
   const lines = evaluateContract(contract, cards, enrolments, await loadObservations(db, contractId), asOf);
   const totalPence = lines.reduce((s, l) => s + l.amountPence, 0);
   if (lines.length === 0) return { lines, newlyPosted: 0, totalPence };
-  const where = await sql<{ id: string; household_id: string | null; locality_id: string | null }>`
-    select p.id, p.household_id, a.locality_id from persons p left join households h on h.id = p.household_id left join small_areas a on a.id = h.small_area_id
-    where p.id = any(${[...new Set(lines.map((l) => l.personId))]}::text[])`.execute(db);
-  const placeOf = new Map(where.rows.map((r) => [r.id, r]));
+  // Where each person paid for lives: their household and its locality, asked of people and of place.
+  const homes = await homesOfPeople(db, [...new Set(lines.map((l) => l.personId))]);
+  const localities = await localitiesOfSmallAreas(
+    db,
+    [...homes.values()].flatMap((h) => (h.smallAreaId ? [h.smallAreaId] : [])),
+  );
+  const placeOf = new Map(
+    [...homes].map(([id, h]) => [
+      id,
+      { household_id: h.householdId, locality_id: h.smallAreaId ? (localities.get(h.smallAreaId) ?? null) : null },
+    ]),
+  );
   const fundId = contractRow.fund_id;
   const years = [...new Set(lines.map((l) => financialYearOf(l.achievedOn)))];
   const paymentAccount = outcomePaymentAccount(fundId, contractId);

@@ -6,6 +6,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { preparedQuery } from '../platform/db.ts';
 import { currentNeedPairs, householdMemberCount, personById } from '../people/index.ts';
+import { serviceNameOf, servicesWithOrganisation, servicesWithOrganisationSql } from '../network/index.ts';
+import { localityNameById, personRecordsHomedIn } from '../place/index.ts';
 import { suppressSmall } from '../platform/disclosure.ts';
 import { financialYearOf, goalLabels, monthsOfYear, pathwayLabels } from './goals.ts';
 
@@ -86,15 +88,15 @@ export async function budgetOverview(db: Kysely<Database>, fundId: string, reque
       budget: number;
       used: number;
     }>`
-    select a.id, a.target_kind, a.target_id, s.name as service_name, l.name as locality_name,
+    select a.id, a.target_kind, a.target_id,
+      case when a.target_kind = 'service' then ${serviceNameOf('a.target_id')} end as service_name,
+      case when a.target_kind = 'locality' then ${localityNameById('a.target_id')} end as locality_name,
       coalesce(sum(p.amount_pence) filter (where t.kind in ('allocation', 'contribution')), 0)::bigint as budget,
       coalesce(-sum(p.amount_pence) filter (where t.kind not in ('allocation', 'contribution')), 0)::bigint as used
     from ledger_accounts a
     left join ledger_postings p on p.account_id = a.id left join ledger_transactions t on t.id = p.transaction_id
-    left join services s on a.target_kind = 'service' and s.id = a.target_id
-    left join localities l on a.target_kind = 'locality' and l.id = a.target_id
     where a.kind = 'allocation' and a.fund_id = ${fundId} and a.financial_year = ${year}
-    group by a.id, s.name, l.name order by a.id`.execute(db)
+    group by a.id, a.target_kind, a.target_id order by a.id`.execute(db)
   ).rows;
   const allocationMonthly = (
     await sql<{ id: string; month: string; used: number }>`
@@ -165,20 +167,19 @@ export async function budgetOverview(db: Kysely<Database>, fundId: string, reque
   // Spend by the agency that delivered it, and by locality with people counted.
   const byService = (
     await sql<{ service: string | null; organisation: string | null; pence: number; people: number }>`
-    select s.name as service, o.name as organisation, sum(p.amount_pence)::bigint as pence, count(distinct p.person_id)::int as people
+    select s.name as service, s.organisation_name as organisation, sum(p.amount_pence)::bigint as pence, count(distinct p.person_id)::int as people
     from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
-    left join services s on s.id = p.service_id left join organisations o on o.id = s.organisation_id
+    left join ${servicesWithOrganisation} s on s.id = p.service_id
     where a.kind in ${spendKinds} and a.fund_id = ${fundId} and t.financial_year = ${year}
-    group by s.name, o.name order by pence desc`.execute(db)
+    group by s.name, s.organisation_name order by pence desc`.execute(db)
   ).rows.map((r) => ({ ...r, pence: Number(r.pence) }));
   const byLocality = (
     await sql<{ locality: string | null; pence: number; people: number; residents: number }>`
-    select l.name as locality, sum(p.amount_pence)::bigint as pence, count(distinct p.person_id)::int as people,
-      (select count(*) from persons pp join households h on h.id = pp.household_id join small_areas sa on sa.id = h.small_area_id where sa.locality_id = l.id)::int as residents
+    select ${localityNameById('p.locality_id')} as locality, sum(p.amount_pence)::bigint as pence, count(distinct p.person_id)::int as people,
+      ${personRecordsHomedIn('p.locality_id')}::int as residents
     from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
-    left join localities l on l.id = p.locality_id
     where a.kind in ${spendKinds} and a.fund_id = ${fundId} and t.financial_year = ${year}
-    group by l.id, l.name order by l.name`.execute(db)
+    group by p.locality_id order by locality`.execute(db)
   ).rows.map((r) => {
     const people = suppressSmall(r.people);
     return {
@@ -255,10 +256,10 @@ export interface PersonCostRow {
  * count (a text[]; null: every agency's).
  */
 export const personCostRowsSql = (person: string, organisations: string) => `
-  select t.financial_year as year, coalesce(o.name, case when a.kind = 'outcome_payment' then 'Outcome payments' else 'Direct payment (your choice)' end) as agency,
-    p.goal_code as goal, t.occurred_on::text as on, t.description, p.amount_pence::bigint as pence, t.kind, o.id as organisation_id, o.kind as organisation_kind
+  select t.financial_year as year, coalesce(s.organisation_name, case when a.kind = 'outcome_payment' then 'Outcome payments' else 'Direct payment (your choice)' end) as agency,
+    p.goal_code as goal, t.occurred_on::text as on, t.description, p.amount_pence::bigint as pence, t.kind, s.organisation_id, s.organisation_kind
   from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
-  left join services s on s.id = p.service_id left join organisations o on o.id = s.organisation_id
+  left join ${servicesWithOrganisationSql} s on s.id = p.service_id
   where p.person_id = ${person} and a.kind in ('spend', 'outcome_payment') and (${organisations}::text[] is null or s.organisation_id = any(${organisations}::text[]))
   order by t.occurred_on desc, t.id`;
 

@@ -53,6 +53,8 @@ export {
   serviceNameOf,
   servicesByIds,
   servicesOfOrganisations,
+  servicesWithOrganisation,
+  servicesWithOrganisationSql,
   organisationPhoneOf,
   serviceNamed,
   serviceStaffOf,

@@ -180,6 +180,23 @@ export function serviceNameOf(ref: string): RawBuilder<string> {
   return sql<string>`(select s.name from services s where s.id = ${sql.ref(ref)})`;
 }
 
+/**
+ * SQL text: every service with its organisation, as a table to join (`left join ${...} s on s.id =
+ * x.service_id`): id, name, organisation_id, organisation_name, organisation_kind. A service whose
+ * organisation is gone keeps its row with the organisation's columns null.
+ */
+export const servicesWithOrganisationSql = `(select s.id, s.name, s.organisation_id, o.name as organisation_name, o.kind as organisation_kind
+  from services s left join organisations o on o.id = s.organisation_id)`;
+
+/** Kysely: the same table as servicesWithOrganisationSql, for a builder's statement or a `sql` template. */
+export const servicesWithOrganisation = sql<{
+  id: string;
+  name: string;
+  organisation_id: string;
+  organisation_name: string | null;
+  organisation_kind: string | null;
+}>`${sql.raw(servicesWithOrganisationSql)}`;
+
 /** Kysely: the name of the team whose id is in column `ref`. */
 export function teamNameOf(ref: string): RawBuilder<string> {
   return sql<string>`(select t.name from teams t where t.id = ${sql.ref(ref)})`;

@@ -2,6 +2,9 @@
 // shared-record read model and NHS number check digits. Other modules import only this file.
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { peopleMigrations, type PeopleTables } from './schema.ts';
+// Then fragments naming persons (imports nothing): place's residents embed personsWithHome as its files load.
+// A person's date of birth as SQL text for other modules' prepared statements, and full name for their lists.
+export { isLivePerson, isLivePersonOf, personBirthDateSql, personFullNameOf, personsWithHome, personsWithHomeSql } from './persons.ts';
 export { ageOn } from './age.ts';
 export { createHousehold, setHouseholdMembers } from './households.ts';
 export type { MoveResult } from './households.ts';
@@ -24,8 +27,6 @@ export type { CaseloadPage } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
 export type { RelationshipKey } from './relationships.ts';
 export { buildSharedRecord } from './shared-record.ts';
-// A person's date of birth as SQL text for other modules' prepared statements, and full name for their lists.
-export { isLivePerson, isLivePersonOf, personBirthDateSql, personFullNameOf } from './persons.ts';
 // Persons, households, needs and events by id, batched, for other modules (they only fetch).
 export {
   currentNeedRows,
@@ -34,6 +35,7 @@ export {
   personById,
   personEventsSince,
   personHouseholdFacts,
+  homesOfPeople,
   type EventRow,
   type NeedRow,
   type PersonRef,

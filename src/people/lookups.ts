@@ -53,6 +53,21 @@ export async function otherHouseholdMembers(db: Kysely<Database>, personId: stri
   return rows.map(toRef);
 }
 
+/** Where these people live: each known person's household and its small area (null when unknown). */
+export async function homesOfPeople(
+  db: Kysely<Database>,
+  ids: readonly string[],
+): Promise<Map<string, { householdId: string | null; smallAreaId: string | null }>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('persons as p')
+    .leftJoin('households as h', 'h.id', 'p.household_id')
+    .select(['p.id', 'p.household_id', 'h.small_area_id'])
+    .where('p.id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((r) => [r.id, { householdId: r.household_id, smallAreaId: r.small_area_id }]));
+}
+
 /** The person's birth date and their household's tenure and make-up, for prefilling a form. */
 export async function personHouseholdFacts(
   db: Kysely<Database>,

@@ -7,6 +7,17 @@ import type { Database } from '../schema.ts';
 /** SQL text: the date of birth of the person `personExpr` names (a scalar subquery; null when unknown). */
 export const personBirthDateSql = (personExpr: string): string => `(select p.birth_date from persons p where p.id = ${personExpr})`;
 
+/**
+ * SQL text: every person record that has a household, as a table to join: person_id,
+ * household_id, small_area_id (where the household lives; null when unknown) and merged_into
+ * (null for a live record). Place's residents and its counts by area are made from this.
+ */
+export const personsWithHomeSql = `(select p.id as person_id, p.household_id, h.small_area_id, p.merged_into
+  from persons p join households h on h.id = p.household_id)`;
+
+/** Kysely: the same table as personsWithHomeSql, for a `sql` template. */
+export const personsWithHome = sql`${sql.raw(personsWithHomeSql)}`;
+
 /** Kysely: "Given Family", the full name of the person whose id is in column `ref` (null when none), for a list's select. */
 export function personFullNameOf(ref: string): RawBuilder<string | null> {
   return sql<string | null>`(select p.given_name || ' ' || p.family_name from persons p where p.id = ${sql.ref(ref)})`;

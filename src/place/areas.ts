@@ -2,6 +2,7 @@
 // embeds in its own statement), localities' names by id, and the area of a postcode.
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
+import { personsWithHome } from '../people/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -38,4 +39,28 @@ export async function localityOfPostcode(db: Db, postcode: string): Promise<{ lo
     .where('pc.postcode', '=', postcode)
     .executeTakeFirst();
   return row ? { localityId: row.locality_id, localityName: row.name } : undefined;
+}
+
+/** Kysely: the name of the locality whose id is `locality` (a column or an SQL expression), null when none. */
+export function localityNameById(locality: string | RawBuilder<unknown>): RawBuilder<string | null> {
+  return sql<string | null>`(select l.name from localities l where l.id = ${typeof locality === 'string' ? sql.ref(locality) : locality})`;
+}
+
+/**
+ * Kysely: how many person records have a home in the locality whose id is in column `ref`, merged
+ * records included (unlike residents.ts): the pooled budget's spend per head has counted these.
+ */
+export function personRecordsHomedIn(ref: string): RawBuilder<number> {
+  return sql<number>`(select count(*) from ${personsWithHome} r join small_areas sa on sa.id = r.small_area_id where sa.locality_id = ${sql.ref(ref)})`;
+}
+
+/** The locality each of these small areas lies in (unknown areas are left out). */
+export async function localitiesOfSmallAreas(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('small_areas')
+    .select(['id', 'locality_id'])
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.locality_id]));
 }

@@ -9,4 +9,12 @@ export { needsByDeprivation, placeSummary, populationByLocality, type DecileRow,
 export { localitiesOfOrganisation, localityLeadership, seedLocalityOrganisations, type LocalityLeadership } from './localities.ts';
 export { registerPlaceRoutes } from './routes.ts';
 // Where a small area or a postcode lies, localities' names by id, for other modules (fragments to embed, or batched).
-export { localityIdOf, localityNameOf, localityNames, localityOfPostcode } from './areas.ts';
+export {
+  localitiesOfSmallAreas,
+  localityIdOf,
+  localityNameById,
+  localityNameOf,
+  localityNames,
+  localityOfPostcode,
+  personRecordsHomedIn,
+} from './areas.ts';

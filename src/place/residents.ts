@@ -4,6 +4,7 @@
 // the person index made from an agency's record with no known address in the place, and records
 // merged into another person, are not residents.
 import { sql } from 'kysely';
+import { personsWithHome } from '../people/index.ts';
 
 /** What the pages say a resident is. */
 export const RESIDENTS_HINT =
@@ -14,8 +15,7 @@ export const RESIDENTS_HINT =
  * `from ${residents} r join ...`.
  */
 export const residents = sql`(
-  select p.id as person_id, h.id as household_id, h.small_area_id
-  from persons p
-  join households h on h.id = p.household_id
-  join small_areas a on a.id = h.small_area_id
-  where p.merged_into is null)`;
+  select r.person_id, r.household_id, r.small_area_id
+  from ${personsWithHome} r
+  join small_areas a on a.id = r.small_area_id
+  where r.merged_into is null)`;
