@@ -165,7 +165,8 @@ describe('Bulk Data $export', () => {
     await expectOutcome(await kickOff('$export?_type=Spaceship', tokenA), 400);
     await expectOutcome(await kickOff('$export?_type=AuditEvent', tokenA), 400);
     await expectOutcome(await kickOff('$export?_outputFormat=text/csv', tokenA), 400);
-    await expectOutcome(await kickOff('$export?_typeFilter=Patient%3Fgender%3Dfemale', tokenA), 400);
+    await expectOutcome(await kickOff('$export?_typeFilter=Patient%3Fno-such-parameter%3Dfemale', tokenA), 400);
+    await expectOutcome(await kickOff('$export?_type=Patient&_typeFilter=Observation%3Fcode%3D1', tokenA), 400);
     await expectOutcome(await kickOff('$export?_since=yesterday', tokenA), 400);
     await expectOutcome(await kickOff('Patient/$export?_type=Organization', tokenA), 400);
     await expectOutcome(await fetch(`${server.url}/fhir/$export`, { headers: { prefer: 'respond-async' } }), 401);

@@ -241,7 +241,7 @@ for (const target of await testDatabaseTargets()) {
       assert.ok(audited.rows.some((r) => r.reason.includes('Test GP app')));
     });
 
-    test('patient/ scopes write only about the launch patient; a compartment search is about the launch patient only; $everything, history and PATCH are refused under patient/ scopes', async () => {
+    test('patient/ scopes write only about the launch patient; a compartment search, $everything and history are about the launch patient only; PATCH is refused under patient/ scopes', async () => {
       const { tokens } = await ehrLaunch(patient, 'launch patient/*.cruds');
       const token = String(tokens.access_token);
       const aboutOther = await server.app.inject({
@@ -274,8 +274,19 @@ for (const target of await testDatabaseTargets()) {
       for (const e of compartment.entry ?? [])
         assert.equal((e.resource as { subject?: { reference?: string } }).subject?.reference, `Patient/${patient}`);
       assert.equal((await fhir(token, `/fhir/Patient/${otherVisible}/Observation`)).status, 403);
-      for (const path of [`/fhir/Patient/${patient}/$everything`, `/fhir/Patient/${patient}/_history`, '/fhir/Patient/_history'])
-        assert.equal((await fhir(token, path)).status, 403, path);
+      // $everything and history reach the launch patient only (test/fhir-client.test.ts: a narrower scope's types only).
+      const everything = (await fhir(token, `/fhir/Patient/${patient}/$everything?_count=500`)).body as unknown as Bundle;
+      assert.ok((everything.entry ?? []).some((e) => e.resource?.resourceType === 'Patient' && e.resource.id === patient));
+      assert.equal((await fhir(token, `/fhir/Patient/${otherVisible}/$everything`)).status, 403);
+      assert.equal((await fhir(token, `/fhir/Patient/${otherVisible}/_history`)).status, 404);
+      const patients = (await fhir(token, '/fhir/Patient/_history?_count=500')).body as unknown as Bundle;
+      assert.deepEqual([...new Set((patients.entry ?? []).map((e) => e.resource!.id))], [patient], 'type history: the launch patient only');
+      const all = (await fhir(token, '/fhir/_history?_type=Patient,Observation&_count=500')).body as unknown as Bundle;
+      for (const e of all.entry ?? [])
+        assert.ok(
+          e.resource!.id === patient || (e.resource as { subject?: { reference?: string } }).subject?.reference === `Patient/${patient}`,
+          'system history: the launch patient only',
+        );
       const patch = await server.app.inject({
         method: 'PATCH',
         url: `/fhir/Patient/${patient}`,

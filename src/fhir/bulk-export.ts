@@ -25,12 +25,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { authorise, defFor, readRow, type FhirContext } from './engine.ts';
+import { authorise, defFor, plainSearchCondition, readRow, type FhirContext } from './engine.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { withStoredCopies } from './stored.ts';
 import { FhirError, invalid, operationOutcome } from './outcome.ts';
 import type { Cond } from './params.ts';
 import { registerBulkImportRoutes } from './bulk-import.ts';
+import { smartExportLimits } from './smart-guard.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const NDJSON = 'application/fhir+ndjson';
@@ -57,8 +58,12 @@ export interface ExportRequest {
   level: 'system' | 'patient' | 'group';
   groupId?: string;
   query: Record<string, unknown>;
+  /** _typeFilter, one search each (`Observation?code=...`): a GET's split at its commas, a POST's one per parameter. */
+  typeFilters?: string[];
   /** The request's URL as the client sent it (the manifest repeats it). */
   requestUrl: string;
+  /** A SMART app's token: the types its scopes let it read, and the launch patient a patient/ scope confines it to. */
+  smart?: { readable(type: string): boolean; confinedTo?: string };
 }
 
 function one(query: Record<string, unknown>, name: string): string | undefined {
@@ -68,7 +73,7 @@ function one(query: Record<string, unknown>, name: string): string | undefined {
   return String(v);
 }
 
-const UNSUPPORTED_PARAMS = ['_typeFilter', '_elements', 'patient', 'includeAssociatedData', '_until'];
+const UNSUPPORTED_PARAMS = ['_elements', 'patient', 'includeAssociatedData', '_until'];
 const MAX_JOBS_IN_PROGRESS = 3;
 const KEEP_HOURS = 24;
 
@@ -96,7 +101,9 @@ export async function startExport(
     throw new FhirError(400, 'not-supported', `_outputFormat=${format} is not offered: only application/fhir+ndjson`);
   const offered = request.level === 'system' ? exportableTypes() : compartmentTypes();
   const typeParam = one(request.query, '_type');
-  let types = offered;
+  // A SMART app exports only the types its scopes let it read: all of them unless it names some,
+  // and naming one outside its scopes is refused, as a read of that type would be.
+  let types = request.smart ? offered.filter((t) => request.smart!.readable(t)) : offered;
   if (typeParam !== undefined) {
     types = [...new Set(typeParam.split(',').map((t) => t.trim()))].filter((t) => t !== '');
     for (const t of types)
@@ -106,7 +113,20 @@ export async function startExport(
           'not-supported',
           `_type ${t} cannot be exported at ${request.level} level here; offered: ${offered.join(', ')}`,
         );
+    const outside = types.filter((t) => request.smart && !request.smart.readable(t));
+    if (outside.length > 0) throw new FhirError(403, 'forbidden', `this app's scopes do not allow it to read ${outside.join(', ')}`);
     if (types.length === 0) throw invalid('_type names no type');
+  }
+  if (types.length === 0) throw new FhirError(403, 'forbidden', "this app's scopes allow it to read none of the types exported here");
+  // _typeFilter: each a search of one exported type; a type's filters are alternatives (any may match).
+  const typeFilters: Record<string, string[]> = {};
+  for (const filter of request.typeFilters ?? []) {
+    const m = /^([A-Z][A-Za-z]{1,63})\?(.+)$/s.exec(filter.trim());
+    if (!m) throw invalid(`_typeFilter ${filter} is not a search (Type?parameter=value)`);
+    const [, type, queryString] = m as unknown as [string, string, string];
+    if (!types.includes(type)) throw invalid(`_typeFilter ${filter} is for ${type}, which this export does not include`);
+    plainSearchCondition(defFor(type), queryString);
+    typeFilters[type] = [...(typeFilters[type] ?? []), queryString];
   }
   const sinceRaw = one(request.query, '_since');
   let since: Date | null = null;
@@ -160,6 +180,11 @@ export async function startExport(
       expires_at: new Date(now.getTime() + KEEP_HOURS * 3600_000),
     })
     .execute();
+  if (Object.keys(typeFilters).length > 0 || request.smart?.confinedTo)
+    await db
+      .insertInto('fhir_export_job_filters')
+      .values({ job_id: id, type_filters: JSON.stringify(typeFilters), confined_to: request.smart?.confinedTo ?? null })
+      .execute();
   return id;
 }
 
@@ -278,9 +303,31 @@ export interface ExportWorker {
   stop(): Promise<void>;
 }
 
+interface JobFilters {
+  typeFilters: Record<string, string[]>;
+  confinedTo: string | null;
+}
+
+async function filtersOf(db: Kysely<Database>, jobId: string): Promise<JobFilters> {
+  const row = await db.selectFrom('fhir_export_job_filters').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+  const raw = row?.type_filters;
+  const typeFilters = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as Record<string, string[]>;
+  return { typeFilters, confinedTo: row?.confined_to ?? null };
+}
+
 /** The rows of one type this job asks for, after `cursor`, in id order. */
-function conditionsFor(def: ResourceDef, job: Job): Cond[] | null {
+function conditionsFor(def: ResourceDef, job: Job, filters: JobFilters): Cond[] | null {
   const conditions: Cond[] = [];
+  const wanted = filters.typeFilters[def.type];
+  if (wanted && wanted.length > 0) {
+    const alternatives = wanted.map((q) => plainSearchCondition(def, q));
+    conditions.push(alternatives.length === 1 ? alternatives[0]! : sql`(${sql.join(alternatives, sql` or `)})`);
+  }
+  if (filters.confinedTo !== null && def.access) {
+    // A patient/ scope: the launch patient's rows only (the access decision confines them again).
+    const restrict = def.type === 'Patient' ? def.params._id : def.params.patient;
+    if (restrict) conditions.push(restrict(def.type === 'Patient' ? filters.confinedTo : `Patient/${filters.confinedTo}`));
+  }
   if (job.since) {
     const lastUpdated = def.params._lastUpdated;
     if (lastUpdated) conditions.push(lastUpdated(`gt${new Date(job.since).toISOString()}`));
@@ -352,7 +399,8 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
         return false;
       }
       const def = defFor(type);
-      const conditions = conditionsFor(def, job);
+      const filters = await filtersOf(trx, id);
+      const conditions = conditionsFor(def, job, filters);
       const rows = conditions ? await readChunk(trx, def, conditions, job.cursor_id, chunkRows) : [];
       if (rows.length === 0) {
         // This type is done: the next begins with a file of its own.
@@ -364,7 +412,7 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
         return true;
       }
       const actor = (typeof job.actor === 'string' ? JSON.parse(job.actor) : job.actor) as SignedInUser;
-      const ctx: FhirContext = { db: trx, actor, base: '' };
+      const ctx: FhirContext = { db: trx, actor, base: '', ...(filters.confinedTo !== null ? { confinedTo: filters.confinedTo } : {}) };
       const visible = await authorise(ctx, def, rows, 'export');
       const lines: string[] = [];
       const problems: string[] = [];
@@ -443,6 +491,12 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
   /** Jobs past their time are deleted with their files. */
   async function expire(now: Date): Promise<void> {
     await db.deleteFrom('fhir_export_jobs').where('expires_at', '<', now).execute();
+    await db
+      .deleteFrom('fhir_export_job_filters')
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('fhir_export_jobs').select('id').whereRef('fhir_export_jobs.id', '=', 'fhir_export_job_filters.job_id'))),
+      )
+      .execute();
   }
 
   let stopped = false;
@@ -507,6 +561,50 @@ function bearer(request: FastifyRequest): string {
   return m[1]!;
 }
 
+const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+/** A GET kick-off's parameters: _typeFilter's searches are comma-separated (commas within one are %2C). */
+function getParameters(request: FastifyRequest): Pick<ExportRequest, 'query' | 'typeFilters'> {
+  const { _typeFilter, ...query } = (request.query ?? {}) as Record<string, unknown>;
+  const typeFilters = asList(_typeFilter).flatMap((v) => v.split(',').filter((f) => f.trim() !== ''));
+  return { query, typeFilters };
+}
+
+const POST_PARAMETERS: Record<string, Array<'valueString' | 'valueInstant' | 'valueDateTime' | 'valueCode'>> = {
+  _type: ['valueString', 'valueCode'],
+  _since: ['valueInstant', 'valueDateTime', 'valueString'],
+  _outputFormat: ['valueString', 'valueCode'],
+  _typeFilter: ['valueString'],
+};
+
+/**
+ * A POST kick-off's parameters (Bulk Data v2): a Parameters resource with _type, _since,
+ * _typeFilter and _outputFormat, each _typeFilter one search; parameters not offered are refused
+ * as they are on a GET, and parameters in the URL are refused (the body says what is asked).
+ */
+function postParameters(request: FastifyRequest): Pick<ExportRequest, 'query' | 'typeFilters'> {
+  if (Object.keys((request.query ?? {}) as object).length > 0)
+    throw invalid('a POST kick-off takes its parameters in the Parameters body, not in the URL');
+  const body = request.body as { resourceType?: unknown; parameter?: unknown } | undefined;
+  if (body?.resourceType !== 'Parameters') throw invalid('a POST kick-off sends a Parameters resource');
+  if (body.parameter !== undefined && !Array.isArray(body.parameter)) throw invalid('Parameters.parameter must be a list');
+  const query: Record<string, string[]> = {};
+  const typeFilters: string[] = [];
+  for (const p of (body.parameter ?? []) as Array<Record<string, unknown>>) {
+    const name = typeof p?.name === 'string' ? p.name : '';
+    if (UNSUPPORTED_PARAMS.includes(name)) throw new FhirError(400, 'not-supported', `${name} is not supported by this server's $export`);
+    const kinds = Object.hasOwn(POST_PARAMETERS, name) ? POST_PARAMETERS[name]! : undefined;
+    if (!kinds) throw invalid(`$export takes the parameters ${Object.keys(POST_PARAMETERS).join(', ')}, not ${name || '(no name)'}`);
+    const kind = kinds.find((k) => typeof p[k] === 'string');
+    if (!kind) throw invalid(`the parameter ${name} needs a ${kinds[0]}`);
+    const value = p[kind] as string;
+    if (name === '_typeFilter') typeFilters.push(value);
+    else query[name] = [...(query[name] ?? []), value];
+  }
+  for (const name of ['_since', '_outputFormat']) if ((query[name]?.length ?? 0) > 1) throw invalid(`give ${name} once`);
+  return { query, typeFilters };
+}
+
 async function kickOff(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -517,11 +615,13 @@ async function kickOff(
   if (!/respond-async/i.test(String(request.headers.prefer ?? '')))
     throw new FhirError(400, 'invalid', '$export runs asynchronously: send the header Prefer: respond-async');
   const base = `${request.server.joinery.config.publicUrl}/fhir`;
+  const smart = smartExportLimits(request);
   const id = await startExport(request.server.joinery.database.db, request.user!, token, {
     level,
     groupId,
-    query: (request.query ?? {}) as Record<string, unknown>,
+    ...(request.method === 'POST' ? postParameters(request) : getParameters(request)),
     requestUrl: `${request.server.joinery.config.publicUrl}${request.url}`,
+    ...(smart ? { smart } : {}),
   });
   return reply
     .code(202)
@@ -539,6 +639,12 @@ export function registerBulkExportRoutes(fhir: FastifyInstance): void {
   fhir.get('/$export', async (request, reply) => kickOff(request, reply, 'system'));
   fhir.get('/Patient/$export', async (request, reply) => kickOff(request, reply, 'patient'));
   fhir.get('/Group/:id/$export', async (request, reply) => kickOff(request, reply, 'group', (request.params as { id: string }).id));
+  // POST kick-off (Bulk Data v2): the same, with a Parameters body.
+  fhir.post('/$export', { config: { csrf: false } }, async (request, reply) => kickOff(request, reply, 'system'));
+  fhir.post('/Patient/$export', { config: { csrf: false } }, async (request, reply) => kickOff(request, reply, 'patient'));
+  fhir.post('/Group/:id/$export', { config: { csrf: false } }, async (request, reply) =>
+    kickOff(request, reply, 'group', (request.params as { id: string }).id),
+  );
   fhir.get('/bulk-status/:id', async (request, reply) => {
     const token = bearer(request);
     const base = `${request.server.joinery.config.publicUrl}/fhir`;

@@ -47,6 +47,14 @@ export interface BulkTables {
     kind: 'output' | 'error';
     count: number;
   };
+  /** What a job's rows must also match, when it asked for more than its types and date. */
+  fhir_export_job_filters: {
+    job_id: string;
+    /** _typeFilter: per type, the searches (query strings) a resource must match one of to be exported. */
+    type_filters: unknown;
+    /** A SMART app's patient/ scope: only this person's records are exported. */
+    confined_to: string | null;
+  };
   fhir_export_chunks: {
     job_id: string;
     file_no: number;
@@ -103,6 +111,20 @@ export const bulkMigrations: Record<string, Migration> = {
           ndjson text not null,
           primary key (job_id, file_no, seq),
           foreign key (job_id, file_no) references fhir_export_files(job_id, file_no) on delete cascade
+        );
+      `.execute(db);
+    },
+  },
+  // _typeFilter and SMART apps' patient/ scopes: what a job's rows must also match. A table of its
+  // own (no foreign key): this number sorts before 0144's, so on a new database it runs first.
+  // Deleted with its job (bulk-export.ts).
+  '0140_fhir_export_filters': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table fhir_export_job_filters (
+          job_id text primary key,
+          type_filters jsonb not null default '{}'::jsonb,
+          confined_to text
         );
       `.execute(db);
     },

@@ -375,6 +375,23 @@ function paramCondition(def: ResourceDef, name: string, modifier: string | undef
   );
 }
 
+/**
+ * A search's query string (`code=...&date=ge2020`) as one condition, for a Bulk Data _typeFilter:
+ * plain parameters with their modifiers only (no chains, _has or control parameters, which would
+ * need the access decision at each step of a long-running job). Throws a 400 naming what is not offered.
+ */
+export function plainSearchCondition(def: ResourceDef, queryString: string): Cond {
+  const conditions: Cond[] = [];
+  for (const [key, value] of new URLSearchParams(queryString)) {
+    if (controlParams.has(key) || key.startsWith('_has:') || key.includes('.'))
+      throw new UnsupportedSearch(`${key} cannot be used in a _typeFilter here (search parameters and their modifiers only)`);
+    const { name, modifier } = splitModifier(key);
+    conditions.push(paramCondition(def, name, modifier, value));
+  }
+  if (conditions.length === 0) throw invalid(`the _typeFilter for ${def.type} names no search parameter`);
+  return sql`(${sql.join(conditions, sql` and `)})`;
+}
+
 /** `name:modifier` → its two parts. */
 function splitModifier(key: string): { name: string; modifier: string | undefined } {
   const colon = key.indexOf(':');

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CapabilityStatement, OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
 import { defFor, type FhirContext, type Query } from './engine.ts';
-import { instanceHistory, readVersion, typeHistory } from './history.ts';
+import { instanceHistory, readVersion, systemHistory, typeHistory } from './history.ts';
 import { compartmentSearch, everything, PATIENT_COMPARTMENT } from './everything.ts';
 import { patchedResource } from './patch.ts';
 import { FhirError, invalid } from './outcome.ts';
@@ -40,6 +40,10 @@ export function registerHistoryRoutes(fhir: FastifyInstance, deps: HistoryRouteD
     } catch {
       done(new FhirError(400, 'structure', 'the body is not valid JSON'), undefined);
     }
+  });
+
+  fhir.get('/_history', async (request, reply) => {
+    return reply.type(FHIR_JSON).send(await systemHistory(deps.context(request), request.query as Query));
   });
 
   fhir.get('/:type/_history', async (request, reply) => {
@@ -145,8 +149,10 @@ export function withHistoryCapabilities(statement: CapabilityStatement): Capabil
       ];
     }
     rest.compartment = [...(rest.compartment ?? []), 'http://hl7.org/fhir/CompartmentDefinition/patient'];
+    const system = new Set((rest.interaction ?? []).map((i) => i.code));
+    if (!system.has('history-system')) rest.interaction = [...(rest.interaction ?? []), { code: 'history-system' }];
     rest.documentation =
-      `${rest.documentation ?? ''} History: GET [type]/[id]/_history, [type]/_history (_since, _count) and vread of earlier versions, each version through the access decision as it stands now; versions made outside the API (the web pages) or superseded before history was kept are not held. Patient/[id]/$everything (_since, _type, _count) and compartment search (Patient/[id]/[type]) over the R4 Patient compartment (${Object.keys(PATIENT_COMPARTMENT).join(', ')}; $everything adds Task). PATCH with a JSON Patch (application/json-patch+json), validated and checked as an update. $validate on every type.`.trim();
+      `${rest.documentation ?? ''} History: GET [type]/[id]/_history, [type]/_history (_since, _count), /_history (every type, or those _type names) and vread of earlier versions, each version through the access decision as it stands now; versions made outside the API (the web pages) or superseded before history was kept are not held. Patient/[id]/$everything (_since, _type, _count) and compartment search (Patient/[id]/[type]) over the R4 Patient compartment (${Object.keys(PATIENT_COMPARTMENT).join(', ')}; $everything adds Task). PATCH with a JSON Patch (application/json-patch+json), validated and checked as an update. $validate on every type.`.trim();
   }
   return statement;
 }

@@ -12,9 +12,9 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import { authorise, defFor, readRow, writtenRow, type Decisions, type FhirContext, type Query } from './engine.ts';
 import { loadCopies, withCopies, type StoredCopy } from './stored.ts';
 import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
-import { checkId } from './params.ts';
+import { checkId, type Cond } from './params.ts';
 import { isClinicalType } from './clinical.ts';
-import type { ResourceDef, Row } from './resources.ts';
+import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { collectVersions, type Touched } from './versions.ts';
 
 type Json = Record<string, unknown>;
@@ -247,7 +247,7 @@ function single(query: Query, name: string): string | undefined {
   return v;
 }
 
-const HISTORY_PARAMS = new Set(['_since', '_count', '_offset', '_cursor', '_format', '_pretty']);
+const HISTORY_PARAMS = new Set(['_since', '_count', '_offset', '_cursor', '_type', '_format', '_pretty']);
 
 interface HistoryQuery {
   since?: Date;
@@ -288,6 +288,7 @@ export async function instanceHistory(ctx: FhirContext, type: string, id: string
   const def = defFor(type);
   checkId(id);
   const { since, count } = historyQuery(query);
+  if (query._type !== undefined) throw new FhirError(400, 'not-supported', '_type is for system history (GET /fhir/_history)');
   const offsetRaw = single(query, '_offset');
   const offset = offsetRaw === undefined ? 0 : Number(offsetRaw);
   if (!Number.isInteger(offset) || offset < 0) throw invalid('_offset must be a whole number, 0 or more');
@@ -349,30 +350,59 @@ export async function readVersion(ctx: FhirContext, type: string, id: string, vi
 const SCAN_ROWS = 5_000;
 const CHUNK_ROWS = 200;
 
+/**
+ * Where a version sorts in history: when it changed (k, and us, its microseconds since 1970, which
+ * the cursor carries: a JavaScript date would lose the microseconds and skip versions made in the
+ * same millisecond), its id and its version.
+ */
 interface Key {
   id: string;
   version_id: number;
   current: boolean;
   k: Date | string;
+  us: string;
 }
 
-function parseCursor(raw: string | undefined): { k: string; id: string; version: number } | undefined {
+interface Position {
+  us: string;
+  id: string;
+  version: number;
+}
+
+const US = sql`(floor(extract(epoch from x.k) * 1000000))::bigint`;
+
+function parseCursor(raw: string | undefined): Position | undefined {
   if (raw === undefined) return undefined;
-  const m = /^([0-9T:.\-+Z]{10,40})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(raw);
-  if (!m || Number.isNaN(new Date(m[1]!).getTime())) throw invalid('_cursor is not one this server gave');
-  return { k: m[1]!, id: m[2]!, version: Number(m[3]) };
+  const m = /^(-?\d{1,20})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(raw);
+  if (!m) throw invalid('_cursor is not one this server gave');
+  return { us: m[1]!, id: m[2]!, version: Number(m[3]) };
+}
+
+interface HistoryPage {
+  entries: Resource[];
+  keys: Key[];
+  /** A further visible version follows the page. */
+  more: boolean;
+  /** Every version was read: nothing lies beyond. */
+  complete: boolean;
+  /** Where the reading stopped when the bound on work was reached (neither more nor complete). */
+  stoppedAt?: Position;
 }
 
 /**
- * Every version of every resource of a type the reader may see, newest first
- * (GET [type]/_history): versions kept, and each resource as it is now. Pages follow a cursor
- * on the last entry shown (when it changed, its id, its version), always an entry the reader saw.
+ * Up to `count` versions of a type the reader may see, newest first, after `start` (within the
+ * type) and within `bound` (a condition on x.k, x.id, x.version_id: system history's cursor).
  */
-export async function typeHistory(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
+async function historyPage(
+  ctx: FhirContext,
+  type: string,
+  since: Date | undefined,
+  count: number,
+  start: Position | undefined,
+  bound?: Cond,
+): Promise<HistoryPage> {
   const def = defFor(type);
-  const { since, count } = historyQuery(query);
-  if (single(query, '_offset') !== undefined) throw invalid('type history pages with the next link it gives, not _offset');
-  let cursor = parseCursor(single(query, '_cursor'));
+  let cursor = start;
   const gate = def.access?.gateSql?.(ctx.actor);
   const decided: Decisions = new Map();
   const entries: Resource[] = [];
@@ -384,11 +414,12 @@ export async function typeHistory(ctx: FhirContext, type: string, query: Query):
     await stopIfClientGone(ctx.signal);
     const conditions = [
       ...(since ? [sql`x.last_updated >= ${since.toISOString()}::timestamptz`] : []),
-      ...(cursor ? [sql`(x.k, x.id, x.version_id) < (${cursor.k}::timestamptz, ${cursor.id}, ${cursor.version}::int)`] : []),
+      ...(cursor ? [sql`(${US}, x.id, x.version_id) < (${cursor.us}::bigint, ${cursor.id}, ${cursor.version}::int)`] : []),
+      ...(bound ? [bound] : []),
     ];
     const want = Math.min(CHUNK_ROWS, SCAN_ROWS - scanned);
     const chunk = (
-      await sql<Key>`select x.id, x.version_id, x.current, x.k from (
+      await sql<Key>`select x.id, x.version_id, x.current, x.k, ${US}::text as us from (
           select r.id, r.version_id::int as version_id, r.last_updated::timestamptz as last_updated, true as current,
             coalesce(r.last_updated::timestamptz, 'epoch'::timestamptz) as k
           from (${def.base}) r ${gate ? sql`where ${gate}` : sql``}
@@ -397,7 +428,7 @@ export async function typeHistory(ctx: FhirContext, type: string, query: Query):
           from fhir_history h join (${def.base}) r on r.id = h.resource_id
           where h.resource_type = ${type} and h.version_id < r.version_id::int ${gate ? sql`and ${gate}` : sql``}
         ) x ${conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``}
-        order by x.k desc, x.id desc, x.version_id desc limit ${want}`.execute(ctx.db)
+        order by ${US} desc, x.id desc, x.version_id desc limit ${want}`.execute(ctx.db)
     ).rows;
     scanned += chunk.length;
     if (chunk.length === 0) {
@@ -446,17 +477,28 @@ export async function typeHistory(ctx: FhirContext, type: string, query: Query):
       break;
     }
     const last = chunk.at(-1)!;
-    cursor = { k: new Date(last.k).toISOString(), id: last.id, version: last.version_id };
+    cursor = { us: last.us, id: last.id, version: last.version_id };
   }
+  return { entries, keys, more, complete, ...(!more && !complete && cursor ? { stoppedAt: cursor } : {}) };
+}
+
+/**
+ * Every version of every resource of a type the reader may see, newest first
+ * (GET [type]/_history): versions kept, and each resource as it is now. Pages follow a cursor
+ * on the last entry shown (when it changed, its id, its version), always an entry the reader saw.
+ */
+export async function typeHistory(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
+  defFor(type);
+  const { since, count } = historyQuery(query);
+  if (single(query, '_offset') !== undefined) throw invalid('type history pages with the next link it gives, not _offset');
+  if (single(query, '_type') !== undefined) throw new FhirError(400, 'not-supported', '_type is for system history (GET /fhir/_history)');
+  const { entries, keys, more, complete } = await historyPage(ctx, type, since, count, parseCursor(single(query, '_cursor')));
   const path = `${ctx.base}/${type}/_history`;
   const params = { _since: since ? single(query, '_since') : undefined, _count: String(count) };
   const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _cursor: single(query, '_cursor') }) }];
   if (more) {
     const last = keys.at(-1)!;
-    link.push({
-      relation: 'next',
-      url: historyUrl(path, { ...params, _cursor: `${new Date(last.k).toISOString()}~${last.id}~${last.version_id}` }),
-    });
+    link.push({ relation: 'next', url: historyUrl(path, { ...params, _cursor: `${last.us}~${last.id}~${last.version_id}` }) });
   }
   return {
     resourceType: 'Bundle',
@@ -466,5 +508,84 @@ export async function typeHistory(ctx: FhirContext, type: string, query: Query):
     ...(complete && single(query, '_cursor') === undefined ? { total: entries.length } : {}),
     link,
     ...(entries.length > 0 ? { entry: entries.map((r) => entryOf(ctx, type, r)) } : {}),
+  };
+}
+
+/**
+ * Every version of every resource the reader may see, of every type (or those `_type` names),
+ * newest first (GET /fhir/_history): each type's history read as type history reads it, through
+ * the access decision, and merged by when each version was made, then type, then id and version.
+ * The cursor is the last entry shown (one the reader saw). When one type's reading reaches the
+ * bound on work, the page ends at the point it reached, with no next link, as type history does.
+ */
+export async function systemHistory(ctx: FhirContext, query: Query): Promise<Bundle> {
+  const { since, count } = historyQuery(query);
+  if (single(query, '_offset') !== undefined) throw invalid('system history pages with the next link it gives, not _offset');
+  const typeRaw = query._type === undefined ? undefined : (Array.isArray(query._type) ? query._type : [query._type]).join(',');
+  const types =
+    typeRaw === undefined ? Object.keys(resourceDefs) : [...new Set(typeRaw.split(',').map((t) => t.trim()))].filter((t) => t !== '');
+  for (const t of types) defFor(t);
+  if (types.length === 0) throw invalid('_type names no type');
+  const cursorRaw = single(query, '_cursor');
+  const m = cursorRaw === undefined ? null : /^(-?\d{1,20})~([A-Z][A-Za-z]{1,63})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(cursorRaw);
+  if (cursorRaw !== undefined && (!m || !types.includes(m[2]!))) throw invalid('_cursor is not one this server gave');
+  const at = m ? { us: m[1]!, type: m[2]!, id: m[3]!, version: Number(m[4]) } : undefined;
+  // Types sort descending after when: a type before the cursor's in that order has passed its versions at the cursor's moment.
+  const pages = [];
+  for (const type of [...types].sort()) {
+    const bound = !at
+      ? undefined
+      : type === at.type
+        ? undefined
+        : type < at.type
+          ? sql`${US} <= ${at.us}::bigint`
+          : sql`${US} < ${at.us}::bigint`;
+    const start = at && type === at.type ? { us: at.us, id: at.id, version: at.version } : undefined;
+    pages.push({ type, page: await historyPage(ctx, type, since, count, start, bound) });
+  }
+  interface Item {
+    type: string;
+    resource: Resource;
+    key: Key;
+    index: number;
+  }
+  const after = (a: { us: string; type: string }, b: { us: string; type: string }) => {
+    const d = BigInt(b.us) - BigInt(a.us);
+    if (d !== 0n) return d > 0n ? 1 : -1;
+    return a.type === b.type ? 0 : a.type < b.type ? 1 : -1;
+  };
+  let items: Item[] = pages.flatMap(({ type, page }) =>
+    page.entries.map((resource, index) => ({ type, resource, key: page.keys[index]!, index })),
+  );
+  items.sort((a, b) => after({ us: a.key.us, type: a.type }, { us: b.key.us, type: b.type }) || a.index - b.index);
+  // A type that stopped at its bound on work: nothing after where it stopped may be shown (its versions there are unread).
+  const stops = pages.filter((p) => p.page.stoppedAt).map((p) => ({ us: p.page.stoppedAt!.us, type: p.type }));
+  let cut = false;
+  if (stops.length > 0) {
+    const highest = stops.sort((a, b) => after(a, b))[0]!;
+    const before = items.filter((i) => after({ us: i.key.us, type: i.type }, highest) < 0);
+    cut = true;
+    items = before;
+  }
+  const page = items.slice(0, count);
+  const more = !cut && (items.length > count || pages.some((p) => p.page.more));
+  const complete = !cut && !more && pages.every((p) => p.page.complete);
+  const path = `${ctx.base}/_history`;
+  const params = { _since: since ? single(query, '_since') : undefined, _type: typeRaw, _count: String(count) };
+  const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _cursor: cursorRaw }) }];
+  if (more && page.length > 0) {
+    const last = page.at(-1)!;
+    link.push({
+      relation: 'next',
+      url: historyUrl(path, { ...params, _cursor: `${last.key.us}~${last.type}~${last.key.id}~${last.key.version_id}` }),
+    });
+  }
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    timestamp: new Date().toISOString(),
+    ...(complete && cursorRaw === undefined ? { total: page.length } : {}),
+    link,
+    ...(page.length > 0 ? { entry: page.map((i) => entryOf(ctx, i.type, i.resource)) } : {}),
   };
 }

@@ -15,6 +15,7 @@ import { scopesAllow, type Permission } from './smart/scopes.ts';
 import { resourceDefs } from './resources.ts';
 import { writtenRow, type FhirContext } from './engine.ts';
 import { FhirError } from './outcome.ts';
+import { PATIENT_COMPARTMENT } from './everything.ts';
 
 const accessOf = new WeakMap<object, SmartAccess>();
 const confinedOf = new WeakMap<object, string>();
@@ -26,6 +27,31 @@ export async function userForBearer(request: FastifyRequest, token: string): Pro
   const access = await smartAccessForToken(db, token);
   if (access) accessOf.set(request.raw, access);
   return access?.user;
+}
+
+/** May the app read resources of this type (read or search), and is it confined to the launch patient to do so? */
+function readable(access: SmartAccess, type: string): { allowed: boolean; confined: boolean } {
+  const r = scopesAllow(access.scopes, type, 'r');
+  const s = scopesAllow(access.scopes, type, 's');
+  if (!r.allowed && !s.allowed) return { allowed: false, confined: false };
+  // Confined only when no user/ scope covers it either way.
+  return { allowed: true, confined: !((r.allowed && !r.confined) || (s.allowed && !s.confined)) };
+}
+
+/** Personal types the app may read only about the launch patient: then a bulk export or history is confined to them. */
+function confinedTypes(access: SmartAccess): string[] {
+  return Object.keys(resourceDefs).filter((t) => resourceDefs[t]!.access && readable(access, t).confined);
+}
+
+/**
+ * For $export by a SMART app: the types its scopes let it read, and the launch patient the whole
+ * export is confined to when any personal type is readable only under a patient/ scope.
+ */
+export function smartExportLimits(request: FastifyRequest): { readable(type: string): boolean; confinedTo?: string } | undefined {
+  const access = accessOf.get(request.raw);
+  if (!access) return undefined;
+  const confined = confinedTypes(access).length > 0 && access.personId ? access.personId : undefined;
+  return { readable: (type) => readable(access, type).allowed, ...(confined ? { confinedTo: confined } : {}) };
 }
 
 /** What the FHIR context carries for this request: the launch patient a patient/ scope confines it to. */
@@ -104,23 +130,73 @@ async function check(request: FastifyRequest, access: SmartAccess): Promise<stri
     }
     return `${bundle?.type ?? 'Bundle'} of ${bundle?.entry?.length ?? 0} entries`;
   }
+  // Bulk export: the kick-off checks each type against the scopes (smartExportLimits); its status,
+  // files and cancelling answer only the token that asked.
+  if (/^(GET|POST) \/fhir\/(\$export|Patient\/\$export|Group\/:id\/\$export)$/.test(route)) {
+    if (!Object.keys(resourceDefs).some((t) => readable(access, t).allowed))
+      refuse(`this app's scopes (${access.scope}) allow it to read nothing`);
+    if (route.includes('Group')) {
+      const group = readable(access, 'Group');
+      if (!group.allowed || group.confined)
+        refuse('a Group export needs a user/ scope that reads Group; a patient/ scope exports with Patient/$export');
+    }
+    if (confinedTypes(access).length > 0) {
+      if (!access.personId) refuse('patient/ scopes need a launch patient');
+      confinedOf.set(request.raw, access.personId);
+    }
+    return `bulk export (${request.routeOptions.url})`;
+  }
+  if (['GET /fhir/bulk-status/:id', 'DELETE /fhir/bulk-status/:id', 'GET /fhir/bulk-files/:id/:file'].includes(route))
+    return 'bulk export status or file';
+  // History and $everything give many types at once: narrowed (_type) to those the scopes let the
+  // app read, naming one outside them is refused; under a patient/ scope, the launch patient's only.
+  if (
+    route === 'GET /fhir/_history' ||
+    (route === 'GET /fhir/:type/:id/:part' && params.type === 'Patient' && params.part === '$everything')
+  ) {
+    const everything = route !== 'GET /fhir/_history';
+    const query = request.query as Record<string, unknown>;
+    const asked =
+      query._type === undefined
+        ? undefined
+        : String(Array.isArray(query._type) ? query._type.join(',') : query._type)
+            .split(',')
+            .map((t) => t.trim());
+    const outside = (asked ?? []).filter((t) => !readable(access, t).allowed);
+    if (outside.length > 0) refuse(`this app's scopes (${access.scope}) do not allow it to read ${outside.join(', ')}`);
+    const offered = everything ? ['Patient', ...Object.keys(PATIENT_COMPARTMENT), 'Task'] : Object.keys(resourceDefs);
+    const types = asked ?? offered.filter((t) => readable(access, t).allowed);
+    if (types.length === 0) refuse(`this app's scopes (${access.scope}) allow it to read nothing`);
+    if (asked === undefined) query._type = types.join(',');
+    if (types.some((t) => resourceDefs[t]?.access && readable(access, t).confined)) {
+      if (!access.personId) refuse('patient/ scopes need a launch patient');
+      if (everything && params.id !== access.personId) refuse('patient/ scopes reach the launch patient only');
+      confinedOf.set(request.raw, access.personId);
+    }
+    return everything ? `$everything of Patient/${params.id} (${types.join(', ')})` : `system history (${types.join(', ')})`;
+  }
   const interactions: Record<string, Permission> = {
     'GET /fhir/:type': 's',
     'POST /fhir/:type/_search': 's',
     'GET /fhir/:type/:id': 'r',
     'GET /fhir/:type/:id/_history/:vid': 'r',
+    'GET /fhir/:type/_history': 's',
     'POST /fhir/:type': 'c',
     'PUT /fhir/:type/:id': 'u',
   };
   // A compartment search (Patient/[id]/[type]) is a search of that type about the patient;
   // PATCH an update (under user/ scopes only: a patch can point a resource at someone else).
   const compartment = route === 'GET /fhir/:type/:id/:part' && params.type === 'Patient' && /^[A-Z][A-Za-z]+$/.test(params.part ?? '');
-  const perm = compartment ? 's' : route === 'PATCH /fhir/:type/:id' ? 'u' : interactions[route];
+  // An instance's history is a read of each of its versions.
+  const instanceHistory = route === 'GET /fhir/:type/:id/:part' && params.part === '_history';
+  const perm = compartment ? 's' : instanceHistory ? 'r' : route === 'PATCH /fhir/:type/:id' ? 'u' : interactions[route];
   if (!perm || !params.type) refuse('this interaction is not open to SMART apps');
   const type = compartment ? params.part! : params.type;
   const answer = scopesAllow(access.scopes, type, perm);
   if (!answer.allowed) refuse(`this app's scopes (${access.scope}) do not allow it to ${WORDS[perm]} ${type}`);
-  const what = compartment ? `search ${type} of Patient/${params.id}` : `${WORDS[perm]} ${type}${params.id ? `/${params.id}` : ''}`;
+  const what = compartment
+    ? `search ${type} of Patient/${params.id}`
+    : `${WORDS[perm]} ${type}${params.id ? `/${params.id}` : ''}${instanceHistory || route.endsWith('/_history') ? ' history' : ''}`;
   if (!answer.confined) return what;
   const patient = access.personId;
   if (!patient) refuse('patient/ scopes need a launch patient');
@@ -130,6 +206,8 @@ async function check(request: FastifyRequest, access: SmartAccess): Promise<stri
   // Nobody's personal data (the directory, staff): a patient/ scope reaches it as a user's would.
   if (!def?.access) return what;
   confinedOf.set(request.raw, patient);
+  // History: every version passes the confinement (engine.ts authorise) as the current one does.
+  if (instanceHistory || route === 'GET /fhir/:type/_history') return what;
   if (perm === 's') {
     const param = patientParam(type);
     if (param) {
@@ -151,7 +229,8 @@ async function check(request: FastifyRequest, access: SmartAccess): Promise<stri
 /** Search results of types the app may not read (an _include) are left out of what it is sent. */
 function withinScopes(access: SmartAccess, payload: unknown): unknown {
   const bundle = payload as Bundle | undefined;
-  if (!bundle || bundle.resourceType !== 'Bundle' || bundle.type !== 'searchset' || !bundle.entry) return payload;
+  if (!bundle || bundle.resourceType !== 'Bundle' || (bundle.type !== 'searchset' && bundle.type !== 'history') || !bundle.entry)
+    return payload;
   const entry = bundle.entry.filter((e) => {
     const type = e.resource?.resourceType;
     if (!type || type === 'OperationOutcome') return true;

@@ -337,7 +337,7 @@ export function withBulkAndSubscriptions(statement: CapabilityStatement): Capabi
         ...rest,
         resource: resources,
         operation: [...(rest.operation ?? []), exportOp],
-        documentation: `${rest.documentation ?? ''} Bulk Data $export (system: ${exportableTypes().length} types; Patient and Group (a household): ${compartmentTypes().join(', ')}) asynchronous with Prefer: respond-async, _type, _since, NDJSON; each resource passes the access decision as a read by the token's account (action export), and only that token may poll and download.`,
+        documentation: `${rest.documentation ?? ''} Bulk Data $export (system: ${exportableTypes().length} types; Patient and Group (a household): ${compartmentTypes().join(', ')}) asynchronous with Prefer: respond-async, kicked off by GET or by POST with a Parameters body; _type, _since, _outputFormat (application/fhir+ndjson) and _typeFilter (searches of an exported type with its parameters and modifiers, no chains or _has; a type's filters are alternatives); not supported (400): _elements, patient, includeAssociatedData, _until. Each resource passes the access decision as a read by the token's account (action export), and only that token may poll and download. A SMART app exports only the types its scopes let it read (naming another is 403), and under a patient/ scope only the launch patient's records.`,
       },
     ],
   };

@@ -202,6 +202,50 @@ export function openApiDocument(server: string): Record<string, unknown> {
     },
   };
 
+  paths['/fhir/_history'] = {
+    get: {
+      tags: ['FHIR'],
+      summary: 'Every version of every resource the reader may see, of every type or those _type names, newest first',
+      parameters: [
+        { name: '_since', in: 'query', required: false, schema: { type: 'string', format: 'date-time' } },
+        { name: '_type', in: 'query', required: false, schema: { type: 'string' } },
+        { name: '_count', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500 } },
+      ],
+      responses: { 200: { description: 'history Bundle', content: fhirJson('#/components/schemas/Bundle') }, ...errors },
+    },
+  };
+  // Bulk Data $export: GET with parameters in the URL, or POST with a Parameters body.
+  const exportQuery = [
+    { name: 'Prefer', in: 'header', required: true, schema: { type: 'string', enum: ['respond-async'] } },
+    { name: '_type', in: 'query', required: false, schema: { type: 'string' } },
+    { name: '_since', in: 'query', required: false, schema: { type: 'string', format: 'date-time' } },
+    {
+      name: '_typeFilter',
+      in: 'query',
+      required: false,
+      schema: { type: 'string' },
+      description: 'Searches (Type?param=value), comma-separated',
+    },
+    { name: '_outputFormat', in: 'query', required: false, schema: { type: 'string', enum: ['application/fhir+ndjson'] } },
+  ];
+  const accepted = { 202: { description: 'Accepted: poll the Content-Location for the manifest' }, ...errors };
+  for (const [path, summary, extra] of [
+    ['/fhir/$export', 'Bulk Data export of every type the reader may see', []],
+    ['/fhir/Patient/$export', 'Bulk Data export of the Patients the reader may see and their compartments', []],
+    ['/fhir/Group/{id}/$export', "Bulk Data export of a household's members the reader may see", [patientId]],
+  ] as const) {
+    paths[path] = {
+      get: { tags: ['FHIR'], summary, parameters: [...extra, ...exportQuery], responses: accepted },
+      post: {
+        tags: ['FHIR'],
+        summary: `${summary} (parameters in a Parameters body)`,
+        parameters: [...extra, exportQuery[0]!],
+        requestBody: { required: true, content: fhirJson() },
+        responses: accepted,
+      },
+    };
+  }
+
   const importJob = {
     description: 'An import job',
     content: { 'application/json': { schema: { $ref: '#/components/schemas/ImportJob' } } },
