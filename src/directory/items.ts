@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { placeName as nameOfPlace } from '../place/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import {
   addOrganisation,
@@ -57,7 +58,7 @@ const orNull = (value: string | undefined | null): string | null =>
   value === undefined || value === null || value.trim() === '' ? null : value.trim();
 
 async function placeName(db: Kysely<Database>): Promise<string> {
-  return (await db.selectFrom('places').select('name').executeTakeFirst())?.name ?? 'the place';
+  return (await nameOfPlace(db)) ?? 'the place';
 }
 
 function checkPostcode(raw: string | null | undefined, what: string): string | null {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { changeService, organisationRecords, serviceRecords, teamsByIds } from '../network/index.ts';
+import { localityNamesById, placeName as nameOfPlace, postcodePoints } from '../place/index.ts';
 import { orukId } from './ids.ts';
 import { changingDirectory } from './queries.ts';
 import { describeOpening } from './format.ts';
@@ -239,9 +240,8 @@ function lastCheckedFor(serviceId: string, now: Date): Date {
  */
 async function populateDirectoryFromPlaceNow(db: Kysely<Database>): Promise<{ organisations: number; services: number }> {
   await ensureNeedTaxonomy(db);
-  const place = await db.selectFrom('places').select('name').executeTakeFirst();
-  const placeName = place?.name ?? 'the place';
-  const localities = new Map((await db.selectFrom('localities').select(['id', 'name']).execute()).map((l) => [l.id, l.name]));
+  const placeName = (await nameOfPlace(db)) ?? 'the place';
+  const localities = await localityNamesById(db);
   // The network's organisations and services not yet in the directory (network's front door).
   const allOrganisations = await organisationRecords(db);
   const organisationOf = new Map(allOrganisations.map((o) => [o.id, o]));
@@ -249,18 +249,10 @@ async function populateDirectoryFromPlaceNow(db: Kysely<Database>): Promise<{ or
     (await db.selectFrom('directory_organisation_details').select('organisation_id').execute()).map((d) => d.organisation_id),
   );
   const unlisted = allOrganisations.filter((o) => !listedOrganisations.has(o.id));
-  const positions =
-    unlisted.length === 0
-      ? new Map<string, { lat: number; lon: number }>()
-      : new Map(
-          (
-            await db
-              .selectFrom('postcodes')
-              .select(['postcode', 'lat', 'lon'])
-              .where('postcode', 'in', [...new Set(unlisted.map((o) => o.postcode))])
-              .execute()
-          ).map((p) => [p.postcode, p]),
-        );
+  const positions: Map<string, { lat: number; lon: number }> = await postcodePoints(
+    db,
+    unlisted.map((o) => o.postcode),
+  );
   const organisations = unlisted.map((o) => ({
     id: o.id,
     name: o.name,

@@ -4,6 +4,8 @@
 // postcode (haversine over location latitude and longitude).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
+import { organisationIds, organisationRecordsByIds, serviceRecords, servicesWithOrganisation } from '../network/index.ts';
+import { localityIdOfPostcode, postcodePoint } from '../place/index.ts';
 import { orukId } from './ids.ts';
 import { REFERRAL_ROUTE_LINK_TYPE, REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_TERM, selfReferralAttributeId } from './referral-routes.ts';
 
@@ -80,7 +82,7 @@ export function normalisePostcode(raw: string): string {
 export async function lookupPostcode(db: Kysely<Database>, raw: string): Promise<Origin | null> {
   const postcode = normalisePostcode(raw);
   if (!/^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$/.test(postcode)) return null;
-  const row = await db.selectFrom('postcodes').select(['postcode', 'lat', 'lon']).where('postcode', '=', postcode).executeTakeFirst();
+  const row = await postcodePoint(db, postcode);
   return row ? { postcode: row.postcode, lat: row.lat, lon: row.lon } : null;
 }
 
@@ -107,12 +109,12 @@ function likePattern(word: string): string {
   return `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Conditions on the service aliased `s` (organisation `o`). */
+/** Conditions on the service aliased `s` (network's servicesWithOrganisation: its organisation's name is s.organisation_name). */
 function serviceConditions(f: ServiceFilters): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = [];
   for (const word of (f.search ?? '').split(/\s+/).filter(Boolean).slice(0, 10)) {
     const p = likePattern(word);
-    where.push(sql`(s.name ilike ${p} or s.description ilike ${p} or s.eligibility ilike ${p} or o.name ilike ${p}
+    where.push(sql`(s.name ilike ${p} or s.description ilike ${p} or s.eligibility ilike ${p} or s.organisation_name ilike ${p}
       or exists (select 1 from directory_service_terms st join directory_taxonomy_terms t on t.id = st.term_id
                  where st.service_id = s.id and t.name ilike ${p}))`);
   }
@@ -128,8 +130,7 @@ function serviceConditions(f: ServiceFilters): RawBuilder<unknown>[] {
   if (f.maximumAge !== undefined) where.push(sql`s.max_age <= ${f.maximumAge}`);
   if (f.age !== undefined) where.push(sql`(s.min_age is null or s.min_age <= ${f.age}) and (s.max_age is null or s.max_age >= ${f.age})`);
   if (f.coversPostcode) {
-    where.push(sql`(cardinality(s.locality_ids) = 0 or exists (select 1 from postcodes pc join small_areas sa on sa.id = pc.small_area_id
-      where pc.postcode = ${f.coversPostcode} and sa.locality_id = any(s.locality_ids)))`);
+    where.push(sql`(cardinality(s.locality_ids) = 0 or ${localityIdOfPostcode(f.coversPostcode)} = any(s.locality_ids))`);
   }
   if (f.organisationId) where.push(sql`s.organisation_id = ${f.organisationId}`);
   if (f.day || f.startTime || f.endTime) {
@@ -161,7 +162,7 @@ export async function searchServices(db: Kysely<Database>, f: ServiceFilters, pa
   const conditions = serviceConditions(f);
   // Distances are worked out once per location, then the nearest location of each service wins.
   let near = sql`select null::text as service_id, null::float8 as distance where false`;
-  let order = sql`s.name, o.name, s.id`;
+  let order = sql`s.name, s.organisation_name, s.id`;
   if (f.origin) {
     const box = f.withinMetres !== undefined ? sql` and ${boundingBox(f.origin, f.withinMetres)}` : sql``;
     near = sql`select sal.service_id, min(loc.distance) as distance
@@ -169,14 +170,13 @@ export async function searchServices(db: Kysely<Database>, f: ServiceFilters, pa
             where l.latitude is not null and l.longitude is not null${box}) loc
       join directory_service_at_locations sal on sal.location_id = loc.id
       group by sal.service_id`;
-    order = sql`d.distance nulls last, s.name, o.name, s.id`;
+    order = sql`d.distance nulls last, s.name, s.organisation_name, s.id`;
     if (f.withinMetres !== undefined) conditions.push(sql`d.distance <= ${f.withinMetres}::float8`);
   }
   const result = await sql<{ id: string; distance: number | null; total: number }>`
     with d as (${near})
     select s.id, d.distance, count(*) over () as total
-    from services s
-    join organisations o on o.id = s.organisation_id
+    from ${servicesWithOrganisation} s
     left join d on d.service_id = s.id
     where ${whereClause(conditions)}
     order by ${order}
@@ -193,10 +193,10 @@ async function countServices(db: Kysely<Database>, f: ServiceFilters): Promise<n
 export async function searchServiceAtLocations(db: Kysely<Database>, f: ServiceFilters, paging: Paging): Promise<PageOf<SalHit>> {
   const conditions = serviceConditions(f);
   let distance: RawBuilder<unknown> = sql`null::float8`;
-  let order = sql`s.name, o.name, l.name, sal.id`;
+  let order = sql`s.name, s.organisation_name, l.name, sal.id`;
   if (f.origin) {
     distance = sql`case when l.latitude is null or l.longitude is null then null else ${distanceFrom(f.origin)} end`;
-    order = sql`distance nulls last, s.name, o.name, sal.id`;
+    order = sql`distance nulls last, s.name, s.organisation_name, sal.id`;
     if (f.withinMetres !== undefined) {
       conditions.push(boundingBox(f.origin, f.withinMetres));
       conditions.push(sql`${distanceFrom(f.origin)} <= ${f.withinMetres}::float8`);
@@ -205,8 +205,7 @@ export async function searchServiceAtLocations(db: Kysely<Database>, f: ServiceF
   const result = await sql<{ id: string; service_id: string; location_id: string; distance: number | null; total: number }>`
     select sal.id, sal.service_id, sal.location_id, ${distance} as distance, count(*) over () as total
     from directory_service_at_locations sal
-    join services s on s.id = sal.service_id
-    join organisations o on o.id = s.organisation_id
+    join ${servicesWithOrganisation} s on s.id = sal.service_id
     join directory_locations l on l.id = sal.location_id
     where ${whereClause(conditions)}
     order by ${order}
@@ -248,92 +247,79 @@ const iso = (value: Date | string | null): string | null =>
 
 export async function organisationObjects(db: Kysely<Database>, organisationIds: string[]): Promise<Map<string, Json>> {
   if (organisationIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('organisations')
-    .leftJoin('directory_organisation_details as d', 'd.organisation_id', 'organisations.id')
-    .select([
-      'organisations.id',
-      'organisations.name',
-      'organisations.email',
-      'organisations.website',
-      'organisations.kind',
-      'd.description',
-      'd.logo',
-      'd.uri',
-      'd.parent_organization_id',
-    ])
-    .where('organisations.id', 'in', [...new Set(organisationIds)])
-    .execute();
+  const ids = [...new Set(organisationIds)];
+  const [organisations, details] = await Promise.all([
+    organisationRecordsByIds(db, ids),
+    db
+      .selectFrom('directory_organisation_details')
+      .select(['organisation_id', 'description', 'logo', 'uri', 'parent_organization_id'])
+      .where('organisation_id', 'in', ids)
+      .execute(),
+  ]);
+  const detailsOf = new Map(details.map((d) => [d.organisation_id, d]));
   return new Map(
-    rows.map((o) => [
-      o.id,
-      compact({
-        id: orukId('organization', o.id),
-        name: o.name,
-        description: o.description ?? o.name,
-        email: o.email || null,
-        website: o.website || null,
-        logo: o.logo,
-        uri: o.uri,
-        parent_organization_id: o.parent_organization_id,
-      }),
-    ]),
+    [...organisations.values()].map((o) => {
+      const d = detailsOf.get(o.id);
+      return [
+        o.id,
+        compact({
+          id: orukId('organization', o.id),
+          name: o.name,
+          description: d?.description ?? o.name,
+          email: o.email || null,
+          website: o.website || null,
+          logo: d?.logo ?? null,
+          uri: d?.uri ?? null,
+          parent_organization_id: d?.parent_organization_id ?? null,
+        }),
+      ];
+    }),
   );
 }
 
 /** ORUK service_list objects (one-to-one fields and the organisation), keyed by network id. */
 export async function serviceListObjects(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, Json>> {
   if (serviceIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('services as s')
-    .leftJoin('directory_service_details as d', 'd.service_id', 's.id')
-    .select([
-      's.id',
-      's.organisation_id',
-      's.name',
-      's.description',
-      's.eligibility',
-      's.min_age',
-      's.max_age',
-      'd.status',
-      'd.url',
-      'd.email',
-      'd.fees',
-      'd.accreditations',
-      'd.assured_date',
-      'd.assurer_email',
-      'd.alert',
-      'd.last_modified',
-    ])
-    .where('s.id', 'in', [...new Set(serviceIds)])
-    .execute();
+  const ids = [...new Set(serviceIds)];
+  const [services, details] = await Promise.all([
+    serviceRecords(db, ids),
+    db
+      .selectFrom('directory_service_details')
+      .select(['service_id', 'status', 'url', 'email', 'fees', 'accreditations', 'assured_date', 'assurer_email', 'alert', 'last_modified'])
+      .where('service_id', 'in', ids)
+      .execute(),
+  ]);
+  const detailsOf = new Map(details.map((d) => [d.service_id, d]));
   const organisations = await organisationObjects(
     db,
-    rows.map((r) => r.organisation_id),
+    [...services.values()].map((r) => r.organisationId),
   );
   return new Map(
-    rows.map((s) => [
-      s.id,
-      compact({
-        id: orukId('service', s.id),
-        organization_id: orukId('organization', s.organisation_id),
-        name: s.name,
-        description: s.description || null,
-        url: s.url,
-        email: s.email,
-        status: s.status ?? 'active',
-        fees: s.fees,
-        accreditations: s.accreditations,
-        eligibility_description: s.eligibility || null,
-        minimum_age: s.min_age,
-        maximum_age: s.max_age,
-        assured_date: s.assured_date,
-        assurer_email: s.assurer_email,
-        alert: s.alert,
-        last_modified: iso(s.last_modified),
-        organization: organisations.get(s.organisation_id),
-      }),
-    ]),
+    [...services.values()].map((s) => {
+      const d = detailsOf.get(s.id);
+      return [
+        s.id,
+        compact({
+          id: orukId('service', s.id),
+          organization_id: orukId('organization', s.organisationId),
+          name: s.name,
+          description: s.description || null,
+          url: d?.url ?? null,
+          email: d?.email ?? null,
+          status: d?.status ?? 'active',
+          fees: d?.fees ?? null,
+          accreditations: d?.accreditations ?? null,
+          eligibility_description: s.eligibility || null,
+          minimum_age: s.minAge,
+          maximum_age: s.maxAge,
+          assured_date: d?.assured_date ?? null,
+          assurer_email: d?.assurer_email ?? null,
+          alert: d?.alert ?? null,
+          last_modified: iso(d?.last_modified ?? null),
+          organization: organisations.get(s.organisationId),
+        }),
+      ];
+    }),
   );
 }
 
@@ -483,9 +469,9 @@ export async function fullServiceObjects(db: Kysely<Database>, serviceIds: strin
       .orderBy('st.sort')
       .orderBy('t.id')
       .execute(),
-    db.selectFrom('services').select('id').where('id', 'in', ids).where('accepts_self_referral', '=', true).execute(),
+    serviceRecords(db, ids),
   ]);
-  const acceptsSelfReferral = new Set(selfReferral.map((r) => r.id));
+  const acceptsSelfReferral = new Set([...selfReferral.values()].filter((r) => r.acceptsSelfReferral).map((r) => r.id));
   const locations = await locationObjects(
     db,
     sals.map((s) => s.location_id),
@@ -709,7 +695,7 @@ export async function serviceIdForOruk(db: Kysely<Database>, uuid: string): Prom
   const indexed = await db.selectFrom('directory_service_details').select('service_id').where('oruk_id', '=', id).executeTakeFirst();
   if (indexed) return indexed.service_id;
   // Services added to the network after the directory was built: derive and compare.
-  const rows = await db.selectFrom('services').select('id').execute();
+  const rows = [...(await serviceRecords(db)).values()];
   return rows.find((r) => orukId('service', r.id) === id)?.id ?? null;
 }
 
@@ -721,6 +707,5 @@ export async function organisationIdForOruk(db: Kysely<Database>, uuid: string):
     .where('oruk_id', '=', id)
     .executeTakeFirst();
   if (indexed) return indexed.organisation_id;
-  const rows = await db.selectFrom('organisations').select('id').execute();
-  return rows.find((r) => orukId('organization', r.id) === id)?.id ?? null;
+  return (await organisationIds(db)).find((organisationId) => orukId('organization', organisationId) === id) ?? null;
 }

@@ -73,6 +73,7 @@ export {
   firstTeams,
   organisationIds,
   organisationRecord,
+  organisationRecordsByIds,
   organisationsNamed,
   organisationWithSourceCode,
   serviceIdsOfOrganisation,

@@ -20,13 +20,21 @@ export interface OrganisationRecord {
 
 /** One organisation with its contact details, or undefined. */
 export async function organisationRecord(db: Db, id: string): Promise<OrganisationRecord | undefined> {
-  const row = await db
+  return (await organisationRecordsByIds(db, [id])).get(id);
+}
+
+/** The organisations with these ids and their contact details (unknown ids are left out), by id. */
+export async function organisationRecordsByIds(db: Db, ids: readonly string[]): Promise<Map<string, OrganisationRecord>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
     .selectFrom('organisations')
     .select(['id', 'name', 'kind', 'source_code', 'email', 'website', 'phone', 'postcode'])
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return row
-    ? {
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
         id: row.id,
         name: row.name,
         kind: row.kind,
@@ -35,8 +43,9 @@ export async function organisationRecord(db: Db, id: string): Promise<Organisati
         website: row.website,
         phone: row.phone,
         postcode: row.postcode,
-      }
-    : undefined;
+      },
+    ]),
+  );
 }
 
 /** Every organisation with its contact details and locality, by id. */

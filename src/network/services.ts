@@ -181,20 +181,20 @@ export function serviceNameOf(ref: string): RawBuilder<string> {
 }
 
 /**
- * SQL text: every service with its organisation, as a table to join (`left join ${...} s on s.id =
- * x.service_id`): id, name, organisation_id, organisation_name, organisation_kind. A service whose
- * organisation is gone keeps its row with the organisation's columns null.
+ * SQL text: every service (all its columns) with its organisation's name and kind, as a table to
+ * join (`join ${...} s on s.id = x.service_id`, or `from ${...} s` for a search over services and
+ * their organisations' names). Every service has an organisation, so an inner join on it loses none.
  */
-export const servicesWithOrganisationSql = `(select s.id, s.name, s.organisation_id, o.name as organisation_name, o.kind as organisation_kind
-  from services s left join organisations o on o.id = s.organisation_id)`;
+export const servicesWithOrganisationSql = `(select s.*, o.name as organisation_name, o.kind as organisation_kind
+  from services s join organisations o on o.id = s.organisation_id)`;
 
 /** Kysely: the same table as servicesWithOrganisationSql, for a builder's statement or a `sql` template. */
 export const servicesWithOrganisation = sql<{
   id: string;
   name: string;
   organisation_id: string;
-  organisation_name: string | null;
-  organisation_kind: string | null;
+  organisation_name: string;
+  organisation_kind: string;
 }>`${sql.raw(servicesWithOrganisationSql)}`;
 
 /** Kysely: the name of the team whose id is in column `ref`. */

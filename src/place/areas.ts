@@ -64,3 +64,39 @@ export async function localitiesOfSmallAreas(db: Db, ids: readonly string[]): Pr
     .execute();
   return new Map(rows.map((r) => [r.id, r.locality_id]));
 }
+
+/** Kysely: the id of the locality the postcode `postcode` lies in (null for a postcode the place does not hold). */
+export function localityIdOfPostcode(postcode: string): RawBuilder<string | null> {
+  return sql<
+    string | null
+  >`(select sa.locality_id from postcodes pc join small_areas sa on sa.id = pc.small_area_id where pc.postcode = ${postcode})`;
+}
+
+/** Where a postcode (already normalised, "AB1 2CD") lies, or undefined for one the place does not hold. */
+export async function postcodePoint(db: Db, postcode: string): Promise<{ postcode: string; lat: number; lon: number } | undefined> {
+  return (await postcodePoints(db, [postcode])).get(postcode);
+}
+
+/** Where each of these postcodes lies, by postcode (ones the place does not hold are left out). */
+export async function postcodePoints(
+  db: Db,
+  postcodes: readonly string[],
+): Promise<Map<string, { postcode: string; lat: number; lon: number }>> {
+  if (postcodes.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('postcodes')
+    .select(['postcode', 'lat', 'lon'])
+    .where('postcode', 'in', [...new Set(postcodes)])
+    .execute();
+  return new Map(rows.map((r) => [r.postcode, r]));
+}
+
+/** The place's name, or undefined before a place is loaded. */
+export async function placeName(db: Db): Promise<string | undefined> {
+  return (await db.selectFrom('places').select('name').executeTakeFirst())?.name;
+}
+
+/** Every locality's name, by id. */
+export async function localityNamesById(db: Db): Promise<Map<string, string>> {
+  return new Map((await db.selectFrom('localities').select(['id', 'name']).execute()).map((l) => [l.id, l.name]));
+}

@@ -12,9 +12,14 @@ export { registerPlaceRoutes } from './routes.ts';
 export {
   localitiesOfSmallAreas,
   localityIdOf,
+  localityIdOfPostcode,
   localityNameById,
   localityNameOf,
   localityNames,
+  localityNamesById,
   localityOfPostcode,
   personRecordsHomedIn,
+  placeName,
+  postcodePoint,
+  postcodePoints,
 } from './areas.ts';
