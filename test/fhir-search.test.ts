@@ -1,5 +1,6 @@
 // Standard FHIR searches (issue 24), round-tripped against hand-made data on PGlite and
-// PostgreSQL: token system|code, |code, system| and :not; strings by default, :exact and
+// PostgreSQL: token system|code, |code, system|, :not and :text (:in and :not-in refused: no
+// value sets are held); uri :below and :above; strings by default, :exact and
 // :contains; :missing; date prefixes over ongoing periods; chained parameters and _has;
 // _revinclude; _sort on one or several keys, paged through every page (forwards with a partner's
 // client, and back) with no duplicate or omission; _total; _summary and _elements; an unsupported
@@ -414,7 +415,8 @@ for (const target of await testDatabaseTargets()) {
         'Patient?family:below=x',
         'Patient?shoe-size=12',
         'Patient?gender:exact=male',
-        'Condition?code:text=diabetes',
+        'Patient?gender:text=male',
+        'Condition?code:in=http://hl7.org/fhir/ValueSet/condition-code',
         'Patient?birthdate:not=1980',
       ]) {
         const r = await get(q);
@@ -495,6 +497,69 @@ for (const target of await testDatabaseTargets()) {
       const unknown = await get(`Patient?family=${FAMILY}&_sort=birthdate&_after=no-such-patient`, strangerToken);
       assert.equal(hidden.status, 400);
       assert.deepEqual(hidden.body, unknown.body);
+    });
+
+    test(':text finds codes by their display or text; :in and :not-in are refused for want of value sets; uri :below and :above', async () => {
+      const fay = (
+        await post(
+          'Condition',
+          condition(
+            id.Fay!,
+            { coding: [{ system: SCT, code: '38341003', display: 'Hypertensive disorder' }] },
+            { onsetDateTime: '2023-01-01' },
+          ),
+        )
+      ).id!;
+      const gus = (
+        await post('Condition', condition(id.Gus!, { text: 'High blood pressure, under review' }, { onsetDateTime: '2023-02-01' }))
+      ).id!;
+      const text = async (q: string, t = token) =>
+        matches(await search(`Condition?subject:Patient.family:exact=${FAMILY}&code:text=${encodeURIComponent(q)}&_count=100`, t)).sort();
+      assert.deepEqual(await text('hypertensive'), [fay], 'a coding display');
+      assert.deepEqual(await text('BLOOD PRESSURE'), [gus], 'a concept text, whatever the case');
+      assert.deepEqual(await text('hypertensive,blood pressure'), [fay, gus].sort(), 'a comma is or');
+      assert.deepEqual(await text('44054006'), [], 'the words, not the code');
+      assert.deepEqual(await text('hypertensive', housingToken), [], 'health another agency may not see is not found by its words');
+      const heart = (
+        await post('Observation', {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { coding: [{ system: LOINC, code: '8867-4', display: 'Heart rate' }] },
+          subject: { reference: `Patient/${id.Ada}` },
+          effectiveDateTime: '2024-06-01T10:00:00Z',
+        })
+      ).id!;
+      assert.deepEqual(matches(await search(`Observation?subject=Patient/${id.Ada}&code:text=heart`)), [heart], 'on Observations too');
+      for (const q of [
+        `Condition?code:in=http://hl7.org/fhir/ValueSet/condition-code`,
+        `Condition?code:not-in=http://hl7.org/fhir/ValueSet/condition-code`,
+        `Condition?code:below=${SCT}|73211009`,
+      ]) {
+        const r = await get(q);
+        assert.equal(r.status, 400, q);
+        assert.match((r.body as OperationOutcome).issue[0]!.diagnostics!, /value sets|terminology server/, q);
+      }
+      const forms = await search('Questionnaire?_count=100');
+      const [first] = forms.entry!.map((e) => e.resource as Resource & { url?: string });
+      assert.ok(first?.url);
+      assert.deepEqual(matches(await search(`Questionnaire?url=${encodeURIComponent(first.url)}`)), [first.id]);
+      const base = first.url.slice(0, first.url.lastIndexOf('/'));
+      assert.equal(matches(await search(`Questionnaire?url:below=${encodeURIComponent(base)}&_count=100`)).length, forms.entry!.length);
+      assert.deepEqual(
+        matches(await search(`Questionnaire?url:below=${encodeURIComponent(base.slice(0, -1))}`)),
+        [],
+        'below a whole segment only',
+      );
+      assert.deepEqual(matches(await search(`Questionnaire?url:above=${encodeURIComponent(`${first.url}/part/1`)}`)), [first.id]);
+      assert.deepEqual(matches(await search(`Questionnaire?url:above=${encodeURIComponent(base)}`)), [], 'a form is not above its folder');
+      const statement = (await get('metadata')).body as CapabilityStatement;
+      const resources = statement.rest![0]!.resource!;
+      const conditionType = resources.find((r) => r.type === 'Condition')!;
+      assert.match(conditionType.searchParam!.find((p) => p.name === 'code')!.documentation!, /:text/);
+      assert.match(conditionType.documentation!, /:in and :not-in/);
+      const url = resources.find((r) => r.type === 'Questionnaire')!.searchParam!.find((p) => p.name === 'url')!;
+      assert.equal(url.type, 'uri');
+      assert.match(url.documentation!, /:below, :above/);
     });
   });
 }

@@ -11,12 +11,14 @@ import type { ResourceDef, Row } from './resources.ts';
 import type { Category } from '../consent/index.ts';
 import {
   anyOf,
+  conceptTextCondition,
   honoursStringModes,
   parseTokenExact,
   periodCondition,
   referenceId,
   stringMatch,
   stringParam,
+  withText,
   type Cond,
   type ParamHandler,
   type StringMode,
@@ -202,7 +204,10 @@ export const identifierParam = (type: string) => (v: string) =>
   });
 
 export function clinicalParams(spec: ClinicalSpec): { params: Record<string, ParamHandler>; types: ResourceDef['paramTypes'] } {
-  const code = (v: string) => anyOf(v, (x) => codesCondition('r.codes', x));
+  const code = withText(
+    (v: string) => anyOf(v, (x) => codesCondition('r.codes', x)),
+    (x) => conceptTextCondition('r.content', spec.codeElements, x),
+  );
   const date = (v: string) => clinicalDateCondition(v);
   const params: Record<string, ParamHandler> = {
     patient: personParam,

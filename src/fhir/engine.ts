@@ -9,7 +9,7 @@ import type { Category } from '../consent/index.ts';
 import type { CategoryDecision } from '../consent/index.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
-import { checkId, type Cond } from './params.ts';
+import { checkId, textConditionOf, uriCondition, type Cond } from './params.ts';
 import { modifiersOf, presenceOf, shape, sortKeysOf, type SortKey, type SummaryMode } from './search-features.ts';
 import { withStoredCopies } from './stored.ts';
 
@@ -362,6 +362,16 @@ function paramCondition(def: ResourceDef, name: string, modifier: string | undef
   // :not finds the rows without a matching value, those with no value at all included.
   if (modifier === 'not' && supported.includes('not')) return sql`not coalesce((${handler(value)}), false)`;
   if ((modifier === 'exact' || modifier === 'contains') && supported.includes(modifier)) return handler(value, modifier);
+  // :text matches the text that goes with a token's codes (a concept's text, a coding's display).
+  if (modifier === 'text' && supported.includes('text')) return textConditionOf(handler)!(value);
+  if ((modifier === 'below' || modifier === 'above') && supported.includes(modifier)) return uriCondition(handler, value, modifier)!;
+  // Terminology this server does not hold: said so, rather than answered wrongly.
+  if (type === 'token' && (modifier === 'in' || modifier === 'not-in'))
+    throw new UnsupportedSearch(`${def.type}.${name}:${modifier} needs value sets, and no value sets are held on this server`);
+  if (type === 'token' && (modifier === 'below' || modifier === 'above'))
+    throw new UnsupportedSearch(
+      `${def.type}.${name}:${modifier} needs code system hierarchies (a terminology server), which this server does not have`,
+    );
   if (supported.includes('type') && Object.hasOwn(resourceDefs, modifier)) {
     return handler(
       value

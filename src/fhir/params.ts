@@ -1,5 +1,5 @@
 // FHIR search parameter values as SQL conditions: token (system|code), string, date with
-// prefixes (eq, ne, gt, lt, ge, le, sa, eb), reference (Type/id or id).
+// prefixes (eq, ne, gt, lt, ge, le, sa, eb), reference (Type/id or id), uri (whole, :below, :above).
 import { sql, type RawBuilder } from 'kysely';
 import { invalid } from './outcome.ts';
 
@@ -199,4 +199,88 @@ export function anyOf(value: string, each: (v: string) => Cond): Cond {
   if (parts.length === 0) throw invalid('an empty search value');
   if (parts.length === 1) return each(parts[0]!);
   return sql`(${sql.join(parts.map(each), sql` or `)})`;
+}
+
+/**
+ * Token parameters that honour :text, with the condition matching the text that goes with their
+ * codes (a CodeableConcept's text, a Coding's display): case-insensitively, anywhere in it.
+ */
+const textConditions = new WeakMap<ParamHandler, (value: string) => Cond>();
+
+/** Marks a token parameter's handler as honouring :text, matched by `text`. */
+export function withText(handler: ParamHandler, text: (value: string) => Cond): ParamHandler {
+  textConditions.set(handler, (value) => anyOf(value, text));
+  return handler;
+}
+
+export function textConditionOf(handler: ParamHandler): ((value: string) => Cond) | undefined {
+  return textConditions.get(handler);
+}
+
+/** `expression` holds the text, case-insensitively, anywhere (the :text modifier). */
+export function textMatch(expression: Cond, value: string): Cond {
+  const words = value.trim();
+  if (words === '') throw invalid(':text needs some text');
+  return sql`${expression} ilike ${`%${escapeLike(words)}%`}`;
+}
+
+/**
+ * The texts of CodeableConcepts (an element holding one or a list of them) in a kept resource's
+ * content, matched as :text matches: each concept's text and each of its codings' display.
+ */
+export function conceptTextCondition(content: string, elements: string[], value: string): Cond {
+  const match = (e: Cond) => textMatch(e, value);
+  return sql`(${sql.join(
+    elements.map((element) => {
+      const el = sql`${sql.raw(content)}->${element}`;
+      return sql`exists (select 1 from jsonb_array_elements(case jsonb_typeof(${el}) when 'array' then ${el} when 'object' then jsonb_build_array(${el}) else '[]'::jsonb end) cc
+        where ${match(sql`cc->>'text'`)} or exists (select 1 from jsonb_array_elements(case jsonb_typeof(cc->'coding') when 'array' then cc->'coding' else '[]'::jsonb end) c
+          where ${match(sql`c->>'display'`)}))`;
+    }),
+    sql` or `,
+  )})`;
+}
+
+/** uri parameters' handlers, with the SQL expression of their value, for :below and :above. */
+const uriExpressions = new WeakMap<ParamHandler, string>();
+
+/**
+ * A uri parameter over an SQL expression: the whole uri by default; `:below` the uri or any under
+ * it (the value is a prefix of it, at a path boundary); `:above` the uri or any above it (it is a
+ * prefix of the value).
+ */
+export function uriParam(expression: string): ParamHandler {
+  const handler: ParamHandler = (v) => anyOf(v, (x) => sql`${sql.raw(expression)} = ${x}`);
+  uriExpressions.set(handler, expression);
+  return handler;
+}
+
+/** The uri and each uri above it, path segment by segment (https://a.example/x/y: .../x/y, .../x, https://a.example). */
+function above(uri: string): string[] {
+  const parts = uri.split('/');
+  const out: string[] = [];
+  // Never shorter than the scheme and authority (https://host).
+  const least = /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? 3 : 1;
+  for (let n = parts.length; n >= least; n--) {
+    const prefix = parts.slice(0, n).join('/');
+    if (prefix !== '') out.push(prefix);
+  }
+  return out;
+}
+
+export function uriCondition(handler: ParamHandler, value: string, mode: 'below' | 'above'): Cond | undefined {
+  const expression = uriExpressions.get(handler);
+  if (expression === undefined) return undefined;
+  const e = sql.raw(expression);
+  return anyOf(value, (x) => {
+    const base = x.replace(/\/+$/, '');
+    if (base === '') throw invalid(`:${mode} needs a uri`);
+    return mode === 'below'
+      ? sql`(${e} = ${base} or ${e} like ${`${escapeLike(base)}/%`})`
+      : sql`rtrim(${e}, '/') = any(${above(base)}::text[])`;
+  });
+}
+
+export function isUriParam(handler: ParamHandler): boolean {
+  return uriExpressions.has(handler);
 }

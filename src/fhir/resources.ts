@@ -18,6 +18,10 @@ import {
   stringMatch,
   stringParam,
   tokenCondition,
+  conceptTextCondition,
+  textMatch,
+  uriParam,
+  withText,
   type ParamHandler,
   type Cond,
 } from './params.ts';
@@ -1139,8 +1143,10 @@ const questionnaire: ResourceDef = {
     title: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.title'], x, m))),
     status: eqParam('r.status', fhirCodes('publication-status')),
     version: eqParam('r.version', []),
+    // The form's canonical url: whole, or :below / :above.
+    url: uriParam("(r.definition::jsonb)->>'url'"),
   },
-  paramTypes: { ...commonTypes, title: 'string', status: 'token', version: 'token' },
+  paramTypes: { ...commonTypes, title: 'string', status: 'token', version: 'token', url: 'uri' },
   interactions: ['read', 'vread', 'search-type'],
   writes: {
     create:
@@ -1219,7 +1225,11 @@ const observation: ResourceDef = {
     ...common,
     patient: personParam(),
     subject: personParam(),
-    code: (v) => anyOf(v, (x) => eventOrKept(tokenCondition('r.type', eventCodes, x), codesCondition('r.codes', x))),
+    // :text: an event's name as shown (its code with spaces), or a kept Observation's code text and displays.
+    code: withText(
+      (v) => anyOf(v, (x) => eventOrKept(tokenCondition('r.type', eventCodes, x), codesCondition('r.codes', x))),
+      (x) => eventOrKept(textMatch(sql`replace(r.type, '_', ' ')`, x), conceptTextCondition('r.content', ['code'], x)),
+    ),
     date: (v) => eventOrKept(dateCondition('r.at', v, 'instant'), clinicalDateCondition(v)),
     performer: refParam('r.organisation_id', 'Organization'),
     status: (v) =>

