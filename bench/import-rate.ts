@@ -146,6 +146,63 @@ function postgresCpuSeconds(): number {
   return ticks / 100;
 }
 
+/**
+ * CPU seconds used by the server processes serving one database (a backend's title names its
+ * database), sampled every half second while the run goes on, so a connection the pool closes
+ * mid-run keeps what it used up to its last sample. Unlike postgresCpuSeconds this leaves out
+ * other work on a shared server (but also the server's own background writers).
+ */
+function databaseCpuSampler(database: string): { stop(): number } {
+  // Per process (pid and start time, so a reused pid is another process): its ticks when first
+  // seen (0 for one started during the run) and at its last sample.
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  const others = new Set<string>();
+  let initial = true;
+  const sample = () => {
+    try {
+      for (const pid of fs.readdirSync('/proc')) {
+        // Processes found not to serve the database are not read again (this runs on the importing thread).
+        if (others.has(pid) || !/^\d+$/.test(pid)) continue;
+        try {
+          const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+          if (!stat.includes('(postgres)')) {
+            others.add(pid);
+            continue;
+          }
+          const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          if (!title.includes(` ${database} `)) {
+            // A backend just forked has not yet taken its title (naming its database): read it again.
+            if (title.startsWith('postgres: ')) others.add(pid);
+            continue;
+          }
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          const ticks = Number(fields[11]) + Number(fields[12]);
+          const key = `${pid}/${fields[19]}`;
+          if (!first.has(key)) first.set(key, initial ? ticks : 0);
+          last.set(key, ticks);
+        } catch {
+          /* the process ended */
+        }
+      }
+    } catch {
+      /* no /proc */
+    }
+    initial = false;
+  };
+  sample();
+  const timer = setInterval(sample, 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      let ticks = 0;
+      for (const [key, ticksThen] of first) ticks += last.get(key)! - ticksThen;
+      return ticks / 100;
+    },
+  };
+}
+
 /** The server's current write-ahead log position. */
 async function walPosition(db: DatabaseHandle['db']): Promise<string> {
   return (await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(db)).rows[0]!.lsn;
@@ -256,6 +313,9 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
     const cpu0 = process.threadCpuUsage();
     const processCpu0 = process.cpuUsage();
     const postgresCpu0 = postgresCpuSeconds();
+    const databaseName =
+      database.kind === 'postgres' ? (await sql<{ name: string }>`select current_database() as name`.execute(db)).rows[0]!.name : undefined;
+    const databaseCpu = databaseName === undefined ? undefined : databaseCpuSampler(databaseName);
     const wal0 = database.kind === 'postgres' ? await walPosition(db) : undefined;
     const gc0 = gcMilliseconds;
     const profiler = link && values['cpu-profile'] ? new Session() : undefined;
@@ -275,6 +335,7 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
     const cpu = process.threadCpuUsage(cpu0);
     const processCpu = process.cpuUsage(processCpu0);
     const postgresCpu = database.kind === 'postgres' ? postgresCpuSeconds() - postgresCpu0 : undefined;
+    const databaseCpuSeconds = databaseCpu?.stop();
     const walMegabytes = wal0 === undefined ? undefined : await walMegabytesSince(db, wal0);
     return {
       records: result.stored,
@@ -287,6 +348,16 @@ async function measure(database: DatabaseHandle, placeLoaded = false) {
       processCpuSeconds: Math.round((processCpu.user + processCpu.system) / 1e4) / 100,
       gcPauseSeconds: Math.round(gcSeconds * 100) / 100,
       ...(postgresCpu === undefined ? {} : { postgresCpuSeconds: Math.round(postgresCpu * 100) / 100 }),
+      // Only the backends serving this run's database (the line above counts every process of the server).
+      ...(databaseCpuSeconds === undefined ? {} : { postgresRunCpuSeconds: Math.round(databaseCpuSeconds * 100) / 100 }),
+      // Per record stored: this thread, the whole process, and this run's backends.
+      microsecondsPerRecord: {
+        importingThread: Math.round(((cpu.user + cpu.system) / Math.max(1, result.stored)) * 10) / 10,
+        process: Math.round(((processCpu.user + processCpu.system) / Math.max(1, result.stored)) * 10) / 10,
+        ...(databaseCpuSeconds === undefined
+          ? {}
+          : { postgresRun: Math.round((databaseCpuSeconds * 1e6 * 10) / Math.max(1, result.stored)) / 10 }),
+      },
       // Write-ahead log the server wrote meanwhile (all of it: other databases' writes count too).
       ...(walMegabytes === undefined ? {} : { postgresWalMegabytes: Math.round(walMegabytes) }),
       ...(link ? { linked: result.linked, newPersons: result.newPerson, review: result.review } : {}),

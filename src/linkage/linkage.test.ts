@@ -168,7 +168,7 @@ test('online matching finds every person a full comparison with each record shar
   const indexed = people
     .slice(0, 300)
     .flatMap((person) => person.records.slice(0, -1).map((record) => ({ record, personId: person.personId })));
-  // Each person's last record, and copies without its NHS number or with another birth year
+  // Each person's last record, and copies without its NHS number, with another birth year or with day and month swapped
   // (then the person's other records often sit outside the first blocks scanned), and exact
   // copies of indexed records (then one block settles the match and the scan stops there).
   const copies = indexed.filter((_, i) => i % 2 === 0).map(({ record }) => ({ ...record, id: `${record.id}-copy` }));
@@ -182,6 +182,15 @@ test('online matching finds every person a full comparison with each record shar
         ...record,
         id: `${record.id}-year`,
         fields: { ...record.fields, birth_date: `${year}${record.fields.birth_date?.slice(4) ?? '0101'}` },
+      },
+      // Day and month the other way round (a date compared on its numbers, not its text).
+      {
+        ...record,
+        id: `${record.id}-day-month`,
+        fields: {
+          ...record.fields,
+          birth_date: (record.fields.birth_date ?? '1980-01-02').replace(/^(\d{4})-(\d{2})-(\d{2})$/, '$1-$3-$2'),
+        },
       },
     ];
   });

@@ -4,7 +4,7 @@
 import { addToBlock, blockSize, createBlockTable, findBlock, newestRecord, previousRecord, type BlockTable } from './block-table.ts';
 import { compileRules, transformValue } from './blocking.ts';
 import type { CompiledRules } from './blocking.ts';
-import { compareField, createComparator, slotsByCost, swappedNameLevel } from './comparisons.ts';
+import { compareDateNumbers, compareField, createComparator, slotsByCost, swappedNameLevel } from './comparisons.ts';
 import type { Comparator } from './comparisons.ts';
 import { bestWeightsBelowExact, createScorer, fieldWeight, log2Odds, personCap, probabilityFromWeight } from './model.ts';
 import type { Scorer } from './model.ts';
@@ -77,6 +77,14 @@ export interface LinkageIndex {
   /** Per value number of the NHS number field: whether it passes the check digit. */
   nhsValid: Uint8Array;
   nhsSlot: number;
+  /**
+   * Per value number of the birth date field: the date as the number YYYYMMDD (-1: not eight
+   * digits), the same with day and month swapped, and its day number. Most candidates that
+   * get past the first bound are then ruled out on the date: compared on these numbers, they
+   * never read a value object (a cache miss each, at millions of values).
+   */
+  dates: { value: Int32Array; swapped: Int32Array; day: Float64Array };
+  dateSlot: number;
   /** Per-field work arrays for the record being scored (reused: small Float64Arrays are costly to allocate per record). */
   scratch: { exact: Float64Array; best: Float64Array; settled: Uint8Array; other: PreparedRecord };
   matchCalls: number;
@@ -133,6 +141,8 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
     personBestEntry: new Int32Array(1024),
     nhsValid: new Uint8Array(1024),
     nhsSlot: specs.findIndex((spec) => spec.kind === 'nhs_number'),
+    dates: { value: new Int32Array(1024), swapped: new Int32Array(1024), day: new Float64Array(1024) },
+    dateSlot: specs.findIndex((spec) => spec.kind === 'birth_date'),
     scratch: {
       exact: new Float64Array(specs.length),
       best: new Float64Array(specs.length),
@@ -147,6 +157,8 @@ export function createLinkageIndex(model: LinkageModel): LinkageIndex {
 interface EarlyExitPlan {
   /** Field slots, cheapest to compare first. */
   order: Int32Array;
+  /** Where in `order` the first field that can be left unsettled by the bound is (the NHS number and sex are always settled). */
+  firstCompared: number;
   /** Field slots, widest spread of weight first: the bound falls fastest in this order. */
   boundOrder: Int32Array;
   /** Most weight each field can add below its exact level (at least 0: it may be missing). */
@@ -161,11 +173,13 @@ interface EarlyExitPlan {
 
 function earlyExitPlan(scorer: Scorer, rules: CompiledRules): EarlyExitPlan {
   const fields = scorer.model.fields;
+  const order = slotsByCost(fields.map((field) => field.spec.kind));
   return {
     ruleFields: Int32Array.from(rules.fieldSlots, (slots) =>
       slots.every((slot) => slot >= 0 && slot < 31) ? slots.reduce((bits, slot) => bits | (1 << slot), 0) : 0,
     ),
-    order: slotsByCost(fields.map((field) => field.spec.kind)),
+    order,
+    firstCompared: [...order].findIndex((slot) => fields[slot]!.spec.kind !== 'nhs_number' && fields[slot]!.spec.kind !== 'sex'),
     boundOrder: Int32Array.from(fields.map((_, slot) => slot)).sort((x, y) => spread(scorer, y) - spread(scorer, x) || x - y),
     bestBelowExact: bestWeightsBelowExact(scorer.weights),
     sexSlot: fields.findIndex((field) => field.spec.kind === 'sex'),
@@ -260,10 +274,26 @@ function weightAtLeast(
     bound -= incoming.best[slot]! - weight;
     if (bound < cutoff) return Number.NEGATIVE_INFINITY;
   }
-  const other = candidateRecord(index, candidate);
+  // The birth date is the first field compared below whenever it is unsettled (the NHS number
+  // and sex never are): compared here on numbers, with the same arithmetic, it rules most
+  // candidates out before their values are read.
+  const dateSlot = index.dateSlot;
+  if (dateSlot >= 0 && settled[dateSlot] === 0 && plan.order[plan.firstCompared] === dateSlot) {
+    const a = numbers[dateSlot]!;
+    const b = rows[row + dateSlot]!;
+    const dates = index.dates;
+    if (a >= 0 && b >= 0 && dates.value[a]! >= 0 && dates.value[b]! >= 0) {
+      const level = compareDateNumbers(dates.value[a]!, dates.swapped[a]!, dates.day[a]!, dates.value[b]!, dates.day[b]!);
+      settled[dateSlot] = 1;
+      bound += scorer.weights[dateSlot]![level]! - plan.bestBelowExact[dateSlot]!;
+      if (bound < cutoff) return Number.NEGATIVE_INFINITY;
+    }
+  }
+  let other: PreparedRecord | null = null;
   for (let k = 0; k < plan.order.length; k++) {
     const slot = plan.order[k]!;
     if (settled[slot] === 1) continue;
+    other ??= candidateRecord(index, candidate);
     // A present value can still add nothing: a family name when the names are swapped.
     const level = compareField(index.comparator, slot, incoming.record, other);
     // Both names written the other way round, each exactly: each counts as its best agreement
@@ -289,6 +319,7 @@ function weightAtLeast(
         const b = rows[row + slot]!;
         if (a === MISSING || b === MISSING) return NULL_LEVEL;
         if (a === b && slot !== nhsSlot) return 0;
+        other ??= candidateRecord(index, candidate);
         return compareField(index.comparator, slot, incoming.record, other);
       }),
     );
@@ -408,8 +439,20 @@ function numberValue(index: LinkageIndex, slot: number, value: PreparedValue): n
     index.nhsValid = grown(index.nhsValid, number + 1, 0);
     index.nhsValid[number] = value.valid ? 1 : 0;
   }
+  if (slot === index.dateSlot) {
+    const dates = index.dates;
+    dates.value = grown(dates.value, number + 1, -1);
+    dates.swapped = grown(dates.swapped, number + 1, -1);
+    dates.day = grown(dates.day, number + 1, Number.NaN);
+    const eightDigits = EIGHT_DIGITS.test(value.value) && EIGHT_DIGITS.test(value.swapped);
+    dates.value[number] = eightDigits ? Number(value.value) : -1;
+    dates.swapped[number] = eightDigits ? Number(value.swapped) : -1;
+    dates.day[number] = value.dayNumber;
+  }
   return number;
 }
+
+const EIGHT_DIGITS = /^\d{8}$/;
 
 /** Distinct raw values remembered per field before the memory is cleared (it is only a shortcut). */
 const RAW_CACHE_LIMIT = 1_000_000;

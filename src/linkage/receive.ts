@@ -34,7 +34,17 @@ import {
   type IndexState,
 } from './index-state.ts';
 import { indexWhileLocked } from './person-index.ts';
-import { bestValues, insertLinks, insertNewPersons, insertReviews, newPersonId, type NewReview, type SourceFields } from './link-writes.ts';
+import { FIELD_NAMES, type LinkRecord } from './types.ts';
+import {
+  bestValues,
+  insertLinks,
+  insertNewPersons,
+  insertReviews,
+  newPersonId,
+  type BestValues,
+  type NewReview,
+  type SourceFields,
+} from './link-writes.ts';
 
 export interface IncomingRecord {
   sourceId: string;
@@ -58,6 +68,20 @@ export interface BatchResult {
 function sameFields(a: SourceFields, b: SourceFields): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const key of keys) if ((a[key] ?? '') !== (b[key] ?? '')) return false;
+  return true;
+}
+
+/**
+ * Whether a person's own details (as the index takes them: known fields, non-empty) are the
+ * record's fields as received, string for string: then they number to the same values, which
+ * is settled without numbering them again (sameValuesAs, for when they differ as text).
+ */
+function sameFieldsAsRecord(anchorFields: LinkRecord['fields'], fields: SourceFields): boolean {
+  for (const name of FIELD_NAMES) {
+    const raw = fields[name];
+    const given = typeof raw === 'string' && raw.trim() !== '' ? raw : undefined;
+    if (anchorFields[name] !== given) return false;
+  }
   return true;
 }
 
@@ -85,7 +109,7 @@ export interface StoredBatch {
 
 /** What linking a batch decided, to be written in the batch's transaction. */
 export interface LinkPlan {
-  newPersons: Array<{ id: string; records: SourceFields[] }>;
+  newPersons: Array<{ id: string; records: SourceFields[]; values?: BestValues }>;
   links: Array<{ sourceRecordId: number; personId: string; method: string; probability: number | null }>;
   supersede: number[];
   reviews: Array<{
@@ -310,7 +334,9 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     const decision = decideLink(state, record, match.candidates);
     const { personId, outcome } = decision;
     const currentPerson = record.currentPerson === null ? null : livePerson(state, record.currentPerson);
-    if (decision.createdPerson) plan.newPersons.push({ id: personId, records: [record.fields] });
+    // A new person's values, worked out once: for its own entry in the index and for its row.
+    const values = decision.createdPerson ? bestValues([record.fields]) : undefined;
+    if (values) plan.newPersons.push({ id: personId, records: [record.fields], values });
     if (currentPerson !== personId) {
       if (currentPerson !== null) plan.supersede.push(record.id);
       plan.links.push({ sourceRecordId: record.id, personId, method: decision.method, probability: decision.probability });
@@ -319,8 +345,7 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
     // Keep the in-process index in step as the batch goes (a failed batch forgets the index).
     state.recordEntries.set(record.id, state.index.recordIds.length);
     addInternedRecord(state.index, interned, personId);
-    if (decision.createdPerson) {
-      const values = bestValues([record.fields]);
+    if (values) {
       const anchor = {
         id: personId,
         given_name: values.given_name,
@@ -336,7 +361,9 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
       // Made from this one record, the person's own details are usually that record again: a
       // second copy in the index would only be scored again by every later match. When they
       // differ (a date of birth the person cannot take, say), they are indexed as ever.
-      if (!sameValuesAs(state.index, anchorLinkRecord(anchor).fields, interned)) indexAnchor(state, anchor);
+      const anchorFields = anchorLinkRecord(anchor).fields;
+      if (!sameFieldsAsRecord(anchorFields, record.fields) && !sameValuesAs(state.index, anchorFields, interned))
+        indexAnchor(state, anchor);
     }
     if (outcome === 'linked' || outcome === 'relinked') result.linked++;
     else if (outcome === 'new_person') result.newPerson++;
