@@ -10,6 +10,8 @@ import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
 import { ukDate } from '../referrals/index.ts';
+import { serviceRecords, servicesWithOrganisation } from '../network/index.ts';
+import { localitiesByName, localitiesOfSmallAreas, smallAreasByDeprivation } from '../place/index.ts';
 import { changeInstruments, isShareMeasure } from './felt.ts';
 import {
   gapBetween,
@@ -83,19 +85,9 @@ export async function dimensionOrder(db: Kysely<Database>, dimension: Dimension 
         { value: 'no', label: 'Not disabled' },
       ];
     case 'locality':
-      return (await db.selectFrom('localities').select(['id', 'name']).orderBy('name').execute()).map((l) => ({
-        value: l.id,
-        label: l.name,
-      }));
+      return (await localitiesByName(db)).map((l) => ({ value: l.id, label: l.name }));
     case 'small_area':
-      return (
-        await db
-          .selectFrom('small_areas')
-          .select(['id', 'name', 'deprivation_decile'])
-          .orderBy('deprivation_decile')
-          .orderBy('name')
-          .execute()
-      ).map((a) => ({ value: a.id, label: `${a.name} (decile ${a.deprivation_decile})` }));
+      return (await smallAreasByDeprivation(db)).map((a) => ({ value: a.id, label: `${a.name} (decile ${a.deprivationDecile})` }));
   }
 }
 
@@ -185,9 +177,8 @@ function protectMargins(m: Margins, localityOf: ReadonlyMap<string, string>): Pr
   };
 }
 
-async function localities(db: Kysely<Database>): Promise<Map<string, string>> {
-  return new Map((await db.selectFrom('small_areas').select(['id', 'locality_id']).execute()).map((a) => [a.id, a.locality_id]));
-}
+/** Each small area's locality (place's). */
+const localities = (db: Kysely<Database>): Promise<Map<string, string>> => localitiesOfSmallAreas(db);
 
 /** Residents by every dimension and small area, protected as one table. */
 function protectedPopulation(rows: readonly CubeRow[], localityOf: ReadonlyMap<string, string>): ProtectedMargins {
@@ -392,7 +383,7 @@ export async function demandAndCapacity(
       measured: number;
       within: number;
     }>`
-    select s.id, s.name as service, o.name as organisation, s.capacity_per_month * 12 as capacity, s.first_contact_within_days as target, s.needs,
+    select s.id, s.name as service, s.organisation_name as organisation, s.capacity_per_month * 12 as capacity, s.first_contact_within_days as target, s.needs,
       count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months')::int as referrals_in,
       count(r.id) filter (where r.status in ('sent', 'received', 'accepted'))::int as waiting,
       count(r.id) filter (where r.accepted_at > ${asOf}::timestamptz - interval '12 months')::int as accepted,
@@ -401,10 +392,10 @@ export async function demandAndCapacity(
         and (r.first_contact_at is not null or r.first_contact_due < ${today}))::int as measured,
       count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months' and r.status not in ('cancelled', 'declined')
         and r.first_contact_at is not null and (r.first_contact_at at time zone 'Europe/London')::date <= r.first_contact_due)::int as within
-    from services s join organisations o on o.id = s.organisation_id left join referrals r on r.service_id = s.id
-    group by s.id, s.name, o.name, s.capacity_per_month, s.first_contact_within_days, s.needs
+    from ${servicesWithOrganisation} s left join referrals r on r.service_id = s.id
+    group by s.id, s.name, s.organisation_name, s.capacity_per_month, s.first_contact_within_days, s.needs
     having count(r.id) > 0
-    order by s.name, o.name`.execute(db)
+    order by s.name, s.organisation_name`.execute(db)
   ).rows;
   const col = (pick: (r: (typeof rows)[number]) => number) => suppressTable(rows.map((r) => Number(pick(r))));
   const [inT, waitT, accT, compT, measT, withinT] = [
@@ -486,13 +477,9 @@ export async function demandByMonth(
     where (r.sent_at at time zone 'Europe/London')::date >= ${from}::date and ${serviceId === null ? sql`true` : sql`r.service_id = ${serviceId}`}
     group by 1`.execute(db)
   ).rows;
-  const capacity = Number(
-    (
-      await sql<{ n: number }>`
-    select coalesce(sum(capacity_per_month), 0)::int as n from services where ${serviceId === null ? sql`true` : sql`id = ${serviceId}`}`.execute(
-        db,
-      )
-    ).rows[0]!.n,
+  const capacity = [...(await serviceRecords(db, serviceId === null ? undefined : [serviceId])).values()].reduce(
+    (sum, s) => sum + s.capacityPerMonth,
+    0,
   );
   const byMonth = new Map(counts.map((c) => [c.month, Number(c.n)]));
   const t = suppressTable(months.map((m) => byMonth.get(m) ?? 0));
@@ -534,13 +521,11 @@ export async function servicesForOutcome(
   const [assessment, demand, all] = await Promise.all([
     needsAssessment(db),
     demandAndCapacity(db, asOf),
-    db
-      .selectFrom('services as s')
-      .innerJoin('organisations as o', 'o.id', 's.organisation_id')
-      .select(['s.id', 's.name', 'o.name as organisation', 's.needs', 's.first_contact_within_days'])
-      .orderBy('s.name')
-      .orderBy('o.name')
-      .execute(),
+    sql<{ id: string; name: string; organisation: string; needs: string[]; first_contact_within_days: number }>`
+      select s.id, s.name, s.organisation_name as organisation, s.needs, s.first_contact_within_days
+      from ${servicesWithOrganisation} s order by s.name, s.organisation_name`
+      .execute(db)
+      .then((r) => r.rows),
   ]);
   const now = assessment.outcomes.find((o) => o.code === code);
   const addresses = (serviceNeeds: string[] | null) => needs.filter((n) => (serviceNeeds ?? []).includes(n));

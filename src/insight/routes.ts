@@ -27,6 +27,7 @@ import { ciLineChart, estimateChart, upsetChart } from './charts.ts';
 import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
 import type { Predicate } from './rules.ts';
 import { RESIDENTS_HINT } from '../place/index.ts';
+import { organisationById, practitionersByIds, serviceRecords } from '../network/index.ts';
 import { registerFairnessRoutes } from './fairness-routes.ts';
 import { registerTargetRoutes } from './targets-routes.ts';
 import { registerFeltRoutes } from './felt-routes.ts';
@@ -219,20 +220,20 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     requireRole(request, 'manager');
     const id = (request.params as { id?: string }).id ?? '';
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(404, 'There is no such service.');
-    const service = await db
-      .selectFrom('services as s')
-      .innerJoin('organisations as o', 'o.id', 's.organisation_id')
-      .select([
-        's.id',
-        's.name',
-        's.description',
-        'o.name as organisation',
-        's.first_contact_within_days',
-        's.acknowledge_within_days',
-        's.capacity_per_month',
-      ])
-      .where('s.id', '=', id)
-      .executeTakeFirst();
+    const record = (await serviceRecords(db, [id])).get(id);
+    const organisation = record ? await organisationById(db, record.organisationId) : undefined;
+    const service =
+      record && organisation
+        ? {
+            id: record.id,
+            name: record.name,
+            description: record.description,
+            organisation: organisation.name,
+            first_contact_within_days: record.firstContactWithinDays,
+            acknowledge_within_days: record.acknowledgeWithinDays,
+            capacity_per_month: record.capacityPerMonth,
+          }
+        : undefined;
     if (!service) throw new HttpError(404, 'There is no such service.');
     const [months, demand] = await Promise.all([demandByMonth(db, id), demandAndCapacity(db)]);
     const row = demand.rows.find((r) => r.serviceId === id) ?? null;
@@ -486,7 +487,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
     const teamId = user.practitionerId
-      ? ((await db.selectFrom('practitioners').select('team_id').where('id', '=', user.practitionerId).executeTakeFirst())?.team_id ?? null)
+      ? ((await practitionersByIds(db, [user.practitionerId])).get(user.practitionerId)?.teamId ?? null)
       : null;
     // The rules run on a schedule (joinery insight casefind) or when a manager asks; the first visit runs them once.
     if (!(await db.selectFrom('insight_runs').select('id').limit(1).executeTakeFirst())) await runCaseFinding(db);

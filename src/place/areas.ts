@@ -54,15 +54,28 @@ export function personRecordsHomedIn(ref: string): RawBuilder<number> {
   return sql<number>`(select count(*) from ${personsWithHome} r join small_areas sa on sa.id = r.small_area_id where sa.locality_id = ${sql.ref(ref)})`;
 }
 
-/** The locality each of these small areas lies in (unknown areas are left out). */
-export async function localitiesOfSmallAreas(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
+/** The locality each of these small areas (every one when `ids` is left out) lies in; unknown areas are left out. */
+export async function localitiesOfSmallAreas(db: Db, ids?: readonly string[]): Promise<Map<string, string>> {
+  if (ids && ids.length === 0) return new Map();
+  let query = db.selectFrom('small_areas').select(['id', 'locality_id']);
+  if (ids) query = query.where('id', 'in', [...new Set(ids)]);
+  return new Map((await query.execute()).map((r) => [r.id, r.locality_id]));
+}
+
+/** Every locality, by name. */
+export async function localitiesByName(db: Db): Promise<Array<{ id: string; name: string }>> {
+  return db.selectFrom('localities').select(['id', 'name']).orderBy('name').execute();
+}
+
+/** Every small area (neighbourhood) with its deprivation decile, most deprived first, then by name. */
+export async function smallAreasByDeprivation(db: Db): Promise<Array<{ id: string; name: string; deprivationDecile: number }>> {
   const rows = await db
     .selectFrom('small_areas')
-    .select(['id', 'locality_id'])
-    .where('id', 'in', [...new Set(ids)])
+    .select(['id', 'name', 'deprivation_decile'])
+    .orderBy('deprivation_decile')
+    .orderBy('name')
     .execute();
-  return new Map(rows.map((r) => [r.id, r.locality_id]));
+  return rows.map((a) => ({ id: a.id, name: a.name, deprivationDecile: a.deprivation_decile }));
 }
 
 /** Kysely: the id of the locality the postcode `postcode` lies in (null for a postcode the place does not hold). */
