@@ -544,6 +544,7 @@ describe('Bulk Data $export, system history and SMART scopes through fhir-kit-cl
     );
     await assert.rejects(client.request('_history?_at=2026-01-01'), refused(400));
     await assert.rejects(client.request('_history?_type=Spaceship'), refused(404));
+    await assert.rejects(client.request('_history?_cursor=99999999999999999999~Patient~x~1'), refused(400), 'a cursor out of range');
   });
 
   test('no token, a citizen, and another agency without a relationship get nothing of the person from system history or $export', async () => {

@@ -152,7 +152,7 @@ export function withHistoryCapabilities(statement: CapabilityStatement): Capabil
     const system = new Set((rest.interaction ?? []).map((i) => i.code));
     if (!system.has('history-system')) rest.interaction = [...(rest.interaction ?? []), { code: 'history-system' }];
     rest.documentation =
-      `${rest.documentation ?? ''} History: GET [type]/[id]/_history, [type]/_history (_since, _count), /_history (every type, or those _type names) and vread of earlier versions, each version through the access decision as it stands now; versions made outside the API (the web pages) or superseded before history was kept are not held. Patient/[id]/$everything (_since, _type, _count) and compartment search (Patient/[id]/[type]) over the R4 Patient compartment (${Object.keys(PATIENT_COMPARTMENT).join(', ')}; $everything adds Task). PATCH with a JSON Patch (application/json-patch+json), validated and checked as an update. $validate on every type.`.trim();
+      `${rest.documentation ?? ''} History: GET [type]/[id]/_history, [type]/_history (_since, _count), /_history (every type, or those _type names) and vread of earlier versions, each version through the access decision as it stands now; versions made outside the API (the web pages) or superseded before history was kept are not held, so _at (what was current at a moment) is not supported. Patient/[id]/$everything (_since, _type, _count) and compartment search (Patient/[id]/[type]) over the R4 Patient compartment (${Object.keys(PATIENT_COMPARTMENT).join(', ')}; $everything adds Task). PATCH with a JSON Patch (application/json-patch+json), validated and checked as an update. $validate on every type.`.trim();
   }
   return statement;
 }

@@ -260,7 +260,7 @@ function historyQuery(query: Query): HistoryQuery {
       throw new FhirError(
         400,
         'not-supported',
-        `_history takes _since and _count${key === '_at' ? '; _at is not supported' : `, not ${key}`}`,
+        `_history takes _since and _count${key === '_at' ? "; _at is not supported: changes made on Joinery's web pages keep no version, so what was current at a moment cannot be told" : `, not ${key}`}`,
       );
   }
   const sinceRaw = single(query, '_since');
@@ -373,7 +373,7 @@ const US = sql`(floor(extract(epoch from x.k) * 1000000))::bigint`;
 
 function parseCursor(raw: string | undefined): Position | undefined {
   if (raw === undefined) return undefined;
-  const m = /^(-?\d{1,20})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(raw);
+  const m = /^(-?\d{1,17})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(raw);
   if (!m) throw invalid('_cursor is not one this server gave');
   return { us: m[1]!, id: m[2]!, version: Number(m[3]) };
 }
@@ -527,7 +527,7 @@ export async function systemHistory(ctx: FhirContext, query: Query): Promise<Bun
   for (const t of types) defFor(t);
   if (types.length === 0) throw invalid('_type names no type');
   const cursorRaw = single(query, '_cursor');
-  const m = cursorRaw === undefined ? null : /^(-?\d{1,20})~([A-Z][A-Za-z]{1,63})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(cursorRaw);
+  const m = cursorRaw === undefined ? null : /^(-?\d{1,17})~([A-Z][A-Za-z]{1,63})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(cursorRaw);
   if (cursorRaw !== undefined && (!m || !types.includes(m[2]!))) throw invalid('_cursor is not one this server gave');
   const at = m ? { us: m[1]!, type: m[2]!, id: m[3]!, version: Number(m[4]) } : undefined;
   // Types sort descending after when: a type before the cursor's in that order has passed its versions at the cursor's moment.
