@@ -6,6 +6,7 @@ export { createPractitioner, createPractitionerInTeam, setRole, updatePractition
 export type { PractitionerInput, RoleInput } from './staff.ts';
 // Organisations' names, kinds and source codes as fragments to embed in one statement.
 export {
+  organisationCount,
   organisationKindOf,
   organisationNameOf,
   organisationNameOfSource,

@@ -45,3 +45,6 @@ export const withOrganisationOfSourceSql = (rowsSql: string): string =>
 export function withOrganisationOfSource(rows: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`select o.id as organisation_id, o.name as organisation, o.kind, h.* from (${rows}) h join organisations o on o.source_code = h.source`;
 }
+
+/** Kysely: how many organisations the network has. */
+export const organisationCount = sql<number>`(select count(*) from organisations)`;

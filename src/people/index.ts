@@ -36,6 +36,7 @@ export {
   personEventsSince,
   personHouseholdFacts,
   homesOfPeople,
+  livePeopleByName,
   type EventRow,
   type NeedRow,
   type PersonRef,
@@ -65,6 +66,8 @@ export {
 } from './names.ts';
 // Household sizes, events of many people and current needs as a fragment, for budgets' read models.
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
+// Current needs and events of a person, and households, counted inside another module's aggregate (place's figures).
+export { currentNeedCountOf, eventCountOf, hasCurrentNeedOf, householdCount } from './lookups.ts';
 // Every need and event of a person with the organisation's name (the person's own copy of their record).
 export { eventHistoryOf, needHistoryOf, type EventHistoryRow, type NeedHistoryRow } from './history.ts';
 // A household with its members and addresses, and relationships among some people (the household page).

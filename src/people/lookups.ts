@@ -1,7 +1,7 @@
 // Reading persons, households, needs and events for other modules, batched by ids (one query for
 // a whole list, never one per row), so no other module queries the people tables itself. These
 // only fetch: callers hold the access decision for each person first.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
 
 export interface PersonRef {
@@ -30,6 +30,21 @@ export async function peopleByIds(db: Kysely<Database>, ids: ReadonlyArray<strin
     .where('id', 'in', wanted)
     .orderBy('birth_date')
     .orderBy('id')
+    .execute();
+  return rows.map(toRef);
+}
+
+/** Of these people, the live records (not merged into another), by family then given name, at most `limit`. */
+export async function livePeopleByName(db: Kysely<Database>, ids: readonly string[], limit: number): Promise<PersonRef[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('persons')
+    .select(['id', 'given_name', 'family_name', 'birth_date', 'household_id'])
+    .where('id', 'in', [...new Set(ids)])
+    .where(sql<boolean>`merged_into is null`)
+    .orderBy('family_name')
+    .orderBy('given_name')
+    .limit(limit)
     .execute();
   return rows.map(toRef);
 }
@@ -150,3 +165,21 @@ export async function eventsOfPeople(db: Kysely<Database>, personIds: readonly s
 
 /** SQL to embed in an aggregate: each (person_id, code) of a current need, once. */
 export const currentNeedPairs = sql<{ person_id: string; code: string }>`select distinct person_id, code from needs where current`;
+
+/** Kysely: how many current needs the person whose id is in column `ref` has, for an aggregate. */
+export function currentNeedCountOf(ref: string): RawBuilder<number> {
+  return sql<number>`(select count(*) from needs n where n.person_id = ${sql.ref(ref)} and n.current)`;
+}
+
+/** Kysely: whether the person whose id is in column `ref` has a current need (a condition). */
+export function hasCurrentNeedOf(ref: string): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from needs n where n.person_id = ${sql.ref(ref)} and n.current)`;
+}
+
+/** Kysely: how many events of these types the person whose id is in column `ref` has had, for an aggregate. */
+export function eventCountOf(ref: string, types: readonly string[]): RawBuilder<number> {
+  return sql<number>`(select count(*) from person_events e where e.person_id = ${sql.ref(ref)} and e.type in (${sql.join([...types])}))`;
+}
+
+/** Kysely: how many households the place holds. */
+export const householdCount = sql<number>`(select count(*) from households)`;

@@ -4,6 +4,11 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { isSmall, suppressTable } from '../platform/disclosure.ts';
 import { residents } from './residents.ts';
+import { currentNeedCountOf, eventCountOf, hasCurrentNeedOf, householdCount } from '../people/index.ts';
+import { organisationCount } from '../network/index.ts';
+
+/** The events counted as a crisis in the deprivation gradient. */
+const CRISIS_EVENTS = ['ae_attendance', 'hospital_admission', 'homeless_presentation', 'mental_health_crisis', 'safeguarding_concern'];
 
 export interface PlaceSummary {
   name: string;
@@ -20,10 +25,10 @@ export async function placeSummary(db: Kysely<Database>): Promise<PlaceSummary |
   if (!place) return undefined;
   const result = await sql<Omit<PlaceSummary, 'name'>>`
     select (select count(*) from ${residents} r) as people,
-           (select count(*) from households) as households,
+           ${householdCount} as households,
            (select count(*) from localities) as localities,
            (select count(*) from small_areas) as "smallAreas",
-           (select count(*) from organisations) as organisations`.execute(db);
+           ${organisationCount} as organisations`.execute(db);
   return { name: place.name, ...result.rows[0]! };
 }
 
@@ -44,15 +49,13 @@ export async function populationByLocality(db: Kysely<Database>): Promise<Locali
     most_deprived_people: number;
   }>`
     select l.name as locality,
-           count(p.id) as people,
-           count(distinct h.id) as households,
-           count(p.id) filter (where exists (select 1 from needs n where n.person_id = p.id and n.current)) as people_with_needs,
-           count(p.id) filter (where a.deprivation_decile <= 2) as most_deprived_people
+           count(r.person_id) as people,
+           count(distinct r.household_id) as households,
+           count(r.person_id) filter (where ${hasCurrentNeedOf('r.person_id')}) as people_with_needs,
+           count(r.person_id) filter (where a.deprivation_decile <= 2) as most_deprived_people
     from localities l
     join small_areas a on a.locality_id = l.id
     join ${residents} r on r.small_area_id = a.id
-    join households h on h.id = r.household_id
-    join persons p on p.id = r.person_id
     group by l.name
     order by l.name`.execute(db);
   // Each column adds up to a figure shown elsewhere (residents, households, people with needs,
@@ -93,9 +96,8 @@ export async function needsByDeprivation(db: Kysely<Database>): Promise<DecileRo
     )
     select r.decile,
            count(*) as people,
-           coalesce(sum((select count(*) from needs n where n.person_id = r.id and n.current)), 0) as needs,
-           coalesce(sum((select count(*) from person_events e where e.person_id = r.id
-               and e.type in ('ae_attendance', 'hospital_admission', 'homeless_presentation', 'mental_health_crisis', 'safeguarding_concern'))), 0) as crisis
+           coalesce(sum(${currentNeedCountOf('r.id')}), 0) as needs,
+           coalesce(sum(${eventCountOf('r.id', CRISIS_EVENTS)}), 0) as crisis
     from residents r
     group by r.decile
     order by r.decile`.execute(db);
