@@ -9,6 +9,11 @@ export function userDisplayNameOf(ref: string): RawBuilder<string | null> {
   return sql<string | null>`(select u.display_name from users u where u.id = ${sql.ref(ref)})`;
 }
 
+/** Kysely: the username of the user whose id is in column `ref` (null when none). */
+export function userNameOf(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select u.username from users u where u.id = ${sql.ref(ref)})`;
+}
+
 /** Kysely: the person the account whose id is in column `ref` belongs to (null for staff, or when none). */
 export function userPersonIdOf(ref: string): RawBuilder<string | null> {
   return sql<string | null>`(select u.person_id from users u where u.id = ${sql.ref(ref)})`;

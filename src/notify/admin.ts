@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { userDisplayNameOf, userNameOf, type SignedInUser } from '../auth/index.ts';
 import type { Channel, DeliveryStatus, OutboxKind } from './schema.ts';
 
 export const deliveryStatuses: readonly DeliveryStatus[] = ['queued', 'sent', 'failed'];
@@ -53,7 +53,7 @@ export async function deliveryCounts(db: Kysely<Database>): Promise<DeliveryCoun
 
 export async function listDeliveries(db: Kysely<Database>, filter: { status?: DeliveryStatus; page?: number; perPage?: number } = {}) {
   const perPage = Math.max(1, Math.min(200, filter.perPage ?? 50));
-  let query = db.selectFrom('notification_outbox as n').leftJoin('users as u', 'u.id', 'n.user_id');
+  let query = db.selectFrom('notification_outbox as n');
   if (filter.status) query = query.where('n.status', '=', filter.status);
   const matching = Number((await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const pages = Math.max(1, Math.ceil(matching / perPage));
@@ -72,8 +72,8 @@ export async function listDeliveries(db: Kysely<Database>, filter: { status?: De
       'n.sent_at',
       'n.failed_at',
       'n.next_attempt_at',
-      'u.username',
-      'u.display_name',
+      userNameOf('n.user_id').as('username'),
+      userDisplayNameOf('n.user_id').as('display_name'),
     ])
     .orderBy('n.created_at', 'desc')
     .orderBy('n.id', 'desc')
