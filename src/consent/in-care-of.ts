@@ -30,3 +30,15 @@ export async function peopleInCareOf(
     .execute();
   return new Set(rows.map((r) => r.person_id));
 }
+
+/** The people with a current relationship of care naming this practitioner themselves (their own network; grants nothing). */
+export async function peopleNamingPractitioner(db: Kysely<Database>, practitionerId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('care_relationships')
+    .select('person_id')
+    .distinct()
+    .where('practitioner_id', '=', practitionerId)
+    .where('ended_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.person_id);
+}

@@ -76,6 +76,7 @@ export {
   type SeededProxy,
 } from './proxies.ts';
 export {
+  hasLawfulBasis,
   releaseSafeguardingToPerson,
   ReleaseRefused,
   seedLawfulBases,
@@ -123,4 +124,4 @@ export {
   type TeamOf,
 } from './teams.ts';
 // Narrowing a worklist to "my people" before each passes the access decision (grants nothing).
-export { peopleInCareOf } from './in-care-of.ts';
+export { peopleInCareOf, peopleNamingPractitioner } from './in-care-of.ts';

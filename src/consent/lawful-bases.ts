@@ -108,3 +108,17 @@ export async function withdrawSafeguardingRelease(trx: Trx, by: SignedInUser, pe
   }
   return rows.length;
 }
+
+/** Whether a lawful basis to share without consent stands for the person at `now` (a referral sent without the person's agreement rests on one). */
+export async function hasLawfulBasis(db: Trx, personId: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('lawful_bases')
+    .select('id')
+    .where('person_id', '=', personId)
+    .where('ended_at', 'is', null)
+    .where('valid_from', '<=', now)
+    .where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

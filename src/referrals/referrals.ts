@@ -14,6 +14,7 @@ import {
   categoryLabels,
   decideRecordAccess,
   endRelationship,
+  hasLawfulBasis,
   isCategory,
   mayExtendNetwork,
   openReferralTeamCaseload,
@@ -141,19 +142,6 @@ export async function actorLabel(db: Db, user: SignedInUser): Promise<string> {
   if (user.role === 'citizen') return 'The person';
   const org = user.organisationId ? (await organisationById(db, user.organisationId))?.name : undefined;
   return org ? `${user.displayName}, ${org}` : user.displayName;
-}
-
-async function hasLawfulBasis(db: Db, personId: string, now: Date): Promise<boolean> {
-  const row = await db
-    .selectFrom('lawful_bases')
-    .select('id')
-    .where('person_id', '=', personId)
-    .where('ended_at', 'is', null)
-    .where('valid_from', '<=', now)
-    .where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)]))
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 export interface InsertReferral {

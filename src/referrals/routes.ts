@@ -5,12 +5,12 @@
 // confirmed in a banner), the person's own "My referrals", pathways on a person's record and the
 // flow for managers. Routes parse; the use cases in referrals.ts decide access and eligibility.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { dateInputItems, dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
-import { decideRecordAccess, decideRecordAccessForMany } from '../consent/index.ts';
+import { decideRecordAccess, decideRecordAccessForMany, peopleNamingPractitioner } from '../consent/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { categories, categoryLabels, type Category } from '../consent/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
@@ -25,7 +25,7 @@ import {
   serviceById,
   serviceNameOf,
 } from '../network/index.ts';
-import { personDetails } from '../people/index.ts';
+import { livePeopleByName, personDetails } from '../people/index.ts';
 import {
   applyReferralAction,
   bulkReferralAction,
@@ -509,17 +509,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       }
     } else if (user.practitionerId) {
       // The people whose network the practitioner is in, by name.
-      const mine = await db
-        .selectFrom('care_relationships as r')
-        .innerJoin('persons as p', 'p.id', 'r.person_id')
-        .select(['p.id', 'p.given_name', 'p.family_name', 'p.birth_date'])
-        .where('r.practitioner_id', '=', user.practitionerId)
-        .where('r.ended_at', 'is', null)
-        .where(sql<boolean>`p.merged_into is null`)
-        .orderBy('p.family_name')
-        .orderBy('p.given_name')
-        .limit(20)
-        .execute();
+      const mine = await livePeopleByName(db, await peopleNamingPractitioner(db, user.practitionerId), 20);
       const access = await decideRecordAccessForMany(db, {
         actor: user,
         personIds: mine.map((p) => p.id),
@@ -529,7 +519,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       });
       people = mine
         .filter((p) => access.get(p.id)?.byCategory.demographics.scope !== 'none' && access.get(p.id)?.allowed)
-        .map((p) => ({ personId: p.id, name: `${p.given_name} ${p.family_name}`, birthDate: p.birth_date }));
+        .map((p) => ({ personId: p.id, name: `${p.givenName} ${p.familyName}`, birthDate: p.birthDate }));
     }
     const rows = await Promise.all(
       [...new Map(people.map((p) => [p.personId, p])).values()].map(async (p) => ({
