@@ -530,6 +530,21 @@ for (const target of await testDatabaseTargets()) {
         })
       ).id!;
       assert.deepEqual(matches(await search(`Observation?subject=Patient/${id.Ada}&code:text=heart`)), [heart], 'on Observations too');
+      // The codes Joinery shows as words: an organisation's kind, a service's categories.
+      const byCode = matches(await search('Organization?type=urn:joinery:code:organisation-kind|council_housing&_count=100')).sort();
+      assert.ok(byCode.length > 0);
+      assert.deepEqual(matches(await search('Organization?type:text=Council%20Housing&_count=100')).sort(), byCode);
+      const services = await search('HealthcareService?service-category:missing=false&_count=1');
+      const shown = (services.entry![0]!.resource as Resource & { category: Array<{ coding: Array<{ display: string }> }> }).category[0]!
+        .coding[0]!.display;
+      const found = await search(`HealthcareService?service-category:text=${encodeURIComponent(shown.toUpperCase())}&_count=100`);
+      assert.ok(matches(found).includes(services.entry![0]!.resource!.id!));
+      for (const e of found.entry!)
+        assert.ok(
+          (e.resource as Resource & { category: Array<{ coding: Array<{ display: string }> }> }).category.some((c) =>
+            c.coding[0]!.display.toLowerCase().includes(shown.toLowerCase()),
+          ),
+        );
       for (const q of [
         `Condition?code:in=http://hl7.org/fhir/ValueSet/condition-code`,
         `Condition?code:not-in=http://hl7.org/fhir/ValueSet/condition-code`,

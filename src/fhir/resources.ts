@@ -163,6 +163,9 @@ const eqParam =
   (v: string) =>
     anyOf(v, (x) => tokenCondition(column, systems, x, map));
 const fhirCodes = (name: string) => [`http://hl7.org/fhir/${name}`];
+/** :text on a code Joinery shows as its words (underscores as spaces): the words, or the code as written. */
+const shownText = (expression: string) => (x: string) =>
+  sql`(${textMatch(sql`replace(${sql.raw(expression)}, '_', ' ')`, x)} or ${textMatch(sql.raw(expression), x)})`;
 const common = { _id: idParam(), _lastUpdated: lastUpdatedParam };
 
 /**
@@ -314,7 +317,10 @@ const related: ResourceDef = {
   params: {
     ...common,
     patient: personParam(),
-    relationship: eqParam('r.type', [RELATIONSHIP_CODE_SYSTEM], (c) => relationshipTypeOf(c)),
+    relationship: withText(
+      eqParam('r.type', [RELATIONSHIP_CODE_SYSTEM], (c) => relationshipTypeOf(c)),
+      shownText('r.type'),
+    ),
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x, m))),
     active: (v) => (v === 'true' ? sql`r.ended_at is null` : sql`r.ended_at is not null`),
   },
@@ -415,7 +421,7 @@ const organization: ResourceDef = {
     ...common,
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
     identifier: eqParam('r.source_code', [ORGANISATION_CODE_SYSTEM]),
-    type: eqParam('r.kind', [ORGANISATION_KIND_SYSTEM]),
+    type: withText(eqParam('r.kind', [ORGANISATION_KIND_SYSTEM]), shownText('r.kind')),
   },
   paramTypes: { ...commonTypes, name: 'string', identifier: 'token', type: 'token' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
@@ -483,7 +489,7 @@ const practitionerRole: ResourceDef = {
     ...common,
     practitioner: refParam('r.id', 'Practitioner'),
     organization: refParam('r.organisation_id', 'Organization'),
-    role: eqParam('r.role', [PRACTITIONER_ROLE_SYSTEM]),
+    role: withText(eqParam('r.role', [PRACTITIONER_ROLE_SYSTEM]), shownText('r.role')),
   },
   paramTypes: { ...commonTypes, practitioner: 'reference', organization: 'reference', role: 'token' },
   includes: { practitioner: { type: 'Practitioner', column: 'id' }, organization: { type: 'Organization', column: 'organisation_id' } },
@@ -520,12 +526,15 @@ const healthcareService: ResourceDef = {
     ...common,
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
     organization: refParam('r.organisation_id', 'Organization'),
-    'service-category': (v) =>
-      anyOf(v, (x) => {
-        const { system, code: c } = parseTokenExact(x);
-        if (system !== undefined && system !== NEED_SYSTEM) return sql`false`;
-        return c === '' ? sql`cardinality(r.needs) > 0` : sql`${c} = any(r.needs)`;
-      }),
+    'service-category': withText(
+      (v) =>
+        anyOf(v, (x) => {
+          const { system, code: c } = parseTokenExact(x);
+          if (system !== undefined && system !== NEED_SYSTEM) return sql`false`;
+          return c === '' ? sql`cardinality(r.needs) > 0` : sql`${c} = any(r.needs)`;
+        }),
+      (x) => sql`exists (select 1 from unnest(r.needs) n(need) where ${shownText('n.need')(x)})`,
+    ),
     location: (v) => anyOf(v, (x) => sql`${referenceId(x, 'Location')} = any(r.location_ids)`),
   },
   paramTypes: { ...commonTypes, name: 'string', organization: 'reference', 'service-category': 'token', location: 'reference' },
@@ -702,7 +711,7 @@ const episodeOfCare: ResourceDef = {
     patient: personParam(),
     status: eqParam('r.status', fhirCodes('episode-of-care-status')),
     organization: refParam('r.organisation_id', 'Organization'),
-    type: eqParam('r.kind', [RELATIONSHIP_KIND_SYSTEM]),
+    type: withText(eqParam('r.kind', [RELATIONSHIP_KIND_SYSTEM]), shownText('r.kind')),
     // The episode's period: an ongoing one (no end yet) reaches past any date.
     date: (v) => periodCondition('r.started_at', 'r.ended_at', v),
   },
