@@ -5,7 +5,7 @@ import type { Config } from './platform/config.ts';
 import type { DatabaseHandle } from './platform/db.ts';
 import { buildHttpServer } from './platform/http.ts';
 import { pendingMigrations } from './schema.ts';
-import { registerAuthRoutes, userForSession, type DemoAccountInfo } from './auth/index.ts';
+import { registerAuthRoutes, userForSession, userForSessionWith, type DemoAccountInfo } from './auth/index.ts';
 import { registerWebRoutes } from './web/index.ts';
 import { registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
 import { registerRecordsRoutes } from './records/index.ts';
@@ -29,7 +29,12 @@ export interface AppOptions {
 }
 
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = await buildHttpServer({ config: options.config, database: options.database }, options.logger, userForSession);
+  const app = await buildHttpServer(
+    { config: options.config, database: options.database },
+    options.logger,
+    userForSession,
+    userForSessionWith,
+  );
   registerAuthRoutes(app, options.demo);
   registerWebRoutes(app, pendingMigrations);
   registerConsentRoutes(app);

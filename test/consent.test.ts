@@ -2,6 +2,7 @@
 // downloading everything held, asking for corrections; and break-glass with its review.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { startTestServer, signIn, csrfTokenFor, type TestServer } from './support/server.ts';
 import { verifyAuditChain } from '../src/audit/log.ts';
@@ -254,6 +255,45 @@ describe('consent, rights and break-glass', () => {
     assert.doesNotMatch(waiting, /Unconscious in A&amp;E/);
     assert.match(after.body.slice(after.body.indexOf('Completed reviews')), /Unconscious in A&amp;E/, 'listed among the completed reviews');
     assert.deepEqual((await verifyAuditChain(db)).problem, null);
+  });
+
+  // The person page reads its access facts in the same statement as the session (one round trip
+  // fewer a page): what ends elsewhere must still count on the very next request.
+  test('on the person page, emergency access that has run out and a session ended elsewhere stop the very next request', async () => {
+    const db = server.database.db;
+    const stranger = await sql<{ id: string; family_name: string }>`
+      select p.id, p.family_name from persons p where not exists (
+        select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
+        where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerOrg})
+      and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${practitionerOrg})
+      and not exists (select 1 from break_glass_grants g where g.person_id = p.id)
+      and not exists (select 1 from users u where u.person_id = p.id) order by p.id limit 1`.execute(db);
+    const target = stranger.rows[0]!;
+    const practitioner = await signIn(server.app, 'practitioner');
+    const open = () => server.app.inject({ method: 'GET', url: `/people/${target.id}`, headers: { cookie: practitioner } });
+    const ok = await post(practitioner, `/people/${target.id}/break-glass`, { reason: 'Found collapsed at home, need allergies' });
+    assert.equal(ok.statusCode, 302);
+    const during = await open();
+    assert.equal(during.statusCode, 200);
+    assert.ok(during.body.includes(target.family_name));
+
+    // Its time runs out: the next look is refused, naming nothing of the person.
+    await db
+      .updateTable('break_glass_grants')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('person_id', '=', target.id)
+      .execute();
+    const ended = await open();
+    assert.equal(ended.statusCode, 403);
+    assert.ok(!ended.body.includes(target.family_name));
+
+    // The session is ended in the database (signed out on another server): the next person page
+    // asks to sign in and shows nothing, even of the practitioner's own people.
+    const token = /joinery_session=([^;]+)/.exec(practitioner)![1]!;
+    await db.deleteFrom('sessions').where('token_hash', '=', createHash('sha256').update(token).digest('hex')).execute();
+    const signedOut = await server.app.inject({ method: 'GET', url: `/people/${citizenId}`, headers: { cookie: practitioner } });
+    assert.equal(signedOut.statusCode, 302);
+    assert.match(String(signedOut.headers.location), /^\/sign-in/);
   });
 
   test("a parent signs in, sees the child they act for, opens the child's record and manages its sharing", async () => {

@@ -165,19 +165,23 @@ async function appendInTransaction(trx: Transaction<Database>, entries: AuditEnt
 // One statement appends a batch: it moves the chain head on only if the head is still the one
 // the batch was chained onto (the row lock makes a concurrent writer wait and then re-check),
 // and inserts the events only if it did. Atomic as one statement, so the chain never forks,
-// and one round trip instead of a transaction of five.
+// and one round trip instead of a transaction of five. It answers how many events went in and,
+// for when none did, the head as its snapshot saw it: where another process (serve --workers)
+// moved the head since this one last wrote, the retry chains onto that without reading it first.
 const APPEND_SQL = `
   with moved as (
     update audit_chain_head set last_seq = $3, last_hash = $4
     where id = 1 and last_seq = $1 and last_hash = $2
     returning 1
+  ), inserted as (
+    insert into audit_events (seq, at, actor_user_id, actor_role, actor_organisation_id, action, person_id, category, purpose, decision, reason, prev_hash, hash)
+    select e.seq, e.at, e.actor_user_id, e.actor_role, e.actor_organisation_id, e.action, e.person_id, e.category, e.purpose, e.decision, e.reason, e.prev_hash, e.hash
+    from jsonb_to_recordset($5::jsonb) as e(seq bigint, at timestamptz, actor_user_id text, actor_role text, actor_organisation_id text, action text,
+         person_id text, category text, purpose text, decision text, reason text, prev_hash text, hash text)
+    where exists (select 1 from moved)
+    returning 1
   )
-  insert into audit_events (seq, at, actor_user_id, actor_role, actor_organisation_id, action, person_id, category, purpose, decision, reason, prev_hash, hash)
-  select e.seq, e.at, e.actor_user_id, e.actor_role, e.actor_organisation_id, e.action, e.person_id, e.category, e.purpose, e.decision, e.reason, e.prev_hash, e.hash
-  from jsonb_to_recordset($5::jsonb) as e(seq bigint, at timestamptz, actor_user_id text, actor_role text, actor_organisation_id text, action text,
-       person_id text, category text, purpose text, decision text, reason text, prev_hash text, hash text)
-  where exists (select 1 from moved)
-  returning 1`;
+  select (select count(*) from inserted) as inserted, h.last_seq, h.last_hash from audit_chain_head h where h.id = 1`;
 
 async function readHead(db: Kysely<Database>): Promise<ChainHead> {
   const row = await db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1).executeTakeFirstOrThrow();
@@ -189,19 +193,21 @@ async function appendBatch(db: Kysely<Database>, group: GroupCommit, entries: Au
   for (let attempt = 0; ; attempt++) {
     const head = group.head ?? (await readHead(db));
     const chained = chainRows(head, entries);
-    const inserted = await preparedQuery<{ '?column?': number }>(db, 'joinery_audit_append', APPEND_SQL, [
-      head.seq,
-      head.hash,
-      chained.head.seq,
-      chained.head.hash,
-      JSON.stringify(chained.rows),
-    ]);
-    if (inserted.length === entries.length) {
+    const [answer] = await preparedQuery<{ inserted: number; last_seq: number; last_hash: string }>(
+      db,
+      'joinery_audit_append',
+      APPEND_SQL,
+      [head.seq, head.hash, chained.head.seq, chained.head.hash, JSON.stringify(chained.rows)],
+    );
+    if (Number(answer!.inserted) === entries.length) {
       group.head = chained.head;
       return;
     }
-    // Someone else appended (another server, or a write's own transaction): start from the real head.
-    group.head = undefined;
+    // Someone else appended (another server, or a write's own transaction): chain onto the head
+    // the statement saw, unless that is the one just refused (the other writer committed while
+    // this statement waited for its lock), when only a fresh read knows where the head is.
+    const seen = { seq: Number(answer!.last_seq), hash: answer!.last_hash };
+    group.head = seen.seq === head.seq && seen.hash === head.hash ? undefined : seen;
     if (attempt >= 100) throw new Error('could not append to the audit log: the chain head kept moving');
   }
 }

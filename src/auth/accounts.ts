@@ -4,7 +4,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../schema.ts';
-import { preparedQuery } from '../platform/db.ts';
+import { preparedQuery, type BesideColumn } from '../platform/db.ts';
 import { AccountInputError } from './errors.ts';
 import { appendAudit } from '../audit/index.ts';
 import { revokeTokensOfUser } from '../interop/index.ts';
@@ -231,6 +231,34 @@ export async function userForSession(db: Kysely<Database>, token: string): Promi
   >(db, 'joinery_session_user', SESSION_USER_SQL(), [tokenHash(token), new Date()]);
   const row = rows[0];
   return row ? toSignedInUser(row) : undefined;
+}
+
+// The session's statement with another module's column beside it, by the column's name.
+const sessionUserWith = new Map<string, string>();
+
+/**
+ * The same look-up, carrying a column another module reads for the request (a route's access
+ * facts), so the request's first round trip brings both. The column sees the signed-in account's
+ * row as `signed_in` (id, role, person_id, practitioner_id, organisation_id, team_id) and is
+ * read only when the session is live: no session, no column.
+ */
+export async function userForSessionWith(
+  db: Kysely<Database>,
+  token: string,
+  beside: BesideColumn,
+): Promise<{ user: SignedInUser; beside: unknown } | undefined> {
+  let text = sessionUserWith.get(beside.name);
+  if (text === undefined) {
+    text = `select signed_in.*, ${beside.sql(3)} as beside from (${SESSION_USER_SQL()}) as signed_in`;
+    sessionUserWith.set(beside.name, text);
+  }
+  const rows = await preparedQuery<
+    Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'> & {
+      beside: unknown;
+    }
+  >(db, `joinery_session_user_with_${beside.name}`, text, [tokenHash(token), new Date(), ...beside.values]);
+  const row = rows[0];
+  return row ? { user: toSignedInUser(row), beside: row.beside } : undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
 export { authMigrations, type AuthTables } from './schema.ts';
 export type { SignedInUser } from './accounts.ts';
 export type { Role } from './schema.ts';
-export { activeUserById, createAccount, endAccessOfPractitioner, userForSession } from './accounts.ts';
+export { activeUserById, createAccount, endAccessOfPractitioner, userForSession, userForSessionWith } from './accounts.ts';
 export { registerAuthRoutes, type DemoAccountInfo } from './routes.ts';
 export { registerAccountCommands } from './cli.ts';
 export {

@@ -7,7 +7,7 @@ import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, type AuditEntry } from '../audit/index.ts';
 import { personInReviewQueue, personInUndoableMerge } from '../linkage/index.ts';
-import { loadAccessFacts, loadAccessFactsForMany } from './facts.ts';
+import { loadAccessFacts, loadAccessFactsForMany, prefetchedAccessFacts } from './facts.ts';
 import { decideCategory, type AccessFacts, type Actor, type CategoryDecision } from './policy.ts';
 import { categories, purposes, type Category, type Purpose } from './categories.ts';
 
@@ -121,17 +121,21 @@ export async function decideRecordAccess(
  * reader before both are on the record: if the audit fails, this throws and the data is
  * dropped. If `read` fails, the decision is still audited before the failure is passed on. One
  * append instead of two halves the page's writes to the chain head. `read` gets the decision
- * and must itself read nothing it does not allow.
+ * and must itself read nothing it does not allow. `prefetched` is what the request's session
+ * look-up carried (accessFactsBesideSession): the facts, read in that statement, are used when
+ * they are about this actor and person, and loaded afresh otherwise.
  */
 export async function decideRecordAccessAndRead<T>(
   db: Kysely<Database>,
   request: RecordAccessRequest,
   read: (access: RecordAccess) => Promise<T>,
   disclosure?: { surface: string; shown: (data: T, access: RecordAccess) => Iterable<Category> },
-  now: Date = new Date(),
+  prefetched?: unknown,
 ): Promise<{ access: RecordAccess; data: T }> {
   const { actor: user, personId } = request;
-  const baseFacts = needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
+  const carried = needsFacts(user) && prefetched !== undefined ? prefetchedAccessFacts(prefetched, actorOf(user), personId) : undefined;
+  const now = carried?.now ?? new Date();
+  const baseFacts = carried ? carried.facts : needsFacts(user) ? await loadAccessFacts(db, actorOf(user), personId, now) : noFacts(now);
   const { access, audit } = decide(request, personId, { ...baseFacts, ...(await identityReviewFacts(db, user, personId)) });
   let data: T;
   try {

@@ -18,6 +18,8 @@ export {
   type RecordAccess,
   type RecordAccessRequest,
 } from './access.ts';
+// The facts a person page's decision needs, carried by the request's session look-up.
+export { accessFactsBesideSession } from './facts.ts';
 export {
   carePurposes,
   categories,

@@ -1,7 +1,7 @@
 // Reading a person's shared record. Callers must hold an allow decision from platform/access
 // for the person first; these functions only fetch.
 import { sql, type Kysely } from 'kysely';
-import { preparedQuery } from '../platform/db.ts';
+import { preparedQuery, type BesideColumn } from '../platform/db.ts';
 import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/index.ts';
 import {
   agenciesHoldingPerson,
@@ -144,6 +144,8 @@ export interface PersonPage {
   aboutMe: { what_matters: string; how_to_support: string; created_at: Date } | undefined;
   /** The person's spend (without the household total), when it was asked for. */
   cost: Omit<PersonCost, 'household'> | null;
+  /** The value of the column the caller asked the statement to carry (`beside`), as the database gave it. */
+  beside: unknown;
 }
 
 // Everything the shared person page shows, fetched in one round trip as a prepared statement:
@@ -175,6 +177,17 @@ const PERSON_PAGE_SQL = (): string =>
     case when $3::boolean then ${latestAboutMeSql('$1')} end as about_me,
     case when $4::boolean then (select coalesce(json_agg(c), '[]') from (${personCostRowsSql('$1', '$5')}) c) end as cost`);
 
+// The statement with another module's column beside it, by the column's name.
+const personPageWith = new Map<string, string>();
+const personPageSqlWith = (beside: BesideColumn): string => {
+  let text = personPageWith.get(beside.name);
+  if (text === undefined) {
+    text = `${PERSON_PAGE_SQL()}, ${beside.sql(6)} as beside`;
+    personPageWith.set(beside.name, text);
+  }
+  return text;
+};
+
 interface PersonPageRow {
   person: {
     id: string;
@@ -196,26 +209,30 @@ interface PersonPageRow {
   timeline: Array<{ at: string; type: string; organisation_id: string; organisation: string; value: number | null }> | null;
   about_me: { what_matters: string; how_to_support: string; created_at: string } | null;
   cost: PersonCostRow[] | null;
+  beside?: unknown;
 }
 
 /**
  * The person page's reads in one round trip. Like the functions it stands for, it only fetches:
- * callers must hold an allow decision first, and filter what they show by it.
+ * callers must hold an allow decision first, and filter what they show by it. `beside` is another
+ * module's read the caller holds the same decision for (the practitioner's panels), carried in
+ * the same statement so it costs no round trip of its own.
  */
 export async function personPage(
   db: Kysely<Database>,
   personId: string,
-  options: { timelineLimit: number; aboutMe: boolean; cost: ((row: PersonCostRow) => boolean) | null },
+  options: { timelineLimit: number; aboutMe: boolean; cost: ((row: PersonCostRow) => boolean) | null; beside?: BesideColumn | undefined },
 ): Promise<PersonPage | undefined> {
   // Every agency's spend rows are read and the caller's rule picks those it may show: what a
   // payment reveals depends on who paid (a probation payment is criminal justice information).
-  const rows = await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL(), [
-    personId,
-    options.timelineLimit,
-    options.aboutMe,
-    options.cost !== null,
-    costOrganisations('all'),
-  ]);
+  const values = [personId, options.timelineLimit, options.aboutMe, options.cost !== null, costOrganisations('all')];
+  const { beside } = options;
+  const rows = beside
+    ? await preparedQuery<PersonPageRow>(db, `joinery_person_page_with_${beside.name}`, personPageSqlWith(beside), [
+        ...values,
+        ...beside.values,
+      ])
+    : await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL(), values);
   const row = rows[0];
   const p = row?.person;
   if (!row || !p) return undefined;
@@ -264,6 +281,7 @@ export async function personPage(
         }
       : undefined,
     cost: row.cost && options.cost ? summarisePersonCost(row.cost.filter(options.cost)) : null,
+    beside: row.beside ?? null,
   };
 }
 

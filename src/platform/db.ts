@@ -66,6 +66,17 @@ export async function preparedQuery<R>(db: Kysely<Database>, name: string, text:
   return (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
 }
 
+/**
+ * A column one module's statement carries for another, so two reads share one round trip: SQL
+ * text whose parameters are numbered from `firstParameter`, their values in order, and a name
+ * that tells its prepared statement apart (the same name must always give the same text).
+ */
+export interface BesideColumn {
+  name: string;
+  sql(firstParameter: number): string;
+  values: readonly unknown[];
+}
+
 export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
 }

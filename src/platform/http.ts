@@ -16,7 +16,7 @@ import nunjucks from 'nunjucks';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import type { DatabaseHandle } from './db.ts';
+import type { BesideColumn, DatabaseHandle } from './db.ts';
 import { errorForLog, pathOnly } from './logger.ts';
 import { SUPPRESSION_NOTE } from './disclosure.ts';
 import type { Database } from '../schema.ts';
@@ -28,6 +28,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     // `user` (who is signed in) is declared by the auth module, which owns accounts and sessions.
     sessionToken: string | undefined;
+    /** What the session look-up carried for the route (its config's sessionBeside), or undefined. */
+    sessionBeside: unknown;
     /** The language pages are written in: a resident's choice; always English for professionals. */
     language: Language;
   }
@@ -39,6 +41,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** false turns CSRF checking off for a POST route (machine-to-machine APIs only). */
     csrf?: boolean;
+    /**
+     * A read the route's handler needs first (a person page's access facts), carried by the
+     * session look-up's own statement so it costs no round trip of its own; the handler finds
+     * its value in request.sessionBeside. Undefined from the function: nothing carried.
+     */
+    sessionBeside?: (request: FastifyRequest) => BesideColumn | undefined;
   }
 }
 
@@ -52,6 +60,12 @@ type SignedInUser = NonNullable<FastifyRequest['user']>;
 
 /** How a session cookie's token becomes who is signed in: the auth module's session look-up, given by app.ts. */
 export type SessionLookup = (db: Kysely<Database>, token: string) => Promise<SignedInUser | undefined>;
+/** The same look-up carrying a route's column beside it (FastifyContextConfig.sessionBeside). */
+export type SessionLookupWith = (
+  db: Kysely<Database>,
+  token: string,
+  beside: BesideColumn,
+) => Promise<{ user: SignedInUser; beside: unknown } | undefined>;
 
 export const SESSION_COOKIE = 'joinery_session';
 
@@ -166,7 +180,12 @@ export function addViewFilters(env: nunjucks.Environment): void {
   });
 }
 
-export async function buildHttpServer(context: AppContext, logger: Logger, userForSession: SessionLookup): Promise<FastifyInstance> {
+export async function buildHttpServer(
+  context: AppContext,
+  logger: Logger,
+  userForSession: SessionLookup,
+  userForSessionWith?: SessionLookupWith,
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's own request lines carry the full URL (with search terms): ours do not.
@@ -180,6 +199,7 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
   app.decorate('joinery', context);
   app.decorateRequest('user', undefined);
   app.decorateRequest('sessionToken', undefined);
+  app.decorateRequest('sessionBeside', undefined);
   app.decorateRequest('language', 'en');
   const routeList: Array<{ method: string; url: string }> = [];
   app.decorate('routeList', routeList);
@@ -239,10 +259,21 @@ export async function buildHttpServer(context: AppContext, logger: Logger, userF
     options: { autoescape: true, onConfigure: addViewFilters },
   });
 
-  // Who is signed in: from the session cookie, looked up in the database on every request.
+  // Who is signed in: from the session cookie, looked up in the database on every request (with
+  // the route's first read beside it, when it names one).
   app.addHook('onRequest', async (request) => {
     const token = request.cookies[SESSION_COOKIE];
     if (!token) return;
+    const beside = userForSessionWith ? request.routeOptions.config?.sessionBeside?.(request) : undefined;
+    if (beside) {
+      const found = await userForSessionWith!(context.database.db, token, beside);
+      if (found) {
+        request.user = found.user;
+        request.sessionToken = token;
+        request.sessionBeside = found.beside;
+      }
+      return;
+    }
     const user = await userForSession(context.database.db, token);
     if (user) {
       request.user = user;

@@ -24,7 +24,7 @@ export {
   type CommunicationNeeds,
   type ContactMethod,
 } from './communication-needs.ts';
-export { isInCareTeam, personPagePanels, unansweredCount } from './messages.ts';
+export { isInCareTeam, personPagePanels, personPagePanelsColumn, personPagePanelsFrom, unansweredCount } from './messages.ts';
 export { saveAboutMe } from './about-me.ts';
 export { currentAboutMe } from './about-me.ts';
 // "About me" for the person page's one statement and the person's export.

@@ -27,7 +27,7 @@ import {
   type CommunicationNeeds,
   type NeedsRow,
 } from './communication-needs.ts';
-import { preparedQuery } from '../platform/db.ts';
+import { preparedQuery, type BesideColumn } from '../platform/db.ts';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { notify } from '../notify/index.ts';
 import { practitionerCardOf } from '../network/index.ts';
@@ -100,8 +100,8 @@ export async function isInCareTeam(db: Kysely<Database>, user: SignedInUser, per
 /**
  * What the person page shows beside the record: the person's communication needs (to the person
  * and to practitioners, who may contact them) and whether the person's conversations are with
- * this practitioner. For a practitioner both come from one statement, one round trip instead of
- * two on every page they open; nothing is read for a role that is shown neither.
+ * this practitioner. A practitioner's come from personPagePanelsColumn, carried by the page's
+ * own statement; nothing is read for a role that is shown neither.
  */
 export async function personPagePanels(
   db: Kysely<Database>,
@@ -110,14 +110,56 @@ export async function personPagePanels(
 ): Promise<{ communicationNeeds: CommunicationNeeds | null; inCareTeam: boolean }> {
   if (user.role === 'citizen') return { communicationNeeds: await communicationNeedsOf(db, personId), inCareTeam: false };
   if (user.role !== 'practitioner') return { communicationNeeds: null, inCareTeam: false };
-  const query = db
-    .selectNoFrom([jsonObjectFrom(latestNeeds(db, [personId])).as('needs'), jsonObjectFrom(leadPractitionerQuery(db, personId)).as('lead')])
-    .compile();
-  const row = (
-    await preparedQuery<{ needs: NeedsRow | null; lead: LeadPractitionerRow | null }>(db, 'joinery_person_page_panels', query.sql, [
-      ...query.parameters,
+  const column = panelsColumn(db, personId);
+  const rows = await preparedQuery<{ panels: unknown }>(db, 'joinery_person_page_panels', `select ${column.sql(1)} as panels`, [
+    ...column.values,
+  ]);
+  return personPagePanelsFrom(user, rows[0]?.panels);
+}
+
+// The practitioner's two panels as one statement, compiled once with a stand-in for the person
+// (building and compiling it with Kysely on every page cost more than running it).
+const PANELS_PERSON = '\u0000person';
+let panelsTemplate: { sql: string; parameters: readonly unknown[] } | undefined;
+const panelsSqlFrom = new Map<number, string>();
+
+function panelsColumn(db: Kysely<Database>, personId: string): BesideColumn {
+  const template = (panelsTemplate ??= db
+    .selectNoFrom([
+      jsonObjectFrom(latestNeeds(db, [PANELS_PERSON])).as('needs'),
+      jsonObjectFrom(leadPractitionerQuery(db, PANELS_PERSON)).as('lead'),
     ])
-  )[0];
+    .compile());
+  return {
+    name: 'panels',
+    sql(first) {
+      let text = panelsSqlFrom.get(first);
+      if (text === undefined) {
+        const renumbered = template.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + first - 1}`);
+        text = `(select json_build_object('needs', x.needs, 'lead', x.lead) from (${renumbered}) as x)`;
+        panelsSqlFrom.set(first, text);
+      }
+      return text;
+    },
+    values: template.parameters.map((value) => (value === PANELS_PERSON ? personId : value)),
+  };
+}
+
+/**
+ * A practitioner's panels as a column for the person page's statement to carry, so they cost no
+ * round trip of their own (read back with personPagePanelsFrom); undefined for other roles, whose
+ * panels personPagePanels reads. Like it, it only fetches: the caller holds the page's decision.
+ */
+export function personPagePanelsColumn(db: Kysely<Database>, user: SignedInUser, personId: string): BesideColumn | undefined {
+  return user.role === 'practitioner' ? panelsColumn(db, personId) : undefined;
+}
+
+/** The panels from the column personPagePanelsColumn gave (null when the statement read none). */
+export function personPagePanelsFrom(
+  user: SignedInUser,
+  value: unknown,
+): { communicationNeeds: CommunicationNeeds | null; inCareTeam: boolean } {
+  const row = value as { needs: NeedsRow | null; lead: LeadPractitionerRow | null } | null | undefined;
   return { communicationNeeds: row?.needs ? toNeeds(row.needs) : null, inCareTeam: inCareTeam(user, leadFromRow(row?.lead)) };
 }
 

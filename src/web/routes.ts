@@ -13,7 +13,7 @@ import {
   type RecordAccess,
 } from '../consent/index.ts';
 import type { PersonCostRow } from '../budgets/index.ts';
-import { startBreakGlass } from '../consent/index.ts';
+import { accessFactsBesideSession, startBreakGlass } from '../consent/index.ts';
 import { proxiesOf } from '../consent/index.ts';
 import { buildSharedRecord } from '../people/index.ts';
 import { countAuditEvents } from '../audit/index.ts';
@@ -21,15 +21,25 @@ import { placeSummary, populationByLocality, needsByDeprivation, RESIDENTS_HINT 
 import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
-import { personPagePanels } from '../records/index.ts';
+import { personPagePanels, personPagePanelsColumn, personPagePanelsFrom } from '../records/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { financialYearLabel, formatPounds } from '../budgets/index.ts';
 
+const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 function personIdParam(request: FastifyRequest): string {
   const id = (request.params as { id?: string }).id ?? '';
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(404, 'There is no such person record.');
+  if (!PERSON_ID.test(id)) throw new HttpError(404, 'There is no such person record.');
   return id;
 }
+
+/** The person page's access facts, read by the session look-up's own statement (one round trip fewer a page). */
+const personPageSession = {
+  sessionBeside: (request: FastifyRequest) => {
+    const id = (request.params as { id?: string }).id ?? '';
+    return PERSON_ID.test(id) ? accessFactsBesideSession(id, new Date()) : undefined;
+  },
+};
 
 async function citizenHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: SignedInUser) {
   const db = app.joinery.database.db;
@@ -144,7 +154,7 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
     return reply.redirect(`/people/${encodeURIComponent(user.personId)}`);
   });
 
-  app.get('/people/:id', async (request, reply) => {
+  app.get('/people/:id', { config: personPageSession }, async (request, reply) => {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin', 'data_quality', 'privacy_officer');
     const personId = personIdParam(request);
     const db = app.joinery.database.db;
@@ -178,13 +188,16 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
                 }
                 return visible;
               };
-        const [page, looks, held, { communicationNeeds, inCareTeam }] = await Promise.all([
-          personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost }),
+        // Communication needs are contact details: shown with basic details, to the person and
+        // whoever may contact them. A practitioner's panels ride in the page's own statement.
+        const panels = personPagePanelsColumn(db, user, personId);
+        const [page, looks, held, panelsRead] = await Promise.all([
+          personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost, beside: panels }),
           user.role === 'citizen' ? whoLooked(db, personId, 20, request.language) : Promise.resolve([]),
           user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
-          // Communication needs are contact details: shown with basic details, to the person and whoever may contact them.
-          personPagePanels(db, user, personId),
+          panels ? undefined : personPagePanels(db, user, personId),
         ]);
+        const { communicationNeeds, inCareTeam } = panelsRead ?? personPagePanelsFrom(user, page?.beside);
         if (!page) return { page, looks, held, communicationNeeds, inCareTeam, view: undefined };
         const view = buildSharedRecord(access.byCategory, user.organisationId, {
           needs: page.needs,
@@ -207,6 +220,7 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
           return shown;
         },
       },
+      request.sessionBeside,
     );
     const demographics = access.byCategory.demographics;
     // Refusals look the same whether or not the person exists, so ids cannot be probed.
