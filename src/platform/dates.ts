@@ -25,7 +25,25 @@ export function writtenDay(isoDay: string, language: Language = 'en'): string {
     : isoDay;
 }
 
+// Since 1848 the UK's clocks have been a whole number of hours off UTC, so every instant of one
+// UTC hour falls on the same UK day: the words are kept per hour (a long page writes hundreds of
+// dates, most of them days it wrote before), and formatted afresh before then. Bounded.
+const HOUR = 3_600_000;
+const WHOLE_HOURS_SINCE = Date.UTC(1848, 0, 1);
+const writtenByHour: Record<Language, Map<number, string>> = { en: new Map(), cy: new Map() };
+
 /** "7 November 2026" ("7 Tachwedd 2026" in Welsh): the day an instant fell on in the UK. */
 export function writtenDate(at: Date, language: Language = 'en'): string {
-  return (londonDay[language] ?? londonDay.en).format(at);
+  const formatter = londonDay[language] ?? londonDay.en;
+  const time = at.getTime();
+  const cache = writtenByHour[language];
+  if (!(time >= WHOLE_HOURS_SINCE) || cache === undefined) return formatter.format(at);
+  const hour = Math.floor(time / HOUR);
+  let words = cache.get(hour);
+  if (words === undefined) {
+    words = formatter.format(at);
+    if (cache.size >= 50_000) cache.clear();
+    cache.set(hour, words);
+  }
+  return words;
 }

@@ -2,7 +2,22 @@
 // (searches hold names), no cookies, no user names; only ids, routes and status codes.
 import pino, { type Logger } from 'pino';
 
+// How long a line may wait to go out with others.
+const FLUSH_EVERY_MS = 100;
+
 export function createLogger(level: string): Logger {
+  // Written asynchronously and together: lines wait until 4 KB have gathered or a tenth of a
+  // second has passed, then go out in one write. One system call per request line cost about
+  // 7% of a person page's server time, written as each came. pino flushes what is left when
+  // the process exits.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // Closed: there is nothing more to write.
+    }
+  }, FLUSH_EVERY_MS).unref();
   return pino(
     {
       level,
@@ -10,10 +25,7 @@ export function createLogger(level: string): Logger {
       base: { service: 'joinery', pid: process.pid },
       redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'], remove: true },
     },
-    // Written asynchronously: lines logged while a write is under way go out together in the
-    // next, instead of one blocking system call per request line (about 7% of a page's
-    // server time under load). pino flushes what is left when the process exits.
-    pino.destination({ dest: 1, sync: false }),
+    destination,
   );
 }
 

@@ -57,15 +57,22 @@ export function translatorsFrom(resources: Record<Language, Catalogue>): {
       // A message without values never changes (the catalogues are fixed once loaded), and a
       // page asks for dozens: kept after the first time, as i18next's look-up, fallback and
       // interpolation cost more than the rest of rendering them. Bounded, as keys are.
+      // So is one whose only value is the words to show when the key has no message (a code's
+      // label: { defaultValue: 'Housing advice' }), kept by key and those words.
       const plain = new Map<string, string>();
       return [
         language,
         (key: string, values?: Record<string, unknown>) => {
-          if (values !== undefined) return String(t(key, values as never));
-          let message = plain.get(key);
+          let cacheKey = key;
+          if (values !== undefined) {
+            const defaultOnly = typeof values.defaultValue === 'string' && Object.keys(values).length === 1;
+            if (!defaultOnly) return String(t(key, values as never));
+            cacheKey = `${key}\u0000${values.defaultValue as string}`;
+          }
+          let message = plain.get(cacheKey);
           if (message === undefined) {
-            message = String(t(key));
-            if (plain.size < 20_000) plain.set(key, message);
+            message = String(values === undefined ? t(key) : t(key, values as never));
+            if (plain.size < 20_000) plain.set(cacheKey, message);
           }
           return message;
         },
