@@ -5,6 +5,9 @@
 // same ledger. Everything goes through the ledger's own posting code.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { homesOfPeople, latestEventDay } from '../people/index.ts';
+import { organisationRecords, serviceRecords } from '../network/index.ts';
+import { localitiesOfSmallAreas, placeName } from '../place/index.ts';
 import { ensureAccounts, postTransactions, type AccountInput, type PostingInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, personalBudgetAccount, spendAccount, type TargetKind } from './accounts.ts';
 import { recordApprovedChanges, type ChangeInput } from './funds.ts';
@@ -69,9 +72,7 @@ export interface BudgetSeedSummary {
 export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSummary> {
   const started = performance.now();
   if (await db.selectFrom('funds').select('id').limit(1).executeTakeFirst()) throw new Error('budgets are already loaded');
-  const latest = (
-    await sql<{ d: string | null }>`select (max(at) at time zone 'Europe/London')::date::text as d from person_events`.execute(db)
-  ).rows[0]?.d;
+  const latest = await latestEventDay(db);
   if (!latest) throw new Error('load a place before its budgets');
   const asOf = latest;
   const currentYear = financialYearOf(asOf);
@@ -80,12 +81,12 @@ export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSumma
   const years = [firstYear, currentYear];
 
   // Partners and funds.
-  const orgs = await db.selectFrom('organisations').select(['id', 'name', 'kind']).orderBy('id').execute();
+  const orgs = (await organisationRecords(db)).map((o) => ({ id: o.id, name: o.name, kind: o.kind }));
   const firstOf = (kind: string) => orgs.find((o) => o.kind === kind);
   const council = firstOf('council_adult_social_care');
   const association = firstOf('housing_association');
   const charity = firstOf('charity');
-  const place = (await db.selectFrom('places').select('name').executeTakeFirst())?.name ?? 'the place';
+  const place = (await placeName(db)) ?? 'the place';
   const partners = [
     { id: 'icb', name: `NHS ${place} Integrated Care Board`, kind: 'nhs', organisation_id: null, share: 0.46 },
     { id: 'council', name: `${place} Council`, kind: 'local_authority', organisation_id: council?.id ?? null, share: 0.38 },
@@ -128,9 +129,8 @@ export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSumma
   ];
 
   // Each organisation's first service is where its spend is recorded.
-  const services = await db.selectFrom('services').select(['id', 'organisation_id']).orderBy('id').execute();
   const serviceOf = new Map<string, string>();
-  for (const s of services) if (!serviceOf.has(s.organisation_id)) serviceOf.set(s.organisation_id, s.id);
+  for (const s of (await serviceRecords(db)).values()) if (!serviceOf.has(s.organisationId)) serviceOf.set(s.organisationId, s.id);
 
   const events = (
     await sql<EventRow>`
@@ -396,14 +396,11 @@ export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSumma
   }
   // The demo citizen manages a personal budget whatever their story, so the portal has one to show.
   if (citizen && !citizenHasBudget) {
-    const where = (
-      await sql<{
-        household_id: string | null;
-        locality_id: string | null;
-      }>`select p.household_id, a.locality_id from persons p left join households h on h.id = p.household_id left join small_areas a on a.id = h.small_area_id where p.id = ${citizen}`.execute(
-        db,
-      )
-    ).rows[0];
+    const home = (await homesOfPeople(db, [citizen])).get(citizen);
+    const where = home && {
+      household_id: home.householdId,
+      locality_id: home.smallAreaId ? ((await localitiesOfSmallAreas(db, [home.smallAreaId])).get(home.smallAreaId) ?? null) : null,
+    };
     const months: string[] = [];
     for (let k = 0; k < 24; k++) {
       const m = addMonths(`${currentYear}-04-01`, k).slice(0, 7);

@@ -68,6 +68,8 @@ export {
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
 // Current needs and events of a person, and households, counted inside another module's aggregate (place's figures).
 export { currentNeedCountOf, eventCountOf, hasCurrentNeedOf, householdCount } from './lookups.ts';
+// When the place's latest event happened: the demo seeds date their own records from it.
+export { latestEventAt, latestEventDay } from './lookups.ts';
 // Every need and event of a person with the organisation's name (the person's own copy of their record).
 export { eventHistoryOf, needHistoryOf, type EventHistoryRow, type NeedHistoryRow } from './history.ts';
 // A household with its members and addresses, and relationships among some people (the household page).

@@ -183,3 +183,17 @@ export function eventCountOf(ref: string, types: readonly string[]): RawBuilder<
 
 /** Kysely: how many households the place holds. */
 export const householdCount = sql<number>`(select count(*) from households)`;
+
+/** When the latest event of anyone's happened (null when none): demo seeds anchor their own dates on it. */
+export async function latestEventAt(db: Kysely<Database>): Promise<Date | null> {
+  const at = (await sql<{ at: Date | null }>`select max(at) as at from person_events`.execute(db)).rows[0]?.at;
+  return at ? new Date(at) : null;
+}
+
+/** The UK day (YYYY-MM-DD) of the latest event of anyone's, or null when none. */
+export async function latestEventDay(db: Kysely<Database>): Promise<string | null> {
+  return (
+    (await sql<{ d: string | null }>`select (max(at) at time zone 'Europe/London')::date::text as d from person_events`.execute(db)).rows[0]
+      ?.d ?? null
+  );
+}

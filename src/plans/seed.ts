@@ -4,6 +4,8 @@
 // set-based, anchored on the place's own latest event date rather than the wall clock.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { latestEventAt } from '../people/index.ts';
+import { organisationRecords } from '../network/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { seedDirectives, seedRelationships } from '../consent/index.ts';
 import { activeFramework, ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';
@@ -225,15 +227,14 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
   await ensurePlansDefaults(db);
   const already = await db.selectFrom('model_enrolments').select('id').limit(1).executeTakeFirst();
   if (already) return { enrolments: 0, plans: 0, responses: 0, seconds: 0 };
-  const anchorRow = await sql<{ at: Date | null }>`select max(at) as at from person_events`.execute(db);
-  const anchor = anchorRow.rows[0]?.at ? new Date(anchorRow.rows[0].at) : new Date('2026-10-31T12:00:00Z');
+  const anchor = (await latestEventAt(db)) ?? new Date('2026-10-31T12:00:00Z');
   const models = await loadOperatingModels(db);
   const questionnaires = new Map<string, Questionnaire>();
   for (const id of ['md-assessment', 'children-needs-screen', 'ons4-wellbeing', 'carers-assessment']) {
     const q = await loadQuestionnaire(db, id);
     if (q) questionnaires.set(id, q);
   }
-  const organisations = await db.selectFrom('organisations').select(['id', 'kind', 'name']).orderBy('id').execute();
+  const organisations = (await organisationRecords(db)).map((o) => ({ id: o.id, kind: o.kind, name: o.name }));
   const taken = new Set<string>();
 
   const enrolments: Array<Database['model_enrolments'] & { id: string }> = [];

@@ -3,6 +3,7 @@
 // with onward routes and the flow charts have real waits. A few thousand rows, bulk inserted.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { servicesWithOrganisation } from '../network/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { streamFor, type Rng } from '../synth/index.ts';
 import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';
@@ -146,9 +147,9 @@ export async function seedDemoReferrals(
   const rng = streamFor(seed, 0x4e7e4a1);
   const services = (
     await sql<Svc>`
-    select s.id, s.name, s.organisation_id, o.name as organisation, s.team_id, s.needs, s.acknowledge_within_days as ack, s.first_contact_within_days as fc,
-           o.kind, s.min_age, s.max_age
-    from services s join organisations o on o.id = s.organisation_id order by s.id`.execute(db)
+    select s.id, s.name, s.organisation_id, s.organisation_name as organisation, s.team_id, s.needs, s.acknowledge_within_days as ack, s.first_contact_within_days as fc,
+           s.organisation_kind as kind, s.min_age, s.max_age
+    from ${servicesWithOrganisation} s order by s.id`.execute(db)
   ).rows;
   if (services.length === 0) return { referrals: 0, journeys: 0 };
   const pracs = (
