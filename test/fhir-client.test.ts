@@ -543,6 +543,15 @@ describe('Bulk Data $export, system history and SMART scopes through fhir-kit-cl
       ['Observation'],
     );
     await assert.rejects(client.request('_history?_at=2026-01-01'), refused(400));
+    const statement = (await client.capabilityStatement()) as unknown as Resource & {
+      rest: Array<{ interaction?: Array<{ code: string }>; documentation?: string }>;
+    };
+    assert.ok(
+      statement.rest[0]!.interaction?.some((i) => i.code === 'history-system'),
+      'the CapabilityStatement offers system history',
+    );
+    assert.match(statement.rest[0]!.documentation!, /_typeFilter/);
+    assert.deepEqual(validateFhir(statement), []);
     await assert.rejects(client.request('_history?_type=Spaceship'), refused(404));
     await assert.rejects(client.request('_history?_cursor=99999999999999999999~Patient~x~1'), refused(400), 'a cursor out of range');
   });
