@@ -12,6 +12,8 @@ import { compileRule, parseRuleDefinition, type RuleDefinition } from './rules.t
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
 import { protectCells, type Sum } from '../platform/disclosure.ts';
 import { caseFindingObjectionsFor, caseFindingObjectors } from '../consent/index.ts';
+import { agenciesHoldingPersonSql } from '../linkage/index.ts';
+import { firstTeamIdOf, organisationNameOf, teamNameOf } from '../network/index.ts';
 
 export interface RuleRunResult {
   ruleId: string;
@@ -75,10 +77,10 @@ export async function runCaseFinding(
         select ${runId}, ${rule.id}, m.person_id, ${pseudonymSql(key, sql`m.person_id`)}, a.organisation_id, a.team_id, m.facts, ${new Date()}
         from (${compileRule(rule.definition, asOf)}) m
         left join lateral (
-          select o.id as organisation_id, (select min(t.id) from teams t where t.organisation_id = o.id) as team_id
-          from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
-          where l.person_id = m.person_id and l.superseded_at is null and o.kind = any(${kinds}::text[])
-          order by array_position(${kinds}::text[], o.kind), o.id limit 1
+          select h.organisation_id, ${firstTeamIdOf(sql.ref('h.organisation_id'))} as team_id
+          from (${sql.raw(agenciesHoldingPersonSql('m.person_id'))}) h
+          where h.kind = any(${kinds}::text[])
+          order by array_position(${kinds}::text[], h.kind), h.organisation_id limit 1
         ) a on true
         where not exists (select 1 from insight_worklist w where w.rule_id = ${rule.id} and w.person_id = m.person_id and w.status <> 'open')
           and not (m.person_id = any(${objectors}::text[]))`.execute(trx);
@@ -126,8 +128,6 @@ export async function worklistFor(
   let q = db
     .selectFrom('insight_worklist as w')
     .innerJoin('insight_rules as r', 'r.id', 'w.rule_id')
-    .leftJoin('organisations as o', 'o.id', 'w.organisation_id')
-    .leftJoin('teams as t', 't.id', 'w.team_id')
     .select([
       'w.id',
       'w.rule_id',
@@ -136,8 +136,8 @@ export async function worklistFor(
       'w.pkey',
       'w.facts',
       'w.found_at',
-      'o.name as organisation',
-      't.name as team',
+      organisationNameOf('w.organisation_id').as('organisation'),
+      teamNameOf('w.team_id').as('team'),
       'w.status',
     ])
     .where('w.organisation_id', '=', scope.organisationId)
@@ -190,10 +190,12 @@ export async function worklistSummary(
   const rules = await sql<{ id: string; name: string; description: string; open: number }>`
     select r.id, r.name, r.description, count(w.id) filter (where w.status = 'open')::int as open
     from insight_rules r left join insight_worklist w on w.rule_id = r.id where r.active group by r.id order by r.id`.execute(db);
+  const organisationName = organisationNameOf('w.organisation_id');
+  const teamName = teamNameOf('w.team_id');
   const byTeam = await sql<{ rule_id: string; organisation: string; team: string | null; open: number }>`
-    select w.rule_id, coalesce(o.name, 'No team holds a record') as organisation, t.name as team, count(*)::int as open
-    from insight_worklist w left join organisations o on o.id = w.organisation_id left join teams t on t.id = w.team_id
-    where w.status = 'open' group by w.rule_id, w.organisation_id, o.name, w.team_id, t.name order by w.rule_id, o.name, t.name`.execute(
+    select w.rule_id, coalesce(${organisationName}, 'No team holds a record') as organisation, ${teamName} as team, count(*)::int as open
+    from insight_worklist w
+    where w.status = 'open' group by w.rule_id, w.organisation_id, w.team_id order by w.rule_id, ${organisationName}, ${teamName}`.execute(
     db,
   );
   const last = await db.selectFrom('insight_runs').select(['finished_at', 'seconds']).orderBy('id', 'desc').limit(1).executeTakeFirst();

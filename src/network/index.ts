@@ -29,6 +29,7 @@ export {
 export {
   activePractitioners,
   createIntegratedTeam,
+  firstTeamIdOf,
   integratedTeams,
   practitionersOf,
   practitionerStanding,

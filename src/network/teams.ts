@@ -3,7 +3,7 @@
 // consent module's). Functions that run a query, and SQL text fragments for the access decision
 // to embed in its one statement, so no other module reads the teams table itself.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
@@ -117,4 +117,9 @@ export async function practitionersOf(
     .orderBy('id')
     .execute();
   return rows.map((r) => ({ id: r.id, givenName: r.given_name, familyName: r.family_name, role: r.role }));
+}
+
+/** Kysely: the organisation's first team (lowest id; null when it has none), the organisation an SQL expression. */
+export function firstTeamIdOf(organisation: RawBuilder<unknown>): RawBuilder<string | null> {
+  return sql<string | null>`(select min(t.id) from teams t where t.organisation_id = ${organisation})`;
 }
