@@ -1,6 +1,9 @@
 // FHIR Bulk Data $export (HL7 Bulk Data Access IG v2): kick-off at /fhir/$export (system),
 // /fhir/Patient/$export (every Patient compartment) and /fhir/Group/<household>/$export (the
-// household's members), status polling, the manifest, NDJSON downloads and cancellation.
+// household's members), by GET or by POST with a Parameters body, with _type, _since and
+// _typeFilter (searches each exported row must match one of); status polling, the manifest,
+// NDJSON downloads and cancellation. A SMART app's export is narrowed to the types its scopes
+// read, and to the launch patient under a patient/ scope (smart-guard.ts).
 //
 // The rule for bulk: an export is a read of every resource in it by the account that asked, for
 // the same purpose, through the same access decision (action 'export', each person decided and

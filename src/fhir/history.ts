@@ -1,7 +1,8 @@
-// _history and vread of earlier versions. Every version a FHIR write makes is kept (fhir_history):
-// the row Joinery's tables give for the resource once the write is done, and its stored copy of
-// what was sent; before an update, the version it replaces is kept again as it last stood, so a
-// resource made outside the API (the web pages, an import) has its first version too. Reading a
+// _history (instance, type and system) and vread of earlier versions. Every version a FHIR
+// write makes is kept (fhir_history): the row Joinery's tables give for the resource once the
+// write is done, and its stored copy of what was sent; before an update, the version it replaces
+// is kept again as it last stood, so a resource made outside the API (the web pages, an import)
+// has its first version too. Reading a
 // version asks the access decision as it stands now, about that version's own person, category
 // and organisations, and only for a resource the reader may see now: a withdrawn consent closes
 // the history as it closes the read. Versions made outside the API (the web pages do not make

@@ -3,9 +3,11 @@
 // request's type and interaction must be in a granted scope (else 403), and where only a patient/
 // scope allows it, the request is confined to the launch patient (ctx.confinedTo, which the
 // engine applies to every row before any access decision, and a search is narrowed to that
-// patient so its pages fill). Interactions this guard does not know are refused to SMART tokens,
-// so an interaction added to the API later is closed to apps until it is mapped here. Every app
-// request, allowed or refused, goes on the audit trail naming the app.
+// patient so its pages fill). History, $everything and $export give only the types the scopes
+// read (narrowed with _type), under a patient/ scope only the launch patient's. Interactions this
+// guard does not know are refused to SMART tokens, so an interaction added to the API later is
+// closed to apps until it is mapped here. Every app request, allowed or refused, goes on the
+// audit trail naming the app.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import type { SignedInUser } from '../auth/index.ts';
