@@ -39,6 +39,11 @@ export function bestValues(records: readonly SourceFields[]): {
   address: string | null;
 } {
   const mode = (field: string, accept: (value: string) => string | null = (v) => v): string | null => {
+    if (records.length === 1) {
+      // One record (a new person made from the record that arrived): its own value, without a count.
+      const raw = records[0]![field];
+      return typeof raw === 'string' && raw.trim() !== '' ? accept(raw.trim()) : null;
+    }
     const counts = new Map<string, number>();
     for (const record of records) {
       const raw = record[field];

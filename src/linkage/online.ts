@@ -486,7 +486,12 @@ function blockKeysOf(index: LinkageIndex, record: PreparedRecord, numbers: Int32
       }
       let number: number | undefined;
       const paired = index.rules.paired[rule]![part]!;
-      if (paired >= 0) {
+      const transform = parts[part]![1];
+      if (transform === 'value') {
+        // The part is the value itself: its value number serves as its part number (one number
+        // per distinct value either way), so no map of key strings is kept or looked up for it.
+        number = valueNumber < 0 || valueNumber >= PART_RANGE ? undefined : record.values[slot]!.value === '' ? -1 : valueNumber;
+      } else if (paired >= 0) {
         // A part reading two fields (names in either order) is reduced per record.
         const reduced = transformValue(record.values[slot]!, parts[part]![1], record.values[paired]);
         number = reduced ? partNumber(index, rule, part, reduced, create) : -1;
