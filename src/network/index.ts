@@ -56,6 +56,7 @@ export {
   servicesByIds,
   servicesOfOrganisations,
   servicesWithOrganisation,
+  practitionersWithOrganisationTable,
   servicesWithOrganisationSql,
   organisationPhoneOf,
   serviceNamed,

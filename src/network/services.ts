@@ -197,6 +197,18 @@ export const servicesWithOrganisation = sql<{
   organisation_kind: string;
 }>`${sql.raw(servicesWithOrganisationSql)}`;
 
+/** Kysely: every practitioner (all their columns) with their organisation's name and kind, as a table to join or select from. */
+export const practitionersWithOrganisationTable = sql<{
+  id: string;
+  given_name: string;
+  family_name: string;
+  organisation_id: string;
+  team_id: string;
+  role: string;
+  organisation_name: string;
+  organisation_kind: string;
+}>`(select p.*, o.name as organisation_name, o.kind as organisation_kind from practitioners p join organisations o on o.id = p.organisation_id)`;
+
 /** Kysely: the name of the team whose id is in column `ref`. */
 export function teamNameOf(ref: string): RawBuilder<string> {
   return sql<string>`(select t.name from teams t where t.id = ${sql.ref(ref)})`;

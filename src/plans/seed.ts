@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { latestEventAt } from '../people/index.ts';
-import { organisationRecords } from '../network/index.ts';
+import { organisationNameOf, organisationRecords, practitionersWithOrganisationTable } from '../network/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { seedDirectives, seedRelationships } from '../consent/index.ts';
 import { activeFramework, ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';
@@ -294,9 +294,9 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     for (const r of chosen) taken.add(r.id);
     const leads = (
       await sql<{ id: string; organisation_id: string; team_id: string }>`
-      select pr.id, pr.organisation_id, pr.team_id from practitioners pr join organisations o on o.id = pr.organisation_id
-      where o.kind = any(${c.lead.organisationKinds}::text[]) and pr.role = any(${c.lead.practitionerRoles}::text[])
-      order by array_position(${c.lead.organisationKinds}::text[], o.kind), pr.id limit 3`.execute(db)
+      select pr.id, pr.organisation_id, pr.team_id from ${practitionersWithOrganisationTable} pr
+      where pr.organisation_kind = any(${c.lead.organisationKinds}::text[]) and pr.role = any(${c.lead.practitionerRoles}::text[])
+      order by array_position(${c.lead.organisationKinds}::text[], pr.organisation_kind), pr.id limit 3`.execute(db)
     ).rows;
     if (leads.length === 0) continue;
     const ids = chosen.map((r) => r.id);
@@ -311,8 +311,8 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
             .execute()
         : Promise.resolve([]),
       sql<{ person_id: string; organisation_id: string; organisation: string; at: Date; value: number }>`
-        select distinct on (e.person_id) e.person_id, e.organisation_id, o.name as organisation, e.at, e.value
-        from person_events e join organisations o on o.id = e.organisation_id
+        select distinct on (e.person_id) e.person_id, e.organisation_id, ${organisationNameOf('e.organisation_id')} as organisation, e.at, e.value
+        from person_events e
         where e.person_id = any(${ids}::text[]) and e.type = 'school_attendance_term' order by e.person_id, e.at desc`.execute(db),
     ]);
     // Everyone a plan may name (household members too) who already holds a sharing choice: the

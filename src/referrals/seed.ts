@@ -3,7 +3,7 @@
 // with onward routes and the flow charts have real waits. A few thousand rows, bulk inserted.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { servicesWithOrganisation } from '../network/index.ts';
+import { practitionersWithOrganisationTable, servicesWithOrganisation } from '../network/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { streamFor, type Rng } from '../synth/index.ts';
 import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';
@@ -153,8 +153,8 @@ export async function seedDemoReferrals(
   ).rows;
   if (services.length === 0) return { referrals: 0, journeys: 0 };
   const pracs = (
-    await sql<Prac>`select p.id, p.organisation_id, p.team_id, p.given_name || ' ' || p.family_name || ', ' || o.name as label
-    from practitioners p join organisations o on o.id = p.organisation_id order by p.id`.execute(db)
+    await sql<Prac>`select p.id, p.organisation_id, p.team_id, p.given_name || ' ' || p.family_name || ', ' || p.organisation_name as label
+    from ${practitionersWithOrganisationTable} p order by p.id`.execute(db)
   ).rows;
   const pracsByOrg = new Map<string, Prac[]>();
   for (const p of pracs) pracsByOrg.set(p.organisation_id, [...(pracsByOrg.get(p.organisation_id) ?? []), p]);
