@@ -299,3 +299,18 @@ export async function lawfulBasesOf(db: Kysely<Database>, personId: string): Pro
     since: r.valid_from,
   }));
 }
+
+/** Of these people, those who have ever recorded a sharing choice (current or withdrawn): demo seeds record the consent form only for people with none. */
+export async function peopleWithDirectives(
+  db: Kysely<Database> | Transaction<Database>,
+  personIds: readonly string[],
+): Promise<Set<string>> {
+  if (personIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('consent_directives')
+    .select('person_id')
+    .distinct()
+    .where('person_id', 'in', [...new Set(personIds)])
+    .execute();
+  return new Set(rows.map((r) => r.person_id));
+}

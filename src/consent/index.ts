@@ -56,6 +56,7 @@ export {
 export {
   DirectiveInputError,
   parseDirectiveForm,
+  peopleWithDirectives,
   recordDirective,
   seedDirectives,
   withdrawDirective,

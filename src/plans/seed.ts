@@ -7,7 +7,7 @@ import type { Database } from '../schema.ts';
 import { latestEventAt } from '../people/index.ts';
 import { organisationNameOf, organisationRecords, practitionersWithOrganisationTable } from '../network/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
-import { seedDirectives, seedRelationships } from '../consent/index.ts';
+import { peopleWithDirectives, seedDirectives, seedRelationships } from '../consent/index.ts';
 import { activeFramework, ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';
 import { addMonths } from './models.ts';
 import { buildResponse, scoreResponse, type Answers, type Questionnaire } from './questionnaire.ts';
@@ -317,14 +317,8 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     ]);
     // Everyone a plan may name (household members too) who already holds a sharing choice: the
     // consent form on joining is recorded only for people with none, so nobody holds it twice.
-    const directivesHeld = await db
-      .selectFrom('consent_directives')
-      .select('person_id')
-      .distinct()
-      .where('person_id', 'in', [...new Set([...ids, ...householdPeople.map((p) => p.id)])])
-      .execute();
+    const hasDirective = await peopleWithDirectives(db, [...ids, ...householdPeople.map((p) => p.id)]);
     const schoolOf = new Map(schools.rows.map((s) => [s.person_id, s]));
-    const hasDirective = new Set(directivesHeld.map((d) => d.person_id));
     const byHousehold = new Map<string, string[]>();
     for (const p of householdPeople)
       if (p.household_id) (byHousehold.get(p.household_id) ?? byHousehold.set(p.household_id, []).get(p.household_id)!).push(p.id);
