@@ -9,7 +9,7 @@ import { activeFramework } from '../plans/index.ts';
 import { isSmall, protectCells, roundToFive, suppressTable, type Sum } from '../platform/disclosure.ts';
 import { ageBands, type Dimension } from './refresh.ts';
 import { multipleDisadvantageGroups, needCodes, serviceGroups, groupBit, humanise } from './groups.ts';
-import { ukDate } from '../referrals/index.ts';
+import { referralFlowByService, referralsSentByMonth, ukDate } from '../referrals/index.ts';
 import { serviceRecords, servicesWithOrganisation } from '../network/index.ts';
 import { localitiesByName, localitiesOfSmallAreas, smallAreasByDeprivation } from '../place/index.ts';
 import { changeInstruments, isShareMeasure } from './felt.ts';
@@ -384,17 +384,8 @@ export async function demandAndCapacity(
       within: number;
     }>`
     select s.id, s.name as service, s.organisation_name as organisation, s.capacity_per_month * 12 as capacity, s.first_contact_within_days as target, s.needs,
-      count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months')::int as referrals_in,
-      count(r.id) filter (where r.status in ('sent', 'received', 'accepted'))::int as waiting,
-      count(r.id) filter (where r.accepted_at > ${asOf}::timestamptz - interval '12 months')::int as accepted,
-      count(r.id) filter (where r.status = 'completed' and r.closed_at > ${asOf}::timestamptz - interval '12 months')::int as completed,
-      count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months' and r.status not in ('cancelled', 'declined')
-        and (r.first_contact_at is not null or r.first_contact_due < ${today}))::int as measured,
-      count(r.id) filter (where r.sent_at > ${asOf}::timestamptz - interval '12 months' and r.status not in ('cancelled', 'declined')
-        and r.first_contact_at is not null and (r.first_contact_at at time zone 'Europe/London')::date <= r.first_contact_due)::int as within
-    from ${servicesWithOrganisation} s left join referrals r on r.service_id = s.id
-    group by s.id, s.name, s.organisation_name, s.capacity_per_month, s.first_contact_within_days, s.needs
-    having count(r.id) > 0
+      f.referrals_in, f.waiting, f.accepted, f.completed, f.measured, f.within
+    from ${servicesWithOrganisation} s join ${referralFlowByService(asOf, today)} f on f.service_id = s.id
     order by s.name, s.organisation_name`.execute(db)
   ).rows;
   const col = (pick: (r: (typeof rows)[number]) => number) => suppressTable(rows.map((r) => Number(pick(r))));
@@ -470,13 +461,7 @@ export async function demandByMonth(
 ): Promise<{ months: MonthDemand[]; total: number | null; capacityPerMonth: number }> {
   const months = lastTwelveMonths(asOf);
   const from = `${months[0]}-01`;
-  const counts = (
-    await sql<{ month: string; n: number }>`
-    select to_char(r.sent_at at time zone 'Europe/London', 'YYYY-MM') as month, count(*)::int as n
-    from referrals r
-    where (r.sent_at at time zone 'Europe/London')::date >= ${from}::date and ${serviceId === null ? sql`true` : sql`r.service_id = ${serviceId}`}
-    group by 1`.execute(db)
-  ).rows;
+  const counts = await referralsSentByMonth(db, from, serviceId);
   const capacity = [...(await serviceRecords(db, serviceId === null ? undefined : [serviceId])).values()].reduce(
     (sum, s) => sum + s.capacityPerMonth,
     0,

@@ -24,3 +24,5 @@ export {
 export { referralHistories, referralsAboutPerson } from './person-export.ts';
 // Duty cover: a team's unassigned referrals, and a colleague picking one up.
 export { pickUpReferral, unassignedReferralsForTeam, type TeamReferral } from './team-work.ts';
+// Referral flow as counts per service and per month, for insight's demand and capacity view.
+export { referralFlowByService, referralsSentByMonth, type ServiceFlowRow } from './demand.ts';
