@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
+import { organisationById, teamById } from '../network/index.ts';
 import { organisationCaseload, type CaseloadPage } from '../people/index.ts';
 import { teamInbox, ukDate, type TeamInbox } from '../referrals/index.ts';
 import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/index.ts';
@@ -56,13 +57,13 @@ export async function practitionerHome(
 ): Promise<PractitionerHome> {
   const organisationId = user.organisationId!;
   const [organisation, inbox, plansDue, caseload, unansweredMessages] = await Promise.all([
-    db.selectFrom('organisations').select(['name', 'kind']).where('id', '=', organisationId).executeTakeFirst(),
+    organisationById(db, organisationId).then((o) => (o ? { name: o.name, kind: o.kind } : undefined)),
     user.teamId ? teamInbox(db, user.teamId, now) : Promise.resolve(null),
     plansDueForReview(db, user, ukDate(now)),
     organisationCaseload(db, organisationId, { page: query.page, perPage: CASELOAD_PER_PAGE, query: query.q }),
     unansweredCount(db, user),
   ]);
-  const team = inbox ? await db.selectFrom('teams').select('name').where('id', '=', inbox.teamId).executeTakeFirst() : undefined;
+  const team = inbox ? await teamById(db, inbox.teamId) : undefined;
   // Names on a worklist are a read of each person's basic details: the decision for the page shown, all on the audit record.
   const access =
     caseload.rows.length === 0
