@@ -18,7 +18,15 @@ import {
   type OrganisationItem,
   type ServiceItem,
 } from '../directory/index.ts';
-import { createPractitioner, setRole, updatePractitioner, type PractitionerInput, type RoleInput } from '../network/index.ts';
+import {
+  createPractitioner,
+  organisationById,
+  practitionersByIds,
+  setRole,
+  updatePractitioner,
+  type PractitionerInput,
+  type RoleInput,
+} from '../network/index.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';
@@ -153,8 +161,7 @@ async function outsideThePlace(ctx: FhirContext, resource: Resource): Promise<st
     const manager = resource.managingOrganization?.reference;
     if (manager) {
       const id = referenceId(manager, 'Organization');
-      if (!(await ctx.db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst()))
-        return 'managed by an organisation the directory does not hold';
+      if (!(await organisationById(ctx.db, id))) return 'managed by an organisation the directory does not hold';
     }
   }
   return undefined;
@@ -284,7 +291,7 @@ async function createPractitionerRole(ctx: FhirContext, resource: Resource): Pro
     throw invalid('PractitionerRole.practitioner must reference the Practitioner (made first with POST Practitioner)');
   const id = referenceId(role.practitioner.reference, 'Practitioner');
   // The role of someone who is not on the network's staff: kept as received.
-  if (!(await ctx.db.selectFrom('practitioners').select('id').where('id', '=', id).executeTakeFirst())) {
+  if (!(await practitionersByIds(ctx.db, [id])).has(id)) {
     const result = await createWhole(ctx, 'PractitionerRole', role, null);
     await auditAdminWrite(ctx, `kept PractitionerRole/${result.id} from outside the network`);
     return result;

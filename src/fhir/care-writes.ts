@@ -33,6 +33,7 @@ import {
 } from '../plans/index.ts';
 import { DirectiveInputError, parseDirectiveForm, recordDirective, withdrawDirective } from '../consent/index.ts';
 import { addToNetwork, endNetworkMembership, NetworkInputError } from '../records/index.ts';
+import { peopleByIds } from '../people/index.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { referenceId } from './params.ts';
@@ -148,8 +149,8 @@ async function createCarePlan(ctx: FhirContext, resource: Resource): Promise<Wri
   if (plan.intent !== 'plan') throw unprocessable('a shared plan has intent "plan"');
   if (plan.goal?.length)
     throw unprocessable('add goals as Goal resources once the plan exists (extension urn:joinery:extension:care-plan names the plan)');
-  const person = await ctx.db.selectFrom('persons').select('id').where('id', '=', personId).executeTakeFirst();
-  if (!person) throw new FhirError(404, 'not-found', `Patient/${personId} is not known here, or you may not see it`);
+  if ((await peopleByIds(ctx.db, [personId])).length === 0)
+    throw new FhirError(404, 'not-found', `Patient/${personId} is not known here, or you may not see it`);
   const enrolment = await ctx.db
     .selectFrom('model_enrolments')
     .select(['id', 'model_id'])

@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import type { Category } from '../consent/index.ts';
+import { remainingPersonId } from '../people/index.ts';
 import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
@@ -24,9 +25,7 @@ type Json = Record<string, unknown>;
 
 /** The person a reference names, following a merge to the record that remains; undefined if unknown. */
 async function personOf(db: Kysely<Database>, reference: string): Promise<string | undefined> {
-  const id = referenceId(reference, 'Patient');
-  const row = await sql<{ id: string }>`select coalesce(merged_into, id) as id from persons where id = ${id}`.execute(db);
-  return row.rows[0]?.id;
+  return remainingPersonId(db, referenceId(reference, 'Patient'));
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { Group, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { createHousehold, setHouseholdMembers, type MoveResult } from '../people/index.ts';
 import { endProxiesWithRelationship } from '../consent/index.ts';
-import { endRelationship, isRelationshipType, recordRelationship, type RelationshipKey } from '../people/index.ts';
+import { endRelationship, isRelationshipType, peopleByIds, recordRelationship, type RelationshipKey } from '../people/index.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, notFound, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';
@@ -18,7 +18,7 @@ const unprocessable = (message: string) => new FhirError(422, 'business-rule', m
 
 /** Both must exist (else a 404 that does not say which), then the actor must be allowed to change each one's details (audited). */
 async function requireFamilyWrite(ctx: FhirContext, personIds: string[], what: string): Promise<void> {
-  const known = await ctx.db.selectFrom('persons').select('id').where('id', 'in', personIds).execute();
+  const known = await peopleByIds(ctx.db, personIds);
   for (const id of personIds) if (!known.some((k) => k.id === id)) throw notFound('Patient', id);
   for (const id of personIds) await requireWrite(ctx, id, ['demographics'], what);
 }

@@ -14,6 +14,7 @@ import { sql, type Kysely } from 'kysely';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import { decideRecordAccess, type Category } from '../consent/index.ts';
+import { userOrganisationIdOf } from '../auth/index.ts';
 import { NHS_NUMBER_SYSTEM, PERSON_SYSTEM, SOURCE_SYSTEM_PREFIX, type ResourceDef, type Row } from './resources.ts';
 import type { FhirContext } from './engine.ts';
 
@@ -70,7 +71,7 @@ export async function loadCopies(db: Kysely<Database>, type: string, ids: string
   if (ids.length === 0) return new Map();
   const rows = (
     await sql<{ resource_id: string; content: unknown; received_by: string | null; organisation_id: string | null }>`
-    select f.resource_id, f.content, f.received_by, u.organisation_id from fhir_resources f left join users u on u.id = f.received_by
+    select f.resource_id, f.content, f.received_by, ${userOrganisationIdOf('f.received_by')} as organisation_id from fhir_resources f
     where f.resource_type = ${type} and f.resource_id = any(${ids}::text[]) and not f.whole`.execute(db)
   ).rows;
   return new Map(

@@ -10,7 +10,8 @@ import { decideRecordAccess, openRelationship } from '../consent/index.ts';
 import { isCategory, type Category } from '../consent/index.ts';
 import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '../linkage/index.ts';
 import { applyReferralAction, isContactMethod, ReferralInputError, sendReferral, ukDate, type ReferralAction } from '../referrals/index.ts';
-import { isValidNhsNumber } from '../people/index.ts';
+import { isValidNhsNumber, setPersonDetails } from '../people/index.ts';
+import { organisationRecord } from '../network/index.ts';
 import { fieldsFromPatient } from '../interop/index.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
@@ -101,8 +102,9 @@ export async function createPatient(
   resource: Resource,
 ): Promise<WriteResult> {
   const organisationId = requirePractitioner(ctx);
-  const org = await db.selectFrom('organisations').select('source_code').where('id', '=', organisationId).executeTakeFirstOrThrow();
-  const source = `fhir-${org.source_code.toLowerCase()}`;
+  const org = await organisationRecord(db, organisationId);
+  if (!org) throw new Error(`the writer's organisation ${organisationId} is not in the network`);
+  const source = `fhir-${org.sourceCode.toLowerCase()}`;
   // An NHS number failing its check digit is refused, not dropped: the sender learns it was mistyped.
   for (const identifier of (resource as { identifier?: Array<{ system?: string; value?: string }> }).identifier ?? []) {
     if (identifier.system === NHS_NUMBER_SYSTEM && identifier.value && !isValidNhsNumber(identifier.value.replace(/\s/g, ''))) {
@@ -190,20 +192,16 @@ export async function updatePatient(
   if (birthDate !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(birthDate) || birthDate > new Date().toISOString().slice(0, 10)))
     throw invalid('birthDate must be a full date, not in the future');
   const sex = resource.gender === 'female' || resource.gender === 'male' ? resource.gender : null;
-  await db
-    .updateTable('persons')
-    .set({
-      given_name: given,
-      middle_name: name?.given?.slice(1).join(' ') || null,
-      family_name: family,
-      birth_date: birthDate,
-      sex,
-      nhs_number: nhs,
-      phone: resource.telecom?.find((t) => t.system === 'phone')?.value ?? null,
-      email: resource.telecom?.find((t) => t.system === 'email')?.value ?? null,
-    })
-    .where('id', '=', id)
-    .execute();
+  await setPersonDetails(db, id, {
+    givenName: given,
+    middleName: name?.given?.slice(1).join(' ') || null,
+    familyName: family,
+    birthDate,
+    sex,
+    nhsNumber: nhs,
+    phone: resource.telecom?.find((t) => t.system === 'phone')?.value ?? null,
+    email: resource.telecom?.find((t) => t.system === 'email')?.value ?? null,
+  });
   await bumpVersion(db, 'Patient', id);
   return { type: 'Patient', id, created: false };
 }

@@ -4,7 +4,15 @@
 export { peopleMigrations, type PeopleTables } from './schema.ts';
 // Then fragments naming persons (imports nothing): place's residents embed personsWithHome as its files load.
 // A person's date of birth as SQL text for other modules' prepared statements, and full name for their lists.
-export { isLivePerson, isLivePersonOf, personBirthDateSql, personFullNameOf, personsWithHome, personsWithHomeSql } from './persons.ts';
+export {
+  isLivePerson,
+  isLivePersonOf,
+  personBirthDateSql,
+  personFullNameOf,
+  personsWithHome,
+  personsWithHomeSql,
+  remainingPersonId,
+} from './persons.ts';
 export { ageOn } from './age.ts';
 export { createHousehold, setHouseholdMembers } from './households.ts';
 export type { MoveResult } from './households.ts';
@@ -74,3 +82,5 @@ export { latestEventAt, latestEventDay } from './lookups.ts';
 export { eventHistoryOf, needHistoryOf, type EventHistoryRow, type NeedHistoryRow } from './history.ts';
 // A household with its members and addresses, and relationships among some people (the household page).
 export { householdDetails, relationshipsAmong, type HouseholdDetails } from './household-reads.ts';
+// A person's own details changed through another module's use case (FHIR's Patient update), after its access decision.
+export { setPersonDetails, type PersonDetailsChange } from './details.ts';

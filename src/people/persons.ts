@@ -28,6 +28,12 @@ export function isLivePersonOf(ref: string): RawBuilder<boolean> {
   return sql<boolean>`exists (select 1 from persons p where p.id = ${sql.ref(ref)} and p.merged_into is null)`;
 }
 
+/** The person record that remains for this id (itself, or the one it was merged into), or undefined if unknown. */
+export async function remainingPersonId(db: Kysely<Database>, id: string): Promise<string | undefined> {
+  const row = await sql<{ id: string }>`select coalesce(merged_into, id) as id from persons where id = ${id}`.execute(db);
+  return row.rows[0]?.id;
+}
+
 /** Whether the person exists and is not merged into another. */
 export async function isLivePerson(db: Kysely<Database>, id: string): Promise<boolean> {
   return (
