@@ -13,7 +13,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import { authorise, defFor, readRow, writtenRow, type Decisions, type FhirContext, type Query } from './engine.ts';
 import { loadCopies, withCopies, type StoredCopy } from './stored.ts';
 import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
-import { checkId, type Cond } from './params.ts';
+import { checkId } from './params.ts';
 import { isClinicalType } from './clinical.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { collectVersions, type Touched } from './versions.ts';
@@ -347,140 +347,188 @@ export async function readVersion(ctx: FhirContext, type: string, id: string, vi
 
 // Bounds on one page's work, as for searches (engine.ts): rows the reader may not see are passed
 // over, and when the bound is reached the page ends there, with no next link, rather than say
-// anything about what lay beyond.
+// anything about what lay beyond. A page first reads one more candidate than it shows, and reads
+// further candidates (twice as many each time, up to CHUNK_ROWS) only while those read were
+// refused, so a page's access decisions and rendering grow with the page, not with the database.
 const SCAN_ROWS = 5_000;
 const CHUNK_ROWS = 200;
 
 /**
- * Where a version sorts in history: when it changed (k, and us, its microseconds since 1970, which
- * the cursor carries: a JavaScript date would lose the microseconds and skip versions made in the
- * same millisecond), its id and its version.
+ * Where a version sorts in history: when it changed (us, its microseconds since 1970, which the
+ * cursor carries: a JavaScript date would lose the microseconds and skip versions made in the
+ * same millisecond), its type (system history), its id and its version.
  */
 interface Key {
+  type: string;
   id: string;
   version_id: number;
   current: boolean;
-  k: Date | string;
   us: string;
 }
 
 interface Position {
   us: string;
+  type: string;
   id: string;
   version: number;
 }
 
 const US = sql`(floor(extract(epoch from x.k) * 1000000))::bigint`;
 
-function parseCursor(raw: string | undefined): Position | undefined {
-  if (raw === undefined) return undefined;
-  const m = /^(-?\d{1,17})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(raw);
-  if (!m) throw invalid('_cursor is not one this server gave');
-  return { us: m[1]!, id: m[2]!, version: Number(m[3]) };
+/**
+ * Every version of one type as a candidate: each resource as it is now (its current version) and
+ * its kept earlier versions, of resources the type's gate lets the reader's role near at all.
+ * Only keys: nothing personal is read or decided here.
+ */
+function candidatesOf(ctx: FhirContext, type: string, since: Date | undefined) {
+  const def = defFor(type);
+  const gate = def.access?.gateSql?.(ctx.actor);
+  return sql`select ${type}::text as type, x.id, x.version_id, x.current, ${US} as us from (
+      select r.id, r.version_id::int as version_id, r.last_updated::timestamptz as last_updated, true as current,
+        coalesce(r.last_updated::timestamptz, 'epoch'::timestamptz) as k
+      from (${def.base}) r ${gate ? sql`where ${gate}` : sql``}
+      union all
+      select h.resource_id, h.version_id, h.last_updated, false, coalesce(h.last_updated, 'epoch'::timestamptz)
+      from fhir_history h join (${def.base}) r on r.id = h.resource_id
+      where h.resource_type = ${type} and h.version_id < r.version_id::int ${gate ? sql`and ${gate}` : sql``}
+    ) x ${since ? sql`where x.last_updated >= ${since.toISOString()}::timestamptz` : sql``}`;
+}
+
+/**
+ * The next `want` candidates of these types after `after`, newest first, merged across types on
+ * (when, type, id, version) before anything is decided: the order system history pages in (type
+ * names compared byte by byte, as the cursor carries them).
+ */
+async function nextCandidates(
+  ctx: FhirContext,
+  types: string[],
+  since: Date | undefined,
+  after: Position | undefined,
+  want: number,
+): Promise<Key[]> {
+  const branches = sql.join(
+    types.map((t) => sql`(${candidatesOf(ctx, t, since)})`),
+    sql` union all `,
+  );
+  const cursor = after
+    ? sql`where (c.us, c.type collate "C", c.id, c.version_id) < (${after.us}::bigint, ${after.type}::text collate "C", ${after.id}, ${after.version}::int)`
+    : sql``;
+  return (
+    await sql<Key>`select c.type, c.id, c.version_id, c.current, c.us::text as us from (${branches}) c ${cursor}
+      order by c.us desc, c.type collate "C" desc, c.id desc, c.version_id desc limit ${want}`.execute(ctx.db)
+  ).rows;
+}
+
+/**
+ * The candidates of one type the reader may see, rendered, in the order given: each resource as
+ * it is now through the access decision (earlier versions only of what the reader may see now),
+ * then each earlier version on its own person, category and organisations. The decisions for all
+ * the candidates are asked together (people wanting the same categories in one batch).
+ */
+async function visibleCandidates(ctx: FhirContext, type: string, keys: Key[], decided: Decisions): Promise<Map<Key, Resource>> {
+  const def = defFor(type);
+  const ids = [...new Set(keys.map((c) => c.id))];
+  const now = new Map((await authorise(ctx, def, await currentRows(ctx, def, ids), 'search', decided)).map((r) => [r.id, r]));
+  const kept = new Map(
+    (
+      await keptRows(
+        ctx,
+        type,
+        keys.filter((c) => !c.current && now.has(c.id)).map((c) => ({ id: c.id, version: c.version_id })),
+      )
+    ).map((k) => [`${k.resource_id}/${k.version_id}`, versionOf(k)]),
+  );
+  const currentCopies = await loadCopies(ctx.db, type, [...now.keys()]);
+  const wanted: Array<{ key: Key; version: Version }> = [];
+  for (const key of keys) {
+    const row = now.get(key.id);
+    if (!row) continue;
+    if (key.current) {
+      if (Number(row.version_id) === key.version_id) wanted.push({ key, version: { row, copy: currentCopies.get(key.id) } });
+    } else {
+      const version = kept.get(`${key.id}/${key.version_id}`);
+      if (version) wanted.push({ key, version });
+    }
+  }
+  // The current rows were decided above; earlier versions are decided on their own person, category and organisations.
+  const tagged = wanted.map((w, i) => Object.assign({ ...w.version.row }, { [KEY]: i }) as Tagged);
+  const allowed = new Map((await authorise(ctx, def, tagged, 'search', decided)).map((row) => [(row as Tagged)[KEY]!, row] as const));
+  const shown = wanted.flatMap((w, i) => (allowed.has(i) ? [{ key: w.key, row: allowed.get(i)!, copy: w.version.copy }] : []));
+  const rendered = await withCopies(ctx, def, shown);
+  return new Map(rendered.map((resource, i) => [shown[i]!.key, resource]));
 }
 
 interface HistoryPage {
-  entries: Resource[];
-  keys: Key[];
+  items: Array<{ key: Key; resource: Resource }>;
   /** A further visible version follows the page. */
   more: boolean;
   /** Every version was read: nothing lies beyond. */
   complete: boolean;
-  /** Where the reading stopped when the bound on work was reached (neither more nor complete). */
-  stoppedAt?: Position;
 }
 
 /**
- * Up to `count` versions of a type the reader may see, newest first, after `start` (within the
- * type) and within `bound` (a condition on x.k, x.id, x.version_id: system history's cursor).
+ * Up to `count` versions of these types the reader may see, newest first, after `start`. The
+ * candidates are read in (when, type, id, version) order; when the bound on work is reached
+ * before the page is full, the page ends there (neither more nor complete).
  */
 async function historyPage(
   ctx: FhirContext,
-  type: string,
+  types: string[],
   since: Date | undefined,
   count: number,
   start: Position | undefined,
-  bound?: Cond,
 ): Promise<HistoryPage> {
-  const def = defFor(type);
   let cursor = start;
-  const gate = def.access?.gateSql?.(ctx.actor);
+  // One page's decisions, by person and category: each is asked (and audited) once, whatever the type.
   const decided: Decisions = new Map();
-  const entries: Resource[] = [];
-  const keys: Key[] = [];
-  let more = false;
+  const items: HistoryPage['items'] = [];
   let scanned = 0;
-  let complete = false;
-  while (scanned < SCAN_ROWS && !more) {
+  let want = Math.min(count + 1, CHUNK_ROWS);
+  while (scanned < SCAN_ROWS) {
     await stopIfClientGone(ctx.signal);
-    const conditions = [
-      ...(since ? [sql`x.last_updated >= ${since.toISOString()}::timestamptz`] : []),
-      ...(cursor ? [sql`(${US}, x.id, x.version_id) < (${cursor.us}::bigint, ${cursor.id}, ${cursor.version}::int)`] : []),
-      ...(bound ? [bound] : []),
-    ];
-    const want = Math.min(CHUNK_ROWS, SCAN_ROWS - scanned);
-    const chunk = (
-      await sql<Key>`select x.id, x.version_id, x.current, x.k, ${US}::text as us from (
-          select r.id, r.version_id::int as version_id, r.last_updated::timestamptz as last_updated, true as current,
-            coalesce(r.last_updated::timestamptz, 'epoch'::timestamptz) as k
-          from (${def.base}) r ${gate ? sql`where ${gate}` : sql``}
-          union all
-          select h.resource_id, h.version_id, h.last_updated, false, coalesce(h.last_updated, 'epoch'::timestamptz)
-          from fhir_history h join (${def.base}) r on r.id = h.resource_id
-          where h.resource_type = ${type} and h.version_id < r.version_id::int ${gate ? sql`and ${gate}` : sql``}
-        ) x ${conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``}
-        order by ${US} desc, x.id desc, x.version_id desc limit ${want}`.execute(ctx.db)
-    ).rows;
+    const asked = Math.min(want, SCAN_ROWS - scanned);
+    const chunk = await nextCandidates(ctx, types, since, cursor, asked);
     scanned += chunk.length;
-    if (chunk.length === 0) {
-      complete = true;
-      break;
-    }
-    // Each resource as it is now, through the access decision: earlier versions only of what the reader may see now.
-    const ids = [...new Set(chunk.map((c) => c.id))];
-    const now = new Map((await authorise(ctx, def, await currentRows(ctx, def, ids), 'search', decided)).map((r) => [r.id, r]));
-    const kept = new Map(
-      (
-        await keptRows(
-          ctx,
-          type,
-          chunk.filter((c) => !c.current && now.has(c.id)).map((c) => ({ id: c.id, version: c.version_id })),
-        )
-      ).map((k) => [`${k.resource_id}/${k.version_id}`, versionOf(k)]),
-    );
-    const currentCopies = await loadCopies(ctx.db, type, [...now.keys()]);
-    const wanted: Array<{ key: Key; version: Version }> = [];
+    const byType = new Map<string, Key[]>();
+    for (const key of chunk) byType.set(key.type, [...(byType.get(key.type) ?? []), key]);
+    const visible = new Map<Key, Resource>();
+    for (const [type, keys] of byType)
+      for (const [key, resource] of await visibleCandidates(ctx, type, keys, decided)) visible.set(key, resource);
     for (const key of chunk) {
-      const row = now.get(key.id);
-      if (!row) continue;
-      if (key.current) {
-        if (Number(row.version_id) === key.version_id) wanted.push({ key, version: { row, copy: currentCopies.get(key.id) } });
-      } else {
-        const version = kept.get(`${key.id}/${key.version_id}`);
-        if (version) wanted.push({ key, version });
-      }
+      const resource = visible.get(key);
+      if (!resource) continue;
+      if (items.length === count) return { items, more: true, complete: false };
+      items.push({ key, resource });
     }
-    // The current rows were decided above; earlier versions are decided on their own person, category and organisations.
-    const tagged = wanted.map((w, i) => Object.assign({ ...w.version.row }, { [KEY]: i }) as Tagged);
-    const allowed = new Map((await authorise(ctx, def, tagged, 'search', decided)).map((row) => [(row as Tagged)[KEY]!, row] as const));
-    const shown = wanted.flatMap((w, i) => (allowed.has(i) ? [{ key: w.key, row: allowed.get(i)!, copy: w.version.copy }] : []));
-    const rendered = await withCopies(ctx, def, shown);
-    for (const [i, resource] of rendered.entries()) {
-      if (entries.length === count) {
-        more = true;
-        break;
-      }
-      entries.push(resource);
-      keys.push(shown[i]!.key);
-    }
-    if (chunk.length < want) {
-      complete = !more;
-      break;
-    }
+    if (chunk.length < asked) return { items, more: false, complete: true };
     const last = chunk.at(-1)!;
-    cursor = { us: last.us, id: last.id, version: last.version_id };
+    cursor = { us: last.us, type: last.type, id: last.id, version: last.version_id };
+    // Refused candidates are passed over: read more of them next time, up to the chunk size.
+    want = Math.min(Math.max(want * 2, count + 1 - items.length), CHUNK_ROWS);
   }
-  return { entries, keys, more, complete, ...(!more && !complete && cursor ? { stoppedAt: cursor } : {}) };
+  return { items, more: false, complete: false };
+}
+
+function historyBundle(
+  ctx: FhirContext,
+  path: string,
+  params: Record<string, string | undefined>,
+  cursorRaw: string | undefined,
+  page: HistoryPage,
+  cursorOf: (key: Key) => string,
+): Bundle {
+  const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _cursor: cursorRaw }) }];
+  if (page.more && page.items.length > 0)
+    link.push({ relation: 'next', url: historyUrl(path, { ...params, _cursor: cursorOf(page.items.at(-1)!.key) }) });
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    timestamp: new Date().toISOString(),
+    // Known without counting only for a whole history on one page.
+    ...(page.complete && cursorRaw === undefined ? { total: page.items.length } : {}),
+    link,
+    ...(page.items.length > 0 ? { entry: page.items.map((i) => entryOf(ctx, i.key.type, i.resource)) } : {}),
+  };
 }
 
 /**
@@ -493,31 +541,22 @@ export async function typeHistory(ctx: FhirContext, type: string, query: Query):
   const { since, count } = historyQuery(query);
   if (single(query, '_offset') !== undefined) throw invalid('type history pages with the next link it gives, not _offset');
   if (single(query, '_type') !== undefined) throw new FhirError(400, 'not-supported', '_type is for system history (GET /fhir/_history)');
-  const { entries, keys, more, complete } = await historyPage(ctx, type, since, count, parseCursor(single(query, '_cursor')));
-  const path = `${ctx.base}/${type}/_history`;
+  const cursorRaw = single(query, '_cursor');
+  const m = cursorRaw === undefined ? null : /^(-?\d{1,17})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(cursorRaw);
+  if (cursorRaw !== undefined && !m) throw invalid('_cursor is not one this server gave');
+  const start = m ? { us: m[1]!, type, id: m[2]!, version: Number(m[3]) } : undefined;
+  const page = await historyPage(ctx, [type], since, count, start);
   const params = { _since: since ? single(query, '_since') : undefined, _count: String(count) };
-  const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _cursor: single(query, '_cursor') }) }];
-  if (more) {
-    const last = keys.at(-1)!;
-    link.push({ relation: 'next', url: historyUrl(path, { ...params, _cursor: `${last.us}~${last.id}~${last.version_id}` }) });
-  }
-  return {
-    resourceType: 'Bundle',
-    type: 'history',
-    timestamp: new Date().toISOString(),
-    // Known without counting only for a whole history on one page.
-    ...(complete && single(query, '_cursor') === undefined ? { total: entries.length } : {}),
-    link,
-    ...(entries.length > 0 ? { entry: entries.map((r) => entryOf(ctx, type, r)) } : {}),
-  };
+  return historyBundle(ctx, `${ctx.base}/${type}/_history`, params, cursorRaw, page, (k) => `${k.us}~${k.id}~${k.version_id}`);
 }
 
 /**
  * Every version of every resource the reader may see, of every type (or those `_type` names),
- * newest first (GET /fhir/_history): each type's history read as type history reads it, through
- * the access decision, and merged by when each version was made, then type, then id and version.
- * The cursor is the last entry shown (one the reader saw). When one type's reading reaches the
- * bound on work, the page ends at the point it reached, with no next link, as type history does.
+ * newest first (GET /fhir/_history), ordered by when each version was made, then type, then id
+ * and version. The candidates of all the types are merged on that order before any access is
+ * decided, and only as many are decided as the page needs (more only when those were refused),
+ * so a page costs in proportion to the page rather than to every type's history. The cursor is
+ * the last entry shown (one the reader saw).
  */
 export async function systemHistory(ctx: FhirContext, query: Query): Promise<Bundle> {
   const { since, count } = historyQuery(query);
@@ -530,63 +569,8 @@ export async function systemHistory(ctx: FhirContext, query: Query): Promise<Bun
   const cursorRaw = single(query, '_cursor');
   const m = cursorRaw === undefined ? null : /^(-?\d{1,17})~([A-Z][A-Za-z]{1,63})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(cursorRaw);
   if (cursorRaw !== undefined && (!m || !types.includes(m[2]!))) throw invalid('_cursor is not one this server gave');
-  const at = m ? { us: m[1]!, type: m[2]!, id: m[3]!, version: Number(m[4]) } : undefined;
-  // Types sort descending after when: a type before the cursor's in that order has passed its versions at the cursor's moment.
-  const pages = [];
-  for (const type of [...types].sort()) {
-    const bound = !at
-      ? undefined
-      : type === at.type
-        ? undefined
-        : type < at.type
-          ? sql`${US} <= ${at.us}::bigint`
-          : sql`${US} < ${at.us}::bigint`;
-    const start = at && type === at.type ? { us: at.us, id: at.id, version: at.version } : undefined;
-    pages.push({ type, page: await historyPage(ctx, type, since, count, start, bound) });
-  }
-  interface Item {
-    type: string;
-    resource: Resource;
-    key: Key;
-    index: number;
-  }
-  const after = (a: { us: string; type: string }, b: { us: string; type: string }) => {
-    const d = BigInt(b.us) - BigInt(a.us);
-    if (d !== 0n) return d > 0n ? 1 : -1;
-    return a.type === b.type ? 0 : a.type < b.type ? 1 : -1;
-  };
-  let items: Item[] = pages.flatMap(({ type, page }) =>
-    page.entries.map((resource, index) => ({ type, resource, key: page.keys[index]!, index })),
-  );
-  items.sort((a, b) => after({ us: a.key.us, type: a.type }, { us: b.key.us, type: b.type }) || a.index - b.index);
-  // A type that stopped at its bound on work: nothing after where it stopped may be shown (its versions there are unread).
-  const stops = pages.filter((p) => p.page.stoppedAt).map((p) => ({ us: p.page.stoppedAt!.us, type: p.type }));
-  let cut = false;
-  if (stops.length > 0) {
-    const highest = stops.sort((a, b) => after(a, b))[0]!;
-    const before = items.filter((i) => after({ us: i.key.us, type: i.type }, highest) < 0);
-    cut = true;
-    items = before;
-  }
-  const page = items.slice(0, count);
-  const more = !cut && (items.length > count || pages.some((p) => p.page.more));
-  const complete = !cut && !more && pages.every((p) => p.page.complete);
-  const path = `${ctx.base}/_history`;
+  const start = m ? { us: m[1]!, type: m[2]!, id: m[3]!, version: Number(m[4]) } : undefined;
+  const page = await historyPage(ctx, types, since, count, start);
   const params = { _since: since ? single(query, '_since') : undefined, _type: typeRaw, _count: String(count) };
-  const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _cursor: cursorRaw }) }];
-  if (more && page.length > 0) {
-    const last = page.at(-1)!;
-    link.push({
-      relation: 'next',
-      url: historyUrl(path, { ...params, _cursor: `${last.key.us}~${last.type}~${last.key.id}~${last.key.version_id}` }),
-    });
-  }
-  return {
-    resourceType: 'Bundle',
-    type: 'history',
-    timestamp: new Date().toISOString(),
-    ...(complete && cursorRaw === undefined ? { total: page.length } : {}),
-    link,
-    ...(page.length > 0 ? { entry: page.map((i) => entryOf(ctx, i.type, i.resource)) } : {}),
-  };
+  return historyBundle(ctx, `${ctx.base}/_history`, params, cursorRaw, page, (k) => `${k.us}~${k.type}~${k.id}~${k.version_id}`);
 }
