@@ -36,6 +36,16 @@ export {
 // Demo set-ups make their named accounts once, whichever runs first.
 export { createAccountUnlessTaken, type NewAccount } from './accounts.ts';
 // Users' names, organisations and persons for other modules' lists: fragments and a batched query.
-export { userDisplayNameOf, userNameOf, userOrganisationIdOf, userPersonIdOf, usersByIds, type UserRef } from './user-reads.ts';
+export {
+  accountStandings,
+  accountsThatMayAct,
+  userDisplayNameOf,
+  userIdByUsername,
+  userNameOf,
+  userOrganisationIdOf,
+  userPersonIdOf,
+  usersByIds,
+  type UserRef,
+} from './user-reads.ts';
 // A practitioner's or a person's accounts, for telling them something; the practitioner an account works as.
 export { accountsOfPractitioner, residentAccountsOf, userPractitionerIdOf } from './practitioner-accounts.ts';

@@ -3,6 +3,7 @@
 // by id. Other modules read the users table only through these.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
+import { practitionerActiveSql, practitionerTeamIdSql } from '../network/index.ts';
 
 /** Kysely: the display name of the user whose id is in column `ref` (null when none). */
 export function userDisplayNameOf(ref: string): RawBuilder<string | null> {
@@ -47,4 +48,29 @@ export async function usersByIds(db: Kysely<Database>, ids: Iterable<string | nu
       { id: r.id, displayName: r.display_name, role: r.role, organisationId: r.organisation_id, personId: r.person_id },
     ]),
   );
+}
+
+/** The id of the account with this username, or undefined when there is none. */
+export async function userIdByUsername(db: Kysely<Database>, username: string): Promise<string | undefined> {
+  return (await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst())?.id;
+}
+
+let accountsMayAct: RawBuilder<unknown> | undefined;
+
+/**
+ * Kysely: the accounts that may act now (not disabled; a practitioner still active in the network),
+ * as a table to join in one statement: id, username, display_name, role, person_id,
+ * practitioner_id, organisation_id and team_id. What a bearer token acts as is read through this,
+ * on every request. Made on first use: the network's fragments may still be loading when this file is.
+ */
+export function accountsThatMayAct(): RawBuilder<unknown> {
+  return (accountsMayAct ??= sql`(select u.id, u.username, u.display_name, u.role, u.person_id, u.practitioner_id, u.organisation_id,
+      ${sql.raw(practitionerTeamIdSql('u.practitioner_id'))} as team_id
+    from users u where u.disabled_at is null and coalesce(${sql.raw(practitionerActiveSql('u.practitioner_id'))}, true))`);
+}
+
+/** Every account with whether it has ended (disabled, or its practitioner no longer active), as a table to join: id, username, role, ended. */
+export function accountStandings(): RawBuilder<{ id: string; username: string; role: string; ended: boolean }> {
+  return sql<{ id: string; username: string; role: string; ended: boolean }>`(select u.id, u.username, u.role,
+    u.disabled_at is not null or coalesce(${sql.raw(practitionerActiveSql('u.practitioner_id'))} = false, false) as ended from users u)`;
 }

@@ -5,6 +5,8 @@
 // row, a record or a name.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { recordsReceivedBySource } from '../linkage/index.ts';
+import { organisationNameOfSourceAnyCase, organisationSourceCodes } from '../network/index.ts';
 
 export type FeedStatus = 'working' | 'failed' | 'rows_set_aside' | 'quiet' | 'never';
 
@@ -42,12 +44,9 @@ export async function feedHealth(db: Kysely<Database>, now: Date = new Date()): 
       failed_week: number;
       set_aside_week: number;
     }>`
-    with received as (
-      select source, count(*)::int as records, max(received_at) as last_received, count(*) filter (where received_at > ${dayAgo})::int as last_day
-      from source_records group by source
-    ),
+    with received as ${recordsReceivedBySource(dayAgo)},
     sources as (
-      select source_code as source from organisations where source_code is not null and source_code <> ''
+      select source from ${organisationSourceCodes} registered
       union select source from received
       union select source from import_jobs
     ),
@@ -61,7 +60,7 @@ export async function feedHealth(db: Kysely<Database>, now: Date = new Date()): 
     set_aside as (
       select j.source, count(*)::int as n from import_quarantine q join import_jobs j on j.id = q.job_id where j.started_at > ${weekAgo} group by j.source
     )
-    select s.source, (select o.name from organisations o where lower(o.source_code) = lower(s.source) order by o.id limit 1) as organisation,
+    select s.source, ${organisationNameOfSourceAnyCase('s.source')} as organisation,
       coalesce(r.records, 0) as records, r.last_received, coalesce(r.last_day, 0) as last_day,
       l.id as job_id, l.status as job_status, l.started_at as job_started, l.finished_at as job_finished, l.failure as job_failure, l.errors as job_set_aside,
       coalesce(j.failed_week, 0) as failed_week, coalesce(q.n, 0) as set_aside_week

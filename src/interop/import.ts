@@ -28,6 +28,7 @@ import {
   type IndexState,
   type LinkPlan,
 } from '../linkage/index.ts';
+import { registeredSourceCode } from '../network/index.ts';
 import {
   bundleEntries,
   formatOf,
@@ -70,13 +71,8 @@ export const SOURCE_CODE_RULE = "a source code is letters, digits, - and _ (the 
  */
 export async function canonicalSource(db: Kysely<Database>, value: string): Promise<string> {
   if (!isSourceCode(value)) throw new ImportInputError(SOURCE_CODE_RULE);
-  const org = await db
-    .selectFrom('organisations')
-    .select('source_code')
-    .where(sql<boolean>`lower(source_code) = ${value.toLowerCase()}`)
-    .orderBy('source_code')
-    .executeTakeFirst();
-  if (org) return org.source_code;
+  const registered = await registeredSourceCode(db, value);
+  if (registered !== undefined) return registered;
   const earlier = await db
     .selectFrom('import_jobs')
     .select('source')

@@ -2,9 +2,9 @@
 // stored; the token itself is shown once, when it is created. Administrators list every token
 // (never the token itself) and revoke one, on the audit trail.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { accountStandings, accountsThatMayAct, userIdByUsername, type Role, type SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
@@ -38,9 +38,9 @@ export async function createApiToken(
 }
 
 export async function createApiTokenForUsername(db: Kysely<Database>, username: string, name: string, days = 90): Promise<CreatedToken> {
-  const user = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
-  if (!user) throw new Error(`there is no user called ${username}`);
-  return createApiToken(db, user.id, name, days);
+  const userId = await userIdByUsername(db, username);
+  if (!userId) throw new Error(`there is no user called ${username}`);
+  return createApiToken(db, userId, name, days);
 }
 
 export async function revokeApiToken(db: Kysely<Database>, id: string): Promise<boolean> {
@@ -79,20 +79,8 @@ export async function listApiTokens(
   const perPage = Math.max(1, Math.min(200, filter.perPage ?? 50));
   let query = db
     .selectFrom('api_tokens as t')
-    .innerJoin('users as u', 'u.id', 't.user_id')
-    .leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
-    .select([
-      't.id',
-      't.name',
-      'u.username',
-      'u.role',
-      't.created_at',
-      't.expires_at',
-      't.revoked_at',
-      't.last_used_at',
-      'u.disabled_at',
-      'p.active as practitioner_active',
-    ]);
+    .innerJoin(accountStandings().as('u'), 'u.id', 't.user_id')
+    .select(['t.id', 't.name', 'u.username', 'u.role', 't.created_at', 't.expires_at', 't.revoked_at', 't.last_used_at', 'u.ended']);
   if (filter.state === 'revoked') query = query.where('t.revoked_at', 'is not', null);
   else if (filter.state === 'expired') query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '<=', now);
   else if (filter.state === 'live') query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '>', now);
@@ -127,7 +115,7 @@ export async function listApiTokens(
     revokedAt: r.revoked_at,
     lastUsedAt: r.last_used_at,
     state: r.revoked_at ? 'revoked' : r.expires_at <= now ? 'expired' : 'live',
-    accountEnded: r.disabled_at !== null || r.practitioner_active === false,
+    accountEnded: r.ended,
   }));
   return { tokens, matching, page, pages, perPage };
 }
@@ -180,32 +168,27 @@ export async function revokeTokensOfUser(db: Kysely<Database>, userId: string, n
 }
 
 /** The live token (not expired or revoked) found by its hash or its id, with its account, if the account may act. */
-async function liveToken(db: Kysely<Database>, by: { hash: string } | { id: string }, now: Date) {
-  return db
-    .selectFrom('api_tokens')
-    .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .leftJoin('practitioners', 'practitioners.id', 'users.practitioner_id')
-    .select([
-      'api_tokens.id as token_id',
-      'api_tokens.last_used_at',
-      'users.id',
-      'users.username',
-      'users.display_name',
-      'users.role',
-      'users.person_id',
-      'users.practitioner_id',
-      'users.organisation_id',
-      'practitioners.team_id',
-    ])
-    .where('hash' in by ? 'api_tokens.token_hash' : 'api_tokens.id', '=', 'hash' in by ? by.hash : by.id)
-    .where('api_tokens.revoked_at', 'is', null)
-    .where('api_tokens.expires_at', '>', now)
-    .where('users.disabled_at', 'is', null)
-    .where((eb) => eb.or([eb('practitioners.id', 'is', null), eb('practitioners.active', '=', true)]))
-    .executeTakeFirst();
+async function liveToken(db: Kysely<Database>, by: { hash: string } | { id: string }, now: Date): Promise<LiveToken | undefined> {
+  const which = 'hash' in by ? sql`t.token_hash = ${by.hash}` : sql`t.id = ${by.id}`;
+  const rows = await sql<LiveToken>`select t.id as token_id, t.last_used_at, u.id, u.username, u.display_name, u.role, u.person_id,
+      u.practitioner_id, u.organisation_id, u.team_id
+    from api_tokens t join ${accountsThatMayAct()} u on u.id = t.user_id
+    where ${which} and t.revoked_at is null and t.expires_at > ${now}`.execute(db);
+  return rows.rows[0];
 }
 
-type LiveToken = NonNullable<Awaited<ReturnType<typeof liveToken>>>;
+interface LiveToken {
+  token_id: string;
+  last_used_at: Date | null;
+  id: string;
+  username: string;
+  display_name: string;
+  role: Role;
+  person_id: string | null;
+  practitioner_id: string | null;
+  organisation_id: string | null;
+  team_id: string | null;
+}
 
 const userOf = (row: LiveToken): SignedInUser => ({
   id: row.id,

@@ -39,6 +39,15 @@ export function personHeldByOrganisation(
     where l.person_id = ${person} and l.superseded_at is null and s.source = ${source})`;
 }
 
+/**
+ * Kysely: the records received under each source, as a table to join (feed health): source,
+ * records, last_received (when the latest arrived) and last_day (how many arrived after `since`).
+ */
+export function recordsReceivedBySource(since: Date): RawBuilder<unknown> {
+  return sql`(select source, count(*)::int as records, max(received_at) as last_received, count(*) filter (where received_at > ${since})::int as last_day
+    from source_records group by source)`;
+}
+
 /** Kysely: how many people the organisation holds current records of (a count). */
 export function peopleHeldByOrganisationCount(organisationId: string): RawBuilder<number> {
   return sql<number>`(select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id

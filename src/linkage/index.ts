@@ -62,6 +62,7 @@ export {
   personHeldUnderSourceSql,
   recordsHeldOfPeople,
   recordsHeldOfPerson,
+  recordsReceivedBySource,
   type AgencyHolding,
   type HeldRecord,
 } from './holdings.ts';

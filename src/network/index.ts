@@ -10,6 +10,8 @@ export {
   organisationKindOf,
   organisationNameOf,
   organisationNameOfSource,
+  organisationNameOfSourceAnyCase,
+  organisationSourceCodes,
   organisationNameSql,
   organisationSourceCodeOf,
   organisationSourceCodeSql,
@@ -22,6 +24,7 @@ export {
   organisationById,
   organisationsByIds,
   practitionersByIds,
+  registeredSourceCode,
   type OrganisationRef,
   type PractitionerRef,
 } from './lookups.ts';

@@ -1,7 +1,7 @@
 // Reading the care network's organisations and practitioners for other modules: names and kinds
 // by id, batched (one query for a whole list, never one per row), so no other module queries the
 // network's tables itself.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
 export interface OrganisationRef {
@@ -65,4 +65,15 @@ export async function practitionersByIds(
       },
     ]),
   );
+}
+
+/** The source code an organisation is registered with that is `value` case aside (the first in order), or undefined. */
+export async function registeredSourceCode(db: Kysely<Database>, value: string): Promise<string | undefined> {
+  const org = await db
+    .selectFrom('organisations')
+    .select('source_code')
+    .where(sql<boolean>`lower(source_code) = ${value.toLowerCase()}`)
+    .orderBy('source_code')
+    .executeTakeFirst();
+  return org?.source_code;
 }

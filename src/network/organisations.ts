@@ -46,5 +46,13 @@ export function withOrganisationOfSource(rows: RawBuilder<unknown>): RawBuilder<
   return sql`select o.id as organisation_id, o.name as organisation, o.kind, h.* from (${rows}) h join organisations o on o.source_code = h.source`;
 }
 
+/** Kysely: the name of the organisation whose source code is the one in column `ref`, case aside (the first by id; null when none). */
+export function organisationNameOfSourceAnyCase(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select o.name from organisations o where lower(o.source_code) = lower(${sql.ref(ref)}) order by o.id limit 1)`;
+}
+
+/** Kysely: every source code a member organisation's records arrive under, as a table of one column, `source`. */
+export const organisationSourceCodes = sql`(select source_code as source from organisations where source_code is not null and source_code <> '')`;
+
 /** Kysely: how many organisations the network has. */
 export const organisationCount = sql<number>`(select count(*) from organisations)`;
