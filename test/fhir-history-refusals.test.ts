@@ -7,7 +7,8 @@
 // an invalid patch (a required element removed, the id or resourceType changed, a failed test, a
 // malformed or unresolvable op), a patch of what the token may read but not write, and a patch by
 // someone not shown all of a Patient (its GP) are refused, and each refusal leaves the resource,
-// its version and its history as they were.
+// its version and its history as they were. A practitioner who may see few people gets type and
+// system history pages filled from later versions, with no one they may not see.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -396,6 +397,76 @@ for (const target of await testDatabaseTargets()) {
         history.entry!.map((e) => (e.resource as Observation).valueString),
         ['Smokes 5 a day', 'Smokes 10 a day', 'Smokes 10 a day'],
       );
+    });
+
+    test('a practitioner who may see few people gets full history pages from later versions, and never anyone else', async () => {
+      const db = server.database.db;
+      // An agency with a worker and no case of its own but three people's (the oldest records, so
+      // most newer versions before theirs are refused and a page must read on past them).
+      const agency = (
+        await db
+          .selectFrom('organisations as o')
+          .innerJoin('practitioners as p', 'p.organisation_id', 'o.id')
+          .select('o.id')
+          .where('o.id', 'not in', [ownOrg, housingOrg])
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('users').select('users.id').whereRef('users.practitioner_id', '=', 'p.id'))),
+          )
+          .orderBy('o.id', 'desc')
+          .executeTakeFirstOrThrow()
+      ).id;
+      tokens.few = await practitionerOf('history-few', agency);
+      await sql`delete from care_relationships where organisation_id = ${agency}`.execute(db);
+      const theirs = (
+        await db.selectFrom('persons').select('id').where('merged_into', 'is', null).orderBy('created_at').orderBy('id').limit(3).execute()
+      ).map((p) => p.id);
+      for (const id of theirs)
+        await db
+          .insertInto('care_relationships')
+          .values({
+            person_id: id,
+            organisation_id: agency,
+            team_id: null,
+            practitioner_id: null,
+            kind: 'case',
+            role_label: null,
+            reason: 'history paging test',
+            ended_at: null,
+            recorded_by: null,
+          })
+          .execute();
+      // Whom they may see, as a search of Patients tells it (the same access decision).
+      const seen = new Set(ids(await ok('few', 'Patient?_count=500')).map((id) => id.replace('Patient/', '')));
+      for (const id of theirs) assert.ok(seen.has(id), `their case ${id} is shown to them`);
+      const everyone = Number((await sql<{ n: number }>`select count(*)::int as n from persons`.execute(db)).rows[0]!.n);
+      assert.ok(seen.size * 10 < everyone, `they may see few of the ${everyone} people (${seen.size})`);
+      const personOf = (r: Resource) =>
+        r.resourceType === 'Patient'
+          ? r.id!
+          : ((r as { patient?: { reference?: string } }).patient?.reference ?? '').replace('Patient/', '');
+      for (const start of ['Patient/_history?_count=2', '_history?_type=Patient,EpisodeOfCare&_count=2']) {
+        const shown: Resource[] = [];
+        let next: string | undefined = start;
+        let pages = 0;
+        while (next !== undefined) {
+          const page = (await ok('few', next)) as Bundle;
+          const entries = (page.entry ?? []).map((e) => e.resource!);
+          next = page.link?.find((l) => l.relation === 'next')?.url?.replace(/^.*\/fhir\//, '');
+          if (next !== undefined) assert.equal(entries.length, 2, `${start}: a page with a next link is full`);
+          shown.push(...entries);
+          pages += 1;
+          assert.ok(pages < 200, 'history ends');
+        }
+        for (const r of shown) assert.ok(seen.has(personOf(r)), `${start}: ${r.resourceType}/${r.id} is about someone they may see`);
+        const patients = new Set(shown.filter((r) => r.resourceType === 'Patient').map((r) => r.id!));
+        assert.deepEqual([...patients].sort(), [...seen].sort(), `${start}: every Patient they may see is in the history`);
+        if (start.includes('EpisodeOfCare'))
+          for (const id of theirs)
+            assert.ok(
+              shown.some((r) => r.resourceType === 'EpisodeOfCare' && personOf(r) === id),
+              `their case with ${id}`,
+            );
+      }
     });
   });
 }
