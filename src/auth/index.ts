@@ -37,7 +37,9 @@ export {
 export { createAccountUnlessTaken, type NewAccount } from './accounts.ts';
 // Users' names, organisations and persons for other modules' lists: fragments and a batched query.
 export {
+  accountCountsByRole,
   accountStandings,
+  activeSessionCount,
   accountsThatMayAct,
   userDisplayNameOf,
   userIdByUsername,

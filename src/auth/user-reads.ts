@@ -74,3 +74,16 @@ export function accountStandings(): RawBuilder<{ id: string; username: string; r
   return sql<{ id: string; username: string; role: string; ended: boolean }>`(select u.id, u.username, u.role,
     u.disabled_at is not null or coalesce(${sql.raw(practitionerActiveSql('u.practitioner_id'))} = false, false) as ended from users u)`;
 }
+
+/** Kysely: how many sessions have not yet expired (the administrator's home). */
+export const activeSessionCount = sql<number>`(select count(*) from sessions where expires_at > now())`;
+
+/** How many accounts hold each role, by role. */
+export async function accountCountsByRole(db: Kysely<Database>): Promise<Array<{ role: string; n: number }>> {
+  return db
+    .selectFrom('users')
+    .select(['role', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('role')
+    .orderBy('role')
+    .execute();
+}

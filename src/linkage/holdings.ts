@@ -48,6 +48,10 @@ export function recordsReceivedBySource(since: Date): RawBuilder<unknown> {
     from source_records group by source)`;
 }
 
+/** Kysely: how many source records have been received, and how many under each source as a table (source, records). */
+export const sourceRecordCount = sql<number>`(select count(*) from source_records)`;
+export const recordCountsBySource = sql`(select source, count(*) as records from source_records group by source)`;
+
 /** Kysely: how many people the organisation holds current records of (a count). */
 export function peopleHeldByOrganisationCount(organisationId: string): RawBuilder<number> {
   return sql<number>`(select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id

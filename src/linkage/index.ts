@@ -63,6 +63,8 @@ export {
   recordsHeldOfPeople,
   recordsHeldOfPerson,
   recordsReceivedBySource,
+  recordCountsBySource,
+  sourceRecordCount,
   type AgencyHolding,
   type HeldRecord,
 } from './holdings.ts';

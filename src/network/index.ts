@@ -7,6 +7,8 @@ export type { PractitionerInput, RoleInput } from './staff.ts';
 // Organisations' names, kinds and source codes as fragments to embed in one statement.
 export {
   organisationCount,
+  practitionerCount,
+  serviceCount,
   organisationKindOf,
   organisationNameOf,
   organisationNameOfSource,

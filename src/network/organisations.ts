@@ -56,3 +56,7 @@ export const organisationSourceCodes = sql`(select source_code as source from or
 
 /** Kysely: how many organisations the network has. */
 export const organisationCount = sql<number>`(select count(*) from organisations)`;
+
+/** Kysely: how many practitioners (active or not) and services the network has (the administrator's home). */
+export const practitionerCount = sql<number>`(select count(*) from practitioners)`;
+export const serviceCount = sql<number>`(select count(*) from services)`;

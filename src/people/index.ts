@@ -75,7 +75,7 @@ export {
 // Household sizes, events of many people and current needs as a fragment, for budgets' read models.
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
 // Current needs and events of a person, and households, counted inside another module's aggregate (place's figures).
-export { currentNeedCountOf, eventCountOf, hasCurrentNeedOf, householdCount } from './lookups.ts';
+export { currentNeedCountOf, eventCountOf, hasCurrentNeedOf, householdCount, personCount, personEventCount } from './lookups.ts';
 // When the place's latest event happened: the demo seeds date their own records from it.
 export { latestEventAt, latestEventDay } from './lookups.ts';
 // Every need and event of a person with the organisation's name (the person's own copy of their record).

@@ -184,6 +184,10 @@ export function eventCountOf(ref: string, types: readonly string[]): RawBuilder<
 /** Kysely: how many households the place holds. */
 export const householdCount = sql<number>`(select count(*) from households)`;
 
+/** Kysely: how many person records there are (merged ones too), and how many events anyone has had (the administrator's home). */
+export const personCount = sql<number>`(select count(*) from persons)`;
+export const personEventCount = sql<number>`(select count(*) from person_events)`;
+
 /** When the latest event of anyone's happened (null when none): demo seeds anchor their own dates on it. */
 export async function latestEventAt(db: Kysely<Database>): Promise<Date | null> {
   const at = (await sql<{ at: Date | null }>`select max(at) as at from person_events`.execute(db)).rows[0]?.at;

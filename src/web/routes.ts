@@ -22,7 +22,10 @@ import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld,
 import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import { personPagePanels, personPagePanelsColumn, personPagePanelsFrom } from '../records/index.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { accountCountsByRole, activeSessionCount, type SignedInUser } from '../auth/index.ts';
+import { recordCountsBySource, sourceRecordCount } from '../linkage/index.ts';
+import { organisationCount, organisationNameOfSource, practitionerCount, serviceCount } from '../network/index.ts';
+import { householdCount, personCount, personEventCount } from '../people/index.ts';
 import { financialYearLabel, formatPounds } from '../budgets/index.ts';
 
 const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -95,24 +98,16 @@ async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: F
   const db = database.db;
   const counts = (
     await sql<Record<string, number>>`
-    select (select count(*) from persons) as people, (select count(*) from households) as households,
-           (select count(*) from source_records) as "sourceRecords", (select count(*) from person_events) as events,
-           (select count(*) from organisations) as organisations, (select count(*) from practitioners) as practitioners,
-           (select count(*) from services) as services, (select count(*) from sessions where expires_at > now()) as "activeSessions"`.execute(
-      db,
-    )
+    select ${personCount} as people, ${householdCount} as households,
+           ${sourceRecordCount} as "sourceRecords", ${personEventCount} as events,
+           ${organisationCount} as organisations, ${practitionerCount} as practitioners,
+           ${serviceCount} as services, ${activeSessionCount} as "activeSessions"`.execute(db)
   ).rows[0];
-  const usersByRole = await db
-    .selectFrom('users')
-    .select(['role', (eb) => eb.fn.countAll<number>().as('n')])
-    .groupBy('role')
-    .orderBy('role')
-    .execute();
+  const usersByRole = await accountCountsByRole(db);
   const sources = (
     await sql<{ source: string; organisation: string; records: number }>`
-    select s.source, o.name as organisation, count(*) as records
-    from source_records s left join organisations o on o.source_code = s.source
-    group by s.source, o.name order by s.source`.execute(db)
+    select r.source, ${organisationNameOfSource('r.source')} as organisation, r.records
+    from ${recordCountsBySource} r order by r.source`.execute(db)
   ).rows;
   const [auditEvents, pending] = await Promise.all([countAuditEvents(db), pendingMigrations(db)]);
   return reply.view(
