@@ -418,8 +418,8 @@ for (const target of await testDatabaseTargets()) {
       tokens.few = await practitionerOf('history-few', agency);
       await sql`delete from care_relationships where organisation_id = ${agency}`.execute(db);
       const theirs = (
-        await db.selectFrom('persons').select('id').where('merged_into', 'is', null).orderBy('created_at').orderBy('id').limit(3).execute()
-      ).map((p) => p.id);
+        await sql<{ id: string }>`select id from persons where merged_into is null order by created_at, id limit 3`.execute(db)
+      ).rows.map((p) => p.id);
       for (const id of theirs)
         await db
           .insertInto('care_relationships')
