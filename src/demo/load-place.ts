@@ -5,10 +5,11 @@ import type { Database } from '../schema.ts';
 import { silentProgress, type Progress } from '../platform/progress.ts';
 import { createPlaceFrame, generateHouseholds, type GenerateOptions, type HouseholdBundle, type PlaceFrame } from '../synth/index.ts';
 import { refreshInsight } from '../insight/index.ts';
-import { seedLocalityOrganisations } from '../place/index.ts';
+import { addPlace, placeName, seedLocalityOrganisations } from '../place/index.ts';
+import { addService } from '../network/index.ts';
 import { seedConsent } from './consent-seed.ts';
 import { bulkInsert } from '../platform/bulk.ts';
-import { indexPlaceRecords, type IndexSummary } from '../linkage/index.ts';
+import { indexPlaceRecords, linkRecordsToKnownPersons, type IndexSummary } from '../linkage/index.ts';
 import { populateDirectoryFromPlace } from '../directory/index.ts';
 import { seedBudgets, type BudgetSeedSummary } from '../budgets/index.ts';
 import { seedDemoReferrals } from '../referrals/index.ts';
@@ -29,13 +30,12 @@ export interface LoadSummary {
 }
 
 export async function isPlaceLoaded(db: Kysely<Database>): Promise<boolean> {
-  const row = await db.selectFrom('places').select('id').limit(1).executeTakeFirst();
-  return row !== undefined;
+  return (await placeName(db)) !== undefined;
 }
 
 export async function loadFrame(db: Kysely<Database>, frame: PlaceFrame): Promise<void> {
   const { place } = frame;
-  await db.insertInto('places').values({ id: place.id, name: place.name, postcode_area: place.postcodeArea, seed: place.seed }).execute();
+  await addPlace(db, place);
   await bulkInsert(
     db,
     'localities',
@@ -114,25 +114,27 @@ export async function loadFrame(db: Kysely<Database>, frame: PlaceFrame): Promis
   );
   // Services carry array columns, which unnest cannot nest; there are few, so insert directly.
   for (const s of frame.services) {
-    await db
-      .insertInto('services')
-      .values({
-        id: s.id,
-        organisation_id: s.organisationId,
-        team_id: s.teamId,
+    await addService(
+      db,
+      s.id,
+      {
+        organisationId: s.organisationId,
+        teamId: s.teamId,
         name: s.name,
         description: s.description,
         needs: s.needs,
         eligibility: s.eligibility,
-        min_age: s.minAge,
-        max_age: s.maxAge,
-        locality_ids: s.localityIds,
+        minAge: s.minAge,
+        maxAge: s.maxAge,
         postcode: s.postcode,
-        acknowledge_within_days: s.acknowledgeWithinDays,
-        first_contact_within_days: s.firstContactWithinDays,
-        capacity_per_month: s.capacityPerMonth,
-      })
-      .execute();
+      },
+      {
+        localityIds: s.localityIds,
+        acknowledgeWithinDays: s.acknowledgeWithinDays,
+        firstContactWithinDays: s.firstContactWithinDays,
+        capacityPerMonth: s.capacityPerMonth,
+      },
+    );
   }
 }
 
@@ -289,14 +291,10 @@ async function linkFromGroundTruth(
   db: Kysely<Database>,
   records: Array<{ source: string; sourceId: string; truePersonId: string }>,
 ): Promise<void> {
-  for (let start = 0; start < records.length; start += 10_000) {
-    const batch = records.slice(start, start + 10_000);
-    await sql`
-      insert into record_links (source_record_id, person_id, method, match_probability)
-      select s.id, m.person_id, 'synthetic_truth', 1
-      from unnest(${batch.map((r) => r.source)}::text[], ${batch.map((r) => r.sourceId)}::text[], ${batch.map((r) => r.truePersonId)}::text[]) as m(source, source_id, person_id)
-      join source_records s on s.source = m.source and s.source_id = m.source_id`.execute(db);
-  }
+  await linkRecordsToKnownPersons(
+    db,
+    records.map((r) => ({ source: r.source, sourceId: r.sourceId, personId: r.truePersonId })),
+  );
 }
 
 /** Generates and loads a place in one transaction-per-batch stream; refuses if one is loaded. */

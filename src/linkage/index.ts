@@ -32,7 +32,7 @@ export { registerLinkageRoutes } from './routes.ts';
 
 // The person index in the database.
 export type { SourceFields } from './link-writes.ts';
-export { bestValues } from './link-writes.ts';
+export { bestValues, linkRecordsToKnownPersons } from './link-writes.ts';
 export { decideLink, planLinks, receiveSourceRecord, storeAndLinkBatch, storeBatch, writeLinkPlan } from './receive.ts';
 export type {
   BatchOutcome,

@@ -154,3 +154,22 @@ export async function insertReviews(db: Kysely<Database>, reviews: readonly NewR
   }
   return ids;
 }
+
+/**
+ * Links received records to the persons they are known to be of (a synthetic place's ground
+ * truth, for city-scale benchmarks of other features), found by source and source id: certain
+ * links, method 'synthetic_truth'. Records not held are skipped.
+ */
+export async function linkRecordsToKnownPersons(
+  db: Kysely<Database>,
+  records: ReadonlyArray<{ source: string; sourceId: string; personId: string }>,
+): Promise<void> {
+  for (let start = 0; start < records.length; start += 10_000) {
+    const batch = records.slice(start, start + 10_000);
+    await sql`
+      insert into record_links (source_record_id, person_id, method, match_probability)
+      select s.id, m.person_id, 'synthetic_truth', 1
+      from unnest(${batch.map((r) => r.source)}::text[], ${batch.map((r) => r.sourceId)}::text[], ${batch.map((r) => r.personId)}::text[]) as m(source, source_id, person_id)
+      join source_records s on s.source = m.source and s.source_id = m.source_id`.execute(db);
+  }
+}

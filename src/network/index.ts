@@ -91,6 +91,7 @@ export {
   type OrganisationRecord,
   type ServiceFields,
   type ServiceRecord,
+  type ServiceTerms,
 } from './listings.ts';
 // A practitioner's team and whether they are active, as fragments (the session lookup), and teams to choose from.
 export {

@@ -237,7 +237,17 @@ const serviceColumns = (f: Partial<ServiceFields>) => ({
 });
 
 /** Adds a service; referral clocks and capacity start at the defaults (they are not the directory's to set). */
-export async function addService(db: Db, id: string, f: ServiceFields): Promise<void> {
+/** How a service promises to respond and where it works; a new listing's defaults until its organisation says. */
+export interface ServiceTerms {
+  localityIds: string[];
+  acknowledgeWithinDays: number;
+  firstContactWithinDays: number;
+  capacityPerMonth: number;
+}
+
+const NEW_SERVICE_TERMS: ServiceTerms = { localityIds: [], acknowledgeWithinDays: 2, firstContactWithinDays: 10, capacityPerMonth: 0 };
+
+export async function addService(db: Db, id: string, f: ServiceFields, terms: ServiceTerms = NEW_SERVICE_TERMS): Promise<void> {
   await db
     .insertInto('services')
     .values({
@@ -250,11 +260,11 @@ export async function addService(db: Db, id: string, f: ServiceFields): Promise<
       eligibility: f.eligibility,
       min_age: f.minAge,
       max_age: f.maxAge,
-      locality_ids: [],
+      locality_ids: terms.localityIds,
       postcode: f.postcode,
-      acknowledge_within_days: 2,
-      first_contact_within_days: 10,
-      capacity_per_month: 0,
+      acknowledge_within_days: terms.acknowledgeWithinDays,
+      first_contact_within_days: terms.firstContactWithinDays,
+      capacity_per_month: terms.capacityPerMonth,
       ...(f.acceptsSelfReferral !== undefined ? { accepts_self_referral: f.acceptsSelfReferral } : {}),
     })
     .execute();

@@ -104,6 +104,11 @@ export async function postcodePoints(
   return new Map(rows.map((r) => [r.postcode, r]));
 }
 
+/** Records the place a synthetic population is generated for (the demo loader, once, before its localities). */
+export async function addPlace(db: Db, place: { id: string; name: string; postcodeArea: string; seed: number }): Promise<void> {
+  await db.insertInto('places').values({ id: place.id, name: place.name, postcode_area: place.postcodeArea, seed: place.seed }).execute();
+}
+
 /** The place's name, or undefined before a place is loaded. */
 export async function placeName(db: Db): Promise<string | undefined> {
   return (await db.selectFrom('places').select('name').executeTakeFirst())?.name;

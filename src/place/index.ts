@@ -10,6 +10,7 @@ export { localitiesOfOrganisation, localityLeadership, seedLocalityOrganisations
 export { registerPlaceRoutes } from './routes.ts';
 // Where a small area or a postcode lies, localities' names by id, for other modules (fragments to embed, or batched).
 export {
+  addPlace,
   localitiesByName,
   localitiesOfSmallAreas,
   localityIdOf,
