@@ -41,6 +41,8 @@ export {
   accountStandings,
   activeSessionCount,
   accountsThatMayAct,
+  takenUsernames,
+  userByUsername,
   userDisplayNameOf,
   userIdByUsername,
   userNameOf,

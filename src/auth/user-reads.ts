@@ -3,7 +3,8 @@
 // by id. Other modules read the users table only through these.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
-import { practitionerActiveSql, practitionerTeamIdSql } from '../network/index.ts';
+import { practitionerActiveSql, practitionerTeamIdOf, practitionerTeamIdSql } from '../network/index.ts';
+import type { SignedInUser } from './accounts.ts';
 
 /** Kysely: the display name of the user whose id is in column `ref` (null when none). */
 export function userDisplayNameOf(ref: string): RawBuilder<string | null> {
@@ -86,4 +87,46 @@ export async function accountCountsByRole(db: Kysely<Database>): Promise<Array<{
     .groupBy('role')
     .orderBy('role')
     .execute();
+}
+
+/** The account with this username as it would sign in, whether or not it may act now (the demo set-up acts for its own accounts). */
+export async function userByUsername(db: Kysely<Database>, username: string): Promise<SignedInUser | undefined> {
+  const row = await db
+    .selectFrom('users as u')
+    .select([
+      'u.id',
+      'u.username',
+      'u.display_name',
+      'u.role',
+      'u.person_id',
+      'u.practitioner_id',
+      'u.organisation_id',
+      practitionerTeamIdOf('u.practitioner_id').as('team_id'),
+    ])
+    .where('u.username', '=', username)
+    .executeTakeFirst();
+  return row
+    ? {
+        id: row.id,
+        username: row.username,
+        displayName: row.display_name,
+        role: row.role,
+        personId: row.person_id,
+        practitionerId: row.practitioner_id,
+        organisationId: row.organisation_id,
+        teamId: row.team_id ?? null,
+      }
+    : undefined;
+}
+
+/** Which of these usernames are taken. */
+export async function takenUsernames(db: Kysely<Database>, usernames: readonly string[]): Promise<string[]> {
+  if (usernames.length === 0) return [];
+  return (
+    await db
+      .selectFrom('users')
+      .select('username')
+      .where('username', 'in', [...usernames])
+      .execute()
+  ).map((u) => u.username);
 }

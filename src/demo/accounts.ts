@@ -5,7 +5,9 @@ import { seedDemoCitizenChoices } from './consent-seed.ts';
 import { setUpHouseholdReferralDemo, setUpReferralDemo } from '../referrals/index.ts';
 import { setUpPlansDemo } from '../plans/index.ts';
 import { setUpLocalityLeadDemo } from './locality-lead.ts';
-import { type SignedInUser, createAccount, type DemoAccountInfo } from '../auth/index.ts';
+import { createAccount, takenUsernames, userByUsername, userIdByUsername, type DemoAccountInfo } from '../auth/index.ts';
+import { allOrganisations, practitionersWithOrganisationTable } from '../network/index.ts';
+import { personHeldByOrganisation } from '../linkage/index.ts';
 import { setUpFundingDemo } from '../budgets/index.ts';
 
 export const DEMO_PASSWORD = 'joinery-demo-2026';
@@ -40,13 +42,10 @@ async function pickCitizen(db: Kysely<Database>): Promise<{ id: string; given_na
 /** A practitioner in council adult social care, whose organisation knows many people. */
 async function pickPractitioner(db: Kysely<Database>, citizenId: string): Promise<PickedPractitioner> {
   const result = await sql<PickedPractitioner>`
-    select pr.id, pr.organisation_id, pr.given_name, pr.family_name, pr.role, o.name as organisation
-    from practitioners pr
-    join organisations o on o.id = pr.organisation_id
-    where exists (
-      select 1 from record_links l join source_records s on s.id = l.source_record_id
-      where l.person_id = ${citizenId} and l.superseded_at is null and s.source = o.source_code)
-    order by (o.kind = 'council_adult_social_care') desc, (pr.role = 'social_worker') desc, pr.id
+    select pr.id, pr.organisation_id, pr.given_name, pr.family_name, pr.role, pr.organisation_name as organisation
+    from ${practitionersWithOrganisationTable} pr
+    where ${personHeldByOrganisation(citizenId, sql.ref('pr.organisation_id'))}
+    order by (pr.organisation_kind = 'council_adult_social_care') desc, (pr.role = 'social_worker') desc, pr.id
     limit 1`.execute(db);
   const row = result.rows[0];
   if (!row) throw new Error('no practitioner works for an organisation that knows the demo citizen');
@@ -54,18 +53,11 @@ async function pickPractitioner(db: Kysely<Database>, citizenId: string): Promis
 }
 
 export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAccountInfo[]> {
-  const existing = await db
-    .selectFrom('users')
-    .select('username')
-    .where('username', 'in', ['citizen', 'practitioner', 'manager', 'admin'])
-    .execute();
+  const existing = await takenUsernames(db, ['citizen', 'practitioner', 'manager', 'admin']);
   const citizen = await pickCitizen(db);
   const practitioner = await pickPractitioner(db, citizen.id);
-  const council = await db
-    .selectFrom('organisations')
-    .select(['id', 'name'])
-    .where('kind', '=', 'council_adult_social_care')
-    .executeTakeFirst();
+  // The place has one council adult social care organisation (synth/frame.ts).
+  const council = (await allOrganisations(db)).find((o) => o.kind === 'council_adult_social_care');
   const accounts: DemoAccountInfo[] = [
     { username: 'citizen', description: `${citizen.given_name} ${citizen.family_name}, a resident who sees and controls their own record` },
     {
@@ -77,7 +69,7 @@ export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAcco
   ];
   // The person index's reviewer: sees only people in the linkage review queue.
   accounts.push({ username: 'dataquality', description: 'a data quality officer who reviews uncertain matches in the person index' });
-  if (!(await db.selectFrom('users').select('id').where('username', '=', 'dataquality').executeTakeFirst())) {
+  if (!(await userIdByUsername(db, 'dataquality'))) {
     await createAccount(db, {
       username: 'dataquality',
       displayName: 'Dana Quinn (data quality)',
@@ -87,7 +79,7 @@ export async function createDemoAccounts(db: Kysely<Database>): Promise<DemoAcco
   }
   // The privacy officer reviews every emergency (break-glass) access.
   accounts.push({ username: 'privacy', description: 'a privacy officer who reviews emergency (break-glass) access' });
-  if (!(await db.selectFrom('users').select('id').where('username', '=', 'privacy').executeTakeFirst())) {
+  if (!(await userIdByUsername(db, 'privacy'))) {
     await createAccount(db, {
       username: 'privacy',
       displayName: 'Priya Officer (privacy)',
@@ -141,26 +133,7 @@ async function createCoreAccounts(
 }
 
 /** A signed-in user as the demo set-up acts for them (the demo's own accounts only). */
-async function demoUser(db: Kysely<Database>, username: string): Promise<SignedInUser | undefined> {
-  const row = await db
-    .selectFrom('users as u')
-    .leftJoin('practitioners as p', 'p.id', 'u.practitioner_id')
-    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.person_id', 'u.practitioner_id', 'u.organisation_id', 'p.team_id'])
-    .where('u.username', '=', username)
-    .executeTakeFirst();
-  return row
-    ? {
-        id: row.id,
-        username: row.username,
-        displayName: row.display_name,
-        role: row.role,
-        personId: row.person_id,
-        practitionerId: row.practitioner_id,
-        organisationId: row.organisation_id,
-        teamId: row.team_id ?? null,
-      }
-    : undefined;
-}
+const demoUser = userByUsername;
 
 /**
  * An NHS budget holder whose trust holds a record of the demo citizen, and the demo's funding
@@ -170,15 +143,14 @@ async function demoUser(db: Kysely<Database>, username: string): Promise<SignedI
 async function fundingDemo(db: Kysely<Database>, citizenId: string, practitioner: PickedPractitioner): Promise<DemoAccountInfo[]> {
   const nhs = (
     await sql<PickedPractitioner>`
-    select pr.id, pr.organisation_id, pr.given_name, pr.family_name, pr.role, o.name as organisation
-    from practitioners pr join organisations o on o.id = pr.organisation_id
-    where o.kind in ('hospital_trust', 'mental_health_trust') and exists (
-      select 1 from record_links l join source_records s on s.id = l.source_record_id
-      where l.person_id = ${citizenId} and l.superseded_at is null and s.source = o.source_code)
-    order by (o.kind = 'hospital_trust') desc, pr.id limit 1`.execute(db)
+    select pr.id, pr.organisation_id, pr.given_name, pr.family_name, pr.role, pr.organisation_name as organisation
+    from ${practitionersWithOrganisationTable} pr
+    where pr.organisation_kind in ('hospital_trust', 'mental_health_trust')
+      and ${personHeldByOrganisation(citizenId, sql.ref('pr.organisation_id'))}
+    order by (pr.organisation_kind = 'hospital_trust') desc, pr.id limit 1`.execute(db)
   ).rows[0];
   if (!nhs) return [];
-  if (!(await db.selectFrom('users').select('id').where('username', '=', 'nhsfunding').executeTakeFirst())) {
+  if (!(await userIdByUsername(db, 'nhsfunding'))) {
     await createAccount(db, {
       username: 'nhsfunding',
       displayName: `${nhs.given_name} ${nhs.family_name}`,
