@@ -6,11 +6,15 @@ import type { Database } from '../schema.ts';
 import {
   makeLeadPractitioner,
   parentalProxyEnds,
+  peopleWithDirectives,
   seedDirectives,
   seedLawfulBases,
   seedProxies,
   seedRelationships,
 } from '../consent/index.ts';
+import { carersAndParentsOfChildren, firstEventOfType, peopleWithCurrentNeed } from '../people/index.ts';
+import { peopleKnownToSources } from '../linkage/index.ts';
+import { seedAboutMe } from '../records/index.ts';
 
 const DAY = 86_400_000;
 
@@ -19,11 +23,7 @@ export async function seedConsent(db: Kysely<Database>): Promise<void> {
     // People known to two or more agencies mostly agree to share with their care network...
     const sharers = (
       await sql<{ person_id: string; first_seen: Date; expires: boolean; withdrawn: boolean; private_cj: boolean }>`
-      with known as (
-        select l.person_id, min(s.received_at) as first_seen
-        from record_links l join source_records s on s.id = l.source_record_id
-        where l.superseded_at is null group by l.person_id having count(distinct s.source) >= 2
-      )
+      with known as ${peopleKnownToSources(2)}
       select person_id, first_seen,
              abs(hashtext(person_id)) % 100 < 5 as expires,
              abs(hashtext(person_id)) % 100 between 5 and 9 as withdrawn,
@@ -62,16 +62,11 @@ export async function seedConsent(db: Kysely<Database>): Promise<void> {
       }),
     );
     // Children with a safeguarding concern: shared for safeguarding on a lawful basis, shown to the family.
-    const concerns = (
-      await sql<{ person_id: string; at: Date }>`
-      select distinct on (e.person_id) e.person_id, e.at from person_events e where e.type = 'safeguarding_concern' order by e.person_id, e.at`.execute(
-        trx,
-      )
-    ).rows;
+    const concerns = await firstEventOfType(trx, 'safeguarding_concern');
     await seedLawfulBases(
       trx,
       concerns.map((c) => ({
-        personId: c.person_id,
+        personId: c.personId,
         category: 'children_safeguarding',
         purpose: 'safeguarding',
         basis: 'safeguarding' as const,
@@ -112,39 +107,19 @@ export async function seedConsent(db: Kysely<Database>): Promise<void> {
       })),
     );
     // "About me" in people's own words for some of those with current needs.
-    await sql`
-      insert into about_me_versions (person_id, what_matters, how_to_support, written_by, written_by_role, created_at)
-      select n.person_id,
-             case (abs(hashtext(n.person_id)) % 4)
-               when 0 then 'Keeping my flat and seeing my kids at weekends. I want to get back to work one day.'
-               when 1 then 'My dog, my garden and my friends at the community centre. I don''t want to go into a home.'
-               when 2 then 'Looking after my mum without falling apart myself. I need a break sometimes.'
-               else 'Being treated like a person, not a case number. Staying off the drink one day at a time.' end,
-             case (abs(hashtext(n.person_id)) % 3)
-               when 0 then 'Ring before you visit. Mornings are hard for me.'
-               when 1 then 'Please explain things plainly and write them down for me.'
-               else 'Talk to me, not about me. My sister can help with letters.' end,
-             'seed', 'citizen', now() - interval '20 days'
-      from (select distinct person_id from needs where current) n
-      where abs(hashtext(n.person_id || 'aboutme')) % 100 < 30`.execute(trx);
+    await seedAboutMe(trx, await peopleWithCurrentNeed(trx));
     // Parents act for their children under 16 (until the 16th birthday); registered carers for
     // the person they care for, while the caring relationship lasts.
-    const family = (
-      await sql<{ person_id: string; related_person_id: string; type: 'parent' | 'carer'; birth_date: string | null }>`
-      select r.person_id, r.related_person_id, r.type, c.birth_date::text as birth_date
-      from relationships r join persons c on c.id = r.person_id
-      where r.ended_at is null and (r.type = 'carer' or (r.type = 'parent' and c.birth_date > (current_date - interval '16 years')))
-      order by r.person_id, r.related_person_id`.execute(trx)
-    ).rows;
+    const family = await carersAndParentsOfChildren(trx);
     await seedProxies(
       trx,
       family.map((f) => ({
-        personId: f.person_id,
-        proxyPersonId: f.related_person_id,
+        personId: f.personId,
+        proxyPersonId: f.relatedPersonId,
         kind: f.type,
         permittedBy: f.type === 'parent' ? 'parental responsibility' : 'the person',
         validFrom: now,
-        validUntil: f.type === 'parent' && f.birth_date ? parentalProxyEnds(f.birth_date) : null,
+        validUntil: f.type === 'parent' && f.birthDate ? parentalProxyEnds(f.birthDate) : null,
       })),
     );
   });
@@ -155,8 +130,7 @@ export async function seedDemoCitizenChoices(db: Kysely<Database>, personId: str
   // The demo practitioner is the demo citizen's lead, so messages and the network meet in the demo.
   await db.transaction().execute(async (trx) => {
     if (leadPractitionerId) await makeLeadPractitioner(trx, personId, leadPractitionerId, 'named coordinator after assessment', null);
-    const existing = await trx.selectFrom('consent_directives').select('id').where('person_id', '=', personId).executeTakeFirst();
-    if (existing) return;
+    if ((await peopleWithDirectives(trx, [personId])).has(personId)) return;
     const now = Date.now();
     const base = {
       personId,

@@ -52,6 +52,13 @@ export function recordsReceivedBySource(since: Date): RawBuilder<unknown> {
 export const sourceRecordCount = sql<number>`(select count(*) from source_records)`;
 export const recordCountsBySource = sql`(select source, count(*) as records from source_records group by source)`;
 
+/** Kysely: the people held under at least `sources` sources, as a table to join: person_id, first_seen (their first record's arrival). */
+export function peopleKnownToSources(sources: number): RawBuilder<{ person_id: string; first_seen: Date }> {
+  return sql<{ person_id: string; first_seen: Date }>`(select l.person_id, min(s.received_at) as first_seen
+    from record_links l join source_records s on s.id = l.source_record_id
+    where l.superseded_at is null group by l.person_id having count(distinct s.source) >= ${sources})`;
+}
+
 /** Kysely: how many people the organisation holds current records of (a count). */
 export function peopleHeldByOrganisationCount(organisationId: string): RawBuilder<number> {
   return sql<number>`(select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id

@@ -63,6 +63,7 @@ export {
   recordsHeldOfPeople,
   recordsHeldOfPerson,
   recordsReceivedBySource,
+  peopleKnownToSources,
   recordCountsBySource,
   sourceRecordCount,
   type AgencyHolding,

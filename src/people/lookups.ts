@@ -201,3 +201,37 @@ export async function latestEventDay(db: Kysely<Database>): Promise<string | nul
       ?.d ?? null
   );
 }
+
+/** Everyone with a current need, by id (the demo seeds choose among them). */
+export async function peopleWithCurrentNeed(db: Kysely<Database>): Promise<string[]> {
+  return (await sql<{ person_id: string }>`select distinct person_id from needs where current order by person_id`.execute(db)).rows.map(
+    (r) => r.person_id,
+  );
+}
+
+/** Each person's first event of this type, by person (the demo seeds date lawful bases from it). */
+export async function firstEventOfType(db: Kysely<Database>, type: string): Promise<Array<{ personId: string; at: Date }>> {
+  const rows = (
+    await sql<{ person_id: string; at: Date }>`
+    select distinct on (e.person_id) e.person_id, e.at from person_events e where e.type = ${type} order by e.person_id, e.at`.execute(db)
+  ).rows;
+  return rows.map((r) => ({ personId: r.person_id, at: r.at }));
+}
+
+/**
+ * Current carers, and parents of children under 16, as the relationships say (whom the demo
+ * makes proxies): the person cared for or the child, the carer or parent, and the person's
+ * date of birth, by person then related person.
+ */
+export async function carersAndParentsOfChildren(
+  db: Kysely<Database>,
+): Promise<Array<{ personId: string; relatedPersonId: string; type: 'parent' | 'carer'; birthDate: string | null }>> {
+  const rows = (
+    await sql<{ person_id: string; related_person_id: string; type: 'parent' | 'carer'; birth_date: string | null }>`
+      select r.person_id, r.related_person_id, r.type, c.birth_date::text as birth_date
+      from relationships r join persons c on c.id = r.person_id
+      where r.ended_at is null and (r.type = 'carer' or (r.type = 'parent' and c.birth_date > (current_date - interval '16 years')))
+      order by r.person_id, r.related_person_id`.execute(db)
+  ).rows;
+  return rows.map((r) => ({ personId: r.person_id, relatedPersonId: r.related_person_id, type: r.type, birthDate: r.birth_date }));
+}

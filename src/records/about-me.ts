@@ -2,7 +2,7 @@
 // versions (the latest is current). Written by the person or a proxy whose scope covers it, from
 // the about-me page or a resident's self-assessment ("What matters to you"), so every assessment
 // that asks the same thing can prefill it (plans/prefill.ts) and nobody asks again.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
@@ -75,4 +75,27 @@ export async function currentAboutMe(
     .limit(1)
     .executeTakeFirst();
   return row ? { whatMatters: row.what_matters, howToSupport: row.how_to_support, createdAt: row.created_at } : undefined;
+}
+
+/**
+ * The demo's "about me" in people's own words, for about three in ten of these people (chosen by
+ * a hash of the id, so the same each run), written 20 days ago.
+ */
+export async function seedAboutMe(db: Kysely<Database> | Transaction<Database>, personIds: readonly string[]): Promise<void> {
+  if (personIds.length === 0) return;
+  await sql`
+      insert into about_me_versions (person_id, what_matters, how_to_support, written_by, written_by_role, created_at)
+      select n.person_id,
+             case (abs(hashtext(n.person_id)) % 4)
+               when 0 then 'Keeping my flat and seeing my kids at weekends. I want to get back to work one day.'
+               when 1 then 'My dog, my garden and my friends at the community centre. I don''t want to go into a home.'
+               when 2 then 'Looking after my mum without falling apart myself. I need a break sometimes.'
+               else 'Being treated like a person, not a case number. Staying off the drink one day at a time.' end,
+             case (abs(hashtext(n.person_id)) % 3)
+               when 0 then 'Ring before you visit. Mornings are hard for me.'
+               when 1 then 'Please explain things plainly and write them down for me.'
+               else 'Talk to me, not about me. My sister can help with letters.' end,
+             'seed', 'citizen', now() - interval '20 days'
+      from unnest(${[...personIds]}::text[]) as n(person_id)
+      where abs(hashtext(n.person_id || 'aboutme')) % 100 < 30`.execute(db);
 }

@@ -25,7 +25,7 @@ export {
   type ContactMethod,
 } from './communication-needs.ts';
 export { isInCareTeam, personPagePanels, personPagePanelsColumn, personPagePanelsFrom, unansweredCount } from './messages.ts';
-export { saveAboutMe } from './about-me.ts';
+export { saveAboutMe, seedAboutMe } from './about-me.ts';
 export { currentAboutMe } from './about-me.ts';
 // "About me" for the person page's one statement and the person's export.
 export { aboutMeVersionsOf, latestAboutMeSql, type AboutMeVersion } from './about-me-reads.ts';
