@@ -5,6 +5,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
+import { fhirVersionJoinSql } from '../interop/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
 import {
   anyOf,
@@ -109,7 +110,7 @@ export interface ResourceDef {
 function meta(type: string, idExpr: string, natural: string | null) {
   return {
     cols: sql.raw(`coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, ${natural ?? 'null::timestamptz'}) as last_updated`),
-    join: sql.raw(`left join fhir_meta m on m.resource_type = '${type}' and m.resource_id = ${idExpr}`),
+    join: sql.raw(fhirVersionJoinSql('m', `'${type}'`, idExpr)),
   };
 }
 
@@ -1228,7 +1229,7 @@ const observation: ResourceDef = {
     union all
     select f.resource_id, f.person_id, f.organisation_id, null, f.clinical_start, null, f.content, f.codes, f.clinical_start, f.clinical_end, true,
       coalesce(fm.version_id, 1), coalesce(fm.last_updated, f.received_at)
-    from fhir_resources f left join fhir_meta fm on fm.resource_type = f.resource_type and fm.resource_id = f.resource_id
+    from fhir_resources f ${sql.raw(fhirVersionJoinSql('fm', 'f.resource_type', 'f.resource_id'))}
     where f.resource_type = 'Observation' and f.whole`,
   params: {
     ...common,

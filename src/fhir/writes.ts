@@ -3,7 +3,7 @@
 // changes the spine's demographics; ServiceRequest create sends a referral; Task update moves a
 // referral through the closed loop (acknowledge, accept, decline, start, complete, cancel).
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import { decideRecordAccess, openRelationship } from '../consent/index.ts';
@@ -12,7 +12,7 @@ import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '
 import { applyReferralAction, isContactMethod, ReferralInputError, sendReferral, ukDate, type ReferralAction } from '../referrals/index.ts';
 import { isValidNhsNumber, setPersonDetails } from '../people/index.ts';
 import { organisationRecord } from '../network/index.ts';
-import { fieldsFromPatient } from '../interop/index.ts';
+import { bumpFhirVersion, fieldsFromPatient, stampFhirCreated } from '../interop/index.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from './resources.ts';
@@ -34,18 +34,13 @@ export interface WriteResult {
 
 export async function bumpVersion(db: Kysely<Database>, type: string, id: string): Promise<number> {
   noteVersion(type, id);
-  const row = await sql<{ version_id: number }>`
-    insert into fhir_meta (resource_type, resource_id, version_id, last_updated) values (${type}, ${id}, 2, now())
-    on conflict (resource_type, resource_id) do update set version_id = fhir_meta.version_id + 1, last_updated = now()
-    returning version_id`.execute(db);
-  return Number(row.rows[0]!.version_id);
+  return bumpFhirVersion(db, type, id);
 }
 
 /** A new row's first version, stamped with when it was made (rows made outside FHIR have version 1 without a stamp). */
 export async function stampCreated(db: Kysely<Database>, type: string, id: string): Promise<void> {
   noteVersion(type, id);
-  await sql`insert into fhir_meta (resource_type, resource_id, version_id, last_updated) values (${type}, ${id}, 1, now())
-    on conflict (resource_type, resource_id) do nothing`.execute(db);
+  await stampFhirCreated(db, type, id);
 }
 
 /** W/"3" or "3" → 3; a wrong If-Match is a 412. */

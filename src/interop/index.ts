@@ -3,6 +3,8 @@
 // account's tokens); reading a FHIR Patient into the fields an agency record holds; and the
 // module's routes (imports, tokens, webhooks) and commands.
 export { interopMigrations, type InteropTables } from './schema.ts';
+// FHIR version stamps (imports nothing): the FHIR module's resource definitions embed the join as their files load.
+export { bumpFhirVersion, fhirVersionJoinSql, stampFhirCreated } from './fhir-versions.ts';
 export { apiTokenIdOf, revokeTokensOfUser, userForApiToken, userForApiTokenId } from './tokens.ts';
 export { fieldsFromPatient } from './import.ts';
 export { registerInteropRoutes } from './routes.ts';
