@@ -10,7 +10,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import type { Category } from '../consent/index.ts';
-import { remainingPersonId } from '../people/index.ts';
+import { remainingPersonId, remainingPersonIdOf } from '../people/index.ts';
+import { currentLinkOfRecord } from '../linkage/index.ts';
+import { organisationWithSourceCode } from '../network/index.ts';
 import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
@@ -200,7 +202,7 @@ export async function keepClinicalEntries(
   const entries = bundle.entry ?? [];
   const out: ClinicalImport = { kept: {}, setAside: [] };
   if (!entries.some((e) => isClinicalType(e.resource?.resourceType))) return out;
-  const organisation = await db.selectFrom('organisations').select('id').where('source_code', '=', source).executeTakeFirst();
+  const organisationId = (await organisationWithSourceCode(db, source)) ?? null;
   const ids = new Map<string, string>();
   const names = (entry: { fullUrl?: string; resource?: Json }, type: string): string[] => {
     const id = typeof entry.resource?.id === 'string' ? entry.resource.id : undefined;
@@ -210,9 +212,8 @@ export async function keepClinicalEntries(
     if (entry.resource?.resourceType !== 'Patient') continue;
     const sourceId = patientSourceId(entry);
     if (!sourceId) continue;
-    const linked = await sql<{ person_id: string }>`select coalesce(p.merged_into, p.id) as person_id from source_records s
-      join record_links l on l.source_record_id = s.id and l.superseded_at is null join persons p on p.id = l.person_id
-      where s.source = ${source} and s.source_id = ${sourceId} limit 1`.execute(db);
+    const linked = await sql<{ person_id: string | null }>`select ${remainingPersonIdOf('l.person_id')} as person_id
+      from ${currentLinkOfRecord(source, sourceId)} l`.execute(db);
     const personId = linked.rows[0]?.person_id;
     if (personId) for (const name of names(entry, 'Patient')) ids.set(name, `Patient/${personId}`);
   }
@@ -253,7 +254,7 @@ export async function keepClinicalEntries(
       continue;
     }
     await db.transaction().execute(async (trx) => {
-      await store(trx, null, type, id, resource, personId, organisation?.id ?? null);
+      await store(trx, null, type, id, resource, personId, organisationId);
       await stampCreated(trx, type, id);
     });
     out.kept[type] = (out.kept[type] ?? 0) + 1;

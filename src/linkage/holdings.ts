@@ -59,6 +59,13 @@ export function peopleKnownToSources(sources: number): RawBuilder<{ person_id: s
     where l.superseded_at is null group by l.person_id having count(distinct s.source) >= ${sources})`;
 }
 
+/** Kysely: the person the record received as `sourceId` under `source` is currently linked to, as a table of at most one row (person_id). */
+export function currentLinkOfRecord(source: string, sourceId: string): RawBuilder<{ person_id: string }> {
+  return sql<{ person_id: string }>`(select l.person_id from source_records s
+    join record_links l on l.source_record_id = s.id and l.superseded_at is null
+    where s.source = ${source} and s.source_id = ${sourceId} limit 1)`;
+}
+
 /** Kysely: how many people the organisation holds current records of (a count). */
 export function peopleHeldByOrganisationCount(organisationId: string): RawBuilder<number> {
   return sql<number>`(select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id

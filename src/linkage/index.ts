@@ -63,6 +63,7 @@ export {
   recordsHeldOfPeople,
   recordsHeldOfPerson,
   recordsReceivedBySource,
+  currentLinkOfRecord,
   peopleKnownToSources,
   recordCountsBySource,
   sourceRecordCount,

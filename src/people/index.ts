@@ -12,6 +12,7 @@ export {
   personsWithHome,
   personsWithHomeSql,
   remainingPersonId,
+  remainingPersonIdOf,
 } from './persons.ts';
 export { ageOn } from './age.ts';
 export { createHousehold, setHouseholdMembers } from './households.ts';

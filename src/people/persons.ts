@@ -28,6 +28,11 @@ export function isLivePersonOf(ref: string): RawBuilder<boolean> {
   return sql<boolean>`exists (select 1 from persons p where p.id = ${sql.ref(ref)} and p.merged_into is null)`;
 }
 
+/** Kysely: the person record that remains for the person whose id is in column `ref` (itself, or the one it was merged into; null when unknown). */
+export function remainingPersonIdOf(ref: string): RawBuilder<string | null> {
+  return sql<string | null>`(select coalesce(p.merged_into, p.id) from persons p where p.id = ${sql.ref(ref)})`;
+}
+
 /** The person record that remains for this id (itself, or the one it was merged into), or undefined if unknown. */
 export async function remainingPersonId(db: Kysely<Database>, id: string): Promise<string | undefined> {
   const row = await sql<{ id: string }>`select coalesce(merged_into, id) as id from persons where id = ${id}`.execute(db);
