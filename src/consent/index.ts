@@ -47,6 +47,7 @@ export {
   mayExtendNetwork,
   openRelationship,
   referralRelationshipsToOrganisation,
+  relationshipOrganisationId,
   RelationshipRefused,
   seedRelationships,
   type OpenRelationship,

@@ -369,3 +369,8 @@ export async function seedRelationships(trx: Trx, rows: readonly SeededRelations
   if (ids.rows.length !== rows.length) throw new Error('seeded relationships were written alongside other writers');
   return ids.rows.map((r) => Number(r.id));
 }
+
+/** The organisation a care relationship is with, or undefined when there is no such relationship. */
+export async function relationshipOrganisationId(db: Kysely<Database> | Transaction<Database>, id: number): Promise<string | undefined> {
+  return (await db.selectFrom('care_relationships').select('organisation_id').where('id', '=', id).executeTakeFirst())?.organisation_id;
+}

@@ -3,7 +3,6 @@
 // network (CareTeam, EpisodeOfCare). Each goes through the owning module's own functions, after
 // the same access decision the web page asks (audited), so the rules, validation and history are
 // the web's. `ctx.db` is the database to write on: the server's, or a transaction Bundle's.
-import { sql } from 'kysely';
 import type {
   CarePlan,
   CareTeam,
@@ -30,8 +29,19 @@ import {
   isQuestion,
   activeFramework,
   loadQuestionnaire,
+  activePlanIds,
+  currentEnrolmentOf,
+  isPlanMember,
+  planPersonId,
+  questionnaireIdByUrl,
 } from '../plans/index.ts';
-import { DirectiveInputError, parseDirectiveForm, recordDirective, withdrawDirective } from '../consent/index.ts';
+import {
+  DirectiveInputError,
+  parseDirectiveForm,
+  recordDirective,
+  relationshipOrganisationId,
+  withdrawDirective,
+} from '../consent/index.ts';
 import { addToNetwork, endNetworkMembership, NetworkInputError } from '../records/index.ts';
 import { peopleByIds } from '../people/index.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
@@ -151,13 +161,7 @@ async function createCarePlan(ctx: FhirContext, resource: Resource): Promise<Wri
     throw unprocessable('add goals as Goal resources once the plan exists (extension urn:joinery:extension:care-plan names the plan)');
   if ((await peopleByIds(ctx.db, [personId])).length === 0)
     throw new FhirError(404, 'not-found', `Patient/${personId} is not known here, or you may not see it`);
-  const enrolment = await ctx.db
-    .selectFrom('model_enrolments')
-    .select(['id', 'model_id'])
-    .where('person_id', '=', personId)
-    .where('ended_at', 'is', null)
-    .orderBy('enrolled_at', 'desc')
-    .executeTakeFirst();
+  const enrolment = await currentEnrolmentOf(ctx.db, personId);
   const fields = planFields(plan);
   const id = await guarded(() =>
     createPlan(ctx.db, ctx.actor, {
@@ -167,7 +171,7 @@ async function createCarePlan(ctx: FhirContext, resource: Resource): Promise<Wri
       title: fields.title,
       strengths: fields.strengths,
       endsOn: fields.endsOn,
-      modelId: enrolment?.model_id ?? null,
+      modelId: enrolment?.modelId ?? null,
       enrolmentId: enrolment?.id ?? null,
     }),
   );
@@ -223,28 +227,20 @@ async function createGoal(ctx: FhirContext, resource: Resource): Promise<WriteRe
   let planId: string | undefined;
   if (planRef) {
     planId = referenceId(planRef, 'CarePlan');
-    const member = await ctx.db
-      .selectFrom('plan_members')
-      .select('plan_id')
-      .where('plan_id', '=', planId)
-      .where('person_id', '=', personId)
-      .executeTakeFirst();
-    if (!member) throw unprocessable(`${planRef} is not a plan this person is part of`);
+    if (!(await isPlanMember(ctx.db, planId, personId))) throw unprocessable(`${planRef} is not a plan this person is part of`);
   } else {
     const candidates = await plansOf(ctx.db, personId);
-    const active =
-      candidates.length > 0
-        ? await ctx.db.selectFrom('plans').select('id').where('id', 'in', candidates).where('status', '=', 'active').execute()
-        : [];
-    planId = candidates.find((c) => active.some((a) => a.id === c));
+    const active = await activePlanIds(ctx.db, candidates);
+    planId = candidates.find((c) => active.includes(c));
     if (!planId)
       throw unprocessable(
         'the person has no active plan: create a CarePlan first, or name the plan in extension urn:joinery:extension:care-plan',
       );
   }
-  const plan = await ctx.db.selectFrom('plans').select('person_id').where('id', '=', planId).executeTakeFirstOrThrow();
+  const planSubject = await planPersonId(ctx.db, planId);
+  if (planSubject === undefined) throw new Error(`plan ${planId} has gone`);
   // The plan's own subject is asked about as well, as the web does for a household member's goal.
-  if (plan.person_id !== personId) await requireWrite(ctx, plan.person_id, ['plans'], 'change this plan');
+  if (planSubject !== personId) await requireWrite(ctx, planSubject, ['plans'], 'change this plan');
   if (!goalStatuses[goal.lifecycleStatus] || goalStatuses[goal.lifecycleStatus] !== 'open')
     throw unprocessable('a new goal starts active (or proposed, planned, accepted)');
   const framework = await activeFramework(ctx.db);
@@ -271,8 +267,9 @@ async function updateGoal(ctx: FhirContext, id: string, resource: Resource, ifMa
   const current = await currentForUpdate(ctx, goal, id, ifMatch, ['practitioner', 'citizen'], 'change goals');
   const personId = String(current.person_id);
   await requireWrite(ctx, personId, ['plans'], 'change this goal');
-  const plan = await ctx.db.selectFrom('plans').select('person_id').where('id', '=', String(current.plan_id)).executeTakeFirstOrThrow();
-  if (plan.person_id !== personId) await requireWrite(ctx, plan.person_id, ['plans'], 'change this plan');
+  const planSubject = await planPersonId(ctx.db, String(current.plan_id));
+  if (planSubject === undefined) throw new Error(`plan ${String(current.plan_id)} has gone`);
+  if (planSubject !== personId) await requireWrite(ctx, planSubject, ['plans'], 'change this plan');
   const codes = Array.isArray(current.outcome_codes)
     ? (current.outcome_codes as string[])
     : typeof current.outcome_codes === 'string'
@@ -407,12 +404,7 @@ async function createQuestionnaireResponse(ctx: FhirContext, resource: Resource)
   let questionnaireId: string | undefined;
   if (/^(?:.*\/)?Questionnaire\/[A-Za-z0-9\-.]{1,64}$/.test(target)) questionnaireId = referenceId(target, 'Questionnaire');
   else if (target) {
-    const byUrl = await ctx.db
-      .selectFrom('questionnaires')
-      .select('id')
-      .where(sql<string>`definition->>'url'`, '=', target)
-      .executeTakeFirst();
-    questionnaireId = byUrl?.id;
+    questionnaireId = await questionnaireIdByUrl(ctx.db, target);
   }
   const q = questionnaireId ? await loadQuestionnaire(ctx.db, questionnaireId) : undefined;
   // Answers to a form Joinery does not have (or to none named) are kept as received, about the
@@ -549,8 +541,9 @@ async function createEpisodeOfCare(ctx: FhirContext, resource: Resource): Promis
     }),
   );
   if (episode.managingOrganization?.reference) {
-    const row = await ctx.db.selectFrom('care_relationships').select('organisation_id').where('id', '=', id).executeTakeFirstOrThrow();
-    if (referenceId(episode.managingOrganization.reference, 'Organization') !== row.organisation_id)
+    const organisationId = await relationshipOrganisationId(ctx.db, id);
+    if (organisationId === undefined) throw new Error(`care relationship ${id} has gone`);
+    if (referenceId(episode.managingOrganization.reference, 'Organization') !== organisationId)
       throw unprocessable("managingOrganization must be the practitioner's own organisation");
   }
   await bumpVersion(ctx.db, 'CareTeam', personId);

@@ -9,6 +9,8 @@ export { addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updateP
 export { AccessRefused, submitAssessment } from './assessments.ts';
 export { flattenItems, isQuestion } from './questionnaire.ts';
 export { activeFramework, ensurePlansDefaults, loadQuestionnaire } from './store.ts';
+// Whose plan, its members, active plans, a person's operating model and a form by url (FHIR's plan writes).
+export { activePlanIds, currentEnrolmentOf, isPlanMember, planPersonId, questionnaireIdByUrl } from './plan-reads.ts';
 export { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from './reviews-due.ts';
 export { registerPlansRoutes } from './routes.ts';
 export { setUpPlansDemo } from './demo.ts';
