@@ -6,6 +6,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { fhirVersionJoinSql } from '../interop/index.ts';
+import { peopleWithRecordUnder } from '../linkage/index.ts';
+import { registeredSourceCodeOr } from '../network/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
 import {
   anyOf,
@@ -210,9 +212,7 @@ const patient: ResourceDef = {
         if (system?.startsWith(SOURCE_SYSTEM_PREFIX)) {
           // The feed's code in any case: imports store the organisation's code as registered.
           const source = system.slice(SOURCE_SYSTEM_PREFIX.length);
-          return sql`r.id in (select l.person_id from source_records s join record_links l on l.source_record_id = s.id and l.superseded_at is null
-          where s.source = coalesce((select o.source_code from organisations o where lower(o.source_code) = lower(${source}) order by o.source_code limit 1), ${source})
-          ${any ? sql`` : sql`and s.source_id = ${value}`})`;
+          return sql`r.id in ${peopleWithRecordUnder(registeredSourceCodeOr(source), any ? undefined : value)}`;
         }
         if (any && system === '') throw invalid('a token search needs a code, a system| or both');
         if (system !== undefined) return storedIdentifierCondition('Patient', system, value);

@@ -66,6 +66,15 @@ export function currentLinkOfRecord(source: string, sourceId: string): RawBuilde
     where s.source = ${source} and s.source_id = ${sourceId} limit 1)`;
 }
 
+/**
+ * Kysely: the people with a current record under `source` (an SQL expression), or under that
+ * source with this source id, as a subquery of person_id for `x in (...)`.
+ */
+export function peopleWithRecordUnder(source: RawBuilder<string>, sourceId?: string): RawBuilder<unknown> {
+  return sql`(select l.person_id from source_records s join record_links l on l.source_record_id = s.id and l.superseded_at is null
+    where s.source = ${source} ${sourceId === undefined ? sql`` : sql`and s.source_id = ${sourceId}`})`;
+}
+
 /** Kysely: how many people the organisation holds current records of (a count). */
 export function peopleHeldByOrganisationCount(organisationId: string): RawBuilder<number> {
   return sql<number>`(select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id

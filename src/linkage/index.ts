@@ -64,6 +64,7 @@ export {
   recordsHeldOfPerson,
   recordsReceivedBySource,
   currentLinkOfRecord,
+  peopleWithRecordUnder,
   peopleKnownToSources,
   recordCountsBySource,
   sourceRecordCount,

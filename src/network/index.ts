@@ -14,6 +14,7 @@ export {
   organisationNameOfSource,
   organisationNameOfSourceAnyCase,
   organisationSourceCodes,
+  registeredSourceCodeOr,
   organisationNameSql,
   organisationSourceCodeOf,
   organisationSourceCodeSql,

@@ -54,6 +54,14 @@ export function organisationNameOfSourceAnyCase(ref: string): RawBuilder<string 
 /** Kysely: every source code a member organisation's records arrive under, as a table of one column, `source`. */
 export const organisationSourceCodes = sql`(select source_code as source from organisations where source_code is not null and source_code <> '')`;
 
+/**
+ * Kysely: the source code an organisation is registered with that is `value` case aside (the
+ * first in order), else `value` itself: the form records of a feed named in any case are stored under.
+ */
+export function registeredSourceCodeOr(value: string): RawBuilder<string> {
+  return sql<string>`coalesce((select o.source_code from organisations o where lower(o.source_code) = lower(${value}) order by o.source_code limit 1), ${value})`;
+}
+
 /** Kysely: how many organisations the network has. */
 export const organisationCount = sql<number>`(select count(*) from organisations)`;
 
