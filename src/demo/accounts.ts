@@ -7,7 +7,8 @@ import { setUpPlansDemo } from '../plans/index.ts';
 import { setUpLocalityLeadDemo } from './locality-lead.ts';
 import { createAccount, takenUsernames, userByUsername, userIdByUsername, type DemoAccountInfo } from '../auth/index.ts';
 import { allOrganisations, practitionersWithOrganisationTable } from '../network/index.ts';
-import { personHeldByOrganisation } from '../linkage/index.ts';
+import { personHeldByOrganisation, sourceCountsOfPeople } from '../linkage/index.ts';
+import { hasCurrentNeedOf, personBirthDateOf, personFamilyNameOf, personGivenNameOf } from '../people/index.ts';
 import { setUpFundingDemo } from '../budgets/index.ts';
 
 export const DEMO_PASSWORD = 'joinery-demo-2026';
@@ -24,15 +25,11 @@ interface PickedPractitioner {
 /** A citizen with a story: an adult known to several agencies with current needs. */
 async function pickCitizen(db: Kysely<Database>): Promise<{ id: string; given_name: string; family_name: string }> {
   const result = await sql<{ id: string; given_name: string; family_name: string }>`
-    select p.id, p.given_name, p.family_name
-    from persons p
-    join record_links l on l.person_id = p.id and l.superseded_at is null
-    join source_records s on s.id = l.source_record_id
-    where p.birth_date between date '1956-01-01' and date '2000-01-01'
-      and exists (select 1 from needs n where n.person_id = p.id and n.current)
-    group by p.id
-    having count(distinct s.source) >= 3
-    order by count(distinct s.source) desc, p.id
+    select k.person_id as id, ${personGivenNameOf('k.person_id')} as given_name, ${personFamilyNameOf('k.person_id')} as family_name
+    from ${sourceCountsOfPeople(3)} k
+    where ${personBirthDateOf('k.person_id')} between date '1956-01-01' and date '2000-01-01'
+      and ${hasCurrentNeedOf('k.person_id')}
+    order by k.sources desc, k.person_id
     limit 1`.execute(db);
   const row = result.rows[0];
   if (!row) throw new Error('the demo place has no adult known to three agencies; load a bigger place');

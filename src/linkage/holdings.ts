@@ -75,6 +75,13 @@ export function peopleWithRecordUnder(source: RawBuilder<string>, sourceId?: str
     where s.source = ${source} ${sourceId === undefined ? sql`` : sql`and s.source_id = ${sourceId}`})`;
 }
 
+/** Kysely: the people held under at least `min` sources, as a table to join: person_id, sources (how many hold them). */
+export function sourceCountsOfPeople(min: number): RawBuilder<{ person_id: string; sources: number }> {
+  return sql<{ person_id: string; sources: number }>`(select l.person_id, count(distinct s.source) as sources
+    from record_links l join source_records s on s.id = l.source_record_id
+    where l.superseded_at is null group by l.person_id having count(distinct s.source) >= ${min})`;
+}
+
 /** Kysely: how many people the organisation holds current records of (a count). */
 export function peopleHeldByOrganisationCount(organisationId: string): RawBuilder<number> {
   return sql<number>`(select count(distinct l.person_id) from record_links l join source_records s on s.id = l.source_record_id

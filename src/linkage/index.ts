@@ -65,6 +65,7 @@ export {
   recordsReceivedBySource,
   currentLinkOfRecord,
   peopleWithRecordUnder,
+  sourceCountsOfPeople,
   peopleKnownToSources,
   recordCountsBySource,
   sourceRecordCount,
