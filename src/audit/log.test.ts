@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testDatabaseTargets } from '../testing.ts';
-import type { DatabaseHandle } from '../platform/db.ts';
+import { openPostgres, type DatabaseHandle } from '../platform/db.ts';
 import { appendAudit, verifyAuditChain, type AuditEntry } from './log.ts';
 
 const entry = (personId: string, decision: AuditEntry['decision'] = 'allow'): AuditEntry => ({
@@ -41,6 +41,36 @@ for (const target of await testDatabaseTargets()) {
       const result = await verifyAuditChain(database.db);
       assert.deepEqual([result.ok, result.eventsChecked, result.problem], [true, 27, null]);
     });
+
+    // serve --workers: each process keeps its own idea of the chain head, and a stale one chains onto
+    // the head its refused append saw. Two pools on one schema stand in for two processes.
+    test(
+      'two processes appending at once on PostgreSQL: every event kept once, the chain unbroken',
+      { skip: target.kind !== 'postgres' },
+      async () => {
+        const before = await verifyAuditChain(database.db);
+        const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0]!.schema;
+        const second = await openPostgres(process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test', {
+          searchPath: schema,
+          max: 4,
+        });
+        try {
+          await Promise.all(
+            Array.from({ length: 40 }, (_, i) =>
+              appendAudit((i % 2 === 0 ? database : second).db, entry(`two-processes-${i}`), entry(`two-processes-${i}b`)),
+            ),
+          );
+        } finally {
+          await second.close();
+        }
+        const result = await verifyAuditChain(database.db);
+        assert.deepEqual([result.ok, result.eventsChecked, result.problem], [true, before.eventsChecked + 80, null]);
+        const kept = await sql<{
+          n: number;
+        }>`select count(distinct person_id)::int as n from audit_events where person_id like 'two-processes-%'`.execute(database.db);
+        assert.equal(kept.rows[0]!.n, 80, 'each event once');
+      },
+    );
 
     test('the database refuses to edit, delete or truncate audit events', async () => {
       await assert.rejects(sql`update audit_events set reason = 'nothing to see' where seq = 3`.execute(database.db), /append-only/);
