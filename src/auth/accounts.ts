@@ -16,6 +16,7 @@ import {
   practitionerTeamIdSql,
 } from '../network/index.ts';
 import type { Role } from './schema.ts';
+import { signedInUserOf } from './user-reads.ts';
 
 export interface SignedInUser {
   id: string;
@@ -109,21 +110,6 @@ function mayAct(row: { disabled_at: Date | null; practitioner_active: boolean | 
   return row.disabled_at === null && row.practitioner_active !== false;
 }
 
-function toSignedInUser(
-  row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>,
-): SignedInUser {
-  return {
-    teamId: row.team_id,
-    id: row.id,
-    username: row.username,
-    displayName: row.display_name,
-    role: row.role,
-    personId: row.person_id,
-    practitionerId: row.practitioner_id,
-    organisationId: row.organisation_id,
-  };
-}
-
 /**
  * Checks a password, at most `maxAttempts` times in a row per account, however many attempts
  * arrive at once (on any number of servers): each attempt is counted, in one UPDATE, before its
@@ -169,7 +155,7 @@ export async function signInWithPassword(
     // Said only after the right password, so the answer does not tell strangers which accounts are disabled.
     if (!mayAct(row)) return { outcome: 'disabled' };
     await db.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', row.id).execute();
-    return { outcome: 'signed_in', user: toSignedInUser(row) };
+    return { outcome: 'signed_in', user: signedInUserOf(row) };
   }
   // The count went back to 0 only if this attempt set the lock.
   return claimed.failed_sign_ins === 0 ? { outcome: 'locked', until, justLocked: true } : { outcome: 'wrong_credentials' };
@@ -192,7 +178,7 @@ export async function findUserForOidc(db: Kysely<Database>, subject: string, use
       .executeTakeFirst();
   if (!row) return { outcome: 'unknown' };
   // The identity provider vouched for who they are, so saying the account is disabled reveals nothing.
-  return mayAct(row) ? { outcome: 'signed_in', user: toSignedInUser(row) } : { outcome: 'disabled' };
+  return mayAct(row) ? { outcome: 'signed_in', user: signedInUserOf(row) } : { outcome: 'disabled' };
 }
 
 function tokenHash(token: string): string {
@@ -230,7 +216,7 @@ export async function userForSession(db: Kysely<Database>, token: string): Promi
     Pick<UserRow, 'id' | 'username' | 'display_name' | 'role' | 'person_id' | 'practitioner_id' | 'organisation_id' | 'team_id'>
   >(db, 'joinery_session_user', SESSION_USER_SQL(), [tokenHash(token), new Date()]);
   const row = rows[0];
-  return row ? toSignedInUser(row) : undefined;
+  return row ? signedInUserOf(row) : undefined;
 }
 
 // The session's statement with another module's column beside it, by the column's name.
@@ -258,7 +244,7 @@ export async function userForSessionWith(
     }
   >(db, `joinery_session_user_with_${beside.name}`, text, [tokenHash(token), new Date(), ...beside.values]);
   const row = rows[0];
-  return row ? { user: toSignedInUser(row), beside: row.beside } : undefined;
+  return row ? { user: signedInUserOf(row), beside: row.beside } : undefined;
 }
 
 /**
@@ -277,7 +263,7 @@ export async function activeUserById(db: Kysely<Database>, userId: string): Prom
     [userId],
   );
   const row = rows[0];
-  return row ? toSignedInUser(row) : undefined;
+  return row ? signedInUserOf(row) : undefined;
 }
 
 export async function endSession(db: Kysely<Database>, token: string): Promise<void> {

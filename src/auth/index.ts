@@ -41,6 +41,8 @@ export {
   accountStandings,
   activeSessionCount,
   accountsThatMayAct,
+  signedInUserOf,
+  type SignedInUserRow,
   takenUsernames,
   userByUsername,
   userDisplayNameOf,

@@ -105,18 +105,33 @@ export async function userByUsername(db: Kysely<Database>, username: string): Pr
     ])
     .where('u.username', '=', username)
     .executeTakeFirst();
-  return row
-    ? {
-        id: row.id,
-        username: row.username,
-        displayName: row.display_name,
-        role: row.role,
-        personId: row.person_id,
-        practitionerId: row.practitioner_id,
-        organisationId: row.organisation_id,
-        teamId: row.team_id ?? null,
-      }
-    : undefined;
+  return row ? signedInUserOf(row) : undefined;
+}
+
+/** An account's columns as every look-up reads them (a session, a bearer token, a username). */
+export interface SignedInUserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  role: SignedInUser['role'];
+  person_id: string | null;
+  practitioner_id: string | null;
+  organisation_id: string | null;
+  team_id: string | null | undefined;
+}
+
+/** The signed-in user an account's row describes: the one mapping from columns to the user every decision is made for. */
+export function signedInUserOf(row: SignedInUserRow): SignedInUser {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    role: row.role,
+    personId: row.person_id,
+    practitionerId: row.practitioner_id,
+    organisationId: row.organisation_id,
+    teamId: row.team_id ?? null,
+  };
 }
 
 /** Which of these usernames are taken. */

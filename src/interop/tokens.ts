@@ -4,7 +4,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { accountStandings, accountsThatMayAct, userIdByUsername, type Role, type SignedInUser } from '../auth/index.ts';
+import { accountStandings, accountsThatMayAct, signedInUserOf, userIdByUsername, type Role, type SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
@@ -190,17 +190,6 @@ interface LiveToken {
   team_id: string | null;
 }
 
-const userOf = (row: LiveToken): SignedInUser => ({
-  id: row.id,
-  username: row.username,
-  displayName: row.display_name,
-  role: row.role,
-  personId: row.person_id,
-  practitionerId: row.practitioner_id,
-  organisationId: row.organisation_id,
-  teamId: row.team_id,
-});
-
 /**
  * The user a bearer token belongs to, if it is live (not expired or revoked) and its account may
  * act: not disabled and, for a practitioner, still active in the network. Checked on every
@@ -214,7 +203,7 @@ export async function userForApiToken(db: Kysely<Database>, token: string, now: 
   if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() > 60_000) {
     await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.token_id).execute();
   }
-  return userOf(row);
+  return signedInUserOf(row);
 }
 
 /** The id of a live bearer token, for something that acts later on its behalf (a FHIR Subscription's notifications). */
@@ -229,5 +218,5 @@ export async function apiTokenIdOf(db: Kysely<Database>, token: string, now: Dat
  */
 export async function userForApiTokenId(db: Kysely<Database>, id: string, now: Date = new Date()): Promise<SignedInUser | undefined> {
   const row = await liveToken(db, { id }, now);
-  return row ? userOf(row) : undefined;
+  return row ? signedInUserOf(row) : undefined;
 }
