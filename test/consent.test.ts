@@ -194,15 +194,21 @@ describe('consent, rights and break-glass', () => {
     assert.equal(again.statusCode, 409, 'an answered request cannot be answered twice');
   });
 
-  test('break-glass: refused without a reason, allowed with one, shown to the person, reviewed by the privacy officer', async () => {
-    const db = server.database.db;
+  /** Someone the demo practitioner's organisation neither holds nor cares for, with no account and no emergency access yet. */
+  async function strangerToPractitioner(): Promise<{ id: string; family_name: string }> {
     const stranger = await sql<{ id: string; family_name: string }>`
       select p.id, p.family_name from persons p where not exists (
         select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
         where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerOrg})
       and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${practitionerOrg})
-      and not exists (select 1 from users u where u.person_id = p.id) order by p.id limit 1`.execute(db);
-    const target = stranger.rows[0]!;
+      and not exists (select 1 from break_glass_grants g where g.person_id = p.id)
+      and not exists (select 1 from users u where u.person_id = p.id) order by p.id limit 1`.execute(server.database.db);
+    return stranger.rows[0]!;
+  }
+
+  test('break-glass: refused without a reason, allowed with one, shown to the person, reviewed by the privacy officer', async () => {
+    const db = server.database.db;
+    const target = await strangerToPractitioner();
     const practitioner = await signIn(server.app, 'practitioner');
     const refused = await server.app.inject({ method: 'GET', url: `/people/${target.id}`, headers: { cookie: practitioner } });
     assert.equal(refused.statusCode, 403);
@@ -261,14 +267,7 @@ describe('consent, rights and break-glass', () => {
   // fewer a page): what ends elsewhere must still count on the very next request.
   test('on the person page, emergency access that has run out and a session ended elsewhere stop the very next request', async () => {
     const db = server.database.db;
-    const stranger = await sql<{ id: string; family_name: string }>`
-      select p.id, p.family_name from persons p where not exists (
-        select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
-        where l.person_id = p.id and l.superseded_at is null and o.id = ${practitionerOrg})
-      and not exists (select 1 from care_relationships r where r.person_id = p.id and r.organisation_id = ${practitionerOrg})
-      and not exists (select 1 from break_glass_grants g where g.person_id = p.id)
-      and not exists (select 1 from users u where u.person_id = p.id) order by p.id limit 1`.execute(db);
-    const target = stranger.rows[0]!;
+    const target = await strangerToPractitioner();
     const practitioner = await signIn(server.app, 'practitioner');
     const open = () => server.app.inject({ method: 'GET', url: `/people/${target.id}`, headers: { cookie: practitioner } });
     const ok = await post(practitioner, `/people/${target.id}/break-glass`, { reason: 'Found collapsed at home, need allergies' });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
-import { testDatabaseTargets, testOrganisation } from '../testing.ts';
+import { testDatabaseTargets, testOrganisation, testPerson } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import {
@@ -117,21 +117,7 @@ async function fixture(db: Kysely<Database>): Promise<void> {
     .execute();
   await db
     .insertInto('persons')
-    .values({
-      id: 'p-parent',
-      household_id: null,
-      given_name: 'Pat',
-      middle_name: null,
-      family_name: 'Parent',
-      birth_family_name: null,
-      birth_date: '1980-01-01',
-      sex: 'female',
-      ethnicity_group: null,
-      disability: false,
-      nhs_number: null,
-      phone: null,
-      email: null,
-    } as never)
+    .values({ ...testPerson('p-parent'), given_name: 'Pat', family_name: 'Parent' } as never)
     .execute();
   for (const [id, role, personId, practitionerId, organisationId] of [
     ['u-pr', 'practitioner', null, 'pr-a', 'org-a'],

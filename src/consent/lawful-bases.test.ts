@@ -3,7 +3,7 @@
 // the child nor their parent sees it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabaseTargets } from '../testing.ts';
+import { testDatabaseTargets, testPerson } from '../testing.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import {
   decideRecordAccess,
@@ -14,21 +14,7 @@ import {
   withdrawSafeguardingRelease,
 } from './index.ts';
 
-const person = (id: string, birthDate: string) => ({
-  id,
-  household_id: null,
-  given_name: id,
-  middle_name: null,
-  family_name: 'Test',
-  birth_family_name: null,
-  birth_date: birthDate,
-  sex: 'female',
-  ethnicity_group: null,
-  disability: false,
-  nhs_number: null,
-  phone: null,
-  email: null,
-});
+const person = (id: string, birthDate: string) => ({ ...testPerson(id), birth_date: birthDate });
 const citizen = (id: string, personId: string): SignedInUser => ({
   id,
   username: id,
