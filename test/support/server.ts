@@ -45,7 +45,7 @@ export async function startTestServer(
     await loadSyntheticPlace(database.db, place);
     accounts = await createDemoAccounts(database.db);
   } else {
-    const snapshot = await placeSnapshot(place);
+    const snapshot = await placeSnapshot(place, options.env);
     database = await openPglite('memory://', { from: snapshot.tarball });
     accounts = snapshot.accounts;
   }
@@ -126,6 +126,21 @@ function versionOfCode(): string {
   return codeVersion;
 }
 
+/**
+ * Which audit key the servers of this checkout sign the audit chain with (the key itself, or its
+ * file's contents, hashed): a snapshot's chain was written with one key, and a server holding
+ * another answers every audited request with a 500. Another checkout on the same machine (CI's
+ * clone beside a working copy) has its own key file, so it must never open this one's snapshots.
+ */
+function auditKeyIdentity(env: Record<string, string>): string {
+  const audit = loadConfig({ PORT: '0', ...env }).audit;
+  const hash = createHash('sha256');
+  if (audit.key) hash.update('key:').update(audit.key);
+  else if (fs.existsSync(audit.keyFile)) hash.update('file:').update(fs.readFileSync(audit.keyFile));
+  else hash.update('path:').update(audit.keyFile);
+  return hash.digest('hex').slice(0, 12);
+}
+
 interface PlaceSnapshot {
   tarball: Blob;
   accounts: DemoAccountInfo[];
@@ -137,9 +152,9 @@ const snapshots = new Map<string, Promise<PlaceSnapshot>>();
  * the temporary folder. The day is part of its name because the place is generated around today
  * (ages, review dates), exactly as a server started from scratch today would be.
  */
-function placeSnapshot(place: { seed: number; people: number }): Promise<PlaceSnapshot> {
+function placeSnapshot(place: { seed: number; people: number }, env: Record<string, string> = {}): Promise<PlaceSnapshot> {
   const day = new Date().toISOString().slice(0, 10);
-  const key = `${versionOfCode()}-${day}-seed${place.seed}-people${place.people}`;
+  const key = `${versionOfCode()}-${auditKeyIdentity(env)}-${day}-seed${place.seed}-people${place.people}`;
   let snapshot = snapshots.get(key);
   if (!snapshot) {
     snapshot = buildOrReadSnapshot(key, place);
@@ -167,8 +182,11 @@ async function buildOrReadSnapshot(key: string, place: { seed: number; people: n
     const tarball = await database.snapshot!();
     // Snapshots of older code or earlier days are never read again.
     fs.mkdirSync(folder, { recursive: true });
-    const current = `${versionOfCode()}-${new Date().toISOString().slice(0, 10)}-`;
-    for (const old of fs.readdirSync(folder)) if (!old.startsWith(current)) fs.rmSync(path.join(folder, old), { force: true });
+    // (Another checkout's snapshots of this code, under its own audit key, are left alone.)
+    const current = `${versionOfCode()}-`;
+    const today = `-${new Date().toISOString().slice(0, 10)}-`;
+    for (const old of fs.readdirSync(folder))
+      if (!old.startsWith(current) || !old.includes(today)) fs.rmSync(path.join(folder, old), { force: true });
     // Written beside, then renamed: another test process never reads half a file.
     const partial = `.${process.pid}.partial`;
     fs.writeFileSync(tarballFile + partial, Buffer.from(await tarball.arrayBuffer()));
