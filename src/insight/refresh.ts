@@ -13,6 +13,7 @@ import { activeFramework } from '../plans/index.ts';
 import { groupSources, needCodes } from './groups.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
 import { residents } from '../place/index.ts';
+import { eventsOfTypes, latestNeedRecorded, needsByPersonAndCode, needsWithCodes, personProfiles } from '../people/index.ts';
 import { refreshFelt } from './felt.ts';
 
 /** The dimensions every measure is split by; 'all' is everyone. */
@@ -57,7 +58,7 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
       await sql`delete from insight_person_facts`.execute(trx);
       await sql`
         insert into insight_person_facts (pkey, small_area_id, locality_id, decile, quintile, age_band, sex, ethnicity_group, disability, groups_mask, needs_mask)
-        select ${pseudonymSql(key, sql`p.id`)}, sa.id, sa.locality_id, sa.deprivation_decile, (sa.deprivation_decile + 1) / 2,
+        select ${pseudonymSql(key, sql`p.person_id`)}, sa.id, sa.locality_id, sa.deprivation_decile, (sa.deprivation_decile + 1) / 2,
           case when p.birth_date is null then 'unknown'
                when p.birth_date > ${asOf}::date - interval '16 years' then '0-15'
                when p.birth_date > ${asOf}::date - interval '25 years' then '16-24'
@@ -67,7 +68,7 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
                else '75+' end,
           coalesce(p.sex, 'unknown'), coalesce(p.ethnicity_group, 'unknown'), p.disability, coalesce(g.mask, 0), coalesce(n.mask, 0)
         from ${residents} r
-        join persons p on p.id = r.person_id
+        join ${personProfiles} p on p.person_id = r.person_id
         join small_areas sa on sa.id = r.small_area_id
         left join (
           select k.person_id, bit_or(k.bit) as mask from (
@@ -77,25 +78,24 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
               join unnest(${groups.kinds.map((k) => k.value)}::text[], ${groups.kinds.map((k) => k.bit)}::int[]) as g(kind, bit) on g.kind = o.kind
               where l.superseded_at is null and o.kind = any(${groups.kinds.map((k) => k.value)}::text[])
             union all
-            select e.person_id, g.bit from person_events e
+            select e.person_id, g.bit from ${eventsOfTypes(groups.events.map((k) => k.value))} e
               join unnest(${groups.events.map((k) => k.value)}::text[], ${groups.events.map((k) => k.bit)}::int[]) as g(type, bit) on g.type = e.type
-              where e.type = any(${groups.events.map((k) => k.value)}::text[])
             union all
-            select nn.person_id, g.bit from needs nn
+            select nn.person_id, g.bit from ${needsWithCodes(groups.needs.map((k) => k.value))} nn
               join unnest(${groups.needs.map((k) => k.value)}::text[], ${groups.needs.map((k) => k.bit)}::int[]) as g(code, bit) on g.code = nn.code
           ) k group by k.person_id
-        ) g on g.person_id = p.id
+        ) g on g.person_id = p.person_id
         left join (
           select nn.person_id, bit_or(1 << (array_position(${needBits}::text[], nn.code) - 1)) as mask
-          from needs nn where nn.current and nn.code = any(${needBits}::text[]) group by nn.person_id
-        ) n on n.person_id = p.id`.execute(trx);
+          from ${needsWithCodes(needBits, { current: true })} nn group by nn.person_id
+        ) n on n.person_id = p.person_id`.execute(trx);
     });
     await step('needs', async () => {
       await sql`delete from insight_need_facts`.execute(trx);
       await sql`
         insert into insight_need_facts (pkey, need_code, first_quarter, current)
-        select ${pseudonymSql(key, sql`nn.person_id`)}, nn.code, ${quarterOf(sql`min(nn.recorded_at)`)}, bool_or(nn.current)
-        from needs nn group by nn.person_id, nn.code`.execute(trx);
+        select ${pseudonymSql(key, sql`nn.person_id`)}, nn.code, ${quarterOf(sql`nn.first_recorded`)}, nn.current
+        from ${needsByPersonAndCode} nn`.execute(trx);
     });
     await step('referrals', async () => {
       await sql`delete from insight_referral_facts`.execute(trx);
@@ -211,7 +211,7 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
       (
         await sql<{
           latest: string | null;
-        }>`select greatest((select max(recorded_at) from needs), (select max(sent_at)::date from referrals))::text as latest`.execute(trx)
+        }>`select greatest(${latestNeedRecorded}, (select max(sent_at)::date from referrals))::text as latest`.execute(trx)
       ).rows[0]?.latest ?? null;
     const people = Number((await sql<{ n: number }>`select count(*)::int as n from insight_person_facts`.execute(trx)).rows[0]!.n);
     await trx

@@ -5,6 +5,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { eventTypes, groupSources, humanise, needCodes, organisationKinds, serviceGroups } from './groups.ts';
 import { RefusedInput } from '../platform/refused.ts';
+import { eventsOfTypes, needsWithCodes, personProfiles } from '../people/index.ts';
 
 export type Predicate =
   | { kind: 'age_between'; min?: number; max?: number }
@@ -203,13 +204,17 @@ function positiveSql(p: Predicate, asOf: Date): RawBuilder<unknown> {
   switch (p.kind) {
     case 'age_between': {
       const age = sql`date_part('year', age(${asOf}::date, p.birth_date))::int`;
-      return sql`select p.id as person_id, 'aged ' || ${age} as detail from persons p
+      return sql`select p.person_id, 'aged ' || ${age} as detail from ${personProfiles} p
         where p.birth_date is not null
           and (${p.min ?? null}::int is null or ${age} >= ${p.min ?? null}::int)
           and (${p.max ?? null}::int is null or ${age} <= ${p.max ?? null}::int)`;
     }
     case 'known_to_groups': {
       const src = groupSources(p.groups);
+      const events = eventsOfTypes(
+        src.events.map((k) => k.value),
+        { asOf },
+      );
       return sql`select k.person_id, 'known to ' || count(distinct k.label) || ' of the ' || ${p.groups.length}::int || ' services: ' || string_agg(distinct k.label, ', ') as detail
         from (
           select l.person_id, g.label from record_links l
@@ -218,30 +223,28 @@ function positiveSql(p: Predicate, asOf: Date): RawBuilder<unknown> {
             join unnest(${src.kinds.map((k) => k.value)}::text[], ${src.kinds.map((k) => k.label)}::text[]) as g(kind, label) on g.kind = o.kind
             where l.superseded_at is null and o.kind = any(${src.kinds.map((k) => k.value)}::text[])
           union all
-          select e.person_id, g.label from person_events e
+          select e.person_id, g.label from ${events} e
             join unnest(${src.events.map((k) => k.value)}::text[], ${src.events.map((k) => k.label)}::text[]) as g(type, label) on g.type = e.type
-            where e.type = any(${src.events.map((k) => k.value)}::text[]) and e.at <= ${asOf}
           union all
-          select n.person_id, g.label from needs n
+          select n.person_id, g.label from ${needsWithCodes(src.needs.map((k) => k.value))} n
             join unnest(${src.needs.map((k) => k.value)}::text[], ${src.needs.map((k) => k.label)}::text[]) as g(code, label) on g.code = n.code
-            where n.code = any(${src.needs.map((k) => k.value)}::text[])
         ) k
         group by k.person_id having count(distinct k.label) >= ${p.atLeast}::int`;
     }
     case 'current_need':
       return sql`select n.person_id, 'current need recorded: ' || string_agg(distinct replace(n.code, '_', ' '), ', ') as detail
-        from needs n where n.current and n.code = any(${p.codes}::text[])
+        from ${needsWithCodes(p.codes, { current: true })} n
         group by n.person_id having count(distinct n.code) >= ${p.atLeast}::int`;
     case 'event_count': {
       const label = p.types.map(humanise).join(' or ');
       return sql`select e.person_id, count(*) || ' × ' || ${label}::text || ' in the ' || ${p.withinDays}::int || ' days to ' || to_char(${asOf}::date, 'DD/MM/YYYY') as detail
-        from person_events e where e.type = any(${p.types}::text[]) and e.at > ${asOf}::timestamptz - make_interval(days => ${p.withinDays}::int) and e.at <= ${asOf}
+        from ${eventsOfTypes(p.types, { asOf, withinDays: p.withinDays })} e
         group by e.person_id having count(*) >= ${p.atLeast}::int`;
     }
     case 'latest_value_below':
       return sql`select v.person_id, 'latest ' || ${humanise(p.type)}::text || ' value ' || round(v.value::numeric, 1) || ' (below ' || ${p.below}::float8 || ')' as detail
-        from (select distinct on (e.person_id) e.person_id, e.value from person_events e
-              where e.type = ${p.type} and e.at > ${asOf}::timestamptz - make_interval(days => ${p.withinDays}::int) and e.at <= ${asOf} and e.value is not null
+        from (select distinct on (e.person_id) e.person_id, e.value from ${eventsOfTypes([p.type], { asOf, withinDays: p.withinDays })} e
+              where e.value is not null
               order by e.person_id, e.at desc) v
         where v.value < ${p.below}::float8`;
     case 'any_of': {

@@ -87,3 +87,5 @@ export { eventHistoryOf, needHistoryOf, type EventHistoryRow, type NeedHistoryRo
 export { householdDetails, relationshipsAmong, type HouseholdDetails } from './household-reads.ts';
 // A person's own details changed through another module's use case (FHIR's Patient update), after its access decision.
 export { setPersonDetails, type PersonDetailsChange } from './details.ts';
+// Persons, needs and events as tables for insight's figures and case-finding rules (one statement each).
+export { eventsOfTypes, latestNeedRecorded, needsByPersonAndCode, needsWithCodes, personProfiles } from './analytics.ts';
