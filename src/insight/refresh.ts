@@ -12,7 +12,8 @@ import { silentProgress, type Progress } from '../platform/progress.ts';
 import { activeFramework } from '../plans/index.ts';
 import { groupSources, needCodes } from './groups.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
-import { residents } from '../place/index.ts';
+import { residentsWithArea } from '../place/index.ts';
+import { latestReferralSent, referralOutcomes } from '../referrals/index.ts';
 import { eventsOfTypes, latestNeedRecorded, needsByPersonAndCode, needsWithCodes, personProfiles } from '../people/index.ts';
 import { refreshFelt } from './felt.ts';
 
@@ -58,7 +59,7 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
       await sql`delete from insight_person_facts`.execute(trx);
       await sql`
         insert into insight_person_facts (pkey, small_area_id, locality_id, decile, quintile, age_band, sex, ethnicity_group, disability, groups_mask, needs_mask)
-        select ${pseudonymSql(key, sql`p.person_id`)}, sa.id, sa.locality_id, sa.deprivation_decile, (sa.deprivation_decile + 1) / 2,
+        select ${pseudonymSql(key, sql`p.person_id`)}, r.small_area_id, r.locality_id, r.deprivation_decile, (r.deprivation_decile + 1) / 2,
           case when p.birth_date is null then 'unknown'
                when p.birth_date > ${asOf}::date - interval '16 years' then '0-15'
                when p.birth_date > ${asOf}::date - interval '25 years' then '16-24'
@@ -67,9 +68,8 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
                when p.birth_date > ${asOf}::date - interval '75 years' then '65-74'
                else '75+' end,
           coalesce(p.sex, 'unknown'), coalesce(p.ethnicity_group, 'unknown'), p.disability, coalesce(g.mask, 0), coalesce(n.mask, 0)
-        from ${residents} r
+        from ${residentsWithArea} r
         join ${personProfiles} p on p.person_id = r.person_id
-        join small_areas sa on sa.id = r.small_area_id
         left join (
           select k.person_id, bit_or(k.bit) as mask from (
             select l.person_id, g.bit from record_links l
@@ -101,11 +101,8 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
       await sql`delete from insight_referral_facts`.execute(trx);
       await sql`
         insert into insight_referral_facts (pkey, service_id, quarter, decided, accepted, first_contact_days)
-        select ${pseudonymSql(key, sql`r.person_id`)}, r.service_id, ${quarterOf(sql`r.sent_at`)},
-          r.accepted_at is not null or r.status in ('accepted', 'in_progress', 'completed', 'declined'),
-          r.accepted_at is not null or r.status in ('accepted', 'in_progress', 'completed'),
-          case when r.first_contact_at is not null then extract(epoch from (r.first_contact_at - r.sent_at)) / 86400.0 end
-        from referrals r where r.status <> 'cancelled'`.execute(trx);
+        select ${pseudonymSql(key, sql`r.person_id`)}, r.service_id, ${quarterOf(sql`r.sent_at`)}, r.decided, r.accepted, r.first_contact_days
+        from ${referralOutcomes} r`.execute(trx);
     });
     await sql`delete from insight_cube`.execute(trx);
     await step('population and needs', async () => {
@@ -211,7 +208,7 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
       (
         await sql<{
           latest: string | null;
-        }>`select greatest(${latestNeedRecorded}, (select max(sent_at)::date from referrals))::text as latest`.execute(trx)
+        }>`select greatest(${latestNeedRecorded}, ${latestReferralSent}::date)::text as latest`.execute(trx)
       ).rows[0]?.latest ?? null;
     const people = Number((await sql<{ n: number }>`select count(*)::int as n from insight_person_facts`.execute(trx)).rows[0]!.n);
     await trx

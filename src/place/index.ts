@@ -4,7 +4,7 @@
 // only this file.
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { placeMigrations, type PlaceTables } from './schema.ts';
-export { residents, RESIDENTS_HINT } from './residents.ts';
+export { residents, residentsWithArea, RESIDENTS_HINT } from './residents.ts';
 export { needsByDeprivation, placeSummary, populationByLocality, type DecileRow, type LocalityRow, type PlaceSummary } from './queries.ts';
 export { localitiesOfOrganisation, localityLeadership, seedLocalityOrganisations, type LocalityLeadership } from './localities.ts';
 export { registerPlaceRoutes } from './routes.ts';

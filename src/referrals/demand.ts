@@ -46,3 +46,24 @@ export async function referralsSentByMonth(
     group by 1`.execute(db)
   ).rows;
 }
+
+/**
+ * Kysely: every referral not cancelled, as a table to join (insight's access measures): person_id,
+ * service_id, sent_at, decided (accepted or declined, now or earlier), accepted (now or earlier)
+ * and first_contact_days (days from sending to first contact; null before any contact).
+ */
+export const referralOutcomes = sql<{
+  person_id: string;
+  service_id: string;
+  sent_at: Date;
+  decided: boolean;
+  accepted: boolean;
+  first_contact_days: number | null;
+}>`(select r.person_id, r.service_id, r.sent_at,
+    r.accepted_at is not null or r.status in ('accepted', 'in_progress', 'completed', 'declined') as decided,
+    r.accepted_at is not null or r.status in ('accepted', 'in_progress', 'completed') as accepted,
+    case when r.first_contact_at is not null then extract(epoch from (r.first_contact_at - r.sent_at)) / 86400.0 end as first_contact_days
+  from referrals r where r.status <> 'cancelled')`;
+
+/** Kysely: when the latest referral was sent (null when none). */
+export const latestReferralSent = sql<Date | null>`(select max(sent_at) from referrals)`;

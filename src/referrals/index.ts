@@ -26,3 +26,5 @@ export { referralHistories, referralsAboutPerson } from './person-export.ts';
 export { pickUpReferral, unassignedReferralsForTeam, type TeamReferral } from './team-work.ts';
 // Referral flow as counts per service and per month, for insight's demand and capacity view.
 export { referralFlowByService, referralsSentByMonth, type ServiceFlowRow } from './demand.ts';
+// Referrals' outcomes and the latest sent, as tables and values for the insight refresh's single statements.
+export { latestReferralSent, referralOutcomes } from './demand.ts';
