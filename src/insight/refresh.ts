@@ -14,6 +14,7 @@ import { groupSources, needCodes } from './groups.ts';
 import { pseudonymKey, pseudonymSql } from './pseudonym.ts';
 import { residentsWithArea } from '../place/index.ts';
 import { latestReferralSent, referralOutcomes } from '../referrals/index.ts';
+import { peopleHeldByOrganisationKinds } from '../linkage/index.ts';
 import { eventsOfTypes, latestNeedRecorded, needsByPersonAndCode, needsWithCodes, personProfiles } from '../people/index.ts';
 import { refreshFelt } from './felt.ts';
 
@@ -72,11 +73,8 @@ export async function refreshInsight(db: Kysely<Database>, options: { asOf?: Dat
         join ${personProfiles} p on p.person_id = r.person_id
         left join (
           select k.person_id, bit_or(k.bit) as mask from (
-            select l.person_id, g.bit from record_links l
-              join source_records s on s.id = l.source_record_id
-              join organisations o on o.source_code = s.source
+            select o.person_id, g.bit from ${peopleHeldByOrganisationKinds(groups.kinds.map((k) => k.value))} o
               join unnest(${groups.kinds.map((k) => k.value)}::text[], ${groups.kinds.map((k) => k.bit)}::int[]) as g(kind, bit) on g.kind = o.kind
-              where l.superseded_at is null and o.kind = any(${groups.kinds.map((k) => k.value)}::text[])
             union all
             select e.person_id, g.bit from ${eventsOfTypes(groups.events.map((k) => k.value))} e
               join unnest(${groups.events.map((k) => k.value)}::text[], ${groups.events.map((k) => k.bit)}::int[]) as g(type, bit) on g.type = e.type

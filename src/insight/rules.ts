@@ -6,6 +6,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { eventTypes, groupSources, humanise, needCodes, organisationKinds, serviceGroups } from './groups.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { eventsOfTypes, needsWithCodes, personProfiles } from '../people/index.ts';
+import { peopleHeldByOrganisationKinds } from '../linkage/index.ts';
 
 export type Predicate =
   | { kind: 'age_between'; min?: number; max?: number }
@@ -217,11 +218,8 @@ function positiveSql(p: Predicate, asOf: Date): RawBuilder<unknown> {
       );
       return sql`select k.person_id, 'known to ' || count(distinct k.label) || ' of the ' || ${p.groups.length}::int || ' services: ' || string_agg(distinct k.label, ', ') as detail
         from (
-          select l.person_id, g.label from record_links l
-            join source_records s on s.id = l.source_record_id
-            join organisations o on o.source_code = s.source
+          select o.person_id, g.label from ${peopleHeldByOrganisationKinds(src.kinds.map((k) => k.value))} o
             join unnest(${src.kinds.map((k) => k.value)}::text[], ${src.kinds.map((k) => k.label)}::text[]) as g(kind, label) on g.kind = o.kind
-            where l.superseded_at is null and o.kind = any(${src.kinds.map((k) => k.value)}::text[])
           union all
           select e.person_id, g.label from ${events} e
             join unnest(${src.events.map((k) => k.value)}::text[], ${src.events.map((k) => k.label)}::text[]) as g(type, label) on g.type = e.type

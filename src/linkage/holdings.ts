@@ -6,7 +6,7 @@
 // embed the answer in its own statement.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
-import { organisationSourceCodeOf, withOrganisationOfSource, withOrganisationOfSourceSql } from '../network/index.ts';
+import { organisationSourceCodeOf, organisationsOfKinds, withOrganisationOfSource, withOrganisationOfSourceSql } from '../network/index.ts';
 
 /** SQL text: whether the person `personExpr` names has a current record under source `sourceExpr` (a boolean). */
 export const personHeldUnderSourceSql = (personExpr: string, sourceExpr: string): string => `exists (
@@ -80,6 +80,17 @@ export function sourceCountsOfPeople(min: number): RawBuilder<{ person_id: strin
   return sql<{ person_id: string; sources: number }>`(select l.person_id, count(distinct s.source) as sources
     from record_links l join source_records s on s.id = l.source_record_id
     where l.superseded_at is null group by l.person_id having count(distinct s.source) >= ${min})`;
+}
+
+/**
+ * Kysely: people held by organisations of these kinds, as a table to join: person_id, kind; a row
+ * for each current record and organisation its source names (insight's service groups).
+ */
+export function peopleHeldByOrganisationKinds(kinds: readonly string[]): RawBuilder<{ person_id: string; kind: string }> {
+  return sql<{ person_id: string; kind: string }>`(select l.person_id, o.kind from record_links l
+    join source_records s on s.id = l.source_record_id
+    join ${organisationsOfKinds(kinds)} o on o.source = s.source
+    where l.superseded_at is null)`;
 }
 
 /** Kysely: how many people the organisation holds current records of (a count). */

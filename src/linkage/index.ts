@@ -58,6 +58,7 @@ export {
   heldSourcesSql,
   organisationHoldsPerson,
   peopleHeldByOrganisationCount,
+  peopleHeldByOrganisationKinds,
   personHeldByOrganisation,
   personHeldUnderSourceSql,
   recordsHeldOfPeople,

@@ -13,6 +13,7 @@ export {
   organisationNameOf,
   organisationNameOfSource,
   organisationNameOfSourceAnyCase,
+  organisationsOfKinds,
   organisationSourceCodes,
   registeredSourceCodeOr,
   organisationNameSql,

@@ -62,6 +62,11 @@ export function registeredSourceCodeOr(value: string): RawBuilder<string> {
   return sql<string>`coalesce((select o.source_code from organisations o where lower(o.source_code) = lower(${value}) order by o.source_code limit 1), ${value})`;
 }
 
+/** Kysely: the organisations of these kinds, as a table to join on the source code their records arrive under: source, kind. */
+export function organisationsOfKinds(kinds: readonly string[]): RawBuilder<{ source: string; kind: string }> {
+  return sql<{ source: string; kind: string }>`(select source_code as source, kind from organisations where kind = any(${kinds}::text[]))`;
+}
+
 /** Kysely: how many organisations the network has. */
 export const organisationCount = sql<number>`(select count(*) from organisations)`;
 
