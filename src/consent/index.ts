@@ -46,6 +46,7 @@ export {
   makeLeadPractitioner,
   mayExtendNetwork,
   openRelationship,
+  peopleWithRelationshipRole,
   referralRelationshipsToOrganisation,
   relationshipOrganisationId,
   RelationshipRefused,

@@ -3,7 +3,7 @@
 // recognise (a referral sent to a service, a case opened by an agency that holds a record of the
 // person, joining the network by someone already in it), and every change is audited. Callers
 // pass the transaction they run in, so the relationship commits or rolls back with their work.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
@@ -325,6 +325,16 @@ export async function referralRelationshipsToOrganisation(db: Kysely<Database>):
     .returning('id')
     .execute();
   return rows.length;
+}
+
+/**
+ * Kysely: the people with a current relationship of care in one of these roles (a lead
+ * practitioner, a named coordinator...), as a table of person_id: what case-finding's
+ * "no coordinator" condition leaves out. It grants nothing.
+ */
+export function peopleWithRelationshipRole(roleLabels: readonly string[]): RawBuilder<{ person_id: string }> {
+  return sql<{ person_id: string }>`(select c.person_id from care_relationships c
+    where c.ended_at is null and c.role_label = any(${roleLabels}::text[]))`;
 }
 
 export interface SeededRelationship {

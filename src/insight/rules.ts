@@ -7,6 +7,8 @@ import { eventTypes, groupSources, humanise, needCodes, organisationKinds, servi
 import { RefusedInput } from '../platform/refused.ts';
 import { eventsOfTypes, needsWithCodes, personProfiles } from '../people/index.ts';
 import { peopleHeldByOrganisationKinds } from '../linkage/index.ts';
+import { peopleWithRelationshipRole } from '../consent/index.ts';
+import { peopleEnrolledIn, peopleOnActivePlans, peopleWithLeadPractitioner } from '../plans/index.ts';
 
 export type Predicate =
   | { kind: 'age_between'; min?: number; max?: number }
@@ -260,19 +262,17 @@ function negativeSql(p: Predicate): { excluded: RawBuilder<unknown>; detail: str
   switch (p.kind) {
     case 'no_coordinator':
       return {
-        excluded: sql`select c.person_id from care_relationships c where c.ended_at is null and c.role_label = any(${p.roleLabels}::text[])
-          union all select m.person_id from model_enrolments m where m.ended_at is null and m.lead_practitioner_id is not null`,
+        excluded: sql`${peopleWithRelationshipRole(p.roleLabels)} union all ${peopleWithLeadPractitioner}`,
         detail: 'no named coordinator or lead practitioner recorded',
       };
     case 'not_enrolled':
       return {
-        excluded: sql`select m.person_id from model_enrolments m where m.ended_at is null and m.model_id = ${p.modelId}`,
+        excluded: peopleEnrolledIn(p.modelId),
         detail: `not enrolled (${p.modelId.replace(/-/g, ' ')})`,
       };
     case 'no_active_plan':
       return {
-        excluded: sql`select pl.person_id from plans pl where pl.status = 'active'
-          union all select pm.person_id from plan_members pm join plans pl on pl.id = pm.plan_id where pl.status = 'active'`,
+        excluded: peopleOnActivePlans,
         detail: 'no active shared care plan',
       };
     default:

@@ -11,6 +11,8 @@ export { flattenItems, isQuestion } from './questionnaire.ts';
 export { activeFramework, ensurePlansDefaults, loadQuestionnaire } from './store.ts';
 // Whose plan, its members, active plans, a person's operating model and a form by url (FHIR's plan writes).
 export { activePlanIds, currentEnrolmentOf, isPlanMember, planPersonId, questionnaireIdByUrl } from './plan-reads.ts';
+// Who is enrolled, has a lead practitioner or is on an active plan, as tables case-finding's rules embed.
+export { peopleEnrolledIn, peopleOnActivePlans, peopleWithLeadPractitioner } from './plan-reads.ts';
 export { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from './reviews-due.ts';
 export { registerPlansRoutes } from './routes.ts';
 export { setUpPlansDemo } from './demo.ts';

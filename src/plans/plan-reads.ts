@@ -1,8 +1,9 @@
 // Small reads of plans for another module's use cases (FHIR's CarePlan, Goal and
 // QuestionnaireResponse writes): whose plan it is, who is part of it, which plans are active,
 // the operating model a person is enrolled in, and a form by its canonical url. These only fetch:
-// callers hold the access decision for the person first.
-import { sql, type Kysely } from 'kysely';
+// callers hold the access decision for the person first. And, as tables case-finding's rules
+// embed in their one statement, who is enrolled, has a lead practitioner or is on an active plan.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
 
 /** The person the plan is about, or undefined when there is no such plan. */
@@ -55,3 +56,16 @@ export async function questionnaireIdByUrl(db: Kysely<Database>, url: string): P
       .executeTakeFirst()
   )?.id;
 }
+
+/** Kysely: the people currently enrolled in an operating model with a lead practitioner named, as a table of person_id. */
+export const peopleWithLeadPractitioner = sql<{ person_id: string }>`(select m.person_id from model_enrolments m
+  where m.ended_at is null and m.lead_practitioner_id is not null)`;
+
+/** Kysely: the people currently enrolled in this operating model, as a table of person_id. */
+export function peopleEnrolledIn(modelId: string): RawBuilder<{ person_id: string }> {
+  return sql<{ person_id: string }>`(select m.person_id from model_enrolments m where m.ended_at is null and m.model_id = ${modelId})`;
+}
+
+/** Kysely: the people an active plan is about or includes (a household member on it), as a table of person_id (a person may repeat). */
+export const peopleOnActivePlans = sql<{ person_id: string }>`(select pl.person_id from plans pl where pl.status = 'active'
+  union all select pm.person_id from plan_members pm join plans pl on pl.id = pm.plan_id where pl.status = 'active')`;
