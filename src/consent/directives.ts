@@ -203,13 +203,25 @@ export async function seedDirectives(trx: Trx, rows: readonly SeededDirective[])
 
 export interface DirectiveView {
   id: number;
+  /** The choice in a plain English sentence (exports, tests); `choice` holds its parts for a page to word in its own language. */
   sentence: string;
+  choice: {
+    decision: 'permit' | 'deny';
+    /** A category, or '*' for all of the person's information. */
+    category: string;
+    /** The organisation or team named, or null for everyone involved in the person's care. */
+    recipient: string | null;
+    recipientKind: 'network' | 'organisation' | 'team';
+    purposes: string[];
+  };
   recordedAt: Date;
   validUntil: Date | null;
   withdrawnAt: Date | null;
   status: 'in force' | 'withdrawn' | 'expired' | 'not yet started';
   /** Whose word it is, in plain English: "You", "Your proxy", or the practitioner who recorded it and on what evidence. */
   recordedBy: string;
+  /** Whose word it is, as parts: who recorded it (the proxy's or the practitioner's name and organisation), and a practitioner's note and evidence. */
+  by: { kind: 'person' | 'proxy' | 'practitioner'; name: string | null; note: string | null; evidence: string | null };
   byPractitioner: boolean;
 }
 
@@ -253,7 +265,8 @@ export async function directivesOf(db: Kysely<Database>, personId: string, now: 
         : r.valid_from > now
           ? 'not yet started'
           : 'in force';
-    const recorder = [r.recorder, r.recorder_organisation].filter(Boolean).join(', ') || 'a practitioner';
+    const recorderName = [r.recorder, r.recorder_organisation].filter(Boolean).join(', ') || null;
+    const recorder = recorderName ?? 'a practitioner';
     const recordedBy =
       r.recorded_for === 'person'
         ? 'You'
@@ -263,11 +276,25 @@ export async function directivesOf(db: Kysely<Database>, personId: string, now: 
     return {
       id: Number(r.id),
       sentence,
+      choice: {
+        decision: r.decision === 'permit' ? ('permit' as const) : ('deny' as const),
+        category: r.category,
+        recipient: r.recipient_kind === 'network' ? null : (r.organisation ?? r.team ?? null),
+        recipientKind: r.recipient_kind as 'network' | 'organisation' | 'team',
+        purposes: [...r.purposes],
+      },
       recordedAt: r.recorded_at,
       validUntil: r.valid_until,
       withdrawnAt: r.withdrawn_at,
       status,
       recordedBy,
+      by: {
+        kind:
+          r.recorded_for === 'person' ? ('person' as const) : r.recorded_for === 'proxy' ? ('proxy' as const) : ('practitioner' as const),
+        name: r.recorded_for === 'proxy' ? r.recorder : recorderName,
+        note: r.note,
+        evidence: r.evidence,
+      },
       byPractitioner: r.recorded_for === 'practitioner',
     };
   });
@@ -276,6 +303,8 @@ export async function directivesOf(db: Kysely<Database>, personId: string, now: 
 export interface LawfulBasisView {
   explanation: string;
   basis: string;
+  /** The basis as recorded (`legal_obligation`), for a page to name in its own language. */
+  basisCode: string;
   category: string;
   categoryCode: string;
   organisation: string | null;
@@ -293,6 +322,7 @@ export async function lawfulBasesOf(db: Kysely<Database>, personId: string): Pro
   return rows.map((r) => ({
     explanation: r.explanation,
     basis: r.basis.replace(/_/g, ' '),
+    basisCode: r.basis,
     category: categoryLabels[r.category as Category] ?? r.category,
     categoryCode: r.category,
     organisation: r.organisation,

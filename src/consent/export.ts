@@ -76,8 +76,11 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
     events: events
       .filter((e) => canSee(categoryOfEvent(e.type)))
       .map((e) => ({ event: e.type, category: categoryOfEvent(e.type), recordedBy: e.organisation, at: e.at, value: e.value })),
-    sharingChoices: directives,
-    sharedWithoutConsent: lawfulBases.filter((b) => b.categoryCode === '*' || canSee(b.categoryCode as Category)),
+    // The choices in their sentences, as before: the parts a page words in its language add nothing here.
+    sharingChoices: directives.map(({ choice: _choice, by: _by, ...choice }) => choice),
+    sharedWithoutConsent: lawfulBases
+      .filter((b) => b.categoryCode === '*' || canSee(b.categoryCode as Category))
+      .map(({ basisCode: _basisCode, ...basis }) => basis),
     whoLooked: looks,
     correctionRequests: corrections,
     restrictionAndErasureRequests: rightsRequests

@@ -2,6 +2,8 @@
 // involved in their care (a relationship, a record it holds, a lawful basis naming it), which
 // kinds of information its practitioners can see today, and why, worked out by the same policy
 // the access decision uses, from the person's own facts. Nothing is audited: no record is read.
+// Each group carries its categories and its reason as codes too, so a page writes the sentence in
+// the reader's language from its catalogue; the English words stay for exports and tests.
 import type { Kysely } from 'kysely';
 import { agenciesHoldingPerson } from '../linkage/index.ts';
 import { allOrganisations } from '../network/index.ts';
@@ -12,12 +14,18 @@ import { actorOf } from './access.ts';
 import { applicableDirective, decideCategory, type AccessFacts, type Actor } from './policy.ts';
 import { categories, categoryOfOrganisationKind, categoryPlainWords, type Category } from './categories.ts';
 
+/** Why a group of categories is seen, as a catalogue key (`sharing.why.<kind>`) and, for the law, which basis. */
+export type SharingReason = { kind: 'identification' | 'agreed' | 'refused' | 'notAgreed' } | { kind: 'lawfulBasis'; basis: string };
+
 export interface SeenGroup {
   /** Plain words, each once. */
   categories: string[];
+  /** The categories themselves, in the same order. */
+  codes: Category[];
   /** The same as a phrase: "health, housing and plans". */
   phrase: string;
   why: string;
+  reason: SharingReason;
 }
 
 export interface OrganisationSharing {
@@ -70,34 +78,32 @@ export function summariseSharing(
       inReviewQueue: false,
       inUndoableMerge: false,
     } as AccessFacts;
-    const groups = new Map<string, { full: boolean; list: Category[] }>();
-    const add = (why: string, full: boolean, category: Category) => {
-      const group = groups.get(why) ?? { full, list: [] };
+    const groups = new Map<string, { full: boolean; list: Category[]; reason: SharingReason }>();
+    const add = (why: string, reason: SharingReason, full: boolean, category: Category) => {
+      const group = groups.get(why) ?? { full, list: [], reason };
       group.list.push(category);
       groups.set(why, group);
     };
     for (const category of shown) {
       const decision = decideCategory(actor, personId, category, 'direct_care', orgFacts);
       if (decision.scope === 'all') {
-        add(
-          decision.basis === 'identification'
-            ? 'so they know who you are'
-            : decision.basis === 'lawful_basis'
-              ? `the law allows it without asking you (${decision.reason.replace(/^.*\((.*)\)$/, '$1')})`
-              : 'you agreed to share it',
-          true,
-          category,
-        );
+        if (decision.basis === 'identification') add('so they know who you are', { kind: 'identification' }, true, category);
+        else if (decision.basis === 'lawful_basis') {
+          const basis = decision.reason.replace(/^.*\((.*)\)$/, '$1');
+          add(`the law allows it without asking you (${basis})`, { kind: 'lawfulBasis', basis: basis.replace(/ /g, '_') }, true, category);
+        } else add('you agreed to share it', { kind: 'agreed' }, true, category);
       } else {
         const refused = applicableDirective(orgFacts.directives, actor, category, 'direct_care', facts.now)?.decision === 'deny';
-        add(refused ? 'you asked for it not to be shared with them' : 'you have not agreed to share it', false, category);
+        if (refused) add('you asked for it not to be shared with them', { kind: 'refused' }, false, category);
+        else add('you have not agreed to share it', { kind: 'notAgreed' }, false, category);
       }
     }
     const canSee: SeenGroup[] = [];
     const ownOnly: SeenGroup[] = [];
     for (const [why, group] of groups) {
+      const codes = categories.filter((c) => group.list.includes(c));
       const words = asWords(group.list);
-      (group.full ? canSee : ownOnly).push({ categories: words, phrase: asPhrase(words), why });
+      (group.full ? canSee : ownOnly).push({ categories: words, codes, phrase: asPhrase(words), why, reason: group.reason });
     }
     return { organisationId: org.id, organisation: org.name, canSee, ownOnly };
   });

@@ -13,7 +13,10 @@ import { latestAuditEventsAbout } from '../audit/index.ts';
 import { userDisplayNameOf, userPersonIdOf } from '../auth/index.ts';
 import { organisationNameOf } from '../network/index.ts';
 import { writtenDate } from '../platform/dates.ts';
-import { translateText, translatorFor, type Language, type Translate } from '../platform/i18n/index.ts';
+import { listWords, translateText, translatorFor, type Language, type Translate } from '../platform/i18n/index.ts';
+
+// Lists in the reader's language are written by the catalogue's module; who looked's tests read it here.
+export { listWords };
 
 export interface LookEntry {
   /** The latest look in this line. */
@@ -105,26 +108,6 @@ export function dateRangeWords(first: Date, last: Date, language: Language = 'en
     return t('whoLooked.between', { first: dayFormat[language].format(first), last: b });
   if (yearFormat.format(first) === yearFormat.format(last)) return t('whoLooked.between', { first: dayMonth(language, first), last: b });
   return t('whoLooked.between', { first: a, last: b });
-}
-
-/**
- * "a", "a and b", "a, b and c". In Welsh "a" is "ac" before a vowel and aspirates c, p and t
- * ("iechyd a thai", "arian ac iechyd").
- */
-export function listWords(items: readonly string[], language: Language = 'en'): string {
-  if (items.length <= 1) return items[0] ?? '';
-  const last = items[items.length - 1]!;
-  const joined = language === 'cy' ? `${/^[aeiouwyâêîôûŵŷ]/i.test(last) ? 'ac' : 'a'} ${aspirated(last)}` : `and ${last}`;
-  return `${items.slice(0, -1).join(', ')} ${joined}`;
-}
-
-/** The Welsh aspirate mutation after "a" (and): c → ch, p → ph, t → th; "ch", "ph" and "th" stay as they are. */
-function aspirated(word: string): string {
-  if (/^(ch|ph|th)/i.test(word)) return word;
-  const first = word.charAt(0);
-  const mutated = ({ c: 'ch', p: 'ph', t: 'th' } as Record<string, string>)[first.toLowerCase()];
-  if (!mutated) return word;
-  return (first === first.toUpperCase() ? mutated.charAt(0).toUpperCase() + mutated.slice(1) : mutated) + word.slice(1);
 }
 
 function kindOf(action: string): string {

@@ -50,6 +50,7 @@ import { discardDraft, draftFor, saveDraft, type Draft } from './drafts.ts';
 import { lineChart } from './line-chart.ts';
 import { addMonths, nextAssessmentDue, type OperatingModel } from './models.ts';
 import { writtenDate } from '../platform/dates.ts';
+import { translatorFor, type Language } from '../platform/i18n/index.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { noticeReviewsDue, ukToday } from './reviews-due.ts';
 import { registerTeamRoutes } from './team-routes.ts';
@@ -81,11 +82,18 @@ function param(request: FastifyRequest, name: string, notFound: string): string 
   return value;
 }
 
-const monthLabel = (d: Date | string) =>
-  new Date(d).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' });
-const dayLabel = (d: Date | string) => writtenDate(new Date(d));
+const monthFormats: Record<Language, Intl.DateTimeFormat> = {
+  en: new Intl.DateTimeFormat('en-GB', { month: 'short', year: 'numeric', timeZone: 'Europe/London' }),
+  cy: new Intl.DateTimeFormat('cy', { month: 'short', year: 'numeric', timeZone: 'Europe/London' }),
+};
+const monthLabel = (d: Date | string, language: Language = 'en') => monthFormats[language].format(new Date(d));
+const dayLabel = (d: Date | string, language: Language = 'en') => writtenDate(new Date(d), language);
 
-/** Scores over time: a chart of lines once there are two points, and always the table of every figure. */
+/**
+ * Scores over time: a chart of lines once there are two points, and always the table of every
+ * figure, in the page's language (a resident's plan may be Welsh). Instruments' and areas' names
+ * are shown as the instrument writes them.
+ */
 interface ChartBlock {
   id: string;
   title: string;
@@ -96,9 +104,10 @@ interface ChartBlock {
   note: string;
 }
 
-function assessmentChart(q: Questionnaire, responses: ResponseSummary[]): ChartBlock {
+function assessmentChart(q: Questionnaire, responses: ResponseSummary[], language: Language): ChartBlock {
+  const t = translatorFor(language);
   const config = scoringOf(q);
-  const xLabels = responses.map((r) => monthLabel(r.authoredAt));
+  const xLabels = responses.map((r) => monthLabel(r.authoredAt, language));
   const max = Math.max(...config.domains.map((d) => d.max), 1);
   const min = Math.min(...config.domains.map((d) => d.min), 0);
   const series = config.domains.map((d) => ({ label: d.display, values: responses.map((r) => r.domains[d.code] ?? null) }));
@@ -109,43 +118,52 @@ function assessmentChart(q: Questionnaire, responses: ResponseSummary[]): ChartB
       ? ''
       : lineChart({
           id: `chart-${q.id}`,
-          title: `${q.title}: scores at each assessment`,
-          description: `${responses.length} assessments from ${xLabels[0] ?? ''} to ${xLabels[xLabels.length - 1] ?? ''}. Each line is one area, scored ${min} to ${max}. The table below gives every score.`,
+          title: t('plan.chart.scoresTitle', { title: q.title }),
+          description: t('plan.chart.scoresDescription', {
+            n: responses.length,
+            first: xLabels[0] ?? '',
+            last: xLabels[xLabels.length - 1] ?? '',
+            min,
+            max,
+          }),
           xLabels,
           series,
           yMin: min,
           yMax: max,
-          xTitle: 'Date of assessment',
-          yTitle: `Score (${min} to ${max})`,
+          xTitle: t('plan.chart.dateOfAssessment'),
+          yTitle: t('plan.chart.score', { min, max }),
           yLabel: higherBetter
-            ? 'Higher is better'
+            ? t('plan.chart.higherBetter')
             : config.domains.some((d) => d.higherIsBetter)
-              ? 'Anxiety: lower is better; others: higher is better'
-              : 'Lower is better (less need)',
+              ? t('plan.chart.mixed')
+              : t('plan.chart.lowerBetter'),
         });
   const rows = config.domains.map((d) => ({
     label: d.display,
-    cells: responses.map((r) => (r.domains[d.code] ?? 'Not scored').toString()),
+    cells: responses.map((r) => (r.domains[d.code] ?? t('plan.chart.notScored')).toString()),
   }));
-  if (config.total === 'sum') rows.push({ label: 'Total', cells: responses.map((r) => (r.total ?? 'Not scored').toString()) });
+  if (config.total === 'sum')
+    rows.push({ label: t('plan.chart.total'), cells: responses.map((r) => (r.total ?? t('plan.chart.notScored')).toString()) });
   for (const rule of config.rules)
-    rows.push({ label: rule.display.split(':')[0]!, cells: responses.map((r) => (r.rules[rule.code] ? 'Yes' : 'No')) });
+    rows.push({
+      label: rule.display.split(':')[0]!,
+      cells: responses.map((r) => (r.rules[rule.code] ? t('plan.chart.yes') : t('plan.chart.no'))),
+    });
   return {
     id: `chart-${q.id}`,
     title: q.title,
     svg,
-    head: responses.map((r) => dayLabel(r.authoredAt)),
+    head: responses.map((r) => dayLabel(r.authoredAt, language)),
     rows,
     note: q.description,
     single:
-      responses.length === 1
-        ? `One assessment so far, on ${dayLabel(responses[0]!.authoredAt)}: each area is scored ${min} to ${max}. A chart of how things change appears after the next one.`
-        : null,
+      responses.length === 1 ? t('plan.chart.singleAssessment', { date: dayLabel(responses[0]!.authoredAt, language), min, max }) : null,
   };
 }
 
-function reviewChart(plan: PlanDetail): ChartBlock | null {
+function reviewChart(plan: PlanDetail, language: Language): ChartBlock | null {
   if (plan.reviews.length === 0) return null;
+  const t = translatorFor(language);
   const visibleGoals = new Set(plan.goals.map((g) => g.id));
   const means = plan.reviews.map((r) => {
     const s = Object.entries(r.scores)
@@ -154,55 +172,61 @@ function reviewChart(plan: PlanDetail): ChartBlock | null {
     return s.length ? Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10 : null;
   });
   const share = plan.reviews.map((r) => (r.actionsTotal ? Math.round((r.actionsDone / r.actionsTotal) * 100) / 10 : null));
-  const xLabels = plan.reviews.map((r) => dayLabel(r.reviewedOn));
+  const xLabels = plan.reviews.map((r) => dayLabel(r.reviewedOn, language));
   const svg =
     plan.reviews.length < 2
       ? ''
       : lineChart({
           id: `chart-review-${plan.id}`,
-          title: 'Progress at each review',
-          description: `${plan.reviews.length} reviews. One line is the average goal attainment (0 not started, 10 achieved); the other the share of actions done (0 none, 10 all). The table below gives every figure.`,
+          title: t('plan.chart.reviewTitle'),
+          description: t('plan.chart.reviewDescription', { n: plan.reviews.length }),
           xLabels,
           yMin: 0,
           yMax: 10,
-          xTitle: 'Date of review',
-          yTitle: 'Progress (0 to 10)',
-          yLabel: 'Higher is better',
+          xTitle: t('plan.chart.dateOfReview'),
+          yTitle: t('plan.chart.progress'),
+          yLabel: t('plan.chart.higherBetter'),
           series: [
-            { label: 'Goals (average, 0–10)', values: means },
-            ...plan.goals.map((g, i) => ({ label: `Goal ${i + 1}`, values: plan.reviews.map((r) => r.scores[g.id] ?? null) })),
-            { label: 'Actions done (0–10)', values: share },
+            { label: t('plan.chart.goalsAverageScale'), values: means },
+            ...plan.goals.map((g, i) => ({
+              label: t('plan.chart.goalN', { n: i + 1 }),
+              values: plan.reviews.map((r) => r.scores[g.id] ?? null),
+            })),
+            { label: t('plan.chart.actionsDoneScale'), values: share },
           ],
         });
   return {
     id: `chart-review-${plan.id}`,
-    title: 'Progress at each review',
+    title: t('plan.chart.reviewTitle'),
     svg,
     head: xLabels,
     rows: [
       ...plan.goals.map((g, i) => ({
-        label: `Goal ${i + 1}: ${g.text}`,
-        cells: plan.reviews.map((r) => (r.scores[g.id] ?? 'Not scored').toString()),
+        label: t('plan.chart.goalText', { n: i + 1, text: g.text }),
+        cells: plan.reviews.map((r) => (r.scores[g.id] ?? t('plan.chart.notScored')).toString()),
       })),
       // Goal attainment scaling, for the goals ever rated: where each stood against what was expected.
       ...plan.goals.flatMap((g, i) =>
         plan.reviews.some((r) => r.gas[g.id] !== undefined)
           ? [
               {
-                label: `Goal ${i + 1} against what was expected (−2 to +2)`,
+                label: t('plan.chart.goalExpected', { n: i + 1 }),
                 cells: plan.reviews.map((r) => {
                   const level = r.gas[g.id];
-                  return level === undefined ? 'Not rated' : level > 0 ? `+${level}` : level < 0 ? `−${-level}` : '0';
+                  return level === undefined ? t('plan.chart.notRated') : level > 0 ? `+${level}` : level < 0 ? `−${-level}` : '0';
                 }),
               },
             ]
           : [],
       ),
-      { label: 'Goals, average', cells: means.map((m) => (m ?? 'Not scored').toString()) },
-      { label: 'Actions done', cells: plan.reviews.map((r) => `${r.actionsDone} of ${r.actionsTotal}`) },
+      { label: t('plan.chart.goalsAverage'), cells: means.map((m) => (m ?? t('plan.chart.notScored')).toString()) },
+      {
+        label: t('plan.chart.actionsDone'),
+        cells: plan.reviews.map((r) => t('plan.chart.actionsOf', { done: r.actionsDone, total: r.actionsTotal })),
+      },
     ],
-    note: 'Goal attainment is agreed with the person at each review.',
-    single: plan.reviews.length === 1 ? `One review so far, on ${xLabels[0]}. A chart of progress appears after the next one.` : null,
+    note: t('plan.chart.reviewNote'),
+    single: plan.reviews.length === 1 ? t('plan.chart.singleReview', { date: xLabels[0] }) : null,
   };
 }
 
@@ -352,7 +376,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     } = page;
     const outcomeLabel = new Map(framework.outcomes.map((o) => [o.code, o.label]));
     const planIds = planList.map((p) => p.id);
-    const charts: ChartBlock[] = page.questionnairesAnswered.map((a) => assessmentChart(a.questionnaire, a.responses));
+    const charts: ChartBlock[] = page.questionnairesAnswered.map((a) => assessmentChart(a.questionnaire, a.responses, request.language));
     const modelById = new Map<string, OperatingModel>(models.map((m) => [m.id, m]));
     const enrolmentViews = page.enrolments.map((e) => {
       const model = modelById.get(e.modelId);
@@ -393,7 +417,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
         model,
         enrolments: enrolmentViews,
         charts,
-        reviewChart: plan ? reviewChart(plan) : null,
+        reviewChart: plan ? reviewChart(plan, request.language) : null,
         tellItOnce: tio,
         plansReason: plansDecision.reason,
         plansScope: plansDecision.scope,

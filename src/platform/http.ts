@@ -22,7 +22,16 @@ import { SUPPRESSION_NOTE } from './disclosure.ts';
 import type { Database } from '../schema.ts';
 import type { Kysely } from 'kysely';
 import { writtenDate } from './dates.ts';
-import { chooseLanguage, isLanguage, LANGUAGE_COOKIE, languageLinks, translateText, translatorFor, type Language } from './i18n/index.ts';
+import {
+  chooseLanguage,
+  isLanguage,
+  LANGUAGE_COOKIE,
+  languageLinks,
+  listWords,
+  translateText,
+  translatorFor,
+  type Language,
+} from './i18n/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -127,6 +136,14 @@ export function addViewFilters(env: nunjucks.Environment): void {
   // tText(message): English words another module produced (a refusal, a form error) in the page's language, when the catalogue's byText has them.
   env.addGlobal('tText', function (this: unknown, text: unknown) {
     return text === undefined || text === null ? text : translateText(languageOfTemplate(this), String(text));
+  });
+  // tList(codes, "categoryWords."): each code's message, listed in the page's language ("health and
+  // housing", "iechyd a thai"), for sentences a module gives as codes rather than English words.
+  env.addGlobal('tList', function (this: unknown, codes: unknown, prefix: unknown) {
+    const language = languageOfTemplate(this);
+    const t = translatorFor(language);
+    const list = Array.isArray(codes) ? codes.map((code) => t(`${String(prefix ?? '')}${String(code)}`)) : [];
+    return listWords(list, language);
   });
   // pagination | tPagination: a route's GOV.UK pagination with "Previous", "Next" and its landmark label in the page's language.
   env.addFilter('tPagination', function (this: unknown, value: unknown) {

@@ -67,6 +67,7 @@ import { agesText, eligibilityProblem, fits, personFacts, serviceCriteria, type 
 import { journeysOf, listPathways, pathwayFlow, protectFlow, startJourney } from './pathways.ts';
 import { ukDate } from './working-days.ts';
 import { writtenDay } from '../platform/dates.ts';
+import { translateText, translatorFor } from '../platform/i18n/index.ts';
 import { registerSelfReferralRoutes } from './self-routes.ts';
 import { postServiceMessage, registerRequestAccountRoutes } from './request-routes.ts';
 import {
@@ -614,70 +615,100 @@ export function registerReferralRoutes(app: FastifyInstance): void {
       : { groups: [] };
     const handedOn = Boolean(r.onward_referral_id);
     const detailsWithheld = !nameVisible && !typed && isReceiver && !parties.includes('referrer');
+    // Rows in the reader's language (a resident may read Welsh; practitioners' pages are English):
+    // catalogue keys for the words this page composes, byText for labels other modules name.
+    const language = request.language;
+    const t = translatorFor(language);
+    const words = (text: string) => translateText(language, text);
+    const day = (iso: string) => writtenDay(iso, language);
     const firstContact = r.first_contact_on
-      ? `${writtenDay(String(r.first_contact_on).slice(0, 10))}${r.first_contact_method ? `, ${contactMethodLabels[r.first_contact_method].toLowerCase()}` : ''}`
+      ? `${day(String(r.first_contact_on).slice(0, 10))}${r.first_contact_method ? `, ${t(`referral.contactMethods.${r.first_contact_method}`)}` : ''}`
       : r.first_contact_at
-        ? writtenDay(ukDate(new Date(r.first_contact_at)))
+        ? day(ukDate(new Date(r.first_contact_at)))
         : null;
-    const shared = (r.shared_categories ?? []).map((c) => categoryLabels[c as Category] ?? c);
+    const shared = (r.shared_categories ?? []).map((c) => t(`categories.${c}`, { defaultValue: categoryLabels[c as Category] ?? c }));
     const row = (key: string, text: string) => ({ key: { text: key }, value: { text } });
     const summaryRows = [
       row(
-        typed ? 'Person, as they gave it' : 'Person',
+        typed ? 'Person, as they gave it' : t('referral.rows.person'),
         person
-          ? `${person.given_name} ${person.family_name}${person.birth_date ? `, born ${writtenDay(String(person.birth_date).slice(0, 10))}` : ''}`
-          : 'Name withheld',
+          ? person.birth_date
+            ? t('referral.rows.born', {
+                name: `${person.given_name} ${person.family_name}`,
+                date: day(String(person.birth_date).slice(0, 10)),
+              })
+            : `${person.given_name} ${person.family_name}`
+          : t('referral.rows.nameWithheld'),
       ),
-      row('To', `${r.service}, ${r.organisation} (${r.team})`),
+      row(t('referral.rows.to'), `${r.service}, ${r.organisation} (${r.team})`),
       row(
-        'From',
+        t('referral.rows.from'),
         r.from_organisation
-          ? `${r.from_organisation}${r.kind !== 'professional' ? ` (handed on: first asked for by the person themselves)` : ''}`
-          : kindLabels[r.kind],
+          ? r.kind !== 'professional'
+            ? t('referral.rows.handedOnFromPerson', { organisation: r.from_organisation })
+            : r.from_organisation
+          : words(kindLabels[r.kind]),
       ),
       // What the resident gave so the service can reach them, to those the request went to and the person.
       ...(self && !detailsWithheld
         ? [
             row(
-              'Asked by',
+              t('referral.rows.askedBy'),
               self.made_by === 'person'
-                ? 'The person, signed in'
+                ? t('referral.rows.askedByPerson')
                 : self.made_by === 'proxy'
-                  ? 'Someone registered to act for the person, signed in'
-                  : 'The person, not signed in',
+                  ? t('referral.rows.askedByProxy')
+                  : t('referral.rows.askedByTyped'),
             ),
-            row('Reference', self.reference),
+            row(t('referral.rows.reference'), self.reference),
             ...(typed && self.postcode ? [row('Postcode, as they gave it', self.postcode)] : []),
-            row('Email', self.email ?? 'Not given'),
-            row('Phone', self.phone ?? 'Not given'),
-            row('Preferred contact', preferredContactLabels[self.preferred_contact]),
-            row('Access and communication needs', self.access_needs ?? 'None given'),
+            row(t('referral.rows.email'), self.email ?? t('referral.rows.notGiven')),
+            row(t('referral.rows.phone'), self.phone ?? t('referral.rows.notGiven')),
+            row(t('referral.rows.preferredContact'), words(preferredContactLabels[self.preferred_contact])),
+            row(t('referral.rows.accessNeeds'), self.access_needs ?? t('referral.rows.noneGiven')),
             ...(self.needs.length
-              ? [row('Help asked for', self.needs.map((n) => NEED_TERMS.find((t) => t.code === n)?.name ?? n).join(', '))]
+              ? [
+                  row(
+                    t('referral.rows.helpAskedFor'),
+                    self.needs.map((n) => words(NEED_TERMS.find((term) => term.code === n)?.name ?? n)).join(', '),
+                  ),
+                ]
               : []),
           ]
         : []),
       ...(nameVisible && user.role === 'practitioner'
         ? [row('Communication needs', communication?.summary.length ? communication.summary.join('; ') : 'None recorded')]
         : []),
-      row('Urgency', urgencyLabels[r.urgency]!),
+      row(t('referral.rows.urgency'), t(`referral.urgencies.${r.urgency}`, { defaultValue: urgencyLabels[r.urgency] ?? r.urgency })),
       // Without access, the receiving side sees neither who it is about nor what the referral says about them.
-      ...(detailsWithheld ? [] : [row('Reason', r.reason), row("In the person's words", r.person_words ?? 'Not given')]),
+      ...(detailsWithheld
+        ? []
+        : [row(t('referral.rows.reason'), r.reason), row(t('referral.rows.personWords'), r.person_words ?? t('referral.rows.notGiven'))]),
       row(
-        'Shared with the service',
+        t('referral.rows.shared'),
         shared.length
           ? shared.join(', ')
           : r.sharing_basis === 'lawful_basis'
-            ? 'On a recorded lawful basis'
-            : 'Name and contact details only, until the person agrees more',
+            ? t('referral.rows.sharedLawful')
+            : t('referral.rows.sharedNone'),
       ),
       row(
-        'Acknowledge by',
-        `${writtenDay(String(r.acknowledge_due).slice(0, 10))}${r.acknowledged_at ? ` (acknowledged ${writtenDay(ukDate(new Date(r.acknowledged_at)))})` : ''}`,
+        t('referral.rows.acknowledgeBy'),
+        r.acknowledged_at
+          ? t('referral.rows.acknowledged', {
+              due: day(String(r.acknowledge_due).slice(0, 10)),
+              date: day(ukDate(new Date(r.acknowledged_at))),
+            })
+          : day(String(r.acknowledge_due).slice(0, 10)),
       ),
-      row('First contact by', `${writtenDay(String(r.first_contact_due).slice(0, 10))}${firstContact ? ` (made ${firstContact})` : ''}`),
-      row('Assigned to', r.assigned ?? 'Not assigned'),
-      row('Pathway', r.pathway ?? 'None'),
+      row(
+        t('referral.rows.firstContactBy'),
+        firstContact
+          ? t('referral.rows.firstContactMade', { due: day(String(r.first_contact_due).slice(0, 10)), made: firstContact })
+          : day(String(r.first_contact_due).slice(0, 10)),
+      ),
+      row(t('referral.rows.assignedTo'), r.assigned ?? t('referral.rows.notAssigned')),
+      row(t('referral.rows.pathway'), r.pathway ?? t('referral.rows.noPathway')),
     ];
     // The conversation with the one who asked, when they follow their request with an account.
     const conversation = isReceiver ? await requestConversationForService(db, user, r.id) : undefined;

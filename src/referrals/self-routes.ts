@@ -246,7 +246,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
             .map((t) => ({ value: t.code, text: t.name, hint: { text: t.description }, checked: chosen.has(t.code) })),
         })),
         contactItems: preferredContacts.map((c) => radio(shown, 'preferred_contact', c, preferredContactLabels[c])),
-        preview: preview ? { ...preview, callBack: writtenDay(callBackBy(preview.firstContactWithinDays)) } : null,
+        preview: preview ? { ...preview, callBack: writtenDay(callBackBy(preview.firstContactWithinDays), request.language) } : null,
         // Kept as "about me" unless they say not (first shown ticked).
         aboutMeChecked: !('submission' in values) || first(values.about_me) === 'yes',
         ...ev,

@@ -214,6 +214,26 @@ export function translateText(language: Language, text: string): string {
   return knownText(language, text, 0) ?? text;
 }
 
+/**
+ * "a", "a and b", "a, b and c". In Welsh "a" is "ac" before a vowel and aspirates c, p and t
+ * ("iechyd a thai", "arian ac iechyd").
+ */
+export function listWords(items: readonly string[], language: Language = 'en'): string {
+  if (items.length <= 1) return items[0] ?? '';
+  const last = items[items.length - 1]!;
+  const joined = language === 'cy' ? `${/^[aeiouwyâêîôûŵŷ]/i.test(last) ? 'ac' : 'a'} ${aspirated(last)}` : `and ${last}`;
+  return `${items.slice(0, -1).join(', ')} ${joined}`;
+}
+
+/** The Welsh aspirate mutation after "a" (and): c → ch, p → ph, t → th; "ch", "ph" and "th" stay as they are. */
+function aspirated(word: string): string {
+  if (/^(ch|ph|th)/i.test(word)) return word;
+  const first = word.charAt(0);
+  const mutated = ({ c: 'ch', p: 'ph', t: 'th' } as Record<string, string>)[first.toLowerCase()];
+  if (!mutated) return word;
+  return (first === first.toUpperCase() ? mutated.charAt(0).toUpperCase() + mutated.slice(1) : mutated) + word.slice(1);
+}
+
 /** Every key in a catalogue, as dotted paths ("layout.skipLink"); plural forms keep their suffix. */
 export function catalogueKeys(entries: Catalogue, prefix = ''): string[] {
   return Object.entries(entries).flatMap(([key, value]) =>
