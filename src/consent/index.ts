@@ -129,4 +129,4 @@ export {
   type TeamOf,
 } from './teams.ts';
 // Narrowing a worklist to "my people" before each passes the access decision (grants nothing).
-export { peopleInCareOf, peopleNamingPractitioner } from './in-care-of.ts';
+export { peopleInCareOf, peopleInReach, peopleNamingPractitioner } from './in-care-of.ts';

@@ -20,6 +20,14 @@
 // chunk in memory and, unlike a server-side cursor, survives a restart) is read, decided, written
 // as NDJSON and the job's position moved on in one transaction. A worker that dies leaves its
 // lease to run out; the next one carries on from the last chunk committed, with nothing written twice.
+//
+// Reading at place scale: most rows are about people the actor can never see. So a type whose rows
+// name their person is read person by person: the people in the actor's reach (consent's
+// peopleInReach: those with any fact the decision starts from; a superset, granting nothing) are
+// listed once per claim, sorted, and each chunk is every row of the next `chunkRows` of them (the
+// person's index, not a scan of the type), its place kept as the last person done. A household is
+// read only if someone in reach lives in it. Only what is read is decided, so people out of reach
+// are neither read nor audited; everything written has passed the decision, as before.
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Readable } from 'node:stream';
@@ -34,6 +42,8 @@ import { withStoredCopies } from './stored.ts';
 import { FhirError, invalid, operationOutcome } from './outcome.ts';
 import type { Cond } from './params.ts';
 import { registerBulkImportRoutes } from './bulk-import.ts';
+import { peopleInReach } from '../consent/index.ts';
+import { personsWithHome } from '../people/index.ts';
 import { smartExportLimits } from './smart-guard.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -288,7 +298,7 @@ export async function exportFile(db: Kysely<Database>, id: string, fileNo: numbe
 // The worker
 
 export interface ExportWorkerOptions {
-  /** Rows read, decided and written per transaction. */
+  /** Rows read, decided and written per transaction; for a type whose rows name their person, every row of this many people. */
   chunkRows?: number;
   /** Resources per NDJSON file before another is begun. */
   fileRows?: number;
@@ -319,8 +329,12 @@ async function filtersOf(db: Kysely<Database>, jobId: string): Promise<JobFilter
 }
 
 /** The rows of one type this job asks for, after `cursor`, in id order. */
-function conditionsFor(def: ResourceDef, job: Job, filters: JobFilters): Cond[] | null {
+function conditionsFor(def: ResourceDef, job: Job, filters: JobFilters, actor: SignedInUser): Cond[] | null {
   const conditions: Cond[] = [];
+  // A rule beyond the decision (Consent: the person, their proxy and privacy officers) is put in
+  // the read, as a search does; the decision applies it again.
+  const gate = def.access?.gateSql?.(actor);
+  if (gate) conditions.push(gate);
   const wanted = filters.typeFilters[def.type];
   if (wanted && wanted.length > 0) {
     const alternatives = wanted.map((q) => plainSearchCondition(def, q));
@@ -353,6 +367,59 @@ async function readChunk(db: Kysely<Database>, def: ResourceDef, conditions: Con
   return rows;
 }
 
+/** Every row of these people, by the column naming the person (in the people's order, then id). */
+async function readPeople(
+  db: Kysely<Database>,
+  def: ResourceDef,
+  conditions: Cond[],
+  column: PersonColumn,
+  people: string[],
+): Promise<Row[]> {
+  const personCol = sql.ref(`r.${column}`);
+  const all = [...conditions, sql`${personCol} = any(${people}::text[])`];
+  const rows = (await sql<Row>`select * from (${def.base}) r where ${sql.join(all, sql` and `)} order by ${personCol}, r.id`.execute(db))
+    .rows;
+  await def.hydrate?.(db, rows);
+  return rows;
+}
+
+type PersonColumn = 'id' | 'person_id';
+const PROBE_ID = '\u0000id';
+const PROBE_PERSON = '\u0000person';
+
+/** The column a type's rows name their person by (Patient: its id), found by asking the type's own personOf. */
+function personColumnOf(def: ResourceDef): PersonColumn | undefined {
+  const spec = def.access;
+  if (!spec || spec.membersOf) return undefined;
+  const person = spec.personOf({ id: PROBE_ID, person_id: PROBE_PERSON } as unknown as Row);
+  return person === PROBE_ID ? 'id' : person === PROBE_PERSON ? 'person_id' : undefined;
+}
+
+/** A cursor naming the last person done (a row id cursor, from a job begun before people were read this way, has no mark). */
+const PERSON_CURSOR = 'person:';
+
+/** The first index in the sorted list after `after` (every one when null). */
+function after(sorted: string[], cursor: string | null): number {
+  if (cursor === null) return 0;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= cursor) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The people in the actor's reach, sorted (undefined: the actor's reads are not narrowed). */
+async function reachOf(db: Kysely<Database>, actor: SignedInUser): Promise<string[] | undefined> {
+  const reach = peopleInReach(actor, new Date());
+  if (!reach) return undefined;
+  const rows = (await sql<{ person_id: string }>`select distinct s.person_id from ${reach} s where s.person_id is not null`.execute(db))
+    .rows;
+  return rows.map((r) => r.person_id).sort();
+}
+
 export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOptions = {}): ExportWorker {
   const chunkRows = options.chunkRows ?? 1000;
   const fileRows = options.fileRows ?? 50_000;
@@ -378,8 +445,11 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
     return claimed[0]?.id;
   }
 
-  /** One chunk of the job, in one transaction; false when the job is finished or no longer this worker's. */
-  async function step(id: string, now: Date): Promise<boolean> {
+  /**
+   * One chunk of the job, in one transaction; false when the job is finished or no longer this
+   * worker's. `claim` holds the actor's reach for the claim's chunks (listed at its first).
+   */
+  async function step(id: string, now: Date, claim: { reach?: string[] | undefined; listed?: boolean }): Promise<boolean> {
     return db.transaction().execute(async (trx) => {
       // The row stays locked until the chunk commits: a cancel waits for it, and nobody else writes the job meanwhile.
       const job = (await trx
@@ -403,9 +473,41 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
       }
       const def = defFor(type);
       const filters = await filtersOf(trx, id);
-      const conditions = conditionsFor(def, job, filters);
-      const rows = conditions ? await readChunk(trx, def, conditions, job.cursor_id, chunkRows) : [];
-      if (rows.length === 0) {
+      const actor = (typeof job.actor === 'string' ? JSON.parse(job.actor) : job.actor) as SignedInUser;
+      const conditions = conditionsFor(def, job, filters, actor);
+      if (!claim.listed) {
+        claim.reach = await reachOf(trx, actor);
+        claim.listed = true;
+      }
+      const reach = claim.reach;
+      const column = reach && personColumnOf(def);
+      // The place after this chunk; none when the type is done.
+      let rows: Row[] = [];
+      let cursor: string | undefined;
+      if (conditions === null) {
+        // Nothing of this type is asked for (a Group's type no member is in).
+      } else if (reach && column && (job.cursor_id === null || job.cursor_id.startsWith(PERSON_CURSOR))) {
+        // Person by person: the next chunkRows people in reach, every row of theirs.
+        const from = after(reach, job.cursor_id === null ? null : job.cursor_id.slice(PERSON_CURSOR.length));
+        const people = reach.slice(from, from + chunkRows);
+        if (people.length > 0) {
+          rows = await readPeople(trx, def, conditions, column, people);
+          cursor = PERSON_CURSOR + people.at(-1)!;
+        }
+      } else {
+        // Row by row, in id order: types not about people, and every type for actors whose reads are not narrowed.
+        // A household is read only if someone in reach lives in it.
+        const narrowed =
+          reach && def.access?.membersOf
+            ? [
+                ...conditions,
+                sql`r.id in (select ph.household_id from ${personsWithHome} ph where ph.merged_into is null and ph.person_id = any(${reach}::text[]))`,
+              ]
+            : conditions;
+        rows = await readChunk(trx, def, narrowed, job.cursor_id, chunkRows);
+        cursor = rows.at(-1)?.id;
+      }
+      if (cursor === undefined) {
         // This type is done: the next begins with a file of its own.
         await trx
           .updateTable('fhir_export_jobs')
@@ -414,7 +516,6 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
           .execute();
         return true;
       }
-      const actor = (typeof job.actor === 'string' ? JSON.parse(job.actor) : job.actor) as SignedInUser;
       const ctx: FhirContext = { db: trx, actor, base: '', ...(filters.confinedTo !== null ? { confinedTo: filters.confinedTo } : {}) };
       const visible = await authorise(ctx, def, rows, 'export');
       const lines: string[] = [];
@@ -469,7 +570,7 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
         .updateTable('fhir_export_jobs')
         .set({
           ...lease,
-          cursor_id: rows.at(-1)!.id,
+          cursor_id: cursor,
           current_file: file,
           current_count: count,
           files_made: made,
@@ -511,9 +612,10 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
       const id = await claim(now);
       if (!id) return 0;
       let steps = 0;
+      const claimed = {};
       try {
         while (steps < stepsPerClaim && !stopped) {
-          const more = await step(id, now);
+          const more = await step(id, now, claimed);
           steps++;
           if (!more) return steps;
         }
