@@ -323,13 +323,18 @@ export function withWholeRows(
     params[name] = honoursStringModes(whole) && (!domain || honoursStringModes(domain)) ? stringParam(both) : both;
   }
   const access = def.access;
-  return {
-    ...def,
-    base: sql`select * from (${def.base}) x full join (
-        select f.resource_id as id, coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, f.received_at) as last_updated ${sharedCols},
+  const kept = sql`select f.resource_id as id, coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, f.received_at) as last_updated ${sharedCols},
           f.content as whole_content, true as whole, f.organisation_id as whole_organisation_id
         from fhir_resources f left join fhir_meta m on m.resource_type = f.resource_type and m.resource_id = f.resource_id
-        where f.resource_type = ${def.type} and f.whole) w using (${using})`,
+        where f.resource_type = ${def.type} and f.whole`;
+  return {
+    ...def,
+    // Both kinds of row, each with the other's columns empty: a join on nothing, once each way.
+    // (A full join of the two did the same, but no condition on its merged columns could reach
+    // either side, so reading one person's rows computed every row of the type first.)
+    base: sql`select * from (${def.base}) x left join (${kept} and false) w using (${using})
+      union all
+      select * from (select * from (${def.base}) x0 where false) x right join (${kept}) w using (${using})`,
     params,
     paramTypes: { ...def.paramTypes, ...options.wholeParamTypes },
     access: access
