@@ -496,14 +496,14 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
         }
       } else {
         // Row by row, in id order: types not about people, and every type for actors whose reads are not narrowed.
-        // A household is read only if someone in reach lives in it.
-        const narrowed =
-          reach && def.access?.membersOf
-            ? [
-                ...conditions,
-                sql`r.id in (select ph.household_id from ${personsWithHome} ph where ph.merged_into is null and ph.person_id = any(${reach}::text[]))`,
-              ]
-            : conditions;
+        // A household is read only if someone in reach lives in it (the reach as SQL: it may be long).
+        const inReach = reach && def.access?.membersOf ? peopleInReach(actor, new Date()) : undefined;
+        const narrowed = inReach
+          ? [
+              ...conditions,
+              sql`r.id in (select ph.household_id from ${personsWithHome} ph where ph.merged_into is null and ph.person_id in (select s.person_id from ${inReach} s))`,
+            ]
+          : conditions;
         rows = await readChunk(trx, def, narrowed, job.cursor_id, chunkRows);
         cursor = rows.at(-1)?.id;
       }
