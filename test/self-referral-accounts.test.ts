@@ -305,6 +305,25 @@ for (const target of await testDatabaseTargets()) {
       await mailbox.waitFor('perpetua@example.org', before + 2);
       const withMessage = await server.app.inject({ method: 'GET', url: `/my-requests/${asked.reference}`, headers: { cookie: perpetua } });
       assert.ok(withMessage.body.includes('Can we call you on Tuesday morning?'));
+      // The same request and its conversation in Welsh, for one who chose Cymraeg.
+      const welsh = textOf(
+        (
+          await server.app.inject({
+            method: 'GET',
+            url: `/my-requests/${asked.reference}`,
+            headers: { cookie: `${perpetua}; joinery_lang=cy` },
+          })
+        ).body,
+      );
+      assert.match(welsh, /Negeseuon gyda /);
+      assert.match(welsh, /Beth ddywedoch chi wrthyn nhw/);
+      assert.match(welsh, /Anfon neges/);
+      assert.doesNotMatch(welsh, /Messages with |What you told them|The person who asked|Send message/);
+      const welshList = textOf(
+        (await server.app.inject({ method: 'GET', url: '/my-requests', headers: { cookie: `${perpetua}; joinery_lang=cy` } })).body,
+      );
+      assert.match(welshList, /Eich ceisiadau am help/);
+      assert.match(welshList, /Gofynnwyd ar \d{1,2} \p{L}+ \d{4}, cyfeirnod /u);
       // Assigned to the receiving practitioner, who is emailed when the person replies.
       const receiverPractitioner = (
         await db().selectFrom('users').select(['practitioner_id']).where('username', '=', 'sra-receiver').executeTakeFirstOrThrow()

@@ -355,6 +355,9 @@ describe('resident pages in Welsh', () => {
     const thread = /href="(\/my-record\/messages\/[^"?]+)"/.exec(messages)?.[1];
     assert.ok(thread, 'a conversation to open');
     const household = /href="(\/households\/[^"]+)"/.exec(recordPage)?.[1];
+    const funding = await visit(cookie, `/people/${personId}/funding`);
+    const decision = /href="(\/funding\/[^"]+)"/.exec(funding)?.[1];
+    assert.ok(decision, 'a funding decision to open');
     for (const url of [
       '/home',
       `/people/${personId}/plan`,
@@ -372,6 +375,9 @@ describe('resident pages in Welsh', () => {
       '/my-record/feedback',
       `/people/${personId}/network`,
       `/people/${personId}/pathways`,
+      decision,
+      `/people/${personId}/household-budget`,
+      `/people/${personId}/household-referrals`,
       ...(household ? [household] : []),
       '/account',
       '/account/notifications',
