@@ -71,6 +71,17 @@ test('each organisation: what it sees in full and why, and what only of its own,
     probation.ownOnly.map((g) => g.phrase),
     ['health and criminal justice'],
   );
+  // The same groups as codes, for a page to word in its reader's language.
+  assert.deepEqual(
+    gp.ownOnly.map((g) => [g.codes, g.reason]),
+    [[['criminal_justice'], { kind: 'refused' }]],
+  );
+  assert.deepEqual(
+    probation.ownOnly.map((g) => [g.codes, g.reason.kind]),
+    [[['health', 'criminal_justice'], 'refused']],
+  );
+  assert.deepEqual(gp.canSee[0]!.reason, { kind: 'agreed' });
+  assert.equal(gp.canSee[0]!.codes.length, 9);
 });
 
 test('without choices, only basic details are seen in full; what the viewer may not see is not mentioned', () => {
