@@ -184,3 +184,29 @@ test("templates write t() and dates in the page's language, and escape what they
     'Nid oes cofnod person o&#39;r fath.',
   );
 });
+
+test('tList lists codes in the page\'s language, with the Welsh "a" or "ac" and its mutation', () => {
+  const env = new nunjucks.Environment(undefined, { autoescape: true });
+  addViewFilters(env);
+  const page = '{{ tList(codes, "categoryWords.") }}';
+  assert.equal(env.renderString(page, { codes: ['health', 'housing', 'plans'], lang: 'en' }), 'health, housing and plans');
+  assert.equal(env.renderString(page, { codes: ['health', 'housing', 'plans'], lang: 'cy' }), 'iechyd, tai a chynlluniau');
+  assert.equal(env.renderString(page, { codes: ['housing', 'education'], lang: 'cy' }), 'tai ac ysgol');
+  assert.equal(env.renderString(page, { codes: ['finances'], lang: 'cy' }), 'arian');
+});
+
+test("a plan's history, written in English when it happened, reads in Welsh with what people wrote kept", () => {
+  assert.equal(
+    translateText('cy', 'Goal added by the person, in their own words: "Get back to work"'),
+    'Ychwanegwyd nod gan y person, yn ei eiriau ei hun: "Get back to work"',
+  );
+  assert.equal(translateText('cy', 'Goal marked achieved: "Get back to work"'), 'Nod wedi\'i gyflawni: "Get back to work"');
+  assert.equal(
+    translateText('cy', 'Plan reviewed: 1 of 2 actions done, goals 5.5 out of 10 on average; next review 2027-03-01'),
+    "Adolygwyd y cynllun: 1 o 2 cam gweithredu wedi'u gwneud, nodau 5.5 allan o 10 ar gyfartaledd; adolygiad nesaf 2027-03-01",
+  );
+  assert.equal(
+    translateText('cy', 'Plan "A settled home" started for a household of 3'),
+    'Dechreuwyd y cynllun "A settled home" ar gyfer aelwyd o 3',
+  );
+});
