@@ -431,6 +431,10 @@ describe('resident pages in Welsh', () => {
     assert.match(refused.body, /<title>Gwall: Beth sy&#39;n bwysig i chi – Joinery<\/title>/);
     assert.match(refused.body, /Dewiswch o leiaf un math o help sydd ei angen arnoch/);
     assert.match(refused.body, /Dywedwch wrthym beth sy&#39;n bwysig i chi, yn eich geiriau eich hun/);
+    // The parent reads the child's plan about the child, and why they may, in Welsh.
+    const childPlan = await server.app.inject({ method: 'GET', url: `/people/${child}/plan`, headers: { cookie: parent } });
+    assert.match(childPlan.body, /Cynllun a rennir/);
+    assert.match(childPlan.body, /Pam rydych chi&#39;n gweld hyn: yn gweithredu ar ran y person fel ei ddirprwy cofrestredig\./);
     assert.deepEqual(gaps, [], 'English left on Welsh pages');
   });
 

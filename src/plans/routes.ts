@@ -406,7 +406,9 @@ export function registerPlansRoutes(app: FastifyInstance): void {
         title: `Plan: ${person.givenName} ${person.familyName}`,
         person,
         personId,
-        isSelf: user.role === 'citizen',
+        // Their own plan is "yours"; a parent or carer reading the plan of someone they act for
+        // reads it about that person, as a practitioner does (in the page's language).
+        isSelf: user.role === 'citizen' && user.personId === personId,
         isPractitioner: user.role === 'practitioner',
         ownOrganisationId: user.organisationId,
         plan,
