@@ -2,12 +2,21 @@
 // about nineteen months of spend against people and services priced from the agencies' events
 // (tariff-like hospital costs, care packages, temporary accommodation, ...), personal budgets
 // and two outcome contracts evaluated from recorded measurements. Deterministic: same place,
-// same ledger. Everything goes through the ledger's own posting code.
+// same ledger. Everything goes through the ledger's own posting code; people, their records,
+// organisations and areas are read through fragments their owning modules export.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { homesOfPeople, latestEventDay } from '../people/index.ts';
-import { organisationRecords, serviceRecords } from '../network/index.ts';
-import { localitiesOfSmallAreas, placeName } from '../place/index.ts';
+import {
+  eventsOfTypesSince,
+  hasCurrentNeedOf,
+  homesOfPeople,
+  latestEventDay,
+  needsWithCodes,
+  personsWithBirthAndHome,
+} from '../people/index.ts';
+import { organisationKindOf, organisationRecords, serviceRecords } from '../network/index.ts';
+import { localitiesOfSmallAreas, localityIdOf, placeName } from '../place/index.ts';
+import { sourceCountsOfPeople } from '../linkage/index.ts';
 import { ensureAccounts, postTransactions, type AccountInput, type PostingInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, personalBudgetAccount, spendAccount, type TargetKind } from './accounts.ts';
 import { recordApprovedChanges, type ChangeInput } from './funds.ts';
@@ -54,6 +63,22 @@ const flatCosts: Record<string, Cost> = {
   charity_support_session: { pence: 6_500, goal: 'connected_community' },
   safeguarding_concern: { pence: 48_000, goal: 'urgent_needs_safe_at_home' },
 };
+
+// The agencies' events the demo prices (each a spend, a care package or a personal budget).
+const pricedEvents = [
+  'ae_attendance',
+  'hospital_admission',
+  'hospital_discharge',
+  'mental_health_crisis',
+  'drug_treatment_start',
+  'social_care_assessment',
+  'care_package_start',
+  'homeless_presentation',
+  'tenancy_start',
+  'probation_supervision_start',
+  'charity_support_session',
+  'safeguarding_concern',
+];
 
 const monthEnd = (month: string): string => {
   const [y, m] = month.split('-').map(Number) as [number, number];
@@ -134,19 +159,17 @@ export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSumma
 
   const events = (
     await sql<EventRow>`
-    select e.id, e.person_id, e.type, (e.at at time zone 'Europe/London')::date::text as on, e.organisation_id as org, o.kind,
-      date_part('year', age((e.at at time zone 'Europe/London')::date, p.birth_date))::int as age, p.household_id, a.locality_id
-    from person_events e join organisations o on o.id = e.organisation_id join persons p on p.id = e.person_id
-    left join households h on h.id = p.household_id left join small_areas a on a.id = h.small_area_id
-    where e.at >= ${windowStart}::date
-      and e.type in ('ae_attendance', 'hospital_admission', 'hospital_discharge', 'mental_health_crisis', 'drug_treatment_start', 'social_care_assessment',
-        'care_package_start', 'homeless_presentation', 'tenancy_start', 'probation_supervision_start', 'charity_support_session', 'safeguarding_concern')
+    select e.id, e.person_id, e.type, (e.at at time zone 'Europe/London')::date::text as on, e.organisation_id as org,
+      ${organisationKindOf('e.organisation_id')} as kind,
+      date_part('year', age((e.at at time zone 'Europe/London')::date, p.birth_date))::int as age, p.household_id,
+      ${localityIdOf(sql`p.small_area_id`)} as locality_id
+    from ${eventsOfTypesSince(pricedEvents, windowStart)} e join ${personsWithBirthAndHome} p on p.person_id = e.person_id
     order by e.person_id, e.at, e.id`.execute(db)
   ).rows;
   const multiple = new Set(
     (
       await sql<{ person_id: string }>`
-    select person_id from needs where current and code in ('homelessness', 'substance_misuse', 'offending', 'mental_health')
+    select person_id from ${needsWithCodes(['homelessness', 'substance_misuse', 'offending', 'mental_health'], { current: true })} n
     group by person_id having count(distinct code) >= 2`.execute(db)
     ).rows.map((r) => r.person_id),
   );
@@ -194,13 +217,9 @@ export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSumma
   // Personal budgets: a quarter of adults with a care package take it as a direct payment.
   const citizen = (
     await sql<{ id: string }>`
-    select p.id from persons p
-    join record_links l on l.person_id = p.id and l.superseded_at is null
-    join source_records s on s.id = l.source_record_id
-    where p.birth_date between date '1956-01-01' and date '2000-01-01'
-      and exists (select 1 from needs n where n.person_id = p.id and n.current)
-    group by p.id having count(distinct s.source) >= 3
-    order by count(distinct s.source) desc, p.id limit 1`.execute(db)
+    select p.person_id as id from ${sourceCountsOfPeople(3)} s join ${personsWithBirthAndHome} p on p.person_id = s.person_id
+    where p.birth_date between date '1956-01-01' and date '2000-01-01' and ${hasCurrentNeedOf('p.person_id')}
+    order by s.sources desc, p.person_id limit 1`.execute(db)
   ).rows[0]?.id;
   const personalBudgets: {
     id: string;
@@ -419,10 +438,10 @@ export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSumma
   const zoneStart = `${firstYear}-09-01`;
   const children = (
     await sql<{ id: string; household_id: string | null; locality_id: string | null }>`
-    select distinct p.id, p.household_id, a.locality_id from persons p join needs n on n.person_id = p.id and n.current and n.code = 'child_school_attendance'
-    left join households h on h.id = p.household_id left join small_areas a on a.id = h.small_area_id
+    select distinct p.person_id as id, p.household_id, ${localityIdOf(sql`p.small_area_id`)} as locality_id
+    from ${personsWithBirthAndHome} p join ${needsWithCodes(['child_school_attendance'], { current: true })} n on n.person_id = p.person_id
     where p.birth_date between (${zoneStart}::date - interval '15 years') and (${zoneStart}::date - interval '5 years')
-    order by p.id`.execute(db)
+    order by id`.execute(db)
   ).rows;
   const zoneService = charity ? (serviceOf.get(charity.id) ?? null) : null;
   for (const c of children) {

@@ -73,8 +73,10 @@ export {
   personSmallAreaOf,
   recordsMergedInto,
 } from './names.ts';
-// Household sizes, events of many people and current needs as a fragment, for budgets' read models.
+// Household sizes, events of many people and current needs as a fragment, for budgets' read models;
+// events of some types and persons with their homes as tables, for the demo budgets' single statements.
 export { currentNeedPairs, eventsOfPeople, householdMemberCount, type DatedEvent } from './lookups.ts';
+export { eventsOfTypesSince, personsWithBirthAndHome } from './lookups.ts';
 // Current needs and events of a person, and households, counted inside another module's aggregate (place's figures).
 export { currentNeedCountOf, eventCountOf, hasCurrentNeedOf, householdCount, personCount, personEventCount } from './lookups.ts';
 // When the place's latest event happened: the demo seeds date their own records from it.

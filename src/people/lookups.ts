@@ -163,6 +163,27 @@ export async function eventsOfPeople(db: Kysely<Database>, personIds: readonly s
   return rows.map((r) => ({ personId: r.person_id, type: r.type, value: r.value, organisationId: r.organisation_id, on: r.on }));
 }
 
+/**
+ * Kysely: every person record (merged ones too) with their date of birth and home, as a table to
+ * join: person_id, birth_date, household_id and small_area_id (where the household lives; both
+ * null without a household). The demo budgets date, age and place each event and child with it.
+ */
+export const personsWithBirthAndHome = sql<{
+  person_id: string;
+  birth_date: string | null;
+  household_id: string | null;
+  small_area_id: string | null;
+}>`(select p.id as person_id, p.birth_date, p.household_id, h.small_area_id
+  from persons p left join households h on h.id = p.household_id)`;
+
+/** Kysely: the events of these types from the day `since` ('YYYY-MM-DD') on, as a table to join: id, person_id, type, at, organisation_id. */
+export function eventsOfTypesSince(
+  types: readonly string[],
+  since: string,
+): RawBuilder<{ id: number; person_id: string; type: string; at: Date; organisation_id: string }> {
+  return sql`(select id, person_id, type, at, organisation_id from person_events where at >= ${since}::date and type = any(${types}::text[]))`;
+}
+
 /** SQL to embed in an aggregate: each (person_id, code) of a current need, once. */
 export const currentNeedPairs = sql<{ person_id: string; code: string }>`select distinct person_id, code from needs where current`;
 
