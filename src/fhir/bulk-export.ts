@@ -43,7 +43,7 @@ import { FhirError, invalid, operationOutcome } from './outcome.ts';
 import type { Cond } from './params.ts';
 import { registerBulkImportRoutes } from './bulk-import.ts';
 import { peopleInReach } from '../consent/index.ts';
-import { personsWithHome } from '../people/index.ts';
+import { inReachCondition, personColumnOf, type PersonColumn } from './reach.ts';
 import { smartExportLimits } from './smart-guard.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -383,18 +383,6 @@ async function readPeople(
   return rows;
 }
 
-type PersonColumn = 'id' | 'person_id';
-const PROBE_ID = '\u0000id';
-const PROBE_PERSON = '\u0000person';
-
-/** The column a type's rows name their person by (Patient: its id), found by asking the type's own personOf. */
-function personColumnOf(def: ResourceDef): PersonColumn | undefined {
-  const spec = def.access;
-  if (!spec || spec.membersOf) return undefined;
-  const person = spec.personOf({ id: PROBE_ID, person_id: PROBE_PERSON } as unknown as Row);
-  return person === PROBE_ID ? 'id' : person === PROBE_PERSON ? 'person_id' : undefined;
-}
-
 /** A cursor naming the last person done (a row id cursor, from a job begun before people were read this way, has no mark). */
 const PERSON_CURSOR = 'person:';
 
@@ -498,12 +486,7 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
         // Row by row, in id order: types not about people, and every type for actors whose reads are not narrowed.
         // A household is read only if someone in reach lives in it (the reach as SQL: it may be long).
         const inReach = reach && def.access?.membersOf ? peopleInReach(actor, new Date()) : undefined;
-        const narrowed = inReach
-          ? [
-              ...conditions,
-              sql`r.id in (select ph.household_id from ${personsWithHome} ph where ph.merged_into is null and ph.person_id in (select s.person_id from ${inReach} s))`,
-            ]
-          : conditions;
+        const narrowed = inReach ? [...conditions, inReachCondition(def, inReach)!] : conditions;
         rows = await readChunk(trx, def, narrowed, job.cursor_id, chunkRows);
         cursor = rows.at(-1)?.id;
       }

@@ -8,7 +8,7 @@
 // the history as it closes the read. Versions made outside the API (the web pages do not make
 // versions) or superseded before history was kept are not held, and are left out rather than
 // shown wrong.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import { authorise, defFor, readRow, writtenRow, type Decisions, type FhirContext, type Query } from './engine.ts';
 import { loadCopies, withCopies, type StoredCopy } from './stored.ts';
@@ -17,6 +17,8 @@ import { checkId } from './params.ts';
 import { isClinicalType } from './clinical.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { collectVersions, type Touched } from './versions.ts';
+import { inReachCondition } from './reach.ts';
+import { peopleInReach } from '../consent/index.ts';
 
 type Json = Record<string, unknown>;
 
@@ -380,27 +382,31 @@ const US = sql`(floor(extract(epoch from x.k) * 1000000))::bigint`;
 
 /**
  * Every version of one type as a candidate: each resource as it is now (its current version) and
- * its kept earlier versions, of resources the type's gate lets the reader's role near at all.
- * Only keys: nothing personal is read or decided here.
+ * its kept earlier versions, of resources the type's gate lets the reader's role near at all and,
+ * when `reach` is given, about someone in the reader's reach (an earlier version is shown only of
+ * a resource the reader may see now, so it goes by the resource's person now). Only keys: nothing
+ * personal is read or decided here.
  */
-function candidatesOf(ctx: FhirContext, type: string, since: Date | undefined) {
+function candidatesOf(ctx: FhirContext, type: string, since: Date | undefined, reach: RawBuilder<unknown> | undefined) {
   const def = defFor(type);
-  const gate = def.access?.gateSql?.(ctx.actor);
+  const conditions = [def.access?.gateSql?.(ctx.actor), reach && inReachCondition(def, reach)].filter((c) => c !== undefined);
+  const where = (first: 'where' | 'and') => (conditions.length === 0 ? sql`` : sql`${sql.raw(first)} ${sql.join(conditions, sql` and `)}`);
   return sql`select ${type}::text as type, x.id, x.version_id, x.current, ${US} as us from (
       select r.id, r.version_id::int as version_id, r.last_updated::timestamptz as last_updated, true as current,
         coalesce(r.last_updated::timestamptz, 'epoch'::timestamptz) as k
-      from (${def.base}) r ${gate ? sql`where ${gate}` : sql``}
+      from (${def.base}) r ${where('where')}
       union all
       select h.resource_id, h.version_id, h.last_updated, false, coalesce(h.last_updated, 'epoch'::timestamptz)
       from fhir_history h join (${def.base}) r on r.id = h.resource_id
-      where h.resource_type = ${type} and h.version_id < r.version_id::int ${gate ? sql`and ${gate}` : sql``}
+      where h.resource_type = ${type} and h.version_id < r.version_id::int ${where('and')}
     ) x ${since ? sql`where x.last_updated >= ${since.toISOString()}::timestamptz` : sql``}`;
 }
 
 /**
  * The next `want` candidates of these types after `after`, newest first, merged across types on
  * (when, type, id, version) before anything is decided: the order system history pages in (type
- * names compared byte by byte, as the cursor carries them).
+ * names compared byte by byte, as the cursor carries them). The reader's reach is listed once
+ * for the statement and narrows every type about people.
  */
 async function nextCandidates(
   ctx: FhirContext,
@@ -409,15 +415,17 @@ async function nextCandidates(
   after: Position | undefined,
   want: number,
 ): Promise<Key[]> {
+  const inReach = peopleInReach(ctx.actor, new Date());
+  const reach = inReach ? sql`reach` : undefined;
   const branches = sql.join(
-    types.map((t) => sql`(${candidatesOf(ctx, t, since)})`),
+    types.map((t) => sql`(${candidatesOf(ctx, t, since, reach)})`),
     sql` union all `,
   );
   const cursor = after
     ? sql`where (c.us, c.type collate "C", c.id, c.version_id) < (${after.us}::bigint, ${after.type}::text collate "C", ${after.id}, ${after.version}::int)`
     : sql``;
   return (
-    await sql<Key>`select c.type, c.id, c.version_id, c.current, c.us::text as us from (${branches}) c ${cursor}
+    await sql<Key>`${inReach ? sql`with reach as materialized (select distinct s.person_id from ${inReach} s where s.person_id is not null) ` : sql``}select c.type, c.id, c.version_id, c.current, c.us::text as us from (${branches}) c ${cursor}
       order by c.us desc, c.type collate "C" desc, c.id desc, c.version_id desc limit ${want}`.execute(ctx.db)
   ).rows;
 }
