@@ -399,6 +399,66 @@ for (const target of await testDatabaseTargets()) {
       );
     });
 
+    test("a citizen's token gets in history only themselves and whom they act for, and a proxy ended takes that person out at once", async () => {
+      const db = server.database.db;
+      const citizen = await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
+      tokens.citizenHistory = (await createApiTokenForUsername(db, 'citizen', 'history reach test')).token;
+      // Someone the citizen starts to act for: history reads only the people in the reader's reach, so the proxy must bring them in.
+      const cared = (
+        await sql<{
+          id: string;
+        }>`select id from persons where merged_into is null and id <> ${citizen.person_id} order by created_at desc, id limit 1`.execute(db)
+      ).rows[0]!.id;
+      const proxy = await db
+        .insertInto('proxies')
+        .values({
+          person_id: cared,
+          proxy_person_id: citizen.person_id!,
+          kind: 'carer',
+          permitted_by: 'history reach test',
+          valid_until: null,
+          revoked_at: null,
+          revoked_by: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const patientsIn = async (start: string) => {
+        const found = new Set<string>();
+        let next: string | undefined = start;
+        for (let pages = 0; next !== undefined; pages++) {
+          assert.ok(pages < 200, 'history ends');
+          const page = (await ok('citizenHistory', next)) as Bundle;
+          for (const e of page.entry ?? []) if (e.resource!.resourceType === 'Patient') found.add(e.resource!.id!);
+          next = page.link?.find((l) => l.relation === 'next')?.url?.replace(/^.*\/fhir\//, '');
+        }
+        return [...found].sort();
+      };
+      const searched = async () =>
+        ids(await ok('citizenHistory', 'Patient?_count=500'))
+          .map((id) => id.replace('Patient/', ''))
+          .sort();
+      try {
+        const acting = await searched();
+        assert.ok(acting.includes(cared) && acting.includes(citizen.person_id!), 'the search shows themselves and the person they act for');
+        for (const start of ['_history?_type=Patient&_count=3', 'Patient/_history?_count=3'])
+          assert.deepEqual(await patientsIn(start), acting, start);
+        await db
+          .updateTable('proxies')
+          .set({ revoked_at: new Date(), revoked_by: 'history reach test' })
+          .where('id', '=', proxy.id)
+          .execute();
+        const after = await searched();
+        assert.ok(!after.includes(cared), 'the search no longer shows them');
+        for (const start of ['_history?_type=Patient&_count=3', 'Patient/_history?_count=3']) {
+          const shown = await patientsIn(start);
+          assert.ok(!shown.includes(cared), `${start}: the person they no longer act for is gone`);
+          assert.deepEqual(shown, after, start);
+        }
+      } finally {
+        await db.deleteFrom('proxies').where('id', '=', proxy.id).execute();
+      }
+    });
+
     test('a practitioner who may see few people gets full history pages from later versions, and never anyone else', async () => {
       const db = server.database.db;
       // An agency with a worker and no case of its own but three people's (the oldest records, so
