@@ -1,6 +1,8 @@
 // FHIR Bulk Data $export at place scale, as a Bulk Data client sees it.
 // Usage: node bench/fhir-bulk-export.ts [--people 20000] [--engine postgres|pglite] [--user practitioner] [--type T1,T2] [--runs 1]
-// Loads a synthetic place into its own PostgreSQL schema (dropped afterwards) or PGlite, serves it
+//        [--schema NAME --keep] [--linking person_index|ground_truth]
+// Loads a synthetic place into its own PostgreSQL schema (dropped afterwards unless --keep; a kept
+// schema named again is used as it is, so a million people load once) or PGlite, serves it
 // in this process, and as the user's token kicks off a system-level $export, polls until the
 // manifest, and downloads every NDJSON file; --runs repeats the export on the same place. Prints
 // one JSON object per run: the rows in the export's scope (every row of each type: each is either
@@ -10,21 +12,11 @@
 // byte, rows in scope per second, and this process's CPU seconds; then, with several runs, the
 // median and worst. The machine's load average before and after is printed too: other work shares it.
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import fs from 'node:fs';
-import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { sql } from 'kysely';
-import { openPglite, openPostgres, type DatabaseHandle } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/schema.ts';
-import { loadConfig } from '../src/platform/config.ts';
-import { createApp } from '../src/app.ts';
-import { loadSyntheticPlace } from '../src/demo/load-place.ts';
-import { createDemoAccounts, DEMO_PASSWORD } from '../src/demo/index.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { resourceDefs } from '../src/fhir/resources.ts';
+import { medianAndWorst, startPlaceServer } from './support/place-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,34 +26,23 @@ const { values } = parseArgs({
     type: { type: 'string' },
     seed: { type: 'string', default: '2026' },
     runs: { type: 'string', default: '1' },
+    schema: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    linking: { type: 'string', default: 'person_index' },
   },
 });
 const people = Number(values.people);
-const serverUrl = process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test';
-const schema = values.engine === 'pglite' ? undefined : `bench_bx_${randomBytes(4).toString('hex')}`;
-
-async function open(): Promise<DatabaseHandle> {
-  if (!schema) return openPglite('memory://');
-  const admin = await openPostgres(serverUrl, { max: 1 });
-  await sql`create schema ${sql.id(schema)}`.execute(admin.db);
-  await admin.close();
-  return openPostgres(serverUrl, { searchPath: schema, max: 8 });
-}
-
-const database = await open();
-try {
-  await migrateToLatest(database.db);
-  const loadStarted = Date.now();
-  await loadSyntheticPlace(database.db, { seed: Number(values.seed), people });
-  const accounts = await createDemoAccounts(database.db);
-  const loadSeconds = (Date.now() - loadStarted) / 1000;
-  const checkpoints = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-bench-audit-')), 'audit-checkpoints.log');
-  const config = { ...loadConfig({ PORT: '0', JOINERY_AUDIT_CHECKPOINT_FILE: checkpoints }), port: 0 };
-  const logger = pino({ level: 'warn' }, new Writable({ write: (_c, _e, done) => done() }));
-  const app = await createApp({ config, database, logger, demo: { password: DEMO_PASSWORD, accounts } });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  config.publicUrl = base;
+const server = await startPlaceServer({
+  engine: values.engine === 'pglite' ? 'pglite' : 'postgres',
+  people,
+  seed: Number(values.seed),
+  schema: values.schema,
+  keep: values.keep,
+  linking: values.linking === 'ground_truth' ? 'ground_truth' : 'person_index',
+});
+const { database, loadSeconds } = server;
+const base = server.url;
+{
   try {
     const { token } = await createApiTokenForUsername(database.db, values.user!, 'bench');
     const headers = { authorization: `Bearer ${token}`, accept: 'application/fhir+json' };
@@ -123,7 +104,7 @@ try {
         user: values.user,
         run,
         date: new Date().toISOString(),
-        loadSeconds: Math.round(loadSeconds),
+        loadSeconds: loadSeconds === null ? null : Math.round(loadSeconds),
         rowsInScope,
         decisionsAudited: decisions,
         resourcesExported: downloaded,
@@ -141,27 +122,18 @@ try {
       console.log(JSON.stringify(result));
     }
     if (results.length > 1) {
-      const seconds = results.map((r) => r.secondsToManifest).sort((a, b) => a - b);
-      const median = seconds[Math.floor((seconds.length - 1) / 2)]!;
-      const worst = seconds.at(-1)!;
+      const seconds = medianAndWorst(results.map((r) => r.secondsToManifest));
       console.log(
         JSON.stringify({
           runs: results.length,
-          medianSecondsToManifest: median,
-          worstSecondsToManifest: worst,
-          medianRowsInScopePerSecond: Math.round(rowsInScope / median),
-          worstRowsInScopePerSecond: Math.round(rowsInScope / worst),
+          medianSecondsToManifest: seconds.median,
+          worstSecondsToManifest: seconds.worst,
+          medianRowsInScopePerSecond: Math.round(rowsInScope / seconds.median),
+          worstRowsInScopePerSecond: Math.round(rowsInScope / seconds.worst),
         }),
       );
     }
   } finally {
-    await app.close();
-  }
-} finally {
-  await database.close();
-  if (schema) {
-    const admin = await openPostgres(serverUrl, { max: 1 });
-    await sql`drop schema ${sql.id(schema)} cascade`.execute(admin.db);
-    await admin.close();
+    await server.close();
   }
 }

@@ -2,13 +2,16 @@
 // Observations and ServiceRequests about them (each included resource through the access
 // decision), one Patient at a time (a partner opening a record) and twenty of the practitioner's
 // caseload at a time (a partner syncing), and the latency of each request is timed at the client.
-// Usage: node bench/fhir-revinclude.ts [--people 2000] [--engine pglite|postgres] [--requests 200] [--pages 50]
-// Prints one JSON object: p50, p99 and worst per kind of request, in milliseconds.
+// Usage: node bench/fhir-revinclude.ts [--people 2000] [--engine pglite|postgres] [--requests 200] [--pages 50] [--runs 1]
+//        [--schema NAME --keep] [--linking person_index|ground_truth] [--seed S]
+// Prints one JSON object a run: p50, p99 and worst per kind of request, in milliseconds, this
+// process's CPU per request (it serves them) and the machine's load average; with several runs,
+// the median and worst p99 of each kind. A kept PostgreSQL schema named again is used as it is.
 import { parseArgs } from 'node:util';
 import type { Bundle } from '@medplum/fhirtypes';
-import { startTestServer } from '../test/support/server.ts';
-import { testDatabaseTargets } from '../src/testing.ts';
+import os from 'node:os';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
+import { medianAndWorst, startPlaceServer } from './support/place-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +19,11 @@ const { values } = parseArgs({
     engine: { type: 'string', default: 'pglite' },
     requests: { type: 'string', default: '200' },
     pages: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '7' },
+    schema: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    linking: { type: 'string', default: 'person_index' },
   },
 });
 
@@ -30,9 +38,14 @@ const summary = (times: number[]) => {
   };
 };
 
-const target = (await testDatabaseTargets()).find((t) => t.kind === values.engine);
-if (!target) throw new Error(`no ${values.engine} database to run on`);
-const server = await startTestServer({ people: Number(values.people), database: await target.open() });
+const server = await startPlaceServer({
+  engine: values.engine === 'postgres' ? 'postgres' : 'pglite',
+  people: Number(values.people),
+  seed: Number(values.seed),
+  schema: values.schema,
+  keep: values.keep,
+  linking: values.linking === 'ground_truth' ? 'ground_truth' : 'person_index',
+});
 try {
   const token = (await createApiTokenForUsername(server.database.db, 'practitioner', 'revinclude bench')).token;
   const headers = { authorization: `Bearer ${token}`, accept: 'application/fhir+json' };
@@ -62,31 +75,59 @@ try {
       .execute()
   ).map((r) => r.person_id);
   if (patients.length === 0) throw new Error('the practitioner has no caseload');
-  const paging: number[] = [];
-  let included = 0;
-  for (let page = 0; page < Number(values.pages); page++) {
-    const ids = Array.from({ length: 20 }, (_, i) => patients[(page * 20 + i) % patients.length]!);
-    const { ms, bundle } = await timed(`/fhir/Patient?_id=${[...new Set(ids)].join(',')}&${rev}&_count=20`);
-    paging.push(ms);
-    included += (bundle.entry ?? []).filter((e) => e.search?.mode === 'include').length;
-  }
+  const runs: Array<{ one: number; page: number }> = [];
+  for (let run = 1; run <= Number(values.runs); run++) {
+    const loadBefore = os.loadavg();
+    const cpuBefore = process.cpuUsage();
+    const paging: number[] = [];
+    let included = 0;
+    for (let page = 0; page < Number(values.pages); page++) {
+      const ids = Array.from({ length: 20 }, (_, i) => patients[(page * 20 + i) % patients.length]!);
+      const { ms, bundle } = await timed(`/fhir/Patient?_id=${[...new Set(ids)].join(',')}&${rev}&_count=20`);
+      paging.push(ms);
+      included += (bundle.entry ?? []).filter((e) => e.search?.mode === 'include').length;
+    }
 
-  // One Patient at a time, as a partner opening a record does.
-  const single: number[] = [];
-  for (let i = 0; i < Number(values.requests); i++) {
-    single.push((await timed(`/fhir/Patient?_id=${patients[i % patients.length]}&${rev}`)).ms);
+    // One Patient at a time, as a partner opening a record does.
+    const single: number[] = [];
+    for (let i = 0; i < Number(values.requests); i++) {
+      single.push((await timed(`/fhir/Patient?_id=${patients[i % patients.length]}&${rev}`)).ms);
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const one = summary(single);
+    const pageOf20 = summary(paging);
+    runs.push({ one: one.p99_ms, page: pageOf20.p99_ms });
+    console.log(
+      JSON.stringify({
+        benchmark: 'fhir-revinclude',
+        engine: values.engine,
+        people: Number(values.people),
+        run,
+        date: new Date().toISOString(),
+        loadSeconds: server.loadSeconds === null ? null : Math.round(server.loadSeconds),
+        caseload: patients.length,
+        resources_included_per_page: Math.round(included / Math.max(1, paging.length)),
+        one_patient: one,
+        page_of_20: pageOf20,
+        // This process serves the requests and sends them, so its CPU a request bounds the server's.
+        process_cpu_ms_per_request: Math.round(((cpu.user + cpu.system) / 1000 / (single.length + paging.length)) * 100) / 100,
+        loadAverageBefore: loadBefore.map((l) => Math.round(l * 100) / 100),
+        loadAverageAfter: os.loadavg().map((l) => Math.round(l * 100) / 100),
+        cpus: os.cpus().length,
+      }),
+    );
   }
-  console.log(
-    JSON.stringify({
-      benchmark: 'fhir-revinclude',
-      engine: values.engine,
-      people: Number(values.people),
-      caseload: patients.length,
-      resources_included_per_page: Math.round(included / Math.max(1, paging.length)),
-      one_patient: summary(single),
-      page_of_20: summary(paging),
-    }),
-  );
+  if (runs.length > 1) {
+    const one = medianAndWorst(runs.map((r) => r.one));
+    const page = medianAndWorst(runs.map((r) => r.page));
+    console.log(
+      JSON.stringify({
+        runs: runs.length,
+        one_patient_p99_ms: { median: one.median, worst: one.worst },
+        page_of_20_p99_ms: { median: page.median, worst: page.worst },
+      }),
+    );
+  }
 } finally {
   await server.close();
 }
