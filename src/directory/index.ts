@@ -7,6 +7,8 @@ import { organisationById, serviceRecords } from '../network/index.ts';
 
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { directoryMigrations, type DirectoryTables } from './schema.ts';
+// Listings as tables and fragments to embed in another module's statement (the FHIR API; imports nothing).
+export { locationsWithAddressTable, serviceListingDetailsTable, serviceLocationIdsOf } from './tables.ts';
 export { registerDirectoryRoutes } from './routes.ts';
 export { registerDirectoryCommands } from './cli.ts';
 export { populateDirectoryFromPlace } from './populate.ts';

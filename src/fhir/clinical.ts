@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceDef, Row } from './resources.ts';
 import type { Category } from '../consent/index.ts';
+import { fhirVersionJoinSql } from '../interop/index.ts';
 import {
   anyOf,
   conceptTextCondition,
@@ -246,11 +247,14 @@ export function keptResource(row: Row, type: string, meta: Resource['meta']): Re
   return { ...content, resourceType: type, id: row.id, meta } as Resource;
 }
 
+/** A kept resource's (f) version stamp, as m: interop keeps the stamps. */
+const keptVersionJoin = sql.raw(fhirVersionJoinSql('m', 'f.resource_type', 'f.resource_id'));
+
 /** The rows of one clinical type: fhir_resources kept whole, with their versions. */
 export function clinicalBase(type: string): ReturnType<typeof sql> {
   return sql`select f.resource_id as id, f.person_id, f.organisation_id, f.content, f.codes, f.clinical_start, f.clinical_end, true as whole,
       coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, f.received_at) as last_updated
-    from fhir_resources f left join fhir_meta m on m.resource_type = f.resource_type and m.resource_id = f.resource_id
+    from fhir_resources f ${keptVersionJoin}
     where f.resource_type = ${type} and f.whole`;
 }
 
@@ -325,7 +329,7 @@ export function withWholeRows(
   const access = def.access;
   const kept = sql`select f.resource_id as id, coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, f.received_at) as last_updated ${sharedCols},
           f.content as whole_content, true as whole, f.organisation_id as whole_organisation_id
-        from fhir_resources f left join fhir_meta m on m.resource_type = f.resource_type and m.resource_id = f.resource_id
+        from fhir_resources f ${keptVersionJoin}
         where f.resource_type = ${def.type} and f.whole`;
   return {
     ...def,

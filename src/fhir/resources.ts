@@ -7,7 +7,8 @@ import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { fhirVersionJoinSql } from '../interop/index.ts';
 import { peopleWithRecordUnder } from '../linkage/index.ts';
-import { registeredSourceCodeOr } from '../network/index.ts';
+import { organisationsTable, practitionersTable, registeredSourceCodeOr, servicesTable } from '../network/index.ts';
+import { locationsWithAddressTable, serviceListingDetailsTable, serviceLocationIdsOf } from '../directory/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
 import {
   anyOf,
@@ -417,7 +418,7 @@ const group: ResourceDef = {
 const orgMeta = meta('Organization', 'o.id', null);
 const organization: ResourceDef = {
   type: 'Organization',
-  base: sql`select o.*, ${orgMeta.cols} from organisations o ${orgMeta.join}`,
+  base: sql`select o.*, ${orgMeta.cols} from ${organisationsTable} o ${orgMeta.join}`,
   params: {
     ...common,
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
@@ -454,7 +455,7 @@ const organization: ResourceDef = {
 const practitionerMeta = meta('Practitioner', 'x.id', null);
 const practitioner: ResourceDef = {
   type: 'Practitioner',
-  base: sql`select x.*, ${practitionerMeta.cols} from practitioners x ${practitionerMeta.join}`,
+  base: sql`select x.*, ${practitionerMeta.cols} from ${practitionersTable} x ${practitionerMeta.join}`,
   params: {
     ...common,
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x, m))),
@@ -485,7 +486,7 @@ const practitioner: ResourceDef = {
 const roleMeta = meta('PractitionerRole', 'x.id', null);
 const practitionerRole: ResourceDef = {
   type: 'PractitionerRole',
-  base: sql`select x.*, ${roleMeta.cols} from practitioners x ${roleMeta.join} where x.role <> 'unassigned'`,
+  base: sql`select x.*, ${roleMeta.cols} from ${practitionersTable} x ${roleMeta.join} where x.role <> 'unassigned'`,
   params: {
     ...common,
     practitioner: refParam('r.id', 'Practitioner'),
@@ -520,9 +521,8 @@ const healthcareService: ResourceDef = {
   type: 'HealthcareService',
   base: sql`select x.id, x.organisation_id, x.name, x.description, x.needs, x.eligibility, x.min_age, x.max_age, x.postcode,
       d.status as directory_status, d.email as directory_email, d.url as directory_url,
-      (select array_agg(sl.location_id order by sl.location_id) from directory_service_at_locations sl where sl.service_id = x.id) as location_ids,
-      ${serviceMeta.cols}
-    from services x left join directory_service_details d on d.service_id = x.id ${serviceMeta.join}`,
+      ${serviceLocationIdsOf('x.id')} as location_ids, ${serviceMeta.cols}
+    from ${servicesTable} x left join ${serviceListingDetailsTable} d on d.service_id = x.id ${serviceMeta.join}`,
   params: {
     ...common,
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
@@ -571,10 +571,7 @@ const healthcareService: ResourceDef = {
 const locationMeta = meta('Location', 'x.id', null);
 const location: ResourceDef = {
   type: 'Location',
-  base: sql`select x.id, x.organisation_id, x.name, x.description, x.latitude, x.longitude,
-      a.address_1, a.city, a.region, a.postal_code, ${locationMeta.cols}
-    from directory_locations x left join lateral (select * from directory_addresses d where d.location_id = x.id order by d.sort, d.id limit 1) a on true
-    ${locationMeta.join}`,
+  base: sql`select x.*, ${locationMeta.cols} from ${locationsWithAddressTable} x ${locationMeta.join}`,
   params: {
     ...common,
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
@@ -706,7 +703,7 @@ const episodeOfCare: ResourceDef = {
   type: 'EpisodeOfCare',
   base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.practitioner_id, x.kind, x.role_label, x.reason, x.started_at, x.ended_at,
       o.kind as org_kind, case when x.ended_at is null then 'active' else 'finished' end as status, ${episodeMeta.cols}
-    from care_relationships x join organisations o on o.id = x.organisation_id ${episodeMeta.join}`,
+    from care_relationships x join ${organisationsTable} o on o.id = x.organisation_id ${episodeMeta.join}`,
   params: {
     ...common,
     patient: personParam(),
@@ -913,7 +910,7 @@ function referralBase(type: string) {
   return sql`select x.id, x.person_id, x.from_organisation_id, x.from_practitioner_id, x.service_id, x.organisation_id, x.assigned_practitioner_id,
       x.reason, x.urgency, x.status as referral_status, x.sent_at, x.closed_at, x.decline_reason, x.onward_from_id, o.kind as org_kind, s.name as service_name,
       greatest(x.sent_at, x.acknowledged_at, x.accepted_at, x.first_contact_at, x.closed_at) as modified_at, ${m.cols}
-    from referrals x join organisations o on o.id = x.organisation_id join services s on s.id = x.service_id ${m.join}
+    from referrals x join ${organisationsTable} o on o.id = x.organisation_id join ${servicesTable} s on s.id = x.service_id ${m.join}
     -- A request typed by someone not signed in is not part of anyone's record of the person: it is
     -- filed against them only by the person index, and shown to the service it went to on its own page.
     where not (x.kind <> 'professional' and x.relationship_id is null)`;
