@@ -1,6 +1,7 @@
 // Sharing choices, lawful bases, care networks and proxies for the demo place, so every access
 // rule can be seen at work. Deterministic: selections hash the person id, never random. The
-// rows are chosen here; the consent module, which owns those facts, writes them.
+// rows are chosen here, from people's needs and the network's practitioners as their modules
+// give them; the consent module, which owns those facts, writes them.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import {
@@ -12,7 +13,8 @@ import {
   seedProxies,
   seedRelationships,
 } from '../consent/index.ts';
-import { carersAndParentsOfChildren, firstEventOfType, peopleWithCurrentNeed } from '../people/index.ts';
+import { carersAndParentsOfChildren, currentNeedsTable, firstEventOfType, peopleWithCurrentNeed } from '../people/index.ts';
+import { practitionersWithOrganisationTable } from '../network/index.ts';
 import { peopleKnownToSources } from '../linkage/index.ts';
 import { seedAboutMe } from '../records/index.ts';
 
@@ -81,15 +83,14 @@ export async function seedConsent(db: Kysely<Database>): Promise<void> {
       await sql<{ person_id: string; organisation_id: string; practitioner_id: string; team_id: string | null }>`
       with multi as (
         select n.person_id, min(n.organisation_id) as organisation_id
-        from needs n where n.current group by n.person_id having count(*) >= 2
+        from ${currentNeedsTable} n group by n.person_id having count(*) >= 2
       ), lead as (
         select m.person_id, m.organisation_id,
-               (select pr.id from practitioners pr where pr.organisation_id = m.organisation_id order by md5(pr.id || m.person_id) limit 1) as practitioner_id
+               (select pr.id from ${practitionersWithOrganisationTable} pr where pr.organisation_id = m.organisation_id order by md5(pr.id || m.person_id) limit 1) as practitioner_id
         from multi m
       )
-      select l.person_id, l.organisation_id, l.practitioner_id, pr.team_id from lead l join practitioners pr on pr.id = l.practitioner_id order by l.person_id`.execute(
-        trx,
-      )
+      select l.person_id, l.organisation_id, l.practitioner_id, pr.team_id
+      from lead l join ${practitionersWithOrganisationTable} pr on pr.id = l.practitioner_id order by l.person_id`.execute(trx)
     ).rows;
     const now = new Date();
     await seedRelationships(

@@ -184,6 +184,19 @@ export function eventsOfTypesSince(
   return sql`(select id, person_id, type, at, organisation_id from person_events where at >= ${since}::date and type = any(${types}::text[]))`;
 }
 
+/**
+ * Kysely: every current need, as a table to join: person_id, code, severity, organisation_id (who
+ * recorded it) and recorded_at. The demo seeds choose whom to give care networks, referrals and
+ * plans from it, each choice one statement.
+ */
+export const currentNeedsTable = sql<{
+  person_id: string;
+  code: string;
+  severity: number;
+  organisation_id: string;
+  recorded_at: string;
+}>`(select person_id, code, severity, organisation_id, recorded_at from needs where current)`;
+
 /** SQL to embed in an aggregate: each (person_id, code) of a current need, once. */
 export const currentNeedPairs = sql<{ person_id: string; code: string }>`select distinct person_id, code from needs where current`;
 
