@@ -5,6 +5,8 @@
 // (consent/ownership.test.ts fails if any other module writes the tables).
 // Its tables first: the migration registry reads them while the module's other files may still load.
 export { consentMigrations, type ConsentTables } from './schema.ts';
+// Working relationships and sharing choices as tables to select from in another module's statement (the FHIR API; imports nothing).
+export { careRelationshipsTable, sharingChoicesTable } from './tables.ts';
 export {
   actorOf,
   decideAccess,
@@ -130,3 +132,5 @@ export {
 } from './teams.ts';
 // Narrowing a worklist to "my people" before each passes the access decision (grants nothing).
 export { peopleInCareOf, peopleInReach, peopleNamingPractitioner } from './in-care-of.ts';
+// Whether a practitioner is involved with a person, as a probe person search embeds per candidate (grants nothing).
+export { relationshipProbe } from './relationship-probe.ts';

@@ -40,6 +40,16 @@ export function personHeldByOrganisation(
 }
 
 /**
+ * Kysely: a row for each current record of the person (an expression) under `source` (an SQL
+ * expression), as a select to put in a union or probe with LIMIT 1 (person search's reach).
+ */
+export function currentRecordsUnderSource(person: RawBuilder<unknown>, source: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`select 1 from record_links l join source_records s on s.id = l.source_record_id
+      where l.person_id = ${person} and l.superseded_at is null
+        and s.source = ${source}`;
+}
+
+/**
  * Kysely: the records received under each source, as a table to join (feed health): source,
  * records, last_received (when the latest arrived) and last_day (how many arrived after `since`).
  */

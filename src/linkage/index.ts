@@ -65,6 +65,7 @@ export {
   recordsHeldOfPerson,
   recordsReceivedBySource,
   currentLinkOfRecord,
+  currentRecordsUnderSource,
   peopleWithRecordUnder,
   sourceCountsOfPeople,
   peopleKnownToSources,

@@ -11,10 +11,13 @@
 // its trigrams. The ranking is the same as matching every person: score (the better of full-name
 // and family-name similarity), then family name, given name and id. pg_trgm lives in public, so
 // its functions and operator are named there (a schema-isolated search_path still finds them).
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+// Each search is one statement: persons and households come as people's fragments, the
+// relationship probe as consent's, embedded here.
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { decideRecordAccessForMany } from '../consent/index.ts';
+import { decideRecordAccessForMany, relationshipProbe } from '../consent/index.ts';
+import { householdPostcodes, livePersonsWithKeys, personsForSearch } from '../people/index.ts';
 import { swappedDayMonth, type PersonQuery } from './search-query.ts';
 
 export interface SearchHit {
@@ -34,26 +37,6 @@ interface Row {
   score: number;
 }
 
-/**
- * One row when the searcher has a relationship with the person `p` (their own, their team's or
- * organisation's care relationship, a record their organisation holds, or their break-glass).
- * A lateral probe with LIMIT 1, checked per candidate: candidates are few, and this keeps the
- * planner from building the whole organisation's caseload to test them against.
- */
-function relationshipProbe(user: SignedInUser, person: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`lateral (
-    select 1 from care_relationships r where r.person_id = ${person} and r.ended_at is null
-      and (r.practitioner_id = ${user.practitionerId} or (r.practitioner_id is null and r.team_id = ${user.teamId})
-           or (r.practitioner_id is null and r.team_id is null and r.organisation_id = ${user.organisationId}))
-    union all
-    select 1 from record_links l join source_records s on s.id = l.source_record_id
-      where l.person_id = ${person} and l.superseded_at is null
-        and s.source = (select o.source_code from organisations o where o.id = ${user.organisationId})
-    union all
-    select 1 from break_glass_grants g where g.person_id = ${person} and g.user_id = ${user.id} and g.expires_at > now()
-    limit 1)`;
-}
-
 const scoreOf = (name: string | null) =>
   name
     ? sql`greatest(public.similarity(lower(p.given_name || ' ' || p.family_name), ${name}), public.similarity(lower(p.family_name), ${name}))`
@@ -64,28 +47,24 @@ const KEYED_NAME_SIMILARITY = 0.15;
 
 /** NHS number, date of birth and/or postcode: their indexes pick the people; a name only ranks and filters them. */
 async function searchByKeys(db: Kysely<Database>, user: SignedInUser, query: PersonQuery, limit: number): Promise<Row[]> {
-  const conditions: RawBuilder<unknown>[] = [sql`p.merged_into is null`];
-  if (query.nhsNumber) conditions.push(sql`p.nhs_number = ${query.nhsNumber}`);
-  if (query.birthDate) {
-    const swapped = swappedDayMonth(query.birthDate);
-    conditions.push(
-      swapped ? sql`p.birth_date in (${query.birthDate}::date, ${swapped}::date)` : sql`p.birth_date = ${query.birthDate}::date`,
-    );
-  }
-  if (query.postcode)
-    conditions.push(sql`p.household_id in (select h.id from households h where replace(upper(h.postcode), ' ', '') = ${query.postcode})`);
+  const swapped = query.birthDate ? swappedDayMonth(query.birthDate) : null;
+  const keyed = livePersonsWithKeys({
+    nhsNumber: query.nhsNumber,
+    birthDates: query.birthDate ? [query.birthDate, ...(swapped ? [swapped] : [])] : [],
+    postcode: query.postcode,
+  });
   // The keys have already picked a few people, so the name need only resemble theirs: a
   // transposed letter in a short family name (Simth for Smith) scores 0.2, under the 0.3 a name
   // alone must reach, and the person sought would otherwise be missing beside their own date of birth.
   const nameFilter = query.name ? sql`where ${scoreOf(query.name)} >= ${KEYED_NAME_SIMILARITY}` : sql``;
   return (
     await sql<Row>`
-    with keyed as materialized (select p.id from persons p where ${sql.join(conditions, sql` and `)})
+    with keyed as materialized ${keyed}
     select p.id, p.given_name, p.family_name, p.birth_date, h.postcode, ${scoreOf(query.name)}::float8 as score
     from keyed k
-    join persons p on p.id = k.id
+    join ${personsForSearch} p on p.id = k.id
     cross join ${relationshipProbe(user, sql`p.id`)} v
-    left join households h on h.id = p.household_id
+    left join ${householdPostcodes} h on h.id = p.household_id
     ${nameFilter}
     order by score desc, p.family_name, p.given_name, p.id
     limit ${limit}`.execute(db)
@@ -143,8 +122,8 @@ async function searchByName(
     hits as (select id from by_full union select id from by_family)
     select p.id, p.given_name, p.family_name, p.birth_date, h.postcode, ${scoreOf(name)}::float8 as score
     from hits
-    join persons p on p.id = hits.id
-    left join households h on h.id = p.household_id
+    join ${personsForSearch} p on p.id = hits.id
+    left join ${householdPostcodes} h on h.id = p.household_id
     order by score desc, p.family_name, p.given_name, p.id
     limit ${limit}`.execute(db)
   ).rows;
