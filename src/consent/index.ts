@@ -5,8 +5,6 @@
 // (consent/ownership.test.ts fails if any other module writes the tables).
 // Its tables first: the migration registry reads them while the module's other files may still load.
 export { consentMigrations, type ConsentTables } from './schema.ts';
-// Working relationships and sharing choices as tables to select from in another module's statement (the FHIR API; imports nothing).
-export { careRelationshipsTable, sharingChoicesTable } from './tables.ts';
 export {
   actorOf,
   decideAccess,
