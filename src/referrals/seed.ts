@@ -1,9 +1,10 @@
 // Realistic referral histories and pathway journeys for the demo place: deterministic from the
 // seed, relative to the day the place is loaded, so the inbox has overdue referrals, declines
 // with onward routes and the flow charts have real waits. A few thousand rows, bulk inserted.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
 import { practitionersWithOrganisationTable, servicesWithOrganisation } from '../network/index.ts';
+import { currentNeedsTable, needsWithCodes, personProfiles } from '../people/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { streamFor, type Rng } from '../synth/index.ts';
 import { categoryOfNeed, isCategory, seedDirectives, seedRelationships } from '../consent/index.ts';
@@ -282,8 +283,8 @@ export async function seedDemoReferrals(
   // 1. Referrals between services, from people's current needs.
   const needRows = (
     await sql<{ person_id: string; code: string; organisation_id: string; birth_date: string | null }>`
-    select n.person_id, n.code, n.organisation_id, p.birth_date from needs n join persons p on p.id = n.person_id
-    where n.current order by md5(n.person_id || n.code || ${String(seed)}) limit 900`.execute(db)
+    select n.person_id, n.code, n.organisation_id, p.birth_date from ${currentNeedsTable} n join ${personProfiles} p on p.person_id = n.person_id
+    order by md5(n.person_id || n.code || ${String(seed)}) limit 900`.execute(db)
   ).rows;
   for (const need of needRows) {
     if (referrals.length >= 360) break;
@@ -372,14 +373,14 @@ export async function seedDemoReferrals(
     completed_at: Date | null;
     referral_id: string | null;
   }> = [];
-  const cohorts: Record<string, string> = {
-    'hospital-discharge': `select p.id from persons p where p.birth_date < current_date - interval '65 years' and exists (select 1 from needs n where n.person_id = p.id and n.current and n.code in ('frailty_falls', 'long_term_condition')) order by md5(p.id || 'hd') limit 90`,
-    'multiple-disadvantage': `select n.person_id as id from needs n where n.current and n.code in ('homelessness', 'substance_misuse', 'offending', 'mental_health') group by n.person_id having count(distinct n.code) >= 2 order by md5(n.person_id || 'md') limit 60`,
-    'childrens-zone': `select p.id from persons p where p.birth_date between current_date - interval '17 years' and current_date - interval '4 years' and exists (select 1 from needs n where n.person_id = p.id and n.current and n.code in ('child_school_attendance', 'child_wellbeing')) order by md5(p.id || 'cz') limit 60`,
+  const cohorts: Record<string, RawBuilder<{ id: string }>> = {
+    'hospital-discharge': sql`select p.person_id as id from ${personProfiles} p where p.birth_date < current_date - interval '65 years' and exists (select 1 from ${needsWithCodes(['frailty_falls', 'long_term_condition'], { current: true })} n where n.person_id = p.person_id) order by md5(p.person_id || 'hd') limit 90`,
+    'multiple-disadvantage': sql`select n.person_id as id from ${needsWithCodes(['homelessness', 'substance_misuse', 'offending', 'mental_health'], { current: true })} n group by n.person_id having count(distinct n.code) >= 2 order by md5(n.person_id || 'md') limit 60`,
+    'childrens-zone': sql`select p.person_id as id from ${personProfiles} p where p.birth_date between current_date - interval '17 years' and current_date - interval '4 years' and exists (select 1 from ${needsWithCodes(['child_school_attendance', 'child_wellbeing'], { current: true })} n where n.person_id = p.person_id) order by md5(p.person_id || 'cz') limit 60`,
   };
   let journeyId = 0;
   for (const def of pathwayDefinitions as PathwayDefinition[]) {
-    const people = (await sql<{ id: string }>`${sql.raw(cohorts[def.id] ?? 'select null::text as id where false')}`.execute(db)).rows;
+    const people = (await (cohorts[def.id] ?? sql<{ id: string }>`select null::text as id where false`).execute(db)).rows;
     const stages = stagesOf(def);
     for (const person of people) {
       const id = ++journeyId;
