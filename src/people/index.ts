@@ -94,4 +94,12 @@ export { setPersonDetails, type PersonDetailsChange } from './details.ts';
 // Persons, needs and events as tables for insight's figures and case-finding rules (one statement each).
 export { eventsOfTypes, latestNeedRecorded, needsByPersonAndCode, needsWithCodes, personProfiles } from './analytics.ts';
 // The persons side of records' person search, as fragments its one statement embeds.
-export { householdPostcodes, livePersonsWithKeys, personsForSearch, type PersonKeys } from './person-search.ts';
+export {
+  householdPostcodes,
+  livePersonsOfFamilyName,
+  livePersonsOfFullName,
+  livePersonsWithKeys,
+  personNamesLike,
+  personsForSearch,
+  type PersonKeys,
+} from './person-search.ts';

@@ -1,6 +1,8 @@
 // The persons side of "find a person" (records' search, which adds the searcher's reach and the
 // ranking): the live people an NHS number, dates of birth and a postcode pick through their
-// indexes, and the persons and households columns a hit shows. Fragments, so a search stays one
+// indexes; the names a misspelt name could be, and the people of one name in the name indexes'
+// order (the functions of migrations 0157 and 0158); and the persons and households columns a
+// hit shows. Fragments, so a search stays one
 // statement: person search is a hot path.
 import { sql, type RawBuilder } from 'kysely';
 
@@ -39,3 +41,18 @@ export const personsForSearch = sql<{
 
 /** Kysely: every household's postcode as a table to join on id: id, postcode. */
 export const householdPostcodes = sql<{ id: string; postcode: string | null }>`(select h.id, h.postcode from households h)`;
+
+/** Kysely: the distinct names like `name` (pg_trgm's similarity), as a set-returning function to select from: kind ('full' or 'family'), name, s (similarity). */
+export function personNamesLike(name: string): RawBuilder<{ kind: 'full' | 'family'; name: string; s: number }> {
+  return sql`person_names_matching(${name})`;
+}
+
+/** Kysely: the ids of live people whose full name (lower case) is `name` (an SQL expression), at most `n`, in id order; a set-returning function. */
+export function livePersonsOfFullName(name: RawBuilder<string>, n: number): RawBuilder<string> {
+  return sql`persons_by_full_name(${name}, ${n}::int)`;
+}
+
+/** Kysely: the ids of live people whose family name (lower case) is `name` (an SQL expression), at most `n`, by given name then id; a set-returning function. */
+export function livePersonsOfFamilyName(name: RawBuilder<string>, n: number): RawBuilder<string> {
+  return sql`persons_by_family_name(${name}, ${n}::int)`;
+}

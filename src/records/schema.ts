@@ -1,7 +1,7 @@
 // The person's own voice and the network around them: "about me" in their words (every
 // version kept), conversations with their care team (threads by topic, answered or waiting),
-// their communication needs, feedback on services; and the indexes that make finding a person
-// fast and typo-tolerant.
+// their communication needs, feedback on services; and (0090) the first indexes that make finding
+// a person fast and typo-tolerant (the name index is people's: people/schema.ts).
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 
 export interface RecordsTables {
@@ -58,11 +58,6 @@ export interface RecordsTables {
     recorded_by_organisation_id: string | null;
     recorded_at: Generated<Date>;
   };
-  /** Distinct lower-cased names of persons, for typo-tolerant search (kept by triggers). */
-  person_names: {
-    kind: 'full' | 'family';
-    name: string;
-  };
   service_feedback: {
     id: Generated<number>;
     service_id: string;
@@ -113,43 +108,6 @@ export const recordsMigrations: Record<string, Migration> = {
           created_at timestamptz not null default now()
         );
         create index service_feedback_service on service_feedback(service_id);
-      `.execute(db);
-    },
-  },
-  // Finding a person by a misspelt name without touching every person who shares a common
-  // name's trigrams: the distinct names (full and family, lower-cased) are a small table with
-  // their own trigram index; fuzzy matching runs over names, and people are then fetched by
-  // exact name through b-tree indexes, best-matching name first. Triggers keep the names in step
-  // with persons (statement-level, so bulk loads pay once per statement, in a fixed order so
-  // concurrent writers cannot deadlock); names no longer used simply match nobody.
-  '0091_person_name_search': {
-    async up(db: Kysely<unknown>) {
-      await sql`
-        create table person_names (
-          kind text not null check (kind in ('full', 'family')),
-          name text not null,
-          primary key (kind, name)
-        );
-        insert into person_names (kind, name)
-          select 'full', lower(given_name || ' ' || family_name) from persons
-          union select 'family', lower(family_name) from persons;
-        create index person_names_trgm on person_names using gin (name public.gin_trgm_ops);
-        create index persons_full_name on persons ((lower(given_name || ' ' || family_name)), id);
-        create index persons_family_given on persons ((lower(family_name)), given_name, id);
-        create function person_names_note() returns trigger language plpgsql as $$
-        begin
-          insert into person_names (kind, name)
-            select distinct k.kind, k.name
-            from new_rows n
-            cross join lateral (values ('full', lower(n.given_name || ' ' || n.family_name)), ('family', lower(n.family_name))) as k(kind, name)
-            order by 1, 2
-          on conflict do nothing;
-          return null;
-        end $$;
-        create trigger persons_names_insert after insert on persons referencing new table as new_rows
-          for each statement execute function person_names_note();
-        create trigger persons_names_update after update on persons referencing new table as new_rows
-          for each statement execute function person_names_note();
       `.execute(db);
     },
   },
@@ -206,38 +164,6 @@ export const recordsMigrations: Record<string, Migration> = {
           recorded_at timestamptz not null default now()
         );
         create index communication_needs_person on communication_needs(person_id, recorded_at desc, id desc);
-      `.execute(db);
-    },
-  },
-  // The names a misspelt name could be, through the names' trigram index. pg_trgm declares its
-  // similarity operator as cheap as an equality, so the planner read every distinct name and
-  // scored each (a sequential scan of 40,000 names at 200,000 people) rather than use the index,
-  // which was 5-10 times cheaper for every name tried. A function of the records module, run
-  // with sequential scans off for its one statement, so no setting of the extension's (shared by
-  // every schema in the database) has to change.
-  '0157_records_name_match_through_index': {
-    async up(db: Kysely<unknown>) {
-      await sql`
-        create function person_names_matching(q text) returns table (kind text, name text, s real)
-          language sql stable set enable_seqscan = off
-          as $$ select n.kind, n.name, public.similarity(n.name, q) from person_names n where n.name operator(public.%) q $$;
-      `.execute(db);
-    },
-  },
-  // The people of one name, read in the order of the name indexes (persons_full_name,
-  // persons_family_given) and stopping at n. Inside the search the planner knows the name only
-  // as a parameter, expects an average name's few hundred people, and so fetched every Smith
-  // (12,000 at 200,000 people) to sort them: 96 ms against 4 ms read in index order. Functions,
-  // so sorting and bitmap scans are off for these statements alone.
-  '0158_records_people_by_name_in_index_order': {
-    async up(db: Kysely<unknown>) {
-      await sql`
-        create function persons_by_full_name(q text, n int) returns setof text
-          language sql stable set enable_sort = off set enable_bitmapscan = off
-          as $$ select p.id from persons p where lower(p.given_name || ' ' || p.family_name) = q and p.merged_into is null order by p.id limit n $$;
-        create function persons_by_family_name(q text, n int) returns setof text
-          language sql stable set enable_sort = off set enable_bitmapscan = off
-          as $$ select p.id from persons p where lower(p.family_name) = q and p.merged_into is null order by p.given_name, p.id limit n $$;
       `.execute(db);
     },
   },

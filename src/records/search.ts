@@ -11,13 +11,20 @@
 // its trigrams. The ranking is the same as matching every person: score (the better of full-name
 // and family-name similarity), then family name, given name and id. pg_trgm lives in public, so
 // its functions and operator are named there (a schema-isolated search_path still finds them).
-// Each search is one statement: persons and households come as people's fragments, the
-// relationship probe as consent's, embedded here.
+// Each search is one statement: persons, households and the name index (person_names and its
+// functions) come as people's fragments, the relationship probe as consent's, embedded here.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany, relationshipProbe } from '../consent/index.ts';
-import { householdPostcodes, livePersonsWithKeys, personsForSearch } from '../people/index.ts';
+import {
+  householdPostcodes,
+  livePersonsOfFamilyName,
+  livePersonsOfFullName,
+  livePersonsWithKeys,
+  personNamesLike,
+  personsForSearch,
+} from '../people/index.ts';
 import { swappedDayMonth, type PersonQuery } from './search-query.ts';
 
 export interface SearchHit {
@@ -96,14 +103,14 @@ async function searchByName(
   return (
     await sql<Row>`
     with matched_names as materialized (
-      select n.kind, n.name, n.s from person_names_matching(${name}) n
+      select n.kind, n.name, n.s from ${personNamesLike(name)} n
     ),
     by_full as materialized (
       select c.id, c.s
       from (
         select p.id, g.s
         from (select m.name, m.s from matched_names m where m.kind = 'full' order by m.s desc, m.name) g
-        cross join lateral persons_by_full_name(g.name, ${candidates}::int) p(id)
+        cross join lateral ${livePersonsOfFullName(sql`g.name`, candidates)} p(id)
         limit ${candidates}) c
       cross join ${relationshipProbe(user, sql`c.id`)} v
       limit ${limit}
@@ -114,7 +121,7 @@ async function searchByName(
       from (
         select p.id
         from (select m.name, m.s from matched_names m where m.kind = 'family' and m.s >= (select s from cutoff) order by m.s desc, m.name) g
-        cross join lateral persons_by_family_name(g.name, ${candidates}::int) p(id)
+        cross join lateral ${livePersonsOfFamilyName(sql`g.name`, candidates)} p(id)
         limit ${candidates}) c
       cross join ${relationshipProbe(user, sql`c.id`)} v
       limit ${limit}
