@@ -134,6 +134,13 @@ export interface IndexState {
   cannotLink: Map<number, Set<string>>;
   /** Source record id → the person a reviewer said it is. */
   mustLink: Map<number, string>;
+  /**
+   * Persons that may be one person, waiting for a reviewer: a person made for a doubtful record
+   * and each person that record was sent to review against, both ways, with the record's id.
+   * Taken from open review items when the index loads and from this process's own matches since
+   * (another process's are not seen: then its records go to review as before).
+   */
+  reviewTwins: Map<string, Map<string, number>>;
   /** How far this process has followed the database (ids of links and decisions, a digest of merges). */
   seen: Watermarks;
 }
@@ -346,12 +353,42 @@ async function buildState(db: Kysely<Database>): Promise<IndexState | undefined>
     mergedInto: new Map(),
     cannotLink: new Map(),
     mustLink: new Map(),
+    reviewTwins: new Map(),
     seen,
   };
   state.mergedInto = await mergedPersons(db);
   const decisions = await db.selectFrom('linkage_decisions').select(['source_record_id', 'person_id', 'kind']).orderBy('id').execute();
   for (const decision of decisions) noteDecision(state, decision.source_record_id, decision.person_id, decision.kind);
+  // Open review items of records that made a person of their own when they were doubtful.
+  const twins = await sql<{ source_record_id: string; person_id: string; candidate_person_id: string }>`
+    select r.source_record_id, l.person_id, r.candidate_person_id
+    from linkage_reviews r join record_links l on l.source_record_id = r.source_record_id and l.superseded_at is null
+    where r.status = 'open' and l.method = 'probabilistic_new'`.execute(db);
+  for (const twin of twins.rows) noteReviewTwins(state, twin.person_id, twin.candidate_person_id, Number(twin.source_record_id));
   return state;
+}
+
+/** Notes that `made` (a person made for the doubtful record `sourceRecordId`) was sent to review against `candidate`. */
+export function noteReviewTwins(state: Pick<IndexState, 'reviewTwins'>, made: string, candidate: string, sourceRecordId: number): void {
+  for (const [a, b] of [
+    [made, candidate],
+    [candidate, made],
+  ] as const) {
+    const twins = state.reviewTwins.get(a) ?? new Map<string, number>();
+    twins.set(b, sourceRecordId);
+    state.reviewTwins.set(a, twins);
+  }
+}
+
+/**
+ * Whether two live persons wait for a reviewer to say whether they are one: a later record that
+ * matches both is no new doubt (the review already asks it), unless a reviewer said they differ.
+ */
+export function areReviewTwins(state: Pick<IndexState, 'reviewTwins' | 'cannotLink'>, a: string, b: string): boolean {
+  const sourceRecordId = state.reviewTwins.get(a)?.get(b);
+  if (sourceRecordId === undefined) return false;
+  const refused = state.cannotLink.get(sourceRecordId);
+  return !(refused?.has(a) || refused?.has(b));
 }
 
 export function noteDecision(state: IndexState, sourceRecordId: number, personId: string, kind: 'must_link' | 'cannot_link'): void {

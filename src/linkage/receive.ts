@@ -26,10 +26,12 @@ import {
 import {
   RECORD_PREFIX,
   anchorLinkRecord,
+  areReviewTwins,
   forgetIndexState,
   indexAnchor,
   indexState,
   livePerson,
+  noteReviewTwins,
   withIndexLock,
   type IndexState,
 } from './index-state.ts';
@@ -95,6 +97,20 @@ function liveCandidates(state: IndexState, candidates: readonly CandidatePerson[
     if (!existing || candidate.weight > existing.weight) best.set(personId, { ...candidate, personId });
   }
   return [...best.values()].sort((x, y) => y.weight - x.weight);
+}
+
+/**
+ * The candidates that make a record ambiguous: all but persons waiting for a reviewer to say
+ * whether they are the best candidate (one made for an earlier doubtful record of the best, or
+ * the reverse). A record that clearly belongs to that pair is no new doubt: it links to the
+ * better of the two instead of making a third person and asking the same question again, and
+ * merging the pair later (the review's "same person") brings it along. A reviewer's "different"
+ * ends the pairing, and then such a record goes to review as before.
+ */
+function rivalsOfBest(state: IndexState, candidates: readonly CandidatePerson[]): readonly CandidatePerson[] {
+  const best = candidates[0];
+  if (!best || state.reviewTwins.size === 0) return candidates;
+  return candidates.filter((candidate, i) => i === 0 || !areReviewTwins(state, best.personId, candidate.personId));
 }
 
 const REVIEW_CANDIDATES = 3;
@@ -251,7 +267,12 @@ export function decideLink(
   const mustLink = state.mustLink.get(record.id);
   const candidates = liveCandidates(state, candidatesFound, state.cannotLink.get(record.id));
   const best = candidates[0];
-  const linkTo = mustLink !== undefined ? livePerson(state, mustLink) : best && clearBest(candidates, state.model) ? best.personId : null;
+  const linkTo =
+    mustLink !== undefined
+      ? livePerson(state, mustLink)
+      : best && clearBest(rivalsOfBest(state, candidates), state.model)
+        ? best.personId
+        : null;
   let personId: string;
   let outcome: LinkDecision['outcome'];
   let probability: number | null = null;
@@ -341,7 +362,10 @@ export function planLinks(state: IndexState | undefined, stored: StoredBatch): L
       if (currentPerson !== null) plan.supersede.push(record.id);
       plan.links.push({ sourceRecordId: record.id, personId, method: decision.method, probability: decision.probability });
     }
-    for (const review of decision.reviews) plan.reviews.push({ sourceRecordId: record.id, ...review });
+    for (const review of decision.reviews) {
+      plan.reviews.push({ sourceRecordId: record.id, ...review });
+      if (decision.createdPerson) noteReviewTwins(state, personId, review.candidatePersonId, record.id);
+    }
     // Keep the in-process index in step as the batch goes (a failed batch forgets the index).
     state.recordEntries.set(record.id, state.index.recordIds.length);
     addInternedRecord(state.index, interned, personId);
