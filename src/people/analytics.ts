@@ -29,15 +29,16 @@ export const needsByPersonAndCode = sql<{ person_id: string; code: string; first
 export const latestNeedRecorded = sql<string | null>`(select max(recorded_at) from needs)`;
 
 /**
- * Kysely: the events of these types, as a table to join: person_id, type, at, value. With `asOf`
- * only those at or before it; with `withinDays` too, only those in the days to `asOf`.
+ * Kysely: the events of these types, as a table to join: person_id, type, at, value and
+ * organisation_id (whose record it is). With `asOf` only those at or before it; with `withinDays`
+ * too, only those in the days to `asOf`.
  */
 export function eventsOfTypes(
   types: readonly string[],
   window: { asOf?: Date; withinDays?: number } = {},
-): RawBuilder<{ person_id: string; type: string; at: Date; value: number | null }> {
+): RawBuilder<{ person_id: string; type: string; at: Date; value: number | null; organisation_id: string }> {
   const { asOf, withinDays } = window;
   const after = asOf && withinDays !== undefined ? sql` and at > ${asOf}::timestamptz - make_interval(days => ${withinDays}::int)` : sql``;
   const until = asOf ? sql` and at <= ${asOf}` : sql``;
-  return sql`(select person_id, type, at, value from person_events where type = any(${types}::text[])${after}${until})`;
+  return sql`(select person_id, type, at, value, organisation_id from person_events where type = any(${types}::text[])${after}${until})`;
 }

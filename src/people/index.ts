@@ -81,10 +81,10 @@ export { eventsOfTypesSince, personsWithBirthAndHome } from './lookups.ts';
 export { currentNeedCountOf, eventCountOf, hasCurrentNeedOf, householdCount, personCount, personEventCount } from './lookups.ts';
 // When the place's latest event happened: the demo seeds date their own records from it.
 export { latestEventAt, latestEventDay } from './lookups.ts';
-// Whom the demo seeds give sharing choices, lawful bases, "about me" and proxies, and care networks:
-// current needs as a table to join.
+// Whom the demo seeds give sharing choices, lawful bases, "about me" and proxies, care networks,
+// referrals and plans: current needs as a table to join, and the members of households.
 export { carersAndParentsOfChildren, firstEventOfType, peopleWithCurrentNeed } from './lookups.ts';
-export { currentNeedsTable } from './lookups.ts';
+export { currentNeedsTable, membersOfHouseholds } from './lookups.ts';
 // Every need and event of a person with the organisation's name (the person's own copy of their record).
 export { eventHistoryOf, needHistoryOf, type EventHistoryRow, type NeedHistoryRow } from './history.ts';
 // A household with its members and addresses, and relationships among some people (the household page).

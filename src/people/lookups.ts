@@ -83,6 +83,20 @@ export async function homesOfPeople(
   return new Map(rows.map((r) => [r.id, { householdId: r.household_id, smallAreaId: r.small_area_id }]));
 }
 
+/** Everyone recorded in these households (merged records too): id, household and date of birth, oldest first. */
+export async function membersOfHouseholds(
+  db: Kysely<Database>,
+  householdIds: readonly string[],
+): Promise<Array<{ id: string; household_id: string | null; birth_date: string | null }>> {
+  if (householdIds.length === 0) return [];
+  return db
+    .selectFrom('persons')
+    .select(['id', 'household_id', 'birth_date'])
+    .where('household_id', 'in', [...householdIds])
+    .orderBy('birth_date')
+    .execute();
+}
+
 /** The person's birth date and their household's tenure and make-up, for prefilling a form. */
 export async function personHouseholdFacts(
   db: Kysely<Database>,
@@ -165,15 +179,18 @@ export async function eventsOfPeople(db: Kysely<Database>, personIds: readonly s
 
 /**
  * Kysely: every person record (merged ones too) with their date of birth and home, as a table to
- * join: person_id, birth_date, household_id and small_area_id (where the household lives; both
- * null without a household). The demo budgets date, age and place each event and child with it.
+ * join: person_id, birth_date, household_id, and the household's small_area_id (where it lives),
+ * tenure and composition (all three null without a household). The demo budgets date, age and
+ * place each event and child with it; the demo plans choose people by age and home with it.
  */
 export const personsWithBirthAndHome = sql<{
   person_id: string;
   birth_date: string | null;
   household_id: string | null;
   small_area_id: string | null;
-}>`(select p.id as person_id, p.birth_date, p.household_id, h.small_area_id
+  tenure: string | null;
+  composition: string | null;
+}>`(select p.id as person_id, p.birth_date, p.household_id, h.small_area_id, h.tenure, h.composition
   from persons p left join households h on h.id = p.household_id)`;
 
 /** Kysely: the events of these types from the day `since` ('YYYY-MM-DD') on, as a table to join: id, person_id, type, at, organisation_id. */

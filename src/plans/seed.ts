@@ -1,11 +1,12 @@
 // Demo data for the plans module: people on each operating model, with enrolments, a lead
 // worker in their care network, shared plans (goals, actions for several agencies, reviews)
 // and repeated assessments showing change. Deterministic (hashes of ids, never random) and
-// set-based, anchored on the place's own latest event date rather than the wall clock.
+// set-based, anchored on the place's own latest event date rather than the wall clock. People,
+// their needs and events and the organisations' names are read through their owners' fragments.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { latestEventAt } from '../people/index.ts';
-import { organisationNameOf, organisationRecords, practitionersWithOrganisationTable } from '../network/index.ts';
+import { currentNeedsTable, eventsOfTypes, latestEventAt, membersOfHouseholds, personsWithBirthAndHome } from '../people/index.ts';
+import { organisationNameOf, organisationRecords, organisationsTable, practitionersWithOrganisationTable } from '../network/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { peopleWithDirectives, seedDirectives, seedRelationships } from '../consent/index.ts';
 import { activeFramework, ensurePlansDefaults, loadOperatingModels, loadQuestionnaire } from './store.ts';
@@ -278,17 +279,16 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     const c = model.config;
     const limit = perModel[model.id] ?? 20;
     const rows = await sql<Candidate>`
-      select p.id, p.household_id, h.tenure, h.composition,
+      select p.person_id as id, p.household_id, p.tenure, p.composition,
              json_agg(json_build_object('code', n.code, 'severity', n.severity, 'organisation_id', n.organisation_id, 'organisation', o.name, 'recorded_at', n.recorded_at::text)) as needs
-      from persons p
-      join needs n on n.person_id = p.id and n.current
-      join organisations o on o.id = n.organisation_id
-      left join households h on h.id = p.household_id
+      from ${personsWithBirthAndHome} p
+      join ${currentNeedsTable} n on n.person_id = p.person_id
+      join ${organisationsTable} o on o.id = n.organisation_id
       where (${c.eligibility.minAge}::int is null or p.birth_date <= (${anchor}::timestamptz - make_interval(years => ${c.eligibility.minAge ?? 0}::int))::date)
         and (${c.eligibility.maxAge}::int is null or p.birth_date > (${anchor}::timestamptz - make_interval(years => ${(c.eligibility.maxAge ?? 0) + 1}::int))::date)
-      group by p.id, p.household_id, h.tenure, h.composition
+      group by p.person_id, p.household_id, p.tenure, p.composition
       having count(distinct n.code) filter (where n.code = any(${c.eligibility.needs}::text[])) >= ${c.eligibility.minNeeds}
-      order by md5(p.id || ${model.id}) limit ${limit * 2}`.execute(db);
+      order by md5(p.person_id || ${model.id}) limit ${limit * 2}`.execute(db);
     const chosen = rows.rows.filter((r) => !taken.has(r.id)).slice(0, limit);
     if (chosen.length === 0) continue;
     for (const r of chosen) taken.add(r.id);
@@ -302,18 +302,11 @@ export async function seedPlans(db: Kysely<Database>): Promise<PlansSeedSummary>
     const ids = chosen.map((r) => r.id);
     const householdIds = [...new Set(chosen.map((r) => r.household_id).filter((h): h is string => h !== null))];
     const [householdPeople, schools] = await Promise.all([
-      householdIds.length
-        ? db
-            .selectFrom('persons')
-            .select(['id', 'household_id', 'birth_date'])
-            .where('household_id', 'in', householdIds)
-            .orderBy('birth_date')
-            .execute()
-        : Promise.resolve([]),
+      membersOfHouseholds(db, householdIds),
       sql<{ person_id: string; organisation_id: string; organisation: string; at: Date; value: number }>`
         select distinct on (e.person_id) e.person_id, e.organisation_id, ${organisationNameOf('e.organisation_id')} as organisation, e.at, e.value
-        from person_events e
-        where e.person_id = any(${ids}::text[]) and e.type = 'school_attendance_term' order by e.person_id, e.at desc`.execute(db),
+        from ${eventsOfTypes(['school_attendance_term'])} e
+        where e.person_id = any(${ids}::text[]) order by e.person_id, e.at desc`.execute(db),
     ]);
     // Everyone a plan may name (household members too) who already holds a sharing choice: the
     // consent form on joining is recorded only for people with none, so nobody holds it twice.
