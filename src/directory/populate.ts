@@ -4,13 +4,13 @@
 import { createHash } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { changeService, organisationRecords, serviceRecords, teamsByIds } from '../network/index.ts';
+import { changeService, organisationRecords, SELF_REFERRAL_SERVICE_NAMES, serviceRecords, teamsByIds } from '../network/index.ts';
 import { localityNamesById, placeName as nameOfPlace, postcodePoints } from '../place/index.ts';
 import { orukId } from './ids.ts';
 import { changingDirectory } from './queries.ts';
 import { describeOpening } from './format.ts';
 import { NEED_GROUPS, NEED_TAXONOMY, NEED_TERMS, needTermId } from './taxonomy.ts';
-import { REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_SERVICE_NAMES, SELF_REFERRAL_TERM } from './referral-routes.ts';
+import { REFERRAL_ROUTE_TAXONOMY, SELF_REFERRAL_TERM } from './referral-routes.ts';
 
 interface Opening {
   byday: string;

@@ -1,46 +1,9 @@
-// How a resident can get into a service without a professional: which services accept
-// self-referral by default, and the ORUK attribute that carries the flag in exports and imports.
+// How a resident can get into a service without a professional: the ORUK attribute that carries
+// the self-referral flag in exports and imports (which services accept it by default is the
+// network's: SELF_REFERRAL_SERVICE_NAMES, with the services table).
 // ORUK has no field for it, so it travels as a taxonomy attribute (link_type "referral_route"),
 // the profile's way of saying what a service is open to.
 import { orukId } from './ids.ts';
-
-/**
- * Services a resident may ask for themselves in most English places: advice, community and
- * wellbeing groups, carers' support, housing options, drug and alcohol services, domestic abuse
- * support and crisis lines. Statutory work that starts from another professional (child
- * protection, supervision, hospital discharge, clinics) is left out. Keyed by service name, as
- * the demo place and most imported directories name them.
- */
-export const SELF_REFERRAL_SERVICE_NAMES: readonly string[] = [
-  'Social prescribing',
-  'Crisis and home treatment',
-  'Falls prevention service',
-  'Care Act assessment',
-  'Home adaptations',
-  'Carers assessment',
-  'Early help',
-  'Young carers support',
-  'Housing options and homelessness prevention',
-  'Tenancy sustainment',
-  'Tenancy support',
-  'Adaptations for tenants',
-  'Drug and alcohol treatment',
-  'Recovery community',
-  'Young people’s substance service',
-  'Fuel and hardship fund',
-  'Carers support',
-  'Young carers club',
-  'Day centre and outreach',
-  'Independent domestic violence advisers',
-  'Refuge',
-  'Befriending',
-  'Youth mentoring',
-  'Youth counselling',
-  'Talking and peer support',
-  'Crisis café',
-  'Welfare benefits and debt advice',
-  'Housing advice',
-];
 
 export const REFERRAL_ROUTE_TAXONOMY = {
   id: orukId('taxonomy', 'joinery-referral-routes'),

@@ -2,7 +2,6 @@
 // (organisations, services) do not hold. Ids here are already ORUK UUIDs; organisations and
 // services keep their network ids and map to UUIDs through ids.ts.
 import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely';
-import { SELF_REFERRAL_SERVICE_NAMES } from './referral-routes.ts';
 
 export interface DirectoryTables {
   directory_taxonomies: { id: string; name: string; description: string; uri: string | null; version: string | null };
@@ -262,24 +261,6 @@ export const directoryMigrations: Record<string, Migration> = {
         );
         create index directory_cost_options_service on directory_cost_options(service_id);
       `.execute(db);
-    },
-  },
-  /**
-   * The network's services table holds what a resident and the organisation running a service
-   * keep up to date about access: whether people may refer themselves, and when the
-   * organisation last confirmed the listing is right (and who did). The columns' types are in
-   * network/schema.ts with the rest of the services row.
-   */
-  '0021_directory_self_referral_and_checks': {
-    async up(db: Kysely<unknown>) {
-      await sql`
-        alter table services
-          add column accepts_self_referral boolean not null default false,
-          add column last_checked_at timestamptz,
-          add column last_checked_by text references practitioners(id) on delete set null;
-        create index services_last_checked on services(organisation_id, last_checked_at);
-      `.execute(db);
-      await sql`update services set accepts_self_referral = true where name in (${sql.join([...SELF_REFERRAL_SERVICE_NAMES])})`.execute(db);
     },
   },
 };

@@ -2,6 +2,8 @@
 // Other modules import only this file.
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { networkMigrations, type NetworkTables } from './schema.ts';
+// Which services accept self-referral by default (the directory's set-up of a new place).
+export { SELF_REFERRAL_SERVICE_NAMES } from './self-referral-services.ts';
 // Organisations, practitioners and services as tables to select from in another module's statement (the FHIR API).
 export { organisationsTable, practitionersTable, servicesTable } from './tables.ts';
 export { createPractitioner, createPractitionerInTeam, setRole, updatePractitioner } from './staff.ts';

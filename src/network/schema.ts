@@ -1,6 +1,7 @@
 // The care network's organisations, teams, practitioners and services (Open Referral UK shape
 // is produced from these by the directory module).
 import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely';
+import { SELF_REFERRAL_SERVICE_NAMES } from './self-referral-services.ts';
 
 export interface NetworkTables {
   organisations: {
@@ -121,6 +122,25 @@ export const networkMigrations: Record<string, Migration> = {
         alter table teams add column integrated boolean not null default false;
         alter table teams add column base text;
       `.execute(db);
+    },
+  },
+  /**
+   * The network's services table holds what a resident and the organisation running a service
+   * keep up to date about access: whether people may refer themselves, and when the
+   * organisation last confirmed the listing is right (and who did). Registered by the directory,
+   * whose pages keep them, until it moved here with the table it changes (same name and SQL, so
+   * a database that ran it does not run it again).
+   */
+  '0021_directory_self_referral_and_checks': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table services
+          add column accepts_self_referral boolean not null default false,
+          add column last_checked_at timestamptz,
+          add column last_checked_by text references practitioners(id) on delete set null;
+        create index services_last_checked on services(organisation_id, last_checked_at);
+      `.execute(db);
+      await sql`update services set accepts_self_referral = true where name in (${sql.join([...SELF_REFERRAL_SERVICE_NAMES])})`.execute(db);
     },
   },
 };
