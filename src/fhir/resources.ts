@@ -7,6 +7,14 @@ import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { fhirVersionJoinSql } from '../interop/index.ts';
 import { peopleWithRecordUnder } from '../linkage/index.ts';
+import {
+  householdIdsOfPerson,
+  householdsTable,
+  liveMembersOfHouseholds,
+  personEventsTable,
+  personRecordsTable,
+  relationshipsWithRelatedTable,
+} from '../people/index.ts';
 import { organisationsTable, practitionersTable, registeredSourceCodeOr, servicesTable } from '../network/index.ts';
 import { locationsWithAddressTable, serviceListingDetailsTable, serviceLocationIdsOf } from '../directory/index.ts';
 import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
@@ -198,10 +206,9 @@ function reverse(map: Record<string, string>): (v: string) => string[] {
 const patientMeta = meta('Patient', 'p.id', 'p.created_at');
 const patient: ResourceDef = {
   type: 'Patient',
-  base: sql`select p.id, p.id as person_id, p.given_name, p.middle_name, p.family_name, p.birth_date::text as birth_date, p.sex,
-      p.nhs_number, p.phone, p.email, p.merged_into, coalesce(h.address_line, p.linkage_address) as address_line,
-      coalesce(h.postcode, p.linkage_postcode) as postcode, ${patientMeta.cols}
-    from persons p left join households h on h.id = p.household_id ${patientMeta.join}`,
+  base: sql`select p.id, p.id as person_id, p.given_name, p.middle_name, p.family_name, p.birth_date, p.sex,
+      p.nhs_number, p.phone, p.email, p.merged_into, p.address_line, p.postcode, ${patientMeta.cols}
+    from ${personRecordsTable} p ${patientMeta.join}`,
   params: {
     ...common,
     identifier: (v) =>
@@ -314,8 +321,8 @@ const related: ResourceDef = {
   type: 'RelatedPerson',
   base: sql`select x.*, ${relatedMeta.cols} from (
       select md5(rel.person_id || '|' || rel.related_person_id || '|' || rel.type) as id, rel.person_id, rel.related_person_id, rel.type,
-        rel.recorded_at, rel.ended_at, q.given_name, q.family_name, q.sex, q.birth_date::text as birth_date
-      from relationships rel join persons q on q.id = rel.related_person_id) x ${relatedMeta.join}`,
+        rel.recorded_at, rel.ended_at, rel.given_name, rel.family_name, rel.sex, rel.birth_date
+      from ${relationshipsWithRelatedTable} rel) x ${relatedMeta.join}`,
   params: {
     ...common,
     patient: personParam(),
@@ -362,25 +369,18 @@ const related: ResourceDef = {
 const groupMeta = meta('Group', 'h.id', null);
 const group: ResourceDef = {
   type: 'Group',
-  base: sql`select h.id, h.composition, h.tenure, ${groupMeta.cols} from households h ${groupMeta.join}`,
+  base: sql`select h.id, h.composition, h.tenure, ${groupMeta.cols} from ${householdsTable} h ${groupMeta.join}`,
   params: {
     ...common,
-    member: (v) => anyOf(v, (x) => sql`r.id in (select household_id from persons where id = ${referenceId(x, 'Patient')})`),
+    member: (v) => anyOf(v, (x) => sql`r.id in ${householdIdsOfPerson(referenceId(x, 'Patient'))}`),
   },
   paramTypes: { ...commonTypes, member: 'reference' },
   async hydrate(db, rows) {
     if (rows.length === 0) return;
-    const members = await db
-      .selectFrom('persons')
-      .select(['id', 'household_id'])
-      .where(
-        'household_id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .where(sql<boolean>`merged_into is null`)
-      .orderBy('id')
-      .execute();
+    const members = await liveMembersOfHouseholds(
+      db,
+      rows.map((r) => r.id),
+    );
     for (const row of rows) row.members = members.filter((m) => m.household_id === row.id).map((m) => m.id);
   },
   access: {
@@ -1222,7 +1222,7 @@ const observation: ResourceDef = {
   type: 'Observation',
   base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.type, x.at, x.value, null::jsonb as content, null::text[] as codes,
       x.at as clinical_start, x.at as clinical_end, false as whole, ${observationMeta.cols}
-    from person_events x ${observationMeta.join}
+    from ${personEventsTable} x ${observationMeta.join}
     union all
     select f.resource_id, f.person_id, f.organisation_id, null, f.clinical_start, null, f.content, f.codes, f.clinical_start, f.clinical_end, true,
       coalesce(fm.version_id, 1), coalesce(fm.last_updated, f.received_at)

@@ -14,6 +14,15 @@ export {
   remainingPersonId,
   remainingPersonIdOf,
 } from './persons.ts';
+// Persons, households, relationships and events as tables to select from in another module's statement (the FHIR API; imports nothing).
+export {
+  householdIdsOfPerson,
+  householdsTable,
+  liveMembersOfHouseholds,
+  personEventsTable,
+  personRecordsTable,
+  relationshipsWithRelatedTable,
+} from './tables.ts';
 export { ageOn } from './age.ts';
 export { createHousehold, setHouseholdMembers } from './households.ts';
 export type { MoveResult } from './households.ts';
