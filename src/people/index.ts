@@ -108,6 +108,7 @@ export {
   livePersonsOfFamilyName,
   livePersonsOfFullName,
   livePersonsWithKeys,
+  personNamesById,
   personNamesLike,
   personsForSearch,
   type PersonKeys,

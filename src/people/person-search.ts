@@ -2,7 +2,7 @@
 // ranking): the live people an NHS number, dates of birth and a postcode pick through their
 // indexes; the names a misspelt name could be, and the people of one name in the name indexes'
 // order (the functions of migrations 0157 and 0158); and the persons and households columns a
-// hit shows. Fragments, so a search stays one
+// hit shows. Each person's name as a table, too, for records' inbox, which names the people in it. Fragments, so a search stays one
 // statement: person search is a hot path.
 import { sql, type RawBuilder } from 'kysely';
 
@@ -56,3 +56,10 @@ export function livePersonsOfFullName(name: RawBuilder<string>, n: number): RawB
 export function livePersonsOfFamilyName(name: RawBuilder<string>, n: number): RawBuilder<string> {
   return sql`persons_by_family_name(${name}, ${n}::int)`;
 }
+
+/** Kysely: every person record's name, as a table to join on id: id, given_name, family_name. */
+export const personNamesById = sql<{
+  id: string;
+  given_name: string;
+  family_name: string;
+}>`(select p.id, p.given_name, p.family_name from persons p)`;

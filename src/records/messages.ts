@@ -16,7 +16,14 @@ import {
   type SignedInUser,
 } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import { decideRecordAccess, decideRecordAccessForMany, recordDisclosure, visibleToReader, type RecordAccess } from '../consent/index.ts';
+import {
+  currentLeadPractitioners,
+  decideRecordAccess,
+  decideRecordAccessForMany,
+  recordDisclosure,
+  visibleToReader,
+  type RecordAccess,
+} from '../consent/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { leadFromRow, leadPractitionerOf, leadPractitionerQuery, type LeadPractitioner, type LeadPractitionerRow } from './network.ts';
 import {
@@ -30,8 +37,8 @@ import {
 import { preparedQuery, type BesideColumn } from '../platform/db.ts';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { notify } from '../notify/index.ts';
-import { practitionerCardOf } from '../network/index.ts';
-import { personFamilyNameOf, personGivenNameOf } from '../people/index.ts';
+import { practitionerCardOf, practitionersTable } from '../network/index.ts';
+import { personFamilyNameOf, personGivenNameOf, personNamesById } from '../people/index.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -683,15 +690,17 @@ export interface Inbox {
   withheld: number;
 }
 
-/** Conversations of people whose lead is this practitioner or is in their team. */
+/**
+ * Conversations of people whose lead is this practitioner or is in their team: the person's name
+ * (people's), their current lead (consent's) and the lead's name and team (network's) are tables
+ * embedded in this one statement.
+ */
 function careTeamThreads(db: Db, user: SignedInUser) {
   return db
     .selectFrom('message_threads as t')
-    .innerJoin('persons as p', 'p.id', 't.person_id')
-    .innerJoin('care_relationships as r', (join) =>
-      join.onRef('r.person_id', '=', 't.person_id').on('r.role_label', '=', 'lead practitioner').on('r.ended_at', 'is', null),
-    )
-    .innerJoin('practitioners as lp', 'lp.id', 'r.practitioner_id')
+    .innerJoin(personNamesById.as('p'), 'p.id', 't.person_id')
+    .innerJoin(currentLeadPractitioners.as('r'), 'r.person_id', 't.person_id')
+    .innerJoin(practitionersTable.as('lp'), 'lp.id', 'r.practitioner_id')
     .where((eb) => eb.or([eb('r.practitioner_id', '=', user.practitionerId ?? ''), eb('lp.team_id', '=', user.teamId ?? '')]));
 }
 

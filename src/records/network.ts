@@ -4,7 +4,13 @@
 import { sql, type InferResult, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { addPractitionerToNetwork, endRelationship, RelationshipRefused } from '../consent/index.ts';
+import {
+  addPractitionerToNetwork,
+  careRelationshipsOf,
+  endRelationship,
+  leadPractitionerQuery,
+  RelationshipRefused,
+} from '../consent/index.ts';
 import { organisationNameOf, organisationPhoneOf, practitionerCardOf, teamNameOf, type PractitionerCard } from '../network/index.ts';
 import { preparedQuery } from '../platform/db.ts';
 import { RefusedInput } from '../platform/refused.ts';
@@ -26,7 +32,7 @@ export interface NetworkMember {
 }
 
 export async function networkOf(db: Kysely<Database>, personId: string, includeEnded = false): Promise<NetworkMember[]> {
-  // One statement: the practitioner, team and organisation come from network as fragments embedded here.
+  // One statement: the relationships come from consent, the practitioner, team and organisation from network, as fragments embedded here.
   const rows = await sql<{
     id: number;
     kind: string;
@@ -42,8 +48,7 @@ export async function networkOf(db: Kysely<Database>, personId: string, includeE
     select r.id, r.kind, r.role_label, ${practitionerCardOf('r.practitioner_id')} as pr,
            ${teamNameOf('r.team_id')} as team, ${organisationNameOf('r.organisation_id')} as organisation, ${organisationPhoneOf('r.organisation_id')} as organisation_phone,
            r.reason, r.started_at, r.ended_at
-    from care_relationships r
-    where r.person_id = ${personId} ${includeEnded ? sql`` : sql`and r.ended_at is null`}
+    from ${careRelationshipsOf(personId, includeEnded)} r
     order by (r.role_label = 'lead practitioner') desc nulls last, r.started_at`.execute(db);
   return rows.rows.map((r) => ({
     id: Number(r.id),
@@ -122,18 +127,8 @@ export interface LeadPractitioner {
   team: string;
 }
 
-/** The statement finding the person's lead practitioner now (also embedded in the person page's panels). */
-export function leadPractitionerQuery(db: Kysely<Database>, personId: string) {
-  return db
-    .selectFrom('care_relationships as r')
-    .select([practitionerCardOf('r.practitioner_id').as('p'), organisationNameOf('r.organisation_id').as('organisation')])
-    .where('r.person_id', '=', personId)
-    .where('r.role_label', '=', 'lead practitioner')
-    .where('r.practitioner_id', 'is not', null)
-    .where('r.ended_at', 'is', null)
-    .orderBy('r.started_at', 'desc')
-    .limit(1);
-}
+// The statement finding the person's lead practitioner is consent's (it reads relationships of care).
+export { leadPractitionerQuery };
 
 export type LeadPractitionerRow = InferResult<ReturnType<typeof leadPractitionerQuery>>[number];
 
