@@ -14,7 +14,7 @@ import {
   seedRelationships,
 } from '../consent/index.ts';
 import { carersAndParentsOfChildren, currentNeedsTable, firstEventOfType, peopleWithCurrentNeed } from '../people/index.ts';
-import { practitionersWithOrganisationTable } from '../network/index.ts';
+import { practitionersTable } from '../network/index.ts';
 import { peopleKnownToSources } from '../linkage/index.ts';
 import { seedAboutMe } from '../records/index.ts';
 
@@ -86,11 +86,11 @@ export async function seedConsent(db: Kysely<Database>): Promise<void> {
         from ${currentNeedsTable} n group by n.person_id having count(*) >= 2
       ), lead as (
         select m.person_id, m.organisation_id,
-               (select pr.id from ${practitionersWithOrganisationTable} pr where pr.organisation_id = m.organisation_id order by md5(pr.id || m.person_id) limit 1) as practitioner_id
+               (select pr.id from ${practitionersTable} pr where pr.organisation_id = m.organisation_id order by md5(pr.id || m.person_id) limit 1) as practitioner_id
         from multi m
       )
       select l.person_id, l.organisation_id, l.practitioner_id, pr.team_id
-      from lead l join ${practitionersWithOrganisationTable} pr on pr.id = l.practitioner_id order by l.person_id`.execute(trx)
+      from lead l join ${practitionersTable} pr on pr.id = l.practitioner_id order by l.person_id`.execute(trx)
     ).rows;
     const now = new Date();
     await seedRelationships(
