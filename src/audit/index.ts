@@ -2,6 +2,8 @@
 // files may still load), then appending to the hash-chained log, counting it, verifying it and
 // writing signed checkpoints of it, and the key the chain is signed with.
 export { auditMigrations, type AuditTables } from './schema.ts';
+// The audit trail as a table to select from in another module's statement (the FHIR API's AuditEvent).
+export { auditEventsTable } from './tables.ts';
 export {
   appendAudit,
   countAuditEvents,

@@ -2,6 +2,8 @@
 // files may still load); who is signed in and their role; making accounts and ending a
 // practitioner's access; the sign-in, account and administration routes and commands.
 export { authMigrations, type AuthTables } from './schema.ts';
+// Accounts' shown names as a table to join in another module's statement (the FHIR API's AuditEvent; imports nothing).
+export { accountNamesTable } from './tables.ts';
 export type { SignedInUser } from './accounts.ts';
 export type { Role } from './schema.ts';
 export { activeUserById, createAccount, endAccessOfPractitioner, userForSession, userForSessionWith } from './accounts.ts';

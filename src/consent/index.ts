@@ -5,6 +5,8 @@
 // (consent/ownership.test.ts fails if any other module writes the tables).
 // Its tables first: the migration registry reads them while the module's other files may still load.
 export { consentMigrations, type ConsentTables } from './schema.ts';
+// Working relationships and sharing choices as tables to select from in another module's statement (the FHIR API; imports nothing).
+export { careRelationshipsTable, sharingChoicesTable } from './tables.ts';
 export {
   actorOf,
   decideAccess,
@@ -132,5 +134,3 @@ export {
 export { peopleInCareOf, peopleInReach, peopleNamingPractitioner } from './in-care-of.ts';
 // Whether a practitioner is involved with a person, as a probe person search embeds per candidate (grants nothing).
 export { relationshipProbe } from './relationship-probe.ts';
-// A person's relationships of care, their lead practitioner now and every current lead, for records' network panel and inbox.
-export { careRelationshipsOf, currentLeadPractitioners, leadPractitionerQuery } from './care-network-reads.ts';

@@ -4,7 +4,8 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
-import type { SignedInUser } from '../auth/index.ts';
+import { auditEventsTable } from '../audit/index.ts';
+import { accountNamesTable, type SignedInUser } from '../auth/index.ts';
 import { fhirVersionJoinSql } from '../interop/index.ts';
 import { peopleWithRecordUnder } from '../linkage/index.ts';
 import {
@@ -17,7 +18,14 @@ import {
 } from '../people/index.ts';
 import { organisationsTable, practitionersTable, registeredSourceCodeOr, servicesTable } from '../network/index.ts';
 import { locationsWithAddressTable, serviceListingDetailsTable, serviceLocationIdsOf } from '../directory/index.ts';
-import { categoryOfEvent, categoryOfOrganisationKind, isCategory, type Category } from '../consent/index.ts';
+import {
+  careRelationshipsTable,
+  categoryOfEvent,
+  categoryOfOrganisationKind,
+  isCategory,
+  sharingChoicesTable,
+  type Category,
+} from '../consent/index.ts';
 import {
   anyOf,
   checkId,
@@ -618,34 +626,19 @@ const careTeam: ResourceDef = {
   type: 'CareTeam',
   base: sql`select x.*, ${careTeamMeta.cols} from (
       select c.person_id as id, c.person_id, max(c.started_at) as started
-      from care_relationships c where c.ended_at is null group by c.person_id) x ${careTeamMeta.join}`,
+      from ${careRelationshipsTable} c where c.ended_at is null group by c.person_id) x ${careTeamMeta.join}`,
   params: { ...common, patient: personParam(), subject: personParam(), status: (v) => (v === 'active' ? sql`true` : sql`false`) },
   paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', status: 'token' },
   includes: { patient: { type: 'Patient', column: 'person_id' }, subject: { type: 'Patient', column: 'person_id' } },
   async hydrate(db, rows) {
     if (rows.length === 0) return;
-    const parts = await db
-      .selectFrom('care_relationships')
-      .innerJoin('organisations', 'organisations.id', 'care_relationships.organisation_id')
-      .select([
-        'care_relationships.id',
-        'care_relationships.person_id',
-        'care_relationships.organisation_id',
-        'care_relationships.practitioner_id',
-        'care_relationships.kind',
-        'care_relationships.role_label',
-        'care_relationships.started_at',
-        'organisations.kind as org_kind',
-        'organisations.name as org_name',
-      ])
-      .where(
-        'care_relationships.person_id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .where('care_relationships.ended_at', 'is', null)
-      .orderBy('care_relationships.id')
-      .execute();
+    const parts = (
+      await sql<{ person_id: string }>`select c.id, c.person_id, c.organisation_id, c.practitioner_id, c.kind, c.role_label, c.started_at,
+          o.kind as org_kind, o.name as org_name
+        from ${careRelationshipsTable} c join ${organisationsTable} o on o.id = c.organisation_id
+        where c.person_id in (${sql.join(rows.map((r) => r.id))}) and c.ended_at is null
+        order by c.id`.execute(db)
+    ).rows;
     for (const row of rows) row.participants = parts.filter((p) => p.person_id === row.id);
   },
   access: {
@@ -703,7 +696,7 @@ const episodeOfCare: ResourceDef = {
   type: 'EpisodeOfCare',
   base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.practitioner_id, x.kind, x.role_label, x.reason, x.started_at, x.ended_at,
       o.kind as org_kind, case when x.ended_at is null then 'active' else 'finished' end as status, ${episodeMeta.cols}
-    from care_relationships x join ${organisationsTable} o on o.id = x.organisation_id ${episodeMeta.join}`,
+    from ${careRelationshipsTable} x join ${organisationsTable} o on o.id = x.organisation_id ${episodeMeta.join}`,
   params: {
     ...common,
     patient: personParam(),
@@ -759,7 +752,7 @@ const consent: ResourceDef = {
   type: 'Consent',
   base: sql`select x.id::text as id, x.person_id, x.category, x.recipient_kind, x.recipient_id, x.purposes, x.decision, x.valid_from, x.valid_until,
       x.recorded_at, x.withdrawn_at, case when x.withdrawn_at is not null then 'inactive' else 'active' end as status, ${consentMeta.cols}
-    from consent_directives x ${consentMeta.join}`,
+    from ${sharingChoicesTable} x ${consentMeta.join}`,
   params: {
     ...common,
     patient: personParam(),
@@ -826,7 +819,7 @@ const audit: ResourceDef = {
   type: 'AuditEvent',
   base: sql`select x.seq::text as id, x.seq, x.at, x.actor_user_id, x.actor_role, x.actor_organisation_id, x.action, x.person_id, x.category, x.purpose,
       x.decision, x.reason, u.display_name, ${auditMeta.cols}
-    from audit_events x left join users u on u.id = x.actor_user_id ${auditMeta.join}`,
+    from ${auditEventsTable} x left join ${accountNamesTable} u on u.id = x.actor_user_id ${auditMeta.join}`,
   params: {
     ...common,
     patient: personParam(),
