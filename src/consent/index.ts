@@ -134,3 +134,5 @@ export {
 export { peopleInCareOf, peopleInReach, peopleNamingPractitioner } from './in-care-of.ts';
 // Whether a practitioner is involved with a person, as a probe person search embeds per candidate (grants nothing).
 export { relationshipProbe } from './relationship-probe.ts';
+// A person's relationships of care, their lead practitioner now and every current lead, for records' network panel and inbox.
+export { careRelationshipsOf, currentLeadPractitioners, leadPractitionerQuery } from './care-network-reads.ts';
