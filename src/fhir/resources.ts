@@ -9,6 +9,16 @@ import { accountNamesTable, type SignedInUser } from '../auth/index.ts';
 import { fhirVersionJoinSql } from '../interop/index.ts';
 import { peopleWithRecordUnder } from '../linkage/index.ts';
 import {
+  goalsOfPlans,
+  goalsTable,
+  planLastEventAtSql,
+  plansTable,
+  plansWithMember,
+  questionnaireResponsesTable,
+  questionnairesTable,
+} from '../plans/index.ts';
+import { referralsOnRecordTable } from '../referrals/index.ts';
+import {
   householdIdsOfPerson,
   householdsTable,
   liveMembersOfHouseholds,
@@ -903,10 +913,7 @@ function referralBase(type: string) {
   return sql`select x.id, x.person_id, x.from_organisation_id, x.from_practitioner_id, x.service_id, x.organisation_id, x.assigned_practitioner_id,
       x.reason, x.urgency, x.status as referral_status, x.sent_at, x.closed_at, x.decline_reason, x.onward_from_id, o.kind as org_kind, s.name as service_name,
       greatest(x.sent_at, x.acknowledged_at, x.accepted_at, x.first_contact_at, x.closed_at) as modified_at, ${m.cols}
-    from referrals x join ${organisationsTable} o on o.id = x.organisation_id join ${servicesTable} s on s.id = x.service_id ${m.join}
-    -- A request typed by someone not signed in is not part of anyone's record of the person: it is
-    -- filed against them only by the person index, and shown to the service it went to on its own page.
-    where not (x.kind <> 'professional' and x.relationship_id is null)`;
+    from ${referralsOnRecordTable} x join ${organisationsTable} o on o.id = x.organisation_id join ${servicesTable} s on s.id = x.service_id ${m.join}`;
 }
 const referralAccess: AccessSpec = {
   personOf: (r) => String(r.person_id),
@@ -1025,20 +1032,16 @@ const task: ResourceDef = {
 // ---------------------------------------------------------------------------------------------
 // CarePlan and Goal: shared plans.
 
-const planMeta = meta('CarePlan', 'x.id', 'coalesce((select max(e.at) from plan_events e where e.plan_id = x.id), x.created_at)');
+const planMeta = meta('CarePlan', 'x.id', `coalesce(${planLastEventAtSql('x.id')}, x.created_at)`);
 const carePlan: ResourceDef = {
   type: 'CarePlan',
   base: sql`select x.id, x.person_id, x.household_id, x.subject_kind, x.title, x.status as plan_status, x.organisation_id, x.created_at, x.ends_on, x.strengths,
       case when x.status = 'active' then 'active' else 'completed' end as status, ${planMeta.cols}
-    from plans x ${planMeta.join}`,
+    from ${plansTable} x ${planMeta.join}`,
   params: {
     ...common,
     patient: (v) =>
-      anyOf(
-        v,
-        (x) =>
-          sql`(r.person_id = ${referenceId(x, 'Patient')} or r.id in (select plan_id from plan_members where person_id = ${referenceId(x, 'Patient')}))`,
-      ),
+      anyOf(v, (x) => sql`(r.person_id = ${referenceId(x, 'Patient')} or r.id in ${plansWithMember(referenceId(x, 'Patient'))})`),
     subject: (v) =>
       anyOf(v, (x) =>
         x.startsWith('Group/') ? sql`r.household_id = ${referenceId(x, 'Group')}` : sql`r.person_id = ${referenceId(x, 'Patient')}`,
@@ -1050,16 +1053,10 @@ const carePlan: ResourceDef = {
   includes: { patient: { type: 'Patient', column: 'person_id' } },
   async hydrate(db, rows) {
     if (rows.length === 0) return;
-    const goals = await db
-      .selectFrom('plan_goals')
-      .select(['id', 'plan_id'])
-      .where(
-        'plan_id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .orderBy('id')
-      .execute();
+    const goals = await goalsOfPlans(
+      db,
+      rows.map((r) => r.id),
+    );
     for (const row of rows) row.goal_ids = goals.filter((g) => g.plan_id === row.id).map((g) => g.id);
   },
   access: { personOf: (r) => String(r.person_id), categoryOf: () => 'plans' },
@@ -1092,9 +1089,9 @@ const goalStatus: Record<string, 'active' | 'completed' | 'cancelled'> = { open:
 const goalMeta = meta('Goal', 'x.id', 'x.created_at');
 const goal: ResourceDef = {
   type: 'Goal',
-  base: sql`select x.id, coalesce(x.person_id, p.person_id) as person_id, x.plan_id, x.text, x.outcome_codes, x.set_by, x.status as goal_status, x.created_at, x.organisation_id,
+  base: sql`select x.id, x.person_id, x.plan_id, x.text, x.outcome_codes, x.set_by, x.status as goal_status, x.created_at, x.organisation_id,
       ${goalMeta.cols}
-    from plan_goals x join plans p on p.id = x.plan_id ${goalMeta.join}`,
+    from ${goalsTable} x ${goalMeta.join}`,
   params: {
     ...common,
     patient: personParam(),
@@ -1137,7 +1134,7 @@ const goal: ResourceDef = {
 const questionnaireMeta = meta('Questionnaire', 'x.id', 'x.created_at');
 const questionnaire: ResourceDef = {
   type: 'Questionnaire',
-  base: sql`select x.id, x.version, x.title, x.status, x.category, x.definition, x.created_at, ${questionnaireMeta.cols} from questionnaires x ${questionnaireMeta.join}`,
+  base: sql`select x.id, x.version, x.title, x.status, x.category, x.definition, x.created_at, ${questionnaireMeta.cols} from ${questionnairesTable} x ${questionnaireMeta.join}`,
   params: {
     ...common,
     title: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.title'], x, m))),
@@ -1163,8 +1160,8 @@ const responseMeta = meta('QuestionnaireResponse', 'x.id', 'x.authored_at');
 const questionnaireResponse: ResourceDef = {
   type: 'QuestionnaireResponse',
   base: sql`select x.id, x.questionnaire_id, x.questionnaire_version, x.person_id, x.organisation_id, x.practitioner_id, x.authored_at, x.response, x.complete,
-      q.category, case when x.complete then 'completed' else 'in-progress' end as status, ${responseMeta.cols}
-    from questionnaire_responses x join questionnaires q on q.id = x.questionnaire_id ${responseMeta.join}`,
+      x.category, case when x.complete then 'completed' else 'in-progress' end as status, ${responseMeta.cols}
+    from ${questionnaireResponsesTable} x ${responseMeta.join}`,
   params: {
     ...common,
     patient: personParam(),

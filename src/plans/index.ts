@@ -3,6 +3,16 @@
 // questionnaires and the outcomes framework they score, plans falling due for review, the
 // module's pages, and its demo seeding. Other modules import only this file.
 export { plansMigrations, type PlansTables } from './schema.ts';
+// Plans, goals and assessments as tables to select from in another module's statement (the FHIR API; imports nothing).
+export {
+  goalsOfPlans,
+  goalsTable,
+  planLastEventAtSql,
+  plansTable,
+  plansWithMember,
+  questionnaireResponsesTable,
+  questionnairesTable,
+} from './tables.ts';
 // The outcomes framework next: it imports nothing, and insight reads it as its files load.
 export { defaultNeedOutcomes } from './framework.ts';
 export { addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updatePlan } from './plans.ts';

@@ -3,6 +3,8 @@
 // the one aggregate the public directory shows (a service's typical wait).
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { referralMigrations, type ReferralTables } from './schema.ts';
+// Referrals on the person's record as a table to select from in another module's statement (the FHIR API; imports nothing).
+export { referralsOnRecordTable } from './tables.ts';
 export { registerReferralRoutes } from './routes.ts';
 export { setUpReferralDemo } from './demo.ts';
 export { seedDemoReferrals } from './seed.ts';
