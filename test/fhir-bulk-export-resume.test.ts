@@ -121,6 +121,34 @@ for (const target of await testDatabaseTargets()) {
         await database.close();
       }
     });
+
+    test('a job that fails on the server tells the operator why, and the client only that it failed', async () => {
+      const database = await target.open();
+      const db = database.db;
+      try {
+        await loadSyntheticPlace(db, { seed: 5, people: 120 });
+        await createDemoAccounts(db);
+        const { token } = await createApiTokenForUsername(db, 'practitioner', 'failure test');
+        const actor = (await userForApiToken(db, token))!;
+        const id = await startExport(db, actor, token, {
+          level: 'system',
+          query: { _type: 'Patient,Group' },
+          requestUrl: 'http://test/fhir/$export',
+        });
+        // The store for the export's files is gone: every chunk's write fails in the database.
+        await sql`alter table fhir_export_chunks rename to fhir_export_chunks_gone`.execute(db);
+        const told: Array<{ error: unknown; jobId: string }> = [];
+        const worker = createExportWorker(db, { onFailure: (error, jobId) => told.push({ error, jobId }) });
+        await worker.runOnce();
+        assert.equal(told.length, 1, 'the operator is told once');
+        assert.equal(told[0]!.jobId, id);
+        assert.match(String((told[0]!.error as Error).message), /fhir_export_chunks/, 'with the cause');
+        const job = await db.selectFrom('fhir_export_jobs').select(['status', 'failure']).where('id', '=', id).executeTakeFirstOrThrow();
+        assert.deepEqual(job, { status: 'failed', failure: 'the export failed on the server' }, 'the client sees no internals');
+      } finally {
+        await database.close();
+      }
+    });
   });
 }
 

@@ -43,7 +43,7 @@ import { FhirError, invalid, operationOutcome } from './outcome.ts';
 import type { Cond } from './params.ts';
 import { registerBulkImportRoutes } from './bulk-import.ts';
 import { peopleInReach } from '../consent/index.ts';
-import { inReachCondition, personColumnOf, type PersonColumn } from './reach.ts';
+import { householdsOfPeople, personColumnOf, type PersonColumn } from './reach.ts';
 import { smartExportLimits } from './smart-guard.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -308,6 +308,8 @@ export interface ExportWorkerOptions {
   intervalMs?: number;
   /** Names this worker in leases (host, process and a random part by default). */
   name?: string;
+  /** Told why a job failed when the cause is not a refusal the client is shown (the client sees only that it failed). */
+  onFailure?: (error: unknown, jobId: string) => void;
 }
 
 export interface ExportWorker {
@@ -437,7 +439,11 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
    * One chunk of the job, in one transaction; false when the job is finished or no longer this
    * worker's. `claim` holds the actor's reach for the claim's chunks (listed at its first).
    */
-  async function step(id: string, now: Date, claim: { reach?: string[] | undefined; listed?: boolean }): Promise<boolean> {
+  async function step(
+    id: string,
+    now: Date,
+    claim: { reach?: string[] | undefined; listed?: boolean; households?: string[] },
+  ): Promise<boolean> {
     return db.transaction().execute(async (trx) => {
       // The row stays locked until the chunk commits: a cancel waits for it, and nobody else writes the job meanwhile.
       const job = (await trx
@@ -482,12 +488,20 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
           rows = await readPeople(trx, def, conditions, column, people);
           cursor = PERSON_CURSOR + people.at(-1)!;
         }
+      } else if (reach && def.access?.membersOf) {
+        // Household by household (a Group is one): the next chunkRows of the households where
+        // someone in reach lives, listed once a claim as the people are. Their ids are the rows'
+        // ids, so the cursor is a row cursor as below (a job begun by that path carries on here).
+        claim.households ??= await householdsOfPeople(trx, reach);
+        const from = after(claim.households, job.cursor_id);
+        const households = claim.households.slice(from, from + chunkRows);
+        if (households.length > 0) {
+          rows = await readChunk(trx, def, [...conditions, sql`r.id = any(${households}::text[])`], null, households.length);
+          cursor = households.at(-1)!;
+        }
       } else {
         // Row by row, in id order: types not about people, and every type for actors whose reads are not narrowed.
-        // A household is read only if someone in reach lives in it (the reach as SQL: it may be long).
-        const inReach = reach && def.access?.membersOf ? peopleInReach(actor, new Date()) : undefined;
-        const narrowed = inReach ? [...conditions, inReachCondition(def, inReach)!] : conditions;
-        rows = await readChunk(trx, def, narrowed, job.cursor_id, chunkRows);
+        rows = await readChunk(trx, def, conditions, job.cursor_id, chunkRows);
         cursor = rows.at(-1)?.id;
       }
       if (cursor === undefined) {
@@ -567,6 +581,7 @@ export function createExportWorker(db: Kysely<Database>, options: ExportWorkerOp
 
   async function failJob(id: string, error: unknown): Promise<void> {
     const message = error instanceof FhirError ? error.message : 'the export failed on the server';
+    if (!(error instanceof FhirError)) options.onFailure?.(error, id);
     await db
       .updateTable('fhir_export_jobs')
       .set({ status: 'failed', failure: message, finished_at: new Date(), leased_by: null, leased_until: null, updated_at: new Date() })
@@ -762,6 +777,9 @@ export function registerBulkExportRoutes(fhir: FastifyInstance): void {
   // The import side of bulk data: the same resumable importer as `joinery import` (bulk-import.ts).
   registerBulkImportRoutes(fhir);
 
-  const worker = createExportWorker(fhir.joinery.database.db, { intervalMs: 1000 });
+  const worker = createExportWorker(fhir.joinery.database.db, {
+    intervalMs: 1000,
+    onFailure: (error, jobId) => fhir.log.error({ err: error, exportJob: jobId }, 'a bulk export failed'),
+  });
   fhir.addHook('onClose', async () => worker.stop());
 }

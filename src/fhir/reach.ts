@@ -3,7 +3,8 @@
 // that walk a whole type (bulk export, history) narrow their candidates by it in SQL, so their
 // cost follows the people a reader may see rather than the size of the place; every row read is
 // still decided as before.
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../schema.ts';
 import { personsWithHome } from '../people/index.ts';
 import type { ResourceDef, Row } from './resources.ts';
 
@@ -29,4 +30,17 @@ export function inReachCondition(def: ResourceDef, reach: RawBuilder<unknown>): 
     return sql`r.id in (select ph.household_id from ${personsWithHome} ph where ph.merged_into is null and ph.person_id in (select s.person_id from ${reach} s))`;
   const column = personColumnOf(def);
   return column ? sql`r.${sql.ref(column)} in (select s.person_id from ${reach} s)` : undefined;
+}
+
+/**
+ * The households where someone of `people` lives (not merged away), sorted: what a reader may see
+ * of households (a Group's members) is about those people only.
+ */
+export async function householdsOfPeople(db: Kysely<Database>, people: readonly string[]): Promise<string[]> {
+  const rows = (
+    await sql<{ household_id: string }>`
+    select distinct ph.household_id from ${personsWithHome} ph
+    where ph.merged_into is null and ph.household_id is not null and ph.person_id = any(${people as string[]}::text[])`.execute(db)
+  ).rows;
+  return rows.map((r) => r.household_id).sort();
 }
