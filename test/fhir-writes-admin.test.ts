@@ -559,6 +559,34 @@ for (const target of await testDatabaseTargets()) {
       );
     });
 
+    test('someone who signs in is moved to another organisation with their account, not through PractitionerRole', async () => {
+      const db = server.database.db;
+      const signer = await db
+        .selectFrom('users')
+        .select('practitioner_id')
+        .where('username', '=', 'practitioner')
+        .executeTakeFirstOrThrow();
+      const practitionerId = signer.practitioner_id!;
+      const before = await db.selectFrom('practitioners').selectAll().where('id', '=', practitionerId).executeTakeFirstOrThrow();
+      const elsewhere = (
+        await db.selectFrom('organisations').select('id').where('id', '<>', before.organisation_id).orderBy('id').executeTakeFirstOrThrow()
+      ).id;
+      const role = (await clients.admin.read({ resourceType: 'PractitionerRole', id: practitionerId })) as unknown as PractitionerRole;
+      await assert.rejects(
+        clients.admin.update({
+          resourceType: 'PractitionerRole',
+          id: practitionerId,
+          body: { ...role, organization: { reference: `Organization/${elsewhere}` } },
+        }),
+        refused(422, /signs in to Joinery/),
+      );
+      assert.deepEqual(
+        await db.selectFrom('practitioners').selectAll().where('id', '=', practitionerId).executeTakeFirstOrThrow(),
+        before,
+        'nothing changed',
+      );
+    });
+
     test('only administrators change staff, and bad practitioners are refused', async () => {
       const before = await count('practitioners');
       const org = (await server.database.db.selectFrom('organisations').select('id').orderBy('id').executeTakeFirstOrThrow()).id;

@@ -40,7 +40,7 @@ import {
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
 import { bumpVersion, joined, stampCreated, type WriteResult } from './writes.ts';
 import { createWhole } from './clinical-writes.ts';
-import { endAccessOfPractitioner } from '../auth/index.ts';
+import { accountsOfPractitioner, endAccessOfPractitioner } from '../auth/index.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
 
@@ -296,12 +296,18 @@ async function createPractitionerRole(ctx: FhirContext, resource: Resource): Pro
     await auditAdminWrite(ctx, `kept PractitionerRole/${result.id} from outside the network`);
     return result;
   }
-  await refusalsAsOutcomes(() => setRole(ctx.db, id, roleInput(role), true));
+  await refusalsAsOutcomes(() => setRole(ctx.db, id, roleInput(role), true, signsIn(ctx)));
   await stampCreated(ctx.db, 'PractitionerRole', id);
   await bumpVersion(ctx.db, 'Practitioner', id);
   await auditAdminWrite(ctx, `staff: gave Practitioner/${id} a role`);
   return { type: 'PractitionerRole', id, created: true };
 }
+
+/** Whether a practitioner has an account of any role (then their organisation changes with the account). */
+const signsIn =
+  (ctx: FhirContext) =>
+  async (practitionerId: string): Promise<boolean> =>
+    (await accountsOfPractitioner(ctx.db, practitionerId, null)).length > 0;
 
 async function updatePractitionerRole(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   return inTransaction(ctx, (tctx) => updatePractitionerRoleInTransaction(tctx, id, resource, ifMatch));
@@ -318,7 +324,7 @@ async function updatePractitionerRoleInTransaction(
   if (role.practitioner?.reference !== `Practitioner/${id}`)
     throw unprocessable(`PractitionerRole/${id} is the role of Practitioner/${id}; the practitioner stays the same`);
   const input = roleInput(role);
-  if (await refusalsAsOutcomes(() => setRole(ctx.db, id, input, false))) {
+  if (await refusalsAsOutcomes(() => setRole(ctx.db, id, input, false, signsIn(ctx)))) {
     await bumpVersion(ctx.db, 'PractitionerRole', id);
     await bumpVersion(ctx.db, 'Practitioner', id);
     await auditAdminWrite(ctx, `staff: changed PractitionerRole/${id}`);

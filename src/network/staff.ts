@@ -125,9 +125,16 @@ export async function updatePractitioner(db: Kysely<Database>, id: string, input
 
 /**
  * Gives a practitioner their role (`first`: they have none yet) or changes it. Someone who signs
- * in stays in the organisation their account names: that changes with the account, not here.
+ * in stays in the organisation their account names: that changes with the account, not here
+ * (`signsIn`: whether they have an account, which the caller asks auth, the accounts' owner).
  */
-export async function setRole(db: Kysely<Database>, id: string, input: RoleInput, first: boolean): Promise<boolean> {
+export async function setRole(
+  db: Kysely<Database>,
+  id: string,
+  input: RoleInput,
+  first: boolean,
+  signsIn: (practitionerId: string) => Promise<boolean>,
+): Promise<boolean> {
   const row = await current(db, id);
   if (first && row.role !== UNASSIGNED_ROLE)
     throw new StaffInputError(409, 'this practitioner already has a role; change it with an update');
@@ -135,8 +142,7 @@ export async function setRole(db: Kysely<Database>, id: string, input: RoleInput
   const role = normaliseRole(input.role);
   let team = row.team_id;
   if (input.organisationId !== row.organisation_id) {
-    const account = await db.selectFrom('users').select('id').where('practitioner_id', '=', id).executeTakeFirst();
-    if (account)
+    if (await signsIn(id))
       throw new StaffInputError(422, 'this practitioner signs in to Joinery: their organisation changes with their account, not here');
     team = await teamIn(db, input.organisationId);
   }
