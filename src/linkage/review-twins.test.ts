@@ -2,15 +2,24 @@
 // record is doubtful the index makes a person for it and asks a reviewer whether it is the person
 // it resembles; a later record that clearly belongs to that pair used to be ambiguous between the
 // two halves, so it made a third person and a second review item of the same question. It now
-// links to the better half, unless a reviewer has said the two differ; and a record ambiguous
-// between two persons nobody is reviewing still goes to review.
+// links to the better half, unless a reviewer has said the two differ (in any process); and a
+// record ambiguous between two persons nobody is reviewing still goes to review.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testDatabaseTargets } from '../testing.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { loadSyntheticPlace } from '../demo/index.ts';
-import { areReviewTwins, forgetIndexState, indexState, noteDecision, noteReviewTwins, type IndexState } from './index-state.ts';
+import {
+  areReviewTwins,
+  forgetIndexState,
+  indexState,
+  noteDecision,
+  noteReviewTwins,
+  withIndexLock,
+  type IndexState,
+} from './index-state.ts';
+import { openPostgres } from '../platform/db.ts';
 import { decideLink, receiveSourceRecord } from './receive.ts';
 import { decideReview } from './review.ts';
 import type { CandidatePerson } from './online.ts';
@@ -144,8 +153,37 @@ for (const target of await testDatabaseTargets()) {
           db,
         )
       ).rows[0]!;
-      await decideReview(db, Number(item.id), 'different', { id: 'u-reviewer', role: 'data_quality' }, 'different people');
-      assert.equal(areReviewTwins((await indexState(db))!, doubtful.personId, reviewed.personId), false, 'a reviewer said they differ');
+      // A second process (its own connections and its own index) pairs them from the open item too.
+      const otherProcess =
+        target.kind === 'postgres'
+          ? await openPostgres(process.env.TEST_DATABASE_URL || 'postgres://127.0.0.1:5432/test', {
+              searchPath: (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s,
+              max: 2,
+            })
+          : undefined;
+      try {
+        if (otherProcess)
+          assert.equal(
+            areReviewTwins((await indexState(otherProcess.db))!, doubtful.personId, reviewed.personId),
+            true,
+            'in the other process',
+          );
+
+        await decideReview(db, Number(item.id), 'different', { id: 'u-reviewer', role: 'data_quality' }, 'different people');
+        assert.equal(areReviewTwins((await indexState(db))!, doubtful.personId, reviewed.personId), false, 'a reviewer said they differ');
+        if (otherProcess) {
+          // The other process takes the decision in before it next matches anything (every match holds the index lock).
+          await withIndexLock(otherProcess.db, async () => {
+            assert.equal(
+              areReviewTwins((await indexState(otherProcess.db))!, doubtful.personId, reviewed.personId),
+              false,
+              'the other process heard the reviewer\'s "different"',
+            );
+          });
+        }
+      } finally {
+        await otherProcess?.close();
+      }
       forgetIndexState(db);
       assert.equal(areReviewTwins((await indexState(db))!, doubtful.personId, reviewed.personId), false, 'nor after a rebuild');
     });
