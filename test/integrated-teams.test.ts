@@ -1,7 +1,8 @@
 // Integrated teams over HTTP on the demo place: a member from the mental health trust opens the
 // Multiple Disadvantage Team's page (members from several organisations, the caseload, the shared
 // worklist) and picks up a plan action on duty cover, reaching the person through the team; the
-// manager adds and ends members; and the attackers are refused with nothing changed: a
+// manager adds and ends members (a member finds the team's people in search, a former member no
+// longer does); and the attackers are refused with nothing changed: a
 // practitioner outside the team, a former member, a member adding themselves to another team, a
 // request without its CSRF token, and a citizen.
 import { test, before, after, describe } from 'node:test';
@@ -253,6 +254,21 @@ describe('integrated teams and duty cover over HTTP', () => {
       200,
       'a new member reaches the caseload',
     );
+    // Search narrows to people the searcher is involved with; membership of the team is such involvement.
+    const person = await db
+      .selectFrom('persons')
+      .select(['given_name', 'family_name'])
+      .where('id', '=', personId)
+      .executeTakeFirstOrThrow();
+    const search = async () =>
+      (
+        await server.app.inject({
+          method: 'GET',
+          url: `/search?q=${encodeURIComponent(`${person.given_name} ${person.family_name}`)}`,
+          headers: { cookie: newcomer },
+        })
+      ).body;
+    assert.ok((await search()).includes(`/people/${personId}`), "a new member finds the team's person by name");
     const membership = (await teamMembers(db, TEAM)).find((m) => m.practitionerId === candidate.id && !m.endedAt)!;
     const ended = await post(
       coordinator,
@@ -263,6 +279,7 @@ describe('integrated teams and duty cover over HTTP', () => {
     assert.equal(ended.statusCode, 302);
     const after = await server.app.inject({ method: 'GET', url: `/people/${personId}`, headers: { cookie: newcomer } });
     assert.notEqual(after.statusCode, 200, 'a former member no longer reaches the caseload');
+    assert.ok(!(await search()).includes(`/people/${personId}`), "a former member's search no longer finds them");
     assert.equal((await server.app.inject({ method: 'GET', url: `/teams/${TEAM}`, headers: { cookie: newcomer } })).statusCode, 403);
     const action = await openAction();
     assert.equal(

@@ -1,5 +1,6 @@
 // Whether a practitioner has a relationship with a person, as a probe a search embeds per
-// candidate: their own, their team's or their organisation's care relationship, a record their
+// candidate: their own, their team's (home team, or a team they are a current member of, as an
+// integrated team's members are) or their organisation's care relationship, a record their
 // organisation holds, or their break-glass in force. It narrows a search to people the searcher
 // is involved with; the access decision still has the last word for each hit.
 import { sql, type RawBuilder } from 'kysely';
@@ -16,6 +17,8 @@ export function relationshipProbe(user: SignedInUser, person: RawBuilder<unknown
   return sql`lateral (
     select 1 from care_relationships r where r.person_id = ${person} and r.ended_at is null
       and (r.practitioner_id = ${user.practitionerId} or (r.practitioner_id is null and r.team_id = ${user.teamId})
+           or (r.practitioner_id is null and r.team_id in (select m.team_id from team_memberships m
+                 where m.practitioner_id = ${user.practitionerId} and m.started_at <= now() and (m.ended_at is null or m.ended_at > now())))
            or (r.practitioner_id is null and r.team_id is null and r.organisation_id = ${user.organisationId}))
     union all
     ${currentRecordsUnderSource(person, organisationSourceCodeOf(sql`${user.organisationId}`))}
