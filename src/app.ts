@@ -5,7 +5,7 @@ import type { Config } from './platform/config.ts';
 import type { DatabaseHandle } from './platform/db.ts';
 import { buildHttpServer } from './platform/http.ts';
 import { pendingMigrations } from './schema.ts';
-import { registerAuthRoutes, userForSession, userForSessionWith, type DemoAccountInfo } from './auth/index.ts';
+import { registerAuthRoutes, userForSession, userForSessionWith, type AuthPorts, type DemoAccountInfo } from './auth/index.ts';
 import { registerWebRoutes } from './web/index.ts';
 import { registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
 import { registerRecordsRoutes } from './records/index.ts';
@@ -17,7 +17,7 @@ import { registerPlansRoutes } from './plans/index.ts';
 import { registerInsightRoutes } from './insight/index.ts';
 import { registerPlaceRoutes } from './place/index.ts';
 import { registerFhirRoutes, registerSmartRoutes } from './fhir/index.ts';
-import { registerInteropRoutes } from './interop/index.ts';
+import { registerInteropRoutes, revokeTokensOfUser } from './interop/index.ts';
 import { registerNotifyRoutes } from './notify/index.ts';
 
 export interface AppOptions {
@@ -28,6 +28,15 @@ export interface AppOptions {
   demo?: { password: string; accounts: DemoAccountInfo[] };
 }
 
+/**
+ * What auth asks of the modules above it (auth/ports.ts), answered here so that auth imports none
+ * of them: the pages get these, and so do the command line (cli.ts) and tests that call auth's use
+ * cases directly.
+ */
+export const authPorts: AuthPorts = {
+  revokeApiTokens: revokeTokensOfUser,
+};
+
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = await buildHttpServer(
     { config: options.config, database: options.database },
@@ -35,7 +44,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     userForSession,
     userForSessionWith,
   );
-  registerAuthRoutes(app, options.demo);
+  registerAuthRoutes(app, authPorts, options.demo);
   registerWebRoutes(app, pendingMigrations);
   registerConsentRoutes(app);
   registerRightsRoutes(app);

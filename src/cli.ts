@@ -12,6 +12,7 @@ import { migrateToLatest } from './schema.ts';
 import { createLogger } from './platform/logger.ts';
 import { busyNote, createProgress } from './platform/progress.ts';
 import { closeOnSignals, listen } from './main.ts';
+import { authPorts } from './app.ts';
 import { isPlaceLoaded, loadSyntheticPlace, createDemoAccounts, DEMO_PASSWORD } from './demo/index.ts';
 import { startAuditCheckpoints, verifyAuditChain, writeAuditCheckpoint, readAuditKey } from './audit/index.ts';
 import { writePlaceCsv } from './synth/index.ts';
@@ -301,7 +302,7 @@ export function buildProgram(): Command {
   registerDirectoryCommands(program, migrateToLatest);
   registerInsightCommands(program, () => openMigrated(loadConfig()));
   registerInteropCommands(program, migrateToLatest);
-  registerAccountCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
+  registerAccountCommands(program, authPorts, () => openMigrated(loadConfig()), oneLineErrors);
   registerSmartCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
   return program;
 }

@@ -12,6 +12,7 @@ import { DEMO_PASSWORD, signIn, startTestServer, type TestServer } from './suppo
 import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { createAccount, disableAccount } from '../src/auth/accounts.ts';
+import { authPorts } from '../src/app.ts';
 
 const textOf = (html: string) =>
   html
@@ -144,7 +145,7 @@ for (const target of await testDatabaseTargets()) {
 
     test("the answer is the same, word for word, whether or not an account uses the address; only the account's own address gets a link", async () => {
       const disabledId = await staffAccount('gone.manager', 'gone@example.org');
-      await disableAccount(db(), null, disabledId, 'left the partnership');
+      await disableAccount(db(), authPorts, null, disabledId, 'left the partnership');
       const strip = (html: string) => textOf(html.replace(/name="_csrf" value="[^"]+"/g, ''));
       const unknown = await recover('nobody@example.org');
       const disabled = await recover('gone@example.org');
@@ -256,7 +257,7 @@ for (const target of await testDatabaseTargets()) {
       const id = await staffAccount('soon.gone', 'soon@example.org');
       await recover('soon@example.org');
       const [email] = await mailbox.waitFor('soon@example.org');
-      await disableAccount(db(), null, id, 'left');
+      await disableAccount(db(), authPorts, null, id, 'left');
       const path = pathOf(linkIn(email!, '/account/reset/'));
       assert.equal((await server.app.inject({ method: 'GET', url: path })).statusCode, 410);
       assert.equal((await postForm(path, { password: NEW_PASSWORD, confirm: NEW_PASSWORD })).statusCode, 410);

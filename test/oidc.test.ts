@@ -16,6 +16,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { startLocalProvider, type LocalProvider, type NhsLoginIdentity } from './support/oidc-provider.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { createAccount, disableAccount } from '../src/auth/accounts.ts';
+import { authPorts } from '../src/app.ts';
 import { isValidNhsNumber } from '../src/platform/nhs-number.ts';
 
 const PUBLIC_URL = 'http://joinery.test';
@@ -282,7 +283,7 @@ for (const target of await testDatabaseTargets()) {
     test("a disabled resident's account is not tied or signed in", async () => {
       const person = people[4]!;
       const id = await residentAccount('disabled.resident', person);
-      await disableAccount(db(), null, id, 'at their request');
+      await disableAccount(db(), authPorts, null, id, 'at their request');
       const refused = await signInWith(nhsIdentity('disabled-subject', person));
       assert.equal(refused.response.statusCode, 403);
       assert.match(textOf(refused.response.body), /This account is disabled\. Contact your administrator\./);

@@ -13,6 +13,7 @@ import {
   startSession,
   userForSession,
 } from './accounts.ts';
+import { authPorts } from '../app.ts';
 
 const policy = { maxAttempts: 3, lockMinutes: 15 };
 
@@ -89,15 +90,15 @@ for (const target of await testDatabaseTargets()) {
 
     test('the only enabled administrator cannot be disabled, even at the command line; with another, they can', async () => {
       await assert.rejects(
-        disableAccount(database.db, null, await idOf('ana.admin'), 'testing'),
+        disableAccount(database.db, authPorts, null, await idOf('ana.admin'), 'testing'),
         /only administrator account that is enabled/,
       );
       assert.equal((await signInWithPassword(database.db, 'ana.admin', 'a long passphrase', policy)).outcome, 'signed_in');
       await createAccount(database.db, { username: 'bo.admin', displayName: 'Bo', role: 'admin', password: 'another passphrase' });
-      assert.equal(await disableAccount(database.db, null, await idOf('bo.admin'), 'testing'), true);
+      assert.equal(await disableAccount(database.db, authPorts, null, await idOf('bo.admin'), 'testing'), true);
       assert.equal((await signInWithPassword(database.db, 'bo.admin', 'another passphrase', policy)).outcome, 'disabled');
       // Bo disabled, Ana is the only one left again.
-      await assert.rejects(disableAccount(database.db, null, await idOf('ana.admin'), 'testing'), /only administrator/);
+      await assert.rejects(disableAccount(database.db, authPorts, null, await idOf('ana.admin'), 'testing'), /only administrator/);
       assert.equal(await enableAccount(database.db, null, await idOf('bo.admin')), true);
       assert.equal((await signInWithPassword(database.db, 'bo.admin', 'another passphrase', policy)).outcome, 'signed_in');
     });
@@ -105,7 +106,7 @@ for (const target of await testDatabaseTargets()) {
     test('single sign-on refuses a disabled account and a practitioner who has left', async () => {
       await createAccount(database.db, { username: 'sso.user', displayName: 'S', role: 'manager', oidcSubject: 'sub-1' });
       assert.equal((await findUserForOidc(database.db, 'sub-1', undefined)).outcome, 'signed_in');
-      await disableAccount(database.db, null, await idOf('sso.user'), 'left');
+      await disableAccount(database.db, authPorts, null, await idOf('sso.user'), 'left');
       assert.equal((await findUserForOidc(database.db, 'sub-1', undefined)).outcome, 'disabled');
       assert.equal((await findUserForOidc(database.db, 'sub-unknown', undefined)).outcome, 'unknown');
 

@@ -7,7 +7,6 @@ import type { Database } from '../schema.ts';
 import { preparedQuery, type BesideColumn } from '../platform/db.ts';
 import { AccountInputError } from './errors.ts';
 import { appendAudit } from '../audit/index.ts';
-import { revokeTokensOfUser } from '../interop/index.ts';
 import {
   organisationNameOf,
   practitionerActiveOf,
@@ -15,6 +14,7 @@ import {
   practitionerTeamIdOf,
   practitionerTeamIdSql,
 } from '../network/index.ts';
+import type { AuthPorts } from './ports.ts';
 import type { Role } from './schema.ts';
 import { signedInUserOf } from './user-reads.ts';
 
@@ -275,10 +275,14 @@ export async function endSession(db: Kysely<Database>, token: string): Promise<v
 
 export { AccountInputError };
 
-/** Ends everything an account holds now: its sessions go and its bearer tokens are revoked. */
-async function endSessionsAndTokens(db: Kysely<Database>, userId: string): Promise<{ sessions: number; tokens: number }> {
+/** Ends everything an account holds now: its sessions go and its bearer tokens are revoked (in `db`, the caller's transaction). */
+async function endSessionsAndTokens(
+  db: Kysely<Database>,
+  ports: Pick<AuthPorts, 'revokeApiTokens'>,
+  userId: string,
+): Promise<{ sessions: number; tokens: number }> {
   const deleted = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
-  return { sessions: Number(deleted.numDeletedRows), tokens: await revokeTokensOfUser(db, userId) };
+  return { sessions: Number(deleted.numDeletedRows), tokens: await ports.revokeApiTokens(db, userId) };
 }
 
 /** Who acts, for the audit trail: an administrator, or an operator at the command line (null). */
@@ -294,7 +298,13 @@ const where = (admin: SignedInUser | null) => (admin ? '' : ' at the command lin
  * administrator's, so a place always keeps someone who can enable accounts. False if it was
  * already disabled.
  */
-export async function disableAccount(db: Kysely<Database>, admin: SignedInUser | null, userId: string, reason: string): Promise<boolean> {
+export async function disableAccount(
+  db: Kysely<Database>,
+  ports: Pick<AuthPorts, 'revokeApiTokens'>,
+  admin: SignedInUser | null,
+  userId: string,
+  reason: string,
+): Promise<boolean> {
   const why = reason.trim();
   if (!why) throw new AccountInputError(400, 'Enter why you are disabling this account');
   if (why.length > 500) throw new AccountInputError(400, 'The reason must be 500 characters or fewer');
@@ -325,7 +335,7 @@ export async function disableAccount(db: Kysely<Database>, admin: SignedInUser |
       .set({ disabled_at: new Date(), disabled_by: admin?.id ?? null, disabled_reason: why })
       .where('id', '=', userId)
       .execute();
-    const ended = await endSessionsAndTokens(trx, userId);
+    const ended = await endSessionsAndTokens(trx, ports, userId);
     await appendAudit(trx, {
       ...auditActor(admin),
       action: 'disable_account',
@@ -374,10 +384,15 @@ export async function accountIdFor(db: Kysely<Database>, username: string): Prom
  * account end now, in the caller's transaction, on the audit trail. The account is not disabled:
  * made active again, they sign in afresh.
  */
-export async function endAccessOfPractitioner(db: Kysely<Database>, actor: SignedInUser, practitionerId: string): Promise<void> {
+export async function endAccessOfPractitioner(
+  db: Kysely<Database>,
+  ports: Pick<AuthPorts, 'revokeApiTokens'>,
+  actor: SignedInUser,
+  practitionerId: string,
+): Promise<void> {
   const accounts = await db.selectFrom('users').select('id').where('practitioner_id', '=', practitionerId).execute();
   for (const account of accounts) {
-    const ended = await endSessionsAndTokens(db, account.id);
+    const ended = await endSessionsAndTokens(db, ports, account.id);
     await appendAudit(db, {
       actorUserId: actor.id,
       actorRole: actor.role,

@@ -32,6 +32,7 @@ import {
   type PasswordLink,
 } from './account-admin.ts';
 import { registerPasswordLinkRoutes } from './password-link-routes.ts';
+import type { AuthPorts } from './ports.ts';
 import { roles, type Role } from './schema.ts';
 import { allOrganisations, teamsWithOrganisation } from '../network/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
@@ -67,7 +68,7 @@ const stateLabels: Record<AccountState, string> = {
   left: 'Left the network',
 };
 
-export function registerAccountAdminRoutes(app: FastifyInstance): void {
+export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<AuthPorts, 'revokeApiTokens'>): void {
   const { database } = app.joinery;
   const db = database.db;
 
@@ -225,7 +226,7 @@ export function registerAccountAdminRoutes(app: FastifyInstance): void {
     const raw = bodyOf(request).reason;
     const reason = typeof raw === 'string' ? raw.slice(0, 2000) : '';
     try {
-      await disableAccount(db, admin, account.id, reason);
+      await disableAccount(db, ports, admin, account.id, reason);
     } catch (error) {
       // A missing or long reason is the form's to show; any other refusal is the page's.
       if (error instanceof AccountInputError && error.status === 400)

@@ -4,9 +4,11 @@
 import type { Command } from 'commander';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { accountIdFor, disableAccount, enableAccount } from './accounts.ts';
+import type { AuthPorts } from './ports.ts';
 
 export function registerAccountCommands(
   program: Command,
+  ports: Pick<AuthPorts, 'revokeApiTokens'>,
   open: () => Promise<DatabaseHandle>,
   oneLineErrors: <A extends unknown[]>(action: (...args: A) => Promise<void>) => (...args: A) => Promise<void>,
 ): void {
@@ -29,7 +31,7 @@ export function registerAccountCommands(
     .action(
       oneLineErrors(async (options: { user: string; reason: string }) => {
         await withDatabase(async (database) => {
-          const changed = await disableAccount(database.db, null, await accountIdFor(database.db, options.user), options.reason);
+          const changed = await disableAccount(database.db, ports, null, await accountIdFor(database.db, options.user), options.reason);
           console.log(changed ? `Disabled ${options.user}: signed out, API tokens revoked.` : `${options.user} was already disabled.`);
         });
       }),

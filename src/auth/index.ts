@@ -8,6 +8,8 @@ export type { SignedInUser } from './accounts.ts';
 export type { Role } from './schema.ts';
 export { activeUserById, createAccount, endAccessOfPractitioner, userForSession, userForSessionWith } from './accounts.ts';
 export { registerAuthRoutes, type DemoAccountInfo } from './routes.ts';
+// What auth asks of the modules above it, passed in by the composition root (ports.ts).
+export type { AuthPorts } from './ports.ts';
 export { registerAccountCommands } from './cli.ts';
 export {
   accountIsActive,

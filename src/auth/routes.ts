@@ -8,6 +8,7 @@ import { registerAccountRoutes } from './account-routes.ts';
 import { registerOidcRoutes } from './oidc-routes.ts';
 import { registerRecoveryRoutes } from './recovery-routes.ts';
 import { registerSignUpRoutes } from './sign-up-routes.ts';
+import type { AuthPorts } from './ports.ts';
 
 /** All a disabled account is told: no who, when or why. */
 export const DISABLED_ACCOUNT_MESSAGE = 'This account is disabled. Contact your administrator.';
@@ -50,7 +51,8 @@ async function beginSession(app: FastifyInstance, reply: FastifyReply, user: Pic
   reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/', expires: expiresAt });
 }
 
-export function registerAuthRoutes(app: FastifyInstance, demo?: { password: string; accounts: DemoAccountInfo[] }): void {
+/** `ports`: what the pages ask of the modules above auth, answered by the composition root (src/app.ts). */
+export function registerAuthRoutes(app: FastifyInstance, ports: AuthPorts, demo?: { password: string; accounts: DemoAccountInfo[] }): void {
   const { config, database } = app.joinery;
   const oidcSettings = config.oidc;
 
@@ -170,7 +172,7 @@ export function registerAuthRoutes(app: FastifyInstance, demo?: { password: stri
     return renderSignIn(request, reply, { notice: 'You have signed out.' });
   });
 
-  registerAccountAdminRoutes(app);
+  registerAccountAdminRoutes(app, ports);
   registerAccountRoutes(app);
   registerRecoveryRoutes(app);
   registerSignUpRoutes(app, (reply, userId) => beginSession(app, reply, { id: userId }));

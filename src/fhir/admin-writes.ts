@@ -41,6 +41,7 @@ import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
 import { bumpVersion, joined, stampCreated, type WriteResult } from './writes.ts';
 import { createWhole } from './clinical-writes.ts';
 import { accountsOfPractitioner, endAccessOfPractitioner } from '../auth/index.ts';
+import { revokeTokensOfUser } from '../interop/index.ts';
 
 const unprocessable = (message: string) => new FhirError(422, 'business-rule', message);
 
@@ -249,9 +250,9 @@ function inTransaction(ctx: FhirContext, work: (tctx: FhirContext) => Promise<Wr
   return ctx.db.transaction().execute((trx) => work({ ...ctx, db: joined(trx) }));
 }
 
-/** The practitioner was active and no longer is: their account's sessions and tokens end now. */
+/** The practitioner was active and no longer is: their account's sessions and tokens (interop's, revoked for auth) end now. */
 async function endedIfLeft(ctx: FhirContext, id: string, wasActive: boolean, active: boolean): Promise<void> {
-  if (wasActive && !active) await endAccessOfPractitioner(ctx.db, ctx.actor, id);
+  if (wasActive && !active) await endAccessOfPractitioner(ctx.db, { revokeApiTokens: revokeTokensOfUser }, ctx.actor, id);
 }
 
 async function updatePractitionerResource(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
