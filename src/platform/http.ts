@@ -1,6 +1,7 @@
 // The HTTP layer: Fastify with security headers, CSRF, rate limits, sessions and views.
 // Modules register their own routes on top of this.
 import { Refusal } from './refused.ts';
+import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +82,22 @@ export const SESSION_COOKIE = 'joinery_session';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 const govukDist = path.join(repoRoot, 'node_modules', 'govuk-frontend', 'dist');
-const viewsDir = path.join(repoRoot, 'src', 'web', 'views');
+const srcDir = path.join(repoRoot, 'src');
+/**
+ * Where templates are found by name: the ui layer's (the layout, shared partials and macros, error
+ * pages) first, then every module's own `src/<module>/views/`. Found by looking, not by importing,
+ * so the ground floor names no module. A name must be in one folder only (nunjucks would quietly
+ * take the first): test/template-names.test.ts checks.
+ */
+export const viewFolders: readonly string[] = [
+  path.join(srcDir, 'ui', 'views'),
+  ...fs
+    .readdirSync(srcDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== 'ui')
+    .map((entry) => path.join(srcDir, entry.name, 'views'))
+    .filter((folder) => fs.existsSync(folder))
+    .sort(),
+];
 const publicDir = path.join(repoRoot, 'src', 'web', 'public');
 
 /** A page-level refusal with a status and a message safe to show (no personal data). */
@@ -272,7 +288,7 @@ export async function buildHttpServer(
   });
   await app.register(fastifyView, {
     engine: { nunjucks },
-    templates: [viewsDir, govukDist],
+    templates: [...viewFolders, govukDist],
     options: { autoescape: true, onConfigure: addViewFilters },
   });
 
