@@ -7,7 +7,7 @@ import { buildHttpServer } from './platform/http.ts';
 import { pendingMigrations } from './schema.ts';
 import { registerAuthRoutes, userForSession, userForSessionWith, type AuthPorts, type DemoAccountInfo } from './auth/index.ts';
 import { registerWebRoutes } from './web/index.ts';
-import { registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
+import { decideAccess, recordDisclosure, registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
 import { registerRecordsRoutes } from './records/index.ts';
 import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
@@ -50,7 +50,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerRightsRoutes(app);
   registerRecordsRoutes(app);
   registerDirectoryRoutes(app);
-  registerLinkageRoutes(app);
+  // The review pages' access decision and its record are consent's, which sits above linkage.
+  registerLinkageRoutes(app, { decideAccess, recordDisclosure });
   registerBudgetRoutes(app);
   registerReferralRoutes(app);
   registerPlansRoutes(app);

@@ -2,12 +2,15 @@
 // explanation, the decision form, merging the two persons of an item (with a confirmation page),
 // a decided item read-only, and the merge history with un-merge. Reviewers never open a person
 // page: every name shown passes the access decision for identity review (people in the queue, or
-// in a merge that can still be undone), and of a candidate only names are shown.
+// in a merge that can still be undone), and of a candidate only names are shown. That decision
+// and its record are consent's, handed in by app.ts (consent sits above linkage: its access
+// facts read linkage's person index).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { decideAccess, recordDisclosure } from '../consent/index.ts';
 import { personById } from '../people/index.ts';
 import {
   decidedReview,
@@ -55,7 +58,27 @@ const bodyOf = (request: FastifyRequest): Body => (request.body && typeof reques
 const text = (body: Body, key: string, max = 500): string =>
   typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '';
 
-export function registerLinkageRoutes(app: FastifyInstance): void {
+/**
+ * Consent's access decision and its record of what was shown, as these pages use them: may the
+ * reviewer read a person's demographics for identity review, and the "disclose" event a page
+ * writes for the person's "who looked". app.ts passes consent's decideAccess and recordDisclosure.
+ */
+export interface IdentityReviewAccess {
+  decideAccess(
+    db: Kysely<Database>,
+    request: { actor: SignedInUser; personId: string; category: 'demographics'; purpose: 'identity_review'; action: 'read' },
+  ): Promise<{ allowed: boolean; reason: string }>;
+  recordDisclosure(
+    db: Kysely<Database>,
+    actor: SignedInUser,
+    personId: string,
+    purpose: 'identity_review',
+    shown: Iterable<'demographics'>,
+    surface: string,
+  ): Promise<void>;
+}
+
+export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, recordDisclosure }: IdentityReviewAccess): void {
   const db = app.joinery.database.db;
 
   /**
