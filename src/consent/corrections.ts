@@ -4,16 +4,19 @@
 // of the record kept in its history, the record linked again), and the request keeps which field
 // changed and its value before and after, so the person sees what was done. Whoever asked, and
 // the person's own account, are notified of the answer (without a word of it).
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { z } from 'zod';
 import type { Database } from '../schema.ts';
 import { accountsOfPeople, type SignedInUser } from '../auth/index.ts';
 import { notify } from '../notify/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import { receiveSourceRecord, recordsHeldOfPeople } from '../linkage/index.ts';
-import { RefusedInput } from '../platform/refused.ts';
+import { agenciesHoldingPerson, receiveSourceRecord, recordsHeldOfPeople } from '../linkage/index.ts';
+import { organisationNameOf } from '../network/index.ts';
+import { choiceOf, optionalText, requiredText } from '../platform/forms.ts';
+import { NotAllowed, RefusedInput } from '../platform/refused.ts';
 import { findWrittenDate } from '../platform/date-input.ts';
 import { isValidNhsNumber } from '../people/index.ts';
-import { heldFieldLabel, heldFieldOrder, heldFieldValue } from '../people/index.ts';
+import { heldFieldLabel, heldFieldOrder, heldFieldValue, personFullNameOf } from '../people/index.ts';
 import { decideRecordAccess } from './access.ts';
 
 /** A problem with an answer, naming the form field it belongs to. */
@@ -23,6 +26,128 @@ export class CorrectionInputError extends RefusedInput {
     super(400, message);
     this.field = field;
   }
+}
+
+const NOT_A_HOLDER = 'Choose the service that holds the information';
+
+/** The form a person fills in to ask for a correction: only a service holding their records can be asked. */
+export function correctionRequestForm(holders: readonly string[]) {
+  return z.object({
+    organisation: choiceOf(NOT_A_HOLDER, holders),
+    item: requiredText('Say which information is wrong, in up to 200 characters', { min: 2, max: 200 }),
+    wrong: requiredText('Say what is wrong, in up to 2,000 characters', { min: 2, max: 2000 }),
+    right: optionalText('What it should say must be 2,000 characters or fewer', { max: 2000 }),
+  });
+}
+export type CorrectionRequest = z.output<ReturnType<typeof correctionRequestForm>>;
+
+/**
+ * Sends a person's correction request to a service holding their records, in the caller's
+ * transaction, audited. The caller has decided that the user acts for the person (themselves, or
+ * as their registered proxy); the service must still hold a record of them when the request is
+ * written.
+ */
+export async function askForCorrection(
+  trx: Transaction<Database>,
+  user: SignedInUser,
+  personId: string,
+  request: CorrectionRequest,
+): Promise<void> {
+  const holders = await agenciesHoldingPerson(trx, personId);
+  if (!holders.some((a) => a.organisationId === request.organisation)) throw new CorrectionInputError('organisation', NOT_A_HOLDER);
+  await trx
+    .insertInto('correction_requests')
+    .values({
+      person_id: personId,
+      requested_by: user.id,
+      organisation_id: request.organisation,
+      item_description: request.item,
+      what_is_wrong: request.wrong,
+      what_it_should_say: request.right,
+      resolved_at: null,
+      resolved_by: null,
+      resolution_note: null,
+    })
+    .execute();
+  await appendAudit(trx, {
+    actorUserId: user.id,
+    actorRole: user.role,
+    actorOrganisationId: null,
+    action: 'write',
+    personId,
+    category: null,
+    purpose: 'self',
+    decision: 'success',
+    reason: 'asked for a correction',
+  });
+}
+
+/** The correction requests about a person, newest first, with the service each was asked of: what the person follows. */
+export async function correctionRequestsAbout(db: Kysely<Database>, personId: string) {
+  return db
+    .selectFrom('correction_requests as c')
+    .select([
+      'c.id',
+      organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'),
+      'c.item_description',
+      'c.what_is_wrong',
+      'c.what_it_should_say',
+      'c.status',
+      'c.created_at',
+      'c.resolved_at',
+      'c.resolution_note',
+      'c.corrected_field',
+      'c.corrected_from',
+      'c.corrected_to',
+    ])
+    .where('c.person_id', '=', personId)
+    .orderBy('c.created_at', 'desc')
+    .execute();
+}
+
+/**
+ * The corrections asked of the practitioner's organisation (open ones first, up to 200), each
+ * naming its person. The requests are the organisation's own records of those people, and every
+ * name shown is audited as a listing.
+ */
+export async function correctionsAskedOf(db: Kysely<Database>, user: SignedInUser) {
+  if (user.role !== 'practitioner' || !user.organisationId) throw new NotAllowed('This account is not linked to an organisation.');
+  const rows = await db
+    .selectFrom('correction_requests as c')
+    .select([
+      'c.id',
+      'c.person_id',
+      personFullNameOf('c.person_id').$castTo<string>().as('person_name'),
+      'c.item_description',
+      'c.what_is_wrong',
+      'c.what_it_should_say',
+      'c.status',
+      'c.created_at',
+      'c.resolution_note',
+      'c.corrected_field',
+      'c.corrected_from',
+      'c.corrected_to',
+    ])
+    .where('c.organisation_id', '=', user.organisationId)
+    .orderBy('c.status')
+    .orderBy('c.created_at')
+    .limit(200)
+    .execute();
+  await appendAudit(
+    db,
+    ...rows.map((r) => ({
+      actorUserId: user.id,
+      actorRole: user.role,
+      actorOrganisationId: user.organisationId,
+      action: 'list',
+      personId: r.person_id,
+      category: 'demographics' as const,
+      purpose: 'direct_care' as const,
+      decision: 'allow' as const,
+      reason: 'a correction the person asked your organisation to make',
+    })),
+  );
+  return rows;
 }
 
 export interface CorrectableField {

@@ -12,9 +12,18 @@ import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, r
 import { personExport, toFhirBundle } from './export.ts';
 import { breakGlassReviewList, completedBreakGlassReviews, emergencyUses, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
-import { agenciesHolding, heldFieldLabel, heldFieldValue, personFullNameOf, personSummary } from '../people/index.ts';
-import { allOrganisations, organisationNameOf } from '../network/index.ts';
-import { answerCorrection, correctableFields, CorrectionInputError } from './corrections.ts';
+import { agenciesHolding, heldFieldLabel, heldFieldValue, personSummary } from '../people/index.ts';
+import { allOrganisations } from '../network/index.ts';
+import {
+  answerCorrection,
+  askForCorrection,
+  correctableFields,
+  CorrectionInputError,
+  correctionRequestForm,
+  correctionRequestsAbout,
+  correctionsAskedOf,
+} from './corrections.ts';
+import { formBody, parseForm, type FormBody } from '../platform/forms.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
 import { dateInputItems, dateParts } from '../platform/date-input.ts';
 
@@ -37,8 +46,7 @@ const privacyDone: Record<string, SuccessMessage> = {
   reviewed: { heading: 'Your review has been recorded', text: 'It is listed under completed reviews.' },
 };
 
-type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
+type Body = FormBody;
 
 /** The person a citizen acts on: themselves, or (?for=) someone they are a registered proxy for. */
 async function subjectOf(
@@ -131,7 +139,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write');
     try {
-      const directive = parseDirectiveForm(bodyOf(request));
+      const directive = parseDirectiveForm(formBody(request));
       await db.transaction().execute((trx) => recordDirective(trx, user, personId, directive));
     } catch (error) {
       if (error instanceof DirectiveInputError)
@@ -140,7 +148,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
           reply,
           user,
           personId,
-          { error: { field: error.field, text: error.message }, values: bodyOf(request) },
+          { error: { field: error.field, text: error.message }, values: formBody(request) },
           400,
         );
       throw error;
@@ -206,28 +214,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     extra: Record<string, unknown> = {},
     status = 200,
   ) {
-    const [agencies, requests] = await Promise.all([
-      agenciesHolding(db, personId),
-      db
-        .selectFrom('correction_requests as c')
-        .select([
-          'c.id',
-          organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'),
-          'c.item_description',
-          'c.what_is_wrong',
-          'c.what_it_should_say',
-          'c.status',
-          'c.created_at',
-          'c.resolved_at',
-          'c.resolution_note',
-          'c.corrected_field',
-          'c.corrected_from',
-          'c.corrected_to',
-        ])
-        .where('c.person_id', '=', personId)
-        .orderBy('c.created_at', 'desc')
-        .execute(),
-    ]);
+    const [agencies, requests] = await Promise.all([agenciesHolding(db, personId), correctionRequestsAbout(db, personId)]);
     const withChanges = requests.map((r) => ({
       ...r,
       change: r.corrected_field
@@ -259,55 +246,18 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   app.post('/my-record/corrections', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write');
-    const body = bodyOf(request);
-    const organisationId = typeof body.organisation === 'string' ? body.organisation : '';
-    const item = typeof body.item === 'string' ? body.item.trim() : '';
-    const wrong = typeof body.wrong === 'string' ? body.wrong.trim() : '';
-    const right = typeof body.right === 'string' ? body.right.trim() : '';
     const agencies = await agenciesHolding(db, personId);
-    const errors: Array<{ text: string; href: string }> = [];
-    if (!agencies.some((a) => a.organisationId === organisationId))
-      errors.push({ text: 'Choose the service that holds the information', href: '#organisation' });
-    if (item.length < 2 || item.length > 200)
-      errors.push({ text: 'Say which information is wrong, in up to 200 characters', href: '#item' });
-    if (wrong.length < 2 || wrong.length > 2000) errors.push({ text: 'Say what is wrong, in up to 2,000 characters', href: '#wrong' });
-    if (right.length > 2000) errors.push({ text: 'What it should say must be 2,000 characters or fewer', href: '#right' });
-    if (errors.length)
+    const form = parseForm(correctionRequestForm(agencies.map((a) => a.organisationId)), formBody(request));
+    if (!form.ok)
       return renderCorrections(
         request,
         reply,
         user,
         personId,
-        { errors, values: body, fieldErrors: Object.fromEntries(errors.map((e) => [e.href.slice(1), e.text])) },
+        { errors: form.errors, values: form.values, fieldErrors: form.fieldErrors },
         400,
       );
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('correction_requests')
-        .values({
-          person_id: personId,
-          requested_by: user.id,
-          organisation_id: organisationId,
-          item_description: item,
-          what_is_wrong: wrong,
-          what_it_should_say: right || null,
-          resolved_at: null,
-          resolved_by: null,
-          resolution_note: null,
-        })
-        .execute();
-      await appendAudit(trx, {
-        actorUserId: user.id,
-        actorRole: user.role,
-        actorOrganisationId: null,
-        action: 'write',
-        personId,
-        category: null,
-        purpose: 'self',
-        decision: 'success',
-        reason: 'asked for a correction',
-      });
-    });
+    await db.transaction().execute((trx) => askForCorrection(trx, user, personId, form.value));
     return reply.redirect(withDone(`/my-record/corrections${forSuffix(user, personId)}`, 'sent'));
   });
 
@@ -320,42 +270,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     status = 200,
   ) {
     if (!user.organisationId) throw new HttpError(403, 'This account is not linked to an organisation.');
-    const rows = await db
-      .selectFrom('correction_requests as c')
-      .select([
-        'c.id',
-        'c.person_id',
-        personFullNameOf('c.person_id').$castTo<string>().as('person_name'),
-        'c.item_description',
-        'c.what_is_wrong',
-        'c.what_it_should_say',
-        'c.status',
-        'c.created_at',
-        'c.resolution_note',
-        'c.corrected_field',
-        'c.corrected_from',
-        'c.corrected_to',
-      ])
-      .where('c.organisation_id', '=', user.organisationId)
-      .orderBy('c.status')
-      .orderBy('c.created_at')
-      .limit(200)
-      .execute();
-    // The requests are the organisation's own records of the person: audit each name shown.
-    await appendAudit(
-      db,
-      ...rows.map((r) => ({
-        actorUserId: user.id,
-        actorRole: user.role,
-        actorOrganisationId: user.organisationId,
-        action: 'list',
-        personId: r.person_id,
-        category: 'demographics',
-        purpose: 'direct_care',
-        decision: 'allow' as const,
-        reason: 'a correction the person asked your organisation to make',
-      })),
-    );
+    const rows = await correctionsAskedOf(db, user);
     const fields = await correctableFields(
       db,
       user.organisationId,
@@ -404,7 +319,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const id = Number((request.params as { id: string }).id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such correction request for your organisation.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
     const outcome = body.outcome === 'corrected' || body.outcome === 'declined' ? body.outcome : null;
     try {
@@ -467,7 +382,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   app.post('/privacy/break-glass/:id', async (request, reply) => {
     const user = requireRole(request, 'privacy_officer');
     const id = Number((request.params as { id: string }).id);
-    const body = bodyOf(request);
+    const body = formBody(request);
     const outcome = body.outcome === 'appropriate' || body.outcome === 'inappropriate' ? body.outcome : null;
     const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such emergency access waiting for review.');

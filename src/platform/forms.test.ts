@@ -1,0 +1,46 @@
+// The form parser a GOV.UK page relies on: one message a field, linking to it, in the schema's
+// order; what was typed kept for the form shown again; text trimmed, an empty optional field
+// null, and a choice outside the options offered refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { choiceOf, optionalText, parseForm, requiredText } from './forms.ts';
+
+const form = z.object({
+  service: choiceOf('Choose a service', ['org-a', 'org-b']),
+  what: requiredText('Say what is wrong, in up to 10 characters', { min: 2, max: 10 }),
+  note: optionalText('A note must be 5 characters or fewer', { max: 5 }),
+});
+
+test('a good form comes back trimmed, with an empty optional field as null', () => {
+  assert.deepEqual(parseForm(form, { service: 'org-b', what: '  my phone ', note: '   ' }), {
+    ok: true,
+    value: { service: 'org-b', what: 'my phone', note: null },
+  });
+});
+
+test('a refused form gives one message a field, linking to it, and keeps what was typed', () => {
+  const body = { service: 'org-z', what: 'x', note: 'far too long a note', extra: 'kept' };
+  const parsed = parseForm(form, body);
+  assert.equal(parsed.ok, false);
+  if (parsed.ok) return;
+  assert.deepEqual(parsed.errors, [
+    { text: 'Choose a service', href: '#service' },
+    { text: 'Say what is wrong, in up to 10 characters', href: '#what' },
+    { text: 'A note must be 5 characters or fewer', href: '#note' },
+  ]);
+  assert.equal(parsed.fieldErrors.what, 'Say what is wrong, in up to 10 characters');
+  assert.equal(parsed.values, body, 'what was typed, to fill the form in again');
+});
+
+test('missing, repeated or non-text fields are refused with the field message, never a type error', () => {
+  for (const body of [{}, { service: ['org-a', 'org-b'], what: ['a', 'b'] }, { service: 7, what: { a: 1 } }]) {
+    const parsed = parseForm(form, body);
+    assert.equal(parsed.ok, false);
+    if (parsed.ok) continue;
+    assert.deepEqual(
+      parsed.errors.map((e) => e.text),
+      ['Choose a service', 'Say what is wrong, in up to 10 characters'],
+    );
+  }
+});

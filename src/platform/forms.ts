@@ -1,0 +1,76 @@
+// Form parsing for the GOV.UK pages: a posted form is checked against a Zod schema, the one schema
+// library for forms and JSON bodies alike (the OpenAPI document can be drawn from the same schema
+// with `z.toJSONSchema`). A refused form comes back as the error summary the GOV.UK Design System
+// shows (each message linking to its field) and the values as typed, so nothing the person wrote
+// is lost; the messages are written for the person filling the form in, not for developers.
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+
+/** A posted form's fields as the body parser left them (strings, or arrays for repeated names). */
+export type FormBody = Record<string, unknown>;
+
+/** The posted form, or an empty one when the request carried no form body. */
+export function formBody(request: FastifyRequest): FormBody {
+  return request.body && typeof request.body === 'object' && !Array.isArray(request.body) ? (request.body as FormBody) : {};
+}
+
+/** One line of the GOV.UK error summary: the message, and the field it links to. */
+export interface FormError {
+  text: string;
+  href: string;
+}
+
+export type ParsedForm<T> =
+  | { ok: true; value: T }
+  | {
+      ok: false;
+      /** The error summary, one line per field, in the schema's field order. */
+      errors: FormError[];
+      /** Each field's message, for the message beside the field. */
+      fieldErrors: Record<string, string>;
+      /** What was typed, to fill the form in again. */
+      values: FormBody;
+    };
+
+/**
+ * Checks a form against its schema. Only the first message for each field is shown (GOV.UK asks
+ * for one message a field); a refusal that concerns the whole form links to the form's first field.
+ */
+export function parseForm<S extends z.ZodType>(schema: S, body: FormBody): ParsedForm<z.output<S>> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const fieldErrors: Record<string, string> = {};
+  for (const issue of parsed.error.issues) {
+    const field = String(issue.path[0] ?? firstField(schema) ?? 'form');
+    fieldErrors[field] ??= issue.message;
+  }
+  const errors = Object.entries(fieldErrors).map(([field, text]) => ({ text, href: `#${field}` }));
+  return { ok: false, errors, fieldErrors, values: body };
+}
+
+function firstField(schema: z.ZodType): string | undefined {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape)[0] : undefined;
+}
+
+/** A form value as trimmed text: a missing or repeated field counts as empty, never as an error of type. */
+const trimmedText = z.preprocess((value) => (typeof value === 'string' ? value.trim() : ''), z.string());
+
+/** Required text between `min` and `max` characters, with one message for every way of getting it wrong. */
+export function requiredText(message: string, { min = 1, max }: { min?: number; max: number }) {
+  return trimmedText.pipe(z.string().min(min, message).max(max, message));
+}
+
+/** Optional text up to `max` characters; empty comes back as null. */
+export function optionalText(message: string, { max }: { max: number }) {
+  return trimmedText.pipe(
+    z
+      .string()
+      .max(max, message)
+      .transform((text) => (text === '' ? null : text)),
+  );
+}
+
+/** A choice from the options offered (radios, a select): anything else gets the one message. */
+export function choiceOf(message: string, options: readonly string[]) {
+  return trimmedText.pipe(z.string().refine((value) => options.includes(value), message));
+}
