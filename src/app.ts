@@ -18,7 +18,7 @@ import { registerInsightRoutes } from './insight/index.ts';
 import { registerPlaceRoutes } from './place/index.ts';
 import { registerFhirRoutes, registerSmartRoutes } from './fhir/index.ts';
 import { registerInteropRoutes, revokeTokensOfUser } from './interop/index.ts';
-import { registerNotifyRoutes } from './notify/index.ts';
+import { registerNotifyRoutes, sendTransactional } from './notify/index.ts';
 
 export interface AppOptions {
   config: Config;
@@ -34,6 +34,7 @@ export interface AppOptions {
  * cases directly.
  */
 export const authPorts: AuthPorts = {
+  sendAccountEmail: sendTransactional,
   revokeApiTokens: revokeTokensOfUser,
 };
 

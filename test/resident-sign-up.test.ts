@@ -12,6 +12,7 @@ import { linkIn, startSmtpServer, type TestSmtpServer } from './support/smtp.ts'
 import { testDatabaseTargets } from '../src/testing.ts';
 import { inviteResidentToSignUp } from '../src/auth/index.ts';
 import { createAccount } from '../src/auth/accounts.ts';
+import { authPorts } from '../src/app.ts';
 
 const textOf = (html: string) =>
   html
@@ -47,7 +48,7 @@ for (const target of await testDatabaseTargets()) {
     async function invite(personId: string, email: string) {
       return db()
         .transaction()
-        .execute((trx) => inviteResidentToSignUp(trx, { personId, email, invitedBy: null }, server.url));
+        .execute((trx) => inviteResidentToSignUp(trx, authPorts, { personId, email, invitedBy: null }, server.url));
     }
     async function linkFor(personId: string, email: string, nth = 1): Promise<string> {
       assert.equal((await invite(personId, email)).outcome, 'invited');

@@ -7,10 +7,11 @@ import { requireSignedIn, viewContext } from '../platform/http.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { accountHasPassword, changeOwnContactDetails, contactDetailsOf, type ContactFieldError } from './contact-details.ts';
 import { roleLabels } from './account-admin.ts';
+import type { AuthPorts } from './ports.ts';
 
 const text = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 500) : '');
 
-export function registerAccountRoutes(app: FastifyInstance): void {
+export function registerAccountRoutes(app: FastifyInstance, ports: Pick<AuthPorts, 'sendAccountEmail'>): void {
   const db = app.joinery.database.db;
 
   async function render(
@@ -56,6 +57,7 @@ export function registerAccountRoutes(app: FastifyInstance): void {
     const { config } = app.joinery;
     const result = await changeOwnContactDetails(
       db,
+      ports,
       user,
       { ...values, currentPassword: typeof body.currentPassword === 'string' ? body.currentPassword : '' },
       { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes },

@@ -5,7 +5,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { signInWithPassword, type SignedInUser } from './accounts.ts';
-import { sendTransactional } from '../notify/index.ts';
+import type { AuthPorts } from './ports.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -104,6 +104,7 @@ export interface PasswordPolicy {
  */
 export async function changeOwnContactDetails(
   db: Kysely<Database>,
+  ports: Pick<AuthPorts, 'sendAccountEmail'>,
   user: SignedInUser,
   input: ContactDetailsInput & { currentPassword?: string },
   policy: PasswordPolicy,
@@ -157,7 +158,7 @@ export async function changeOwnContactDetails(
         reason: `changed their own ${changed.join(' and ')}`,
       });
     }
-    if (emailChanges && before.email) await sendTransactional(trx, { email: before.email, ...emailChangedNotice(user.username) }, now);
+    if (emailChanges && before.email) await ports.sendAccountEmail(trx, { email: before.email, ...emailChangedNotice(user.username) }, now);
   });
   return checked;
 }

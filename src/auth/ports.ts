@@ -5,7 +5,15 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
+/** An account email: to an account (its address as it is when sent) or to an address, with its words. */
+export type AccountEmail = ({ userId: string } | { email: string }) & { subject: string; body: string };
+
 export interface AuthPorts {
+  /**
+   * Queues an account email (a password reset, a sign-up link, a changed-address notice) in the
+   * transaction given, sent whatever the account's notification preferences (notify's outbox).
+   */
+  sendAccountEmail: (tx: Kysely<Database>, email: AccountEmail, now: Date) => Promise<unknown>;
   /** Revokes every live API token of the account, in the transaction given: how many were revoked. */
   revokeApiTokens: (db: Kysely<Database>, userId: string) => Promise<number>;
 }

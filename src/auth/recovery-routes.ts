@@ -8,6 +8,7 @@ import { HttpError, SESSION_COOKIE, viewContext } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { PASSWORD_MIN_LENGTH, PasswordRefused, accountForPasswordLink, setPasswordWithLink } from './account-admin.ts';
 import { recoveryIdentifier, requestPasswordReset } from './recovery.ts';
+import type { AuthPorts } from './ports.ts';
 
 /** Requests for a link one connection may make in RECOVERY_WINDOW. */
 const RECOVERY_REQUESTS_PER_WINDOW = 10;
@@ -18,7 +19,7 @@ const MAX_QUEUED_REQUESTS = 1000;
 const tokenOf = (request: FastifyRequest) => String((request.params as { token?: string }).token ?? '');
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
-export function registerRecoveryRoutes(app: FastifyInstance): void {
+export function registerRecoveryRoutes(app: FastifyInstance, ports: Pick<AuthPorts, 'sendAccountEmail'>): void {
   const db = app.joinery.database.db;
 
   // The work a request starts after its reply, done one request at a time in the order they came
@@ -80,7 +81,7 @@ export function registerRecoveryRoutes(app: FastifyInstance): void {
         return recoverPage(request, reply, { identifier: typed, error: message }, 400);
       }
       const publicUrl = app.joinery.config.publicUrl;
-      afterReply(() => requestPasswordReset(db, identifier, publicUrl));
+      afterReply(() => requestPasswordReset(db, ports, identifier, publicUrl));
       return recoverPage(request, reply, { title: 'Check your email', sent: true });
     },
   );

@@ -9,8 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
-import { sendTransactional } from '../notify/index.ts';
 import { practitionerActiveOf } from '../network/index.ts';
+import type { AuthPorts } from './ports.ts';
 
 export const RESET_LINK_MINUTES = 60;
 /** Links one account can be sent in an hour, however often (and from however many places) they are asked for. */
@@ -29,13 +29,14 @@ export function recoveryIdentifier(typed: unknown): string {
 
 /**
  * A reset link for every account this email address or username belongs to, sent to the
- * account's own email address through the notifications outbox (sendTransactional), in one
+ * account's own email address through the notifications outbox (ports.sendAccountEmail), in one
  * transaction per account with the link and its audit entry. Returns how
  * many were sent (for tests and logs only: the person asking is never told). A newer link
  * replaces any unused one, so only the last link sent works.
  */
 export async function requestPasswordReset(
   db: Kysely<Database>,
+  ports: Pick<AuthPorts, 'sendAccountEmail'>,
   identifier: string,
   publicUrl: string,
   now: Date = new Date(),
@@ -125,7 +126,11 @@ export async function requestPasswordReset(
           used_at: null,
         })
         .execute();
-      await sendTransactional(trx, { userId: account.id, ...resetEmail(account.username, `${publicUrl}/account/reset/${token}`) }, now);
+      await ports.sendAccountEmail(
+        trx,
+        { userId: account.id, ...resetEmail(account.username, `${publicUrl}/account/reset/${token}`) },
+        now,
+      );
       await appendAudit(trx, {
         ...actor,
         action: 'request_password_reset',

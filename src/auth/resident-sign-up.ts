@@ -7,11 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
-import { sendTransactional } from '../notify/index.ts';
 import { isLivePerson, isLivePersonOf, personSummary } from '../people/index.ts';
 import { createAccount, hashPassword, type SignedInUser } from './accounts.ts';
 import { checkNewPassword, PASSWORD_LINK_HOURS, PasswordRefused } from './account-admin.ts';
 import { checkEmail } from './contact-details.ts';
+import type { AuthPorts } from './ports.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -37,6 +37,7 @@ export type SignUpInvitation = { outcome: 'invited'; expiresAt: Date } | { outco
  */
 export async function inviteResidentToSignUp(
   trx: Db,
+  ports: Pick<AuthPorts, 'sendAccountEmail'>,
   input: { personId: string; email: string; invitedBy: SignedInUser | null },
   publicUrl: string,
   now: Date = new Date(),
@@ -66,7 +67,7 @@ export async function inviteResidentToSignUp(
       used_at: null,
     })
     .execute();
-  await sendTransactional(trx, { email: email.value, ...signUpEmail(`${publicUrl}/account/create/${token}`) }, now);
+  await ports.sendAccountEmail(trx, { email: email.value, ...signUpEmail(`${publicUrl}/account/create/${token}`) }, now);
   await appendAudit(trx, {
     actorUserId: input.invitedBy?.id ?? null,
     actorRole: input.invitedBy?.role ?? null,

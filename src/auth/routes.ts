@@ -173,8 +173,8 @@ export function registerAuthRoutes(app: FastifyInstance, ports: AuthPorts, demo?
   });
 
   registerAccountAdminRoutes(app, ports);
-  registerAccountRoutes(app);
-  registerRecoveryRoutes(app);
+  registerAccountRoutes(app, ports);
+  registerRecoveryRoutes(app, ports);
   registerSignUpRoutes(app, (reply, userId) => beginSession(app, reply, { id: userId }));
 
   if (oidcSettings) registerOidcRoutes(app, oidcSettings, (reply, user) => beginSession(app, reply, user), DISABLED_ACCOUNT_MESSAGE);
