@@ -693,6 +693,12 @@ export async function* rejectedCsv(db: Kysely<Database>, jobId: number): AsyncGe
   }
 }
 
+/** The newest import jobs' ids, newest first: what the imports API lists. */
+export async function recentImportJobIds(db: Kysely<Database>, limit: number): Promise<number[]> {
+  const rows = await db.selectFrom('import_jobs').select('id').orderBy('id', 'desc').limit(limit).execute();
+  return rows.map((r) => Number(r.id));
+}
+
 export async function importJob(
   db: Kysely<Database>,
   jobId: number,

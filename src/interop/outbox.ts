@@ -269,3 +269,31 @@ export function createDispatcher(db: Kysely<Database>, options: DispatcherOption
   }
   return dispatcher;
 }
+
+/**
+ * Every webhook subscription, oldest first, with its deliveries counted by state (delivered,
+ * failed, still to go, and skipped: a FHIR Subscription's notification its subscriber could not
+ * read, or that did not match, never sent): what an administrator sees of them.
+ */
+export async function webhooksWithDeliveries(db: Kysely<Database>) {
+  const subscriptions = await db
+    .selectFrom('webhook_subscriptions')
+    .select(['id', 'url', 'topics', 'active', 'created_at', 'fhir_status'])
+    .orderBy('created_at')
+    .execute();
+  const counts = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => [
+      'subscription_id',
+      eb.fn.count<number>('id').filterWhere('delivered_at', 'is not', null).as('delivered'),
+      eb.fn.count<number>('id').filterWhere('failed_at', 'is not', null).as('failed'),
+      eb.fn
+        .count<number>('id')
+        .filterWhere((w) => w.and([w('delivered_at', 'is', null), w('failed_at', 'is', null), w('skipped_at', 'is', null)]))
+        .as('pending'),
+      eb.fn.count<number>('id').filterWhere('skipped_at', 'is not', null).as('skipped'),
+    ])
+    .groupBy('subscription_id')
+    .execute();
+  return { subscriptions, counts };
+}
