@@ -32,15 +32,12 @@ export { plansOfPersonForExport } from './person-export.ts';
 // Outcomes people feel (issue 22): scores over time, goals' latest attainment and goal attainment scaling, and the models' names, for the insight refresh.
 export { measurementRows, type MeasurementRow } from './measurements.ts';
 export { latestGoalGas, latestGoalScores, operatingModelNames, type GoalGas, type GoalScore } from './outcome-sources.ts';
-// Person-reported measures for each place goal: asked at reviews (here) and in service feedback (records).
+// Person-reported measures for each place goal: asked at reviews and beside service feedback (both pages here),
+// read by insight.
 export {
-  AGREEMENT,
   checkPlaceGoalAnswers,
   latestPlaceGoalAnswers,
   PlaceGoalAnswerRefused,
-  placeGoalAnswersFrom,
-  placeGoalAnswersOf,
-  placeGoalQuestions,
   recordPlaceGoalAnswers,
   type PlaceGoalAnswer,
 } from './place-goal-answers.ts';

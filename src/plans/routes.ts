@@ -54,6 +54,7 @@ import { translatorFor, type Language } from '../platform/i18n/index.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { noticeReviewsDue, ukToday } from './reviews-due.ts';
 import { registerTeamRoutes } from './team-routes.ts';
+import { registerFeedbackRoutes } from './feedback-routes.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -334,6 +335,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   app.addHook('onClose', async () => clearInterval(reviewNoticeTimer));
   // Integrated teams: their pages, shared worklists and duty cover (team-routes.ts).
   registerTeamRoutes(app);
+  // Feedback on a service, with the place's goals asked beside it (feedback-routes.ts).
+  registerFeedbackRoutes(app);
 
   async function frameworkOutcomes() {
     const framework = await activeFramework(db);

@@ -4,6 +4,8 @@
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { recordsMigrations, type RecordsTables } from './schema.ts';
 export { registerRecordsRoutes } from './routes.ts';
+// Who a citizen's own page is about, and feedback on services (the feedback page is the plans module's, beside the place's goals).
+export { citizenSubject, feedbackGivenBy, saveServiceFeedback } from './feedback.ts';
 export {
   addToNetwork,
   endNetworkMembership,

@@ -1,5 +1,6 @@
 // Finding a person, their household and network, and the citizen's own voice: about me,
-// conversations with their care team, communication needs, feedback on services.
+// conversations with their care team, communication needs. (Feedback on services is asked beside
+// the place's goals, so its page is the plans module's: plans/feedback-routes.ts.)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import { decideRecordAccess, informalNetworkOf, recordDisclosure, type RecordAccess } from '../consent/index.ts';
@@ -20,17 +21,9 @@ import {
 import { dateInputItems } from '../platform/date-input.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
+import { citizenSubject as citizenSubjectOf } from './feedback.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
-import { personSummary, agenciesHolding } from '../people/index.ts';
-import {
-  AGREEMENT,
-  checkPlaceGoalAnswers,
-  PlaceGoalAnswerRefused,
-  placeGoalAnswersFrom,
-  placeGoalAnswersOf,
-  placeGoalQuestions,
-  recordPlaceGoalAnswers,
-} from '../plans/index.ts';
+import { personSummary } from '../people/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import {
   answerAsPractitioner,
@@ -54,7 +47,7 @@ import {
   recordCommunicationNeeds,
   type NeedsFieldError,
 } from './communication-needs.ts';
-import { practitionersWithOrganisation, serviceById, serviceNameOf, servicesOfOrganisations } from '../network/index.ts';
+import { practitionersWithOrganisation } from '../network/index.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
@@ -239,20 +232,12 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   });
 
   // About me: in the person's own words; every version kept.
-  async function citizenSubject(
+  const citizenSubject = (
     request: FastifyRequest,
     user: SignedInUser,
     action: 'read' | 'write',
     category: 'about_me' | 'demographics' = 'about_me',
-  ): Promise<string> {
-    const requested = (request.query as Record<string, unknown> | undefined)?.for;
-    const personId = typeof requested === 'string' && requested ? requested : user.personId;
-    if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
-    const access = await decideRecordAccess(db, { actor: user, personId, categories: [category], purpose: 'self', action });
-    if (!access.allowed)
-      throw new HttpError(403, 'You can only change your own record, or that of someone you are a registered proxy for.');
-    return personId;
-  }
+  ): Promise<string> => citizenSubjectOf(db, request, user, action, category);
 
   async function renderAboutMe(
     request: FastifyRequest,
@@ -674,90 +659,5 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const personId = idParam(request);
     await openPerson(user, personId, 'write');
     return saveNeeds(request, reply, user, personId, `/people/${encodeURIComponent(personId)}/communication-needs`);
-  });
-
-  // Feedback on a service the person uses.
-  async function renderFeedback(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    personId: string,
-    extra: Record<string, unknown> = {},
-    status = 200,
-  ) {
-    const agencies = await agenciesHolding(db, personId);
-    const services = await servicesOfOrganisations(
-      db,
-      agencies.map((a) => a.organisationId),
-    );
-    const given = await db
-      .selectFrom('service_feedback as f')
-      .select([serviceNameOf('f.service_id').as('name'), 'f.rating', 'f.comment', 'f.created_at'])
-      .where('f.person_id', '=', personId)
-      .orderBy('f.created_at', 'desc')
-      .execute();
-    // The place's goals, asked beside the feedback; the person's answers so far shown back to them.
-    const questions = await placeGoalQuestions(db);
-    const statementOf = new Map(questions.map((q) => [q.code, q.statement]));
-    const said = (await placeGoalAnswersOf(db, personId)).map((a) => ({
-      statement: statementOf.get(a.code) ?? a.code,
-      value: a.answer,
-      at: a.answeredAt,
-    }));
-    const success = extra.error
-      ? null
-      : successFrom(request, {
-          sent: {
-            heading: 'Thank you: your feedback has been sent',
-            text: 'You can see it below, with any feedback you have given before.',
-          },
-        });
-    return reply.code(status).view(
-      'records-feedback.njk',
-      viewContext(request, reply, {
-        title: 'Give feedback on a service',
-        services,
-        given,
-        questions,
-        agreement: AGREEMENT,
-        said,
-        success,
-        ...extra,
-      }),
-    );
-  }
-
-  app.get('/my-record/feedback', async (request, reply) => {
-    const user = requireSignedIn(request);
-    return renderFeedback(request, reply, await citizenSubject(request, user, 'read'));
-  });
-
-  app.post('/my-record/feedback', async (request, reply) => {
-    const user = requireSignedIn(request);
-    const personId = await citizenSubject(request, user, 'write');
-    const body = bodyOf(request);
-    const serviceId = text(body.service, 64);
-    const rating = Number(body.rating);
-    const agencies = await agenciesHolding(db, personId);
-    const service = serviceId ? await serviceById(db, serviceId) : undefined;
-    if (!service || !agencies.some((a) => a.organisationId === service.organisationId))
-      return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
-    if (!Number.isInteger(rating) || rating < 1 || rating > 5)
-      return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5', errorField: 'rating', values: body }, 400);
-    let said: Array<[string, number]>;
-    try {
-      said = await checkPlaceGoalAnswers(db, placeGoalAnswersFrom(body));
-    } catch (error) {
-      if (!(error instanceof PlaceGoalAnswerRefused)) throw error;
-      return renderFeedback(request, reply, personId, { error: error.message, errorField: error.field, values: body }, 400);
-    }
-    // The feedback and what the person says about the place's goals are saved together, or neither.
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('service_feedback')
-        .values({ service_id: service.id, person_id: personId, rating, comment: text(body.comment, 2000) || null })
-        .execute();
-      await recordPlaceGoalAnswers(trx, user, { personId, answers: said, source: 'feedback', serviceId: service.id });
-    });
-    return reply.redirect(withDone('/my-record/feedback', 'sent'));
   });
 }
