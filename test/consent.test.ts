@@ -238,7 +238,7 @@ describe('consent, rights and break-glass', () => {
         last_sign_in_at: null,
       })
       .execute();
-    const { whoLooked } = await import('../src/people/record.ts');
+    const { whoLooked } = await import('../src/consent/index.ts');
     const looks = await whoLooked(db, target.id);
     const emergency = looks.find((l) => l.emergency);
     assert.ok(emergency);

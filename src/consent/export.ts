@@ -2,7 +2,7 @@
 // a FHIR R4 Bundle they can take elsewhere.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { eventHistoryOf, needHistoryOf, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
+import { eventHistoryOf, needHistoryOf, personSummary, recordsHeld } from '../people/index.ts';
 import { organisationNameOf } from '../network/index.ts';
 import { plansOfPersonForExport } from '../plans/index.ts';
 import { aboutMeVersionsOf, messagesAboutPersonForExport } from '../records/index.ts';
@@ -11,6 +11,7 @@ import { directivesOf, lawfulBasesOf } from './directives.ts';
 import { informalNetworkOf } from './informal-network.ts';
 import { caseFindingObjectionsOf } from './objections.ts';
 import { rightsRequestsOf } from './rights-requests.ts';
+import { whoLooked } from './who-looked.ts';
 import { personalBudgetsOf } from '../budgets/index.ts';
 import { categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, type Category } from './categories.ts';
 

@@ -92,6 +92,9 @@ export {
 } from './lawful-bases.ts';
 export { startBreakGlass, BREAK_GLASS_MINUTES } from './break-glass.ts';
 export { visibleToReader } from './visibility.ts';
+// A person's record as a reader may see it (the person page, the household page), and who looked at it.
+export { buildSharedRecord, type RecordSection, type SharedRecordView } from './shared-record.ts';
+export { whoLooked, type LookEntry } from './who-looked.ts';
 export { caseFindingObjectionsFor, caseFindingObjectors } from './objections.ts';
 export { registerRightsRoutes } from './rights-routes.ts';
 export { registerConsentRoutes } from './routes.ts';

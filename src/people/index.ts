@@ -39,12 +39,10 @@ export {
   personPage,
   personSummary,
   recordsHeld,
-  whoLooked,
 } from './record.ts';
-export type { CaseloadPage } from './record.ts';
+export type { CaseloadPage, NeedItem, TimelineItem } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
 export type { RelationshipKey } from './relationships.ts';
-export { buildSharedRecord } from './shared-record.ts';
 // Persons, households, needs and events by id, batched, for other modules (they only fetch).
 export {
   currentNeedRows,

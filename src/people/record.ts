@@ -285,8 +285,6 @@ export async function personPage(
   };
 }
 
-export { whoLooked, type LookEntry } from './who-looked.ts';
-
 export interface CaseloadRow {
   personId: string;
   name: string;

@@ -6,7 +6,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { categories, decideRecordAccess } from '../consent/index.ts';
 import { ageOn } from '../people/index.ts';
 import { currentNeeds } from '../people/index.ts';
-import { buildSharedRecord } from '../people/index.ts';
+import { buildSharedRecord } from '../consent/index.ts';
 import { householdDetails, householdOfPerson, relationshipsAmong } from '../people/index.ts';
 
 export interface HouseholdMemberView {

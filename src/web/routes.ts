@@ -14,11 +14,10 @@ import {
 } from '../consent/index.ts';
 import type { PersonCostRow } from '../budgets/index.ts';
 import { accessFactsBesideSession, startBreakGlass } from '../consent/index.ts';
-import { proxiesOf } from '../consent/index.ts';
-import { buildSharedRecord } from '../people/index.ts';
+import { buildSharedRecord, proxiesOf, whoLooked } from '../consent/index.ts';
 import { countAuditEvents } from '../audit/index.ts';
 import { placeSummary, populationByLocality, needsByDeprivation, RESIDENTS_HINT } from '../place/index.ts';
-import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld, whoLooked } from '../people/index.ts';
+import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld } from '../people/index.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import { personPagePanels, personPagePanelsColumn, personPagePanelsFrom } from '../records/index.ts';

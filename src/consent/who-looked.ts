@@ -5,10 +5,11 @@
 // records what it showed (a "disclose" event, written after the page is built), that is what is
 // listed; otherwise only categories the reader could see in full, never ones limited to their
 // own organisation's entries (which may have held nothing at all). The lines are written in the
-// reader's language (English or Welsh, from platform/i18n's catalogues).
+// reader's language (English or Welsh, from platform/i18n's catalogues). It reads the audit
+// trail consent's decisions write (their reasons and "disclose" events), so it lives here.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { categories, categoryPlainWords, purposeLabels, type Category, type Purpose } from '../consent/index.ts';
+import { categories, categoryPlainWords, purposeLabels, type Category, type Purpose } from './categories.ts';
 import { latestAuditEventsAbout } from '../audit/index.ts';
 import { userDisplayNameOf, userPersonIdOf } from '../auth/index.ts';
 import { organisationNameOf } from '../network/index.ts';

@@ -1,17 +1,20 @@
 // Builds the shared-record view a reader may see from everything held, applying the access
 // decision per category: items from other agencies are withheld unless the decision allows
 // them, and for sensitive categories even the fact that something is withheld is not shown.
+// The person page and the household page show it (web, records); it lives with the categories
+// and the decision it applies.
 import {
   categoryLabels,
   categoryOfEvent,
   categoryOfNeed,
   categoryOfOrganisationKind,
   silentlyWithheld,
-  visibleToReader,
   type Category,
-  type CategoryDecision,
-} from '../consent/index.ts';
-import type { AgencyHolding, NeedItem, TimelineItem } from './record.ts';
+} from './categories.ts';
+import type { CategoryDecision } from './policy.ts';
+import { visibleToReader } from './visibility.ts';
+import type { AgencyHolding } from '../linkage/index.ts';
+import type { NeedItem, TimelineItem } from '../people/index.ts';
 
 export interface RecordSection {
   category: Category;

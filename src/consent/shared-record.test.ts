@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSharedRecord } from './shared-record.ts';
-import type { Category, CategoryDecision } from '../consent/index.ts';
+import type { Category } from './categories.ts';
+import type { CategoryDecision } from './policy.ts';
 
 const d = (category: Category, scope: CategoryDecision['scope']): CategoryDecision => ({
   category,
