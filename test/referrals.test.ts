@@ -221,6 +221,8 @@ describe('closed-loop referrals', () => {
     assert.ok(mine.body.includes('Declined and handed on') && mine.body.includes(onward.name));
 
     const onwardId = after.onward_referral_id!;
+    const onwardPage = await get(onward.cookie, `/referrals/${onwardId}`);
+    assert.ok(onwardPage.body.includes(`href="/referrals/${id}"`), 'the onward referral links to the one it came from');
     for (const [action, status, shown] of [
       ['acknowledge', 'received', 'Acknowledged'],
       ['accept', 'accepted', 'Accepted'],
@@ -843,6 +845,17 @@ describe('closed-loop referrals', () => {
       `/people/${citizenId}/pathways`,
     );
     assert.equal(start.statusCode, 302);
+    const journeys = async () => (await db.selectFrom('pathway_journeys').select('id').where('person_id', '=', citizenId).execute()).length;
+    const before = await journeys();
+    const unknown = await post(
+      practitioner,
+      `/people/${citizenId}/pathways`,
+      { pathway: 'no-such-pathway' },
+      `/people/${citizenId}/pathways`,
+    );
+    assert.equal(unknown.statusCode, 400);
+    assert.ok(unknown.body.includes('Choose a pathway from the list.'));
+    assert.equal(await journeys(), before, 'an unknown pathway starts nothing');
     const page = await get(practitioner, `/people/${citizenId}/pathways`);
     assert.equal(page.statusCode, 200);
     assert.ok(page.body.includes('Hospital discharge to home') && page.body.includes('Discharge planned on the ward (waiting)'));

@@ -9,6 +9,7 @@ import { protectCells, type Sum } from '../platform/disclosure.ts';
 import type { ActionKind } from './state.ts';
 import { BANK_HOLIDAYS_ENGLAND_WALES, ukDate, workingDaysBetween } from './working-days.ts';
 import { serviceNameOf } from '../network/index.ts';
+import { RefusedInput } from '../platform/refused.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -70,7 +71,7 @@ export async function startJourney(
 ): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const pathway = await trx.selectFrom('pathways').select('id').where('id', '=', pathwayId).executeTakeFirst();
-    if (!pathway) throw new Error('no such pathway');
+    if (!pathway) throw new RefusedInput(400, 'Choose a pathway from the list.');
     const first = await trx
       .selectFrom('pathway_steps')
       .select((eb) => eb.fn.min('stage').as('stage'))

@@ -293,3 +293,18 @@ export async function referralCounts(db: Kysely<Database>, organisationId: strin
     sentOverdue: Number(row.sent_overdue),
   };
 }
+
+/** A few referrals named by id (an onward referral and the one it came from): status, service and organisation, for a link. */
+export async function referralSummaries(db: Kysely<Database>, ids: readonly string[]) {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('referrals as x')
+    .select([
+      'x.id',
+      'x.status',
+      serviceNameOf('x.service_id').as('service'),
+      organisationNameOf('x.organisation_id').$castTo<string>().as('organisation'),
+    ])
+    .where('x.id', 'in', ids)
+    .execute();
+}

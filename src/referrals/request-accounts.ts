@@ -43,6 +43,19 @@ export type AccountOffer = 'sent' | 'not_possible';
  * was made signed in, gave no email address, or already has its account (the page says the same
  * thing whichever, so the key tells nobody more).
  */
+/**
+ * Whether the person who sent a request can be offered an account to follow it: sent without
+ * signing in, with an email address to send the link to, and no account made for it yet.
+ */
+export async function canOfferRequestAccount(db: Kysely<Database>, referralId: string): Promise<boolean> {
+  const d = await db
+    .selectFrom('referral_self_details')
+    .select(['made_by', 'email', 'account_id'])
+    .where('referral_id', '=', referralId)
+    .executeTakeFirst();
+  return Boolean(d && d.made_by === 'not_signed_in' && d.email && !d.account_id);
+}
+
 export async function offerRequestAccount(
   db: Kysely<Database>,
   submissionKey: string,

@@ -17,6 +17,7 @@ import {
   RequestMessageRefused,
   writeRequesterMessage,
   writeServiceMessage,
+  canOfferRequestAccount,
 } from './request-accounts.ts';
 
 type Body = Record<string, unknown>;
@@ -202,12 +203,5 @@ export async function accountOfferFor(
   const done = (request.query as Record<string, unknown>).done;
   if (done === 'account_link') return { accountOffer: 'sent', linkHours: REQUEST_ACCOUNT_LINK_HOURS };
   if (done === 'account_link_not_possible') return { accountOffer: 'not_possible', linkHours: REQUEST_ACCOUNT_LINK_HOURS };
-  const d = await db
-    .selectFrom('referral_self_details')
-    .select(['made_by', 'email', 'account_id'])
-    .where('referral_id', '=', referralId)
-    .executeTakeFirst();
-  return d && d.made_by === 'not_signed_in' && d.email && !d.account_id
-    ? { accountOffer: 'offer', linkHours: REQUEST_ACCOUNT_LINK_HOURS }
-    : none;
+  return (await canOfferRequestAccount(db, referralId)) ? { accountOffer: 'offer', linkHours: REQUEST_ACCOUNT_LINK_HOURS } : none;
 }

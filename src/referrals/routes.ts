@@ -17,14 +17,7 @@ import { horizontalBarChart } from '../ui/index.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import { communicationNeedsOf, communicationNeedsOfMany, parsePersonQuery, searchPeople, SearchQueryError } from '../records/index.ts';
 import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
-import {
-  allServices,
-  organisationNameOf,
-  organisationPractitioners,
-  organisationSetUp,
-  serviceById,
-  serviceNameOf,
-} from '../network/index.ts';
+import { allServices, organisationPractitioners, organisationSetUp, serviceById } from '../network/index.ts';
 import { livePeopleByName, personDetails } from '../people/index.ts';
 import {
   applyReferralAction,
@@ -45,6 +38,7 @@ import {
   waitingLists,
   type ReferralFilters,
   type ReferralListRow,
+  referralSummaries,
 } from './queries.ts';
 import { eligibilityFactsOf, selfDetailsOf } from './self-details.ts';
 import { preferredContactLabels } from './self-referral.ts';
@@ -587,18 +581,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const actingParties = parties.filter((p) => p !== 'receiver' || nameVisible || typed);
     const actions = new Set<ActionKind>(actingParties.flatMap((p) => availableActions(r.status, p)));
     const linked = [r.onward_referral_id, r.onward_from_id].filter((x): x is string => Boolean(x));
-    const links = linked.length
-      ? await db
-          .selectFrom('referrals as x')
-          .select([
-            'x.id',
-            'x.status',
-            serviceNameOf('x.service_id').as('service'),
-            organisationNameOf('x.organisation_id').$castTo<string>().as('organisation'),
-          ])
-          .where('x.id', 'in', linked)
-          .execute()
-      : [];
+    const links = await referralSummaries(db, linked);
     const canAct = isReceiver && (nameVisible || typed);
     const [practitioners, services] =
       canAct && (actions.has('assign') || actions.has('decline'))
@@ -946,8 +929,6 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const personId = idParam(request, 'There is no such person record.');
     await requirePersonForReferral(user, personId, 'write');
     const pathwayId = first(bodyOf(request).pathway);
-    const known = await db.selectFrom('pathways').select('id').where('id', '=', pathwayId).executeTakeFirst();
-    if (!known) throw new HttpError(400, 'Choose a pathway from the list.');
     await startJourney(db, personId, pathwayId, user.id);
     return reply.redirect(`/people/${encodeURIComponent(personId)}/pathways`);
   });

@@ -254,6 +254,12 @@ async function sentFor(db: Db, submissionKey: string): Promise<SelfReferralSent 
 }
 
 /** The sent request a confirmation page shows, by its form's key (nothing about the person). */
+/** The account that sent a self-referral while signed in (null when it was sent without signing in). */
+export async function selfReferralSenderAccount(db: Db, referralId: string): Promise<string | null> {
+  const row = await db.selectFrom('referral_self_details').select('by_user_id').where('referral_id', '=', referralId).executeTakeFirst();
+  return row?.by_user_id ?? null;
+}
+
 export async function selfReferralByKey(db: Db, submissionKey: string): Promise<SelfReferralSent | undefined> {
   return SUBMISSION_KEY.test(submissionKey) ? sentFor(db, submissionKey) : undefined;
 }

@@ -17,6 +17,7 @@ import {
   preferredContactLabels,
   preferredContacts,
   selfReferralByKey,
+  selfReferralSenderAccount,
   selfReferralService,
   sendSelfReferral,
   SelfReferralInputError,
@@ -284,10 +285,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     if (!user) throw new HttpError(401, 'Sign in to see your request.');
     const sent = await selfReferralByKey(db, first((request.query as Query).key));
     // Only the one who sent it: the key alone is not enough for a signed-in page.
-    const mine = sent
-      ? await db.selectFrom('referral_self_details').select('by_user_id').where('referral_id', '=', sent.referralId).executeTakeFirst()
-      : undefined;
-    if (!sent || mine?.by_user_id !== user.id) throw new HttpError(404, 'There is no such request.');
+    if (!sent || (await selfReferralSenderAccount(db, sent.referralId)) !== user.id) throw new HttpError(404, 'There is no such request.');
     return reply.view(
       'referrals-self-sent.njk',
       viewContext(request, reply, {
