@@ -7,7 +7,13 @@ import { buildHttpServer } from './platform/http.ts';
 import { pendingMigrations } from './schema.ts';
 import { registerAuthRoutes, userForSession, userForSessionWith, type AuthPorts, type DemoAccountInfo } from './auth/index.ts';
 import { registerWebRoutes } from './web/index.ts';
-import { decideAccess, recordDisclosure, registerRightsRoutes, registerConsentRoutes } from './consent/index.ts';
+import {
+  confirmAccountIdentityByNhsLogin,
+  decideAccess,
+  recordDisclosure,
+  registerRightsRoutes,
+  registerConsentRoutes,
+} from './consent/index.ts';
 import { registerRecordsRoutes } from './records/index.ts';
 import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
@@ -36,6 +42,7 @@ export interface AppOptions {
 export const authPorts: AuthPorts = {
   sendAccountEmail: sendTransactional,
   revokeApiTokens: revokeTokensOfUser,
+  confirmIdentityByNhsLogin: confirmAccountIdentityByNhsLogin,
 };
 
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {

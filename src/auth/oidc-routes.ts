@@ -12,8 +12,8 @@ import { HttpError, viewContext } from '../platform/http.ts';
 import type { OidcConfig } from '../platform/config.ts';
 import { appendAudit } from '../audit/index.ts';
 import { signInWithOidc, type OidcClaims } from './oidc.ts';
-import { confirmAccountIdentityByNhsLogin } from '../consent/index.ts';
 import type { SignedInUser } from './accounts.ts';
+import type { AuthPorts } from './ports.ts';
 
 const FLOW_COOKIE = 'joinery_oidc';
 
@@ -62,6 +62,7 @@ export function registerOidcRoutes(
   settings: OidcConfig,
   beginSession: (reply: FastifyReply, user: SignedInUser) => Promise<void>,
   disabledMessage: string,
+  ports: Pick<AuthPorts, 'confirmIdentityByNhsLogin'>,
 ): void {
   const { config, database } = app.joinery;
   let configuration: Promise<oidc.Configuration> | undefined;
@@ -151,8 +152,8 @@ export function registerOidcRoutes(
       current && current.role === 'citizen' && !current.personId
         ? {
             userId: current.id,
-            confirm: (trx: Parameters<typeof confirmAccountIdentityByNhsLogin>[0], input: { userId: string; personId: string }) =>
-              confirmAccountIdentityByNhsLogin(trx, input),
+            confirm: (trx: Parameters<AuthPorts['confirmIdentityByNhsLogin']>[0], input: { userId: string; personId: string }) =>
+              ports.confirmIdentityByNhsLogin(trx, input),
           }
         : undefined;
     const result = await signInWithOidc(database.db, claims, settings.usernameClaim, unconfirmed);

@@ -2,7 +2,7 @@
 // owns these types; the composition root (src/app.ts, src/cli.ts) answers them with those modules'
 // functions and passes them in, to the routes and commands and on to the use cases that need one,
 // so auth sits below those modules and never loads them.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 
 /** An account email: to an account (its address as it is when sent) or to an address, with its words. */
@@ -16,4 +16,10 @@ export interface AuthPorts {
   sendAccountEmail: (tx: Kysely<Database>, email: AccountEmail, now: Date) => Promise<unknown>;
   /** Revokes every live API token of the account, in the transaction given: how many were revoked. */
   revokeApiTokens: (db: Kysely<Database>, userId: string) => Promise<number>;
+  /**
+   * NHS login proved to P9 that the holder of `userId` (an account made from a request for help,
+   * tied to no person) is `personId`: consent makes the account theirs and audits it, in the
+   * transaction given (consent alone creates facts that grant access). False when it cannot be.
+   */
+  confirmIdentityByNhsLogin: (trx: Transaction<Database>, input: { userId: string; personId: string }) => Promise<boolean>;
 }

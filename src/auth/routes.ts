@@ -177,5 +177,5 @@ export function registerAuthRoutes(app: FastifyInstance, ports: AuthPorts, demo?
   registerRecoveryRoutes(app, ports);
   registerSignUpRoutes(app, (reply, userId) => beginSession(app, reply, { id: userId }));
 
-  if (oidcSettings) registerOidcRoutes(app, oidcSettings, (reply, user) => beginSession(app, reply, user), DISABLED_ACCOUNT_MESSAGE);
+  if (oidcSettings) registerOidcRoutes(app, oidcSettings, (reply, user) => beginSession(app, reply, user), DISABLED_ACCOUNT_MESSAGE, ports);
 }
