@@ -172,6 +172,11 @@ export class ReviewError extends RefusedInput {
 }
 
 /** The persons a review item shows (for the access decision before it is shown). */
+/** Whether a review item is still open or has been decided (and how); undefined when there is no such item. */
+export async function reviewStatus(db: Kysely<Database>, id: number): Promise<string | undefined> {
+  return (await db.selectFrom('linkage_reviews').select('status').where('id', '=', id).executeTakeFirst())?.status;
+}
+
 export async function reviewPersons(db: Kysely<Database>, id: number): Promise<string[] | undefined> {
   const row = await sql<{ candidate_person_id: string; current_person_id: string | null }>`
     select r.candidate_person_id, l.person_id as current_person_id from linkage_reviews r

@@ -20,6 +20,7 @@ import {
   reviewItem,
   reviewPersons,
   reviewQueue,
+  reviewStatus,
   ReviewError,
   type ReviewItem,
 } from './review.ts';
@@ -205,10 +206,10 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
   app.get('/linkage/review/:id', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
     const id = numberParam(request, 'id', 'There is no such review item.');
-    const status = await db.selectFrom('linkage_reviews').select('status').where('id', '=', id).executeTakeFirst();
+    const status = await reviewStatus(db, id);
     if (!status) throw new HttpError(404, 'There is no such review item.');
     // A decided item is a record of the decision; its people have left the queue, so neither is shown.
-    if (status.status !== 'open')
+    if (status !== 'open')
       return renderDecided(
         request,
         reply,
@@ -289,9 +290,9 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
   app.get('/linkage/review/:id/merge', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
     const id = numberParam(request, 'id', 'There is no such review item.');
-    const status = await db.selectFrom('linkage_reviews').select('status').where('id', '=', id).executeTakeFirst();
+    const status = await reviewStatus(db, id);
     if (!status) throw new HttpError(404, 'There is no such review item.');
-    if (status.status !== 'open') return reply.redirect(`/linkage/review/${id}`, 303);
+    if (status !== 'open') return reply.redirect(`/linkage/review/${id}`, 303);
     return renderMergeConfirm(request, reply, user, id, { reason: '' }, null);
   });
 
