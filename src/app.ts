@@ -18,7 +18,7 @@ import { registerRecordsRoutes } from './records/index.ts';
 import { registerDirectoryRoutes } from './directory/index.ts';
 import { registerLinkageRoutes } from './linkage/index.ts';
 import { registerBudgetRoutes } from './budgets/index.ts';
-import { registerReferralRoutes } from './referrals/index.ts';
+import { registerReferralRoutes, TYPICAL_WAIT_MIN_REFERRALS, typicalWaits } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/index.ts';
 import { registerInsightRoutes } from './insight/index.ts';
 import { registerPlaceRoutes } from './place/index.ts';
@@ -57,7 +57,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerConsentRoutes(app);
   registerRightsRoutes(app);
   registerRecordsRoutes(app);
-  registerDirectoryRoutes(app);
+  // The directory shows services' typical waits, which the referrals module works out from its referrals.
+  registerDirectoryRoutes(app, { minReferrals: TYPICAL_WAIT_MIN_REFERRALS, of: (db, ids) => typicalWaits(db, ids) });
   // The review pages' access decision and its record are consent's, which sits above linkage.
   registerLinkageRoutes(app, { decideAccess, recordDisclosure });
   registerBudgetRoutes(app);

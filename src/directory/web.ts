@@ -12,7 +12,6 @@ import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import { writtenDate } from '../platform/dates.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { organisationsByIds, serviceRecords } from '../network/index.ts';
-import { typicalWaits, TYPICAL_WAIT_MIN_REFERRALS, type TypicalWait } from '../referrals/index.ts';
 import { cachedForPages, lookupPostcode, searchServices, serviceObjectsForPages, type ServiceFilters } from './queries.ts';
 import { describeDistance, DAY_CODES } from './format.ts';
 import { NEED_GROUPS, NEED_TERMS, needTermId } from './taxonomy.ts';
@@ -186,6 +185,24 @@ export function ageRange(min: number | null, max: number | null): string {
   return `Up to ${max}`;
 }
 
+/** A service's typical wait: the median working days from a referral being sent to first contact, over this many referrals. */
+export interface TypicalWait {
+  medianWorkingDays: number;
+  referrals: number;
+}
+
+/**
+ * Services' typical waits, read from the module that holds the referrals they are taken over (an
+ * aggregate only). The composition root (src/app.ts) hands it in, so this module does not reach up
+ * into referrals, which reads the directory.
+ */
+export interface TypicalWaits {
+  /** Fewer referrals than this behind a wait and it is "not known yet". */
+  minReferrals: number;
+  /** The typical waits of the given services; services with none yet are missing from the map. */
+  of(db: Kysely<Database>, serviceIds: readonly string[]): Promise<Map<string, TypicalWait>>;
+}
+
 /** "About 4 working days", from the referrals module's aggregate; null when not known yet. */
 function describeWait(wait: TypicalWait | undefined): string | null {
   if (!wait) return null;
@@ -210,7 +227,7 @@ interface OrukServiceView {
 async function serviceCards(
   db: Kysely<Database>,
   hits: Array<{ id: string; distance: number | null }>,
-  options: { staff: boolean; user?: SignedInUser; lang?: 'en' | 'cy'; waits?: boolean },
+  options: { staff: boolean; user?: SignedInUser; lang?: 'en' | 'cy'; waits?: TypicalWaits },
 ) {
   const ids = hits.map((h) => h.id);
   // A service's own page reads its facts and typical wait afresh; search results use what the
@@ -218,7 +235,7 @@ async function serviceCards(
   const [oruk, facts, waits] = await Promise.all([
     serviceObjectsForPages(db, ids),
     options.waits ? networkFacts(db, ids) : cachedForPages(db, 'facts', ids, (missing) => networkFacts(db, missing)),
-    options.waits ? typicalWaits(db, ids) : new Map<string, TypicalWait>(),
+    options.waits ? options.waits.of(db, ids) : new Map<string, TypicalWait>(),
   ]);
   const stale = staleBefore(new Date());
   return hits.flatMap((h) => {
@@ -277,6 +294,7 @@ async function searchPage(
   db: Kysely<Database>,
   base: '/services' | '/directory',
   staff: boolean,
+  minReferrals: number,
 ) {
   const query = request.query as Query;
   const { form, filters, errors, origin } = await parseSearch(db, query);
@@ -328,7 +346,7 @@ async function searchPage(
       shown: showing(page, PER_PAGE[base], total, results.length),
       origin,
       searched: Object.values(form).some(Boolean),
-      minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
+      minReferrals,
       stale,
       staleMonths: STALE_AFTER_MONTHS,
       staleSince: writtenDate(staleBefore(new Date())),
@@ -366,11 +384,11 @@ function editContext(id: string, view: EditView) {
   };
 }
 
-export function registerDirectoryPages(app: FastifyInstance): void {
+export function registerDirectoryPages(app: FastifyInstance, waits: TypicalWaits): void {
   const db = () => app.joinery.database.db;
 
   // The public directory: no sign-in, nothing personal, nothing internal.
-  app.get('/services', async (request, reply) => searchPage(request, reply, db(), '/services', false));
+  app.get('/services', async (request, reply) => searchPage(request, reply, db(), '/services', false, waits.minReferrals));
 
   app.get('/services/:id', async (request, reply) => {
     const id = serviceIdParam(request);
@@ -378,7 +396,7 @@ export function registerDirectoryPages(app: FastifyInstance): void {
       staff: false,
       user: request.user,
       lang: request.language,
-      waits: true,
+      waits,
     });
     if (!card) throw new HttpError(404, 'There is no such service in the directory.');
     return reply.view(
@@ -388,20 +406,20 @@ export function registerDirectoryPages(app: FastifyInstance): void {
         card,
         base: '/services',
         staff: false,
-        minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
+        minReferrals: waits.minReferrals,
       }),
     );
   });
 
   app.get('/directory', async (request, reply) => {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin');
-    return searchPage(request, reply, db(), '/directory', isStaff(user));
+    return searchPage(request, reply, db(), '/directory', isStaff(user), waits.minReferrals);
   });
 
   app.get('/directory/services/:id', async (request, reply) => {
     const user = requireRole(request, 'citizen', 'practitioner', 'manager', 'admin');
     const id = serviceIdParam(request);
-    const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: isStaff(user), user, lang: request.language, waits: true });
+    const [card] = await serviceCards(db(), [{ id, distance: null }], { staff: isStaff(user), user, lang: request.language, waits });
     if (!card) throw new HttpError(404, 'There is no such service in the directory.');
     const query = request.query as Query;
     return reply.view(
@@ -411,7 +429,7 @@ export function registerDirectoryPages(app: FastifyInstance): void {
         card,
         base: '/directory',
         staff: isStaff(user),
-        minReferrals: TYPICAL_WAIT_MIN_REFERRALS,
+        minReferrals: waits.minReferrals,
         saved: text(query, 'saved', 10),
       }),
     );
