@@ -18,8 +18,12 @@ import {
   searchServices,
   serviceAtLocationObjects,
   serviceIdForOruk,
+  serviceAtLocationById,
   serviceListObjects,
-  termObject,
+  taxonomiesPage,
+  taxonomyById,
+  taxonomyObject,
+  taxonomyTerms,
   type Paging,
   type ServiceFilters,
 } from './queries.ts';
@@ -166,30 +170,6 @@ function idParam(request: FastifyRequest, what: string): string {
   return id.toLowerCase();
 }
 
-async function taxonomyTerms(db: Kysely<Database>, where: { taxonomyId?: string; ids?: string[] }, paging?: Paging) {
-  let query = db.selectFrom('directory_taxonomy_terms').selectAll();
-  if (where.taxonomyId) query = query.where('taxonomy_id', '=', where.taxonomyId);
-  if (where.ids) query = query.where('id', 'in', where.ids.length ? where.ids : ['']);
-  const total = Number(
-    (
-      await query
-        .clearSelect()
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
-  let ordered = query.orderBy('sort').orderBy('name').orderBy('id');
-  if (paging) ordered = ordered.limit(paging.perPage).offset((paging.page - 1) * paging.perPage);
-  return { total, rows: (await ordered.execute()).map(termObject) };
-}
-
-function taxonomyObject(t: { id: string; name: string; description: string; uri: string | null; version: string | null }): Json {
-  const out: Json = { id: t.id, name: t.name, description: t.description };
-  if (t.uri) out.uri = t.uri;
-  if (t.version) out.version = t.version;
-  return out;
-}
-
 const STATUS_NAMES: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
@@ -281,15 +261,11 @@ export function registerOrukApi(app: FastifyInstance): void {
 
       api.get('/service_at_locations/:id', { config: rateLimit }, async (request) => {
         const id = idParam(request, 'service at location');
-        const row = await db()
-          .selectFrom('directory_service_at_locations')
-          .select(['id', 'service_id', 'location_id'])
-          .where('id', '=', id)
-          .executeTakeFirst();
+        const row = await serviceAtLocationById(db(), id);
         if (!row) notFound('service at location');
         const objects = await serviceAtLocationObjects(
           db(),
-          [{ id: row.id, serviceId: row.service_id, locationId: row.location_id, distance: null }],
+          [{ id: row.id, serviceId: row.serviceId, locationId: row.locationId, distance: null }],
           true,
         );
         return objects.get(row.id);
@@ -317,28 +293,13 @@ export function registerOrukApi(app: FastifyInstance): void {
 
       api.get('/taxonomies', { config: rateLimit }, async (request) => {
         const page = paging(request.query as Query);
-        const total = Number(
-          (
-            await db()
-              .selectFrom('directory_taxonomies')
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        );
-        const rows = await db()
-          .selectFrom('directory_taxonomies')
-          .selectAll()
-          .orderBy('name')
-          .orderBy('id')
-          .limit(page.perPage)
-          .offset((page.page - 1) * page.perPage)
-          .execute();
+        const { total, rows } = await taxonomiesPage(db(), page);
         return pageEnvelope(total, page, rows.map(taxonomyObject));
       });
 
       api.get('/taxonomies/:id', { config: rateLimit }, async (request) => {
         const id = idParam(request, 'taxonomy');
-        const row = await db().selectFrom('directory_taxonomies').selectAll().where('id', '=', id).executeTakeFirst();
+        const row = await taxonomyById(db(), id);
         if (!row) notFound('taxonomy');
         const terms = await taxonomyTerms(db(), { taxonomyId: id });
         return { ...taxonomyObject(row), taxonomy_terms: terms.rows };

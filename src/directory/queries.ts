@@ -709,3 +709,65 @@ export async function organisationIdForOruk(db: Kysely<Database>, uuid: string):
   if (indexed) return indexed.organisation_id;
   return (await organisationIds(db)).find((organisationId) => orukId('organization', organisationId) === id) ?? null;
 }
+
+/** Taxonomy terms of one taxonomy or by id, in the taxonomy's order, with their count (a page of them when paged). */
+export async function taxonomyTerms(db: Kysely<Database>, where: { taxonomyId?: string; ids?: string[] }, paging?: Paging) {
+  let query = db.selectFrom('directory_taxonomy_terms').selectAll();
+  if (where.taxonomyId) query = query.where('taxonomy_id', '=', where.taxonomyId);
+  if (where.ids) query = query.where('id', 'in', where.ids.length ? where.ids : ['']);
+  const total = Number(
+    (
+      await query
+        .clearSelect()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+  let ordered = query.orderBy('sort').orderBy('name').orderBy('id');
+  if (paging) ordered = ordered.limit(paging.perPage).offset((paging.page - 1) * paging.perPage);
+  return { total, rows: (await ordered.execute()).map(termObject) };
+}
+
+/** A taxonomy as ORUK writes it (uri and version only when known). */
+export function taxonomyObject(t: { id: string; name: string; description: string; uri: string | null; version: string | null }): Json {
+  const out: Json = { id: t.id, name: t.name, description: t.description };
+  if (t.uri) out.uri = t.uri;
+  if (t.version) out.version = t.version;
+  return out;
+}
+
+/** A page of taxonomies by name, with how many there are. */
+export async function taxonomiesPage(db: Kysely<Database>, paging: Paging) {
+  const total = Number(
+    (
+      await db
+        .selectFrom('directory_taxonomies')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+  const rows = await db
+    .selectFrom('directory_taxonomies')
+    .selectAll()
+    .orderBy('name')
+    .orderBy('id')
+    .limit(paging.perPage)
+    .offset((paging.page - 1) * paging.perPage)
+    .execute();
+  return { total, rows };
+}
+
+/** One taxonomy by id, or undefined. */
+export async function taxonomyById(db: Kysely<Database>, id: string) {
+  return db.selectFrom('directory_taxonomies').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** One service at a location by id: which service, where; undefined when there is none. */
+export async function serviceAtLocationById(db: Kysely<Database>, id: string) {
+  const row = await db
+    .selectFrom('directory_service_at_locations')
+    .select(['id', 'service_id', 'location_id'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row && { id: row.id, serviceId: row.service_id, locationId: row.location_id };
+}
