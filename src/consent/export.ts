@@ -2,7 +2,8 @@
 // a FHIR R4 Bundle they can take elsewhere.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { eventHistoryOf, needHistoryOf, personSummary, recordsHeld } from '../people/index.ts';
+import { eventHistoryOf, needHistoryOf, personSummary } from '../people/index.ts';
+import { recordsHeldOfPerson } from '../linkage/index.ts';
 import { organisationNameOf } from '../network/index.ts';
 import { plansOfPersonForExport } from '../plans/index.ts';
 import { aboutMeVersionsOf, messagesAboutPersonForExport } from '../records/index.ts';
@@ -24,7 +25,7 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
   const person = await personSummary(db, personId);
   if (!person) return undefined;
   const [records, needs, events, directives, lawfulBases, looks, corrections] = await Promise.all([
-    recordsHeld(db, personId),
+    recordsHeldOfPerson(db, personId),
     needHistoryOf(db, personId),
     eventHistoryOf(db, personId),
     directivesOf(db, personId),

@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
-import { agenciesHolding, personSummary } from '../people/index.ts';
+import { personSummary } from '../people/index.ts';
+import { agenciesHoldingPerson } from '../linkage/index.ts';
 import { categoryLabels, categoryOfOrganisationKind } from './categories.ts';
 import {
   answerRightsRequest,
@@ -104,7 +105,7 @@ export function registerRightsRoutes(app: FastifyInstance): void {
   /** What a reader may ask about: the categories, and the organisations holding them, the reader may see in full. */
   async function askable(user: SignedInUser, personId: string) {
     const [agencies, access] = await Promise.all([
-      agenciesHolding(db, personId),
+      agenciesHoldingPerson(db, personId),
       decideRecordAccess(db, { actor: user, personId, categories: restrictableCategories, purpose: 'self', action: 'read' }),
     ]);
     const canSee = (c: Category) => access.byCategory[c]?.scope === 'all';

@@ -12,7 +12,8 @@ import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, r
 import { personExport, toFhirBundle } from './export.ts';
 import { breakGlassReviewList, completedBreakGlassReviews, emergencyUses, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
-import { agenciesHolding, heldFieldLabel, heldFieldValue, personSummary } from '../people/index.ts';
+import { heldFieldLabel, heldFieldValue, personSummary } from '../people/index.ts';
+import { agenciesHoldingPerson } from '../linkage/index.ts';
 import { allOrganisations } from '../network/index.ts';
 import {
   answerCorrection,
@@ -86,7 +87,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
       personSummary(db, personId),
       directivesOf(db, personId),
       lawfulBasesOf(db, personId),
-      agenciesHolding(db, personId),
+      agenciesHoldingPerson(db, personId),
       proxiesFor(db, personId),
       decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'read' }),
     ]);
@@ -214,7 +215,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     extra: Record<string, unknown> = {},
     status = 200,
   ) {
-    const [agencies, requests] = await Promise.all([agenciesHolding(db, personId), correctionRequestsAbout(db, personId)]);
+    const [agencies, requests] = await Promise.all([agenciesHoldingPerson(db, personId), correctionRequestsAbout(db, personId)]);
     const withChanges = requests.map((r) => ({
       ...r,
       change: r.corrected_field
@@ -246,7 +247,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
   app.post('/my-record/corrections', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write');
-    const agencies = await agenciesHolding(db, personId);
+    const agencies = await agenciesHoldingPerson(db, personId);
     const form = parseForm(correctionRequestForm(agencies.map((a) => a.organisationId)), formBody(request));
     if (!form.ok)
       return renderCorrections(

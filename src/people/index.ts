@@ -29,18 +29,17 @@ export type { MoveResult } from './households.ts';
 export { peopleWithVerifiedIdentity } from './identity.ts';
 export { isValidNhsNumber, syntheticNhsNumber } from '../platform/nhs-number.ts';
 export {
-  agenciesHolding,
   currentNeeds,
   heldFieldLabel,
   heldFieldOrder,
   heldFieldRows,
   heldFieldValue,
   organisationCaseload,
-  personPage,
   personSummary,
-  recordsHeld,
 } from './record.ts';
-export type { CaseloadPage, NeedItem, TimelineItem } from './record.ts';
+export type { CaseloadPage, NeedItem, PersonSummary, TimelineItem } from './record.ts';
+// The person page's own parts (the person, current needs, latest events) as SQL text, for the page's one statement (web).
+export { currentNeedsJsonSql, personCardJsonSql, personTimelineJsonSql } from './record.ts';
 export { endRelationship, isRelationshipType, recordRelationship } from './relationships.ts';
 export type { RelationshipKey } from './relationships.ts';
 // Persons, households, needs and events by id, batched, for other modules (they only fetch).

@@ -1,17 +1,9 @@
-// Reading a person's shared record. Callers must hold an allow decision from platform/access
-// for the person first; these functions only fetch.
-import { sql, type Kysely } from 'kysely';
-import { preparedQuery, type BesideColumn } from '../platform/db.ts';
-import { costOrganisations, personCostRowsSql, summarisePersonCost, type PersonCost, type PersonCostRow } from '../budgets/index.ts';
-import {
-  agenciesHoldingPerson,
-  agenciesHoldingPersonSql,
-  peopleHeldByOrganisationCount,
-  recordsHeldOfPerson,
-  type AgencyHolding,
-} from '../linkage/index.ts';
+// Reading a person's shared record: their details, current needs and events, an organisation's
+// caseload, and an agency's record of them in plain words. Callers must hold an allow decision
+// from consent's access decision for the person first; these functions only fetch. The person
+// page itself, which puts these beside other modules' reads, is web's (web/person-page.ts).
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { organisationNameOf, organisationNameSql } from '../network/index.ts';
-import { latestAboutMeSql } from '../records/index.ts';
 import type { Database } from '../schema.ts';
 import { writtenDay } from '../platform/dates.ts';
 import { translateText, translatorFor, type Language } from '../platform/i18n/index.ts';
@@ -73,13 +65,6 @@ export async function personSummary(db: Kysely<Database>, personId: string): Pro
   };
 }
 
-export type { AgencyHolding };
-
-/** Which agencies hold records of the person: transparency for the person, context for practitioners (the person index answers). */
-export async function agenciesHolding(db: Kysely<Database>, personId: string): Promise<AgencyHolding[]> {
-  return agenciesHoldingPerson(db, personId);
-}
-
 export interface TimelineItem {
   at: Date;
   type: string;
@@ -135,155 +120,34 @@ export async function currentNeeds(db: Kysely<Database>, personId: string, visib
   return query.orderBy('n.recorded_at', 'desc').execute();
 }
 
-export interface PersonPage {
-  person: PersonSummary;
-  householdId: string | null;
-  agencies: AgencyHolding[];
-  needs: NeedItem[];
-  timeline: TimelineItem[];
-  aboutMe: { what_matters: string; how_to_support: string; created_at: Date } | undefined;
-  /** The person's spend (without the household total), when it was asked for. */
-  cost: Omit<PersonCost, 'household'> | null;
-  /** The value of the column the caller asked the statement to carry (`beside`), as the database gave it. */
-  beside: unknown;
-}
+// The person page's own parts, as SQL text for its one statement (web/person-page.ts puts them
+// beside linkage's agencies, records' "about me" and budgets' spend): the person with their
+// home, their current needs and their latest events, each as JSON, for a person parameter
+// (`personExpr`) and a timeline length (`limitExpr`). They name the organisations through
+// network's fragment, so they are built when called, not as this module loads.
 
-// Everything the shared person page shows, fetched in one round trip as a prepared statement:
-// the same rows personSummary, agenciesHolding, currentNeeds(all), personTimeline(all) and the
-// latest "about me" return, and the person's spend rows as personCost reads them (budgets).
-// $1 person, $2 timeline length, $3 whether "about me" may be read, $4 whether spend may be read,
-// $5 the agencies whose spend counts (null: every agency's).
-// Built on first use, as the fragments of other modules (linkage, network, records) may still be
-// loading when this module does.
-let personPageSql: string | undefined;
-const PERSON_PAGE_SQL = (): string =>
-  (personPageSql ??= `
-  select
+/** The person with their home and household size, as one JSON object (null when there is no such person). */
+export const personCardJsonSql = (personExpr: string): string => `
     (select json_build_object('id', p.id, 'given_name', p.given_name, 'family_name', p.family_name, 'birth_date', p.birth_date, 'sex', p.sex,
               'nhs_number', p.nhs_number, 'phone', p.phone, 'email', p.email, 'household_id', p.household_id,
               'address_line', h.address_line, 'postcode', h.postcode, 'composition', h.composition,
               'household_size', (select count(*) from persons m where m.household_id = p.household_id))
-       from persons p left join households h on h.id = p.household_id where p.id = $1) as person,
-    (select json_agg(a order by a.first_recorded) from (${agenciesHoldingPersonSql('$1')}) a) as agencies,
-    -- organisation_id is a required reference, so looking the name up per row drops none.
+       from persons p left join households h on h.id = p.household_id where p.id = ${personExpr})`;
+
+/** The person's current needs, newest first, each with its organisation's name, as a JSON array (null when none). */
+export const currentNeedsJsonSql = (personExpr: string): string => `
     (select json_agg(n order by n.recorded_at desc) from (
        select n.code, n.organisation_id, ${organisationNameSql('n.organisation_id')} as organisation, n.recorded_at, n.severity
-       from needs n where n.person_id = $1 and n.current) n) as needs,
+       -- organisation_id is a required reference, so looking the name up per row drops none.
+       from needs n where n.person_id = ${personExpr} and n.current) n)`;
+
+/** The person's latest `limitExpr` events, newest first, each with its organisation's name, as a JSON array (null when none). */
+export const personTimelineJsonSql = (personExpr: string, limitExpr: string): string => `
     (select json_agg(json_build_object('at', e.at, 'type', e.type, 'organisation_id', e.organisation_id,
               'organisation', ${organisationNameSql('e.organisation_id')}, 'value', e.value) order by e.at desc)
        -- organisation_id is a required reference, so looking the name up per event drops none.
        from (select e.at, e.type, e.organisation_id, e.value from person_events e
-             where e.person_id = $1 order by e.at desc limit $2) e) as timeline,
-    case when $3::boolean then ${latestAboutMeSql('$1')} end as about_me,
-    case when $4::boolean then (select coalesce(json_agg(c), '[]') from (${personCostRowsSql('$1', '$5')}) c) end as cost`);
-
-// The statement with another module's column beside it, by the column's name.
-const personPageWith = new Map<string, string>();
-const personPageSqlWith = (beside: BesideColumn): string => {
-  let text = personPageWith.get(beside.name);
-  if (text === undefined) {
-    text = `${PERSON_PAGE_SQL()}, ${beside.sql(6)} as beside`;
-    personPageWith.set(beside.name, text);
-  }
-  return text;
-};
-
-interface PersonPageRow {
-  person: {
-    id: string;
-    given_name: string;
-    family_name: string;
-    birth_date: string | null;
-    sex: string | null;
-    nhs_number: string | null;
-    phone: string | null;
-    email: string | null;
-    household_id: string | null;
-    address_line: string | null;
-    postcode: string | null;
-    composition: string | null;
-    household_size: number;
-  } | null;
-  agencies: Array<{ organisation_id: string; organisation: string; kind: string; records: number; first_recorded: string }> | null;
-  needs: Array<{ code: string; organisation_id: string; organisation: string; recorded_at: string; severity: number }> | null;
-  timeline: Array<{ at: string; type: string; organisation_id: string; organisation: string; value: number | null }> | null;
-  about_me: { what_matters: string; how_to_support: string; created_at: string } | null;
-  cost: PersonCostRow[] | null;
-  beside?: unknown;
-}
-
-/**
- * The person page's reads in one round trip. Like the functions it stands for, it only fetches:
- * callers must hold an allow decision first, and filter what they show by it. `beside` is another
- * module's read the caller holds the same decision for (the practitioner's panels), carried in
- * the same statement so it costs no round trip of its own.
- */
-export async function personPage(
-  db: Kysely<Database>,
-  personId: string,
-  options: { timelineLimit: number; aboutMe: boolean; cost: ((row: PersonCostRow) => boolean) | null; beside?: BesideColumn | undefined },
-): Promise<PersonPage | undefined> {
-  // Every agency's spend rows are read and the caller's rule picks those it may show: what a
-  // payment reveals depends on who paid (a probation payment is criminal justice information).
-  const values = [personId, options.timelineLimit, options.aboutMe, options.cost !== null, costOrganisations('all')];
-  const { beside } = options;
-  const rows = beside
-    ? await preparedQuery<PersonPageRow>(db, `joinery_person_page_with_${beside.name}`, personPageSqlWith(beside), [
-        ...values,
-        ...beside.values,
-      ])
-    : await preparedQuery<PersonPageRow>(db, 'joinery_person_page', PERSON_PAGE_SQL(), values);
-  const row = rows[0];
-  const p = row?.person;
-  if (!row || !p) return undefined;
-  return {
-    person: {
-      id: p.id,
-      givenName: p.given_name,
-      familyName: p.family_name,
-      birthDate: p.birth_date,
-      sex: p.sex,
-      nhsNumber: p.nhs_number,
-      phone: p.phone,
-      email: p.email,
-      addressLine: p.address_line,
-      postcode: p.postcode,
-      householdSize: Number(p.household_size ?? 1),
-      householdComposition: p.composition,
-    },
-    householdId: p.household_id,
-    agencies: (row.agencies ?? []).map((a) => ({
-      organisationId: a.organisation_id,
-      organisation: a.organisation,
-      kind: a.kind,
-      records: Number(a.records),
-      firstRecorded: new Date(a.first_recorded),
-    })),
-    needs: (row.needs ?? []).map((n) => ({
-      code: n.code,
-      organisationId: n.organisation_id,
-      organisation: n.organisation,
-      recordedAt: n.recorded_at,
-      severity: n.severity,
-    })),
-    timeline: (row.timeline ?? []).map((e) => ({
-      at: new Date(e.at),
-      type: e.type,
-      organisationId: e.organisation_id,
-      organisation: e.organisation,
-      value: e.value,
-    })),
-    aboutMe: row.about_me
-      ? {
-          what_matters: row.about_me.what_matters,
-          how_to_support: row.about_me.how_to_support,
-          created_at: new Date(row.about_me.created_at),
-        }
-      : undefined,
-    cost: row.cost && options.cost ? summarisePersonCost(row.cost.filter(options.cost)) : null,
-    beside: row.beside ?? null,
-  };
-}
+             where e.person_id = ${personExpr} order by e.at desc limit ${limitExpr}) e)`;
 
 export interface CaseloadRow {
   personId: string;
@@ -317,12 +181,14 @@ function nameWords(query: string): string[] {
 /**
  * People the organisation knows who have current needs it recorded, most recent contact first, a
  * page at a time, optionally only those whose name holds every word of `query`. The caller
- * decides access to the people on the page before showing their names.
+ * decides access to the people on the page before showing their names. `knownPeople` is how many
+ * people the organisation knows, as the person index counts them (linkage's
+ * peopleHeldByOrganisationCount), carried in the same statement.
  */
 export async function organisationCaseload(
   db: Kysely<Database>,
   organisationId: string,
-  options: { page?: number; perPage?: number; query?: string } = {},
+  options: { page?: number; perPage?: number; query?: string; knownPeople: RawBuilder<number> },
 ): Promise<CaseloadPage> {
   const perPage = Math.max(1, Math.min(100, options.perPage ?? 25));
   const words = nameWords(options.query ?? '');
@@ -336,7 +202,7 @@ export async function organisationCaseload(
   const counts = (
     await sql<{ known: number; with_needs: number; matching: number }>`
     select
-      ${peopleHeldByOrganisationCount(organisationId)}::int as known,
+      ${options.knownPeople}::int as known,
       (select count(distinct person_id) from needs where organisation_id = ${organisationId} and current)::int as with_needs,
       (select count(*) from persons p where ${nameMatches}
          and exists (select 1 from needs n where n.person_id = p.id and n.organisation_id = ${organisationId} and n.current))::int as matching`.execute(
@@ -378,29 +244,6 @@ export async function organisationCaseload(
       lastContact: r.last_contact,
     })),
   };
-}
-
-export interface HeldRecord {
-  organisationId: string;
-  organisation: string;
-  kind: string;
-  source: string;
-  sourceId: string;
-  receivedAt: Date;
-  fields: Record<string, string>;
-}
-
-/** Each agency's own record of the person, exactly as that agency holds it (the person index answers). */
-export async function recordsHeld(db: Kysely<Database>, personId: string): Promise<HeldRecord[]> {
-  return (await recordsHeldOfPerson(db, personId)).map((r) => ({
-    organisationId: r.organisationId,
-    organisation: r.organisation,
-    kind: r.kind,
-    source: r.source,
-    sourceId: r.sourceId,
-    receivedAt: r.receivedAt,
-    fields: r.fields,
-  }));
 }
 
 /** Plain labels for the fields agencies send, in the order a person reads them. */

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireSignedIn, viewContext } from '../platform/http.ts';
 import { successFrom, withDone } from '../platform/done.ts';
-import { agenciesHolding } from '../people/index.ts';
+import { agenciesHoldingPerson } from '../linkage/index.ts';
 import { serviceById, servicesOfOrganisations } from '../network/index.ts';
 import { citizenSubject, feedbackGivenBy, saveServiceFeedback } from '../records/index.ts';
 import {
@@ -34,7 +34,7 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
     extra: Record<string, unknown> = {},
     status = 200,
   ) {
-    const agencies = await agenciesHolding(db, personId);
+    const agencies = await agenciesHoldingPerson(db, personId);
     const services = await servicesOfOrganisations(
       db,
       agencies.map((a) => a.organisationId),
@@ -82,7 +82,7 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
     const body = bodyOf(request);
     const serviceId = text(body.service, 64);
     const rating = Number(body.rating);
-    const agencies = await agenciesHolding(db, personId);
+    const agencies = await agenciesHoldingPerson(db, personId);
     const service = serviceId ? await serviceById(db, serviceId) : undefined;
     if (!service || !agencies.some((a) => a.organisationId === service.organisationId))
       return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);

@@ -10,6 +10,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany } from '../consent/index.ts';
 import { organisationById, teamById } from '../network/index.ts';
 import { organisationCaseload, type CaseloadPage } from '../people/index.ts';
+import { peopleHeldByOrganisationCount } from '../linkage/index.ts';
 import { teamInbox, ukDate, type TeamInbox } from '../referrals/index.ts';
 import { plansDueForReview, REVIEW_DUE_WITHIN_DAYS, type PlansDue } from '../plans/index.ts';
 import { pageHref, pagination, showing, type Pagination } from '../platform/pagination.ts';
@@ -60,7 +61,12 @@ export async function practitionerHome(
     organisationById(db, organisationId).then((o) => (o ? { name: o.name, kind: o.kind } : undefined)),
     user.teamId ? teamInbox(db, user.teamId, now) : Promise.resolve(null),
     plansDueForReview(db, user, ukDate(now)),
-    organisationCaseload(db, organisationId, { page: query.page, perPage: CASELOAD_PER_PAGE, query: query.q }),
+    organisationCaseload(db, organisationId, {
+      page: query.page,
+      perPage: CASELOAD_PER_PAGE,
+      query: query.q,
+      knownPeople: peopleHeldByOrganisationCount(organisationId),
+    }),
     unansweredCount(db, user),
   ]);
   const team = inbox ? await teamById(db, inbox.teamId) : undefined;

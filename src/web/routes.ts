@@ -17,12 +17,13 @@ import { accessFactsBesideSession, startBreakGlass } from '../consent/index.ts';
 import { buildSharedRecord, proxiesOf, whoLooked } from '../consent/index.ts';
 import { countAuditEvents } from '../audit/index.ts';
 import { placeSummary, populationByLocality, needsByDeprivation, RESIDENTS_HINT } from '../place/index.ts';
-import { agenciesHolding, heldFieldRows, personPage, personSummary, recordsHeld } from '../people/index.ts';
+import { heldFieldRows, personSummary } from '../people/index.ts';
+import { personPage } from './person-page.ts';
 import { horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import { personPagePanels, personPagePanelsColumn, personPagePanelsFrom } from '../records/index.ts';
 import { accountCountsByRole, activeSessionCount, type SignedInUser } from '../auth/index.ts';
-import { recordCountsBySource, sourceRecordCount } from '../linkage/index.ts';
+import { agenciesHoldingPerson, recordCountsBySource, recordsHeldOfPerson, sourceRecordCount } from '../linkage/index.ts';
 import { organisationCount, organisationNameOfSource, practitionerCount, serviceCount } from '../network/index.ts';
 import { householdCount, personCount, personEventCount } from '../people/index.ts';
 import { financialYearLabel, formatPounds } from '../budgets/index.ts';
@@ -56,7 +57,7 @@ async function citizenHome(app: FastifyInstance, request: FastifyRequest, reply:
   if (!decision.allowed) throw new HttpError(403, decision.reason);
   const [person, agencies, looks, actingFor] = await Promise.all([
     personSummary(db, user.personId),
-    agenciesHolding(db, user.personId),
+    agenciesHoldingPerson(db, user.personId),
     whoLooked(db, user.personId, 5, request.language),
     proxiesOf(db, user.personId),
   ]);
@@ -188,7 +189,7 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
         const [page, looks, held, panelsRead] = await Promise.all([
           personPage(db, personId, { timelineLimit: 300, aboutMe: access.byCategory.about_me.scope === 'all', cost, beside: panels }),
           user.role === 'citizen' ? whoLooked(db, personId, 20, request.language) : Promise.resolve([]),
-          user.role === 'citizen' ? recordsHeld(db, personId) : Promise.resolve([]),
+          user.role === 'citizen' ? recordsHeldOfPerson(db, personId) : Promise.resolve([]),
           panels ? undefined : personPagePanels(db, user, personId),
         ]);
         const { communicationNeeds, inCareTeam } = panelsRead ?? personPagePanelsFrom(user, page?.beside);

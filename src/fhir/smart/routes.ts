@@ -8,6 +8,7 @@ import { HttpError, renderError, viewContext } from '../../platform/http.ts';
 import { RefusedInput } from '../../platform/refused.ts';
 import { userForApiToken } from '../../interop/index.ts';
 import { organisationCaseload, peopleByIds } from '../../people/index.ts';
+import { peopleHeldByOrganisationCount } from '../../linkage/index.ts';
 import { proxiesOf } from '../../consent/index.ts';
 import type { SignedInUser } from '../../auth/index.ts';
 import { launchableClients } from './clients.ts';
@@ -103,7 +104,11 @@ async function choicesFor(request: FastifyRequest, user: SignedInUser, q: string
     ];
   }
   if (!user.organisationId) return [];
-  const page = await organisationCaseload(db, user.organisationId, { perPage: 20, query: q });
+  const page = await organisationCaseload(db, user.organisationId, {
+    perPage: 20,
+    query: q,
+    knownPeople: peopleHeldByOrganisationCount(user.organisationId),
+  });
   return page.rows.map((r) => ({ id: r.personId, name: r.name, birthDate: r.birthDate }));
 }
 
