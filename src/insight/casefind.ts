@@ -38,6 +38,11 @@ export async function loadRules(
   return rows.map((r) => ({ ...r, definition: parseRuleDefinition(r.definition) }));
 }
 
+/** Runs case-finding once if it has never run, so a manager's first look finds its lists filled. */
+export async function ensureCaseFindingRun(db: Kysely<Database>): Promise<void> {
+  if (!(await db.selectFrom('insight_runs').select('id').limit(1).executeTakeFirst())) await runCaseFinding(db);
+}
+
 /** Runs every active rule (or those named), replacing each rule's open entries; dismissed and done entries are kept and not re-raised. */
 export async function runCaseFinding(
   db: Kysely<Database>,
