@@ -21,7 +21,6 @@ import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes, TYPICAL_WAIT_MIN_REFERRALS, typicalWaits } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/index.ts';
 import { registerInsightRoutes } from './insight/index.ts';
-import { registerPlaceRoutes } from './place/index.ts';
 import { registerFhirRoutes, registerSmartRoutes } from './fhir/index.ts';
 import { registerInteropRoutes, revokeTokensOfUser } from './interop/index.ts';
 import { registerNotifyRoutes, sendTransactional } from './notify/index.ts';
@@ -65,7 +64,6 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerReferralRoutes(app);
   registerPlansRoutes(app);
   registerInsightRoutes(app);
-  registerPlaceRoutes(app);
   registerFhirRoutes(app);
   registerInteropRoutes(app);
   registerNotifyRoutes(app);

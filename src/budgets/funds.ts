@@ -5,7 +5,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { accountBalances, ensureAccounts, postTransactions, type AccountInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, contributionAccount, fundAccount, type TargetKind } from './accounts.ts';
-import { financialYearLabel, formatPounds } from './goals.ts';
+import { formatPounds } from '../ui/index.ts';
+import { financialYearLabel } from './goals.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
 /** A change to a fund that breaks its rules (422). */

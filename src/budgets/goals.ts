@@ -49,9 +49,3 @@ export function monthsOfYear(year: number): string[] {
     return `${i < 9 ? year : year + 1}-${String(m).padStart(2, '0')}`;
   });
 }
-
-const poundsFormat = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
-
-export function formatPounds(pence: number): string {
-  return `£${poundsFormat.format(pence / 100)}`;
-}

@@ -1,9 +1,9 @@
 // The budgets module's front door: pooled funds and personal budgets as other modules need
-// them (a person's costs and budgets, money and year formats), its routes and the demo seed.
+// them (a person's costs and budgets, the financial year's name), its routes and the demo seed.
 // Other modules import only this file.
 // The module's tables first: the migration registry reads them while its other files may still load.
 export { budgetsMigrations, type BudgetsTables } from './schema.ts';
-export { financialYearLabel, formatPounds } from './goals.ts';
+export { financialYearLabel } from './goals.ts';
 export { costOrganisations, personCostRowsSql, personalBudgetsOf, summarisePersonCost } from './queries.ts';
 export type { PersonCost, PersonCostRow } from './queries.ts';
 export { seedBudgets } from './seed.ts';

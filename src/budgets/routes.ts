@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { decideAccess } from '../consent/index.ts';
-import { horizontalBarChart } from '../ui/index.ts';
+import { formatPounds, horizontalBarChart } from '../ui/index.ts';
 import { cumulativeChart } from './charts.ts';
 import {
   budgetOverview,
@@ -18,7 +18,7 @@ import {
 } from './queries.ts';
 import { decideChange, FundChangeError, pendingChanges, proposeChange, recentDecisions, type ChangeInput } from './funds.ts';
 import { runOutcomeContract } from './outcomes.ts';
-import { financialYearLabel, formatPounds, goalLabels, pathwayLabels } from './goals.ts';
+import { financialYearLabel, goalLabels, pathwayLabels } from './goals.ts';
 import { registerFundingRoutes } from './funding-routes.ts';
 import { registerBudgetHolderRoutes } from './budget-holder-routes.ts';
 

@@ -31,6 +31,7 @@ import { organisationById, practitionersByIds, serviceRecords } from '../network
 import { registerFairnessRoutes } from './fairness-routes.ts';
 import { registerTargetRoutes } from './targets-routes.ts';
 import { registerFeltRoutes } from './felt-routes.ts';
+import { registerLocalityRoutes } from './locality-routes.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -515,4 +516,6 @@ export function registerInsightRoutes(app: FastifyInstance): void {
   registerFairnessRoutes(app);
   registerTargetRoutes(app);
   registerFeltRoutes(app);
+  // The locality pages: the place view comparing localities, and each locality's own view (locality-routes.ts).
+  registerLocalityRoutes(app);
 }

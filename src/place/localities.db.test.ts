@@ -1,6 +1,6 @@
 // Locality care organisations on PGlite and PostgreSQL: who leads each locality of a small
 // hand-made place (a different kind of organisation in each), its partners, at most one lead per
-// locality, what "your locality" is for an organisation, and how a locality compares with the place.
+// locality, and what "your locality" is for an organisation.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
@@ -8,7 +8,6 @@ import { testDatabaseTargets, testOrganisation } from '../testing.ts';
 import type { Database } from '../schema.ts';
 import type { DatabaseHandle } from '../platform/db.ts';
 import { localitiesOfOrganisation, localityLeadership, seedLocalityOrganisations } from './localities.ts';
-import { compareWithPlace } from './locality-view.ts';
 
 async function fixture(db: Kysely<Database>) {
   await db.insertInto('places').values({ id: 'pl', name: 'Testford', postcode_area: 'TF', seed: 1 }).execute();
@@ -109,16 +108,3 @@ for (const target of await testDatabaseTargets()) {
     });
   });
 }
-
-test("a locality is higher or lower than the place only when its 95% interval leaves out the place's value", () => {
-  const place = { label: 'All', value: 10, lower: 9.5, upper: 10.5, count: 1000, denominator: 100000 };
-  const row = (value: number, lower: number, upper: number) => ({ label: 'L', value, lower, upper, count: 100, denominator: 10000 });
-  assert.equal(compareWithPlace(row(13, 11, 15), place), 'higher');
-  assert.equal(compareWithPlace(row(7, 5, 9), place), 'lower');
-  assert.equal(compareWithPlace(row(12, 9.9, 14), place), 'similar');
-  assert.equal(
-    compareWithPlace({ ...row(0, 0, 0), value: null, lower: null, upper: null }, place),
-    null,
-    'a suppressed locality is not compared',
-  );
-});

@@ -5,4 +5,6 @@
 // own templates are in its src/<module>/views/; platform/http.ts searches them all by name).
 export { horizontalBarChart, monthlyColumnsAgainstLine } from './charts.ts';
 export type { BarDatum, MonthDatum } from './charts.ts';
+// Money as pages show it (whole pounds).
+export { formatPounds } from './money.ts';
 export { axisTitle, escapeXml, niceTicks, shortPounds, stepDecimals, tickLabel, tickText } from './axis.ts';

@@ -19,14 +19,14 @@ import { countAuditEvents } from '../audit/index.ts';
 import { placeSummary, populationByLocality, needsByDeprivation, RESIDENTS_HINT } from '../place/index.ts';
 import { heldFieldRows, personSummary } from '../people/index.ts';
 import { personPage } from './person-page.ts';
-import { horizontalBarChart } from '../ui/index.ts';
+import { formatPounds, horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import { personPagePanels, personPagePanelsColumn, personPagePanelsFrom } from '../records/index.ts';
 import { accountCountsByRole, activeSessionCount, type SignedInUser } from '../auth/index.ts';
 import { agenciesHoldingPerson, recordCountsBySource, recordsHeldOfPerson, sourceRecordCount } from '../linkage/index.ts';
 import { organisationCount, organisationNameOfSource, practitionerCount, serviceCount } from '../network/index.ts';
 import { householdCount, personCount, personEventCount } from '../people/index.ts';
-import { financialYearLabel, formatPounds } from '../budgets/index.ts';
+import { financialYearLabel } from '../budgets/index.ts';
 
 const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -1,16 +1,17 @@
 // The locality view for a locality's leaders, and the place view comparing localities: the
-// population and its deprivation (this module's own figures), new needs by outcome and the access
+// population and its deprivation (the place module's figures), new needs by outcome and the access
 // measures (time to first contact, referrals accepted) by locality over the latest year with 95%
-// confidence intervals (the insight module's protected aggregates, read through its front door),
-// and the pooled budget allocated to each locality with what is used and forecast (the budgets
-// module's figures, through its front door). Aggregates only: every count comes already protected
-// by its owner through platform/disclosure.ts; nothing here is about a person.
+// confidence intervals (this module's protected aggregates), and the pooled budget allocated to
+// each locality with what is used and forecast (the budgets module's figures, through its front
+// door). Aggregates only: every count comes already protected by its owner through
+// platform/disclosure.ts; nothing here is about a person. It sits here, above place and budgets,
+// so the place module stays geography every module may read.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { GroupRow, MeasureDef } from '../insight/index.ts';
 import { budgetOverview, fundsList } from '../budgets/index.ts';
-import { populationByLocality, type LocalityRow } from './queries.ts';
-import { localityLeadership, type LocalityLeadership } from './localities.ts';
+import { localityLeadership, populationByLocality, type LocalityLeadership, type LocalityRow } from '../place/index.ts';
+import { ensureInsight } from './refresh.ts';
+import { inequality, measures, type GroupRow, type MeasureDef } from './queries.ts';
 
 export type Comparison = 'higher' | 'lower' | 'similar' | null;
 
@@ -50,9 +51,6 @@ export function compareWithPlace(row: GroupRow | null, place: GroupRow | null): 
 
 /** Every locality's figures side by side (the place view); one locality is picked from it for its own view. */
 export async function placeComparison(db: Kysely<Database>): Promise<PlaceComparison> {
-  // Loaded when first asked for, not with this module: insight counts residents as this module
-  // defines them (place/index.ts), so a static import here would make the two load each other.
-  const { ensureInsight, inequality, measures } = await import('../insight/index.ts');
   await ensureInsight(db);
   const [leadership, population, list, funds] = await Promise.all([
     localityLeadership(db),

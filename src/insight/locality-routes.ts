@@ -2,14 +2,14 @@
 // comparing localities on one measure at a time, and /localities/:id, a locality's own view for its
 // leaders (lead organisation and partners, population, new needs by outcome, access measures,
 // pooled budget). A manager whose organisation leads or partners a locality is pointed to it.
+// They read the place's localities, this module's measures and the budgets module's allocations
+// (locality-view.ts), so they live here rather than in the place module.
 import type { FastifyInstance } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
-import { horizontalBarChart } from '../ui/index.ts';
-import { formatPounds } from '../budgets/index.ts';
+import { formatPounds, horizontalBarChart } from '../ui/index.ts';
+import { localitiesOfOrganisation, RESIDENTS_HINT } from '../place/index.ts';
 import { placeComparison, type Comparison } from './locality-view.ts';
-import { localitiesOfOrganisation } from './localities.ts';
-import { RESIDENTS_HINT } from './residents.ts';
 
 const fmt = (v: number | null | undefined, d = 1): string =>
   v === null || v === undefined || !Number.isFinite(v)
@@ -23,7 +23,7 @@ const comparisonWords: Record<Exclude<Comparison, null>, string> = {
   similar: 'Similar to the place',
 };
 
-export function registerPlaceRoutes(app: FastifyInstance): void {
+export function registerLocalityRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
 
   async function mine(organisationId: string | undefined | null) {
