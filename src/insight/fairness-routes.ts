@@ -8,7 +8,7 @@ import { SUPPRESSION_NOTE } from '../platform/disclosure.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { caseFindingObjectionsFor, categories, decideRecordAccess } from '../consent/index.ts';
 import { ensureInsight } from './refresh.ts';
-import { runCaseFinding } from './casefind.ts';
+import { ensureCaseFindingRun } from './casefind.ts';
 import { WARN_RATIO } from './fairness.ts';
 import { caseFindingAbout, fairnessReport, ruleRegister } from './fairness-report.ts';
 
@@ -38,7 +38,7 @@ export function registerFairnessRoutes(app: FastifyInstance): void {
   app.get('/insight/fairness', async (request, reply) => {
     requireRole(request, 'manager');
     await ensureInsight(db);
-    if (!(await db.selectFrom('insight_runs').select('id').limit(1).executeTakeFirst())) await runCaseFinding(db);
+    await ensureCaseFindingRun(db);
     const report = await fairnessReport(db);
     return reply.view(
       'insight-fairness.njk',

@@ -24,7 +24,7 @@ import {
   type MonthDemand,
 } from './queries.ts';
 import { ciLineChart, estimateChart, upsetChart } from './charts.ts';
-import { runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
+import { ensureCaseFindingRun, runCaseFinding, worklistFor, worklistSummary, loadRules } from './casefind.ts';
 import type { Predicate } from './rules.ts';
 import { RESIDENTS_HINT } from '../place/index.ts';
 import { organisationById, practitionersByIds, serviceRecords } from '../network/index.ts';
@@ -491,7 +491,7 @@ export function registerInsightRoutes(app: FastifyInstance): void {
       ? ((await practitionersByIds(db, [user.practitionerId])).get(user.practitionerId)?.teamId ?? null)
       : null;
     // The rules run on a schedule (joinery insight casefind) or when a manager asks; the first visit runs them once.
-    if (!(await db.selectFrom('insight_runs').select('id').limit(1).executeTakeFirst())) await runCaseFinding(db);
+    await ensureCaseFindingRun(db);
     const entries = await worklistFor(db, { organisationId: user.organisationId, teamId });
     // Entries carry no names, but the list points at people: each is on the audit record.
     if (entries.length > 0) {
