@@ -21,7 +21,7 @@ import { registerDirectoryCommands } from './directory/index.ts';
 import { registerInsightCommands } from './insight/index.ts';
 import { registerInteropCommands } from './interop/index.ts';
 import { registerAccountCommands } from './auth/index.ts';
-import { registerSmartCommands } from './fhir/index.ts';
+import { clinicalEntries, registerSmartCommands } from './fhir/index.ts';
 
 function positiveInt(name: string, max = 10_000_000) {
   return (raw: string): number => {
@@ -301,7 +301,7 @@ export function buildProgram(): Command {
   registerReviewLabelsCommand(program, () => openMigrated(loadConfig()));
   registerDirectoryCommands(program, migrateToLatest);
   registerInsightCommands(program, () => openMigrated(loadConfig()));
-  registerInteropCommands(program, migrateToLatest);
+  registerInteropCommands(program, migrateToLatest, clinicalEntries);
   registerAccountCommands(program, authPorts, () => openMigrated(loadConfig()), oneLineErrors);
   registerSmartCommands(program, () => openMigrated(loadConfig()), oneLineErrors);
   return program;

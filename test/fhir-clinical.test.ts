@@ -16,6 +16,7 @@ import type { Bundle, Condition, DiagnosticReport, OperationOutcome, Resource } 
 import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { runImport } from '../src/interop/import.ts';
+import { clinicalEntries } from '../src/fhir/index.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { assertValid } from './support/fhir.ts';
 
@@ -374,7 +375,7 @@ for (const target of await testDatabaseTargets()) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-clinical-'));
       const file = path.join(dir, 'synthea-style.json');
       fs.writeFileSync(file, JSON.stringify(bundle));
-      const done = await runImport(db, { source: org.source_code.toLowerCase(), file });
+      const done = await runImport(db, { source: org.source_code.toLowerCase(), file, clinical: clinicalEntries });
       assert.equal(done.status, 'done');
       assert.equal(done.errors, 0);
       assert.equal(done.newPerson, 1, JSON.stringify(done));
@@ -384,7 +385,7 @@ for (const target of await testDatabaseTargets()) {
         assert.equal((await search(token, `${type}?patient=${person}`)).total, count, `${type} imported, seen by the feed's organisation`);
       }
       // Importing the file again changes nothing.
-      const again = await runImport(db, { source: org.source_code, file });
+      const again = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
       assert.equal(again.status, 'done');
       assert.equal((await search(token, `Condition?patient=${person}`)).total, 4);
     });

@@ -18,6 +18,7 @@ import type { Database } from '../src/schema.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { forgetIndexState } from '../src/linkage/index-state.ts';
 import { runImport, saveMapping, importErrors, type ColumnMapping } from '../src/interop/import.ts';
+import { clinicalEntries } from '../src/fhir/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-import-test-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -222,7 +223,7 @@ for (const target of await testDatabaseTargets()) {
           bundleFile,
           JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: patients.slice(30).map((resource) => ({ resource })) }),
         );
-        const fromBundle = await runImport(db, { source: 'test-hospital', file: bundleFile });
+        const fromBundle = await runImport(db, { source: 'test-hospital', file: bundleFile, clinical: clinicalEntries });
         assert.equal(fromBundle.stored, 10, 'the 10 not seen before');
         assert.equal(fromBundle.unchanged, 10, 'the 10 already received are unchanged');
         assert.equal((await countFor(db, 'test-hospital')).records, 50);

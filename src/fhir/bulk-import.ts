@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { importJob, isSourceCode, startUploadedImport } from '../interop/index.ts';
 import { FhirError, operationOutcome } from './outcome.ts';
+import { clinicalEntries } from './clinical-writes.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const IMPORT_ROLES = new Set(['admin', 'data_quality']);
@@ -48,6 +49,7 @@ export function registerBulkImportRoutes(fhir: FastifyInstance): void {
         body: bytes,
         fileName: ndjson ? 'fhir-import.ndjson' : 'fhir-import.json',
         createdBy: userId,
+        clinical: clinicalEntries,
       },
       (error) => request.log.warn({ err: { type: error.name } }, 'import stopped'),
     );

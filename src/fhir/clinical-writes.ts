@@ -13,11 +13,12 @@ import type { Category } from '../consent/index.ts';
 import { remainingPersonId, remainingPersonIdOf } from '../people/index.ts';
 import { currentLinkOfRecord } from '../linkage/index.ts';
 import { organisationWithSourceCode } from '../network/index.ts';
+import type { ClinicalEntries, ClinicalImport } from '../interop/index.ts';
 import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
 import { referenceId } from './params.ts';
-import { clinicalIndex, clinicalSpecs, isClinicalType } from './clinical.ts';
+import { CLINICAL_TYPES, clinicalIndex, clinicalSpecs, isClinicalType } from './clinical.ts';
 import { keepReceived } from './stored.ts';
 import { validateFhir } from './validate.ts';
 import { checkIfMatch, bumpVersion, stampCreated, type WriteResult } from './writes.ts';
@@ -164,13 +165,6 @@ export const clinicalWriters: Record<string, Writer> = Object.fromEntries(
 // ---------------------------------------------------------------------------------------------
 // Bulk import
 
-export interface ClinicalImport {
-  /** Entries kept, by type. */
-  kept: Record<string, number>;
-  /** Entries set aside: their entry number (the import's "line") and why. */
-  setAside: Array<{ line: number; reason: string; row: string }>;
-}
-
 /** Replaces references to the Bundle's own entries with the ids they were given. */
 function resolve(value: unknown, ids: Map<string, string>): unknown {
   if (Array.isArray(value)) return value.map((v) => resolve(v, ids));
@@ -261,3 +255,6 @@ export async function keepClinicalEntries(
   }
   return out;
 }
+
+/** This module's part of a Bundle import, handed to the importer (interop) by whoever starts one. */
+export const clinicalEntries: ClinicalEntries = { types: CLINICAL_TYPES, keep: keepClinicalEntries };

@@ -6,7 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import { auditEventsTable } from '../audit/index.ts';
 import { accountNamesTable, type SignedInUser } from '../auth/index.ts';
-import { fhirVersionJoinSql } from '../interop/index.ts';
+import { fhirVersionJoinSql, NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../interop/index.ts';
 import { peopleWithRecordUnder } from '../linkage/index.ts';
 import {
   goalsOfPlans,
@@ -70,9 +70,9 @@ import {
   withWholeRows,
 } from './clinical.ts';
 
-export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+// The NHS number and agencies' own record ids: the systems imports read Patients by (interop's).
+export { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX };
 export const PERSON_SYSTEM = 'urn:joinery:person';
-export const SOURCE_SYSTEM_PREFIX = 'urn:joinery:source:';
 export const ORGANISATION_CODE_SYSTEM = 'urn:joinery:organisation-code';
 const CODE_SYSTEM = 'urn:joinery:code';
 export const ORGANISATION_KIND_SYSTEM = `${CODE_SYSTEM}:organisation-kind`;

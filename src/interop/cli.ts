@@ -20,6 +20,7 @@ import {
 } from './import.ts';
 import { createApiTokenForUsername, revokeApiToken } from './tokens.ts';
 import { addWebhook, outboxTopics } from './outbox.ts';
+import type { ClinicalEntries } from './clinical-entries.ts';
 
 const BAD_INPUT_EXIT_CODE = 2;
 
@@ -55,7 +56,8 @@ function fail(command: string, error: unknown): void {
   process.exitCode = error instanceof ImportInputError ? BAD_INPUT_EXIT_CODE : 1;
 }
 
-export function registerInteropCommands(program: Command, migrate: Migrate): void {
+/** `clinicalEntries`: the fhir module's part of a Bundle import, handed in by src/cli.ts (see clinical-entries.ts). */
+export function registerInteropCommands(program: Command, migrate: Migrate, clinicalEntries: ClinicalEntries): void {
   migrateToLatest = migrate;
   program
     .command('import')
@@ -89,6 +91,7 @@ export function registerInteropCommands(program: Command, migrate: Migrate): voi
             format,
             batchSize: Number.isInteger(options.batch) && options.batch > 0 ? options.batch : DEFAULT_BATCH_SIZE,
             link: options.link,
+            clinical: clinicalEntries,
             onProgress(p) {
               if (!progress) {
                 firstLine = p.linesDone;

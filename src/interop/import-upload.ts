@@ -8,13 +8,22 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { importJob, runImport, type ImportFormat } from './import.ts';
+import type { ClinicalEntries } from './clinical-entries.ts';
 import { createUploadFolder } from './uploads.ts';
 
 export { importJob };
 
 export async function startUploadedImport(
   db: Kysely<Database>,
-  input: { source: string; format: Exclude<ImportFormat, 'csv'>; body: Buffer; fileName: string; createdBy: string },
+  input: {
+    source: string;
+    format: Exclude<ImportFormat, 'csv'>;
+    body: Buffer;
+    fileName: string;
+    createdBy: string;
+    /** The fhir module's part of a Bundle import (see clinical-entries.ts). */
+    clinical: ClinicalEntries;
+  },
   onStopped: (error: Error) => void,
 ): Promise<number> {
   const upload = await createUploadFolder();
@@ -31,6 +40,7 @@ export async function startUploadedImport(
     fileName: input.fileName,
     format: input.format,
     createdBy: input.createdBy,
+    clinical: input.clinical,
     onProgress: (p) => resolveJob(p.jobId),
   });
   // The copy goes when the import ends, however it ends (a crash: see startImportReaper).

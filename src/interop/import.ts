@@ -42,7 +42,7 @@ import {
 } from './read-input.ts';
 import { readItems } from './read-items.ts';
 import { fieldsFromPatient } from './read-input.ts';
-import { keepClinicalEntries } from '../fhir/index.ts';
+import type { ClinicalEntries } from './clinical-entries.ts';
 
 export {
   cleanFields,
@@ -143,6 +143,8 @@ export interface ImportOptions {
   batchSize?: number;
   link?: boolean;
   createdBy?: string | null;
+  /** The fhir module's part of a Bundle import, its clinical entries: a Bundle is not imported without it. */
+  clinical?: ClinicalEntries;
   onProgress?(progress: ImportProgress): void;
   /** Called after each committed batch (tests use it to stop mid-way). */
   afterBatch?(progress: ImportProgress): void | Promise<void>;
@@ -354,6 +356,9 @@ export async function runImport(db: Kysely<Database>, options: ImportOptions): P
   if (!fs.existsSync(file)) throw new ImportInputError(`there is no file ${file}`);
   const format = options.format ?? formatOf(file);
   if (format === 'csv' && !options.mapping) throw new ImportInputError('a CSV import needs a column mapping (--mapping NAME)');
+  // Never a Bundle without its clinical entries' keeper: they would be passed over and lost.
+  if (format === 'bundle' && !options.clinical)
+    throw new Error("a Bundle import needs the fhir module's clinical entries (options.clinical)");
   const scan = await scanFile(file);
   const { hash, lines } = scan;
   const fileName = options.fileName ?? path.basename(file);
@@ -465,7 +470,15 @@ async function runClaimedImport(
 
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const skipThrough = Number(job.lines_done);
-  const items = readItems({ file, format, mapping: options.mapping, source, skipThrough, mixed: scan.nonUtf8Lines > 0 });
+  const items = readItems({
+    file,
+    format,
+    mapping: options.mapping,
+    source,
+    skipThrough,
+    mixed: scan.nonUtf8Lines > 0,
+    clinicalTypes: options.clinical?.types ?? [],
+  });
   let current = job;
   options.onProgress?.(progressOf(current, resumed));
   let records: IncomingRecord[] = [];
@@ -603,8 +616,8 @@ async function runClaimedImport(
   // A Bundle's clinical entries, once its Patients are linked: kept against the people they are
   // about, under this feed's organisation; those about no linked Patient are set aside, saying why.
   let clinical: Record<string, number> | undefined;
-  if (format === 'bundle') {
-    const kept = await keepClinicalEntries(db, file, source, (entry) => {
+  if (format === 'bundle' && options.clinical) {
+    const kept = await options.clinical.keep(db, file, source, (entry) => {
       const cleaned = fieldsFromPatient(source, entry.resource, entry.fullUrl);
       return typeof cleaned === 'string' ? undefined : cleaned.sourceId;
     });

@@ -1,6 +1,7 @@
 // OpenAPI 3.1 description of Joinery's machine APIs: the FHIR R4 API (/fhir), the import,
 // mapping and webhook JSON API (/api), and a pointer to the Open Referral UK API (/oruk).
-import { resourceDefs } from '../fhir/index.ts';
+// The FHIR resources come from the fhir module's definitions, handed in (the fhir module reads
+// this one, so this one does not read it back).
 import { mappableFields } from './import.ts';
 import { outboxTopics } from './outbox.ts';
 
@@ -10,7 +11,16 @@ const outcome = { description: 'An OperationOutcome saying what is wrong', conte
 const errors = { 400: outcome, 401: outcome, 403: outcome, 404: outcome, 413: outcome, 429: outcome };
 const jsonError = { description: 'What is wrong', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 
-export function openApiDocument(server: string): Record<string, unknown> {
+/** What the document reads of a FHIR resource definition (fhir/resources.ts, ResourceDef). */
+export interface OpenApiResourceDef {
+  type: string;
+  paramTypes: Readonly<Record<string, string>>;
+  includes?: Readonly<Record<string, unknown>>;
+  interactions: readonly string[];
+  writes: { create: string; update: string };
+}
+
+export function openApiDocument(server: string, resourceDefs: Readonly<Record<string, OpenApiResourceDef>>): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/fhir/metadata': {
       get: {

@@ -12,7 +12,7 @@ import { parse } from 'csv-parse';
 import { RefusedInput } from '../platform/refused.ts';
 import { isValidNhsNumber } from '../people/index.ts';
 import { EARLIEST_BIRTH_DATE, isCalendarDate, type IncomingRecord, type SourceFields } from '../linkage/index.ts';
-import { isClinicalType, NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../fhir/index.ts';
+import { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from './fhir-systems.ts';
 
 export const mappableFields = [
   'given_name',
@@ -324,8 +324,17 @@ async function readText(file: string, mixed: boolean): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A Bundle's entries, numbered from 1 (the "line" of a bundle import is its entry number). */
-export async function* bundleItems(file: string, source: string, mixed = false): AsyncGenerator<InputItem> {
+/**
+ * A Bundle's entries, numbered from 1 (the "line" of a bundle import is its entry number), passing
+ * over the clinical entries (`clinicalTypes`, see clinical-entries.ts).
+ */
+export async function* bundleItems(
+  file: string,
+  source: string,
+  clinicalTypes: readonly string[],
+  mixed = false,
+): AsyncGenerator<InputItem> {
+  const clinical = new Set(clinicalTypes);
   let bundle: { resourceType?: string; entry?: Array<{ fullUrl?: string; resource?: unknown }> };
   try {
     bundle = JSON.parse((await readText(file, mixed)).replace(/^\uFEFF/, ''));
@@ -336,7 +345,8 @@ export async function* bundleItems(file: string, source: string, mixed = false):
   const entries = bundle.entry ?? [];
   for (let i = 0; i < entries.length; i++) {
     // Clinical entries (Condition, Encounter, ...) are kept by the fhir module once the Patients are linked.
-    if (isClinicalType((entries[i]?.resource as { resourceType?: unknown } | undefined)?.resourceType)) continue;
+    const type = (entries[i]?.resource as { resourceType?: unknown } | undefined)?.resourceType;
+    if (typeof type === 'string' && clinical.has(type)) continue;
     const cleaned = fieldsFromPatient(source, entries[i]?.resource, entries[i]?.fullUrl);
     yield typeof cleaned === 'string'
       ? { line: i + 1, error: cleaned, row: rowText(entries[i]?.resource) }

@@ -13,6 +13,8 @@ export interface ReadRequest {
   skipThrough: number;
   /** Some lines are not UTF-8: read line by line (see scanFile). */
   mixed: boolean;
+  /** A Bundle's clinical entry types, passed over (the fhir module keeps them; see clinical-entries.ts). */
+  clinicalTypes: readonly string[];
 }
 
 export type ReadMessage = { items: InputItem[] } | { done: true } | { error: string; inputError: boolean };

@@ -33,7 +33,7 @@ try {
       ? csvItems(request.file, request.mapping!, request.mixed)
       : request.format === 'ndjson'
         ? ndjsonItems(request.file, request.source, request.mixed)
-        : bundleItems(request.file, request.source, request.mixed);
+        : bundleItems(request.file, request.source, request.clinicalTypes, request.mixed);
   const firstLineOf = new Map<string, number>();
   let chunk: InputItem[] = [];
   for await (const read of items) {

@@ -25,7 +25,8 @@ import {
 } from './import.ts';
 import { createUploadFolder, startImportReaper } from './uploads.ts';
 import { addWebhook, createDispatcher, outboxTopics } from './outbox.ts';
-import { openApiDocument } from './openapi.ts';
+import { openApiDocument, type OpenApiResourceDef } from './openapi.ts';
+import type { ClinicalEntries } from './clinical-entries.ts';
 import { registerInteropAdminRoutes } from './admin-routes.ts';
 
 const IMPORT_ROLES: ReadonlyArray<SignedInUser['role']> = ['admin', 'data_quality'];
@@ -45,12 +46,22 @@ function jobLinks(id: number) {
   return { self: jobUrl(id), errors: `${jobUrl(id)}/errors`, rejected: `${jobUrl(id)}/rejected` };
 }
 
-export function registerInteropRoutes(app: FastifyInstance): void {
+/**
+ * What these routes take from the fhir module, handed in by src/app.ts (the fhir module reads this
+ * one, so this one does not read it back): a Bundle's clinical entries for imports, and the FHIR
+ * resources /openapi.json describes.
+ */
+export interface FromFhir {
+  clinical: ClinicalEntries;
+  resourceDefs: Readonly<Record<string, OpenApiResourceDef>>;
+}
+
+export function registerInteropRoutes(app: FastifyInstance, fhir: FromFhir): void {
   startWebhookDispatcher(app);
   startImportReaper(app);
   registerInteropAdminRoutes(app);
   // Links come from PUBLIC_URL, never from Host or X-Forwarded-Host (which a client chooses).
-  app.get('/openapi.json', async () => openApiDocument(app.joinery.config.publicUrl));
+  app.get('/openapi.json', async () => openApiDocument(app.joinery.config.publicUrl, fhir.resourceDefs));
 
   void app.register(
     async (api) => {
@@ -122,6 +133,7 @@ export function registerInteropRoutes(app: FastifyInstance): void {
           source: query.source,
           file,
           fileName,
+          clinical: fhir.clinical,
           mapping,
           format,
           createdBy: user.id,
