@@ -21,9 +21,15 @@ import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes, TYPICAL_WAIT_MIN_REFERRALS, typicalWaits } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/index.ts';
 import { registerInsightRoutes } from './insight/index.ts';
-import { clinicalEntries, registerFhirRoutes, registerSmartRoutes, resourceDefs } from './fhir/index.ts';
+import { registerFhirRoutes, registerSmartRoutes } from './fhir/index.ts';
 import { registerInteropRoutes, revokeTokensOfUser } from './interop/index.ts';
 import { registerNotifyRoutes, sendTransactional } from './notify/index.ts';
+// The subject-access export's sections that modules above consent hold.
+import type { ExportSections } from './consent/index.ts';
+import { plansOfPersonForExport } from './plans/index.ts';
+import { aboutMeVersionsOf, messagesAboutPersonForExport } from './records/index.ts';
+import { referralHistories, referralsAboutPerson } from './referrals/index.ts';
+import { personalBudgetsOf } from './budgets/index.ts';
 
 export interface AppOptions {
   config: Config;
@@ -44,6 +50,20 @@ export const authPorts: AuthPorts = {
   confirmIdentityByNhsLogin: confirmAccountIdentityByNhsLogin,
 };
 
+/**
+ * The person's own export (consent's personExport) lists their plans, "about me", messages,
+ * referrals and personal budgets: read by the modules that hold them, answered here so that
+ * consent imports none of them. Consent decides which of them the person may see.
+ */
+export const exportSections: ExportSections = {
+  plansOf: plansOfPersonForExport,
+  aboutMeVersionsOf,
+  messagesAbout: messagesAboutPersonForExport,
+  referralsAbout: referralsAboutPerson,
+  referralHistories,
+  personalBudgetsOf,
+};
+
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = await buildHttpServer(
     { config: options.config, database: options.database },
@@ -53,7 +73,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   );
   registerAuthRoutes(app, authPorts, options.demo);
   registerWebRoutes(app, pendingMigrations);
-  registerConsentRoutes(app);
+  registerConsentRoutes(app, exportSections);
   registerRightsRoutes(app);
   registerRecordsRoutes(app);
   // The directory shows services' typical waits, which the referrals module works out from its referrals.
@@ -65,8 +85,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerPlansRoutes(app);
   registerInsightRoutes(app);
   registerFhirRoutes(app);
-  // Imports keep a Bundle's clinical entries, and /openapi.json describes the FHIR API: both the fhir module's.
-  registerInteropRoutes(app, { clinical: clinicalEntries, resourceDefs });
+  registerInteropRoutes(app);
   registerNotifyRoutes(app);
   registerSmartRoutes(app);
   await app.ready();

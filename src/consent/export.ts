@@ -1,27 +1,107 @@
 // The person's right of access: everything held about them, from every source, as JSON and as
-// a FHIR R4 Bundle they can take elsewhere.
+// a FHIR R4 Bundle they can take elsewhere. The sections other modules hold (plans, "about me"
+// and messages, referrals, personal budgets) are read through ExportSections, which app.ts
+// answers with those modules' reads: they sit above consent, as they ask its access decision.
+// Which sections and items the reader may see is decided here.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { eventHistoryOf, needHistoryOf, personSummary } from '../people/index.ts';
 import { recordsHeldOfPerson } from '../linkage/index.ts';
 import { organisationNameOf } from '../network/index.ts';
-import { plansOfPersonForExport } from '../plans/index.ts';
-import { aboutMeVersionsOf, messagesAboutPersonForExport } from '../records/index.ts';
-import { referralHistories, referralsAboutPerson } from '../referrals/index.ts';
 import { directivesOf, lawfulBasesOf } from './directives.ts';
 import { informalNetworkOf } from './informal-network.ts';
 import { caseFindingObjectionsOf } from './objections.ts';
 import { rightsRequestsOf } from './rights-requests.ts';
 import { whoLooked } from './who-looked.ts';
-import { personalBudgetsOf } from '../budgets/index.ts';
 import { categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, type Category } from './categories.ts';
+
+/** A plan as the person's own copy shows it (the plans module's plansOfPersonForExport): these fields, and any others as given. */
+export interface ExportPlan {
+  title: string;
+  status: string;
+  strengths: string | null;
+  started: Date;
+  goals: Array<{ goal: string; status: string; set: Date }>;
+  actions: Array<{ action: string; by: string; due: string | null; status: string }>;
+}
+
+/** A message about the person (records' messagesAboutPersonForExport). */
+export interface ExportMessage {
+  from: string;
+  sent: Date;
+  message: string;
+}
+
+/** A version of "about me" (records' aboutMeVersionsOf). */
+export interface ExportAboutMe {
+  whatMatters: string;
+  howToSupport: string;
+  writtenByRole: string;
+  createdAt: Date;
+}
+
+/** A referral about the person with the kinds of the organisations it went to and came from (referrals' referralsAboutPerson). */
+export interface ExportReferral {
+  id: string;
+  service: string | null;
+  organisation: string;
+  kind: string;
+  from_organisation: string | null;
+  from_kind: string | null;
+  sent_at: Date;
+  status: string;
+  urgency: string;
+  reason: string;
+  person_words: string | null;
+  shared_categories: unknown;
+  decline_reason: string | null;
+  closed_at: Date | null;
+}
+
+/** A step in a referral's history (referrals' referralHistories). */
+export interface ExportReferralEvent {
+  referral_id: string;
+  at: Date;
+  action: string;
+  to_status: string;
+  by_label: string | null;
+}
+
+/** A personal budget with its choices and spending (budgets' personalBudgetsOf); the values are shown as given. */
+export interface ExportPersonalBudget {
+  year: unknown;
+  amountPence: number;
+  agreedOn: unknown;
+  spentPence: number;
+  remainingPence: number;
+  choices: Array<{ description: unknown; provider: unknown; monthly_pence: number; chosen_on: unknown }>;
+  spend: unknown;
+}
+
+/**
+ * The export's sections that other modules hold, each read whole for the person (app.ts passes
+ * the owning modules' functions). They only fetch: personExport decides what the reader may see.
+ */
+export interface ExportSections {
+  plansOf(db: Kysely<Database>, personId: string): Promise<ExportPlan[]>;
+  aboutMeVersionsOf(db: Kysely<Database>, personId: string): Promise<ExportAboutMe[]>;
+  messagesAbout(db: Kysely<Database>, personId: string): Promise<ExportMessage[]>;
+  referralsAbout(db: Kysely<Database>, personId: string): Promise<ExportReferral[]>;
+  referralHistories(db: Kysely<Database>, referralIds: readonly string[]): Promise<ExportReferralEvent[]>;
+  personalBudgetsOf(db: Kysely<Database>, personId: string): Promise<ExportPersonalBudget[]>;
+}
 
 /**
  * Everything held that the reader may see: `canSee` is the access decision for the person or
  * their proxy, per category (safeguarding stays out until a practitioner releases it, and a
  * proxy sees only their scope), applied to needs, events, agencies, bases and who looked.
  */
-export async function personExport(db: Kysely<Database>, personId: string, canSee: (category: Category) => boolean) {
+export async function personExport(
+  db: Kysely<Database>,
+  personId: string,
+  canSee: (category: Category) => boolean,
+  sections: ExportSections,
+) {
   const person = await personSummary(db, personId);
   if (!person) return undefined;
   const [records, needs, events, directives, lawfulBases, looks, corrections] = await Promise.all([
@@ -53,11 +133,11 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
     rightsRequestsOf(db, personId),
   ]);
   const [aboutMe, plans, referrals, messages, personalBudgets] = await Promise.all([
-    canSee('about_me') ? aboutMeOf(db, personId) : [],
-    canSee('plans') ? plansOfPersonForExport(db, personId) : [],
-    referralsOf(db, personId, canSee),
-    canSee('about_me') ? messagesAboutPersonForExport(db, personId) : [],
-    canSee('finances') ? personalBudgetsOf(db, personId) : [],
+    canSee('about_me') ? aboutMeOf(db, personId, sections) : [],
+    canSee('plans') ? sections.plansOf(db, personId) : [],
+    referralsOf(db, personId, canSee, sections),
+    canSee('about_me') ? sections.messagesAbout(db, personId) : [],
+    canSee('finances') ? sections.personalBudgetsOf(db, personId) : [],
   ]);
   return {
     exportedAt: new Date().toISOString(),
@@ -132,8 +212,8 @@ export async function personExport(db: Kysely<Database>, personId: string, canSe
 }
 
 /** "About me", every version, in the person's own words (the records module reads them). */
-async function aboutMeOf(db: Kysely<Database>, personId: string) {
-  return (await aboutMeVersionsOf(db, personId)).map((r) => ({
+async function aboutMeOf(db: Kysely<Database>, personId: string, sections: ExportSections) {
+  return (await sections.aboutMeVersionsOf(db, personId)).map((r) => ({
     whatMatters: r.whatMatters,
     howToSupport: r.howToSupport,
     writtenBy: r.writtenByRole === 'citizen' ? 'you or someone acting for you' : r.writtenByRole,
@@ -142,13 +222,13 @@ async function aboutMeOf(db: Kysely<Database>, personId: string) {
 }
 
 /** Referrals about the person, each shown only when both the sending and receiving services' categories may be seen (probation says criminal justice). */
-async function referralsOf(db: Kysely<Database>, personId: string, canSee: (category: Category) => boolean) {
-  const rows = await referralsAboutPerson(db, personId);
+async function referralsOf(db: Kysely<Database>, personId: string, canSee: (category: Category) => boolean, sections: ExportSections) {
+  const rows = await sections.referralsAbout(db, personId);
   // A request the person made themselves has no sending organisation to hide.
   const visible = rows.filter(
     (r) => canSee(categoryOfOrganisationKind(r.kind)) && (r.from_kind === null || canSee(categoryOfOrganisationKind(r.from_kind))),
   );
-  const history = await referralHistories(
+  const history = await sections.referralHistories(
     db,
     visible.map((r) => r.id),
   );

@@ -98,6 +98,8 @@ export { whoLooked, type LookEntry } from './who-looked.ts';
 export { caseFindingObjectionsFor, caseFindingObjectors } from './objections.ts';
 export { registerRightsRoutes } from './rights-routes.ts';
 export { registerConsentRoutes } from './routes.ts';
+// The person's export's sections held by modules above consent, which app.ts hands to its pages.
+export type { ExportSections } from './export.ts';
 export { informalNetworkOf, type InformalMember } from './informal-network.ts';
 // Confirming who holds an account made from a request for help: the fact that ties it to the person.
 export {

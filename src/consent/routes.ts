@@ -9,7 +9,7 @@ import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { categoryLabels } from './categories.ts';
 import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, recordDirective, withdrawDirective } from './directives.ts';
-import { personExport, toFhirBundle } from './export.ts';
+import { personExport, toFhirBundle, type ExportSections } from './export.ts';
 import { breakGlassReviewList, completedBreakGlassReviews, emergencyUses, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
 import { heldFieldLabel, heldFieldValue, personSummary } from '../people/index.ts';
@@ -72,7 +72,8 @@ async function subjectOf(
 
 const forSuffix = (user: SignedInUser, personId: string) => (personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`);
 
-export function registerConsentRoutes(app: FastifyInstance): void {
+/** `exportSections`: the person's export's sections held by modules above consent (app.ts's exportSections). */
+export function registerConsentRoutes(app: FastifyInstance, exportSections: ExportSections): void {
   const db = app.joinery.database.db;
 
   async function renderSharing(
@@ -187,7 +188,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'export');
     const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
-    const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all');
+    const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all', exportSections);
     if (!data) throw new HttpError(404, 'There is no such person record.');
     return reply
       .header('content-disposition', 'attachment; filename="my-record.json"')
@@ -199,7 +200,7 @@ export function registerConsentRoutes(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'export');
     const access = await decideRecordAccess(db, { actor: user, personId, categories, purpose: 'self', action: 'export' });
-    const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all');
+    const data = await personExport(db, personId, (category) => access.byCategory[category].scope === 'all', exportSections);
     if (!data) throw new HttpError(404, 'There is no such person record.');
     return reply
       .header('content-disposition', 'attachment; filename="my-record.fhir.json"')
