@@ -21,7 +21,7 @@ import { registerBudgetRoutes } from './budgets/index.ts';
 import { registerReferralRoutes, TYPICAL_WAIT_MIN_REFERRALS, typicalWaits } from './referrals/index.ts';
 import { registerPlansRoutes } from './plans/index.ts';
 import { registerInsightRoutes } from './insight/index.ts';
-import { registerFhirRoutes, registerSmartRoutes } from './fhir/index.ts';
+import { clinicalEntries, registerFhirRoutes, registerSmartRoutes, resourceDefs } from './fhir/index.ts';
 import { registerInteropRoutes, revokeTokensOfUser } from './interop/index.ts';
 import { registerNotifyRoutes, sendTransactional } from './notify/index.ts';
 // The subject-access export's sections that modules above consent hold.
@@ -85,7 +85,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerPlansRoutes(app);
   registerInsightRoutes(app);
   registerFhirRoutes(app);
-  registerInteropRoutes(app);
+  // Imports keep a Bundle's clinical entries, and /openapi.json describes the FHIR API: both the fhir module's.
+  registerInteropRoutes(app, { clinical: clinicalEntries, resourceDefs });
   registerNotifyRoutes(app);
   registerSmartRoutes(app);
   await app.ready();
