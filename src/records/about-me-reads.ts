@@ -32,3 +32,15 @@ export async function aboutMeVersionsOf(db: Kysely<Database>, personId: string):
     createdAt: r.created_at,
   }));
 }
+
+/** The latest versions of the person's "about me" as stored, newest first: the about-me page shows the current one and its history. */
+export async function aboutMeHistory(db: Kysely<Database>, personId: string, limit: number) {
+  return db
+    .selectFrom('about_me_versions')
+    .selectAll()
+    .where('person_id', '=', personId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}

@@ -3,10 +3,20 @@
 // the about-me page or a resident's self-assessment ("What matters to you"), so every assessment
 // that asks the same thing can prefill it (plans/prefill.ts) and nobody asks again.
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { z } from 'zod';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { decideRecordAccess } from '../consent/index.ts';
+
+/** Text from the about-me form, trimmed and kept to the 4,000 characters a version holds. */
+const aboutMeText = z.preprocess((value) => (typeof value === 'string' ? value.trim().slice(0, 4000) : ''), z.string());
+
+/** The about-me form: what matters (needed, at least two characters) and how to support (may be left empty). */
+export const aboutMeForm = z.object({
+  what_matters: aboutMeText.pipe(z.string().min(2, 'Write what matters to you')),
+  how_to_support: aboutMeText,
+});
 
 /**
  * Adds a version of "about me" in the caller's transaction; returns false (writing nothing) when

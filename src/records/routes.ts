@@ -4,7 +4,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import { decideRecordAccess, informalNetworkOf, recordDisclosure, type RecordAccess } from '../consent/index.ts';
-import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { parsePersonQuery, SearchQueryError } from './search-query.ts';
 import { searchPeoplePage } from './search.ts';
@@ -22,6 +21,9 @@ import { dateInputItems } from '../platform/date-input.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { citizenSubject as citizenSubjectOf } from './feedback.ts';
+import { aboutMeForm, saveAboutMe } from './about-me.ts';
+import { aboutMeHistory } from './about-me-reads.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary } from '../people/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
@@ -246,14 +248,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     extra: Record<string, unknown> = {},
     status = 200,
   ) {
-    const versions = await db
-      .selectFrom('about_me_versions')
-      .selectAll()
-      .where('person_id', '=', personId)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(20)
-      .execute();
+    const versions = await aboutMeHistory(db, personId, 20);
     return reply
       .code(status)
       .view(
@@ -270,33 +265,13 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   app.post('/my-record/about-me', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await citizenSubject(request, user, 'write');
-    const body = bodyOf(request);
-    const whatMatters = text(body.what_matters, 4000);
-    const howToSupport = text(body.how_to_support, 4000);
-    if (whatMatters.length < 2) return renderAboutMe(request, reply, personId, { error: 'Write what matters to you', values: body }, 400);
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('about_me_versions')
-        .values({
-          person_id: personId,
-          what_matters: whatMatters,
-          how_to_support: howToSupport,
-          written_by: user.id,
-          written_by_role: user.role,
-        })
-        .execute();
-      await appendAudit(trx, {
-        actorUserId: user.id,
-        actorRole: user.role,
-        actorOrganisationId: null,
-        action: 'write',
-        personId,
-        category: 'about_me',
-        purpose: 'self',
-        decision: 'success',
-        reason: 'updated "about me"',
-      });
-    });
+    const form = parseForm(aboutMeForm, formBody(request));
+    if (!form.ok) return renderAboutMe(request, reply, personId, { error: form.errors[0]!.text, values: form.values }, 400);
+    const { what_matters: whatMatters, how_to_support: howToSupport } = form.value;
+    const saved = await db
+      .transaction()
+      .execute((trx) => saveAboutMe(trx, user, personId, { whatMatters, howToSupport, reason: 'updated "about me"' }));
+    if (!saved) throw new HttpError(403, 'You can only change your own record, or that of someone you are a registered proxy for.');
     return reply.redirect(`/people/${encodeURIComponent(personId)}`);
   });
 
