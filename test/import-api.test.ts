@@ -66,6 +66,14 @@ describe('import API', () => {
       [32, 33],
     );
     assert.match(errors.errors[1]!.message, /future/);
+    const listed = (await (await call('/api/imports', admin)).json()) as {
+      jobs: Array<{ fileName: string; stored: number; links: { self: string } }>;
+    };
+    assert.deepEqual(
+      listed.jobs.map((j) => [j.links.self, j.fileName, j.stored])[0],
+      [job.links.self, 'pupils.csv', 30],
+      'the newest job is listed first, with its link',
+    );
   });
 
   test('only integration roles may import; no token, no entry; bad input is a clear 400', async () => {
@@ -95,6 +103,12 @@ describe('import API', () => {
     assert.ok(
       list.webhooks.some((w) => w.id === body.id && w.secret === undefined),
       'listed without its secret',
+    );
+    const listed = list.webhooks.find((w) => w.id === body.id) as unknown as { deliveries: Record<string, number> };
+    assert.deepEqual(
+      Object.keys(listed.deliveries).sort(),
+      ['delivered', 'failed', 'pending', 'skipped'],
+      'each with its deliveries counted by state',
     );
     const refused = await call('/api/webhooks', admin, {
       method: 'POST',

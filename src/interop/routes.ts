@@ -15,6 +15,7 @@ import { Refusal } from '../platform/refused.ts';
 import {
   importErrors,
   importJob,
+  recentImportJobIds,
   isSourceCode,
   loadMapping,
   rejectedCsv,
@@ -24,7 +25,7 @@ import {
   type ImportFormat,
 } from './import.ts';
 import { createUploadFolder, startImportReaper } from './uploads.ts';
-import { addWebhook, createDispatcher, outboxTopics } from './outbox.ts';
+import { addWebhook, createDispatcher, outboxTopics, webhooksWithDeliveries } from './outbox.ts';
 import { openApiDocument, type OpenApiResourceDef } from './openapi.ts';
 import type { ClinicalEntries } from './clinical-entries.ts';
 import { registerInteropAdminRoutes } from './admin-routes.ts';
@@ -151,15 +152,9 @@ export function registerInteropRoutes(app: FastifyInstance, fhir: FromFhir): voi
 
       api.get('/imports', async (request) => {
         requireTokenRole(request, IMPORT_ROLES);
-        const rows = await request.server.joinery.database.db
-          .selectFrom('import_jobs')
-          .select('id')
-          .orderBy('id', 'desc')
-          .limit(50)
-          .execute();
+        const rows = await recentImportJobIds(request.server.joinery.database.db, 50);
         const jobs = [];
-        for (const row of rows)
-          jobs.push({ ...(await importJob(request.server.joinery.database.db, Number(row.id))), links: { self: jobUrl(Number(row.id)) } });
+        for (const row of rows) jobs.push({ ...(await importJob(request.server.joinery.database.db, row)), links: { self: jobUrl(row) } });
         return { jobs };
       });
 
@@ -225,27 +220,7 @@ export function registerInteropRoutes(app: FastifyInstance, fhir: FromFhir): voi
 
       api.get('/webhooks', async (request) => {
         requireTokenRole(request, ['admin']);
-        const db = request.server.joinery.database.db;
-        const subscriptions = await db
-          .selectFrom('webhook_subscriptions')
-          .select(['id', 'url', 'topics', 'active', 'created_at', 'fhir_status'])
-          .orderBy('created_at')
-          .execute();
-        const counts = await db
-          .selectFrom('webhook_deliveries')
-          .select((eb) => [
-            'subscription_id',
-            eb.fn.count<number>('id').filterWhere('delivered_at', 'is not', null).as('delivered'),
-            eb.fn.count<number>('id').filterWhere('failed_at', 'is not', null).as('failed'),
-            eb.fn
-              .count<number>('id')
-              .filterWhere((w) => w.and([w('delivered_at', 'is', null), w('failed_at', 'is', null), w('skipped_at', 'is', null)]))
-              .as('pending'),
-            // A FHIR Subscription's notification its subscriber could not read, or that did not match: never sent.
-            eb.fn.count<number>('id').filterWhere('skipped_at', 'is not', null).as('skipped'),
-          ])
-          .groupBy('subscription_id')
-          .execute();
+        const { subscriptions, counts } = await webhooksWithDeliveries(request.server.joinery.database.db);
         return {
           webhooks: subscriptions.map((s) => ({
             ...s,

@@ -1,6 +1,6 @@
 // Role home pages and the person page: thin handlers over module queries.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import {
@@ -19,13 +19,12 @@ import { countAuditEvents } from '../audit/index.ts';
 import { placeSummary, populationByLocality, needsByDeprivation, RESIDENTS_HINT } from '../place/index.ts';
 import { heldFieldRows, personSummary } from '../people/index.ts';
 import { personPage } from './person-page.ts';
+import { placeTotals, recordsBySource } from './admin-home.ts';
 import { formatPounds, horizontalBarChart } from '../ui/index.ts';
 import { caseloadQuery, practitionerHome } from './practitioner-home.ts';
 import { personPagePanels, personPagePanelsColumn, personPagePanelsFrom } from '../records/index.ts';
-import { accountCountsByRole, activeSessionCount, type SignedInUser } from '../auth/index.ts';
-import { agenciesHoldingPerson, recordCountsBySource, recordsHeldOfPerson, sourceRecordCount } from '../linkage/index.ts';
-import { organisationCount, organisationNameOfSource, practitionerCount, serviceCount } from '../network/index.ts';
-import { householdCount, personCount, personEventCount } from '../people/index.ts';
+import { accountCountsByRole, type SignedInUser } from '../auth/index.ts';
+import { agenciesHoldingPerson, recordsHeldOfPerson } from '../linkage/index.ts';
 import { financialYearLabel } from '../budgets/index.ts';
 
 const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -96,19 +95,7 @@ type PendingMigrations = (db: Kysely<Database>) => Promise<string[]>;
 async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, pendingMigrations: PendingMigrations) {
   const { database } = app.joinery;
   const db = database.db;
-  const counts = (
-    await sql<Record<string, number>>`
-    select ${personCount} as people, ${householdCount} as households,
-           ${sourceRecordCount} as "sourceRecords", ${personEventCount} as events,
-           ${organisationCount} as organisations, ${practitionerCount} as practitioners,
-           ${serviceCount} as services, ${activeSessionCount} as "activeSessions"`.execute(db)
-  ).rows[0];
-  const usersByRole = await accountCountsByRole(db);
-  const sources = (
-    await sql<{ source: string; organisation: string; records: number }>`
-    select r.source, ${organisationNameOfSource('r.source')} as organisation, r.records
-    from ${recordCountsBySource} r order by r.source`.execute(db)
-  ).rows;
+  const [counts, usersByRole, sources] = await Promise.all([placeTotals(db), accountCountsByRole(db), recordsBySource(db)]);
   const [auditEvents, pending] = await Promise.all([countAuditEvents(db), pendingMigrations(db)]);
   return reply.view(
     'home-admin.njk',
