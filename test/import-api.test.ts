@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { resourceDefs } from '../src/fhir/resources.ts';
+import { outboxTopics, webhookRequest } from '../src/interop/outbox.ts';
+import { openApiSchemaOf } from '../src/platform/forms.ts';
 
 let server: TestServer;
 let admin: string;
@@ -117,12 +119,37 @@ describe('import API', () => {
     });
     assert.equal(refused.status, 400);
     assert.equal((await call('/api/webhooks', practitioner)).status, 403);
+    // Bad bodies are refused with the field and what to send, and subscribe nothing (a lone topic
+    // sent as a string used to subscribe the URL to every topic).
+    const subscriptions = async () => (await server.database.db.selectFrom('webhook_subscriptions').select('id').execute()).length;
+    const before = await subscriptions();
+    for (const [body, says] of [
+      [{ url: 'http://127.0.0.1:9/hook', topics: 'referral.status' }, /^topics: send the topics as a list/],
+      [{ url: 'http://127.0.0.1:9/hook', topics: ['referral.status', 'nope'] }, /^topics\.1: "nope" is not a topic; use referral\.status/],
+      [{ url: 'http://127.0.0.1:9/hook', topics: [] }, /^topics: choose at least one topic/],
+      [{ topics: ['referral.status'] }, /^url: send the URL/],
+      [['http://127.0.0.1:9/hook'], /^send a JSON object/],
+    ] as const) {
+      const response = await call('/api/webhooks', admin, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(((await response.json()) as { error: string }).error, says);
+    }
+    assert.equal(await subscriptions(), before, 'a refused body subscribes nothing');
   });
 
   test('/openapi.json describes the FHIR API and the JSON API', async () => {
     const response = await fetch(`${server.url}/openapi.json`);
     assert.equal(response.status, 200);
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    // The webhook body's schema is the one the API checks requests against (drawn from it, not retyped).
+    type Body = { requestBody: { content: { 'application/json': { schema: { properties: { topics: { items: { enum: string[] } } } } } } } };
+    const webhookBody = (doc.paths['/api/webhooks']!.post as Body).requestBody.content['application/json'].schema;
+    assert.deepEqual(webhookBody, openApiSchemaOf(webhookRequest));
+    assert.deepEqual(webhookBody.properties.topics.items.enum, [...outboxTopics]);
     assert.match(doc.openapi, /^3\.1/);
     for (const type of Object.keys(resourceDefs)) {
       assert.ok(doc.paths[`/fhir/${type}`]?.get, `search ${type}`);

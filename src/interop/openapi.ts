@@ -3,7 +3,8 @@
 // The FHIR resources come from the fhir module's definitions, handed in (the fhir module reads
 // this one, so this one does not read it back).
 import { mappableFields } from './import.ts';
-import { outboxTopics } from './outbox.ts';
+import { openApiSchemaOf } from '../platform/forms.ts';
+import { outboxTopics, webhookRequest } from './outbox.ts';
 
 const fhirJson = (ref = '#/components/schemas/Resource') => ({ 'application/fhir+json': { schema: { $ref: ref } } });
 const outcome = { description: 'An OperationOutcome saying what is wrong', content: fhirJson('#/components/schemas/OperationOutcome') };
@@ -381,14 +382,7 @@ export function openApiDocument(server: string, resourceDefs: Readonly<Record<st
           required: true,
           content: {
             'application/json': {
-              schema: {
-                type: 'object',
-                required: ['url'],
-                properties: {
-                  url: { type: 'string', format: 'uri' },
-                  topics: { type: 'array', items: { type: 'string', enum: [...outboxTopics] } },
-                },
-              },
+              schema: openApiSchemaOf(webhookRequest),
             },
           },
         },

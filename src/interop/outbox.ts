@@ -7,10 +7,30 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { fhirNotificationRenderer, markFhirSubscription, type FhirRenderer } from './fhir-subscriptions.ts';
+import { z } from 'zod';
 import { RefusedInput } from '../platform/refused.ts';
 
 export const outboxTopics = ['referral.status', 'plan.changed', 'consent.changed', 'care_network.changed'] as const;
 export type OutboxTopic = (typeof outboxTopics)[number];
+
+const TOPICS_IN_WORDS = outboxTopics.join(', ');
+
+/** What POST /api/webhooks takes; /openapi.json shows this schema. */
+export const webhookRequest = z.object(
+  {
+    url: z
+      .string({ error: 'send the URL to deliver to as "url": "https://..."' })
+      .meta({ format: 'uri', description: 'https, or http to 127.0.0.1 for testing' }),
+    topics: z
+      .array(z.enum(outboxTopics, { error: (issue) => `"${String(issue.input)}" is not a topic; use ${TOPICS_IN_WORDS}` }), {
+        error: `send the topics as a list, e.g. ["${outboxTopics[0]}"]`,
+      })
+      .min(1, 'choose at least one topic')
+      .optional()
+      .meta({ description: 'The events to be told of; all of them when left out' }),
+  },
+  { error: `send a JSON object: {"url": "https://...", "topics": ["${outboxTopics[0]}"]}` },
+);
 
 export class WebhookInputError extends RefusedInput {
   constructor(message: string) {

@@ -25,7 +25,8 @@ import {
   type ImportFormat,
 } from './import.ts';
 import { createUploadFolder, startImportReaper } from './uploads.ts';
-import { addWebhook, createDispatcher, outboxTopics, webhooksWithDeliveries } from './outbox.ts';
+import { addWebhook, createDispatcher, outboxTopics, webhookRequest, webhooksWithDeliveries } from './outbox.ts';
+import { parseJsonBody } from '../platform/forms.ts';
 import { openApiDocument, type OpenApiResourceDef } from './openapi.ts';
 import type { ClinicalEntries } from './clinical-entries.ts';
 import { registerInteropAdminRoutes } from './admin-routes.ts';
@@ -206,10 +207,8 @@ export function registerInteropRoutes(app: FastifyInstance, fhir: FromFhir): voi
 
       api.post('/webhooks', { config: { csrf: false } }, async (request, reply) => {
         const user = requireTokenRole(request, ['admin']);
-        const body = request.body as { url?: unknown; topics?: unknown } | undefined;
-        if (!body || typeof body.url !== 'string')
-          throw new HttpError(400, `Send {"url": "https://...", "topics": [${outboxTopics.map((t) => `"${t}"`).join(', ')}]}.`);
-        const topics = Array.isArray(body.topics) ? body.topics.filter((t): t is string => typeof t === 'string') : [...outboxTopics];
+        const body = parseJsonBody(webhookRequest, request.body);
+        const topics = body.topics ?? [...outboxTopics];
         const created = await addWebhook(request.server.joinery.database.db, { url: body.url, topics, createdBy: user.id });
         return reply.code(201).send({
           ...created,

@@ -1,10 +1,12 @@
 // The form parser a GOV.UK page relies on: one message a field, linking to it, in the schema's
 // order; what was typed kept for the form shown again; text trimmed, an empty optional field
-// null, and a choice outside the options offered refused.
+// null, and a choice outside the options offered refused. A JSON body refused with a 400 naming
+// its field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { choiceOf, optionalText, parseForm, requiredText } from './forms.ts';
+import { choiceOf, optionalText, parseForm, parseJsonBody, requiredText } from './forms.ts';
+import { RefusedInput } from './refused.ts';
 
 const form = z.object({
   service: choiceOf('Choose a service', ['org-a', 'org-b']),
@@ -43,4 +45,17 @@ test('missing, repeated or non-text fields are refused with the field message, n
       ['Choose a service', 'Say what is wrong, in up to 10 characters'],
     );
   }
+});
+
+test('a JSON body that breaks its schema is a 400 naming the field; a good one comes back parsed', () => {
+  const body = z.object({ url: z.string('send a url'), topics: z.array(z.enum(['a', 'b'])).optional() });
+  assert.deepEqual(parseJsonBody(body, { url: 'u', topics: ['b'] }), { url: 'u', topics: ['b'] });
+  assert.throws(
+    () => parseJsonBody(body, { url: 'u', topics: ['c'] }),
+    (error: unknown) => error instanceof RefusedInput && error.status === 400 && error.message.startsWith('topics.0: '),
+  );
+  assert.throws(
+    () => parseJsonBody(body, undefined),
+    (error: unknown) => error instanceof RefusedInput && error.message === 'url: send a url',
+  );
 });

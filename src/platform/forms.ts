@@ -1,10 +1,11 @@
-// Form parsing for the GOV.UK pages: a posted form is checked against a Zod schema, the one schema
-// library for forms and JSON bodies alike (the OpenAPI document can be drawn from the same schema
-// with `z.toJSONSchema`). A refused form comes back as the error summary the GOV.UK Design System
+// Form parsing for the GOV.UK pages and the JSON API: a posted form or a JSON body is checked
+// against a Zod schema, the one schema library for both, and /openapi.json draws a JSON body's
+// schema from the same Zod schema (`z.toJSONSchema`), so the document cannot drift from the check. A refused form comes back as the error summary the GOV.UK Design System
 // shows (each message linking to its field) and the values as typed, so nothing the person wrote
 // is lost; the messages are written for the person filling the form in, not for developers.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { RefusedInput } from './refused.ts';
 
 /** A posted form's fields as the body parser left them (strings, or arrays for repeated names). */
 export type FormBody = Record<string, unknown>;
@@ -73,4 +74,22 @@ export function optionalText(message: string, { max }: { max: number }) {
 /** A choice from the options offered (radios, a select): anything else gets the one message. */
 export function choiceOf(message: string, options: readonly string[]) {
   return trimmedText.pipe(z.string().refine((value) => options.includes(value), message));
+}
+
+/**
+ * Checks a JSON request body against its schema (the same schema /openapi.json shows): the value,
+ * or a 400 naming the first field that is wrong and why.
+ */
+export function parseJsonBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new RefusedInput(400, `${where}${issue.message}`);
+}
+
+/** A JSON body's schema as /openapi.json shows it (OpenAPI 3.1 speaks JSON Schema 2020-12): what the request is checked against. */
+export function openApiSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input' });
+  return json;
 }
