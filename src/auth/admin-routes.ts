@@ -36,6 +36,7 @@ import type { AuthPorts } from './ports.ts';
 import { roles, type Role } from './schema.ts';
 import { allOrganisations, teamsWithOrganisation } from '../network/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
+import { formBody } from '../platform/forms.ts';
 
 function accountIdParam(request: FastifyRequest): string {
   const id = (request.params as { id?: string }).id ?? '';
@@ -51,8 +52,6 @@ function asHttpError(error: unknown): never {
 
 const one = (value: unknown): string =>
   typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '';
-const bodyOf = (request: FastifyRequest): Record<string, unknown> =>
-  request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
 
 const doneMessages: Record<string, string> = {
   disabled: 'The account is disabled. They have been signed out and their API tokens no longer work.',
@@ -188,7 +187,7 @@ export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<Aut
 
   app.post('/admin/accounts/new', async (request, reply) => {
     const admin = requireRole(request, 'admin');
-    const input = newAccountInput(bodyOf(request));
+    const input = newAccountInput(formBody(request));
     try {
       const { userId, link } = await createAccountWithLink(db, admin, input);
       return renderLink(request, reply, await accountOr404(userId), link, true);
@@ -223,7 +222,7 @@ export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<Aut
   app.post('/admin/accounts/:id/disable', async (request, reply) => {
     const admin = requireRole(request, 'admin');
     const account = await accountOr404(accountIdParam(request));
-    const raw = bodyOf(request).reason;
+    const raw = formBody(request).reason;
     const reason = typeof raw === 'string' ? raw.slice(0, 2000) : '';
     try {
       await disableAccount(db, ports, admin, account.id, reason);

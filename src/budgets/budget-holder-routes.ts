@@ -6,9 +6,8 @@ import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { writtenDate } from '../platform/dates.ts';
 import { appointColleague, budgetHoldersFor, endAppointment } from './budget-holders.ts';
 import { FundingInputError, FundingRefused } from './funding.ts';
+import { formBody } from '../platform/forms.ts';
 
-type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
 const DONE = { appointed: 'Budget holder appointed', ended: 'Appointment ended: they can no longer commit this budget' } as const;
 
@@ -55,7 +54,7 @@ export function registerBudgetHolderRoutes(app: FastifyInstance): void {
 
   app.post('/budgets/holders', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const body = bodyOf(request);
+    const body = formBody(request);
     return act(
       request,
       reply,
@@ -68,6 +67,6 @@ export function registerBudgetHolderRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const holderId = Number((request.params as { holderId?: string }).holderId);
     if (!Number.isSafeInteger(holderId)) throw new HttpError(404, 'There is no such budget holder.');
-    return act(request, reply, () => endAppointment(db, user, { partnerId: str(bodyOf(request).partnerId, 100), holderId }), 'ended');
+    return act(request, reply, () => endAppointment(db, user, { partnerId: str(formBody(request).partnerId, 100), holderId }), 'ended');
   });
 }

@@ -17,9 +17,9 @@ import {
   type Share,
 } from './funding.ts';
 import { registerHouseholdBudgetRoutes } from './household-budget-routes.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
 const idPattern = /^[A-Za-z0-9_-]{1,80}$/;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -100,7 +100,7 @@ export function registerFundingRoutes(app: FastifyInstance): void {
   app.post('/people/:id/funding', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request, 'There is no such person.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const partners = await fundingPartners(db);
       const input: NewFundingDecision = {
@@ -166,7 +166,7 @@ export function registerFundingRoutes(app: FastifyInstance): void {
   app.post('/funding/:id/disputes', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const decisionId = idParam(request, 'There is no such funding decision.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       await disputeShare(db, user, decisionId, { partnerId: str(body.partner, 80), reason: str(body.reason, 2000) }).catch(refusedAsHttp);
     } catch (error) {
@@ -182,7 +182,7 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     const decisionId = idParam(request, 'There is no such funding decision.');
     const disputeId = Number((request.params as { dispute: string }).dispute);
     if (!Number.isSafeInteger(disputeId) || disputeId <= 0) throw new HttpError(404, 'There is no such dispute.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const outcome = body.outcome === 'changed' ? 'changed' : body.outcome === 'upheld' ? 'upheld' : null;
       if (!outcome) throw new FundingInputError('outcome', 'Choose whether the decision stands or changes', 400);

@@ -12,9 +12,9 @@ import {
   recordHouseholdAgreement,
   spendHouseholdBudget,
 } from './household-budgets.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
 const idPattern = /^[A-Za-z0-9_-]{1,80}$/;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -75,7 +75,7 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
   app.post('/people/:id/household-budget', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = param(request, 'id');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       await createHouseholdBudget(db, user, {
         personId,
@@ -93,7 +93,7 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner', 'citizen');
     const personId = param(request, 'id');
     const budgetId = param(request, 'budget');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const member = str(body.member, 80);
       if (!idPattern.test(member)) throw new HouseholdBudgetInputError('member', 'Choose whose agreement this is', 400);
@@ -114,7 +114,7 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner', 'citizen');
     const personId = param(request, 'id');
     const budgetId = param(request, 'budget');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       await spendHouseholdBudget(db, user, budgetId, {
         amountPence: pence(body.spend_amount, 'spend_amount'),

@@ -21,10 +21,9 @@ import { runOutcomeContract } from './outcomes.ts';
 import { financialYearLabel, goalLabels, pathwayLabels } from './goals.ts';
 import { registerFundingRoutes } from './funding-routes.ts';
 import { registerBudgetHolderRoutes } from './budget-holder-routes.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Query = Record<string, string | undefined>;
-const bodyOf = (request: FastifyRequest): Record<string, unknown> =>
-  request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
 const idPattern = /^[A-Za-z0-9_:-]{1,80}$/;
 
 function yearParam(raw: string | undefined): number | undefined {
@@ -173,7 +172,7 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
 
   app.post('/budgets/changes', async (request, reply) => {
     const user = requireRole(request, 'manager');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const fundId = String(body.fund ?? '');
     try {
       const kind = body.kind === 'contribution' ? 'contribution' : 'allocation';
@@ -204,7 +203,7 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'manager');
     const id = Number((request.params as { id: string }).id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such change.');
-    const decision = bodyOf(request).decision === 'approved' ? 'approved' : 'rejected';
+    const decision = formBody(request).decision === 'approved' ? 'approved' : 'rejected';
     const latest = (await latestSpendDate(db)) ?? new Date().toISOString().slice(0, 10);
     try {
       await decideChange(db, { id: user.id, name: user.displayName }, id, decision, latest);

@@ -33,9 +33,9 @@ import {
   parseInformalMember,
 } from './informal-network.ts';
 import { RightsInputError } from './acting.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
 
 const rightsDone: Record<string, SuccessMessage> = {
@@ -179,7 +179,7 @@ export function registerRightsRoutes(app: FastifyInstance): void {
   app.post('/my-record/rights/requests', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const ask = await askable(user, personId);
     const { input, errors } = parseRightsRequest(body, new Set(ask.agencies.map((a) => a.organisationId)));
     if (input && !ask.categories.includes(input.category))
@@ -231,7 +231,7 @@ export function registerRightsRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner', 'privacy_officer');
     const id = Number((request.params as { id: string }).id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such open request for your organisation.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const outcome = ['restricted', 'erased', 'refused'].includes(String(body.outcome)) ? (body.outcome as RightsOutcome) : null;
     try {
       if (!outcome) throw new RightsInputError('outcome', 'Choose your answer');
@@ -259,7 +259,7 @@ export function registerRightsRoutes(app: FastifyInstance): void {
   app.post('/my-record/rights/case-finding/object', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write');
-    await db.transaction().execute((trx) => objectToCaseFinding(trx, user, personId, text(bodyOf(request).reason, 500)));
+    await db.transaction().execute((trx) => objectToCaseFinding(trx, user, personId, text(formBody(request).reason, 500)));
     return reply.redirect(withDone(`/my-record/rights${forSuffix(user, personId)}`, 'objected'));
   });
 
@@ -309,7 +309,7 @@ export function registerRightsRoutes(app: FastifyInstance): void {
   app.post('/my-record/informal-network', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write', 'about_me');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const { input, errors } = parseInformalMember(body);
     if (!input) return renderInformal(request, reply, user, personId, { errors, values: body }, 400);
     await db.transaction().execute((trx) => addInformalMember(trx, user, personId, input));

@@ -27,6 +27,7 @@ import {
 import { MergeError, mergeHistoryOf, mergeOfReview, mergeSummary, unmerge, type MergeSummary } from './merge.ts';
 import { FIELD_LABELS, levelInWords, signedBits, waterfallChart } from './waterfall.ts';
 import { writtenDate, writtenDay } from '../platform/dates.ts';
+import { formBody } from '../platform/forms.ts';
 
 function numberParam(request: FastifyRequest, name: string, notFound: string): number {
   const raw = (request.params as Record<string, string | undefined>)[name] ?? '';
@@ -55,7 +56,6 @@ function writtenWhen(at: Date | null): string {
 }
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const text = (body: Body, key: string, max = 500): string =>
   typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '';
 
@@ -228,7 +228,7 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
   app.post('/linkage/review/:id', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
     const id = numberParam(request, 'id', 'There is no such review item.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const decision = body.decision === 'same' ? 'same' : body.decision === 'different' ? 'different' : null;
     const reason = text(body, 'reason');
     try {
@@ -299,7 +299,7 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
   app.post('/linkage/review/:id/merge', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
     const id = numberParam(request, 'id', 'There is no such review item.');
-    const reason = text(bodyOf(request), 'reason');
+    const reason = text(formBody(request), 'reason');
     let mergeId: number;
     try {
       ({ mergeId } = await mergeFromReview(db, id, { id: user.id, role: user.role, organisationId: user.organisationId }, reason));
@@ -377,7 +377,7 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
   app.post('/linkage/merges/:id/undo', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
     const merge = await mergeFor(request);
-    const reason = text(bodyOf(request), 'reason');
+    const reason = text(formBody(request), 'reason');
     if (!reason)
       return renderUndoConfirm(request, reply, user, merge, { reason }, [{ text: 'Give a reason for undoing the merge', href: '#reason' }]);
     try {

@@ -18,9 +18,8 @@ import {
   placeGoalQuestions,
   recordPlaceGoalAnswers,
 } from './place-goal-answers.ts';
+import { formBody } from '../platform/forms.ts';
 
-type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
 
 export function registerFeedbackRoutes(app: FastifyInstance): void {
@@ -79,7 +78,7 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
   app.post('/my-record/feedback', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await citizenSubject(db, request, user, 'write');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const serviceId = text(body.service, 64);
     const rating = Number(body.rating);
     const agencies = await agenciesHoldingPerson(db, personId);

@@ -55,9 +55,9 @@ import { errorForLog } from '../platform/logger.ts';
 import { noticeReviewsDue, ukToday } from './reviews-due.ts';
 import { registerTeamRoutes } from './team-routes.ts';
 import { registerFeedbackRoutes } from './feedback-routes.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const str = (body: Body, key: string): string => {
   const v = body[key];
   return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
@@ -541,7 +541,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   app.post('/people/:id/assessments/:qid/draft', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const { personId, q } = await assessmentOf(request);
-    const body = bodyOf(request);
+    const body = formBody(request);
     let savedAt: Date;
     try {
       savedAt = await saveDraft(db, user, personId, q, rawAnswers(q, body), list(body, 'asked'));
@@ -587,7 +587,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const personId = param(request, 'id', 'There is no such person record.');
     const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
     if (!q) throw new HttpError(404, 'There is no such assessment.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const raw = rawAnswers(q, body);
     let result;
     try {
@@ -650,7 +650,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
           reply,
           user,
           personId,
-          { error: { field: error.field, text: error.message }, errorForm: form, values: bodyOf(request) },
+          { error: { field: error.field, text: error.message }, errorForm: form, values: formBody(request) },
           400,
         );
       throw error;
@@ -662,7 +662,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const personId = param(request, 'id', 'There is no such person record.');
     await decideStartPlan(db, user, personId);
-    const body = bodyOf(request);
+    const body = formBody(request);
     let planId = '';
     return withPlanErrors(
       request,
@@ -688,7 +688,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   app.post('/plans/:planId/goals', async (request, reply) => {
     const user = requireRole(request, 'practitioner', 'citizen');
     const plan = await planFor(request, user);
-    const body = bodyOf(request);
+    const body = formBody(request);
     const forPerson = str(body, 'goalPerson');
     const goalPerson = await goalPersonFor(db, user, plan, forPerson && ID.test(forPerson) ? forPerson : null);
     return withPlanErrors(
@@ -711,7 +711,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   app.post('/plans/:planId/actions', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const plan = await planFor(request, user);
-    const body = bodyOf(request);
+    const body = formBody(request);
     const goalId = str(body, 'goalId');
     return withPlanErrors(
       request,
@@ -736,13 +736,13 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const plan = await planFor(request, user);
     const actionId = param(request, 'actionId', 'There is no such action.');
     await completeActionFromPage(db, user, plan, actionId);
-    return reply.redirect(await backTo(bodyOf(request), plan, 'actionDone'));
+    return reply.redirect(await backTo(formBody(request), plan, 'actionDone'));
   });
 
   app.post('/plans/:planId/reviews', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const plan = await planFor(request, user);
-    const body = bodyOf(request);
+    const body = formBody(request);
     const scores: Record<string, number> = {};
     const gas: Record<string, number> = {};
     for (const [key, value] of Object.entries(body)) {

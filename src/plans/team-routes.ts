@@ -25,9 +25,9 @@ import { peopleByIds } from '../people/index.ts';
 import { pickUpReferral, ReferralInputError, unassignedReferralsForTeam } from '../referrals/index.ts';
 import { writtenDate, writtenDay } from '../platform/dates.ts';
 import { PickUpRefused, pickUpAction, unassignedActionsFor } from './team-work.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const text = (body: Body, key: string, max: number): string =>
   typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '';
 const ID = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -91,7 +91,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
 
   app.post('/teams', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const body = bodyOf(request);
+    const body = formBody(request);
     let teamId: string;
     try {
       teamId = await db.transaction().execute((trx) =>
@@ -264,7 +264,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
         throw new HttpError(403, `${error.message}.`);
       }
       if (error.status === 404 && field !== 'practitionerId') throw new HttpError(404, `${error.message}.`);
-      return renderMembers(request, reply, user, teamId, { error: { field, text: error.message }, values: bodyOf(request) }, 400);
+      return renderMembers(request, reply, user, teamId, { error: { field, text: error.message }, values: formBody(request) }, 400);
     }
     return reply.redirect(
       done === 'added'
@@ -276,7 +276,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   app.post('/teams/:teamId/members', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const teamId = param(request, 'teamId', 'There is no such team.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const practitionerId = text(body, 'practitionerId', 100);
     const field = !practitionerId ? 'practitionerId' : text(body, 'roleInTeam', 200).length < 2 ? 'roleInTeam' : 'practitionerId';
     return change(
@@ -308,7 +308,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
     const teamId = param(request, 'teamId', 'There is no such team.');
     const membershipId = Number(param(request, 'membershipId', 'There is no such member.'));
     if (!Number.isSafeInteger(membershipId)) throw new HttpError(404, 'There is no such member.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     return change(
       request,
       reply,

@@ -52,7 +52,6 @@ import {
 import { practitionersWithOrganisation } from '../network/index.ts';
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
 const idParam = (request: FastifyRequest, name = 'id'): string => {
   const id = (request.params as Record<string, string>)[name] ?? '';
@@ -136,7 +135,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
 
   app.post('/emergency-access', async (request, reply) => {
     const user = emergencyUser(request);
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const result = await emergencySearch(db, user, parseEmergencySearch(body));
       return renderEmergency(request, reply, { body, result });
@@ -202,7 +201,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request);
     const access = await openPerson(user, personId, 'write');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       await addToNetwork(db, user, personId, {
         practitionerId: text(body.practitioner, 64),
@@ -224,7 +223,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const relationshipId = Number((request.params as Record<string, string>).rid);
     if (!Number.isSafeInteger(relationshipId)) throw new HttpError(404, 'There is no such network member.');
     try {
-      if (!(await endNetworkMembership(db, user, personId, relationshipId, text(bodyOf(request).reason, 500))))
+      if (!(await endNetworkMembership(db, user, personId, relationshipId, text(formBody(request).reason, 500))))
         throw new HttpError(404, 'There is no such network member.');
     } catch (error) {
       if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, access, { error: error.message }, 400);
@@ -345,7 +344,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   app.post('/my-record/messages', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await citizenSubject(request, user, 'write');
-    const body = bodyOf(request);
+    const body = formBody(request);
     if (!(await leadPractitionerOf(db, personId))) {
       return renderConversations(
         request,
@@ -405,7 +404,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const threadId = threadParam(request);
     const personId = await citizenSubject(request, user, 'write');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       await replyAsPerson(db, user, personId, threadId, { body: body.body });
     } catch (error) {
@@ -511,7 +510,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       const user = requireRole(request, 'practitioner');
       const personId = idParam(request);
       const threadId = threadParam(request);
-      const body = bodyOf(request);
+      const body = formBody(request);
       try {
         await answerAsPractitioner(db, user, personId, threadId, { kind, body: kind === 'message' ? body.body : body.reason });
       } catch (error) {
@@ -604,7 +603,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   }
 
   async function saveNeeds(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, redirectTo: string) {
-    const body = bodyOf(request);
+    const body = formBody(request);
     const parsed = parseCommunicationNeeds(body);
     if (!parsed.ok) return renderNeeds(request, reply, user, personId, { errors: parsed.errors, values: body }, 400);
     await db.transaction().execute((trx) => recordCommunicationNeeds(trx, user, personId, parsed.value));

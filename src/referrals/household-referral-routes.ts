@@ -4,9 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral } from './household-referrals.ts';
 import { ReferralInputError, serviceFor } from './referrals.ts';
+import { formBody } from '../platform/forms.ts';
 
-type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const idPattern = /^[A-Za-z0-9_-]{1,80}$/;
 
 function param(request: FastifyRequest, name: string): string {
@@ -54,7 +53,7 @@ export function registerHouseholdReferralRoutes(app: FastifyInstance): void {
   app.post('/people/:id/household-referrals/:referral/agreement', async (request, reply) => {
     const user = requireRole(request, 'practitioner', 'citizen');
     const personId = param(request, 'id');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const member = typeof body.member === 'string' && idPattern.test(body.member) ? body.member : '';
       await recordHouseholdReferralAgreement(db, user, param(request, 'referral'), {

@@ -19,9 +19,9 @@ import {
   writeServiceMessage,
   canOfferRequestAccount,
 } from './request-accounts.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.slice(0, max) : '');
 const tokenOf = (request: FastifyRequest) => String((request.params as { token?: string }).token ?? '');
 const referenceOf = (request: FastifyRequest) => String((request.params as { reference?: string }).reference ?? '').toUpperCase();
@@ -112,7 +112,7 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
   app.post('/my-requests/create-account/:token', async (request, reply) => {
     const link = await requestAccountLinkFor(db, tokenOf(request));
     if (!link) return expired(request, reply);
-    const body = bodyOf(request);
+    const body = formBody(request);
     const input = {
       username: text(body.username, 100).trim().toLowerCase(),
       password: text(body.password, 1000),
@@ -164,7 +164,7 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
 
   app.post('/my-requests/:reference/messages', async (request, reply) => {
     const user = requireRole(request, 'citizen');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       await writeRequesterMessage(db, user, referenceOf(request), text(body.message, 6000));
     } catch (error) {
@@ -182,7 +182,7 @@ export async function postServiceMessage(
   id: string,
 ): Promise<{ error: string | null; values: Body }> {
   const user = requireRole(request, 'practitioner');
-  const body = bodyOf(request);
+  const body = formBody(request);
   try {
     await writeServiceMessage(app.joinery.database.db, user, id, text(body.message, 6000));
     return { error: null, values: {} };

@@ -72,10 +72,10 @@ import {
 } from './request-accounts.ts';
 import { identityCheckLabels, identityChecks } from '../consent/index.ts';
 import { registerHouseholdReferralRoutes } from './household-referral-routes.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const first = (v: unknown): string => (Array.isArray(v) ? String(v[0] ?? '') : typeof v === 'string' ? v : '');
 const ID = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -361,7 +361,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
 
   app.post('/referrals/bulk', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const body = bodyOf(request);
+    const body = formBody(request);
     const ids = (Array.isArray(body.ids) ? body.ids : body.ids === undefined ? [] : [body.ids])
       .map(String)
       .filter((id) => ID.test(id))
@@ -456,7 +456,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
   app.post('/people/:id/refer', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request, 'There is no such person record.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const input = parseReferralForm(personId, body);
       const id = await sendReferral(db, user, input);
@@ -784,7 +784,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const id = idParam(request, 'There is no such referral.');
     try {
-      await confirmRequesterIdentity(db, user, id, first(bodyOf(request).how));
+      await confirmRequesterIdentity(db, user, id, first(formBody(request).how));
     } catch (error) {
       if (error instanceof RequestMessageRefused) return renderReferral(request, reply, user, id, { identityError: error.message }, 400);
       throw error;
@@ -796,7 +796,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner', 'citizen');
     const id = idParam(request, 'There is no such referral.');
     const kind = (request.params as { action?: string }).action ?? '';
-    const body = bodyOf(request);
+    const body = formBody(request);
     let action: ReferralAction;
     let wrongParts: DatePart[] = ['day', 'month', 'year'];
     try {
@@ -928,7 +928,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request, 'There is no such person record.');
     await requirePersonForReferral(user, personId, 'write');
-    const pathwayId = first(bodyOf(request).pathway);
+    const pathwayId = first(formBody(request).pathway);
     await startJourney(db, personId, pathwayId, user.id);
     return reply.redirect(`/people/${encodeURIComponent(personId)}/pathways`);
   });

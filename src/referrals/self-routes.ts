@@ -27,10 +27,10 @@ import {
 import { newSubmissionKey } from './self-details.ts';
 import { accountOfferFor } from './request-routes.ts';
 import { callBackBy, parseSelfAssessmentForm, routeSelfAssessment, sendSelfAssessment } from './self-assessment.ts';
+import { formBody } from '../platform/forms.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
-const bodyOf = (request: FastifyRequest): Body => (request.body && typeof request.body === 'object' ? (request.body as Body) : {});
 const first = (v: unknown): string => (Array.isArray(v) ? String(v[0] ?? '') : typeof v === 'string' ? v : '');
 const ID = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -174,7 +174,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     const id = (request.params as { id?: string }).id ?? '';
     if (!ID.test(id)) throw new HttpError(404, 'There is no such service in the directory.');
     const user = residentOrVisitor(request);
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const input = parseSelfReferralForm(id, body, Boolean(user));
       await sendSelfReferral(db, user, first(body.for) || null, input, new Date(), followerOf(request));
@@ -266,7 +266,7 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     const user = request.user;
     if (!user) throw new HttpError(401, 'Sign in to tell us what matters to you.');
     if (user.role !== 'citizen') throw new HttpError(403, 'This page is for residents and the people who act for them.');
-    const body = bodyOf(request);
+    const body = formBody(request);
     try {
       const input = parseSelfAssessmentForm(body, new Set(taxonomy.terms.map((t) => t.code)));
       await sendSelfAssessment(db, user, first(body.for) || null, input, needName);
