@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { resourceDefs } from '../src/fhir/resources.ts';
 import { outboxTopics, webhookRequest } from '../src/interop/outbox.ts';
+import { columnMappingRequest } from '../src/interop/import.ts';
 import { openApiSchemaOf } from '../src/platform/forms.ts';
 
 let server: TestServer;
@@ -89,6 +90,27 @@ describe('import API', () => {
     });
     assert.equal(noMapping.status, 400);
     assert.match(((await noMapping.json()) as { error: string }).error, /mapping/);
+    // A mapping that names a field Joinery does not take, a column that is not a name, or no id
+    // column is refused saying which, and nothing is saved (non-text columns used to be dropped).
+    for (const [body, says] of [
+      [{ idColumn: 'Pupil', columns: { given_name: 'First', shoe_size: 'Shoes' } }, /^columns: "shoe_size" is not a field Joinery takes/],
+      [{ idColumn: 'Pupil', columns: { given_name: 7 } }, /^columns\.given_name: name each column with a string/],
+      [{ idColumn: '', columns: { given_name: 'First' } }, /^idColumn: say which column holds/],
+      ['Pupil', /^send \{"idColumn"/],
+    ] as const) {
+      const response = await call('/api/import-mappings/school-feed/refused', admin, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(((await response.json()) as { error: string }).error, says);
+    }
+    assert.equal(
+      (await server.database.db.selectFrom('import_mappings').select('name').where('name', '=', 'refused').execute()).length,
+      0,
+      'a refused mapping is not saved',
+    );
     assert.equal((await call('/api/imports/999999', admin)).status, 404);
   });
 
@@ -150,6 +172,8 @@ describe('import API', () => {
     const webhookBody = (doc.paths['/api/webhooks']!.post as Body).requestBody.content['application/json'].schema;
     assert.deepEqual(webhookBody, openApiSchemaOf(webhookRequest));
     assert.deepEqual(webhookBody.properties.topics.items.enum, [...outboxTopics]);
+    const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
+    assert.deepEqual(components.ColumnMapping, openApiSchemaOf(columnMappingRequest), 'the mapping body too');
     assert.match(doc.openapi, /^3\.1/);
     for (const type of Object.keys(resourceDefs)) {
       assert.ok(doc.paths[`/fhir/${type}`]?.get, `search ${type}`);

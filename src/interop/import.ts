@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { z } from 'zod';
 import { RefusedInput } from '../platform/refused.ts';
 import { safeCsv } from '../platform/csv.ts';
 import { hasStopped, isThisProcess, thisProcess, type ProcessOwner } from '../platform/process-owner.ts';
@@ -81,6 +82,27 @@ export async function canonicalSource(db: Kysely<Database>, value: string): Prom
     .executeTakeFirst();
   return earlier?.source ?? value.toLowerCase();
 }
+
+const MAPPING_SHAPE = `send {"idColumn": "...", "columns": {"given_name": "Column", ...}} with fields from ${mappableFields.join(', ')}`;
+
+/** What PUT /api/import-mappings/{source}/{name} takes: the id column, and the column each field is read from; /openapi.json shows this schema. */
+export const columnMappingRequest = z.object(
+  {
+    idColumn: z
+      .string({ error: `say which column holds the agency's record id: ${MAPPING_SHAPE}` })
+      .min(1, "say which column holds the agency's record id"),
+    columns: z.strictObject(
+      Object.fromEntries(mappableFields.map((field) => [field, z.string('name each column with a string').optional()])),
+      {
+        error: (issue) =>
+          issue.code === 'unrecognized_keys'
+            ? `"${issue.keys[0]}" is not a field Joinery takes; use ${mappableFields.join(', ')}`
+            : MAPPING_SHAPE,
+      },
+    ),
+  },
+  { error: MAPPING_SHAPE },
+);
 
 export async function saveMapping(db: Kysely<Database>, given: ColumnMapping): Promise<void> {
   const mapping = { ...given, source: await canonicalSource(db, given.source) };

@@ -2,7 +2,7 @@
 // mapping and webhook JSON API (/api), and a pointer to the Open Referral UK API (/oruk).
 // The FHIR resources come from the fhir module's definitions, handed in (the fhir module reads
 // this one, so this one does not read it back).
-import { mappableFields } from './import.ts';
+import { columnMappingRequest } from './import.ts';
 import { openApiSchemaOf } from '../platform/forms.ts';
 import { outboxTopics, webhookRequest } from './outbox.ts';
 
@@ -478,18 +478,7 @@ export function openApiDocument(server: string, resourceDefs: Readonly<Record<st
           },
         },
         Error: { type: 'object', properties: { error: { type: 'string' } } },
-        ColumnMapping: {
-          type: 'object',
-          required: ['idColumn', 'columns'],
-          properties: {
-            idColumn: { type: 'string' },
-            columns: {
-              type: 'object',
-              properties: Object.fromEntries(mappableFields.map((f) => [f, { type: 'string' }])),
-              additionalProperties: false,
-            },
-          },
-        },
+        ColumnMapping: openApiSchemaOf(columnMappingRequest),
         ImportJob: {
           type: 'object',
           properties: Object.fromEntries([

@@ -14,6 +14,7 @@ import { userForApiToken } from './tokens.ts';
 import { Refusal } from '../platform/refused.ts';
 import {
   importErrors,
+  columnMappingRequest,
   importJob,
   recentImportJobIds,
   isSourceCode,
@@ -21,7 +22,6 @@ import {
   rejectedCsv,
   runImport,
   saveMapping,
-  mappableFields,
   type ImportFormat,
 } from './import.ts';
 import { createUploadFolder, startImportReaper } from './uploads.ts';
@@ -191,16 +191,11 @@ export function registerInteropRoutes(app: FastifyInstance, fhir: FromFhir): voi
       api.put('/import-mappings/:source/:name', { config: { csrf: false } }, async (request) => {
         requireTokenRole(request, IMPORT_ROLES);
         const { source, name } = request.params as { source: string; name: string };
-        const body = request.body as { idColumn?: unknown; columns?: unknown } | undefined;
-        if (!body || typeof body.idColumn !== 'string' || !body.columns || typeof body.columns !== 'object') {
-          throw new HttpError(
-            400,
-            `Send {"idColumn": "...", "columns": {"given_name": "Column", ...}} with fields from ${mappableFields.join(', ')}.`,
-          );
-        }
-        const columns = Object.fromEntries(
-          Object.entries(body.columns as Record<string, unknown>).filter(([, v]) => typeof v === 'string'),
-        ) as Record<string, string>;
+        const body = parseJsonBody(columnMappingRequest, request.body);
+        const columns = Object.fromEntries(Object.entries(body.columns).filter(([, column]) => column !== undefined)) as Record<
+          string,
+          string
+        >;
         await saveMapping(request.server.joinery.database.db, { source, name, idColumn: body.idColumn, columns });
         return { source, name, idColumn: body.idColumn, columns };
       });
