@@ -205,6 +205,18 @@ describe('closed-loop referrals', () => {
       403,
       'the declining team loses access when the referral closes',
     );
+    // Its inbox still lists the referral, but no longer says who it was about.
+    const named = await server.database.db
+      .selectFrom('persons')
+      .select(['given_name', 'family_name'])
+      .where('id', '=', citizenId)
+      .executeTakeFirstOrThrow();
+    const closedList = await get(first.cookie, '/referrals/inbox?status=declined');
+    assert.ok(closedList.body.includes('Name not shown: referral closed'), 'the closed referral is listed without a name');
+    assert.ok(
+      !closedList.body.includes(html(`${named.given_name} ${named.family_name}`)),
+      "the person's name is not on the declining team's list",
+    );
     assert.equal((await get(onward.cookie, `/people/${citizenId}`)).statusCode, 200, 'the onward team gains it');
     const carried = await server.database.db
       .selectFrom('consent_directives')

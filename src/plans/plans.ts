@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { decideRecordAccess, joinNetworkByAgreement, joinNetworkOnce, RelationshipRefused } from '../consent/index.ts';
+import { decideRecordAccessForMany, joinNetworkByAgreement, joinNetworkOnce, RelationshipRefused } from '../consent/index.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { organisationById, organisationsByIds, practitionersByIds } from '../network/index.ts';
 import { peopleByIds, personById } from '../people/index.ts';
@@ -164,17 +164,14 @@ export async function startPlan(db: Kysely<Database>, user: SignedInUser, input:
     );
   }
   // Who the practitioner must join by the member's agreement: decided (and audited) before any write.
-  const toJoin: string[] = [];
-  for (const m of household) {
-    const access = await decideRecordAccess(db, {
-      actor: user,
-      personId: m.id,
-      categories: ['plans'],
-      purpose: 'direct_care',
-      action: 'write',
-    });
-    if (access.byCategory.plans.scope === 'none') toJoin.push(m.id);
-  }
+  const decided = await decideRecordAccessForMany(db, {
+    actor: user,
+    personIds: household.map((m) => m.id),
+    categories: ['plans'],
+    purpose: 'direct_care',
+    action: 'write',
+  });
+  const toJoin = household.filter((m) => decided.get(m.id)!.byCategory.plans.scope === 'none').map((m) => m.id);
   return db.transaction().execute(async (trx) => {
     for (const m of household.filter((h) => toJoin.includes(h.id))) {
       try {

@@ -3,7 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { categories, decideRecordAccess } from '../consent/index.ts';
+import { categories, decideRecordAccessForMany } from '../consent/index.ts';
 import { ageOn } from '../people/index.ts';
 import { currentNeeds } from '../people/index.ts';
 import { buildSharedRecord } from '../consent/index.ts';
@@ -41,8 +41,15 @@ export async function householdView(db: Kysely<Database>, user: SignedInUser, ho
   const purpose = user.role === 'citizen' ? 'self' : 'direct_care';
   const today = new Date();
   const members: HouseholdMemberView[] = [];
+  const decided = await decideRecordAccessForMany(db, {
+    actor: user,
+    personIds: people.map((p) => p.id),
+    categories,
+    purpose,
+    action: 'read',
+  });
   for (const p of people) {
-    const access = await decideRecordAccess(db, { actor: user, personId: p.id, categories, purpose, action: 'read' });
+    const access = decided.get(p.id)!;
     const visible = access.byCategory.demographics.scope !== 'none';
     let needs: HouseholdMemberView['needs'] = [];
     if (visible) {

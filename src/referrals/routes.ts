@@ -96,20 +96,16 @@ const statusTagClass: Record<ReferralStatus, string> = {
   cancelled: 'govuk-tag--grey',
 };
 
-/** Whose names the actor may see on a list: one access decision per person, each audited as a list. */
+/** Whose names the actor may see on a list: one access decision per person (their facts read together), each audited as a list. */
 async function visibleNames(db: Kysely<Database>, user: SignedInUser, personIds: string[]): Promise<Set<string>> {
-  const visible = new Set<string>();
-  for (const personId of [...new Set(personIds)]) {
-    const access = await decideRecordAccess(db, {
-      actor: user,
-      personId,
-      categories: ['demographics'],
-      purpose: user.role === 'citizen' ? 'self' : 'care_coordination',
-      action: 'list',
-    });
-    if (access.byCategory.demographics.scope !== 'none') visible.add(personId);
-  }
-  return visible;
+  const decided = await decideRecordAccessForMany(db, {
+    actor: user,
+    personIds: [...new Set(personIds)],
+    categories: ['demographics'],
+    purpose: user.role === 'citizen' ? 'self' : 'care_coordination',
+    action: 'list',
+  });
+  return new Set([...decided].filter(([, access]) => access.byCategory.demographics.scope !== 'none').map(([personId]) => personId));
 }
 
 /** A list's rows as shown: a name only where the access decision allows it, and why not where it does not. */
