@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { Client } from 'fhir-kit-client';
 import type { Bundle, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { createApiTokenForUsername } from '../src/interop/tokens.ts';
+import { createApiTokenForUsername, userForApiToken } from '../src/interop/tokens.ts';
+import { peopleInReach } from '../src/consent/index.ts';
+import { sql } from 'kysely';
 import { NHS_NUMBER_SYSTEM, PRACTITIONER_ROLE_SYSTEM, RELATIONSHIP_CODE_SYSTEM } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { assertValid } from './support/fhir.ts';
@@ -310,9 +312,19 @@ describe('paging a practitioner through Patients and AuditEvents', () => {
     }
     assert.deepEqual(backwards.flat(), seen.slice(0, seen.length - (last?.entry?.length ?? 0)), 'previous links retrace the pages exactly');
     assert.ok(backwards.length >= 2, 'several pages were walked back');
-    // A search whose rows are mostly hidden stops at its bound on work (people decided) without a
-    // total, rather than say how many hidden rows lie beyond; where it reached the end, the total is right.
-    if (last?.total !== undefined) assert.equal(last.total, seen.length, 'the last page says how many there were');
+    // Every Patient the practitioner may read is on some page (an open search pages through the
+    // people in their reach, not stopping at its bound on work among people it would hide), and the
+    // last page gives the total. Who they may read is asked Patient by Patient, among everyone the
+    // access decision could allow anything of.
+    const db = server.database.db;
+    const user = (await userForApiToken(db, token))!;
+    const inReach = (await sql<{ person_id: string }>`select person_id from ${peopleInReach(user, new Date())!} s`.execute(db)).rows;
+    const readable: string[] = [];
+    for (const { person_id: id } of inReach) if ((await call(`/fhir/Patient/${id}`)).status === 200) readable.push(id);
+    assert.ok(readable.length > 10, 'the practitioner may read several pages of Patients');
+    assert.deepEqual([...seen].sort(), readable.sort(), 'paging finds every Patient the practitioner may read, and no other');
+    assert.equal(last?.total, seen.length, 'the last page says how many there were');
+    assert.ok(!(last?.entry ?? []).some((e) => e.resource?.resourceType === 'OperationOutcome'), 'and gives no warning of stopping short');
     const few = (await call(`/fhir/Patient?identifier=${NHS_NUMBER_SYSTEM}|${nhs}`)).body as Bundle;
     assert.equal(few.total, 1, 'a search that reaches its end gives its total');
   });

@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { decideRecordAccess, decideRecordAccessForMany, type AccessAction, type Purpose } from '../consent/index.ts';
+import { decideRecordAccess, decideRecordAccessForMany, peopleInReach, type AccessAction, type Purpose } from '../consent/index.ts';
 import type { Category } from '../consent/index.ts';
 import type { CategoryDecision } from '../consent/index.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
@@ -12,6 +12,7 @@ import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
 import { checkId, textConditionOf, uriCondition, type Cond } from './params.ts';
 import { modifiersOf, presenceOf, shape, sortKeysOf, type SortKey, type SummaryMode } from './search-features.ts';
 import { withStoredCopies } from './stored.ts';
+import { inReachCondition } from './reach.ts';
 
 export interface FhirContext {
   db: Kysely<Database>;
@@ -261,7 +262,41 @@ async function visiblePage(
   decided: Decisions,
   backwards = false,
   order: Order = ID_ORDER,
-): Promise<{ rows: Row[]; more: boolean; complete: boolean; skipped: number }> {
+): Promise<VisiblePage> {
+  // The people the reader could be allowed anything of (consent's peopleInReach, a superset that
+  // grants nothing): rows about anyone else the decision refuses outright. An open search (no
+  // parameter but paging) reads only rows about them from the start, so it pages through what the
+  // reader may see instead of spending its bound on rows the decision would hide; a narrower
+  // search reads as it is (usually one person's rows) and is asked again among them only when it
+  // reached its bound before its page was full.
+  const reach = def.access ? peopleInReach(ctx.actor, new Date()) : undefined;
+  const narrowed = reach && inReachCondition(def, reach);
+  if (narrowed && given.length === 0) return scanVisiblePage(ctx, def, [narrowed], after, skip, count, decided, backwards, order);
+  const page = await scanVisiblePage(ctx, def, given, after, skip, count, decided, backwards, order);
+  if (!narrowed || page.complete || page.more) return page;
+  return scanVisiblePage(ctx, def, [...given, narrowed], after, skip, count, decided, backwards, order);
+}
+
+interface VisiblePage {
+  rows: Row[];
+  more: boolean;
+  /** Every row the conditions select was read: nothing visible lies beyond the page. */
+  complete: boolean;
+  skipped: number;
+}
+
+/** visiblePage's scan over the rows `given` selects, within the bounds on a search's work. */
+async function scanVisiblePage(
+  ctx: FhirContext,
+  def: ResourceDef,
+  given: Cond[],
+  after: Row | undefined,
+  skip: number,
+  count: number,
+  decided: Decisions,
+  backwards: boolean,
+  order: Order,
+): Promise<VisiblePage> {
   const spec = def.access;
   // A rule that needs no decision (audit trails: the person and privacy officers only) is put in
   // the query, so pages fill with rows the actor may see instead of scanning rows they may not.
@@ -628,6 +663,9 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
     }
   };
   const notes: string[] = ignored.map((key) => `${key} is not supported here and was ignored (Prefer: handling=lenient)`);
+  // A page that stopped at the bound on a search's work, neither full nor at the end, says so:
+  // there may be more the reader may see, which a narrower search (e.g. by patient) finds.
+  const stoppedShort = count > 0 && before === undefined && !more && !complete;
 
   // _include: referenced resources, each through its own access decision.
   for (const wanted of values(query._include)) {
@@ -678,11 +716,23 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
 
   const shaped: BundleEntry[] =
     summary !== undefined || elements ? entries.map((e) => ({ ...e, resource: shape(e.resource!, summary, elements) })) : entries;
-  if (notes.length > 0) {
+  if (notes.length > 0 || stoppedShort) {
     shaped.push({
       resource: {
         resourceType: 'OperationOutcome',
-        issue: notes.map((diagnostics) => ({ severity: 'warning' as const, code: 'not-supported' as const, diagnostics })),
+        issue: [
+          ...notes.map((diagnostics) => ({ severity: 'warning' as const, code: 'not-supported' as const, diagnostics })),
+          ...(stoppedShort
+            ? [
+                {
+                  severity: 'warning' as const,
+                  code: 'incomplete' as const,
+                  diagnostics:
+                    'This search stopped at the most one request may read, so there may be more results than shown: narrow it (for example by patient or date) to see them',
+                },
+              ]
+            : []),
+        ],
       },
       search: { mode: 'outcome' },
     });
