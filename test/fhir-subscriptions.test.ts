@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { Bundle, Resource, Subscription } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Resource, Subscription } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { createAccount } from '../src/auth/accounts.ts';
@@ -185,6 +185,15 @@ describe('FHIR Subscriptions (rest-hook) on the outbox', () => {
       const off = await send('PUT', `Subscription/${sub.id}`, tokenA, { ...sub, status: 'off' });
       assert.equal(off.status, 200);
       assert.equal((off.body as Subscription).status, 'off');
+      // Searched by status: off now, not active; another parameter is refused, never ignored.
+      const byStatus = async (status: string) =>
+        ((await send('GET', `Subscription?status=${status}`, tokenA)).body as Bundle).entry?.map((e) => e.resource?.id) ?? [];
+      assert.deepEqual(await byStatus('off'), [sub.id]);
+      assert.deepEqual(await byStatus('active'), []);
+      assert.deepEqual(await byStatus('active,off'), [sub.id]);
+      const refused = await send('GET', 'Subscription?criteria=ServiceRequest', tokenA);
+      assert.equal(refused.status, 400);
+      assert.equal((refused.body as OperationOutcome).issue[0]!.code, 'not-supported');
       const before = hookA.received.length;
       const second = await send('POST', 'ServiceRequest', tokenA, {
         resourceType: 'ServiceRequest',

@@ -222,6 +222,34 @@ function mayCreate(request: FastifyRequest): void {
     );
 }
 
+/** Search parameters of R4 Subscription this server does not offer (the CapabilityStatement lists them). */
+const UNSUPPORTED_SUBSCRIPTION_PARAMS = ['contact', 'criteria', 'payload', 'type', 'url'];
+
+/**
+ * A search of the token's own Subscriptions: by status (comma-separated codes: active, off), or
+ * all of them. Any other parameter is refused, as on every other type, never silently ignored.
+ */
+function subscriptionStatusSearched(query: Query): string[] | undefined {
+  let status: string[] | undefined;
+  for (const [key, value] of Object.entries(query)) {
+    if (key === '_format' || key === '_pretty') continue;
+    if (key !== 'status')
+      throw new FhirError(
+        400,
+        'not-supported',
+        `${key} is not a search parameter of Subscription here (only status); see /fhir/metadata for what is supported`,
+      );
+    // Commas are alternatives; a repeated status narrows (both must hold), as in every FHIR search.
+    for (const one of Array.isArray(value) ? value : [value]) {
+      const codes = String(one ?? '').split(',');
+      if (codes.some((code) => !['active', 'off', 'requested', 'error'].includes(code)))
+        throw invalid('status is one of active, off, requested, error');
+      status = status === undefined ? codes : status.filter((code) => codes.includes(code));
+    }
+  }
+  return status;
+}
+
 export function registerSubscriptionRoutes(fhir: FastifyInstance): void {
   const base = () => `${fhir.joinery.config.publicUrl}/fhir`;
   setFhirNotificationRenderer((db, delivery) => renderNotification(db, base(), delivery));
@@ -252,7 +280,8 @@ export function registerSubscriptionRoutes(fhir: FastifyInstance): void {
   });
   fhir.get('/Subscription', async (request, reply) => {
     bearerToken(request);
-    const mine = await fhirSubscriptionsOf(db(), request.user!.id);
+    const status = subscriptionStatusSearched(request.query as Query);
+    const mine = (await fhirSubscriptionsOf(db(), request.user!.id)).filter((s) => status === undefined || status.includes(s.status));
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',
@@ -325,8 +354,9 @@ export function withBulkAndSubscriptions(statement: CapabilityStatement): Capabi
   );
   resources.push({
     type: 'Subscription',
-    documentation: `R4 rest-hook Subscriptions on ${Object.keys(subscriptionTopics).join(', ')}, made by practitioners' tokens; each notification is id-only (no body, or with payload application/fhir+json a history Bundle naming the resource) and sent only when the resource matches the criteria and the subscriber may read it at that moment. Turn one off with status off.`,
+    documentation: `R4 rest-hook Subscriptions on ${Object.keys(subscriptionTopics).join(', ')}, made by practitioners' tokens; each notification is id-only (no body, or with payload application/fhir+json a history Bundle naming the resource) and sent only when the resource matches the criteria and the subscriber may read it at that moment. Turn one off with status off. A search lists the token's own Subscriptions, by status or all; not supported: ${UNSUPPORTED_SUBSCRIPTION_PARAMS.join(', ')}.`,
     interaction: [{ code: 'create' }, { code: 'read' }, { code: 'update' }, { code: 'search-type' }],
+    searchParam: [{ name: 'status', type: 'token', documentation: 'active, off (comma-separated for either). No modifiers.' }],
     versioning: 'versioned',
   });
   return {
