@@ -151,6 +151,14 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
     assert.equal(second.birthDate, '1958-02-14');
     assert.equal(second.name![0]!.family, 'Ledgerwood-Marsh');
     await assert.rejects(client.vread({ resourceType: 'Patient', id: patient.id!, version: '99' }), refused(404));
+    // _elements and _summary shape a vread as they do a read, marked as a subset.
+    const slim = (await client.request(`Patient/${patient.id}/_history/${patient.meta!.versionId}?_elements=name`)) as unknown as Patient;
+    assert.equal(slim.name![0]!.family, 'Ledgerwood');
+    assert.equal(slim.birthDate, undefined, 'only the elements asked for');
+    assert.ok(
+      slim.meta?.tag?.some((t) => t.code === 'SUBSETTED'),
+      'marked SUBSETTED',
+    );
 
     // A patch at a version that is no longer current changes nothing.
     await assert.rejects(

@@ -11,6 +11,7 @@ import { patchedResource } from './patch.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { MAX_RESOURCE_BYTES } from './limits.ts';
 import { resourceDefs } from './resources.ts';
+import { shapeForRead } from './search-features.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_PATCH = 'application/json-patch+json';
@@ -67,7 +68,8 @@ export function registerHistoryRoutes(fhir: FastifyInstance, deps: HistoryRouteD
 
   fhir.get('/:type/:id/_history/:vid', async (request, reply) => {
     const { type, id, vid } = request.params as { type: string; id: string; vid: string };
-    return deps.sendResource(reply, await readVersion(deps.context(request), type, id, vid));
+    // A vread is a read: _summary and _elements shape it as they do the current version.
+    return deps.sendResource(reply, shapeForRead(await readVersion(deps.context(request), type, id, vid), request.query as Query));
   });
 
   fhir.patch('/:type/:id', { config: { csrf: false }, bodyLimit: MAX_RESOURCE_BYTES }, async (request, reply) => {
