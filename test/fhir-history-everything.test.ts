@@ -159,6 +159,12 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
       slim.meta?.tag?.some((t) => t.code === 'SUBSETTED'),
       'marked SUBSETTED',
     );
+    // And a read inside a batch keeps its query, as it would on its own.
+    const batch = (await client.batch({
+      body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Patient/${patient.id}?_elements=name` } }] },
+    })) as unknown as Bundle;
+    const inBatch = batch.entry![0]!.resource as Patient;
+    assert.ok(inBatch.name && inBatch.birthDate === undefined, 'the batch read gives the elements asked for');
 
     // A patch at a version that is no longer current changes nothing.
     await assert.rejects(

@@ -401,12 +401,13 @@ function plan(entry: BundleEntry, index: number): Planned {
   const type = parts[0] ?? '';
   defFor(type);
   if (method === 'GET') {
-    if (parts.length === 2) return { index, entry, method, type, id: checkId(parts[1]!) };
     const query: Query = {};
     for (const [k, v] of new URLSearchParams(queryString ?? '')) {
       const existing = query[k];
       query[k] = existing === undefined ? v : [...(Array.isArray(existing) ? existing : [existing]), v];
     }
+    // A read keeps its query too: _summary and _elements shape it as they would on its own.
+    if (parts.length === 2) return { index, entry, method, type, id: checkId(parts[1]!), query };
     return { index, entry, method, type, query };
   }
   if (method === 'POST' && parts.length === 1) return { index, entry, method, type };
@@ -481,7 +482,7 @@ async function writtenEntry(ctx: FhirContext, result: Written): Promise<BundleEn
 
 async function readEntry(ctx: FhirContext, p: Planned): Promise<BundleEntry> {
   if (p.id) {
-    const resource = await readResource(ctx, p.type, p.id);
+    const resource = shapeForRead(await readResource(ctx, p.type, p.id), p.query);
     return {
       fullUrl: `${ctx.base}/${p.type}/${p.id}`,
       resource,
