@@ -269,12 +269,17 @@ async function visiblePage(
   // reader may see instead of spending its bound on rows the decision would hide; a narrower
   // search reads as it is (usually one person's rows) and is asked again among them only when it
   // reached its bound before its page was full.
+  // Roles with no reach (those the decision shows aggregate figures only, and the data quality
+  // reviewers, who compare records on the review page) are not narrowed, and a search of theirs
+  // that ends at the bound says nothing: none of those rows is ever theirs to see.
   const reach = def.access ? peopleInReach(ctx.actor, new Date()) : undefined;
   const narrowed = reach && inReachCondition(def, reach);
-  if (narrowed && given.length === 0) return scanVisiblePage(ctx, def, [narrowed], after, skip, count, decided, backwards, order);
+  if (!narrowed) return scanVisiblePage(ctx, def, given, after, skip, count, decided, backwards, order);
+  const atBound = (page: VisiblePage): VisiblePage => ({ ...page, stoppedShort: !page.complete && !page.more });
+  if (given.length === 0) return atBound(await scanVisiblePage(ctx, def, [narrowed], after, skip, count, decided, backwards, order));
   const page = await scanVisiblePage(ctx, def, given, after, skip, count, decided, backwards, order);
-  if (!narrowed || page.complete || page.more) return page;
-  return scanVisiblePage(ctx, def, [...given, narrowed], after, skip, count, decided, backwards, order);
+  if (page.complete || page.more) return page;
+  return atBound(await scanVisiblePage(ctx, def, [...given, narrowed], after, skip, count, decided, backwards, order));
 }
 
 interface VisiblePage {
@@ -283,6 +288,8 @@ interface VisiblePage {
   /** Every row the conditions select was read: nothing visible lies beyond the page. */
   complete: boolean;
   skipped: number;
+  /** Among the people in the reader's reach, the bound on work was reached before the page was full or the rows ran out. */
+  stoppedShort?: boolean;
 }
 
 /** visiblePage's scan over the rows `given` selects, within the bounds on a search's work. */
@@ -665,7 +672,7 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   const notes: string[] = ignored.map((key) => `${key} is not supported here and was ignored (Prefer: handling=lenient)`);
   // A page that stopped at the bound on a search's work, neither full nor at the end, says so:
   // there may be more the reader may see, which a narrower search (e.g. by patient) finds.
-  const stoppedShort = count > 0 && before === undefined && !more && !complete;
+  const stoppedShort = count > 0 && before === undefined && page.stoppedShort === true;
 
   // _include: referenced resources, each through its own access decision.
   for (const wanted of values(query._include)) {
