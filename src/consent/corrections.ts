@@ -82,8 +82,11 @@ export async function askForCorrection(
   });
 }
 
-/** The correction requests about a person, newest first, with the service each was asked of: what the person follows. */
-export async function correctionRequestsAbout(db: Kysely<Database>, personId: string) {
+/**
+ * The correction requests about a person, with the service each was asked of: newest first for the
+ * page where the person follows them, oldest first for their download.
+ */
+export async function correctionRequestsAbout(db: Kysely<Database>, personId: string, order: 'newest' | 'oldest' = 'newest') {
   return db
     .selectFrom('correction_requests as c')
     .select([
@@ -101,7 +104,7 @@ export async function correctionRequestsAbout(db: Kysely<Database>, personId: st
       'c.corrected_to',
     ])
     .where('c.person_id', '=', personId)
-    .orderBy('c.created_at', 'desc')
+    .orderBy('c.created_at', order === 'newest' ? 'desc' : 'asc')
     .execute();
 }
 

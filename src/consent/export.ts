@@ -7,12 +7,12 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { eventHistoryOf, needHistoryOf, personSummary } from '../people/index.ts';
 import { recordsHeldOfPerson } from '../linkage/index.ts';
-import { organisationNameOf } from '../network/index.ts';
 import { directivesOf, lawfulBasesOf } from './directives.ts';
 import { informalNetworkOf } from './informal-network.ts';
 import { caseFindingObjectionsOf } from './objections.ts';
 import { rightsRequestsOf } from './rights-requests.ts';
 import { whoLooked } from './who-looked.ts';
+import { correctionRequestsAbout } from './corrections.ts';
 import { categoryOfEvent, categoryOfNeed, categoryOfOrganisationKind, type Category } from './categories.ts';
 
 /** A plan as the person's own copy shows it (the plans module's plansOfPersonForExport): these fields, and any others as given. */
@@ -111,21 +111,7 @@ export async function personExport(
     directivesOf(db, personId),
     lawfulBasesOf(db, personId),
     whoLooked(db, personId, 1000),
-    db
-      .selectFrom('correction_requests as c')
-      .select([
-        'c.id',
-        organisationNameOf('c.organisation_id').$castTo<string>().as('organisation'),
-        'c.item_description',
-        'c.what_is_wrong',
-        'c.what_it_should_say',
-        'c.status',
-        'c.created_at',
-        'c.resolution_note',
-      ])
-      .where('c.person_id', '=', personId)
-      .orderBy('c.created_at')
-      .execute(),
+    correctionRequestsAbout(db, personId, 'oldest'),
   ]);
   const [informal, objections, rightsRequests] = await Promise.all([
     canSee('about_me') ? informalNetworkOf(db, personId, true) : [],
@@ -164,7 +150,17 @@ export async function personExport(
       .filter((b) => b.categoryCode === '*' || canSee(b.categoryCode as Category))
       .map(({ basisCode: _basisCode, ...basis }) => basis),
     whoLooked: looks,
-    correctionRequests: corrections,
+    // What the person asked and the answer, as the download has always carried them.
+    correctionRequests: corrections.map((c) => ({
+      id: c.id,
+      organisation: c.organisation,
+      item_description: c.item_description,
+      what_is_wrong: c.what_is_wrong,
+      what_it_should_say: c.what_it_should_say,
+      status: c.status,
+      created_at: c.created_at,
+      resolution_note: c.resolution_note,
+    })),
     restrictionAndErasureRequests: rightsRequests
       .filter((r) => canSee(r.categoryCode as Category))
       .map((r) => ({
