@@ -272,14 +272,14 @@ async function visiblePage(
   // Roles with no reach (those the decision shows aggregate figures only, and the data quality
   // reviewers, who compare records on the review page) are not narrowed, and a search of theirs
   // that ends at the bound says nothing: none of those rows is ever theirs to see.
+  const scan = (conditions: Cond[]) => scanVisiblePage(ctx, def, conditions, after, skip, count, decided, backwards, order);
   const reach = def.access ? peopleInReach(ctx.actor, new Date()) : undefined;
   const narrowed = reach && inReachCondition(def, reach);
-  if (!narrowed) return scanVisiblePage(ctx, def, given, after, skip, count, decided, backwards, order);
-  const atBound = (page: VisiblePage): VisiblePage => ({ ...page, stoppedShort: !page.complete && !page.more });
-  if (given.length === 0) return atBound(await scanVisiblePage(ctx, def, [narrowed], after, skip, count, decided, backwards, order));
-  const page = await scanVisiblePage(ctx, def, given, after, skip, count, decided, backwards, order);
-  if (page.complete || page.more) return page;
-  return atBound(await scanVisiblePage(ctx, def, [...given, narrowed], after, skip, count, decided, backwards, order));
+  if (!narrowed) return scan(given);
+  const page = given.length > 0 ? await scan(given) : undefined;
+  if (page && (page.complete || page.more)) return page;
+  const inReach = await scan([...given, narrowed]);
+  return { ...inReach, stoppedShort: !inReach.complete && !inReach.more };
 }
 
 interface VisiblePage {
