@@ -11,6 +11,20 @@ import { HttpError } from '../platform/http.ts';
 import { decideRecordAccess } from '../consent/index.ts';
 import { serviceNameOf } from '../network/index.ts';
 
+/** Refused to a citizen acting for someone they may not act for. */
+export const NOT_THEIR_RECORD = 'You can only change your own record, or that of someone you are a registered proxy for.';
+
+/**
+ * Who a citizen's "my record" request names, before any decision: themselves, or the person in
+ * `?for=`. Refuses (403) an account tied to no person, or an id that cannot be one.
+ */
+export function citizenSubjectId(request: FastifyRequest, user: SignedInUser): string {
+  const requested = (request.query as Record<string, unknown> | undefined)?.for;
+  const personId = typeof requested === 'string' && requested ? requested : user.personId;
+  if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
+  return personId;
+}
+
 /**
  * The person a citizen's "my record" page is about: themselves, or the person named in `?for=`
  * when the access decision lets them act for that person. Refuses (403) otherwise.
@@ -22,11 +36,9 @@ export async function citizenSubject(
   action: 'read' | 'write',
   category: 'about_me' | 'demographics' = 'about_me',
 ): Promise<string> {
-  const requested = (request.query as Record<string, unknown> | undefined)?.for;
-  const personId = typeof requested === 'string' && requested ? requested : user.personId;
-  if (!personId || !/^[A-Za-z0-9_-]{1,64}$/.test(personId)) throw new HttpError(403, 'This account is not linked to a person record.');
+  const personId = citizenSubjectId(request, user);
   const access = await decideRecordAccess(db, { actor: user, personId, categories: [category], purpose: 'self', action });
-  if (!access.allowed) throw new HttpError(403, 'You can only change your own record, or that of someone you are a registered proxy for.');
+  if (!access.allowed) throw new HttpError(403, NOT_THEIR_RECORD);
   return personId;
 }
 

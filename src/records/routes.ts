@@ -20,7 +20,7 @@ import {
 import { dateInputItems } from '../platform/date-input.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
-import { citizenSubject as citizenSubjectOf } from './feedback.ts';
+import { citizenSubject as citizenSubjectOf, citizenSubjectId, NOT_THEIR_RECORD } from './feedback.ts';
 import { aboutMeForm, saveAboutMe } from './about-me.ts';
 import { aboutMeHistory } from './about-me-reads.ts';
 import { formBody, parseForm } from '../platform/forms.ts';
@@ -263,14 +263,19 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
 
   app.post('/my-record/about-me', async (request, reply) => {
     const user = requireSignedIn(request);
-    const personId = await citizenSubject(request, user, 'write');
+    // One access decision a post: saveAboutMe's for a good form; for a refused one, the decision
+    // before the page (with its earlier versions) is shown again.
     const form = parseForm(aboutMeForm, formBody(request));
-    if (!form.ok) return renderAboutMe(request, reply, personId, { error: form.errors[0]!.text, values: form.values }, 400);
+    if (!form.ok) {
+      const personId = await citizenSubject(request, user, 'write');
+      return renderAboutMe(request, reply, personId, { error: form.errors[0]!.text, values: form.values }, 400);
+    }
+    const personId = citizenSubjectId(request, user);
     const { what_matters: whatMatters, how_to_support: howToSupport } = form.value;
     const saved = await db
       .transaction()
       .execute((trx) => saveAboutMe(trx, user, personId, { whatMatters, howToSupport, reason: 'updated "about me"' }));
-    if (!saved) throw new HttpError(403, 'You can only change your own record, or that of someone you are a registered proxy for.');
+    if (!saved) throw new HttpError(403, NOT_THEIR_RECORD);
     return reply.redirect(`/people/${encodeURIComponent(personId)}`);
   });
 
