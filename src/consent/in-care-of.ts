@@ -47,6 +47,23 @@ export async function peopleNamingPractitioner(db: Kysely<Database>, practitione
 }
 
 /**
+ * SQL: whether the current relationship of care `r` reaches the practitioner at `at`, as the
+ * access policy reads it: one naming them, or (naming no practitioner) their home team's or that
+ * of a team they are a member of at that moment (an integrated team's), or (naming neither) their
+ * organisation's. One definition for search's probe and the reach of bulk reads.
+ */
+export function relationshipReaches(
+  user: Pick<SignedInUser, 'practitionerId' | 'teamId' | 'organisationId'>,
+  at: RawBuilder<unknown>,
+): RawBuilder<boolean> {
+  return sql<boolean>`(r.practitioner_id = ${user.practitionerId}
+    or (r.practitioner_id is null and (r.team_id = ${user.teamId}
+      or r.team_id in (select m.team_id from team_memberships m
+        where m.practitioner_id = ${user.practitionerId} and m.started_at <= ${at} and (m.ended_at is null or m.ended_at > ${at}))
+      or (r.team_id is null and r.organisation_id = ${user.organisationId}))))`;
+}
+
+/**
  * Kysely: the people (person_id, each once) the user could be allowed any part of the record of,
  * from the facts the access decision starts from: for a practitioner, a current relationship of
  * care with them, their team (home or by membership) or their organisation, a record their
@@ -67,11 +84,7 @@ export function peopleInReach(user: SignedInUser, now: Date): RawBuilder<{ perso
   // Without an organisation a practitioner is refused everyone, break-glass included.
   if (!user.organisationId) return sql<{ person_id: string }>`(select null::text as person_id where false)`;
   return sql<{ person_id: string }>`(select r.person_id from care_relationships r
-      where r.ended_at is null and (r.practitioner_id = ${user.practitionerId}
-        or (r.practitioner_id is null and (r.team_id = ${user.teamId}
-          or r.team_id in (select m.team_id from team_memberships m
-            where m.practitioner_id = ${user.practitionerId} and (m.ended_at is null or m.ended_at > ${at}::timestamptz))
-          or (r.team_id is null and r.organisation_id = ${user.organisationId}))))
+      where r.ended_at is null and ${relationshipReaches(user, sql`${at}::timestamptz`)}
     union select h.person_id from ${peopleWithRecordUnder(organisationSourceCodeOf(user.organisationId) as RawBuilder<string>)} h
     union select g.person_id from break_glass_grants g where g.user_id = ${user.id} and g.expires_at > ${at}::timestamptz)`;
 }

@@ -7,6 +7,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { SignedInUser } from '../auth/index.ts';
 import { currentRecordsUnderSource } from '../linkage/index.ts';
 import { organisationSourceCodeOf } from '../network/index.ts';
+import { relationshipReaches } from './in-care-of.ts';
 
 /**
  * Kysely: one row when the searcher has a relationship with the person `person` names, for
@@ -16,10 +17,7 @@ import { organisationSourceCodeOf } from '../network/index.ts';
 export function relationshipProbe(user: SignedInUser, person: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`lateral (
     select 1 from care_relationships r where r.person_id = ${person} and r.ended_at is null
-      and (r.practitioner_id = ${user.practitionerId} or (r.practitioner_id is null and r.team_id = ${user.teamId})
-           or (r.practitioner_id is null and r.team_id in (select m.team_id from team_memberships m
-                 where m.practitioner_id = ${user.practitionerId} and m.started_at <= now() and (m.ended_at is null or m.ended_at > now())))
-           or (r.practitioner_id is null and r.team_id is null and r.organisation_id = ${user.organisationId}))
+      and ${relationshipReaches(user, sql`now()`)}
     union all
     ${currentRecordsUnderSource(person, organisationSourceCodeOf(sql`${user.organisationId}`))}
     union all
