@@ -13,14 +13,12 @@ import {
   AGREEMENT,
   checkPlaceGoalAnswers,
   PlaceGoalAnswerRefused,
-  placeGoalAnswersFrom,
   placeGoalAnswersOf,
   placeGoalQuestions,
   recordPlaceGoalAnswers,
 } from './place-goal-answers.ts';
-import { formBody } from '../platform/forms.ts';
-
-const text = (value: unknown, max: number) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
+import { formBody, parseForm } from '../platform/forms.ts';
+import { feedbackForm } from './forms.ts';
 
 export function registerFeedbackRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
@@ -79,24 +77,27 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const personId = await citizenSubject(db, request, user, 'write');
     const body = formBody(request);
-    const serviceId = text(body.service, 64);
-    const rating = Number(body.rating);
+    const form = parseForm(feedbackForm, body);
+    if (!form.ok) {
+      const [errorField, error] = Object.entries(form.fieldErrors)[0]!;
+      return renderFeedback(request, reply, personId, { error, errorField, values: body }, 400);
+    }
+    const { rating, comment } = form.value;
+    // Only a service of an organisation holding the person's records can be rated.
     const agencies = await agenciesHoldingPerson(db, personId);
-    const service = serviceId ? await serviceById(db, serviceId) : undefined;
+    const service = await serviceById(db, form.value.service);
     if (!service || !agencies.some((a) => a.organisationId === service.organisationId))
       return renderFeedback(request, reply, personId, { error: 'Choose a service you use', errorField: 'service', values: body }, 400);
-    if (!Number.isInteger(rating) || rating < 1 || rating > 5)
-      return renderFeedback(request, reply, personId, { error: 'Choose a rating from 1 to 5', errorField: 'rating', values: body }, 400);
     let said: Array<[string, number]>;
     try {
-      said = await checkPlaceGoalAnswers(db, placeGoalAnswersFrom(body));
+      said = await checkPlaceGoalAnswers(db, form.value.said);
     } catch (error) {
       if (!(error instanceof PlaceGoalAnswerRefused)) throw error;
       return renderFeedback(request, reply, personId, { error: error.message, errorField: error.field, values: body }, 400);
     }
     // The feedback and what the person says about the place's goals are saved together, or neither.
     await db.transaction().execute(async (trx) => {
-      await saveServiceFeedback(trx, { serviceId: service.id, personId, rating, comment: text(body.comment, 2000) || null });
+      await saveServiceFeedback(trx, { serviceId: service.id, personId, rating, comment });
       await recordPlaceGoalAnswers(trx, user, { personId, answers: said, source: 'feedback', serviceId: service.id });
     });
     return reply.redirect(withDone('/my-record/feedback', 'sent'));

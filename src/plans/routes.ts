@@ -16,7 +16,7 @@ import {
 } from './store.ts';
 import { AccessRefused, prefillFor, submitAssessment, tellItOnceByForm, type ResponseSummary } from './assessments.ts';
 import { addAction, PlanInputError, recordReview, type PlanDetail } from './plans.ts';
-import { AGREEMENT, placeGoalAnswersFrom } from './place-goal-answers.ts';
+import { AGREEMENT } from './place-goal-answers.ts';
 import {
   actionsForOrganisation,
   addGoalFromPage,
@@ -55,7 +55,8 @@ import { errorForLog } from '../platform/logger.ts';
 import { noticeReviewsDue, ukToday } from './reviews-due.ts';
 import { registerTeamRoutes } from './team-routes.ts';
 import { registerFeedbackRoutes } from './feedback-routes.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm, type ParsedForm } from '../platform/forms.ts';
+import { actionForm, assessmentForm, backForm, goalForm, newPlanForm, REVIEW_FIELD_IDS, reviewForm } from './forms.ts';
 
 type Body = Record<string, unknown>;
 const str = (body: Body, key: string): string => {
@@ -523,12 +524,9 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     );
   }
 
-  /** The question values a form sent, keyed by linkId. */
-  const rawAnswers = (q: Questionnaire, body: Body) => {
-    const raw: Record<string, string> = {};
-    for (const { item } of flattenItems(q.item)) if (isQuestion(item)) raw[item.linkId] = str(body, `q-${item.linkId}`);
-    return raw;
-  };
+  /** The answers a form sent, keyed by linkId, and the questions it asked. */
+  const assessmentAnswers = (q: Questionnaire, request: FastifyRequest) =>
+    assessmentForm(flattenItems(q.item).flatMap(({ item }) => (isQuestion(item) ? [item.linkId] : []))).parse(formBody(request));
 
   async function assessmentOf(request: FastifyRequest) {
     const personId = param(request, 'id', 'There is no such person record.');
@@ -541,10 +539,10 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   app.post('/people/:id/assessments/:qid/draft', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const { personId, q } = await assessmentOf(request);
-    const body = formBody(request);
+    const { answers, asked } = assessmentAnswers(q, request);
     let savedAt: Date;
     try {
-      savedAt = await saveDraft(db, user, personId, q, rawAnswers(q, body), list(body, 'asked'));
+      savedAt = await saveDraft(db, user, personId, q, answers, asked);
     } catch (error) {
       if (error instanceof AccessRefused) throw new HttpError(403, `You cannot assess this person: ${error.message}.`);
       throw error;
@@ -587,18 +585,17 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const personId = param(request, 'id', 'There is no such person record.');
     const q = await loadQuestionnaire(db, param(request, 'qid', 'There is no such assessment.'));
     if (!q) throw new HttpError(404, 'There is no such assessment.');
-    const body = formBody(request);
-    const raw = rawAnswers(q, body);
+    const { answers: raw, asked } = assessmentAnswers(q, request);
     let result;
     try {
-      result = await submitAssessment(db, { actor: user, personId, questionnaire: q, raw, asked: list(body, 'asked') });
+      result = await submitAssessment(db, { actor: user, personId, questionnaire: q, raw, asked });
     } catch (error) {
       if (error instanceof AccessRefused) throw new HttpError(403, `You cannot assess this person: ${error.message}.`);
       throw error;
     }
     if (!result.ok) {
       // Not saved yet, but nothing typed is lost: it is kept as the author's draft.
-      await saveDraft(db, user, personId, q, raw, list(body, 'asked'));
+      await saveDraft(db, user, personId, q, raw, asked);
       const typed = {
         ...result.answers,
         ...Object.fromEntries(Object.entries(raw).filter(([k, v]) => v && result.answers[k] === undefined)),
@@ -625,9 +622,8 @@ export function registerPlansRoutes(app: FastifyInstance): void {
   const planFor = (request: FastifyRequest, user: SignedInUser) =>
     planToChange(db, user, param(request, 'planId', 'There is no such plan.'));
 
-  const backTo = async (body: Body, plan: PlanToChange, done: keyof typeof DONE) => {
-    const back = str(body, 'back');
-    const member = back && ID.test(back) ? await planMember(db, plan.id, back) : null;
+  const backTo = async (back: string | null, plan: PlanToChange, done: keyof typeof DONE) => {
+    const member = back ? await planMember(db, plan.id, back) : null;
     return `/people/${encodeURIComponent(member ?? plan.person_id)}/plan?plan=${encodeURIComponent(plan.id)}&done=${done}`;
   };
 
@@ -658,11 +654,37 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     return reply.redirect(typeof redirect === 'string' ? redirect : redirect());
   }
 
+  /**
+   * A plan form its schema refused: the plan page again (deciding access to it as ever) with the
+   * first message (the page shows one at a time, beside its field) and what was typed in that form.
+   */
+  function planFormRefused(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: SignedInUser,
+    personId: string,
+    form: 'plan' | 'goal' | 'action' | 'review',
+    refused: Extract<ParsedForm<unknown>, { ok: false }>,
+    fieldIds: Readonly<Record<string, string>> = {},
+  ) {
+    const [field, text] = Object.entries(refused.fieldErrors)[0]!;
+    return renderPlanPage(
+      request,
+      reply,
+      user,
+      personId,
+      { error: { field: fieldIds[field] ?? field, text }, errorForm: form, values: refused.values },
+      400,
+    );
+  }
+
   app.post('/people/:id/plans', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = param(request, 'id', 'There is no such person record.');
     await decideStartPlan(db, user, personId);
-    const body = formBody(request);
+    const form = parseForm(newPlanForm, formBody(request));
+    if (!form.ok) return planFormRefused(request, reply, user, personId, 'plan', form);
+    const { members, memberConsent, title, strengths, connections, nextReviewOn } = form.value;
     let planId = '';
     return withPlanErrors(
       request,
@@ -673,12 +695,12 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       async () => {
         planId = await startPlanFromPage(db, user, {
           personId,
-          memberIds: list(body, 'members').filter((m) => ID.test(m)),
-          membersAgreed: str(body, 'memberConsent') === 'yes',
-          title: str(body, 'title'),
-          strengths: str(body, 'strengths'),
-          connections: str(body, 'connections'),
-          nextReviewOn: str(body, 'nextReviewOn') || null,
+          memberIds: members,
+          membersAgreed: memberConsent,
+          title,
+          strengths,
+          connections,
+          nextReviewOn,
         });
       },
       () => `/people/${encodeURIComponent(personId)}/plan?plan=${encodeURIComponent(planId)}&done=started`,
@@ -689,30 +711,34 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner', 'citizen');
     const plan = await planFor(request, user);
     const body = formBody(request);
-    const forPerson = str(body, 'goalPerson');
-    const goalPerson = await goalPersonFor(db, user, plan, forPerson && ID.test(forPerson) ? forPerson : null);
+    // Whose goal it is passes its own decision before anything about the form is shown.
+    const goalPerson = await goalPersonFor(db, user, plan, goalForm.shape.goalPerson.parse(body.goalPerson));
+    const back = goalForm.shape.back.parse(body.back);
+    const form = parseForm(goalForm, body);
+    if (!form.ok) return planFormRefused(request, reply, user, back ?? plan.person_id, 'goal', form);
     return withPlanErrors(
       request,
       reply,
       user,
-      str(body, 'back') || plan.person_id,
+      back ?? plan.person_id,
       'goal',
       () =>
         addGoalFromPage(db, user, plan.id, {
           personId: goalPerson ?? null,
-          text: str(body, 'goalText'),
-          outcomeCodes: list(body, 'outcomes'),
+          text: form.value.goalText,
+          outcomeCodes: form.value.outcomes,
           setBy: user.role === 'citizen' ? 'person' : 'practitioner',
         }).then(() => undefined),
-      await backTo(body, plan, 'goal'),
+      await backTo(back, plan, 'goal'),
     );
   });
 
   app.post('/plans/:planId/actions', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const plan = await planFor(request, user);
-    const body = formBody(request);
-    const goalId = str(body, 'goalId');
+    const form = parseForm(actionForm, formBody(request));
+    if (!form.ok) return planFormRefused(request, reply, user, plan.person_id, 'action', form);
+    const { goalId, description, assignedOrganisationId, dueOn, back } = form.value;
     return withPlanErrors(
       request,
       reply,
@@ -721,13 +747,13 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       'action',
       () =>
         addAction(db, user, plan.id, {
-          goalId: goalId && ID.test(goalId) ? goalId : null,
-          description: str(body, 'description'),
-          assignedOrganisationId: str(body, 'assignedOrganisationId'),
+          goalId,
+          description,
+          assignedOrganisationId,
           assignedPractitionerId: null,
-          dueOn: str(body, 'dueOn'),
+          dueOn,
         }).then(() => undefined),
-      await backTo(body, plan, 'action'),
+      await backTo(back, plan, 'action'),
     );
   });
 
@@ -736,36 +762,24 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const plan = await planFor(request, user);
     const actionId = param(request, 'actionId', 'There is no such action.');
     await completeActionFromPage(db, user, plan, actionId);
-    return reply.redirect(await backTo(formBody(request), plan, 'actionDone'));
+    const { back } = backForm.parse(formBody(request));
+    return reply.redirect(await backTo(back, plan, 'actionDone'));
   });
 
   app.post('/plans/:planId/reviews', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const plan = await planFor(request, user);
-    const body = formBody(request);
-    const scores: Record<string, number> = {};
-    const gas: Record<string, number> = {};
-    for (const [key, value] of Object.entries(body)) {
-      const m = /^(goal|gas)-(.+)$/.exec(key);
-      if (!m || typeof value !== 'string' || value === '') continue;
-      (m[1] === 'gas' ? gas : scores)[m[2]!] = Number(value);
-    }
+    const form = parseForm(reviewForm, formBody(request));
+    if (!form.ok) return planFormRefused(request, reply, user, plan.person_id, 'review', form, REVIEW_FIELD_IDS);
+    const { reviewedOn, scores, gas, said, note, nextReviewOn, back } = form.value;
     return withPlanErrors(
       request,
       reply,
       user,
       plan.person_id,
       'review',
-      () =>
-        recordReview(db, user, plan.id, {
-          reviewedOn: str(body, 'reviewedOn'),
-          scores,
-          gas,
-          said: placeGoalAnswersFrom(body),
-          note: str(body, 'note') || null,
-          nextReviewOn: str(body, 'nextReviewOn') || null,
-        }).then(() => undefined),
-      await backTo(body, plan, 'review'),
+      () => recordReview(db, user, plan.id, { reviewedOn, scores, gas, said, note, nextReviewOn }).then(() => undefined),
+      await backTo(back, plan, 'review'),
     );
   });
 

@@ -25,12 +25,18 @@ import { peopleByIds } from '../people/index.ts';
 import { pickUpReferral, ReferralInputError, unassignedReferralsForTeam } from '../referrals/index.ts';
 import { writtenDate, writtenDay } from '../platform/dates.ts';
 import { PickUpRefused, pickUpAction, unassignedActionsFor } from './team-work.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
+import { endMembershipForm, newTeamForm, teamMemberForm } from './forms.ts';
 
 type Body = Record<string, unknown>;
 const text = (body: Body, key: string, max: number): string =>
   typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '';
 const ID = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** The first of a refused form's messages, with its field: these pages show one at a time. */
+const firstError = (fieldErrors: Record<string, string>) => {
+  const [field, text] = Object.entries(fieldErrors)[0]!;
+  return { field, text };
+};
 
 function param(request: FastifyRequest, name: string, notFound: string): string {
   const value = (request.params as Record<string, string | undefined>)[name] ?? '';
@@ -92,15 +98,18 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   app.post('/teams', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const body = formBody(request);
+    const form = parseForm(newTeamForm, body);
+    if (!form.ok) {
+      // Only someone who may set up a team is shown the form again (as the page itself decides).
+      if (!(await maySetUpTeams(db, user))) {
+        await recordTeamRefusal(db, user, { message: 'not a manager of a team' }, 'setting up an integrated team');
+        throw new HttpError(403, 'Only a manager of a team can set up an integrated team.');
+      }
+      return renderNewTeam(request, reply, { error: firstError(form.fieldErrors), values: body }, 400);
+    }
     let teamId: string;
     try {
-      teamId = await db.transaction().execute((trx) =>
-        setUpIntegratedTeam(trx, user, {
-          name: text(body, 'name', 200),
-          base: text(body, 'base', 300) || null,
-          roleInTeam: text(body, 'roleInTeam', 200),
-        }),
-      );
+      teamId = await db.transaction().execute((trx) => setUpIntegratedTeam(trx, user, form.value));
     } catch (error) {
       if (!(error instanceof TeamRefused)) throw error;
       if (error.status === 403) {
@@ -276,29 +285,17 @@ export function registerTeamRoutes(app: FastifyInstance): void {
   app.post('/teams/:teamId/members', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const teamId = param(request, 'teamId', 'There is no such team.');
-    const body = formBody(request);
-    const practitionerId = text(body, 'practitionerId', 100);
-    const field = !practitionerId ? 'practitionerId' : text(body, 'roleInTeam', 200).length < 2 ? 'roleInTeam' : 'practitionerId';
+    const form = parseForm(teamMemberForm, formBody(request));
+    // The members page decides first: anyone but a manager of the team is refused (403), on the record.
+    if (!form.ok) return renderMembers(request, reply, user, teamId, { error: firstError(form.fieldErrors), values: form.values }, 400);
     return change(
       request,
       reply,
       user,
       teamId,
       'adding a team member',
-      field,
-      () => {
-        if (!practitionerId) throw new TeamRefused(400, 'Choose a practitioner from the list');
-        return db.transaction().execute((trx) =>
-          addTeamMember(trx, user, {
-            teamId,
-            practitionerId,
-            roleInTeam: text(body, 'roleInTeam', 200),
-            coLocation: text(body, 'coLocation', 300) || null,
-            lineManagerId: text(body, 'lineManagerId', 100) || null,
-            managesTeam: body.managesTeam === 'yes',
-          }),
-        );
-      },
+      'practitionerId',
+      () => db.transaction().execute((trx) => addTeamMember(trx, user, { teamId, ...form.value })),
       'added',
     );
   });
@@ -308,7 +305,16 @@ export function registerTeamRoutes(app: FastifyInstance): void {
     const teamId = param(request, 'teamId', 'There is no such team.');
     const membershipId = Number(param(request, 'membershipId', 'There is no such member.'));
     if (!Number.isSafeInteger(membershipId)) throw new HttpError(404, 'There is no such member.');
-    const body = formBody(request);
+    const form = parseForm(endMembershipForm, formBody(request));
+    if (!form.ok)
+      return renderMembers(
+        request,
+        reply,
+        user,
+        teamId,
+        { error: { field: `reason-${membershipId}`, text: form.fieldErrors.reason! }, values: form.values },
+        400,
+      );
     return change(
       request,
       reply,
@@ -316,7 +322,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
       teamId,
       'ending a team membership',
       `reason-${membershipId}`,
-      () => db.transaction().execute((trx) => endTeamMembership(trx, user, { teamId, membershipId, reason: text(body, 'reason', 300) })),
+      () => db.transaction().execute((trx) => endTeamMembership(trx, user, { teamId, membershipId, reason: form.value.reason })),
       'ended',
     );
   });

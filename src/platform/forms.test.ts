@@ -5,7 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { choiceOf, optionalText, parseForm, parseJsonBody, requiredText } from './forms.ts';
+import {
+  checkboxes,
+  choiceOf,
+  optionalDate,
+  optionalId,
+  optionalText,
+  parseForm,
+  parseJsonBody,
+  requiredDate,
+  requiredText,
+  ticked,
+} from './forms.ts';
 import { RefusedInput } from './refused.ts';
 
 const form = z.object({
@@ -45,6 +56,34 @@ test('missing, repeated or non-text fields are refused with the field message, n
       ['Choose a service', 'Say what is wrong, in up to 10 characters'],
     );
   }
+});
+
+test('dates, checkboxes, ids: what was sent, or the message for the field', () => {
+  const shape = z.object({
+    due: requiredDate('Enter the due date', 'Enter the due date as a real date'),
+    review: optionalDate('Enter the review date as a real date'),
+    ticks: checkboxes,
+    agreed: ticked(),
+    back: optionalId,
+  });
+  assert.deepEqual(parseForm(shape, { due: ' 2028-02-29 ', review: '', ticks: ['a', ' ', 'b'], agreed: 'yes', back: 'p-1' }), {
+    ok: true,
+    value: { due: '2028-02-29', review: null, ticks: ['a', 'b'], agreed: true, back: 'p-1' },
+  });
+  assert.deepEqual(parseForm(shape, { due: '2027-02-03', ticks: 'a', back: 'no spaces allowed' }), {
+    ok: true,
+    value: { due: '2027-02-03', review: null, ticks: ['a'], agreed: false, back: null },
+  });
+  const refused = parseForm(shape, { due: '2027-02-30', review: '2027-13-45' });
+  assert.equal(refused.ok, false);
+  if (!refused.ok)
+    assert.deepEqual(refused.fieldErrors, {
+      due: 'Enter the due date as a real date',
+      review: 'Enter the review date as a real date',
+    });
+  const empty = parseForm(shape, {});
+  assert.equal(empty.ok, false);
+  if (!empty.ok) assert.deepEqual(empty.fieldErrors, { due: 'Enter the due date' });
 });
 
 test('a JSON body that breaks its schema is a 400 naming the field; a good one comes back parsed', () => {

@@ -53,8 +53,11 @@ function firstField(schema: z.ZodType): string | undefined {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape)[0] : undefined;
 }
 
-/** A form value as trimmed text: a missing or repeated field counts as empty, never as an error of type. */
-const trimmedText = z.preprocess((value) => (typeof value === 'string' ? value.trim() : ''), z.string());
+/**
+ * A form value as trimmed text: a missing or repeated field counts as empty, never as an error of
+ * type. For a field whose meaning the use case checks (it has the message for it).
+ */
+export const trimmedText = z.preprocess((value) => (typeof value === 'string' ? value.trim() : ''), z.string());
 
 /** Required text between `min` and `max` characters, with one message for every way of getting it wrong. */
 export function requiredText(message: string, { min = 1, max }: { min?: number; max: number }) {
@@ -74,6 +77,49 @@ export function optionalText(message: string, { max }: { max: number }) {
 /** A choice from the options offered (radios, a select): anything else gets the one message. */
 export function choiceOf(message: string, options: readonly string[]) {
   return trimmedText.pipe(z.string().refine((value) => options.includes(value), message));
+}
+
+/** An id the page itself offered (a hidden field, a select, a checkbox): anything else comes back as null, never an error. */
+export const optionalId = z.preprocess(
+  (value) => (typeof value === 'string' && /^[A-Za-z0-9_.:-]{1,100}$/.test(value.trim()) ? value.trim() : null),
+  z.string().nullable(),
+);
+
+/** A checkbox list (or a repeated field): the values ticked, trimmed, empty ones left out; none is an empty list. */
+export const checkboxes = z.preprocess(
+  (value) =>
+    (Array.isArray(value) ? value : [value])
+      .filter((item): item is string => typeof item === 'string')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  z.array(z.string()),
+);
+
+/** A single checkbox: true only when it was ticked (sent with `value`). */
+export function ticked(value = 'yes') {
+  return trimmedText.transform((sent) => sent === value);
+}
+
+/** Whether text typed as YYYY-MM-DD (what `<input type="date">` sends) is a real day: 2027-02-30 is not. */
+export function isRealDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const day = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;
+}
+
+/** An optional date (YYYY-MM-DD, a real day); empty comes back as null, anything else gets the message. */
+export function optionalDate(message: string) {
+  return trimmedText.pipe(
+    z
+      .string()
+      .refine((text) => text === '' || isRealDate(text), message)
+      .transform((text) => (text === '' ? null : text)),
+  );
+}
+
+/** A required date (YYYY-MM-DD, a real day): `missing` when left empty, `message` when it is not a real day. */
+export function requiredDate(missing: string, message: string) {
+  return trimmedText.pipe(z.string().min(1, missing).refine(isRealDate, message));
 }
 
 /**
