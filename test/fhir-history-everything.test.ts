@@ -258,6 +258,87 @@ describe('history, $everything, compartment search and patch through fhir-kit-cl
     await assert.rejects(client.request(`Patient/${patient.id}/$everything?_type=Practitioner`), refused(400));
   });
 
+  test('_summary and _elements shape history and $everything as they shape a search, and _summary=count gives the total only', async () => {
+    const subsetted = (r: Resource) => r.meta?.tag?.some((t) => t.code === 'SUBSETTED') === true;
+    // Instance history: the same versions, each with only the elements asked for.
+    const full = (await client.request(`Patient/${patient.id}/_history`)) as unknown as Bundle;
+    const slim = (await client.request(`Patient/${patient.id}/_history?_elements=name`)) as unknown as Bundle;
+    assertValid(slim, 'instance history with _elements');
+    assert.deepEqual(
+      slim.entry!.map((e) => e.resource!.meta!.versionId),
+      full.entry!.map((e) => e.resource!.meta!.versionId),
+    );
+    for (const e of slim.entry!) {
+      const version = e.resource as Patient;
+      assert.ok(version.name && version.birthDate === undefined && subsetted(version), 'only the name, marked SUBSETTED');
+    }
+    const text = (await client.request(`Patient/${patient.id}/_history?_summary=text`)) as unknown as Bundle;
+    assert.ok(
+      text.entry!.every((e) => (e.resource as Patient).name === undefined && subsetted(e.resource!)),
+      '_summary=text leaves the name out',
+    );
+    const summary = (await client.request(`Patient/${patient.id}/_history?_summary=true`)) as unknown as Bundle;
+    assert.ok(summary.entry!.every((e) => (e.resource as Patient).birthDate !== undefined && subsetted(e.resource!)));
+    const counted = (await client.request(`Patient/${patient.id}/_history?_summary=count`)) as unknown as Bundle;
+    assertValid(counted, 'instance history count');
+    assert.equal(counted.total, full.entry!.length);
+    assert.equal(counted.entry, undefined, 'a count gives no versions');
+
+    // Type history: a count equals the versions its pages give; _elements carries to the next page.
+    const since = encodeURIComponent(started);
+    const paged = (await allPages((await client.request(`Patient/_history?_since=${since}&_count=2`)) as unknown as Bundle))!;
+    const typeCount = (await client.request(`Patient/_history?_since=${since}&_summary=count`)) as unknown as Bundle;
+    assert.equal(typeCount.total, paged.length);
+    assert.equal(typeCount.entry, undefined);
+    const slimPages = (await allPages(
+      (await client.request(`Patient/_history?_since=${since}&_count=2&_elements=gender`)) as unknown as Bundle,
+    ))!;
+    assert.equal(slimPages.length, paged.length);
+    assert.ok(
+      slimPages.every((e) => (e.resource as Patient).name === undefined && subsetted(e.resource!)),
+      'every page shaped',
+    );
+    // System history too.
+    const systemCount = (await client.request(`_history?_since=${since}&_type=Patient,Observation&_summary=count`)) as unknown as Bundle;
+    const systemPaged = (await allPages(
+      (await client.request(`_history?_since=${since}&_type=Patient,Observation&_count=3&_summary=data`)) as unknown as Bundle,
+    ))!;
+    assert.equal(systemCount.total, systemPaged.length);
+    assert.ok(systemPaged.some((e) => e.resource!.resourceType === 'Observation'));
+    assert.ok(systemPaged.every((e) => (e.resource as Patient).text === undefined && subsetted(e.resource!)));
+
+    // $everything: the same resources, shaped; a count of them all.
+    const everythingAll = (await allPages((await client.request(`Patient/${patient.id}/$everything?_count=2`)) as unknown as Bundle))!;
+    const everythingSlim = (await allPages(
+      (await client.request(`Patient/${patient.id}/$everything?_count=2&_elements=status`)) as unknown as Bundle,
+    ))!;
+    assert.deepEqual(
+      everythingSlim.map((e) => e.fullUrl),
+      everythingAll.map((e) => e.fullUrl),
+    );
+    const slimPatient = everythingSlim[0]!.resource as Patient;
+    assert.ok(slimPatient.name === undefined && subsetted(slimPatient), 'the Patient shaped too');
+    const slimObservation = everythingSlim.find((e) => e.resource!.resourceType === 'Observation')!.resource as Observation;
+    assert.ok(
+      slimObservation.status && slimObservation.valueQuantity === undefined,
+      'an Observation keeps only status (and what it must have)',
+    );
+    for (const e of everythingSlim) assertValid(e.resource, `$everything ${e.resource!.resourceType} with _elements`);
+    const everythingCount = (await client.request(`Patient/${patient.id}/$everything?_summary=count`)) as unknown as Bundle;
+    assertValid(everythingCount, '$everything count');
+    assert.equal(everythingCount.total, everythingAll.length);
+    assert.equal(everythingCount.entry, undefined);
+
+    // As a search does: both at once, or a _summary that is not one, is refused.
+    for (const query of [
+      `Patient/${patient.id}/_history?_summary=true&_elements=name`,
+      `Patient/_history?_summary=everything`,
+      `Patient/${patient.id}/$everything?_summary=true&_elements=name`,
+      `Patient/${patient.id}/$everything?_summary=maybe`,
+    ])
+      await assert.rejects(client.request(query), refused(400), query);
+  });
+
   test('a network member added through EpisodeOfCare moves the care network on, and its earlier version is kept', async () => {
     const before = (await client.read({ resourceType: 'CareTeam', id: patient.id! })) as unknown as CareTeam;
     const me = await server.database.db

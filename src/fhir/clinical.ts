@@ -309,6 +309,8 @@ export function withWholeRows(
     shared?: Array<'person_id' | 'organisation_id'>;
     metaOf: (row: Row) => Resource['meta'];
     wholeParams?: Record<string, ParamHandler>;
+    /** Conditions for the domain's rows of parameters only kept resources would otherwise answer. */
+    domainParams?: Record<string, ParamHandler>;
     wholeParamTypes?: ResourceDef['paramTypes'];
     /** The access decision's category for a kept row (the type's own rule for the rest). */
     wholeCategory?: Category;
@@ -319,7 +321,7 @@ export function withWholeRows(
   const sharedCols = sql.raw(shared.map((c) => `, f.${c}`).join(''));
   const params: ResourceDef['params'] = { ...def.params };
   for (const [name, whole] of Object.entries(options.wholeParams ?? {})) {
-    const domain = def.params[name];
+    const domain = def.params[name] ?? options.domainParams?.[name];
     const both: ParamHandler = domain
       ? (v, m) => sql`((r.whole is null and ${domain(v, m)}) or (r.whole and ${whole(v, m)}))`
       : (v, m) => sql`(r.whole and ${whole(v, m)})`;

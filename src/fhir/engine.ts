@@ -10,7 +10,7 @@ import type { CategoryDecision } from '../consent/index.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { FhirError, invalid, notFound, stopIfClientGone } from './outcome.ts';
 import { checkId, textConditionOf, uriCondition, type Cond } from './params.ts';
-import { modifiersOf, presenceOf, shape, sortKeysOf, type SortKey, type SummaryMode } from './search-features.ts';
+import { modifiersOf, presenceOf, shape, shapingOf, sortKeysOf, type SortKey } from './search-features.ts';
 import { withStoredCopies } from './stored.ts';
 import { inReachCondition } from './reach.ts';
 
@@ -586,20 +586,7 @@ export async function search(ctx: FhirContext, type: string, query: Query): Prom
   const { conditions, ignored } = await searchConditions(ctx, def, query, decided);
   const order = parseSort(ctx, def, values(query._sort)[0], ignored);
 
-  const summaryRaw = values(query._summary)[0];
-  if (summaryRaw !== undefined && !['true', 'false', 'text', 'data', 'count'].includes(summaryRaw)) {
-    throw invalid('_summary must be true, false, text, data or count');
-  }
-  const summary = summaryRaw as SummaryMode | undefined;
-  const elementsRaw = values(query._elements)[0];
-  const elements =
-    elementsRaw === undefined
-      ? undefined
-      : elementsRaw
-          .split(',')
-          .map((e) => e.trim())
-          .filter((e) => e !== '');
-  if (elements && summary !== undefined && summary !== 'false') throw invalid('give _summary or _elements, not both');
+  const { summary, elements } = shapingOf(query, { count: true, what: 'a search' });
 
   const countRaw = values(query._count)[0];
   const count = summary === 'count' ? 0 : countRaw === undefined ? 20 : Number(countRaw);

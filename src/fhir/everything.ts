@@ -10,6 +10,7 @@ import { authorise, defFor, readResource, search, type Decisions, type FhirConte
 import { withStoredCopies } from './stored.ts';
 import { FhirError, invalid, stopIfClientGone } from './outcome.ts';
 import { checkId, type Cond } from './params.ts';
+import { shapeAll, shapingOf } from './search-features.ts';
 import type { Row } from './resources.ts';
 
 /**
@@ -73,7 +74,7 @@ export async function compartmentSearch(ctx: FhirContext, personId: string, type
   return search(ctx, type, { ...query, [param!]: [...given, `Patient/${personId}`] });
 }
 
-const EVERYTHING_CONTROL = new Set(['_since', '_type', '_count', '_cursor', '_format', '_pretty']);
+const EVERYTHING_CONTROL = new Set(['_since', '_type', '_count', '_cursor', '_format', '_pretty', '_summary', '_elements']);
 const SCAN_ROWS = 5_000;
 const CHUNK_ROWS = 200;
 
@@ -94,7 +95,8 @@ function one(query: Query, name: string): string | undefined {
 export async function everything(ctx: FhirContext, personId: string, query: Query): Promise<Bundle> {
   checkId(personId);
   for (const key of Object.keys(query))
-    if (!EVERYTHING_CONTROL.has(key)) throw new FhirError(400, 'not-supported', `$everything takes _since, _type and _count, not ${key}`);
+    if (!EVERYTHING_CONTROL.has(key))
+      throw new FhirError(400, 'not-supported', `$everything takes _since, _type, _count, _summary and _elements, not ${key}`);
   const sinceRaw = one(query, '_since');
   const since = sinceRaw === undefined ? undefined : new Date(sinceRaw);
   if (sinceRaw !== undefined && (!/^\d{4}-\d{2}-\d{2}/.test(sinceRaw) || Number.isNaN(since!.getTime())))
@@ -106,8 +108,12 @@ export async function everything(ctx: FhirContext, personId: string, query: Quer
       throw invalid(`_type=${t}: $everything gives ${['Patient', ...EVERYTHING_TYPES].join(', ')}`);
   const order = ['Patient', ...EVERYTHING_TYPES].filter((t) => types.includes(t));
   const countRaw = one(query, '_count');
-  const count = countRaw === undefined ? 50 : Number(countRaw);
-  if (!Number.isInteger(count) || count < 1 || count > 500) throw invalid('_count must be a whole number from 1 to 500');
+  const pageSize = countRaw === undefined ? 50 : Number(countRaw);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 500) throw invalid('_count must be a whole number from 1 to 500');
+  // _summary=count asks for the total only: as many as the bound on work reaches are counted, none given.
+  const shaping = shapingOf(query, { count: true, what: '$everything' });
+  const counting = shaping.summary === 'count';
+  const count = counting ? SCAN_ROWS : pageSize;
   const cursorRaw = one(query, '_cursor');
   const cursor = cursorRaw === undefined ? undefined : /^([A-Za-z]{1,64})\/([A-Za-z0-9\-.]{1,64})$/.exec(cursorRaw);
   if (cursorRaw !== undefined && (!cursor || !order.includes(cursor[1]!))) throw invalid('_cursor is not one this server gave');
@@ -163,21 +169,24 @@ export async function everything(ctx: FhirContext, personId: string, query: Quer
   const path = `${ctx.base}/Patient/${personId}/$everything`;
   const url = (extra: Record<string, string | undefined>) => {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries({ _since: sinceRaw, _type: typeRaw, _count: String(count), ...extra }))
+    const shapedBy = { _summary: one(query, '_summary'), _elements: one(query, '_elements') };
+    for (const [k, v] of Object.entries({ _since: sinceRaw, _type: typeRaw, _count: String(pageSize), ...shapedBy, ...extra }))
       if (v !== undefined) params.set(k, v);
     return `${path}?${params.toString()}`;
   };
   const link: BundleLink[] = [{ relation: 'self', url: url({ _cursor: cursorRaw }) }];
-  if (more) {
+  if (more && !counting) {
     const last = entries.at(-1)!;
     link.push({ relation: 'next', url: url({ _cursor: `${last.type}/${last.resource.id}` }) });
   }
   const complete = !more && scanned < SCAN_ROWS;
-  const bundleEntries: BundleEntry[] = entries.map(({ type, resource }) => ({
-    fullUrl: `${ctx.base}/${type}/${resource.id}`,
-    resource,
-    search: { mode: 'match' },
-  }));
+  const bundleEntries: BundleEntry[] = counting
+    ? []
+    : entries.map(({ type, resource }) => ({
+        fullUrl: `${ctx.base}/${type}/${resource.id}`,
+        resource: shapeAll([resource], shaping)[0]!,
+        search: { mode: 'match' },
+      }));
   return {
     resourceType: 'Bundle',
     type: 'searchset',

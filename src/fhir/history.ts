@@ -18,6 +18,7 @@ import { isClinicalType } from './clinical.ts';
 import { resourceDefs, type ResourceDef, type Row } from './resources.ts';
 import { collectVersions, type Touched } from './versions.ts';
 import { inReachCondition } from './reach.ts';
+import { shapeAll, shapingOf, type Shaping } from './search-features.ts';
 import { peopleInReach } from '../consent/index.ts';
 
 type Json = Record<string, unknown>;
@@ -250,11 +251,13 @@ function single(query: Query, name: string): string | undefined {
   return v;
 }
 
-const HISTORY_PARAMS = new Set(['_since', '_count', '_offset', '_cursor', '_type', '_format', '_pretty']);
+const HISTORY_PARAMS = new Set(['_since', '_count', '_offset', '_cursor', '_type', '_format', '_pretty', '_summary', '_elements']);
 
 interface HistoryQuery {
   since?: Date;
   count: number;
+  /** _summary and _elements, as a search reads them; _summary=count asks for the total only. */
+  shaping: Shaping;
 }
 
 function historyQuery(query: Query): HistoryQuery {
@@ -263,7 +266,7 @@ function historyQuery(query: Query): HistoryQuery {
       throw new FhirError(
         400,
         'not-supported',
-        `_history takes _since and _count${key === '_at' ? "; _at is not supported: changes made on Joinery's web pages keep no version, so what was current at a moment cannot be told" : `, not ${key}`}`,
+        `_history takes _since, _count, _summary and _elements${key === '_at' ? "; _at is not supported: changes made on Joinery's web pages keep no version, so what was current at a moment cannot be told" : `, not ${key}`}`,
       );
   }
   const sinceRaw = single(query, '_since');
@@ -276,7 +279,12 @@ function historyQuery(query: Query): HistoryQuery {
   const countRaw = single(query, '_count');
   const count = countRaw === undefined ? 20 : Number(countRaw);
   if (!Number.isInteger(count) || count < 1 || count > 500) throw invalid('_count must be a whole number from 1 to 500');
-  return { since, count };
+  return { since, count, shaping: shapingOf(query, { count: true, what: '_history' }) };
+}
+
+/** _summary and _elements as given, for the links of a page (each next page is shaped the same way). */
+function shapingParams(query: Query): Record<string, string | undefined> {
+  return { _summary: single(query, '_summary'), _elements: single(query, '_elements') };
 }
 
 function historyUrl(path: string, params: Record<string, string | undefined>): string {
@@ -290,7 +298,7 @@ function historyUrl(path: string, params: Record<string, string | undefined>): s
 export async function instanceHistory(ctx: FhirContext, type: string, id: string, query: Query): Promise<Bundle> {
   const def = defFor(type);
   checkId(id);
-  const { since, count } = historyQuery(query);
+  const { since, count, shaping } = historyQuery(query);
   if (query._type !== undefined) throw new FhirError(400, 'not-supported', '_type is for system history (GET /fhir/_history)');
   const offsetRaw = single(query, '_offset');
   const offset = offsetRaw === undefined ? 0 : Number(offsetRaw);
@@ -306,10 +314,12 @@ export async function instanceHistory(ctx: FhirContext, type: string, id: string
   const [now] = await withCopies(ctx, def, [{ row: current, copy: (await loadCopies(ctx.db, type, [id])).get(id) }]);
   const earlier = await visibleVersions(ctx, def, kept.map(versionOf), 'read', decided);
   const all = [now!, ...earlier].filter((r) => !since || (r.meta?.lastUpdated !== undefined && new Date(r.meta.lastUpdated) >= since));
-  const page = all.slice(offset, offset + count);
+  const counting = shaping.summary === 'count';
+  const page = counting ? [] : shapeAll(all.slice(offset, offset + count), shaping);
   const path = `${ctx.base}/${type}/${id}/_history`;
-  const params = { _since: since ? single(query, '_since') : undefined, _count: String(count) };
+  const params = { _since: since ? single(query, '_since') : undefined, _count: String(count), ...shapingParams(query) };
   const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _offset: String(offset) }) }];
+  if (counting) return { resourceType: 'Bundle', type: 'history', timestamp: new Date().toISOString(), total: all.length, link };
   if (offset > 0) link.push({ relation: 'previous', url: historyUrl(path, { ...params, _offset: String(Math.max(0, offset - count)) }) });
   if (offset + count < all.length) link.push({ relation: 'next', url: historyUrl(path, { ...params, _offset: String(offset + count) }) });
   return {
@@ -536,8 +546,19 @@ function historyBundle(
   cursorRaw: string | undefined,
   page: HistoryPage,
   cursorOf: (key: Key) => string,
+  shaping: Shaping,
 ): Bundle {
   const link: BundleLink[] = [{ relation: 'self', url: historyUrl(path, { ...params, _cursor: cursorRaw }) }];
+  if (shaping.summary === 'count') {
+    // The total only: given when every version the reader may see was counted within the bound on work.
+    return {
+      resourceType: 'Bundle',
+      type: 'history',
+      timestamp: new Date().toISOString(),
+      ...(page.complete ? { total: page.items.length } : {}),
+      link,
+    };
+  }
   if (page.more && page.items.length > 0)
     link.push({ relation: 'next', url: historyUrl(path, { ...params, _cursor: cursorOf(page.items.at(-1)!.key) }) });
   return {
@@ -547,7 +568,7 @@ function historyBundle(
     // Known without counting only for a whole history on one page.
     ...(page.complete && cursorRaw === undefined ? { total: page.items.length } : {}),
     link,
-    ...(page.items.length > 0 ? { entry: page.items.map((i) => entryOf(ctx, i.key.type, i.resource)) } : {}),
+    ...(page.items.length > 0 ? { entry: page.items.map((i) => entryOf(ctx, i.key.type, shapeAll([i.resource], shaping)[0]!)) } : {}),
   };
 }
 
@@ -558,16 +579,16 @@ function historyBundle(
  */
 export async function typeHistory(ctx: FhirContext, type: string, query: Query): Promise<Bundle> {
   defFor(type);
-  const { since, count } = historyQuery(query);
+  const { since, count, shaping } = historyQuery(query);
   if (single(query, '_offset') !== undefined) throw invalid('type history pages with the next link it gives, not _offset');
   if (single(query, '_type') !== undefined) throw new FhirError(400, 'not-supported', '_type is for system history (GET /fhir/_history)');
   const cursorRaw = single(query, '_cursor');
   const m = cursorRaw === undefined ? null : /^(-?\d{1,17})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(cursorRaw);
   if (cursorRaw !== undefined && !m) throw invalid('_cursor is not one this server gave');
   const start = m ? { us: m[1]!, type, id: m[2]!, version: Number(m[3]) } : undefined;
-  const page = await historyPage(ctx, [type], since, count, start);
-  const params = { _since: since ? single(query, '_since') : undefined, _count: String(count) };
-  return historyBundle(ctx, `${ctx.base}/${type}/_history`, params, cursorRaw, page, (k) => `${k.us}~${k.id}~${k.version_id}`);
+  const page = await historyPage(ctx, [type], since, shaping.summary === 'count' ? SCAN_ROWS : count, start);
+  const params = { _since: since ? single(query, '_since') : undefined, _count: String(count), ...shapingParams(query) };
+  return historyBundle(ctx, `${ctx.base}/${type}/_history`, params, cursorRaw, page, (k) => `${k.us}~${k.id}~${k.version_id}`, shaping);
 }
 
 /**
@@ -579,7 +600,7 @@ export async function typeHistory(ctx: FhirContext, type: string, query: Query):
  * the last entry shown (one the reader saw).
  */
 export async function systemHistory(ctx: FhirContext, query: Query): Promise<Bundle> {
-  const { since, count } = historyQuery(query);
+  const { since, count, shaping } = historyQuery(query);
   if (single(query, '_offset') !== undefined) throw invalid('system history pages with the next link it gives, not _offset');
   const typeRaw = query._type === undefined ? undefined : (Array.isArray(query._type) ? query._type : [query._type]).join(',');
   const types =
@@ -590,7 +611,7 @@ export async function systemHistory(ctx: FhirContext, query: Query): Promise<Bun
   const m = cursorRaw === undefined ? null : /^(-?\d{1,17})~([A-Z][A-Za-z]{1,63})~([A-Za-z0-9\-.]{1,64})~(\d{1,9})$/.exec(cursorRaw);
   if (cursorRaw !== undefined && (!m || !types.includes(m[2]!))) throw invalid('_cursor is not one this server gave');
   const start = m ? { us: m[1]!, type: m[2]!, id: m[3]!, version: Number(m[4]) } : undefined;
-  const page = await historyPage(ctx, types, since, count, start);
-  const params = { _since: since ? single(query, '_since') : undefined, _type: typeRaw, _count: String(count) };
-  return historyBundle(ctx, `${ctx.base}/_history`, params, cursorRaw, page, (k) => `${k.us}~${k.type}~${k.id}~${k.version_id}`);
+  const page = await historyPage(ctx, types, since, shaping.summary === 'count' ? SCAN_ROWS : count, start);
+  const params = { _since: since ? single(query, '_since') : undefined, _type: typeRaw, _count: String(count), ...shapingParams(query) };
+  return historyBundle(ctx, `${ctx.base}/_history`, params, cursorRaw, page, (k) => `${k.us}~${k.type}~${k.id}~${k.version_id}`, shaping);
 }

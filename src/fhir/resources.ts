@@ -40,7 +40,7 @@ import {
   anyOf,
   checkId,
   dateCondition,
-  parseToken,
+  escapeLike,
   parseTokenExact,
   periodCondition,
   referenceId,
@@ -221,6 +221,87 @@ function reverse(map: Record<string, string>): (v: string) => string[] {
 // ---------------------------------------------------------------------------------------------
 // Patient
 
+// A Patient as shown is Joinery's row with the stored copy of what a partner sent merged in
+// (stored.ts): the searches below over contacts, cities, the managing organisation and languages
+// read the same two, so a value is found exactly when a read of the Patient shows it.
+
+/** An element of the Patient's stored copy (null when there is none), as SQL over r.*. */
+const patientCopy = (element: string) =>
+  `(select f.content->'${element}' from fhir_resources f where f.resource_type = 'Patient' and f.resource_id = r.id and not f.whole)`;
+/** The items of a JSON array (none when the value is not an array), as a set to select from. */
+const jsonItems = (expression: string) =>
+  `jsonb_array_elements(case jsonb_typeof(${expression}) when 'array' then ${expression} else '[]'::jsonb end)`;
+/** A contact value as the merge compares them (stored.ts): case and spaces aside. */
+const contactNorm = (expression: string) => `regexp_replace(lower(${expression}), '\\s', '', 'g')`;
+/**
+ * The contact points a Patient shows (system, value): Joinery's phone and email, and those of the
+ * stored copy (the merge shows the copy's list when it holds Joinery's, else Joinery's and the
+ * copy's others: the same set either way).
+ */
+const shownTelecom = `(select 'phone' as system, r.phone as value where nullif(trim(r.phone), '') is not null
+    union all select 'email', r.email where nullif(trim(r.email), '') is not null
+    union all select t->>'system', t->>'value' from ${jsonItems(patientCopy('telecom'))} t)`;
+
+/**
+ * telecom, phone and email (R4 token searches on ContactPoint): `value`, `system|value` (system
+ * being the ContactPoint's: phone, email, ...), `system|` (any contact of that kind) and `|value`
+ * (a contact with no system). Values compare as the merge does: case and spaces aside. phone and
+ * email look only at contacts of their own kind.
+ */
+function telecomCondition(kind: 'phone' | 'email' | undefined, value: string): Cond {
+  const { system, code: contact } = parseTokenExact(value);
+  if (contact === '' && (system === undefined || system === '')) throw invalid('a token search needs a code, a system| or both');
+  const conditions: Cond[] = [sql`c.value is not null`];
+  if (kind) conditions.push(sql`c.system = ${kind}`);
+  if (system === '') conditions.push(sql`c.system is null`);
+  else if (system !== undefined) conditions.push(sql`c.system = ${system}`);
+  if (contact !== '') conditions.push(sql`${sql.raw(contactNorm('c.value'))} = ${contact.replace(/\s/g, '').toLowerCase()}`);
+  return sql`exists (select 1 from ${sql.raw(shownTelecom)} c where ${sql.join(conditions, sql` and `)})`;
+}
+
+/**
+ * The stored copy's addresses a Patient shows: all of them when Joinery holds no address; else
+ * the first only while its postcode agrees with Joinery's (else Joinery's address stands in for
+ * it), and every later one. Joinery's own address has a line and a postcode, no city, state or country.
+ */
+const shownCopyAddresses = `(select a.addr from ${jsonItems(patientCopy('address'))} with ordinality a(addr, n)
+    where (nullif(trim(r.address_line), '') is null and nullif(trim(r.postcode), '') is null) or a.n > 1
+      or ${contactNorm("(a.addr->>'postalCode')")} is not distinct from ${contactNorm("nullif(trim(r.postcode), '')")})`;
+
+/** address-city, address-state, address-country: a part of an address shown, as a string search. */
+const copyAddressParam = (part: 'city' | 'state' | 'country') =>
+  stringParam((v, m) =>
+    anyOf(v, (x) => sql`exists (select 1 from ${sql.raw(shownCopyAddresses)} x where ${stringMatch(sql`x.addr->>${part}`, x, m)})`),
+  );
+
+/** The Patient's managingOrganization (from the stored copy), as `Organization/id` or a URL ending so. */
+const managingOrganization = `(${patientCopy('managingOrganization')}->>'reference')`;
+
+/** The codings of the languages the Patient speaks (communication.language, from the stored copy). */
+const languageCodings = `(select c from ${jsonItems(patientCopy('communication'))} m, ${jsonItems("(m->'language'->'coding')")} c)`;
+
+function languageCondition(value: string): Cond {
+  const { system, code: language } = parseTokenExact(value);
+  if (language === '' && (system === undefined || system === '')) throw invalid('a token search needs a code, a system| or both');
+  const conditions: Cond[] = [];
+  if (system === '') conditions.push(sql`l.c->>'system' is null`);
+  else if (system !== undefined) conditions.push(sql`l.c->>'system' = ${system}`);
+  if (language !== '') conditions.push(sql`l.c->>'code' = ${language}`);
+  return sql`exists (select 1 from ${sql.raw(languageCodings)} l where ${sql.join(conditions, sql` and `)})`;
+}
+
+/** The conditions "has a value" of the Patient parameters read from contacts and the stored copy (search-features.ts). */
+export const patientCopyPresence: Record<string, string> = {
+  telecom: `exists (select 1 from ${shownTelecom} c where c.value is not null)`,
+  phone: `exists (select 1 from ${shownTelecom} c where c.value is not null and c.system = 'phone')`,
+  email: `exists (select 1 from ${shownTelecom} c where c.value is not null and c.system = 'email')`,
+  'address-city': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'city' is not null)`,
+  'address-state': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'state' is not null)`,
+  'address-country': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'country' is not null)`,
+  organization: `${managingOrganization} is not null`,
+  language: `exists (select 1 from ${languageCodings} l where l.c->>'code' is not null)`,
+};
+
 const patientMeta = meta('Patient', 'p.id', 'p.created_at');
 const patient: ResourceDef = {
   type: 'Patient',
@@ -256,7 +337,19 @@ const patient: ResourceDef = {
         return c === 'unknown' ? sql`(r.sex is null or r.sex not in ('female', 'male'))` : sql`r.sex = ${c}`;
       }),
     'address-postalcode': stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.postcode'], x, m))),
+    'address-city': copyAddressParam('city'),
+    'address-state': copyAddressParam('state'),
+    'address-country': copyAddressParam('country'),
     active: (v) => (v === 'true' ? sql`r.merged_into is null` : sql`r.merged_into is not null`),
+    telecom: (v) => anyOf(v, (x) => telecomCondition(undefined, x)),
+    phone: (v) => anyOf(v, (x) => telecomCondition('phone', x)),
+    email: (v) => anyOf(v, (x) => telecomCondition('email', x)),
+    organization: (v) =>
+      anyOf(v, (x) => {
+        const id = referenceId(x, 'Organization');
+        return sql`(${sql.raw(managingOrganization)} = ${`Organization/${id}`} or ${sql.raw(managingOrganization)} like ${`%/Organization/${escapeLike(id)}`})`;
+      }),
+    language: (v) => anyOf(v, languageCondition),
   },
   paramTypes: {
     ...commonTypes,
@@ -267,7 +360,15 @@ const patient: ResourceDef = {
     birthdate: 'date',
     gender: 'token',
     'address-postalcode': 'string',
+    'address-city': 'string',
+    'address-state': 'string',
+    'address-country': 'string',
     active: 'token',
+    telecom: 'token',
+    phone: 'token',
+    email: 'token',
+    organization: 'reference',
+    language: 'token',
   },
   access: { personOf: (r) => r.id, categoryOf: () => 'demographics' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
@@ -479,7 +580,14 @@ const practitioner: ResourceDef = {
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name', 'r.family_name'], x, m))),
     family: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.family_name'], x, m))),
     given: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.given_name'], x, m))),
-    email: (v) => anyOf(v, (x) => sql`lower(r.email) = lower(${parseToken(x).code})`),
+    // A token on the work email's ContactPoint: system|value (system email), email| any, |value none (it has a system).
+    email: (v) =>
+      anyOf(v, (x) => {
+        const { system, code: address } = parseTokenExact(x);
+        if (system !== undefined && system !== 'email') return sql`false`;
+        if (address === '') return system === 'email' ? sql`r.email is not null` : sql`false`;
+        return sql`lower(r.email) = lower(${address})`;
+      }),
   },
   paramTypes: { ...commonTypes, name: 'string', family: 'string', given: 'string', email: 'token' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
@@ -835,7 +943,10 @@ const audit: ResourceDef = {
     patient: personParam(),
     entity: personParam(),
     date: (v) => dateCondition('r.at', v, 'instant'),
-    outcome: eqParam('r.decision', fhirCodes('audit-event-outcome'), (c) => (c === '0' ? 'allow' : 'deny')),
+    // As shown: 0 (success) an access allowed or a write done, 4 (minor failure) one refused or failed; 8 and 12 are not used.
+    outcome: eqParam('r.decision', fhirCodes('audit-event-outcome'), (c) =>
+      c === '0' ? ['allow', 'success'] : c === '4' ? ['deny', 'failure'] : [],
+    ),
   },
   paramTypes: { ...commonTypes, patient: 'reference', entity: 'reference', date: 'date', outcome: 'token' },
   access: {
@@ -860,7 +971,7 @@ const audit: ResourceDef = {
       subtype: [{ system: `${CODE_SYSTEM}:audit-action`, code: String(r.action) }],
       action: auditActions[String(r.action)] ?? 'E',
       recorded: instant(r.at)!,
-      outcome: r.decision === 'allow' ? ('0' as const) : ('4' as const),
+      outcome: r.decision === 'allow' || r.decision === 'success' ? ('0' as const) : ('4' as const),
       outcomeDesc: str(r.reason),
       purposeOfEvent: str(r.purpose) ? [{ coding: [{ system: `${CODE_SYSTEM}:purpose`, code: String(r.purpose) }] }] : undefined,
       agent: [
@@ -1294,7 +1405,9 @@ const withKept = {
   QuestionnaireResponse: withWholeRows(questionnaireResponse, { shared: ['person_id'], metaOf, wholeCategory: 'health' }),
   Practitioner: withWholeRows(practitioner, {
     metaOf,
+    // A staff member's identifiers are those a partner sent (the stored copy's, for one Joinery holds too).
     wholeParams: { ...names('name'), identifier: identifierParam('Practitioner') },
+    domainParams: { identifier: identifierParam('Practitioner') },
     wholeParamTypes: { identifier: 'token' },
   }),
   PractitionerRole: withWholeRows(practitionerRole, {

