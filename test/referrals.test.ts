@@ -293,6 +293,27 @@ describe('closed-loop referrals', () => {
     );
     assert.equal(missing.statusCode, 400);
     assert.ok(missing.body.includes('Choose what the person agrees to share'));
+    assert.match(missing.body, /href="#categories"/, 'the error summary links to the boxes to tick');
+    assert.ok(missing.body.includes('Needs support.'), 'the reason typed is kept');
+    // A form the schema refuses before the use case: one message, linked to its field, nothing typed lost.
+    const vague = await post(
+      practitioner,
+      `/people/${citizenId}/refer`,
+      {
+        service: service.id,
+        reason: 'Help',
+        urgency: 'soon',
+        consent: 'given',
+        categories: ['demographics'],
+        words: 'I want a quiet flat',
+      },
+      `/people/${citizenId}/refer`,
+    );
+    assert.equal(vague.statusCode, 400);
+    assert.ok(vague.body.includes('There is a problem'), 'an error summary');
+    assert.match(vague.body, /<a href="#reason">Say why you are referring, in a sentence or two<\/a>/);
+    assert.ok(vague.body.includes('I want a quiet flat'), "the person's own words typed are kept");
+    assert.match(vague.body, /value="soon" checked/, 'the urgency chosen stays chosen');
     assert.equal(
       Number((await sql<{ n: number }>`select count(*) as n from referrals where person_id = ${citizenId}`.execute(db)).rows[0]!.n),
       before,

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
 import { householdReferralsOf, recordHouseholdReferralAgreement, sendHouseholdReferral } from './household-referrals.ts';
 import { ReferralInputError, serviceFor } from './referrals.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
+import { householdAgreementForm } from './forms.ts';
 
 const idPattern = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -53,20 +54,19 @@ export function registerHouseholdReferralRoutes(app: FastifyInstance): void {
   app.post('/people/:id/household-referrals/:referral/agreement', async (request, reply) => {
     const user = requireRole(request, 'practitioner', 'citizen');
     const personId = param(request, 'id');
-    const body = formBody(request);
+    const form = parseForm(householdAgreementForm, formBody(request));
+    // A refused form is shown again on the household's page, which decides access first (as every refusal here).
+    if (!form.ok) {
+      const [field, text] = Object.entries(form.fieldErrors)[0]!;
+      return onError(request, reply, personId)(new ReferralInputError(field, text));
+    }
+    const { member, agrees, evidence } = form.value;
     try {
-      const member = typeof body.member === 'string' && idPattern.test(body.member) ? body.member : '';
-      await recordHouseholdReferralAgreement(db, user, param(request, 'referral'), {
-        personId: member,
-        agrees: body.agrees === 'yes',
-        evidence: typeof body.evidence === 'string' ? body.evidence.slice(0, 500) : '',
-      });
+      await recordHouseholdReferralAgreement(db, user, param(request, 'referral'), { personId: member, agrees, evidence });
     } catch (error) {
       return onError(request, reply, personId)(error);
     }
-    return reply.redirect(
-      `/people/${encodeURIComponent(personId)}/household-referrals?done=${body.agrees === 'yes' ? 'agreed' : 'withdrawn'}`,
-    );
+    return reply.redirect(`/people/${encodeURIComponent(personId)}/household-referrals?done=${agrees ? 'agreed' : 'withdrawn'}`);
   });
 
   app.post('/people/:id/household-referrals/:referral/send', async (request, reply) => {

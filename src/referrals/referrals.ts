@@ -23,16 +23,7 @@ import {
   type Category,
 } from '../consent/index.ts';
 import { addWorkingDays, middayUk, ukDate } from './working-days.ts';
-import {
-  contactMethodLabels,
-  isOpen,
-  isUrgency,
-  transition,
-  type Party,
-  type ReferralAction,
-  type ReferralStatus,
-  type Urgency,
-} from './state.ts';
+import { contactMethodLabels, isOpen, transition, type Party, type ReferralAction, type ReferralStatus, type Urgency } from './state.ts';
 import { eligibilityProblem, personFacts, serviceCriteria } from './eligibility.ts';
 import { onReferralChange } from './pathways.ts';
 import { copySelfDetails, eligibilityFactsOf } from './self-details.ts';
@@ -70,46 +61,6 @@ export interface NewReferral {
   onwardConsent: boolean;
   /** A waiting step of one of the person's pathway journeys that this referral serves. */
   journeyStep: { journeyId: number; stepCode: string } | null;
-}
-
-type Body = Record<string, unknown>;
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]);
-const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
-
-/** Validates the referral form; throws ReferralInputError naming the field. */
-export function parseReferralForm(personId: string, body: Body): NewReferral {
-  const serviceId = str(body.service, 80);
-  if (!/^[A-Za-z0-9_-]{1,80}$/.test(serviceId)) throw new ReferralInputError('service', 'Choose the service to refer to');
-  const reason = str(body.reason, 2000);
-  if (reason.length < 5) throw new ReferralInputError('reason', 'Say why you are referring, in a sentence or two');
-  const urgency = body.urgency;
-  if (!isUrgency(urgency)) throw new ReferralInputError('urgency', 'Choose how urgent this is');
-  const consent = body.consent;
-  if (consent !== 'given' && consent !== 'not_given')
-    throw new ReferralInputError('consent', 'Say whether the person agrees to share their information with this service');
-  const rawCategories = list(body.categories);
-  const cats = rawCategories.filter(isCategory);
-  if (cats.length !== rawCategories.length) throw new ReferralInputError('categories', 'Choose information from the list');
-  if (consent === 'given' && cats.length === 0) throw new ReferralInputError('categories', 'Choose what the person agrees to share');
-  let journeyStep: NewReferral['journeyStep'] = null;
-  const step = str(body.step, 100);
-  if (step) {
-    const m = /^(\d{1,12}):([a-z0-9-]{1,40})$/.exec(step);
-    if (!m) throw new ReferralInputError('step', 'Choose a pathway step from the list');
-    journeyStep = { journeyId: Number(m[1]), stepCode: m[2]! };
-  }
-  return {
-    personId,
-    serviceId,
-    reason,
-    personWords: str(body.words, 2000) || null,
-    urgency,
-    consent,
-    categories: consent === 'given' ? [...new Set(cats)] : [],
-    consentEvidence: str(body.consent_evidence, 300) || null,
-    onwardConsent: body.onward_consent === 'yes',
-    journeyStep,
-  };
 }
 
 export interface ServiceRow {

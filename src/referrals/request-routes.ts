@@ -20,6 +20,7 @@ import {
   canOfferRequestAccount,
 } from './request-accounts.ts';
 import { formBody } from '../platform/forms.ts';
+import { requestAccountForm, requestMessageForm } from './forms.ts';
 
 type Body = Record<string, unknown>;
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.slice(0, max) : '');
@@ -112,12 +113,7 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
   app.post('/my-requests/create-account/:token', async (request, reply) => {
     const link = await requestAccountLinkFor(db, tokenOf(request));
     if (!link) return expired(request, reply);
-    const body = formBody(request);
-    const input = {
-      username: text(body.username, 100).trim().toLowerCase(),
-      password: text(body.password, 1000),
-      confirm: text(body.confirm, 1000),
-    };
+    const input = requestAccountForm.parse(formBody(request));
     try {
       const made = await createRequestAccount(db, tokenOf(request), input);
       if (!made) return expired(request, reply);
@@ -166,7 +162,7 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'citizen');
     const body = formBody(request);
     try {
-      await writeRequesterMessage(db, user, referenceOf(request), text(body.message, 6000));
+      await writeRequesterMessage(db, user, referenceOf(request), requestMessageForm.parse(body).message);
     } catch (error) {
       if (error instanceof RequestMessageRefused) return renderRequest(request, reply, body, error.message);
       throw error;
@@ -184,7 +180,7 @@ export async function postServiceMessage(
   const user = requireRole(request, 'practitioner');
   const body = formBody(request);
   try {
-    await writeServiceMessage(app.joinery.database.db, user, id, text(body.message, 6000));
+    await writeServiceMessage(app.joinery.database.db, user, id, requestMessageForm.parse(body).message);
     return { error: null, values: {} };
   } catch (error) {
     if (error instanceof RequestMessageRefused) return { error: error.message, values: body };

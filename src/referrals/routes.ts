@@ -19,15 +19,7 @@ import { communicationNeedsOf, communicationNeedsOfMany, parsePersonQuery, searc
 import { NEED_GROUPS, NEED_TERMS } from '../directory/index.ts';
 import { allServices, organisationPractitioners, organisationSetUp, serviceById } from '../network/index.ts';
 import { livePeopleByName, personDetails } from '../people/index.ts';
-import {
-  applyReferralAction,
-  bulkReferralAction,
-  parseReferralForm,
-  partiesOf,
-  ReferralInputError,
-  sendReferral,
-  typedOnly,
-} from './referrals.ts';
+import { applyReferralAction, bulkReferralAction, partiesOf, ReferralInputError, sendReferral, typedOnly } from './referrals.ts';
 import {
   kindLabels,
   listReferrals,
@@ -48,13 +40,11 @@ import {
   isOpen,
   contactMethods,
   historyLabel,
-  isContactMethod,
   isReferralStatus,
   isUrgency,
   statusLabels,
   urgencies,
   type ActionKind,
-  type ReferralAction,
   type ReferralStatus,
 } from './state.ts';
 import { agesText, eligibilityProblem, fits, personFacts, serviceCriteria, type PersonFacts } from './eligibility.ts';
@@ -72,7 +62,8 @@ import {
 } from './request-accounts.ts';
 import { identityCheckLabels, identityChecks } from '../consent/index.ts';
 import { registerHouseholdReferralRoutes } from './household-referral-routes.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
+import { bulkReferralForm, confirmIdentityForm, pathwayForm, referralActionForms, referralForm } from './forms.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -357,22 +348,10 @@ export function registerReferralRoutes(app: FastifyInstance): void {
 
   app.post('/referrals/bulk', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const body = formBody(request);
-    const ids = (Array.isArray(body.ids) ? body.ids : body.ids === undefined ? [] : [body.ids])
-      .map(String)
-      .filter((id) => ID.test(id))
-      .slice(0, 200);
-    const kind = first(body.action);
-    let action: ReferralAction;
-    if (kind === 'acknowledge') action = { kind: 'acknowledge' };
-    else if (kind === 'assign') action = { kind: 'assign', practitionerId: first(body.practitioner) };
-    else throw new HttpError(400, 'Choose what to do with the selected referrals.');
-    if (ids.length === 0) throw new HttpError(400, 'Select at least one referral.');
-    if (action.kind === 'assign' && !ID.test(action.practitionerId))
-      throw new HttpError(400, 'Choose a practitioner to assign the selected referrals to.');
+    const form = parseForm(bulkReferralForm, formBody(request));
+    if (!form.ok) throw new HttpError(400, form.errors[0]!.text);
+    const { ids, action, back: query } = form.value;
     const outcome = await bulkReferralAction(db, user, ids, action);
-    const back = first(body.back);
-    const query = /^[a-z0-9=&_%-]{0,300}$/i.test(back) ? back : '';
     return reply.redirect(`/referrals/inbox?${query ? `${query}&` : ''}done=${outcome.done}&refused=${outcome.refused.length}`);
   });
 
@@ -453,9 +432,15 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request, 'There is no such person record.');
     const body = formBody(request);
+    const form = parseForm(referralForm, body);
+    if (!form.ok) {
+      // The form is shown again (it names the person) only to someone who may see them.
+      await requirePersonForReferral(user, personId, 'read');
+      const [field, text] = Object.entries(form.fieldErrors)[0]!;
+      return renderReferForm(request, reply, user, personId, { error: { field, text }, values: body }, 400);
+    }
     try {
-      const input = parseReferralForm(personId, body);
-      const id = await sendReferral(db, user, input);
+      const id = await sendReferral(db, user, { personId, ...form.value });
       return reply.redirect(withDone(`/referrals/${id}`, 'send'));
     } catch (error) {
       if (error instanceof ReferralInputError) {
@@ -780,7 +765,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const id = idParam(request, 'There is no such referral.');
     try {
-      await confirmRequesterIdentity(db, user, id, first(formBody(request).how));
+      await confirmRequesterIdentity(db, user, id, confirmIdentityForm.parse(formBody(request)).how);
     } catch (error) {
       if (error instanceof RequestMessageRefused) return renderReferral(request, reply, user, id, { identityError: error.message }, 400);
       throw error;
@@ -793,51 +778,17 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const id = idParam(request, 'There is no such referral.');
     const kind = (request.params as { action?: string }).action ?? '';
     const body = formBody(request);
-    let action: ReferralAction;
-    let wrongParts: DatePart[] = ['day', 'month', 'year'];
+    if (!Object.hasOwn(referralActionForms, kind)) throw new HttpError(404, 'There is no such action.');
+    const form = parseForm(referralActionForms[kind as keyof typeof referralActionForms], body);
+    if (!form.ok) {
+      // The form is shown again, but only to someone who may see the referral at all (renderReferral decides).
+      const [field, text] = Object.entries(form.fieldErrors)[0]!;
+      const date = readDateInput(body, 'contact', 'The date of first contact');
+      const wrongParts: DatePart[] = field === 'contact' && date.kind === 'error' ? date.parts : ['day', 'month', 'year'];
+      return renderReferral(request, reply, user, id, { error: { field, text, action: kind }, values: body, wrongParts }, 400);
+    }
     try {
-      switch (kind) {
-        case 'acknowledge':
-          action = { kind };
-          break;
-        case 'accept':
-          action = { kind, eligibilityNote: first(body.eligibility_note).slice(0, 1000) };
-          break;
-        case 'start': {
-          const date = readDateInput(body, 'contact', 'The date of first contact');
-          if (date.kind === 'empty') throw new ReferralInputError('contact', 'Enter the date of first contact');
-          if (date.kind === 'error') {
-            wrongParts = date.parts;
-            throw new ReferralInputError('contact', date.message);
-          }
-          const method = first(body.method);
-          if (!isContactMethod(method)) throw new ReferralInputError('method', 'Choose how the first contact was made');
-          action = { kind, contact: { on: date.iso, method } };
-          break;
-        }
-        case 'complete':
-          action = { kind, note: first(body.note).slice(0, 1000) };
-          break;
-        case 'decline': {
-          const onward = first(body.onward);
-          action = {
-            kind,
-            reason: first(body.reason).slice(0, 1000),
-            onwardServiceId: ID.test(onward) && onward !== 'none' ? onward : null,
-            notHandedOn: onward === 'none',
-          };
-          break;
-        }
-        case 'cancel':
-          action = { kind, reason: first(body.reason).slice(0, 1000) };
-          break;
-        case 'assign':
-          action = { kind, practitionerId: ID.test(first(body.practitioner)) ? first(body.practitioner) : '' };
-          break;
-        default:
-          throw new HttpError(404, 'There is no such action.');
-      }
-      await applyReferralAction(db, user, id, action);
+      await applyReferralAction(db, user, id, form.value);
     } catch (error) {
       if (error instanceof ReferralInputError) {
         if (error.status === 403 || error.status === 404) throw new HttpError(error.status, error.message);
@@ -847,7 +798,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
           reply,
           user,
           id,
-          { error: { field: error.field, text: error.message, action: kind }, values: body, wrongParts },
+          { error: { field: error.field, text: error.message, action: kind }, values: body, wrongParts: ['day', 'month', 'year'] },
           error.status,
         );
       }
@@ -924,8 +875,8 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request, 'There is no such person record.');
     await requirePersonForReferral(user, personId, 'write');
-    const pathwayId = first(formBody(request).pathway);
-    await startJourney(db, personId, pathwayId, user.id);
+    const { pathway } = pathwayForm.parse(formBody(request));
+    await startJourney(db, personId, pathway, user.id);
     return reply.redirect(`/people/${encodeURIComponent(personId)}/pathways`);
   });
 
