@@ -201,6 +201,7 @@ for (const target of await testDatabaseTargets()) {
         .orderBy('id')
         .executeTakeFirstOrThrow();
       strangerToken = await apiTokenForNewPractitioner(server, 'roundtrip-stranger', school.id, 'round-trip test');
+      const me = await db.selectFrom('users').select('practitioner_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow();
       const adminToken = (await createApiTokenForUsername(db, 'admin', 'round-trip test')).token;
       await post(
         'Practitioner',
@@ -234,7 +235,10 @@ for (const target of await testDatabaseTargets()) {
             { system: 'email', value: EMAIL },
             { system: 'phone', value: '01632 960 999', use: 'work' },
           ],
-          address: [{ use: 'home', line: ['4 Tannery Row'], city: 'Kettleby', state: 'Westshire', postalCode: 'KT1 4RW', country: 'GB' }],
+          address: [
+            { use: 'home', line: ['4 Tannery Row'], city: 'Kettleby', state: 'Westshire', postalCode: 'KT1 4RW', country: 'GB' },
+            { use: 'old', line: ['9 Mill Lane'], city: 'Brindleford', postalCode: 'BF2 9QA' },
+          ],
           managingOrganization: { reference: `Organization/${ownOrg}` },
           communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'cy', display: 'Welsh' }] } }],
         })
@@ -259,6 +263,7 @@ for (const target of await testDatabaseTargets()) {
         code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
         subject,
         encounter: inEncounter,
+        performer: [{ reference: `Practitioner/${me.practitioner_id}` }],
         effectiveDateTime: '2025-03-04T09:10:00Z',
         valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
       });
@@ -424,6 +429,7 @@ for (const target of await testDatabaseTargets()) {
       assert.ok(!(await has('address-city:exact=kettleby')), ':exact is exact');
       assert.ok(await has('address-city:exact=Kettleby'));
       assert.ok(await has('address-city:missing=false'));
+      assert.ok((await has('address-city=Brindleford')) && (await has('address-postalcode=BF2')), 'a second address sent');
       assert.ok(await has(`organization=Organization/${ownOrg}`));
       assert.ok(await has(`organization:Organization=${ownOrg}`));
       assert.ok((await has('language=cy')) && (await has('language=urn:ietf:bcp:47|cy')));

@@ -295,6 +295,7 @@ export const patientCopyPresence: Record<string, string> = {
   telecom: `exists (select 1 from ${shownTelecom} c where c.value is not null)`,
   phone: `exists (select 1 from ${shownTelecom} c where c.value is not null and c.system = 'phone')`,
   email: `exists (select 1 from ${shownTelecom} c where c.value is not null and c.system = 'email')`,
+  'address-postalcode': `(r.postcode is not null or exists (select 1 from ${shownCopyAddresses} x where x.addr->>'postalCode' is not null))`,
   'address-city': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'city' is not null)`,
   'address-state': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'state' is not null)`,
   'address-country': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'country' is not null)`,
@@ -336,7 +337,14 @@ const patient: ResourceDef = {
         if (c === '') return sql`true`;
         return c === 'unknown' ? sql`(r.sex is null or r.sex not in ('female', 'male'))` : sql`r.sex = ${c}`;
       }),
-    'address-postalcode': stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.postcode'], x, m))),
+    // Joinery's postcode, and those of the sent addresses shown beside it.
+    'address-postalcode': stringParam((v, m) =>
+      anyOf(
+        v,
+        (x) =>
+          sql`(${stringCondition(['r.postcode'], x, m)} or exists (select 1 from ${sql.raw(shownCopyAddresses)} a where ${stringMatch(sql`a.addr->>'postalCode'`, x, m)}))`,
+      ),
+    ),
     'address-city': copyAddressParam('city'),
     'address-state': copyAddressParam('state'),
     'address-country': copyAddressParam('country'),
@@ -1319,6 +1327,22 @@ const eventCodes = [`${CODE_SYSTEM}:event-type`];
 const keptObservation = clinicalParams(clinicalSpecs.Observation!);
 /** An event (not r.whole) or a kept Observation (r.whole): each condition on its own columns. */
 const eventOrKept = (event: Cond, kept: Cond) => sql`((not r.whole and ${event}) or (r.whole and ${kept}))`;
+/** The kinds of performer R4 allows an Observation: a bare id may name any of them. */
+const OBSERVATION_PERFORMERS = ['Practitioner', 'PractitionerRole', 'Organization', 'CareTeam', 'Patient', 'RelatedPerson'];
+const keptPerformers = `${jsonItems("(r.content->'performer')")}`;
+function observationPerformerCondition(value: string): Cond {
+  const parts = value.split('/');
+  const type = parts.length >= 2 ? parts.at(-2)! : undefined;
+  if (type !== undefined && !OBSERVATION_PERFORMERS.includes(type)) throw invalid(`an Observation's performer is not a ${type}`);
+  const id = referenceId(value);
+  const references = (type ? [type] : OBSERVATION_PERFORMERS).map((t) => `${t}/${id}`);
+  return eventOrKept(
+    type === undefined || type === 'Organization' ? sql`r.organisation_id = ${id}` : sql`false`,
+    sql`exists (select 1 from ${sql.raw(keptPerformers)} p where p->>'reference' = any(${references}::text[]))`,
+  );
+}
+/** Whether an Observation names a performer, as presenceOf reads it (search-features.ts). */
+export const observationPerformerPresence = `((not r.whole and r.organisation_id is not null) or (r.whole and exists (select 1 from ${keptPerformers} p)))`;
 const observation: ResourceDef = {
   type: 'Observation',
   base: sql`select x.id::text as id, x.person_id, x.organisation_id, x.type, x.at, x.value, null::jsonb as content, null::text[] as codes,
@@ -1339,7 +1363,8 @@ const observation: ResourceDef = {
       (x) => eventOrKept(textMatch(sql`replace(r.type, '_', ' ')`, x), conceptTextCondition('r.content', ['code'], x)),
     ),
     date: (v) => eventOrKept(dateCondition('r.at', v, 'instant'), clinicalDateCondition(v)),
-    performer: refParam('r.organisation_id', 'Organization'),
+    // An event's performer is the agency that recorded it; a kept Observation's are those it names.
+    performer: (v) => anyOf(v, observationPerformerCondition),
     status: (v) =>
       eventOrKept(v.split(',').includes('final') ? sql`true` : sql`false`, sql`r.content->>'status' = any(${v.split(',')}::text[])`),
     identifier: keptObservation.params.identifier!,

