@@ -159,6 +159,24 @@ describe('who pays over HTTP', () => {
     assert.deepEqual(await counts(), before);
   });
 
+  test('a weekly cost that is not an amount is refused before anything is decided: 400, linked to the field, what was typed kept', async () => {
+    const before = await counts();
+    const cookie = await signIn(server.app, 'practitioner');
+    const token = await csrfTokenFor(server.app, cookie, `/people/${citizenId}/funding`);
+    const response = await server.app.inject({
+      method: 'POST',
+      url: `/people/${citizenId}/funding`,
+      headers: formHeaders(cookie),
+      payload: form({ _csrf: token, ...decisionFields(), weekly: 'about 700' }),
+    });
+    assert.equal(response.statusCode, 400);
+    assert.match(response.body, /There is a problem/);
+    assert.match(response.body, /<a href="#weekly">Enter the weekly cost in pounds, for example 850 or 912.50<\/a>/);
+    assert.match(response.body, /value="about 700"/, 'the cost as typed');
+    assert.match(response.body, /value="Extra care housing support, daily"/, 'the package as typed');
+    assert.deepEqual(await counts(), before, 'nothing recorded');
+  });
+
   test('recorded, disputed by the NHS, changed by the council: the ledger balances throughout', async () => {
     const db = server.database.db;
     const council = await signIn(server.app, 'practitioner');

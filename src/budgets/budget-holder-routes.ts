@@ -7,8 +7,8 @@ import { writtenDate } from '../platform/dates.ts';
 import { appointColleague, budgetHoldersFor, endAppointment } from './budget-holders.ts';
 import { FundingInputError, FundingRefused } from './funding.ts';
 import { formBody } from '../platform/forms.ts';
+import { appointHolderForm, endHolderForm } from './forms.ts';
 
-const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
 const DONE = { appointed: 'Budget holder appointed', ended: 'Appointment ended: they can no longer commit this budget' } as const;
 
 export function registerBudgetHolderRoutes(app: FastifyInstance): void {
@@ -54,19 +54,15 @@ export function registerBudgetHolderRoutes(app: FastifyInstance): void {
 
   app.post('/budgets/holders', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
-    const body = formBody(request);
-    return act(
-      request,
-      reply,
-      () => appointColleague(db, user, { partnerId: str(body.partnerId, 100), practitionerId: str(body.practitionerId, 100) }),
-      'appointed',
-    );
+    const form = appointHolderForm.parse(formBody(request));
+    return act(request, reply, () => appointColleague(db, user, form), 'appointed');
   });
 
   app.post('/budgets/holders/:holderId/end', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const holderId = Number((request.params as { holderId?: string }).holderId);
     if (!Number.isSafeInteger(holderId)) throw new HttpError(404, 'There is no such budget holder.');
-    return act(request, reply, () => endAppointment(db, user, { partnerId: str(formBody(request).partnerId, 100), holderId }), 'ended');
+    const { partnerId } = endHolderForm.parse(formBody(request));
+    return act(request, reply, () => endAppointment(db, user, { partnerId, holderId }), 'ended');
   });
 }

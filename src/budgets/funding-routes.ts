@@ -13,14 +13,16 @@ import {
   FundingRefused,
   recordFundingDecision,
   resolveDispute,
-  type NewFundingDecision,
-  type Share,
 } from './funding.ts';
 import { registerHouseholdBudgetRoutes } from './household-budget-routes.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
+import { disputeForm, fundingDecisionForm, resolutionForm } from './forms.ts';
 
-type Body = Record<string, unknown>;
-const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+/** The first of a refused form's messages, with its field: these pages show one at a time. */
+const firstError = (fieldErrors: Record<string, string>) => {
+  const [field, text] = Object.entries(fieldErrors)[0]!;
+  return { field, text };
+};
 const idPattern = /^[A-Za-z0-9_-]{1,80}$/;
 const today = () => new Date().toISOString().slice(0, 10);
 // Pounds and pence: a share of a package is an exact amount, and ledger credits show as negative.
@@ -31,27 +33,6 @@ function idParam(request: FastifyRequest, message: string): string {
   const id = (request.params as { id?: string }).id ?? '';
   if (!idPattern.test(id)) throw new HttpError(404, message);
   return id;
-}
-
-/** Pounds as typed ("850", "£1,912.50") to whole pence; anything else is refused naming the field. */
-function pence(raw: unknown, field: string): number {
-  const text = String(raw ?? '').replace(/[£,\s]/g, '');
-  if (!/^\d{1,7}(\.\d{1,2})?$/.test(text))
-    throw new FundingInputError(field, 'Enter the weekly cost in pounds, for example 850 or 912.50', 400);
-  return Math.round(Number(text) * 100);
-}
-
-/** Percentages per partner ("60", "33.33") to basis points; blank or 0 means no share. */
-function sharesFrom(body: Body, partnerIds: readonly string[]): Share[] {
-  const shares: Share[] = [];
-  for (const partnerId of partnerIds) {
-    const text = str(body[`share-${partnerId}`], 10).replace(/%$/, '');
-    if (text === '' || Number(text) === 0) continue;
-    if (!/^\d{1,3}(\.\d{1,2})?$/.test(text))
-      throw new FundingInputError('shares', 'Enter each share as a percentage, for example 60 or 33.33', 400);
-    shares.push({ partnerId, basisPoints: Math.round(Number(text) * 100) });
-  }
-  return shares;
 }
 
 const refusedAsHttp = (error: unknown): never => {
@@ -101,22 +82,12 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request, 'There is no such person.');
     const body = formBody(request);
+    const partners = await fundingPartners(db);
+    const form = parseForm(fundingDecisionForm(partners.map((p) => p.id)), body);
+    // Shown again on the person's page, which decides first whether this user may see it at all.
+    if (!form.ok) return personPage(request, reply, personId, { error: firstError(form.fieldErrors), values: body }, 400);
     try {
-      const partners = await fundingPartners(db);
-      const input: NewFundingDecision = {
-        personId,
-        package: str(body.package, 300),
-        weeklyPence: pence(body.weekly, 'weekly'),
-        startsOn: str(body.starts, 10),
-        endsOn: str(body.ends, 10),
-        shares: sharesFrom(
-          body,
-          partners.map((p) => p.id),
-        ),
-        evidence: str(body.evidence, 2000),
-        decidedOn: str(body.decided, 10),
-      };
-      const id = await recordFundingDecision(db, user, input).catch(refusedAsHttp);
+      const id = await recordFundingDecision(db, user, { personId, ...form.value }).catch(refusedAsHttp);
       return reply.redirect(`/funding/${encodeURIComponent(id)}?done=recorded`);
     } catch (error) {
       if (error instanceof FundingInputError)
@@ -167,8 +138,11 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const decisionId = idParam(request, 'There is no such funding decision.');
     const body = formBody(request);
+    const form = parseForm(disputeForm, body);
+    // Shown again on the decision's page, which decides first whether this user may see it at all.
+    if (!form.ok) return decisionPage(request, reply, decisionId, { error: firstError(form.fieldErrors), values: body }, 400);
     try {
-      await disputeShare(db, user, decisionId, { partnerId: str(body.partner, 80), reason: str(body.reason, 2000) }).catch(refusedAsHttp);
+      await disputeShare(db, user, decisionId, { partnerId: form.value.partner, reason: form.value.reason }).catch(refusedAsHttp);
     } catch (error) {
       if (error instanceof FundingInputError && error.status !== 404)
         return decisionPage(request, reply, decisionId, { error: { field: error.field, text: error.message }, values: body }, error.status);
@@ -183,18 +157,10 @@ export function registerFundingRoutes(app: FastifyInstance): void {
     const disputeId = Number((request.params as { dispute: string }).dispute);
     if (!Number.isSafeInteger(disputeId) || disputeId <= 0) throw new HttpError(404, 'There is no such dispute.');
     const body = formBody(request);
+    const form = parseForm(resolutionForm, body);
+    if (!form.ok) return decisionPage(request, reply, decisionId, { error: firstError(form.fieldErrors), values: body }, 400);
     try {
-      const outcome = body.outcome === 'changed' ? 'changed' : body.outcome === 'upheld' ? 'upheld' : null;
-      if (!outcome) throw new FundingInputError('outcome', 'Choose whether the decision stands or changes', 400);
-      const partnerIds = str(body.partners, 500)
-        .split(',')
-        .filter((p) => idPattern.test(p));
-      await resolveDispute(db, user, decisionId, disputeId, {
-        outcome,
-        reason: str(body.resolution_reason, 2000),
-        decidedOn: str(body.decided, 10),
-        shares: outcome === 'changed' ? sharesFrom(body, partnerIds) : undefined,
-      }).catch(refusedAsHttp);
+      await resolveDispute(db, user, decisionId, disputeId, form.value).catch(refusedAsHttp);
     } catch (error) {
       if (error instanceof FundingInputError && error.status !== 404)
         return decisionPage(request, reply, decisionId, { error: { field: error.field, text: error.message }, values: body }, error.status);

@@ -12,21 +12,14 @@ import {
   recordHouseholdAgreement,
   spendHouseholdBudget,
 } from './household-budgets.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
+import { householdBudgetAgreementForm, householdBudgetForm, householdSpendForm } from './forms.ts';
 
 type Body = Record<string, unknown>;
-const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
 const idPattern = /^[A-Za-z0-9_-]{1,80}$/;
 const today = () => new Date().toISOString().slice(0, 10);
 const money = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' });
 const gbp = (pence: number): string => money.format(pence / 100);
-
-function pence(raw: unknown, field: string): number {
-  const text = String(raw ?? '').replace(/[£,\s]/g, '');
-  if (!/^\d{1,7}(\.\d{1,2})?$/.test(text))
-    throw new HouseholdBudgetInputError(field, 'Enter an amount in pounds, for example 4800 or 120.50', 400);
-  return Math.round(Number(text) * 100);
-}
 
 function param(request: FastifyRequest, name: string): string {
   const value = (request.params as Record<string, string | undefined>)[name] ?? '';
@@ -70,19 +63,29 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     return refusedAsHttp(error);
   };
 
+  /** A form its schema refused: the household's page again (deciding access first) with the first message and what was typed. */
+  const refused = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    personId: string,
+    form: { fieldErrors: Record<string, string>; values: Body },
+  ) => {
+    const [field, text] = Object.entries(form.fieldErrors)[0]!;
+    return page(request, reply, personId, { error: { field, text }, values: form.values }, 400);
+  };
+
   app.get('/people/:id/household-budget', async (request, reply) => page(request, reply, param(request, 'id')));
 
   app.post('/people/:id/household-budget', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = param(request, 'id');
     const body = formBody(request);
+    const form = parseForm(householdBudgetForm, body);
+    // Shown again on the household's page, which decides first whether this user may see it at all.
+    if (!form.ok) return refused(request, reply, personId, form);
     try {
-      await createHouseholdBudget(db, user, {
-        personId,
-        amountPence: pence(body.amount, 'amount'),
-        purpose: str(body.purpose, 300),
-        agreedOn: str(body.agreed, 10),
-      });
+      const { amount: amountPence, purpose, agreed: agreedOn } = form.value;
+      await createHouseholdBudget(db, user, { personId, amountPence, purpose, agreedOn });
     } catch (error) {
       return onError(request, reply, personId, body)(error);
     }
@@ -94,20 +97,15 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     const personId = param(request, 'id');
     const budgetId = param(request, 'budget');
     const body = formBody(request);
+    const form = parseForm(householdBudgetAgreementForm, body);
+    if (!form.ok) return refused(request, reply, personId, form);
+    const { member, agrees, evidence } = form.value;
     try {
-      const member = str(body.member, 80);
-      if (!idPattern.test(member)) throw new HouseholdBudgetInputError('member', 'Choose whose agreement this is', 400);
-      await recordHouseholdAgreement(db, user, budgetId, {
-        personId: member,
-        agrees: body.agrees === 'yes',
-        evidence: str(body.evidence, 500),
-      });
+      await recordHouseholdAgreement(db, user, budgetId, { personId: member, agrees, evidence });
     } catch (error) {
       return onError(request, reply, personId, body)(error);
     }
-    return reply.redirect(
-      `/people/${encodeURIComponent(personId)}/household-budget?done=${body.agrees === 'yes' ? 'agreed' : 'withdrawn'}`,
-    );
+    return reply.redirect(`/people/${encodeURIComponent(personId)}/household-budget?done=${agrees ? 'agreed' : 'withdrawn'}`);
   });
 
   app.post('/people/:id/household-budget/:budget/spend', async (request, reply) => {
@@ -115,12 +113,11 @@ export function registerHouseholdBudgetRoutes(app: FastifyInstance): void {
     const personId = param(request, 'id');
     const budgetId = param(request, 'budget');
     const body = formBody(request);
+    const form = parseForm(householdSpendForm, body);
+    if (!form.ok) return refused(request, reply, personId, form);
     try {
-      await spendHouseholdBudget(db, user, budgetId, {
-        amountPence: pence(body.spend_amount, 'spend_amount'),
-        description: str(body.description, 300),
-        on: str(body.on, 10),
-      });
+      const { spend_amount: amountPence, description, on } = form.value;
+      await spendHouseholdBudget(db, user, budgetId, { amountPence, description, on });
     } catch (error) {
       return onError(request, reply, personId, body)(error);
     }

@@ -16,12 +16,13 @@ import {
   latestSpendDate,
   personalBudgetsOf,
 } from './queries.ts';
-import { decideChange, FundChangeError, pendingChanges, proposeChange, recentDecisions, type ChangeInput } from './funds.ts';
+import { decideChange, FundChangeError, pendingChanges, proposeChange, recentDecisions } from './funds.ts';
 import { runOutcomeContract } from './outcomes.ts';
 import { financialYearLabel, goalLabels, pathwayLabels } from './goals.ts';
 import { registerFundingRoutes } from './funding-routes.ts';
 import { registerBudgetHolderRoutes } from './budget-holder-routes.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm, trimmedText } from '../platform/forms.ts';
+import { changeDecisionForm, fundChangeForm } from './forms.ts';
 
 type Query = Record<string, string | undefined>;
 const idPattern = /^[A-Za-z0-9_:-]{1,80}$/;
@@ -31,12 +32,6 @@ function yearParam(raw: string | undefined): number | undefined {
   const year = Number(raw);
   if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new HttpError(400, 'Choose a financial year from the list.');
   return year;
-}
-
-function penceFromPounds(raw: unknown): number {
-  const text = String(raw ?? '').replace(/[£,\s]/g, '');
-  if (!/^-?\d{1,10}(\.\d{1,2})?$/.test(text)) throw new FundChangeError('Enter an amount in pounds, for example 25000 or -1500.50');
-  return Math.round(Number(text) * 100);
 }
 
 export function registerBudgetRoutes(app: FastifyInstance): void {
@@ -173,24 +168,12 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
   app.post('/budgets/changes', async (request, reply) => {
     const user = requireRole(request, 'manager');
     const body = formBody(request);
-    const fundId = String(body.fund ?? '');
+    const form = parseForm(fundChangeForm, body);
+    // A refused change is said on the fund's page, as the use case's refusals are.
+    const fundId = form.ok ? form.value.fundId : trimmedText.parse(body.fund);
+    if (!form.ok) return reply.redirect(`/budgets?fund=${encodeURIComponent(fundId)}&error=${encodeURIComponent(form.errors[0]!.text)}`);
     try {
-      const kind = body.kind === 'contribution' ? 'contribution' : 'allocation';
-      const target = String(body.target ?? '');
-      const [targetKind, targetId] = target.includes(':') ? (target.split(/:(.*)/s) as [string, string]) : ['', ''];
-      if (kind === 'allocation' && !['service', 'pathway', 'locality'].includes(targetKind))
-        throw new FundChangeError('Choose what the money is allocated to');
-      const change: ChangeInput = {
-        fundId,
-        financialYear: Number(body.year),
-        kind,
-        partnerId: kind === 'contribution' ? String(body.partner ?? '') : null,
-        targetKind: kind === 'allocation' ? (targetKind as ChangeInput['targetKind']) : null,
-        targetId: kind === 'allocation' ? targetId : null,
-        amountPence: penceFromPounds(body.amount),
-        reason: String(body.reason ?? '').slice(0, 500),
-      };
-      await proposeChange(db, { id: user.id, name: user.displayName }, change);
+      await proposeChange(db, { id: user.id, name: user.displayName }, form.value);
     } catch (error) {
       if (error instanceof FundChangeError)
         return reply.redirect(`/budgets?fund=${encodeURIComponent(fundId)}&error=${encodeURIComponent(error.message)}`);
@@ -203,7 +186,7 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'manager');
     const id = Number((request.params as { id: string }).id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such change.');
-    const decision = formBody(request).decision === 'approved' ? 'approved' : 'rejected';
+    const { decision } = changeDecisionForm.parse(formBody(request));
     const latest = (await latestSpendDate(db)) ?? new Date().toISOString().slice(0, 10);
     try {
       await decideChange(db, { id: user.id, name: user.displayName }, id, decision, latest);

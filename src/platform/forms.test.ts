@@ -13,6 +13,7 @@ import {
   optionalText,
   parseForm,
   parseJsonBody,
+  poundsAsPence,
   requiredDate,
   requiredText,
   ticked,
@@ -84,6 +85,18 @@ test('dates, checkboxes, ids: what was sent, or the message for the field', () =
   const empty = parseForm(shape, {});
   assert.equal(empty.ok, false);
   if (!empty.ok) assert.deepEqual(empty.fieldErrors, { due: 'Enter the due date' });
+});
+
+test('an amount typed in pounds comes back as whole pence; anything else gets the message', () => {
+  const cost = z.object({
+    weekly: poundsAsPence('Enter the weekly cost in pounds'),
+    change: poundsAsPence('Enter an amount', { negative: true }),
+  });
+  assert.deepEqual(parseForm(cost, { weekly: '£1,912.50', change: '-1500.5' }), { ok: true, value: { weekly: 191250, change: -150050 } });
+  for (const weekly of ['', '12.345', '-5', 'ten', '12345678', ['5']]) {
+    const parsed = parseForm(cost, { weekly, change: '5' });
+    assert.ok(!parsed.ok && parsed.fieldErrors.weekly === 'Enter the weekly cost in pounds', String(weekly));
+  }
 });
 
 test('a JSON body that breaks its schema is a 400 naming the field; a good one comes back parsed', () => {

@@ -123,6 +123,21 @@ export function requiredDate(missing: string, message: string) {
 }
 
 /**
+ * An amount of money typed in pounds ("850", "£1,912.50"; "-1500.50" where `negative` is allowed),
+ * up to `digits` whole pounds, as whole pence; anything else gets the message.
+ */
+export function poundsAsPence(message: string, { digits = 7, negative = false }: { digits?: number; negative?: boolean } = {}) {
+  const pattern = new RegExp(`^${negative ? '-?' : ''}\\d{1,${digits}}(\\.\\d{1,2})?$`);
+  return z.preprocess(
+    (value) => (typeof value === 'string' ? value.replace(/[£,\s]/g, '') : ''),
+    z
+      .string()
+      .regex(pattern, message)
+      .transform((text) => Math.round(Number(text) * 100)),
+  );
+}
+
+/**
  * Checks a JSON request body against its schema (the same schema /openapi.json shows): the value,
  * or a 400 naming the first field that is wrong and why.
  */
