@@ -1115,8 +1115,10 @@ const task: ResourceDef = {
       }),
     focus: refParam('r.id', 'ServiceRequest'),
     'business-status': eqParam('r.referral_status', []),
+    // R4's name for Task.authoredOn (authored, as ServiceRequest names it, is kept for clients using it).
+    'authored-on': referralParams.authored,
   },
-  paramTypes: { ...referralParamTypes, owner: 'reference', focus: 'reference', 'business-status': 'token' },
+  paramTypes: { ...referralParamTypes, owner: 'reference', focus: 'reference', 'business-status': 'token', 'authored-on': 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' }, focus: { type: 'ServiceRequest', column: 'id' } },
   access: referralAccess,
   interactions: ['read', 'vread', 'search-type', 'update'],

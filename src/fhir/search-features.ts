@@ -48,7 +48,7 @@ const sorts: Record<string, Record<string, SortKey>> = {
   Consent: { date: instant('r.recorded_at'), status: text('r.status') },
   AuditEvent: { date: instant('r.at') },
   ServiceRequest: { authored: instant('r.sent_at'), status: text('r.referral_status') },
-  Task: { authored: instant('r.sent_at'), status: text('r.referral_status') },
+  Task: { authored: instant('r.sent_at'), 'authored-on': instant('r.sent_at'), status: text('r.referral_status') },
   CarePlan: { date: instant('r.created_at'), status: text('r.status') },
   Goal: { 'lifecycle-status': text('r.goal_status') },
   Questionnaire: { title: text('r.title'), status: text('r.status'), version: text('r.version') },
