@@ -124,6 +124,17 @@ describe('consent, rights and break-glass', () => {
       assert.equal(response.statusCode, 400, message);
       assert.ok(response.body.includes(message), message);
     }
+    // The error summary links to the field that is wrong; what was chosen is kept.
+    const refused = await post(
+      citizen,
+      '/my-record/sharing',
+      { decision: 'deny', category: 'secrets', recipient: 'network', purposes: 'direct_care' },
+      '/my-record/sharing',
+    );
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.body, /<a href="#category">Choose what information this is about<\/a>/);
+    assert.match(refused.body, /value="deny" checked/, 'the choice not to share stays chosen');
+    assert.match(refused.body, /<option value="network" selected>/, 'who it is about stays chosen');
     assert.equal(await count(), before);
   });
 

@@ -10,6 +10,7 @@ import { appendAudit } from '../audit/index.ts';
 import { carePurposes, categoryLabels, isCategory, isPurpose, purposeLabels, type Category, type Purpose } from './categories.ts';
 import type { RecipientKind } from './policy.ts';
 import { RefusedInput } from '../platform/refused.ts';
+import { z } from 'zod';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
@@ -31,38 +32,68 @@ export interface NewDirective {
   note: string | null;
 }
 
-/** Validates a sharing choice from a form; throws DirectiveInputError naming the field. */
+const SHAREABLE_PURPOSES: readonly Purpose[] = ['direct_care', 'care_coordination'];
+
+/**
+ * The sharing choice form (/my-record/sharing; FHIR Consent sends the same fields): what
+ * information, shared or not, with whom, for which reasons, until when, and a note. The end date
+ * comes in GOV.UK day, month and year boxes (until-day, until-month, until-year); an API client
+ * may still send one ISO date as until. `now` is when "in the future" is measured from.
+ */
+export function directiveForm(now: Date = new Date()) {
+  return z
+    .looseObject({
+      category: z.unknown().refine((category) => category === '*' || isCategory(category), 'Choose what information this is about'),
+      decision: z.unknown().refine((decision) => decision === 'permit' || decision === 'deny', 'Choose whether to share or not to share'),
+      recipient: z.preprocess(
+        (recipient) => (typeof recipient === 'string' ? recipient : ''),
+        z.string().regex(/^(?:network|organisation:[A-Za-z0-9_-]{1,64})$/, 'Choose who this is about'),
+      ),
+      purposes: z.preprocess(
+        (purposes) => (Array.isArray(purposes) ? purposes : purposes === undefined ? [] : [purposes]),
+        z
+          .array(z.unknown())
+          .refine(
+            (purposes) => purposes.length > 0 && purposes.every((p) => isPurpose(p) && SHAREABLE_PURPOSES.includes(p)),
+            'Choose at least one reason the information may be used for',
+          ),
+      ),
+      note: z.preprocess((note) => (typeof note === 'string' ? note.trim().slice(0, 500) : ''), z.string()),
+    })
+    .transform((form, ctx): NewDirective => {
+      let validUntil: Date | null = null;
+      const boxes = readDateInput(form, 'until', 'The end date');
+      const iso = boxes.kind === 'date' ? boxes.iso : typeof form.until === 'string' ? form.until.trim() : '';
+      const refuse = (message: string) => {
+        ctx.addIssue({ code: 'custom', path: ['until'], message });
+        return z.NEVER;
+      };
+      if (boxes.kind === 'error') return refuse(boxes.message);
+      if (iso !== '') {
+        const parsed = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T23:59:59Z`) : new Date(NaN);
+        if (Number.isNaN(parsed.getTime())) return refuse('The end date must be a real date');
+        if (parsed <= now) return refuse('The end date must be in the future');
+        validUntil = parsed;
+      }
+      const organisation = form.recipient.startsWith('organisation:');
+      return {
+        category: form.category as Category | '*',
+        recipientKind: organisation ? 'organisation' : 'network',
+        recipientId: organisation ? form.recipient.slice('organisation:'.length) : null,
+        purposes: [...new Set(form.purposes as Purpose[])],
+        decision: form.decision as 'permit' | 'deny',
+        validUntil,
+        note: form.note || null,
+      };
+    });
+}
+
+/** Validates a sharing choice (the FHIR Consent write's fields); throws DirectiveInputError naming the first field that is wrong. */
 export function parseDirectiveForm(body: Record<string, unknown>, now: Date = new Date()): NewDirective {
-  const category = body.category === '*' ? '*' : body.category;
-  if (category !== '*' && !isCategory(category)) throw new DirectiveInputError('category', 'Choose what information this is about');
-  const decision = body.decision;
-  if (decision !== 'permit' && decision !== 'deny') throw new DirectiveInputError('decision', 'Choose whether to share or not to share');
-  const recipient = typeof body.recipient === 'string' ? body.recipient : '';
-  let recipientKind: RecipientKind;
-  let recipientId: string | null = null;
-  if (recipient === 'network') recipientKind = 'network';
-  else if (/^organisation:[A-Za-z0-9_-]{1,64}$/.test(recipient)) {
-    recipientKind = 'organisation';
-    recipientId = recipient.slice('organisation:'.length);
-  } else throw new DirectiveInputError('recipient', 'Choose who this is about');
-  const rawPurposes = Array.isArray(body.purposes) ? body.purposes : body.purposes === undefined ? [] : [body.purposes];
-  const purposes = rawPurposes.filter(isPurpose).filter((p) => p === 'direct_care' || p === 'care_coordination');
-  if (purposes.length === 0 || purposes.length !== rawPurposes.length)
-    throw new DirectiveInputError('purposes', 'Choose at least one reason the information may be used for');
-  // The end date in GOV.UK day, month and year boxes (until-day, until-month, until-year); an
-  // API client may still send one ISO date as until.
-  let validUntil: Date | null = null;
-  const boxes = readDateInput(body, 'until', 'The end date');
-  if (boxes.kind === 'error') throw new DirectiveInputError('until', boxes.message);
-  const iso = boxes.kind === 'date' ? boxes.iso : typeof body.until === 'string' ? body.until.trim() : '';
-  if (iso !== '') {
-    const parsed = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T23:59:59Z`) : new Date(NaN);
-    if (Number.isNaN(parsed.getTime())) throw new DirectiveInputError('until', 'The end date must be a real date');
-    if (parsed <= now) throw new DirectiveInputError('until', 'The end date must be in the future');
-    validUntil = parsed;
-  }
-  const note = typeof body.note === 'string' && body.note.trim() ? body.note.trim().slice(0, 500) : null;
-  return { category, recipientKind, recipientId, purposes: [...new Set(purposes)], decision, validUntil, note };
+  const parsed = directiveForm(now).safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new DirectiveInputError(String(issue.path[0] ?? 'category'), issue.message);
 }
 
 /** A practitioner's record of what the person agreed to, for one referral: who, on what evidence. */

@@ -17,7 +17,6 @@ import {
   rightsRequestClocks,
   rightsRequestInbox,
   rightsRequestsOf,
-  type RightsOutcome,
 } from './rights-requests.ts';
 import { decideRecordAccess } from './access.ts';
 import type { Category } from './categories.ts';
@@ -33,10 +32,10 @@ import {
   parseInformalMember,
 } from './informal-network.ts';
 import { RightsInputError } from './acting.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
+import { caseFindingObjectionForm, rightsAnswerForm } from './forms.ts';
 
 type Body = Record<string, unknown>;
-const text = (value: unknown, max: number) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
 
 const rightsDone: Record<string, SuccessMessage> = {
   objected: {
@@ -232,10 +231,15 @@ export function registerRightsRoutes(app: FastifyInstance): void {
     const id = Number((request.params as { id: string }).id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such open request for your organisation.');
     const body = formBody(request);
-    const outcome = ['restricted', 'erased', 'refused'].includes(String(body.outcome)) ? (body.outcome as RightsOutcome) : null;
+    const form = parseForm(rightsAnswerForm, body);
+    // The inbox shown again is the organisation's own: the error shows only at a request it holds.
+    if (!form.ok) {
+      const [field, text] = Object.entries(form.fieldErrors)[0]!;
+      return renderInbox(request, reply, user, { id, error: new RightsInputError(field, text), values: body });
+    }
+    const { outcome, note } = form.value;
     try {
-      if (!outcome) throw new RightsInputError('outcome', 'Choose your answer');
-      await db.transaction().execute((trx) => answerRightsRequest(trx, user, id, outcome, text(body.note, 2000)));
+      await db.transaction().execute((trx) => answerRightsRequest(trx, user, id, outcome, note));
     } catch (error) {
       if (error instanceof RightsInputError) return renderInbox(request, reply, user, { id, error, values: body });
       throw error;
@@ -259,7 +263,8 @@ export function registerRightsRoutes(app: FastifyInstance): void {
   app.post('/my-record/rights/case-finding/object', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write');
-    await db.transaction().execute((trx) => objectToCaseFinding(trx, user, personId, text(formBody(request).reason, 500)));
+    const { reason } = caseFindingObjectionForm.parse(formBody(request));
+    await db.transaction().execute((trx) => objectToCaseFinding(trx, user, personId, reason));
     return reply.redirect(withDone(`/my-record/rights${forSuffix(user, personId)}`, 'objected'));
   });
 

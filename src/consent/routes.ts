@@ -8,7 +8,7 @@ import { endProxy, proxiesFor, ProxyRefused } from './proxies.ts';
 import { appendAudit } from '../audit/index.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { categoryLabels } from './categories.ts';
-import { DirectiveInputError, directivesOf, lawfulBasesOf, parseDirectiveForm, recordDirective, withdrawDirective } from './directives.ts';
+import { DirectiveInputError, directiveForm, directivesOf, lawfulBasesOf, recordDirective, withdrawDirective } from './directives.ts';
 import { personExport, toFhirBundle, type ExportSections } from './export.ts';
 import { breakGlassReviewList, completedBreakGlassReviews, emergencyUses, reviewBreakGlass } from './break-glass.ts';
 import { whoCanSeeWhat } from './summary.ts';
@@ -25,6 +25,7 @@ import {
   correctionsAskedOf,
 } from './corrections.ts';
 import { formBody, parseForm, type FormBody } from '../platform/forms.ts';
+import { breakGlassReviewForm, correctionAnswerForm } from './forms.ts';
 import { successFrom, withDone, type SuccessMessage } from '../platform/done.ts';
 import { dateInputItems, dateParts } from '../platform/date-input.ts';
 
@@ -140,19 +141,17 @@ export function registerConsentRoutes(app: FastifyInstance, exportSections: Expo
   app.post('/my-record/sharing', async (request, reply) => {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write');
+    const body = formBody(request);
+    const form = parseForm(directiveForm(), body);
+    if (!form.ok) {
+      const [field, text] = Object.entries(form.fieldErrors)[0]!;
+      return renderSharing(request, reply, user, personId, { error: { field, text }, values: body }, 400);
+    }
     try {
-      const directive = parseDirectiveForm(formBody(request));
-      await db.transaction().execute((trx) => recordDirective(trx, user, personId, directive));
+      await db.transaction().execute((trx) => recordDirective(trx, user, personId, form.value));
     } catch (error) {
       if (error instanceof DirectiveInputError)
-        return renderSharing(
-          request,
-          reply,
-          user,
-          personId,
-          { error: { field: error.field, text: error.message }, values: formBody(request) },
-          400,
-        );
+        return renderSharing(request, reply, user, personId, { error: { field: error.field, text: error.message }, values: body }, 400);
       throw error;
     }
     return reply.redirect(withDone(`/my-record/sharing${forSuffix(user, personId)}`, 'saved'));
@@ -322,11 +321,15 @@ export function registerConsentRoutes(app: FastifyInstance, exportSections: Expo
     const id = Number((request.params as { id: string }).id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such correction request for your organisation.');
     const body = formBody(request);
-    const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : '');
-    const outcome = body.outcome === 'corrected' || body.outcome === 'declined' ? body.outcome : null;
+    const form = parseForm(correctionAnswerForm, body);
+    // The inbox shown again is the organisation's own: the error shows only at a request it holds.
+    if (!form.ok) {
+      const [field, text] = Object.entries(form.fieldErrors)[0]!;
+      return renderInbox(request, reply, user, { error: { requestId: id, field, text }, values: body }, 400);
+    }
+    const { outcome } = form.value;
     try {
-      if (!outcome) throw new CorrectionInputError('outcome', 'Choose whether you corrected the record or declined');
-      await answerCorrection(db, user, id, { outcome, note: text('note'), target: text('target'), value: text('value') });
+      await answerCorrection(db, user, id, form.value);
     } catch (error) {
       if (error instanceof CorrectionInputError)
         return renderInbox(request, reply, user, { error: { requestId: id, field: error.field, text: error.message }, values: body }, 400);
@@ -384,12 +387,16 @@ export function registerConsentRoutes(app: FastifyInstance, exportSections: Expo
   app.post('/privacy/break-glass/:id', async (request, reply) => {
     const user = requireRole(request, 'privacy_officer');
     const id = Number((request.params as { id: string }).id);
-    const body = formBody(request);
-    const outcome = body.outcome === 'appropriate' || body.outcome === 'inappropriate' ? body.outcome : null;
-    const note = typeof body.note === 'string' ? body.note.trim().slice(0, 2000) : '';
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, 'There is no such emergency access waiting for review.');
-    if (!outcome)
-      return renderPrivacy(request, reply, user, { grantId: id, text: 'Choose whether the emergency access was appropriate', note });
+    const body = formBody(request);
+    const form = parseForm(breakGlassReviewForm, body);
+    if (!form.ok)
+      return renderPrivacy(request, reply, user, {
+        grantId: id,
+        text: form.errors[0]!.text,
+        note: breakGlassReviewForm.shape.note.parse(body.note),
+      });
+    const { outcome, note } = form.value;
     if (!(await db.transaction().execute((trx) => reviewBreakGlass(trx, user, id, outcome, note))))
       throw new HttpError(404, 'There is no such emergency access waiting for review.');
     return reply.redirect(withDone('/privacy', 'reviewed'));
