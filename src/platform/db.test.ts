@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testDatabaseTargets } from '../testing.ts';
 import { migrateToLatest, pendingMigrations } from '../schema.ts';
-import { openPglite, openPostgres, redactDatabaseUrl, DatabaseOpenError, type DatabaseHandle } from './db.ts';
+import { openPglite, openPostgres, redactDatabaseUrl, withStartupOptions, DatabaseOpenError, type DatabaseHandle } from './db.ts';
 import { allMigrations } from '../schema.ts';
 
 for (const target of await testDatabaseTargets()) {
@@ -38,6 +38,12 @@ for (const target of await testDatabaseTargets()) {
       assert.deepEqual(row, { d: '1985-03-31', n: 3 });
     });
 
+    if (target.kind === 'postgres')
+      test('a PostgreSQL connection plans for data in memory or on SSD, whoever opened it', async () => {
+        const row = (await sql<{ random_page_cost: string }>`show random_page_cost`.execute(database.db)).rows[0];
+        assert.equal(row?.random_page_cost, '1.1');
+      });
+
     test('an invalid NHS number shape is refused by the database itself', async () => {
       await assert.rejects(
         sql`insert into persons (id, given_name, family_name, nhs_number) values ('x', 'A', 'B', '12345')`.execute(database.db),
@@ -65,6 +71,17 @@ test('an unreachable database server gives one clear error without the password'
     assert.doesNotMatch(error.message, /secret/);
     return true;
   });
+});
+
+test("a connection's start-up options keep the URL's own, then the search path, then the planner's settings", () => {
+  const options = (url: string, searchPath?: string) => new URL(withStartupOptions(url, searchPath)).searchParams.get('options');
+  assert.equal(options('postgres://127.0.0.1:5432/test'), '-c random_page_cost=1.1');
+  assert.equal(options('postgres://127.0.0.1:5432/test', 'jt_1,public'), '-c search_path=jt_1,public -c random_page_cost=1.1');
+  const given = 'postgres://me:p%40ss@db.example/joinery?options=-c%20statement_timeout%3D5000&application_name=serve';
+  const url = new URL(withStartupOptions(given));
+  assert.equal(url.searchParams.get('options'), '-c statement_timeout=5000 -c random_page_cost=1.1');
+  assert.equal(url.searchParams.get('application_name'), 'serve');
+  assert.equal(decodeURIComponent(url.password), 'p@ss');
 });
 
 test('redactDatabaseUrl hides the password only', () => {
