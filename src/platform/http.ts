@@ -3,7 +3,7 @@
 import { Refusal } from './refused.ts';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
@@ -23,6 +23,7 @@ import { SUPPRESSION_NOTE } from './disclosure.ts';
 import type { Database } from '../schema.ts';
 import type { Kysely } from 'kysely';
 import { writtenDate } from './dates.ts';
+import { navigationFor } from './navigation.ts';
 import {
   chooseLanguage,
   isLanguage,
@@ -83,6 +84,20 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 const govukDist = path.join(repoRoot, 'node_modules', 'govuk-frontend', 'dist');
 const srcDir = path.join(repoRoot, 'src');
+
+/**
+ * The CSP source that lets the GOV.UK page template's one inline script run (it marks the body
+ * `js-enabled` and `govuk-frontend-supported`, which the components' styles and scripts look
+ * for): its hash, as GOV.UK Frontend documents, worked out from the template itself so an upgrade
+ * cannot leave a stale one. A hash rather than a nonce keeps the policy the same on every
+ * response, so it is built once instead of on every request.
+ */
+function govukInlineScriptHash(): string {
+  const template = fs.readFileSync(path.join(govukDist, 'govuk', 'template.njk'), 'utf8');
+  const script = /<script[^>]*cspNonce[^>]*>([^<]*)<\/script>/.exec(template)?.[1];
+  if (script === undefined) throw new Error("govuk-frontend's template.njk has no inline script where one was expected");
+  return `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
+}
 /**
  * Where templates are found by name: the ui layer's (the layout, shared partials and macros, error
  * pages) first, then every module's own `src/<module>/views/`. Found by looking, not by importing,
@@ -241,11 +256,10 @@ export async function buildHttpServer(
   });
 
   await app.register(fastifyHelmet, {
-    enableCSPNonces: true,
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
+        scriptSrc: ["'self'", govukInlineScriptHash()],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         fontSrc: ["'self'"],
@@ -456,13 +470,14 @@ export function viewContext(request: FastifyRequest, reply: FastifyReply, extra:
   reply.header('content-language', lang);
   // The switcher is shown on pages a resident sees (signed out, or as a citizen): professional pages are English only.
   const resident = !request.user || request.user.role === 'citizen';
+  const currentPath = pathOnly(request.url);
   return {
-    cspNonce: (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script,
     user: request.user,
     lang,
     htmlLang: lang,
     languageLinks: resident ? languageLinks(request.url, lang) : [],
-    currentPath: pathOnly(request.url),
+    currentPath,
+    navigation: navigationFor(request.user?.role, currentPath, translatorFor(lang)),
     csrfToken: reply.generateCsrf({ userInfo: csrfUserInfo(request) }),
     ...extra,
   };

@@ -30,6 +30,12 @@ export function launchBrowser(): Promise<Browser> {
 
 export async function signInAs(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/sign-in`);
+  // The GOV.UK template's inline script ran: the content security policy lets it (by its hash).
+  assert.equal(
+    await page.evaluate("document.body.classList.contains('govuk-frontend-supported')"),
+    true,
+    "the page template's inline script ran under the content security policy",
+  );
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
