@@ -430,6 +430,12 @@ for (const target of await testDatabaseTargets()) {
       assert.ok(await has('address-city:exact=Kettleby'));
       assert.ok(await has('address-city:missing=false'));
       assert.ok((await has('address-city=Brindleford')) && (await has('address-postalcode=BF2')), 'a second address sent');
+      assert.ok(
+        (await has('address=9%20mill')) && (await has('address=westsh')) && (await has('address:contains=annery')),
+        'any part of any address',
+      );
+      assert.ok((await has('address-use=old')) && (await has('address-use=http://hl7.org/fhir/address-use|home')));
+      assert.ok(!(await has('address-use=work')) && !(await has('address=Nowhereton')));
       assert.ok(await has(`organization=Organization/${ownOrg}`));
       assert.ok(await has(`organization:Organization=${ownOrg}`));
       assert.ok((await has('language=cy')) && (await has('language=urn:ietf:bcp:47|cy')));
@@ -454,6 +460,8 @@ for (const target of await testDatabaseTargets()) {
         `email=${encodeURIComponent(EMAIL)}`,
         `telecom=${encodeURIComponent(PHONE)}`,
         'address-city=Kettleby',
+        'address=Kettleby',
+        'address-use=old',
         'address-state=Westshire',
         'address-country=GB',
         `organization=Organization/${ownOrg}`,

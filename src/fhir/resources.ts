@@ -268,6 +268,35 @@ const shownCopyAddresses = `(select a.addr from ${jsonItems(patientCopy('address
     where (nullif(trim(r.address_line), '') is null and nullif(trim(r.postcode), '') is null) or a.n > 1
       or ${contactNorm("(a.addr->>'postalCode')")} is not distinct from ${contactNorm("nullif(trim(r.postcode), '')")})`;
 
+/**
+ * Joinery's own address (its line and postcode, use home) is shown unless the copy's first
+ * address, agreeing with it on the postcode, stands in its place.
+ */
+const ownAddressShown = `((nullif(trim(r.address_line), '') is not null or nullif(trim(r.postcode), '') is not null)
+    and not exists (select 1 from ${jsonItems(patientCopy('address'))} with ordinality a(addr, n)
+      where a.n = 1 and ${contactNorm("(a.addr->>'postalCode')")} is not distinct from ${contactNorm("nullif(trim(r.postcode), '')")}))`;
+
+/** Every string part of the sent addresses shown (lines, city, district, state, postcode, country, text). */
+const shownCopyAddressParts = `(select p.part from ${shownCopyAddresses} x, lateral (
+      select x.addr->>'city' union all select x.addr->>'district' union all select x.addr->>'state'
+      union all select x.addr->>'postalCode' union all select x.addr->>'country' union all select x.addr->>'text'
+      union all select l from jsonb_array_elements_text(case jsonb_typeof(x.addr->'line') when 'array' then x.addr->'line' else '[]'::jsonb end) l
+    ) p(part))`;
+
+const ADDRESS_USE_SYSTEM = 'http://hl7.org/fhir/address-use';
+
+/** address-use: Joinery's own address is a home; a sent address has the use it was sent with. */
+function addressUseCondition(value: string): Cond {
+  const { system, code: use } = parseTokenExact(value);
+  if (system !== undefined && system !== ADDRESS_USE_SYSTEM) return sql`false`;
+  if (use === '' && system === undefined) throw invalid('a token search needs a code, a system| or both');
+  const sent =
+    use === ''
+      ? sql`exists (select 1 from ${sql.raw(shownCopyAddresses)} x where x.addr->>'use' is not null)`
+      : sql`exists (select 1 from ${sql.raw(shownCopyAddresses)} x where x.addr->>'use' = ${use})`;
+  return use === '' || use === 'home' ? sql`(${sql.raw(ownAddressShown)} or ${sent})` : sent;
+}
+
 /** address-city, address-state, address-country: a part of an address shown, as a string search. */
 const copyAddressParam = (part: 'city' | 'state' | 'country') =>
   stringParam((v, m) =>
@@ -296,6 +325,8 @@ export const patientCopyPresence: Record<string, string> = {
   phone: `exists (select 1 from ${shownTelecom} c where c.value is not null and c.system = 'phone')`,
   email: `exists (select 1 from ${shownTelecom} c where c.value is not null and c.system = 'email')`,
   'address-postalcode': `(r.postcode is not null or exists (select 1 from ${shownCopyAddresses} x where x.addr->>'postalCode' is not null))`,
+  address: `(${ownAddressShown} or exists (select 1 from ${shownCopyAddressParts} a where a.part is not null))`,
+  'address-use': `(${ownAddressShown} or exists (select 1 from ${shownCopyAddresses} x where x.addr->>'use' is not null))`,
   'address-city': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'city' is not null)`,
   'address-state': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'state' is not null)`,
   'address-country': `exists (select 1 from ${shownCopyAddresses} x where x.addr->>'country' is not null)`,
@@ -345,6 +376,15 @@ const patient: ResourceDef = {
           sql`(${stringCondition(['r.postcode'], x, m)} or exists (select 1 from ${sql.raw(shownCopyAddresses)} a where ${stringMatch(sql`a.addr->>'postalCode'`, x, m)}))`,
       ),
     ),
+    // Any part of any address shown.
+    address: stringParam((v, m) =>
+      anyOf(
+        v,
+        (x) =>
+          sql`((${sql.raw(ownAddressShown)} and ${stringCondition(['r.address_line', 'r.postcode'], x, m)}) or exists (select 1 from ${sql.raw(shownCopyAddressParts)} a where ${stringMatch(sql`a.part`, x, m)}))`,
+      ),
+    ),
+    'address-use': (v) => anyOf(v, addressUseCondition),
     'address-city': copyAddressParam('city'),
     'address-state': copyAddressParam('state'),
     'address-country': copyAddressParam('country'),
@@ -368,6 +408,8 @@ const patient: ResourceDef = {
     birthdate: 'date',
     gender: 'token',
     'address-postalcode': 'string',
+    address: 'string',
+    'address-use': 'token',
     'address-city': 'string',
     'address-state': 'string',
     'address-country': 'string',
