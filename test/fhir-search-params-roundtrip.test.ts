@@ -37,9 +37,8 @@ for (const entry of (readJson('fhir/r4/search-parameters.json') as Bundle).entry
 }
 /**
  * Where this server's parameter searches an element other than R4's expression for it (or R4 has
- * no such parameter for the type), the element it searches. CarePlan's date searches when the plan
- * was made (created), not R4's period; Task's authored and performer are the referral's
- * (authoredOn, and the owner or receiving organisation or service).
+ * no such parameter for the type), the element it searches. Task's authored and performer are the
+ * referral's (authoredOn, and the owner or receiving organisation or service).
  */
 const ELEMENT_SEARCHED: Record<string, string> = {
   _id: 'id',
@@ -48,7 +47,6 @@ const ELEMENT_SEARCHED: Record<string, string> = {
   'Immunization.code': 'Immunization.vaccineCode',
   'Condition.date': 'Condition.onset',
   'MedicationRequest.date': 'MedicationRequest.authoredOn',
-  'CarePlan.date': 'CarePlan.created',
   'Task.authored': 'Task.authoredOn',
   'Task.performer': 'Task.owner',
 };

@@ -1196,6 +1196,15 @@ const task: ResourceDef = {
 // CarePlan and Goal: shared plans.
 
 const planMeta = meta('CarePlan', 'x.id', `coalesce(${planLastEventAtSql('x.id')}, x.created_at)`);
+/** When a plan's period starts: when it was made, unless that is after its end date (then no start is shown). */
+const PLAN_START = "(case when r.ends_on is null or (r.created_at at time zone 'UTC')::date <= r.ends_on::date then r.created_at end)";
+const PLAN_END = "((r.ends_on::date + 1)::timestamp at time zone 'UTC')";
+function planPeriod(r: Row): { start?: string; end?: string } | undefined {
+  const end = dateOnly(r.ends_on);
+  const created = instant(r.created_at);
+  const start = created && (!end || created.slice(0, 10) <= end) ? created : undefined;
+  return start || end ? compact({ start, end }) : undefined;
+}
 const carePlan: ResourceDef = {
   type: 'CarePlan',
   base: sql`select x.id, x.person_id, x.household_id, x.subject_kind, x.title, x.status as plan_status, x.organisation_id, x.created_at, x.ends_on, x.strengths,
@@ -1210,7 +1219,8 @@ const carePlan: ResourceDef = {
         x.startsWith('Group/') ? sql`r.household_id = ${referenceId(x, 'Group')}` : sql`r.person_id = ${referenceId(x, 'Patient')}`,
       ),
     status: eqParam('r.status', fhirCodes('request-status')),
-    date: (v) => dateCondition('r.created_at', v, 'instant'),
+    // R4's date is the period the plan covers: from when it was made to its end date (to the end of that day), or still going on.
+    date: (v) => periodCondition(PLAN_START, PLAN_END, v),
   },
   paramTypes: { ...commonTypes, patient: 'reference', subject: 'reference', status: 'token', date: 'date' },
   includes: { patient: { type: 'Patient', column: 'person_id' } },
@@ -1241,7 +1251,7 @@ const carePlan: ResourceDef = {
       description: str(r.strengths) ? `Strengths: ${String(r.strengths)}` : undefined,
       subject: r.subject_kind === 'household' && r.household_id ? ref('Group', r.household_id)! : ref('Patient', r.person_id)!,
       created: instant(r.created_at),
-      period: str(r.ends_on) ? { end: dateOnly(r.ends_on) } : undefined,
+      period: planPeriod(r),
       author: ref('Organization', r.organisation_id),
       goal: ((r.goal_ids as string[]) ?? []).map((id) => ({ reference: `Goal/${id}` })),
     });
