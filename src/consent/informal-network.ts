@@ -5,9 +5,11 @@
 // them) act on it. Only the person, or their proxy, adds or ends a member; nothing is deleted.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { z } from 'zod';
+import { choiceOf, requiredText, trimmedText } from '../platform/forms.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import { actingFor, RightsInputError, type Trx } from './acting.ts';
+import { actingFor, type Trx } from './acting.ts';
 
 export const informalKinds = ['family', 'friend', 'neighbour', 'community_group', 'other'] as const;
 export type InformalKind = (typeof informalKinds)[number];
@@ -53,26 +55,30 @@ export interface InformalMember {
   byProxy: boolean;
 }
 
-/** Checks the form; every problem at once, each naming its field, so the page can show them all. */
-export function parseInformalMember(body: Record<string, unknown>): { input?: InformalMemberInput; errors: RightsInputError[] } {
-  const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
-  const errors: RightsInputError[] = [];
-  const name = str('name');
-  const kind = str('kind');
-  const relationship = str('relationship');
-  const contact = str('contact');
-  const raw = Array.isArray(body.mayKnow) ? body.mayKnow : body.mayKnow === undefined ? [] : [body.mayKnow];
-  if (name.length < 1 || name.length > 120)
-    errors.push(new RightsInputError('name', 'Enter their name, or the name of the group, in up to 120 characters'));
-  if (!(informalKinds as readonly string[]).includes(kind)) errors.push(new RightsInputError('kind', 'Choose who they are to you'));
-  if (relationship.length > 120) errors.push(new RightsInputError('relationship', 'How they know you must be 120 characters or fewer'));
-  if (contact.length < 3 || contact.length > 200)
-    errors.push(new RightsInputError('contact', 'Enter how to get in touch with them, for example a phone number, in 3 to 200 characters'));
-  if (raw.some((v) => !(mayKnowChoices as readonly unknown[]).includes(v)))
-    errors.push(new RightsInputError('mayKnow', 'Choose what they may know from the list'));
-  if (errors.length > 0) return { errors };
-  return { input: { name, kind: kind as InformalKind, relationship, contact, mayKnow: [...new Set(raw as MayKnow[])] }, errors };
-}
+/** Someone in the person's informal network, as the person adds them; every problem is reported at once, each with its field. */
+export const informalMemberForm = z
+  .object({
+    name: requiredText('Enter their name, or the name of the group, in up to 120 characters', { max: 120 }),
+    kind: choiceOf('Choose who they are to you', informalKinds),
+    relationship: trimmedText.pipe(z.string().max(120, 'How they know you must be 120 characters or fewer')),
+    contact: requiredText('Enter how to get in touch with them, for example a phone number, in 3 to 200 characters', { min: 3, max: 200 }),
+    mayKnow: z.preprocess(
+      (mayKnow) => (Array.isArray(mayKnow) ? mayKnow : mayKnow === undefined ? [] : [mayKnow]),
+      z
+        .array(z.unknown())
+        .refine(
+          (mayKnow) => mayKnow.every((m) => (mayKnowChoices as readonly unknown[]).includes(m)),
+          'Choose what they may know from the list',
+        ),
+    ),
+  })
+  .transform((form): InformalMemberInput => ({
+    name: form.name,
+    kind: form.kind as InformalKind,
+    relationship: form.relationship,
+    contact: form.contact,
+    mayKnow: [...new Set(form.mayKnow as MayKnow[])],
+  }));
 
 /** Adds a member for the person (the person or their proxy only); returns its id. */
 export async function addInformalMember(trx: Trx, actor: SignedInUser, personId: string, input: InformalMemberInput): Promise<number> {

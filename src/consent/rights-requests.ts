@@ -7,6 +7,8 @@
 // records). The person sees the status and the answer; nothing is deleted, and every step is audited.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { z } from 'zod';
+import { choiceOf, requiredText } from '../platform/forms.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
 import { organisationHoldsPerson } from '../linkage/index.ts';
@@ -14,7 +16,7 @@ import { organisationNameOf } from '../network/index.ts';
 import { personFullNameOf } from '../people/index.ts';
 import { HttpError } from '../platform/http.ts';
 import { actingFor, RightsInputError, type Trx } from './acting.ts';
-import { categories, categoryLabels, isCategory, type Category } from './categories.ts';
+import { categories, categoryLabels, type Category } from './categories.ts';
 
 export type RightsRequestKind = 'restriction' | 'erasure';
 export type RightsRequestStatus = 'open' | 'restricted' | 'erased' | 'refused' | 'lifted';
@@ -50,27 +52,30 @@ export interface RightsRequestInput {
   why: string;
 }
 
-/** Checks the person's form against the organisations holding a record of them; every problem at once. */
-export function parseRightsRequest(
-  body: Record<string, unknown>,
-  holders: ReadonlySet<string>,
-): { input?: RightsRequestInput; errors: RightsInputError[] } {
-  const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
-  const errors: RightsInputError[] = [];
-  const kind = str('kind');
-  const organisationId = str('organisation');
-  const category = str('category');
-  const what = str('what');
-  const why = str('why');
-  if (kind !== 'restriction' && kind !== 'erasure')
-    errors.push(new RightsInputError('kind', 'Choose whether you want information restricted or erased'));
-  if (!holders.has(organisationId)) errors.push(new RightsInputError('organisation', 'Choose the service that holds the information'));
-  if (!isCategory(category) || !restrictableCategories.includes(category))
-    errors.push(new RightsInputError('category', 'Choose what kind of information it is'));
-  if (what.length < 2 || what.length > 1000) errors.push(new RightsInputError('what', 'Say which information, in 2 to 1,000 characters'));
-  if (why.length < 2 || why.length > 2000) errors.push(new RightsInputError('why', 'Say why you are asking, in 2 to 2,000 characters'));
-  if (errors.length > 0) return { errors };
-  return { input: { kind: kind as RightsRequestKind, organisationId, category: category as Category, what, why }, errors };
+/**
+ * The person's request to restrict or erase information: which, held by which service (one that
+ * holds their records), what kind (one they may see, which restriction covers), and why. Every
+ * problem is reported at once, each with its field.
+ */
+export function rightsRequestForm(holders: readonly string[], askable: readonly Category[]) {
+  return z
+    .object({
+      kind: choiceOf('Choose whether you want information restricted or erased', ['restriction', 'erasure']),
+      organisation: choiceOf('Choose the service that holds the information', holders),
+      category: choiceOf(
+        'Choose what kind of information it is',
+        askable.filter((c) => restrictableCategories.includes(c)),
+      ),
+      what: requiredText('Say which information, in 2 to 1,000 characters', { min: 2, max: 1000 }),
+      why: requiredText('Say why you are asking, in 2 to 2,000 characters', { min: 2, max: 2000 }),
+    })
+    .transform((form): RightsRequestInput => ({
+      kind: form.kind as RightsRequestKind,
+      organisationId: form.organisation,
+      category: form.category as Category,
+      what: form.what,
+      why: form.why,
+    }));
 }
 
 /** The person (or a proxy whose scope covers the category) asks; returns the request's id. */

@@ -11,7 +11,6 @@ import { categoryLabels, categoryOfOrganisationKind } from './categories.ts';
 import {
   answerRightsRequest,
   liftRestriction,
-  parseRightsRequest,
   requestRestrictionOrErasure,
   restrictableCategories,
   rightsRequestClocks,
@@ -29,13 +28,17 @@ import {
   informalNetworkOf,
   mayKnowChoices,
   mayKnowLabels,
-  parseInformalMember,
 } from './informal-network.ts';
 import { RightsInputError } from './acting.ts';
 import { formBody, parseForm } from '../platform/forms.ts';
 import { caseFindingObjectionForm, rightsAnswerForm } from './forms.ts';
+import { rightsRequestForm } from './rights-requests.ts';
+import { informalMemberForm } from './informal-network.ts';
 
 type Body = Record<string, unknown>;
+/** A refused form's messages as these pages list them, one a field, in the form's order. */
+const asRightsErrors = (fieldErrors: Record<string, string>) =>
+  Object.entries(fieldErrors).map(([field, text]) => new RightsInputError(field, text));
 
 const rightsDone: Record<string, SuccessMessage> = {
   objected: {
@@ -180,12 +183,16 @@ export function registerRightsRoutes(app: FastifyInstance): void {
     const personId = await subjectOf(app, request, user, 'write');
     const body = formBody(request);
     const ask = await askable(user, personId);
-    const { input, errors } = parseRightsRequest(body, new Set(ask.agencies.map((a) => a.organisationId)));
-    if (input && !ask.categories.includes(input.category))
-      errors.push(new RightsInputError('category', 'Choose what kind of information it is'));
-    if (!input || errors.length > 0) return renderRights(request, reply, user, personId, { errors, values: body }, 400);
+    const form = parseForm(
+      rightsRequestForm(
+        ask.agencies.map((a) => a.organisationId),
+        ask.categories,
+      ),
+      body,
+    );
+    if (!form.ok) return renderRights(request, reply, user, personId, { errors: asRightsErrors(form.fieldErrors), values: body }, 400);
     try {
-      await db.transaction().execute((trx) => requestRestrictionOrErasure(trx, user, personId, input));
+      await db.transaction().execute((trx) => requestRestrictionOrErasure(trx, user, personId, form.value));
     } catch (error) {
       if (error instanceof RightsInputError) return renderRights(request, reply, user, personId, { errors: [error], values: body }, 400);
       throw error;
@@ -315,9 +322,9 @@ export function registerRightsRoutes(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const personId = await subjectOf(app, request, user, 'write', 'about_me');
     const body = formBody(request);
-    const { input, errors } = parseInformalMember(body);
-    if (!input) return renderInformal(request, reply, user, personId, { errors, values: body }, 400);
-    await db.transaction().execute((trx) => addInformalMember(trx, user, personId, input));
+    const form = parseForm(informalMemberForm, body);
+    if (!form.ok) return renderInformal(request, reply, user, personId, { errors: asRightsErrors(form.fieldErrors), values: body }, 400);
+    await db.transaction().execute((trx) => addInformalMember(trx, user, personId, form.value));
     return reply.redirect(withDone(`/my-record/informal-network${forSuffix(user, personId)}`, 'added'));
   });
 
