@@ -93,7 +93,7 @@ const srcDir = path.join(repoRoot, 'src');
  * response, so it is built once instead of on every request.
  */
 function govukInlineScriptHash(): string {
-  const template = fs.readFileSync(path.join(govukDist, 'govuk', 'template.njk'), 'utf8');
+  const template = fs.readFileSync(path.join(govukDist, 'govuk/template.njk'), 'utf8');
   const script = /<script[^>]*cspNonce[^>]*>([^<]*)<\/script>/.exec(template)?.[1];
   if (script === undefined) throw new Error("govuk-frontend's template.njk has no inline script where one was expected");
   return `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
