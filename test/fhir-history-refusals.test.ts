@@ -459,6 +459,74 @@ for (const target of await testDatabaseTargets()) {
       }
     });
 
+    test("a citizen's token finds by phone or email only themselves and whom they act for, and history's count counts only what they see", async () => {
+      const db = server.database.db;
+      const citizen = await db.selectFrom('users').select('person_id').where('username', '=', 'citizen').executeTakeFirstOrThrow();
+      tokens.citizenContacts = (await createApiTokenForUsername(db, 'citizen', 'contact search reach test')).token;
+      const [cared, stranger] = (
+        await sql<{
+          id: string;
+        }>`select id from persons where merged_into is null and id <> ${citizen.person_id} order by created_at desc, id limit 2`.execute(db)
+      ).rows.map((r) => r.id);
+      // Values nobody else has, so a match can only be the person given them.
+      await db
+        .updateTable('persons')
+        .set({ phone: '07700 900 811', email: 'cared.attack@example.test' })
+        .where('id', '=', cared!)
+        .execute();
+      await db
+        .updateTable('persons')
+        .set({ phone: '07700 900 822', email: 'stranger.attack@example.test' })
+        .where('id', '=', stranger!)
+        .execute();
+      const found = async (query: string) => ids(await ok('citizenContacts', `Patient?${query}`)).map((id) => id.replace('Patient/', ''));
+      const walked = async (start: string) => {
+        let entries = 0;
+        let next: string | undefined = start;
+        for (let pages = 0; next !== undefined; pages++) {
+          assert.ok(pages < 300, 'history ends');
+          const page = (await ok('citizenContacts', next)) as Bundle;
+          entries += page.entry?.length ?? 0;
+          next = page.link?.find((l) => l.relation === 'next')?.url?.replace(/^.*\/fhir\//, '');
+        }
+        return entries;
+      };
+      const counted = async (path: string) => ((await ok('citizenContacts', `${path}?_summary=count`)) as Bundle).total;
+      const byContact = ['phone=07700900811', 'email=cared.attack@example.test', 'telecom=phone|07700%20900%20811'];
+      for (const query of [...byContact, 'phone=07700900822', 'email=STRANGER.attack@example.test', 'telecom=07700900822'])
+        assert.deepEqual(await found(query), [], `${query}: someone the citizen does not act for is not found`);
+      const proxy = await db
+        .insertInto('proxies')
+        .values({
+          person_id: cared!,
+          proxy_person_id: citizen.person_id!,
+          kind: 'carer',
+          permitted_by: 'contact search reach test',
+          valid_until: null,
+          revoked_at: null,
+          revoked_by: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      try {
+        for (const query of byContact) assert.deepEqual(await found(query), [cared], `${query}: the person they act for is found`);
+        assert.deepEqual(await found('phone=07700900822'), [], 'acting for one person shows no one else');
+        // The count is of what the walk shows, never of versions the citizen may not see.
+        assert.equal(await counted('Patient/_history'), await walked('Patient/_history?_count=5'));
+        assert.equal(await counted(`Patient/${cared}/_history`), await walked(`Patient/${cared}/_history?_count=5`));
+        await refusedWith(404, get('citizenContacts', `Patient/${stranger}/_history?_summary=count`));
+        await db
+          .updateTable('proxies')
+          .set({ revoked_at: new Date(), revoked_by: 'contact search reach test' })
+          .where('id', '=', proxy.id)
+          .execute();
+        for (const query of byContact) assert.deepEqual(await found(query), [], `${query}: gone once the proxy ends`);
+        await refusedWith(404, get('citizenContacts', `Patient/${cared}/_history?_summary=count`));
+      } finally {
+        await db.deleteFrom('proxies').where('id', '=', proxy.id).execute();
+      }
+    });
+
     test('a practitioner who may see few people gets full history pages from later versions, and never anyone else', async () => {
       const db = server.database.db;
       // An agency with a worker and no case of its own but three people's (the oldest records, so
