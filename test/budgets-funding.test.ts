@@ -142,16 +142,21 @@ describe('who pays over HTTP', () => {
     assert.deepEqual(await counts(), before, 'nothing recorded, nothing posted');
   });
 
-  test('shares that do not add up are refused with an error summary, keeping what was typed', async () => {
-    const before = await counts();
+  /** The practitioner's funding decision form for the citizen, posted with some fields changed. */
+  async function postDecisionAsPractitioner(changed: Record<string, string>) {
     const cookie = await signIn(server.app, 'practitioner');
     const token = await csrfTokenFor(server.app, cookie, `/people/${citizenId}/funding`);
-    const response = await server.app.inject({
+    return server.app.inject({
       method: 'POST',
       url: `/people/${citizenId}/funding`,
       headers: formHeaders(cookie),
-      payload: form({ _csrf: token, ...decisionFields(), [`share-${nhsPartner}`]: '40' }),
+      payload: form({ _csrf: token, ...decisionFields(), ...changed }),
     });
+  }
+
+  test('shares that do not add up are refused with an error summary, keeping what was typed', async () => {
+    const before = await counts();
+    const response = await postDecisionAsPractitioner({ [`share-${nhsPartner}`]: '40' });
     assert.equal(response.statusCode, 422);
     assert.match(response.body, /There is a problem/);
     assert.match(response.body, /The shares must add up to 100% \(they add up to 90%\)/);
@@ -161,14 +166,7 @@ describe('who pays over HTTP', () => {
 
   test('a weekly cost that is not an amount is refused before anything is decided: 400, linked to the field, what was typed kept', async () => {
     const before = await counts();
-    const cookie = await signIn(server.app, 'practitioner');
-    const token = await csrfTokenFor(server.app, cookie, `/people/${citizenId}/funding`);
-    const response = await server.app.inject({
-      method: 'POST',
-      url: `/people/${citizenId}/funding`,
-      headers: formHeaders(cookie),
-      payload: form({ _csrf: token, ...decisionFields(), weekly: 'about 700' }),
-    });
+    const response = await postDecisionAsPractitioner({ weekly: 'about 700' });
     assert.equal(response.statusCode, 400);
     assert.match(response.body, /There is a problem/);
     assert.match(response.body, /<a href="#weekly">Enter the weekly cost in pounds, for example 850 or 912.50<\/a>/);
