@@ -357,7 +357,23 @@ describe('restriction and erasure requests', () => {
       403,
       'a proxy beyond their scope',
     );
+    // A form with gaps is refused as a whole for them too (403), not shown again as the person's rights page.
+    for (const [who, label] of [
+      ['rights-other', 'another citizen'],
+      ['rights-team', 'a practitioner'],
+      ['rights-carer', 'a proxy beyond their scope'],
+    ] as const) {
+      const gaps = await post(cookies[who]!, `/my-record/rights/requests${forListed}`, { kind: 'erasure' });
+      assert.equal(gaps.statusCode, 403, `${label}, with a form that has gaps`);
+    }
     const id = before[0]!.id;
+    // Another organisation's answer form with gaps shows that practitioner's own inbox, never the request.
+    const person = await sql<{ family_name: string }>`select family_name from persons where id = ${listed.personId}`.execute(
+      server.database.db,
+    );
+    const gapsAnswer = await post(cookies['rights-otherholder']!, `/rights-requests/${id}`, { outcome: 'nonsense' }, '/rights-requests');
+    assert.ok(gapsAnswer.statusCode >= 400, `another organisation's answer with gaps is refused (${gapsAnswer.statusCode})`);
+    assert.ok(!gapsAnswer.body.includes(person.rows[0]!.family_name), "the other organisation's page does not name the person");
     assert.equal(
       (
         await post(
