@@ -342,6 +342,90 @@ describe('two-way contact and communication needs', () => {
     assert.match(seen, /A parent, on behalf of/);
   });
 
+  test('a message form with problems comes back with each message linked to its field and what was typed, writing nothing; a bad form for a record the writer may not see is refused without the name', async () => {
+    const db = server.database.db;
+    const resident = await signedIn('citizen');
+    const practitioner = await signedIn('practitioner');
+    const thread = await startThread(resident, 'Bin collection', 'My bins were missed again.');
+    const count = async (table: 'messages' | 'message_threads') =>
+      Number((await db.selectFrom(table).select(db.fn.countAll().as('n')).where('person_id', '=', citizen.id).executeTakeFirstOrThrow()).n);
+    const [threads, messages] = [await count('message_threads'), await count('messages')];
+    // Longer than a message may be: it was cut short and sent without a word.
+    const long = `${'All about the bins. '.repeat(200)}The end.`;
+    const newThread = await post(resident, '/my-record/messages', { topic: 'Bins again', body: long });
+    assert.equal(newThread.statusCode, 400);
+    assert.ok(newThread.body.includes('href="#body"'), 'the summary links the message');
+    assert.ok(newThread.body.includes('value="Bins again"'), 'the topic as typed is kept');
+    assert.ok(newThread.body.includes('The end.</textarea>'), 'and the message in full');
+    const noTopic = await post(resident, '/my-record/messages', { topic: ' ', body: 'Hello' });
+    assert.equal(noTopic.statusCode, 400);
+    assert.ok(noTopic.body.includes('href="#topic"'));
+    assert.ok(noTopic.body.includes('>Hello</textarea>'));
+    const answer = await post(resident, `/my-record/messages/${thread}`, { body: long });
+    assert.equal(answer.statusCode, 400);
+    assert.ok(answer.body.includes('href="#body"') && answer.body.includes('The end.</textarea>'));
+    const replied = await post(practitioner, `/people/${citizen.id}/messages/${thread}`, { body: long });
+    assert.equal(replied.statusCode, 400);
+    assert.ok(replied.body.includes('href="#body"') && replied.body.includes('The end.</textarea>'));
+    const closed = await post(practitioner, `/people/${citizen.id}/messages/${thread}/no-reply-needed`, { reason: ' ' });
+    assert.equal(closed.statusCode, 400);
+    assert.ok(closed.body.includes('href="#reason"'));
+    assert.deepEqual([await count('message_threads'), await count('messages')], [threads, messages], 'nothing was written');
+
+    // The same bad forms from someone who may not see the conversation: refused, without the person's name.
+    for (const [username, url, values] of [
+      ['outsider', `/people/${citizen.id}/messages/${thread}`, { body: '' }],
+      ['otherteam', `/people/${citizen.id}/messages/${thread}/no-reply-needed`, { reason: '' }],
+      ['neighbour', `/my-record/messages?for=${citizen.id}`, { topic: '', body: '' }],
+      ['neighbour', `/my-record/messages/${thread}?for=${citizen.id}`, { body: '' }],
+    ] as const) {
+      const refused = await post(await signedIn(username), url, values);
+      assert.equal(refused.statusCode, 403, `${username}: ${url}`);
+      assert.ok(!refused.body.includes(citizen.name), `${username}: ${url} shows no name`);
+      assert.ok(!refused.body.includes('My bins were missed again.'));
+    }
+    assert.deepEqual([await count('message_threads'), await count('messages')], [threads, messages], 'nothing was written');
+  });
+
+  test('a communication needs form with problems links each to its field, keeps what was typed and writes nothing; a stranger is refused without the name', async () => {
+    const db = server.database.db;
+    const versions = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('communication_needs')
+            .select(db.fn.countAll().as('n'))
+            .where('person_id', '=', citizen.id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await versions();
+    const times = `Weekday mornings${' and weekday afternoons'.repeat(10)}`;
+    const bad = await post(await signedIn('citizen'), '/my-record/communication-needs', {
+      language: 'Klingon',
+      support: ['large_print'],
+      contact_method: 'pigeon',
+      contact_times: times,
+    });
+    assert.equal(bad.statusCode, 400);
+    const summary = /govuk-error-summary__list">([\s\S]*?)<\/ul>/.exec(bad.body)?.[1] ?? '';
+    const links = [...summary.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(links, ['language', 'contact_method', 'contact_times'], 'every problem, in page order');
+    assert.ok(bad.body.includes(`value="${times}"`), 'the times as typed are kept');
+    const other = await post(await signedIn('practitioner'), `/people/${citizen.id}/communication-needs`, {
+      language: 'other',
+      language_other: '',
+      support: ['interpreter'],
+    });
+    assert.equal(other.statusCode, 400);
+    assert.ok(other.body.includes('href="#language_other"'));
+    assert.equal(await versions(), before, 'nothing was written');
+    const refused = await post(await signedIn('outsider'), `/people/${citizen.id}/communication-needs`, { language: 'Klingon' });
+    assert.equal(refused.statusCode, 403);
+    assert.ok(!refused.body.includes(citizen.name));
+    assert.equal(await versions(), before);
+  });
+
   test('communication needs, recorded by the person, are shown on the person page, the reply page and the referral; bad input keeps what was typed', async () => {
     const db = server.database.db;
     const resident = await signedIn('citizen');

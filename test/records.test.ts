@@ -172,6 +172,87 @@ describe('the shared record, household and network', () => {
     assert.match(history.body, /Who was involved before/);
   });
 
+  test('a network form with problems comes back with each message linked to its field and what was typed, writing nothing; someone who may not see the record is refused without the name', async () => {
+    const db = server.database.db;
+    const strangers = (
+      await sql<{ id: string; organisation_id: string }>`
+      select pr.id, pr.organisation_id from practitioners pr where not exists (
+        select 1 from record_links l join source_records s on s.id = l.source_record_id join organisations o on o.source_code = s.source
+        where l.person_id = ${citizen.id} and o.id = pr.organisation_id) and not exists (select 1 from care_relationships r where r.person_id = ${citizen.id} and r.organisation_id = pr.organisation_id)
+      order by pr.id desc limit 50`.execute(db)
+    ).rows;
+    const attacker = strangers[0]!;
+    const joiner = strangers.find((p) => p.organisation_id !== attacker.organisation_id)!;
+    await createAccount(db, {
+      username: 'netstranger',
+      displayName: 'Net Stranger',
+      role: 'practitioner',
+      password: DEMO_PASSWORD,
+      practitionerId: attacker.id,
+      organisationId: attacker.organisation_id,
+    });
+    const relationships = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('care_relationships')
+            .select(db.fn.countAll().as('n'))
+            .where('person_id', '=', citizen.id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await relationships();
+    const lead = await signIn(server.app, 'practitioner');
+    const page = `/people/${citizen.id}/network`;
+    // A role and a reason too long for the record: they were cut short and saved without a word.
+    const role = 'Housing support officer for the tenancy sustainment team in the north locality';
+    const bad = await post(lead, page, { practitioner: joiner.id, role: `${role} (weekdays)`, reason: 'r'.repeat(501) }, page);
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /govuk-error-summary/);
+    assert.ok(bad.body.includes('href="#role"'), 'the summary links the role');
+    assert.ok(bad.body.includes('href="#reason"'), 'and the reason');
+    assert.ok(bad.body.includes(`value="${role} (weekdays)"`), 'the role as typed is kept');
+    assert.equal(await relationships(), before, 'nobody joined the network');
+
+    const added = await post(lead, page, { practitioner: joiner.id, role: 'housing support', reason: 'Rent arrears again' }, page);
+    assert.equal(added.statusCode, 302);
+    const membership = await db
+      .selectFrom('care_relationships')
+      .select('id')
+      .where('person_id', '=', citizen.id)
+      .where('practitioner_id', '=', joiner.id)
+      .where('ended_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    const stillThere = async () =>
+      (await db.selectFrom('care_relationships').select('ended_at').where('id', '=', membership.id).executeTakeFirstOrThrow()).ended_at;
+    const tooShort = await post(lead, `${page}/${membership.id}/end`, { reason: 'Done' }, page);
+    assert.equal(tooShort.statusCode, 400);
+    assert.ok(tooShort.body.includes(`href="#end-reason-${membership.id}"`), "the summary links that member's reason box");
+    assert.match(
+      tooShort.body,
+      new RegExp(`id="end-reason-${membership.id}" name="reason" type="text" value="Done"`),
+      'with what was typed',
+    );
+    assert.equal(await stillThere(), null, 'they are still in the network');
+
+    // Bad forms for a record the practitioner may not see: refused, without the person's name.
+    const stranger = await signIn(server.app, 'netstranger');
+    const name = `${citizen.given_name} ${citizen.family_name}`;
+    for (const [url, values] of [
+      [page, { practitioner: attacker.id, role: 'x', reason: '' }],
+      [`${page}/${membership.id}/end`, { reason: '' }],
+    ] as const) {
+      const refused = await post(stranger, url, values);
+      assert.equal(refused.statusCode, 403, url);
+      assert.ok(!refused.body.includes(name), `${url} shows no name`);
+    }
+    assert.equal(await stillThere(), null);
+
+    const left = await post(lead, `${page}/${membership.id}/end`, { reason: 'Arrears cleared again' }, page);
+    assert.equal(left.statusCode, 302);
+    assert.notEqual(await stillThere(), null);
+  });
+
   test('the person writes "about me", the network reads it, and every version is kept', async () => {
     const cookie = await signIn(server.app, 'citizen');
     for (const words of ['My cat Biscuit and my allotment.', 'My cat Biscuit, my allotment, and getting my driving licence back.']) {

@@ -190,59 +190,6 @@ export async function communicationNeedsOfMany(db: Db, personIds: readonly strin
   return new Map(rows.map((r) => [r.person_id, toNeeds(r as NeedsRow)]));
 }
 
-export interface NeedsFieldError {
-  field: 'language' | 'language_other' | 'contact_method' | 'contact_times';
-  text: string;
-}
-
-const one = (value: unknown): string =>
-  typeof value === 'string' ? value.trim() : Array.isArray(value) && typeof value[0] === 'string' ? value[0].trim() : '';
-const many = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
-
-/** Reads the form; every problem at once, so the error summary lists them all. */
-export function parseCommunicationNeeds(
-  body: Record<string, unknown>,
-): { ok: true; value: CommunicationNeedsInput } | { ok: false; errors: NeedsFieldError[] } {
-  const errors: NeedsFieldError[] = [];
-  const chosen = one(body.language);
-  const other = one(body.language_other)
-    .replace(/[\p{Cc}\p{Cf}]/gu, '')
-    .slice(0, 60);
-  let language: string | null = null;
-  if (chosen === 'other') {
-    if (other.length < 2) errors.push({ field: 'language_other', text: 'Enter the language you prefer' });
-    else language = other;
-  } else if (chosen) {
-    if (!(languages as readonly string[]).includes(chosen))
-      errors.push({ field: 'language', text: 'Choose a language from the list, or choose "Another language"' });
-    else language = chosen;
-  }
-  const support = new Set(many(body.support));
-  const interpreter = support.has('interpreter');
-  if (interpreter && !errors.some((e) => e.field === 'language_other') && (!language || language === 'English')) {
-    errors.push({ field: 'language', text: 'Choose the language you need an interpreter for' });
-  }
-  const method = one(body.contact_method);
-  if (method && !(contactMethods as readonly string[]).includes(method))
-    errors.push({ field: 'contact_method', text: 'Choose how you would like to be contacted' });
-  const times = one(body.contact_times).replace(/[\p{Cc}\p{Cf}]/gu, ' ');
-  if (times.length > 200) errors.push({ field: 'contact_times', text: 'Best times to contact must be 200 characters or fewer' });
-  if (errors.length) return { ok: false, errors };
-  return {
-    ok: true,
-    value: {
-      language,
-      interpreter,
-      bsl: support.has('bsl'),
-      easyRead: support.has('easy_read'),
-      largePrint: support.has('large_print'),
-      contactMethod: (method || null) as ContactMethod | null,
-      contactTimes: times || null,
-    },
-  };
-}
-
 /**
  * Records a new version, attributed to whoever wrote it, in the caller's transaction. The caller
  * has passed the access decision for writing the person's basic details (the person, their proxy,

@@ -23,7 +23,8 @@ import { householdView } from './household.ts';
 import { citizenSubject as citizenSubjectOf, citizenSubjectId, NOT_THEIR_RECORD } from './feedback.ts';
 import { aboutMeForm, saveAboutMe } from './about-me.ts';
 import { aboutMeHistory } from './about-me-reads.ts';
-import { formBody, parseForm } from '../platform/forms.ts';
+import { formBody, parseForm, type FormError } from '../platform/forms.ts';
+import { addToNetworkForm, communicationNeedsForm, leaveNetworkForm, newConversationForm, noReplyNeededForm, replyForm } from './forms.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary } from '../people/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
@@ -32,26 +33,21 @@ import {
   conversationForPerson,
   conversationForPractitioner,
   conversationsOf,
-  MessageInputError,
   openConversationsAsPractitioner,
   practitionerInbox,
   replyAsPerson,
   startConversation,
   TOPIC_MAX,
-  type MessageFieldError,
 } from './messages.ts';
-import {
-  communicationNeedsOf,
-  contactMethodLabels,
-  contactMethods,
-  languages,
-  parseCommunicationNeeds,
-  recordCommunicationNeeds,
-  type NeedsFieldError,
-} from './communication-needs.ts';
+import { communicationNeedsOf, contactMethodLabels, contactMethods, languages, recordCommunicationNeeds } from './communication-needs.ts';
 import { practitionersWithOrganisation } from '../network/index.ts';
 
 type Body = Record<string, unknown>;
+/** A refused form's problems, one a field: the field (its input's id) and the message. */
+type FieldProblem = { field: string; text: string };
+/** parseForm's messages by field, as the pages' list of problems. */
+const problemsOf = (fieldErrors: Record<string, string>): FieldProblem[] =>
+  Object.entries(fieldErrors).map(([field, text]) => ({ field, text }));
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
 const idParam = (request: FastifyRequest, name = 'id'): string => {
   const id = (request.params as Record<string, string>)[name] ?? '';
@@ -176,7 +172,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     return reply.code(status).view(
       'records-network.njk',
       viewContext(request, reply, {
-        title: 'Network',
+        title: `${extra.errorList ? 'Error: ' : ''}Network`,
         person,
         members,
         history: ended.filter((m) => m.endedAt),
@@ -201,16 +197,36 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const personId = idParam(request);
     const access = await openPerson(user, personId, 'write');
-    const body = formBody(request);
+    const form = parseForm(addToNetworkForm, formBody(request));
+    if (!form.ok)
+      return renderNetwork(
+        request,
+        reply,
+        user,
+        personId,
+        access,
+        { errorList: form.errors, errorFor: form.fieldErrors, values: form.values },
+        400,
+      );
+    const { practitioner: practitionerId, role: roleLabel, reason } = form.value;
     try {
-      await addToNetwork(db, user, personId, {
-        practitionerId: text(body.practitioner, 64),
-        roleLabel: text(body.role, 80),
-        reason: text(body.reason, 500),
-      });
+      await addToNetwork(db, user, personId, { practitionerId, roleLabel, reason });
     } catch (error) {
+      // What the records refuse (a practitioner not in the list, one already in the network) is about the choice of practitioner.
       if (error instanceof NetworkInputError)
-        return renderNetwork(request, reply, user, personId, access, { error: error.message, values: body }, 400);
+        return renderNetwork(
+          request,
+          reply,
+          user,
+          personId,
+          access,
+          {
+            errorList: [{ text: error.message, href: '#practitioner' }],
+            errorFor: { practitioner: error.message },
+            values: formBody(request),
+          },
+          400,
+        );
       throw error;
     }
     return reply.redirect(`/people/${encodeURIComponent(personId)}/network`);
@@ -222,13 +238,15 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const access = await openPerson(user, personId, 'write');
     const relationshipId = Number((request.params as Record<string, string>).rid);
     if (!Number.isSafeInteger(relationshipId)) throw new HttpError(404, 'There is no such network member.');
-    try {
-      if (!(await endNetworkMembership(db, user, personId, relationshipId, text(formBody(request).reason, 500))))
-        throw new HttpError(404, 'There is no such network member.');
-    } catch (error) {
-      if (error instanceof NetworkInputError) return renderNetwork(request, reply, user, personId, access, { error: error.message }, 400);
-      throw error;
+    const form = parseForm(leaveNetworkForm, formBody(request));
+    if (!form.ok) {
+      // Each member's "Remove" form has its own reason box: the summary links to the one that was sent.
+      const errorList: FormError[] = form.errors.map((e) => ({ ...e, href: `#end-reason-${relationshipId}` }));
+      const leaving = { id: relationshipId, error: form.fieldErrors.reason, reason: form.values.reason };
+      return renderNetwork(request, reply, user, personId, access, { errorList, leaving }, 400);
     }
+    if (!(await endNetworkMembership(db, user, personId, relationshipId, form.value.reason)))
+      throw new HttpError(404, 'There is no such network member.');
     return reply.redirect(`/people/${encodeURIComponent(personId)}/network`);
   });
 
@@ -293,7 +311,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   };
   /** The ?for= a proxy's links carry, or nothing for the person's own record. */
   const forSuffix = (user: SignedInUser, personId: string) => (personId === user.personId ? '' : `?for=${encodeURIComponent(personId)}`);
-  const fieldErrors = (errors: Array<{ field: string; text: string }>) => ({
+  const fieldErrors = (errors: FieldProblem[]) => ({
     errorList: errors.map((e) => ({ text: e.text, href: `#${e.field}` })),
     errorFor: Object.fromEntries(errors.map((e) => [e.field, { text: e.text }])),
   });
@@ -312,7 +330,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     reply: FastifyReply,
     user: SignedInUser,
     personId: string,
-    extra: { errors?: MessageFieldError[]; values?: Body } = {},
+    extra: { errors?: FieldProblem[]; values?: Body } = {},
     status = 200,
   ) {
     const errors = extra.errors ?? [];
@@ -350,6 +368,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const user = requireSignedIn(request);
     const personId = await citizenSubject(request, user, 'write');
     const body = formBody(request);
+    const form = parseForm(newConversationForm, body);
+    if (!form.ok) return renderConversations(request, reply, user, personId, { errors: problemsOf(form.fieldErrors), values: body }, 400);
     if (!(await leadPractitionerOf(db, personId))) {
       return renderConversations(
         request,
@@ -360,14 +380,8 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
         400,
       );
     }
-    try {
-      const threadId = await startConversation(db, user, personId, { topic: body.topic, body: body.body });
-      return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
-    } catch (error) {
-      if (error instanceof MessageInputError)
-        return renderConversations(request, reply, user, personId, { errors: error.errors, values: body }, 400);
-      throw error;
-    }
+    const threadId = await startConversation(db, user, personId, form.value);
+    return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
   });
 
   async function renderPersonThread(
@@ -376,7 +390,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     user: SignedInUser,
     personId: string,
     threadId: number,
-    extra: { errors?: MessageFieldError[]; values?: Body } = {},
+    extra: { errors?: FieldProblem[]; values?: Body } = {},
     status = 200,
   ) {
     const errors = extra.errors ?? [];
@@ -410,13 +424,10 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const threadId = threadParam(request);
     const personId = await citizenSubject(request, user, 'write');
     const body = formBody(request);
-    try {
-      await replyAsPerson(db, user, personId, threadId, { body: body.body });
-    } catch (error) {
-      if (error instanceof MessageInputError)
-        return renderPersonThread(request, reply, user, personId, threadId, { errors: error.errors, values: body }, 400);
-      throw error;
-    }
+    const form = parseForm(replyForm, body);
+    if (!form.ok)
+      return renderPersonThread(request, reply, user, personId, threadId, { errors: problemsOf(form.fieldErrors), values: body }, 400);
+    await replyAsPerson(db, user, personId, threadId, form.value);
     return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
   });
 
@@ -476,7 +487,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     user: SignedInUser,
     personId: string,
     threadId: number,
-    extra: { errors?: MessageFieldError[]; values?: Body; form?: string } = {},
+    extra: { errors?: FieldProblem[]; values?: Body; form?: string } = {},
     status = 200,
   ) {
     const errors = extra.errors ?? [];
@@ -516,21 +527,15 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       const personId = idParam(request);
       const threadId = threadParam(request);
       const body = formBody(request);
-      try {
-        await answerAsPractitioner(db, user, personId, threadId, { kind, body: kind === 'message' ? body.body : body.reason });
-      } catch (error) {
-        if (error instanceof MessageInputError)
-          return renderPractitionerThread(
-            request,
-            reply,
-            user,
-            personId,
-            threadId,
-            { errors: error.errors, values: body, form: kind },
-            400,
-          );
-        throw error;
+      const form = kind === 'message' ? parseForm(replyForm, body) : parseForm(noReplyNeededForm, body);
+      if (!form.ok) {
+        // The decision answering would take (may this user write in the person's conversations), before the page is drawn again.
+        await openConversationsAsPractitioner(db, user, personId, 'write');
+        const errors = problemsOf(form.fieldErrors);
+        return renderPractitionerThread(request, reply, user, personId, threadId, { errors, values: body, form: kind }, 400);
       }
+      const written = 'body' in form.value ? form.value.body : form.value.reason;
+      await answerAsPractitioner(db, user, personId, threadId, { kind, body: written });
       return reply.redirect(withDone(`/people/${encodeURIComponent(personId)}/messages/${threadId}`, done));
     });
   }
@@ -542,7 +547,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     reply: FastifyReply,
     user: SignedInUser,
     personId: string,
-    extra: { errors?: NeedsFieldError[]; values?: Body } = {},
+    extra: { errors?: FieldProblem[]; values?: Body } = {},
     status = 200,
   ) {
     const errors = extra.errors ?? [];
@@ -552,9 +557,10 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const values = extra.values
       ? {
           language: text(extra.values.language, 60),
-          language_other: text(extra.values.language_other, 60),
+          // As typed, not cut to what the record holds: a refused form shows what was too long.
+          language_other: text(extra.values.language_other, 1000),
           contact_method: text(extra.values.contact_method, 10),
-          contact_times: text(extra.values.contact_times, 200),
+          contact_times: text(extra.values.contact_times, 1000),
           support: (Array.isArray(extra.values.support) ? extra.values.support : [extra.values.support]).filter(
             (v): v is string => typeof v === 'string',
           ),
@@ -609,9 +615,10 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
 
   async function saveNeeds(request: FastifyRequest, reply: FastifyReply, user: SignedInUser, personId: string, redirectTo: string) {
     const body = formBody(request);
-    const parsed = parseCommunicationNeeds(body);
-    if (!parsed.ok) return renderNeeds(request, reply, user, personId, { errors: parsed.errors, values: body }, 400);
-    await db.transaction().execute((trx) => recordCommunicationNeeds(trx, user, personId, parsed.value));
+    const form = parseForm(communicationNeedsForm, body);
+    if (!form.ok) return renderNeeds(request, reply, user, personId, { errors: problemsOf(form.fieldErrors), values: body }, 400);
+    const needs = form.value;
+    await db.transaction().execute((trx) => recordCommunicationNeeds(trx, user, personId, needs));
     return reply.redirect(withDone(redirectTo, 'saved'));
   }
 
