@@ -258,6 +258,72 @@ describe("the data-quality officer's review jobs (issue 21)", () => {
     );
   });
 
+  test('a decision, merge or undo form with problems links the reason, keeps what was typed and changes nothing; from someone who may not review it is refused without the names', async () => {
+    const db = server.database.db;
+    const [fixture] = await lateRecordsInReview(db, 1, 'dq-forms');
+    const { reviewId, personId: current, fields } = fixture!;
+    // Another agency's record of the same person, so the two people of the item may be merged.
+    const other = await db
+      .insertInto('source_records')
+      .values({ source: 'HOUS', source_id: `dq-forms-other-${reviewId}`, fields })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('record_links')
+      .values({ source_record_id: other.id, person_id: current, method: 'test_fixture', match_probability: 1, superseded_at: null })
+      .execute();
+    const status = async () =>
+      (await db.selectFrom('linkage_reviews').select('status').where('id', '=', reviewId).executeTakeFirstOrThrow()).status;
+    const merges = async () => (await db.selectFrom('person_merges').select('id').where('review_id', '=', reviewId).execute()).length;
+    // Longer than the record keeps: it was cut short and saved without a word.
+    const long = `${'The dates of birth differ by a year. '.repeat(14)}The end.`;
+
+    const tooLong = await post(reviewer, `/linkage/review/${reviewId}`, { decision: 'different', reason: long });
+    assert.equal(tooLong.statusCode, 400);
+    assert.ok(tooLong.body.includes('href="#reason"') && tooLong.body.includes('Write the reason in 500 characters or fewer'));
+    assert.ok(tooLong.body.includes(`${long}</textarea>`), 'the reason as typed is kept');
+    const noChoice = await post(reviewer, `/linkage/review/${reviewId}`, { reason: 'Typed before choosing' });
+    assert.equal(noChoice.statusCode, 400);
+    assert.ok(noChoice.body.includes('href="#reason"'), 'a missing choice links to the box just above the buttons');
+    assert.ok(noChoice.body.includes('Typed before choosing</textarea>'));
+    assert.equal(await status(), 'open', 'nothing decided');
+
+    const mergeTooLong = await post(reviewer, `/linkage/review/${reviewId}/merge`, { reason: long });
+    assert.equal(mergeTooLong.statusCode, 400);
+    assert.ok(mergeTooLong.body.includes('href="#reason"') && mergeTooLong.body.includes(`${long}</textarea>`));
+    assert.equal(await merges(), 0, 'nothing merged');
+    assert.equal(await status(), 'open');
+
+    // Someone who may not review identities sends the same bad forms: refused before any name is drawn.
+    const candidate = (
+      await db.selectFrom('linkage_reviews').select('candidate_person_id').where('id', '=', reviewId).executeTakeFirstOrThrow()
+    ).candidate_person_id;
+    const names = (
+      await db.selectFrom('persons').select(['given_name', 'family_name']).where('id', 'in', [current, candidate]).execute()
+    ).map((p) => `${p.given_name} ${p.family_name}`);
+    const practitioner = await signIn(server.app, 'practitioner');
+    for (const [url, values] of [
+      [`/linkage/review/${reviewId}`, { decision: 'different', reason: '' }],
+      [`/linkage/review/${reviewId}/merge`, { reason: '' }],
+    ] as const) {
+      const refused = await post(practitioner, url, values, '/home');
+      assert.equal(refused.statusCode, 403, url);
+      for (const name of names) assert.ok(!refused.body.includes(name), `${url} does not name ${name}`);
+    }
+
+    const merged = await post(reviewer, `/linkage/review/${reviewId}/merge`, { reason: 'Same tenancy and GP' });
+    assert.equal(merged.statusCode, 303);
+    const mergeId = Number(/merges\/(\d+)/.exec(String(merged.headers.location))![1]);
+    const undoTooLong = await post(reviewer, `/linkage/merges/${mergeId}/undo`, { reason: long });
+    assert.equal(undoTooLong.statusCode, 400);
+    assert.ok(undoTooLong.body.includes('href="#reason"') && undoTooLong.body.includes(`${long}</textarea>`));
+    const refusedUndo = await post(practitioner, `/linkage/merges/${mergeId}/undo`, { reason: '' }, '/home');
+    assert.equal(refusedUndo.statusCode, 403);
+    for (const name of names) assert.ok(!refusedUndo.body.includes(name));
+    const stillMerged = await db.selectFrom('person_merges').select('unmerged_at').where('id', '=', mergeId).executeTakeFirstOrThrow();
+    assert.equal(stillMerged.unmerged_at, null, 'not undone');
+  });
+
   test("the privacy officer's review form without an answer shows the form again with an error summary, keeping the note", async () => {
     const db = server.database.db;
     const practitionerUser = await db

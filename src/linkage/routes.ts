@@ -27,7 +27,8 @@ import {
 import { MergeError, mergeHistoryOf, mergeOfReview, mergeSummary, unmerge, type MergeSummary } from './merge.ts';
 import { FIELD_LABELS, levelInWords, signedBits, waterfallChart } from './waterfall.ts';
 import { writtenDate, writtenDay } from '../platform/dates.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm, type FormBody, type FormError } from '../platform/forms.ts';
+import { mergeForm, REVIEW_DECISION_FIELD_IDS, reviewDecisionForm, undoMergeForm } from './forms.ts';
 
 function numberParam(request: FastifyRequest, name: string, notFound: string): number {
   const raw = (request.params as Record<string, string | undefined>)[name] ?? '';
@@ -55,9 +56,8 @@ function writtenWhen(at: Date | null): string {
   return at ? `${writtenDate(at)} at ${timeFormat.format(at).replace(/\s/g, '').toLowerCase()}` : '';
 }
 
-type Body = Record<string, unknown>;
-const text = (body: Body, key: string, max = 500): string =>
-  typeof body[key] === 'string' ? (body[key] as string).trim().slice(0, max) : '';
+/** The reason as typed, to fill the form in again (a repeated field counts as empty). */
+const typedReason = (body: FormBody): string => (typeof body.reason === 'string' ? body.reason : '');
 
 /**
  * Consent's access decision and its record of what was shown, as these pages use them: may the
@@ -229,32 +229,31 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
     const user = requireRole(request, 'data_quality');
     const id = numberParam(request, 'id', 'There is no such review item.');
     const body = formBody(request);
-    const decision = body.decision === 'same' ? 'same' : body.decision === 'different' ? 'different' : null;
-    const reason = text(body, 'reason');
-    try {
-      if (!decision) throw new ReviewError('Choose “Same person” or “Not the same person”');
-      await decideReview(
-        db,
-        id,
-        decision,
-        { id: user.id, role: user.role, organisationId: user.organisationId },
-        reason || (decision === 'same' ? 'same person' : ''),
-      );
-    } catch (error) {
-      if (!(error instanceof ReviewError)) throw error;
-      if (error.status === 409) return reply.redirect(`/linkage/review/${id}?already=1`, 303);
-      if (error.status !== 400) throw new HttpError(error.status, error.message);
-      // The form again, with what was typed and the error: never a dead end.
+    // The form again, with what was typed and the error: never a dead end. openItem decides
+    // whether the reviewer may see the item's people before anything of theirs is drawn.
+    const again = async (errors: FormError[]) => {
       const item = await openItem(user, id);
       return reply.code(400).view(
         'linkage-review-item.njk',
         viewContext(request, reply, {
           title: `Error: Review ${item.id}: are these the same person?`,
           ...itemView(item),
-          values: { reason },
-          errors: [{ text: error.message, href: '#reason' }],
+          values: { reason: typedReason(body) },
+          errors,
         }),
       );
+    };
+    const form = parseForm(reviewDecisionForm, body);
+    if (!form.ok)
+      return again(form.errors.map((e) => ({ ...e, href: `#${REVIEW_DECISION_FIELD_IDS[e.href.slice(1)] ?? e.href.slice(1)}` })));
+    const { decision, reason } = form.value;
+    try {
+      await decideReview(db, id, decision, { id: user.id, role: user.role, organisationId: user.organisationId }, reason);
+    } catch (error) {
+      if (!(error instanceof ReviewError)) throw error;
+      if (error.status === 409) return reply.redirect(`/linkage/review/${id}?already=1`, 303);
+      if (error.status !== 400) throw new HttpError(error.status, error.message);
+      return again([{ text: error.message, href: '#reason' }]);
     }
     return reply.redirect(`/linkage/review?decided=${decision}&item=${id}`, 303);
   });
@@ -299,7 +298,10 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
   app.post('/linkage/review/:id/merge', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
     const id = numberParam(request, 'id', 'There is no such review item.');
-    const reason = text(formBody(request), 'reason');
+    const body = formBody(request);
+    const form = parseForm(mergeForm, body);
+    if (!form.ok) return renderMergeConfirm(request, reply, user, id, { reason: typedReason(body) }, form.errors);
+    const { reason } = form.value;
     let mergeId: number;
     try {
       ({ mergeId } = await mergeFromReview(db, id, { id: user.id, role: user.role, organisationId: user.organisationId }, reason));
@@ -377,9 +379,10 @@ export function registerLinkageRoutes(app: FastifyInstance, { decideAccess, reco
   app.post('/linkage/merges/:id/undo', async (request, reply) => {
     const user = requireRole(request, 'data_quality');
     const merge = await mergeFor(request);
-    const reason = text(formBody(request), 'reason');
-    if (!reason)
-      return renderUndoConfirm(request, reply, user, merge, { reason }, [{ text: 'Give a reason for undoing the merge', href: '#reason' }]);
+    const body = formBody(request);
+    const form = parseForm(undoMergeForm, body);
+    if (!form.ok) return renderUndoConfirm(request, reply, user, merge, { reason: typedReason(body) }, form.errors);
+    const { reason } = form.value;
     try {
       await unmerge(db, merge.id, { id: user.id, role: user.role, organisationId: user.organisationId }, reason);
     } catch (error) {
