@@ -6,7 +6,7 @@
 // Imports are agency feeds, not a person's reads: open to the roles /api/imports opens them to
 // (administrators and data quality officers), and the records are tied to the source organisation.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { importJob, isSourceCode, startUploadedImport } from '../interop/index.ts';
+import { importJob, importNotKept, isSourceCode, startUploadedImport } from '../interop/index.ts';
 import { FhirError, operationOutcome } from './outcome.ts';
 import { clinicalEntries } from './clinical-writes.ts';
 
@@ -72,9 +72,11 @@ export function registerBulkImportRoutes(fhir: FastifyInstance): void {
         .header('x-progress', `${job.linesDone} of ${job.linesTotal ?? '?'} lines`)
         .header('retry-after', '2')
         .send();
+    // The first records of which something sent was not kept (elements and why); all of them at /api/imports/{id}/not-kept.
+    const notKeptRecords = job.notKept > 0 ? await importNotKept(request.server.joinery.database.db, id, 100) : [];
     return reply
       .code(job.status === 'failed' ? 500 : 200)
       .type('application/json')
-      .send(job);
+      .send({ ...job, notKeptRecords });
   });
 }

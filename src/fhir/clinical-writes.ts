@@ -20,6 +20,7 @@ import { FhirError, invalid, notFound } from './outcome.ts';
 import { referenceId } from './params.ts';
 import { CLINICAL_TYPES, clinicalIndex, clinicalSpecs, isClinicalType } from './clinical.ts';
 import { keepReceived } from './stored.ts';
+import { keepImportedPatients } from './imported-patients.ts';
 import { validateFhir } from './validate.ts';
 import { checkIfMatch, bumpVersion, stampCreated, type WriteResult } from './writes.ts';
 import { requireRoles, requireWrite, sameId, type Writer } from './care-writes.ts';
@@ -256,5 +257,5 @@ export async function keepClinicalEntries(
   return out;
 }
 
-/** This module's part of a Bundle import, handed to the importer (interop) by whoever starts one. */
-export const clinicalEntries: ClinicalEntries = { types: CLINICAL_TYPES, keep: keepClinicalEntries };
+/** This module's part of an import (each Patient as sent, a Bundle's clinical entries), handed to the importer (interop) by whoever starts one. */
+export const clinicalEntries: ClinicalEntries = { types: CLINICAL_TYPES, keep: keepClinicalEntries, keepPatients: keepImportedPatients };

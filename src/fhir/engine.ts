@@ -195,6 +195,15 @@ export async function readResource(ctx: FhirContext, type: string, id: string): 
   return resource!;
 }
 
+/** Rows an import just filed copies beside, to say what of the copies is not returned: never shown to anyone as they are. */
+export async function filedRows(db: Kysely<Database>, type: string, ids: string[]): Promise<Row[]> {
+  if (ids.length === 0) return [];
+  const def = defFor(type);
+  const rows = (await sql<Row>`select * from (${def.base}) r where r.id = any(${ids}::text[])`.execute(db)).rows;
+  await def.hydrate?.(db, rows);
+  return rows;
+}
+
 /** The row a write just made or changed, for filing its stored copy: never shown to anyone as it is. */
 export async function writtenRow(ctx: FhirContext, type: string, id: string): Promise<Row | undefined> {
   const def = defFor(type);

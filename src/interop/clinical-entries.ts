@@ -1,9 +1,10 @@
-// A FHIR Bundle's clinical entries (Condition, Encounter, ...) in an import. The importer here
-// reads a feed's Patients; the clinical entries are the fhir module's to keep (fhir/clinical-writes.ts),
-// filed against the people they are about once the Patients are linked. Whoever starts an import
-// hands in the fhir module's part (src/app.ts, src/cli.ts, and the FHIR API's bulk $import), so this
-// module, which the fhir module reads for tokens, version stamps and the importer, does not read
-// the fhir module back. Types only.
+// The fhir module's part of an import of FHIR resources. The importer here reads a feed's
+// Patients into agency records; what they were sent as is the fhir module's to keep: each Patient
+// as received, beside the person it was linked to (as the FHIR API keeps what it is sent), and a
+// Bundle's clinical entries (fhir/clinical-writes.ts), filed against the people they are about once
+// the Patients are linked. Whoever starts an import hands in the fhir module's part (src/app.ts,
+// src/cli.ts, and the FHIR API's bulk $import), so this module, which the fhir module reads for
+// tokens, version stamps and the importer, does not read the fhir module back. Types only.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
@@ -15,7 +16,24 @@ export interface ClinicalImport {
   setAside: Array<{ line: number; reason: string; row: string }>;
 }
 
-/** The fhir module's part of a Bundle import. */
+/** A Patient of the feed that was stored as an agency record: its line, its record id and the resource as sent. */
+export interface ReceivedPatient {
+  line: number;
+  sourceId: string;
+  resource: Record<string, unknown>;
+}
+
+/** What of one Patient sent did not come back on reading it through the FHIR API, and why. */
+export interface PatientNotKept {
+  line: number;
+  sourceId: string;
+  /** FHIRPath-like paths of the values sent that a read of the Patient does not return (the API's warnings name the same). */
+  elements: string[];
+  /** Why, when it is more than "Joinery does not hold them": not linked to a person, another sender's copy, not valid R4. */
+  reason: string | null;
+}
+
+/** The fhir module's part of an import. */
 export interface ClinicalEntries {
   /** The resource types kept as clinical entries: the Patient reader passes over them. */
   types: readonly string[];
@@ -27,4 +45,9 @@ export interface ClinicalEntries {
     /** The record id the import gave a Patient entry (the importer's own rule). */
     patientSourceId: (entry: { fullUrl?: string; resource?: unknown }) => string | undefined,
   ): Promise<ClinicalImport>;
+  /**
+   * Keeps each Patient as sent beside the person its record was linked to, as the FHIR API keeps
+   * a Patient it is sent, and yields each record of which something sent was not kept.
+   */
+  keepPatients(db: Kysely<Database>, source: string, patients: AsyncIterable<ReceivedPatient>): AsyncIterable<PatientNotKept>;
 }

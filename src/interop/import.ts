@@ -37,13 +37,14 @@ import {
   mappableFields,
   scanFile,
   type ColumnMapping,
+  receivedPatients,
   type FileScan,
   type ImportFormat,
   type MappableField,
 } from './read-input.ts';
 import { readItems } from './read-items.ts';
 import { fieldsFromPatient } from './read-input.ts';
-import type { ClinicalEntries } from './clinical-entries.ts';
+import type { ClinicalEntries, PatientNotKept } from './clinical-entries.ts';
 
 export {
   cleanFields,
@@ -165,7 +166,11 @@ export interface ImportOptions {
   batchSize?: number;
   link?: boolean;
   createdBy?: string | null;
-  /** The fhir module's part of a Bundle import, its clinical entries: a Bundle is not imported without it. */
+  /**
+   * The fhir module's part of an import of FHIR resources: each Patient kept as sent, and a
+   * Bundle's clinical entries. A Bundle is not imported without it; NDJSON is, with a warning that
+   * only the fields Joinery reads were kept.
+   */
   clinical?: ClinicalEntries;
   onProgress?(progress: ImportProgress): void;
   /** Called after each committed batch (tests use it to stop mid-way). */
@@ -193,6 +198,8 @@ export interface ImportProgress {
   failure: string | null;
   /** True when this run resumed a job a previous run had started. */
   resumed: boolean;
+  /** Records of which something sent was not kept (each named, with the elements, by importNotKept). */
+  notKept: number;
   /** A Bundle's clinical entries (Condition, Encounter, ...) kept against the people linked, by type (this run only). */
   clinical?: Record<string, number>;
 }
@@ -209,6 +216,7 @@ type JobRow = {
   records_review: number;
   errors: number;
   duplicates: number;
+  records_not_kept: number;
   encoding: string;
   warnings: string[] | string;
   failure: string | null;
@@ -231,6 +239,7 @@ function progressOf(job: JobRow, resumed: boolean): ImportProgress {
     review: Number(job.records_review),
     errors: Number(job.errors),
     duplicates: Number(job.duplicates),
+    notKept: Number(job.records_not_kept),
     encoding: job.encoding,
     warnings: typeof job.warnings === 'string' ? (JSON.parse(job.warnings) as string[]) : job.warnings,
     failure: job.failure,
@@ -635,6 +644,9 @@ async function runClaimedImport(
     await window.close();
     throw failure ? failure.error : error;
   }
+  // Each Patient as sent, once linked, kept beside the person as the FHIR API keeps it; what of it
+  // a read does not return is named per record, never dropped silently.
+  if (format !== 'csv') await keepPatientsAsSent(db, options, current.id, format, scan.nonUtf8Lines > 0);
   // A Bundle's clinical entries, once its Patients are linked: kept against the people they are
   // about, under this feed's organisation; those about no linked Patient are set aside, saying why.
   let clinical: Record<string, number> | undefined;
@@ -676,6 +688,72 @@ async function runClaimedImport(
   const done = { ...progressOf(current, resumed), ...(clinical ? { clinical } : {}) };
   options.onProgress?.(done);
   return done;
+}
+
+/**
+ * Hands the file's Patients to the fhir module to keep as sent, and records each record of which
+ * something was not kept (job's import_not_kept, replaced when a resumed run does this again).
+ * Without the fhir module's part nothing can be kept: the job says so.
+ */
+async function keepPatientsAsSent(
+  db: Kysely<Database>,
+  options: ImportOptions,
+  jobId: number,
+  format: Exclude<ImportFormat, 'csv'>,
+  mixed: boolean,
+): Promise<void> {
+  if (!options.clinical) {
+    const warning =
+      'only the fields Joinery reads were kept: this import was run without the FHIR module, so the Patients as sent were not kept beside them';
+    await sql`update import_jobs set warnings = warnings || ${JSON.stringify([warning])}::jsonb
+      where id = ${jobId} and not warnings @> ${JSON.stringify([warning])}::jsonb`.execute(db);
+    return;
+  }
+  await sql`delete from import_not_kept where job_id = ${jobId}`.execute(db);
+  let pending: PatientNotKept[] = [];
+  const write = async () => {
+    if (pending.length === 0) return;
+    const rows = pending;
+    pending = [];
+    await db
+      .insertInto('import_not_kept')
+      .values(
+        rows.map((r) => ({
+          job_id: jobId,
+          line: r.line,
+          record_id: r.sourceId.slice(0, 200),
+          elements: r.elements.slice(0, 200),
+          reason: r.reason,
+        })),
+      )
+      .execute();
+  };
+  const patients = receivedPatients(options.file, format, options.source, options.clinical.types, mixed);
+  for await (const notKept of options.clinical.keepPatients(db, options.source, patients)) {
+    pending.push(notKept);
+    if (pending.length >= 500) await write();
+  }
+  await write();
+  await sql`update import_jobs set records_not_kept = (select count(*) from import_not_kept where job_id = ${jobId}) where id = ${jobId}`.execute(
+    db,
+  );
+}
+
+/** The records of a job of which something sent was not kept: line, record id, the elements' paths and why. */
+export async function importNotKept(
+  db: Kysely<Database>,
+  jobId: number,
+  limit = 100,
+): Promise<Array<{ line: number; recordId: string; elements: string[]; reason: string | null }>> {
+  const rows = await db
+    .selectFrom('import_not_kept')
+    .select(['line', 'record_id', 'elements', 'reason'])
+    .where('job_id', '=', jobId)
+    .orderBy('line')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ line: Number(r.line), recordId: r.record_id, elements: r.elements, reason: r.reason }));
 }
 
 export async function importErrors(db: Kysely<Database>, jobId: number, limit = 100): Promise<Array<{ line: number; message: string }>> {

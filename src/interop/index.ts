@@ -5,7 +5,7 @@
 export { interopMigrations, type InteropTables } from './schema.ts';
 // The identifier systems a FHIR Patient is read by, and the fhir module's part of a Bundle import (both import nothing).
 export { NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from './fhir-systems.ts';
-export type { ClinicalEntries, ClinicalImport } from './clinical-entries.ts';
+export type { ClinicalEntries, ClinicalImport, PatientNotKept, ReceivedPatient } from './clinical-entries.ts';
 // FHIR version stamps (imports nothing): the FHIR module's resource definitions embed the join as their files load.
 export { bumpFhirVersion, fhirVersionJoinSql, stampFhirCreated } from './fhir-versions.ts';
 export { apiTokenIdOf, revokeTokensOfUser, userForApiToken, userForApiTokenId } from './tokens.ts';
@@ -27,4 +27,4 @@ export {
 } from './fhir-subscriptions.ts';
 // Bulk import through the FHIR API: the same resumable importer and job as /api/imports.
 export { importJob, startUploadedImport } from './import-upload.ts';
-export { isSourceCode } from './import.ts';
+export { importNotKept, isSourceCode } from './import.ts';

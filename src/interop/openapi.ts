@@ -12,6 +12,17 @@ const outcome = { description: 'An OperationOutcome saying what is wrong', conte
 const errors = { 400: outcome, 401: outcome, 403: outcome, 404: outcome, 413: outcome, 429: outcome };
 const jsonError = { description: 'What is wrong', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 
+/** A FHIR record of which something sent was not kept, as the import's report names it. */
+const notKeptRecord = {
+  type: 'object',
+  properties: {
+    line: { type: 'integer', description: 'The input line (NDJSON) or entry number (Bundle)' },
+    recordId: { type: 'string' },
+    elements: { type: 'array', items: { type: 'string' }, description: 'e.g. Patient.gender, Patient.photo[0].data' },
+    reason: { type: ['string', 'null'], description: 'Why, when it is more than "Joinery does not hold them"' },
+  },
+};
+
 /** What the document reads of a FHIR resource definition (fhir/resources.ts, ResourceDef). */
 export interface OpenApiResourceDef {
   type: string;
@@ -345,6 +356,25 @@ export function openApiDocument(server: string, resourceDefs: Readonly<Record<st
         },
       },
     },
+    '/api/imports/{id}/not-kept': {
+      get: {
+        tags: ['Imports'],
+        summary:
+          'The FHIR records of which something sent was not kept (a read of the Patient does not return it): line, record id, the elements as FHIRPath-like paths, and why',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: {
+          200: {
+            description: 'Records',
+            content: {
+              'application/json': { schema: { type: 'object', properties: { notKept: { type: 'array', items: notKeptRecord } } } },
+            },
+          },
+          401: jsonError,
+          403: jsonError,
+          404: jsonError,
+        },
+      },
+    },
     '/api/imports/{id}/rejected': {
       get: {
         tags: ['Imports'],
@@ -510,6 +540,15 @@ export function openApiDocument(server: string, resourceDefs: Readonly<Record<st
             ],
             ['warnings', { type: 'array', items: { type: 'string' } }],
             ['failure', { type: ['string', 'null'], description: 'Why a failed job stopped; send the same file again to resume it' }],
+            [
+              'notKept',
+              {
+                type: 'integer',
+                description:
+                  'FHIR records of which something sent was not kept beside the person (each named, with the elements, at links.notKept); the rest are returned whole by the FHIR API',
+              },
+            ],
+            ['notKeptRecords', { type: 'array', items: notKeptRecord, description: 'The first 100 of them (GET /api/imports/{id})' }],
           ]),
         },
         Event: {

@@ -471,3 +471,26 @@ export async function bundleEntries(file: string): Promise<number> {
     return 0;
   }
 }
+
+/**
+ * The Patients of an NDJSON or Bundle feed that became records, each with its record id and the
+ * resource as sent, read again after the import so the fhir module can keep them as received
+ * (see clinical-entries.ts). A record id given again later in the file is passed over: the first
+ * was stored, as the importer keeps it.
+ */
+export async function* receivedPatients(
+  file: string,
+  format: Exclude<ImportFormat, 'csv'>,
+  source: string,
+  clinicalTypes: readonly string[],
+  mixed = false,
+): AsyncGenerator<{ line: number; sourceId: string; resource: Record<string, unknown> }> {
+  const items = format === 'ndjson' ? ndjsonItems(file, source, mixed) : bundleItems(file, source, clinicalTypes, mixed);
+  const seen = new Set<string>();
+  for await (const item of items) {
+    if (!('record' in item) || seen.has(item.record.sourceId)) continue;
+    seen.add(item.record.sourceId);
+    const resource: unknown = typeof item.raw === 'string' ? JSON.parse(item.raw.replace(/^\uFEFF/, '')) : item.raw;
+    yield { line: item.line, sourceId: item.record.sourceId, resource: resource as Record<string, unknown> };
+  }
+}

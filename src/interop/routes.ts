@@ -14,6 +14,7 @@ import { userForApiToken } from './tokens.ts';
 import { Refusal } from '../platform/refused.ts';
 import {
   importErrors,
+  importNotKept,
   columnMappingRequest,
   importJob,
   recentImportJobIds,
@@ -45,7 +46,7 @@ function jobUrl(id: number): string {
 }
 
 function jobLinks(id: number) {
-  return { self: jobUrl(id), errors: `${jobUrl(id)}/errors`, rejected: `${jobUrl(id)}/rejected` };
+  return { self: jobUrl(id), errors: `${jobUrl(id)}/errors`, rejected: `${jobUrl(id)}/rejected`, notKept: `${jobUrl(id)}/not-kept` };
 }
 
 /**
@@ -165,7 +166,9 @@ export function registerInteropRoutes(app: FastifyInstance, fhir: FromFhir): voi
         const job = Number.isSafeInteger(id) ? await importJob(request.server.joinery.database.db, id) : undefined;
         if (!job) throw new HttpError(404, 'There is no such import.');
         const percent = job.linesTotal ? Math.min(100, Math.round((job.linesDone / job.linesTotal) * 1000) / 10) : null;
-        return { ...job, percent, links: jobLinks(id) };
+        // The first records of which something sent was not kept, each with the elements and why; all of them at links.notKept.
+        const notKeptRecords = job.notKept > 0 ? await importNotKept(request.server.joinery.database.db, id, 100) : [];
+        return { ...job, percent, notKeptRecords, links: jobLinks(id) };
       });
 
       api.get('/imports/:id/errors', async (request) => {
@@ -174,6 +177,15 @@ export function registerInteropRoutes(app: FastifyInstance, fhir: FromFhir): voi
         if (!Number.isSafeInteger(id) || !(await importJob(request.server.joinery.database.db, id)))
           throw new HttpError(404, 'There is no such import.');
         return { errors: await importErrors(request.server.joinery.database.db, id, 1000) };
+      });
+
+      // Every record of which something sent was not kept: line, record id, the elements' paths and why.
+      api.get('/imports/:id/not-kept', async (request) => {
+        requireTokenRole(request, IMPORT_ROLES);
+        const id = Number((request.params as { id: string }).id);
+        const db = request.server.joinery.database.db;
+        if (!Number.isSafeInteger(id) || !(await importJob(db, id))) throw new HttpError(404, 'There is no such import.');
+        return { notKept: await importNotKept(db, id, 10_000) };
       });
 
       // Every row the import set aside, with its line, the reason and the row as sent, to fix and send again.

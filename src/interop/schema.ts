@@ -70,6 +70,20 @@ export interface InteropTables {
     updated_at: Generated<Date>;
     finished_at: Date | null;
     created_by: string | null;
+    /** Records of which something sent was not kept (import_not_kept). */
+    records_not_kept: Generated<number>;
+  };
+  /**
+   * What of a FHIR record an import did not keep: the input line, the record id, the paths of the
+   * elements sent that a read of the Patient does not return, and why (null: Joinery does not hold them).
+   */
+  import_not_kept: {
+    id: Generated<number>;
+    job_id: number;
+    line: number;
+    record_id: string;
+    elements: string[];
+    reason: string | null;
   };
   /** Rows an import set aside: the input line, why, and the row as sent (cut to 2,000 characters). */
   import_quarantine: {
@@ -286,4 +300,22 @@ export const interopMigrations: Record<string, Migration> = {
   },
   // FHIR Subscriptions on the webhooks (subscription-schema.ts).
   ...subscriptionMigrations,
+  // An import of FHIR Patients keeps each as sent, as the FHIR API does (fhir/imported-patients.ts),
+  // and says per record what it did not keep rather than drop it silently.
+  '0162_interop_import_not_kept': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table import_not_kept (
+          id bigserial primary key,
+          job_id bigint not null references import_jobs(id),
+          line bigint not null,
+          record_id text not null,
+          elements text[] not null,
+          reason text
+        );
+        create index import_not_kept_job on import_not_kept(job_id, line);
+        alter table import_jobs add column records_not_kept bigint not null default 0;
+      `.execute(db);
+    },
+  },
 };
