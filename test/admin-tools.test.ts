@@ -171,6 +171,80 @@ describe('administrators manage accounts, tokens and feeds (issue 21, finding 11
     assert.ok((await auditOf('set_password')).some((e) => e.actor_user_id === account.id));
   });
 
+  test('account forms with problems link each to its field and keep what was typed, writing nothing; a practitioner sending them is refused without the account', async () => {
+    const team = await db().selectFrom('teams').select(['id', 'organisation_id']).orderBy('id').executeTakeFirstOrThrow();
+    const counts = async () => [
+      (await db().selectFrom('users').select('id').execute()).length,
+      (await db().selectFrom('practitioners').select('id').execute()).length,
+    ];
+    const before = await counts();
+    const email = `${'long'.repeat(64)}@example.org`;
+    const bad = await post(admin, '/admin/accounts/new', {
+      givenName: 'Robin',
+      familyName: 'Hood',
+      username: 'Robin Hood!',
+      role: 'practitioner',
+      organisationId: team.organisation_id,
+      teamId: '',
+      email,
+    });
+    assert.equal(bad.statusCode, 400);
+    const summary = /govuk-error-summary__list">([\s\S]*?)<\/ul>/.exec(bad.body)?.[1] ?? '';
+    assert.deepEqual(
+      [...summary.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]),
+      ['username', 'teamId', 'email'],
+      'every problem, in the order of the form',
+    );
+    assert.ok(textOf(bad.body).includes('Email address must be 254 characters or fewer'));
+    assert.match(bad.body, /name="username"[^>]*value="Robin Hood!"/, 'the username as typed');
+    assert.ok(bad.body.includes(`value="${email}"`), 'the email in full');
+    const taken = await post(admin, '/admin/accounts/new', {
+      givenName: 'Robin',
+      familyName: 'Hood',
+      username: 'Practitioner',
+      role: 'manager',
+      organisationId: team.organisation_id,
+    });
+    assert.equal(taken.statusCode, 400);
+    assert.ok(taken.body.includes('href="#username"') && textOf(taken.body).includes('There is already an account with that username'));
+    assert.match(taken.body, /name="username"[^>]*value="Practitioner"/);
+    assert.deepEqual(await counts(), before, 'no account and no practitioner made');
+
+    const target = await db()
+      .selectFrom('users')
+      .select(['id', 'username', 'display_name'])
+      .where('username', '=', 'housing')
+      .executeTakeFirstOrThrow();
+    const why = `${'Moved to another council. '.repeat(20)}The end.`;
+    for (const [reason, message] of [
+      ['  ', 'Enter why you are disabling this account'],
+      [why, 'The reason must be 500 characters or fewer'],
+    ]) {
+      const refused = await post(admin, `/admin/accounts/${target.id}/disable`, { reason });
+      assert.equal(refused.statusCode, 400);
+      assert.ok(refused.body.includes('href="#reason"') && textOf(refused.body).includes(message), message);
+    }
+    assert.ok(
+      (await post(admin, `/admin/accounts/${target.id}/disable`, { reason: why })).body.includes(`${why}</textarea>`),
+      'the reason as typed',
+    );
+    const state = async () =>
+      (await db().selectFrom('users').select('disabled_at').where('id', '=', target.id).executeTakeFirstOrThrow()).disabled_at;
+    assert.equal(await state(), null, 'not disabled');
+
+    const practitioner = await signIn(server.app, 'practitioner');
+    const newAccount = await post(practitioner, '/admin/accounts/new', { givenName: 'Eve', username: 'Eve!', role: 'admin' });
+    assert.equal(newAccount.statusCode, 403);
+    const disable = await post(practitioner, `/admin/accounts/${target.id}/disable`, { reason: '' });
+    assert.equal(disable.statusCode, 403);
+    assert.ok(
+      !disable.body.includes(target.display_name) && !disable.body.includes(`account ${target.username}`),
+      'the account is not shown',
+    );
+    assert.deepEqual(await counts(), before);
+    assert.equal(await state(), null);
+  });
+
   test('a new link for a forgotten password replaces the old one; none for a resident', async () => {
     const gp = await idOf('gp');
     const first = await post(admin, `/admin/accounts/${gp}/password-link`, {});

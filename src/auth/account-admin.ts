@@ -64,64 +64,18 @@ export class AccountFormRefused extends AccountInputError {
   }
 }
 
-const text = (value: unknown, max: number) =>
-  typeof value === 'string'
-    ? value
-        .replace(/[\p{Cc}]/gu, ' ')
-        .trim()
-        .slice(0, max)
-    : '';
-
-/** The form's values, trimmed and cut to size (what the form shows again when it has errors). */
-export function newAccountInput(body: Record<string, unknown>): NewAccountInput {
-  return {
-    username: text(body.username, 80).toLowerCase(),
-    givenName: text(body.givenName, 120),
-    familyName: text(body.familyName, 120),
-    role: text(body.role, 40),
-    organisationId: text(body.organisationId, 80),
-    teamId: text(body.teamId, 80),
-    jobRole: text(body.jobRole, 80),
-    email: text(body.email, 200),
-  };
-}
-
+/**
+ * What only the records can say of a well-formed form (newAccountForm in forms.ts checks its
+ * shape): whether the username is free, the organisation real and the team one of it.
+ */
 async function checkNewAccount(db: Kysely<Database>, input: NewAccountInput): Promise<FieldError[]> {
   const errors: FieldError[] = [];
-  if (!input.username) errors.push({ field: 'username', message: 'Enter a username' });
-  else if (!/^[a-z0-9][a-z0-9._-]{2,63}$/.test(input.username))
-    errors.push({
-      field: 'username',
-      message: 'A username is 3 to 64 lower-case letters, digits, dots, hyphens or underscores, starting with a letter or digit',
-    });
-  else if (await db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst())
+  if (await db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst())
     errors.push({ field: 'username', message: 'There is already an account with that username: choose another' });
-  if (!input.givenName) errors.push({ field: 'givenName', message: 'Enter their first name' });
-  else if (input.givenName.length > 100) errors.push({ field: 'givenName', message: 'The first name must be 100 characters or fewer' });
-  if (!input.familyName) errors.push({ field: 'familyName', message: 'Enter their last name' });
-  else if (input.familyName.length > 100) errors.push({ field: 'familyName', message: 'The last name must be 100 characters or fewer' });
-  if (!(creatableRoles as readonly string[]).includes(input.role)) {
-    errors.push({ field: 'role', message: 'Choose what they do' });
-    return errors;
-  }
-  const needsOrganisation = input.role === 'practitioner' || input.role === 'manager';
   const organisation = input.organisationId ? await organisationById(db, input.organisationId) : undefined;
-  if (needsOrganisation && !input.organisationId)
-    errors.push({
-      field: 'organisationId',
-      message: input.role === 'practitioner' ? 'Choose the organisation they work for' : 'Choose the organisation they manage for',
-    });
-  else if (input.organisationId && !organisation) errors.push({ field: 'organisationId', message: 'Choose an organisation from the list' });
-  if (input.role === 'practitioner') {
-    if (!input.teamId) errors.push({ field: 'teamId', message: 'Choose the team they work in' });
-    else if (organisation && !(await isTeamOf(db, input.teamId, organisation.id))) {
-      errors.push({ field: 'teamId', message: 'Choose a team of the organisation you chose' });
-    }
-    if (input.jobRole && !/^[A-Za-z][A-Za-z0-9 _-]{1,63}$/.test(input.jobRole))
-      errors.push({ field: 'jobRole', message: 'A job title is letters, digits, spaces and hyphens, for example: social worker' });
-    if (input.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email))
-      errors.push({ field: 'email', message: 'Enter a work email address in the correct format, like name@example.org' });
-  }
+  if (input.organisationId && !organisation) errors.push({ field: 'organisationId', message: 'Choose an organisation from the list' });
+  if (input.role === 'practitioner' && organisation && !(await isTeamOf(db, input.teamId, organisation.id)))
+    errors.push({ field: 'teamId', message: 'Choose a team of the organisation you chose' });
   return errors;
 }
 
@@ -146,9 +100,9 @@ async function newPasswordLink(db: Kysely<Database>, admin: SignedInUser | null,
 }
 
 /**
- * Creates an account with no password and a one-time link to set one. A practitioner gets a
- * practitioner record in the chosen team (what the access rules read). Refuses with every
- * problem in the form at once.
+ * Creates an account with no password and a one-time link to set one, from a form newAccountForm
+ * has passed. A practitioner gets a practitioner record in the chosen team (what the access rules
+ * read). Refuses with every problem the records show at once.
  */
 export async function createAccountWithLink(
   db: Kysely<Database>,

@@ -24,7 +24,6 @@ import {
   createAccountWithLink,
   creatableRoles,
   issuePasswordLink,
-  newAccountInput,
   roleHints,
   roleLabels,
   unlockAccount,
@@ -36,7 +35,8 @@ import type { AuthPorts } from './ports.ts';
 import { roles, type Role } from './schema.ts';
 import { allOrganisations, teamsWithOrganisation } from '../network/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
-import { formBody } from '../platform/forms.ts';
+import { formBody, parseForm, type FormBody } from '../platform/forms.ts';
+import { disableAccountForm, newAccountForm } from './forms.ts';
 
 function accountIdParam(request: FastifyRequest): string {
   const id = (request.params as { id?: string }).id ?? '';
@@ -45,6 +45,9 @@ function accountIdParam(request: FastifyRequest): string {
 }
 
 /** A refusal from accounts.ts, shown as the page's error with its status. */
+/** parseForm's messages by field, as the new-account page lists them (the same shape as the records' refusals). */
+const problemsOf = (fieldErrors: Record<string, string>) => Object.entries(fieldErrors).map(([field, message]) => ({ field, message }));
+
 function asHttpError(error: unknown): never {
   if (error instanceof AccountInputError) throw new HttpError(error.status, error.message);
   throw error;
@@ -153,7 +156,7 @@ export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<Aut
   async function renderNew(
     request: FastifyRequest,
     reply: FastifyReply,
-    values: Partial<NewAccountInput>,
+    values: Partial<NewAccountInput> | FormBody,
     errors: Array<{ field: string; message: string }> = [],
     status = 200,
   ) {
@@ -187,12 +190,14 @@ export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<Aut
 
   app.post('/admin/accounts/new', async (request, reply) => {
     const admin = requireRole(request, 'admin');
-    const input = newAccountInput(formBody(request));
+    const body = formBody(request);
+    const form = parseForm(newAccountForm, body);
+    if (!form.ok) return renderNew(request, reply, body, problemsOf(form.fieldErrors), 400);
     try {
-      const { userId, link } = await createAccountWithLink(db, admin, input);
+      const { userId, link } = await createAccountWithLink(db, admin, form.value);
       return renderLink(request, reply, await accountOr404(userId), link, true);
     } catch (error) {
-      if (error instanceof AccountFormRefused) return renderNew(request, reply, input, error.errors, 400);
+      if (error instanceof AccountFormRefused) return renderNew(request, reply, body, error.errors, 400);
       asHttpError(error);
     }
   });
@@ -222,8 +227,17 @@ export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<Aut
   app.post('/admin/accounts/:id/disable', async (request, reply) => {
     const admin = requireRole(request, 'admin');
     const account = await accountOr404(accountIdParam(request));
-    const raw = formBody(request).reason;
-    const reason = typeof raw === 'string' ? raw.slice(0, 2000) : '';
+    const body = formBody(request);
+    const form = parseForm(disableAccountForm, body);
+    if (!form.ok)
+      return renderDisable(
+        request,
+        reply,
+        account,
+        { error: form.fieldErrors.reason, reason: typeof body.reason === 'string' ? body.reason : '' },
+        400,
+      );
+    const { reason } = form.value;
     try {
       await disableAccount(db, ports, admin, account.id, reason);
     } catch (error) {
