@@ -111,7 +111,8 @@ describe('FHIR writes for the care record', () => {
       Organization: ['create', 'update'],
       Practitioner: ['create', 'update'],
       PractitionerRole: ['create', 'update'],
-      CareTeam: ['update'],
+      // A CareTeam POSTed is another system's, kept whole; the person's own network changes through PUT.
+      CareTeam: ['create', 'update'],
       HealthcareService: ['create', 'update'],
       Location: ['create', 'update'],
       Consent: ['create', 'update'],
@@ -134,6 +135,14 @@ describe('FHIR writes for the care record', () => {
       AllergyIntolerance: ['create', 'update'],
       DiagnosticReport: ['create', 'update'],
       Procedure: ['create', 'update'],
+      Claim: ['create', 'update'],
+      ExplanationOfBenefit: ['create', 'update'],
+      DocumentReference: ['create', 'update'],
+      ImagingStudy: ['create', 'update'],
+      MedicationAdministration: ['create', 'update'],
+      Device: ['create', 'update'],
+      SupplyDelivery: ['create', 'update'],
+      Provenance: ['create', 'update'],
     });
     const audit = statement.rest![0]!.resource!.find((r) => r.type === 'AuditEvent')!;
     assert.match(audit.documentation ?? '', /audit trail/);
@@ -620,10 +629,20 @@ describe('FHIR writes for the care record', () => {
       refused(403),
     );
     assert.equal(await count('care_relationships'), relationships);
-    await assert.rejects(
-      client.create({ resourceType: 'CareTeam', body: { resourceType: 'CareTeam', subject: { reference: `Patient/${personId}` } } }),
-      refused(405, /PUT CareTeam/),
-    );
+    // A CareTeam POSTed is another system's team, kept beside the network (test/fhir-synthea-export.test.ts):
+    // naming a colleague in it makes no one a member.
+    const networkBefore = await client.read({ resourceType: 'CareTeam', id: personId });
+    const kept = await client.create({
+      resourceType: 'CareTeam',
+      body: {
+        resourceType: 'CareTeam',
+        subject: { reference: `Patient/${personId}` },
+        participant: [{ member: { reference: `Practitioner/${second.id}` } }],
+      },
+    });
+    assert.notEqual(kept.id, personId);
+    assert.equal(await count('care_relationships'), relationships, 'no one joined the care network');
+    assert.deepEqual(await client.read({ resourceType: 'CareTeam', id: personId }), networkBefore);
   });
 
   test('a transaction Bundle starts a plan with a goal, all or nothing', async () => {

@@ -145,9 +145,12 @@ function planFields(resource: CarePlan): { title: string; strengths: string | nu
   };
 }
 
-async function createCarePlan(ctx: FhirContext, resource: Resource): Promise<WriteResult> {
+async function createCarePlan(ctx: FhirContext, resource: Resource, assignedId?: string): Promise<WriteResult> {
   const plan = resource as CarePlan;
   requireRoles(ctx, ['practitioner'], 'start a plan');
+  // Another system's plan (an order, a proposal: Synthea's are orders) is kept as it came, not made a shared plan.
+  if (plan.intent !== undefined && plan.intent !== 'plan')
+    return createWhole(ctx, 'CarePlan', resource, { patientElement: 'subject', category: 'health' }, assignedId);
   const subject = plan.subject?.reference ?? '';
   if (subject.startsWith('Group/'))
     throw unprocessable(
@@ -583,6 +586,10 @@ export const careWriters: Record<string, Writer> = {
   Goal: { create: createGoal, update: updateGoal },
   Consent: { create: createConsent, update: updateConsent },
   QuestionnaireResponse: { create: createQuestionnaireResponse },
-  CareTeam: { update: updateCareTeam },
+  CareTeam: {
+    create: (ctx, resource, assignedId) =>
+      createWhole(ctx, 'CareTeam', resource, { patientElement: 'subject', category: 'health' }, assignedId),
+    update: updateCareTeam,
+  },
   EpisodeOfCare: { create: createEpisodeOfCare, update: updateEpisodeOfCare },
 };

@@ -18,7 +18,7 @@ import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
 import { referenceId } from './params.ts';
-import { CLINICAL_TYPES, clinicalIndex, clinicalSpecs, isClinicalType } from './clinical.ts';
+import { CLINICAL_TYPES, clinicalIndex, clinicalSpecs, isClinicalType, pointedAtPerson } from './clinical.ts';
 import { keepReceived } from './stored.ts';
 import { keepImportedPatients } from './imported-patients.ts';
 import { validateFhir } from './validate.ts';
@@ -47,10 +47,7 @@ export async function keepWhole(
   about: { personId: string; patientElement: string; category: Category } | null,
   organisationId: string | null,
 ): Promise<void> {
-  const patient = about ? ((resource as unknown as Json)[about.patientElement] as Json | undefined) : undefined;
-  const kept = about
-    ? ({ ...resource, [about.patientElement]: { ...patient, reference: `Patient/${about.personId}` } } as Resource)
-    : resource;
+  const kept = about ? pointedAtPerson(resource, about.patientElement, about.personId) : resource;
   const index = isClinicalType(type) ? clinicalIndex(kept) : { codes: [] as string[], start: null, end: null };
   await keepReceived(db, ctx, type, id, kept, about?.personId ?? null, about?.category ?? 'demographics');
   await sql`update fhir_resources set whole = true, organisation_id = ${organisationId}, codes = ${index.codes}::text[],

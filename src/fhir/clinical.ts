@@ -30,8 +30,11 @@ type Json = Record<string, unknown>;
 
 interface ClinicalSpec {
   type: string;
-  /** The element naming the Patient: subject, or patient (Immunization, AllergyIntolerance). */
-  patientElement: 'subject' | 'patient';
+  /**
+   * The element naming the Patient: subject, or patient (Immunization, AllergyIntolerance, Claim),
+   * or a list of which one entry names the Patient (Provenance's target).
+   */
+  patientElement: 'subject' | 'patient' | 'target';
   /** Elements holding the resource's codes (CodeableConcept or Coding, single or repeated). */
   codeElements: string[];
   /** R4's name for the code parameter, where it is not `code`. */
@@ -40,6 +43,17 @@ interface ClinicalSpec {
   dateElements: string[];
   /** R4's name for the date parameter, where it is not `date`. */
   dateParam?: string;
+  /**
+   * Only R4's own parameters (false for the types added for Synthea's exports: R4 gives a Claim
+   * no `code` nor `date`): then `code` and `date` are declared only through codeParam and
+   * dateParam, `encounter` only where the type has an encounter element, `subject` only where
+   * R4 has it. The first eight types keep the `code` and `date` partners already use.
+   */
+  generic?: false;
+  /** Whether R4 searches `encounter` on an `encounter` element (for the non-generic types). */
+  encounterElement?: true;
+  /** False where R4 gives the type no identifier (Provenance). */
+  identifier?: false;
   what: string;
 }
 
@@ -103,6 +117,85 @@ const specs: ClinicalSpec[] = [
     codeElements: ['code'],
     dateElements: ['effectiveDateTime', 'effectivePeriod', 'effectiveInstant', 'issued'],
     what: 'a measurement or finding',
+  },
+  // What else a Synthea patient export holds about the person (a real one fails without them):
+  // the insurance claims and their outcomes (they carry diagnoses and procedures), clinical notes,
+  // imaging, implanted devices, supplies, medicines given, and the Provenance of the export. Each
+  // with R4's own search parameters only. (Its CareTeam is Joinery's own type: see care-writes.ts.)
+  {
+    type: 'Claim',
+    patientElement: 'patient',
+    codeElements: ['type'],
+    dateElements: ['created', 'billablePeriod'],
+    dateParam: 'created',
+    generic: false,
+    what: 'an insurance or funding claim for care',
+  },
+  {
+    type: 'ExplanationOfBenefit',
+    patientElement: 'patient',
+    codeElements: ['type'],
+    dateElements: ['created', 'billablePeriod'],
+    dateParam: 'created',
+    generic: false,
+    what: "a claim's outcome",
+  },
+  {
+    type: 'DocumentReference',
+    patientElement: 'subject',
+    codeElements: ['type'],
+    codeParam: 'type',
+    dateElements: ['date'],
+    dateParam: 'date',
+    generic: false,
+    what: 'a clinical document',
+  },
+  {
+    type: 'ImagingStudy',
+    patientElement: 'subject',
+    codeElements: ['procedureCode'],
+    dateElements: ['started'],
+    dateParam: 'started',
+    generic: false,
+    encounterElement: true,
+    what: 'an imaging study',
+  },
+  {
+    type: 'MedicationAdministration',
+    patientElement: 'subject',
+    codeElements: ['medicationCodeableConcept'],
+    codeParam: 'code',
+    dateElements: ['effectiveDateTime', 'effectivePeriod'],
+    dateParam: 'effective-time',
+    generic: false,
+    what: 'a medicine given',
+  },
+  {
+    type: 'Device',
+    patientElement: 'patient',
+    codeElements: ['type'],
+    codeParam: 'type',
+    dateElements: ['manufactureDate'],
+    generic: false,
+    what: 'a device the person uses or has implanted',
+  },
+  {
+    type: 'SupplyDelivery',
+    patientElement: 'patient',
+    codeElements: ['type'],
+    dateElements: ['occurrenceDateTime', 'occurrencePeriod'],
+    generic: false,
+    what: 'a supply delivered',
+  },
+  {
+    type: 'Provenance',
+    patientElement: 'target',
+    codeElements: ['activity'],
+    dateElements: ['recorded'],
+    dateParam: 'recorded',
+    generic: false,
+    identifier: false,
+    what: 'where a record came from',
   },
 ];
 
@@ -168,8 +261,31 @@ export function clinicalIndex(resource: Resource): ClinicalIndex {
     }
     if (start) break;
   }
-  const patient = r[spec.patientElement] as { reference?: string } | undefined;
-  return { patientReference: patient?.reference, codes, start, end };
+  return { patientReference: patientReferenceIn(resource, spec.patientElement), codes, start, end };
+}
+
+/** A reference's type (Patient in Patient/1 or https://example.org/fhir/Patient/1). */
+const referencedType = (reference: string | undefined): string | undefined => reference?.split('/').slice(-2)[0];
+
+/**
+ * The reference naming the Patient in `element`: the element's own, or in a list (Provenance's
+ * target) the first naming a Patient (or, when none does, the first, so a refusal can say what it names).
+ */
+export function patientReferenceIn(resource: Resource, element: string): string | undefined {
+  const value = (resource as unknown as Json)[element];
+  if (!Array.isArray(value)) return (value as { reference?: string } | undefined)?.reference;
+  const references = value.map((v) => (v as { reference?: string } | undefined)?.reference).filter((v) => typeof v === 'string');
+  return references.find((v) => referencedType(v) === 'Patient') ?? references[0];
+}
+
+/** The resource with the reference naming its Patient pointed at the person as Joinery knows them. */
+export function pointedAtPerson(resource: Resource, element: string, personId: string): Resource {
+  const value = (resource as unknown as Json)[element];
+  const reference = `Patient/${personId}`;
+  if (!Array.isArray(value)) return { ...resource, [element]: { ...(value as Json | undefined), reference } } as Resource;
+  const at = patientReferenceIn(resource, element);
+  const index = value.findIndex((v) => (v as { reference?: string } | undefined)?.reference === at);
+  return { ...resource, [element]: value.map((v, i) => (i === index ? { ...(v as Json), reference } : v)) } as Resource;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,20 +326,17 @@ export function clinicalParams(spec: ClinicalSpec): { params: Record<string, Par
     (x) => conceptTextCondition('r.content', spec.codeElements, x),
   );
   const date = (v: string) => clinicalDateCondition(v);
+  const generic = spec.generic !== false;
+  const encounter = (v: string) =>
+    anyOf(v, (x) => sql`r.content->'encounter'->>'reference' = ${`Encounter/${referenceId(x, 'Encounter')}`}`);
   const params: Record<string, ParamHandler> = {
     patient: personParam,
-    code,
-    date,
-    identifier: identifierParam(spec.type),
+    ...(generic ? { code, date } : {}),
+    ...(spec.identifier === false ? {} : { identifier: identifierParam(spec.type) }),
     ...(spec.patientElement === 'subject' ? { subject: personParam } : {}),
     ...(spec.codeParam ? { [spec.codeParam]: code } : {}),
     ...(spec.dateParam ? { [spec.dateParam]: date } : {}),
-    ...(spec.type === 'Encounter'
-      ? {}
-      : {
-          encounter: (v: string) =>
-            anyOf(v, (x) => sql`r.content->'encounter'->>'reference' = ${`Encounter/${referenceId(x, 'Encounter')}`}`),
-        }),
+    ...((generic && spec.type !== 'Encounter') || spec.encounterElement ? { encounter } : {}),
   };
   const types: ResourceDef['paramTypes'] = Object.fromEntries(
     Object.keys(params).map((name) => [

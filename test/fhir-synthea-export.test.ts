@@ -1,0 +1,278 @@
+// A Synthea-shaped export loaded as Synthea's users load one (issue 24, "accept the world's
+// resources"): first the hospital and practitioner bundles (batches with conditional creates),
+// then a patient's transaction that names the organisation, the location and the practitioner
+// only by conditional references (`Practitioner?identifier=...|...`) and holds the types a real
+// export has beyond the clinical ones already kept: Claim, ExplanationOfBenefit,
+// DocumentReference, ImagingStudy, Device, SupplyDelivery, MedicationAdministration and
+// Provenance (test/fixtures/synthea-style). Every entry is stored, with counts per type; each
+// conditional reference reads back as the resource it found; loading the export a second time
+// makes no second organisation or practitioner; a conditional reference that matches nothing
+// fails the whole transaction and stores none of it; and another agency's practitioner finds none
+// of the person's claims, notes or devices, not even a count.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'kysely';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
+import { createApiTokenForUsername } from '../src/interop/tokens.ts';
+import { testDatabaseTargets } from '../src/testing.ts';
+import { assertValid } from './support/fhir.ts';
+
+const fixtures = path.join(import.meta.dirname, 'fixtures', 'synthea-style');
+const bundleOf = (name: string) => JSON.parse(fs.readFileSync(path.join(fixtures, name), 'utf8')) as Bundle;
+
+/** The export's entries beside the Patient, by type: what must be kept against the person. */
+const EXPORT_COUNTS = {
+  Encounter: 1,
+  Condition: 1,
+  Claim: 1,
+  ExplanationOfBenefit: 1,
+  DocumentReference: 1,
+  ImagingStudy: 1,
+  Device: 1,
+  SupplyDelivery: 1,
+  MedicationAdministration: 1,
+  Provenance: 1,
+};
+
+for (const target of await testDatabaseTargets()) {
+  describe(`a Synthea-shaped export on ${target.kind}`, () => {
+    let server: TestServer;
+    let token: string;
+    let adminToken: string;
+    let personId: string;
+    let exported: Bundle;
+    let organizationId: string;
+    let practitionerId: string;
+    let locationId: string;
+
+    const headers = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/fhir+json' });
+    async function get(t: string, p: string): Promise<{ status: number; body: Resource }> {
+      const r = await fetch(`${server.url}/fhir/${p}`, { headers: headers(t) });
+      return { status: r.status, body: (await r.json()) as Resource };
+    }
+    async function post(t: string, bundle: Bundle): Promise<{ status: number; body: Bundle | OperationOutcome }> {
+      const r = await fetch(`${server.url}/fhir`, { method: 'POST', headers: headers(t), body: JSON.stringify(bundle) });
+      return { status: r.status, body: (await r.json()) as Bundle | OperationOutcome };
+    }
+    async function total(t: string, p: string): Promise<number> {
+      const r = await get(t, `${p}${p.includes('?') ? '&' : '?'}_total=accurate`);
+      assert.equal(r.status, 200, `${p}: ${JSON.stringify(r.body).slice(0, 500)}`);
+      return (r.body as Bundle).total!;
+    }
+    const idOf = (entry: BundleEntry | undefined) => /^[A-Za-z]+\/([^/]+)/.exec(entry?.response?.location ?? '')?.[1];
+    const keptRows = async () =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from fhir_resources`.execute(server.database.db)).rows[0]!.n);
+
+    before(async () => {
+      server = await startTestServer({ people: 300, database: await target.open() });
+      token = (await createApiTokenForUsername(server.database.db, 'practitioner', 'synthea test')).token;
+      // The directory (organisations, places, practitioners) is the administrators' to change.
+      adminToken = (await createApiTokenForUsername(server.database.db, 'admin', 'synthea test')).token;
+      for (const name of ['hospital-information.json', 'practitioner-information.json']) {
+        const r = await post(adminToken, bundleOf(name));
+        assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 1500));
+        for (const entry of (r.body as Bundle).entry!)
+          assert.match(entry.response!.status!, /^20[01]/, `${name}: ${JSON.stringify(entry.response).slice(0, 800)}`);
+      }
+      const r = await post(token, bundleOf('patient-export.json'));
+      assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 2000));
+      exported = r.body as Bundle;
+      personId = idOf(exported.entry![0])!;
+      const only = async (p: string) => {
+        const found = (await get(token, p)).body as Bundle;
+        assert.equal(found.entry?.length, 1, `${p} finds one`);
+        return found.entry![0]!.resource!.id!;
+      };
+      organizationId = await only(
+        'Organization?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000384',
+      );
+      practitionerId = await only('Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999977795');
+      locationId = await only('Location?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000385');
+    });
+    after(async () => server?.close());
+
+    test('every entry of the export is stored, with counts per type against the person', async () => {
+      assertValid(exported, 'the transaction response');
+      const sent = bundleOf('patient-export.json').entry!;
+      assert.deepEqual(
+        exported.entry!.map((e) => e.response?.status),
+        sent.map(() => '201 Created'),
+      );
+      for (const [type, count] of Object.entries(EXPORT_COUNTS)) {
+        assert.equal(await total(token, `${type}?patient=Patient/${personId}`), count, `${type} kept against the person`);
+      }
+      // Another system's care team and care plan sit beside the person's own care network and shared plans.
+      for (const entry of exported.entry!.slice(1)) {
+        const [type, id] = entry.response!.location!.split('/');
+        assert.equal(await total(token, `${type}?patient=Patient/${personId}&_id=${id}`), 1, `${type}/${id} found against the person`);
+      }
+      const everything = (await get(token, `Patient/${personId}/$everything?_count=100`)).body as Bundle;
+      const types = new Set((everything.entry ?? []).map((e) => e.resource!.resourceType));
+      for (const type of [
+        'Claim',
+        'ExplanationOfBenefit',
+        'DocumentReference',
+        'ImagingStudy',
+        'MedicationAdministration',
+        'SupplyDelivery',
+        'Provenance',
+        'CareTeam',
+        'CarePlan',
+      ])
+        assert.ok(types.has(type as Resource['resourceType']), `$everything gives the person's ${type}`);
+    });
+
+    test('each entry reads back as sent, conditional references pointing at what their searches found', async () => {
+      const sent = bundleOf('patient-export.json').entry!;
+      const conditional = {
+        'Organization?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000384': `Organization/${organizationId}`,
+        'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999977795': `Practitioner/${practitionerId}`,
+        'Location?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000385': `Location/${locationId}`,
+      } as Record<string, string>;
+      for (const [i, entry] of exported.entry!.entries()) {
+        const original = sent[i]!.resource!;
+        if (original.resourceType === 'Patient') continue;
+        const back = (await get(token, `${original.resourceType}/${idOf(entry)}`)).body;
+        assertValid(back, `${original.resourceType} read back`);
+        const text = JSON.stringify(back);
+        assert.doesNotMatch(text, /"reference":"[A-Za-z]+\?/, `${original.resourceType}: no conditional reference left`);
+        assert.doesNotMatch(text, /"reference":"urn:uuid:/, `${original.resourceType}: no reference to a urn:uuid left`);
+        for (const [reference, resolved] of Object.entries(conditional))
+          if (JSON.stringify(original).includes(JSON.stringify(reference)))
+            assert.ok(text.includes(`"${resolved}"`), `${original.resourceType} names ${resolved}`);
+      }
+      const provenance = (await get(token, `Provenance/${idOf(exported.entry!.at(-1))}`)).body as { target: Array<{ reference: string }> };
+      assert.equal(provenance.target[0]!.reference, `Patient/${personId}`, "Provenance's target names the person as Joinery knows them");
+      assert.equal(provenance.target.length, 10, 'and every other target is kept');
+      const carePlan = exported.entry!.find((e) => e.response!.location!.startsWith('CarePlan/'))!;
+      const careTeam = exported.entry!.find((e) => e.response!.location!.startsWith('CareTeam/'))!;
+      const plan = (await get(token, `CarePlan/${idOf(carePlan)}`)).body as { intent: string; careTeam: Array<{ reference: string }> };
+      assert.equal(plan.intent, 'order', "another system's plan keeps its intent (it is not made a shared plan)");
+      assert.equal(plan.careTeam[0]!.reference, `CareTeam/${idOf(careTeam)}`);
+    });
+
+    test('R4 searches find the kept claims, notes and devices by their own parameters', async () => {
+      assert.equal(await total(token, `Claim?patient=Patient/${personId}&created=2024-03-11`), 1);
+      assert.equal(await total(token, `Claim?patient=Patient/${personId}&created=2024-03-12`), 0);
+      assert.equal(await total(token, `DocumentReference?subject=Patient/${personId}&type=http://loinc.org|34117-2`), 1);
+      assert.equal(await total(token, `DocumentReference?subject=Patient/${personId}&type=http://loinc.org|11506-3`), 0);
+      assert.equal(await total(token, `Device?patient=Patient/${personId}&type=70665002`), 1);
+      assert.equal(await total(token, `MedicationAdministration?patient=Patient/${personId}&effective-time=ge2024-03-01`), 1);
+      assert.equal(await total(token, `ImagingStudy?patient=Patient/${personId}&started=lt2024-01-01`), 0);
+      assert.equal(
+        await total(token, 'ExplanationOfBenefit?identifier=https://bluebutton.cms.gov/resources/identifier/claim-group|99999999999'),
+        1,
+      );
+      // R4 gives a Claim no `code`: the CapabilityStatement does not declare one, and asking is refused.
+      assert.equal((await get(token, `Claim?code=professional`)).status, 400);
+    });
+
+    test("another system's care team adds no one to the person's care network, and kept plans and teams are not changed as shared ones", async () => {
+      const ownOrg = (
+        await server.database.db
+          .selectFrom('users')
+          .select('organisation_id')
+          .where('username', '=', 'practitioner')
+          .executeTakeFirstOrThrow()
+      ).organisation_id!;
+      const other = (await server.database.db.selectFrom('organisations').select(['id']).execute()).find((o) => o.id !== ownOrg)!.id;
+      const outsider = await tokenFor('synthea-named-member', other);
+      const outsiderPractitioner = (
+        await server.database.db
+          .selectFrom('users')
+          .select('practitioner_id')
+          .where('username', '=', 'synthea-named-member')
+          .executeTakeFirstOrThrow()
+      ).practitioner_id;
+      assert.ok(outsiderPractitioner, 'the outsider is a practitioner in the network');
+      assert.equal((await get(outsider, `Patient/${personId}`)).status, 404, 'the outsider does not know the person');
+      const team = {
+        resourceType: 'CareTeam',
+        status: 'active',
+        subject: { reference: `Patient/${personId}` },
+        participant: [
+          { member: { reference: `Practitioner/${outsiderPractitioner}` } },
+          { member: { reference: `Organization/${other}` } },
+        ],
+      };
+      const r = await fetch(`${server.url}/fhir/CareTeam`, { method: 'POST', headers: headers(token), body: JSON.stringify(team) });
+      assert.equal(r.status, 201, await r.text());
+      assert.equal((await get(outsider, `Patient/${personId}`)).status, 404, 'being named in a kept care team gives no access');
+      assert.equal(await total(outsider, `CareTeam?patient=Patient/${personId}`), 0);
+      // The same CareTeam posted by the outsider, who may not write the person's health, is refused.
+      const refused = await fetch(`${server.url}/fhir/CareTeam`, {
+        method: 'POST',
+        headers: headers(outsider),
+        body: JSON.stringify(team),
+      });
+      assert.ok(refused.status === 403 || refused.status === 404, `outsider's CareTeam: ${refused.status}`);
+      for (const type of ['CarePlan', 'CareTeam']) {
+        const id = idOf(exported.entry!.find((e) => e.response!.location!.startsWith(`${type}/`)));
+        const current = (await get(token, `${type}/${id}`)).body;
+        const put = await fetch(`${server.url}/fhir/${type}/${id}`, {
+          method: 'PUT',
+          headers: headers(token),
+          body: JSON.stringify({ ...current, status: 'revoked' }),
+        });
+        assert.ok(put.status >= 400 && put.status < 500, `PUT on a kept ${type}: ${put.status} ${await put.text()}`);
+        assert.deepEqual((await get(token, `${type}/${id}`)).body, current, `the kept ${type} is unchanged`);
+      }
+    });
+
+    test('loading the hospital and practitioner bundles again makes no second organisation or practitioner', async () => {
+      for (const name of ['hospital-information.json', 'practitioner-information.json']) {
+        const r = await post(adminToken, bundleOf(name));
+        assert.equal(r.status, 200);
+        for (const entry of (r.body as Bundle).entry!)
+          assert.equal(entry.response!.status, '200 OK', `${name}: the conditional create found it`);
+      }
+      assert.equal(await total(token, 'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999977795'), 1);
+      assert.equal(
+        await total(token, 'Organization?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000384'),
+        1,
+      );
+    });
+
+    test('a conditional reference that matches nothing fails the whole transaction, and nothing of it is stored', async () => {
+      const before = await keptRows();
+      const bundle = bundleOf('patient-export.json');
+      const text = JSON.stringify(bundle)
+        .replaceAll('us-npi|9999977795', 'us-npi|1111111111')
+        .replaceAll('5e7e0000-0000-4000-8000-0000000000', '5e7e0000-0000-4000-8000-0000000001');
+      const r = await post(token, JSON.parse(text) as Bundle);
+      assert.equal(r.status, 404, JSON.stringify(r.body).slice(0, 500));
+      const outcome = r.body as OperationOutcome;
+      assert.equal(outcome.resourceType, 'OperationOutcome');
+      assert.match(outcome.issue[0]!.diagnostics ?? '', /matches no Practitioner/);
+      assert.equal(await keptRows(), before, 'nothing of the failed transaction is kept');
+    });
+
+    test("another agency's practitioner finds none of the person's claims, notes or devices, not even a count", async () => {
+      const organisations = await server.database.db.selectFrom('organisations').select(['id']).execute();
+      const ownOrg = (
+        await server.database.db
+          .selectFrom('users')
+          .select('organisation_id')
+          .where('username', '=', 'practitioner')
+          .executeTakeFirstOrThrow()
+      ).organisation_id;
+      const other = organisations.find((o) => o.id !== ownOrg)!.id;
+      const stranger = await tokenFor('synthea-stranger', other);
+      for (const type of Object.keys(EXPORT_COUNTS)) {
+        assert.equal(await total(stranger, `${type}?patient=Patient/${personId}`), 0, `${type}: nothing for the stranger`);
+        const id = idOf(exported.entry!.find((e) => e.response?.location?.startsWith(`${type}/`)));
+        const read = await get(stranger, `${type}/${id}`);
+        assert.ok(read.status === 403 || read.status === 404, `${type} read by a stranger: ${read.status}`);
+        assert.doesNotMatch(JSON.stringify(read.body), /Lindqvist|lisinopril|Hypertension/);
+      }
+      assert.equal(await total(stranger, 'Claim?created=2024-03-11'), 0);
+    });
+
+    function tokenFor(username: string, organisationId: string) {
+      return apiTokenForNewPractitioner(server, username, organisationId, 'synthea test');
+    }
+  });
+}
