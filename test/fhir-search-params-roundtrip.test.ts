@@ -28,17 +28,20 @@ function nhsNumber(seed: number): string {
   }
 }
 
-/** R4's FHIRPath expression of each search parameter, by type and code. */
+/** R4's FHIRPath expression of each search parameter, by type and code; and its type. */
 const expressions = new Map<string, string>();
+const r4Types = new Map<string, string>();
 for (const entry of (readJson('fhir/r4/search-parameters.json') as Bundle).entry ?? []) {
   const sp = entry.resource as SearchParameter | undefined;
-  if (!sp?.code || !sp.base || !sp.expression) continue;
+  if (!sp?.code || !sp.base) continue;
+  for (const base of sp.base) r4Types.set(`${base}.${sp.code}`, sp.type);
+  if (!sp.expression) continue;
   for (const base of sp.base) expressions.set(`${base}.${sp.code}`, sp.expression);
 }
 /**
  * Where this server's parameter searches an element other than R4's expression for it (or R4 has
- * no such parameter for the type), the element it searches. Task's authored and performer are the
- * referral's (authoredOn, and the owner or receiving organisation or service).
+ * no such parameter for the type), the element it searches. Task's authored is the referral's
+ * authoredOn; its performer is R4's own (a token on performerType).
  */
 const ELEMENT_SEARCHED: Record<string, string> = {
   _id: 'id',
@@ -48,7 +51,6 @@ const ELEMENT_SEARCHED: Record<string, string> = {
   'Condition.date': 'Condition.onset',
   'MedicationRequest.date': 'MedicationRequest.authoredOn',
   'Task.authored': 'Task.authoredOn',
-  'Task.performer': 'Task.owner',
 };
 const expressionOf = (type: string, code: string) =>
   ELEMENT_SEARCHED[code] ?? ELEMENT_SEARCHED[`${type}.${code}`] ?? expressions.get(`${type}.${code}`) ?? `${type}.${code}`;
@@ -320,88 +322,6 @@ for (const target of await testDatabaseTargets()) {
         encounter: inEncounter,
         performedDateTime: '2025-03-04',
       });
-      // The types a Synthea export adds, each with R4's own parameters only.
-      const organisation = { reference: `Organization/${ownOrg}` };
-      const nhs = { display: 'NHS' };
-      await post('Claim', {
-        resourceType: 'Claim',
-        identifier: identifier(9),
-        status: 'active',
-        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
-        use: 'claim',
-        patient: subject,
-        created: '2025-03-04T10:00:00Z',
-        provider: organisation,
-        priority: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }] },
-        insurance: [{ sequence: 1, focal: true, coverage: nhs }],
-      });
-      await post('ExplanationOfBenefit', {
-        resourceType: 'ExplanationOfBenefit',
-        identifier: identifier(10),
-        status: 'active',
-        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
-        use: 'claim',
-        patient: subject,
-        created: '2025-03-05T10:00:00Z',
-        insurer: nhs,
-        provider: organisation,
-        outcome: 'complete',
-        insurance: [{ focal: true, coverage: nhs }],
-      });
-      await post('DocumentReference', {
-        resourceType: 'DocumentReference',
-        identifier: identifier(11),
-        status: 'current',
-        type: { coding: [{ system: 'http://loinc.org', code: '34117-2' }] },
-        subject,
-        date: '2025-03-04T10:00:00Z',
-        content: [{ attachment: { contentType: 'text/plain', data: 'Tm8gY29tcGxhaW50cy4=' } }],
-      });
-      await post('ImagingStudy', {
-        resourceType: 'ImagingStudy',
-        identifier: identifier(12),
-        status: 'available',
-        subject,
-        encounter: inEncounter,
-        started: '2025-03-04T09:10:00Z',
-        procedureCode: [sct('399208008')],
-      });
-      await post('MedicationAdministration', {
-        resourceType: 'MedicationAdministration',
-        identifier: identifier(13),
-        status: 'completed',
-        medicationCodeableConcept: sct('325072002'),
-        subject,
-        effectiveDateTime: '2025-03-04T09:15:00Z',
-      });
-      await post('Device', { resourceType: 'Device', identifier: identifier(14), type: sct('70665002'), patient: subject });
-      await post('SupplyDelivery', {
-        resourceType: 'SupplyDelivery',
-        identifier: identifier(15),
-        status: 'completed',
-        patient: subject,
-        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/supply-item-type', code: 'device' }] },
-        occurrenceDateTime: '2025-03-04T09:20:00Z',
-      });
-      await post('Provenance', {
-        resourceType: 'Provenance',
-        target: [inEncounter, subject],
-        recorded: '2025-03-04T09:40:00Z',
-        agent: [{ who: organisation }],
-      });
-      // A place with a partner's identifier (Synthea's hospital bundles find theirs by it).
-      await post(
-        'Location',
-        {
-          resourceType: 'Location',
-          identifier: [{ system: 'https://example.org/site-ids', value: 'rt-site-1' }],
-          status: 'active',
-          name: 'Round-trip Clinic',
-          address: { line: ['1 Test Street'], city: 'Kettleby', postalCode: 'KT1 4RW' },
-          managingOrganization: organisation,
-        },
-        adminToken,
-      );
     });
     after(async () => server?.close());
 
@@ -485,6 +405,20 @@ for (const target of await testDatabaseTargets()) {
       assert.ok(checked >= 180, `${checked} parameters checked`);
       assert.ok(neighbours >= 60, `${neighbours} parameters checked against another resource's value`);
       t.diagnostic(`${checked} parameters round-tripped, ${neighbours} also against another resource's value`);
+    });
+
+    test("every parameter declared under a name R4 gives the type has R4's type (Task's performer a token, as R4 has it)", async () => {
+      const statement = (await search('metadata')).body as unknown as CapabilityStatement;
+      const wrong: string[] = [];
+      for (const capability of statement.rest![0]!.resource!) {
+        for (const param of capability.searchParam ?? []) {
+          const r4 = r4Types.get(`${capability.type}.${param.name}`) ?? r4Types.get(`Resource.${param.name}`);
+          if (r4 !== undefined && r4 !== param.type) wrong.push(`${capability.type}.${param.name}: ${param.type}, R4 ${r4}`);
+        }
+      }
+      assert.deepEqual(wrong, []);
+      const task = statement.rest![0]!.resource!.find((r) => r.type === 'Task');
+      assert.equal(task?.searchParam?.find((p) => p.name === 'performer')?.type, 'token');
     });
 
     test('the new Patient parameters find the person by what a read shows, with their modifiers', async () => {
