@@ -322,6 +322,88 @@ for (const target of await testDatabaseTargets()) {
         encounter: inEncounter,
         performedDateTime: '2025-03-04',
       });
+      // The types a Synthea export adds, each with R4's own parameters only.
+      const organisation = { reference: `Organization/${ownOrg}` };
+      const nhs = { display: 'NHS' };
+      await post('Claim', {
+        resourceType: 'Claim',
+        identifier: identifier(9),
+        status: 'active',
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+        use: 'claim',
+        patient: subject,
+        created: '2025-03-04T10:00:00Z',
+        provider: organisation,
+        priority: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }] },
+        insurance: [{ sequence: 1, focal: true, coverage: nhs }],
+      });
+      await post('ExplanationOfBenefit', {
+        resourceType: 'ExplanationOfBenefit',
+        identifier: identifier(10),
+        status: 'active',
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+        use: 'claim',
+        patient: subject,
+        created: '2025-03-05T10:00:00Z',
+        insurer: nhs,
+        provider: organisation,
+        outcome: 'complete',
+        insurance: [{ focal: true, coverage: nhs }],
+      });
+      await post('DocumentReference', {
+        resourceType: 'DocumentReference',
+        identifier: identifier(11),
+        status: 'current',
+        type: { coding: [{ system: 'http://loinc.org', code: '34117-2' }] },
+        subject,
+        date: '2025-03-04T10:00:00Z',
+        content: [{ attachment: { contentType: 'text/plain', data: 'Tm8gY29tcGxhaW50cy4=' } }],
+      });
+      await post('ImagingStudy', {
+        resourceType: 'ImagingStudy',
+        identifier: identifier(12),
+        status: 'available',
+        subject,
+        encounter: inEncounter,
+        started: '2025-03-04T09:10:00Z',
+        procedureCode: [sct('399208008')],
+      });
+      await post('MedicationAdministration', {
+        resourceType: 'MedicationAdministration',
+        identifier: identifier(13),
+        status: 'completed',
+        medicationCodeableConcept: sct('325072002'),
+        subject,
+        effectiveDateTime: '2025-03-04T09:15:00Z',
+      });
+      await post('Device', { resourceType: 'Device', identifier: identifier(14), type: sct('70665002'), patient: subject });
+      await post('SupplyDelivery', {
+        resourceType: 'SupplyDelivery',
+        identifier: identifier(15),
+        status: 'completed',
+        patient: subject,
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/supply-item-type', code: 'device' }] },
+        occurrenceDateTime: '2025-03-04T09:20:00Z',
+      });
+      await post('Provenance', {
+        resourceType: 'Provenance',
+        target: [inEncounter, subject],
+        recorded: '2025-03-04T09:40:00Z',
+        agent: [{ who: organisation }],
+      });
+      // A place with a partner's identifier (Synthea's hospital bundles find theirs by it).
+      await post(
+        'Location',
+        {
+          resourceType: 'Location',
+          identifier: [{ system: 'https://example.org/site-ids', value: 'rt-site-1' }],
+          status: 'active',
+          name: 'Round-trip Clinic',
+          address: { line: ['1 Test Street'], city: 'Kettleby', postalCode: 'KT1 4RW' },
+          managingOrganization: organisation,
+        },
+        adminToken,
+      );
     });
     after(async () => server?.close());
 

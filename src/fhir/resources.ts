@@ -57,6 +57,7 @@ import {
 } from './params.ts';
 import { invalid } from './outcome.ts';
 import {
+  CLINICAL_TYPES,
   clinicalDateCondition,
   clinicalDef,
   clinicalParams,
@@ -591,7 +592,8 @@ const organization: ResourceDef = {
   params: {
     ...common,
     name: stringParam((v, m) => anyOf(v, (x) => stringCondition(['r.name'], x, m))),
-    identifier: eqParam('r.source_code', [ORGANISATION_CODE_SYSTEM]),
+    // Its code here, or an identifier its sender gave it (kept with the stored copy: Synthea's hospital bundles find theirs so).
+    identifier: (v) => sql`(${eqParam('r.source_code', [ORGANISATION_CODE_SYSTEM])(v)} or ${identifierParam('Organization')(v)})`,
     type: withText(eqParam('r.kind', [ORGANISATION_KIND_SYSTEM]), shownText('r.kind')),
   },
   paramTypes: { ...commonTypes, name: 'string', identifier: 'token', type: 'token' },
@@ -1493,6 +1495,39 @@ const textName = stringParam((v, m) => anyOf(v, (x) => stringMatch(sql`r.whole_c
 const withKept = {
   RelatedPerson: withWholeRows(related, { shared: ['person_id'], metaOf, wholeParams: { name: names('name').name } }),
   QuestionnaireResponse: withWholeRows(questionnaireResponse, { shared: ['person_id'], metaOf, wholeCategory: 'health' }),
+  // Another system's care plan for the person (Synthea's, with intent "order"): kept whole as
+  // health information beside the shared plans, which are Joinery's own (intent "plan").
+  CarePlan: withWholeRows(
+    {
+      ...carePlan,
+      writes: {
+        ...carePlan.writes,
+        create: `${carePlan.writes!.create} A CarePlan with another intent (order, proposal, option: another system's plan, as Synthea sends them) is kept whole as received, as health information against the Patient in subject.`,
+      },
+    },
+    { shared: ['person_id'], metaOf, wholeCategory: 'health' },
+  ),
+  // Another system's care team for the person (Synthea's, a hospital's): kept whole as health
+  // information beside the person's care network. It names people, but grants no one anything:
+  // only the consent module makes a member of the care network (PUT CareTeam/<patient id>).
+  CareTeam: withWholeRows(
+    {
+      ...careTeam,
+      access: {
+        ...careTeam.access!,
+        personOf: (r) => (r.whole === true ? String(r.person_id) : careTeam.access!.personOf(r)),
+        partCategories: (r) => (r.whole === true ? [] : careTeam.access!.partCategories!(r)),
+        redact: (r, allowed) => (r.whole === true ? r : careTeam.access!.redact!(r, allowed)),
+      },
+      interactions: ['read', 'vread', 'search-type', 'create', 'update'],
+      writes: {
+        ...careTeam.writes,
+        create:
+          "Keeps another system's care team for the person (as Synthea and hospital systems send them) whole, as health information against the Patient in subject (practitioners who may write the person's health): it adds no one to the person's care network, which changes only through PUT CareTeam/<patient id>.",
+      },
+    },
+    { shared: ['person_id'], metaOf, wholeCategory: 'health' },
+  ),
   Practitioner: withWholeRows(practitioner, {
     metaOf,
     // A staff member's identifiers are those a partner sent (the stored copy's, for one Joinery holds too).
@@ -1507,14 +1542,21 @@ const withKept = {
       organization: (v) => anyOf(v, (x) => wholeReferenceCondition('organization', 'Organization', x)),
     },
   }),
-  Organization: withWholeRows(organization, { metaOf, wholeParams: { name: textName, identifier: identifierParam('Organization') } }),
-  Location: withWholeRows(location, { metaOf, wholeParams: { name: textName } }),
+  Organization: withWholeRows(organization, {
+    metaOf,
+    wholeParams: { name: textName, identifier: identifierParam('Organization') },
+  }),
+  // Found by the identifiers a partner sent (Synthea's hospital bundles create each place only if none has its identifier).
+  Location: withWholeRows(location, {
+    metaOf,
+    wholeParams: { name: textName, identifier: identifierParam('Location') },
+    domainParams: { identifier: identifierParam('Location') },
+    wholeParamTypes: { identifier: 'token' },
+  }),
 };
 
 // Clinical types Joinery does not model, kept whole as received (clinical.ts).
-const clinical = ['Encounter', 'Condition', 'MedicationRequest', 'Immunization', 'AllergyIntolerance', 'DiagnosticReport', 'Procedure'].map(
-  (type) => clinicalDef(type, metaOf, common, commonTypes),
-);
+const clinical = CLINICAL_TYPES.filter((type) => type !== 'Observation').map((type) => clinicalDef(type, metaOf, common, commonTypes));
 
 export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries(
   [
@@ -1524,7 +1566,7 @@ export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries(
     withKept.Organization,
     withKept.Practitioner,
     withKept.PractitionerRole,
-    careTeam,
+    withKept.CareTeam,
     healthcareService,
     withKept.Location,
     consent,
@@ -1532,7 +1574,7 @@ export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries(
     audit,
     serviceRequest,
     task,
-    carePlan,
+    withKept.CarePlan,
     goal,
     questionnaire,
     withKept.QuestionnaireResponse,
