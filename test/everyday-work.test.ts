@@ -286,6 +286,45 @@ describe('everyday work without dead ends (issue 21)', () => {
     }
   });
 
+  test('an emergency search form with problems links each to its box, marks the date boxes, keeps what was typed and searches nothing', async () => {
+    const db = server.database.db;
+    const practitioner = await signedIn('practitioner');
+    const searches = async () =>
+      (await db.selectFrom('audit_events').select('seq').where('action', '=', 'emergency_search').execute()).length;
+    const before = await searches();
+    const half = await post(
+      practitioner,
+      '/emergency-access',
+      { 'given-name': '', 'family-name': 'Smith', 'dob-day': '7', 'dob-month': '', 'dob-year': '99' },
+      '/emergency-access',
+    );
+    assert.equal(half.statusCode, 400);
+    const summary = /govuk-error-summary__list">([\s\S]*?)<\/ul>/.exec(half.body)?.[1] ?? '';
+    assert.deepEqual(
+      [...summary.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]),
+      ['given-name', 'dob-month'],
+      'the first name, then the first date box that is wrong',
+    );
+    assert.match(
+      half.body,
+      /class="govuk-input govuk-date-input__input govuk-input--width-2 govuk-input--error" id="dob-month"/,
+      'the month box is marked',
+    );
+    assert.doesNotMatch(half.body, /govuk-input--error" id="dob-day"/, 'the day box is not');
+    assert.match(half.body, /value="Smith"/);
+    assert.match(half.body, /id="dob-year" name="dob-year" type="text" value="99"/, 'the year as typed');
+    const badNhs = await post(practitioner, '/emergency-access', { nhs: '123 456 7890', ...dob('1980-02-30') }, '/emergency-access');
+    assert.equal(badNhs.statusCode, 400);
+    assert.ok(badNhs.body.includes('href="#nhs"') && badNhs.body.includes('href="#dob-day"'));
+    assert.ok(textOf(badNhs.body).includes('Date of birth must be a real date'));
+    assert.match(badNhs.body, /value="123 456 7890"/);
+    assert.equal(await searches(), before, 'nothing was searched, so nothing is on the audit record or counts towards the limit');
+    const citizen = await signedIn('citizen');
+    const refused = await post(citizen, '/emergency-access', { 'family-name': 'Smith' }, '/directory');
+    assert.equal(refused.statusCode, 403, 'a resident is refused before the form is read');
+    assert.ok(!refused.body.includes('value="Smith"'));
+  });
+
   test('emergency access searches are limited per hour, so guessing cannot be kept up', async () => {
     const gp = await signedIn('gp');
     const target = await stranger(3);

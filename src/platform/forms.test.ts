@@ -47,6 +47,21 @@ test('a refused form gives one message a field, linking to it, and keeps what wa
   assert.equal(parsed.values, body, 'what was typed, to fill the form in again');
 });
 
+test('a message about one box of a field made of several links to that box and names the boxes to mark', () => {
+  const dateForm = z.object({ name: requiredText('Enter a name', { max: 10 }) }).superRefine((_, ctx) => {
+    for (const part of ['month', 'year'])
+      ctx.addIssue({ code: 'custom', path: ['dob', part], message: 'Date of birth must include a month and a year' });
+    ctx.addIssue({ code: 'custom', path: ['dob', 'year'], message: 'Year must include 4 numbers' });
+  });
+  const parsed = parseForm(dateForm, { name: 'Sam', 'dob-day': '7' });
+  assert.equal(parsed.ok, false);
+  if (parsed.ok) return;
+  assert.deepEqual(parsed.errors, [{ text: 'Date of birth must include a month and a year', href: '#dob-month' }]);
+  assert.deepEqual(parsed.parts, { dob: ['month', 'year'] });
+  const plain = parseForm(form, {});
+  assert.ok(!plain.ok && Object.keys(plain.parts).length === 0, 'a field of one box has no parts');
+});
+
 test('missing, repeated or non-text fields are refused with the field message, never a type error', () => {
   for (const body of [{}, { service: ['org-a', 'org-b'], what: ['a', 'b'] }, { service: 7, what: { a: 1 } }]) {
     const parsed = parseForm(form, body);

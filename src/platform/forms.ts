@@ -31,22 +31,32 @@ export type ParsedForm<T> =
       fieldErrors: Record<string, string>;
       /** What was typed, to fill the form in again. */
       values: FormBody;
+      /** The boxes of a field made of several (a date's day, month and year) that its messages name, to mark. */
+      parts: Record<string, string[]>;
     };
 
 /**
  * Checks a form against its schema. Only the first message for each field is shown (GOV.UK asks
  * for one message a field); a refusal that concerns the whole form links to the form's first field.
+ * A message about one box of a field made of several (the path ['dob', 'month']) links to that
+ * box (#dob-month), and names it among the field's parts to mark.
  */
 export function parseForm<S extends z.ZodType>(schema: S, body: FormBody): ParsedForm<z.output<S>> {
   const parsed = schema.safeParse(body);
   if (parsed.success) return { ok: true, value: parsed.data };
   const fieldErrors: Record<string, string> = {};
+  const hrefs: Record<string, string> = {};
+  const parts: Record<string, string[]> = {};
   for (const issue of parsed.error.issues) {
     const field = String(issue.path[0] ?? firstField(schema) ?? 'form');
-    fieldErrors[field] ??= issue.message;
+    const part = issue.path.length > 1 ? String(issue.path[1]) : null;
+    if (part !== null && !(parts[field] ??= []).includes(part)) parts[field].push(part);
+    if (field in fieldErrors) continue;
+    fieldErrors[field] = issue.message;
+    hrefs[field] = part === null ? `#${field}` : `#${field}-${part}`;
   }
-  const errors = Object.entries(fieldErrors).map(([field, text]) => ({ text, href: `#${field}` }));
-  return { ok: false, errors, fieldErrors, values: body };
+  const errors = Object.entries(fieldErrors).map(([field, text]) => ({ text, href: hrefs[field]! }));
+  return { ok: false, errors, fieldErrors, values: body, parts };
 }
 
 function firstField(schema: z.ZodType): string | undefined {

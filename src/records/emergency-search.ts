@@ -14,8 +14,7 @@ import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, emergencySearchesSince } from '../audit/index.ts';
 import { Refusal, RefusedInput } from '../platform/refused.ts';
-import { dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
-import { isValidNhsNumber } from '../people/index.ts';
+import { dateParts } from '../platform/date-input.ts';
 import { exactPersonMatches } from '../people/index.ts';
 
 /** Emergency searches one practitioner may make in an hour. */
@@ -28,25 +27,10 @@ export interface EmergencySearchInput {
   birthDate: string;
 }
 
-export interface FieldError {
-  field: string;
-  text: string;
-  parts?: DatePart[];
-}
-
-/** The form as typed, to show again. */
+/** The form as typed, to show again (emergencySearchForm in forms.ts checks it). */
 export function typedValues(body: Record<string, unknown>) {
   const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).slice(0, 100) : '');
   return { nhs: text('nhs'), givenName: text('given-name'), familyName: text('family-name'), dob: dateParts(body, 'dob') };
-}
-
-/** A form field's problem, shown beside it and in the error summary. */
-export class EmergencySearchInputError extends RefusedInput {
-  readonly errors: FieldError[];
-  constructor(errors: FieldError[]) {
-    super(400, errors.map((e) => e.text).join('. '));
-    this.errors = errors;
-  }
 }
 
 /** Past the hourly limit: refused before anything is looked up. */
@@ -57,36 +41,6 @@ export class EmergencySearchLimited extends Refusal {
       `You have made ${EMERGENCY_SEARCHES_PER_HOUR} emergency searches in the last hour, which is as many as anyone may. Try again later, or ask a colleague or the privacy officer for help.`,
     );
   }
-}
-
-const normaliseName = (value: string) => value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-
-/** Checks the form: an NHS number, or a first and last name, and in either case the date of birth. */
-export function parseEmergencySearch(body: Record<string, unknown>, today: Date = new Date()): EmergencySearchInput {
-  const typed = typedValues(body);
-  const errors: FieldError[] = [];
-  const nhs = typed.nhs.replace(/[\s-]/g, '');
-  const givenName = normaliseName(typed.givenName);
-  const familyName = normaliseName(typed.familyName);
-  if (nhs !== '') {
-    if (!/^\d{10}$/.test(nhs) || !isValidNhsNumber(nhs)) errors.push({ field: 'nhs', text: 'Enter a real NHS number, like 943 476 5919' });
-  } else {
-    if (givenName.length === 0 || givenName.length > 100)
-      errors.push({ field: 'given-name', text: 'Enter their first name, or their NHS number' });
-    if (familyName.length === 0 || familyName.length > 100)
-      errors.push({ field: 'family-name', text: 'Enter their last name, or their NHS number' });
-  }
-  const dob = readDateInput(body, 'dob', 'Date of birth');
-  let birthDate = '';
-  if (dob.kind === 'empty') errors.push({ field: 'dob', text: 'Enter their date of birth', parts: ['day', 'month', 'year'] });
-  else if (dob.kind === 'error') errors.push({ field: 'dob', text: dob.message, parts: dob.parts });
-  else if (dob.iso > today.toISOString().slice(0, 10))
-    errors.push({ field: 'dob', text: 'Date of birth must be in the past', parts: ['day', 'month', 'year'] });
-  else birthDate = dob.iso;
-  if (errors.length > 0) throw new EmergencySearchInputError(errors);
-  return nhs !== ''
-    ? { nhsNumber: nhs, givenName: null, familyName: null, birthDate }
-    : { nhsNumber: null, givenName, familyName, birthDate };
 }
 
 export type EmergencySearchResult =

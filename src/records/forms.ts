@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { requiredText } from '../platform/forms.ts';
 import { contactMethods, languages, type CommunicationNeedsInput, type ContactMethod } from './communication-needs.ts';
 import { MESSAGE_MAX, TOPIC_MAX } from './messages.ts';
+import { typedValues, type EmergencySearchInput } from './emergency-search.ts';
+import { readDateInput } from '../platform/date-input.ts';
+import { isValidNhsNumber } from '../people/index.ts';
 
 /** "Add someone to the network": the practitioner chosen, their role in the person's care, why they join. */
 export const addToNetworkForm = z.object({
@@ -106,4 +109,37 @@ export const communicationNeedsForm = z
 function chosenLanguage(chosen: string, other: string): string | null {
   if (chosen === 'other') return other.length >= 2 ? other : null;
   return (languages as readonly string[]).includes(chosen) ? chosen : null;
+}
+
+const normaliseName = (value: string) => value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+
+/**
+ * "Emergency access": an NHS number, or a first and last name (any case, extra spaces ignored),
+ * and in either case the date of birth, in three boxes (a message names the boxes that are
+ * wrong, so they are marked). Every problem at once, in page order.
+ */
+export function emergencySearchForm(today: Date = new Date()) {
+  return z.looseObject({}).transform((body, ctx): EmergencySearchInput => {
+    const problem = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const typed = typedValues(body);
+    const nhs = typed.nhs.replace(/[\s-]/g, '');
+    const givenName = normaliseName(typed.givenName);
+    const familyName = normaliseName(typed.familyName);
+    if (nhs !== '') {
+      if (!/^\d{10}$/.test(nhs) || !isValidNhsNumber(nhs)) problem(['nhs'], 'Enter a real NHS number, like 943 476 5919');
+    } else {
+      if (givenName.length === 0 || givenName.length > 100) problem(['given-name'], 'Enter their first name, or their NHS number');
+      if (familyName.length === 0 || familyName.length > 100) problem(['family-name'], 'Enter their last name, or their NHS number');
+    }
+    const dob = readDateInput(body, 'dob', 'Date of birth');
+    const everyBox = ['day', 'month', 'year'] as const;
+    if (dob.kind === 'empty') for (const part of everyBox) problem(['dob', part], 'Enter their date of birth');
+    else if (dob.kind === 'error') for (const part of dob.parts) problem(['dob', part], dob.message);
+    else if (dob.iso > today.toISOString().slice(0, 10))
+      for (const part of everyBox) problem(['dob', part], 'Date of birth must be in the past');
+    if (ctx.issues.length > 0 || dob.kind !== 'date') return z.NEVER;
+    return nhs !== ''
+      ? { nhsNumber: nhs, givenName: null, familyName: null, birthDate: dob.iso }
+      : { nhsNumber: null, givenName, familyName, birthDate: dob.iso };
+  });
 }

@@ -9,22 +9,27 @@ import { parsePersonQuery, SearchQueryError } from './search-query.ts';
 import { searchPeoplePage } from './search.ts';
 import {
   emergencySearch,
-  EmergencySearchInputError,
   EmergencySearchLimited,
   mayUseEmergencyAccess,
-  parseEmergencySearch,
   typedValues,
   type EmergencySearchResult,
-  type FieldError,
 } from './emergency-search.ts';
-import { dateInputItems } from '../platform/date-input.ts';
+import { dateInputItems, type DatePart } from '../platform/date-input.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { householdView } from './household.ts';
 import { citizenSubject as citizenSubjectOf, citizenSubjectId, NOT_THEIR_RECORD } from './feedback.ts';
 import { aboutMeForm, saveAboutMe } from './about-me.ts';
 import { aboutMeHistory } from './about-me-reads.ts';
 import { formBody, parseForm, type FormError } from '../platform/forms.ts';
-import { addToNetworkForm, communicationNeedsForm, leaveNetworkForm, newConversationForm, noReplyNeededForm, replyForm } from './forms.ts';
+import {
+  addToNetworkForm,
+  communicationNeedsForm,
+  emergencySearchForm,
+  leaveNetworkForm,
+  newConversationForm,
+  noReplyNeededForm,
+  replyForm,
+} from './forms.ts';
 import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputError, networkOf } from './network.ts';
 import { personSummary } from '../people/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
@@ -101,23 +106,28 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   async function renderEmergency(
     request: FastifyRequest,
     reply: FastifyReply,
-    options: { body?: Body; errors?: FieldError[]; limited?: string; result?: EmergencySearchResult } = {},
+    options: {
+      body?: Body;
+      refused?: { errors: FormError[]; fieldErrors: Record<string, string>; parts: Record<string, string[]> };
+      limited?: string;
+      result?: EmergencySearchResult;
+    } = {},
     status = 200,
   ) {
-    const errors = options.errors ?? [];
+    const errors = options.refused?.errors ?? [];
+    const errorFor = (field: string) => options.refused?.fieldErrors[field];
     const typed = typedValues(options.body ?? {});
-    const errorFor = (field: string) => errors.find((e) => e.field === field)?.text;
     return reply.code(status).view(
       'records-emergency.njk',
       viewContext(request, reply, {
         title: `${errors.length || options.limited ? 'Error: ' : ''}Emergency access`,
         typed,
-        errors: errors.map((e) => ({ text: e.text, href: `#${e.field === 'dob' ? `dob-${e.parts?.[0] ?? 'day'}` : e.field}` })),
+        errors,
         nhsError: errorFor('nhs'),
         givenNameError: errorFor('given-name'),
         familyNameError: errorFor('family-name'),
         dobError: errorFor('dob'),
-        dobItems: dateInputItems(typed.dob, errors.find((e) => e.field === 'dob')?.parts ?? []),
+        dobItems: dateInputItems(typed.dob, (options.refused?.parts.dob ?? []) as DatePart[]),
         limited: options.limited,
         result: options.result,
       }),
@@ -132,11 +142,12 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
   app.post('/emergency-access', async (request, reply) => {
     const user = emergencyUser(request);
     const body = formBody(request);
+    const form = parseForm(emergencySearchForm(), body);
+    if (!form.ok) return renderEmergency(request, reply, { body, refused: form }, 400);
     try {
-      const result = await emergencySearch(db, user, parseEmergencySearch(body));
+      const result = await emergencySearch(db, user, form.value);
       return renderEmergency(request, reply, { body, result });
     } catch (error) {
-      if (error instanceof EmergencySearchInputError) return renderEmergency(request, reply, { body, errors: error.errors }, 400);
       if (error instanceof EmergencySearchLimited) return renderEmergency(request, reply, { body, limited: error.message }, 429);
       throw error;
     }
