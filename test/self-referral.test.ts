@@ -172,6 +172,28 @@ describe('self-referral and self-assessment', () => {
     assert.match(response.body, /id="dob-month"[^>]*value="13"|value="13"/, 'the month typed is kept');
   });
 
+  test("a resident's form with problems lists them in page order, links the first wrong date box, marks only the wrong boxes and writes nothing", async () => {
+    const db = server.database.db;
+    const written = async () => [
+      (await db.selectFrom('referral_self_details').select('referral_id').execute()).length,
+      (await db.selectFrom('source_records').select('id').where('source', '=', 'self_referral').execute()).length,
+    ];
+    const before = await written();
+    const response = await anonymousPost(validAnonymous({ 'dob-year': '79', postcode: 'Nowhere', urgency: '' }));
+    assert.equal(response.statusCode, 400);
+    const summary = /govuk-error-summary__list">([\s\S]*?)<\/ul>/.exec(response.body)?.[1] ?? '';
+    assert.deepEqual(
+      [...summary.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]),
+      ['dob-year', 'postcode', 'urgency'],
+      'every problem, in page order, the date at its year box',
+    );
+    assert.match(response.body, /govuk-input--error" id="dob-year"/, 'the year box is marked');
+    assert.doesNotMatch(response.body, /govuk-input--error" id="dob-(day|month)"/, 'the day and month are not');
+    assert.match(response.body, /value="Nowhere"/, 'the postcode as typed');
+    assert.match(response.body, /id="dob-year" name="dob-year" type="text" value="79"/);
+    assert.deepEqual(await written(), before, 'no request and no record for the person index');
+  });
+
   test("not signed in: eligibility is checked on what was typed, with the same rules as practitioners' referrals", async () => {
     const db = server.database.db;
     const child = await db
@@ -605,6 +627,47 @@ describe('self-referral and self-assessment', () => {
     assert.ok(theirs.body.includes(d.reference));
     const notTheirs = await server.app.inject({ method: 'GET', url: `/my-referrals?for=${stranger}`, headers: { cookie: citizen } });
     assert.equal(notTheirs.statusCode, 403);
+  });
+
+  test('what matters to me: a form with problems links each and keeps what was typed, writing nothing; a bad form for someone they do not act for is refused without their name', async () => {
+    const db = server.database.db;
+    const citizen = await signIn(server.app, 'citizen');
+    const f = await visitorForm(server, '/my-record/what-matters', citizen);
+    const requests = async () => (await db.selectFrom('referral_self_details').select('referral_id').execute()).length;
+    const before = await requests();
+    const postWhatMatters = (values: Record<string, string | string[]>, url = '/my-record/what-matters') =>
+      server.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie: citizen, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ _csrf: f.token, submission: f.submission, ...values }),
+      });
+    const bad = await postWhatMatters({
+      needs: 'no_such_need',
+      what_matters: 'My garden',
+      email: 'me at home',
+      preferred_contact: 'email',
+    });
+    assert.equal(bad.statusCode, 400);
+    const summary = /govuk-error-summary__list">([\s\S]*?)<\/ul>/.exec(bad.body)?.[1] ?? '';
+    assert.deepEqual(
+      [...summary.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]),
+      ['needs', 'email'],
+    );
+    assert.match(bad.body, /value="me at home"/, 'the email as typed');
+    assert.match(bad.body, /My garden/);
+    assert.equal(await requests(), before, 'nothing sent');
+    const stranger = await db
+      .selectFrom('persons')
+      .select(['id', 'given_name', 'family_name'])
+      .where('id', '<>', citizenId)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('proxies').select('id').whereRef('proxies.person_id', '=', 'persons.id'))))
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    const refused = await postWhatMatters({ for: stranger.id, what_matters: '' });
+    assert.equal(refused.statusCode, 403);
+    assert.ok(!refused.body.includes(`${stranger.given_name} ${stranger.family_name}`), 'their name is not shown');
+    assert.equal(await requests(), before);
   });
 
   test('the signed-out form has a budget per address: the 21st send in an hour is refused', async () => {

@@ -7,6 +7,8 @@ import { checkboxes, choiceOf, optionalText, requiredText, ticked, trimmedText }
 import { readDateInput } from '../platform/date-input.ts';
 import { isCategory } from '../consent/index.ts';
 import { isContactMethod, urgencies, type ReferralAction } from './state.ts';
+import { parseContact, type FieldError, type SelfReferralInput } from './self-referral.ts';
+import type { SelfAssessmentInput } from './self-assessment.ts';
 
 const ID = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -139,3 +141,71 @@ export const requestAccountForm = z.object({
   password: z.preprocess((value) => (typeof value === 'string' ? value.slice(0, 1000) : ''), z.string()),
   confirm: z.preprocess((value) => (typeof value === 'string' ? value.slice(0, 1000) : ''), z.string()),
 });
+
+const SUBMISSION_KEY = /^[a-f0-9-]{36}$/;
+const EXPIRED = 'This form has expired. Go back, refresh the page and try again.';
+const typedText = (value: unknown, max: number): string => (typeof value === 'string' ? value.trim().slice(0, max) : '');
+const typedList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined || value === '' ? [] : [value]);
+
+/**
+ * A resident's form's problems as the schema's issues, in the order found (page order): a date's
+ * problem names each box that is wrong (['dob', 'month']), so parseForm links the first and the
+ * page marks them all.
+ */
+function report(ctx: z.RefinementCtx, errors: readonly FieldError[]): void {
+  for (const e of errors)
+    if (e.parts?.length) for (const part of e.parts) ctx.addIssue({ code: 'custom', path: [e.field, part], message: e.text });
+    else ctx.addIssue({ code: 'custom', path: [e.field], message: e.text });
+}
+
+/**
+ * "Ask <service> for help", by a resident themselves: who they are and how to reach them (typed
+ * when not signed in), the help they need, how soon, whether it may be passed on, what they
+ * share (signed in), and the form's key. Every problem at once, in page order; whether the
+ * service takes the request, and for whom, the use case decides.
+ */
+export function selfReferralForm(serviceId: string, signedIn: boolean, now: Date = new Date()) {
+  return z.looseObject({}).transform((body, ctx): SelfReferralInput => {
+    const errors: FieldError[] = [];
+    const contact = parseContact(body, errors, signedIn, now);
+    const help = typedText(body.help, 2000);
+    if (help.length < 5) errors.push({ field: 'help', text: 'Tell the service what help you need, in a sentence or two' });
+    const urgency = body.urgency === 'soon' ? 'soon' : body.urgency === 'routine' ? 'routine' : null;
+    if (!urgency) errors.push({ field: 'urgency', text: 'Choose how soon you need help' });
+    const onward = body.onward_consent;
+    if (onward !== 'yes' && onward !== 'no')
+      errors.push({ field: 'onward_consent', text: 'Say whether the service may pass your request on if it cannot help' });
+    const rawCategories = signedIn ? typedList(body.categories) : [];
+    const chosen = rawCategories.filter(isCategory);
+    if (chosen.length !== rawCategories.length) errors.push({ field: 'categories', text: 'Choose information from the list' });
+    const submissionKey = typedText(body.submission, 40);
+    if (!SUBMISSION_KEY.test(submissionKey)) errors.push({ field: 'submission', text: EXPIRED });
+    report(ctx, errors);
+    if (errors.length > 0 || !urgency) return z.NEVER;
+    return { serviceId, submissionKey, contact, help, urgency, onwardConsent: onward === 'yes', categories: [...new Set(chosen)] };
+  });
+}
+
+/**
+ * "What matters to you": the kinds of help needed (`needCodes` are the directory taxonomy's
+ * terms), what matters in their own words, anything else, how to reach them, whether to keep it
+ * as "about me", and the form's key. Every problem at once, in page order.
+ */
+export function selfAssessmentForm(needCodes: ReadonlySet<string>, now: Date = new Date()) {
+  return z.looseObject({}).transform((body, ctx): SelfAssessmentInput => {
+    const errors: FieldError[] = [];
+    const raw = typedList(body.needs).map(String);
+    const needs = [...new Set(raw.filter((n) => needCodes.has(n)))];
+    if (raw.length !== needs.length && needs.length === 0) errors.push({ field: 'needs', text: 'Choose help from the list' });
+    else if (needs.length === 0) errors.push({ field: 'needs', text: 'Choose at least one kind of help you need' });
+    const whatMatters = typedText(body.what_matters, 2000);
+    if (whatMatters.length < 3) errors.push({ field: 'what_matters', text: 'Tell us what matters to you, in your own words' });
+    const help = typedText(body.help, 2000);
+    const contact = parseContact(body, errors, true, now);
+    const submissionKey = typedText(body.submission, 40);
+    if (!SUBMISSION_KEY.test(submissionKey)) errors.push({ field: 'submission', text: EXPIRED });
+    report(ctx, errors);
+    if (errors.length > 0) return z.NEVER;
+    return { submissionKey, needs, whatMatters, help, contact, saveAboutMe: body.about_me === 'yes' };
+  });
+}

@@ -14,15 +14,7 @@ import { fits, personFacts, type PersonFacts } from './eligibility.ts';
 import { serviceFor } from './referrals.ts';
 import { waitingLists } from './queries.ts';
 import { addWorkingDays, ukDate } from './working-days.ts';
-import {
-  fileSelfMade,
-  parseContact,
-  SelfReferralInputError,
-  subjectFor,
-  type ContactDetails,
-  type FieldError,
-  type SelfReferralSent,
-} from './self-referral.ts';
+import { fileSelfMade, SelfReferralInputError, subjectFor, type ContactDetails, type SelfReferralSent } from './self-referral.ts';
 import { allServices } from '../network/index.ts';
 import { personDetails } from '../people/index.ts';
 
@@ -34,28 +26,6 @@ export interface SelfAssessmentInput {
   contact: ContactDetails;
   /** Also keep what matters to them as their "about me", for every assessment to reuse. */
   saveAboutMe: boolean;
-}
-
-type Body = Record<string, unknown>;
-const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]);
-
-/** Validates the self-assessment; `needCodes` are the directory taxonomy's terms. */
-export function parseSelfAssessmentForm(body: Body, needCodes: ReadonlySet<string>, now: Date = new Date()): SelfAssessmentInput {
-  const errors: FieldError[] = [];
-  const raw = list(body.needs).map(String);
-  const needs = [...new Set(raw.filter((n) => needCodes.has(n)))];
-  if (raw.length !== needs.length && needs.length === 0) errors.push({ field: 'needs', text: 'Choose help from the list' });
-  else if (needs.length === 0) errors.push({ field: 'needs', text: 'Choose at least one kind of help you need' });
-  const whatMatters = str(body.what_matters, 2000);
-  if (whatMatters.length < 3) errors.push({ field: 'what_matters', text: 'Tell us what matters to you, in your own words' });
-  const help = str(body.help, 2000);
-  const contact = parseContact(body, errors, true, now);
-  const submissionKey = str(body.submission, 40);
-  if (!/^[a-f0-9-]{36}$/.test(submissionKey))
-    errors.push({ field: 'submission', text: 'This form has expired. Go back, refresh the page and try again.' });
-  if (errors.length) throw new SelfReferralInputError(errors);
-  return { submissionKey, needs, whatMatters, help, contact, saveAboutMe: body.about_me === 'yes' };
 }
 
 export interface RoutedService {

@@ -21,7 +21,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
-import { carePurposes, decideRecordAccess, isCategory, recordDirective, type Category } from '../consent/index.ts';
+import { carePurposes, decideRecordAccess, recordDirective, type Category } from '../consent/index.ts';
 import { receiveSourceRecord } from '../linkage/index.ts';
 import { readDateInput, type DatePart } from '../platform/date-input.ts';
 import { insertReferral, newReferralId, type ServiceRow } from './referrals.ts';
@@ -83,7 +83,6 @@ export interface SelfReferralInput {
 
 type Body = Record<string, unknown>;
 const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]);
 const SUBMISSION_KEY = /^[a-f0-9-]{36}$/;
 
 export function normalisedPostcode(raw: string): string {
@@ -91,7 +90,7 @@ export function normalisedPostcode(raw: string): string {
   return compact.length > 3 ? `${compact.slice(0, -3)} ${compact.slice(-3)}` : compact;
 }
 
-/** Reads the contact part of a resident's form (shared by self-referral and self-assessment). */
+/** Reads the contact part of a resident's form (shared by the self-referral and self-assessment forms, referrals/forms.ts), adding each problem to `errors`. */
 export function parseContact(body: Body, errors: FieldError[], signedIn: boolean, now: Date): ContactDetails {
   const givenName = str(body.given_name, 100);
   const familyName = str(body.family_name, 100);
@@ -136,35 +135,6 @@ export function parseContact(body: Body, errors: FieldError[], signedIn: boolean
       errors.push({ field: 'phone', text: 'Enter your phone number, or choose another way to be contacted' });
   }
   return { givenName, familyName, birthDate, postcode, email, phone, preferredContact, accessNeeds: str(body.access_needs, 1000) || null };
-}
-
-/** Validates the self-referral form; throws SelfReferralInputError with every problem. */
-export function parseSelfReferralForm(serviceId: string, body: Body, signedIn: boolean, now: Date = new Date()): SelfReferralInput {
-  const errors: FieldError[] = [];
-  const contact = parseContact(body, errors, signedIn, now);
-  const help = str(body.help, 2000);
-  if (help.length < 5) errors.push({ field: 'help', text: 'Tell the service what help you need, in a sentence or two' });
-  const urgency = body.urgency === 'soon' ? 'soon' : body.urgency === 'routine' ? 'routine' : null;
-  if (!urgency) errors.push({ field: 'urgency', text: 'Choose how soon you need help' });
-  const onward = body.onward_consent;
-  if (onward !== 'yes' && onward !== 'no')
-    errors.push({ field: 'onward_consent', text: 'Say whether the service may pass your request on if it cannot help' });
-  const rawCategories = signedIn ? list(body.categories) : [];
-  const categories = rawCategories.filter(isCategory);
-  if (categories.length !== rawCategories.length) errors.push({ field: 'categories', text: 'Choose information from the list' });
-  const submissionKey = str(body.submission, 40);
-  if (!SUBMISSION_KEY.test(submissionKey))
-    errors.push({ field: 'submission', text: 'This form has expired. Go back, refresh the page and try again.' });
-  if (errors.length) throw new SelfReferralInputError(errors);
-  return {
-    serviceId,
-    submissionKey,
-    contact,
-    help,
-    urgency: urgency!,
-    onwardConsent: onward === 'yes',
-    categories: [...new Set(categories)],
-  };
 }
 
 /** A service a resident may ask for themselves, or undefined. */

@@ -13,7 +13,6 @@ import { localityNames } from '../place/index.ts';
 import { agesText, personFacts } from './eligibility.ts';
 import {
   contactPrefill,
-  parseSelfReferralForm,
   preferredContactLabels,
   preferredContacts,
   selfReferralByKey,
@@ -26,8 +25,9 @@ import {
 } from './self-referral.ts';
 import { newSubmissionKey } from './self-details.ts';
 import { accountOfferFor } from './request-routes.ts';
-import { callBackBy, parseSelfAssessmentForm, routeSelfAssessment, sendSelfAssessment } from './self-assessment.ts';
-import { formBody } from '../platform/forms.ts';
+import { callBackBy, routeSelfAssessment, sendSelfAssessment } from './self-assessment.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
+import { selfAssessmentForm, selfReferralForm } from './forms.ts';
 
 type Body = Record<string, unknown>;
 type Query = Record<string, string | string[] | undefined>;
@@ -62,6 +62,15 @@ function errorHref(e: FieldError): string {
   if (e.field === 'service') return '#service-eligibility';
   if (e.field === 'submission') return '#submit';
   return `#${e.field}`;
+}
+
+/** A refused form's problems as the pages list them: each field's message, and the date boxes it names. */
+function problemsOf(refused: { fieldErrors: Record<string, string>; parts: Record<string, string[]> }): FieldError[] {
+  return Object.entries(refused.fieldErrors).map(([field, text]) => ({
+    field,
+    text,
+    parts: refused.parts[field] as DatePart[] | undefined,
+  }));
 }
 
 function errorsView(errors: FieldError[]) {
@@ -175,8 +184,10 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     if (!ID.test(id)) throw new HttpError(404, 'There is no such service in the directory.');
     const user = residentOrVisitor(request);
     const body = formBody(request);
+    const form = parseForm(selfReferralForm(id, Boolean(user)), body);
+    if (!form.ok) return renderReferYourself(request, reply, id, body, problemsOf(form), 400);
+    const input = form.value;
     try {
-      const input = parseSelfReferralForm(id, body, Boolean(user));
       await sendSelfReferral(db, user, first(body.for) || null, input, new Date(), followerOf(request));
       return reply.redirect(`/services/${encodeURIComponent(id)}/refer-yourself/sent?key=${encodeURIComponent(input.submissionKey)}`);
     } catch (error) {
@@ -267,8 +278,11 @@ export function registerSelfReferralRoutes(app: FastifyInstance, taxonomy: NeedT
     if (!user) throw new HttpError(401, 'Sign in to tell us what matters to you.');
     if (user.role !== 'citizen') throw new HttpError(403, 'This page is for residents and the people who act for them.');
     const body = formBody(request);
+    const form = parseForm(selfAssessmentForm(new Set(taxonomy.terms.map((t) => t.code))), body);
+    // The form again goes through renderWhatMatters, whose access decision (may this user act for the person) comes first.
+    if (!form.ok) return renderWhatMatters(request, reply, user, body, problemsOf(form), 400);
+    const input = form.value;
     try {
-      const input = parseSelfAssessmentForm(body, new Set(taxonomy.terms.map((t) => t.code)));
       await sendSelfAssessment(db, user, first(body.for) || null, input, needName);
       return reply.redirect(`/my-record/what-matters/sent?key=${encodeURIComponent(input.submissionKey)}`);
     } catch (error) {
