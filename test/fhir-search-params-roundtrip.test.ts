@@ -19,6 +19,7 @@ import { testDatabaseTargets } from '../src/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
 import { NHS_NUMBER_SYSTEM, ORGANIZATION_EXTENSION } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
+import { mergePersons } from '../src/linkage/merge.ts';
 
 function nhsNumber(seed: number): string {
   for (let n = seed; ; n++) {
@@ -161,6 +162,7 @@ for (const target of await testDatabaseTargets()) {
     let citizenToken: string;
     let strangerToken: string;
     let patientId: string;
+    let duplicateId: string;
     let ownOrg: string;
     const PHONE = '01632 960 417';
     const EMAIL = 'Wren.Halloway@example.org';
@@ -404,6 +406,17 @@ for (const target of await testDatabaseTargets()) {
         },
         adminToken,
       );
+      // A duplicate record of the person, merged into theirs by a data quality officer: the
+      // Patient then links to it (replaces), and Patient?link finds it by that link.
+      const duplicate = await post('Patient', {
+        resourceType: 'Patient',
+        name: [{ use: 'official', family: 'Hallowaye', given: ['Wrenna'] }],
+        gender: 'female',
+        birthDate: '1984-09-18',
+      });
+      const officer = await db.selectFrom('users').select('id').where('username', '=', 'dataquality').executeTakeFirstOrThrow();
+      await mergePersons(db, patientId, duplicate.id!, { id: officer.id, role: 'data_quality' }, 'the same person, registered twice');
+      duplicateId = duplicate.id!;
     });
     after(async () => server?.close());
 
@@ -501,6 +514,27 @@ for (const target of await testDatabaseTargets()) {
       assert.deepEqual(wrong, []);
       const task = statement.rest![0]!.resource!.find((r) => r.type === 'Task');
       assert.equal(task?.searchParam?.find((p) => p.name === 'performer')?.type, 'token');
+    });
+
+    test('Patient?link finds each record of a merge by the other, as their links show; nothing for someone who does not know the person', async () => {
+      const ids = async (query: string, t = token) =>
+        ((await search(`Patient?${query}`, t)).body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id);
+      const survivor = (await search(`Patient/${patientId}`)).body as unknown as {
+        link?: Array<{ other: { reference: string }; type: string }>;
+      };
+      assert.deepEqual(survivor.link, [{ other: { reference: `Patient/${duplicateId}` }, type: 'replaces' }]);
+      assert.deepEqual(await ids(`link=Patient/${duplicateId}`), [patientId]);
+      const merged = await search(`Patient/${duplicateId}`);
+      // The record merged away is shown (and found) as far as the access decision shows it.
+      const found = await ids(`link=Patient/${patientId}`);
+      if (merged.status === 200) {
+        assert.deepEqual((merged.body as unknown as { link?: unknown }).link, [
+          { other: { reference: `Patient/${patientId}` }, type: 'replaced-by' },
+        ]);
+        assert.deepEqual(found, [duplicateId]);
+      } else assert.deepEqual(found, []);
+      assert.deepEqual(await ids(`link=Patient/${duplicateId}`, strangerToken), []);
+      assert.deepEqual(await ids(`link=Patient/${patientId}`, strangerToken), []);
     });
 
     test('the new Patient parameters find the person by what a read shows, with their modifiers', async () => {

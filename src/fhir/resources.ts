@@ -7,7 +7,7 @@ import type { Database } from '../schema.ts';
 import { auditEventsTable } from '../audit/index.ts';
 import { accountNamesTable, type SignedInUser } from '../auth/index.ts';
 import { fhirVersionJoinSql, NHS_NUMBER_SYSTEM, SOURCE_SYSTEM_PREFIX } from '../interop/index.ts';
-import { peopleWithRecordUnder } from '../linkage/index.ts';
+import { peopleMergedInto, peopleMergedIntoSql, peopleWithRecordUnder } from '../linkage/index.ts';
 import {
   goalsOfPlans,
   goalsTable,
@@ -339,7 +339,7 @@ const patientMeta = meta('Patient', 'p.id', 'p.created_at');
 const patient: ResourceDef = {
   type: 'Patient',
   base: sql`select p.id, p.id as person_id, p.given_name, p.middle_name, p.family_name, p.birth_date, p.sex,
-      p.nhs_number, p.phone, p.email, p.merged_into, p.address_line, p.postcode, ${patientMeta.cols}
+      p.nhs_number, p.phone, p.email, p.merged_into, ${peopleMergedIntoSql('p.id')} as merged_from, p.address_line, p.postcode, ${patientMeta.cols}
     from ${personRecordsTable} p ${patientMeta.join}`,
   params: {
     ...common,
@@ -399,6 +399,14 @@ const patient: ResourceDef = {
         return sql`(${sql.raw(managingOrganization)} = ${`Organization/${id}`} or ${sql.raw(managingOrganization)} like ${`%/Organization/${escapeLike(id)}`})`;
       }),
     language: (v) => anyOf(v, languageCondition),
+    // The Patients whose link names this one, as a read shows it: a record merged into this one (its
+    // link: replaced-by this one), or the record this one was merged into (its link: replaces this
+    // one). Each found by an index. A partner's own Patient.link (kept in the stored copy) is not searched.
+    link: (v) =>
+      anyOf(v, (x) => {
+        const id = referenceId(x, 'Patient');
+        return sql`(r.id in ${peopleMergedInto(id)} or r.id = (select q.merged_into from ${personRecordsTable} q where q.id = ${id}))`;
+      }),
   },
   paramTypes: {
     ...commonTypes,
@@ -420,6 +428,7 @@ const patient: ResourceDef = {
     email: 'token',
     organization: 'reference',
     language: 'token',
+    link: 'reference',
   },
   access: { personOf: (r) => r.id, categoryOf: () => 'demographics' },
   interactions: ['read', 'vread', 'search-type', 'create', 'update'],
@@ -461,7 +470,15 @@ const patient: ResourceDef = {
               }),
             ]
           : undefined,
-      link: str(r.merged_into) ? [{ other: { reference: `Patient/${String(r.merged_into)}` }, type: 'replaced-by' as const }] : undefined,
+      // A merge keeps both records, linked both ways: the one merged away is replaced-by the one
+      // that remains, which replaces it.
+      link: [
+        ...(str(r.merged_into) ? [{ other: { reference: `Patient/${String(r.merged_into)}` }, type: 'replaced-by' as const }] : []),
+        ...(Array.isArray(r.merged_from) ? (r.merged_from as string[]) : []).map((id) => ({
+          other: { reference: `Patient/${id}` },
+          type: 'replaces' as const,
+        })),
+      ],
     });
   },
 };

@@ -75,3 +75,5 @@ export {
   type HeldRecord,
 } from './holdings.ts';
 export { personInReviewQueue, personInUndoableMerge } from './identity-review.ts';
+// Who was merged into a person, for a statement that shows the merge (the FHIR Patient's links).
+export { peopleMergedInto, peopleMergedIntoSql } from './merge.ts';

@@ -3,7 +3,7 @@
 // row of a person-owned table it moved, is recorded, so an un-merge puts each source record
 // back exactly where it was, moves rows back, and flags what it cannot attribute for review.
 
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { userDisplayNameOf } from '../auth/index.ts';
@@ -492,6 +492,21 @@ async function mergeSummaries(db: Kysely<Database>, where: { mergeId?: number; p
     unmergedBy: r.unmerged_at ? (r.unmerged_by ?? 'An automatic process') : null,
     unmergeReason: r.unmerge_reason,
   }));
+}
+
+/**
+ * Kysely: the ids of the people merged into the person `personRef` (a column) names, while the
+ * merge stands, as an array (null for none), for a statement that shows a person with the
+ * records merged into it (the FHIR Patient's links). By the survivor's index: one lookup a row.
+ */
+export function peopleMergedIntoSql(personRef: string): RawBuilder<string[] | null> {
+  return sql<string[] | null>`(select array_agg(pm.merged_id order by pm.merged_id) from person_merges pm
+    where pm.survivor_id = ${sql.ref(personRef)} and pm.unmerged_at is null)`;
+}
+
+/** Kysely: the people merged into this person while the merge stands, as a subquery for `id in (...)`. */
+export function peopleMergedInto(personId: string): RawBuilder<unknown> {
+  return sql`(select pm.merged_id from person_merges pm where pm.survivor_id = ${personId} and pm.unmerged_at is null)`;
 }
 
 export async function mergeSummary(db: Kysely<Database>, mergeId: number): Promise<MergeSummary | undefined> {
