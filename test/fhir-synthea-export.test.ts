@@ -12,11 +12,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
+import { runImport } from '../src/interop/import.ts';
+import { clinicalEntries } from '../src/fhir/index.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { assertValid } from './support/fhir.ts';
 
@@ -269,6 +272,45 @@ for (const target of await testDatabaseTargets()) {
         assert.doesNotMatch(JSON.stringify(read.body), /Lindqvist|lisinopril|Hypertension/);
       }
       assert.equal(await total(stranger, 'Claim?created=2024-03-11'), 0);
+    });
+
+    test('`joinery import` of the export keeps every entry whole against the person, conditional references found by identifier', async () => {
+      const db = server.database.db;
+      const ownOrg = (
+        await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()
+      ).organisation_id!;
+      const org = await db.selectFrom('organisations').select(['id', 'source_code']).where('id', '=', ownOrg).executeTakeFirstOrThrow();
+      // Someone else: another name, birth date and identifiers, so the import makes a person of them.
+      const bundle = bundleOf('patient-export.json');
+      const patient = bundle.entry![0]!.resource as {
+        name: Array<{ family: string; given: string[] }>;
+        birthDate: string;
+        identifier: Array<{ value: string }>;
+      };
+      patient.name = [{ family: 'Importwell', given: ['Marisol'] }];
+      patient.birthDate = '1977-02-08';
+      patient.identifier = patient.identifier.map((i) => ({ ...i, value: `${i.value}-import` }));
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-synthea-')), 'export.json');
+      fs.writeFileSync(file, JSON.stringify(bundle));
+      try {
+        const done = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
+        assert.equal(done.status, 'done');
+        assert.equal(done.errors, 0, 'nothing set aside');
+        assert.equal(done.newPerson, 1);
+        assert.deepEqual(done.clinical, { ...EXPORT_COUNTS, CareTeam: 1, CarePlan: 1 });
+        const person = (await db.selectFrom('persons').select('id').where('family_name', '=', 'Importwell').executeTakeFirstOrThrow()).id;
+        for (const type of [...Object.keys(EXPORT_COUNTS), 'CarePlan'])
+          assert.equal(await total(token, `${type}?patient=Patient/${person}`), 1, `${type} imported, seen by the feed's organisation`);
+        const document = ((await get(token, `DocumentReference?patient=Patient/${person}`)).body as Bundle).entry![0]!.resource!;
+        assert.ok(JSON.stringify(document).includes(`"Practitioner/${practitionerId}"`), 'the author found by its NPI');
+        assert.ok(JSON.stringify(document).includes(`"Organization/${organizationId}"`), 'the custodian found by its identifier');
+        // A second run replaces rather than doubles.
+        const again = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
+        assert.equal(again.status, 'done');
+        assert.equal(await total(token, `Claim?patient=Patient/${person}`), 1);
+      } finally {
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      }
     });
 
     function tokenFor(username: string, organisationId: string) {

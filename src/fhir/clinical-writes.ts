@@ -18,7 +18,7 @@ import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
 import { referenceId } from './params.ts';
-import { CLINICAL_TYPES, clinicalIndex, clinicalSpecs, isClinicalType, pointedAtPerson } from './clinical.ts';
+import { CLINICAL_TYPES, clinicalIndex, clinicalSpecs, isClinicalType, patientReferenceIn, pointedAtPerson } from './clinical.ts';
 import { keepReceived } from './stored.ts';
 import { keepImportedPatients } from './imported-patients.ts';
 import { validateFhir } from './validate.ts';
@@ -175,6 +175,37 @@ function resolve(value: unknown, ids: Map<string, string>): unknown {
 }
 
 /**
+ * Types a Bundle import keeps whole beside the clinical ones, by the element naming the Patient:
+ * another system's care team and care plan (a Synthea export has both). An import makes no one a
+ * member of the care network and starts no shared plan: only the pages and the API do that.
+ */
+const KEPT_BESIDE: Record<string, 'subject'> = { CareTeam: 'subject', CarePlan: 'subject' };
+const keptByImport = (type: unknown): type is string =>
+  isClinicalType(type) || (typeof type === 'string' && Object.hasOwn(KEPT_BESIDE, type));
+
+/** `Type?identifier=system|value`, the conditional reference Synthea's exports name practitioners and places by. */
+const IDENTIFIER_REFERENCE = /^([A-Z][A-Za-z]+)\?identifier=([^|&]*)\|([^&]+)$/;
+
+/**
+ * The one resource of the type with that identifier (kept with what partners sent), for each
+ * conditional reference by identifier in the entries; left as sent when none or several have it
+ * (an import has no one to ask, and the entry is kept whole either way).
+ */
+async function identifierReferences(db: Kysely<Database>, entries: Array<{ resource?: Json }>): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const wanted = new Set(JSON.stringify(entries.map((e) => e.resource)).match(/"reference":"[A-Z][A-Za-z]+\?identifier=[^"]+"/g) ?? []);
+  for (const quoted of wanted) {
+    const reference = (JSON.parse(`{${quoted}}`) as { reference: string }).reference;
+    const [, type, system, value] = IDENTIFIER_REFERENCE.exec(decodeURIComponent(reference)) ?? [];
+    if (!type || value === undefined) continue;
+    const rows = await sql<{ resource_id: string }>`select distinct resource_id from fhir_identifiers
+      where resource_type = ${type} and system = ${system} and value = ${value} limit 2`.execute(db);
+    if (rows.rows.length === 1) found.set(reference, `${type}/${rows.rows[0]!.resource_id}`);
+  }
+  return found;
+}
+
+/**
  * Keeps a Bundle's clinical entries after its Patients were imported: each about a Patient of the
  * same Bundle (by fullUrl, Patient/id or the absolute URL) whom the person index linked to a
  * person, filed under the feed's organisation. Ids are derived from the feed and the entry, so
@@ -193,9 +224,9 @@ export async function keepClinicalEntries(
   };
   const entries = bundle.entry ?? [];
   const out: ClinicalImport = { kept: {}, setAside: [] };
-  if (!entries.some((e) => isClinicalType(e.resource?.resourceType))) return out;
+  if (!entries.some((e) => keptByImport(e.resource?.resourceType))) return out;
   const organisationId = (await organisationWithSourceCode(db, source)) ?? null;
-  const ids = new Map<string, string>();
+  const ids = await identifierReferences(db, entries);
   const names = (entry: { fullUrl?: string; resource?: Json }, type: string): string[] => {
     const id = typeof entry.resource?.id === 'string' ? entry.resource.id : undefined;
     return [...(entry.fullUrl ? [entry.fullUrl] : []), ...(id ? [`${type}/${id}`] : [])];
@@ -212,7 +243,7 @@ export async function keepClinicalEntries(
   const planned: Array<{ line: number; type: string; id: string; entry: { fullUrl?: string; resource?: Json } }> = [];
   for (const [i, entry] of entries.entries()) {
     const type = entry.resource?.resourceType;
-    if (!isClinicalType(type)) continue;
+    if (!keptByImport(type)) continue;
     const id = createHash('sha256')
       .update(`${source}\n${entry.fullUrl ?? `${type}/${String(entry.resource?.id ?? i)}`}`)
       .digest('hex')
@@ -235,18 +266,21 @@ export async function keepClinicalEntries(
       });
       continue;
     }
-    const reference = clinicalIndex(resource).patientReference;
+    const beside = KEPT_BESIDE[type];
+    const element = beside ?? clinicalSpecs[type]!.patientElement;
+    const reference = beside ? patientReferenceIn(resource, beside) : clinicalIndex(resource).patientReference;
     const personId = reference?.startsWith('Patient/') ? await personOf(db, reference) : undefined;
     if (!personId) {
       out.setAside.push({
         line,
-        reason: `a ${type} about no Patient of this Bundle that was linked to a person (${clinicalSpecs[type]!.patientElement}: ${String(reference ?? 'none').slice(0, 80)})`,
+        reason: `a ${type} about no Patient of this Bundle that was linked to a person (${element}: ${String(reference ?? 'none').slice(0, 80)})`,
         row,
       });
       continue;
     }
     await db.transaction().execute(async (trx) => {
-      await store(trx, null, type, id, resource, personId, organisationId);
+      if (beside) await keepWhole(trx, null, type, id, resource, { personId, patientElement: beside, category: 'health' }, organisationId);
+      else await store(trx, null, type, id, resource, personId, organisationId);
       await stampCreated(trx, type, id);
     });
     out.kept[type] = (out.kept[type] ?? 0) + 1;
@@ -255,4 +289,8 @@ export async function keepClinicalEntries(
 }
 
 /** This module's part of an import (each Patient as sent, a Bundle's clinical entries), handed to the importer (interop) by whoever starts one. */
-export const clinicalEntries: ClinicalEntries = { types: CLINICAL_TYPES, keep: keepClinicalEntries, keepPatients: keepImportedPatients };
+export const clinicalEntries: ClinicalEntries = {
+  types: [...CLINICAL_TYPES, ...Object.keys(KEPT_BESIDE)],
+  keep: keepClinicalEntries,
+  keepPatients: keepImportedPatients,
+};
