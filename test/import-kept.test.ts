@@ -18,6 +18,11 @@ import { runImport } from '../src/interop/import.ts';
 import { clinicalEntries } from '../src/fhir/clinical-writes.ts';
 import { NHS_NUMBER_SYSTEM } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
+import { spawnSync } from 'node:child_process';
+import { openPglite } from '../src/platform/db.ts';
+import { migrateToLatest } from '../src/schema.ts';
+import { loadSyntheticPlace } from '../src/demo/load-place.ts';
+import { createDemoAccounts } from '../src/demo/accounts.ts';
 
 const MRN = 'http://hospital.example.org/identifiers/mrn';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-import-kept-'));
@@ -324,4 +329,36 @@ describe('the importer `joinery import` runs keeps each Patient as sent, or name
     const backs = await checkKeptOrNamed(sent, report.notKept);
     assertRichKept(backs.get('kept-cli')!, 'cli');
   });
+});
+
+describe('joinery import prints, per record, each element it did not keep', () => {
+  test(
+    'the not-valid Patient is named with its line, record id, elements and why; the valid one is not',
+    { timeout: 300_000 },
+    async () => {
+      const dataDir = path.join(tmp, 'cli-data');
+      const setup = await openPglite(dataDir);
+      let source: string;
+      try {
+        await migrateToLatest(setup.db);
+        await loadSyntheticPlace(setup.db, { seed: 7, people: 100 });
+        await createDemoAccounts(setup.db);
+        source = (await setup.db.selectFrom('organisations').select('source_code').orderBy('id').executeTakeFirstOrThrow()).source_code;
+      } finally {
+        await setup.close();
+      }
+      const file = path.join(tmp, 'cli-feed.ndjson');
+      fs.writeFileSync(file, [richPatient('cmd', 77_777, 'no-such-gp'), invalidPatient('cmd')].map((p) => JSON.stringify(p)).join('\n'));
+      const root = path.resolve(import.meta.dirname, '..');
+      const run = spawnSync(process.execPath, [path.join(root, 'bin', 'joinery.mjs'), 'import', '--source', source, file], {
+        encoding: 'utf8',
+        env: { ...process.env, DATABASE_URL: '', JOINERY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+        timeout: 240_000,
+      });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /1 record had elements that were not kept/);
+      assert.match(run.stdout, /line 2 \(record bad-cmd\): Patient\.gender, .*Patient\.maritalStatus\.text.* — not a valid R4 Patient/);
+      assert.doesNotMatch(run.stdout, /record kept-cmd/);
+    },
+  );
 });
