@@ -313,6 +313,39 @@ for (const target of await testDatabaseTargets()) {
       }
     });
 
+    test('an import cannot file an entry against someone outside its Bundle by naming them with a conditional reference', async () => {
+      const db = server.database.db;
+      const org = await db.selectFrom('organisations').select(['source_code']).executeTakeFirstOrThrow();
+      const sent = bundleOf('patient-export.json');
+      const condition = structuredClone(sent.entry!.find((e) => e.resource!.resourceType === 'Condition')!);
+      // The person the API load made, named by the identifier their stored Patient carries.
+      (condition.resource as { subject: { reference: string } }).subject = {
+        reference: 'Patient?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000001',
+      };
+      condition.fullUrl = 'urn:uuid:5e7e0000-0000-4000-8000-0000000000ff';
+      const patient = structuredClone(sent.entry![0]!);
+      const p = patient.resource as {
+        name: Array<{ family: string; given: string[] }>;
+        birthDate: string;
+        identifier: Array<{ value: string }>;
+      };
+      p.name = [{ family: 'Outsidefeed', given: ['Ilse'] }];
+      p.birthDate = '1990-10-10';
+      p.identifier = p.identifier.map((i) => ({ ...i, value: `${i.value}-outside` }));
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-synthea-')), 'export.json');
+      fs.writeFileSync(file, JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [patient, condition] }));
+      const before = await total(token, `Condition?patient=Patient/${personId}`);
+      try {
+        const done = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
+        assert.equal(done.status, 'done');
+        assert.equal(done.errors, 1, 'the entry is set aside');
+        assert.deepEqual(done.clinical ?? {}, {});
+        assert.equal(await total(token, `Condition?patient=Patient/${personId}`), before, 'nothing was filed against the person named');
+      } finally {
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      }
+    });
+
     function tokenFor(username: string, organisationId: string) {
       return apiTokenForNewPractitioner(server, username, organisationId, 'synthea test');
     }

@@ -183,8 +183,13 @@ const KEPT_BESIDE: Record<string, 'subject'> = { CareTeam: 'subject', CarePlan: 
 const keptByImport = (type: unknown): type is string =>
   isClinicalType(type) || (typeof type === 'string' && Object.hasOwn(KEPT_BESIDE, type));
 
-/** `Type?identifier=system|value`, the conditional reference Synthea's exports name practitioners and places by. */
-const IDENTIFIER_REFERENCE = /^([A-Z][A-Za-z]+)\?identifier=([^|&]*)\|([^&]+)$/;
+/**
+ * `Type?identifier=system|value`, the conditional reference Synthea's exports name practitioners
+ * and places by. Only the directory's types: an entry is about a Patient of its own Bundle, never
+ * someone the feed names by an identifier (that would file health information against a person
+ * the import never linked).
+ */
+const IDENTIFIER_REFERENCE = /^(Practitioner|PractitionerRole|Organization|Location)\?identifier=([^|&]*)\|([^&]+)$/;
 
 /**
  * The one resource of the type with that identifier (kept with what partners sent), for each
@@ -193,7 +198,11 @@ const IDENTIFIER_REFERENCE = /^([A-Z][A-Za-z]+)\?identifier=([^|&]*)\|([^&]+)$/;
  */
 async function identifierReferences(db: Kysely<Database>, entries: Array<{ resource?: Json }>): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  const wanted = new Set(JSON.stringify(entries.map((e) => e.resource)).match(/"reference":"[A-Z][A-Za-z]+\?identifier=[^"]+"/g) ?? []);
+  const wanted = new Set(
+    JSON.stringify(entries.map((e) => e.resource)).match(
+      /"reference":"(?:Practitioner|PractitionerRole|Organization|Location)\?identifier=[^"]+"/g,
+    ) ?? [],
+  );
   for (const quoted of wanted) {
     const reference = (JSON.parse(`{${quoted}}`) as { reference: string }).reference;
     const [, type, system, value] = IDENTIFIER_REFERENCE.exec(decodeURIComponent(reference)) ?? [];
