@@ -313,6 +313,48 @@ describe('POST /api/imports keeps each Patient as sent, or names what it did not
   });
 });
 
+describe("a record matched to a person another organisation's Patient describes", () => {
+  test("does not replace that organisation's copy: its elements are named as not kept, saying why", async () => {
+    const db = server.database.db;
+    const other = await db
+      .selectFrom('organisations')
+      .select('source_code')
+      .where('source_code', '!=', code)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    // The same person as the API feed's, as another organisation's system holds them: its own id and MRN.
+    const same = { ...richPatient('api', 55_321, gp), id: 'other-api' } as unknown as Record<string, unknown>;
+    same.identifier = [...(same.identifier as unknown[]).slice(0, 1), { system: MRN, value: 'MRN-other-org' }];
+    const upload = await fetch(`${server.url}/api/imports?source=${other.source_code}&format=ndjson`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-ndjson' },
+      body: JSON.stringify(same),
+    });
+    assert.equal(upload.status, 202, await upload.clone().text());
+    const job = await waitForJob(((await upload.json()) as { jobId: number }).jobId);
+    assert.equal(job.status, 'done');
+    const person = await personOf('kept-api');
+    const linked = await server.database.db
+      .selectFrom('source_records as s')
+      .innerJoin('record_links as l', 'l.source_record_id', 's.id')
+      .select('l.person_id')
+      .where('s.source', '=', other.source_code)
+      .where('s.source_id', '=', 'other-api')
+      .where('l.superseded_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    assert.equal(linked.person_id, person, 'the person index linked it to the person the first feed brought');
+    const record = job.notKeptRecords.find((r) => r.recordId === 'other-api');
+    assert.ok(record?.elements.includes('Patient.identifier[1].value'), JSON.stringify(job.notKeptRecords));
+    assert.match(record!.reason ?? '', /another organisation sent/);
+    const back = (await (await read(practitioner, person)).json()) as Patient;
+    assert.ok(
+      back.identifier?.some((i) => i.value === 'MRN-api'),
+      "the first organisation's copy stands",
+    );
+    assert.ok(!back.identifier?.some((i) => i.value === 'MRN-other-org'));
+  });
+});
+
 describe('the importer `joinery import` runs keeps each Patient as sent, or names what it did not keep', () => {
   test("the feed's practitioner reads back every element, or the result names it", async () => {
     const sent = [richPatient('cli', 66_789, gp) as unknown as Record<string, unknown>, invalidPatient('cli')];
