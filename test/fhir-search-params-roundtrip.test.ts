@@ -378,6 +378,12 @@ for (const target of await testDatabaseTargets()) {
         subject,
         effectiveDateTime: '2025-03-04T09:15:00Z',
       });
+      await post('Medication', {
+        resourceType: 'Medication',
+        identifier: identifier(16),
+        code: { coding: [{ system: 'https://dmd.nhs.uk', code: '318858000' }] },
+        status: 'active',
+      });
       await post('Device', { resourceType: 'Device', identifier: identifier(14), type: sct('70665002'), patient: subject });
       await post('SupplyDelivery', {
         resourceType: 'SupplyDelivery',

@@ -37,6 +37,7 @@ const EXPORT_COUNTS = {
   Device: 1,
   SupplyDelivery: 1,
   MedicationAdministration: 1,
+  MedicationRequest: 1,
   Provenance: 1,
 };
 
@@ -108,7 +109,7 @@ for (const target of await testDatabaseTargets()) {
         assert.equal(await total(token, `${type}?patient=Patient/${personId}`), count, `${type} kept against the person`);
       }
       // Another system's care team and care plan sit beside the person's own care network and shared plans.
-      for (const entry of exported.entry!.slice(1)) {
+      for (const entry of exported.entry!.slice(1).filter((e) => !e.response!.location!.startsWith('Medication/'))) {
         const [type, id] = entry.response!.location!.split('/');
         assert.equal(await total(token, `${type}?patient=Patient/${personId}&_id=${id}`), 1, `${type}/${id} found against the person`);
       }
@@ -155,6 +156,12 @@ for (const target of await testDatabaseTargets()) {
       const plan = (await get(token, `CarePlan/${idOf(carePlan)}`)).body as { intent: string; careTeam: Array<{ reference: string }> };
       assert.equal(plan.intent, 'order', "another system's plan keeps its intent (it is not made a shared plan)");
       assert.equal(plan.careTeam[0]!.reference, `CareTeam/${idOf(careTeam)}`);
+      // The prescription names the medicine that follows it in the Bundle, by the id it was given.
+      const medicine = exported.entry!.find((e) => e.response!.location!.startsWith('Medication/'))!;
+      const prescription = ((await get(token, `MedicationRequest?patient=Patient/${personId}`)).body as Bundle).entry![0]!.resource as {
+        medicationReference: { reference: string };
+      };
+      assert.equal(prescription.medicationReference.reference, `Medication/${idOf(medicine)}`);
     });
 
     test('R4 searches find the kept claims, notes and devices by their own parameters', async () => {
@@ -169,6 +176,8 @@ for (const target of await testDatabaseTargets()) {
         await total(token, 'ExplanationOfBenefit?identifier=https://bluebutton.cms.gov/resources/identifier/claim-group|99999999999'),
         1,
       );
+      assert.equal(await total(token, 'Medication?code=https://dmd.nhs.uk|318858000'), 1, 'a medicine by its dm+d code');
+      assert.equal(await total(token, 'Medication?code=https://dmd.nhs.uk|314076'), 0, 'not by a code of another system');
       // R4 gives a Claim no `code`: the CapabilityStatement does not declare one, and asking is refused.
       assert.equal((await get(token, `Claim?code=professional`)).status, 400);
     });
@@ -297,7 +306,7 @@ for (const target of await testDatabaseTargets()) {
         assert.equal(done.status, 'done');
         assert.equal(done.errors, 0, 'nothing set aside');
         assert.equal(done.newPerson, 1);
-        assert.deepEqual(done.clinical, { ...EXPORT_COUNTS, CareTeam: 1, CarePlan: 1 });
+        assert.deepEqual(done.clinical, { ...EXPORT_COUNTS, CareTeam: 1, CarePlan: 1, Medication: 1 });
         const person = (await db.selectFrom('persons').select('id').where('family_name', '=', 'Importwell').executeTakeFirstOrThrow()).id;
         for (const type of [...Object.keys(EXPORT_COUNTS), 'CarePlan'])
           assert.equal(await total(token, `${type}?patient=Patient/${person}`), 1, `${type} imported, seen by the feed's organisation`);

@@ -143,6 +143,8 @@ describe('FHIR writes for the care record', () => {
       Device: ['create', 'update'],
       SupplyDelivery: ['create', 'update'],
       Provenance: ['create', 'update'],
+      // A product named by prescriptions: a different one is a new Medication.
+      Medication: ['create'],
     });
     const audit = statement.rest![0]!.resource!.find((r) => r.type === 'AuditEvent')!;
     assert.match(audit.documentation ?? '', /audit trail/);

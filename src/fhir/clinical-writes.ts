@@ -156,9 +156,23 @@ function clinicalWriter(type: string): Writer {
   };
 }
 
-export const clinicalWriters: Record<string, Writer> = Object.fromEntries(
-  Object.keys(clinicalSpecs).map((type) => [type, clinicalWriter(type)]),
-);
+/**
+ * A Medication: a product (a dm+d or RxNorm code, its form and ingredients) that prescriptions and
+ * medicines given name in medicationReference, as UK Core and Synthea send them. About no person,
+ * so kept whole as sent and readable by anyone who may use the API; recorded by practitioners and
+ * administrators. Not changed in place: a different product is a new Medication.
+ */
+export const medicationWriter: Writer = {
+  async create(ctx, resource, assignedId) {
+    requireRoles(ctx, ['practitioner', 'admin'], 'record a medicine');
+    return createWhole(ctx, 'Medication', resource, null, assignedId);
+  },
+};
+
+export const clinicalWriters: Record<string, Writer> = {
+  ...Object.fromEntries(Object.keys(clinicalSpecs).map((type) => [type, clinicalWriter(type)])),
+  Medication: medicationWriter,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Bulk import
@@ -181,7 +195,7 @@ function resolve(value: unknown, ids: Map<string, string>): unknown {
  */
 const KEPT_BESIDE: Record<string, 'subject'> = { CareTeam: 'subject', CarePlan: 'subject' };
 const keptByImport = (type: unknown): type is string =>
-  isClinicalType(type) || (typeof type === 'string' && Object.hasOwn(KEPT_BESIDE, type));
+  isClinicalType(type) || type === 'Medication' || (typeof type === 'string' && Object.hasOwn(KEPT_BESIDE, type));
 
 /**
  * `Type?identifier=system|value`, the conditional reference Synthea's exports name practitioners
@@ -275,6 +289,15 @@ export async function keepClinicalEntries(
       });
       continue;
     }
+    if (type === 'Medication') {
+      // A product, about no person: kept as sent for the prescriptions that name it.
+      await db.transaction().execute(async (trx) => {
+        await keepWhole(trx, null, type, id, resource, null, organisationId);
+        await stampCreated(trx, type, id);
+      });
+      out.kept[type] = (out.kept[type] ?? 0) + 1;
+      continue;
+    }
     const beside = KEPT_BESIDE[type];
     const element = beside ?? clinicalSpecs[type]!.patientElement;
     const reference = beside ? patientReferenceIn(resource, beside) : clinicalIndex(resource).patientReference;
@@ -299,7 +322,7 @@ export async function keepClinicalEntries(
 
 /** This module's part of an import (each Patient as sent, a Bundle's clinical entries), handed to the importer (interop) by whoever starts one. */
 export const clinicalEntries: ClinicalEntries = {
-  types: [...CLINICAL_TYPES, ...Object.keys(KEPT_BESIDE)],
+  types: [...CLINICAL_TYPES, 'Medication', ...Object.keys(KEPT_BESIDE)],
   keep: keepClinicalEntries,
   keepPatients: keepImportedPatients,
 };

@@ -58,6 +58,7 @@ import {
 import { invalid } from './outcome.ts';
 import {
   CLINICAL_TYPES,
+  clinicalBase,
   clinicalDateCondition,
   clinicalDef,
   clinicalParams,
@@ -1572,6 +1573,31 @@ const withKept = {
   }),
 };
 
+// Medication: a product that prescriptions and medicines given name (medicationReference), about
+// no person: kept whole as sent (clinical-writes.ts), with no access decision to pass, as the
+// directory's organisations and places have none.
+const medicationCode = (v: string) =>
+  anyOf(v, (x) => {
+    const { system, code } = parseTokenExact(x);
+    if (code === '' && (system === undefined || system === '')) throw invalid('a token search needs a code, a system| or both');
+    return sql`exists (select 1 from jsonb_array_elements(coalesce(r.content->'code'->'coding', '[]'::jsonb)) c
+      where ${system === undefined ? sql`true` : sql`coalesce(c->>'system', '') = ${system}`} and ${code === '' ? sql`true` : sql`c->>'code' = ${code}`})`;
+  });
+const medication: ResourceDef = {
+  type: 'Medication',
+  base: clinicalBase('Medication'),
+  params: { ...common, code: medicationCode, identifier: identifierParam('Medication') },
+  paramTypes: { ...commonTypes, code: 'token', identifier: 'token' },
+  keptWhole: true,
+  interactions: ['read', 'vread', 'search-type', 'create'],
+  writes: {
+    create:
+      'Keeps a medicinal product (its code, form and ingredients) as sent, for MedicationRequest and MedicationAdministration to name in medicationReference (practitioners and administrators). It is about no person: anyone who may use the API may read it.',
+    update: 'A Medication is not changed in place: a different product is a new Medication.',
+  },
+  toFhir: (r) => keptResource(r, 'Medication', metaOf(r)),
+};
+
 // Clinical types Joinery does not model, kept whole as received (clinical.ts).
 const clinical = CLINICAL_TYPES.filter((type) => type !== 'Observation').map((type) => clinicalDef(type, metaOf, common, commonTypes));
 
@@ -1597,5 +1623,6 @@ export const resourceDefs: Record<string, ResourceDef> = Object.fromEntries(
     withKept.QuestionnaireResponse,
     observation,
     ...clinical,
+    medication,
   ].map((d) => [d.type, d]),
 );

@@ -343,7 +343,7 @@ export function capabilityStatement(base: string): CapabilityStatement {
       {
         mode: 'server',
         documentation:
-          "Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure, and what else a Synthea export holds: Claim, ExplanationOfBenefit, DocumentReference, ImagingStudy, MedicationAdministration, Device, SupplyDelivery, Provenance, and another system's CareTeam or CarePlan) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl's base), and take absolute request URLs; transactions and batches resolve conditional references (Practitioner?identifier=system|value) to the one resource the writer may see that matches (none or several fail the transaction). FHIR R4 JSON only: XML or other versions answer 406.",
+          "Bearer tokens (joinery token create --user NAME). Every read, search and write passes the same access decision as the web, and is audited; writes go through the same rules and history as the web pages. Each resource written is kept as sent and merged with what Joinery models on read; what is not kept is named in an OperationOutcome warning (Prefer: return=OperationOutcome, or the x-fhir-not-kept header). Bundle.total counts only what the reader may see (_total=none|estimate|accurate). Clinical resources Joinery does not model (Encounter, Condition, Observation, MedicationRequest, Immunization, AllergyIntolerance, DiagnosticReport, Procedure, and what else a Synthea export holds: Claim, ExplanationOfBenefit, DocumentReference, ImagingStudy, MedicationAdministration, Device, SupplyDelivery, Provenance, and another system's CareTeam or CarePlan) are kept whole against the Patient they name, as health information: shown beyond the sending organisation only where the person agreed. A Medication (a product prescriptions name in medicationReference, about no person) is kept whole as sent and readable by any API user. Transactions resolve urn:uuid and absolute fullUrl references (and relative ones against an absolute fullUrl's base), and take absolute request URLs; transactions and batches resolve conditional references (Practitioner?identifier=system|value) to the one resource the writer may see that matches (none or several fail the transaction). FHIR R4 JSON only: XML or other versions answer 406.",
         security: smartSecurity(base),
         resource: Object.values(resourceDefs).map((def) => ({
           type: def.type as NonNullable<CapabilityStatement['rest']>[number]['resource'] extends (infer R)[] | undefined
@@ -533,9 +533,9 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
   for (const p of planned) if (p.method !== 'GET') checkValid(p.entry.resource, p.type);
   const ids = new Map<string, string>();
   const relative = new Map<string, Map<string, string>>();
-  // Clinical entries get their ids before any is written, so an entry may name one that follows it.
+  // Clinical entries (and medicines) get their ids before any is written, so an entry may name one that follows it.
   for (const p of planned) {
-    if (p.method !== 'POST' || !isClinicalType(p.type)) continue;
+    if (p.method !== 'POST' || !(isClinicalType(p.type) || p.type === 'Medication')) continue;
     p.assignedId = randomUUID();
     nameEntry(p.entry.fullUrl, `${p.type}/${p.assignedId}`, ids, relative);
   }
