@@ -12,11 +12,10 @@
 // valid R4 is not kept either (a read would serve what is not FHIR): its fields Joinery reads were
 // taken, and the rest is reported.
 import { isDeepStrictEqual } from 'node:util';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../schema.ts';
-import { remainingPersonIdOf } from '../people/index.ts';
-import { currentLinkOfRecord } from '../linkage/index.ts';
+import { currentPeopleOfRecords } from '../linkage/index.ts';
 import { organisationWithSourceCode } from '../network/index.ts';
 import type { PatientNotKept, ReceivedPatient } from '../interop/index.ts';
 import { defFor, filedRows } from './engine.ts';
@@ -32,18 +31,6 @@ const NOT_LINKED =
   'the record is not linked to a person yet, so no Patient shows it (link with joinery index; importing the file again then keeps it)';
 const OTHER_SENDER =
   'the person already holds a Patient another organisation sent, which this record does not replace: only the fields Joinery reads were taken';
-
-/** The person each record is linked to now (a merged record's survivor), by record id. */
-async function linkedPeople(db: Kysely<Database>, source: string, sourceIds: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const sourceId of sourceIds) {
-    const linked = await sql<{ person_id: string | null }>`select ${remainingPersonIdOf('l.person_id')} as person_id
-      from ${currentLinkOfRecord(source, sourceId)} l`.execute(db);
-    const personId = linked.rows[0]?.person_id;
-    if (personId) out.set(sourceId, personId);
-  }
-  return out;
-}
 
 /** The content a copy of this resource holds (keepReceived leaves out id and meta), to tell whether it changed. */
 function contentOf(resource: Record<string, unknown>): Record<string, unknown> {
@@ -75,7 +62,8 @@ async function fileChunk(
   chunk: ReceivedPatient[],
 ): Promise<PatientNotKept[]> {
   const def = defFor('Patient');
-  const people = await linkedPeople(
+  // The person each record is linked to now (a merged record's survivor), by record id.
+  const people = await currentPeopleOfRecords(
     db,
     source,
     chunk.map((p) => p.sourceId),

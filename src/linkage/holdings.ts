@@ -7,6 +7,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
 import { organisationSourceCodeOf, organisationsOfKinds, withOrganisationOfSource, withOrganisationOfSourceSql } from '../network/index.ts';
+import { remainingPersonIdOf } from '../people/index.ts';
 
 /** SQL text: whether the person `personExpr` names has a current record under source `sourceExpr` (a boolean). */
 export const personHeldUnderSourceSql = (personExpr: string, sourceExpr: string): string => `exists (
@@ -74,6 +75,22 @@ export function currentLinkOfRecord(source: string, sourceId: string): RawBuilde
   return sql<{ person_id: string }>`(select l.person_id from source_records s
     join record_links l on l.source_record_id = s.id and l.superseded_at is null
     where s.source = ${source} and s.source_id = ${sourceId} limit 1)`;
+}
+
+/**
+ * The person each of these records of `source` is currently linked to, by record id, following a
+ * merge to the person that remains (a record not linked is absent). One statement for them all.
+ */
+export async function currentPeopleOfRecords(db: Kysely<Database>, source: string, sourceIds: string[]): Promise<Map<string, string>> {
+  if (sourceIds.length === 0) return new Map();
+  const rows = await sql<{
+    source_id: string;
+    person_id: string | null;
+  }>`select s.source_id, ${remainingPersonIdOf('l.person_id')} as person_id
+    from source_records s
+    join record_links l on l.source_record_id = s.id and l.superseded_at is null
+    where s.source = ${source} and s.source_id = any(${sourceIds}::text[])`.execute(db);
+  return new Map(rows.rows.flatMap((r) => (r.person_id ? [[r.source_id, r.person_id] as const] : [])));
 }
 
 /**

@@ -65,6 +65,7 @@ export {
   recordsHeldOfPerson,
   recordsReceivedBySource,
   currentLinkOfRecord,
+  currentPeopleOfRecords,
   currentRecordsUnderSource,
   peopleWithRecordUnder,
   sourceCountsOfPeople,
