@@ -26,6 +26,28 @@ import { assertValid } from './support/fhir.ts';
 const fixtures = path.join(import.meta.dirname, 'fixtures', 'synthea-style');
 const bundleOf = (name: string) => JSON.parse(fs.readFileSync(path.join(fixtures, name), 'utf8')) as Bundle;
 
+/** The export with its Patient made someone else (name, birth date, identifiers), so an import makes a new person of them. */
+function exportAbout(family: string, given: string, birthDate: string): Bundle {
+  const bundle = bundleOf('patient-export.json');
+  const patient = bundle.entry![0]!.resource as { name: unknown; birthDate: string; identifier: Array<{ value: string }> };
+  patient.name = [{ family, given: [given] }];
+  patient.birthDate = birthDate;
+  patient.identifier = patient.identifier.map((i) => ({ ...i, value: `${i.value}-${family.toLowerCase()}` }));
+  return bundle;
+}
+
+/** Runs `body` with the Bundle written to a file of its own, removed afterwards. */
+async function withBundleFile(bundle: Bundle, body: (file: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-synthea-'));
+  const file = path.join(dir, 'export.json');
+  fs.writeFileSync(file, JSON.stringify(bundle));
+  try {
+    await body(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The export's entries beside the Patient, by type: what must be kept against the person. */
 const EXPORT_COUNTS = {
   Encounter: 1,
@@ -289,19 +311,7 @@ for (const target of await testDatabaseTargets()) {
         await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()
       ).organisation_id!;
       const org = await db.selectFrom('organisations').select(['id', 'source_code']).where('id', '=', ownOrg).executeTakeFirstOrThrow();
-      // Someone else: another name, birth date and identifiers, so the import makes a person of them.
-      const bundle = bundleOf('patient-export.json');
-      const patient = bundle.entry![0]!.resource as {
-        name: Array<{ family: string; given: string[] }>;
-        birthDate: string;
-        identifier: Array<{ value: string }>;
-      };
-      patient.name = [{ family: 'Importwell', given: ['Marisol'] }];
-      patient.birthDate = '1977-02-08';
-      patient.identifier = patient.identifier.map((i) => ({ ...i, value: `${i.value}-import` }));
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-synthea-')), 'export.json');
-      fs.writeFileSync(file, JSON.stringify(bundle));
-      try {
+      await withBundleFile(exportAbout('Importwell', 'Marisol', '1977-02-08'), async (file) => {
         const done = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
         assert.equal(done.status, 'done');
         assert.equal(done.errors, 0, 'nothing set aside');
@@ -317,42 +327,27 @@ for (const target of await testDatabaseTargets()) {
         const again = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
         assert.equal(again.status, 'done');
         assert.equal(await total(token, `Claim?patient=Patient/${person}`), 1);
-      } finally {
-        fs.rmSync(path.dirname(file), { recursive: true, force: true });
-      }
+      });
     });
 
     test('an import cannot file an entry against someone outside its Bundle by naming them with a conditional reference', async () => {
       const db = server.database.db;
       const org = await db.selectFrom('organisations').select(['source_code']).executeTakeFirstOrThrow();
-      const sent = bundleOf('patient-export.json');
+      const sent = exportAbout('Outsidefeed', 'Ilse', '1990-10-10');
       const condition = structuredClone(sent.entry!.find((e) => e.resource!.resourceType === 'Condition')!);
       // The person the API load made, named by the identifier their stored Patient carries.
       (condition.resource as { subject: { reference: string } }).subject = {
         reference: 'Patient?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000001',
       };
       condition.fullUrl = 'urn:uuid:5e7e0000-0000-4000-8000-0000000000ff';
-      const patient = structuredClone(sent.entry![0]!);
-      const p = patient.resource as {
-        name: Array<{ family: string; given: string[] }>;
-        birthDate: string;
-        identifier: Array<{ value: string }>;
-      };
-      p.name = [{ family: 'Outsidefeed', given: ['Ilse'] }];
-      p.birthDate = '1990-10-10';
-      p.identifier = p.identifier.map((i) => ({ ...i, value: `${i.value}-outside` }));
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'joinery-synthea-')), 'export.json');
-      fs.writeFileSync(file, JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [patient, condition] }));
       const before = await total(token, `Condition?patient=Patient/${personId}`);
-      try {
+      await withBundleFile({ resourceType: 'Bundle', type: 'transaction', entry: [sent.entry![0]!, condition] }, async (file) => {
         const done = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
         assert.equal(done.status, 'done');
         assert.equal(done.errors, 1, 'the entry is set aside');
         assert.deepEqual(done.clinical ?? {}, {});
         assert.equal(await total(token, `Condition?patient=Patient/${personId}`), before, 'nothing was filed against the person named');
-      } finally {
-        fs.rmSync(path.dirname(file), { recursive: true, force: true });
-      }
+      });
     });
 
     function tokenFor(username: string, organisationId: string) {
