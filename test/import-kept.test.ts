@@ -311,6 +311,38 @@ describe('POST /api/imports keeps each Patient as sent, or names what it did not
       assert.doesNotMatch(JSON.stringify(bundle.entry ?? []), /MRN-api|Zzyzxkin|iVBORw0KGgo/, `${query} shows nothing of the copy`);
     }
   });
+
+  test('a later feed that changes the Patient keeps the version it replaces, for _history and vread', async () => {
+    const changed = {
+      ...richPatient('api', 55_321, gp),
+      maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }] },
+    };
+    const upload = await fetch(`${server.url}/api/imports?source=${code.toLowerCase()}&format=ndjson`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-ndjson' },
+      body: JSON.stringify(changed),
+    });
+    assert.equal(upload.status, 202, await upload.clone().text());
+    assert.equal((await waitForJob(((await upload.json()) as { jobId: number }).jobId)).status, 'done');
+    const now = (await (await read(practitioner, rich)).json()) as Patient;
+    assert.equal(now.maritalStatus?.coding?.[0]?.code, 'M', 'the read shows the new copy');
+    const history = (await (
+      await fetch(`${server.url}/fhir/Patient/${rich}/_history`, { headers: { authorization: `Bearer ${practitioner}` } })
+    ).json()) as Bundle;
+    const versions = (history.entry ?? []).map((e) => e.resource as Patient);
+    assert.ok(versions.length >= 2, `versions kept: ${versions.length}`);
+    assert.equal(versions[0]!.meta?.versionId, now.meta?.versionId, 'newest first');
+    const earlier = versions.find((v) => v.maritalStatus?.coding?.[0]?.code === 'W');
+    assert.ok(earlier, 'the version the second feed replaced is kept, as the first feed sent it');
+    const vread = await fetch(`${server.url}/fhir/Patient/${rich}/_history/${earlier.meta!.versionId}`, {
+      headers: { authorization: `Bearer ${practitioner}` },
+    });
+    assert.equal(vread.status, 200);
+    assert.equal(((await vread.json()) as Patient).maritalStatus?.coding?.[0]?.code, 'W');
+    // The stranger sees no version of it either.
+    const strangers = await fetch(`${server.url}/fhir/Patient/${rich}/_history`, { headers: { authorization: `Bearer ${stranger}` } });
+    assert.equal(strangers.status, 404);
+  });
 });
 
 describe("a record matched to a person another organisation's Patient describes", () => {

@@ -160,7 +160,7 @@ function cursorCondition(order: Order, cursor: Row, backwards: boolean): Cond {
 }
 
 async function selectRows(
-  ctx: FhirContext,
+  ctx: Pick<FhirContext, 'db'>,
   def: ResourceDef,
   conditions: Cond[],
   limit: number,
@@ -205,7 +205,7 @@ export async function filedRows(db: Kysely<Database>, type: string, ids: string[
 }
 
 /** The row a write just made or changed, for filing its stored copy: never shown to anyone as it is. */
-export async function writtenRow(ctx: FhirContext, type: string, id: string): Promise<Row | undefined> {
+export async function writtenRow(ctx: Pick<FhirContext, 'db'>, type: string, id: string): Promise<Row | undefined> {
   const def = defFor(type);
   const [row] = await selectRows(ctx, def, [sql`r.id = ${id}`], 1, 0);
   return row;

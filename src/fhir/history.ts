@@ -59,7 +59,7 @@ interface Captured {
 }
 
 /** The resource's current version as it stands now: its row and stored copy. */
-async function captureVersion(ctx: FhirContext, type: string, id: string): Promise<Captured | undefined> {
+async function captureVersion(ctx: Pick<FhirContext, 'db'>, type: string, id: string): Promise<Captured | undefined> {
   const def = defFor(type);
   const row = await writtenRow(ctx, type, id);
   if (!row) return undefined;
@@ -76,7 +76,7 @@ async function captureVersion(ctx: FhirContext, type: string, id: string): Promi
 }
 
 /** Keeps a version (a later keep of the same version replaces it: the version as it last stood). */
-async function storeVersion(ctx: FhirContext, v: Captured): Promise<void> {
+async function storeVersion(ctx: Pick<FhirContext, 'db'>, v: Captured): Promise<void> {
   await sql`insert into fhir_history (resource_type, resource_id, version_id, last_updated, person_id, row, copy, copy_organisation_id)
     values (${v.type}, ${v.id}, ${v.version}, ${v.lastUpdated}, ${v.personId}, ${v.row}::jsonb,
       ${v.copy ? JSON.stringify(v.copy.content) : null}::jsonb, ${v.copy?.organisation_id ?? null})
@@ -89,7 +89,7 @@ async function storeVersion(ctx: FhirContext, v: Captured): Promise<void> {
  * they leave are kept as they last stood: a Task's ServiceRequest, a role's practitioner, an
  * episode's care network.
  */
-async function alsoChanged(ctx: FhirContext, type: string, id: string): Promise<Touched[]> {
+async function alsoChanged(ctx: Pick<FhirContext, 'db'>, type: string, id: string): Promise<Touched[]> {
   if (type === 'Task') return [{ type: 'ServiceRequest', id }];
   if (type === 'PractitionerRole') return [{ type: 'Practitioner', id }];
   if (type === 'Practitioner') return [{ type: 'PractitionerRole', id }];
@@ -143,7 +143,7 @@ interface WrittenLike {
  * made. A write refused keeps nothing. `ctx.db` is where the write runs: inside a transaction
  * Bundle, the versions are kept or rolled back with it.
  */
-export async function keepingHistory<T>(ctx: FhirContext, updating: Touched[], work: () => Promise<T>): Promise<T> {
+export async function keepingHistory<T>(ctx: Pick<FhirContext, 'db'>, updating: Touched[], work: () => Promise<T>): Promise<T> {
   const before: Captured[] = [];
   for (const target of updating) {
     if (!checkable(target.id)) continue;

@@ -23,6 +23,7 @@ import { keepReceived, loadCopies, notKept, wholeView } from './stored.ts';
 import { receivedIssues } from './validate.ts';
 import { checkResourceSize } from './limits.ts';
 import { bumpVersion } from './writes.ts';
+import { keepingHistory } from './history.ts';
 
 /** Patients filed together: one transaction, and one read of rows and copies, each. */
 const CHUNK = 500;
@@ -94,22 +95,10 @@ async function fileChunk(
     toKeep.push({ patient, personId, changed: !existing || !isDeepStrictEqual(existing.content, contentOf(patient.resource)) });
   }
   if (toKeep.length > 0) {
-    await db.transaction().execute(async (trx) => {
-      for (const { patient, personId, changed } of toKeep) {
-        await keepReceived(
-          trx,
-          null,
-          'Patient',
-          personId,
-          patient.resource as unknown as Resource,
-          personId,
-          'demographics',
-          organisationId,
-        );
-        // A reader holding an earlier version (If-None-Match, If-Match) learns the Patient changed.
-        if (changed) await bumpVersion(trx, 'Patient', personId);
-      }
-    });
+    // As an API write does: the version a changed copy replaces is kept for _history and vread
+    // (for a Patient never written through the API, its first), then the version the import makes.
+    const replacing = toKeep.filter((k) => k.changed).map((k) => ({ type: 'Patient', id: k.personId }));
+    await db.transaction().execute((trx) => keepingHistory({ db: trx }, replacing, () => fileCopies(trx, toKeep, organisationId)));
   }
   const linked = [...new Set(people.values())];
   const rows = new Map((await filedRows(db, 'Patient', linked)).map((row) => [String(row.id), row]));
@@ -123,6 +112,19 @@ async function fileChunk(
     if (elements.length > 0) out.push({ line: patient.line, sourceId: patient.sourceId, elements, reason: reasons.get(patient) ?? null });
   }
   return out;
+}
+
+/** Files each Patient as sent, as its person's stored copy under the feed's organisation. */
+async function fileCopies(
+  trx: Kysely<Database>,
+  keep: Array<{ patient: ReceivedPatient; personId: string; changed: boolean }>,
+  organisationId: string | null,
+): Promise<void> {
+  for (const { patient, personId, changed } of keep) {
+    await keepReceived(trx, null, 'Patient', personId, patient.resource as unknown as Resource, personId, 'demographics', organisationId);
+    // A reader holding an earlier version (If-None-Match, If-Match) learns the Patient changed.
+    if (changed) await bumpVersion(trx, 'Patient', personId);
+  }
 }
 
 /**
