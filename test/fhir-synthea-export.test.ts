@@ -205,14 +205,7 @@ for (const target of await testDatabaseTargets()) {
     });
 
     test("another system's care team adds no one to the person's care network, and kept plans and teams are not changed as shared ones", async () => {
-      const ownOrg = (
-        await server.database.db
-          .selectFrom('users')
-          .select('organisation_id')
-          .where('username', '=', 'practitioner')
-          .executeTakeFirstOrThrow()
-      ).organisation_id!;
-      const other = (await server.database.db.selectFrom('organisations').select(['id']).execute()).find((o) => o.id !== ownOrg)!.id;
+      const other = await anotherOrganisation();
       const outsider = await tokenFor('synthea-named-member', other);
       const outsiderPractitioner = (
         await server.database.db
@@ -285,15 +278,7 @@ for (const target of await testDatabaseTargets()) {
     });
 
     test("another agency's practitioner finds none of the person's claims, notes or devices, not even a count", async () => {
-      const organisations = await server.database.db.selectFrom('organisations').select(['id']).execute();
-      const ownOrg = (
-        await server.database.db
-          .selectFrom('users')
-          .select('organisation_id')
-          .where('username', '=', 'practitioner')
-          .executeTakeFirstOrThrow()
-      ).organisation_id;
-      const other = organisations.find((o) => o.id !== ownOrg)!.id;
+      const other = await anotherOrganisation();
       const stranger = await tokenFor('synthea-stranger', other);
       for (const type of Object.keys(EXPORT_COUNTS)) {
         assert.equal(await total(stranger, `${type}?patient=Patient/${personId}`), 0, `${type}: nothing for the stranger`);
@@ -307,10 +292,11 @@ for (const target of await testDatabaseTargets()) {
 
     test('`joinery import` of the export keeps every entry whole against the person, conditional references found by identifier', async () => {
       const db = server.database.db;
-      const ownOrg = (
-        await db.selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()
-      ).organisation_id!;
-      const org = await db.selectFrom('organisations').select(['id', 'source_code']).where('id', '=', ownOrg).executeTakeFirstOrThrow();
+      const org = await db
+        .selectFrom('organisations')
+        .select(['id', 'source_code'])
+        .where('id', '=', await ownOrganisation())
+        .executeTakeFirstOrThrow();
       await withBundleFile(exportAbout('Importwell', 'Marisol', '1977-02-08'), async (file) => {
         const done = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });
         assert.equal(done.status, 'done');
@@ -349,6 +335,83 @@ for (const target of await testDatabaseTargets()) {
         assert.equal(await total(token, `Condition?patient=Patient/${personId}`), before, 'nothing was filed against the person named');
       });
     });
+
+    test('nobody reaches a person through a conditional reference, a kept plan or a medicine they could not reach directly', async () => {
+      const other = await anotherOrganisation();
+      const stranger = await tokenFor('synthea-prober', other);
+      const citizen = (await createApiTokenForUsername(server.database.db, 'citizen', 'synthea test')).token;
+      const named = 'Patient?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000001';
+      const nobody = 'Patient?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-0000000000ee';
+      const condition = (subject: string) => ({
+        resourceType: 'Condition',
+        code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003' }] },
+        subject: { reference: subject },
+      });
+      const transaction = (subject: string): Bundle => ({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: condition(subject) as Resource, request: { method: 'POST', url: 'Condition' } }],
+      });
+      const before = await keptRows();
+      const health = await total(token, `Condition?patient=Patient/${personId}`);
+      for (const [who, t] of [
+        ['a practitioner of another agency', stranger],
+        ['a citizen', citizen],
+      ] as const) {
+        // Naming the person by an identifier answers exactly as an identifier nobody has: no probe of who is here.
+        const probe = await post(t, transaction(named));
+        const none = await post(t, transaction(nobody));
+        assert.equal(probe.status, 404, `${who}: ${JSON.stringify(probe.body).slice(0, 300)}`);
+        assert.equal(none.status, 404);
+        const said = (r: typeof probe) => (r.body as OperationOutcome).issue[0]!.diagnostics!.replace(/\|[0-9a-f-]+/, '|…');
+        assert.equal(said(probe), said(none), `${who}: the same answer for the person as for no one`);
+        // The same in a batch: that entry fails, nothing is written.
+        const batch = await post(t, { ...transaction(named), type: 'batch' });
+        assert.equal(batch.status, 200);
+        assert.match((batch.body as Bundle).entry![0]!.response!.status!, /^404/);
+        // Another system's plan about the person, and a medicine, by someone who may not write them.
+        const plan = {
+          resourceType: 'CarePlan',
+          status: 'active',
+          intent: 'order',
+          subject: { reference: `Patient/${personId}` },
+        };
+        const planned = await fetch(`${server.url}/fhir/CarePlan`, { method: 'POST', headers: headers(t), body: JSON.stringify(plan) });
+        assert.ok([403, 404].includes(planned.status), `${who} keeps a CarePlan about the person: ${planned.status}`);
+      }
+      const medicine = { resourceType: 'Medication', code: { coding: [{ system: 'https://dmd.nhs.uk', code: '318858000' }] } };
+      const byCitizen = await fetch(`${server.url}/fhir/Medication`, {
+        method: 'POST',
+        headers: headers(citizen),
+        body: JSON.stringify(medicine),
+      });
+      assert.equal(byCitizen.status, 403, 'a citizen records no medicine');
+      assert.equal(await keptRows(), before, 'nothing was kept from any refused write');
+      assert.equal(await total(token, `Condition?patient=Patient/${personId}`), health);
+    });
+
+    /** The organisation the demo practitioner, who loads the export, works for. */
+    async function ownOrganisation(): Promise<string> {
+      const me = await server.database.db
+        .selectFrom('users')
+        .select('organisation_id')
+        .where('username', '=', 'practitioner')
+        .executeTakeFirstOrThrow();
+      return me.organisation_id!;
+    }
+    /** An organisation with no part in the person's care (only the loader's knows them), with the most staff to give tokens to. */
+    async function anotherOrganisation(): Promise<string> {
+      const own = await ownOrganisation();
+      const busiest = await server.database.db
+        .selectFrom('practitioners')
+        .select('organisation_id')
+        .where('organisation_id', '<>', own)
+        .groupBy('organisation_id')
+        .orderBy((eb) => eb.fn.countAll(), 'desc')
+        .orderBy('organisation_id')
+        .executeTakeFirstOrThrow();
+      return busiest.organisation_id;
+    }
 
     function tokenFor(username: string, organisationId: string) {
       return apiTokenForNewPractitioner(server, username, organisationId, 'synthea test');
