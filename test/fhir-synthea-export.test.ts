@@ -326,6 +326,8 @@ for (const target of await testDatabaseTargets()) {
         reference: 'Patient?identifier=https://github.com/synthetichealth/synthea|5e7e0000-0000-4000-8000-000000000001',
       };
       condition.fullUrl = 'urn:uuid:5e7e0000-0000-4000-8000-0000000000ff';
+      // And a reference whose escapes are broken: hostile input, which must not stop the import.
+      (condition.resource as { recorder?: { reference: string } }).recorder = { reference: 'Practitioner?identifier=x|%E0%A4%A' };
       const before = await total(token, `Condition?patient=Patient/${personId}`);
       await withBundleFile({ resourceType: 'Bundle', type: 'transaction', entry: [sent.entry![0]!, condition] }, async (file) => {
         const done = await runImport(db, { source: org.source_code, file, clinical: clinicalEntries });

@@ -212,20 +212,34 @@ const IDENTIFIER_REFERENCE = /^(Practitioner|PractitionerRole|Organization|Locat
  */
 async function identifierReferences(db: Kysely<Database>, entries: Array<{ resource?: Json }>): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  const wanted = new Set(
-    JSON.stringify(entries.map((e) => e.resource)).match(
-      /"reference":"(?:Practitioner|PractitionerRole|Organization|Location)\?identifier=[^"]+"/g,
-    ) ?? [],
-  );
-  for (const quoted of wanted) {
-    const reference = (JSON.parse(`{${quoted}}`) as { reference: string }).reference;
-    const [, type, system, value] = IDENTIFIER_REFERENCE.exec(decodeURIComponent(reference)) ?? [];
+  for (const reference of referencesIn(entries.map((e) => e.resource))) {
+    const [, type, system, value] = IDENTIFIER_REFERENCE.exec(decodedOrAsSent(reference)) ?? [];
     if (!type || value === undefined) continue;
     const rows = await sql<{ resource_id: string }>`select distinct resource_id from fhir_identifiers
       where resource_type = ${type} and system = ${system} and value = ${value} limit 2`.execute(db);
     if (rows.rows.length === 1) found.set(reference, `${type}/${rows.rows[0]!.resource_id}`);
   }
   return found;
+}
+
+/** Every `reference` string in a value (a resource, or a list of them). */
+function referencesIn(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) referencesIn(v, out);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string') out.add(v);
+      else referencesIn(v, out);
+    }
+  return out;
+}
+
+/** A reference's query with its %-escapes undone; as sent when they are broken (a feed's typo must not stop its import). */
+function decodedOrAsSent(reference: string): string {
+  try {
+    return decodeURIComponent(reference);
+  } catch {
+    return reference;
+  }
 }
 
 /**
