@@ -316,11 +316,15 @@ before(async () => {
     thirdOrganisationId: third.id,
     selfServiceId,
   };
-  planId = await createPlan(
-    db(),
-    { id: 'wm-plan-author', role: 'practitioner', organisationId: network.organisation_id },
-    { personId, householdId: null, memberIds: [], title: 'Matrix plan' },
-  );
+  planId = await db()
+    .transaction()
+    .execute((trx) =>
+      createPlan(
+        trx,
+        { id: 'wm-plan-author', role: 'practitioner', organisationId: network.organisation_id },
+        { personId, householdId: null, memberIds: [], title: 'Matrix plan' },
+      ),
+    );
   await db()
     .insertInto('care_relationships')
     .values({

@@ -44,6 +44,7 @@ import {
 } from '../consent/index.ts';
 import { addToNetwork, endNetworkMembership, NetworkInputError } from '../records/index.ts';
 import { peopleByIds } from '../people/index.ts';
+import { inTransaction } from '../platform/db.ts';
 import { purposeOf, readRow, type FhirContext } from './engine.ts';
 import { FhirError, invalid } from './outcome.ts';
 import { referenceId } from './params.ts';
@@ -167,16 +168,18 @@ async function createCarePlan(ctx: FhirContext, resource: Resource, assignedId?:
   const enrolment = await currentEnrolmentOf(ctx.db, personId);
   const fields = planFields(plan);
   const id = await guarded(() =>
-    createPlan(ctx.db, ctx.actor, {
-      personId,
-      householdId: null,
-      memberIds: [],
-      title: fields.title,
-      strengths: fields.strengths,
-      endsOn: fields.endsOn,
-      modelId: enrolment?.modelId ?? null,
-      enrolmentId: enrolment?.id ?? null,
-    }),
+    inTransaction(ctx.db, (trx) =>
+      createPlan(trx, ctx.actor, {
+        personId,
+        householdId: null,
+        memberIds: [],
+        title: fields.title,
+        strengths: fields.strengths,
+        endsOn: fields.endsOn,
+        modelId: enrolment?.modelId ?? null,
+        enrolmentId: enrolment?.id ?? null,
+      }),
+    ),
   );
   return { type: 'CarePlan', id, created: true };
 }
@@ -197,7 +200,9 @@ async function updateCarePlan(ctx: FhirContext, id: string, resource: Resource, 
   if (!status) throw unprocessable('a plan is either active or completed (closed)');
   const fields = planFields(plan);
   const changed = await guarded(() =>
-    updatePlan(ctx.db, ctx.actor, id, { title: fields.title, strengths: fields.strengths, endsOn: fields.endsOn, status }),
+    inTransaction(ctx.db, (trx) =>
+      updatePlan(trx, ctx.actor, id, { title: fields.title, strengths: fields.strengths, endsOn: fields.endsOn, status }),
+    ),
   );
   if (changed) await bumpVersion(ctx.db, 'CarePlan', id);
   return { type: 'CarePlan', id, created: false };
@@ -249,17 +254,19 @@ async function createGoal(ctx: FhirContext, resource: Resource): Promise<WriteRe
   const framework = await activeFramework(ctx.db);
   const known = new Set(framework.outcomes.map((o) => o.code));
   const id = await guarded(() =>
-    addGoal(
-      ctx.db,
-      ctx.actor,
-      planId,
-      {
-        personId,
-        text: textOf(goal.description),
-        outcomeCodes: outcomeCodes(goal),
-        setBy: ctx.actor.role === 'citizen' ? 'person' : 'practitioner',
-      },
-      known,
+    inTransaction(ctx.db, (trx) =>
+      addGoal(
+        trx,
+        ctx.actor,
+        planId,
+        {
+          personId,
+          text: textOf(goal.description),
+          outcomeCodes: outcomeCodes(goal),
+          setBy: ctx.actor.role === 'citizen' ? 'person' : 'practitioner',
+        },
+        known,
+      ),
     ),
   );
   return { type: 'Goal', id, created: true };
@@ -292,7 +299,9 @@ async function updateGoal(ctx: FhirContext, id: string, resource: Resource, ifMa
   if (goal.lifecycleStatus === 'proposed' || goal.lifecycleStatus === 'planned' || goal.lifecycleStatus === 'accepted') {
     if (current.goal_status !== 'open') throw unprocessable('a goal that was achieved or stopped can be made active again, not proposed');
   }
-  const changed = await guarded(() => updateGoalStatus(ctx.db, ctx.actor, String(current.plan_id), id, status));
+  const changed = await guarded(() =>
+    inTransaction(ctx.db, (trx) => updateGoalStatus(trx, ctx.actor, String(current.plan_id), id, status)),
+  );
   if (changed) await bumpVersion(ctx.db, 'Goal', id);
   return { type: 'Goal', id, created: false };
 }
@@ -351,7 +360,7 @@ async function createConsent(ctx: FhirContext, resource: Resource): Promise<Writ
     throw unprocessable('a sharing choice takes effect when it is recorded; provision.period.start cannot be in the future');
   const fields = consentFields(consent);
   const id = await guarded(async () =>
-    ctx.db.transaction().execute((trx) => recordDirective(trx, ctx.actor, personId, parseDirectiveForm({ ...fields }))),
+    inTransaction(ctx.db, (trx) => recordDirective(trx, ctx.actor, personId, parseDirectiveForm({ ...fields }))),
   );
   return { type: 'Consent', id: String(id), created: true };
 }
@@ -381,7 +390,7 @@ async function updateConsent(ctx: FhirContext, id: string, resource: Resource, i
   }
   if (consent.status === current.status) return { type: 'Consent', id, created: false };
   if (consent.status !== 'inactive') throw unprocessable('a withdrawn sharing choice is not put back: record a new one');
-  const changed = await ctx.db.transaction().execute((trx) => withdrawDirective(trx, ctx.actor, personId, Number(id)));
+  const changed = await inTransaction(ctx.db, (trx) => withdrawDirective(trx, ctx.actor, personId, Number(id)));
   if (changed) await bumpVersion(ctx.db, 'Consent', id);
   return { type: 'Consent', id, created: false };
 }
@@ -512,11 +521,13 @@ async function updateCareTeam(ctx: FhirContext, id: string, resource: Resource, 
   let changed = false;
   await guarded(async () => {
     for (const [ref, { role, reason }] of wanted) {
-      await addToNetwork(ctx.db, ctx.actor, id, { practitionerId: ref.split('/')[1]!, roleLabel: role, reason });
+      await inTransaction(ctx.db, (trx) =>
+        addToNetwork(trx, ctx.actor, id, { practitionerId: ref.split('/')[1]!, roleLabel: role, reason }),
+      );
       changed = true;
     }
     for (const p of leaving.filter((l) => l.kind === 'network')) {
-      if (await endNetworkMembership(ctx.db, ctx.actor, id, p.id, leaveReason)) changed = true;
+      if (await inTransaction(ctx.db, (trx) => endNetworkMembership(trx, ctx.actor, id, p.id, leaveReason))) changed = true;
     }
   });
   if (changed) await bumpVersion(ctx.db, 'CareTeam', id);
@@ -537,11 +548,13 @@ async function createEpisodeOfCare(ctx: FhirContext, resource: Resource): Promis
   if (!manager) throw invalid('EpisodeOfCare.careManager must name the Practitioner joining the care network');
   const practitionerId = referenceId(manager, 'Practitioner');
   const id = await guarded(() =>
-    addToNetwork(ctx.db, ctx.actor, personId, {
-      practitionerId,
-      roleLabel: extensionString(episode, ROLE_EXTENSION),
-      reason: extensionString(episode, REASON_EXTENSION),
-    }),
+    inTransaction(ctx.db, (trx) =>
+      addToNetwork(trx, ctx.actor, personId, {
+        practitionerId,
+        roleLabel: extensionString(episode, ROLE_EXTENSION),
+        reason: extensionString(episode, REASON_EXTENSION),
+      }),
+    ),
   );
   if (episode.managingOrganization?.reference) {
     const organisationId = await relationshipOrganisationId(ctx.db, id);
@@ -574,7 +587,7 @@ async function updateEpisodeOfCare(ctx: FhirContext, id: string, resource: Resou
   if (current.kind !== 'network')
     throw unprocessable(`this episode is a ${String(current.kind)}; it ends when the ${String(current.kind)} closes`);
   const reason = extensionString(episode, END_REASON_EXTENSION);
-  const ended = await guarded(() => endNetworkMembership(ctx.db, ctx.actor, personId, Number(id), reason));
+  const ended = await guarded(() => inTransaction(ctx.db, (trx) => endNetworkMembership(trx, ctx.actor, personId, Number(id), reason)));
   if (!ended) throw new FhirError(409, 'conflict', `EpisodeOfCare/${id} has already ended`);
   await bumpVersion(ctx.db, 'EpisodeOfCare', id);
   await bumpVersion(ctx.db, 'CareTeam', personId);

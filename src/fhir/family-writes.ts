@@ -6,6 +6,7 @@ import type { Group, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { createHousehold, setHouseholdMembers, type MoveResult } from '../people/index.ts';
 import { endProxiesWithRelationship } from '../consent/index.ts';
 import { endRelationship, isRelationshipType, peopleByIds, recordRelationship, type RelationshipKey } from '../people/index.ts';
+import { inTransaction } from '../platform/db.ts';
 import type { FhirContext } from './engine.ts';
 import { FhirError, invalid, notFound, refusalsAsOutcomes } from './outcome.ts';
 import { referenceId } from './params.ts';
@@ -80,7 +81,7 @@ async function updateRelatedPerson(ctx: FhirContext, id: string, resource: Resou
   const active = related.active !== false;
   if (active === wasActive) return { type: 'RelatedPerson', id, created: false };
   if (active) throw unprocessable('an ended relationship stays ended on record; it is not restarted');
-  await ctx.db.transaction().execute(async (trx) => {
+  await inTransaction(ctx.db, async (trx) => {
     const ended = await endRelationship(trx, ctx.actor.id, key);
     for (const endedId of ended) await bumpVersion(trx, 'RelatedPerson', endedId);
     // A parent's or carer's proxy rests on the relationship: it ends with it, at once.

@@ -86,21 +86,27 @@ export async function setUpPlansDemo(
       };
       await makeLeadPractitioner(db, citizenId, practitioner.id, "the demo citizen's shared plan", null);
       const today = new Date().toISOString().slice(0, 10);
-      const planId = await createPlan(db, actor, {
-        personId: citizenId,
-        householdId: null,
-        memberIds: [],
-        title: 'My support plan',
-        nextReviewOn: addMonths(today, 3),
-      });
-      const framework = new Set(['WELL', 'CONN', 'HOME', 'INFO', 'TOGETHER']);
-      const goal = await addGoal(
-        db,
-        actor,
-        planId,
-        { personId: citizenId, text: 'Feel well enough to get back to my allotment', outcomeCodes: ['WELL', 'CONN'], setBy: 'person' },
-        framework,
+      const planId = await db.transaction().execute((trx) =>
+        createPlan(trx, actor, {
+          personId: citizenId,
+          householdId: null,
+          memberIds: [],
+          title: 'My support plan',
+          nextReviewOn: addMonths(today, 3),
+        }),
       );
+      const framework = new Set(['WELL', 'CONN', 'HOME', 'INFO', 'TOGETHER']);
+      const goal = await db
+        .transaction()
+        .execute((trx) =>
+          addGoal(
+            trx,
+            actor,
+            planId,
+            { personId: citizenId, text: 'Feel well enough to get back to my allotment', outcomeCodes: ['WELL', 'CONN'], setBy: 'person' },
+            framework,
+          ),
+        );
       await addAction(db, actor, planId, {
         goalId: goal,
         description: 'Visit at home to talk through what support would help',

@@ -250,41 +250,55 @@ for (const target of await testDatabaseTargets()) {
 
     let planId = '';
     test('a household plan: goals, actions for two agencies, the partner joins the network and marks an action done', async () => {
-      planId = await createPlan(db, users.coordinator, {
-        personId: 'p-mum',
-        householdId: 'hh',
-        memberIds: ['p-kid'],
-        title: 'Family plan',
-        nextReviewOn: '2027-01-15',
-      });
-      const framework = new Set(defaultFramework.outcomes.map((o) => o.code));
-      const goal = await addGoal(
-        db,
-        users.mum,
-        planId,
-        { personId: 'p-mum', text: 'Somewhere settled for me and Kit', outcomeCodes: ['HOME'], setBy: 'person' },
-        framework,
+      planId = await db.transaction().execute((trx) =>
+        createPlan(trx, users.coordinator, {
+          personId: 'p-mum',
+          householdId: 'hh',
+          memberIds: ['p-kid'],
+          title: 'Family plan',
+          nextReviewOn: '2027-01-15',
+        }),
       );
-      await assert.rejects(
-        () =>
+      const framework = new Set(defaultFramework.outcomes.map((o) => o.code));
+      const goal = await db
+        .transaction()
+        .execute((trx) =>
           addGoal(
-            db,
-            users.coordinator,
+            trx,
+            users.mum,
             planId,
-            { personId: 'p-kid', text: 'x', outcomeCodes: ['HOME'], setBy: 'practitioner' },
+            { personId: 'p-mum', text: 'Somewhere settled for me and Kit', outcomeCodes: ['HOME'], setBy: 'person' },
             framework,
           ),
+        );
+      await assert.rejects(
+        () =>
+          db
+            .transaction()
+            .execute((trx) =>
+              addGoal(
+                trx,
+                users.coordinator,
+                planId,
+                { personId: 'p-kid', text: 'x', outcomeCodes: ['HOME'], setBy: 'practitioner' },
+                framework,
+              ),
+            ),
         /3 to 500/,
       );
       await assert.rejects(
         () =>
-          addGoal(
-            db,
-            users.coordinator,
-            planId,
-            { personId: 'p-kid', text: 'Go to school', outcomeCodes: ['NOPE'], setBy: 'practitioner' },
-            framework,
-          ),
+          db
+            .transaction()
+            .execute((trx) =>
+              addGoal(
+                trx,
+                users.coordinator,
+                planId,
+                { personId: 'p-kid', text: 'Go to school', outcomeCodes: ['NOPE'], setBy: 'practitioner' },
+                framework,
+              ),
+            ),
         /outcomes/,
       );
       assert.equal(
@@ -364,24 +378,41 @@ for (const target of await testDatabaseTargets()) {
     });
 
     test('a plan is renamed, given an end date and closed, each change on its history; a goal is marked achieved once', async () => {
-      const own = await createPlan(db, users.coordinator, { personId: 'p-mum', householdId: null, memberIds: [], title: 'Own plan' });
-      const goal = await addGoal(
-        db,
-        users.coordinator,
-        own,
-        { personId: 'p-mum', text: 'Sleep better', outcomeCodes: ['HOME'], setBy: 'practitioner' },
-        new Set(defaultFramework.outcomes.map((o) => o.code)),
+      const own = await db
+        .transaction()
+        .execute((trx) => createPlan(trx, users.coordinator, { personId: 'p-mum', householdId: null, memberIds: [], title: 'Own plan' }));
+      const goal = await db
+        .transaction()
+        .execute((trx) =>
+          addGoal(
+            trx,
+            users.coordinator,
+            own,
+            { personId: 'p-mum', text: 'Sleep better', outcomeCodes: ['HOME'], setBy: 'practitioner' },
+            new Set(defaultFramework.outcomes.map((o) => o.code)),
+          ),
+        );
+      await assert.rejects(() => db.transaction().execute((trx) => updatePlan(trx, users.coordinator, own, { title: 'x' })), /3 to 200/);
+      await assert.rejects(
+        () => db.transaction().execute((trx) => updatePlan(trx, users.coordinator, own, { endsOn: '2027-02-30' })),
+        /real date/,
       );
-      await assert.rejects(() => updatePlan(db, users.coordinator, own, { title: 'x' }), /3 to 200/);
-      await assert.rejects(() => updatePlan(db, users.coordinator, own, { endsOn: '2027-02-30' }), /real date/);
-      assert.equal(await updatePlan(db, users.coordinator, own, { title: 'Own plan' }), false, 'nothing changed, nothing recorded');
       assert.equal(
-        await updatePlan(db, users.coordinator, own, { title: 'Settled and well', endsOn: '2027-06-30', strengths: ' Loves music ' }),
+        await db.transaction().execute((trx) => updatePlan(trx, users.coordinator, own, { title: 'Own plan' })),
+        false,
+        'nothing changed, nothing recorded',
+      );
+      assert.equal(
+        await db
+          .transaction()
+          .execute((trx) =>
+            updatePlan(trx, users.coordinator, own, { title: 'Settled and well', endsOn: '2027-06-30', strengths: ' Loves music ' }),
+          ),
         true,
       );
-      assert.equal(await updatePlan(db, users.coordinator, own, { status: 'closed' }), true);
-      assert.equal(await updateGoalStatus(db, users.coordinator, own, goal, 'achieved'), true);
-      assert.equal(await updateGoalStatus(db, users.coordinator, own, goal, 'achieved'), false);
+      assert.equal(await db.transaction().execute((trx) => updatePlan(trx, users.coordinator, own, { status: 'closed' })), true);
+      assert.equal(await db.transaction().execute((trx) => updateGoalStatus(trx, users.coordinator, own, goal, 'achieved')), true);
+      assert.equal(await db.transaction().execute((trx) => updateGoalStatus(trx, users.coordinator, own, goal, 'achieved')), false);
       const plan = (await loadPlan(db, own))!;
       assert.deepEqual([plan.title, plan.endsOn, plan.strengths, plan.status], ['Settled and well', '2027-06-30', 'Loves music', 'closed']);
       assert.equal(plan.goals[0]?.status, 'achieved');

@@ -2,7 +2,7 @@
 // outcomes, actions for any agency in the network with due dates, reviews with goal attainment,
 // and the full history as append-only plan events. Callers decide access first (routes.ts).
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccessForMany, joinNetworkByAgreement, joinNetworkOnce, RelationshipRefused } from '../consent/index.ts';
@@ -125,10 +125,9 @@ async function insertPlan(trx: Kysely<Database>, actor: Actor, input: NewPlan, c
   return id;
 }
 
-/** A plan for one person, or for members the caller has already checked (FHIR, the demo, tests). */
-export async function createPlan(db: Kysely<Database>, actor: Actor, input: NewPlan, now: Date = new Date()): Promise<string> {
-  const checked = checkNewPlan(input);
-  return db.transaction().execute((trx) => insertPlan(trx, actor, input, checked, now));
+/** A plan for one person, or for members the caller has already checked (FHIR, the demo, tests), in the caller's transaction. */
+export async function createPlan(trx: Transaction<Database>, actor: Actor, input: NewPlan, now: Date = new Date()): Promise<string> {
+  return insertPlan(trx, actor, input, checkNewPlan(input), now);
 }
 
 export interface StartPlan extends Omit<NewPlan, 'householdId' | 'memberIds'> {
@@ -207,8 +206,9 @@ export interface NewGoal {
   setBy: 'person' | 'practitioner';
 }
 
+/** Adds a goal to a plan, in the caller's transaction. */
 export async function addGoal(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: Actor,
   planId: string,
   input: NewGoal,
@@ -221,32 +221,30 @@ export async function addGoal(
   if (codes.length === 0) throw new PlanInputError('outcomes', 'Choose at least one outcome this goal works towards');
   for (const c of codes) if (!knownOutcomes.has(c)) throw new PlanInputError('outcomes', 'Choose outcomes from the list');
   const id = randomUUID();
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('plan_goals')
-      .values({
-        id,
-        plan_id: planId,
-        person_id: input.personId,
-        text,
-        outcome_codes: JSON.stringify(codes),
-        set_by: input.setBy,
-        organisation_id: actor.role === 'citizen' ? null : actor.organisationId,
-        created_by: actor.id,
-        created_at: now,
-        status: 'open',
-      })
-      .execute();
-    await appendPlanEvent(
-      trx,
-      planId,
-      actor,
-      'goal_added',
-      `Goal added${input.setBy === 'person' ? ' by the person, in their own words' : ''}: "${text}"`,
-      { goalId: id, outcomes: codes },
-      now,
-    );
-  });
+  await trx
+    .insertInto('plan_goals')
+    .values({
+      id,
+      plan_id: planId,
+      person_id: input.personId,
+      text,
+      outcome_codes: JSON.stringify(codes),
+      set_by: input.setBy,
+      organisation_id: actor.role === 'citizen' ? null : actor.organisationId,
+      created_by: actor.id,
+      created_at: now,
+      status: 'open',
+    })
+    .execute();
+  await appendPlanEvent(
+    trx,
+    planId,
+    actor,
+    'goal_added',
+    `Goal added${input.setBy === 'person' ? ' by the person, in their own words' : ''}: "${text}"`,
+    { goalId: id, outcomes: codes },
+    now,
+  );
   return id;
 }
 
@@ -480,28 +478,26 @@ export async function recordReview(
   return id;
 }
 
-/** Marks a goal open, achieved or stopped; returns whether it changed. */
+/** Marks a goal open, achieved or stopped, in the caller's transaction; returns whether it changed. */
 export async function updateGoalStatus(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: Actor,
   planId: string,
   goalId: string,
   status: 'open' | 'achieved' | 'stopped',
   now: Date = new Date(),
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const goal = await trx
-      .selectFrom('plan_goals')
-      .select(['text', 'status'])
-      .where('id', '=', goalId)
-      .where('plan_id', '=', planId)
-      .executeTakeFirst();
-    if (!goal) throw new PlanInputError('goal', 'There is no such goal in this plan');
-    if (goal.status === status) return false;
-    await trx.updateTable('plan_goals').set({ status }).where('id', '=', goalId).execute();
-    await appendPlanEvent(trx, planId, actor, 'goal_status', `Goal marked ${status}: "${goal.text}"`, { goalId, status }, now);
-    return true;
-  });
+  const goal = await trx
+    .selectFrom('plan_goals')
+    .select(['text', 'status'])
+    .where('id', '=', goalId)
+    .where('plan_id', '=', planId)
+    .executeTakeFirst();
+  if (!goal) throw new PlanInputError('goal', 'There is no such goal in this plan');
+  if (goal.status === status) return false;
+  await trx.updateTable('plan_goals').set({ status }).where('id', '=', goalId).execute();
+  await appendPlanEvent(trx, planId, actor, 'goal_status', `Goal marked ${status}: "${goal.text}"`, { goalId, status }, now);
+  return true;
 }
 
 export interface PlanChanges {
@@ -511,9 +507,9 @@ export interface PlanChanges {
   status?: 'active' | 'closed';
 }
 
-/** Renames a plan, changes its strengths or end date, closes or reopens it; each change is a plan event. */
+/** Renames a plan, changes its strengths or end date, closes or reopens it, in the caller's transaction; each change is a plan event. */
 export async function updatePlan(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: Actor,
   planId: string,
   changes: PlanChanges,
@@ -525,38 +521,36 @@ export async function updatePlan(
   const endsOn = changes.endsOn === undefined ? undefined : checkDate('endsOn', changes.endsOn, 'the end date');
   const strengths = changes.strengths === undefined ? undefined : changes.strengths?.trim() || null;
   if (strengths && strengths.length > 2000) throw new PlanInputError('strengths', 'Describe the strengths in 2,000 characters or fewer');
-  return db.transaction().execute(async (trx) => {
-    const plan = await trx
-      .selectFrom('plans')
-      .select(['title', 'strengths', 'ends_on', 'status'])
-      .where('id', '=', planId)
-      .executeTakeFirst();
-    if (!plan) throw new PlanInputError('plan', 'There is no such plan');
-    const currentEnd = plan.ends_on ? String(plan.ends_on).slice(0, 10) : null;
-    const set: { title?: string; strengths?: string | null; ends_on?: string | null; status?: 'active' | 'closed' } = {};
-    const said: string[] = [];
-    if (title !== undefined && title !== plan.title) {
-      set.title = title;
-      said.push(`renamed "${title}"`);
-    }
-    if (strengths !== undefined && strengths !== plan.strengths) {
-      set.strengths = strengths;
-      said.push('strengths updated');
-    }
-    if (endsOn !== undefined && endsOn !== currentEnd) {
-      set.ends_on = endsOn;
-      said.push(endsOn ? `ends ${endsOn}` : 'no end date');
-    }
-    if (changes.status !== undefined && changes.status !== plan.status) {
-      set.status = changes.status;
-      said.push(changes.status === 'closed' ? 'closed' : 'reopened');
-    }
-    if (said.length === 0) return false;
-    await trx.updateTable('plans').set(set).where('id', '=', planId).execute();
-    const kind = set.status === 'closed' ? 'closed' : set.status === 'active' ? 'reopened' : 'updated';
-    await appendPlanEvent(trx, planId, actor, kind, `Plan ${said.join(', ')}`, { changes: Object.keys(set) }, now);
-    return true;
-  });
+  const plan = await trx
+    .selectFrom('plans')
+    .select(['title', 'strengths', 'ends_on', 'status'])
+    .where('id', '=', planId)
+    .executeTakeFirst();
+  if (!plan) throw new PlanInputError('plan', 'There is no such plan');
+  const currentEnd = plan.ends_on ? String(plan.ends_on).slice(0, 10) : null;
+  const set: { title?: string; strengths?: string | null; ends_on?: string | null; status?: 'active' | 'closed' } = {};
+  const said: string[] = [];
+  if (title !== undefined && title !== plan.title) {
+    set.title = title;
+    said.push(`renamed "${title}"`);
+  }
+  if (strengths !== undefined && strengths !== plan.strengths) {
+    set.strengths = strengths;
+    said.push('strengths updated');
+  }
+  if (endsOn !== undefined && endsOn !== currentEnd) {
+    set.ends_on = endsOn;
+    said.push(endsOn ? `ends ${endsOn}` : 'no end date');
+  }
+  if (changes.status !== undefined && changes.status !== plan.status) {
+    set.status = changes.status;
+    said.push(changes.status === 'closed' ? 'closed' : 'reopened');
+  }
+  if (said.length === 0) return false;
+  await trx.updateTable('plans').set(set).where('id', '=', planId).execute();
+  const kind = set.status === 'closed' ? 'closed' : set.status === 'active' ? 'reopened' : 'updated';
+  await appendPlanEvent(trx, planId, actor, kind, `Plan ${said.join(', ')}`, { changes: Object.keys(set) }, now);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

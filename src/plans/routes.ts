@@ -723,12 +723,14 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       back ?? plan.person_id,
       'goal',
       () =>
-        addGoalFromPage(db, user, plan.id, {
-          personId: goalPerson ?? null,
-          text: form.value.goalText,
-          outcomeCodes: form.value.outcomes,
-          setBy: user.role === 'citizen' ? 'person' : 'practitioner',
-        }).then(() => undefined),
+        db.transaction().execute(async (trx) => {
+          await addGoalFromPage(trx, user, plan.id, {
+            personId: goalPerson ?? null,
+            text: form.value.goalText,
+            outcomeCodes: form.value.outcomes,
+            setBy: user.role === 'citizen' ? 'person' : 'practitioner',
+          });
+        }),
       await backTo(back, plan, 'goal'),
     );
   });

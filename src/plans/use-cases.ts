@@ -2,7 +2,7 @@
 // build the view. Each makes its own access decision (lists decide for everyone on them at once)
 // and refuses with the HTTP status the page shows; other modules' data comes through their front
 // doors. Writes go through plans.ts, which takes the transaction it runs in.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { HttpError } from '../platform/http.ts';
 import { decideRecordAccess, decideRecordAccessForMany, type Category, type CategoryDecision } from '../consent/index.ts';
@@ -313,10 +313,10 @@ export async function goalPersonFor(
   return goalPerson;
 }
 
-/** Adds a goal against the active framework's outcomes. */
-export async function addGoalFromPage(db: Kysely<Database>, user: SignedInUser, planId: string, input: NewGoal): Promise<string> {
-  const framework = await activeFramework(db);
-  return addGoal(db, user, planId, input, new Set(framework.outcomes.map((o) => o.code)));
+/** Adds a goal against the active framework's outcomes, in the caller's transaction. */
+export async function addGoalFromPage(trx: Transaction<Database>, user: SignedInUser, planId: string, input: NewGoal): Promise<string> {
+  const framework = await activeFramework(trx);
+  return addGoal(trx, user, planId, input, new Set(framework.outcomes.map((o) => o.code)));
 }
 
 /** Marks an action done: only the organisation doing it, or the one that set it, may. */

@@ -18,6 +18,7 @@ import {
   type Dialect,
   type Driver,
   type QueryResult,
+  type Transaction,
 } from 'kysely';
 import type { Database } from '../schema.ts';
 import { FolderInUse, lockFolder, type FolderHolder } from './data-lock.ts';
@@ -46,6 +47,18 @@ function register(handle: DatabaseHandle): DatabaseHandle {
   preparedByDb.set(handle.db, handle.prepared);
   kindByDb.set(handle.db, handle.kind);
   return handle;
+}
+
+/**
+ * Runs `work` in `db` when `db` is already a transaction, otherwise in a transaction of its own.
+ * Use cases take the transaction they run in and never open one: the caller owning the unit of
+ * work opens it. This is for the one caller that is both: a FHIR write, which is its own unit of
+ * work when sent alone (and must then keep a refusal's audited access decision, taken before any
+ * transaction, on the record) and one entry of a transaction Bundle's unit of work when sent in
+ * one (all or nothing). Anywhere else, open the transaction where the unit of work starts.
+ */
+export function inTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db as Transaction<Database>) : db.transaction().execute(work);
 }
 
 /**

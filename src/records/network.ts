@@ -1,7 +1,7 @@
 // The network around a person: who is involved, in what role, and how to reach them; with a
 // named lead practitioner. Joining or leaving the network is a recorded act with a reason,
 // and it is what gives a practitioner a legitimate relationship with the person.
-import { sql, type InferResult, type Kysely } from 'kysely';
+import { sql, type InferResult, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import {
@@ -75,10 +75,11 @@ export class NetworkInputError extends RefusedInput {
 
 /**
  * Adds a named practitioner to the person's network (consent opens the relationship, under its
- * rule that only someone already involved may); returns the new relationship's id.
+ * rule that only someone already involved may), in the caller's transaction; returns the new
+ * relationship's id.
  */
 export async function addToNetwork(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: SignedInUser,
   personId: string,
   input: { practitionerId: string; roleLabel: string; reason: string },
@@ -89,32 +90,29 @@ export async function addToNetwork(
     throw new NetworkInputError('Say why this person is joining the network, in 5 to 500 characters');
   if (roleLabel.length < 2 || roleLabel.length > 80)
     throw new NetworkInputError('Give their role in this person\'s care, for example "housing support"');
-  return db.transaction().execute(async (trx) => {
-    try {
-      return await addPractitionerToNetwork(trx, actor, { personId, practitionerId: input.practitionerId, roleLabel, reason });
-    } catch (error) {
-      if (error instanceof RelationshipRefused) throw new NetworkInputError(error.message);
-      throw error;
-    }
-  });
+  try {
+    return await addPractitionerToNetwork(trx, actor, { personId, practitionerId: input.practitionerId, roleLabel, reason });
+  } catch (error) {
+    if (error instanceof RelationshipRefused) throw new NetworkInputError(error.message);
+    throw error;
+  }
 }
 
+/** Ends a member's place in the person's network, in the caller's transaction; false if there was no such member. */
 export async function endNetworkMembership(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: SignedInUser,
   personId: string,
   relationshipId: number,
   reason: string,
 ): Promise<boolean> {
   if (reason.trim().length < 5) throw new NetworkInputError('Say why this person is leaving the network, in at least 5 characters');
-  return db.transaction().execute((trx) =>
-    endRelationship(trx, actor, {
-      relationshipId,
-      personId,
-      kind: 'network',
-      reason: `left the care network: ${reason.trim().slice(0, 200)}`,
-    }),
-  );
+  return endRelationship(trx, actor, {
+    relationshipId,
+    personId,
+    kind: 'network',
+    reason: `left the care network: ${reason.trim().slice(0, 200)}`,
+  });
 }
 
 export interface LeadPractitioner {

@@ -221,7 +221,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       );
     const { practitioner: practitionerId, role: roleLabel, reason } = form.value;
     try {
-      await addToNetwork(db, user, personId, { practitionerId, roleLabel, reason });
+      await db.transaction().execute((trx) => addToNetwork(trx, user, personId, { practitionerId, roleLabel, reason }));
     } catch (error) {
       // What the records refuse (a practitioner not in the list, one already in the network) is about the choice of practitioner.
       if (error instanceof NetworkInputError)
@@ -256,7 +256,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
       const leaving = { id: relationshipId, error: form.fieldErrors.reason, reason: form.values.reason };
       return renderNetwork(request, reply, user, personId, access, { errorList, leaving }, 400);
     }
-    if (!(await endNetworkMembership(db, user, personId, relationshipId, form.value.reason)))
+    if (!(await db.transaction().execute((trx) => endNetworkMembership(trx, user, personId, relationshipId, form.value.reason))))
       throw new HttpError(404, 'There is no such network member.');
     return reply.redirect(`/people/${encodeURIComponent(personId)}/network`);
   });
