@@ -13,6 +13,15 @@
 // `joinery link` arguments that fit the shape. Shapes:
 //   A  id, first_name, last_name, dob (ISO), city, email                       (no NHS number)
 //   B  ref, forename, surname, date_of_birth (DD/MM/YYYY), gender, mobile, address, town
+//   H  a register of historical people: unique_id, full_name (with titles and middle names),
+//      first_and_surname, first_name, surname, dob (ISO; a fifth known only to the year, written
+//      as 1 January), birth_place, postcode_fake, gender, occupation. Modelled on the error model
+//      that published benchmark sets of this kind document (every duplicate's birth date moved a
+//      little or mistyped, names replaced by aliases and nicknames or cut short, places and
+//      postcodes moved nearby, occupations changed, more errors the more copies a person has), and
+//      on what makes such registers hard: families whose members share a surname, a birth place,
+//      a postcode and an occupation, sons named after fathers a generation apart, and many
+//      namesakes born in the same town in the same year.
 // Nothing here imports src/: the generator must not share assumptions with the engine.
 
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
@@ -20,7 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
-export type Shape = 'A' | 'B';
+export type Shape = 'A' | 'B' | 'H';
 
 /** mulberry32: small, fast, seeded. */
 function rng(seed: number): () => number {
@@ -239,7 +248,18 @@ export type ErrorKind =
   | 'city_typo'
   | 'address_variant'
   | 'address_blank'
-  | 'sex_blank';
+  | 'sex_blank'
+  // Shape H (historical register) only.
+  | 'title_changed'
+  | 'middle_name_dropped'
+  | 'date_moved_days'
+  | 'date_moved_year'
+  | 'place_blank'
+  | 'place_moved'
+  | 'postcode_moved'
+  | 'postcode_blank'
+  | 'occupation_changed'
+  | 'occupation_blank';
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
@@ -462,6 +482,7 @@ function writtenDate(row: Row, shape: Shape): string {
 
 /** People and their records, corrupted; records shuffled so a cluster's records are not adjacent. */
 export function foreignData({ records, seed, shape }: ForeignDataOptions): ForeignData {
+  if (shape === 'H') return historicalRegister(records, seed);
   const random = rng(seed * 2654435761 + 17);
   // Shape B's population is older and narrower: more people share a birth year.
   const names = { male: new Zipf(MALE, 1.05), female: new Zipf(FEMALE, 1.05), family: new Zipf(FAMILY, 0.9) };
@@ -550,6 +571,286 @@ export function foreignData({ records, seed, shape }: ForeignDataOptions): Forei
       };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Shape H: a register of historical people.
+
+const HISTORICAL_MALE = (
+  'john william thomas james george charles henry richard robert edward francis joseph samuel frederick ' +
+  'arthur david alexander edmund walter hugh peter benjamin daniel stephen matthew andrew philip ralph ' +
+  'nicholas christopher anthony michael patrick herbert ernest albert alfred harold sidney percy cecil ' +
+  'lionel reginald horace oswald rupert humphrey roger gilbert geoffrey simon laurence isaac jacob'
+).split(' ');
+const HISTORICAL_FEMALE = (
+  'mary elizabeth anne margaret jane catherine sarah frances alice eleanor emily charlotte louisa harriet ' +
+  'caroline isabella florence edith ada beatrice dorothy helen agnes maud violet constance victoria'
+).split(' ');
+const TITLES_MALE = ['sir', 'lord', 'rev', 'dr', 'captain', 'general', 'professor'];
+const TITLES_FEMALE = ['lady', 'dame', 'dr', 'mrs', 'miss'];
+const OCCUPATIONS = (
+  'politician|priest|painter|writer|soldier|military officer|lawyer|judge|physician|surgeon|merchant|' +
+  'engineer|architect|actor|singer|composer|poet|journalist|teacher|professor|cricketer|footballer|' +
+  'rower|clergyman|bishop|diplomat|civil servant|banker|businessperson|farmer|sculptor|photographer|' +
+  'naval officer|botanist|chemist|physicist|mathematician|historian|novelist|publisher|printer|' +
+  'shipbuilder|landowner|magistrate|barrister|solicitor|missionary|explorer|inventor|organist|' +
+  'schoolmaster|surveyor|economist|philosopher|trade unionist|jockey|boxer|athlete|nurse'
+).split('|');
+// Towns beyond the cities: a long tail of birth places few people share.
+const VILLAGE_START = 'little great upper lower north south east west old new long high'.split(' ');
+const VILLAGE_END =
+  'ashby barton bourne bridge burton chester combe compton dean ford hampton kirby langley marston milton norton stoke sutton thorpe walton weston wick'.split(
+    ' ',
+  );
+
+interface HistoricalPerson {
+  title: string;
+  given: string;
+  middles: string[];
+  family: string;
+  sex: 'female' | 'male';
+  year: number;
+  month: number;
+  day: number;
+  /** Only the year is known: every copy writes 1 January. */
+  yearOnly: boolean;
+  place: string;
+  postcode: string;
+  occupation: string;
+}
+
+interface HistoricalRow {
+  title: string;
+  given: string;
+  middles: string[];
+  family: string;
+  dob: string;
+  place: string;
+  postcode: string;
+  sex: string;
+  occupation: string;
+  errors: ErrorKind[];
+}
+
+const iso = (year: number, month: number, day: number): string =>
+  `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+
+/** A place's postcode area: two letters from its name, then a district and a sector near it. */
+function postcodeNear(random: () => number, place: string, district?: number): string {
+  const letters = place.replace(/[^a-z]/g, '');
+  const area = (letters[0]! + (letters[letters.length - 1] ?? 'x')).toUpperCase();
+  const letter = () => 'ABDEFGHJLNPQRSTUWXYZ'[Math.floor(random() * 20)]!;
+  return `${area}${district ?? 1 + Math.floor(random() * 9)} ${Math.floor(random() * 10)}${letter()}${letter()}`;
+}
+
+function historicalRegister(records: number, seed: number): ForeignData {
+  const random = rng(seed * 2654435761 + 29);
+  const male = new Zipf(HISTORICAL_MALE, 1.2);
+  const female = new Zipf(HISTORICAL_FEMALE, 1.2);
+  const family = new Zipf(FAMILY, 1.0);
+  const towns = new Zipf(CITIES, 1.4);
+  const occupations = new Zipf(OCCUPATIONS, 1.1);
+  const placeOf = () => (random() < 0.7 ? towns.draw(random) : `${pick(random, VILLAGE_START)} ${pick(random, VILLAGE_END)}`);
+  // Most people were born 1780–1930; a few earlier.
+  const yearOf = () => (random() < 0.1 ? 1550 + Math.floor(random() * 230) : 1780 + Math.floor(((random() + random()) / 2) * 150));
+
+  const makePerson = (elder: HistoricalPerson | null): HistoricalPerson => {
+    const sex = (elder && random() < 0.6 ? elder.sex : random() < 0.85 ? 'male' : 'female') as HistoricalPerson['sex'];
+    const names = sex === 'male' ? male : female;
+    // A son was often named after his father; families passed their middle names on too.
+    const given = elder && elder.sex === sex && random() < 0.35 ? elder.given : names.draw(random);
+    const middles = random() < 0.4 ? [names.draw(random)] : random() < 0.1 ? [names.draw(random), names.draw(random)] : [];
+    const year = elder ? elder.year + 18 + Math.floor(random() * 25) : yearOf();
+    const place = elder ? elder.place : placeOf();
+    return {
+      title: random() < 0.15 ? pick(random, sex === 'male' ? TITLES_MALE : TITLES_FEMALE) : '',
+      given,
+      middles,
+      family: elder ? elder.family : random() < 0.8 ? family.draw(random) : pick(random, TAIL_START) + pick(random, TAIL_END),
+      sex,
+      year,
+      month: 1 + Math.floor(random() * 12),
+      day: 1 + Math.floor(random() * 28),
+      yearOnly: random() < 0.2,
+      place,
+      // A family seat: relatives often share the very postcode.
+      postcode: elder && random() < 0.6 ? elder.postcode : postcodeNear(random, place),
+      occupation: elder && random() < 0.5 ? elder.occupation : occupations.draw(random),
+    };
+  };
+
+  const rowsOut: Array<HistoricalRow & { cluster: number }> = [];
+  const tally = new Map<ErrorKind, number>();
+  let people = 0;
+  let previous: HistoricalPerson | null = null;
+  while (rowsOut.length < records) {
+    // A quarter of people are a relative of the one before: the same surname, birth place, often postcode and occupation.
+    const person = makePerson(previous && random() < 0.25 ? previous : null);
+    previous = person;
+    const cluster = people++;
+    const size = Math.min(CLUSTER_SIZES.draw(random), records - rowsOut.length);
+    for (let copy = 0; copy < size; copy++) {
+      const row: HistoricalRow & { cluster: number } = {
+        cluster,
+        title: person.title,
+        given: person.given,
+        middles: [...person.middles],
+        family: person.family,
+        dob: person.yearOnly ? iso(person.year, 1, 1) : iso(person.year, person.month, person.day),
+        place: person.place,
+        postcode: person.postcode,
+        sex: person.sex,
+        occupation: person.occupation,
+        errors: [],
+      };
+      if (copy > 0) corruptHistorical(random, row, person, copy / Math.max(1, size - 1), towns, occupations, tally);
+      rowsOut.push(row);
+    }
+  }
+  for (let i = rowsOut.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [rowsOut[i], rowsOut[j]] = [rowsOut[j]!, rowsOut[i]!];
+  }
+  const lines: string[] = [];
+  const truth: [string, number][] = [];
+  rowsOut.forEach((row, i) => {
+    const id = `Q${100000 + i}`;
+    truth.push([id, row.cluster + 1]);
+    const fullName = [row.title, row.given, ...row.middles, row.family].filter((part) => part !== '').join(' ');
+    const fields = [
+      id,
+      fullName,
+      [row.given, row.family].filter((part) => part !== '').join(' '),
+      row.given,
+      row.family,
+      row.dob,
+      row.place,
+      row.postcode,
+      row.sex,
+      row.occupation,
+    ];
+    lines.push(fields.map(csvField).join(','));
+  });
+  return {
+    header: [
+      'unique_id',
+      'full_name',
+      'first_and_surname',
+      'first_name',
+      'surname',
+      'dob',
+      'birth_place',
+      'postcode_fake',
+      'gender',
+      'occupation',
+    ],
+    lines,
+    truth,
+    errorsOf: rowsOut.map((row) => row.errors),
+    people,
+    errors: Object.fromEntries(tally),
+    idColumn: 'unique_id',
+    map: 'first_name=given_name,surname=family_name,dob=birth_date,gender=sex,postcode_fake=postcode,birth_place=text:birth_place,occupation=text:occupation',
+  };
+}
+
+/**
+ * One duplicate's errors. `late` runs from 0 (a person's first copy) to 1 (their last): later
+ * copies carry more errors and more blanks, as registers copied from copies do. Every copy's
+ * birth date differs from the original's in some way.
+ */
+function corruptHistorical(
+  random: () => number,
+  row: HistoricalRow,
+  person: HistoricalPerson,
+  late: number,
+  towns: Zipf<string>,
+  occupations: Zipf<string>,
+  tally: Map<ErrorKind, number>,
+): void {
+  const note = (kind: ErrorKind) => {
+    row.errors.push(kind);
+    tally.set(kind, (tally.get(kind) ?? 0) + 1);
+  };
+  const corruptChance = 0.1 + 0.5 * late;
+  const blankChance = 0.4 * late;
+  if (random() < corruptChance) {
+    const r = random();
+    if (r < 0.3) {
+      row.title = row.title ? '' : pick(random, person.sex === 'male' ? TITLES_MALE : TITLES_FEMALE);
+      note('title_changed');
+    } else if (r < 0.55 && NICKNAMES[row.given]) {
+      row.given = NICKNAMES[row.given]!;
+      note('nickname');
+    } else if (r < 0.7 && row.middles.length > 0) {
+      row.middles = random() < 0.5 ? [] : row.middles.map((name) => name[0]!);
+      note('middle_name_dropped');
+    } else if (r < 0.9) {
+      if (random() < 0.5) row.given = typo(random, row.given);
+      else row.family = typo(random, row.family);
+      note('name_typo');
+    } else {
+      row.family = soundAlike(random, row.family);
+      note('name_sound_alike');
+    }
+  }
+  if (random() < blankChance) {
+    if (random() < 0.5) row.given = '';
+    else row.family = '';
+    note('name_blank');
+  }
+  // The birth date: moved by days, by up to a year, mistyped, or (rarely) left out.
+  const r = random();
+  const [y, m, d] = row.dob.split('-').map(Number) as [number, number, number];
+  if (r < 0.45) {
+    const moved = new Date(Date.UTC(2000, m - 1, d + (random() < 0.5 ? -1 : 1) * (1 + Math.floor(random() * 30))));
+    row.dob = iso(y + (moved.getUTCFullYear() - 2000), moved.getUTCMonth() + 1, moved.getUTCDate());
+    note('date_moved_days');
+  } else if (r < 0.65) {
+    row.dob = iso(y + (random() < 0.5 ? -1 : 1), m, d);
+    note('date_moved_year');
+  } else if (r < 0.95) {
+    const digits = row.dob.replace(/-/g, '');
+    const at = 2 + Math.floor(random() * 6);
+    const changed = digits.slice(0, at) + String((Number(digits[at]) + 1 + Math.floor(random() * 8)) % 10) + digits.slice(at + 1);
+    const month = Number(changed.slice(4, 6));
+    const day = Number(changed.slice(6));
+    // A typo that makes no date is written anyway; the reader sets it aside as unreadable.
+    row.dob = `${changed.slice(0, 4)}-${changed.slice(4, 6)}-${changed.slice(6)}`;
+    if (month < 1 || month > 12 || day < 1 || day > 31)
+      row.dob = `${changed.slice(0, 4)}-${String(m).padStart(2, '0')}-${changed.slice(6)}`;
+    note('date_digit_typo');
+  } else {
+    row.dob = '';
+    note('date_blank');
+  }
+  if (random() < blankChance * 0.75) {
+    row.place = '';
+    note('place_blank');
+  } else if (random() < 0.1) {
+    row.place = towns.draw(random);
+    note('place_moved');
+  }
+  if (random() < blankChance * 0.75) {
+    row.postcode = '';
+    note('postcode_blank');
+  } else if (random() < 0.6) {
+    // Somewhere nearby: the same area and, mostly, the same district.
+    const district = random() < 0.8 ? Number(/^[A-Z]+(\d+)/.exec(row.postcode)?.[1] ?? 1) : undefined;
+    row.postcode = postcodeNear(random, person.place, district);
+    note('postcode_moved');
+  }
+  if (random() < blankChance) {
+    row.occupation = '';
+    note('occupation_blank');
+  } else if (random() < 0.1 + 0.6 * late) {
+    row.occupation = occupations.draw(random);
+    note('occupation_changed');
+  }
+  if (random() < 0.02) {
+    row.sex = '';
+    note('sex_blank');
+  }
+}
+
 /** Writes records.csv and truth.csv into `directory`; returns their paths. */
 export function writeForeignData(data: ForeignData, directory: string): { recordsFile: string; truthFile: string } {
   mkdirSync(directory, { recursive: true });
@@ -588,7 +889,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     },
   });
   const shape = values.shape.toUpperCase();
-  if (shape !== 'A' && shape !== 'B') throw new Error(`--shape must be A or B, got ${values.shape}`);
+  if (shape !== 'A' && shape !== 'B' && shape !== 'H') throw new Error(`--shape must be A, B or H, got ${values.shape}`);
   const data = foreignData({ records: Number(values.records.replace(/_/g, '')), seed: Number(values.seed), shape });
   const paths = writeForeignData(data, values.out);
   console.log(

@@ -3,7 +3,7 @@
 // `joinery link`, then scored against its labels as `--labels` does, with recall per error
 // type (true pairs where either record went through that error).
 //
-//   node bench/linkage-foreign.ts [--records 1000,50000] [--shape A,B] [--seed 1] [--workers 2]
+//   node bench/linkage-foreign.ts [--records 1000,50000] [--shape A,B,H] [--seed 1] [--workers 2]
 //
 // Prints one JSON object per line, one per shape and size.
 
@@ -19,7 +19,7 @@ import type { Shape } from './foreign-data.ts';
 const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '1000,50000' },
-    shape: { type: 'string', default: 'A,B' },
+    shape: { type: 'string', default: 'A,B,H' },
     seed: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
   },

@@ -72,12 +72,19 @@ const BENCHMARKS: Benchmark[] = [
     id: 'foreign',
     what: 'linking foreign-shaped files without NHS numbers (bench/foreign-data.ts)',
     script: 'linkage-foreign.ts',
-    args: (people) => ['--records', String(people * 2), '--shape', 'A,B'],
+    args: (people) => ['--records', String(people * 2), '--shape', 'A,B,H'],
     metrics: [
       { name: 'linkage F1 (foreign shape A)', unit: '', better: 'higher', pick: at('pairs.f1', (o) => o.shape === 'A') },
       { name: 'linkage precision (foreign shape A)', unit: '', better: 'higher', pick: at('pairs.precision', (o) => o.shape === 'A') },
       { name: 'linkage F1 (foreign shape B)', unit: '', better: 'higher', pick: at('pairs.f1', (o) => o.shape === 'B') },
       { name: 'linkage precision (foreign shape B)', unit: '', better: 'higher', pick: at('pairs.precision', (o) => o.shape === 'B') },
+      { name: 'linkage F1 (historical register H)', unit: '', better: 'higher', pick: at('pairs.f1', (o) => o.shape === 'H') },
+      {
+        name: 'linkage precision (historical register H)',
+        unit: '',
+        better: 'higher',
+        pick: at('pairs.precision', (o) => o.shape === 'H'),
+      },
     ],
   },
   {

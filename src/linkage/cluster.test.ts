@@ -34,6 +34,28 @@ test('a cluster of duplicates forms even when some duplicate pairs are weak', ()
   assert.deepEqual(clusterRecords(3, links, scoreTable(links), { threshold: 0.95 }), [0, 0, 0]);
 });
 
+test('a record with no birth date does not chain two people whose birth dates differ, however strong its links', () => {
+  // 0 is a father (1931), 1 his namesake son (1962), 2 an undated record matching both; 3 and 4
+  // are copies of one person whose dates each carry their own slips, linked through dated records.
+  const links: WeightedLink[] = [
+    { a: 0, b: 2, weight: 20 },
+    { a: 1, b: 2, weight: 19 },
+    { a: 0, b: 1, weight: 0 }, // capped by the person check: the birth dates say two people
+    { a: 3, b: 4, weight: 20 },
+  ];
+  const dates = ['1931-05-02', '1962-09-17', null, '1975-01-30', '1957-10-03'];
+  const birthDates = {
+    missing: (record: number) => dates[record] === null,
+    contradict: (a: number, b: number) => dates[a] !== null && dates[b] !== null && dates[a]!.slice(0, 4) !== dates[b]!.slice(0, 4),
+  };
+  const without = clusterRecords(5, links, scoreTable(links), { threshold: 0.95 });
+  assert.equal(without[0], without[1], 'average linkage alone chains them (the case this guards against)');
+  const clusters = clusterRecords(5, links, scoreTable(links), { threshold: 0.95, birthDates });
+  assert.notEqual(clusters[0], clusters[1], 'father and son stay two people');
+  assert.ok(clusters[2] === clusters[0] || clusters[2] === clusters[1], 'the undated record joins one of them');
+  assert.equal(clusters[3], clusters[4], 'a link that sees both dates is judged by its weight, not the dates alone');
+});
+
 test('records with different valid NHS numbers never share a cluster', () => {
   const links: WeightedLink[] = [
     { a: 0, b: 1, weight: 30 },

@@ -1,7 +1,8 @@
 // Clustering pairwise links into persons without chaining: links are merged
 // strongest first, and two clusters only merge when, on average, their members
 // match each other (average linkage) and no cannot-link constraint is broken
-// (e.g. two different valid NHS numbers).
+// (e.g. two different valid NHS numbers); a merge through a record with no birth
+// date may not join members whose birth dates say two people.
 
 import { probabilityFromWeight } from './model.ts';
 
@@ -32,6 +33,16 @@ export interface ClusterOptions {
    * person's id, so two registered persons never end in one cluster.
    */
   exclusiveKey?: (record: number) => string | null;
+  /**
+   * Birth dates, for merges resting on a link that cannot see one. A record with a blank birth
+   * date can match a father and his namesake son equally well; average linkage would then join
+   * the two, since their own pair, capped at even odds by the person check, does not pull the
+   * average under it. So when either record of the link has no birth date, no two members of the
+   * merged cluster may have birth dates that say two people (`contradict`). Links that see both
+   * birth dates are judged by the average alone: copies of one person that each carry their own
+   * slips in the date (FEBRL's duplicates) can be far apart from each other and still belong.
+   */
+  birthDates?: { missing: (record: number) => boolean; contradict: (a: number, b: number) => boolean };
   /** Pairs a person decided are the same: joined first, whatever their scores. */
   mustLink?: readonly (readonly [number, number])[];
   /** Pairs a person decided are not the same: never in one cluster. */
@@ -97,7 +108,7 @@ export function clusterLinks(
   pairProbability: (a: number, b: number) => number,
   options: ClusterOptions,
 ): number[] {
-  const { threshold, minimumAverageProbability = 0.5, cannotLinkKey, exclusiveKey, maxCrossPairs = 2500 } = options;
+  const { threshold, minimumAverageProbability = 0.5, cannotLinkKey, exclusiveKey, birthDates, maxCrossPairs = 2500 } = options;
   // Cluster c (numbered by its first record) holds size[c] records: head[c], next[head[c]], ... tail[c].
   const clusterOf = new Int32Array(recordCount);
   const head = new Int32Array(recordCount);
@@ -178,12 +189,18 @@ export function clusterLinks(
       rightMembers = membersOf(right, rightMembers);
       const total = leftSize * rightSize;
       const count = Math.min(total, maxCrossPairs);
+      // A link that cannot see a birth date on one side must not join members whose birth dates say two people.
+      const blind = birthDates !== undefined && (birthDates.missing(linkA[link]!) || birthDates.missing(linkB[link]!));
       let sum = 0;
-      for (let s = 0; s < count; s++) {
+      let contradicted = false;
+      for (let s = 0; s < count && !contradicted; s++) {
         const k = Math.floor((s * total) / count);
-        sum += pairProbability(leftMembers[Math.floor(k / rightSize)]!, rightMembers[k % rightSize]!);
+        const a = leftMembers[Math.floor(k / rightSize)]!;
+        const b = rightMembers[k % rightSize]!;
+        if (blind && birthDates.contradict(a, b)) contradicted = true;
+        else sum += pairProbability(a, b);
       }
-      if (sum / count < minimumAverageProbability) continue;
+      if (contradicted || sum / count < minimumAverageProbability) continue;
     }
     join(left, right);
   }

@@ -53,6 +53,11 @@ const CASES: Row[] = [
   // A father and son of one name at one address (phone), birth dates wholly different.
   row('household-other-1', 'desmond', 'achterberg', '1958-03-03', 'stoke', '', '07700900777'),
   row('household-other-2', 'desmond', 'achterberg', '1989-11-12', 'stoke', '', '07700900777'),
+  // Another father and son, and a record of one of them with no birth date that matches both
+  // equally: it may join either, never the two of them together.
+  row('chain-father', 'horatio', 'pennyfeather', '1931-05-02', 'bath', '', '07700900888'),
+  row('chain-son', 'horatio', 'pennyfeather', '1962-09-17', 'bath', '', '07700900888'),
+  row('chain-undated', 'horatio', 'pennyfeather', '', 'bath', '', '07700900888'),
 ];
 
 function row(id: string, first: string, last: string, dob: string, city: string, email: string, mobile: string): Row {
@@ -213,6 +218,10 @@ assertCase('blank', 'a blank town or given name is no evidence against; blanks a
 
 test('household: a father and son of one name and address, born years apart, are not linked', () => {
   assert.notEqual(clusterOf.get('household-other-1'), clusterOf.get('household-other-2'));
+});
+
+test('a record with no birth date does not chain a father and son into one person', () => {
+  assert.notEqual(clusterOf.get('chain-father'), clusterOf.get('chain-son'));
 });
 
 test('online matching (as an import) makes the same calls: the same person links, the other person does not', () => {

@@ -3,9 +3,10 @@
 
 import { availableParallelism } from 'node:os';
 import { clusterLinks } from './cluster.ts';
-import type { WeightedLink } from './cluster.ts';
-import { comparePair, createComparator } from './comparisons.ts';
+import type { ClusterOptions, WeightedLink } from './cluster.ts';
+import { compareDate, comparePair, createComparator, levelLabels } from './comparisons.ts';
 import { createLinkPool } from './link-pool.ts';
+import { damerauLevenshtein } from './string-metrics.ts';
 import { createScorer, log2Odds, matchWeight, probabilityFromWeight, termFrequencyU } from './model.ts';
 import type { Scorer } from './model.ts';
 import { scanDataOf } from './pair-scan.ts';
@@ -67,6 +68,35 @@ function cannotLinkNumbersOf(specs: readonly FieldSpec[], table: PreparedTable):
     const id = table.ids[record * table.fieldCount + slot]!;
     return id >= 0 && valid[id] === 1 ? id : -1;
   });
+}
+
+/**
+ * Birth dates for clustering (cluster.ts `birthDates`): whether a record has none, and whether
+ * two records' dates say two people: both known, over a year apart (compareDate's last level),
+ * and further apart than two copies of one date drift: more than two digits different, and more
+ * than one once day and month are swapped. Undefined without a birth date field.
+ */
+function birthDatesOf(specs: readonly FieldSpec[], table: PreparedTable): ClusterOptions['birthDates'] {
+  const slot = specs.findIndex((spec) => spec.kind === 'birth_date');
+  if (slot < 0) return undefined;
+  const dictionary = table.dictionaries[slot]!;
+  const otherwise = levelLabels('birth_date').length - 1;
+  const idOf = (record: number) => table.ids[record * table.fieldCount + slot]!;
+  return {
+    missing: (record) => idOf(record) < 0,
+    contradict: (a, b) => {
+      const x = idOf(a);
+      const y = idOf(b);
+      if (x < 0 || y < 0 || x === y) return false;
+      const first = dictionary[x]!;
+      const second = dictionary[y]!;
+      return (
+        compareDate(first, second) === otherwise &&
+        damerauLevenshtein(first.value, second.value, 3) > 2 &&
+        damerauLevenshtein(first.swapped, second.value, 2) > 1
+      );
+    },
+  };
 }
 
 /**
@@ -222,6 +252,7 @@ export async function linkColumns(input: RawColumns, options: LinkOptions = {}):
   const clusterOf = clusterLinks(n, scored, pairProbability, {
     threshold: clusterThreshold,
     cannotLinkNumbers: cannotLinkNumbersOf(specs, table),
+    birthDates: birthDatesOf(specs, table),
     exclusiveKey: options.exclusiveKey,
     mustLink: options.mustLink,
     cannotLink: options.cannotLink,
