@@ -5,11 +5,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireSignedIn, viewContext } from '../platform/http.ts';
 import { successFrom, withDone } from '../platform/done.ts';
+import { formBody, parseForm, typedText } from '../platform/forms.ts';
 import { accountHasPassword, changeOwnContactDetails, contactDetailsOf, type ContactFieldError } from './contact-details.ts';
 import { roleLabels } from './account-admin.ts';
+import { contactDetailsForm } from './forms.ts';
 import type { AuthPorts } from './ports.ts';
-
-const text = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 500) : '');
 
 export function registerAccountRoutes(app: FastifyInstance, ports: Pick<AuthPorts, 'sendAccountEmail'>): void {
   const db = app.joinery.database.db;
@@ -52,15 +52,24 @@ export function registerAccountRoutes(app: FastifyInstance, ports: Pick<AuthPort
 
   app.post('/account', async (request, reply) => {
     const user = requireSignedIn(request);
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const values = { email: text(body.email), mobile: text(body.mobile) };
+    const form = parseForm(contactDetailsForm, formBody(request));
+    // What was typed is shown again, but never the password.
+    if (!form.ok) {
+      const typed = { email: typedText(form.values, 'email'), mobile: typedText(form.values, 'mobile') };
+      const errors = Object.entries(form.fieldErrors).map(([field, message]) => ({ field, message }) as ContactFieldError);
+      return render(request, reply, typed, errors, 400);
+    }
+    const { currentPassword, ...values } = form.value;
     const { config } = app.joinery;
     const result = await changeOwnContactDetails(
       db,
       ports,
       user,
-      { ...values, currentPassword: typeof body.currentPassword === 'string' ? body.currentPassword : '' },
-      { maxAttempts: config.signInMaxAttempts, lockMinutes: config.signInLockMinutes },
+      { ...values, currentPassword },
+      {
+        maxAttempts: config.signInMaxAttempts,
+        lockMinutes: config.signInLockMinutes,
+      },
     );
     if (!result.ok) return render(request, reply, values, result.errors, 400);
     return reply.redirect(withDone('/account', 'saved'));

@@ -4,10 +4,11 @@
 // administrator for a new one. The token is in the path, but logs name the route, never the path.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { viewContext } from '../platform/http.ts';
+import { formBody, parseForm } from '../platform/forms.ts';
 import { PASSWORD_MIN_LENGTH, PasswordRefused, accountForPasswordLink, setPasswordWithLink } from './account-admin.ts';
+import { newPasswordForm } from './forms.ts';
 
 const tokenOf = (request: FastifyRequest) => String((request.params as { token?: string }).token ?? '');
-const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 export function registerPasswordLinkRoutes(app: FastifyInstance): void {
   const db = app.joinery.database.db;
@@ -33,33 +34,39 @@ export function registerPasswordLinkRoutes(app: FastifyInstance): void {
     );
   });
 
+  /** The form again with the problem (the link still usable), or the expired page. */
+  async function refused(request: FastifyRequest, reply: FastifyReply, token: string, error: { field: string; message: string }) {
+    const account = await accountForPasswordLink(db, token);
+    if (!account) return expired(request, reply);
+    // What was typed is not shown again: a password is never sent back to the browser.
+    return reply
+      .code(400)
+      .header('cache-control', 'no-store')
+      .view(
+        'set-password.njk',
+        viewContext(request, reply, {
+          title: 'Error: Set your password',
+          username: account.username,
+          token,
+          minLength: PASSWORD_MIN_LENGTH,
+          error,
+        }),
+      );
+  }
+
   app.post('/set-password/:token', async (request, reply) => {
-    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
     const token = tokenOf(request);
+    const form = parseForm(newPasswordForm, formBody(request));
+    if (!form.ok) return refused(request, reply, token, { field: Object.keys(form.fieldErrors)[0]!, message: form.errors[0]!.text });
     try {
-      const done = await setPasswordWithLink(db, token, text(body.password), text(body.confirm));
+      const done = await setPasswordWithLink(db, token, form.value.password, form.value.confirm);
       if (!done) return expired(request, reply);
       return reply
         .header('cache-control', 'no-store')
         .view('set-password.njk', viewContext(request, reply, { title: 'Your password is set', done: true, username: done.username }));
     } catch (error) {
       if (!(error instanceof PasswordRefused)) throw error;
-      const account = await accountForPasswordLink(db, token);
-      if (!account) return expired(request, reply);
-      // What was typed is not shown again: a password is never sent back to the browser.
-      return reply
-        .code(400)
-        .header('cache-control', 'no-store')
-        .view(
-          'set-password.njk',
-          viewContext(request, reply, {
-            title: 'Error: Set your password',
-            username: account.username,
-            token,
-            minLength: PASSWORD_MIN_LENGTH,
-            error: { field: error.field, message: error.message },
-          }),
-        );
+      return refused(request, reply, token, { field: error.field, message: error.message });
     }
   });
 }

@@ -6,8 +6,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, SESSION_COOKIE, viewContext } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
+import { formBody, parseForm, typedText } from '../platform/forms.ts';
 import { PASSWORD_MIN_LENGTH, PasswordRefused, accountForPasswordLink, setPasswordWithLink } from './account-admin.ts';
-import { recoveryIdentifier, requestPasswordReset } from './recovery.ts';
+import { requestPasswordReset } from './recovery.ts';
+import { newPasswordForm, recoverForm } from './forms.ts';
 import type { AuthPorts } from './ports.ts';
 
 /** Requests for a link one connection may make in RECOVERY_WINDOW. */
@@ -17,7 +19,6 @@ const RECOVERY_WINDOW = '15 minutes';
 const MAX_QUEUED_REQUESTS = 1000;
 
 const tokenOf = (request: FastifyRequest) => String((request.params as { token?: string }).token ?? '');
-const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 export function registerRecoveryRoutes(app: FastifyInstance, ports: Pick<AuthPorts, 'sendAccountEmail'>): void {
   const db = app.joinery.database.db;
@@ -71,15 +72,12 @@ export function registerRecoveryRoutes(app: FastifyInstance, ports: Pick<AuthPor
       },
     },
     async (request, reply) => {
-      const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
-      const typed = text(body.identifier).slice(0, 300);
-      const identifier = recoveryIdentifier(typed);
-      if (!identifier) {
-        const message = typed.trim()
-          ? 'Enter an email address or username without spaces, 254 characters or fewer'
-          : 'Enter your email address or username';
-        return recoverPage(request, reply, { identifier: typed, error: message }, 400);
+      const form = parseForm(recoverForm, formBody(request));
+      if (!form.ok) {
+        const typed = typedText(form.values, 'identifier').slice(0, 300);
+        return recoverPage(request, reply, { identifier: typed, error: form.errors[0]!.text }, 400);
       }
+      const { identifier } = form.value;
       const publicUrl = app.joinery.config.publicUrl;
       afterReply(() => requestPasswordReset(db, ports, identifier, publicUrl));
       return recoverPage(request, reply, { title: 'Check your email', sent: true });
@@ -93,7 +91,13 @@ export function registerRecoveryRoutes(app: FastifyInstance, ports: Pick<AuthPor
       .view('set-password.njk', viewContext(request, reply, { title: 'This link has expired', expired: true, reset: true }));
   }
 
-  function form(request: FastifyRequest, reply: FastifyReply, username: string, token: string, error?: { field: string; message: string }) {
+  function passwordForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    username: string,
+    token: string,
+    error?: { field: string; message: string },
+  ) {
     return reply
       .code(error ? 400 : 200)
       .header('cache-control', 'no-store')
@@ -113,14 +117,15 @@ export function registerRecoveryRoutes(app: FastifyInstance, ports: Pick<AuthPor
   app.get('/account/reset/:token', async (request, reply) => {
     const account = await accountForPasswordLink(db, tokenOf(request), new Date(), 'reset_password');
     if (!account) return expired(request, reply);
-    return form(request, reply, account.username, tokenOf(request));
+    return passwordForm(request, reply, account.username, tokenOf(request));
   });
 
   app.post('/account/reset/:token', async (request, reply) => {
-    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
     const token = tokenOf(request);
+    const form = parseForm(newPasswordForm, formBody(request));
+    if (!form.ok) return refused(request, reply, token, { field: Object.keys(form.fieldErrors)[0]!, message: form.errors[0]!.text });
     try {
-      const done = await setPasswordWithLink(db, token, text(body.password), text(body.confirm), new Date(), 'reset_password');
+      const done = await setPasswordWithLink(db, token, form.value.password, form.value.confirm, new Date(), 'reset_password');
       if (!done) return expired(request, reply);
       // Every session of the account has ended, this browser's too: the page after says so.
       if (request.user) {
@@ -139,10 +144,15 @@ export function registerRecoveryRoutes(app: FastifyInstance, ports: Pick<AuthPor
       );
     } catch (error) {
       if (!(error instanceof PasswordRefused)) throw error;
-      const account = await accountForPasswordLink(db, token, new Date(), 'reset_password');
-      if (!account) return expired(request, reply);
-      // What was typed is not shown again: a password is never sent back to the browser.
-      return form(request, reply, account.username, token, { field: error.field, message: error.message });
+      return refused(request, reply, token, { field: error.field, message: error.message });
     }
   });
+
+  /** The form again with the problem (the link still usable), or the expired page. */
+  async function refused(request: FastifyRequest, reply: FastifyReply, token: string, error: { field: string; message: string }) {
+    const account = await accountForPasswordLink(db, token, new Date(), 'reset_password');
+    if (!account) return expired(request, reply);
+    // What was typed is not shown again: a password is never sent back to the browser.
+    return passwordForm(request, reply, account.username, token, error);
+  }
 }

@@ -1,6 +1,7 @@
 // Sign-in (password and OIDC) and sign-out pages, and the administrators' accounts pages.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SESSION_COOKIE, viewContext } from '../platform/http.ts';
+import { formBody, parseForm, typedText } from '../platform/forms.ts';
 import { appendAudit } from '../audit/index.ts';
 import { endSession, signInWithPassword, startSession, type SignedInUser } from './accounts.ts';
 import { registerAccountAdminRoutes } from './admin-routes.ts';
@@ -8,6 +9,7 @@ import { registerAccountRoutes } from './account-routes.ts';
 import { registerOidcRoutes } from './oidc-routes.ts';
 import { registerRecoveryRoutes } from './recovery-routes.ts';
 import { registerSignUpRoutes } from './sign-up-routes.ts';
+import { safeNextPath, signInForm } from './forms.ts';
 import type { AuthPorts } from './ports.ts';
 
 /** All a disabled account is told: no who, when or why. */
@@ -18,22 +20,8 @@ export interface DemoAccountInfo {
   description: string;
 }
 
-// A path on this site: one '/' then not another '/' or '\\' (which browsers read as '//', another
-// site), and no control characters (browsers drop tab, CR and LF, so '/<tab>/evil.example' is
-// '//evil.example'; CR/LF cannot go in a Location header at all).
-const SAME_ORIGIN_PATH = /^\/(?![/\\])[^\p{Cc}\\]*$/u;
-
-/** Only same-origin paths are followed after sign-in (no open redirects), checked as sent and percent-decoded. */
-export function safeNextPath(next: unknown): string {
-  if (typeof next !== 'string' || next.length > 2000 || !SAME_ORIGIN_PATH.test(next)) return '/home';
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(next);
-  } catch {
-    return '/home';
-  }
-  return SAME_ORIGIN_PATH.test(decoded) ? next : '/home';
-}
+/** Only same-origin paths are followed after sign-in: the check lives with the sign-in form's schema. */
+export { safeNextPath };
 
 /**
  * The one answer to a failed password sign-in, whether the username is unknown, the password
@@ -79,13 +67,13 @@ export function registerAuthRoutes(app: FastifyInstance, ports: AuthPorts, demo?
   });
 
   app.post('/sign-in', { config: { rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const username = typeof body.username === 'string' ? body.username.slice(0, 200) : '';
-    const password = typeof body.password === 'string' ? body.password.slice(0, 1000) : '';
-    const next = safeNextPath(body.next);
-    if (!username || !password) {
-      return renderSignIn(request, reply, { error: 'Enter your username and password', username, next }, 400);
+    const form = parseForm(signInForm, formBody(request));
+    if (!form.ok) {
+      // The username typed is shown again; the password never is.
+      const username = typedText(form.values, 'username').slice(0, 200);
+      return renderSignIn(request, reply, { error: form.errors[0]!.text, username, next: safeNextPath(form.values.next) }, 400);
     }
+    const { username, password, next } = form.value;
     const result = await signInWithPassword(database.db, username, password, {
       maxAttempts: config.signInMaxAttempts,
       lockMinutes: config.signInLockMinutes,

@@ -5,12 +5,16 @@
 // now, gets "this link has expired". The token is in the path, but logs name the route only.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { viewContext } from '../platform/http.ts';
+import { formBody, parseForm, typedText } from '../platform/forms.ts';
 import { appendAudit } from '../audit/index.ts';
 import { PASSWORD_MIN_LENGTH } from './account-admin.ts';
+import { signUpForm } from './forms.ts';
 import { SIGN_UP_LINK_HOURS, SignUpRefused, createResidentAccount, signUpLinkIsUsable, type SignUpFieldError } from './resident-sign-up.ts';
 
 const tokenOf = (request: FastifyRequest) => String((request.params as { token?: string }).token ?? '');
-const text = (value: unknown, max: number) => (typeof value === 'string' ? value.slice(0, max) : '');
+/** parseForm's messages by field, in the form's order, as the page lists the use case's. */
+const fieldErrorsOf = (fieldErrors: Record<string, string>) =>
+  Object.entries(fieldErrors).map(([field, message]) => ({ field, message }) as SignUpFieldError);
 
 export function registerSignUpRoutes(app: FastifyInstance, signIn: (reply: FastifyReply, userId: string) => Promise<void>): void {
   const db = app.joinery.database.db;
@@ -55,13 +59,13 @@ export function registerSignUpRoutes(app: FastifyInstance, signIn: (reply: Fasti
   });
 
   app.post('/account/create/:token', async (request, reply) => {
-    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
-    const input = {
-      username: text(body.username, 100).trim().toLowerCase(),
-      email: text(body.email, 300).trim(),
-      password: text(body.password, 1000),
-      confirm: text(body.confirm, 1000),
-    };
+    const parsed = parseForm(signUpForm, formBody(request));
+    if (!parsed.ok) {
+      // Passwords are never sent back to the browser; the username and email address are.
+      const values = { username: typedText(parsed.values, 'username'), email: typedText(parsed.values, 'email') };
+      return form(request, reply, values, fieldErrorsOf(parsed.fieldErrors));
+    }
+    const input = parsed.value;
     try {
       const made = await createResidentAccount(db, tokenOf(request), input);
       if (!made) return expired(request, reply);

@@ -16,7 +16,9 @@ import {
   poundsAsPence,
   requiredDate,
   requiredText,
+  sentText,
   ticked,
+  typedText,
 } from './forms.ts';
 import { RefusedInput } from './refused.ts';
 
@@ -72,6 +74,18 @@ test('missing, repeated or non-text fields are refused with the field message, n
       ['Choose a service', 'Say what is wrong, in up to 10 characters'],
     );
   }
+});
+
+test('text as sent is kept untrimmed up to its bound; a missing or repeated field is empty, and shown again as empty', () => {
+  const passwords = z.object({ password: sentText(5), confirm: sentText() });
+  assert.deepEqual(parseForm(passwords, { password: ' secret ', confirm: ' secret ' }), {
+    ok: true,
+    value: { password: ' secr', confirm: ' secret ' },
+  });
+  assert.deepEqual(parseForm(passwords, { password: ['a', 'b'] }), { ok: true, value: { password: '', confirm: '' } });
+  assert.equal(typedText({ reason: 'as typed ', twice: ['a', 'b'] }, 'reason'), 'as typed ');
+  assert.equal(typedText({ twice: ['a', 'b'] }, 'twice'), '');
+  assert.equal(typedText({}, 'missing'), '');
 });
 
 test('dates, checkboxes, ids: what was sent, or the message for the field', () => {

@@ -69,6 +69,21 @@ function firstField(schema: z.ZodType): string | undefined {
  */
 export const trimmedText = z.preprocess((value) => (typeof value === 'string' ? value.trim() : ''), z.string());
 
+/**
+ * A form value exactly as sent (not trimmed), at most `max` characters (the rest is not read); a
+ * missing or repeated field counts as empty. For a field whose every character counts (a
+ * password) or whose use case trims and checks it with its own messages.
+ */
+export function sentText(max = Number.POSITIVE_INFINITY) {
+  return z.preprocess((value) => (typeof value === 'string' ? value.slice(0, max) : ''), z.string());
+}
+
+/** What was typed in one field, to fill a refused form in again: the text, or empty for a missing or repeated field. */
+export function typedText(values: FormBody, field: string): string {
+  const value = values[field];
+  return typeof value === 'string' ? value : '';
+}
+
 /** Required text between `min` and `max` characters, with one message for every way of getting it wrong. */
 export function requiredText(message: string, { min = 1, max }: { min?: number; max: number }) {
   return trimmedText.pipe(z.string().min(min, message).max(max, message));
