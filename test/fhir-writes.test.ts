@@ -726,6 +726,110 @@ describe('FHIR writes for the care record', () => {
     assert.equal(await count('plans'), plans, 'the failed transaction started no plan');
   });
 
+  test('a transaction Bundle whose last entry fails leaves nothing of the entries before it: no plan, goal, plan history or network member', async () => {
+    const me = await server.database.db
+      .selectFrom('users')
+      .select(['organisation_id', 'practitioner_id'])
+      .where('username', '=', 'practitioner')
+      .executeTakeFirstOrThrow();
+    const inNetwork = server.database.db
+      .selectFrom('care_relationships')
+      .select('practitioner_id')
+      .where('person_id', '=', personId)
+      .where('ended_at', 'is', null)
+      .where('practitioner_id', 'is not', null);
+    const colleague = await server.database.db
+      .selectFrom('practitioners')
+      .select('id')
+      .where('organisation_id', '=', me.organisation_id!)
+      .where('id', 'not in', inNetwork.$narrowType<{ practitioner_id: string }>())
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    const team = (await clients.practitioner!.read({ resourceType: 'CareTeam', id: personId })) as unknown as CareTeam;
+    const events = async () =>
+      Number(
+        (
+          await server.database.db
+            .selectFrom('plan_events')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = [await count('plans'), await count('plan_goals'), await count('care_relationships'), await events()];
+    const plan = 'urn:uuid:6a0f7e59-0000-4000-8000-00000000aa02';
+    await assert.rejects(
+      clients.practitioner!.transaction({
+        body: {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            {
+              fullUrl: plan,
+              resource: {
+                resourceType: 'CarePlan',
+                status: 'active',
+                intent: 'plan',
+                subject: { reference: `Patient/${personId}` },
+                title: 'Never started',
+              },
+              request: { method: 'POST', url: 'CarePlan' },
+            },
+            {
+              resource: {
+                resourceType: 'Goal',
+                lifecycleStatus: 'active',
+                description: { text: 'A goal of a plan never started' },
+                subject: { reference: `Patient/${personId}` },
+                category: [{ coding: [{ system: OUTCOME_SYSTEM, code: outcomeCodes[0] }] }],
+                extension: [{ url: CARE_PLAN_EXTENSION, valueReference: { reference: plan } }],
+              },
+              request: { method: 'POST', url: 'Goal' },
+            },
+            {
+              resource: {
+                ...team,
+                participant: [
+                  ...(team.participant ?? []),
+                  {
+                    role: [{ text: 'debt advice' }],
+                    member: { reference: `Practitioner/${colleague.id}` },
+                    extension: [{ url: REASON_EXTENSION, valueString: 'joined by a Bundle that fails' }],
+                  },
+                ],
+              },
+              request: { method: 'PUT', url: `CareTeam/${personId}` },
+            },
+            // Written last (PUTs follow POSTs, in order): a goal nobody has.
+            {
+              resource: {
+                resourceType: 'Goal',
+                id: '00000000-0000-4000-8000-00000000dead',
+                lifecycleStatus: 'cancelled',
+                description: { text: 'x' },
+                subject: { reference: `Patient/${personId}` },
+              },
+              request: { method: 'PUT', url: 'Goal/00000000-0000-4000-8000-00000000dead' },
+            },
+          ],
+        } as never,
+      }),
+      refused(404),
+    );
+    assert.deepEqual(
+      [await count('plans'), await count('plan_goals'), await count('care_relationships'), await events()],
+      before,
+      'plans, goals, plan history and network members are as they were',
+    );
+    const joinedAnyway = await server.database.db
+      .selectFrom('care_relationships')
+      .select('id')
+      .where('person_id', '=', personId)
+      .where('practitioner_id', '=', colleague.id)
+      .where('reason', '=', 'joined by a Bundle that fails')
+      .execute();
+    assert.deepEqual(joinedAnyway, [], 'the colleague did not join the network');
+  });
+
   test('the audit trail and other read-only types refuse writes, saying why', async () => {
     const auditEvent = {
       resourceType: 'AuditEvent',

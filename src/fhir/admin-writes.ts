@@ -38,7 +38,8 @@ import {
   PRACTITIONER_ROLE_SYSTEM,
 } from './resources.ts';
 import { currentForUpdate, requireRoles, type Writer } from './care-writes.ts';
-import { bumpVersion, joined, stampCreated, type WriteResult } from './writes.ts';
+import { bumpVersion, stampCreated, type WriteResult } from './writes.ts';
+import { inTransaction as inOneTransaction } from '../platform/db.ts';
 import { createWhole } from './clinical-writes.ts';
 import { accountsOfPractitioner, endAccessOfPractitioner } from '../auth/index.ts';
 import { revokeTokensOfUser } from '../interop/index.ts';
@@ -245,9 +246,9 @@ async function createPractitionerResource(ctx: FhirContext, resource: Resource):
   return { type: 'Practitioner', id, created: true };
 }
 
-/** One unit of work (joining a transaction Bundle's, if in one), so a leaver's sign-in ends with the change. */
+/** One unit of work (a transaction Bundle's, if in one), so a leaver's sign-in ends with the change. */
 function inTransaction(ctx: FhirContext, work: (tctx: FhirContext) => Promise<WriteResult>): Promise<WriteResult> {
-  return ctx.db.transaction().execute((trx) => work({ ...ctx, db: joined(trx) }));
+  return inOneTransaction(ctx.db, (trx) => work({ ...ctx, db: trx }));
 }
 
 /** The practitioner was active and no longer is: their account's sessions and tokens (interop's, revoked for auth) end now. */

@@ -18,7 +18,7 @@ import type { SignedInUser } from '../auth/index.ts';
 import { decideRecordAccess, type Category, type Purpose } from '../consent/index.ts';
 import {
   AccessRefused,
-  submitAssessment,
+  prepareAssessment,
   addGoal,
   createPlan,
   PlanInputError,
@@ -442,7 +442,11 @@ async function createQuestionnaireResponse(ctx: FhirContext, resource: Resource)
     }
   };
   visit(response.item);
-  const result = await guarded(() => submitAssessment(ctx.db, { actor: ctx.actor, personId, questionnaire: q, raw }));
+  const result = await guarded(async () => {
+    // Checked first (the access decision stays on the record if refused), then stored in the write's transaction.
+    const prepared = await prepareAssessment(ctx.db, { actor: ctx.actor, personId, questionnaire: q, raw });
+    return prepared.ok ? inTransaction(ctx.db, prepared.store) : prepared;
+  });
   if (!result.ok)
     throw unprocessable(
       result.errors

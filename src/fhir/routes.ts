@@ -15,15 +15,7 @@ import { checkBundleEntries, checkResourceSize, MAX_BUNDLE_BYTES, MAX_RESOURCE_B
 import { apiRateLimit } from '../platform/http.ts';
 import { errorForLog } from '../platform/logger.ts';
 import { resourceDefs } from './resources.ts';
-import {
-  createPatient,
-  createPatientStandalone,
-  createServiceRequest,
-  joined,
-  updatePatient,
-  updateTask,
-  type WriteResult,
-} from './writes.ts';
+import { createPatient, createPatientStandalone, createServiceRequest, updatePatient, updateTask, type WriteResult } from './writes.ts';
 import { careWriters, type Writer } from './care-writes.ts';
 import { adminWriters } from './admin-writes.ts';
 import { familyWriters } from './family-writes.ts';
@@ -35,6 +27,7 @@ import { checkId } from './params.ts';
 import { registerBulkExportRoutes } from './bulk-export.ts';
 import { registerSubscriptionRoutes, withBulkAndSubscriptions } from './subscriptions.ts';
 import { alsoChangedByCreate, keepingHistory } from './history.ts';
+import { inTransaction } from '../platform/db.ts';
 import { registerHistoryRoutes, withHistoryCapabilities } from './history-routes.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -93,7 +86,7 @@ const writers: Record<string, Writer> = {
   ...adminWriters,
   ...familyWriters,
   ...clinicalWriters,
-  Patient: { update: (ctx, id, resource, ifMatch) => updatePatient(ctx, ctx.db, id, resource, ifMatch) },
+  Patient: { update: (ctx, id, resource, ifMatch) => inTransaction(ctx.db, (trx) => updatePatient(ctx, trx, id, resource, ifMatch)) },
   ServiceRequest: { create: (ctx, resource) => createServiceRequest(ctx, ctx.db, resource) },
   Task: { update: (ctx, id, resource, ifMatch) => updateTask(ctx, ctx.db, id, resource, ifMatch) },
 };
@@ -234,10 +227,7 @@ async function doUpdate(ctx: FhirContext, type: string, id: string, body: unknow
   const resource = checkValid(body, type);
   // The version replaced is kept as it last stood, and every version the write makes once it is done.
   const result = await keepingHistory(ctx, [{ type, id }], async () => {
-    const made =
-      type === 'Patient'
-        ? await ctx.db.transaction().execute((trx) => updatePatient(ctx, trx, id, resource, ifMatch))
-        : await writer.update!(ctx, id, resource, ifMatch);
+    const made = await writer.update!(ctx, id, resource, ifMatch);
     await keepSent(ctx, ctx.db, made, resource);
     return made;
   });
@@ -545,8 +535,8 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
     await indexState(ctx.db);
     try {
       await ctx.db.transaction().execute(async (trx) => {
-        const db = joined(trx);
-        const tctx = { ...ctx, db };
+        // Every entry's writer runs in this transaction (ctx.db): none opens its own.
+        const tctx = { ...ctx, db: trx };
         // Versions kept for _history within the transaction: rolled back with it.
         const updating = planned.flatMap((p) =>
           p.method === 'PUT' ? [{ type: p.type, id: p.id! }] : p.method === 'POST' ? alsoChangedByCreate(p.type, p.entry.resource) : [],
@@ -569,16 +559,16 @@ async function runTransaction(ctx: FhirContext, bundle: Bundle): Promise<Bundle>
               result =
                 found ??
                 (p.type === 'Patient'
-                  ? await createPatient(tctx, db, ctx.db, resource)
+                  ? await createPatient(tctx, trx, ctx.db, resource)
                   : await writer.create!(tctx, resource, p.assignedId));
               if (!found) {
-                await keepSent(tctx, db, result, resource);
+                await keepSent(tctx, trx, result, resource);
                 result = { ...result, sent: resource } as Written;
               }
               nameEntry(p.entry.fullUrl, `${p.type}/${result.id}`, ids, relative);
             } else {
               result = await writerFor(p.type, 'update').update!(tctx, p.id!, resource, p.entry.request?.ifMatch);
-              await keepSent(tctx, db, result, resource);
+              await keepSent(tctx, trx, result, resource);
               result = { ...result, sent: resource } as Written;
             }
             writes.set(p.index, result);

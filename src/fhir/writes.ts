@@ -9,7 +9,15 @@ import type { Database } from '../schema.ts';
 import { decideRecordAccess, openRelationship } from '../consent/index.ts';
 import { isCategory, type Category } from '../consent/index.ts';
 import { withIndexLock, forgetIndexState, indexState, storeAndLinkBatch } from '../linkage/index.ts';
-import { applyReferralAction, isContactMethod, ReferralInputError, sendReferral, ukDate, type ReferralAction } from '../referrals/index.ts';
+import {
+  isContactMethod,
+  prepareReferral,
+  prepareReferralAction,
+  ReferralInputError,
+  ukDate,
+  type ReferralAction,
+} from '../referrals/index.ts';
+import { inTransaction } from '../platform/db.ts';
 import { isValidNhsNumber, setPersonDetails } from '../people/index.ts';
 import { organisationRecord } from '../network/index.ts';
 import { bumpFhirVersion, fieldsFromPatient, stampFhirCreated } from '../interop/index.ts';
@@ -72,27 +80,15 @@ function asReferralError(error: unknown): never {
   throw error;
 }
 
-/**
- * A view of a transaction in which nested `transaction()` calls join the outer one, so functions
- * that open their own transaction take part in a FHIR transaction Bundle, all or nothing.
- */
-export function joined(trx: Transaction<Database>): Kysely<Database> {
-  return new Proxy(trx, {
-    get(target, prop) {
-      if (prop === 'transaction') return () => ({ execute: <T>(work: (t: Kysely<Database>) => Promise<T>) => work(joined(target)) });
-      const value: unknown = Reflect.get(target, prop, target);
-      // Kysely keeps its state in private fields: its methods must run on the real object.
-      return typeof value === 'function' && prop !== 'constructor' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as unknown as Kysely<Database>;
-}
-
 // ---------------------------------------------------------------------------------------------
 
-/** `indexDb` is the database whose in-process person index matches (the real one, not a transaction). */
+/**
+ * In the caller's transaction (`db`); `indexDb` is the database whose in-process person index
+ * matches (the real one, not a transaction).
+ */
 export async function createPatient(
   ctx: FhirContext,
-  db: Kysely<Database>,
+  db: Transaction<Database>,
   indexDb: Kysely<Database>,
   resource: Resource,
 ): Promise<WriteResult> {
@@ -155,9 +151,10 @@ export async function createPatientStandalone(ctx: FhirContext, resource: Resour
   });
 }
 
+/** In the caller's transaction. */
 export async function updatePatient(
   ctx: FhirContext,
-  db: Kysely<Database>,
+  db: Transaction<Database>,
   id: string,
   resource: Resource,
   ifMatch?: string,
@@ -220,7 +217,8 @@ export async function createServiceRequest(ctx: FhirContext, db: Kysely<Database
   const urgency =
     resource.priority === 'asap' || resource.priority === 'stat' ? 'urgent' : resource.priority === 'urgent' ? 'soon' : 'routine';
   try {
-    const id = await sendReferral(db, ctx.actor, {
+    // Checked on `db` first (a refusal's audited decision stays on the record), then sent in the write's transaction.
+    const send = await prepareReferral(db, ctx.actor, {
       personId,
       serviceId,
       reason: reason.trim().slice(0, 2000),
@@ -231,6 +229,7 @@ export async function createServiceRequest(ctx: FhirContext, db: Kysely<Database
       onwardConsent: false,
       journeyStep: null,
     });
+    const id = await inTransaction(db, send);
     return { type: 'ServiceRequest', id, created: true };
   } catch (error) {
     return asReferralError(error);
@@ -298,7 +297,8 @@ export async function updateTask(
   }
   if (actions.length === 0) return { type: 'Task', id, created: false };
   try {
-    for (const action of actions) await applyReferralAction(db, ctx.actor, id, action);
+    // Each action as the web applies it: its access decision first, then the change in the write's transaction.
+    for (const action of actions) await inTransaction(db, await prepareReferralAction(db, ctx.actor, id, action));
   } catch (error) {
     return asReferralError(error);
   }

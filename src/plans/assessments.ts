@@ -2,7 +2,7 @@
 // what this reader may see is offered, each answer with its source), then score, store the
 // FHIR QuestionnaireResponse and count what was reused versus asked ("tell it once").
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { ageOn, currentNeedRows, personEventsSince, personHouseholdFacts } from '../people/index.ts';
 import { organisationsByIds } from '../network/index.ts';
@@ -229,8 +229,22 @@ export type SubmitResult =
   | { ok: false; errors: AnswerError[]; answers: Answers; followUps: string[] }
   | { ok: true; responseId: string; score: ScoreResult; counts: TellItOnceCounts; response: QuestionnaireResponse };
 
-/** Checks, scores and stores a completed assessment. The actor must be allowed to write the form's category. */
+/**
+ * A completed assessment checked and scored, and how to store it: `store` writes it in the
+ * caller's transaction. The checks (the access decision, audited allow or deny) run first, on
+ * `db`, so a refusal stays on the record whatever happens to the caller's transaction.
+ */
+export type PreparedAssessment =
+  Extract<SubmitResult, { ok: false }> | { ok: true; store: (trx: Transaction<Database>) => Promise<Extract<SubmitResult, { ok: true }>> };
+
+/** Checks, scores and stores a completed assessment, in its own transaction (the web form's unit of work). */
 export async function submitAssessment(db: Kysely<Database>, input: SubmitInput): Promise<SubmitResult> {
+  const prepared = await prepareAssessment(db, input);
+  return prepared.ok ? db.transaction().execute(prepared.store) : prepared;
+}
+
+/** Checks and scores a completed assessment, to be stored by the caller. The actor must be allowed to write the form's category. */
+export async function prepareAssessment(db: Kysely<Database>, input: SubmitInput): Promise<PreparedAssessment> {
   const { actor, personId, questionnaire: q } = input;
   const now = input.now ?? new Date();
   const category = categoryOfQuestionnaire(q) as Category;
@@ -274,7 +288,7 @@ export async function submitAssessment(db: Kysely<Database>, input: SubmitInput)
     )
     .orderBy('e.enrolled_at', 'desc')
     .executeTakeFirst();
-  await db.transaction().execute(async (trx) => {
+  const store = async (trx: Transaction<Database>) => {
     await trx
       .insertInto('questionnaire_responses')
       .values({
@@ -341,8 +355,9 @@ export async function submitAssessment(db: Kysely<Database>, input: SubmitInput)
         now,
       );
     }
-  });
-  return { ok: true, responseId: id, score, counts, response };
+    return { ok: true as const, responseId: id, score, counts, response };
+  };
+  return { ok: true, store };
 }
 
 export interface ResponseSummary {

@@ -16,7 +16,7 @@ export {
 // The outcomes framework next: it imports nothing, and insight reads it as its files load.
 export { defaultNeedOutcomes } from './framework.ts';
 export { addGoal, createPlan, PlanInputError, plansOf, updateGoalStatus, updatePlan } from './plans.ts';
-export { AccessRefused, submitAssessment } from './assessments.ts';
+export { AccessRefused, prepareAssessment, submitAssessment } from './assessments.ts';
 export { flattenItems, isQuestion } from './questionnaire.ts';
 export { activeFramework, ensurePlansDefaults, loadQuestionnaire } from './store.ts';
 // Whose plan, its members, active plans, a person's operating model and a form by url (FHIR's plan writes).

@@ -8,7 +8,7 @@ export { referralsOnRecordTable } from './tables.ts';
 export { registerReferralRoutes } from './routes.ts';
 export { setUpReferralDemo } from './demo.ts';
 export { seedDemoReferrals } from './seed.ts';
-export { applyReferralAction, ReferralInputError, sendReferral } from './referrals.ts';
+export { applyReferralAction, prepareReferral, prepareReferralAction, ReferralInputError, sendReferral } from './referrals.ts';
 export { isContactMethod, type ReferralAction } from './state.ts';
 export { ukDate } from './working-days.ts';
 export { teamInbox, type TeamInbox } from './team-inbox.ts';

@@ -224,9 +224,21 @@ export async function insertReferral(trx: Transaction<Database>, r: InsertReferr
  * consent a recorded lawful basis is required.
  */
 export async function sendReferral(db: Kysely<Database>, actor: SignedInUser, input: NewReferral, now: Date = new Date()): Promise<string> {
-  // The checks run first, so a refusal's audited access decision stays on the record.
+  return db.transaction().execute(await prepareReferral(db, actor, input, now));
+}
+
+/**
+ * The checks of sendReferral, run on `db` first so a refusal's audited access decision stays on
+ * the record; the answer sends the referral in the caller's transaction (a FHIR write's).
+ */
+export async function prepareReferral(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  input: NewReferral,
+  now: Date = new Date(),
+): Promise<(trx: Transaction<Database>) => Promise<string>> {
   const checked = await checkReferral(db, actor, input, now);
-  return db.transaction().execute((trx) => writeReferral(trx, actor, input, checked, now));
+  return (trx) => writeReferral(trx, actor, input, checked, now);
 }
 
 /**
@@ -418,7 +430,7 @@ export interface ActionOutcome {
   onwardReferralId: string | null;
 }
 
-/** Applies one action to a referral, refusing anything the state machine does not allow. */
+/** Applies one action to a referral, in its own transaction, refusing anything the state machine does not allow. */
 export async function applyReferralAction(
   db: Kysely<Database>,
   actor: SignedInUser,
@@ -426,6 +438,20 @@ export async function applyReferralAction(
   action: ReferralAction,
   now: Date = new Date(),
 ): Promise<ActionOutcome> {
+  return db.transaction().execute(await prepareReferralAction(db, actor, referralId, action, now));
+}
+
+/**
+ * The access decision of applyReferralAction, run on `db` first so a refusal stays on the record;
+ * the answer applies the action in the caller's transaction (a FHIR write's), the referral locked.
+ */
+export async function prepareReferralAction(
+  db: Kysely<Database>,
+  actor: SignedInUser,
+  referralId: string,
+  action: ReferralAction,
+  now: Date = new Date(),
+): Promise<(trx: Transaction<Database>) => Promise<ActionOutcome>> {
   const byLabel = await actorLabel(db, actor);
   // The receiving side acts only on people it may see: the same decision that shows the name,
   // taken (and audited, allow or deny) before the change, so a refusal is on the record too.
@@ -452,7 +478,7 @@ export async function applyReferralAction(
     if (access.byCategory.demographics.scope === 'none')
       throw new ReferralInputError('referral', `You cannot act on this referral: ${access.reason}`, 403);
   }
-  return db.transaction().execute(async (trx) => {
+  return async (trx) => {
     const r = (await trx.selectFrom('referrals').selectAll().where('id', '=', referralId).forUpdate().executeTakeFirst()) as
       ReferralRow | undefined;
     if (!r) throw new ReferralInputError('referral', 'There is no such referral', 404);
@@ -630,7 +656,7 @@ export async function applyReferralAction(
       reason: `referral ${action.kind === 'decline' ? (onwardId ? 'declined and handed on' : 'declined, not handed on') : action.kind}`,
     });
     return { status: result.status, onwardReferralId: onwardId };
-  });
+  };
 }
 
 export interface BulkOutcome {
