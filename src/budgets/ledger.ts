@@ -5,6 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { financialYearOf } from './goals.ts';
 import { RefusedInput } from '../platform/refused.ts';
+import { inTransaction } from '../platform/db.ts';
 
 /** A transaction the ledger will not post (unbalanced, malformed): 422. */
 export class LedgerError extends RefusedInput {
@@ -94,10 +95,6 @@ export function balancesOf(transactions: readonly { postings: readonly PostingIn
   for (const t of transactions) for (const p of t.postings) balances.set(p.accountId, (balances.get(p.accountId) ?? 0) + p.amountPence);
   for (const [k, v] of balances) if (v === 0) balances.delete(k);
   return balances;
-}
-
-async function inTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
 export async function ensureAccounts(db: Kysely<Database>, accounts: readonly AccountInput[]): Promise<void> {

@@ -52,10 +52,12 @@ function register(handle: DatabaseHandle): DatabaseHandle {
 /**
  * Runs `work` in `db` when `db` is already a transaction, otherwise in a transaction of its own.
  * Use cases take the transaction they run in and never open one: the caller owning the unit of
- * work opens it. This is for the one caller that is both: a FHIR write, which is its own unit of
- * work when sent alone (and must then keep a refusal's audited access decision, taken before any
- * transaction, on the record) and one entry of a transaction Bundle's unit of work when sent in
- * one (all or nothing). Anywhere else, open the transaction where the unit of work starts.
+ * work opens it. This is for the two callers that are both. A FHIR write is its own unit of work
+ * when sent alone (and must then keep a refusal's audited access decision, taken before any
+ * transaction, on the record) and one entry of a transaction Bundle's when sent in one (all or
+ * nothing). The budget ledger's posting runs in a use case's transaction, or, for a generated
+ * schedule of many thousands, one transaction per batch so none grows unbounded. Anywhere else,
+ * open the transaction where the unit of work starts.
  */
 export function inTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db as Transaction<Database>) : db.transaction().execute(work);
