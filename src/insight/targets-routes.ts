@@ -3,14 +3,31 @@
 // (a value to reach by a date, and why). Aggregates only; the form keeps what was typed when it
 // is refused, and lists every problem in a GOV.UK error summary.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { requireRole, viewContext } from '../platform/http.ts';
 import { dateInputItems, dateParts, readDateInput, type DatePart } from '../platform/date-input.ts';
 import { successFrom, withDone } from '../platform/done.ts';
+import { formBody, parseForm, sentText } from '../platform/forms.ts';
 import { measures } from './queries.ts';
 import { parseTarget, setTarget, targetsAgainstActuals, TargetInputError } from './targets.ts';
 
 type Body = Record<string, unknown>;
-const str = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
+
+/**
+ * "Set a target": the measure, the value, the date to reach it by (three boxes) and why, as
+ * typed. parseTarget checks them with its messages, together with a date the boxes do not make
+ * (named here, with the boxes to mark), so every problem is listed at once; the form never fails here.
+ */
+const targetForm = z.looseObject({ measure: sentText(80), value: sentText(40), reason: sentText(2000) }).transform((form) => {
+  const date = readDateInput(form, 'by', 'The date to reach it by');
+  return {
+    measureId: form.measure,
+    value: form.value,
+    byDate: date.kind === 'date' ? date.iso : null,
+    reason: form.reason,
+    wrongDate: date.kind === 'error' ? { message: date.message, parts: date.parts } : null,
+  };
+});
 const done = {
   set: { heading: 'The target has been set', text: 'It is shown against the latest figure below, and on the inequality pages.' },
 };
@@ -82,20 +99,18 @@ export function registerTargetRoutes(app: FastifyInstance): void {
 
   app.post('/insight/targets', async (request, reply) => {
     const user = requireRole(request, 'manager');
-    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Body;
-    const date = readDateInput(body, 'by', 'The date to reach it by');
-    const parsed = parseTarget(
-      {
-        measureId: str(body.measure, 80),
-        value: str(body.value, 40),
-        byDate: date.kind === 'date' ? date.iso : null,
-        reason: str(body.reason, 2000),
-      },
-      await measures(db),
-      new Date().toISOString().slice(0, 10),
-    );
-    const errors = parsed.errors.filter((e) => !(e.field === 'by' && date.kind === 'error'));
-    if (date.kind === 'error') errors.push(new TargetInputError('by', date.message));
+    const body = formBody(request);
+    const form = parseForm(targetForm, body);
+    if (!form.ok) {
+      const errors = Object.entries(form.fieldErrors).map(
+        ([field, message]) => new TargetInputError(field as TargetInputError['field'], message),
+      );
+      return render(request, reply, { errors, values: body }, 400);
+    }
+    const { wrongDate, ...input } = form.value;
+    const parsed = parseTarget(input, await measures(db), new Date().toISOString().slice(0, 10));
+    const errors = parsed.errors.filter((e) => !(e.field === 'by' && wrongDate));
+    if (wrongDate) errors.push(new TargetInputError('by', wrongDate.message));
     if (errors.length > 0 || !parsed.target) {
       return render(
         request,
@@ -103,7 +118,7 @@ export function registerTargetRoutes(app: FastifyInstance): void {
         {
           errors,
           values: body,
-          wrongDate: date.kind === 'error' ? date.parts : errors.some((e) => e.field === 'by') ? ['day', 'month', 'year'] : [],
+          wrongDate: wrongDate ? wrongDate.parts : errors.some((e) => e.field === 'by') ? ['day', 'month', 'year'] : [],
         },
         400,
       );

@@ -4,10 +4,12 @@
 // administrators see deliveries and failures, never content. The dispatcher starts with the
 // server and stops when it closes.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { requireRole, requireSignedIn, viewContext } from '../platform/http.ts';
 import { successFrom, withDone } from '../platform/done.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import { errorForLog } from '../platform/logger.ts';
+import { formBody, parseForm, sentText, typedText } from '../platform/forms.ts';
 import { contactDetailsOf } from '../auth/index.ts';
 import { preferencesOf, setOwnPreferences, type PreferenceFieldError } from './notify.ts';
 import { createNotificationDispatcher } from './dispatcher.ts';
@@ -17,8 +19,18 @@ import { eventWords } from './messages.ts';
 import { notificationEvents, type DeliveryStatus } from './schema.ts';
 
 const one = (value: unknown): string => (typeof value === 'string' ? value : '');
-const many = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
+
+/**
+ * "Notifications": the ways ticked (the page offers three, so more than five is not read) and how
+ * often. setOwnPreferences checks them, with the messages; the fields never fail here.
+ */
+const preferencesForm = z.object({
+  channels: z.preprocess(
+    (value) => (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string').slice(0, 5),
+    z.array(z.string()),
+  ),
+  frequency: sentText(),
+});
 
 const statusLabels: Record<DeliveryStatus, string> = { queued: 'Waiting to send', sent: 'Sent', failed: 'Failed' };
 
@@ -101,8 +113,12 @@ export function registerNotifyRoutes(app: FastifyInstance, options: NotifyRouteO
 
   app.post('/account/notifications', async (request, reply) => {
     const user = requireSignedIn(request);
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const values = { channels: many(body.channels).slice(0, 5), frequency: one(body.frequency) };
+    const form = parseForm(preferencesForm, formBody(request));
+    if (!form.ok) {
+      const errors = Object.entries(form.fieldErrors).map(([field, message]) => ({ field, message }) as PreferenceFieldError);
+      return renderPreferences(request, reply, { channels: [], frequency: typedText(form.values, 'frequency') }, errors, 400);
+    }
+    const values = form.value;
     const result = await setOwnPreferences(db, user, values);
     if (!result.ok) return renderPreferences(request, reply, values, result.errors, 400);
     return reply.redirect(withDone('/account/notifications', 'saved'));

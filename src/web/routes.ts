@@ -1,8 +1,10 @@
 // Role home pages and the person page: thin handlers over module queries.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { HttpError, requireRole, viewContext } from '../platform/http.ts';
+import { formBody, parseForm, requiredText, typedText } from '../platform/forms.ts';
 import {
   categories,
   categoryOfOrganisationKind,
@@ -110,6 +112,11 @@ async function adminHome(app: FastifyInstance, request: FastifyRequest, reply: F
     }),
   );
 }
+
+/** "Emergency access": why it is needed, kept with the access for the privacy officer's review. */
+const breakGlassForm = z.object({
+  reason: requiredText('Say why you need emergency access, in 10 to 500 characters', { min: 10, max: 500 }),
+});
 
 export function registerWebRoutes(app: FastifyInstance, pendingMigrations: PendingMigrations): void {
   app.get('/home', async (request, reply) => {
@@ -255,8 +262,8 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
   app.post('/people/:id/break-glass', async (request, reply) => {
     const user = requireRole(request, 'practitioner');
     const personId = personIdParam(request);
-    const reason = String((request.body as Record<string, unknown> | undefined)?.reason ?? '').trim();
-    if (reason.length < 10 || reason.length > 500) {
+    const form = parseForm(breakGlassForm, formBody(request));
+    if (!form.ok) {
       return reply.code(400).view(
         'person-refused.njk',
         viewContext(request, reply, {
@@ -264,10 +271,12 @@ export function registerWebRoutes(app: FastifyInstance, pendingMigrations: Pendi
           reason: 'Emergency access needs a reason.',
           personId,
           canBreakGlass: true,
-          error: 'Say why you need emergency access, in 10 to 500 characters',
+          error: form.errors[0]!.text,
+          typedReason: typedText(form.values, 'reason'),
         }),
       );
     }
+    const { reason } = form.value;
     await app.joinery.database.db.transaction().execute((trx) => startBreakGlass(trx, user, personId, reason));
     return reply.redirect(`/people/${encodeURIComponent(personId)}`);
   });
