@@ -70,6 +70,17 @@ const STANDARD_RULES: readonly BlockingRule[] = [
       ['family_name', 'metaphone'],
     ],
   },
+  // Common names form blocks too big to compare whole (skipped); the year splits them, so
+  // copies of a person with a common name whose birth dates were moved within the year still
+  // meet. Only without NHS numbers (blockingRulesFor): with them such copies meet on the number,
+  // and the rule would cost an index of a million people a third more time to build.
+  {
+    name: 'names_metaphone+birth_year',
+    parts: [
+      ['given_name', 'names_metaphone'],
+      ['birth_date', 'year'],
+    ],
+  },
   // A typo in an email's domain still meets.
   { name: 'email_local_part', parts: [['email', 'local_part']] },
   {
@@ -123,7 +134,10 @@ export function blockingRulesFor(specs: readonly FieldSpec[], countsOf: (slot: n
     rule.parts.every(([field, transform]) => mapped.has(field) && (!PAIRED_TRANSFORMS.has(transform) || mapped.has('family_name'))),
   );
   const unordered = usable.some((rule) => rule.name === 'birth_date+name_initials_unordered');
-  const rules = usable.filter((rule) => !(unordered && rule.name === 'birth_date+given_initial'));
+  const rules = usable.filter(
+    (rule) =>
+      !(unordered && rule.name === 'birth_date+given_initial') && !(mapped.has('nhs_number') && rule.name === 'names_metaphone+birth_year'),
+  );
   specs.forEach((spec, slot) => {
     if (spec.kind === 'text' && looksLikeIdentifier(countsOf(slot))) {
       rules.push({ name: spec.key, parts: [[spec.key, 'value']] });
@@ -133,7 +147,7 @@ export function blockingRulesFor(specs: readonly FieldSpec[], countsOf: (slot: n
 }
 
 /** Transforms of the given name that read the family name too (names written either way round). */
-const PAIRED_TRANSFORMS: ReadonlySet<KeyTransform> = new Set(['unordered_initials']);
+const PAIRED_TRANSFORMS: ReadonlySet<KeyTransform> = new Set(['unordered_initials', 'names_metaphone']);
 
 /** The key part of a value; `paired` is the family name, for PAIRED_TRANSFORMS only. */
 export function transformValue(value: PreparedValue, transform: KeyTransform, paired?: PreparedValue | null): string | null {
@@ -147,6 +161,11 @@ export function transformValue(value: PreparedValue, transform: KeyTransform, pa
       const x = value.value[0]!;
       const y = paired.value[0]!;
       return x < y ? x + y : y + x;
+    }
+    case 'names_metaphone': {
+      const given = value.phonetic?.[0];
+      const family = paired?.phonetic?.[0];
+      return given && family ? `${given} ${family}` : null;
     }
     case 'value':
       return value.value;
@@ -334,9 +353,13 @@ class KeyTable {
   }
 }
 
-/** How one part of a rule's key is read from a record: numbers per dictionary value, or a pair of names' initials. */
+/**
+ * How one part of a rule's key is read from a record: numbers per dictionary value, or a code per
+ * value of two fields (the names' initials, in either order unless `ordered`; their metaphones in order).
+ */
 export type KeyPart =
-  { slot: number; numbers: Int32Array; count: number } | { slot: number; pairedSlot: number; own: Int32Array; theirs: Int32Array };
+  | { slot: number; numbers: Int32Array; count: number }
+  | { slot: number; pairedSlot: number; own: Int32Array; theirs: Int32Array; ordered: boolean };
 
 /** What building one rule's blocks needs besides the table of value numbers: its key parts (null: a field is not mapped). */
 export type RulePlan = KeyPart[] | null;
@@ -365,7 +388,18 @@ export function blockingPlan(compiled: CompiledRules, columns: PreparedColumns):
     if (slots.some((slot) => slot < 0)) return null;
     return slots.map((slot, part): KeyPart => {
       const pairedSlot = compiled.paired[r]![part]!;
-      if (pairedSlot >= 0) return { slot, pairedSlot, own: initialsOf(slot), theirs: initialsOf(pairedSlot) };
+      if (pairedSlot >= 0) {
+        if (rule.parts[part]![1] === 'names_metaphone') {
+          return {
+            slot,
+            pairedSlot,
+            own: reduce(slot, 'metaphone').numbers,
+            theirs: reduce(pairedSlot, 'metaphone').numbers,
+            ordered: true,
+          };
+        }
+        return { slot, pairedSlot, own: initialsOf(slot), theirs: initialsOf(pairedSlot), ordered: false };
+      }
       const { numbers, count } = reduce(slot, rule.parts[part]![1]);
       return { slot, numbers, count };
     });
@@ -417,8 +451,8 @@ export function blockRule(
     return blockCount++;
   };
   // Each record's number for each part (-1: no key): per dictionary value, or per record for
-  // a part reading two fields (the initials of both names in either order: transformValue
-  // 'unordered_initials'), numbered as they come.
+  // a part reading two fields (the initials of both names in either order, transformValue
+  // 'unordered_initials'; how the two names sound, 'names_metaphone'), numbered as they come.
   const partCount = plan.length;
   const partNumbers: Int32Array[] = [];
   const counts: number[] = [];
@@ -435,16 +469,17 @@ export function blockRule(
       counts.push(part.count);
       continue;
     }
-    const { own, theirs, pairedSlot } = part;
+    const { own, theirs, pairedSlot, ordered } = part;
     const pairedNumber = new Map<number, number>();
     for (let record = 0; record < n; record++) {
       const id = ids[record * fieldCount + slot]!;
       const other = ids[record * fieldCount + pairedSlot]!;
       let number = -1;
-      if (id >= 0 && other >= 0) {
+      if (id >= 0 && other >= 0 && own[id]! >= 0 && theirs[other]! >= 0) {
         const x = own[id]!;
         const y = theirs[other]!;
-        const code = x < y ? x * 65536 + y : y * 65536 + x;
+        // Codes below 2^31 each, so the pair's code stays an exact integer (below 2^53).
+        const code = ordered || x < y ? x * 2 ** 31 + y : y * 2 ** 31 + x;
         const known = pairedNumber.get(code);
         if (known !== undefined) number = known;
         else pairedNumber.set(code, (number = pairedNumber.size % PAIRED_RANGE));

@@ -85,7 +85,9 @@ export type KeyTransform =
   /** Emails: the part before the @ (a typo in the domain still meets). */
   | 'local_part'
   /** On given_name: the initials of the given and the family name in either order (names written the other way round still meet). */
-  | 'unordered_initials';
+  | 'unordered_initials'
+  /** On given_name: how the given and the family name sound (their metaphones), in that order. */
+  | 'names_metaphone';
 
 export interface BlockingRule {
   name: string;

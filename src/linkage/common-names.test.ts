@@ -1,0 +1,66 @@
+// Copies of a person with a common name, without NHS numbers: every "john smith" shares one
+// name block, too big to compare whole, so the birth year splits it (blocking.ts
+// names_metaphone+birth_year) and two copies whose birth dates were moved within the year meet.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blockingRulesFor, transformValue } from './blocking.ts';
+import { linkRecords } from './link.ts';
+import { prepareRecord } from './prepare.ts';
+import { seededRandom } from './estimate.ts';
+import type { FieldSpec, LinkRecord } from './types.ts';
+
+const TOWNS = ['leeds', 'york', 'hull', 'bath', 'derby', 'luton', 'stoke', 'bolton', 'exeter', 'truro', 'ely', 'ripon'];
+
+function register(): LinkRecord[] {
+  const random = seededRandom(11);
+  const records: LinkRecord[] = [];
+  const date = (year: number) =>
+    `${year}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
+  // 150 different john smiths, a few of each year, in a dozen towns; and other people, each twice.
+  for (let i = 0; i < 150; i++) {
+    const town = TOWNS[i % TOWNS.length]!;
+    records.push({
+      id: `js-${i}`,
+      fields: { given_name: 'john', family_name: 'smith', birth_date: date(1800 + (i % 120)) },
+      text: { town },
+    });
+  }
+  for (let i = 0; i < 300; i++) {
+    const given = ['ada', 'basil', 'cora', 'dmitri', 'edna', 'felix', 'gwen', 'hector'][i % 8]!;
+    const family = `surname${i}`;
+    const born = date(1800 + Math.floor(random() * 120));
+    const town = TOWNS[Math.floor(random() * TOWNS.length)]!;
+    records.push({ id: `p-${i}-a`, fields: { given_name: given, family_name: family, birth_date: born }, text: { town } });
+    records.push({ id: `p-${i}-b`, fields: { given_name: given, family_name: family, birth_date: born }, text: { town } });
+  }
+  // One john smith twice: the second copy's birth date moved by eighteen days, the town the same.
+  records.push({ id: 'copy-1', fields: { given_name: 'john', family_name: 'smith', birth_date: '1921-03-02' }, text: { town: 'wells' } });
+  records.push({ id: 'copy-2', fields: { given_name: 'john', family_name: 'smith', birth_date: '1921-03-20' }, text: { town: 'wells' } });
+  return records;
+}
+
+test('without NHS numbers, the names and the birth year make a blocking key; with them they do not', () => {
+  const spec = (key: string, kind: FieldSpec['kind']): FieldSpec => ({ key, kind });
+  const none = () => ({ counts: [], present: 0 });
+  const names = [spec('given_name', 'given_name'), spec('family_name', 'family_name'), spec('birth_date', 'birth_date')];
+  assert.ok(blockingRulesFor(names, none).some((rule) => rule.name === 'names_metaphone+birth_year'));
+  assert.ok(
+    !blockingRulesFor([...names, spec('nhs_number', 'nhs_number')], none).some((rule) => rule.name === 'names_metaphone+birth_year'),
+  );
+  const [jon, smyth] = prepareRecord(names, { id: 'x', fields: { given_name: 'Jon', family_name: 'Smyth' }, text: {} }).values;
+  const [john, smith] = prepareRecord(names, { id: 'y', fields: { given_name: 'John', family_name: 'Smith' }, text: {} }).values;
+  const key = transformValue(jon!, 'names_metaphone', smyth);
+  assert.ok(key, 'both names give a key');
+  assert.equal(key, transformValue(john!, 'names_metaphone', smith), 'spellings that sound alike share the key');
+  assert.equal(transformValue(jon!, 'names_metaphone', null), null, 'no family name, no key');
+});
+
+test('two copies of a john smith among 150 others, born the same year, are compared and linked', async () => {
+  const records = register();
+  const result = await linkRecords(records, { workers: 1 });
+  const clusterOf = new Map(records.map((record, i) => [record.id, result.clusterOf[i]]));
+  assert.equal(clusterOf.get('copy-1'), clusterOf.get('copy-2'), 'the two copies are one person');
+  const others = records.filter((record) => record.id.startsWith('js-')).map((record) => clusterOf.get(record.id));
+  assert.ok(!others.includes(clusterOf.get('copy-1')), 'no other john smith joins them');
+});
