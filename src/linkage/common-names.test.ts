@@ -1,6 +1,8 @@
-// Copies of a person with a common name, without NHS numbers: every "john smith" shares one
-// name block, too big to compare whole, so the birth year splits it (blocking.ts
-// names_metaphone+birth_year) and two copies whose birth dates were moved within the year meet.
+// Blocking rules for files without NHS numbers. Copies of a person with a common name: every
+// "john smith" shares one name block, too big to compare whole, so the birth year splits it
+// (blocking.ts names_metaphone+birth_year) and two copies whose birth dates were moved within the
+// year meet. A copy with its given name blank and the year mistyped meets on the family name and
+// the day and month (family_metaphone+birth_day_month).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +39,13 @@ function register(): LinkRecord[] {
   // One john smith twice: the second copy's birth date moved by eighteen days, the town the same.
   records.push({ id: 'copy-1', fields: { given_name: 'john', family_name: 'smith', birth_date: '1921-03-02' }, text: { town: 'wells' } });
   records.push({ id: 'copy-2', fields: { given_name: 'john', family_name: 'smith', birth_date: '1921-03-20' }, text: { town: 'wells' } });
+  // Another person twice: the second copy's given name blank and a digit of the year mistyped.
+  records.push({
+    id: 'year-1',
+    fields: { given_name: 'ottoline', family_name: 'quarrington', birth_date: '1887-06-14' },
+    text: { town: 'ely' },
+  });
+  records.push({ id: 'year-2', fields: { family_name: 'quarrington', birth_date: '1881-06-14' }, text: { town: 'ely' } });
   return records;
 }
 
@@ -63,4 +72,11 @@ test('two copies of a john smith among 150 others, born the same year, are compa
   assert.equal(clusterOf.get('copy-1'), clusterOf.get('copy-2'), 'the two copies are one person');
   const others = records.filter((record) => record.id.startsWith('js-')).map((record) => clusterOf.get(record.id));
   assert.ok(!others.includes(clusterOf.get('copy-1')), 'no other john smith joins them');
+});
+
+test('a copy with its given name blank and a digit of its birth year mistyped is compared and linked', async () => {
+  const records = register();
+  const result = await linkRecords(records, { workers: 1 });
+  const clusterOf = new Map(records.map((record, i) => [record.id, result.clusterOf[i]]));
+  assert.equal(clusterOf.get('year-1'), clusterOf.get('year-2'));
 });

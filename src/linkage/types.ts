@@ -82,6 +82,8 @@ export type KeyTransform =
   | 'prefix3'
   | 'initial'
   | 'unordered_day_month'
+  /** Birth dates: the month and day without the year (a year mistyped or moved still meets). */
+  | 'day_month'
   /** Emails: the part before the @ (a typo in the domain still meets). */
   | 'local_part'
   /** On given_name: the initials of the given and the family name in either order (names written the other way round still meet). */
