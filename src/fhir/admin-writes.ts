@@ -6,6 +6,8 @@
 // never its content. A practitioner made inactive (they left) loses their sign-in's sessions and
 // tokens in the same transaction as the change.
 import type { HealthcareService, Location, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
+import type { Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import {
   createLocationItem,
@@ -240,14 +242,22 @@ async function createPractitionerResource(ctx: FhirContext, resource: Resource):
     await auditAdminWrite(ctx, `kept Practitioner/${result.id} from outside the network`);
     return result;
   }
-  const id = await refusalsAsOutcomes(() => createPractitioner(ctx.db, { ...practitionerInput(practitioner), organisationId }));
-  await stampCreated(ctx.db, 'Practitioner', id);
-  await auditAdminWrite(ctx, `staff: added Practitioner/${id}`);
-  return { type: 'Practitioner', id, created: true };
+  return inTransaction(ctx, async (tctx) => {
+    const id = await refusalsAsOutcomes(() => createPractitioner(tctx.db, { ...practitionerInput(practitioner), organisationId }));
+    await stampCreated(tctx.db, 'Practitioner', id);
+    await auditAdminWrite(tctx, `staff: added Practitioner/${id}`);
+    return { type: 'Practitioner', id, created: true };
+  });
 }
 
-/** One unit of work (a transaction Bundle's, if in one), so a leaver's sign-in ends with the change. */
-function inTransaction(ctx: FhirContext, work: (tctx: FhirContext) => Promise<WriteResult>): Promise<WriteResult> {
+/** A context whose database is the transaction the write runs in. */
+type InTransaction = FhirContext & { db: Transaction<Database> };
+
+/**
+ * One unit of work (a transaction Bundle's, if in one): the staff change, its version and its
+ * audit entry commit together, and a leaver's sign-in ends with the change.
+ */
+function inTransaction(ctx: FhirContext, work: (tctx: InTransaction) => Promise<WriteResult>): Promise<WriteResult> {
   return inOneTransaction(ctx.db, (trx) => work({ ...ctx, db: trx }));
 }
 
@@ -260,7 +270,7 @@ async function updatePractitionerResource(ctx: FhirContext, id: string, resource
   return inTransaction(ctx, (tctx) => updatePractitionerInTransaction(tctx, id, resource, ifMatch));
 }
 
-async function updatePractitionerInTransaction(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
+async function updatePractitionerInTransaction(ctx: InTransaction, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
   const current = await currentForUpdate(ctx, resource, id, ifMatch, ['admin'], STAFF);
   const organisationId = employer(resource as Practitioner);
   if (organisationId && organisationId !== current.organisation_id)
@@ -298,11 +308,13 @@ async function createPractitionerRole(ctx: FhirContext, resource: Resource): Pro
     await auditAdminWrite(ctx, `kept PractitionerRole/${result.id} from outside the network`);
     return result;
   }
-  await refusalsAsOutcomes(() => setRole(ctx.db, id, roleInput(role), true, signsIn(ctx)));
-  await stampCreated(ctx.db, 'PractitionerRole', id);
-  await bumpVersion(ctx.db, 'Practitioner', id);
-  await auditAdminWrite(ctx, `staff: gave Practitioner/${id} a role`);
-  return { type: 'PractitionerRole', id, created: true };
+  return inTransaction(ctx, async (tctx) => {
+    await refusalsAsOutcomes(() => setRole(tctx.db, id, roleInput(role), true, signsIn(tctx)));
+    await stampCreated(tctx.db, 'PractitionerRole', id);
+    await bumpVersion(tctx.db, 'Practitioner', id);
+    await auditAdminWrite(tctx, `staff: gave Practitioner/${id} a role`);
+    return { type: 'PractitionerRole', id, created: true };
+  });
 }
 
 /** Whether a practitioner has an account of any role (then their organisation changes with the account). */
@@ -316,7 +328,7 @@ async function updatePractitionerRole(ctx: FhirContext, id: string, resource: Re
 }
 
 async function updatePractitionerRoleInTransaction(
-  ctx: FhirContext,
+  ctx: InTransaction,
   id: string,
   resource: Resource,
   ifMatch?: string,

@@ -64,9 +64,12 @@ async function createRelatedPerson(ctx: FhirContext, resource: Resource): Promis
   const key = relationshipKey(related);
   if (related.active === false) throw unprocessable('a relationship is recorded active; end it afterwards with an update (active false)');
   await requireFamilyWrite(ctx, [key.personId, key.relatedPersonId], 'record a relationship between these people');
-  const id = await refusalsAsOutcomes(() => recordRelationship(ctx.db, ctx.actor.id, key));
-  await stampCreated(ctx.db, 'RelatedPerson', id);
-  return { type: 'RelatedPerson', id, created: true };
+  // Decided (and audited) above; the relationship and its version are one unit of work.
+  return inTransaction(ctx.db, async (trx) => {
+    const id = await refusalsAsOutcomes(() => recordRelationship(trx, ctx.actor.id, key));
+    await stampCreated(trx, 'RelatedPerson', id);
+    return { type: 'RelatedPerson', id, created: true };
+  });
 }
 
 async function updateRelatedPerson(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
@@ -125,9 +128,12 @@ async function createGroup(ctx: FhirContext, resource: Resource): Promise<WriteR
   const members = memberIds(resource as Group);
   if (members.length === 0) throw unprocessable('a household has at least one member');
   await requireFamilyWrite(ctx, members, 'move these people into a new household');
-  const result = await refusalsAsOutcomes(() => createHousehold(ctx.db, ctx.actor.id, members));
-  await bumpMoved(ctx, result);
-  return { type: 'Group', id: result.householdId, created: true };
+  // Decided (and audited) above; everyone moves, with their versions, or no one.
+  return inTransaction(ctx.db, async (trx) => {
+    const result = await refusalsAsOutcomes(() => createHousehold(trx, ctx.actor.id, members));
+    await bumpMoved({ ...ctx, db: trx }, result);
+    return { type: 'Group', id: result.householdId, created: true };
+  });
 }
 
 async function updateGroup(ctx: FhirContext, id: string, resource: Resource, ifMatch?: string): Promise<WriteResult> {
@@ -144,9 +150,11 @@ async function updateGroup(ctx: FhirContext, id: string, resource: Resource, ifM
     [...new Set([...joining, ...leaving, ...(staying ? [staying] : [])])],
     'move people into or out of this household',
   );
-  const result = await refusalsAsOutcomes(() => setHouseholdMembers(ctx.db, ctx.actor.id, id, wanted, shown));
-  await bumpMoved(ctx, result);
-  return { type: 'Group', id, created: false };
+  return inTransaction(ctx.db, async (trx) => {
+    const result = await refusalsAsOutcomes(() => setHouseholdMembers(trx, ctx.actor.id, id, wanted, shown));
+    await bumpMoved({ ...ctx, db: trx }, result);
+    return { type: 'Group', id, created: false };
+  });
 }
 
 export const familyWriters: Record<string, Writer> = {

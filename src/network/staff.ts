@@ -4,7 +4,7 @@
 // ('unassigned') until one is given, unless an administrator creating their account names the
 // team and role at once. Sign-in accounts are never changed here.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
@@ -63,7 +63,11 @@ async function teamIn(db: Kysely<Database>, organisationId: string): Promise<str
   return id;
 }
 
-export async function createPractitioner(db: Kysely<Database>, input: PractitionerInput & { organisationId: string }): Promise<string> {
+/** A practitioner of a member organisation, without a role yet, in the caller's transaction. */
+export async function createPractitioner(
+  db: Transaction<Database>,
+  input: PractitionerInput & { organisationId: string },
+): Promise<string> {
   const fields = checkPerson(input);
   const id = randomUUID();
   await db
@@ -81,10 +85,11 @@ export async function createPractitioner(db: Kysely<Database>, input: Practition
 
 /**
  * A practitioner with their role in a chosen team from the start: how an administrator's new
- * account for someone who joins a team gets the team the access rules read.
+ * account for someone who joins a team gets the team the access rules read. In the caller's
+ * transaction (the account's).
  */
 export async function createPractitionerInTeam(
-  db: Kysely<Database>,
+  db: Transaction<Database>,
   input: PractitionerInput & { organisationId: string; teamId: string; role: string },
 ): Promise<string> {
   const fields = checkPerson(input);
@@ -109,7 +114,8 @@ async function current(db: Kysely<Database>, id: string) {
   return row;
 }
 
-export async function updatePractitioner(db: Kysely<Database>, id: string, input: PractitionerInput): Promise<boolean> {
+/** Changes a practitioner's name, work email or whether they are active, in the caller's transaction; false if nothing changed. */
+export async function updatePractitioner(db: Transaction<Database>, id: string, input: PractitionerInput): Promise<boolean> {
   const row = await current(db, id);
   const fields = checkPerson(input);
   if (
@@ -127,9 +133,10 @@ export async function updatePractitioner(db: Kysely<Database>, id: string, input
  * Gives a practitioner their role (`first`: they have none yet) or changes it. Someone who signs
  * in stays in the organisation their account names: that changes with the account, not here
  * (`signsIn`: whether they have an account, which the caller asks auth, the accounts' owner).
+ * In the caller's transaction.
  */
 export async function setRole(
-  db: Kysely<Database>,
+  db: Transaction<Database>,
   id: string,
   input: RoleInput,
   first: boolean,

@@ -1,7 +1,7 @@
 // Changing a person's own details (name, date of birth, sex, NHS number, contact details) for
 // another module that has already decided the actor may write them (FHIR's Patient update).
 // Writes take the caller's transaction.
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 
 export interface PersonDetailsChange {
@@ -16,11 +16,7 @@ export interface PersonDetailsChange {
 }
 
 /** Sets the person's details to these (every field, absent ones to null). */
-export async function setPersonDetails(
-  db: Kysely<Database> | Transaction<Database>,
-  personId: string,
-  change: PersonDetailsChange,
-): Promise<void> {
+export async function setPersonDetails(db: Transaction<Database>, personId: string, change: PersonDetailsChange): Promise<void> {
   await db
     .updateTable('persons')
     .set({

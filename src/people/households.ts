@@ -2,7 +2,7 @@
 // a household: someone taken out of one gets a household of their own. Each move is kept in
 // household_moves with who made it and when, so a household's membership history is never lost.
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { ageOn } from './age.ts';
 import { RefusedInput } from '../platform/refused.ts';
@@ -100,8 +100,8 @@ export interface MoveResult {
   newHouseholds: string[];
 }
 
-/** Makes a household of these people (each leaves their old one), at the first member's address. */
-export async function createHousehold(db: Kysely<Database>, actorUserId: string, personIds: string[]): Promise<MoveResult> {
+/** Makes a household of these people (each leaves their old one), at the first member's address, in the caller's transaction. */
+export async function createHousehold(db: Transaction<Database>, actorUserId: string, personIds: string[]): Promise<MoveResult> {
   if (personIds.length === 0) throw new HouseholdInputError(422, 'a household has at least one member');
   const members = await membersOf(db, personIds);
   const ordered = personIds.map((id) => members.find((m) => m.id === id)!);
@@ -118,10 +118,11 @@ export async function createHousehold(db: Kysely<Database>, actorUserId: string,
 
 /**
  * Sets who lives in a household: people added move in from their old household; people left out
- * (of those `removable`, the ones the writer was shown) each get a household of their own.
+ * (of those `removable`, the ones the writer was shown) each get a household of their own. In
+ * the caller's transaction: everyone moves, or no one.
  */
 export async function setHouseholdMembers(
-  db: Kysely<Database>,
+  db: Transaction<Database>,
   actorUserId: string,
   householdId: string,
   wanted: string[],

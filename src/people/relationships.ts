@@ -3,7 +3,7 @@
 // Each is recorded both ways (a parent's child), as the agencies' data is. Nothing is deleted:
 // ending a relationship keeps its row with when it ended and who ended it.
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { RefusedInput } from '../platform/refused.ts';
 
@@ -40,8 +40,8 @@ export interface RelationshipKey {
   type: RelationshipType;
 }
 
-/** Records the relationship and its inverse. Returns the relationship's id. */
-export async function recordRelationship(db: Kysely<Database>, actorUserId: string, key: RelationshipKey): Promise<string> {
+/** Records the relationship and its inverse, in the caller's transaction. Returns the relationship's id. */
+export async function recordRelationship(db: Transaction<Database>, actorUserId: string, key: RelationshipKey): Promise<string> {
   if (key.personId === key.relatedPersonId) throw new RelationshipInputError(422, 'a person is not related to themselves');
   const people = await db
     .selectFrom('persons')
@@ -85,8 +85,8 @@ export async function recordRelationship(db: Kysely<Database>, actorUserId: stri
   return relationshipId(key.personId, key.relatedPersonId, key.type);
 }
 
-/** Ends the relationship and its inverse (when still open). Returns the ids of the rows ended. */
-export async function endRelationship(db: Kysely<Database>, actorUserId: string, key: RelationshipKey): Promise<string[]> {
+/** Ends the relationship and its inverse (when still open), in the caller's transaction. Returns the ids of the rows ended. */
+export async function endRelationship(db: Transaction<Database>, actorUserId: string, key: RelationshipKey): Promise<string[]> {
   const now = new Date();
   const ended: string[] = [];
   for (const [person, related, type] of [
