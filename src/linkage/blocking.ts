@@ -89,6 +89,22 @@ const STANDARD_RULES: readonly BlockingRule[] = [
       ['birth_date', 'day_month'],
     ],
   },
+  // One name blank or changed (a nickname, a title taken for a name), the other with the year:
+  // blocks too big for common names are skipped, the rest meet. Only without NHS numbers.
+  {
+    name: 'family_metaphone+birth_year',
+    parts: [
+      ['family_name', 'metaphone'],
+      ['birth_date', 'year'],
+    ],
+  },
+  {
+    name: 'given_metaphone+birth_year',
+    parts: [
+      ['given_name', 'metaphone'],
+      ['birth_date', 'year'],
+    ],
+  },
   // A typo in an email's domain still meets.
   { name: 'email_local_part', parts: [['email', 'local_part']] },
   {
@@ -119,7 +135,12 @@ const STANDARD_RULES: readonly BlockingRule[] = [
  * the number, and on the generated place (which has them) these rules made the online index a
  * third to a half slower to build and bulk matching a third slower, for no links gained.
  */
-const WITHOUT_NHS_NUMBERS: ReadonlySet<string> = new Set(['names_metaphone+birth_year', 'family_metaphone+birth_day_month']);
+const WITHOUT_NHS_NUMBERS: ReadonlySet<string> = new Set([
+  'names_metaphone+birth_year',
+  'family_metaphone+birth_day_month',
+  'family_metaphone+birth_year',
+  'given_metaphone+birth_year',
+]);
 
 /**
  * Free text is a blocking key only when its blocks are small: on average each

@@ -2,7 +2,8 @@
 // "john smith" shares one name block, too big to compare whole, so the birth year splits it
 // (blocking.ts names_metaphone+birth_year) and two copies whose birth dates were moved within the
 // year meet. A copy with its given name blank and the year mistyped meets on the family name and
-// the day and month (family_metaphone+birth_day_month).
+// the day and month (family_metaphone+birth_day_month); with one name blank and the date moved,
+// on the other name and the year (family_metaphone+birth_year, given_metaphone+birth_year).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +40,13 @@ function register(): LinkRecord[] {
   // One john smith twice: the second copy's birth date moved by eighteen days, the town the same.
   records.push({ id: 'copy-1', fields: { given_name: 'john', family_name: 'smith', birth_date: '1921-03-02' }, text: { town: 'wells' } });
   records.push({ id: 'copy-2', fields: { given_name: 'john', family_name: 'smith', birth_date: '1921-03-20' }, text: { town: 'wells' } });
+  // A third, twice: the second copy's family name blank and the date moved by a month.
+  records.push({
+    id: 'family-1',
+    fields: { given_name: 'peregrine', family_name: 'wolstenholme', birth_date: '1896-04-07' },
+    text: { town: 'ripon' },
+  });
+  records.push({ id: 'family-2', fields: { given_name: 'peregrine', birth_date: '1896-05-07' }, text: { town: 'ripon' } });
   // Another person twice: the second copy's given name blank and a digit of the year mistyped.
   records.push({
     id: 'year-1',
@@ -48,6 +56,10 @@ function register(): LinkRecord[] {
   records.push({ id: 'year-2', fields: { family_name: 'quarrington', birth_date: '1881-06-14' }, text: { town: 'ely' } });
   return records;
 }
+
+const records = register();
+const result = await linkRecords(records, { workers: 1 });
+const clusterOf = new Map(records.map((record, i) => [record.id, result.clusterOf[i]]));
 
 test('without NHS numbers, the names and the birth year make a blocking key; with them they do not', () => {
   const spec = (key: string, kind: FieldSpec['kind']): FieldSpec => ({ key, kind });
@@ -65,18 +77,16 @@ test('without NHS numbers, the names and the birth year make a blocking key; wit
   assert.equal(transformValue(jon!, 'names_metaphone', null), null, 'no family name, no key');
 });
 
-test('two copies of a john smith among 150 others, born the same year, are compared and linked', async () => {
-  const records = register();
-  const result = await linkRecords(records, { workers: 1 });
-  const clusterOf = new Map(records.map((record, i) => [record.id, result.clusterOf[i]]));
+test('two copies of a john smith among 150 others, born the same year, are compared and linked', () => {
   assert.equal(clusterOf.get('copy-1'), clusterOf.get('copy-2'), 'the two copies are one person');
   const others = records.filter((record) => record.id.startsWith('js-')).map((record) => clusterOf.get(record.id));
   assert.ok(!others.includes(clusterOf.get('copy-1')), 'no other john smith joins them');
 });
 
-test('a copy with its given name blank and a digit of its birth year mistyped is compared and linked', async () => {
-  const records = register();
-  const result = await linkRecords(records, { workers: 1 });
-  const clusterOf = new Map(records.map((record, i) => [record.id, result.clusterOf[i]]));
+test('a copy with its given name blank and a digit of its birth year mistyped is compared and linked', () => {
   assert.equal(clusterOf.get('year-1'), clusterOf.get('year-2'));
+});
+
+test('a copy with its family name blank and its birth date moved by a month is compared and linked', () => {
+  assert.equal(clusterOf.get('family-1'), clusterOf.get('family-2'));
 });
