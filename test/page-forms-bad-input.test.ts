@@ -1,4 +1,4 @@
-// The notification choices, emergency access and target forms given what no browser of theirs
+// The notification choices, emergency access, target and directory listing forms given what no browser of theirs
 // sends (issue 23): empty bodies, a field sent twice, 10,000-character values and broken percent
 // escapes. Each is answered with a 400 page whose GOV.UK error summary links the field's message
 // to the field, never a 500, with what was typed shown again, and nothing is kept.
@@ -132,6 +132,115 @@ for (const target of await testDatabaseTargets()) {
         'broken escapes',
       );
       assert.equal(await count(), before, 'no target was set');
+    });
+
+    test('"Edit the listing": missing, repeated, huge or garbled fields get their messages and the listing is not changed', async () => {
+      const organisationId = (
+        await db().selectFrom('users').select('organisation_id').where('username', '=', 'practitioner').executeTakeFirstOrThrow()
+      ).organisation_id!;
+      const service = await db()
+        .selectFrom('services')
+        .select('id')
+        .where('organisation_id', '=', organisationId)
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
+      const url = `/directory/services/${service.id}/edit`;
+      const listing = async () => ({
+        service: await db()
+          .selectFrom('services')
+          .select(['description', 'accepts_self_referral', 'last_checked_at'])
+          .where('id', '=', service.id)
+          .executeTakeFirstOrThrow(),
+        details: await db().selectFrom('directory_service_details').selectAll().where('service_id', '=', service.id).execute(),
+        schedules: await db()
+          .selectFrom('directory_schedules')
+          .select(['byday', 'opens_at', 'closes_at'])
+          .where('service_id', '=', service.id)
+          .execute(),
+        audit: (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from audit_events where reason like ${`Updated the directory listing of %(${service.id})%`}`.execute(
+            db(),
+          )
+        ).rows[0]!.n,
+      });
+      const before = await listing();
+      assertRefused(
+        await post('practitioner', url, ''),
+        {
+          description: 'Enter a description of the service',
+          phone: 'Enter a phone number or an email address, so people know how to get in touch',
+          selfReferral: 'Select whether people can refer themselves',
+          cost: 'Select whether the service is free',
+        },
+        'empty',
+      );
+      // Sent twice, each field once kept its first value and saved it.
+      assertRefused(
+        await post(
+          'practitioner',
+          url,
+          'description=Advice&description=Other&phone=01632+960+001&phone=01632+960+002&email=a%40example.org&email=b%40example.org' +
+            '&url=https%3A%2F%2Fa.example&url=https%3A%2F%2Fb.example&selfReferral=yes&selfReferral=no&cost=paid&cost=free' +
+            '&costDescription=%C2%A32&costDescription=%C2%A33&days0=MO&opens0=09%3A00&opens0=10%3A00&closes0=17%3A00&notes0=a&notes0=b',
+        ),
+        {
+          description: 'Enter a description of the service',
+          phone: 'Enter a phone number, like 01632 960 001',
+          email: 'Enter an email address in the correct format, like name@example.org',
+          url: 'Enter a website address starting with https://',
+          selfReferral: 'Select whether people can refer themselves',
+          cost: 'Select whether the service is free',
+          costDescription: 'Enter what the service costs',
+          opens0: 'Opening times 1: enter the opening time on the 24-hour clock, like 09:00',
+          notes0: 'Opening times 1: the note must be 200 characters or fewer, written once',
+        },
+        'every field twice',
+      );
+      // 10,000 characters were once cut to the field's length and saved.
+      const huge = await post(
+        'practitioner',
+        url,
+        `description=${LONG}&phone=${LONG}&email=${LONG}&url=${LONG}&selfReferral=${LONG}&cost=paid&costDescription=${LONG}` +
+          `&days0=${LONG}&opens0=${LONG}&closes0=${LONG}&notes0=${LONG}`,
+      );
+      assertRefused(
+        huge,
+        {
+          description: 'The description must be 2000 characters or fewer',
+          phone: 'Enter a phone number, like 01632 960 001',
+          email: 'Enter an email address in the correct format, like name@example.org',
+          url: 'Enter a website address starting with https://',
+          selfReferral: 'Select whether people can refer themselves',
+          costDescription: 'What it costs must be 300 characters or fewer',
+          'days0-MO': 'Opening times 1: select at least one day',
+          opens0: 'Opening times 1: enter the opening time on the 24-hour clock, like 09:00',
+          closes0: 'Opening times 1: enter the closing time on the 24-hour clock, like 17:00',
+          notes0: 'Opening times 1: the note must be 200 characters or fewer, written once',
+        },
+        '10,000 characters',
+      );
+      assert.match(huge.body, new RegExp(`<textarea[^>]*id="description"[^>]*>${LONG}</textarea>`), 'what was typed is shown again');
+      const garbled = await post(
+        'practitioner',
+        url,
+        'description=%FF%FE%&phone=%C3%28&email=%E2%82&url=%FF&selfReferral=%FF&cost=free&days0=MO&opens0=%FF%FE%&closes0=17%3A00',
+      );
+      assertRefused(
+        garbled,
+        {
+          phone: 'Enter a phone number, like 01632 960 001',
+          email: 'Enter an email address in the correct format, like name@example.org',
+          url: 'Enter a website address starting with https://',
+          selfReferral: 'Select whether people can refer themselves',
+          opens0: 'Opening times 1: enter the opening time on the 24-hour clock, like 09:00',
+        },
+        'broken escapes',
+      );
+      assert.match(garbled.body, /<textarea[^>]*id="description"[^>]*>%FF%FE%<\/textarea>/, 'what was typed is shown again');
+      assert.match(garbled.body, /<input[^>]*id="opens0"[^>]*value="%FF%FE%"/, 'what was typed is shown again');
+      assert.deepEqual(await listing(), before, 'the listing was not changed and no change was audited');
     });
   });
 }

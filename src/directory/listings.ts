@@ -12,9 +12,7 @@ import { appendAudit } from '../audit/index.ts';
 import { changeService, serviceRecords, servicesUncheckedSince } from '../network/index.ts';
 import { describeOpening, DAY_CODES } from './format.ts';
 import { orukId } from './ids.ts';
-import { isWebLink } from './validator.ts';
 import { changingDirectory } from './queries.ts';
-import { RefusedInput } from '../platform/refused.ts';
 
 /** A listing not confirmed for this many months is stale. */
 export const STALE_AFTER_MONTHS = 6;
@@ -28,29 +26,30 @@ export interface OpeningRow {
   notes: string;
 }
 
+/** The edit form's fields as the page shows them: the listing as kept, or what was typed. */
 export interface ListingForm {
   description: string;
   phone: string;
   email: string;
   url: string;
-  selfReferral: '' | 'yes' | 'no';
-  cost: '' | 'free' | 'paid';
+  selfReferral: string;
+  cost: string;
   costDescription: string;
   openings: OpeningRow[];
 }
 
-export interface ListingError {
-  field: string;
-  text: string;
+/**
+ * A well-formed listing to save, as the edit form's schema (listing-form.ts) hands it over: the
+ * description, a phone number or email address, the choices made, and each opening row either
+ * unused or with days and an opening time before its closing time on the 24-hour clock.
+ */
+export interface ListingInput extends ListingForm {
+  selfReferral: 'yes' | 'no';
+  cost: 'free' | 'paid';
 }
 
-export class ListingInputError extends RefusedInput {
-  readonly errors: ListingError[];
-  constructor(errors: ListingError[]) {
-    super(400, errors.map((e) => e.text).join('; '));
-    this.errors = errors;
-  }
-}
+/** A time on the 24-hour clock as typed: 9:30, 09:30 or 09.30. */
+export const OPENING_TIME = /^([01]?\d|2[0-3])[:.]([0-5]\d)$/;
 
 /** The moment before which a check is stale. */
 export function staleBefore(now: Date): Date {
@@ -161,86 +160,19 @@ export async function listingForEdit(
   };
 }
 
-type Body = Record<string, unknown>;
-
-function field(body: Body, name: string, max: number): string {
-  const value = body[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return typeof first === 'string' ? first.trim().slice(0, max) : '';
-}
-
-function list(body: Body, name: string): string[] {
-  const value = body[name];
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  return typeof value === 'string' ? [value] : [];
-}
-
-const TIME = /^([01]?\d|2[0-3])[:.]([0-5]\d)$/;
 const normaliseTime = (t: string): string => {
-  const m = TIME.exec(t)!;
+  const m = OPENING_TIME.exec(t)!;
   return `${m[1]!.padStart(2, '0')}:${m[2]}`;
 };
-
-/** Reads the edit form: what was typed is kept as typed, with every problem named against its field. */
-export function parseListingForm(body: Body): { form: ListingForm; errors: ListingError[] } {
-  const openings: OpeningRow[] = [];
-  for (let i = 0; i < MAX_OPENING_ROWS; i++) {
-    openings.push({
-      days: list(body, `days${i}`).filter((d) => (DAY_CODES as readonly string[]).includes(d)),
-      opens: field(body, `opens${i}`, 5),
-      closes: field(body, `closes${i}`, 5),
-      notes: field(body, `notes${i}`, 200),
-    });
-  }
-  const selfReferral = field(body, 'selfReferral', 3);
-  const cost = field(body, 'cost', 4);
-  const form: ListingForm = {
-    description: field(body, 'description', 2000),
-    phone: field(body, 'phone', 40),
-    email: field(body, 'email', 200),
-    url: field(body, 'url', 300),
-    selfReferral: selfReferral === 'yes' || selfReferral === 'no' ? selfReferral : '',
-    cost: cost === 'free' || cost === 'paid' ? cost : '',
-    costDescription: field(body, 'costDescription', 300),
-    openings,
-  };
-  const errors: ListingError[] = [];
-  if (!form.description) errors.push({ field: 'description', text: 'Enter a description of the service' });
-  if (!form.phone && !form.email)
-    errors.push({ field: 'phone', text: 'Enter a phone number or an email address, so people know how to get in touch' });
-  if (form.phone && !/^\+?[0-9 ()-]{6,20}$/.test(form.phone))
-    errors.push({ field: 'phone', text: 'Enter a phone number, like 01632 960 001' });
-  if (form.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(form.email))
-    errors.push({ field: 'email', text: 'Enter an email address in the correct format, like name@example.org' });
-  if (form.url && !isWebLink(form.url)) errors.push({ field: 'url', text: 'Enter a website address starting with https://' });
-  if (!form.selfReferral) errors.push({ field: 'selfReferral', text: 'Select whether people can refer themselves' });
-  if (!form.cost) errors.push({ field: 'cost', text: 'Select whether the service is free' });
-  if (form.cost === 'paid' && !form.costDescription) errors.push({ field: 'costDescription', text: 'Enter what the service costs' });
-  form.openings.forEach((o, i) => {
-    const used = o.days.length > 0 || o.opens || o.closes || o.notes;
-    if (!used) return;
-    if (o.days.length === 0) errors.push({ field: `days${i}-MO`, text: `Opening times ${i + 1}: select at least one day` });
-    if (!TIME.test(o.opens))
-      errors.push({ field: `opens${i}`, text: `Opening times ${i + 1}: enter the opening time on the 24-hour clock, like 09:00` });
-    if (!TIME.test(o.closes))
-      errors.push({ field: `closes${i}`, text: `Opening times ${i + 1}: enter the closing time on the 24-hour clock, like 17:00` });
-    if (TIME.test(o.opens) && TIME.test(o.closes) && normaliseTime(o.closes) <= normaliseTime(o.opens)) {
-      errors.push({ field: `closes${i}`, text: `Opening times ${i + 1}: the closing time must be after the opening time` });
-    }
-  });
-  return { form, errors };
-}
 
 /** Saves the organisation's changes to its listing, which also counts as checking it. */
 async function updateListingNow(
   db: Kysely<Database>,
   user: SignedInUser,
   serviceId: string,
-  body: Body,
+  form: ListingInput,
   now: Date = new Date(),
 ): Promise<void> {
-  const { form, errors } = parseListingForm(body);
-  if (errors.length > 0) throw new ListingInputError(errors);
   await db.transaction().execute(async (trx) => {
     const service = await requireKeeper(trx, user, serviceId);
     await changeService(trx, serviceId, {

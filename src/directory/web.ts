@@ -19,17 +19,16 @@ import { serviceApiPath } from './api.ts';
 import {
   confirmListing,
   listingForEdit,
-  ListingInputError,
   MAX_OPENING_ROWS,
   mayKeepListing,
-  parseListingForm,
   STALE_AFTER_MONTHS,
   staleBefore,
   staleListingsFor,
   updateListing,
-  type ListingError,
   type ListingForm,
 } from './listings.ts';
+import { listingForm } from './listing-form.ts';
+import { formBody, parseForm, typedText, type FormBody, type FormError } from '../platform/forms.ts';
 
 /** Results a page: ten for residents (short pages on a phone, and half the page to draw), twenty for staff. */
 const PER_PAGE = { '/services': 10, '/directory': 20 } as const;
@@ -357,12 +356,36 @@ async function searchPage(
 interface EditView {
   name: string;
   form: ListingForm;
-  errors: ListingError[];
+  /** The error summary, each line linking to its field. */
+  errors: FormError[];
+  /** Each field's message, beside the field. */
+  fieldErrors: Record<string, string>;
   lastChecked: string | null;
 }
 
+/** The edit form as it was typed, to fill it in again when it is refused (days only as the page offers them). */
+function typedListing(values: FormBody): ListingForm {
+  const typedDays = (field: string) =>
+    [values[field]].flat().filter((day): day is string => typeof day === 'string' && (DAY_CODES as readonly string[]).includes(day));
+  return {
+    description: typedText(values, 'description'),
+    phone: typedText(values, 'phone'),
+    email: typedText(values, 'email'),
+    url: typedText(values, 'url'),
+    selfReferral: typedText(values, 'selfReferral'),
+    cost: typedText(values, 'cost'),
+    costDescription: typedText(values, 'costDescription'),
+    openings: Array.from({ length: MAX_OPENING_ROWS }, (_, i) => ({
+      days: typedDays(`days${i}`),
+      opens: typedText(values, `opens${i}`),
+      closes: typedText(values, `closes${i}`),
+      notes: typedText(values, `notes${i}`),
+    })),
+  };
+}
+
 function editContext(id: string, view: EditView) {
-  const errorFor = Object.fromEntries(view.errors.map((e) => [e.field, { text: e.text }]));
+  const errorFor = Object.fromEntries(Object.entries(view.fieldErrors).map(([field, text]) => [field, { text }]));
   const rows = [...view.form.openings];
   while (rows.length < Math.min(MAX_OPENING_ROWS, Math.max(rows.length, view.form.openings.filter((o) => o.days.length).length) + 2))
     rows.push({ days: [], opens: '', closes: '', notes: '' });
@@ -371,7 +394,7 @@ function editContext(id: string, view: EditView) {
     id,
     name: view.name,
     form: view.form,
-    errors: view.errors.map((e) => ({ text: e.text, href: `#${e.field}` })),
+    errors: view.errors,
     errorFor,
     lastChecked: view.lastChecked,
     openingRows: rows.slice(0, MAX_OPENING_ROWS).map((o, i) => ({
@@ -449,6 +472,7 @@ export function registerDirectoryPages(app: FastifyInstance, waits: TypicalWaits
           name: listing.name,
           form: listing.form,
           errors: [],
+          fieldErrors: {},
           lastChecked: listing.lastCheckedAt ? writtenDate(listing.lastCheckedAt) : null,
         }),
       ),
@@ -458,11 +482,9 @@ export function registerDirectoryPages(app: FastifyInstance, waits: TypicalWaits
   app.post('/directory/services/:id/edit', async (request, reply) => {
     const user = requireSignedIn(request);
     const id = serviceIdParam(request);
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    try {
-      await updateListing(db(), user, id, body);
-    } catch (error) {
-      if (!(error instanceof ListingInputError)) throw error;
+    const form = parseForm(listingForm, formBody(request));
+    if (!form.ok) {
+      // Only the organisation's own staff see the form again (listingForEdit refuses anyone else).
       const listing = await listingForEdit(db(), user, id);
       return reply.code(400).view(
         'directory-edit.njk',
@@ -471,13 +493,15 @@ export function registerDirectoryPages(app: FastifyInstance, waits: TypicalWaits
           reply,
           editContext(id, {
             name: listing.name,
-            form: parseListingForm(body).form,
-            errors: error.errors,
+            form: typedListing(form.values),
+            errors: form.errors,
+            fieldErrors: form.fieldErrors,
             lastChecked: listing.lastCheckedAt ? writtenDate(listing.lastCheckedAt) : null,
           }),
         ),
       );
     }
+    await updateListing(db(), user, id, form.value);
     return reply.redirect(`/directory/services/${id}?saved=edited`, 303);
   });
 
