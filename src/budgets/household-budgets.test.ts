@@ -87,6 +87,17 @@ async function ledgerBalanced(db: Kysely<Database>): Promise<void> {
   assert.deepEqual(r.rows[0], { total: '0', unbalanced: 0 });
 }
 
+/** The newest audit event's sequence number, to read what a step wrote after it. */
+const lastAuditSeq = async (db: Kysely<Database>) =>
+  Number((await sql<{ n: string }>`select coalesce(max(seq), 0)::text as n from audit_events`.execute(db)).rows[0]!.n);
+
+/** The audit events written after `seq`, in order, as [action, person, category, purpose, decision, reason]. */
+const auditSince = async (db: Kysely<Database>, seq: number) =>
+  (
+    await sql<{ action: string; person_id: string; category: string; purpose: string; decision: string; reason: string }>`
+      select action, person_id, category, purpose, decision, reason from audit_events where seq > ${seq} order by seq`.execute(db)
+  ).rows.map((r) => [r.action, r.person_id, r.category, r.purpose, r.decision, r.reason]);
+
 const transactions = async (db: Kysely<Database>) =>
   Number((await sql<{ n: number }>`select count(*)::int as n from ledger_transactions`.execute(db)).rows[0]?.n);
 
@@ -171,12 +182,28 @@ for (const target of await testDatabaseTargets()) {
       );
       assert.equal(forA?.leftPence, 480_000 - 12_050);
       assert.deepEqual(forA?.spend, [{ on: '2026-05-10', description: 'Two afternoons of respite care', pence: 12_050 }]);
+      const since = await lastAuditSeq(db);
       const [forB] = await householdBudgetsOf(db, uB, 'a1');
       assert.deepEqual(
         forB?.members.map((m) => m.name),
         ['Ada Home'],
       );
       assert.equal(forB?.hiddenAdults, 1);
+      // One decision for the page's people, but the audit log as it always was: the person's money
+      // matters, then each other member (Ben, whom this reader may not see, among them) once.
+      const notInvolved = "no legitimate relationship: you, your team and your organisation are not involved in this person's care";
+      assert.deepEqual(await auditSince(db, since), [
+        [
+          'read',
+          'a1',
+          'finances',
+          'care_coordination',
+          'allow',
+          "the person has not agreed to share this with you: you see what your organisation recorded (own organisation's entries only)",
+        ],
+        ['read', 'a2', 'demographics', 'care_coordination', 'deny', notInvolved],
+        ['read', 'c1', 'demographics', 'care_coordination', 'deny', notInvolved],
+      ]);
       await assert.rejects(householdBudgetsOf(db, uB, 'a2'), HouseholdBudgetRefused, "no part in Ben's care");
       const [forBen] = await householdBudgetsOf(db, ben, 'a2');
       assert.equal(forBen?.members.find((m) => m.self)?.name, 'Ben Home');

@@ -12,7 +12,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { NotAllowed, RefusedInput } from '../platform/refused.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { decideAccess } from '../consent/index.ts';
+import { decideAccess, decideRecordAccessForMany, type RecordAccess } from '../consent/index.ts';
 import { householdMembersOn, householdOfPerson, type HouseholdMember } from '../people/index.ts';
 import { accountBalances, ensureAccounts, postTransactions } from './ledger.ts';
 import { allocationAccount, spendAccount } from './accounts.ts';
@@ -282,16 +282,16 @@ export async function householdBudgetsOf(db: Db, actor: SignedInUser, personId: 
     .execute();
   if (budgets.length === 0) return [];
   const members = await householdMembersOn(db, householdId, now);
-  // Each other member is named only where the reader may see them.
-  const visible = new Set<string>();
-  for (const m of members) {
-    if (m.id === personId) {
-      visible.add(m.id);
-      continue;
-    }
-    const seen = await decideAccess(db, { actor, personId: m.id, category: 'demographics', purpose, action: 'read' });
-    if (seen.allowed) visible.add(m.id);
-  }
+  // Each other member is named only where the reader may see them: one decision for them all
+  // (each member audited as before), the person whose page it is already decided above.
+  const others = members.filter((m) => m.id !== personId).map((m) => m.id);
+  const seen =
+    others.length === 0
+      ? new Map<string, RecordAccess>()
+      : await decideRecordAccessForMany(db, { actor, personIds: others, categories: ['demographics'], purpose, action: 'read' });
+  const visible = new Set(
+    members.filter((m) => m.id === personId || seen.get(m.id)!.byCategory.demographics.scope !== 'none').map((m) => m.id),
+  );
   const result: HouseholdBudgetView[] = [];
   for (const b of budgets) {
     const { states, allAgree } = await agreementsNow(db, b.id, householdId, now);
