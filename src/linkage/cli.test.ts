@@ -145,6 +145,93 @@ test('bad input exits 2 with one line on stderr', async () => {
   }
 });
 
+test('--review lists the doubtful pairs for a person to decide; --decisions makes those decisions hold', async () => {
+  const input = join(directory, 'review-people.csv');
+  // Doubt for a person to settle: for 30 people, a record holding only their names and sex (no
+  // birth date, NHS number, postcode or address): it may be them or a namesake.
+  const twins = people.slice(0, 30).map((p, i) => {
+    const { given_name, family_name, sex } = p.records[0]!.fields;
+    return { id: `names-only-${i}`, fields: { given_name, family_name, sex }, text: {} };
+  });
+  const records = [...people.flatMap((p) => p.records), ...twins];
+  await writeFile(input, toCsv(records));
+  const out = join(directory, 'review-clusters.csv');
+  const review = join(directory, 'review.csv');
+  const first = await linkCli(['--input', input, '--id-column', 'ref', '--map', MAP, '--out', out, '--review', review]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /doubtful pairs to decide/);
+  const clusters = await readClusters(out);
+  const reviewText = await readFile(review, 'utf8');
+  assert.match(reviewText, /^record_a,record_b,match_probability,same,a given_name,b given_name,/);
+  const listed = parse(reviewText, { columns: true }) as Record<string, string>[];
+  assert.ok(listed.length > 0, 'this file has doubtful pairs');
+  for (const row of listed) {
+    assert.equal(row.same, '', 'left for the person to fill in');
+    assert.notEqual(clusters.get(row.record_a!), clusters.get(row.record_b!), 'a listed pair is in two persons now');
+    const probability = Number(row.match_probability);
+    assert.ok(probability > 0 && probability <= 1, row.match_probability);
+  }
+  // The person decides: the first listed pair is the same person; two records now in one person are not.
+  const joined = listed[0]!;
+  const byCluster = new Map<string, string[]>();
+  for (const [id, cluster] of clusters) byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), id]);
+  const [splitA, splitB] = [...byCluster.values()].find((members) => members.length >= 2 && !members.includes(joined.record_a!))!;
+  const decided = join(directory, 'decided.csv');
+  const undecided = listed.slice(1, 3).map((row) => [row.record_a, row.record_b, '']);
+  await writeFile(
+    decided,
+    stringify([['record_a', 'record_b', 'same'], [joined.record_a, joined.record_b, 'yes'], [splitA, splitB, 'no'], ...undecided]),
+  );
+  const out2 = join(directory, 'decided-clusters.csv');
+  const review2 = join(directory, 'review2.csv');
+  const second = await linkCli([
+    '--input',
+    input,
+    '--id-column',
+    'ref',
+    '--map',
+    MAP,
+    '--out',
+    out2,
+    '--review',
+    review2,
+    '--decisions',
+    decided,
+  ]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /1 pairs decided the same and 1 different/);
+  const after = await readClusters(out2);
+  assert.equal(after.get(joined.record_a!), after.get(joined.record_b!), 'decided the same: one person');
+  assert.notEqual(after.get(splitA!), after.get(splitB!), 'decided different: two persons');
+  const listedAgain = parse(await readFile(review2, 'utf8'), { columns: true }) as Record<string, string>[];
+  const asked = new Set(listedAgain.map((row) => [row.record_a, row.record_b].sort().join()));
+  assert.ok(!asked.has([joined.record_a, joined.record_b].sort().join()), 'a pair decided the same is not asked again');
+  assert.ok(!asked.has([splitA, splitB].sort().join()), 'a pair decided different is not asked again');
+
+  // A decision naming a record the input does not hold, or a word that is not yes or no, is bad input.
+  for (const [rows, message] of [
+    [[[joined.record_a, 'no-such-record', 'yes']], /record 'no-such-record' is not in the input/],
+    [[[joined.record_a, joined.record_b, 'maybe']], /decisions file .* row 2: 'same' must be yes or no/],
+  ] as const) {
+    const bad = join(directory, 'bad-decisions.csv');
+    await writeFile(bad, stringify([['record_a', 'record_b', 'same'], ...rows]));
+    const result = await linkCli([
+      '--input',
+      input,
+      '--id-column',
+      'ref',
+      '--map',
+      MAP,
+      '--out',
+      join(directory, 'never.csv'),
+      '--decisions',
+      bad,
+    ]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr.trim(), message);
+  }
+});
+
 test('a file of 200,000 records links in one run, every record in the output', async () => {
   const many = syntheticPeople(100_000, 5);
   const records = many.flatMap((p) => p.records);

@@ -8,8 +8,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { indexPlaceRecords } from './person-index.ts';
 import { LinkInputError } from './csv-input.ts';
-import { evaluateClusters, evaluatePairLabels, formatEvaluation, formatPairEvaluation, readAnyLabels } from './evaluate.ts';
-import { checkWritable, runLinkJob, writeClusterCsv, writeReportFile } from './job.ts';
+import { evaluateClusters, evaluatePairLabels, formatEvaluation, formatPairEvaluation, readAnyLabels, readDecisions } from './evaluate.ts';
+import { checkWritable, doubtfulPairs, runLinkJob, writeClusterCsv, writeReportFile, writeReviewCsv } from './job.ts';
 import { log2Odds } from './model.ts';
 import { createProgressReporter } from './progress.ts';
 import { renderLinkReport } from './report.ts';
@@ -23,6 +23,8 @@ interface LinkCommandOptions {
   workers?: string;
   labels?: string;
   report?: string;
+  review?: string;
+  decisions?: string;
 }
 
 /** Bad input exits with this code and one line on stderr. */
@@ -52,7 +54,9 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
     // Who-is-who labels score everything; decided pairs score only the pairs people looked at.
     const labels = anyLabels?.kind === 'clusters' ? anyLabels.clusters : undefined;
     const pairLabels = anyLabels?.kind === 'pairs' ? anyLabels.pairs : undefined;
+    const decisions = options.decisions === undefined ? undefined : await readDecisions(options.decisions);
     if (options.report !== undefined) await checkWritable(options.report, 'report file');
+    if (options.review !== undefined) await checkWritable(options.review, 'review file');
     const started = performance.now();
     const { rows, result, mappings } = await runLinkJob({
       inputs: options.input,
@@ -61,8 +65,10 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
       workers,
       onProgress: progress.onProgress,
       weightHistogram: options.report !== undefined,
-      // The report measures each threshold it shows against the labels, down to the review band.
-      collectUncertain: options.report !== undefined && labels !== undefined,
+      // The report measures each threshold it shows against the labels, down to the review band;
+      // the review file lists that band.
+      collectUncertain: (options.report !== undefined && labels !== undefined) || options.review !== undefined,
+      decisions,
     });
     progress.stop();
     await writeClusterCsv(options.out, rows);
@@ -71,6 +77,18 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
     console.error(
       `joinery link: ${rows.length} records, ${result.candidatePairCount} candidate pairs, ${clusters} persons in ${seconds}s → ${options.out}`,
     );
+    if (decisions) {
+      const same = decisions.filter((decision) => decision.same).length;
+      console.error(`joinery link: ${same} pairs decided the same and ${decisions.length - same} different, from ${options.decisions}`);
+    }
+    if (options.review !== undefined) {
+      const recordIds = { count: rows.length, get: (position: number) => rows[position]!.recordId };
+      const pairs = doubtfulPairs(result, decisions, recordIds);
+      await writeReviewCsv(options.review, result, pairs, recordIds);
+      console.error(
+        `joinery link: ${pairs.length} doubtful pairs to decide → ${options.review} (fill in 'same' with yes or no, then run again with --decisions ${options.review})`,
+      );
+    }
     const evaluation = labels ? evaluateClusters(rows, labels) : undefined;
     if (evaluation) console.log(formatEvaluation(evaluation, options.labels!));
     if (pairLabels) console.log(formatPairEvaluation(evaluatePairLabels(rows, pairLabels), options.labels!));
@@ -121,6 +139,14 @@ export function registerLinkCommand(program: Command): void {
     .option(
       '--report <file>',
       "write the model as an HTML page: each field's m and u, the match weights, what moving the threshold would change",
+    )
+    .option(
+      '--review <file>',
+      'write the doubtful pairs for a person to decide, most likely first: record_a,record_b,match_probability,same (blank: fill in yes or no), then each field of both records',
+    )
+    .option(
+      '--decisions <file>',
+      'pairs a person decided, as record_a,record_b,same (the --review file filled in; blank rows are skipped): the same are one person, the different never are',
     )
     .exitOverride((error) => {
       // Commander has already printed its one-line message; usage errors are bad input.

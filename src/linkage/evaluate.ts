@@ -186,17 +186,40 @@ export function evaluatePairLabels(rows: readonly { recordId: string; clusterId:
 const SAME_WORDS = new Set(['1', 'true', 'yes', 'same', 'match', 'y']);
 const DIFFERENT_WORDS = new Set(['0', 'false', 'no', 'different', 'non-match', 'nonmatch', 'n']);
 
-/** Parses record_a,record_b,same rows (the shape `joinery review-labels` writes). */
-export function pairLabelsFromRows(rows: readonly Record<string, string>[], path: string): PairLabel[] {
+/**
+ * Reads pairs a person decided for `joinery link --decisions`: record_a,record_b,same, the shape
+ * `--review` writes. A row whose `same` is left blank is not decided yet and is skipped.
+ */
+export async function readDecisions(path: string): Promise<PairLabel[]> {
+  const rows = await readLabelRows(path);
+  const first = rows[0];
+  if (first && !('record_a' in first && 'record_b' in first && 'same' in first)) {
+    throw new LinkInputError(`decisions file '${path}' needs columns record_a,record_b,same (as --review writes)`);
+  }
+  const decided = (row: Record<string, string>) => (row.same ?? '').trim() !== '';
+  return pairLabelsFromRows(
+    rows.filter(decided),
+    path,
+    rows.flatMap((row, i) => (decided(row) ? [i + 2] : [])),
+    'decisions file',
+  );
+}
+
+/** Parses record_a,record_b,same rows (the shape `joinery review-labels` writes); `lines` are their line numbers in the file. */
+export function pairLabelsFromRows(
+  rows: readonly Record<string, string>[],
+  path: string,
+  lines?: readonly number[],
+  what = 'labels file',
+): PairLabel[] {
   return rows.map((row, i) => {
+    const line = lines?.[i] ?? i + 2;
     const word = (row.same ?? '').trim().toLowerCase();
     if (!SAME_WORDS.has(word) && !DIFFERENT_WORDS.has(word)) {
-      throw new LinkInputError(
-        `labels file '${path}' row ${i + 2}: 'same' must be yes or no (or true/false, 1/0), got '${row.same ?? ''}'`,
-      );
+      throw new LinkInputError(`${what} '${path}' row ${line}: 'same' must be yes or no (or true/false, 1/0), got '${row.same ?? ''}'`);
     }
     if (!row.record_a || !row.record_b)
-      throw new LinkInputError(`labels file '${path}' row ${i + 2}: record_a and record_b are both needed`);
+      throw new LinkInputError(`labels file '${path}' row ${line}: record_a and record_b are both needed`);
     return { recordA: row.record_a, recordB: row.record_b, same: SAME_WORDS.has(word) };
   });
 }

@@ -7,6 +7,8 @@ import { LinkInputError, parseMappings, readLinkColumns } from './csv-input.ts';
 import type { FieldMapping } from './csv-input.ts';
 import { linkColumns } from './link.ts';
 import type { LinkResult } from './link.ts';
+import { probabilityFromWeight } from './model.ts';
+import type { PairLabel } from './evaluate.ts';
 import type { RecordIds } from './prepare.ts';
 import type { ProgressCallback } from './types.ts';
 
@@ -20,8 +22,10 @@ export interface LinkJob {
   onProgress?: ProgressCallback;
   /** Count every candidate pair's weight (the model report's histogram). */
   weightHistogram?: boolean;
-  /** Keep the pairs in the review band too (the model report measures them against labels). */
+  /** Keep the pairs in the review band too (the model report measures them against labels; --review lists them). */
   collectUncertain?: boolean;
+  /** Pairs a person decided (--decisions): the same are joined first, the different never share a person. */
+  decisions?: readonly PairLabel[];
 }
 
 export interface ClusterRow {
@@ -43,13 +47,113 @@ export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
   // Read straight into columns: a file of millions of records becomes a few typed arrays and
   // its distinct values, which linking lets go of once prepared (it keeps the record ids).
   const input = await readLinkColumns(job.inputs, job.idColumn, mappings);
+  const decided = job.decisions ? decisionsByPosition(job.decisions, input.recordIds) : undefined;
   const result = await linkColumns(input, {
     workers: job.workers,
     onProgress: job.onProgress,
     weightHistogram: job.weightHistogram,
     collectUncertain: job.collectUncertain,
+    mustLink: decided?.mustLink,
+    cannotLink: decided?.cannotLink,
   });
   return { mappings, rows: clusterRows(input.recordIds, result.clusterOf), result };
+}
+
+/** Decided pairs by record position; a record the input does not hold is bad input, named. */
+function decisionsByPosition(
+  decisions: readonly PairLabel[],
+  ids: RecordIds,
+): { mustLink: [number, number][]; cannotLink: [number, number][] } {
+  const wanted = new Set(decisions.flatMap((decision) => [decision.recordA, decision.recordB]));
+  const positionOf = new Map<string, number>();
+  for (let position = 0; position < ids.count && positionOf.size < wanted.size; position++) {
+    const id = ids.get(position);
+    if (wanted.has(id) && !positionOf.has(id)) positionOf.set(id, position);
+  }
+  const mustLink: [number, number][] = [];
+  const cannotLink: [number, number][] = [];
+  for (const decision of decisions) {
+    const a = positionOf.get(decision.recordA);
+    const b = positionOf.get(decision.recordB);
+    const unknown = a === undefined ? decision.recordA : b === undefined ? decision.recordB : undefined;
+    if (unknown !== undefined) throw new LinkInputError(`decisions: record '${unknown}' is not in the input`);
+    (decision.same ? mustLink : cannotLink).push([a!, b!]);
+  }
+  return { mustLink, cannotLink };
+}
+
+/** A pair worth a person's look: two records the model doubts, or linked records clustering kept apart. */
+export interface DoubtfulPair {
+  a: number;
+  b: number;
+  probability: number;
+}
+
+/**
+ * The pairs a person should decide, most likely first: every pair in the review band (needs
+ * `collectUncertain`) and every link above the threshold whose records clustering left in two
+ * persons (a link the rest of a cluster did not bear out), leaving out pairs already decided.
+ */
+export function doubtfulPairs(result: LinkResult, decisions: readonly PairLabel[] = [], recordIds?: RecordIds): DoubtfulPair[] {
+  const decidedKeys = new Set<string>();
+  if (decisions.length > 0 && recordIds) {
+    const wanted = new Set(decisions.flatMap((decision) => [decision.recordA, decision.recordB]));
+    const positionOf = new Map<string, number>();
+    for (let position = 0; position < recordIds.count; position++) {
+      const id = recordIds.get(position);
+      if (wanted.has(id)) positionOf.set(id, position);
+    }
+    for (const decision of decisions) {
+      const a = positionOf.get(decision.recordA);
+      const b = positionOf.get(decision.recordB);
+      if (a !== undefined && b !== undefined) decidedKeys.add(`${Math.min(a, b)} ${Math.max(a, b)}`);
+    }
+  }
+  const pairs: DoubtfulPair[] = [];
+  const consider = (a: number, b: number, weight: number) => {
+    if (decidedKeys.has(`${Math.min(a, b)} ${Math.max(a, b)}`)) return;
+    pairs.push({ a, b, probability: probabilityFromWeight(weight) });
+  };
+  for (const link of result.uncertainPairs)
+    if (result.clusterOf[link.a] !== result.clusterOf[link.b]) consider(link.a, link.b, link.weight);
+  for (const link of result.links) if (result.clusterOf[link.a] !== result.clusterOf[link.b]) consider(link.a, link.b, link.weight);
+  return pairs.sort((x, y) => y.probability - x.probability || x.a - y.a || x.b - y.b);
+}
+
+/**
+ * Writes the pairs for a person to decide: record_a,record_b,match_probability,same (left blank
+ * to fill in with yes or no), then each mapped field of the two records as the comparison saw it
+ * (normalised). The file goes back as --decisions once filled in.
+ */
+export async function writeReviewCsv(
+  path: string,
+  result: LinkResult,
+  pairs: readonly DoubtfulPair[],
+  recordIds: RecordIds,
+): Promise<void> {
+  const keys = result.specs.map((spec) => spec.key);
+  const header = ['record_a', 'record_b', 'match_probability', 'same', ...keys.flatMap((key) => [`a ${key}`, `b ${key}`])];
+  try {
+    const file = await open(path, 'w');
+    try {
+      let chunk = header.map(csvField).join(',') + '\n';
+      for (const pair of pairs) {
+        const a = result.prepared[pair.a]!;
+        const b = result.prepared[pair.b]!;
+        const values = keys.flatMap((_, slot) => [a.values[slot]?.value ?? '', b.values[slot]?.value ?? '']);
+        chunk += [recordIds.get(pair.a), recordIds.get(pair.b), pair.probability.toFixed(4), '', ...values].map(csvField).join(',') + '\n';
+        if (chunk.length >= 1 << 20) {
+          await file.write(chunk);
+          chunk = '';
+        }
+      }
+      await file.write(chunk);
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    throw new LinkInputError(`cannot write review file '${path}': ${(error as Error).message}`);
+  }
 }
 
 /**
