@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
-import { decideRecordAccess } from '../consent/index.ts';
+import { decideRecordAccess, decideRecordAccessForMany, type RecordAccess } from '../consent/index.ts';
 import { householdMembersOn, householdOfPerson } from '../people/index.ts';
 import { ReferralInputError, sendReferralIn } from './referrals.ts';
 import { isUrgency, type Urgency } from './state.ts';
@@ -25,10 +25,12 @@ async function mayCoordinate(
   personId: string,
   action: 'read' | 'write',
 ): Promise<{ allowed: boolean; reason: string }> {
-  const purpose = actor.role === 'citizen' ? 'self' : 'care_coordination';
-  const access = await decideRecordAccess(db, { actor, personId, categories: ['demographics'], purpose, action });
+  const access = await decideRecordAccess(db, { actor, personId, categories: ['demographics'], purpose: purposeOf(actor), action });
   return { allowed: access.byCategory.demographics.scope !== 'none', reason: access.reason };
 }
+
+/** Why a reader asks: a resident for themselves, anyone else to coordinate the person's care. */
+const purposeOf = (actor: SignedInUser) => (actor.role === 'citizen' ? 'self' : 'care_coordination');
 
 export interface NewHouseholdReferral {
   personId: string;
@@ -245,8 +247,7 @@ export async function householdReferralsOf(
   for (const householdId of new Set(rows.map((r) => r.household_id))) {
     for (const m of await householdMembersOn(db, householdId, now)) householdMembers.set(m.id, { name: `${m.givenName} ${m.familyName}` });
   }
-  const visible = new Map<string, boolean>();
-  const result: HouseholdReferralView[] = [];
+  const listed = [];
   for (const r of rows) {
     const { members, adults, allAgree } = await agreementState(db, r.id);
     const sends = await db
@@ -254,11 +255,27 @@ export async function householdReferralsOf(
       .select(['person_id', 'referral_id'])
       .where('household_referral_id', '=', r.id)
       .execute();
+    listed.push({ r, members, adults, allAgree, sends });
+  }
+  // Every other member named on the page is decided once, in one decision for the page (each
+  // audited, in the order the page meets them); the person whose page it is was decided above.
+  const others = [...new Set(listed.flatMap(({ members }) => members.map((m) => m.person_id)))].filter((id) => id !== personId);
+  const decided =
+    others.length === 0
+      ? new Map<string, RecordAccess>()
+      : await decideRecordAccessForMany(db, {
+          actor,
+          personIds: others,
+          categories: ['demographics'],
+          purpose: purposeOf(actor),
+          action: 'read',
+        });
+  const visible = (id: string) => id === personId || decided.get(id)!.byCategory.demographics.scope !== 'none';
+  const result: HouseholdReferralView[] = [];
+  for (const { r, members, adults, allAgree, sends } of listed) {
     const shown: HouseholdReferralView['members'] = [];
     for (const m of members) {
-      if (!visible.has(m.person_id))
-        visible.set(m.person_id, m.person_id === personId || (await mayCoordinate(db, actor, m.person_id, 'read')).allowed);
-      if (!visible.get(m.person_id)) continue;
+      if (!visible(m.person_id)) continue;
       const a = adults.find((x) => x.personId === m.person_id);
       shown.push({
         personId: m.person_id,
