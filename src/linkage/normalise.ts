@@ -1,6 +1,8 @@
 // Normalisation on the way in: every agency writes names, dates and postcodes
 // differently, and comparisons should only see real differences.
 
+import { isValidNhsNumber } from '../platform/nhs-number.ts';
+
 /** Lower-case, strip accents and punctuation, collapse whitespace. */
 export function normaliseText(raw: string): string {
   return raw
@@ -78,15 +80,8 @@ export function normalisePostcode(raw: string): NormalisedPostcode | null {
   return { value: `${outward} ${inward}`, sector: `${outward} ${inward[0]}`, district: outward };
 }
 
-/** NHS numbers: ten digits whose last is the modulus 11 check digit of the first nine. */
-export function isValidNhsNumber(digits: string): boolean {
-  if (!/^\d{10}$/.test(digits)) return false;
-  let sum = 0;
-  for (let i = 0; i < 9; i++) sum += Number(digits[i]) * (10 - i);
-  const check = 11 - (sum % 11);
-  if (check === 10) return false;
-  return (check === 11 ? 0 : check) === Number(digits[9]);
-}
+/** NHS numbers: ten digits whose last is the modulus 11 check digit of the first nine (the platform's one check). */
+export { isValidNhsNumber };
 
 export function normaliseNhsNumber(raw: string): string | null {
   const digits = raw.replace(/[\s-]/g, '');

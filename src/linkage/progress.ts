@@ -1,52 +1,33 @@
-// Progress on the terminal: a bar on a TTY, plain lines otherwise (logs, CI).
+// Progress of a `joinery link` run on the terminal: the stages linking reports (preparing,
+// blocking, estimating u and m, scoring, clustering), each shown by the platform's one progress
+// reporter (a bar on a TTY, plain lines otherwise), one after another.
 
-import cliProgress from 'cli-progress';
-import type { ProgressCallback, ProgressEvent } from './types.ts';
+import { createProgress, type Progress } from '../platform/progress.ts';
+import type { ProgressCallback } from './types.ts';
 
 export interface ProgressReporter {
   onProgress: ProgressCallback;
+  /** Ends the stage shown, if any; says nothing more (a failure's own line stays the last). */
   stop(): void;
 }
 
-function percent(event: ProgressEvent): number {
-  return event.total > 0 ? Math.floor((100 * event.done) / event.total) : 100;
-}
-
 export function createProgressReporter(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
-  let stage = '';
-  let lastPercent = -1;
-  if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream, format: 'joinery link {stage} [{bar}] {percentage}% | {value}/{total}', hideCursor: true },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      onProgress(event) {
-        if (!started) {
-          bar.start(event.total, event.done, { stage: event.stage });
-          started = true;
-        } else if (event.stage !== stage) {
-          bar.setTotal(event.total);
-        }
-        stage = event.stage;
-        bar.update(event.done, { stage: event.stage });
-      },
-      stop() {
-        if (started) bar.stop();
-      },
-    };
-  }
+  let stage: string | undefined;
+  let shown: Progress | undefined;
   return {
     onProgress(event) {
-      const now = percent(event);
-      // One line per stage start, then every 25%.
-      if (event.stage !== stage || Math.floor(now / 25) > Math.floor(lastPercent / 25)) {
-        stream.write(`joinery link: ${event.stage} ${now}% (${event.done}/${event.total})\n`);
-        lastPercent = now;
+      if (event.stage !== stage) {
+        shown?.stop();
         stage = event.stage;
+        shown = createProgress(`joinery link: ${event.stage}`, event.total, stream);
+      } else {
+        shown!.setTotal(event.total);
       }
+      shown!.update(event.done);
     },
-    stop() {},
+    stop() {
+      shown?.stop();
+      shown = undefined;
+    },
   };
 }
