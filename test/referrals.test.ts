@@ -561,7 +561,11 @@ describe('closed-loop referrals', () => {
     const id = await sendReferral(practitioner, person.id, referralForm(options.id));
     // The relationship the referral opened ends (as if ended from the person's network): no access is left.
     const referral = await db.selectFrom('referrals').select('relationship_id').where('id', '=', id).executeTakeFirstOrThrow();
-    await endRelationship(db, null, { relationshipId: Number(referral.relationship_id), reason: 'test: relationship ended elsewhere' });
+    await db
+      .transaction()
+      .execute((trx) =>
+        endRelationship(trx, null, { relationshipId: Number(referral.relationship_id), reason: 'test: relationship ended elsewhere' }),
+      );
     assert.equal((await get(housing, `/people/${person.id}`)).statusCode, 403, 'housing no longer sees the person');
     const page = await get(housing, `/referrals/${id}`);
     assert.ok(!page.body.includes('>Acknowledge<'), 'no action is offered');

@@ -135,14 +135,17 @@ async function setUpHouseholdBudgetDemo(
       action: 'write',
     });
     if (!access.allowed) {
-      await openRelationship(db, {
-        personId: adult.id,
-        organisationId: council.organisationId,
-        teamId: null,
-        practitionerId: null,
-        ground: { kind: 'case', reason: "carer's assessment of the household" },
-        recordedBy: null,
-      });
+      const organisationId = council.organisationId;
+      await db.transaction().execute((trx) =>
+        openRelationship(trx, {
+          personId: adult.id,
+          organisationId,
+          teamId: null,
+          practitionerId: null,
+          ground: { kind: 'case', reason: "carer's assessment of the household" },
+          recordedBy: null,
+        }),
+      );
     }
   }
   const budgetId = await createHouseholdBudget(db, council, {

@@ -106,14 +106,16 @@ async function seedFixture(db: Kysely<Database>): Promise<void> {
       ('council', 'Council', 'local_authority', 'oA'), ('nhs', 'NHS trust', 'nhs', 'oB'), ('charity', 'Charity', 'charity', 'oC');
   `.execute(db);
   for (const org of ['oA', 'oB']) {
-    await openRelationship(db, {
-      personId: 'p1',
-      organisationId: org,
-      teamId: null,
-      practitionerId: null,
-      ground: { kind: 'case', reason: 'assessment' },
-      recordedBy: null,
-    });
+    await db.transaction().execute((trx) =>
+      openRelationship(trx, {
+        personId: 'p1',
+        organisationId: org,
+        teamId: null,
+        practitionerId: null,
+        ground: { kind: 'case', reason: 'assessment' },
+        recordedBy: null,
+      }),
+    );
   }
   await appointBudgetHolder(db, { userId: 'uA', organisationId: 'oA' }, 'council', 'admin');
   await appointBudgetHolder(db, { userId: 'uB', organisationId: 'oB' }, 'nhs', 'admin');

@@ -65,14 +65,16 @@ async function seedFixture(db: Kysely<Database>): Promise<void> {
     ['a2', 'oA'],
     ['a1', 'oB'],
   ] as const) {
-    await openRelationship(db, {
-      personId,
-      organisationId: org,
-      teamId: null,
-      practitionerId: null,
-      ground: { kind: 'case', reason: 'assessment' },
-      recordedBy: null,
-    });
+    await db.transaction().execute((trx) =>
+      openRelationship(trx, {
+        personId,
+        organisationId: org,
+        teamId: null,
+        practitionerId: null,
+        ground: { kind: 'case', reason: 'assessment' },
+        recordedBy: null,
+      }),
+    );
   }
 }
 

@@ -10,7 +10,8 @@ import { RefusedInput } from '../platform/refused.ts';
 import { decideRecordAccess } from './access.ts';
 import type { Category } from './categories.ts';
 
-export type Trx = Transaction<Database> | Kysely<Database>;
+/** The transaction a write of a person's choice runs in: the caller's (see CONTRIBUTING.md, Transactions). */
+export type Trx = Transaction<Database>;
 
 /** A form the person filled in that cannot be accepted: names the field, keeps the page. */
 export class RightsInputError extends RefusedInput {
@@ -24,13 +25,13 @@ export class RightsInputError extends RefusedInput {
 
 /** The person, or their proxy, may act; anyone else is refused (and the refusal is audited by the decision). */
 export async function actingFor(
-  trx: Trx,
+  db: Kysely<Database>,
   actor: SignedInUser,
   personId: string,
   category: Category = 'demographics',
 ): Promise<'person' | 'proxy'> {
   if (actor.role !== 'citizen') throw new HttpError(403, 'Only the person, or someone registered to act for them, can make this choice.');
-  const access = await decideRecordAccess(trx as Kysely<Database>, {
+  const access = await decideRecordAccess(db, {
     actor,
     personId,
     categories: [category],

@@ -2,7 +2,7 @@
 // see, with a typed reason; reported to the person (in "who looked") and to the privacy
 // officer's review list, and told to the person and whoever acts for them (a notification that
 // says only that a record they are linked to was opened in an emergency).
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit, auditEventsDuring } from '../audit/index.ts';
@@ -18,7 +18,7 @@ export const BREAK_GLASS_MINUTES = 60;
 
 /** Starts an emergency access in the caller's transaction; practitioners only. */
 export async function startBreakGlass(
-  trx: Kysely<Database>,
+  trx: Transaction<Database>,
   user: SignedInUser,
   personId: string,
   reason: string,
@@ -215,7 +215,7 @@ export async function completedBreakGlassReviews(
 }
 
 export async function reviewBreakGlass(
-  trx: Kysely<Database>,
+  trx: Transaction<Database>,
   reviewer: SignedInUser,
   grantId: number,
   outcome: 'appropriate' | 'inappropriate',

@@ -12,7 +12,7 @@ import type { RecipientKind } from './policy.ts';
 import { RefusedInput } from '../platform/refused.ts';
 import { z } from 'zod';
 
-type Trx = Transaction<Database> | Kysely<Database>;
+type Trx = Transaction<Database>;
 
 export class DirectiveInputError extends RefusedInput {
   readonly field: string;

@@ -136,17 +136,19 @@ for (const target of await testDatabaseTargets()) {
           })
           .execute();
       }
-      await seedLawfulBases(db, [
-        {
-          personId: 'p-kid',
-          category: 'children_safeguarding',
-          purpose: 'safeguarding',
-          basis: 'safeguarding',
-          organisationId: 'org-cs',
-          explanation: 'Children Act 1989',
-          validFrom: new Date(Date.now() - 86_400_000),
-        },
-      ]);
+      await db.transaction().execute((trx) =>
+        seedLawfulBases(trx, [
+          {
+            personId: 'p-kid',
+            category: 'children_safeguarding',
+            purpose: 'safeguarding',
+            basis: 'safeguarding',
+            organisationId: 'org-cs',
+            explanation: 'Children Act 1989',
+            validFrom: new Date(Date.now() - 86_400_000),
+          },
+        ]),
+      );
       await db
         .transaction()
         .execute((trx) =>

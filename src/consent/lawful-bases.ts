@@ -10,7 +10,7 @@ import { appendAudit } from '../audit/index.ts';
 import { bulkInsert } from '../platform/bulk.ts';
 import { decideRecordAccess } from './access.ts';
 
-type Trx = Transaction<Database> | Kysely<Database>;
+type Trx = Transaction<Database>;
 
 export interface SeededLawfulBasis {
   personId: string;
@@ -110,7 +110,7 @@ export async function withdrawSafeguardingRelease(trx: Trx, by: SignedInUser, pe
 }
 
 /** Whether a lawful basis to share without consent stands for the person at `now` (a referral sent without the person's agreement rests on one). */
-export async function hasLawfulBasis(db: Trx, personId: string, now: Date): Promise<boolean> {
+export async function hasLawfulBasis(db: Kysely<Database>, personId: string, now: Date): Promise<boolean> {
   const row = await db
     .selectFrom('lawful_bases')
     .select('id')

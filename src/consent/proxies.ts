@@ -13,7 +13,7 @@ import { personBirthDateSql, personById, personFullNameOf } from '../people/inde
 import { bulkInsert } from '../platform/bulk.ts';
 import { categories, type Category } from './categories.ts';
 
-type Trx = Transaction<Database> | Kysely<Database>;
+type Trx = Transaction<Database>;
 
 /** What a proxy may see unless narrowed: everything but children's safeguarding. */
 export const DEFAULT_PROXY_SCOPE: readonly Category[] = categories.filter((c) => c !== 'children_safeguarding');

@@ -14,7 +14,7 @@ import { loadAccessFacts } from './facts.ts';
 import { actorOf } from './access.ts';
 import { actorRelationships } from './policy.ts';
 
-type Trx = Transaction<Database> | Kysely<Database>;
+type Trx = Transaction<Database>;
 
 /** Why a relationship exists, in the words shown to the person on their network page. */
 export type RelationshipGround =
@@ -381,6 +381,6 @@ export async function seedRelationships(trx: Trx, rows: readonly SeededRelations
 }
 
 /** The organisation a care relationship is with, or undefined when there is no such relationship. */
-export async function relationshipOrganisationId(db: Kysely<Database> | Transaction<Database>, id: number): Promise<string | undefined> {
+export async function relationshipOrganisationId(db: Kysely<Database>, id: number): Promise<string | undefined> {
   return (await db.selectFrom('care_relationships').select('organisation_id').where('id', '=', id).executeTakeFirst())?.organisation_id;
 }

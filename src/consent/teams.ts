@@ -21,7 +21,7 @@ import {
 } from '../network/index.ts';
 import { mayExtendNetwork, openRelationship, endRelationship } from './relationships.ts';
 
-type Trx = Transaction<Database> | Kysely<Database>;
+type Trx = Transaction<Database>;
 
 /** A team change refused: 403 when the user may not make it (not a manager, not a member), otherwise as RefusedInput. */
 export class TeamRefused extends Refusal {
@@ -59,7 +59,12 @@ export async function recordTeamRefusal(
 }
 
 /** Whether the practitioner is a member of the team now (started, not ended). */
-export async function isTeamMember(db: Trx, teamId: string, practitionerId: string | null, now: Date = new Date()): Promise<boolean> {
+export async function isTeamMember(
+  db: Kysely<Database>,
+  teamId: string,
+  practitionerId: string | null,
+  now: Date = new Date(),
+): Promise<boolean> {
   if (!practitionerId) return false;
   const row = await db
     .selectFrom('team_memberships')
@@ -73,7 +78,7 @@ export async function isTeamMember(db: Trx, teamId: string, practitionerId: stri
 }
 
 /** Whether the user manages the team now: a current member marked as managing it. */
-export async function managesTeam(db: Trx, user: SignedInUser, teamId: string, now: Date = new Date()): Promise<boolean> {
+export async function managesTeam(db: Kysely<Database>, user: SignedInUser, teamId: string, now: Date = new Date()): Promise<boolean> {
   if (user.role !== 'practitioner' || !user.practitionerId) return false;
   const row = await db
     .selectFrom('team_memberships')
@@ -166,7 +171,7 @@ export async function seedTeamMember(trx: Trx, input: NewTeamMember): Promise<nu
 }
 
 /** Whether the user may set up a new integrated team: a practitioner who manages a team now. */
-export async function maySetUpTeams(db: Trx, user: SignedInUser, now: Date = new Date()): Promise<boolean> {
+export async function maySetUpTeams(db: Kysely<Database>, user: SignedInUser, now: Date = new Date()): Promise<boolean> {
   if (user.role !== 'practitioner' || !user.practitionerId || !user.organisationId) return false;
   const row = await db
     .selectFrom('team_memberships')
@@ -369,7 +374,7 @@ export interface TeamMember {
 }
 
 /** The team's members, current first then former, with their home organisations and line managers (no personal data of residents). */
-export async function teamMembers(db: Trx, teamId: string): Promise<TeamMember[]> {
+export async function teamMembers(db: Kysely<Database>, teamId: string): Promise<TeamMember[]> {
   const rows = await db
     .selectFrom('team_memberships')
     .selectAll()
@@ -416,7 +421,7 @@ export interface TeamOf {
 }
 
 /** The teams a practitioner is a member of now (for their home page and the team pages). */
-export async function teamsOfPractitioner(db: Trx, practitionerId: string | null, now: Date = new Date()): Promise<TeamOf[]> {
+export async function teamsOfPractitioner(db: Kysely<Database>, practitionerId: string | null, now: Date = new Date()): Promise<TeamOf[]> {
   if (!practitionerId) return [];
   const rows = await db
     .selectFrom('team_memberships')
@@ -435,7 +440,7 @@ export async function teamsOfPractitioner(db: Trx, practitionerId: string | null
 }
 
 /** The people on the team's caseload (an open relationship held by the team): ids only, for the caller's access decision. */
-export async function teamCaseloadIds(db: Trx, teamId: string): Promise<string[]> {
+export async function teamCaseloadIds(db: Kysely<Database>, teamId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('care_relationships')
     .select('person_id')

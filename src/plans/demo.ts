@@ -84,7 +84,9 @@ export async function setUpPlansDemo(
         organisationId: practitioner.organisationId,
         teamId: practitioner.teamId,
       };
-      await makeLeadPractitioner(db, citizenId, practitioner.id, "the demo citizen's shared plan", null);
+      await db
+        .transaction()
+        .execute((trx) => makeLeadPractitioner(trx, citizenId, practitioner.id, "the demo citizen's shared plan", null));
       const today = new Date().toISOString().slice(0, 10);
       const planId = await db.transaction().execute((trx) =>
         createPlan(trx, actor, {
