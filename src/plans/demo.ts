@@ -109,13 +109,15 @@ export async function setUpPlansDemo(
             framework,
           ),
         );
-      await addAction(db, actor, planId, {
-        goalId: goal,
-        description: 'Visit at home to talk through what support would help',
-        assignedOrganisationId: practitioner.organisationId,
-        assignedPractitionerId: practitioner.id,
-        dueOn: addMonths(today, 1),
-      });
+      await db.transaction().execute((trx) =>
+        addAction(trx, actor, planId, {
+          goalId: goal,
+          description: 'Visit at home to talk through what support would help',
+          assignedOrganisationId: practitioner.organisationId,
+          assignedPractitionerId: practitioner.id,
+          dueOn: addMonths(today, 1),
+        }),
+      );
     }
   }
   return accounts;

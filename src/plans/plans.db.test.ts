@@ -307,20 +307,24 @@ for (const target of await testDatabaseTargets()) {
         false,
         'housing is not yet involved',
       );
-      const a1 = await addAction(db, users.coordinator, planId, {
-        goalId: goal,
-        description: 'Move into a two-bedroom flat',
-        assignedOrganisationId: 'hous',
-        assignedPractitionerId: null,
-        dueOn: '2026-12-20',
-      });
-      await addAction(db, users.coordinator, planId, {
-        goalId: null,
-        description: 'Weekly check-in',
-        assignedOrganisationId: 'char',
-        assignedPractitionerId: 'pr-coord',
-        dueOn: '2026-12-01',
-      });
+      const a1 = await db.transaction().execute((trx) =>
+        addAction(trx, users.coordinator, planId, {
+          goalId: goal,
+          description: 'Move into a two-bedroom flat',
+          assignedOrganisationId: 'hous',
+          assignedPractitionerId: null,
+          dueOn: '2026-12-20',
+        }),
+      );
+      await db.transaction().execute((trx) =>
+        addAction(trx, users.coordinator, planId, {
+          goalId: null,
+          description: 'Weekly check-in',
+          assignedOrganisationId: 'char',
+          assignedPractitionerId: 'pr-coord',
+          dueOn: '2026-12-01',
+        }),
+      );
       // Assigning the action brought housing into both household members' care network.
       const rel = await db
         .selectFrom('care_relationships')
@@ -338,16 +342,27 @@ for (const target of await testDatabaseTargets()) {
           .allowed,
         true,
       );
-      await completeAction(db, users.housing, planId, a1);
-      await recordReview(db, users.coordinator, planId, {
-        reviewedOn: '2026-12-21',
-        scores: { [goal]: 6 },
-        note: 'Moved in',
-        nextReviewOn: '2027-03-21',
-      });
+      await db.transaction().execute((trx) => completeAction(trx, users.housing, planId, a1));
+      await db.transaction().execute((trx) =>
+        recordReview(trx, users.coordinator, planId, {
+          reviewedOn: '2026-12-21',
+          scores: { [goal]: 6 },
+          note: 'Moved in',
+          nextReviewOn: '2027-03-21',
+        }),
+      );
       await assert.rejects(
         () =>
-          recordReview(db, users.coordinator, planId, { reviewedOn: '2026-12-22', scores: { [goal]: 11 }, note: null, nextReviewOn: null }),
+          db
+            .transaction()
+            .execute((trx) =>
+              recordReview(trx, users.coordinator, planId, {
+                reviewedOn: '2026-12-22',
+                scores: { [goal]: 11 },
+                note: null,
+                nextReviewOn: null,
+              }),
+            ),
         /0 \(not started\)/,
       );
       const plan = (await loadPlan(db, planId, '2026-12-30'))!;

@@ -256,9 +256,12 @@ export interface NewAction {
   dueOn: string;
 }
 
-/** Adds an action for any agency; that agency joins the care network of every member of the plan. */
+/**
+ * Adds an action for any agency, in the caller's transaction; that agency joins the care network of
+ * every member of the plan.
+ */
 export async function addAction(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: SignedInUser,
   planId: string,
   input: NewAction,
@@ -269,10 +272,10 @@ export async function addAction(
     throw new PlanInputError('description', 'Describe the action in 3 to 500 characters');
   const dueOn = checkDate('dueOn', input.dueOn, 'the due date');
   if (!dueOn) throw new PlanInputError('dueOn', 'Enter the date the action is due');
-  const org = await organisationById(db, input.assignedOrganisationId);
+  const org = await organisationById(trx, input.assignedOrganisationId);
   if (!org) throw new PlanInputError('assignedOrganisationId', 'Choose the organisation that will do this');
   if (input.goalId) {
-    const goal = await db
+    const goal = await trx
       .selectFrom('plan_goals')
       .select('id')
       .where('id', '=', input.goalId)
@@ -281,76 +284,73 @@ export async function addAction(
     if (!goal) throw new PlanInputError('goalId', 'Choose a goal from this plan');
   }
   const id = randomUUID();
-  await db.transaction().execute(async (trx) => {
-    const plan = await trx.selectFrom('plans').select('title').where('id', '=', planId).executeTakeFirstOrThrow();
-    await trx
-      .insertInto('plan_actions')
-      .values({
-        id,
-        plan_id: planId,
-        goal_id: input.goalId,
-        description,
-        assigned_organisation_id: org.id,
-        assigned_practitioner_id: input.assignedPractitionerId,
-        due_on: dueOn,
-        status: 'open',
-        organisation_id: actor.organisationId,
-        created_by: actor.id,
-        created_at: now,
-        completed_at: null,
-        completed_by: null,
-      })
-      .execute();
-    const members = await trx.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute();
-    const team = input.assignedPractitionerId
-      ? (await practitionersByIds(trx, [input.assignedPractitionerId])).get(input.assignedPractitionerId)
-      : undefined;
-    for (const m of members) {
-      await joinNetworkOnce(trx, actor, {
-        personId: m.person_id,
-        organisationId: org.id,
-        teamId: team?.teamId ?? null,
-        practitionerId: input.assignedPractitionerId,
-        roleLabel: 'plan partner',
-        reason: `actions in the shared plan "${plan.title}"`,
-      });
-    }
-    await appendPlanEvent(
-      trx,
-      planId,
-      actor,
-      'action_added',
-      `Action for ${org.name}, due ${dueOn}: "${description}"`,
-      { actionId: id, organisationId: org.id, dueOn },
-      now,
-    );
-  });
+  const plan = await trx.selectFrom('plans').select('title').where('id', '=', planId).executeTakeFirstOrThrow();
+  await trx
+    .insertInto('plan_actions')
+    .values({
+      id,
+      plan_id: planId,
+      goal_id: input.goalId,
+      description,
+      assigned_organisation_id: org.id,
+      assigned_practitioner_id: input.assignedPractitionerId,
+      due_on: dueOn,
+      status: 'open',
+      organisation_id: actor.organisationId,
+      created_by: actor.id,
+      created_at: now,
+      completed_at: null,
+      completed_by: null,
+    })
+    .execute();
+  const members = await trx.selectFrom('plan_members').select('person_id').where('plan_id', '=', planId).execute();
+  const team = input.assignedPractitionerId
+    ? (await practitionersByIds(trx, [input.assignedPractitionerId])).get(input.assignedPractitionerId)
+    : undefined;
+  for (const m of members) {
+    await joinNetworkOnce(trx, actor, {
+      personId: m.person_id,
+      organisationId: org.id,
+      teamId: team?.teamId ?? null,
+      practitionerId: input.assignedPractitionerId,
+      roleLabel: 'plan partner',
+      reason: `actions in the shared plan "${plan.title}"`,
+    });
+  }
+  await appendPlanEvent(
+    trx,
+    planId,
+    actor,
+    'action_added',
+    `Action for ${org.name}, due ${dueOn}: "${description}"`,
+    { actionId: id, organisationId: org.id, dueOn },
+    now,
+  );
   return id;
 }
 
+/** Marks an action done, in the caller's transaction. */
 export async function completeAction(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: Actor,
   planId: string,
   actionId: string,
   now: Date = new Date(),
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const action = await trx
-      .selectFrom('plan_actions')
-      .select(['id', 'description', 'status'])
-      .where('id', '=', actionId)
-      .where('plan_id', '=', planId)
-      .executeTakeFirst();
-    if (!action) throw new PlanInputError('action', 'There is no such action in this plan');
-    if (action.status !== 'open') return;
-    await trx
-      .updateTable('plan_actions')
-      .set({ status: 'done', completed_at: now, completed_by: actor.id })
-      .where('id', '=', actionId)
-      .execute();
-    await appendPlanEvent(trx, planId, actor, 'action_done', `Action done: "${action.description}"`, { actionId }, now);
-  });
+  const action = await trx
+    .selectFrom('plan_actions')
+    .select(['id', 'description', 'status'])
+    .where('id', '=', actionId)
+    .where('plan_id', '=', planId)
+    .executeTakeFirst();
+  if (!action) throw new PlanInputError('action', 'There is no such action in this plan');
+  if (action.status !== 'open') return;
+  await trx
+    .updateTable('plan_actions')
+    .set({ status: 'done', completed_at: now, completed_by: actor.id })
+    .where('id', '=', actionId)
+    .execute();
+  await appendPlanEvent(trx, planId, actor, 'action_done', `Action done: "${action.description}"`, { actionId }, now);
 }
 
 export interface NewReview {
@@ -364,9 +364,12 @@ export interface NewReview {
   nextReviewOn: string | null;
 }
 
-/** A review: goal attainment (0–10) for each goal, a snapshot of actions done, and the next review date. */
+/**
+ * A review, in the caller's transaction: goal attainment (0–10) for each goal, a snapshot of actions
+ * done, and the next review date.
+ */
 export async function recordReview(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: Actor,
   planId: string,
   input: NewReview,
@@ -387,94 +390,86 @@ export async function recordReview(
   if (note && note.length > 2000) throw new PlanInputError('note', 'Write what has changed in 2,000 characters or fewer');
   let said: Array<[string, number]>;
   try {
-    said = await checkPlaceGoalAnswers(db, input.said ?? {});
+    said = await checkPlaceGoalAnswers(trx, input.said ?? {});
   } catch (error) {
     if (error instanceof PlaceGoalAnswerRefused) throw new PlanInputError(error.field, error.message);
     throw error;
   }
   const id = randomUUID();
-  await db.transaction().execute(async (trx) => {
-    const goals = await trx
-      .selectFrom('plan_goals')
-      .select('id')
-      .where('plan_id', '=', planId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    const known = new Set(goals.map((g) => g.id));
-    const scores = Object.entries(input.scores).filter(([g]) => known.has(g));
-    const gas = Object.entries(input.gas ?? {}).filter(([g]) => known.has(g));
-    // A review says something: a score or rating for at least one goal, what the person says about
-    // a place goal, or what has changed.
-    if (scores.length === 0 && gas.length === 0 && said.length === 0 && !note) {
-      throw goals.length > 0
-        ? new PlanInputError(`goal-${goals[0]!.id}`, 'Score at least one goal from 0 to 10, or write what has changed')
-        : new PlanInputError('note', 'Write what has changed since the plan started or was last reviewed');
-    }
-    const counts = await trx
-      .selectFrom('plan_actions')
-      .select([
-        (eb) => eb.fn.countAll<number>().as('total'),
-        (eb) => eb.fn.sum<number>(sql`case when status = 'done' then 1 else 0 end`).as('done'),
-      ])
-      .where('plan_id', '=', planId)
-      .where('status', '!=', 'cancelled')
-      .executeTakeFirst();
-    const done = Number(counts?.done ?? 0);
-    const total = Number(counts?.total ?? 0);
+  const goals = await trx.selectFrom('plan_goals').select('id').where('plan_id', '=', planId).orderBy('created_at').orderBy('id').execute();
+  const known = new Set(goals.map((g) => g.id));
+  const scores = Object.entries(input.scores).filter(([g]) => known.has(g));
+  const gas = Object.entries(input.gas ?? {}).filter(([g]) => known.has(g));
+  // A review says something: a score or rating for at least one goal, what the person says about
+  // a place goal, or what has changed.
+  if (scores.length === 0 && gas.length === 0 && said.length === 0 && !note) {
+    throw goals.length > 0
+      ? new PlanInputError(`goal-${goals[0]!.id}`, 'Score at least one goal from 0 to 10, or write what has changed')
+      : new PlanInputError('note', 'Write what has changed since the plan started or was last reviewed');
+  }
+  const counts = await trx
+    .selectFrom('plan_actions')
+    .select([
+      (eb) => eb.fn.countAll<number>().as('total'),
+      (eb) => eb.fn.sum<number>(sql`case when status = 'done' then 1 else 0 end`).as('done'),
+    ])
+    .where('plan_id', '=', planId)
+    .where('status', '!=', 'cancelled')
+    .executeTakeFirst();
+  const done = Number(counts?.done ?? 0);
+  const total = Number(counts?.total ?? 0);
+  await trx
+    .insertInto('plan_reviews')
+    .values({
+      id,
+      plan_id: planId,
+      reviewed_on: reviewedOn,
+      organisation_id: actor.organisationId,
+      note,
+      actions_done: done,
+      actions_total: total,
+      next_review_on: nextReviewOn,
+      created_by: actor.id,
+      created_at: now,
+    })
+    .execute();
+  if (scores.length > 0)
     await trx
-      .insertInto('plan_reviews')
-      .values({
-        id,
-        plan_id: planId,
-        reviewed_on: reviewedOn,
-        organisation_id: actor.organisationId,
-        note,
-        actions_done: done,
-        actions_total: total,
-        next_review_on: nextReviewOn,
-        created_by: actor.id,
-        created_at: now,
-      })
+      .insertInto('goal_attainment')
+      .values(scores.map(([goalId, score]) => ({ review_id: id, goal_id: goalId, score })))
       .execute();
-    if (scores.length > 0)
-      await trx
-        .insertInto('goal_attainment')
-        .values(scores.map(([goalId, score]) => ({ review_id: id, goal_id: goalId, score })))
-        .execute();
-    if (gas.length > 0)
-      await trx
-        .insertInto('goal_gas_ratings')
-        .values(gas.map(([goalId, level]) => ({ review_id: id, goal_id: goalId, level })))
-        .execute();
-    if (said.length > 0) {
-      const plan = await trx.selectFrom('plans').select('person_id').where('id', '=', planId).executeTakeFirstOrThrow();
-      await recordPlaceGoalAnswers(
-        trx,
-        { id: actor.id, role: actor.role, personId: null },
-        { personId: plan.person_id, answers: said, source: 'review', reviewId: id },
-        now,
-      );
-    }
-    if (nextReviewOn) await trx.updateTable('plans').set({ next_review_on: nextReviewOn }).where('id', '=', planId).execute();
-    const mean = scores.length ? Math.round((scores.reduce((a, [, s]) => a + s, 0) / scores.length) * 10) / 10 : null;
-    await appendPlanEvent(
+  if (gas.length > 0)
+    await trx
+      .insertInto('goal_gas_ratings')
+      .values(gas.map(([goalId, level]) => ({ review_id: id, goal_id: goalId, level })))
+      .execute();
+  if (said.length > 0) {
+    const plan = await trx.selectFrom('plans').select('person_id').where('id', '=', planId).executeTakeFirstOrThrow();
+    await recordPlaceGoalAnswers(
       trx,
-      planId,
-      actor,
-      'reviewed',
-      `Plan reviewed: ${done} of ${total} actions done${mean !== null ? `, goals ${mean} out of 10 on average` : ''}${nextReviewOn ? `; next review ${nextReviewOn}` : ''}`,
-      {
-        reviewId: id,
-        done,
-        total,
-        mean,
-        ...(gas.length ? { gas: Object.fromEntries(gas) } : {}),
-        ...(said.length ? { said: Object.fromEntries(said) } : {}),
-      },
+      { id: actor.id, role: actor.role, personId: null },
+      { personId: plan.person_id, answers: said, source: 'review', reviewId: id },
       now,
     );
-  });
+  }
+  if (nextReviewOn) await trx.updateTable('plans').set({ next_review_on: nextReviewOn }).where('id', '=', planId).execute();
+  const mean = scores.length ? Math.round((scores.reduce((a, [, s]) => a + s, 0) / scores.length) * 10) / 10 : null;
+  await appendPlanEvent(
+    trx,
+    planId,
+    actor,
+    'reviewed',
+    `Plan reviewed: ${done} of ${total} actions done${mean !== null ? `, goals ${mean} out of 10 on average` : ''}${nextReviewOn ? `; next review ${nextReviewOn}` : ''}`,
+    {
+      reviewId: id,
+      done,
+      total,
+      mean,
+      ...(gas.length ? { gas: Object.fromEntries(gas) } : {}),
+      ...(said.length ? { said: Object.fromEntries(said) } : {}),
+    },
+    now,
+  );
   return id;
 }
 

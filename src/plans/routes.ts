@@ -748,13 +748,15 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       plan.person_id,
       'action',
       () =>
-        addAction(db, user, plan.id, {
-          goalId,
-          description,
-          assignedOrganisationId,
-          assignedPractitionerId: null,
-          dueOn,
-        }).then(() => undefined),
+        db.transaction().execute(async (trx) => {
+          await addAction(trx, user, plan.id, {
+            goalId,
+            description,
+            assignedOrganisationId,
+            assignedPractitionerId: null,
+            dueOn,
+          });
+        }),
       await backTo(back, plan, 'action'),
     );
   });
@@ -763,7 +765,7 @@ export function registerPlansRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const plan = await planFor(request, user);
     const actionId = param(request, 'actionId', 'There is no such action.');
-    await completeActionFromPage(db, user, plan, actionId);
+    await db.transaction().execute((trx) => completeActionFromPage(trx, user, plan, actionId));
     const { back } = backForm.parse(formBody(request));
     return reply.redirect(await backTo(back, plan, 'actionDone'));
   });
@@ -780,7 +782,10 @@ export function registerPlansRoutes(app: FastifyInstance): void {
       user,
       plan.person_id,
       'review',
-      () => recordReview(db, user, plan.id, { reviewedOn, scores, gas, said, note, nextReviewOn }).then(() => undefined),
+      () =>
+        db.transaction().execute(async (trx) => {
+          await recordReview(trx, user, plan.id, { reviewedOn, scores, gas, said, note, nextReviewOn });
+        }),
       await backTo(back, plan, 'review'),
     );
   });

@@ -319,14 +319,14 @@ export async function addGoalFromPage(trx: Transaction<Database>, user: SignedIn
   return addGoal(trx, user, planId, input, new Set(framework.outcomes.map((o) => o.code)));
 }
 
-/** Marks an action done: only the organisation doing it, or the one that set it, may. */
+/** Marks an action done, in the caller's transaction: only the organisation doing it, or the one that set it, may. */
 export async function completeActionFromPage(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   user: SignedInUser,
   plan: PlanToChange,
   actionId: string,
 ): Promise<void> {
-  const action = await db
+  const action = await trx
     .selectFrom('plan_actions')
     .select(['assigned_organisation_id', 'organisation_id'])
     .where('id', '=', actionId)
@@ -336,7 +336,7 @@ export async function completeActionFromPage(
   if (action.assigned_organisation_id !== user.organisationId && action.organisation_id !== user.organisationId) {
     throw new HttpError(403, 'Only the organisation doing this action, or the one that set it, can mark it done.');
   }
-  await completeAction(db, user, plan.id, actionId);
+  await completeAction(trx, user, plan.id, actionId);
 }
 
 export interface OrganisationAction {
