@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, renderError, viewContext } from '../../platform/http.ts';
 import { RefusedInput } from '../../platform/refused.ts';
+import { formBody, parseForm } from '../../platform/forms.ts';
 import { userForApiToken } from '../../interop/index.ts';
 import { organisationCaseload, peopleByIds } from '../../people/index.ts';
 import { peopleHeldByOrganisationCount } from '../../linkage/index.ts';
@@ -13,6 +14,7 @@ import { proxiesOf } from '../../consent/index.ts';
 import type { SignedInUser } from '../../auth/index.ts';
 import { launchableClients } from './clients.ts';
 import { launchPerson, mayOpenPerson, mintLaunch } from './launch.ts';
+import { approvalForm, authorizeRequestOf, CHOOSE_PERSON, openInAppForm } from './forms.ts';
 import {
   appsAllowedBy,
   approveAuthorization,
@@ -25,19 +27,6 @@ import {
   type AuthorizeRequest,
 } from './grants.ts';
 import { describeScopes, roleMayUseApps, SCOPES_SUPPORTED, wantsPatientScopes } from './scopes.ts';
-
-/** The authorisation request's own parameters, carried through the approval form. */
-const REQUEST_PARAMS = [
-  'response_type',
-  'client_id',
-  'redirect_uri',
-  'scope',
-  'state',
-  'aud',
-  'code_challenge',
-  'code_challenge_method',
-  'launch',
-];
 
 function site(app: FastifyInstance): string {
   return app.joinery.config.publicUrl;
@@ -76,13 +65,6 @@ function allowFormsTo(reply: FastifyReply, urls: string[]): void {
   if (typeof csp !== 'string') return;
   const origins = [...new Set(urls.map((u) => new URL(u).origin))].join(' ');
   reply.header('content-security-policy', csp.replace(/form-action 'self'/, `form-action 'self' ${origins}`));
-}
-
-function stringParams(source: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const record = (source ?? {}) as Record<string, unknown>;
-  for (const name of REQUEST_PARAMS) if (record[name] !== undefined) out[name] = record[name];
-  return out;
 }
 
 interface Choice {
@@ -193,8 +175,7 @@ export function registerSmartRoutes(app: FastifyInstance): void {
   );
 
   app.get('/smart/authorize', async (request, reply) => {
-    const query = request.query as Record<string, unknown>;
-    const check = await checkAuthorizeRequest(db(), stringParams(query), fhirBase());
+    const check = await checkAuthorizeRequest(db(), authorizeRequestOf((request.query ?? {}) as Record<string, unknown>), fhirBase());
     if (check.kind === 'page') return renderError(request, reply, 400, 'This app cannot be given access', check.message);
     if (check.kind === 'redirect') return reply.redirect(check.url);
     const user = request.user;
@@ -205,20 +186,21 @@ export function registerSmartRoutes(app: FastifyInstance): void {
   });
 
   app.post('/smart/authorize', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const check = await checkAuthorizeRequest(db(), stringParams(body), fhirBase());
+    const body = formBody(request);
+    const check = await checkAuthorizeRequest(db(), authorizeRequestOf(body), fhirBase());
     if (check.kind === 'page') return renderError(request, reply, 400, 'This app cannot be given access', check.message);
     if (check.kind === 'redirect') return reply.redirect(check.url, 303);
     const user = request.user;
     if (!user) return reply.redirect(`/sign-in`, 303);
     if (!roleMayUseApps(user.role)) throw new HttpError(403, 'SMART apps act for practitioners and residents only.');
     allowFormsTo(reply, [check.request.redirectUri]);
-    if (body.decision !== 'allow') return reply.redirect(denyAuthorization(check.request), 303);
-    const personId = typeof body.person === 'string' && body.person ? body.person : undefined;
+    const form = parseForm(approvalForm, body);
+    if (!form.ok) return renderApproval(request, reply, check.request, user, { error: form.errors[0]!.text });
+    if (!form.value.allow) return reply.redirect(denyAuthorization(check.request), 303);
+    const { personId } = form.value;
     const needsPick =
       !check.request.launch && (wantsPatientScopes(check.request.scope) || check.request.scope.split(' ').includes('launch/patient'));
-    if (needsPick && !personId)
-      return renderApproval(request, reply, check.request, user, { error: 'Choose whose record the app may open' });
+    if (needsPick && !personId) return renderApproval(request, reply, check.request, user, { error: CHOOSE_PERSON });
     const url = await approveAuthorization(db(), user, check.request, { personId, sessionHours: app.joinery.config.sessionHours });
     return reply.redirect(url, 303);
   });
@@ -293,8 +275,11 @@ export function registerSmartRoutes(app: FastifyInstance): void {
   app.post('/smart/open', async (request, reply) => {
     const user = request.user;
     if (!user) return reply.redirect('/sign-in', 303);
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const minted = await mintLaunch(db(), user, { clientId: body.client, personId: body.person, fhirBase: fhirBase() });
+    // The role is refused before the form is read, as mintLaunch would refuse it.
+    if (!roleMayUseApps(user.role)) throw new HttpError(403, 'Apps can be opened by practitioners and residents only.');
+    const form = parseForm(openInAppForm, formBody(request));
+    if (!form.ok) throw new HttpError(400, form.errors[0]!.text);
+    const minted = await mintLaunch(db(), user, { clientId: form.value.client, personId: form.value.person, fhirBase: fhirBase() });
     allowFormsTo(reply, [minted.url]);
     return reply.redirect(minted.url, 303);
   });
