@@ -523,10 +523,10 @@ async function auditWrite(trx: Db, user: SignedInUser, personId: string, reason:
 
 /**
  * The person (or their proxy; the caller has passed the decision for this person) starts a
- * conversation with their lead practitioner. Returns the new thread's id.
+ * conversation with their lead practitioner, in the caller's transaction. Returns the new thread's id.
  */
 export async function startConversation(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   user: SignedInUser,
   personId: string,
   input: { topic: unknown; body: unknown },
@@ -539,42 +539,40 @@ export async function startConversation(
     errors.push({ field: 'topic', text: `What your message is about must be ${TOPIC_MAX} characters or fewer` });
   if (body.length < 2) errors.push({ field: 'body', text: 'Write your message' });
   if (errors.length) throw new MessageInputError(errors);
-  const lead = await leadPractitionerOf(db, personId);
+  const lead = await leadPractitionerOf(trx, personId);
   if (!lead) throw new HttpError(409, 'You do not have a lead practitioner yet, so there is nobody to send this to.');
-  return db.transaction().execute(async (trx) => {
-    const thread = await trx
-      .insertInto('message_threads')
-      .values({
-        person_id: personId,
-        topic,
-        organisation_id: lead.organisationId,
-        team_id: lead.teamId,
-        started_by: user.id,
-        waiting_since: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('messages')
-      .values({
-        thread_id: Number(thread.id),
-        person_id: personId,
-        from_user_id: user.id,
-        from_role: user.role,
-        to_practitioner_id: lead.practitionerId,
-        body,
-        read_at: null,
-      })
-      .execute();
-    await auditWrite(trx, user, personId, 'started a conversation with their care team');
-    await announceNewMessage(trx, await leadSide(trx, lead));
-    return Number(thread.id);
-  });
+  const thread = await trx
+    .insertInto('message_threads')
+    .values({
+      person_id: personId,
+      topic,
+      organisation_id: lead.organisationId,
+      team_id: lead.teamId,
+      started_by: user.id,
+      waiting_since: new Date(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('messages')
+    .values({
+      thread_id: Number(thread.id),
+      person_id: personId,
+      from_user_id: user.id,
+      from_role: user.role,
+      to_practitioner_id: lead.practitionerId,
+      body,
+      read_at: null,
+    })
+    .execute();
+  await auditWrite(trx, user, personId, 'started a conversation with their care team');
+  await announceNewMessage(trx, await leadSide(trx, lead));
+  return Number(thread.id);
 }
 
-/** The person (or their proxy) writes again in one of their conversations: it waits for an answer. */
+/** The person (or their proxy) writes again in one of their conversations, in the caller's transaction: it waits for an answer. */
 export async function replyAsPerson(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   user: SignedInUser,
   personId: string,
   threadId: number,
@@ -582,37 +580,35 @@ export async function replyAsPerson(
   now: Date = new Date(),
 ): Promise<void> {
   const body = readMessage(input.body);
-  await db.transaction().execute(async (trx) => {
-    const thread = await trx
-      .selectFrom('message_threads')
-      .select('id')
-      .where('id', '=', threadId)
-      .where('person_id', '=', personId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!thread) throw new HttpError(404, 'There is no such conversation in this record.');
-    const lead = await leadPractitionerOf(trx, personId);
-    await trx
-      .insertInto('messages')
-      .values({
-        thread_id: threadId,
-        person_id: personId,
-        from_user_id: user.id,
-        from_role: user.role,
-        to_practitioner_id: lead?.practitionerId ?? null,
-        body,
-        read_at: null,
-        sent_at: now,
-      })
-      .execute();
-    await trx
-      .updateTable('message_threads')
-      .set({ last_message_at: now, waiting_since: sql<Date>`coalesce(waiting_since, ${now}::timestamptz)` })
-      .where('id', '=', threadId)
-      .execute();
-    await auditWrite(trx, user, personId, 'wrote to their care team');
-    if (lead) await announceNewMessage(trx, await leadSide(trx, lead));
-  });
+  const thread = await trx
+    .selectFrom('message_threads')
+    .select('id')
+    .where('id', '=', threadId)
+    .where('person_id', '=', personId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!thread) throw new HttpError(404, 'There is no such conversation in this record.');
+  const lead = await leadPractitionerOf(trx, personId);
+  await trx
+    .insertInto('messages')
+    .values({
+      thread_id: threadId,
+      person_id: personId,
+      from_user_id: user.id,
+      from_role: user.role,
+      to_practitioner_id: lead?.practitionerId ?? null,
+      body,
+      read_at: null,
+      sent_at: now,
+    })
+    .execute();
+  await trx
+    .updateTable('message_threads')
+    .set({ last_message_at: now, waiting_since: sql<Date>`coalesce(waiting_since, ${now}::timestamptz)` })
+    .where('id', '=', threadId)
+    .execute();
+  await auditWrite(trx, user, personId, 'wrote to their care team');
+  if (lead) await announceNewMessage(trx, await leadSide(trx, lead));
 }
 
 /**

@@ -391,7 +391,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
         400,
       );
     }
-    const threadId = await startConversation(db, user, personId, form.value);
+    const threadId = await db.transaction().execute((trx) => startConversation(trx, user, personId, form.value));
     return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
   });
 
@@ -438,7 +438,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
     const form = parseForm(replyForm, body);
     if (!form.ok)
       return renderPersonThread(request, reply, user, personId, threadId, { errors: problemsOf(form.fieldErrors), values: body }, 400);
-    await replyAsPerson(db, user, personId, threadId, form.value);
+    await db.transaction().execute((trx) => replyAsPerson(trx, user, personId, threadId, form.value));
     return reply.redirect(withDone(`/my-record/messages/${threadId}${forSuffix(user, personId)}`, 'sent'));
   });
 
