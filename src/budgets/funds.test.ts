@@ -23,7 +23,7 @@ for (const target of await testDatabaseTargets()) {
     const unallocated = async () => (await accountBalances(db, [pool])).get(pool) ?? 0;
     const approved = async (change: Omit<ChangeInput, 'fundId' | 'financialYear' | 'reason'>) => {
       const id = await proposeChange(db, ann, { fundId: 'f1', financialYear: YEAR, reason: 'a test change', ...change });
-      await decideChange(db, bo, id, 'approved', '2026-06-01');
+      await db.transaction().execute((trx) => decideChange(trx, bo, id, 'approved', '2026-06-01'));
     };
     const allocation = (pence: number): Omit<ChangeInput, 'fundId' | 'financialYear' | 'reason'> => ({
       kind: 'allocation',
@@ -66,7 +66,9 @@ for (const target of await testDatabaseTargets()) {
       const [first, second] = await Promise.all(
         [1, 2].map(() => proposeChange(db, ann, { fundId: 'f1', financialYear: YEAR, reason: 'at the same time', ...allocation(150_000) })),
       );
-      const results = await Promise.allSettled([first!, second!].map((id) => decideChange(db, bo, id, 'approved', '2026-06-02')));
+      const results = await Promise.allSettled(
+        [first!, second!].map((id) => db.transaction().execute((trx) => decideChange(trx, bo, id, 'approved', '2026-06-02'))),
+      );
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one is approved');
       const refused = results.find((r) => r.status === 'rejected');
       assert.ok(refused && refused.reason instanceof FundChangeError, 'the other is refused with a reason');

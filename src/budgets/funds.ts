@@ -1,7 +1,7 @@
 // Pooled funds: partners' contributions per financial year and the fund's allocation to
 // services, pathways and localities. A change is proposed by one person and takes effect (is
 // posted to the ledger) only when a second person approves it; both are kept for good.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { accountBalances, ensureAccounts, postTransactions, type AccountInput, type TransactionInput } from './ledger.ts';
 import { allocationAccount, contributionAccount, fundAccount, type TargetKind } from './accounts.ts';
@@ -129,53 +129,51 @@ async function checkPoolCovers(
 
 const OVERDRAWN = /would have less than nothing unallocated/;
 
-/** A second person approves (posting the change to the ledger) or rejects it. */
+/** A second person approves (posting the change to the ledger) or rejects it, in the caller's transaction. */
 export async function decideChange(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   decider: Person,
   changeId: number,
   decision: 'approved' | 'rejected',
   decidedOn: string,
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const c = await trx.selectFrom('fund_changes').selectAll().where('id', '=', changeId).executeTakeFirst();
-    if (!c) throw new FundChangeError('There is no such change');
-    if (c.proposed_by === decider.id) throw new FundChangeError('Someone other than the person who proposed a change must decide it');
-    const decided = await trx.selectFrom('fund_change_decisions').select('change_id').where('change_id', '=', changeId).executeTakeFirst();
-    if (decided) throw new FundChangeError('This change has already been decided');
-    let transactionId: string | null = null;
-    if (decision === 'approved') {
-      const entry = ledgerEntryFor(
-        changeId,
-        {
-          fundId: c.fund_id,
-          financialYear: c.financial_year,
-          kind: c.kind,
-          partnerId: c.partner_id,
-          targetKind: c.target_kind,
-          targetId: c.target_id,
-          amountPence: Number(c.amount_pence),
-          reason: c.reason,
-        },
-        decidedOn,
-        decider.id,
-      );
-      await ensureAccounts(trx, entry.accounts);
-      await checkPoolCovers(trx, c);
-      await postTransactions(trx, [entry.transaction]).catch((error: unknown) => {
-        if (error instanceof Error && OVERDRAWN.test(error.message))
-          throw new FundChangeError(
-            'This change would leave the fund with less than nothing unallocated. Reject it, or propose a smaller change.',
-          );
-        throw error;
-      });
-      transactionId = entry.transaction.id;
-    }
-    await trx
-      .insertInto('fund_change_decisions')
-      .values({ change_id: changeId, decision, decided_by: decider.id, decided_by_name: decider.name, transaction_id: transactionId })
-      .execute();
-  });
+  const c = await trx.selectFrom('fund_changes').selectAll().where('id', '=', changeId).executeTakeFirst();
+  if (!c) throw new FundChangeError('There is no such change');
+  if (c.proposed_by === decider.id) throw new FundChangeError('Someone other than the person who proposed a change must decide it');
+  const decided = await trx.selectFrom('fund_change_decisions').select('change_id').where('change_id', '=', changeId).executeTakeFirst();
+  if (decided) throw new FundChangeError('This change has already been decided');
+  let transactionId: string | null = null;
+  if (decision === 'approved') {
+    const entry = ledgerEntryFor(
+      changeId,
+      {
+        fundId: c.fund_id,
+        financialYear: c.financial_year,
+        kind: c.kind,
+        partnerId: c.partner_id,
+        targetKind: c.target_kind,
+        targetId: c.target_id,
+        amountPence: Number(c.amount_pence),
+        reason: c.reason,
+      },
+      decidedOn,
+      decider.id,
+    );
+    await ensureAccounts(trx, entry.accounts);
+    await checkPoolCovers(trx, c);
+    await postTransactions(trx, [entry.transaction]).catch((error: unknown) => {
+      if (error instanceof Error && OVERDRAWN.test(error.message))
+        throw new FundChangeError(
+          'This change would leave the fund with less than nothing unallocated. Reject it, or propose a smaller change.',
+        );
+      throw error;
+    });
+    transactionId = entry.transaction.id;
+  }
+  await trx
+    .insertInto('fund_change_decisions')
+    .values({ change_id: changeId, decision, decided_by: decider.id, decided_by_name: decider.name, transaction_id: transactionId })
+    .execute();
 }
 
 /** Bulk form for loading: changes proposed by one person and approved by another, posted together. */

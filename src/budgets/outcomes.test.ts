@@ -209,13 +209,13 @@ for (const target of await testDatabaseTargets()) {
     after(async () => handle?.close());
 
     test('the schedule is posted once with its evidence; re-running posts nothing and changes no balance', async () => {
-      const first = await runOutcomeContract(db, 'c1', '2026-10-31', 'tester');
+      const first = await db.transaction().execute((trx) => runOutcomeContract(trx, 'c1', '2026-10-31', 'tester'));
       assert.equal(first.newlyPosted, 2);
       assert.equal(first.totalPence, 370_000);
       const balances = await accountBalances(db);
       assert.equal(balances.get('outcome_payment:f1:c1'), 370_000);
       assert.equal(balances.get('allocation:f1:2026:pathway:childrens_zone'), -370_000, 'both achieved in 2026/27, charged to that year');
-      const again = await runOutcomeContract(db, 'c1', '2026-10-31', 'tester');
+      const again = await db.transaction().execute((trx) => runOutcomeContract(trx, 'c1', '2026-10-31', 'tester'));
       assert.equal(again.newlyPosted, 0);
       assert.equal(again.lines.length, 2, 'the schedule itself is the same');
       assert.deepEqual(await accountBalances(db), balances);
@@ -237,7 +237,7 @@ for (const target of await testDatabaseTargets()) {
         .insertInto('outcome_measurements')
         .values({ person_id: 'bob', measure: 'school_attendance_pct', value: 90, measured_on: '2026-10-20', source: 'School' })
         .execute();
-      const third = await runOutcomeContract(db, 'c1', '2026-10-31', 'tester');
+      const third = await db.transaction().execute((trx) => runOutcomeContract(trx, 'c1', '2026-10-31', 'tester'));
       assert.equal(third.newlyPosted, 1);
       const count = (
         await sql<{ n: number }>`select count(*)::int as n from ledger_transactions where kind = 'outcome_payment'`.execute(db)

@@ -2,7 +2,7 @@
 // achieved outcome becomes one payment line with its evidence, and lines are posted to the
 // ledger. Every line has a deterministic key (rate card + person), unique in the database, so
 // re-running the evaluation posts nothing twice.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { ensureAccounts, postTransactions, type TransactionInput } from './ledger.ts';
 import { allocationAccount, outcomePaymentAccount } from './accounts.ts';
@@ -193,12 +193,17 @@ export interface OutcomeRun {
   totalPence: number;
 }
 
-/** Evaluates a contract and posts any line not yet posted. Safe to re-run at any time. */
-export async function runOutcomeContract(db: Kysely<Database>, contractId: string, asOf: string, recordedBy: string): Promise<OutcomeRun> {
-  const contractRow = await db.selectFrom('outcome_contracts').selectAll().where('id', '=', contractId).executeTakeFirst();
+/** Evaluates a contract and posts any line not yet posted, in the caller's transaction. Safe to re-run at any time. */
+export async function runOutcomeContract(
+  trx: Transaction<Database>,
+  contractId: string,
+  asOf: string,
+  recordedBy: string,
+): Promise<OutcomeRun> {
+  const contractRow = await trx.selectFrom('outcome_contracts').selectAll().where('id', '=', contractId).executeTakeFirst();
   if (!contractRow) throw new Error('there is no such outcome contract');
   const contract: Contract = { id: contractRow.id, startsOn: contractRow.starts_on, endsOn: contractRow.ends_on };
-  const cards = (await db.selectFrom('outcome_rate_cards').selectAll().where('contract_id', '=', contractId).orderBy('id').execute()).map(
+  const cards = (await trx.selectFrom('outcome_rate_cards').selectAll().where('contract_id', '=', contractId).orderBy('id').execute()).map(
     (c): RateCard => ({
       id: c.id,
       goalCode: c.goal_code,
@@ -210,20 +215,20 @@ export async function runOutcomeContract(db: Kysely<Database>, contractId: strin
     }),
   );
   const enrolments = (
-    await db
+    await trx
       .selectFrom('outcome_enrolments')
       .select(['person_id', 'enrolled_on'])
       .where('contract_id', '=', contractId)
       .orderBy('person_id')
       .execute()
   ).map((e) => ({ personId: e.person_id, enrolledOn: e.enrolled_on }));
-  const lines = evaluateContract(contract, cards, enrolments, await loadObservations(db, contractId), asOf);
+  const lines = evaluateContract(contract, cards, enrolments, await loadObservations(trx, contractId), asOf);
   const totalPence = lines.reduce((s, l) => s + l.amountPence, 0);
   if (lines.length === 0) return { lines, newlyPosted: 0, totalPence };
   // Where each person paid for lives: their household and its locality, asked of people and of place.
-  const homes = await homesOfPeople(db, [...new Set(lines.map((l) => l.personId))]);
+  const homes = await homesOfPeople(trx, [...new Set(lines.map((l) => l.personId))]);
   const localities = await localitiesOfSmallAreas(
-    db,
+    trx,
     [...homes.values()].flatMap((h) => (h.smallAreaId ? [h.smallAreaId] : [])),
   );
   const placeOf = new Map(
@@ -261,18 +266,16 @@ export async function runOutcomeContract(db: Kysely<Database>, contractId: strin
       ],
     };
   });
-  return db.transaction().execute(async (trx) => {
-    await ensureAccounts(trx, [paymentAccount, ...years.map((y) => allocationAccount(fundId, y, 'pathway', contractRow.pathway_code))]);
-    const posted = new Set(await postTransactions(trx, transactions));
-    const fresh = lines.filter((l) => posted.has(l.key));
-    if (fresh.length > 0) {
-      await sql`insert into outcome_payment_lines (id, contract_id, rate_card_id, person_id, goal_code, amount_pence, achieved_on, evidence, transaction_id)
-        select id, ${contractId}, rate_card_id, person_id, goal_code, amount_pence, achieved_on, evidence::jsonb, id from unnest(
-          ${fresh.map((l) => l.key)}::text[], ${fresh.map((l) => l.rateCardId)}::text[], ${fresh.map((l) => l.personId)}::text[],
-          ${fresh.map((l) => l.goalCode)}::text[], ${fresh.map((l) => l.amountPence)}::bigint[], ${fresh.map((l) => l.achievedOn)}::date[],
-          ${fresh.map((l) => JSON.stringify(l.evidence))}::text[]) as u(id, rate_card_id, person_id, goal_code, amount_pence, achieved_on, evidence)
-        on conflict do nothing`.execute(trx);
-    }
-    return { lines, newlyPosted: fresh.length, totalPence };
-  });
+  await ensureAccounts(trx, [paymentAccount, ...years.map((y) => allocationAccount(fundId, y, 'pathway', contractRow.pathway_code))]);
+  const posted = new Set(await postTransactions(trx, transactions));
+  const fresh = lines.filter((l) => posted.has(l.key));
+  if (fresh.length > 0) {
+    await sql`insert into outcome_payment_lines (id, contract_id, rate_card_id, person_id, goal_code, amount_pence, achieved_on, evidence, transaction_id)
+      select id, ${contractId}, rate_card_id, person_id, goal_code, amount_pence, achieved_on, evidence::jsonb, id from unnest(
+        ${fresh.map((l) => l.key)}::text[], ${fresh.map((l) => l.rateCardId)}::text[], ${fresh.map((l) => l.personId)}::text[],
+        ${fresh.map((l) => l.goalCode)}::text[], ${fresh.map((l) => l.amountPence)}::bigint[], ${fresh.map((l) => l.achievedOn)}::date[],
+        ${fresh.map((l) => JSON.stringify(l.evidence))}::text[]) as u(id, rate_card_id, person_id, goal_code, amount_pence, achieved_on, evidence)
+      on conflict do nothing`.execute(trx);
+  }
+  return { lines, newlyPosted: fresh.length, totalPence };
 }

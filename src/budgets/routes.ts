@@ -189,7 +189,7 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     const { decision } = changeDecisionForm.parse(formBody(request));
     const latest = (await latestSpendDate(db)) ?? new Date().toISOString().slice(0, 10);
     try {
-      await decideChange(db, { id: user.id, name: user.displayName }, id, decision, latest);
+      await db.transaction().execute((trx) => decideChange(trx, { id: user.id, name: user.displayName }, id, decision, latest));
     } catch (error) {
       if (error instanceof FundChangeError) return reply.redirect(`/budgets?error=${encodeURIComponent(error.message)}`);
       throw error;
@@ -232,9 +232,12 @@ export function registerBudgetRoutes(app: FastifyInstance): void {
     const id = (request.params as { id: string }).id;
     if (!idPattern.test(id)) throw new HttpError(404, 'There is no such contract.');
     const asOf = (await latestSpendDate(db)) ?? new Date().toISOString().slice(0, 10);
-    const run = await runOutcomeContract(db, id, asOf, user.id).catch(() => {
-      throw new HttpError(404, 'There is no such contract.');
-    });
+    const run = await db
+      .transaction()
+      .execute((trx) => runOutcomeContract(trx, id, asOf, user.id))
+      .catch(() => {
+        throw new HttpError(404, 'There is no such contract.');
+      });
     return reply.redirect(`/budgets/contracts/${encodeURIComponent(id)}?done=${run.newlyPosted}`);
   });
 

@@ -570,8 +570,8 @@ export async function seedBudgets(db: Kysely<Database>): Promise<BudgetSeedSumma
       .insertInto('outcome_enrolments')
       .values([...presentations].map(([person_id, on]) => ({ contract_id: 'hf-tenancy', person_id, enrolled_on: on })))
       .execute();
-  const zoneRun = await runOutcomeContract(db, 'cz-attendance', asOf, SYSTEM);
-  const tenancyRun = await runOutcomeContract(db, 'hf-tenancy', asOf, SYSTEM);
+  const zoneRun = await db.transaction().execute((trx) => runOutcomeContract(trx, 'cz-attendance', asOf, SYSTEM));
+  const tenancyRun = await db.transaction().execute((trx) => runOutcomeContract(trx, 'hf-tenancy', asOf, SYSTEM));
 
   // Budgets: each allocation set near what it turned out to need (a year's run-rate for the
   // current year), so budget versus spend shows real variances; partners contribute by share.
