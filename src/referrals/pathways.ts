@@ -61,38 +61,36 @@ async function openStage(trx: Db, journeyId: number, pathwayId: string, stage: n
   return true;
 }
 
-/** Starts a person on a pathway: the first stage's steps are waiting from now. */
+/** Starts a person on a pathway, in the caller's transaction: the first stage's steps are waiting from now. */
 export async function startJourney(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   personId: string,
   pathwayId: string,
   startedBy: string | null,
   now: Date = new Date(),
 ): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    const pathway = await trx.selectFrom('pathways').select('id').where('id', '=', pathwayId).executeTakeFirst();
-    if (!pathway) throw new RefusedInput(400, 'Choose a pathway from the list.');
-    const first = await trx
-      .selectFrom('pathway_steps')
-      .select((eb) => eb.fn.min('stage').as('stage'))
-      .where('pathway_id', '=', pathwayId)
-      .executeTakeFirstOrThrow();
-    const journey = await trx
-      .insertInto('pathway_journeys')
-      .values({
-        person_id: personId,
-        pathway_id: pathwayId,
-        status: 'active',
-        started_at: now,
-        ended_at: null,
-        left_at_step: null,
-        started_by: startedBy,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await openStage(trx, Number(journey.id), pathwayId, Number(first.stage), now);
-    return Number(journey.id);
-  });
+  const pathway = await trx.selectFrom('pathways').select('id').where('id', '=', pathwayId).executeTakeFirst();
+  if (!pathway) throw new RefusedInput(400, 'Choose a pathway from the list.');
+  const first = await trx
+    .selectFrom('pathway_steps')
+    .select((eb) => eb.fn.min('stage').as('stage'))
+    .where('pathway_id', '=', pathwayId)
+    .executeTakeFirstOrThrow();
+  const journey = await trx
+    .insertInto('pathway_journeys')
+    .values({
+      person_id: personId,
+      pathway_id: pathwayId,
+      status: 'active',
+      started_at: now,
+      ended_at: null,
+      left_at_step: null,
+      started_by: startedBy,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await openStage(trx, Number(journey.id), pathwayId, Number(first.stage), now);
+  return Number(journey.id);
 }
 
 /** Keeps a pathway step in step with the referral serving it. */

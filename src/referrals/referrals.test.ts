@@ -110,7 +110,7 @@ for (const target of await testDatabaseTargets()) {
           )
         ).rows[0]!;
 
-        const journeyId = await startJourney(db, pair.person_id, 'multiple-disadvantage', sender.id);
+        const journeyId = await db.transaction().execute((trx) => startJourney(trx, pair.person_id, 'multiple-disadvantage', sender.id));
         const id = await sendReferral(db, sender, {
           personId: pair.person_id,
           serviceId: svc.id,

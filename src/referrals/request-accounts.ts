@@ -57,55 +57,53 @@ export async function canOfferRequestAccount(db: Kysely<Database>, referralId: s
 }
 
 export async function offerRequestAccount(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   submissionKey: string,
   publicUrl: string,
   now: Date = new Date(),
 ): Promise<AccountOffer> {
   if (!/^[a-f0-9-]{36}$/.test(submissionKey)) return 'not_possible';
-  return db.transaction().execute(async (trx) => {
-    const d = await trx
-      .selectFrom('referral_self_details')
-      .select(['referral_id', 'reference', 'email', 'made_by', 'account_id'])
-      .where('submission_key', '=', submissionKey)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!d || d.made_by !== 'not_signed_in' || !d.email || d.account_id) return 'not_possible';
-    await trx
-      .updateTable('referral_account_links')
-      .set({ used_at: now })
-      .where('referral_id', '=', d.referral_id)
-      .where('used_at', 'is', null)
-      .execute();
-    const token = randomBytes(32).toString('base64url');
-    await trx
-      .insertInto('referral_account_links')
-      .values({
-        token_hash: hashOf(token),
-        referral_id: d.referral_id,
-        created_at: now,
-        expires_at: new Date(now.getTime() + REQUEST_ACCOUNT_LINK_HOURS * 3_600_000),
-        used_at: null,
-      })
-      .execute();
-    await sendTransactional(
-      trx,
-      {
-        email: d.email,
-        subject: `Create your Joinery account to follow your request ${d.reference}`,
-        body: [
-          `You asked for a link to create a Joinery account, to follow your request for help ${d.reference}.`,
-          '',
-          'To choose a username and password, open this link:',
-          `${publicUrl}/my-requests/create-account/${token}`,
-          '',
-          `The link works once, for ${REQUEST_ACCOUNT_LINK_HOURS} hours. If you did not ask a service in Joinery for help, you can ignore this email.`,
-        ].join('\n'),
-      },
-      now,
-    );
-    return 'sent';
-  });
+  const d = await trx
+    .selectFrom('referral_self_details')
+    .select(['referral_id', 'reference', 'email', 'made_by', 'account_id'])
+    .where('submission_key', '=', submissionKey)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!d || d.made_by !== 'not_signed_in' || !d.email || d.account_id) return 'not_possible';
+  await trx
+    .updateTable('referral_account_links')
+    .set({ used_at: now })
+    .where('referral_id', '=', d.referral_id)
+    .where('used_at', 'is', null)
+    .execute();
+  const token = randomBytes(32).toString('base64url');
+  await trx
+    .insertInto('referral_account_links')
+    .values({
+      token_hash: hashOf(token),
+      referral_id: d.referral_id,
+      created_at: now,
+      expires_at: new Date(now.getTime() + REQUEST_ACCOUNT_LINK_HOURS * 3_600_000),
+      used_at: null,
+    })
+    .execute();
+  await sendTransactional(
+    trx,
+    {
+      email: d.email,
+      subject: `Create your Joinery account to follow your request ${d.reference}`,
+      body: [
+        `You asked for a link to create a Joinery account, to follow your request for help ${d.reference}.`,
+        '',
+        'To choose a username and password, open this link:',
+        `${publicUrl}/my-requests/create-account/${token}`,
+        '',
+        `The link works once, for ${REQUEST_ACCOUNT_LINK_HOURS} hours. If you did not ask a service in Joinery for help, you can ignore this email.`,
+      ].join('\n'),
+    },
+    now,
+  );
+  return 'sent';
 }
 
 async function usableLink(db: Db, token: string, now: Date) {
@@ -313,44 +311,42 @@ function checkedBody(raw: string): string {
   return body;
 }
 
-/** The one who asked replies about their request, from the account that follows it only. */
+/** The one who asked replies about their request, from the account that follows it only, in the caller's transaction. */
 export async function writeRequesterMessage(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   user: SignedInUser,
   reference: string,
   raw: string,
   now: Date = new Date(),
 ): Promise<void> {
-  const request = await requestOfAccount(db, user, reference);
+  const request = await requestOfAccount(trx, user, reference);
   const body = checkedBody(raw);
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('referral_messages')
-      .values({
-        referral_id: request.referralId,
-        author_user_id: user.id,
-        author_side: 'requester',
-        author_label: 'The person who asked',
-        body,
-        sent_at: now,
-      })
-      .execute();
-    // The practitioner the request is assigned to is told there is a reply (never what it says).
-    const r = await trx.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', request.referralId).executeTakeFirst();
-    const assigned = r?.assigned_practitioner_id ? await accountsOfPractitioner(trx, r.assigned_practitioner_id) : [];
-    for (const userId of assigned)
-      await notify(trx, { userId, event: 'new_message', path: `/referrals/${request.referralId}#messages` }, now);
-    await appendAudit(trx, {
-      actorUserId: user.id,
-      actorRole: user.role,
-      actorOrganisationId: null,
-      action: 'write',
-      personId: null,
-      category: null,
-      purpose: null,
-      decision: 'success',
-      reason: `message about request ${reference} from the person who asked`,
-    });
+  await trx
+    .insertInto('referral_messages')
+    .values({
+      referral_id: request.referralId,
+      author_user_id: user.id,
+      author_side: 'requester',
+      author_label: 'The person who asked',
+      body,
+      sent_at: now,
+    })
+    .execute();
+  // The practitioner the request is assigned to is told there is a reply (never what it says).
+  const r = await trx.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', request.referralId).executeTakeFirst();
+  const assigned = r?.assigned_practitioner_id ? await accountsOfPractitioner(trx, r.assigned_practitioner_id) : [];
+  for (const userId of assigned)
+    await notify(trx, { userId, event: 'new_message', path: `/referrals/${request.referralId}#messages` }, now);
+  await appendAudit(trx, {
+    actorUserId: user.id,
+    actorRole: user.role,
+    actorOrganisationId: null,
+    action: 'write',
+    personId: null,
+    category: null,
+    purpose: null,
+    decision: 'success',
+    reason: `message about request ${reference} from the person who asked`,
   });
 }
 
@@ -380,48 +376,49 @@ export async function requestConversationForService(
   return { messages: await messagesOf(db, referralId) };
 }
 
-/** The receiving team writes to the one who asked: the account is told there is a new message (never what it says). */
+/**
+ * The receiving team writes to the one who asked, in the caller's transaction: the account is told
+ * there is a new message (never what it says).
+ */
 export async function writeServiceMessage(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   actor: SignedInUser,
   referralId: string,
   raw: string,
   now: Date = new Date(),
 ): Promise<void> {
-  await receivingReferral(db, actor, referralId);
+  await receivingReferral(trx, actor, referralId);
   const body = checkedBody(raw);
-  await db.transaction().execute(async (trx) => {
-    const d = await trx
-      .selectFrom('referral_self_details')
-      .select(['account_id', 'reference'])
-      .where('referral_id', '=', referralId)
-      .executeTakeFirst();
-    if (!d?.account_id) throw new HttpError(409, 'The person who asked has no account to read messages: contact them the way they chose.');
-    const label = (await organisationById(trx, actor.organisationId!))?.name;
-    if (label === undefined) throw new Error("the practitioner's organisation is not in the network");
-    await trx
-      .insertInto('referral_messages')
-      .values({
-        referral_id: referralId,
-        author_user_id: actor.id,
-        author_side: 'service',
-        author_label: `${actor.displayName}, ${label}`,
-        body,
-        sent_at: now,
-      })
-      .execute();
-    await notify(trx, { userId: d.account_id, event: 'new_message', path: `/my-requests/${d.reference}` }, now);
-    await appendAudit(trx, {
-      actorUserId: actor.id,
-      actorRole: actor.role,
-      actorOrganisationId: actor.organisationId,
-      action: 'write',
-      personId: null,
-      category: null,
-      purpose: 'care_coordination',
-      decision: 'success',
-      reason: `message to the person who asked, about request ${d.reference}`,
-    });
+  const d = await trx
+    .selectFrom('referral_self_details')
+    .select(['account_id', 'reference'])
+    .where('referral_id', '=', referralId)
+    .executeTakeFirst();
+  if (!d?.account_id) throw new HttpError(409, 'The person who asked has no account to read messages: contact them the way they chose.');
+  const label = (await organisationById(trx, actor.organisationId!))?.name;
+  if (label === undefined) throw new Error("the practitioner's organisation is not in the network");
+  await trx
+    .insertInto('referral_messages')
+    .values({
+      referral_id: referralId,
+      author_user_id: actor.id,
+      author_side: 'service',
+      author_label: `${actor.displayName}, ${label}`,
+      body,
+      sent_at: now,
+    })
+    .execute();
+  await notify(trx, { userId: d.account_id, event: 'new_message', path: `/my-requests/${d.reference}` }, now);
+  await appendAudit(trx, {
+    actorUserId: actor.id,
+    actorRole: actor.role,
+    actorOrganisationId: actor.organisationId,
+    action: 'write',
+    personId: null,
+    category: null,
+    purpose: 'care_coordination',
+    decision: 'success',
+    reason: `message to the person who asked, about request ${d.reference}`,
   });
 }
 
@@ -482,32 +479,36 @@ export async function identityConfirmation(
 
 /**
  * The receiving practitioner records "I have confirmed this person's identity" and how: through
- * the consent module, the request's account becomes the person's own (and sees their record).
+ * the consent module, the request's account becomes the person's own (and sees their record). In
+ * the caller's transaction.
  */
-export async function confirmRequesterIdentity(db: Kysely<Database>, actor: SignedInUser, referralId: string, how: unknown): Promise<void> {
-  await receivingReferral(db, actor, referralId);
+export async function confirmRequesterIdentity(
+  trx: Transaction<Database>,
+  actor: SignedInUser,
+  referralId: string,
+  how: unknown,
+): Promise<void> {
+  await receivingReferral(trx, actor, referralId);
   if (!isIdentityCheck(how)) throw new RequestMessageRefused('Choose how you confirmed who they are');
-  await db.transaction().execute(async (trx) => {
-    const state = await identityConfirmation(trx, actor, referralId);
-    if (!state) throw new HttpError(404, 'Nobody follows this request with an account.');
-    if (!state.possible) throw new HttpError(409, state.reason);
-    const r = await trx
-      .selectFrom('referrals as r')
-      .innerJoin('referral_self_details as d', 'd.referral_id', 'r.id')
-      .select(['r.person_id', 'd.account_id', 'd.reference'])
-      .where('r.id', '=', referralId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    try {
-      await confirmAccountIdentity(trx, actor, {
-        userId: r.account_id!,
-        personId: r.person_id,
-        how,
-        context: `when in touch about request ${r.reference}`,
-      });
-    } catch (error) {
-      if (error instanceof RefusedInput) throw new HttpError(409, error.message);
-      throw error;
-    }
-  });
+  const state = await identityConfirmation(trx, actor, referralId);
+  if (!state) throw new HttpError(404, 'Nobody follows this request with an account.');
+  if (!state.possible) throw new HttpError(409, state.reason);
+  const r = await trx
+    .selectFrom('referrals as r')
+    .innerJoin('referral_self_details as d', 'd.referral_id', 'r.id')
+    .select(['r.person_id', 'd.account_id', 'd.reference'])
+    .where('r.id', '=', referralId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  try {
+    await confirmAccountIdentity(trx, actor, {
+      userId: r.account_id!,
+      personId: r.person_id,
+      how,
+      context: `when in touch about request ${r.reference}`,
+    });
+  } catch (error) {
+    if (error instanceof RefusedInput) throw new HttpError(409, error.message);
+    throw error;
+  }
 }

@@ -59,7 +59,7 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
     if (!ID.test(id)) throw new HttpError(404, 'There is no such service in the directory.');
     const key = text((request.query as Record<string, unknown>).key, 40);
     // Read when asked: the address the server is reached at may be settled after start-up.
-    const outcome = await offerRequestAccount(db, key, app.joinery.config.publicUrl);
+    const outcome = await db.transaction().execute((trx) => offerRequestAccount(trx, key, app.joinery.config.publicUrl));
     return reply.redirect(
       withDone(
         `/services/${encodeURIComponent(id)}/refer-yourself/sent?key=${encodeURIComponent(key)}`,
@@ -162,7 +162,8 @@ export function registerRequestAccountRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'citizen');
     const body = formBody(request);
     try {
-      await writeRequesterMessage(db, user, referenceOf(request), requestMessageForm.parse(body).message);
+      const { message } = requestMessageForm.parse(body);
+      await db.transaction().execute((trx) => writeRequesterMessage(trx, user, referenceOf(request), message));
     } catch (error) {
       if (error instanceof RequestMessageRefused) return renderRequest(request, reply, body, error.message);
       throw error;
@@ -180,7 +181,8 @@ export async function postServiceMessage(
   const user = requireRole(request, 'practitioner');
   const body = formBody(request);
   try {
-    await writeServiceMessage(app.joinery.database.db, user, id, requestMessageForm.parse(body).message);
+    const { message } = requestMessageForm.parse(body);
+    await app.joinery.database.db.transaction().execute((trx) => writeServiceMessage(trx, user, id, message));
     return { error: null, values: {} };
   } catch (error) {
     if (error instanceof RequestMessageRefused) return { error: error.message, values: body };

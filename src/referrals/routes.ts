@@ -765,7 +765,8 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const user = requireRole(request, 'practitioner');
     const id = idParam(request, 'There is no such referral.');
     try {
-      await confirmRequesterIdentity(db, user, id, confirmIdentityForm.parse(formBody(request)).how);
+      const { how } = confirmIdentityForm.parse(formBody(request));
+      await db.transaction().execute((trx) => confirmRequesterIdentity(trx, user, id, how));
     } catch (error) {
       if (error instanceof RequestMessageRefused) return renderReferral(request, reply, user, id, { identityError: error.message }, 400);
       throw error;
@@ -876,7 +877,7 @@ export function registerReferralRoutes(app: FastifyInstance): void {
     const personId = idParam(request, 'There is no such person record.');
     await requirePersonForReferral(user, personId, 'write');
     const { pathway } = pathwayForm.parse(formBody(request));
-    await startJourney(db, personId, pathway, user.id);
+    await db.transaction().execute((trx) => startJourney(trx, personId, pathway, user.id));
     return reply.redirect(`/people/${encodeURIComponent(personId)}/pathways`);
   });
 
