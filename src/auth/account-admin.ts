@@ -5,7 +5,7 @@
 // is kept; it works once, for 72 hours, and a newer link for the account replaces it. Every
 // change is on the audit trail by account id, without names.
 import { createHash, randomBytes } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { createPractitionerInTeam, isTeamOf, organisationById, practitionerActiveOf } from '../network/index.ts';
@@ -102,115 +102,112 @@ async function newPasswordLink(db: Kysely<Database>, admin: SignedInUser | null,
 /**
  * Creates an account with no password and a one-time link to set one, from a form newAccountForm
  * has passed. A practitioner gets a practitioner record in the chosen team (what the access rules
- * read). Refuses with every problem the records show at once.
+ * read). Refuses with every problem the records show at once. In the caller's transaction.
  */
 export async function createAccountWithLink(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   admin: SignedInUser,
   input: NewAccountInput,
   now: Date = new Date(),
 ): Promise<{ userId: string; link: PasswordLink }> {
-  const errors = await checkNewAccount(db, input);
+  const errors = await checkNewAccount(trx, input);
   if (errors.length > 0) throw new AccountFormRefused(errors);
   const role = input.role as CreatableRole;
-  return db.transaction().execute(async (trx) => {
-    const practitionerId =
-      role === 'practitioner'
-        ? await createPractitionerInTeam(trx, {
-            givenName: input.givenName,
-            familyName: input.familyName,
-            email: input.email || null,
-            active: true,
-            organisationId: input.organisationId,
-            teamId: input.teamId,
-            role: input.jobRole || 'practitioner',
-          })
-        : undefined;
-    let userId: string;
-    try {
-      userId = await createAccount(trx, {
-        username: input.username,
-        displayName: `${input.givenName} ${input.familyName}`,
-        role,
-        organisationId:
-          role === 'practitioner' || role === 'manager' || input.organisationId ? input.organisationId || undefined : undefined,
-        practitionerId,
-      });
-    } catch (error) {
-      // Two administrators choosing the same username at once: the second is told, as the form would.
-      if ((error as { code?: string }).code === '23505')
-        throw new AccountFormRefused([{ field: 'username', message: 'There is already an account with that username: choose another' }]);
-      throw error;
-    }
-    const link = await newPasswordLink(trx, admin, userId, now);
-    await appendAudit(trx, {
-      ...actorOf(admin),
-      action: 'create_account',
-      personId: null,
-      category: null,
-      purpose: null,
-      decision: 'success',
-      reason: `created account ${userId} (${role})${practitionerId ? ` for Practitioner/${practitionerId}` : ''} with a set-password link until ${link.expiresAt.toISOString()}`,
+  const practitionerId =
+    role === 'practitioner'
+      ? await createPractitionerInTeam(trx, {
+          givenName: input.givenName,
+          familyName: input.familyName,
+          email: input.email || null,
+          active: true,
+          organisationId: input.organisationId,
+          teamId: input.teamId,
+          role: input.jobRole || 'practitioner',
+        })
+      : undefined;
+  let userId: string;
+  try {
+    userId = await createAccount(trx, {
+      username: input.username,
+      displayName: `${input.givenName} ${input.familyName}`,
+      role,
+      organisationId: role === 'practitioner' || role === 'manager' || input.organisationId ? input.organisationId || undefined : undefined,
+      practitionerId,
     });
-    return { userId, link };
+  } catch (error) {
+    // Two administrators choosing the same username at once: the second is told, as the form would.
+    if ((error as { code?: string }).code === '23505')
+      throw new AccountFormRefused([{ field: 'username', message: 'There is already an account with that username: choose another' }]);
+    throw error;
+  }
+  const link = await newPasswordLink(trx, admin, userId, now);
+  await appendAudit(trx, {
+    ...actorOf(admin),
+    action: 'create_account',
+    personId: null,
+    category: null,
+    purpose: null,
+    decision: 'success',
+    reason: `created account ${userId} (${role})${practitionerId ? ` for Practitioner/${practitionerId}` : ''} with a set-password link until ${link.expiresAt.toISOString()}`,
   });
+  return { userId, link };
 }
 
 /**
  * A new one-time link for someone to set their password (a forgotten one, or a link that expired).
  * Not for residents' accounts (an administrator must never be able to sign in as a resident) nor a
- * disabled account (enable it first).
+ * disabled account (enable it first). In the caller's transaction.
  */
 export async function issuePasswordLink(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   admin: SignedInUser,
   userId: string,
   now: Date = new Date(),
 ): Promise<PasswordLink> {
-  return db.transaction().execute(async (trx) => {
-    const account = await trx
-      .selectFrom('users')
-      .select(['id', 'role', 'disabled_at'])
-      .where('id', '=', userId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!account) throw new AccountInputError(404, 'There is no such account.');
-    if (account.role === 'citizen')
-      throw new AccountInputError(422, "Residents set their own passwords: an administrator cannot give a link for a resident's account.");
-    if (account.disabled_at)
-      throw new AccountInputError(409, 'This account is disabled. Enable it before giving a link to set a password.');
-    const link = await newPasswordLink(trx, admin, userId, now);
-    await appendAudit(trx, {
-      ...actorOf(admin),
-      action: 'issue_password_link',
-      personId: null,
-      category: null,
-      purpose: null,
-      decision: 'success',
-      reason: `gave account ${userId} a set-password link until ${link.expiresAt.toISOString()}`,
-    });
-    return link;
+  const account = await trx
+    .selectFrom('users')
+    .select(['id', 'role', 'disabled_at'])
+    .where('id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!account) throw new AccountInputError(404, 'There is no such account.');
+  if (account.role === 'citizen')
+    throw new AccountInputError(422, "Residents set their own passwords: an administrator cannot give a link for a resident's account.");
+  if (account.disabled_at) throw new AccountInputError(409, 'This account is disabled. Enable it before giving a link to set a password.');
+  const link = await newPasswordLink(trx, admin, userId, now);
+  await appendAudit(trx, {
+    ...actorOf(admin),
+    action: 'issue_password_link',
+    personId: null,
+    category: null,
+    purpose: null,
+    decision: 'success',
+    reason: `gave account ${userId} a set-password link until ${link.expiresAt.toISOString()}`,
   });
+  return link;
 }
 
-/** Unlocks an account locked after failed sign-ins. False if it was not locked. */
-export async function unlockAccount(db: Kysely<Database>, admin: SignedInUser, userId: string, now: Date = new Date()): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const account = await trx.selectFrom('users').select(['id', 'locked_until']).where('id', '=', userId).forUpdate().executeTakeFirst();
-    if (!account) throw new AccountInputError(404, 'There is no such account.');
-    if (!account.locked_until || account.locked_until <= now) return false;
-    await trx.updateTable('users').set({ locked_until: null, failed_sign_ins: 0 }).where('id', '=', userId).execute();
-    await appendAudit(trx, {
-      ...actorOf(admin),
-      action: 'unlock_account',
-      personId: null,
-      category: null,
-      purpose: null,
-      decision: 'success',
-      reason: `unlocked account ${userId}, locked after failed sign-ins until ${account.locked_until.toISOString()}`,
-    });
-    return true;
+/** Unlocks an account locked after failed sign-ins, in the caller's transaction. False if it was not locked. */
+export async function unlockAccount(
+  trx: Transaction<Database>,
+  admin: SignedInUser,
+  userId: string,
+  now: Date = new Date(),
+): Promise<boolean> {
+  const account = await trx.selectFrom('users').select(['id', 'locked_until']).where('id', '=', userId).forUpdate().executeTakeFirst();
+  if (!account) throw new AccountInputError(404, 'There is no such account.');
+  if (!account.locked_until || account.locked_until <= now) return false;
+  await trx.updateTable('users').set({ locked_until: null, failed_sign_ins: 0 }).where('id', '=', userId).execute();
+  await appendAudit(trx, {
+    ...actorOf(admin),
+    action: 'unlock_account',
+    personId: null,
+    category: null,
+    purpose: null,
+    decision: 'success',
+    reason: `unlocked account ${userId}, locked after failed sign-ins until ${account.locked_until.toISOString()}`,
   });
+  return true;
 }
 
 /**

@@ -194,7 +194,7 @@ export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<Aut
     const form = parseForm(newAccountForm, body);
     if (!form.ok) return renderNew(request, reply, body, problemsOf(form.fieldErrors), 400);
     try {
-      const { userId, link } = await createAccountWithLink(db, admin, form.value);
+      const { userId, link } = await db.transaction().execute((trx) => createAccountWithLink(trx, admin, form.value));
       return renderLink(request, reply, await accountOr404(userId), link, true);
     } catch (error) {
       if (error instanceof AccountFormRefused) return renderNew(request, reply, body, error.errors, 400);
@@ -205,14 +205,20 @@ export function registerAccountAdminRoutes(app: FastifyInstance, ports: Pick<Aut
   app.post('/admin/accounts/:id/password-link', async (request, reply) => {
     const admin = requireRole(request, 'admin');
     const account = await accountOr404(accountIdParam(request));
-    const link = await issuePasswordLink(db, admin, account.id).catch(asHttpError);
+    const link = await db
+      .transaction()
+      .execute((trx) => issuePasswordLink(trx, admin, account.id))
+      .catch(asHttpError);
     return renderLink(request, reply, account, link, false);
   });
 
   app.post('/admin/accounts/:id/unlock', async (request, reply) => {
     const admin = requireRole(request, 'admin');
     const account = await accountOr404(accountIdParam(request));
-    const changed = await unlockAccount(db, admin, account.id).catch(asHttpError);
+    const changed = await db
+      .transaction()
+      .execute((trx) => unlockAccount(trx, admin, account.id))
+      .catch(asHttpError);
     return reply.redirect(`/admin/accounts?done=${changed ? 'unlocked' : 'not-locked'}`);
   });
 
