@@ -3,7 +3,7 @@
 // message, an address or a number: the event's kind is all there is to see of what it said.
 // Once the cause is mended (a mail server configured, an address added), the admin can send the
 // failed ones again.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { userDisplayNameOf, userNameOf, type SignedInUser } from '../auth/index.ts';
@@ -101,31 +101,29 @@ export async function listDeliveries(db: Kysely<Database>, filter: { status?: De
 /**
  * Puts every failed notification back in the queue with its attempts counted afresh. Account
  * emails are not among them: their text was erased when they failed (a password reset link
- * must be asked for again). Returns how many will be sent again.
+ * must be asked for again). In the caller's transaction; returns how many will be sent again.
  */
-export async function retryFailed(db: Kysely<Database>, admin: SignedInUser, now: Date = new Date()): Promise<number> {
+export async function retryFailed(trx: Transaction<Database>, admin: SignedInUser, now: Date = new Date()): Promise<number> {
   if (admin.role !== 'admin') throw new Error('only administrators send failed notifications again');
-  return db.transaction().execute(async (trx) => {
-    const result = await trx
-      .updateTable('notification_outbox')
-      .set({ status: 'queued', attempts: 0, next_attempt_at: now, failed_at: null })
-      .where('status', '=', 'failed')
-      .where('kind', '<>', 'account_email')
-      .executeTakeFirst();
-    const count = Number(result.numUpdatedRows);
-    if (count > 0) {
-      await appendAudit(trx, {
-        actorUserId: admin.id,
-        actorRole: admin.role,
-        actorOrganisationId: admin.organisationId,
-        action: 'retry_notifications',
-        personId: null,
-        category: null,
-        purpose: null,
-        decision: 'success',
-        reason: `sent ${count} failed notification${count === 1 ? '' : 's'} again`,
-      });
-    }
-    return count;
-  });
+  const result = await trx
+    .updateTable('notification_outbox')
+    .set({ status: 'queued', attempts: 0, next_attempt_at: now, failed_at: null })
+    .where('status', '=', 'failed')
+    .where('kind', '<>', 'account_email')
+    .executeTakeFirst();
+  const count = Number(result.numUpdatedRows);
+  if (count > 0) {
+    await appendAudit(trx, {
+      actorUserId: admin.id,
+      actorRole: admin.role,
+      actorOrganisationId: admin.organisationId,
+      action: 'retry_notifications',
+      personId: null,
+      category: null,
+      purpose: null,
+      decision: 'success',
+      reason: `sent ${count} failed notification${count === 1 ? '' : 's'} again`,
+    });
+  }
+  return count;
 }

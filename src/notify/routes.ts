@@ -161,7 +161,7 @@ export function registerNotifyRoutes(app: FastifyInstance, options: NotifyRouteO
 
   app.post('/admin/notifications/retry', async (request, reply) => {
     const admin = requireRole(request, 'admin');
-    const count = await retryFailed(db, admin);
+    const count = await db.transaction().execute((trx) => retryFailed(trx, admin));
     return reply.redirect(withDone('/admin/notifications', count > 0 ? 'retried' : 'none-failed'));
   });
 
