@@ -54,7 +54,7 @@ export function registerInteropAdminRoutes(app: FastifyInstance): void {
     const admin = requireRole(request, 'admin');
     const id = (request.params as { id?: string }).id ?? '';
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(404, 'There is no such API token.');
-    const changed = await revokeApiTokenAsAdmin(db, admin, id);
+    const changed = await db.transaction().execute((trx) => revokeApiTokenAsAdmin(trx, admin, id));
     return reply.redirect(`/admin/tokens?done=${changed ? 'revoked' : 'not-live'}`);
   });
 

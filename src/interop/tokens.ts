@@ -2,7 +2,7 @@
 // stored; the token itself is shown once, when it is created. Administrators list every token
 // (never the token itself) and revoke one, on the audit trail.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { accountStandings, accountsThatMayAct, signedInUserOf, userIdByUsername, type Role, type SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
@@ -124,36 +124,34 @@ export class TokenRefused extends RefusedInput {
   override name = 'TokenRefused';
 }
 
-/** An administrator revokes a token: it stops working on its next use. False if it was not live. */
+/** An administrator revokes a token, in the caller's transaction: it stops working on its next use. False if it was not live. */
 export async function revokeApiTokenAsAdmin(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   admin: SignedInUser,
   id: string,
   now: Date = new Date(),
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const token = await trx
-      .selectFrom('api_tokens')
-      .select(['id', 'user_id', 'revoked_at', 'expires_at'])
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!token) throw new TokenRefused(404, 'There is no such API token.');
-    if (token.revoked_at) return false;
-    await trx.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
-    await appendAudit(trx, {
-      actorUserId: admin.id,
-      actorRole: admin.role,
-      actorOrganisationId: admin.organisationId,
-      action: 'revoke_token',
-      personId: null,
-      category: null,
-      purpose: null,
-      decision: 'success',
-      reason: `revoked API token ${id} of account ${token.user_id}${token.expires_at <= now ? ' (already expired)' : ''}`,
-    });
-    return true;
+  const token = await trx
+    .selectFrom('api_tokens')
+    .select(['id', 'user_id', 'revoked_at', 'expires_at'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!token) throw new TokenRefused(404, 'There is no such API token.');
+  if (token.revoked_at) return false;
+  await trx.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
+  await appendAudit(trx, {
+    actorUserId: admin.id,
+    actorRole: admin.role,
+    actorOrganisationId: admin.organisationId,
+    action: 'revoke_token',
+    personId: null,
+    category: null,
+    purpose: null,
+    decision: 'success',
+    reason: `revoked API token ${id} of account ${token.user_id}${token.expires_at <= now ? ' (already expired)' : ''}`,
   });
+  return true;
 }
 
 /** Revokes every live token of a user (their account was disabled, or they left): returns how many. */
