@@ -613,19 +613,21 @@ export async function replyAsPerson(
 
 /**
  * A practitioner in the care team answers, or records that no written reply is needed (the
- * reason is shown to the person). Either way the thread stops waiting.
+ * reason is shown to the person). Either way the thread stops waiting. The access decision (and
+ * the message's check) run on `db` first, so a refusal's audited decision stays on the record;
+ * the answer is written in the caller's transaction.
  */
-export async function answerAsPractitioner(
+export async function prepareAnswerAsPractitioner(
   db: Kysely<Database>,
   user: SignedInUser,
   personId: string,
   threadId: number,
   input: { kind: 'message' | 'no_reply_needed'; body: unknown },
   now: Date = new Date(),
-): Promise<void> {
+): Promise<(trx: Transaction<Database>) => Promise<void>> {
   const { access } = await openConversationsAsPractitioner(db, user, personId, 'write');
   const body = readMessage(input.body, input.kind === 'message' ? 'body' : 'reason');
-  await db.transaction().execute(async (trx) => {
+  return async (trx) => {
     const thread = await trx
       .selectFrom('message_threads')
       .select(['id', 'organisation_id'])
@@ -658,7 +660,7 @@ export async function answerAsPractitioner(
       input.kind === 'message' ? "replied to the person's message" : "recorded that the person's message needs no written reply",
     );
     await announceNewMessage(trx, await personSide(trx, personId, threadId));
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

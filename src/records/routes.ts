@@ -34,7 +34,7 @@ import { addToNetwork, endNetworkMembership, leadPractitionerOf, NetworkInputErr
 import { personSummary } from '../people/index.ts';
 import { pageHref, pagination, showing } from '../platform/pagination.ts';
 import {
-  answerAsPractitioner,
+  prepareAnswerAsPractitioner,
   conversationForPerson,
   conversationForPractitioner,
   conversationsOf,
@@ -546,7 +546,7 @@ export function registerRecordsRoutes(app: FastifyInstance): void {
         return renderPractitionerThread(request, reply, user, personId, threadId, { errors, values: body, form: kind }, 400);
       }
       const written = 'body' in form.value ? form.value.body : form.value.reason;
-      await answerAsPractitioner(db, user, personId, threadId, { kind, body: written });
+      await db.transaction().execute(await prepareAnswerAsPractitioner(db, user, personId, threadId, { kind, body: written }));
       return reply.redirect(withDone(`/people/${encodeURIComponent(personId)}/messages/${threadId}`, done));
     });
   }
