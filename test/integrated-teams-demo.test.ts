@@ -12,7 +12,7 @@ import type { DatabaseHandle } from '../src/platform/db.ts';
 import type { SignedInUser } from '../src/auth/index.ts';
 import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { decideRecordAccess, endTeamMembership, teamCaseloadIds, teamMembers } from '../src/consent/index.ts';
-import { pickUpAction, PickUpRefused, unassignedActionsFor } from '../src/plans/team-work.ts';
+import { preparePickUpAction, PickUpRefused, unassignedActionsFor } from '../src/plans/team-work.ts';
 import { DEMO_TEAM_ID } from '../src/plans/teams-seed.ts';
 import { pickUpReferral, ReferralInputError } from '../src/referrals/index.ts';
 
@@ -125,11 +125,11 @@ for (const target of await testDatabaseTargets()) {
       const outsider = practitioner(outsiderRow.id, outsiderRow.organisation_id, 'none');
       await addUser(db, outsider);
       await assert.rejects(
-        pickUpAction(db, outsider, pair.a.id, DEMO_TEAM_ID),
+        preparePickUpAction(db, outsider, pair.a.id, DEMO_TEAM_ID).then((pickUp) => db.transaction().execute(pickUp)),
         (e: unknown) => e instanceof PickUpRefused && e.status === 403,
         'a colleague outside the team cannot',
       );
-      const picked = await pickUpAction(db, colleague, pair.a.id, DEMO_TEAM_ID);
+      const picked = await db.transaction().execute(await preparePickUpAction(db, colleague, pair.a.id, DEMO_TEAM_ID));
       assert.equal(picked.personId, pair.a.personId);
       const row = await db
         .selectFrom('plan_actions')
@@ -154,7 +154,7 @@ for (const target of await testDatabaseTargets()) {
         );
       const other = actions.find((a) => a.id !== pair.a.id && a.assignedOrganisationId !== pair.m.organisationId)!;
       await assert.rejects(
-        pickUpAction(db, colleague, other.id, DEMO_TEAM_ID),
+        preparePickUpAction(db, colleague, other.id, DEMO_TEAM_ID).then((pickUp) => db.transaction().execute(pickUp)),
         (e: unknown) => e instanceof PickUpRefused && e.status === 403,
         "a former member cannot pick up the team's work",
       );

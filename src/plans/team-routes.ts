@@ -24,7 +24,7 @@ import { activePractitioners, teamById } from '../network/index.ts';
 import { peopleByIds } from '../people/index.ts';
 import { pickUpReferral, ReferralInputError, unassignedReferralsForTeam } from '../referrals/index.ts';
 import { writtenDate, writtenDay } from '../platform/dates.ts';
-import { PickUpRefused, pickUpAction, unassignedActionsFor } from './team-work.ts';
+import { PickUpRefused, preparePickUpAction, unassignedActionsFor } from './team-work.ts';
 import { formBody, parseForm } from '../platform/forms.ts';
 import { endMembershipForm, newTeamForm, teamMemberForm } from './forms.ts';
 
@@ -176,7 +176,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
     const teamId = param(request, 'teamId', 'There is no such team.');
     const actionId = param(request, 'actionId', 'There is no such action.');
     try {
-      const { planId, personId } = await pickUpAction(db, user, actionId, teamId);
+      const { planId, personId } = await db.transaction().execute(await preparePickUpAction(db, user, actionId, teamId));
       return reply.redirect(
         `/teams/${encodeURIComponent(teamId)}?picked=action&plan=${encodeURIComponent(planId)}&person=${encodeURIComponent(personId)}`,
       );

@@ -3,7 +3,7 @@
 // action to them (and to their organisation, which now does it), as a plan event and in the
 // audit. Who may is who the access decision lets write the person's plan, and who works for the
 // organisation the action is assigned to or is a current member of a team holding the person.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
@@ -72,14 +72,16 @@ export class PickUpRefused extends Refusal {
  * A colleague picks up an open action (duty cover). `teamId`: the team they pick it up for, whose
  * caseload must hold the person; without it they must work for the organisation it is assigned to.
  * Refused, changing nothing, otherwise or when the access decision (audited) refuses them the plan.
+ * The checks and the decision run on `db` first, so a refusal's audited decision stays on the
+ * record; the answer picks the action up in the caller's transaction.
  */
-export async function pickUpAction(
+export async function preparePickUpAction(
   db: Kysely<Database>,
   user: SignedInUser,
   actionId: string,
   teamId: string | null,
   now: Date = new Date(),
-): Promise<{ planId: string; personId: string }> {
+): Promise<(trx: Transaction<Database>) => Promise<{ planId: string; personId: string }>> {
   if (user.role !== 'practitioner' || !user.practitionerId || !user.organisationId)
     throw new PickUpRefused(403, 'Only practitioners pick up actions');
   const action = await db
@@ -116,7 +118,8 @@ export async function pickUpAction(
     now,
   );
   if (access.byCategory.plans.scope === 'none') throw new PickUpRefused(403, `You cannot pick up this action: ${access.reason}`);
-  await db.transaction().execute(async (trx) => {
+  const picked = { planId: action.plan_id, personId: action.person_id };
+  return async (trx) => {
     const current = await trx
       .selectFrom('plan_actions')
       .select(['status', 'assigned_practitioner_id'])
@@ -124,7 +127,7 @@ export async function pickUpAction(
       .forUpdate()
       .executeTakeFirstOrThrow();
     if (current.status !== 'open' || action.plan_status !== 'active') throw new PickUpRefused(409, 'This action is no longer open');
-    if (current.assigned_practitioner_id === user.practitionerId) return;
+    if (current.assigned_practitioner_id === user.practitionerId) return picked;
     await trx
       .updateTable('plan_actions')
       .set({ assigned_practitioner_id: user.practitionerId, assigned_organisation_id: user.organisationId! })
@@ -150,6 +153,6 @@ export async function pickUpAction(
       decision: 'success',
       reason: viaTeam ? 'plan action picked up on duty cover, through the team' : 'plan action picked up',
     });
-  });
-  return { planId: action.plan_id, personId: action.person_id };
+    return picked;
+  };
 }
