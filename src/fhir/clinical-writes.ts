@@ -18,7 +18,15 @@ import type { FhirContext } from './engine.ts';
 import { readRow } from './engine.ts';
 import { FhirError, invalid, notFound } from './outcome.ts';
 import { referenceId } from './params.ts';
-import { CLINICAL_TYPES, clinicalIndex, clinicalSpecs, isClinicalType, patientReferenceIn, pointedAtPerson } from './clinical.ts';
+import {
+  CLINICAL_TYPES,
+  clinicalIndex,
+  clinicalSpecs,
+  isClinicalType,
+  keptPeriod,
+  patientReferenceIn,
+  pointedAtPerson,
+} from './clinical.ts';
 import { keepReceived } from './stored.ts';
 import { keepImportedPatients } from './imported-patients.ts';
 import { validateFhir } from './validate.ts';
@@ -48,7 +56,7 @@ export async function keepWhole(
   organisationId: string | null,
 ): Promise<void> {
   const kept = about ? pointedAtPerson(resource, about.patientElement, about.personId) : resource;
-  const index = isClinicalType(type) ? clinicalIndex(kept) : { codes: [] as string[], start: null, end: null };
+  const index = isClinicalType(type) ? clinicalIndex(kept) : { codes: [] as string[], ...keptPeriod(type, kept) };
   await keepReceived(db, ctx, type, id, kept, about?.personId ?? null, about?.category ?? 'demographics');
   await sql`update fhir_resources set whole = true, organisation_id = ${organisationId}, codes = ${index.codes}::text[],
       clinical_start = ${index.start?.toISOString() ?? null}::timestamptz, clinical_end = ${index.end?.toISOString() ?? null}::timestamptz

@@ -234,6 +234,20 @@ export interface ClinicalIndex {
   end: Date | null;
 }
 
+/**
+ * Types Joinery models whose resources kept whole beside its own (another system's CareTeam or
+ * CarePlan) have a period R4's `date` searches: kept as clinical_start and clinical_end, as a
+ * clinical resource's date is, so a search compares instants, not the text sent.
+ */
+const KEPT_PERIOD_TYPES = new Set(['CarePlan', 'CareTeam']);
+
+/** The period of a resource of a modelled type kept whole (none for types without one). */
+export function keptPeriod(type: string, resource: Resource): { start: Date | null; end: Date | null } {
+  if (!KEPT_PERIOD_TYPES.has(type)) return { start: null, end: null };
+  const period = (resource as unknown as Json).period as { start?: string; end?: string } | undefined;
+  return { start: instantOf(period?.start) ?? instantOf(period?.end), end: instantOf(period?.end) };
+}
+
 /** The person, codes (system|code) and clinical date of a clinical resource. */
 export function clinicalIndex(resource: Resource): ClinicalIndex {
   const spec = clinicalSpecs[resource.resourceType]!;
@@ -443,7 +457,8 @@ export function withWholeRows(
   }
   const access = def.access;
   const kept = sql`select f.resource_id as id, coalesce(m.version_id, 1) as version_id, coalesce(m.last_updated, f.received_at) as last_updated ${sharedCols},
-          f.content as whole_content, true as whole, f.organisation_id as whole_organisation_id
+          f.content as whole_content, true as whole, f.organisation_id as whole_organisation_id,
+          f.clinical_start as whole_start, f.clinical_end as whole_end
         from fhir_resources f ${keptVersionJoin}
         where f.resource_type = ${def.type} and f.whole`;
   return {
@@ -492,4 +507,45 @@ export function wholeNameCondition(element: string, value: string, part: 'family
 /** A reference parameter over a kept resource's element: Type/id, or an id. */
 export function wholeReferenceCondition(element: string, type: string, value: string): Cond {
   return sql`r.whole_content->${element}->>'reference' = ${`${type}/${referenceId(value, type)}`}`;
+}
+
+/**
+ * A token over Codings in a kept resource (`path` a jsonpath to them, such as
+ * `$.category[*].coding[*]`, single elements taken as lists): code (any system), system|code,
+ * system| and |code (a Coding with no system).
+ */
+export function wholeCodingCondition(path: string, value: string): Cond {
+  const { system, code } = parseTokenExact(value);
+  if (code === '' && !system) throw invalid('a token search needs a code, a system| or both');
+  const filter =
+    system === undefined
+      ? '@.code == $code'
+      : system === ''
+        ? '@.code == $code && !(exists(@.system))'
+        : code === ''
+          ? '@.system == $system'
+          : '@.system == $system && @.code == $code';
+  return sql`jsonb_path_exists(r.whole_content, ${`${path} ? (${filter})`}::jsonpath, ${JSON.stringify({ system: system ?? '', code })}::jsonb)`;
+}
+
+/** A reference parameter over references in a kept resource (`path` a jsonpath to them, such as `$.careTeam[*]`): Type/id, or an id. */
+export function wholeReferencesCondition(path: string, type: string, value: string): Cond {
+  const reference = `${type}/${referenceId(value, type)}`;
+  return sql`jsonb_path_exists(r.whole_content, ${`${path} ? (@.reference == $reference)`}::jsonpath, ${JSON.stringify({ reference })}::jsonb)`;
+}
+
+/** The period a kept resource covers (whole_start and whole_end, see keptPeriod) against a date; none matches no date. */
+export function wholePeriodCondition(value: string): Cond {
+  return sql`(r.whole_start is not null and ${periodCondition('r.whole_start', 'r.whole_end', value)})`;
+}
+
+/** R4's CareTeam participant over a kept care team's members: Type/id (Practitioner/1, Organization/2, ...), or an id of any type. */
+export function wholeParticipantCondition(value: string): Cond {
+  const parts = value.split('/');
+  const references = sql`jsonb_path_query(r.whole_content, '$.participant[*].member.reference') m`;
+  if (parts.length >= 2) {
+    const [type, id] = parts.slice(-2) as [string, string];
+    return sql`exists (select 1 from ${references} where m #>> '{}' = ${`${type}/${referenceId(id)}`})`;
+  }
+  return sql`exists (select 1 from ${references} where split_part(m #>> '{}', '/', -1) = ${referenceId(value)} and m #>> '{}' like '%/%')`;
 }

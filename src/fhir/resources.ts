@@ -69,6 +69,10 @@ import {
   NO_ORGANISATION,
   wholeNameCondition,
   wholeReferenceCondition,
+  wholeCodingCondition,
+  wholeParticipantCondition,
+  wholePeriodCondition,
+  wholeReferencesCondition,
   withWholeRows,
 } from './clinical.ts';
 
@@ -1523,7 +1527,35 @@ const withKept = {
         create: `${carePlan.writes!.create} A CarePlan with another intent (order, proposal, option: another system's plan, as Synthea sends them) is kept whole as received, as health information against the Patient in subject.`,
       },
     },
-    { shared: ['person_id'], metaOf, wholeCategory: 'health' },
+    {
+      shared: ['person_id'],
+      metaOf,
+      wholeCategory: 'health',
+      // R4's parameters on what the other system sent; a shared plan is always intent plan, and
+      // has no category, encounter, activities or care team of its own to match.
+      wholeParams: {
+        status: (v) => anyOf(v, (x) => tokenCondition("(r.whole_content->>'status')", fhirCodes('request-status'), x)),
+        intent: (v) => anyOf(v, (x) => tokenCondition("(r.whole_content->>'intent')", fhirCodes('request-intent'), x)),
+        date: (v) => wholePeriodCondition(v),
+        category: (v) => anyOf(v, (x) => wholeCodingCondition('$.category[*].coding[*]', x)),
+        'activity-code': (v) => anyOf(v, (x) => wholeCodingCondition('$.activity[*].detail.code.coding[*]', x)),
+        'care-team': (v) => anyOf(v, (x) => wholeReferencesCondition('$.careTeam[*]', 'CareTeam', x)),
+        goal: (v) => anyOf(v, (x) => wholeReferencesCondition('$.goal[*]', 'Goal', x)),
+        encounter: (v) => anyOf(v, (x) => wholeReferencesCondition('$.encounter', 'Encounter', x)),
+      },
+      domainParams: {
+        intent: eqParam("'plan'", fhirCodes('request-intent')),
+        goal: (v) => anyOf(v, (x) => sql`r.id in (select g.plan_id from ${goalsTable} g where g.id = ${referenceId(x, 'Goal')})`),
+      },
+      wholeParamTypes: {
+        intent: 'token',
+        category: 'token',
+        'activity-code': 'token',
+        'care-team': 'reference',
+        goal: 'reference',
+        encounter: 'reference',
+      },
+    },
   ),
   // Another system's care team for the person (Synthea's, a hospital's): kept whole as health
   // information beside the person's care network. It names people, but grants no one anything:
@@ -1544,7 +1576,23 @@ const withKept = {
           "Keeps another system's care team for the person (as Synthea and hospital systems send them) whole, as health information against the Patient in subject (practitioners who may write the person's health): it adds no one to the person's care network, which changes only through PUT CareTeam/<patient id>.",
       },
     },
-    { shared: ['person_id'], metaOf, wholeCategory: 'health' },
+    {
+      shared: ['person_id'],
+      metaOf,
+      wholeCategory: 'health',
+      // R4's parameters on what the other system sent. The care network is always active and has
+      // no category, period or encounter; its members are searched as EpisodeOfCare (each
+      // membership through the access decision), not by participant here: a network found by a
+      // member the reader may not see would tell them that member is there.
+      wholeParams: {
+        status: (v) => anyOf(v, (x) => tokenCondition("(r.whole_content->>'status')", fhirCodes('care-team-status'), x)),
+        date: (v) => wholePeriodCondition(v),
+        category: (v) => anyOf(v, (x) => wholeCodingCondition('$.category[*].coding[*]', x)),
+        participant: (v) => anyOf(v, (x) => wholeParticipantCondition(x)),
+        encounter: (v) => anyOf(v, (x) => wholeReferencesCondition('$.encounter', 'Encounter', x)),
+      },
+      wholeParamTypes: { category: 'token', date: 'date', participant: 'reference', encounter: 'reference' },
+    },
   ),
   Practitioner: withWholeRows(practitioner, {
     metaOf,

@@ -53,7 +53,12 @@ const sorts: Record<string, Record<string, SortKey>> = {
   AuditEvent: { date: instant('r.at') },
   ServiceRequest: { authored: instant('r.sent_at'), status: text('r.referral_status') },
   Task: { authored: instant('r.sent_at'), 'authored-on': instant('r.sent_at'), status: text('r.referral_status') },
-  CarePlan: { date: instant('r.created_at'), status: text('r.status') },
+  // A kept plan (another system's) by its own period start and status.
+  CarePlan: { date: instant('coalesce(r.created_at, r.whole_start)'), status: text("coalesce(r.status, r.whole_content->>'status')") },
+  CareTeam: {
+    date: instant('r.whole_start'),
+    status: text("coalesce(case when r.whole is null then 'active' end, r.whole_content->>'status')"),
+  },
   Goal: { 'lifecycle-status': text('r.goal_status') },
   Questionnaire: { title: text('r.title'), status: text('r.status'), version: text('r.version') },
   QuestionnaireResponse: { authored: instant('r.authored_at'), status: text('r.status') },
@@ -275,6 +280,30 @@ const MODIFIER_TEXT: Record<Modifier, string> = {
   type: ':[type]',
 };
 
+/**
+ * What a parameter finds where it reaches only some of a type's rows: the CapabilityStatement says
+ * so beside the parameter, rather than leave a partner to think a match was dropped.
+ */
+const PARAM_NOTES: Record<string, Record<string, string>> = {
+  CarePlan: {
+    intent: "A shared plan (Joinery's own) is intent plan; another system's plan, kept whole, has the intent it was sent with.",
+    category: "Finds another system's plans, kept whole, by the category they were sent with; a shared plan has none.",
+    'activity-code': "Finds another system's plans, kept whole, by activity.detail.code; a shared plan's activities are its goals (goal).",
+    'care-team':
+      "Finds another system's plans, kept whole, by careTeam; a shared plan names no care team (the person's network is CareTeam/<patient id>).",
+    encounter: "Finds another system's plans, kept whole, by encounter; a shared plan belongs to no encounter.",
+    date: "The period a plan covers: a shared plan's from when it was made to its end date; a kept plan's period as sent.",
+  },
+  CareTeam: {
+    participant:
+      "Finds another system's care teams, kept whole, by participant.member. The person's care network (CareTeam/<patient id>) is not searched by its members: search EpisodeOfCare (organization, care-manager) instead, each membership through the access decision, since a network found by a member the reader may not see would tell them that member is there.",
+    category: "Finds another system's care teams, kept whole, by category; the care network has none.",
+    date: "Finds another system's care teams, kept whole, by their period; the care network shows none (each membership's start is on EpisodeOfCare).",
+    encounter: "Finds another system's care teams, kept whole, by encounter; the care network belongs to no encounter.",
+    status: 'The care network is always active; a kept care team has the status it was sent with.',
+  },
+};
+
 /** What the CapabilityStatement says of a type's searches. */
 export function searchCapability(def: ResourceDef): {
   searchInclude: string[];
@@ -292,6 +321,7 @@ export function searchCapability(def: ResourceDef): {
         modifiers.length > 0 ? `Modifiers: ${modifiers.join(', ')}.` : 'No modifiers.',
         Object.hasOwn(sortable, name) ? `Sortable (_sort=${name} or -${name}).` : '',
         Object.hasOwn(chainable, name) ? `Chains to ${chainable[name]!.type} (${name}.<parameter>).` : '',
+        PARAM_NOTES[def.type]?.[name] ?? '',
       ].filter(Boolean);
       return { name, type, documentation: notes.join(' ') };
     }),
