@@ -14,7 +14,7 @@ import { loadSyntheticPlace } from '../src/demo/load-place.ts';
 import { decideRecordAccess, endTeamMembership, teamCaseloadIds, teamMembers } from '../src/consent/index.ts';
 import { preparePickUpAction, PickUpRefused, unassignedActionsFor } from '../src/plans/team-work.ts';
 import { DEMO_TEAM_ID } from '../src/plans/teams-seed.ts';
-import { pickUpReferral, ReferralInputError } from '../src/referrals/index.ts';
+import { preparePickUpReferral, ReferralInputError } from '../src/referrals/index.ts';
 
 const practitioner = (practitionerId: string, organisationId: string, teamId: string): SignedInUser => ({
   id: `u-${practitionerId}`,
@@ -186,13 +186,16 @@ for (const target of await testDatabaseTargets()) {
       const outsider = practitioner(elsewhere.id, elsewhere.organisation_id, elsewhere.team_id);
       await addUser(db, colleague);
       await addUser(db, outsider);
-      await assert.rejects(pickUpReferral(db, outsider, r.id), (e: unknown) => e instanceof ReferralInputError && e.status === 403);
+      await assert.rejects(
+        preparePickUpReferral(db, outsider, r.id).then((pickUp) => db.transaction().execute(pickUp)),
+        (e: unknown) => e instanceof ReferralInputError && e.status === 403,
+      );
       assert.equal(
         (await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow())
           .assigned_practitioner_id,
         null,
       );
-      await pickUpReferral(db, colleague, r.id);
+      await db.transaction().execute(await preparePickUpReferral(db, colleague, r.id));
       assert.equal(
         (await db.selectFrom('referrals').select('assigned_practitioner_id').where('id', '=', r.id).executeTakeFirstOrThrow())
           .assigned_practitioner_id,

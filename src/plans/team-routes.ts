@@ -22,7 +22,7 @@ import {
 } from '../consent/index.ts';
 import { activePractitioners, teamById } from '../network/index.ts';
 import { peopleByIds } from '../people/index.ts';
-import { pickUpReferral, ReferralInputError, unassignedReferralsForTeam } from '../referrals/index.ts';
+import { preparePickUpReferral, ReferralInputError, unassignedReferralsForTeam } from '../referrals/index.ts';
 import { writtenDate, writtenDay } from '../platform/dates.ts';
 import { PickUpRefused, preparePickUpAction, unassignedActionsFor } from './team-work.ts';
 import { formBody, parseForm } from '../platform/forms.ts';
@@ -196,7 +196,7 @@ export function registerTeamRoutes(app: FastifyInstance): void {
       throw new HttpError(403, "Only the team's current members can pick up its referrals.");
     }
     try {
-      await pickUpReferral(db, user, referralId);
+      await db.transaction().execute(await preparePickUpReferral(db, user, referralId));
     } catch (error) {
       if (!(error instanceof ReferralInputError)) throw error;
       throw new HttpError(error.status, error.message.endsWith('.') ? error.message : `${error.message}.`);

@@ -25,7 +25,7 @@ export {
 // Referrals about a person and their history, for the person's own copy of their record.
 export { referralHistories, referralsAboutPerson } from './person-export.ts';
 // Duty cover: a team's unassigned referrals, and a colleague picking one up.
-export { pickUpReferral, unassignedReferralsForTeam, type TeamReferral } from './team-work.ts';
+export { preparePickUpReferral, unassignedReferralsForTeam, type TeamReferral } from './team-work.ts';
 // Referral flow as counts per service and per month, for insight's demand and capacity view.
 export { referralFlowByService, referralsSentByMonth, type ServiceFlowRow } from './demand.ts';
 // Referrals' outcomes and the latest sent, as tables and values for the insight refresh's single statements.

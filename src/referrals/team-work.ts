@@ -3,7 +3,7 @@
 // colleague, as the referral's history and the audit record; who may is who the access decision
 // lets see the person (their organisation's relationship as receiver, or the team's reaching its
 // members) and who works for the receiving organisation or is a current member of the team.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { SignedInUser } from '../auth/index.ts';
 import { appendAudit } from '../audit/index.ts';
@@ -47,9 +47,16 @@ export async function unassignedReferralsForTeam(db: Kysely<Database>, teamId: s
 /**
  * A colleague picks up a referral on duty cover: it is assigned to them. Refused (and nothing
  * changes) unless they work for the receiving organisation or are a current member of the team
- * it was sent to, and the access decision (audited either way) lets them see the person.
+ * it was sent to, and the access decision (audited either way) lets them see the person. The
+ * checks and the decision run on `db` first, so a refusal's audited decision stays on the record;
+ * the answer picks the referral up in the caller's transaction.
  */
-export async function pickUpReferral(db: Kysely<Database>, user: SignedInUser, referralId: string, now: Date = new Date()): Promise<void> {
+export async function preparePickUpReferral(
+  db: Kysely<Database>,
+  user: SignedInUser,
+  referralId: string,
+  now: Date = new Date(),
+): Promise<(trx: Transaction<Database>) => Promise<void>> {
   if (user.role !== 'practitioner' || !user.practitionerId)
     throw new ReferralInputError('referral', 'Only practitioners pick up referrals', 403);
   const head = await db
@@ -70,7 +77,7 @@ export async function pickUpReferral(db: Kysely<Database>, user: SignedInUser, r
     throw new ReferralInputError('referral', `You cannot pick up this referral: ${access.reason}`, 403);
   const byLabel = await actorLabel(db, user);
   const me = (await practitionersByIds(db, [user.practitionerId])).get(user.practitionerId);
-  await db.transaction().execute(async (trx) => {
+  return async (trx) => {
     const r = await trx
       .selectFrom('referrals')
       .select(['status', 'assigned_practitioner_id'])
@@ -107,5 +114,5 @@ export async function pickUpReferral(db: Kysely<Database>, user: SignedInUser, r
       decision: 'success',
       reason: inTeam ? 'referral picked up on duty cover, through the team' : 'referral picked up',
     });
-  });
+  };
 }
