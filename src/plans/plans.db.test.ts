@@ -353,16 +353,14 @@ for (const target of await testDatabaseTargets()) {
       );
       await assert.rejects(
         () =>
-          db
-            .transaction()
-            .execute((trx) =>
-              recordReview(trx, users.coordinator, planId, {
-                reviewedOn: '2026-12-22',
-                scores: { [goal]: 11 },
-                note: null,
-                nextReviewOn: null,
-              }),
-            ),
+          db.transaction().execute((trx) =>
+            recordReview(trx, users.coordinator, planId, {
+              reviewedOn: '2026-12-22',
+              scores: { [goal]: 11 },
+              note: null,
+              nextReviewOn: null,
+            }),
+          ),
         /0 \(not started\)/,
       );
       const plan = (await loadPlan(db, planId, '2026-12-30'))!;
