@@ -59,17 +59,23 @@ export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
   return { mappings, rows: clusterRows(input.recordIds, result.clusterOf), result };
 }
 
-/** Decided pairs by record position; a record the input does not hold is bad input, named. */
-function decisionsByPosition(
-  decisions: readonly PairLabel[],
-  ids: RecordIds,
-): { mustLink: [number, number][]; cannotLink: [number, number][] } {
+/** The position of each record a decision names (the first record with that id), read in one pass over the ids. */
+function positionsOfDecided(decisions: readonly PairLabel[], ids: RecordIds): Map<string, number> {
   const wanted = new Set(decisions.flatMap((decision) => [decision.recordA, decision.recordB]));
   const positionOf = new Map<string, number>();
   for (let position = 0; position < ids.count && positionOf.size < wanted.size; position++) {
     const id = ids.get(position);
     if (wanted.has(id) && !positionOf.has(id)) positionOf.set(id, position);
   }
+  return positionOf;
+}
+
+/** Decided pairs by record position; a record the input does not hold is bad input, named. */
+function decisionsByPosition(
+  decisions: readonly PairLabel[],
+  ids: RecordIds,
+): { mustLink: [number, number][]; cannotLink: [number, number][] } {
+  const positionOf = positionsOfDecided(decisions, ids);
   const mustLink: [number, number][] = [];
   const cannotLink: [number, number][] = [];
   for (const decision of decisions) {
@@ -97,12 +103,7 @@ export interface DoubtfulPair {
 export function doubtfulPairs(result: LinkResult, decisions: readonly PairLabel[] = [], recordIds?: RecordIds): DoubtfulPair[] {
   const decidedKeys = new Set<string>();
   if (decisions.length > 0 && recordIds) {
-    const wanted = new Set(decisions.flatMap((decision) => [decision.recordA, decision.recordB]));
-    const positionOf = new Map<string, number>();
-    for (let position = 0; position < recordIds.count; position++) {
-      const id = recordIds.get(position);
-      if (wanted.has(id)) positionOf.set(id, position);
-    }
+    const positionOf = positionsOfDecided(decisions, recordIds);
     for (const decision of decisions) {
       const a = positionOf.get(decision.recordA);
       const b = positionOf.get(decision.recordB);
@@ -133,27 +134,19 @@ export async function writeReviewCsv(
 ): Promise<void> {
   const keys = result.specs.map((spec) => spec.key);
   const header = ['record_a', 'record_b', 'match_probability', 'same', ...keys.flatMap((key) => [`a ${key}`, `b ${key}`])];
-  try {
-    const file = await open(path, 'w');
-    try {
-      let chunk = header.map(csvField).join(',') + '\n';
+  await writeCsvFile(
+    path,
+    'review file',
+    header,
+    (function* () {
       for (const pair of pairs) {
         const a = result.prepared[pair.a]!;
         const b = result.prepared[pair.b]!;
         const values = keys.flatMap((_, slot) => [a.values[slot]?.value ?? '', b.values[slot]?.value ?? '']);
-        chunk += [recordIds.get(pair.a), recordIds.get(pair.b), pair.probability.toFixed(4), '', ...values].map(csvField).join(',') + '\n';
-        if (chunk.length >= 1 << 20) {
-          await file.write(chunk);
-          chunk = '';
-        }
+        yield [recordIds.get(pair.a), recordIds.get(pair.b), pair.probability.toFixed(4), '', ...values].map(csvField).join(',');
       }
-      await file.write(chunk);
-    } finally {
-      await file.close();
-    }
-  } catch (error) {
-    throw new LinkInputError(`cannot write review file '${path}': ${(error as Error).message}`);
-  }
+    })(),
+  );
 }
 
 /**
@@ -181,14 +174,26 @@ function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** Writes record_id,cluster_id rows, a chunk at a time (the whole file is never one string). */
+/** Writes record_id,cluster_id rows. */
 export async function writeClusterCsv(path: string, rows: readonly ClusterRow[]): Promise<void> {
+  await writeCsvFile(
+    path,
+    'output file',
+    ['record_id', 'cluster_id'],
+    (function* () {
+      for (const row of rows) yield `${csvField(row.recordId)},${csvField(row.clusterId)}`;
+    })(),
+  );
+}
+
+/** Writes a CSV file from its lines, a chunk at a time (the whole file is never one string); `what` names it in a failure. */
+async function writeCsvFile(path: string, what: string, header: readonly string[], lines: Iterable<string>): Promise<void> {
   try {
     const file = await open(path, 'w');
     try {
-      let chunk = 'record_id,cluster_id\n';
-      for (const row of rows) {
-        chunk += `${csvField(row.recordId)},${csvField(row.clusterId)}\n`;
+      let chunk = header.map(csvField).join(',') + '\n';
+      for (const line of lines) {
+        chunk += line + '\n';
         if (chunk.length >= 1 << 20) {
           await file.write(chunk);
           chunk = '';
@@ -199,7 +204,7 @@ export async function writeClusterCsv(path: string, rows: readonly ClusterRow[])
       await file.close();
     }
   } catch (error) {
-    throw new LinkInputError(`cannot write output file '${path}': ${(error as Error).message}`);
+    throw new LinkInputError(`cannot write ${what} '${path}': ${(error as Error).message}`);
   }
 }
 
