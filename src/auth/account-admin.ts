@@ -9,7 +9,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { appendAudit } from '../audit/index.ts';
 import { createPractitionerInTeam, isTeamOf, organisationById, practitionerActiveOf } from '../network/index.ts';
-import { createAccount, hashPassword, type SignedInUser } from './accounts.ts';
+import { createAccount, hashPassword, lockedAccount, type SignedInUser } from './accounts.ts';
 import { AccountInputError } from './errors.ts';
 import type { Role } from './schema.ts';
 
@@ -164,13 +164,7 @@ export async function issuePasswordLink(
   userId: string,
   now: Date = new Date(),
 ): Promise<PasswordLink> {
-  const account = await trx
-    .selectFrom('users')
-    .select(['id', 'role', 'disabled_at'])
-    .where('id', '=', userId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!account) throw new AccountInputError(404, 'There is no such account.');
+  const account = await lockedAccount(trx, userId);
   if (account.role === 'citizen')
     throw new AccountInputError(422, "Residents set their own passwords: an administrator cannot give a link for a resident's account.");
   if (account.disabled_at) throw new AccountInputError(409, 'This account is disabled. Enable it before giving a link to set a password.');

@@ -2,7 +2,7 @@
 // an administrator disables it, or the practitioner it belongs to leaves the network.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import { preparedQuery, type BesideColumn } from '../platform/db.ts';
 import { AccountInputError } from './errors.ts';
@@ -291,6 +291,18 @@ function auditActor(admin: SignedInUser | null) {
 }
 const where = (admin: SignedInUser | null) => (admin ? '' : ' at the command line');
 
+/** An account's row, locked until the transaction ends (a second administrator's change waits); 404 when there is none. */
+export async function lockedAccount(trx: Transaction<Database>, userId: string) {
+  const account = await trx
+    .selectFrom('users')
+    .select(['id', 'role', 'disabled_at'])
+    .where('id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!account) throw new AccountInputError(404, 'There is no such account.');
+  return account;
+}
+
 /**
  * Disables an account: in one transaction it is marked disabled, its sessions end and its tokens
  * are revoked, and the audit trail says so (the account's id, not its name or the reason, which
@@ -319,13 +331,7 @@ export async function disableAccount(
       .orderBy('id')
       .forUpdate()
       .execute();
-    const account = await trx
-      .selectFrom('users')
-      .select(['id', 'role', 'disabled_at'])
-      .where('id', '=', userId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!account) throw new AccountInputError(404, 'There is no such account.');
+    const account = await lockedAccount(trx, userId);
     if (account.disabled_at) return false;
     if (account.role === 'admin' && !admins.some((a) => a.id !== userId && a.disabled_at === null)) {
       throw new AccountInputError(409, 'This is the only administrator account that is enabled. Enable or create another first.');
