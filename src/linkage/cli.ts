@@ -58,7 +58,7 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
     if (options.report !== undefined) await checkWritable(options.report, 'report file');
     if (options.review !== undefined) await checkWritable(options.review, 'review file');
     const started = performance.now();
-    const { rows, result, mappings } = await runLinkJob({
+    const { rows, result, mappings, recordIds, decidedPairs } = await runLinkJob({
       inputs: options.input,
       idColumn: options.idColumn,
       maps: options.map,
@@ -82,8 +82,7 @@ async function runLinkCommand(options: LinkCommandOptions): Promise<void> {
       console.error(`joinery link: ${same} pairs decided the same and ${decisions.length - same} different, from ${options.decisions}`);
     }
     if (options.review !== undefined) {
-      const recordIds = { count: rows.length, get: (position: number) => rows[position]!.recordId };
-      const pairs = doubtfulPairs(result, decisions, recordIds);
+      const pairs = doubtfulPairs(result, decidedPairs);
       await writeReviewCsv(options.review, result, pairs, recordIds);
       console.error(
         `joinery link: ${pairs.length} doubtful pairs to decide → ${options.review} (fill in 'same' with yes or no, then run again with --decisions ${options.review})`,

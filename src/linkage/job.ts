@@ -37,6 +37,10 @@ export interface LinkJobResult {
   mappings: FieldMapping[];
   rows: ClusterRow[];
   result: LinkResult;
+  /** Each record's id by position in the input. */
+  recordIds: RecordIds;
+  /** The decided pairs (LinkJob.decisions) by record position, both kinds. */
+  decidedPairs: readonly (readonly [number, number])[];
 }
 
 export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
@@ -56,26 +60,26 @@ export async function runLinkJob(job: LinkJob): Promise<LinkJobResult> {
     mustLink: decided?.mustLink,
     cannotLink: decided?.cannotLink,
   });
-  return { mappings, rows: clusterRows(input.recordIds, result.clusterOf), result };
+  return {
+    mappings,
+    rows: clusterRows(input.recordIds, result.clusterOf),
+    result,
+    recordIds: input.recordIds,
+    decidedPairs: decided ? [...decided.mustLink, ...decided.cannotLink] : [],
+  };
 }
 
-/** The position of each record a decision names (the first record with that id), read in one pass over the ids. */
-function positionsOfDecided(decisions: readonly PairLabel[], ids: RecordIds): Map<string, number> {
+/** Decided pairs by record position (the first record with each id, found in one pass over the ids); a record the input does not hold is bad input, named. */
+function decisionsByPosition(
+  decisions: readonly PairLabel[],
+  ids: RecordIds,
+): { mustLink: [number, number][]; cannotLink: [number, number][] } {
   const wanted = new Set(decisions.flatMap((decision) => [decision.recordA, decision.recordB]));
   const positionOf = new Map<string, number>();
   for (let position = 0; position < ids.count && positionOf.size < wanted.size; position++) {
     const id = ids.get(position);
     if (wanted.has(id) && !positionOf.has(id)) positionOf.set(id, position);
   }
-  return positionOf;
-}
-
-/** Decided pairs by record position; a record the input does not hold is bad input, named. */
-function decisionsByPosition(
-  decisions: readonly PairLabel[],
-  ids: RecordIds,
-): { mustLink: [number, number][]; cannotLink: [number, number][] } {
-  const positionOf = positionsOfDecided(decisions, ids);
   const mustLink: [number, number][] = [];
   const cannotLink: [number, number][] = [];
   for (const decision of decisions) {
@@ -100,16 +104,8 @@ export interface DoubtfulPair {
  * `collectUncertain`) and every link above the threshold whose records clustering left in two
  * persons (a link the rest of a cluster did not bear out), leaving out pairs already decided.
  */
-export function doubtfulPairs(result: LinkResult, decisions: readonly PairLabel[] = [], recordIds?: RecordIds): DoubtfulPair[] {
-  const decidedKeys = new Set<string>();
-  if (decisions.length > 0 && recordIds) {
-    const positionOf = positionsOfDecided(decisions, recordIds);
-    for (const decision of decisions) {
-      const a = positionOf.get(decision.recordA);
-      const b = positionOf.get(decision.recordB);
-      if (a !== undefined && b !== undefined) decidedKeys.add(`${Math.min(a, b)} ${Math.max(a, b)}`);
-    }
-  }
+export function doubtfulPairs(result: LinkResult, decidedPairs: readonly (readonly [number, number])[] = []): DoubtfulPair[] {
+  const decidedKeys = new Set(decidedPairs.map(([a, b]) => `${Math.min(a, b)} ${Math.max(a, b)}`));
   const pairs: DoubtfulPair[] = [];
   const consider = (a: number, b: number, weight: number) => {
     if (decidedKeys.has(`${Math.min(a, b)} ${Math.max(a, b)}`)) return;
